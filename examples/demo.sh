@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# End-to-end demo of snap as a pre-training gate: seal a labelled dataset, verify it, poison it
+# (flip one label, inject one file), watch verify refuse it, then diff the two snapshots.
+# Run from the repo root after `npm run build`:  npm run demo   (or: bash examples/demo.sh)
+set -euo pipefail
+export LC_ALL=C # byte order for globs, so "the first spam file" is well defined
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CLI="$ROOT/dist/cli/main.js"
+
+fail() { echo "demo FAILED: $*" >&2; exit 1; }
+step() { printf '\n==> %s\n' "$*"; }
+snap() { node "$CLI" "$@"; }
+
+# run CODE ARGS...: run `snap ARGS...`, show its output, stop the demo unless it exits with CODE.
+run() {
+  local want=$1 rc=0
+  shift
+  out=$(snap "$@" 2>&1) || rc=$?
+  printf '%s\n' "$out" | sed 's/^/    /'
+  [ "$rc" -eq "$want" ] || fail "'snap $*' exited $rc, expected $want"
+}
+# mentions PATH...: the last command's output must name every PATH.
+mentions() {
+  local p
+  for p in "$@"; do grep -qF -- "$p" <<<"$out" || fail "the output does not name $p"; done
+}
+
+[ -f "$CLI" ] || fail "$CLI not found; run 'npm run build' first"
+
+T=$(mktemp -d)
+cleanup() { chmod -R u+w "$T" 2>/dev/null || true; rm -rf "$T"; }
+trap cleanup EXIT
+KEYS="$T/keys" DATA="$T/data" STORE="$T/store"
+
+step "1. make a signing key"
+run 0 keygen demo --out-dir "$KEYS"
+
+step "2. copy the example dataset (label = folder: ham/ or spam/)"
+cp -r "$ROOT/examples/spamassassin-mini" "$DATA"
+chmod -R u+w "$DATA"
+echo "    $(find "$DATA/ham" -type f | wc -l) ham, $(find "$DATA/spam" -type f | wc -l) spam"
+
+step "3. seal it as spam-mini@v1"
+run 0 seal "$DATA" --as spam-mini@v1 --key "$KEYS/demo.key" --store "$STORE"
+
+step "4. verify the clean data (expect exit 0)"
+run 0 verify "$DATA" --against spam-mini@v1 --pubkey "$KEYS/demo.pub" --store "$STORE"
+
+step "5. poison the data: flip one label, inject one file"
+spam=("$DATA"/spam/*)
+first=${spam[0]##*/}
+mv "$DATA/spam/$first" "$DATA/ham/$first"
+printf 'Subject: totally legit\n\nThis message was planted in ham/ after the data was sealed.\n' \
+  >"$DATA/ham/injected.eml"
+echo "    moved spam/$first -> ham/$first; added ham/injected.eml"
+
+step "6. verify the poisoned data (expect exit 1, naming every changed file)"
+run 1 verify "$DATA" --against spam-mini@v1 --pubkey "$KEYS/demo.pub" --store "$STORE"
+mentions "spam/$first" "ham/$first" "ham/injected.eml"
+
+step "7. seal the poisoned data as spam-mini@v2"
+run 0 seal "$DATA" --as spam-mini@v2 --key "$KEYS/demo.key" --store "$STORE"
+
+step "8. diff v1 and v2 (expect exit 1: differences found)"
+run 1 diff spam-mini@v1 spam-mini@v2 --store "$STORE"
+mentions "spam/$first" "ham/$first" "ham/injected.eml"
+
+printf '\ndemo passed: the gate accepted clean data and refused poisoned data\n'

@@ -1,0 +1,175 @@
+/**
+ * The signature envelope, `envelope.json` (SPEC §5): DSSE v1 with Ed25519 signatures over PAE.
+ */
+import { SnapError } from './errors.js';
+import { canonicalJson } from './canonical-json.js';
+import { decodeUtf8, fromBase64, toBase64, utf8 } from './encoding.js';
+import { sign, verify, SIGNATURE_SIZE } from './ed25519.js';
+
+/** The only payload type snap signs or accepts: an in-toto statement. */
+export const PAYLOAD_TYPE = 'application/vnd.in-toto+json';
+
+/** One DSSE signature: `keyid` is a hint only, `sig` is base64. */
+export interface EnvelopeSignature {
+  keyid: string;
+  sig: string;
+}
+
+/** A DSSE v1 envelope. `payload` is base64 of the statement bytes. */
+export interface Envelope {
+  payload: string;
+  payloadType: string;
+  signatures: EnvelopeSignature[];
+}
+
+/** A key that signs: 32-byte seed, its public key and keyid (SPEC §6). */
+export interface Signer {
+  seed: Uint8Array;
+  publicKey: Uint8Array;
+  keyid: string;
+}
+
+/** A public key the verifier trusts. */
+export interface TrustedKey {
+  publicKey: Uint8Array;
+  keyid: string;
+}
+
+/**
+ * Pre-Authentication Encoding, DSSE v1:
+ * `"DSSEv1" SP LEN(type) SP type SP LEN(body) SP body`, LEN = ASCII decimal byte length.
+ */
+export function pae(payloadType: string, body: Uint8Array): Uint8Array {
+  const type = utf8(payloadType);
+  const head = utf8(`DSSEv1 ${type.length} ${payloadType} ${body.length} `);
+  const out = new Uint8Array(head.length + body.length);
+  out.set(head, 0);
+  out.set(body, head.length);
+  return out;
+}
+
+/**
+ * Sign a payload into a new envelope, one signature per signer, in the order given.
+ * @param payload the statement bytes
+ */
+export function signEnvelope(payload: Uint8Array, signers: readonly Signer[], payloadType: string = PAYLOAD_TYPE): Envelope {
+  const msg = pae(payloadType, payload);
+  return {
+    payload: toBase64(payload),
+    payloadType,
+    signatures: signers.map((s) => ({ keyid: s.keyid, sig: toBase64(sign(msg, s.seed)) })),
+  };
+}
+
+/**
+ * Parse envelope JSON. The shape must be exactly DSSE's: `payload` and `payloadType` strings, a
+ * `signatures` array of `{keyid, sig}` with string values; other members are refused.
+ * The payload type must be {@link PAYLOAD_TYPE}.
+ * @throws SnapError `ENVELOPE_MALFORMED` | `ENVELOPE_UNKNOWN_PAYLOAD_TYPE`
+ */
+export function parseEnvelope(bytes: Uint8Array | string): Envelope {
+  let v: unknown;
+  try {
+    v = JSON.parse(typeof bytes === 'string' ? bytes : decodeUtf8(bytes));
+  } catch {
+    throw new SnapError('ENVELOPE_MALFORMED', 'the envelope is not UTF-8 JSON');
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new SnapError('ENVELOPE_MALFORMED', 'the envelope is not a JSON object');
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!['payload', 'payloadType', 'signatures'].includes(k)) throw new SnapError('ENVELOPE_MALFORMED', `unknown envelope member ${JSON.stringify(k)}`);
+  }
+  if (typeof o.payload !== 'string' || typeof o.payloadType !== 'string' || !Array.isArray(o.signatures)) {
+    throw new SnapError('ENVELOPE_MALFORMED', 'the envelope needs payload (string), payloadType (string) and signatures (array)');
+  }
+  if (o.payloadType !== PAYLOAD_TYPE) {
+    throw new SnapError('ENVELOPE_UNKNOWN_PAYLOAD_TYPE', `unknown payloadType ${JSON.stringify(o.payloadType)} (expected ${PAYLOAD_TYPE})`);
+  }
+  const signatures: EnvelopeSignature[] = o.signatures.map((s, i) => {
+    if (s === null || typeof s !== 'object' || Array.isArray(s)) throw new SnapError('ENVELOPE_MALFORMED', `signatures[${i}] is not an object`);
+    const r = s as Record<string, unknown>;
+    for (const k of Object.keys(r)) if (k !== 'keyid' && k !== 'sig') throw new SnapError('ENVELOPE_MALFORMED', `signatures[${i}] has unknown member ${JSON.stringify(k)}`);
+    if (typeof r.sig !== 'string') throw new SnapError('ENVELOPE_MALFORMED', `signatures[${i}].sig must be a string`);
+    if (r.keyid !== undefined && typeof r.keyid !== 'string') throw new SnapError('ENVELOPE_MALFORMED', `signatures[${i}].keyid must be a string`);
+    return { keyid: (r.keyid as string | undefined) ?? '', sig: r.sig };
+  });
+  return { payload: o.payload, payloadType: o.payloadType, signatures };
+}
+
+/** Envelope bytes as snap writes them: RFC 8785 canonical JSON, UTF-8, no trailing newline. */
+export function serializeEnvelope(env: Envelope): Uint8Array {
+  return utf8(canonicalJson(env));
+}
+
+/** What became of one signature of an envelope. */
+export interface SignatureCheck {
+  /** The keyid the envelope claims (a hint, never trusted). */
+  keyid: string;
+  /** True when the signature is valid under one of the trusted keys. */
+  trusted: boolean;
+  /** The keyid of the trusted key that verified it, when one did. */
+  verifiedBy?: string;
+  /** Why it is not trusted: `malformed` (bad base64 or length) or `no-trusted-key` (valid under none of the given keys). */
+  reason?: 'malformed' | 'no-trusted-key';
+}
+
+/** The outcome of {@link verifyEnvelope}. */
+export interface EnvelopeVerification {
+  /** True when at least `threshold` distinct trusted keys signed. */
+  ok: boolean;
+  /** The payload bytes: parse the statement from these only when `ok`. */
+  payload: Uint8Array;
+  signatures: SignatureCheck[];
+  /** Distinct trusted keyids that signed, in the order first seen. */
+  trustedKeyids: string[];
+  threshold: number;
+}
+
+/**
+ * Verify an envelope against trusted public keys, SPEC §5: every signature is tried against every
+ * trusted key (the keyid is only a hint), each trusted key counts once, and `ok` is true when at
+ * least `threshold` distinct trusted keys signed PAE(payloadType, payload). Strict RFC 8032.
+ * A wrong, truncated or untrusted signature is a result, not an error.
+ * @param threshold minimum number of distinct trusted signers (default 1)
+ * @throws SnapError `ENVELOPE_UNKNOWN_PAYLOAD_TYPE` | `BASE64_INVALID` (payload) | `USAGE` (threshold < 1)
+ */
+export function verifyEnvelope(env: Envelope, trusted: readonly TrustedKey[], threshold = 1): EnvelopeVerification {
+  if (!Number.isSafeInteger(threshold) || threshold < 1) throw new SnapError('USAGE', `threshold must be a positive integer, got ${threshold}`);
+  if (env.payloadType !== PAYLOAD_TYPE) throw new SnapError('ENVELOPE_UNKNOWN_PAYLOAD_TYPE', `unknown payloadType ${JSON.stringify(env.payloadType)}`);
+  const payload = fromBase64(env.payload);
+  const msg = pae(env.payloadType, payload);
+  const seen = new Set<string>();
+  const trustedKeyids: string[] = [];
+  const signatures = env.signatures.map((s): SignatureCheck => {
+    let sig: Uint8Array;
+    try {
+      sig = fromBase64(s.sig);
+    } catch {
+      return { keyid: s.keyid, trusted: false, reason: 'malformed' };
+    }
+    if (sig.length !== SIGNATURE_SIZE) return { keyid: s.keyid, trusted: false, reason: 'malformed' };
+    for (const k of trusted) {
+      if (verify(sig, msg, k.publicKey)) {
+        if (!seen.has(k.keyid)) {
+          seen.add(k.keyid);
+          trustedKeyids.push(k.keyid);
+        }
+        return { keyid: s.keyid, trusted: true, verifiedBy: k.keyid };
+      }
+    }
+    return { keyid: s.keyid, trusted: false, reason: 'no-trusted-key' };
+  });
+  return { ok: trustedKeyids.length >= threshold, payload, signatures, trustedKeyids, threshold };
+}
+
+/**
+ * Append signatures to an envelope (co-signing, SPEC §5): the payload never changes; a signer
+ * whose keyid already signed is skipped.
+ */
+export function addSignatures(env: Envelope, signers: readonly Signer[]): Envelope {
+  const payload = fromBase64(env.payload);
+  const msg = pae(env.payloadType, payload);
+  const have = new Set(env.signatures.map((s) => s.keyid));
+  const added = signers.filter((s) => !have.has(s.keyid)).map((s) => ({ keyid: s.keyid, sig: toBase64(sign(msg, s.seed)) }));
+  return { ...env, signatures: [...env.signatures, ...added] };
+}

@@ -1,0 +1,103 @@
+/**
+ * One error class for the whole library. Every failure snap reports carries a stable `code`;
+ * the CLI maps codes to exit codes in one place (`src/cli/exit-codes.ts`), and tests assert codes,
+ * never message text.
+ *
+ * A wrong signature or a data mismatch is a *result* (a failed check), not an error: errors are for
+ * malformed arguments and inputs that cannot be processed at all.
+ */
+
+/** Every error code snap can throw, grouped by the module that throws it. */
+export const ERROR_CODES = [
+  // usage (exit 2)
+  'USAGE',
+  'REF_MALFORMED',
+  'REF_AMBIGUOUS',
+  // paths (SPEC §2)
+  'PATH_EMPTY',
+  'PATH_ABSOLUTE',
+  'PATH_EMPTY_SEGMENT',
+  'PATH_DOT_SEGMENT',
+  'PATH_DOTDOT_SEGMENT',
+  'PATH_CONTROL_CHAR',
+  'PATH_INVALID_UTF8',
+  'PATH_TOO_LONG',
+  // manifest (SPEC §2)
+  'MANIFEST_LINE_MALFORMED',
+  'MANIFEST_UNKNOWN_FIELD',
+  'MANIFEST_MISSING_FIELD',
+  'MANIFEST_BAD_DIGEST',
+  'MANIFEST_BAD_SIZE',
+  'MANIFEST_BAD_TARGET',
+  'MANIFEST_NOT_CANONICAL',
+  'MANIFEST_UNSORTED',
+  'MANIFEST_DUPLICATE_PATH',
+  'MANIFEST_NO_TRAILING_NEWLINE',
+  'MANIFEST_EMPTY',
+  // Merkle tree (SPEC §3, RFC 9162)
+  'MERKLE_BAD_HASH',
+  'MERKLE_BAD_INDEX',
+  // statement (SPEC §4)
+  'STATEMENT_MALFORMED',
+  'STATEMENT_NOT_CANONICAL',
+  'STATEMENT_UNKNOWN_TYPE',
+  'STATEMENT_UNKNOWN_PREDICATE_TYPE',
+  'STATEMENT_INVALID',
+  // envelope and signatures (SPEC §5)
+  'ENVELOPE_MALFORMED',
+  'ENVELOPE_UNKNOWN_PAYLOAD_TYPE',
+  'BASE64_INVALID',
+  'SIGNATURE_MALFORMED',
+  'SIGNATURE_INVALID',
+  // keys (SPEC §6)
+  'KEY_MALFORMED',
+  'KEY_NOT_ED25519',
+  'KEY_PASSPHRASE_REQUIRED',
+  'KEY_PASSPHRASE_WRONG',
+  // data integrity (exit 1)
+  'INTEGRITY_FAILURE',
+  'OBJECT_CORRUPT',
+  // input and environment (exit 3)
+  'NOT_FOUND',
+  'FILE_EXISTS',
+  'FILE_CHANGED',
+  'FILE_UNSUPPORTED_TYPE',
+  'DATASET_EMPTY',
+  'SNAPSHOT_EXISTS',
+  'SNAPSHOT_MALFORMED',
+  'REF_NOT_FOUND',
+  'STORE_MALFORMED',
+  'STORE_LOCKED',
+  'ARCHIVE_MALFORMED',
+  'ARCHIVE_HOSTILE',
+  'TARGET_NOT_EMPTY',
+  'DISK_FULL',
+  'IO_ERROR',
+  'INTERNAL',
+] as const;
+
+/** A stable, machine-readable error code. */
+export type SnapErrorCode = (typeof ERROR_CODES)[number];
+
+/**
+ * The one error type snap throws.
+ * @param code    stable code, see {@link ERROR_CODES}
+ * @param message what was wrong, with which file, and what to do
+ * @param details optional machine-readable context (a path, a line number, …), shown with `--json`
+ */
+export class SnapError extends Error {
+  readonly code: SnapErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: SnapErrorCode, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SnapError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** True when `e` is a {@link SnapError}, optionally with the given code. */
+export function isSnapError(e: unknown, code?: SnapErrorCode): e is SnapError {
+  return e instanceof SnapError && (code === undefined || e.code === code);
+}

@@ -1,0 +1,165 @@
+/**
+ * Manifest entries, `manifest.jsonl` (SPEC §2): one RFC 8785 JSON object per line, each line ending
+ * in `\n`, sorted by the UTF-8 bytes of `path`, paths unique, unknown fields rejected.
+ */
+import { SnapError } from './errors.js';
+import { compareUtf8, utf8Length, validatePath, MAX_PATH_BYTES } from './paths.js';
+
+/** A regular file: its SHA-256 (64 lowercase hex) and size in bytes (integer, < 2^53). */
+export interface FileEntry {
+  path: string;
+  sha256: string;
+  size: number;
+}
+
+/** A symbolic link, recorded and never followed: `target` is the link text. */
+export interface SymlinkEntry {
+  path: string;
+  target: string;
+  type: 'symlink';
+}
+
+/** One manifest line. */
+export type ManifestEntry = FileEntry | SymlinkEntry;
+
+/** True for a symbolic-link entry. */
+export function isSymlinkEntry(e: ManifestEntry): e is SymlinkEntry {
+  return (e as SymlinkEntry).type === 'symlink';
+}
+
+const DIGEST_RE = /^[0-9a-f]{64}$/;
+
+/**
+ * The canonical line of an entry, without the trailing `\n` (RFC 8785: member names sorted, so
+ * `path` < `sha256` < `size` and `path` < `target` < `type`). Equal to `canonicalJson(entry)`
+ * for every valid entry (a test checks this); written by hand because it runs once per file.
+ */
+export function serializeEntry(e: ManifestEntry): string {
+  if (isSymlinkEntry(e)) return `{"path":${JSON.stringify(e.path)},"target":${JSON.stringify(e.target)},"type":"symlink"}`;
+  return `{"path":${JSON.stringify(e.path)},"sha256":"${e.sha256}","size":${e.size}}`;
+}
+
+/**
+ * Validate one entry object: the path rules, a 64-hex digest, a safe non-negative integer size,
+ * a non-empty link target, and no member that SPEC §2 does not define.
+ * @throws SnapError `PATH_*` | `MANIFEST_UNKNOWN_FIELD` | `MANIFEST_MISSING_FIELD` |
+ *   `MANIFEST_BAD_DIGEST` | `MANIFEST_BAD_SIZE` | `MANIFEST_BAD_TARGET` | `MANIFEST_LINE_MALFORMED`
+ */
+export function validateEntry(value: unknown): ManifestEntry {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new SnapError('MANIFEST_LINE_MALFORMED', 'a manifest line must be a JSON object');
+  }
+  const o = value as Record<string, unknown>;
+  const isLink = 'type' in o;
+  const allowed = isLink ? ['path', 'target', 'type'] : ['path', 'sha256', 'size'];
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k)) {
+      throw new SnapError('MANIFEST_UNKNOWN_FIELD', `unknown field ${JSON.stringify(k)} in manifest entry`, { field: k });
+    }
+  }
+  for (const k of allowed) {
+    if (!(k in o)) throw new SnapError('MANIFEST_MISSING_FIELD', `manifest entry lacks ${JSON.stringify(k)}`, { field: k });
+  }
+  if (typeof o.path !== 'string') throw new SnapError('PATH_EMPTY', 'path must be a non-empty string');
+  validatePath(o.path);
+  if (isLink) {
+    if (o.type !== 'symlink') {
+      throw new SnapError('MANIFEST_UNKNOWN_FIELD', `unknown entry type ${JSON.stringify(o.type)}`, { field: 'type' });
+    }
+    const t = o.target;
+    if (typeof t !== 'string' || t.length === 0 || t.includes('\0') || utf8Length(t) > MAX_PATH_BYTES || /[\ud800-\udfff]/.test(t.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ''))) {
+      throw new SnapError('MANIFEST_BAD_TARGET', `symlink ${JSON.stringify(o.path)} has an invalid target`, { path: o.path });
+    }
+    return { path: o.path, target: t, type: 'symlink' };
+  }
+  if (typeof o.sha256 !== 'string' || !DIGEST_RE.test(o.sha256)) {
+    throw new SnapError('MANIFEST_BAD_DIGEST', `entry ${JSON.stringify(o.path)}: sha256 must be 64 lowercase hex digits`, { path: o.path });
+  }
+  if (typeof o.size !== 'number' || !Number.isSafeInteger(o.size) || o.size < 0) {
+    throw new SnapError('MANIFEST_BAD_SIZE', `entry ${JSON.stringify(o.path)}: size must be an integer from 0 to 2^53-1`, { path: o.path });
+  }
+  return { path: o.path, sha256: o.sha256, size: o.size };
+}
+
+/**
+ * Parse one manifest line (without its `\n`). The line must be valid JSON, a valid entry, and
+ * byte-for-byte its own canonical form (no whitespace, no duplicate members, no escapes JCS would
+ * not write).
+ * @throws SnapError `MANIFEST_LINE_MALFORMED` | `MANIFEST_NOT_CANONICAL` | every code of {@link validateEntry}
+ */
+export function parseEntry(line: string): ManifestEntry {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw new SnapError('MANIFEST_LINE_MALFORMED', `manifest line is not JSON: ${JSON.stringify(line.slice(0, 120))}`);
+  }
+  const entry = validateEntry(value);
+  if (serializeEntry(entry) !== line) {
+    throw new SnapError('MANIFEST_NOT_CANONICAL', `manifest line is not in RFC 8785 canonical form: ${JSON.stringify(line.slice(0, 120))}`, { path: entry.path });
+  }
+  return entry;
+}
+
+/**
+ * Checks the order of a stream of manifest paths: strictly ascending by UTF-8 bytes.
+ * Keeps only the previous path, so it runs over a manifest of any length in O(1) memory.
+ */
+export class ManifestOrder {
+  private prev: string | undefined;
+  /** Number of paths accepted so far. */
+  count = 0;
+
+  /**
+   * Accept the next path.
+   * @throws SnapError `MANIFEST_DUPLICATE_PATH` | `MANIFEST_UNSORTED`, with `details.line` (1-based)
+   */
+  accept(path: string): void {
+    if (this.prev !== undefined) {
+      const c = compareUtf8(this.prev, path);
+      if (c === 0) throw new SnapError('MANIFEST_DUPLICATE_PATH', `duplicate path ${JSON.stringify(path)} at line ${this.count + 1}`, { path, line: this.count + 1 });
+      if (c > 0) throw new SnapError('MANIFEST_UNSORTED', `path ${JSON.stringify(path)} at line ${this.count + 1} is out of order (manifest lines are sorted by the UTF-8 bytes of path)`, { path, line: this.count + 1 });
+    }
+    this.prev = path;
+    this.count++;
+  }
+}
+
+/**
+ * Parse a whole manifest held in memory (for small manifests and tests; the store streams large
+ * ones line by line with {@link parseEntry} and {@link ManifestOrder}).
+ * @param text the manifest text: every line ends in `\n`
+ * @throws SnapError `MANIFEST_EMPTY` | `MANIFEST_NO_TRAILING_NEWLINE` | `MANIFEST_UNSORTED` |
+ *   `MANIFEST_DUPLICATE_PATH` | every code of {@link parseEntry}; `details.line` is 1-based
+ */
+export function parseManifest(text: string): ManifestEntry[] {
+  if (text.length === 0) throw new SnapError('MANIFEST_EMPTY', 'the manifest has no entries');
+  if (!text.endsWith('\n')) throw new SnapError('MANIFEST_NO_TRAILING_NEWLINE', 'the manifest does not end with a newline (truncated?)');
+  const lines = text.slice(0, -1).split('\n');
+  const order = new ManifestOrder();
+  const out: ManifestEntry[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    let e: ManifestEntry;
+    try {
+      e = parseEntry(lines[i] as string);
+    } catch (err) {
+      if (err instanceof SnapError) throw new SnapError(err.code, `manifest line ${i + 1}: ${err.message}`, { ...err.details, line: i + 1 });
+      throw err;
+    }
+    order.accept(e.path);
+    out.push(e);
+  }
+  return out;
+}
+
+/** The manifest text of entries already in order: each canonical line followed by `\n`. */
+export function serializeManifest(entries: readonly ManifestEntry[]): string {
+  let s = '';
+  for (const e of entries) s += serializeEntry(e) + '\n';
+  return s;
+}
+
+/** Sort entries into manifest order (by UTF-8 bytes of path), in place; returns the array. */
+export function sortEntries<T extends { path: string }>(entries: T[]): T[] {
+  return entries.sort((a, b) => compareUtf8(a.path, b.path));
+}

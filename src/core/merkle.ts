@@ -1,0 +1,257 @@
+/**
+ * Merkle tree hashing, inclusion and consistency proofs, RFC 9162 §2.1 with SHA-256 (SPEC §3).
+ *
+ * Sizes and indexes are JavaScript numbers up to 2^53 - 1; the arithmetic below uses division,
+ * never 32-bit bit operators, so trees larger than 2^31 leaves are handled.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { SnapError } from './errors.js';
+import { bytesEqual } from './encoding.js';
+
+/** Domain-separation prefix of a leaf hash, RFC 9162 §2.1.1. */
+export const LEAF_PREFIX = 0x00;
+/** Domain-separation prefix of an interior node hash, RFC 9162 §2.1.1. */
+export const NODE_PREFIX = 0x01;
+/** Length of every hash in the tree, in bytes (SHA-256). */
+export const HASH_SIZE = 32;
+/** MTH({}) = SHA-256 of the empty string, RFC 9162 §2.1.1. */
+export const EMPTY_ROOT: Uint8Array = sha256(new Uint8Array(0));
+
+const LEAF = Uint8Array.of(LEAF_PREFIX);
+const NODE = Uint8Array.of(NODE_PREFIX);
+
+/** Leaf hash = SHA-256(0x00 ‖ data), RFC 9162 §2.1.1. `data` is a manifest line without its `\n`. */
+export function leafHash(data: Uint8Array): Uint8Array {
+  return sha256.create().update(LEAF).update(data).digest();
+}
+
+/** Interior node hash = SHA-256(0x01 ‖ left ‖ right), RFC 9162 §2.1.1. */
+export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
+  return sha256.create().update(NODE).update(left).update(right).digest();
+}
+
+/** Largest power of two strictly smaller than n (n >= 2): the left subtree's size, RFC 9162 §2.1.1. */
+function splitPoint(n: number): number {
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  return k;
+}
+
+function isPowerOfTwo(n: number): boolean {
+  let k = 1;
+  while (k < n) k *= 2;
+  return k === n;
+}
+
+function checkHash(h: Uint8Array, what: string): void {
+  if (!(h instanceof Uint8Array) || h.length !== HASH_SIZE) {
+    throw new SnapError('MERKLE_BAD_HASH', `${what} must be ${HASH_SIZE} bytes, got ${h?.length ?? typeof h}`);
+  }
+}
+
+function checkSize(n: number, what: string): void {
+  if (!Number.isSafeInteger(n) || n < 0) throw new SnapError('MERKLE_BAD_INDEX', `${what} must be a non-negative integer, got ${n}`);
+}
+
+/**
+ * Builds a Merkle tree hash incrementally: leaves are fed one at a time and only the roots of the
+ * complete subtrees are kept (at most log2(n) + 1 hashes), so a million-line manifest never sits
+ * in memory. `root()` may be called at any point and gives MTH of the leaves so far.
+ */
+export class MerkleTreeBuilder {
+  /** Roots of complete subtrees, largest first; their sizes are the set bits of `size`. */
+  private readonly stack: Uint8Array[] = [];
+  private n = 0;
+
+  /** Number of leaves appended. */
+  get size(): number {
+    return this.n;
+  }
+
+  /** Append a leaf by its data (a manifest line without `\n`). */
+  append(data: Uint8Array): void {
+    this.appendLeafHash(leafHash(data));
+  }
+
+  /**
+   * Append a leaf by its leaf hash (already SHA-256(0x00 ‖ data)).
+   * @throws SnapError `MERKLE_BAD_HASH` when the hash is not 32 bytes
+   */
+  appendLeafHash(hash: Uint8Array): void {
+    checkHash(hash, 'leaf hash');
+    let cur = hash;
+    // Merge while the lowest set bit of n is carried: n's binary form mirrors the stack.
+    for (let m = this.n; m % 2 === 1; m = (m - 1) / 2) cur = nodeHash(this.stack.pop() as Uint8Array, cur);
+    this.stack.push(cur);
+    this.n++;
+  }
+
+  /** MTH of the leaves appended so far (the empty-tree hash when there are none), RFC 9162 §2.1.1. */
+  root(): Uint8Array {
+    if (this.stack.length === 0) return EMPTY_ROOT;
+    let r = this.stack[this.stack.length - 1] as Uint8Array;
+    for (let i = this.stack.length - 2; i >= 0; i--) r = nodeHash(this.stack[i] as Uint8Array, r);
+    return r;
+  }
+}
+
+/** MTH of a list of leaf hashes, RFC 9162 §2.1.1. */
+export function merkleRoot(leafHashes: readonly Uint8Array[]): Uint8Array {
+  const b = new MerkleTreeBuilder();
+  for (const h of leafHashes) b.appendLeafHash(h);
+  return b.root();
+}
+
+/** MTH of leaves[lo, hi) (hi > lo). */
+function subtreeRoot(leaves: readonly Uint8Array[], lo: number, hi: number): Uint8Array {
+  if (hi - lo === 1) return leaves[lo] as Uint8Array;
+  const k = splitPoint(hi - lo);
+  return nodeHash(subtreeRoot(leaves, lo, lo + k), subtreeRoot(leaves, lo + k, hi));
+}
+
+/**
+ * Inclusion proof (audit path) of leaf `index` in the tree of `leafHashes`, RFC 9162 §2.1.3.1.
+ * @returns the sibling hashes from the leaf up to the root
+ * @throws SnapError `MERKLE_BAD_INDEX` when index is not in [0, leafHashes.length)
+ */
+export function inclusionProof(leafHashes: readonly Uint8Array[], index: number): Uint8Array[] {
+  const n = leafHashes.length;
+  checkSize(index, 'leaf index');
+  if (index >= n) throw new SnapError('MERKLE_BAD_INDEX', `leaf index ${index} is not below tree size ${n}`);
+  const path: Uint8Array[] = [];
+  let lo = 0;
+  let hi = n;
+  let m = index;
+  // Walk down from the root, collecting the sibling of each subtree on the way; reverse at the end.
+  while (hi - lo > 1) {
+    const k = splitPoint(hi - lo);
+    if (m < k) {
+      path.push(subtreeRoot(leafHashes, lo + k, hi));
+      hi = lo + k;
+    } else {
+      path.push(subtreeRoot(leafHashes, lo, lo + k));
+      lo += k;
+      m -= k;
+    }
+  }
+  return path.reverse();
+}
+
+/**
+ * Verify an inclusion proof, RFC 9162 §2.1.3.2.
+ * @param leaf     the leaf hash (32 bytes)
+ * @param index    0-based leaf index
+ * @param treeSize number of leaves in the tree
+ * @param proof    the audit path, leaf to root
+ * @param root     the expected root (32 bytes)
+ * @returns true when the proof is valid; false for a wrong proof, root or index
+ * @throws SnapError `MERKLE_BAD_HASH` when any hash is not 32 bytes; `MERKLE_BAD_INDEX` when
+ *   index or treeSize is not a non-negative integer
+ */
+export function verifyInclusion(leaf: Uint8Array, index: number, treeSize: number, proof: readonly Uint8Array[], root: Uint8Array): boolean {
+  checkHash(leaf, 'leaf hash');
+  checkHash(root, 'root');
+  proof.forEach((p, i) => checkHash(p, `proof[${i}]`));
+  checkSize(index, 'leaf index');
+  checkSize(treeSize, 'tree size');
+  if (index >= treeSize) return false;
+  let fn = index;
+  let sn = treeSize - 1;
+  let r = leaf;
+  for (const p of proof) {
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      r = nodeHash(p, r);
+      if (fn % 2 === 0) {
+        while (fn % 2 === 0 && fn !== 0) {
+          fn /= 2;
+          sn = Math.floor(sn / 2);
+        }
+      }
+    } else {
+      r = nodeHash(r, p);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 && bytesEqual(r, root);
+}
+
+/**
+ * Consistency proof between the tree of the first `size1` leaves and the tree of all of
+ * `leafHashes`, RFC 9162 §2.1.4.1 (PROOF(m, D[n]) = SUBPROOF(m, D[n], true)).
+ * @throws SnapError `MERKLE_BAD_INDEX` unless 0 < size1 <= leafHashes.length
+ */
+export function consistencyProof(leafHashes: readonly Uint8Array[], size1: number): Uint8Array[] {
+  const n = leafHashes.length;
+  checkSize(size1, 'size1');
+  if (size1 === 0 || size1 > n) throw new SnapError('MERKLE_BAD_INDEX', `size1 ${size1} must be in [1, ${n}]`);
+  const out: Uint8Array[] = [];
+  const sub = (m: number, lo: number, hi: number, complete: boolean): void => {
+    if (m === hi - lo) {
+      if (!complete) out.push(subtreeRoot(leafHashes, lo, hi));
+      return;
+    }
+    const k = splitPoint(hi - lo);
+    if (m <= k) {
+      sub(m, lo, lo + k, complete);
+      out.push(subtreeRoot(leafHashes, lo + k, hi));
+    } else {
+      sub(m - k, lo + k, hi, false);
+      out.push(subtreeRoot(leafHashes, lo, lo + k));
+    }
+  };
+  sub(size1, 0, n, true);
+  return out;
+}
+
+/**
+ * Verify a consistency proof, RFC 9162 §2.1.4.2, with the additional checks of the
+ * transparency-dev/merkle verifier: size1 = 0 proves nothing and is refused; size1 = size2 needs an
+ * empty proof and equal roots; size1 > size2 is refused.
+ * The order of these checks follows transparency-dev/merkle, so that its test vectors pass exactly.
+ * @returns true when the proof shows the tree of size1 is a prefix of the tree of size2
+ * @throws SnapError `MERKLE_BAD_HASH` when a hash is not 32 bytes (sizes unequal and non-zero); `MERKLE_BAD_INDEX` when a size
+ *   is not a non-negative integer
+ */
+export function verifyConsistency(size1: number, size2: number, proof: readonly Uint8Array[], root1: Uint8Array, root2: Uint8Array): boolean {
+  checkSize(size1, 'size1');
+  checkSize(size2, 'size2');
+  if (size1 > size2 || size1 === 0) return false;
+  // Equal sizes: the trees are the same tree; the proof must be empty and the roots equal.
+  if (size1 === size2) return proof.length === 0 && bytesEqual(root1, root2);
+  checkHash(root1, 'root1');
+  checkHash(root2, 'root2');
+  proof.forEach((p, i) => checkHash(p, `proof[${i}]`));
+  if (proof.length === 0) return false;
+  const path = [...proof];
+  // Step 2: when size1 is a power of two, the old root is itself a node of the new tree.
+  if (isPowerOfTwo(size1)) path.unshift(root1);
+  let fn = size1 - 1;
+  let sn = size2 - 1;
+  while (fn % 2 === 1) {
+    fn = (fn - 1) / 2;
+    sn = Math.floor(sn / 2);
+  }
+  let fr = path[0] as Uint8Array;
+  let sr = path[0] as Uint8Array;
+  for (let i = 1; i < path.length; i++) {
+    const c = path[i] as Uint8Array;
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      fr = nodeHash(c, fr);
+      sr = nodeHash(c, sr);
+      if (fn % 2 === 0) {
+        while (fn % 2 === 0 && fn !== 0) {
+          fn /= 2;
+          sn = Math.floor(sn / 2);
+        }
+      }
+    } else {
+      sr = nodeHash(sr, c);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 && bytesEqual(fr, root1) && bytesEqual(sr, root2);
+}

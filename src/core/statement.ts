@@ -1,0 +1,156 @@
+/**
+ * The signed statement, `statement.json` (SPEC §4): an in-toto Statement v1 whose subject is the
+ * dataset's Merkle root, serialized with RFC 8785 (JCS), no trailing newline.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { SnapError } from './errors.js';
+import { canonicalJson } from './canonical-json.js';
+import { decodeUtf8, toHex, utf8 } from './encoding.js';
+import { NAME_RE, SNAPSHOT_ID_RE, VERSION_RE } from './refs.js';
+
+/** in-toto Statement v1 `_type`. */
+export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
+/** The only predicate type this version knows (SPEC §4). */
+export const PREDICATE_TYPE = 'urn:snap:dataset-snapshot:v1';
+
+/** The snapshot predicate, SPEC §4. Optional members are omitted, never null. */
+export interface SnapshotPredicate {
+  dataset: string;
+  version: string;
+  /** Merkle root of the manifest, 64 lowercase hex (RFC 9162 MTH). */
+  merkleRoot: string;
+  /** SHA-256 of the manifest.jsonl bytes, 64 lowercase hex. */
+  manifestSha256: string;
+  /** Number of manifest entries (files and symlinks): the Merkle tree size. */
+  fileCount: number;
+  /** Sum of the sizes of the regular files, in bytes. */
+  totalBytes: number;
+  /** RFC 3339 UTC with whole seconds, e.g. 2026-11-21T10:00:00Z. */
+  createdAt: string;
+  /** Snapshot id of the previous version, `sha256:<hex>`. */
+  parent?: string;
+  /** gitignore-syntax patterns left out at seal time, in the order given. */
+  excludes?: string[];
+  tool: { name: string; version: string };
+}
+
+/** An in-toto Statement v1 carrying a {@link SnapshotPredicate}. */
+export interface Statement {
+  _type: typeof STATEMENT_TYPE;
+  subject: [{ name: string; digest: { sha256: string } }];
+  predicateType: typeof PREDICATE_TYPE;
+  predicate: SnapshotPredicate;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const TIME_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
+const PREDICATE_KEYS = new Set(['dataset', 'version', 'merkleRoot', 'manifestSha256', 'fileCount', 'totalBytes', 'createdAt', 'parent', 'excludes', 'tool']);
+
+/** RFC 3339 UTC, whole seconds, of a Date: `2026-11-21T10:00:00Z`. */
+export function formatTime(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** True when `s` is an RFC 3339 UTC time with whole seconds that names a real instant. */
+export function isValidTime(s: unknown): s is string {
+  if (typeof s !== 'string') return false;
+  const m = TIME_RE.exec(s);
+  if (!m) return false;
+  const d = new Date(s);
+  return !Number.isNaN(d.getTime()) && formatTime(d) === s;
+}
+
+function invalid(why: string): never {
+  throw new SnapError('STATEMENT_INVALID', `invalid statement: ${why}`);
+}
+
+/**
+ * Check a statement object against SPEC §4. Unknown members anywhere are refused (fail closed: a
+ * member this version does not understand, such as a future `expiresAt`, could change what the
+ * signer meant).
+ * @throws SnapError `STATEMENT_UNKNOWN_TYPE` | `STATEMENT_UNKNOWN_PREDICATE_TYPE` | `STATEMENT_INVALID` | `STATEMENT_MALFORMED`
+ */
+export function validateStatement(value: unknown): Statement {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new SnapError('STATEMENT_MALFORMED', 'the statement is not a JSON object');
+  const s = value as Record<string, unknown>;
+  if (s._type !== STATEMENT_TYPE) throw new SnapError('STATEMENT_UNKNOWN_TYPE', `unknown statement _type ${JSON.stringify(s._type)} (expected ${STATEMENT_TYPE})`);
+  if (s.predicateType !== PREDICATE_TYPE) {
+    throw new SnapError('STATEMENT_UNKNOWN_PREDICATE_TYPE', `unknown predicateType ${JSON.stringify(s.predicateType)}: this snap knows only ${PREDICATE_TYPE}; upgrade snap to verify it`);
+  }
+  for (const k of Object.keys(s)) if (!['_type', 'subject', 'predicateType', 'predicate'].includes(k)) invalid(`unknown member ${JSON.stringify(k)}`);
+  const p = s.predicate as Record<string, unknown> | undefined;
+  if (p === null || typeof p !== 'object' || Array.isArray(p)) invalid('predicate must be an object');
+  for (const k of Object.keys(p)) if (!PREDICATE_KEYS.has(k)) invalid(`unknown predicate member ${JSON.stringify(k)}`);
+  if (typeof p.dataset !== 'string' || !NAME_RE.test(p.dataset)) invalid('predicate.dataset is not a valid NAME');
+  if (typeof p.version !== 'string' || !VERSION_RE.test(p.version)) invalid('predicate.version is not a valid VERSION');
+  if (typeof p.merkleRoot !== 'string' || !HEX64.test(p.merkleRoot)) invalid('predicate.merkleRoot must be 64 lowercase hex');
+  if (typeof p.manifestSha256 !== 'string' || !HEX64.test(p.manifestSha256)) invalid('predicate.manifestSha256 must be 64 lowercase hex');
+  if (typeof p.fileCount !== 'number' || !Number.isSafeInteger(p.fileCount) || p.fileCount < 1) invalid('predicate.fileCount must be a positive integer');
+  if (typeof p.totalBytes !== 'number' || !Number.isSafeInteger(p.totalBytes) || p.totalBytes < 0) invalid('predicate.totalBytes must be a non-negative integer');
+  if (!isValidTime(p.createdAt)) invalid('predicate.createdAt must be RFC 3339 UTC with whole seconds');
+  if ('parent' in p && (typeof p.parent !== 'string' || !SNAPSHOT_ID_RE.test(p.parent))) invalid('predicate.parent must be a snapshot id sha256:<64 hex>');
+  if ('excludes' in p) {
+    const ex = p.excludes;
+    if (!Array.isArray(ex) || ex.length === 0 || ex.some((x) => typeof x !== 'string' || x.length === 0)) invalid('predicate.excludes must be a non-empty array of non-empty strings');
+  }
+  const tool = p.tool as Record<string, unknown> | undefined;
+  if (tool === null || typeof tool !== 'object' || Array.isArray(tool) || Object.keys(tool).sort().join() !== 'name,version' || typeof tool.name !== 'string' || typeof tool.version !== 'string') {
+    invalid('predicate.tool must be {name, version}');
+  }
+  const subj = s.subject;
+  if (!Array.isArray(subj) || subj.length !== 1) invalid('subject must hold exactly one entry');
+  const sub = subj[0] as Record<string, unknown>;
+  if (sub === null || typeof sub !== 'object' || Object.keys(sub).sort().join() !== 'digest,name') invalid('subject[0] must be {name, digest}');
+  if (sub.name !== `${p.dataset}@${p.version}`) invalid('subject[0].name must be DATASET@VERSION of the predicate');
+  const dig = sub.digest as Record<string, unknown>;
+  if (dig === null || typeof dig !== 'object' || Object.keys(dig).join() !== 'sha256' || dig.sha256 !== p.merkleRoot) {
+    invalid('subject[0].digest must be {sha256: merkleRoot}');
+  }
+  return value as Statement;
+}
+
+/**
+ * Build a statement from a predicate (the subject is derived from it).
+ * @throws SnapError `STATEMENT_INVALID` when the predicate breaks SPEC §4
+ */
+export function buildStatement(predicate: SnapshotPredicate): Statement {
+  const p: SnapshotPredicate = { ...predicate };
+  if (p.parent === undefined) delete p.parent;
+  if (p.excludes === undefined || p.excludes.length === 0) delete p.excludes;
+  const s = {
+    _type: STATEMENT_TYPE,
+    subject: [{ name: `${p.dataset}@${p.version}`, digest: { sha256: p.merkleRoot } }],
+    predicateType: PREDICATE_TYPE,
+    predicate: p,
+  };
+  return validateStatement(s);
+}
+
+/** The statement bytes: RFC 8785 canonical JSON in UTF-8, no trailing newline. */
+export function serializeStatement(s: Statement): Uint8Array {
+  return utf8(canonicalJson(s));
+}
+
+/**
+ * Parse statement bytes (as verified from an envelope payload). The bytes must be valid UTF-8
+ * JSON, a valid statement, and exactly their own canonical form.
+ * @throws SnapError `STATEMENT_MALFORMED` | `STATEMENT_NOT_CANONICAL` | every code of {@link validateStatement}
+ */
+export function parseStatement(bytes: Uint8Array): Statement {
+  let text: string;
+  let value: unknown;
+  try {
+    text = decodeUtf8(bytes);
+    value = JSON.parse(text);
+  } catch {
+    throw new SnapError('STATEMENT_MALFORMED', 'the statement is not UTF-8 JSON');
+  }
+  const s = validateStatement(value);
+  if (canonicalJson(s) !== text) throw new SnapError('STATEMENT_NOT_CANONICAL', 'the statement is not in RFC 8785 canonical form');
+  return s;
+}
+
+/** Snapshot id = `sha256:` + hex SHA-256 of the statement bytes (SPEC §4). */
+export function snapshotId(statementBytes: Uint8Array): string {
+  return `sha256:${toHex(sha256(statementBytes))}`;
+}
