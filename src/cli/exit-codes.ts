@@ -1,0 +1,20 @@
+/**
+ * The one place where error codes become exit codes (SPEC §8):
+ * 0 success · 1 integrity failure · 2 usage error · 3 input or environment error.
+ */
+import type { SnapErrorCode } from '../core/errors.js';
+
+export const EXIT_OK = 0;
+export const EXIT_INTEGRITY = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_INPUT = 3;
+
+const USAGE: ReadonlySet<SnapErrorCode> = new Set(['USAGE', 'REF_MALFORMED', 'REF_AMBIGUOUS']);
+const INTEGRITY: ReadonlySet<SnapErrorCode> = new Set(['INTEGRITY_FAILURE', 'OBJECT_CORRUPT', 'SIGNATURE_INVALID', 'ARCHIVE_HOSTILE']);
+
+/** Exit code for an error code: 2 for usage, 1 for integrity, 3 for everything else. */
+export function exitCodeFor(code: SnapErrorCode | string): number {
+  if (USAGE.has(code as SnapErrorCode)) return EXIT_USAGE;
+  if (INTEGRITY.has(code as SnapErrorCode)) return EXIT_INTEGRITY;
+  return EXIT_INPUT;
+}

@@ -1,0 +1,40 @@
+/** Small formatting helpers for human output. */
+
+/** Bytes as a short human size: 0 B, 999 B, 1.2 KiB, 3.4 MiB, 5.6 GiB. */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
+}
+
+/** First 16 hex digits of a keyid (SPEC §6 allows this in human output). */
+export function shortKeyid(keyid: string): string {
+  return keyid.slice(0, 16);
+}
+
+/** `sha256:` id shortened to its first 12 hex digits. */
+export function shortId(id: string): string {
+  return id.startsWith('sha256:') ? `sha256:${id.slice(7, 19)}` : id;
+}
+
+/** A digest shortened to 12 hex digits. */
+export function shortDigest(hex: string): string {
+  return hex.slice(0, 12);
+}
+
+/** A count with its noun, singular or plural. */
+export function plural(n: number, noun: string, nouns = `${noun}s`): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? noun : nouns}`;
+}
+
+/** ANSI styling that turns itself off when colour is not wanted. */
+export function styler(enabled: boolean) {
+  const wrap = (open: number, close: number) => (s: string) => (enabled ? `\u001b[${open}m${s}\u001b[${close}m` : s);
+  return { red: wrap(31, 39), green: wrap(32, 39), yellow: wrap(33, 39), bold: wrap(1, 22), dim: wrap(2, 22) };
+}

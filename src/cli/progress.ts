@@ -1,0 +1,49 @@
+/**
+ * Progress on stderr for seal, verify and fsck: files, bytes, MB/s and, when the totals are known,
+ * percent and ETA. Drawn with cli-progress, only when stderr is a terminal and neither --quiet nor
+ * --json was given.
+ */
+import cliProgress from 'cli-progress';
+import type { Progress } from '../seal.js';
+import { formatBytes } from './format.js';
+
+/** A progress reporter: `update` as work advances, `stop` at the end. */
+export interface ProgressReporter {
+  update(p: Progress): void;
+  stop(): void;
+}
+
+const NONE: ProgressReporter = { update() {}, stop() {} };
+
+/** A progress bar on `stream` when `enabled`, else a reporter that does nothing. */
+export function progressReporter(enabled: boolean, stream: NodeJS.WriteStream, label: string): ProgressReporter {
+  if (!enabled) return NONE;
+  const t0 = performance.now();
+  const bar = new cliProgress.SingleBar(
+    {
+      stream,
+      format: `${label} {bar} {percentage}% | {files} files | {done} | {rate}/s | ETA {eta_formatted}`,
+      hideCursor: true,
+      clearOnComplete: true,
+      fps: 5,
+      etaBuffer: 50,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update(p) {
+      const total = p.totalBytes ?? 0;
+      const secs = Math.max((performance.now() - t0) / 1000, 0.001);
+      const payload = { files: p.files.toLocaleString('en-US'), done: formatBytes(p.bytes), rate: formatBytes(p.bytes / secs) };
+      if (!started) {
+        bar.start(total > 0 ? total : 1, 0, payload);
+        started = true;
+      }
+      bar.update(total > 0 ? Math.min(p.bytes, total) : 0, payload);
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}

@@ -1,0 +1,199 @@
+/**
+ * `diff`: what changed between two snapshots, or a snapshot and a folder, or two folders (SPEC §8):
+ * added, removed, modified and renamed (same content, new path — how a flipped label shows in a
+ * label-by-folder dataset).
+ */
+import { promises as fsp } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { compareUtf8 } from './core/paths.js';
+import { isSymlinkEntry, serializeEntry, type FileEntry, type ManifestEntry } from './core/manifest.js';
+import type { TrustedKey } from './core/envelope.js';
+import { manifestEntryRuns } from './io/manifest-file.js';
+import { MANIFEST_FILE, type SnapshotLocation } from './io/store.js';
+import { checkTrust, readSnapshotUnverified } from './snapshot.js';
+import { scanDataset, type Progress } from './seal.js';
+
+/** One side of a diff: a snapshot or a folder. */
+export type DiffInput = { kind: 'snapshot'; location: SnapshotLocation } | { kind: 'folder'; path: string };
+
+/** How a side describes itself in the report. */
+export type DiffSide =
+  | { ref: string; snapshot: string; createdAt: string; signers: { keyid: string; trusted?: boolean }[] }
+  | { folder: string };
+
+/** The diff report; its JSON form is SPEC §8's `diff --json`. */
+export interface DiffReport {
+  a: DiffSide;
+  b: DiffSide;
+  added: ManifestEntry[];
+  removed: ManifestEntry[];
+  modified: { path: string; a: ManifestEntry; b: ManifestEntry }[];
+  renamed: { from: string; to: string; sha256: string; size: number }[];
+  summary: { added: number; removed: number; modified: number; renamed: number; unchanged: number; bytesAdded: number; bytesRemoved: number };
+}
+
+/** Options of {@link diff}. */
+export interface DiffOptions {
+  jobs?: number;
+  /** When given, each snapshot side's signers are checked against these keys. */
+  trusted?: readonly TrustedKey[];
+  /** Folders to leave out of a folder side (the store). */
+  skipDirs?: readonly string[];
+  onProgress?: (p: Progress) => void;
+}
+
+async function describe(input: DiffInput, trusted?: readonly TrustedKey[]): Promise<{ side: DiffSide; excludes: string[] }> {
+  if (input.kind === 'folder') return { side: { folder: input.path }, excludes: [] };
+  const info = await readSnapshotUnverified(input.location);
+  const st = info.statement;
+  let signers: { keyid: string; trusted?: boolean }[] = info.keyids.map((keyid) => ({ keyid }));
+  if (trusted && trusted.length > 0) {
+    const t = await checkTrust(input.location, trusted);
+    signers = t.signers.map((s) => ({ keyid: s.keyid, trusted: s.trusted }));
+  }
+  return {
+    side: { ref: input.location.ref, snapshot: info.snapshot, createdAt: st?.predicate.createdAt ?? '', signers },
+    excludes: st?.predicate.excludes ?? [],
+  };
+}
+
+/** The manifest file of a side: the snapshot's own, or a temporary one made by scanning the folder. */
+async function manifestOf(input: DiffInput, excludes: string[], opts: DiffOptions, cleanup: string[]): Promise<string> {
+  if (input.kind === 'snapshot') return join(input.location.dir, MANIFEST_FILE);
+  const dir = await fsp.mkdtemp(join(tmpdir(), 'snap-diff-'));
+  cleanup.push(dir);
+  const path = join(dir, MANIFEST_FILE);
+  const out = await fsp.open(path, 'w');
+  try {
+    let pending = '';
+    await scanDataset({ dir: resolve(input.path), excludes, jobs: opts.jobs, skipDirs: opts.skipDirs, onProgress: opts.onProgress }, async (text) => {
+      pending += text;
+      if (pending.length >= 1 << 20) {
+        await out.write(pending);
+        pending = '';
+      }
+    });
+    await out.write(pending);
+  } finally {
+    await out.close();
+  }
+  return path;
+}
+
+function sameEntry(a: ManifestEntry, b: ManifestEntry): boolean {
+  return serializeEntry(a) === serializeEntry(b);
+}
+
+/**
+ * Compare two sides. Manifests are merge-joined by path in one streaming pass; only the
+ * differences are held in memory.
+ * @throws SnapError from reading either side (`NOT_FOUND`, `IO_ERROR`, `MANIFEST_*`, scan errors)
+ */
+export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): Promise<DiffReport> {
+  const cleanup: string[] = [];
+  try {
+    const da = await describe(a, opts.trusted);
+    const db = await describe(b, opts.trusted);
+    const excludes = [...new Set([...da.excludes, ...db.excludes])];
+    const pa = await manifestOf(a, excludes, opts, cleanup);
+    const pb = await manifestOf(b, excludes, opts, cleanup);
+    const ia = manifestEntryRuns(pa, {});
+    const ib = manifestEntryRuns(pb, {});
+    let ra: ManifestEntry[] = [];
+    let rb: ManifestEntry[] = [];
+    let i = 0;
+    let j = 0;
+    let doneA = false;
+    let doneB = false;
+    const added: ManifestEntry[] = [];
+    const removed: ManifestEntry[] = [];
+    const modified: DiffReport['modified'] = [];
+    let unchanged = 0;
+    for (;;) {
+      if (i >= ra.length && !doneA) {
+        const r = await ia.next();
+        if (r.done) doneA = true;
+        else {
+          ra = r.value;
+          i = 0;
+          continue;
+        }
+      }
+      if (j >= rb.length && !doneB) {
+        const r = await ib.next();
+        if (r.done) doneB = true;
+        else {
+          rb = r.value;
+          j = 0;
+          continue;
+        }
+      }
+      const ea = i < ra.length ? ra[i] : undefined;
+      const eb = j < rb.length ? rb[j] : undefined;
+      if (!ea && !eb) break;
+      const c = !ea ? 1 : !eb ? -1 : compareUtf8(ea.path, eb.path);
+      if (c < 0) {
+        removed.push(ea as ManifestEntry);
+        i++;
+      } else if (c > 0) {
+        added.push(eb as ManifestEntry);
+        j++;
+      } else {
+        if (sameEntry(ea as ManifestEntry, eb as ManifestEntry)) unchanged++;
+        else modified.push({ path: (ea as ManifestEntry).path, a: ea as ManifestEntry, b: eb as ManifestEntry });
+        i++;
+        j++;
+      }
+    }
+    // Renames: a removed file and an added file with the same content, paired in path order.
+    const removedByDigest = new Map<string, FileEntry[]>();
+    for (const e of removed) {
+      if (isSymlinkEntry(e)) continue;
+      const list = removedByDigest.get(e.sha256);
+      if (list) list.push(e);
+      else removedByDigest.set(e.sha256, [e]);
+    }
+    const renamed: DiffReport['renamed'] = [];
+    const renamedFrom = new Set<string>();
+    const renamedTo = new Set<string>();
+    for (const e of added) {
+      if (isSymlinkEntry(e)) continue;
+      const from = removedByDigest.get(e.sha256)?.shift();
+      if (from) {
+        renamed.push({ from: from.path, to: e.path, sha256: e.sha256, size: e.size });
+        renamedFrom.add(from.path);
+        renamedTo.add(e.path);
+      }
+    }
+    const addedOnly = added.filter((e) => !renamedTo.has(e.path));
+    const removedOnly = removed.filter((e) => !renamedFrom.has(e.path));
+    const bytesOf = (l: ManifestEntry[]) => l.reduce((s, e) => s + (isSymlinkEntry(e) ? 0 : e.size), 0);
+    const modBytes = (side: 'a' | 'b') => modified.reduce((s, m) => s + (isSymlinkEntry(m[side]) ? 0 : (m[side] as FileEntry).size), 0);
+    return {
+      a: da.side,
+      b: db.side,
+      added: addedOnly,
+      removed: removedOnly,
+      modified,
+      renamed,
+      summary: {
+        added: addedOnly.length,
+        removed: removedOnly.length,
+        modified: modified.length,
+        renamed: renamed.length,
+        unchanged,
+        bytesAdded: bytesOf(addedOnly) + modBytes('b'),
+        bytesRemoved: bytesOf(removedOnly) + modBytes('a'),
+      },
+    };
+  } finally {
+    for (const d of cleanup) await fsp.rm(d, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+/** True when a diff found no difference. */
+export function isIdentical(r: DiffReport): boolean {
+  const s = r.summary;
+  return s.added + s.removed + s.modified + s.renamed === 0;
+}

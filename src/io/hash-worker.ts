@@ -1,0 +1,286 @@
+/**
+ * The body of a hashing worker thread. It is started with `new Worker(source, { eval: true })`
+ * from {@link workerSource}, so it must be self-contained: no imports, no closure variables,
+ * only `require` of Node built-ins inside the function.
+ *
+ * Each message is a batch of items in manifest order; the reply carries, per batch:
+ * - seal modes: the manifest text of the batch (canonical lines, SPEC §2) and each line's RFC 9162
+ *   leaf hash SHA-256(0x00 ‖ line), computed here with node:crypto so the main thread only folds
+ *   interior nodes;
+ * - verify mode: only the items that do not match their expected digest and size.
+ *
+ * A file is opened with O_NOFOLLOW | O_NONBLOCK (a symlink or FIFO swapped in after the walk is
+ * refused, never followed or blocked on), checked with fstat before and after reading (size, mtime,
+ * ctime), and must yield exactly its size in bytes: otherwise it changed while it was read.
+ *
+ * Store mode writes each new object from the very bytes that were hashed (SPEC §7): files up to
+ * WHOLE_FILE_MAX are read into memory once, hashed, then written only if the object is absent;
+ * larger files are copied to a temporary file while hashing (or, when the caller hints that the
+ * parent snapshot had the same path and size and its object exists, hashed first and copied only
+ * if the digest turns out new, the copy re-hashed and compared).
+ */
+
+/* eslint-disable */
+declare const require: NodeJS.Require;
+
+export function hashWorkerMain(): void {
+  const { parentPort, workerData } = require('node:worker_threads');
+  const fs = require('node:fs');
+  const { createHash } = require('node:crypto');
+  const { join } = require('node:path');
+
+  const CHUNK = 1 << 20;
+  const WHOLE_FILE_MAX = 8 << 20;
+  const { root, mode, objectsDir, tmpDir, workerIndex } = workerData as {
+    root: string;
+    mode: 'seal' | 'store' | 'verify' | 'objects';
+    objectsDir?: string;
+    tmpDir?: string;
+    workerIndex: number;
+  };
+  const chunk = Buffer.allocUnsafe(CHUNK);
+  let whole: Buffer | null = null;
+  const LEAF0 = Buffer.from([0]);
+  let tmpCounter = 0;
+
+  const O = fs.constants;
+  const OPEN_FLAGS = O.O_RDONLY | (O.O_NOFOLLOW ?? 0) | (O.O_NONBLOCK ?? 0);
+
+  class Changed extends Error {
+    code = 'FILE_CHANGED';
+  }
+  class NotFile extends Changed {}
+
+  function sameStat(a: any, b: any): boolean {
+    return a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.ino === b.ino;
+  }
+
+  function objectPath(hex: string): string {
+    return join(objectsDir as string, hex.slice(0, 2), hex.slice(2));
+  }
+
+  function tmpName(): string {
+    return join(tmpDir as string, `obj-${process.pid}-${workerIndex}-${Date.now().toString(36)}-${(tmpCounter++).toString(36)}`);
+  }
+
+  function writeAll(fd: number, buf: Buffer, len: number): void {
+    let off = 0;
+    while (off < len) off += fs.writeSync(fd, buf, off, len - off);
+  }
+
+  /** Hash an open file to the end; optionally copy every chunk to `outFd`. Returns [hex, bytes]. */
+  function hashStream(fd: number, outFd: number | null): [string, number] {
+    const h = createHash('sha256');
+    let total = 0;
+    let n: number;
+    while ((n = fs.readSync(fd, chunk, 0, CHUNK, null)) > 0) {
+      h.update(n === CHUNK ? chunk : chunk.subarray(0, n));
+      if (outFd !== null) writeAll(outFd, chunk, n);
+      total += n;
+    }
+    return [h.digest('hex'), total];
+  }
+
+  /** Commit a temporary file as the object `hex`, unless it already exists. Returns true if it was new. */
+  function commitObject(tmp: string, hex: string): boolean {
+    const dest = objectPath(hex);
+    if (fs.existsSync(dest)) {
+      fs.unlinkSync(tmp);
+      return false;
+    }
+    fs.renameSync(tmp, dest);
+    return true;
+  }
+
+  /**
+   * Read, hash and (in store mode) keep one regular file.
+   * Returns { sha256, size, written } or throws (errno errors, or Changed).
+   */
+  function processFile(abs: string, hint: string | null): { sha256: string; size: number; written: number; created: boolean } {
+    const fd = fs.openSync(abs, OPEN_FLAGS);
+    let outFd: number | null = null;
+    let tmp: string | null = null;
+    try {
+      const before = fs.fstatSync(fd, { bigint: true });
+      if (!before.isFile()) throw new NotFile(`${abs} is no longer a regular file`);
+      const size = Number(before.size);
+      let hex: string;
+      let got: number;
+      let written = 0;
+      let created = false;
+      if (mode !== 'store') {
+        [hex, got] = hashStream(fd, null);
+      } else if (size <= WHOLE_FILE_MAX) {
+        // Read the whole file once; hash it; write those same bytes only if the object is new.
+        if (whole === null || whole.length < size + 1) whole = Buffer.allocUnsafe(Math.max(size + 1, CHUNK));
+        got = 0;
+        let n: number;
+        while ((n = fs.readSync(fd, whole, got, whole.length - got, null)) > 0) {
+          got += n;
+          if (got === whole.length) break;
+        }
+        if (got !== size) throw new Changed(`${abs} changed size while it was read`);
+        hex = createHash('sha256').update(whole.subarray(0, got)).digest('hex');
+        if (!fs.existsSync(objectPath(hex))) {
+          tmp = tmpName();
+          const ofd = fs.openSync(tmp, 'wx', 0o444);
+          try {
+            writeAll(ofd, whole, got);
+          } finally {
+            fs.closeSync(ofd);
+          }
+          created = commitObject(tmp, hex);
+          if (created) written = got;
+          tmp = null;
+        }
+      } else if (hint !== null && fs.existsSync(objectPath(hint))) {
+        // Probably unchanged since the parent snapshot: hash first, copy only if it is new after all.
+        [hex, got] = hashStream(fd, null);
+        if (!fs.existsSync(objectPath(hex))) {
+          tmp = tmpName();
+          outFd = fs.openSync(tmp, 'wx', 0o444);
+          const fd2 = fs.openSync(abs, OPEN_FLAGS);
+          let hex2: string;
+          let got2: number;
+          try {
+            [hex2, got2] = hashStream(fd2, outFd);
+          } finally {
+            fs.closeSync(fd2);
+          }
+          if (hex2 !== hex || got2 !== got) throw new Changed(`${abs} changed while it was copied`);
+          fs.closeSync(outFd as number);
+          outFd = null;
+          created = commitObject(tmp, hex);
+          if (created) written = got;
+          tmp = null;
+        }
+      } else {
+        // Copy while hashing: what is written is exactly what was hashed.
+        tmp = tmpName();
+        outFd = fs.openSync(tmp, 'wx', 0o444);
+        [hex, got] = hashStream(fd, outFd);
+        fs.closeSync(outFd);
+        outFd = null;
+        const after0 = fs.fstatSync(fd, { bigint: true });
+        if (!sameStat(before, after0) || got !== size) throw new Changed(`${abs} changed while it was read`);
+        created = commitObject(tmp, hex);
+        if (created) written = got;
+        tmp = null;
+      }
+      const after = fs.fstatSync(fd, { bigint: true });
+      if (!sameStat(before, after) || got !== size) throw new Changed(`${abs} changed while it was read`);
+      return { sha256: hex, size, written, created };
+    } finally {
+      fs.closeSync(fd);
+      if (outFd !== null) fs.closeSync(outFd);
+      if (tmp !== null) {
+        try {
+          fs.unlinkSync(tmp);
+        } catch {
+          /* already gone */
+        }
+      }
+    }
+  }
+
+  function errorInfo(e: any): { code: string; errno: string; message: string } {
+    if (e instanceof Changed) return { code: 'FILE_CHANGED', errno: '', message: e.message };
+    const errno = typeof e?.code === 'string' ? e.code : '';
+    return { code: errno === 'ENOSPC' || errno === 'EDQUOT' ? 'DISK_FULL' : 'IO_ERROR', errno, message: String(e?.message ?? e) };
+  }
+
+  // Seal: manifest lines (SPEC §2 canonical form; must equal core serializeEntry) and leaf hashes.
+  function seal(msg: any): any {
+    const { rels, kinds, extra } = msg as { rels: string[]; kinds: number[]; extra: (string | null)[] };
+    const n = rels.length;
+    const leaves = new Uint8Array(32 * n);
+    let text = '';
+    let bytes = 0;
+    let written = 0;
+    let newObjects = 0;
+    for (let i = 0; i < n; i++) {
+      const rel = rels[i] as string;
+      let line: string;
+      if (kinds[i] === 1) {
+        line = `{"path":${JSON.stringify(rel)},"target":${JSON.stringify(extra[i])},"type":"symlink"}`;
+      } else {
+        let r;
+        try {
+          r = processFile(join(root, rel), extra[i] ?? null);
+        } catch (e) {
+          return { id: msg.id, error: { index: i, path: rel, ...errorInfo(e) } };
+        }
+        bytes += r.size;
+        if (r.created) newObjects++;
+        written += r.written;
+        line = `{"path":${JSON.stringify(rel)},"sha256":"${r.sha256}","size":${r.size}}`;
+      }
+      text += line + '\n';
+      leaves.set(createHash('sha256').update(LEAF0).update(line).digest(), 32 * i);
+    }
+    return { id: msg.id, text, leaves, bytes, written, newObjects };
+  }
+
+  // Verify: compare each file against its expected digest and size; report only the differences.
+  function verify(msg: any): any {
+    const { rels, expected } = msg as { rels: string[]; expected: string[] };
+    const problems: any[] = [];
+    let bytes = 0;
+    for (let i = 0; i < rels.length; i++) {
+      const rel = rels[i] as string;
+      const exp = expected[i] as string; // "<sha256> <size>"
+      const sp = exp.indexOf(' ');
+      const expSha = exp.slice(0, sp);
+      const expSize = Number(exp.slice(sp + 1));
+      try {
+        const r = processFile(join(root, rel), null);
+        bytes += r.size;
+        if (r.sha256 !== expSha || r.size !== expSize) problems.push({ index: i, kind: 'modified', sha256: r.sha256, size: r.size });
+      } catch (e: any) {
+        const info = errorInfo(e);
+        // Gone since the walk: missing. A symlink (ELOOP under O_NOFOLLOW) or other non-file now: type-changed.
+        let kind = 'unreadable';
+        if (info.errno === 'ENOENT') kind = 'missing';
+        else if (info.errno === 'ELOOP' || e instanceof NotFile) kind = 'type-changed';
+        problems.push({ index: i, kind, reason: info.errno || info.message });
+      }
+    }
+    return { id: msg.id, problems, bytes };
+  }
+
+  // Objects: re-hash store objects (fsck); report those whose digest is not their name.
+  function objects(msg: any): any {
+    const { rels } = msg as { rels: string[] };
+    const problems: any[] = [];
+    let bytes = 0;
+    for (let i = 0; i < rels.length; i++) {
+      const rel = rels[i] as string;
+      try {
+        const r = processFile(join(root, rel), null);
+        bytes += r.size;
+        const name = rel.replace(/\//g, '').slice(-64);
+        if (r.sha256 !== name) problems.push({ index: i, kind: 'corrupt', sha256: r.sha256, size: r.size });
+      } catch (e: any) {
+        const info = errorInfo(e);
+        problems.push({ index: i, kind: info.errno === 'ENOENT' ? 'missing' : 'unreadable', reason: info.errno || info.message });
+      }
+    }
+    return { id: msg.id, problems, bytes };
+  }
+
+  parentPort.on('message', (msg: any) => {
+    let reply: any;
+    try {
+      reply = mode === 'verify' ? verify(msg) : mode === 'objects' ? objects(msg) : seal(msg);
+    } catch (e) {
+      reply = { id: msg.id, error: { index: -1, path: '', ...errorInfo(e) } };
+    }
+    if (reply.leaves) parentPort.postMessage(reply, [reply.leaves.buffer]);
+    else parentPort.postMessage(reply);
+  });
+}
+
+/** JavaScript source that runs {@link hashWorkerMain} in a worker started with `{ eval: true }`. */
+export function workerSource(): string {
+  return `(${hashWorkerMain.toString()})()`;
+}

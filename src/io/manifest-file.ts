@@ -1,0 +1,94 @@
+/**
+ * Streaming `manifest.jsonl` from disk: lines in runs, the SHA-256 of the raw bytes, and the
+ * RFC 9162 Merkle root over the lines, in one pass and O(1) memory in the manifest's length.
+ */
+import { createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { SnapError } from '../core/errors.js';
+import { MerkleTreeBuilder } from '../core/merkle.js';
+import { ManifestOrder, parseEntry, type ManifestEntry } from '../core/manifest.js';
+import { toHex } from '../core/encoding.js';
+import { ioError } from './errors.js';
+
+/** What a full pass over a manifest file found. */
+export interface ManifestDigest {
+  /** hex SHA-256 of the file bytes */
+  sha256: string;
+  /** hex RFC 9162 root over the lines */
+  merkleRoot: string;
+  /** number of lines */
+  lines: number;
+  /** sum of `size` over file entries, in bytes */
+  totalBytes: number;
+}
+
+/**
+ * Read a manifest file as runs of raw lines (without `\n`), hashing as it goes.
+ * The digest is complete once the generator is exhausted.
+ * @throws SnapError `NOT_FOUND` | `IO_ERROR` | `MANIFEST_NO_TRAILING_NEWLINE`
+ */
+export async function* manifestLineRuns(path: string, digest: { sha256?: string; bytes: number }): AsyncGenerator<string[]> {
+  const h = createHash('sha256');
+  let rest = '';
+  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+  const dec = new TextDecoder('utf-8', { fatal: false });
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      h.update(chunk);
+      digest.bytes += chunk.length;
+      const text = rest + dec.decode(chunk, { stream: true });
+      const lines = text.split('\n');
+      rest = lines.pop() as string;
+      if (lines.length > 0) yield lines;
+    }
+  } catch (e) {
+    throw ioError(e, path, 'cannot read the manifest');
+  }
+  rest += dec.decode();
+  if (rest.length > 0) throw new SnapError('MANIFEST_NO_TRAILING_NEWLINE', `${path}: the last line does not end with a newline (truncated?)`, { path });
+  digest.sha256 = h.digest('hex');
+}
+
+/**
+ * Parse a manifest file run by run: every line strictly (canonical form, order, no duplicates),
+ * while computing its SHA-256 and Merkle root. `result` is filled in when the generator ends.
+ * @throws SnapError every code of core `parseEntry` and `ManifestOrder`, with `details.line`;
+ *   `MANIFEST_EMPTY`; `NOT_FOUND`; `IO_ERROR`
+ */
+export async function* manifestEntryRuns(path: string, result: Partial<ManifestDigest>): AsyncGenerator<ManifestEntry[]> {
+  const raw = { bytes: 0 } as { sha256?: string; bytes: number };
+  const order = new ManifestOrder();
+  const tree = new MerkleTreeBuilder();
+  const enc = new TextEncoder();
+  let total = 0;
+  for await (const run of manifestLineRuns(path, raw)) {
+    const out: ManifestEntry[] = new Array(run.length);
+    for (let i = 0; i < run.length; i++) {
+      const line = run[i] as string;
+      let e: ManifestEntry;
+      try {
+        e = parseEntry(line);
+        order.accept(e.path);
+      } catch (err) {
+        if (err instanceof SnapError) throw new SnapError(err.code, `${path} line ${order.count + 1}: ${err.message}`, { ...err.details, line: order.count + 1 });
+        throw err;
+      }
+      if ('sha256' in e) total += e.size;
+      tree.append(enc.encode(line));
+      out[i] = e;
+    }
+    yield out;
+  }
+  if (order.count === 0) throw new SnapError('MANIFEST_EMPTY', `${path} has no entries`);
+  result.sha256 = raw.sha256 as string;
+  result.merkleRoot = toHex(tree.root());
+  result.lines = order.count;
+  result.totalBytes = total;
+}
+
+/** Read and check a whole manifest file, discarding the entries. */
+export async function digestManifestFile(path: string): Promise<ManifestDigest> {
+  const r: Partial<ManifestDigest> = {};
+  for await (const _ of manifestEntryRuns(path, r)) void _;
+  return r as ManifestDigest;
+}

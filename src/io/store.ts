@@ -1,0 +1,354 @@
+/**
+ * The local store, SPEC §7:
+ * ```
+ * STORE/
+ *   store.json                           {"format":"snap-store/1"}
+ *   objects/sha256/<hex 0-1>/<hex 2-63>  one file per distinct content, mode 0444
+ *   snapshots/<NAME>/<VERSION>/          manifest.jsonl  statement.json  envelope.json
+ *   log.jsonl                            the audit log
+ *   tmp/                                 work in progress (only while a writer holds the lock)
+ *   lock                                 the advisory write lock
+ * ```
+ * Write-once: new files are written under a temporary name in the same file system, flushed, then
+ * renamed into place, so a crash never leaves a partial object or snapshot under its final name.
+ */
+import { promises as fsp, constants as FS, existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve, dirname, basename } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { SnapError } from '../core/errors.js';
+import { parseRef, parseNameVersion, NAME_RE, VERSION_RE } from '../core/refs.js';
+import { snapshotId } from '../core/statement.js';
+import { ioError } from './errors.js';
+
+/** The format marker written to `store.json`. */
+export const STORE_FORMAT = 'snap-store/1';
+/** Snapshot folder file names. */
+export const MANIFEST_FILE = 'manifest.jsonl';
+export const STATEMENT_FILE = 'statement.json';
+export const ENVELOPE_FILE = 'envelope.json';
+
+/** An open store. */
+export interface Store {
+  root: string;
+  objectsDir: string;
+  snapshotsDir: string;
+  tmpDir: string;
+  logPath: string;
+}
+
+/** A snapshot's three files, wherever they are (a store, a folder). */
+export interface SnapshotLocation {
+  dir: string;
+  /** `NAME@VERSION` when it is in a store. */
+  name?: string;
+  version?: string;
+  /** How the user named it. */
+  ref: string;
+}
+
+/** A snapshot as listed from a store (statement read but NOT verified). */
+export interface SnapshotInfo {
+  name: string;
+  version: string;
+  dir: string;
+  id: string;
+  createdAt: string;
+  fileCount: number;
+  totalBytes: number;
+  parent?: string;
+  merkleRoot: string;
+}
+
+/** The store path: `--store`, else `$SNAP_STORE`, else `./.snap` (SPEC §8). */
+export function storePath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
+  return resolve(cwd, flag ?? env.SNAP_STORE ?? '.snap');
+}
+
+function layout(root: string): Store {
+  return {
+    root,
+    objectsDir: join(root, 'objects', 'sha256'),
+    snapshotsDir: join(root, 'snapshots'),
+    tmpDir: join(root, 'tmp'),
+    logPath: join(root, 'log.jsonl'),
+  };
+}
+
+/** Path of the object named by a 64-hex SHA-256. */
+export function objectPath(store: Store, hex: string): string {
+  return join(store.objectsDir, hex.slice(0, 2), hex.slice(2));
+}
+
+/**
+ * Write a small file atomically: temporary name in the same folder, fsync, rename, fsync folder.
+ * @param exclusive when true, never replace an existing file (`FILE_EXISTS`)
+ */
+export async function writeFileAtomic(path: string, data: Uint8Array | string, opts: { mode?: number; exclusive?: boolean } = {}): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const fh = await fsp.open(tmp, 'wx', opts.mode ?? 0o444);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    if (opts.exclusive) {
+      // link() fails if the name exists: never replace.
+      try {
+        await fsp.link(tmp, path);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new SnapError('FILE_EXISTS', `${path} already exists; it is never overwritten`, { path });
+        throw e;
+      }
+      await fsp.unlink(tmp);
+    } else {
+      await fsp.rename(tmp, path);
+    }
+    await fsyncDir(dirname(path));
+  } catch (e) {
+    await fsp.rm(tmp, { force: true });
+    throw ioError(e, path, 'cannot write');
+  }
+}
+
+/** fsync a folder so that a rename in it survives a crash (ignored where unsupported). */
+export async function fsyncDir(dir: string): Promise<void> {
+  let fh;
+  try {
+    fh = await fsp.open(dir, 'r');
+    await fh.sync();
+  } catch {
+    /* some file systems refuse fsync on folders */
+  } finally {
+    await fh?.close();
+  }
+}
+
+/**
+ * Flush every file written so far on the store's file system to disk: one syncfs(2) through
+ * `sync -f` (coreutils), instead of one fsync per object; falls back to a global sync.
+ */
+export function syncFileSystem(path: string): void {
+  const r = spawnSync('sync', ['-f', path], { stdio: 'ignore' });
+  if (r.status !== 0) spawnSync('sync', [], { stdio: 'ignore' });
+}
+
+/**
+ * Open a store.
+ * @param create make it (and its folders) when missing
+ * @throws SnapError `NOT_FOUND` (no store there and !create) | `STORE_MALFORMED` (store.json
+ *   missing or of another format) | `IO_ERROR`
+ */
+export async function openStore(root: string, opts: { create?: boolean } = {}): Promise<Store> {
+  const s = layout(resolve(root));
+  const marker = join(s.root, 'store.json');
+  let text: string | undefined;
+  try {
+    text = await fsp.readFile(marker, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') throw ioError(e, marker, 'cannot read the store');
+  }
+  if (text === undefined) {
+    if (!opts.create) {
+      if (existsSync(s.root) && (await fsp.readdir(s.root)).length > 0) {
+        throw new SnapError('STORE_MALFORMED', `${s.root} exists but is not a snap store (no store.json)`, { path: s.root });
+      }
+      throw new SnapError('NOT_FOUND', `no snap store at ${s.root}; seal a dataset first, or point --store / $SNAP_STORE at one`, { path: s.root });
+    }
+    try {
+      if (existsSync(s.root) && (await fsp.readdir(s.root)).length > 0) {
+        throw new SnapError('STORE_MALFORMED', `${s.root} exists, is not empty and is not a snap store; choose another --store`, { path: s.root });
+      }
+      await fsp.mkdir(s.tmpDir, { recursive: true });
+      await fsp.mkdir(s.snapshotsDir, { recursive: true });
+      await fsp.mkdir(s.objectsDir, { recursive: true });
+      await Promise.all(Array.from({ length: 256 }, (_, i) => fsp.mkdir(join(s.objectsDir, i.toString(16).padStart(2, '0')), { recursive: true })));
+      await writeFileAtomic(marker, JSON.stringify({ format: STORE_FORMAT }) + '\n', { mode: 0o644, exclusive: true }).catch((e) => {
+        if (!(e instanceof SnapError && e.code === 'FILE_EXISTS')) throw e; // another process made it first
+      });
+    } catch (e) {
+      throw ioError(e, s.root, 'cannot create the store');
+    }
+    return s;
+  }
+  let fmt: unknown;
+  try {
+    fmt = JSON.parse(text).format;
+  } catch {
+    /* fall through */
+  }
+  if (fmt !== STORE_FORMAT) throw new SnapError('STORE_MALFORMED', `${marker} does not say {"format":"${STORE_FORMAT}"}; this is not a store this snap can use`, { path: marker });
+  return s;
+}
+
+/** A held write lock; release it with {@link StoreLock.release}. */
+export interface StoreLock {
+  release(): Promise<void>;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Take the store's advisory write lock (`STORE/lock`, created with O_EXCL). A lock left by a dead
+ * process on this host is taken over. While held, everything in `STORE/tmp` is stale and removed.
+ * @param waitMs how long to wait for another writer (default 60 s)
+ * @throws SnapError `STORE_LOCKED` after waiting | `IO_ERROR` (e.g. a read-only store)
+ */
+export async function lockStore(store: Store, waitMs = 60_000): Promise<StoreLock> {
+  const path = join(store.root, 'lock');
+  const me = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      const fh = await fsp.open(path, FS.O_CREAT | FS.O_EXCL | FS.O_WRONLY, 0o644);
+      await fh.writeFile(JSON.stringify(me));
+      await fh.close();
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(e, path, 'cannot lock the store for writing');
+    }
+    let holder: { pid?: number; host?: string } = {};
+    try {
+      holder = JSON.parse(await fsp.readFile(path, 'utf8'));
+    } catch {
+      /* being written, or garbage: wait */
+    }
+    if (holder.host === me.host && typeof holder.pid === 'number' && !pidAlive(holder.pid)) {
+      await fsp.rm(path, { force: true }); // stale: its writer died
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new SnapError('STORE_LOCKED', `the store ${store.root} is locked by another snap (pid ${holder.pid ?? '?'} on ${holder.host ?? '?'}); wait for it, or delete ${path} if that process is gone`, { path });
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  // We are the only writer: whatever is in tmp/ was left by a crashed or killed one.
+  await fsp.rm(store.tmpDir, { recursive: true, force: true });
+  await fsp.mkdir(store.tmpDir, { recursive: true });
+  return {
+    release: async () => {
+      await fsp.rm(path, { force: true });
+    },
+  };
+}
+
+/** Make a fresh private folder under STORE/tmp. */
+export async function makeTmpDir(store: Store, prefix: string): Promise<string> {
+  await fsp.mkdir(store.tmpDir, { recursive: true });
+  return fsp.mkdtemp(join(store.tmpDir, `${prefix}-`));
+}
+
+/** Folder of NAME@VERSION in the store. */
+export function snapshotDir(store: Store, name: string, version: string): string {
+  return join(store.snapshotsDir, name, version);
+}
+
+/**
+ * Move a complete snapshot folder from tmp into place (atomic rename; write-once).
+ * @throws SnapError `SNAPSHOT_EXISTS`
+ */
+export async function commitSnapshot(store: Store, tmp: string, name: string, version: string): Promise<string> {
+  const dest = snapshotDir(store, name, version);
+  await fsp.mkdir(dirname(dest), { recursive: true });
+  if (existsSync(dest)) throw new SnapError('SNAPSHOT_EXISTS', `${name}@${version} already exists in ${store.root}; snapshots are write-once, choose a new VERSION`, { ref: `${name}@${version}` });
+  try {
+    await fsp.rename(tmp, dest);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOTEMPTY' || code === 'EEXIST') throw new SnapError('SNAPSHOT_EXISTS', `${name}@${version} already exists`, { ref: `${name}@${version}` });
+    throw ioError(e, dest, 'cannot commit the snapshot');
+  }
+  await fsyncDir(dirname(dest));
+  return dest;
+}
+
+async function readInfo(dir: string, name: string, version: string): Promise<SnapshotInfo | undefined> {
+  let bytes: Buffer;
+  try {
+    bytes = await fsp.readFile(join(dir, STATEMENT_FILE));
+  } catch {
+    return undefined;
+  }
+  let p: Record<string, unknown> = {};
+  try {
+    p = JSON.parse(bytes.toString('utf8')).predicate ?? {};
+  } catch {
+    /* listed with what we have; verify will refuse it */
+  }
+  return {
+    name,
+    version,
+    dir,
+    id: snapshotId(bytes),
+    createdAt: typeof p.createdAt === 'string' ? p.createdAt : '',
+    fileCount: typeof p.fileCount === 'number' ? p.fileCount : 0,
+    totalBytes: typeof p.totalBytes === 'number' ? p.totalBytes : 0,
+    ...(typeof p.parent === 'string' ? { parent: p.parent } : {}),
+    merkleRoot: typeof p.merkleRoot === 'string' ? p.merkleRoot : '',
+  };
+}
+
+/**
+ * The snapshots in a store (optionally of one NAME), oldest first by createdAt.
+ * Statements are read, not verified: use verify for trust.
+ */
+export async function listSnapshots(store: Store, name?: string): Promise<SnapshotInfo[]> {
+  const names = name !== undefined ? [name] : await fsp.readdir(store.snapshotsDir).catch(() => [] as string[]);
+  const out: SnapshotInfo[] = [];
+  for (const n of names) {
+    if (!NAME_RE.test(n)) continue;
+    const versions = await fsp.readdir(join(store.snapshotsDir, n)).catch(() => [] as string[]);
+    for (const v of versions) {
+      if (!VERSION_RE.test(v)) continue;
+      const info = await readInfo(join(store.snapshotsDir, n, v), n, v);
+      if (info) out.push(info);
+    }
+  }
+  return out.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : a.version < b.version ? -1 : 1));
+}
+
+/** True when `dir` holds the three snapshot files. */
+export function isSnapshotFolder(dir: string): boolean {
+  return existsSync(join(dir, STATEMENT_FILE)) && existsSync(join(dir, ENVELOPE_FILE)) && existsSync(join(dir, MANIFEST_FILE));
+}
+
+/**
+ * Resolve a ref (SPEC §1) to a snapshot folder: an existing snapshot folder path, `NAME@VERSION`,
+ * a snapshot id, or a unique id prefix of at least 8 hex digits. Archives are resolved by the
+ * archive module.
+ * @throws SnapError `REF_MALFORMED` | `REF_AMBIGUOUS` | `REF_NOT_FOUND` | `NOT_FOUND` (no store)
+ */
+export async function resolveRef(text: string, storeRoot: string): Promise<SnapshotLocation> {
+  if ((text.includes('/') || text.startsWith('.')) && existsSync(text)) {
+    if (isSnapshotFolder(text)) return { dir: resolve(text), ref: text };
+    throw new SnapError('REF_NOT_FOUND', `${text} is not a snapshot folder (it needs ${STATEMENT_FILE}, ${ENVELOPE_FILE} and ${MANIFEST_FILE})`, { ref: text });
+  }
+  const parsed = parseRef(text);
+  const store = await openStore(storeRoot);
+  if (parsed.kind === 'name') {
+    const dir = snapshotDir(store, parsed.name, parsed.version);
+    if (!isSnapshotFolder(dir)) throw new SnapError('REF_NOT_FOUND', `no snapshot ${text} in ${store.root} (see "snap list")`, { ref: text });
+    return { dir, name: parsed.name, version: parsed.version, ref: text };
+  }
+  const all = await listSnapshots(store);
+  const hits = all.filter((s) => s.id.slice(7).startsWith(parsed.hexPrefix));
+  if (hits.length === 0) throw new SnapError('REF_NOT_FOUND', `no snapshot with id ${text} in ${store.root} (see "snap list")`, { ref: text });
+  if (hits.length > 1) {
+    throw new SnapError('REF_AMBIGUOUS', `${text} matches ${hits.length} snapshots (${hits.map((h) => `${h.name}@${h.version}`).join(', ')}); give more digits`, { ref: text });
+  }
+  const h = hits[0] as SnapshotInfo;
+  return { dir: h.dir, name: h.name, version: h.version, ref: text };
+}
+
+export { parseNameVersion };

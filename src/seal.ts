@@ -1,0 +1,326 @@
+/**
+ * `seal`: hash every file of a dataset, stream the sorted manifest to disk, compute its Merkle
+ * root, sign the statement, keep a deduplicated copy of the contents in the store, and commit the
+ * snapshot atomically (SPEC §2–§7).
+ */
+import { promises as fsp, createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { SnapError } from './core/errors.js';
+import { MerkleTreeBuilder } from './core/merkle.js';
+import { toHex } from './core/encoding.js';
+import { parseNameVersion } from './core/refs.js';
+import { buildStatement, formatTime, serializeStatement, snapshotId } from './core/statement.js';
+import { serializeEnvelope, signEnvelope } from './core/envelope.js';
+import type { PrivateKey } from './core/keys.js';
+import { HashPool, BatchSizer, type SealReply } from './io/hash-pool.js';
+import { walkDatasetRuns, type WalkItem } from './io/walk.js';
+import {
+  openStore, lockStore, makeTmpDir, commitSnapshot, listSnapshots, resolveRef, snapshotDir, syncFileSystem, writeFileAtomic, fsyncDir,
+  MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, type Store,
+} from './io/store.js';
+import { ioError } from './io/errors.js';
+import { TOOL_NAME, TOOL_VERSION } from './version.js';
+
+/** Progress of a long operation, for a progress bar. */
+export interface Progress {
+  files: number;
+  bytes: number;
+  /** Known totals (verify knows them from the manifest; seal does not). */
+  totalFiles?: number;
+  totalBytes?: number;
+}
+
+/** Options of {@link seal}. */
+export interface SealOptions {
+  /** The dataset folder. */
+  dir: string;
+  /** `NAME@VERSION`. */
+  as: string;
+  /** The signing key. */
+  key: PrivateKey;
+  /** Store folder. */
+  store: string;
+  /** Parent ref; `undefined`: the newest snapshot of the same NAME; `null`: none. */
+  parent?: string | null;
+  /** gitignore-syntax patterns to leave out; recorded in the statement. */
+  excludes?: readonly string[];
+  /** Record and sign only; keep no copy of the contents. */
+  manifestOnly?: boolean;
+  /** Hashing workers (default: one per core). */
+  jobs?: number;
+  onProgress?: (p: Progress) => void;
+  /** The clock (tests). */
+  now?: () => Date;
+}
+
+/** What {@link seal} made. */
+export interface SealResult {
+  ref: string;
+  snapshot: string;
+  files: number;
+  bytes: number;
+  merkleRoot: string;
+  manifestSha256: string;
+  keyid: string;
+  createdAt: string;
+  parent?: string;
+  /** Objects added to the store, and their bytes (0 with --manifest-only or when all were there). */
+  newObjects: number;
+  newObjectBytes: number;
+  /** Wall time, in seconds. */
+  seconds: number;
+  dir: string;
+}
+
+/** Sink for the manifest as the pipeline produces it, batch by batch, in order. */
+export interface ManifestSink {
+  (text: string, leaves: Uint8Array, count: number): void | Promise<void>;
+}
+
+/** Options of {@link scanDataset}. */
+export interface ScanOptions {
+  dir: string;
+  excludes?: readonly string[];
+  skipDirs?: readonly string[];
+  jobs?: number;
+  /** Store mode: copy new contents into this store. */
+  store?: Store;
+  /** Large files the parent snapshot had: path → sha256 (lets an unchanged file be hashed before it is copied). */
+  hints?: Map<string, string>;
+  onProgress?: (p: Progress) => void;
+}
+
+/** Totals of a scan. */
+export interface ScanTotals {
+  files: number;
+  bytes: number;
+  newObjects: number;
+  newObjectBytes: number;
+}
+
+/** Files bigger than this are copied by streaming; the parent hint only matters for them (bytes). */
+const LARGE_FILE = 8 << 20;
+/** Batches in flight per worker. */
+const WINDOW_PER_WORKER = 4;
+
+/**
+ * Hash a dataset in manifest order with a pool of workers and hand the manifest to `sink` batch by
+ * batch (canonical lines and their leaf hashes). In store mode, contents are copied into the store.
+ * @throws SnapError `FILE_CHANGED` | `FILE_UNSUPPORTED_TYPE` | `PATH_*` | `NOT_FOUND` | `IO_ERROR` | `DISK_FULL`
+ */
+export async function scanDataset(opts: ScanOptions, sink: ManifestSink): Promise<ScanTotals> {
+  const root = resolve(opts.dir);
+  const pool = new HashPool({
+    jobs: opts.jobs,
+    mode: opts.store ? 'store' : 'seal',
+    root,
+    objectsDir: opts.store?.objectsDir,
+    tmpDir: opts.store?.tmpDir,
+  });
+  const sizer = new BatchSizer();
+  const totals: ScanTotals = { files: 0, bytes: 0, newObjects: 0, newObjectBytes: 0 };
+  const inflight: { reply: Promise<SealReply>; items: WalkItem[] }[] = [];
+  const window = pool.size * WINDOW_PER_WORKER;
+
+  const drainOne = async (): Promise<void> => {
+    const { reply, items } = inflight.shift() as (typeof inflight)[number];
+    const r = await reply;
+    if (r.error) {
+      const e = r.error;
+      const path = e.index >= 0 ? (items[e.index] as WalkItem).path : e.path;
+      if (e.code === 'FILE_CHANGED') {
+        throw new SnapError('FILE_CHANGED', `${path} changed while it was being sealed (${e.message}); nothing was committed. Seal again once the data is stable.`, { path });
+      }
+      throw ioError(Object.assign(new Error(e.message), { code: e.errno }), join(root, path), 'cannot read');
+    }
+    await sink(r.text, r.leaves, items.length);
+    const files = items.length;
+    totals.files += files;
+    totals.bytes += r.bytes;
+    totals.newObjects += r.newObjects;
+    totals.newObjectBytes += r.written;
+    sizer.record(files, r.bytes);
+    opts.onProgress?.({ files: totals.files, bytes: totals.bytes });
+  };
+
+  try {
+    let batch: WalkItem[] = [];
+    let want = sizer.next();
+    const flush = async (): Promise<void> => {
+      if (batch.length === 0) return;
+      const items = batch;
+      batch = [];
+      const rels = items.map((i) => i.path);
+      const kinds = items.map((i) => (i.kind === 'symlink' ? 1 : 0));
+      const extra = items.map((i) => (i.kind === 'symlink' ? i.target : (opts.hints?.get(i.path) ?? null)));
+      inflight.push({ reply: pool.submit<SealReply>({ rels, kinds, extra }), items });
+      while (inflight.length >= window) await drainOne();
+      want = sizer.next();
+    };
+    const skipDirs = [...(opts.skipDirs ?? [])];
+    for await (const run of walkDatasetRuns(root, { excludes: opts.excludes, skipDirs })) {
+      for (const item of run) {
+        batch.push(item);
+        if (batch.length >= want) await flush();
+      }
+    }
+    await flush();
+    while (inflight.length > 0) await drainOne();
+  } finally {
+    await pool.close();
+  }
+  return totals;
+}
+
+/** Large files of a manifest (size > LARGE_FILE): path → sha256. Read without full parsing; hints are only hints. */
+async function largeFileHints(manifestPath: string): Promise<Map<string, string>> {
+  const hints = new Map<string, string>();
+  let rest = '';
+  try {
+    for await (const chunk of createReadStream(manifestPath, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
+      const lines = (rest + chunk).split('\n');
+      rest = lines.pop() as string;
+      for (const line of lines) {
+        const m = /"size":(\d+)\}$/.exec(line);
+        if (m && Number(m[1]) > LARGE_FILE) {
+          try {
+            const e = JSON.parse(line);
+            if (typeof e.path === 'string' && typeof e.sha256 === 'string') hints.set(e.path, e.sha256);
+          } catch {
+            /* not a hint */
+          }
+        }
+      }
+    }
+  } catch {
+    /* no hints */
+  }
+  return hints;
+}
+
+/**
+ * Seal a dataset into the store: see the module comment. The store is locked for the duration; a
+ * seal that fails or is killed leaves the store valid and without the snapshot.
+ * @throws SnapError `REF_MALFORMED` | `SNAPSHOT_EXISTS` | `DATASET_EMPTY` | `REF_NOT_FOUND` (parent) |
+ *   `STORE_LOCKED` | every code of {@link scanDataset}
+ */
+export async function seal(opts: SealOptions): Promise<SealResult> {
+  const t0 = performance.now();
+  const { name, version } = parseNameVersion(opts.as);
+  const dir = resolve(opts.dir);
+  const store = await openStore(opts.store, { create: true });
+  const exists = () => fsp.access(join(snapshotDir(store, name, version), STATEMENT_FILE)).then(() => true, () => false);
+  if (await exists()) throw new SnapError('SNAPSHOT_EXISTS', `${name}@${version} already exists in ${store.root}; snapshots are write-once, choose a new VERSION`, { ref: opts.as });
+
+  const lock = await lockStore(store);
+  let tmp: string | undefined;
+  try {
+    if (await exists()) throw new SnapError('SNAPSHOT_EXISTS', `${name}@${version} already exists in ${store.root}`, { ref: opts.as });
+    // Parent: explicit ref, or the newest snapshot of this NAME.
+    let parent: string | undefined;
+    let parentDir: string | undefined;
+    if (typeof opts.parent === 'string') {
+      const loc = await resolveRef(opts.parent, store.root);
+      parentDir = loc.dir;
+      parent = snapshotId(await fsp.readFile(join(loc.dir, STATEMENT_FILE)));
+    } else if (opts.parent === undefined) {
+      const same = await listSnapshots(store, name);
+      const newest = same[same.length - 1];
+      if (newest) {
+        parent = newest.id;
+        parentDir = newest.dir;
+      }
+    }
+    const hints = !opts.manifestOnly && parentDir ? await largeFileHints(join(parentDir, MANIFEST_FILE)) : undefined;
+
+    tmp = await makeTmpDir(store, 'seal');
+    const manifestPath = join(tmp, MANIFEST_FILE);
+    const out = await fsp.open(manifestPath, 'wx', 0o444);
+    const manifestHash = createHash('sha256');
+    const tree = new MerkleTreeBuilder();
+    let pending: string[] = [];
+    let pendingLen = 0;
+    const writePending = async () => {
+      if (pendingLen === 0) return;
+      const text = pending.join('');
+      pending = [];
+      pendingLen = 0;
+      try {
+        await out.write(text);
+      } catch (e) {
+        throw ioError(e, manifestPath, 'cannot write the manifest');
+      }
+    };
+    let totals: ScanTotals;
+    try {
+      totals = await scanDataset(
+        {
+          dir,
+          excludes: opts.excludes,
+          skipDirs: [store.root],
+          jobs: opts.jobs,
+          store: opts.manifestOnly ? undefined : store,
+          hints,
+          onProgress: opts.onProgress,
+        },
+        async (text, leaves, count) => {
+          manifestHash.update(text);
+          for (let i = 0; i < count; i++) tree.appendLeafHash(leaves.subarray(32 * i, 32 * i + 32));
+          pending.push(text);
+          pendingLen += text.length;
+          if (pendingLen >= 1 << 20) await writePending();
+        },
+      );
+      await writePending();
+      await out.sync();
+    } finally {
+      await out.close();
+    }
+    if (totals.files === 0) {
+      throw new SnapError('DATASET_EMPTY', `${opts.dir} holds no files${opts.excludes?.length ? ' after --exclude' : ''}; an empty training set is always a mistake`, { path: opts.dir });
+    }
+    const merkleRoot = toHex(tree.root());
+    const manifestSha256 = manifestHash.digest('hex');
+    const createdAt = formatTime((opts.now ?? (() => new Date()))());
+    const statement = buildStatement({
+      dataset: name,
+      version,
+      merkleRoot,
+      manifestSha256,
+      fileCount: totals.files,
+      totalBytes: totals.bytes,
+      createdAt,
+      ...(parent ? { parent } : {}),
+      ...(opts.excludes && opts.excludes.length > 0 ? { excludes: [...opts.excludes] } : {}),
+      tool: { name: TOOL_NAME, version: TOOL_VERSION },
+    });
+    const statementBytes = serializeStatement(statement);
+    const envelope = signEnvelope(statementBytes, [opts.key]);
+    // Objects first: flushed before the snapshot that references them can appear.
+    if (!opts.manifestOnly && totals.newObjects > 0) syncFileSystem(store.objectsDir);
+    await writeFileAtomic(join(tmp, STATEMENT_FILE), statementBytes, { exclusive: true });
+    await writeFileAtomic(join(tmp, ENVELOPE_FILE), serializeEnvelope(envelope), { mode: 0o644, exclusive: true });
+    await fsyncDir(tmp);
+    const finalDir = await commitSnapshot(store, tmp, name, version);
+    tmp = undefined;
+    return {
+      ref: `${name}@${version}`,
+      snapshot: snapshotId(statementBytes),
+      files: totals.files,
+      bytes: totals.bytes,
+      merkleRoot,
+      manifestSha256,
+      keyid: opts.key.keyid,
+      createdAt,
+      ...(parent ? { parent } : {}),
+      newObjects: totals.newObjects,
+      newObjectBytes: totals.newObjectBytes,
+      seconds: (performance.now() - t0) / 1000,
+      dir: finalDir,
+    };
+  } finally {
+    if (tmp) await fsp.rm(tmp, { recursive: true, force: true }).catch(() => {});
+    await lock.release();
+  }
+}

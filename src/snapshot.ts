@@ -1,0 +1,130 @@
+/**
+ * Loading a snapshot's statement and envelope and establishing trust in it (SPEC §4, §5): the
+ * envelope's signatures against the trusted keys, the statement parsed only from verified payload
+ * bytes, and `statement.json` compared with that payload.
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { SnapError, isSnapError } from './core/errors.js';
+import { parseEnvelope, verifyEnvelope, type Envelope, type SignatureCheck, type TrustedKey } from './core/envelope.js';
+import { parseStatement, snapshotId, type Statement } from './core/statement.js';
+import { bytesEqual, fromBase64 } from './core/encoding.js';
+import { ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, type SnapshotLocation } from './io/store.js';
+import { ioError } from './io/errors.js';
+
+/** A signer as reported to users (SPEC §8 `signers`). */
+export interface SignerReport {
+  keyid: string;
+  trusted: boolean;
+  reason?: string;
+}
+
+/** The trust verdict on a snapshot, before any data is looked at. */
+export interface TrustCheck {
+  /** True when the signatures meet the threshold and the statement is valid and matches statement.json. */
+  ok: boolean;
+  /** Snapshot id from the verified payload (or from statement.json when the envelope is unusable). */
+  snapshot: string;
+  signers: SignerReport[];
+  /** The statement, parsed from the verified payload; absent when trust failed. */
+  statement?: Statement;
+  /** Why trust failed, with a stable code. */
+  failure?: { code: string; message: string };
+  manifestPath: string;
+}
+
+async function readFileOr3(path: string, what: string): Promise<Buffer> {
+  try {
+    return await fsp.readFile(path);
+  } catch (e) {
+    throw ioError(e, path, `cannot read the snapshot's ${what}`);
+  }
+}
+
+function signerReport(s: SignatureCheck): SignerReport {
+  const keyid = s.trusted ? (s.verifiedBy as string) : s.keyid;
+  return s.trusted ? { keyid, trusted: true } : { keyid, trusted: false, reason: s.reason === 'malformed' ? 'malformed signature' : 'not signed by any trusted key' };
+}
+
+/**
+ * Check a snapshot's envelope and statement against trusted keys.
+ * A bad or untrusted signature, a malformed envelope, an invalid statement or a statement.json that
+ * differs from the signed payload are results (`ok: false` with `failure`), not errors.
+ * @throws SnapError `NOT_FOUND` | `IO_ERROR` when the snapshot's files cannot be read (exit 3)
+ */
+export async function checkTrust(loc: SnapshotLocation, trusted: readonly TrustedKey[], threshold = 1): Promise<TrustCheck> {
+  const statementBytes = await readFileOr3(join(loc.dir, STATEMENT_FILE), STATEMENT_FILE);
+  const envelopeBytes = await readFileOr3(join(loc.dir, ENVELOPE_FILE), ENVELOPE_FILE);
+  const manifestPath = join(loc.dir, MANIFEST_FILE);
+  const fallbackId = snapshotId(statementBytes);
+  let env: Envelope;
+  try {
+    env = parseEnvelope(envelopeBytes);
+  } catch (e) {
+    if (!isSnapError(e)) throw e;
+    return { ok: false, snapshot: fallbackId, signers: [], failure: { code: e.code, message: `envelope: ${e.message}` }, manifestPath };
+  }
+  let result;
+  try {
+    result = verifyEnvelope(env, trusted, threshold);
+  } catch (e) {
+    if (!isSnapError(e) || e.code === 'USAGE') throw e;
+    return { ok: false, snapshot: fallbackId, signers: [], failure: { code: e.code, message: `envelope: ${e.message}` }, manifestPath };
+  }
+  const signers = result.signatures.map(signerReport);
+  const snapshot = snapshotId(result.payload);
+  if (!result.ok) {
+    const n = result.trustedKeyids.length;
+    const message =
+      env.signatures.length === 0
+        ? 'the envelope has no signatures'
+        : n === 0
+          ? 'no signature verifies under a trusted key (wrong --pubkey, or the statement was altered)'
+          : `only ${n} of the required ${threshold} trusted keys signed`;
+    return { ok: false, snapshot, signers, failure: { code: 'SIGNATURE_INVALID', message }, manifestPath };
+  }
+  let statement: Statement;
+  try {
+    statement = parseStatement(result.payload);
+  } catch (e) {
+    if (!isSnapError(e)) throw e;
+    return { ok: false, snapshot, signers, failure: { code: e.code, message: `signed statement refused: ${e.message}` }, manifestPath };
+  }
+  if (!bytesEqual(statementBytes, result.payload)) {
+    return {
+      ok: false,
+      snapshot,
+      signers,
+      statement,
+      failure: { code: 'INTEGRITY_FAILURE', message: `${STATEMENT_FILE} differs from the signed payload (it was altered)` },
+      manifestPath,
+    };
+  }
+  return { ok: true, snapshot, signers, statement, manifestPath };
+}
+
+/**
+ * Read a snapshot's statement and signer keyids without trusting them (for `list`, `show`, `diff`
+ * headers). Nothing here is verified.
+ * @throws SnapError `NOT_FOUND` | `IO_ERROR` | `SNAPSHOT_MALFORMED`
+ */
+export async function readSnapshotUnverified(loc: SnapshotLocation): Promise<{ snapshot: string; statement: Statement | undefined; keyids: string[]; statementBytes: Uint8Array }> {
+  const statementBytes = await readFileOr3(join(loc.dir, STATEMENT_FILE), STATEMENT_FILE);
+  const envelopeBytes = await readFileOr3(join(loc.dir, ENVELOPE_FILE), ENVELOPE_FILE);
+  let statement: Statement | undefined;
+  try {
+    statement = parseStatement(statementBytes);
+  } catch {
+    statement = undefined;
+  }
+  let keyids: string[] = [];
+  try {
+    const env = parseEnvelope(envelopeBytes);
+    keyids = env.signatures.map((s) => s.keyid);
+    fromBase64(env.payload);
+  } catch {
+    /* reported by verify */
+  }
+  if (!statement) throw new SnapError('SNAPSHOT_MALFORMED', `${join(loc.dir, STATEMENT_FILE)} is not a valid snap statement`, { path: loc.dir });
+  return { snapshot: snapshotId(statementBytes), statement, keyids, statementBytes };
+}
