@@ -3,7 +3,6 @@
  * percent and ETA. Drawn with cli-progress, only when stderr is a terminal and neither --quiet nor
  * --json was given.
  */
-import cliProgress from 'cli-progress';
 import type { Progress } from '../seal.js';
 import { formatBytes } from './format.js';
 
@@ -15,9 +14,13 @@ export interface ProgressReporter {
 
 const NONE: ProgressReporter = { update() {}, stop() {} };
 
-/** A progress bar on `stream` when `enabled`, else a reporter that does nothing. */
-export function progressReporter(enabled: boolean, stream: NodeJS.WriteStream, label: string): ProgressReporter {
+/**
+ * A progress bar on `stream` when `enabled`, else a reporter that does nothing. cli-progress is
+ * loaded only when a bar is drawn, to keep start-up fast in pipelines.
+ */
+export async function progressReporter(enabled: boolean, stream: NodeJS.WriteStream, label: string): Promise<ProgressReporter> {
   if (!enabled) return NONE;
+  const { default: cliProgress } = await import('cli-progress');
   const t0 = performance.now();
   const bar = new cliProgress.SingleBar(
     {

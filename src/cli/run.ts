@@ -155,7 +155,7 @@ async function cmdSeal(a: Record<string, unknown> & Common, io: CliIo): Promise<
   const store = storePath(a.store, io.env, io.cwd);
   const key = await readPrivateKey(resolve(io.cwd, String(a.key)), { passphrase: passphrase(io, a['passphrase-env']) });
   const dir = resolve(io.cwd, String(a.dir));
-  const progress = progressReporter(!a.quiet && !a.json && !!io.stderr.isTTY, io.stderr as NodeJS.WriteStream, 'sealing');
+  const progress = await progressReporter(!a.quiet && !a.json && !!io.stderr.isTTY, io.stderr as NodeJS.WriteStream, 'sealing');
   let r;
   try {
     r = await seal({
@@ -247,7 +247,7 @@ async function cmdVerify(a: Record<string, unknown> & Common, io: CliIo): Promis
   const dir = resolve(io.cwd, String(a.dir));
   if (!existsSync(dir)) throw new SnapError('NOT_FOUND', `the dataset folder ${dir} does not exist`, { path: dir });
   if (!statSync(dir).isDirectory()) throw new SnapError('USAGE', `${dir} is not a folder`, { path: dir });
-  const progress = progressReporter(!a.quiet && !a.json && !!io.stderr.isTTY, io.stderr as NodeJS.WriteStream, 'verifying');
+  const progress = await progressReporter(!a.quiet && !a.json && !!io.stderr.isTTY, io.stderr as NodeJS.WriteStream, 'verifying');
   let r: VerifyReport;
   try {
     r = await verify({ dir, snapshot, trusted, threshold, jobs: checkJobs(a.jobs), skipDirs: storeInside(dir, store), onProgress: (p) => progress.update(p) });

@@ -164,12 +164,23 @@ export function verifyEnvelope(env: Envelope, trusted: readonly TrustedKey[], th
 
 /**
  * Append signatures to an envelope (co-signing, SPEC §5): the payload never changes; a signer
- * whose keyid already signed is skipped.
+ * that already has a valid signature in the envelope is skipped. Keyids are only hints (SPEC §5):
+ * a signature that merely claims a signer's keyid does not stop that signer from signing.
+ * @throws SnapError `BASE64_INVALID` (payload)
  */
 export function addSignatures(env: Envelope, signers: readonly Signer[]): Envelope {
   const payload = fromBase64(env.payload);
   const msg = pae(env.payloadType, payload);
-  const have = new Set(env.signatures.map((s) => s.keyid));
-  const added = signers.filter((s) => !have.has(s.keyid)).map((s) => ({ keyid: s.keyid, sig: toBase64(sign(msg, s.seed)) }));
+  const existing = env.signatures.flatMap((s) => {
+    try {
+      const sig = fromBase64(s.sig);
+      return sig.length === SIGNATURE_SIZE ? [sig] : [];
+    } catch {
+      return [];
+    }
+  });
+  const added = signers
+    .filter((s) => !existing.some((sig) => verify(sig, msg, s.publicKey)))
+    .map((s) => ({ keyid: s.keyid, sig: toBase64(sign(msg, s.seed)) }));
   return { ...env, signatures: [...env.signatures, ...added] };
 }

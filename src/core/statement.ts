@@ -146,7 +146,14 @@ export function parseStatement(bytes: Uint8Array): Statement {
     throw new SnapError('STATEMENT_MALFORMED', 'the statement is not UTF-8 JSON');
   }
   const s = validateStatement(value);
-  if (canonicalJson(s) !== text) throw new SnapError('STATEMENT_NOT_CANONICAL', 'the statement is not in RFC 8785 canonical form');
+  let canonical: string;
+  try {
+    canonical = canonicalJson(s);
+  } catch {
+    // A string with a lone surrogate (written as a \ud800 escape) has no RFC 8785 form.
+    throw new SnapError('STATEMENT_NOT_CANONICAL', 'the statement is not in RFC 8785 canonical form (it holds a lone surrogate)');
+  }
+  if (canonical !== text) throw new SnapError('STATEMENT_NOT_CANONICAL', 'the statement is not in RFC 8785 canonical form');
   return s;
 }
 

@@ -80,7 +80,15 @@ export class HashPool {
     for (let w = 0; w < jobs; w++) {
       const worker = new Worker(src, {
         eval: true,
-        workerData: { root: opts.root, mode: opts.mode, objectsDir: opts.objectsDir, tmpDir: opts.tmpDir, workerIndex: w },
+        workerData: {
+          root: opts.root,
+          mode: opts.mode,
+          objectsDir: opts.objectsDir,
+          tmpDir: opts.tmpDir,
+          workerIndex: w,
+          // Test hook: an absolute path the worker appends to while reading it (proves FILE_CHANGED is caught).
+          mutateForTest: process.env.SNAP_TEST_MUTATE_DURING_READ,
+        },
       });
       worker.on('message', (reply: { id: number }) => {
         const p = this.pending.get(reply.id);

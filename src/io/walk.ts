@@ -10,7 +10,7 @@
 import { promises as fsp } from 'node:fs';
 import type { Dirent } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
-import ignore, { type Ignore } from 'ignore';
+import type { Ignore } from 'ignore';
 import { SnapError } from '../core/errors.js';
 import { compareUtf8 } from '../core/paths.js';
 import { validatePath } from '../core/paths.js';
@@ -39,9 +39,10 @@ function describeSpecial(d: Dirent): string | undefined {
   return undefined;
 }
 
-/** A compiled matcher for `--exclude` patterns (gitignore syntax, via the `ignore` package). */
-export function excludeMatcher(patterns: readonly string[]): Ignore | undefined {
+/** A compiled matcher for `--exclude` patterns (gitignore syntax, via the `ignore` package, loaded only when needed). */
+export async function excludeMatcher(patterns: readonly string[]): Promise<Ignore | undefined> {
   if (patterns.length === 0) return undefined;
+  const { default: ignore } = await import('ignore');
   try {
     return ignore().add([...patterns]);
   } catch (e) {
@@ -115,7 +116,7 @@ export async function* walkDatasetRuns(root: string, opts: WalkOptions = {}): As
     throw ioError(e, absRoot, 'cannot open the dataset folder');
   }
   if (!st.isDirectory()) throw new SnapError('USAGE', `${root} is not a folder`, { path: root });
-  const ig = excludeMatcher(opts.excludes ?? []);
+  const ig = await excludeMatcher(opts.excludes ?? []);
   const skip = new Set((opts.skipDirs ?? []).map((d) => relative(absRoot, d)).filter((r) => r !== '' && !r.startsWith('..') && !r.startsWith(sep)).map((r) => r.split(sep).join('/')));
 
   const open = async (rel: string): Promise<Frame> => {

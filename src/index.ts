@@ -1,0 +1,23 @@
+/**
+ * snap as a library: seal, verify and diff datasets; the pure core formats; keys and the store.
+ * The CLI (`src/cli/`) is a thin shell over these.
+ */
+export * from './core/errors.js';
+export * from './core/encoding.js';
+export * from './core/paths.js';
+export * from './core/canonical-json.js';
+export * from './core/manifest.js';
+export * from './core/merkle.js';
+export * from './core/refs.js';
+export * from './core/statement.js';
+export * from './core/envelope.js';
+export * from './core/keys.js';
+export { sign, verify as verifySignature, publicKeyOf } from './core/ed25519.js';
+export { readPrivateKey, readPublicKey, writeKeyPair } from './io/keyfile.js';
+export { openStore, lockStore, listSnapshots, resolveRef, storePath, objectPath, type Store, type SnapshotInfo, type SnapshotLocation } from './io/store.js';
+export { walkDataset, walkDatasetRuns, type WalkItem } from './io/walk.js';
+export { seal, scanDataset, type SealOptions, type SealResult, type Progress } from './seal.js';
+export { verify, type VerifyOptions, type VerifyReport, type Problem, type ProblemKind } from './verify.js';
+export { diff, isIdentical, type DiffInput, type DiffReport, type DiffSide } from './diff.js';
+export { checkTrust, readSnapshotUnverified, type TrustCheck, type SignerReport } from './snapshot.js';
+export { runCli, type CliIo } from './cli/run.js';

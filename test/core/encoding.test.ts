@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { bytesEqual, decodeUtf8, fromBase64, fromHex, toBase64, toHex, utf8 } from '../../src/core/encoding.js';
+
+const code = (c: string) => expect.objectContaining({ code: c });
+
+describe('hex', () => {
+  it('round-trips random bytes through lowercase hex', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (b) => {
+        const h = toHex(b);
+        expect(h).toMatch(/^[0-9a-f]*$/);
+        expect(h).toBe(Buffer.from(b).toString('hex'));
+        expect(fromHex(h)).toEqual(b);
+      }),
+    );
+  });
+
+  it('refuses uppercase, odd-length and non-hex text with the code it is given', () => {
+    expect(() => fromHex('AB')).toThrowError(code('INTERNAL'));
+    expect(() => fromHex('abc', 'MANIFEST_BAD_DIGEST')).toThrowError(code('MANIFEST_BAD_DIGEST'));
+    expect(() => fromHex('zz', 'KEY_MALFORMED')).toThrowError(code('KEY_MALFORMED'));
+  });
+});
+
+describe('fromBase64 (strict, both alphabets)', () => {
+  it('writes standard padded base64', () => {
+    expect(toBase64(Uint8Array.of(0xfb, 0xff))).toBe('+/8=');
+    expect(toBase64(new Uint8Array(0))).toBe('');
+  });
+
+  it('accepts the standard alphabet with and without padding', () => {
+    expect(fromBase64('+/8=')).toEqual(Uint8Array.of(0xfb, 0xff));
+    expect(fromBase64('+/8')).toEqual(Uint8Array.of(0xfb, 0xff));
+    expect(fromBase64('aGk=')).toEqual(utf8('hi'));
+    expect(fromBase64('aA==')).toEqual(utf8('h'));
+    expect(fromBase64('aA')).toEqual(utf8('h'));
+  });
+
+  it('accepts the URL-safe alphabet with and without padding', () => {
+    expect(fromBase64('-_8=')).toEqual(Uint8Array.of(0xfb, 0xff));
+    expect(fromBase64('-_8')).toEqual(Uint8Array.of(0xfb, 0xff));
+  });
+
+  it('accepts the empty string as zero bytes', () => {
+    expect(fromBase64('')).toEqual(new Uint8Array(0));
+  });
+
+  it('round-trips random bytes in both alphabets, padded or not', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 100 }), (b) => {
+        const std = toBase64(b);
+        const url = Buffer.from(b).toString('base64url');
+        expect(std).toBe(Buffer.from(b).toString('base64'));
+        expect(fromBase64(std)).toEqual(b);
+        expect(fromBase64(std.replace(/=+$/, ''))).toEqual(b);
+        expect(fromBase64(url)).toEqual(b);
+      }),
+    );
+  });
+
+  it.each([
+    ['mixed alphabets', '+_8='],
+    ['mixed alphabets, other way round', '-/8='],
+    ['a space', 'aG k='],
+    ['a newline', 'aGk=\n'],
+    ['a leading space', ' aGk='],
+    ['too much padding', 'aGk=='],
+    ['padding on a whole group', 'aGlo='],
+    ['padding in the middle', 'aG=k'],
+    ['a single character', 'a'],
+    ['five characters', 'aGlob'],
+    ['three padding characters', 'a==='],
+    ['non-zero trailing bits (one byte)', 'aB=='],
+    ['non-zero trailing bits (two bytes)', 'aGl='],
+    ['non-zero trailing bits, unpadded', 'aB'],
+    ['a character outside both alphabets', 'aG*k'],
+  ])('refuses %s with BASE64_INVALID', (_why, text) => {
+    expect(() => fromBase64(text)).toThrowError(code('BASE64_INVALID'));
+  });
+});
+
+describe('UTF-8', () => {
+  it('encodes and decodes non-ASCII text', () => {
+    expect(utf8('é€😂')).toEqual(Uint8Array.from(Buffer.from('é€😂', 'utf8')));
+    expect(decodeUtf8(utf8('é€😂'))).toBe('é€😂');
+  });
+
+  it('refuses invalid UTF-8 instead of replacing it', () => {
+    expect(() => decodeUtf8(Uint8Array.of(0xc3))).toThrowError(code('PATH_INVALID_UTF8'));
+    expect(() => decodeUtf8(Uint8Array.of(0xed, 0xa0, 0x80))).toThrowError(code('PATH_INVALID_UTF8'));
+  });
+
+  it('keeps a byte-order mark rather than stripping it', () => {
+    expect(decodeUtf8(Uint8Array.of(0xef, 0xbb, 0xbf, 0x61))).toBe('\uFEFFa');
+  });
+});
+
+describe('bytesEqual', () => {
+  it('tells equal and different byte arrays apart', () => {
+    expect(bytesEqual(Uint8Array.of(1, 2), Uint8Array.of(1, 2))).toBe(true);
+    expect(bytesEqual(Uint8Array.of(1, 2), Uint8Array.of(1, 3))).toBe(false);
+    expect(bytesEqual(Uint8Array.of(1, 2), Uint8Array.of(1, 2, 3))).toBe(false);
+  });
+});
