@@ -1,0 +1,63 @@
+/** `snap diff <a> <b>`: What changed between two snapshots, or a snapshot and a folder (exit 1 when they differ). */
+import { resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { storePath, isSnapshotFolder } from '../../io/store.js';
+import { diff, isIdentical, type DiffInput, type DiffReport, type DiffSide } from '../../diff.js';
+import { isSymlinkEntry } from '../../core/manifest.js';
+import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
+import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
+import { jsonOut, checkJobs, trustedKeys, locate, type Args, type CliIo, type CommandSpec } from '../common.js';
+
+async function diffInput(text: string, io: CliIo, store: string): Promise<DiffInput> {
+  const p = resolve(io.cwd, text);
+  if (existsSync(p) && statSync(p).isDirectory() && !isSnapshotFolder(p)) return { kind: 'folder', path: p };
+  return { kind: 'snapshot', location: await locate(text, io, store) };
+}
+
+function sideName(s: DiffSide): string {
+  return 'folder' in s ? s.folder : `${s.ref} (${shortId(s.snapshot)}, ${s.createdAt}, signed by ${s.signers.map((g) => shortKeyid(g.keyid) + (g.trusted === undefined ? '' : g.trusted ? ' trusted' : ' UNTRUSTED')).join(', ') || 'nobody'})`;
+}
+
+function printDiff(r: DiffReport, io: CliIo, color: boolean): void {
+  const s = styler(color);
+  const m = r.summary;
+  const out: string[] = [`a: ${sideName(r.a)}`, `b: ${sideName(r.b)}`];
+  if (isIdentical(r)) out.push(`${s.green('identical')}: ${plural(m.unchanged, 'entry', 'entries')}`);
+  else out.push(`${s.bold('differences')}: ${m.added} added, ${m.removed} removed, ${m.modified} modified, ${m.renamed} renamed, ${m.unchanged} unchanged (+${formatBytes(m.bytesAdded)} / -${formatBytes(m.bytesRemoved)})`);
+  const size = (e: { size?: number } | object) => ('size' in e && typeof e.size === 'number' ? formatBytes(e.size) : 'symlink');
+  const section = (title: string, lines: string[]) => {
+    if (lines.length === 0) return;
+    out.push(`${s.bold(title)} (${lines.length}):`);
+    for (const l of lines.slice(0, 50)) out.push(`  ${l}`);
+    if (lines.length > 50) out.push(`  … and ${lines.length - 50} more (--json lists all)`);
+  };
+  section('renamed', r.renamed.map((x) => `${x.from} → ${x.to}  (${formatBytes(x.size)}, ${shortDigest(x.sha256)})`));
+  section('added', r.added.map((e) => `${s.green('+')} ${e.path}  (${size(e)})`));
+  section('removed', r.removed.map((e) => `${s.red('-')} ${e.path}  (${size(e)})`));
+  section('modified', r.modified.map((x) => `${s.yellow('~')} ${x.path}  ${size(x.a)} → ${size(x.b)}${!isSymlinkEntry(x.a) && !isSymlinkEntry(x.b) ? `  ${shortDigest(x.a.sha256)} → ${shortDigest(x.b.sha256)}` : ''}`));
+  io.stdout.write(out.join('\n') + '\n');
+}
+
+async function cmdDiff(a: Args, io: CliIo): Promise<number> {
+  const store = storePath(a.store, io.env, io.cwd);
+  const ia = await diffInput(String(a.a), io, store);
+  const ib = await diffInput(String(a.b), io, store);
+  const trusted = a.pubkey ? await trustedKeys(a.pubkey as string[], io.cwd) : undefined;
+  const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, skipDirs: [store] });
+  if (a.json) jsonOut(io, r);
+  else printDiff(r, io, !!io.stdout.isTTY && !io.env.NO_COLOR);
+  return isIdentical(r) ? EXIT_OK : EXIT_INTEGRITY;
+}
+
+/** `snap diff <a> <b>`. */
+export const diffCommand: CommandSpec = {
+  command: 'diff <a> <b>',
+  describe: 'What changed between two snapshots or folders (exit 1 if any)',
+  builder: (y) =>
+    y
+        .positional('a', { type: 'string', describe: 'a ref or a folder' })
+        .positional('b', { type: 'string', describe: 'a ref or a folder' })
+        .option('pubkey', { type: 'string', array: true, describe: 'check each snapshot side\'s signers against these public keys' })
+        .example('snap diff spam@v1 spam@v2', 'added, removed, modified and renamed files'),
+  run: cmdDiff,
+};

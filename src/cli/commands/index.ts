@@ -1,0 +1,10 @@
+/** Every subcommand, in the order `--help` lists them. Add a command by adding its module here. */
+import type { CommandSpec } from '../common.js';
+import { keygenCommand } from './keygen.js';
+import { sealCommand } from './seal.js';
+import { verifyCommand } from './verify.js';
+import { diffCommand } from './diff.js';
+import { listCommand } from './list.js';
+import { showCommand } from './show.js';
+
+export const COMMANDS: CommandSpec[] = [keygenCommand, sealCommand, verifyCommand, diffCommand, listCommand, showCommand];

@@ -1,0 +1,28 @@
+/** `snap keygen <name>`: Make an Ed25519 key pair NAME.key (0600) and NAME.pub; never overwrites. */
+import { resolve } from 'node:path';
+import { writeKeyPair } from '../../io/keyfile.js';
+import { EXIT_OK } from '../exit-codes.js';
+import { jsonOut, passphrase, type Args, type CliIo, type CommandSpec } from '../common.js';
+
+async function cmdKeygen(a: Args, io: CliIo): Promise<number> {
+  const r = await writeKeyPair(resolve(io.cwd, String(a['out-dir'] ?? '.')), String(a.name), { passphrase: passphrase(io, a['passphrase-env']) });
+  if (a.json) jsonOut(io, { keyid: r.keyid, key: r.keyPath, pub: r.pubPath });
+  else {
+    io.stdout.write(`${r.keyid}\n`);
+    if (!a.quiet) io.stderr.write(`wrote ${r.keyPath} (private, mode 0600: keep it secret) and ${r.pubPath} (public: give it to verifiers)\n`);
+  }
+  return EXIT_OK;
+}
+
+/** `snap keygen <name>`. */
+export const keygenCommand: CommandSpec = {
+  command: 'keygen <name>',
+  describe: 'New Ed25519 key pair NAME.key (0600) + NAME.pub; never overwrites',
+  builder: (y) =>
+    y
+        .positional('name', { type: 'string', describe: 'base name of the two files' })
+        .option('out-dir', { type: 'string', default: '.', describe: 'folder to write the key pair into' })
+        .option('passphrase-env', { type: 'string', describe: 'encrypt NAME.key with the passphrase in this environment variable' })
+        .example('snap keygen release --out-dir ~/.snap-keys', 'writes ~/.snap-keys/release.key and release.pub'),
+  run: cmdKeygen,
+};

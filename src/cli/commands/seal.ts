@@ -1,0 +1,70 @@
+/** `snap seal <dir>`: Hash every file of DIR, build and sign its manifest, keep a deduplicated copy in the store. */
+import { resolve } from 'node:path';
+import { readPrivateKey } from '../../io/keyfile.js';
+import { storePath } from '../../io/store.js';
+import { seal } from '../../seal.js';
+import { EXIT_OK } from '../exit-codes.js';
+import { formatBytes, plural } from '../format.js';
+import { progressReporter } from '../progress.js';
+import { jsonOut, checkJobs, passphrase, type Args, type CliIo, type CommandSpec } from '../common.js';
+
+async function cmdSeal(a: Args, io: CliIo): Promise<number> {
+  const store = storePath(a.store, io.env, io.cwd);
+  const key = await readPrivateKey(resolve(io.cwd, String(a.key)), { passphrase: passphrase(io, a['passphrase-env']) });
+  const dir = resolve(io.cwd, String(a.dir));
+  const progress = await progressReporter(!a.quiet && !a.json && !!io.stderr.isTTY, io.stderr as NodeJS.WriteStream, 'sealing');
+  let r;
+  try {
+    r = await seal({
+      dir,
+      as: String(a.as),
+      key,
+      store,
+      parent: a['no-parent'] || a.parent === false ? null : (a.parent as string | undefined),
+      excludes: (a.exclude as string[]) ?? [],
+      manifestOnly: !!a['manifest-only'],
+      jobs: checkJobs(a.jobs),
+      onProgress: (p) => progress.update(p),
+    });
+  } finally {
+    progress.stop();
+  }
+  if (a.json) {
+    jsonOut(io, {
+      ok: true, ref: r.ref, snapshot: r.snapshot, files: r.files, bytes: r.bytes, merkleRoot: r.merkleRoot, manifestSha256: r.manifestSha256,
+      signer: r.keyid, createdAt: r.createdAt, ...(r.parent ? { parent: r.parent } : {}), newObjects: r.newObjects, newObjectBytes: r.newObjectBytes,
+      seconds: Number(r.seconds.toFixed(3)), store, manifestOnly: !!a['manifest-only'],
+    });
+  } else {
+    const lines = [
+      `sealed ${r.ref}`,
+      `  snapshot     ${r.snapshot}`,
+      `  files        ${r.files.toLocaleString('en-US')} (${formatBytes(r.bytes)})`,
+      `  merkle root  ${r.merkleRoot}`,
+      `  signed by    ${r.keyid}`,
+      ...(r.parent ? [`  parent       ${r.parent}`] : []),
+      a['manifest-only'] ? `  contents     not kept (--manifest-only)` : `  store        ${store}: ${plural(r.newObjects, 'new object')} (${formatBytes(r.newObjectBytes)})`,
+      `  took         ${r.seconds.toFixed(2)} s (${formatBytes(r.bytes / Math.max(r.seconds, 1e-3))}/s)`,
+    ];
+    io.stdout.write(lines.join('\n') + '\n');
+  }
+  return EXIT_OK;
+}
+
+/** `snap seal <dir>`. */
+export const sealCommand: CommandSpec = {
+  command: 'seal <dir>',
+  describe: 'Hash, sign and store DIR as a new snapshot NAME@VERSION',
+  builder: (y) =>
+    y
+        .positional('dir', { type: 'string', describe: 'the dataset folder' })
+        .option('as', { type: 'string', demandOption: true, describe: 'NAME@VERSION of the new snapshot (e.g. fraud-train@model-v3)' })
+        .option('key', { type: 'string', demandOption: true, describe: 'private key file (PKCS#8 PEM) to sign with' })
+        .option('passphrase-env', { type: 'string', describe: 'environment variable holding the key passphrase' })
+        .option('parent', { type: 'string', describe: 'ref of the previous version (default: newest snapshot of NAME)' })
+        .option('no-parent', { type: 'boolean', describe: 'record no parent' })
+        .option('exclude', { type: 'string', array: true, default: [], describe: 'gitignore-style pattern to leave out (repeatable; recorded in the statement)' })
+        .option('manifest-only', { type: 'boolean', default: false, describe: 'record and sign only; keep no copy of the contents' })
+        .example('snap seal data/ --as spam@v1 --key keys/ci.key', 'seal data/ into ./.snap as spam@v1'),
+  run: cmdSeal,
+};

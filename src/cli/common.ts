@@ -1,0 +1,88 @@
+/**
+ * What every command module shares: the I/O seam, argument helpers, and the command shape.
+ * A command module parses nothing itself (yargs does, in `run.ts`) and exits nothing: it returns
+ * an exit code, or throws a SnapError that `run.ts` maps through `exit-codes.ts`.
+ */
+import { resolve, relative } from 'node:path';
+import { existsSync } from 'node:fs';
+import type { Argv } from 'yargs';
+import { SnapError } from '../core/errors.js';
+import type { TrustedKey } from '../core/envelope.js';
+import { readPublicKey } from '../io/keyfile.js';
+import { resolveRef, type SnapshotLocation } from '../io/store.js';
+
+/** Where the CLI reads and writes; `process` by default, replaced in tests. */
+export interface CliIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+/** Flags every command takes. */
+export interface Common {
+  store?: string;
+  json?: boolean;
+  quiet?: boolean;
+  jobs?: number;
+  debug?: boolean;
+}
+
+/** Parsed arguments of a command. */
+export type Args = Record<string, unknown> & Common;
+
+/** One subcommand: its yargs declaration and what it runs. */
+export interface CommandSpec {
+  /** yargs command string, e.g. `seal <dir>`. */
+  command: string;
+  describe: string;
+  builder: (y: Argv) => Argv;
+  /** Runs the command; returns the exit code (SPEC §8). */
+  run: (args: Args, io: CliIo) => Promise<number>;
+}
+
+/** Write one JSON document on stdout. */
+export function jsonOut(io: CliIo, value: unknown): void {
+  io.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+/**
+ * Validate `--jobs`.
+ * @throws SnapError `USAGE`
+ */
+export function checkJobs(jobs: unknown): number | undefined {
+  if (jobs === undefined) return undefined;
+  if (typeof jobs !== 'number' || !Number.isSafeInteger(jobs) || jobs < 1 || jobs > 256) throw new SnapError('USAGE', `--jobs must be a whole number from 1 to 256, got ${String(jobs)}`);
+  return jobs;
+}
+
+/**
+ * The passphrase named by `--passphrase-env VAR` (never taken from the command line itself, SPEC §6).
+ * @throws SnapError `KEY_PASSPHRASE_REQUIRED` when the variable is unset or empty
+ */
+export function passphrase(io: CliIo, envName: unknown): string | undefined {
+  if (envName === undefined) return undefined;
+  const v = io.env[String(envName)];
+  if (v === undefined || v === '') throw new SnapError('KEY_PASSPHRASE_REQUIRED', `--passphrase-env ${String(envName)}: that environment variable is not set`);
+  return v;
+}
+
+/** Read `--pubkey` files. @throws SnapError from readPublicKey (`NOT_FOUND`, `KEY_MALFORMED`, `KEY_NOT_ED25519`) */
+export async function trustedKeys(paths: string[], cwd: string): Promise<TrustedKey[]> {
+  const keys: TrustedKey[] = [];
+  for (const p of paths) keys.push(await readPublicKey(resolve(cwd, p)));
+  return keys;
+}
+
+/** Resolve a ref, accepting snapshot folders relative to cwd. */
+export async function locate(text: string, io: CliIo, store: string): Promise<SnapshotLocation> {
+  const asPath = resolve(io.cwd, text);
+  if ((text.includes('/') || text.startsWith('.')) && existsSync(asPath)) return resolveRef(asPath, store).then((l) => ({ ...l, ref: text }));
+  return resolveRef(text, store);
+}
+
+/** The store folder, when it lies inside `dir` (then it is left out of the walk). */
+export function storeInside(dir: string, store: string): string[] {
+  const rel = relative(resolve(dir), store);
+  return rel !== '' && !rel.startsWith('..') ? [store] : [];
+}
