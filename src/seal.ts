@@ -17,7 +17,7 @@ import { HashPool, BatchSizer, type SealReply } from './io/hash-pool.js';
 import { walkDatasetRuns, type WalkItem } from './io/walk.js';
 import {
   openStore, lockStore, makeTmpDir, commitSnapshot, listSnapshots, resolveRef, snapshotDir, syncFileSystem, writeFileAtomic, fsyncDir,
-  MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, type Store,
+  MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, CONTENTS_FILE, type Store,
 } from './io/store.js';
 import { ioError } from './io/errors.js';
 import { TOOL_NAME, TOOL_VERSION } from './version.js';
@@ -301,6 +301,7 @@ export async function seal(opts: SealOptions): Promise<SealResult> {
     if (!opts.manifestOnly && totals.newObjects > 0) syncFileSystem(store.objectsDir);
     await writeFileAtomic(join(tmp, STATEMENT_FILE), statementBytes, { exclusive: true });
     await writeFileAtomic(join(tmp, ENVELOPE_FILE), serializeEnvelope(envelope), { mode: 0o644, exclusive: true });
+    await writeFileAtomic(join(tmp, CONTENTS_FILE), JSON.stringify({ objects: !opts.manifestOnly }) + '\n', { exclusive: true });
     await fsyncDir(tmp);
     const finalDir = await commitSnapshot(store, tmp, name, version);
     tmp = undefined;

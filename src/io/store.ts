@@ -28,6 +28,24 @@ export const STORE_FORMAT = 'snap-store/1';
 export const MANIFEST_FILE = 'manifest.jsonl';
 export const STATEMENT_FILE = 'statement.json';
 export const ENVELOPE_FILE = 'envelope.json';
+/**
+ * Unsigned store bookkeeping beside the three snapshot files: `{"objects":true}` when the store holds
+ * the contents, `{"objects":false}` for `seal --manifest-only`. Not part of what is signed; fsck uses
+ * it to know whether missing objects are corruption.
+ */
+export const CONTENTS_FILE = 'contents.json';
+
+/**
+ * Whether a store snapshot keeps its contents as objects (false for `--manifest-only` seals).
+ * A snapshot without the marker is taken to keep them.
+ */
+export async function snapshotKeepsObjects(dir: string): Promise<boolean> {
+  try {
+    return JSON.parse(await fsp.readFile(join(dir, CONTENTS_FILE), 'utf8')).objects !== false;
+  } catch {
+    return true;
+  }
+}
 
 /** An open store. */
 export interface Store {
