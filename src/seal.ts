@@ -20,6 +20,7 @@ import {
   MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, CONTENTS_FILE, type Store,
 } from './io/store.js';
 import { ioError } from './io/errors.js';
+import { nodeHashNative } from './io/native-hash.js';
 import { TOOL_NAME, TOOL_VERSION } from './version.js';
 
 /** Progress of a long operation, for a progress bar. */
@@ -238,7 +239,7 @@ export async function seal(opts: SealOptions): Promise<SealResult> {
     const manifestPath = join(tmp, MANIFEST_FILE);
     const out = await fsp.open(manifestPath, 'wx', 0o444);
     const manifestHash = createHash('sha256');
-    const tree = new MerkleTreeBuilder();
+    const tree = new MerkleTreeBuilder({ nodeHash: nodeHashNative });
     let pending: string[] = [];
     let pendingLen = 0;
     const writePending = async () => {

@@ -62,6 +62,15 @@ export class MerkleTreeBuilder {
   /** Roots of complete subtrees, largest first; their sizes are the set bits of `size`. */
   private readonly stack: Uint8Array[] = [];
   private n = 0;
+  private readonly hashNode: (left: Uint8Array, right: Uint8Array) => Uint8Array;
+
+  /**
+   * @param opts.nodeHash another implementation of {@link nodeHash} (same bytes in, same 32 bytes
+   *   out), e.g. a native SHA-256 supplied by the I/O layer for speed; defaults to @noble/hashes.
+   */
+  constructor(opts: { nodeHash?: (left: Uint8Array, right: Uint8Array) => Uint8Array } = {}) {
+    this.hashNode = opts.nodeHash ?? nodeHash;
+  }
 
   /** Number of leaves appended. */
   get size(): number {
@@ -81,7 +90,7 @@ export class MerkleTreeBuilder {
     checkHash(hash, 'leaf hash');
     let cur = hash;
     // Merge while the lowest set bit of n is carried: n's binary form mirrors the stack.
-    for (let m = this.n; m % 2 === 1; m = (m - 1) / 2) cur = nodeHash(this.stack.pop() as Uint8Array, cur);
+    for (let m = this.n; m % 2 === 1; m = (m - 1) / 2) cur = this.hashNode(this.stack.pop() as Uint8Array, cur);
     this.stack.push(cur);
     this.n++;
   }
@@ -90,7 +99,7 @@ export class MerkleTreeBuilder {
   root(): Uint8Array {
     if (this.stack.length === 0) return EMPTY_ROOT;
     let r = this.stack[this.stack.length - 1] as Uint8Array;
-    for (let i = this.stack.length - 2; i >= 0; i--) r = nodeHash(this.stack[i] as Uint8Array, r);
+    for (let i = this.stack.length - 2; i >= 0; i--) r = this.hashNode(this.stack[i] as Uint8Array, r);
     return r;
   }
 }

@@ -33,7 +33,11 @@ export function utf8Length(s: string): number {
  *   `PATH_DOTDOT_SEGMENT` | `PATH_CONTROL_CHAR` | `PATH_INVALID_UTF8` | `PATH_TOO_LONG`,
  *   with `details.path`
  */
+/** Printable ASCII with no empty, "." or ".." segment and no leading "/": the common case, checked in one pass. */
+const PLAIN_ASCII_PATH = /^(?!\/)(?!.*(?:^|\/)\.{0,2}(?:\/|$))[\x20-\x7e]{1,4096}$/;
+
 export function validatePath(path: string): string {
+  if (typeof path === 'string' && PLAIN_ASCII_PATH.test(path)) return path;
   const fail = (code: ConstructorParameters<typeof SnapError>[0], why: string): never => {
     throw new SnapError(code, `invalid path ${JSON.stringify(path)}: ${why}`, { path });
   };

@@ -122,9 +122,10 @@ export function hashWorkerMain(): void {
         // `size` bytes proves the end of file without a second read. Hash; in store mode write those
         // same bytes, only if the object is new.
         if (whole === null || whole.length < size + 1) whole = Buffer.allocUnsafe(Math.max(size + 1, CHUNK));
+        // A short read of a regular file means end of file; growth after it shows in the second fstat.
         got = 0;
         let n: number;
-        while (got < size + 1 && (n = fs.readSync(fd, whole, got, size + 1 - got, null)) > 0) got += n;
+        while (got < size && (n = fs.readSync(fd, whole, got, size + 1 - got, null)) > 0) got += n;
         if (got !== size) throw new Changed(`${abs} changed size while it was read`);
         hex = sha256hex(whole.subarray(0, got));
         if (mode === 'store' && !fs.existsSync(objectPath(hex))) {

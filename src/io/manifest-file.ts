@@ -9,6 +9,7 @@ import { MerkleTreeBuilder } from '../core/merkle.js';
 import { ManifestOrder, parseEntry, type ManifestEntry } from '../core/manifest.js';
 import { toHex } from '../core/encoding.js';
 import { ioError } from './errors.js';
+import { leafHashOfLine, nodeHashNative } from './native-hash.js';
 
 /** What a full pass over a manifest file found. */
 export interface ManifestDigest {
@@ -29,22 +30,25 @@ export interface ManifestDigest {
  */
 export async function* manifestLineRuns(path: string, digest: { sha256?: string; bytes: number }): AsyncGenerator<string[]> {
   const h = createHash('sha256');
-  let rest = '';
+  let rest: Buffer = Buffer.alloc(0);
   const stream = createReadStream(path, { highWaterMark: 1 << 20 });
-  const dec = new TextDecoder('utf-8', { fatal: false });
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       h.update(chunk);
       digest.bytes += chunk.length;
-      const text = rest + dec.decode(chunk, { stream: true });
-      const lines = text.split('\n');
-      rest = lines.pop() as string;
-      if (lines.length > 0) yield lines;
+      // Decode up to the last newline: 0x0A never occurs inside a multi-byte UTF-8 sequence.
+      const nl = chunk.lastIndexOf(0x0a);
+      if (nl < 0) {
+        rest = rest.length === 0 ? chunk : Buffer.concat([rest, chunk]);
+        continue;
+      }
+      const head = rest.length === 0 ? chunk.toString('utf8', 0, nl) : Buffer.concat([rest, chunk.subarray(0, nl)]).toString('utf8');
+      rest = chunk.subarray(nl + 1);
+      yield head.split('\n');
     }
   } catch (e) {
     throw ioError(e, path, 'cannot read the manifest');
   }
-  rest += dec.decode();
   if (rest.length > 0) throw new SnapError('MANIFEST_NO_TRAILING_NEWLINE', `${path}: the last line does not end with a newline (truncated?)`, { path });
   digest.sha256 = h.digest('hex');
 }
@@ -58,8 +62,7 @@ export async function* manifestLineRuns(path: string, digest: { sha256?: string;
 export async function* manifestEntryRuns(path: string, result: Partial<ManifestDigest>): AsyncGenerator<ManifestEntry[]> {
   const raw = { bytes: 0 } as { sha256?: string; bytes: number };
   const order = new ManifestOrder();
-  const tree = new MerkleTreeBuilder();
-  const enc = new TextEncoder();
+  const tree = new MerkleTreeBuilder({ nodeHash: nodeHashNative });
   let total = 0;
   for await (const run of manifestLineRuns(path, raw)) {
     const out: ManifestEntry[] = new Array(run.length);
@@ -74,7 +77,7 @@ export async function* manifestEntryRuns(path: string, result: Partial<ManifestD
         throw err;
       }
       if ('sha256' in e) total += e.size;
-      tree.append(enc.encode(line));
+      tree.appendLeafHash(leafHashOfLine(line));
       out[i] = e;
     }
     yield out;

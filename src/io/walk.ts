@@ -7,7 +7,7 @@
  * Symbolic links are recorded (their target read), never followed. Sockets, FIFOs and devices, and
  * names that break the path rules, stop the walk with an error naming the file.
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readdirSync } from 'node:fs';
 import type { Dirent } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import type { Ignore } from 'ignore';
@@ -59,7 +59,9 @@ interface Frame {
 async function listDir(abs: string, rel: string): Promise<Dirent[]> {
   let list: Dirent[];
   try {
-    list = await fsp.readdir(abs, { withFileTypes: true });
+    // Synchronous on purpose: one folder listing is short, and it spares a thread-pool round trip
+    // per folder while the hashing workers keep every core busy.
+    list = readdirSync(abs, { withFileTypes: true });
   } catch (e) {
     throw ioError(e, abs, rel === '' ? 'cannot read the dataset folder' : 'cannot read folder');
   }

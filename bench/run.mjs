@@ -1,0 +1,190 @@
+#!/usr/bin/env node
+// snap's benchmark: wall-time ratios to ../shared/bench/reference-hasher.mjs (SPEC §9), measured in
+// the same run with a warm page cache, and peak RSS.
+//
+// usage: npm run bench -- [--scale S] [--rounds R] [--corpus small,shards] [--dir DIR] [--million] [--json FILE]
+//   --scale S     corpus scale for make-corpus.mjs (default 1: 50,000 small files ~1 GiB; 8 shards of 256 MiB)
+//   --rounds R    rounds per corpus (default 3); each round runs the reference next to every snap command,
+//                 and the ratio reported is the median of the per-round ratios
+//   --dir DIR     where corpora and stores live (default $SNAP_BENCH_DIR or <tmpdir>/snap-bench)
+//   --million     also: 1,000,000 files of 1 KiB in 1,000 folders; seal --manifest-only and verify,
+//                 peak RSS and files per second (takes several minutes and ~5 GB of disk)
+//   --json FILE   write all figures as JSON too
+//
+// Targets (SPEC §9): seal --manifest-only and verify <= 1.15 x reference; seal into an empty store
+// <= 1.3 x cp -r; an unchanged second seal <= 1.2 x reference and no new object bytes; RSS < 512 MiB.
+import { spawnSync, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync, readFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { tmpdir, cpus, totalmem, availableParallelism } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '..');
+const shared = resolve(repo, '..', 'shared', 'bench');
+const cli = join(repo, 'dist', 'cli', 'main.js');
+
+const args = process.argv.slice(2);
+const opt = (name, def) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : def;
+};
+const scale = Number(opt('scale', '1'));
+const rounds = Number(opt('rounds', '3'));
+const corpora = opt('corpus', 'small,shards').split(',');
+const base = resolve(opt('dir', process.env.SNAP_BENCH_DIR ?? join(tmpdir(), 'snap-bench')));
+const jsonOut = opt('json', undefined);
+const million = args.includes('--million');
+
+if (!existsSync(cli)) {
+  console.error('dist/cli/main.js is missing: run "npm run build" (or npm install) first');
+  process.exit(2);
+}
+const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+
+/** Run a command; return wall ms, peak RSS in KiB (when /usr/bin/time exists), exit code and stdout. */
+function run(cmd, argv, { allowFail = false } = {}) {
+  const full = timeBin ? [timeBin, ['-f', '%M', cmd, ...argv]] : [cmd, argv];
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(full[0], full[1], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0 && !allowFail) {
+    console.error(`failed (${r.status}): ${cmd} ${argv.join(' ')}\n${r.stderr}`);
+    process.exit(1);
+  }
+  let rssKiB;
+  if (timeBin) {
+    const lines = r.stderr.trim().split('\n');
+    rssKiB = Number(lines[lines.length - 1]);
+  }
+  return { ms, rssKiB, code: r.status, stdout: r.stdout };
+}
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const snap = (...a) => ['node', [cli, ...a]];
+
+// ------------------------------------------------------------------ corpora
+function ensureCorpus(which) {
+  const dir = join(base, `corpus-${scale}`);
+  const marker = join(dir, `.done-${which}`);
+  if (!existsSync(marker)) {
+    console.error(`making the ${which} corpus at scale ${scale} in ${dir} …`);
+    mkdirSync(dir, { recursive: true });
+    rmSync(join(dir, which), { recursive: true, force: true });
+    execFileSync('node', [join(shared, 'make-corpus.mjs'), dir, which, String(scale)], { stdio: 'inherit' });
+    writeFileSync(marker, '');
+  }
+  return join(dir, which);
+}
+
+function ensureMillion() {
+  const dir = join(base, 'million');
+  const marker = join(dir, '.done');
+  if (!existsSync(marker)) {
+    console.error(`making 1,000,000 files of 1 KiB in 1,000 folders in ${dir} (takes a few minutes) …`);
+    rmSync(dir, { recursive: true, force: true });
+    const seed = createHash('sha256').update('million').digest();
+    const buf = Buffer.alloc(1024);
+    for (let d = 0; d < 1000; d++) {
+      const sub = join(dir, 'data', `d${String(d).padStart(4, '0')}`);
+      mkdirSync(sub, { recursive: true });
+      for (let f = 0; f < 1000; f++) {
+        for (let k = 0; k < 1024; k += 32) seed.copy(buf, k);
+        buf.writeUInt32LE(d * 1000 + f, 0);
+        const fd = openSync(join(sub, `f${String(f).padStart(4, '0')}.bin`), 'w');
+        writeSync(fd, buf);
+        closeSync(fd);
+      }
+    }
+    writeFileSync(marker, '');
+  }
+  return join(dir, 'data');
+}
+
+// ------------------------------------------------------------------ one corpus
+const work = join(base, 'work');
+rmSync(work, { recursive: true, force: true });
+mkdirSync(work, { recursive: true });
+const keys = join(work, 'keys');
+execFileSync('node', [cli, 'keygen', 'bench', '--out-dir', keys, '--quiet']);
+const key = join(keys, 'bench.key');
+const pub = join(keys, 'bench.pub');
+const reference = (dir) => run('node', [join(shared, 'reference-hasher.mjs'), dir]);
+
+function benchCorpus(which) {
+  const data = ensureCorpus(which);
+  reference(data); // warm the page cache
+  reference(data);
+  const rows = { reference: [], sealManifestOnly: [], verify: [], cp: [], sealStore: [], sealAgain: [] };
+  const ratios = { sealManifestOnly: [], verify: [], sealStore: [], sealAgain: [] };
+  let rss = { seal: 0, verify: 0 };
+  let againBytes = 0;
+  for (let r = 0; r < rounds; r++) {
+    const s1 = join(work, `mo-${which}-${r}`);
+    const s2 = join(work, `st-${which}-${r}`);
+    const cpDest = join(work, `cp-${which}-${r}`);
+    const ref = reference(data).ms;
+    const mo = run(...snap('seal', data, '--as', `b@mo${r}`, '--key', key, '--store', s1, '--manifest-only', '--quiet'));
+    const ref2 = reference(data).ms;
+    const ve = run(...snap('verify', data, '--against', `b@mo${r}`, '--pubkey', pub, '--store', s1, '--quiet'));
+    const cp = run('cp', ['-r', data, cpDest]);
+    const st = run(...snap('seal', data, '--as', `b@st${r}`, '--key', key, '--store', s2, '--quiet'));
+    const ref3 = reference(data).ms;
+    const again = run(...snap('seal', data, '--as', `b@again${r}`, '--key', key, '--store', s2, '--json'));
+    againBytes = Math.max(againBytes, JSON.parse(again.stdout).newObjectBytes);
+    rows.reference.push(ref, ref2, ref3);
+    rows.sealManifestOnly.push(mo.ms);
+    rows.verify.push(ve.ms);
+    rows.cp.push(cp.ms);
+    rows.sealStore.push(st.ms);
+    rows.sealAgain.push(again.ms);
+    ratios.sealManifestOnly.push(mo.ms / ref);
+    ratios.verify.push(ve.ms / ref2);
+    ratios.sealStore.push(st.ms / cp.ms);
+    ratios.sealAgain.push(again.ms / ref3);
+    rss = { seal: Math.max(rss.seal, mo.rssKiB ?? 0, st.rssKiB ?? 0), verify: Math.max(rss.verify, ve.rssKiB ?? 0) };
+    for (const d of [s1, s2, cpDest]) rmSync(d, { recursive: true, force: true });
+  }
+  const m = Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, median(v)]));
+  return { corpus: which, scale, rounds, medianMs: Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, Math.round(median(v))])), ratio: m, ratios, secondSealNewObjectBytes: againBytes, peakRssMiB: { seal: Math.round(rss.seal / 1024), verify: Math.round(rss.verify / 1024) } };
+}
+
+function benchMillion() {
+  const data = ensureMillion();
+  const store = join(work, 'million-store');
+  reference(data);
+  const ref = reference(data);
+  const mo = run(...snap('seal', data, '--as', 'm@v1', '--key', key, '--store', store, '--manifest-only', '--quiet'));
+  const ve = run(...snap('verify', data, '--against', 'm@v1', '--pubkey', pub, '--store', store, '--quiet'));
+  rmSync(store, { recursive: true, force: true });
+  const files = 1_000_000;
+  return {
+    corpus: 'million (1,000,000 x 1 KiB in 1,000 folders)',
+    referenceMs: Math.round(ref.ms),
+    sealManifestOnly: { ms: Math.round(mo.ms), filesPerSecond: Math.round(files / (mo.ms / 1000)), peakRssMiB: Math.round((mo.rssKiB ?? 0) / 1024), ratio: mo.ms / ref.ms },
+    verify: { ms: Math.round(ve.ms), filesPerSecond: Math.round(files / (ve.ms / 1000)), peakRssMiB: Math.round((ve.rssKiB ?? 0) / 1024), ratio: ve.ms / ref.ms },
+  };
+}
+
+const results = { date: new Date().toISOString(), node: process.version, cpus: `${availableParallelism()} x ${cpus()[0]?.model ?? '?'}`, memGiB: Math.round(totalmem() / 2 ** 30), corpora: [] };
+for (const c of corpora) results.corpora.push(benchCorpus(c));
+if (million) results.million = benchMillion();
+rmSync(work, { recursive: true, force: true });
+
+const f = (x) => x.toFixed(2);
+const ok = (x, t) => (x <= t ? 'ok' : 'MISS');
+console.log(`\nsnap bench — ${results.date}, node ${results.node}, ${results.cpus}, ${results.memGiB} GiB, scale ${scale}, ${rounds} rounds (median of per-round ratios)\n`);
+console.log('| corpus | reference ms | seal --manifest-only | verify | seal into empty store (× cp -r) | unchanged 2nd seal | 2nd seal new bytes | peak RSS seal / verify |');
+console.log('|---|---|---|---|---|---|---|---|');
+for (const r of results.corpora) {
+  console.log(`| ${r.corpus} | ${r.medianMs.reference} | ${f(r.ratio.sealManifestOnly)} (${ok(r.ratio.sealManifestOnly, 1.15)}) | ${f(r.ratio.verify)} (${ok(r.ratio.verify, 1.15)}) | ${f(r.ratio.sealStore)} (${ok(r.ratio.sealStore, 1.3)}) | ${f(r.ratio.sealAgain)} (${ok(r.ratio.sealAgain, 1.2)}) | ${r.secondSealNewObjectBytes} | ${r.peakRssMiB.seal} / ${r.peakRssMiB.verify} MiB |`);
+}
+if (results.million) {
+  const m = results.million;
+  console.log(`\n1,000,000 files: reference ${m.referenceMs} ms; seal --manifest-only ${m.sealManifestOnly.ms} ms (${m.sealManifestOnly.filesPerSecond} files/s, ratio ${f(m.sealManifestOnly.ratio)}, peak RSS ${m.sealManifestOnly.peakRssMiB} MiB); verify ${m.verify.ms} ms (${m.verify.filesPerSecond} files/s, ratio ${f(m.verify.ratio)}, peak RSS ${m.verify.peakRssMiB} MiB)`);
+}
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify(results, null, 2) + '\n');

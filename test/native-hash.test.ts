@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { leafHash, nodeHash, MerkleTreeBuilder, merkleRoot } from '../src/core/merkle.js';
+import { leafHashOfLine, nodeHashNative } from '../src/io/native-hash.js';
+import { validatePath } from '../src/core/paths.js';
+import { isSnapError } from '../src/core/errors.js';
+
+describe('native SHA-256 for the Merkle tree', () => {
+  it('gives the same leaf hash as the core for any line, ASCII or not', () => {
+    fc.assert(fc.property(fc.string({ unit: 'binary-ascii' }), fc.string({ unit: 'grapheme' }), (a, b) => {
+      for (const line of [a, b]) expect(Buffer.from(leafHashOfLine(line)).toString('hex')).toBe(Buffer.from(leafHash(new TextEncoder().encode(line))).toString('hex'));
+    }));
+  });
+
+  it('gives the same node hash as the core', () => {
+    fc.assert(fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ minLength: 32, maxLength: 32 }), (l, r) => {
+      expect(Buffer.from(nodeHashNative(l, r))).toEqual(Buffer.from(nodeHash(l, r)));
+    }));
+  });
+
+  it('builds the same root through an injected node hash', () => {
+    fc.assert(fc.property(fc.array(fc.string(), { minLength: 0, maxLength: 70 }), (lines) => {
+      const leaves = lines.map((l) => leafHash(new TextEncoder().encode(l)));
+      const b = new MerkleTreeBuilder({ nodeHash: nodeHashNative });
+      for (const h of leaves) b.appendLeafHash(h);
+      expect(Buffer.from(b.root())).toEqual(Buffer.from(merkleRoot(leaves)));
+    }));
+  });
+});
+
+describe('the ASCII fast path of validatePath', () => {
+  /** The SPEC §2 rules, written out plainly, for printable-ASCII paths. */
+  function allowed(p: string): boolean {
+    if (p.length === 0 || p.length > 4096 || p.startsWith('/')) return false;
+    return p.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
+  }
+  it('accepts exactly the paths the rules allow', () => {
+    const chars = fc.constantFrom('a', '.', '/', ' ', '~', 'Z');
+    fc.assert(fc.property(fc.array(chars, { maxLength: 12 }).map((cs) => cs.join('')), (p) => {
+      let ok = true;
+      try {
+        validatePath(p);
+      } catch (e) {
+        expect(isSnapError(e)).toBe(true);
+        ok = false;
+      }
+      expect(ok).toBe(allowed(p));
+    }), { numRuns: 3000 });
+  });
+});
