@@ -13,7 +13,7 @@ import { parseNameVersion } from './core/refs.js';
 import { buildStatement, formatTime, serializeStatement, snapshotId } from './core/statement.js';
 import { serializeEnvelope, signEnvelope } from './core/envelope.js';
 import type { PrivateKey } from './core/keys.js';
-import { HashPool, BatchSizer, type SealReply } from './io/hash-pool.js';
+import { HashPool, BatchSizer, type SealReply, type CommitReply } from './io/hash-pool.js';
 import { walkDatasetRuns, type WalkItem } from './io/walk.js';
 import {
   openStore, lockStore, makeTmpDir, commitSnapshot, listSnapshots, resolveRef, snapshotDir, syncFileSystem, writeFileAtomic, fsyncDir,
@@ -168,6 +168,19 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink): Promis
     }
     await flush();
     while (inflight.length > 0) await drainOne();
+    if (opts.store) {
+      // Batch durability (SPEC §7): flush every pending object's bytes with one syncfs, then let
+      // each worker rename its pending objects into place, then flush those renames.
+      syncFileSystem(opts.store.tmpDir);
+      const commits = await pool.broadcast<CommitReply>({ commit: true });
+      for (const c of commits) {
+        if (c.error) throw ioError(Object.assign(new Error(c.error.message), { code: c.error.errno }), opts.store.objectsDir, 'cannot commit objects');
+        totals.newObjects -= c.duplicates;
+        totals.newObjectBytes -= c.duplicateBytes;
+      }
+      syncFileSystem(opts.store.objectsDir);
+      for (let w = 0; w < pool.size; w++) await fsp.rmdir(join(opts.store.tmpDir, `pending-${w}`)).catch(() => {});
+    }
   } finally {
     await pool.close();
   }
@@ -298,8 +311,7 @@ export async function seal(opts: SealOptions): Promise<SealResult> {
     });
     const statementBytes = serializeStatement(statement);
     const envelope = signEnvelope(statementBytes, [opts.key]);
-    // Objects first: flushed before the snapshot that references them can appear.
-    if (!opts.manifestOnly && totals.newObjects > 0) syncFileSystem(store.objectsDir);
+    // Objects were flushed and committed by scanDataset before the snapshot that references them appears.
     await writeFileAtomic(join(tmp, STATEMENT_FILE), statementBytes, { exclusive: true });
     await writeFileAtomic(join(tmp, ENVELOPE_FILE), serializeEnvelope(envelope), { mode: 0o644, exclusive: true });
     await writeFileAtomic(join(tmp, CONTENTS_FILE), JSON.stringify({ objects: !opts.manifestOnly }) + '\n', { exclusive: true });

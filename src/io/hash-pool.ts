@@ -52,6 +52,15 @@ export interface WorkerProblem {
   reason?: string;
 }
 
+/** A worker's reply to `{ commit: true }`: pending objects renamed into the store. */
+export interface CommitReply {
+  id: number;
+  renamed: number;
+  duplicates: number;
+  duplicateBytes: number;
+  error?: WorkerError;
+}
+
 /** A worker's reply to a verify or objects batch. */
 export interface CheckReply {
   id: number;
@@ -131,6 +140,22 @@ export class HashPool {
     p.catch(() => {}); // the caller awaits it later, in order; avoid an unhandled-rejection report meanwhile
     (this.workers[w] as Worker).postMessage({ ...batch, id });
     return p;
+  }
+
+  /**
+   * Send the same message to every worker (e.g. `{ commit: true }`) and wait for all replies.
+   * @returns the replies, one per worker
+   */
+  async broadcast<R extends { id: number }>(batch: Record<string, unknown>): Promise<R[]> {
+    if (this.failed) throw this.failed;
+    const replies = this.workers.map((worker, w) => {
+      const id = this.nextId++;
+      this.load[w] = (this.load[w] as number) + 1;
+      const p = new Promise<R>((resolve, reject) => this.pending.set(id, { resolve, reject, worker: w }));
+      worker.postMessage({ ...batch, id });
+      return p;
+    });
+    return Promise.all(replies);
   }
 
   /** Stop every worker. */

@@ -13,7 +13,10 @@
  * refused, never followed or blocked on), checked with fstat before and after reading (size, mtime,
  * ctime), and must yield exactly its size in bytes: otherwise it changed while it was read.
  *
- * Store mode writes each new object from the very bytes that were hashed (SPEC §7): files up to
+ * Store mode writes each new object from the very bytes that were hashed (SPEC §7), first under a
+ * pending name (STORE/tmp/pending-N/<hex>); a `commit` message, sent once the caller has flushed
+ * the file system, renames them into objects/ — so no object is ever under its final name before
+ * its bytes are on disk, with one flush per seal instead of one fsync per object. Files up to
  * WHOLE_FILE_MAX are read into memory once, hashed, then written only if the object is absent;
  * larger files are copied to a temporary file while hashing (or, when the caller hints that the
  * parent snapshot had the same path and size and its object exists, hashed first and copied only
@@ -89,15 +92,49 @@ export function hashWorkerMain(): void {
     return [h.digest('hex'), total];
   }
 
-  /** Commit a temporary file as the object `hex`, unless it already exists. Returns true if it was new. */
+  /** This worker's folder of pending objects: written and hashed, renamed into objects/ only at commit. */
+  const pendingDir = tmpDir ? join(tmpDir as string, `pending-${workerIndex}`) : '';
+  if (mode === 'store') fs.mkdirSync(pendingDir, { recursive: true });
+  const pendingPath = (hex: string): string => join(pendingDir, hex);
+
+  /**
+   * Keep a temporary file as the pending object `hex`, unless that object already exists in the
+   * store or is already pending here. Returns true if it was new.
+   */
   function commitObject(tmp: string, hex: string): boolean {
-    const dest = objectPath(hex);
-    if (fs.existsSync(dest)) {
+    const pending = pendingPath(hex);
+    if (fs.existsSync(objectPath(hex)) || fs.existsSync(pending)) {
       fs.unlinkSync(tmp);
       return false;
     }
-    fs.renameSync(tmp, dest);
+    fs.renameSync(tmp, pending);
     return true;
+  }
+
+  /** Is the object `hex` in the store, or pending in this worker? */
+  const haveObject = (hex: string): boolean => fs.existsSync(objectPath(hex)) || fs.existsSync(pendingPath(hex));
+
+  /**
+   * Commit: rename every pending object into objects/ (the caller has flushed their data to disk
+   * first). An object that another worker committed meanwhile is dropped, and its bytes reported.
+   */
+  function commitPending(msg: any): any {
+    let renamed = 0;
+    let duplicates = 0;
+    let duplicateBytes = 0;
+    for (const hex of fs.readdirSync(pendingDir)) {
+      const from = join(pendingDir, hex);
+      const dest = objectPath(hex);
+      if (fs.existsSync(dest)) {
+        duplicateBytes += fs.statSync(from).size;
+        fs.unlinkSync(from);
+        duplicates++;
+      } else {
+        fs.renameSync(from, dest);
+        renamed++;
+      }
+    }
+    return { id: msg.id, renamed, duplicates, duplicateBytes };
   }
 
   /**
@@ -129,23 +166,31 @@ export function hashWorkerMain(): void {
         if (got !== size) throw new Changed(`${abs} changed size while it was read`);
         hex = sha256hex(whole.subarray(0, got));
         if (mode === 'store' && !fs.existsSync(objectPath(hex))) {
-          tmp = tmpName();
-          const ofd = fs.openSync(tmp, 'wx', 0o444);
+          // Straight to this worker's pending name; O_EXCL: already pending here means a duplicate.
+          let ofd: number | null = null;
           try {
-            writeAll(ofd, whole, got);
-          } finally {
-            fs.closeSync(ofd);
+            ofd = fs.openSync(pendingPath(hex), 'wx', 0o444);
+          } catch (e: any) {
+            if (e?.code !== 'EEXIST') throw e;
           }
-          created = commitObject(tmp, hex);
-          if (created) written = got;
-          tmp = null;
+          if (ofd !== null) {
+            tmp = pendingPath(hex); // removed if the write fails
+            try {
+              writeAll(ofd, whole, got);
+            } finally {
+              fs.closeSync(ofd);
+            }
+            tmp = null;
+            created = true;
+            written = got;
+          }
         }
       } else if (mode !== 'store') {
         [hex, got] = hashStream(fd, null);
-      } else if (hint !== null && fs.existsSync(objectPath(hint))) {
+      } else if (hint !== null && haveObject(hint)) {
         // Probably unchanged since the parent snapshot: hash first, copy only if it is new after all.
         [hex, got] = hashStream(fd, null);
-        if (!fs.existsSync(objectPath(hex))) {
+        if (!haveObject(hex)) {
           tmp = tmpName();
           outFd = fs.openSync(tmp, 'wx', 0o444);
           const fd2 = fs.openSync(abs, OPEN_FLAGS);
@@ -280,7 +325,7 @@ export function hashWorkerMain(): void {
   parentPort.on('message', (msg: any) => {
     let reply: any;
     try {
-      reply = mode === 'verify' ? verify(msg) : mode === 'objects' ? objects(msg) : seal(msg);
+      reply = msg.commit ? commitPending(msg) : mode === 'verify' ? verify(msg) : mode === 'objects' ? objects(msg) : seal(msg);
     } catch (e) {
       reply = { id: msg.id, error: { index: -1, path: '', ...errorInfo(e) } };
     }
