@@ -32,7 +32,7 @@ const opt = (name, def) => {
 };
 const scale = Number(opt('scale', '1'));
 const rounds = Number(opt('rounds', '3'));
-const corpora = opt('corpus', 'small,shards').split(',');
+const corpora = opt('corpus', 'small,shards').split(',').filter((c) => c !== '' && c !== 'none');
 const base = resolve(opt('dir', process.env.SNAP_BENCH_DIR ?? join(tmpdir(), 'snap-bench')));
 const jsonOut = opt('json', undefined);
 const million = args.includes('--million');

@@ -28,6 +28,10 @@ export interface Problem {
   expected?: { sha256: string; size: number } | { target: string; type: 'symlink' };
   actual?: { sha256: string; size: number } | { target: string; type: 'symlink' } | { type: string };
   reason?: string;
+  /** For an extra file: the missing path that had exactly this content (a move, e.g. a flipped label). */
+  movedFrom?: string;
+  /** For a missing file: the extra path that now has exactly its content. */
+  movedTo?: string;
 }
 
 /** Counts by outcome (SPEC §8 `counts`, plus the two rarer kinds). */
@@ -106,6 +110,27 @@ async function rawSha256(path: string): Promise<string> {
   return h.digest('hex');
 }
 
+/** Pair each missing file with an extra file of exactly the same content (SHA-256 and size): a move. */
+function nameMoves(problems: Problem[]): void {
+  const missing = new Map<string, Problem[]>();
+  for (const p of problems) {
+    if (p.kind !== 'missing' || !p.expected || !('sha256' in p.expected)) continue;
+    const k = `${p.expected.sha256} ${p.expected.size}`;
+    const list = missing.get(k);
+    if (list) list.push(p);
+    else missing.set(k, [p]);
+  }
+  if (missing.size === 0) return;
+  for (const p of problems) {
+    if (p.kind !== 'extra' || !p.actual || !('sha256' in p.actual)) continue;
+    const from = missing.get(`${p.actual.sha256} ${p.actual.size}`)?.shift();
+    if (from) {
+      p.movedFrom = from.path;
+      from.movedTo = p.path;
+    }
+  }
+}
+
 /**
  * Verify a folder against a snapshot. Integrity failures are results (`ok: false`); only inputs
  * that cannot be read at all throw.
@@ -142,8 +167,10 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
 
   const pool = new HashPool({ jobs: opts.jobs, mode: 'verify', root });
   const window = pool.size * 4;
-  const inflight: { reply: Promise<CheckReply>; entries: { path: string; sha256: string; size: number }[] }[] = [];
-  let batch: { path: string; sha256: string; size: number }[] = [];
+  // `extra` entries are files on disk that the manifest lacks: hashed too, so a move can be named.
+  type Job = { path: string; sha256: string; size: number; extra?: boolean };
+  const inflight: { reply: Promise<CheckReply>; entries: Job[] }[] = [];
+  let batch: Job[] = [];
   let batchBytes = 0;
   let files = 0;
   let bytes = 0;
@@ -151,16 +178,24 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   const drainOne = async () => {
     const { reply, entries } = inflight.shift() as (typeof inflight)[number];
     const r = await reply;
-    const bad = new Set<number>();
+    let bad = 0;
+    let extras = 0;
+    for (const e of entries) if (e.extra) extras++;
     for (const p of r.problems) {
-      const e = entries[p.index] as (typeof entries)[number];
-      bad.add(p.index);
+      const e = entries[p.index] as Job;
+      if (e.extra) {
+        // Always "modified" against the impossible expectation; "missing" if it vanished since the walk.
+        if (p.kind === 'modified') add({ path: e.path, kind: 'extra', actual: { sha256: p.sha256 as string, size: p.size as number } });
+        else if (p.kind !== 'missing') add({ path: e.path, kind: 'extra', ...(p.reason ? { reason: p.reason } : {}) });
+        continue;
+      }
+      bad++;
       const expected = { sha256: e.sha256, size: e.size };
       if (p.kind === 'modified') add({ path: e.path, kind: 'modified', expected, actual: { sha256: p.sha256 as string, size: p.size as number } });
       else add({ path: e.path, kind: p.kind as ProblemKind, expected, ...(p.reason ? { reason: p.reason } : {}) });
     }
-    counts.matched += entries.length - bad.size;
-    files += entries.length;
+    counts.matched += entries.length - extras - bad;
+    files += entries.length - extras;
     bytes += r.bytes;
     opts.onProgress?.({ files, bytes, totalFiles: pred.fileCount, totalBytes: pred.totalBytes });
   };
@@ -195,7 +230,11 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
         manifest.advance();
       } else if (c > 0) {
         const de = d as WalkItem;
-        add({ path: de.path, kind: 'extra', actual: de.kind === 'symlink' ? { target: de.target, type: 'symlink' } : { type: 'file' } });
+        if (de.kind === 'symlink') add({ path: de.path, kind: 'extra', actual: { target: de.target, type: 'symlink' } });
+        else {
+          batch.push({ path: de.path, sha256: '-', size: -1, extra: true });
+          if (batch.length >= 512) await flush();
+        }
         disk.advance();
       } else {
         const me = m as ManifestEntry;
@@ -238,6 +277,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     manifestOk = wrong.length === 0;
     if (!manifestOk) failure = { code: 'INTEGRITY_FAILURE', message: `manifest.jsonl does not match the signed statement (${wrong.join(', ')} differ): it was altered` };
   }
+  if (manifestOk) nameMoves(problems);
   const problemsSorted = manifestOk ? problems.sort((a, b) => compareUtf8(a.path, b.path)) : [];
   return {
     ok: manifestOk && problemsSorted.length === 0,

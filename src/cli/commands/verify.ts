@@ -18,9 +18,9 @@ function describeProblem(p: Problem): string {
     case 'modified':
       return `${p.path}  ${sz(e)} ${dg(e)} → now ${sz(x)} ${dg(x)}`.replace(/\s+/g, ' ');
     case 'missing':
-      return `${p.path}  (${[sz(e), dg(e)].filter(Boolean).join(' ')})`;
+      return `${p.path}  (${[sz(e), dg(e)].filter(Boolean).join(' ')})${p.movedTo ? `  moved to ${p.movedTo}` : ''}`;
     case 'extra':
-      return `${p.path}${p.reason ? `  (${p.reason})` : ''}`;
+      return `${p.path}  (${[sz(x), dg(x)].filter(Boolean).join(' ') || (p.reason ?? '')})${p.movedFrom ? `  same content as missing ${p.movedFrom}: moved (a flipped label?)` : ''}`;
     case 'type-changed':
       return `${p.path}  was ${e && 'target' in e ? 'a symlink' : 'a file'}, now ${x && 'target' in x ? 'a symlink' : String(x?.type ?? 'something else')}`;
     default:
