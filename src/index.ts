@@ -20,4 +20,6 @@ export { seal, scanDataset, type SealOptions, type SealResult, type Progress } f
 export { verify, type VerifyOptions, type VerifyReport, type Problem, type ProblemKind } from './verify.js';
 export { diff, isIdentical, type DiffInput, type DiffReport, type DiffSide } from './diff.js';
 export { checkTrust, readSnapshotUnverified, type TrustCheck, type SignerReport } from './snapshot.js';
+export { fsck, type FsckOptions, type FsckReport, type SnapshotFsck, type CorruptObject, type MissingObject } from './fsck.js';
+export { appendAudit, readLog, verifyLog, type AuditEntry, type AuditLine, type AppendResult, type LogVerification, type LogProblem } from './io/audit-log.js';
 export { runCli, type CliIo } from './cli/run.js';

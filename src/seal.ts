@@ -181,9 +181,13 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink): Promis
       syncFileSystem(opts.store.objectsDir);
       for (let w = 0; w < pool.size; w++) await fsp.rmdir(join(opts.store.tmpDir, `pending-${w}`)).catch(() => {});
     }
-  } finally {
+  } catch (e) {
     await pool.close();
+    // A failed scan commits nothing: drop the pending copies now rather than at the next lock.
+    if (opts.store) for (let w = 0; w < pool.size; w++) await fsp.rm(join(opts.store.tmpDir, `pending-${w}`), { recursive: true, force: true }).catch(() => {});
+    throw e;
   }
+  await pool.close();
   return totals;
 }
 
@@ -315,6 +319,7 @@ export async function seal(opts: SealOptions): Promise<SealResult> {
     await writeFileAtomic(join(tmp, STATEMENT_FILE), statementBytes, { exclusive: true });
     await writeFileAtomic(join(tmp, ENVELOPE_FILE), serializeEnvelope(envelope), { mode: 0o644, exclusive: true });
     await writeFileAtomic(join(tmp, CONTENTS_FILE), JSON.stringify({ objects: !opts.manifestOnly }) + '\n', { exclusive: true });
+    await fsp.chmod(tmp, 0o755); // mkdtemp made it 0700: other users must be able to verify
     await fsyncDir(tmp);
     const finalDir = await commitSnapshot(store, tmp, name, version);
     tmp = undefined;

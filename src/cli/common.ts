@@ -6,10 +6,12 @@
 import { resolve, relative } from 'node:path';
 import { existsSync } from 'node:fs';
 import type { Argv } from 'yargs';
-import { SnapError } from '../core/errors.js';
+import { SnapError, isSnapError } from '../core/errors.js';
 import type { TrustedKey } from '../core/envelope.js';
 import { readPublicKey } from '../io/keyfile.js';
-import { resolveRef, type SnapshotLocation } from '../io/store.js';
+import { resolveRef, storePath, type SnapshotLocation } from '../io/store.js';
+import { appendAudit, type AppendResult } from '../io/audit-log.js';
+import { EXIT_INTEGRITY, EXIT_OK, exitCodeFor } from './exit-codes.js';
 
 /** Where the CLI reads and writes; `process` by default, replaced in tests. */
 export interface CliIo {
@@ -85,4 +87,54 @@ export async function locate(text: string, io: CliIo, store: string): Promise<Sn
 export function storeInside(dir: string, store: string): string[] {
   const rel = relative(resolve(dir), store);
   return rel !== '' && !rel.startsWith('..') ? [store] : [];
+}
+
+/** What a command records in the store's audit log: its verdict, or the error that stopped it. */
+export type AuditInput = { command: string; ref?: string; snapshot?: string; details?: Record<string, unknown> } & (
+  | { outcome: 'ok' | 'failed'; exit?: number }
+  | { error: unknown }
+);
+
+/**
+ * Append one line to the audit log of the store at `storeRoot` (`STORE/log.jsonl`, see
+ * `io/audit-log.ts`). Never throws. `exit` defaults to 0 for `ok` and 1 for `failed`; an `error`
+ * is recorded as outcome `error` with its SnapError code and exit code.
+ * When there is no store there, nothing is written and nothing is said (e.g. verify against a
+ * snapshot folder with no store); when the store cannot be written (read-only mount, another
+ * user's store), a note goes to stderr unless `quiet`, and the result says why.
+ * @returns `{ written: true, seq }` or `{ written: false, reason, noStore? }`
+ */
+export async function audit(io: CliIo, storeRoot: string, input: AuditInput, opts: { quiet?: boolean } = {}): Promise<AppendResult> {
+  const { command, ref, snapshot, details } = input;
+  const base = { command, ...(ref !== undefined ? { ref } : {}), ...(snapshot !== undefined ? { snapshot } : {}), ...(details !== undefined ? { details } : {}) };
+  let r: AppendResult;
+  try {
+    if ('error' in input) {
+      const code = isSnapError(input.error) ? input.error.code : 'INTERNAL';
+      r = await appendAudit(storeRoot, { ...base, outcome: 'error', exit: exitCodeFor(code), error: code }, io.env);
+    } else {
+      r = await appendAudit(storeRoot, { ...base, outcome: input.outcome, exit: input.exit ?? (input.outcome === 'ok' ? EXIT_OK : EXIT_INTEGRITY) }, io.env);
+    }
+  } catch (e) {
+    r = { written: false, reason: (e as Error)?.message ?? String(e) };
+  }
+  if (!r.written && !r.noStore && !opts.quiet) io.stderr.write(`note: audit log not written: ${r.reason}\n`);
+  return r;
+}
+
+/**
+ * Wrap a command's `run` so that an error that stops it is recorded in the audit log (outcome
+ * `error`) before it propagates; the verdicts themselves are recorded by the command.
+ * @param refOf the ref the command was given, from its arguments
+ */
+export function auditErrors(command: string, refOf: (a: Args) => unknown, run: CommandSpec['run']): CommandSpec['run'] {
+  return async (a, io) => {
+    try {
+      return await run(a, io);
+    } catch (e) {
+      const ref = refOf(a);
+      await audit(io, storePath(a.store, io.env, io.cwd), { command, ...(ref !== undefined ? { ref: String(ref) } : {}), error: e }, { quiet: true });
+      throw e;
+    }
+  };
 }

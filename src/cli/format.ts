@@ -2,7 +2,7 @@
 
 /** Bytes as a short human size: 0 B, 999 B, 1.2 KiB, 3.4 MiB, 5.6 GiB. */
 export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
+  if (n < 1024) return `${Math.round(n)} B`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let v = n / 1024;
   let u = 0;

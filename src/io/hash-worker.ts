@@ -130,7 +130,13 @@ export function hashWorkerMain(): void {
         fs.unlinkSync(from);
         duplicates++;
       } else {
-        fs.renameSync(from, dest);
+        try {
+          fs.renameSync(from, dest);
+        } catch (e: any) {
+          if (e?.code !== 'ENOENT') throw e;
+          fs.mkdirSync(join(objectsDir as string, hex.slice(0, 2)), { recursive: true }); // fan-out folders are made on first use
+          fs.renameSync(from, dest);
+        }
         renamed++;
       }
     }

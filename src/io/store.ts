@@ -5,7 +5,8 @@
  *   store.json                           {"format":"snap-store/1"}
  *   objects/sha256/<hex 0-1>/<hex 2-63>  one file per distinct content, mode 0444
  *   snapshots/<NAME>/<VERSION>/          manifest.jsonl  statement.json  envelope.json
- *   log.jsonl                            the audit log
+ *   log.jsonl                            the audit log (io/audit-log.ts), with log.head (its anchor)
+ *                                        and log.lock (its append lock)
  *   tmp/                                 work in progress (only while a writer holds the lock)
  *   lock                                 the advisory write lock
  * ```
@@ -184,7 +185,6 @@ export async function openStore(root: string, opts: { create?: boolean } = {}): 
       await fsp.mkdir(s.tmpDir, { recursive: true });
       await fsp.mkdir(s.snapshotsDir, { recursive: true });
       await fsp.mkdir(s.objectsDir, { recursive: true });
-      await Promise.all(Array.from({ length: 256 }, (_, i) => fsp.mkdir(join(s.objectsDir, i.toString(16).padStart(2, '0')), { recursive: true })));
       await writeFileAtomic(marker, JSON.stringify({ format: STORE_FORMAT }) + '\n', { mode: 0o644, exclusive: true }).catch((e) => {
         if (!(e instanceof SnapError && e.code === 'FILE_EXISTS')) throw e; // another process made it first
       });
@@ -218,13 +218,15 @@ function pidAlive(pid: number): boolean {
 }
 
 /**
- * Take the store's advisory write lock (`STORE/lock`, created with O_EXCL). A lock left by a dead
- * process on this host is taken over. While held, everything in `STORE/tmp` is stale and removed.
- * @param waitMs how long to wait for another writer (default 60 s)
- * @throws SnapError `STORE_LOCKED` after waiting | `IO_ERROR` (e.g. a read-only store)
+ * Take an advisory lock file (created with O_CREAT | O_EXCL, holding `{pid, host, since}`). A lock
+ * left by a dead process on this host is taken over. Shared by the store's write lock and the
+ * audit log's append lock.
+ * @param what    what is being locked, for the error message (e.g. "the store /s")
+ * @param waitMs  how long to wait for the holder
+ * @returns a function that releases the lock
+ * @throws SnapError `STORE_LOCKED` after waiting | `IO_ERROR` / `NOT_FOUND` (e.g. a read-only or missing folder)
  */
-export async function lockStore(store: Store, waitMs = 60_000): Promise<StoreLock> {
-  const path = join(store.root, 'lock');
+export async function acquireLockFile(path: string, what: string, waitMs: number): Promise<() => Promise<void>> {
   const me = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
   const deadline = Date.now() + waitMs;
   for (;;) {
@@ -234,7 +236,7 @@ export async function lockStore(store: Store, waitMs = 60_000): Promise<StoreLoc
       await fh.close();
       break;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(e, path, 'cannot lock the store for writing');
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(e, path, `cannot lock ${what}`);
     }
     let holder: { pid?: number; host?: string } = {};
     try {
@@ -243,22 +245,31 @@ export async function lockStore(store: Store, waitMs = 60_000): Promise<StoreLoc
       /* being written, or garbage: wait */
     }
     if (holder.host === me.host && typeof holder.pid === 'number' && !pidAlive(holder.pid)) {
-      await fsp.rm(path, { force: true }); // stale: its writer died
+      await fsp.rm(path, { force: true }); // stale: its holder died
       continue;
     }
     if (Date.now() > deadline) {
-      throw new SnapError('STORE_LOCKED', `the store ${store.root} is locked by another snap (pid ${holder.pid ?? '?'} on ${holder.host ?? '?'}); wait for it, or delete ${path} if that process is gone`, { path });
+      throw new SnapError('STORE_LOCKED', `${what} is locked by another snap (pid ${holder.pid ?? '?'} on ${holder.host ?? '?'}); wait for it, or delete ${path} if that process is gone`, { path });
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+  return async () => {
+    await fsp.rm(path, { force: true });
+  };
+}
+
+/**
+ * Take the store's advisory write lock (`STORE/lock`, see {@link acquireLockFile}). While held,
+ * everything in `STORE/tmp` is stale and removed.
+ * @param waitMs how long to wait for another writer (default 60 s)
+ * @throws SnapError `STORE_LOCKED` after waiting | `IO_ERROR` (e.g. a read-only store)
+ */
+export async function lockStore(store: Store, waitMs = 60_000): Promise<StoreLock> {
+  const release = await acquireLockFile(join(store.root, 'lock'), `the store ${store.root}`, waitMs);
   // We are the only writer: whatever is in tmp/ was left by a crashed or killed one.
   await fsp.rm(store.tmpDir, { recursive: true, force: true });
   await fsp.mkdir(store.tmpDir, { recursive: true });
-  return {
-    release: async () => {
-      await fsp.rm(path, { force: true });
-    },
-  };
+  return { release };
 }
 
 /** Make a fresh private folder under STORE/tmp. */
@@ -333,7 +344,12 @@ export async function listSnapshots(store: Store, name?: string): Promise<Snapsh
       if (info) out.push(info);
     }
   }
-  return out.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : a.version < b.version ? -1 : 1));
+  // Oldest first by createdAt (whole seconds); within one second, by when the folder was committed.
+  const committed = new Map<string, number>();
+  for (const i of out) committed.set(i.dir, await fsp.stat(i.dir).then((st) => st.mtimeMs, () => 0));
+  return out.sort((a, b) =>
+    a.createdAt !== b.createdAt ? (a.createdAt < b.createdAt ? -1 : 1) : (committed.get(a.dir) ?? 0) - (committed.get(b.dir) ?? 0) || (a.name + '@' + a.version < b.name + '@' + b.version ? -1 : 1),
+  );
 }
 
 /** True when `dir` holds the three snapshot files. */

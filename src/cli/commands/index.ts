@@ -6,5 +6,12 @@ import { verifyCommand } from './verify.js';
 import { diffCommand } from './diff.js';
 import { listCommand } from './list.js';
 import { showCommand } from './show.js';
+import { fsckCommand } from './fsck.js';
+import { logCommand } from './log.js';
+import { exportCommand } from './export.js';
+import { importCommand } from './import.js';
+import { restoreCommand } from './restore.js';
 
 export const COMMANDS: CommandSpec[] = [keygenCommand, sealCommand, verifyCommand, diffCommand, listCommand, showCommand];
+COMMANDS.push(fsckCommand, logCommand);
+COMMANDS.push(exportCommand, importCommand, restoreCommand);

@@ -6,9 +6,11 @@ import { seal } from '../../seal.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural } from '../format.js';
 import { progressReporter } from '../progress.js';
-import { jsonOut, checkJobs, passphrase, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { jsonOut, checkJobs, passphrase, audit, auditErrors, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { cmdSealOut } from './seal-out.js';
 
 async function cmdSeal(a: Args, io: CliIo): Promise<number> {
+  if (a.out !== undefined) return cmdSealOut(a, io); // straight into an archive, no store
   const store = storePath(a.store, io.env, io.cwd);
   const key = await readPrivateKey(resolve(io.cwd, String(a.key)), { passphrase: passphrase(io, a['passphrase-env']) });
   const dir = resolve(io.cwd, String(a.dir));
@@ -29,11 +31,12 @@ async function cmdSeal(a: Args, io: CliIo): Promise<number> {
   } finally {
     progress.stop();
   }
+  const log = await audit(io, store, { command: 'seal', ref: r.ref, snapshot: r.snapshot, outcome: 'ok' }, { quiet: !!a.quiet });
   if (a.json) {
     jsonOut(io, {
       ok: true, ref: r.ref, snapshot: r.snapshot, files: r.files, bytes: r.bytes, merkleRoot: r.merkleRoot, manifestSha256: r.manifestSha256,
       signer: r.keyid, createdAt: r.createdAt, ...(r.parent ? { parent: r.parent } : {}), newObjects: r.newObjects, newObjectBytes: r.newObjectBytes,
-      seconds: Number(r.seconds.toFixed(3)), store, manifestOnly: !!a['manifest-only'],
+      seconds: Number(r.seconds.toFixed(3)), store, manifestOnly: !!a['manifest-only'], log,
     });
   } else {
     const lines = [
@@ -65,6 +68,7 @@ export const sealCommand: CommandSpec = {
         .option('no-parent', { type: 'boolean', describe: 'record no parent' })
         .option('exclude', { type: 'string', array: true, default: [], describe: 'gitignore-style pattern to leave out (repeatable; recorded in the statement)' })
         .option('manifest-only', { type: 'boolean', default: false, describe: 'record and sign only; keep no copy of the contents' })
+        .option('out', { type: 'string', describe: 'seal straight into this archive (FILE.snap.tar) instead of the store' })
         .example('snap seal data/ --as spam@v1 --key keys/ci.key', 'seal data/ into ./.snap as spam@v1'),
-  run: cmdSeal,
+  run: auditErrors('seal', (a) => a.as, cmdSeal),
 };

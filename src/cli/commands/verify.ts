@@ -2,12 +2,13 @@
 import { resolve } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
 import { SnapError } from '../../core/errors.js';
-import { storePath } from '../../io/store.js';
+import { storePath, type SnapshotLocation } from '../../io/store.js';
 import { verify, type VerifyReport, type Problem } from '../../verify.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
 import { progressReporter } from '../progress.js';
-import { jsonOut, checkJobs, trustedKeys, locate, storeInside, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { jsonOut, checkJobs, trustedKeys, locate, storeInside, audit, auditErrors, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { verifiesArchiveItself, cmdVerifyArchive, archiveAgainst } from './verify-archive.js';
 
 function describeProblem(p: Problem): string {
   const e = p.expected as Record<string, unknown> | undefined;
@@ -54,11 +55,22 @@ function printVerify(r: VerifyReport, dir: string, io: CliIo, color: boolean): v
 }
 
 async function cmdVerify(a: Args, io: CliIo): Promise<number> {
+  if (verifiesArchiveItself(a, io)) return cmdVerifyArchive(a, io); // snap verify FILE.snap.tar
+  if (a.against === undefined) throw new SnapError('USAGE', 'verify DIR needs --against REF (a snapshot ref or a .snap.tar archive)');
+  const held = await archiveAgainst(a, io); // --against FILE.snap.tar: its snapshot files, in a temporary folder
+  try {
+    return await cmdVerifyDir(a, io, held?.location);
+  } finally {
+    await held?.close();
+  }
+}
+
+async function cmdVerifyDir(a: Args, io: CliIo, archived: SnapshotLocation | undefined): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
   const threshold = a.threshold as number;
   if (!Number.isSafeInteger(threshold) || threshold < 1) throw new SnapError('USAGE', `--threshold must be a whole number of at least 1, got ${String(a.threshold)}`);
   const trusted = await trustedKeys(a.pubkey as string[], io.cwd);
-  const snapshot = await locate(String(a.against), io, store);
+  const snapshot = archived ?? (await locate(String(a.against), io, store));
   const dir = resolve(io.cwd, String(a.dir));
   if (!existsSync(dir)) throw new SnapError('NOT_FOUND', `the dataset folder ${dir} does not exist`, { path: dir });
   if (!statSync(dir).isDirectory()) throw new SnapError('USAGE', `${dir} is not a folder`, { path: dir });
@@ -69,12 +81,15 @@ async function cmdVerify(a: Args, io: CliIo): Promise<number> {
   } finally {
     progress.stop();
   }
+  // Logged into the store named by --store/$SNAP_STORE when there is one (a read-only store: a note, not a failure).
+  const ref = snapshot.name ? `${snapshot.name}@${snapshot.version}` : r.ref;
+  const log = await audit(io, store, { command: 'verify', ref, snapshot: r.snapshot, outcome: r.ok ? 'ok' : 'failed' }, { quiet: !!a.quiet });
   if (a.json) {
     jsonOut(io, {
       ok: r.ok, snapshot: r.snapshot, ref: r.ref,
       signers: r.signers.map((x) => ({ keyid: x.keyid, trusted: x.trusted, ...(x.reason ? { reason: x.reason } : {}) })),
       ...(r.failure ? { failure: r.failure } : {}),
-      counts: r.counts, problems: r.problems, manifest: r.manifest, files: r.files, bytes: r.bytes, seconds: Number(r.seconds.toFixed(3)),
+      counts: r.counts, problems: r.problems, manifest: r.manifest, files: r.files, bytes: r.bytes, seconds: Number(r.seconds.toFixed(3)), log,
     });
   } else printVerify(r, String(a.dir), io, !!io.stdout.isTTY && !io.env.NO_COLOR);
   return r.ok ? EXIT_OK : EXIT_INTEGRITY;
@@ -86,10 +101,11 @@ export const verifyCommand: CommandSpec = {
   describe: 'Pre-training gate: exit 0 only if DIR is exactly what a trusted key signed',
   builder: (y) =>
     y
-        .positional('dir', { type: 'string', describe: 'the dataset folder to check' })
-        .option('against', { type: 'string', demandOption: true, describe: 'snapshot ref: NAME@VERSION, snapshot id (or 8+ hex prefix), or snapshot folder' })
+        .positional('dir', { type: 'string', describe: 'the dataset folder to check, or an archive FILE.snap.tar to check on its own' })
+        .option('against', { type: 'string', describe: 'snapshot ref: NAME@VERSION, snapshot id (or 8+ hex prefix), snapshot folder, or FILE.snap.tar (not needed when DIR is an archive)' })
         .option('pubkey', { type: 'string', array: true, demandOption: true, describe: 'trusted public key file (SPKI PEM); repeatable' })
         .option('threshold', { type: 'number', default: 1, describe: 'how many distinct trusted keys must have signed' })
-        .example('snap verify data/ --against spam@v1 --pubkey keys/ci.pub', 'exit 0: train; exit 1: stop'),
-  run: cmdVerify,
+        .example('snap verify data/ --against spam@v1 --pubkey keys/ci.pub', 'exit 0: train; exit 1: stop')
+        .example('snap verify spam@v1.snap.tar --pubkey keys/ci.pub', 'check an archive on its own, nothing extracted'),
+  run: auditErrors('verify', (a) => a.against, cmdVerify),
 };

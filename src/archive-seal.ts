@@ -1,0 +1,177 @@
+/**
+ * `seal --out FILE.snap.tar`: seal a dataset straight into an archive, without a store (for
+ * pipelines that push one file to artifact storage).
+ *
+ * Two passes over the dataset: the first hashes every file (the same worker pipeline as
+ * `seal --manifest-only`) and streams the sorted manifest to a private temporary folder, then the
+ * statement is built and signed; the second packs each file into the archive while hashing the very
+ * bytes packed and comparing them with the manifest. A file that changed between or during the
+ * passes (other bytes, other size, gone, now a link; a link with other text) stops the seal with
+ * `FILE_CHANGED`, and the partial archive is removed.
+ */
+import { promises as fsp } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { SnapError } from './core/errors.js';
+import { MerkleTreeBuilder } from './core/merkle.js';
+import { toHex } from './core/encoding.js';
+import { parseNameVersion } from './core/refs.js';
+import { buildStatement, formatTime, serializeStatement, snapshotId } from './core/statement.js';
+import { serializeEnvelope, signEnvelope } from './core/envelope.js';
+import type { PrivateKey } from './core/keys.js';
+import { writeArchive, readLinkNow, type ArchiveWriteResult } from './io/archive.js';
+import { MANIFEST_FILE } from './io/store.js';
+import { ioError } from './io/errors.js';
+import { scanDataset, type Progress } from './seal.js';
+import { checkManifestAgainst } from './archive.js';
+import { TOOL_NAME, TOOL_VERSION } from './version.js';
+
+/** Options of {@link sealToArchive}. */
+export interface SealArchiveOptions {
+  /** The dataset folder. */
+  dir: string;
+  /** `NAME@VERSION`. */
+  as: string;
+  key: PrivateKey;
+  /** The archive to write (`….snap.tar`); must not exist. */
+  out: string;
+  /** Snapshot id of the previous version (`sha256:<hex>`), when there is one. */
+  parent?: string;
+  /** gitignore-syntax patterns to leave out; recorded in the statement. */
+  excludes?: readonly string[];
+  /** Absolute folders to leave out (e.g. a store inside the dataset). */
+  skipDirs?: readonly string[];
+  /** Hashing workers (default: one per core). */
+  jobs?: number;
+  /** Progress of the first pass (hashing), then of the second (packing, with totals). */
+  onProgress?: (p: Progress) => void;
+  /** The clock (tests). */
+  now?: () => Date;
+}
+
+/** What {@link sealToArchive} made. */
+export interface SealArchiveResult {
+  ref: string;
+  snapshot: string;
+  files: number;
+  bytes: number;
+  merkleRoot: string;
+  manifestSha256: string;
+  keyid: string;
+  createdAt: string;
+  parent?: string;
+  archive: ArchiveWriteResult;
+  seconds: number;
+}
+
+/**
+ * Seal a dataset into a new archive (see the module comment). Nothing is left behind on failure.
+ * @throws SnapError `REF_MALFORMED` | `FILE_EXISTS` (the archive exists) | `DATASET_EMPTY` |
+ *   `FILE_CHANGED` | `SNAPSHOT_UNSAFE` (a link the archive cannot carry safely) |
+ *   `FILE_UNSUPPORTED_TYPE` | `PATH_*` | `NOT_FOUND` | `DISK_FULL` | `IO_ERROR`
+ */
+export async function sealToArchive(opts: SealArchiveOptions): Promise<SealArchiveResult> {
+  const t0 = performance.now();
+  const { name, version } = parseNameVersion(opts.as);
+  const root = resolve(opts.dir);
+  const out = resolve(opts.out);
+  try {
+    await fsp.lstat(out);
+    throw new SnapError('FILE_EXISTS', `${out} already exists; an archive is never overwritten`, { path: out });
+  } catch (e) {
+    if (e instanceof SnapError) throw e;
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(e, out, 'cannot write the archive');
+  }
+  const work = await fsp.mkdtemp(join(tmpdir(), 'snap-seal-'));
+  try {
+    // Pass 1: hash, stream the manifest, sign.
+    const manifestPath = join(work, MANIFEST_FILE);
+    const fh = await fsp.open(manifestPath, 'wx', 0o600);
+    const manifestHash = createHash('sha256');
+    const tree = new MerkleTreeBuilder();
+    let pending: string[] = [];
+    let pendingLen = 0;
+    const writePending = async () => {
+      if (pendingLen === 0) return;
+      const text = pending.join('');
+      pending = [];
+      pendingLen = 0;
+      try {
+        await fh.write(text);
+      } catch (e) {
+        throw ioError(e, manifestPath, 'cannot write the manifest');
+      }
+    };
+    let totals;
+    try {
+      totals = await scanDataset({ dir: root, excludes: opts.excludes, skipDirs: opts.skipDirs, jobs: opts.jobs, onProgress: opts.onProgress }, async (text, leaves, count) => {
+        manifestHash.update(text);
+        for (let i = 0; i < count; i++) tree.appendLeafHash(leaves.subarray(32 * i, 32 * i + 32));
+        pending.push(text);
+        pendingLen += text.length;
+        if (pendingLen >= 1 << 20) await writePending();
+      });
+      await writePending();
+    } finally {
+      await fh.close();
+    }
+    if (totals.files === 0) {
+      throw new SnapError('DATASET_EMPTY', `${opts.dir} holds no files${opts.excludes?.length ? ' after --exclude' : ''}; an empty training set is always a mistake`, { path: opts.dir });
+    }
+    const merkleRoot = toHex(tree.root());
+    const manifestSha256 = manifestHash.digest('hex');
+    const createdAt = formatTime((opts.now ?? (() => new Date()))());
+    const statement = buildStatement({
+      dataset: name,
+      version,
+      merkleRoot,
+      manifestSha256,
+      fileCount: totals.files,
+      totalBytes: totals.bytes,
+      createdAt,
+      ...(opts.parent ? { parent: opts.parent } : {}),
+      ...(opts.excludes && opts.excludes.length > 0 ? { excludes: [...opts.excludes] } : {}),
+      tool: { name: TOOL_NAME, version: TOOL_VERSION },
+    });
+    const statementBytes = serializeStatement(statement);
+    const envelopeBytes = serializeEnvelope(signEnvelope(statementBytes, [opts.key]));
+    // The archive's own rules (links that stay inside, nothing under a file or link), before packing.
+    const failure = await checkManifestAgainst(manifestPath, statement.predicate, 'snapshot');
+    if (failure) throw new SnapError('INTERNAL', `the manifest just written does not match its statement: ${failure.message}`);
+
+    // Pass 2: pack, re-hashing what is packed.
+    const changed = (path: string, why: string) =>
+      new SnapError('FILE_CHANGED', `${path} changed after it was hashed (${why}); nothing was written. Seal again once the data is stable.`, { path });
+    const archive = await writeArchive(out, {
+      statementBytes,
+      envelopeBytes,
+      manifestPath,
+      createdAt,
+      filePath: (e) => join(root, ...e.path.split('/')),
+      jobs: opts.jobs,
+      checkSymlink: (e) => {
+        const now = readLinkNow(join(root, ...e.path.split('/')));
+        if (now !== e.target) throw changed(e.path, now === undefined ? 'the symbolic link is gone or no longer a link' : `the link now points to ${JSON.stringify(now)}`);
+      },
+      mismatch: (e, why) =>
+        changed(e.path, why === 'missing' ? 'it is gone' : why === 'not-a-file' ? 'it is no longer a regular file' : why === 'size' ? 'its size differs' : 'its content differs'),
+      onProgress: (files, bytes) => opts.onProgress?.({ files, bytes, totalFiles: totals.files, totalBytes: totals.bytes }),
+    });
+    return {
+      ref: `${name}@${version}`,
+      snapshot: snapshotId(statementBytes),
+      files: totals.files,
+      bytes: totals.bytes,
+      merkleRoot,
+      manifestSha256,
+      keyid: opts.key.keyid,
+      createdAt,
+      ...(opts.parent ? { parent: opts.parent } : {}),
+      archive,
+      seconds: (performance.now() - t0) / 1000,
+    };
+  } finally {
+    await fsp.rm(work, { recursive: true, force: true }).catch(() => {});
+  }
+}

@@ -1,0 +1,451 @@
+/**
+ * Snapshot archives as whole operations: `export` (store snapshot → `NAME@VERSION.snap.tar`),
+ * `verify` of an archive on its own (signature, manifest, every data member, streamed, nothing
+ * extracted), and `import` (archive → store, after verifying everything). The archive layout and
+ * the tar reading and writing are in `src/core/archive.ts` and `src/io/archive.ts`; `restore` is in
+ * `src/restore.ts`, `seal --out` in `src/archive-seal.ts`.
+ *
+ * Every reader follows the same order, and writes nothing before each step passes:
+ * 1. `snap/statement.json` and `snap/envelope.json`: the signatures against the trusted keys, and
+ *    the statement equal to the signed payload (the rules of {@link checkTrust});
+ * 2. `snap/manifest.jsonl`: its SHA-256 equal to the signed `manifestSha256`, every line valid,
+ *    its Merkle root, line count and byte total equal to the statement's, and the tree rules of
+ *    {@link TreeShapeCheck} (no link leaving the dataset, nothing under a file or a link);
+ * 3. each data member exactly the next manifest entry, its bytes hashed as they stream.
+ */
+import { promises as fsp, createReadStream, existsSync, openSync, writeSync, closeSync, renameSync, unlinkSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { SnapError, isSnapError, type SnapErrorCode } from './core/errors.js';
+import { parseStatement, snapshotId, type SnapshotPredicate, type Statement } from './core/statement.js';
+import { TreeShapeCheck, type TreeViolation } from './core/archive.js';
+import type { TrustedKey } from './core/envelope.js';
+import { ArchiveReader, writeArchive, type ArchiveWriteResult } from './io/archive.js';
+import { manifestEntryRuns, type ManifestDigest } from './io/manifest-file.js';
+import {
+  openStore, lockStore, makeTmpDir, commitSnapshot, snapshotDir, isSnapshotFolder, objectPath, snapshotKeepsObjects, syncFileSystem,
+  writeFileAtomic, fsyncDir, MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, CONTENTS_FILE, type SnapshotLocation,
+} from './io/store.js';
+import { ioError } from './io/errors.js';
+import { checkTrust, type SignerReport, type TrustCheck } from './snapshot.js';
+import type { Progress } from './seal.js';
+import type { VerifyCounts, VerifyReport, Problem } from './verify.js';
+
+/** Why a snapshot is not trusted: a stable code and what to tell the user. */
+export interface TrustFailure {
+  code: SnapErrorCode;
+  message: string;
+}
+
+async function rawSha256(path: string): Promise<string> {
+  const h = createHash('sha256');
+  try {
+    for await (const c of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(c as Buffer);
+  } catch (e) {
+    throw ioError(e, path, 'cannot read the manifest');
+  }
+  return h.digest('hex');
+}
+
+function treeError(v: TreeViolation, where: 'archive' | 'snapshot'): SnapError {
+  return where === 'archive'
+    ? new SnapError('ARCHIVE_HOSTILE', `the signed manifest is unsafe to write out: ${v.message}; the archive was refused`, { reason: v.reason, path: v.path })
+    : new SnapError('SNAPSHOT_UNSAFE', `this snapshot cannot be archived or restored safely: ${v.message}`, { reason: v.reason, path: v.path });
+}
+
+/**
+ * Check a manifest file against a statement's predicate — every line valid (SPEC §2), SHA-256,
+ * Merkle root, line count and byte total equal to the predicate's — and against the tree rules
+ * ({@link TreeShapeCheck}). One streaming pass, O(1) memory.
+ * @param where `archive`: the manifest came from an archive whose SHA-256 already matched the
+ *   signed one, so a bad line or an unsafe tree is the archive's fault (`ARCHIVE_HOSTILE` for paths
+ *   and links, `ARCHIVE_MALFORMED` for other line errors); `snapshot`: from a store or folder
+ *   (`SNAPSHOT_UNSAFE`; line errors keep their `MANIFEST_*` / `PATH_*` code)
+ * @returns undefined when it matches; an `INTEGRITY_FAILURE` when it does not match the predicate
+ * @throws SnapError as above | `NOT_FOUND` | `IO_ERROR`
+ */
+export async function checkManifestAgainst(path: string, pred: SnapshotPredicate, where: 'archive' | 'snapshot'): Promise<TrustFailure | undefined> {
+  const digest: Partial<ManifestDigest> = {};
+  const tree = new TreeShapeCheck();
+  let violation: TreeViolation | undefined;
+  try {
+    for await (const run of manifestEntryRuns(path, digest)) {
+      if (violation) continue;
+      for (const e of run) {
+        violation = tree.check(e);
+        if (violation) break;
+      }
+    }
+  } catch (e) {
+    if (!isSnapError(e) || !(e.code.startsWith('MANIFEST_') || e.code.startsWith('PATH_'))) throw e;
+    if ((await rawSha256(path)) !== pred.manifestSha256) {
+      return { code: 'INTEGRITY_FAILURE', message: `the manifest does not match the signed manifestSha256 (it was altered): ${e.message}` };
+    }
+    if (where === 'snapshot') throw e;
+    const code: SnapErrorCode = e.code.startsWith('PATH_') || e.code === 'MANIFEST_DUPLICATE_PATH' || e.code === 'MANIFEST_UNSORTED' ? 'ARCHIVE_HOSTILE' : 'ARCHIVE_MALFORMED';
+    throw new SnapError(code, `the archive's signed manifest is unusable: ${e.message}`, { ...e.details, reason: e.code });
+  }
+  const wrong: string[] = [];
+  if (digest.sha256 !== pred.manifestSha256) wrong.push('manifestSha256');
+  if (digest.merkleRoot !== pred.merkleRoot) wrong.push('Merkle root');
+  if (digest.lines !== pred.fileCount) wrong.push('fileCount');
+  if (digest.totalBytes !== pred.totalBytes) wrong.push('totalBytes');
+  if (wrong.length > 0) return { code: 'INTEGRITY_FAILURE', message: `the manifest does not match the signed statement (${wrong.join(', ')} differ): it was altered` };
+  if (violation) throw treeError(violation, where);
+  return undefined;
+}
+
+/** An archive opened for streaming, after steps 1 and 2 of the module comment. */
+export interface OpenedArchive {
+  reader: ArchiveReader;
+  trust: TrustCheck;
+  /** Set when the archive is not trusted (signature, statement or manifest); then no data may be used. */
+  failure?: TrustFailure;
+  /** The statement, from the verified payload, when trusted. */
+  statement?: Statement;
+  /** The spooled, checked manifest, when trusted. */
+  manifestPath?: string;
+}
+
+/** Options of {@link openArchive}. */
+export interface OpenArchiveOptions {
+  trusted: readonly TrustedKey[];
+  threshold?: number;
+  /** Where the private spool folder goes (default: the OS temporary folder). */
+  spoolParent?: string;
+  /** How the user named the archive (reports show it); default the path. */
+  ref?: string;
+}
+
+/**
+ * Open an archive and establish trust in it: steps 1 and 2 of the module comment. An untrusted
+ * archive is a result (`failure` set), not an error; a malformed or hostile one throws.
+ * The caller must `reader.close()`.
+ * @throws SnapError every code of {@link ArchiveReader.open} and {@link checkManifestAgainst}
+ */
+export async function openArchive(file: string, opts: OpenArchiveOptions): Promise<OpenedArchive> {
+  const reader = await ArchiveReader.open(file, opts.spoolParent ?? tmpdir());
+  try {
+    const trust = await checkTrust({ ...reader.location, ref: opts.ref ?? file }, opts.trusted, opts.threshold ?? 1);
+    if (!trust.ok || !trust.statement) return { reader, trust, failure: { code: (trust.failure?.code ?? 'SIGNATURE_INVALID') as SnapErrorCode, message: trust.failure?.message ?? 'not trusted' } };
+    const pred = trust.statement.predicate;
+    const spool = await reader.spoolManifest();
+    if (spool.sha256 !== pred.manifestSha256) {
+      return { reader, trust, failure: { code: 'INTEGRITY_FAILURE', message: 'snap/manifest.jsonl does not match the signed manifestSha256 (it was altered)' } };
+    }
+    const failure = await checkManifestAgainst(spool.path, pred, 'archive');
+    if (failure) return { reader, trust, failure };
+    return { reader, trust, statement: trust.statement, manifestPath: spool.path };
+  } catch (e) {
+    await reader.close();
+    throw e;
+  }
+}
+
+/** Throw an untrusted archive's failure as an error (import and restore refuse what verify reports). */
+function requireTrusted(o: OpenedArchive, file: string): { statement: Statement; manifestPath: string } {
+  if (o.failure || !o.statement || !o.manifestPath) {
+    const f = o.failure ?? { code: 'SIGNATURE_INVALID' as SnapErrorCode, message: 'not trusted' };
+    throw new SnapError(f.code, `${file}: ${f.message}; nothing was written`, { path: file, signers: o.trust.signers });
+  }
+  return { statement: o.statement, manifestPath: o.manifestPath };
+}
+
+/**
+ * Open an archive's three `snap/` members as a snapshot folder (in a private temporary folder), to
+ * check a dataset folder against it with `verify()` (`verify DIR --against FILE.snap.tar`). Nothing
+ * is trusted here: `verify()` checks the signature and the manifest itself. Data members are not read.
+ * @returns the snapshot location (its `ref` is `ref`) and a function that removes the folder
+ * @throws SnapError every code of {@link ArchiveReader.open} and {@link ArchiveReader.spoolManifest}
+ */
+export async function openArchiveSnapshot(file: string, ref = file): Promise<{ location: SnapshotLocation; close: () => Promise<void> }> {
+  const reader = await ArchiveReader.open(file, tmpdir());
+  try {
+    await reader.spoolManifest();
+  } catch (e) {
+    await reader.close();
+    throw e;
+  }
+  return { location: { ...reader.location, ref }, close: () => reader.close() };
+}
+
+// -------------------------------------------------------------------------------------------- export
+
+/** Options of {@link exportSnapshot}. */
+export interface ExportOptions {
+  /** The snapshot (from `resolveRef`). */
+  snapshot: SnapshotLocation;
+  /** The store folder holding its objects. */
+  store: string;
+  /** The archive to write; must not exist. */
+  out: string;
+  /** Read-and-hash worker threads (default: one per core, at most 4). */
+  jobs?: number;
+  onProgress?: (p: Progress) => void;
+}
+
+/** What {@link exportSnapshot} wrote. */
+export interface ExportResult extends ArchiveWriteResult {
+  /** `NAME@VERSION`. */
+  ref: string;
+  /** Snapshot id. */
+  snapshot: string;
+  seconds: number;
+}
+
+/**
+ * Export a store snapshot as a deterministic archive (docs/FORMAT.md §10). The snapshot's manifest
+ * is checked against its statement first, and every object is hashed as it is packed; the archive
+ * appears only when complete. The signature is not checked here: whoever reads the archive does.
+ * @throws SnapError `SNAPSHOT_NO_CONTENTS` (sealed --manifest-only) | `OBJECT_MISSING` (exit 3) |
+ *   `OBJECT_CORRUPT` (an object's bytes differ from its name, exit 1) | `INTEGRITY_FAILURE` (the
+ *   manifest does not match the statement) | `SNAPSHOT_UNSAFE` | `SNAPSHOT_MALFORMED` |
+ *   `FILE_EXISTS` | `NOT_FOUND` | `DISK_FULL` | `IO_ERROR`
+ */
+export async function exportSnapshot(opts: ExportOptions): Promise<ExportResult> {
+  const t0 = performance.now();
+  const store = await openStore(opts.store);
+  const dir = opts.snapshot.dir;
+  if (!(await snapshotKeepsObjects(dir))) {
+    throw new SnapError('SNAPSHOT_NO_CONTENTS', `${opts.snapshot.ref} was sealed with --manifest-only: the store keeps no contents to export (seal it again without --manifest-only, or use seal --out)`, { ref: opts.snapshot.ref });
+  }
+  const { statementBytes, statement } = await readStatement(dir, opts.snapshot.ref);
+  const envelopeBytes = await fsp.readFile(join(dir, ENVELOPE_FILE)).catch((e) => {
+    throw ioError(e, join(dir, ENVELOPE_FILE), "cannot read the snapshot's envelope");
+  });
+  const manifestPath = join(dir, MANIFEST_FILE);
+  const pred = statement.predicate;
+  const failure = await checkManifestAgainst(manifestPath, pred, 'snapshot');
+  if (failure) throw new SnapError('INTEGRITY_FAILURE', `${opts.snapshot.ref}: ${failure.message}; nothing was exported`, { ref: opts.snapshot.ref });
+  const r = await writeArchive(opts.out, {
+    statementBytes,
+    envelopeBytes,
+    manifestPath,
+    createdAt: pred.createdAt,
+    filePath: (e) => objectPath(store, e.sha256),
+    jobs: opts.jobs,
+    mismatch: (e, why) =>
+      why === 'missing'
+        ? new SnapError('OBJECT_MISSING', `the store ${store.root} lacks the object of ${e.path} (sha256 ${e.sha256}); nothing was exported (run snap fsck)`, { path: e.path, sha256: e.sha256 })
+        : new SnapError('OBJECT_CORRUPT', `the store object of ${e.path} (sha256 ${e.sha256}) is corrupt (${why}); nothing was exported (run snap fsck)`, { path: e.path, sha256: e.sha256 }),
+    onProgress: (files, bytes) => opts.onProgress?.({ files, bytes, totalFiles: pred.fileCount, totalBytes: pred.totalBytes }),
+  });
+  return { ...r, ref: `${pred.dataset}@${pred.version}`, snapshot: snapshotId(statementBytes), seconds: (performance.now() - t0) / 1000 };
+}
+
+async function readStatement(dir: string, ref: string): Promise<{ statementBytes: Buffer; statement: Statement }> {
+  const path = join(dir, STATEMENT_FILE);
+  let statementBytes: Buffer;
+  try {
+    statementBytes = await fsp.readFile(path);
+  } catch (e) {
+    throw ioError(e, path, "cannot read the snapshot's statement");
+  }
+  try {
+    return { statementBytes, statement: parseStatement(statementBytes) };
+  } catch (e) {
+    throw new SnapError('SNAPSHOT_MALFORMED', `${ref}: ${path} is not a valid snap statement (${(e as Error).message})`, { path });
+  }
+}
+
+// -------------------------------------------------------------------------------- verify an archive
+
+/** Options of {@link verifyArchive}. */
+export interface VerifyArchiveOptions {
+  file: string;
+  trusted: readonly TrustedKey[];
+  threshold?: number;
+  /** How the user named it (default: the path). */
+  ref?: string;
+  onProgress?: (p: Progress) => void;
+}
+
+const emptyCounts = (): VerifyCounts => ({ matched: 0, modified: 0, missing: 0, extra: 0, 'type-changed': 0, unreadable: 0 });
+
+/**
+ * Verify an archive on its own: trust, manifest, then every data member streamed and hashed;
+ * nothing is extracted (only the statement, envelope and manifest are spooled to a private
+ * temporary folder, then removed). The report has the shape of `verify` (SPEC §8): a member whose
+ * bytes differ from its digest is a `modified` problem; an untrusted archive has `failure` set.
+ * @returns the report; `ok` only when trusted and every member matches
+ * @throws SnapError `ARCHIVE_HOSTILE` (exit 1) or `ARCHIVE_MALFORMED` (exit 3) for an archive that
+ *   breaks the format (see {@link ArchiveReader.items}) | `NOT_FOUND` | `IO_ERROR`
+ */
+export async function verifyArchive(opts: VerifyArchiveOptions): Promise<VerifyReport> {
+  const t0 = performance.now();
+  const ref = opts.ref ?? opts.file;
+  const o = await openArchive(opts.file, { trusted: opts.trusted, threshold: opts.threshold, ref });
+  const seconds = () => (performance.now() - t0) / 1000;
+  try {
+    const base = { snapshot: o.trust.snapshot, ref, signers: o.trust.signers as SignerReport[] };
+    if (o.failure || !o.statement || !o.manifestPath) {
+      const manifestChecked = o.trust.ok;
+      return {
+        ok: false, ...base, counts: emptyCounts(), problems: [], failure: o.failure,
+        ...(manifestChecked ? { manifest: { ok: false } } : {}),
+        files: 0, bytes: 0, seconds: seconds(),
+      };
+    }
+    const pred = o.statement.predicate;
+    const counts = emptyCounts();
+    const problems: Problem[] = [];
+    let files = 0;
+    let bytes = 0;
+    for await (const item of o.reader.items(o.manifestPath)) {
+      if (item.kind === 'file') {
+        const v = await item.finish();
+        bytes += v.size;
+        if (v.ok) counts.matched++;
+        else {
+          counts.modified++;
+          problems.push({ path: item.entry.path, kind: 'modified', expected: { sha256: item.entry.sha256, size: item.entry.size }, actual: { sha256: v.sha256, size: v.size } });
+        }
+      } else counts.matched++;
+      files++;
+      opts.onProgress?.({ files, bytes, totalFiles: pred.fileCount, totalBytes: pred.totalBytes });
+    }
+    return {
+      ok: problems.length === 0, ...base, counts, problems,
+      manifest: { ok: true, merkleRoot: pred.merkleRoot, manifestSha256: pred.manifestSha256 },
+      files, bytes, seconds: seconds(),
+    };
+  } finally {
+    await o.reader.close();
+  }
+}
+
+// -------------------------------------------------------------------------------------------- import
+
+/** Options of {@link importArchive}. */
+export interface ImportOptions {
+  file: string;
+  /** Store folder (made when missing). */
+  store: string;
+  trusted: readonly TrustedKey[];
+  threshold?: number;
+  onProgress?: (p: Progress) => void;
+}
+
+/** What {@link importArchive} did. */
+export interface ImportResult {
+  /** `NAME@VERSION`. */
+  ref: string;
+  snapshot: string;
+  /** True when the store already held this very snapshot (nothing was written). */
+  alreadyPresent: boolean;
+  signers: SignerReport[];
+  files: number;
+  symlinks: number;
+  /** Content bytes read from the archive. */
+  bytes: number;
+  /** Objects added, and their bytes (the rest were already in the store). */
+  newObjects: number;
+  newObjectBytes: number;
+  /** The snapshot's folder in the store. */
+  dir: string;
+  seconds: number;
+}
+
+/**
+ * Import an archive into a store: only a trusted archive (signature, statement, manifest) is
+ * read past its manifest; each file's bytes are written to `STORE/tmp` while hashed and renamed
+ * into `objects/` only when they match (an object already there is hashed, not written again);
+ * then the snapshot folder (statement, envelope, manifest, contents.json) is committed atomically.
+ * Runs under the store's write lock. A failure leaves the store valid and without the snapshot (the
+ * objects already checked and moved in stay: they are correct, and shared by content).
+ * @throws SnapError the trust failure's code (`SIGNATURE_INVALID`, `INTEGRITY_FAILURE`, …: nothing is
+ *   written) | `SNAPSHOT_EXISTS` (NAME@VERSION holds another snapshot) | `INTEGRITY_FAILURE` (a member's
+ *   bytes differ from its digest) | `ARCHIVE_HOSTILE` | `ARCHIVE_MALFORMED` | `STORE_LOCKED` |
+ *   `STORE_MALFORMED` | `NOT_FOUND` | `DISK_FULL` | `IO_ERROR`
+ */
+export async function importArchive(opts: ImportOptions): Promise<ImportResult> {
+  const t0 = performance.now();
+  const store = await openStore(opts.store, { create: true });
+  const lock = await lockStore(store);
+  let work: string | undefined;
+  let o: OpenedArchive | undefined;
+  try {
+    work = await makeTmpDir(store, 'import');
+    o = await openArchive(opts.file, { trusted: opts.trusted, threshold: opts.threshold, spoolParent: work });
+    const { statement, manifestPath } = requireTrusted(o, opts.file);
+    const pred = statement.predicate;
+    const ref = `${pred.dataset}@${pred.version}`;
+    const id = o.trust.snapshot;
+    const dest = snapshotDir(store, pred.dataset, pred.version);
+    const result: ImportResult = {
+      ref, snapshot: id, alreadyPresent: false, signers: o.trust.signers, files: 0, symlinks: 0, bytes: 0, newObjects: 0, newObjectBytes: 0, dir: dest, seconds: 0,
+    };
+    if (isSnapshotFolder(dest)) {
+      const there = snapshotId(await fsp.readFile(join(dest, STATEMENT_FILE)));
+      if (there !== id) throw new SnapError('SNAPSHOT_EXISTS', `${ref} already exists in ${store.root} as another snapshot (${there}); snapshots are write-once`, { ref, snapshot: there });
+      return { ...result, alreadyPresent: true, seconds: (performance.now() - t0) / 1000 };
+    }
+    let n = 0;
+    for await (const item of o.reader.items(manifestPath)) {
+      if (item.kind === 'symlink') {
+        result.symlinks++;
+      } else {
+        const e = item.entry;
+        const final = objectPath(store, e.sha256);
+        if (existsSync(final)) {
+          const v = await item.finish();
+          if (!v.ok) throw dataMismatch(opts.file, e.path, e.sha256, v.sha256);
+        } else {
+          const tmp = join(work, `obj-${n++}`);
+          const fd = openSync(tmp, 'wx', 0o444);
+          try {
+            for await (const chunk of item.chunks()) writeChunk(fd, chunk, tmp);
+          } finally {
+            closeSync(fd);
+          }
+          const v = await item.finish();
+          if (!v.ok) {
+            unlinkSync(tmp);
+            throw dataMismatch(opts.file, e.path, e.sha256, v.sha256);
+          }
+          mkdirSync(dirname(final), { recursive: true });
+          renameSync(tmp, final);
+          result.newObjects++;
+          result.newObjectBytes += e.size;
+        }
+        result.files++;
+        result.bytes += e.size;
+      }
+      opts.onProgress?.({ files: result.files + result.symlinks, bytes: result.bytes, totalFiles: pred.fileCount, totalBytes: pred.totalBytes });
+    }
+    if (result.newObjects > 0) syncFileSystem(store.objectsDir);
+    const snap = join(work, 'snapshot');
+    await fsp.mkdir(snap);
+    await fsp.copyFile(manifestPath, join(snap, MANIFEST_FILE));
+    await fsp.chmod(join(snap, MANIFEST_FILE), 0o444);
+    const mf = await fsp.open(join(snap, MANIFEST_FILE), 'r');
+    await mf.sync().finally(() => mf.close());
+    await writeFileAtomic(join(snap, STATEMENT_FILE), await fsp.readFile(join(o.reader.spoolDir, STATEMENT_FILE)), { exclusive: true });
+    await writeFileAtomic(join(snap, ENVELOPE_FILE), await fsp.readFile(join(o.reader.spoolDir, ENVELOPE_FILE)), { mode: 0o644, exclusive: true });
+    await writeFileAtomic(join(snap, CONTENTS_FILE), JSON.stringify({ objects: true }) + '\n', { exclusive: true });
+    await fsyncDir(snap);
+    result.dir = await commitSnapshot(store, snap, pred.dataset, pred.version);
+    result.seconds = (performance.now() - t0) / 1000;
+    return result;
+  } finally {
+    await o?.reader.close();
+    if (work) await fsp.rm(work, { recursive: true, force: true }).catch(() => {});
+    await lock.release();
+  }
+}
+
+/** The error for an archive member whose bytes differ from its signed digest. */
+export function dataMismatch(file: string, path: string, expected: string, actual: string): SnapError {
+  return new SnapError('INTEGRITY_FAILURE', `${file}: the bytes of data/${path} do not match its signed digest (sha256 ${actual}, expected ${expected}); the archive was refused`, { path, expected, actual });
+}
+
+/** Write a whole chunk at the file's position (synchronous). */
+export function writeChunk(fd: number, chunk: Buffer, path: string): void {
+  try {
+    let off = 0;
+    while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
+  } catch (e) {
+    throw ioError(e, path, 'cannot write');
+  }
+}

@@ -1,0 +1,60 @@
+/** `snap export <ref> -o FILE.snap.tar`: write a store snapshot and its contents as one deterministic archive. */
+import { resolve } from 'node:path';
+import { SnapError } from '../../core/errors.js';
+import { archiveFileName, isArchivePath, ARCHIVE_SUFFIX } from '../../core/archive.js';
+import { storePath } from '../../io/store.js';
+import { readSnapshotUnverified } from '../../snapshot.js';
+import { exportSnapshot } from '../../archive.js';
+import { EXIT_OK } from '../exit-codes.js';
+import { formatBytes, plural } from '../format.js';
+import { progressReporter } from '../progress.js';
+import { jsonOut, locate, checkJobs, type Args, type CliIo, type CommandSpec } from '../common.js';
+
+async function cmdExport(a: Args, io: CliIo): Promise<number> {
+  const store = storePath(a.store, io.env, io.cwd);
+  if (a.out !== undefined && !isArchivePath(String(a.out))) throw new SnapError('USAGE', `-o ${String(a.out)}: an archive's name ends in ${ARCHIVE_SUFFIX}`);
+  const snapshot = await locate(String(a.ref), io, store);
+  let outName = a.out as string | undefined;
+  if (outName === undefined) {
+    const p = (await readSnapshotUnverified(snapshot)).statement?.predicate;
+    if (!p) throw new SnapError('SNAPSHOT_MALFORMED', `${snapshot.ref} has no valid statement`);
+    outName = archiveFileName(p.dataset, p.version);
+  }
+  const out = resolve(io.cwd, outName);
+  const progress = await progressReporter(!a.quiet && !a.json && !!io.stderr.isTTY, io.stderr as NodeJS.WriteStream, 'exporting');
+  let r;
+  try {
+    r = await exportSnapshot({ snapshot, store, out, jobs: checkJobs(a.jobs), onProgress: (p) => progress.update(p) });
+  } finally {
+    progress.stop();
+  }
+  if (a.json) {
+    jsonOut(io, {
+      ok: true, ref: r.ref, snapshot: r.snapshot, archive: r.file, archiveBytes: r.archiveBytes, files: r.files, symlinks: r.symlinks,
+      bytes: r.dataBytes, seconds: Number(r.seconds.toFixed(3)),
+    });
+  } else {
+    io.stdout.write(
+      [
+        `exported ${r.ref}`,
+        `  snapshot  ${r.snapshot}`,
+        `  archive   ${r.file} (${formatBytes(r.archiveBytes)})`,
+        `  contents  ${plural(r.files, 'file')}${r.symlinks ? `, ${plural(r.symlinks, 'symbolic link')}` : ''} (${formatBytes(r.dataBytes)})`,
+        `  took      ${r.seconds.toFixed(2)} s`,
+      ].join('\n') + '\n',
+    );
+  }
+  return EXIT_OK;
+}
+
+/** `snap export <ref>`. */
+export const exportCommand: CommandSpec = {
+  command: 'export <ref>',
+  describe: 'Write a snapshot and its contents as one archive, NAME@VERSION.snap.tar (byte-for-byte reproducible)',
+  builder: (y) =>
+    y
+      .positional('ref', { type: 'string', describe: 'snapshot ref: NAME@VERSION, snapshot id (or 8+ hex prefix), or snapshot folder' })
+      .option('out', { alias: 'o', type: 'string', describe: 'archive to write, ending in .snap.tar (default: ./NAME@VERSION.snap.tar); never overwritten' })
+      .example('snap export spam@v1 -o spam@v1.snap.tar', 'one file to push to artifact storage'),
+  run: cmdExport,
+};

@@ -1,0 +1,74 @@
+/** `snap restore <ref> <dir>`: write a snapshot's files into a new or empty folder, each checked, then verify the folder. */
+import { resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { SnapError } from '../../core/errors.js';
+import { isArchivePath } from '../../core/archive.js';
+import { storePath } from '../../io/store.js';
+import { restore, type RestoreSource } from '../../restore.js';
+import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
+import { formatBytes, plural, shortKeyid, styler } from '../format.js';
+import { progressReporter } from '../progress.js';
+import { jsonOut, checkJobs, trustedKeys, locate, type Args, type CliIo, type CommandSpec } from '../common.js';
+
+/** True when `text` names an existing archive file (then it is read directly, not looked up in the store). */
+export function isArchiveFile(text: string, cwd: string): boolean {
+  if (!isArchivePath(text)) return false;
+  try {
+    return statSync(resolve(cwd, text)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+async function cmdRestore(a: Args, io: CliIo): Promise<number> {
+  const store = storePath(a.store, io.env, io.cwd);
+  const threshold = a.threshold as number;
+  if (!Number.isSafeInteger(threshold) || threshold < 1) throw new SnapError('USAGE', `--threshold must be a whole number of at least 1, got ${String(a.threshold)}`);
+  const trusted = await trustedKeys(a.pubkey as string[], io.cwd);
+  const refText = String(a.ref);
+  const source: RestoreSource = isArchiveFile(refText, io.cwd)
+    ? { kind: 'archive', file: resolve(io.cwd, refText), ref: refText }
+    : { kind: 'snapshot', snapshot: await locate(refText, io, store), store };
+  const dir = resolve(io.cwd, String(a.dir));
+  const progress = await progressReporter(!a.quiet && !a.json && !!io.stderr.isTTY, io.stderr as NodeJS.WriteStream, 'restoring');
+  let r;
+  try {
+    r = await restore({ source, dir, trusted, threshold, jobs: checkJobs(a.jobs), onProgress: (p) => progress.update(p) });
+  } finally {
+    progress.stop();
+  }
+  const v = r.verify;
+  if (a.json) {
+    jsonOut(io, {
+      ok: r.ok, ref: r.ref, snapshot: r.snapshot, dir: r.dir,
+      signers: r.signers.map((x) => ({ keyid: x.keyid, trusted: x.trusted, ...(x.reason ? { reason: x.reason } : {}) })),
+      files: r.files, symlinks: r.symlinks, bytes: r.bytes,
+      verify: { ok: v.ok, counts: v.counts, problems: v.problems, ...(v.failure ? { failure: v.failure } : {}), manifest: v.manifest },
+      seconds: Number(r.seconds.toFixed(3)),
+    });
+  } else {
+    const s = styler(!!io.stdout.isTTY && !io.env.NO_COLOR);
+    const what = `${plural(r.files, 'file')}${r.symlinks ? `, ${plural(r.symlinks, 'symbolic link')}` : ''} (${formatBytes(r.bytes)})`;
+    const signers = r.signers.filter((x) => x.trusted).map((x) => shortKeyid(x.keyid)).join(', ');
+    io.stdout.write(
+      r.ok
+        ? `${s.green(s.bold('OK'))}    restored ${r.ref} into ${r.dir}: ${what}, signed by ${signers}; the folder verifies\n`
+        : `${s.red(s.bold('FAIL'))}  restored ${r.ref} into ${r.dir}, but the folder does not verify: ${v.problems.length} problems (see snap verify ${r.dir} --against ${refText} --json)\n`,
+    );
+  }
+  return r.ok ? EXIT_OK : EXIT_INTEGRITY;
+}
+
+/** `snap restore <ref> <dir>`. */
+export const restoreCommand: CommandSpec = {
+  command: 'restore <ref> <dir>',
+  describe: 'Write a snapshot (from the store or a .snap.tar) into a new or empty folder, each file checked, then verify it',
+  builder: (y) =>
+    y
+      .positional('ref', { type: 'string', describe: 'NAME@VERSION, snapshot id, snapshot folder, or an archive FILE.snap.tar' })
+      .positional('dir', { type: 'string', describe: 'target folder: absent (made) or empty' })
+      .option('pubkey', { type: 'string', array: true, demandOption: true, describe: 'trusted public key file (SPKI PEM); repeatable' })
+      .option('threshold', { type: 'number', default: 1, describe: 'how many distinct trusted keys must have signed' })
+      .example('snap restore spam@v1 data/ --pubkey keys/ci.pub', 'exit 0: data/ is exactly spam@v1'),
+  run: cmdRestore,
+};

@@ -1,0 +1,68 @@
+/** `snap seal DIR --as NAME@VERSION --key KEY --out FILE.snap.tar` (used by `seal.ts`): seal straight into an archive, no store. */
+import { resolve } from 'node:path';
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { SnapError } from '../../core/errors.js';
+import { snapshotId } from '../../core/statement.js';
+import { isArchivePath, ARCHIVE_SUFFIX } from '../../core/archive.js';
+import { readPrivateKey } from '../../io/keyfile.js';
+import { storePath, STATEMENT_FILE } from '../../io/store.js';
+import { sealToArchive } from '../../archive-seal.js';
+import { EXIT_OK } from '../exit-codes.js';
+import { formatBytes } from '../format.js';
+import { progressReporter } from '../progress.js';
+import { jsonOut, checkJobs, passphrase, locate, storeInside, type Args, type CliIo } from '../common.js';
+
+/** Run `seal … --out FILE.snap.tar`. */
+export async function cmdSealOut(a: Args, io: CliIo): Promise<number> {
+  const outText = String(a.out);
+  if (!isArchivePath(outText)) throw new SnapError('USAGE', `--out ${outText}: an archive's name ends in ${ARCHIVE_SUFFIX}`);
+  if (a['manifest-only']) throw new SnapError('USAGE', '--out writes the contents into the archive; it cannot be combined with --manifest-only');
+  const store = storePath(a.store, io.env, io.cwd);
+  const key = await readPrivateKey(resolve(io.cwd, String(a.key)), { passphrase: passphrase(io, a['passphrase-env']) });
+  const dir = resolve(io.cwd, String(a.dir));
+  // No store is needed; a parent is recorded only when named, and looked up in the store then.
+  let parent: string | undefined;
+  if (typeof a.parent === 'string' && !a['no-parent']) {
+    const loc = await locate(a.parent, io, store);
+    parent = snapshotId(await fsp.readFile(join(loc.dir, STATEMENT_FILE)));
+  }
+  const progress = await progressReporter(!a.quiet && !a.json && !!io.stderr.isTTY, io.stderr as NodeJS.WriteStream, 'sealing');
+  let r;
+  try {
+    r = await sealToArchive({
+      dir,
+      as: String(a.as),
+      key,
+      out: resolve(io.cwd, outText),
+      parent,
+      excludes: (a.exclude as string[]) ?? [],
+      skipDirs: storeInside(dir, store),
+      jobs: checkJobs(a.jobs),
+      onProgress: (p) => progress.update(p),
+    });
+  } finally {
+    progress.stop();
+  }
+  if (a.json) {
+    jsonOut(io, {
+      ok: true, ref: r.ref, snapshot: r.snapshot, files: r.files, bytes: r.bytes, merkleRoot: r.merkleRoot, manifestSha256: r.manifestSha256,
+      signer: r.keyid, createdAt: r.createdAt, ...(r.parent ? { parent: r.parent } : {}), archive: r.archive.file, archiveBytes: r.archive.archiveBytes,
+      seconds: Number(r.seconds.toFixed(3)),
+    });
+  } else {
+    io.stdout.write(
+      [
+        `sealed ${r.ref}`,
+        `  snapshot     ${r.snapshot}`,
+        `  files        ${r.files.toLocaleString('en-US')} (${formatBytes(r.bytes)})`,
+        `  merkle root  ${r.merkleRoot}`,
+        `  signed by    ${r.keyid}`,
+        ...(r.parent ? [`  parent       ${r.parent}`] : []),
+        `  archive      ${r.archive.file} (${formatBytes(r.archive.archiveBytes)})`,
+        `  took         ${r.seconds.toFixed(2)} s`,
+      ].join('\n') + '\n',
+    );
+  }
+  return EXIT_OK;
+}

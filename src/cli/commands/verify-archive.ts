@@ -1,0 +1,74 @@
+/**
+ * The archive forms of `snap verify` (used by `verify.ts`): `snap verify FILE.snap.tar --pubkey …`
+ * checks an archive on its own (signature, manifest, every data member, streamed, nothing extracted);
+ * `snap verify DIR --against FILE.snap.tar` checks a folder against the snapshot inside an archive.
+ */
+import { resolve } from 'node:path';
+import { SnapError } from '../../core/errors.js';
+import { verifyArchive, openArchiveSnapshot } from '../../archive.js';
+import type { SnapshotLocation } from '../../io/store.js';
+import type { VerifyReport } from '../../verify.js';
+import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
+import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
+import { progressReporter } from '../progress.js';
+import { jsonOut, trustedKeys, type Args, type CliIo } from '../common.js';
+import { isArchiveFile } from './restore.js';
+
+/** True when `snap verify` was given an archive and no `--against`: verify the archive itself. */
+export function verifiesArchiveItself(a: Args, io: CliIo): boolean {
+  return isArchiveFile(String(a.dir), io.cwd);
+}
+
+/**
+ * When `--against` names an archive file, open its snapshot (statement, envelope, manifest) in a
+ * private temporary folder for `verify()`; else undefined. The caller must `close()`.
+ */
+export async function archiveAgainst(a: Args, io: CliIo): Promise<{ location: SnapshotLocation; close: () => Promise<void> } | undefined> {
+  const text = String(a.against);
+  if (!isArchiveFile(text, io.cwd)) return undefined;
+  return openArchiveSnapshot(resolve(io.cwd, text), text);
+}
+
+/** `snap verify FILE.snap.tar --pubkey …`: the report has the shape of `verify --json` (SPEC §8). */
+export async function cmdVerifyArchive(a: Args, io: CliIo): Promise<number> {
+  if (a.against !== undefined) throw new SnapError('USAGE', `${String(a.dir)} is an archive: verify it on its own (no --against), or verify a folder --against it`);
+  const threshold = a.threshold as number;
+  if (!Number.isSafeInteger(threshold) || threshold < 1) throw new SnapError('USAGE', `--threshold must be a whole number of at least 1, got ${String(a.threshold)}`);
+  const trusted = await trustedKeys(a.pubkey as string[], io.cwd);
+  const text = String(a.dir);
+  const progress = await progressReporter(!a.quiet && !a.json && !!io.stderr.isTTY, io.stderr as NodeJS.WriteStream, 'verifying');
+  let r: VerifyReport;
+  try {
+    r = await verifyArchive({ file: resolve(io.cwd, text), ref: text, trusted, threshold, onProgress: (p) => progress.update(p) });
+  } finally {
+    progress.stop();
+  }
+  if (a.json) {
+    jsonOut(io, {
+      ok: r.ok, snapshot: r.snapshot, ref: r.ref,
+      signers: r.signers.map((x) => ({ keyid: x.keyid, trusted: x.trusted, ...(x.reason ? { reason: x.reason } : {}) })),
+      ...(r.failure ? { failure: r.failure } : {}),
+      counts: r.counts, problems: r.problems, ...(r.manifest ? { manifest: r.manifest } : {}), files: r.files, bytes: r.bytes, seconds: Number(r.seconds.toFixed(3)),
+    });
+  } else {
+    const s = styler(!!io.stdout.isTTY && !io.env.NO_COLOR);
+    const out: string[] = [];
+    if (r.ok) {
+      const signers = r.signers.filter((x) => x.trusted).map((x) => shortKeyid(x.keyid));
+      out.push(`${s.green(s.bold('OK'))}    ${text} (${shortId(r.snapshot)}): ${plural(r.files, 'entry', 'entries')}, ${formatBytes(r.bytes)}, every one matches; signed by ${signers.join(', ')}`);
+    } else if (r.failure) {
+      out.push(`${s.red(s.bold('FAIL'))}  ${text} (${shortId(r.snapshot)}) cannot be trusted: ${r.failure.message}`);
+      for (const g of r.signers) out.push(`  signature keyid ${shortKeyid(g.keyid) || '(none)'}: ${g.trusted ? 'trusted' : (g.reason ?? 'untrusted')}`);
+    } else {
+      out.push(`${s.red(s.bold('FAIL'))}  ${text} (${shortId(r.snapshot)}): ${r.counts.modified} of ${r.files} entries do not match their signed digest`);
+      for (const p of r.problems.slice(0, 20)) {
+        const e = p.expected as { sha256?: string } | undefined;
+        const x = p.actual as { sha256?: string } | undefined;
+        out.push(`  ${p.path}  ${shortDigest(e?.sha256 ?? '')} → ${shortDigest(x?.sha256 ?? '')}`);
+      }
+      if (r.problems.length > 20) out.push(`  … and ${r.problems.length - 20} more (--json lists all)`);
+    }
+    io.stdout.write(out.join('\n') + '\n');
+  }
+  return r.ok ? EXIT_OK : EXIT_INTEGRITY;
+}

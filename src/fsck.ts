@@ -1,0 +1,364 @@
+/**
+ * `fsck`: check a store's internal consistency (SPEC §7). Every object is re-hashed and must hash
+ * to its name; every snapshot's envelope and statement must parse and agree, its manifest must
+ * match the statement's digest, Merkle root and counts, and every file it lists must be present as
+ * an object (unless it was sealed `--manifest-only`).
+ *
+ * fsck needs no keys and says nothing about trust: a store rewritten wholesale by someone holding
+ * a key is consistent. Trust is `verify --pubkey`'s job.
+ */
+import { promises as fsp, existsSync, type Dirent } from 'node:fs';
+import { join } from 'node:path';
+import { SnapError, isSnapError } from './core/errors.js';
+import { parseEnvelope } from './core/envelope.js';
+import { parseStatement, snapshotId, type Statement } from './core/statement.js';
+import { bytesEqual, fromBase64 } from './core/encoding.js';
+import { NAME_RE, VERSION_RE } from './core/refs.js';
+import { isSymlinkEntry } from './core/manifest.js';
+import { HashPool, BatchSizer, type CheckReply } from './io/hash-pool.js';
+import { manifestEntryRuns, type ManifestDigest } from './io/manifest-file.js';
+import { openStore, objectPath, snapshotKeepsObjects, CONTENTS_FILE, ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, type Store } from './io/store.js';
+import { ioError } from './io/errors.js';
+import type { Progress } from './seal.js';
+
+/** Options of {@link fsck}. */
+export interface FsckOptions {
+  /** The store folder. */
+  store: string;
+  /** Hashing workers (default: one per core). */
+  jobs?: number;
+  /**
+   * Called as objects are re-hashed. When given, fsck first lists the objects with their sizes so
+   * that progress has totals (one lstat per object).
+   */
+  onProgress?: (p: Progress) => void;
+}
+
+/** An object whose bytes do not hash to its name. */
+export interface CorruptObject {
+  /** Path under `objects/sha256`, `xx/<62 hex>`. */
+  path: string;
+  /** The digest its name claims (64 hex). */
+  name: string;
+  /** The digest of its bytes now, and their length. */
+  sha256: string;
+  size: number;
+  /** Snapshot files whose content it was meant to be. */
+  usedBy: { ref: string; path: string }[];
+}
+
+/** An object fsck could not read (permissions, I/O error, not a regular file). */
+export interface UnreadableObject {
+  path: string;
+  reason: string;
+}
+
+/** Kinds of problem with one snapshot. */
+export type SnapshotProblemKind =
+  | 'missing-file' // statement.json, envelope.json or manifest.jsonl is absent
+  | 'unreadable' // one of them cannot be read
+  | 'envelope' // envelope.json does not parse as a DSSE envelope of an in-toto payload
+  | 'unsigned' // the envelope has no signature
+  | 'statement' // the statement does not parse or is invalid (SPEC §4)
+  | 'statement-mismatch' // statement.json differs from the envelope's payload
+  | 'name-mismatch' // the statement names another NAME@VERSION than its folder
+  | 'manifest' // manifest.jsonl is malformed (SPEC §2)
+  | 'manifest-mismatch' // manifest.jsonl does not match the statement's digest, root or counts
+  | 'missing-objects'; // files it lists have no object in the store
+
+/** One problem with a snapshot; `code` is the SnapError code behind it, when there is one. */
+export interface SnapshotProblem {
+  kind: SnapshotProblemKind;
+  message: string;
+  code?: string;
+  file?: string;
+  /** manifest-mismatch: which of manifestSha256, merkleRoot, fileCount, totalBytes differ. */
+  fields?: string[];
+  /** missing-objects: how many files lack their object. */
+  count?: number;
+}
+
+/** The check of one snapshot folder. */
+export interface SnapshotFsck {
+  /** `NAME@VERSION` (from the folder). */
+  ref: string;
+  /** Snapshot id (`sha256:` + SHA-256 of statement.json, else of the payload), when readable. */
+  snapshot?: string;
+  ok: boolean;
+  /** False for a `--manifest-only` snapshot: its absent objects are expected. */
+  keepsObjects: boolean;
+  /** Manifest entries read. */
+  entries: number;
+  problems: SnapshotProblem[];
+}
+
+/** A file listed by a snapshot whose object is not in the store. */
+export interface MissingObject {
+  ref: string;
+  path: string;
+  sha256: string;
+}
+
+/** The fsck report. `ok` is true only when nothing is corrupt, unreadable, missing or inconsistent. */
+export interface FsckReport {
+  ok: boolean;
+  store: string;
+  objects: { checked: number; bytes: number; corrupt: CorruptObject[]; unreadable: UnreadableObject[] };
+  snapshots: SnapshotFsck[];
+  missingObjects: MissingObject[];
+  /** Files and folders snap did not write (paths relative to the store); reported, not failures. */
+  strays: string[];
+  counts: { objects: number; bytes: number; corrupt: number; unreadable: number; snapshots: number; badSnapshots: number; missingObjects: number; strays: number };
+  seconds: number;
+}
+
+const FAN_RE = /^[0-9a-f]{2}$/;
+const REST_RE = /^[0-9a-f]{62}$/;
+const WINDOW_PER_WORKER = 4;
+
+async function readdirOrThrow(path: string, what: string): Promise<Dirent[]> {
+  try {
+    return (await fsp.readdir(path, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  } catch (e) {
+    throw ioError(e, path, `cannot list ${what}`);
+  }
+}
+
+/** Object files under one fan-out folder (`xx/<62 hex>`); everything else is a stray. */
+async function listFan(store: Store, fan: string, strays: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdirOrThrow(join(store.objectsDir, fan), 'the objects')) {
+    if (REST_RE.test(e.name)) out.push(`${fan}/${e.name}`); // not a regular file: the worker says so
+    else strays.push(`objects/sha256/${fan}/${e.name}`);
+  }
+  return out;
+}
+
+/** Fan-out folders of `objects/sha256`; other entries there, and beside `sha256`, are strays. */
+async function listFans(store: Store, strays: string[]): Promise<string[]> {
+  const fans: string[] = [];
+  for (const e of await readdirOrThrow(store.objectsDir, 'the objects')) {
+    if (e.isDirectory() && FAN_RE.test(e.name)) fans.push(e.name);
+    else strays.push(`objects/sha256/${e.name}`);
+  }
+  for (const e of await readdirOrThrow(join(store.root, 'objects'), 'the objects')) if (e.name !== 'sha256') strays.push(`objects/${e.name}`);
+  return fans;
+}
+
+/** Total count and bytes of the objects, for progress (lstat of each). */
+async function objectTotals(store: Store, fans: string[]): Promise<{ files: number; bytes: number }> {
+  let files = 0;
+  let bytes = 0;
+  for (const fan of fans) {
+    const rels = await listFan(store, fan, []);
+    for (let i = 0; i < rels.length; i += 256) {
+      const sizes = await Promise.all(rels.slice(i, i + 256).map((r) => fsp.lstat(join(store.objectsDir, r)).then((s) => s.size, () => 0)));
+      for (const s of sizes) bytes += s;
+    }
+    files += rels.length;
+  }
+  return { files, bytes };
+}
+
+/** Re-hash every object with the worker pool ('objects' mode). */
+async function checkObjects(store: Store, opts: FsckOptions, strays: string[]): Promise<FsckReport['objects']> {
+  const fans = await listFans(store, strays);
+  const totals = opts.onProgress ? await objectTotals(store, fans) : undefined;
+  const corrupt: CorruptObject[] = [];
+  const unreadable: UnreadableObject[] = [];
+  let checked = 0;
+  let bytes = 0;
+  const pool = new HashPool({ jobs: opts.jobs, mode: 'objects', root: store.objectsDir });
+  const sizer = new BatchSizer();
+  const inflight: { reply: Promise<CheckReply>; rels: string[] }[] = [];
+  const window = pool.size * WINDOW_PER_WORKER;
+  const drainOne = async (): Promise<void> => {
+    const { reply, rels } = inflight.shift() as (typeof inflight)[number];
+    const r = await reply;
+    if (r.error) throw new SnapError('INTERNAL', `hashing worker failed on ${r.error.path}: ${r.error.message}`);
+    for (const p of r.problems) {
+      const rel = rels[p.index] as string;
+      if (p.kind === 'corrupt') corrupt.push({ path: rel, name: rel.replace('/', ''), sha256: p.sha256 as string, size: p.size as number, usedBy: [] });
+      else unreadable.push({ path: rel, reason: p.kind === 'missing' ? 'removed while fsck ran' : (p.reason ?? p.kind) });
+    }
+    checked += rels.length;
+    bytes += r.bytes;
+    sizer.record(rels.length, r.bytes);
+    opts.onProgress?.({ files: checked, bytes, ...(totals ? { totalFiles: totals.files, totalBytes: totals.bytes } : {}) });
+  };
+  try {
+    let batch: string[] = [];
+    for (const fan of fans) {
+      for (const rel of await listFan(store, fan, strays)) {
+        batch.push(rel);
+        if (batch.length >= sizer.next()) {
+          inflight.push({ reply: pool.submit<CheckReply>({ rels: batch }), rels: batch });
+          batch = [];
+          while (inflight.length >= window) await drainOne();
+        }
+      }
+    }
+    if (batch.length > 0) inflight.push({ reply: pool.submit<CheckReply>({ rels: batch }), rels: batch });
+    while (inflight.length > 0) await drainOne();
+  } finally {
+    await pool.close();
+  }
+  return { checked, bytes, corrupt, unreadable };
+}
+
+/** Read one snapshot file, or record why not. */
+async function readSnapshotFile(dir: string, file: string, problems: SnapshotProblem[]): Promise<Buffer | undefined> {
+  try {
+    return await fsp.readFile(join(dir, file));
+  } catch (e) {
+    const errno = (e as NodeJS.ErrnoException).code ?? '';
+    if (errno === 'ENOENT') problems.push({ kind: 'missing-file', file, message: `${file} is missing` });
+    else problems.push({ kind: 'unreadable', file, message: `${file} cannot be read (${errno || (e as Error).message})` });
+    return undefined;
+  }
+}
+
+function problemFrom(kind: SnapshotProblemKind, e: unknown, what: string): SnapshotProblem {
+  if (!isSnapError(e)) throw e;
+  return { kind, code: e.code, message: `${what}: ${e.message}` };
+}
+
+/**
+ * Check one snapshot folder: envelope, statement, manifest, objects. Missing objects are appended
+ * to `missing`; files whose object is corrupt are added to that object's `usedBy`.
+ */
+async function checkSnapshot(store: Store, name: string, version: string, keepsObjects: boolean, corrupt: Map<string, CorruptObject>, missing: MissingObject[]): Promise<SnapshotFsck> {
+  const ref = `${name}@${version}`;
+  const dir = join(store.snapshotsDir, name, version);
+  const problems: SnapshotProblem[] = [];
+  const statementBytes = await readSnapshotFile(dir, STATEMENT_FILE, problems);
+  const envelopeBytes = await readSnapshotFile(dir, ENVELOPE_FILE, problems);
+  let payload: Uint8Array | undefined;
+  if (envelopeBytes) {
+    try {
+      const env = parseEnvelope(envelopeBytes);
+      payload = fromBase64(env.payload);
+      if (env.signatures.length === 0) problems.push({ kind: 'unsigned', message: `${ENVELOPE_FILE} holds no signature` });
+    } catch (e) {
+      problems.push(problemFrom('envelope', e, ENVELOPE_FILE));
+    }
+  }
+  let statement: Statement | undefined;
+  const signed = payload ?? statementBytes;
+  if (signed) {
+    try {
+      statement = parseStatement(signed);
+    } catch (e) {
+      problems.push(problemFrom('statement', e, payload ? 'the envelope payload' : STATEMENT_FILE));
+    }
+  }
+  if (payload && statementBytes && !bytesEqual(payload, statementBytes)) {
+    problems.push({ kind: 'statement-mismatch', message: `${STATEMENT_FILE} differs from the payload of ${ENVELOPE_FILE}` });
+  }
+  if (statement && (statement.predicate.dataset !== name || statement.predicate.version !== version)) {
+    problems.push({ kind: 'name-mismatch', message: `the statement is for ${statement.predicate.dataset}@${statement.predicate.version}, not ${ref}` });
+  }
+
+  let entries = 0;
+  let absent = 0;
+  const manifestPath = join(dir, MANIFEST_FILE);
+  if (!existsSync(manifestPath)) {
+    problems.push({ kind: 'missing-file', file: MANIFEST_FILE, message: `${MANIFEST_FILE} is missing` });
+  } else {
+    const digest: Partial<ManifestDigest> = {};
+    let complete = false;
+    try {
+      for await (const run of manifestEntryRuns(manifestPath, digest)) {
+        for (const e of run) {
+          entries++;
+          if (isSymlinkEntry(e)) continue;
+          const bad = corrupt.get(e.sha256);
+          if (bad) bad.usedBy.push({ ref, path: e.path });
+          if (keepsObjects && !existsSync(objectPath(store, e.sha256))) {
+            absent++;
+            missing.push({ ref, path: e.path, sha256: e.sha256 });
+          }
+        }
+      }
+      complete = true;
+    } catch (e) {
+      if (isSnapError(e) && (e.code === 'NOT_FOUND' || e.code === 'IO_ERROR')) problems.push({ kind: 'unreadable', file: MANIFEST_FILE, code: e.code, message: e.message });
+      else problems.push(problemFrom('manifest', e, MANIFEST_FILE));
+    }
+    if (complete && statement) {
+      const p = statement.predicate;
+      const fields = [
+        digest.sha256 !== p.manifestSha256 ? 'manifestSha256' : '',
+        digest.merkleRoot !== p.merkleRoot ? 'merkleRoot' : '',
+        digest.lines !== p.fileCount ? 'fileCount' : '',
+        digest.totalBytes !== p.totalBytes ? 'totalBytes' : '',
+      ].filter(Boolean);
+      if (fields.length > 0) problems.push({ kind: 'manifest-mismatch', fields, message: `${MANIFEST_FILE} does not match the statement (${fields.join(', ')} differ)` });
+    }
+  }
+  if (absent > 0) problems.push({ kind: 'missing-objects', count: absent, message: `${absent} listed file${absent === 1 ? ' has' : 's have'} no object in the store` });
+  const id = statementBytes ? snapshotId(statementBytes) : payload ? snapshotId(payload) : undefined;
+  return { ref, ...(id ? { snapshot: id } : {}), ok: problems.length === 0, keepsObjects, entries, problems };
+}
+
+/** Every snapshot folder of the store, checked; badly named entries are strays. */
+async function checkSnapshots(store: Store, corrupt: Map<string, CorruptObject>, missing: MissingObject[], strays: string[]): Promise<SnapshotFsck[]> {
+  const out: SnapshotFsck[] = [];
+  const known = new Set([STATEMENT_FILE, ENVELOPE_FILE, MANIFEST_FILE, CONTENTS_FILE]);
+  for (const n of await readdirOrThrow(store.snapshotsDir, 'the snapshots')) {
+    if (!n.isDirectory() || !NAME_RE.test(n.name)) {
+      strays.push(`snapshots/${n.name}`);
+      continue;
+    }
+    for (const v of await readdirOrThrow(join(store.snapshotsDir, n.name), 'the snapshots')) {
+      if (!v.isDirectory() || !VERSION_RE.test(v.name)) {
+        strays.push(`snapshots/${n.name}/${v.name}`);
+        continue;
+      }
+      const dir = join(store.snapshotsDir, n.name, v.name);
+      for (const f of await readdirOrThrow(dir, 'a snapshot')) if (!known.has(f.name)) strays.push(`snapshots/${n.name}/${v.name}/${f.name}`);
+      out.push(await checkSnapshot(store, n.name, v.name, await snapshotKeepsObjects(dir), corrupt, missing));
+    }
+  }
+  return out;
+}
+
+/**
+ * Check a store: see the module comment. Corruption is a result (`ok: false`), not an error.
+ * Objects are re-hashed with node:crypto SHA-256 in a pool of worker threads; manifests are
+ * streamed (memory does not grow with their length; it grows with the number of problems found).
+ * Nothing is locked or written: fsck runs on a read-only store, and a seal running meanwhile
+ * adds objects before the snapshot that lists them, so it is never seen half-made.
+ * @throws SnapError `NOT_FOUND` (no store: exit 3) | `STORE_MALFORMED` | `IO_ERROR` (a folder of the
+ *   store cannot be listed) | `USAGE` (bad jobs)
+ */
+export async function fsck(opts: FsckOptions): Promise<FsckReport> {
+  const t0 = performance.now();
+  const store = await openStore(opts.store);
+  const strays: string[] = [];
+  const objects = await checkObjects(store, opts, strays);
+  const corrupt = new Map(objects.corrupt.map((c) => [c.name, c]));
+  const missingObjects: MissingObject[] = [];
+  const snapshots = await checkSnapshots(store, corrupt, missingObjects, strays);
+  const badSnapshots = snapshots.filter((s) => !s.ok).length;
+  const ok = objects.corrupt.length === 0 && objects.unreadable.length === 0 && badSnapshots === 0;
+  return {
+    ok,
+    store: store.root,
+    objects,
+    snapshots,
+    missingObjects,
+    strays,
+    counts: {
+      objects: objects.checked,
+      bytes: objects.bytes,
+      corrupt: objects.corrupt.length,
+      unreadable: objects.unreadable.length,
+      snapshots: snapshots.length,
+      badSnapshots,
+      missingObjects: missingObjects.length,
+      strays: strays.length,
+    },
+    seconds: (performance.now() - t0) / 1000,
+  };
+}

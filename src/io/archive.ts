@@ -1,0 +1,730 @@
+/**
+ * Writing and reading snapshot archives, `NAME@VERSION.snap.tar` (docs/FORMAT.md §10), with
+ * tar-stream. The layout and the safety rules are in `src/core/archive.ts`; what to do with the
+ * entries (verify, import, restore) is in `src/archive.ts` and `src/restore.ts`.
+ *
+ * Writing is deterministic: the members come in a fixed order and every header field is fixed
+ * (mtime = createdAt, uid/gid 0, empty user and group names, mode 0444 / 0777), so one snapshot
+ * always gives the same bytes. The archive is written to a temporary file beside the target,
+ * flushed, then linked into place (an existing file is never replaced) — a failure leaves nothing.
+ *
+ * Reading is streaming and strict: the three `snap/` members first, then exactly one `data/` member
+ * per manifest entry, in manifest order, each checked against its entry before a byte of it is
+ * handed on, and the content hashed as it passes. Nothing but the small `snap/` members and the
+ * manifest is ever written to disk by the reader (to a private spool folder).
+ */
+import { promises as fsp, createReadStream, constants as FS, readlinkSync } from 'node:fs';
+import { createHash, hash as oneShotHash } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import * as tar from 'tar-stream';
+import { SnapError, isSnapError } from '../core/errors.js';
+import { validatePath, compareUtf8 } from '../core/paths.js';
+import type { FileEntry, ManifestEntry, SymlinkEntry } from '../core/manifest.js';
+import {
+  ARCHIVE_DATA_PREFIX, ARCHIVE_ENVELOPE, ARCHIVE_FILE_MODE, ARCHIVE_MANIFEST, ARCHIVE_PAX_KEYS, ARCHIVE_STATEMENT,
+  ARCHIVE_SYMLINK_MODE, MAX_ENVELOPE_BYTES, MAX_STATEMENT_BYTES, archiveMtime,
+} from '../core/archive.js';
+import { manifestEntryRuns, type ManifestDigest } from './manifest-file.js';
+import { ReadPool, WHOLE_FILE_MAX, BLOCK, type ReadFailure, type ReadReply } from './read-pool.js';
+import { ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, fsyncDir, type SnapshotLocation } from './store.js';
+import { ioError } from './errors.js';
+
+/** Read size for streamed content, in bytes. */
+const CHUNK = 1 << 20;
+/** Bytes the tar stream may buffer before the producer waits. */
+const PACK_HIGH_WATER = 4 << 20;
+/** Output is written in batches of about this many bytes (one writev call). */
+const WRITE_BATCH = 4 << 20;
+
+// ------------------------------------------------------------------------------------------ writing
+
+/** A tar-stream header as passed to `pack.entry`. */
+type HeaderArg = Parameters<tar.Pack['entry']>[0];
+
+/** What goes into an archive, and where its file contents come from. */
+export interface ArchiveContents {
+  /** The statement bytes (its `createdAt` becomes every member's mtime). */
+  statementBytes: Uint8Array;
+  envelopeBytes: Uint8Array;
+  /** A checked manifest file: its entries are the archive's data members, in order. */
+  manifestPath: string;
+  /** `predicate.createdAt`. */
+  createdAt: string;
+  /** Absolute path of the bytes of a file entry (a store object, a dataset file). */
+  filePath(e: FileEntry): string;
+  /** Called before a symlink entry is written (seal --out checks that the link is unchanged); may throw. */
+  checkSymlink?(e: SymlinkEntry): void;
+  /**
+   * The error to throw when a file's bytes are not the manifest's: `missing` (absent),
+   * `not-a-file` (a link, folder or device now), `size` (other length), `digest` (other content).
+   */
+  mismatch(e: FileEntry, why: 'missing' | 'not-a-file' | 'size' | 'digest', cause?: unknown): SnapError;
+  /** Progress, after each entry: entries written and content bytes so far. */
+  onProgress?(files: number, bytes: number): void;
+  /** Read-and-hash worker threads (default: one per core, at most 4). */
+  jobs?: number;
+}
+
+/** What {@link writeArchive} wrote. */
+export interface ArchiveWriteResult {
+  /** The archive path. */
+  file: string;
+  /** Archive size in bytes. */
+  archiveBytes: number;
+  /** Data members: regular files and symlinks. */
+  files: number;
+  symlinks: number;
+  /** Sum of the file sizes, in bytes. */
+  dataBytes: number;
+}
+
+/** The fixed header of a regular-file member. */
+function fileHeader(name: string, size: number, mtime: Date): HeaderArg {
+  return { name, type: 'file', size, mode: ARCHIVE_FILE_MODE, uid: 0, gid: 0, uname: '', gname: '', mtime, devmajor: 0, devminor: 0 };
+}
+
+/** The fixed header of a symbolic-link member. */
+function symlinkHeader(name: string, target: string, mtime: Date): HeaderArg {
+  return { name, type: 'symlink', linkname: target, size: 0, mode: ARCHIVE_SYMLINK_MODE, uid: 0, gid: 0, uname: '', gname: '', mtime, devmajor: 0, devminor: 0 };
+}
+
+/** Resolves when an entry has been fully handed to the pack stream (its callback ran). */
+function entryDone(pack: tar.Pack, header: HeaderArg, body?: Buffer): { sink: NodeJS.WritableStream; done: Promise<void> } {
+  let sink!: NodeJS.WritableStream;
+  const done = new Promise<void>((res, rej) => {
+    const cb = (err?: Error | null) => (err ? rej(err) : res());
+    sink = body === undefined ? pack.entry(header, cb) : pack.entry(header, body, cb);
+  });
+  done.catch(() => {});
+  return { sink, done };
+}
+
+/** Wait until a tar-stream entry sink accepts more data. */
+function drained(sink: NodeJS.WritableStream): Promise<void> {
+  return new Promise((res, rej) => {
+    const off = () => {
+      sink.off('drain', onDrain);
+      sink.off('close', onClose);
+      sink.off('error', onError);
+    };
+    const onDrain = () => (off(), res());
+    const onClose = () => (off(), rej(new SnapError('IO_ERROR', 'the archive stream was closed')));
+    const onError = (e: unknown) => (off(), rej(e));
+    sink.on('drain', onDrain);
+    sink.on('close', onClose);
+    sink.on('error', onError);
+  });
+}
+
+/** Batches of small files hold up to this many bytes, or {@link BATCH_FILES} files. */
+const BATCH_BYTES = 4 << 20;
+const BATCH_FILES = 256;
+/** Read-ahead: at most this many bytes requested from the pool and not yet packed. */
+const AHEAD_BYTES = 128 << 20;
+/** Blocks of one large file requested at once. */
+const BLOCKS_IN_FLIGHT = 3;
+/** Output batches being written at once (positional writes, so order does not matter). */
+const WRITES_IN_FLIGHT = 4;
+
+/** Write `parts` (`len` bytes in all) at `pos`, all of it. */
+async function writeAllAt(fh: fsp.FileHandle, parts: Buffer[], len: number, pos: number): Promise<void> {
+  const { bytesWritten } = await fh.writev(parts, pos);
+  if (bytesWritten === len) return;
+  const rest = Buffer.concat(parts).subarray(bytesWritten);
+  let off = 0;
+  while (off < rest.length) off += (await fh.write(rest, off, rest.length - off, pos + bytesWritten + off)).bytesWritten;
+}
+
+/** The error for a failure a read worker reported on entry `e`. */
+function readError(f: ReadFailure, e: FileEntry, c: ArchiveContents): SnapError {
+  if (f.why === 'io') return ioError(Object.assign(new Error(f.message ?? 'read error'), { code: f.errno }), c.filePath(e), 'cannot read');
+  return c.mismatch(e, f.why);
+}
+
+/** A unit of read-ahead: a batch of entries (small files read whole, and links), or one large file. */
+type Job =
+  | { kind: 'batch'; entries: ManifestEntry[]; files: FileEntry[]; bytes: number; reply?: Promise<ReadReply> }
+  | BigJob;
+
+/** A large file: read block by block on one worker `w`; `queue` holds the blocks requested, `next` the next offset to request. */
+interface BigJob {
+  kind: 'big';
+  entry: FileEntry;
+  path: string;
+  w: number;
+  queue: Promise<ReadReply>[];
+  next: number;
+}
+
+/** Request the next block of a large file. */
+function askBlock(pool: ReadPool, j: BigJob): number {
+  const len = Math.min(BLOCK, j.entry.size - j.next);
+  const p = pool.block(j.w, j.path, j.entry.size, j.entry.sha256, j.next, len);
+  p.catch(() => {});
+  j.queue.push(p);
+  j.next += len;
+  return len;
+}
+
+/**
+ * Write a snapshot archive to `out` (see the module comment for the layout). The file is built
+ * under a temporary name beside `out`, flushed, and linked into place only when complete; on any
+ * error it is removed. Every file's bytes are hashed as they are read and must match the manifest,
+ * else `c.mismatch(…)` is thrown (OBJECT_CORRUPT for a store, FILE_CHANGED for a dataset); the
+ * bytes packed are the very bytes hashed.
+ *
+ * Pipelined: a pool of worker threads ({@link ReadPool}) reads and hashes up to 48 MiB ahead,
+ * in batches of small files and 4 MiB blocks of large ones, while this thread packs; the output
+ * goes out in 4 MiB positional writes, several at once.
+ * @throws SnapError `FILE_EXISTS` (never replaces `out`) | `NOT_FOUND` (no folder for `out`) |
+ *   `DISK_FULL` | `IO_ERROR` | whatever `c.mismatch` and `c.checkSymlink` throw | the manifest's codes
+ */
+export async function writeArchive(out: string, c: ArchiveContents): Promise<ArchiveWriteResult> {
+  const mtime = archiveMtime(c.createdAt);
+  try {
+    await fsp.lstat(out);
+    throw new SnapError('FILE_EXISTS', `${out} already exists; an archive is never overwritten (choose another name or remove it)`, { path: out });
+  } catch (e) {
+    if (isSnapError(e)) throw e;
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(e, out, 'cannot write the archive');
+  }
+  const tmp = join(dirname(out), `.${basename(out)}.${randomBytes(6).toString('hex')}.tmp`);
+  let fh: fsp.FileHandle;
+  try {
+    fh = await fsp.open(tmp, 'wx', 0o644);
+  } catch (e) {
+    throw ioError(e, dirname(out), 'cannot write the archive in');
+  }
+  const pack = tar.pack({ highWaterMark: PACK_HIGH_WATER });
+  let archiveBytes = 0;
+  let writeError: unknown;
+  const consume = (async () => {
+    let parts: Buffer[] = [];
+    let len = 0;
+    const inflight: Promise<void>[] = [];
+    const flush = async () => {
+      if (parts.length === 0) return;
+      inflight.push(writeAllAt(fh, parts, len, archiveBytes - len));
+      parts = [];
+      len = 0;
+      if (inflight.length >= WRITES_IN_FLIGHT) await inflight.shift();
+    };
+    try {
+      for await (const chunk of pack as AsyncIterable<Buffer>) {
+        parts.push(chunk);
+        len += chunk.length;
+        archiveBytes += chunk.length;
+        if (len >= WRITE_BATCH || parts.length >= 1024) await flush();
+      }
+      await flush();
+    } finally {
+      await Promise.all(inflight.splice(0));
+    }
+  })().catch((e) => {
+    writeError = e;
+    pack.destroy(e);
+  });
+
+  const pool = new ReadPool(c.jobs);
+  const result: ArchiveWriteResult = { file: out, archiveBytes: 0, files: 0, symlinks: 0, dataBytes: 0 };
+  try {
+    await entryDone(pack, fileHeader(ARCHIVE_STATEMENT, c.statementBytes.length, mtime), Buffer.from(c.statementBytes)).done;
+    await entryDone(pack, fileHeader(ARCHIVE_ENVELOPE, c.envelopeBytes.length, mtime), Buffer.from(c.envelopeBytes)).done;
+    const mst = await fsp.stat(c.manifestPath);
+    {
+      const { sink, done } = entryDone(pack, fileHeader(ARCHIVE_MANIFEST, mst.size, mtime));
+      for await (const chunk of createReadStream(c.manifestPath, { highWaterMark: CHUNK }) as AsyncIterable<Buffer>) {
+        if (!sink.write(chunk)) await drained(sink);
+      }
+      sink.end();
+      await done;
+    }
+
+    // Read-ahead: jobs requested from the pool, in manifest order.
+    const entries = manifestEntryRuns(c.manifestPath, {});
+    let run: ManifestEntry[] = [];
+    let ri = 0;
+    let exhausted = false;
+    let aheadBytes = 0;
+    let bigTurn = 0;
+    const jobs: Job[] = [];
+    const peek = async (): Promise<ManifestEntry | undefined> => {
+      while (ri >= run.length) {
+        if (exhausted) return undefined;
+        const r = await entries.next();
+        if (r.done) {
+          exhausted = true;
+          return undefined;
+        }
+        run = r.value;
+        ri = 0;
+      }
+      return run[ri];
+    };
+    const request = (j: Job & { kind: 'batch' }) => {
+      if (j.files.length > 0) j.reply = pool.files(j.files.map((f) => c.filePath(f)), j.files.map((f) => f.size), j.files.map((f) => f.sha256));
+      aheadBytes += j.bytes;
+      jobs.push(j);
+    };
+    const fill = async () => {
+      while (aheadBytes < AHEAD_BYTES && jobs.length < 4 * pool.size + 4) {
+        const first = await peek();
+        if (first === undefined) return;
+        if (!('type' in first) && first.size > WHOLE_FILE_MAX) {
+          ri++;
+          // Large files take turns on the workers, so one is read ahead while another is packed.
+          const j: BigJob = { kind: 'big', entry: first, path: c.filePath(first), w: bigTurn++ % pool.size, queue: [], next: 0 };
+          jobs.push(j);
+          while (j.next < first.size && aheadBytes < AHEAD_BYTES) aheadBytes += askBlock(pool, j);
+          continue;
+        }
+        const j: Job & { kind: 'batch' } = { kind: 'batch', entries: [], files: [], bytes: 0 };
+        for (let e = await peek(); e !== undefined; e = await peek()) {
+          if ('type' in e) j.entries.push(e);
+          else {
+            if (e.size > WHOLE_FILE_MAX || j.bytes + e.size > BATCH_BYTES || j.files.length >= BATCH_FILES) {
+              if (j.entries.length > 0) break;
+            }
+            if (e.size > WHOLE_FILE_MAX) break;
+            j.entries.push(e);
+            j.files.push(e);
+            j.bytes += e.size;
+          }
+          ri++;
+        }
+        request(j);
+      }
+    };
+
+    // Keep requesting while a large file is packed: later files are read ahead on the other workers.
+    let chain: Promise<void> = Promise.resolve();
+    const fillNow = () => (chain = chain.then(async () => {
+      for (const q of jobs) if (q.kind === 'big') while (q.next < q.entry.size && aheadBytes < AHEAD_BYTES) aheadBytes += askBlock(pool, q);
+      await fill();
+    }));
+    for (;;) {
+      await fillNow();
+      const j = jobs.shift();
+      if (!j) break;
+      if (j.kind === 'big') {
+        await packBig(pack, pool, j, c, mtime, (n) => {
+          aheadBytes += n;
+          if (n < 0) fillNow().catch(() => {}); // a failure here shows again at the next fillNow
+        });
+        result.files++;
+        result.dataBytes += j.entry.size;
+        c.onProgress?.(result.files + result.symlinks, result.dataBytes);
+        continue;
+      }
+      aheadBytes -= j.bytes;
+      const reply = j.reply ? await j.reply : undefined;
+      const buf = reply ? Buffer.from(reply.buf) : Buffer.alloc(0);
+      let fi = 0;
+      let off = 0;
+      for (const e of j.entries) {
+        const name = ARCHIVE_DATA_PREFIX + e.path;
+        if ('type' in e) {
+          c.checkSymlink?.(e);
+          await entryDone(pack, symlinkHeader(name, e.target, mtime)).done;
+          result.symlinks++;
+        } else {
+          if (reply?.failure && reply.failure.index === fi) throw readError(reply.failure, e, c);
+          await entryDone(pack, fileHeader(name, e.size, mtime), buf.subarray(off, off + e.size)).done;
+          off += e.size;
+          fi++;
+          result.files++;
+          result.dataBytes += e.size;
+        }
+      }
+      c.onProgress?.(result.files + result.symlinks, result.dataBytes);
+    }
+    pack.finalize();
+    await consume;
+    if (writeError) throw writeError;
+    // Not fsync'ed (like tar): the archive is self-verifying, so a copy damaged by a crash is refused
+    // by every reader; the temporary name keeps a failed or killed export from leaving a partial FILE.
+    await fh.close();
+  } catch (e) {
+    pack.destroy(e as Error);
+    await consume;
+    await fh.close().catch(() => {});
+    await fsp.rm(tmp, { force: true });
+    throw ioError(writeError ?? e, tmp, 'cannot write the archive');
+  } finally {
+    await pool.close();
+  }
+  try {
+    await fsp.link(tmp, out);
+  } catch (e) {
+    await fsp.rm(tmp, { force: true });
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new SnapError('FILE_EXISTS', `${out} appeared while the archive was written; it was not replaced`, { path: out });
+    throw ioError(e, out, 'cannot put the archive in place');
+  }
+  await fsp.rm(tmp, { force: true });
+  await fsyncDir(dirname(out));
+  result.archiveBytes = archiveBytes;
+  return result;
+}
+
+/** Pack one large file, block by block from its read worker, keeping a few blocks requested ahead. */
+async function packBig(pack: tar.Pack, pool: ReadPool, j: BigJob, c: ArchiveContents, mtime: Date, ahead: (delta: number) => void): Promise<void> {
+  const e = j.entry;
+  const { sink, done } = entryDone(pack, fileHeader(ARCHIVE_DATA_PREFIX + e.path, e.size, mtime));
+  try {
+    while (j.queue.length > 0 || j.next < e.size) {
+      while (j.queue.length < BLOCKS_IN_FLIGHT && j.next < e.size) ahead(askBlock(pool, j));
+      const r = await (j.queue.shift() as Promise<ReadReply>);
+      if (r.failure) throw readError(r.failure, e, c);
+      if (!sink.write(Buffer.from(r.buf))) await drained(sink);
+      ahead(-r.buf.byteLength);
+    }
+  } catch (err) {
+    await Promise.allSettled(j.queue);
+    (sink as unknown as { destroy(e: unknown): void }).destroy(err);
+    throw err;
+  }
+  sink.end();
+  await done;
+}
+
+/** Read a symlink's text now (seal --out: compare with the manifest). */
+export function readLinkNow(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+// ------------------------------------------------------------------------------------------ reading
+
+/** A data member, checked against its manifest entry, whose content is being streamed. */
+export interface ArchiveFileItem {
+  kind: 'file';
+  entry: FileEntry;
+  /**
+   * The member's bytes, in chunks, hashed as they pass. A chunk stays valid after the next one is
+   * requested. Iterate at most once; stopping early is allowed ({@link finish} reads the rest).
+   */
+  chunks(): AsyncGenerator<Buffer>;
+  /** Read whatever is left, and say whether the bytes match the entry's digest. */
+  finish(): Promise<{ ok: boolean; sha256: string; size: number }>;
+}
+
+/** A symbolic-link member, checked against its manifest entry. */
+export interface ArchiveLinkItem {
+  kind: 'symlink';
+  entry: SymlinkEntry;
+}
+
+/** One data member of an archive, in manifest order. */
+export type ArchiveItem = ArchiveFileItem | ArchiveLinkItem;
+
+type TarEntry = AsyncIterable<Buffer> & { header: Partial<tar.Header> & { name: string; byteOffset?: number; pax?: Record<string, string> | null } };
+
+function hostile(message: string, details: Record<string, unknown>): SnapError {
+  return new SnapError('ARCHIVE_HOSTILE', `${message}; the archive was refused (nothing was written outside the target)`, details);
+}
+
+function malformed(file: string, message: string, details: Record<string, unknown> = {}): SnapError {
+  return new SnapError('ARCHIVE_MALFORMED', `${file}: ${message}`, { path: file, ...details });
+}
+
+const PATH_REASON: Record<string, string> = {
+  PATH_ABSOLUTE: 'absolute',
+  PATH_DOTDOT_SEGMENT: 'dotdot',
+  PATH_DOT_SEGMENT: 'dot',
+  PATH_EMPTY_SEGMENT: 'empty-segment',
+  PATH_EMPTY: 'empty',
+  PATH_CONTROL_CHAR: 'control-char',
+  PATH_INVALID_UTF8: 'invalid-utf8',
+  PATH_TOO_LONG: 'too-long',
+};
+
+/**
+ * A snapshot archive opened for streaming. {@link ArchiveReader.open} reads the statement and
+ * envelope into a private spool folder (a snapshot folder without its manifest, so the usual trust
+ * check can run on it: {@link ArchiveReader.location}); {@link ArchiveReader.spoolManifest} adds the
+ * manifest; {@link ArchiveReader.items} then streams the data members. Always {@link ArchiveReader.close}.
+ */
+export class ArchiveReader {
+  private readonly tail = { total: 0, zeros: 0 };
+  private lastEnd = 0;
+  private closed = false;
+
+  private constructor(
+    /** The archive path. */
+    readonly file: string,
+    /** Private folder holding statement.json, envelope.json and (once spooled) manifest.jsonl. */
+    readonly spoolDir: string,
+    private readonly src: NodeJS.ReadableStream & { destroy(e?: Error): void },
+    private readonly extract: tar.Extract & { destroy(e?: Error): void },
+    private readonly it: AsyncIterator<TarEntry>,
+  ) {}
+
+  /** The spooled snapshot folder, named by the archive path (for `checkTrust` and `verify`). */
+  get location(): SnapshotLocation {
+    return { dir: this.spoolDir, ref: this.file };
+  }
+
+  /**
+   * Open an archive and read its first two members, `snap/statement.json` and `snap/envelope.json`
+   * (each at most 1 MiB), into a new spool folder under `spoolParent`. Nothing is trusted yet.
+   * @throws SnapError `NOT_FOUND` | `USAGE` (a folder) | `IO_ERROR` | `ARCHIVE_MALFORMED` (not a tar,
+   *   truncated, members missing, too large or out of order) | `ARCHIVE_HOSTILE` (a member of another
+   *   type, or pax records the format does not use)
+   */
+  static async open(file: string, spoolParent: string): Promise<ArchiveReader> {
+    let st;
+    try {
+      st = await fsp.stat(file);
+    } catch (e) {
+      throw ioError(e, file, 'cannot open the archive');
+    }
+    if (st.isDirectory()) throw new SnapError('USAGE', `${file} is a folder, not a .snap.tar archive`, { path: file });
+    const spoolDir = await fsp.mkdtemp(join(spoolParent, 'snap-archive-'));
+    const src = createReadStream(file, { highWaterMark: CHUNK });
+    const extract = tar.extract();
+    const reader = new ArchiveReader(file, spoolDir, src as never, extract as never, (extract as AsyncIterable<TarEntry>)[Symbol.asyncIterator]());
+    const tail = reader.tail;
+    src.on('data', (chunk) => {
+      const b = chunk as Buffer;
+      tail.total += b.length;
+      let i = b.length - 1;
+      while (i >= 0 && b[i] === 0) i--;
+      tail.zeros = i < 0 ? tail.zeros + b.length : b.length - 1 - i;
+      if (!extract.write(b)) src.pause();
+    });
+    extract.on('drain', () => src.resume());
+    src.on('end', () => extract.end(undefined as never));
+    src.on('error', (e) => (extract as unknown as { destroy(e: Error): void }).destroy(ioError(e, file, 'cannot read the archive')));
+    try {
+      const statement = await reader.readSmall(ARCHIVE_STATEMENT, MAX_STATEMENT_BYTES);
+      const envelope = await reader.readSmall(ARCHIVE_ENVELOPE, MAX_ENVELOPE_BYTES);
+      await fsp.writeFile(join(spoolDir, STATEMENT_FILE), statement, { mode: 0o600 });
+      await fsp.writeFile(join(spoolDir, ENVELOPE_FILE), envelope, { mode: 0o600 });
+    } catch (e) {
+      await reader.close();
+      throw e;
+    }
+    return reader;
+  }
+
+  /** A tar-stream failure as a SnapError: truncated, or not a tar at all. */
+  private tarError(e: unknown): SnapError {
+    if (isSnapError(e)) return e;
+    const msg = (e as Error)?.message ?? String(e);
+    if (/Unexpected end of data|premature close/i.test(msg)) return malformed(this.file, 'the archive is truncated (it ends inside a member)', { reason: 'truncated' });
+    return malformed(this.file, `not a readable tar archive: ${msg}`, { reason: 'not-tar' });
+  }
+
+  /** A member's bytes, with tar-stream failures turned into SnapErrors. */
+  private async *body(e: TarEntry): AsyncGenerator<Buffer> {
+    const it = (e as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    for (;;) {
+      let r: IteratorResult<Buffer>;
+      try {
+        r = await it.next();
+      } catch (err) {
+        throw this.tarError(err);
+      }
+      if (r.done) return;
+      yield r.value;
+    }
+  }
+
+  /** The next tar member, or undefined at the end of the archive. */
+  private async next(): Promise<TarEntry | undefined> {
+    let r: IteratorResult<TarEntry>;
+    try {
+      r = await this.it.next();
+    } catch (e) {
+      throw this.tarError(e);
+    }
+    if (r.done) return undefined;
+    const h = r.value.header;
+    if (h.pax) {
+      for (const k of Object.keys(h.pax)) {
+        if (!ARCHIVE_PAX_KEYS.includes(k)) throw hostile(`member ${JSON.stringify(h.name)} carries a pax record ${JSON.stringify(k)} that snap archives never use (readers could disagree on it)`, { reason: 'pax', name: h.name, key: k });
+      }
+    }
+    if (typeof h.byteOffset === 'number') this.lastEnd = h.byteOffset + Math.ceil((h.size ?? 0) / 512) * 512;
+    return r.value;
+  }
+
+  /** Read one small `snap/` member whole. */
+  private async readSmall(name: string, max: number): Promise<Buffer> {
+    const e = await this.next();
+    if (!e) throw malformed(this.file, `the archive ends before ${name} (is it a snap archive?)`, { reason: 'truncated', expected: name });
+    this.checkMeta(e, name);
+    const size = e.header.size ?? 0;
+    if (size > max) throw malformed(this.file, `${name} is ${size} bytes, more than the ${max} a snap archive allows`, { reason: 'too-large', name });
+    const parts: Buffer[] = [];
+    for await (const c of this.body(e)) parts.push(c);
+    return Buffer.concat(parts);
+  }
+
+  private checkMeta(e: TarEntry, name: string): void {
+    const h = e.header;
+    if (h.name !== name) {
+      throw malformed(this.file, `the archive's members must start with ${ARCHIVE_STATEMENT}, ${ARCHIVE_ENVELOPE}, ${ARCHIVE_MANIFEST}; found ${JSON.stringify(h.name)} where ${name} belongs`, { reason: 'layout', expected: name, got: h.name });
+    }
+    if (h.type !== 'file') throw hostile(`${name} is a ${h.type ?? 'member of unknown type'}, not a regular file`, { reason: 'type', name, type: h.type ?? null });
+  }
+
+  /**
+   * Read the third member, `snap/manifest.jsonl`, into the spool folder while hashing it.
+   * @returns its path there, SHA-256 (hex) and size in bytes
+   * @throws SnapError `ARCHIVE_MALFORMED` | `ARCHIVE_HOSTILE` | `DISK_FULL` | `IO_ERROR`
+   */
+  async spoolManifest(): Promise<{ path: string; sha256: string; size: number }> {
+    const e = await this.next();
+    if (!e) throw malformed(this.file, `the archive ends before ${ARCHIVE_MANIFEST}`, { reason: 'truncated', expected: ARCHIVE_MANIFEST });
+    this.checkMeta(e, ARCHIVE_MANIFEST);
+    const path = join(this.spoolDir, MANIFEST_FILE);
+    const h = createHash('sha256');
+    let size = 0;
+    const fh = await fsp.open(path, 'wx', 0o600);
+    try {
+      for await (const c of this.body(e)) {
+        h.update(c);
+        size += c.length;
+        await fh.write(c);
+      }
+    } catch (err) {
+      throw ioError(err, path, 'cannot spool the manifest');
+    } finally {
+      await fh.close();
+    }
+    return { path, sha256: h.digest('hex'), size };
+  }
+
+  /**
+   * Stream the data members against the (checked) spooled manifest: each member must be exactly the
+   * next manifest entry — name `data/<path>`, type, size, link text — or the archive is refused
+   * before any of its bytes are handed on. After the last entry the archive must end (no further
+   * member) with its two zero blocks. Take each file item's verdict with `finish()` before acting
+   * on its bytes (the generator calls it itself when the caller did not). With `hash: false` the
+   * bytes are not hashed here (`finish()` then checks only the size and returns an empty `sha256`):
+   * the caller hashes them itself, e.g. in worker threads.
+   * @throws SnapError `ARCHIVE_HOSTILE` (`details.reason`: `type`, `hardlink`, `absolute`, `dotdot`,
+   *   `outside-data`, `unexpected-entry`, `duplicate`, `not-in-manifest`, `type-mismatch`,
+   *   `size-mismatch`, `link-target`, `pax`, …) | `ARCHIVE_MALFORMED` (`truncated`, `not-tar`,
+   *   `no-end-marker`) | the manifest's codes
+   */
+  async *items(manifestPath: string, opts: { hash?: boolean } = {}): AsyncGenerator<ArchiveItem> {
+    const hash = opts.hash ?? true;
+    const digest: Partial<ManifestDigest> = {};
+    let prev: string | undefined;
+    for await (const run of manifestEntryRuns(manifestPath, digest)) {
+      for (const m of run) {
+        const e = await this.next();
+        if (!e) throw malformed(this.file, `the archive is truncated: it ends before ${ARCHIVE_DATA_PREFIX}${m.path}`, { reason: 'truncated', expected: m.path });
+        this.checkData(e, m, prev);
+        if ('type' in m) {
+          for await (const _ of this.body(e)) void _;
+          yield { kind: 'symlink', entry: m };
+        } else {
+          const item = fileItem(this.body(e), m, hash);
+          yield item;
+          await item.finish();
+        }
+        prev = m.path;
+      }
+    }
+    const extra = await this.next();
+    if (extra) {
+      const rel = extra.header.name.startsWith(ARCHIVE_DATA_PREFIX) ? extra.header.name.slice(ARCHIVE_DATA_PREFIX.length) : undefined;
+      const dup = rel !== undefined && rel === prev;
+      throw hostile(
+        dup ? `member ${JSON.stringify(extra.header.name)} appears twice` : `member ${JSON.stringify(extra.header.name)} is not in the signed manifest`,
+        { reason: dup ? 'duplicate' : 'not-in-manifest', name: extra.header.name },
+      );
+    }
+    // Everything after the last member must be zero blocks, at least two of them.
+    const after = this.tail.total - this.lastEnd;
+    if (after < 1024 || this.tail.zeros < after) {
+      throw malformed(this.file, 'the archive is truncated: it lacks the two zero blocks that end a tar archive', { reason: 'no-end-marker' });
+    }
+  }
+
+  /** Check a data member's header against the manifest entry it must be. */
+  private checkData(e: TarEntry, m: ManifestEntry, prev: string | undefined): void {
+    const h = e.header;
+    const name = h.name;
+    if (h.type === 'link') throw hostile(`member ${JSON.stringify(name)} is a hard link`, { reason: 'hardlink', name, linkname: h.linkname ?? null });
+    if (h.type !== 'file' && h.type !== 'symlink') throw hostile(`member ${JSON.stringify(name)} is a ${h.type ?? 'member of unknown type'}; snap archives hold only regular files and symbolic links`, { reason: 'type', name, type: h.type ?? null });
+    if (name.startsWith('/')) throw hostile(`member ${JSON.stringify(name)} has an absolute path`, { reason: 'absolute', name });
+    if (!name.startsWith(ARCHIVE_DATA_PREFIX)) {
+      const reason = name.split('/').includes('..') ? 'dotdot' : 'outside-data';
+      throw hostile(`member ${JSON.stringify(name)} is not under ${ARCHIVE_DATA_PREFIX}`, { reason, name });
+    }
+    const rel = name.slice(ARCHIVE_DATA_PREFIX.length);
+    try {
+      validatePath(rel);
+    } catch (err) {
+      if (!isSnapError(err)) throw err;
+      throw hostile(`member ${JSON.stringify(name)}: ${err.message}`, { reason: PATH_REASON[err.code] ?? 'bad-path', name });
+    }
+    if (rel !== m.path) {
+      if (rel === prev) throw hostile(`member ${JSON.stringify(name)} appears twice`, { reason: 'duplicate', name });
+      const c = compareUtf8(rel, m.path);
+      throw hostile(
+        c < 0
+          ? `member ${JSON.stringify(name)} is out of order or not in the signed manifest (expected ${ARCHIVE_DATA_PREFIX}${m.path})`
+          : `member ${JSON.stringify(name)} comes where ${ARCHIVE_DATA_PREFIX}${m.path} belongs (missing, out of order, or not in the signed manifest)`,
+        { reason: 'unexpected-entry', name, expected: ARCHIVE_DATA_PREFIX + m.path },
+      );
+    }
+    if ('type' in m) {
+      if (h.type !== 'symlink') throw hostile(`member ${JSON.stringify(name)} is a file; the manifest records a symbolic link`, { reason: 'type-mismatch', name });
+      if (h.linkname !== m.target) throw hostile(`symlink ${JSON.stringify(name)} points to ${JSON.stringify(h.linkname)}; the manifest records ${JSON.stringify(m.target)}`, { reason: 'link-target', name });
+      if ((h.size ?? 0) !== 0) throw hostile(`symlink ${JSON.stringify(name)} carries data`, { reason: 'size-mismatch', name });
+    } else {
+      if (h.type !== 'file') throw hostile(`member ${JSON.stringify(name)} is a symbolic link; the manifest records a file`, { reason: 'type-mismatch', name });
+      if (h.size !== m.size) throw hostile(`member ${JSON.stringify(name)} is ${h.size} bytes; the manifest records ${m.size}`, { reason: 'size-mismatch', name, size: h.size, expected: m.size });
+    }
+  }
+
+  /** Stop reading and remove the spool folder. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.src.destroy();
+    this.extract.destroy();
+    await fsp.rm(this.spoolDir, { recursive: true, force: true });
+  }
+}
+
+function fileItem(it: AsyncGenerator<Buffer>, m: FileEntry, hash: boolean): ArchiveFileItem {
+  const h = hash ? createHash('sha256') : undefined;
+  let size = 0;
+  let ended = false;
+  let verdict: { ok: boolean; sha256: string; size: number } | undefined;
+  const pull = async (): Promise<Buffer | undefined> => {
+    if (ended) return undefined;
+    const r = await it.next();
+    if (r.done) {
+      ended = true;
+      return undefined;
+    }
+    h?.update(r.value);
+    size += r.value.length;
+    return r.value;
+  };
+  return {
+    kind: 'file',
+    entry: m,
+    async *chunks() {
+      for (let c = await pull(); c !== undefined; c = await pull()) yield c;
+    },
+    async finish() {
+      if (verdict) return verdict;
+      while ((await pull()) !== undefined);
+      const sha256 = h ? h.digest('hex') : '';
+      verdict = { ok: (!h || sha256 === m.sha256) && size === m.size, sha256, size };
+      return verdict;
+    },
+  };
+}

@@ -1,0 +1,558 @@
+/**
+ * The store's audit log, `STORE/log.jsonl`: one line per seal, verify, export, import, restore and
+ * fsck, each line chained to the one before it by SHA-256 (a hash chain), and `STORE/log.head`, an
+ * anchor naming the last line, so that removing the last lines shows too.
+ *
+ * A line is the RFC 8785 (JCS) serialization of an {@link AuditLine}, then `\n`:
+ * ```
+ * {"command":"verify","exit":0,"host":"ci-7","outcome":"ok","pid":4242,"prev":"<64 hex>",
+ *  "ref":"fraud-train@model-v3","seq":12,"snapshot":"sha256:…","time":"2026-11-21T10:00:00Z","user":"ci"}
+ * ```
+ * - `seq` is 1 for the first line and one more for each line after it;
+ * - `prev` is the hex SHA-256 of the previous line's bytes including its `\n` (64 zeros for seq 1);
+ * - `log.head` is `{"seq":N,"sha256":"<hex SHA-256 of line N including its \n>"}` + `\n`, replaced
+ *   atomically after every append.
+ *
+ * Appends are serialized by `STORE/log.lock` (O_EXCL, stale-pid takeover), write the whole line
+ * with one write(2) on an O_APPEND descriptor, and fsync before the head moves. A line torn by a
+ * crash (bytes after the last `\n`) is never rewritten or cut off: the next append first ends it
+ * with `\n` and records `recovered: {bytes, sha256}` of those bytes, chaining past them to the last
+ * whole line (see docs/DESIGN.md, "Audit log").
+ *
+ * What the chain and the head prove, and what they cannot: see {@link verifyLog}.
+ */
+import { promises as fsp, constants as FS, createReadStream, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { canonicalJson } from '../core/canonical-json.js';
+import { formatTime } from '../core/statement.js';
+import { acquireLockFile, fsyncDir, writeFileAtomic } from './store.js';
+import { ioError } from './errors.js';
+
+/** File names in the store root. */
+export const LOG_FILE = 'log.jsonl';
+export const LOG_HEAD_FILE = 'log.head';
+export const LOG_LOCK_FILE = 'log.lock';
+
+/** `prev` of the first line: 64 zeros. */
+export const GENESIS_PREV = '0'.repeat(64);
+
+/** How long an append waits for another appender before giving up (ms). Appends take milliseconds. */
+const LOCK_WAIT_MS = 10_000;
+
+/** What a command did: `ok`; `failed` (an integrity verdict, exit 1); `error` (it could not run). */
+export type AuditOutcome = 'ok' | 'failed' | 'error';
+
+/** What a caller records; the log adds time, user, host, pid, seq and prev. */
+export interface AuditEntry {
+  /** The command: `seal`, `verify`, `export`, `import`, `restore`, `fsck`, … */
+  command: string;
+  /** The snapshot as the user named it (or `NAME@VERSION` when known). */
+  ref?: string;
+  /** Snapshot id, `sha256:<hex>`. */
+  snapshot?: string;
+  outcome: AuditOutcome;
+  /** The command's exit code (SPEC §8). */
+  exit: number;
+  /** The SnapError code when `outcome` is `error`. */
+  error?: string;
+  /** More facts (counts, archive path, …); any JSON value without undefined members. */
+  details?: Record<string, unknown>;
+  /** The clock (tests). */
+  now?: Date;
+}
+
+/** One line of the log, as parsed. Unknown members are kept (later versions may add some). */
+export interface AuditLine {
+  seq: number;
+  prev: string;
+  /** RFC 3339 UTC, whole seconds. */
+  time: string;
+  command: string;
+  ref?: string;
+  snapshot?: string;
+  outcome: AuditOutcome;
+  exit?: number;
+  error?: string;
+  details?: Record<string, unknown>;
+  user: string;
+  host: string;
+  pid: number;
+  /** Set when this append found a torn line before it (a crash mid-append) and sealed it off. */
+  recovered?: { bytes: number; sha256: string };
+  [member: string]: unknown;
+}
+
+/** The result of {@link appendAudit}: never an exception. */
+export type AppendResult =
+  | { written: true; seq: number }
+  /** `noStore`: there is no store at that path, so there is no log to write (not a failure). */
+  | { written: false; reason: string; noStore?: boolean };
+
+/** The anchor `log.head`. */
+export interface LogHead {
+  seq: number;
+  sha256: string;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const OUTCOMES: ReadonlySet<string> = new Set(['ok', 'failed', 'error']);
+const NL = 0x0a;
+
+function sha256hex(...parts: Uint8Array[]): string {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return h.digest('hex');
+}
+
+/** The login name of this process: os.userInfo(), else $USER, else `uid:<n>`. */
+function currentUser(env: NodeJS.ProcessEnv): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return env.USER ?? env.LOGNAME ?? `uid:${process.getuid?.() ?? '?'}`;
+  }
+}
+
+/**
+ * Parse and check one line (without its `\n`): canonical JSON of an object with the required
+ * members of the right types. Returns undefined for anything else.
+ */
+export function parseAuditLine(bytes: Uint8Array): AuditLine | undefined {
+  let text: string;
+  let v: unknown;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    v = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const o = v as Record<string, unknown>;
+  const ok =
+    Number.isSafeInteger(o.seq) && (o.seq as number) >= 1 &&
+    typeof o.prev === 'string' && HEX64.test(o.prev) &&
+    typeof o.time === 'string' && typeof o.command === 'string' &&
+    typeof o.outcome === 'string' && OUTCOMES.has(o.outcome) &&
+    typeof o.user === 'string' && typeof o.host === 'string' && Number.isSafeInteger(o.pid) &&
+    (o.exit === undefined || Number.isSafeInteger(o.exit)) &&
+    (o.ref === undefined || typeof o.ref === 'string') &&
+    (o.snapshot === undefined || typeof o.snapshot === 'string');
+  if (!ok) return undefined;
+  try {
+    if (canonicalJson(o) !== text) return undefined; // snap writes only canonical lines
+  } catch {
+    return undefined;
+  }
+  return o as AuditLine;
+}
+
+function parseHead(text: string): LogHead | undefined {
+  try {
+    const o = JSON.parse(text);
+    if (o && Number.isSafeInteger(o.seq) && o.seq >= 1 && typeof o.sha256 === 'string' && HEX64.test(o.sha256)) return { seq: o.seq, sha256: o.sha256 };
+  } catch {
+    /* unreadable anchor */
+  }
+  return undefined;
+}
+
+/**
+ * Read `STORE/log.head`.
+ * @returns the anchor; `null` when there is none; `undefined` when it exists but is not a valid anchor
+ */
+export async function readLogHead(storeRoot: string): Promise<LogHead | null | undefined> {
+  let text: string;
+  try {
+    text = await fsp.readFile(join(storeRoot, LOG_HEAD_FILE), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    return undefined;
+  }
+  return parseHead(text);
+}
+
+/** The end of the log as an appender sees it. */
+interface Tail {
+  size: number;
+  /** Offset just after the last `\n` (0 when there is none). */
+  completeEnd: number;
+  /** The last whole line, without its `\n`. */
+  last?: Buffer;
+}
+
+/** Read backwards from the end to the last whole line, in 64 KiB blocks. */
+async function readTail(fh: fsp.FileHandle): Promise<Tail> {
+  const size = (await fh.stat()).size;
+  const BLOCK = 1 << 16;
+  let completeEnd = -1; // offset after the last \n
+  let lineStart = -1; // offset after the \n before it
+  const parts: Buffer[] = [];
+  let pos = size;
+  while (pos > 0 && lineStart < 0) {
+    const start = Math.max(0, pos - BLOCK);
+    const buf = Buffer.allocUnsafe(pos - start);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, start);
+    const b = buf.subarray(0, bytesRead);
+    let end = b.length; // scan b[0..end) from the back
+    if (completeEnd < 0) {
+      const i = b.lastIndexOf(NL);
+      if (i >= 0) {
+        completeEnd = start + i + 1;
+        end = i;
+      } else end = 0;
+    }
+    if (completeEnd >= 0) {
+      const j = end > 0 ? b.lastIndexOf(NL, end - 1) : -1;
+      if (j >= 0) {
+        lineStart = start + j + 1;
+        parts.unshift(b.subarray(j + 1, end));
+      } else {
+        parts.unshift(b.subarray(0, end));
+        if (start === 0) lineStart = 0;
+      }
+    }
+    pos = start;
+  }
+  if (completeEnd < 0) return { size, completeEnd: 0 };
+  return { size, completeEnd, last: Buffer.concat(parts) };
+}
+
+/** Number of `\n` in the file (used only when the last line is unreadable and the head is too). */
+async function countLines(path: string): Promise<number> {
+  let n = 0;
+  for await (const c of createReadStream(path) as AsyncIterable<Buffer>) for (let i = c.indexOf(NL); i >= 0; i = c.indexOf(NL, i + 1)) n++;
+  return n;
+}
+
+/** SHA-256 of a file's bytes from `offset` to its end. */
+async function hashFrom(path: string, offset: number): Promise<string> {
+  const h = createHash('sha256');
+  for await (const c of createReadStream(path, { start: offset }) as AsyncIterable<Buffer>) h.update(c);
+  return h.digest('hex');
+}
+
+/** Where the next line goes: its seq and prev, and the torn bytes it must seal off, if any. */
+interface ChainPoint {
+  /** The file's size before the append. */
+  size: number;
+  seq: number;
+  prev: string;
+  /** The file does not end with `\n`: write one before the new line. */
+  sealOff: boolean;
+  /** Torn bytes after the last whole line, which the new line records. */
+  recovered?: { bytes: number; sha256: string };
+}
+
+/**
+ * Decide seq and prev of the next line (the caller holds the log lock). See {@link appendAudit}.
+ */
+async function findChainPoint(logPath: string, head: LogHead | undefined): Promise<ChainPoint> {
+  const fh = await fsp.open(logPath, 'r');
+  let tail: Tail;
+  let last: Buffer | undefined;
+  let torn: number;
+  let tornHash: string | undefined;
+  try {
+    tail = await readTail(fh);
+    last = tail.last;
+    torn = tail.size - tail.completeEnd;
+    if (torn > 0 && torn < 1 << 20) {
+      const frag = Buffer.alloc(torn);
+      await fh.read(frag, 0, torn, tail.completeEnd);
+      if (parseAuditLine(frag)) {
+        // Only the \n is missing from a whole line: it is the last line, not debris.
+        last = frag;
+        torn = 0;
+      } else tornHash = sha256hex(frag);
+    }
+  } finally {
+    await fh.close();
+  }
+  let prev = GENESIS_PREV;
+  let lastSeq = 0;
+  if (last !== undefined) {
+    prev = sha256hex(last, Buffer.from([NL]));
+    const parsed = parseAuditLine(last);
+    if (parsed) {
+      lastSeq = parsed.seq;
+      // The head names this very line: chain to what it was when written, so an edit of it shows.
+      if (head && head.seq === lastSeq) prev = head.sha256;
+    } else lastSeq = await countLines(logPath);
+  }
+  // A head ahead of the log (last lines removed) leaves a seq gap for verifyLog to report.
+  const seq = Math.max(lastSeq, head ? head.seq : 0) + 1;
+  const sealOff = tail.size > tail.completeEnd;
+  return { size: tail.size, seq, prev, sealOff, ...(torn > 0 ? { recovered: { bytes: torn, sha256: tornHash ?? (await hashFrom(logPath, tail.completeEnd)) } } : {}) };
+}
+
+function whyNotWritten(e: unknown, storeRoot: string): string {
+  const errno = (e as { details?: { errno?: string }; code?: string })?.details?.errno ?? (e as NodeJS.ErrnoException)?.code ?? '';
+  if (errno === 'EROFS' || errno === 'EACCES' || errno === 'EPERM') return `the store ${storeRoot} is read-only for this user (${errno})`;
+  return (e as Error)?.message ?? String(e);
+}
+
+/**
+ * Append one line to the store's audit log, chained to the line before it, then move `log.head`.
+ *
+ * Never throws: a store that is missing, read-only (e.g. a shared mount verified by another user),
+ * locked for more than 10 s, or failing, gives `{ written: false, reason }` and changes nothing.
+ * A torn last line left by a crash is sealed off with `\n` and recorded as `recovered` in the new
+ * line (its bytes stay in the file). When `log.head` names the current last line, the new line's
+ * `prev` is taken from the head, so an edit of that last line stays visible after the append; when
+ * the head is ahead of the log (last lines removed), `seq` continues from the head, leaving a gap
+ * that {@link verifyLog} reports.
+ * @param storeRoot the store folder (its `store.json` must exist)
+ * @param env       environment for the user-name fallback ($USER)
+ * @param opts.lockWaitMs how long to wait for another appender (default 10 000 ms)
+ */
+export async function appendAudit(storeRoot: string, entry: AuditEntry, env: NodeJS.ProcessEnv = process.env, opts: { lockWaitMs?: number } = {}): Promise<AppendResult> {
+  if (!existsSync(join(storeRoot, 'store.json'))) return { written: false, reason: `no store at ${storeRoot}`, noStore: true };
+  const logPath = join(storeRoot, LOG_FILE);
+  let release: (() => Promise<void>) | undefined;
+  try {
+    release = await acquireLockFile(join(storeRoot, LOG_LOCK_FILE), `the audit log of ${storeRoot}`, opts.lockWaitMs ?? LOCK_WAIT_MS);
+    const created = !existsSync(logPath);
+    const fh = await fsp.open(logPath, FS.O_WRONLY | FS.O_APPEND | FS.O_CREAT, 0o644);
+    let seq: number;
+    try {
+      const head = (await readLogHead(storeRoot)) ?? undefined;
+      const at = await findChainPoint(logPath, head);
+      seq = at.seq;
+      const line: Record<string, unknown> = {
+        time: formatTime(entry.now ?? new Date()),
+        command: entry.command,
+        ...(entry.ref !== undefined ? { ref: entry.ref } : {}),
+        ...(entry.snapshot !== undefined ? { snapshot: entry.snapshot } : {}),
+        outcome: entry.outcome,
+        exit: entry.exit,
+        ...(entry.error !== undefined ? { error: entry.error } : {}),
+        ...(entry.details !== undefined ? { details: entry.details } : {}),
+        user: currentUser(env),
+        host: hostname(),
+        pid: process.pid,
+        prev: at.prev,
+        seq,
+        ...(at.recovered ? { recovered: at.recovered } : {}),
+      };
+      const bytes = Buffer.from((at.sealOff ? '\n' : '') + canonicalJson(line) + '\n', 'utf8');
+      let n = 0;
+      let failure: unknown;
+      try {
+        ({ bytesWritten: n } = await fh.write(bytes, 0, bytes.length, null));
+      } catch (e) {
+        failure = e;
+      }
+      if (n !== bytes.length) {
+        await fh.truncate(at.size).catch(() => {}); // we hold the lock: take back a short write
+        throw failure ?? Object.assign(new Error(`short write (${n} of ${bytes.length} bytes)`), { code: 'EIO' });
+      }
+      await fh.sync();
+      if (created) await fsyncDir(storeRoot);
+      const lineHash = sha256hex(bytes.subarray(at.sealOff ? 1 : 0));
+      await writeFileAtomic(join(storeRoot, LOG_HEAD_FILE), canonicalJson({ seq, sha256: lineHash }) + '\n', { mode: 0o644 }).catch(() => {
+        /* the line is written; the next append moves the head past it */
+      });
+    } finally {
+      await fh.close();
+    }
+    return { written: true, seq };
+  } catch (e) {
+    return { written: false, reason: whyNotWritten(ioError(e, logPath, 'cannot write the audit log'), storeRoot) };
+  } finally {
+    await release?.().catch(() => {});
+  }
+}
+
+/** One physical line of the log file, exactly as stored. */
+export interface RawLogLine {
+  /** 1-based line number in the file. */
+  line: number;
+  /** The bytes without the `\n`. */
+  bytes: Buffer;
+  /** False for a last line with no `\n` (torn). */
+  complete: boolean;
+}
+
+/**
+ * The physical lines of a log file, streamed in order.
+ * @throws SnapError `NOT_FOUND` | `IO_ERROR`
+ */
+export async function* logLines(path: string): AsyncGenerator<RawLogLine> {
+  let rest: Buffer = Buffer.alloc(0);
+  let line = 0;
+  try {
+    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+      let buf = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
+      let i: number;
+      while ((i = buf.indexOf(NL)) >= 0) {
+        yield { line: ++line, bytes: buf.subarray(0, i), complete: true };
+        buf = buf.subarray(i + 1);
+      }
+      rest = Buffer.from(buf);
+    }
+  } catch (e) {
+    throw ioError(e, path, 'cannot read the audit log');
+  }
+  if (rest.length > 0) yield { line: ++line, bytes: rest, complete: false };
+}
+
+/** One line of the log for display: parsed, or not (`entry` absent). */
+export interface LogRow {
+  line: number;
+  entry?: AuditLine;
+  /** Set for a line that is not a valid log line (malformed, or torn when `complete` is false). */
+  raw?: string;
+  complete: boolean;
+}
+
+/**
+ * Read the audit log for display (not verified: see {@link verifyLog}).
+ * @returns every line in file order; [] when the store has no log yet
+ * @throws SnapError `IO_ERROR` when the log exists but cannot be read
+ */
+export async function readLog(storeRoot: string): Promise<LogRow[]> {
+  const path = join(storeRoot, LOG_FILE);
+  if (!existsSync(path)) return [];
+  const rows: LogRow[] = [];
+  for await (const l of logLines(path)) {
+    const entry = l.complete ? parseAuditLine(l.bytes) : undefined;
+    rows.push(entry ? { line: l.line, entry, complete: true } : { line: l.line, raw: l.bytes.toString('utf8').slice(0, 200), complete: l.complete });
+  }
+  return rows;
+}
+
+/** Kinds of problem {@link verifyLog} finds. */
+export type LogProblemKind = 'edited' | 'removed' | 'reordered' | 'inserted' | 'malformed' | 'truncated' | 'head-mismatch';
+
+/** One problem found in the log. `line` is the 1-based line in the file it was seen at. */
+export interface LogProblem {
+  line: number;
+  kind: LogProblemKind;
+  /** The seq concerned (for `removed`: the first missing one). */
+  seq?: number;
+  /** For `removed`: the last missing seq. */
+  toSeq?: number;
+  message: string;
+}
+
+/** The result of {@link verifyLog}. */
+export interface LogVerification {
+  /** True when every line is whole, well-formed, in order and chained, and the head agrees. */
+  ok: boolean;
+  /** Lines in the file (a torn last line included). */
+  lines: number;
+  /** The highest seq seen (0 for an empty log). */
+  lastSeq: number;
+  /** The anchor, when there is a valid one. */
+  head?: LogHead;
+  problems: LogProblem[];
+  /** Torn lines that a later append sealed off and recorded (crash recovery; not problems). */
+  recovered: { line: number; bytes: number }[];
+}
+
+/**
+ * Check the audit log's hash chain and its head.
+ *
+ * Finds: an `edited` line (the next line's `prev` is not its hash, or the first line's `prev` is
+ * not 64 zeros); `removed` lines (a gap in `seq`; at the end, the head names a seq past the last
+ * line); `reordered` lines (a `seq` lower than the line before it); `inserted` lines (a `seq` seen
+ * before); `malformed` lines (not canonical JSON of a log line); a `truncated` last line (no `\n`:
+ * an append was interrupted; the next append seals it off); `head-mismatch` (no head for a
+ * non-empty log, an unreadable head, or a head whose hash is not that of the line it names).
+ *
+ * Limit: the chain and head are not secret and not signed. Whoever can write the store can rewrite
+ * the whole log from any line on and write a matching head; that is only caught against a copy of
+ * the head kept elsewhere (see docs/DESIGN.md, "Audit log").
+ * @throws SnapError `IO_ERROR` when the log exists but cannot be read
+ */
+export async function verifyLog(storeRoot: string): Promise<LogVerification> {
+  const path = join(storeRoot, LOG_FILE);
+  const problems: LogProblem[] = [];
+  const recovered: LogVerification['recovered'] = [];
+  const head = await readLogHead(storeRoot);
+  /** seq → where it is and the hash of its bytes with `\n`. */
+  const bySeq = new Map<number, { line: number; hash: string }>();
+  /** Lines in file order (compact): for the chain check after the pass. */
+  const order: { line: number; seq: number; prev: string; afterMalformed: boolean }[] = [];
+  let lines = 0;
+  let lastSeq = 0;
+  let prevSeqInFile = 0;
+  /** The previous physical line when it was malformed: its byte length and hash (a torn line sealed off). */
+  let malformedBefore: { line: number; bytes: number; sha256: string } | undefined;
+  if (existsSync(path)) {
+    for await (const l of logLines(path)) {
+      lines = l.line;
+      if (!l.complete) {
+        problems.push({ line: l.line, kind: 'truncated', message: `line ${l.line} has no newline (${l.bytes.length} bytes): an append was interrupted; the next append will seal it off and record it` });
+        break;
+      }
+      const e = parseAuditLine(l.bytes);
+      if (!e) {
+        malformedBefore = { line: l.line, bytes: l.bytes.length, sha256: sha256hex(l.bytes) };
+        problems.push({ line: l.line, kind: 'malformed', message: `line ${l.line} is not a valid log line (not canonical JSON with seq, prev, time, command, outcome, user, host and pid)` });
+        continue;
+      }
+      if (e.recovered && malformedBefore && malformedBefore.line === l.line - 1 && e.recovered.bytes === malformedBefore.bytes && e.recovered.sha256 === malformedBefore.sha256) {
+        // The malformed line before is a torn append that this line sealed off and recorded.
+        const i = problems.findIndex((p) => p.line === l.line - 1 && p.kind === 'malformed');
+        if (i >= 0) problems.splice(i, 1);
+        recovered.push({ line: l.line - 1, bytes: e.recovered.bytes });
+      }
+      const hash = sha256hex(l.bytes, Buffer.from([NL]));
+      if (bySeq.has(e.seq)) {
+        problems.push({ line: l.line, kind: 'inserted', seq: e.seq, message: `line ${l.line} repeats seq ${e.seq} of line ${bySeq.get(e.seq)?.line}: a line was copied or inserted` });
+      } else {
+        bySeq.set(e.seq, { line: l.line, hash });
+        if (e.seq <= prevSeqInFile) problems.push({ line: l.line, kind: 'reordered', seq: e.seq, message: `line ${l.line} has seq ${e.seq} after seq ${prevSeqInFile}: lines were moved` });
+        order.push({ line: l.line, seq: e.seq, prev: e.prev, afterMalformed: malformedBefore?.line === l.line - 1 && !e.recovered });
+      }
+      prevSeqInFile = Math.max(prevSeqInFile, e.seq);
+      lastSeq = Math.max(lastSeq, e.seq);
+      malformedBefore = undefined;
+    }
+  }
+  // The chain, by seq: line s must hold the hash of line s-1, wherever that line is.
+  const present = [...bySeq.keys()].sort((a, b) => a - b);
+  const below = (s: number): number => {
+    let lo = 0;
+    let hi = present.length - 1;
+    let best = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if ((present[mid] as number) < s) {
+        best = present[mid] as number;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return best;
+  };
+  for (const o of order) {
+    if (o.seq === 1) {
+      if (o.prev !== GENESIS_PREV) problems.push({ line: o.line, kind: 'edited', seq: 1, message: `line ${o.line} (seq 1) does not start the chain (prev is not 64 zeros): it was edited, or lines before it were removed` });
+      continue;
+    }
+    const before = bySeq.get(o.seq - 1);
+    if (before) {
+      if (before.hash !== o.prev) problems.push({ line: before.line, kind: 'edited', seq: o.seq - 1, message: `line ${before.line} (seq ${o.seq - 1}) was edited: line ${o.line} recorded another hash for it` });
+    } else if (!o.afterMalformed) {
+      const from = below(o.seq) + 1;
+      problems.push({ line: o.line, kind: 'removed', seq: from, toSeq: o.seq - 1, message: `seq ${from}${from < o.seq - 1 ? `–${o.seq - 1}` : ''} missing before line ${o.line}: ${o.seq - from === 1 ? 'a line was' : 'lines were'} removed` });
+    }
+  }
+  // The head: it names the last line written; lines removed from the end leave it ahead.
+  const nonEmpty = lines > 0;
+  if (head === undefined) {
+    problems.push({ line: lines, kind: 'head-mismatch', message: `${LOG_HEAD_FILE} is not a valid anchor ({"seq":N,"sha256":"<hex>"})` });
+  } else if (head === null) {
+    if (nonEmpty) problems.push({ line: lines, kind: 'head-mismatch', message: `${LOG_HEAD_FILE} is missing, so lines removed from the end could not be seen; it is written after every append` });
+  } else if (head.seq > lastSeq) {
+    problems.push({ line: lines + 1, kind: 'removed', seq: lastSeq + 1, toSeq: head.seq, message: `${LOG_HEAD_FILE} names seq ${head.seq} but the log ends at seq ${lastSeq}: the last ${head.seq - lastSeq === 1 ? 'line was' : `${head.seq - lastSeq} lines were`} removed` });
+  } else {
+    const named = bySeq.get(head.seq);
+    if (named && named.hash !== head.sha256) problems.push({ line: named.line, kind: 'head-mismatch', seq: head.seq, message: `line ${named.line} (seq ${head.seq}) does not have the hash ${LOG_HEAD_FILE} recorded: it was edited (or ${LOG_HEAD_FILE} was)` });
+  }
+  problems.sort((a, b) => a.line - b.line);
+  return { ok: problems.length === 0, lines, lastSeq, ...(head ? { head } : {}), problems, recovered };
+}

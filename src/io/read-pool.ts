@@ -1,0 +1,255 @@
+/**
+ * A pool of worker threads that read files and hash what they read (node:crypto SHA-256), handing
+ * the bytes back to the main thread (transferred, not copied). Used where the main thread must do
+ * something with the very bytes that were hashed — pack them into an archive (`export`,
+ * `seal --out`) or write them out (`restore` from a store) — while the reading and hashing run on
+ * other cores.
+ *
+ * Two requests:
+ * - `files`: a batch of small files (each at most {@link WHOLE_FILE_MAX} bytes), read whole into one
+ *   buffer (each with one read of size + 1 bytes, which proves the end of the file), each hashed and
+ *   compared with its expected digest;
+ * - `block`: the next block of one large file; the worker keeps the file open and its hash running
+ *   between blocks, so all blocks of a file go to the same worker, in order. The last block also
+ *   checks that nothing follows the end, and the digest.
+ *
+ * Files are opened with O_NOFOLLOW | O_NONBLOCK (a link or FIFO is refused, never followed or
+ * blocked on) and must be regular files of the expected size.
+ */
+import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import { SnapError } from '../core/errors.js';
+
+/** Files up to this size (bytes) are read whole in `files` batches; larger ones block by block. */
+export const WHOLE_FILE_MAX = 8 << 20;
+/** Block size of large files, in bytes. */
+export const BLOCK = 4 << 20;
+
+/** Why a file's bytes are not the expected ones. */
+export type ReadMismatch = 'missing' | 'not-a-file' | 'size' | 'digest';
+
+/** A failure on one file of a request. */
+export interface ReadFailure {
+  /** Index of the file in a `files` batch (0 for a block). */
+  index: number;
+  /** A mismatch, or `io` for any other read error. */
+  why: ReadMismatch | 'io';
+  errno?: string;
+  message?: string;
+}
+
+/** The reply to a request: the bytes read (files of a batch back to back), and the first failure if any. */
+export interface ReadReply {
+  id: number;
+  buf: ArrayBuffer;
+  failure?: ReadFailure;
+}
+
+/** Worker body: self-contained (started with `eval`), only Node built-ins. */
+function readWorkerMain(): void {
+  /* eslint-disable */
+  const { parentPort } = require('node:worker_threads');
+  const fs = require('node:fs');
+  const crypto = require('node:crypto');
+  const O = fs.constants;
+  const FLAGS = O.O_RDONLY | (O.O_NOFOLLOW ?? 0) | (O.O_NONBLOCK ?? 0);
+  const oneShot = crypto.hash as ((alg: string, data: any, enc: string) => string) | undefined;
+  const sha = (b: Buffer): string => (oneShot ? oneShot('sha256', b, 'hex') : crypto.createHash('sha256').update(b).digest('hex'));
+  const open = new Map<string, { fd: number; h: any }>();
+
+  class Fail extends Error {
+    constructor(readonly why: string, readonly errno?: string, msg?: string) {
+      super(msg ?? why);
+    }
+  }
+  function openChecked(path: string, size: number): number {
+    let fd: number;
+    try {
+      fd = fs.openSync(path, FLAGS);
+    } catch (e: any) {
+      if (e.code === 'ENOENT' || e.code === 'ENOTDIR') throw new Fail('missing', e.code, e.message);
+      if (e.code === 'ELOOP') throw new Fail('not-a-file', e.code, e.message);
+      throw new Fail('io', e.code, e.message);
+    }
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) {
+      fs.closeSync(fd);
+      throw new Fail('not-a-file');
+    }
+    if (st.size !== size) {
+      fs.closeSync(fd);
+      throw new Fail('size');
+    }
+    return fd;
+  }
+  function readAt(fd: number, buf: Buffer, off: number, len: number, pos: number): number {
+    let got = 0;
+    while (got < len) {
+      const n = fs.readSync(fd, buf, off + got, len - got, pos + got);
+      got += n;
+      if (n === 0 || got < len) break; // a short read of a regular file is its end
+    }
+    return got;
+  }
+  const failure = (index: number, e: any) => (e instanceof Fail ? { index, why: e.why, errno: e.errno, message: e.message } : { index, why: 'io', errno: e?.code, message: e?.message ?? String(e) });
+
+  parentPort.on('message', (m: any) => {
+    if (m.op === 'files') {
+      const sizes: number[] = m.sizes;
+      let total = 0;
+      for (const s of sizes) total += s;
+      const ab = new ArrayBuffer(total + 1);
+      const buf = Buffer.from(ab);
+      let off = 0;
+      let fail;
+      for (let i = 0; i < sizes.length; i++) {
+        const size = sizes[i] as number;
+        let fd = -1;
+        try {
+          fd = openChecked(m.paths[i], size);
+          // size + 1 bytes: the extra byte only lands when the file grew (it is overwritten by the next file).
+          const n = readAt(fd, buf, off, size + 1, 0);
+          if (n !== size) throw new Fail('size');
+          if (sha(buf.subarray(off, off + size)) !== m.sha256s[i]) throw new Fail('digest');
+        } catch (e) {
+          fail = failure(i, e);
+        } finally {
+          if (fd >= 0) fs.closeSync(fd);
+        }
+        if (fail) break;
+        off += size;
+      }
+      parentPort.postMessage({ id: m.id, buf: ab, failure: fail }, [ab]);
+      return;
+    }
+    if (m.op === 'block') {
+      const { path, size, sha256, offset, length } = m;
+      const ab = new ArrayBuffer(length);
+      const buf = Buffer.from(ab);
+      let st = open.get(path);
+      try {
+        if (!st) {
+          if (offset !== 0) throw new Fail('io', undefined, 'block out of order');
+          st = { fd: openChecked(path, size), h: crypto.createHash('sha256') };
+          open.set(path, st);
+        }
+        if (readAt(st.fd, buf, 0, length, offset) !== length) throw new Fail('size');
+        st.h.update(buf);
+        if (offset + length === size) {
+          open.delete(path);
+          const extra = fs.readSync(st.fd, Buffer.alloc(1), 0, 1, size);
+          fs.closeSync(st.fd);
+          if (extra !== 0) throw new Fail('size');
+          if (st.h.digest('hex') !== sha256) throw new Fail('digest');
+        }
+        parentPort.postMessage({ id: m.id, buf: ab }, [ab]);
+      } catch (e) {
+        if (st && open.get(path) === st) {
+          open.delete(path);
+          try {
+            fs.closeSync(st.fd);
+          } catch {}
+        }
+        parentPort.postMessage({ id: m.id, buf: ab, failure: failure(0, e) }, [ab]);
+      }
+      return;
+    }
+    if (m.op === 'abort') {
+      for (const s of open.values()) {
+        try {
+          fs.closeSync(s.fd);
+        } catch {}
+      }
+      open.clear();
+    }
+  });
+}
+
+/** Number of read workers by default: one per core, at most 4. */
+export function defaultReadJobs(): number {
+  return Math.max(1, Math.min(4, availableParallelism()));
+}
+
+/** A pool of read-and-hash workers. Always {@link ReadPool.close} it. */
+export class ReadPool {
+  private readonly workers: Worker[] = [];
+  private readonly load: number[] = [];
+  private readonly pending = new Map<number, { resolve: (r: ReadReply) => void; reject: (e: unknown) => void; w: number }>();
+  private nextId = 0;
+  private failed: unknown;
+
+  /**
+   * @param jobs number of worker threads (default {@link defaultReadJobs})
+   * @throws SnapError `USAGE` when `jobs` is not a positive integer
+   */
+  constructor(jobs = defaultReadJobs()) {
+    if (!Number.isSafeInteger(jobs) || jobs < 1) throw new SnapError('USAGE', `--jobs must be a positive integer, got ${jobs}`);
+    const src = `(${readWorkerMain.toString()})()`;
+    for (let w = 0; w < jobs; w++) {
+      const worker = new Worker(src, { eval: true });
+      worker.on('message', (r: ReadReply) => {
+        const p = this.pending.get(r.id);
+        if (!p) return;
+        this.pending.delete(r.id);
+        this.load[w] = (this.load[w] as number) - 1;
+        p.resolve(r);
+      });
+      worker.on('error', (e) => this.fail(new SnapError('INTERNAL', `read worker failed: ${e.message}`, undefined, { cause: e })));
+      worker.on('exit', (code) => {
+        if (code !== 0 && this.pending.size > 0) this.fail(new SnapError('INTERNAL', `read worker exited with code ${code}`));
+      });
+      this.workers.push(worker);
+      this.load.push(0);
+    }
+  }
+
+  private fail(e: unknown): void {
+    this.failed ??= e;
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+
+  /** Number of workers. */
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /** The least-loaded worker's index. */
+  pick(): number {
+    let w = 0;
+    for (let i = 1; i < this.load.length; i++) if ((this.load[i] as number) < (this.load[w] as number)) w = i;
+    return w;
+  }
+
+  private send(w: number, msg: Record<string, unknown>): Promise<ReadReply> {
+    if (this.failed) return Promise.reject(this.failed);
+    const id = this.nextId++;
+    this.load[w] = (this.load[w] as number) + 1;
+    const p = new Promise<ReadReply>((resolve, reject) => this.pending.set(id, { resolve, reject, w }));
+    p.catch(() => {});
+    (this.workers[w] as Worker).postMessage({ ...msg, id });
+    return p;
+  }
+
+  /**
+   * Read and hash a batch of small files (each at most {@link WHOLE_FILE_MAX} bytes) on the
+   * least-loaded worker. The reply's buffer holds the files back to back (plus one spare byte);
+   * when `failure` is set, the files before `failure.index` were read and matched.
+   */
+  files(paths: string[], sizes: number[], sha256s: string[]): Promise<ReadReply> {
+    return this.send(this.pick(), { op: 'files', paths, sizes, sha256s });
+  }
+
+  /**
+   * Read the block [offset, offset + length) of a large file on worker `w`. Blocks of one file must
+   * go to one worker, in order, starting at 0; the last one checks the end and the digest.
+   */
+  block(w: number, path: string, size: number, sha256: string, offset: number, length: number): Promise<ReadReply> {
+    return this.send(w, { op: 'block', path, size, sha256, offset, length });
+  }
+
+  /** Stop every worker (files they hold open are closed with them). */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}

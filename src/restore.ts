@@ -1,0 +1,361 @@
+/**
+ * `restore`: write a snapshot's files into a folder — from a store snapshot or straight from an
+ * archive — checking each file's bytes against its digest as it is written, and finishing with
+ * a full `verify()` of the folder.
+ *
+ * Safety: the target must be absent or empty; the snapshot must be trusted and its manifest must
+ * match the signed root and pass the tree rules (no link leaving the dataset, nothing under a file
+ * or a link) before anything is written. Paths are SPEC §2 paths (no `..`, not absolute), joined
+ * under the target; folders are made by restore itself; files are created with O_EXCL | O_NOFOLLOW
+ * (never through a link, never over a file); symbolic links are made last, so no write ever goes
+ * through one. A file up to 8 MiB is hashed before any of it is written, so wrong bytes never
+ * reach the target; a larger one is hashed as it is written and removed on a mismatch. On any
+ * error, everything restore made is removed.
+ *
+ * The writing and hashing run in a pool of worker threads ({@link WritePool}); this thread reads
+ * the manifest (and parses the archive), makes the folders and hands out batches.
+ */
+import { promises as fsp, mkdirSync, symlinkSync, realpathSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { SnapError, type SnapErrorCode } from './core/errors.js';
+import type { FileEntry } from './core/manifest.js';
+import type { TrustedKey } from './core/envelope.js';
+import type { ArchiveItem } from './io/archive.js';
+import { manifestEntryRuns } from './io/manifest-file.js';
+import { WritePool, WHOLE_FILE_MAX, type WriteFailure, type WriteReply } from './io/write-pool.js';
+import { openStore, objectPath, snapshotKeepsObjects, type SnapshotLocation, type Store } from './io/store.js';
+import { ioError } from './io/errors.js';
+import { checkTrust, type SignerReport } from './snapshot.js';
+import { checkManifestAgainst, openArchive, dataMismatch, type OpenedArchive } from './archive.js';
+import { verify, type VerifyReport } from './verify.js';
+import type { Progress } from './seal.js';
+
+/** Where a restore reads from: a store snapshot, or an archive. */
+export type RestoreSource = { kind: 'snapshot'; snapshot: SnapshotLocation; store: string } | { kind: 'archive'; file: string; ref?: string };
+
+/** Options of {@link restore}. */
+export interface RestoreOptions {
+  source: RestoreSource;
+  /** The target folder: absent (it is made; its parent must exist) or empty. */
+  dir: string;
+  trusted: readonly TrustedKey[];
+  threshold?: number;
+  /** Worker threads for writing and for the final verify (default: one per core). */
+  jobs?: number;
+  onProgress?: (p: Progress) => void;
+}
+
+/** What {@link restore} did. */
+export interface RestoreResult {
+  /** True when the final verify passed. */
+  ok: boolean;
+  /** `NAME@VERSION`. */
+  ref: string;
+  snapshot: string;
+  signers: SignerReport[];
+  dir: string;
+  files: number;
+  symlinks: number;
+  bytes: number;
+  /** The final `verify()` of the folder against the snapshot. */
+  verify: VerifyReport;
+  seconds: number;
+}
+
+/** Batches of small files hold up to this many bytes, or {@link BATCH_FILES} files. */
+const BATCH_BYTES = 4 << 20;
+const BATCH_FILES = 256;
+/** Requests in flight per worker before this thread waits. */
+const IN_FLIGHT_PER_WORKER = 3;
+/** Chunks of one large file in flight before this thread waits. */
+const CHUNKS_IN_FLIGHT = 8;
+
+/** Check the target: absent (made later) or an empty folder. Returns its real path, or undefined when absent. */
+async function checkTarget(dir: string): Promise<string | undefined> {
+  let st;
+  try {
+    st = await fsp.stat(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      try {
+        await fsp.stat(resolve(dir, '..'));
+      } catch (e2) {
+        throw ioError(e2, resolve(dir, '..'), 'cannot restore into a folder whose parent is missing');
+      }
+      return undefined;
+    }
+    throw ioError(e, dir, 'cannot use the target folder');
+  }
+  if (!st.isDirectory()) throw new SnapError('TARGET_NOT_EMPTY', `${dir} exists and is not a folder; restore into a new or empty folder`, { path: dir });
+  const names = await fsp.readdir(dir);
+  if (names.length > 0) throw new SnapError('TARGET_NOT_EMPTY', `${dir} is not empty (${names.length} entries); restore into a new or empty folder — nothing was written`, { path: dir });
+  return realpathSync(dir);
+}
+
+/** The trusted, checked snapshot a restore writes out. */
+interface Prepared {
+  location: SnapshotLocation;
+  manifestPath: string;
+  snapshot: string;
+  signers: SignerReport[];
+  ref: string;
+  fileCount: number;
+  totalBytes: number;
+  store?: Store;
+  opened?: OpenedArchive;
+}
+
+/** Step 1: trust and the manifest, before anything is written. */
+async function prepare(opts: RestoreOptions, threshold: number): Promise<Prepared> {
+  if (opts.source.kind === 'archive') {
+    const src = opts.source;
+    const opened = await openArchive(src.file, { trusted: opts.trusted, threshold, ref: src.ref ?? src.file });
+    if (opened.failure || !opened.statement || !opened.manifestPath) {
+      await opened.reader.close();
+      const f = opened.failure ?? { code: 'SIGNATURE_INVALID' as SnapErrorCode, message: 'not trusted' };
+      throw new SnapError(f.code, `${src.file}: ${f.message}; nothing was restored`, { path: src.file, signers: opened.trust.signers });
+    }
+    const p = opened.statement.predicate;
+    return {
+      location: { ...opened.reader.location, ref: src.ref ?? src.file },
+      manifestPath: opened.manifestPath,
+      snapshot: opened.trust.snapshot,
+      signers: opened.trust.signers,
+      ref: `${p.dataset}@${p.version}`,
+      fileCount: p.fileCount,
+      totalBytes: p.totalBytes,
+      opened,
+    };
+  }
+  const src = opts.source;
+  const store = await openStore(src.store);
+  if (!(await snapshotKeepsObjects(src.snapshot.dir))) {
+    throw new SnapError('SNAPSHOT_NO_CONTENTS', `${src.snapshot.ref} was sealed with --manifest-only: the store keeps no contents to restore`, { ref: src.snapshot.ref });
+  }
+  const trust = await checkTrust(src.snapshot, opts.trusted, threshold);
+  if (!trust.ok || !trust.statement) {
+    const f = trust.failure ?? { code: 'SIGNATURE_INVALID', message: 'not trusted' };
+    throw new SnapError(f.code as SnapErrorCode, `${src.snapshot.ref}: ${f.message}; nothing was restored`, { ref: src.snapshot.ref, signers: trust.signers });
+  }
+  const p = trust.statement.predicate;
+  const failure = await checkManifestAgainst(trust.manifestPath, p, 'snapshot');
+  if (failure) throw new SnapError(failure.code, `${src.snapshot.ref}: ${failure.message}; nothing was restored`, { ref: src.snapshot.ref });
+  return {
+    location: src.snapshot,
+    manifestPath: trust.manifestPath,
+    snapshot: trust.snapshot,
+    signers: trust.signers,
+    ref: `${p.dataset}@${p.version}`,
+    fileCount: p.fileCount,
+    totalBytes: p.totalBytes,
+    store,
+  };
+}
+
+/**
+ * Restore a snapshot into a folder (see the module comment).
+ * @returns the result; `ok` is the final verify's verdict (the CLI exits 0 only when it is true)
+ * @throws SnapError `TARGET_NOT_EMPTY` | the trust failure's code (`SIGNATURE_INVALID`,
+ *   `INTEGRITY_FAILURE`, …) | `SNAPSHOT_NO_CONTENTS` | `SNAPSHOT_UNSAFE` | `OBJECT_MISSING` |
+ *   `OBJECT_CORRUPT` | `INTEGRITY_FAILURE` (archive bytes that do not match their digest) |
+ *   `ARCHIVE_HOSTILE` | `ARCHIVE_MALFORMED` | `NOT_FOUND` | `DISK_FULL` | `IO_ERROR`.
+ *   Nothing restored is left behind.
+ */
+export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
+  const t0 = performance.now();
+  const asked = resolve(opts.dir);
+  const existing = await checkTarget(asked);
+  const threshold = opts.threshold ?? 1;
+  const prep = await prepare(opts, threshold);
+  const sourceName = opts.source.kind === 'archive' ? opts.source.file : opts.source.snapshot.ref;
+
+  // Step 2: write, each file checked as it is written; links last.
+  let target = existing;
+  let made = false;
+  let pool: WritePool | undefined;
+  const inflight: { reply: Promise<WriteReply>; entries: FileEntry[] }[] = [];
+  try {
+    if (target === undefined) {
+      try {
+        await fsp.mkdir(asked);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new SnapError('TARGET_NOT_EMPTY', `${asked} appeared while restoring; nothing was written`, { path: asked });
+        throw ioError(e, asked, 'cannot make the target folder');
+      }
+      made = true;
+      target = realpathSync(asked);
+    }
+    const root = target;
+    pool = new WritePool(opts.jobs);
+    const wp = pool;
+    const pathOf = (rel: string) => join(root, ...rel.split('/'));
+    let lastDir = '';
+    const ensureDir = (rel: string) => {
+      const i = rel.lastIndexOf('/');
+      if (i < 0) return;
+      const d = join(root, ...rel.slice(0, i).split('/'));
+      if (d === lastDir) return;
+      try {
+        mkdirSync(d, { recursive: true, mode: 0o755 });
+      } catch (e) {
+        throw ioError(e, d, 'cannot make folder');
+      }
+      lastDir = d;
+    };
+    const failed = (f: WriteFailure, e: FileEntry): SnapError => {
+      if (f.why === 'io') return ioError(Object.assign(new Error(f.message ?? 'write error'), { code: f.errno }), f.path ?? pathOf(e.path), 'cannot restore');
+      if (opts.source.kind === 'archive') return dataMismatch(sourceName, e.path, e.sha256, f.sha256 ?? '?');
+      if (f.why === 'missing') return new SnapError('OBJECT_MISSING', `the store lacks the object of ${e.path} (sha256 ${e.sha256}); run snap fsck — nothing was restored`, { path: e.path, sha256: e.sha256 });
+      return new SnapError('OBJECT_CORRUPT', `the store object of ${e.path} (sha256 ${e.sha256}) is corrupt (${f.why}); run snap fsck — nothing was restored`, { path: e.path, sha256: e.sha256 });
+    };
+    const settle = async (r: (typeof inflight)[number]) => {
+      const reply = await r.reply;
+      if (reply.failure) throw failed(reply.failure, r.entries[reply.failure.index] as FileEntry);
+    };
+    const submit = async (reply: Promise<WriteReply>, entries: FileEntry[]) => {
+      inflight.push({ reply, entries });
+      while (inflight.length > IN_FLIGHT_PER_WORKER * wp.size) await settle(inflight.shift() as (typeof inflight)[number]);
+    };
+    let files = 0;
+    let symlinks = 0;
+    let bytes = 0;
+    const progress = () => opts.onProgress?.({ files: files + symlinks, bytes, totalFiles: prep.fileCount, totalBytes: prep.totalBytes });
+
+    if (prep.store) {
+      const store = prep.store;
+      let batch: FileEntry[] = [];
+      let batchBytes = 0;
+      const flush = async () => {
+        if (batch.length === 0) return;
+        const b = batch;
+        batch = [];
+        batchBytes = 0;
+        await submit(wp.copy(b.map((e) => objectPath(store, e.sha256)), b.map((e) => pathOf(e.path)), b.map((e) => e.size), b.map((e) => e.sha256)), b);
+      };
+      for await (const run of manifestEntryRuns(prep.manifestPath, {})) {
+        for (const e of run) {
+          if ('type' in e) {
+            symlinks++;
+            continue;
+          }
+          ensureDir(e.path);
+          if (e.size > WHOLE_FILE_MAX) {
+            await flush();
+            await submit(wp.copyBig(objectPath(store, e.sha256), pathOf(e.path), e.size, e.sha256), [e]);
+          } else {
+            if (batchBytes + e.size > BATCH_BYTES || batch.length >= BATCH_FILES) await flush();
+            batch.push(e);
+            batchBytes += e.size;
+          }
+          files++;
+          bytes += e.size;
+        }
+        progress();
+      }
+      await flush();
+    } else {
+      const reader = (prep.opened as OpenedArchive).reader;
+      let batch: FileEntry[] = [];
+      let buf = new ArrayBuffer(BATCH_BYTES);
+      let used = 0;
+      const flush = async () => {
+        if (batch.length === 0) return;
+        const b = batch;
+        const full = buf; // the worker reads the files' sizes from its start
+        batch = [];
+        used = 0;
+        buf = new ArrayBuffer(BATCH_BYTES);
+        await submit(wp.write(b.map((e) => pathOf(e.path)), b.map((e) => e.size), b.map((e) => e.sha256), full), b);
+      };
+      // The archive reader checks every member against the manifest; the workers hash the bytes.
+      for await (const item of reader.items(prep.manifestPath, { hash: false }) as AsyncGenerator<ArchiveItem>) {
+        if (item.kind === 'symlink') {
+          symlinks++;
+          continue;
+        }
+        const e = item.entry;
+        ensureDir(e.path);
+        if (e.size > WHOLE_FILE_MAX) {
+          await flush();
+          const s = wp.stream(pathOf(e.path), e.size, e.sha256);
+          const chunks: Promise<WriteReply>[] = [];
+          try {
+            for await (const c of item.chunks()) {
+              const ab = new ArrayBuffer(c.length);
+              new Uint8Array(ab).set(c);
+              chunks.push(s.chunk(ab));
+              if (chunks.length >= CHUNKS_IN_FLIGHT) {
+                const r = await (chunks.shift() as Promise<WriteReply>);
+                if (r.failure) throw failed(r.failure, e);
+              }
+            }
+          } finally {
+            await submit(s.end(), [e]); // always closes the file on the worker (and reports a failure)
+          }
+          for (const p of chunks) {
+            const r = await p;
+            if (r.failure) throw failed(r.failure, e);
+          }
+        } else {
+          if (used + e.size > buf.byteLength || batch.length >= BATCH_FILES) await flush();
+          if (e.size > buf.byteLength) buf = new ArrayBuffer(e.size);
+          const view = new Uint8Array(buf);
+          for await (const c of item.chunks()) {
+            view.set(c, used);
+            used += c.length;
+          }
+          batch.push(e);
+        }
+        const v = await item.finish(); // size already checked by the reader
+        if (!v.ok) throw dataMismatch(sourceName, e.path, e.sha256, '?');
+        files++;
+        bytes += e.size;
+        progress();
+      }
+      await flush();
+    }
+    while (inflight.length > 0) await settle(inflight.shift() as (typeof inflight)[number]);
+    await pool.close();
+    pool = undefined;
+
+    // Links last, from the checked manifest: nothing is ever written through one.
+    for await (const run of manifestEntryRuns(prep.manifestPath, {})) {
+      for (const m of run) {
+        if (!('type' in m)) continue;
+        ensureDir(m.path);
+        const at = pathOf(m.path);
+        try {
+          symlinkSync(m.target, at);
+        } catch (err) {
+          throw ioError(err, at, 'cannot make symbolic link');
+        }
+      }
+    }
+
+    // Step 3: the folder as a whole, against the snapshot.
+    const report = await verify({ dir: root, snapshot: prep.location, trusted: opts.trusted, threshold, jobs: opts.jobs });
+    return { ok: report.ok, ref: prep.ref, snapshot: prep.snapshot, signers: prep.signers, dir: root, files, symlinks, bytes, verify: report, seconds: (performance.now() - t0) / 1000 };
+  } catch (e) {
+    // Let the workers finish what they were doing before removing it.
+    await Promise.allSettled(inflight.map((r) => r.reply));
+    await pool?.close();
+    await undo(asked, target, made);
+    throw e;
+  } finally {
+    await prep.opened?.reader.close();
+  }
+}
+
+/** Remove what a failed restore made: the folder it created, or the contents of the empty folder it was given. */
+async function undo(asked: string, target: string | undefined, made: boolean): Promise<void> {
+  try {
+    if (made) {
+      await fsp.rm(asked, { recursive: true, force: true });
+      return;
+    }
+    if (target === undefined) return;
+    for (const name of await fsp.readdir(target)) await fsp.rm(join(target, name), { recursive: true, force: true });
+  } catch {
+    /* best effort: the error that stopped the restore is what the user needs */
+  }
+}

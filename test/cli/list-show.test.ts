@@ -1,0 +1,120 @@
+/**
+ * `snap list [NAME]` and `snap show REF` (SPEC §8) on a store holding snapshots of two datasets.
+ */
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { makeTree, snap, snapJson, useKeyPair } from '../helpers/tree.js';
+import { newStorePath, sha256 } from '../helpers/store.js';
+
+const keys = useKeyPair();
+let store: string;
+const ids: Record<string, string> = {};
+
+beforeAll(async () => {
+  store = await newStorePath();
+  const mail = await makeTree({ 'ham/1.txt': 'ham\n', 'spam/1.txt': 'spam\n' });
+  const imgs = await makeTree({ 'cat.jpg': 'meow', 'dog.jpg': 'woof', 'x/y.jpg': 'xy' });
+  for (const [data, as] of [
+    [mail, 'mail@v1'],
+    [mail, 'mail@v2'],
+    [imgs, 'images@2026.11'],
+  ] as const) {
+    const r = await snapJson(['seal', data, '--as', as, '--key', keys.key, '--store', store]);
+    if (r.code !== 0) throw new Error(`seal ${as} failed: ${r.stderr}`);
+    ids[as] = r.json.snapshot;
+  }
+});
+
+describe('snap list', () => {
+  it('lists every snapshot with --json: ref, id, counts, parent', async () => {
+    const r = await snapJson(['list', '--store', store]);
+    expect(r.code).toBe(0);
+    expect(r.json.store).toBe(store);
+    const byRef = Object.fromEntries(r.json.snapshots.map((s: { ref: string }) => [s.ref, s]));
+    expect(Object.keys(byRef).sort()).toEqual(['images@2026.11', 'mail@v1', 'mail@v2']);
+    expect(byRef['mail@v1']).toMatchObject({ name: 'mail', version: 'v1', id: ids['mail@v1'], fileCount: 2, totalBytes: 9 });
+    expect(byRef['mail@v1'].parent).toBeUndefined();
+    expect(byRef['mail@v2']).toMatchObject({ id: ids['mail@v2'], parent: ids['mail@v1'] });
+    expect(byRef['images@2026.11']).toMatchObject({ fileCount: 3, totalBytes: 10 });
+  });
+
+  it('lists only the snapshots of one NAME', async () => {
+    const r = await snapJson(['list', 'mail', '--store', store]);
+    expect(r.code).toBe(0);
+    expect(r.json.snapshots.map((s: { ref: string }) => s.ref).sort()).toEqual(['mail@v1', 'mail@v2']);
+  });
+
+  it('lists nothing, exit 0, for a NAME with no snapshots', async () => {
+    const r = await snapJson(['list', 'nothing-here', '--store', store]);
+    expect(r.code).toBe(0);
+    expect(r.json.snapshots).toEqual([]);
+  });
+
+  it('prints a table naming each ref without --json', async () => {
+    const r = await snap(['list', '--store', store]);
+    expect(r.code).toBe(0);
+    for (const ref of ['mail@v1', 'mail@v2', 'images@2026.11']) expect(r.stdout).toContain(ref);
+  });
+
+  it('exits 3 when there is no store', async () => {
+    const r = await snapJson(['list', '--store', await newStorePath()]);
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('NOT_FOUND');
+  });
+});
+
+describe('snap show', () => {
+  it('shows a snapshot’s statement and signers with --json, marked unverified', async () => {
+    const r = await snapJson(['show', 'mail@v2', '--store', store]);
+    expect(r.code).toBe(0);
+    expect(r.json).toMatchObject({
+      ref: 'mail@v2',
+      snapshot: ids['mail@v2'],
+      signers: [{ keyid: keys.keyid }],
+      verified: false,
+      statement: {
+        _type: 'https://in-toto.io/Statement/v1',
+        predicateType: 'urn:snap:dataset-snapshot:v1',
+        subject: [{ name: 'mail@v2' }],
+        predicate: { dataset: 'mail', version: 'v2', fileCount: 2, totalBytes: 9, parent: ids['mail@v1'], tool: { name: 'snap' } },
+      },
+    });
+  });
+
+  it('shows the same snapshot by an 8-hex id prefix and by its full id', async () => {
+    const id = ids['images@2026.11'] as string;
+    for (const ref of [id.slice(7, 15), id]) {
+      const r = await snapJson(['show', ref, '--store', store]);
+      expect(r.code, ref).toBe(0);
+      expect(r.json.snapshot).toBe(id);
+      expect(r.json.statement.predicate.dataset).toBe('images');
+    }
+  });
+
+  it('shows a snapshot folder given by path', async () => {
+    const r = await snapJson(['show', join(store, 'snapshots', 'mail', 'v1'), '--store', store]);
+    expect(r.code).toBe(0);
+    expect(r.json.snapshot).toBe(ids['mail@v1']);
+  });
+
+  it('prints the id, merkle root and signer without --json', async () => {
+    const r = await snap(['show', 'mail@v1', '--store', store]);
+    expect(r.code).toBe(0);
+    const show = await snapJson(['show', 'mail@v1', '--store', store]);
+    expect(r.stdout).toContain(ids['mail@v1']);
+    expect(r.stdout).toContain(show.json.statement.predicate.merkleRoot);
+    expect(r.stdout).toContain(keys.keyid);
+  });
+
+  it('records the manifest digest that the snapshot’s manifest file has', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const r = await snapJson(['show', 'mail@v1', '--store', store]);
+    expect(r.json.statement.predicate.manifestSha256).toBe(sha256(await readFile(join(store, 'snapshots', 'mail', 'v1', 'manifest.jsonl'))));
+  });
+
+  it('exits 3 for an unknown ref and 2 for a malformed one', async () => {
+    expect((await snapJson(['show', 'mail@v9', '--store', store])).json.error.code).toBe('REF_NOT_FOUND');
+    expect((await snap(['show', 'mail@v9', '--store', store])).code).toBe(3);
+    expect((await snap(['show', 'MAIL@v1', '--store', store])).code).toBe(2);
+  });
+});

@@ -1,0 +1,227 @@
+/**
+ * `snap seal` and the store (SPEC §2, §7): deduplication, write-once snapshots, a file changed
+ * while it is read, names and file types a seal refuses, and an empty dataset.
+ */
+import { promises as fsp } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeTree, snap, snapBin, snapJson, writeTree, useKeyPair } from '../helpers/tree.js';
+import { filesUnder, newStorePath, objectFiles, sealTree, sha256, sha256File, uniqueName, useStore } from '../helpers/store.js';
+
+const keys = useKeyPair();
+/** For tests that neither count objects nor list every snapshot. */
+const shared = useStore();
+
+const TREE = { 'a.txt': 'alpha\n', 'b/b.txt': 'beta\n', 'b/c/d.bin': Buffer.from([0, 1, 2, 3, 255]) };
+
+function sealArgs(data: string, store: string, as = `${uniqueName()}@v1`): string[] {
+  return ['seal', data, '--as', as, '--key', keys.key, '--store', store];
+}
+
+describe('the store', () => {
+  it('keeps one object per file, named by its SHA-256, mode 0444, and a snapshot folder with the three files', async () => {
+    const s = await sealTree(TREE, keys);
+    const objs = await objectFiles(s.store);
+    expect(objs.map((o) => o.name).sort()).toEqual(['alpha\n', 'beta\n', Buffer.from([0, 1, 2, 3, 255])].map((c) => sha256(c)).sort());
+    for (const o of objs) {
+      expect(await sha256File(o.path)).toBe(o.name);
+      expect((await fsp.stat(o.path)).mode & 0o777).toBe(0o444);
+    }
+    expect(await fsp.readdir(s.dir)).toEqual(expect.arrayContaining(['envelope.json', 'manifest.jsonl', 'statement.json']));
+    expect(JSON.parse(await fsp.readFile(join(s.store, 'store.json'), 'utf8'))).toEqual({ format: 'snap-store/1' });
+  });
+
+  it('writes the manifest as sorted canonical lines that match the files', async () => {
+    const s = await sealTree({ 'z.txt': 'z', 'a/b.txt': 'ab', 'a.txt': 'a', 'a-b.txt': 'a-b' }, keys, { store: shared.path });
+    const lines = (await fsp.readFile(join(s.dir, 'manifest.jsonl'), 'utf8')).split('\n');
+    expect(lines.pop()).toBe('');
+    // Byte order of paths: "a-b.txt" < "a.txt" < "a/b.txt" < "z.txt".
+    expect(lines).toEqual([
+      `{"path":"a-b.txt","sha256":"${sha256('a-b')}","size":3}`,
+      `{"path":"a.txt","sha256":"${sha256('a')}","size":1}`,
+      `{"path":"a/b.txt","sha256":"${sha256('ab')}","size":2}`,
+      `{"path":"z.txt","sha256":"${sha256('z')}","size":1}`,
+    ]);
+  });
+
+  it('adds no object when the same data is sealed again as v2, and records v1 as its parent', async () => {
+    const s = await sealTree(TREE, keys, { store: shared.path });
+    const before = await objectFiles(s.store);
+    const r = await snapJson(sealArgs(s.data, s.store, `${s.name}@v2`));
+    expect(r.code).toBe(0);
+    expect(r.json.newObjects).toBe(0);
+    expect(r.json.newObjectBytes).toBe(0);
+    expect(r.json.parent).toBe(s.snapshot);
+    expect(await objectFiles(s.store)).toEqual(before);
+  });
+
+  it('adds only the changed content when one file changes', async () => {
+    const s = await sealTree(TREE, keys, { store: shared.path });
+    await fsp.writeFile(join(s.data, 'a.txt'), 'alpha, edited\n');
+    const r = await snapJson(sealArgs(s.data, s.store, `${s.name}@v2`));
+    expect(r.code).toBe(0);
+    expect(r.json.newObjects).toBe(1);
+    expect((await objectFiles(s.store)).map((o) => o.name)).toContain(sha256('alpha, edited\n'));
+  });
+
+  it('stores one object for two identical files', async () => {
+    const s = await sealTree({ 'x/one.txt': 'same bytes', 'y/two.txt': 'same bytes' }, keys);
+    const objs = await objectFiles(s.store);
+    expect(objs.map((o) => o.name)).toEqual([sha256('same bytes')]);
+    const v = await snapJson(['verify', s.data, '--against', s.ref, '--pubkey', keys.pub, '--store', s.store]);
+    expect(v.code).toBe(0);
+    expect(v.json.counts.matched).toBe(2);
+  });
+
+  it('reports the new objects of a first seal with --json', async () => {
+    const data = await makeTree({ 'x/one.txt': 'same bytes', 'y/two.txt': 'same bytes', 'z.txt': 'other' });
+    const r = await snapJson(sealArgs(data, await newStorePath()));
+    expect(r.code).toBe(0);
+    expect(r.json).toMatchObject({ files: 3, bytes: 25, newObjects: 2, newObjectBytes: 15 });
+  });
+
+  it('keeps no object with --manifest-only, yet the snapshot verifies', async () => {
+    const data = await makeTree(TREE);
+    const store = await newStorePath();
+    const r = await snapJson([...sealArgs(data, store), '--manifest-only']);
+    expect(r.code).toBe(0);
+    expect(r.json.newObjects).toBe(0);
+    expect(await objectFiles(store)).toEqual([]);
+    expect((await snap(['verify', data, '--against', r.json.ref, '--pubkey', keys.pub, '--store', store])).code).toBe(0);
+  });
+
+  it('refuses a seal to an existing NAME@VERSION: exit 3, SNAPSHOT_EXISTS, the existing snapshot unchanged', async () => {
+    const s = await sealTree(TREE, keys, { store: shared.path });
+    const read = async () => Promise.all(['manifest.jsonl', 'statement.json', 'envelope.json'].map((f) => fsp.readFile(join(s.dir, f))));
+    const before = await read();
+    await fsp.writeFile(join(s.data, 'a.txt'), 'different data now\n');
+    const r = await snapJson(sealArgs(s.data, s.store, s.ref));
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('SNAPSHOT_EXISTS');
+    expect(await read()).toEqual(before);
+    const list = await snapJson(['list', s.name, '--store', s.store]);
+    expect(list.json.snapshots).toHaveLength(1);
+  });
+
+  it('leaves no lock and an empty tmp folder after a successful seal', async () => {
+    const s = await sealTree(TREE, keys);
+    expect(await filesUnder(join(s.store, 'tmp'))).toEqual([]);
+    await expect(fsp.access(join(s.store, 'lock'))).rejects.toThrow();
+  });
+
+  it('refuses to create a store in a folder that is not empty and not a store: exit 3', async () => {
+    const data = await makeTree({ 'a.txt': 'a' });
+    const notAStore = await makeTree({ 'something.txt': 'mine' });
+    const r = await snapJson(sealArgs(data, notAStore));
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('STORE_MALFORMED');
+    expect(await fsp.readdir(notAStore)).toEqual(['something.txt']);
+  });
+});
+
+describe('a file that changes during the seal', () => {
+  it('stops the seal: exit 3, FILE_CHANGED naming the file; no snapshot is committed and the seal’s tmp folder is removed', async () => {
+    const data = await makeTree({ 'a.txt': 'alpha\n', 'b/victim.txt': 'read me twice\n', 'c.txt': 'gamma\n' });
+    const store = await newStorePath();
+    const victim = join(data, 'b', 'victim.txt');
+    const r = await snapBin([...sealArgs(data, store, 'ds@v1'), '--json'], { env: { SNAP_TEST_MUTATE_DURING_READ: victim } });
+    expect(r.code).toBe(3);
+    const json = JSON.parse(r.stdout);
+    expect(json.error.code).toBe('FILE_CHANGED');
+    expect(json.error.details.path).toBe('b/victim.txt');
+    expect(r.stderr).toContain('b/victim.txt');
+    const list = await snapJson(['list', '--store', store]);
+    expect(list.code).toBe(0);
+    expect(list.json.snapshots).toEqual([]);
+    expect(await filesUnder(join(store, 'snapshots'))).toEqual([]);
+    // The failed seal's own folder is gone from tmp (whatever else is left there is not under a final name).
+    expect((await filesUnder(join(store, 'tmp'))).filter((p) => p.startsWith('seal-'))).toEqual([]);
+    for (const o of await objectFiles(store)) expect(await sha256File(o.path)).toBe(o.name);
+    // The data is stable again: the same NAME@VERSION can now be sealed, and the next writer leaves tmp empty.
+    const again = await snapJson(sealArgs(data, store, 'ds@v1'));
+    expect(again.code).toBe(0);
+    expect(await filesUnder(join(store, 'tmp'))).toEqual([]);
+  });
+});
+
+describe('names and file types a seal refuses', () => {
+  it('exits 3 (FILE_UNSUPPORTED_TYPE) naming a FIFO in the dataset', async () => {
+    const data = await makeTree({ 'a.txt': 'a', 'd/e.txt': 'e' });
+    execFileSync('mkfifo', [join(data, 'd', 'pipe')]);
+    const name = uniqueName();
+    const r = await snapJson(sealArgs(data, shared.path, `${name}@v1`));
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('FILE_UNSUPPORTED_TYPE');
+    expect(r.json.error.details.path).toBe('d/pipe');
+    expect(r.stderr).toContain('d/pipe');
+    expect((await snapJson(['list', name, '--store', shared.path])).json.snapshots).toEqual([]);
+  });
+
+  it('seals past a FIFO that --exclude leaves out', async () => {
+    const data = await makeTree({ 'a.txt': 'a' });
+    execFileSync('mkfifo', [join(data, 'pipe')]);
+    const r = await snapJson([...sealArgs(data, shared.path), '--exclude', 'pipe']);
+    expect(r.code).toBe(0);
+    expect(r.json.files).toBe(1);
+  });
+
+  it('exits 3 (PATH_CONTROL_CHAR) on a file name holding a newline', async () => {
+    const data = await makeTree({ 'a.txt': 'a' });
+    await fsp.writeFile(join(data, 'bad\nname.txt'), 'x');
+    const r = await snapJson(sealArgs(data, shared.path));
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('PATH_CONTROL_CHAR');
+  });
+
+  it('exits 3 (PATH_INVALID_UTF8) on a file name that is not valid UTF-8', async () => {
+    const data = await makeTree({ 'a.txt': 'a', 'sub/ok.txt': 'ok' });
+    await fsp.writeFile(Buffer.concat([Buffer.from(join(data, 'sub')), Buffer.from([0x2f, 0xff, 0x61])]), 'x');
+    const r = await snapJson(sealArgs(data, shared.path));
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('PATH_INVALID_UTF8');
+    expect(r.json.error.details.path).toMatch(/^sub\//);
+  });
+
+  it('exits 3 (DATASET_EMPTY) on an empty dataset, and on one holding only empty folders', async () => {
+    for (const data of [await makeTree({}), await makeTree({})]) {
+      await fsp.mkdir(join(data, 'empty', 'deeper'), { recursive: true });
+      const r = await snapJson(sealArgs(data, shared.path));
+      expect(r.code).toBe(3);
+      expect(r.json.error.code).toBe('DATASET_EMPTY');
+    }
+  });
+
+  it('exits 3 (NOT_FOUND) when the dataset folder does not exist', async () => {
+    const data = await makeTree({});
+    const r = await snapJson(sealArgs(join(data, 'missing'), shared.path));
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('NOT_FOUND');
+  });
+
+  it('accepts names with spaces, unicode and leading dots', async () => {
+    const s = await sealTree({ 'with space.txt': '1', 'ünïcødé/日本.txt': '2', '.hidden': '3', 'emoji 🐱.jpg': '4' }, keys, { store: shared.path });
+    const v = await snapJson(['verify', s.data, '--against', s.ref, '--pubkey', keys.pub, '--store', s.store]);
+    expect(v.code).toBe(0);
+    expect(v.json.counts.matched).toBe(4);
+  });
+});
+
+describe('verify on a folder holding what a seal would refuse', () => {
+  it('reports a FIFO added after the seal as extra (exit 1) without blocking on it', async () => {
+    const s = await sealTree({ 'a.txt': 'a' }, keys, { store: shared.path });
+    execFileSync('mkfifo', [join(s.data, 'pipe')]);
+    const v = await snapJson(['verify', s.data, '--against', s.ref, '--pubkey', keys.pub, '--store', s.store]);
+    expect(v.code).toBe(1);
+    expect(v.json.problems).toEqual([expect.objectContaining({ path: 'pipe', kind: 'extra' })]);
+  });
+
+  it('reports a file with a newline in its name added after the seal as extra (exit 1)', async () => {
+    const s = await sealTree({ 'a.txt': 'a' }, keys, { store: shared.path });
+    await writeTree(s.data, { 'evil\nname': 'x' });
+    const v = await snapJson(['verify', s.data, '--against', s.ref, '--pubkey', keys.pub, '--store', s.store]);
+    expect(v.code).toBe(1);
+    expect(v.json.problems).toEqual([expect.objectContaining({ kind: 'extra' })]);
+    expect(v.json.counts.extra).toBe(1);
+  });
+});

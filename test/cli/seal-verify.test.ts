@@ -1,0 +1,180 @@
+/**
+ * The seal → verify round trip (SPEC §8) on the example dataset and on small trees: the
+ * `verify --json` shape, symbolic links recorded and not followed, a store inside the dataset, and
+ * `--exclude`.
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EXAMPLE, copyTree, makeTree, snap, snapJson, writeTree, useKeyPair } from '../helpers/tree.js';
+import { newStorePath, sealTree, uniqueName, useStore } from '../helpers/store.js';
+
+const keys = useKeyPair();
+const shared = useStore();
+const HEX64 = /^[0-9a-f]{64}$/;
+
+describe('seal then verify', () => {
+  it('exits 0 on a copy of the example dataset, and verify --json prints exactly one JSON document of the SPEC shape', async () => {
+    const data = await copyTree(EXAMPLE);
+    const store = shared.path;
+    const s = await snapJson(['seal', data, '--as', 'spam@v1', '--key', keys.key, '--store', store]);
+    expect(s.code).toBe(0);
+    expect(s.json).toMatchObject({ ok: true, ref: 'spam@v1', snapshot: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), merkleRoot: expect.stringMatching(HEX64), signer: keys.keyid });
+    expect(s.json.files).toBe(120);
+
+    const v = await snapJson(['verify', data, '--against', 'spam@v1', '--pubkey', keys.pub, '--store', store]);
+    expect(v.code).toBe(0);
+    expect(v.json).toMatchObject({
+      ok: true,
+      snapshot: s.json.snapshot,
+      ref: 'spam@v1',
+      signers: [{ keyid: keys.keyid, trusted: true }],
+      counts: { matched: 120, modified: 0, missing: 0, extra: 0 },
+      problems: [],
+    });
+    expect(Object.keys(v.json)).toEqual(expect.arrayContaining(['ok', 'snapshot', 'ref', 'signers', 'counts', 'problems']));
+  });
+
+  it('exits 0 and prints a verdict naming the snapshot without --json', async () => {
+    const { data, store, ref } = await sealTree({ 'a.txt': 'alpha', 'b/c.txt': 'gamma' }, keys, { store: shared.path });
+    const v = await snap(['verify', data, '--against', ref, '--pubkey', keys.pub, '--store', store]);
+    expect(v.code).toBe(0);
+    expect(v.stdout).toContain(ref);
+  });
+
+  it('prints the seal result as text without --json and exits 0', async () => {
+    const data = await makeTree({ 'a.txt': 'alpha' });
+    const ref = `${uniqueName()}@v1`;
+    const r = await snap(['seal', data, '--as', ref, '--key', keys.key, '--store', shared.path]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(ref);
+    expect(r.stdout).toMatch(/sha256:[0-9a-f]{64}/);
+  });
+
+  it('verifies against a snapshot id, an 8-hex id prefix, and a snapshot folder path', async () => {
+    const { data, store, snapshot, dir } = await sealTree({ 'a.txt': 'alpha' }, keys, { store: shared.path });
+    const hex = snapshot.slice('sha256:'.length);
+    for (const ref of [snapshot, hex.slice(0, 8), dir]) {
+      const v = await snapJson(['verify', data, '--against', ref, '--pubkey', keys.pub, '--store', store]);
+      expect(v.code, `--against ${ref}`).toBe(0);
+      expect(v.json.snapshot).toBe(snapshot);
+    }
+  });
+
+  it('finds the store through $SNAP_STORE', async () => {
+    const { data, store, ref } = await sealTree({ 'a.txt': 'alpha' }, keys, { store: shared.path });
+    const v = await snap(['verify', data, '--against', ref, '--pubkey', keys.pub], { env: { SNAP_STORE: store } });
+    expect(v.code).toBe(0);
+  });
+
+  it('counts an empty file and verifies it', async () => {
+    const { data, store, ref } = await sealTree({ 'empty.bin': '', 'x.txt': 'x' }, keys, { store: shared.path });
+    const v = await snapJson(['verify', data, '--against', ref, '--pubkey', keys.pub, '--store', store]);
+    expect(v.code).toBe(0);
+    expect(v.json.counts.matched).toBe(2);
+  });
+
+  it('ignores empty folders (they are not entries)', async () => {
+    const { data, store, ref } = await sealTree({ 'a.txt': 'alpha' }, keys, { store: shared.path });
+    await fsp.mkdir(join(data, 'new-empty-folder', 'deeper'), { recursive: true });
+    const v = await snapJson(['verify', data, '--against', ref, '--pubkey', keys.pub, '--store', store]);
+    expect(v.code).toBe(0);
+  });
+});
+
+describe('symbolic links', () => {
+  it('records a link without following it: verify passes even when its target is outside and changes', async () => {
+    const outside = await makeTree({ 'target.txt': 'outside v1' });
+    const { data, store, ref, dir } = await sealTree({ 'a.txt': 'alpha', 'link': { symlink: join(outside, 'target.txt') }, 'rel': { symlink: 'a.txt' } }, keys, { store: shared.path });
+    const manifest = await fsp.readFile(join(dir, 'manifest.jsonl'), 'utf8');
+    expect(manifest).toContain(`{"path":"link","target":${JSON.stringify(join(outside, 'target.txt'))},"type":"symlink"}\n`);
+    expect(manifest).toContain('{"path":"rel","target":"a.txt","type":"symlink"}\n');
+    await fsp.writeFile(join(outside, 'target.txt'), 'outside v2, changed');
+    const v = await snapJson(['verify', data, '--against', ref, '--pubkey', keys.pub, '--store', store]);
+    expect(v.code).toBe(0);
+    expect(v.json.counts.matched).toBe(3);
+  });
+
+  it('records a dangling link', async () => {
+    const { data, store, ref } = await sealTree({ 'a.txt': 'alpha', 'dangling': { symlink: 'no/such/file' } }, keys, { store: shared.path });
+    const v = await snapJson(['verify', data, '--against', ref, '--pubkey', keys.pub, '--store', store]);
+    expect(v.code).toBe(0);
+  });
+
+  it('reports a changed link target as modified: exit 1, naming the link', async () => {
+    const { data, store, ref } = await sealTree({ 'a.txt': 'alpha', 'b.txt': 'beta', 'link': { symlink: 'a.txt' } }, keys, { store: shared.path });
+    await writeTree(data, { link: { symlink: 'b.txt' } });
+    const v = await snapJson(['verify', data, '--against', ref, '--pubkey', keys.pub, '--store', store]);
+    expect(v.code).toBe(1);
+    expect(v.json.ok).toBe(false);
+    expect(v.json.problems).toEqual([expect.objectContaining({ path: 'link', kind: 'modified', expected: { target: 'a.txt', type: 'symlink' }, actual: { target: 'b.txt', type: 'symlink' } })]);
+    expect(v.json.counts).toMatchObject({ matched: 2, modified: 1, missing: 0, extra: 0 });
+  });
+
+  it('does not descend into a linked folder', async () => {
+    const outside = await makeTree({ 'inner.txt': 'inside the linked folder' });
+    const { dir } = await sealTree({ 'a.txt': 'alpha', 'linked-dir': { symlink: outside } }, keys, { store: shared.path });
+    const manifest = await fsp.readFile(join(dir, 'manifest.jsonl'), 'utf8');
+    expect(manifest).not.toContain('inner.txt');
+    expect(manifest.trim().split('\n')).toHaveLength(2);
+  });
+});
+
+describe('a store inside the dataset', () => {
+  it('is left out of the manifest when it is the default ./.snap, and verify passes', async () => {
+    const data = await makeTree({ 'a.txt': 'alpha', 'sub/b.txt': 'beta' });
+    const s = await snapJson(['seal', '.', '--as', 'ds@v1', '--key', keys.key], { cwd: data });
+    expect(s.code).toBe(0);
+    expect(s.json.files).toBe(2);
+    const manifest = await fsp.readFile(join(data, '.snap', 'snapshots', 'ds', 'v1', 'manifest.jsonl'), 'utf8');
+    expect(manifest).not.toContain('.snap');
+    const v = await snapJson(['verify', '.', '--against', 'ds@v1', '--pubkey', keys.pub], { cwd: data });
+    expect(v.code).toBe(0);
+    expect(v.json.counts).toMatchObject({ matched: 2, extra: 0 });
+  });
+
+  it('is left out when named with --store deeper in the dataset', async () => {
+    const data = await makeTree({ 'a.txt': 'alpha' });
+    const store = join(data, 'meta', 'store');
+    expect((await snap(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+    const v = await snapJson(['verify', data, '--against', 'ds@v1', '--pubkey', keys.pub, '--store', store]);
+    expect(v.code).toBe(0);
+    expect(v.json.counts.matched).toBe(1);
+  });
+});
+
+describe('--exclude', () => {
+  it('is recorded in the statement and applied by verify: a new .tmp file is not extra', async () => {
+    const { data, store, ref } = await sealTree({ 'a.txt': 'alpha', 'scratch.tmp': 'left out', 'sub/c.tmp': 'also left out' }, keys, { store: shared.path, extra: ['--exclude', '*.tmp'] });
+    const show = await snapJson(['show', ref, '--store', store]);
+    expect(show.code).toBe(0);
+    expect(show.json.statement.predicate.excludes).toEqual(['*.tmp']);
+    expect(show.json.statement.predicate.fileCount).toBe(1);
+    await writeTree(data, { 'new.tmp': 'created after the seal', 'sub/deeper/x.tmp': 'x' });
+    const v = await snapJson(['verify', data, '--against', ref, '--pubkey', keys.pub, '--store', store]);
+    expect(v.code).toBe(0);
+    expect(v.json.counts).toMatchObject({ matched: 1, extra: 0 });
+  });
+
+  it('still reports a new file that the patterns do not cover as extra', async () => {
+    const { data, store, ref } = await sealTree({ 'a.txt': 'alpha' }, keys, { store: shared.path, extra: ['--exclude', '*.tmp'] });
+    await writeTree(data, { 'new.txt': 'not excluded' });
+    const v = await snapJson(['verify', data, '--against', ref, '--pubkey', keys.pub, '--store', store]);
+    expect(v.code).toBe(1);
+    expect(v.json.problems).toEqual([expect.objectContaining({ path: 'new.txt', kind: 'extra' })]);
+  });
+
+  it('records several patterns in the order given, and can leave out a folder', async () => {
+    const { store, ref } = await sealTree({ 'a.txt': 'alpha', 'cache/x.bin': 'x', 'b.log': 'log' }, keys, { store: shared.path, extra: ['--exclude', 'cache/', '--exclude', '*.log'] });
+    const show = await snapJson(['show', ref, '--store', store]);
+    expect(show.json.statement.predicate.excludes).toEqual(['cache/', '*.log']);
+    expect(show.json.statement.predicate.fileCount).toBe(1);
+  });
+
+  it('refuses a seal that excludes every file: exit 3, DATASET_EMPTY', async () => {
+    const data = await makeTree({ 'a.tmp': 'a' });
+    const r = await snapJson(['seal', data, '--as', `${uniqueName()}@v1`, '--key', keys.key, '--store', shared.path, '--exclude', '*.tmp']);
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('DATASET_EMPTY');
+  });
+});

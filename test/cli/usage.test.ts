@@ -1,0 +1,145 @@
+/**
+ * `snap keygen`, `--help`, and usage errors (SPEC §8: exit 2 for an unknown command or flag and a
+ * malformed ref; exit 3 for a key file that exists).
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeTree, snap, snapBin, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
+
+const keys = useKeyPair();
+
+describe('snap keygen', () => {
+  it('prints a 64-hex keyid and writes NAME.key with mode 0600 and NAME.pub', async () => {
+    const dir = await tempDir();
+    const r = await snap(['keygen', 'alice', '--out-dir', dir]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+    const key = await fsp.stat(join(dir, 'alice.key'));
+    expect(key.mode & 0o777).toBe(0o600);
+    expect(await fsp.readFile(join(dir, 'alice.key'), 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+    expect(await fsp.readFile(join(dir, 'alice.pub'), 'utf8')).toMatch(/^-----BEGIN PUBLIC KEY-----\n/);
+  });
+
+  it('writes into the working folder when no --out-dir is given', async () => {
+    const dir = await tempDir();
+    const r = await snap(['keygen', 'bob'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect((await fsp.readdir(dir)).sort()).toEqual(['bob.key', 'bob.pub']);
+  });
+
+  it('gives each new key pair a different keyid', async () => {
+    const dir = await tempDir();
+    const a = await snap(['keygen', 'a', '--out-dir', dir]);
+    const b = await snap(['keygen', 'b', '--out-dir', dir]);
+    expect(a.stdout.trim()).not.toBe(b.stdout.trim());
+  });
+
+  it('refuses to overwrite an existing key: exit 3, FILE_EXISTS, both files unchanged', async () => {
+    const dir = await tempDir();
+    expect((await snap(['keygen', 'ci', '--out-dir', dir])).code).toBe(0);
+    const keyBefore = await fsp.readFile(join(dir, 'ci.key'));
+    const pubBefore = await fsp.readFile(join(dir, 'ci.pub'));
+    const r = await snapJson(['keygen', 'ci', '--out-dir', dir]);
+    expect(r.code).toBe(3);
+    expect(r.json.ok).toBe(false);
+    expect(r.json.error.code).toBe('FILE_EXISTS');
+    expect(await fsp.readFile(join(dir, 'ci.key'))).toEqual(keyBefore);
+    expect(await fsp.readFile(join(dir, 'ci.pub'))).toEqual(pubBefore);
+  });
+
+  it('refuses to overwrite when only NAME.pub exists, and leaves it unchanged', async () => {
+    const dir = await makeTree({ 'ci.pub': 'not mine to replace\n' });
+    const r = await snapJson(['keygen', 'ci', '--out-dir', dir]);
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('FILE_EXISTS');
+    expect(await fsp.readFile(join(dir, 'ci.pub'), 'utf8')).toBe('not mine to replace\n');
+  });
+
+  it('prints {keyid, key, pub} with --json', async () => {
+    const dir = await tempDir();
+    const r = await snapJson(['keygen', 'j', '--out-dir', dir]);
+    expect(r.code).toBe(0);
+    expect(r.json).toEqual({ keyid: expect.stringMatching(/^[0-9a-f]{64}$/), key: join(dir, 'j.key'), pub: join(dir, 'j.pub') });
+  });
+});
+
+describe('help and usage errors', () => {
+  it('exits 0 on --help and lists every command (built binary)', async () => {
+    const r = await snapBin(['--help']);
+    expect(r.code).toBe(0);
+    for (const cmd of ['keygen', 'seal', 'verify', 'diff', 'list', 'show']) expect(r.stdout).toMatch(new RegExp(`snap ${cmd}\\b`));
+  });
+
+  it('exits 0 on --help in-process too', async () => {
+    const r = await snap(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('snap verify');
+  });
+
+  it('exits 2 on an unknown command', async () => {
+    const r = await snap(['frobnicate']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+  });
+
+  it('exits 2 with no command at all', async () => {
+    expect((await snap([])).code).toBe(2);
+  });
+
+  it('exits 2 on an unknown flag, and reports USAGE with --json', async () => {
+    const store = await tempDir();
+    const r = await snapJson(['list', '--store', store, '--no-such-flag']);
+    expect(r.code).toBe(2);
+    expect(r.json.error.code).toBe('USAGE');
+  });
+
+  it('exits 2 when seal is missing --as', async () => {
+    const data = await makeTree({ 'a.txt': 'a' });
+    const r = await snap(['seal', data, '--key', keys.key, '--store', join(await tempDir(), 's')]);
+    expect(r.code).toBe(2);
+  });
+
+  it('exits 2 when verify is missing --pubkey', async () => {
+    const data = await makeTree({ 'a.txt': 'a' });
+    expect((await snap(['verify', data, '--against', 'ds@v1'])).code).toBe(2);
+  });
+
+  it.each(['Bad@v1', 'x@', '@v1', 'x', 'x@v1@v2', 'x@-v1', '.x@v1'])('exits 2 (REF_MALFORMED) on a malformed NAME@VERSION %j and creates no store', async (ref) => {
+    const data = await makeTree({ 'a.txt': 'a' });
+    const store = join(await tempDir(), 'store');
+    const r = await snapJson(['seal', data, '--as', ref, '--key', keys.key, '--store', store]);
+    expect(r.code).toBe(2);
+    expect(r.json.error.code).toBe('REF_MALFORMED');
+    await expect(fsp.access(store)).rejects.toThrow();
+  });
+
+  it('exits 2 on --jobs 0', async () => {
+    const data = await makeTree({ 'a.txt': 'a' });
+    const r = await snapJson(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', join(await tempDir(), 's'), '--jobs', '0']);
+    expect(r.code).toBe(2);
+    expect(r.json.error.code).toBe('USAGE');
+  });
+
+  it('exits 2 on --threshold 0', async () => {
+    const data = await makeTree({ 'a.txt': 'a' });
+    const r = await snapJson(['verify', data, '--against', 'ds@v1', '--pubkey', keys.pub, '--threshold', '0', '--store', await tempDir()]);
+    expect(r.code).toBe(2);
+    expect(r.json.error.code).toBe('USAGE');
+  });
+
+  it('exits 3 (NOT_FOUND) when the signing key file does not exist', async () => {
+    const data = await makeTree({ 'a.txt': 'a' });
+    const dir = await tempDir();
+    const r = await snapJson(['seal', data, '--as', 'ds@v1', '--key', join(dir, 'nope.key'), '--store', join(dir, 's')]);
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('NOT_FOUND');
+  });
+
+  it('exits 3 (KEY_MALFORMED) when a public key is given to sign with', async () => {
+    const data = await makeTree({ 'a.txt': 'a' });
+    const r = await snapJson(['seal', data, '--as', 'ds@v1', '--key', keys.pub, '--store', join(await tempDir(), 's')]);
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('KEY_MALFORMED');
+  });
+});

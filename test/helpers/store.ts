@@ -1,0 +1,114 @@
+/**
+ * Test helpers around a snap store: seal a small tree, look at objects and snapshot files, edit
+ * write-once files on purpose (they are mode 0444).
+ */
+import { promises as fsp } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { beforeAll, expect } from 'vitest';
+import { makeTree, snapJson, tempDir, type KeyPair, type TreeSpec } from './tree.js';
+
+/** A dataset sealed into a fresh store. */
+export interface Sealed {
+  /** The dataset folder. */
+  data: string;
+  /** The store folder. */
+  store: string;
+  /** `NAME@VERSION`, and its NAME. */
+  ref: string;
+  name: string;
+  /** Snapshot id, `sha256:<hex>`. */
+  snapshot: string;
+  /** The snapshot's folder in the store. */
+  dir: string;
+}
+
+/** A new store path (not yet created) in its own temporary folder. */
+export async function newStorePath(): Promise<string> {
+  return join(await tempDir('snap-store-'), 'store');
+}
+
+/**
+ * A store shared by the tests of one file (made in a `beforeAll`; its `path` is set before the
+ * first test). Creating a store costs far more than sealing a few files into one, so tests that do
+ * not count objects or snapshots share one, each under its own NAME (see {@link sealTree}).
+ */
+export function useStore(): { path: string } {
+  const s = { path: '' };
+  beforeAll(async () => {
+    s.path = await newStorePath();
+    const { openStore } = await import('../../src/io/store.js');
+    await openStore(s.path, { create: true });
+  });
+  return s;
+}
+
+let names = 0;
+/** A NAME no other snapshot made by this test file has. */
+export function uniqueName(prefix = 'ds'): string {
+  return `${prefix}-${++names}`;
+}
+
+/**
+ * Make a tree from `spec` and seal it (`snap seal --json`) as `as` (default: a new NAME, version
+ * v1) into `store` (default: a new store); fails the test if the seal does not exit 0.
+ */
+export async function sealTree(spec: TreeSpec, keys: KeyPair, opts: { as?: string; extra?: string[]; store?: string } = {}): Promise<Sealed> {
+  const data = await makeTree(spec);
+  const store = opts.store ?? (await newStorePath());
+  const ref = opts.as ?? `${uniqueName()}@v1`;
+  const r = await snapJson(['seal', data, '--as', ref, '--key', keys.key, '--store', store, ...(opts.extra ?? [])]);
+  expect(r.code, r.stderr).toBe(0);
+  const [name, version] = ref.split('@') as [string, string];
+  return { data, store, ref, name, snapshot: r.json.snapshot, dir: snapshotFolder(store, name, version) };
+}
+
+/** The folder of NAME@VERSION in a store. */
+export function snapshotFolder(store: string, name: string, version: string): string {
+  return join(store, 'snapshots', name, version);
+}
+
+/** SHA-256 (hex) of a file's bytes. */
+export async function sha256File(path: string): Promise<string> {
+  return createHash('sha256').update(await fsp.readFile(path)).digest('hex');
+}
+
+/** SHA-256 (hex) of bytes or text. */
+export function sha256(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Every object file of a store: its path and the 64-hex name it has (`<xx>/<rest>`). */
+export async function objectFiles(store: string): Promise<{ path: string; name: string }[]> {
+  const root = join(store, 'objects', 'sha256');
+  const out: { path: string; name: string }[] = [];
+  let fans: string[];
+  try {
+    fans = await fsp.readdir(root);
+  } catch {
+    return out;
+  }
+  for (const fan of fans) {
+    for (const rest of await fsp.readdir(join(root, fan))) out.push({ path: join(root, fan, rest), name: fan + rest });
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+/** Every file anywhere under a folder (relative paths), or [] when it does not exist. */
+export async function filesUnder(dir: string): Promise<string[]> {
+  try {
+    const all = await fsp.readdir(dir, { recursive: true, withFileTypes: true });
+    return all.filter((d) => !d.isDirectory()).map((d) => join(d.parentPath ?? (d as unknown as { path: string }).path, d.name).slice(dir.length + 1));
+  } catch {
+    return [];
+  }
+}
+
+/** Rewrite a (write-once, 0444) store file on purpose: make it writable, transform its text. */
+export async function tamper(path: string, edit: (text: string) => string): Promise<void> {
+  await fsp.chmod(path, 0o644);
+  const before = await fsp.readFile(path, 'utf8');
+  const after = edit(before);
+  if (after === before) throw new Error(`tamper(${path}): the edit changed nothing`);
+  await fsp.writeFile(path, after);
+}

@@ -1,0 +1,270 @@
+/**
+ * Test helpers: small inline file trees in temporary folders, the CLI run in-process (`snap`) or
+ * as a subprocess of the built binary (`snapBin`), and a fixture key pair made with `snap keygen`.
+ *
+ * Every folder made here is removed after the test that made it (or after the file, when made in
+ * a `beforeAll`).
+ */
+import { promises as fsp } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, onTestFinished } from 'vitest';
+import { runCli } from '../../src/cli/run.js';
+
+/** The repository root. */
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The built binary (`npm run build` first). */
+export const BIN = join(REPO, 'dist', 'cli', 'main.js');
+/** The example dataset shipped with the repository. */
+export const EXAMPLE = join(REPO, 'examples', 'spamassassin-mini');
+
+/** What a tree holds at a `/`-separated relative path: text, bytes, or a symbolic link. */
+export type TreeValue = string | Buffer | { symlink: string };
+export type TreeSpec = Record<string, TreeValue>;
+
+// ------------------------------------------------------------------ temporary folders
+
+const fileLevel: string[] = [];
+afterAll(async () => {
+  await Promise.all(fileLevel.splice(0).map(removeTree));
+});
+
+/** Remove a folder even when a test left parts of it read-only or unreadable. */
+export async function removeTree(path: string): Promise<void> {
+  try {
+    await fsp.rm(path, { recursive: true, force: true });
+  } catch {
+    await makeAccessible(path);
+    await fsp.rm(path, { recursive: true, force: true });
+  }
+}
+
+async function makeAccessible(path: string): Promise<void> {
+  let st;
+  try {
+    st = await fsp.lstat(path);
+  } catch {
+    return;
+  }
+  if (!st.isDirectory()) return;
+  await fsp.chmod(path, 0o755).catch(() => {});
+  const names = await fsp.readdir(path).catch(() => [] as string[]);
+  await Promise.all(names.map((n) => makeAccessible(join(path, n))));
+}
+
+/** A new empty temporary folder, removed after the current test (or after the file). */
+export async function tempDir(prefix = 'snap-test-'): Promise<string> {
+  const dir = await fsp.mkdtemp(join(tmpdir(), prefix));
+  try {
+    onTestFinished(() => removeTree(dir));
+  } catch {
+    fileLevel.push(dir); // not inside a test (e.g. beforeAll): remove when the file is done
+  }
+  return dir;
+}
+
+/** Write `spec` under `root` (folders made as needed; existing files replaced). */
+export async function writeTree(root: string, spec: TreeSpec): Promise<void> {
+  for (const [rel, value] of Object.entries(spec)) {
+    const abs = join(root, ...rel.split('/'));
+    await fsp.mkdir(dirname(abs), { recursive: true });
+    if (typeof value === 'object' && !Buffer.isBuffer(value)) {
+      await fsp.rm(abs, { force: true });
+      await fsp.symlink(value.symlink, abs);
+    } else {
+      await fsp.writeFile(abs, value);
+    }
+  }
+}
+
+/**
+ * Make a temporary folder holding `spec`: keys are `/`-separated relative paths (nested folders
+ * are created), values are text, bytes or `{ symlink: target }`.
+ * @returns the folder's absolute path
+ */
+export async function makeTree(spec: TreeSpec): Promise<string> {
+  const root = await tempDir();
+  await writeTree(root, spec);
+  return root;
+}
+
+/** Copy a folder tree (e.g. the example dataset) into a new temporary folder. */
+export async function copyTree(src: string): Promise<string> {
+  const root = await tempDir();
+  await fsp.cp(src, root, { recursive: true, verbatimSymlinks: true });
+  return root;
+}
+
+/** Make a path (file or folder tree) readable by every user: folders 0755, files 0644. */
+export async function shareWithEveryone(path: string): Promise<void> {
+  const st = await fsp.lstat(path);
+  if (st.isSymbolicLink()) return;
+  if (!st.isDirectory()) {
+    await fsp.chmod(path, 0o644);
+    return;
+  }
+  await fsp.chmod(path, 0o755);
+  for (const n of await fsp.readdir(path)) await shareWithEveryone(join(path, n));
+}
+
+// ------------------------------------------------------------------ running the CLI
+
+/** What a run of the CLI produced. */
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Options of a CLI run. */
+export interface RunOptions {
+  /** Working folder (default: the test process's). */
+  cwd?: string;
+  /** Added to (or, as `undefined`, removed from) a copy of the environment. */
+  env?: Record<string, string | undefined>;
+}
+
+class Capture extends Writable {
+  text = '';
+  isTTY = false;
+  override _write(chunk: Buffer | string, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
+    this.text += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+    cb();
+  }
+}
+
+/** The environment a run sees: the test process's, without variables that would change snap's behaviour. */
+function runEnv(extra: RunOptions['env']): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.SNAP_STORE;
+  delete env.SNAP_TEST_MUTATE_DURING_READ;
+  delete env.NO_COLOR;
+  for (const [k, v] of Object.entries(extra ?? {})) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return env;
+}
+
+/** Run `snap ARGS` in this process (runCli) with captured, non-terminal stdout and stderr. */
+export async function snap(args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const code = await runCli(args, { stdout, stderr, env: runEnv(opts.env), cwd: opts.cwd ?? process.cwd() });
+  await new Promise((r) => setImmediate(r));
+  return { code, stdout: stdout.text, stderr: stderr.text };
+}
+
+/**
+ * Run `snap ARGS --json` in this process and parse stdout, which must be exactly one JSON document.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function snapJson<T = any>(args: string[], opts: RunOptions = {}): Promise<RunResult & { json: T }> {
+  const r = await snap([...args, '--json'], opts);
+  let json: T;
+  try {
+    json = JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`snap ${args.join(' ')} --json (exit ${r.code}) did not print one JSON document on stdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  }
+  return { ...r, json };
+}
+
+/** Options of a subprocess run. */
+export interface BinOptions extends RunOptions {
+  /** Run as this user and group (the test process must be root). */
+  uid?: number;
+  gid?: number;
+  /** Kill the process after this many milliseconds (default 30 s). */
+  timeoutMs?: number;
+  /** A command (and its arguments) to run node through, e.g. `setpriv …`. */
+  wrap?: string[];
+}
+
+/** A subprocess run's result; `signal` is set when it was killed. */
+export interface BinResult extends RunResult {
+  signal: NodeJS.Signals | null;
+}
+
+/** Start `node dist/cli/main.js ARGS` as a subprocess; `done` resolves when it exits. */
+export function spawnSnap(args: string[], opts: BinOptions = {}): { child: ChildProcess; done: Promise<BinResult> } {
+  const argv = [...(opts.wrap ?? []), process.execPath, BIN, ...args];
+  const child = spawn(argv[0] as string, argv.slice(1), {
+    cwd: opts.cwd ?? process.cwd(),
+    env: runEnv(opts.env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
+    ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
+  const done = new Promise<BinResult>((res, rej) => {
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      rej(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      res({ code: code ?? -1, signal, stdout, stderr });
+    });
+  });
+  return { child, done };
+}
+
+/**
+ * Options that make a subprocess subject to file permissions even when the tests run as root (as
+ * they do in CI): run as the user "nobody" (65534) when it can read the built CLI; otherwise (a
+ * checkout under a private folder) stay root but without the capabilities that bypass permission
+ * checks (`setpriv`, util-linux). Not root: nothing to do.
+ * With uid 65534, whatever the run reads must be readable by others ({@link shareWithEveryone}).
+ */
+export function unprivileged(): BinOptions {
+  if (process.getuid?.() !== 0) return {};
+  const probe = `const fs = require('node:fs'); for (const p of ${JSON.stringify([BIN, join(REPO, 'node_modules', 'yargs', 'package.json')])}) fs.accessSync(p, fs.constants.R_OK);`;
+  if (spawnSync(process.execPath, ['-e', probe], { uid: 65534, gid: 65534, stdio: 'ignore' }).status === 0) return { uid: 65534, gid: 65534 };
+  return { wrap: ['setpriv', '--bounding-set', '-dac_override,-dac_read_search'] };
+}
+
+/** Run `node dist/cli/main.js ARGS` as a subprocess and wait for it. */
+export function snapBin(args: string[], opts: BinOptions = {}): Promise<BinResult> {
+  return spawnSnap(args, opts).done;
+}
+
+// ------------------------------------------------------------------ keys
+
+/** A key pair made by `snap keygen`. */
+export interface KeyPair {
+  dir: string;
+  /** Private key file (PKCS#8 PEM, 0600). */
+  key: string;
+  /** Public key file (SPKI PEM). */
+  pub: string;
+  keyid: string;
+}
+
+/** Make a key pair with `snap keygen NAME` in a new temporary folder. */
+export async function makeKeyPair(name = 'test'): Promise<KeyPair> {
+  const dir = await tempDir('snap-keys-');
+  const r = await snapJson<{ keyid: string; key: string; pub: string }>(['keygen', name, '--out-dir', dir]);
+  if (r.code !== 0) throw new Error(`snap keygen failed (exit ${r.code}): ${r.stderr}`);
+  return { dir, key: r.json.key, pub: r.json.pub, keyid: r.json.keyid };
+}
+
+/**
+ * A fixture key pair made once for the test file (in a `beforeAll`); its fields are filled in
+ * before the first test runs.
+ */
+export function useKeyPair(name = 'test'): KeyPair {
+  const kp = { dir: '', key: '', pub: '', keyid: '' } as KeyPair;
+  // Registered where this is called (the file's top level or a describe block).
+  beforeAll(async () => {
+    Object.assign(kp, await makeKeyPair(name));
+  });
+  return kp;
+}

@@ -1,0 +1,128 @@
+/**
+ * The local store (SPEC §7): opening and creating, write-once files, the advisory lock (taken over
+ * from a dead writer, refused while a live one holds it), and ref resolution.
+ */
+import { promises as fsp } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { commitSnapshot, lockStore, makeTmpDir, openStore, resolveRef, writeFileAtomic } from '../../src/io/store.js';
+import { makeTree, tempDir } from '../helpers/tree.js';
+
+async function newStore() {
+  return openStore(join(await tempDir(), 'store'), { create: true });
+}
+
+/** The pid of a process that has exited. */
+function deadPid(): number {
+  const r = spawnSync(process.execPath, ['-e', '']);
+  return r.pid as number;
+}
+
+describe('openStore', () => {
+  it('creates a store with store.json, objects, snapshots and tmp', async () => {
+    const s = await newStore();
+    expect(JSON.parse(await fsp.readFile(join(s.root, 'store.json'), 'utf8'))).toEqual({ format: 'snap-store/1' });
+    for (const d of [s.objectsDir, s.snapshotsDir, s.tmpDir]) expect((await fsp.stat(d)).isDirectory()).toBe(true);
+  });
+
+  it('opens an existing store without create', async () => {
+    const s = await newStore();
+    expect((await openStore(s.root)).root).toBe(s.root);
+  });
+
+  it('throws NOT_FOUND when there is no store and create is not asked', async () => {
+    await expect(openStore(join(await tempDir(), 'none'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('throws STORE_MALFORMED for a non-empty folder that is not a store, with or without create', async () => {
+    const dir = await makeTree({ 'x.txt': 'x' });
+    await expect(openStore(dir)).rejects.toMatchObject({ code: 'STORE_MALFORMED' });
+    await expect(openStore(dir, { create: true })).rejects.toMatchObject({ code: 'STORE_MALFORMED' });
+  });
+
+  it('throws STORE_MALFORMED for a store.json of another format', async () => {
+    const dir = await makeTree({ 'store.json': '{"format":"snap-store/99"}\n' });
+    await expect(openStore(dir)).rejects.toMatchObject({ code: 'STORE_MALFORMED' });
+  });
+});
+
+describe('writeFileAtomic', () => {
+  it('never replaces an existing file when exclusive: FILE_EXISTS, contents unchanged, no temporary file left', async () => {
+    const dir = await makeTree({ 'f.json': 'first' });
+    await expect(writeFileAtomic(join(dir, 'f.json'), 'second', { exclusive: true })).rejects.toMatchObject({ code: 'FILE_EXISTS' });
+    expect(await fsp.readFile(join(dir, 'f.json'), 'utf8')).toBe('first');
+    expect(await fsp.readdir(dir)).toEqual(['f.json']);
+  });
+
+  it('writes a new file read-only (0444) by default', async () => {
+    const dir = await tempDir();
+    await writeFileAtomic(join(dir, 'new.json'), 'data', { exclusive: true });
+    expect(await fsp.readFile(join(dir, 'new.json'), 'utf8')).toBe('data');
+    expect((await fsp.stat(join(dir, 'new.json'))).mode & 0o777).toBe(0o444);
+  });
+});
+
+describe('lockStore', () => {
+  it('refuses a second writer while the first holds the lock (STORE_LOCKED), and allows it after release', async () => {
+    const s = await newStore();
+    const lock = await lockStore(s);
+    await expect(lockStore(s, 150)).rejects.toMatchObject({ code: 'STORE_LOCKED' });
+    await lock.release();
+    const again = await lockStore(s, 150);
+    await again.release();
+    await expect(fsp.access(join(s.root, 'lock'))).rejects.toThrow();
+  });
+
+  it('takes over a lock left by a dead process on this host and clears its leftovers in tmp', async () => {
+    const s = await newStore();
+    await fsp.writeFile(join(s.root, 'lock'), JSON.stringify({ pid: deadPid(), host: hostname(), since: new Date().toISOString() }));
+    await fsp.mkdir(join(s.tmpDir, 'seal-leftover'));
+    await fsp.writeFile(join(s.tmpDir, 'obj-partial'), 'half an object');
+    const lock = await lockStore(s, 150);
+    expect(await fsp.readdir(s.tmpDir)).toEqual([]);
+    await lock.release();
+  });
+
+  it('does not take over a lock held by a live process', async () => {
+    const s = await newStore();
+    await fsp.writeFile(join(s.root, 'lock'), JSON.stringify({ pid: process.pid, host: hostname() }));
+    await expect(lockStore(s, 150)).rejects.toMatchObject({ code: 'STORE_LOCKED' });
+  });
+});
+
+describe('commitSnapshot and resolveRef', () => {
+  async function fakeSnapshot(s: Awaited<ReturnType<typeof newStore>>, name: string, version: string, statement: string) {
+    const tmp = await makeTmpDir(s, 'seal');
+    await fsp.writeFile(join(tmp, 'statement.json'), statement);
+    await fsp.writeFile(join(tmp, 'envelope.json'), '{}');
+    await fsp.writeFile(join(tmp, 'manifest.jsonl'), '');
+    return commitSnapshot(s, tmp, name, version);
+  }
+
+  it('refuses to commit over an existing NAME@VERSION (SNAPSHOT_EXISTS) and leaves it unchanged', async () => {
+    const s = await newStore();
+    const dir = await fakeSnapshot(s, 'ds', 'v1', 'first');
+    await expect(fakeSnapshot(s, 'ds', 'v1', 'second')).rejects.toMatchObject({ code: 'SNAPSHOT_EXISTS' });
+    expect(await fsp.readFile(join(dir, 'statement.json'), 'utf8')).toBe('first');
+  });
+
+  it('resolves NAME@VERSION, and refuses unknown and malformed refs with their codes', async () => {
+    const s = await newStore();
+    const dir = await fakeSnapshot(s, 'ds', 'v1', 'x');
+    expect((await resolveRef('ds@v1', s.root)).dir).toBe(dir);
+    await expect(resolveRef('ds@v2', s.root)).rejects.toMatchObject({ code: 'REF_NOT_FOUND' });
+    await expect(resolveRef('abcdef', s.root)).rejects.toMatchObject({ code: 'REF_MALFORMED' });
+    await expect(resolveRef('Ds@v1', s.root)).rejects.toMatchObject({ code: 'REF_MALFORMED' });
+  });
+
+  it('resolves a snapshot id and its 8-hex prefix', async () => {
+    const s = await newStore();
+    const dir = await fakeSnapshot(s, 'ds', 'v1', 'statement bytes');
+    const { createHash } = await import('node:crypto');
+    const hex = createHash('sha256').update('statement bytes').digest('hex');
+    expect((await resolveRef(`sha256:${hex}`, s.root)).dir).toBe(dir);
+    expect((await resolveRef(hex.slice(0, 8), s.root)).dir).toBe(dir);
+  });
+});

@@ -1,0 +1,400 @@
+/**
+ * The audit log `STORE/log.jsonl` and its anchor `STORE/log.head`: one hash-chained line per seal,
+ * verify and fsck; `snap log` shows it; `snap log --verify` finds edited, removed, reordered,
+ * inserted and malformed lines; a torn line from a crash is sealed off and recorded; a read-only
+ * store still verifies and says the log was not written.
+ */
+import { promises as fsp } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeTree, shareWithEveryone, snap, snapBin, snapJson, spawnSnap, unprivileged, useKeyPair } from '../helpers/tree.js';
+import { newStorePath, sealTree, sha256, type Sealed } from '../helpers/store.js';
+import { canonicalJson } from '../../src/core/canonical-json.js';
+import { appendAudit } from '../../src/io/audit-log.js';
+
+const keys = useKeyPair();
+
+const TREE = { 'a.txt': 'alpha\n', 'b/b.txt': 'beta\n' };
+const ZEROS = '0'.repeat(64);
+const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+
+const logFile = (store: string) => join(store, 'log.jsonl');
+const headFile = (store: string) => join(store, 'log.head');
+
+/** The log's lines, as text without their newlines. */
+async function rawLines(store: string): Promise<string[]> {
+  const text = await fsp.readFile(logFile(store), 'utf8');
+  expect(text.endsWith('\n')).toBe(true);
+  return text.slice(0, -1).split('\n');
+}
+
+/** Replace the log with these lines. */
+async function writeLines(store: string, lines: string[]): Promise<void> {
+  await fsp.writeFile(logFile(store), lines.map((l) => l + '\n').join(''));
+}
+
+/** `snap verify` of the sealed data against its snapshot. */
+function verifyArgs(s: Sealed): string[] {
+  return ['verify', s.data, '--against', s.ref, '--pubkey', keys.pub, '--store', s.store];
+}
+
+/** A sealed store whose log has four lines: seal, verify, verify, fsck. */
+async function storeWithLog(): Promise<Sealed> {
+  const s = await sealTree(TREE, keys);
+  expect((await snap(verifyArgs(s))).code).toBe(0);
+  expect((await snap(verifyArgs(s))).code).toBe(0);
+  expect((await snap(['fsck', '--store', s.store])).code).toBe(0);
+  expect(await rawLines(s.store)).toHaveLength(4);
+  return s;
+}
+
+/** `snap log --verify --json`. */
+function logVerify(store: string) {
+  return snapJson(['log', '--verify', '--store', store]);
+}
+
+describe('the audit log', () => {
+  it('has one line per seal, verify and fsck, with time, command, ref, snapshot, outcome, user, host and pid', async () => {
+    const s = await sealTree(TREE, keys);
+    expect((await snap(verifyArgs(s))).code).toBe(0);
+    await fsp.writeFile(join(s.data, 'a.txt'), 'poisoned\n');
+    expect((await snap(verifyArgs(s))).code).toBe(1);
+    expect((await snap(['fsck', '--store', s.store])).code).toBe(0);
+    const lines = (await rawLines(s.store)).map((l) => JSON.parse(l));
+    expect(lines.map((l) => [l.seq, l.command, l.ref, l.snapshot, l.outcome, l.exit])).toEqual([
+      [1, 'seal', s.ref, s.snapshot, 'ok', 0],
+      [2, 'verify', s.ref, s.snapshot, 'ok', 0],
+      [3, 'verify', s.ref, s.snapshot, 'failed', 1],
+      [4, 'fsck', undefined, undefined, 'ok', 0],
+    ]);
+    for (const l of lines) {
+      expect(l.time).toMatch(RFC3339_UTC);
+      expect(l).toMatchObject({ user: userInfo().username, host: hostname(), pid: process.pid });
+    }
+  });
+
+  it('writes each line as canonical JSON chained to the SHA-256 of the line before it, and anchors the last in log.head', async () => {
+    const s = await storeWithLog();
+    const raw = await rawLines(s.store);
+    raw.forEach((line, i) => {
+      const o = JSON.parse(line);
+      expect(canonicalJson(o)).toBe(line);
+      expect(o.prev).toBe(i === 0 ? ZEROS : sha256(raw[i - 1] + '\n'));
+    });
+    expect(JSON.parse(await fsp.readFile(headFile(s.store), 'utf8'))).toEqual({ seq: 4, sha256: sha256(raw[3] + '\n') });
+  });
+
+  it('records a command that stops with an error, with its error code and exit code', async () => {
+    const s = await sealTree(TREE, keys);
+    const again = await snap(['seal', s.data, '--as', s.ref, '--key', keys.key, '--store', s.store]);
+    expect(again.code).toBe(3);
+    const last = JSON.parse((await rawLines(s.store)).at(-1) as string);
+    expect(last).toMatchObject({ seq: 2, command: 'seal', ref: s.ref, outcome: 'error', error: 'SNAPSHOT_EXISTS', exit: 3 });
+  });
+
+  it('records a verify whose signature is not trusted as failed', async () => {
+    const s = await sealTree(TREE, keys);
+    const other = await makeTree({});
+    await snap(['keygen', 'other', '--out-dir', other]);
+    const v = await snap(['verify', s.data, '--against', s.ref, '--pubkey', join(other, 'other.pub'), '--store', s.store]);
+    expect(v.code).toBe(1);
+    expect(JSON.parse((await rawLines(s.store)).at(-1) as string)).toMatchObject({ command: 'verify', outcome: 'failed', exit: 1 });
+  });
+
+  it('says in verify --json that the line was written, and its seq', async () => {
+    const s = await sealTree(TREE, keys);
+    const v = await snapJson(verifyArgs(s));
+    expect(v.code).toBe(0);
+    expect(v.json.log).toEqual({ written: true, seq: 2 });
+  });
+
+  it('keeps every line when many commands append at once', async () => {
+    const s = await sealTree(TREE, keys);
+    const results = await Promise.all(Array.from({ length: 12 }, () => appendAudit(s.store, { command: 'verify', ref: s.ref, outcome: 'ok', exit: 0 })));
+    expect(results.every((r) => r.written)).toBe(true);
+    const seqs = (await rawLines(s.store)).map((l) => JSON.parse(l).seq);
+    expect(seqs).toEqual(Array.from({ length: 13 }, (_, i) => i + 1));
+    expect((await logVerify(s.store)).code).toBe(0);
+  });
+
+  it('keeps every line when several snap processes append at once', async () => {
+    const s = await sealTree(TREE, keys);
+    const runs = Array.from({ length: 4 }, () => spawnSnap(['fsck', '--store', s.store]).done);
+    for (const r of await Promise.all(runs)) expect(r.code, r.stderr).toBe(0);
+    expect(await rawLines(s.store)).toHaveLength(5);
+    expect((await logVerify(s.store)).code).toBe(0);
+  });
+
+  it('takes over a log lock left by a process that died', async () => {
+    const s = await sealTree(TREE, keys);
+    await fsp.writeFile(join(s.store, 'log.lock'), JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), since: '2026-01-01T00:00:00Z' }));
+    expect((await snap(verifyArgs(s))).code).toBe(0);
+    expect(await rawLines(s.store)).toHaveLength(2);
+  });
+
+  it('gives up on a log locked by a live process, writes nothing and says why', async () => {
+    const s = await sealTree(TREE, keys);
+    await fsp.writeFile(join(s.store, 'log.lock'), JSON.stringify({ pid: process.pid, host: hostname(), since: '2026-01-01T00:00:00Z' }));
+    const r = await appendAudit(s.store, { command: 'verify', outcome: 'ok', exit: 0 }, process.env, { lockWaitMs: 150 });
+    expect(r).toMatchObject({ written: false, reason: expect.any(String) });
+    expect(await rawLines(s.store)).toHaveLength(1);
+  });
+});
+
+describe('snap log', () => {
+  it('shows every line in a table, and --json lists them', async () => {
+    const s = await storeWithLog();
+    const r = await snap(['log', '--store', s.store]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split('\n')).toHaveLength(5); // a header and four rows
+    const j = await snapJson(['log', '--store', s.store]);
+    expect(j.json.entries.map((e: { command: string }) => e.command)).toEqual(['seal', 'verify', 'verify', 'fsck']);
+  });
+
+  it('shows only the lines of one dataset NAME', async () => {
+    const s = await sealTree(TREE, keys);
+    const other = await sealTree(TREE, keys, { store: s.store });
+    expect((await snap(verifyArgs(s))).code).toBe(0);
+    const j = await snapJson(['log', s.ref.split('@')[0] as string, '--store', s.store]);
+    expect(j.code).toBe(0);
+    expect(j.json.entries.map((e: { command: string; ref: string }) => `${e.command} ${e.ref}`)).toEqual([`seal ${s.ref}`, `verify ${s.ref}`]);
+    expect(j.json.entries.some((e: { ref: string }) => e.ref === other.ref)).toBe(false);
+  });
+
+  it('says an empty log is empty, and a store without a log verifies', async () => {
+    const store = await newStorePath();
+    const { openStore } = await import('../../src/io/store.js');
+    await openStore(store, { create: true });
+    expect((await snapJson(['log', '--store', store])).json.entries).toEqual([]);
+    expect((await logVerify(store)).code).toBe(0);
+  });
+
+  it('exits 3 without a store, and 2 for a NAME that cannot be one', async () => {
+    expect((await snap(['log', '--store', await newStorePath()])).code).toBe(3);
+    const s = await sealTree(TREE, keys);
+    expect((await snap(['log', 'Not/A/Name', '--store', s.store])).code).toBe(2);
+  });
+});
+
+describe('snap log --verify', () => {
+  it('exits 0 on an intact log', async () => {
+    const s = await storeWithLog();
+    const v = await logVerify(s.store);
+    expect(v.code).toBe(0);
+    expect(v.json).toMatchObject({ ok: true, lines: 4, lastSeq: 4, problems: [] });
+  });
+
+  it('exits 1 for an edited line and names it', async () => {
+    const s = await storeWithLog();
+    const lines = await rawLines(s.store);
+    const o = JSON.parse(lines[1] as string);
+    lines[1] = canonicalJson({ ...o, outcome: 'failed', exit: 1 }); // still a perfectly formed line
+    await writeLines(s.store, lines);
+    const v = await logVerify(s.store);
+    expect(v.code).toBe(1);
+    expect(v.json.problems).toEqual([expect.objectContaining({ kind: 'edited', line: 2, seq: 2 })]);
+  });
+
+  it('exits 1 for a removed line in the middle', async () => {
+    const s = await storeWithLog();
+    const lines = await rawLines(s.store);
+    lines.splice(1, 1);
+    await writeLines(s.store, lines);
+    const v = await logVerify(s.store);
+    expect(v.code).toBe(1);
+    expect(v.json.problems).toEqual([expect.objectContaining({ kind: 'removed', seq: 2, toSeq: 2 })]);
+  });
+
+  it('exits 1 for a removed last line, seen through log.head', async () => {
+    const s = await storeWithLog();
+    await writeLines(s.store, (await rawLines(s.store)).slice(0, 3));
+    const v = await logVerify(s.store);
+    expect(v.code).toBe(1);
+    expect(v.json.problems).toEqual([expect.objectContaining({ kind: 'removed', seq: 4, toSeq: 4 })]);
+  });
+
+  it('exits 1 for an edited last line, seen through log.head', async () => {
+    const s = await storeWithLog();
+    const lines = await rawLines(s.store);
+    lines[3] = canonicalJson({ ...JSON.parse(lines[3] as string), outcome: 'failed', exit: 1 });
+    await writeLines(s.store, lines);
+    const v = await logVerify(s.store);
+    expect(v.code).toBe(1);
+    expect(v.json.problems).toEqual([expect.objectContaining({ kind: 'head-mismatch', line: 4, seq: 4 })]);
+  });
+
+  it('exits 1 for two swapped lines', async () => {
+    const s = await storeWithLog();
+    const lines = await rawLines(s.store);
+    [lines[1], lines[2]] = [lines[2] as string, lines[1] as string];
+    await writeLines(s.store, lines);
+    const v = await logVerify(s.store);
+    expect(v.code).toBe(1);
+    expect(v.json.problems).toEqual([expect.objectContaining({ kind: 'reordered', line: 3, seq: 2 })]);
+  });
+
+  it('exits 1 for a copied line', async () => {
+    const s = await storeWithLog();
+    const lines = await rawLines(s.store);
+    lines.splice(3, 0, lines[1] as string);
+    await writeLines(s.store, lines);
+    const v = await logVerify(s.store);
+    expect(v.code).toBe(1);
+    expect(v.json.problems).toEqual([expect.objectContaining({ kind: 'inserted', line: 4, seq: 2 })]);
+  });
+
+  it('exits 1 for a line that is not a log line', async () => {
+    const s = await storeWithLog();
+    const lines = await rawLines(s.store);
+    lines[1] = 'not json';
+    await writeLines(s.store, lines);
+    const v = await logVerify(s.store);
+    expect(v.code).toBe(1);
+    expect(v.json.problems).toEqual([expect.objectContaining({ kind: 'malformed', line: 2 })]);
+  });
+
+  it('exits 1 when log.head is gone', async () => {
+    const s = await storeWithLog();
+    await fsp.rm(headFile(s.store));
+    const v = await logVerify(s.store);
+    expect(v.code).toBe(1);
+    expect(v.json.problems).toEqual([expect.objectContaining({ kind: 'head-mismatch' })]);
+  });
+
+  it('still sees a removed last line after later appends (the next seq continues from log.head)', async () => {
+    const s = await storeWithLog();
+    await writeLines(s.store, (await rawLines(s.store)).slice(0, 3));
+    expect((await snap(verifyArgs(s))).code).toBe(0);
+    const v = await logVerify(s.store);
+    expect(v.code).toBe(1);
+    expect(v.json.problems).toEqual([expect.objectContaining({ kind: 'removed', seq: 4, toSeq: 4 })]);
+  });
+
+  it('still sees an edited last line after later appends (the next line chains to log.head)', async () => {
+    const s = await storeWithLog();
+    const lines = await rawLines(s.store);
+    lines[3] = canonicalJson({ ...JSON.parse(lines[3] as string), user: 'someone-else' });
+    await writeLines(s.store, lines);
+    expect((await snap(verifyArgs(s))).code).toBe(0);
+    const v = await logVerify(s.store);
+    expect(v.code).toBe(1);
+    expect(v.json.problems).toEqual([expect.objectContaining({ kind: 'edited', line: 4, seq: 4 })]);
+  });
+});
+
+describe('log.head and the end of the log', () => {
+  it('accepts a head one line behind the log (a crash after the line was written, before the head moved)', async () => {
+    const s = await storeWithLog();
+    const lines = await rawLines(s.store);
+    await fsp.writeFile(headFile(s.store), canonicalJson({ seq: 3, sha256: sha256(lines[2] + '\n') }) + '\n');
+    expect((await logVerify(s.store)).code).toBe(0);
+    expect((await snap(verifyArgs(s))).code).toBe(0);
+    expect(JSON.parse(await fsp.readFile(headFile(s.store), 'utf8')).seq).toBe(5);
+  });
+
+  it('chains past lines longer than the block it reads the end of the log in', async () => {
+    const s = await sealTree(TREE, keys);
+    const big = { blob: 'x'.repeat(150_000) };
+    expect(await appendAudit(s.store, { command: 'export', outcome: 'ok', exit: 0, details: big })).toEqual({ written: true, seq: 2 });
+    expect(await appendAudit(s.store, { command: 'export', outcome: 'ok', exit: 0, details: big })).toEqual({ written: true, seq: 3 });
+    const lines = await rawLines(s.store);
+    expect(JSON.parse(lines[2] as string).prev).toBe(sha256(lines[1] + '\n'));
+    expect((await logVerify(s.store)).code).toBe(0);
+  });
+
+  it('after a malformed last line, keeps counting and reports only that line', async () => {
+    const s = await storeWithLog();
+    const lines = await rawLines(s.store);
+    lines[3] = 'garbage';
+    await writeLines(s.store, lines);
+    expect((await snap(verifyArgs(s))).code).toBe(0);
+    expect(JSON.parse((await rawLines(s.store))[4] as string).seq).toBe(5);
+    const v = await logVerify(s.store);
+    expect(v.code).toBe(1);
+    expect(v.json.problems).toEqual([expect.objectContaining({ kind: 'malformed', line: 4 })]);
+  });
+});
+
+describe('a torn last line (an append cut short by a crash)', () => {
+  const TORN = '{"command":"verify","exit":0,"ho';
+
+  it('makes log --verify exit 1 until the next append', async () => {
+    const s = await storeWithLog();
+    await fsp.appendFile(logFile(s.store), TORN);
+    const v = await logVerify(s.store);
+    expect(v.code).toBe(1);
+    expect(v.json.problems).toEqual([expect.objectContaining({ kind: 'truncated', line: 5 })]);
+  });
+
+  it('is sealed off by the next append, kept in the file, and recorded in the new line', async () => {
+    const s = await storeWithLog();
+    await fsp.appendFile(logFile(s.store), TORN);
+    expect((await snap(verifyArgs(s))).code).toBe(0);
+    const lines = await rawLines(s.store);
+    expect(lines).toHaveLength(6);
+    expect(lines[4]).toBe(TORN);
+    expect(JSON.parse(lines[5] as string)).toMatchObject({ seq: 5, prev: sha256(lines[3] + '\n'), recovered: { bytes: TORN.length, sha256: sha256(TORN) } });
+    const v = await logVerify(s.store);
+    expect(v.code).toBe(0);
+    expect(v.json.recovered).toEqual([{ line: 5, bytes: TORN.length }]);
+  });
+
+  it('is completed, not recorded as debris, when only its newline is missing', async () => {
+    const s = await storeWithLog();
+    const text = await fsp.readFile(logFile(s.store), 'utf8');
+    await fsp.writeFile(logFile(s.store), text.slice(0, -1));
+    expect((await snap(verifyArgs(s))).code).toBe(0);
+    const lines = await rawLines(s.store);
+    expect(lines).toHaveLength(5);
+    expect(JSON.parse(lines[4] as string).recovered).toBeUndefined();
+    expect((await logVerify(s.store)).code).toBe(0);
+  });
+});
+
+describe('verify with a store it cannot write', () => {
+  it('still verifies (exit 0) and says in --json that the log was not written', async () => {
+    const s = await sealTree(TREE, keys);
+    const before = await fsp.readFile(logFile(s.store));
+    const args = [...verifyArgs(s), '--json'];
+    let r: { code: number; stdout: string; stderr: string };
+    const as = unprivileged();
+    if (process.getuid?.() === 0 && as.uid !== undefined) {
+      // As root, permissions do not apply: run as "nobody" on a store everyone may read but only root may write.
+      await shareWithEveryone(s.data);
+      await shareWithEveryone(join(s.store, '..'));
+      await shareWithEveryone(keys.dir).catch(() => {});
+      await fsp.chmod(keys.key, 0o600);
+      r = await snapBin(args, as);
+    } else if (process.getuid?.() === 0) {
+      // "nobody" cannot reach the checkout: stay root without the permission-override capabilities.
+      await makeReadOnly(s.store);
+      r = await snapBin(args, as);
+    } else {
+      await makeReadOnly(s.store);
+      r = await snap(args);
+    }
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout);
+    expect(json.ok).toBe(true);
+    expect(json.log).toMatchObject({ written: false, reason: expect.any(String) });
+    expect(r.stderr).toContain('audit log not written');
+    expect(await fsp.readFile(logFile(s.store))).toEqual(before);
+  });
+
+  it('logs nothing, silently, when the snapshot is a folder and there is no store', async () => {
+    const s = await sealTree(TREE, keys);
+    const noStore = await newStorePath();
+    const r = await snapJson(['verify', s.data, '--against', s.dir, '--pubkey', keys.pub, '--store', noStore]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.log).toMatchObject({ written: false, noStore: true });
+    expect(r.stderr).toBe('');
+  });
+});
+
+/** chmod a-w every folder and file under `path` (not root: there, permissions do not apply). */
+async function makeReadOnly(path: string): Promise<void> {
+  const st = await fsp.lstat(path);
+  if (st.isDirectory()) for (const n of await fsp.readdir(path)) await makeReadOnly(join(path, n));
+  if (!st.isSymbolicLink()) await fsp.chmod(path, st.mode & 0o555);
+}

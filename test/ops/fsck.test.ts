@@ -1,0 +1,181 @@
+/**
+ * `snap fsck`: every object re-hashed, every snapshot checked for internal consistency; exit 1 and
+ * a named report on any corruption, 0 when clean, 3 when there is no store. No keys are needed.
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { snap, snapJson, useKeyPair } from '../helpers/tree.js';
+import { newStorePath, objectFiles, sealTree, sha256, tamper, type Sealed } from '../helpers/store.js';
+
+const keys = useKeyPair();
+
+const TREE = { 'a.txt': 'alpha\n', 'b/b.txt': 'beta\n', 'b/c/d.bin': Buffer.from([0, 1, 2, 3, 255]) };
+
+/** The object file holding `content` in `store`. */
+async function objectOf(store: string, content: string | Buffer): Promise<string> {
+  const hex = sha256(content);
+  const hit = (await objectFiles(store)).find((o) => o.name === hex);
+  if (!hit) throw new Error(`no object for ${hex}`);
+  return hit.path;
+}
+
+/** The NAME of a sealed snapshot. */
+const nameOf = (s: Sealed): string => s.ref.split('@')[0] as string;
+
+/** `snap fsck --store STORE --json`. */
+function fsckJson(store: string) {
+  return snapJson(['fsck', '--store', store]);
+}
+
+describe('snap fsck on a clean store', () => {
+  it('exits 0 after re-hashing every object and checking every snapshot', async () => {
+    const s = await sealTree(TREE, keys);
+    const r = await fsckJson(s.store);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.ok).toBe(true);
+    expect(r.json.counts).toMatchObject({ objects: 3, bytes: 16, corrupt: 0, unreadable: 0, snapshots: 1, badSnapshots: 0, missingObjects: 0 });
+    expect(r.json.snapshots).toEqual([expect.objectContaining({ ref: s.ref, snapshot: s.snapshot, ok: true, keepsObjects: true, entries: 3, problems: [] })]);
+  });
+
+  it('needs no key: it runs with no --pubkey and says OK in its human report', async () => {
+    const s = await sealTree(TREE, keys);
+    const r = await snap(['fsck', '--store', s.store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^OK/);
+  });
+
+  it('checks every snapshot of a store holding several', async () => {
+    const s = await sealTree(TREE, keys);
+    await fsp.writeFile(join(s.data, 'a.txt'), 'alpha, v2\n');
+    expect((await snap(['seal', s.data, '--as', `${nameOf(s)}@v2`, '--key', keys.key, '--store', s.store])).code).toBe(0);
+    const r = await fsckJson(s.store);
+    expect(r.code).toBe(0);
+    expect(r.json.snapshots.map((x: { ref: string }) => x.ref).sort()).toEqual([s.ref, `${nameOf(s)}@v2`]);
+    expect(r.json.counts.objects).toBe(4);
+  });
+
+  it('does not count the absent objects of a --manifest-only snapshot as missing', async () => {
+    const s = await sealTree(TREE, keys, { extra: ['--manifest-only'] });
+    expect(await objectFiles(s.store)).toEqual([]);
+    const r = await fsckJson(s.store);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.snapshots).toEqual([expect.objectContaining({ ref: s.ref, ok: true, keepsObjects: false, entries: 3 })]);
+    expect(r.json.missingObjects).toEqual([]);
+  });
+
+  it('reports files snap did not write as strays, without failing', async () => {
+    const s = await sealTree(TREE, keys);
+    await fsp.mkdir(join(s.store, 'objects', 'sha256', 'ab'), { recursive: true }); // fan-out folders exist only once used
+    await fsp.writeFile(join(s.store, 'objects', 'sha256', 'ab', 'notes.txt'), 'hello');
+    const r = await fsckJson(s.store);
+    expect(r.code).toBe(0);
+    expect(r.json.strays).toEqual(['objects/sha256/ab/notes.txt']);
+  });
+});
+
+describe('snap fsck on a damaged store', () => {
+  it('exits 1 and names an object with one flipped byte, and the snapshot file it holds', async () => {
+    const s = await sealTree(TREE, keys);
+    const obj = await objectOf(s.store, 'beta\n');
+    await fsp.chmod(obj, 0o644);
+    const bytes = await fsp.readFile(obj);
+    bytes[0] = (bytes[0] as number) ^ 0x01;
+    await fsp.writeFile(obj, bytes);
+    const r = await fsckJson(s.store);
+    expect(r.code).toBe(1);
+    expect(r.json.ok).toBe(false);
+    expect(r.json.objects.corrupt).toEqual([
+      { path: `${sha256('beta\n').slice(0, 2)}/${sha256('beta\n').slice(2)}`, name: sha256('beta\n'), sha256: sha256(bytes), size: 5, usedBy: [{ ref: s.ref, path: 'b/b.txt' }] },
+    ]);
+    expect(r.json.counts).toMatchObject({ corrupt: 1, missingObjects: 0 });
+  });
+
+  it('names the corrupt object in its human report too', async () => {
+    const s = await sealTree(TREE, keys);
+    const obj = await objectOf(s.store, 'alpha\n');
+    await tamper(obj, (t) => t.toUpperCase());
+    const r = await snap(['fsck', '--store', s.store]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(sha256('alpha\n').slice(2));
+  });
+
+  it('exits 1 and names the snapshot and path of a deleted object', async () => {
+    const s = await sealTree(TREE, keys);
+    await fsp.rm(await objectOf(s.store, 'alpha\n'));
+    const r = await fsckJson(s.store);
+    expect(r.code).toBe(1);
+    expect(r.json.missingObjects).toEqual([{ ref: s.ref, path: 'a.txt', sha256: sha256('alpha\n') }]);
+    expect(r.json.snapshots).toEqual([expect.objectContaining({ ref: s.ref, ok: false, problems: [expect.objectContaining({ kind: 'missing-objects', count: 1 })] })]);
+  });
+
+  it('exits 1 when a manifest was tampered with (it no longer matches the statement)', async () => {
+    const s = await sealTree(TREE, keys);
+    await tamper(join(s.dir, 'manifest.jsonl'), (t) => t.replace('"path":"a.txt"', '"path":"A.txt"'));
+    const r = await fsckJson(s.store);
+    expect(r.code).toBe(1);
+    const problems = r.json.snapshots[0].problems;
+    expect(problems).toEqual([expect.objectContaining({ kind: 'manifest-mismatch', fields: ['manifestSha256', 'merkleRoot'] })]);
+  });
+
+  it('exits 1 when a manifest is cut short (a malformed last line)', async () => {
+    const s = await sealTree(TREE, keys);
+    await tamper(join(s.dir, 'manifest.jsonl'), (t) => t.slice(0, -1));
+    const r = await fsckJson(s.store);
+    expect(r.code).toBe(1);
+    expect(r.json.snapshots[0].problems).toEqual([expect.objectContaining({ kind: 'manifest', code: 'MANIFEST_NO_TRAILING_NEWLINE' })]);
+  });
+
+  it('exits 1 when statement.json differs from the signed payload', async () => {
+    const s = await sealTree(TREE, keys);
+    await tamper(join(s.dir, 'statement.json'), (t) => t.replace('"fileCount":3', '"fileCount":4'));
+    const r = await fsckJson(s.store);
+    expect(r.code).toBe(1);
+    expect(r.json.snapshots[0].problems).toEqual([expect.objectContaining({ kind: 'statement-mismatch' })]);
+  });
+
+  it('exits 1 when the envelope does not parse', async () => {
+    const s = await sealTree(TREE, keys);
+    await tamper(join(s.dir, 'envelope.json'), (t) => t.slice(0, 20));
+    const r = await fsckJson(s.store);
+    expect(r.code).toBe(1);
+    expect(r.json.snapshots[0].problems).toEqual([expect.objectContaining({ kind: 'envelope', code: 'ENVELOPE_MALFORMED' })]);
+  });
+
+  it('exits 1 when a snapshot file is missing', async () => {
+    const s = await sealTree(TREE, keys);
+    await fsp.rm(join(s.dir, 'envelope.json'));
+    const r = await fsckJson(s.store);
+    expect(r.code).toBe(1);
+    expect(r.json.snapshots[0].problems).toEqual([expect.objectContaining({ kind: 'missing-file', file: 'envelope.json' })]);
+  });
+
+  it('exits 1 when a snapshot folder was renamed (its statement names another version)', async () => {
+    const s = await sealTree(TREE, keys);
+    await fsp.rename(s.dir, join(s.dir, '..', 'v9'));
+    const r = await fsckJson(s.store);
+    expect(r.code).toBe(1);
+    expect(r.json.snapshots).toEqual([expect.objectContaining({ ref: `${nameOf(s)}@v9`, problems: [expect.objectContaining({ kind: 'name-mismatch' })] })]);
+  });
+});
+
+describe('snap fsck without a store', () => {
+  it('exits 3 (NOT_FOUND)', async () => {
+    const r = await fsckJson(await newStorePath());
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('NOT_FOUND');
+  });
+
+  it('exits 2 for a bad --jobs', async () => {
+    const s = await sealTree(TREE, keys);
+    expect((await snap(['fsck', '--store', s.store, '--jobs', '0'])).code).toBe(2);
+  });
+});
+
+describe('snap fsck and a dataset folder', () => {
+  it('leaves the dataset alone: only the store is checked', async () => {
+    const s = await sealTree(TREE, keys);
+    await fsp.writeFile(join(s.data, 'a.txt'), 'changed after the seal');
+    expect((await fsckJson(s.store)).code).toBe(0);
+  });
+});
