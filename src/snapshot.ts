@@ -53,9 +53,21 @@ function signerReport(s: SignatureCheck): SignerReport {
  * @throws SnapError `NOT_FOUND` | `IO_ERROR` when the snapshot's files cannot be read (exit 3)
  */
 export async function checkTrust(loc: SnapshotLocation, trusted: readonly TrustedKey[], threshold = 1): Promise<TrustCheck> {
+  const manifestPath = join(loc.dir, MANIFEST_FILE);
+  // A snapshot file that is gone is a failed check (SPEC §8: "a signature is missing" is exit 1).
+  const gone = async (name: string): Promise<boolean> => !(await fsp.access(join(loc.dir, name)).then(() => true, () => false));
+  for (const [name, code, what] of [
+    [ENVELOPE_FILE, 'SIGNATURE_INVALID', 'the snapshot is unsigned'],
+    [STATEMENT_FILE, 'INTEGRITY_FAILURE', 'the snapshot was damaged'],
+    [MANIFEST_FILE, 'INTEGRITY_FAILURE', 'the snapshot was damaged'],
+  ] as const) {
+    if (await gone(name)) {
+      const id = (await gone(STATEMENT_FILE)) ? '' : snapshotId(await readFileOr3(join(loc.dir, STATEMENT_FILE), STATEMENT_FILE));
+      return { ok: false, snapshot: id, signers: [], failure: { code, message: `${name} is missing from ${loc.dir}: ${what}` }, manifestPath };
+    }
+  }
   const statementBytes = await readFileOr3(join(loc.dir, STATEMENT_FILE), STATEMENT_FILE);
   const envelopeBytes = await readFileOr3(join(loc.dir, ENVELOPE_FILE), ENVELOPE_FILE);
-  const manifestPath = join(loc.dir, MANIFEST_FILE);
   const fallbackId = snapshotId(statementBytes);
   let env: Envelope;
   try {

@@ -372,7 +372,9 @@ export async function resolveRef(text: string, storeRoot: string): Promise<Snaps
   const store = await openStore(storeRoot);
   if (parsed.kind === 'name') {
     const dir = snapshotDir(store, parsed.name, parsed.version);
-    if (!isSnapshotFolder(dir)) throw new SnapError('REF_NOT_FOUND', `no snapshot ${text} in ${store.root} (see "snap list")`, { ref: text });
+    // The folder is the snapshot: if one of its files was deleted, that is for the trust check to
+    // report (a missing signature is an integrity failure, exit 1), not "no such snapshot".
+    if (!existsSync(dir)) throw new SnapError('REF_NOT_FOUND', `no snapshot ${text} in ${store.root} (see "snap list")`, { ref: text });
     return { dir, name: parsed.name, version: parsed.version, ref: text };
   }
   const all = await listSnapshots(store);

@@ -181,6 +181,26 @@ describe('a tampered snapshot', () => {
   });
 });
 
+describe('a snapshot with a file deleted', () => {
+  it('exits 1 (SIGNATURE_INVALID: a signature is missing) when envelope.json was deleted', async () => {
+    const s = await sealTree(TREE, keys, { store: shared.path });
+    await fsp.rm(join(s.dir, 'envelope.json'));
+    const v = await verifyJson(s);
+    expectSnapshotRefused(v);
+    expect(v.json.failure.code).toBe('SIGNATURE_INVALID');
+  });
+
+  it('exits 1 (INTEGRITY_FAILURE) when statement.json or manifest.jsonl was deleted', async () => {
+    for (const file of ['statement.json', 'manifest.jsonl']) {
+      const s = await sealTree(TREE, keys, { store: shared.path });
+      await fsp.rm(join(s.dir, file));
+      const v = await verifyJson(s);
+      expectSnapshotRefused(v);
+      expect(v.json.failure.code).toBe('INTEGRITY_FAILURE');
+    }
+  });
+});
+
 describe('refs and stores that do not exist', () => {
   it('exits 3 (REF_NOT_FOUND) for an unknown NAME@VERSION', async () => {
     const s = await sealTree(TREE, keys, { store: shared.path });
