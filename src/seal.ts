@@ -168,9 +168,10 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink): Promis
     }
     await flush();
     while (inflight.length > 0) await drainOne();
-    if (opts.store) {
+    if (opts.store && totals.newObjects > 0) {
       // Batch durability (SPEC §7): flush every pending object's bytes with one syncfs, then let
-      // each worker rename its pending objects into place, then flush those renames.
+      // each worker rename its pending objects into place, then flush those renames. (Nothing
+      // pending — an unchanged dataset — nothing to flush.)
       syncFileSystem(opts.store.tmpDir);
       const commits = await pool.broadcast<CommitReply>({ commit: true });
       for (const c of commits) {

@@ -8,11 +8,14 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { SnapError, isSnapError } from './core/errors.js';
 import { compareUtf8 } from './core/paths.js';
-import { isSymlinkEntry, type ManifestEntry } from './core/manifest.js';
+import { isSymlinkEntry, parseEntry, ManifestOrder, type FileEntry, type ManifestEntry } from './core/manifest.js';
+import { MerkleTreeBuilder } from './core/merkle.js';
+import { toHex } from './core/encoding.js';
+import { nodeHashNative } from './io/native-hash.js';
 import type { TrustedKey } from './core/envelope.js';
 import { HashPool, type CheckReply } from './io/hash-pool.js';
 import { walkDatasetRuns, type WalkItem } from './io/walk.js';
-import { manifestEntryRuns, type ManifestDigest } from './io/manifest-file.js';
+import { manifestLineRuns, type ManifestDigest } from './io/manifest-file.js';
 import { checkTrust, type SignerReport } from './snapshot.js';
 import type { SnapshotLocation } from './io/store.js';
 import type { Progress } from './seal.js';
@@ -154,8 +157,34 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     problems.push(p);
   };
 
-  const digest: Partial<ManifestDigest> = {};
-  const manifest = new Cursor(manifestEntryRuns(trust.manifestPath, digest));
+  // One streaming pass: manifest lines (parsed strictly, in order) merge-joined with the walk.
+  // Every manifest line goes to the workers in order, so they compute its RFC 9162 leaf hash as
+  // well as checking its file; the main thread folds interior nodes and hashes the raw bytes.
+  const raw: { sha256?: string; bytes: number } = { bytes: 0 };
+  const lineRuns = manifestLineRuns(trust.manifestPath, raw);
+  const order = new ManifestOrder();
+  const tree = new MerkleTreeBuilder({ nodeHash: nodeHashNative });
+  let manifestTotal = 0;
+  async function* entryRuns(): AsyncGenerator<{ line: string; entry: ManifestEntry }[]> {
+    for await (const run of lineRuns) {
+      const out: { line: string; entry: ManifestEntry }[] = new Array(run.length);
+      for (let i = 0; i < run.length; i++) {
+        const line = run[i] as string;
+        let entry: ManifestEntry;
+        try {
+          entry = parseEntry(line);
+          order.accept(entry.path);
+        } catch (err) {
+          if (err instanceof SnapError) throw new SnapError(err.code, `${trust.manifestPath} line ${order.count + 1}: ${err.message}`, { ...err.details, line: order.count + 1 });
+          throw err;
+        }
+        if (!isSymlinkEntry(entry)) manifestTotal += entry.size;
+        out[i] = { line, entry };
+      }
+      yield out;
+    }
+  }
+  const manifest = new Cursor(entryRuns());
   const disk = new Cursor(
     walkDatasetRuns(root, {
       excludes: pred.excludes,
@@ -167,51 +196,62 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
 
   const pool = new HashPool({ jobs: opts.jobs, mode: 'verify', root });
   const window = pool.size * 4;
-  // `extra` entries are files on disk that the manifest lacks: hashed too, so a move can be named.
-  type Job = { path: string; sha256: string; size: number; extra?: boolean };
-  const inflight: { reply: Promise<CheckReply>; entries: Job[] }[] = [];
-  let batch: Job[] = [];
+  /** kind 0: leaf only; 1: leaf and check the file; 2: an extra file, hashed (see hash-worker.ts). */
+  type Item = { kind: 0 | 1 | 2; line: string; path: string; entry?: ManifestEntry };
+  const inflight: { reply: Promise<CheckReply & { leaves: Uint8Array }>; items: Item[] }[] = [];
+  let batch: Item[] = [];
   let batchBytes = 0;
   let files = 0;
   let bytes = 0;
 
   const drainOne = async () => {
-    const { reply, entries } = inflight.shift() as (typeof inflight)[number];
+    const { reply, items } = inflight.shift() as (typeof inflight)[number];
     const r = await reply;
+    for (let i = 0; i < r.leaves.length; i += 32) tree.appendLeafHash(r.leaves.subarray(i, i + 32));
+    let checked = 0;
     let bad = 0;
-    let extras = 0;
-    for (const e of entries) if (e.extra) extras++;
+    for (const it of items) if (it.kind === 1) checked++;
     for (const p of r.problems) {
-      const e = entries[p.index] as Job;
-      if (e.extra) {
-        // Always "modified" against the impossible expectation; "missing" if it vanished since the walk.
-        if (p.kind === 'modified') add({ path: e.path, kind: 'extra', actual: { sha256: p.sha256 as string, size: p.size as number } });
-        else if (p.kind !== 'missing') add({ path: e.path, kind: 'extra', ...(p.reason ? { reason: p.reason } : {}) });
+      const it = items[p.index] as Item;
+      if (it.kind === 2) {
+        // Always "modified" against no expectation; "missing" if it vanished since the walk.
+        if (p.kind === 'modified') add({ path: it.path, kind: 'extra', actual: { sha256: p.sha256 as string, size: p.size as number } });
+        else if (p.kind !== 'missing') add({ path: it.path, kind: 'extra', ...(p.reason ? { reason: p.reason } : {}) });
         continue;
       }
       bad++;
+      const e = it.entry as FileEntry;
       const expected = { sha256: e.sha256, size: e.size };
-      if (p.kind === 'modified') add({ path: e.path, kind: 'modified', expected, actual: { sha256: p.sha256 as string, size: p.size as number } });
-      else add({ path: e.path, kind: p.kind as ProblemKind, expected, ...(p.reason ? { reason: p.reason } : {}) });
+      if (p.kind === 'modified') add({ path: it.path, kind: 'modified', expected, actual: { sha256: p.sha256 as string, size: p.size as number } });
+      else add({ path: it.path, kind: p.kind as ProblemKind, expected, ...(p.reason ? { reason: p.reason } : {}) });
     }
-    counts.matched += entries.length - extras - bad;
-    files += entries.length - extras;
+    counts.matched += checked - bad;
+    files += checked;
     bytes += r.bytes;
     opts.onProgress?.({ files, bytes, totalFiles: pred.fileCount, totalBytes: pred.totalBytes });
   };
-  const flush = async () => {
+  /** Send the current batch (about 4 MiB of file data, or 1,024 items) to the least-loaded worker. */
+  const send = async () => {
     if (batch.length === 0) return;
-    const entries = batch;
+    const items = batch;
     batch = [];
     batchBytes = 0;
-    inflight.push({ reply: pool.submit<CheckReply>({ rels: entries.map((e) => e.path), expected: entries.map((e) => `${e.sha256} ${e.size}`) }), entries });
+    inflight.push({
+      reply: pool.submit({ kinds: items.map((x) => x.kind), lines: items.map((x) => x.line), rels: items.map((x) => (x.kind === 0 ? '' : x.path)) }),
+      items,
+    });
     while (inflight.length >= window) await drainOne();
+  };
+  const push = async (it: Item, size: number) => {
+    batch.push(it);
+    batchBytes += size;
+    if (batchBytes >= 4 << 20 || batch.length >= 1024) await send();
   };
 
   let manifestError: SnapError | undefined;
   try {
     for (;;) {
-      let m: ManifestEntry | undefined;
+      let m: { line: string; entry: ManifestEntry } | undefined;
       try {
         m = await manifest.peek();
       } catch (e) {
@@ -223,38 +263,36 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
       }
       const d: WalkItem | undefined = await disk.peek();
       if (m === undefined && d === undefined) break;
-      const c = m === undefined ? 1 : d === undefined ? -1 : compareUtf8(m.path, d.path);
-      if (c < 0) {
-        const me = m as ManifestEntry;
-        add({ path: me.path, kind: 'missing', expected: isSymlinkEntry(me) ? { target: me.target, type: 'symlink' } : { sha256: me.sha256, size: me.size } });
-        manifest.advance();
-      } else if (c > 0) {
+      const c = m === undefined ? 1 : d === undefined ? -1 : compareUtf8(m.entry.path, d.path);
+      if (c > 0) {
         const de = d as WalkItem;
         if (de.kind === 'symlink') add({ path: de.path, kind: 'extra', actual: { target: de.target, type: 'symlink' } });
-        else {
-          batch.push({ path: de.path, sha256: '-', size: -1, extra: true });
-          if (batch.length >= 512) await flush();
-        }
+        else await push({ kind: 2, line: '', path: de.path }, 64 << 10);
         disk.advance();
+        continue;
+      }
+      const { line, entry: me } = m as { line: string; entry: ManifestEntry };
+      manifest.advance();
+      if (c < 0) {
+        add({ path: me.path, kind: 'missing', expected: isSymlinkEntry(me) ? { target: me.target, type: 'symlink' } : { sha256: me.sha256, size: me.size } });
+        await push({ kind: 0, line, path: me.path }, 0);
+        continue;
+      }
+      const de = d as WalkItem;
+      disk.advance();
+      if (isSymlinkEntry(me)) {
+        if (de.kind !== 'symlink') add({ path: me.path, kind: 'type-changed', expected: { target: me.target, type: 'symlink' }, actual: { type: 'file' } });
+        else if (de.target !== me.target) add({ path: me.path, kind: 'modified', expected: { target: me.target, type: 'symlink' }, actual: { target: de.target, type: 'symlink' } });
+        else counts.matched++;
+        await push({ kind: 0, line, path: me.path }, 0);
+      } else if (de.kind === 'symlink') {
+        add({ path: me.path, kind: 'type-changed', expected: { sha256: me.sha256, size: me.size }, actual: { target: de.target, type: 'symlink' } });
+        await push({ kind: 0, line, path: me.path }, 0);
       } else {
-        const me = m as ManifestEntry;
-        const de = d as WalkItem;
-        if (isSymlinkEntry(me)) {
-          if (de.kind !== 'symlink') add({ path: me.path, kind: 'type-changed', expected: { target: me.target, type: 'symlink' }, actual: { type: 'file' } });
-          else if (de.target !== me.target) add({ path: me.path, kind: 'modified', expected: { target: me.target, type: 'symlink' }, actual: { target: de.target, type: 'symlink' } });
-          else counts.matched++;
-        } else if (de.kind === 'symlink') {
-          add({ path: me.path, kind: 'type-changed', expected: { sha256: me.sha256, size: me.size }, actual: { target: de.target, type: 'symlink' } });
-        } else {
-          batch.push({ path: me.path, sha256: me.sha256, size: me.size });
-          batchBytes += me.size;
-          if (batchBytes >= 4 << 20 || batch.length >= 512) await flush();
-        }
-        manifest.advance();
-        disk.advance();
+        await push({ kind: 1, line, path: me.path, entry: me }, me.size);
       }
     }
-    await flush();
+    await send();
     while (inflight.length > 0) await drainOne();
   } finally {
     await pool.close();
@@ -263,6 +301,8 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   // The manifest itself: only when it matches what was signed is any of the above trusted.
   let manifestOk: boolean;
   let failure: VerifyReport['failure'];
+  const digest: Partial<ManifestDigest> = manifestError ? {} : { sha256: raw.sha256, merkleRoot: toHex(tree.root()), lines: order.count, totalBytes: manifestTotal };
+  if (!manifestError && order.count === 0) manifestError = new SnapError('MANIFEST_EMPTY', `${trust.manifestPath} has no entries`);
   if (manifestError) {
     const sha = await rawSha256(trust.manifestPath);
     if (sha === pred.manifestSha256) throw manifestError; // signed, yet malformed: not tampering

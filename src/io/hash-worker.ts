@@ -281,21 +281,74 @@ export function hashWorkerMain(): void {
     return { id: msg.id, text, leaves, bytes, written, newObjects };
   }
 
-  // Verify: compare each file against its expected digest and size; report only the differences.
+  /**
+   * Hash a file for verify, which needs no fstat in the common case: read `expected + 1` bytes;
+   * getting exactly `expected` bytes means the file is that long, and the digest says the rest. A
+   * change during the read either shows in the digest or did not alter the bytes read. Anything
+   * else (another size, an error such as EISDIR or EAGAIN from a swapped-in folder or FIFO, a large
+   * file) takes the general path: fstat (must be a regular file) and hash from offset 0 to the end.
+   */
+  function checkFile(abs: string, expected: number): { sha256: string; size: number } {
+    const fd = fs.openSync(abs, OPEN_FLAGS);
+    try {
+      if (expected >= 0 && expected < WHOLE_FILE_MAX) {
+        if (whole === null || whole.length < expected + 1) whole = Buffer.allocUnsafe(Math.max(expected + 1, CHUNK));
+        let got = 0;
+        let n: number;
+        try {
+          while (got < expected && (n = fs.readSync(fd, whole, got, expected + 1 - got, null)) > 0) got += n;
+        } catch {
+          got = -1; // e.g. EISDIR, EAGAIN: let the general path say what it is
+        }
+        if (got === expected) return { sha256: sha256hex(whole.subarray(0, got)), size: got };
+      }
+      const st = fs.fstatSync(fd);
+      if (!st.isFile()) throw new NotFile(`${abs} is no longer a regular file`);
+      const h = createHash('sha256');
+      let pos = 0;
+      let n: number;
+      while ((n = fs.readSync(fd, chunk, 0, CHUNK, pos)) > 0) {
+        h.update(n === CHUNK ? chunk : chunk.subarray(0, n));
+        pos += n;
+      }
+      return { sha256: h.digest('hex'), size: pos };
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /**
+   * Verify a batch. Items, in manifest order: kind 0 — a manifest line with nothing on disk to
+   * check (missing, or a symlink checked by the caller): leaf hash only; kind 1 — a manifest file
+   * line and the file at `rels[i]`: leaf hash, and the file's digest and size against the line's;
+   * kind 2 — a file on disk the manifest lacks (extra): hashed, so a move can be named, no leaf.
+   * Replies with the leaf hashes of kinds 0 and 1 in order, and only the items that differ.
+   */
   function verify(msg: any): any {
-    const { rels, expected } = msg as { rels: string[]; expected: string[] };
+    const { kinds, lines, rels } = msg as { kinds: number[]; lines: string[]; rels: string[] };
+    let nLeaves = 0;
+    for (const k of kinds) if (k !== 2) nLeaves++;
+    const leaves = new Uint8Array(32 * nLeaves);
     const problems: any[] = [];
     let bytes = 0;
-    for (let i = 0; i < rels.length; i++) {
-      const rel = rels[i] as string;
-      const exp = expected[i] as string; // "<sha256> <size>"
-      const sp = exp.indexOf(' ');
-      const expSha = exp.slice(0, sp);
-      const expSize = Number(exp.slice(sp + 1));
+    let li = 0;
+    for (let i = 0; i < kinds.length; i++) {
+      const k = kinds[i];
+      const line = lines[i] as string;
+      if (k !== 2) leaves.set(leafOf(line), 32 * li++);
+      if (k === 0) continue;
+      let expSha = '';
+      let expSize = -1;
+      if (k === 1) {
+        // A canonical file line (the caller parsed it): the digest and size sit at known places.
+        const j = line.lastIndexOf('"sha256":"');
+        expSha = line.slice(j + 10, j + 74);
+        expSize = Number(line.slice(j + 83, -1));
+      }
       try {
-        const r = processFile(join(root, rel), null);
+        const r = checkFile(join(root, rels[i] as string), expSize);
         bytes += r.size;
-        if (r.sha256 !== expSha || r.size !== expSize) problems.push({ index: i, kind: 'modified', sha256: r.sha256, size: r.size });
+        if (k === 2 || r.sha256 !== expSha || r.size !== expSize) problems.push({ index: i, kind: 'modified', sha256: r.sha256, size: r.size });
       } catch (e: any) {
         const info = errorInfo(e);
         // Gone since the walk: missing. A symlink (ELOOP under O_NOFOLLOW) or other non-file now: type-changed.
@@ -305,7 +358,7 @@ export function hashWorkerMain(): void {
         problems.push({ index: i, kind, reason: info.errno || info.message });
       }
     }
-    return { id: msg.id, problems, bytes };
+    return { id: msg.id, leaves, problems, bytes };
   }
 
   // Objects: re-hash store objects (fsck); report those whose digest is not their name.
