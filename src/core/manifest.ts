@@ -87,16 +87,16 @@ export function validateEntry(value: unknown): ManifestEntry {
  * not write).
  * @throws SnapError `MANIFEST_LINE_MALFORMED` | `MANIFEST_NOT_CANONICAL` | every code of {@link validateEntry}
  */
-/** The exact canonical shape of a file line; anything else takes the general path. */
-const FILE_LINE_RE = /^\{"path":("(?:[^"\\\u0000-\u001f]|\\.)*"),"sha256":"([0-9a-f]{64})","size":(0|[1-9][0-9]{0,15})\}$/;
+/** The exact canonical shape of a file line whose path needs no JSON escape; anything else takes the general path. */
+const FILE_LINE_RE = /^\{"path":"([^"\\\u0000-\u001f]+)","sha256":"([0-9a-f]{64})","size":(0|[1-9][0-9]{0,15})\}$/;
 
 export function parseEntry(line: string): ManifestEntry {
   // Fast path for the common case (a canonical file line): same result, about 5x cheaper.
   const m = FILE_LINE_RE.exec(line);
   if (m) {
-    const path = (m[1] as string).slice(1, -1); // no backslash: the JSON string is the path itself
+    const path = m[1] as string; // no backslash, quote or control character: the JSON string is the path itself
     const size = Number(m[3]);
-    if (!path.includes('\\') && Number.isSafeInteger(size) && path.length > 0) {
+    if (Number.isSafeInteger(size)) {
       validatePath(path);
       return { path, sha256: m[2] as string, size };
     }
