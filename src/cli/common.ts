@@ -8,7 +8,8 @@ import { existsSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { SnapError, isSnapError } from '../core/errors.js';
 import type { TrustedKey } from '../core/envelope.js';
-import { readPublicKey } from '../io/keyfile.js';
+import { readPrivateKey, readPublicKey } from '../io/keyfile.js';
+import type { PrivateKey } from '../core/keys.js';
 import { resolveRef, storePath, type SnapshotLocation } from '../io/store.js';
 import { appendAudit, type AppendResult } from '../io/audit-log.js';
 import { EXIT_INTEGRITY, EXIT_OK, exitCodeFor } from './exit-codes.js';
@@ -19,6 +20,8 @@ export interface CliIo {
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** Where a passphrase prompt reads from (only when it is a terminal). */
+  stdin?: NodeJS.ReadStream;
 }
 
 /** Flags every command takes. */
@@ -67,6 +70,24 @@ export function passphrase(io: CliIo, envName: unknown): string | undefined {
   const v = io.env[String(envName)];
   if (v === undefined || v === '') throw new SnapError('KEY_PASSPHRASE_REQUIRED', `--passphrase-env ${String(envName)}: that environment variable is not set`);
   return v;
+}
+
+/**
+ * The signing key of `--key`: decrypted with `--passphrase-env VAR` when given; an encrypted key
+ * without it is asked for on the terminal (SPEC §6), or refused when there is none.
+ * @throws SnapError from readPrivateKey (`NOT_FOUND`, `KEY_MALFORMED`, `KEY_NOT_ED25519`,
+ *   `KEY_PASSPHRASE_REQUIRED`, `KEY_PASSPHRASE_WRONG`)
+ */
+export async function signingKey(io: CliIo, a: Args): Promise<PrivateKey> {
+  const path = resolve(io.cwd, String(a.key));
+  const given = passphrase(io, a['passphrase-env']);
+  try {
+    return await readPrivateKey(path, { passphrase: given });
+  } catch (e) {
+    if (given !== undefined || !(e instanceof SnapError) || e.code !== 'KEY_PASSPHRASE_REQUIRED' || !io.stdin?.isTTY) throw e;
+    const { promptPassphrase } = await import('./prompt.js');
+    return readPrivateKey(path, { passphrase: await promptPassphrase(`passphrase for ${a.key}: `, { input: io.stdin, output: io.stderr as NodeJS.WriteStream }) });
+  }
 }
 
 /** Read `--pubkey` files. @throws SnapError from readPublicKey (`NOT_FOUND`, `KEY_MALFORMED`, `KEY_NOT_ED25519`) */

@@ -5,7 +5,12 @@ import { EXIT_OK } from '../exit-codes.js';
 import { jsonOut, passphrase, type Args, type CliIo, type CommandSpec } from '../common.js';
 
 async function cmdKeygen(a: Args, io: CliIo): Promise<number> {
-  const r = await writeKeyPair(resolve(io.cwd, String(a['out-dir'] ?? '.')), String(a.name), { passphrase: passphrase(io, a['passphrase-env']) });
+  let pass = passphrase(io, a['passphrase-env']);
+  if (pass === undefined && a['passphrase-prompt']) {
+    const { promptPassphrase } = await import('../prompt.js');
+    pass = await promptPassphrase(`passphrase for ${String(a.name)}.key: `, { input: io.stdin, output: io.stderr as NodeJS.WriteStream, confirm: true });
+  }
+  const r = await writeKeyPair(resolve(io.cwd, String(a['out-dir'] ?? '.')), String(a.name), { passphrase: pass });
   if (a.json) jsonOut(io, { keyid: r.keyid, key: r.keyPath, pub: r.pubPath });
   else {
     io.stdout.write(`${r.keyid}\n`);
@@ -23,6 +28,7 @@ export const keygenCommand: CommandSpec = {
         .positional('name', { type: 'string', describe: 'base name of the two files' })
         .option('out-dir', { type: 'string', default: '.', describe: 'folder to write the key pair into' })
         .option('passphrase-env', { type: 'string', describe: 'encrypt NAME.key with the passphrase in this environment variable' })
+        .option('passphrase-prompt', { type: 'boolean', describe: 'encrypt NAME.key with a passphrase typed on the terminal (asked twice)' })
         .example('snap keygen release --out-dir ~/.snap-keys', 'writes ~/.snap-keys/release.key and release.pub'),
   run: cmdKeygen,
 };

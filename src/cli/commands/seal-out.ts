@@ -5,13 +5,12 @@ import { join } from 'node:path';
 import { SnapError } from '../../core/errors.js';
 import { snapshotId } from '../../core/statement.js';
 import { isArchivePath, ARCHIVE_SUFFIX } from '../../core/archive.js';
-import { readPrivateKey } from '../../io/keyfile.js';
 import { storePath, STATEMENT_FILE } from '../../io/store.js';
 import { sealToArchive } from '../../archive-seal.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes } from '../format.js';
 import { progressReporter } from '../progress.js';
-import { jsonOut, checkJobs, passphrase, locate, storeInside, type Args, type CliIo } from '../common.js';
+import { jsonOut, checkJobs, signingKey, locate, storeInside, type Args, type CliIo } from '../common.js';
 
 /** Run `seal … --out FILE.snap.tar`. */
 export async function cmdSealOut(a: Args, io: CliIo): Promise<number> {
@@ -19,7 +18,7 @@ export async function cmdSealOut(a: Args, io: CliIo): Promise<number> {
   if (!isArchivePath(outText)) throw new SnapError('USAGE', `--out ${outText}: an archive's name ends in ${ARCHIVE_SUFFIX}`);
   if (a['manifest-only']) throw new SnapError('USAGE', '--out writes the contents into the archive; it cannot be combined with --manifest-only');
   const store = storePath(a.store, io.env, io.cwd);
-  const key = await readPrivateKey(resolve(io.cwd, String(a.key)), { passphrase: passphrase(io, a['passphrase-env']) });
+  const key = await signingKey(io, a);
   const dir = resolve(io.cwd, String(a.dir));
   // No store is needed; a parent is recorded only when named, and looked up in the store then.
   let parent: string | undefined;

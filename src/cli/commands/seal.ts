@@ -1,18 +1,17 @@
 /** `snap seal <dir>`: Hash every file of DIR, build and sign its manifest, keep a deduplicated copy in the store. */
 import { resolve } from 'node:path';
-import { readPrivateKey } from '../../io/keyfile.js';
 import { storePath } from '../../io/store.js';
 import { seal } from '../../seal.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural } from '../format.js';
 import { progressReporter } from '../progress.js';
-import { jsonOut, checkJobs, passphrase, audit, auditErrors, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { jsonOut, checkJobs, signingKey, audit, auditErrors, type Args, type CliIo, type CommandSpec } from '../common.js';
 import { cmdSealOut } from './seal-out.js';
 
 async function cmdSeal(a: Args, io: CliIo): Promise<number> {
   if (a.out !== undefined) return cmdSealOut(a, io); // straight into an archive, no store
   const store = storePath(a.store, io.env, io.cwd);
-  const key = await readPrivateKey(resolve(io.cwd, String(a.key)), { passphrase: passphrase(io, a['passphrase-env']) });
+  const key = await signingKey(io, a);
   const dir = resolve(io.cwd, String(a.dir));
   const progress = await progressReporter(!a.quiet && !a.json && !!io.stderr.isTTY, io.stderr as NodeJS.WriteStream, 'sealing');
   let r;
