@@ -20,7 +20,7 @@ import { parseNameVersion } from './core/refs.js';
 import { buildStatement, formatTime, serializeStatement, snapshotId } from './core/statement.js';
 import { serializeEnvelope, signEnvelope } from './core/envelope.js';
 import type { PrivateKey } from './core/keys.js';
-import { writeArchive, readLinkNow, type ArchiveWriteResult } from './io/archive.js';
+import { writeArchive, readLinkNow, checkArchiveTarget, type ArchiveWriteResult } from './io/archive.js';
 import { MANIFEST_FILE } from './io/store.js';
 import { ioError } from './io/errors.js';
 import { scanDataset, type Progress } from './seal.js';
@@ -76,13 +76,7 @@ export async function sealToArchive(opts: SealArchiveOptions): Promise<SealArchi
   const { name, version } = parseNameVersion(opts.as);
   const root = resolve(opts.dir);
   const out = resolve(opts.out);
-  try {
-    await fsp.lstat(out);
-    throw new SnapError('FILE_EXISTS', `${out} already exists; an archive is never overwritten`, { path: out });
-  } catch (e) {
-    if (e instanceof SnapError) throw e;
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(e, out, 'cannot write the archive');
-  }
+  await checkArchiveTarget(out); // before hashing anything
   const work = await fsp.mkdtemp(join(tmpdir(), 'snap-seal-'));
   try {
     // Pass 1: hash, stream the manifest, sign.

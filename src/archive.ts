@@ -13,7 +13,7 @@
  *    {@link TreeShapeCheck} (no link leaving the dataset, nothing under a file or a link);
  * 3. each data member exactly the next manifest entry, its bytes hashed as they stream.
  */
-import { promises as fsp, createReadStream, existsSync, openSync, writeSync, closeSync, renameSync, unlinkSync, mkdirSync } from 'node:fs';
+import { promises as fsp, createReadStream, existsSync, openSync, writeSync, closeSync, renameSync, mkdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -21,7 +21,7 @@ import { SnapError, isSnapError, type SnapErrorCode } from './core/errors.js';
 import { parseStatement, snapshotId, type SnapshotPredicate, type Statement } from './core/statement.js';
 import { TreeShapeCheck, type TreeViolation } from './core/archive.js';
 import type { TrustedKey } from './core/envelope.js';
-import { ArchiveReader, writeArchive, type ArchiveWriteResult } from './io/archive.js';
+import { ArchiveReader, writeArchive, checkArchiveTarget, type ArchiveWriteResult } from './io/archive.js';
 import { manifestEntryRuns, type ManifestDigest } from './io/manifest-file.js';
 import {
   openStore, lockStore, makeTmpDir, commitSnapshot, snapshotDir, isSnapshotFolder, objectPath, snapshotKeepsObjects, syncFileSystem,
@@ -127,10 +127,12 @@ export interface OpenArchiveOptions {
 export async function openArchive(file: string, opts: OpenArchiveOptions): Promise<OpenedArchive> {
   const reader = await ArchiveReader.open(file, opts.spoolParent ?? tmpdir());
   try {
+    // The manifest is spooled first (checkTrust wants the whole snapshot folder), but nothing in it
+    // is looked at before the signature is trusted.
+    const spool = await reader.spoolManifest();
     const trust = await checkTrust({ ...reader.location, ref: opts.ref ?? file }, opts.trusted, opts.threshold ?? 1);
     if (!trust.ok || !trust.statement) return { reader, trust, failure: { code: (trust.failure?.code ?? 'SIGNATURE_INVALID') as SnapErrorCode, message: trust.failure?.message ?? 'not trusted' } };
     const pred = trust.statement.predicate;
-    const spool = await reader.spoolManifest();
     if (spool.sha256 !== pred.manifestSha256) {
       return { reader, trust, failure: { code: 'INTEGRITY_FAILURE', message: 'snap/manifest.jsonl does not match the signed manifestSha256 (it was altered)' } };
     }
@@ -205,6 +207,7 @@ export interface ExportResult extends ArchiveWriteResult {
  */
 export async function exportSnapshot(opts: ExportOptions): Promise<ExportResult> {
   const t0 = performance.now();
+  await checkArchiveTarget(opts.out);
   const store = await openStore(opts.store);
   const dir = opts.snapshot.dir;
   if (!(await snapshotKeepsObjects(dir))) {
@@ -349,11 +352,11 @@ export interface ImportResult {
 
 /**
  * Import an archive into a store: only a trusted archive (signature, statement, manifest) is
- * read past its manifest; each file's bytes are written to `STORE/tmp` while hashed and renamed
- * into `objects/` only when they match (an object already there is hashed, not written again);
- * then the snapshot folder (statement, envelope, manifest, contents.json) is committed atomically.
- * Runs under the store's write lock. A failure leaves the store valid and without the snapshot (the
- * objects already checked and moved in stay: they are correct, and shared by content).
+ * read past its manifest; each new file's bytes are written to `STORE/tmp` while hashed (an object
+ * already in the store, or already staged, is hashed and not written again); only when every member
+ * has checked out are the staged objects moved into `objects/` and the snapshot folder (statement,
+ * envelope, manifest, contents.json) committed atomically. Runs under the store's write lock. A
+ * refused or failed import adds nothing to the store.
  * @throws SnapError the trust failure's code (`SIGNATURE_INVALID`, `INTEGRITY_FAILURE`, …: nothing is
  *   written) | `SNAPSHOT_EXISTS` (NAME@VERSION holds another snapshot) | `INTEGRITY_FAILURE` (a member's
  *   bytes differ from its digest) | `ARCHIVE_HOSTILE` | `ARCHIVE_MALFORMED` | `STORE_LOCKED` |
@@ -381,15 +384,19 @@ export async function importArchive(opts: ImportOptions): Promise<ImportResult> 
       if (there !== id) throw new SnapError('SNAPSHOT_EXISTS', `${ref} already exists in ${store.root} as another snapshot (${there}); snapshots are write-once`, { ref, snapshot: there });
       return { ...result, alreadyPresent: true, seconds: (performance.now() - t0) / 1000 };
     }
+    // New objects are staged under STORE/tmp, named by digest, and moved into objects/ only once the
+    // whole archive has checked out: a refused archive adds nothing to the store.
+    const staging = join(work, 'objects');
+    await fsp.mkdir(staging);
     let n = 0;
     for await (const item of o.reader.items(manifestPath)) {
       if (item.kind === 'symlink') {
         result.symlinks++;
       } else {
         const e = item.entry;
-        const final = objectPath(store, e.sha256);
-        if (existsSync(final)) {
-          const v = await item.finish();
+        const staged = join(staging, e.sha256);
+        if (existsSync(objectPath(store, e.sha256)) || existsSync(staged)) {
+          const v = await item.finish(); // already there: check the bytes, keep one copy
           if (!v.ok) throw dataMismatch(opts.file, e.path, e.sha256, v.sha256);
         } else {
           const tmp = join(work, `obj-${n++}`);
@@ -400,12 +407,8 @@ export async function importArchive(opts: ImportOptions): Promise<ImportResult> 
             closeSync(fd);
           }
           const v = await item.finish();
-          if (!v.ok) {
-            unlinkSync(tmp);
-            throw dataMismatch(opts.file, e.path, e.sha256, v.sha256);
-          }
-          mkdirSync(dirname(final), { recursive: true });
-          renameSync(tmp, final);
+          if (!v.ok) throw dataMismatch(opts.file, e.path, e.sha256, v.sha256);
+          renameSync(tmp, staged);
           result.newObjects++;
           result.newObjectBytes += e.size;
         }
@@ -413,6 +416,21 @@ export async function importArchive(opts: ImportOptions): Promise<ImportResult> 
         result.bytes += e.size;
       }
       opts.onProgress?.({ files: result.files + result.symlinks, bytes: result.bytes, totalFiles: pred.fileCount, totalBytes: pred.totalBytes });
+    }
+    // Everything checked: move the staged objects into place (a second pass over the manifest).
+    if (result.newObjects > 0) {
+      for await (const run of manifestEntryRuns(manifestPath, {})) {
+        for (const e of run) {
+          if ('type' in e) continue;
+          const final = objectPath(store, e.sha256);
+          try {
+            mkdirSync(dirname(final), { recursive: true });
+            renameSync(join(staging, e.sha256), final);
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(err, final, 'cannot add the object to the store');
+          }
+        }
+      }
     }
     if (result.newObjects > 0) syncFileSystem(store.objectsDir);
     const snap = join(work, 'snapshot');

@@ -22,4 +22,9 @@ export { diff, isIdentical, type DiffInput, type DiffReport, type DiffSide } fro
 export { checkTrust, readSnapshotUnverified, type TrustCheck, type SignerReport } from './snapshot.js';
 export { fsck, type FsckOptions, type FsckReport, type SnapshotFsck, type CorruptObject, type MissingObject } from './fsck.js';
 export { appendAudit, readLog, verifyLog, type AuditEntry, type AuditLine, type AppendResult, type LogVerification, type LogProblem } from './io/audit-log.js';
+export * from './core/archive.js';
+export { exportSnapshot, verifyArchive, importArchive, openArchive, openArchiveSnapshot, checkManifestAgainst, type ExportOptions, type ExportResult, type VerifyArchiveOptions, type ImportOptions, type ImportResult, type OpenedArchive } from './archive.js';
+export { sealToArchive, type SealArchiveOptions, type SealArchiveResult } from './archive-seal.js';
+export { restore, type RestoreOptions, type RestoreResult, type RestoreSource } from './restore.js';
+export { ArchiveReader, writeArchive, type ArchiveContents, type ArchiveItem, type ArchiveWriteResult } from './io/archive.js';
 export { runCli, type CliIo } from './cli/run.js';

@@ -17,6 +17,7 @@
  */
 import { promises as fsp, mkdirSync, symlinkSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
 import { SnapError, type SnapErrorCode } from './core/errors.js';
 import type { FileEntry } from './core/manifest.js';
 import type { TrustedKey } from './core/envelope.js';
@@ -256,7 +257,9 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
     } else {
       const reader = (prep.opened as OpenedArchive).reader;
       let batch: FileEntry[] = [];
-      let buf = new ArrayBuffer(BATCH_BYTES);
+      /** A transferable buffer of its own, not zero-filled. */
+      const fresh = (n: number) => Buffer.allocUnsafeSlow(n).buffer as ArrayBuffer;
+      let buf = fresh(BATCH_BYTES);
       let used = 0;
       const flush = async () => {
         if (batch.length === 0) return;
@@ -264,7 +267,7 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
         const full = buf; // the worker reads the files' sizes from its start
         batch = [];
         used = 0;
-        buf = new ArrayBuffer(BATCH_BYTES);
+        buf = fresh(BATCH_BYTES);
         await submit(wp.write(b.map((e) => pathOf(e.path)), b.map((e) => e.size), b.map((e) => e.sha256), full), b);
       };
       // The archive reader checks every member against the manifest; the workers hash the bytes.
@@ -277,12 +280,16 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
         ensureDir(e.path);
         if (e.size > WHOLE_FILE_MAX) {
           await flush();
-          const s = wp.stream(pathOf(e.path), e.size, e.sha256);
+          // This thread hashes the bytes it hands over while the worker writes the previous ones.
+          const s = wp.stream(pathOf(e.path), e.size, e.sha256, true);
+          const h = createHash('sha256');
           const chunks: Promise<WriteReply>[] = [];
           try {
             for await (const c of item.chunks()) {
-              const ab = new ArrayBuffer(c.length);
-              new Uint8Array(ab).set(c);
+              const ab = fresh(c.length);
+              const copy = new Uint8Array(ab);
+              copy.set(c);
+              h.update(copy);
               chunks.push(s.chunk(ab));
               if (chunks.length >= CHUNKS_IN_FLIGHT) {
                 const r = await (chunks.shift() as Promise<WriteReply>);
@@ -290,7 +297,7 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
               }
             }
           } finally {
-            await submit(s.end(), [e]); // always closes the file on the worker (and reports a failure)
+            await submit(s.end(h.digest('hex')), [e]); // always closes the file on the worker (and reports a mismatch)
           }
           for (const p of chunks) {
             const r = await p;
@@ -298,7 +305,7 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
           }
         } else {
           if (used + e.size > buf.byteLength || batch.length >= BATCH_FILES) await flush();
-          if (e.size > buf.byteLength) buf = new ArrayBuffer(e.size);
+          if (e.size > buf.byteLength) buf = fresh(e.size);
           const view = new Uint8Array(buf);
           for await (const c of item.chunks()) {
             view.set(c, used);

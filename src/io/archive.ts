@@ -25,7 +25,8 @@ import {
   ARCHIVE_DATA_PREFIX, ARCHIVE_ENVELOPE, ARCHIVE_FILE_MODE, ARCHIVE_MANIFEST, ARCHIVE_PAX_KEYS, ARCHIVE_STATEMENT,
   ARCHIVE_SYMLINK_MODE, MAX_ENVELOPE_BYTES, MAX_STATEMENT_BYTES, archiveMtime,
 } from '../core/archive.js';
-import { manifestEntryRuns, type ManifestDigest } from './manifest-file.js';
+import { manifestLineRuns } from './manifest-file.js';
+import { parseEntry } from '../core/manifest.js';
 import { ReadPool, WHOLE_FILE_MAX, BLOCK, type ReadFailure, type ReadReply } from './read-pool.js';
 import { ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, fsyncDir, type SnapshotLocation } from './store.js';
 import { ioError } from './errors.js';
@@ -38,6 +39,17 @@ const PACK_HIGH_WATER = 4 << 20;
 const WRITE_BATCH = 4 << 20;
 
 // ------------------------------------------------------------------------------------------ writing
+
+/**
+ * The entries of a manifest that was already checked in full (order, root and digest, e.g. by
+ * `checkManifestAgainst`), run by run: each line is parsed again (so a file changed since is still
+ * refused line by line), without recomputing the Merkle tree.
+ * @throws SnapError the codes of core `parseEntry` | `NOT_FOUND` | `IO_ERROR`
+ */
+export async function* checkedEntryRuns(path: string): AsyncGenerator<ManifestEntry[]> {
+  const raw = { bytes: 0 } as { sha256?: string; bytes: number };
+  for await (const run of manifestLineRuns(path, raw)) yield run.map((l) => parseEntry(l));
+}
 
 /** A tar-stream header as passed to `pack.entry`. */
 type HeaderArg = Parameters<tar.Pack['entry']>[0];
@@ -117,6 +129,28 @@ function drained(sink: NodeJS.WritableStream): Promise<void> {
   });
 }
 
+/**
+ * Check, before any work, that an archive can be written at `out`: nothing there yet, and its
+ * folder exists.
+ * @throws SnapError `FILE_EXISTS` | `NOT_FOUND` (no such folder) | `IO_ERROR`
+ */
+export async function checkArchiveTarget(out: string): Promise<void> {
+  try {
+    await fsp.lstat(out);
+    throw new SnapError('FILE_EXISTS', `${out} already exists; an archive is never overwritten (choose another name or remove it)`, { path: out });
+  } catch (e) {
+    if (isSnapError(e)) throw e;
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(e, out, 'cannot write the archive');
+  }
+  let st;
+  try {
+    st = await fsp.stat(dirname(out));
+  } catch (e) {
+    throw ioError(e, dirname(out), 'cannot write the archive in');
+  }
+  if (!st.isDirectory()) throw new SnapError('NOT_FOUND', `${dirname(out)} is not a folder; cannot write the archive there`, { path: dirname(out) });
+}
+
 /** Batches of small files hold up to this many bytes, or {@link BATCH_FILES} files. */
 const BATCH_BYTES = 4 << 20;
 const BATCH_FILES = 256;
@@ -182,13 +216,7 @@ function askBlock(pool: ReadPool, j: BigJob): number {
  */
 export async function writeArchive(out: string, c: ArchiveContents): Promise<ArchiveWriteResult> {
   const mtime = archiveMtime(c.createdAt);
-  try {
-    await fsp.lstat(out);
-    throw new SnapError('FILE_EXISTS', `${out} already exists; an archive is never overwritten (choose another name or remove it)`, { path: out });
-  } catch (e) {
-    if (isSnapError(e)) throw e;
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(e, out, 'cannot write the archive');
-  }
+  await checkArchiveTarget(out);
   const tmp = join(dirname(out), `.${basename(out)}.${randomBytes(6).toString('hex')}.tmp`);
   let fh: fsp.FileHandle;
   try {
@@ -242,7 +270,7 @@ export async function writeArchive(out: string, c: ArchiveContents): Promise<Arc
     }
 
     // Read-ahead: jobs requested from the pool, in manifest order.
-    const entries = manifestEntryRuns(c.manifestPath, {});
+    const entries = checkedEntryRuns(c.manifestPath);
     let run: ManifestEntry[] = [];
     let ri = 0;
     let exhausted = false;
@@ -322,21 +350,28 @@ export async function writeArchive(out: string, c: ArchiveContents): Promise<Arc
       const buf = reply ? Buffer.from(reply.buf) : Buffer.alloc(0);
       let fi = 0;
       let off = 0;
+      // The whole batch is queued on the pack stream at once (it keeps the order); only its last
+      // entry is awaited, which spares a round of callbacks per file.
+      let last: Promise<void> | undefined;
       for (const e of j.entries) {
         const name = ARCHIVE_DATA_PREFIX + e.path;
         if ('type' in e) {
           c.checkSymlink?.(e);
-          await entryDone(pack, symlinkHeader(name, e.target, mtime)).done;
+          last = entryDone(pack, symlinkHeader(name, e.target, mtime)).done;
           result.symlinks++;
         } else {
-          if (reply?.failure && reply.failure.index === fi) throw readError(reply.failure, e, c);
-          await entryDone(pack, fileHeader(name, e.size, mtime), buf.subarray(off, off + e.size)).done;
+          if (reply?.failure && reply.failure.index === fi) {
+            await last?.catch(() => {});
+            throw readError(reply.failure, e, c);
+          }
+          last = entryDone(pack, fileHeader(name, e.size, mtime), buf.subarray(off, off + e.size)).done;
           off += e.size;
           fi++;
           result.files++;
           result.dataBytes += e.size;
         }
       }
+      await last;
       c.onProgress?.(result.files + result.symlinks, result.dataBytes);
     }
     pack.finalize();
@@ -452,6 +487,8 @@ export class ArchiveReader {
   private readonly tail = { total: 0, zeros: 0 };
   private lastEnd = 0;
   private closed = false;
+  /** The first error the tar parser (or the file) reported. */
+  private failure: unknown;
 
   private constructor(
     /** The archive path. */
@@ -497,6 +534,7 @@ export class ArchiveReader {
       if (!extract.write(b)) src.pause();
     });
     extract.on('drain', () => src.resume());
+    extract.on('error', (e: unknown) => (reader.failure ??= e));
     src.on('end', () => extract.end(undefined as never));
     src.on('error', (e) => (extract as unknown as { destroy(e: Error): void }).destroy(ioError(e, file, 'cannot read the archive')));
     try {
@@ -514,7 +552,9 @@ export class ArchiveReader {
   /** A tar-stream failure as a SnapError: truncated, or not a tar at all. */
   private tarError(e: unknown): SnapError {
     if (isSnapError(e)) return e;
-    const msg = (e as Error)?.message ?? String(e);
+    if (isSnapError(this.failure)) return this.failure;
+    // A member's stream only says it was destroyed: the parser's own error says why.
+    const msg = ((this.failure ?? e) as Error)?.message ?? String(e);
     if (/Unexpected end of data|premature close/i.test(msg)) return malformed(this.file, 'the archive is truncated (it ends inside a member)', { reason: 'truncated' });
     return malformed(this.file, `not a readable tar archive: ${msg}`, { reason: 'not-tar' });
   }
@@ -615,9 +655,8 @@ export class ArchiveReader {
    */
   async *items(manifestPath: string, opts: { hash?: boolean } = {}): AsyncGenerator<ArchiveItem> {
     const hash = opts.hash ?? true;
-    const digest: Partial<ManifestDigest> = {};
     let prev: string | undefined;
-    for await (const run of manifestEntryRuns(manifestPath, digest)) {
+    for await (const run of checkedEntryRuns(manifestPath)) {
       for (const m of run) {
         const e = await this.next();
         if (!e) throw malformed(this.file, `the archive is truncated: it ends before ${ARCHIVE_DATA_PREFIX}${m.path}`, { reason: 'truncated', expected: m.path });
@@ -655,18 +694,14 @@ export class ArchiveReader {
     const name = h.name;
     if (h.type === 'link') throw hostile(`member ${JSON.stringify(name)} is a hard link`, { reason: 'hardlink', name, linkname: h.linkname ?? null });
     if (h.type !== 'file' && h.type !== 'symlink') throw hostile(`member ${JSON.stringify(name)} is a ${h.type ?? 'member of unknown type'}; snap archives hold only regular files and symbolic links`, { reason: 'type', name, type: h.type ?? null });
-    if (name.startsWith('/')) throw hostile(`member ${JSON.stringify(name)} has an absolute path`, { reason: 'absolute', name });
-    if (!name.startsWith(ARCHIVE_DATA_PREFIX)) {
-      const reason = name.split('/').includes('..') ? 'dotdot' : 'outside-data';
-      throw hostile(`member ${JSON.stringify(name)} is not under ${ARCHIVE_DATA_PREFIX}`, { reason, name });
-    }
-    const rel = name.slice(ARCHIVE_DATA_PREFIX.length);
     try {
-      validatePath(rel);
+      validatePath(name); // absolute, "..", empty segments, control characters, …
     } catch (err) {
       if (!isSnapError(err)) throw err;
       throw hostile(`member ${JSON.stringify(name)}: ${err.message}`, { reason: PATH_REASON[err.code] ?? 'bad-path', name });
     }
+    if (!name.startsWith(ARCHIVE_DATA_PREFIX)) throw hostile(`member ${JSON.stringify(name)} is not under ${ARCHIVE_DATA_PREFIX}`, { reason: 'outside-data', name });
+    const rel = name.slice(ARCHIVE_DATA_PREFIX.length);
     if (rel !== m.path) {
       if (rel === prev) throw hostile(`member ${JSON.stringify(name)} appears twice`, { reason: 'duplicate', name });
       const c = compareUtf8(rel, m.path);

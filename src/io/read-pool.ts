@@ -98,8 +98,9 @@ function readWorkerMain(): void {
       const sizes: number[] = m.sizes;
       let total = 0;
       for (const s of sizes) total += s;
-      const ab = new ArrayBuffer(total + 1);
-      const buf = Buffer.from(ab);
+      // allocUnsafeSlow: a buffer of its own (transferable), not zero-filled.
+      const buf = Buffer.allocUnsafeSlow(total + 1);
+      const ab = buf.buffer as ArrayBuffer;
       let off = 0;
       let fail;
       for (let i = 0; i < sizes.length; i++) {
@@ -124,8 +125,8 @@ function readWorkerMain(): void {
     }
     if (m.op === 'block') {
       const { path, size, sha256, offset, length } = m;
-      const ab = new ArrayBuffer(length);
-      const buf = Buffer.from(ab);
+      const buf = Buffer.allocUnsafeSlow(length);
+      const ab = buf.buffer as ArrayBuffer;
       let st = open.get(path);
       try {
         if (!st) {

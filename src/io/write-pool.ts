@@ -195,7 +195,8 @@ function writeWorkerMain(): void {
           if (out >= 0) fs.closeSync(out);
         }
       } else if (m.op === 'open') {
-        const s = { fd: -1, dst: m.dst, size: m.size, sha256: m.sha256, h: crypto.createHash('sha256'), got: 0, fail: undefined as any };
+        // `hashed`: the sender hashes the chunks itself (it sends its digest with `end`).
+        const s = { fd: -1, dst: m.dst, size: m.size, sha256: m.sha256, h: m.hashed ? null : crypto.createHash('sha256'), got: 0, fail: undefined as any };
         streams.set(m.key, s);
         try {
           s.fd = create(m.dst);
@@ -208,7 +209,7 @@ function writeWorkerMain(): void {
         if (!s) throw new Fail('io', undefined, undefined, 'chunk of an unknown file');
         if (s.fail) throw s.fail;
         const b = Buffer.from(m.buf);
-        s.h.update(b);
+        s.h?.update(b);
         s.got += b.length;
         try {
           writeAll(s.fd, b, s.dst);
@@ -229,7 +230,7 @@ function writeWorkerMain(): void {
           }
           throw s.fail;
         }
-        const got = s.h.digest('hex');
+        const got: string = s.h ? s.h.digest('hex') : String(m.actual);
         if (s.got !== s.size || got !== s.sha256) {
           try {
             fs.unlinkSync(s.dst);
@@ -332,15 +333,18 @@ export class WritePool {
 
   /**
    * Start a large file whose bytes will come in chunks: returns `chunk(buf)` (the buffer is
-   * transferred) and `end()`, whose reply says whether the size and digest matched.
+   * transferred) and `end()`, whose reply says whether the size and digest matched. With
+   * `hashedBySender`, the caller hashes the very bytes it sends (so hashing and writing overlap on
+   * two threads) and passes its digest to `end(actual)`; the worker compares and removes the file
+   * on a mismatch.
    */
-  stream(dst: string, size: number, sha256: string): { chunk: (buf: ArrayBuffer) => Promise<WriteReply>; end: () => Promise<WriteReply> } {
+  stream(dst: string, size: number, sha256: string, hashedBySender = false): { chunk: (buf: ArrayBuffer) => Promise<WriteReply>; end: (actual?: string) => Promise<WriteReply> } {
     const w = this.pick();
     const key = this.nextKey++;
-    this.send(w, { op: 'open', key, dst, size, sha256 }, [], false);
+    this.send(w, { op: 'open', key, dst, size, sha256, hashed: hashedBySender }, [], false);
     return {
       chunk: (buf) => this.send(w, { op: 'chunk', key, buf }, [buf]) as Promise<WriteReply>,
-      end: () => this.send(w, { op: 'end', key, dst }) as Promise<WriteReply>,
+      end: (actual) => this.send(w, { op: 'end', key, dst, actual }) as Promise<WriteReply>,
     };
   }
 

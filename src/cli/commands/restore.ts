@@ -10,9 +10,14 @@ import { formatBytes, plural, shortKeyid, styler } from '../format.js';
 import { progressReporter } from '../progress.js';
 import { jsonOut, checkJobs, trustedKeys, locate, type Args, type CliIo, type CommandSpec } from '../common.js';
 
-/** True when `text` names an existing archive file (then it is read directly, not looked up in the store). */
+/**
+ * True when `text` names an archive (read directly, not looked up in the store): it ends in
+ * `.snap.tar` and is an existing file, or is a path (holds a `/`). A bare `ds@v1.snap.tar` that is
+ * no file is a NAME@VERSION ref.
+ */
 export function isArchiveFile(text: string, cwd: string): boolean {
   if (!isArchivePath(text)) return false;
+  if (text.includes('/')) return true;
   try {
     return statSync(resolve(cwd, text)).isFile();
   } catch {
@@ -43,7 +48,7 @@ async function cmdRestore(a: Args, io: CliIo): Promise<number> {
       ok: r.ok, ref: r.ref, snapshot: r.snapshot, dir: r.dir,
       signers: r.signers.map((x) => ({ keyid: x.keyid, trusted: x.trusted, ...(x.reason ? { reason: x.reason } : {}) })),
       files: r.files, symlinks: r.symlinks, bytes: r.bytes,
-      verify: { ok: v.ok, counts: v.counts, problems: v.problems, ...(v.failure ? { failure: v.failure } : {}), manifest: v.manifest },
+      verify: { ok: v.ok, counts: v.counts, problems: v.problems, ...(v.failure ? { failure: v.failure } : {}), manifest: v.manifest, seconds: Number(v.seconds.toFixed(3)) },
       seconds: Number(r.seconds.toFixed(3)),
     });
   } else {

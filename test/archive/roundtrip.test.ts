@@ -1,0 +1,206 @@
+/**
+ * seal → export → import into a fresh store → restore → `diff -r` against the original is empty;
+ * and the refusals of import and restore (untrusted, existing snapshot, non-empty target, …), each
+ * with its exit code and error code, writing nothing.
+ */
+import { promises as fsp } from 'node:fs';
+import { randomBytes, createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeTree, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
+import { diffTrees, exists, treeState } from './helpers.js';
+
+const keys = useKeyPair('archive');
+const other = useKeyPair('other');
+
+const BIG = randomBytes(9 << 20); // over 8 MiB: the block-by-block path
+const SPEC = {
+  'train/cat/0001.jpg': randomBytes(3000),
+  'train/cat/0002.jpg': randomBytes(5000),
+  'train/dog/0001.jpg': randomBytes(1),
+  'train/dup.jpg': 'same bytes',
+  'val/dup.jpg': 'same bytes',
+  'labels.csv': 'a,1\nb,2\n',
+  'empty.txt': '',
+  'big.bin': BIG,
+  'ünïcødé/名前.txt': 'non-ascii\n',
+  [`long/${'n'.repeat(120)}/${'m'.repeat(120)}.txt`]: 'long path\n',
+  'links/to-labels': { symlink: '../labels.csv' },
+  'links/to-folder': { symlink: '../train' },
+  'links/dangling': { symlink: 'nowhere' },
+};
+
+async function setup(spec: Record<string, string | Buffer | { symlink: string }> = SPEC) {
+  const data = await makeTree(spec);
+  const work = await tempDir('snap-rt-');
+  const store = join(work, 'store');
+  const s = await snapJson(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', store]);
+  expect(s.code, s.stderr).toBe(0);
+  const file = join(work, 'ds@v1.snap.tar');
+  const e = await snapJson(['export', 'ds@v1', '-o', file, '--store', store]);
+  expect(e.code, e.stderr).toBe(0);
+  return { data, work, store, file, snapshot: s.json.snapshot as string };
+}
+
+describe('the round trip', () => {
+  it('seal → export → import into a fresh store → restore gives the original tree (diff -r is empty)', async () => {
+    const { data, work, file, snapshot } = await setup();
+    const fresh = join(work, 'fresh-store');
+    const i = await snapJson(['import', file, '--pubkey', keys.pub, '--store', fresh]);
+    expect(i.code, i.stderr).toBe(0);
+    expect(i.json).toMatchObject({ ok: true, ref: 'ds@v1', snapshot, alreadyPresent: false, files: 10, symlinks: 3 });
+    expect(i.json.newObjects).toBe(9); // the two identical files share one object
+    const out = join(work, 'restored');
+    const r = await snapJson(['restore', 'ds@v1', out, '--pubkey', keys.pub, '--store', fresh]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ ok: true, ref: 'ds@v1', snapshot, files: 10, symlinks: 3, verify: { ok: true, problems: [] } });
+    const d = diffTrees(data, out);
+    expect(d.code, d.out).toBe(0);
+    // The imported snapshot verifies the original data too.
+    const v = await snapJson(['verify', data, '--against', 'ds@v1', '--pubkey', keys.pub, '--store', fresh]);
+    expect(v.code, v.stderr).toBe(0);
+  });
+
+  it('restores straight from an archive, and from the store it was sealed into', async () => {
+    const { data, work, file, store } = await setup();
+    const a = join(work, 'from-archive');
+    const r1 = await snapJson(['restore', file, a, '--pubkey', keys.pub]);
+    expect(r1.code, r1.stderr).toBe(0);
+    expect(diffTrees(data, a).code).toBe(0);
+    const b = join(work, 'from-store');
+    await fsp.mkdir(b); // an existing empty folder is fine
+    const r2 = await snapJson(['restore', 'ds@v1', b, '--pubkey', keys.pub, '--store', store]);
+    expect(r2.code, r2.stderr).toBe(0);
+    expect(diffTrees(data, b).code).toBe(0);
+  });
+
+  it('imports an archive sealed straight to a file (seal --out), and restores it', async () => {
+    const data = await makeTree(SPEC);
+    const work = await tempDir('snap-rt-');
+    const file = join(work, 'out.snap.tar');
+    const s = await snapJson(['seal', data, '--as', 'ds@v2', '--key', keys.key, '--out', file, '--store', join(work, 'no-store')]);
+    expect(s.code, s.stderr).toBe(0);
+    expect(s.json).toMatchObject({ ok: true, ref: 'ds@v2', files: 13, archive: file });
+    expect(await exists(join(work, 'no-store'))).toBe(false); // no store was needed
+    const store = join(work, 'store');
+    expect((await snapJson(['import', file, '--pubkey', keys.pub, '--store', store])).code).toBe(0);
+    const out = join(work, 'out');
+    expect((await snapJson(['restore', 'ds@v2', out, '--pubkey', keys.pub, '--store', store])).code).toBe(0);
+    expect(diffTrees(data, out).code).toBe(0);
+  });
+});
+
+describe('snap import', () => {
+  it('says so and exits 0 when the store already holds that very snapshot', async () => {
+    const { file, store, snapshot } = await setup({ 'a.txt': 'a' });
+    const r = await snapJson(['import', file, '--pubkey', keys.pub, '--store', store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ ok: true, alreadyPresent: true, snapshot, newObjects: 0 });
+  });
+
+  it('refuses when NAME@VERSION holds another snapshot (SNAPSHOT_EXISTS, exit 3), changing nothing', async () => {
+    const { file, work } = await setup({ 'a.txt': 'a' });
+    const store2 = join(work, 'store2');
+    const s = await snapJson(['seal', await makeTree({ 'b.txt': 'b' }), '--as', 'ds@v1', '--key', keys.key, '--store', store2]);
+    expect(s.code).toBe(0);
+    const before = await treeState(store2);
+    const r = await snapJson(['import', file, '--pubkey', keys.pub, '--store', store2]);
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('SNAPSHOT_EXISTS');
+    const after = await treeState(store2);
+    delete before['log.jsonl'];
+    delete after['log.jsonl'];
+    expect(after).toEqual(before);
+  });
+
+  it('refuses an archive no trusted key signed (SIGNATURE_INVALID, exit 1) and adds nothing to the store', async () => {
+    const { file, work } = await setup({ 'a.txt': 'a' });
+    const fresh = join(work, 'fresh');
+    const r = await snapJson(['import', file, '--pubkey', other.pub, '--store', fresh]);
+    expect(r.code).toBe(1);
+    expect(r.json.error.code).toBe('SIGNATURE_INVALID');
+    expect(await exists(join(fresh, 'snapshots', 'ds'))).toBe(false);
+    const objects = Object.values(await treeState(join(fresh, 'objects'))).filter((v) => v.startsWith('file:'));
+    expect(objects).toEqual([]);
+  });
+
+  it('deduplicates: objects the store already has are checked, not written again', async () => {
+    const { file, store, work } = await setup({ 'a.txt': 'shared', 'b.txt': 'new' });
+    const store2 = join(work, 'store2');
+    expect((await snapJson(['seal', await makeTree({ 'x.txt': 'shared' }), '--as', 'other@v1', '--key', keys.key, '--store', store2])).code).toBe(0);
+    const r = await snapJson(['import', file, '--pubkey', keys.pub, '--store', store2]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ files: 2, newObjects: 1, newObjectBytes: 3 });
+    void store;
+  });
+
+  it('needs --pubkey (importing untrusted data is refused: usage error, exit 2)', async () => {
+    const { file, work } = await setup({ 'a.txt': 'a' });
+    const r = await snapJson(['import', file, '--store', join(work, 's')]);
+    expect(r.code).toBe(2);
+  });
+});
+
+describe('snap restore', () => {
+  it('refuses a target that is not empty (TARGET_NOT_EMPTY, exit 3) and leaves it as it was', async () => {
+    const { file, work } = await setup({ 'a.txt': 'a' });
+    const out = join(work, 'busy');
+    await fsp.mkdir(out);
+    await fsp.writeFile(join(out, 'mine.txt'), 'do not touch');
+    const r = await snapJson(['restore', file, out, '--pubkey', keys.pub]);
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('TARGET_NOT_EMPTY');
+    expect(await treeState(out)).toEqual({ 'mine.txt': `file:${createHash('sha256').update('do not touch').digest('hex')}` });
+  });
+
+  it('refuses an untrusted snapshot (exit 1) without making the target', async () => {
+    const { file, work, store } = await setup({ 'a.txt': 'a' });
+    for (const ref of [file, 'ds@v1']) {
+      const out = join(work, 'never');
+      const r = await snapJson(['restore', ref, out, '--pubkey', other.pub, '--store', store]);
+      expect(r.code, ref).toBe(1);
+      expect(r.json.error.code).toBe('SIGNATURE_INVALID');
+      expect(await exists(out)).toBe(false);
+    }
+  });
+
+  it('refuses a snapshot sealed --manifest-only (SNAPSHOT_NO_CONTENTS, exit 3)', async () => {
+    const data = await makeTree({ 'a.txt': 'a' });
+    const work = await tempDir('snap-rt-');
+    const store = join(work, 'store');
+    expect((await snapJson(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', store, '--manifest-only'])).code).toBe(0);
+    const out = join(work, 'out');
+    const r = await snapJson(['restore', 'ds@v1', out, '--pubkey', keys.pub, '--store', store]);
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('SNAPSHOT_NO_CONTENTS');
+    expect(await exists(out)).toBe(false);
+  });
+
+  it('refuses a corrupt store object (OBJECT_CORRUPT, exit 1) and removes everything it wrote', async () => {
+    const spec = { 'a.txt': 'first', 'm/big.bin': BIG, 'z.txt': 'last one' };
+    const { work, store } = await setup(spec);
+    for (const content of ['last one', BIG]) {
+      const hex = createHash('sha256').update(content).digest('hex');
+      const obj = join(store, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2));
+      await fsp.chmod(obj, 0o644);
+      const bytes = await fsp.readFile(obj);
+      bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 1;
+      await fsp.writeFile(obj, bytes);
+      const out = join(work, `out-${hex.slice(0, 6)}`);
+      const r = await snapJson(['restore', 'ds@v1', out, '--pubkey', keys.pub, '--store', store]);
+      expect(r.code).toBe(1);
+      expect(r.json.error.code).toBe('OBJECT_CORRUPT');
+      expect(await exists(out)).toBe(false);
+      bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 1;
+      await fsp.writeFile(obj, bytes);
+    }
+  });
+
+  it('refuses when the parent of the target is missing (NOT_FOUND, exit 3)', async () => {
+    const { file, work } = await setup({ 'a.txt': 'a' });
+    const r = await snapJson(['restore', file, join(work, 'no', 'such', 'place'), '--pubkey', keys.pub]);
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('NOT_FOUND');
+    expect(await exists(join(work, 'no'))).toBe(false);
+  });
+});

@@ -1,0 +1,127 @@
+/**
+ * `snap verify FILE.snap.tar --pubkey …` (the archive alone: signature, manifest, every data member,
+ * streamed, nothing extracted) and `snap verify DIR --against FILE.snap.tar`, with the SPEC §8
+ * `verify --json` shape.
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeTree, snapBin, snapJson, tempDir, useKeyPair, writeTree } from '../helpers/tree.js';
+import { exists } from './helpers.js';
+
+const keys = useKeyPair('archive');
+const other = useKeyPair('other');
+
+async function exported(spec: Record<string, string | Buffer | { symlink: string }> = { 'a.txt': 'alpha\n', 'b/c.txt': 'gamma\n', 'b/l': { symlink: 'c.txt' } }) {
+  const data = await makeTree(spec);
+  const work = await tempDir('snap-av-');
+  const store = join(work, 'store');
+  const s = await snapJson(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', store]);
+  expect(s.code, s.stderr).toBe(0);
+  const file = join(work, 'ds@v1.snap.tar');
+  expect((await snapJson(['export', 'ds@v1', '-o', file, '--store', store])).code).toBe(0);
+  return { data, work, store, file, snapshot: s.json.snapshot as string };
+}
+
+/** Byte offset of `needle` in the archive file. */
+async function offsetOf(file: string, needle: string): Promise<number> {
+  const buf = await fsp.readFile(file);
+  const i = buf.indexOf(Buffer.from(needle));
+  expect(i).toBeGreaterThan(0);
+  return i;
+}
+
+describe('snap verify FILE.snap.tar', () => {
+  it('exits 0 for an intact archive and prints the verify --json shape', async () => {
+    const { file, snapshot } = await exported();
+    const r = await snapJson(['verify', file, '--pubkey', keys.pub]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json).toMatchObject({
+      ok: true,
+      snapshot,
+      ref: file,
+      signers: [{ keyid: keys.keyid, trusted: true }],
+      counts: { matched: 3, modified: 0, missing: 0, extra: 0 },
+      problems: [],
+      manifest: { ok: true },
+    });
+  });
+
+  it('exits 1 when no trusted key signed it, and reads no data', async () => {
+    const { file } = await exported();
+    const r = await snapJson(['verify', file, '--pubkey', other.pub]);
+    expect(r.code).toBe(1);
+    expect(r.json.ok).toBe(false);
+    expect(r.json.signers).toEqual([expect.objectContaining({ trusted: false })]);
+    expect(r.json.failure.code).toBe('SIGNATURE_INVALID');
+    expect(r.json.counts.matched).toBe(0);
+  });
+
+  it('exits 1 and names the member whose bytes differ from the signed digest', async () => {
+    const { file } = await exported({ 'a.txt': 'alpha alpha alpha\n', 'b.txt': 'beta beta beta\n' });
+    const at = await offsetOf(file, 'beta beta');
+    const fh = await fsp.open(file, 'r+');
+    await fh.write(Buffer.from('BETA'), 0, 4, at);
+    await fh.close();
+    const r = await snapJson(['verify', file, '--pubkey', keys.pub]);
+    expect(r.code).toBe(1);
+    expect(r.json.counts).toMatchObject({ matched: 1, modified: 1 });
+    expect(r.json.problems).toEqual([expect.objectContaining({ path: 'b.txt', kind: 'modified' })]);
+  });
+
+  it('extracts nothing: the private spool folder is gone afterwards and the working folder untouched', async () => {
+    const { file, work } = await exported();
+    const tmp = await tempDir('snap-av-tmp-');
+    const cwd = await tempDir('snap-av-cwd-');
+    const r = await snapBin(['verify', file, '--pubkey', keys.pub, '--json'], { cwd, env: { TMPDIR: tmp } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(await fsp.readdir(tmp)).toEqual([]);
+    expect(await fsp.readdir(cwd)).toEqual([]);
+    expect((await fsp.readdir(work)).sort()).toEqual(['ds@v1.snap.tar', 'store']);
+  });
+
+  it('refuses --against together with an archive (USAGE, exit 2)', async () => {
+    const { file } = await exported();
+    const r = await snapJson(['verify', file, '--against', 'ds@v1', '--pubkey', keys.pub]);
+    expect(r.code).toBe(2);
+    expect(r.json.error.code).toBe('USAGE');
+  });
+
+  it('refuses a file that is not a tar archive (ARCHIVE_MALFORMED, exit 3)', async () => {
+    const work = await tempDir('snap-av-');
+    const file = join(work, 'junk.snap.tar');
+    await fsp.writeFile(file, 'this is not a tar archive at all, just some text\n'.repeat(40));
+    const r = await snapJson(['verify', file, '--pubkey', keys.pub]);
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('ARCHIVE_MALFORMED');
+  });
+});
+
+describe('snap verify DIR --against FILE.snap.tar', () => {
+  it('exits 0 when the folder matches the archive, 1 when it does not', async () => {
+    const { data, file, snapshot } = await exported();
+    const ok = await snapJson(['verify', data, '--against', file, '--pubkey', keys.pub]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.json).toMatchObject({ ok: true, snapshot, ref: file, counts: { matched: 3 } });
+    await writeTree(data, { 'a.txt': 'ALPHA\n', 'new.txt': 'x' });
+    const bad = await snapJson(['verify', data, '--against', file, '--pubkey', keys.pub]);
+    expect(bad.code).toBe(1);
+    expect(bad.json.problems.map((p: { path: string; kind: string }) => `${p.kind}:${p.path}`).sort()).toEqual(['extra:new.txt', 'modified:a.txt']);
+  });
+
+  it('exits 1 with an untrusted key; a missing archive is NOT_FOUND (exit 3)', async () => {
+    const { data, file, work } = await exported();
+    const r = await snapJson(['verify', data, '--against', file, '--pubkey', other.pub]);
+    expect(r.code).toBe(1);
+    const missing = await snapJson(['verify', data, '--against', join(work, 'gone.snap.tar'), '--pubkey', keys.pub]);
+    expect(missing.code).toBe(3);
+    expect(missing.json.error.code).toBe('NOT_FOUND');
+    expect(await exists(join(work, 'gone.snap.tar'))).toBe(false);
+  });
+
+  it('still needs --against for a folder (USAGE, exit 2)', async () => {
+    const { data } = await exported();
+    const r = await snapJson(['verify', data, '--pubkey', keys.pub]);
+    expect(r.code).toBe(2);
+  });
+});
