@@ -108,6 +108,9 @@ function entryDone(pack: tar.Pack, header: HeaderArg, body?: Buffer): { sink: No
     const cb = (err?: Error | null) => (err ? rej(err) : res());
     sink = body === undefined ? pack.entry(header, cb) : pack.entry(header, body, cb);
   });
+  // Failures arrive through the callback (and so `done`); a destroyed pack also makes the entry
+  // stream emit 'error', which would otherwise be an uncaught exception.
+  (sink as unknown as { on?(ev: string, f: () => void): void }).on?.('error', () => {});
   done.catch(() => {});
   return { sink, done };
 }
