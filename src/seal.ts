@@ -110,15 +110,9 @@ const WINDOW_PER_WORKER = 4;
  * batch (canonical lines and their leaf hashes). In store mode, contents are copied into the store.
  * @throws SnapError `FILE_CHANGED` | `FILE_UNSUPPORTED_TYPE` | `PATH_*` | `NOT_FOUND` | `IO_ERROR` | `DISK_FULL`
  */
-export async function scanDataset(opts: ScanOptions, sink: ManifestSink): Promise<ScanTotals> {
+export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started?: HashPool): Promise<ScanTotals> {
   const root = resolve(opts.dir);
-  const pool = new HashPool({
-    jobs: opts.jobs,
-    mode: opts.store ? 'store' : 'seal',
-    root,
-    objectsDir: opts.store?.objectsDir,
-    tmpDir: opts.store?.tmpDir,
-  });
+  const pool = started ?? startScanPool(opts);
   const sizer = new BatchSizer();
   const totals: ScanTotals = { files: 0, bytes: 0, newObjects: 0, newObjectBytes: 0 };
   const inflight: { reply: Promise<SealReply>; items: WalkItem[] }[] = [];
@@ -192,6 +186,14 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink): Promis
   return totals;
 }
 
+/**
+ * Start the workers of a scan ahead of time (they take tens of milliseconds to boot): pass the pool
+ * to {@link scanDataset}, which closes it.
+ */
+export function startScanPool(opts: Pick<ScanOptions, 'dir' | 'jobs' | 'store'>): HashPool {
+  return new HashPool({ jobs: opts.jobs, mode: opts.store ? 'store' : 'seal', root: resolve(opts.dir), objectsDir: opts.store?.objectsDir, tmpDir: opts.store?.tmpDir });
+}
+
 /** Large files of a manifest (size > LARGE_FILE): path → sha256. Read without full parsing; hints are only hints. */
 async function largeFileHints(manifestPath: string): Promise<Map<string, string>> {
   const hints = new Map<string, string>();
@@ -234,6 +236,8 @@ export async function seal(opts: SealOptions): Promise<SealResult> {
 
   const lock = await lockStore(store);
   let tmp: string | undefined;
+  // Boot the workers now, while the lock, parent and hints are sorted out.
+  let pool: HashPool | undefined = startScanPool({ dir, jobs: opts.jobs, store: opts.manifestOnly ? undefined : store });
   try {
     if (await exists()) throw new SnapError('SNAPSHOT_EXISTS', `${name}@${version} already exists in ${store.root}`, { ref: opts.as });
     // Parent: explicit ref, or the newest snapshot of this NAME.
@@ -290,7 +294,9 @@ export async function seal(opts: SealOptions): Promise<SealResult> {
           pendingLen += text.length;
           if (pendingLen >= 1 << 20) await writePending();
         },
+        pool,
       );
+      pool = undefined; // scanDataset closed it
       await writePending();
       await out.sync();
     } finally {
@@ -340,6 +346,7 @@ export async function seal(opts: SealOptions): Promise<SealResult> {
       dir: finalDir,
     };
   } finally {
+    await pool?.close(); // started, but the seal stopped before the scan
     if (tmp) await fsp.rm(tmp, { recursive: true, force: true }).catch(() => {});
     await lock.release();
   }

@@ -7,7 +7,8 @@ import { SnapError, isSnapError } from '../core/errors.js';
 import { TOOL_VERSION } from '../version.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { jsonOut, type Args, type CliIo } from './common.js';
-import { COMMANDS } from './commands/index.js';
+import { COMMANDS, commandName } from './commands/index.js';
+import type { CommandSpec } from './common.js';
 
 export type { CliIo } from './common.js';
 
@@ -15,7 +16,8 @@ const EPILOG = `Exit codes: 0 success · 1 integrity failure (data differs; sign
 untrusted; differences found) · 2 usage error · 3 input or environment error.
 Store: --store PATH, else $SNAP_STORE, else ./.snap.   Docs: README.md, docs/FORMAT.md`;
 
-function parser(): Argv {
+/** The yargs parser; `active` is the one command whose module was loaded (its builder declares its flags). */
+function parser(active?: CommandSpec): Argv {
   let y = yargs()
     .scriptName('snap')
     .usage('snap — tamper-evident training data: seal a dataset into a signed Merkle manifest, verify it before training, diff snapshots in an incident.\n\nUsage: snap <command> [options]')
@@ -32,15 +34,18 @@ function parser(): Argv {
     .version(TOOL_VERSION)
     .epilog(EPILOG)
     .wrap(Math.min(110, process.stdout.columns || 100));
-  for (const c of COMMANDS) y = y.command(c.command, c.describe, c.builder);
+  for (const c of COMMANDS) {
+    const spec = active && commandName(active) === commandName(c) ? active : undefined;
+    y = spec ? y.command(spec.command, spec.describe, spec.builder) : y.command(c.command, c.describe);
+  }
   return y;
 }
 
 /** Parse argv; yargs prints nothing itself: help, version and errors come back to us. */
 /** Parse argv; yargs prints nothing itself: help, version and errors come back to us. */
-async function parse(argv: string[]): Promise<{ args?: Record<string, unknown>; output?: string; error?: string }> {
+async function parse(argv: string[], active?: CommandSpec): Promise<{ args?: Record<string, unknown>; output?: string; error?: string }> {
   return new Promise((res) => {
-    parser().parse(argv, {}, (err: Error | undefined, args: Record<string, unknown>, output: string) => {
+    parser(active).parse(argv, {}, (err: Error | undefined, args: Record<string, unknown>, output: string) => {
       if (err) res({ error: err.message, output });
       else res({ args, output });
     });
@@ -54,7 +59,11 @@ async function parse(argv: string[]): Promise<{ args?: Record<string, unknown>; 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const wantsJson = argv.includes('--json');
   const debug = argv.includes('--debug');
-  const { args, output, error } = await parse(argv);
+  // Load only the module of the command being run: the first word that is not an option.
+  const word = argv.find((x) => !x.startsWith('-'));
+  const entry = COMMANDS.find((c) => commandName(c) === word);
+  const active = entry ? await entry.load() : undefined;
+  const { args, output, error } = await parse(argv, active);
   if (error !== undefined) {
     if (wantsJson) jsonOut(io, { ok: false, error: { code: 'USAGE', message: error } });
     io.stderr.write(`snap: ${error}\nRun "snap --help" (or "snap <command> --help") for usage.\n`);
@@ -66,7 +75,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   const a = args as Args;
   const cmd = String((a._ as unknown[])[0]);
-  const handler = COMMANDS.find((c) => c.command.split(' ')[0] === cmd)?.run;
+  const handler = active && commandName(active) === cmd ? active.run : undefined;
   if (!handler) {
     io.stderr.write(`snap: unknown command ${JSON.stringify(cmd)}; run "snap --help"\n`);
     return EXIT_USAGE;

@@ -50,7 +50,7 @@ async function cmdExport(a: Args, io: CliIo): Promise<number> {
 /** `snap export <ref>`. */
 export const exportCommand: CommandSpec = {
   command: 'export <ref>',
-  describe: 'Write a snapshot and its contents as one archive, NAME@VERSION.snap.tar (byte-for-byte reproducible)',
+  describe: 'Write a snapshot as one reproducible archive NAME@VERSION.snap.tar',
   builder: (y) =>
     y
       .positional('ref', { type: 'string', describe: 'snapshot ref: NAME@VERSION, snapshot id (or 8+ hex prefix), or snapshot folder' })

@@ -68,7 +68,7 @@ async function cmdFsck(a: Args, io: CliIo): Promise<number> {
 /** `snap fsck`. */
 export const fsckCommand: CommandSpec = {
   command: 'fsck',
-  describe: 'Check the store: re-hash every object, check every snapshot (no keys needed)',
+  describe: 'Check the store: re-hash objects, check snapshots (no keys)',
   builder: (y) =>
     y.epilog(
       'Re-hashes every object (its SHA-256 must be its name); checks that each snapshot\'s envelope and ' +

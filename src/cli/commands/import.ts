@@ -47,7 +47,7 @@ async function cmdImport(a: Args, io: CliIo): Promise<number> {
 /** `snap import <file>`. */
 export const importCommand: CommandSpec = {
   command: 'import <file>',
-  describe: 'Verify a .snap.tar archive completely, then add its snapshot to the store (deduplicated)',
+  describe: 'Verify a .snap.tar completely, then add it to the store',
   builder: (y) =>
     y
       .positional('file', { type: 'string', describe: 'the archive (NAME@VERSION.snap.tar)' })

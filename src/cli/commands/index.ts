@@ -1,17 +1,37 @@
-/** Every subcommand, in the order `--help` lists them. Add a command by adding its module here. */
+/**
+ * Every subcommand, in the order `--help` lists them. Each command's module (with its library
+ * imports) is loaded only when that command runs, which keeps start-up fast in pipelines; the
+ * name and description here must match the module's (a test checks it). Add a command by adding
+ * a line here.
+ */
 import type { CommandSpec } from '../common.js';
-import { keygenCommand } from './keygen.js';
-import { sealCommand } from './seal.js';
-import { verifyCommand } from './verify.js';
-import { diffCommand } from './diff.js';
-import { listCommand } from './list.js';
-import { showCommand } from './show.js';
-import { fsckCommand } from './fsck.js';
-import { logCommand } from './log.js';
-import { exportCommand } from './export.js';
-import { importCommand } from './import.js';
-import { restoreCommand } from './restore.js';
 
-export const COMMANDS: CommandSpec[] = [keygenCommand, sealCommand, verifyCommand, diffCommand, listCommand, showCommand];
-COMMANDS.push(fsckCommand, logCommand);
-COMMANDS.push(exportCommand, importCommand, restoreCommand);
+/** A command as the top-level help knows it, and how to load its module. */
+export interface CommandEntry {
+  command: string;
+  describe: string;
+  load: () => Promise<CommandSpec>;
+}
+
+export const COMMANDS: CommandEntry[] = [
+  { command: 'keygen <name>', describe: 'New Ed25519 key pair NAME.key (0600) + NAME.pub; never overwrites', load: async () => (await import('./keygen.js')).keygenCommand },
+  { command: 'seal <dir>', describe: 'Hash, sign and store DIR as a new snapshot NAME@VERSION', load: async () => (await import('./seal.js')).sealCommand },
+  { command: 'verify <dir>', describe: 'Pre-training gate: exit 0 only if DIR is exactly what was signed', load: async () => (await import('./verify.js')).verifyCommand },
+  { command: 'diff <a> <b>', describe: 'What changed between two snapshots or folders (exit 1 if any)', load: async () => (await import('./diff.js')).diffCommand },
+  { command: 'list [name]', describe: 'List the snapshots in the store (all, or of one NAME)', load: async () => (await import('./list.js')).listCommand },
+  { command: 'show <ref>', describe: 'Show one snapshot: statement, signers, counts', load: async () => (await import('./show.js')).showCommand },
+  { command: 'fsck', describe: 'Check the store: re-hash objects, check snapshots (no keys)', load: async () => (await import('./fsck.js')).fsckCommand },
+  { command: 'log [name]', describe: "Show the audit log (of one NAME), or check it with --verify", load: async () => (await import('./log.js')).logCommand },
+  { command: 'export <ref>', describe: 'Write a snapshot as one reproducible archive NAME@VERSION.snap.tar', load: async () => (await import('./export.js')).exportCommand },
+  { command: 'import <file>', describe: 'Verify a .snap.tar completely, then add it to the store', load: async () => (await import('./import.js')).importCommand },
+  {
+    command: 'restore <ref> <dir>',
+    describe: 'Write a snapshot into a new or empty folder, checked, then verified',
+    load: async () => (await import('./restore.js')).restoreCommand,
+  },
+];
+
+/** The command word of an entry (`seal` for `seal <dir>`). */
+export function commandName(c: { command: string }): string {
+  return c.command.split(' ')[0] as string;
+}

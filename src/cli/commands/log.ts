@@ -63,7 +63,7 @@ async function cmdLog(a: Args, io: CliIo): Promise<number> {
 /** `snap log [name]`. */
 export const logCommand: CommandSpec = {
   command: 'log [name]',
-  describe: "Show the store's audit log (of one dataset NAME), or check it with --verify",
+  describe: "Show the audit log (of one NAME), or check it with --verify",
   builder: (y) =>
     y
       .positional('name', { type: 'string', describe: 'only entries whose ref is NAME@…' })

@@ -67,7 +67,7 @@ async function cmdRestore(a: Args, io: CliIo): Promise<number> {
 /** `snap restore <ref> <dir>`. */
 export const restoreCommand: CommandSpec = {
   command: 'restore <ref> <dir>',
-  describe: 'Write a snapshot (from the store or a .snap.tar) into a new or empty folder, each file checked, then verify it',
+  describe: 'Write a snapshot into a new or empty folder, checked, then verified',
   builder: (y) =>
     y
       .positional('ref', { type: 'string', describe: 'NAME@VERSION, snapshot id, snapshot folder, or an archive FILE.snap.tar' })

@@ -98,7 +98,7 @@ async function cmdVerifyDir(a: Args, io: CliIo, archived: SnapshotLocation | und
 /** `snap verify <dir>`. */
 export const verifyCommand: CommandSpec = {
   command: 'verify <dir>',
-  describe: 'Pre-training gate: exit 0 only if DIR is exactly what a trusted key signed',
+  describe: 'Pre-training gate: exit 0 only if DIR is exactly what was signed',
   builder: (y) =>
     y
         .positional('dir', { type: 'string', describe: 'the dataset folder to check, or an archive FILE.snap.tar to check on its own' })
