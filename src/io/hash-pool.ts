@@ -3,10 +3,9 @@
  * Batches go to the least-loaded worker; the caller awaits replies in the order it submitted them,
  * which keeps the manifest in walk order while every core hashes.
  */
-import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
-import { SnapError } from '../core/errors.js';
 import { workerSource } from './hash-worker.js';
+import { WorkerPool } from './worker-pool.js';
 
 /** What the workers do with each file. */
 export type PoolMode = 'seal' | 'store' | 'verify' | 'objects';
@@ -74,56 +73,19 @@ export function defaultJobs(): number {
   return Math.max(1, availableParallelism());
 }
 
-/** A pool of hashing workers. Call {@link HashPool.close} when done. */
-export class HashPool {
-  private readonly workers: Worker[] = [];
-  private readonly load: number[] = [];
-  private readonly pending = new Map<number, { resolve: (r: any) => void; reject: (e: unknown) => void; worker: number }>();
-  private nextId = 0;
-  private failed: unknown;
-
+/** A pool of hashing workers (see `hash-worker.ts`). Call {@link HashPool.close} when done. */
+export class HashPool extends WorkerPool<{ id: number }> {
+  /** @throws SnapError `USAGE` when `jobs` is not a positive integer */
   constructor(opts: PoolOptions) {
-    const jobs = opts.jobs ?? defaultJobs();
-    if (!Number.isSafeInteger(jobs) || jobs < 1) throw new SnapError('USAGE', `--jobs must be a positive integer, got ${jobs}`);
-    const src = workerSource();
-    for (let w = 0; w < jobs; w++) {
-      const worker = new Worker(src, {
-        eval: true,
-        workerData: {
-          root: opts.root,
-          mode: opts.mode,
-          objectsDir: opts.objectsDir,
-          tmpDir: opts.tmpDir,
-          workerIndex: w,
-          // Test hook: an absolute path the worker appends to while reading it (proves FILE_CHANGED is caught).
-          mutateForTest: process.env.SNAP_TEST_MUTATE_DURING_READ,
-        },
-      });
-      worker.on('message', (reply: { id: number }) => {
-        const p = this.pending.get(reply.id);
-        if (!p) return;
-        this.pending.delete(reply.id);
-        this.load[w] = (this.load[w] as number) - 1;
-        p.resolve(reply);
-      });
-      worker.on('error', (e) => this.fail(new SnapError('INTERNAL', `hashing worker failed: ${e.message}`, undefined, { cause: e })));
-      worker.on('exit', (code) => {
-        if (code !== 0 && this.pending.size > 0) this.fail(new SnapError('INTERNAL', `hashing worker exited with code ${code}`));
-      });
-      this.workers.push(worker);
-      this.load.push(0);
-    }
-  }
-
-  private fail(e: unknown): void {
-    this.failed ??= e;
-    for (const p of this.pending.values()) p.reject(e);
-    this.pending.clear();
-  }
-
-  /** Number of workers. */
-  get size(): number {
-    return this.workers.length;
+    super(workerSource(), opts.jobs ?? defaultJobs(), 'hashing', (w) => ({
+      root: opts.root,
+      mode: opts.mode,
+      objectsDir: opts.objectsDir,
+      tmpDir: opts.tmpDir,
+      workerIndex: w,
+      // Test hook: an absolute path the worker appends to while reading it (proves FILE_CHANGED is caught).
+      mutateForTest: process.env.SNAP_TEST_MUTATE_DURING_READ,
+    }));
   }
 
   /**
@@ -131,36 +93,7 @@ export class HashPool {
    * @returns the worker's reply; rejects only if a worker thread itself fails (`INTERNAL`)
    */
   submit<R extends { id: number }>(batch: Record<string, unknown>): Promise<R> {
-    if (this.failed) return Promise.reject(this.failed);
-    const id = this.nextId++;
-    let w = 0;
-    for (let i = 1; i < this.load.length; i++) if ((this.load[i] as number) < (this.load[w] as number)) w = i;
-    this.load[w] = (this.load[w] as number) + 1;
-    const p = new Promise<R>((resolve, reject) => this.pending.set(id, { resolve, reject, worker: w }));
-    p.catch(() => {}); // the caller awaits it later, in order; avoid an unhandled-rejection report meanwhile
-    (this.workers[w] as Worker).postMessage({ ...batch, id });
-    return p;
-  }
-
-  /**
-   * Send the same message to every worker (e.g. `{ commit: true }`) and wait for all replies.
-   * @returns the replies, one per worker
-   */
-  async broadcast<R extends { id: number }>(batch: Record<string, unknown>): Promise<R[]> {
-    if (this.failed) throw this.failed;
-    const replies = this.workers.map((worker, w) => {
-      const id = this.nextId++;
-      this.load[w] = (this.load[w] as number) + 1;
-      const p = new Promise<R>((resolve, reject) => this.pending.set(id, { resolve, reject, worker: w }));
-      worker.postMessage({ ...batch, id });
-      return p;
-    });
-    return Promise.all(replies);
-  }
-
-  /** Stop every worker. */
-  async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    return this.send<R>(batch);
   }
 }
 

@@ -16,9 +16,8 @@
  * Files are opened with O_NOFOLLOW | O_NONBLOCK (a link or FIFO is refused, never followed or
  * blocked on) and must be regular files of the expected size.
  */
-import { Worker } from 'node:worker_threads';
+import { WorkerPool } from './worker-pool.js';
 import { availableParallelism } from 'node:os';
-import { SnapError } from '../core/errors.js';
 
 /** Files up to this size (bytes) are read whole in `files` batches; larger ones block by block. */
 export const WHOLE_FILE_MAX = 8 << 20;
@@ -172,64 +171,13 @@ export function defaultReadJobs(): number {
 }
 
 /** A pool of read-and-hash workers. Always {@link ReadPool.close} it. */
-export class ReadPool {
-  private readonly workers: Worker[] = [];
-  private readonly load: number[] = [];
-  private readonly pending = new Map<number, { resolve: (r: ReadReply) => void; reject: (e: unknown) => void; w: number }>();
-  private nextId = 0;
-  private failed: unknown;
-
+export class ReadPool extends WorkerPool<ReadReply> {
   /**
    * @param jobs number of worker threads (default {@link defaultReadJobs})
    * @throws SnapError `USAGE` when `jobs` is not a positive integer
    */
   constructor(jobs = defaultReadJobs()) {
-    if (!Number.isSafeInteger(jobs) || jobs < 1) throw new SnapError('USAGE', `--jobs must be a positive integer, got ${jobs}`);
-    const src = `(${readWorkerMain.toString()})()`;
-    for (let w = 0; w < jobs; w++) {
-      const worker = new Worker(src, { eval: true });
-      worker.on('message', (r: ReadReply) => {
-        const p = this.pending.get(r.id);
-        if (!p) return;
-        this.pending.delete(r.id);
-        this.load[w] = (this.load[w] as number) - 1;
-        p.resolve(r);
-      });
-      worker.on('error', (e) => this.fail(new SnapError('INTERNAL', `read worker failed: ${e.message}`, undefined, { cause: e })));
-      worker.on('exit', (code) => {
-        if (code !== 0 && this.pending.size > 0) this.fail(new SnapError('INTERNAL', `read worker exited with code ${code}`));
-      });
-      this.workers.push(worker);
-      this.load.push(0);
-    }
-  }
-
-  private fail(e: unknown): void {
-    this.failed ??= e;
-    for (const p of this.pending.values()) p.reject(e);
-    this.pending.clear();
-  }
-
-  /** Number of workers. */
-  get size(): number {
-    return this.workers.length;
-  }
-
-  /** The least-loaded worker's index. */
-  pick(): number {
-    let w = 0;
-    for (let i = 1; i < this.load.length; i++) if ((this.load[i] as number) < (this.load[w] as number)) w = i;
-    return w;
-  }
-
-  private send(w: number, msg: Record<string, unknown>): Promise<ReadReply> {
-    if (this.failed) return Promise.reject(this.failed);
-    const id = this.nextId++;
-    this.load[w] = (this.load[w] as number) + 1;
-    const p = new Promise<ReadReply>((resolve, reject) => this.pending.set(id, { resolve, reject, w }));
-    p.catch(() => {});
-    (this.workers[w] as Worker).postMessage({ ...msg, id });
-    return p;
+    super(`(${readWorkerMain.toString()})()`, jobs, 'read');
   }
 
   /**
@@ -238,7 +186,7 @@ export class ReadPool {
    * when `failure` is set, the files before `failure.index` were read and matched.
    */
   files(paths: string[], sizes: number[], sha256s: string[]): Promise<ReadReply> {
-    return this.send(this.pick(), { op: 'files', paths, sizes, sha256s });
+    return this.send({ op: 'files', paths, sizes, sha256s });
   }
 
   /**
@@ -246,11 +194,6 @@ export class ReadPool {
    * go to one worker, in order, starting at 0; the last one checks the end and the digest.
    */
   block(w: number, path: string, size: number, sha256: string, offset: number, length: number): Promise<ReadReply> {
-    return this.send(w, { op: 'block', path, size, sha256, offset, length });
-  }
-
-  /** Stop every worker (files they hold open are closed with them). */
-  async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    return this.send({ op: 'block', path, size, sha256, offset, length }, w);
   }
 }

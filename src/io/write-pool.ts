@@ -19,8 +19,7 @@
  * Every target file is created with O_CREAT | O_EXCL | O_NOFOLLOW (never through a link, never over
  * an existing file), mode 0644 less the umask; its folder must exist.
  */
-import { Worker } from 'node:worker_threads';
-import { SnapError } from '../core/errors.js';
+import { WorkerPool } from './worker-pool.js';
 import { defaultReadJobs, WHOLE_FILE_MAX } from './read-pool.js';
 
 export { WHOLE_FILE_MAX };
@@ -246,89 +245,30 @@ function writeWorkerMain(): void {
 }
 
 /** A pool of write-and-check workers. Always {@link WritePool.close} it. */
-export class WritePool {
-  private readonly workers: Worker[] = [];
-  private readonly load: number[] = [];
-  private readonly pending = new Map<number, { resolve: (r: WriteReply) => void; reject: (e: unknown) => void }>();
-  private nextId = 0;
+export class WritePool extends WorkerPool<WriteReply> {
   private nextKey = 0;
-  private failed: unknown;
 
   /**
    * @param jobs number of worker threads (default: one per core, at most 4)
    * @throws SnapError `USAGE` when `jobs` is not a positive integer
    */
   constructor(jobs = defaultReadJobs()) {
-    if (!Number.isSafeInteger(jobs) || jobs < 1) throw new SnapError('USAGE', `--jobs must be a positive integer, got ${jobs}`);
-    const src = `(${writeWorkerMain.toString()})()`;
-    for (let w = 0; w < jobs; w++) {
-      const worker = new Worker(src, { eval: true });
-      worker.on('message', (r: WriteReply) => {
-        const p = this.pending.get(r.id);
-        if (!p) return;
-        this.pending.delete(r.id);
-        this.load[w] = (this.load[w] as number) - 1;
-        p.resolve(r);
-      });
-      worker.on('error', (e) => this.fail(new SnapError('INTERNAL', `write worker failed: ${e.message}`, undefined, { cause: e })));
-      worker.on('exit', (code) => {
-        if (code !== 0 && this.pending.size > 0) this.fail(new SnapError('INTERNAL', `write worker exited with code ${code}`));
-      });
-      this.workers.push(worker);
-      this.load.push(0);
-    }
-  }
-
-  private fail(e: unknown): void {
-    this.failed ??= e;
-    for (const p of this.pending.values()) p.reject(e);
-    this.pending.clear();
-  }
-
-  /** Number of workers. */
-  get size(): number {
-    return this.workers.length;
-  }
-
-  /** Requests sent and not yet answered. */
-  get inFlight(): number {
-    return this.pending.size;
-  }
-
-  /** The least-loaded worker's index. */
-  pick(): number {
-    let w = 0;
-    for (let i = 1; i < this.load.length; i++) if ((this.load[i] as number) < (this.load[w] as number)) w = i;
-    return w;
-  }
-
-  private send(w: number, msg: Record<string, unknown>, transfer: ArrayBuffer[] = [], reply = true): Promise<WriteReply> | undefined {
-    if (this.failed) return Promise.reject(this.failed);
-    if (!reply) {
-      (this.workers[w] as Worker).postMessage(msg, transfer);
-      return undefined;
-    }
-    const id = this.nextId++;
-    this.load[w] = (this.load[w] as number) + 1;
-    const p = new Promise<WriteReply>((resolve, reject) => this.pending.set(id, { resolve, reject }));
-    p.catch(() => {});
-    (this.workers[w] as Worker).postMessage({ ...msg, id }, transfer);
-    return p;
+    super(`(${writeWorkerMain.toString()})()`, jobs, 'write');
   }
 
   /** Copy small store objects `srcs[i]` to new files `dsts[i]`, each checked before it is written. */
   copy(srcs: string[], dsts: string[], sizes: number[], sha256s: string[]): Promise<WriteReply> {
-    return this.send(this.pick(), { op: 'copy', srcs, dsts, sizes, sha256s }) as Promise<WriteReply>;
+    return this.send({ op: 'copy', srcs, dsts, sizes, sha256s });
   }
 
   /** Write small files from `buf` (their bytes back to back; the buffer is transferred), each checked before it is written. */
   write(dsts: string[], sizes: number[], sha256s: string[], buf: ArrayBuffer): Promise<WriteReply> {
-    return this.send(this.pick(), { op: 'write', dsts, sizes, sha256s, buf }, [buf]) as Promise<WriteReply>;
+    return this.send({ op: 'write', dsts, sizes, sha256s, buf }, this.pick(), [buf]);
   }
 
   /** Copy one large store object to a new file, hashed as written (removed on a mismatch). */
   copyBig(src: string, dst: string, size: number, sha256: string): Promise<WriteReply> {
-    return this.send(this.pick(), { op: 'copy-big', src, dst, size, sha256 }) as Promise<WriteReply>;
+    return this.send({ op: 'copy-big', src, dst, size, sha256 });
   }
 
   /**
@@ -341,15 +281,10 @@ export class WritePool {
   stream(dst: string, size: number, sha256: string, hashedBySender = false): { chunk: (buf: ArrayBuffer) => Promise<WriteReply>; end: (actual?: string) => Promise<WriteReply> } {
     const w = this.pick();
     const key = this.nextKey++;
-    this.send(w, { op: 'open', key, dst, size, sha256, hashed: hashedBySender }, [], false);
+    this.post({ op: 'open', key, dst, size, sha256, hashed: hashedBySender }, w);
     return {
-      chunk: (buf) => this.send(w, { op: 'chunk', key, buf }, [buf]) as Promise<WriteReply>,
-      end: (actual) => this.send(w, { op: 'end', key, dst, actual }) as Promise<WriteReply>,
+      chunk: (buf) => this.send({ op: 'chunk', key, buf }, w, [buf]),
+      end: (actual) => this.send({ op: 'end', key, dst, actual }, w),
     };
-  }
-
-  /** Stop every worker. */
-  async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

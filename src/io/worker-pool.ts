@@ -1,0 +1,102 @@
+/**
+ * What every pool of snap's worker threads shares: starting workers from self-contained source
+ * (`new Worker(source, { eval: true })`), matching replies to requests by id, choosing the
+ * least-loaded worker, and failing every waiting request when a worker dies. The hashing pool
+ * (`hash-pool.ts`), the read pool and the write pool (`read-pool.ts`, `write-pool.ts`) add only
+ * their own messages.
+ */
+import { Worker } from 'node:worker_threads';
+import { SnapError } from '../core/errors.js';
+
+/**
+ * A pool of worker threads that answer `{ id, … }` messages with `{ id, … }` replies.
+ * Always {@link WorkerPool.close} it.
+ */
+export class WorkerPool<Reply extends { id: number }> {
+  private readonly workers: Worker[] = [];
+  private readonly load: number[] = [];
+  private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: unknown) => void }>();
+  private nextId = 0;
+  private failed: unknown;
+
+  /**
+   * @param source    JavaScript run in each worker (`eval: true`): it must need no imports
+   * @param jobs      number of workers
+   * @param label     what the workers do, for error messages ("hashing", "read", "write")
+   * @param dataFor   `workerData` of worker `w`
+   * @throws SnapError `USAGE` when `jobs` is not a positive integer
+   */
+  constructor(source: string, jobs: number, label: string, dataFor: (w: number) => unknown = () => undefined) {
+    if (!Number.isSafeInteger(jobs) || jobs < 1) throw new SnapError('USAGE', `--jobs must be a positive integer, got ${jobs}`);
+    for (let w = 0; w < jobs; w++) {
+      const worker = new Worker(source, { eval: true, workerData: dataFor(w) });
+      worker.on('message', (reply: Reply) => {
+        const p = this.pending.get(reply.id);
+        if (!p) return;
+        this.pending.delete(reply.id);
+        this.load[w] = (this.load[w] as number) - 1;
+        p.resolve(reply);
+      });
+      worker.on('error', (e) => this.fail(new SnapError('INTERNAL', `${label} worker failed: ${e.message}`, undefined, { cause: e })));
+      worker.on('exit', (code) => {
+        if (code !== 0 && this.pending.size > 0) this.fail(new SnapError('INTERNAL', `${label} worker exited with code ${code}`));
+      });
+      this.workers.push(worker);
+      this.load.push(0);
+    }
+  }
+
+  private fail(e: unknown): void {
+    this.failed ??= e;
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+
+  /** Number of workers. */
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /** Requests sent and not yet answered. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** The index of the worker with the fewest unanswered requests. */
+  pick(): number {
+    let w = 0;
+    for (let i = 1; i < this.load.length; i++) if ((this.load[i] as number) < (this.load[w] as number)) w = i;
+    return w;
+  }
+
+  /**
+   * Send `msg` to worker `w` (default: the least-loaded), moving `transfer` buffers.
+   * @returns the reply; rejects only when a worker thread itself fails (`INTERNAL`). The promise
+   *   is marked handled, so a caller may await it later, in order.
+   */
+  send<R extends Reply = Reply>(msg: Record<string, unknown>, w: number = this.pick(), transfer: ArrayBuffer[] = []): Promise<R> {
+    if (this.failed) return Promise.reject(this.failed);
+    const id = this.nextId++;
+    this.load[w] = (this.load[w] as number) + 1;
+    const p = new Promise<R>((resolve, reject) => this.pending.set(id, { resolve: resolve as (r: Reply) => void, reject }));
+    p.catch(() => {});
+    (this.workers[w] as Worker).postMessage({ ...msg, id }, transfer);
+    return p;
+  }
+
+  /** Send `msg` to worker `w` and expect no reply (e.g. a chunk of a stream the worker acknowledges later). */
+  post(msg: Record<string, unknown>, w: number, transfer: ArrayBuffer[] = []): void {
+    if (this.failed) throw this.failed;
+    (this.workers[w] as Worker).postMessage(msg, transfer);
+  }
+
+  /** Send the same message to every worker and wait for all their replies. */
+  broadcast<R extends Reply = Reply>(msg: Record<string, unknown>): Promise<R[]> {
+    return Promise.all(this.workers.map((_, w) => this.send<R>(msg, w)));
+  }
+
+  /** Stop every worker (files they hold open are closed with them). */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
