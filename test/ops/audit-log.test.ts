@@ -8,7 +8,7 @@ import { promises as fsp } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeTree, shareWithEveryone, snap, snapBin, snapJson, spawnSnap, unprivileged, useKeyPair } from '../helpers/tree.js';
+import { makeTree, shareWithEveryone, snap, snapBin, snapJson, spawnSnap, tempDir, unprivileged, useKeyPair } from '../helpers/tree.js';
 import { newStorePath, sealTree, sha256, type Sealed } from '../helpers/store.js';
 import { canonicalJson } from '../../src/core/canonical-json.js';
 import { appendAudit } from '../../src/io/audit-log.js';
@@ -398,3 +398,33 @@ async function makeReadOnly(path: string): Promise<void> {
   if (st.isDirectory()) for (const n of await fsp.readdir(path)) await makeReadOnly(join(path, n));
   if (!st.isSymbolicLink()) await fsp.chmod(path, st.mode & 0o555);
 }
+
+describe('the archive commands in the log', () => {
+  it('logs export and restore in the store they read, and import in the store it fills, each with its snapshot id', async () => {
+    const s = await sealTree(TREE, keys);
+    const work = await tempDir('snap-log-archive-');
+    const archive = join(work, 'out.snap.tar');
+    const ex = await snapJson(['export', s.ref, '-o', archive, '--store', s.store]);
+    expect(ex.code, ex.stderr).toBe(0);
+    const re = await snapJson(['restore', s.ref, join(work, 'restored'), '--pubkey', keys.pub, '--store', s.store]);
+    expect(re.code, re.stderr).toBe(0);
+    const other = await newStorePath();
+    const im = await snapJson(['import', archive, '--pubkey', keys.pub, '--store', other]);
+    expect(im.code, im.stderr).toBe(0);
+
+    const here = (await snapJson(['log', '--store', s.store])).json.entries as { command: string; outcome: string; snapshot?: string }[];
+    expect(here.map((e) => e.command)).toEqual(['seal', 'export', 'restore']);
+    for (const e of here) expect(e).toMatchObject({ outcome: 'ok', snapshot: ex.json.snapshot });
+    const there = (await snapJson(['log', '--store', other])).json.entries as { command: string; outcome: string; snapshot?: string }[];
+    expect(there).toEqual([expect.objectContaining({ command: 'import', outcome: 'ok', snapshot: ex.json.snapshot })]);
+    expect((await logVerify(s.store)).code).toBe(0);
+  });
+
+  it('logs an export that fails, with its error code', async () => {
+    const s = await sealTree(TREE, keys);
+    const r = await snapJson(['export', 'nope@v9', '-o', join(await tempDir('snap-log-archive-'), 'x.snap.tar'), '--store', s.store]);
+    expect(r.code).toBe(3);
+    const last = ((await snapJson(['log', '--store', s.store])).json.entries as { command: string; outcome: string; error?: string }[]).at(-1);
+    expect(last).toMatchObject({ command: 'export', outcome: 'error', error: 'REF_NOT_FOUND' });
+  });
+});

@@ -8,7 +8,7 @@ import { exportSnapshot } from '../../archive.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural } from '../format.js';
 import { progressReporter } from '../progress.js';
-import { jsonOut, locate, checkJobs, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { jsonOut, locate, checkJobs, type Args, type CliIo, type CommandSpec, audit, auditErrors } from '../common.js';
 
 async function cmdExport(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
@@ -28,8 +28,10 @@ async function cmdExport(a: Args, io: CliIo): Promise<number> {
   } finally {
     progress.stop();
   }
+  const log = await audit(io, store, { command: 'export', ref: r.ref, snapshot: r.snapshot, outcome: 'ok', details: { archive: r.file } }, { quiet: !!a.quiet });
   if (a.json) {
     jsonOut(io, {
+      log,
       ok: true, ref: r.ref, snapshot: r.snapshot, archive: r.file, archiveBytes: r.archiveBytes, files: r.files, symlinks: r.symlinks,
       bytes: r.dataBytes, seconds: Number(r.seconds.toFixed(3)),
     });
@@ -56,5 +58,5 @@ export const exportCommand: CommandSpec = {
       .positional('ref', { type: 'string', describe: 'snapshot ref: NAME@VERSION, snapshot id (or 8+ hex prefix), or snapshot folder' })
       .option('out', { alias: 'o', type: 'string', describe: 'archive to write, ending in .snap.tar (default: ./NAME@VERSION.snap.tar); never overwritten' })
       .example('snap export spam@v1 -o spam@v1.snap.tar', 'one file to push to artifact storage'),
-  run: cmdExport,
+  run: auditErrors('export', (a) => a.ref, cmdExport),
 };

@@ -6,7 +6,7 @@ import { importArchive } from '../../archive.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortKeyid } from '../format.js';
 import { progressReporter } from '../progress.js';
-import { jsonOut, trustedKeys, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { jsonOut, trustedKeys, type Args, type CliIo, type CommandSpec, audit, auditErrors } from '../common.js';
 
 async function cmdImport(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
@@ -22,8 +22,10 @@ async function cmdImport(a: Args, io: CliIo): Promise<number> {
     progress.stop();
   }
   const signers = r.signers.map((x) => ({ keyid: x.keyid, trusted: x.trusted, ...(x.reason ? { reason: x.reason } : {}) }));
+  const log = await audit(io, store, { command: 'import', ref: r.ref, snapshot: r.snapshot, outcome: 'ok', ...(r.alreadyPresent ? { details: { alreadyPresent: true } } : {}) }, { quiet: !!a.quiet });
   if (a.json) {
     jsonOut(io, {
+      log,
       ok: true, ref: r.ref, snapshot: r.snapshot, store, alreadyPresent: r.alreadyPresent, signers, files: r.files, symlinks: r.symlinks,
       bytes: r.bytes, newObjects: r.newObjects, newObjectBytes: r.newObjectBytes, seconds: Number(r.seconds.toFixed(3)),
     });
@@ -54,5 +56,5 @@ export const importCommand: CommandSpec = {
       .option('pubkey', { type: 'string', array: true, demandOption: true, describe: 'trusted public key file (SPKI PEM); repeatable' })
       .option('threshold', { type: 'number', default: 1, describe: 'how many distinct trusted keys must have signed' })
       .example('snap import spam@v1.snap.tar --pubkey keys/ci.pub', 'nothing is imported unless every byte checks out'),
-  run: cmdImport,
+  run: auditErrors('import', (a) => a.file, cmdImport),
 };

@@ -8,7 +8,7 @@ import { restore, type RestoreSource } from '../../restore.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortKeyid, styler } from '../format.js';
 import { progressReporter } from '../progress.js';
-import { jsonOut, checkJobs, trustedKeys, locate, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { jsonOut, checkJobs, trustedKeys, locate, type Args, type CliIo, type CommandSpec, audit, auditErrors } from '../common.js';
 
 /**
  * True when `text` names an archive (read directly, not looked up in the store): it ends in
@@ -43,8 +43,10 @@ async function cmdRestore(a: Args, io: CliIo): Promise<number> {
     progress.stop();
   }
   const v = r.verify;
+  const log = await audit(io, store, { command: 'restore', ref: r.ref, snapshot: r.snapshot, outcome: r.ok ? 'ok' : 'failed', details: { dir: r.dir } }, { quiet: !!a.quiet });
   if (a.json) {
     jsonOut(io, {
+      log,
       ok: r.ok, ref: r.ref, snapshot: r.snapshot, dir: r.dir,
       signers: r.signers.map((x) => ({ keyid: x.keyid, trusted: x.trusted, ...(x.reason ? { reason: x.reason } : {}) })),
       files: r.files, symlinks: r.symlinks, bytes: r.bytes,
@@ -75,5 +77,5 @@ export const restoreCommand: CommandSpec = {
       .option('pubkey', { type: 'string', array: true, demandOption: true, describe: 'trusted public key file (SPKI PEM); repeatable' })
       .option('threshold', { type: 'number', default: 1, describe: 'how many distinct trusted keys must have signed' })
       .example('snap restore spam@v1 data/ --pubkey keys/ci.pub', 'exit 0: data/ is exactly spam@v1'),
-  run: cmdRestore,
+  run: auditErrors('restore', (a) => a.ref, cmdRestore),
 };
