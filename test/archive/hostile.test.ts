@@ -236,7 +236,7 @@ describe('hostile and broken archives are refused, and nothing is written outsid
         expect(r.code, r.stdout).toBe(c.exit);
         expect(r.json.error?.code, r.stdout).toBe(c.code);
         const inStore = await treeState(store);
-        expect(Object.entries(inStore).filter(([k, v]) => v !== 'dir' && k !== 'store.json' && k !== 'log.jsonl' && k !== 'lock')).toEqual([]);
+        expect(Object.entries(inStore).filter(([k, v]) => v !== 'dir' && k !== 'store.json' && k !== 'log.jsonl' && k !== 'log.head' && k !== 'lock')).toEqual([]);
         await nothingOutside(c, work, before);
       });
 
