@@ -10,22 +10,17 @@
  * `FILE_CHANGED`, and the partial archive is removed.
  */
 import { promises as fsp } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SnapError } from './core/errors.js';
-import { MerkleTreeBuilder } from './core/merkle.js';
-import { toHex } from './core/encoding.js';
 import { parseNameVersion } from './core/refs.js';
-import { buildStatement, formatTime, serializeStatement, snapshotId } from './core/statement.js';
-import { serializeEnvelope, signEnvelope } from './core/envelope.js';
+import { snapshotId } from './core/statement.js';
+import { serializeEnvelope } from './core/envelope.js';
 import type { PrivateKey } from './core/keys.js';
 import { writeArchive, readLinkNow, checkArchiveTarget, type ArchiveWriteResult } from './io/archive.js';
 import { MANIFEST_FILE } from './io/store.js';
-import { ioError } from './io/errors.js';
-import { scanDataset, type Progress } from './seal.js';
+import { scanAndSign, type Progress } from './seal.js';
 import { checkManifestAgainst } from './archive.js';
-import { TOOL_NAME, TOOL_VERSION } from './version.js';
 
 /** Options of {@link sealToArchive}. */
 export interface SealArchiveOptions {
@@ -79,57 +74,22 @@ export async function sealToArchive(opts: SealArchiveOptions): Promise<SealArchi
   await checkArchiveTarget(out); // before hashing anything
   const work = await fsp.mkdtemp(join(tmpdir(), 'snap-seal-'));
   try {
-    // Pass 1: hash, stream the manifest, sign.
+    // Pass 1: hash, stream the manifest, sign (the same code as a seal into a store).
     const manifestPath = join(work, MANIFEST_FILE);
-    const fh = await fsp.open(manifestPath, 'wx', 0o600);
-    const manifestHash = createHash('sha256');
-    const tree = new MerkleTreeBuilder();
-    let pending: string[] = [];
-    let pendingLen = 0;
-    const writePending = async () => {
-      if (pendingLen === 0) return;
-      const text = pending.join('');
-      pending = [];
-      pendingLen = 0;
-      try {
-        await fh.write(text);
-      } catch (e) {
-        throw ioError(e, manifestPath, 'cannot write the manifest');
-      }
-    };
-    let totals;
-    try {
-      totals = await scanDataset({ dir: root, excludes: opts.excludes, skipDirs: opts.skipDirs, jobs: opts.jobs, onProgress: opts.onProgress }, async (text, leaves, count) => {
-        manifestHash.update(text);
-        for (let i = 0; i < count; i++) tree.appendLeafHash(leaves.subarray(32 * i, 32 * i + 32));
-        pending.push(text);
-        pendingLen += text.length;
-        if (pendingLen >= 1 << 20) await writePending();
-      });
-      await writePending();
-    } finally {
-      await fh.close();
-    }
-    if (totals.files === 0) {
-      throw new SnapError('DATASET_EMPTY', `${opts.dir} holds no files${opts.excludes?.length ? ' after --exclude' : ''}; an empty training set is always a mistake`, { path: opts.dir });
-    }
-    const merkleRoot = toHex(tree.root());
-    const manifestSha256 = manifestHash.digest('hex');
-    const createdAt = formatTime((opts.now ?? (() => new Date()))());
-    const statement = buildStatement({
-      dataset: name,
+    const { totals, merkleRoot, manifestSha256, createdAt, statement, statementBytes, envelope } = await scanAndSign({
+      dir: root,
+      name,
       version,
-      merkleRoot,
-      manifestSha256,
-      fileCount: totals.files,
-      totalBytes: totals.bytes,
-      createdAt,
-      ...(opts.parent ? { parent: opts.parent } : {}),
-      ...(opts.excludes && opts.excludes.length > 0 ? { excludes: [...opts.excludes] } : {}),
-      tool: { name: TOOL_NAME, version: TOOL_VERSION },
+      key: opts.key,
+      manifestPath,
+      excludes: opts.excludes,
+      skipDirs: opts.skipDirs,
+      jobs: opts.jobs,
+      parent: opts.parent,
+      now: opts.now,
+      onProgress: opts.onProgress,
     });
-    const statementBytes = serializeStatement(statement);
-    const envelopeBytes = serializeEnvelope(signEnvelope(statementBytes, [opts.key]));
+    const envelopeBytes = serializeEnvelope(envelope);
     // The archive's own rules (links that stay inside, nothing under a file or link), before packing.
     const failure = await checkManifestAgainst(manifestPath, statement.predicate, 'snapshot');
     if (failure) throw new SnapError('INTERNAL', `the manifest just written does not match its statement: ${failure.message}`);

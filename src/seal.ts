@@ -10,8 +10,8 @@ import { SnapError } from './core/errors.js';
 import { MerkleTreeBuilder } from './core/merkle.js';
 import { toHex } from './core/encoding.js';
 import { parseNameVersion } from './core/refs.js';
-import { buildStatement, formatTime, serializeStatement, snapshotId } from './core/statement.js';
-import { serializeEnvelope, signEnvelope } from './core/envelope.js';
+import { buildStatement, formatTime, serializeStatement, snapshotId, type Statement } from './core/statement.js';
+import { serializeEnvelope, signEnvelope, type Envelope } from './core/envelope.js';
 import type { PrivateKey } from './core/keys.js';
 import { HashPool, BatchSizer, type SealReply, type CommitReply } from './io/hash-pool.js';
 import { walkDatasetRuns, type WalkItem } from './io/walk.js';
@@ -220,6 +220,92 @@ async function largeFileHints(manifestPath: string): Promise<Map<string, string>
   return hints;
 }
 
+/** Options of {@link scanAndSign}: a scan, where its manifest goes, and what the statement names. */
+export interface ScanAndSignOptions extends ScanOptions {
+  name: string;
+  version: string;
+  key: PrivateKey;
+  /** Where the manifest is written (a new file, mode 0444, fsynced). */
+  manifestPath: string;
+  parent?: string;
+  now?: () => Date;
+}
+
+/** What {@link scanAndSign} made. */
+export interface SignedScan {
+  totals: ScanTotals;
+  merkleRoot: string;
+  manifestSha256: string;
+  createdAt: string;
+  statement: Statement;
+  statementBytes: Uint8Array;
+  envelope: Envelope;
+}
+
+/**
+ * The first half of every seal (into a store or into an archive): scan the dataset, stream its
+ * manifest to `manifestPath` while hashing its bytes and folding the Merkle root, then build the
+ * statement (SPEC §4) and sign it (SPEC §5).
+ * @throws SnapError `DATASET_EMPTY` | every code of {@link scanDataset} | `IO_ERROR` (manifest)
+ */
+export async function scanAndSign(opts: ScanAndSignOptions, started?: HashPool): Promise<SignedScan> {
+  const { manifestPath } = opts;
+  const out = await fsp.open(manifestPath, 'wx', 0o444);
+  const manifestHash = createHash('sha256');
+  const tree = new MerkleTreeBuilder({ nodeHash: nodeHashNative });
+  let pending: string[] = [];
+  let pendingLen = 0;
+  const writePending = async () => {
+    if (pendingLen === 0) return;
+    const text = pending.join('');
+    pending = [];
+    pendingLen = 0;
+    try {
+      await out.write(text);
+    } catch (e) {
+      throw ioError(e, manifestPath, 'cannot write the manifest');
+    }
+  };
+  let totals: ScanTotals;
+  try {
+    totals = await scanDataset(
+      opts,
+      async (text, leaves, count) => {
+        manifestHash.update(text);
+        for (let i = 0; i < count; i++) tree.appendLeafHash(leaves.subarray(32 * i, 32 * i + 32));
+        pending.push(text);
+        pendingLen += text.length;
+        if (pendingLen >= 1 << 20) await writePending();
+      },
+      started,
+    );
+    await writePending();
+    await out.sync();
+  } finally {
+    await out.close();
+  }
+  if (totals.files === 0) {
+    throw new SnapError('DATASET_EMPTY', `${opts.dir} holds no files${opts.excludes?.length ? ' after --exclude' : ''}; an empty training set is always a mistake`, { path: opts.dir });
+  }
+  const merkleRoot = toHex(tree.root());
+  const manifestSha256 = manifestHash.digest('hex');
+  const createdAt = formatTime((opts.now ?? (() => new Date()))());
+  const statement = buildStatement({
+    dataset: opts.name,
+    version: opts.version,
+    merkleRoot,
+    manifestSha256,
+    fileCount: totals.files,
+    totalBytes: totals.bytes,
+    createdAt,
+    ...(opts.parent ? { parent: opts.parent } : {}),
+    ...(opts.excludes && opts.excludes.length > 0 ? { excludes: [...opts.excludes] } : {}),
+    tool: { name: TOOL_NAME, version: TOOL_VERSION },
+  });
+  const statementBytes = serializeStatement(statement);
+  return { totals, merkleRoot, manifestSha256, createdAt, statement, statementBytes, envelope: signEnvelope(statementBytes, [opts.key]) };
+}
+
 /**
  * Seal a dataset into the store: see the module comment. The store is locked for the duration; a
  * seal that fails or is killed leaves the store valid and without the snapshot.
@@ -258,70 +344,26 @@ export async function seal(opts: SealOptions): Promise<SealResult> {
     const hints = !opts.manifestOnly && parentDir ? await largeFileHints(join(parentDir, MANIFEST_FILE)) : undefined;
 
     tmp = await makeTmpDir(store, 'seal');
-    const manifestPath = join(tmp, MANIFEST_FILE);
-    const out = await fsp.open(manifestPath, 'wx', 0o444);
-    const manifestHash = createHash('sha256');
-    const tree = new MerkleTreeBuilder({ nodeHash: nodeHashNative });
-    let pending: string[] = [];
-    let pendingLen = 0;
-    const writePending = async () => {
-      if (pendingLen === 0) return;
-      const text = pending.join('');
-      pending = [];
-      pendingLen = 0;
-      try {
-        await out.write(text);
-      } catch (e) {
-        throw ioError(e, manifestPath, 'cannot write the manifest');
-      }
-    };
-    let totals: ScanTotals;
-    try {
-      totals = await scanDataset(
-        {
-          dir,
-          excludes: opts.excludes,
-          skipDirs: [store.root],
-          jobs: opts.jobs,
-          store: opts.manifestOnly ? undefined : store,
-          hints,
-          onProgress: opts.onProgress,
-        },
-        async (text, leaves, count) => {
-          manifestHash.update(text);
-          for (let i = 0; i < count; i++) tree.appendLeafHash(leaves.subarray(32 * i, 32 * i + 32));
-          pending.push(text);
-          pendingLen += text.length;
-          if (pendingLen >= 1 << 20) await writePending();
-        },
-        pool,
-      );
-      pool = undefined; // scanDataset closed it
-      await writePending();
-      await out.sync();
-    } finally {
-      await out.close();
-    }
-    if (totals.files === 0) {
-      throw new SnapError('DATASET_EMPTY', `${opts.dir} holds no files${opts.excludes?.length ? ' after --exclude' : ''}; an empty training set is always a mistake`, { path: opts.dir });
-    }
-    const merkleRoot = toHex(tree.root());
-    const manifestSha256 = manifestHash.digest('hex');
-    const createdAt = formatTime((opts.now ?? (() => new Date()))());
-    const statement = buildStatement({
-      dataset: name,
-      version,
-      merkleRoot,
-      manifestSha256,
-      fileCount: totals.files,
-      totalBytes: totals.bytes,
-      createdAt,
-      ...(parent ? { parent } : {}),
-      ...(opts.excludes && opts.excludes.length > 0 ? { excludes: [...opts.excludes] } : {}),
-      tool: { name: TOOL_NAME, version: TOOL_VERSION },
-    });
-    const statementBytes = serializeStatement(statement);
-    const envelope = signEnvelope(statementBytes, [opts.key]);
+    const signed = await scanAndSign(
+      {
+        dir,
+        name,
+        version,
+        key: opts.key,
+        manifestPath: join(tmp, MANIFEST_FILE),
+        excludes: opts.excludes,
+        skipDirs: [store.root],
+        jobs: opts.jobs,
+        store: opts.manifestOnly ? undefined : store,
+        hints,
+        parent,
+        now: opts.now,
+        onProgress: opts.onProgress,
+      },
+      pool,
+    );
+    pool = undefined; // scanAndSign closed it
+    const { totals, merkleRoot, manifestSha256, createdAt, statementBytes, envelope } = signed;
     // Objects were flushed and committed by scanDataset before the snapshot that references them appears.
     await writeFileAtomic(join(tmp, STATEMENT_FILE), statementBytes, { exclusive: true });
     await writeFileAtomic(join(tmp, ENVELOPE_FILE), serializeEnvelope(envelope), { mode: 0o644, exclusive: true });
