@@ -19,7 +19,7 @@ import { serializeEnvelope } from './core/envelope.js';
 import type { PrivateKey } from './core/keys.js';
 import { writeArchive, readLinkNow, checkArchiveTarget, type ArchiveWriteResult } from './io/archive.js';
 import { MANIFEST_FILE } from './io/store.js';
-import { scanAndSign, type Progress } from './seal.js';
+import { scanAndSign, type Progress, type SealedSnapshot } from './seal.js';
 import { checkManifestAgainst } from './archive.js';
 
 /** Options of {@link sealToArchive}. */
@@ -46,16 +46,7 @@ export interface SealArchiveOptions {
 }
 
 /** What {@link sealToArchive} made. */
-export interface SealArchiveResult {
-  ref: string;
-  snapshot: string;
-  files: number;
-  bytes: number;
-  merkleRoot: string;
-  manifestSha256: string;
-  keyid: string;
-  createdAt: string;
-  parent?: string;
+export interface SealArchiveResult extends SealedSnapshot {
   archive: ArchiveWriteResult;
   seconds: number;
 }

@@ -55,8 +55,8 @@ export interface SealOptions {
   now?: () => Date;
 }
 
-/** What {@link seal} made. */
-export interface SealResult {
+/** What every seal made, into a store or an archive: the new snapshot's names and totals. */
+export interface SealedSnapshot {
   ref: string;
   snapshot: string;
   files: number;
@@ -66,6 +66,10 @@ export interface SealResult {
   keyid: string;
   createdAt: string;
   parent?: string;
+}
+
+/** What {@link seal} made. */
+export interface SealResult extends SealedSnapshot {
   /** Objects added to the store, and their bytes (0 with --manifest-only or when all were there). */
   newObjects: number;
   newObjectBytes: number;

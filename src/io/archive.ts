@@ -13,8 +13,8 @@
  * handed on, and the content hashed as it passes. Nothing but the small `snap/` members and the
  * manifest is ever written to disk by the reader (to a private spool folder).
  */
-import { promises as fsp, createReadStream, constants as FS, readlinkSync } from 'node:fs';
-import { createHash, hash as oneShotHash } from 'node:crypto';
+import { promises as fsp, createReadStream, readlinkSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as tar from 'tar-stream';

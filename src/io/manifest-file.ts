@@ -88,10 +88,3 @@ export async function* manifestEntryRuns(path: string, result: Partial<ManifestD
   result.lines = order.count;
   result.totalBytes = total;
 }
-
-/** Read and check a whole manifest file, discarding the entries. */
-export async function digestManifestFile(path: string): Promise<ManifestDigest> {
-  const r: Partial<ManifestDigest> = {};
-  for await (const _ of manifestEntryRuns(path, r)) void _;
-  return r as ManifestDigest;
-}

@@ -19,7 +19,7 @@ import { join, resolve, dirname, basename } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { SnapError } from '../core/errors.js';
-import { parseRef, parseNameVersion, NAME_RE, VERSION_RE } from '../core/refs.js';
+import { parseRef, NAME_RE, VERSION_RE } from '../core/refs.js';
 import { snapshotId } from '../core/statement.js';
 import { ioError } from './errors.js';
 
@@ -387,4 +387,3 @@ export async function resolveRef(text: string, storeRoot: string): Promise<Snaps
   return { dir: h.dir, name: h.name, version: h.version, ref: text };
 }
 
-export { parseNameVersion };

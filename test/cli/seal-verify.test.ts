@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXAMPLE, copyTree, makeTree, snap, snapJson, writeTree, useKeyPair } from '../helpers/tree.js';
-import { newStorePath, sealTree, uniqueName, useStore } from '../helpers/store.js';
+import { sealTree, uniqueName, useStore } from '../helpers/store.js';
 
 const keys = useKeyPair();
 const shared = useStore();

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { PUBLIC_KEY_SIZE, SEED_SIZE, SIGNATURE_SIZE, publicKeyOf, sign, verify } from '../../src/core/ed25519.js';
 import { fromHex, toHex, utf8 } from '../../src/core/encoding.js';
