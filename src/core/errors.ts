@@ -59,6 +59,7 @@ export const ERROR_CODES = [
   'OBJECT_CORRUPT',
   // input and environment (exit 3)
   'NOT_FOUND',
+  'NOT_A_FOLDER',
   'FILE_EXISTS',
   'FILE_CHANGED',
   'FILE_UNSUPPORTED_TYPE',

@@ -98,7 +98,7 @@ async function resolveUnknown(abs: string, d: Dirent): Promise<Dirent> {
 
 /**
  * Walk `root` in manifest order, yielding files and symlinks with their dataset paths.
- * @throws SnapError `NOT_FOUND` (root missing) | `USAGE` (root not a folder) | `IO_ERROR` |
+ * @throws SnapError `NOT_FOUND` (root missing) | `NOT_A_FOLDER` (root is a file) | `IO_ERROR` |
  *   `FILE_UNSUPPORTED_TYPE` | `PATH_*` (a name that breaks SPEC §2), each naming the file
  */
 export async function* walkDataset(root: string, opts: WalkOptions = {}): AsyncGenerator<WalkItem> {
@@ -117,7 +117,7 @@ export async function* walkDatasetRuns(root: string, opts: WalkOptions = {}): As
   } catch (e) {
     throw ioError(e, absRoot, 'cannot open the dataset folder');
   }
-  if (!st.isDirectory()) throw new SnapError('USAGE', `${root} is not a folder`, { path: root });
+  if (!st.isDirectory()) throw new SnapError('NOT_A_FOLDER', `${root} is not a folder`, { path: root });
   const ig = await excludeMatcher(opts.excludes ?? []);
   const skip = new Set((opts.skipDirs ?? []).map((d) => relative(absRoot, d)).filter((r) => r !== '' && !r.startsWith('..') && !r.startsWith(sep)).map((r) => r.split(sep).join('/')));
 

@@ -245,3 +245,16 @@ describe('refs and stores that do not exist', () => {
     expect(v.json.error.code).toBe('NOT_FOUND');
   });
 });
+
+describe('a file where a dataset folder is expected', () => {
+  it('makes verify and seal exit 3 (NOT_A_FOLDER), an input error, not a usage error', async () => {
+    const s = await sealTree(TREE, keys, { store: shared.path });
+    const file = join(s.data, 'ham', '1.txt');
+    const v = await snapJson(['verify', file, '--against', s.ref, '--pubkey', keys.pub, '--store', s.store]);
+    expect(v.code).toBe(3);
+    expect(v.json.error.code).toBe('NOT_A_FOLDER');
+    const w = await snapJson(['seal', file, '--as', 'file-not-dir@v1', '--key', keys.key, '--store', s.store]);
+    expect(w.code).toBe(3);
+    expect(w.json.error.code).toBe('NOT_A_FOLDER');
+  });
+});

@@ -67,10 +67,10 @@ describe('walkDataset', () => {
     await expect(walk(root)).rejects.toMatchObject({ code: 'PATH_INVALID_UTF8' });
   });
 
-  it('throws NOT_FOUND for a missing root and USAGE for a root that is a file', async () => {
+  it('throws NOT_FOUND for a missing root and NOT_A_FOLDER for a root that is a file', async () => {
     const root = await makeTree({ 'f.txt': 'f' });
     await expect(walk(join(root, 'missing'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    await expect(walk(join(root, 'f.txt'))).rejects.toMatchObject({ code: 'USAGE' });
+    await expect(walk(join(root, 'f.txt'))).rejects.toMatchObject({ code: 'NOT_A_FOLDER' });
   });
 
   it('yields nothing for a tree of empty folders', async () => {

@@ -73,7 +73,7 @@ async function cmdVerifyDir(a: Args, io: CliIo, archived: SnapshotLocation | und
   const snapshot = archived ?? (await locate(String(a.against), io, store));
   const dir = resolve(io.cwd, String(a.dir));
   if (!existsSync(dir)) throw new SnapError('NOT_FOUND', `the dataset folder ${dir} does not exist`, { path: dir });
-  if (!statSync(dir).isDirectory()) throw new SnapError('USAGE', `${dir} is not a folder`, { path: dir });
+  if (!statSync(dir).isDirectory()) throw new SnapError('NOT_A_FOLDER', `${dir} is not a folder`, { path: dir });
   const progress = await progressReporter(!a.quiet && !a.json && !!io.stderr.isTTY, io.stderr as NodeJS.WriteStream, 'verifying');
   let r: VerifyReport;
   try {
