@@ -1,4 +1,7 @@
-/** `snap diff <a> <b>`: What changed between two snapshots, or a snapshot and a folder (exit 1 when they differ). */
+/**
+ * `snap diff <a> <b>`: what changed between two snapshots, or a snapshot and a folder (exit 1 when
+ * they differ). A snapshot side may be an archive `NAME@VERSION.snap.tar`: only its manifest is used.
+ */
 import { resolve } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
 import { storePath, isSnapshotFolder } from '../../io/store.js';
@@ -6,12 +9,16 @@ import { diff, isIdentical, type DiffInput, type DiffReport, type DiffSide } fro
 import { isSymlinkEntry } from '../../core/manifest.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
-import { jsonOut, checkJobs, trustedKeys, locate, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { jsonOut, checkJobs, trustedKeys, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { openSnapshotRef, type OpenedSnapshot } from '../snapshot-ref.js';
 
-async function diffInput(text: string, io: CliIo, store: string): Promise<DiffInput> {
+/** One side: a dataset folder (walked and hashed by diff), else a snapshot or archive, added to `held` to be closed. */
+async function diffInput(text: string, io: CliIo, store: string, held: OpenedSnapshot[]): Promise<DiffInput> {
   const p = resolve(io.cwd, text);
   if (existsSync(p) && statSync(p).isDirectory() && !isSnapshotFolder(p)) return { kind: 'folder', path: p };
-  return { kind: 'snapshot', location: await locate(text, io, store) };
+  const opened = await openSnapshotRef(text, io, store);
+  held.push(opened);
+  return { kind: 'snapshot', location: opened.location };
 }
 
 function sideName(s: DiffSide): string {
@@ -40,13 +47,18 @@ function printDiff(r: DiffReport, io: CliIo, color: boolean): void {
 
 async function cmdDiff(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
-  const ia = await diffInput(String(a.a), io, store);
-  const ib = await diffInput(String(a.b), io, store);
-  const trusted = a.pubkey ? await trustedKeys(a.pubkey as string[], io.cwd) : undefined;
-  const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, skipDirs: [store] });
-  if (a.json) jsonOut(io, r);
-  else printDiff(r, io, !!io.stdout.isTTY && !io.env.NO_COLOR);
-  return isIdentical(r) ? EXIT_OK : EXIT_INTEGRITY;
+  const held: OpenedSnapshot[] = []; // archives spooled to temporary folders: always closed
+  try {
+    const ia = await diffInput(String(a.a), io, store, held);
+    const ib = await diffInput(String(a.b), io, store, held);
+    const trusted = a.pubkey ? await trustedKeys(a.pubkey as string[], io.cwd) : undefined;
+    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, skipDirs: [store] });
+    if (a.json) jsonOut(io, r);
+    else printDiff(r, io, !!io.stdout.isTTY && !io.env.NO_COLOR);
+    return isIdentical(r) ? EXIT_OK : EXIT_INTEGRITY;
+  } finally {
+    await Promise.all(held.map((h) => h.close()));
+  }
 }
 
 /** `snap diff <a> <b>`. */
@@ -55,9 +67,11 @@ export const diffCommand: CommandSpec = {
   describe: 'What changed between two snapshots or folders (exit 1 if any)',
   builder: (y) =>
     y
-        .positional('a', { type: 'string', describe: 'a ref or a folder' })
-        .positional('b', { type: 'string', describe: 'a ref or a folder' })
-        .option('pubkey', { type: 'string', array: true, describe: 'check each snapshot side\'s signers against these public keys' })
-        .example('snap diff spam@v1 spam@v2', 'added, removed, modified and renamed files'),
+        .positional('a', { type: 'string', describe: 'a ref, a NAME@VERSION.snap.tar archive, or a folder' })
+        .positional('b', { type: 'string', describe: 'a ref, a NAME@VERSION.snap.tar archive, or a folder' })
+        .option('pubkey', { type: 'string', array: true, describe: 'check each snapshot or archive side\'s signers against these public keys' })
+        .example('snap diff spam@v1 spam@v2', 'added, removed, modified and renamed files')
+        .example('snap diff spam@v1.snap.tar data/', 'an archive against a folder')
+        .example('snap diff spam@v1 spam@v2.snap.tar --pubkey ci.pub', 'signers checked too'),
   run: cmdDiff,
 };

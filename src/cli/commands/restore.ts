@@ -1,29 +1,13 @@
 /** `snap restore <ref> <dir>`: write a snapshot's files into a new or empty folder, each checked, then verify the folder. */
 import { resolve } from 'node:path';
-import { statSync } from 'node:fs';
 import { SnapError } from '../../core/errors.js';
-import { isArchivePath } from '../../core/archive.js';
 import { storePath } from '../../io/store.js';
 import { restore, type RestoreSource } from '../../restore.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortKeyid, styler } from '../format.js';
 import { progressReporter } from '../progress.js';
+import { isArchiveFile } from '../snapshot-ref.js';
 import { jsonOut, checkJobs, trustedKeys, locate, type Args, type CliIo, type CommandSpec, audit, auditErrors } from '../common.js';
-
-/**
- * True when `text` names an archive (read directly, not looked up in the store): it ends in
- * `.snap.tar` and is an existing file, or is a path (holds a `/`). A bare `ds@v1.snap.tar` that is
- * no file is a NAME@VERSION ref.
- */
-export function isArchiveFile(text: string, cwd: string): boolean {
-  if (!isArchivePath(text)) return false;
-  if (text.includes('/')) return true;
-  try {
-    return statSync(resolve(cwd, text)).isFile();
-  } catch {
-    return false;
-  }
-}
 
 async function cmdRestore(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);

@@ -1,18 +1,32 @@
-/** `snap show <ref>`: Show one snapshot: statement, signers, counts. */
+/**
+ * `snap show <ref>`: show one snapshot (statement, signers, counts), from the store, a snapshot
+ * folder or an archive `NAME@VERSION.snap.tar` (only its `snap/` members are read). Nothing is verified.
+ */
 import { SnapError } from '../../core/errors.js';
 import { storePath } from '../../io/store.js';
 import { readSnapshotUnverified } from '../../snapshot.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes } from '../format.js';
-import { jsonOut, locate, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { jsonOut, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { openSnapshotRef, type OpenedSnapshot } from '../snapshot-ref.js';
 
 async function cmdShow(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
-  const loc = await locate(String(a.ref), io, store);
+  const opened = await openSnapshotRef(String(a.ref), io, store);
+  try {
+    return await showSnapshot(opened, a, io);
+  } finally {
+    await opened.close();
+  }
+}
+
+async function showSnapshot({ location: loc, archive }: OpenedSnapshot, a: Args, io: CliIo): Promise<number> {
   const info = await readSnapshotUnverified(loc);
   const p = info.statement?.predicate;
   if (a.json) {
-    jsonOut(io, { ref: loc.ref, snapshot: info.snapshot, dir: loc.dir, signers: info.keyids.map((k) => ({ keyid: k })), statement: info.statement, verified: false });
+    // An archive's snapshot folder is a temporary spool, gone when show returns: name the archive instead.
+    const where = archive ? { archive } : { dir: loc.dir };
+    jsonOut(io, { ref: loc.ref, snapshot: info.snapshot, ...where, signers: info.keyids.map((k) => ({ keyid: k })), statement: info.statement, verified: false });
     return EXIT_OK;
   }
   if (!p) throw new SnapError('SNAPSHOT_MALFORMED', 'no statement');
@@ -27,7 +41,9 @@ async function cmdShow(a: Args, io: CliIo): Promise<number> {
     ...(p.excludes ? [`  excludes         ${p.excludes.join(' ')}`] : []),
     `  tool             ${p.tool.name} ${p.tool.version}`,
     `  signatures       ${info.keyids.map((k) => k || '(no keyid)').join(', ') || 'none'}`,
-    `  (not verified here: run "snap verify DIR --against ${loc.ref} --pubkey KEY.pub")`,
+    archive
+      ? `  (not verified here: run "snap verify ${loc.ref} --pubkey KEY.pub")`
+      : `  (not verified here: run "snap verify DIR --against ${loc.ref} --pubkey KEY.pub")`,
   ];
   io.stdout.write(lines.join('\n') + '\n');
   return EXIT_OK;
@@ -38,6 +54,9 @@ export const showCommand: CommandSpec = {
   command: 'show <ref>',
   describe: 'Show one snapshot: statement, signers, counts',
   builder: (y) =>
-    y.positional('ref', { type: 'string' }),
+    y
+        .positional('ref', { type: 'string', describe: 'NAME@VERSION, a snapshot id or prefix, a snapshot folder, or a NAME@VERSION.snap.tar archive' })
+        .example('snap show spam@v1', 'a snapshot in the store')
+        .example('snap show spam@v1.snap.tar', 'the snapshot inside an archive'),
   run: cmdShow,
 };

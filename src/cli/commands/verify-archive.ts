@@ -12,7 +12,7 @@ import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
 import { progressReporter } from '../progress.js';
 import { jsonOut, trustedKeys, type Args, type CliIo } from '../common.js';
-import { isArchiveFile } from './restore.js';
+import { isArchiveFile } from '../snapshot-ref.js';
 
 /** True when `snap verify` was given an archive and no `--against`: verify the archive itself. */
 export function verifiesArchiveItself(a: Args, io: CliIo): boolean {

@@ -1,0 +1,66 @@
+/**
+ * A reader that closes its end of the pipe early (`snap list --json | head -c 0`): the built CLI
+ * takes EPIPE quietly — no 'error' event crash, no stack trace on stderr — and exits with the
+ * command's own exit code (see src/cli/broken-pipe.ts), on stdout and on stderr.
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { spawnSnap, useKeyPair, type BinResult } from '../helpers/tree.js';
+import { sealTree, useStore } from '../helpers/store.js';
+
+const keys = useKeyPair('pipe');
+const shared = useStore();
+
+/** Run the built CLI with its stdout (and optionally stderr) pipe closed by the reader before it writes. */
+function runClosed(args: string[], close: { stdout?: boolean; stderr?: boolean } = { stdout: true }): Promise<BinResult> {
+  const { child, done } = spawnSnap(args);
+  if (close.stdout) child.stdout?.destroy();
+  if (close.stderr) child.stderr?.destroy();
+  return done;
+}
+
+/** No trace of a crash: Node's unhandled 'error' report, a stack frame, or snap's internal-error line. */
+function expectNoCrash(r: BinResult): void {
+  expect(r.signal).toBeNull();
+  expect(r.stderr).not.toMatch(/EPIPE|Unhandled 'error'|^\s+at /m);
+  expect(r.stderr).not.toMatch(/internal error|node:events/);
+}
+
+describe('a closed stdout or stderr', () => {
+  it('list --json and --help exit 0 without a stack trace when stdout is closed', async () => {
+    await sealTree({ 'a.txt': 'a\n' }, keys, { store: shared.path });
+    for (const args of [['list', '--json', '--store', shared.path], ['list', '--store', shared.path], ['--help']]) {
+      const r = await runClosed(args);
+      expectNoCrash(r);
+      expect(r.stderr, args.join(' ')).toBe('');
+      expect(r.code, args.join(' ')).toBe(0);
+    }
+  });
+
+  it('verify --json keeps its verdict: 0 when the data matches, 1 when it does not', async () => {
+    const s = await sealTree({ 'a.txt': 'a\n', 'b.txt': 'b\n' }, keys, { store: shared.path });
+    const ok = await runClosed(['verify', s.data, '--against', s.ref, '--pubkey', keys.pub, '--store', s.store, '--json']);
+    expectNoCrash(ok);
+    expect(ok.code).toBe(0);
+    await fsp.writeFile(join(s.data, 'a.txt'), 'changed\n');
+    const bad = await runClosed(['verify', s.data, '--against', s.ref, '--pubkey', keys.pub, '--store', s.store, '--json']);
+    expectNoCrash(bad);
+    expect(bad.code).toBe(1);
+  });
+
+  it('an error reported on a closed stdout and stderr keeps its exit code', async () => {
+    const missing = ['show', 'nope@v1', '--store', shared.path];
+    const onStderr = await runClosed(missing, { stderr: true });
+    expect(onStderr.signal).toBeNull();
+    expect(onStderr.code).toBe(3);
+    const both = await runClosed([...missing, '--json'], { stdout: true, stderr: true });
+    expect(both.signal).toBeNull();
+    expect(both.code).toBe(3);
+    const usage = await runClosed(['no-such-command'], { stdout: true, stderr: true });
+    expect(usage.code).toBe(2);
+    const json = await runClosed([...missing, '--json']);
+    expectNoCrash(json);
+    expect(json.code).toBe(3);
+  });
+});
