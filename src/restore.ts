@@ -17,7 +17,6 @@
  */
 import { promises as fsp, mkdirSync, symlinkSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createHash } from 'node:crypto';
 import { SnapError, type SnapErrorCode } from './core/errors.js';
 import type { FileEntry } from './core/manifest.js';
 import type { TrustedKey } from './core/envelope.js';
@@ -190,6 +189,11 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
     pool = new WritePool(opts.jobs);
     const wp = pool;
     const pathOf = (rel: string) => join(root, ...rel.split('/'));
+    /** Large files read back and hashed from the target after they were written: path → identity. */
+    const hashed = new Map<string, string>();
+    const fileMode = 0o644 & ~process.umask();
+    /** Takes back a buffer a worker handed back (set by the archive path). */
+    let giveBack = (_r: WriteReply): void => {};
     let lastDir = '';
     const ensureDir = (rel: string) => {
       const i = rel.lastIndexOf('/');
@@ -212,6 +216,8 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
     const settle = async (r: (typeof inflight)[number]) => {
       const reply = await r.reply;
       if (reply.failure) throw failed(reply.failure, r.entries[reply.failure.index] as FileEntry);
+      if (reply.identity !== undefined) hashed.set((r.entries[0] as FileEntry).path, reply.identity);
+      giveBack(reply);
     };
     const submit = async (reply: Promise<WriteReply>, entries: FileEntry[]) => {
       inflight.push({ reply, entries });
@@ -242,7 +248,7 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
           ensureDir(e.path);
           if (e.size > WHOLE_FILE_MAX) {
             await flush();
-            await submit(wp.copyBig(objectPath(store, e.sha256), pathOf(e.path), e.size, e.sha256), [e]);
+            await submit(wp.copyBig(objectPath(store, e.sha256), pathOf(e.path), e.size, e.sha256, fileMode), [e]);
           } else {
             if (batchBytes + e.size > BATCH_BYTES || batch.length >= BATCH_FILES) await flush();
             batch.push(e);
@@ -257,9 +263,15 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
     } else {
       const reader = (prep.opened as OpenedArchive).reader;
       let batch: FileEntry[] = [];
-      /** A transferable buffer of its own, not zero-filled. */
-      const fresh = (n: number) => Buffer.allocUnsafeSlow(n).buffer as ArrayBuffer;
-      let buf = fresh(BATCH_BYTES);
+      // Buffers of BATCH_BYTES go to the workers (transferred) and come back in their replies, to
+      // be filled again: no fresh memory (page faults, garbage) per batch or chunk.
+      const spare: ArrayBuffer[] = [];
+      /** A transferable buffer of at least `n` bytes, not zero-filled. */
+      const take = (n: number): ArrayBuffer => (n <= BATCH_BYTES ? spare.pop() : undefined) ?? (Buffer.allocUnsafeSlow(Math.max(n, BATCH_BYTES)).buffer as ArrayBuffer);
+      giveBack = (r: WriteReply) => {
+        if (r.buf?.byteLength === BATCH_BYTES && spare.length < 4 * IN_FLIGHT_PER_WORKER * wp.size + CHUNKS_IN_FLIGHT) spare.push(r.buf);
+      };
+      let buf = take(BATCH_BYTES);
       let used = 0;
       const flush = async () => {
         if (batch.length === 0) return;
@@ -267,8 +279,8 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
         const full = buf; // the worker reads the files' sizes from its start
         batch = [];
         used = 0;
-        buf = fresh(BATCH_BYTES);
         await submit(wp.write(b.map((e) => pathOf(e.path)), b.map((e) => e.size), b.map((e) => e.sha256), full), b);
+        buf = take(BATCH_BYTES);
       };
       // The archive reader checks every member against the manifest; the workers hash the bytes.
       for await (const item of reader.items(prep.manifestPath, { hash: false }) as AsyncGenerator<ArchiveItem>) {
@@ -280,32 +292,44 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
         ensureDir(e.path);
         if (e.size > WHOLE_FILE_MAX) {
           await flush();
-          // This thread hashes the bytes it hands over while the worker writes the previous ones.
-          const s = wp.stream(pathOf(e.path), e.size, e.sha256, true);
-          const h = createHash('sha256');
+          // The worker writes the bytes, BATCH_BYTES at a time, then reads the file back and hashes it.
+          const s = wp.stream(pathOf(e.path), e.size, e.sha256);
           const chunks: Promise<WriteReply>[] = [];
+          let part = take(BATCH_BYTES);
+          let fill = 0;
+          const send = async () => {
+            chunks.push(s.chunk(part, fill));
+            part = take(BATCH_BYTES);
+            fill = 0;
+            if (chunks.length >= CHUNKS_IN_FLIGHT) {
+              const r = await (chunks.shift() as Promise<WriteReply>);
+              giveBack(r);
+              if (r.failure) throw failed(r.failure, e);
+            }
+          };
           try {
             for await (const c of item.chunks()) {
-              const ab = fresh(c.length);
-              const copy = new Uint8Array(ab);
-              copy.set(c);
-              h.update(copy);
-              chunks.push(s.chunk(ab));
-              if (chunks.length >= CHUNKS_IN_FLIGHT) {
-                const r = await (chunks.shift() as Promise<WriteReply>);
-                if (r.failure) throw failed(r.failure, e);
+              let off = 0;
+              while (off < c.length) {
+                const n = Math.min(c.length - off, BATCH_BYTES - fill);
+                new Uint8Array(part, fill, n).set(c.subarray(off, off + n));
+                fill += n;
+                off += n;
+                if (fill === BATCH_BYTES) await send();
               }
             }
+            if (fill > 0) await send();
           } finally {
-            await submit(s.end(h.digest('hex')), [e]); // always closes the file on the worker (and reports a mismatch)
+            await submit(s.end(), [e]); // always closes the file on the worker (and reports a mismatch)
           }
           for (const p of chunks) {
             const r = await p;
+            giveBack(r);
             if (r.failure) throw failed(r.failure, e);
           }
         } else {
           if (used + e.size > buf.byteLength || batch.length >= BATCH_FILES) await flush();
-          if (e.size > buf.byteLength) buf = fresh(e.size);
+          if (e.size > buf.byteLength) buf = take(e.size);
           const view = new Uint8Array(buf);
           for await (const c of item.chunks()) {
             view.set(c, used);
@@ -340,7 +364,7 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
     }
 
     // Step 3: the folder as a whole, against the snapshot.
-    const report = await verify({ dir: root, snapshot: prep.location, trusted: opts.trusted, threshold, jobs: opts.jobs });
+    const report = await verify({ dir: root, snapshot: prep.location, trusted: opts.trusted, threshold, jobs: opts.jobs, hashed });
     return { ok: report.ok, ref: prep.ref, snapshot: prep.snapshot, signers: prep.signers, dir: root, files, symlinks, bytes, verify: report, seconds: (performance.now() - t0) / 1000 };
   } catch (e) {
     // Let the workers finish what they were doing before removing it.

@@ -73,6 +73,13 @@ export interface VerifyOptions {
   jobs?: number;
   /** Folders to leave out (the store, when it lies inside the dataset). */
   skipDirs?: readonly string[];
+  /**
+   * Files this process has just read back from `dir` and found to match the manifest (restore's
+   * large files): path → `dev:ino:size:mtimeNs:ctimeNs` at that read. A file whose lstat still
+   * gives exactly that identity is the same file, unchanged since, and is not read again; any
+   * other is hashed as usual.
+   */
+  hashed?: ReadonlyMap<string, string>;
   onProgress?: (p: Progress) => void;
 }
 
@@ -196,8 +203,8 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
 
   const pool = new HashPool({ jobs: opts.jobs, mode: 'verify', root });
   const window = pool.size * 4;
-  /** kind 0: leaf only; 1: leaf and check the file; 2: an extra file, hashed (see hash-worker.ts). */
-  type Item = { kind: 0 | 1 | 2; line: string; path: string; entry?: ManifestEntry };
+  /** kind 0: leaf only; 1: leaf and check the file; 2: an extra file, hashed; 3: as 1, unless still `id` (see hash-worker.ts). */
+  type Item = { kind: 0 | 1 | 2 | 3; line: string; path: string; entry?: ManifestEntry; id?: string };
   const inflight: { reply: Promise<CheckReply & { leaves: Uint8Array }>; items: Item[] }[] = [];
   let batch: Item[] = [];
   let batchBytes = 0;
@@ -210,7 +217,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     for (let i = 0; i < r.leaves.length; i += 32) tree.appendLeafHash(r.leaves.subarray(i, i + 32));
     let checked = 0;
     let bad = 0;
-    for (const it of items) if (it.kind === 1) checked++;
+    for (const it of items) if (it.kind === 1 || it.kind === 3) checked++;
     for (const p of r.problems) {
       const it = items[p.index] as Item;
       if (it.kind === 2) {
@@ -237,7 +244,12 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     batch = [];
     batchBytes = 0;
     inflight.push({
-      reply: pool.submit({ kinds: items.map((x) => x.kind), lines: items.map((x) => x.line), rels: items.map((x) => (x.kind === 0 ? '' : x.path)) }),
+      reply: pool.submit({
+        kinds: items.map((x) => x.kind),
+        lines: items.map((x) => x.line),
+        rels: items.map((x) => (x.kind === 0 ? '' : x.path)),
+        ...(opts.hashed ? { ids: items.map((x) => x.id ?? '') } : {}),
+      }),
       items,
     });
     while (inflight.length >= window) await drainOne();
@@ -289,7 +301,9 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
         add({ path: me.path, kind: 'type-changed', expected: { sha256: me.sha256, size: me.size }, actual: { target: de.target, type: 'symlink' } });
         await push({ kind: 0, line, path: me.path }, 0);
       } else {
-        await push({ kind: 1, line, path: me.path, entry: me }, me.size);
+        const id = opts.hashed?.get(me.path);
+        if (id !== undefined) await push({ kind: 3, line, path: me.path, entry: me, id }, 0);
+        else await push({ kind: 1, line, path: me.path, entry: me }, me.size);
       }
     }
     await send();

@@ -13,7 +13,7 @@
  * handed on, and the content hashed as it passes. Nothing but the small `snap/` members and the
  * manifest is ever written to disk by the reader (to a private spool folder).
  */
-import { promises as fsp, createReadStream, readlinkSync } from 'node:fs';
+import { promises as fsp, createReadStream, readlinkSync, writeSync, writevSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -35,7 +35,7 @@ import { ioError } from './errors.js';
 const CHUNK = 1 << 20;
 /** Bytes the tar stream may buffer before the producer waits. */
 const PACK_HIGH_WATER = 4 << 20;
-/** Output is written in batches of about this many bytes (one writev call). */
+/** Output is gathered into batches of about this many bytes before it is written. */
 const WRITE_BATCH = 4 << 20;
 
 // ------------------------------------------------------------------------------------------ writing
@@ -161,22 +161,85 @@ const BATCH_FILES = 256;
 const AHEAD_BYTES = 128 << 20;
 /** Blocks of one large file requested at once. */
 const BLOCKS_IN_FLIGHT = 3;
-/** Output batches being written at once (positional writes, so order does not matter). */
-const WRITES_IN_FLIGHT = 4;
+/**
+ * Largest single write, in bytes. The page cache takes folios as large as a write, and large folios
+ * were measured up to six times slower to fill when earlier work left memory fragmented (a 4 MiB
+ * write after `tar -xf`); writes of 32 KiB cost the same in any state (docs/PERFORMANCE.md).
+ */
+export const WRITE_SLICE = 32 << 10;
 
-/** Write `parts` (`len` bytes in all) at `pos`, all of it. */
-async function writeAllAt(fh: fsp.FileHandle, parts: Buffer[], len: number, pos: number): Promise<void> {
-  const { bytesWritten } = await fh.writev(parts, pos);
-  if (bytesWritten === len) return;
-  const rest = Buffer.concat(parts).subarray(bytesWritten);
-  let off = 0;
-  while (off < rest.length) off += (await fh.write(rest, off, rest.length - off, pos + bytesWritten + off)).bytesWritten;
+/** Write `parts` at `pos`, all of it, in writes of at most {@link WRITE_SLICE} bytes. */
+function writeAllAt(fd: number, parts: Buffer[], pos: number): void {
+  let group: Buffer[] = [];
+  let glen = 0;
+  const put = () => {
+    let off = 0;
+    while (off < glen) {
+      const n = off === 0 ? writevSync(fd, group, pos) : writeSync(fd, Buffer.concat(group).subarray(off), 0, glen - off, pos + off);
+      if (n <= 0) throw Object.assign(new Error('write returned 0'), { code: 'EIO' });
+      off += n;
+    }
+    pos += glen;
+    group = [];
+    glen = 0;
+  };
+  for (const part of parts) {
+    for (let o = 0; o < part.length; ) {
+      const n = Math.min(part.length - o, WRITE_SLICE - glen);
+      group.push(o === 0 && n === part.length ? part : part.subarray(o, o + n));
+      glen += n;
+      o += n;
+      if (glen === WRITE_SLICE) put();
+    }
+  }
+  if (glen > 0) put();
 }
 
 /** The error for a failure a read worker reported on entry `e`. */
 function readError(f: ReadFailure, e: FileEntry, c: ArchiveContents): SnapError {
   if (f.why === 'io') return ioError(Object.assign(new Error(f.message ?? 'read error'), { code: f.errno }), c.filePath(e), 'cannot read');
   return c.mismatch(e, f.why);
+}
+
+/** Capacity of the buffers the read workers fill: a whole batch (plus the byte that proves a file's end) or a block. */
+const SPARE_BYTES = Math.max(BATCH_BYTES + 1, BLOCK);
+
+/**
+ * Buffers that went to a read worker (transferred), came back full, were packed, and may be filled
+ * again once every byte packed from them has been written to the archive: no fresh memory (page
+ * faults, garbage collection) per batch or block. tar-stream pushes each entry's body as the very
+ * buffer it was given (an empty one too), so a buffer packed as `n` bodies comes out of the pack as
+ * `n` chunks. Were a buffer handed out too early, the transfer would detach it here: its views
+ * would turn empty and the archive come out short and unreadable, not quietly wrong.
+ */
+class Recycler {
+  private readonly left = new Map<ArrayBuffer, number>();
+  private readonly spare: ArrayBuffer[] = [];
+  constructor(private readonly keep: number) {}
+  /** A buffer of {@link SPARE_BYTES} to fill (transferable, not zero-filled). */
+  take(): ArrayBuffer {
+    return this.spare.pop() ?? (Buffer.allocUnsafeSlow(SPARE_BYTES).buffer as ArrayBuffer);
+  }
+  /** `ab` was packed as `bodies` entry bodies (or blocks): free it once that many chunks of it are written. */
+  track(ab: ArrayBuffer, bodies: number): void {
+    if (ab.byteLength !== SPARE_BYTES) return;
+    if (bodies === 0) this.give(ab);
+    else this.left.set(ab, bodies);
+  }
+  /** `chunk`, pulled from the pack, is now written. */
+  written(chunk: Buffer): void {
+    const ab = chunk.buffer as ArrayBuffer;
+    const n = this.left.get(ab);
+    if (n === undefined) return;
+    if (n > 1) this.left.set(ab, n - 1);
+    else {
+      this.left.delete(ab);
+      this.give(ab);
+    }
+  }
+  private give(ab: ArrayBuffer): void {
+    if (this.spare.length < this.keep) this.spare.push(ab);
+  }
 }
 
 /** A unit of read-ahead: a batch of entries (small files read whole, and links), or one large file. */
@@ -190,16 +253,16 @@ interface BigJob {
   entry: FileEntry;
   path: string;
   w: number;
-  queue: Promise<ReadReply>[];
+  queue: { reply: Promise<ReadReply>; len: number }[];
   next: number;
 }
 
 /** Request the next block of a large file. */
-function askBlock(pool: ReadPool, j: BigJob): number {
+function askBlock(pool: ReadPool, j: BigJob, recycler: Recycler): number {
   const len = Math.min(BLOCK, j.entry.size - j.next);
-  const p = pool.block(j.w, j.path, j.entry.size, j.entry.sha256, j.next, len);
-  p.catch(() => {});
-  j.queue.push(p);
+  const reply = pool.block(j.w, j.path, j.entry.size, j.entry.sha256, j.next, len, recycler.take());
+  reply.catch(() => {});
+  j.queue.push({ reply, len });
   j.next += len;
   return len;
 }
@@ -228,30 +291,28 @@ export async function writeArchive(out: string, c: ArchiveContents): Promise<Arc
     throw ioError(e, dirname(out), 'cannot write the archive in');
   }
   const pack = tar.pack({ highWaterMark: PACK_HIGH_WATER });
+  const recycler = new Recycler(Math.ceil(AHEAD_BYTES / SPARE_BYTES) + 8);
   let archiveBytes = 0;
   let writeError: unknown;
   const consume = (async () => {
     let parts: Buffer[] = [];
     let len = 0;
-    const inflight: Promise<void>[] = [];
-    const flush = async () => {
+    // Written synchronously, on this thread: copying into the page cache costs the same CPU time on
+    // a libuv thread, which would compete for the same cores, plus a promise per write.
+    const flush = () => {
       if (parts.length === 0) return;
-      inflight.push(writeAllAt(fh, parts, len, archiveBytes - len));
+      writeAllAt(fh.fd, parts, archiveBytes - len);
+      for (const c of parts) recycler.written(c);
       parts = [];
       len = 0;
-      if (inflight.length >= WRITES_IN_FLIGHT) await inflight.shift();
     };
-    try {
-      for await (const chunk of pack as AsyncIterable<Buffer>) {
-        parts.push(chunk);
-        len += chunk.length;
-        archiveBytes += chunk.length;
-        if (len >= WRITE_BATCH || parts.length >= 1024) await flush();
-      }
-      await flush();
-    } finally {
-      await Promise.all(inflight.splice(0));
+    for await (const chunk of pack as AsyncIterable<Buffer>) {
+      parts.push(chunk);
+      len += chunk.length;
+      archiveBytes += chunk.length;
+      if (len >= WRITE_BATCH || parts.length >= 1024) flush();
     }
+    flush();
   })().catch((e) => {
     writeError = e;
     pack.destroy(e);
@@ -294,7 +355,7 @@ export async function writeArchive(out: string, c: ArchiveContents): Promise<Arc
       return run[ri];
     };
     const request = (j: Job & { kind: 'batch' }) => {
-      if (j.files.length > 0) j.reply = pool.files(j.files.map((f) => c.filePath(f)), j.files.map((f) => f.size), j.files.map((f) => f.sha256));
+      if (j.files.length > 0) j.reply = pool.files(j.files.map((f) => c.filePath(f)), j.files.map((f) => f.size), j.files.map((f) => f.sha256), recycler.take());
       aheadBytes += j.bytes;
       jobs.push(j);
     };
@@ -307,7 +368,7 @@ export async function writeArchive(out: string, c: ArchiveContents): Promise<Arc
           // Large files take turns on the workers, so one is read ahead while another is packed.
           const j: BigJob = { kind: 'big', entry: first, path: c.filePath(first), w: bigTurn++ % pool.size, queue: [], next: 0 };
           jobs.push(j);
-          while (j.next < first.size && aheadBytes < AHEAD_BYTES) aheadBytes += askBlock(pool, j);
+          while (j.next < first.size && aheadBytes < AHEAD_BYTES) aheadBytes += askBlock(pool, j, recycler);
           continue;
         }
         const j: Job & { kind: 'batch' } = { kind: 'batch', entries: [], files: [], bytes: 0 };
@@ -331,7 +392,7 @@ export async function writeArchive(out: string, c: ArchiveContents): Promise<Arc
     // Keep requesting while a large file is packed: later files are read ahead on the other workers.
     let chain: Promise<void> = Promise.resolve();
     const fillNow = () => (chain = chain.then(async () => {
-      for (const q of jobs) if (q.kind === 'big') while (q.next < q.entry.size && aheadBytes < AHEAD_BYTES) aheadBytes += askBlock(pool, q);
+      for (const q of jobs) if (q.kind === 'big') while (q.next < q.entry.size && aheadBytes < AHEAD_BYTES) aheadBytes += askBlock(pool, q, recycler);
       await fill();
     }));
     for (;;) {
@@ -339,7 +400,7 @@ export async function writeArchive(out: string, c: ArchiveContents): Promise<Arc
       const j = jobs.shift();
       if (!j) break;
       if (j.kind === 'big') {
-        await packBig(pack, pool, j, c, mtime, (n) => {
+        await packBig(pack, pool, j, c, mtime, recycler, (n) => {
           aheadBytes += n;
           if (n < 0) fillNow().catch(() => {}); // a failure here shows again at the next fillNow
         });
@@ -351,6 +412,7 @@ export async function writeArchive(out: string, c: ArchiveContents): Promise<Arc
       aheadBytes -= j.bytes;
       const reply = j.reply ? await j.reply : undefined;
       const buf = reply ? Buffer.from(reply.buf) : Buffer.alloc(0);
+      if (reply && !reply.failure) recycler.track(reply.buf, j.files.length);
       let fi = 0;
       let off = 0;
       // The whole batch is queued on the pack stream at once (it keeps the order); only its last
@@ -406,19 +468,21 @@ export async function writeArchive(out: string, c: ArchiveContents): Promise<Arc
 }
 
 /** Pack one large file, block by block from its read worker, keeping a few blocks requested ahead. */
-async function packBig(pack: tar.Pack, pool: ReadPool, j: BigJob, c: ArchiveContents, mtime: Date, ahead: (delta: number) => void): Promise<void> {
+async function packBig(pack: tar.Pack, pool: ReadPool, j: BigJob, c: ArchiveContents, mtime: Date, recycler: Recycler, ahead: (delta: number) => void): Promise<void> {
   const e = j.entry;
   const { sink, done } = entryDone(pack, fileHeader(ARCHIVE_DATA_PREFIX + e.path, e.size, mtime));
   try {
     while (j.queue.length > 0 || j.next < e.size) {
-      while (j.queue.length < BLOCKS_IN_FLIGHT && j.next < e.size) ahead(askBlock(pool, j));
-      const r = await (j.queue.shift() as Promise<ReadReply>);
+      while (j.queue.length < BLOCKS_IN_FLIGHT && j.next < e.size) ahead(askBlock(pool, j, recycler));
+      const { reply, len } = j.queue.shift() as BigJob['queue'][number];
+      const r = await reply;
       if (r.failure) throw readError(r.failure, e, c);
-      if (!sink.write(Buffer.from(r.buf))) await drained(sink);
-      ahead(-r.buf.byteLength);
+      recycler.track(r.buf, 1);
+      if (!sink.write(Buffer.from(r.buf, 0, len))) await drained(sink);
+      ahead(-len);
     }
   } catch (err) {
-    await Promise.allSettled(j.queue);
+    await Promise.allSettled(j.queue.map((q) => q.reply));
     (sink as unknown as { destroy(e: unknown): void }).destroy(err);
     throw err;
   }

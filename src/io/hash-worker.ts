@@ -321,11 +321,14 @@ export function hashWorkerMain(): void {
    * Verify a batch. Items, in manifest order: kind 0 — a manifest line with nothing on disk to
    * check (missing, or a symlink checked by the caller): leaf hash only; kind 1 — a manifest file
    * line and the file at `rels[i]`: leaf hash, and the file's digest and size against the line's;
-   * kind 2 — a file on disk the manifest lacks (extra): hashed, so a move can be named, no leaf.
-   * Replies with the leaf hashes of kinds 0 and 1 in order, and only the items that differ.
+   * kind 2 — a file on disk the manifest lacks (extra): hashed, so a move can be named, no leaf;
+   * kind 3 — as kind 1 for a file this process already read back and hashed from this folder
+   * (restore): when its `dev:ino:size:mtimeNs:ctimeNs` is still `ids[i]`, it is that same file,
+   * unchanged since, and is not read again; otherwise it is hashed as kind 1.
+   * Replies with the leaf hashes of kinds 0, 1 and 3 in order, and only the items that differ.
    */
   function verify(msg: any): any {
-    const { kinds, lines, rels } = msg as { kinds: number[]; lines: string[]; rels: string[] };
+    const { kinds, lines, rels, ids } = msg as { kinds: number[]; lines: string[]; rels: string[]; ids?: string[] };
     let nLeaves = 0;
     for (const k of kinds) if (k !== 2) nLeaves++;
     const leaves = new Uint8Array(32 * nLeaves);
@@ -339,11 +342,22 @@ export function hashWorkerMain(): void {
       if (k === 0) continue;
       let expSha = '';
       let expSize = -1;
-      if (k === 1) {
+      if (k === 1 || k === 3) {
         // A canonical file line (the caller parsed it): the digest and size sit at known places.
         const j = line.lastIndexOf('"sha256":"');
         expSha = line.slice(j + 10, j + 74);
         expSize = Number(line.slice(j + 83, -1));
+      }
+      if (k === 3) {
+        try {
+          const st = fs.lstatSync(join(root, rels[i] as string), { bigint: true });
+          if (st.isFile() && st.size === BigInt(expSize) && `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` === (ids as string[])[i]) {
+            bytes += expSize;
+            continue;
+          }
+        } catch {
+          /* hashed below, which says what is wrong */
+        }
       }
       try {
         const r = checkFile(join(root, rels[i] as string), expSize);

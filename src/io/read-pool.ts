@@ -37,7 +37,7 @@ export interface ReadFailure {
   message?: string;
 }
 
-/** The reply to a request: the bytes read (files of a batch back to back), and the first failure if any. */
+/** The reply to a request: the bytes read (files of a batch back to back, from the buffer's start), and the first failure if any. */
 export interface ReadReply {
   id: number;
   buf: ArrayBuffer;
@@ -90,6 +90,9 @@ function readWorkerMain(): void {
     }
     return got;
   }
+  /** The sender's spare buffer when it holds `n` bytes, else a new one (of its own, so transferable; not zero-filled). */
+  const bufferFor = (spare: ArrayBuffer | undefined, n: number): ArrayBuffer =>
+    spare instanceof ArrayBuffer && spare.byteLength >= n ? spare : (Buffer.allocUnsafeSlow(n).buffer as ArrayBuffer);
   const failure = (index: number, e: any) => (e instanceof Fail ? { index, why: e.why, errno: e.errno, message: e.message } : { index, why: 'io', errno: e?.code, message: e?.message ?? String(e) });
 
   parentPort.on('message', (m: any) => {
@@ -97,9 +100,8 @@ function readWorkerMain(): void {
       const sizes: number[] = m.sizes;
       let total = 0;
       for (const s of sizes) total += s;
-      // allocUnsafeSlow: a buffer of its own (transferable), not zero-filled.
-      const buf = Buffer.allocUnsafeSlow(total + 1);
-      const ab = buf.buffer as ArrayBuffer;
+      const ab = bufferFor(m.buf, total + 1);
+      const buf = Buffer.from(ab, 0, total + 1);
       let off = 0;
       let fail;
       for (let i = 0; i < sizes.length; i++) {
@@ -124,8 +126,8 @@ function readWorkerMain(): void {
     }
     if (m.op === 'block') {
       const { path, size, sha256, offset, length } = m;
-      const buf = Buffer.allocUnsafeSlow(length);
-      const ab = buf.buffer as ArrayBuffer;
+      const ab = bufferFor(m.buf, length);
+      const buf = Buffer.from(ab, 0, length);
       let st = open.get(path);
       try {
         if (!st) {
@@ -182,18 +184,21 @@ export class ReadPool extends WorkerPool<ReadReply> {
 
   /**
    * Read and hash a batch of small files (each at most {@link WHOLE_FILE_MAX} bytes) on the
-   * least-loaded worker. The reply's buffer holds the files back to back (plus one spare byte);
-   * when `failure` is set, the files before `failure.index` were read and matched.
+   * least-loaded worker. The reply's buffer holds the files back to back from its start (plus one
+   * spare byte, and whatever else it held); when `failure` is set, the files before
+   * `failure.index` were read and matched. `spare`, a buffer the caller no longer uses, is
+   * transferred and filled when it is large enough (then it is the reply's buffer).
    */
-  files(paths: string[], sizes: number[], sha256s: string[]): Promise<ReadReply> {
-    return this.send({ op: 'files', paths, sizes, sha256s });
+  files(paths: string[], sizes: number[], sha256s: string[], spare?: ArrayBuffer): Promise<ReadReply> {
+    return spare ? this.send({ op: 'files', paths, sizes, sha256s, buf: spare }, this.pick(), [spare]) : this.send({ op: 'files', paths, sizes, sha256s });
   }
 
   /**
-   * Read the block [offset, offset + length) of a large file on worker `w`. Blocks of one file must
+   * Read the block [offset, offset + length) of a large file on worker `w` into the first `length`
+   * bytes of the reply's buffer (`spare`, when given and large enough). Blocks of one file must
    * go to one worker, in order, starting at 0; the last one checks the end and the digest.
    */
-  block(w: number, path: string, size: number, sha256: string, offset: number, length: number): Promise<ReadReply> {
-    return this.send({ op: 'block', path, size, sha256, offset, length }, w);
+  block(w: number, path: string, size: number, sha256: string, offset: number, length: number, spare?: ArrayBuffer): Promise<ReadReply> {
+    return spare ? this.send({ op: 'block', path, size, sha256, offset, length, buf: spare }, w, [spare]) : this.send({ op: 'block', path, size, sha256, offset, length }, w);
   }
 }

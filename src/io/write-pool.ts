@@ -9,12 +9,16 @@
  *   matches — wrong bytes never reach the target;
  * - `write`: a batch of small files whose bytes come with the request (back to back in one
  *   transferred buffer), hashed and written out only when they match;
- * - `copy-big`: one large store object, copied in 1 MiB chunks, hashed as written; on a mismatch the
- *   file is removed;
- * - `open` / `chunk` / `end`: one large file whose bytes come in chunks (from an archive), hashed as
- *   written; `end` checks the size and digest and removes the file on a mismatch (wrong bytes of a
- *   large file do reach the disk, then are removed). All requests for one such file go to the same
- *   worker, in order.
+ * - `copy-big`: one large store object, copied inside the kernel (copy_file_range, no trip through
+ *   this process), then read back from the target and hashed; on a mismatch the file is removed;
+ * - `open` / `chunk` / `end`: one large file whose bytes come in chunks (from an archive), written,
+ *   then read back from the target and hashed at `end`; removed on a mismatch. All requests for one
+ *   such file go to the same worker, in order.
+ *
+ * A large file's wrong bytes do reach the disk before they are removed; a small file's never do.
+ * Reading a large file back (from the page cache it was just written to) costs about what hashing
+ * it on its way would, and checks the bytes the target really holds: restore's final verify need
+ * not read it a third time (see `identity`).
  *
  * Every target file is created with O_CREAT | O_EXCL | O_NOFOLLOW (never through a link, never over
  * an existing file), mode 0644 less the umask; its folder must exist.
@@ -42,6 +46,13 @@ export interface WriteFailure {
 export interface WriteReply {
   id: number;
   failure?: WriteFailure;
+  /** The request's buffer, handed back (`write`, `chunk`). */
+  buf?: ArrayBuffer;
+  /**
+   * For `copy-big` and `end`: the target's `dev:ino:size:mtimeNs:ctimeNs` after it was read back
+   * and matched, when it did not change during that read (see verify's `hashed` option).
+   */
+  identity?: string;
 }
 
 /** Worker body: self-contained (started with `eval`), only Node built-ins. */
@@ -56,7 +67,7 @@ function writeWorkerMain(): void {
   const CHUNK = 1 << 20;
   const oneShot = crypto.hash as ((alg: string, data: any, enc: string) => string) | undefined;
   const sha = (b: Buffer): string => (oneShot ? oneShot('sha256', b, 'hex') : crypto.createHash('sha256').update(b).digest('hex'));
-  const streams = new Map<number, { fd: number; dst: string; size: number; sha256: string; h: any; got: number; fail?: any }>();
+  const streams = new Map<number, { fd: number; dst: string; size: number; sha256: string; got: number; fail?: any }>();
 
   class Fail extends Error {
     constructor(readonly why: string, readonly path?: string, readonly errno?: string, msg?: string, readonly sha256?: string) {
@@ -92,10 +103,14 @@ function writeWorkerMain(): void {
     }
     return got;
   }
+  // Writes of at most 32 KiB: the page cache then takes small folios, which costs the same
+  // whatever memory state earlier work left. One 4 MiB write asks for large folios, which were
+  // measured up to six times slower to fill when memory was fragmented (docs/PERFORMANCE.md).
+  const SLICE = 32 << 10;
   function writeAll(fd: number, buf: Buffer, path: string): void {
     let off = 0;
     try {
-      while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
+      while (off < buf.length) off += fs.writeSync(fd, buf, off, Math.min(SLICE, buf.length - off));
     } catch (e) {
       throw io(e, path);
     }
@@ -117,8 +132,56 @@ function writeWorkerMain(): void {
     }
   }
   let scratch = Buffer.allocUnsafe(1 << 16);
+  /** `dev:ino:size:mtimeNs:ctimeNs` of a bigint stat: what tells one state of one file from any other. */
+  const identityOf = (st: any): string => `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  let back: Buffer | null = null;
+  /**
+   * Read a just-written target file back and hash it; remove it unless it has exactly `size` bytes
+   * with digest `sha256` (`source` names where the bytes came from, for the failure). `mode`, when
+   * given, is set first (a kernel copy takes the store object's 0444). Returns the file's identity
+   * when it did not change while it was read (the final verify then need not read it again), else
+   * undefined.
+   */
+  function readBack(path: string, size: number, sha256: string, mode: number | undefined, source: string): string | undefined {
+    let fd = -1;
+    let fail: any;
+    let identity: string | undefined;
+    try {
+      fd = fs.openSync(path, READ);
+      if (mode !== undefined) fs.fchmodSync(fd, mode);
+      const before = fs.fstatSync(fd, { bigint: true });
+      if (!before.isFile() || before.size !== BigInt(size)) throw new Fail('size', source);
+      if (back === null) back = Buffer.allocUnsafe(CHUNK);
+      const h = crypto.createHash('sha256');
+      let pos = 0;
+      let n: number;
+      while ((n = fs.readSync(fd, back, 0, CHUNK, pos)) > 0) {
+        h.update(n === CHUNK ? back : back.subarray(0, n));
+        pos += n;
+      }
+      if (pos !== size) throw new Fail('size', source);
+      const got = h.digest('hex');
+      if (got !== sha256) throw new Fail('digest', source, undefined, undefined, got);
+      const after = fs.fstatSync(fd, { bigint: true });
+      const id = identityOf(after);
+      if (id === identityOf(before)) identity = id;
+    } catch (e) {
+      fail = io(e, path);
+    } finally {
+      if (fd >= 0) fs.closeSync(fd);
+    }
+    if (fail) {
+      try {
+        fs.unlinkSync(path);
+      } catch {}
+      throw fail;
+    }
+    return identity;
+  }
 
   parentPort.on('message', (m: any) => {
+    /** Reply, handing back the request's buffer (if any) for the sender to use again. */
+    const reply = (r: any) => (m.buf instanceof ArrayBuffer && m.buf.byteLength > 0 ? parentPort.postMessage({ ...r, buf: m.buf }, [m.buf]) : parentPort.postMessage(r));
     try {
       if (m.op === 'copy') {
         for (let i = 0; i < m.srcs.length; i++) {
@@ -156,46 +219,32 @@ function writeWorkerMain(): void {
             if (got !== m.sha256s[i]) throw new Fail('digest', m.dsts[i], undefined, undefined, got);
             writeFile(m.dsts[i], data);
           } catch (e) {
-            parentPort.postMessage({ id: m.id, failure: failure(i, e) });
+            reply({ id: m.id, failure: failure(i, e) });
             return;
           }
         }
       } else if (m.op === 'copy-big') {
-        const fd = openSource(m.src, m.size);
-        let out = -1;
+        // Copied inside the kernel (copy_file_range), then read back from the target and hashed:
+        // the digest is of the bytes now in the target, not of a buffer on their way there.
+        let st;
         try {
-          out = create(m.dst);
-          const h = crypto.createHash('sha256');
-          const chunk = Buffer.allocUnsafe(CHUNK);
-          let left = m.size;
-          while (left > 0) {
-            const want = Math.min(CHUNK, left);
-            const n = readFull(fd, chunk, want);
-            if (n !== want) throw new Fail('size', m.src);
-            const part = chunk.subarray(0, n);
-            h.update(part);
-            writeAll(out, part, m.dst);
-            left -= n;
-          }
-          if (fs.readSync(fd, chunk, 0, 1, null) !== 0) throw new Fail('size', m.src);
-          const got = h.digest('hex');
-          if (got !== m.sha256) throw new Fail('digest', m.src, undefined, undefined, got);
-        } catch (e) {
-          if (out >= 0) {
-            fs.closeSync(out);
-            out = -1;
-            try {
-              fs.unlinkSync(m.dst);
-            } catch {}
-          }
-          throw e;
-        } finally {
-          fs.closeSync(fd);
-          if (out >= 0) fs.closeSync(out);
+          st = fs.lstatSync(m.src);
+        } catch (e: any) {
+          if (e.code === 'ENOENT' || e.code === 'ENOTDIR') throw new Fail('missing', m.src, e.code, e.message);
+          throw io(e, m.src);
         }
+        if (!st.isFile()) throw new Fail('not-a-file', m.src);
+        if (st.size !== m.size) throw new Fail('size', m.src);
+        try {
+          fs.copyFileSync(m.src, m.dst, O.COPYFILE_EXCL);
+        } catch (e: any) {
+          throw io(e, e?.code === 'ENOENT' ? m.src : m.dst);
+        }
+        const identity = readBack(m.dst, m.size, m.sha256, m.mode, m.src);
+        parentPort.postMessage({ id: m.id, identity });
+        return;
       } else if (m.op === 'open') {
-        // `hashed`: the sender hashes the chunks itself (it sends its digest with `end`).
-        const s = { fd: -1, dst: m.dst, size: m.size, sha256: m.sha256, h: m.hashed ? null : crypto.createHash('sha256'), got: 0, fail: undefined as any };
+        const s = { fd: -1, dst: m.dst, size: m.size, sha256: m.sha256, got: 0, fail: undefined as any };
         streams.set(m.key, s);
         try {
           s.fd = create(m.dst);
@@ -207,8 +256,7 @@ function writeWorkerMain(): void {
         const s = streams.get(m.key);
         if (!s) throw new Fail('io', undefined, undefined, 'chunk of an unknown file');
         if (s.fail) throw s.fail;
-        const b = Buffer.from(m.buf);
-        s.h?.update(b);
+        const b = Buffer.from(m.buf, 0, m.len);
         s.got += b.length;
         try {
           writeAll(s.fd, b, s.dst);
@@ -229,17 +277,20 @@ function writeWorkerMain(): void {
           }
           throw s.fail;
         }
-        const got: string = s.h ? s.h.digest('hex') : String(m.actual);
-        if (s.got !== s.size || got !== s.sha256) {
+        if (s.got !== s.size) {
           try {
             fs.unlinkSync(s.dst);
           } catch {}
-          throw new Fail(s.got !== s.size ? 'size' : 'digest', s.dst, undefined, undefined, got);
+          throw new Fail('size', s.dst);
         }
+        // Read back from the target and hashed: the digest is of the bytes the file now holds.
+        const identity = readBack(s.dst, s.size, s.sha256, undefined, s.dst);
+        parentPort.postMessage({ id: m.id, identity });
+        return;
       }
-      parentPort.postMessage({ id: m.id });
+      reply({ id: m.id });
     } catch (e) {
-      parentPort.postMessage({ id: m.id, failure: failure(0, e) });
+      reply({ id: m.id, failure: failure(0, e) });
     }
   });
 }
@@ -261,30 +312,37 @@ export class WritePool extends WorkerPool<WriteReply> {
     return this.send({ op: 'copy', srcs, dsts, sizes, sha256s });
   }
 
-  /** Write small files from `buf` (their bytes back to back; the buffer is transferred), each checked before it is written. */
+  /**
+   * Write small files from `buf` (their bytes back to back), each checked before it is written.
+   * The buffer is transferred to the worker and handed back in the reply's `buf`.
+   */
   write(dsts: string[], sizes: number[], sha256s: string[], buf: ArrayBuffer): Promise<WriteReply> {
     return this.send({ op: 'write', dsts, sizes, sha256s, buf }, this.pick(), [buf]);
   }
 
-  /** Copy one large store object to a new file, hashed as written (removed on a mismatch). */
-  copyBig(src: string, dst: string, size: number, sha256: string): Promise<WriteReply> {
-    return this.send({ op: 'copy-big', src, dst, size, sha256 });
+  /**
+   * Copy one large store object to a new file: a kernel copy (copy_file_range), then the target is
+   * read back, hashed and given `mode`; removed on a mismatch. The reply's `identity` is set when
+   * the file did not change while it was read back.
+   */
+  copyBig(src: string, dst: string, size: number, sha256: string, mode: number): Promise<WriteReply> {
+    return this.send({ op: 'copy-big', src, dst, size, sha256, mode });
   }
 
   /**
-   * Start a large file whose bytes will come in chunks: returns `chunk(buf)` (the buffer is
-   * transferred) and `end()`, whose reply says whether the size and digest matched. With
-   * `hashedBySender`, the caller hashes the very bytes it sends (so hashing and writing overlap on
-   * two threads) and passes its digest to `end(actual)`; the worker compares and removes the file
-   * on a mismatch.
+   * Start a large file whose bytes will come in chunks: returns `chunk(buf, len)` (the first `len`
+   * bytes of `buf` are written; the buffer is transferred and handed back in the reply's `buf`)
+   * and `end()`. At the end the file is read back from the target and hashed; the
+   * reply says whether its size and digest matched (the file is removed when not), and carries its
+   * `identity` when it did not change while it was read back.
    */
-  stream(dst: string, size: number, sha256: string, hashedBySender = false): { chunk: (buf: ArrayBuffer) => Promise<WriteReply>; end: (actual?: string) => Promise<WriteReply> } {
+  stream(dst: string, size: number, sha256: string): { chunk: (buf: ArrayBuffer, len: number) => Promise<WriteReply>; end: () => Promise<WriteReply> } {
     const w = this.pick();
     const key = this.nextKey++;
-    this.post({ op: 'open', key, dst, size, sha256, hashed: hashedBySender }, w);
+    this.post({ op: 'open', key, dst, size, sha256 }, w);
     return {
-      chunk: (buf) => this.send({ op: 'chunk', key, buf }, w, [buf]),
-      end: (actual) => this.send({ op: 'end', key, dst, actual }, w),
+      chunk: (buf, len) => this.send({ op: 'chunk', key, buf, len }, w, [buf]),
+      end: () => this.send({ op: 'end', key, dst }, w),
     };
   }
 }

@@ -1,0 +1,107 @@
+/**
+ * Restore checks a large file by reading it back from the target after writing it, and its final
+ * verify does not read such a file a third time — but only while lstat still shows the very file
+ * it read back (device, inode, size, mtime and ctime in nanoseconds). These tests hold verify's
+ * `hashed` option to that, and check what restore leaves on disk (content and modes).
+ */
+import { promises as fsp, lstatSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
+import { sealTree } from '../helpers/store.js';
+import { verify } from '../../src/verify.js';
+import { resolveRef } from '../../src/io/store.js';
+import { readPublicKey } from '../../src/io/keyfile.js';
+
+const keys = useKeyPair('readback');
+const BIG = randomBytes((8 << 20) + 12345); // over 8 MiB: restored by the read-back path
+
+/** `dev:ino:size:mtimeNs:ctimeNs` of a file now, as restore records it. */
+function identityOf(path: string): string {
+  const st = lstatSync(path, { bigint: true });
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+}
+
+async function restored() {
+  const s = await sealTree({ 'big.bin': BIG, 'small.txt': 'small\n' }, keys);
+  const out = join(await tempDir('snap-readback-'), 'out');
+  const r = await snapJson(['restore', s.ref, out, '--pubkey', keys.pub, '--store', s.store]);
+  expect(r.code, r.stderr).toBe(0);
+  const location = await resolveRef(s.ref, s.store);
+  const trusted = [await readPublicKey(keys.pub)];
+  const check = (hashed: Map<string, string>) => verify({ dir: out, snapshot: location, trusted, hashed });
+  return { s, out, check };
+}
+
+describe('restore of a large file', () => {
+  it('writes the same bytes, with mode 0644 less the umask (not the store object\'s 0444)', async () => {
+    const { out } = await restored();
+    expect((await fsp.readFile(join(out, 'big.bin'))).equals(BIG)).toBe(true);
+    const want = 0o644 & ~process.umask();
+    expect((await fsp.stat(join(out, 'big.bin'))).mode & 0o777).toBe(want);
+    expect((await fsp.stat(join(out, 'small.txt'))).mode & 0o777).toBe(want);
+  });
+
+  it('is written the same way from an archive', async () => {
+    const s = await sealTree({ 'big.bin': BIG, 'small.txt': 'small\n' }, keys);
+    const work = await tempDir('snap-readback-');
+    const file = join(work, 'x@v1.snap.tar');
+    expect((await snapJson(['export', s.ref, '-o', file, '--store', s.store])).code).toBe(0);
+    const out = join(work, 'out');
+    const r = await snapJson(['restore', file, out, '--pubkey', keys.pub]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.verify.ok).toBe(true);
+    expect((await fsp.readFile(join(out, 'big.bin'))).equals(BIG)).toBe(true);
+    expect((await fsp.stat(join(out, 'big.bin'))).mode & 0o777).toBe(0o644 & ~process.umask());
+  });
+});
+
+describe('verify with files already read back (`hashed`)', () => {
+  it('passes a file whose identity is unchanged', async () => {
+    const { out, check } = await restored();
+    const r = await check(new Map([['big.bin', identityOf(join(out, 'big.bin'))]]));
+    expect(r.ok).toBe(true);
+    expect(r.counts.matched).toBe(2);
+  });
+
+  it('catches a file changed after it was read back, even at the same size and with its mtime put back', async () => {
+    const { out, check } = await restored();
+    const path = join(out, 'big.bin');
+    const id = identityOf(path);
+    const before = await fsp.stat(path);
+    const fh = await fsp.open(path, 'r+');
+    await fh.write(Buffer.from([BIG[100]! ^ 0xff]), 0, 1, 100);
+    await fh.close();
+    await fsp.utimes(path, before.atime, before.mtime); // mtime as it was; ctime cannot be put back
+    const r = await check(new Map([['big.bin', id]]));
+    expect(r.ok).toBe(false);
+    expect(r.problems.map((p) => [p.path, p.kind])).toEqual([['big.bin', 'modified']]);
+  });
+
+  it('catches a file replaced by another (a new inode), and hashes it rather than trusting the name', async () => {
+    const { out, check } = await restored();
+    const path = join(out, 'big.bin');
+    const id = identityOf(path);
+    const bad = Buffer.from(BIG);
+    bad[0] = bad[0]! ^ 1;
+    await fsp.writeFile(join(out, 'swap.tmp'), bad);
+    await fsp.rename(join(out, 'swap.tmp'), path);
+    const r = await check(new Map([['big.bin', id]]));
+    expect(r.problems.map((p) => [p.path, p.kind])).toEqual([['big.bin', 'modified']]);
+  });
+
+  it('hashes a file whose recorded identity is wrong, so a matching file still passes', async () => {
+    const { check } = await restored();
+    const r = await check(new Map([['big.bin', '0:0:0:0:0']]));
+    expect(r.ok).toBe(true);
+  });
+
+  it('reports a file removed since it was read back as missing', async () => {
+    const { out, check } = await restored();
+    const id = identityOf(join(out, 'big.bin'));
+    await fsp.rm(join(out, 'big.bin'));
+    const r = await check(new Map([['big.bin', id]]));
+    expect(r.problems.map((p) => [p.path, p.kind])).toEqual([['big.bin', 'missing']]);
+  });
+});
