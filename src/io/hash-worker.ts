@@ -74,9 +74,11 @@ export function hashWorkerMain(): void {
     return join(tmpDir as string, `obj-${process.pid}-${workerIndex}-${Date.now().toString(36)}-${(tmpCounter++).toString(36)}`);
   }
 
+  /** Writes of at most 32 KiB: small page-cache folios, quick to fill whatever state memory is in (see write-pool.ts). */
+  const SLICE = 32 << 10;
   function writeAll(fd: number, buf: Buffer, len: number): void {
     let off = 0;
-    while (off < len) off += fs.writeSync(fd, buf, off, len - off);
+    while (off < len) off += fs.writeSync(fd, buf, off, Math.min(SLICE, len - off));
   }
 
   /** Hash an open file to the end; optionally copy every chunk to `outFd`. Returns [hex, bytes]. */
