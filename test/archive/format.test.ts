@@ -1,13 +1,14 @@
 /**
  * The archive format (docs/FORMAT.md §10): `snap export` is deterministic (the same snapshot gives
- * byte-identical archives), GNU tar lists the members as documented (order, r--r--r--, 0/0, mtime =
+ * byte-identical archives), GNU tar and bsdtar extract it, GNU tar lists the members as documented (order, r--r--r--, 0/0, mtime =
  * createdAt), and export refuses what it cannot archive with the documented codes and leaves no file.
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO, makeTree, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
-import { exists, headers, tarList } from './helpers.js';
+import { diffTrees, exists, headers, tarList } from './helpers.js';
+import { spawnSync } from 'node:child_process';
 import { writeArchive } from '../../src/io/archive.js';
 import { isSnapError } from '../../src/core/errors.js';
 
@@ -74,6 +75,21 @@ describe('snap export: a deterministic archive', () => {
       expect(owner, l).toBe('0/0');
       expect(`${day} ${time}`, l).toBe(stamp);
     }
+  });
+
+  it.each([
+    ['GNU tar', 'tar'],
+    ['bsdtar', 'bsdtar'],
+  ])('is extracted by %s to the original tree under data/', async (_name, cmd) => {
+    const { data, work, store } = await sealed();
+    const file = join(work, 'ds@v1.snap.tar');
+    expect((await snapJson(['export', 'ds@v1', '-o', file, '--store', store])).code).toBe(0);
+    const out = join(work, `x-${cmd}`);
+    await fsp.mkdir(out);
+    const x = spawnSync(cmd, ['-xf', file, '-C', out], { encoding: 'utf8' });
+    expect(x.status, `${cmd} -xf: ${x.stderr}${x.error ?? ''}`).toBe(0);
+    expect(diffTrees(data, join(out, 'data'))).toEqual({ code: 0, out: '' });
+    expect((await fsp.readdir(join(out, 'snap'))).sort()).toEqual(['envelope.json', 'manifest.jsonl', 'statement.json']);
   });
 
   it('fixes every header field: uid/gid 0, empty user and group names, mode 0444 (files) / 0777 (links), mtime = createdAt', async () => {
