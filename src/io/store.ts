@@ -217,9 +217,49 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/** A takeover guard older than this (ms) was left by a process that died while holding it. */
+const GUARD_STALE_MS = 10_000;
+
+/**
+ * Remove a stale lock file — but only the very file found stale (`held`: its device, inode and
+ * text; the text too, since a freed inode number can be reused at once). Two waiters can both find
+ * the same dead holder; were each to remove what it found, the second would delete the lock the
+ * first had just made, and both would go in. So a waiter removes a stale lock only while holding
+ * `PATH.takeover` (made with O_EXCL, held for a few milliseconds), after reading the lock again:
+ * by then it is the same stale file, gone, or someone's live lock (left alone). A guard left by a
+ * process that died holding it is removed after {@link GUARD_STALE_MS}.
+ */
+async function takeOverStale(path: string, held: { dev: number; ino: number; text: string }): Promise<void> {
+  const guard = `${path}.takeover`;
+  let gh: fsp.FileHandle;
+  try {
+    gh = await fsp.open(guard, FS.O_CREAT | FS.O_EXCL | FS.O_WRONLY, 0o644);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(e, guard, 'cannot take over a stale lock');
+    const st = await fsp.stat(guard).catch(() => undefined);
+    if (st && Date.now() - st.mtimeMs > GUARD_STALE_MS) await fsp.rm(guard, { force: true });
+    return; // another waiter is taking over: look again
+  }
+  try {
+    const fh = await fsp.open(path, 'r').catch(() => undefined);
+    if (!fh) return; // already taken over
+    let same: boolean;
+    try {
+      const st = await fh.stat();
+      same = st.dev === held.dev && st.ino === held.ino && (await fh.readFile('utf8')) === held.text;
+    } finally {
+      await fh.close();
+    }
+    if (same) await fsp.rm(path, { force: true });
+  } finally {
+    await gh.close();
+    await fsp.rm(guard, { force: true });
+  }
+}
+
 /**
  * Take an advisory lock file (created with O_CREAT | O_EXCL, holding `{pid, host, since}`). A lock
- * left by a dead process on this host is taken over. Shared by the store's write lock and the
+ * left by a dead process on this host is taken over ({@link takeOverStale}). Shared by the store's write lock and the
  * audit log's append lock.
  * @param what    what is being locked, for the error message (e.g. "the store /s")
  * @param waitMs  how long to wait for the holder
@@ -239,13 +279,22 @@ export async function acquireLockFile(path: string, what: string, waitMs: number
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(e, path, `cannot lock ${what}`);
     }
     let holder: { pid?: number; host?: string } = {};
+    let held: { dev: number; ino: number; text: string } | undefined;
     try {
-      holder = JSON.parse(await fsp.readFile(path, 'utf8'));
+      const fh = await fsp.open(path, 'r');
+      try {
+        const st = await fh.stat();
+        const text = await fh.readFile('utf8');
+        held = { dev: st.dev, ino: st.ino, text };
+        holder = JSON.parse(text);
+      } finally {
+        await fh.close();
+      }
     } catch {
-      /* being written, or garbage: wait */
+      /* gone, being written, or garbage: try again, or wait */
     }
-    if (holder.host === me.host && typeof holder.pid === 'number' && !pidAlive(holder.pid)) {
-      await fsp.rm(path, { force: true }); // stale: its holder died
+    if (held && holder.host === me.host && typeof holder.pid === 'number' && !pidAlive(holder.pid)) {
+      await takeOverStale(path, held);
       continue;
     }
     if (Date.now() > deadline) {

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { commitSnapshot, lockStore, makeTmpDir, openStore, resolveRef, writeFileAtomic } from '../../src/io/store.js';
+import { acquireLockFile, commitSnapshot, lockStore, makeTmpDir, openStore, resolveRef, writeFileAtomic } from '../../src/io/store.js';
 import { makeTree, tempDir } from '../helpers/tree.js';
 
 async function newStore() {
@@ -83,6 +83,28 @@ describe('lockStore', () => {
     const lock = await lockStore(s, 150);
     expect(await fsp.readdir(s.tmpDir)).toEqual([]);
     await lock.release();
+  });
+
+  it('lets exactly one of many waiters take over a stale lock at a time (no waiter removes a live lock)', async () => {
+    const s = await newStore();
+    const path = join(s.root, 'lock');
+    for (let round = 0; round < 10; round++) {
+      await fsp.writeFile(path, JSON.stringify({ pid: deadPid(), host: hostname(), since: new Date().toISOString() }));
+      let inside = 0;
+      let most = 0;
+      await Promise.all(
+        Array.from({ length: 32 }, async () => {
+          const release = await acquireLockFile(path, 'the test lock', 10_000);
+          inside++;
+          most = Math.max(most, inside);
+          await new Promise((r) => setTimeout(r, 5));
+          inside--;
+          await release();
+        }),
+      );
+      expect(most).toBe(1);
+    }
+    expect((await fsp.readdir(s.root)).filter((n) => n.startsWith('lock'))).toEqual([]);
   });
 
   it('does not take over a lock held by a live process', async () => {
