@@ -1,16 +1,22 @@
 /**
  * `restore`: write a snapshot's files into a folder — from a store snapshot or straight from an
- * archive — checking each file's bytes against its digest as it is written, and finishing with
- * a full `verify()` of the folder.
+ * archive — checking each file's bytes against its digest as it is written, and finishing with a
+ * `verify()` of the folder.
  *
  * Safety: the target must be absent or empty; the snapshot must be trusted and its manifest must
  * match the signed root and pass the tree rules (no link leaving the dataset, nothing under a file
  * or a link) before anything is written. Paths are SPEC §2 paths (no `..`, not absolute), joined
- * under the target; folders are made by restore itself; files are created with O_EXCL | O_NOFOLLOW
- * (never through a link, never over a file); symbolic links are made last, so no write ever goes
- * through one. A file up to 8 MiB is hashed before any of it is written, so wrong bytes never
- * reach the target; a larger one is hashed as it is written and removed on a mismatch. On any
- * error, everything restore made is removed.
+ * under the target. The target is mode 0700 while restore works in it (no other user can plant a
+ * link there), then 0755 less the umask (an existing folder gets its own mode back). Folders are
+ * made by restore itself; files are created with O_EXCL | O_NOFOLLOW (never through a link, never
+ * over a file); symbolic links are made last, so no write ever goes through one. A file up to
+ * 8 MiB is hashed before any of it is written, so wrong bytes never reach the target; a larger one
+ * is written (a kernel copy from a store), then read back from the target and hashed, and removed
+ * on a mismatch. On any error, everything restore made is removed.
+ *
+ * The final `verify()` walks the whole folder (names, types, sizes, links, nothing extra) and
+ * hashes every file, except a large file whose identity (device, inode, size, mtime, ctime) is
+ * still the one it had when it was read back — the same file, unchanged since (docs/DESIGN.md).
  *
  * The writing and hashing run in a pool of worker threads ({@link WritePool}); this thread reads
  * the manifest (and parses the archive), makes the folders and hands out batches.
@@ -174,16 +180,28 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
   let made = false;
   let pool: WritePool | undefined;
   const inflight: { reply: Promise<WriteReply>; entries: FileEntry[] }[] = [];
+  // The target is private (0700) while restore works in it, so no other user can plant a link in a
+  // folder restore made and redirect a later write; its mode is set (or put back) at the end.
+  let openUp = async (): Promise<void> => {};
   try {
     if (target === undefined) {
       try {
-        await fsp.mkdir(asked);
+        await fsp.mkdir(asked, { mode: 0o700 });
+        const mode = 0o755 & ~process.umask();
+        openUp = () => fsp.chmod(asked, mode);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new SnapError('TARGET_NOT_EMPTY', `${asked} appeared while restoring; nothing was written`, { path: asked });
         throw ioError(e, asked, 'cannot make the target folder');
       }
       made = true;
       target = realpathSync(asked);
+    } else {
+      const st = await fsp.stat(target);
+      if (typeof process.getuid === 'function' && st.uid === process.getuid() && (st.mode & 0o077) !== 0) {
+        const dir = target;
+        await fsp.chmod(dir, 0o700).catch(() => {});
+        openUp = () => fsp.chmod(dir, st.mode & 0o7777);
+      }
     }
     const root = target;
     pool = new WritePool(opts.jobs);
@@ -365,12 +383,16 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
 
     // Step 3: the folder as a whole, against the snapshot.
     const report = await verify({ dir: root, snapshot: prep.location, trusted: opts.trusted, threshold, jobs: opts.jobs, hashed });
+    await openUp().catch((e) => {
+      throw ioError(e, root, 'cannot set the mode of the target folder');
+    });
     return { ok: report.ok, ref: prep.ref, snapshot: prep.snapshot, signers: prep.signers, dir: root, files, symlinks, bytes, verify: report, seconds: (performance.now() - t0) / 1000 };
   } catch (e) {
     // Let the workers finish what they were doing before removing it.
     await Promise.allSettled(inflight.map((r) => r.reply));
     await pool?.close();
     await undo(asked, target, made);
+    if (!made) await openUp().catch(() => {});
     throw e;
   } finally {
     await prep.opened?.reader.close();

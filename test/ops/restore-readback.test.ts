@@ -9,8 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
-import { sealTree } from '../helpers/store.js';
+import { sealTree, sha256 } from '../helpers/store.js';
 import { verify } from '../../src/verify.js';
+import { restore } from '../../src/restore.js';
 import { resolveRef } from '../../src/io/store.js';
 import { readPublicKey } from '../../src/io/keyfile.js';
 
@@ -54,6 +55,54 @@ describe('restore of a large file', () => {
     expect(r.json.verify.ok).toBe(true);
     expect((await fsp.readFile(join(out, 'big.bin'))).equals(BIG)).toBe(true);
     expect((await fsp.stat(join(out, 'big.bin'))).mode & 0o777).toBe(0o644 & ~process.umask());
+  });
+});
+
+describe('the target folder', () => {
+  it('is 0755 less the umask once restore has made it and finished', async () => {
+    const { out } = await restored();
+    expect((await fsp.stat(out)).mode & 0o777).toBe(0o755 & ~process.umask());
+  });
+
+  it('is private (0700) while restore writes into it', async () => {
+    const s = await sealTree({ 'a.txt': 'a\n', 'b/c.txt': 'c\n' }, keys);
+    const out = join(await tempDir('snap-readback-'), 'out');
+    const modes: number[] = [];
+    const r = await restore({
+      source: { kind: 'snapshot', snapshot: await resolveRef(s.ref, s.store), store: s.store },
+      dir: out,
+      trusted: [await readPublicKey(keys.pub)],
+      onProgress: () => modes.push(lstatSync(out).mode & 0o777),
+    });
+    expect(r.ok).toBe(true);
+    expect(modes.length).toBeGreaterThan(0);
+    expect(new Set(modes)).toEqual(new Set([0o700]));
+    expect(lstatSync(out).mode & 0o777).toBe(0o755 & ~process.umask());
+  });
+
+  it('keeps its own mode when it existed (empty) before', async () => {
+    const s = await sealTree({ 'a.txt': 'a\n' }, keys);
+    const out = join(await tempDir('snap-readback-'), 'out');
+    await fsp.mkdir(out);
+    await fsp.chmod(out, 0o750);
+    const r = await snapJson(['restore', s.ref, out, '--pubkey', keys.pub, '--store', s.store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await fsp.stat(out)).mode & 0o777).toBe(0o750);
+  });
+
+  it('gets its own mode back, empty, when restore fails in it (a corrupt store object)', async () => {
+    const s = await sealTree({ 'a.txt': 'a\n', 'b.txt': 'b\n' }, keys);
+    const obj = join(s.store, 'objects', 'sha256', sha256('b\n').slice(0, 2), sha256('b\n').slice(2));
+    await fsp.chmod(obj, 0o644);
+    await fsp.writeFile(obj, 'B\n');
+    const out = join(await tempDir('snap-readback-'), 'out');
+    await fsp.mkdir(out);
+    await fsp.chmod(out, 0o775);
+    const r = await snapJson(['restore', s.ref, out, '--pubkey', keys.pub, '--store', s.store]);
+    expect(r.code).toBe(1);
+    expect(r.json.error.code).toBe('OBJECT_CORRUPT');
+    expect(await fsp.readdir(out)).toEqual([]);
+    expect((await fsp.stat(out)).mode & 0o777).toBe(0o775);
   });
 });
 
