@@ -149,14 +149,23 @@ function nameMoves(problems: Problem[]): void {
  */
 export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   const t0 = performance.now();
-  const trust = await checkTrust(opts.snapshot, opts.trusted, opts.threshold ?? 1);
+  const root = resolve(opts.dir);
+  // The workers boot (tens of ms) while the signature and statement are checked.
+  const pool = new HashPool({ jobs: opts.jobs, mode: 'verify', root });
+  let trust: Awaited<ReturnType<typeof checkTrust>>;
+  try {
+    trust = await checkTrust(opts.snapshot, opts.trusted, opts.threshold ?? 1);
+  } catch (e) {
+    await pool.close();
+    throw e;
+  }
   const base = { snapshot: trust.snapshot, ref: opts.snapshot.ref, signers: trust.signers };
   const seconds = () => (performance.now() - t0) / 1000;
   if (!trust.ok || !trust.statement) {
+    await pool.close();
     return { ok: false, ...base, counts: emptyCounts(), problems: [], failure: trust.failure, files: 0, bytes: 0, seconds: seconds() };
   }
   const pred = trust.statement.predicate;
-  const root = resolve(opts.dir);
   const counts = emptyCounts();
   const problems: Problem[] = [];
   const add = (p: Problem) => {
@@ -201,7 +210,6 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     }),
   );
 
-  const pool = new HashPool({ jobs: opts.jobs, mode: 'verify', root });
   const window = pool.size * 4;
   /** kind 0: leaf only; 1: leaf and check the file; 2: an extra file, hashed; 3: as 1, unless still `id` (see hash-worker.ts). */
   type Item = { kind: 0 | 1 | 2 | 3; line: string; path: string; entry?: ManifestEntry; id?: string };

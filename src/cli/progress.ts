@@ -4,7 +4,7 @@
  * --json was given.
  */
 import type { Progress } from '../seal.js';
-import { formatBytes } from './format.js';
+import { formatBytes, formatCount } from './format.js';
 
 /** A progress reporter: `update` as work advances, `stop` at the end. */
 export interface ProgressReporter {
@@ -38,7 +38,7 @@ export async function progressReporter(enabled: boolean, stream: NodeJS.WriteStr
     update(p) {
       const total = p.totalBytes ?? 0;
       const secs = Math.max((performance.now() - t0) / 1000, 0.001);
-      const payload = { files: p.files.toLocaleString('en-US'), done: formatBytes(p.bytes), rate: formatBytes(p.bytes / secs) };
+      const payload = { files: formatCount(p.files), done: formatBytes(p.bytes), rate: formatBytes(p.bytes / secs) };
       if (!started) {
         bar.start(total > 0 ? total : 1, 0, payload);
         started = true;

@@ -1,7 +1,8 @@
 /**
  * The body of a hashing worker thread. It is started with `new Worker(source, { eval: true })`
  * from {@link workerSource}, so it must be self-contained: no imports, no closure variables,
- * only `require` of Node built-ins inside the function.
+ * only Node built-ins, loaded with the `require` it is passed (a parameter, so that the bundler of
+ * the CLI leaves those calls alone).
  *
  * Each message is a batch of items in manifest order; the reply carries, per batch:
  * - seal modes: the manifest text of the batch (canonical lines, SPEC §2) and each line's RFC 9162
@@ -26,7 +27,7 @@
 /* eslint-disable */
 declare const require: NodeJS.Require;
 
-export function hashWorkerMain(): void {
+export function hashWorkerMain(require: NodeJS.Require): void {
   const { parentPort, workerData } = require('node:worker_threads');
   const fs = require('node:fs');
   const { createHash } = require('node:crypto');
@@ -411,5 +412,5 @@ export function hashWorkerMain(): void {
 
 /** JavaScript source that runs {@link hashWorkerMain} in a worker started with `{ eval: true }`. */
 export function workerSource(): string {
-  return `(${hashWorkerMain.toString()})()`;
+  return `(${hashWorkerMain.toString()})(require)`;
 }

@@ -44,8 +44,8 @@ export interface ReadReply {
   failure?: ReadFailure;
 }
 
-/** Worker body: self-contained (started with `eval`), only Node built-ins. */
-function readWorkerMain(): void {
+/** Worker body: self-contained (started with `eval`), only Node built-ins, loaded with the `require` it is given (so a bundler leaves those calls alone). */
+function readWorkerMain(require: NodeJS.Require): void {
   /* eslint-disable */
   const { parentPort } = require('node:worker_threads');
   const fs = require('node:fs');
@@ -179,7 +179,7 @@ export class ReadPool extends WorkerPool<ReadReply> {
    * @throws SnapError `USAGE` when `jobs` is not a positive integer
    */
   constructor(jobs = defaultReadJobs()) {
-    super(`(${readWorkerMain.toString()})()`, jobs, 'read');
+    super(`(${readWorkerMain.toString()})(require)`, jobs, 'read');
   }
 
   /**

@@ -55,8 +55,8 @@ export interface WriteReply {
   identity?: string;
 }
 
-/** Worker body: self-contained (started with `eval`), only Node built-ins. */
-function writeWorkerMain(): void {
+/** Worker body: self-contained (started with `eval`), only Node built-ins, loaded with the `require` it is given (so a bundler leaves those calls alone). */
+function writeWorkerMain(require: NodeJS.Require): void {
   /* eslint-disable */
   const { parentPort } = require('node:worker_threads');
   const fs = require('node:fs');
@@ -304,7 +304,7 @@ export class WritePool extends WorkerPool<WriteReply> {
    * @throws SnapError `USAGE` when `jobs` is not a positive integer
    */
   constructor(jobs = defaultReadJobs()) {
-    super(`(${writeWorkerMain.toString()})()`, jobs, 'write');
+    super(`(${writeWorkerMain.toString()})(require)`, jobs, 'write');
   }
 
   /** Copy small store objects `srcs[i]` to new files `dsts[i]`, each checked before it is written. */

@@ -8,7 +8,7 @@ import { isArchivePath, ARCHIVE_SUFFIX } from '../../core/archive.js';
 import { storePath, STATEMENT_FILE } from '../../io/store.js';
 import { sealToArchive } from '../../archive-seal.js';
 import { EXIT_OK } from '../exit-codes.js';
-import { formatBytes } from '../format.js';
+import { formatBytes, formatCount } from '../format.js';
 import { progressReporter } from '../progress.js';
 import { jsonOut, checkJobs, signingKey, locate, storeInside, type Args, type CliIo } from '../common.js';
 
@@ -54,7 +54,7 @@ export async function cmdSealOut(a: Args, io: CliIo): Promise<number> {
       [
         `sealed ${r.ref}`,
         `  snapshot     ${r.snapshot}`,
-        `  files        ${r.files.toLocaleString('en-US')} (${formatBytes(r.bytes)})`,
+        `  files        ${formatCount(r.files)} (${formatBytes(r.bytes)})`,
         `  merkle root  ${r.merkleRoot}`,
         `  signed by    ${r.keyid}`,
         ...(r.parent ? [`  parent       ${r.parent}`] : []),

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { storePath } from '../../io/store.js';
 import { seal } from '../../seal.js';
 import { EXIT_OK } from '../exit-codes.js';
-import { formatBytes, plural } from '../format.js';
+import { formatBytes, formatCount, plural } from '../format.js';
 import { progressReporter } from '../progress.js';
 import { jsonOut, checkJobs, signingKey, audit, auditErrors, type Args, type CliIo, type CommandSpec } from '../common.js';
 import { cmdSealOut } from './seal-out.js';
@@ -41,7 +41,7 @@ async function cmdSeal(a: Args, io: CliIo): Promise<number> {
     const lines = [
       `sealed ${r.ref}`,
       `  snapshot     ${r.snapshot}`,
-      `  files        ${r.files.toLocaleString('en-US')} (${formatBytes(r.bytes)})`,
+      `  files        ${formatCount(r.files)} (${formatBytes(r.bytes)})`,
       `  merkle root  ${r.merkleRoot}`,
       `  signed by    ${r.keyid}`,
       ...(r.parent ? [`  parent       ${r.parent}`] : []),

@@ -6,7 +6,7 @@ import { SnapError } from '../../core/errors.js';
 import { storePath } from '../../io/store.js';
 import { readSnapshotUnverified } from '../../snapshot.js';
 import { EXIT_OK } from '../exit-codes.js';
-import { formatBytes } from '../format.js';
+import { formatBytes, formatCount } from '../format.js';
 import { jsonOut, type Args, type CliIo, type CommandSpec } from '../common.js';
 import { openSnapshotRef, type OpenedSnapshot } from '../snapshot-ref.js';
 
@@ -34,7 +34,7 @@ async function showSnapshot({ location: loc, archive }: OpenedSnapshot, a: Args,
     `${p.dataset}@${p.version}`,
     `  snapshot         ${info.snapshot}`,
     `  created          ${p.createdAt}`,
-    `  files            ${p.fileCount.toLocaleString('en-US')} (${formatBytes(p.totalBytes)})`,
+    `  files            ${formatCount(p.fileCount)} (${formatBytes(p.totalBytes)})`,
     `  merkle root      ${p.merkleRoot}`,
     `  manifest sha256  ${p.manifestSha256}`,
     ...(p.parent ? [`  parent           ${p.parent}`] : []),

@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+// Bundle the `snap` command into one file, dist/cli/main.js (replacing tsc's output of that
+// module), so that a run loads one module instead of about a hundred: about 60 ms less start-up,
+// which is several percent of a 1 GiB verify. The library (dist/index.js and the rest of dist/)
+// stays as tsc wrote it. Worker threads are started from self-contained source strings, so they
+// need nothing from the bundle.
+import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+await build({
+  entryPoints: [join(root, 'src', 'cli', 'main.ts')],
+  outfile: join(root, 'dist', 'cli', 'main.js'),
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  // CommonJS dependencies (yargs, tar-stream, cli-progress) call require() for Node built-ins.
+  banner: { js: "import { createRequire as __snapCreateRequire } from 'node:module'; const require = __snapCreateRequire(import.meta.url);" },
+  legalComments: 'inline',
+  logLevel: 'warning',
+});
