@@ -115,8 +115,9 @@ function entryDone(pack: tar.Pack, header: HeaderArg, body?: Buffer): { sink: No
   return { sink, done };
 }
 
-/** Wait until a tar-stream entry sink accepts more data. */
+/** Wait until a tar-stream entry sink accepts more data; rejects at once if it is already destroyed (e.g. the archive's disk is full). */
 function drained(sink: NodeJS.WritableStream): Promise<void> {
+  if ((sink as unknown as { destroying?: boolean }).destroying) return Promise.reject(new SnapError('IO_ERROR', 'the archive stream was closed'));
   return new Promise((res, rej) => {
     const off = () => {
       sink.off('drain', onDrain);
