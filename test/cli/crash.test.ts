@@ -1,10 +1,11 @@
 /**
  * A seal killed midway (SIGKILL: no cleanup runs) leaves the store valid (SPEC §7): no snapshot
  * appears, no partial object sits under a final name, and the same NAME@VERSION can be sealed and
- * verified afterwards.
+ * verified afterwards. The same for an import; and a killed export never leaves a partial archive
+ * under its name.
  */
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeTree, snapJson, spawnSnap, useKeyPair } from '../helpers/tree.js';
 import { filesUnder, newStorePath, objectFiles, sha256File } from '../helpers/store.js';
@@ -61,3 +62,79 @@ describe('a seal killed midway', () => {
     expect(v.json.counts.matched).toBe(4);
   }, 30_000);
 });
+
+/** Wait until `ready()` or the child exits (at most 10 s), then a little more, then SIGKILL it. */
+async function killWhen(child: import('node:child_process').ChildProcess, ready: () => boolean): Promise<void> {
+  const started = Date.now();
+  while (!ready() && Date.now() - started < 10_000 && child.exitCode === null) await new Promise((r) => setTimeout(r, 5));
+  await new Promise((r) => setTimeout(r, 20));
+  child.kill('SIGKILL');
+}
+
+/** Three 40 MiB files and a small one, sealed into a new store and exported. */
+async function bigSnapshot() {
+  const MiB = 1 << 20;
+  const spec: Record<string, Buffer> = {};
+  for (let i = 0; i < 3; i++) spec[`shard-${i}.bin`] = Buffer.alloc(40 * MiB, i + 7);
+  spec['small.txt'] = Buffer.from('small\n');
+  const data = await makeTree(spec);
+  const store = await newStorePath();
+  expect((await snapJson(['seal', data, '--as', 'big@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+  return { data, store };
+}
+
+describe('an export killed midway', () => {
+  it('never leaves a partial FILE: the archive appears only when complete, and a new export works', async () => {
+    const { data, store } = await bigSnapshot();
+    const outDir = dirname(store);
+    const file = join(outDir, 'big@v1.snap.tar');
+    const temp = () => readdirSync(outDir).filter((n) => n.startsWith('.big@v1.snap.tar.') && n.endsWith('.tmp'));
+    const { child, done } = spawnSnap(['export', 'big@v1', '-o', file, '--store', store, '--jobs', '1', '--quiet']);
+    await killWhen(child, () => temp().some((n) => statSync(join(outDir, n)).size > 0));
+    const r = await done;
+    expect(r.signal, `the export finished before it could be killed (exit ${r.code})`).toBe('SIGKILL');
+    expect(temp().length).toBeGreaterThan(0); // killed while writing (its hidden temporary file stays)
+    expect(existsSync(file)).toBe(false);
+
+    const again = await snapJson(['export', 'big@v1', '-o', file, '--store', store]);
+    expect(again.code, again.stderr).toBe(0);
+    const out = join(outDir, 'restored');
+    const restored = await snapJson(['restore', file, out, '--pubkey', keys.pub]);
+    expect(restored.code, restored.stderr).toBe(0);
+    const v = await snapJson(['verify', data, '--against', file, '--pubkey', keys.pub]);
+    expect(v.code).toBe(0);
+  }, 60_000);
+});
+
+describe('an import killed midway', () => {
+  it('leaves the store valid: no snapshot, every object hashes to its name, and the import then succeeds', async () => {
+    const { data, store } = await bigSnapshot();
+    const file = join(dirname(store), 'big@v1.snap.tar');
+    expect((await snapJson(['export', 'big@v1', '-o', file, '--store', store])).code).toBe(0);
+    const fresh = await newStorePath();
+    const { child, done } = spawnSnap(['import', file, '--pubkey', keys.pub, '--store', fresh, '--quiet']);
+    await killWhen(child, () => filesUnderSync(join(fresh, 'tmp')).length > 0);
+    const r = await done;
+    expect(r.signal, `the import finished before it could be killed (exit ${r.code})`).toBe('SIGKILL');
+    expect((await filesUnder(join(fresh, 'tmp'))).length).toBeGreaterThan(0);
+    expect(await filesUnder(join(fresh, 'snapshots'))).toEqual([]);
+    for (const o of await objectFiles(fresh)) expect(await sha256File(o.path), o.name).toBe(o.name);
+
+    const again = await snapJson(['import', file, '--pubkey', keys.pub, '--store', fresh]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(await filesUnder(join(fresh, 'tmp'))).toEqual([]);
+    const v = await snapJson(['verify', data, '--against', 'big@v1', '--pubkey', keys.pub, '--store', fresh]);
+    expect(v.code).toBe(0);
+    const f = await snapJson(['fsck', '--store', fresh]);
+    expect(f.code, f.stderr).toBe(0);
+  }, 60_000);
+});
+
+/** Every file under a folder, synchronously ([] when it does not exist). */
+function filesUnderSync(dir: string): string[] {
+  try {
+    return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => !d.isDirectory()).map((d) => d.name);
+  } catch {
+    return [];
+  }
+}
