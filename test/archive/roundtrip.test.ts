@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeTree, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { diffTrees, exists, treeState } from './helpers.js';
+import { sealAndExport } from '../helpers/store.js';
 
 const keys = useKeyPair('archive');
 const other = useKeyPair('other');
@@ -30,17 +31,7 @@ const SPEC = {
   'links/dangling': { symlink: 'nowhere' },
 };
 
-async function setup(spec: Record<string, string | Buffer | { symlink: string }> = SPEC) {
-  const data = await makeTree(spec);
-  const work = await tempDir('snap-rt-');
-  const store = join(work, 'store');
-  const s = await snapJson(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', store]);
-  expect(s.code, s.stderr).toBe(0);
-  const file = join(work, 'ds@v1.snap.tar');
-  const e = await snapJson(['export', 'ds@v1', '-o', file, '--store', store]);
-  expect(e.code, e.stderr).toBe(0);
-  return { data, work, store, file, snapshot: s.json.snapshot as string };
-}
+const setup = (spec: Record<string, string | Buffer | { symlink: string }> = SPEC) => sealAndExport(spec, keys, 'snap-rt-');
 
 describe('the round trip', () => {
   it('seal → export → import into a fresh store → restore gives the original tree (diff -r is empty)', async () => {

@@ -8,7 +8,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeTree, snap, snapBin, snapJson, tempDir, useKeyPair, writeTree } from '../helpers/tree.js';
-import { sha256 } from '../helpers/store.js';
+import { sealAndExport, sha256 } from '../helpers/store.js';
 
 const keys = useKeyPair('archive-refs');
 const other = useKeyPair('other');
@@ -16,17 +16,7 @@ const other = useKeyPair('other');
 const TREE = { 'a.txt': 'alpha alpha alpha\n', 'b/c.txt': 'gamma gamma gamma\n', 'b/l': { symlink: 'c.txt' } };
 
 /** Seal TREE as ds@v1 into a new store under a new work folder and export it to WORK/ds@v1.snap.tar. */
-async function exported() {
-  const data = await makeTree(TREE);
-  const work = await tempDir('snap-aref-');
-  const store = join(work, 'store');
-  const s = await snapJson(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', store]);
-  expect(s.code, s.stderr).toBe(0);
-  const file = join(work, 'ds@v1.snap.tar');
-  const e = await snapJson(['export', 'ds@v1', '-o', file, '--store', store]);
-  expect(e.code, e.stderr).toBe(0);
-  return { data, work, store, file, snapshot: s.json.snapshot as string };
-}
+const exported = () => sealAndExport(TREE, keys, 'snap-aref-');
 
 /** Seal the (changed) folder as ds@v2 into the same store and export it to WORK/ds@v2.snap.tar. */
 async function exportV2(x: { data: string; work: string; store: string }) {

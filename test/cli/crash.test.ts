@@ -21,22 +21,23 @@ function tmpBusy(store: string): boolean {
   }
 }
 
+/** Three files of 40 MiB and a small one: big enough that a command can be killed while it works. */
+function bigSpec(): Record<string, Buffer> {
+  const spec: Record<string, Buffer> = {};
+  for (let i = 0; i < 3; i++) spec[`shard-${i}.bin`] = Buffer.alloc(40 << 20, i + 1);
+  spec['small.txt'] = Buffer.from('small\n');
+  return spec;
+}
+
 describe('a seal killed midway', () => {
   it('leaves the store valid: no snapshot listed, every object hashes to its name, and the same NAME@VERSION seals and verifies afterwards', async () => {
     // A few large files: each is copied into STORE/tmp while it is hashed, which takes a while.
-    const MiB = 1 << 20;
-    const spec: Record<string, Buffer> = {};
-    for (let i = 0; i < 3; i++) spec[`shard-${i}.bin`] = Buffer.alloc(40 * MiB, i + 1);
-    spec['small.txt'] = Buffer.from('small\n');
-    const data = await makeTree(spec);
+    const data = await makeTree(bigSpec());
     const store = await newStorePath();
 
     const { child, done } = spawnSnap(['seal', data, '--as', 'big@v1', '--key', keys.key, '--store', store, '--jobs', '1', '--quiet']);
     // Kill it while an object is being copied into STORE/tmp.
-    const started = Date.now();
-    while (!tmpBusy(store) && Date.now() - started < 10_000 && child.exitCode === null) await new Promise((r) => setTimeout(r, 5));
-    await new Promise((r) => setTimeout(r, 20));
-    child.kill('SIGKILL');
+    await killWhen(child, () => tmpBusy(store));
     const r = await done;
     expect(r.signal, `the seal finished before it could be killed (exit ${r.code}); make the dataset bigger`).toBe('SIGKILL');
     // The killed seal did leave work in progress behind (so this test exercises the crash it means to).
@@ -71,13 +72,9 @@ async function killWhen(child: import('node:child_process').ChildProcess, ready:
   child.kill('SIGKILL');
 }
 
-/** Three 40 MiB files and a small one, sealed into a new store and exported. */
+/** Three 40 MiB files and a small one, sealed into a new store. */
 async function bigSnapshot() {
-  const MiB = 1 << 20;
-  const spec: Record<string, Buffer> = {};
-  for (let i = 0; i < 3; i++) spec[`shard-${i}.bin`] = Buffer.alloc(40 * MiB, i + 7);
-  spec['small.txt'] = Buffer.from('small\n');
-  const data = await makeTree(spec);
+  const data = await makeTree(bigSpec());
   const store = await newStorePath();
   expect((await snapJson(['seal', data, '--as', 'big@v1', '--key', keys.key, '--store', store])).code).toBe(0);
   return { data, store };

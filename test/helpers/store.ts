@@ -112,3 +112,30 @@ export async function tamper(path: string, edit: (text: string) => string): Prom
   if (after === before) throw new Error(`tamper(${path}): the edit changed nothing`);
   await fsp.writeFile(path, after);
 }
+
+/** A dataset sealed as `ds@v1` into a new store and exported to `WORK/ds@v1.snap.tar`. */
+export interface Exported {
+  data: string;
+  /** The new work folder holding `store/` and the archive. */
+  work: string;
+  store: string;
+  /** The archive. */
+  file: string;
+  snapshot: string;
+}
+
+/**
+ * Make a tree from `spec`, seal it as `ds@v1` into a new store in a new work folder (named with
+ * `prefix`) and export it to `WORK/ds@v1.snap.tar`; fails the test if either command fails.
+ */
+export async function sealAndExport(spec: TreeSpec, keys: KeyPair, prefix = 'snap-exported-'): Promise<Exported> {
+  const data = await makeTree(spec);
+  const work = await tempDir(prefix);
+  const store = join(work, 'store');
+  const s = await snapJson(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', store]);
+  expect(s.code, s.stderr).toBe(0);
+  const file = join(work, 'ds@v1.snap.tar');
+  const e = await snapJson(['export', 'ds@v1', '-o', file, '--store', store]);
+  expect(e.code, e.stderr).toBe(0);
+  return { data, work, store, file, snapshot: s.json.snapshot as string };
+}
