@@ -21,7 +21,7 @@ import { SnapError, isSnapError, type SnapErrorCode } from './core/errors.js';
 import { parseStatement, snapshotId, type SnapshotPredicate, type Statement } from './core/statement.js';
 import { TreeShapeCheck, type TreeViolation } from './core/archive.js';
 import type { TrustedKey } from './core/envelope.js';
-import { ArchiveReader, writeArchive, checkArchiveTarget, type ArchiveWriteResult } from './io/archive.js';
+import { ArchiveReader, writeArchive, checkArchiveTarget, WRITE_SLICE, type ArchiveWriteResult } from './io/archive.js';
 import { manifestEntryRuns, type ManifestDigest } from './io/manifest-file.js';
 import {
   openStore, lockStore, makeTmpDir, commitSnapshot, snapshotDir, isSnapshotFolder, objectPath, snapshotKeepsObjects, syncFileSystem,
@@ -458,11 +458,11 @@ export function dataMismatch(file: string, path: string, expected: string, actua
   return new SnapError('INTEGRITY_FAILURE', `${file}: the bytes of data/${path} do not match its signed digest (sha256 ${actual}, expected ${expected}); the archive was refused`, { path, expected, actual });
 }
 
-/** Write a whole chunk at the file's position (synchronous). */
+/** Write a whole chunk at the file's position (synchronous), in writes of at most {@link WRITE_SLICE} bytes. */
 export function writeChunk(fd: number, chunk: Buffer, path: string): void {
   try {
     let off = 0;
-    while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
+    while (off < chunk.length) off += writeSync(fd, chunk, off, Math.min(WRITE_SLICE, chunk.length - off));
   } catch (e) {
     throw ioError(e, path, 'cannot write');
   }
