@@ -115,6 +115,12 @@ function entryDone(pack: tar.Pack, header: HeaderArg, body?: Buffer): { sink: No
   return { sink, done };
 }
 
+/** Queue an entry on the pack stream without waiting for it: `done` is called only with its failure, if any. */
+function queueEntry(pack: tar.Pack, header: HeaderArg, body: Buffer | undefined, done: (err?: Error | null) => void): void {
+  const sink = body === undefined ? pack.entry(header, done) : pack.entry(header, body, done);
+  (sink as unknown as { on?(ev: string, f: () => void): void }).on?.('error', () => {});
+}
+
 /** Wait until a tar-stream entry sink accepts more data; rejects at once if it is already destroyed (e.g. the archive's disk is full). */
 function drained(sink: NodeJS.WritableStream): Promise<void> {
   if ((sink as unknown as { destroying?: boolean }).destroying) return Promise.reject(new SnapError('IO_ERROR', 'the archive stream was closed'));
@@ -270,14 +276,15 @@ function askBlock(pool: ReadPool, j: BigJob, recycler: Recycler): number {
 
 /**
  * Write a snapshot archive to `out` (see the module comment for the layout). The file is built
- * under a temporary name beside `out`, flushed, and linked into place only when complete; on any
+ * under a temporary name beside `out` and linked into place only when complete; on any
  * error it is removed. Every file's bytes are hashed as they are read and must match the manifest,
  * else `c.mismatch(…)` is thrown (OBJECT_CORRUPT for a store, FILE_CHANGED for a dataset); the
  * bytes packed are the very bytes hashed.
  *
- * Pipelined: a pool of worker threads ({@link ReadPool}) reads and hashes up to 48 MiB ahead,
- * in batches of small files and 4 MiB blocks of large ones, while this thread packs; the output
- * goes out in 4 MiB positional writes, several at once.
+ * Pipelined: a pool of worker threads ({@link ReadPool}) reads and hashes up to 128 MiB ahead,
+ * in batches of small files and 4 MiB blocks of large ones, into buffers used again once written
+ * ({@link Recycler}), while this thread packs and writes the output in slices of at most
+ * {@link WRITE_SLICE} bytes.
  * @throws SnapError `FILE_EXISTS` (never replaces `out`) | `NOT_FOUND` (no folder for `out`) |
  *   `DISK_FULL` | `IO_ERROR` | whatever `c.mismatch` and `c.checkSymlink` throw | the manifest's codes
  */
@@ -417,27 +424,37 @@ export async function writeArchive(out: string, c: ArchiveContents): Promise<Arc
       let fi = 0;
       let off = 0;
       // The whole batch is queued on the pack stream at once (it keeps the order); only its last
-      // entry is awaited, which spares a round of callbacks per file.
+      // entry is awaited (the others report only a failure), which spares a promise and a round
+      // of callbacks per file.
       let last: Promise<void> | undefined;
-      for (const e of j.entries) {
+      let queuedError: unknown;
+      const queued = (err?: Error | null) => {
+        if (err && queuedError === undefined) queuedError = err;
+      };
+      const lastIndex = j.entries.length - 1;
+      for (let k = 0; k <= lastIndex; k++) {
+        const e = j.entries[k] as ManifestEntry;
         const name = ARCHIVE_DATA_PREFIX + e.path;
+        let header: HeaderArg;
+        let body: Buffer | undefined;
         if ('type' in e) {
           c.checkSymlink?.(e);
-          last = entryDone(pack, symlinkHeader(name, e.target, mtime)).done;
+          header = symlinkHeader(name, e.target, mtime);
           result.symlinks++;
         } else {
-          if (reply?.failure && reply.failure.index === fi) {
-            await last?.catch(() => {});
-            throw readError(reply.failure, e, c);
-          }
-          last = entryDone(pack, fileHeader(name, e.size, mtime), buf.subarray(off, off + e.size)).done;
+          if (reply?.failure && reply.failure.index === fi) throw readError(reply.failure, e, c);
+          header = fileHeader(name, e.size, mtime);
+          body = buf.subarray(off, off + e.size);
           off += e.size;
           fi++;
           result.files++;
           result.dataBytes += e.size;
         }
+        if (k === lastIndex) last = entryDone(pack, header, body).done;
+        else queueEntry(pack, header, body, queued);
       }
       await last;
+      if (queuedError !== undefined) throw queuedError;
       c.onProgress?.(result.files + result.symlinks, result.dataBytes);
     }
     pack.finalize();

@@ -13,8 +13,9 @@
  *   between blocks, so all blocks of a file go to the same worker, in order. The last block also
  *   checks that nothing follows the end, and the digest.
  *
- * Files are opened with O_NOFOLLOW | O_NONBLOCK (a link or FIFO is refused, never followed or
- * blocked on) and must be regular files of the expected size.
+ * Files are opened with O_NOFOLLOW | O_NONBLOCK (a link is refused, a FIFO never blocked on). A
+ * large file must fstat as a regular file of the expected size; a small one needs no fstat: reading
+ * size + 1 bytes and getting exactly size proves its length, and the digest proves its bytes.
  */
 import { WorkerPool } from './worker-pool.js';
 import { availableParallelism } from 'node:os';
@@ -61,7 +62,8 @@ function readWorkerMain(require: NodeJS.Require): void {
       super(msg ?? why);
     }
   }
-  function openChecked(path: string, size: number): number {
+  /** Open a file to read; `statCheck` false skips the fstat (the caller proves the size by reading one byte more). */
+  function openChecked(path: string, size: number, statCheck = true): number {
     let fd: number;
     try {
       fd = fs.openSync(path, FLAGS);
@@ -70,6 +72,7 @@ function readWorkerMain(require: NodeJS.Require): void {
       if (e.code === 'ELOOP') throw new Fail('not-a-file', e.code, e.message);
       throw new Fail('io', e.code, e.message);
     }
+    if (!statCheck) return fd;
     const st = fs.fstatSync(fd);
     if (!st.isFile()) {
       fs.closeSync(fd);
@@ -108,9 +111,17 @@ function readWorkerMain(require: NodeJS.Require): void {
         const size = sizes[i] as number;
         let fd = -1;
         try {
-          fd = openChecked(m.paths[i], size);
-          // size + 1 bytes: the extra byte only lands when the file grew (it is overwritten by the next file).
-          const n = readAt(fd, buf, off, size + 1, 0);
+          fd = openChecked(m.paths[i], size, false);
+          // size + 1 bytes: getting exactly `size` proves the length without an fstat (the extra
+          // byte only lands when the file is longer; the next file overwrites it). A folder or FIFO
+          // in its place fails the read (EISDIR, EAGAIN under O_NONBLOCK): not a file.
+          let n: number;
+          try {
+            n = readAt(fd, buf, off, size + 1, 0);
+          } catch (e: any) {
+            if (e.code === 'EISDIR' || e.code === 'EAGAIN') throw new Fail('not-a-file', e.code, e.message);
+            throw e;
+          }
           if (n !== size) throw new Fail('size');
           if (sha(buf.subarray(off, off + size)) !== m.sha256s[i]) throw new Fail('digest');
         } catch (e) {

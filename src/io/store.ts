@@ -15,7 +15,7 @@
  */
 import { promises as fsp, constants as FS, existsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join, resolve, dirname, basename } from 'node:path';
+import { join, resolve, dirname, basename, sep } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { SnapError } from '../core/errors.js';
@@ -97,7 +97,8 @@ function layout(root: string): Store {
 
 /** Path of the object named by a 64-hex SHA-256. */
 export function objectPath(store: Store, hex: string): string {
-  return join(store.objectsDir, hex.slice(0, 2), hex.slice(2));
+  // Plain concatenation (objectsDir is already normalized): called once per file on hot paths.
+  return `${store.objectsDir}${sep}${hex.slice(0, 2)}${sep}${hex.slice(2)}`;
 }
 
 /**
