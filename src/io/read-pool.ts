@@ -114,12 +114,12 @@ function readWorkerMain(require: NodeJS.Require): void {
           fd = openChecked(m.paths[i], size, false);
           // size + 1 bytes: getting exactly `size` proves the length without an fstat (the extra
           // byte only lands when the file is longer; the next file overwrites it). A folder or FIFO
-          // in its place fails the read (EISDIR, EAGAIN under O_NONBLOCK): not a file.
+          // in its place fails the positional read (EISDIR; ESPIPE, or EAGAIN): not a file.
           let n: number;
           try {
             n = readAt(fd, buf, off, size + 1, 0);
           } catch (e: any) {
-            if (e.code === 'EISDIR' || e.code === 'EAGAIN') throw new Fail('not-a-file', e.code, e.message);
+            if (e.code === 'EISDIR' || e.code === 'EAGAIN' || e.code === 'ESPIPE') throw new Fail('not-a-file', e.code, e.message);
             throw e;
           }
           if (n !== size) throw new Fail('size');

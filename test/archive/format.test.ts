@@ -211,6 +211,25 @@ describe('snap export: refusals leave no file', () => {
     await onlyThere(work, ['store']);
   });
 
+  it.each([
+    ['a folder', async (obj: string) => fsp.mkdir(obj)],
+    ['a link to a file with the right bytes', async (obj: string) => (await fsp.writeFile(`${obj}.real`, 'last one'), fsp.symlink(`${obj}.real`, obj))],
+    ['a FIFO', async (obj: string) => void spawnSync('mkfifo', [obj])],
+    ['a longer file', async (obj: string) => fsp.writeFile(obj, 'last one, and more')],
+    ['a shorter file', async (obj: string) => fsp.writeFile(obj, 'last')],
+  ])('refuses an object that is now %s (OBJECT_CORRUPT, exit 1), never blocking on it', async (_what, replace) => {
+    const { work, store } = await sealed({ 'a.txt': 'first', 'z.txt': 'last one' });
+    const { createHash } = await import('node:crypto');
+    const hex = createHash('sha256').update('last one').digest('hex');
+    const obj = join(store, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2));
+    await fsp.rm(obj);
+    await replace(obj);
+    const r = await snapJson(['export', 'ds@v1', '-o', join(work, 'x.snap.tar'), '--store', store]);
+    expect(r.code).toBe(1);
+    expect(r.json.error.code).toBe('OBJECT_CORRUPT');
+    expect(await exists(join(work, 'x.snap.tar'))).toBe(false);
+  });
+
   it('refuses a snapshot holding a link that leaves the dataset (SNAPSHOT_UNSAFE, exit 3)', async () => {
     const { work, store } = await sealed({ 'a.txt': 'a', 'out': { symlink: '../../etc/passwd' } });
     const r = await snapJson(['export', 'ds@v1', '-o', join(work, 'x.snap.tar'), '--store', store]);
