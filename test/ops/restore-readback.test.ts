@@ -6,6 +6,7 @@
  */
 import { promises as fsp, lstatSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
@@ -56,6 +57,31 @@ describe('restore of a large file', () => {
     expect((await fsp.readFile(join(out, 'big.bin'))).equals(BIG)).toBe(true);
     expect((await fsp.stat(join(out, 'big.bin'))).mode & 0o777).toBe(0o644 & ~process.umask());
   });
+});
+
+describe('restore of a store object that is no longer a regular file of its size', () => {
+  const cases: [string, (obj: string) => Promise<unknown>][] = [
+    ['a folder', (obj) => fsp.mkdir(obj)],
+    ['a link', (obj) => fsp.symlink('/etc/hostname', obj)],
+    ['a FIFO', async (obj) => spawnSync('mkfifo', [obj])],
+    ['a shorter file', (obj) => fsp.writeFile(obj, 'short')],
+  ];
+  for (const [what, replace] of cases) {
+    for (const [label, name, content] of [['small', 'small.txt', 'small\n'], ['large', 'big.bin', BIG]] as const) {
+      it(`refuses a ${label} file's object that is now ${what} (OBJECT_CORRUPT, exit 1), never blocking, and removes what it made`, async () => {
+        const s = await sealTree({ 'big.bin': BIG, 'small.txt': 'small\n' }, keys);
+        const hex = sha256(content);
+        const obj = join(s.store, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2));
+        await fsp.rm(obj);
+        await replace(obj);
+        const out = join(await tempDir('snap-readback-'), 'out');
+        const r = await snapJson(['restore', s.ref, out, '--pubkey', keys.pub, '--store', s.store]);
+        expect(r.code, `${name}: ${r.stderr}`).toBe(1);
+        expect(r.json.error.code).toBe('OBJECT_CORRUPT');
+        await expect(fsp.access(out)).rejects.toThrow();
+      });
+    }
+  }
 });
 
 describe('the target folder', () => {
