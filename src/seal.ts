@@ -3,7 +3,7 @@
  * root, sign the statement, keep a deduplicated copy of the contents in the store, and commit the
  * snapshot atomically (SPEC §2–§7).
  */
-import { promises as fsp, createReadStream } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { SnapError } from './core/errors.js';
@@ -15,8 +15,9 @@ import { serializeEnvelope, signEnvelope, type Envelope } from './core/envelope.
 import type { PrivateKey } from './core/keys.js';
 import { HashPool, BatchSizer, type SealReply, type CommitReply } from './io/hash-pool.js';
 import { walkDatasetRuns, type WalkItem } from './io/walk.js';
+import { ParentHints } from './io/parent-hints.js';
 import {
-  openStore, lockStore, makeTmpDir, commitSnapshot, listSnapshots, resolveRef, snapshotDir, syncFileSystem, writeFileAtomic, fsyncDir,
+  openStore, lockStore, makeTmpDir, commitSnapshot, listSnapshots, resolveRef, snapshotDir, snapshotKeepsObjects, syncFileSystem, writeFileAtomic, fsyncDir,
   MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, CONTENTS_FILE, type Store,
 } from './io/store.js';
 import { ioError } from './io/errors.js';
@@ -91,8 +92,11 @@ export interface ScanOptions {
   jobs?: number;
   /** Store mode: copy new contents into this store. */
   store?: Store;
-  /** Large files the parent snapshot had: path → sha256 (lets an unchanged file be hashed before it is copied). */
-  hints?: Map<string, string>;
+  /**
+   * The parent snapshot's digests, when it kept its contents (store mode): an unchanged large file
+   * is hashed before it is copied, and an unchanged file's object is known to be in the store.
+   */
+  hints?: ParentHints;
   onProgress?: (p: Progress) => void;
 }
 
@@ -104,8 +108,6 @@ export interface ScanTotals {
   newObjectBytes: number;
 }
 
-/** Files bigger than this are copied by streaming; the parent hint only matters for them (bytes). */
-const LARGE_FILE = 8 << 20;
 /** Batches in flight per worker. */
 const WINDOW_PER_WORKER = 4;
 
@@ -145,14 +147,17 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
 
   try {
     let batch: WalkItem[] = [];
+    let hinted: (string | null)[] = [];
     let want = sizer.next();
     const flush = async (): Promise<void> => {
       if (batch.length === 0) return;
       const items = batch;
+      const hints = hinted;
       batch = [];
+      hinted = [];
       const rels = items.map((i) => i.path);
       const kinds = items.map((i) => (i.kind === 'symlink' ? 1 : 0));
-      const extra = items.map((i) => (i.kind === 'symlink' ? i.target : (opts.hints?.get(i.path) ?? null)));
+      const extra = items.map((i, k) => (i.kind === 'symlink' ? i.target : (hints[k] ?? null)));
       inflight.push({ reply: pool.submit<SealReply>({ rels, kinds, extra }), items });
       while (inflight.length >= window) await drainOne();
       want = sizer.next();
@@ -161,6 +166,7 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
     for await (const run of walkDatasetRuns(root, { excludes: opts.excludes, skipDirs })) {
       for (const item of run) {
         batch.push(item);
+        hinted.push(opts.hints && item.kind !== 'symlink' ? ((await opts.hints.get(item.path)) ?? null) : null);
         if (batch.length >= want) await flush();
       }
     }
@@ -196,32 +202,6 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
  */
 export function startScanPool(opts: Pick<ScanOptions, 'dir' | 'jobs' | 'store'>): HashPool {
   return new HashPool({ jobs: opts.jobs, mode: opts.store ? 'store' : 'seal', root: resolve(opts.dir), objectsDir: opts.store?.objectsDir, tmpDir: opts.store?.tmpDir });
-}
-
-/** Large files of a manifest (size > LARGE_FILE): path → sha256. Read without full parsing; hints are only hints. */
-async function largeFileHints(manifestPath: string): Promise<Map<string, string>> {
-  const hints = new Map<string, string>();
-  let rest = '';
-  try {
-    for await (const chunk of createReadStream(manifestPath, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
-      const lines = (rest + chunk).split('\n');
-      rest = lines.pop() as string;
-      for (const line of lines) {
-        const m = /"size":(\d+)\}$/.exec(line);
-        if (m && Number(m[1]) > LARGE_FILE) {
-          try {
-            const e = JSON.parse(line);
-            if (typeof e.path === 'string' && typeof e.sha256 === 'string') hints.set(e.path, e.sha256);
-          } catch {
-            /* not a hint */
-          }
-        }
-      }
-    }
-  } catch {
-    /* no hints */
-  }
-  return hints;
 }
 
 /** Options of {@link scanAndSign}: a scan, where its manifest goes, and what the statement names. */
@@ -345,7 +325,7 @@ export async function seal(opts: SealOptions): Promise<SealResult> {
         parentDir = newest.dir;
       }
     }
-    const hints = !opts.manifestOnly && parentDir ? await largeFileHints(join(parentDir, MANIFEST_FILE)) : undefined;
+    const hints = !opts.manifestOnly && parentDir && (await snapshotKeepsObjects(parentDir)) ? new ParentHints(join(parentDir, MANIFEST_FILE)) : undefined;
 
     tmp = await makeTmpDir(store, 'seal');
     const signed = await scanAndSign(

@@ -91,6 +91,17 @@ describe('the store', () => {
     expect((await snap(['verify', data, '--against', r.json.ref, '--pubkey', keys.pub, '--store', store])).code).toBe(0);
   });
 
+  it('keeps every object when the parent was sealed --manifest-only (its digests say nothing about the store)', async () => {
+    const data = await makeTree(TREE);
+    const store = await newStorePath();
+    const name = uniqueName();
+    expect((await snapJson([...sealArgs(data, store, `${name}@v1`), '--manifest-only'])).code).toBe(0);
+    const r = await snapJson(sealArgs(data, store, `${name}@v2`));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.newObjects).toBe(3);
+    expect((await objectFiles(store)).map((o) => o.name).sort()).toEqual(Object.values(TREE).map((c) => sha256(c)).sort());
+  });
+
   it('refuses a seal to an existing NAME@VERSION: exit 3, SNAPSHOT_EXISTS, the existing snapshot unchanged', async () => {
     const s = await sealTree(TREE, keys, { store: shared.path });
     const read = async () => Promise.all(['manifest.jsonl', 'statement.json', 'envelope.json'].map((f) => fsp.readFile(join(s.dir, f))));
