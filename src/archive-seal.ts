@@ -14,7 +14,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SnapError } from './core/errors.js';
 import { parseNameVersion } from './core/refs.js';
-import { snapshotId } from './core/statement.js';
 import { serializeEnvelope } from './core/envelope.js';
 import type { PrivateKey } from './core/keys.js';
 import { writeArchive, readLinkNow, checkArchiveTarget, type ArchiveWriteResult } from './io/archive.js';
@@ -67,7 +66,7 @@ export async function sealToArchive(opts: SealArchiveOptions): Promise<SealArchi
   try {
     // Pass 1: hash, stream the manifest, sign (the same code as a seal into a store).
     const manifestPath = join(work, MANIFEST_FILE);
-    const { totals, merkleRoot, manifestSha256, createdAt, statement, statementBytes, envelope } = await scanAndSign({
+    const { sealed, totals, createdAt, statement, statementBytes, envelope } = await scanAndSign({
       dir: root,
       name,
       version,
@@ -104,15 +103,7 @@ export async function sealToArchive(opts: SealArchiveOptions): Promise<SealArchi
       onProgress: (files, bytes) => opts.onProgress?.({ files, bytes, totalFiles: totals.files, totalBytes: totals.bytes }),
     });
     return {
-      ref: `${name}@${version}`,
-      snapshot: snapshotId(statementBytes),
-      files: totals.files,
-      bytes: totals.bytes,
-      merkleRoot,
-      manifestSha256,
-      keyid: opts.key.keyid,
-      createdAt,
-      ...(opts.parent ? { parent: opts.parent } : {}),
+      ...sealed,
       archive,
       seconds: (performance.now() - t0) / 1000,
     };

@@ -217,6 +217,8 @@ export interface ScanAndSignOptions extends ScanOptions {
 
 /** What {@link scanAndSign} made. */
 export interface SignedScan {
+  /** What every seal reports (its `--json` fields shared by both kinds of seal). */
+  sealed: SealedSnapshot;
   totals: ScanTotals;
   merkleRoot: string;
   manifestSha256: string;
@@ -287,7 +289,18 @@ export async function scanAndSign(opts: ScanAndSignOptions, started?: HashPool):
     tool: { name: TOOL_NAME, version: TOOL_VERSION },
   });
   const statementBytes = serializeStatement(statement);
-  return { totals, merkleRoot, manifestSha256, createdAt, statement, statementBytes, envelope: signEnvelope(statementBytes, [opts.key]) };
+  const sealed: SealedSnapshot = {
+    ref: `${opts.name}@${opts.version}`,
+    snapshot: snapshotId(statementBytes),
+    files: totals.files,
+    bytes: totals.bytes,
+    merkleRoot,
+    manifestSha256,
+    keyid: opts.key.keyid,
+    createdAt,
+    ...(opts.parent ? { parent: opts.parent } : {}),
+  };
+  return { sealed, totals, merkleRoot, manifestSha256, createdAt, statement, statementBytes, envelope: signEnvelope(statementBytes, [opts.key]) };
 }
 
 /**
@@ -347,7 +360,7 @@ export async function seal(opts: SealOptions): Promise<SealResult> {
       pool,
     );
     pool = undefined; // scanAndSign closed it
-    const { totals, merkleRoot, manifestSha256, createdAt, statementBytes, envelope } = signed;
+    const { sealed, totals, statementBytes, envelope } = signed;
     // Objects were flushed and committed by scanDataset before the snapshot that references them appears.
     await writeFileAtomic(join(tmp, STATEMENT_FILE), statementBytes, { exclusive: true });
     await writeFileAtomic(join(tmp, ENVELOPE_FILE), serializeEnvelope(envelope), { mode: 0o644, exclusive: true });
@@ -357,15 +370,7 @@ export async function seal(opts: SealOptions): Promise<SealResult> {
     const finalDir = await commitSnapshot(store, tmp, name, version);
     tmp = undefined;
     return {
-      ref: `${name}@${version}`,
-      snapshot: snapshotId(statementBytes),
-      files: totals.files,
-      bytes: totals.bytes,
-      merkleRoot,
-      manifestSha256,
-      keyid: opts.key.keyid,
-      createdAt,
-      ...(parent ? { parent } : {}),
+      ...sealed,
       newObjects: totals.newObjects,
       newObjectBytes: totals.newObjectBytes,
       seconds: (performance.now() - t0) / 1000,

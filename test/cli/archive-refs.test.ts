@@ -7,7 +7,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeTree, snap, snapBin, snapJson, tempDir, useKeyPair, writeTree } from '../helpers/tree.js';
+import { snap, snapBin, snapJson, tempDir, useKeyPair, writeTree } from '../helpers/tree.js';
 import { sealAndExport, sha256 } from '../helpers/store.js';
 
 const keys = useKeyPair('archive-refs');
