@@ -4,6 +4,7 @@
  * --json was given.
  */
 import type { Progress } from '../seal.js';
+import type { Args, CliIo } from './common.js';
 import { formatBytes, formatCount } from './format.js';
 
 /** A progress reporter: `update` as work advances, `stop` at the end. */
@@ -49,4 +50,19 @@ export async function progressReporter(enabled: boolean, stream: NodeJS.WriteStr
       if (started) bar.stop();
     },
   };
+}
+
+/**
+ * Run `work` with a progress bar on stderr when it is a terminal and neither --quiet nor --json was
+ * given; the bar is cleared whether `work` succeeds or throws. `work` gets the callback to report
+ * through, or undefined when nothing is shown (so it may skip counting totals).
+ */
+export async function withProgress<T>(a: Args, io: CliIo, label: string, work: (onProgress: ((p: Progress) => void) | undefined) => Promise<T>): Promise<T> {
+  const shown = !a.quiet && !a.json && !!io.stderr.isTTY;
+  const progress = await progressReporter(shown, io.stderr as NodeJS.WriteStream, label);
+  try {
+    return await work(shown ? (p) => progress.update(p) : undefined);
+  } finally {
+    progress.stop();
+  }
 }

@@ -7,7 +7,7 @@ import { readSnapshotUnverified } from '../../snapshot.js';
 import { exportSnapshot } from '../../archive.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural } from '../format.js';
-import { progressReporter } from '../progress.js';
+import { withProgress } from '../progress.js';
 import { jsonOut, locate, checkJobs, type Args, type CliIo, type CommandSpec, audit, auditErrors } from '../common.js';
 
 async function cmdExport(a: Args, io: CliIo): Promise<number> {
@@ -21,13 +21,7 @@ async function cmdExport(a: Args, io: CliIo): Promise<number> {
     outName = archiveFileName(p.dataset, p.version);
   }
   const out = resolve(io.cwd, outName);
-  const progress = await progressReporter(!a.quiet && !a.json && !!io.stderr.isTTY, io.stderr as NodeJS.WriteStream, 'exporting');
-  let r;
-  try {
-    r = await exportSnapshot({ snapshot, store, out, jobs: checkJobs(a.jobs), onProgress: (p) => progress.update(p) });
-  } finally {
-    progress.stop();
-  }
+  const r = await withProgress(a, io, 'exporting', (onProgress) => exportSnapshot({ snapshot, store, out, jobs: checkJobs(a.jobs), onProgress }));
   const log = await audit(io, store, { command: 'export', ref: r.ref, snapshot: r.snapshot, outcome: 'ok', details: { archive: r.file } }, { quiet: !!a.quiet });
   if (a.json) {
     jsonOut(io, {

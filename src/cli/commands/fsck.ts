@@ -3,7 +3,7 @@ import { storePath } from '../../io/store.js';
 import { fsck, type FsckReport } from '../../fsck.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, styler } from '../format.js';
-import { progressReporter } from '../progress.js';
+import { withProgress } from '../progress.js';
 import { audit, auditErrors, checkJobs, jsonOut, type Args, type CliIo, type CommandSpec } from '../common.js';
 
 /** At most this many items of one kind in the human report (--json lists all). */
@@ -46,14 +46,7 @@ function printFsck(r: FsckReport, io: CliIo, color: boolean): void {
 async function cmdFsck(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
   const jobs = checkJobs(a.jobs);
-  const showProgress = !a.quiet && !a.json && !!io.stderr.isTTY;
-  const progress = await progressReporter(showProgress, io.stderr as NodeJS.WriteStream, 'checking');
-  let r: FsckReport;
-  try {
-    r = await fsck({ store, jobs, ...(showProgress ? { onProgress: (p) => progress.update(p) } : {}) });
-  } finally {
-    progress.stop();
-  }
+  const r = await withProgress(a, io, 'checking', (onProgress) => fsck({ store, jobs, onProgress }));
   const log = await audit(
     io,
     store,

@@ -5,7 +5,7 @@ import { storePath } from '../../io/store.js';
 import { importArchive } from '../../archive.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortKeyid } from '../format.js';
-import { progressReporter } from '../progress.js';
+import { withProgress } from '../progress.js';
 import { jsonOut, trustedKeys, type Args, type CliIo, type CommandSpec, audit, auditErrors } from '../common.js';
 
 async function cmdImport(a: Args, io: CliIo): Promise<number> {
@@ -14,13 +14,7 @@ async function cmdImport(a: Args, io: CliIo): Promise<number> {
   if (!Number.isSafeInteger(threshold) || threshold < 1) throw new SnapError('USAGE', `--threshold must be a whole number of at least 1, got ${String(a.threshold)}`);
   const trusted = await trustedKeys(a.pubkey as string[], io.cwd);
   const file = resolve(io.cwd, String(a.file));
-  const progress = await progressReporter(!a.quiet && !a.json && !!io.stderr.isTTY, io.stderr as NodeJS.WriteStream, 'importing');
-  let r;
-  try {
-    r = await importArchive({ file, store, trusted, threshold, onProgress: (p) => progress.update(p) });
-  } finally {
-    progress.stop();
-  }
+  const r = await withProgress(a, io, 'importing', (onProgress) => importArchive({ file, store, trusted, threshold, onProgress }));
   const signers = r.signers.map((x) => ({ keyid: x.keyid, trusted: x.trusted, ...(x.reason ? { reason: x.reason } : {}) }));
   const log = await audit(io, store, { command: 'import', ref: r.ref, snapshot: r.snapshot, outcome: 'ok', ...(r.alreadyPresent ? { details: { alreadyPresent: true } } : {}) }, { quiet: !!a.quiet });
   if (a.json) {

@@ -5,7 +5,7 @@ import { storePath } from '../../io/store.js';
 import { restore, type RestoreSource } from '../../restore.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortKeyid, styler } from '../format.js';
-import { progressReporter } from '../progress.js';
+import { withProgress } from '../progress.js';
 import { isArchiveFile } from '../snapshot-ref.js';
 import { jsonOut, checkJobs, trustedKeys, locate, type Args, type CliIo, type CommandSpec, audit, auditErrors } from '../common.js';
 
@@ -19,13 +19,7 @@ async function cmdRestore(a: Args, io: CliIo): Promise<number> {
     ? { kind: 'archive', file: resolve(io.cwd, refText), ref: refText }
     : { kind: 'snapshot', snapshot: await locate(refText, io, store), store };
   const dir = resolve(io.cwd, String(a.dir));
-  const progress = await progressReporter(!a.quiet && !a.json && !!io.stderr.isTTY, io.stderr as NodeJS.WriteStream, 'restoring');
-  let r;
-  try {
-    r = await restore({ source, dir, trusted, threshold, jobs: checkJobs(a.jobs), onProgress: (p) => progress.update(p) });
-  } finally {
-    progress.stop();
-  }
+  const r = await withProgress(a, io, 'restoring', (onProgress) => restore({ source, dir, trusted, threshold, jobs: checkJobs(a.jobs), onProgress }));
   const v = r.verify;
   const log = await audit(io, store, { command: 'restore', ref: r.ref, snapshot: r.snapshot, outcome: r.ok ? 'ok' : 'failed', details: { dir: r.dir } }, { quiet: !!a.quiet });
   if (a.json) {

@@ -9,7 +9,7 @@ import { storePath, STATEMENT_FILE } from '../../io/store.js';
 import { sealToArchive } from '../../archive-seal.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes, formatCount } from '../format.js';
-import { progressReporter } from '../progress.js';
+import { withProgress } from '../progress.js';
 import { jsonOut, checkJobs, signingKey, locate, storeInside, type Args, type CliIo } from '../common.js';
 
 /** Run `seal … --out FILE.snap.tar`. */
@@ -26,10 +26,8 @@ export async function cmdSealOut(a: Args, io: CliIo): Promise<number> {
     const loc = await locate(a.parent, io, store);
     parent = snapshotId(await fsp.readFile(join(loc.dir, STATEMENT_FILE)));
   }
-  const progress = await progressReporter(!a.quiet && !a.json && !!io.stderr.isTTY, io.stderr as NodeJS.WriteStream, 'sealing');
-  let r;
-  try {
-    r = await sealToArchive({
+  const r = await withProgress(a, io, 'sealing', (onProgress) =>
+    sealToArchive({
       dir,
       as: String(a.as),
       key,
@@ -38,11 +36,9 @@ export async function cmdSealOut(a: Args, io: CliIo): Promise<number> {
       excludes: (a.exclude as string[]) ?? [],
       skipDirs: storeInside(dir, store),
       jobs: checkJobs(a.jobs),
-      onProgress: (p) => progress.update(p),
-    });
-  } finally {
-    progress.stop();
-  }
+      onProgress,
+    }),
+  );
   if (a.json) {
     jsonOut(io, {
       ok: true, ref: r.ref, snapshot: r.snapshot, files: r.files, bytes: r.bytes, merkleRoot: r.merkleRoot, manifestSha256: r.manifestSha256,

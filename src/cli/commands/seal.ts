@@ -4,7 +4,7 @@ import { storePath } from '../../io/store.js';
 import { seal } from '../../seal.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes, formatCount, plural } from '../format.js';
-import { progressReporter } from '../progress.js';
+import { withProgress } from '../progress.js';
 import { jsonOut, checkJobs, signingKey, audit, auditErrors, type Args, type CliIo, type CommandSpec } from '../common.js';
 import { cmdSealOut } from './seal-out.js';
 
@@ -13,10 +13,8 @@ async function cmdSeal(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
   const key = await signingKey(io, a);
   const dir = resolve(io.cwd, String(a.dir));
-  const progress = await progressReporter(!a.quiet && !a.json && !!io.stderr.isTTY, io.stderr as NodeJS.WriteStream, 'sealing');
-  let r;
-  try {
-    r = await seal({
+  const r = await withProgress(a, io, 'sealing', (onProgress) =>
+    seal({
       dir,
       as: String(a.as),
       key,
@@ -25,11 +23,9 @@ async function cmdSeal(a: Args, io: CliIo): Promise<number> {
       excludes: (a.exclude as string[]) ?? [],
       manifestOnly: !!a['manifest-only'],
       jobs: checkJobs(a.jobs),
-      onProgress: (p) => progress.update(p),
-    });
-  } finally {
-    progress.stop();
-  }
+      onProgress,
+    }),
+  );
   const log = await audit(io, store, { command: 'seal', ref: r.ref, snapshot: r.snapshot, outcome: 'ok' }, { quiet: !!a.quiet });
   if (a.json) {
     jsonOut(io, {

@@ -7,10 +7,9 @@ import { resolve } from 'node:path';
 import { SnapError } from '../../core/errors.js';
 import { verifyArchive, openArchiveSnapshot } from '../../archive.js';
 import type { SnapshotLocation } from '../../io/store.js';
-import type { VerifyReport } from '../../verify.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
-import { progressReporter } from '../progress.js';
+import { withProgress } from '../progress.js';
 import { jsonOut, trustedKeys, type Args, type CliIo } from '../common.js';
 import { isArchiveFile } from '../snapshot-ref.js';
 
@@ -36,13 +35,7 @@ export async function cmdVerifyArchive(a: Args, io: CliIo): Promise<number> {
   if (!Number.isSafeInteger(threshold) || threshold < 1) throw new SnapError('USAGE', `--threshold must be a whole number of at least 1, got ${String(a.threshold)}`);
   const trusted = await trustedKeys(a.pubkey as string[], io.cwd);
   const text = String(a.dir);
-  const progress = await progressReporter(!a.quiet && !a.json && !!io.stderr.isTTY, io.stderr as NodeJS.WriteStream, 'verifying');
-  let r: VerifyReport;
-  try {
-    r = await verifyArchive({ file: resolve(io.cwd, text), ref: text, trusted, threshold, onProgress: (p) => progress.update(p) });
-  } finally {
-    progress.stop();
-  }
+  const r = await withProgress(a, io, 'verifying', (onProgress) => verifyArchive({ file: resolve(io.cwd, text), ref: text, trusted, threshold, onProgress }));
   if (a.json) {
     jsonOut(io, {
       ok: r.ok, snapshot: r.snapshot, ref: r.ref,
