@@ -8,8 +8,9 @@ import { isArchivePath, ARCHIVE_SUFFIX } from '../../core/archive.js';
 import { storePath, STATEMENT_FILE } from '../../io/store.js';
 import { sealToArchive } from '../../archive-seal.js';
 import { EXIT_OK } from '../exit-codes.js';
-import { formatBytes, formatCount } from '../format.js';
+import { formatBytes } from '../format.js';
 import { withProgress } from '../progress.js';
+import { sealedJson, sealedLines } from '../sealed.js';
 import { jsonOut, checkJobs, signingKey, locate, storeInside, type Args, type CliIo } from '../common.js';
 
 /** Run `seal … --out FILE.snap.tar`. */
@@ -40,20 +41,11 @@ export async function cmdSealOut(a: Args, io: CliIo): Promise<number> {
     }),
   );
   if (a.json) {
-    jsonOut(io, {
-      ok: true, ref: r.ref, snapshot: r.snapshot, files: r.files, bytes: r.bytes, merkleRoot: r.merkleRoot, manifestSha256: r.manifestSha256,
-      signer: r.keyid, createdAt: r.createdAt, ...(r.parent ? { parent: r.parent } : {}), archive: r.archive.file, archiveBytes: r.archive.archiveBytes,
-      seconds: Number(r.seconds.toFixed(3)),
-    });
+    jsonOut(io, { ...sealedJson(r), archive: r.archive.file, archiveBytes: r.archive.archiveBytes, seconds: Number(r.seconds.toFixed(3)) });
   } else {
     io.stdout.write(
       [
-        `sealed ${r.ref}`,
-        `  snapshot     ${r.snapshot}`,
-        `  files        ${formatCount(r.files)} (${formatBytes(r.bytes)})`,
-        `  merkle root  ${r.merkleRoot}`,
-        `  signed by    ${r.keyid}`,
-        ...(r.parent ? [`  parent       ${r.parent}`] : []),
+        ...sealedLines(r),
         `  archive      ${r.archive.file} (${formatBytes(r.archive.archiveBytes)})`,
         `  took         ${r.seconds.toFixed(2)} s`,
       ].join('\n') + '\n',

@@ -3,8 +3,9 @@ import { resolve } from 'node:path';
 import { storePath } from '../../io/store.js';
 import { seal } from '../../seal.js';
 import { EXIT_OK } from '../exit-codes.js';
-import { formatBytes, formatCount, plural } from '../format.js';
+import { formatBytes, plural } from '../format.js';
 import { withProgress } from '../progress.js';
+import { sealedJson, sealedLines } from '../sealed.js';
 import { jsonOut, checkJobs, signingKey, audit, auditErrors, type Args, type CliIo, type CommandSpec } from '../common.js';
 import { cmdSealOut } from './seal-out.js';
 
@@ -29,18 +30,12 @@ async function cmdSeal(a: Args, io: CliIo): Promise<number> {
   const log = await audit(io, store, { command: 'seal', ref: r.ref, snapshot: r.snapshot, outcome: 'ok' }, { quiet: !!a.quiet });
   if (a.json) {
     jsonOut(io, {
-      ok: true, ref: r.ref, snapshot: r.snapshot, files: r.files, bytes: r.bytes, merkleRoot: r.merkleRoot, manifestSha256: r.manifestSha256,
-      signer: r.keyid, createdAt: r.createdAt, ...(r.parent ? { parent: r.parent } : {}), newObjects: r.newObjects, newObjectBytes: r.newObjectBytes,
+      ...sealedJson(r), newObjects: r.newObjects, newObjectBytes: r.newObjectBytes,
       seconds: Number(r.seconds.toFixed(3)), store, manifestOnly: !!a['manifest-only'], log,
     });
   } else {
     const lines = [
-      `sealed ${r.ref}`,
-      `  snapshot     ${r.snapshot}`,
-      `  files        ${formatCount(r.files)} (${formatBytes(r.bytes)})`,
-      `  merkle root  ${r.merkleRoot}`,
-      `  signed by    ${r.keyid}`,
-      ...(r.parent ? [`  parent       ${r.parent}`] : []),
+      ...sealedLines(r),
       a['manifest-only'] ? `  contents     not kept (--manifest-only)` : `  store        ${store}: ${plural(r.newObjects, 'new object')} (${formatBytes(r.newObjectBytes)})`,
       `  took         ${r.seconds.toFixed(2)} s (${formatBytes(r.bytes / Math.max(r.seconds, 1e-3))}/s)`,
     ];

@@ -1,0 +1,23 @@
+/** What both kinds of seal (into a store, `--out` an archive) print about the snapshot they made. */
+import type { SealedSnapshot } from '../seal.js';
+import { formatBytes, formatCount } from './format.js';
+
+/** The `--json` fields every seal shares, in the order seal has always printed them. */
+export function sealedJson(r: SealedSnapshot): Record<string, unknown> {
+  return {
+    ok: true, ref: r.ref, snapshot: r.snapshot, files: r.files, bytes: r.bytes, merkleRoot: r.merkleRoot, manifestSha256: r.manifestSha256,
+    signer: r.keyid, createdAt: r.createdAt, ...(r.parent ? { parent: r.parent } : {}),
+  };
+}
+
+/** The first lines of every seal's text report; the caller adds where the contents went and the time. */
+export function sealedLines(r: SealedSnapshot): string[] {
+  return [
+    `sealed ${r.ref}`,
+    `  snapshot     ${r.snapshot}`,
+    `  files        ${formatCount(r.files)} (${formatBytes(r.bytes)})`,
+    `  merkle root  ${r.merkleRoot}`,
+    `  signed by    ${r.keyid}`,
+    ...(r.parent ? [`  parent       ${r.parent}`] : []),
+  ];
+}
