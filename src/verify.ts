@@ -8,14 +8,14 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { SnapError, isSnapError } from './core/errors.js';
 import { compareUtf8 } from './core/paths.js';
-import { isSymlinkEntry, parseEntry, ManifestOrder, type FileEntry, type ManifestEntry } from './core/manifest.js';
+import { isSymlinkEntry, ManifestOrder, type FileEntry, type ManifestEntry } from './core/manifest.js';
 import { MerkleTreeBuilder } from './core/merkle.js';
 import { toHex } from './core/encoding.js';
 import { nodeHashNative } from './io/native-hash.js';
 import type { TrustedKey } from './core/envelope.js';
 import { HashPool, type CheckReply } from './io/hash-pool.js';
 import { walkDatasetRuns, type WalkItem } from './io/walk.js';
-import { manifestLineRuns, type ManifestDigest } from './io/manifest-file.js';
+import { manifestLineRuns, parseManifestLine, type ManifestDigest } from './io/manifest-file.js';
 import { checkTrust, type SignerReport } from './snapshot.js';
 import type { SnapshotLocation } from './io/store.js';
 import type { Progress } from './seal.js';
@@ -186,14 +186,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
       const out: { line: string; entry: ManifestEntry }[] = new Array(run.length);
       for (let i = 0; i < run.length; i++) {
         const line = run[i] as string;
-        let entry: ManifestEntry;
-        try {
-          entry = parseEntry(line);
-          order.accept(entry.path);
-        } catch (err) {
-          if (err instanceof SnapError) throw new SnapError(err.code, `${trust.manifestPath} line ${order.count + 1}: ${err.message}`, { ...err.details, line: order.count + 1 });
-          throw err;
-        }
+        const entry = parseManifestLine(line, order, trust.manifestPath);
         if (!isSymlinkEntry(entry)) manifestTotal += entry.size;
         out[i] = { line, entry };
       }

@@ -54,6 +54,22 @@ export async function* manifestLineRuns(path: string, digest: { sha256?: string;
 }
 
 /**
+ * Parse one line of the manifest file `path` strictly and check that it comes after the lines
+ * `order` has seen; an error names the file and the line number (`details.line`).
+ * @throws SnapError every code of core `parseEntry` and `ManifestOrder`
+ */
+export function parseManifestLine(line: string, order: ManifestOrder, path: string): ManifestEntry {
+  try {
+    const e = parseEntry(line);
+    order.accept(e.path);
+    return e;
+  } catch (err) {
+    if (err instanceof SnapError) throw new SnapError(err.code, `${path} line ${order.count + 1}: ${err.message}`, { ...err.details, line: order.count + 1 });
+    throw err;
+  }
+}
+
+/**
  * Parse a manifest file run by run: every line strictly (canonical form, order, no duplicates),
  * while computing its SHA-256 and Merkle root. `result` is filled in when the generator ends.
  * @throws SnapError every code of core `parseEntry` and `ManifestOrder`, with `details.line`;
@@ -68,14 +84,7 @@ export async function* manifestEntryRuns(path: string, result: Partial<ManifestD
     const out: ManifestEntry[] = new Array(run.length);
     for (let i = 0; i < run.length; i++) {
       const line = run[i] as string;
-      let e: ManifestEntry;
-      try {
-        e = parseEntry(line);
-        order.accept(e.path);
-      } catch (err) {
-        if (err instanceof SnapError) throw new SnapError(err.code, `${path} line ${order.count + 1}: ${err.message}`, { ...err.details, line: order.count + 1 });
-        throw err;
-      }
+      const e = parseManifestLine(line, order, path);
       if ('sha256' in e) total += e.size;
       tree.appendLeafHash(leafHashOfLine(line));
       out[i] = e;
