@@ -22,7 +22,7 @@ import { parseStatement, snapshotId, type SnapshotPredicate, type Statement } fr
 import { TreeShapeCheck, type TreeViolation } from './core/archive.js';
 import type { TrustedKey } from './core/envelope.js';
 import { ArchiveReader, writeArchive, checkArchiveTarget, WRITE_SLICE, type ArchiveWriteResult } from './io/archive.js';
-import { manifestEntryRuns, type ManifestDigest } from './io/manifest-file.js';
+import { checkedEntryRuns, manifestEntryRuns, type ManifestDigest } from './io/manifest-file.js';
 import {
   openStore, lockStore, makeTmpDir, commitSnapshot, snapshotDir, isSnapshotFolder, objectPath, snapshotKeepsObjects, syncFileSystem,
   writeFileAtomic, fsyncDir, MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, CONTENTS_FILE, type SnapshotLocation,
@@ -419,7 +419,7 @@ export async function importArchive(opts: ImportOptions): Promise<ImportResult> 
     }
     // Everything checked: move the staged objects into place (a second pass over the manifest).
     if (result.newObjects > 0) {
-      for await (const run of manifestEntryRuns(manifestPath, {})) {
+      for await (const run of checkedEntryRuns(manifestPath)) {
         for (const e of run) {
           if ('type' in e) continue;
           const final = objectPath(store, e.sha256);

@@ -27,7 +27,7 @@ import { SnapError, type SnapErrorCode } from './core/errors.js';
 import type { FileEntry } from './core/manifest.js';
 import type { TrustedKey } from './core/envelope.js';
 import type { ArchiveItem } from './io/archive.js';
-import { manifestEntryRuns } from './io/manifest-file.js';
+import { checkedEntryRuns } from './io/manifest-file.js';
 import { WritePool, WHOLE_FILE_MAX, type WriteFailure, type WriteReply } from './io/write-pool.js';
 import { openStore, objectPath, snapshotKeepsObjects, type SnapshotLocation, type Store } from './io/store.js';
 import { ioError } from './io/errors.js';
@@ -257,7 +257,7 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
         batchBytes = 0;
         await submit(wp.copy(b.map((e) => objectPath(store, e.sha256)), b.map((e) => pathOf(e.path)), b.map((e) => e.size), b.map((e) => e.sha256)), b);
       };
-      for await (const run of manifestEntryRuns(prep.manifestPath, {})) {
+      for await (const run of checkedEntryRuns(prep.manifestPath)) {
         for (const e of run) {
           if ('type' in e) {
             symlinks++;
@@ -368,7 +368,7 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
     pool = undefined;
 
     // Links last, from the checked manifest: nothing is ever written through one.
-    for await (const run of manifestEntryRuns(prep.manifestPath, {})) {
+    for await (const run of checkedEntryRuns(prep.manifestPath)) {
       for (const m of run) {
         if (!('type' in m)) continue;
         ensureDir(m.path);

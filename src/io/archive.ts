@@ -25,8 +25,7 @@ import {
   ARCHIVE_DATA_PREFIX, ARCHIVE_ENVELOPE, ARCHIVE_FILE_MODE, ARCHIVE_MANIFEST, ARCHIVE_PAX_KEYS, ARCHIVE_STATEMENT,
   ARCHIVE_SYMLINK_MODE, MAX_ENVELOPE_BYTES, MAX_STATEMENT_BYTES, archiveMtime,
 } from '../core/archive.js';
-import { manifestLineRuns } from './manifest-file.js';
-import { parseEntry } from '../core/manifest.js';
+import { checkedEntryRuns } from './manifest-file.js';
 import { ReadPool, WHOLE_FILE_MAX, BLOCK, type ReadFailure, type ReadReply } from './read-pool.js';
 import { ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, fsyncDir, type SnapshotLocation } from './store.js';
 import { ioError } from './errors.js';
@@ -40,16 +39,6 @@ const WRITE_BATCH = 4 << 20;
 
 // ------------------------------------------------------------------------------------------ writing
 
-/**
- * The entries of a manifest that was already checked in full (order, root and digest, e.g. by
- * `checkManifestAgainst`), run by run: each line is parsed again (so a file changed since is still
- * refused line by line), without recomputing the Merkle tree.
- * @throws SnapError the codes of core `parseEntry` | `NOT_FOUND` | `IO_ERROR`
- */
-export async function* checkedEntryRuns(path: string): AsyncGenerator<ManifestEntry[]> {
-  const raw = { bytes: 0 } as { sha256?: string; bytes: number };
-  for await (const run of manifestLineRuns(path, raw)) yield run.map((l) => parseEntry(l));
-}
 
 /** A tar-stream header as passed to `pack.entry`. */
 type HeaderArg = Parameters<tar.Pack['entry']>[0];

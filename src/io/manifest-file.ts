@@ -54,6 +54,17 @@ export async function* manifestLineRuns(path: string, digest: { sha256?: string;
 }
 
 /**
+ * The entries of a manifest that was already checked in full (order, root and digest, e.g. by
+ * `checkManifestAgainst`), run by run: each line is parsed again (so a file changed since is still
+ * refused line by line), without recomputing the Merkle tree.
+ * @throws SnapError the codes of core `parseEntry` | `NOT_FOUND` | `IO_ERROR`
+ */
+export async function* checkedEntryRuns(path: string): AsyncGenerator<ManifestEntry[]> {
+  const raw = { bytes: 0 } as { sha256?: string; bytes: number };
+  for await (const run of manifestLineRuns(path, raw)) yield run.map((l) => parseEntry(l));
+}
+
+/**
  * Parse one line of the manifest file `path` strictly and check that it comes after the lines
  * `order` has seen; an error names the file and the line number (`details.line`).
  * @throws SnapError every code of core `parseEntry` and `ManifestOrder`
