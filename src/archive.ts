@@ -21,7 +21,8 @@ import { SnapError, isSnapError, type SnapErrorCode } from './core/errors.js';
 import { parseStatement, snapshotId, type SnapshotPredicate, type Statement } from './core/statement.js';
 import { TreeShapeCheck, type TreeViolation } from './core/archive.js';
 import type { TrustedKey } from './core/envelope.js';
-import { ArchiveReader, writeArchive, checkArchiveTarget, WRITE_SLICE, type ArchiveWriteResult } from './io/archive.js';
+import { ArchiveReader, writeArchive, checkArchiveTarget, type ArchiveWriteResult } from './io/archive.js';
+import { WRITE_SLICE } from './io/write-slice.js';
 import { checkedEntryRuns, manifestEntryRuns, type ManifestDigest } from './io/manifest-file.js';
 import {
   openStore, lockStore, makeTmpDir, commitSnapshot, snapshotDir, isSnapshotFolder, objectPath, snapshotKeepsObjects, syncFileSystem,

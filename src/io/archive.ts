@@ -26,6 +26,7 @@ import {
   ARCHIVE_SYMLINK_MODE, MAX_ENVELOPE_BYTES, MAX_STATEMENT_BYTES, archiveMtime,
 } from '../core/archive.js';
 import { checkedEntryRuns } from './manifest-file.js';
+import { WRITE_SLICE } from './write-slice.js';
 import { ReadPool, WHOLE_FILE_MAX, BLOCK, type ReadFailure, type ReadReply } from './read-pool.js';
 import { ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, fsyncDir, type SnapshotLocation } from './store.js';
 import { ioError } from './errors.js';
@@ -157,12 +158,6 @@ const BATCH_FILES = 256;
 const AHEAD_BYTES = 128 << 20;
 /** Blocks of one large file requested at once. */
 const BLOCKS_IN_FLIGHT = 3;
-/**
- * Largest single write, in bytes. The page cache takes folios as large as a write, and large folios
- * were measured up to six times slower to fill when earlier work left memory fragmented (a 4 MiB
- * write after `tar -xf`); writes of 32 KiB cost the same in any state (docs/PERFORMANCE.md).
- */
-export const WRITE_SLICE = 32 << 10;
 
 /** Write `parts` at `pos`, all of it, in writes of at most {@link WRITE_SLICE} bytes. */
 function writeAllAt(fd: number, parts: Buffer[], pos: number): void {

@@ -25,10 +25,12 @@
  * the parent's hint is not looked up in the store: the parent kept that object.
  */
 
+import { WRITE_SLICE } from './write-slice.js';
+
 /* eslint-disable */
 declare const require: NodeJS.Require;
 
-export function hashWorkerMain(require: NodeJS.Require): void {
+export function hashWorkerMain(require: NodeJS.Require, slice: number): void {
   const { parentPort, workerData } = require('node:worker_threads');
   const fs = require('node:fs');
   const { createHash } = require('node:crypto');
@@ -76,11 +78,10 @@ export function hashWorkerMain(require: NodeJS.Require): void {
     return join(tmpDir as string, `obj-${process.pid}-${workerIndex}-${Date.now().toString(36)}-${(tmpCounter++).toString(36)}`);
   }
 
-  /** Writes of at most 32 KiB: small page-cache folios, quick to fill whatever state memory is in (see write-pool.ts). */
-  const SLICE = 32 << 10;
+  /** Write `len` bytes of `buf`, in writes of at most `slice` bytes (see write-slice.ts). */
   function writeAll(fd: number, buf: Buffer, len: number): void {
     let off = 0;
-    while (off < len) off += fs.writeSync(fd, buf, off, Math.min(SLICE, len - off));
+    while (off < len) off += fs.writeSync(fd, buf, off, Math.min(slice, len - off));
   }
 
   /** Hash an open file to the end; optionally copy every chunk to `outFd`. Returns [hex, bytes]. */
@@ -415,5 +416,5 @@ export function hashWorkerMain(require: NodeJS.Require): void {
 
 /** JavaScript source that runs {@link hashWorkerMain} in a worker started with `{ eval: true }`. */
 export function workerSource(): string {
-  return `(${hashWorkerMain.toString()})(require)`;
+  return `(${hashWorkerMain.toString()})(require, ${WRITE_SLICE})`;
 }

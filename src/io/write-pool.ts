@@ -25,6 +25,7 @@
  */
 import { WorkerPool } from './worker-pool.js';
 import { defaultReadJobs, WHOLE_FILE_MAX } from './read-pool.js';
+import { WRITE_SLICE } from './write-slice.js';
 
 export { WHOLE_FILE_MAX };
 
@@ -56,7 +57,7 @@ export interface WriteReply {
 }
 
 /** Worker body: self-contained (started with `eval`), only Node built-ins, loaded with the `require` it is given (so a bundler leaves those calls alone). */
-function writeWorkerMain(require: NodeJS.Require): void {
+function writeWorkerMain(require: NodeJS.Require, slice: number): void {
   /* eslint-disable */
   const { parentPort } = require('node:worker_threads');
   const fs = require('node:fs');
@@ -103,14 +104,11 @@ function writeWorkerMain(require: NodeJS.Require): void {
     }
     return got;
   }
-  // Writes of at most 32 KiB: the page cache then takes small folios, which costs the same
-  // whatever memory state earlier work left. One 4 MiB write asks for large folios, which were
-  // measured up to six times slower to fill when memory was fragmented (docs/PERFORMANCE.md).
-  const SLICE = 32 << 10;
+  // Writes of at most `slice` bytes: small page-cache folios (see write-slice.ts).
   function writeAll(fd: number, buf: Buffer, path: string): void {
     let off = 0;
     try {
-      while (off < buf.length) off += fs.writeSync(fd, buf, off, Math.min(SLICE, buf.length - off));
+      while (off < buf.length) off += fs.writeSync(fd, buf, off, Math.min(slice, buf.length - off));
     } catch (e) {
       throw io(e, path);
     }
@@ -304,7 +302,7 @@ export class WritePool extends WorkerPool<WriteReply> {
    * @throws SnapError `USAGE` when `jobs` is not a positive integer
    */
   constructor(jobs = defaultReadJobs()) {
-    super(`(${writeWorkerMain.toString()})(require)`, jobs, 'write');
+    super(`(${writeWorkerMain.toString()})(require, ${WRITE_SLICE})`, jobs, 'write');
   }
 
   /** Copy small store objects `srcs[i]` to new files `dsts[i]`, each checked before it is written. */
