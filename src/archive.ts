@@ -460,7 +460,7 @@ export function dataMismatch(file: string, path: string, expected: string, actua
 }
 
 /** Write a whole chunk at the file's position (synchronous), in writes of at most {@link WRITE_SLICE} bytes. */
-export function writeChunk(fd: number, chunk: Buffer, path: string): void {
+function writeChunk(fd: number, chunk: Buffer, path: string): void {
   try {
     let off = 0;
     while (off < chunk.length) off += writeSync(fd, chunk, off, Math.min(WRITE_SLICE, chunk.length - off));

@@ -1,5 +1,5 @@
 /**
- * Progress on stderr for seal, verify and fsck: files, bytes, MB/s and, when the totals are known,
+ * Progress on stderr for the long commands (seal, verify, fsck, export, import, restore): files, bytes, MB/s and, when the totals are known,
  * percent and ETA. Drawn with cli-progress, only when stderr is a terminal and neither --quiet nor
  * --json was given.
  */
@@ -8,7 +8,7 @@ import type { Args, CliIo } from './common.js';
 import { formatBytes, formatCount } from './format.js';
 
 /** A progress reporter: `update` as work advances, `stop` at the end. */
-export interface ProgressReporter {
+interface ProgressReporter {
   update(p: Progress): void;
   stop(): void;
 }
@@ -19,7 +19,7 @@ const NONE: ProgressReporter = { update() {}, stop() {} };
  * A progress bar on `stream` when `enabled`, else a reporter that does nothing. cli-progress is
  * loaded only when a bar is drawn, to keep start-up fast in pipelines.
  */
-export async function progressReporter(enabled: boolean, stream: NodeJS.WriteStream, label: string): Promise<ProgressReporter> {
+async function progressReporter(enabled: boolean, stream: NodeJS.WriteStream, label: string): Promise<ProgressReporter> {
   if (!enabled) return NONE;
   const { default: cliProgress } = await import('cli-progress');
   const t0 = performance.now();

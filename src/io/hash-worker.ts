@@ -30,7 +30,7 @@ import { WRITE_SLICE } from './write-slice.js';
 /* eslint-disable */
 declare const require: NodeJS.Require;
 
-export function hashWorkerMain(require: NodeJS.Require, slice: number): void {
+function hashWorkerMain(require: NodeJS.Require, slice: number): void {
   const { parentPort, workerData } = require('node:worker_threads');
   const fs = require('node:fs');
   const { createHash } = require('node:crypto');
