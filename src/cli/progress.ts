@@ -1,7 +1,7 @@
 /**
- * Progress on stderr for the long commands (seal, verify, fsck, export, import, restore): files, bytes, MB/s and, when the totals are known,
- * percent and ETA. Drawn with cli-progress, only when stderr is a terminal and neither --quiet nor
- * --json was given.
+ * Progress on stderr for the long commands (seal, verify, fsck, export, import, restore): files,
+ * bytes, MB/s and, when the totals are known, percent and ETA. Drawn with cli-progress, only when
+ * stderr is a terminal and neither --quiet nor --json was given.
  */
 import type { Progress } from '../seal.js';
 import type { Args, CliIo } from './common.js';
