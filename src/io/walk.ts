@@ -11,6 +11,7 @@ import { promises as fsp, readdirSync } from 'node:fs';
 import type { Dirent } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import type { Ignore } from 'ignore';
+import { checkExcludePatterns } from '../core/excludes.js';
 import { SnapError } from '../core/errors.js';
 import { compareUtf8 } from '../core/paths.js';
 import { validatePath } from '../core/paths.js';
@@ -42,9 +43,12 @@ function describeSpecial(d: Dirent): string | undefined {
 /** A compiled matcher for `--exclude` patterns (gitignore syntax, via the `ignore` package, loaded only when needed). */
 export async function excludeMatcher(patterns: readonly string[]): Promise<Ignore | undefined> {
   if (patterns.length === 0) return undefined;
+  checkExcludePatterns(patterns, 'USAGE');
   const { default: ignore } = await import('ignore');
   try {
-    return ignore().add([...patterns]);
+    const ig = ignore().add([...patterns]);
+    ig.ignores('x'); // the package compiles its regular expressions on first use: fail here, not mid-walk
+    return ig;
   } catch (e) {
     throw new SnapError('USAGE', `invalid --exclude pattern: ${(e as Error).message}`);
   }

@@ -1,6 +1,6 @@
 /** `snap list [name]`: List the snapshots in the store (all, or of one NAME). */
 import { storePath, openStore, listSnapshots } from '../../io/store.js';
-import { EXIT_OK } from '../exit-codes.js';
+import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, formatCount, shortId } from '../format.js';
 import { jsonOut, type Args, type CliIo, type CommandSpec } from '../common.js';
 
@@ -8,9 +8,11 @@ async function cmdList(a: Args, io: CliIo): Promise<number> {
   const store = await openStore(storePath(a.store, io.env, io.cwd));
   const name = a.name as string | undefined;
   const list = await listSnapshots(store, name);
+  // A folder whose statement names another snapshot (swapped or moved) is listed, marked, and fails the listing.
+  const exit = list.some((s) => s.signedAs !== undefined) ? EXIT_INTEGRITY : EXIT_OK;
   if (a.json) {
     jsonOut(io, { store: store.root, snapshots: list.map(({ dir: _d, ...rest }) => ({ ref: `${rest.name}@${rest.version}`, ...rest })) });
-    return EXIT_OK;
+    return exit;
   }
   if (list.length === 0) {
     io.stdout.write(name ? `no snapshots of ${name} in ${store.root}\n` : `no snapshots in ${store.root}\n`);
@@ -21,7 +23,10 @@ async function cmdList(a: Args, io: CliIo): Promise<number> {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const fmt = (r: string[]) => r.map((c, i) => (i >= 3 ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join('  ');
   io.stdout.write([fmt(head), ...rows.map(fmt)].join('\n') + '\n');
-  return EXIT_OK;
+  for (const s of list) {
+    if (s.signedAs !== undefined) io.stderr.write(`error: ${s.name}@${s.version} holds a snapshot signed as ${s.signedAs} (swapped or moved); every command refuses it under this name: run snap fsck\n`);
+  }
+  return exit;
 }
 
 /** `snap list [name]`. */
