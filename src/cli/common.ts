@@ -22,6 +22,8 @@ export interface CliIo {
   cwd: string;
   /** Where a passphrase prompt reads from (only when it is a terminal). */
   stdin?: NodeJS.ReadStream;
+  /** The command line as given (after `snap`), set by `runCli`; recorded by `seal` as provenance. */
+  argv?: readonly string[];
 }
 
 /** Flags every command takes. */

@@ -9,6 +9,24 @@ import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes, formatCount } from '../format.js';
 import { jsonOut, type Args, type CliIo, type CommandSpec } from '../common.js';
 import { openSnapshotRef, type OpenedSnapshot } from '../snapshot-ref.js';
+import type { Provenance } from '../../core/provenance.js';
+
+/**
+ * The provenance lines of `show`. Free text (the description, command arguments) is printed as a
+ * JSON string, so a control character shows as its escape and cannot forge a line; URIs, licence
+ * and git fields hold no control characters (the statement validator refuses them).
+ */
+export function provenanceLines(pv: Provenance): string[] {
+  const g = pv.pipeline?.git;
+  return [
+    ...(pv.description !== undefined ? [`  description      ${JSON.stringify(pv.description)}`] : []),
+    ...(pv.sources ?? []).map((s) => `  source           ${s.uri}${s.sha256 ? ` (sha256 ${s.sha256})` : ''}`),
+    ...(pv.license !== undefined ? [`  license          ${pv.license}`] : []),
+    ...(g ? [`  git              ${g.commit}${g.ref ? ` ${g.ref}` : ''}${g.repository ? ` ${g.repository}` : ''}`] : []),
+    ...(pv.pipeline?.command ? [`  command          ${pv.pipeline.command.map((x) => JSON.stringify(x)).join(' ')}`] : []),
+    ...(pv.derivedFrom ?? []).map((d) => `  derived from     ${d.ref} ${d.snapshot}`),
+  ];
+}
 
 async function cmdShow(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
@@ -39,6 +57,7 @@ async function showSnapshot({ location: loc, archive }: OpenedSnapshot, a: Args,
     `  manifest sha256  ${p.manifestSha256}`,
     ...(p.parent ? [`  parent           ${p.parent}`] : []),
     ...(p.excludes ? [`  excludes         ${p.excludes.join(' ')}`] : []),
+    ...(p.provenance ? provenanceLines(p.provenance) : []),
     `  tool             ${p.tool.name} ${p.tool.version}`,
     `  signatures       ${info.keyids.map((k) => k || '(no keyid)').join(', ') || 'none'}`,
     archive
