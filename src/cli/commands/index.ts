@@ -29,6 +29,12 @@ export const COMMANDS: CommandEntry[] = [
     describe: 'Write a snapshot into a new or empty folder, checked, then verified',
     load: async () => (await import('./restore.js')).restoreCommand,
   },
+  { command: 'attest <files..>', describe: 'Sign which snapshots a model (its files) was trained on', load: async () => (await import('./attest.js')).attestCommand },
+  {
+    command: 'verify-model <files..>',
+    describe: 'Which signed snapshots a model was trained on; exit 1 unless all are trusted',
+    load: async () => (await import('./verify-model.js')).verifyModelCommand,
+  },
 ];
 
 /** The command word of an entry (`seal` for `seal <dir>`). */
