@@ -35,6 +35,8 @@ export const COMMANDS: CommandEntry[] = [
     describe: 'Which signed snapshots a model was trained on; exit 1 unless all are trusted',
     load: async () => (await import('./verify-model.js')).verifyModelCommand,
   },
+  { command: 'lineage <ref>', describe: 'Where a snapshot came from: its parents and derivations, with their sources', load: async () => (await import('./lineage.js')).lineageCommand },
+  { command: 'impact <ref>', describe: 'Every snapshot derived from REF and every model trained on any of them', load: async () => (await import('./impact.js')).impactCommand },
 ];
 
 /** The command word of an entry (`seal` for `seal <dir>`). */
