@@ -37,6 +37,7 @@ export const COMMANDS: CommandEntry[] = [
   },
   { command: 'lineage <ref>', describe: 'Where a snapshot came from: its parents and derivations, with their sources', load: async () => (await import('./lineage.js')).lineageCommand },
   { command: 'impact <ref>', describe: 'Every snapshot derived from REF and every model trained on any of them', load: async () => (await import('./impact.js')).impactCommand },
+  { command: 'bom [ref]', describe: 'Write a CycloneDX 1.6 ML-BOM of a snapshot or of a model attestation', load: async () => (await import('./bom.js')).bomCommand },
 ];
 
 /** The command word of an entry (`seal` for `seal <dir>`). */
