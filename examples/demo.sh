@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end demo of snap as a pre-training gate: seal a labelled dataset, verify it, poison it
-# (flip one label, inject one file), watch verify refuse it, then diff the two snapshots; end with models attested as trained on v1 and v2, and the impact of v2.
+# (flip one label, inject one file), watch verify refuse it, then diff the two snapshots; end
+# with models attested as trained on v1 and on v2, and the impact of v2: the model to retrain.
 # Run from the repo root after `npm run build`:  npm run demo   (or: bash examples/demo.sh)
 set -euo pipefail
 export LC_ALL=C # byte order for globs, so "the first spam file" is well defined
