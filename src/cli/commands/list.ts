@@ -2,6 +2,7 @@
 import { storePath, openStore, listSnapshots } from '../../io/store.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes, formatCount, shortId } from '../format.js';
+import { escapeForTerminal as shown } from '../../core/display.js';
 import { jsonOut, type Args, type CliIo, type CommandSpec } from '../common.js';
 
 async function cmdList(a: Args, io: CliIo): Promise<number> {
@@ -13,10 +14,10 @@ async function cmdList(a: Args, io: CliIo): Promise<number> {
     return EXIT_OK;
   }
   if (list.length === 0) {
-    io.stdout.write(name ? `no snapshots of ${name} in ${store.root}\n` : `no snapshots in ${store.root}\n`);
+    io.stdout.write(name ? `no snapshots of ${shown(name)} in ${shown(store.root)}\n` : `no snapshots in ${shown(store.root)}\n`);
     return EXIT_OK;
   }
-  const rows = list.map((s) => [`${s.name}@${s.version}`, shortId(s.id), s.createdAt, formatCount(s.fileCount), formatBytes(s.totalBytes)]);
+  const rows = list.map((s) => [shown(`${s.name}@${s.version}`), shortId(s.id), shown(s.createdAt), formatCount(s.fileCount), formatBytes(s.totalBytes)]);
   const head = ['REF', 'SNAPSHOT', 'CREATED', 'FILES', 'BYTES'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const fmt = (r: string[]) => r.map((c, i) => (i >= 3 ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join('  ');
