@@ -10,6 +10,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run.js';
@@ -258,6 +259,22 @@ describe('diff reports what a folder holds that no manifest can record (extra, e
     const j = await json(['diff', a, b, '--store', await newStorePath()]);
     expect(j.code).toBe(1);
     expect(j.json.extra).toEqual([expect.objectContaining({ side: 'a', path: BAD, code: 'PATH_INVALID_UTF8' })]);
+  });
+
+  it('lists a FIFO on a folder side as extra (FILE_UNSUPPORTED_TYPE, exit 1), as verify does, rather than stop', async () => {
+    const { data, store } = await sealed({ 'a.csv': 'a' });
+    execFileSync('mkfifo', [join(data, `pipe${WEIRD}`)]);
+    const r = await human(['diff', 'ds@v1', data, '--store', store]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(shown(`pipe${WEIRD}`));
+    const j = await json(['diff', 'ds@v1', data, '--store', store]);
+    expect(j.code).toBe(1);
+    // A name with control characters is refused before its type is looked at.
+    expect(j.json.extra).toEqual([expect.objectContaining({ side: 'b', path: `pipe${WEIRD}`, code: 'PATH_CONTROL_CHAR' })]);
+    await fsp.rename(join(data, `pipe${WEIRD}`), join(data, 'pipe'));
+    const k = await json(['diff', 'ds@v1', data, '--store', store]);
+    expect(k.code).toBe(1);
+    expect(k.json.extra).toEqual([expect.objectContaining({ side: 'b', path: 'pipe', code: 'FILE_UNSUPPORTED_TYPE' })]);
   });
 
   it('two snapshots: added, removed and renamed names escaped', async () => {
