@@ -15,7 +15,7 @@ import { serializeEnvelope, signEnvelope, type Envelope } from './core/envelope.
 import type { PrivateKey } from './core/keys.js';
 import { readSnapshotUnverified } from './snapshot.js';
 import { HashPool, BatchSizer, type SealReply, type CommitReply } from './io/hash-pool.js';
-import { walkDatasetRuns, type WalkItem } from './io/walk.js';
+import { walkDatasetRuns, type WalkItem, type WalkOptions } from './io/walk.js';
 import { ParentHints } from './io/parent-hints.js';
 import {
   openStore, lockStore, makeTmpDir, commitSnapshot, listSnapshots, resolveRef, snapshotDir, snapshotKeepsObjects, syncFileSystem, writeFileAtomic, fsyncDir,
@@ -99,6 +99,9 @@ export interface ScanOptions {
    */
   hints?: ParentHints;
   onProgress?: (p: Progress) => void;
+  /** Report (instead of throwing) an entry a manifest cannot record, or a socket, FIFO or device (diff; see `WalkOptions`). */
+  onBadName?: WalkOptions['onBadName'];
+  onSpecial?: WalkOptions['onSpecial'];
 }
 
 /** Totals of a scan. */
@@ -164,7 +167,7 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
       want = sizer.next();
     };
     const skipDirs = [...(opts.skipDirs ?? [])];
-    for await (const run of walkDatasetRuns(root, { excludes: opts.excludes, skipDirs })) {
+    for await (const run of walkDatasetRuns(root, { excludes: opts.excludes, skipDirs, onBadName: opts.onBadName, onSpecial: opts.onSpecial })) {
       for (const item of run) {
         batch.push(item);
         hinted.push(opts.hints && item.kind !== 'symlink' ? ((await opts.hints.get(item.path)) ?? null) : null);

@@ -7,6 +7,7 @@ import { resolve, relative } from 'node:path';
 import { existsSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { SnapError, isSnapError } from '../core/errors.js';
+import { escapeForTerminal, escapeMessage } from '../core/display.js';
 import type { TrustedKey } from '../core/envelope.js';
 import { readPrivateKey, readPublicKey } from '../io/keyfile.js';
 import type { PrivateKey } from '../core/keys.js';
@@ -86,7 +87,7 @@ export async function signingKey(io: CliIo, a: Args): Promise<PrivateKey> {
   } catch (e) {
     if (given !== undefined || !(e instanceof SnapError) || e.code !== 'KEY_PASSPHRASE_REQUIRED' || !io.stdin?.isTTY) throw e;
     const { promptPassphrase } = await import('./prompt.js');
-    return readPrivateKey(path, { passphrase: await promptPassphrase(`passphrase for ${a.key}: `, { input: io.stdin, output: io.stderr as NodeJS.WriteStream }) });
+    return readPrivateKey(path, { passphrase: await promptPassphrase(`passphrase for ${escapeForTerminal(String(a.key))}: `, { input: io.stdin, output: io.stderr as NodeJS.WriteStream }) });
   }
 }
 
@@ -139,7 +140,7 @@ export async function audit(io: CliIo, storeRoot: string, input: AuditInput, opt
   } catch (e) {
     r = { written: false, reason: (e as Error)?.message ?? String(e) };
   }
-  if (!r.written && !r.noStore && !opts.quiet) io.stderr.write(`note: audit log not written: ${r.reason}\n`);
+  if (!r.written && !r.noStore && !opts.quiet) io.stderr.write(`note: audit log not written: ${escapeMessage(r.reason)}\n`);
   return r;
 }
 

@@ -4,6 +4,7 @@
  */
 import yargs, { type Argv } from 'yargs';
 import { SnapError, isSnapError } from '../core/errors.js';
+import { escapeForTerminal, escapeMessage } from '../core/display.js';
 import { TOOL_VERSION } from '../version.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { jsonOut, type Args, type CliIo } from './common.js';
@@ -66,7 +67,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const { args, output, error } = await parse(argv, active);
   if (error !== undefined) {
     if (wantsJson) jsonOut(io, { ok: false, error: { code: 'USAGE', message: error } });
-    io.stderr.write(`snap: ${error}\nRun "snap --help" (or "snap <command> --help") for usage.\n`);
+    io.stderr.write(`snap: ${escapeMessage(error)}\nRun "snap --help" (or "snap <command> --help") for usage.\n`);
     return EXIT_USAGE;
   }
   if (output) {
@@ -77,7 +78,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const cmd = String((a._ as unknown[])[0]);
   const handler = active && commandName(active) === cmd ? active.run : undefined;
   if (!handler) {
-    io.stderr.write(`snap: unknown command ${JSON.stringify(cmd)}; run "snap --help"\n`);
+    io.stderr.write(`snap: unknown command "${escapeForTerminal(cmd)}"; run "snap --help"\n`);
     return EXIT_USAGE;
   }
   try {
@@ -86,8 +87,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const err = isSnapError(e) ? e : new SnapError('INTERNAL', `unexpected error: ${(e as Error)?.message ?? String(e)} (please report this)`, undefined, { cause: e });
     const code = exitCodeFor(err.code);
     if (a.json) jsonOut(io, { ok: false, error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
-    io.stderr.write(`snap ${cmd}: ${err.message} [${err.code}]\n`);
-    if (debug) io.stderr.write(`${(e as Error)?.stack ?? ''}\n`);
+    // The one place an error reaches the terminal: messages embed names and outside text, so
+    // nothing in one is printed raw (its line breaks included: a message is one line).
+    io.stderr.write(`snap ${cmd}: ${escapeMessage(err.message)} [${err.code}]\n`);
+    if (debug) io.stderr.write(`${((e as Error)?.stack ?? '').split('\n').map(escapeMessage).join('\n')}\n`);
     return code;
   }
 }

@@ -1,6 +1,7 @@
 /** `snap export <ref> -o FILE.snap.tar`: write a store snapshot and its contents as one deterministic archive. */
 import { resolve } from 'node:path';
 import { SnapError } from '../../core/errors.js';
+import { escapeForTerminal as shown } from '../../core/display.js';
 import { archiveFileName, isArchivePath, ARCHIVE_SUFFIX } from '../../core/archive.js';
 import { storePath } from '../../io/store.js';
 import { readSnapshotUnverified } from '../../snapshot.js';
@@ -32,9 +33,9 @@ async function cmdExport(a: Args, io: CliIo): Promise<number> {
   } else {
     io.stdout.write(
       [
-        `exported ${r.ref}`,
-        `  snapshot  ${r.snapshot}`,
-        `  archive   ${r.file} (${formatBytes(r.archiveBytes)})`,
+        `exported ${shown(r.ref)}`,
+        `  snapshot  ${shown(r.snapshot)}`,
+        `  archive   ${shown(r.file)} (${formatBytes(r.archiveBytes)})`,
         `  contents  ${plural(r.files, 'file')}${r.symlinks ? `, ${plural(r.symlinks, 'symbolic link')}` : ''} (${formatBytes(r.dataBytes)})`,
         `  took      ${r.seconds.toFixed(2)} s`,
       ].join('\n') + '\n',
