@@ -14,6 +14,7 @@ import type { PrivateKey } from '../core/keys.js';
 import { resolveRef, storePath, type SnapshotLocation } from '../io/store.js';
 import { appendAudit, type AppendResult } from '../io/audit-log.js';
 import { EXIT_INTEGRITY, EXIT_OK, exitCodeFor } from './exit-codes.js';
+import type { ProgramName } from './program-name.js';
 
 /** Where the CLI reads and writes; `process` by default, replaced in tests. */
 export interface CliIo {
@@ -23,6 +24,8 @@ export interface CliIo {
   cwd: string;
   /** Where a passphrase prompt reads from (only when it is a terminal). */
   stdin?: NodeJS.ReadStream;
+  /** The name the program was invoked as, for usage, help and error lines (default `snap`; see `program-name.ts`). */
+  program?: ProgramName;
 }
 
 /** Flags every command takes. */

@@ -72,8 +72,8 @@ export const diffCommand: CommandSpec = {
         .positional('a', { type: 'string', describe: 'a ref, a NAME@VERSION.snap.tar archive, or a folder' })
         .positional('b', { type: 'string', describe: 'a ref, a NAME@VERSION.snap.tar archive, or a folder' })
         .option('pubkey', { type: 'string', array: true, describe: 'check each snapshot or archive side\'s signers against these public keys' })
-        .example('snap diff spam@v1 spam@v2', 'added, removed, modified and renamed files')
-        .example('snap diff spam@v1.snap.tar data/', 'an archive against a folder')
-        .example('snap diff spam@v1 spam@v2.snap.tar --pubkey ci.pub', 'signers checked too'),
+        .example('$0 diff spam@v1 spam@v2', 'added, removed, modified and renamed files')
+        .example('$0 diff spam@v1.snap.tar data/', 'an archive against a folder')
+        .example('$0 diff spam@v1 spam@v2.snap.tar --pubkey ci.pub', 'signers checked too'),
   run: cmdDiff,
 };

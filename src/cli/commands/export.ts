@@ -52,6 +52,6 @@ export const exportCommand: CommandSpec = {
     y
       .positional('ref', { type: 'string', describe: 'snapshot ref: NAME@VERSION, snapshot id (or 8+ hex prefix), or snapshot folder' })
       .option('out', { alias: 'o', type: 'string', describe: 'archive to write, ending in .snap.tar (default: ./NAME@VERSION.snap.tar); never overwritten' })
-      .example('snap export spam@v1 -o spam@v1.snap.tar', 'one file to push to artifact storage'),
+      .example('$0 export spam@v1 -o spam@v1.snap.tar', 'one file to push to artifact storage'),
   run: auditErrors('export', (a) => a.ref, cmdExport),
 };

@@ -70,6 +70,6 @@ export const fsckCommand: CommandSpec = {
         'that every file it lists has its object (not for --manifest-only snapshots). Needs no keys: it checks ' +
         'internal consistency, not trust (use "snap verify --pubkey" for that). Exit 0 clean, 1 corruption, 3 no store.',
     )
-      .example('snap fsck --store /data/snap', 'exit 1 and name every corrupt or missing object'),
+      .example('$0 fsck --store /data/snap', 'exit 1 and name every corrupt or missing object'),
   run: auditErrors('fsck', () => undefined, cmdFsck),
 };

@@ -50,6 +50,6 @@ export const importCommand: CommandSpec = {
       .positional('file', { type: 'string', describe: 'the archive (NAME@VERSION.snap.tar)' })
       .option('pubkey', { type: 'string', array: true, demandOption: true, describe: 'trusted public key file (SPKI PEM); repeatable' })
       .option('threshold', { type: 'number', default: 1, describe: 'how many distinct trusted keys must have signed' })
-      .example('snap import spam@v1.snap.tar --pubkey keys/ci.pub', 'all or nothing: every byte is checked first'),
+      .example('$0 import spam@v1.snap.tar --pubkey keys/ci.pub', 'all or nothing: every byte is checked first'),
   run: auditErrors('import', (a) => a.file, cmdImport),
 };

@@ -30,6 +30,6 @@ export const keygenCommand: CommandSpec = {
         .option('out-dir', { type: 'string', default: '.', describe: 'folder to write the key pair into' })
         .option('passphrase-env', { type: 'string', describe: 'encrypt NAME.key with the passphrase in this environment variable' })
         .option('passphrase-prompt', { type: 'boolean', describe: 'encrypt NAME.key with a passphrase typed on the terminal (asked twice)' })
-        .example('snap keygen release --out-dir ~/.snap-keys', 'writes ~/.snap-keys/release.key and release.pub'),
+        .example('$0 keygen release --out-dir ~/.snap-keys', 'writes ~/.snap-keys/release.key and release.pub'),
   run: cmdKeygen,
 };

@@ -74,7 +74,7 @@ export const logCommand: CommandSpec = {
         default: false,
         describe: 'check the whole log (NAME is ignored): exit 1 if a line was edited, removed, reordered or inserted, or log.head disagrees',
       })
-      .example('snap log fraud-train', 'who sealed and verified fraud-train, when, with what outcome')
-      .example('snap log --verify', 'exit 0 only if the log is an unbroken hash chain'),
+      .example('$0 log fraud-train', 'who sealed and verified fraud-train, when, with what outcome')
+      .example('$0 log --verify', 'exit 0 only if the log is an unbroken hash chain'),
   run: cmdLog,
 };

@@ -55,7 +55,7 @@ export const restoreCommand: CommandSpec = {
       .positional('dir', { type: 'string', describe: 'target folder: absent (made) or empty' })
       .option('pubkey', { type: 'string', array: true, demandOption: true, describe: 'trusted public key file (SPKI PEM); repeatable' })
       .option('threshold', { type: 'number', default: 1, describe: 'how many distinct trusted keys must have signed' })
-      .example('snap restore spam@v1 data/ --pubkey keys/ci.pub', 'exit 0: data/ is exactly spam@v1')
-      .example('snap restore spam@v1.snap.tar data --pubkey ci.pub', 'straight from an archive, no store'),
+      .example('$0 restore spam@v1 data/ --pubkey keys/ci.pub', 'exit 0: data/ is exactly spam@v1')
+      .example('$0 restore spam@v1.snap.tar data --pubkey ci.pub', 'straight from an archive, no store'),
   run: auditErrors('restore', (a) => a.ref, cmdRestore),
 };

@@ -60,6 +60,6 @@ export const sealCommand: CommandSpec = {
         .option('exclude', { type: 'string', array: true, default: [], describe: 'gitignore-style pattern to leave out (repeatable; recorded in the statement)' })
         .option('manifest-only', { type: 'boolean', default: false, describe: 'record and sign only; keep no copy of the contents' })
         .option('out', { type: 'string', describe: 'seal straight into this archive (FILE.snap.tar) instead of the store' })
-        .example('snap seal data/ --as spam@v1 --key keys/ci.key', 'seal data/ into ./.snap as spam@v1'),
+        .example('$0 seal data/ --as spam@v1 --key keys/ci.key', 'seal data/ into ./.snap as spam@v1'),
   run: auditErrors('seal', (a) => a.as, cmdSeal),
 };

@@ -59,7 +59,7 @@ export const showCommand: CommandSpec = {
   builder: (y) =>
     y
         .positional('ref', { type: 'string', describe: 'NAME@VERSION, a snapshot id or prefix, a snapshot folder, or a NAME@VERSION.snap.tar archive' })
-        .example('snap show spam@v1', 'a snapshot in the store')
-        .example('snap show spam@v1.snap.tar', 'the snapshot inside an archive'),
+        .example('$0 show spam@v1', 'a snapshot in the store')
+        .example('$0 show spam@v1.snap.tar', 'the snapshot inside an archive'),
   run: cmdShow,
 };

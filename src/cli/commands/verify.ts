@@ -103,7 +103,7 @@ export const verifyCommand: CommandSpec = {
         .option('against', { type: 'string', describe: 'snapshot ref: NAME@VERSION, snapshot id (or 8+ hex prefix), snapshot folder, or FILE.snap.tar (not needed when DIR is an archive)' })
         .option('pubkey', { type: 'string', array: true, demandOption: true, describe: 'trusted public key file (SPKI PEM); repeatable' })
         .option('threshold', { type: 'number', default: 1, describe: 'how many distinct trusted keys must have signed' })
-        .example('snap verify data --against spam@v1 --pubkey ci.pub', 'exit 0: train; exit 1: stop')
-        .example('snap verify spam@v1.snap.tar --pubkey keys/ci.pub', 'an archive alone, nothing extracted'),
+        .example('$0 verify data --against spam@v1 --pubkey ci.pub', 'exit 0: train; exit 1: stop')
+        .example('$0 verify spam@v1.snap.tar --pubkey keys/ci.pub', 'an archive alone, nothing extracted'),
   run: auditErrors('verify', (a) => a.against, cmdVerify),
 };
