@@ -1,5 +1,9 @@
-/** `snap fsck`: re-hash every object of the store and check every snapshot's internal consistency. */
-import { storePath } from '../../io/store.js';
+/**
+ * `snap fsck`: re-hash every object of the store and check every snapshot's internal consistency;
+ * `--clean` removes leftovers of stopped commands.
+ */
+import { openStore, storePath } from '../../io/store.js';
+import { clearLeftovers, type CleanResult } from '../../io/leftovers.js';
 import { fsck, type FsckReport } from '../../fsck.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, styler } from '../format.js';
@@ -9,9 +13,16 @@ import { audit, auditErrors, checkJobs, jsonOut, type Args, type CliIo, type Com
 /** At most this many items of one kind in the human report (--json lists all). */
 const SHOW = 20;
 
-function printFsck(r: FsckReport, io: CliIo, color: boolean): void {
+/** The users of a corrupt or missing object, the first three named. */
+function users(o: { usedBy: { ref: string; path: string }[]; users: number }): string {
+  const named = o.usedBy.slice(0, 3).map((u) => `${u.ref}:${u.path}`).join(', ');
+  return named ? `${named}${o.users > 3 ? `, … (${plural(o.users, 'file')})` : ''}` : '';
+}
+
+function printFsck(r: FsckReport, io: CliIo, color: boolean, done: { cleaned?: CleanResult } = {}): void {
   const s = styler(color);
   const out: string[] = [];
+  const { cleaned } = done;
   const summary = `${plural(r.counts.objects, 'object')} (${formatBytes(r.counts.bytes)}) re-hashed, ${plural(r.counts.snapshots, 'snapshot')} checked`;
   if (r.ok) out.push(`${s.green(s.bold('OK'))}    ${r.store}: ${summary}; nothing corrupt or missing`);
   else {
@@ -23,6 +34,13 @@ function printFsck(r: FsckReport, io: CliIo, color: boolean): void {
     ].filter(Boolean);
     out.push(`${s.red(s.bold('FAIL'))}  ${r.store}: ${parts.join(', ')}; ${summary}`);
   }
+  if (cleaned) {
+    out.push(
+      cleaned.removed.length === 0
+        ? 'cleaned: nothing to remove'
+        : `cleaned: removed ${cleaned.removed.map((l) => `${l.path}${l.kind === 'tmp' ? ` (${plural(l.entries ?? 0, 'entry', 'entries')}, ${formatBytes(l.bytes)})` : ''}`).join(', ')}`,
+    );
+  }
   const section = <T>(title: string, list: T[], line: (x: T) => string) => {
     if (list.length === 0) return;
     out.push(`${s.bold(title)} (${list.length}):`);
@@ -30,31 +48,40 @@ function printFsck(r: FsckReport, io: CliIo, color: boolean): void {
     if (list.length > SHOW) out.push(`  … and ${list.length - SHOW} more (--json lists all)`);
   };
   section('corrupt objects', r.objects.corrupt, (c) => {
-    const used = c.usedBy.slice(0, 3).map((u) => `${u.ref}:${u.path}`).join(', ');
-    return `objects/sha256/${c.path}  now hashes to ${shortDigest(c.sha256)} (${formatBytes(c.size)})${used ? `; content of ${used}${c.usedBy.length > 3 ? ', …' : ''}` : ''}`;
+    const used = users(c);
+    return `objects/sha256/${c.path}  now hashes to ${shortDigest(c.sha256)} (${formatBytes(c.size)})${used ? `; content of ${used}` : ''}`;
   });
   section('unreadable objects', r.objects.unreadable, (u) => `objects/sha256/${u.path}  (${u.reason})`);
-  section('missing objects', r.missingObjects, (m) => `${m.ref}  ${m.path}  (sha256 ${shortDigest(m.sha256)})`);
+  section('missing objects', r.missingObjects, (m) => `objects/sha256/${m.path}  content of ${users(m)}`);
   section('snapshots with problems', r.snapshots.filter((x) => !x.ok), (x) =>
     `${x.ref}${x.snapshot ? ` (${shortId(x.snapshot)})` : ''}: ${x.problems.map((p) => p.message).join('; ')}`,
   );
   section('not written by snap (left alone, not counted as corruption)', r.strays, (p) => p);
-  if (!r.ok) out.push('  The store does not hold what was sealed: restore the damaged objects or snapshots from a copy (e.g. an archive), or seal the data again.');
+  section('warnings: left by stopped or killed commands (not corruption)', r.leftovers, (l) => `${s.yellow('warning')} ${l.message}`);
+  if (r.clean) out.push(`  To remove them: ${r.clean}`);
+  if (!r.ok) {
+    out.push(
+      r.counts.corrupt + r.counts.unreadable + r.counts.missingObjects > 0
+        ? '  The store does not hold what was sealed: restore the damaged objects from a copy (e.g. an archive), or seal the data again.'
+        : '  The store does not hold what was sealed: restore the damaged snapshots from a copy (e.g. an archive), or seal the data again.',
+    );
+  }
   io.stdout.write(out.join('\n') + '\n');
 }
 
 async function cmdFsck(a: Args, io: CliIo): Promise<number> {
-  const store = storePath(a.store, io.env, io.cwd);
+  const storeRoot = storePath(a.store, io.env, io.cwd);
   const jobs = checkJobs(a.jobs);
-  const r = await withProgress(a, io, 'checking', (onProgress) => fsck({ store, jobs, onProgress }));
-  const log = await audit(
-    io,
-    store,
-    { command: 'fsck', outcome: r.ok ? 'ok' : 'failed', details: { objects: r.counts.objects, corrupt: r.counts.corrupt, unreadable: r.counts.unreadable, missingObjects: r.counts.missingObjects, badSnapshots: r.counts.badSnapshots } },
-    { quiet: !!a.quiet },
-  );
-  if (a.json) jsonOut(io, { ...r, seconds: Number(r.seconds.toFixed(3)), log });
-  else printFsck(r, io, !!io.stdout.isTTY && !io.env.NO_COLOR);
+  // --clean: remove what stopped or killed commands left, under the store's lock, then check.
+  const cleaned = a.clean ? await clearLeftovers(await openStore(storeRoot)) : undefined;
+  const r = await withProgress(a, io, 'checking', (onProgress) => fsck({ store: storeRoot, jobs, onProgress }));
+  const details: Record<string, unknown> = {
+    objects: r.counts.objects, corrupt: r.counts.corrupt, unreadable: r.counts.unreadable, missingObjects: r.counts.missingObjects, badSnapshots: r.counts.badSnapshots, leftovers: r.counts.leftovers,
+    ...(cleaned ? { cleaned: cleaned.removed.map((l) => ({ kind: l.kind, path: l.path, bytes: l.bytes })) } : {}),
+  };
+  const log = await audit(io, storeRoot, { command: 'fsck', outcome: r.ok ? 'ok' : 'failed', details }, { quiet: !!a.quiet });
+  if (a.json) jsonOut(io, { ...r, seconds: Number(r.seconds.toFixed(3)), ...(cleaned ? { cleaned } : {}), log });
+  else printFsck(r, io, !!io.stdout.isTTY && !io.env.NO_COLOR, { cleaned });
   return r.ok ? EXIT_OK : EXIT_INTEGRITY;
 }
 
@@ -63,12 +90,16 @@ export const fsckCommand: CommandSpec = {
   command: 'fsck',
   describe: 'Check the store: re-hash objects, check snapshots (no keys)',
   builder: (y) =>
-    y.epilog(
-      'Re-hashes every object (its SHA-256 must be its name); checks that each snapshot\'s envelope and ' +
-        'statement parse and agree, that its manifest matches the statement\'s digest, Merkle root and counts, and ' +
-        'that every file it lists has its object (not for --manifest-only snapshots). Needs no keys: it checks ' +
-        'internal consistency, not trust (use "snap verify --pubkey" for that). Exit 0 clean, 1 corruption, 3 no store.',
-    )
-      .example('snap fsck --store /data/snap', 'exit 1 and name every corrupt or missing object'),
+    y
+      .option('clean', { type: 'boolean', describe: 'first remove what stopped or killed commands left: a dead process\'s lock, files in STORE/tmp (under the store lock)' })
+      .epilog(
+        'Re-hashes every object (its SHA-256 must be its name); checks that each snapshot\'s envelope and ' +
+          'statement parse and agree, that its manifest matches the statement\'s digest, Merkle root and counts, and ' +
+          'that every file it lists has its object (not for --manifest-only snapshots). Needs no keys: it checks ' +
+          'internal consistency, not trust (use "snap verify --pubkey" for that). Leftovers of stopped or killed ' +
+          'commands (a stale lock, files in STORE/tmp) are warnings, removed by --clean. Exit 0 clean, 1 corruption, 3 no store.',
+      )
+      .example('snap fsck --store /data/snap', 'exit 1 and name every corrupt or missing object')
+      .example('snap fsck --clean', 'remove a killed seal\'s temporary files and stale lock'),
   run: auditErrors('fsck', () => undefined, cmdFsck),
 };
