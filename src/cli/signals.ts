@@ -34,6 +34,9 @@ export function handleSignals(stderr: NodeJS.WritableStream): void {
     const first = interruptedBy();
     if (first) exitNow(first); // a second signal: do not wait any longer
     stderr.write(`\nsnap: ${signal === 'SIGINT' ? 'interrupted' : 'terminated'}; removing temporary files and releasing locks\n`);
+    // The exit code unless the command finishes with its own: even if nothing is left to keep the
+    // process alive (so the timer below never fires), it does not exit 0.
+    process.exitCode = exitCodeForSignal(signal);
     void interrupt(signal);
     setTimeout(() => exitNow(signal), FORCE_EXIT_MS).unref();
   };
