@@ -13,6 +13,7 @@ import { readPrivateKey, readPublicKey } from '../io/keyfile.js';
 import type { PrivateKey } from '../core/keys.js';
 import { resolveRef, storePath, type SnapshotLocation } from '../io/store.js';
 import { appendAudit, type AppendResult } from '../io/audit-log.js';
+import { interruptedBy, interruptedError } from '../io/interrupt.js';
 import { EXIT_INTEGRITY, EXIT_OK, exitCodeFor } from './exit-codes.js';
 import type { ProgramName } from './program-name.js';
 
@@ -149,7 +150,8 @@ export async function audit(io: CliIo, storeRoot: string, input: AuditInput, opt
 
 /**
  * Wrap a command's `run` so that an error that stops it is recorded in the audit log (outcome
- * `error`) before it propagates; the verdicts themselves are recorded by the command.
+ * `error`) before it propagates; the verdicts themselves are recorded by the command. After a
+ * SIGINT / SIGTERM the error recorded and thrown is `INTERRUPTED` / `TERMINATED` (exit 130 / 143).
  * @param refOf the ref the command was given, from its arguments
  */
 export function auditErrors(command: string, refOf: (a: Args) => unknown, run: CommandSpec['run']): CommandSpec['run'] {
@@ -158,8 +160,9 @@ export function auditErrors(command: string, refOf: (a: Args) => unknown, run: C
       return await run(a, io);
     } catch (e) {
       const ref = refOf(a);
-      await audit(io, storePath(a.store, io.env, io.cwd), { command, ...(ref !== undefined ? { ref: String(ref) } : {}), error: e }, { quiet: true });
-      throw e;
+      const err = interruptedBy() ? interruptedError() : e; // recorded as INTERRUPTED / TERMINATED
+      await audit(io, storePath(a.store, io.env, io.cwd), { command, ...(ref !== undefined ? { ref: String(ref) } : {}), error: err }, { quiet: true });
+      throw err;
     }
   };
 }

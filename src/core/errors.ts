@@ -78,6 +78,9 @@ export const ERROR_CODES = [
   'TARGET_NOT_EMPTY',
   'DISK_FULL',
   'IO_ERROR',
+  // signals (exit 130 and 143)
+  'INTERRUPTED',
+  'TERMINATED',
   'INTERNAL',
 ] as const;
 
