@@ -23,6 +23,9 @@ export { checkTrust, readSnapshotUnverified, type TrustCheck, type SignerReport 
 export { fsck, type FsckOptions, type FsckReport, type SnapshotFsck, type CorruptObject, type MissingObject } from './fsck.js';
 export { appendAudit, readLog, verifyLog, type AuditEntry, type AuditLine, type AppendResult, type LogVerification, type LogProblem } from './io/audit-log.js';
 export * from './core/archive.js';
+export * from './core/proof.js';
+export { prove, type ProveOptions, type ProveResult } from './proofs/prove.js';
+export { verifyProofFile, type VerifyProofFileOptions, type ProofFileVerification } from './proofs/verify-proof.js';
 export { exportSnapshot, verifyArchive, importArchive, openArchive, openArchiveSnapshot, checkManifestAgainst, type ExportOptions, type ExportResult, type VerifyArchiveOptions, type ImportOptions, type ImportResult, type OpenedArchive } from './archive.js';
 export { sealToArchive, type SealArchiveOptions, type SealArchiveResult } from './archive-seal.js';
 export { restore, type RestoreOptions, type RestoreResult, type RestoreSource } from './restore.js';
