@@ -84,7 +84,7 @@ function trustedSignatures(env: Envelope, trusted: readonly TrustedKey[], thresh
  * Make the inclusion proof of the entry `path` in a snapshot.
  * @throws SnapError `PATH_*` (`path` cannot be a manifest path) | `PROOF_PATH_NOT_FOUND` (no such
  *   entry) | `INTEGRITY_FAILURE` (the manifest does not match the statement: altered) |
- *   `SNAPSHOT_NAME_MISMATCH` | `SIGNATURE_INVALID` (with `trusted`: too few of them signed) |
+ *   `SNAPSHOT_NAME_MISMATCH` | `SIGNATURE_INVALID` (no signature at all; with `trusted`: too few of them signed) |
  *   `ENVELOPE_*`, `BASE64_INVALID`, `STATEMENT_*` (the snapshot's envelope or statement cannot be read) |
  *   `MANIFEST_*` (a manifest line is invalid, the file matching its signed digest) | `NOT_FOUND` | `IO_ERROR`
  */
@@ -92,6 +92,7 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
   validatePath(opts.path);
   const loc = opts.snapshot;
   const read = await readSigned(loc);
+  if (read.env.signatures.length === 0) throw new SnapError('SIGNATURE_INVALID', `${loc.ref} is unsigned (its envelope has no signatures): no proof of it could check out`, { ref: loc.ref });
   const env = opts.trusted ? trustedSignatures(read.env, opts.trusted, opts.threshold ?? 1) : read.env;
   const statement = read.statement;
   const pred = statement.predicate;

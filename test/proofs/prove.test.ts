@@ -136,6 +136,12 @@ describe('prove refuses', () => {
     await expect(prove({ snapshot: s.location, path: 'f/0001.txt' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
+  it('an unsigned snapshot (an envelope without signatures): SIGNATURE_INVALID', async () => {
+    const s = await writeSnapshot(fileEntries(2), [alice]);
+    await fsp.writeFile(join(s.location.dir, 'envelope.json'), serializeEnvelope({ ...s.envelope, signatures: [] }));
+    await expect(prove({ snapshot: s.location, path: 'f/0001.txt' })).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
+  });
+
   it('a snapshot found under a name its statement does not carry: SNAPSHOT_NAME_MISMATCH', async () => {
     const s = await writeSnapshot(fileEntries(2), [alice], 'ds@v1');
     await expect(prove({ snapshot: { ...s.location, name: 'ds', version: 'v2' }, path: 'f/0001.txt' })).rejects.toMatchObject({ code: 'SNAPSHOT_NAME_MISMATCH' });
