@@ -28,6 +28,9 @@ export { findLeftovers, clearLeftovers, type Leftover, type LeftoverKind, type C
 export { interruptedBy, interrupt, checkInterrupted, removeLeftovers, type InterruptSignal } from './io/interrupt.js';
 export { appendAudit, readLog, verifyLog, type AuditEntry, type AuditLine, type AppendResult, type LogVerification, type LogProblem } from './io/audit-log.js';
 export * from './core/archive.js';
+export * from './core/proof.js';
+export { prove, type ProveOptions, type ProveResult } from './proofs/prove.js';
+export { verifyProofFile, type VerifyProofFileOptions, type ProofFileVerification } from './proofs/verify-proof.js';
 export { exportSnapshot, verifyArchive, importArchive, openArchive, openArchiveSnapshot, checkManifestAgainst, type ExportOptions, type ExportResult, type VerifyArchiveOptions, type ImportOptions, type ImportResult, type OpenedArchive } from './archive.js';
 export { sealToArchive, type SealArchiveOptions, type SealArchiveResult } from './archive-seal.js';
 export { restore, type RestoreOptions, type RestoreResult, type RestoreSource } from './restore.js';
