@@ -16,13 +16,14 @@ import type { PrivateKey } from './core/keys.js';
 import type { Provenance } from './core/provenance.js';
 import { readSnapshotUnverified } from './snapshot.js';
 import { HashPool, BatchSizer, type SealReply, type CommitReply } from './io/hash-pool.js';
-import { walkDatasetRuns, type WalkItem } from './io/walk.js';
+import { walkDatasetRuns, type WalkItem, type WalkOptions } from './io/walk.js';
 import { ParentHints } from './io/parent-hints.js';
 import {
   openStore, lockStore, makeTmpDir, commitSnapshot, listSnapshots, resolveRef, snapshotDir, snapshotKeepsObjects, syncFileSystem, writeFileAtomic, fsyncDir,
   MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, CONTENTS_FILE, type Store,
 } from './io/store.js';
 import { ioError } from './io/errors.js';
+import { checkInterrupted } from './io/interrupt.js';
 import { nodeHashNative } from './io/native-hash.js';
 import { TOOL_NAME, TOOL_VERSION } from './version.js';
 
@@ -102,6 +103,9 @@ export interface ScanOptions {
    */
   hints?: ParentHints;
   onProgress?: (p: Progress) => void;
+  /** Report (instead of throwing) an entry a manifest cannot record, or a socket, FIFO or device (diff; see `WalkOptions`). */
+  onBadName?: WalkOptions['onBadName'];
+  onSpecial?: WalkOptions['onSpecial'];
 }
 
 /** Totals of a scan. */
@@ -154,6 +158,7 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
     let hinted: (string | null)[] = [];
     let want = sizer.next();
     const flush = async (): Promise<void> => {
+      checkInterrupted(); // the walk waits on no worker
       if (batch.length === 0) return;
       const items = batch;
       const hints = hinted;
@@ -167,7 +172,7 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
       want = sizer.next();
     };
     const skipDirs = [...(opts.skipDirs ?? [])];
-    for await (const run of walkDatasetRuns(root, { excludes: opts.excludes, skipDirs })) {
+    for await (const run of walkDatasetRuns(root, { excludes: opts.excludes, skipDirs, onBadName: opts.onBadName, onSpecial: opts.onSpecial })) {
       for (const item of run) {
         batch.push(item);
         hinted.push(opts.hints && item.kind !== 'symlink' ? ((await opts.hints.get(item.path)) ?? null) : null);
@@ -380,6 +385,7 @@ export async function seal(opts: SealOptions): Promise<SealResult> {
     await writeFileAtomic(join(tmp, CONTENTS_FILE), JSON.stringify({ objects: !opts.manifestOnly }) + '\n', { exclusive: true });
     await fsp.chmod(tmp, 0o755); // mkdtemp made it 0700: other users must be able to verify
     await fsyncDir(tmp);
+    checkInterrupted(); // the last moment a signal stops the seal; once committed, it is done
     const finalDir = await commitSnapshot(store, tmp, name, version);
     tmp = undefined;
     return {

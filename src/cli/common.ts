@@ -7,12 +7,15 @@ import { resolve, relative } from 'node:path';
 import { existsSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { SnapError, isSnapError } from '../core/errors.js';
+import { escapeForTerminal, escapeMessage } from '../core/display.js';
 import type { TrustedKey } from '../core/envelope.js';
 import { readPrivateKey, readPublicKey } from '../io/keyfile.js';
 import type { PrivateKey } from '../core/keys.js';
 import { resolveRef, storePath, type SnapshotLocation } from '../io/store.js';
 import { appendAudit, type AppendResult } from '../io/audit-log.js';
+import { interruptedBy, interruptedError } from '../io/interrupt.js';
 import { EXIT_INTEGRITY, EXIT_OK, exitCodeFor } from './exit-codes.js';
+import type { ProgramName } from './program-name.js';
 
 /** Where the CLI reads and writes; `process` by default, replaced in tests. */
 export interface CliIo {
@@ -24,6 +27,8 @@ export interface CliIo {
   stdin?: NodeJS.ReadStream;
   /** The command line as given (after `snap`), set by `runCli`; recorded by `seal` as provenance. */
   argv?: readonly string[];
+  /** The name the program was invoked as, for usage, help and error lines (default `snap`; see `program-name.ts`). */
+  program?: ProgramName;
 }
 
 /** Flags every command takes. */
@@ -88,7 +93,7 @@ export async function signingKey(io: CliIo, a: Args): Promise<PrivateKey> {
   } catch (e) {
     if (given !== undefined || !(e instanceof SnapError) || e.code !== 'KEY_PASSPHRASE_REQUIRED' || !io.stdin?.isTTY) throw e;
     const { promptPassphrase } = await import('./prompt.js');
-    return readPrivateKey(path, { passphrase: await promptPassphrase(`passphrase for ${a.key}: `, { input: io.stdin, output: io.stderr as NodeJS.WriteStream }) });
+    return readPrivateKey(path, { passphrase: await promptPassphrase(`passphrase for ${escapeForTerminal(String(a.key))}: `, { input: io.stdin, output: io.stderr as NodeJS.WriteStream }) });
   }
 }
 
@@ -141,13 +146,14 @@ export async function audit(io: CliIo, storeRoot: string, input: AuditInput, opt
   } catch (e) {
     r = { written: false, reason: (e as Error)?.message ?? String(e) };
   }
-  if (!r.written && !r.noStore && !opts.quiet) io.stderr.write(`note: audit log not written: ${r.reason}\n`);
+  if (!r.written && !r.noStore && !opts.quiet) io.stderr.write(`note: audit log not written: ${escapeMessage(r.reason)}\n`);
   return r;
 }
 
 /**
  * Wrap a command's `run` so that an error that stops it is recorded in the audit log (outcome
- * `error`) before it propagates; the verdicts themselves are recorded by the command.
+ * `error`) before it propagates; the verdicts themselves are recorded by the command. After a
+ * SIGINT / SIGTERM the error recorded and thrown is `INTERRUPTED` / `TERMINATED` (exit 130 / 143).
  * @param refOf the ref the command was given, from its arguments
  */
 export function auditErrors(command: string, refOf: (a: Args) => unknown, run: CommandSpec['run']): CommandSpec['run'] {
@@ -156,8 +162,9 @@ export function auditErrors(command: string, refOf: (a: Args) => unknown, run: C
       return await run(a, io);
     } catch (e) {
       const ref = refOf(a);
-      await audit(io, storePath(a.store, io.env, io.cwd), { command, ...(ref !== undefined ? { ref: String(ref) } : {}), error: e }, { quiet: true });
-      throw e;
+      const err = interruptedBy() ? interruptedError() : e; // recorded as INTERRUPTED / TERMINATED
+      await audit(io, storePath(a.store, io.env, io.cwd), { command, ...(ref !== undefined ? { ref: String(ref) } : {}), error: err }, { quiet: true });
+      throw err;
     }
   };
 }

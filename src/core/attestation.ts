@@ -1,5 +1,5 @@
 /**
- * Model attestations (docs/FORMAT.md §11): an in-toto Statement v1 whose subjects are a model's
+ * Model attestations (docs/FORMAT.md §13): an in-toto Statement v1 whose subjects are a model's
  * artifacts (weights, tokenizer, config: file name and SHA-256) and whose predicate names the
  * snapshots it was trained on. Signed in a DSSE envelope exactly as a snapshot statement is
  * (SPEC §5), serialized with RFC 8785. Pure: bytes and objects, no I/O.

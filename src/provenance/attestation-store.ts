@@ -1,5 +1,5 @@
 /**
- * Model attestations in the store (docs/FORMAT.md §11):
+ * Model attestations in the store (docs/FORMAT.md §13):
  * ```
  * STORE/attestations/<MODEL>/<VERSION>/  statement.json  envelope.json
  * ```
