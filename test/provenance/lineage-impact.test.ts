@@ -54,7 +54,7 @@ describe('snap lineage', () => {
     const r = await snap(['lineage', 'clean@v2', '--store', store]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('source       https://vendor.example/dump.csv');
-    expect(r.stdout).toContain('"deduplicated"');
+    expect(r.stdout).toContain('description  deduplicated');
     expect(r.stdout).toContain(`derived from raw@v1 ${ids['raw@v1']}`);
   });
 

@@ -58,10 +58,19 @@ describe('seal records provenance in the signed statement', () => {
 
     const text = await snap(['show', r.ref, '--store', store.path]);
     expect(text.code).toBe(0);
-    expect(text.stdout).toContain('"cleaned\\tspam corpus"');
+    expect(text.stdout).toContain('description      cleaned\\tspam corpus');
     expect(text.stdout).toContain(`derived from     ${base.ref} ${base.snapshot}`);
     expect(text.stdout).toContain('license          CC-BY-4.0');
     expect(text.stdout).not.toContain('s3cret');
+  });
+
+  it('shows a description with a line break and a bidirectional control escaped, on one line', async () => {
+    const r = await sealWith(['-m', 'line one\nrefs: ok\u202e', '--no-pipeline']);
+    expect(r.code, r.stderr).toBe(0);
+    const text = await snap(['show', r.ref, '--store', store.path]);
+    expect(text.stdout).toContain('description      line one\\nrefs: ok\\u202e\n');
+    expect(text.stdout).not.toContain('\u202e');
+    expect(text.stdout.split('\n').filter((l) => l.startsWith('refs:'))).toEqual([]);
   });
 
   it('records no provenance member when no provenance flag is given', async () => {

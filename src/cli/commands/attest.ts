@@ -1,6 +1,7 @@
 /** `snap attest MODEL_FILE… --data REF… --key KEY [--as MODEL@VERSION]`: sign which snapshots a model was trained on. */
 import { resolve } from 'node:path';
 import { SnapError } from '../../core/errors.js';
+import { escapeForTerminal as shown } from '../../core/display.js';
 import type { TrainingRun } from '../../core/attestation.js';
 import { openStore, storePath, writeFileAtomic } from '../../io/store.js';
 import { hashArtifacts, hashFile } from '../../provenance/artifacts.js';
@@ -59,13 +60,13 @@ async function cmdAttest(a: Args, io: CliIo): Promise<number> {
   } else {
     io.stdout.write(
       [
-        `attested ${r.ref}`,
-        `  attestation  ${r.id}`,
-        ...subjects.map((s) => `  artifact     ${JSON.stringify(s.name)} sha256 ${s.sha256}`),
-        ...r.statement.predicate.datasets.map((d) => `  trained on   ${d.ref} ${d.snapshot}`),
-        `  signed by    ${r.keyid}`,
-        `  stored in    ${r.dir}`,
-        ...(outPath ? [`  exported to  ${outPath}`] : []),
+        `attested ${shown(r.ref)}`,
+        `  attestation  ${shown(r.id)}`,
+        ...subjects.map((s) => `  artifact     "${shown(s.name)}" sha256 ${shown(s.sha256)}`),
+        ...r.statement.predicate.datasets.map((d) => `  trained on   ${shown(d.ref)} ${shown(d.snapshot)}`),
+        `  signed by    ${shown(r.keyid)}`,
+        `  stored in    ${shown(r.dir)}`,
+        ...(outPath ? [`  exported to  ${shown(outPath)}`] : []),
       ].join('\n') + '\n',
     );
   }

@@ -2,6 +2,7 @@
 import { join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { SnapError, isSnapError } from '../../core/errors.js';
+import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import { parseNameVersion } from '../../core/refs.js';
 import type { TrustedKey } from '../../core/envelope.js';
 import type { AttestationStatement } from '../../core/attestation.js';
@@ -85,7 +86,7 @@ async function cmdBom(a: Args, io: CliIo): Promise<number> {
   }
   if (bom instanceof Untrusted) {
     if (a.json) jsonOut(io, { ok: false, failure: bom.failure });
-    io.stderr.write(`snap bom: not written: ${bom.failure.message} [${bom.failure.code}]\n`);
+    io.stderr.write(`snap bom: not written: ${escapeMessage(bom.failure.message)} [${bom.failure.code}]\n`);
     return EXIT_INTEGRITY;
   }
   const text = JSON.stringify(bom, null, 2) + '\n';
@@ -96,7 +97,7 @@ async function cmdBom(a: Args, io: CliIo): Promise<number> {
   const out = resolve(io.cwd, String(a.out));
   await writeFileAtomic(out, text, { mode: 0o644, exclusive: true });
   if (a.json) jsonOut(io, { ok: true, out, specVersion: '1.6', verified: keys !== undefined });
-  else io.stdout.write(`wrote CycloneDX 1.6 ML-BOM ${out}${keys ? '' : ' (signatures not verified: add --pubkey to verify them first)'}\n`);
+  else io.stdout.write(`wrote CycloneDX 1.6 ML-BOM ${shown(out)}${keys ? '' : ' (signatures not verified: add --pubkey to verify them first)'}\n`);
   return EXIT_OK;
 }
 

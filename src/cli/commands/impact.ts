@@ -1,4 +1,5 @@
 /** `snap impact <ref>`: every snapshot derived from REF, and every model attested as trained on any of them. Nothing is verified. */
+import { escapeForTerminal as shown } from '../../core/display.js';
 import { openStore, storePath } from '../../io/store.js';
 import { impact } from '../../provenance/lineage.js';
 import { EXIT_OK } from '../exit-codes.js';
@@ -13,12 +14,12 @@ async function cmdImpact(a: Args, io: CliIo): Promise<number> {
     jsonOut(io, { ...r, verified: false });
     return EXIT_OK;
   }
-  const lines = [`impact of ${r.snapshot.ref} ${r.snapshot.snapshot}`];
+  const lines = [`impact of ${shown(r.snapshot.ref)} ${shown(r.snapshot.snapshot)}`];
   lines.push(r.derived.length === 0 ? '  derived snapshots: none' : `  derived snapshots (${r.derived.length}):`);
-  for (const d of r.derived) lines.push(`    ${'  '.repeat(d.depth - 1)}${d.ref}  ${d.snapshot}  (${d.via.relation === 'parent' ? 'next version of' : 'derived from'} ${d.via.from})`);
+  for (const d of r.derived) lines.push(`    ${'  '.repeat(d.depth - 1)}${shown(d.ref)}  ${shown(d.snapshot)}  (${d.via.relation === 'parent' ? 'next version of' : 'derived from'} ${shown(d.via.from)})`);
   lines.push(r.models.length === 0 ? '  attested models: none' : `  attested models trained on them (${r.models.length}) — retrain or re-check:`);
-  for (const m of r.models) lines.push(`    ${m.ref}  ${m.attestation}  trained on ${m.trainedOn.map((t) => t.ref).join(', ')}  (${m.artifacts.map((x) => JSON.stringify(x.name)).join(', ')})`);
-  for (const s of r.skipped) lines.push(`note: ${s.ref} left out: its statement cannot be used [${s.code}]`);
+  for (const m of r.models) lines.push(`    ${shown(m.ref)}  ${shown(m.attestation)}  trained on ${m.trainedOn.map((t) => shown(t.ref)).join(', ')}  (${m.artifacts.map((x) => `"${shown(x.name)}"`).join(', ')})`);
+  for (const s of r.skipped) lines.push(`note: ${shown(s.ref)} left out: its statement cannot be used [${s.code}]`);
   lines.push('(read from the store, not verified: run "snap verify-model" on each model for trust)');
   io.stdout.write(lines.join('\n') + '\n');
   return EXIT_OK;

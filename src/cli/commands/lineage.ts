@@ -1,5 +1,6 @@
 /** `snap lineage <ref>`: the chain of parents and derivations of a snapshot, with their sources. Nothing is verified. */
 import { isSnapError } from '../../core/errors.js';
+import { escapeForTerminal as shown } from '../../core/display.js';
 import { openStore, storePath, type Store } from '../../io/store.js';
 import { lineage } from '../../provenance/lineage.js';
 import { EXIT_OK } from '../exit-codes.js';
@@ -25,13 +26,13 @@ async function cmdLineage(a: Args, io: CliIo): Promise<number> {
     const lines: string[] = [];
     for (const n of r.chain) {
       const pad = '  '.repeat(n.depth);
-      lines.push(`${pad}${n.ref}  ${n.snapshot}  ${n.createdAt}  ${formatCount(n.fileCount)} files (${formatBytes(n.totalBytes)})`);
-      if (n.description !== undefined) lines.push(`${pad}    description  ${JSON.stringify(n.description)}`);
-      if (n.license !== undefined) lines.push(`${pad}    license      ${n.license}`);
-      for (const s of n.sources ?? []) lines.push(`${pad}    source       ${s.uri}${s.sha256 ? ` (sha256 ${s.sha256})` : ''}`);
-      for (const f of n.from) lines.push(`${pad}    ${f.relation === 'parent' ? 'parent      ' : 'derived from'} ${f.ref ?? '?'} ${f.snapshot}${f.inStore ? '' : ' (not in the store)'}`);
+      lines.push(`${pad}${shown(n.ref)}  ${shown(n.snapshot)}  ${shown(n.createdAt)}  ${formatCount(n.fileCount)} files (${formatBytes(n.totalBytes)})`);
+      if (n.description !== undefined) lines.push(`${pad}    description  ${shown(n.description)}`);
+      if (n.license !== undefined) lines.push(`${pad}    license      ${shown(n.license)}`);
+      for (const s of n.sources ?? []) lines.push(`${pad}    source       ${shown(s.uri)}${s.sha256 ? ` (sha256 ${shown(s.sha256)})` : ''}`);
+      for (const f of n.from) lines.push(`${pad}    ${f.relation === 'parent' ? 'parent      ' : 'derived from'} ${f.ref !== undefined ? shown(f.ref) : '?'} ${shown(f.snapshot)}${f.inStore ? '' : ' (not in the store)'}`);
     }
-    for (const s of r.skipped) lines.push(`note: ${s.ref} left out: its statement cannot be used [${s.code}]`);
+    for (const s of r.skipped) lines.push(`note: ${shown(s.ref)} left out: its statement cannot be used [${s.code}]`);
     lines.push('(read from the store, not verified: run "snap verify" on each snapshot for trust)');
     io.stdout.write(lines.join('\n') + '\n');
     return EXIT_OK;

@@ -13,19 +13,19 @@ import { openSnapshotRef, type OpenedSnapshot } from '../snapshot-ref.js';
 import type { Provenance } from '../../core/provenance.js';
 
 /**
- * The provenance lines of `show`. Free text (the description, command arguments) is printed as a
- * JSON string, so a control character shows as its escape and cannot forge a line; URIs, licence
- * and git fields hold no control characters (the statement validator refuses them).
+ * The provenance lines of `show` (and `lineage`): every field escaped for a terminal (a tab in a
+ * description shows as `\t`; nothing here is verified). Command arguments are each shown between
+ * double quotes.
  */
 export function provenanceLines(pv: Provenance): string[] {
   const g = pv.pipeline?.git;
   return [
-    ...(pv.description !== undefined ? [`  description      ${JSON.stringify(pv.description)}`] : []),
-    ...(pv.sources ?? []).map((s) => `  source           ${s.uri}${s.sha256 ? ` (sha256 ${s.sha256})` : ''}`),
-    ...(pv.license !== undefined ? [`  license          ${pv.license}`] : []),
-    ...(g ? [`  git              ${g.commit}${g.ref ? ` ${g.ref}` : ''}${g.repository ? ` ${g.repository}` : ''}`] : []),
-    ...(pv.pipeline?.command ? [`  command          ${pv.pipeline.command.map((x) => JSON.stringify(x)).join(' ')}`] : []),
-    ...(pv.derivedFrom ?? []).map((d) => `  derived from     ${d.ref} ${d.snapshot}`),
+    ...(pv.description !== undefined ? [`  description      ${shown(pv.description)}`] : []),
+    ...(pv.sources ?? []).map((s) => `  source           ${shown(s.uri)}${s.sha256 ? ` (sha256 ${shown(s.sha256)})` : ''}`),
+    ...(pv.license !== undefined ? [`  license          ${shown(pv.license)}`] : []),
+    ...(g ? [`  git              ${shown(g.commit)}${g.ref ? ` ${shown(g.ref)}` : ''}${g.repository ? ` ${shown(g.repository)}` : ''}`] : []),
+    ...(pv.pipeline?.command ? [`  command          ${pv.pipeline.command.map((x) => `"${shown(x)}"`).join(' ')}`] : []),
+    ...(pv.derivedFrom ?? []).map((d) => `  derived from     ${shown(d.ref)} ${shown(d.snapshot)}`),
   ];
 }
 

@@ -1,6 +1,7 @@
 /** `snap verify-model MODEL_FILE… --pubkey PUB…`: which signed snapshots a model was trained on, and whether each is still trusted. */
 import { resolve } from 'node:path';
 import { SnapError } from '../../core/errors.js';
+import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import { openStore, storePath } from '../../io/store.js';
 import { hashArtifacts } from '../../provenance/artifacts.js';
 import { verifyModel } from '../../provenance/verify-model.js';
@@ -22,13 +23,13 @@ async function cmdVerifyModel(a: Args, io: CliIo): Promise<number> {
   if (a.json) {
     jsonOut(io, { ...r, log });
   } else {
-    const lines = [r.ok ? 'model verified: every training snapshot is signed and trusted' : `MODEL NOT VERIFIED: ${r.failure?.message ?? ''} [${r.failure?.code ?? ''}]`];
-    for (const f of r.files) lines.push(`  file         ${JSON.stringify(f.name)} sha256 ${f.sha256}`);
+    const lines = [r.ok ? 'model verified: every training snapshot is signed and trusted' : `MODEL NOT VERIFIED: ${escapeMessage(r.failure?.message ?? '')} [${r.failure?.code ?? ''}]`];
+    for (const f of r.files) lines.push(`  file         "${shown(f.name)}" sha256 ${f.sha256}`);
     for (const att of r.attestations) {
-      lines.push(`  attestation  ${att.ref} ${att.id} (${att.createdAt}, signed by ${att.signers.filter((s) => s.trusted).map((s) => shortKeyid(s.keyid)).join(', ')})`);
-      for (const d of att.datasets) lines.push(`    ${d.trusted ? 'trusted    ' : 'NOT TRUSTED'}  ${d.ref} ${d.snapshot}${d.failure ? `: ${d.failure.message} [${d.failure.code}]` : ''}`);
+      lines.push(`  attestation  ${shown(att.ref)} ${shown(att.id)} (${shown(att.createdAt)}, signed by ${att.signers.filter((s) => s.trusted).map((s) => shortKeyid(s.keyid)).join(', ')})`);
+      for (const d of att.datasets) lines.push(`    ${d.trusted ? 'trusted    ' : 'NOT TRUSTED'}  ${shown(d.ref)} ${shown(d.snapshot)}${d.failure ? `: ${escapeMessage(d.failure.message)} [${d.failure.code}]` : ''}`);
     }
-    for (const x of r.rejected) lines.push(`  rejected     ${x.ref ?? '(unreadable)'} ${x.id}: ${x.failure.message} [${x.failure.code}]`);
+    for (const x of r.rejected) lines.push(`  rejected     ${x.ref !== undefined ? shown(x.ref) : '(unreadable)'} ${shown(x.id)}: ${escapeMessage(x.failure.message)} [${x.failure.code}]`);
     io.stdout.write(lines.join('\n') + '\n');
   }
   return r.ok ? EXIT_OK : EXIT_INTEGRITY;
