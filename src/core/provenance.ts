@@ -87,6 +87,19 @@ export function uriHasPassword(uri: string): boolean {
   return m !== null && (m[1] as string).includes(':');
 }
 
+/**
+ * Query parameters that carry a credential (pre-signed S3/GCS/Azure URLs, API tokens): a URI
+ * holding one would sign the secret into the statement for every reader.
+ */
+const SECRET_QUERY_PARAMS = new Set(['x-amz-signature', 'x-amz-credential', 'x-amz-security-token', 'x-goog-signature', 'x-goog-credential', 'sig', 'signature', 'token', 'access_token', 'api_key', 'apikey', 'key', 'password', 'secret']);
+
+/** True when a URI's query names a credential parameter ({@link SECRET_QUERY_PARAMS}, any case). */
+export function uriHasSecretQuery(uri: string): boolean {
+  const q = /\?([^#]*)/.exec(uri);
+  if (!q) return false;
+  return (q[1] as string).split('&').some((pair) => SECRET_QUERY_PARAMS.has(pair.split('=')[0]!.toLowerCase()));
+}
+
 /** A URI without its user information (`https://tok@host/x` → `https://host/x`), for URLs read from git config. */
 export function stripUserInfo(uri: string): string {
   return uri.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#@]*@/, '$1');
@@ -135,6 +148,7 @@ export function validateProvenance(value: unknown, invalid: (why: string) => nev
       onlyKeys(s, ['uri', 'sha256'], at, invalid);
       const uri = checkString(s.uri, `${at}.uri`, MAX_URI_BYTES, invalid, URI_RE);
       if (uriHasPassword(uri)) invalid(`${at}.uri holds a password`);
+      if (uriHasSecretQuery(uri)) invalid(`${at}.uri holds a credential in its query (a pre-signed URL or token); record the URI without it`);
       if ('sha256' in s && (typeof s.sha256 !== 'string' || !HEX64.test(s.sha256))) invalid(`${at}.sha256 must be 64 lowercase hex`);
       const key = `${uri}#${String(s.sha256 ?? '')}`;
       if (seen.has(key)) invalid(`${at} repeats an earlier source`);

@@ -126,6 +126,8 @@ describe('bad provenance is refused before anything is sealed', () => {
   const cases: [string, string[]][] = [
     ['a source that is not a URI', ['--source', 'just words']],
     ['a source URI holding a password', ['--source', 'https://me:pw@host.example/x']],
+    ['a pre-signed source URL', ['--source', 'https://b.s3.amazonaws.com/x.csv?X-Amz-Credential=AK&X-Amz-Signature=abc']],
+    ['a source URL with a token', ['--source', 'https://host.example/x.csv?Token=abc']],
     ['a malformed licence', ['--license', 'MIT; rm -rf /']],
     ['a description with a control character', ['-m', 'a\x1b[2Jb']],
     ['a description over 4096 bytes', ['-m', 'x'.repeat(4097)]],
@@ -178,7 +180,7 @@ describe('the statement validator checks provenance strictly', () => {
   };
 
   it('accepts a full provenance', () => {
-    expect(code(withProvenance({ description: 'd', sources: [{ uri: 'https://x.example/a', sha256: 'c'.repeat(64) }], license: 'MIT OR Apache-2.0', pipeline: { git: { commit: 'd'.repeat(40) }, command: ['snap'] }, derivedFrom: [{ snapshot: `sha256:${'e'.repeat(64)}`, ref: 'raw@v1' }] }))).toBe('valid');
+    expect(code(withProvenance({ description: 'd', sources: [{ uri: 'https://x.example/a?version=2&keyword=x', sha256: 'c'.repeat(64) }], license: 'MIT OR Apache-2.0', pipeline: { git: { commit: 'd'.repeat(40) }, command: ['snap'] }, derivedFrom: [{ snapshot: `sha256:${'e'.repeat(64)}`, ref: 'raw@v1' }] }))).toBe('valid');
   });
 
   for (const [what, pv] of [
