@@ -16,6 +16,7 @@ import { SnapError } from './core/errors.js';
 import { parseNameVersion } from './core/refs.js';
 import { serializeEnvelope } from './core/envelope.js';
 import type { PrivateKey } from './core/keys.js';
+import type { Provenance } from './core/provenance.js';
 import { writeArchive, readLinkNow, checkArchiveTarget, type ArchiveWriteResult } from './io/archive.js';
 import { MANIFEST_FILE } from './io/store.js';
 import { scanAndSign, type Progress, type SealedSnapshot } from './seal.js';
@@ -35,6 +36,8 @@ export interface SealArchiveOptions {
   parent?: string;
   /** gitignore-syntax patterns to leave out; recorded in the statement. */
   excludes?: readonly string[];
+  /** Signed into the statement as `predicate.provenance`. */
+  provenance?: Provenance;
   /** Absolute folders to leave out (e.g. a store inside the dataset). */
   skipDirs?: readonly string[];
   /** Hashing workers (default: one per core). */
@@ -78,6 +81,7 @@ export async function sealToArchive(opts: SealArchiveOptions): Promise<SealArchi
       skipDirs: opts.skipDirs,
       jobs: opts.jobs,
       parent: opts.parent,
+      provenance: opts.provenance,
       now: opts.now,
       onProgress: opts.onProgress,
     });

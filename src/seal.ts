@@ -13,6 +13,7 @@ import { parseNameVersion } from './core/refs.js';
 import { buildStatement, formatTime, serializeStatement, snapshotId, type Statement } from './core/statement.js';
 import { serializeEnvelope, signEnvelope, type Envelope } from './core/envelope.js';
 import type { PrivateKey } from './core/keys.js';
+import type { Provenance } from './core/provenance.js';
 import { readSnapshotUnverified } from './snapshot.js';
 import { HashPool, BatchSizer, type SealReply, type CommitReply } from './io/hash-pool.js';
 import { walkDatasetRuns, type WalkItem, type WalkOptions } from './io/walk.js';
@@ -51,6 +52,8 @@ export interface SealOptions {
   excludes?: readonly string[];
   /** Record and sign only; keep no copy of the contents. */
   manifestOnly?: boolean;
+  /** Signed into the statement as `predicate.provenance` (see provenance/build.ts). */
+  provenance?: Provenance;
   /** Hashing workers (default: one per core). */
   jobs?: number;
   onProgress?: (p: Progress) => void;
@@ -218,6 +221,8 @@ export interface ScanAndSignOptions extends ScanOptions {
   /** Where the manifest is written (a new file, mode 0444, fsynced). */
   manifestPath: string;
   parent?: string;
+  /** Signed into the statement as `predicate.provenance`. */
+  provenance?: Provenance;
   now?: () => Date;
 }
 
@@ -292,6 +297,7 @@ export async function scanAndSign(opts: ScanAndSignOptions, started?: HashPool):
     createdAt,
     ...(opts.parent ? { parent: opts.parent } : {}),
     ...(opts.excludes && opts.excludes.length > 0 ? { excludes: [...opts.excludes] } : {}),
+    ...(opts.provenance ? { provenance: opts.provenance } : {}),
     tool: { name: TOOL_NAME, version: TOOL_VERSION },
   });
   const statementBytes = serializeStatement(statement);
@@ -365,6 +371,7 @@ export async function seal(opts: SealOptions): Promise<SealResult> {
         store: opts.manifestOnly ? undefined : store,
         hints,
         parent,
+        provenance: opts.provenance,
         now: opts.now,
         onProgress: opts.onProgress,
       },

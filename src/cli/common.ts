@@ -25,6 +25,8 @@ export interface CliIo {
   cwd: string;
   /** Where a passphrase prompt reads from (only when it is a terminal). */
   stdin?: NodeJS.ReadStream;
+  /** The command line as given (after `snap`), set by `runCli`; recorded by `seal` as provenance. */
+  argv?: readonly string[];
   /** The name the program was invoked as, for usage, help and error lines (default `snap`; see `program-name.ts`). */
   program?: ProgramName;
 }

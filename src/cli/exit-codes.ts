@@ -15,7 +15,7 @@ export const EXIT_INTERRUPTED = 130;
 export const EXIT_TERMINATED = 143;
 
 const USAGE: ReadonlySet<SnapErrorCode> = new Set(['USAGE', 'REF_MALFORMED', 'REF_AMBIGUOUS']);
-const INTEGRITY: ReadonlySet<SnapErrorCode> = new Set(['INTEGRITY_FAILURE', 'OBJECT_CORRUPT', 'SIGNATURE_INVALID', 'ARCHIVE_HOSTILE', 'SNAPSHOT_NAME_MISMATCH', 'PROOF_INVALID']);
+const INTEGRITY: ReadonlySet<SnapErrorCode> = new Set(['INTEGRITY_FAILURE', 'OBJECT_CORRUPT', 'SIGNATURE_INVALID', 'ARCHIVE_HOSTILE', 'SNAPSHOT_NAME_MISMATCH', 'PROOF_INVALID', 'ATTESTATION_NOT_FOUND']);
 
 /** Exit code for an error code: 2 for usage, 1 for integrity, 130 / 143 for a signal, 3 for everything else. */
 export function exitCodeFor(code: SnapErrorCode | string): number {

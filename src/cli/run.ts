@@ -88,7 +88,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return EXIT_USAGE;
   }
   try {
-    return await handler(a, io);
+    return await handler(a, { ...io, argv });
   } catch (e) {
     // Once a signal came, whatever the command stopped on, it was stopped by the signal.
     const err = interruptedBy() ? interruptedError() : isSnapError(e) ? e : new SnapError('INTERNAL', `unexpected error: ${(e as Error)?.message ?? String(e)} (please report this)`, undefined, { cause: e });

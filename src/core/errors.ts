@@ -63,6 +63,8 @@ export const ERROR_CODES = [
   'INTEGRITY_FAILURE',
   'OBJECT_CORRUPT',
   'SNAPSHOT_NAME_MISMATCH',
+  /** No trusted attestation covers the model files given (`verify-model`). */
+  'ATTESTATION_NOT_FOUND',
   // input and environment (exit 3)
   'NOT_FOUND',
   'NOT_A_FOLDER',
@@ -71,6 +73,7 @@ export const ERROR_CODES = [
   'FILE_UNSUPPORTED_TYPE',
   'DATASET_EMPTY',
   'SNAPSHOT_EXISTS',
+  'ATTESTATION_EXISTS',
   'SNAPSHOT_MALFORMED',
   'REF_NOT_FOUND',
   'STORE_MALFORMED',

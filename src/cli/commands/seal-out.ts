@@ -12,6 +12,7 @@ import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes } from '../format.js';
 import { withProgress } from '../progress.js';
 import { sealedJson, sealedLines } from '../sealed.js';
+import { provenanceFromArgs } from '../provenance-args.js';
 import { jsonOut, checkJobs, signingKey, locate, storeInside, type Args, type CliIo } from '../common.js';
 
 /** Run `seal … --out FILE.snap.tar`. */
@@ -28,8 +29,10 @@ export async function cmdSealOut(a: Args, io: CliIo): Promise<number> {
     const loc = await locate(a.parent, io, store);
     parent = snapshotId(await fsp.readFile(join(loc.dir, STATEMENT_FILE)));
   }
+  const provenance = await provenanceFromArgs(a, io, store);
   const r = await withProgress(a, io, 'sealing', (onProgress) =>
     sealToArchive({
+      provenance,
       dir,
       as: String(a.as),
       key,

@@ -9,12 +9,14 @@ import { withProgress } from '../progress.js';
 import { sealedJson, sealedLines } from '../sealed.js';
 import { jsonOut, checkJobs, signingKey, audit, auditErrors, type Args, type CliIo, type CommandSpec } from '../common.js';
 import { cmdSealOut } from './seal-out.js';
+import { provenanceFromArgs, provenanceOptions } from '../provenance-args.js';
 
 async function cmdSeal(a: Args, io: CliIo): Promise<number> {
   if (a.out !== undefined) return cmdSealOut(a, io); // straight into an archive, no store
   const store = storePath(a.store, io.env, io.cwd);
   const key = await signingKey(io, a);
   const dir = resolve(io.cwd, String(a.dir));
+  const provenance = await provenanceFromArgs(a, io, store);
   const r = await withProgress(a, io, 'sealing', (onProgress) =>
     seal({
       dir,
@@ -24,6 +26,7 @@ async function cmdSeal(a: Args, io: CliIo): Promise<number> {
       parent: a['no-parent'] || a.parent === false ? null : (a.parent as string | undefined),
       excludes: (a.exclude as string[]) ?? [],
       manifestOnly: !!a['manifest-only'],
+      provenance,
       jobs: checkJobs(a.jobs),
       onProgress,
     }),
@@ -50,7 +53,7 @@ export const sealCommand: CommandSpec = {
   command: 'seal <dir>',
   describe: 'Hash, sign and store DIR as a new snapshot NAME@VERSION',
   builder: (y) =>
-    y
+    provenanceOptions(y)
         .positional('dir', { type: 'string', describe: 'the dataset folder' })
         .option('as', { type: 'string', demandOption: true, describe: 'NAME@VERSION of the new snapshot (e.g. fraud-train@model-v3)' })
         .option('key', { type: 'string', demandOption: true, describe: 'private key file (PKCS#8 PEM) to sign with' })

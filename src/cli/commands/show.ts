@@ -10,6 +10,24 @@ import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes, formatCount } from '../format.js';
 import { jsonOut, type Args, type CliIo, type CommandSpec } from '../common.js';
 import { openSnapshotRef, type OpenedSnapshot } from '../snapshot-ref.js';
+import type { Provenance } from '../../core/provenance.js';
+
+/**
+ * The provenance lines of `show` (and `lineage`): every field escaped for a terminal (a tab in a
+ * description shows as `\t`; nothing here is verified). Command arguments are each shown between
+ * double quotes.
+ */
+export function provenanceLines(pv: Provenance): string[] {
+  const g = pv.pipeline?.git;
+  return [
+    ...(pv.description !== undefined ? [`  description      ${shown(pv.description)}`] : []),
+    ...(pv.sources ?? []).map((s) => `  source           ${shown(s.uri)}${s.sha256 ? ` (sha256 ${shown(s.sha256)})` : ''}`),
+    ...(pv.license !== undefined ? [`  license          ${shown(pv.license)}`] : []),
+    ...(g ? [`  git              ${shown(g.commit)}${g.ref ? ` ${shown(g.ref)}` : ''}${g.repository ? ` ${shown(g.repository)}` : ''}`] : []),
+    ...(pv.pipeline?.command ? [`  command          ${pv.pipeline.command.map((x) => `"${shown(x)}"`).join(' ')}`] : []),
+    ...(pv.derivedFrom ?? []).map((d) => `  derived from     ${shown(d.ref)} ${shown(d.snapshot)}`),
+  ];
+}
 
 async function cmdShow(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
@@ -42,6 +60,7 @@ async function showSnapshot({ location: loc, archive }: OpenedSnapshot, a: Args,
     `  manifest sha256  ${shown(p.manifestSha256)}`,
     ...(p.parent ? [`  parent           ${shown(p.parent)}`] : []),
     ...(p.excludes ? [`  excludes         ${p.excludes.map(shown).join(' ')}`] : []),
+    ...(p.provenance ? provenanceLines(p.provenance) : []),
     `  tool             ${shown(p.tool.name)} ${shown(p.tool.version)}`,
     `  signatures       ${info.keyids.map((k) => (k ? shown(k) : '(no keyid)')).join(', ') || 'none'}`,
     archive
