@@ -4,7 +4,7 @@ import { fsck, type FsckReport } from '../../fsck.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, styler } from '../format.js';
 import { withProgress } from '../progress.js';
-import { audit, auditErrors, checkJobs, jsonOut, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { audit, auditErrors, checkJobs, commonFlags, jsonOut, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 
 /** At most this many items of one kind in the human report (--json lists all). */
 const SHOW = 20;
@@ -63,12 +63,16 @@ export const fsckCommand: CommandSpec = {
   command: 'fsck',
   describe: 'Check the store: re-hash objects, check snapshots (no keys)',
   builder: (y) =>
-    y.epilog(
-      'Re-hashes every object (its SHA-256 must be its name); checks that each snapshot\'s envelope and ' +
-        'statement parse and agree, that its manifest matches the statement\'s digest, Merkle root and counts, and ' +
-        'that every file it lists has its object (not for --manifest-only snapshots). Needs no keys: it checks ' +
-        'internal consistency, not trust (use "snap verify --pubkey" for that). Exit 0 clean, 1 corruption, 3 no store.',
-    )
-      .example('snap fsck --store /data/snap', 'exit 1 and name every corrupt or missing object'),
+    withExamples(
+      commonFlags(y, { store: true, quiet: 'no progress and no notes: only the verdict', jobs: true }).epilog(
+        'Re-hashes every object (its SHA-256 must be its name); checks that each snapshot\'s envelope and ' +
+          'statement parse and agree, that its manifest matches the statement\'s digest, Merkle root and counts, and ' +
+          'that every file it lists has its object (not for --manifest-only snapshots). Needs no keys: it checks ' +
+          'internal consistency, not trust (use "snap verify --pubkey" for that). Exit 0 clean, 1 corruption, 3 no store.',
+      ),
+      [
+        ['snap fsck --store /data/snap', 'exit 1 and name every corrupt or missing object'],
+      ],
+    ),
   run: auditErrors('fsck', () => undefined, cmdFsck),
 };

@@ -7,7 +7,7 @@ import { storePath } from '../../io/store.js';
 import { readSnapshotUnverified } from '../../snapshot.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes, formatCount } from '../format.js';
-import { jsonOut, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { jsonOut, commonFlags, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { openSnapshotRef, type OpenedSnapshot } from '../snapshot-ref.js';
 
 async function cmdShow(a: Args, io: CliIo): Promise<number> {
@@ -54,9 +54,13 @@ export const showCommand: CommandSpec = {
   command: 'show <ref>',
   describe: 'Show one snapshot: statement, signers, counts',
   builder: (y) =>
-    y
-        .positional('ref', { type: 'string', describe: 'NAME@VERSION, a snapshot id or prefix, a snapshot folder, or a NAME@VERSION.snap.tar archive' })
-        .example('snap show spam@v1', 'a snapshot in the store')
-        .example('snap show spam@v1.snap.tar', 'the snapshot inside an archive'),
+    withExamples(
+      commonFlags(y, { store: true })
+        .positional('ref', { type: 'string', describe: 'NAME@VERSION, a snapshot id or prefix, a snapshot folder, or a NAME@VERSION.snap.tar archive' }),
+      [
+        ['snap show spam@v1', 'a snapshot in the store'],
+        ['snap show spam@v1.snap.tar', 'the snapshot inside an archive'],
+      ],
+    ),
   run: cmdShow,
 };
