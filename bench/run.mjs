@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// snap's benchmark: wall-time ratios to ../shared/bench/reference-hasher.mjs (SPEC §9), measured in
+// snap's benchmark: wall-time ratios to bench/reference-hasher.mjs (SPEC §9), measured in
 // the same run with a warm page cache, and peak RSS.
 //
 // usage: npm run bench -- [--scale S] [--rounds R] [--corpus small,shards] [--dir DIR] [--million] [--json FILE]
@@ -24,7 +24,6 @@ import { benchArchives, archiveTable } from './archive-bench.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..');
-const shared = resolve(repo, '..', 'shared', 'bench');
 const cli = join(repo, 'dist', 'cli', 'main.js');
 
 const args = process.argv.slice(2);
@@ -77,7 +76,7 @@ function ensureCorpus(which) {
     console.error(`making the ${which} corpus at scale ${scale} in ${dir} …`);
     mkdirSync(dir, { recursive: true });
     rmSync(join(dir, which), { recursive: true, force: true });
-    execFileSync('node', [join(shared, 'make-corpus.mjs'), dir, which, String(scale)], { stdio: 'inherit' });
+    execFileSync('node', [join(here, 'make-corpus.mjs'), dir, which, String(scale)], { stdio: 'inherit' });
     writeFileSync(marker, '');
   }
   return join(dir, which);
@@ -115,7 +114,7 @@ const keys = join(work, 'keys');
 execFileSync('node', [cli, 'keygen', 'bench', '--out-dir', keys, '--quiet']);
 const key = join(keys, 'bench.key');
 const pub = join(keys, 'bench.pub');
-const reference = (dir) => run('node', [join(shared, 'reference-hasher.mjs'), dir]);
+const reference = (dir) => run('node', [join(here, 'reference-hasher.mjs'), dir]);
 
 function benchCorpus(which) {
   const data = ensureCorpus(which);

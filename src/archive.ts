@@ -16,10 +16,10 @@
 import { promises as fsp, createReadStream, existsSync, openSync, writeSync, closeSync, renameSync, mkdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { SnapError, isSnapError, type SnapErrorCode } from './core/errors.js';
-import { parseStatement, snapshotId, type SnapshotPredicate, type Statement } from './core/statement.js';
-import { TreeShapeCheck, type TreeViolation } from './core/archive.js';
+import { nameMismatch, parseStatement, snapshotId, statementRef, type SnapshotPredicate, type Statement } from './core/statement.js';
+import { TreeShapeCheck, archiveFileClaim, type TreeViolation } from './core/archive.js';
 import type { TrustedKey } from './core/envelope.js';
 import { ArchiveReader, writeArchive, checkArchiveTarget, type ArchiveWriteResult } from './io/archive.js';
 import { WRITE_SLICE } from './io/write-slice.js';
@@ -215,6 +215,15 @@ export async function exportSnapshot(opts: ExportOptions): Promise<ExportResult>
     throw new SnapError('SNAPSHOT_NO_CONTENTS', `${opts.snapshot.ref} was sealed with --manifest-only: the store keeps no contents to export (seal it again without --manifest-only, or use seal --out)`, { ref: opts.snapshot.ref });
   }
   const { statementBytes, statement } = await readStatement(dir, opts.snapshot.ref);
+  // The store folder's name and the archive's file name must both be the name that was signed.
+  const claims = [
+    opts.snapshot.name !== undefined && opts.snapshot.version !== undefined ? { name: opts.snapshot.name, version: opts.snapshot.version } : undefined,
+    archiveFileClaim(basename(opts.out)),
+  ];
+  for (const claim of claims) {
+    const mismatch = claim && nameMismatch(statement, claim);
+    if (mismatch) throw new SnapError('SNAPSHOT_NAME_MISMATCH', `${mismatch}; nothing was exported`, { ref: opts.snapshot.ref, expected: `${claim.name}@${claim.version}`, signed: statementRef(statement) });
+  }
   const envelopeBytes = await fsp.readFile(join(dir, ENVELOPE_FILE)).catch((e) => {
     throw ioError(e, join(dir, ENVELOPE_FILE), "cannot read the snapshot's envelope");
   });

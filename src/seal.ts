@@ -13,8 +13,9 @@ import { parseNameVersion } from './core/refs.js';
 import { buildStatement, formatTime, serializeStatement, snapshotId, type Statement } from './core/statement.js';
 import { serializeEnvelope, signEnvelope, type Envelope } from './core/envelope.js';
 import type { PrivateKey } from './core/keys.js';
+import { readSnapshotUnverified } from './snapshot.js';
 import { HashPool, BatchSizer, type SealReply, type CommitReply } from './io/hash-pool.js';
-import { walkDatasetRuns, type WalkItem } from './io/walk.js';
+import { walkDatasetRuns, type WalkItem, type WalkOptions } from './io/walk.js';
 import { ParentHints } from './io/parent-hints.js';
 import {
   openStore, discardNewStore, lockStore, makeTmpDir, commitSnapshot, listSnapshots, resolveRef, snapshotDir, snapshotKeepsObjects, syncFileSystem, writeFileAtomic, fsyncDir,
@@ -100,6 +101,9 @@ export interface ScanOptions {
    */
   hints?: ParentHints;
   onProgress?: (p: Progress) => void;
+  /** Report (instead of throwing) an entry a manifest cannot record, or a socket, FIFO or device (diff; see `WalkOptions`). */
+  onBadName?: WalkOptions['onBadName'];
+  onSpecial?: WalkOptions['onSpecial'];
 }
 
 /** Totals of a scan. */
@@ -165,7 +169,7 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
       want = sizer.next();
     };
     const skipDirs = [...(opts.skipDirs ?? [])];
-    for await (const run of walkDatasetRuns(root, { excludes: opts.excludes, skipDirs })) {
+    for await (const run of walkDatasetRuns(root, { excludes: opts.excludes, skipDirs, onBadName: opts.onBadName, onSpecial: opts.onSpecial })) {
       for (const item of run) {
         batch.push(item);
         hinted.push(opts.hints && item.kind !== 'symlink' ? ((await opts.hints.get(item.path)) ?? null) : null);
@@ -344,10 +348,15 @@ async function sealInto(store: Store, opts: SealOptions): Promise<Omit<SealResul
     if (typeof opts.parent === 'string') {
       const loc = await resolveRef(opts.parent, store.root);
       parentDir = loc.dir;
-      parent = snapshotId(await fsp.readFile(join(loc.dir, STATEMENT_FILE)));
+      // The parent's id is signed into the new statement: a store folder holding another
+      // snapshot than its name says (swapped or moved) must not be recorded as this parent.
+      parent = (await readSnapshotUnverified(loc)).snapshot;
     } else if (opts.parent === undefined) {
       const same = await listSnapshots(store, name);
       const newest = same[same.length - 1];
+      if (newest?.signedAs !== undefined) {
+        throw new SnapError('SNAPSHOT_NAME_MISMATCH', `the newest snapshot of ${name} in the store, ${newest.name}@${newest.version}, is signed as ${newest.signedAs}: the store was tampered with; run snap fsck, or name the parent with --parent REF (or --no-parent)`, { ref: `${newest.name}@${newest.version}`, signed: newest.signedAs });
+      }
       if (newest) {
         parent = newest.id;
         parentDir = newest.dir;

@@ -7,6 +7,7 @@ import { resolve, relative } from 'node:path';
 import { existsSync } from 'node:fs';
 import type { Argv, Options } from 'yargs';
 import { SnapError, isSnapError } from '../core/errors.js';
+import { escapeForTerminal, escapeMessage } from '../core/display.js';
 import type { TrustedKey } from '../core/envelope.js';
 import { readPrivateKey, readPublicKey } from '../io/keyfile.js';
 import type { PrivateKey } from '../core/keys.js';
@@ -14,6 +15,7 @@ import { resolveRef, storePath, type SnapshotLocation } from '../io/store.js';
 import { looksLikePath } from '../core/refs.js';
 import { appendAudit, type AppendResult } from '../io/audit-log.js';
 import { EXIT_INTEGRITY, EXIT_OK, exitCodeFor } from './exit-codes.js';
+import { DEFAULT_PROGRAM_NAME, type ProgramName } from './program-name.js';
 
 /** Where the CLI reads and writes; `process` by default, replaced in tests. */
 export interface CliIo {
@@ -23,6 +25,8 @@ export interface CliIo {
   cwd: string;
   /** Where a passphrase prompt reads from (only when it is a terminal). */
   stdin?: NodeJS.ReadStream;
+  /** The name the program was invoked as, for usage, help and error lines (default `snap`; see `program-name.ts`). */
+  program?: ProgramName;
 }
 
 /** The common flags (SPEC §8); `--json` and `--debug` every command takes, the others those that use them. */
@@ -154,7 +158,7 @@ export async function signingKey(io: CliIo, a: Args): Promise<PrivateKey> {
   } catch (e) {
     if (given !== undefined || !(e instanceof SnapError) || e.code !== 'KEY_PASSPHRASE_REQUIRED' || !io.stdin?.isTTY) throw e;
     const { promptPassphrase } = await import('./prompt.js');
-    return readPrivateKey(path, { passphrase: await promptPassphrase(`passphrase for ${a.key}: `, { input: io.stdin, output: io.stderr as NodeJS.WriteStream }) });
+    return readPrivateKey(path, { passphrase: await promptPassphrase(`passphrase for ${escapeForTerminal(String(a.key))}: `, { input: io.stdin, output: io.stderr as NodeJS.WriteStream }) });
   }
 }
 
@@ -203,7 +207,7 @@ export function parentRef(a: Args, io: CliIo): string | undefined {
  * report carries `storeCreated: true`): making a store is never silent.
  */
 export function announceNewStore(io: CliIo, created: boolean, store: string): void {
-  if (created) io.stderr.write(`snap: made a new store at ${store}\n`);
+  if (created) io.stderr.write(`${io.program ?? DEFAULT_PROGRAM_NAME}: made a new store at ${escapeForTerminal(store)}\n`);
 }
 
 /** The store folder, when it lies inside `dir` (then it is left out of the walk). */
@@ -241,7 +245,7 @@ export async function audit(io: CliIo, storeRoot: string, input: AuditInput, opt
   } catch (e) {
     r = { written: false, reason: (e as Error)?.message ?? String(e) };
   }
-  if (!r.written && !r.noStore && !opts.quiet) io.stderr.write(`note: audit log not written: ${r.reason}\n`);
+  if (!r.written && !r.noStore && !opts.quiet) io.stderr.write(`note: audit log not written: ${escapeMessage(r.reason)}\n`);
   return r;
 }
 

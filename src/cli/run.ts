@@ -5,18 +5,20 @@
 import type { Argv } from 'yargs';
 import { yargs } from './yargs.js';
 import { SnapError, isSnapError } from '../core/errors.js';
+import { escapeForTerminal, escapeMessage } from '../core/display.js';
 import { TOOL_VERSION } from '../version.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { jsonOut, type Args, type CliIo } from './common.js';
 import { COMMANDS, commandName } from './commands/index.js';
 import type { CommandSpec } from './common.js';
+import { DEFAULT_PROGRAM_NAME, type ProgramName } from './program-name.js';
 
 export type { CliIo } from './common.js';
 
 // One paragraph each: yargs wraps them to the terminal's width at word boundaries.
 const EPILOG = [
   'Exit codes: 0 success · 1 integrity failure (data differs; signature missing, invalid or untrusted; differences found) · 2 usage error · 3 input or environment error.',
-  'Store: --store PATH, else $SNAP_STORE, else ./.snap ("snap init" makes one; seal and import make one where its parent folder exists, and say so). Docs: README.md, docs/FORMAT.md',
+  'Store: --store PATH, else $SNAP_STORE, else ./.snap ("$0 init" makes one; seal and import make one where its parent folder exists, and say so). Docs: README.md, docs/FORMAT.md',
 ].join('\n\n');
 
 /**
@@ -29,16 +31,17 @@ const DEFAULT_HELP_WIDTH = 80;
 
 /**
  * The yargs parser; `active` is the one command whose module was loaded (its builder declares its
- * flags: only `--json`, `--debug` and `--help` are common to every command).
+ * flags: only `--json`, `--debug` and `--help` are common to every command); `program` is the name
+ * usage and help lines give (yargs puts it in place of `$0`); `width` the help's width in columns.
  */
-function parser(active: CommandSpec | undefined, width: number): Argv {
+function parser(program: ProgramName, active: CommandSpec | undefined, width: number): Argv {
   // No "[string] [required]" column: cliui sets it inline against a full description line with no
   // space between ("contents[string]"); each description says what is required and its default.
   // (yargs 17.7 has usageConfiguration; @types/yargs 17.0 does not declare it.)
   let y = (yargs() as Argv & { usageConfiguration(c: { 'hide-types': boolean }): Argv })
     .usageConfiguration({ 'hide-types': true })
-    .scriptName('snap')
-    .usage('snap — tamper-evident training data: seal a dataset into a signed Merkle manifest, verify it before training, diff snapshots in an incident.\n\nUsage: snap <command> [options]')
+    .scriptName(program)
+    .usage('$0 — tamper-evident training data: seal a dataset into a signed Merkle manifest, verify it before training, diff snapshots in an incident.\n\nUsage: $0 <command> [options]')
     .option('json', { type: 'boolean', describe: 'one JSON document on stdout, nothing else', global: true })
     .option('debug', { type: 'boolean', describe: 'show stack traces', global: true })
     // `--no-parent` is a flag of its own (in conflict with --parent), not yargs' negation of --parent;
@@ -46,7 +49,7 @@ function parser(active: CommandSpec | undefined, width: number): Argv {
     .parserConfiguration({ 'boolean-negation': false, 'parse-numbers': false })
     .check(refuseRepeatedFlags, true)
     .updateStrings({ 'Arguments %s and %s are mutually exclusive': '--%s and --%s cannot be given together' })
-    .demandCommand(1, 'Name a command (snap --help lists them).')
+    .demandCommand(1, `Name a command (${program} --help lists them).`)
     .recommendCommands()
     .strict()
     .help()
@@ -82,9 +85,9 @@ function refuseRepeatedFlags(argv: Record<string, unknown>, options: { array?: s
 }
 
 /** Parse argv; yargs prints nothing itself: help, version and errors come back to us. */
-async function parse(argv: string[], active: CommandSpec | undefined, width: number): Promise<{ args?: Record<string, unknown>; output?: string; error?: string }> {
+async function parse(argv: string[], program: ProgramName, active: CommandSpec | undefined, width: number): Promise<{ args?: Record<string, unknown>; output?: string; error?: string }> {
   return new Promise((res) => {
-    parser(active, width).parse(argv, {}, (err: Error | undefined, args: Record<string, unknown>, output: string) => {
+    parser(program, active, width).parse(argv, {}, (err: Error | undefined, args: Record<string, unknown>, output: string) => {
       if (err) res({ error: err.message, output });
       else res({ args, output });
     });
@@ -102,12 +105,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const word = argv.find((x) => !x.startsWith('-'));
   const entry = COMMANDS.find((c) => commandName(c) === word);
   const active = entry ? await entry.load() : undefined;
+  const program = io.program ?? DEFAULT_PROGRAM_NAME;
   const columns = (io.stdout.isTTY && (io.stdout as { columns?: number }).columns) || DEFAULT_HELP_WIDTH;
   const width = Math.max(MIN_HELP_WIDTH, Math.min(MAX_HELP_WIDTH, columns));
-  const { args, output, error } = await parse(argv, active, width);
+  const { args, output, error } = await parse(argv, program, active, width);
   if (error !== undefined) {
     if (wantsJson) jsonOut(io, { ok: false, error: { code: 'USAGE', message: error } });
-    io.stderr.write(`snap: ${error}\nRun "snap --help" (or "snap <command> --help") for usage.\n`);
+    io.stderr.write(`${program}: ${escapeMessage(error)}\nRun "${program} --help" (or "${program} <command> --help") for usage.\n`);
     return EXIT_USAGE;
   }
   if (output) {
@@ -118,7 +122,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const cmd = String((a._ as unknown[])[0]);
   const handler = active && commandName(active) === cmd ? active.run : undefined;
   if (!handler) {
-    io.stderr.write(`snap: unknown command ${JSON.stringify(cmd)}; run "snap --help"\n`);
+    io.stderr.write(`${program}: unknown command "${escapeForTerminal(cmd)}"; run "${program} --help"\n`);
     return EXIT_USAGE;
   }
   try {
@@ -127,8 +131,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const err = isSnapError(e) ? e : new SnapError('INTERNAL', `unexpected error: ${(e as Error)?.message ?? String(e)} (please report this)`, undefined, { cause: e });
     const code = exitCodeFor(err.code);
     if (a.json) jsonOut(io, { ok: false, error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
-    io.stderr.write(`snap ${cmd}: ${err.message} [${err.code}]\n`);
-    if (debug) io.stderr.write(`${(e as Error)?.stack ?? ''}\n`);
+    // The one place an error reaches the terminal: messages embed names and outside text, so
+    // nothing in one is printed raw (its line breaks included: a message is one line).
+    io.stderr.write(`${program} ${cmd}: ${escapeMessage(err.message)} [${err.code}]\n`);
+    if (debug) io.stderr.write(`${((e as Error)?.stack ?? '').split('\n').map(escapeMessage).join('\n')}\n`);
     return code;
   }
 }

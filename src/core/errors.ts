@@ -57,6 +57,7 @@ export const ERROR_CODES = [
   // data integrity (exit 1)
   'INTEGRITY_FAILURE',
   'OBJECT_CORRUPT',
+  'SNAPSHOT_NAME_MISMATCH',
   // input and environment (exit 3)
   'NOT_FOUND',
   'NOT_A_FOLDER',

@@ -23,7 +23,7 @@ import { validatePath, compareUtf8 } from '../core/paths.js';
 import type { FileEntry, ManifestEntry, SymlinkEntry } from '../core/manifest.js';
 import {
   ARCHIVE_DATA_PREFIX, ARCHIVE_ENVELOPE, ARCHIVE_FILE_MODE, ARCHIVE_MANIFEST, ARCHIVE_PAX_KEYS, ARCHIVE_STATEMENT,
-  ARCHIVE_SYMLINK_MODE, MAX_ENVELOPE_BYTES, MAX_STATEMENT_BYTES, archiveMtime,
+  ARCHIVE_SYMLINK_MODE, MAX_ENVELOPE_BYTES, MAX_STATEMENT_BYTES, archiveMtime, archiveFileClaim,
 } from '../core/archive.js';
 import { checkedEntryRuns } from './manifest-file.js';
 import { WRITE_SLICE } from './write-slice.js';
@@ -569,9 +569,13 @@ export class ArchiveReader {
     private readonly it: AsyncIterator<TarEntry>,
   ) {}
 
-  /** The spooled snapshot folder, named by the archive path (for `checkTrust` and `verify`). */
+  /**
+   * The spooled snapshot folder, named by the archive path (for `checkTrust` and `verify`). When the
+   * file is named `NAME@VERSION.snap.tar`, that name is the location's `name`/`version`, so the
+   * trust check refuses an archive whose signed statement names another snapshot.
+   */
   get location(): SnapshotLocation {
-    return { dir: this.spoolDir, ref: this.file };
+    return { dir: this.spoolDir, ref: this.file, ...archiveFileClaim(basename(this.file)) };
   }
 
   /**

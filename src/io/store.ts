@@ -21,6 +21,7 @@ import { randomBytes } from 'node:crypto';
 import { SnapError } from '../core/errors.js';
 import { parseRef, looksLikePath, NAME_RE, VERSION_RE } from '../core/refs.js';
 import { snapshotId } from '../core/statement.js';
+import { parseJsonStrict } from '../core/json-strict.js';
 import { ioError } from './errors.js';
 
 /** The format marker written to `store.json`. */
@@ -42,7 +43,8 @@ export const CONTENTS_FILE = 'contents.json';
  */
 export async function snapshotKeepsObjects(dir: string): Promise<boolean> {
   try {
-    return JSON.parse(await fsp.readFile(join(dir, CONTENTS_FILE), 'utf8')).objects !== false;
+    // An unreadable or ambiguous marker (e.g. a duplicate member) counts as "kept": fsck then checks every object.
+    return (parseJsonStrict(await fsp.readFile(join(dir, CONTENTS_FILE), 'utf8'), 'SNAPSHOT_MALFORMED', CONTENTS_FILE) as { objects?: unknown }).objects !== false;
   } catch {
     return true;
   }
@@ -83,6 +85,11 @@ export interface SnapshotInfo {
   totalBytes: number;
   parent?: string;
   merkleRoot: string;
+  /**
+   * Set when the statement names another snapshot than its folder (`NAME@VERSION` of the
+   * statement): the folder was swapped or moved, and every command refuses it under this name.
+   */
+  signedAs?: string;
 }
 
 /** The store path: `--store`, else `$SNAP_STORE`, else `./.snap` (SPEC §8). */
@@ -220,7 +227,7 @@ export async function openStore(root: string, opts: { create?: boolean; parents?
   }
   let fmt: unknown;
   try {
-    fmt = JSON.parse(text).format;
+    fmt = (parseJsonStrict(text, 'STORE_MALFORMED', 'store.json') as { format?: unknown }).format;
   } catch {
     /* fall through */
   }
@@ -413,10 +420,11 @@ async function readInfo(dir: string, name: string, version: string): Promise<Sna
   }
   let p: Record<string, unknown> = {};
   try {
-    p = JSON.parse(bytes.toString('utf8')).predicate ?? {};
+    p = (parseJsonStrict(bytes.toString('utf8'), 'SNAPSHOT_MALFORMED', 'the statement') as { predicate?: Record<string, unknown> }).predicate ?? {};
   } catch {
     /* listed with what we have; verify will refuse it */
   }
+  const signedAs = typeof p.dataset === 'string' && typeof p.version === 'string' ? `${p.dataset}@${p.version}` : undefined;
   return {
     name,
     version,
@@ -427,6 +435,7 @@ async function readInfo(dir: string, name: string, version: string): Promise<Sna
     totalBytes: typeof p.totalBytes === 'number' ? p.totalBytes : 0,
     ...(typeof p.parent === 'string' ? { parent: p.parent } : {}),
     merkleRoot: typeof p.merkleRoot === 'string' ? p.merkleRoot : '',
+    ...(signedAs !== undefined && signedAs !== `${name}@${version}` ? { signedAs } : {}),
   };
 }
 

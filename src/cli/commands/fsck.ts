@@ -4,6 +4,7 @@ import { fsck, type FsckReport } from '../../fsck.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, styler } from '../format.js';
 import { withProgress } from '../progress.js';
+import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import { audit, auditErrors, checkJobs, commonFlags, jsonOut, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 
 /** At most this many items of one kind in the human report (--json lists all). */
@@ -13,7 +14,7 @@ function printFsck(r: FsckReport, io: CliIo, color: boolean): void {
   const s = styler(color);
   const out: string[] = [];
   const summary = `${plural(r.counts.objects, 'object')} (${formatBytes(r.counts.bytes)}) re-hashed, ${plural(r.counts.snapshots, 'snapshot')} checked`;
-  if (r.ok) out.push(`${s.green(s.bold('OK'))}    ${r.store}: ${summary}; nothing corrupt or missing`);
+  if (r.ok) out.push(`${s.green(s.bold('OK'))}    ${shown(r.store)}: ${summary}; nothing corrupt or missing`);
   else {
     const parts = [
       r.counts.corrupt > 0 ? plural(r.counts.corrupt, 'corrupt object') : '',
@@ -21,7 +22,7 @@ function printFsck(r: FsckReport, io: CliIo, color: boolean): void {
       r.counts.missingObjects > 0 ? plural(r.counts.missingObjects, 'missing object') : '',
       r.counts.badSnapshots > 0 ? plural(r.counts.badSnapshots, 'snapshot with problems', 'snapshots with problems') : '',
     ].filter(Boolean);
-    out.push(`${s.red(s.bold('FAIL'))}  ${r.store}: ${parts.join(', ')}; ${summary}`);
+    out.push(`${s.red(s.bold('FAIL'))}  ${shown(r.store)}: ${parts.join(', ')}; ${summary}`);
   }
   const section = <T>(title: string, list: T[], line: (x: T) => string) => {
     if (list.length === 0) return;
@@ -30,15 +31,15 @@ function printFsck(r: FsckReport, io: CliIo, color: boolean): void {
     if (list.length > SHOW) out.push(`  … and ${list.length - SHOW} more (--json lists all)`);
   };
   section('corrupt objects', r.objects.corrupt, (c) => {
-    const used = c.usedBy.slice(0, 3).map((u) => `${u.ref}:${u.path}`).join(', ');
-    return `objects/sha256/${c.path}  now hashes to ${shortDigest(c.sha256)} (${formatBytes(c.size)})${used ? `; content of ${used}${c.usedBy.length > 3 ? ', …' : ''}` : ''}`;
+    const used = c.usedBy.slice(0, 3).map((u) => `${shown(u.ref)}:${shown(u.path)}`).join(', ');
+    return `objects/sha256/${shown(c.path)}  now hashes to ${shortDigest(c.sha256)} (${formatBytes(c.size)})${used ? `; content of ${used}${c.usedBy.length > 3 ? ', …' : ''}` : ''}`;
   });
-  section('unreadable objects', r.objects.unreadable, (u) => `objects/sha256/${u.path}  (${u.reason})`);
-  section('missing objects', r.missingObjects, (m) => `${m.ref}  ${m.path}  (sha256 ${shortDigest(m.sha256)})`);
+  section('unreadable objects', r.objects.unreadable, (u) => `objects/sha256/${shown(u.path)}  (${escapeMessage(u.reason)})`);
+  section('missing objects', r.missingObjects, (m) => `${shown(m.ref)}  ${shown(m.path)}  (sha256 ${shortDigest(m.sha256)})`);
   section('snapshots with problems', r.snapshots.filter((x) => !x.ok), (x) =>
-    `${x.ref}${x.snapshot ? ` (${shortId(x.snapshot)})` : ''}: ${x.problems.map((p) => p.message).join('; ')}`,
+    `${shown(x.ref)}${x.snapshot ? ` (${shortId(x.snapshot)})` : ''}: ${x.problems.map((p) => escapeMessage(p.message)).join('; ')}`,
   );
-  section('not written by snap (left alone, not counted as corruption)', r.strays, (p) => p);
+  section('not written by snap (left alone, not counted as corruption)', r.strays, (p) => shown(p));
   if (!r.ok) out.push('  The store does not hold what was sealed: restore the damaged objects or snapshots from a copy (e.g. an archive), or seal the data again.');
   io.stdout.write(out.join('\n') + '\n');
 }
@@ -71,7 +72,7 @@ export const fsckCommand: CommandSpec = {
           'internal consistency, not trust (use "snap verify --pubkey" for that). Exit 0 clean, 1 corruption, 3 no store.',
       ),
       [
-        ['snap fsck --store /data/snap', 'exit 1 and name every corrupt or missing object'],
+        ['$0 fsck --store /data/snap', 'exit 1 and name every corrupt or missing object'],
       ],
     ),
   run: auditErrors('fsck', () => undefined, cmdFsck),

@@ -1,6 +1,7 @@
 /** `snap init`: make a new, empty store (the deliberate way; seal and import make one only where its parent folder exists). */
 import { openStore, storePath } from '../../io/store.js';
 import { EXIT_OK } from '../exit-codes.js';
+import { escapeForTerminal as shown } from '../../core/display.js';
 import { jsonOut, commonFlags, audit, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 
 async function cmdInit(a: Args, io: CliIo): Promise<number> {
@@ -9,7 +10,7 @@ async function cmdInit(a: Args, io: CliIo): Promise<number> {
   const created = store.created !== undefined;
   const log = created ? await audit(io, store.root, { command: 'init', outcome: 'ok' }, { quiet: !!a.quiet }) : undefined;
   if (a.json) jsonOut(io, { ok: true, store: store.root, storeCreated: created, ...(log ? { log } : {}) });
-  else if (!a.quiet) io.stdout.write(created ? `made a new store at ${store.root}\n` : `${store.root} is already a snap store; nothing to do\n`);
+  else if (!a.quiet) io.stdout.write(created ? `made a new store at ${shown(store.root)}\n` : `${shown(store.root)} is already a snap store; nothing to do\n`);
   return EXIT_OK;
 }
 
@@ -26,7 +27,7 @@ export const initCommand: CommandSpec = {
             'make a store only where its parent folder exists, and say so on stderr.',
         ),
       [
-        ['snap init --store /data/snap', 'a shared store for CI'],
+        ['$0 init --store /data/snap', 'a shared store for CI'],
         ['export SNAP_STORE=/data/snap; snap init', 'the same, for every later command'],
       ],
     ),

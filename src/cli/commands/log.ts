@@ -5,6 +5,7 @@ import { NAME_RE } from '../../core/refs.js';
 import { SnapError } from '../../core/errors.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { plural, shortId, styler } from '../format.js';
+import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import { jsonOut, commonFlags, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 
 /** The NAME part of a `NAME@VERSION` ref, if it is one. */
@@ -19,21 +20,21 @@ function outcomeText(row: LogRow): string {
   const parts = [e.outcome === 'error' ? `error ${e.error ?? ''}`.trim() : e.outcome];
   if (e.exit !== undefined && e.exit !== 0) parts.push(`(exit ${e.exit})`);
   if (e.recovered) parts.push(`[sealed off ${e.recovered.bytes} torn bytes]`);
-  return parts.join(' ');
+  return shown(parts.join(' ')); // from an unsigned line: escaped for a terminal
 }
 
 async function cmdLog(a: Args, io: CliIo): Promise<number> {
   const store = await openStore(storePath(a.store, io.env, io.cwd));
   const name = a.name as string | undefined;
-  if (name !== undefined && !NAME_RE.test(name)) throw new SnapError('USAGE', `${JSON.stringify(name)} is not a dataset NAME (${NAME_RE.source})`);
+  if (name !== undefined && !NAME_RE.test(name)) throw new SnapError('USAGE', `"${shown(name)}" is not a dataset NAME (${NAME_RE.source})`);
   if (a.verify) {
     const v = await verifyLog(store.root);
     if (a.json) jsonOut(io, { store: store.root, ...v });
     else {
       const s = styler(!!io.stdout.isTTY && !io.env.NO_COLOR);
       const out = v.ok
-        ? [`${s.green(s.bold('OK'))}    ${store.root}/log.jsonl: ${plural(v.lines, 'line')}, chain intact through seq ${v.lastSeq}, log.head agrees`]
-        : [`${s.red(s.bold('FAIL'))}  ${store.root}/log.jsonl: ${plural(v.problems.length, 'problem')}`, ...v.problems.map((p) => `  ${p.kind}: ${p.message}`)];
+        ? [`${s.green(s.bold('OK'))}    ${shown(store.root)}/log.jsonl: ${plural(v.lines, 'line')}, chain intact through seq ${v.lastSeq}, log.head agrees`]
+        : [`${s.red(s.bold('FAIL'))}  ${shown(store.root)}/log.jsonl: ${plural(v.problems.length, 'problem')}`, ...v.problems.map((p) => `  ${p.kind}: ${escapeMessage(p.message)}`)];
       for (const r of v.recovered) out.push(`  note: line ${r.line} is a torn append (${plural(r.bytes, 'byte')}) sealed off and recorded by the line after it`);
       io.stdout.write(out.join('\n') + '\n');
     }
@@ -47,12 +48,13 @@ async function cmdLog(a: Args, io: CliIo): Promise<number> {
     return EXIT_OK;
   }
   if (rows.length === 0) {
-    io.stdout.write(`the audit log of ${store.root} is empty\n`);
+    io.stdout.write(`the audit log of ${shown(store.root)} is empty\n`);
     return EXIT_OK;
   }
   const table = rows.map((r) =>
     r.entry
-      ? [String(r.entry.seq), r.entry.time, r.entry.command, r.entry.ref ?? (r.entry.snapshot ? shortId(r.entry.snapshot) : '-'), outcomeText(r), `${r.entry.user}@${r.entry.host}`]
+      ? // A log line is unsigned: every field of it is shown escaped for a terminal.
+        [String(r.entry.seq), shown(r.entry.time), shown(r.entry.command), r.entry.ref !== undefined ? shown(r.entry.ref) : r.entry.snapshot ? shortId(r.entry.snapshot) : '-', outcomeText(r), shown(`${r.entry.user}@${r.entry.host}`)]
       : [`(${r.line})`, '?', '?', '?', outcomeText(r), '?'],
   );
   const head = ['SEQ', 'TIME', 'COMMAND', 'REF', 'OUTCOME', 'USER@HOST'];
@@ -76,8 +78,8 @@ export const logCommand: CommandSpec = {
         })
         .conflicts('verify', 'name'),
       [
-        ['snap log fraud-train', 'who sealed and verified fraud-train, when, with what outcome'],
-        ['snap log --verify', 'exit 0 only if the log is an unbroken hash chain'],
+        ['$0 log fraud-train', 'who sealed and verified fraud-train, when, with what outcome'],
+        ['$0 log --verify', 'exit 0 only if the log is an unbroken hash chain'],
       ],
     ),
   run: cmdLog,

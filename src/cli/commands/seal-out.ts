@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { SnapError } from '../../core/errors.js';
+import { escapeForTerminal as shown } from '../../core/display.js';
 import { snapshotId } from '../../core/statement.js';
 import { isArchivePath, ARCHIVE_SUFFIX } from '../../core/archive.js';
 import { storePath, STATEMENT_FILE } from '../../io/store.js';
@@ -47,7 +48,7 @@ export async function cmdSealOut(a: Args, io: CliIo): Promise<number> {
     io.stdout.write(
       [
         ...sealedLines(r),
-        `  archive      ${r.archive.file} (${formatBytes(r.archive.archiveBytes)})`,
+        `  archive      ${shown(r.archive.file)} (${formatBytes(r.archive.archiveBytes)})`,
         `  took         ${r.seconds.toFixed(2)} s`,
       ].join('\n') + '\n',
     );

@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { storePath } from '../../io/store.js';
 import { seal } from '../../seal.js';
+import { escapeForTerminal as shown } from '../../core/display.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural } from '../format.js';
 import { withProgress } from '../progress.js';
@@ -39,7 +40,7 @@ async function cmdSeal(a: Args, io: CliIo): Promise<number> {
   } else {
     const lines = [
       ...sealedLines(r),
-      a['manifest-only'] ? `  contents     not kept (--manifest-only)` : `  store        ${store}: ${plural(r.newObjects, 'new object')} (${formatBytes(r.newObjectBytes)})`,
+      a['manifest-only'] ? `  contents     not kept (--manifest-only)` : `  store        ${shown(store)}: ${plural(r.newObjects, 'new object')} (${formatBytes(r.newObjectBytes)})`,
       `  took         ${r.seconds.toFixed(2)} s (${formatBytes(r.bytes / Math.max(r.seconds, 1e-3))}/s)`,
     ];
     io.stdout.write(lines.join('\n') + '\n');
@@ -66,7 +67,7 @@ export const sealCommand: CommandSpec = {
         .option('out', { type: 'string', requiresArg: true, describe: 'seal straight into this archive (FILE.snap.tar) instead of the store; it holds the contents' })
         .conflicts('out', 'manifest-only'),
       [
-        ['snap seal data/ --as spam@v1 --key keys/ci.key', 'seal data/ into ./.snap as spam@v1'],
+        ['$0 seal data/ --as spam@v1 --key keys/ci.key', 'seal data/ into ./.snap as spam@v1'],
       ],
     ),
   run: auditErrors('seal', (a) => a.as, cmdSeal),

@@ -3,6 +3,7 @@
  * folder or an archive `NAME@VERSION.snap.tar` (only its `snap/` members are read). Nothing is verified.
  */
 import { SnapError } from '../../core/errors.js';
+import { escapeForTerminal as shown } from '../../core/display.js';
 import { storePath } from '../../io/store.js';
 import { readSnapshotUnverified } from '../../snapshot.js';
 import { EXIT_OK } from '../exit-codes.js';
@@ -30,20 +31,22 @@ async function showSnapshot({ location: loc, archive }: OpenedSnapshot, a: Args,
     return EXIT_OK;
   }
   if (!p) throw new SnapError('SNAPSHOT_MALFORMED', 'no statement');
+  // Nothing here is verified: every field is shown escaped for a terminal.
+  const ref = shown(loc.ref);
   const lines = [
-    `${p.dataset}@${p.version}`,
-    `  snapshot         ${info.snapshot}`,
-    `  created          ${p.createdAt}`,
+    `${shown(p.dataset)}@${shown(p.version)}`,
+    `  snapshot         ${shown(info.snapshot)}`,
+    `  created          ${shown(p.createdAt)}`,
     `  files            ${formatCount(p.fileCount)} (${formatBytes(p.totalBytes)})`,
-    `  merkle root      ${p.merkleRoot}`,
-    `  manifest sha256  ${p.manifestSha256}`,
-    ...(p.parent ? [`  parent           ${p.parent}`] : []),
-    ...(p.excludes ? [`  excludes         ${p.excludes.join(' ')}`] : []),
-    `  tool             ${p.tool.name} ${p.tool.version}`,
-    `  signatures       ${info.keyids.map((k) => k || '(no keyid)').join(', ') || 'none'}`,
+    `  merkle root      ${shown(p.merkleRoot)}`,
+    `  manifest sha256  ${shown(p.manifestSha256)}`,
+    ...(p.parent ? [`  parent           ${shown(p.parent)}`] : []),
+    ...(p.excludes ? [`  excludes         ${p.excludes.map(shown).join(' ')}`] : []),
+    `  tool             ${shown(p.tool.name)} ${shown(p.tool.version)}`,
+    `  signatures       ${info.keyids.map((k) => (k ? shown(k) : '(no keyid)')).join(', ') || 'none'}`,
     archive
-      ? `  (not verified here: run "snap verify ${loc.ref} --pubkey KEY.pub")`
-      : `  (not verified here: run "snap verify DIR --against ${loc.ref} --pubkey KEY.pub")`,
+      ? `  (not verified here: run "snap verify ${ref} --pubkey KEY.pub")`
+      : `  (not verified here: run "snap verify DIR --against ${ref} --pubkey KEY.pub")`,
   ];
   io.stdout.write(lines.join('\n') + '\n');
   return EXIT_OK;
@@ -58,8 +61,8 @@ export const showCommand: CommandSpec = {
       commonFlags(y, { store: true })
         .positional('ref', { type: 'string', describe: 'NAME@VERSION, a snapshot id or prefix, a snapshot folder, or a NAME@VERSION.snap.tar archive' }),
       [
-        ['snap show spam@v1', 'a snapshot in the store'],
-        ['snap show spam@v1.snap.tar', 'the snapshot inside an archive'],
+        ['$0 show spam@v1', 'a snapshot in the store'],
+        ['$0 show spam@v1.snap.tar', 'the snapshot inside an archive'],
       ],
     ),
   run: cmdShow,

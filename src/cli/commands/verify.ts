@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
 import { SnapError } from '../../core/errors.js';
+import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import { storePath, type SnapshotLocation } from '../../io/store.js';
 import { verify, type VerifyReport, type Problem } from '../../verify.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
@@ -10,38 +11,41 @@ import { withProgress } from '../progress.js';
 import { jsonOut, checkJobs, checkThreshold, trustedKeys, locate, storeInside, audit, auditErrors, commonFlags, trustFlags, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { verifiesArchiveItself, cmdVerifyArchive, archiveAgainst } from './verify-archive.js';
 
+/** One problem as a line of the report; every name, target and reason in it escaped for a terminal. */
 function describeProblem(p: Problem): string {
   const e = p.expected as Record<string, unknown> | undefined;
   const x = p.actual as Record<string, unknown> | undefined;
   const sz = (o?: Record<string, unknown>) => (o && typeof o.size === 'number' ? formatBytes(o.size) : '');
-  const dg = (o?: Record<string, unknown>) => (o && typeof o.sha256 === 'string' ? shortDigest(o.sha256) : o && typeof o.target === 'string' ? `→ ${o.target}` : '');
+  const dg = (o?: Record<string, unknown>) => (o && typeof o.sha256 === 'string' ? shortDigest(o.sha256) : o && typeof o.target === 'string' ? `→ ${shown(o.target)}` : '');
+  const path = shown(p.path);
   switch (p.kind) {
     case 'modified':
-      return `${p.path}  ${sz(e)} ${dg(e)} → now ${sz(x)} ${dg(x)}`.replace(/\s+/g, ' ');
+      return `${path}  ${[sz(e), dg(e)].filter(Boolean).join(' ')} → now ${[sz(x), dg(x)].filter(Boolean).join(' ')}`;
     case 'missing':
-      return `${p.path}  (${[sz(e), dg(e)].filter(Boolean).join(' ')})${p.movedTo ? `  moved to ${p.movedTo}` : ''}`;
+      return `${path}  (${[sz(e), dg(e)].filter(Boolean).join(' ')})${p.movedTo ? `  moved to ${shown(p.movedTo)}` : ''}`;
     case 'extra':
-      return `${p.path}  (${[sz(x), dg(x)].filter(Boolean).join(' ') || (p.reason ?? '')})${p.movedFrom ? `  same content as missing ${p.movedFrom}: moved (a flipped label?)` : ''}`;
+      return `${path}  (${[sz(x), dg(x)].filter(Boolean).join(' ') || escapeMessage(p.reason ?? '')})${p.movedFrom ? `  same content as missing ${shown(p.movedFrom)}: moved (a flipped label?)` : ''}`;
     case 'type-changed':
-      return `${p.path}  was ${e && 'target' in e ? 'a symlink' : 'a file'}, now ${x && 'target' in x ? 'a symlink' : String(x?.type ?? 'something else')}`;
+      return `${path}  was ${e && 'target' in e ? 'a symlink' : 'a file'}, now ${x && 'target' in x ? 'a symlink' : escapeMessage(String(x?.type ?? 'something else'))}`;
     default:
-      return `${p.path}${p.reason ? `  (${p.reason})` : ''}`;
+      return `${path}${p.reason ? `  (${escapeMessage(p.reason)})` : ''}`;
   }
 }
 
 function printVerify(r: VerifyReport, dir: string, io: CliIo, color: boolean): void {
   const s = styler(color);
   const signers = r.signers.filter((x) => x.trusted).map((x) => shortKeyid(x.keyid));
+  const ref = shown(r.ref);
   const out: string[] = [];
   if (r.ok) {
-    out.push(`${s.green(s.bold('OK'))}    ${dir} matches ${r.ref} (${shortId(r.snapshot)}): ${plural(r.counts.matched, 'file')}, ${formatBytes(r.bytes)}, signed by ${signers.join(', ')}`);
+    out.push(`${s.green(s.bold('OK'))}    ${shown(dir)} matches ${ref} (${shortId(r.snapshot)}): ${plural(r.counts.matched, 'file')}, ${formatBytes(r.bytes)}, signed by ${signers.join(', ')}`);
   } else if (r.failure) {
-    out.push(`${s.red(s.bold('FAIL'))}  ${r.ref} (${shortId(r.snapshot)}) cannot be trusted: ${r.failure.message}`);
-    for (const g of r.signers) out.push(`  signature keyid ${shortKeyid(g.keyid) || '(none)'}: ${g.trusted ? 'trusted' : (g.reason ?? 'untrusted')}`);
+    out.push(`${s.red(s.bold('FAIL'))}  ${ref} (${shortId(r.snapshot)}) cannot be trusted: ${escapeMessage(r.failure.message)}`);
+    for (const g of r.signers) out.push(`  signature keyid ${shortKeyid(g.keyid) || '(none)'}: ${g.trusted ? 'trusted' : escapeMessage(g.reason ?? 'untrusted')}`);
     out.push('  No data check is trusted. Do not train on this data.');
   } else {
     const parts = (['modified', 'missing', 'extra', 'type-changed', 'unreadable'] as const).filter((k) => r.counts[k] > 0).map((k) => `${r.counts[k]} ${k}`);
-    out.push(`${s.red(s.bold('FAIL'))}  ${dir} differs from ${r.ref} (${shortId(r.snapshot)}): ${parts.join(', ')}; ${plural(r.counts.matched, 'file')} matched`);
+    out.push(`${s.red(s.bold('FAIL'))}  ${shown(dir)} differs from ${ref} (${shortId(r.snapshot)}): ${parts.join(', ')}; ${plural(r.counts.matched, 'file')} matched`);
     out.push(`  signed by ${signers.join(', ')} (trusted)`);
     for (const kind of ['modified', 'missing', 'extra', 'type-changed', 'unreadable'] as const) {
       const list = r.problems.filter((p) => p.kind === kind);
@@ -106,8 +110,8 @@ export const verifyCommand: CommandSpec = {
           }),
       ),
       [
-        ['snap verify data --against spam@v1 --pubkey ci.pub', 'exit 0: train; exit 1: stop'],
-        ['snap verify spam@v1.snap.tar --pubkey keys/ci.pub', 'an archive alone, nothing extracted'],
+        ['$0 verify data --against spam@v1 --pubkey ci.pub', 'exit 0: train; exit 1: stop'],
+        ['$0 verify spam@v1.snap.tar --pubkey keys/ci.pub', 'an archive alone, nothing extracted'],
       ],
     ),
   run: auditErrors('verify', (a) => a.against, cmdVerify),
