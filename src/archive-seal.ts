@@ -9,7 +9,7 @@
  * passes (other bytes, other size, gone, now a link; a link with other text) stops the seal with
  * `FILE_CHANGED`, and the partial archive is removed.
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SnapError } from './core/errors.js';
@@ -20,6 +20,7 @@ import { writeArchive, readLinkNow, checkArchiveTarget, type ArchiveWriteResult 
 import { MANIFEST_FILE } from './io/store.js';
 import { scanAndSign, type Progress, type SealedSnapshot } from './seal.js';
 import { checkManifestAgainst } from './archive.js';
+import { leaveNothing } from './io/interrupt.js';
 
 /** Options of {@link sealToArchive}. */
 export interface SealArchiveOptions {
@@ -63,6 +64,7 @@ export async function sealToArchive(opts: SealArchiveOptions): Promise<SealArchi
   const out = resolve(opts.out);
   await checkArchiveTarget(out); // before hashing anything
   const work = await fsp.mkdtemp(join(tmpdir(), 'snap-seal-'));
+  const forget = leaveNothing(() => rmSync(work, { recursive: true, force: true }));
   try {
     // Pass 1: hash, stream the manifest, sign (the same code as a seal into a store).
     const manifestPath = join(work, MANIFEST_FILE);
@@ -109,5 +111,6 @@ export async function sealToArchive(opts: SealArchiveOptions): Promise<SealArchi
     };
   } finally {
     await fsp.rm(work, { recursive: true, force: true }).catch(() => {});
+    forget();
   }
 }

@@ -22,9 +22,15 @@ export { seal, scanDataset, type SealOptions, type SealResult, type Progress } f
 export { verify, type VerifyOptions, type VerifyReport, type Problem, type ProblemKind } from './verify.js';
 export { diff, isIdentical, type DiffInput, type DiffReport, type DiffSide, type DiffExtra } from './diff.js';
 export { checkTrust, readSnapshotUnverified, type TrustCheck, type SignerReport } from './snapshot.js';
-export { fsck, type FsckOptions, type FsckReport, type SnapshotFsck, type CorruptObject, type MissingObject } from './fsck.js';
+export { fsck, type FsckOptions, type FsckReport, type SnapshotFsck, type CorruptObject, type MissingObject, type ObjectUser } from './fsck.js';
+export { repairStore, type RepairOptions, type RepairReport, type RepairResult, type RepairedObject, type UnrepairedObject } from './repair.js';
+export { findLeftovers, clearLeftovers, type Leftover, type LeftoverKind, type CleanResult } from './io/leftovers.js';
+export { interruptedBy, interrupt, checkInterrupted, removeLeftovers, type InterruptSignal } from './io/interrupt.js';
 export { appendAudit, readLog, verifyLog, type AuditEntry, type AuditLine, type AppendResult, type LogVerification, type LogProblem } from './io/audit-log.js';
 export * from './core/archive.js';
+export * from './core/proof.js';
+export { prove, type ProveOptions, type ProveResult } from './proofs/prove.js';
+export { verifyProofFile, type VerifyProofFileOptions, type ProofFileVerification } from './proofs/verify-proof.js';
 export { exportSnapshot, verifyArchive, importArchive, openArchive, openArchiveSnapshot, checkManifestAgainst, type ExportOptions, type ExportResult, type VerifyArchiveOptions, type ImportOptions, type ImportResult, type OpenedArchive } from './archive.js';
 export { sealToArchive, type SealArchiveOptions, type SealArchiveResult } from './archive-seal.js';
 export { restore, type RestoreOptions, type RestoreResult, type RestoreSource } from './restore.js';

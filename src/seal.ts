@@ -22,6 +22,7 @@ import {
   MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, CONTENTS_FILE, type Store,
 } from './io/store.js';
 import { ioError } from './io/errors.js';
+import { checkInterrupted } from './io/interrupt.js';
 import { nodeHashNative } from './io/native-hash.js';
 import { TOOL_NAME, TOOL_VERSION } from './version.js';
 
@@ -156,6 +157,7 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
     let hinted: (string | null)[] = [];
     let want = sizer.next();
     const flush = async (): Promise<void> => {
+      checkInterrupted(); // the walk waits on no worker
       if (batch.length === 0) return;
       const items = batch;
       const hints = hinted;
@@ -391,6 +393,7 @@ async function sealInto(store: Store, opts: SealOptions): Promise<Omit<SealResul
     await writeFileAtomic(join(tmp, CONTENTS_FILE), JSON.stringify({ objects: !opts.manifestOnly }) + '\n', { exclusive: true });
     await fsp.chmod(tmp, 0o755); // mkdtemp made it 0700: other users must be able to verify
     await fsyncDir(tmp);
+    checkInterrupted(); // the last moment a signal stops the seal; once committed, it is done
     const finalDir = await commitSnapshot(store, tmp, name, version);
     tmp = undefined;
     return {

@@ -14,6 +14,7 @@ import type { PrivateKey } from '../core/keys.js';
 import { resolveRef, storePath, type SnapshotLocation } from '../io/store.js';
 import { looksLikePath } from '../core/refs.js';
 import { appendAudit, type AppendResult } from '../io/audit-log.js';
+import { interruptedBy, interruptedError } from '../io/interrupt.js';
 import { EXIT_INTEGRITY, EXIT_OK, exitCodeFor } from './exit-codes.js';
 import { DEFAULT_PROGRAM_NAME, type ProgramName } from './program-name.js';
 
@@ -111,7 +112,7 @@ export function withExamples(y: Argv, list: readonly (readonly [command: string,
 export function trustFlags(y: Argv): Argv {
   return y
     .option('pubkey', { type: 'string', array: true, requiresArg: true, demandOption: true, describe: 'trusted public key file (SPKI PEM); required, repeatable' })
-    .option('threshold', wholeNumberOption('threshold', 'how many distinct trusted keys must have signed (default: 1; at most the number of --pubkey keys)', 1, MAX_THRESHOLD, 1));
+    .option('threshold', wholeNumberOption('threshold', 'how many distinct trusted keys must have signed (default: 1)', 1, MAX_THRESHOLD, 1));
 }
 
 /**
@@ -123,14 +124,13 @@ export function checkJobs(jobs: unknown): number | undefined {
 }
 
 /**
- * `--threshold`, which no more keys than `--pubkey` lists can ever meet.
+ * `--threshold` (already parsed by {@link wholeNumberOption} on the command line; 1 when not given).
+ * A threshold above the number of `--pubkey` keys is not refused here: it cannot be met, and the
+ * trust check says so (exit 1).
  * @throws SnapError `USAGE`
  */
 export function checkThreshold(a: Args): number {
-  const threshold = parseWholeNumber('threshold', a.threshold ?? 1, 1, MAX_THRESHOLD);
-  const keys = Array.isArray(a.pubkey) ? a.pubkey.length : 0;
-  if (threshold > keys) throw new SnapError('USAGE', `--threshold ${threshold} needs at least ${threshold} --pubkey keys; ${keys} ${keys === 1 ? 'was' : 'were'} given`);
-  return threshold;
+  return parseWholeNumber('threshold', a.threshold ?? 1, 1, MAX_THRESHOLD);
 }
 
 /**
@@ -251,7 +251,8 @@ export async function audit(io: CliIo, storeRoot: string, input: AuditInput, opt
 
 /**
  * Wrap a command's `run` so that an error that stops it is recorded in the audit log (outcome
- * `error`) before it propagates; the verdicts themselves are recorded by the command.
+ * `error`) before it propagates; the verdicts themselves are recorded by the command. After a
+ * SIGINT / SIGTERM the error recorded and thrown is `INTERRUPTED` / `TERMINATED` (exit 130 / 143).
  * @param refOf the ref the command was given, from its arguments
  */
 export function auditErrors(command: string, refOf: (a: Args) => unknown, run: CommandSpec['run']): CommandSpec['run'] {
@@ -260,8 +261,9 @@ export function auditErrors(command: string, refOf: (a: Args) => unknown, run: C
       return await run(a, io);
     } catch (e) {
       const ref = refOf(a);
-      await audit(io, storePath(a.store, io.env, io.cwd), { command, ...(ref !== undefined ? { ref: String(ref) } : {}), error: e }, { quiet: true });
-      throw e;
+      const err = interruptedBy() ? interruptedError() : e; // recorded as INTERRUPTED / TERMINATED
+      await audit(io, storePath(a.store, io.env, io.cwd), { command, ...(ref !== undefined ? { ref: String(ref) } : {}), error: err }, { quiet: true });
+      throw err;
     }
   };
 }

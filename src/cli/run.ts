@@ -7,6 +7,7 @@ import { yargs } from './yargs.js';
 import { SnapError, isSnapError } from '../core/errors.js';
 import { escapeForTerminal, escapeMessage } from '../core/display.js';
 import { TOOL_VERSION } from '../version.js';
+import { interruptedBy, interruptedError } from '../io/interrupt.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { jsonOut, type Args, type CliIo } from './common.js';
 import { COMMANDS, commandName } from './commands/index.js';
@@ -17,7 +18,7 @@ export type { CliIo } from './common.js';
 
 // One paragraph each: yargs wraps them to the terminal's width at word boundaries.
 const EPILOG = [
-  'Exit codes: 0 success · 1 integrity failure (data differs; signature missing, invalid or untrusted; differences found) · 2 usage error · 3 input or environment error.',
+  'Exit codes: 0 success · 1 integrity failure (data differs; signature missing, invalid or untrusted; differences found) · 2 usage error · 3 input or environment error · 130 / 143 interrupted by SIGINT / SIGTERM (temporary files removed, locks released).',
   'Store: --store PATH, else $SNAP_STORE, else ./.snap ("$0 init" makes one; seal and import make one where its parent folder exists, and say so). Docs: README.md, docs/FORMAT.md',
 ].join('\n\n');
 
@@ -128,7 +129,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   try {
     return await handler(a, io);
   } catch (e) {
-    const err = isSnapError(e) ? e : new SnapError('INTERNAL', `unexpected error: ${(e as Error)?.message ?? String(e)} (please report this)`, undefined, { cause: e });
+    // Once a signal came, whatever the command stopped on, it was stopped by the signal.
+    const err = interruptedBy() ? interruptedError() : isSnapError(e) ? e : new SnapError('INTERNAL', `unexpected error: ${(e as Error)?.message ?? String(e)} (please report this)`, undefined, { cause: e });
     const code = exitCodeFor(err.code);
     if (a.json) jsonOut(io, { ok: false, error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
     // The one place an error reaches the terminal: messages embed names and outside text, so

@@ -49,6 +49,11 @@ export const ERROR_CODES = [
   'BASE64_INVALID',
   'SIGNATURE_MALFORMED',
   'SIGNATURE_INVALID',
+  // inclusion proofs (docs/FORMAT.md §11)
+  'PROOF_MALFORMED',
+  'PROOF_UNSUPPORTED',
+  'PROOF_PATH_NOT_FOUND',
+  'PROOF_INVALID',
   // keys (SPEC §6)
   'KEY_MALFORMED',
   'KEY_NOT_ED25519',
@@ -78,6 +83,9 @@ export const ERROR_CODES = [
   'TARGET_NOT_EMPTY',
   'DISK_FULL',
   'IO_ERROR',
+  // signals (exit 130 and 143)
+  'INTERRUPTED',
+  'TERMINATED',
   'INTERNAL',
 ] as const;
 

@@ -158,11 +158,7 @@ describe('numeric flags', () => {
     expectUsage(await snapJson(['import', 'x.snap.tar', '--pubkey', keys.pub, '--threshold']));
   });
 
-  it('a --threshold above the number of --pubkey keys is a usage error (no key list could meet it)', async () => {
-    expectUsage(await snapJson(['restore', sealed.ref, join(await tempDir(), 'r'), '--pubkey', keys.pub, '--threshold', '2', '--store', sealed.store]));
-  });
-
-  it('well-formed values pass: --jobs 2 --threshold 2 with two keys', async () => {
+  it('well-formed values pass: --jobs 2 --threshold 1 with two keys', async () => {
     const v = await snapJson(['verify', sealed.data, '--against', sealed.ref, '--pubkey', keys.pub, '--pubkey', other.pub, '--threshold', '1', '--jobs', '2', '--store', sealed.store]);
     expect(v.code).toBe(0);
   });

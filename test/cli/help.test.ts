@@ -18,11 +18,13 @@ const FLAGS: Record<string, string[]> = {
   diff: ['store', 'jobs', 'pubkey'],
   list: ['store'],
   show: ['store'],
-  fsck: ['store', 'quiet', 'jobs'],
+  fsck: ['store', 'quiet', 'jobs', 'clean', 'repair-from'],
   log: ['store', 'verify'],
   export: ['store', 'quiet', 'jobs', 'out'],
   import: ['store', 'quiet', 'pubkey', 'threshold'],
   restore: ['store', 'quiet', 'jobs', 'pubkey', 'threshold'],
+  prove: ['store', 'out', 'pubkey', 'threshold'],
+  'verify-proof': ['pubkey', 'threshold', 'file', 'expect'],
 };
 const EVERY_COMMAND = ['json', 'debug', 'help'];
 
