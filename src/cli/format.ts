@@ -51,10 +51,3 @@ export function styler(enabled: boolean) {
   return { red: wrap(31, 39), green: wrap(32, 39), yellow: wrap(33, 39), bold: wrap(1, 22), dim: wrap(2, 22) };
 }
 
-/**
- * Text safe to print on a terminal: every control character (C0, DEL, C1) written as `\u00XX`,
- * so a hostile name or link text cannot move the cursor, clear the screen or recolour the output.
- */
-export function printable(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}

@@ -1,7 +1,7 @@
 /** The CLI's number formatting matches what `toLocaleString('en-US')` would print. */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { formatCount, plural, printable } from '../../src/cli/format.js';
+import { formatCount, plural } from '../../src/cli/format.js';
 
 describe('formatCount', () => {
   it('writes every safe integer as toLocaleString("en-US") does', () => {
@@ -16,10 +16,3 @@ describe('formatCount', () => {
   });
 });
 
-describe('printable', () => {
-  it('writes every C0, DEL and C1 control character as \\u00XX, and leaves other text as it is', () => {
-    expect(printable('a\u001b[2Jb\u0000\n\u007f\u0085\u009f')).toBe('a\\u001b[2Jb\\u0000\\u000a\\u007f\\u0085\\u009f');
-    expect(printable('ham/é 😀 \\ "x"')).toBe('ham/é 😀 \\ "x"');
-    fc.assert(fc.property(fc.string({ unit: 'binary' }), (s) => !/[\u0000-\u001f\u007f-\u009f]/.test(printable(s))));
-  });
-});

@@ -146,7 +146,7 @@ describe('snap prove, then snap verify-proof with only the public key', () => {
     const v = await snap(['verify-proof', desk.proof, '--pubkey', desk.pubs[0] as string], { cwd: desk.dir });
     expect(v.code).toBe(0);
     expect(v.stdout).toMatch(/^OK {4}evil is entry 2 of 2 entries of /);
-    expect(v.stdout).toContain('x\\u001b[2Jy');
+    expect(v.stdout).toContain('x\\x1b[2Jy'); // escapeForTerminal (src/core/display.ts)
     expect(v.stdout).not.toContain('\u001b');
     expect(r.stdout).not.toContain('\u001b');
   });

@@ -9,7 +9,8 @@ import { isSymlinkEntry } from '../../core/manifest.js';
 import { storePath, writeFileAtomic } from '../../io/store.js';
 import { prove, type ProveResult } from '../../proofs/prove.js';
 import { EXIT_OK } from '../exit-codes.js';
-import { formatBytes, formatCount, plural, printable, shortDigest, shortKeyid } from '../format.js';
+import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
+import { formatBytes, formatCount, plural, shortDigest, shortKeyid } from '../format.js';
 import { jsonOut, trustedKeys, checkThreshold, commonFlags, wholeNumberOption, withExamples, MAX_THRESHOLD, type Args, type CliIo, type CommandSpec } from '../common.js';
 import { openSnapshotRef } from '../snapshot-ref.js';
 
@@ -41,16 +42,16 @@ async function cmdProve(a: Args, io: CliIo): Promise<number> {
       auditPath: r.auditPathLength, keyids: r.keyids, proof: out, proofBytes: r.proof.length,
     });
   } else {
-    const what = isSymlinkEntry(e) ? `symbolic link → ${printable(e.target)}` : `${formatBytes(e.size)}, sha256 ${shortDigest(e.sha256)}`;
+    const what = isSymlinkEntry(e) ? `symbolic link → ${shown(e.target)}` : `${formatBytes(e.size)}, sha256 ${shortDigest(e.sha256)}`;
     io.stdout.write(
       [
-        `proved ${printable(e.path)} in ${r.ref}`,
+        `proved ${shown(e.path)} in ${r.ref}`,
         `  snapshot    ${r.snapshot}`,
         `  entry       ${formatCount(r.leafIndex + 1)} of ${plural(r.treeSize, 'entry', 'entries')} (${what})`,
         `  audit path  ${plural(r.auditPathLength, 'hash', 'hashes')}`,
-        `  signatures  ${r.keyids.map((k) => shortKeyid(printable(k)) || '(no keyid)').join(', ')}`,
-        `  proof       ${printable(out)} (${formatBytes(r.proof.length)})`,
-        `  check with  snap verify-proof ${printable(String(a.out))} --pubkey KEY.pub`,
+        `  signatures  ${r.keyids.map((k) => shortKeyid(shown(k)) || '(no keyid)').join(', ')}`,
+        `  proof       ${shown(out)} (${formatBytes(r.proof.length)})`,
+        `  check with  snap verify-proof ${shown(String(a.out))} --pubkey KEY.pub`,
       ].join('\n') + '\n',
     );
   }

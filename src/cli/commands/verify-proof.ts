@@ -7,7 +7,8 @@ import { isSymlinkEntry } from '../../core/manifest.js';
 import { statementRef } from '../../core/statement.js';
 import { verifyProofFile, type ProofFileVerification } from '../../proofs/verify-proof.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
-import { formatBytes, formatCount, plural, printable, shortDigest, shortId, shortKeyid, styler } from '../format.js';
+import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
+import { formatBytes, formatCount, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
 import { jsonOut, trustedKeys, checkThreshold, trustFlags, withExamples, type Args, type CliIo, type CommandSpec } from '../common.js';
 
 function printResult(r: ProofFileVerification, proofName: string, io: CliIo): void {
@@ -17,14 +18,14 @@ function printResult(r: ProofFileVerification, proofName: string, io: CliIo): vo
   const ref = r.statement ? `${statementRef(r.statement)} (${shortId(r.snapshot ?? '')})` : '';
   if (r.ok && e) {
     const signers = r.signers.map((g) => shortKeyid(g.keyid));
-    out.push(`${s.green(s.bold('OK'))}    ${printable(e.path)} is entry ${formatCount(r.leafIndex + 1)} of ${plural(r.treeSize, 'entry', 'entries')} of ${ref}, signed by ${signers.join(', ')}`);
-    out.push(isSymlinkEntry(e) ? `      a symbolic link → ${printable(e.target)}` : `      ${formatBytes(e.size)}, sha256 ${e.sha256}`);
-    if (r.dataFile) out.push(`      ${printable(r.dataFile.path)} is exactly this ${isSymlinkEntry(e) ? 'link' : 'file'}`);
+    out.push(`${s.green(s.bold('OK'))}    ${shown(e.path)} is entry ${formatCount(r.leafIndex + 1)} of ${plural(r.treeSize, 'entry', 'entries')} of ${ref}, signed by ${signers.join(', ')}`);
+    out.push(isSymlinkEntry(e) ? `      a symbolic link → ${shown(e.target)}` : `      ${formatBytes(e.size)}, sha256 ${e.sha256}`);
+    if (r.dataFile) out.push(`      ${shown(r.dataFile.path)} is exactly this ${isSymlinkEntry(e) ? 'link' : 'file'}`);
   } else {
     const f = r.failure;
-    out.push(`${s.red(s.bold('FAIL'))}  ${printable(proofName)} does not prove its entry${ref ? ` in ${ref}` : ''}: ${printable(f?.message ?? 'not verified')} [${f?.code ?? ''}, ${f?.check ?? ''}]`);
-    for (const g of r.signers) out.push(`  signature keyid ${printable(shortKeyid(g.keyid)) || '(none)'}: ${g.trusted ? 'trusted' : (g.reason ?? 'untrusted')}`);
-    if (e && f?.check === 'file') out.push(`  signed entry: ${printable(e.path)} ${isSymlinkEntry(e) ? `→ ${printable(e.target)}` : `${formatBytes(e.size)} ${shortDigest(e.sha256)}`}`);
+    out.push(`${s.red(s.bold('FAIL'))}  ${shown(proofName)} does not prove its entry${ref ? ` in ${ref}` : ''}: ${escapeMessage(f?.message ?? 'not verified')} [${f?.code ?? ''}, ${f?.check ?? ''}]`);
+    for (const g of r.signers) out.push(`  signature keyid ${shown(shortKeyid(g.keyid)) || '(none)'}: ${g.trusted ? 'trusted' : (g.reason ?? 'untrusted')}`);
+    if (e && f?.check === 'file') out.push(`  signed entry: ${shown(e.path)} ${isSymlinkEntry(e) ? `→ ${shown(e.target)}` : `${formatBytes(e.size)} ${shortDigest(e.sha256)}`}`);
   }
   io.stdout.write(out.join('\n') + '\n');
 }
