@@ -25,8 +25,8 @@ import { ArchiveReader, writeArchive, checkArchiveTarget, type ArchiveWriteResul
 import { WRITE_SLICE } from './io/write-slice.js';
 import { checkedEntryRuns, manifestEntryRuns, type ManifestDigest } from './io/manifest-file.js';
 import {
-  openStore, lockStore, makeTmpDir, commitSnapshot, snapshotDir, isSnapshotFolder, objectPath, snapshotKeepsObjects, syncFileSystem,
-  writeFileAtomic, fsyncDir, MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, CONTENTS_FILE, type SnapshotLocation,
+  openStore, discardNewStore, lockStore, makeTmpDir, commitSnapshot, snapshotDir, isSnapshotFolder, objectPath, snapshotKeepsObjects, syncFileSystem,
+  writeFileAtomic, fsyncDir, MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, CONTENTS_FILE, type SnapshotLocation, type Store,
 } from './io/store.js';
 import { ioError } from './io/errors.js';
 import { checkInterrupted } from './io/interrupt.js';
@@ -359,6 +359,8 @@ export interface ImportResult {
   /** The snapshot's folder in the store. */
   dir: string;
   seconds: number;
+  /** True when there was no store at `store` and this import made it. */
+  storeCreated: boolean;
 }
 
 /**
@@ -367,15 +369,25 @@ export interface ImportResult {
  * already in the store, or already staged, is hashed and not written again); only when every member
  * has checked out are the staged objects moved into `objects/` and the snapshot folder (statement,
  * envelope, manifest, contents.json) committed atomically. Runs under the store's write lock. A
- * refused or failed import adds nothing to the store.
+ * refused or failed import adds nothing to the store. When there is no store, one is made where its
+ * parent folder exists (`storeCreated` says so), and removed again if the import is refused or fails.
  * @throws SnapError the trust failure's code (`SIGNATURE_INVALID`, `INTEGRITY_FAILURE`, …: nothing is
  *   written) | `SNAPSHOT_EXISTS` (NAME@VERSION holds another snapshot) | `INTEGRITY_FAILURE` (a member's
  *   bytes differ from its digest) | `ARCHIVE_HOSTILE` | `ARCHIVE_MALFORMED` | `STORE_LOCKED` |
  *   `STORE_MALFORMED` | `NOT_FOUND` | `DISK_FULL` | `IO_ERROR`
  */
 export async function importArchive(opts: ImportOptions): Promise<ImportResult> {
-  const t0 = performance.now();
   const store = await openStore(opts.store, { create: true });
+  try {
+    return { ...(await importInto(store, opts)), storeCreated: store.created !== undefined };
+  } catch (e) {
+    await discardNewStore(store); // a refused or failed import leaves no new store behind
+    throw e;
+  }
+}
+
+async function importInto(store: Store, opts: ImportOptions): Promise<Omit<ImportResult, 'storeCreated'>> {
+  const t0 = performance.now();
   const lock = await lockStore(store);
   let work: string | undefined;
   let o: OpenedArchive | undefined;
@@ -387,7 +399,7 @@ export async function importArchive(opts: ImportOptions): Promise<ImportResult> 
     const ref = `${pred.dataset}@${pred.version}`;
     const id = o.trust.snapshot;
     const dest = snapshotDir(store, pred.dataset, pred.version);
-    const result: ImportResult = {
+    const result: Omit<ImportResult, 'storeCreated'> = {
       ref, snapshot: id, alreadyPresent: false, signers: o.trust.signers, files: 0, symlinks: 0, bytes: 0, newObjects: 0, newObjectBytes: 0, dir: dest, seconds: 0,
     };
     if (isSnapshotFolder(dest)) {

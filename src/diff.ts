@@ -21,7 +21,15 @@ export type DiffInput = { kind: 'snapshot'; location: SnapshotLocation } | { kin
 
 /** How a side describes itself in the report. */
 export type DiffSide =
-  | { ref: string; snapshot: string; createdAt: string; signers: { keyid: string; trusted?: boolean }[] }
+  | {
+      ref: string;
+      snapshot: string;
+      createdAt: string;
+      signers: { keyid: string; trusted?: boolean }[];
+      /** With trusted keys only: whether the snapshot passed the trust check, and why not. */
+      trusted?: boolean;
+      failure?: { code: string; message: string };
+    }
   | { folder: string };
 
 /** The diff report; its JSON form is SPEC §8's `diff --json`. */
@@ -67,12 +75,14 @@ async function describe(input: DiffInput, trusted?: readonly TrustedKey[]): Prom
   const info = await readSnapshotUnverified(input.location);
   const st = info.statement;
   let signers: { keyid: string; trusted?: boolean }[] = info.keyids.map((keyid) => ({ keyid }));
+  let trust: { trusted: boolean; failure?: { code: string; message: string } } | undefined;
   if (trusted && trusted.length > 0) {
     const t = await checkTrust(input.location, trusted);
     signers = t.signers.map((s) => ({ keyid: s.keyid, trusted: s.trusted }));
+    trust = { trusted: t.ok, ...(t.failure ? { failure: { code: t.failure.code, message: t.failure.message } } : {}) };
   }
   return {
-    side: { ref: input.location.ref, snapshot: info.snapshot, createdAt: st?.predicate.createdAt ?? '', signers },
+    side: { ref: input.location.ref, snapshot: info.snapshot, createdAt: st?.predicate.createdAt ?? '', signers, ...trust },
     excludes: st?.predicate.excludes ?? [],
   };
 }
@@ -222,6 +232,14 @@ export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): 
   } finally {
     for (const d of cleanup) await fsp.rm(d, { recursive: true, force: true }).catch(() => {});
   }
+}
+
+/** The snapshot sides that failed the trust check (only when trusted keys were given). */
+export function untrustedSides(r: DiffReport): ('a' | 'b')[] {
+  return (['a', 'b'] as const).filter((k) => {
+    const s = r[k];
+    return 'snapshot' in s && s.trusted === false;
+  });
 }
 
 /** True when a diff found no difference. */

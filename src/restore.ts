@@ -95,7 +95,7 @@ async function checkTarget(dir: string): Promise<string | undefined> {
   }
   if (!st.isDirectory()) throw new SnapError('TARGET_NOT_EMPTY', `${dir} exists and is not a folder; restore into a new or empty folder`, { path: dir });
   const names = await fsp.readdir(dir);
-  if (names.length > 0) throw new SnapError('TARGET_NOT_EMPTY', `${dir} is not empty (${names.length} entries); restore into a new or empty folder — nothing was written`, { path: dir });
+  if (names.length > 0) throw new SnapError('TARGET_NOT_EMPTY', `${dir} is not empty (${names.length} ${names.length === 1 ? 'entry' : 'entries'}); restore into a new or empty folder — nothing was written`, { path: dir });
   return realpathSync(dir);
 }
 

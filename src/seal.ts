@@ -19,7 +19,7 @@ import { HashPool, BatchSizer, type SealReply, type CommitReply } from './io/has
 import { walkDatasetRuns, type WalkItem, type WalkOptions } from './io/walk.js';
 import { ParentHints } from './io/parent-hints.js';
 import {
-  openStore, lockStore, makeTmpDir, commitSnapshot, listSnapshots, resolveRef, snapshotDir, snapshotKeepsObjects, syncFileSystem, writeFileAtomic, fsyncDir,
+  openStore, discardNewStore, lockStore, makeTmpDir, commitSnapshot, listSnapshots, resolveRef, snapshotDir, snapshotKeepsObjects, syncFileSystem, writeFileAtomic, fsyncDir,
   MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, CONTENTS_FILE, type Store,
 } from './io/store.js';
 import { ioError } from './io/errors.js';
@@ -82,6 +82,8 @@ export interface SealResult extends SealedSnapshot {
   /** Wall time, in seconds. */
   seconds: number;
   dir: string;
+  /** True when there was no store at `store` and this seal made it. */
+  storeCreated: boolean;
 }
 
 /** Sink for the manifest as the pipeline produces it, batch by batch, in order. */
@@ -317,15 +319,28 @@ export async function scanAndSign(opts: ScanAndSignOptions, started?: HashPool):
 
 /**
  * Seal a dataset into the store: see the module comment. The store is locked for the duration; a
- * seal that fails or is killed leaves the store valid and without the snapshot.
+ * seal that fails or is killed leaves the store valid and without the snapshot. When there is no
+ * store, one is made where its parent folder exists (`openStore`'s `create`; `storeCreated` says
+ * so), and removed again if the seal fails.
  * @throws SnapError `REF_MALFORMED` | `SNAPSHOT_EXISTS` | `DATASET_EMPTY` | `REF_NOT_FOUND` (parent) |
- *   `STORE_LOCKED` | every code of {@link scanDataset}
+ *   `STORE_LOCKED` | `NOT_FOUND` / `NOT_A_FOLDER` (no store, and none can be made there) | every code of
+ *   {@link scanDataset}
  */
 export async function seal(opts: SealOptions): Promise<SealResult> {
+  parseNameVersion(opts.as); // a malformed NAME@VERSION makes no store
+  const store = await openStore(opts.store, { create: true });
+  try {
+    return { ...(await sealInto(store, opts)), storeCreated: store.created !== undefined };
+  } catch (e) {
+    await discardNewStore(store); // a seal that fails leaves no new store behind
+    throw e;
+  }
+}
+
+async function sealInto(store: Store, opts: SealOptions): Promise<Omit<SealResult, 'storeCreated'>> {
   const t0 = performance.now();
   const { name, version } = parseNameVersion(opts.as);
   const dir = resolve(opts.dir);
-  const store = await openStore(opts.store, { create: true });
   const exists = () => fsp.access(join(snapshotDir(store, name, version), STATEMENT_FILE)).then(() => true, () => false);
   if (await exists()) throw new SnapError('SNAPSHOT_EXISTS', `${name}@${version} already exists in ${store.root}; snapshots are write-once, choose a new VERSION`, { ref: opts.as });
 

@@ -16,7 +16,10 @@ export function provenanceOptions(y: Argv): Argv {
     .option('source', { type: 'string', array: true, describe: 'where the data came from: URI[#sha256=HEX] (repeatable; signed)' })
     .option('license', { type: 'string', describe: 'SPDX licence identifier or expression of the data (signed)' })
     .option('derived-from', { type: 'string', array: true, describe: 'ref of a snapshot this dataset was produced from (repeatable; must exist, signed as its name)' })
-    .option('pipeline', { type: 'boolean', describe: 'record the git commit of the working tree and this command line (default: when any provenance flag is given)' });
+    .option('pipeline', { type: 'boolean', describe: 'record the git commit of the working tree and this command line (default: when any provenance flag is given)' })
+    // A flag of its own: the CLI parses with yargs' boolean negation off (see run.ts).
+    .option('no-pipeline', { type: 'boolean', describe: 'record no pipeline, even with other provenance flags' })
+    .conflicts('pipeline', 'no-pipeline');
 }
 
 function strings(v: unknown, flag: string): string[] {
@@ -46,7 +49,7 @@ export async function provenanceFromArgs(a: Args, io: CliIo, store: string): Pro
   if (sources.length > MAX_SOURCES) throw new SnapError('USAGE', `at most ${MAX_SOURCES} --source`);
   if (derived.length > MAX_DERIVED_FROM) throw new SnapError('USAGE', `at most ${MAX_DERIVED_FROM} --derived-from`);
   const any = description !== undefined || license !== undefined || sources.length > 0 || derived.length > 0;
-  const pipeline = a.pipeline === undefined ? any : a.pipeline === true;
+  const pipeline = a['no-pipeline'] === true ? false : a.pipeline === undefined ? any : a.pipeline === true;
   if (!any && !pipeline) return undefined;
   const derivedFrom = [];
   for (const ref of derived) derivedFrom.push(await derivationOf(await locate(ref, io, store)));

@@ -15,13 +15,13 @@ export const SPKI_ED25519_PREFIX = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06
 /** DER of OID 1.3.101.112 (id-Ed25519), RFC 8410 §3. */
 const OID_ED25519 = Uint8Array.from([0x2b, 0x65, 0x70]);
 
-/** Well-known algorithm OIDs, to name what a wrong key is. */
+/** Well-known algorithm OIDs, to name what a wrong key is (with its article: "an RSA key"). */
 const KNOWN_OIDS: Record<string, string> = {
-  '2a864886f70d010101': 'RSA',
-  '2a8648ce3d0201': 'EC (P-256 or another curve)',
-  '2b6571': 'Ed448',
-  '2b656e': 'X25519',
-  '2b656f': 'X448',
+  '2a864886f70d010101': 'an RSA key',
+  '2a8648ce3d0201': 'an EC key (P-256 or another curve)',
+  '2b6571': 'an Ed448 key',
+  '2b656e': 'an X25519 key',
+  '2b656f': 'an X448 key',
 };
 
 /** A private key as snap holds it. */
@@ -117,8 +117,8 @@ function algorithmOid(der: Uint8Array, isPkcs8: boolean): string | undefined {
 function notEd25519(der: Uint8Array, isPkcs8: boolean): SnapError | undefined {
   const oid = algorithmOid(der, isPkcs8);
   if (oid === undefined || oid === toHex(OID_ED25519)) return undefined;
-  const name = KNOWN_OIDS[oid] ?? `algorithm OID ${oid}`;
-  return new SnapError('KEY_NOT_ED25519', `this is a ${name} key; snap signs with Ed25519 only (make one with "snap keygen NAME" or "openssl genpkey -algorithm ed25519")`);
+  const what = KNOWN_OIDS[oid] ?? `a key of algorithm OID ${oid}`;
+  return new SnapError('KEY_NOT_ED25519', `this is ${what}; snap signs with Ed25519 only (make one with "snap keygen NAME" or "openssl genpkey -algorithm ed25519")`);
 }
 
 /** keyid = lowercase hex SHA-256 of the SPKI DER (44 bytes for Ed25519), SPEC §6. */

@@ -20,7 +20,7 @@ import { join, resolve, dirname, basename, sep } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { SnapError } from '../core/errors.js';
-import { parseRef, NAME_RE, VERSION_RE } from '../core/refs.js';
+import { parseRef, looksLikePath, NAME_RE, VERSION_RE } from '../core/refs.js';
 import { snapshotId } from '../core/statement.js';
 import { parseJsonStrict } from '../core/json-strict.js';
 import { ioError } from './errors.js';
@@ -59,6 +59,11 @@ export interface Store {
   snapshotsDir: string;
   tmpDir: string;
   logPath: string;
+  /**
+   * Set by `openStore({ create: true })` when this call made the store (its `store.json`), and
+   * whether it made the root folder too (else the root was an empty folder). See {@link discardNewStore}.
+   */
+  created?: { root: boolean };
 }
 
 /** A snapshot's three files, wherever they are (a store, a folder). */
@@ -170,41 +175,60 @@ export function syncFileSystem(path: string): void {
 
 /**
  * Open a store.
- * @param create make it (and its folders) when missing
- * @throws SnapError `NOT_FOUND` (no store there and !create) | `STORE_MALFORMED` (store.json
- *   missing or of another format) | `IO_ERROR`
+ *
+ * Creating a store is deliberate: with `create`, a store is made only where its parent folder
+ * exists (so a mistyped `--store /data/snpa/store` is an error, not a new tree of folders), or
+ * with `parents` (`snap init`) along with its missing parent folders. The root folder itself may be
+ * absent or an empty folder. The caller announces a store it made (`created` is set), and removes it
+ * again with {@link discardNewStore} when its command fails.
+ * @param opts.create  make the store when there is none
+ * @param opts.parents with `create`: make missing parent folders too
+ * @throws SnapError `NOT_FOUND` (no store there and !create; or its parent folder is missing) |
+ *   `NOT_A_FOLDER` (the path, or with `create` its parent, is a file) | `STORE_MALFORMED` (store.json
+ *   missing from a non-empty folder, or of another format) | `IO_ERROR`
  */
-export async function openStore(root: string, opts: { create?: boolean } = {}): Promise<Store> {
+export async function openStore(root: string, opts: { create?: boolean; parents?: boolean } = {}): Promise<Store> {
   const s = layout(resolve(root));
   const marker = join(s.root, 'store.json');
+  const kind = await pathKind(s.root);
+  if (kind === 'other') {
+    throw new SnapError('NOT_A_FOLDER', `${s.root} is a file, not a store folder; point --store (or $SNAP_STORE) at a store folder`, { path: s.root });
+  }
   let text: string | undefined;
   try {
-    text = await fsp.readFile(marker, 'utf8');
+    if (kind === 'folder') text = await fsp.readFile(marker, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT') throw ioError(e, marker, 'cannot read the store');
   }
   if (text === undefined) {
+    const empty = kind === 'missing' || (await fsp.readdir(s.root)).length === 0;
     if (!opts.create) {
-      if (existsSync(s.root) && (await fsp.readdir(s.root)).length > 0) {
-        throw new SnapError('STORE_MALFORMED', `${s.root} exists but is not a snap store (no store.json)`, { path: s.root });
-      }
-      throw new SnapError('NOT_FOUND', `no snap store at ${s.root}; seal a dataset first, or point --store / $SNAP_STORE at one`, { path: s.root });
+      if (!empty) throw new SnapError('STORE_MALFORMED', `${s.root} exists but is not a snap store (no store.json)`, { path: s.root });
+      throw new SnapError('NOT_FOUND', `no snap store at ${s.root}; make one with "snap init --store ${s.root}" (or seal a dataset into it), or point --store / $SNAP_STORE at an existing one`, { path: s.root });
     }
-    try {
-      if (existsSync(s.root) && (await fsp.readdir(s.root)).length > 0) {
-        throw new SnapError('STORE_MALFORMED', `${s.root} exists, is not empty and is not a snap store; choose another --store`, { path: s.root });
+    if (!empty) throw new SnapError('STORE_MALFORMED', `${s.root} exists, is not empty and is not a snap store; choose another --store`, { path: s.root });
+    if (kind === 'missing' && !opts.parents) {
+      const parent = dirname(s.root);
+      const parentKind = await pathKind(parent);
+      if (parentKind === 'missing') {
+        throw new SnapError('NOT_FOUND', `no snap store at ${s.root}, and its parent folder ${parent} does not exist, so none was made (a mistyped --store?); to make one there, run "snap init --store ${s.root}"`, { path: s.root });
       }
+      if (parentKind === 'other') throw new SnapError('NOT_A_FOLDER', `cannot make a store at ${s.root}: ${parent} is a file, not a folder`, { path: parent });
+    }
+    let made = true;
+    try {
       await fsp.mkdir(s.tmpDir, { recursive: true });
       await fsp.mkdir(s.snapshotsDir, { recursive: true });
       await fsp.mkdir(s.objectsDir, { recursive: true });
       await writeFileAtomic(marker, JSON.stringify({ format: STORE_FORMAT }) + '\n', { mode: 0o644, exclusive: true }).catch((e) => {
-        if (!(e instanceof SnapError && e.code === 'FILE_EXISTS')) throw e; // another process made it first
+        if (!(e instanceof SnapError && e.code === 'FILE_EXISTS')) throw e;
+        made = false; // another process made it first
       });
     } catch (e) {
       throw ioError(e, s.root, 'cannot create the store');
     }
-    return s;
+    return made ? { ...s, created: { root: kind === 'missing' } } : s;
   }
   let fmt: unknown;
   try {
@@ -214,6 +238,34 @@ export async function openStore(root: string, opts: { create?: boolean } = {}): 
   }
   if (fmt !== STORE_FORMAT) throw new SnapError('STORE_MALFORMED', `${marker} does not say {"format":"${STORE_FORMAT}"}; this is not a store this snap can use`, { path: marker });
   return s;
+}
+
+/** What is at `path`: nothing, a folder (following symbolic links), or something else. */
+async function pathKind(path: string): Promise<'missing' | 'folder' | 'other'> {
+  try {
+    return (await fsp.stat(path)).isDirectory() ? 'folder' : 'other';
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
+    throw ioError(e, path, 'cannot read the store');
+  }
+}
+
+/**
+ * Remove a store that `openStore({ create: true })` made for a command that then failed, so that
+ * a failed command leaves no new store behind. Removes the root folder when the store made it (else
+ * empties it), but leaves the store alone when it is no longer this command's alone: a snapshot was
+ * committed to it, or another writer holds its lock. Not a store this call made: nothing. Never throws.
+ */
+export async function discardNewStore(store: Store): Promise<void> {
+  if (!store.created) return;
+  try {
+    if ((await fsp.readdir(store.snapshotsDir).catch(() => [])).length > 0 || existsSync(join(store.root, LOCK_FILE))) return;
+    if (store.created.root) await fsp.rm(store.root, { recursive: true, force: true });
+    else for (const e of await fsp.readdir(store.root)) await fsp.rm(join(store.root, e), { recursive: true, force: true });
+  } catch {
+    /* best effort: what is left is an empty store */
+  }
 }
 
 /** The store's write lock, `STORE/lock`. */
@@ -552,10 +604,12 @@ export function isSnapshotFolder(dir: string): boolean {
  * Resolve a ref (SPEC §1) to a snapshot folder: an existing snapshot folder path, `NAME@VERSION`,
  * a snapshot id, or a unique id prefix of at least 8 hex digits. Archives are resolved by the
  * archive module.
- * @throws SnapError `REF_MALFORMED` | `REF_AMBIGUOUS` | `REF_NOT_FOUND` | `NOT_FOUND` (no store)
+ * @throws SnapError `REF_MALFORMED` | `REF_AMBIGUOUS` | `REF_NOT_FOUND` | `NOT_FOUND` (no store; a
+ *   path, see `looksLikePath`, with nothing there)
  */
 export async function resolveRef(text: string, storeRoot: string): Promise<SnapshotLocation> {
-  if ((text.includes('/') || text.startsWith('.')) && existsSync(text)) {
+  if (looksLikePath(text)) {
+    if (!existsSync(text)) throw new SnapError('NOT_FOUND', `${text} does not exist (no snapshot folder there)`, { path: resolve(text) });
     if (isSnapshotFolder(text)) return { dir: resolve(text), ref: text };
     throw new SnapError('REF_NOT_FOUND', `${text} is not a snapshot folder (it needs ${STATEMENT_FILE}, ${ENVELOPE_FILE} and ${MANIFEST_FILE})`, { ref: text });
   }

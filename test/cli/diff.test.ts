@@ -99,15 +99,21 @@ describe('snap diff', () => {
     expect(d.code).toBe(0);
   });
 
-  it('marks each side’s signers trusted or not with --pubkey', async () => {
+  it('marks each side’s signers trusted or not with --pubkey, and exits 1 when a side is not trusted', async () => {
     const stranger = await makeKeyPair('stranger');
     const s = await sealTree(TREE, keys, { store: shared.path });
     const r = await snapJson(['seal', s.data, '--as', `${s.name}@v2`, '--key', stranger.key, '--store', s.store]);
     expect(r.code).toBe(0);
     const d = await snapJson(['diff', s.ref, `${s.name}@v2`, '--store', s.store, '--pubkey', keys.pub]);
-    expect(d.code).toBe(0);
+    expect(d.code).toBe(1); // the contents are identical, but b is not signed by a trusted key
+    expect(d.json.summary).toMatchObject({ added: 0, removed: 0, modified: 0, renamed: 0 });
     expect(d.json.a.signers).toEqual([{ keyid: keys.keyid, trusted: true }]);
+    expect(d.json.a.trusted).toBe(true);
     expect(d.json.b.signers).toEqual([{ keyid: stranger.keyid, trusted: false }]);
+    expect(d.json.b.trusted).toBe(false);
+    expect(d.json.b.failure.code).toBe('SIGNATURE_INVALID');
+    const both = await snapJson(['diff', s.ref, `${s.name}@v2`, '--store', s.store, '--pubkey', keys.pub, '--pubkey', stranger.pub]);
+    expect(both.code).toBe(0);
   });
 
   it('prints a human summary naming the changed paths without --json', async () => {

@@ -76,6 +76,8 @@ describe('a seal stopped by SIGINT or SIGTERM', () => {
     expect(full.code, full.stderr).toBe(0);
 
     const store = await newStorePath();
+    // An existing store (a stopped seal into a store it just made would remove that store again).
+    expect((await snapJson(['init', '--store', store])).code).toBe(0);
     const random = mulberry32(0x5eed);
     const seen = { stopped: 0, finished: 0, 'before-start': 0 };
     const stops: { version: string; signal: 'SIGINT' | 'SIGTERM' }[] = [];
@@ -119,6 +121,7 @@ describe('a seal stopped by SIGINT or SIGTERM', () => {
   it('while it copies into STORE/tmp: exit 130, the copies removed, the lock released', async () => {
     const data = await makeTree(bigSpec());
     const store = await newStorePath();
+    expect((await snapJson(['init', '--store', store])).code).toBe(0);
     const { child, done } = spawnSnap(['seal', data, '--as', 'big@v1', '--key', keys.key, '--store', store, '--jobs', '1', '--quiet']);
     await signalWhen(child, () => existsSync(join(store, 'tmp', 'pending-0')) && readdirSync(join(store, 'tmp', 'pending-0')).length > 0, 'SIGINT');
     const r = await done;
@@ -156,6 +159,7 @@ describe('other writers stopped by a signal', () => {
   it('import (SIGTERM): exit 143, no snapshot, no lock, nothing in STORE/tmp, an audit line', async () => {
     const { file } = await bigExported();
     const fresh = await newStorePath();
+    expect((await snapJson(['init', '--store', fresh])).code).toBe(0); // an empty store (an import stopped in a store it made removes it)
     const { child, done } = spawnSnap(['import', file, '--pubkey', keys.pub, '--store', fresh, '--quiet']);
     await signalWhen(child, () => (existsSync(join(fresh, 'tmp')) && readdirSync(join(fresh, 'tmp'), { recursive: true }).some((n) => String(n).includes('obj-'))), 'SIGTERM');
     const r = await done;

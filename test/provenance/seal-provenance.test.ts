@@ -138,8 +138,9 @@ describe('bad provenance is refused before anything is sealed', () => {
       const r = await sealWith(args);
       expect(r.code).toBe(2);
       expect(r.json.error.code).toBe('USAGE');
+      // Nothing was sealed: list NAME finds no snapshot of it (exit 3, REF_NOT_FOUND).
       const list = await snapJson(['list', r.ref.split('@')[0] as string, '--store', store.path]);
-      expect(list.json.snapshots).toEqual([]);
+      expect([list.code, list.json.error?.code]).toEqual([3, 'REF_NOT_FOUND']);
     });
   }
 

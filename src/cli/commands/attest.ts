@@ -7,7 +7,7 @@ import { openStore, storePath, writeFileAtomic } from '../../io/store.js';
 import { hashArtifacts, hashFile } from '../../provenance/artifacts.js';
 import { attestModel } from '../../provenance/attest.js';
 import { EXIT_OK } from '../exit-codes.js';
-import { jsonOut, signingKey, locate, audit, auditErrors, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { jsonOut, signingKey, locate, audit, auditErrors, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
 import { basename } from 'node:path';
 
 function list(v: unknown): string[] {
@@ -78,16 +78,18 @@ export const attestCommand: CommandSpec = {
   command: 'attest <files..>',
   describe: 'Sign which snapshots a model (its files) was trained on',
   builder: (y) =>
-    y
-      .positional('files', { type: 'string', array: true, describe: 'the model artifacts (weights, tokenizer, config)' })
-      .option('data', { type: 'string', array: true, demandOption: true, describe: 'ref of a training-data snapshot (repeatable)' })
-      .option('key', { type: 'string', demandOption: true, describe: 'private key file (PKCS#8 PEM) to sign with' })
-      .option('passphrase-env', { type: 'string', describe: 'environment variable holding the key passphrase' })
-      .option('as', { type: 'string', describe: 'MODEL@VERSION of the attestation (default: first file name @ first 12 hex of its digest)' })
-      .option('train-command', { type: 'string', describe: 'the training command (signed)' })
-      .option('train-commit', { type: 'string', describe: 'git commit of the training code (signed)' })
-      .option('hyperparameters', { type: 'string', describe: 'hyper-parameters file; its SHA-256 is signed' })
-      .option('out', { alias: 'o', type: 'string', describe: 'also export the signed attestation (DSSE envelope) to this new file' })
-      .example('snap attest model.safetensors --data spam@v1 --key keys/ml.key --as spam-clf@1.0', 'attest a model trained on spam@v1'),
+    withExamples(
+      commonFlags(y, { store: true, quiet: 'no notes on stderr' })
+        .positional('files', { type: 'string', array: true, describe: 'the model artifacts (weights, tokenizer, config): each file\'s SHA-256 is a subject of the attestation' })
+        .option('data', { type: 'string', array: true, requiresArg: true, demandOption: true, describe: 'ref of a training-data snapshot (required, repeatable)' })
+        .option('key', { type: 'string', requiresArg: true, demandOption: true, describe: 'private key file (PKCS#8 PEM) to sign with (required)' })
+        .option('passphrase-env', { type: 'string', requiresArg: true, describe: 'environment variable holding the key passphrase' })
+        .option('as', { type: 'string', requiresArg: true, describe: 'MODEL@VERSION of the attestation (default: the first file name @ the first 12 hex digits of its digest)' })
+        .option('train-command', { type: 'string', requiresArg: true, describe: 'the training command (signed)' })
+        .option('train-commit', { type: 'string', requiresArg: true, describe: 'git commit of the training code (signed)' })
+        .option('hyperparameters', { type: 'string', requiresArg: true, describe: 'hyper-parameters file; its SHA-256 is signed' })
+        .option('out', { alias: 'o', type: 'string', requiresArg: true, describe: 'also export the signed attestation (DSSE envelope) to this new file' }),
+      [['$0 attest model.safetensors --data spam@v1 --key keys/ml.key --as spam-clf@1.0', 'attest a model trained on spam@v1']],
+    ),
   run: auditErrors('attest', (a) => a.as, cmdAttest),
 };

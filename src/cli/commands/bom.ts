@@ -11,7 +11,7 @@ import { checkTrust, readSnapshotUnverified } from '../../snapshot.js';
 import { attestationsDir, checkStoredAttestation, readAttestationUnverified } from '../../provenance/attestation-store.js';
 import { modelBom, snapshotBom, type BomSnapshot, type BomTrainingData } from '../../provenance/bom.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
-import { jsonOut, trustedKeys, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { jsonOut, trustedKeys, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
 import { openSnapshotRef } from '../snapshot-ref.js';
 
 /** A failed trust check: the BOM is not written. */
@@ -106,12 +106,16 @@ export const bomCommand: CommandSpec = {
   command: 'bom [ref]',
   describe: 'Write a CycloneDX 1.6 ML-BOM of a snapshot or of a model attestation',
   builder: (y) =>
-    y
-      .positional('ref', { type: 'string', describe: 'the snapshot: NAME@VERSION, an id or prefix, a snapshot folder, or a .snap.tar archive' })
-      .option('model', { type: 'string', describe: 'MODEL@VERSION of a model attestation in the store, instead of REF' })
-      .option('out', { alias: 'o', type: 'string', describe: 'write the BOM to this new file (default: standard output)' })
-      .option('pubkey', { type: 'string', array: true, describe: 'verify the signatures against these trusted keys first (exit 1 and no BOM if they fail)' })
-      .example('snap bom spam@v1 -o spam-v1.cdx.json', 'the BOM of a dataset snapshot')
-      .example('snap bom --model spam-clf@1.0 -o model.cdx.json --pubkey keys/ml.pub', 'the BOM of a model and its training data, verified'),
+    withExamples(
+      commonFlags(y, { store: true })
+        .positional('ref', { type: 'string', describe: 'the snapshot: NAME@VERSION, an id or prefix, a snapshot folder, or a .snap.tar archive' })
+        .option('model', { type: 'string', requiresArg: true, describe: 'MODEL@VERSION of a model attestation in the store, instead of REF' })
+        .option('out', { alias: 'o', type: 'string', requiresArg: true, describe: 'write the BOM to this new file (default: standard output)' })
+        .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: 'verify the signatures against these trusted keys first (exit 1 and no BOM if they fail)' }),
+      [
+        ['$0 bom spam@v1 -o spam-v1.cdx.json', 'the BOM of a dataset snapshot'],
+        ['$0 bom --model spam-clf@1.0 -o model.cdx.json --pubkey keys/ml.pub', 'the BOM of a model and its training data, verified'],
+      ],
+    ),
   run: cmdBom,
 };

@@ -5,16 +5,17 @@
 import { resolve } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
 import { storePath, isSnapshotFolder } from '../../io/store.js';
-import { diff, isIdentical, type DiffInput, type DiffReport, type DiffSide } from '../../diff.js';
+import { diff, isIdentical, untrustedSides, type DiffInput, type DiffReport, type DiffSide } from '../../diff.js';
 import { isSymlinkEntry } from '../../core/manifest.js';
-import { escapeForTerminal as shown } from '../../core/display.js';
+import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
-import { jsonOut, checkJobs, trustedKeys, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { jsonOut, checkJobs, trustedKeys, commonFlags, mustExistIfPath, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { openSnapshotRef, type OpenedSnapshot } from '../snapshot-ref.js';
 
 /** One side: a dataset folder (walked and hashed by diff), else a snapshot or archive, added to `held` to be closed. */
 async function diffInput(text: string, io: CliIo, store: string, held: OpenedSnapshot[]): Promise<DiffInput> {
+  mustExistIfPath(text, io, 'folder, snapshot folder or archive');
   const p = resolve(io.cwd, text);
   if (existsSync(p) && statSync(p).isDirectory() && !isSnapshotFolder(p)) return { kind: 'folder', path: p };
   const opened = await openSnapshotRef(text, io, store);
@@ -30,6 +31,10 @@ function printDiff(r: DiffReport, io: CliIo, color: boolean): void {
   const s = styler(color);
   const m = r.summary;
   const out: string[] = [`a: ${sideName(r.a)}`, `b: ${sideName(r.b)}`];
+  for (const k of untrustedSides(r)) {
+    const side = r[k];
+    out.push(`${s.red(s.bold('UNTRUSTED'))} ${k}: ${'failure' in side && side.failure ? escapeMessage(side.failure.message) : 'no trusted key signed it'} (exit 1 whatever the contents)`);
+  }
   if (isIdentical(r)) out.push(`${s.green('identical')}: ${plural(m.unchanged, 'entry', 'entries')}`);
   else out.push(`${s.bold('differences')}: ${m.added} added, ${m.removed} removed, ${m.modified} modified, ${m.renamed} renamed, ${m.unchanged} unchanged${m.extra ? `, ${m.extra} that cannot be recorded` : ''} (+${formatBytes(m.bytesAdded)} / -${formatBytes(m.bytesRemoved)})`);
   const size = (e: { size?: number } | object) => ('size' in e && typeof e.size === 'number' ? formatBytes(e.size) : 'symlink');
@@ -57,7 +62,8 @@ async function cmdDiff(a: Args, io: CliIo): Promise<number> {
     const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, skipDirs: [store] });
     if (a.json) jsonOut(io, r);
     else printDiff(r, io, !!io.stdout.isTTY && !io.env.NO_COLOR);
-    return isIdentical(r) ? EXIT_OK : EXIT_INTEGRITY;
+    // A side the keys do not trust is an integrity failure, identical or not (SPEC §8: exit 1).
+    return isIdentical(r) && untrustedSides(r).length === 0 ? EXIT_OK : EXIT_INTEGRITY;
   } finally {
     await Promise.all(held.map((h) => h.close()));
   }
@@ -68,12 +74,16 @@ export const diffCommand: CommandSpec = {
   command: 'diff <a> <b>',
   describe: 'What changed between two snapshots or folders (exit 1 if any)',
   builder: (y) =>
-    y
-        .positional('a', { type: 'string', describe: 'a ref, a NAME@VERSION.snap.tar archive, or a folder' })
-        .positional('b', { type: 'string', describe: 'a ref, a NAME@VERSION.snap.tar archive, or a folder' })
-        .option('pubkey', { type: 'string', array: true, describe: 'check each snapshot or archive side\'s signers against these public keys' })
-        .example('$0 diff spam@v1 spam@v2', 'added, removed, modified and renamed files')
-        .example('$0 diff spam@v1.snap.tar data/', 'an archive against a folder')
-        .example('$0 diff spam@v1 spam@v2.snap.tar --pubkey ci.pub', 'signers checked too'),
+    withExamples(
+      commonFlags(y, { store: true, jobs: true })
+        .positional('a', { type: 'string', describe: 'the old side: a ref (NAME@VERSION, snapshot id), a NAME@VERSION.snap.tar archive, or a folder' })
+        .positional('b', { type: 'string', describe: 'the new side: a ref (NAME@VERSION, snapshot id), a NAME@VERSION.snap.tar archive, or a folder' })
+        .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: 'check each snapshot or archive side\'s signers against these public keys (repeatable): exit 1 if a side is not trusted' }),
+      [
+        ['$0 diff spam@v1 spam@v2', 'added, removed, modified and renamed files'],
+        ['$0 diff spam@v1.snap.tar data/', 'an archive against a folder'],
+        ['$0 diff spam@v1 spam@v2.snap.tar --pubkey ci.pub', 'signers checked too'],
+      ],
+    ),
   run: cmdDiff,
 };

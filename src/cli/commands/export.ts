@@ -9,7 +9,7 @@ import { exportSnapshot } from '../../archive.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural } from '../format.js';
 import { withProgress } from '../progress.js';
-import { jsonOut, locate, checkJobs, type Args, type CliIo, type CommandSpec, audit, auditErrors } from '../common.js';
+import { jsonOut, locate, checkJobs, commonFlags, type Args, type CliIo, type CommandSpec, audit, auditErrors, withExamples } from '../common.js';
 
 async function cmdExport(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
@@ -49,9 +49,13 @@ export const exportCommand: CommandSpec = {
   command: 'export <ref>',
   describe: 'Write a snapshot as one reproducible archive NAME@VERSION.snap.tar',
   builder: (y) =>
-    y
-      .positional('ref', { type: 'string', describe: 'snapshot ref: NAME@VERSION, snapshot id (or 8+ hex prefix), or snapshot folder' })
-      .option('out', { alias: 'o', type: 'string', describe: 'archive to write, ending in .snap.tar (default: ./NAME@VERSION.snap.tar); never overwritten' })
-      .example('$0 export spam@v1 -o spam@v1.snap.tar', 'one file to push to artifact storage'),
+    withExamples(
+      commonFlags(y, { store: true, quiet: 'no progress and no notes', jobs: true })
+        .positional('ref', { type: 'string', describe: 'snapshot ref: NAME@VERSION, snapshot id (or 8+ hex prefix), or snapshot folder' })
+        .option('out', { alias: 'o', type: 'string', requiresArg: true, describe: 'archive to write, ending in .snap.tar (default: ./NAME@VERSION.snap.tar); never overwritten' }),
+      [
+        ['$0 export spam@v1 -o spam@v1.snap.tar', 'one file to push to artifact storage'],
+      ],
+    ),
   run: auditErrors('export', (a) => a.ref, cmdExport),
 };

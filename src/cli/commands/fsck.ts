@@ -12,7 +12,7 @@ import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, styler } from '../format.js';
 import { withProgress } from '../progress.js';
 import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
-import { audit, auditErrors, checkJobs, jsonOut, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { audit, auditErrors, checkJobs, commonFlags, jsonOut, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 
 /** At most this many items of one kind in the human report (--json lists all). */
 const SHOW = 20;
@@ -115,20 +115,24 @@ export const fsckCommand: CommandSpec = {
   command: 'fsck',
   describe: 'Check the store: re-hash objects, check snapshots (no keys)',
   builder: (y) =>
-    y
-      .option('clean', { type: 'boolean', describe: 'first remove what stopped or killed commands left: a dead process\'s lock, files in STORE/tmp (under the store lock)' })
-      .option('repair-from', { type: 'string', describe: 'put back every corrupt or missing object from FILE.snap.tar or another store (each checked against its digest)' })
-      .epilog(
-        'Re-hashes every object (its SHA-256 must be its name); checks that each snapshot\'s envelope and ' +
-          'statement parse and agree, that its manifest matches the statement\'s digest, Merkle root and counts, and ' +
-          'that every file it lists has its object (not for --manifest-only snapshots). Needs no keys: it checks ' +
-          'internal consistency, not trust (use "snap verify --pubkey" for that). Leftovers of stopped or killed ' +
-          'commands (a stale lock, files in STORE/tmp) are warnings, removed by --clean. --repair-from replaces ' +
-          'damaged objects with copies whose bytes hash to their names (the source\'s signature is not needed), ' +
-          'never snapshot files, then checks again. Exit 0 clean, 1 corruption (left), 3 no store or source.',
-      )
-      .example('$0 fsck --store /data/snap', 'exit 1 and name every corrupt or missing object')
-      .example('$0 fsck --repair-from ds@v1.snap.tar', 'put back damaged objects from an archive, then check again')
-      .example('$0 fsck --clean', 'remove a killed seal\'s temporary files and stale lock'),
+    withExamples(
+      commonFlags(y, { store: true, quiet: 'no progress and no notes: only the verdict', jobs: true })
+        .option('clean', { type: 'boolean', describe: 'first remove what stopped or killed commands left: a dead process\'s lock, files in STORE/tmp (under the store lock)' })
+        .option('repair-from', { type: 'string', requiresArg: true, describe: 'put back every corrupt or missing object from FILE.snap.tar or another store (each checked against its digest)' })
+        .epilog(
+          'Re-hashes every object (its SHA-256 must be its name); checks that each snapshot\'s envelope and ' +
+            'statement parse and agree, that its manifest matches the statement\'s digest, Merkle root and counts, and ' +
+            'that every file it lists has its object (not for --manifest-only snapshots). Needs no keys: it checks ' +
+            'internal consistency, not trust (use "snap verify --pubkey" for that). Leftovers of stopped or killed ' +
+            'commands (a stale lock, files in STORE/tmp) are warnings, removed by --clean. --repair-from replaces ' +
+            'damaged objects with copies whose bytes hash to their names (the source\'s signature is not needed), ' +
+            'never snapshot files, then checks again. Exit 0 clean, 1 corruption (left), 3 no store or source.',
+        ),
+      [
+        ['$0 fsck --store /data/snap', 'exit 1 and name every corrupt or missing object'],
+        ['$0 fsck --repair-from ds@v1.snap.tar', 'put back damaged objects from an archive, then check again'],
+        ['$0 fsck --clean', 'remove a killed seal\'s temporary files and stale lock'],
+      ],
+    ),
   run: auditErrors('fsck', () => undefined, cmdFsck),
 };

@@ -3,7 +3,7 @@ import { escapeForTerminal as shown } from '../../core/display.js';
 import { openStore, storePath } from '../../io/store.js';
 import { impact } from '../../provenance/lineage.js';
 import { EXIT_OK } from '../exit-codes.js';
-import { jsonOut, locate, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { jsonOut, locate, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
 
 async function cmdImpact(a: Args, io: CliIo): Promise<number> {
   const storeRoot = storePath(a.store, io.env, io.cwd);
@@ -30,8 +30,9 @@ export const impactCommand: CommandSpec = {
   command: 'impact <ref>',
   describe: 'Every snapshot derived from REF and every model trained on any of them',
   builder: (y) =>
-    y
-      .positional('ref', { type: 'string', describe: 'NAME@VERSION, a snapshot id or prefix, or a snapshot folder' })
-      .example('snap impact vendor-dump@2026-11', 'which datasets and models a poisoned source reached'),
+    withExamples(
+      commonFlags(y, { store: true }).positional('ref', { type: 'string', describe: 'NAME@VERSION, a snapshot id or prefix, or a snapshot folder' }),
+      [['$0 impact vendor-dump@2026-11', 'which datasets and models a poisoned source reached']],
+    ),
   run: cmdImpact,
 };

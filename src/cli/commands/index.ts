@@ -15,6 +15,7 @@ export interface CommandEntry {
 
 export const COMMANDS: CommandEntry[] = [
   { command: 'keygen <name>', describe: 'New Ed25519 key pair NAME.key (0600) + NAME.pub; never overwrites', load: async () => (await import('./keygen.js')).keygenCommand },
+  { command: 'init', describe: 'Make a new, empty store (--store PATH, else $SNAP_STORE, else ./.snap)', load: async () => (await import('./init.js')).initCommand },
   { command: 'seal <dir>', describe: 'Hash, sign and store DIR as a new snapshot NAME@VERSION', load: async () => (await import('./seal.js')).sealCommand },
   { command: 'verify <dir>', describe: 'Pre-training gate: exit 0 only if DIR is exactly what was signed', load: async () => (await import('./verify.js')).verifyCommand },
   { command: 'diff <a> <b>', describe: 'What changed between two snapshots or folders (exit 1 if any)', load: async () => (await import('./diff.js')).diffCommand },

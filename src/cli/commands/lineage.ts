@@ -5,7 +5,7 @@ import { openStore, storePath, type Store } from '../../io/store.js';
 import { lineage } from '../../provenance/lineage.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes, formatCount } from '../format.js';
-import { jsonOut, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { jsonOut, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
 import { openSnapshotRef } from '../snapshot-ref.js';
 
 async function cmdLineage(a: Args, io: CliIo): Promise<number> {
@@ -46,8 +46,9 @@ export const lineageCommand: CommandSpec = {
   command: 'lineage <ref>',
   describe: 'Where a snapshot came from: its parents and derivations, with their sources',
   builder: (y) =>
-    y
-      .positional('ref', { type: 'string', describe: 'NAME@VERSION, a snapshot id or prefix, a snapshot folder, or a .snap.tar archive' })
-      .example('snap lineage spam@v3', 'the chain of versions and derivations behind spam@v3'),
+    withExamples(
+      commonFlags(y, { store: true }).positional('ref', { type: 'string', describe: 'NAME@VERSION, a snapshot id or prefix, a snapshot folder, or a .snap.tar archive' }),
+      [['$0 lineage spam@v3', 'the chain of versions and derivations behind spam@v3']],
+    ),
   run: cmdLineage,
 };

@@ -6,7 +6,7 @@ import { SnapError } from '../../core/errors.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { plural, shortId, styler } from '../format.js';
 import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
-import { jsonOut, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { jsonOut, commonFlags, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 
 /** The NAME part of a `NAME@VERSION` ref, if it is one. */
 function nameOf(ref: string | undefined): string | undefined {
@@ -35,18 +35,20 @@ async function cmdLog(a: Args, io: CliIo): Promise<number> {
       const out = v.ok
         ? [`${s.green(s.bold('OK'))}    ${shown(store.root)}/log.jsonl: ${plural(v.lines, 'line')}, chain intact through seq ${v.lastSeq}, log.head agrees`]
         : [`${s.red(s.bold('FAIL'))}  ${shown(store.root)}/log.jsonl: ${plural(v.problems.length, 'problem')}`, ...v.problems.map((p) => `  ${p.kind}: ${escapeMessage(p.message)}`)];
-      for (const r of v.recovered) out.push(`  note: line ${r.line} is a torn append (${r.bytes} bytes) sealed off and recorded by the line after it`);
+      for (const r of v.recovered) out.push(`  note: line ${r.line} is a torn append (${plural(r.bytes, 'byte')}) sealed off and recorded by the line after it`);
       io.stdout.write(out.join('\n') + '\n');
     }
     return v.ok ? EXIT_OK : EXIT_INTEGRITY;
   }
   const rows = (await readLog(store.root)).filter((r) => name === undefined || (r.entry !== undefined && nameOf(r.entry.ref) === name));
+  // A NAME that matches nothing is most likely mistyped: an error, not an empty table.
+  if (name !== undefined && rows.length === 0) throw new SnapError('REF_NOT_FOUND', `no log entries for ${name} in ${store.root} (run "snap log" to see them all)`, { name });
   if (a.json) {
     jsonOut(io, { store: store.root, entries: rows.map((r) => (r.entry ? { line: r.line, ...r.entry } : { line: r.line, malformed: true, complete: r.complete, raw: r.raw })) });
     return EXIT_OK;
   }
   if (rows.length === 0) {
-    io.stdout.write(name ? `no log entries for ${shown(name)} in ${shown(store.root)}\n` : `the audit log of ${shown(store.root)} is empty\n`);
+    io.stdout.write(`the audit log of ${shown(store.root)} is empty\n`);
     return EXIT_OK;
   }
   const table = rows.map((r) =>
@@ -67,14 +69,18 @@ export const logCommand: CommandSpec = {
   command: 'log [name]',
   describe: "Show the audit log (of one NAME), or check it with --verify",
   builder: (y) =>
-    y
-      .positional('name', { type: 'string', describe: 'only entries whose ref is NAME@…' })
-      .option('verify', {
-        type: 'boolean',
-        default: false,
-        describe: 'check the whole log (NAME is ignored): exit 1 if a line was edited, removed, reordered or inserted, or log.head disagrees',
-      })
-      .example('$0 log fraud-train', 'who sealed and verified fraud-train, when, with what outcome')
-      .example('$0 log --verify', 'exit 0 only if the log is an unbroken hash chain'),
+    withExamples(
+      commonFlags(y, { store: true })
+        .positional('name', { type: 'string', describe: 'only entries whose ref is NAME@… (exit 3 if there are none)' })
+        .option('verify', {
+          type: 'boolean',
+          describe: 'check the whole log: exit 1 if a line was edited, removed, reordered or inserted, or log.head disagrees',
+        })
+        .conflicts('verify', 'name'),
+      [
+        ['$0 log fraud-train', 'who sealed and verified fraud-train, when, with what outcome'],
+        ['$0 log --verify', 'exit 0 only if the log is an unbroken hash chain'],
+      ],
+    ),
   run: cmdLog,
 };

@@ -11,15 +11,13 @@ import { prove, type ProveResult } from '../../proofs/prove.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import { formatBytes, formatCount, plural, shortDigest, shortKeyid } from '../format.js';
-import { jsonOut, trustedKeys, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { jsonOut, trustedKeys, checkThreshold, commonFlags, wholeNumberOption, withExamples, MAX_THRESHOLD, type Args, type CliIo, type CommandSpec } from '../common.js';
 import { openSnapshotRef } from '../snapshot-ref.js';
 
 async function cmdProve(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
-  const threshold = a.threshold as number | undefined;
-  if (threshold !== undefined && (a.pubkey === undefined || !Number.isSafeInteger(threshold) || threshold < 1)) {
-    throw new SnapError('USAGE', a.pubkey === undefined ? '--threshold needs --pubkey' : `--threshold must be a whole number of at least 1, got ${String(threshold)}`);
-  }
+  if (a.threshold !== undefined && a.pubkey === undefined) throw new SnapError('USAGE', '--threshold needs --pubkey');
+  const threshold = a.pubkey !== undefined ? checkThreshold(a) : undefined;
   const trusted = a.pubkey !== undefined ? await trustedKeys(a.pubkey as string[], io.cwd) : undefined;
   const out = a.out !== undefined ? resolve(io.cwd, String(a.out)) : undefined;
   // Said before the manifest is read (the write below refuses it too, atomically).
@@ -65,14 +63,18 @@ export const proveCommand: CommandSpec = {
   command: 'prove <ref> <path>',
   describe: 'Prove that one file is in a signed snapshot, without the rest of the manifest',
   builder: (y) =>
-    y
-      .positional('ref', { type: 'string', describe: 'NAME@VERSION, a snapshot id or prefix, a snapshot folder, or a NAME@VERSION.snap.tar archive' })
-      .positional('path', { type: 'string', describe: 'the entry to prove, as the manifest lists it (relative to the dataset root, e.g. ham/0001.txt)' })
-      .option('out', { alias: 'o', type: 'string', describe: 'write the proof to this file (never overwritten); default: the proof on stdout' })
-      .option('pubkey', { type: 'string', array: true, describe: 'keep only the signatures of these keys (SPKI PEM; repeatable), checked first: for verifiers who trust only some co-signers' })
-      .option('threshold', { type: 'number', describe: 'with --pubkey: how many distinct given keys must have signed (default 1)' })
-      .example('snap prove spam@v1 ham/0001.txt -o ham-0001.proof.json', 'a proof to hand to an auditor')
-      .example('snap prove spam@v1.snap.tar spam/0042.txt > p.json', 'from an archive, to stdout')
-      .example('snap verify-proof ham-0001.proof.json --pubkey ci.pub', 'check it, with only the public key'),
+    withExamples(
+      commonFlags(y, { store: true })
+        .positional('ref', { type: 'string', describe: 'NAME@VERSION, a snapshot id or prefix, a snapshot folder, or a NAME@VERSION.snap.tar archive' })
+        .positional('path', { type: 'string', describe: 'the entry to prove, as the manifest lists it (relative to the dataset root, e.g. ham/0001.txt)' })
+        .option('out', { alias: 'o', type: 'string', requiresArg: true, describe: 'write the proof to this file (never overwritten); default: the proof on stdout' })
+        .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: 'keep only the signatures of these keys (SPKI PEM; repeatable), checked first: for verifiers who trust only some co-signers' })
+        .option('threshold', wholeNumberOption('threshold', 'with --pubkey: how many distinct given keys must have signed (default: 1)', 1, MAX_THRESHOLD)),
+      [
+        ['$0 prove spam@v1 ham/0001.txt -o ham-0001.proof.json', 'a proof to hand to an auditor'],
+        ['$0 prove spam@v1.snap.tar spam/0042.txt > p.json', 'from an archive, to stdout'],
+        ['$0 verify-proof ham-0001.proof.json --pubkey ci.pub', 'check it, with only the public key'],
+      ],
+    ),
   run: cmdProve,
 };

@@ -19,13 +19,12 @@ import { jsonOut, checkJobs, signingKey, locate, storeInside, type Args, type Cl
 export async function cmdSealOut(a: Args, io: CliIo): Promise<number> {
   const outText = String(a.out);
   if (!isArchivePath(outText)) throw new SnapError('USAGE', `--out ${outText}: an archive's name ends in ${ARCHIVE_SUFFIX}`);
-  if (a['manifest-only']) throw new SnapError('USAGE', '--out writes the contents into the archive; it cannot be combined with --manifest-only');
   const store = storePath(a.store, io.env, io.cwd);
   const key = await signingKey(io, a);
   const dir = resolve(io.cwd, String(a.dir));
   // No store is needed; a parent is recorded only when named, and looked up in the store then.
   let parent: string | undefined;
-  if (typeof a.parent === 'string' && !a['no-parent']) {
+  if (typeof a.parent === 'string') {
     const loc = await locate(a.parent, io, store);
     parent = snapshotId(await fsp.readFile(join(loc.dir, STATEMENT_FILE)));
   }
@@ -46,6 +45,8 @@ export async function cmdSealOut(a: Args, io: CliIo): Promise<number> {
   );
   if (a.json) {
     jsonOut(io, { ...sealedJson(r), archive: r.archive.file, archiveBytes: r.archive.archiveBytes, seconds: Number(r.seconds.toFixed(3)) });
+  } else if (a.quiet) {
+    io.stdout.write(`${r.snapshot}\n`);
   } else {
     io.stdout.write(
       [

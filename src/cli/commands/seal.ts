@@ -7,7 +7,7 @@ import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural } from '../format.js';
 import { withProgress } from '../progress.js';
 import { sealedJson, sealedLines } from '../sealed.js';
-import { jsonOut, checkJobs, signingKey, audit, auditErrors, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { jsonOut, checkJobs, signingKey, audit, auditErrors, commonFlags, announceNewStore, parentRef, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { cmdSealOut } from './seal-out.js';
 import { provenanceFromArgs, provenanceOptions } from '../provenance-args.js';
 
@@ -23,7 +23,7 @@ async function cmdSeal(a: Args, io: CliIo): Promise<number> {
       as: String(a.as),
       key,
       store,
-      parent: a['no-parent'] || a.parent === false ? null : (a.parent as string | undefined),
+      parent: a['no-parent'] ? null : parentRef(a, io),
       excludes: (a.exclude as string[]) ?? [],
       manifestOnly: !!a['manifest-only'],
       provenance,
@@ -31,12 +31,15 @@ async function cmdSeal(a: Args, io: CliIo): Promise<number> {
       onProgress,
     }),
   );
+  announceNewStore(io, r.storeCreated, store);
   const log = await audit(io, store, { command: 'seal', ref: r.ref, snapshot: r.snapshot, outcome: 'ok' }, { quiet: !!a.quiet });
   if (a.json) {
     jsonOut(io, {
       ...sealedJson(r), newObjects: r.newObjects, newObjectBytes: r.newObjectBytes,
-      seconds: Number(r.seconds.toFixed(3)), store, manifestOnly: !!a['manifest-only'], log,
+      seconds: Number(r.seconds.toFixed(3)), store, storeCreated: r.storeCreated, manifestOnly: !!a['manifest-only'], log,
     });
+  } else if (a.quiet) {
+    io.stdout.write(`${r.snapshot}\n`);
   } else {
     const lines = [
       ...sealedLines(r),
@@ -53,16 +56,22 @@ export const sealCommand: CommandSpec = {
   command: 'seal <dir>',
   describe: 'Hash, sign and store DIR as a new snapshot NAME@VERSION',
   builder: (y) =>
-    provenanceOptions(y)
-        .positional('dir', { type: 'string', describe: 'the dataset folder' })
-        .option('as', { type: 'string', demandOption: true, describe: 'NAME@VERSION of the new snapshot (e.g. fraud-train@model-v3)' })
-        .option('key', { type: 'string', demandOption: true, describe: 'private key file (PKCS#8 PEM) to sign with' })
-        .option('passphrase-env', { type: 'string', describe: 'environment variable holding the key passphrase' })
-        .option('parent', { type: 'string', describe: 'ref of the previous version (default: newest snapshot of NAME)' })
+    withExamples(
+      provenanceOptions(commonFlags(y, { store: true, quiet: 'print only the snapshot id: no report, no progress', jobs: true }))
+        .positional('dir', { type: 'string', describe: 'the dataset folder: every file under it is hashed and signed' })
+        .option('as', { type: 'string', requiresArg: true, demandOption: true, describe: 'NAME@VERSION of the new snapshot, e.g. fraud-train@model-v3 (required)' })
+        .option('key', { type: 'string', requiresArg: true, demandOption: true, describe: 'private key file (PKCS#8 PEM) to sign with (required; one key)' })
+        .option('passphrase-env', { type: 'string', requiresArg: true, describe: 'environment variable holding the key passphrase' })
+        .option('parent', { type: 'string', requiresArg: true, describe: 'ref of the previous version (default: the newest snapshot of NAME)' })
         .option('no-parent', { type: 'boolean', describe: 'record no parent' })
-        .option('exclude', { type: 'string', array: true, default: [], describe: 'gitignore-style pattern to leave out (repeatable; recorded in the statement)' })
-        .option('manifest-only', { type: 'boolean', default: false, describe: 'record and sign only; keep no copy of the contents' })
-        .option('out', { type: 'string', describe: 'seal straight into this archive (FILE.snap.tar) instead of the store' })
-        .example('$0 seal data/ --as spam@v1 --key keys/ci.key', 'seal data/ into ./.snap as spam@v1'),
+        .conflicts('parent', 'no-parent')
+        .option('exclude', { type: 'string', array: true, requiresArg: true, default: [], describe: 'gitignore-style pattern to leave out (repeatable; recorded in the statement)' })
+        .option('manifest-only', { type: 'boolean', describe: 'record and sign only; keep no copy of the contents' })
+        .option('out', { type: 'string', requiresArg: true, describe: 'seal straight into this archive (FILE.snap.tar) instead of the store; it holds the contents' })
+        .conflicts('out', 'manifest-only'),
+      [
+        ['$0 seal data/ --as spam@v1 --key keys/ci.key', 'seal data/ into ./.snap as spam@v1'],
+      ],
+    ),
   run: auditErrors('seal', (a) => a.as, cmdSeal),
 };

@@ -8,7 +8,7 @@ import { storePath } from '../../io/store.js';
 import { readSnapshotUnverified } from '../../snapshot.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes, formatCount } from '../format.js';
-import { jsonOut, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { jsonOut, commonFlags, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { openSnapshotRef, type OpenedSnapshot } from '../snapshot-ref.js';
 import type { Provenance } from '../../core/provenance.js';
 
@@ -76,9 +76,13 @@ export const showCommand: CommandSpec = {
   command: 'show <ref>',
   describe: 'Show one snapshot: statement, signers, counts',
   builder: (y) =>
-    y
-        .positional('ref', { type: 'string', describe: 'NAME@VERSION, a snapshot id or prefix, a snapshot folder, or a NAME@VERSION.snap.tar archive' })
-        .example('$0 show spam@v1', 'a snapshot in the store')
-        .example('$0 show spam@v1.snap.tar', 'the snapshot inside an archive'),
+    withExamples(
+      commonFlags(y, { store: true })
+        .positional('ref', { type: 'string', describe: 'NAME@VERSION, a snapshot id or prefix, a snapshot folder, or a NAME@VERSION.snap.tar archive' }),
+      [
+        ['$0 show spam@v1', 'a snapshot in the store'],
+        ['$0 show spam@v1.snap.tar', 'the snapshot inside an archive'],
+      ],
+    ),
   run: cmdShow,
 };

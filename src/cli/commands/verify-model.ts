@@ -7,7 +7,7 @@ import { hashArtifacts } from '../../provenance/artifacts.js';
 import { verifyModel } from '../../provenance/verify-model.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { shortKeyid } from '../format.js';
-import { jsonOut, trustedKeys, audit, auditErrors, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { jsonOut, trustedKeys, audit, auditErrors, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
 
 async function cmdVerifyModel(a: Args, io: CliIo): Promise<number> {
   const storeRoot = storePath(a.store, io.env, io.cwd);
@@ -40,10 +40,12 @@ export const verifyModelCommand: CommandSpec = {
   command: 'verify-model <files..>',
   describe: 'Which signed snapshots a model was trained on; exit 1 unless all are trusted',
   builder: (y) =>
-    y
-      .positional('files', { type: 'string', array: true, describe: 'the model artifacts' })
-      .option('pubkey', { type: 'string', array: true, demandOption: true, describe: 'trusted public key (repeatable): signs the attestation and the snapshots' })
-      .option('attestation', { type: 'string', describe: 'an exported attestation file to check instead of the store\'s attestations' })
-      .example('snap verify-model model.safetensors --pubkey keys/ml.pub --pubkey keys/data.pub', 'check a model before deploying it'),
+    withExamples(
+      commonFlags(y, { store: true, quiet: 'no notes on stderr' })
+        .positional('files', { type: 'string', array: true, describe: 'the model artifacts, hashed and looked up among the attestations' })
+        .option('pubkey', { type: 'string', array: true, requiresArg: true, demandOption: true, describe: 'trusted public key (required, repeatable): signs the attestation and the snapshots' })
+        .option('attestation', { type: 'string', requiresArg: true, describe: 'an exported attestation file to check instead of the store\'s attestations' }),
+      [['$0 verify-model model.safetensors --pubkey keys/ml.pub --pubkey keys/data.pub', 'check a model before deploying it']],
+    ),
   run: auditErrors('verify-model', () => undefined, cmdVerifyModel),
 };

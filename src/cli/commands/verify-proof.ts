@@ -3,14 +3,13 @@
  * exit 0 when it proves its entry is in a snapshot signed by the given keys, 1 when it does not.
  */
 import { resolve } from 'node:path';
-import { SnapError } from '../../core/errors.js';
 import { isSymlinkEntry } from '../../core/manifest.js';
 import { statementRef } from '../../core/statement.js';
 import { verifyProofFile, type ProofFileVerification } from '../../proofs/verify-proof.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import { formatBytes, formatCount, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
-import { jsonOut, trustedKeys, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { jsonOut, trustedKeys, checkThreshold, trustFlags, withExamples, type Args, type CliIo, type CommandSpec } from '../common.js';
 
 function printResult(r: ProofFileVerification, proofName: string, io: CliIo): void {
   const s = styler(!!io.stdout.isTTY && !io.env.NO_COLOR);
@@ -32,8 +31,7 @@ function printResult(r: ProofFileVerification, proofName: string, io: CliIo): vo
 }
 
 async function cmdVerifyProof(a: Args, io: CliIo): Promise<number> {
-  const threshold = a.threshold as number;
-  if (!Number.isSafeInteger(threshold) || threshold < 1) throw new SnapError('USAGE', `--threshold must be a whole number of at least 1, got ${String(a.threshold)}`);
+  const threshold = checkThreshold(a);
   const trusted = await trustedKeys(a.pubkey as string[], io.cwd);
   const file = resolve(io.cwd, String(a.proof));
   const dataFile = a.file !== undefined ? resolve(io.cwd, String(a.file)) : undefined;
@@ -63,13 +61,14 @@ export const verifyProofCommand: CommandSpec = {
   command: 'verify-proof <proof>',
   describe: 'Check an inclusion proof with only the public key(s) (exit 1 if it fails)',
   builder: (y) =>
-    y
-      .positional('proof', { type: 'string', describe: 'the proof file written by snap prove' })
-      .option('pubkey', { type: 'string', array: true, demandOption: true, describe: 'trusted public key file (SPKI PEM); repeatable. Every signature in the proof must be by one of them' })
-      .option('threshold', { type: 'number', default: 1, describe: 'how many distinct trusted keys must have signed' })
-      .option('file', { type: 'string', describe: 'also check that this file on disk is the proven one (its bytes, or its link text)' })
-      .option('expect', { type: 'string', describe: 'require the proof to be of this snapshot: NAME@VERSION or sha256:<64 hex>' })
-      .example('snap verify-proof ham-0001.proof.json --pubkey ci.pub', 'exit 0: the entry is in a snapshot ci signed')
-      .example('snap verify-proof p.json --pubkey ci.pub --file ./0001.txt --expect spam@v1', 'and this file is that entry, of spam@v1'),
+    withExamples(
+      trustFlags(y.positional('proof', { type: 'string', describe: 'the proof file written by snap prove' }))
+        .option('file', { type: 'string', requiresArg: true, describe: 'also check that this file on disk is the proven one (its bytes, or its link text)' })
+        .option('expect', { type: 'string', requiresArg: true, describe: 'require the proof to be of this snapshot: NAME@VERSION or sha256:<64 hex>' }),
+      [
+        ['$0 verify-proof ham-0001.proof.json --pubkey ci.pub', 'exit 0: the entry is in a snapshot ci signed'],
+        ['$0 verify-proof p.json --pubkey ci.pub --file ./0001.txt --expect spam@v1', 'and this file is that entry, of spam@v1'],
+      ],
+    ),
   run: cmdVerifyProof,
 };

@@ -8,7 +8,7 @@ import { verify, type VerifyReport, type Problem } from '../../verify.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
 import { withProgress } from '../progress.js';
-import { jsonOut, checkJobs, trustedKeys, locate, storeInside, audit, auditErrors, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { jsonOut, checkJobs, checkThreshold, trustedKeys, locate, storeInside, audit, auditErrors, commonFlags, trustFlags, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { verifiesArchiveItself, cmdVerifyArchive, archiveAgainst } from './verify-archive.js';
 
 /** One problem as a line of the report; every name, target and reason in it escaped for a terminal. */
@@ -59,6 +59,8 @@ function printVerify(r: VerifyReport, dir: string, io: CliIo, color: boolean): v
 }
 
 async function cmdVerify(a: Args, io: CliIo): Promise<number> {
+  const given = resolve(io.cwd, String(a.dir));
+  if (!existsSync(given)) throw new SnapError('NOT_FOUND', `${String(a.dir)} does not exist (verify checks a dataset folder or a .snap.tar archive)`, { path: given });
   if (verifiesArchiveItself(a, io)) return cmdVerifyArchive(a, io); // snap verify FILE.snap.tar
   if (a.against === undefined) throw new SnapError('USAGE', 'verify DIR needs --against REF (a snapshot ref or a .snap.tar archive)');
   const held = await archiveAgainst(a, io); // --against FILE.snap.tar: its snapshot files, in a temporary folder
@@ -71,8 +73,7 @@ async function cmdVerify(a: Args, io: CliIo): Promise<number> {
 
 async function cmdVerifyDir(a: Args, io: CliIo, archived: SnapshotLocation | undefined): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
-  const threshold = a.threshold as number;
-  if (!Number.isSafeInteger(threshold) || threshold < 1) throw new SnapError('USAGE', `--threshold must be a whole number of at least 1, got ${String(a.threshold)}`);
+  const threshold = checkThreshold(a);
   const trusted = await trustedKeys(a.pubkey as string[], io.cwd);
   const snapshot = archived ?? (await locate(String(a.against), io, store));
   const dir = resolve(io.cwd, String(a.dir));
@@ -98,12 +99,20 @@ export const verifyCommand: CommandSpec = {
   command: 'verify <dir>',
   describe: 'Pre-training gate: exit 0 only if DIR is exactly what was signed',
   builder: (y) =>
-    y
-        .positional('dir', { type: 'string', describe: 'the dataset folder to check, or an archive FILE.snap.tar to check on its own' })
-        .option('against', { type: 'string', describe: 'snapshot ref: NAME@VERSION, snapshot id (or 8+ hex prefix), snapshot folder, or FILE.snap.tar (not needed when DIR is an archive)' })
-        .option('pubkey', { type: 'string', array: true, demandOption: true, describe: 'trusted public key file (SPKI PEM); repeatable' })
-        .option('threshold', { type: 'number', default: 1, describe: 'how many distinct trusted keys must have signed' })
-        .example('$0 verify data --against spam@v1 --pubkey ci.pub', 'exit 0: train; exit 1: stop')
-        .example('$0 verify spam@v1.snap.tar --pubkey keys/ci.pub', 'an archive alone, nothing extracted'),
+    withExamples(
+      trustFlags(
+        commonFlags(y, { store: true, quiet: 'no progress and no notes: only the verdict', jobs: true })
+          .positional('dir', { type: 'string', describe: 'the dataset folder to check, or an archive FILE.snap.tar to check on its own' })
+          .option('against', {
+            type: 'string',
+            requiresArg: true,
+            describe: 'the snapshot DIR must match: NAME@VERSION, snapshot id (or 8+ hex prefix), snapshot folder, or FILE.snap.tar (required, unless DIR is an archive)',
+          }),
+      ),
+      [
+        ['$0 verify data --against spam@v1 --pubkey ci.pub', 'exit 0: train; exit 1: stop'],
+        ['$0 verify spam@v1.snap.tar --pubkey keys/ci.pub', 'an archive alone, nothing extracted'],
+      ],
+    ),
   run: auditErrors('verify', (a) => a.against, cmdVerify),
 };
