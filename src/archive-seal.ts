@@ -28,6 +28,8 @@ export interface SealArchiveOptions {
   /** `NAME@VERSION`. */
   as: string;
   key: PrivateKey;
+  /** More signing keys (co-signers); a key given twice signs once. */
+  coSigners?: readonly PrivateKey[];
   /** The archive to write (`….snap.tar`); must not exist. */
   out: string;
   /** Snapshot id of the previous version (`sha256:<hex>`), when there is one. */
@@ -71,6 +73,7 @@ export async function sealToArchive(opts: SealArchiveOptions): Promise<SealArchi
       name,
       version,
       key: opts.key,
+      coSigners: opts.coSigners,
       manifestPath,
       excludes: opts.excludes,
       skipDirs: opts.skipDirs,

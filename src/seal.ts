@@ -42,6 +42,8 @@ export interface SealOptions {
   as: string;
   /** The signing key. */
   key: PrivateKey;
+  /** More keys that sign the new snapshot too (co-signers, SPEC §5); a key given twice signs once. */
+  coSigners?: readonly PrivateKey[];
   /** Store folder. */
   store: string;
   /** Parent ref; `undefined`: the newest snapshot of the same NAME; `null`: none. */
@@ -66,6 +68,8 @@ export interface SealedSnapshot {
   merkleRoot: string;
   manifestSha256: string;
   keyid: string;
+  /** Every key that signed, in order (the first is `keyid`). */
+  keyids: string[];
   createdAt: string;
   parent?: string;
 }
@@ -210,6 +214,8 @@ export interface ScanAndSignOptions extends ScanOptions {
   name: string;
   version: string;
   key: PrivateKey;
+  /** More signing keys (see {@link SealOptions.coSigners}). */
+  coSigners?: readonly PrivateKey[];
   /** Where the manifest is written (a new file, mode 0444, fsynced). */
   manifestPath: string;
   parent?: string;
@@ -290,6 +296,7 @@ export async function scanAndSign(opts: ScanAndSignOptions, started?: HashPool):
     tool: { name: TOOL_NAME, version: TOOL_VERSION },
   });
   const statementBytes = serializeStatement(statement);
+  const signers = distinctSigners([opts.key, ...(opts.coSigners ?? [])]);
   const sealed: SealedSnapshot = {
     ref: `${opts.name}@${opts.version}`,
     snapshot: snapshotId(statementBytes),
@@ -298,10 +305,17 @@ export async function scanAndSign(opts: ScanAndSignOptions, started?: HashPool):
     merkleRoot,
     manifestSha256,
     keyid: opts.key.keyid,
+    keyids: signers.map((k) => k.keyid),
     createdAt,
     ...(opts.parent ? { parent: opts.parent } : {}),
   };
-  return { sealed, totals, merkleRoot, manifestSha256, createdAt, statement, statementBytes, envelope: signEnvelope(statementBytes, [opts.key]) };
+  return { sealed, totals, merkleRoot, manifestSha256, createdAt, statement, statementBytes, envelope: signEnvelope(statementBytes, signers) };
+}
+
+/** The keys in order, each keyid once (the same key given twice signs once). */
+function distinctSigners(keys: readonly PrivateKey[]): PrivateKey[] {
+  const seen = new Set<string>();
+  return keys.filter((k) => !seen.has(k.keyid) && seen.add(k.keyid) !== undefined);
 }
 
 /**
@@ -353,6 +367,7 @@ export async function seal(opts: SealOptions): Promise<SealResult> {
         name,
         version,
         key: opts.key,
+        coSigners: opts.coSigners,
         manifestPath: join(tmp, MANIFEST_FILE),
         excludes: opts.excludes,
         skipDirs: [store.root],

@@ -75,19 +75,35 @@ export function passphrase(io: CliIo, envName: unknown): string | undefined {
 /**
  * The signing key of `--key`: decrypted with `--passphrase-env VAR` when given; an encrypted key
  * without it is asked for on the terminal (SPEC §6), or refused when there is none.
+ * With several `--key`, the first (see {@link signingKeys} for all of them).
  * @throws SnapError from readPrivateKey (`NOT_FOUND`, `KEY_MALFORMED`, `KEY_NOT_ED25519`,
  *   `KEY_PASSPHRASE_REQUIRED`, `KEY_PASSPHRASE_WRONG`)
  */
 export async function signingKey(io: CliIo, a: Args): Promise<PrivateKey> {
-  const path = resolve(io.cwd, String(a.key));
+  return (await signingKeys(io, a))[0] as PrivateKey;
+}
+
+/**
+ * Every signing key of `--key` (repeatable), in the order given, each read as {@link signingKey}
+ * reads one; `--passphrase-env` applies to each encrypted key.
+ * @throws SnapError `USAGE` (no `--key`) and the codes of {@link signingKey}
+ */
+export async function signingKeys(io: CliIo, a: Args): Promise<PrivateKey[]> {
+  const paths = (Array.isArray(a.key) ? a.key : a.key === undefined ? [] : [a.key]).map(String);
+  if (paths.length === 0) throw new SnapError('USAGE', 'give a signing key with --key KEY');
   const given = passphrase(io, a['passphrase-env']);
-  try {
-    return await readPrivateKey(path, { passphrase: given });
-  } catch (e) {
-    if (given !== undefined || !(e instanceof SnapError) || e.code !== 'KEY_PASSPHRASE_REQUIRED' || !io.stdin?.isTTY) throw e;
-    const { promptPassphrase } = await import('./prompt.js');
-    return readPrivateKey(path, { passphrase: await promptPassphrase(`passphrase for ${a.key}: `, { input: io.stdin, output: io.stderr as NodeJS.WriteStream }) });
+  const keys: PrivateKey[] = [];
+  for (const p of paths) {
+    const path = resolve(io.cwd, p);
+    try {
+      keys.push(await readPrivateKey(path, { passphrase: given }));
+    } catch (e) {
+      if (given !== undefined || !(e instanceof SnapError) || e.code !== 'KEY_PASSPHRASE_REQUIRED' || !io.stdin?.isTTY) throw e;
+      const { promptPassphrase } = await import('./prompt.js');
+      keys.push(await readPrivateKey(path, { passphrase: await promptPassphrase(`passphrase for ${p}: `, { input: io.stdin, output: io.stderr as NodeJS.WriteStream }) }));
+    }
   }
+  return keys;
 }
 
 /** Read `--pubkey` files. @throws SnapError from readPublicKey (`NOT_FOUND`, `KEY_MALFORMED`, `KEY_NOT_ED25519`) */

@@ -6,7 +6,7 @@ import { formatBytes, formatCount } from './format.js';
 export function sealedJson(r: SealedSnapshot): Record<string, unknown> {
   return {
     ok: true, ref: r.ref, snapshot: r.snapshot, files: r.files, bytes: r.bytes, merkleRoot: r.merkleRoot, manifestSha256: r.manifestSha256,
-    signer: r.keyid, createdAt: r.createdAt, ...(r.parent ? { parent: r.parent } : {}),
+    signer: r.keyid, signers: r.keyids, createdAt: r.createdAt, ...(r.parent ? { parent: r.parent } : {}),
   };
 }
 
@@ -17,7 +17,7 @@ export function sealedLines(r: SealedSnapshot): string[] {
     `  snapshot     ${r.snapshot}`,
     `  files        ${formatCount(r.files)} (${formatBytes(r.bytes)})`,
     `  merkle root  ${r.merkleRoot}`,
-    `  signed by    ${r.keyid}`,
+    ...r.keyids.map((k, i) => `  ${i === 0 ? 'signed by' : '         '}    ${k}`),
     ...(r.parent ? [`  parent       ${r.parent}`] : []),
   ];
 }

@@ -7,11 +7,12 @@ import { snapshotId } from '../../core/statement.js';
 import { isArchivePath, ARCHIVE_SUFFIX } from '../../core/archive.js';
 import { storePath, STATEMENT_FILE } from '../../io/store.js';
 import { sealToArchive } from '../../archive-seal.js';
+import type { PrivateKey } from '../../core/keys.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes } from '../format.js';
 import { withProgress } from '../progress.js';
 import { sealedJson, sealedLines } from '../sealed.js';
-import { jsonOut, checkJobs, signingKey, locate, storeInside, type Args, type CliIo } from '../common.js';
+import { jsonOut, checkJobs, signingKeys, locate, storeInside, type Args, type CliIo } from '../common.js';
 
 /** Run `seal … --out FILE.snap.tar`. */
 export async function cmdSealOut(a: Args, io: CliIo): Promise<number> {
@@ -19,7 +20,7 @@ export async function cmdSealOut(a: Args, io: CliIo): Promise<number> {
   if (!isArchivePath(outText)) throw new SnapError('USAGE', `--out ${outText}: an archive's name ends in ${ARCHIVE_SUFFIX}`);
   if (a['manifest-only']) throw new SnapError('USAGE', '--out writes the contents into the archive; it cannot be combined with --manifest-only');
   const store = storePath(a.store, io.env, io.cwd);
-  const key = await signingKey(io, a);
+  const [key, ...coSigners] = await signingKeys(io, a);
   const dir = resolve(io.cwd, String(a.dir));
   // No store is needed; a parent is recorded only when named, and looked up in the store then.
   let parent: string | undefined;
@@ -31,7 +32,8 @@ export async function cmdSealOut(a: Args, io: CliIo): Promise<number> {
     sealToArchive({
       dir,
       as: String(a.as),
-      key,
+      key: key as PrivateKey,
+      coSigners,
       out: resolve(io.cwd, outText),
       parent,
       excludes: (a.exclude as string[]) ?? [],

@@ -2,23 +2,25 @@
 import { resolve } from 'node:path';
 import { storePath } from '../../io/store.js';
 import { seal } from '../../seal.js';
+import type { PrivateKey } from '../../core/keys.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural } from '../format.js';
 import { withProgress } from '../progress.js';
 import { sealedJson, sealedLines } from '../sealed.js';
-import { jsonOut, checkJobs, signingKey, audit, auditErrors, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { jsonOut, checkJobs, signingKeys, audit, auditErrors, type Args, type CliIo, type CommandSpec } from '../common.js';
 import { cmdSealOut } from './seal-out.js';
 
 async function cmdSeal(a: Args, io: CliIo): Promise<number> {
   if (a.out !== undefined) return cmdSealOut(a, io); // straight into an archive, no store
   const store = storePath(a.store, io.env, io.cwd);
-  const key = await signingKey(io, a);
+  const [key, ...coSigners] = await signingKeys(io, a);
   const dir = resolve(io.cwd, String(a.dir));
   const r = await withProgress(a, io, 'sealing', (onProgress) =>
     seal({
       dir,
       as: String(a.as),
-      key,
+      key: key as PrivateKey,
+      coSigners,
       store,
       parent: a['no-parent'] || a.parent === false ? null : (a.parent as string | undefined),
       excludes: (a.exclude as string[]) ?? [],
@@ -52,7 +54,7 @@ export const sealCommand: CommandSpec = {
     y
         .positional('dir', { type: 'string', describe: 'the dataset folder' })
         .option('as', { type: 'string', demandOption: true, describe: 'NAME@VERSION of the new snapshot (e.g. fraud-train@model-v3)' })
-        .option('key', { type: 'string', demandOption: true, describe: 'private key file (PKCS#8 PEM) to sign with' })
+        .option('key', { type: 'string', array: true, demandOption: true, describe: 'private key file (PKCS#8 PEM) to sign with; repeatable (each key signs)' })
         .option('passphrase-env', { type: 'string', describe: 'environment variable holding the key passphrase' })
         .option('parent', { type: 'string', describe: 'ref of the previous version (default: newest snapshot of NAME)' })
         .option('no-parent', { type: 'boolean', describe: 'record no parent' })
