@@ -9,6 +9,7 @@ import type { Argv } from 'yargs';
 import { SnapError, isSnapError } from '../core/errors.js';
 import type { TrustedKey } from '../core/envelope.js';
 import { readPrivateKey, readPublicKey } from '../io/keyfile.js';
+import { exposureWarning, keyFileExposure } from '../io/key-hygiene.js';
 import type { PrivateKey } from '../core/keys.js';
 import { resolveRef, storePath, type SnapshotLocation } from '../io/store.js';
 import { appendAudit, type AppendResult } from '../io/audit-log.js';
@@ -63,12 +64,17 @@ export function checkJobs(jobs: unknown): number | undefined {
 
 /**
  * The passphrase named by `--passphrase-env VAR` (never taken from the command line itself, SPEC §6).
- * @throws SnapError `KEY_PASSPHRASE_REQUIRED` when the variable is unset or empty
+ * An unset variable and an empty one are told apart (a CI secret that was never set, or set to
+ * nothing, are different mistakes).
+ * @throws SnapError `KEY_PASSPHRASE_REQUIRED` when the variable is unset; `KEY_PASSPHRASE_EMPTY`
+ *   when it is set but empty (an empty passphrase protects nothing); both with `details.variable`
  */
 export function passphrase(io: CliIo, envName: unknown): string | undefined {
   if (envName === undefined) return undefined;
-  const v = io.env[String(envName)];
-  if (v === undefined || v === '') throw new SnapError('KEY_PASSPHRASE_REQUIRED', `--passphrase-env ${String(envName)}: that environment variable is not set`);
+  const name = String(envName);
+  const v = io.env[name];
+  if (v === undefined) throw new SnapError('KEY_PASSPHRASE_REQUIRED', `--passphrase-env ${name}: that environment variable is not set`, { variable: name });
+  if (v === '') throw new SnapError('KEY_PASSPHRASE_EMPTY', `--passphrase-env ${name}: that environment variable is set but empty; an empty passphrase protects nothing (set it to the passphrase, or leave --passphrase-env out for an unencrypted key)`, { variable: name });
   return v;
 }
 
@@ -95,6 +101,8 @@ export async function signingKeys(io: CliIo, a: Args): Promise<PrivateKey[]> {
   const keys: PrivateKey[] = [];
   for (const p of paths) {
     const path = resolve(io.cwd, p);
+    const exposed = await keyFileExposure(path);
+    if (exposed) io.stderr.write(exposureWarning(exposed) + '\n');
     try {
       keys.push(await readPrivateKey(path, { passphrase: given }));
     } catch (e) {
