@@ -34,6 +34,8 @@ export interface SealArchiveOptions {
   out: string;
   /** Snapshot id of the previous version (`sha256:<hex>`), when there is one. */
   parent?: string;
+  /** `predicate.expiresAt`, when the snapshot should expire. */
+  expiresAt?: string;
   /** gitignore-syntax patterns to leave out; recorded in the statement. */
   excludes?: readonly string[];
   /** Absolute folders to leave out (e.g. a store inside the dataset). */
@@ -79,6 +81,7 @@ export async function sealToArchive(opts: SealArchiveOptions): Promise<SealArchi
       skipDirs: opts.skipDirs,
       jobs: opts.jobs,
       parent: opts.parent,
+      expiresAt: opts.expiresAt,
       now: opts.now,
       onProgress: opts.onProgress,
     });

@@ -52,6 +52,8 @@ export interface SealOptions {
   excludes?: readonly string[];
   /** Record and sign only; keep no copy of the contents. */
   manifestOnly?: boolean;
+  /** `predicate.expiresAt`: when verify starts refusing the snapshot (RFC 3339 UTC, after createdAt). */
+  expiresAt?: string;
   /** Hashing workers (default: one per core). */
   jobs?: number;
   onProgress?: (p: Progress) => void;
@@ -71,6 +73,8 @@ export interface SealedSnapshot {
   /** Every key that signed, in order (the first is `keyid`). */
   keyids: string[];
   createdAt: string;
+  /** When the snapshot expires, if it does. */
+  expiresAt?: string;
   parent?: string;
 }
 
@@ -219,6 +223,8 @@ export interface ScanAndSignOptions extends ScanOptions {
   /** Where the manifest is written (a new file, mode 0444, fsynced). */
   manifestPath: string;
   parent?: string;
+  /** `predicate.expiresAt` (see {@link SealOptions.expiresAt}). */
+  expiresAt?: string;
   now?: () => Date;
 }
 
@@ -291,6 +297,7 @@ export async function scanAndSign(opts: ScanAndSignOptions, started?: HashPool):
     fileCount: totals.files,
     totalBytes: totals.bytes,
     createdAt,
+    ...(opts.expiresAt ? { expiresAt: opts.expiresAt } : {}),
     ...(opts.parent ? { parent: opts.parent } : {}),
     ...(opts.excludes && opts.excludes.length > 0 ? { excludes: [...opts.excludes] } : {}),
     tool: { name: TOOL_NAME, version: TOOL_VERSION },
@@ -307,6 +314,7 @@ export async function scanAndSign(opts: ScanAndSignOptions, started?: HashPool):
     keyid: opts.key.keyid,
     keyids: signers.map((k) => k.keyid),
     createdAt,
+    ...(opts.expiresAt ? { expiresAt: opts.expiresAt } : {}),
     ...(opts.parent ? { parent: opts.parent } : {}),
   };
   return { sealed, totals, merkleRoot, manifestSha256, createdAt, statement, statementBytes, envelope: signEnvelope(statementBytes, signers) };
@@ -375,6 +383,7 @@ export async function seal(opts: SealOptions): Promise<SealResult> {
         store: opts.manifestOnly ? undefined : store,
         hints,
         parent,
+        expiresAt: opts.expiresAt,
         now: opts.now,
         onProgress: opts.onProgress,
       },

@@ -12,6 +12,7 @@ import { MAX_ENVELOPE_BYTES } from './core/envelope.js';
 import { bytesEqual, fromBase64 } from './core/encoding.js';
 import { ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, type SnapshotLocation } from './io/store.js';
 import { ioError } from './io/errors.js';
+import { expiryFailure, type TrustRules } from './trust/rules.js';
 
 /** A signer as reported to users (SPEC §8 `signers`). */
 export interface SignerReport {
@@ -72,10 +73,11 @@ function signerReport(s: SignatureCheck): SignerReport {
 /**
  * Check a snapshot's envelope and statement against trusted keys.
  * A bad or untrusted signature, a malformed envelope, an invalid statement or a statement.json that
- * differs from the signed payload are results (`ok: false` with `failure`), not errors.
+ * differs from the signed payload are results (`ok: false` with `failure`), not errors; so is a
+ * snapshot that breaks a rule of `rules` (trust/rules.ts: `SNAPSHOT_EXPIRED`).
  * @throws SnapError `NOT_FOUND` | `IO_ERROR` when the snapshot's files cannot be read (exit 3)
  */
-export async function checkTrust(loc: SnapshotLocation, trusted: readonly TrustedKey[], threshold = 1): Promise<TrustCheck> {
+export async function checkTrust(loc: SnapshotLocation, trusted: readonly TrustedKey[], threshold = 1, rules: TrustRules = {}): Promise<TrustCheck> {
   const manifestPath = join(loc.dir, MANIFEST_FILE);
   // A snapshot file that is gone is a failed check (SPEC §8: "a signature is missing" is exit 1).
   const gone = async (name: string): Promise<boolean> => !(await fsp.access(join(loc.dir, name)).then(() => true, () => false));
@@ -140,6 +142,8 @@ export async function checkTrust(loc: SnapshotLocation, trusted: readonly Truste
       manifestPath,
     };
   }
+  const expired = expiryFailure(statement, rules.now ?? new Date());
+  if (expired) return { ok: false, snapshot, signers, statement, failure: expired, manifestPath };
   return { ok: true, snapshot, signers, statement, manifestPath };
 }
 

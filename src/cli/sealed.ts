@@ -6,7 +6,7 @@ import { formatBytes, formatCount } from './format.js';
 export function sealedJson(r: SealedSnapshot): Record<string, unknown> {
   return {
     ok: true, ref: r.ref, snapshot: r.snapshot, files: r.files, bytes: r.bytes, merkleRoot: r.merkleRoot, manifestSha256: r.manifestSha256,
-    signer: r.keyid, signers: r.keyids, createdAt: r.createdAt, ...(r.parent ? { parent: r.parent } : {}),
+    signer: r.keyid, signers: r.keyids, createdAt: r.createdAt, ...(r.expiresAt ? { expiresAt: r.expiresAt } : {}), ...(r.parent ? { parent: r.parent } : {}),
   };
 }
 
@@ -18,6 +18,7 @@ export function sealedLines(r: SealedSnapshot): string[] {
     `  files        ${formatCount(r.files)} (${formatBytes(r.bytes)})`,
     `  merkle root  ${r.merkleRoot}`,
     ...r.keyids.map((k, i) => `  ${i === 0 ? 'signed by' : '         '}    ${k}`),
+    ...(r.expiresAt ? [`  expires      ${r.expiresAt}`] : []),
     ...(r.parent ? [`  parent       ${r.parent}`] : []),
   ];
 }

@@ -60,6 +60,7 @@ export const ERROR_CODES = [
   'INTEGRITY_FAILURE',
   'OBJECT_CORRUPT',
   'SNAPSHOT_NAME_MISMATCH',
+  'SNAPSHOT_EXPIRED',
   // input and environment (exit 3)
   'NOT_FOUND',
   'NOT_A_FOLDER',

@@ -11,6 +11,7 @@ import type { PrivateKey } from '../../core/keys.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes } from '../format.js';
 import { withProgress } from '../progress.js';
+import { parseExpiry } from '../../core/durations.js';
 import { sealedJson, sealedLines } from '../sealed.js';
 import { jsonOut, checkJobs, signingKeys, locate, storeInside, type Args, type CliIo } from '../common.js';
 
@@ -19,6 +20,7 @@ export async function cmdSealOut(a: Args, io: CliIo): Promise<number> {
   const outText = String(a.out);
   if (!isArchivePath(outText)) throw new SnapError('USAGE', `--out ${outText}: an archive's name ends in ${ARCHIVE_SUFFIX}`);
   if (a['manifest-only']) throw new SnapError('USAGE', '--out writes the contents into the archive; it cannot be combined with --manifest-only');
+  const expiresAt = a.expires === undefined ? undefined : parseExpiry(String(a.expires), new Date());
   const store = storePath(a.store, io.env, io.cwd);
   const [key, ...coSigners] = await signingKeys(io, a);
   const dir = resolve(io.cwd, String(a.dir));
@@ -36,6 +38,7 @@ export async function cmdSealOut(a: Args, io: CliIo): Promise<number> {
       coSigners,
       out: resolve(io.cwd, outText),
       parent,
+      expiresAt,
       excludes: (a.exclude as string[]) ?? [],
       skipDirs: storeInside(dir, store),
       jobs: checkJobs(a.jobs),

@@ -6,12 +6,14 @@ import type { PrivateKey } from '../../core/keys.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural } from '../format.js';
 import { withProgress } from '../progress.js';
+import { parseExpiry } from '../../core/durations.js';
 import { sealedJson, sealedLines } from '../sealed.js';
 import { jsonOut, checkJobs, signingKeys, audit, auditErrors, type Args, type CliIo, type CommandSpec } from '../common.js';
 import { cmdSealOut } from './seal-out.js';
 
 async function cmdSeal(a: Args, io: CliIo): Promise<number> {
   if (a.out !== undefined) return cmdSealOut(a, io); // straight into an archive, no store
+  const expiresAt = a.expires === undefined ? undefined : parseExpiry(String(a.expires), new Date());
   const store = storePath(a.store, io.env, io.cwd);
   const [key, ...coSigners] = await signingKeys(io, a);
   const dir = resolve(io.cwd, String(a.dir));
@@ -25,6 +27,7 @@ async function cmdSeal(a: Args, io: CliIo): Promise<number> {
       parent: a['no-parent'] || a.parent === false ? null : (a.parent as string | undefined),
       excludes: (a.exclude as string[]) ?? [],
       manifestOnly: !!a['manifest-only'],
+      expiresAt,
       jobs: checkJobs(a.jobs),
       onProgress,
     }),
@@ -60,6 +63,7 @@ export const sealCommand: CommandSpec = {
         .option('no-parent', { type: 'boolean', describe: 'record no parent' })
         .option('exclude', { type: 'string', array: true, default: [], describe: 'gitignore-style pattern to leave out (repeatable; recorded in the statement)' })
         .option('manifest-only', { type: 'boolean', default: false, describe: 'record and sign only; keep no copy of the contents' })
+        .option('expires', { type: 'string', describe: 'the snapshot expires after this: 90d, 12h, 2w, a date 2027-01-31 or 2027-01-31T12:00:00Z (recorded as expiresAt; verify refuses it from then on)' })
         .option('out', { type: 'string', describe: 'seal straight into this archive (FILE.snap.tar) instead of the store' })
         .example('snap seal data/ --as spam@v1 --key keys/ci.key', 'seal data/ into ./.snap as spam@v1'),
   run: auditErrors('seal', (a) => a.as, cmdSeal),
