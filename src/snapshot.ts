@@ -12,7 +12,8 @@ import { MAX_ENVELOPE_BYTES } from './core/envelope.js';
 import { bytesEqual, fromBase64 } from './core/encoding.js';
 import { ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, type SnapshotLocation } from './io/store.js';
 import { ioError } from './io/errors.js';
-import { expiryFailure, type TrustRules } from './trust/rules.js';
+import { expiryFailure, revocationFailure, type TrustRules } from './trust/rules.js';
+import type { RevocationReport } from './trust/revocations.js';
 
 /** A signer as reported to users (SPEC §8 `signers`). */
 export interface SignerReport {
@@ -32,6 +33,8 @@ export interface TrustCheck {
   statement?: Statement;
   /** Why trust failed, with a stable code. */
   failure?: { code: string; message: string };
+  /** Revocations of this snapshot that were found (trusted or not; see trust/revocations.ts). */
+  revocations?: RevocationReport[];
   manifestPath: string;
 }
 
@@ -74,7 +77,8 @@ function signerReport(s: SignatureCheck): SignerReport {
  * Check a snapshot's envelope and statement against trusted keys.
  * A bad or untrusted signature, a malformed envelope, an invalid statement or a statement.json that
  * differs from the signed payload are results (`ok: false` with `failure`), not errors; so is a
- * snapshot that breaks a rule of `rules` (trust/rules.ts: `SNAPSHOT_EXPIRED`).
+ * snapshot that breaks a rule of `rules` (trust/rules.ts: `SNAPSHOT_REVOKED`, `SNAPSHOT_EXPIRED`,
+ * `REVOCATION_MALFORMED`).
  * @throws SnapError `NOT_FOUND` | `IO_ERROR` when the snapshot's files cannot be read (exit 3)
  */
 export async function checkTrust(loc: SnapshotLocation, trusted: readonly TrustedKey[], threshold = 1, rules: TrustRules = {}): Promise<TrustCheck> {
@@ -142,9 +146,18 @@ export async function checkTrust(loc: SnapshotLocation, trusted: readonly Truste
       manifestPath,
     };
   }
+  let revoked: Awaited<ReturnType<typeof revocationFailure>>;
+  try {
+    revoked = await revocationFailure(snapshot, rules, trusted);
+  } catch (e) {
+    if (!isSnapError(e, 'REVOCATION_MALFORMED')) throw e;
+    return { ok: false, snapshot, signers, statement, failure: { code: e.code, message: e.message }, manifestPath };
+  }
+  const revocations = revoked.reports.length > 0 ? { revocations: revoked.reports } : {};
+  if (revoked.failure) return { ok: false, snapshot, signers, statement, failure: revoked.failure, ...revocations, manifestPath };
   const expired = expiryFailure(statement, rules.now ?? new Date());
-  if (expired) return { ok: false, snapshot, signers, statement, failure: expired, manifestPath };
-  return { ok: true, snapshot, signers, statement, manifestPath };
+  if (expired) return { ok: false, snapshot, signers, statement, failure: expired, ...revocations, manifestPath };
+  return { ok: true, snapshot, signers, statement, ...revocations, manifestPath };
 }
 
 /**

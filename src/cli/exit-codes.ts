@@ -10,7 +10,7 @@ export const EXIT_USAGE = 2;
 export const EXIT_INPUT = 3;
 
 const USAGE: ReadonlySet<SnapErrorCode> = new Set(['USAGE', 'REF_MALFORMED', 'REF_AMBIGUOUS']);
-const INTEGRITY: ReadonlySet<SnapErrorCode> = new Set(['INTEGRITY_FAILURE', 'OBJECT_CORRUPT', 'SIGNATURE_INVALID', 'ARCHIVE_HOSTILE', 'SNAPSHOT_NAME_MISMATCH', 'SNAPSHOT_EXPIRED']);
+const INTEGRITY: ReadonlySet<SnapErrorCode> = new Set(['INTEGRITY_FAILURE', 'OBJECT_CORRUPT', 'SIGNATURE_INVALID', 'ARCHIVE_HOSTILE', 'SNAPSHOT_NAME_MISMATCH', 'SNAPSHOT_EXPIRED', 'SNAPSHOT_REVOKED', 'REVOCATION_MALFORMED']);
 
 /** Exit code for an error code: 2 for usage, 1 for integrity, 3 for everything else. */
 export function exitCodeFor(code: SnapErrorCode | string): number {

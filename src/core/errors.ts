@@ -61,6 +61,8 @@ export const ERROR_CODES = [
   'OBJECT_CORRUPT',
   'SNAPSHOT_NAME_MISMATCH',
   'SNAPSHOT_EXPIRED',
+  'SNAPSHOT_REVOKED',
+  'REVOCATION_MALFORMED',
   // input and environment (exit 3)
   'NOT_FOUND',
   'NOT_A_FOLDER',

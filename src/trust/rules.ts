@@ -1,15 +1,23 @@
 /**
- * The rules a trusted snapshot must still meet once its signatures check out: it has not expired
- * (`predicate.expiresAt`). Later stages add the trust policy and revocations here, so that every
- * command that establishes trust (verify, restore, import, verify of an archive) applies them the
- * same way, through `checkTrust`.
+ * The rules a snapshot must still meet once its signatures check out: it has not been revoked by a
+ * key trusted to revoke, and it has not expired (`predicate.expiresAt`). Every command that
+ * establishes trust (verify, restore, import, verify of an archive) applies them the same way,
+ * through `checkTrust`.
  */
+import type { TrustedKey } from '../core/envelope.js';
 import type { Statement } from '../core/statement.js';
+import { judgeRevocations, type RevocationReport, type RevocationSource } from './revocations.js';
 
 /** What the trust check needs besides the keys. */
 export interface TrustRules {
   /** The time of verification (default: now). */
   now?: Date;
+  /** Where revocations of the snapshot are found (a store's, files given with --revocations). */
+  revocations?: RevocationSource;
+  /** Keys whose revocations count (default: the keys trusted for the snapshot's signatures). */
+  revokers?: readonly TrustedKey[];
+  /** Names of keys (keyid → name, from a policy), for reports. */
+  keyNames?: ReadonlyMap<string, string>;
 }
 
 /** A rule the snapshot breaks: a stable code and what to tell the user. */
@@ -26,4 +34,19 @@ export function expiryFailure(statement: Statement, now: Date): RuleFailure | un
   const at = statement.predicate.expiresAt;
   if (at === undefined || new Date(at).getTime() > now.getTime()) return undefined;
   return { code: 'SNAPSHOT_EXPIRED', message: `the snapshot expired at ${at} (its signer set expiresAt when sealing it); seal the data again, or ask for a new snapshot` };
+}
+
+/**
+ * The revocations of a snapshot and whether one counts.
+ * @returns the reports, and `SNAPSHOT_REVOKED` (with the reason and who revoked) when one counts
+ * @throws SnapError `REVOCATION_MALFORMED` | `IO_ERROR`
+ */
+export async function revocationFailure(snapshot: string, rules: TrustRules, trusted: readonly TrustedKey[]): Promise<{ reports: RevocationReport[]; failure?: RuleFailure }> {
+  if (!rules.revocations) return { reports: [] };
+  const docs = await rules.revocations.forSnapshot(snapshot);
+  const reports = judgeRevocations(docs, snapshot, rules.revokers ?? trusted, rules.keyNames);
+  const counted = reports.find((r) => r.counts);
+  if (!counted) return { reports };
+  const who = counted.revokedBy.map((b) => (b.name ? `${b.name} (keyid ${b.keyid.slice(0, 16)})` : `keyid ${b.keyid.slice(0, 16)}`)).join(', ');
+  return { reports, failure: { code: 'SNAPSHOT_REVOKED', message: `the snapshot was revoked at ${counted.revokedAt} by ${who}: ${counted.reason}` } };
 }

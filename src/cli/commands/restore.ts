@@ -7,6 +7,7 @@ import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortKeyid, styler } from '../format.js';
 import { withProgress } from '../progress.js';
 import { isArchiveFile } from '../snapshot-ref.js';
+import { trustOptions, trustRules } from '../trust-args.js';
 import { jsonOut, checkJobs, trustedKeys, locate, type Args, type CliIo, type CommandSpec, audit, auditErrors } from '../common.js';
 
 async function cmdRestore(a: Args, io: CliIo): Promise<number> {
@@ -19,7 +20,8 @@ async function cmdRestore(a: Args, io: CliIo): Promise<number> {
     ? { kind: 'archive', file: resolve(io.cwd, refText), ref: refText }
     : { kind: 'snapshot', snapshot: await locate(refText, io, store), store };
   const dir = resolve(io.cwd, String(a.dir));
-  const r = await withProgress(a, io, 'restoring', (onProgress) => restore({ source, dir, trusted, threshold, jobs: checkJobs(a.jobs), onProgress }));
+  const rules = await trustRules(a, io, store, trusted);
+  const r = await withProgress(a, io, 'restoring', (onProgress) => restore({ source, dir, trusted, threshold, rules, jobs: checkJobs(a.jobs), onProgress }));
   const v = r.verify;
   const log = await audit(io, store, { command: 'restore', ref: r.ref, snapshot: r.snapshot, outcome: r.ok ? 'ok' : 'failed', details: { dir: r.dir } }, { quiet: !!a.quiet });
   if (a.json) {
@@ -49,7 +51,7 @@ export const restoreCommand: CommandSpec = {
   command: 'restore <ref> <dir>',
   describe: 'Write a snapshot into a new or empty folder, checked, then verified',
   builder: (y) =>
-    y
+    trustOptions(y)
       .positional('ref', { type: 'string', describe: 'NAME@VERSION, snapshot id, snapshot folder, or an archive FILE.snap.tar' })
       .positional('dir', { type: 'string', describe: 'target folder: absent (made) or empty' })
       .option('pubkey', { type: 'string', array: true, demandOption: true, describe: 'trusted public key file (SPKI PEM); repeatable' })

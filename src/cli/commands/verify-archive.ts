@@ -12,6 +12,9 @@ import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler } from '.
 import { withProgress } from '../progress.js';
 import { jsonOut, trustedKeys, type Args, type CliIo } from '../common.js';
 import { isArchiveFile } from '../snapshot-ref.js';
+import { trustRules } from '../trust-args.js';
+import { revocationNotes } from './verify.js';
+import { storePath } from '../../io/store.js';
 
 /** True when `snap verify` was given an archive and no `--against`: verify the archive itself. */
 export function verifiesArchiveItself(a: Args, io: CliIo): boolean {
@@ -35,12 +38,14 @@ export async function cmdVerifyArchive(a: Args, io: CliIo): Promise<number> {
   if (!Number.isSafeInteger(threshold) || threshold < 1) throw new SnapError('USAGE', `--threshold must be a whole number of at least 1, got ${String(a.threshold)}`);
   const trusted = await trustedKeys(a.pubkey as string[], io.cwd);
   const text = String(a.dir);
-  const r = await withProgress(a, io, 'verifying', (onProgress) => verifyArchive({ file: resolve(io.cwd, text), ref: text, trusted, threshold, onProgress }));
+  const rules = await trustRules(a, io, storePath(a.store, io.env, io.cwd), trusted);
+  const r = await withProgress(a, io, 'verifying', (onProgress) => verifyArchive({ file: resolve(io.cwd, text), ref: text, trusted, threshold, rules, onProgress }));
   if (a.json) {
     jsonOut(io, {
       ok: r.ok, snapshot: r.snapshot, ref: r.ref,
       signers: r.signers.map((x) => ({ keyid: x.keyid, trusted: x.trusted, ...(x.reason ? { reason: x.reason } : {}) })),
       ...(r.failure ? { failure: r.failure } : {}),
+      ...(r.revocations ? { revocations: r.revocations } : {}),
       counts: r.counts, problems: r.problems, ...(r.manifest ? { manifest: r.manifest } : {}), files: r.files, bytes: r.bytes, seconds: Number(r.seconds.toFixed(3)),
     });
   } else {
@@ -61,6 +66,7 @@ export async function cmdVerifyArchive(a: Args, io: CliIo): Promise<number> {
       }
       if (r.problems.length > 20) out.push(`  … and ${r.problems.length - 20} more (--json lists all)`);
     }
+    out.push(...revocationNotes(r.revocations));
     io.stdout.write(out.join('\n') + '\n');
   }
   return r.ok ? EXIT_OK : EXIT_INTEGRITY;

@@ -9,6 +9,7 @@ import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler } from '.
 import { withProgress } from '../progress.js';
 import { jsonOut, checkJobs, trustedKeys, locate, storeInside, audit, auditErrors, type Args, type CliIo, type CommandSpec } from '../common.js';
 import { verifiesArchiveItself, cmdVerifyArchive, archiveAgainst } from './verify-archive.js';
+import { trustOptions, trustRules } from '../trust-args.js';
 
 function describeProblem(p: Problem): string {
   const e = p.expected as Record<string, unknown> | undefined;
@@ -51,7 +52,15 @@ function printVerify(r: VerifyReport, dir: string, io: CliIo, color: boolean): v
       if (list.length > 20) out.push(`  … and ${list.length - 20} more (--json lists all)`);
     }
   }
+  out.push(...revocationNotes(r.revocations));
   io.stdout.write(out.join('\n') + '\n');
+}
+
+/** One line per revocation found that does not count (signed by no key trusted to revoke). */
+export function revocationNotes(reports: VerifyReport['revocations']): string[] {
+  return (reports ?? [])
+    .filter((x) => !x.counts)
+    .map((x) => `  note: a revocation of this snapshot (${x.revokedAt}: ${x.reason}) signed by ${x.claimedKeyids.map((k) => `keyid ${shortKeyid(k) || '(none)'}`).join(', ')} does not count: no key trusted to revoke signed it (${x.source})`);
 }
 
 async function cmdVerify(a: Args, io: CliIo): Promise<number> {
@@ -74,7 +83,8 @@ async function cmdVerifyDir(a: Args, io: CliIo, archived: SnapshotLocation | und
   const dir = resolve(io.cwd, String(a.dir));
   if (!existsSync(dir)) throw new SnapError('NOT_FOUND', `the dataset folder ${dir} does not exist`, { path: dir });
   if (!statSync(dir).isDirectory()) throw new SnapError('NOT_A_FOLDER', `${dir} is not a folder`, { path: dir });
-  const r = await withProgress(a, io, 'verifying', (onProgress) => verify({ dir, snapshot, trusted, threshold, jobs: checkJobs(a.jobs), skipDirs: storeInside(dir, store), onProgress }));
+  const rules = await trustRules(a, io, store, trusted);
+  const r = await withProgress(a, io, 'verifying', (onProgress) => verify({ dir, snapshot, trusted, threshold, rules, jobs: checkJobs(a.jobs), skipDirs: storeInside(dir, store), onProgress }));
   // Logged into the store named by --store/$SNAP_STORE when there is one (a read-only store: a note, not a failure).
   const ref = snapshot.name ? `${snapshot.name}@${snapshot.version}` : r.ref;
   const log = await audit(io, store, { command: 'verify', ref, snapshot: r.snapshot, outcome: r.ok ? 'ok' : 'failed' }, { quiet: !!a.quiet });
@@ -83,6 +93,7 @@ async function cmdVerifyDir(a: Args, io: CliIo, archived: SnapshotLocation | und
       ok: r.ok, snapshot: r.snapshot, ref: r.ref,
       signers: r.signers.map((x) => ({ keyid: x.keyid, trusted: x.trusted, ...(x.reason ? { reason: x.reason } : {}) })),
       ...(r.failure ? { failure: r.failure } : {}),
+      ...(r.revocations ? { revocations: r.revocations } : {}),
       counts: r.counts, problems: r.problems, manifest: r.manifest, files: r.files, bytes: r.bytes, seconds: Number(r.seconds.toFixed(3)), log,
     });
   } else printVerify(r, String(a.dir), io, !!io.stdout.isTTY && !io.env.NO_COLOR);
@@ -94,7 +105,7 @@ export const verifyCommand: CommandSpec = {
   command: 'verify <dir>',
   describe: 'Pre-training gate: exit 0 only if DIR is exactly what was signed',
   builder: (y) =>
-    y
+    trustOptions(y)
         .positional('dir', { type: 'string', describe: 'the dataset folder to check, or an archive FILE.snap.tar to check on its own' })
         .option('against', { type: 'string', describe: 'snapshot ref: NAME@VERSION, snapshot id (or 8+ hex prefix), snapshot folder, or FILE.snap.tar (not needed when DIR is an archive)' })
         .option('pubkey', { type: 'string', array: true, demandOption: true, describe: 'trusted public key file (SPKI PEM); repeatable' })
