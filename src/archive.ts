@@ -296,7 +296,7 @@ export async function verifyArchive(opts: VerifyArchiveOptions): Promise<VerifyR
   const o = await openArchive(opts.file, { trusted: opts.trusted, threshold: opts.threshold, ref, rules: opts.rules });
   const seconds = () => (performance.now() - t0) / 1000;
   try {
-    const base = { snapshot: o.trust.snapshot, ref, signers: o.trust.signers as SignerReport[], ...(o.trust.revocations ? { revocations: o.trust.revocations } : {}) };
+    const base = { snapshot: o.trust.snapshot, ref, signers: o.trust.signers as SignerReport[], ...(o.trust.revocations ? { revocations: o.trust.revocations } : {}), ...(o.trust.policy ? { policy: o.trust.policy } : {}) };
     if (o.failure || !o.statement || !o.manifestPath) {
       const manifestChecked = o.trust.ok;
       return {

@@ -6,7 +6,8 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { SnapError, isSnapError } from './core/errors.js';
-import { parseEnvelope, verifyEnvelope, type Envelope, type SignatureCheck, type TrustedKey } from './core/envelope.js';
+import { parseEnvelope, type Envelope, type TrustedKey } from './core/envelope.js';
+import { judgeSignatures, policyFailure, type PolicyReport, type SignatureVerdict, type SignerReport } from './trust/signatures.js';
 import { MAX_STATEMENT_BYTES, nameMismatch, parseStatement, snapshotId, type Statement } from './core/statement.js';
 import { MAX_ENVELOPE_BYTES } from './core/envelope.js';
 import { bytesEqual, fromBase64 } from './core/encoding.js';
@@ -15,12 +16,8 @@ import { ioError } from './io/errors.js';
 import { expiryFailure, revocationFailure, type TrustRules } from './trust/rules.js';
 import type { RevocationReport } from './trust/revocations.js';
 
-/** A signer as reported to users (SPEC §8 `signers`). */
-export interface SignerReport {
-  keyid: string;
-  trusted: boolean;
-  reason?: string;
-}
+/** A signer as reported to users (SPEC §8 `signers`; with a policy, its name and roles). */
+export type { SignerReport } from './trust/signatures.js';
 
 /** The trust verdict on a snapshot, before any data is looked at. */
 export interface TrustCheck {
@@ -35,6 +32,8 @@ export interface TrustCheck {
   failure?: { code: string; message: string };
   /** Revocations of this snapshot that were found (trusted or not; see trust/revocations.ts). */
   revocations?: RevocationReport[];
+  /** How the snapshot met the trust policy, when one was given. */
+  policy?: PolicyReport;
   manifestPath: string;
 }
 
@@ -68,17 +67,13 @@ function expectedName(loc: SnapshotLocation): { name: string; version: string } 
   return loc.name !== undefined && loc.version !== undefined ? { name: loc.name, version: loc.version } : undefined;
 }
 
-function signerReport(s: SignatureCheck): SignerReport {
-  const keyid = s.trusted ? (s.verifiedBy as string) : s.keyid;
-  return s.trusted ? { keyid, trusted: true } : { keyid, trusted: false, reason: s.reason === 'malformed' ? 'malformed signature' : 'not signed by any trusted key' };
-}
-
 /**
  * Check a snapshot's envelope and statement against trusted keys.
  * A bad or untrusted signature, a malformed envelope, an invalid statement or a statement.json that
  * differs from the signed payload are results (`ok: false` with `failure`), not errors; so is a
- * snapshot that breaks a rule of `rules` (trust/rules.ts: `SNAPSHOT_REVOKED`, `SNAPSHOT_EXPIRED`,
- * `REVOCATION_MALFORMED`).
+ * snapshot that breaks a rule of `rules` (trust/rules.ts: `SNAPSHOT_REVOKED`, `REVOCATION_MALFORMED`,
+ * `POLICY_NOT_SATISFIED`, `SNAPSHOT_TOO_OLD`, `SNAPSHOT_EXPIRED`). With `rules.policy`, the policy's
+ * keys are trusted besides `trusted` (see trust/signatures.ts).
  * @throws SnapError `NOT_FOUND` | `IO_ERROR` when the snapshot's files cannot be read (exit 3)
  */
 export async function checkTrust(loc: SnapshotLocation, trusted: readonly TrustedKey[], threshold = 1, rules: TrustRules = {}): Promise<TrustCheck> {
@@ -105,28 +100,20 @@ export async function checkTrust(loc: SnapshotLocation, trusted: readonly Truste
     if (!isSnapError(e)) throw e;
     return { ok: false, snapshot: fallbackId, signers: [], failure: { code: e.code, message: `envelope: ${e.message}` }, manifestPath };
   }
-  let result;
+  const now = rules.now ?? new Date();
+  let verdict: SignatureVerdict;
   try {
-    result = verifyEnvelope(env, trusted, threshold);
+    verdict = judgeSignatures(env, trusted, threshold, rules.policy, now);
   } catch (e) {
     if (!isSnapError(e) || e.code === 'USAGE') throw e;
     return { ok: false, snapshot: fallbackId, signers: [], failure: { code: e.code, message: `envelope: ${e.message}` }, manifestPath };
   }
-  const signers = result.signatures.map(signerReport);
-  const snapshot = snapshotId(result.payload);
-  if (!result.ok) {
-    const n = result.trustedKeyids.length;
-    const message =
-      env.signatures.length === 0
-        ? 'the envelope has no signatures'
-        : n === 0
-          ? 'no signature verifies under a trusted key (wrong --pubkey, or the statement was altered)'
-          : `only ${n} of the required ${threshold} trusted keys signed`;
-    return { ok: false, snapshot, signers, failure: { code: 'SIGNATURE_INVALID', message }, manifestPath };
-  }
+  const signers = verdict.signers;
+  const snapshot = snapshotId(verdict.payload);
+  if (verdict.failure) return { ok: false, snapshot, signers, failure: verdict.failure, manifestPath };
   let statement: Statement;
   try {
-    statement = parseStatement(result.payload);
+    statement = parseStatement(verdict.payload);
   } catch (e) {
     if (!isSnapError(e)) throw e;
     return { ok: false, snapshot, signers, failure: { code: e.code, message: `signed statement refused: ${e.message}` }, manifestPath };
@@ -136,7 +123,7 @@ export async function checkTrust(loc: SnapshotLocation, trusted: readonly Truste
   if (mismatch) {
     return { ok: false, snapshot, signers, statement, failure: { code: 'SNAPSHOT_NAME_MISMATCH', message: mismatch }, manifestPath };
   }
-  if (!bytesEqual(statementBytes, result.payload)) {
+  if (!bytesEqual(statementBytes, verdict.payload)) {
     return {
       ok: false,
       snapshot,
@@ -155,9 +142,16 @@ export async function checkTrust(loc: SnapshotLocation, trusted: readonly Truste
   }
   const revocations = revoked.reports.length > 0 ? { revocations: revoked.reports } : {};
   if (revoked.failure) return { ok: false, snapshot, signers, statement, failure: revoked.failure, ...revocations, manifestPath };
-  const expired = expiryFailure(statement, rules.now ?? new Date());
-  if (expired) return { ok: false, snapshot, signers, statement, failure: expired, ...revocations, manifestPath };
-  return { ok: true, snapshot, signers, statement, ...revocations, manifestPath };
+  let policy: PolicyReport | undefined;
+  if (rules.policy) {
+    const pf = policyFailure(rules.policy, statement, verdict.policySigners, now);
+    policy = pf.report;
+    if (pf.failure) return { ok: false, snapshot, signers, statement, failure: pf.failure, ...revocations, policy, manifestPath };
+  }
+  const withPolicy = policy ? { policy } : {};
+  const expired = expiryFailure(statement, now);
+  if (expired) return { ok: false, snapshot, signers, statement, failure: expired, ...revocations, ...withPolicy, manifestPath };
+  return { ok: true, snapshot, signers, statement, ...revocations, ...withPolicy, manifestPath };
 }
 
 /**

@@ -22,6 +22,7 @@ import type { Progress } from './seal.js';
 import { ioError } from './io/errors.js';
 import type { TrustRules } from './trust/rules.js';
 import type { RevocationReport } from './trust/revocations.js';
+import type { PolicyReport } from './trust/signatures.js';
 
 /** The kinds of problem verify reports (SPEC §8). */
 export type ProblemKind = 'modified' | 'missing' | 'extra' | 'type-changed' | 'unreadable';
@@ -61,6 +62,8 @@ export interface VerifyReport {
   failure?: { code: string; message: string };
   /** Revocations of the snapshot that were found (see trust/revocations.ts). */
   revocations?: RevocationReport[];
+  /** How the snapshot met the trust policy, when one was given. */
+  policy?: PolicyReport;
   /** The manifest's own check. */
   manifest?: { ok: boolean; merkleRoot?: string; manifestSha256?: string };
   files: number;
@@ -165,7 +168,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     await pool.close();
     throw e;
   }
-  const base = { snapshot: trust.snapshot, ref: opts.snapshot.ref, signers: trust.signers, ...(trust.revocations ? { revocations: trust.revocations } : {}) };
+  const base = { snapshot: trust.snapshot, ref: opts.snapshot.ref, signers: trust.signers, ...(trust.revocations ? { revocations: trust.revocations } : {}), ...(trust.policy ? { policy: trust.policy } : {}) };
   const seconds = () => (performance.now() - t0) / 1000;
   if (!trust.ok || !trust.statement) {
     await pool.close();

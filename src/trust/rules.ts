@@ -1,11 +1,14 @@
 /**
  * The rules a snapshot must still meet once its signatures check out: it has not been revoked by a
- * key trusted to revoke, and it has not expired (`predicate.expiresAt`). Every command that
+ * key trusted to revoke, it satisfies the trust policy when there is one (trust/signatures.ts), and
+ * it has not expired (`predicate.expiresAt`). Every command that
  * establishes trust (verify, restore, import, verify of an archive) applies them the same way,
  * through `checkTrust`.
  */
 import type { TrustedKey } from '../core/envelope.js';
 import type { Statement } from '../core/statement.js';
+import { usableKeys } from '../core/policy.js';
+import type { VerifiedPolicy } from './policy-trust.js';
 import { judgeRevocations, type RevocationReport, type RevocationSource } from './revocations.js';
 
 /** What the trust check needs besides the keys. */
@@ -16,8 +19,10 @@ export interface TrustRules {
   revocations?: RevocationSource;
   /** Keys whose revocations count (default: the keys trusted for the snapshot's signatures). */
   revokers?: readonly TrustedKey[];
-  /** Names of keys (keyid → name, from a policy), for reports. */
+  /** Names of keys (keyid → name), for reports (default: the policy's names). */
   keyNames?: ReadonlyMap<string, string>;
+  /** A verified trust policy (trust/policy-trust.ts): its keys, roles and rules decide besides the trusted keys. */
+  policy?: VerifiedPolicy;
 }
 
 /** A rule the snapshot breaks: a stable code and what to tell the user. */
@@ -44,7 +49,10 @@ export function expiryFailure(statement: Statement, now: Date): RuleFailure | un
 export async function revocationFailure(snapshot: string, rules: TrustRules, trusted: readonly TrustedKey[]): Promise<{ reports: RevocationReport[]; failure?: RuleFailure }> {
   if (!rules.revocations) return { reports: [] };
   const docs = await rules.revocations.forSnapshot(snapshot);
-  const reports = judgeRevocations(docs, snapshot, rules.revokers ?? trusted, rules.keyNames);
+  const now = rules.now ?? new Date();
+  const revokers = rules.revokers ?? [...trusted, ...(rules.policy ? usableKeys(rules.policy.policy, now) : [])];
+  const names = rules.keyNames ?? (rules.policy ? new Map(Object.entries(rules.policy.policy.keys).map(([k, v]) => [k, v.name])) : undefined);
+  const reports = judgeRevocations(docs, snapshot, revokers, names);
   const counted = reports.find((r) => r.counts);
   if (!counted) return { reports };
   const who = counted.revokedBy.map((b) => (b.name ? `${b.name} (keyid ${b.keyid.slice(0, 16)})` : `keyid ${b.keyid.slice(0, 16)}`)).join(', ');

@@ -6,18 +6,15 @@ import { importArchive } from '../../archive.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortKeyid } from '../format.js';
 import { withProgress } from '../progress.js';
-import { trustOptions, trustRules } from '../trust-args.js';
+import { trustOptions, trustSetup } from '../trust-args.js';
 import { importRevocationFile } from './import-revocation.js';
-import { jsonOut, trustedKeys, type Args, type CliIo, type CommandSpec, audit, auditErrors } from '../common.js';
+import { jsonOut, type Args, type CliIo, type CommandSpec, audit, auditErrors } from '../common.js';
 
 async function cmdImport(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
-  const threshold = a.threshold as number;
-  if (!Number.isSafeInteger(threshold) || threshold < 1) throw new SnapError('USAGE', `--threshold must be a whole number of at least 1, got ${String(a.threshold)}`);
-  const trusted = await trustedKeys(a.pubkey as string[], io.cwd);
+  const { trusted, threshold, rules } = await trustSetup(a, io, store);
   const file = resolve(io.cwd, String(a.file));
-  if (file.endsWith('.json')) return importRevocationFile(a, io, file, store, trusted); // a revocation (snap revoke --out)
-  const rules = await trustRules(a, io, store, trusted);
+  if (file.endsWith('.json')) return importRevocationFile(a, io, file, store, rules.revokers ?? trusted); // a revocation (snap revoke --out)
   const r = await withProgress(a, io, 'importing', (onProgress) => importArchive({ file, store, trusted, threshold, rules, onProgress }));
   const signers = r.signers.map((x) => ({ keyid: x.keyid, trusted: x.trusted, ...(x.reason ? { reason: x.reason } : {}) }));
   const log = await audit(io, store, { command: 'import', ref: r.ref, snapshot: r.snapshot, outcome: 'ok', ...(r.alreadyPresent ? { details: { alreadyPresent: true } } : {}) }, { quiet: !!a.quiet });
@@ -51,8 +48,6 @@ export const importCommand: CommandSpec = {
   builder: (y) =>
     trustOptions(y)
       .positional('file', { type: 'string', describe: 'the archive (NAME@VERSION.snap.tar), or a revocation FILE.json from snap revoke --out' })
-      .option('pubkey', { type: 'string', array: true, demandOption: true, describe: 'trusted public key file (SPKI PEM); repeatable' })
-      .option('threshold', { type: 'number', default: 1, describe: 'how many distinct trusted keys must have signed' })
       .example('snap import spam@v1.snap.tar --pubkey keys/ci.pub', 'all or nothing: every byte is checked first')
       .example('snap import v7.revocation.json --pubkey keys/security.pub', 'keep a revocation made elsewhere in this store'),
   run: auditErrors('import', (a) => a.file, cmdImport),

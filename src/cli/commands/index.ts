@@ -19,6 +19,7 @@ export const COMMANDS: CommandEntry[] = [
   { command: 'verify <dir>', describe: 'Pre-training gate: exit 0 only if DIR is exactly what was signed', load: async () => (await import('./verify.js')).verifyCommand },
   { command: 'sign <ref>', describe: 'Co-sign an existing snapshot (store, folder or .snap.tar): add a signature, payload unchanged', load: async () => (await import('./sign.js')).signCommand },
   { command: 'revoke <ref>', describe: 'Sign a revocation of a snapshot (never train on it again); kept in the store, --out for a file', load: async () => (await import('./revoke.js')).revokeCommand },
+  { command: 'policy <action> <file>', describe: 'Make, change, sign and show a trust policy (keys, roles, rules; signed by root keys)', load: async () => (await import('./policy.js')).policyCommand },
   { command: 'diff <a> <b>', describe: 'What changed between two snapshots or folders (exit 1 if any)', load: async () => (await import('./diff.js')).diffCommand },
   { command: 'list [name]', describe: 'List the snapshots in the store (all, or of one NAME)', load: async () => (await import('./list.js')).listCommand },
   { command: 'show <ref>', describe: 'Show one snapshot: statement, signers, counts', load: async () => (await import('./show.js')).showCommand },

@@ -7,20 +7,17 @@ import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortKeyid, styler } from '../format.js';
 import { withProgress } from '../progress.js';
 import { isArchiveFile } from '../snapshot-ref.js';
-import { trustOptions, trustRules } from '../trust-args.js';
-import { jsonOut, checkJobs, trustedKeys, locate, type Args, type CliIo, type CommandSpec, audit, auditErrors } from '../common.js';
+import { trustOptions, trustSetup } from '../trust-args.js';
+import { jsonOut, checkJobs, locate, type Args, type CliIo, type CommandSpec, audit, auditErrors } from '../common.js';
 
 async function cmdRestore(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
-  const threshold = a.threshold as number;
-  if (!Number.isSafeInteger(threshold) || threshold < 1) throw new SnapError('USAGE', `--threshold must be a whole number of at least 1, got ${String(a.threshold)}`);
-  const trusted = await trustedKeys(a.pubkey as string[], io.cwd);
+  const { trusted, threshold, rules } = await trustSetup(a, io, store);
   const refText = String(a.ref);
   const source: RestoreSource = isArchiveFile(refText, io.cwd)
     ? { kind: 'archive', file: resolve(io.cwd, refText), ref: refText }
     : { kind: 'snapshot', snapshot: await locate(refText, io, store), store };
   const dir = resolve(io.cwd, String(a.dir));
-  const rules = await trustRules(a, io, store, trusted);
   const r = await withProgress(a, io, 'restoring', (onProgress) => restore({ source, dir, trusted, threshold, rules, jobs: checkJobs(a.jobs), onProgress }));
   const v = r.verify;
   const log = await audit(io, store, { command: 'restore', ref: r.ref, snapshot: r.snapshot, outcome: r.ok ? 'ok' : 'failed', details: { dir: r.dir } }, { quiet: !!a.quiet });
@@ -54,8 +51,6 @@ export const restoreCommand: CommandSpec = {
     trustOptions(y)
       .positional('ref', { type: 'string', describe: 'NAME@VERSION, snapshot id, snapshot folder, or an archive FILE.snap.tar' })
       .positional('dir', { type: 'string', describe: 'target folder: absent (made) or empty' })
-      .option('pubkey', { type: 'string', array: true, demandOption: true, describe: 'trusted public key file (SPKI PEM); repeatable' })
-      .option('threshold', { type: 'number', default: 1, describe: 'how many distinct trusted keys must have signed' })
       .example('snap restore spam@v1 data/ --pubkey keys/ci.pub', 'exit 0: data/ is exactly spam@v1')
       .example('snap restore spam@v1.snap.tar data --pubkey ci.pub', 'straight from an archive, no store'),
   run: auditErrors('restore', (a) => a.ref, cmdRestore),

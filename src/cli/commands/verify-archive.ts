@@ -10,10 +10,10 @@ import type { SnapshotLocation } from '../../io/store.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
 import { withProgress } from '../progress.js';
-import { jsonOut, trustedKeys, type Args, type CliIo } from '../common.js';
+import { jsonOut, type Args, type CliIo } from '../common.js';
 import { isArchiveFile } from '../snapshot-ref.js';
-import { trustRules } from '../trust-args.js';
-import { revocationNotes } from './verify.js';
+import { trustSetup } from '../trust-args.js';
+import { revocationNotes, signerJson } from './verify.js';
 import { storePath } from '../../io/store.js';
 
 /** True when `snap verify` was given an archive and no `--against`: verify the archive itself. */
@@ -34,18 +34,16 @@ export async function archiveAgainst(a: Args, io: CliIo): Promise<{ location: Sn
 /** `snap verify FILE.snap.tar --pubkey …`: the report has the shape of `verify --json` (SPEC §8). */
 export async function cmdVerifyArchive(a: Args, io: CliIo): Promise<number> {
   if (a.against !== undefined) throw new SnapError('USAGE', `${String(a.dir)} is an archive: verify it on its own (no --against), or verify a folder --against it`);
-  const threshold = a.threshold as number;
-  if (!Number.isSafeInteger(threshold) || threshold < 1) throw new SnapError('USAGE', `--threshold must be a whole number of at least 1, got ${String(a.threshold)}`);
-  const trusted = await trustedKeys(a.pubkey as string[], io.cwd);
+  const { trusted, threshold, rules } = await trustSetup(a, io, storePath(a.store, io.env, io.cwd));
   const text = String(a.dir);
-  const rules = await trustRules(a, io, storePath(a.store, io.env, io.cwd), trusted);
   const r = await withProgress(a, io, 'verifying', (onProgress) => verifyArchive({ file: resolve(io.cwd, text), ref: text, trusted, threshold, rules, onProgress }));
   if (a.json) {
     jsonOut(io, {
       ok: r.ok, snapshot: r.snapshot, ref: r.ref,
-      signers: r.signers.map((x) => ({ keyid: x.keyid, trusted: x.trusted, ...(x.reason ? { reason: x.reason } : {}) })),
+      signers: r.signers.map(signerJson),
       ...(r.failure ? { failure: r.failure } : {}),
       ...(r.revocations ? { revocations: r.revocations } : {}),
+      ...(r.policy ? { policy: r.policy } : {}),
       counts: r.counts, problems: r.problems, ...(r.manifest ? { manifest: r.manifest } : {}), files: r.files, bytes: r.bytes, seconds: Number(r.seconds.toFixed(3)),
     });
   } else {

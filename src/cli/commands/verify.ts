@@ -7,9 +7,9 @@ import { verify, type VerifyReport, type Problem } from '../../verify.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
 import { withProgress } from '../progress.js';
-import { jsonOut, checkJobs, trustedKeys, locate, storeInside, audit, auditErrors, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { jsonOut, checkJobs, locate, storeInside, audit, auditErrors, type Args, type CliIo, type CommandSpec } from '../common.js';
 import { verifiesArchiveItself, cmdVerifyArchive, archiveAgainst } from './verify-archive.js';
-import { trustOptions, trustRules } from '../trust-args.js';
+import { trustOptions, trustSetup } from '../trust-args.js';
 
 function describeProblem(p: Problem): string {
   const e = p.expected as Record<string, unknown> | undefined;
@@ -32,13 +32,13 @@ function describeProblem(p: Problem): string {
 
 function printVerify(r: VerifyReport, dir: string, io: CliIo, color: boolean): void {
   const s = styler(color);
-  const signers = r.signers.filter((x) => x.trusted).map((x) => shortKeyid(x.keyid));
+  const signers = r.signers.filter((x) => x.trusted).map(signerName);
   const out: string[] = [];
   if (r.ok) {
-    out.push(`${s.green(s.bold('OK'))}    ${dir} matches ${r.ref} (${shortId(r.snapshot)}): ${plural(r.counts.matched, 'file')}, ${formatBytes(r.bytes)}, signed by ${signers.join(', ')}`);
+    out.push(`${s.green(s.bold('OK'))}    ${dir} matches ${r.ref} (${shortId(r.snapshot)}): ${plural(r.counts.matched, 'file')}, ${formatBytes(r.bytes)}, signed by ${signers.join(', ')}${r.policy ? `; policy ${r.policy.name} v${r.policy.version} satisfied` : ''}`);
   } else if (r.failure) {
     out.push(`${s.red(s.bold('FAIL'))}  ${r.ref} (${shortId(r.snapshot)}) cannot be trusted: ${r.failure.message}`);
-    for (const g of r.signers) out.push(`  signature keyid ${shortKeyid(g.keyid) || '(none)'}: ${g.trusted ? 'trusted' : (g.reason ?? 'untrusted')}`);
+    for (const g of r.signers) out.push(`  signature keyid ${shortKeyid(g.keyid) || '(none)'}${g.name ? ` (${g.name})` : ''}: ${g.trusted ? 'trusted' : (g.reason ?? 'untrusted')}`);
     out.push('  No data check is trusted. Do not train on this data.');
   } else {
     const parts = (['modified', 'missing', 'extra', 'type-changed', 'unreadable'] as const).filter((k) => r.counts[k] > 0).map((k) => `${r.counts[k]} ${k}`);
@@ -54,6 +54,16 @@ function printVerify(r: VerifyReport, dir: string, io: CliIo, color: boolean): v
   }
   out.push(...revocationNotes(r.revocations));
   io.stdout.write(out.join('\n') + '\n');
+}
+
+/** A signer in `--json` output: SPEC §8's keyid and trusted, and why not, and its policy name and roles. */
+export function signerJson(x: VerifyReport['signers'][number]): Record<string, unknown> {
+  return { keyid: x.keyid, trusted: x.trusted, ...(x.reason ? { reason: x.reason } : {}), ...(x.name ? { name: x.name } : {}), ...(x.roles ? { roles: x.roles } : {}) };
+}
+
+/** How a signer is named in human output: its policy name and roles when known, else its short keyid. */
+export function signerName(x: VerifyReport['signers'][number]): string {
+  return x.name ? `${x.name}${x.roles && x.roles.length > 0 ? ` (${x.roles.join(', ')})` : ''}` : shortKeyid(x.keyid);
 }
 
 /** One line per revocation found that does not count (signed by no key trusted to revoke). */
@@ -76,24 +86,29 @@ async function cmdVerify(a: Args, io: CliIo): Promise<number> {
 
 async function cmdVerifyDir(a: Args, io: CliIo, archived: SnapshotLocation | undefined): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
-  const threshold = a.threshold as number;
-  if (!Number.isSafeInteger(threshold) || threshold < 1) throw new SnapError('USAGE', `--threshold must be a whole number of at least 1, got ${String(a.threshold)}`);
-  const trusted = await trustedKeys(a.pubkey as string[], io.cwd);
+  const { trusted, threshold, rules, policy } = await trustSetup(a, io, store);
   const snapshot = archived ?? (await locate(String(a.against), io, store));
   const dir = resolve(io.cwd, String(a.dir));
   if (!existsSync(dir)) throw new SnapError('NOT_FOUND', `the dataset folder ${dir} does not exist`, { path: dir });
   if (!statSync(dir).isDirectory()) throw new SnapError('NOT_A_FOLDER', `${dir} is not a folder`, { path: dir });
-  const rules = await trustRules(a, io, store, trusted);
   const r = await withProgress(a, io, 'verifying', (onProgress) => verify({ dir, snapshot, trusted, threshold, rules, jobs: checkJobs(a.jobs), skipDirs: storeInside(dir, store), onProgress }));
   // Logged into the store named by --store/$SNAP_STORE when there is one (a read-only store: a note, not a failure).
   const ref = snapshot.name ? `${snapshot.name}@${snapshot.version}` : r.ref;
-  const log = await audit(io, store, { command: 'verify', ref, snapshot: r.snapshot, outcome: r.ok ? 'ok' : 'failed' }, { quiet: !!a.quiet });
+  const details = {
+    dir,
+    trusted: trusted.map((k) => k.keyid),
+    signedBy: r.signers.filter((x) => x.trusted).map((x) => x.keyid),
+    ...(policy ? { policy: { name: policy.policy.name, version: policy.policy.version } } : {}),
+    ...(r.failure ? { failure: r.failure.code } : {}),
+  };
+  const log = await audit(io, store, { command: 'verify', ref, snapshot: r.snapshot, outcome: r.ok ? 'ok' : 'failed', details }, { quiet: !!a.quiet });
   if (a.json) {
     jsonOut(io, {
       ok: r.ok, snapshot: r.snapshot, ref: r.ref,
-      signers: r.signers.map((x) => ({ keyid: x.keyid, trusted: x.trusted, ...(x.reason ? { reason: x.reason } : {}) })),
+      signers: r.signers.map(signerJson),
       ...(r.failure ? { failure: r.failure } : {}),
       ...(r.revocations ? { revocations: r.revocations } : {}),
+      ...(r.policy ? { policy: r.policy } : {}),
       counts: r.counts, problems: r.problems, manifest: r.manifest, files: r.files, bytes: r.bytes, seconds: Number(r.seconds.toFixed(3)), log,
     });
   } else printVerify(r, String(a.dir), io, !!io.stdout.isTTY && !io.env.NO_COLOR);
@@ -108,9 +123,8 @@ export const verifyCommand: CommandSpec = {
     trustOptions(y)
         .positional('dir', { type: 'string', describe: 'the dataset folder to check, or an archive FILE.snap.tar to check on its own' })
         .option('against', { type: 'string', describe: 'snapshot ref: NAME@VERSION, snapshot id (or 8+ hex prefix), snapshot folder, or FILE.snap.tar (not needed when DIR is an archive)' })
-        .option('pubkey', { type: 'string', array: true, demandOption: true, describe: 'trusted public key file (SPKI PEM); repeatable' })
-        .option('threshold', { type: 'number', default: 1, describe: 'how many distinct trusted keys must have signed' })
         .example('snap verify data --against spam@v1 --pubkey ci.pub', 'exit 0: train; exit 1: stop')
-        .example('snap verify spam@v1.snap.tar --pubkey keys/ci.pub', 'an archive alone, nothing extracted'),
+        .example('snap verify spam@v1.snap.tar --pubkey keys/ci.pub', 'an archive alone, nothing extracted')
+        .example('snap verify data --against spam@v1 --policy policy.json --root root1.pub --root root2.pub', 'who must have signed is the policy\'s to say'),
   run: auditErrors('verify', (a) => a.against, cmdVerify),
 };
