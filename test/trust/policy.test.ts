@@ -18,7 +18,7 @@ import { buildStatement } from '../../src/core/statement.js';
 
 let r1: KeyPair, r2: KeyPair, r3: KeyPair, r4: KeyPair, alice: KeyPair, bob: KeyPair, carol: KeyPair;
 beforeAll(async () => {
-  [r1, r2, r3, r4, alice, bob, carol] = await Promise.all(['r1', 'r2', 'r3', 'r4', 'alice', 'bob', 'carol'].map((n) => makeKeyPair(n)));
+  [r1, r2, r3, r4, alice, bob, carol] = (await Promise.all(['r1', 'r2', 'r3', 'r4', 'alice', 'bob', 'carol'].map((n) => makeKeyPair(n)))) as [KeyPair, KeyPair, KeyPair, KeyPair, KeyPair, KeyPair, KeyPair];
 });
 
 type Json = RunResult & { json: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
