@@ -20,6 +20,7 @@ import { writeArchive, readLinkNow, checkArchiveTarget, type ArchiveWriteResult 
 import { MANIFEST_FILE } from './io/store.js';
 import { scanAndSign, type Progress, type SealedSnapshot } from './seal.js';
 import { checkManifestAgainst } from './archive.js';
+import { refuseReservedVersion } from './trust/latest.js';
 
 /** Options of {@link sealToArchive}. */
 export interface SealArchiveOptions {
@@ -63,6 +64,7 @@ export interface SealArchiveResult extends SealedSnapshot {
 export async function sealToArchive(opts: SealArchiveOptions): Promise<SealArchiveResult> {
   const t0 = performance.now();
   const { name, version } = parseNameVersion(opts.as);
+  refuseReservedVersion(version);
   const root = resolve(opts.dir);
   const out = resolve(opts.out);
   await checkArchiveTarget(out); // before hashing anything

@@ -24,6 +24,7 @@ import {
 import { ioError } from './io/errors.js';
 import { nodeHashNative } from './io/native-hash.js';
 import { TOOL_NAME, TOOL_VERSION } from './version.js';
+import { refuseReservedVersion } from './trust/latest.js';
 
 /** Progress of a long operation, for a progress bar. */
 export interface Progress {
@@ -335,6 +336,7 @@ function distinctSigners(keys: readonly PrivateKey[]): PrivateKey[] {
 export async function seal(opts: SealOptions): Promise<SealResult> {
   const t0 = performance.now();
   const { name, version } = parseNameVersion(opts.as);
+  refuseReservedVersion(version);
   const dir = resolve(opts.dir);
   const store = await openStore(opts.store, { create: true });
   const exists = () => fsp.access(join(snapshotDir(store, name, version), STATEMENT_FILE)).then(() => true, () => false);

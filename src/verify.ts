@@ -21,6 +21,7 @@ import type { SnapshotLocation } from './io/store.js';
 import type { Progress } from './seal.js';
 import { ioError } from './io/errors.js';
 import type { TrustRules } from './trust/rules.js';
+import type { Statement } from './core/statement.js';
 import type { RevocationReport } from './trust/revocations.js';
 import type { PolicyReport } from './trust/signatures.js';
 
@@ -64,6 +65,8 @@ export interface VerifyReport {
   revocations?: RevocationReport[];
   /** How the snapshot met the trust policy, when one was given. */
   policy?: PolicyReport;
+  /** The signed statement, when the snapshot was trusted (whatever the data check found). */
+  statement?: Statement;
   /** The manifest's own check. */
   manifest?: { ok: boolean; merkleRoot?: string; manifestSha256?: string };
   files: number;
@@ -168,7 +171,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     await pool.close();
     throw e;
   }
-  const base = { snapshot: trust.snapshot, ref: opts.snapshot.ref, signers: trust.signers, ...(trust.revocations ? { revocations: trust.revocations } : {}), ...(trust.policy ? { policy: trust.policy } : {}) };
+  const base = { snapshot: trust.snapshot, ref: opts.snapshot.ref, signers: trust.signers, ...(trust.revocations ? { revocations: trust.revocations } : {}), ...(trust.policy ? { policy: trust.policy } : {}), ...(trust.ok && trust.statement ? { statement: trust.statement } : {}) };
   const seconds = () => (performance.now() - t0) / 1000;
   if (!trust.ok || !trust.statement) {
     await pool.close();

@@ -10,6 +10,11 @@ import { withProgress } from '../progress.js';
 import { jsonOut, checkJobs, locate, storeInside, audit, auditErrors, type Args, type CliIo, type CommandSpec } from '../common.js';
 import { verifiesArchiveItself, cmdVerifyArchive, archiveAgainst } from './verify-archive.js';
 import { trustOptions, trustSetup } from '../trust-args.js';
+import { isLatestRef, rememberLatest, resolveLatest, trustDomain, type LatestResult } from '../../trust/latest.js';
+import { readState, updateState } from '../../trust/state.js';
+import { checkTrust } from '../../snapshot.js';
+import type { TrustedKey } from '../../core/envelope.js';
+import type { TrustRules } from '../../trust/rules.js';
 
 function describeProblem(p: Problem): string {
   const e = p.expected as Record<string, unknown> | undefined;
@@ -86,14 +91,33 @@ async function cmdVerify(a: Args, io: CliIo): Promise<number> {
 
 async function cmdVerifyDir(a: Args, io: CliIo, archived: SnapshotLocation | undefined): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
-  const { trusted, threshold, rules, policy } = await trustSetup(a, io, store);
-  const snapshot = archived ?? (await locate(String(a.against), io, store));
+  const { trusted, threshold, rules, policy, stateDir } = await trustSetup(a, io, store);
+  const domain = trustDomain(trusted, threshold, policy);
   const dir = resolve(io.cwd, String(a.dir));
   if (!existsSync(dir)) throw new SnapError('NOT_FOUND', `the dataset folder ${dir} does not exist`, { path: dir });
   if (!statSync(dir).isDirectory()) throw new SnapError('NOT_A_FOLDER', `${dir} is not a folder`, { path: dir });
-  const r = await withProgress(a, io, 'verifying', (onProgress) => verify({ dir, snapshot, trusted, threshold, rules, jobs: checkJobs(a.jobs), skipDirs: storeInside(dir, store), onProgress }));
+  let snapshot: SnapshotLocation;
+  let r: VerifyReport;
+  const against = String(a.against);
+  const latest = !archived && isLatestRef(against) ? await chooseLatest(against, store, stateDir, domain, trusted, threshold, rules) : undefined;
+  if (latest?.failure) {
+    snapshot = { dir: '', ref: against };
+    r = { ok: false, snapshot: '', ref: against, signers: [], counts: { matched: 0, modified: 0, missing: 0, extra: 0, 'type-changed': 0, unreadable: 0 }, problems: [], failure: latest.failure, files: 0, bytes: 0, seconds: 0 };
+  } else {
+    snapshot = archived ?? latest?.location ?? (await locate(against, io, store));
+    const at = snapshot;
+    r = await withProgress(a, io, 'verifying', (onProgress) => verify({ dir, snapshot: at, trusted, threshold, rules, jobs: checkJobs(a.jobs), skipDirs: storeInside(dir, store), onProgress }));
+  }
+  if (r.statement) {
+    const st = r.statement;
+    try {
+      await updateState(stateDir, (s) => rememberLatest(s, domain, r.snapshot, st, new Date()));
+    } catch (e) {
+      if (!a.quiet) io.stderr.write(`note: the trusted state ${stateDir} was not updated (${(e as Error).message}): this machine will not remember ${st.predicate.dataset}@${st.predicate.version} as seen\n`);
+    }
+  }
   // Logged into the store named by --store/$SNAP_STORE when there is one (a read-only store: a note, not a failure).
-  const ref = snapshot.name ? `${snapshot.name}@${snapshot.version}` : r.ref;
+  const ref = latest ? against : snapshot.name ? `${snapshot.name}@${snapshot.version}` : r.ref;
   const details = {
     dir,
     trusted: trusted.map((k) => k.keyid),
@@ -105,6 +129,7 @@ async function cmdVerifyDir(a: Args, io: CliIo, archived: SnapshotLocation | und
   if (a.json) {
     jsonOut(io, {
       ok: r.ok, snapshot: r.snapshot, ref: r.ref,
+      ...(latest?.location ? { resolved: `${latest.location.name}@${latest.location.version}` } : {}),
       signers: r.signers.map(signerJson),
       ...(r.failure ? { failure: r.failure } : {}),
       ...(r.revocations ? { revocations: r.revocations } : {}),
@@ -115,6 +140,16 @@ async function cmdVerifyDir(a: Args, io: CliIo, archived: SnapshotLocation | und
   return r.ok ? EXIT_OK : EXIT_INTEGRITY;
 }
 
+/**
+ * `--against NAME@latest`: the newest trusted snapshot of NAME, never older than the newest this
+ * machine has seen in the same trust domain (trust/latest.ts).
+ */
+async function chooseLatest(ref: string, store: string, stateDir: string, domain: string, trusted: TrustedKey[], threshold: number, rules: TrustRules): Promise<LatestResult> {
+  const name = ref.slice(0, ref.indexOf('@'));
+  const seen = (await readState(stateDir)).latest[domain]?.[name];
+  return resolveLatest(name, store, (loc) => checkTrust(loc, trusted, threshold, rules), seen);
+}
+
 /** `snap verify <dir>`. */
 export const verifyCommand: CommandSpec = {
   command: 'verify <dir>',
@@ -122,7 +157,7 @@ export const verifyCommand: CommandSpec = {
   builder: (y) =>
     trustOptions(y)
         .positional('dir', { type: 'string', describe: 'the dataset folder to check, or an archive FILE.snap.tar to check on its own' })
-        .option('against', { type: 'string', describe: 'snapshot ref: NAME@VERSION, snapshot id (or 8+ hex prefix), snapshot folder, or FILE.snap.tar (not needed when DIR is an archive)' })
+        .option('against', { type: 'string', describe: 'snapshot ref: NAME@VERSION, NAME@latest (the newest trusted one, never older than one this machine has seen), snapshot id (or 8+ hex prefix), snapshot folder, or FILE.snap.tar (not needed when DIR is an archive)' })
         .example('snap verify data --against spam@v1 --pubkey ci.pub', 'exit 0: train; exit 1: stop')
         .example('snap verify spam@v1.snap.tar --pubkey keys/ci.pub', 'an archive alone, nothing extracted')
         .example('snap verify data --against spam@v1 --policy policy.json --root root1.pub --root root2.pub', 'who must have signed is the policy\'s to say'),
