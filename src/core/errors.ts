@@ -70,6 +70,8 @@ export const ERROR_CODES = [
   'POLICY_NOT_SATISFIED',
   'SNAPSHOT_TOO_OLD',
   'SNAPSHOT_ROLLBACK',
+  'CHECKPOINT_MALFORMED',
+  'LOG_INCONSISTENT',
   // input and environment (exit 3)
   'NOT_FOUND',
   'NOT_A_FOLDER',
