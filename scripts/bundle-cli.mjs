@@ -18,6 +18,9 @@ await build({
   target: 'node20',
   // CommonJS dependencies (yargs, tar-stream, cli-progress) call require() for Node built-ins.
   banner: { js: "import { createRequire as __snapCreateRequire } from 'node:module'; const require = __snapCreateRequire(import.meta.url);" },
+  // @cyclonedx/cyclonedx-library require()s its optional plug-ins (XML writers and validators,
+  // ajv) inside try/catch and works without them: leave them out of the bundle, unresolved.
+  external: ['xmlbuilder2', 'libxmljs2', 'ajv', 'ajv-formats', 'ajv-formats-draft2019', 'packageurl-js', 'spdx-expression-parse'],
   legalComments: 'inline',
   logLevel: 'warning',
 });

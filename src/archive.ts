@@ -30,6 +30,7 @@ import {
 } from './io/store.js';
 import { ioError } from './io/errors.js';
 import type { TrustRules } from './trust/rules.js';
+import { checkInterrupted } from './io/interrupt.js';
 import { checkTrust, type SignerReport, type TrustCheck } from './snapshot.js';
 import type { Progress } from './seal.js';
 import type { VerifyCounts, VerifyReport, Problem } from './verify.js';
@@ -407,6 +408,7 @@ export async function importArchive(opts: ImportOptions): Promise<ImportResult> 
     await fsp.mkdir(staging);
     let n = 0;
     for await (const item of o.reader.items(manifestPath)) {
+      checkInterrupted(); // reading the archive waits on no worker
       if (item.kind === 'symlink') {
         result.symlinks++;
       } else {
@@ -419,7 +421,10 @@ export async function importArchive(opts: ImportOptions): Promise<ImportResult> 
           const tmp = join(work, `obj-${n++}`);
           const fd = openSync(tmp, 'wx', 0o444);
           try {
-            for await (const chunk of item.chunks()) writeChunk(fd, chunk, tmp);
+            for await (const chunk of item.chunks()) {
+              checkInterrupted();
+              writeChunk(fd, chunk, tmp);
+            }
           } finally {
             closeSync(fd);
           }
@@ -460,6 +465,7 @@ export async function importArchive(opts: ImportOptions): Promise<ImportResult> 
     await writeFileAtomic(join(snap, ENVELOPE_FILE), await fsp.readFile(join(o.reader.spoolDir, ENVELOPE_FILE)), { mode: 0o644, exclusive: true });
     await writeFileAtomic(join(snap, CONTENTS_FILE), JSON.stringify({ objects: true }) + '\n', { exclusive: true });
     await fsyncDir(snap);
+    checkInterrupted(); // the last moment a signal stops the import; once committed, it is done
     result.dir = await commitSnapshot(store, snap, pred.dataset, pred.version);
     result.seconds = (performance.now() - t0) / 1000;
     return result;

@@ -7,12 +7,14 @@ import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { compareUtf8 } from './core/paths.js';
+import type { SnapError } from './core/errors.js';
 import { isSymlinkEntry, serializeEntry, type FileEntry, type ManifestEntry } from './core/manifest.js';
 import type { TrustedKey } from './core/envelope.js';
 import { manifestEntryRuns } from './io/manifest-file.js';
 import { MANIFEST_FILE, type SnapshotLocation } from './io/store.js';
 import { checkTrust, readSnapshotUnverified } from './snapshot.js';
 import { scanDataset, type Progress } from './seal.js';
+import { whyRefused } from './io/walk.js';
 
 /** One side of a diff: a snapshot or a folder. */
 export type DiffInput = { kind: 'snapshot'; location: SnapshotLocation } | { kind: 'folder'; path: string };
@@ -30,7 +32,24 @@ export interface DiffReport {
   removed: ManifestEntry[];
   modified: { path: string; a: ManifestEntry; b: ManifestEntry }[];
   renamed: { from: string; to: string; sha256: string; size: number }[];
-  summary: { added: number; removed: number; modified: number; renamed: number; unchanged: number; bytesAdded: number; bytesRemoved: number };
+  /**
+   * Entries of a folder side that no manifest can record, each a difference: a name seal refuses
+   * (SPEC §2: a control character, not UTF-8, too long), a link whose target is not UTF-8, or a
+   * socket, FIFO or device. `path` as in verify's problems (decoded without loss, `pathHex` the
+   * exact bytes when they are not UTF-8); `side` the side that holds it; `code` the error seal
+   * would stop with. In path order.
+   */
+  extra: DiffExtra[];
+  summary: { added: number; removed: number; modified: number; renamed: number; extra: number; unchanged: number; bytesAdded: number; bytesRemoved: number };
+}
+
+/** One entry of {@link DiffReport.extra}. */
+export interface DiffExtra {
+  side: 'a' | 'b';
+  path: string;
+  pathHex?: string;
+  code: string;
+  reason: string;
 }
 
 /** Options of {@link diff}. */
@@ -58,8 +77,11 @@ async function describe(input: DiffInput, trusted?: readonly TrustedKey[]): Prom
   };
 }
 
-/** The manifest file of a side: the snapshot's own, or a temporary one made by scanning the folder. */
-async function manifestOf(input: DiffInput, excludes: string[], opts: DiffOptions, cleanup: string[]): Promise<string> {
+/**
+ * The manifest file of a side: the snapshot's own, or a temporary one made by scanning the folder;
+ * what the folder holds that a manifest cannot record goes to `extra` instead.
+ */
+async function manifestOf(input: DiffInput, excludes: string[], opts: DiffOptions, cleanup: string[], side: 'a' | 'b', extra: DiffExtra[]): Promise<string> {
   if (input.kind === 'snapshot') return join(input.location.dir, MANIFEST_FILE);
   const dir = await fsp.mkdtemp(join(tmpdir(), 'snap-diff-'));
   cleanup.push(dir);
@@ -67,7 +89,13 @@ async function manifestOf(input: DiffInput, excludes: string[], opts: DiffOption
   const out = await fsp.open(path, 'w');
   try {
     let pending = '';
-    await scanDataset({ dir: resolve(input.path), excludes, jobs: opts.jobs, skipDirs: opts.skipDirs, onProgress: opts.onProgress }, async (text) => {
+    const onBadName = (e: SnapError) => {
+      const pathHex = e.details?.pathHex;
+      extra.push({ side, path: String(e.details?.path), ...(typeof pathHex === 'string' ? { pathHex } : {}), code: e.code, reason: whyRefused(e.code) });
+    };
+    const onSpecial = (path: string, what: string) => extra.push({ side, path, code: 'FILE_UNSUPPORTED_TYPE', reason: `it is ${what}` });
+    const scan = { dir: resolve(input.path), excludes, jobs: opts.jobs, skipDirs: opts.skipDirs, onProgress: opts.onProgress, onBadName, onSpecial };
+    await scanDataset(scan, async (text) => {
       pending += text;
       if (pending.length >= 1 << 20) {
         await out.write(pending);
@@ -96,8 +124,9 @@ export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): 
     const da = await describe(a, opts.trusted);
     const db = await describe(b, opts.trusted);
     const excludes = [...new Set([...da.excludes, ...db.excludes])];
-    const pa = await manifestOf(a, excludes, opts, cleanup);
-    const pb = await manifestOf(b, excludes, opts, cleanup);
+    const extra: DiffExtra[] = [];
+    const pa = await manifestOf(a, excludes, opts, cleanup, 'a', extra);
+    const pb = await manifestOf(b, excludes, opts, cleanup, 'b', extra);
     const ia = manifestEntryRuns(pa, {});
     const ib = manifestEntryRuns(pb, {});
     let ra: ManifestEntry[] = [];
@@ -168,6 +197,7 @@ export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): 
     }
     const addedOnly = added.filter((e) => !renamedTo.has(e.path));
     const removedOnly = removed.filter((e) => !renamedFrom.has(e.path));
+    extra.sort((x, y) => compareUtf8(x.path, y.path) || (x.side < y.side ? -1 : x.side > y.side ? 1 : 0));
     const bytesOf = (l: ManifestEntry[]) => l.reduce((s, e) => s + (isSymlinkEntry(e) ? 0 : e.size), 0);
     const modBytes = (side: 'a' | 'b') => modified.reduce((s, m) => s + (isSymlinkEntry(m[side]) ? 0 : (m[side] as FileEntry).size), 0);
     return {
@@ -177,11 +207,13 @@ export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): 
       removed: removedOnly,
       modified,
       renamed,
+      extra,
       summary: {
         added: addedOnly.length,
         removed: removedOnly.length,
         modified: modified.length,
         renamed: renamed.length,
+        extra: extra.length,
         unchanged,
         bytesAdded: bytesOf(addedOnly) + modBytes('b'),
         bytesRemoved: bytesOf(removedOnly) + modBytes('a'),
@@ -195,5 +227,5 @@ export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): 
 /** True when a diff found no difference. */
 export function isIdentical(r: DiffReport): boolean {
   const s = r.summary;
-  return s.added + s.removed + s.modified + s.renamed === 0;
+  return s.added + s.removed + s.modified + s.renamed + s.extra === 0;
 }

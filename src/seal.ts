@@ -13,15 +13,17 @@ import { parseNameVersion } from './core/refs.js';
 import { buildStatement, formatTime, serializeStatement, snapshotId, type Statement } from './core/statement.js';
 import { serializeEnvelope, signEnvelope, type Envelope } from './core/envelope.js';
 import type { PrivateKey } from './core/keys.js';
+import type { Provenance } from './core/provenance.js';
 import { readSnapshotUnverified } from './snapshot.js';
 import { HashPool, BatchSizer, type SealReply, type CommitReply } from './io/hash-pool.js';
-import { walkDatasetRuns, type WalkItem } from './io/walk.js';
+import { walkDatasetRuns, type WalkItem, type WalkOptions } from './io/walk.js';
 import { ParentHints } from './io/parent-hints.js';
 import {
   openStore, lockStore, makeTmpDir, commitSnapshot, listSnapshots, resolveRef, snapshotDir, snapshotKeepsObjects, syncFileSystem, writeFileAtomic, fsyncDir,
   MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, CONTENTS_FILE, type Store,
 } from './io/store.js';
 import { ioError } from './io/errors.js';
+import { checkInterrupted } from './io/interrupt.js';
 import { nodeHashNative } from './io/native-hash.js';
 import { TOOL_NAME, TOOL_VERSION } from './version.js';
 import { refuseReservedVersion } from './trust/latest.js';
@@ -55,6 +57,8 @@ export interface SealOptions {
   manifestOnly?: boolean;
   /** `predicate.expiresAt`: when verify starts refusing the snapshot (RFC 3339 UTC, after createdAt). */
   expiresAt?: string;
+  /** Signed into the statement as `predicate.provenance` (see provenance/build.ts). */
+  provenance?: Provenance;
   /** Hashing workers (default: one per core). */
   jobs?: number;
   onProgress?: (p: Progress) => void;
@@ -108,6 +112,9 @@ export interface ScanOptions {
    */
   hints?: ParentHints;
   onProgress?: (p: Progress) => void;
+  /** Report (instead of throwing) an entry a manifest cannot record, or a socket, FIFO or device (diff; see `WalkOptions`). */
+  onBadName?: WalkOptions['onBadName'];
+  onSpecial?: WalkOptions['onSpecial'];
 }
 
 /** Totals of a scan. */
@@ -160,6 +167,7 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
     let hinted: (string | null)[] = [];
     let want = sizer.next();
     const flush = async (): Promise<void> => {
+      checkInterrupted(); // the walk waits on no worker
       if (batch.length === 0) return;
       const items = batch;
       const hints = hinted;
@@ -173,7 +181,7 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
       want = sizer.next();
     };
     const skipDirs = [...(opts.skipDirs ?? [])];
-    for await (const run of walkDatasetRuns(root, { excludes: opts.excludes, skipDirs })) {
+    for await (const run of walkDatasetRuns(root, { excludes: opts.excludes, skipDirs, onBadName: opts.onBadName, onSpecial: opts.onSpecial })) {
       for (const item of run) {
         batch.push(item);
         hinted.push(opts.hints && item.kind !== 'symlink' ? ((await opts.hints.get(item.path)) ?? null) : null);
@@ -226,6 +234,8 @@ export interface ScanAndSignOptions extends ScanOptions {
   parent?: string;
   /** `predicate.expiresAt` (see {@link SealOptions.expiresAt}). */
   expiresAt?: string;
+  /** Signed into the statement as `predicate.provenance`. */
+  provenance?: Provenance;
   now?: () => Date;
 }
 
@@ -301,6 +311,7 @@ export async function scanAndSign(opts: ScanAndSignOptions, started?: HashPool):
     ...(opts.expiresAt ? { expiresAt: opts.expiresAt } : {}),
     ...(opts.parent ? { parent: opts.parent } : {}),
     ...(opts.excludes && opts.excludes.length > 0 ? { excludes: [...opts.excludes] } : {}),
+    ...(opts.provenance ? { provenance: opts.provenance } : {}),
     tool: { name: TOOL_NAME, version: TOOL_VERSION },
   });
   const statementBytes = serializeStatement(statement);
@@ -386,6 +397,7 @@ export async function seal(opts: SealOptions): Promise<SealResult> {
         hints,
         parent,
         expiresAt: opts.expiresAt,
+        provenance: opts.provenance,
         now: opts.now,
         onProgress: opts.onProgress,
       },
@@ -399,6 +411,7 @@ export async function seal(opts: SealOptions): Promise<SealResult> {
     await writeFileAtomic(join(tmp, CONTENTS_FILE), JSON.stringify({ objects: !opts.manifestOnly }) + '\n', { exclusive: true });
     await fsp.chmod(tmp, 0o755); // mkdtemp made it 0700: other users must be able to verify
     await fsyncDir(tmp);
+    checkInterrupted(); // the last moment a signal stops the seal; once committed, it is done
     const finalDir = await commitSnapshot(store, tmp, name, version);
     tmp = undefined;
     return {

@@ -60,6 +60,16 @@ async function readFileOr3(path: string, what: string): Promise<Buffer> {
 }
 
 /**
+ * Read a snapshot's `statement.json` or `envelope.json`, at most one byte more than its bound
+ * (`MAX_STATEMENT_BYTES`, `MAX_ENVELOPE_BYTES`): a larger file comes back cut short, for its parser
+ * to refuse.
+ * @throws SnapError `NOT_FOUND` | `IO_ERROR`
+ */
+export async function readSnapshotFile(loc: SnapshotLocation, name: typeof STATEMENT_FILE | typeof ENVELOPE_FILE): Promise<Buffer> {
+  return readFileOr3(join(loc.dir, name), name);
+}
+
+/**
  * The name a location expects its snapshot to carry: the store folder's `NAME/VERSION`, or an
  * archive file's `NAME@VERSION.snap.tar`. Undefined for a snapshot folder given by path.
  */

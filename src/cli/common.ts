@@ -7,13 +7,16 @@ import { resolve, relative } from 'node:path';
 import { existsSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { SnapError, isSnapError } from '../core/errors.js';
+import { escapeForTerminal, escapeMessage } from '../core/display.js';
 import type { TrustedKey } from '../core/envelope.js';
 import { readPrivateKey, readPublicKey } from '../io/keyfile.js';
 import { exposureWarning, keyFileExposure } from '../io/key-hygiene.js';
 import type { PrivateKey } from '../core/keys.js';
 import { resolveRef, storePath, type SnapshotLocation } from '../io/store.js';
 import { appendAudit, type AppendResult } from '../io/audit-log.js';
+import { interruptedBy, interruptedError } from '../io/interrupt.js';
 import { EXIT_INTEGRITY, EXIT_OK, exitCodeFor } from './exit-codes.js';
+import type { ProgramName } from './program-name.js';
 
 /** Where the CLI reads and writes; `process` by default, replaced in tests. */
 export interface CliIo {
@@ -23,6 +26,10 @@ export interface CliIo {
   cwd: string;
   /** Where a passphrase prompt reads from (only when it is a terminal). */
   stdin?: NodeJS.ReadStream;
+  /** The command line as given (after `snap`), set by `runCli`; recorded by `seal` as provenance. */
+  argv?: readonly string[];
+  /** The name the program was invoked as, for usage, help and error lines (default `snap`; see `program-name.ts`). */
+  program?: ProgramName;
 }
 
 /** Flags every command takes. */
@@ -102,13 +109,13 @@ export async function signingKeys(io: CliIo, a: Args): Promise<PrivateKey[]> {
   for (const p of paths) {
     const path = resolve(io.cwd, p);
     const exposed = await keyFileExposure(path);
-    if (exposed) io.stderr.write(exposureWarning(exposed) + '\n');
+    if (exposed) io.stderr.write(escapeMessage(exposureWarning(exposed)) + '\n');
     try {
       keys.push(await readPrivateKey(path, { passphrase: given }));
     } catch (e) {
       if (given !== undefined || !(e instanceof SnapError) || e.code !== 'KEY_PASSPHRASE_REQUIRED' || !io.stdin?.isTTY) throw e;
       const { promptPassphrase } = await import('./prompt.js');
-      keys.push(await readPrivateKey(path, { passphrase: await promptPassphrase(`passphrase for ${p}: `, { input: io.stdin, output: io.stderr as NodeJS.WriteStream }) }));
+      keys.push(await readPrivateKey(path, { passphrase: await promptPassphrase(`passphrase for ${escapeForTerminal(p)}: `, { input: io.stdin, output: io.stderr as NodeJS.WriteStream }) }));
     }
   }
   return keys;
@@ -163,13 +170,14 @@ export async function audit(io: CliIo, storeRoot: string, input: AuditInput, opt
   } catch (e) {
     r = { written: false, reason: (e as Error)?.message ?? String(e) };
   }
-  if (!r.written && !r.noStore && !opts.quiet) io.stderr.write(`note: audit log not written: ${r.reason}\n`);
+  if (!r.written && !r.noStore && !opts.quiet) io.stderr.write(`note: audit log not written: ${escapeMessage(r.reason)}\n`);
   return r;
 }
 
 /**
  * Wrap a command's `run` so that an error that stops it is recorded in the audit log (outcome
- * `error`) before it propagates; the verdicts themselves are recorded by the command.
+ * `error`) before it propagates; the verdicts themselves are recorded by the command. After a
+ * SIGINT / SIGTERM the error recorded and thrown is `INTERRUPTED` / `TERMINATED` (exit 130 / 143).
  * @param refOf the ref the command was given, from its arguments
  */
 export function auditErrors(command: string, refOf: (a: Args) => unknown, run: CommandSpec['run']): CommandSpec['run'] {
@@ -178,8 +186,9 @@ export function auditErrors(command: string, refOf: (a: Args) => unknown, run: C
       return await run(a, io);
     } catch (e) {
       const ref = refOf(a);
-      await audit(io, storePath(a.store, io.env, io.cwd), { command, ...(ref !== undefined ? { ref: String(ref) } : {}), error: e }, { quiet: true });
-      throw e;
+      const err = interruptedBy() ? interruptedError() : e; // recorded as INTERRUPTED / TERMINATED
+      await audit(io, storePath(a.store, io.env, io.cwd), { command, ...(ref !== undefined ? { ref: String(ref) } : {}), error: err }, { quiet: true });
+      throw err;
     }
   };
 }

@@ -4,29 +4,36 @@
  */
 import yargs, { type Argv } from 'yargs';
 import { SnapError, isSnapError } from '../core/errors.js';
+import { escapeForTerminal, escapeMessage } from '../core/display.js';
 import { TOOL_VERSION } from '../version.js';
+import { interruptedBy, interruptedError } from '../io/interrupt.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { jsonOut, type Args, type CliIo } from './common.js';
 import { COMMANDS, commandName } from './commands/index.js';
 import type { CommandSpec } from './common.js';
+import { DEFAULT_PROGRAM_NAME, type ProgramName } from './program-name.js';
 
 export type { CliIo } from './common.js';
 
 const EPILOG = `Exit codes: 0 success · 1 integrity failure (data differs; signature missing, invalid or
-untrusted; differences found) · 2 usage error · 3 input or environment error.
+untrusted; differences found) · 2 usage error · 3 input or environment error · 130 / 143
+interrupted by SIGINT / SIGTERM (temporary files removed, locks released).
 Store: --store PATH, else $SNAP_STORE, else ./.snap.   Docs: README.md, docs/FORMAT.md`;
 
-/** The yargs parser; `active` is the one command whose module was loaded (its builder declares its flags). */
-function parser(active?: CommandSpec): Argv {
+/**
+ * The yargs parser; `active` is the one command whose module was loaded (its builder declares its
+ * flags); `program` is the name usage and help lines give (yargs puts it in place of `$0`).
+ */
+function parser(program: ProgramName, active?: CommandSpec): Argv {
   let y = yargs()
-    .scriptName('snap')
-    .usage('snap — tamper-evident training data: seal a dataset into a signed Merkle manifest, verify it before training, diff snapshots in an incident.\n\nUsage: snap <command> [options]')
+    .scriptName(program)
+    .usage('$0 — tamper-evident training data: seal a dataset into a signed Merkle manifest, verify it before training, diff snapshots in an incident.\n\nUsage: $0 <command> [options]')
     .option('store', { type: 'string', describe: 'store folder (default: $SNAP_STORE, else ./.snap)', global: true })
     .option('json', { type: 'boolean', describe: 'one JSON document on stdout, nothing else', global: true })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'no progress, only the verdict', global: true })
     .option('jobs', { alias: 'j', type: 'number', describe: 'hashing worker threads (default: number of cores)', global: true })
     .option('debug', { type: 'boolean', describe: 'show stack traces', global: true, hidden: false })
-    .demandCommand(1, 'Name a command (snap --help lists them).')
+    .demandCommand(1, `Name a command (${program} --help lists them).`)
     .recommendCommands()
     .strict()
     .help()
@@ -42,10 +49,9 @@ function parser(active?: CommandSpec): Argv {
 }
 
 /** Parse argv; yargs prints nothing itself: help, version and errors come back to us. */
-/** Parse argv; yargs prints nothing itself: help, version and errors come back to us. */
-async function parse(argv: string[], active?: CommandSpec): Promise<{ args?: Record<string, unknown>; output?: string; error?: string }> {
+async function parse(argv: string[], program: ProgramName, active?: CommandSpec): Promise<{ args?: Record<string, unknown>; output?: string; error?: string }> {
   return new Promise((res) => {
-    parser(active).parse(argv, {}, (err: Error | undefined, args: Record<string, unknown>, output: string) => {
+    parser(program, active).parse(argv, {}, (err: Error | undefined, args: Record<string, unknown>, output: string) => {
       if (err) res({ error: err.message, output });
       else res({ args, output });
     });
@@ -63,10 +69,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const word = argv.find((x) => !x.startsWith('-'));
   const entry = COMMANDS.find((c) => commandName(c) === word);
   const active = entry ? await entry.load() : undefined;
-  const { args, output, error } = await parse(argv, active);
+  const program = io.program ?? DEFAULT_PROGRAM_NAME;
+  const { args, output, error } = await parse(argv, program, active);
   if (error !== undefined) {
     if (wantsJson) jsonOut(io, { ok: false, error: { code: 'USAGE', message: error } });
-    io.stderr.write(`snap: ${error}\nRun "snap --help" (or "snap <command> --help") for usage.\n`);
+    io.stderr.write(`${program}: ${escapeMessage(error)}\nRun "${program} --help" (or "${program} <command> --help") for usage.\n`);
     return EXIT_USAGE;
   }
   if (output) {
@@ -77,17 +84,20 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const cmd = String((a._ as unknown[])[0]);
   const handler = active && commandName(active) === cmd ? active.run : undefined;
   if (!handler) {
-    io.stderr.write(`snap: unknown command ${JSON.stringify(cmd)}; run "snap --help"\n`);
+    io.stderr.write(`${program}: unknown command "${escapeForTerminal(cmd)}"; run "${program} --help"\n`);
     return EXIT_USAGE;
   }
   try {
-    return await handler(a, io);
+    return await handler(a, { ...io, argv });
   } catch (e) {
-    const err = isSnapError(e) ? e : new SnapError('INTERNAL', `unexpected error: ${(e as Error)?.message ?? String(e)} (please report this)`, undefined, { cause: e });
+    // Once a signal came, whatever the command stopped on, it was stopped by the signal.
+    const err = interruptedBy() ? interruptedError() : isSnapError(e) ? e : new SnapError('INTERNAL', `unexpected error: ${(e as Error)?.message ?? String(e)} (please report this)`, undefined, { cause: e });
     const code = exitCodeFor(err.code);
     if (a.json) jsonOut(io, { ok: false, error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
-    io.stderr.write(`snap ${cmd}: ${err.message} [${err.code}]\n`);
-    if (debug) io.stderr.write(`${(e as Error)?.stack ?? ''}\n`);
+    // The one place an error reaches the terminal: messages embed names and outside text, so
+    // nothing in one is printed raw (its line breaks included: a message is one line).
+    io.stderr.write(`${program} ${cmd}: ${escapeMessage(err.message)} [${err.code}]\n`);
+    if (debug) io.stderr.write(`${((e as Error)?.stack ?? '').split('\n').map(escapeMessage).join('\n')}\n`);
     return code;
   }
 }

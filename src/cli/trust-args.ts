@@ -1,6 +1,6 @@
 /**
  * The trust flags that `verify`, `restore` and `import` share besides `--pubkey`/`--threshold`:
- * `--policy FILE…` with `--root ROOT.pub…` (a signed trust policy, docs/FORMAT.md §12),
+ * `--policy FILE…` with `--root ROOT.pub…` (a signed trust policy, docs/FORMAT.md §16),
  * `--state-dir DIR` (the trusted state, trust/state.ts) and `--revocations FILE…` (with the store's
  * own revocations), turned into the {@link TrustRules} that `checkTrust` applies.
  */
@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { SnapError } from '../core/errors.js';
+import { escapeForTerminal, escapeMessage } from '../core/display.js';
 import type { TrustedKey } from '../core/envelope.js';
 import { usableKeys } from '../core/policy.js';
 import type { TrustRules } from '../trust/rules.js';
@@ -67,7 +68,7 @@ export async function trustSetup(a: Args, io: CliIo, storeRoot: string, now = ne
     try {
       await updateState(dir, (s) => rememberPolicy(s, v, now));
     } catch (e) {
-      if (!a.quiet) io.stderr.write(`note: the trusted state ${dir} was not updated (${(e as Error).message}): this machine will not remember policy ${v.policy.name} v${v.policy.version}\n`);
+      if (!a.quiet) io.stderr.write(`note: the trusted state ${escapeForTerminal(dir)} was not updated (${escapeMessage((e as Error).message)}): this machine will not remember policy ${escapeForTerminal(v.policy.name)} v${v.policy.version}\n`);
     }
   }
   const files = [];

@@ -50,6 +50,11 @@ export const ERROR_CODES = [
   'SIGNATURE_MALFORMED',
   'SIGNATURE_INVALID',
   'SIGNATURE_LIMIT',
+  // inclusion proofs (docs/FORMAT.md §11)
+  'PROOF_MALFORMED',
+  'PROOF_UNSUPPORTED',
+  'PROOF_PATH_NOT_FOUND',
+  'PROOF_INVALID',
   // keys (SPEC §6)
   'KEY_MALFORMED',
   'KEY_NOT_ED25519',
@@ -72,6 +77,8 @@ export const ERROR_CODES = [
   'SNAPSHOT_ROLLBACK',
   'CHECKPOINT_MALFORMED',
   'LOG_INCONSISTENT',
+  /** No trusted attestation covers the model files given (`verify-model`). */
+  'ATTESTATION_NOT_FOUND',
   // input and environment (exit 3)
   'NOT_FOUND',
   'NOT_A_FOLDER',
@@ -80,6 +87,7 @@ export const ERROR_CODES = [
   'FILE_UNSUPPORTED_TYPE',
   'DATASET_EMPTY',
   'SNAPSHOT_EXISTS',
+  'ATTESTATION_EXISTS',
   'SNAPSHOT_MALFORMED',
   'REF_NOT_FOUND',
   'STORE_MALFORMED',
@@ -93,6 +101,9 @@ export const ERROR_CODES = [
   'DISK_FULL',
   'STATE_MALFORMED',
   'IO_ERROR',
+  // signals (exit 130 and 143)
+  'INTERRUPTED',
+  'TERMINATED',
   'INTERNAL',
 ] as const;
 

@@ -1,5 +1,5 @@
 /**
- * The trust policy (docs/FORMAT.md §12): one signed document that says which keys exist (names,
+ * The trust policy (docs/FORMAT.md §16): one signed document that says which keys exist (names,
  * validity periods, revoked), which roles they hold, and, per dataset name pattern, how many
  * signatures of which roles a snapshot needs — with separation of duties: one key never counts for
  * two roles of the same snapshot. It is modelled on TUF's root metadata (theupdateframework
@@ -135,7 +135,7 @@ function decodeKey(keyid: string, k: PolicyKey): Uint8Array {
 }
 
 /**
- * Check a parsed value as a policy (see the module comment and docs/FORMAT.md §12 for each rule).
+ * Check a parsed value as a policy (see the module comment and docs/FORMAT.md §16 for each rule).
  * @throws SnapError `POLICY_MALFORMED`
  */
 export function validatePolicy(value: unknown): Policy {

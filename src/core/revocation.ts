@@ -1,7 +1,7 @@
 /**
  * A revocation: a signed statement that a snapshot must never be used again ("v7 is poisoned").
  * It is an in-toto Statement v1 of its own predicate type, serialized with RFC 8785 (JCS), signed
- * in a DSSE envelope like a snapshot statement (SPEC §5; docs/FORMAT.md §11):
+ * in a DSSE envelope like a snapshot statement (SPEC §5; docs/FORMAT.md §15):
  * ```json
  * {"_type":"https://in-toto.io/Statement/v1",
  *  "predicate":{"reason":"labels flipped in spam/","revokedAt":"2026-11-28T09:00:00Z","tool":{"name":"snap","version":"0.1.0"}},

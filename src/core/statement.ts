@@ -9,6 +9,7 @@ import { decodeUtf8, toHex, utf8 } from './encoding.js';
 import { NAME_RE, SNAPSHOT_ID_RE, VERSION_RE } from './refs.js';
 import { checkExcludePatterns } from './excludes.js';
 import { parseJsonStrict } from './json-strict.js';
+import { validateProvenance, type Provenance } from './provenance.js';
 
 /** Largest statement accepted, in bytes (a statement of a million-file dataset is under 1 KiB; later members such as record indexes stay far below this). */
 export const MAX_STATEMENT_BYTES = 4 * 1024 * 1024;
@@ -38,6 +39,8 @@ export interface SnapshotPredicate {
   parent?: string;
   /** gitignore-syntax patterns left out at seal time, in the order given. */
   excludes?: string[];
+  /** Where the data came from, its licence, pipeline and derivations (core/provenance.ts, docs/FORMAT.md §3.1). */
+  provenance?: Provenance;
   tool: { name: string; version: string };
 }
 
@@ -51,7 +54,7 @@ export interface Statement {
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const TIME_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
-const PREDICATE_KEYS = new Set(['dataset', 'version', 'merkleRoot', 'manifestSha256', 'fileCount', 'totalBytes', 'createdAt', 'expiresAt', 'parent', 'excludes', 'tool']);
+const PREDICATE_KEYS = new Set(['dataset', 'version', 'merkleRoot', 'manifestSha256', 'fileCount', 'totalBytes', 'createdAt', 'expiresAt', 'parent', 'excludes', 'provenance', 'tool']);
 
 /** RFC 3339 UTC, whole seconds, of a Date: `2026-11-21T10:00:00Z`. */
 export function formatTime(d: Date): string {
@@ -73,7 +76,7 @@ function invalid(why: string): never {
 
 /**
  * Check a statement object against SPEC §4. Unknown members anywhere are refused (fail closed: a
- * member this version does not understand, such as a future `provenance`, could change what the
+ * member this version does not understand, such as a future `futureMember`, could change what the
  * signer meant).
  * @throws SnapError `STATEMENT_UNKNOWN_TYPE` | `STATEMENT_UNKNOWN_PREDICATE_TYPE` | `STATEMENT_INVALID` | `STATEMENT_MALFORMED`
  */
@@ -106,6 +109,7 @@ export function validateStatement(value: unknown): Statement {
       invalid(`predicate.excludes: ${(e as Error).message}`);
     }
   }
+  if ('provenance' in p) validateProvenance(p.provenance, invalid);
   const tool = p.tool as Record<string, unknown> | undefined;
   if (tool === null || typeof tool !== 'object' || Array.isArray(tool) || Object.keys(tool).sort().join() !== 'name,version' || typeof tool.name !== 'string' || typeof tool.version !== 'string') {
     invalid('predicate.tool must be {name, version}');
@@ -131,6 +135,7 @@ export function buildStatement(predicate: SnapshotPredicate): Statement {
   if (p.parent === undefined) delete p.parent;
   if (p.expiresAt === undefined) delete p.expiresAt;
   if (p.excludes === undefined || p.excludes.length === 0) delete p.excludes;
+  if (p.provenance === undefined) delete p.provenance;
   const s = {
     _type: STATEMENT_TYPE,
     subject: [{ name: `${p.dataset}@${p.version}`, digest: { sha256: p.merkleRoot } }],

@@ -7,13 +7,14 @@
  *   snapshots/<NAME>/<VERSION>/          manifest.jsonl  statement.json  envelope.json
  *   log.jsonl                            the audit log (io/audit-log.ts), with log.head (its anchor)
  *                                        and log.lock (its append lock)
- *   tmp/                                 work in progress (only while a writer holds the lock)
+ *   tmp/                                 work in progress (only while a writer holds the lock; emptied
+ *                                        when it takes and when it releases the lock)
  *   lock                                 the advisory write lock
  * ```
  * Write-once: new files are written under a temporary name in the same file system, flushed, then
  * renamed into place, so a crash never leaves a partial object or snapshot under its final name.
  */
-import { promises as fsp, constants as FS, existsSync } from 'node:fs';
+import { promises as fsp, constants as FS, existsSync, readFileSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve, dirname, basename, sep } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -23,6 +24,7 @@ import { parseRef, NAME_RE, VERSION_RE } from '../core/refs.js';
 import { snapshotId } from '../core/statement.js';
 import { parseJsonStrict } from '../core/json-strict.js';
 import { ioError } from './errors.js';
+import { checkInterrupted, leaveNothing } from './interrupt.js';
 
 /** The format marker written to `store.json`. */
 export const STORE_FORMAT = 'snap-store/1';
@@ -114,6 +116,7 @@ export function objectPath(store: Store, hex: string): string {
  */
 export async function writeFileAtomic(path: string, data: Uint8Array | string, opts: { mode?: number; exclusive?: boolean } = {}): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const forget = leaveNothing(() => rmSync(tmp, { force: true }));
   try {
     const fh = await fsp.open(tmp, 'wx', opts.mode ?? 0o444);
     try {
@@ -138,6 +141,8 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, o
   } catch (e) {
     await fsp.rm(tmp, { force: true });
     throw ioError(e, path, 'cannot write');
+  } finally {
+    forget();
   }
 }
 
@@ -211,7 +216,10 @@ export async function openStore(root: string, opts: { create?: boolean } = {}): 
   return s;
 }
 
-/** A held write lock; release it with {@link StoreLock.release}. */
+/** The store's write lock, `STORE/lock`. */
+export const LOCK_FILE = 'lock';
+
+/** A held write lock; release it with {@link StoreLock.release} (which also empties `STORE/tmp`). */
 export interface StoreLock {
   release(): Promise<void>;
 }
@@ -225,8 +233,11 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** A takeover guard older than this (ms) was left by a process that died while holding it. */
-const GUARD_STALE_MS = 10_000;
+/**
+ * A takeover guard older than this (ms) was left by a process that died while holding it; so was a
+ * lock file this old that names no holder.
+ */
+export const GUARD_STALE_MS = 10_000;
 
 /**
  * Remove a stale lock file — but only the very file found stale (`held`: its device, inode and
@@ -248,6 +259,7 @@ async function takeOverStale(path: string, held: { dev: number; ino: number; tex
     if (st && Date.now() - st.mtimeMs > GUARD_STALE_MS) await fsp.rm(guard, { force: true });
     return; // another waiter is taking over: look again
   }
+  const forgetGuard = leaveNothing(() => rmSync(guard, { force: true }));
   try {
     const fh = await fsp.open(path, 'r').catch(() => undefined);
     if (!fh) return; // already taken over
@@ -262,6 +274,7 @@ async function takeOverStale(path: string, held: { dev: number; ino: number; tex
   } finally {
     await gh.close();
     await fsp.rm(guard, { force: true });
+    forgetGuard();
   }
 }
 
@@ -271,38 +284,42 @@ async function takeOverStale(path: string, held: { dev: number; ino: number; tex
  * audit log's append lock.
  * @param what    what is being locked, for the error message (e.g. "the store /s")
  * @param waitMs  how long to wait for the holder
- * @returns a function that releases the lock
+ * @param opts.interruptible stop waiting when the process is interrupted (`INTERRUPTED` / `TERMINATED`)
+ * @returns a function that releases the lock (once; later calls do nothing). Until then, an
+ *   interrupted process removes the lock on its way out (`interrupt.ts`).
  * @throws SnapError `STORE_LOCKED` after waiting | `IO_ERROR` / `NOT_FOUND` (e.g. a read-only or missing folder)
  */
-export async function acquireLockFile(path: string, what: string, waitMs: number): Promise<() => Promise<void>> {
+export async function acquireLockFile(path: string, what: string, waitMs: number, opts: { interruptible?: boolean } = {}): Promise<() => Promise<void>> {
   const me = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+  const text = JSON.stringify(me);
   const deadline = Date.now() + waitMs;
+  let forget: (() => void) | undefined;
   for (;;) {
+    if (opts.interruptible) checkInterrupted();
+    let fh: fsp.FileHandle | undefined;
     try {
-      const fh = await fsp.open(path, FS.O_CREAT | FS.O_EXCL | FS.O_WRONLY, 0o644);
-      await fh.writeFile(JSON.stringify(me));
-      await fh.close();
-      break;
+      fh = await fsp.open(path, FS.O_CREAT | FS.O_EXCL | FS.O_WRONLY, 0o644);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(e, path, `cannot lock ${what}`);
     }
-    let holder: { pid?: number; host?: string } = {};
-    let held: { dev: number; ino: number; text: string } | undefined;
-    try {
-      const fh = await fsp.open(path, 'r');
+    if (fh) {
+      // From here on the file is ours: an interrupted process removes it even if it stops now.
+      forget = leaveNothing(() => removeOwnLock(path, text));
       try {
-        const st = await fh.stat();
-        const text = await fh.readFile('utf8');
-        held = { dev: st.dev, ino: st.ino, text };
-        holder = JSON.parse(text);
-      } finally {
+        await fh.writeFile(text);
         await fh.close();
+      } catch (e) {
+        await fh.close().catch(() => {});
+        await fsp.rm(path, { force: true });
+        forget();
+        throw ioError(e, path, `cannot lock ${what}`);
       }
-    } catch {
-      /* gone, being written, or garbage: try again, or wait */
+      break;
     }
-    if (held && holder.host === me.host && typeof holder.pid === 'number' && !pidAlive(holder.pid)) {
-      await takeOverStale(path, held);
+    const found = await inspectLock(path);
+    const holder = found?.holder ?? {};
+    if (found?.state === 'stale') {
+      await takeOverStale(path, found.held);
       continue;
     }
     if (Date.now() > deadline) {
@@ -310,23 +327,138 @@ export async function acquireLockFile(path: string, what: string, waitMs: number
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+  let released = false;
   return async () => {
+    if (released) return;
+    released = true;
     await fsp.rm(path, { force: true });
+    forget?.();
   };
 }
 
+/** A lock file as found: who holds it, and whether that holder is gone. */
+export interface LockInspection {
+  /**
+   * `live`: its process runs on this host · `stale`: its process is dead on this host, or the file
+   * does not name a holder and is older than {@link GUARD_STALE_MS} (a process died between making
+   * and writing it) · `unknown`: held from another host (its pid cannot be checked), or just made.
+   */
+  state: 'live' | 'stale' | 'unknown';
+  holder: { pid?: number; host?: string; since?: string };
+  /** What {@link takeOverStale} needs to remove exactly this file. */
+  held: { dev: number; ino: number; text: string };
+  /** Size of the lock file (bytes) and when it was last written (ms since the epoch). */
+  bytes: number;
+  mtimeMs: number;
+}
+
 /**
- * Take the store's advisory write lock (`STORE/lock`, see {@link acquireLockFile}). While held,
- * everything in `STORE/tmp` is stale and removed.
+ * Look at a lock file (the store's `lock`, the log's `log.lock`).
+ * @returns undefined when there is none (or it vanished while read)
+ */
+export async function inspectLock(path: string): Promise<LockInspection | undefined> {
+  let fh: fsp.FileHandle;
+  try {
+    fh = await fsp.open(path, 'r');
+  } catch {
+    return undefined;
+  }
+  let held: LockInspection['held'];
+  let st;
+  try {
+    st = await fh.stat();
+    held = { dev: st.dev, ino: st.ino, text: await fh.readFile('utf8') };
+  } catch {
+    return undefined;
+  } finally {
+    await fh.close();
+  }
+  let holder: LockInspection['holder'] = {};
+  try {
+    const o = JSON.parse(held.text);
+    if (o && typeof o === 'object' && !Array.isArray(o)) holder = o;
+  } catch {
+    /* being written, or garbage */
+  }
+  let state: LockInspection['state'];
+  if (typeof holder.pid === 'number' && typeof holder.host === 'string') {
+    state = holder.host !== hostname() ? 'unknown' : pidAlive(holder.pid) ? 'live' : 'stale';
+  } else {
+    state = Date.now() - st.mtimeMs > GUARD_STALE_MS ? 'stale' : 'unknown';
+  }
+  return { state, holder, held, bytes: st.size, mtimeMs: st.mtimeMs };
+}
+
+/**
+ * Remove the lock file at `path` if it still holds exactly `text` (what this process wrote), or is
+ * empty (this process stopped between creating and writing it). Synchronous, never throws: run by
+ * an interrupted process on its way out.
+ */
+function removeOwnLock(path: string, text: string): void {
+  try {
+    const now = readFileSync(path, 'utf8');
+    if (now === text || now === '') unlinkSync(path);
+  } catch {
+    /* gone already */
+  }
+}
+
+/**
+ * Take the store's advisory write lock (`STORE/lock`, see {@link acquireLockFile}). Once it is held,
+ * everything in `STORE/tmp` is stale and removed; releasing it empties `STORE/tmp` again, and so
+ * does an interrupted process on its way out (`interrupt.ts`). Waiting for another writer stops
+ * when the process is interrupted.
  * @param waitMs how long to wait for another writer (default 60 s)
- * @throws SnapError `STORE_LOCKED` after waiting | `IO_ERROR` (e.g. a read-only store)
+ * @throws SnapError `STORE_LOCKED` after waiting | `IO_ERROR` (e.g. a read-only store) |
+ *   `INTERRUPTED` / `TERMINATED`
  */
 export async function lockStore(store: Store, waitMs = 60_000): Promise<StoreLock> {
-  const release = await acquireLockFile(join(store.root, 'lock'), `the store ${store.root}`, waitMs);
-  // We are the only writer: whatever is in tmp/ was left by a crashed or killed one.
-  await fsp.rm(store.tmpDir, { recursive: true, force: true });
-  await fsp.mkdir(store.tmpDir, { recursive: true });
-  return { release };
+  const release = await acquireLockFile(join(store.root, LOCK_FILE), `the store ${store.root}`, waitMs, { interruptible: true });
+  // Registered after the lock, so an interrupted writer empties tmp/ before it removes its lock.
+  const forget = leaveNothing(() => emptyTmpSync(store));
+  try {
+    // We are the only writer: whatever is in tmp/ was left by a crashed or killed one.
+    await fsp.rm(store.tmpDir, { recursive: true, force: true });
+    await fsp.mkdir(store.tmpDir, { recursive: true });
+  } catch (e) {
+    forget();
+    await release();
+    throw ioError(e, store.tmpDir, 'cannot clear the temporary folder of the store');
+  }
+  let released = false;
+  return {
+    async release() {
+      if (released) return;
+      released = true;
+      // Whatever this writer left in tmp/ (a file a terminated worker was writing, a stopped
+      // import's staging folder) is removed before the next writer could see it.
+      await emptyTmp(store).catch(() => {});
+      forget();
+      await release();
+    },
+  };
+}
+
+/** Remove everything inside STORE/tmp (the folder itself stays). */
+async function emptyTmp(store: Store): Promise<void> {
+  for (const name of await fsp.readdir(store.tmpDir).catch(() => [] as string[])) await fsp.rm(join(store.tmpDir, name), { recursive: true, force: true });
+}
+
+/** {@link emptyTmp}, synchronously and never throwing (for an interrupted process on its way out). */
+function emptyTmpSync(store: Store): void {
+  let names: string[] = [];
+  try {
+    names = readdirSync(store.tmpDir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    try {
+      rmSync(join(store.tmpDir, name), { recursive: true, force: true });
+    } catch {
+      /* best effort */
+    }
+  }
 }
 
 /** Make a fresh private folder under STORE/tmp. */

@@ -1,5 +1,5 @@
 /**
- * Establishing trust in a policy file (docs/FORMAT.md §12.3), after TUF's client workflow
+ * Establishing trust in a policy file (docs/FORMAT.md §16.3), after TUF's client workflow
  * (theupdateframework specification, "Update the root role"):
  *
  * 1. The policy must be signed by `root.threshold` of its own root keys that count now (not

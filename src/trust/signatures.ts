@@ -1,6 +1,6 @@
 /**
  * Which signatures of a snapshot's envelope count, with `--pubkey` keys, a trust policy, or both
- * (docs/FORMAT.md §12.4). Without a policy this is SPEC §5 exactly: `threshold` distinct trusted
+ * (docs/FORMAT.md §16.4). Without a policy this is SPEC §5 exactly: `threshold` distinct trusted
  * keys. With a policy, a signature counts when it verifies under a policy key that counts now (not
  * revoked, within its validity); whether the counted keys satisfy the policy is decided once the
  * statement is parsed (its dataset NAME picks the rule, see {@link policyFailure}). With both, both

@@ -1,5 +1,5 @@
 /**
- * The signed trust policy (docs/FORMAT.md §12), after TUF's root metadata: keys with names,
+ * The signed trust policy (docs/FORMAT.md §16), after TUF's root metadata: keys with names,
  * validity and revocation, roles, per-dataset rules with separation of duties, signed by a
  * threshold of root keys, versioned against rollback, rotated by the previous root keys.
  * Every test asserts the exit code and the error or failure code.

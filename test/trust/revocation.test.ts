@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeKeyPair, snap, snapJson, tempDir, useKeyPair, type KeyPair } from '../helpers/tree.js';
 import { newStorePath, sealAndExport, sealTree, useStore } from '../helpers/store.js';
+import { escapeForTerminal } from '../../src/core/display.js';
 
 const alice = useKeyPair('alice');
 const shared = useStore();
@@ -173,5 +174,23 @@ describe('snap revoke', () => {
     expect(env.payloadType).toBe('application/vnd.in-toto+json');
     const st = JSON.parse(Buffer.from(env.payload, 'base64').toString('utf8'));
     expect(st).toMatchObject({ _type: 'https://in-toto.io/Statement/v1', predicateType: 'urn:snap:snapshot-revocation:v1', subject: [{ name: s.ref, digest: { sha256: s.snapshot.slice(7) } }], predicate: { reason: REASON } });
+  });
+});
+
+describe('the human output of revoke, import and verify', () => {
+  it('shows a file name from outside escaped: no raw control character reaches the terminal', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    const name = 'rev\x1b[2J\u202e.json';
+    const out = join(await tempDir(), name);
+    const made = await snap(['revoke', s.ref, '--reason', 'I say so', '--key', mallory.key, '--out', out, '--store', s.store]);
+    expect(made.code, made.stderr).toBe(0);
+    expect(made.stdout).toContain(escapeForTerminal(name));
+    const v = await snap(['verify', s.data, '--against', s.ref, '--pubkey', alice.pub, '--revocations', out, '--store', s.store]);
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.stdout).toContain(escapeForTerminal(name));
+    for (const text of [made.stdout, made.stderr, v.stdout, v.stderr]) {
+      expect(text).not.toContain('\x1b');
+      expect(text).not.toContain('\u202e');
+    }
   });
 });

@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { storePath, isSnapshotFolder } from '../../io/store.js';
 import { diff, isIdentical, type DiffInput, type DiffReport, type DiffSide } from '../../diff.js';
 import { isSymlinkEntry } from '../../core/manifest.js';
+import { escapeForTerminal as shown } from '../../core/display.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
 import { jsonOut, checkJobs, trustedKeys, type Args, type CliIo, type CommandSpec } from '../common.js';
@@ -22,7 +23,7 @@ async function diffInput(text: string, io: CliIo, store: string, held: OpenedSna
 }
 
 function sideName(s: DiffSide): string {
-  return 'folder' in s ? s.folder : `${s.ref} (${shortId(s.snapshot)}, ${s.createdAt}, signed by ${s.signers.map((g) => shortKeyid(g.keyid) + (g.trusted === undefined ? '' : g.trusted ? ' trusted' : ' UNTRUSTED')).join(', ') || 'nobody'})`;
+  return 'folder' in s ? shown(s.folder) : `${shown(s.ref)} (${shortId(s.snapshot)}, ${shown(s.createdAt)}, signed by ${s.signers.map((g) => shortKeyid(g.keyid) + (g.trusted === undefined ? '' : g.trusted ? ' trusted' : ' UNTRUSTED')).join(', ') || 'nobody'})`;
 }
 
 function printDiff(r: DiffReport, io: CliIo, color: boolean): void {
@@ -30,7 +31,7 @@ function printDiff(r: DiffReport, io: CliIo, color: boolean): void {
   const m = r.summary;
   const out: string[] = [`a: ${sideName(r.a)}`, `b: ${sideName(r.b)}`];
   if (isIdentical(r)) out.push(`${s.green('identical')}: ${plural(m.unchanged, 'entry', 'entries')}`);
-  else out.push(`${s.bold('differences')}: ${m.added} added, ${m.removed} removed, ${m.modified} modified, ${m.renamed} renamed, ${m.unchanged} unchanged (+${formatBytes(m.bytesAdded)} / -${formatBytes(m.bytesRemoved)})`);
+  else out.push(`${s.bold('differences')}: ${m.added} added, ${m.removed} removed, ${m.modified} modified, ${m.renamed} renamed, ${m.unchanged} unchanged${m.extra ? `, ${m.extra} that cannot be recorded` : ''} (+${formatBytes(m.bytesAdded)} / -${formatBytes(m.bytesRemoved)})`);
   const size = (e: { size?: number } | object) => ('size' in e && typeof e.size === 'number' ? formatBytes(e.size) : 'symlink');
   const section = (title: string, lines: string[]) => {
     if (lines.length === 0) return;
@@ -38,10 +39,11 @@ function printDiff(r: DiffReport, io: CliIo, color: boolean): void {
     for (const l of lines.slice(0, 50)) out.push(`  ${l}`);
     if (lines.length > 50) out.push(`  … and ${lines.length - 50} more (--json lists all)`);
   };
-  section('renamed', r.renamed.map((x) => `${x.from} → ${x.to}  (${formatBytes(x.size)}, ${shortDigest(x.sha256)})`));
-  section('added', r.added.map((e) => `${s.green('+')} ${e.path}  (${size(e)})`));
-  section('removed', r.removed.map((e) => `${s.red('-')} ${e.path}  (${size(e)})`));
-  section('modified', r.modified.map((x) => `${s.yellow('~')} ${x.path}  ${size(x.a)} → ${size(x.b)}${!isSymlinkEntry(x.a) && !isSymlinkEntry(x.b) ? `  ${shortDigest(x.a.sha256)} → ${shortDigest(x.b.sha256)}` : ''}`));
+  section('renamed', r.renamed.map((x) => `${shown(x.from)} → ${shown(x.to)}  (${formatBytes(x.size)}, ${shortDigest(x.sha256)})`));
+  section('added', r.added.map((e) => `${s.green('+')} ${shown(e.path)}  (${size(e)})`));
+  section('removed', r.removed.map((e) => `${s.red('-')} ${shown(e.path)}  (${size(e)})`));
+  section('modified', r.modified.map((x) => `${s.yellow('~')} ${shown(x.path)}  ${size(x.a)} → ${size(x.b)}${!isSymlinkEntry(x.a) && !isSymlinkEntry(x.b) ? `  ${shortDigest(x.a.sha256)} → ${shortDigest(x.b.sha256)}` : ''}`));
+  section('extra: cannot be recorded', r.extra.map((x) => `${s.red('!')} ${x.side}: ${shown(x.path)}  (${x.reason}, ${x.code})`));
   io.stdout.write(out.join('\n') + '\n');
 }
 
@@ -70,8 +72,8 @@ export const diffCommand: CommandSpec = {
         .positional('a', { type: 'string', describe: 'a ref, a NAME@VERSION.snap.tar archive, or a folder' })
         .positional('b', { type: 'string', describe: 'a ref, a NAME@VERSION.snap.tar archive, or a folder' })
         .option('pubkey', { type: 'string', array: true, describe: 'check each snapshot or archive side\'s signers against these public keys' })
-        .example('snap diff spam@v1 spam@v2', 'added, removed, modified and renamed files')
-        .example('snap diff spam@v1.snap.tar data/', 'an archive against a folder')
-        .example('snap diff spam@v1 spam@v2.snap.tar --pubkey ci.pub', 'signers checked too'),
+        .example('$0 diff spam@v1 spam@v2', 'added, removed, modified and renamed files')
+        .example('$0 diff spam@v1.snap.tar data/', 'an archive against a folder')
+        .example('$0 diff spam@v1 spam@v2.snap.tar --pubkey ci.pub', 'signers checked too'),
   run: cmdDiff,
 };

@@ -8,6 +8,7 @@ import { keepRevocation, parseRevocationDoc, readRevocationFile } from '../../tr
 import { EXIT_OK } from '../exit-codes.js';
 import { shortId, shortKeyid } from '../format.js';
 import { jsonOut, audit, type Args, type CliIo } from '../common.js';
+import { escapeForTerminal as shown } from '../../core/display.js';
 
 /**
  * Import one revocation file into the store.
@@ -25,8 +26,8 @@ export async function importRevocationFile(a: Args, io: CliIo, file: string, sto
   } else {
     io.stdout.write(
       kept.alreadyPresent
-        ? `the revocation of ${p.ref} (${shortId(p.snapshot)}) is already in ${store}; nothing to import\n`
-        : `imported the revocation of ${p.ref} (${shortId(p.snapshot)}), signed by ${v.trustedKeyids.map(shortKeyid).join(', ')}: ${p.reason}\n  kept in ${kept.path}\n`,
+        ? `the revocation of ${shown(p.ref)} (${shortId(p.snapshot)}) is already in ${shown(store)}; nothing to import\n`
+        : `imported the revocation of ${shown(p.ref)} (${shortId(p.snapshot)}), signed by ${v.trustedKeyids.map(shortKeyid).join(', ')}: ${shown(p.reason)}\n  kept in ${shown(kept.path)}\n`,
     );
   }
   return EXIT_OK;

@@ -1,6 +1,7 @@
 /** `snap import <file>`: verify an archive completely, then add its snapshot and contents to the store. */
 import { resolve } from 'node:path';
 import { SnapError } from '../../core/errors.js';
+import { escapeForTerminal as shown } from '../../core/display.js';
 import { storePath } from '../../io/store.js';
 import { importArchive } from '../../archive.js';
 import { EXIT_OK } from '../exit-codes.js';
@@ -25,15 +26,15 @@ async function cmdImport(a: Args, io: CliIo): Promise<number> {
       bytes: r.bytes, newObjects: r.newObjects, newObjectBytes: r.newObjectBytes, seconds: Number(r.seconds.toFixed(3)),
     });
   } else if (r.alreadyPresent) {
-    io.stdout.write(`${r.ref} (${r.snapshot}) is already in ${store}; nothing to import\n`);
+    io.stdout.write(`${shown(r.ref)} (${shown(r.snapshot)}) is already in ${shown(store)}; nothing to import\n`);
   } else {
     io.stdout.write(
       [
-        `imported ${r.ref}`,
-        `  snapshot   ${r.snapshot}`,
+        `imported ${shown(r.ref)}`,
+        `  snapshot   ${shown(r.snapshot)}`,
         `  signed by  ${r.signers.filter((s) => s.trusted).map((s) => shortKeyid(s.keyid)).join(', ')} (trusted)`,
         `  contents   ${plural(r.files, 'file')}${r.symlinks ? `, ${plural(r.symlinks, 'symbolic link')}` : ''} (${formatBytes(r.bytes)}), every one checked`,
-        `  store      ${store}: ${plural(r.newObjects, 'new object')} (${formatBytes(r.newObjectBytes)})`,
+        `  store      ${shown(store)}: ${plural(r.newObjects, 'new object')} (${formatBytes(r.newObjectBytes)})`,
         `  took       ${r.seconds.toFixed(2)} s`,
       ].join('\n') + '\n',
     );
@@ -48,7 +49,7 @@ export const importCommand: CommandSpec = {
   builder: (y) =>
     trustOptions(y)
       .positional('file', { type: 'string', describe: 'the archive (NAME@VERSION.snap.tar), or a revocation FILE.json from snap revoke --out' })
-      .example('snap import spam@v1.snap.tar --pubkey keys/ci.pub', 'all or nothing: every byte is checked first')
-      .example('snap import v7.revocation.json --pubkey keys/security.pub', 'keep a revocation made elsewhere in this store'),
+      .example('$0 import spam@v1.snap.tar --pubkey keys/ci.pub', 'all or nothing: every byte is checked first')
+      .example('$0 import v7.revocation.json --pubkey keys/security.pub', 'keep a revocation made elsewhere in this store'),
   run: auditErrors('import', (a) => a.file, cmdImport),
 };

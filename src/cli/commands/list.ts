@@ -2,6 +2,7 @@
 import { storePath, openStore, listSnapshots } from '../../io/store.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, formatCount, shortId } from '../format.js';
+import { escapeForTerminal as shown } from '../../core/display.js';
 import { jsonOut, type Args, type CliIo, type CommandSpec } from '../common.js';
 
 async function cmdList(a: Args, io: CliIo): Promise<number> {
@@ -15,16 +16,16 @@ async function cmdList(a: Args, io: CliIo): Promise<number> {
     return exit;
   }
   if (list.length === 0) {
-    io.stdout.write(name ? `no snapshots of ${name} in ${store.root}\n` : `no snapshots in ${store.root}\n`);
+    io.stdout.write(name ? `no snapshots of ${shown(name)} in ${shown(store.root)}\n` : `no snapshots in ${shown(store.root)}\n`);
     return EXIT_OK;
   }
-  const rows = list.map((s) => [`${s.name}@${s.version}`, shortId(s.id), s.createdAt, formatCount(s.fileCount), formatBytes(s.totalBytes)]);
+  const rows = list.map((s) => [shown(`${s.name}@${s.version}`), shortId(s.id), shown(s.createdAt), formatCount(s.fileCount), formatBytes(s.totalBytes)]);
   const head = ['REF', 'SNAPSHOT', 'CREATED', 'FILES', 'BYTES'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const fmt = (r: string[]) => r.map((c, i) => (i >= 3 ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join('  ');
   io.stdout.write([fmt(head), ...rows.map(fmt)].join('\n') + '\n');
   for (const s of list) {
-    if (s.signedAs !== undefined) io.stderr.write(`error: ${s.name}@${s.version} holds a snapshot signed as ${s.signedAs} (swapped or moved); every command refuses it under this name: run snap fsck\n`);
+    if (s.signedAs !== undefined) io.stderr.write(`error: ${shown(`${s.name}@${s.version}`)} holds a snapshot signed as ${shown(s.signedAs)} (swapped or moved); every command refuses it under this name: run snap fsck\n`);
   }
   return exit;
 }

@@ -5,6 +5,7 @@ import { NAME_RE } from '../../core/refs.js';
 import { SnapError } from '../../core/errors.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { plural, shortId, shortKeyid, styler } from '../format.js';
+import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import { jsonOut, signingKeys, trustedKeys, audit, type Args, type CliIo, type CommandSpec } from '../common.js';
 import { makeCheckpoint, readCheckpointFile, verifyCheckpoints, type CheckpointVerification } from '../../trust/log-checkpoints.js';
 import { writeFileAtomic } from '../../io/store.js';
@@ -23,14 +24,14 @@ function outcomeText(row: LogRow): string {
   const parts = [e.outcome === 'error' ? `error ${e.error ?? ''}`.trim() : e.outcome];
   if (e.exit !== undefined && e.exit !== 0) parts.push(`(exit ${e.exit})`);
   if (e.recovered) parts.push(`[sealed off ${e.recovered.bytes} torn bytes]`);
-  return parts.join(' ');
+  return shown(parts.join(' ')); // from an unsigned line: escaped for a terminal
 }
 
 async function cmdLog(a: Args, io: CliIo): Promise<number> {
   if (a.name === CHECKPOINT_ACTION) return cmdCheckpoint(a, io);
   const store = await openStore(storePath(a.store, io.env, io.cwd));
   const name = a.name as string | undefined;
-  if (name !== undefined && !NAME_RE.test(name)) throw new SnapError('USAGE', `${JSON.stringify(name)} is not a dataset NAME (${NAME_RE.source})`);
+  if (name !== undefined && !NAME_RE.test(name)) throw new SnapError('USAGE', `"${shown(name)}" is not a dataset NAME (${NAME_RE.source})`);
   if (a.verify) {
     const v = await verifyLog(store.root);
     const pubkeys = await trustedKeys((a.pubkey as string[] | undefined) ?? [], io.cwd);
@@ -42,8 +43,8 @@ async function cmdLog(a: Args, io: CliIo): Promise<number> {
     else {
       const s = styler(!!io.stdout.isTTY && !io.env.NO_COLOR);
       const out = v.ok
-        ? [`${s.green(s.bold('OK'))}    ${store.root}/log.jsonl: ${plural(v.lines, 'line')}, chain intact through seq ${v.lastSeq}, log.head agrees`]
-        : [`${s.red(s.bold('FAIL'))}  ${store.root}/log.jsonl: ${plural(v.problems.length, 'problem')}`, ...v.problems.map((p) => `  ${p.kind}: ${p.message}`)];
+        ? [`${s.green(s.bold('OK'))}    ${shown(store.root)}/log.jsonl: ${plural(v.lines, 'line')}, chain intact through seq ${v.lastSeq}, log.head agrees`]
+        : [`${s.red(s.bold('FAIL'))}  ${shown(store.root)}/log.jsonl: ${plural(v.problems.length, 'problem')}`, ...v.problems.map((p) => `  ${p.kind}: ${escapeMessage(p.message)}`)];
       for (const r of v.recovered) out.push(`  note: line ${r.line} is a torn append (${r.bytes} bytes) sealed off and recorded by the line after it`);
       out.push(...checkpointLines(c, pubkeys.length > 0, s));
       io.stdout.write(out.join('\n') + '\n');
@@ -56,12 +57,13 @@ async function cmdLog(a: Args, io: CliIo): Promise<number> {
     return EXIT_OK;
   }
   if (rows.length === 0) {
-    io.stdout.write(name ? `no log entries for ${name} in ${store.root}\n` : `the audit log of ${store.root} is empty\n`);
+    io.stdout.write(name ? `no log entries for ${shown(name)} in ${shown(store.root)}\n` : `the audit log of ${shown(store.root)} is empty\n`);
     return EXIT_OK;
   }
   const table = rows.map((r) =>
     r.entry
-      ? [String(r.entry.seq), r.entry.time, r.entry.command, r.entry.ref ?? (r.entry.snapshot ? shortId(r.entry.snapshot) : '-'), outcomeText(r), `${r.entry.user}@${r.entry.host}`]
+      ? // A log line is unsigned: every field of it is shown escaped for a terminal.
+        [String(r.entry.seq), shown(r.entry.time), shown(r.entry.command), r.entry.ref !== undefined ? shown(r.entry.ref) : r.entry.snapshot ? shortId(r.entry.snapshot) : '-', outcomeText(r), shown(`${r.entry.user}@${r.entry.host}`)]
       : [`(${r.line})`, '?', '?', '?', outcomeText(r), '?'],
   );
   const head = ['SEQ', 'TIME', 'COMMAND', 'REF', 'OUTCOME', 'USER@HOST'];
@@ -80,11 +82,11 @@ function checkpointLines(c: CheckpointVerification, signed: boolean, s: ReturnTy
   if (c.checkpoints === 0 && c.external.length === 0 && c.problems.length === 0) return ['  no signed checkpoint yet: the log and log.head could be rewritten together unseen (snap log checkpoint --key KEY)'];
   if (c.problems.length > 0) {
     out.push(`${s.red(s.bold('FAIL'))}  checkpoints: ${plural(c.problems.length, 'problem')}`);
-    for (const p of c.problems) out.push(`  ${p.kind}: ${p.message}`);
+    for (const p of c.problems) out.push(`  ${p.kind}: ${escapeMessage(p.message)}`);
   } else if (c.newest) {
-    out.push(`${s.green(s.bold('OK'))}    ${plural(c.checkpoints, 'checkpoint')} (newest: ${c.newest.size} lines, origin ${c.newest.origin}${signed ? `, signed by ${c.newest.signedBy.map(shortKeyid).join(', ')}` : ', signatures not checked: give --pubkey'}); the log extends each of them`);
+    out.push(`${s.green(s.bold('OK'))}    ${plural(c.checkpoints, 'checkpoint')} (newest: ${c.newest.size} lines, origin ${shown(c.newest.origin)}${signed ? `, signed by ${c.newest.signedBy.map(shortKeyid).join(', ')}` : ', signatures not checked: give --pubkey'}); the log extends each of them`);
   }
-  for (const x of c.external) if (x.extends) out.push(`${s.green(s.bold('OK'))}    the log extends ${x.source} (${x.size} lines)${x.signedBy.length > 0 ? `, signed by ${x.signedBy.map(shortKeyid).join(', ')}` : ''}`);
+  for (const x of c.external) if (x.extends) out.push(`${s.green(s.bold('OK'))}    the log extends ${shown(x.source)} (${x.size} lines)${x.signedBy.length > 0 ? `, signed by ${x.signedBy.map(shortKeyid).join(', ')}` : ''}`);
   return out;
 }
 
@@ -101,7 +103,7 @@ async function cmdCheckpoint(a: Args, io: CliIo): Promise<number> {
     jsonOut(io, { ok: true, file: made.file, origin: made.checkpoint.origin, size: made.checkpoint.size, root, signed: made.signed, note: made.note, log });
   } else {
     io.stdout.write(made.note);
-    if (!a.quiet) io.stderr.write(`${made.signed ? 'wrote' : 'already signed by this key:'} ${made.file} (${plural(made.checkpoint.size, 'line')}); keep a copy of this checkpoint off this machine, and check later with: snap log --verify --checkpoint FILE --pubkey KEY.pub\n`);
+    if (!a.quiet) io.stderr.write(`${made.signed ? 'wrote' : 'already signed by this key:'} ${shown(made.file)} (${plural(made.checkpoint.size, 'line')}); keep a copy of this checkpoint off this machine, and check later with: snap log --verify --checkpoint FILE --pubkey KEY.pub\n`);
   }
   return EXIT_OK;
 }
@@ -124,9 +126,9 @@ export const logCommand: CommandSpec = {
       .option('passphrase-env', { type: 'string', describe: 'log checkpoint: environment variable holding the key passphrase' })
       .option('origin', { type: 'string', describe: 'log checkpoint: the log\'s name in the checkpoint (default: that of the newest checkpoint, else a new snap.local/log/<random>)' })
       .option('out', { type: 'string', describe: 'log checkpoint: also write the checkpoint to this file' })
-      .example('snap log fraud-train', 'who sealed and verified fraud-train, when, with what outcome')
-      .example('snap log checkpoint --key audit.key > cp.txt', 'sign the log as it is now; keep cp.txt elsewhere')
-      .example('snap log --verify --pubkey audit.pub --checkpoint cp.txt', 'exit 1 if the log was rewritten since')
-      .example('snap log --verify', 'exit 0 only if the log is an unbroken hash chain'),
+      .example('$0 log fraud-train', 'who sealed and verified fraud-train, when, with what outcome')
+      .example('$0 log checkpoint --key audit.key > cp.txt', 'sign the log as it is now; keep cp.txt elsewhere')
+      .example('$0 log --verify --pubkey audit.pub --checkpoint cp.txt', 'exit 1 if the log was rewritten since')
+      .example('$0 log --verify', 'exit 0 only if the log is an unbroken hash chain'),
   run: cmdLog,
 };

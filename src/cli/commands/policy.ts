@@ -1,5 +1,5 @@
 /**
- * `snap policy <action> <file>`: make, change, sign and inspect a trust policy (docs/FORMAT.md §12).
+ * `snap policy <action> <file>`: make, change, sign and inspect a trust policy (docs/FORMAT.md §16).
  *
  * - `init FILE --name NAME --root-key ROOT.pub… [--root-threshold N] [--expires 365d]`
  * - `add-key FILE --pub KEY.pub --key-name NAME --role ROLE… [--valid-from T] [--valid-until T]`
@@ -29,6 +29,7 @@ import { checkReason } from '../../core/revocation.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { plural, shortKeyid } from '../format.js';
 import { jsonOut, signingKeys, trustedKeys, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 
 const ACTIONS = ['init', 'add-key', 'revoke-key', 'remove-key', 'rule', 'set', 'sign', 'show'] as const;
 type Action = (typeof ACTIONS)[number];
@@ -88,8 +89,8 @@ async function edit(a: Args, io: CliIo, file: string, change: (p: Policy) => Pol
 function report(a: Args, io: CliIo, file: string, p: Policy, signatures: number, what: string): number {
   if (a.json) jsonOut(io, { ok: true, file, name: p.name, version: p.version, signatures });
   else {
-    io.stdout.write(`${file}: policy ${p.name} ${what}\n`);
-    if (signatures < p.root.threshold && !a.quiet) io.stdout.write(`  it needs ${p.root.threshold} root signature${p.root.threshold === 1 ? '' : 's'}: snap policy sign ${file} --key ROOT.key\n`);
+    io.stdout.write(`${shown(file)}: policy ${shown(p.name)} ${what}\n`);
+    if (signatures < p.root.threshold && !a.quiet) io.stdout.write(`  it needs ${p.root.threshold} root signature${p.root.threshold === 1 ? '' : 's'}: snap policy sign ${shown(file)} --key ROOT.key\n`);
   }
   return EXIT_OK;
 }
@@ -149,20 +150,20 @@ async function cmdShow(a: Args, io: CliIo, file: string): Promise<number> {
   }
   const roleOf = (k: string) => [...(p.root.keyids.includes(k) ? ['root'] : []), ...Object.entries(p.roles).filter(([, r]) => r.keyids.includes(k)).map(([n]) => n)];
   const lines = [
-    `policy ${p.name} version ${p.version}, expires ${p.expires}${new Date(p.expires) <= now ? ' (EXPIRED)' : ''}`,
+    `policy ${shown(p.name)} version ${p.version}, expires ${shown(p.expires)}${new Date(p.expires) <= now ? ' (EXPIRED)' : ''}`,
     `  payload sha256  ${doc.sha256}`,
     `  root            ${p.root.threshold} of ${p.root.keyids.length} root keys must sign it`,
     `  keys (${Object.keys(p.keys).length}):`,
     ...Object.entries(p.keys).map(([k, v]) => {
       const why = keyUnusable(p, k, now);
-      const validity = [v.validFrom ? `from ${v.validFrom}` : '', v.validUntil ? `until ${v.validUntil}` : ''].filter(Boolean).join(' ');
-      return `    ${shortKeyid(k)}  ${v.name}  [${roleOf(k).join(', ') || 'no role'}]${validity ? `  valid ${validity}` : ''}${why ? `  — does not count: ${why}` : ''}`;
+      const validity = [v.validFrom ? `from ${shown(v.validFrom)}` : '', v.validUntil ? `until ${shown(v.validUntil)}` : ''].filter(Boolean).join(' ');
+      return `    ${shortKeyid(k)}  ${shown(v.name)}  [${roleOf(k).map(shown).join(', ') || 'no role'}]${validity ? `  valid ${validity}` : ''}${why ? `  — does not count: ${escapeMessage(why)}` : ''}`;
     }),
     `  rules (${p.rules.length}; the first that matches a dataset decides):`,
-    ...p.rules.map((r, i) => `    ${i + 1}. ${r.datasets.join(', ')}: ${Object.entries(r.require).map(([role, n]) => `${n} ${role}`).join(' + ')} (distinct keys)${r.maxAgeDays ? `, snapshots at most ${r.maxAgeDays} days old` : ''}`),
+    ...p.rules.map((r, i) => `    ${i + 1}. ${r.datasets.map(shown).join(', ')}: ${Object.entries(r.require).map(([role, n]) => `${n} ${shown(role)}`).join(' + ')} (distinct keys)${r.maxAgeDays ? `, snapshots at most ${r.maxAgeDays} days old` : ''}`),
     `  signatures (${sigs.length}):`,
-    ...sigs.map((s) => `    ${shortKeyid(s.keyid) || '(none)'}${s.name ? `  ${s.name}` : ''}: ${s.valid ? (s.root ? 'valid, root key' : 'valid, not a root key') : 'not by a key of this policy'}`),
-    ...(verified ? [verified.ok ? '  verified against --root: OK' : `  verified against --root: FAIL ${verified.message} [${verified.code}]`] : []),
+    ...sigs.map((s) => `    ${shortKeyid(s.keyid) || '(none)'}${s.name ? `  ${shown(s.name)}` : ''}: ${s.valid ? (s.root ? 'valid, root key' : 'valid, not a root key') : 'not by a key of this policy'}`),
+    ...(verified ? [verified.ok ? '  verified against --root: OK' : `  verified against --root: FAIL ${escapeMessage(verified.message ?? '')} [${verified.code}]`] : []),
   ];
   io.stdout.write(lines.join('\n') + '\n');
   return verified && !verified.ok ? EXIT_INTEGRITY : EXIT_OK;
@@ -246,9 +247,9 @@ export const policyCommand: CommandSpec = {
       .option('key', { type: 'string', array: true, describe: 'sign: private key file(s) to sign with' })
       .option('passphrase-env', { type: 'string', describe: 'sign: environment variable holding the key passphrase' })
       .option('root', { type: 'string', array: true, describe: 'show: root public keys to verify the policy against' })
-      .example('snap policy init policy.json --name acme-data --root-key r1.pub --root-key r2.pub --root-threshold 2', 'version 1, unsigned')
-      .example('snap policy add-key policy.json --pub alice.pub --key-name alice --role producer', '')
-      .example('snap policy rule policy.json --datasets "fraud-*" --require producer=1 --require reviewer=1', 'two people, two keys')
-      .example('snap policy sign policy.json --key r1.key --key r2.key', 'the root keys sign it'),
+      .example('$0 policy init policy.json --name acme-data --root-key r1.pub --root-key r2.pub --root-threshold 2', 'version 1, unsigned')
+      .example('$0 policy add-key policy.json --pub alice.pub --key-name alice --role producer', '')
+      .example('$0 policy rule policy.json --datasets "fraud-*" --require producer=1 --require reviewer=1', 'two people, two keys')
+      .example('$0 policy sign policy.json --key r1.key --key r2.key', 'the root keys sign it'),
   run: cmdPolicy,
 };

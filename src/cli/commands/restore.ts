@@ -1,6 +1,7 @@
 /** `snap restore <ref> <dir>`: write a snapshot's files into a new or empty folder, each checked, then verify the folder. */
 import { resolve } from 'node:path';
 import { SnapError } from '../../core/errors.js';
+import { escapeForTerminal as shown } from '../../core/display.js';
 import { storePath } from '../../io/store.js';
 import { restore, type RestoreSource } from '../../restore.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
@@ -36,8 +37,8 @@ async function cmdRestore(a: Args, io: CliIo): Promise<number> {
     const signers = r.signers.filter((x) => x.trusted).map((x) => shortKeyid(x.keyid)).join(', ');
     io.stdout.write(
       r.ok
-        ? `${s.green(s.bold('OK'))}    restored ${r.ref} into ${r.dir}: ${what}, signed by ${signers}; the folder verifies\n`
-        : `${s.red(s.bold('FAIL'))}  restored ${r.ref} into ${r.dir}, but the folder does not verify: ${v.problems.length} problems (see snap verify ${r.dir} --against ${refText} --json)\n`,
+        ? `${s.green(s.bold('OK'))}    restored ${shown(r.ref)} into ${shown(r.dir)}: ${what}, signed by ${signers}; the folder verifies\n`
+        : `${s.red(s.bold('FAIL'))}  restored ${shown(r.ref)} into ${shown(r.dir)}, but the folder does not verify: ${v.problems.length} problems (see snap verify ${shown(r.dir)} --against ${shown(refText)} --json)\n`,
     );
   }
   return r.ok ? EXIT_OK : EXIT_INTEGRITY;
@@ -51,7 +52,7 @@ export const restoreCommand: CommandSpec = {
     trustOptions(y)
       .positional('ref', { type: 'string', describe: 'NAME@VERSION, snapshot id, snapshot folder, or an archive FILE.snap.tar' })
       .positional('dir', { type: 'string', describe: 'target folder: absent (made) or empty' })
-      .example('snap restore spam@v1 data/ --pubkey keys/ci.pub', 'exit 0: data/ is exactly spam@v1')
-      .example('snap restore spam@v1.snap.tar data --pubkey ci.pub', 'straight from an archive, no store'),
+      .example('$0 restore spam@v1 data/ --pubkey keys/ci.pub', 'exit 0: data/ is exactly spam@v1')
+      .example('$0 restore spam@v1.snap.tar data --pubkey ci.pub', 'straight from an archive, no store'),
   run: auditErrors('restore', (a) => a.ref, cmdRestore),
 };

@@ -20,6 +20,7 @@ import { openSnapshotRef } from '../snapshot-ref.js';
 import { jsonOut, signingKeys, audit, auditErrors, type Args, type CliIo, type CommandSpec } from '../common.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { escapeForTerminal as shown } from '../../core/display.js';
 
 async function cmdRevoke(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
@@ -49,11 +50,11 @@ async function cmdRevoke(a: Args, io: CliIo): Promise<number> {
   } else {
     io.stdout.write(
       [
-        `revoked ${ref} (${shortId(info.snapshot)}): ${reason}`,
+        `revoked ${shown(ref)} (${shortId(info.snapshot)}): ${shown(reason)}`,
         `  signed by  ${keyids.map(shortKeyid).join(', ')}`,
-        ...(kept ? [`  kept in    ${kept.path}`] : []),
-        ...(out ? [`  written to ${out} (give it to other machines: snap verify … --revocations FILE, or snap import FILE)`] : []),
-        `  verify now refuses ${ref} wherever this revocation is found and its signer is trusted`,
+        ...(kept ? [`  kept in    ${shown(kept.path)}`] : []),
+        ...(out ? [`  written to ${shown(out)} (give it to other machines: snap verify … --revocations FILE, or snap import FILE)`] : []),
+        `  verify now refuses ${shown(ref)} wherever this revocation is found and its signer is trusted`,
       ].join('\n') + '\n',
     );
   }
@@ -71,6 +72,6 @@ export const revokeCommand: CommandSpec = {
       .option('key', { type: 'string', array: true, demandOption: true, describe: 'private key file (PKCS#8 PEM) to sign the revocation with; repeatable' })
       .option('passphrase-env', { type: 'string', describe: 'environment variable holding the key passphrase' })
       .option('out', { type: 'string', describe: 'also write the revocation to this file (never overwritten)' })
-      .example('snap revoke fraud-train@v7 --reason "labels flipped in spam/" --key security.key', 'verify refuses v7 from now on'),
+      .example('$0 revoke fraud-train@v7 --reason "labels flipped in spam/" --key security.key', 'verify refuses v7 from now on'),
   run: auditErrors('revoke', (a) => a.ref, cmdRevoke),
 };

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { SnapError } from '../../core/errors.js';
+import { escapeForTerminal as shown } from '../../core/display.js';
 import { snapshotId } from '../../core/statement.js';
 import { isArchivePath, ARCHIVE_SUFFIX } from '../../core/archive.js';
 import { storePath, STATEMENT_FILE } from '../../io/store.js';
@@ -13,6 +14,7 @@ import { formatBytes } from '../format.js';
 import { withProgress } from '../progress.js';
 import { parseExpiry } from '../../core/durations.js';
 import { sealedJson, sealedLines } from '../sealed.js';
+import { provenanceFromArgs } from '../provenance-args.js';
 import { jsonOut, checkJobs, signingKeys, locate, storeInside, type Args, type CliIo } from '../common.js';
 
 /** Run `seal … --out FILE.snap.tar`. */
@@ -30,8 +32,10 @@ export async function cmdSealOut(a: Args, io: CliIo): Promise<number> {
     const loc = await locate(a.parent, io, store);
     parent = snapshotId(await fsp.readFile(join(loc.dir, STATEMENT_FILE)));
   }
+  const provenance = await provenanceFromArgs(a, io, store);
   const r = await withProgress(a, io, 'sealing', (onProgress) =>
     sealToArchive({
+      provenance,
       dir,
       as: String(a.as),
       key: key as PrivateKey,
@@ -51,7 +55,7 @@ export async function cmdSealOut(a: Args, io: CliIo): Promise<number> {
     io.stdout.write(
       [
         ...sealedLines(r),
-        `  archive      ${r.archive.file} (${formatBytes(r.archive.archiveBytes)})`,
+        `  archive      ${shown(r.archive.file)} (${formatBytes(r.archive.archiveBytes)})`,
         `  took         ${r.seconds.toFixed(2)} s`,
       ].join('\n') + '\n',
     );

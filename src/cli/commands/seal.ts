@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { storePath } from '../../io/store.js';
 import { seal } from '../../seal.js';
 import type { PrivateKey } from '../../core/keys.js';
+import { escapeForTerminal as shown } from '../../core/display.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural } from '../format.js';
 import { withProgress } from '../progress.js';
@@ -10,6 +11,7 @@ import { parseExpiry } from '../../core/durations.js';
 import { sealedJson, sealedLines } from '../sealed.js';
 import { jsonOut, checkJobs, signingKeys, audit, auditErrors, type Args, type CliIo, type CommandSpec } from '../common.js';
 import { cmdSealOut } from './seal-out.js';
+import { provenanceFromArgs, provenanceOptions } from '../provenance-args.js';
 
 async function cmdSeal(a: Args, io: CliIo): Promise<number> {
   if (a.out !== undefined) return cmdSealOut(a, io); // straight into an archive, no store
@@ -17,6 +19,7 @@ async function cmdSeal(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
   const [key, ...coSigners] = await signingKeys(io, a);
   const dir = resolve(io.cwd, String(a.dir));
+  const provenance = await provenanceFromArgs(a, io, store);
   const r = await withProgress(a, io, 'sealing', (onProgress) =>
     seal({
       dir,
@@ -28,6 +31,7 @@ async function cmdSeal(a: Args, io: CliIo): Promise<number> {
       excludes: (a.exclude as string[]) ?? [],
       manifestOnly: !!a['manifest-only'],
       expiresAt,
+      provenance,
       jobs: checkJobs(a.jobs),
       onProgress,
     }),
@@ -41,7 +45,7 @@ async function cmdSeal(a: Args, io: CliIo): Promise<number> {
   } else {
     const lines = [
       ...sealedLines(r),
-      a['manifest-only'] ? `  contents     not kept (--manifest-only)` : `  store        ${store}: ${plural(r.newObjects, 'new object')} (${formatBytes(r.newObjectBytes)})`,
+      a['manifest-only'] ? `  contents     not kept (--manifest-only)` : `  store        ${shown(store)}: ${plural(r.newObjects, 'new object')} (${formatBytes(r.newObjectBytes)})`,
       `  took         ${r.seconds.toFixed(2)} s (${formatBytes(r.bytes / Math.max(r.seconds, 1e-3))}/s)`,
     ];
     io.stdout.write(lines.join('\n') + '\n');
@@ -54,7 +58,7 @@ export const sealCommand: CommandSpec = {
   command: 'seal <dir>',
   describe: 'Hash, sign and store DIR as a new snapshot NAME@VERSION',
   builder: (y) =>
-    y
+    provenanceOptions(y)
         .positional('dir', { type: 'string', describe: 'the dataset folder' })
         .option('as', { type: 'string', demandOption: true, describe: 'NAME@VERSION of the new snapshot (e.g. fraud-train@model-v3)' })
         .option('key', { type: 'string', array: true, demandOption: true, describe: 'private key file (PKCS#8 PEM) to sign with; repeatable (each key signs)' })
@@ -65,6 +69,6 @@ export const sealCommand: CommandSpec = {
         .option('manifest-only', { type: 'boolean', default: false, describe: 'record and sign only; keep no copy of the contents' })
         .option('expires', { type: 'string', describe: 'the snapshot expires after this: 90d, 12h, 2w, a date 2027-01-31 or 2027-01-31T12:00:00Z (recorded as expiresAt; verify refuses it from then on)' })
         .option('out', { type: 'string', describe: 'seal straight into this archive (FILE.snap.tar) instead of the store' })
-        .example('snap seal data/ --as spam@v1 --key keys/ci.key', 'seal data/ into ./.snap as spam@v1'),
+        .example('$0 seal data/ --as spam@v1 --key keys/ci.key', 'seal data/ into ./.snap as spam@v1'),
   run: auditErrors('seal', (a) => a.as, cmdSeal),
 };

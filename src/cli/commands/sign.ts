@@ -10,6 +10,7 @@ import { EXIT_OK } from '../exit-codes.js';
 import { plural, shortId, shortKeyid } from '../format.js';
 import { isArchiveFile } from '../snapshot-ref.js';
 import { jsonOut, locate, signingKeys, audit, auditErrors, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { escapeForTerminal as shown } from '../../core/display.js';
 
 async function cmdSign(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
@@ -35,10 +36,10 @@ async function cmdSign(a: Args, io: CliIo): Promise<number> {
     jsonOut(io, { ok: true, ref: r.ref, snapshot: r.snapshot, ...(archive ? { archive } : {}), changed: r.changed, added: r.added, alreadySigned: r.alreadySigned, signatures: r.signatures, log });
     return EXIT_OK;
   }
-  const where = archive ? ` in ${refText}` : '';
+  const where = archive ? ` in ${shown(refText)}` : '';
   const out: string[] = [];
-  for (const k of r.added) out.push(`signed ${r.ref} (${shortId(r.snapshot)})${where} with keyid ${shortKeyid(k)}`);
-  for (const k of r.alreadySigned) out.push(`${r.ref} (${shortId(r.snapshot)})${where} is already signed by keyid ${shortKeyid(k)}: nothing to do`);
+  for (const k of r.added) out.push(`signed ${shown(r.ref)} (${shortId(r.snapshot)})${where} with keyid ${shortKeyid(k)}`);
+  for (const k of r.alreadySigned) out.push(`${shown(r.ref)} (${shortId(r.snapshot)})${where} is already signed by keyid ${shortKeyid(k)}: nothing to do`);
   out.push(`  the envelope carries ${plural(r.signatures, 'signature')}${r.changed ? '' : ' (unchanged)'}`);
   io.stdout.write(out.join('\n') + '\n');
   return EXIT_OK;
@@ -53,7 +54,7 @@ export const signCommand: CommandSpec = {
       .positional('ref', { type: 'string', describe: 'NAME@VERSION, snapshot id, snapshot folder, or an archive FILE.snap.tar' })
       .option('key', { type: 'string', array: true, demandOption: true, describe: 'private key file (PKCS#8 PEM) to sign with; repeatable' })
       .option('passphrase-env', { type: 'string', describe: 'environment variable holding the key passphrase' })
-      .example('snap sign fraud-train@v3 --key reviewer.key', 'the reviewer adds a second signature')
-      .example('snap sign fraud-train@v3.snap.tar --key reviewer.key', 'the same, in an archive'),
+      .example('$0 sign fraud-train@v3 --key reviewer.key', 'the reviewer adds a second signature')
+      .example('$0 sign fraud-train@v3.snap.tar --key reviewer.key', 'the same, in an archive'),
   run: auditErrors('sign', (a) => a.ref, cmdSign),
 };

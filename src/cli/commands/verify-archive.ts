@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { SnapError } from '../../core/errors.js';
+import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import { verifyArchive, openArchiveSnapshot } from '../../archive.js';
 import type { SnapshotLocation } from '../../io/store.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
@@ -51,16 +52,16 @@ export async function cmdVerifyArchive(a: Args, io: CliIo): Promise<number> {
     const out: string[] = [];
     if (r.ok) {
       const signers = r.signers.filter((x) => x.trusted).map((x) => shortKeyid(x.keyid));
-      out.push(`${s.green(s.bold('OK'))}    ${text} (${shortId(r.snapshot)}): ${plural(r.files, 'entry', 'entries')}, ${formatBytes(r.bytes)}, every one matches; signed by ${signers.join(', ')}`);
+      out.push(`${s.green(s.bold('OK'))}    ${shown(text)} (${shortId(r.snapshot)}): ${plural(r.files, 'entry', 'entries')}, ${formatBytes(r.bytes)}, every one matches; signed by ${signers.join(', ')}`);
     } else if (r.failure) {
-      out.push(`${s.red(s.bold('FAIL'))}  ${text} (${shortId(r.snapshot)}) cannot be trusted: ${r.failure.message}`);
-      for (const g of r.signers) out.push(`  signature keyid ${shortKeyid(g.keyid) || '(none)'}: ${g.trusted ? 'trusted' : (g.reason ?? 'untrusted')}`);
+      out.push(`${s.red(s.bold('FAIL'))}  ${shown(text)} (${shortId(r.snapshot)}) cannot be trusted: ${escapeMessage(r.failure.message)}`);
+      for (const g of r.signers) out.push(`  signature keyid ${shortKeyid(g.keyid) || '(none)'}: ${g.trusted ? 'trusted' : escapeMessage(g.reason ?? 'untrusted')}`);
     } else {
-      out.push(`${s.red(s.bold('FAIL'))}  ${text} (${shortId(r.snapshot)}): ${r.counts.modified} of ${r.files} entries do not match their signed digest`);
+      out.push(`${s.red(s.bold('FAIL'))}  ${shown(text)} (${shortId(r.snapshot)}): ${r.counts.modified} of ${r.files} entries do not match their signed digest`);
       for (const p of r.problems.slice(0, 20)) {
         const e = p.expected as { sha256?: string } | undefined;
         const x = p.actual as { sha256?: string } | undefined;
-        out.push(`  ${p.path}  ${shortDigest(e?.sha256 ?? '')} → ${shortDigest(x?.sha256 ?? '')}`);
+        out.push(`  ${shown(p.path)}  ${shortDigest(e?.sha256 ?? '')} → ${shortDigest(x?.sha256 ?? '')}`);
       }
       if (r.problems.length > 20) out.push(`  … and ${r.problems.length - 20} more (--json lists all)`);
     }

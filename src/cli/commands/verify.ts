@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
 import { SnapError } from '../../core/errors.js';
+import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import { storePath, type SnapshotLocation } from '../../io/store.js';
 import { verify, type VerifyReport, type Problem } from '../../verify.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
@@ -16,38 +17,41 @@ import { checkTrust } from '../../snapshot.js';
 import type { TrustedKey } from '../../core/envelope.js';
 import type { TrustRules } from '../../trust/rules.js';
 
+/** One problem as a line of the report; every name, target and reason in it escaped for a terminal. */
 function describeProblem(p: Problem): string {
   const e = p.expected as Record<string, unknown> | undefined;
   const x = p.actual as Record<string, unknown> | undefined;
   const sz = (o?: Record<string, unknown>) => (o && typeof o.size === 'number' ? formatBytes(o.size) : '');
-  const dg = (o?: Record<string, unknown>) => (o && typeof o.sha256 === 'string' ? shortDigest(o.sha256) : o && typeof o.target === 'string' ? `→ ${o.target}` : '');
+  const dg = (o?: Record<string, unknown>) => (o && typeof o.sha256 === 'string' ? shortDigest(o.sha256) : o && typeof o.target === 'string' ? `→ ${shown(o.target)}` : '');
+  const path = shown(p.path);
   switch (p.kind) {
     case 'modified':
-      return `${p.path}  ${sz(e)} ${dg(e)} → now ${sz(x)} ${dg(x)}`.replace(/\s+/g, ' ');
+      return `${path}  ${[sz(e), dg(e)].filter(Boolean).join(' ')} → now ${[sz(x), dg(x)].filter(Boolean).join(' ')}`;
     case 'missing':
-      return `${p.path}  (${[sz(e), dg(e)].filter(Boolean).join(' ')})${p.movedTo ? `  moved to ${p.movedTo}` : ''}`;
+      return `${path}  (${[sz(e), dg(e)].filter(Boolean).join(' ')})${p.movedTo ? `  moved to ${shown(p.movedTo)}` : ''}`;
     case 'extra':
-      return `${p.path}  (${[sz(x), dg(x)].filter(Boolean).join(' ') || (p.reason ?? '')})${p.movedFrom ? `  same content as missing ${p.movedFrom}: moved (a flipped label?)` : ''}`;
+      return `${path}  (${[sz(x), dg(x)].filter(Boolean).join(' ') || escapeMessage(p.reason ?? '')})${p.movedFrom ? `  same content as missing ${shown(p.movedFrom)}: moved (a flipped label?)` : ''}`;
     case 'type-changed':
-      return `${p.path}  was ${e && 'target' in e ? 'a symlink' : 'a file'}, now ${x && 'target' in x ? 'a symlink' : String(x?.type ?? 'something else')}`;
+      return `${path}  was ${e && 'target' in e ? 'a symlink' : 'a file'}, now ${x && 'target' in x ? 'a symlink' : escapeMessage(String(x?.type ?? 'something else'))}`;
     default:
-      return `${p.path}${p.reason ? `  (${p.reason})` : ''}`;
+      return `${path}${p.reason ? `  (${escapeMessage(p.reason)})` : ''}`;
   }
 }
 
 function printVerify(r: VerifyReport, dir: string, io: CliIo, color: boolean): void {
   const s = styler(color);
   const signers = r.signers.filter((x) => x.trusted).map(signerName);
+  const ref = shown(r.ref);
   const out: string[] = [];
   if (r.ok) {
-    out.push(`${s.green(s.bold('OK'))}    ${dir} matches ${r.ref} (${shortId(r.snapshot)}): ${plural(r.counts.matched, 'file')}, ${formatBytes(r.bytes)}, signed by ${signers.join(', ')}${r.policy ? `; policy ${r.policy.name} v${r.policy.version} satisfied` : ''}`);
+    out.push(`${s.green(s.bold('OK'))}    ${shown(dir)} matches ${ref} (${shortId(r.snapshot)}): ${plural(r.counts.matched, 'file')}, ${formatBytes(r.bytes)}, signed by ${signers.join(', ')}${r.policy ? `; policy ${shown(r.policy.name)} v${r.policy.version} satisfied` : ''}`);
   } else if (r.failure) {
-    out.push(`${s.red(s.bold('FAIL'))}  ${r.ref} (${shortId(r.snapshot)}) cannot be trusted: ${r.failure.message}`);
-    for (const g of r.signers) out.push(`  signature keyid ${shortKeyid(g.keyid) || '(none)'}${g.name ? ` (${g.name})` : ''}: ${g.trusted ? 'trusted' : (g.reason ?? 'untrusted')}`);
+    out.push(`${s.red(s.bold('FAIL'))}  ${ref} (${shortId(r.snapshot)}) cannot be trusted: ${escapeMessage(r.failure.message)}`);
+    for (const g of r.signers) out.push(`  signature keyid ${shortKeyid(g.keyid) || '(none)'}${g.name ? ` (${shown(g.name)})` : ''}: ${g.trusted ? 'trusted' : escapeMessage(g.reason ?? 'untrusted')}`);
     out.push('  No data check is trusted. Do not train on this data.');
   } else {
     const parts = (['modified', 'missing', 'extra', 'type-changed', 'unreadable'] as const).filter((k) => r.counts[k] > 0).map((k) => `${r.counts[k]} ${k}`);
-    out.push(`${s.red(s.bold('FAIL'))}  ${dir} differs from ${r.ref} (${shortId(r.snapshot)}): ${parts.join(', ')}; ${plural(r.counts.matched, 'file')} matched`);
+    out.push(`${s.red(s.bold('FAIL'))}  ${shown(dir)} differs from ${ref} (${shortId(r.snapshot)}): ${parts.join(', ')}; ${plural(r.counts.matched, 'file')} matched`);
     out.push(`  signed by ${signers.join(', ')} (trusted)`);
     for (const kind of ['modified', 'missing', 'extra', 'type-changed', 'unreadable'] as const) {
       const list = r.problems.filter((p) => p.kind === kind);
@@ -68,14 +72,14 @@ export function signerJson(x: VerifyReport['signers'][number]): Record<string, u
 
 /** How a signer is named in human output: its policy name and roles when known, else its short keyid. */
 export function signerName(x: VerifyReport['signers'][number]): string {
-  return x.name ? `${x.name}${x.roles && x.roles.length > 0 ? ` (${x.roles.join(', ')})` : ''}` : shortKeyid(x.keyid);
+  return x.name ? `${shown(x.name)}${x.roles && x.roles.length > 0 ? ` (${x.roles.map(shown).join(', ')})` : ''}` : shortKeyid(x.keyid);
 }
 
 /** One line per revocation found that does not count (signed by no key trusted to revoke). */
 export function revocationNotes(reports: VerifyReport['revocations']): string[] {
   return (reports ?? [])
     .filter((x) => !x.counts)
-    .map((x) => `  note: a revocation of this snapshot (${x.revokedAt}: ${x.reason}) signed by ${x.claimedKeyids.map((k) => `keyid ${shortKeyid(k) || '(none)'}`).join(', ')} does not count: no key trusted to revoke signed it (${x.source})`);
+    .map((x) => `  note: a revocation of this snapshot (${shown(x.revokedAt)}: ${shown(x.reason)}) signed by ${x.claimedKeyids.map((k) => `keyid ${shortKeyid(k) || '(none)'}`).join(', ')} does not count: no key trusted to revoke signed it (${shown(x.source)})`);
 }
 
 async function cmdVerify(a: Args, io: CliIo): Promise<number> {
@@ -113,7 +117,7 @@ async function cmdVerifyDir(a: Args, io: CliIo, archived: SnapshotLocation | und
     try {
       await updateState(stateDir, (s) => rememberLatest(s, domain, r.snapshot, st, new Date()));
     } catch (e) {
-      if (!a.quiet) io.stderr.write(`note: the trusted state ${stateDir} was not updated (${(e as Error).message}): this machine will not remember ${st.predicate.dataset}@${st.predicate.version} as seen\n`);
+      if (!a.quiet) io.stderr.write(`note: the trusted state ${shown(stateDir)} was not updated (${escapeMessage((e as Error).message)}): this machine will not remember ${shown(st.predicate.dataset)}@${shown(st.predicate.version)} as seen\n`);
     }
   }
   // Logged into the store named by --store/$SNAP_STORE when there is one (a read-only store: a note, not a failure).
@@ -158,8 +162,8 @@ export const verifyCommand: CommandSpec = {
     trustOptions(y)
         .positional('dir', { type: 'string', describe: 'the dataset folder to check, or an archive FILE.snap.tar to check on its own' })
         .option('against', { type: 'string', describe: 'snapshot ref: NAME@VERSION, NAME@latest (the newest trusted one, never older than one this machine has seen), snapshot id (or 8+ hex prefix), snapshot folder, or FILE.snap.tar (not needed when DIR is an archive)' })
-        .example('snap verify data --against spam@v1 --pubkey ci.pub', 'exit 0: train; exit 1: stop')
-        .example('snap verify spam@v1.snap.tar --pubkey keys/ci.pub', 'an archive alone, nothing extracted')
-        .example('snap verify data --against spam@v1 --policy policy.json --root root1.pub --root root2.pub', 'who must have signed is the policy\'s to say'),
+        .example('$0 verify data --against spam@v1 --pubkey ci.pub', 'exit 0: train; exit 1: stop')
+        .example('$0 verify spam@v1.snap.tar --pubkey keys/ci.pub', 'an archive alone, nothing extracted')
+        .example('$0 verify data --against spam@v1 --policy policy.json --root root1.pub --root root2.pub', 'who must have signed is the policy\'s to say'),
   run: auditErrors('verify', (a) => a.against, cmdVerify),
 };
