@@ -21,6 +21,7 @@ import { writeArchive, readLinkNow, checkArchiveTarget, type ArchiveWriteResult 
 import { MANIFEST_FILE } from './io/store.js';
 import { scanAndSign, type Progress, type SealedSnapshot } from './seal.js';
 import { checkManifestAgainst } from './archive.js';
+import { refuseReservedVersion } from './trust/latest.js';
 import { leaveNothing } from './io/interrupt.js';
 
 /** Options of {@link sealToArchive}. */
@@ -30,10 +31,14 @@ export interface SealArchiveOptions {
   /** `NAME@VERSION`. */
   as: string;
   key: PrivateKey;
+  /** More signing keys (co-signers); a key given twice signs once. */
+  coSigners?: readonly PrivateKey[];
   /** The archive to write (`….snap.tar`); must not exist. */
   out: string;
   /** Snapshot id of the previous version (`sha256:<hex>`), when there is one. */
   parent?: string;
+  /** `predicate.expiresAt`, when the snapshot should expire. */
+  expiresAt?: string;
   /** gitignore-syntax patterns to leave out; recorded in the statement. */
   excludes?: readonly string[];
   /** Signed into the statement as `predicate.provenance`. */
@@ -63,6 +68,7 @@ export interface SealArchiveResult extends SealedSnapshot {
 export async function sealToArchive(opts: SealArchiveOptions): Promise<SealArchiveResult> {
   const t0 = performance.now();
   const { name, version } = parseNameVersion(opts.as);
+  refuseReservedVersion(version);
   const root = resolve(opts.dir);
   const out = resolve(opts.out);
   await checkArchiveTarget(out); // before hashing anything
@@ -76,11 +82,13 @@ export async function sealToArchive(opts: SealArchiveOptions): Promise<SealArchi
       name,
       version,
       key: opts.key,
+      coSigners: opts.coSigners,
       manifestPath,
       excludes: opts.excludes,
       skipDirs: opts.skipDirs,
       jobs: opts.jobs,
       parent: opts.parent,
+      expiresAt: opts.expiresAt,
       provenance: opts.provenance,
       now: opts.now,
       onProgress: opts.onProgress,

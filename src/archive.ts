@@ -29,6 +29,7 @@ import {
   writeFileAtomic, fsyncDir, MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, CONTENTS_FILE, type SnapshotLocation, type Store,
 } from './io/store.js';
 import { ioError } from './io/errors.js';
+import type { TrustRules } from './trust/rules.js';
 import { checkInterrupted } from './io/interrupt.js';
 import { checkTrust, type SignerReport, type TrustCheck } from './snapshot.js';
 import type { Progress } from './seal.js';
@@ -114,6 +115,8 @@ export interface OpenedArchive {
 export interface OpenArchiveOptions {
   trusted: readonly TrustedKey[];
   threshold?: number;
+  /** Expiry, revocations and policy (trust/rules.ts), applied by `checkTrust`. */
+  rules?: TrustRules;
   /** Where the private spool folder goes (default: the OS temporary folder). */
   spoolParent?: string;
   /** How the user named the archive (reports show it); default the path. */
@@ -132,7 +135,7 @@ export async function openArchive(file: string, opts: OpenArchiveOptions): Promi
     // The manifest is spooled first (checkTrust wants the whole snapshot folder), but nothing in it
     // is looked at before the signature is trusted.
     const spool = await reader.spoolManifest();
-    const trust = await checkTrust({ ...reader.location, ref: opts.ref ?? file }, opts.trusted, opts.threshold ?? 1);
+    const trust = await checkTrust({ ...reader.location, ref: opts.ref ?? file }, opts.trusted, opts.threshold ?? 1, opts.rules);
     if (!trust.ok || !trust.statement) return { reader, trust, failure: { code: (trust.failure?.code ?? 'SIGNATURE_INVALID') as SnapErrorCode, message: trust.failure?.message ?? 'not trusted' } };
     const pred = trust.statement.predicate;
     if (spool.sha256 !== pred.manifestSha256) {
@@ -270,6 +273,8 @@ export interface VerifyArchiveOptions {
   file: string;
   trusted: readonly TrustedKey[];
   threshold?: number;
+  /** Expiry, revocations and policy (trust/rules.ts), applied by `checkTrust`. */
+  rules?: TrustRules;
   /** How the user named it (default: the path). */
   ref?: string;
   onProgress?: (p: Progress) => void;
@@ -289,10 +294,10 @@ const emptyCounts = (): VerifyCounts => ({ matched: 0, modified: 0, missing: 0, 
 export async function verifyArchive(opts: VerifyArchiveOptions): Promise<VerifyReport> {
   const t0 = performance.now();
   const ref = opts.ref ?? opts.file;
-  const o = await openArchive(opts.file, { trusted: opts.trusted, threshold: opts.threshold, ref });
+  const o = await openArchive(opts.file, { trusted: opts.trusted, threshold: opts.threshold, ref, rules: opts.rules });
   const seconds = () => (performance.now() - t0) / 1000;
   try {
-    const base = { snapshot: o.trust.snapshot, ref, signers: o.trust.signers as SignerReport[] };
+    const base = { snapshot: o.trust.snapshot, ref, signers: o.trust.signers as SignerReport[], ...(o.trust.revocations ? { revocations: o.trust.revocations } : {}), ...(o.trust.policy ? { policy: o.trust.policy } : {}) };
     if (o.failure || !o.statement || !o.manifestPath) {
       const manifestChecked = o.trust.ok;
       return {
@@ -338,6 +343,8 @@ export interface ImportOptions {
   store: string;
   trusted: readonly TrustedKey[];
   threshold?: number;
+  /** Expiry, revocations and policy (trust/rules.ts), applied by `checkTrust`. */
+  rules?: TrustRules;
   onProgress?: (p: Progress) => void;
 }
 
@@ -393,7 +400,7 @@ async function importInto(store: Store, opts: ImportOptions): Promise<Omit<Impor
   let o: OpenedArchive | undefined;
   try {
     work = await makeTmpDir(store, 'import');
-    o = await openArchive(opts.file, { trusted: opts.trusted, threshold: opts.threshold, spoolParent: work });
+    o = await openArchive(opts.file, { trusted: opts.trusted, threshold: opts.threshold, spoolParent: work, rules: opts.rules });
     const { statement, manifestPath } = requireTrusted(o, opts.file);
     const pred = statement.predicate;
     const ref = `${pred.dataset}@${pred.version}`;

@@ -35,4 +35,14 @@ export { exportSnapshot, verifyArchive, importArchive, openArchive, openArchiveS
 export { sealToArchive, type SealArchiveOptions, type SealArchiveResult } from './archive-seal.js';
 export { restore, type RestoreOptions, type RestoreResult, type RestoreSource } from './restore.js';
 export { ArchiveReader, writeArchive, type ArchiveContents, type ArchiveItem, type ArchiveWriteResult } from './io/archive.js';
+export * from './core/revocation.js';
+export * from './core/policy.js';
+export * from './core/signed-note.js';
+export { cosignSnapshot, cosignArchive, type CosignResult } from './trust/cosign.js';
+export { keepRevocation, readRevocationFile, storeRevocations, revocationSource, judgeRevocations, type RevocationDoc, type RevocationReport, type RevocationSource } from './trust/revocations.js';
+export { readPolicyFile, establishPolicy, rememberPolicy, type PolicyDoc, type VerifiedPolicy } from './trust/policy-trust.js';
+export { readState, updateState, stateDir, type TrustedState } from './trust/state.js';
+export { resolveLatest, rememberLatest, trustDomain, type LatestResult } from './trust/latest.js';
+export { makeCheckpoint, verifyCheckpoints, readCheckpointFile, type MadeCheckpoint, type CheckpointVerification } from './trust/log-checkpoints.js';
+export type { TrustRules } from './trust/rules.js';
 export { runCli, type CliIo } from './cli/run.js';

@@ -32,6 +32,7 @@ import { leaveNothing } from './io/interrupt.js';
 import { WritePool, WHOLE_FILE_MAX, type WriteFailure, type WriteReply } from './io/write-pool.js';
 import { openStore, objectPath, snapshotKeepsObjects, type SnapshotLocation, type Store } from './io/store.js';
 import { ioError } from './io/errors.js';
+import type { TrustRules } from './trust/rules.js';
 import { checkTrust, type SignerReport } from './snapshot.js';
 import { checkManifestAgainst, openArchive, dataMismatch, type OpenedArchive } from './archive.js';
 import { verify, type VerifyReport } from './verify.js';
@@ -47,6 +48,8 @@ export interface RestoreOptions {
   dir: string;
   trusted: readonly TrustedKey[];
   threshold?: number;
+  /** Expiry, revocations and policy (trust/rules.ts), applied by `checkTrust`. */
+  rules?: TrustRules;
   /** Worker threads for writing and for the final verify (default: one per core). */
   jobs?: number;
   onProgress?: (p: Progress) => void;
@@ -116,7 +119,7 @@ interface Prepared {
 async function prepare(opts: RestoreOptions, threshold: number): Promise<Prepared> {
   if (opts.source.kind === 'archive') {
     const src = opts.source;
-    const opened = await openArchive(src.file, { trusted: opts.trusted, threshold, ref: src.ref ?? src.file });
+    const opened = await openArchive(src.file, { trusted: opts.trusted, threshold, ref: src.ref ?? src.file, rules: opts.rules });
     if (opened.failure || !opened.statement || !opened.manifestPath) {
       await opened.reader.close();
       const f = opened.failure ?? { code: 'SIGNATURE_INVALID' as SnapErrorCode, message: 'not trusted' };
@@ -139,7 +142,7 @@ async function prepare(opts: RestoreOptions, threshold: number): Promise<Prepare
   if (!(await snapshotKeepsObjects(src.snapshot.dir))) {
     throw new SnapError('SNAPSHOT_NO_CONTENTS', `${src.snapshot.ref} was sealed with --manifest-only: the store keeps no contents to restore`, { ref: src.snapshot.ref });
   }
-  const trust = await checkTrust(src.snapshot, opts.trusted, threshold);
+  const trust = await checkTrust(src.snapshot, opts.trusted, threshold, opts.rules);
   if (!trust.ok || !trust.statement) {
     const f = trust.failure ?? { code: 'SIGNATURE_INVALID', message: 'not trusted' };
     throw new SnapError(f.code as SnapErrorCode, `${src.snapshot.ref}: ${f.message}; nothing was restored`, { ref: src.snapshot.ref, signers: trust.signers });
@@ -387,7 +390,7 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
     }
 
     // Step 3: the folder as a whole, against the snapshot.
-    const report = await verify({ dir: root, snapshot: prep.location, trusted: opts.trusted, threshold, jobs: opts.jobs, hashed });
+    const report = await verify({ dir: root, snapshot: prep.location, trusted: opts.trusted, threshold, rules: opts.rules, jobs: opts.jobs, hashed });
     await openUp().catch((e) => {
       throw ioError(e, root, 'cannot set the mode of the target folder');
     });

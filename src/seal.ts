@@ -26,6 +26,7 @@ import { ioError } from './io/errors.js';
 import { checkInterrupted } from './io/interrupt.js';
 import { nodeHashNative } from './io/native-hash.js';
 import { TOOL_NAME, TOOL_VERSION } from './version.js';
+import { refuseReservedVersion } from './trust/latest.js';
 
 /** Progress of a long operation, for a progress bar. */
 export interface Progress {
@@ -44,6 +45,8 @@ export interface SealOptions {
   as: string;
   /** The signing key. */
   key: PrivateKey;
+  /** More keys that sign the new snapshot too (co-signers, SPEC §5); a key given twice signs once. */
+  coSigners?: readonly PrivateKey[];
   /** Store folder. */
   store: string;
   /** Parent ref; `undefined`: the newest snapshot of the same NAME; `null`: none. */
@@ -52,6 +55,8 @@ export interface SealOptions {
   excludes?: readonly string[];
   /** Record and sign only; keep no copy of the contents. */
   manifestOnly?: boolean;
+  /** `predicate.expiresAt`: when verify starts refusing the snapshot (RFC 3339 UTC, after createdAt). */
+  expiresAt?: string;
   /** Signed into the statement as `predicate.provenance` (see provenance/build.ts). */
   provenance?: Provenance;
   /** Hashing workers (default: one per core). */
@@ -70,7 +75,11 @@ export interface SealedSnapshot {
   merkleRoot: string;
   manifestSha256: string;
   keyid: string;
+  /** Every key that signed, in order (the first is `keyid`). */
+  keyids: string[];
   createdAt: string;
+  /** When the snapshot expires, if it does. */
+  expiresAt?: string;
   parent?: string;
 }
 
@@ -220,9 +229,13 @@ export interface ScanAndSignOptions extends ScanOptions {
   name: string;
   version: string;
   key: PrivateKey;
+  /** More signing keys (see {@link SealOptions.coSigners}). */
+  coSigners?: readonly PrivateKey[];
   /** Where the manifest is written (a new file, mode 0444, fsynced). */
   manifestPath: string;
   parent?: string;
+  /** `predicate.expiresAt` (see {@link SealOptions.expiresAt}). */
+  expiresAt?: string;
   /** Signed into the statement as `predicate.provenance`. */
   provenance?: Provenance;
   now?: () => Date;
@@ -297,12 +310,14 @@ export async function scanAndSign(opts: ScanAndSignOptions, started?: HashPool):
     fileCount: totals.files,
     totalBytes: totals.bytes,
     createdAt,
+    ...(opts.expiresAt ? { expiresAt: opts.expiresAt } : {}),
     ...(opts.parent ? { parent: opts.parent } : {}),
     ...(opts.excludes && opts.excludes.length > 0 ? { excludes: [...opts.excludes] } : {}),
     ...(opts.provenance ? { provenance: opts.provenance } : {}),
     tool: { name: TOOL_NAME, version: TOOL_VERSION },
   });
   const statementBytes = serializeStatement(statement);
+  const signers = distinctSigners([opts.key, ...(opts.coSigners ?? [])]);
   const sealed: SealedSnapshot = {
     ref: `${opts.name}@${opts.version}`,
     snapshot: snapshotId(statementBytes),
@@ -311,10 +326,18 @@ export async function scanAndSign(opts: ScanAndSignOptions, started?: HashPool):
     merkleRoot,
     manifestSha256,
     keyid: opts.key.keyid,
+    keyids: signers.map((k) => k.keyid),
     createdAt,
+    ...(opts.expiresAt ? { expiresAt: opts.expiresAt } : {}),
     ...(opts.parent ? { parent: opts.parent } : {}),
   };
-  return { sealed, totals, merkleRoot, manifestSha256, createdAt, statement, statementBytes, envelope: signEnvelope(statementBytes, [opts.key]) };
+  return { sealed, totals, merkleRoot, manifestSha256, createdAt, statement, statementBytes, envelope: signEnvelope(statementBytes, signers) };
+}
+
+/** The keys in order, each keyid once (the same key given twice signs once). */
+function distinctSigners(keys: readonly PrivateKey[]): PrivateKey[] {
+  const seen = new Set<string>();
+  return keys.filter((k) => !seen.has(k.keyid) && seen.add(k.keyid) !== undefined);
 }
 
 /**
@@ -340,6 +363,7 @@ export async function seal(opts: SealOptions): Promise<SealResult> {
 async function sealInto(store: Store, opts: SealOptions): Promise<Omit<SealResult, 'storeCreated'>> {
   const t0 = performance.now();
   const { name, version } = parseNameVersion(opts.as);
+  refuseReservedVersion(version);
   const dir = resolve(opts.dir);
   const exists = () => fsp.access(join(snapshotDir(store, name, version), STATEMENT_FILE)).then(() => true, () => false);
   if (await exists()) throw new SnapError('SNAPSHOT_EXISTS', `${name}@${version} already exists in ${store.root}; snapshots are write-once, choose a new VERSION`, { ref: opts.as });
@@ -379,6 +403,7 @@ async function sealInto(store: Store, opts: SealOptions): Promise<Omit<SealResul
         name,
         version,
         key: opts.key,
+        coSigners: opts.coSigners,
         manifestPath: join(tmp, MANIFEST_FILE),
         excludes: opts.excludes,
         skipDirs: [store.root],
@@ -386,6 +411,7 @@ async function sealInto(store: Store, opts: SealOptions): Promise<Omit<SealResul
         store: opts.manifestOnly ? undefined : store,
         hints,
         parent,
+        expiresAt: opts.expiresAt,
         provenance: opts.provenance,
         now: opts.now,
         onProgress: opts.onProgress,

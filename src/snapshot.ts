@@ -6,19 +6,18 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { SnapError, isSnapError } from './core/errors.js';
-import { parseEnvelope, verifyEnvelope, type Envelope, type SignatureCheck, type TrustedKey } from './core/envelope.js';
+import { parseEnvelope, type Envelope, type TrustedKey } from './core/envelope.js';
+import { judgeSignatures, policyFailure, type PolicyReport, type SignatureVerdict, type SignerReport } from './trust/signatures.js';
 import { MAX_STATEMENT_BYTES, nameMismatch, parseStatement, snapshotId, type Statement } from './core/statement.js';
 import { MAX_ENVELOPE_BYTES } from './core/envelope.js';
 import { bytesEqual, fromBase64 } from './core/encoding.js';
 import { ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, type SnapshotLocation } from './io/store.js';
 import { ioError } from './io/errors.js';
+import { expiryFailure, revocationFailure, type TrustRules } from './trust/rules.js';
+import type { RevocationReport } from './trust/revocations.js';
 
-/** A signer as reported to users (SPEC §8 `signers`). */
-export interface SignerReport {
-  keyid: string;
-  trusted: boolean;
-  reason?: string;
-}
+/** A signer as reported to users (SPEC §8 `signers`; with a policy, its name and roles). */
+export type { SignerReport } from './trust/signatures.js';
 
 /** The trust verdict on a snapshot, before any data is looked at. */
 export interface TrustCheck {
@@ -31,6 +30,10 @@ export interface TrustCheck {
   statement?: Statement;
   /** Why trust failed, with a stable code. */
   failure?: { code: string; message: string };
+  /** Revocations of this snapshot that were found (trusted or not; see trust/revocations.ts). */
+  revocations?: RevocationReport[];
+  /** How the snapshot met the trust policy, when one was given. */
+  policy?: PolicyReport;
   manifestPath: string;
 }
 
@@ -74,18 +77,16 @@ function expectedName(loc: SnapshotLocation): { name: string; version: string } 
   return loc.name !== undefined && loc.version !== undefined ? { name: loc.name, version: loc.version } : undefined;
 }
 
-function signerReport(s: SignatureCheck): SignerReport {
-  const keyid = s.trusted ? (s.verifiedBy as string) : s.keyid;
-  return s.trusted ? { keyid, trusted: true } : { keyid, trusted: false, reason: s.reason === 'malformed' ? 'malformed signature' : 'not signed by any trusted key' };
-}
-
 /**
  * Check a snapshot's envelope and statement against trusted keys.
  * A bad or untrusted signature, a malformed envelope, an invalid statement or a statement.json that
- * differs from the signed payload are results (`ok: false` with `failure`), not errors.
+ * differs from the signed payload are results (`ok: false` with `failure`), not errors; so is a
+ * snapshot that breaks a rule of `rules` (trust/rules.ts: `SNAPSHOT_REVOKED`, `REVOCATION_MALFORMED`,
+ * `POLICY_NOT_SATISFIED`, `SNAPSHOT_TOO_OLD`, `SNAPSHOT_EXPIRED`). With `rules.policy`, the policy's
+ * keys are trusted besides `trusted` (see trust/signatures.ts).
  * @throws SnapError `NOT_FOUND` | `IO_ERROR` when the snapshot's files cannot be read (exit 3)
  */
-export async function checkTrust(loc: SnapshotLocation, trusted: readonly TrustedKey[], threshold = 1): Promise<TrustCheck> {
+export async function checkTrust(loc: SnapshotLocation, trusted: readonly TrustedKey[], threshold = 1, rules: TrustRules = {}): Promise<TrustCheck> {
   const manifestPath = join(loc.dir, MANIFEST_FILE);
   // A snapshot file that is gone is a failed check (SPEC §8: "a signature is missing" is exit 1).
   const gone = async (name: string): Promise<boolean> => !(await fsp.access(join(loc.dir, name)).then(() => true, () => false));
@@ -109,28 +110,20 @@ export async function checkTrust(loc: SnapshotLocation, trusted: readonly Truste
     if (!isSnapError(e)) throw e;
     return { ok: false, snapshot: fallbackId, signers: [], failure: { code: e.code, message: `envelope: ${e.message}` }, manifestPath };
   }
-  let result;
+  const now = rules.now ?? new Date();
+  let verdict: SignatureVerdict;
   try {
-    result = verifyEnvelope(env, trusted, threshold);
+    verdict = judgeSignatures(env, trusted, threshold, rules.policy, now);
   } catch (e) {
     if (!isSnapError(e) || e.code === 'USAGE') throw e;
     return { ok: false, snapshot: fallbackId, signers: [], failure: { code: e.code, message: `envelope: ${e.message}` }, manifestPath };
   }
-  const signers = result.signatures.map(signerReport);
-  const snapshot = snapshotId(result.payload);
-  if (!result.ok) {
-    const n = result.trustedKeyids.length;
-    const message =
-      env.signatures.length === 0
-        ? 'the envelope has no signatures'
-        : n === 0
-          ? 'no signature verifies under a trusted key (wrong --pubkey, or the statement was altered)'
-          : `only ${n} of the required ${threshold} trusted keys signed`;
-    return { ok: false, snapshot, signers, failure: { code: 'SIGNATURE_INVALID', message }, manifestPath };
-  }
+  const signers = verdict.signers;
+  const snapshot = snapshotId(verdict.payload);
+  if (verdict.failure) return { ok: false, snapshot, signers, failure: verdict.failure, manifestPath };
   let statement: Statement;
   try {
-    statement = parseStatement(result.payload);
+    statement = parseStatement(verdict.payload);
   } catch (e) {
     if (!isSnapError(e)) throw e;
     return { ok: false, snapshot, signers, failure: { code: e.code, message: `signed statement refused: ${e.message}` }, manifestPath };
@@ -140,7 +133,7 @@ export async function checkTrust(loc: SnapshotLocation, trusted: readonly Truste
   if (mismatch) {
     return { ok: false, snapshot, signers, statement, failure: { code: 'SNAPSHOT_NAME_MISMATCH', message: mismatch }, manifestPath };
   }
-  if (!bytesEqual(statementBytes, result.payload)) {
+  if (!bytesEqual(statementBytes, verdict.payload)) {
     return {
       ok: false,
       snapshot,
@@ -150,7 +143,25 @@ export async function checkTrust(loc: SnapshotLocation, trusted: readonly Truste
       manifestPath,
     };
   }
-  return { ok: true, snapshot, signers, statement, manifestPath };
+  let revoked: Awaited<ReturnType<typeof revocationFailure>>;
+  try {
+    revoked = await revocationFailure(snapshot, rules, trusted);
+  } catch (e) {
+    if (!isSnapError(e, 'REVOCATION_MALFORMED')) throw e;
+    return { ok: false, snapshot, signers, statement, failure: { code: e.code, message: e.message }, manifestPath };
+  }
+  const revocations = revoked.reports.length > 0 ? { revocations: revoked.reports } : {};
+  if (revoked.failure) return { ok: false, snapshot, signers, statement, failure: revoked.failure, ...revocations, manifestPath };
+  let policy: PolicyReport | undefined;
+  if (rules.policy) {
+    const pf = policyFailure(rules.policy, statement, verdict.policySigners, now);
+    policy = pf.report;
+    if (pf.failure) return { ok: false, snapshot, signers, statement, failure: pf.failure, ...revocations, policy, manifestPath };
+  }
+  const withPolicy = policy ? { policy } : {};
+  const expired = expiryFailure(statement, now);
+  if (expired) return { ok: false, snapshot, signers, statement, failure: expired, ...revocations, ...withPolicy, manifestPath };
+  return { ok: true, snapshot, signers, statement, ...revocations, ...withPolicy, manifestPath };
 }
 
 /**

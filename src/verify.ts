@@ -20,6 +20,10 @@ import { checkTrust, type SignerReport } from './snapshot.js';
 import type { SnapshotLocation } from './io/store.js';
 import type { Progress } from './seal.js';
 import { ioError } from './io/errors.js';
+import type { TrustRules } from './trust/rules.js';
+import type { Statement } from './core/statement.js';
+import type { RevocationReport } from './trust/revocations.js';
+import type { PolicyReport } from './trust/signatures.js';
 
 /** The kinds of problem verify reports (SPEC §8). */
 export type ProblemKind = 'modified' | 'missing' | 'extra' | 'type-changed' | 'unreadable';
@@ -62,6 +66,12 @@ export interface VerifyReport {
   problems: Problem[];
   /** Why the snapshot itself was not trusted (signature, statement or manifest); then no data check is trusted. */
   failure?: { code: string; message: string };
+  /** Revocations of the snapshot that were found (see trust/revocations.ts). */
+  revocations?: RevocationReport[];
+  /** How the snapshot met the trust policy, when one was given. */
+  policy?: PolicyReport;
+  /** The signed statement, when the snapshot was trusted (whatever the data check found). */
+  statement?: Statement;
   /** The manifest's own check. */
   manifest?: { ok: boolean; merkleRoot?: string; manifestSha256?: string };
   files: number;
@@ -75,6 +85,8 @@ export interface VerifyOptions {
   snapshot: SnapshotLocation;
   trusted: readonly TrustedKey[];
   threshold?: number;
+  /** Expiry, revocations and policy (trust/rules.ts), applied by `checkTrust`. */
+  rules?: TrustRules;
   jobs?: number;
   /** Folders to leave out (the store, when it lies inside the dataset). */
   skipDirs?: readonly string[];
@@ -167,12 +179,12 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   const pool = new HashPool({ jobs: opts.jobs, mode: 'verify', root });
   let trust: Awaited<ReturnType<typeof checkTrust>>;
   try {
-    trust = await checkTrust(opts.snapshot, opts.trusted, opts.threshold ?? 1);
+    trust = await checkTrust(opts.snapshot, opts.trusted, opts.threshold ?? 1, opts.rules);
   } catch (e) {
     await pool.close();
     throw e;
   }
-  const base = { snapshot: trust.snapshot, ref: opts.snapshot.ref, signers: trust.signers };
+  const base = { snapshot: trust.snapshot, ref: opts.snapshot.ref, signers: trust.signers, ...(trust.revocations ? { revocations: trust.revocations } : {}), ...(trust.policy ? { policy: trust.policy } : {}), ...(trust.ok && trust.statement ? { statement: trust.statement } : {}) };
   const seconds = () => (performance.now() - t0) / 1000;
   if (!trust.ok || !trust.statement) {
     await pool.close();

@@ -10,6 +10,7 @@ import { SnapError, isSnapError } from '../core/errors.js';
 import { escapeForTerminal, escapeMessage } from '../core/display.js';
 import type { TrustedKey } from '../core/envelope.js';
 import { readPrivateKey, readPublicKey } from '../io/keyfile.js';
+import { exposureWarning, keyFileExposure } from '../io/key-hygiene.js';
 import type { PrivateKey } from '../core/keys.js';
 import { resolveRef, storePath, type SnapshotLocation } from '../io/store.js';
 import { looksLikePath } from '../core/refs.js';
@@ -137,31 +138,54 @@ export function checkThreshold(a: Args): number {
 
 /**
  * The passphrase named by `--passphrase-env VAR` (never taken from the command line itself, SPEC §6).
- * @throws SnapError `KEY_PASSPHRASE_REQUIRED` when the variable is unset or empty
+ * An unset variable and an empty one are told apart (a CI secret that was never set, or set to
+ * nothing, are different mistakes).
+ * @throws SnapError `KEY_PASSPHRASE_REQUIRED` when the variable is unset; `KEY_PASSPHRASE_EMPTY`
+ *   when it is set but empty (an empty passphrase protects nothing); both with `details.variable`
  */
 export function passphrase(io: CliIo, envName: unknown): string | undefined {
   if (envName === undefined) return undefined;
-  const v = io.env[String(envName)];
-  if (v === undefined || v === '') throw new SnapError('KEY_PASSPHRASE_REQUIRED', `--passphrase-env ${String(envName)}: that environment variable is not set`);
+  const name = String(envName);
+  const v = io.env[name];
+  if (v === undefined) throw new SnapError('KEY_PASSPHRASE_REQUIRED', `--passphrase-env ${name}: that environment variable is not set`, { variable: name });
+  if (v === '') throw new SnapError('KEY_PASSPHRASE_EMPTY', `--passphrase-env ${name}: that environment variable is set but empty; an empty passphrase protects nothing (set it to the passphrase, or leave --passphrase-env out for an unencrypted key)`, { variable: name });
   return v;
 }
 
 /**
  * The signing key of `--key`: decrypted with `--passphrase-env VAR` when given; an encrypted key
  * without it is asked for on the terminal (SPEC §6), or refused when there is none.
+ * With several `--key`, the first (see {@link signingKeys} for all of them).
  * @throws SnapError from readPrivateKey (`NOT_FOUND`, `KEY_MALFORMED`, `KEY_NOT_ED25519`,
  *   `KEY_PASSPHRASE_REQUIRED`, `KEY_PASSPHRASE_WRONG`)
  */
 export async function signingKey(io: CliIo, a: Args): Promise<PrivateKey> {
-  const path = resolve(io.cwd, String(a.key));
+  return (await signingKeys(io, a))[0] as PrivateKey;
+}
+
+/**
+ * Every signing key of `--key` (repeatable), in the order given, each read as {@link signingKey}
+ * reads one; `--passphrase-env` applies to each encrypted key.
+ * @throws SnapError `USAGE` (no `--key`) and the codes of {@link signingKey}
+ */
+export async function signingKeys(io: CliIo, a: Args): Promise<PrivateKey[]> {
+  const paths = (Array.isArray(a.key) ? a.key : a.key === undefined ? [] : [a.key]).map(String);
+  if (paths.length === 0) throw new SnapError('USAGE', 'give a signing key with --key KEY');
   const given = passphrase(io, a['passphrase-env']);
-  try {
-    return await readPrivateKey(path, { passphrase: given });
-  } catch (e) {
-    if (given !== undefined || !(e instanceof SnapError) || e.code !== 'KEY_PASSPHRASE_REQUIRED' || !io.stdin?.isTTY) throw e;
-    const { promptPassphrase } = await import('./prompt.js');
-    return readPrivateKey(path, { passphrase: await promptPassphrase(`passphrase for ${escapeForTerminal(String(a.key))}: `, { input: io.stdin, output: io.stderr as NodeJS.WriteStream }) });
+  const keys: PrivateKey[] = [];
+  for (const p of paths) {
+    const path = resolve(io.cwd, p);
+    const exposed = await keyFileExposure(path);
+    if (exposed) io.stderr.write(escapeMessage(exposureWarning(exposed)) + '\n');
+    try {
+      keys.push(await readPrivateKey(path, { passphrase: given }));
+    } catch (e) {
+      if (given !== undefined || !(e instanceof SnapError) || e.code !== 'KEY_PASSPHRASE_REQUIRED' || !io.stdin?.isTTY) throw e;
+      const { promptPassphrase } = await import('./prompt.js');
+      keys.push(await readPrivateKey(path, { passphrase: await promptPassphrase(`passphrase for ${escapeForTerminal(p)}: `, { input: io.stdin, output: io.stderr as NodeJS.WriteStream }) }));
+    }
   }
+  return keys;
 }
 
 /** Read `--pubkey` files. @throws SnapError from readPublicKey (`NOT_FOUND`, `KEY_MALFORMED`, `KEY_NOT_ED25519`) */

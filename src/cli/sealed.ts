@@ -7,7 +7,7 @@ import { escapeForTerminal as shown } from '../core/display.js';
 export function sealedJson(r: SealedSnapshot): Record<string, unknown> {
   return {
     ok: true, ref: r.ref, snapshot: r.snapshot, files: r.files, bytes: r.bytes, merkleRoot: r.merkleRoot, manifestSha256: r.manifestSha256,
-    signer: r.keyid, createdAt: r.createdAt, ...(r.parent ? { parent: r.parent } : {}),
+    signer: r.keyid, signers: r.keyids, createdAt: r.createdAt, ...(r.expiresAt ? { expiresAt: r.expiresAt } : {}), ...(r.parent ? { parent: r.parent } : {}),
   };
 }
 
@@ -18,7 +18,8 @@ export function sealedLines(r: SealedSnapshot): string[] {
     `  snapshot     ${shown(r.snapshot)}`,
     `  files        ${formatCount(r.files)} (${formatBytes(r.bytes)})`,
     `  merkle root  ${shown(r.merkleRoot)}`,
-    `  signed by    ${shown(r.keyid)}`,
+    ...r.keyids.map((k, i) => `  ${i === 0 ? 'signed by' : '         '}    ${shown(k)}`),
+    ...(r.expiresAt ? [`  expires      ${shown(r.expiresAt)}`] : []),
     ...(r.parent ? [`  parent       ${shown(r.parent)}`] : []),
   ];
 }

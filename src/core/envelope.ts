@@ -75,10 +75,11 @@ export function signEnvelope(payload: Uint8Array, signers: readonly Signer[], pa
 /**
  * Parse envelope JSON. The shape must be exactly DSSE's: `payload` and `payloadType` strings, a
  * `signatures` array of `{keyid, sig}` with string values; other members are refused.
- * The payload type must be {@link PAYLOAD_TYPE}.
+ * The payload type must be `payloadType`: {@link PAYLOAD_TYPE} unless another is asked for (a
+ * trust policy has its own, so that no signature over one can pass for a signature over the other).
  * @throws SnapError `ENVELOPE_MALFORMED` | `ENVELOPE_UNKNOWN_PAYLOAD_TYPE`
  */
-export function parseEnvelope(bytes: Uint8Array | string): Envelope {
+export function parseEnvelope(bytes: Uint8Array | string, payloadType: string = PAYLOAD_TYPE): Envelope {
   if (bytes.length > MAX_ENVELOPE_BYTES) throw new SnapError('ENVELOPE_MALFORMED', `the envelope is larger than ${MAX_ENVELOPE_BYTES} bytes`);
   let text: string;
   try {
@@ -95,8 +96,8 @@ export function parseEnvelope(bytes: Uint8Array | string): Envelope {
   if (typeof o.payload !== 'string' || typeof o.payloadType !== 'string' || !Array.isArray(o.signatures)) {
     throw new SnapError('ENVELOPE_MALFORMED', 'the envelope needs payload (string), payloadType (string) and signatures (array)');
   }
-  if (o.payloadType !== PAYLOAD_TYPE) {
-    throw new SnapError('ENVELOPE_UNKNOWN_PAYLOAD_TYPE', `unknown payloadType ${JSON.stringify(o.payloadType)} (expected ${PAYLOAD_TYPE})`);
+  if (o.payloadType !== payloadType) {
+    throw new SnapError('ENVELOPE_UNKNOWN_PAYLOAD_TYPE', `unknown payloadType ${JSON.stringify(o.payloadType)} (expected ${payloadType})`);
   }
   if (o.signatures.length > MAX_SIGNATURES) {
     throw new SnapError('ENVELOPE_MALFORMED', `the envelope carries ${o.signatures.length} signatures; at most ${MAX_SIGNATURES} are accepted`);
@@ -152,11 +153,12 @@ export interface EnvelopeVerification {
  * verdict; and {@link parseEnvelope} refuses more than {@link MAX_SIGNATURES} signatures. At most
  * `MAX_SIGNATURES × trusted.length` Ed25519 verifications are made.
  * @param threshold minimum number of distinct trusted signers (default 1)
+ * @param payloadType the payload type the envelope must have (default {@link PAYLOAD_TYPE})
  * @throws SnapError `ENVELOPE_UNKNOWN_PAYLOAD_TYPE` | `BASE64_INVALID` (payload) | `USAGE` (threshold < 1)
  */
-export function verifyEnvelope(env: Envelope, trusted: readonly TrustedKey[], threshold = 1): EnvelopeVerification {
+export function verifyEnvelope(env: Envelope, trusted: readonly TrustedKey[], threshold = 1, payloadType: string = PAYLOAD_TYPE): EnvelopeVerification {
   if (!Number.isSafeInteger(threshold) || threshold < 1) throw new SnapError('USAGE', `threshold must be a positive integer, got ${threshold}`);
-  if (env.payloadType !== PAYLOAD_TYPE) throw new SnapError('ENVELOPE_UNKNOWN_PAYLOAD_TYPE', `unknown payloadType ${JSON.stringify(env.payloadType)}`);
+  if (env.payloadType !== payloadType) throw new SnapError('ENVELOPE_UNKNOWN_PAYLOAD_TYPE', `unknown payloadType ${JSON.stringify(env.payloadType)}`);
   const payload = fromBase64(env.payload);
   const msg = pae(env.payloadType, payload);
   const seen = new Set<string>();

@@ -49,6 +49,7 @@ export const ERROR_CODES = [
   'BASE64_INVALID',
   'SIGNATURE_MALFORMED',
   'SIGNATURE_INVALID',
+  'SIGNATURE_LIMIT',
   // inclusion proofs (docs/FORMAT.md §11)
   'PROOF_MALFORMED',
   'PROOF_UNSUPPORTED',
@@ -59,10 +60,23 @@ export const ERROR_CODES = [
   'KEY_NOT_ED25519',
   'KEY_PASSPHRASE_REQUIRED',
   'KEY_PASSPHRASE_WRONG',
+  'KEY_PASSPHRASE_EMPTY',
   // data integrity (exit 1)
   'INTEGRITY_FAILURE',
   'OBJECT_CORRUPT',
   'SNAPSHOT_NAME_MISMATCH',
+  'SNAPSHOT_EXPIRED',
+  'SNAPSHOT_REVOKED',
+  'REVOCATION_MALFORMED',
+  'POLICY_MALFORMED',
+  'POLICY_SIGNATURE_INVALID',
+  'POLICY_ROLLBACK',
+  'POLICY_EXPIRED',
+  'POLICY_NOT_SATISFIED',
+  'SNAPSHOT_TOO_OLD',
+  'SNAPSHOT_ROLLBACK',
+  'CHECKPOINT_MALFORMED',
+  'LOG_INCONSISTENT',
   /** No trusted attestation covers the model files given (`verify-model`). */
   'ATTESTATION_NOT_FOUND',
   // input and environment (exit 3)
@@ -85,6 +99,7 @@ export const ERROR_CODES = [
   'OBJECT_MISSING',
   'TARGET_NOT_EMPTY',
   'DISK_FULL',
+  'STATE_MALFORMED',
   'IO_ERROR',
   // signals (exit 130 and 143)
   'INTERRUPTED',

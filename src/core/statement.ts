@@ -33,6 +33,8 @@ export interface SnapshotPredicate {
   totalBytes: number;
   /** RFC 3339 UTC with whole seconds, e.g. 2026-11-21T10:00:00Z. */
   createdAt: string;
+  /** When the signer's approval ends (RFC 3339 UTC, whole seconds, after `createdAt`): verify refuses the snapshot from then on. */
+  expiresAt?: string;
   /** Snapshot id of the previous version, `sha256:<hex>`. */
   parent?: string;
   /** gitignore-syntax patterns left out at seal time, in the order given. */
@@ -52,7 +54,7 @@ export interface Statement {
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const TIME_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
-const PREDICATE_KEYS = new Set(['dataset', 'version', 'merkleRoot', 'manifestSha256', 'fileCount', 'totalBytes', 'createdAt', 'parent', 'excludes', 'provenance', 'tool']);
+const PREDICATE_KEYS = new Set(['dataset', 'version', 'merkleRoot', 'manifestSha256', 'fileCount', 'totalBytes', 'createdAt', 'expiresAt', 'parent', 'excludes', 'provenance', 'tool']);
 
 /** RFC 3339 UTC, whole seconds, of a Date: `2026-11-21T10:00:00Z`. */
 export function formatTime(d: Date): string {
@@ -74,7 +76,7 @@ function invalid(why: string): never {
 
 /**
  * Check a statement object against SPEC §4. Unknown members anywhere are refused (fail closed: a
- * member this version does not understand, such as a future `expiresAt`, could change what the
+ * member this version does not understand, such as a future `futureMember`, could change what the
  * signer meant).
  * @throws SnapError `STATEMENT_UNKNOWN_TYPE` | `STATEMENT_UNKNOWN_PREDICATE_TYPE` | `STATEMENT_INVALID` | `STATEMENT_MALFORMED`
  */
@@ -96,6 +98,7 @@ export function validateStatement(value: unknown): Statement {
   if (typeof p.fileCount !== 'number' || !Number.isSafeInteger(p.fileCount) || p.fileCount < 1) invalid('predicate.fileCount must be a positive integer');
   if (typeof p.totalBytes !== 'number' || !Number.isSafeInteger(p.totalBytes) || p.totalBytes < 0) invalid('predicate.totalBytes must be a non-negative integer');
   if (!isValidTime(p.createdAt)) invalid('predicate.createdAt must be RFC 3339 UTC with whole seconds');
+  if ('expiresAt' in p && (!isValidTime(p.expiresAt) || p.expiresAt <= p.createdAt)) invalid('predicate.expiresAt must be RFC 3339 UTC with whole seconds, after createdAt');
   if ('parent' in p && (typeof p.parent !== 'string' || !SNAPSHOT_ID_RE.test(p.parent))) invalid('predicate.parent must be a snapshot id sha256:<64 hex>');
   if ('excludes' in p) {
     const ex = p.excludes;
@@ -130,6 +133,7 @@ export function validateStatement(value: unknown): Statement {
 export function buildStatement(predicate: SnapshotPredicate): Statement {
   const p: SnapshotPredicate = { ...predicate };
   if (p.parent === undefined) delete p.parent;
+  if (p.expiresAt === undefined) delete p.expiresAt;
   if (p.excludes === undefined || p.excludes.length === 0) delete p.excludes;
   if (p.provenance === undefined) delete p.provenance;
   const s = {

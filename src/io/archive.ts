@@ -83,7 +83,7 @@ export interface ArchiveWriteResult {
 }
 
 /** The fixed header of a regular-file member. */
-function fileHeader(name: string, size: number, mtime: Date): HeaderArg {
+export function fileHeader(name: string, size: number, mtime: Date): HeaderArg {
   return { name, type: 'file', size, mode: ARCHIVE_FILE_MODE, uid: 0, gid: 0, uname: '', gname: '', mtime, devmajor: 0, devminor: 0 };
 }
 

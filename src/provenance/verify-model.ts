@@ -3,7 +3,8 @@
  * trusted. A model's files are matched by SHA-256 to the subjects of the attestations (in the
  * store, or one exported file); an attestation counts only when a trusted key signed it; each
  * snapshot it names must be in the store under its id, signed by a trusted key, signed as the name
- * the attestation records, with the recorded Merkle root.
+ * the attestation records, with the recorded Merkle root, and neither expired (`expiresAt`) nor
+ * revoked by a trusted key (a revocation kept in the store, docs/FORMAT.md §15).
  */
 import { promises as fsp } from 'node:fs';
 import { isSnapError } from '../core/errors.js';
@@ -13,6 +14,8 @@ import { statementRef } from '../core/statement.js';
 import { resolveRef, type Store } from '../io/store.js';
 import { ioError } from '../io/errors.js';
 import { checkTrust, type SignerReport } from '../snapshot.js';
+import { revocationSource } from '../trust/revocations.js';
+import type { TrustRules } from '../trust/rules.js';
 import type { HashedArtifact } from './artifacts.js';
 import { checkAttestationEnvelope, checkStoredAttestation, listAttestations, type AttestationCheck } from './attestation-store.js';
 
@@ -44,7 +47,12 @@ export interface VerifyModelResult {
   failure?: { code: string; message: string };
 }
 
-async function datasetVerdict(d: TrainingDataset, store: Store, trusted: readonly TrustedKey[]): Promise<DatasetVerdict> {
+/**
+ * One training snapshot's verdict. `rules` are trust/rules.ts's: the store's revocations (signed by
+ * a trusted key: `SNAPSHOT_REVOKED`) and the time against which `expiresAt` is judged
+ * (`SNAPSHOT_EXPIRED`); both are failed checks (exit 1), like a bad signature.
+ */
+async function datasetVerdict(d: TrainingDataset, store: Store, trusted: readonly TrustedKey[], rules: TrustRules): Promise<DatasetVerdict> {
   const fail = (code: string, message: string, signers: SignerReport[] = []): DatasetVerdict => ({ ...d, trusted: false, signers, failure: { code, message } });
   let loc;
   try {
@@ -54,11 +62,11 @@ async function datasetVerdict(d: TrainingDataset, store: Store, trusted: readonl
     // Not under its id: is the name there, holding something else (altered or replaced)?
     const byName = await resolveRef(d.ref, store.root).catch(() => undefined);
     if (!byName) return fail(e.code, `snapshot ${d.ref} (${d.snapshot}) is not in the store: ${e.message}`);
-    const t = await checkTrust(byName, trusted);
+    const t = await checkTrust(byName, trusted, 1, rules);
     if (!t.ok) return fail(t.failure?.code ?? 'SIGNATURE_INVALID', `${d.ref}: ${t.failure?.message ?? 'not trusted'}`, t.signers);
     return fail('INTEGRITY_FAILURE', `${d.ref} in the store is now snapshot ${t.snapshot}, not the ${d.snapshot} the model was trained on`, t.signers);
   }
-  const t = await checkTrust(loc, trusted);
+  const t = await checkTrust(loc, trusted, 1, rules);
   if (!t.ok || !t.statement) return fail(t.failure?.code ?? 'SIGNATURE_INVALID', `${d.ref}: ${t.failure?.message ?? 'not trusted'}`, t.signers);
   if (t.snapshot !== d.snapshot) return fail('INTEGRITY_FAILURE', `${d.ref}: the store holds another snapshot under this id`, t.signers);
   if (statementRef(t.statement) !== d.ref) return fail('SNAPSHOT_NAME_MISMATCH', `the attestation names ${d.ref}, but snapshot ${d.snapshot} is signed as ${statementRef(t.statement)}`, t.signers);
@@ -74,9 +82,11 @@ function covers(c: AttestationCheck, files: readonly HashedArtifact[]): boolean 
 /**
  * Verify a model's training data.
  * @param attestationFile an exported attestation envelope to use instead of the store's attestations
+ * @param now the time expiry is judged at (default: now)
  * @throws SnapError `NOT_FOUND` | `IO_ERROR` (files unreadable)
  */
-export async function verifyModel(opts: { files: readonly HashedArtifact[]; trusted: readonly TrustedKey[]; store: Store; attestationFile?: string }): Promise<VerifyModelResult> {
+export async function verifyModel(opts: { files: readonly HashedArtifact[]; trusted: readonly TrustedKey[]; store: Store; attestationFile?: string; now?: Date }): Promise<VerifyModelResult> {
+  const rules: TrustRules = { now: opts.now ?? new Date(), revocations: revocationSource(opts.store.root, []) };
   const checks: AttestationCheck[] = [];
   if (opts.attestationFile !== undefined) {
     let bytes: Buffer;
@@ -102,7 +112,7 @@ export async function verifyModel(opts: { files: readonly HashedArtifact[]; trus
   for (const c of matching.filter((x) => x.ok && x.statement)) {
     const s = c.statement as NonNullable<AttestationCheck['statement']>;
     const datasets: DatasetVerdict[] = [];
-    for (const d of s.predicate.datasets) datasets.push(await datasetVerdict(d, opts.store, opts.trusted));
+    for (const d of s.predicate.datasets) datasets.push(await datasetVerdict(d, opts.store, opts.trusted, rules));
     attestations.push({ ref: attestationRef(s), id: c.id, createdAt: s.predicate.createdAt, signers: c.signers, datasets });
   }
   let failure: VerifyModelResult['failure'];

@@ -34,11 +34,12 @@ beforeAll(async () => {
 });
 
 describe('a flag that takes one value, given twice', () => {
-  it('is a usage error for --key (one signer), and makes no store', async () => {
+  it('is not an error for --key, which is repeatable: each key signs (co-signing, issue 11)', async () => {
     const store = await newStorePath();
     const r = await snapJson(['seal', sealed.data, '--as', 'ds@v1', '--key', keys.key, '--key', other.key, '--store', store]);
-    expectUsage(r);
-    expect(await exists(store)).toBe(false);
+    expect(r.code, r.stderr).toBe(0);
+    const v = await snapJson(['verify', sealed.data, '--against', 'ds@v1', '--pubkey', keys.pub, '--pubkey', other.pub, '--threshold', '2', '--store', store]);
+    expect(v.code, v.stderr).toBe(0);
   });
 
   it.each([

@@ -9,20 +9,26 @@ import { runCli } from '../../src/cli/run.js';
 import { COMMANDS, commandName } from '../../src/cli/commands/index.js';
 import { snapBin } from '../helpers/tree.js';
 
+/** The trust flags of verify, import and restore (src/cli/trust-args.ts). */
+const TRUST = ['pubkey', 'threshold', 'policy', 'root', 'state-dir', 'revocations'];
+
 /** Every flag each command takes (long names). `--json`, `--debug` and `--help` every command takes. */
 const FLAGS: Record<string, string[]> = {
   keygen: ['quiet', 'out-dir', 'passphrase-env', 'passphrase-prompt'],
   init: ['store', 'quiet'],
-  seal: ['store', 'quiet', 'jobs', 'as', 'key', 'passphrase-env', 'parent', 'no-parent', 'exclude', 'manifest-only', 'out', 'message', 'source', 'license', 'derived-from', 'pipeline', 'no-pipeline'],
-  verify: ['store', 'quiet', 'jobs', 'against', 'pubkey', 'threshold'],
+  seal: ['store', 'quiet', 'jobs', 'as', 'key', 'passphrase-env', 'parent', 'no-parent', 'exclude', 'manifest-only', 'expires', 'out', 'message', 'source', 'license', 'derived-from', 'pipeline', 'no-pipeline'],
+  verify: ['store', 'quiet', 'jobs', 'against', ...TRUST],
   diff: ['store', 'jobs', 'pubkey'],
   list: ['store'],
   show: ['store'],
   fsck: ['store', 'quiet', 'jobs', 'clean', 'repair-from'],
-  log: ['store', 'verify'],
+  log: ['store', 'verify', 'pubkey', 'checkpoint', 'key', 'passphrase-env', 'origin', 'out'],
   export: ['store', 'quiet', 'jobs', 'out'],
-  import: ['store', 'quiet', 'pubkey', 'threshold'],
-  restore: ['store', 'quiet', 'jobs', 'pubkey', 'threshold'],
+  import: ['store', 'quiet', ...TRUST],
+  restore: ['store', 'quiet', 'jobs', ...TRUST],
+  sign: ['store', 'quiet', 'key', 'passphrase-env'],
+  revoke: ['store', 'quiet', 'reason', 'key', 'passphrase-env', 'out'],
+  policy: ['quiet', 'name', 'root-key', 'root-threshold', 'expires', 'pub', 'keyid', 'key-name', 'role', 'valid-from', 'valid-until', 'reason', 'datasets', 'require', 'max-age', 'key', 'passphrase-env', 'root'],
   prove: ['store', 'out', 'pubkey', 'threshold'],
   'verify-proof': ['pubkey', 'threshold', 'file', 'expect'],
   attest: ['store', 'quiet', 'data', 'key', 'passphrase-env', 'as', 'train-command', 'train-commit', 'hyperparameters', 'out'],

@@ -103,7 +103,7 @@ describe('parseStatement', () => {
   });
 
   it('refuses an unknown predicate member with STATEMENT_INVALID', () => {
-    expect(() => parseStatement(edited((s) => (s.predicate.expiresAt = '2027-01-01T00:00:00Z')))).toThrowError(code('STATEMENT_INVALID'));
+    expect(() => parseStatement(edited((s) => (s.predicate.futureMember = 'https://example.com')))).toThrowError(code('STATEMENT_INVALID'));
   });
 
   it('refuses an unknown top-level member with STATEMENT_INVALID', () => {

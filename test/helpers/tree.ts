@@ -136,9 +136,18 @@ class Capture extends Writable {
   }
 }
 
+/**
+ * The trusted state folder of runs that do not name their own (SNAP_STATE_DIR): one per test
+ * process, so that tests never read or write the state of the user running them.
+ */
+const TEST_STATE_DIR = join(tmpdir(), `snap-test-state-${process.pid}-${Math.random().toString(36).slice(2)}`);
+afterAll(async () => {
+  await removeTree(TEST_STATE_DIR);
+});
+
 /** The environment a run sees: the test process's, without variables that would change snap's behaviour. */
 function runEnv(extra: RunOptions['env']): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, SNAP_STATE_DIR: TEST_STATE_DIR };
   delete env.SNAP_STORE;
   delete env.SNAP_TEST_MUTATE_DURING_READ;
   delete env.NO_COLOR;

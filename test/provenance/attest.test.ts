@@ -9,6 +9,11 @@ import { makeKeyPair, makeTree, snapJson, snap, tempDir, type KeyPair } from '..
 import { newStorePath, tamper } from '../helpers/store.js';
 import { validateAttestation, buildAttestation } from '../../src/core/attestation.js';
 import type { SnapError } from '../../src/core/errors.js';
+import { seal as sealLibrary } from '../../src/seal.js';
+import { readPrivateKey } from '../../src/io/keyfile.js';
+import { formatTime } from '../../src/core/statement.js';
+
+const DAY = 86_400_000;
 
 let dataKey: KeyPair;
 let mlKey: KeyPair;
@@ -160,6 +165,41 @@ describe('snap verify-model', () => {
     const r = await snapJson(['verify-model', 'tamper.bin', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store], { cwd: work });
     expect(r.code).toBe(1);
     expect(r.json.failure.code).toBe('INTEGRITY_FAILURE');
+  });
+
+  it('exits 1 (SNAPSHOT_EXPIRED) when a training snapshot has expired since the model was attested', async () => {
+    const data = await makeTree({ 'old.csv': 'o\n' });
+    const past = new Date(Math.floor((Date.now() - 2 * DAY) / 1000) * 1000);
+    await sealLibrary({ dir: data, as: 'expiring@v1', key: await readPrivateKey(dataKey.key), store, now: () => past, expiresAt: formatTime(new Date(past.getTime() + DAY)) });
+    await fsp.writeFile(inWork('expired.bin'), 'EXPIRED');
+    const a = await snapJson(['attest', 'expired.bin', '--data', 'expiring@v1', '--key', mlKey.key, '--as', 'expired-model@1', '--store', store], { cwd: work });
+    expect(a.code, a.stderr).toBe(0);
+    const r = await snapJson(['verify-model', 'expired.bin', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store], { cwd: work });
+    expect(r.code).toBe(1);
+    expect(r.json.attestations[0].datasets[0]).toMatchObject({ ref: 'expiring@v1', trusted: false, failure: { code: 'SNAPSHOT_EXPIRED' } });
+    expect(r.json.failure.code).toBe('SNAPSHOT_EXPIRED');
+  });
+
+  it('exits 1 (SNAPSHOT_REVOKED) when a trusted key revoked a training snapshot, and not for a revocation by an untrusted key', async () => {
+    await seal({ 'poisoned.csv': 'p\n' }, 'poisoned@v1');
+    await fsp.writeFile(inWork('revoked.bin'), 'REVOKED');
+    const a = await snapJson(['attest', 'revoked.bin', '--data', 'poisoned@v1', '--key', mlKey.key, '--as', 'revoked-model@1', '--store', store], { cwd: work });
+    expect(a.code, a.stderr).toBe(0);
+    const verifyModel = () => snapJson(['verify-model', 'revoked.bin', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store], { cwd: work });
+    const stranger = await makeKeyPair('stranger');
+    const byStranger = await snapJson(['revoke', 'poisoned@v1', '--reason', 'not mine to say', '--key', stranger.key, '--store', store]);
+    expect(byStranger.code, byStranger.stderr).toBe(0);
+    const stillTrusted = await verifyModel();
+    expect(stillTrusted.code, stillTrusted.stdout).toBe(0);
+    const revoked = await snapJson(['revoke', 'poisoned@v1', '--reason', 'labels flipped', '--key', dataKey.key, '--store', store]);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    const r = await verifyModel();
+    expect(r.code).toBe(1);
+    expect(r.json.attestations[0].datasets[0]).toMatchObject({ ref: 'poisoned@v1', trusted: false, failure: { code: 'SNAPSHOT_REVOKED' } });
+    expect(r.json.failure.code).toBe('SNAPSHOT_REVOKED');
+    const text = await snap(['verify-model', 'revoked.bin', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store], { cwd: work });
+    expect(text.code).toBe(1);
+    expect(text.stdout).toContain('[SNAPSHOT_REVOKED]');
   });
 
   it('exits 3 (NOT_FOUND) when there is no store', async () => {

@@ -8,15 +8,17 @@ import { importArchive } from '../../archive.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortKeyid } from '../format.js';
 import { withProgress } from '../progress.js';
-import { jsonOut, trustedKeys, checkThreshold, commonFlags, trustFlags, announceNewStore, type Args, type CliIo, type CommandSpec, audit, auditErrors, withExamples } from '../common.js';
+import { trustOptions, trustSetup } from '../trust-args.js';
+import { importRevocationFile } from './import-revocation.js';
+import { jsonOut, commonFlags, announceNewStore, type Args, type CliIo, type CommandSpec, audit, auditErrors, withExamples } from '../common.js';
 
 async function cmdImport(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
-  const threshold = checkThreshold(a);
-  const trusted = await trustedKeys(a.pubkey as string[], io.cwd);
+  const { trusted, threshold, rules } = await trustSetup(a, io, store);
   const file = resolve(io.cwd, String(a.file));
   if (!existsSync(file)) throw new SnapError('NOT_FOUND', `${String(a.file)} does not exist (no archive there)`, { path: file });
-  const r = await withProgress(a, io, 'importing', (onProgress) => importArchive({ file, store, trusted, threshold, onProgress }));
+  if (file.endsWith('.json')) return importRevocationFile(a, io, file, store, rules.revokers ?? trusted); // a revocation (snap revoke --out)
+  const r = await withProgress(a, io, 'importing', (onProgress) => importArchive({ file, store, trusted, threshold, rules, onProgress }));
   announceNewStore(io, r.storeCreated, store);
   const signers = r.signers.map((x) => ({ keyid: x.keyid, trusted: x.trusted, ...(x.reason ? { reason: x.reason } : {}) }));
   const log = await audit(io, store, { command: 'import', ref: r.ref, snapshot: r.snapshot, outcome: 'ok', ...(r.alreadyPresent ? { details: { alreadyPresent: true } } : {}) }, { quiet: !!a.quiet });
@@ -49,10 +51,11 @@ export const importCommand: CommandSpec = {
   describe: 'Verify a .snap.tar completely, then add it to the store',
   builder: (y) =>
     withExamples(
-      trustFlags(commonFlags(y, { store: true, quiet: 'no progress and no notes' }))
-        .positional('file', { type: 'string', describe: 'the archive (NAME@VERSION.snap.tar); the store is made if there is none and its parent folder exists' }),
+      trustOptions(commonFlags(y, { store: true, quiet: 'no progress and no notes' }))
+        .positional('file', { type: 'string', describe: 'the archive (NAME@VERSION.snap.tar), or a revocation FILE.json from snap revoke --out; the store is made if there is none and its parent folder exists' }),
       [
         ['$0 import spam@v1.snap.tar --pubkey keys/ci.pub', 'all or nothing: every byte is checked first'],
+        ['$0 import v7.revocation.json --pubkey keys/security.pub', 'keep a revocation made elsewhere in this store'],
       ],
     ),
   run: auditErrors('import', (a) => a.file, cmdImport),

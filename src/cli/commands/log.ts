@@ -4,9 +4,13 @@ import { readLog, verifyLog, type LogRow } from '../../io/audit-log.js';
 import { NAME_RE } from '../../core/refs.js';
 import { SnapError } from '../../core/errors.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
-import { plural, shortId, styler } from '../format.js';
+import { plural, shortId, shortKeyid, styler } from '../format.js';
 import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
-import { jsonOut, commonFlags, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
+import { jsonOut, commonFlags, signingKeys, trustedKeys, audit, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
+import { makeCheckpoint, readCheckpointFile, verifyCheckpoints, type CheckpointVerification } from '../../trust/log-checkpoints.js';
+import { writeFileAtomic } from '../../io/store.js';
+import type { PrivateKey } from '../../core/keys.js';
+import { resolve } from 'node:path';
 
 /** The NAME part of a `NAME@VERSION` ref, if it is one. */
 function nameOf(ref: string | undefined): string | undefined {
@@ -24,21 +28,28 @@ function outcomeText(row: LogRow): string {
 }
 
 async function cmdLog(a: Args, io: CliIo): Promise<number> {
+  if (a.name === CHECKPOINT_ACTION) return cmdCheckpoint(a, io);
   const store = await openStore(storePath(a.store, io.env, io.cwd));
   const name = a.name as string | undefined;
   if (name !== undefined && !NAME_RE.test(name)) throw new SnapError('USAGE', `"${shown(name)}" is not a dataset NAME (${NAME_RE.source})`);
   if (a.verify) {
     const v = await verifyLog(store.root);
-    if (a.json) jsonOut(io, { store: store.root, ...v });
+    const pubkeys = await trustedKeys((a.pubkey as string[] | undefined) ?? [], io.cwd);
+    const external = [];
+    for (const f of (a.checkpoint as string[] | undefined) ?? []) external.push(await readCheckpointFile(resolve(io.cwd, f)));
+    const c = await verifyCheckpoints(store.root, { pubkeys, external });
+    const ok = v.ok && c.ok;
+    if (a.json) jsonOut(io, { store: store.root, ...v, ok, chainOk: v.ok, checkpoints: c });
     else {
       const s = styler(!!io.stdout.isTTY && !io.env.NO_COLOR);
       const out = v.ok
         ? [`${s.green(s.bold('OK'))}    ${shown(store.root)}/log.jsonl: ${plural(v.lines, 'line')}, chain intact through seq ${v.lastSeq}, log.head agrees`]
         : [`${s.red(s.bold('FAIL'))}  ${shown(store.root)}/log.jsonl: ${plural(v.problems.length, 'problem')}`, ...v.problems.map((p) => `  ${p.kind}: ${escapeMessage(p.message)}`)];
       for (const r of v.recovered) out.push(`  note: line ${r.line} is a torn append (${plural(r.bytes, 'byte')}) sealed off and recorded by the line after it`);
+      out.push(...checkpointLines(c, pubkeys.length > 0, s));
       io.stdout.write(out.join('\n') + '\n');
     }
-    return v.ok ? EXIT_OK : EXIT_INTEGRITY;
+    return ok ? EXIT_OK : EXIT_INTEGRITY;
   }
   const rows = (await readLog(store.root)).filter((r) => name === undefined || (r.entry !== undefined && nameOf(r.entry.ref) === name));
   // A NAME that matches nothing is most likely mistyped: an error, not an empty table.
@@ -64,6 +75,41 @@ async function cmdLog(a: Args, io: CliIo): Promise<number> {
   return EXIT_OK;
 }
 
+/** The word that makes `snap log checkpoint` sign a checkpoint instead of showing entries of a dataset NAME. */
+const CHECKPOINT_ACTION = 'checkpoint';
+
+/** What `log --verify` says of the checkpoints. */
+function checkpointLines(c: CheckpointVerification, signed: boolean, s: ReturnType<typeof styler>): string[] {
+  const out: string[] = [];
+  if (c.checkpoints === 0 && c.external.length === 0 && c.problems.length === 0) return ['  no signed checkpoint yet: the log and log.head could be rewritten together unseen (snap log checkpoint --key KEY)'];
+  if (c.problems.length > 0) {
+    out.push(`${s.red(s.bold('FAIL'))}  checkpoints: ${plural(c.problems.length, 'problem')}`);
+    for (const p of c.problems) out.push(`  ${p.kind}: ${escapeMessage(p.message)}`);
+  } else if (c.newest) {
+    out.push(`${s.green(s.bold('OK'))}    ${plural(c.checkpoints, 'checkpoint')} (newest: ${c.newest.size} lines, origin ${shown(c.newest.origin)}${signed ? `, signed by ${c.newest.signedBy.map(shortKeyid).join(', ')}` : ', signatures not checked: give --pubkey'}); the log extends each of them`);
+  }
+  for (const x of c.external) if (x.extends) out.push(`${s.green(s.bold('OK'))}    the log extends ${shown(x.source)} (${x.size} lines)${x.signedBy.length > 0 ? `, signed by ${x.signedBy.map(shortKeyid).join(', ')}` : ''}`);
+  return out;
+}
+
+/** `snap log checkpoint --key KEY`: sign a checkpoint of the log as it is now, write it to the store, print it. */
+async function cmdCheckpoint(a: Args, io: CliIo): Promise<number> {
+  const store = await openStore(storePath(a.store, io.env, io.cwd));
+  const [key, ...more] = await signingKeys(io, a);
+  if (more.length > 0) throw new SnapError('USAGE', 'log checkpoint signs with one --key');
+  const made = await makeCheckpoint(store.root, key as PrivateKey, { ...(a.origin !== undefined ? { origin: String(a.origin) } : {}) });
+  if (a.out !== undefined) await writeFileAtomic(resolve(io.cwd, String(a.out)), made.note, { mode: 0o644 });
+  const root = Buffer.from(made.checkpoint.root).toString('hex');
+  const log = await audit(io, store.root, { command: 'log-checkpoint', outcome: 'ok', details: { size: made.checkpoint.size, root, origin: made.checkpoint.origin, keyid: (key as PrivateKey).keyid, signed: made.signed } }, { quiet: !!a.quiet });
+  if (a.json) {
+    jsonOut(io, { ok: true, file: made.file, origin: made.checkpoint.origin, size: made.checkpoint.size, root, signed: made.signed, note: made.note, log });
+  } else {
+    io.stdout.write(made.note);
+    if (!a.quiet) io.stderr.write(`${made.signed ? 'wrote' : 'already signed by this key:'} ${shown(made.file)} (${plural(made.checkpoint.size, 'line')}); keep a copy of this checkpoint off this machine, and check later with: snap log --verify --checkpoint FILE --pubkey KEY.pub\n`);
+  }
+  return EXIT_OK;
+}
+
 /** `snap log [name]`. */
 export const logCommand: CommandSpec = {
   command: 'log [name]',
@@ -71,14 +117,22 @@ export const logCommand: CommandSpec = {
   builder: (y) =>
     withExamples(
       commonFlags(y, { store: true })
-        .positional('name', { type: 'string', describe: 'only entries whose ref is NAME@… (exit 3 if there are none)' })
+        .positional('name', { type: 'string', describe: 'only entries whose ref is NAME@… (exit 3 if there are none); the word checkpoint: sign a checkpoint of the log (see --key)' })
         .option('verify', {
           type: 'boolean',
-          describe: 'check the whole log: exit 1 if a line was edited, removed, reordered or inserted, or log.head disagrees',
+          describe: 'check the whole log: exit 1 if a line was edited, removed, reordered or inserted, log.head disagrees, or the log no longer extends a signed checkpoint',
         })
+        .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: '--verify: public key(s) the newest checkpoint must be signed by' })
+        .option('checkpoint', { type: 'string', array: true, requiresArg: true, describe: '--verify: a checkpoint kept elsewhere that the log must still extend; repeatable' })
+        .option('key', { type: 'string', array: true, requiresArg: true, describe: 'log checkpoint: the private key to sign the checkpoint with' })
+        .option('passphrase-env', { type: 'string', requiresArg: true, describe: 'log checkpoint: environment variable holding the key passphrase' })
+        .option('origin', { type: 'string', requiresArg: true, describe: "log checkpoint: the log's name in the checkpoint (default: that of the newest checkpoint, else a new snap.local/log/<random>)" })
+        .option('out', { type: 'string', requiresArg: true, describe: 'log checkpoint: also write the checkpoint to this file' })
         .conflicts('verify', 'name'),
       [
         ['$0 log fraud-train', 'who sealed and verified fraud-train, when, with what outcome'],
+        ['$0 log checkpoint --key audit.key > cp.txt', 'sign the log as it is now; keep cp.txt elsewhere'],
+        ['$0 log --verify --pubkey audit.pub --checkpoint cp.txt', 'exit 1 if the log was rewritten since'],
         ['$0 log --verify', 'exit 0 only if the log is an unbroken hash chain'],
       ],
     ),

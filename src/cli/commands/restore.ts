@@ -7,19 +7,19 @@ import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortKeyid, styler } from '../format.js';
 import { withProgress } from '../progress.js';
 import { isArchiveFile } from '../snapshot-ref.js';
-import { jsonOut, checkJobs, checkThreshold, trustedKeys, locate, commonFlags, trustFlags, mustExistIfPath, type Args, type CliIo, type CommandSpec, audit, auditErrors, withExamples } from '../common.js';
+import { trustOptions, trustSetup } from '../trust-args.js';
+import { jsonOut, checkJobs, locate, commonFlags, mustExistIfPath, type Args, type CliIo, type CommandSpec, audit, auditErrors, withExamples } from '../common.js';
 
 async function cmdRestore(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
-  const threshold = checkThreshold(a);
-  const trusted = await trustedKeys(a.pubkey as string[], io.cwd);
+  const { trusted, threshold, rules } = await trustSetup(a, io, store);
   const refText = String(a.ref);
   mustExistIfPath(refText, io, 'snapshot folder or archive');
   const source: RestoreSource = isArchiveFile(refText, io.cwd)
     ? { kind: 'archive', file: resolve(io.cwd, refText), ref: refText }
     : { kind: 'snapshot', snapshot: await locate(refText, io, store), store };
   const dir = resolve(io.cwd, String(a.dir));
-  const r = await withProgress(a, io, 'restoring', (onProgress) => restore({ source, dir, trusted, threshold, jobs: checkJobs(a.jobs), onProgress }));
+  const r = await withProgress(a, io, 'restoring', (onProgress) => restore({ source, dir, trusted, threshold, rules, jobs: checkJobs(a.jobs), onProgress }));
   const v = r.verify;
   const log = await audit(io, store, { command: 'restore', ref: r.ref, snapshot: r.snapshot, outcome: r.ok ? 'ok' : 'failed', details: { dir: r.dir } }, { quiet: !!a.quiet });
   if (a.json) {
@@ -50,7 +50,7 @@ export const restoreCommand: CommandSpec = {
   describe: 'Write a snapshot into a new or empty folder, checked, then verified',
   builder: (y) =>
     withExamples(
-      trustFlags(commonFlags(y, { store: true, quiet: 'no progress and no notes', jobs: true }))
+      trustOptions(commonFlags(y, { store: true, quiet: 'no progress and no notes', jobs: true }))
         .positional('ref', { type: 'string', describe: 'NAME@VERSION, snapshot id, snapshot folder, or an archive FILE.snap.tar' })
         .positional('dir', { type: 'string', describe: 'target folder: absent (made) or empty' }),
       [

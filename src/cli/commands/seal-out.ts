@@ -8,25 +8,29 @@ import { snapshotId } from '../../core/statement.js';
 import { isArchivePath, ARCHIVE_SUFFIX } from '../../core/archive.js';
 import { storePath, STATEMENT_FILE } from '../../io/store.js';
 import { sealToArchive } from '../../archive-seal.js';
+import type { PrivateKey } from '../../core/keys.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes } from '../format.js';
 import { withProgress } from '../progress.js';
+import { parseExpiry } from '../../core/durations.js';
 import { sealedJson, sealedLines } from '../sealed.js';
 import { provenanceFromArgs } from '../provenance-args.js';
-import { jsonOut, checkJobs, signingKey, locate, storeInside, type Args, type CliIo } from '../common.js';
+import { readSnapshotUnverified } from '../../snapshot.js';
+import { jsonOut, checkJobs, signingKeys, locate, storeInside, type Args, type CliIo } from '../common.js';
 
 /** Run `seal … --out FILE.snap.tar`. */
 export async function cmdSealOut(a: Args, io: CliIo): Promise<number> {
   const outText = String(a.out);
   if (!isArchivePath(outText)) throw new SnapError('USAGE', `--out ${outText}: an archive's name ends in ${ARCHIVE_SUFFIX}`);
+  const expiresAt = a.expires === undefined ? undefined : parseExpiry(String(a.expires), new Date());
   const store = storePath(a.store, io.env, io.cwd);
-  const key = await signingKey(io, a);
+  const [key, ...coSigners] = await signingKeys(io, a);
   const dir = resolve(io.cwd, String(a.dir));
   // No store is needed; a parent is recorded only when named, and looked up in the store then.
   let parent: string | undefined;
   if (typeof a.parent === 'string') {
-    const loc = await locate(a.parent, io, store);
-    parent = snapshotId(await fsp.readFile(join(loc.dir, STATEMENT_FILE)));
+    // Signed into the new statement: refused when the folder holds a snapshot signed as another name.
+    parent = (await readSnapshotUnverified(await locate(a.parent, io, store))).snapshot;
   }
   const provenance = await provenanceFromArgs(a, io, store);
   const r = await withProgress(a, io, 'sealing', (onProgress) =>
@@ -34,9 +38,11 @@ export async function cmdSealOut(a: Args, io: CliIo): Promise<number> {
       provenance,
       dir,
       as: String(a.as),
-      key,
+      key: key as PrivateKey,
+      coSigners,
       out: resolve(io.cwd, outText),
       parent,
+      expiresAt,
       excludes: (a.exclude as string[]) ?? [],
       skipDirs: storeInside(dir, store),
       jobs: checkJobs(a.jobs),

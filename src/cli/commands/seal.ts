@@ -2,30 +2,35 @@
 import { resolve } from 'node:path';
 import { storePath } from '../../io/store.js';
 import { seal } from '../../seal.js';
+import type { PrivateKey } from '../../core/keys.js';
 import { escapeForTerminal as shown } from '../../core/display.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural } from '../format.js';
 import { withProgress } from '../progress.js';
+import { parseExpiry } from '../../core/durations.js';
 import { sealedJson, sealedLines } from '../sealed.js';
-import { jsonOut, checkJobs, signingKey, audit, auditErrors, commonFlags, announceNewStore, parentRef, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
+import { jsonOut, checkJobs, signingKeys, audit, auditErrors, commonFlags, announceNewStore, parentRef, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { cmdSealOut } from './seal-out.js';
 import { provenanceFromArgs, provenanceOptions } from '../provenance-args.js';
 
 async function cmdSeal(a: Args, io: CliIo): Promise<number> {
   if (a.out !== undefined) return cmdSealOut(a, io); // straight into an archive, no store
+  const expiresAt = a.expires === undefined ? undefined : parseExpiry(String(a.expires), new Date());
   const store = storePath(a.store, io.env, io.cwd);
-  const key = await signingKey(io, a);
+  const [key, ...coSigners] = await signingKeys(io, a);
   const dir = resolve(io.cwd, String(a.dir));
   const provenance = await provenanceFromArgs(a, io, store);
   const r = await withProgress(a, io, 'sealing', (onProgress) =>
     seal({
       dir,
       as: String(a.as),
-      key,
+      key: key as PrivateKey,
+      coSigners,
       store,
       parent: a['no-parent'] ? null : parentRef(a, io),
       excludes: (a.exclude as string[]) ?? [],
       manifestOnly: !!a['manifest-only'],
+      expiresAt,
       provenance,
       jobs: checkJobs(a.jobs),
       onProgress,
@@ -60,13 +65,14 @@ export const sealCommand: CommandSpec = {
       provenanceOptions(commonFlags(y, { store: true, quiet: 'print only the snapshot id: no report, no progress', jobs: true }))
         .positional('dir', { type: 'string', describe: 'the dataset folder: every file under it is hashed and signed' })
         .option('as', { type: 'string', requiresArg: true, demandOption: true, describe: 'NAME@VERSION of the new snapshot, e.g. fraud-train@model-v3 (required)' })
-        .option('key', { type: 'string', requiresArg: true, demandOption: true, describe: 'private key file (PKCS#8 PEM) to sign with (required; one key)' })
+        .option('key', { type: 'string', array: true, requiresArg: true, demandOption: true, describe: 'private key file (PKCS#8 PEM) to sign with (required; repeatable: each key signs)' })
         .option('passphrase-env', { type: 'string', requiresArg: true, describe: 'environment variable holding the key passphrase' })
         .option('parent', { type: 'string', requiresArg: true, describe: 'ref of the previous version (default: the newest snapshot of NAME)' })
         .option('no-parent', { type: 'boolean', describe: 'record no parent' })
         .conflicts('parent', 'no-parent')
         .option('exclude', { type: 'string', array: true, requiresArg: true, default: [], describe: 'gitignore-style pattern to leave out (repeatable; recorded in the statement)' })
         .option('manifest-only', { type: 'boolean', describe: 'record and sign only; keep no copy of the contents' })
+        .option('expires', { type: 'string', requiresArg: true, describe: 'the snapshot expires after this: 90d, 12h, 2w, a date 2027-01-31 or 2027-01-31T12:00:00Z (recorded as expiresAt; verify refuses it from then on)' })
         .option('out', { type: 'string', requiresArg: true, describe: 'seal straight into this archive (FILE.snap.tar) instead of the store; it holds the contents' })
         .conflicts('out', 'manifest-only'),
       [

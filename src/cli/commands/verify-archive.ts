@@ -11,8 +11,11 @@ import type { SnapshotLocation } from '../../io/store.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
 import { withProgress } from '../progress.js';
-import { jsonOut, trustedKeys, checkThreshold, mustExistIfPath, type Args, type CliIo } from '../common.js';
+import { jsonOut, mustExistIfPath, type Args, type CliIo } from '../common.js';
 import { isArchiveFile } from '../snapshot-ref.js';
+import { trustSetup } from '../trust-args.js';
+import { revocationNotes, signerJson } from './verify.js';
+import { storePath } from '../../io/store.js';
 
 /** True when `snap verify` was given an archive and no `--against`: verify the archive itself. */
 export function verifiesArchiveItself(a: Args, io: CliIo): boolean {
@@ -33,15 +36,16 @@ export async function archiveAgainst(a: Args, io: CliIo): Promise<{ location: Sn
 /** `snap verify FILE.snap.tar --pubkey …`: the report has the shape of `verify --json` (SPEC §8). */
 export async function cmdVerifyArchive(a: Args, io: CliIo): Promise<number> {
   if (a.against !== undefined) throw new SnapError('USAGE', `${String(a.dir)} is an archive: verify it on its own (no --against), or verify a folder --against it`);
-  const threshold = checkThreshold(a);
-  const trusted = await trustedKeys(a.pubkey as string[], io.cwd);
+  const { trusted, threshold, rules } = await trustSetup(a, io, storePath(a.store, io.env, io.cwd));
   const text = String(a.dir);
-  const r = await withProgress(a, io, 'verifying', (onProgress) => verifyArchive({ file: resolve(io.cwd, text), ref: text, trusted, threshold, onProgress }));
+  const r = await withProgress(a, io, 'verifying', (onProgress) => verifyArchive({ file: resolve(io.cwd, text), ref: text, trusted, threshold, rules, onProgress }));
   if (a.json) {
     jsonOut(io, {
       ok: r.ok, snapshot: r.snapshot, ref: r.ref,
-      signers: r.signers.map((x) => ({ keyid: x.keyid, trusted: x.trusted, ...(x.reason ? { reason: x.reason } : {}) })),
+      signers: r.signers.map(signerJson),
       ...(r.failure ? { failure: r.failure } : {}),
+      ...(r.revocations ? { revocations: r.revocations } : {}),
+      ...(r.policy ? { policy: r.policy } : {}),
       counts: r.counts, problems: r.problems, ...(r.manifest ? { manifest: r.manifest } : {}), files: r.files, bytes: r.bytes, seconds: Number(r.seconds.toFixed(3)),
     });
   } else {
@@ -62,6 +66,7 @@ export async function cmdVerifyArchive(a: Args, io: CliIo): Promise<number> {
       }
       if (r.problems.length > 20) out.push(`  … and ${r.problems.length - 20} more (--json lists all)`);
     }
+    out.push(...revocationNotes(r.revocations));
     io.stdout.write(out.join('\n') + '\n');
   }
   return r.ok ? EXIT_OK : EXIT_INTEGRITY;

@@ -8,8 +8,14 @@ import { verify, type VerifyReport, type Problem } from '../../verify.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
 import { withProgress } from '../progress.js';
-import { jsonOut, checkJobs, checkThreshold, trustedKeys, locate, storeInside, audit, auditErrors, commonFlags, trustFlags, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
+import { jsonOut, checkJobs, locate, storeInside, audit, auditErrors, commonFlags, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { verifiesArchiveItself, cmdVerifyArchive, archiveAgainst } from './verify-archive.js';
+import { trustOptions, trustSetup } from '../trust-args.js';
+import { isLatestRef, rememberLatest, resolveLatest, trustDomain, type LatestResult } from '../../trust/latest.js';
+import { readState, updateState } from '../../trust/state.js';
+import { checkTrust } from '../../snapshot.js';
+import type { TrustedKey } from '../../core/envelope.js';
+import type { TrustRules } from '../../trust/rules.js';
 
 /** One problem as a line of the report; every name, target and reason in it escaped for a terminal. */
 function describeProblem(p: Problem): string {
@@ -34,14 +40,14 @@ function describeProblem(p: Problem): string {
 
 function printVerify(r: VerifyReport, dir: string, io: CliIo, color: boolean): void {
   const s = styler(color);
-  const signers = r.signers.filter((x) => x.trusted).map((x) => shortKeyid(x.keyid));
+  const signers = r.signers.filter((x) => x.trusted).map(signerName);
   const ref = shown(r.ref);
   const out: string[] = [];
   if (r.ok) {
-    out.push(`${s.green(s.bold('OK'))}    ${shown(dir)} matches ${ref} (${shortId(r.snapshot)}): ${plural(r.counts.matched, 'file')}, ${formatBytes(r.bytes)}, signed by ${signers.join(', ')}`);
+    out.push(`${s.green(s.bold('OK'))}    ${shown(dir)} matches ${ref} (${shortId(r.snapshot)}): ${plural(r.counts.matched, 'file')}, ${formatBytes(r.bytes)}, signed by ${signers.join(', ')}${r.policy ? `; policy ${shown(r.policy.name)} v${r.policy.version} satisfied` : ''}`);
   } else if (r.failure) {
     out.push(`${s.red(s.bold('FAIL'))}  ${ref} (${shortId(r.snapshot)}) cannot be trusted: ${escapeMessage(r.failure.message)}`);
-    for (const g of r.signers) out.push(`  signature keyid ${shortKeyid(g.keyid) || '(none)'}: ${g.trusted ? 'trusted' : escapeMessage(g.reason ?? 'untrusted')}`);
+    for (const g of r.signers) out.push(`  signature keyid ${shortKeyid(g.keyid) || '(none)'}${g.name ? ` (${shown(g.name)})` : ''}: ${g.trusted ? 'trusted' : escapeMessage(g.reason ?? 'untrusted')}`);
     out.push('  No data check is trusted. Do not train on this data.');
   } else {
     const parts = (['modified', 'missing', 'extra', 'type-changed', 'unreadable'] as const).filter((k) => r.counts[k] > 0).map((k) => `${r.counts[k]} ${k}`);
@@ -55,7 +61,25 @@ function printVerify(r: VerifyReport, dir: string, io: CliIo, color: boolean): v
       if (list.length > 20) out.push(`  … and ${list.length - 20} more (--json lists all)`);
     }
   }
+  out.push(...revocationNotes(r.revocations));
   io.stdout.write(out.join('\n') + '\n');
+}
+
+/** A signer in `--json` output: SPEC §8's keyid and trusted, and why not, and its policy name and roles. */
+export function signerJson(x: VerifyReport['signers'][number]): Record<string, unknown> {
+  return { keyid: x.keyid, trusted: x.trusted, ...(x.reason ? { reason: x.reason } : {}), ...(x.name ? { name: x.name } : {}), ...(x.roles ? { roles: x.roles } : {}) };
+}
+
+/** How a signer is named in human output: its policy name and roles when known, else its short keyid. */
+export function signerName(x: VerifyReport['signers'][number]): string {
+  return x.name ? `${shown(x.name)}${x.roles && x.roles.length > 0 ? ` (${x.roles.map(shown).join(', ')})` : ''}` : shortKeyid(x.keyid);
+}
+
+/** One line per revocation found that does not count (signed by no key trusted to revoke). */
+export function revocationNotes(reports: VerifyReport['revocations']): string[] {
+  return (reports ?? [])
+    .filter((x) => !x.counts)
+    .map((x) => `  note: a revocation of this snapshot (${shown(x.revokedAt)}: ${shown(x.reason)}) signed by ${x.claimedKeyids.map((k) => `keyid ${shortKeyid(k) || '(none)'}`).join(', ')} does not count: no key trusted to revoke signed it (${shown(x.source)})`);
 }
 
 async function cmdVerify(a: Args, io: CliIo): Promise<number> {
@@ -73,25 +97,63 @@ async function cmdVerify(a: Args, io: CliIo): Promise<number> {
 
 async function cmdVerifyDir(a: Args, io: CliIo, archived: SnapshotLocation | undefined): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
-  const threshold = checkThreshold(a);
-  const trusted = await trustedKeys(a.pubkey as string[], io.cwd);
-  const snapshot = archived ?? (await locate(String(a.against), io, store));
+  const { trusted, threshold, rules, policy, stateDir } = await trustSetup(a, io, store);
+  const domain = trustDomain(trusted, threshold, policy);
   const dir = resolve(io.cwd, String(a.dir));
   if (!existsSync(dir)) throw new SnapError('NOT_FOUND', `the dataset folder ${dir} does not exist`, { path: dir });
   if (!statSync(dir).isDirectory()) throw new SnapError('NOT_A_FOLDER', `${dir} is not a folder`, { path: dir });
-  const r = await withProgress(a, io, 'verifying', (onProgress) => verify({ dir, snapshot, trusted, threshold, jobs: checkJobs(a.jobs), skipDirs: storeInside(dir, store), onProgress }));
+  let snapshot: SnapshotLocation;
+  let r: VerifyReport;
+  const against = String(a.against);
+  const latest = !archived && isLatestRef(against) ? await chooseLatest(against, store, stateDir, domain, trusted, threshold, rules) : undefined;
+  if (latest?.failure) {
+    snapshot = { dir: '', ref: against };
+    r = { ok: false, snapshot: '', ref: against, signers: [], counts: { matched: 0, modified: 0, missing: 0, extra: 0, 'type-changed': 0, unreadable: 0 }, problems: [], failure: latest.failure, files: 0, bytes: 0, seconds: 0 };
+  } else {
+    snapshot = archived ?? latest?.location ?? (await locate(against, io, store));
+    const at = snapshot;
+    r = await withProgress(a, io, 'verifying', (onProgress) => verify({ dir, snapshot: at, trusted, threshold, rules, jobs: checkJobs(a.jobs), skipDirs: storeInside(dir, store), onProgress }));
+  }
+  if (r.statement) {
+    const st = r.statement;
+    try {
+      await updateState(stateDir, (s) => rememberLatest(s, domain, r.snapshot, st, new Date()));
+    } catch (e) {
+      if (!a.quiet) io.stderr.write(`note: the trusted state ${shown(stateDir)} was not updated (${escapeMessage((e as Error).message)}): this machine will not remember ${shown(st.predicate.dataset)}@${shown(st.predicate.version)} as seen\n`);
+    }
+  }
   // Logged into the store named by --store/$SNAP_STORE when there is one (a read-only store: a note, not a failure).
-  const ref = snapshot.name ? `${snapshot.name}@${snapshot.version}` : r.ref;
-  const log = await audit(io, store, { command: 'verify', ref, snapshot: r.snapshot, outcome: r.ok ? 'ok' : 'failed' }, { quiet: !!a.quiet });
+  const ref = latest ? against : snapshot.name ? `${snapshot.name}@${snapshot.version}` : r.ref;
+  const details = {
+    dir,
+    trusted: trusted.map((k) => k.keyid),
+    signedBy: r.signers.filter((x) => x.trusted).map((x) => x.keyid),
+    ...(policy ? { policy: { name: policy.policy.name, version: policy.policy.version } } : {}),
+    ...(r.failure ? { failure: r.failure.code } : {}),
+  };
+  const log = await audit(io, store, { command: 'verify', ref, snapshot: r.snapshot, outcome: r.ok ? 'ok' : 'failed', details }, { quiet: !!a.quiet });
   if (a.json) {
     jsonOut(io, {
       ok: r.ok, snapshot: r.snapshot, ref: r.ref,
-      signers: r.signers.map((x) => ({ keyid: x.keyid, trusted: x.trusted, ...(x.reason ? { reason: x.reason } : {}) })),
+      ...(latest?.location ? { resolved: `${latest.location.name}@${latest.location.version}` } : {}),
+      signers: r.signers.map(signerJson),
       ...(r.failure ? { failure: r.failure } : {}),
+      ...(r.revocations ? { revocations: r.revocations } : {}),
+      ...(r.policy ? { policy: r.policy } : {}),
       counts: r.counts, problems: r.problems, manifest: r.manifest, files: r.files, bytes: r.bytes, seconds: Number(r.seconds.toFixed(3)), log,
     });
   } else printVerify(r, String(a.dir), io, !!io.stdout.isTTY && !io.env.NO_COLOR);
   return r.ok ? EXIT_OK : EXIT_INTEGRITY;
+}
+
+/**
+ * `--against NAME@latest`: the newest trusted snapshot of NAME, never older than the newest this
+ * machine has seen in the same trust domain (trust/latest.ts).
+ */
+async function chooseLatest(ref: string, store: string, stateDir: string, domain: string, trusted: TrustedKey[], threshold: number, rules: TrustRules): Promise<LatestResult> {
+  const name = ref.slice(0, ref.indexOf('@'));
+  const seen = (await readState(stateDir)).latest[domain]?.[name];
+  return resolveLatest(name, store, (loc) => checkTrust(loc, trusted, threshold, rules), seen);
 }
 
 /** `snap verify <dir>`. */
@@ -100,18 +162,19 @@ export const verifyCommand: CommandSpec = {
   describe: 'Pre-training gate: exit 0 only if DIR is exactly what was signed',
   builder: (y) =>
     withExamples(
-      trustFlags(
+      trustOptions(
         commonFlags(y, { store: true, quiet: 'no progress and no notes: only the verdict', jobs: true })
           .positional('dir', { type: 'string', describe: 'the dataset folder to check, or an archive FILE.snap.tar to check on its own' })
           .option('against', {
             type: 'string',
             requiresArg: true,
-            describe: 'the snapshot DIR must match: NAME@VERSION, snapshot id (or 8+ hex prefix), snapshot folder, or FILE.snap.tar (required, unless DIR is an archive)',
+            describe: 'the snapshot DIR must match: NAME@VERSION, NAME@latest (the newest trusted one, never older than one this machine has seen), snapshot id (or 8+ hex prefix), snapshot folder, or FILE.snap.tar (required, unless DIR is an archive)',
           }),
       ),
       [
         ['$0 verify data --against spam@v1 --pubkey ci.pub', 'exit 0: train; exit 1: stop'],
         ['$0 verify spam@v1.snap.tar --pubkey keys/ci.pub', 'an archive alone, nothing extracted'],
+        ['$0 verify data --against spam@v1 --policy p.json --root r.pub', 'who must sign is the policy\'s to say'],
       ],
     ),
   run: auditErrors('verify', (a) => a.against, cmdVerify),

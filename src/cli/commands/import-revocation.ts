@@ -1,0 +1,34 @@
+/**
+ * `snap import FILE.json --pubkey …` (used by `import.ts`): keep a revocation made elsewhere
+ * (`snap revoke … --out FILE`) in this store, once one of its signatures verifies under a trusted key.
+ */
+import { SnapError } from '../../core/errors.js';
+import { verifyEnvelope, type TrustedKey } from '../../core/envelope.js';
+import { keepRevocation, parseRevocationDoc, readRevocationFile } from '../../trust/revocations.js';
+import { EXIT_OK } from '../exit-codes.js';
+import { shortId, shortKeyid } from '../format.js';
+import { jsonOut, audit, type Args, type CliIo } from '../common.js';
+import { escapeForTerminal as shown } from '../../core/display.js';
+
+/**
+ * Import one revocation file into the store.
+ * @throws SnapError `REVOCATION_MALFORMED` | `SIGNATURE_INVALID` (signed by no trusted key; nothing kept) | `NOT_FOUND` | `IO_ERROR`
+ */
+export async function importRevocationFile(a: Args, io: CliIo, file: string, store: string, trusted: readonly TrustedKey[]): Promise<number> {
+  const doc = await readRevocationFile(file);
+  const p = parseRevocationDoc(doc);
+  const v = verifyEnvelope(p.envelope, trusted, 1);
+  if (!v.ok) throw new SnapError('SIGNATURE_INVALID', `${file}: the revocation is not signed by any trusted key (--pubkey); nothing was kept`, { path: file, keyids: p.envelope.signatures.map((s) => s.keyid) });
+  const kept = await keepRevocation(store, doc.bytes);
+  const log = await audit(io, store, { command: 'import', ref: p.ref, snapshot: p.snapshot, outcome: 'ok', details: { revocation: p.id, alreadyPresent: kept.alreadyPresent } }, { quiet: !!a.quiet });
+  if (a.json) {
+    jsonOut(io, { ok: true, revocation: p.id, ref: p.ref, snapshot: p.snapshot, reason: p.reason, revokedAt: p.revokedAt, revokedBy: v.trustedKeyids, kept: kept.path, alreadyPresent: kept.alreadyPresent, log });
+  } else {
+    io.stdout.write(
+      kept.alreadyPresent
+        ? `the revocation of ${shown(p.ref)} (${shortId(p.snapshot)}) is already in ${shown(store)}; nothing to import\n`
+        : `imported the revocation of ${shown(p.ref)} (${shortId(p.snapshot)}), signed by ${v.trustedKeyids.map(shortKeyid).join(', ')}: ${shown(p.reason)}\n  kept in ${shown(kept.path)}\n`,
+    );
+  }
+  return EXIT_OK;
+}

@@ -1,0 +1,81 @@
+/**
+ * `snap revoke <ref> --reason TEXT --key KEY…`: sign a revocation of a snapshot (the incident
+ * response: "v7 is poisoned, never train on it again"), keep it in the store
+ * (`STORE/revocations/<snapshot id hex>/`) and, with `--out FILE`, write it as a file to carry to
+ * other machines (`verify --revocations FILE`, or `snap import FILE`). verify then refuses the
+ * snapshot when the revocation is signed by a key it trusts.
+ */
+import { resolve } from 'node:path';
+import { SnapError } from '../../core/errors.js';
+import { serializeEnvelope, signEnvelope } from '../../core/envelope.js';
+import { buildRevocation, checkReason, revocationId, serializeRevocation } from '../../core/revocation.js';
+import { formatTime, statementRef } from '../../core/statement.js';
+import { storePath, writeFileAtomic } from '../../io/store.js';
+import { readSnapshotUnverified } from '../../snapshot.js';
+import { keepRevocation } from '../../trust/revocations.js';
+import { TOOL_NAME, TOOL_VERSION } from '../../version.js';
+import { EXIT_OK } from '../exit-codes.js';
+import { shortId, shortKeyid } from '../format.js';
+import { openSnapshotRef } from '../snapshot-ref.js';
+import { jsonOut, signingKeys, audit, auditErrors, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { escapeForTerminal as shown } from '../../core/display.js';
+
+async function cmdRevoke(a: Args, io: CliIo): Promise<number> {
+  const store = storePath(a.store, io.env, io.cwd);
+  const reason = checkReason(String(a.reason ?? ''));
+  const out = a.out === undefined ? undefined : resolve(io.cwd, String(a.out));
+  const haveStore = existsSync(join(store, 'store.json'));
+  if (!haveStore && out === undefined) throw new SnapError('USAGE', `there is no store at ${store} to keep the revocation in: give --out FILE (or --store)`);
+  const keys = await signingKeys(io, a);
+  const opened = await openSnapshotRef(String(a.ref), io, store);
+  let info;
+  try {
+    info = await readSnapshotUnverified(opened.location);
+  } finally {
+    await opened.close();
+  }
+  const ref = statementRef(info.statement as NonNullable<typeof info.statement>);
+  const statement = buildRevocation(info.snapshot, ref, reason, formatTime(new Date()), { name: TOOL_NAME, version: TOOL_VERSION });
+  const statementBytes = serializeRevocation(statement);
+  const envelope = serializeEnvelope(signEnvelope(statementBytes, keys));
+  const kept = haveStore ? await keepRevocation(store, envelope) : undefined;
+  if (out !== undefined) await writeFileAtomic(out, envelope, { mode: 0o644, exclusive: true });
+  const id = revocationId(statementBytes);
+  const keyids = keys.map((k) => k.keyid);
+  const log = await audit(io, store, { command: 'revoke', ref, snapshot: info.snapshot, outcome: 'ok', details: { revocation: id, reason, keyids } }, { quiet: !!a.quiet });
+  if (a.json) {
+    jsonOut(io, { ok: true, ref, snapshot: info.snapshot, revocation: id, reason, revokedAt: statement.predicate.revokedAt, keyids, ...(kept ? { kept: kept.path } : {}), ...(out ? { out } : {}), log });
+  } else {
+    io.stdout.write(
+      [
+        `revoked ${shown(ref)} (${shortId(info.snapshot)}): ${shown(reason)}`,
+        `  signed by  ${keyids.map(shortKeyid).join(', ')}`,
+        ...(kept ? [`  kept in    ${shown(kept.path)}`] : []),
+        ...(out ? [`  written to ${shown(out)} (give it to other machines: snap verify … --revocations FILE, or snap import FILE)`] : []),
+        `  verify now refuses ${shown(ref)} wherever this revocation is found and its signer is trusted`,
+      ].join('\n') + '\n',
+    );
+  }
+  return EXIT_OK;
+}
+
+/** `snap revoke <ref>`. */
+export const revokeCommand: CommandSpec = {
+  command: 'revoke <ref>',
+  describe: 'Sign a revocation of a snapshot (never train on it again); kept in the store, --out for a file',
+  builder: (y) =>
+    withExamples(
+    commonFlags(y, { store: true, quiet: 'no notes on stderr' })
+      .positional('ref', { type: 'string', describe: 'NAME@VERSION, snapshot id, snapshot folder, or an archive FILE.snap.tar' })
+      .option('reason', { type: 'string', demandOption: true, describe: 'why the snapshot must not be used (shown by verify)' })
+      .option('key', { type: 'string', array: true, demandOption: true, describe: 'private key file (PKCS#8 PEM) to sign the revocation with; repeatable' })
+      .option('passphrase-env', { type: 'string', describe: 'environment variable holding the key passphrase' })
+      .option('out', { type: 'string', describe: 'also write the revocation to this file (never overwritten)' }),
+      [
+        ['$0 revoke ds@v7 --reason "flipped labels" --key sec.key', 'verify refuses ds@v7 from now on'],
+      ],
+    ),
+  run: auditErrors('revoke', (a) => a.ref, cmdRevoke),
+};

@@ -1,0 +1,64 @@
+/**
+ * `snap sign <ref> --key KEY…`: add a signature (co-signing, SPEC §5) to a snapshot that already
+ * exists — in the store, a snapshot folder, or an archive `FILE.snap.tar` — after checking that
+ * its payload is unchanged and its manifest matches. A key that already signed is a no-op (exit 0).
+ */
+import { resolve, sep } from 'node:path';
+import { storePath } from '../../io/store.js';
+import { cosignArchive, cosignSnapshot, type CosignResult } from '../../trust/cosign.js';
+import { EXIT_OK } from '../exit-codes.js';
+import { plural, shortId, shortKeyid } from '../format.js';
+import { isArchiveFile } from '../snapshot-ref.js';
+import { jsonOut, locate, signingKeys, audit, auditErrors, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
+import { escapeForTerminal as shown } from '../../core/display.js';
+
+async function cmdSign(a: Args, io: CliIo): Promise<number> {
+  const store = storePath(a.store, io.env, io.cwd);
+  const refText = String(a.ref);
+  const keys = await signingKeys(io, a);
+  let r: CosignResult;
+  let archive: string | undefined;
+  if (isArchiveFile(refText, io.cwd)) {
+    archive = resolve(io.cwd, refText);
+    r = await cosignArchive(archive, refText, keys);
+  } else {
+    const loc = await locate(refText, io, store);
+    const inStore = loc.name !== undefined || loc.dir.startsWith(store + sep);
+    r = await cosignSnapshot(loc, keys, inStore ? store : undefined);
+  }
+  const log = await audit(
+    io,
+    store,
+    { command: 'sign', ref: r.ref, snapshot: r.snapshot, outcome: 'ok', details: { added: r.added, alreadySigned: r.alreadySigned, ...(archive ? { archive } : {}) } },
+    { quiet: !!a.quiet },
+  );
+  if (a.json) {
+    jsonOut(io, { ok: true, ref: r.ref, snapshot: r.snapshot, ...(archive ? { archive } : {}), changed: r.changed, added: r.added, alreadySigned: r.alreadySigned, signatures: r.signatures, log });
+    return EXIT_OK;
+  }
+  const where = archive ? ` in ${shown(refText)}` : '';
+  const out: string[] = [];
+  for (const k of r.added) out.push(`signed ${shown(r.ref)} (${shortId(r.snapshot)})${where} with keyid ${shortKeyid(k)}`);
+  for (const k of r.alreadySigned) out.push(`${shown(r.ref)} (${shortId(r.snapshot)})${where} is already signed by keyid ${shortKeyid(k)}: nothing to do`);
+  out.push(`  the envelope carries ${plural(r.signatures, 'signature')}${r.changed ? '' : ' (unchanged)'}`);
+  io.stdout.write(out.join('\n') + '\n');
+  return EXIT_OK;
+}
+
+/** `snap sign <ref>`. */
+export const signCommand: CommandSpec = {
+  command: 'sign <ref>',
+  describe: 'Co-sign an existing snapshot (store, folder or .snap.tar): add a signature, payload unchanged',
+  builder: (y) =>
+    withExamples(
+    commonFlags(y, { store: true, quiet: 'no notes on stderr' })
+      .positional('ref', { type: 'string', describe: 'NAME@VERSION, snapshot id, snapshot folder, or an archive FILE.snap.tar' })
+      .option('key', { type: 'string', array: true, demandOption: true, describe: 'private key file (PKCS#8 PEM) to sign with; repeatable' })
+      .option('passphrase-env', { type: 'string', describe: 'environment variable holding the key passphrase' }),
+      [
+        ['$0 sign fraud@v3 --key reviewer.key', 'the reviewer adds a second signature'],
+        ['$0 sign fraud@v3.snap.tar --key reviewer.key', 'the same, in an archive'],
+      ],
+    ),
+  run: auditErrors('sign', (a) => a.ref, cmdSign),
+};

@@ -1,0 +1,79 @@
+/**
+ * The trust flags that `verify`, `restore` and `import` share besides `--pubkey`/`--threshold`:
+ * `--policy FILE…` with `--root ROOT.pub…` (a signed trust policy, docs/FORMAT.md §16),
+ * `--state-dir DIR` (the trusted state, trust/state.ts) and `--revocations FILE…` (with the store's
+ * own revocations), turned into the {@link TrustRules} that `checkTrust` applies.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Argv } from 'yargs';
+import { SnapError } from '../core/errors.js';
+import { escapeForTerminal, escapeMessage } from '../core/display.js';
+import type { TrustedKey } from '../core/envelope.js';
+import { usableKeys } from '../core/policy.js';
+import type { TrustRules } from '../trust/rules.js';
+import { readRevocationFile, revocationSource } from '../trust/revocations.js';
+import { establishPolicy, readPolicyFile, rememberPolicy, type VerifiedPolicy } from '../trust/policy-trust.js';
+import { readState, stateDir, updateState } from '../trust/state.js';
+import { trustedKeys, wholeNumberOption, MAX_THRESHOLD, type Args, type CliIo } from './common.js';
+
+/** Declare the shared trust flags on a command. */
+export function trustOptions(y: Argv): Argv {
+  return y
+    .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: 'trusted public key file (SPKI PEM); repeatable (needed unless --policy is given)' })
+    .option('threshold', wholeNumberOption('threshold', 'how many distinct --pubkey keys must have signed (default: 1)', 1, MAX_THRESHOLD, 1))
+    .option('policy', { type: 'string', array: true, requiresArg: true, describe: 'signed trust policy (snap policy …); several: a chain of versions, oldest first' })
+    .option('root', { type: 'string', array: true, requiresArg: true, describe: 'root public key of the policy (anchors its first use on this machine); repeatable' })
+    .option('state-dir', { type: 'string', requiresArg: true, describe: 'folder of the trusted state (default: $SNAP_STATE_DIR, else $XDG_STATE_HOME/snap, else ~/.local/state/snap)' })
+    .option('revocations', { type: 'string', array: true, requiresArg: true, describe: "revocation file (from snap revoke --out); repeatable. The store's own revocations are always read" });
+}
+
+/** True when `storeRoot` is a store (has store.json): its revocations apply. */
+function isStore(storeRoot: string): boolean {
+  return existsSync(join(storeRoot, 'store.json'));
+}
+
+/** What a command needs to check trust: the `--pubkey` keys, the threshold and the rules. */
+export interface TrustSetup {
+  trusted: TrustedKey[];
+  threshold: number;
+  rules: TrustRules;
+  policy?: VerifiedPolicy;
+  /** The trusted state folder. */
+  stateDir: string;
+}
+
+/**
+ * Read the trust flags: `--pubkey` keys, `--threshold`, the policy (established against `--root`
+ * and the trusted state, which then remembers it), and the revocations.
+ * @throws SnapError `USAGE` (neither --pubkey nor --policy; a bad --threshold) | the codes of
+ *   reading keys, policies (`POLICY_*`), the state (`STATE_MALFORMED`) and revocation files
+ */
+export async function trustSetup(a: Args, io: CliIo, storeRoot: string, now = new Date()): Promise<TrustSetup> {
+  const threshold = a.threshold as number;
+  if (!Number.isSafeInteger(threshold) || threshold < 1) throw new SnapError('USAGE', `--threshold must be a whole number of at least 1, got ${String(a.threshold)}`);
+  const pubkeys = (a.pubkey as string[] | undefined) ?? [];
+  const policies = (a.policy as string[] | undefined) ?? [];
+  if (pubkeys.length === 0 && policies.length === 0) throw new SnapError('USAGE', 'say whom to trust: --pubkey KEY.pub… , or --policy POLICY --root ROOT.pub…');
+  if (policies.length === 0 && a.root !== undefined) throw new SnapError('USAGE', '--root anchors a --policy; give the policy too');
+  const trusted = await trustedKeys(pubkeys, io.cwd);
+  const dir = stateDir(a['state-dir'] as string | undefined, io.env, io.cwd);
+  let policy: VerifiedPolicy | undefined;
+  if (policies.length > 0) {
+    const docs = [];
+    for (const f of policies) docs.push(await readPolicyFile(resolve(io.cwd, f)));
+    const roots = await trustedKeys((a.root as string[] | undefined) ?? [], io.cwd);
+    policy = establishPolicy(docs, roots, await readState(dir), now);
+    const v = policy;
+    try {
+      await updateState(dir, (s) => rememberPolicy(s, v, now));
+    } catch (e) {
+      if (!a.quiet) io.stderr.write(`note: the trusted state ${escapeForTerminal(dir)} was not updated (${escapeMessage((e as Error).message)}): this machine will not remember policy ${escapeForTerminal(v.policy.name)} v${v.policy.version}\n`);
+    }
+  }
+  const files = [];
+  for (const f of (a.revocations as string[] | undefined) ?? []) files.push(await readRevocationFile(resolve(io.cwd, f)));
+  const revokers = [...trusted, ...(policy ? usableKeys(policy.policy, now).filter((k) => !trusted.some((t) => t.keyid === k.keyid)) : [])];
+  const rules: TrustRules = { now, revocations: revocationSource(isStore(storeRoot) ? storeRoot : undefined, files), revokers, ...(policy ? { policy } : {}) };
+  return { trusted, threshold, rules, ...(policy ? { policy } : {}), stateDir: dir };
+}

@@ -1,0 +1,167 @@
+/**
+ * Co-signing (`snap sign`, SPEC §5 and §7): add signatures to a snapshot that already exists, in a
+ * store, a snapshot folder or an archive. The payload never changes and the snapshot id stays the
+ * same; only `envelope.json` is replaced, atomically, by an envelope with the same payload and a
+ * superset of the signatures. A key that has already signed is not asked to sign again.
+ *
+ * Before anything is signed, the snapshot is checked as far as it can be without trusting anyone:
+ * the envelope's payload is byte for byte `statement.json`, the statement is valid and names the
+ * snapshot it was found as, and the manifest matches the statement (digest, root, counts). A
+ * reviewer's signature then vouches for exactly the statement they were shown.
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { SnapError } from '../core/errors.js';
+import { MAX_SIGNATURES, addSignatures, parseEnvelope, serializeEnvelope, type Envelope } from '../core/envelope.js';
+import { nameMismatch, parseStatement, snapshotId, statementRef, type Statement } from '../core/statement.js';
+import { bytesEqual, fromBase64 } from '../core/encoding.js';
+import { verify as verifySignature } from '../core/ed25519.js';
+import { pae } from '../core/envelope.js';
+import type { PrivateKey } from '../core/keys.js';
+import { ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, lockStore, openStore, writeFileAtomic, type SnapshotLocation } from '../io/store.js';
+import { ioError } from '../io/errors.js';
+import { replaceArchiveEnvelope } from '../io/archive-envelope.js';
+import { checkManifestAgainst, openArchiveSnapshot } from '../archive.js';
+import { MAX_ENVELOPE_BYTES, MAX_STATEMENT_BYTES } from '../core/archive.js';
+
+/** What {@link cosign} did. */
+export interface CosignResult {
+  /** `NAME@VERSION` from the signed statement. */
+  ref: string;
+  /** Snapshot id (unchanged by co-signing). */
+  snapshot: string;
+  /** Keyids that signed now, in the order given. */
+  added: string[];
+  /** Keyids that had already signed (nothing was done for them). */
+  alreadySigned: string[];
+  /** Signatures in the envelope afterwards. */
+  signatures: number;
+  /** True when the envelope (or archive) was replaced. */
+  changed: boolean;
+}
+
+/** Read a snapshot file, refusing one larger than `limit` bytes. */
+async function readBounded(path: string, limit: number): Promise<Buffer> {
+  let bytes: Buffer;
+  try {
+    const st = await fsp.stat(path);
+    if (st.size > limit) throw new SnapError('SNAPSHOT_MALFORMED', `${path} is larger than ${limit} bytes`, { path });
+    bytes = await fsp.readFile(path);
+  } catch (e) {
+    throw ioError(e, path, 'cannot read the snapshot');
+  }
+  return bytes;
+}
+
+/** The checked snapshot a co-signature goes on. */
+interface Checked {
+  statement: Statement;
+  snapshot: string;
+  envelope: Envelope;
+}
+
+/**
+ * Everything a signer must know holds before signing (see the module comment).
+ * @throws SnapError `ENVELOPE_MALFORMED` | `ENVELOPE_UNKNOWN_PAYLOAD_TYPE` | `STATEMENT_*` |
+ *   `INTEGRITY_FAILURE` (statement.json is not the payload; the manifest does not match) |
+ *   `SNAPSHOT_NAME_MISMATCH` | `MANIFEST_*` / `PATH_*` | `NOT_FOUND` | `IO_ERROR`
+ */
+async function checkBeforeSigning(loc: SnapshotLocation): Promise<Checked> {
+  const statementBytes = await readBounded(join(loc.dir, STATEMENT_FILE), MAX_STATEMENT_BYTES);
+  const envelope = parseEnvelope(await readBounded(join(loc.dir, ENVELOPE_FILE), MAX_ENVELOPE_BYTES));
+  const payload = fromBase64(envelope.payload);
+  if (!bytesEqual(payload, statementBytes)) {
+    throw new SnapError('INTEGRITY_FAILURE', `${loc.ref}: ${STATEMENT_FILE} is not the payload of ${ENVELOPE_FILE} (one of them was altered); nothing was signed`, { ref: loc.ref });
+  }
+  const statement = parseStatement(payload);
+  if (loc.name !== undefined && loc.version !== undefined) {
+    const mismatch = nameMismatch(statement, { name: loc.name, version: loc.version });
+    if (mismatch) throw new SnapError('SNAPSHOT_NAME_MISMATCH', `${mismatch}; nothing was signed`, { ref: loc.ref, signed: statementRef(statement) });
+  }
+  const failure = await checkManifestAgainst(join(loc.dir, MANIFEST_FILE), statement.predicate, 'snapshot');
+  if (failure) throw new SnapError('INTEGRITY_FAILURE', `${loc.ref}: ${failure.message}; nothing was signed`, { ref: loc.ref });
+  return { statement, snapshot: snapshotId(payload), envelope };
+}
+
+/**
+ * The envelope with each key's signature added (unless it already signed), and what happened.
+ * @throws SnapError `SIGNATURE_LIMIT` when the envelope would carry more than MAX_SIGNATURES
+ */
+function cosignEnvelope(c: Checked, keys: readonly PrivateKey[]): { envelope: Envelope; added: string[]; alreadySigned: string[] } {
+  const msg = pae(c.envelope.payloadType, fromBase64(c.envelope.payload));
+  const alreadySigned: string[] = [];
+  let envelope = c.envelope;
+  const added: string[] = [];
+  for (const k of keys) {
+    if (added.includes(k.keyid) || alreadySigned.includes(k.keyid)) continue;
+    const next = addSignatures(envelope, [k]);
+    if (next.signatures.length === envelope.signatures.length) alreadySigned.push(k.keyid);
+    else added.push(k.keyid);
+    envelope = next;
+  }
+  if (envelope.signatures.length > MAX_SIGNATURES) {
+    throw new SnapError('SIGNATURE_LIMIT', `the envelope would carry ${envelope.signatures.length} signatures; at most ${MAX_SIGNATURES} are accepted`, { signatures: envelope.signatures.length });
+  }
+  // The new envelope must be the old one plus signatures that verify (SPEC §7: same payload, superset).
+  const old = c.envelope.signatures;
+  const ok =
+    envelope.payload === c.envelope.payload &&
+    envelope.payloadType === c.envelope.payloadType &&
+    old.every((s, i) => envelope.signatures[i]?.sig === s.sig && envelope.signatures[i]?.keyid === s.keyid) &&
+    envelope.signatures.slice(old.length).every((s) => keys.some((k) => k.keyid === s.keyid && verifySignature(fromBase64(s.sig), msg, k.publicKey)));
+  if (!ok) throw new SnapError('INTERNAL', 'the co-signed envelope is not the old one plus new signatures (please report this)');
+  return { envelope, added, alreadySigned };
+}
+
+/**
+ * Add the signatures of `keys` to a snapshot in a store or a snapshot folder. In a store, the
+ * store's write lock is held while the envelope is read and replaced.
+ * @param storeRoot the store the snapshot is in (locked), or undefined for a folder given by path
+ * @throws SnapError the codes of {@link checkBeforeSigning}, `SIGNATURE_LIMIT`, `STORE_LOCKED`,
+ *   `IO_ERROR`, `DISK_FULL`
+ */
+export async function cosignSnapshot(loc: SnapshotLocation, keys: readonly PrivateKey[], storeRoot?: string): Promise<CosignResult> {
+  const lock = storeRoot !== undefined ? await lockStore(await openStore(storeRoot)) : undefined;
+  try {
+    const c = await checkBeforeSigning(loc);
+    const { envelope, added, alreadySigned } = cosignEnvelope(c, keys);
+    const result = { ref: statementRef(c.statement), snapshot: c.snapshot, added, alreadySigned, signatures: envelope.signatures.length, changed: added.length > 0 };
+    if (!result.changed) return result;
+    await writeFileAtomic(join(loc.dir, ENVELOPE_FILE), serializeEnvelope(envelope), { mode: 0o644 });
+    return result;
+  } finally {
+    await lock?.release();
+  }
+}
+
+/**
+ * Add the signatures of `keys` to an archive `FILE.snap.tar`: its snapshot is checked as a store
+ * snapshot would be (the three `snap/` members; data members are not read), then the archive is
+ * written again with the new envelope and renamed over the old one (see io/archive-envelope.ts).
+ * @throws SnapError the codes of {@link cosignSnapshot} and of reading an archive (`ARCHIVE_MALFORMED`, `ARCHIVE_HOSTILE`)
+ */
+export async function cosignArchive(file: string, ref: string, keys: readonly PrivateKey[]): Promise<CosignResult> {
+  const held = await openArchiveSnapshot(file, ref);
+  let c: Checked;
+  try {
+    c = await checkBeforeSigning(held.location);
+  } finally {
+    await held.close();
+  }
+  const { envelope, added, alreadySigned } = cosignEnvelope(c, keys);
+  const result = { ref: statementRef(c.statement), snapshot: c.snapshot, added, alreadySigned, signatures: envelope.signatures.length, changed: added.length > 0 };
+  if (!result.changed) return result;
+  const bytes = serializeEnvelope(envelope);
+  await replaceArchiveEnvelope(file, bytes, c.statement.predicate.createdAt, async (tmp) => {
+    // The new file must read back as the same snapshot with exactly the new envelope.
+    const again = await openArchiveSnapshot(tmp, ref);
+    try {
+      const st = await fsp.readFile(join(again.location.dir, STATEMENT_FILE));
+      const env = await fsp.readFile(join(again.location.dir, ENVELOPE_FILE));
+      if (snapshotId(st) !== c.snapshot || !bytesEqual(env, bytes)) throw new SnapError('INTERNAL', `the rewritten archive ${tmp} does not read back as expected (please report this)`);
+    } finally {
+      await again.close();
+    }
+  });
+  return result;
+}

@@ -1,0 +1,113 @@
+/**
+ * `verify … --against NAME@latest`: the newest snapshot of NAME in the store whose signatures
+ * satisfy the keys or the policy (and that is not revoked or expired) — but never an older one than
+ * the newest trusted snapshot of NAME this machine has already seen (the trusted state's `latest`,
+ * trust/state.ts), as a TUF client never accepts older metadata than it has (theupdateframework
+ * specification, 5.3.5 and 5.4.3 "Check for a rollback attack"). A store that hides its newest
+ * snapshot (removed, or its signature spoiled) is noticed: `SNAPSHOT_ROLLBACK`, exit 1.
+ *
+ * What the machine has seen is kept per trust domain — a policy name, or a set of `--pubkey` keys
+ * with a threshold — since a snapshot trusted under one set of keys says nothing under another.
+ */
+import { createHash } from 'node:crypto';
+import { SnapError } from '../core/errors.js';
+import type { TrustedKey } from '../core/envelope.js';
+import { formatTime, type Statement } from '../core/statement.js';
+import { listSnapshots, openStore, type SnapshotInfo, type SnapshotLocation } from '../io/store.js';
+import type { TrustCheck } from '../snapshot.js';
+import type { VerifiedPolicy } from './policy-trust.js';
+import type { LatestMemory, TrustedState } from './state.js';
+
+/** The version word that asks for the newest trusted snapshot; `seal` refuses it as a VERSION. */
+export const LATEST = 'latest';
+
+/**
+ * Refuse `latest` as the VERSION of a new snapshot: `NAME@latest` asks for the newest trusted one.
+ * @throws SnapError `USAGE`
+ */
+export function refuseReservedVersion(version: string): void {
+  if (version === LATEST) throw new SnapError('USAGE', `"${LATEST}" is reserved: NAME@${LATEST} names the newest trusted snapshot of NAME; choose another VERSION`);
+}
+
+/** True when a ref is `NAME@latest`. */
+export function isLatestRef(text: string): boolean {
+  return /^[a-z0-9][a-z0-9._-]{0,127}@latest$/.test(text);
+}
+
+/** The trust domain of a verification (see the module comment). */
+export function trustDomain(trusted: readonly TrustedKey[], threshold: number, policy: VerifiedPolicy | undefined): string {
+  const parts: string[] = [];
+  if (policy) parts.push(`policy:${policy.policy.name}`);
+  if (trusted.length > 0) {
+    const ids = [...new Set(trusted.map((k) => k.keyid))].sort().join(',');
+    parts.push(`keys:${createHash('sha256').update(ids).digest('hex').slice(0, 32)}/${threshold}`);
+  }
+  return parts.join('+');
+}
+
+/** What {@link resolveLatest} found. */
+export interface LatestResult {
+  /** The snapshot chosen, when there is one that may be used. */
+  location?: SnapshotLocation;
+  /** Why none may be used: `SNAPSHOT_ROLLBACK`, or the trust failure of the newest snapshot. */
+  failure?: { code: string; message: string };
+  /** The newest snapshot this machine had seen before, if any. */
+  seen?: LatestMemory;
+  /** How many snapshots of NAME were tried, newest first, before one was trusted. */
+  tried: number;
+}
+
+/**
+ * Choose the snapshot `NAME@latest` names (see the module comment). Each candidate, newest first by
+ * its createdAt, is checked with `check` (signatures and the trust rules); the first that passes
+ * is taken, and compared with what the machine has seen.
+ * @throws SnapError `NOT_FOUND` (no store) | `REF_NOT_FOUND` (no snapshot of NAME at all)
+ */
+export async function resolveLatest(name: string, storeRoot: string, check: (loc: SnapshotLocation) => Promise<TrustCheck>, seen: LatestMemory | undefined): Promise<LatestResult> {
+  const store = await openStore(storeRoot);
+  const all = (await listSnapshots(store, name)).filter((s) => s.name === name);
+  if (all.length === 0) throw new SnapError('REF_NOT_FOUND', `no snapshot of ${name} in ${store.root} (see "snap list")`, { ref: `${name}@${LATEST}` });
+  const loc = (s: SnapshotInfo): SnapshotLocation => ({ dir: s.dir, name: s.name, version: s.version, ref: `${s.name}@${s.version}` });
+  let firstFailure: TrustCheck['failure'];
+  let tried = 0;
+  let seenFailure: TrustCheck['failure'];
+  let pick: { info: SnapshotInfo; trust: TrustCheck } | undefined;
+  for (const s of [...all].reverse()) {
+    tried++;
+    const t = await check(loc(s));
+    if (t.ok && t.statement) {
+      pick = { info: s, trust: t };
+      break;
+    }
+    firstFailure ??= t.failure;
+    if (seen && s.version === seen.version) seenFailure = t.failure;
+  }
+  const seenPart = seen ? { seen } : {};
+  const createdAt = pick?.trust.statement?.predicate.createdAt;
+  const older = seen && (createdAt === undefined || createdAt < seen.createdAt || (createdAt === seen.createdAt && pick?.trust.snapshot !== seen.snapshot));
+  if (older) {
+    const now = pick ? `the newest trusted one in the store is ${pick.info.name}@${pick.info.version} (created ${createdAt})` : 'no snapshot of it in the store is trusted';
+    const why = seenFailure ? `; ${name}@${seen.version} is there but refused: ${seenFailure.message} [${seenFailure.code}]` : `; ${name}@${seen.version} is not in the store, or not as signed`;
+    return {
+      failure: { code: 'SNAPSHOT_ROLLBACK', message: `this machine has trusted ${name}@${seen.version} (${seen.snapshot}, created ${seen.createdAt}), but ${now}${why}: the store may be hiding its newest snapshot` },
+      ...seenPart,
+      tried,
+    };
+  }
+  if (!pick) return { failure: firstFailure ?? { code: 'SIGNATURE_INVALID', message: `no snapshot of ${name} is trusted` }, ...seenPart, tried };
+  return { location: { ...loc(pick.info), ref: `${name}@${LATEST}` }, ...seenPart, tried };
+}
+
+/**
+ * Remember a trusted snapshot as the newest of its dataset seen in `domain`, when it is newer than
+ * what is remembered.
+ * @returns true when the state changed
+ */
+export function rememberLatest(state: TrustedState, domain: string, snapshot: string, statement: Statement, now: Date): boolean {
+  const p = statement.predicate;
+  const byName = (state.latest[domain] ??= {});
+  const m = byName[p.dataset];
+  if (m && (m.createdAt > p.createdAt || (m.createdAt === p.createdAt && m.snapshot === snapshot))) return false;
+  byName[p.dataset] = { snapshot, version: p.version, createdAt: p.createdAt, seenAt: formatTime(now) };
+  return true;
+}

@@ -1,0 +1,290 @@
+/**
+ * The signed audit log: an RFC 9162 Merkle tree over the lines of `STORE/log.jsonl` (each complete
+ * line, without its `\n`, is a leaf, in file order) and signed checkpoints of it in the C2SP
+ * tlog-checkpoint / signed-note format (core/signed-note.ts), kept in `STORE/log.checkpoints/`,
+ * one file per tree size (`<size, 16 digits>.checkpoint`).
+ *
+ * A checkpoint commits to the first N lines of the log. Rewriting any of them — together with
+ * `log.head`, which the unsigned hash chain cannot detect — changes the root of the first N lines,
+ * so it fails as soon as one checkpoint exists; a copy of a checkpoint kept off the machine
+ * (`log checkpoint` prints it) catches even a rewrite of the checkpoints folder.
+ */
+import { promises as fsp, existsSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { SnapError, isSnapError } from '../core/errors.js';
+import { MerkleTreeBuilder, consistencyProof, verifyConsistency } from '../core/merkle.js';
+import { bytesEqual, toBase64 } from '../core/encoding.js';
+import type { PrivateKey, PublicKey } from '../core/keys.js';
+import { formatCheckpoint, formatNote, parseCheckpoint, parseNote, signNoteLine, verifyNote, MAX_NOTE_BYTES, type Checkpoint, type Note } from '../core/signed-note.js';
+import { LOG_FILE, LOG_LOCK_FILE, logLines, verifyLog } from '../io/audit-log.js';
+import { nodeHashNative } from '../io/native-hash.js';
+import { acquireLockFile, fsyncDir, openStore, writeFileAtomic } from '../io/store.js';
+import { ioError } from '../io/errors.js';
+
+/** The folder of checkpoints in a store. */
+export const CHECKPOINTS_DIR = 'log.checkpoints';
+/** A checkpoint file's name: its tree size in 16 digits, so that names sort as sizes. */
+const CHECKPOINT_NAME = /^(\d{16})\.checkpoint$/;
+/** Most checkpoint files read. */
+export const MAX_CHECKPOINTS = 10_000;
+/** How long a checkpoint waits for a log append in progress (ms). */
+const LOCK_WAIT_MS = 10_000;
+
+/** One checkpoint found in a store or a file. */
+export interface CheckpointFile {
+  source: string;
+  note: Note;
+  checkpoint: Checkpoint;
+}
+
+/** The file of the checkpoint at `size`. */
+function checkpointPath(storeRoot: string, size: number): string {
+  return join(storeRoot, CHECKPOINTS_DIR, `${String(size).padStart(16, '0')}.checkpoint`);
+}
+
+/** RFC 9162 leaf hashes of the log's complete lines, in order (32 bytes a line in memory). */
+export async function logLeaves(storeRoot: string): Promise<Uint8Array[]> {
+  const path = join(storeRoot, LOG_FILE);
+  if (!existsSync(path)) return [];
+  const leaves: Uint8Array[] = [];
+  for await (const l of logLines(path)) {
+    if (!l.complete) break;
+    leaves.push(createHash('sha256').update(Buffer.from([0])).update(l.bytes).digest());
+  }
+  return leaves;
+}
+
+/** Roots of the first n leaves for each n of `sizes` (n ≤ leaves.length), in one pass. */
+export function rootsAt(leaves: readonly Uint8Array[], sizes: readonly number[]): Map<number, Uint8Array> {
+  const want = [...new Set(sizes)].filter((n) => n <= leaves.length).sort((a, b) => a - b);
+  const out = new Map<number, Uint8Array>();
+  const b = new MerkleTreeBuilder({ nodeHash: nodeHashNative });
+  let i = 0;
+  for (const n of want) {
+    while (b.size < n) b.appendLeafHash(leaves[i++] as Uint8Array);
+    out.set(n, b.root());
+  }
+  return out;
+}
+
+/**
+ * Read a checkpoint (a signed note whose text is a checkpoint).
+ * @throws SnapError `CHECKPOINT_MALFORMED` (naming `source`)
+ */
+export function readCheckpoint(source: string, bytes: Uint8Array): CheckpointFile {
+  try {
+    const note = parseNote(bytes);
+    return { source, note, checkpoint: parseCheckpoint(note.text) };
+  } catch (e) {
+    if (!isSnapError(e)) throw e;
+    throw new SnapError('CHECKPOINT_MALFORMED', `${source}: ${e.message}`, { path: source });
+  }
+}
+
+/**
+ * Read a checkpoint file (at most 64 KiB).
+ * @throws SnapError `NOT_FOUND` | `IO_ERROR` | `CHECKPOINT_MALFORMED`
+ */
+export async function readCheckpointFile(path: string): Promise<CheckpointFile> {
+  let bytes: Buffer;
+  try {
+    const st = await fsp.stat(path);
+    if (st.size > MAX_NOTE_BYTES) throw new SnapError('CHECKPOINT_MALFORMED', `${path} is larger than ${MAX_NOTE_BYTES} bytes: not a checkpoint`, { path });
+    bytes = await fsp.readFile(path);
+  } catch (e) {
+    throw ioError(e, path, 'cannot read the checkpoint');
+  }
+  return readCheckpoint(path, bytes);
+}
+
+/**
+ * The store's checkpoints, smallest tree first. A file that is not a checkpoint is returned in
+ * `bad` (never skipped silently).
+ * @throws SnapError `IO_ERROR`
+ */
+export async function storeCheckpoints(storeRoot: string): Promise<{ checkpoints: CheckpointFile[]; bad: { source: string; message: string }[] }> {
+  const dir = join(storeRoot, CHECKPOINTS_DIR);
+  let names: string[];
+  try {
+    names = (await fsp.readdir(dir)).filter((n) => !n.startsWith('.')).sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { checkpoints: [], bad: [] };
+    throw ioError(e, dir, 'cannot list the checkpoints');
+  }
+  if (names.length > MAX_CHECKPOINTS) throw new SnapError('CHECKPOINT_MALFORMED', `${dir} holds more than ${MAX_CHECKPOINTS} files`, { path: dir });
+  const checkpoints: CheckpointFile[] = [];
+  const bad: { source: string; message: string }[] = [];
+  for (const n of names) {
+    const path = join(dir, n);
+    const m = CHECKPOINT_NAME.exec(n);
+    try {
+      const c = await readCheckpointFile(path);
+      if (!m || Number(m[1]) !== c.checkpoint.size) bad.push({ source: path, message: `${n} does not name its tree size ${c.checkpoint.size}` });
+      else checkpoints.push(c);
+    } catch (e) {
+      if (!isSnapError(e, 'CHECKPOINT_MALFORMED')) throw e;
+      bad.push({ source: path, message: e.message });
+    }
+  }
+  return { checkpoints: checkpoints.sort((a, b) => a.checkpoint.size - b.checkpoint.size), bad };
+}
+
+/** What {@link makeCheckpoint} wrote. */
+export interface MadeCheckpoint {
+  file: string;
+  /** The whole note, as written (and to be kept elsewhere). */
+  note: string;
+  checkpoint: Checkpoint;
+  /** False when the checkpoint at this size already carried this key's signature. */
+  signed: boolean;
+}
+
+/**
+ * Sign a checkpoint of the log as it is now (`snap log checkpoint`), under the log's append lock so
+ * no line is added meanwhile. Before signing, the log must be an intact hash chain and must still
+ * give the root of the newest checkpoint there is: a key never signs over a rewritten log. The
+ * origin (also the key name in the signature line, as c2sp.org/tlog-checkpoint recommends) is
+ * `origin`, else that of the newest checkpoint, else a new `snap.local/log/<16 random hex>`.
+ * A checkpoint of the same size gets the signature added to its note.
+ * @throws SnapError `LOG_INCONSISTENT` (the log's chain is broken, or it no longer extends the
+ *   newest checkpoint, or a checkpoint of this size has another root or origin) | `CHECKPOINT_MALFORMED` |
+ *   `STORE_LOCKED` | `NOT_FOUND` (no store) | `IO_ERROR`
+ */
+export async function makeCheckpoint(storeRoot: string, key: PrivateKey, opts: { origin?: string } = {}): Promise<MadeCheckpoint> {
+  const store = await openStore(storeRoot);
+  const release = await acquireLockFile(join(store.root, LOG_LOCK_FILE), `the audit log of ${store.root}`, LOCK_WAIT_MS);
+  try {
+    const chain = await verifyLog(store.root);
+    const broken = chain.problems.filter((p) => p.kind !== 'truncated');
+    if (broken.length > 0) throw new SnapError('LOG_INCONSISTENT', `the audit log is not an intact chain (${broken.map((p) => p.kind).join(', ')}): run snap log --verify; nothing was signed`, { problems: broken.length });
+    const leaves = await logLeaves(store.root);
+    if (leaves.length === 0) throw new SnapError('LOG_INCONSISTENT', 'the audit log is empty: there is nothing to sign', {});
+    const { checkpoints, bad } = await storeCheckpoints(store.root);
+    if (bad.length > 0) throw new SnapError('CHECKPOINT_MALFORMED', `${bad[0]?.message}; nothing was signed (run snap log --verify)`, { path: bad[0]?.source });
+    const newest = checkpoints[checkpoints.length - 1];
+    if (newest) {
+      const c = newest.checkpoint;
+      const root = c.size <= leaves.length ? rootsAt(leaves, [c.size]).get(c.size) : undefined;
+      if (!root || !bytesEqual(root, c.root)) throw new SnapError('LOG_INCONSISTENT', `the log no longer extends its newest checkpoint (${newest.source}, ${c.size} lines): it was rewritten; nothing was signed`, { path: newest.source });
+    }
+    const origin = opts.origin ?? newest?.checkpoint.origin ?? `snap.local/log/${randomBytes(8).toString('hex')}`;
+    const checkpoint: Checkpoint = { origin, size: leaves.length, root: rootsAt(leaves, [leaves.length]).get(leaves.length) as Uint8Array, extensions: [] };
+    const text = formatCheckpoint(checkpoint);
+    const file = checkpointPath(store.root, checkpoint.size);
+    const line = signNoteLine(text, { name: origin, publicKey: key.publicKey, seed: key.seed });
+    let note: Note = { text, signatures: [parseNote(`${text}\n${line}`).signatures[0] as Note['signatures'][number]] };
+    let signed = true;
+    const same = checkpoints.find((c) => c.checkpoint.size === checkpoint.size);
+    if (same) {
+      if (same.note.text !== text) throw new SnapError('LOG_INCONSISTENT', `${same.source} is a checkpoint of the same size with another origin or root; nothing was signed`, { path: same.source });
+      if (same.note.signatures.some((s) => s.line === line)) {
+        signed = false;
+        note = same.note;
+      } else note = { text, signatures: [...same.note.signatures, ...note.signatures] };
+    }
+    const bytes = formatNote(note);
+    if (signed) {
+      await fsp.mkdir(join(store.root, CHECKPOINTS_DIR), { recursive: true, mode: 0o755 });
+      await writeFileAtomic(file, bytes, { mode: 0o644 });
+      await fsyncDir(store.root);
+    }
+    return { file, note: bytes, checkpoint, signed };
+  } finally {
+    await release().catch(() => {});
+  }
+}
+
+/** One problem {@link verifyCheckpoints} finds. */
+export interface CheckpointProblem {
+  /**
+   * `malformed`: not a checkpoint; `origin`: checkpoints of different logs; `ahead`: a checkpoint of
+   * more lines than the log has (lines were removed); `mismatch`: the first N lines no longer give
+   * its root (the log was rewritten); `inconsistent`: no consistency proof joins two successive
+   * checkpoints; `unsigned`: the newest checkpoint has no valid signature by a given key;
+   * `bad-signature`: a given key's signature on it fails; `none`: no checkpoint to check;
+   * `not-extended`: the log does not extend a checkpoint kept elsewhere.
+   */
+  kind: 'malformed' | 'origin' | 'ahead' | 'mismatch' | 'inconsistent' | 'unsigned' | 'bad-signature' | 'none' | 'not-extended';
+  source: string;
+  size?: number;
+  message: string;
+}
+
+/** The result of {@link verifyCheckpoints}. */
+export interface CheckpointVerification {
+  ok: boolean;
+  /** Complete lines in the log (the tree size now). */
+  lines: number;
+  checkpoints: number;
+  newest?: { source: string; origin: string; size: number; root: string; signedBy: string[] };
+  external: { source: string; size: number; extends: boolean; signedBy: string[] }[];
+  problems: CheckpointProblem[];
+}
+
+/**
+ * Check the log against its checkpoints (`snap log --verify --pubkey PUB`, `--checkpoint FILE`):
+ * every store checkpoint's root equals that of the first N lines; successive checkpoints are
+ * joined by RFC 9162 consistency proofs (computed from the log, verified against the two
+ * checkpoints' roots, §2.1.4); with `pubkeys`, the newest checkpoint carries a valid signature by
+ * one of them (key name = origin); each `external` checkpoint (kept elsewhere) is extended by the
+ * log — and, with `pubkeys`, signed by one of them.
+ * @throws SnapError `IO_ERROR`; a malformed `external` checkpoint throws `CHECKPOINT_MALFORMED`
+ */
+export async function verifyCheckpoints(storeRoot: string, opts: { pubkeys: readonly PublicKey[]; external: readonly CheckpointFile[] }): Promise<CheckpointVerification> {
+  const leaves = await logLeaves(storeRoot);
+  const { checkpoints, bad } = await storeCheckpoints(storeRoot);
+  const problems: CheckpointProblem[] = bad.map((b) => ({ kind: 'malformed', source: b.source, message: b.message }));
+  const all = [...checkpoints, ...opts.external];
+  const roots = rootsAt(leaves, all.map((c) => c.checkpoint.size));
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+  const noteKeys = (origin: string) => opts.pubkeys.map((k) => ({ name: origin, publicKey: k.publicKey }));
+  const origins = new Set(checkpoints.map((c) => c.checkpoint.origin));
+  if (origins.size > 1) problems.push({ kind: 'origin', source: CHECKPOINTS_DIR, message: `the checkpoints name ${origins.size} different origins (${[...origins].join(', ')}): they are not of one log` });
+  const extendsLog = (c: CheckpointFile): 'ahead' | 'mismatch' | undefined => {
+    const root = roots.get(c.checkpoint.size);
+    if (!root) return 'ahead';
+    return bytesEqual(root, c.checkpoint.root) ? undefined : 'mismatch';
+  };
+  for (const c of checkpoints) {
+    const why = extendsLog(c);
+    if (why === 'ahead') problems.push({ kind: 'ahead', source: c.source, size: c.checkpoint.size, message: `${c.source} covers ${c.checkpoint.size} lines, the log has ${leaves.length}: lines were removed` });
+    if (why === 'mismatch') problems.push({ kind: 'mismatch', source: c.source, size: c.checkpoint.size, message: `the first ${c.checkpoint.size} lines of the log no longer give the root of ${c.source}: the log was rewritten after that checkpoint` });
+  }
+  for (let i = 1; i < checkpoints.length; i++) {
+    const a = (checkpoints[i - 1] as CheckpointFile).checkpoint;
+    const b = (checkpoints[i] as CheckpointFile).checkpoint;
+    if (b.size > leaves.length || a.size === 0) continue; // reported above
+    const proof = a.size === b.size ? [] : consistencyProof(leaves.slice(0, b.size), a.size);
+    if (!verifyConsistency(a.size, b.size, proof, a.root, b.root)) {
+      problems.push({ kind: 'inconsistent', source: (checkpoints[i] as CheckpointFile).source, size: b.size, message: `no consistency proof joins the checkpoints of ${a.size} and ${b.size} lines: the log between them was rewritten` });
+    }
+  }
+  const newestFile = checkpoints[checkpoints.length - 1];
+  let newest: CheckpointVerification['newest'];
+  if (newestFile) {
+    const c = newestFile.checkpoint;
+    const v = verifyNote(newestFile.note, noteKeys(c.origin));
+    newest = { source: newestFile.source, origin: c.origin, size: c.size, root: hex(c.root), signedBy: opts.pubkeys.filter((k) => v.verified.length > 0 && verifyNote(newestFile.note, [{ name: c.origin, publicKey: k.publicKey }]).verified.length > 0).map((k) => k.keyid) };
+    if (opts.pubkeys.length > 0) {
+      if (v.failed.length > 0) problems.push({ kind: 'bad-signature', source: newestFile.source, size: c.size, message: `a signature on ${newestFile.source} by a given key does not verify: the checkpoint was altered` });
+      else if (v.verified.length === 0) problems.push({ kind: 'unsigned', source: newestFile.source, size: c.size, message: `the newest checkpoint ${newestFile.source} carries no signature by the given --pubkey keys (name ${c.origin}): it may have been forged` });
+    }
+  } else if (opts.pubkeys.length > 0) {
+    problems.push({ kind: 'none', source: CHECKPOINTS_DIR, message: 'the store has no checkpoint to check the log against (make one with snap log checkpoint --key KEY; if there were some, they were removed)' });
+  }
+  const external = opts.external.map((c) => {
+    const why = extendsLog(c);
+    const v = verifyNote(c.note, noteKeys(c.checkpoint.origin));
+    if (why) problems.push({ kind: 'not-extended', source: c.source, size: c.checkpoint.size, message: why === 'ahead' ? `${c.source} covers ${c.checkpoint.size} lines, the log has only ${leaves.length}: lines were removed` : `the first ${c.checkpoint.size} lines of the log no longer give the root of ${c.source}: the log was rewritten after it` });
+    if (opts.pubkeys.length > 0 && v.failed.length > 0) problems.push({ kind: 'bad-signature', source: c.source, size: c.checkpoint.size, message: `a signature on ${c.source} by a given key does not verify` });
+    else if (opts.pubkeys.length > 0 && v.verified.length === 0) problems.push({ kind: 'unsigned', source: c.source, size: c.checkpoint.size, message: `${c.source} carries no signature by the given --pubkey keys` });
+    return { source: c.source, size: c.checkpoint.size, extends: why === undefined, signedBy: v.verified.length > 0 ? opts.pubkeys.filter((k) => verifyNote(c.note, [{ name: c.checkpoint.origin, publicKey: k.publicKey }]).verified.length > 0).map((k) => k.keyid) : [] };
+  });
+  return { ok: problems.length === 0, lines: leaves.length, checkpoints: checkpoints.length, ...(newest ? { newest } : {}), external, problems };
+}
+
+/** The base64 root of a checkpoint, for reports. */
+export function rootText(c: Checkpoint): string {
+  return toBase64(c.root);
+}

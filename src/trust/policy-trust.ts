@@ -1,0 +1,174 @@
+/**
+ * Establishing trust in a policy file (docs/FORMAT.md §16.3), after TUF's client workflow
+ * (theupdateframework specification, "Update the root role"):
+ *
+ * 1. The policy must be signed by `root.threshold` of its own root keys that count now (not
+ *    revoked, within their validity) — TUF 5.3.4 (2).
+ * 2. Anchor. When this machine's trusted state remembers a version of a policy of that name, that
+ *    version is the anchor: an older version is refused (`POLICY_ROLLBACK`, TUF 5.3.5), the same
+ *    version must be the very same bytes, and a newer one must also be signed by a threshold of the
+ *    remembered version's root keys (`POLICY_SIGNATURE_INVALID`, reason `rotation`; TUF 5.3.4 (1)).
+ *    With no memory (first use on this machine), the root keys given on the command line
+ *    (`--root`) are the anchor: a threshold of them that the policy names as its root must have
+ *    signed it. Several policy files may be given, oldest first, to walk a chain of rotations.
+ * 3. The newest policy must not have expired (`POLICY_EXPIRED`, TUF 5.3.10).
+ * Then the trusted state remembers the new version (TUF 5.3.8).
+ */
+import { promises as fsp } from 'node:fs';
+import { SnapError, isSnapError } from '../core/errors.js';
+import { parseEnvelope, verifyEnvelope, type Envelope, type TrustedKey } from '../core/envelope.js';
+import { fromBase64 } from '../core/encoding.js';
+import { formatTime } from '../core/statement.js';
+import { MAX_POLICY_BYTES, POLICY_PAYLOAD_TYPE, parsePolicy, policyDigest, policyKeys, usableRootKeys, type Policy } from '../core/policy.js';
+import { parsePublicKeyDer } from '../core/keys.js';
+import { ioError } from '../io/errors.js';
+import type { PolicyMemory, TrustedState } from './state.js';
+
+/** A policy file as read (not yet trusted). */
+export interface PolicyDoc {
+  file: string;
+  envelope: Envelope;
+  payload: Uint8Array;
+  policy: Policy;
+  /** Hex SHA-256 of the payload. */
+  sha256: string;
+}
+
+/** A policy whose signatures and version were established. */
+export interface VerifiedPolicy {
+  policy: Policy;
+  sha256: string;
+  file: string;
+  /** What anchored it: the trusted state (`state`, with the version remembered) or `--root` keys. */
+  anchor: { kind: 'state'; version: number } | { kind: 'root-keys' };
+  /** Root keyids whose signatures on the newest policy verified. */
+  signedBy: string[];
+}
+
+/** Largest policy file read (the envelope: the payload in base64 and up to 64 signatures). */
+export const MAX_POLICY_FILE_BYTES = 2 * MAX_POLICY_BYTES;
+
+/**
+ * Read a policy file: a DSSE envelope of payload type `application/vnd.snap.policy+json` whose
+ * payload is a valid policy. Nothing is trusted yet.
+ * @throws SnapError `NOT_FOUND` | `IO_ERROR` | `POLICY_MALFORMED` (exit 1: an unusable policy establishes no trust)
+ */
+export async function readPolicyFile(file: string): Promise<PolicyDoc> {
+  let bytes: Buffer;
+  try {
+    const st = await fsp.stat(file);
+    if (st.size > MAX_POLICY_FILE_BYTES) throw new SnapError('POLICY_MALFORMED', `${file} is larger than ${MAX_POLICY_FILE_BYTES} bytes: not a policy`, { path: file });
+    bytes = await fsp.readFile(file);
+  } catch (e) {
+    throw ioError(e, file, 'cannot read the policy');
+  }
+  try {
+    const envelope = parseEnvelope(bytes, POLICY_PAYLOAD_TYPE);
+    const payload = fromBase64(envelope.payload);
+    return { file, envelope, payload, policy: parsePolicy(payload), sha256: policyDigest(payload) };
+  } catch (e) {
+    if (!isSnapError(e)) throw e;
+    throw new SnapError('POLICY_MALFORMED', `${file} is not a valid snap policy: ${e.message}`, { path: file, reason: e.code });
+  }
+}
+
+/** Distinct keyids among `keys` whose signature on the policy verifies. */
+function signedBy(doc: PolicyDoc, keys: readonly TrustedKey[]): string[] {
+  if (keys.length === 0) return [];
+  return verifyEnvelope(doc.envelope, keys, 1, POLICY_PAYLOAD_TYPE).trustedKeyids;
+}
+
+function refused(code: 'POLICY_SIGNATURE_INVALID' | 'POLICY_ROLLBACK' | 'POLICY_EXPIRED', doc: PolicyDoc, reason: string, message: string): SnapError {
+  return new SnapError(code, `${doc.file} (policy ${doc.policy.name} v${doc.policy.version}): ${message}`, { path: doc.file, policy: doc.policy.name, version: doc.policy.version, reason });
+}
+
+/** The root keys a remembered policy version names, as keys to verify with. */
+function rememberedRoots(m: PolicyMemory): TrustedKey[] {
+  return Object.values(m.root.keys).map((spki) => parsePublicKeyDer(fromBase64(spki)));
+}
+
+/** What the trusted state should remember of a verified policy. */
+export function policyMemory(p: Policy, sha256: string, now: Date): PolicyMemory {
+  const keys: Record<string, string> = {};
+  for (const k of p.root.keyids) keys[k] = (p.keys[k] as { publicKey: string }).publicKey;
+  return { version: p.version, sha256, root: { keys, threshold: p.root.threshold }, seenAt: formatTime(now) };
+}
+
+/**
+ * Establish trust in the newest of `docs` (see the module comment). Pure: the caller reads the
+ * files and the state, and records the result.
+ * @param docs policy files, oldest first (one, or a chain of rotations)
+ * @param roots the `--root` keys (used only when the state remembers no version of this policy)
+ * @param state the trusted state
+ * @throws SnapError `USAGE` (no policy; files of different policies or out of order; first use
+ *   without `--root`) | `POLICY_SIGNATURE_INVALID` (reason `root-threshold`, `not-signed-by-given-roots`
+ *   or `rotation`) | `POLICY_ROLLBACK` (reason `older` or `same-version-different-content`) |
+ *   `POLICY_EXPIRED`
+ */
+export function establishPolicy(docs: readonly PolicyDoc[], roots: readonly TrustedKey[], state: TrustedState, now: Date): VerifiedPolicy {
+  const last = docs[docs.length - 1];
+  if (!last) throw new SnapError('USAGE', 'give a policy file with --policy');
+  const name = last.policy.name;
+  for (let i = 0; i < docs.length; i++) {
+    const d = docs[i] as PolicyDoc;
+    if (d.policy.name !== name) throw new SnapError('USAGE', `--policy files must be versions of one policy: ${d.file} is policy ${d.policy.name}, ${last.file} is ${name}`);
+    if (i > 0 && d.policy.version <= (docs[i - 1] as PolicyDoc).policy.version) throw new SnapError('USAGE', `give --policy files oldest first: ${d.file} (v${d.policy.version}) comes after v${(docs[i - 1] as PolicyDoc).policy.version}`);
+  }
+  const remembered = state.policies[name];
+  let anchor: { version: number; sha256: string; roots: TrustedKey[]; threshold: number } | undefined = remembered
+    ? { version: remembered.version, sha256: remembered.sha256, roots: rememberedRoots(remembered), threshold: remembered.root.threshold }
+    : undefined;
+  if (!anchor && roots.length === 0) {
+    throw new SnapError('USAGE', `this machine has not seen policy ${name} before: give its root public keys with --root ROOT.pub… (they anchor the first use; later versions must be signed by the previous root keys)`, { policy: name });
+  }
+  let lastSigners: string[] = [];
+  for (const d of docs) {
+    const p = d.policy;
+    const own = signedBy(d, usableRootKeys(p, now));
+    if (own.length < p.root.threshold) {
+      throw refused('POLICY_SIGNATURE_INVALID', d, 'root-threshold', `signed by ${own.length} of its root keys that count, and it needs ${p.root.threshold} (an unsigned, altered or re-signed policy; or its root keys were revoked)`);
+    }
+    if (anchor) {
+      if (p.version < anchor.version) throw refused('POLICY_ROLLBACK', d, 'older', `this machine has already trusted version ${anchor.version} of this policy: an older version is refused (rollback)`);
+      if (p.version === anchor.version) {
+        if (d.sha256 !== anchor.sha256) throw refused('POLICY_ROLLBACK', d, 'same-version-different-content', `this machine trusted another policy with the same version ${p.version}: a changed policy needs a new version`);
+      } else {
+        const prev = signedBy(d, anchor.roots);
+        if (prev.length < anchor.threshold) {
+          throw refused('POLICY_SIGNATURE_INVALID', d, 'rotation', `a new version must be signed by ${anchor.threshold} of the root keys of version ${anchor.version} (the newest this machine trusts), and ${prev.length} signed: it may be signed only by rotated-out keys; give the versions in between with more --policy files, oldest first`);
+        }
+      }
+    } else {
+      const given = roots.filter((k) => p.root.keyids.includes(k.keyid) && own.includes(k.keyid));
+      if (given.length < p.root.threshold) {
+        throw refused('POLICY_SIGNATURE_INVALID', d, 'not-signed-by-given-roots', `the --root keys account for ${given.length} of the ${p.root.threshold} root signatures it needs: it is not the policy those root keys sign (if the root keys were rotated, give the older versions first with more --policy files)`);
+      }
+    }
+    anchor = { version: p.version, sha256: d.sha256, roots: usableRootKeys(p, now), threshold: p.root.threshold };
+    lastSigners = own;
+  }
+  if (new Date(last.policy.expires).getTime() <= now.getTime()) throw refused('POLICY_EXPIRED', last, 'expired', `the policy expired at ${last.policy.expires}; its root key holders must sign a new version`);
+  return {
+    policy: last.policy,
+    sha256: last.sha256,
+    file: last.file,
+    anchor: remembered ? { kind: 'state', version: remembered.version } : { kind: 'root-keys' },
+    signedBy: lastSigners,
+  };
+}
+
+/**
+ * Remember a verified policy in the state (when it is newer than what is remembered).
+ * @returns true when the state changed
+ */
+export function rememberPolicy(state: TrustedState, v: VerifiedPolicy, now: Date): boolean {
+  const m = state.policies[v.policy.name];
+  if (m && m.version >= v.policy.version) return false;
+  state.policies[v.policy.name] = policyMemory(v.policy, v.sha256, now);
+  return true;
+}
+
+/** Every key of a policy (for reports of signatures by keys the policy names but does not count). */
+export function allPolicyKeys(v: VerifiedPolicy): TrustedKey[] {
+  return policyKeys(v.policy);
+}

@@ -1,0 +1,201 @@
+/**
+ * Revocations on disk and their verdict. A store keeps them write-once under
+ * `STORE/revocations/<snapshot id hex>/<SHA-256 of the envelope bytes>.json` (each file one DSSE
+ * envelope of a revocation statement, core/revocation.ts); `verify --revocations FILE…` reads
+ * more from anywhere. A revocation counts only when one of its signatures verifies under a key the
+ * verifier trusts to revoke (the `--pubkey` keys, or the policy's keys); one signed by anybody else
+ * is reported and does not count. A revocation file that cannot be read as one is a failure (fail
+ * closed: it may be a real revocation that was damaged).
+ */
+import { promises as fsp } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { SnapError, isSnapError } from '../core/errors.js';
+import { parseEnvelope, serializeEnvelope, verifyEnvelope, type Envelope, type TrustedKey } from '../core/envelope.js';
+import { fromBase64 } from '../core/encoding.js';
+import { MAX_REVOCATION_BYTES, parseRevocation, revokedSnapshot, revocationId } from '../core/revocation.js';
+import { fsyncDir, lockStore, openStore, writeFileAtomic } from '../io/store.js';
+import { ioError } from '../io/errors.js';
+
+/** The store folder that holds revocations. */
+export const REVOCATIONS_DIR = 'revocations';
+/** Largest revocation file read, in bytes (a statement of at most 32 KiB in base64, plus up to 64 signatures). */
+export const MAX_REVOCATION_FILE_BYTES = 4 * MAX_REVOCATION_BYTES;
+/** Most revocation files read for one snapshot from a store, or given with --revocations. */
+export const MAX_REVOCATION_FILES = 64;
+
+/** One revocation file as read: where it came from and its bytes. */
+export interface RevocationDoc {
+  source: string;
+  bytes: Uint8Array;
+}
+
+/** Where the revocations of a snapshot come from. */
+export interface RevocationSource {
+  /** Every revocation file that may concern the snapshot `id` (`sha256:<hex>`). */
+  forSnapshot(id: string): Promise<RevocationDoc[]>;
+}
+
+/** What verify reports of one revocation of the snapshot. */
+export interface RevocationReport {
+  /** Hex SHA-256 of the revocation statement. */
+  id: string;
+  source: string;
+  ref: string;
+  reason: string;
+  revokedAt: string;
+  /** True when a key trusted to revoke signed it: then the snapshot is refused. */
+  counts: boolean;
+  /** Trusted keyids that signed it (with their policy names, when known). */
+  revokedBy: { keyid: string; name?: string }[];
+  /** Keyids its envelope claims (hints, for a revocation that does not count). */
+  claimedKeyids: string[];
+}
+
+/**
+ * Read one revocation file, at most {@link MAX_REVOCATION_FILE_BYTES}.
+ * @throws SnapError `NOT_FOUND` | `IO_ERROR` | `REVOCATION_MALFORMED` (too large)
+ */
+export async function readRevocationFile(path: string): Promise<RevocationDoc> {
+  let fh: fsp.FileHandle;
+  try {
+    fh = await fsp.open(path, 'r');
+  } catch (e) {
+    throw ioError(e, path, 'cannot read the revocation');
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new SnapError('REVOCATION_MALFORMED', `${path} is not a regular file`, { path });
+    if (st.size > MAX_REVOCATION_FILE_BYTES) throw new SnapError('REVOCATION_MALFORMED', `${path} is larger than ${MAX_REVOCATION_FILE_BYTES} bytes: not a revocation`, { path });
+    return { source: path, bytes: await fh.readFile() };
+  } catch (e) {
+    throw ioError(e, path, 'cannot read the revocation');
+  } finally {
+    await fh.close().catch(() => {});
+  }
+}
+
+/** The folder of a snapshot's revocations in a store. */
+export function revocationFolder(storeRoot: string, snapshot: string): string {
+  return join(storeRoot, REVOCATIONS_DIR, snapshot.replace(/^sha256:/, ''));
+}
+
+/**
+ * The revocation files a store holds for one snapshot (none when there is no such folder).
+ * @throws SnapError `REVOCATION_MALFORMED` (more than {@link MAX_REVOCATION_FILES}, or one too large) | `IO_ERROR`
+ */
+export async function storeRevocations(storeRoot: string, snapshot: string): Promise<RevocationDoc[]> {
+  const dir = revocationFolder(storeRoot, snapshot);
+  let names: string[];
+  try {
+    names = (await fsp.readdir(dir)).filter((n) => n.endsWith('.json')).sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw ioError(e, dir, 'cannot list the revocations');
+  }
+  if (names.length > MAX_REVOCATION_FILES) throw new SnapError('REVOCATION_MALFORMED', `${dir} holds ${names.length} revocation files; at most ${MAX_REVOCATION_FILES} are read`, { path: dir });
+  const docs: RevocationDoc[] = [];
+  for (const n of names) docs.push(await readRevocationFile(join(dir, n)));
+  return docs;
+}
+
+/** Revocations from a store (when there is one) and from files given on the command line. */
+export function revocationSource(storeRoot: string | undefined, files: readonly RevocationDoc[]): RevocationSource {
+  if (files.length > MAX_REVOCATION_FILES) throw new SnapError('USAGE', `at most ${MAX_REVOCATION_FILES} --revocations files`);
+  return {
+    async forSnapshot(id: string) {
+      const fromStore = storeRoot === undefined ? [] : await storeRevocations(storeRoot, id);
+      return [...fromStore, ...files];
+    },
+  };
+}
+
+/** A revocation file parsed (not yet trusted). */
+export interface ParsedRevocation {
+  envelope: Envelope;
+  statementBytes: Uint8Array;
+  snapshot: string;
+  ref: string;
+  reason: string;
+  revokedAt: string;
+  id: string;
+}
+
+/**
+ * Parse a revocation file: a DSSE envelope whose payload is a revocation statement.
+ * @throws SnapError `REVOCATION_MALFORMED` naming the file
+ */
+export function parseRevocationDoc(doc: RevocationDoc): ParsedRevocation {
+  try {
+    const envelope = parseEnvelope(doc.bytes);
+    const statementBytes = fromBase64(envelope.payload);
+    const r = parseRevocation(statementBytes);
+    return { envelope, statementBytes, snapshot: revokedSnapshot(r), ref: r.subject[0].name, reason: r.predicate.reason, revokedAt: r.predicate.revokedAt, id: revocationId(statementBytes) };
+  } catch (e) {
+    if (!isSnapError(e)) throw e;
+    throw new SnapError('REVOCATION_MALFORMED', `${doc.source} is not a valid revocation (${e.message}); it may be a damaged real one, so nothing is trusted until it is fixed or removed`, { path: doc.source, reason: e.code });
+  }
+}
+
+/**
+ * The verdict of a snapshot's revocations: every revocation naming `snapshot` is reported; it
+ * counts when signed by one of `revokers`.
+ * @param names policy names of keyids, for the report
+ * @throws SnapError `REVOCATION_MALFORMED` for a file that is not a revocation
+ */
+export function judgeRevocations(docs: readonly RevocationDoc[], snapshot: string, revokers: readonly TrustedKey[], names?: ReadonlyMap<string, string>): RevocationReport[] {
+  const reports: RevocationReport[] = [];
+  const seen = new Set<string>();
+  for (const doc of docs) {
+    const p = parseRevocationDoc(doc);
+    if (p.snapshot !== snapshot) continue;
+    const key = `${p.id} ${doc.source}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const v = revokers.length > 0 ? verifyEnvelope(p.envelope, revokers, 1) : undefined;
+    const by = v?.trustedKeyids ?? [];
+    reports.push({
+      id: p.id,
+      source: doc.source,
+      ref: p.ref,
+      reason: p.reason,
+      revokedAt: p.revokedAt,
+      counts: by.length > 0,
+      revokedBy: by.map((k) => ({ keyid: k, ...(names?.get(k) ? { name: names.get(k) } : {}) })),
+      claimedKeyids: p.envelope.signatures.map((s) => s.keyid),
+    });
+  }
+  return reports;
+}
+
+/**
+ * Keep a revocation in a store, write-once, under the store's write lock.
+ * @returns the file's path and whether it was already there (same bytes)
+ * @throws SnapError `REVOCATION_MALFORMED` | `NOT_FOUND` (no store) | `STORE_LOCKED` | `IO_ERROR`
+ */
+export async function keepRevocation(storeRoot: string, envelopeBytes: Uint8Array): Promise<{ path: string; alreadyPresent: boolean; snapshot: string }> {
+  const p = parseRevocationDoc({ source: 'the revocation', bytes: envelopeBytes });
+  const bytes = serializeEnvelope(p.envelope);
+  const store = await openStore(storeRoot);
+  const lock = await lockStore(store);
+  try {
+    const dir = revocationFolder(store.root, p.snapshot);
+    const path = join(dir, `${createHash('sha256').update(bytes).digest('hex')}.json`);
+    try {
+      await fsp.access(path);
+      return { path, alreadyPresent: true, snapshot: p.snapshot };
+    } catch {
+      /* new */
+    }
+    try {
+      await fsp.mkdir(dir, { recursive: true, mode: 0o755 });
+    } catch (e) {
+      throw ioError(e, dir, 'cannot make the revocations folder');
+    }
+    await writeFileAtomic(path, bytes, { mode: 0o444, exclusive: true });
+    await fsyncDir(join(store.root, REVOCATIONS_DIR));
+    return { path, alreadyPresent: false, snapshot: p.snapshot };
+  } finally {
+    await lock.release();
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * The trusted state: what this machine has seen and trusted, kept between runs as TUF clients keep
+ * their trusted metadata (theupdateframework specification, "Update the root role", 5.3.8 "Persist
+ * root metadata"). It is what makes rollback visible: a policy older than one already seen, or a
+ * store whose newest trusted snapshot of a dataset is older than one this machine has verified.
+ *
+ * One file, `trusted-state.json`, in the state folder: `--state-dir DIR`, else `$SNAP_STATE_DIR`,
+ * else `$XDG_STATE_HOME/snap`, else `~/.local/state/snap`. Canonical JSON:
+ * ```json
+ * {"format":"snap-trusted-state/1",
+ *  "latest":{"<trust domain>":{"<dataset>":{"createdAt":"…","seenAt":"…","snapshot":"sha256:…","version":"v8"}}},
+ *  "policies":{"<policy name>":{"root":{"keys":{"<keyid>":"<SPKI base64>"},"threshold":2},"seenAt":"…","sha256":"<payload hex>","version":3}}}
+ * ```
+ * Updates take `trusted-state.lock` (O_EXCL), read, change and write the file atomically (mode
+ * 0600). A file that cannot be parsed is an error (`STATE_MALFORMED`), never silently reset: that
+ * would forget exactly what rollback protection needs.
+ */
+import { promises as fsp } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { SnapError } from '../core/errors.js';
+import { canonicalJson } from '../core/canonical-json.js';
+import { parseJsonStrict } from '../core/json-strict.js';
+import { acquireLockFile, writeFileAtomic } from '../io/store.js';
+import { ioError } from '../io/errors.js';
+
+export const STATE_FILE = 'trusted-state.json';
+export const STATE_LOCK_FILE = 'trusted-state.lock';
+export const STATE_FORMAT = 'snap-trusted-state/1';
+/** Largest state file read, in bytes. */
+export const MAX_STATE_BYTES = 16 * 1024 * 1024;
+/** How long an update waits for another process holding the state lock (ms). */
+const LOCK_WAIT_MS = 10_000;
+
+/** What is remembered of the newest version of a policy seen. */
+export interface PolicyMemory {
+  version: number;
+  /** Hex SHA-256 of its payload bytes. */
+  sha256: string;
+  /** Its root keys (keyid → SPKI DER base64) and threshold: they must sign the next version. */
+  root: { keys: Record<string, string>; threshold: number };
+  seenAt: string;
+}
+
+/** The newest snapshot of a dataset this machine has trusted, within one trust domain. */
+export interface LatestMemory {
+  snapshot: string;
+  version: string;
+  createdAt: string;
+  seenAt: string;
+}
+
+/** The whole state. */
+export interface TrustedState {
+  format: typeof STATE_FORMAT;
+  /** Policy name → memory. */
+  policies: Record<string, PolicyMemory>;
+  /** Trust domain (a policy, or a set of keys) → dataset NAME → memory. */
+  latest: Record<string, Record<string, LatestMemory>>;
+}
+
+/** The state folder (see the module comment). */
+export function stateDir(flag: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string {
+  if (flag !== undefined) return resolve(cwd, flag);
+  if (env.SNAP_STATE_DIR) return resolve(cwd, env.SNAP_STATE_DIR);
+  if (env.XDG_STATE_HOME) return join(resolve(cwd, env.XDG_STATE_HOME), 'snap');
+  return join(env.HOME ?? homedir(), '.local', 'state', 'snap');
+}
+
+function emptyState(): TrustedState {
+  return { format: STATE_FORMAT, policies: {}, latest: {} };
+}
+
+function malformed(path: string, why: string): SnapError {
+  return new SnapError('STATE_MALFORMED', `${path} is not a valid trusted state (${why}); it is never reset silently: fix or remove it by hand (removing it forgets which policy versions and snapshots this machine has seen)`, { path });
+}
+
+/** Check the shape of a parsed state (members and types; unknown members refused). */
+function validateState(v: unknown, path: string): TrustedState {
+  const obj = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x);
+  if (!obj(v) || v.format !== STATE_FORMAT || !obj(v.policies) || !obj(v.latest) || Object.keys(v).length !== 3) throw malformed(path, `not {"format":"${STATE_FORMAT}","policies":{…},"latest":{…}}`);
+  for (const [name, m] of Object.entries(v.policies)) {
+    if (!obj(m) || !Number.isSafeInteger(m.version) || typeof m.sha256 !== 'string' || typeof m.seenAt !== 'string' || !obj(m.root) || !obj(m.root.keys) || !Number.isSafeInteger(m.root.threshold)) throw malformed(path, `policies.${name}`);
+    for (const spki of Object.values(m.root.keys)) if (typeof spki !== 'string') throw malformed(path, `policies.${name}.root.keys`);
+  }
+  for (const [domain, ds] of Object.entries(v.latest)) {
+    if (!obj(ds)) throw malformed(path, `latest.${domain}`);
+    for (const [name, m] of Object.entries(ds)) {
+      if (!obj(m) || typeof m.snapshot !== 'string' || typeof m.version !== 'string' || typeof m.createdAt !== 'string' || typeof m.seenAt !== 'string') throw malformed(path, `latest.${domain}.${name}`);
+    }
+  }
+  return v as unknown as TrustedState;
+}
+
+/**
+ * Read the trusted state; an absent file is an empty state.
+ * @throws SnapError `STATE_MALFORMED` | `IO_ERROR`
+ */
+export async function readState(dir: string): Promise<TrustedState> {
+  const path = join(dir, STATE_FILE);
+  let text: string;
+  try {
+    const st = await fsp.stat(path);
+    if (st.size > MAX_STATE_BYTES) throw malformed(path, `larger than ${MAX_STATE_BYTES} bytes`);
+    text = await fsp.readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyState();
+    throw ioError(e, path, 'cannot read the trusted state');
+  }
+  let v: unknown;
+  try {
+    v = parseJsonStrict(text, 'STATE_MALFORMED', STATE_FILE);
+  } catch (e) {
+    throw malformed(path, (e as Error).message);
+  }
+  return validateState(v, path);
+}
+
+/**
+ * Change the trusted state under its lock: read it, let `change` edit it (returning true when it
+ * changed something), write it back atomically (mode 0600) when it did.
+ * @returns what `change` returned
+ * @throws SnapError `STATE_MALFORMED` | `STORE_LOCKED` (the state lock is held for more than 10 s) | `IO_ERROR`
+ */
+export async function updateState(dir: string, change: (s: TrustedState) => boolean): Promise<boolean> {
+  try {
+    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw ioError(e, dir, 'cannot make the trusted state folder');
+  }
+  const release = await acquireLockFile(join(dir, STATE_LOCK_FILE), `the trusted state ${dir}`, LOCK_WAIT_MS);
+  try {
+    const s = await readState(dir);
+    if (!change(s)) return false;
+    await writeFileAtomic(join(dir, STATE_FILE), canonicalJson(s) + '\n', { mode: 0o600 });
+    return true;
+  } finally {
+    await release().catch(() => {});
+  }
+}

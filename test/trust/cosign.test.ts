@@ -1,0 +1,172 @@
+/**
+ * Co-signing (`snap sign`, SPEC §5, §7): a second key signs an existing snapshot in a store, a
+ * folder or an archive; the payload and snapshot id never change; only envelope.json is replaced,
+ * by a superset of its signatures; signing twice with one key is a no-op; `seal` takes several keys.
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { makeKeyPair, snapJson, tempDir, useKeyPair, type KeyPair } from '../helpers/tree.js';
+import { sealAndExport, sealTree, tamper, useStore } from '../helpers/store.js';
+
+const alice = useKeyPair('alice');
+const shared = useStore();
+let bob: KeyPair;
+beforeAll(async () => {
+  bob = await makeKeyPair('bob');
+});
+
+const TREE = { 'a/1.txt': 'one\n', 'b/2.txt': 'two\n' };
+
+function verifyArgs(data: string, ref: string, store: string, pubs: string[], threshold: number): string[] {
+  return ['verify', data, '--against', ref, ...pubs.flatMap((p) => ['--pubkey', p]), '--threshold', String(threshold), '--store', store];
+}
+
+describe('snap sign on a store snapshot', () => {
+  it('meets verify --threshold 2 by co-signing, with the snapshot id and statement unchanged', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    const before = await snapJson(verifyArgs(s.data, s.ref, s.store, [alice.pub, bob.pub], 2));
+    expect(before.code).toBe(1);
+    expect(before.json.failure.code).toBe('SIGNATURE_INVALID');
+    const statementBefore = await fsp.readFile(join(s.dir, 'statement.json'));
+
+    const signed = await snapJson(['sign', s.ref, '--key', bob.key, '--store', s.store]);
+    expect(signed.code, signed.stderr).toBe(0);
+    expect(signed.json).toMatchObject({ ok: true, snapshot: s.snapshot, changed: true, added: [bob.keyid], alreadySigned: [], signatures: 2 });
+
+    const after = await snapJson(verifyArgs(s.data, s.ref, s.store, [alice.pub, bob.pub], 2));
+    expect(after.code).toBe(0);
+    expect(after.json.snapshot).toBe(s.snapshot);
+    expect(after.json.signers).toEqual([
+      { keyid: alice.keyid, trusted: true },
+      { keyid: bob.keyid, trusted: true },
+    ]);
+    expect(await fsp.readFile(join(s.dir, 'statement.json'))).toEqual(statementBefore);
+  });
+
+  it('keeps every old signature, byte for byte, in the new envelope (a superset, same payload)', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    const old = JSON.parse(await fsp.readFile(join(s.dir, 'envelope.json'), 'utf8'));
+    expect((await snapJson(['sign', s.ref, '--key', bob.key, '--store', s.store])).code).toBe(0);
+    const now = JSON.parse(await fsp.readFile(join(s.dir, 'envelope.json'), 'utf8'));
+    expect(now.payload).toBe(old.payload);
+    expect(now.payloadType).toBe(old.payloadType);
+    expect(now.signatures.slice(0, old.signatures.length)).toEqual(old.signatures);
+    expect(now.signatures).toHaveLength(old.signatures.length + 1);
+  });
+
+  it('is a no-op, said so, with exit 0, when the key has already signed (the sealer, or a second sign)', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    const again = await snapJson(['sign', s.ref, '--key', alice.key, '--store', s.store]);
+    expect(again.code).toBe(0);
+    expect(again.json).toMatchObject({ changed: false, added: [], alreadySigned: [alice.keyid], signatures: 1 });
+
+    expect((await snapJson(['sign', s.ref, '--key', bob.key, '--store', s.store])).code).toBe(0);
+    const bytes = await fsp.readFile(join(s.dir, 'envelope.json'));
+    const twice = await snapJson(['sign', s.ref, '--key', bob.key, '--store', s.store]);
+    expect(twice.code).toBe(0);
+    expect(twice.json).toMatchObject({ changed: false, alreadySigned: [bob.keyid], signatures: 2 });
+    expect(await fsp.readFile(join(s.dir, 'envelope.json'))).toEqual(bytes);
+  });
+
+  it('says in words that a second sign with the same key did nothing', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    const { snap } = await import('../helpers/tree.js');
+    const r = await snap(['sign', s.ref, '--key', alice.key, '--store', s.store]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/already signed/);
+  });
+
+  it('records the signature in the audit log (command sign, the keyid added)', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    expect((await snapJson(['sign', s.ref, '--key', bob.key, '--store', s.store])).code).toBe(0);
+    const log = await snapJson(['log', s.name, '--store', s.store]);
+    const line = log.json.entries.find((e: { command: string }) => e.command === 'sign');
+    expect(line).toMatchObject({ command: 'sign', ref: s.ref, snapshot: s.snapshot, outcome: 'ok', details: { added: [bob.keyid] } });
+  });
+
+  it('refuses to sign when statement.json is not the signed payload (exit 1, INTEGRITY_FAILURE), envelope unchanged', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    const env = await fsp.readFile(join(s.dir, 'envelope.json'));
+    await tamper(join(s.dir, 'statement.json'), (t) => t.replace('"fileCount":2', '"fileCount":3'));
+    const r = await snapJson(['sign', s.ref, '--key', bob.key, '--store', s.store]);
+    expect(r.code).toBe(1);
+    expect(r.json.error.code).toBe('INTEGRITY_FAILURE');
+    expect(await fsp.readFile(join(s.dir, 'envelope.json'))).toEqual(env);
+  });
+
+  it('refuses to sign a snapshot whose manifest no longer matches the statement (exit 1, INTEGRITY_FAILURE)', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    await tamper(join(s.dir, 'manifest.jsonl'), (t) => t.replace('"size":4', '"size":5'));
+    const r = await snapJson(['sign', s.ref, '--key', bob.key, '--store', s.store]);
+    expect(r.code).toBe(1);
+    expect(r.json.error.code).toBe('INTEGRITY_FAILURE');
+  });
+
+  it('refuses to sign a snapshot found under another name than it is signed as (exit 1, SNAPSHOT_NAME_MISMATCH)', async () => {
+    const s1 = await sealTree(TREE, alice, { store: shared.path });
+    const s2 = await sealTree({ 'x.txt': 'x\n' }, alice, { store: shared.path, as: `${s1.name}@v2` });
+    for (const f of ['statement.json', 'envelope.json', 'manifest.jsonl']) {
+      await fsp.chmod(join(s2.dir, f), 0o644).catch(() => {});
+      await fsp.copyFile(join(s1.dir, f), join(s2.dir, f));
+    }
+    const r = await snapJson(['sign', s2.ref, '--key', bob.key, '--store', s2.store]);
+    expect(r.code).toBe(1);
+    expect(r.json.error.code).toBe('SNAPSHOT_NAME_MISMATCH');
+  });
+
+  it('exits 3 for an unknown ref (REF_NOT_FOUND) and 2 without --key', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    const r = await snapJson(['sign', `${s.name}@nope`, '--key', bob.key, '--store', s.store]);
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('REF_NOT_FOUND');
+    expect((await snapJson(['sign', s.ref, '--store', s.store])).code).toBe(2);
+  });
+});
+
+describe('seal with several --key', () => {
+  it('signs with each key, so verify --threshold 2 passes at once; a key given twice signs once', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path, extra: ['--key', bob.key, '--key', alice.key] });
+    const env = JSON.parse(await fsp.readFile(join(s.dir, 'envelope.json'), 'utf8'));
+    expect(env.signatures.map((x: { keyid: string }) => x.keyid)).toEqual([alice.keyid, bob.keyid]);
+    const v = await snapJson(verifyArgs(s.data, s.ref, s.store, [alice.pub, bob.pub], 2));
+    expect(v.code).toBe(0);
+  });
+});
+
+describe('snap sign on an archive', () => {
+  it('gives the same bytes as exporting the co-signed store snapshot, and verifies with --threshold 2', async () => {
+    const e = await sealAndExport(TREE, alice);
+    const signed = await snapJson(['sign', e.file, '--key', bob.key, '--store', e.store]);
+    expect(signed.code, signed.stderr).toBe(0);
+    expect(signed.json).toMatchObject({ changed: true, added: [bob.keyid], snapshot: e.snapshot });
+
+    expect((await snapJson(['sign', 'ds@v1', '--key', bob.key, '--store', e.store])).code).toBe(0);
+    const other = join(await tempDir(), 'ds@v1.snap.tar');
+    expect((await snapJson(['export', 'ds@v1', '-o', other, '--store', e.store])).code).toBe(0);
+    expect(await fsp.readFile(e.file)).toEqual(await fsp.readFile(other));
+
+    const v = await snapJson(['verify', e.file, '--pubkey', alice.pub, '--pubkey', bob.pub, '--threshold', '2']);
+    expect(v.code).toBe(0);
+    expect(v.json.snapshot).toBe(e.snapshot);
+  });
+
+  it('leaves the archive untouched when the key has already signed', async () => {
+    const e = await sealAndExport(TREE, alice);
+    const before = await fsp.readFile(e.file);
+    const r = await snapJson(['sign', e.file, '--key', alice.key, '--store', e.store]);
+    expect(r.code).toBe(0);
+    expect(r.json.changed).toBe(false);
+    expect(await fsp.readFile(e.file)).toEqual(before);
+  });
+
+  it('refuses a file that is not an archive (exit 3, ARCHIVE_MALFORMED) and leaves no temporary file', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'junk@v1.snap.tar');
+    await fsp.writeFile(file, Buffer.alloc(4096, 7));
+    const r = await snapJson(['sign', file, '--key', bob.key]);
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('ARCHIVE_MALFORMED');
+    expect(await fsp.readdir(dir)).toEqual(['junk@v1.snap.tar']);
+  });
+});

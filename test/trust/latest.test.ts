@@ -1,0 +1,115 @@
+/**
+ * Rollback of NAME@latest: verify takes the newest snapshot of NAME whose signatures satisfy the
+ * keys (or policy), never one older than the newest trusted snapshot this machine has seen; a
+ * store that hides its newest snapshot is noticed (exit 1, SNAPSHOT_ROLLBACK).
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { makeKeyPair, makeTree, snapJson, tempDir, useKeyPair, writeTree, type KeyPair } from '../helpers/tree.js';
+
+const keys = useKeyPair('alice');
+let mallory: KeyPair;
+beforeAll(async () => {
+  mallory = await makeKeyPair('mallory');
+});
+
+/** A store holding ds@v1 and ds@v2 (one second apart), and the dataset folder as of v2. */
+async function twoVersions() {
+  const work = await tempDir('snap-latest-');
+  const store = join(work, 'store');
+  const state = join(work, 'state');
+  const env = { SNAP_STATE_DIR: state };
+  const data = await makeTree({ 'a.txt': 'one\n' });
+  expect((await snapJson(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', store], { env })).code).toBe(0);
+  await new Promise((r) => setTimeout(r, 1100)); // createdAt has whole seconds
+  await writeTree(data, { 'b.txt': 'two\n' });
+  const v2 = await snapJson(['seal', data, '--as', 'ds@v2', '--key', keys.key, '--store', store], { env });
+  expect(v2.code).toBe(0);
+  const verifyLatest = (extra: string[] = [], e: Record<string, string> = env) => snapJson(['verify', data, '--against', 'ds@latest', '--pubkey', keys.pub, '--store', store, ...extra], { env: e });
+  return { work, store, state, env, data, v2: v2.json.snapshot as string, verifyLatest };
+}
+
+describe('verify --against NAME@latest', () => {
+  it('takes the newest trusted snapshot (exit 0, resolved ds@v2)', async () => {
+    const t = await twoVersions();
+    const r = await t.verifyLatest();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ ok: true, ref: 'ds@latest', resolved: 'ds@v2', snapshot: t.v2 });
+  });
+
+  it('skips a newer snapshot signed by an untrusted key', async () => {
+    const t = await twoVersions();
+    await new Promise((r) => setTimeout(r, 1100));
+    const other = await makeTree({ 'evil.txt': 'x\n' });
+    expect((await snapJson(['seal', other, '--as', 'ds@v3', '--key', mallory.key, '--store', t.store], { env: t.env })).code).toBe(0);
+    const r = await t.verifyLatest();
+    expect(r.code).toBe(0);
+    expect(r.json.resolved).toBe('ds@v2');
+  });
+
+  it('is refused when the store hides the newest snapshot this machine has seen (exit 1, SNAPSHOT_ROLLBACK)', async () => {
+    const t = await twoVersions();
+    expect((await t.verifyLatest()).code).toBe(0); // this machine has now seen ds@v2
+    await fsp.rm(join(t.store, 'snapshots', 'ds', 'v2'), { recursive: true, force: true });
+    await fsp.rm(join(t.data, 'b.txt')); // the data as of v1: it matches v1 exactly
+    const r = await t.verifyLatest();
+    expect(r.code).toBe(1);
+    expect(r.json.ok).toBe(false);
+    expect(r.json.failure.code).toBe('SNAPSHOT_ROLLBACK');
+    expect(r.json.failure.message).toContain('ds@v2');
+    // A machine that never saw v2 takes v1, and says so.
+    const fresh = await t.verifyLatest([], { SNAP_STATE_DIR: join(t.work, 'fresh') });
+    expect(fresh.code).toBe(0);
+    expect(fresh.json.resolved).toBe('ds@v1');
+  });
+
+  it('is refused when the newest snapshot is still there but no longer signed as it was (exit 1, SNAPSHOT_ROLLBACK)', async () => {
+    const t = await twoVersions();
+    expect((await t.verifyLatest()).code).toBe(0);
+    const env = join(t.store, 'snapshots', 'ds', 'v2', 'envelope.json');
+    await fsp.chmod(env, 0o644);
+    await fsp.writeFile(env, (await fsp.readFile(env, 'utf8')).replace(/"sig":"(.)/, (_m, c: string) => `"sig":"${c === 'A' ? 'B' : 'A'}`));
+    const r = await t.verifyLatest();
+    expect(r.code).toBe(1);
+    expect(r.json.failure.code).toBe('SNAPSHOT_ROLLBACK');
+  });
+
+  it('remembers a snapshot verified by its NAME@VERSION too', async () => {
+    const t = await twoVersions();
+    expect((await snapJson(['verify', t.data, '--against', 'ds@v2', '--pubkey', keys.pub, '--store', t.store], { env: t.env })).code).toBe(0);
+    await fsp.rm(join(t.store, 'snapshots', 'ds', 'v2'), { recursive: true, force: true });
+    const r = await t.verifyLatest();
+    expect(r.code).toBe(1);
+    expect(r.json.failure.code).toBe('SNAPSHOT_ROLLBACK');
+    const state = JSON.parse(await fsp.readFile(join(t.state, 'trusted-state.json'), 'utf8'));
+    expect(Object.values(state.latest).map((d) => (d as Record<string, { version: string }>).ds?.version)).toContain('v2');
+  });
+
+  it('keeps what was seen per trust domain: other keys start afresh', async () => {
+    const t = await twoVersions();
+    expect((await t.verifyLatest()).code).toBe(0);
+    await fsp.rm(join(t.store, 'snapshots', 'ds', 'v2'), { recursive: true, force: true });
+    await fsp.rm(join(t.data, 'b.txt'));
+    const r = await snapJson(['verify', t.data, '--against', 'ds@latest', '--pubkey', keys.pub, '--pubkey', mallory.pub, '--store', t.store], { env: t.env });
+    expect(r.code).toBe(0);
+    expect(r.json.resolved).toBe('ds@v1');
+  });
+
+  it('exits 3 (REF_NOT_FOUND) when the store has no snapshot of NAME, and 1 with the newest one\'s failure when none is trusted', async () => {
+    const t = await twoVersions();
+    const none = await snapJson(['verify', t.data, '--against', 'other@latest', '--pubkey', keys.pub, '--store', t.store], { env: t.env });
+    expect(none.code).toBe(3);
+    expect(none.json.error.code).toBe('REF_NOT_FOUND');
+    const untrusted = await snapJson(['verify', t.data, '--against', 'ds@latest', '--pubkey', mallory.pub, '--store', t.store], { env: t.env });
+    expect(untrusted.code).toBe(1);
+    expect(untrusted.json.failure.code).toBe('SIGNATURE_INVALID');
+  });
+
+  it('is a reserved VERSION: seal --as NAME@latest exits 2 (USAGE)', async () => {
+    const data = await makeTree({ 'a.txt': 'a\n' });
+    const r = await snapJson(['seal', data, '--as', 'ds@latest', '--key', keys.key, '--store', join(await tempDir(), 's')]);
+    expect(r.code).toBe(2);
+    expect(r.json.error.code).toBe('USAGE');
+  });
+});

@@ -1,0 +1,228 @@
+/**
+ * The signed audit log: an RFC 9162 tree over log.jsonl lines with C2SP tlog-checkpoint /
+ * signed-note checkpoints. `log checkpoint --key` signs one; `log --verify --pubkey` checks the
+ * newest checkpoint's signature, that the first N lines give its root, and consistency between
+ * successive checkpoints; `--checkpoint FILE` checks the log still extends a checkpoint kept elsewhere.
+ */
+import { promises as fsp } from 'node:fs';
+import { createHash, createPublicKey } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { makeKeyPair, makeTree, snap, snapJson, tempDir, useKeyPair, type KeyPair } from '../helpers/tree.js';
+
+const keys = useKeyPair('alice');
+let auditor: KeyPair;
+let other: KeyPair;
+beforeAll(async () => {
+  auditor = await makeKeyPair('auditor');
+  other = await makeKeyPair('other');
+});
+
+/** A store whose log has a seal and a verify line. */
+async function logged() {
+  const work = await tempDir('snap-cp-');
+  const store = join(work, 'store');
+  const data = await makeTree({ 'a.txt': 'a\n' });
+  expect((await snapJson(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+  expect((await snapJson(['verify', data, '--against', 'ds@v1', '--pubkey', keys.pub, '--store', store])).code).toBe(0);
+  const more = async () => expect((await snapJson(['verify', data, '--against', 'ds@v1', '--pubkey', keys.pub, '--store', store])).code).toBe(0);
+  return { work, store, data, more };
+}
+
+const canonical = (o: unknown): string =>
+  Array.isArray(o) ? `[${o.map(canonical).join(',')}]` : o !== null && typeof o === 'object' ? `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${canonical((o as Record<string, unknown>)[k])}`).join(',')}}` : JSON.stringify(o);
+
+/** What someone who can write the store (not the keys) does: rewrite log lines and a matching log.head. */
+async function rewriteLogAndHead(store: string, edit: (line: Record<string, unknown>) => void): Promise<void> {
+  const path = join(store, 'log.jsonl');
+  const lines = (await fsp.readFile(path, 'utf8')).split('\n').slice(0, -1);
+  let prev = '0'.repeat(64);
+  const out: string[] = [];
+  for (const l of lines) {
+    const o = JSON.parse(l) as Record<string, unknown>;
+    edit(o);
+    o.prev = prev;
+    const text = canonical(o);
+    out.push(text);
+    prev = createHash('sha256').update(`${text}\n`).digest('hex');
+  }
+  await fsp.writeFile(path, out.map((l) => `${l}\n`).join(''));
+  await fsp.writeFile(join(store, 'log.head'), `${canonical({ seq: out.length, sha256: prev })}\n`);
+}
+
+const forgeVerdicts = (o: Record<string, unknown>) => {
+  if (o.command === 'verify') o.user = 'someone-else';
+};
+
+describe('snap log checkpoint', () => {
+  it('signs the log as it is now, writes and prints a checkpoint that log --verify --pubkey accepts (exit 0)', async () => {
+    const t = await logged();
+    const c = await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', t.store]);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.json).toMatchObject({ ok: true, size: 2, signed: true });
+    expect(c.json.file).toBe(join(t.store, 'log.checkpoints', '0000000000000002.checkpoint'));
+    expect(await fsp.readFile(c.json.file, 'utf8')).toBe(c.json.note);
+    const v = await snapJson(['log', '--verify', '--pubkey', auditor.pub, '--store', t.store]);
+    expect(v.code).toBe(0);
+    expect(v.json.checkpoints).toMatchObject({ ok: true, checkpoints: 1, newest: { size: 2, signedBy: [auditor.keyid] } });
+  });
+
+  it('makes a rewrite of the log together with its head fail (exit 1, mismatch) — which passes without a checkpoint', async () => {
+    const before = await logged();
+    await rewriteLogAndHead(before.store, forgeVerdicts);
+    expect((await snapJson(['log', '--verify', '--store', before.store])).code).toBe(0); // the old limit
+
+    const t = await logged();
+    expect((await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', t.store])).code).toBe(0);
+    await rewriteLogAndHead(t.store, forgeVerdicts);
+    const v = await snapJson(['log', '--verify', '--store', t.store]);
+    expect(v.code).toBe(1);
+    expect(v.json.chainOk).toBe(true);
+    expect(v.json.checkpoints.problems.map((p: { kind: string }) => p.kind)).toEqual(['mismatch']);
+  });
+
+  it('notices a checkpoint kept elsewhere that the log no longer extends (exit 1, not-extended), even with the checkpoints removed', async () => {
+    const t = await logged();
+    const kept = join(t.work, 'kept.checkpoint');
+    const c = await snap(['log', 'checkpoint', '--key', auditor.key, '--store', t.store]);
+    expect(c.code).toBe(0);
+    await fsp.writeFile(kept, c.stdout); // what CI keeps off the machine
+    await t.more();
+    expect((await snapJson(['log', '--verify', '--pubkey', auditor.pub, '--checkpoint', kept, '--store', t.store])).code).toBe(0);
+
+    await rewriteLogAndHead(t.store, forgeVerdicts);
+    await fsp.rm(join(t.store, 'log.checkpoints'), { recursive: true });
+    const v = await snapJson(['log', '--verify', '--checkpoint', kept, '--store', t.store]);
+    expect(v.code).toBe(1);
+    expect(v.json.checkpoints.external).toEqual([expect.objectContaining({ extends: false, size: 2 })]);
+    expect(v.json.checkpoints.problems.map((p: { kind: string }) => p.kind)).toEqual(['not-extended']);
+    const signed = await snapJson(['log', '--verify', '--pubkey', auditor.pub, '--store', t.store]);
+    expect(signed.code).toBe(1);
+    expect(signed.json.checkpoints.problems.map((p: { kind: string }) => p.kind)).toEqual(['none']);
+  });
+
+  it('refuses a newest checkpoint not signed by the given key (exit 1, unsigned): the attacker signs their own', async () => {
+    const t = await logged();
+    expect((await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', t.store])).code).toBe(0);
+    await rewriteLogAndHead(t.store, forgeVerdicts);
+    await fsp.rm(join(t.store, 'log.checkpoints'), { recursive: true });
+    expect((await snapJson(['log', 'checkpoint', '--key', other.key, '--store', t.store])).code).toBe(0);
+    const v = await snapJson(['log', '--verify', '--pubkey', auditor.pub, '--store', t.store]);
+    expect(v.code).toBe(1);
+    expect(v.json.checkpoints.problems.map((p: { kind: string }) => p.kind)).toEqual(['unsigned']);
+  });
+
+  it('checks every checkpoint and the consistency between successive ones (mismatch, inconsistent)', async () => {
+    const t = await logged();
+    expect((await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', t.store])).code).toBe(0); // 2 lines
+    await t.more();
+    await t.more();
+    expect((await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', t.store])).code).toBe(0); // 5 lines
+    expect((await snapJson(['log', '--verify', '--pubkey', auditor.pub, '--store', t.store])).json.checkpoints).toMatchObject({ ok: true, checkpoints: 2 });
+    let n = 0;
+    await rewriteLogAndHead(t.store, (o) => {
+      if (++n === 4) o.user = 'someone-else'; // a line between the two checkpoints
+    });
+    const v = await snapJson(['log', '--verify', '--pubkey', auditor.pub, '--store', t.store]);
+    expect(v.code).toBe(1);
+    expect(v.json.checkpoints.problems.map((p: { kind: string; size: number }) => `${p.kind}@${p.size}`)).toEqual(['mismatch@5', 'inconsistent@5']);
+  });
+
+  it('notices lines removed below a checkpoint (ahead)', async () => {
+    const t = await logged();
+    await t.more();
+    expect((await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', t.store])).code).toBe(0);
+    const path = join(t.store, 'log.jsonl');
+    const lines = (await fsp.readFile(path, 'utf8')).split('\n');
+    await fsp.writeFile(path, `${lines.slice(0, 2).join('\n')}\n`);
+    await fsp.rm(join(t.store, 'log.head'));
+    const v = await snapJson(['log', '--verify', '--store', t.store]);
+    expect(v.code).toBe(1);
+    expect(v.json.checkpoints.problems.map((p: { kind: string }) => p.kind)).toContain('ahead');
+  });
+
+  it('refuses to sign a log whose chain is broken, or that no longer extends the newest checkpoint (exit 1, LOG_INCONSISTENT)', async () => {
+    const t = await logged();
+    const path = join(t.store, 'log.jsonl');
+    await fsp.writeFile(path, (await fsp.readFile(path, 'utf8')).replace('"outcome":"ok"', '"outcome":"failed"'));
+    const r = await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', t.store]);
+    expect(r.code).toBe(1);
+    expect(r.json.error.code).toBe('LOG_INCONSISTENT');
+
+    const u = await logged();
+    expect((await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', u.store])).code).toBe(0);
+    await rewriteLogAndHead(u.store, forgeVerdicts);
+    const again = await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', u.store]);
+    expect(again.code).toBe(1);
+    expect(again.json.error.code).toBe('LOG_INCONSISTENT');
+  });
+
+  it('adds a second key\'s signature to the checkpoint of the same size', async () => {
+    const t = await logged();
+    const a = await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', t.store]);
+    const store = t.store;
+    // The checkpoint line itself was logged: sign the same size again before anything else is.
+    await fsp.writeFile(join(store, 'log.jsonl'), (await fsp.readFile(join(store, 'log.jsonl'), 'utf8')).split('\n').slice(0, 2).join('\n') + '\n');
+    const head = (await fsp.readFile(join(store, 'log.jsonl'), 'utf8')).split('\n')[1] as string;
+    await fsp.writeFile(join(store, 'log.head'), `${canonical({ seq: 2, sha256: createHash('sha256').update(`${head}\n`).digest('hex') })}\n`);
+    const b = await snapJson(['log', 'checkpoint', '--key', other.key, '--origin', a.json.origin, '--store', store]);
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.json.note.split('\n').filter((l: string) => l.startsWith('\u2014 '))).toHaveLength(2);
+  });
+
+  it('refuses a checkpoint file that is not a signed note (exit 1, CHECKPOINT_MALFORMED)', async () => {
+    const t = await logged();
+    const bad = join(t.work, 'bad.checkpoint');
+    await fsp.writeFile(bad, 'origin\n2\nnot base64\n\n— origin AAAA\n');
+    const v = await snapJson(['log', '--verify', '--checkpoint', bad, '--store', t.store]);
+    expect(v.code).toBe(1);
+    expect(v.json.error.code).toBe('CHECKPOINT_MALFORMED');
+  });
+
+  it('records the trusted keyids and the dataset folder in each verify line', async () => {
+    const t = await logged();
+    const log = await snapJson(['log', '--store', t.store]);
+    const v = log.json.entries.find((e: { command: string }) => e.command === 'verify');
+    expect(v.details).toMatchObject({ dir: t.data, trusted: [keys.keyid], signedBy: [keys.keyid] });
+  });
+});
+
+describe('the checkpoint format, checked independently', () => {
+  it('follows c2sp.org/tlog-checkpoint and signed-note: origin, size, base64 RFC 9162 root, empty line, em dash, key name, base64(key ID ‖ Ed25519 signature)', async () => {
+    const t = await logged();
+    const c = await snapJson(['log', 'checkpoint', '--key', auditor.key, '--origin', 'example.com/snap-audit', '--store', t.store]);
+    expect(c.code).toBe(0);
+    const note: string = c.json.note;
+    const [text, sigs] = [note.slice(0, note.lastIndexOf('\n\n') + 1), note.slice(note.lastIndexOf('\n\n') + 2)];
+    const [origin, size, root] = text.split('\n');
+    expect(origin).toBe('example.com/snap-audit');
+    expect(size).toBe('2');
+
+    // The RFC 9162 root of the first two log lines, computed here: SHA-256(0x01 ‖ leaf0 ‖ leaf1).
+    const lines = (await fsp.readFile(join(t.store, 'log.jsonl'), 'utf8')).split('\n').slice(0, 2);
+    const leaf = (l: string) => createHash('sha256').update(Buffer.concat([Buffer.from([0]), Buffer.from(l)])).digest();
+    const expected = createHash('sha256').update(Buffer.concat([Buffer.from([1]), leaf(lines[0] as string), leaf(lines[1] as string)])).digest();
+    expect(root).toBe(expected.toString('base64'));
+
+    // One signature line: U+2014, space, key name (= origin), space, base64 of key ID ‖ signature.
+    expect(sigs.endsWith('\n')).toBe(true);
+    const m = /^\u2014 (\S+) ([A-Za-z0-9+/=]+)\n$/.exec(sigs);
+    expect(m?.[1]).toBe('example.com/snap-audit');
+    const raw = Buffer.from(m?.[2] as string, 'base64');
+    expect(raw).toHaveLength(4 + 64);
+    const pub = createPublicKey(await fsp.readFile(auditor.pub)).export({ type: 'spki', format: 'der' }).subarray(12);
+    const keyId = createHash('sha256').update(Buffer.concat([Buffer.from('example.com/snap-audit\n'), Buffer.from([0x01]), pub])).digest().subarray(0, 4);
+    expect(raw.subarray(0, 4)).toEqual(keyId);
+
+    // OpenSSL verifies the Ed25519 signature over the note text.
+    const msg = join(t.work, 'note-text.bin');
+    const sig = join(t.work, 'note-sig.bin');
+    await fsp.writeFile(msg, text);
+    await fsp.writeFile(sig, raw.subarray(4));
+    const ok = spawnSync('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', auditor.pub, '-rawin', '-in', msg, '-sigfile', sig], { encoding: 'utf8' });
+    expect(ok.status, ok.stderr).toBe(0);
+    await fsp.writeFile(msg, text.replace('\n2\n', '\n3\n'));
+    expect(spawnSync('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', auditor.pub, '-rawin', '-in', msg, '-sigfile', sig]).status).not.toBe(0);
+  });
+});

@@ -1,0 +1,393 @@
+/**
+ * The signed trust policy (docs/FORMAT.md §16), after TUF's root metadata: keys with names,
+ * validity and revocation, roles, per-dataset rules with separation of duties, signed by a
+ * threshold of root keys, versioned against rollback, rotated by the previous root keys.
+ * Every test asserts the exit code and the error or failure code.
+ */
+import { promises as fsp } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { makeKeyPair, makeTree, snapJson, tempDir, type KeyPair, type RunResult } from '../helpers/tree.js';
+import { newStorePath } from '../helpers/store.js';
+import { pae } from '../../src/core/envelope.js';
+import { POLICY_PAYLOAD_TYPE, assignRoles, validatePolicy, type Policy } from '../../src/core/policy.js';
+import { establishPolicy, readPolicyFile } from '../../src/trust/policy-trust.js';
+import { policyFailure } from '../../src/trust/signatures.js';
+import { buildStatement } from '../../src/core/statement.js';
+
+let r1: KeyPair, r2: KeyPair, r3: KeyPair, r4: KeyPair, alice: KeyPair, bob: KeyPair, carol: KeyPair;
+beforeAll(async () => {
+  [r1, r2, r3, r4, alice, bob, carol] = (await Promise.all(['r1', 'r2', 'r3', 'r4', 'alice', 'bob', 'carol'].map((n) => makeKeyPair(n)))) as [KeyPair, KeyPair, KeyPair, KeyPair, KeyPair, KeyPair, KeyPair];
+});
+
+type Json = RunResult & { json: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** A test's own world: a folder, a trusted state folder, a store. */
+async function world() {
+  const dir = await tempDir('snap-policy-');
+  const state = join(dir, 'state');
+  const store = join(dir, 'store');
+  const run = (args: string[]): Promise<Json> => snapJson(args, { env: { SNAP_STATE_DIR: state } });
+  const ok = async (args: string[]): Promise<Json> => {
+    const r = await run(args);
+    expect(r.code, `${args.join(' ')}\n${r.stderr}`).toBe(0);
+    return r;
+  };
+  return { dir, state, store, run, ok };
+}
+type World = Awaited<ReturnType<typeof world>>;
+
+/**
+ * Policy acme v1: roots r1, r2 (threshold 2); alice producer and reviewer, bob reviewer, carol
+ * producer; rule fraud-*: 1 producer + 1 reviewer; signed by r1 and r2.
+ */
+async function makePolicy(w: World, file = join(w.dir, 'policy.json')): Promise<string> {
+  await w.ok(['policy', 'init', file, '--name', 'acme', '--root-key', r1.pub, '--root-key', r2.pub, '--root-threshold', '2']);
+  await w.ok(['policy', 'add-key', file, '--pub', alice.pub, '--key-name', 'alice', '--role', 'producer', '--role', 'reviewer']);
+  await w.ok(['policy', 'add-key', file, '--pub', bob.pub, '--key-name', 'bob', '--role', 'reviewer']);
+  await w.ok(['policy', 'add-key', file, '--pub', carol.pub, '--key-name', 'carol', '--role', 'producer']);
+  await w.ok(['policy', 'rule', file, '--datasets', 'fraud-*', '--require', 'producer=1', '--require', 'reviewer=1']);
+  await w.ok(['policy', 'sign', file, '--key', r1.key, '--key', r2.key]);
+  return file;
+}
+
+/** Seal a small dataset as `as`, signed by `keys`. */
+async function sealed(w: World, as: string, keys: KeyPair[]): Promise<string> {
+  const data = await makeTree({ 'a.txt': 'a\n', 'b/c.txt': 'c\n' });
+  await w.ok(['seal', data, '--as', as, ...keys.flatMap((k) => ['--key', k.key]), '--store', w.store]);
+  return data;
+}
+
+function verifyArgs(w: World, data: string, ref: string, policies: string[], roots: KeyPair[] = [r1, r2]): string[] {
+  return ['verify', data, '--against', ref, ...policies.flatMap((p) => ['--policy', p]), ...roots.flatMap((k) => ['--root', k.pub]), '--store', w.store];
+}
+
+describe('a snapshot under a policy', () => {
+  it('needs a reviewer besides the producer: refused (POLICY_NOT_SATISFIED) until co-signed, then exit 0', async () => {
+    const w = await world();
+    const policy = await makePolicy(w);
+    const data = await sealed(w, 'fraud-train@v1', [carol]);
+    const before = await w.run(verifyArgs(w, data, 'fraud-train@v1', [policy]));
+    expect(before.code).toBe(1);
+    expect(before.json.failure.code).toBe('POLICY_NOT_SATISFIED');
+    expect(before.json.policy).toMatchObject({ name: 'acme', version: 1, rule: 0, missing: { reviewer: 1 } });
+    await w.ok(['sign', 'fraud-train@v1', '--key', bob.key, '--store', w.store]);
+    const after = await w.run(verifyArgs(w, data, 'fraud-train@v1', [policy]));
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.json.policy).toMatchObject({ counted: { producer: [carol.keyid], reviewer: [bob.keyid] }, missing: {} });
+    expect(after.json.signers).toEqual([
+      { keyid: carol.keyid, trusted: true, name: 'carol', roles: ['producer'] },
+      { keyid: bob.keyid, trusted: true, name: 'bob', roles: ['reviewer'] },
+    ]);
+  });
+
+  it('counts a key that holds two roles once (separation of duties): exit 1, POLICY_NOT_SATISFIED', async () => {
+    const w = await world();
+    const policy = await makePolicy(w);
+    const data = await sealed(w, 'fraud-train@v1', [alice]); // alice is producer and reviewer
+    const v = await w.run(verifyArgs(w, data, 'fraud-train@v1', [policy]));
+    expect(v.code).toBe(1);
+    expect(v.json.failure.code).toBe('POLICY_NOT_SATISFIED');
+    expect(Object.values(v.json.policy.missing)).toEqual([1]);
+  });
+
+  it('lets a key with two roles count for the role the others leave open', async () => {
+    const w = await world();
+    const policy = await makePolicy(w);
+    const data = await sealed(w, 'fraud-train@v1', [alice, carol]); // carol: producer only, so alice counts as reviewer
+    const v = await w.run(verifyArgs(w, data, 'fraud-train@v1', [policy]));
+    expect(v.code).toBe(0);
+    expect(v.json.policy.counted).toEqual({ producer: [carol.keyid], reviewer: [alice.keyid] });
+  });
+
+  it('does not count a signature by a key revoked in the policy: exit 1, POLICY_NOT_SATISFIED, the signer marked revoked', async () => {
+    const w = await world();
+    const policy = await makePolicy(w);
+    const data = await sealed(w, 'fraud-train@v1', [carol, bob]);
+    expect((await w.run(verifyArgs(w, data, 'fraud-train@v1', [policy]))).code).toBe(0);
+    await w.ok(['policy', 'revoke-key', policy, '--pub', bob.pub, '--reason', 'laptop stolen']);
+    await w.ok(['policy', 'sign', policy, '--key', r1.key, '--key', r2.key]);
+    const v = await w.run(verifyArgs(w, data, 'fraud-train@v1', [policy]));
+    expect(v.code).toBe(1);
+    expect(v.json.failure.code).toBe('POLICY_NOT_SATISFIED');
+    const b = v.json.signers.find((s: { keyid: string }) => s.keyid === bob.keyid);
+    expect(b).toMatchObject({ trusted: false, name: 'bob' });
+    expect(b.reason).toContain('laptop stolen');
+  });
+
+  it('refuses a dataset no rule covers (POLICY_NOT_SATISFIED, exit 1)', async () => {
+    const w = await world();
+    const policy = await makePolicy(w);
+    const data = await sealed(w, 'spam@v1', [carol, bob]);
+    const v = await w.run(verifyArgs(w, data, 'spam@v1', [policy]));
+    expect(v.code).toBe(1);
+    expect(v.json.failure.code).toBe('POLICY_NOT_SATISFIED');
+    expect(v.json.policy.rule).toBe(-1);
+  });
+
+  it('with --pubkey too, needs both: the --pubkey threshold and the policy', async () => {
+    const w = await world();
+    const policy = await makePolicy(w);
+    const data = await sealed(w, 'fraud-train@v1', [carol, bob]);
+    const both = await w.run([...verifyArgs(w, data, 'fraud-train@v1', [policy]), '--pubkey', carol.pub]);
+    expect(both.code).toBe(0);
+    const other = await w.run([...verifyArgs(w, data, 'fraud-train@v1', [policy]), '--pubkey', alice.pub]);
+    expect(other.code).toBe(1);
+    expect(other.json.failure.code).toBe('SIGNATURE_INVALID');
+  });
+
+  it('counts a revocation signed by a key of the policy, naming who revoked (SNAPSHOT_REVOKED, exit 1)', async () => {
+    const w = await world();
+    const policy = await makePolicy(w);
+    const data = await sealed(w, 'fraud-train@v1', [carol, bob]);
+    await w.ok(['revoke', 'fraud-train@v1', '--reason', 'poisoned', '--key', bob.key, '--store', w.store]);
+    const v = await w.run(verifyArgs(w, data, 'fraud-train@v1', [policy]));
+    expect(v.code).toBe(1);
+    expect(v.json.failure.code).toBe('SNAPSHOT_REVOKED');
+    expect(v.json.revocations[0].revokedBy).toEqual([{ keyid: bob.keyid, name: 'bob' }]);
+  });
+
+  it('records the policy, the trusted keyids and the dataset folder in the verify audit line', async () => {
+    const w = await world();
+    const policy = await makePolicy(w);
+    const data = await sealed(w, 'fraud-train@v1', [carol, bob]);
+    expect((await w.run(verifyArgs(w, data, 'fraud-train@v1', [policy]))).code).toBe(0);
+    const log = await w.ok(['log', 'fraud-train', '--store', w.store]);
+    const line = log.json.entries.filter((e: { command: string }) => e.command === 'verify').pop();
+    expect(line.details).toMatchObject({ dir: data, trusted: [], signedBy: [carol.keyid, bob.keyid], policy: { name: 'acme', version: 1 } });
+  });
+});
+
+describe('the policy file itself', () => {
+  it('is refused when altered after signing (exit 1, POLICY_SIGNATURE_INVALID), or unreadable (exit 1, POLICY_MALFORMED)', async () => {
+    const w = await world();
+    const policy = await makePolicy(w);
+    const data = await sealed(w, 'fraud-train@v1', [alice]);
+    const env = JSON.parse(await fsp.readFile(policy, 'utf8'));
+    const p = JSON.parse(Buffer.from(env.payload, 'base64').toString('utf8')) as Policy;
+    p.rules[0] = { datasets: ['fraud-*'], require: { producer: 1 } }; // the attacker drops the reviewer
+    const { canonicalJson } = await import('../../src/core/canonical-json.js');
+    env.payload = Buffer.from(canonicalJson(p)).toString('base64');
+    const tampered = join(w.dir, 'tampered.json');
+    await fsp.writeFile(tampered, JSON.stringify(env));
+    const v = await w.run(verifyArgs(w, data, 'fraud-train@v1', [tampered]));
+    expect(v.code).toBe(1);
+    expect(v.json.error.code).toBe('POLICY_SIGNATURE_INVALID');
+    expect(v.json.error.details.reason).toBe('root-threshold');
+
+    const garbage = join(w.dir, 'garbage.json');
+    await fsp.writeFile(garbage, '{"payload":');
+    const g = await w.run(verifyArgs(w, data, 'fraud-train@v1', [garbage]));
+    expect(g.code).toBe(1);
+    expect(g.json.error.code).toBe('POLICY_MALFORMED');
+  });
+
+  it('signed by fewer root keys than its threshold is refused (exit 1, POLICY_SIGNATURE_INVALID)', async () => {
+    const w = await world();
+    const file = join(w.dir, 'p.json');
+    await w.ok(['policy', 'init', file, '--name', 'acme', '--root-key', r1.pub, '--root-key', r2.pub, '--root-threshold', '2']);
+    await w.ok(['policy', 'add-key', file, '--pub', carol.pub, '--role', 'producer']);
+    await w.ok(['policy', 'rule', file, '--datasets', '*', '--require', 'producer=1']);
+    await w.ok(['policy', 'sign', file, '--key', r1.key]);
+    const data = await sealed(w, 'ds@v1', [carol]);
+    const v = await w.run(verifyArgs(w, data, 'ds@v1', [file]));
+    expect(v.code).toBe(1);
+    expect(v.json.error.code).toBe('POLICY_SIGNATURE_INVALID');
+  });
+
+  it('on first use must be signed by the --root keys given (exit 1, POLICY_SIGNATURE_INVALID), and needs them (exit 2, USAGE)', async () => {
+    const w = await world();
+    const policy = await makePolicy(w);
+    const data = await sealed(w, 'fraud-train@v1', [carol, bob]);
+    const wrong = await w.run(verifyArgs(w, data, 'fraud-train@v1', [policy], [r3, r4]));
+    expect(wrong.code).toBe(1);
+    expect(wrong.json.error.code).toBe('POLICY_SIGNATURE_INVALID');
+    expect(wrong.json.error.details.reason).toBe('not-signed-by-given-roots');
+    const none = await w.run(verifyArgs(w, data, 'fraud-train@v1', [policy], []));
+    expect(none.code).toBe(2);
+    expect(none.json.error.code).toBe('USAGE');
+    expect((await w.run(['verify', data, '--against', 'fraud-train@v1', '--store', w.store])).code).toBe(2);
+  });
+
+  it('rolled back to an older version is refused once a newer one was seen (exit 1, POLICY_ROLLBACK)', async () => {
+    const w = await world();
+    const v1 = await makePolicy(w);
+    const v2 = join(w.dir, 'policy-v2.json');
+    await fsp.copyFile(v1, v2);
+    await w.ok(['policy', 'add-key', v2, '--pub', r3.pub, '--key-name', 'dave', '--role', 'reviewer']);
+    await w.ok(['policy', 'sign', v2, '--key', r1.key, '--key', r2.key]);
+    const data = await sealed(w, 'fraud-train@v1', [carol, bob]);
+    expect((await w.run(verifyArgs(w, data, 'fraud-train@v1', [v1]))).code).toBe(0);
+    expect((await w.run(verifyArgs(w, data, 'fraud-train@v1', [v2]))).code).toBe(0); // v2 now remembered
+    const back = await w.run(verifyArgs(w, data, 'fraud-train@v1', [v1]));
+    expect(back.code).toBe(1);
+    expect(back.json.error.code).toBe('POLICY_ROLLBACK');
+    expect(back.json.error.details).toMatchObject({ reason: 'older', version: 1 });
+    // Another machine (a fresh state) still accepts v1: the memory is per machine.
+    expect((await snapJson(verifyArgs(w, data, 'fraud-train@v1', [v1]), { env: { SNAP_STATE_DIR: join(w.dir, 'other-state') } })).code).toBe(0);
+  });
+
+  it('with the same version as one seen but other content is refused (exit 1, POLICY_ROLLBACK)', async () => {
+    const w = await world();
+    const v1 = await makePolicy(w);
+    const data = await sealed(w, 'fraud-train@v1', [carol, bob]);
+    expect((await w.run(verifyArgs(w, data, 'fraud-train@v1', [v1]))).code).toBe(0);
+    const other = join(w.dir, 'other.json');
+    await w.ok(['policy', 'init', other, '--name', 'acme', '--root-key', r1.pub, '--root-key', r2.pub, '--root-threshold', '2']);
+    await w.ok(['policy', 'add-key', other, '--pub', carol.pub, '--role', 'producer']);
+    await w.ok(['policy', 'rule', other, '--datasets', '*', '--require', 'producer=1']);
+    await w.ok(['policy', 'sign', other, '--key', r1.key, '--key', r2.key]);
+    const v = await w.run(verifyArgs(w, data, 'fraud-train@v1', [other]));
+    expect(v.code).toBe(1);
+    expect(v.json.error.code).toBe('POLICY_ROLLBACK');
+    expect(v.json.error.details.reason).toBe('same-version-different-content');
+  });
+
+  it('rotates root keys: a new version signed by the previous roots is accepted; one signed only by rotated-out roots is refused (exit 1, POLICY_SIGNATURE_INVALID)', async () => {
+    const w = await world();
+    const v1 = await makePolicy(w);
+    const data = await sealed(w, 'fraud-train@v1', [carol, bob]);
+    expect((await w.run(verifyArgs(w, data, 'fraud-train@v1', [v1]))).code).toBe(0);
+
+    // v2: roots r3, r4 replace r1, r2; signed by the old roots (rotation) and the new (its own threshold).
+    const v2 = join(w.dir, 'v2.json');
+    await fsp.copyFile(v1, v2);
+    await w.ok(['policy', 'add-key', v2, '--pub', r3.pub, '--role', 'root']);
+    await w.ok(['policy', 'add-key', v2, '--pub', r4.pub, '--role', 'root']);
+    await w.ok(['policy', 'remove-key', v2, '--pub', r1.pub]);
+    await w.ok(['policy', 'remove-key', v2, '--pub', r2.pub]);
+    await w.ok(['policy', 'sign', v2, '--key', r1.key, '--key', r2.key, '--key', r3.key, '--key', r4.key]);
+    expect(JSON.parse(Buffer.from(JSON.parse(await fsp.readFile(v2, 'utf8')).payload, 'base64').toString()).version).toBe(2);
+    expect((await w.run(verifyArgs(w, data, 'fraud-train@v1', [v2]))).code).toBe(0);
+
+    // v3 by whoever still holds the rotated-out r1 and r2: roots r1, r2 again, signed by them only.
+    const v3 = join(w.dir, 'v3.json');
+    await fsp.copyFile(v1, v3);
+    await w.ok(['policy', 'set', v3, '--expires', '300d']); // v2, unsigned
+    await w.ok(['policy', 'sign', v3, '--key', r1.key, '--key', r2.key]);
+    await w.ok(['policy', 'set', v3, '--expires', '200d']); // v3, unsigned
+    await w.ok(['policy', 'sign', v3, '--key', r1.key, '--key', r2.key]);
+    const v = await w.run(verifyArgs(w, data, 'fraud-train@v1', [v3]));
+    expect(v.code).toBe(1);
+    expect(v.json.error.code).toBe('POLICY_SIGNATURE_INVALID');
+    expect(v.json.error.details.reason).toBe('rotation');
+
+    // A machine that never saw any version walks the chain v1 → v2 from the first roots.
+    const fresh = await snapJson(verifyArgs(w, data, 'fraud-train@v1', [v1, v2]), { env: { SNAP_STATE_DIR: join(w.dir, 'fresh') } });
+    expect(fresh.code, fresh.stderr).toBe(0);
+    // … and is not fooled by v3 when anchored by the new roots.
+    const anchored = await snapJson(verifyArgs(w, data, 'fraud-train@v1', [v3], [r3, r4]), { env: { SNAP_STATE_DIR: join(w.dir, 'fresh2') } });
+    expect(anchored.code).toBe(1);
+    expect(anchored.json.error.code).toBe('POLICY_SIGNATURE_INVALID');
+  });
+
+  it('has a root signature that OpenSSL verifies over the PAE of its payload type', async () => {
+    const w = await world();
+    const policy = await makePolicy(w);
+    const env = JSON.parse(await fsp.readFile(policy, 'utf8'));
+    expect(env.payloadType).toBe(POLICY_PAYLOAD_TYPE);
+    const msg = join(w.dir, 'pae.bin');
+    await fsp.writeFile(msg, pae(env.payloadType, Buffer.from(env.payload, 'base64')));
+    const doc = await readPolicyFile(policy);
+    const i = doc.envelope.signatures.findIndex((s) => s.keyid === r1.keyid);
+    const sig = join(w.dir, 'sig.bin');
+    await fsp.writeFile(sig, Buffer.from(env.signatures[i].sig, 'base64'));
+    const good = spawnSync('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', r1.pub, '-rawin', '-in', msg, '-sigfile', sig], { encoding: 'utf8' });
+    expect(good.status, good.stderr).toBe(0);
+    expect(good.stdout).toContain('Signature Verified Successfully');
+    const bad = spawnSync('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', r2.pub, '-rawin', '-in', msg, '-sigfile', sig], { encoding: 'utf8' });
+    expect(bad.status).not.toBe(0);
+  });
+
+  it('shows what it says and verifies against --root (policy show), exit 1 when it does not', async () => {
+    const w = await world();
+    const policy = await makePolicy(w);
+    const s = await w.ok(['policy', 'show', policy, '--root', r1.pub, '--root', r2.pub]);
+    expect(s.json.verified).toEqual({ ok: true });
+    expect(s.json.policy).toMatchObject({ name: 'acme', version: 1, root: { threshold: 2 } });
+    expect(s.json.signatures).toEqual([
+      { keyid: r1.keyid, valid: true, root: true, name: 'r1' },
+      { keyid: r2.keyid, valid: true, root: true, name: 'r2' },
+    ]);
+    const f = await w.run(['policy', 'show', policy, '--root', r3.pub]);
+    expect(f.code).toBe(1);
+    expect(f.json.verified.code).toBe('POLICY_SIGNATURE_INVALID');
+  });
+
+  it('becomes the next version, unsigned, when a signed policy is changed', async () => {
+    const w = await world();
+    const policy = await makePolicy(w);
+    const r = await w.ok(['policy', 'add-key', policy, '--pub', r3.pub, '--role', 'auditor']);
+    expect(r.json).toMatchObject({ version: 2, signatures: 0 });
+    const again = await w.ok(['policy', 'add-key', policy, '--pub', r4.pub, '--role', 'auditor']);
+    expect(again.json.version).toBe(2);
+  });
+
+  it('refuses bad edits with USAGE (exit 2): an unknown role in a rule, a threshold above the root keys, a bad --require', async () => {
+    const w = await world();
+    const policy = await makePolicy(w);
+    for (const args of [
+      ['policy', 'rule', policy, '--datasets', 'x', '--require', 'auditor=1'],
+      ['policy', 'set', policy, '--root-threshold', '3'],
+      ['policy', 'rule', policy, '--datasets', 'x', '--require', 'producer'],
+      ['policy', 'rule', policy, '--datasets', 'Bad/Name', '--require', 'producer=1'],
+      ['policy', 'remove-key', policy, '--pub', r1.pub],
+    ]) {
+      const r = await w.run(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.json.error.code).toBe('USAGE');
+    }
+    const exists = await w.run(['policy', 'init', policy, '--name', 'acme', '--root-key', r1.pub]);
+    expect(exists.code).toBe(3);
+    expect(exists.json.error.code).toBe('FILE_EXISTS');
+  });
+});
+
+describe('policy rules (library)', () => {
+  const keys = { a: 'a'.repeat(64), b: 'b'.repeat(64), c: 'c'.repeat(64) };
+  const p = {
+    roles: { producer: { keyids: [keys.a, keys.b] }, reviewer: { keyids: [keys.a] }, security: { keyids: [keys.b, keys.c] } },
+  } as unknown as Policy;
+
+  it('assigns keys to roles so that each key counts once, when an assignment exists', () => {
+    expect(assignRoles(p, { datasets: ['*'], require: { producer: 1, reviewer: 1 } }, [keys.a, keys.b])).toMatchObject({ ok: true, counted: { producer: [keys.b], reviewer: [keys.a] } });
+    expect(assignRoles(p, { datasets: ['*'], require: { producer: 1, reviewer: 1, security: 1 } }, [keys.a, keys.b, keys.c]).ok).toBe(true);
+    const short = assignRoles(p, { datasets: ['*'], require: { producer: 2, reviewer: 1 } }, [keys.a, keys.b]);
+    expect(short.ok).toBe(false);
+    expect(Object.values(short.missing).reduce((x, y) => x + y, 0)).toBe(1); // two keys, three slots
+    expect(assignRoles(p, { datasets: ['*'], require: { producer: 1 } }, [keys.a, keys.a]).ok).toBe(true);
+    expect(assignRoles(p, { datasets: ['*'], require: { producer: 2 } }, [keys.a, keys.a]).ok).toBe(false);
+  });
+
+  it('refuses a snapshot older than the rule\'s maxAgeDays (SNAPSHOT_TOO_OLD)', async () => {
+    const w = await world();
+    const file = await makePolicy(w);
+    const doc = await readPolicyFile(file);
+    const v = establishPolicy([doc], (await Promise.all([r1, r2].map(async (k) => (await import('../../src/io/keyfile.js')).readPublicKey(k.pub)))), { format: 'snap-trusted-state/1', policies: {}, latest: {} }, new Date());
+    const rule = { ...v.policy.rules[0], maxAgeDays: 30 } as Policy['rules'][number];
+    const aged = { ...v, policy: validatePolicy({ ...v.policy, rules: [rule] }) };
+    const st = buildStatement({ dataset: 'fraud-x', version: 'v1', merkleRoot: 'a'.repeat(64), manifestSha256: 'b'.repeat(64), fileCount: 1, totalBytes: 1, createdAt: '2026-01-01T00:00:00Z', tool: { name: 'snap', version: '0' } });
+    expect(policyFailure(aged, st, [carol.keyid, bob.keyid], new Date('2026-01-30T00:00:00Z')).failure).toBeUndefined();
+    expect(policyFailure(aged, st, [carol.keyid, bob.keyid], new Date('2026-01-31T00:00:00Z')).failure?.code).toBe('SNAPSHOT_TOO_OLD');
+  });
+
+  it('refuses an expired policy (POLICY_EXPIRED), TUF\'s freeze check', async () => {
+    const w = await world();
+    const file = await makePolicy(w);
+    const doc = await readPolicyFile(file);
+    const roots = await Promise.all([r1, r2].map(async (k) => (await import('../../src/io/keyfile.js')).readPublicKey(k.pub)));
+    const state = { format: 'snap-trusted-state/1' as const, policies: {}, latest: {} };
+    expect(() => establishPolicy([doc], roots, state, new Date(new Date(doc.policy.expires).getTime() + 1000))).toThrow(expect.objectContaining({ code: 'POLICY_EXPIRED' }));
+    expect(establishPolicy([doc], roots, state, new Date()).policy.version).toBe(1);
+  });
+
+  it('matches dataset patterns with * and ? only', async () => {
+    const { patternMatches } = await import('../../src/core/policy.js');
+    expect(patternMatches('fraud-*', 'fraud-train')).toBe(true);
+    expect(patternMatches('fraud-*', 'fraud')).toBe(false);
+    expect(patternMatches('*-v?', 'spam-v2')).toBe(true);
+    expect(patternMatches('*', 'anything')).toBe(true);
+    expect(patternMatches('a.b', 'axb')).toBe(false);
+  });
+});

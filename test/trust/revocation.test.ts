@@ -1,0 +1,196 @@
+/**
+ * Revocation: `snap revoke REF --reason TEXT --key KEY` signs a revocation (its own in-toto
+ * predicate type, in DSSE), kept in the store and writable as a file; verify (and restore, import)
+ * refuse a revoked snapshot when a trusted key signed the revocation — exit 1, SNAPSHOT_REVOKED,
+ * with the reason and who revoked; a revocation by an untrusted key is reported and does not count.
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { makeKeyPair, snap, snapJson, tempDir, useKeyPair, type KeyPair } from '../helpers/tree.js';
+import { newStorePath, sealAndExport, sealTree, useStore } from '../helpers/store.js';
+import { escapeForTerminal } from '../../src/core/display.js';
+
+const alice = useKeyPair('alice');
+const shared = useStore();
+let mallory: KeyPair;
+beforeAll(async () => {
+  mallory = await makeKeyPair('mallory');
+});
+const TREE = { 'ham/1.txt': 'ham\n', 'spam/1.txt': 'spam\n' };
+const REASON = 'labels flipped in spam/ (incident 42)';
+
+function verify(data: string, ref: string, store: string, extra: string[] = []) {
+  return snapJson(['verify', data, '--against', ref, '--pubkey', alice.pub, '--store', store, ...extra]);
+}
+
+describe('a snapshot revoked in the store', () => {
+  it('is refused by verify: exit 1, SNAPSHOT_REVOKED, with the reason and who revoked it', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    const r = await snapJson(['revoke', s.ref, '--reason', REASON, '--key', alice.key, '--store', s.store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ ok: true, ref: s.ref, snapshot: s.snapshot, reason: REASON, keyids: [alice.keyid] });
+    expect(r.json.kept).toContain(join('revocations', s.snapshot.slice(7)));
+
+    const v = await verify(s.data, s.ref, s.store);
+    expect(v.code).toBe(1);
+    expect(v.json.ok).toBe(false);
+    expect(v.json.failure.code).toBe('SNAPSHOT_REVOKED');
+    expect(v.json.failure.message).toContain(REASON);
+    expect(v.json.problems).toEqual([]);
+    expect(v.json.revocations).toEqual([expect.objectContaining({ reason: REASON, counts: true, revokedBy: [{ keyid: alice.keyid }], ref: s.ref })]);
+  });
+
+  it('is refused by restore (exit 1, SNAPSHOT_REVOKED), writing nothing', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    expect((await snapJson(['revoke', s.ref, '--reason', REASON, '--key', alice.key, '--store', s.store])).code).toBe(0);
+    const target = join(await tempDir(), 'out');
+    const r = await snapJson(['restore', s.ref, target, '--pubkey', alice.pub, '--store', s.store]);
+    expect(r.code).toBe(1);
+    expect(r.json.error.code).toBe('SNAPSHOT_REVOKED');
+    await expect(fsp.access(target)).rejects.toThrow();
+  });
+
+  it('does not count when signed by a key verify does not trust: reported (counts false), exit 0', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    expect((await snapJson(['revoke', s.ref, '--reason', 'I say so', '--key', mallory.key, '--store', s.store])).code).toBe(0);
+    const v = await verify(s.data, s.ref, s.store);
+    expect(v.code).toBe(0);
+    expect(v.json.revocations).toEqual([expect.objectContaining({ counts: false, revokedBy: [], claimedKeyids: [mallory.keyid] })]);
+    const text = await snap(['verify', s.data, '--against', s.ref, '--pubkey', alice.pub, '--store', s.store]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(`keyid ${mallory.keyid.slice(0, 16)}`);
+  });
+
+  it('counts when signed by any trusted key, not only the sealer', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    expect((await snapJson(['revoke', s.ref, '--reason', REASON, '--key', mallory.key, '--store', s.store])).code).toBe(0);
+    const v = await verify(s.data, s.ref, s.store, ['--pubkey', mallory.pub]);
+    expect(v.code).toBe(1);
+    expect(v.json.failure.code).toBe('SNAPSHOT_REVOKED');
+  });
+
+  it('is refused (exit 1, REVOCATION_MALFORMED) when a file in its revocations folder is not a revocation: fail closed', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    const dir = join(s.store, 'revocations', s.snapshot.slice(7));
+    await fsp.mkdir(dir, { recursive: true });
+    await fsp.writeFile(join(dir, 'junk.json'), '{"payload":"e30=","payloadType":"application/vnd.in-toto+json","signatures":[]}');
+    const v = await verify(s.data, s.ref, s.store);
+    expect(v.code).toBe(1);
+    expect(v.json.failure.code).toBe('REVOCATION_MALFORMED');
+  });
+
+  it('is recorded in the audit log (command revoke, the reason)', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    expect((await snapJson(['revoke', s.ref, '--reason', REASON, '--key', alice.key, '--store', s.store])).code).toBe(0);
+    const log = await snapJson(['log', s.name, '--store', s.store]);
+    expect(log.json.entries.find((e: { command: string }) => e.command === 'revoke')).toMatchObject({ snapshot: s.snapshot, outcome: 'ok', details: { reason: REASON, keyids: [alice.keyid] } });
+  });
+});
+
+describe('a revocation carried as a file', () => {
+  it('makes verify of an archive elsewhere refuse it with --revocations FILE, and import keeps it in another store', async () => {
+    const e = await sealAndExport(TREE, alice);
+    const file = join(e.work, 'v1.revocation.json');
+    const r = await snapJson(['revoke', 'ds@v1', '--reason', REASON, '--key', alice.key, '--store', e.store, '--out', file]);
+    expect(r.code, r.stderr).toBe(0);
+
+    const elsewhere = await newStorePath();
+    const clean = await snapJson(['verify', e.file, '--pubkey', alice.pub, '--store', elsewhere]);
+    expect(clean.code).toBe(0);
+    const refused = await snapJson(['verify', e.file, '--pubkey', alice.pub, '--store', elsewhere, '--revocations', file]);
+    expect(refused.code).toBe(1);
+    expect(refused.json.failure.code).toBe('SNAPSHOT_REVOKED');
+
+    // Import refuses the archive once the revocation is in its store.
+    expect((await snapJson(['import', e.file, '--pubkey', alice.pub, '--store', elsewhere])).code).toBe(0);
+    const kept = await snapJson(['import', file, '--pubkey', alice.pub, '--store', elsewhere]);
+    expect(kept.code, kept.stderr).toBe(0);
+    expect(kept.json).toMatchObject({ ok: true, snapshot: e.snapshot, alreadyPresent: false, revokedBy: [alice.keyid] });
+    expect((await snapJson(['import', file, '--pubkey', alice.pub, '--store', elsewhere])).json.alreadyPresent).toBe(true);
+    const v = await verify(e.data, 'ds@v1', elsewhere);
+    expect(v.code).toBe(1);
+    expect(v.json.failure.code).toBe('SNAPSHOT_REVOKED');
+    const third = await newStorePath();
+    const i = await snapJson(['import', e.file, '--pubkey', alice.pub, '--store', third, '--revocations', file]);
+    expect(i.code).toBe(1);
+    expect(i.json.error.code).toBe('SNAPSHOT_REVOKED');
+  });
+
+  it('is not imported when no trusted key signed it (exit 1, SIGNATURE_INVALID), and nothing is kept', async () => {
+    const e = await sealAndExport(TREE, alice);
+    const file = join(e.work, 'v1.revocation.json');
+    expect((await snapJson(['revoke', 'ds@v1', '--reason', REASON, '--key', mallory.key, '--store', e.store, '--out', file])).code).toBe(0);
+    const elsewhere = await newStorePath();
+    expect((await snapJson(['import', e.file, '--pubkey', alice.pub, '--store', elsewhere])).code).toBe(0);
+    const r = await snapJson(['import', file, '--pubkey', alice.pub, '--store', elsewhere]);
+    expect(r.code).toBe(1);
+    expect(r.json.error.code).toBe('SIGNATURE_INVALID');
+    await expect(fsp.readdir(join(elsewhere, 'revocations'))).rejects.toThrow();
+  });
+
+  it('of another snapshot changes nothing', async () => {
+    const a = await sealTree(TREE, alice, { store: shared.path });
+    const b = await sealTree({ 'x.txt': 'x\n' }, alice, { store: shared.path });
+    const file = join(await tempDir(), 'a.revocation.json');
+    expect((await snapJson(['revoke', a.ref, '--reason', REASON, '--key', alice.key, '--out', file, '--store', a.store])).code).toBe(0);
+    const v = await verify(b.data, b.ref, b.store, ['--revocations', file]);
+    expect(v.code).toBe(0);
+    expect(v.json.revocations).toBeUndefined();
+  });
+
+  it('that is damaged is refused (exit 1, REVOCATION_MALFORMED)', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    const file = join(await tempDir(), 'bad.json');
+    await fsp.writeFile(file, 'not json');
+    const v = await verify(s.data, s.ref, s.store, ['--revocations', file]);
+    expect(v.code).toBe(1);
+    expect(v.json.failure.code).toBe('REVOCATION_MALFORMED');
+  });
+});
+
+describe('snap revoke', () => {
+  it('needs a reason without control characters (exit 2, USAGE)', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    for (const reason of ['', '   ', 'line one\nline two', 'bell\u0007']) {
+      const r = await snapJson(['revoke', s.ref, '--reason', reason, '--key', alice.key, '--store', s.store]);
+      expect(r.code, JSON.stringify(reason)).toBe(2);
+      expect(r.json.error.code).toBe('USAGE');
+    }
+  });
+
+  it('needs a store or --out to keep the revocation (exit 2, USAGE)', async () => {
+    const e = await sealAndExport(TREE, alice);
+    const r = await snapJson(['revoke', e.file, '--reason', REASON, '--key', alice.key, '--store', await newStorePath()]);
+    expect(r.code).toBe(2);
+    expect(r.json.error.code).toBe('USAGE');
+  });
+
+  it('writes a revocation whose payload is an in-toto statement of type urn:snap:snapshot-revocation:v1 naming the snapshot id', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    const file = join(await tempDir(), 'r.json');
+    expect((await snapJson(['revoke', s.ref, '--reason', REASON, '--key', alice.key, '--store', s.store, '--out', file])).code).toBe(0);
+    const env = JSON.parse(await fsp.readFile(file, 'utf8'));
+    expect(env.payloadType).toBe('application/vnd.in-toto+json');
+    const st = JSON.parse(Buffer.from(env.payload, 'base64').toString('utf8'));
+    expect(st).toMatchObject({ _type: 'https://in-toto.io/Statement/v1', predicateType: 'urn:snap:snapshot-revocation:v1', subject: [{ name: s.ref, digest: { sha256: s.snapshot.slice(7) } }], predicate: { reason: REASON } });
+  });
+});
+
+describe('the human output of revoke, import and verify', () => {
+  it('shows a file name from outside escaped: no raw control character reaches the terminal', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    const name = 'rev\x1b[2J\u202e.json';
+    const out = join(await tempDir(), name);
+    const made = await snap(['revoke', s.ref, '--reason', 'I say so', '--key', mallory.key, '--out', out, '--store', s.store]);
+    expect(made.code, made.stderr).toBe(0);
+    expect(made.stdout).toContain(escapeForTerminal(name));
+    const v = await snap(['verify', s.data, '--against', s.ref, '--pubkey', alice.pub, '--revocations', out, '--store', s.store]);
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.stdout).toContain(escapeForTerminal(name));
+    for (const text of [made.stdout, made.stderr, v.stdout, v.stderr]) {
+      expect(text).not.toContain('\x1b');
+      expect(text).not.toContain('\u202e');
+    }
+  });
+});
