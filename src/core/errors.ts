@@ -77,6 +77,16 @@ export const ERROR_CODES = [
   'TARGET_NOT_EMPTY',
   'DISK_FULL',
   'IO_ERROR',
+  // record indexes of tabular files (docs/FORMAT.md §11; exit 3 unless noted)
+  'RECORDS_CONFIG_INVALID',
+  'RECORDS_MALFORMED',
+  'RECORDS_UNSUPPORTED',
+  'RECORDS_KEY_MISSING',
+  'RECORDS_KEY_EMPTY',
+  'RECORDS_DUPLICATE_KEY',
+  'RECORDS_LABEL_MISSING',
+  'RECORDS_LIMIT',
+  'RECORDS_INDEX_MALFORMED',
   'INTERNAL',
 ] as const;
 

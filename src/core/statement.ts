@@ -7,6 +7,7 @@ import { SnapError } from './errors.js';
 import { canonicalJson } from './canonical-json.js';
 import { decodeUtf8, toHex, utf8 } from './encoding.js';
 import { NAME_RE, SNAPSHOT_ID_RE, VERSION_RE } from './refs.js';
+import { validateRecordsMember, type RecordSetMember } from './records.js';
 
 /** in-toto Statement v1 `_type`. */
 export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
@@ -31,6 +32,8 @@ export interface SnapshotPredicate {
   parent?: string;
   /** gitignore-syntax patterns left out at seal time, in the order given. */
   excludes?: string[];
+  /** Record sets of tabular files and label folders, with their record indexes (docs/FORMAT.md §11.6). */
+  records?: RecordSetMember[];
   tool: { name: string; version: string };
 }
 
@@ -44,7 +47,7 @@ export interface Statement {
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const TIME_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
-const PREDICATE_KEYS = new Set(['dataset', 'version', 'merkleRoot', 'manifestSha256', 'fileCount', 'totalBytes', 'createdAt', 'parent', 'excludes', 'tool']);
+const PREDICATE_KEYS = new Set(['dataset', 'version', 'merkleRoot', 'manifestSha256', 'fileCount', 'totalBytes', 'createdAt', 'parent', 'excludes', 'records', 'tool']);
 
 /** RFC 3339 UTC, whole seconds, of a Date: `2026-11-21T10:00:00Z`. */
 export function formatTime(d: Date): string {
@@ -93,6 +96,7 @@ export function validateStatement(value: unknown): Statement {
     const ex = p.excludes;
     if (!Array.isArray(ex) || ex.length === 0 || ex.some((x) => typeof x !== 'string' || x.length === 0)) invalid('predicate.excludes must be a non-empty array of non-empty strings');
   }
+  if ('records' in p) validateRecordsMember(p.records);
   const tool = p.tool as Record<string, unknown> | undefined;
   if (tool === null || typeof tool !== 'object' || Array.isArray(tool) || Object.keys(tool).sort().join() !== 'name,version' || typeof tool.name !== 'string' || typeof tool.version !== 'string') {
     invalid('predicate.tool must be {name, version}');
@@ -117,6 +121,7 @@ export function buildStatement(predicate: SnapshotPredicate): Statement {
   const p: SnapshotPredicate = { ...predicate };
   if (p.parent === undefined) delete p.parent;
   if (p.excludes === undefined || p.excludes.length === 0) delete p.excludes;
+  if (p.records === undefined || p.records.length === 0) delete p.records;
   const s = {
     _type: STATEMENT_TYPE,
     subject: [{ name: `${p.dataset}@${p.version}`, digest: { sha256: p.merkleRoot } }],
