@@ -364,7 +364,7 @@ export class IndexBuilder {
     this.keys = [];
     let labels: Record<string, number> | undefined;
     if (this.opts.labelled) {
-      labels = {};
+      labels = Object.create(null) as Record<string, number>;
       this.labelNames.forEach((l, i) => {
         if ((counts[i] as number) > 0) (labels as Record<string, number>)[l] = counts[i] as number;
       });
