@@ -13,6 +13,9 @@ import { manifestEntryRuns } from './io/manifest-file.js';
 import { MANIFEST_FILE, type SnapshotLocation } from './io/store.js';
 import { checkTrust, readSnapshotUnverified } from './snapshot.js';
 import { scanDataset, type Progress } from './seal.js';
+import type { RecordSetMember } from './core/records.js';
+import { diffRecordSides, type RecordSide, type RecordsReport } from './records/diff-sets.js';
+import { readRecordConfig } from './records/seal-records.js';
 
 /** One side of a diff: a snapshot or a folder. */
 export type DiffInput = { kind: 'snapshot'; location: SnapshotLocation } | { kind: 'folder'; path: string };
@@ -31,6 +34,8 @@ export interface DiffReport {
   modified: { path: string; a: ManifestEntry; b: ManifestEntry }[];
   renamed: { from: string; to: string; sha256: string; size: number }[];
   summary: { added: number; removed: number; modified: number; renamed: number; unchanged: number; bytesAdded: number; bytesRemoved: number };
+  /** Record diffs of the record sets (docs/FORMAT.md §11), when either side has any. */
+  records?: RecordsReport;
 }
 
 /** Options of {@link diff}. */
@@ -40,10 +45,14 @@ export interface DiffOptions {
   trusted?: readonly TrustedKey[];
   /** Folders to leave out of a folder side (the store). */
   skipDirs?: readonly string[];
+  /** A store whose objects may hold the record indexes of either side (besides each snapshot's own store). */
+  store?: string;
+  /** Compare records too (default true). */
+  records?: boolean;
   onProgress?: (p: Progress) => void;
 }
 
-async function describe(input: DiffInput, trusted?: readonly TrustedKey[]): Promise<{ side: DiffSide; excludes: string[] }> {
+async function describe(input: DiffInput, trusted?: readonly TrustedKey[]): Promise<{ side: DiffSide; excludes: string[]; records?: RecordSetMember[] }> {
   if (input.kind === 'folder') return { side: { folder: input.path }, excludes: [] };
   const info = await readSnapshotUnverified(input.location);
   const st = info.statement;
@@ -55,7 +64,23 @@ async function describe(input: DiffInput, trusted?: readonly TrustedKey[]): Prom
   return {
     side: { ref: input.location.ref, snapshot: info.snapshot, createdAt: st?.predicate.createdAt ?? '', signers },
     excludes: st?.predicate.excludes ?? [],
+    records: st?.predicate.records ?? [],
   };
+}
+
+/** The `objects/sha256` folder of the store a snapshot location lies in (STORE/snapshots/NAME/VERSION), if any. */
+export function objectsDirOf(loc: SnapshotLocation): string | undefined {
+  return loc.name !== undefined ? join(loc.dir, '..', '..', '..', 'objects', 'sha256') : undefined;
+}
+
+/** One side of a diff as the record diff sees it. */
+async function recordSide(input: DiffInput, manifestPath: string, members: RecordSetMember[] | undefined, opts: DiffOptions): Promise<RecordSide> {
+  if (input.kind === 'folder') {
+    const config = await readRecordConfig(resolve(input.path));
+    return { kind: 'folder', dir: resolve(input.path), manifestPath, ...(config ? { config } : {}) };
+  }
+  const dirs = [objectsDirOf(input.location), opts.store ? join(resolve(opts.store), 'objects', 'sha256') : undefined].filter((d): d is string => d !== undefined);
+  return { kind: 'snapshot', members: members ?? [], manifestPath, objectDirs: dirs };
 }
 
 /** The manifest file of a side: the snapshot's own, or a temporary one made by scanning the folder. */
@@ -166,6 +191,7 @@ export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): 
         renamedTo.add(e.path);
       }
     }
+    const records = opts.records === false ? undefined : await diffRecordSides(await recordSide(a, pa, da.records, opts), await recordSide(b, pb, db.records, opts));
     const addedOnly = added.filter((e) => !renamedTo.has(e.path));
     const removedOnly = removed.filter((e) => !renamedFrom.has(e.path));
     const bytesOf = (l: ManifestEntry[]) => l.reduce((s, e) => s + (isSymlinkEntry(e) ? 0 : e.size), 0);
@@ -186,6 +212,7 @@ export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): 
         bytesAdded: bytesOf(addedOnly) + modBytes('b'),
         bytesRemoved: bytesOf(removedOnly) + modBytes('a'),
       },
+      ...(records ? { records } : {}),
     };
   } finally {
     for (const d of cleanup) await fsp.rm(d, { recursive: true, force: true }).catch(() => {});

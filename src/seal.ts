@@ -23,6 +23,10 @@ import {
 import { ioError } from './io/errors.js';
 import { nodeHashNative } from './io/native-hash.js';
 import { TOOL_NAME, TOOL_VERSION } from './version.js';
+import type { RecordSetMember } from './core/records.js';
+import { MAX_STATEMENT_BYTES } from './core/archive.js';
+import type { RecordRule } from './records/config.js';
+import { indexForSeal, readRecordConfig, storeIndexObjects, type SealRecords } from './records/seal-records.js';
 
 /** Progress of a long operation, for a progress bar. */
 export interface Progress {
@@ -47,8 +51,10 @@ export interface SealOptions {
   parent?: string | null;
   /** gitignore-syntax patterns to leave out; recorded in the statement. */
   excludes?: readonly string[];
-  /** Record and sign only; keep no copy of the contents. */
+  /** Record and sign only; keep no copy of the contents (record indexes are kept). */
   manifestOnly?: boolean;
+  /** Record rules (`--records`) instead of the dataset's `snap.json`; `[]` (`--no-records`): none. */
+  recordRules?: readonly RecordRule[];
   /** Hashing workers (default: one per core). */
   jobs?: number;
   onProgress?: (p: Progress) => void;
@@ -77,6 +83,8 @@ export interface SealResult extends SealedSnapshot {
   /** Wall time, in seconds. */
   seconds: number;
   dir: string;
+  /** The record sets indexed and signed (docs/FORMAT.md §11.6). */
+  records?: RecordSetMember[];
 }
 
 /** Sink for the manifest as the pipeline produces it, batch by batch, in order. */
@@ -213,6 +221,8 @@ export interface ScanAndSignOptions extends ScanOptions {
   manifestPath: string;
   parent?: string;
   now?: () => Date;
+  /** Indexes the record sets once the manifest is written; its members go into the statement. */
+  records?: (manifestPath: string) => Promise<RecordSetMember[]>;
 }
 
 /** What {@link scanAndSign} made. */
@@ -275,6 +285,7 @@ export async function scanAndSign(opts: ScanAndSignOptions, started?: HashPool):
   }
   const merkleRoot = toHex(tree.root());
   const manifestSha256 = manifestHash.digest('hex');
+  const records = opts.records ? await opts.records(manifestPath) : undefined;
   const createdAt = formatTime((opts.now ?? (() => new Date()))());
   const statement = buildStatement({
     dataset: opts.name,
@@ -286,9 +297,13 @@ export async function scanAndSign(opts: ScanAndSignOptions, started?: HashPool):
     createdAt,
     ...(opts.parent ? { parent: opts.parent } : {}),
     ...(opts.excludes && opts.excludes.length > 0 ? { excludes: [...opts.excludes] } : {}),
+    ...(records && records.length > 0 ? { records } : {}),
     tool: { name: TOOL_NAME, version: TOOL_VERSION },
   });
   const statementBytes = serializeStatement(statement);
+  if (statementBytes.length > MAX_STATEMENT_BYTES) {
+    throw new SnapError('RECORDS_LIMIT', `the statement would be ${statementBytes.length} bytes, more than the ${MAX_STATEMENT_BYTES} readers accept: fewer record sets or labels`);
+  }
   const sealed: SealedSnapshot = {
     ref: `${opts.name}@${opts.version}`,
     snapshot: snapshotId(statementBytes),
@@ -313,6 +328,8 @@ export async function seal(opts: SealOptions): Promise<SealResult> {
   const t0 = performance.now();
   const { name, version } = parseNameVersion(opts.as);
   const dir = resolve(opts.dir);
+  // Record rules first: a malformed snap.json stops the seal before anything is hashed.
+  const recordRules = opts.recordRules ?? (await readRecordConfig(dir))?.rules ?? [];
   const store = await openStore(opts.store, { create: true });
   const exists = () => fsp.access(join(snapshotDir(store, name, version), STATEMENT_FILE)).then(() => true, () => false);
   if (await exists()) throw new SnapError('SNAPSHOT_EXISTS', `${name}@${version} already exists in ${store.root}; snapshots are write-once, choose a new VERSION`, { ref: opts.as });
@@ -341,6 +358,8 @@ export async function seal(opts: SealOptions): Promise<SealResult> {
     const hints = !opts.manifestOnly && parentDir && (await snapshotKeepsObjects(parentDir)) ? new ParentHints(join(parentDir, MANIFEST_FILE)) : undefined;
 
     tmp = await makeTmpDir(store, 'seal');
+    const work = tmp;
+    let indexed: SealRecords | undefined;
     const signed = await scanAndSign(
       {
         dir,
@@ -356,11 +375,14 @@ export async function seal(opts: SealOptions): Promise<SealResult> {
         parent,
         now: opts.now,
         onProgress: opts.onProgress,
+        ...(recordRules.length > 0 ? { records: async (manifestPath: string) => (indexed = await indexForSeal({ dir, manifestPath, rules: recordRules, tmpDir: work })).members } : {}),
       },
       pool,
     );
     pool = undefined; // scanAndSign closed it
     const { sealed, totals, statementBytes, envelope } = signed;
+    // Record indexes are objects too (kept with --manifest-only): in place before the snapshot names them.
+    if (indexed) await storeIndexObjects(store, indexed.objects);
     // Objects were flushed and committed by scanDataset before the snapshot that references them appears.
     await writeFileAtomic(join(tmp, STATEMENT_FILE), statementBytes, { exclusive: true });
     await writeFileAtomic(join(tmp, ENVELOPE_FILE), serializeEnvelope(envelope), { mode: 0o644, exclusive: true });
@@ -375,6 +397,7 @@ export async function seal(opts: SealOptions): Promise<SealResult> {
       newObjectBytes: totals.newObjectBytes,
       seconds: (performance.now() - t0) / 1000,
       dir: finalDir,
+      ...(signed.statement.predicate.records ? { records: signed.statement.predicate.records } : {}),
     };
   } finally {
     await pool?.close(); // started, but the seal stopped before the scan

@@ -20,6 +20,9 @@ import { checkTrust, type SignerReport } from './snapshot.js';
 import type { SnapshotLocation } from './io/store.js';
 import type { Progress } from './seal.js';
 import { ioError } from './io/errors.js';
+import { join } from 'node:path';
+import { attachRecordFindings } from './records/verify-records.js';
+import type { RecordSetDiff } from './records/record-report.js';
 
 /** The kinds of problem verify reports (SPEC §8). */
 export type ProblemKind = 'modified' | 'missing' | 'extra' | 'type-changed' | 'unreadable';
@@ -35,6 +38,10 @@ export interface Problem {
   movedFrom?: string;
   /** For a missing file: the extra path that now has exactly its content. */
   movedTo?: string;
+  /** A modified record file (docs/FORMAT.md §11): which records changed, or why that is not known. */
+  records?: RecordSetDiff | { error: { code: string; message: string } };
+  /** A file moved between the label folders of a label-folder set: the flip. */
+  label?: { set: string; key: string; from: string; to: string };
 }
 
 /** Counts by outcome (SPEC §8 `counts`, plus the two rarer kinds). */
@@ -81,6 +88,8 @@ export interface VerifyOptions {
    */
   hashed?: ReadonlyMap<string, string>;
   onProgress?: (p: Progress) => void;
+  /** A store whose objects may hold the signed record indexes (besides the snapshot's own store). */
+  store?: string;
 }
 
 /** A forward cursor over runs from an async generator. */
@@ -333,6 +342,10 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     if (!manifestOk) failure = { code: 'INTEGRITY_FAILURE', message: `manifest.jsonl does not match the signed statement (${wrong.join(', ')} differ): it was altered` };
   }
   if (manifestOk) nameMoves(problems);
+  if (manifestOk && pred.records && problems.length > 0) {
+    const dirs = [opts.snapshot.name !== undefined ? join(opts.snapshot.dir, '..', '..', '..', 'objects', 'sha256') : undefined, opts.store ? join(resolve(opts.store), 'objects', 'sha256') : undefined];
+    await attachRecordFindings(problems, pred.records, root, dirs.filter((d): d is string => d !== undefined));
+  }
   const problemsSorted = manifestOk ? problems.sort((a, b) => compareUtf8(a.path, b.path)) : [];
   return {
     ok: manifestOk && problemsSorted.length === 0,

@@ -11,9 +11,10 @@ import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
 import { jsonOut, checkJobs, trustedKeys, type Args, type CliIo, type CommandSpec } from '../common.js';
 import { openSnapshotRef, type OpenedSnapshot } from '../snapshot-ref.js';
+import { recordsLines } from '../records-print.js';
 
 /** One side: a dataset folder (walked and hashed by diff), else a snapshot or archive, added to `held` to be closed. */
-async function diffInput(text: string, io: CliIo, store: string, held: OpenedSnapshot[]): Promise<DiffInput> {
+export async function diffInput(text: string, io: CliIo, store: string, held: OpenedSnapshot[]): Promise<DiffInput> {
   const p = resolve(io.cwd, text);
   if (existsSync(p) && statSync(p).isDirectory() && !isSnapshotFolder(p)) return { kind: 'folder', path: p };
   const opened = await openSnapshotRef(text, io, store);
@@ -42,6 +43,7 @@ function printDiff(r: DiffReport, io: CliIo, color: boolean): void {
   section('added', r.added.map((e) => `${s.green('+')} ${e.path}  (${size(e)})`));
   section('removed', r.removed.map((e) => `${s.red('-')} ${e.path}  (${size(e)})`));
   section('modified', r.modified.map((x) => `${s.yellow('~')} ${x.path}  ${size(x.a)} → ${size(x.b)}${!isSymlinkEntry(x.a) && !isSymlinkEntry(x.b) ? `  ${shortDigest(x.a.sha256)} → ${shortDigest(x.b.sha256)}` : ''}`));
+  if (r.records) out.push(...recordsLines(r.records));
   io.stdout.write(out.join('\n') + '\n');
 }
 
@@ -52,7 +54,7 @@ async function cmdDiff(a: Args, io: CliIo): Promise<number> {
     const ia = await diffInput(String(a.a), io, store, held);
     const ib = await diffInput(String(a.b), io, store, held);
     const trusted = a.pubkey ? await trustedKeys(a.pubkey as string[], io.cwd) : undefined;
-    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, skipDirs: [store] });
+    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, skipDirs: [store], store, ...(a.records === false ? { records: false } : {}) });
     if (a.json) jsonOut(io, r);
     else printDiff(r, io, !!io.stdout.isTTY && !io.env.NO_COLOR);
     return isIdentical(r) ? EXIT_OK : EXIT_INTEGRITY;
@@ -70,7 +72,8 @@ export const diffCommand: CommandSpec = {
         .positional('a', { type: 'string', describe: 'a ref, a NAME@VERSION.snap.tar archive, or a folder' })
         .positional('b', { type: 'string', describe: 'a ref, a NAME@VERSION.snap.tar archive, or a folder' })
         .option('pubkey', { type: 'string', array: true, describe: 'check each snapshot or archive side\'s signers against these public keys' })
-        .example('snap diff spam@v1 spam@v2', 'added, removed, modified and renamed files')
+        .option('records', { type: 'boolean', default: true, describe: 'compare the records of record sets too (--no-records: files only)' })
+        .example('snap diff spam@v1 spam@v2', 'added, removed, modified and renamed files; flipped, added, removed and modified records')
         .example('snap diff spam@v1.snap.tar data/', 'an archive against a folder')
         .example('snap diff spam@v1 spam@v2.snap.tar --pubkey ci.pub', 'signers checked too'),
   run: cmdDiff,

@@ -18,6 +18,7 @@ export const COMMANDS: CommandEntry[] = [
   { command: 'seal <dir>', describe: 'Hash, sign and store DIR as a new snapshot NAME@VERSION', load: async () => (await import('./seal.js')).sealCommand },
   { command: 'verify <dir>', describe: 'Pre-training gate: exit 0 only if DIR is exactly what was signed', load: async () => (await import('./verify.js')).verifyCommand },
   { command: 'diff <a> <b>', describe: 'What changed between two snapshots or folders (exit 1 if any)', load: async () => (await import('./diff.js')).diffCommand },
+  { command: 'check <b>', describe: 'Review gate: exit 1 if B moved its records more than thresholds allow against A', load: async () => (await import('./check.js')).checkCommand },
   { command: 'list [name]', describe: 'List the snapshots in the store (all, or of one NAME)', load: async () => (await import('./list.js')).listCommand },
   { command: 'show <ref>', describe: 'Show one snapshot: statement, signers, counts', load: async () => (await import('./show.js')).showCommand },
   { command: 'fsck', describe: 'Check the store: re-hash objects, check snapshots (no keys)', load: async () => (await import('./fsck.js')).fsckCommand },

@@ -8,12 +8,22 @@ import { withProgress } from '../progress.js';
 import { sealedJson, sealedLines } from '../sealed.js';
 import { jsonOut, checkJobs, signingKey, audit, auditErrors, type Args, type CliIo, type CommandSpec } from '../common.js';
 import { cmdSealOut } from './seal-out.js';
+import { parseRuleFlag } from '../../records/config.js';
+import { sealedRecordLines } from '../records-print.js';
+
+/** Rules of `--records RULE…`, `[]` for `--no-records`, undefined for the dataset's own `snap.json`. */
+export function recordRulesOf(a: Args) {
+  if (a.records === false || a['no-records'] === true) return [];
+  const list = (Array.isArray(a.records) ? a.records : a.records === undefined ? [] : [a.records]).map(String);
+  return list.length > 0 ? list.map(parseRuleFlag) : undefined;
+}
 
 async function cmdSeal(a: Args, io: CliIo): Promise<number> {
   if (a.out !== undefined) return cmdSealOut(a, io); // straight into an archive, no store
   const store = storePath(a.store, io.env, io.cwd);
   const key = await signingKey(io, a);
   const dir = resolve(io.cwd, String(a.dir));
+  const recordRules = recordRulesOf(a);
   const r = await withProgress(a, io, 'sealing', (onProgress) =>
     seal({
       dir,
@@ -23,6 +33,7 @@ async function cmdSeal(a: Args, io: CliIo): Promise<number> {
       parent: a['no-parent'] || a.parent === false ? null : (a.parent as string | undefined),
       excludes: (a.exclude as string[]) ?? [],
       manifestOnly: !!a['manifest-only'],
+      ...(recordRules ? { recordRules } : {}),
       jobs: checkJobs(a.jobs),
       onProgress,
     }),
@@ -31,12 +42,13 @@ async function cmdSeal(a: Args, io: CliIo): Promise<number> {
   if (a.json) {
     jsonOut(io, {
       ...sealedJson(r), newObjects: r.newObjects, newObjectBytes: r.newObjectBytes,
-      seconds: Number(r.seconds.toFixed(3)), store, manifestOnly: !!a['manifest-only'], log,
+      seconds: Number(r.seconds.toFixed(3)), store, manifestOnly: !!a['manifest-only'], ...(r.records ? { records: r.records } : {}), log,
     });
   } else {
     const lines = [
       ...sealedLines(r),
       a['manifest-only'] ? `  contents     not kept (--manifest-only)` : `  store        ${store}: ${plural(r.newObjects, 'new object')} (${formatBytes(r.newObjectBytes)})`,
+      ...(r.records ? sealedRecordLines(r.records) : []),
       `  took         ${r.seconds.toFixed(2)} s (${formatBytes(r.bytes / Math.max(r.seconds, 1e-3))}/s)`,
     ];
     io.stdout.write(lines.join('\n') + '\n');
@@ -59,6 +71,9 @@ export const sealCommand: CommandSpec = {
         .option('exclude', { type: 'string', array: true, default: [], describe: 'gitignore-style pattern to leave out (repeatable; recorded in the statement)' })
         .option('manifest-only', { type: 'boolean', default: false, describe: 'record and sign only; keep no copy of the contents' })
         .option('out', { type: 'string', describe: 'seal straight into this archive (FILE.snap.tar) instead of the store' })
-        .example('snap seal data/ --as spam@v1 --key keys/ci.key', 'seal data/ into ./.snap as spam@v1'),
+        .option('records', { type: 'string', array: true, describe: "record rule instead of DIR/snap.json's, e.g. 'train.csv key=id label=y' or 'mail/*/* format=files label-segment=1' (repeatable; docs/FORMAT.md §11)" })
+        .option('no-records', { type: 'boolean', describe: 'index no records, whatever DIR/snap.json says' })
+        .example('snap seal data/ --as spam@v1 --key keys/ci.key', 'seal data/ into ./.snap as spam@v1')
+        .example("snap seal data/ --as t@v1 --key ci.key --records 'train.csv key=id label=y'", 'with a record index of train.csv'),
   run: auditErrors('seal', (a) => a.as, cmdSeal),
 };

@@ -9,6 +9,7 @@ import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler } from '.
 import { withProgress } from '../progress.js';
 import { jsonOut, checkJobs, trustedKeys, locate, storeInside, audit, auditErrors, type Args, type CliIo, type CommandSpec } from '../common.js';
 import { verifiesArchiveItself, cmdVerifyArchive, archiveAgainst } from './verify-archive.js';
+import { problemRecordLines } from '../records-print.js';
 
 function describeProblem(p: Problem): string {
   const e = p.expected as Record<string, unknown> | undefined;
@@ -47,7 +48,7 @@ function printVerify(r: VerifyReport, dir: string, io: CliIo, color: boolean): v
       const list = r.problems.filter((p) => p.kind === kind);
       if (list.length === 0) continue;
       out.push(`${s.bold(kind)} (${list.length}):`);
-      for (const p of list.slice(0, 20)) out.push(`  ${describeProblem(p)}`);
+      for (const p of list.slice(0, 20)) out.push(`  ${describeProblem(p)}`, ...problemRecordLines(p));
       if (list.length > 20) out.push(`  … and ${list.length - 20} more (--json lists all)`);
     }
   }
@@ -74,7 +75,7 @@ async function cmdVerifyDir(a: Args, io: CliIo, archived: SnapshotLocation | und
   const dir = resolve(io.cwd, String(a.dir));
   if (!existsSync(dir)) throw new SnapError('NOT_FOUND', `the dataset folder ${dir} does not exist`, { path: dir });
   if (!statSync(dir).isDirectory()) throw new SnapError('NOT_A_FOLDER', `${dir} is not a folder`, { path: dir });
-  const r = await withProgress(a, io, 'verifying', (onProgress) => verify({ dir, snapshot, trusted, threshold, jobs: checkJobs(a.jobs), skipDirs: storeInside(dir, store), onProgress }));
+  const r = await withProgress(a, io, 'verifying', (onProgress) => verify({ dir, snapshot, trusted, threshold, jobs: checkJobs(a.jobs), skipDirs: storeInside(dir, store), onProgress, store }));
   // Logged into the store named by --store/$SNAP_STORE when there is one (a read-only store: a note, not a failure).
   const ref = snapshot.name ? `${snapshot.name}@${snapshot.version}` : r.ref;
   const log = await audit(io, store, { command: 'verify', ref, snapshot: r.snapshot, outcome: r.ok ? 'ok' : 'failed' }, { quiet: !!a.quiet });
