@@ -16,12 +16,11 @@ import { recordSetName, type RecordFormat, type RecordIdentity, type RecordSetMe
 import { manifestEntryRuns } from '../io/manifest-file.js';
 import { RuleSet, tabularSpec, type RecordConfig, type RecordSetSpec } from './config.js';
 import { FileSetIndexer, indexTabularFile } from './index-file.js';
-import { indexEntryRuns, type IndexExpectation } from './read-index.js';
-import { diffRecords } from './record-diff.js';
+import type { IndexExpectation } from './read-index.js';
+import { diffIndexFiles } from './diff-index-files.js';
 import { RecordDiffCollector, type RecordSetDiff } from './record-report.js';
-import { ConflictTap, conflictGroups } from './conflicts.js';
+import { conflictGroups } from './conflicts.js';
 import { labelShift, sumLabels, type LabelShift } from './stats.js';
-import type { IndexEntry } from './index-line.js';
 
 /** A snapshot side: its record sets, and where index objects may be found. */
 export interface SnapshotRecordSide {
@@ -95,8 +94,6 @@ function findObject(dirs: readonly string[], hex: string): string | undefined {
   }
   return undefined;
 }
-
-async function* noRuns(): AsyncGenerator<IndexEntry[]> {}
 
 /** Definitions from a folder's `snap.json` rules applied to its manifest. */
 async function definitionsFromRules(config: RecordConfig, manifestPath: string): Promise<SetDefinition[]> {
@@ -224,19 +221,17 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide): Promise<Rec
         unavailable.push({ name: d.name, side: both ? 'both' : sa.kind === 'unavailable' ? 'a' : 'b', reason: (sa.kind === 'unavailable' ? sa.reason : (sb as { reason: string }).reason) });
         continue;
       }
-      const tapA = new ConflictTap();
-      const tapB = new ConflictTap();
-      const runs = (s: Source, tap: ConflictTap) => (s.kind === 'index' ? tap.tap(indexEntryRuns(s.path, s.x)) : noRuns());
       const collector = new RecordDiffCollector(d.identity);
-      const counts = await diffRecords(runs(sa, tapA), runs(sb, tapB), d.identity, collector);
+      const side = (src: Source) => ({ path: src.kind === 'index' ? src.path : undefined, x: src.kind === 'index' ? src.x : { identity: d.identity, labelled: labelledDef(d), name: d.name } });
+      const { counts, candidates } = await diffIndexFiles(side(sa), side(sb), d.identity, collector);
       for (const [s, labels] of [[sa, counts.labelsA], [sb, counts.labelsB]] as const) {
         if (s.kind === 'index' && s.member?.labels && JSON.stringify(sortedCounts(s.member.labels)) !== JSON.stringify(sortedCounts(labels))) {
           throw new SnapError('RECORDS_INDEX_MALFORMED', `the record index of ${d.name} does not have the label counts its statement signed`, { path: d.name });
         }
       }
       const conflicts = [
-        ...(sa.kind === 'index' ? await conflictGroups(sa.path, sa.x, 'a', tapA.candidates()) : []),
-        ...(sb.kind === 'index' ? await conflictGroups(sb.path, sb.x, 'b', tapB.candidates()) : []),
+        ...(sa.kind === 'index' ? await conflictGroups(sa.path, sa.x, 'a', candidates.a) : []),
+        ...(sb.kind === 'index' ? await conflictGroups(sb.path, sb.x, 'b', candidates.b) : []),
       ];
       sets.push(collector.report(d, counts, conflicts));
     }

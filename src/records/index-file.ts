@@ -4,12 +4,12 @@
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { SnapError } from '../core/errors.js';
+import { SnapError, isSnapError } from '../core/errors.js';
 import type { RecordSetMember } from '../core/records.js';
 import { fileForms } from './canonical.js';
 import type { RecordSetSpec } from './config.js';
 import { IndexBuilder, type BuiltIndex } from './build-index.js';
-import { readDelimited } from './read-delimited.js';
+import { linesOfRows, readDelimited } from './read-delimited.js';
 import { readJsonl } from './read-jsonl.js';
 import { readParquet } from './read-parquet.js';
 import type { ReadResult, RecordSink } from './read-common.js';
@@ -71,7 +71,20 @@ export async function indexTabularFile(o: IndexFileOptions): Promise<{ built: Bu
     if (o.expectSha256 !== undefined && read.sha256 !== o.expectSha256) {
       throw new SnapError('FILE_CHANGED', `${o.rel} changed between hashing and reading its records; nothing was committed. Seal again once the data is stable.`, { path: o.rel });
     }
-    return { built: await builder.finish(o.outPath), read };
+    try {
+      return { built: await builder.finish(o.outPath), read };
+    } catch (e) {
+      // CSV records do not carry their line (see read-delimited.ts): name the lines of a duplicate key.
+      const rows = isSnapError(e, 'RECORDS_DUPLICATE_KEY') ? (e.details?.rows as number[] | undefined) : undefined;
+      if (rows && (o.spec.format === 'csv' || o.spec.format === 'tsv')) {
+        const at = await linesOfRows(o.abs, o.spec.format, rows).catch(() => undefined);
+        const lines = rows.map((r) => at?.get(r));
+        if (lines.every((l) => l !== undefined)) {
+          throw new SnapError('RECORDS_DUPLICATE_KEY', `${(e as SnapError).message.replace(/\(record (\d+) and record (\d+)\)/, `(record $1, line ${lines[0]} and record $2, line ${lines[1]})`)}`, { ...(e as SnapError).details, lines });
+        }
+      }
+      throw e;
+    }
   });
 }
 

@@ -47,20 +47,23 @@ function bad(why: string): never {
 }
 
 /**
- * Parse one index line (without `\n`), strictly: exactly the members its identity and label call
- * for, in canonical form.
+ * Parse one index line (without `\n`).
+ * - strict (the default): exactly the members its identity and label call for, each in canonical
+ *   form — 64 lowercase hex digests, a canonical key array, a canonical label string;
+ * - not strict (the diff's hot path, on an index whose bytes are checked against a signed SHA-256
+ *   or that snap just wrote): the same structure — members in place, row a whole number, label a
+ *   JSON string, key an array — with the values taken as written.
  * @param identity the set's identity (decides whether `key` is present)
  * @param labelled whether the set has a label
  * @throws SnapError `RECORDS_INDEX_MALFORMED`
  */
-export function parseIndexLine(line: string, identity: RecordIdentity, labelled: boolean): IndexEntry {
+export function parseIndexLine(line: string, identity: RecordIdentity, labelled: boolean, strict = true): IndexEntry {
   // Structure by position: canonical JSON escapes every '"' inside a string, so the member names
   // below (each starting with an unescaped '"') cannot occur inside a key or label string.
-  if (!line.startsWith(HEAD) || line.charCodeAt(line.length - 1) !== 0x7d) bad('not an index line');
+  if (!line.startsWith(HEAD) || !line.startsWith(MID, 77) || line.charCodeAt(158) !== 0x22 || line.charCodeAt(line.length - 1) !== 0x7d) bad('not an index line');
   const features = line.slice(13, 77);
-  if (line.slice(77, 94) !== MID) bad('not an index line');
   const fingerprint = line.slice(94, 158);
-  if (!HEX64.test(features) || !HEX64.test(fingerprint) || line.charCodeAt(158) !== 0x22) bad('a digest is not 64 lowercase hex');
+  if (strict && (!HEX64.test(features) || !HEX64.test(fingerprint))) bad('a digest is not 64 lowercase hex');
   const rowAt = line.lastIndexOf(ROW_MEMBER);
   if (rowAt < 159) bad('no row');
   const rowText = line.slice(rowAt + ROW_MEMBER.length, -1);
@@ -75,25 +78,31 @@ export function parseIndexLine(line: string, identity: RecordIdentity, labelled:
     if (labelAt < 159) bad('no label');
     const text = line.slice(labelAt + LABEL.length, rowAt);
     let label: unknown;
-    try {
-      label = text.indexOf('\\') < 0 && text.length >= 2 && text.charCodeAt(0) === 0x22 && text.indexOf('"', 1) === text.length - 1 ? text.slice(1, -1) : JSON.parse(text);
-    } catch {
-      bad('label is not a JSON string');
+    if (text.length >= 2 && text.charCodeAt(0) === 0x22 && text.indexOf('\\') < 0 && text.indexOf('"', 1) === text.length - 1) label = text.slice(1, -1);
+    else {
+      try {
+        label = JSON.parse(text);
+      } catch {
+        bad('label is not a JSON string');
+      }
+      if (typeof label !== 'string' || JSON.stringify(label) !== text) bad('label is not a canonical JSON string');
     }
-    if (typeof label !== 'string' || JSON.stringify(label) !== text) bad('label is not a canonical JSON string');
-    e.label = label;
+    if (strict && JSON.stringify(label) !== text) bad('label is not a canonical JSON string');
+    e.label = label as string;
   }
   const end = labelled ? labelAt : rowAt;
   if (hasKey) {
     if (!line.startsWith(KEY, 158)) bad('no key');
     const text = line.slice(158 + KEY.length, end);
-    let key: unknown;
-    try {
-      key = JSON.parse(text);
-    } catch {
-      bad('key is not JSON');
-    }
-    if (!Array.isArray(key) || key.length === 0 || key.some((k) => typeof k !== 'string' && typeof k !== 'number' && typeof k !== 'boolean') || jcs(key) !== text) bad('key is not a canonical JSON array of strings, numbers or booleans');
+    if (strict) {
+      let key: unknown;
+      try {
+        key = JSON.parse(text);
+      } catch {
+        bad('key is not JSON');
+      }
+      if (!Array.isArray(key) || key.length === 0 || key.some((k) => typeof k !== 'string' && typeof k !== 'number' && typeof k !== 'boolean') || jcs(key) !== text) bad('key is not a canonical JSON array of strings, numbers or booleans');
+    } else if (text.length < 3 || text.charCodeAt(0) !== 0x5b || text.charCodeAt(text.length - 1) !== 0x5d) bad('key is not a JSON array');
     e.key = text;
   } else if (end !== 159) bad('unexpected member');
   return e;

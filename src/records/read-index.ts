@@ -4,6 +4,7 @@
  * streaming pass, O(1) memory in the index's length.
  */
 import { createReadStream } from 'node:fs';
+import { isAscii } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { SnapError, isSnapError } from '../core/errors.js';
 import type { RecordIdentity } from '../core/records.js';
@@ -20,6 +21,8 @@ export interface IndexExpectation {
   count?: number;
   /** For messages. */
   name: string;
+  /** Check every value's canonical form too (see `parseIndexLine`); default: structure only. */
+  strict?: boolean;
 }
 
 function corrupt(path: string, x: IndexExpectation): SnapError {
@@ -54,7 +57,7 @@ export async function* indexEntryRuns(path: string, x: IndexExpectation): AsyncG
       lineNo++;
       let e: IndexEntry;
       try {
-        e = parseIndexLine(lines[i] as string, x.identity, x.labelled);
+        e = parseIndexLine(lines[i] as string, x.identity, x.labelled, x.strict ?? false);
         if (prev && compareEntries(prev, e, x.identity) >= 0) throw new SnapError('RECORDS_INDEX_MALFORMED', 'lines out of index order');
       } catch (err) {
         if (!isSnapError(err)) throw err;
@@ -74,7 +77,9 @@ export async function* indexEntryRuns(path: string, x: IndexExpectation): AsyncG
         rest = rest.length === 0 ? chunk : Buffer.concat([rest, chunk]);
         continue;
       }
-      const head = rest.length === 0 ? chunk.toString('utf8', 0, nl) : Buffer.concat([rest, chunk.subarray(0, nl)]).toString('utf8');
+      const bytes = rest.length === 0 ? chunk.subarray(0, nl) : Buffer.concat([rest, chunk.subarray(0, nl)]);
+      // ASCII (the usual index: hex, numbers, plain keys and labels) decodes fastest as latin1.
+      const head = bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
       rest = chunk.subarray(nl + 1);
       yield parseRun(head);
     }

@@ -60,7 +60,10 @@ export interface RecordDiffCounts {
   labelsB: Record<string, number>;
 }
 
-/** A forward cursor over runs of entries. */
+/**
+ * A forward cursor over runs of entries. `cur` is synchronous; only when a run is used up does
+ * `fill` await the next (an await per record would cost more than the record's comparison).
+ */
 class Cursor {
   private run: IndexEntry[] = [];
   private i = 0;
@@ -69,22 +72,33 @@ class Cursor {
   constructor(src: AsyncIterable<IndexEntry[]>) {
     this.it = src[Symbol.asyncIterator]();
   }
-  /** The current entry; undefined at the end. */
-  async peek(): Promise<IndexEntry | undefined> {
-    while (this.i >= this.run.length) {
-      if (this.done) return undefined;
-      const r = await this.it.next();
-      if (r.done) {
-        this.done = true;
-        return undefined;
-      }
-      this.run = r.value;
-      this.i = 0;
-    }
+  /** The current entry, or undefined when the run is used up (then `fill`) or at the end. */
+  cur(): IndexEntry | undefined {
     return this.run[this.i];
   }
+  /** Whether `cur` needs a `fill` first. */
+  get empty(): boolean {
+    return this.i >= this.run.length && !this.done;
+  }
+  /** Load runs until there is a current entry or the end. */
+  async fill(): Promise<void> {
+    while (this.i >= this.run.length && !this.done) {
+      const r = await this.it.next();
+      if (r.done) this.done = true;
+      else {
+        this.run = r.value;
+        this.i = 0;
+      }
+    }
+  }
+  /** Step to the next entry; `fill` before the next `cur` when `empty`. */
   advance(): void {
     this.i++;
+  }
+  /** The current entry, filling first when needed. */
+  async peek(): Promise<IndexEntry | undefined> {
+    if (this.i >= this.run.length) await this.fill();
+    return this.run[this.i];
   }
 }
 
@@ -170,13 +184,13 @@ export async function diffRecords(a: AsyncIterable<IndexEntry[]>, b: AsyncIterab
   };
 
   for (;;) {
-    const ea = await ca.peek();
-    const eb = await cb.peek();
+    const ea = (ca.empty ? await ca.peek() : ca.cur());
+    const eb = (cb.empty ? await cb.peek() : cb.cur());
     if (!ea && !eb) break;
     const c = !ea ? 1 : !eb ? -1 : compareIdentity(ea, eb, identity);
     if (c < 0) {
       const head = ea as IndexEntry;
-      for (let x = ea; same(x, head); x = await ca.peek()) {
+      for (let x = ea; same(x, head); x = (ca.empty ? await ca.peek() : ca.cur())) {
         ta.see(x as IndexEntry);
         counts.a++;
         removed(x as IndexEntry);
@@ -187,7 +201,7 @@ export async function diffRecords(a: AsyncIterable<IndexEntry[]>, b: AsyncIterab
     }
     if (c > 0) {
       const head = eb as IndexEntry;
-      for (let y = eb; same(y, head); y = await cb.peek()) {
+      for (let y = eb; same(y, head); y = (cb.empty ? await cb.peek() : cb.cur())) {
         tb.see(y as IndexEntry);
         counts.b++;
         added(y as IndexEntry);
@@ -220,11 +234,11 @@ export async function diffRecords(a: AsyncIterable<IndexEntry[]>, b: AsyncIterab
       else leftB.push(y as IndexEntry);
       if (f <= 0) {
         ca.advance();
-        x = await ca.peek();
+        x = (ca.empty ? await ca.peek() : ca.cur());
       }
       if (f >= 0) {
         cb.advance();
-        y = await cb.peek();
+        y = (cb.empty ? await cb.peek() : cb.cur());
       }
     }
     ta.end(head);
@@ -238,7 +252,7 @@ export async function diffRecords(a: AsyncIterable<IndexEntry[]>, b: AsyncIterab
  * Pair the records of one identity that matched no fingerprint on the other side: same feature
  * hash → a flip; then in index order → modified; the rest removed or added.
  */
-function pairLeftovers(la: IndexEntry[], lb: IndexEntry[], counts: RecordDiffCounts, sink: RecordDiffSink, removed: (e: IndexEntry) => void, added: (e: IndexEntry) => void): void {
+export function pairLeftovers(la: IndexEntry[], lb: IndexEntry[], counts: RecordDiffCounts, sink: RecordDiffSink, removed: (e: IndexEntry) => void, added: (e: IndexEntry) => void): void {
   if (la.length === 0 && lb.length === 0) return;
   const usedB = new Uint8Array(lb.length);
   const restA: IndexEntry[] = [];

@@ -2,6 +2,7 @@
  * The record diff of one record set as a report (its `--json` form), collected from the sink of
  * `diffRecords`, with the label distributions and their shift. Pure.
  */
+import { SnapError } from '../core/errors.js';
 import type { RecordFormat, RecordIdentity, RecordSetMember } from '../core/records.js';
 import type { IndexEntry } from './index-line.js';
 import type { DuplicateGroup, RecordDiffCounts, RecordDiffSink } from './record-diff.js';
@@ -82,7 +83,11 @@ export interface RecordSetDiff {
 export function keyOf(e: IndexEntry, identity: RecordIdentity): unknown {
   if (identity === 'features') return e.features;
   if (identity === 'position') return e.row;
-  return JSON.parse(e.key as string) as unknown;
+  try {
+    return JSON.parse(e.key as string) as unknown;
+  } catch {
+    throw new SnapError('RECORDS_INDEX_MALFORMED', `a record index holds a key that is not JSON: ${(e.key as string).slice(0, 80)}`);
+  }
 }
 
 const ref = (e: IndexEntry, identity: RecordIdentity): RecordRef => ({ key: keyOf(e, identity), row: e.row, ...(e.label !== undefined ? { label: e.label } : {}), fingerprint: e.fingerprint });

@@ -13,10 +13,9 @@ import { isSnapError } from '../core/errors.js';
 import type { RecordSetMember } from '../core/records.js';
 import { fileForms } from './canonical.js';
 import { indexTabularFile } from './index-file.js';
-import { indexEntryRuns } from './read-index.js';
-import { diffRecords } from './record-diff.js';
+import { diffIndexFiles } from './diff-index-files.js';
 import { RecordDiffCollector, type RecordSetDiff } from './record-report.js';
-import { ConflictTap, conflictGroups } from './conflicts.js';
+import { conflictGroups } from './conflicts.js';
 
 /** The part of a verify problem this module reads and extends. */
 export interface RecordProblem {
@@ -58,11 +57,9 @@ export async function attachRecordFindings(problems: RecordProblem[], members: r
         const labelled = m.label !== undefined;
         const xa = { identity: m.identity, labelled, name: m.path as string, sha256: m.index.sha256, count: m.count };
         const xb = { identity: m.identity, labelled, name: m.path as string };
-        const ta = new ConflictTap();
-        const tb = new ConflictTap();
         const c = new RecordDiffCollector(m.identity);
-        const counts = await diffRecords(ta.tap(indexEntryRuns(obj, xa)), tb.tap(indexEntryRuns(out, xb)), m.identity, c);
-        const conflicts = [...(await conflictGroups(obj, xa, 'a', ta.candidates())), ...(await conflictGroups(out, xb, 'b', tb.candidates()))];
+        const { counts, candidates } = await diffIndexFiles({ path: obj, x: xa }, { path: out, x: xb }, m.identity, c);
+        const conflicts = [...(await conflictGroups(obj, xa, 'a', candidates.a)), ...(await conflictGroups(out, xb, 'b', candidates.b))];
         p.records = c.report({ name: m.path as string, ...spec }, counts, conflicts);
       } catch (e) {
         if (!isSnapError(e)) throw e;
