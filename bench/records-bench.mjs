@@ -8,7 +8,9 @@
 //   - peak RSS of each (from /usr/bin/time).
 // The diff output is checked: exactly 100 flipped, 100 added, 100 removed.
 //
-// usage: node bench/records-bench.mjs [--rows N] [--dir DIR] [--no-daff] [--json FILE]
+// usage: node bench/records-bench.mjs [--rows N] [--columns C] [--formats csv,jsonl] [--dir DIR] [--no-daff] [--json FILE]
+//   --columns C  C extra numeric feature columns (default 0: id, x, y, text, label); daff's time grows
+//                with the columns, snap's record diff does not (an index line per record, whatever its width)
 // Also used by bench/run.mjs (benchRecords), unless it is given --no-records.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
@@ -37,12 +39,16 @@ function run(cmd, argv, { allowFail = false, env } = {}) {
 }
 const warm = (path) => spawnSync('sh', ['-c', 'find "$1" -type f -exec cat {} + > /dev/null', 'warm', path]);
 
+let EXTRA = 0;
 /** One row of the table, in both formats. */
 function row(i) {
   const x = ((i * 0.37) % 97).toFixed(4);
   const y = (i * 7919) % 100003;
   const text = `word${i % 1000} text ${i % 77}`;
-  return { id: i, x, y, text, label: LABELS[i % 3] };
+  const r = { id: i, x, y, text };
+  for (let c = 0; c < EXTRA; c++) r[`f${c}`] = ((i * (c + 3) * 0.013) % 10).toFixed(3);
+  r.label = LABELS[i % 3];
+  return r;
 }
 
 /** Write version A (rows 0..n-1) and version B (100 flips, 100 removed, 100 added) as CSV and JSONL. */
@@ -59,7 +65,8 @@ function makeTables(dir, n) {
     mkdirSync(join(dir, `${v}-${f}`), { recursive: true });
     out[`${v}-${f}`] = openSync(join(dir, `${v}-${f}`, `train.${f}`), 'w');
   }
-  const buf = { 'a-csv': ['id,x,y,text,label\n'], 'b-csv': ['id,x,y,text,label\n'], 'a-jsonl': [], 'b-jsonl': [] };
+  const header = Object.keys(row(0)).join(',') + '\n';
+  const buf = { 'a-csv': [header], 'b-csv': [header], 'a-jsonl': [], 'b-jsonl': [] };
   const flush = (force) => {
     for (const k of Object.keys(buf)) if (force || buf[k].length >= 20000) {
       writeSync(out[k], buf[k].join(''));
@@ -67,7 +74,7 @@ function makeTables(dir, n) {
     }
   };
   const put = (v, r) => {
-    buf[`${v}-csv`].push(`${r.id},${r.x},${r.y},${r.text},${r.label}\n`);
+    buf[`${v}-csv`].push(Object.values(r).join(',') + '\n');
     buf[`${v}-jsonl`].push(JSON.stringify(r) + '\n');
   };
   for (let i = 0; i < n; i++) {
@@ -86,7 +93,8 @@ function makeTables(dir, n) {
  * The record benchmark; returns its figures.
  * @param o.work a scratch folder (made and removed here)
  */
-export function benchRecords({ work, key, pub, rows = 1_000_000, daff = true }) {
+export function benchRecords({ work, key, pub, rows = 1_000_000, daff = true, columns = 0, formats = ['csv', 'jsonl'] }) {
+  EXTRA = columns;
   const dir = join(work, `records-${rows}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -97,8 +105,8 @@ export function benchRecords({ work, key, pub, rows = 1_000_000, daff = true }) 
   }
   console.error(`records: making ${rows.toLocaleString('en-US')}-row tables in ${dir} …`);
   makeTables(dir, rows);
-  const out = { rows, changes: { flipped: CHANGES, added: CHANGES, removed: CHANGES } };
-  for (const f of ['csv', 'jsonl']) {
+  const out = { rows, columns: 5 + columns, changes: { flipped: CHANGES, added: CHANGES, removed: CHANGES } };
+  for (const f of formats) {
     const a = join(dir, `a-${f}`);
     const b = join(dir, `b-${f}`);
     const rule = `train.${f} key=id label=label`;
@@ -125,7 +133,7 @@ export function benchRecords({ work, key, pub, rows = 1_000_000, daff = true }) 
     };
     for (const s of ['plain', 'rec']) rmSync(store(s), { recursive: true, force: true });
   }
-  if (daff) {
+  if (daff && out.csv) {
     warm(join(dir, 'a-csv'));
     warm(join(dir, 'b-csv'));
     const r = run('node', ['--max-old-space-size=12000', daffBin, 'diff', '--id', 'id', '--no-color', '--output', join(dir, 'daff.csv'), join(dir, 'a-csv', 'train.csv'), join(dir, 'b-csv', 'train.csv')], { allowFail: true });
@@ -138,15 +146,16 @@ export function benchRecords({ work, key, pub, rows = 1_000_000, daff = true }) 
 
 /** The figures as a Markdown table. */
 export function recordsTable(r) {
-  const s = (x) => `${(x.ms / 1000).toFixed(2)} s, ${x.rssMiB ?? '?'} MiB`;
-  const lines = [`${r.rows.toLocaleString('en-US')} rows; B = A with ${CHANGES} labels flipped, ${CHANGES} rows added, ${CHANGES} removed`, '', '| | CSV | JSONL |', '|---|---|---|'];
-  lines.push(`| file size | ${(r.csv.bytes / 2 ** 20).toFixed(1)} MiB | ${(r.jsonl.bytes / 2 ** 20).toFixed(1)} MiB |`);
-  lines.push(`| seal without record index (--no-records) | ${s(r.csv.sealWithout)} | ${s(r.jsonl.sealWithout)} |`);
-  lines.push(`| seal with record index | ${s(r.csv.sealWith)} | ${s(r.jsonl.sealWith)} |`);
-  lines.push(`| ratio with / without (target ≤ 2) | ${r.csv.sealRatio.toFixed(1)} | ${r.jsonl.sealRatio.toFixed(1)} |`);
-  lines.push(`| diff A B, two sealed snapshots | ${s(r.csv.diffSnapshots)} | ${s(r.jsonl.diffSnapshots)} |`);
-  lines.push(`| diff A B, snapshot A and folder B (B indexed on the fly) | ${s(r.csv.diffFolder)} | ${s(r.jsonl.diffFolder)} |`);
-  if (r.daff) lines.push(`| daff diff --id id (CSV files) | ${s(r.daff)}${r.daff.exit !== 0 ? ` (exit ${r.daff.exit})` : ''}; ${r.daffOverSnap.toFixed(1)} × the snapshot diff (target ≥ 20) | |`);
+  const s = (x) => (x ? `${(x.ms / 1000).toFixed(2)} s, ${x.rssMiB ?? '?'} MiB` : '–');
+  const both = (f) => `${r.csv ? f(r.csv) : '–'} | ${r.jsonl ? f(r.jsonl) : '–'}`;
+  const lines = [`${r.rows.toLocaleString('en-US')} rows × ${r.columns} columns; B = A with ${CHANGES} labels flipped, ${CHANGES} rows added, ${CHANGES} removed`, '', '| | CSV | JSONL |', '|---|---|---|'];
+  lines.push(`| file size | ${both((x) => `${(x.bytes / 2 ** 20).toFixed(1)} MiB`)} |`);
+  lines.push(`| seal without record index (--no-records) | ${both((x) => s(x.sealWithout))} |`);
+  lines.push(`| seal with record index | ${both((x) => s(x.sealWith))} |`);
+  lines.push(`| ratio with / without (target ≤ 2) | ${both((x) => x.sealRatio.toFixed(1))} |`);
+  lines.push(`| diff A B, two sealed snapshots | ${both((x) => s(x.diffSnapshots))} |`);
+  lines.push(`| diff A B, snapshot A and folder B (B indexed on the fly) | ${both((x) => s(x.diffFolder))} |`);
+  if (r.daff) lines.push(`| daff diff --id id (CSV files) | ${s(r.daff)}${r.daff.exit !== 0 ? ` (exit ${r.daff.exit})` : ''}; ${r.daffOverSnap.toFixed(1)} × snap's diff of the two snapshots (target ≥ 20) | |`);
   return lines.join('\n');
 }
 
@@ -161,7 +170,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     process.exit(2);
   }
   const work = resolve(opt('dir', process.env.SNAP_BENCH_DIR ?? join(tmpdir(), 'snap-bench')));
-  const r = benchRecords({ work, rows: Number(opt('rows', '1000000')), daff: !args.includes('--no-daff') });
+  const r = benchRecords({ work, rows: Number(opt('rows', '1000000')), columns: Number(opt('columns', '0')), formats: opt('formats', 'csv,jsonl').split(','), daff: !args.includes('--no-daff') });
   console.log(recordsTable(r));
   const json = opt('json', undefined);
   if (json) writeFileSync(json, JSON.stringify(r, null, 2) + '\n');
