@@ -172,7 +172,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const results = [];
   for (const data of corpora) {
     if (!existsSync(data)) {
-      console.error(`no corpus at ${data} (make it with ../shared/bench/make-corpus.mjs)`);
+      console.error(`no corpus at ${data} (make it with bench/make-corpus.mjs)`);
       process.exit(2);
     }
     console.error(`benchmarking ${data} (${rounds} rounds) …`);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Record benchmark (docs/FORMAT.md §11): on a generated table of N rows (id, x, y, text, label),
+// Record benchmark (docs/FORMAT.md §15): on a generated table of N rows (id, x, y, text, label),
 // as CSV and as JSONL, measured in one run, warm page cache:
 //   - seal with a record index against seal without one (--no-records), into an empty store;
 //   - a second version with 100 labels flipped, 100 rows added and 100 removed:

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// snap's benchmark: wall-time ratios to ../shared/bench/reference-hasher.mjs (SPEC §9), measured in
+// snap's benchmark: wall-time ratios to bench/reference-hasher.mjs (SPEC §9), measured in
 // the same run with a warm page cache, and peak RSS.
 //
 // usage: npm run bench -- [--scale S] [--rounds R] [--corpus small,shards] [--dir DIR] [--million] [--json FILE]
@@ -13,6 +13,8 @@
 //   --no-archives skip the archive figures (export × tar -cf, restore × tar -xf; see bench/archive-bench.mjs)
 //   --no-records  skip the record figures (seal with / without record indexes, record diff × daff; see
 //                 bench/records-bench.mjs); --record-rows N sets their table size (default 1,000,000)
+//   --no-hostile  skip the hostile-input figures (verify of an envelope stuffed with signatures; bench/hostile-bench.mjs)
+//   --no-proofs   skip the inclusion-proof figures (prove on a 1,000,000-line manifest; see bench/proof-bench.mjs)
 //
 // Targets (SPEC §9): seal --manifest-only and verify <= 1.15 x reference; seal into an empty store
 // <= 1.3 x cp -r; an unchanged second seal <= 1.2 x reference and no new object bytes; RSS < 512 MiB.
@@ -24,10 +26,11 @@ import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import { benchArchives, archiveTable } from './archive-bench.mjs';
 import { benchRecords, recordsTable } from './records-bench.mjs';
+import { benchHostile, hostileTable } from './hostile-bench.mjs';
+import { benchProofs, proofTable } from './proof-bench.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..');
-const shared = resolve(repo, '..', 'shared', 'bench');
 const cli = join(repo, 'dist', 'cli', 'main.js');
 
 const args = process.argv.slice(2);
@@ -80,7 +83,7 @@ function ensureCorpus(which) {
     console.error(`making the ${which} corpus at scale ${scale} in ${dir} …`);
     mkdirSync(dir, { recursive: true });
     rmSync(join(dir, which), { recursive: true, force: true });
-    execFileSync('node', [join(shared, 'make-corpus.mjs'), dir, which, String(scale)], { stdio: 'inherit' });
+    execFileSync('node', [join(here, 'make-corpus.mjs'), dir, which, String(scale)], { stdio: 'inherit' });
     writeFileSync(marker, '');
   }
   return join(dir, which);
@@ -118,7 +121,7 @@ const keys = join(work, 'keys');
 execFileSync('node', [cli, 'keygen', 'bench', '--out-dir', keys, '--quiet']);
 const key = join(keys, 'bench.key');
 const pub = join(keys, 'bench.pub');
-const reference = (dir) => run('node', [join(shared, 'reference-hasher.mjs'), dir]);
+const reference = (dir) => run('node', [join(here, 'reference-hasher.mjs'), dir]);
 
 function benchCorpus(which) {
   const data = ensureCorpus(which);
@@ -182,6 +185,10 @@ if (million) results.million = benchMillion();
 if (!args.includes('--no-archives')) results.archives = corpora.map((c) => benchArchives({ data: ensureCorpus(c), work, key, pub, rounds, name: c }));
 // Records (bench/records-bench.mjs): seal with / without record indexes, record diff against daff; --no-records skips them.
 if (!args.includes('--no-records')) results.records = benchRecords({ work, key, pub, rows: Number(opt('record-rows', '1000000')) });
+// Hostile input (bench/hostile-bench.mjs): verify stays within its time budget; --no-hostile skips it.
+if (!args.includes('--no-hostile')) results.hostile = benchHostile({ rounds });
+// Inclusion proofs (bench/proof-bench.mjs): prove streams a 1,000,000-line manifest in bounded memory.
+if (!args.includes('--no-proofs')) results.proofs = await benchProofs({ lines: 1_000_000 });
 rmSync(work, { recursive: true, force: true });
 
 const f = (x) => x.toFixed(2);
@@ -198,4 +205,6 @@ if (results.million) {
 }
 if (results.archives) console.log(`\nArchives (target ≤ 1.5):\n\n${archiveTable(results.archives)}`);
 if (results.records) console.log(`\nRecords:\n\n${recordsTable(results.records)}`);
+if (results.hostile) console.log(`\nHostile input (budget: a plain verify of the same snapshot + 1 s):\n\n${hostileTable(results.hostile)}`);
+if (results.proofs) console.log(`\nInclusion proofs:\n\n${proofTable(results.proofs)}`);
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify(results, null, 2) + '\n');

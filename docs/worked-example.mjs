@@ -6,7 +6,7 @@
 //   node docs/worked-example.mjs --json    print the fixture JSON (test/fixtures/worked-example.json)
 //   node docs/worked-example.mjs --write-dir DIR
 //                                          also write manifest.jsonl, statement.json, pae.bin,
-//                                          sig.bin, envelope.json, demo.key, demo.pub into DIR
+//                                          sig.bin, envelope.json, demo.key, demo.pub, proof.json into DIR
 //                                          (for cross-checking with sha256sum / openssl)
 //
 // Every canonical (RFC 8785) string below is written BY HAND with its keys already in sorted
@@ -192,6 +192,26 @@ const envelopeObj = {
 const envelope = JSON.stringify(envelopeObj);
 assert(envelope === jcs(envelopeObj), 'envelope is canonical');
 
+// 5. Inclusion proof of spam/b.txt (leaf 1), docs/FORMAT.md section 11. Keys in RFC 8785 order,
+//    written by hand: envelope < kind < manifest < version; auditPath < entry < leafIndex < treeSize.
+//    The file is the canonical JSON followed by one LF.
+const proofLeaf = 1;
+const proofObj = {
+  envelope: envelopeObj,
+  kind: 'snap-inclusion-proof',
+  manifest: {
+    auditPath: proofs[proofLeaf],
+    entry: manifestLines[proofLeaf],
+    leafIndex: proofLeaf,
+    treeSize: manifestLines.length,
+  },
+  version: 1,
+};
+const proofText = JSON.stringify(proofObj) + '\n';
+assert(proofText === jcs(proofObj) + '\n', 'proof is canonical');
+assert(verifyInclusion(proofLeaf, manifestLines.length, leafHash(Buffer.from(manifestLines[proofLeaf], 'utf8')),
+  proofs[proofLeaf].map((h) => Buffer.from(h, 'hex')), root), 'the proof\'s audit path leads to the root');
+
 // Note on sort order (SPEC section 2): UTF-8 byte order vs JavaScript UTF-16 order
 const pA = 'x/\u{FB01}', pB = 'x/\u{1F600}'; // U+FB01 (BMP, above U+E000) vs U+1F600 (astral)
 const utf8First = Buffer.compare(Buffer.from(pA), Buffer.from(pB)) < 0 ? pA : pB;
@@ -213,6 +233,7 @@ const fixture = {
   keyid,
   signatureBase64,
   envelope,
+  inclusionProof: { path: sorted[proofLeaf].path, text: proofText },
 };
 
 const args = process.argv.slice(2);
@@ -227,6 +248,7 @@ if (wd >= 0) {
   writeFileSync(join(dir, 'envelope.json'), envelope);
   writeFileSync(join(dir, 'demo.key'), privatePem, { mode: 0o600 });
   writeFileSync(join(dir, 'demo.pub'), publicPem);
+  writeFileSync(join(dir, 'proof.json'), proofText);
   for (const f of files) {
     mkdirSync(join(dir, 'data', f.path, '..'), { recursive: true });
     writeFileSync(join(dir, 'data', f.path), f.contentUtf8);
@@ -257,5 +279,6 @@ if (args.includes('--json')) {
   out('signature (hex)', hex(sig));
   out('signature (base64)', signatureBase64);
   out('envelope.json', envelope);
+  out(`inclusion proof of ${sorted[proofLeaf].path} (${Buffer.byteLength(proofText)} bytes, ends with one LF)`, proofText.trimEnd());
   console.log('all self-checks passed');
 }

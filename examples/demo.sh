@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end demo of snap as a pre-training gate: seal a labelled dataset, verify it, poison it
-# (flip one label, inject one file), watch verify refuse it, then diff the two snapshots.
+# (flip one label, inject one file), watch verify refuse it, then diff the two snapshots; end
+# with models attested as trained on v1 and on v2, and the impact of v2: the model to retrain.
 # Run from the repo root after `npm run build`:  npm run demo   (or: bash examples/demo.sh)
 set -euo pipefail
 export LC_ALL=C # byte order for globs, so "the first spam file" is well defined
@@ -66,4 +67,17 @@ step "8. diff v1 and v2 (expect exit 1: differences found)"
 run 1 diff spam-mini@v1 spam-mini@v2 --store "$STORE"
 mentions "spam/$first" "ham/$first" "ham/injected.eml"
 
-printf '\ndemo passed: the gate accepted clean data and refused poisoned data\n'
+step "9. attest a tiny model trained on v1, and one retrained on the poisoned v2"
+printf 'weights trained on v1\n' >"$T/spam-clf.bin"
+printf 'weights trained on v2\n' >"$T/spam-clf-nightly.bin"
+run 0 attest "$T/spam-clf.bin" --data spam-mini@v1 --as spam-clf@1.0 --key "$KEYS/demo.key" --store "$STORE"
+run 0 attest "$T/spam-clf-nightly.bin" --data spam-mini@v2 --as spam-clf@nightly --key "$KEYS/demo.key" --store "$STORE"
+run 0 verify-model "$T/spam-clf.bin" --pubkey "$KEYS/demo.pub" --store "$STORE"
+mentions spam-mini@v1
+
+step "10. the incident question: which models learned from the poisoned v2? (spam-clf@nightly, not spam-clf@1.0)"
+run 0 impact spam-mini@v2 --store "$STORE"
+mentions spam-clf@nightly
+grep -qF spam-clf@1.0 <<<"$out" && fail "impact of v2 names spam-clf@1.0, which was trained on v1"
+
+printf '\ndemo passed: the gate accepted clean data and refused poisoned data; impact named the model to retrain\n'

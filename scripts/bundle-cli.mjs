@@ -9,6 +9,17 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+// src/cli/yargs.ts loads yargs' CommonJS build at run time (its ES-module build cuts words in two
+// when it wraps help text). In the bundle, the same CommonJS build is bundled instead: a `require`
+// that esbuild resolves with the "require" condition.
+const yargsCommonJs = {
+  name: 'yargs-commonjs',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]src[\\/]cli[\\/]yargs\.ts$/ }, () => ({ contents: "export const yargs = require('yargs/yargs');", loader: 'js', resolveDir: root }));
+  },
+};
+
 await build({
   entryPoints: [join(root, 'src', 'cli', 'main.ts')],
   outfile: join(root, 'dist', 'cli', 'main.js'),
@@ -17,7 +28,13 @@ await build({
   format: 'esm',
   target: 'node20',
   // CommonJS dependencies (yargs, tar-stream, cli-progress) call require() for Node built-ins.
-  banner: { js: "import { createRequire as __snapCreateRequire } from 'node:module'; const require = __snapCreateRequire(import.meta.url);" },
+  // yargs' CommonJS build also reads __dirname (to find its message translations, which are not
+  // bundled: it falls back to its built-in English).
+  banner: { js: "import { createRequire as __snapCreateRequire } from 'node:module'; const require = __snapCreateRequire(import.meta.url); const __dirname = import.meta.dirname;" },
+  plugins: [yargsCommonJs],
+  // @cyclonedx/cyclonedx-library require()s its optional plug-ins (XML writers and validators,
+  // ajv) inside try/catch and works without them: leave them out of the bundle, unresolved.
+  external: ['xmlbuilder2', 'libxmljs2', 'ajv', 'ajv-formats', 'ajv-formats-draft2019', 'packageurl-js', 'spdx-expression-parse'],
   legalComments: 'inline',
   logLevel: 'warning',
 });

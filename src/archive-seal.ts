@@ -9,17 +9,19 @@
  * passes (other bytes, other size, gone, now a link; a link with other text) stops the seal with
  * `FILE_CHANGED`, and the partial archive is removed.
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SnapError } from './core/errors.js';
 import { parseNameVersion } from './core/refs.js';
 import { serializeEnvelope } from './core/envelope.js';
 import type { PrivateKey } from './core/keys.js';
+import type { Provenance } from './core/provenance.js';
 import { writeArchive, readLinkNow, checkArchiveTarget, type ArchiveWriteResult } from './io/archive.js';
 import { MANIFEST_FILE } from './io/store.js';
 import { scanAndSign, type Progress, type SealedSnapshot } from './seal.js';
 import { checkManifestAgainst } from './archive.js';
+import { leaveNothing } from './io/interrupt.js';
 
 /** Options of {@link sealToArchive}. */
 export interface SealArchiveOptions {
@@ -34,6 +36,8 @@ export interface SealArchiveOptions {
   parent?: string;
   /** gitignore-syntax patterns to leave out; recorded in the statement. */
   excludes?: readonly string[];
+  /** Signed into the statement as `predicate.provenance`. */
+  provenance?: Provenance;
   /** Absolute folders to leave out (e.g. a store inside the dataset). */
   skipDirs?: readonly string[];
   /** Hashing workers (default: one per core). */
@@ -63,6 +67,7 @@ export async function sealToArchive(opts: SealArchiveOptions): Promise<SealArchi
   const out = resolve(opts.out);
   await checkArchiveTarget(out); // before hashing anything
   const work = await fsp.mkdtemp(join(tmpdir(), 'snap-seal-'));
+  const forget = leaveNothing(() => rmSync(work, { recursive: true, force: true }));
   try {
     // Pass 1: hash, stream the manifest, sign (the same code as a seal into a store).
     const manifestPath = join(work, MANIFEST_FILE);
@@ -76,6 +81,7 @@ export async function sealToArchive(opts: SealArchiveOptions): Promise<SealArchi
       skipDirs: opts.skipDirs,
       jobs: opts.jobs,
       parent: opts.parent,
+      provenance: opts.provenance,
       now: opts.now,
       onProgress: opts.onProgress,
     });
@@ -109,5 +115,6 @@ export async function sealToArchive(opts: SealArchiveOptions): Promise<SealArchi
     };
   } finally {
     await fsp.rm(work, { recursive: true, force: true }).catch(() => {});
+    forget();
   }
 }

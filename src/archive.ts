@@ -16,19 +16,20 @@
 import { promises as fsp, createReadStream, existsSync, openSync, writeSync, closeSync, renameSync, mkdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { SnapError, isSnapError, type SnapErrorCode } from './core/errors.js';
-import { parseStatement, snapshotId, type SnapshotPredicate, type Statement } from './core/statement.js';
-import { TreeShapeCheck, type TreeViolation } from './core/archive.js';
+import { nameMismatch, parseStatement, snapshotId, statementRef, type SnapshotPredicate, type Statement } from './core/statement.js';
+import { TreeShapeCheck, archiveFileClaim, type TreeViolation } from './core/archive.js';
 import type { TrustedKey } from './core/envelope.js';
 import { ArchiveReader, writeArchive, checkArchiveTarget, type ArchiveWriteResult } from './io/archive.js';
 import { WRITE_SLICE } from './io/write-slice.js';
 import { checkedEntryRuns, manifestEntryRuns, type ManifestDigest } from './io/manifest-file.js';
 import {
-  openStore, lockStore, makeTmpDir, commitSnapshot, snapshotDir, isSnapshotFolder, objectPath, snapshotKeepsObjects, syncFileSystem,
-  writeFileAtomic, fsyncDir, MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, CONTENTS_FILE, type SnapshotLocation,
+  openStore, discardNewStore, lockStore, makeTmpDir, commitSnapshot, snapshotDir, isSnapshotFolder, objectPath, snapshotKeepsObjects, syncFileSystem,
+  writeFileAtomic, fsyncDir, MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, CONTENTS_FILE, type SnapshotLocation, type Store,
 } from './io/store.js';
 import { ioError } from './io/errors.js';
+import { checkInterrupted } from './io/interrupt.js';
 import { checkTrust, type SignerReport, type TrustCheck } from './snapshot.js';
 import type { Progress } from './seal.js';
 import type { VerifyCounts, VerifyReport, Problem } from './verify.js';
@@ -215,6 +216,15 @@ export async function exportSnapshot(opts: ExportOptions): Promise<ExportResult>
     throw new SnapError('SNAPSHOT_NO_CONTENTS', `${opts.snapshot.ref} was sealed with --manifest-only: the store keeps no contents to export (seal it again without --manifest-only, or use seal --out)`, { ref: opts.snapshot.ref });
   }
   const { statementBytes, statement } = await readStatement(dir, opts.snapshot.ref);
+  // The store folder's name and the archive's file name must both be the name that was signed.
+  const claims = [
+    opts.snapshot.name !== undefined && opts.snapshot.version !== undefined ? { name: opts.snapshot.name, version: opts.snapshot.version } : undefined,
+    archiveFileClaim(basename(opts.out)),
+  ];
+  for (const claim of claims) {
+    const mismatch = claim && nameMismatch(statement, claim);
+    if (mismatch) throw new SnapError('SNAPSHOT_NAME_MISMATCH', `${mismatch}; nothing was exported`, { ref: opts.snapshot.ref, expected: `${claim.name}@${claim.version}`, signed: statementRef(statement) });
+  }
   const envelopeBytes = await fsp.readFile(join(dir, ENVELOPE_FILE)).catch((e) => {
     throw ioError(e, join(dir, ENVELOPE_FILE), "cannot read the snapshot's envelope");
   });
@@ -349,6 +359,8 @@ export interface ImportResult {
   /** The snapshot's folder in the store. */
   dir: string;
   seconds: number;
+  /** True when there was no store at `store` and this import made it. */
+  storeCreated: boolean;
 }
 
 /**
@@ -357,15 +369,25 @@ export interface ImportResult {
  * already in the store, or already staged, is hashed and not written again); only when every member
  * has checked out are the staged objects moved into `objects/` and the snapshot folder (statement,
  * envelope, manifest, contents.json) committed atomically. Runs under the store's write lock. A
- * refused or failed import adds nothing to the store.
+ * refused or failed import adds nothing to the store. When there is no store, one is made where its
+ * parent folder exists (`storeCreated` says so), and removed again if the import is refused or fails.
  * @throws SnapError the trust failure's code (`SIGNATURE_INVALID`, `INTEGRITY_FAILURE`, …: nothing is
  *   written) | `SNAPSHOT_EXISTS` (NAME@VERSION holds another snapshot) | `INTEGRITY_FAILURE` (a member's
  *   bytes differ from its digest) | `ARCHIVE_HOSTILE` | `ARCHIVE_MALFORMED` | `STORE_LOCKED` |
  *   `STORE_MALFORMED` | `NOT_FOUND` | `DISK_FULL` | `IO_ERROR`
  */
 export async function importArchive(opts: ImportOptions): Promise<ImportResult> {
-  const t0 = performance.now();
   const store = await openStore(opts.store, { create: true });
+  try {
+    return { ...(await importInto(store, opts)), storeCreated: store.created !== undefined };
+  } catch (e) {
+    await discardNewStore(store); // a refused or failed import leaves no new store behind
+    throw e;
+  }
+}
+
+async function importInto(store: Store, opts: ImportOptions): Promise<Omit<ImportResult, 'storeCreated'>> {
+  const t0 = performance.now();
   const lock = await lockStore(store);
   let work: string | undefined;
   let o: OpenedArchive | undefined;
@@ -377,7 +399,7 @@ export async function importArchive(opts: ImportOptions): Promise<ImportResult> 
     const ref = `${pred.dataset}@${pred.version}`;
     const id = o.trust.snapshot;
     const dest = snapshotDir(store, pred.dataset, pred.version);
-    const result: ImportResult = {
+    const result: Omit<ImportResult, 'storeCreated'> = {
       ref, snapshot: id, alreadyPresent: false, signers: o.trust.signers, files: 0, symlinks: 0, bytes: 0, newObjects: 0, newObjectBytes: 0, dir: dest, seconds: 0,
     };
     if (isSnapshotFolder(dest)) {
@@ -391,6 +413,7 @@ export async function importArchive(opts: ImportOptions): Promise<ImportResult> 
     await fsp.mkdir(staging);
     let n = 0;
     for await (const item of o.reader.items(manifestPath)) {
+      checkInterrupted(); // reading the archive waits on no worker
       if (item.kind === 'symlink') {
         result.symlinks++;
       } else {
@@ -403,7 +426,10 @@ export async function importArchive(opts: ImportOptions): Promise<ImportResult> 
           const tmp = join(work, `obj-${n++}`);
           const fd = openSync(tmp, 'wx', 0o444);
           try {
-            for await (const chunk of item.chunks()) writeChunk(fd, chunk, tmp);
+            for await (const chunk of item.chunks()) {
+              checkInterrupted();
+              writeChunk(fd, chunk, tmp);
+            }
           } finally {
             closeSync(fd);
           }
@@ -444,6 +470,7 @@ export async function importArchive(opts: ImportOptions): Promise<ImportResult> 
     await writeFileAtomic(join(snap, ENVELOPE_FILE), await fsp.readFile(join(o.reader.spoolDir, ENVELOPE_FILE)), { mode: 0o644, exclusive: true });
     await writeFileAtomic(join(snap, CONTENTS_FILE), JSON.stringify({ objects: true }) + '\n', { exclusive: true });
     await fsyncDir(snap);
+    checkInterrupted(); // the last moment a signal stops the import; once committed, it is done
     result.dir = await commitSnapshot(store, snap, pred.dataset, pred.version);
     result.seconds = (performance.now() - t0) / 1000;
     return result;

@@ -7,12 +7,14 @@ import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { compareUtf8 } from './core/paths.js';
+import type { SnapError } from './core/errors.js';
 import { isSymlinkEntry, serializeEntry, type FileEntry, type ManifestEntry } from './core/manifest.js';
 import type { TrustedKey } from './core/envelope.js';
 import { manifestEntryRuns } from './io/manifest-file.js';
 import { MANIFEST_FILE, type SnapshotLocation } from './io/store.js';
 import { checkTrust, readSnapshotUnverified } from './snapshot.js';
 import { scanDataset, type Progress } from './seal.js';
+import { whyRefused } from './io/walk.js';
 import type { RecordSetMember } from './core/records.js';
 import { diffRecordSides, type RecordSide, type RecordsReport } from './records/diff-sets.js';
 import { readRecordConfig } from './records/seal-records.js';
@@ -22,7 +24,15 @@ export type DiffInput = { kind: 'snapshot'; location: SnapshotLocation } | { kin
 
 /** How a side describes itself in the report. */
 export type DiffSide =
-  | { ref: string; snapshot: string; createdAt: string; signers: { keyid: string; trusted?: boolean }[] }
+  | {
+      ref: string;
+      snapshot: string;
+      createdAt: string;
+      signers: { keyid: string; trusted?: boolean }[];
+      /** With trusted keys only: whether the snapshot passed the trust check, and why not. */
+      trusted?: boolean;
+      failure?: { code: string; message: string };
+    }
   | { folder: string };
 
 /** The diff report; its JSON form is SPEC §8's `diff --json`. */
@@ -33,9 +43,26 @@ export interface DiffReport {
   removed: ManifestEntry[];
   modified: { path: string; a: ManifestEntry; b: ManifestEntry }[];
   renamed: { from: string; to: string; sha256: string; size: number }[];
-  summary: { added: number; removed: number; modified: number; renamed: number; unchanged: number; bytesAdded: number; bytesRemoved: number };
-  /** Record diffs of the record sets (docs/FORMAT.md §11), when either side has any. */
+  /**
+   * Entries of a folder side that no manifest can record, each a difference: a name seal refuses
+   * (SPEC §2: a control character, not UTF-8, too long), a link whose target is not UTF-8, or a
+   * socket, FIFO or device. `path` as in verify's problems (decoded without loss, `pathHex` the
+   * exact bytes when they are not UTF-8); `side` the side that holds it; `code` the error seal
+   * would stop with. In path order.
+   */
+  extra: DiffExtra[];
+  summary: { added: number; removed: number; modified: number; renamed: number; extra: number; unchanged: number; bytesAdded: number; bytesRemoved: number };
+  /** Record diffs of the record sets (docs/FORMAT.md §15), when either side has any. */
   records?: RecordsReport;
+}
+
+/** One entry of {@link DiffReport.extra}. */
+export interface DiffExtra {
+  side: 'a' | 'b';
+  path: string;
+  pathHex?: string;
+  code: string;
+  reason: string;
 }
 
 /** Options of {@link diff}. */
@@ -57,12 +84,14 @@ async function describe(input: DiffInput, trusted?: readonly TrustedKey[]): Prom
   const info = await readSnapshotUnverified(input.location);
   const st = info.statement;
   let signers: { keyid: string; trusted?: boolean }[] = info.keyids.map((keyid) => ({ keyid }));
+  let trust: { trusted: boolean; failure?: { code: string; message: string } } | undefined;
   if (trusted && trusted.length > 0) {
     const t = await checkTrust(input.location, trusted);
     signers = t.signers.map((s) => ({ keyid: s.keyid, trusted: s.trusted }));
+    trust = { trusted: t.ok, ...(t.failure ? { failure: { code: t.failure.code, message: t.failure.message } } : {}) };
   }
   return {
-    side: { ref: input.location.ref, snapshot: info.snapshot, createdAt: st?.predicate.createdAt ?? '', signers },
+    side: { ref: input.location.ref, snapshot: info.snapshot, createdAt: st?.predicate.createdAt ?? '', signers, ...trust },
     excludes: st?.predicate.excludes ?? [],
     records: st?.predicate.records ?? [],
   };
@@ -84,7 +113,11 @@ async function recordSide(input: DiffInput, manifestPath: string, members: Recor
 }
 
 /** The manifest file of a side: the snapshot's own, or a temporary one made by scanning the folder. */
-async function manifestOf(input: DiffInput, excludes: string[], opts: DiffOptions, cleanup: string[]): Promise<string> {
+/**
+ * The manifest file of a side: the snapshot's own, or a temporary one made by scanning the folder;
+ * what the folder holds that a manifest cannot record goes to `extra` instead.
+ */
+async function manifestOf(input: DiffInput, excludes: string[], opts: DiffOptions, cleanup: string[], side: 'a' | 'b', extra: DiffExtra[]): Promise<string> {
   if (input.kind === 'snapshot') return join(input.location.dir, MANIFEST_FILE);
   const dir = await fsp.mkdtemp(join(tmpdir(), 'snap-diff-'));
   cleanup.push(dir);
@@ -92,7 +125,13 @@ async function manifestOf(input: DiffInput, excludes: string[], opts: DiffOption
   const out = await fsp.open(path, 'w');
   try {
     let pending = '';
-    await scanDataset({ dir: resolve(input.path), excludes, jobs: opts.jobs, skipDirs: opts.skipDirs, onProgress: opts.onProgress }, async (text) => {
+    const onBadName = (e: SnapError) => {
+      const pathHex = e.details?.pathHex;
+      extra.push({ side, path: String(e.details?.path), ...(typeof pathHex === 'string' ? { pathHex } : {}), code: e.code, reason: whyRefused(e.code) });
+    };
+    const onSpecial = (path: string, what: string) => extra.push({ side, path, code: 'FILE_UNSUPPORTED_TYPE', reason: `it is ${what}` });
+    const scan = { dir: resolve(input.path), excludes, jobs: opts.jobs, skipDirs: opts.skipDirs, onProgress: opts.onProgress, onBadName, onSpecial };
+    await scanDataset(scan, async (text) => {
       pending += text;
       if (pending.length >= 1 << 20) {
         await out.write(pending);
@@ -121,8 +160,9 @@ export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): 
     const da = await describe(a, opts.trusted);
     const db = await describe(b, opts.trusted);
     const excludes = [...new Set([...da.excludes, ...db.excludes])];
-    const pa = await manifestOf(a, excludes, opts, cleanup);
-    const pb = await manifestOf(b, excludes, opts, cleanup);
+    const extra: DiffExtra[] = [];
+    const pa = await manifestOf(a, excludes, opts, cleanup, 'a', extra);
+    const pb = await manifestOf(b, excludes, opts, cleanup, 'b', extra);
     const ia = manifestEntryRuns(pa, {});
     const ib = manifestEntryRuns(pb, {});
     let ra: ManifestEntry[] = [];
@@ -194,6 +234,7 @@ export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): 
     const records = opts.records === false ? undefined : await diffRecordSides(await recordSide(a, pa, da.records, opts), await recordSide(b, pb, db.records, opts));
     const addedOnly = added.filter((e) => !renamedTo.has(e.path));
     const removedOnly = removed.filter((e) => !renamedFrom.has(e.path));
+    extra.sort((x, y) => compareUtf8(x.path, y.path) || (x.side < y.side ? -1 : x.side > y.side ? 1 : 0));
     const bytesOf = (l: ManifestEntry[]) => l.reduce((s, e) => s + (isSymlinkEntry(e) ? 0 : e.size), 0);
     const modBytes = (side: 'a' | 'b') => modified.reduce((s, m) => s + (isSymlinkEntry(m[side]) ? 0 : (m[side] as FileEntry).size), 0);
     return {
@@ -203,11 +244,13 @@ export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): 
       removed: removedOnly,
       modified,
       renamed,
+      extra,
       summary: {
         added: addedOnly.length,
         removed: removedOnly.length,
         modified: modified.length,
         renamed: renamed.length,
+        extra: extra.length,
         unchanged,
         bytesAdded: bytesOf(addedOnly) + modBytes('b'),
         bytesRemoved: bytesOf(removedOnly) + modBytes('a'),
@@ -219,8 +262,16 @@ export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): 
   }
 }
 
+/** The snapshot sides that failed the trust check (only when trusted keys were given). */
+export function untrustedSides(r: DiffReport): ('a' | 'b')[] {
+  return (['a', 'b'] as const).filter((k) => {
+    const s = r[k];
+    return 'snapshot' in s && s.trusted === false;
+  });
+}
+
 /** True when a diff found no difference. */
 export function isIdentical(r: DiffReport): boolean {
   const s = r.summary;
-  return s.added + s.removed + s.modified + s.renamed === 0;
+  return s.added + s.removed + s.modified + s.renamed + s.extra === 0;
 }

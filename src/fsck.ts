@@ -19,6 +19,8 @@ import { HashPool, BatchSizer, type CheckReply } from './io/hash-pool.js';
 import { manifestEntryRuns, type ManifestDigest } from './io/manifest-file.js';
 import { openStore, objectPath, snapshotKeepsObjects, CONTENTS_FILE, ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, type Store } from './io/store.js';
 import { ioError } from './io/errors.js';
+import { checkInterrupted } from './io/interrupt.js';
+import { findLeftovers, type Leftover } from './io/leftovers.js';
 import type { Progress } from './seal.js';
 
 /** Options of {@link fsck}. */
@@ -43,9 +45,20 @@ export interface CorruptObject {
   /** The digest of its bytes now, and their length. */
   sha256: string;
   size: number;
-  /** Snapshot files whose content it was meant to be. */
-  usedBy: { ref: string; path: string }[];
+  /** Snapshot files whose content it was meant to be (at most {@link USED_BY_MAX}). */
+  usedBy: ObjectUser[];
+  /** How many snapshot files use it in all (`usedBy` lists the first {@link USED_BY_MAX}). */
+  users: number;
 }
+
+/** A snapshot file that uses an object: `NAME@VERSION` and its path in the manifest. */
+export interface ObjectUser {
+  ref: string;
+  path: string;
+}
+
+/** At most this many users are listed per corrupt or missing object (the rest are counted). */
+export const USED_BY_MAX = 1000;
 
 /** An object fsck could not read (permissions, I/O error, not a regular file). */
 export interface UnreadableObject {
@@ -92,11 +105,19 @@ export interface SnapshotFsck {
   problems: SnapshotProblem[];
 }
 
-/** A file listed by a snapshot whose object is not in the store. */
+/**
+ * An object that snapshots list but the store does not hold: reported once, however many
+ * snapshot files use it.
+ */
 export interface MissingObject {
-  ref: string;
-  path: string;
+  /** The digest (64 hex). */
   sha256: string;
+  /** Where it belongs under `objects/sha256`, `xx/<62 hex>`. */
+  path: string;
+  /** Snapshot files whose content it is (at most {@link USED_BY_MAX}). */
+  usedBy: ObjectUser[];
+  /** How many snapshot files use it in all. */
+  users: number;
 }
 
 /** The fsck report. `ok` is true only when nothing is corrupt, unreadable, missing or inconsistent. */
@@ -108,7 +129,19 @@ export interface FsckReport {
   missingObjects: MissingObject[];
   /** Files and folders snap did not write (paths relative to the store); reported, not failures. */
   strays: string[];
-  counts: { objects: number; bytes: number; corrupt: number; unreadable: number; snapshots: number; badSnapshots: number; missingObjects: number; strays: number };
+  /**
+   * What stopped or killed commands left (stale locks, files in `tmp`, …): warnings, not failures
+   * (see `io/leftovers.ts`).
+   */
+  leftovers: Leftover[];
+  /** The command that removes the removable leftovers, when there are some. */
+  clean?: string;
+  counts: {
+    objects: number; bytes: number; corrupt: number; unreadable: number; snapshots: number; badSnapshots: number;
+    /** Distinct missing objects (not the files that use them). */
+    missingObjects: number;
+    strays: number; leftovers: number;
+  };
   seconds: number;
 }
 
@@ -178,7 +211,7 @@ async function checkObjects(store: Store, opts: FsckOptions, strays: string[]): 
     if (r.error) throw new SnapError('INTERNAL', `hashing worker failed on ${r.error.path}: ${r.error.message}`);
     for (const p of r.problems) {
       const rel = rels[p.index] as string;
-      if (p.kind === 'corrupt') corrupt.push({ path: rel, name: rel.replace('/', ''), sha256: p.sha256 as string, size: p.size as number, usedBy: [] });
+      if (p.kind === 'corrupt') corrupt.push({ path: rel, name: rel.replace('/', ''), sha256: p.sha256 as string, size: p.size as number, usedBy: [], users: 0 });
       else unreadable.push({ path: rel, reason: p.kind === 'missing' ? 'removed while fsck ran' : (p.reason ?? p.kind) });
     }
     checked += rels.length;
@@ -219,15 +252,22 @@ async function readSnapshotFile(dir: string, file: string, problems: SnapshotPro
 }
 
 function problemFrom(kind: SnapshotProblemKind, e: unknown, what: string): SnapshotProblem {
-  if (!isSnapError(e)) throw e;
+  if (!isSnapError(e) || e.code === 'INTERRUPTED' || e.code === 'TERMINATED') throw e;
   return { kind, code: e.code, message: `${what}: ${e.message}` };
 }
 
+/** Record one more user of a corrupt or missing object. */
+function addUser(o: { usedBy: ObjectUser[]; users: number }, ref: string, path: string): void {
+  o.users++;
+  if (o.usedBy.length < USED_BY_MAX) o.usedBy.push({ ref, path });
+}
+
 /**
- * Check one snapshot folder: envelope, statement, manifest, objects. Missing objects are appended
- * to `missing`; files whose object is corrupt are added to that object's `usedBy`.
+ * Check one snapshot folder: envelope, statement, manifest, objects. A missing object is added to
+ * `missing` (once, by digest) and the file to its users; files whose object is corrupt are added to
+ * that object's users.
  */
-async function checkSnapshot(store: Store, name: string, version: string, keepsObjects: boolean, corrupt: Map<string, CorruptObject>, missing: MissingObject[]): Promise<SnapshotFsck> {
+async function checkSnapshot(store: Store, name: string, version: string, keepsObjects: boolean, corrupt: Map<string, CorruptObject>, missing: Map<string, MissingObject>): Promise<SnapshotFsck> {
   const ref = `${name}@${version}`;
   const dir = join(store.snapshotsDir, name, version);
   const problems: SnapshotProblem[] = [];
@@ -269,14 +309,21 @@ async function checkSnapshot(store: Store, name: string, version: string, keepsO
     let complete = false;
     try {
       for await (const run of manifestEntryRuns(manifestPath, digest)) {
+        checkInterrupted(); // streaming a manifest waits on no worker
         for (const e of run) {
           entries++;
           if (isSymlinkEntry(e)) continue;
           const bad = corrupt.get(e.sha256);
-          if (bad) bad.usedBy.push({ ref, path: e.path });
-          if (keepsObjects && !existsSync(objectPath(store, e.sha256))) {
+          if (bad) addUser(bad, ref, e.path);
+          if (!keepsObjects) continue;
+          let gone = missing.get(e.sha256);
+          if (!gone && !existsSync(objectPath(store, e.sha256))) {
+            gone = { sha256: e.sha256, path: `${e.sha256.slice(0, 2)}/${e.sha256.slice(2)}`, usedBy: [], users: 0 };
+            missing.set(e.sha256, gone);
+          }
+          if (gone) {
             absent++;
-            missing.push({ ref, path: e.path, sha256: e.sha256 });
+            addUser(gone, ref, e.path);
           }
         }
       }
@@ -302,7 +349,7 @@ async function checkSnapshot(store: Store, name: string, version: string, keepsO
 }
 
 /** Every snapshot folder of the store, checked; badly named entries are strays. */
-async function checkSnapshots(store: Store, corrupt: Map<string, CorruptObject>, missing: MissingObject[], strays: string[]): Promise<SnapshotFsck[]> {
+async function checkSnapshots(store: Store, corrupt: Map<string, CorruptObject>, missing: Map<string, MissingObject>, strays: string[]): Promise<SnapshotFsck[]> {
   const out: SnapshotFsck[] = [];
   const known = new Set([STATEMENT_FILE, ENVELOPE_FILE, MANIFEST_FILE, CONTENTS_FILE]);
   for (const n of await readdirOrThrow(store.snapshotsDir, 'the snapshots')) {
@@ -335,11 +382,13 @@ async function checkSnapshots(store: Store, corrupt: Map<string, CorruptObject>,
 export async function fsck(opts: FsckOptions): Promise<FsckReport> {
   const t0 = performance.now();
   const store = await openStore(opts.store);
+  const leftovers = await findLeftovers(store);
   const strays: string[] = [];
   const objects = await checkObjects(store, opts, strays);
   const corrupt = new Map(objects.corrupt.map((c) => [c.name, c]));
-  const missingObjects: MissingObject[] = [];
-  const snapshots = await checkSnapshots(store, corrupt, missingObjects, strays);
+  const missing = new Map<string, MissingObject>();
+  const snapshots = await checkSnapshots(store, corrupt, missing, strays);
+  const missingObjects = [...missing.values()].sort((a, b) => (a.sha256 < b.sha256 ? -1 : a.sha256 > b.sha256 ? 1 : 0));
   const badSnapshots = snapshots.filter((s) => !s.ok).length;
   const ok = objects.corrupt.length === 0 && objects.unreadable.length === 0 && badSnapshots === 0;
   return {
@@ -349,6 +398,8 @@ export async function fsck(opts: FsckOptions): Promise<FsckReport> {
     snapshots,
     missingObjects,
     strays,
+    leftovers,
+    ...(leftovers.some((l) => l.removable) ? { clean: cleanCommand(store.root) } : {}),
     counts: {
       objects: objects.checked,
       bytes: objects.bytes,
@@ -358,7 +409,14 @@ export async function fsck(opts: FsckOptions): Promise<FsckReport> {
       badSnapshots,
       missingObjects: missingObjects.length,
       strays: strays.length,
+      leftovers: leftovers.length,
     },
     seconds: (performance.now() - t0) / 1000,
   };
+}
+
+/** `snap fsck --clean --store ROOT`, with ROOT quoted for a POSIX shell when it needs it. */
+export function cleanCommand(root: string): string {
+  const quoted = /^[\w@%+=:,./-]+$/.test(root) ? root : `'${root.replace(/'/g, `'\\''`)}'`;
+  return `snap fsck --clean --store ${quoted}`;
 }

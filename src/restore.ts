@@ -21,13 +21,14 @@
  * The writing and hashing run in a pool of worker threads ({@link WritePool}); this thread reads
  * the manifest (and parses the archive), makes the folders and hands out batches.
  */
-import { promises as fsp, mkdirSync, symlinkSync, realpathSync } from 'node:fs';
+import { promises as fsp, mkdirSync, symlinkSync, realpathSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SnapError, type SnapErrorCode } from './core/errors.js';
 import type { FileEntry } from './core/manifest.js';
 import type { TrustedKey } from './core/envelope.js';
 import type { ArchiveItem } from './io/archive.js';
 import { checkedEntryRuns } from './io/manifest-file.js';
+import { leaveNothing } from './io/interrupt.js';
 import { WritePool, WHOLE_FILE_MAX, type WriteFailure, type WriteReply } from './io/write-pool.js';
 import { openStore, objectPath, snapshotKeepsObjects, type SnapshotLocation, type Store } from './io/store.js';
 import { ioError } from './io/errors.js';
@@ -94,7 +95,7 @@ async function checkTarget(dir: string): Promise<string | undefined> {
   }
   if (!st.isDirectory()) throw new SnapError('TARGET_NOT_EMPTY', `${dir} exists and is not a folder; restore into a new or empty folder`, { path: dir });
   const names = await fsp.readdir(dir);
-  if (names.length > 0) throw new SnapError('TARGET_NOT_EMPTY', `${dir} is not empty (${names.length} entries); restore into a new or empty folder — nothing was written`, { path: dir });
+  if (names.length > 0) throw new SnapError('TARGET_NOT_EMPTY', `${dir} is not empty (${names.length} ${names.length === 1 ? 'entry' : 'entries'}); restore into a new or empty folder — nothing was written`, { path: dir });
   return realpathSync(dir);
 }
 
@@ -183,6 +184,7 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
   // The target is private (0700) while restore works in it, so no other user can plant a link in a
   // folder restore made and redirect a later write; its mode is set (or put back) at the end.
   let openUp = async (): Promise<void> => {};
+  let forget = (): void => {};
   try {
     if (target === undefined) {
       try {
@@ -204,6 +206,9 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
       }
     }
     const root = target;
+    // Interrupted and not unwound in time: remove what was restored on the way out.
+    const madeHere = made;
+    forget = leaveNothing(() => undoSync(asked, root, madeHere));
     pool = new WritePool(opts.jobs);
     const wp = pool;
     const pathOf = (rel: string) => join(root, ...rel.split('/'));
@@ -395,7 +400,21 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
     if (!made) await openUp().catch(() => {});
     throw e;
   } finally {
+    forget();
     await prep.opened?.reader.close();
+  }
+}
+
+/** {@link undo}, synchronously and never throwing (for an interrupted process on its way out). */
+function undoSync(asked: string, target: string, made: boolean): void {
+  try {
+    if (made) {
+      rmSync(asked, { recursive: true, force: true });
+      return;
+    }
+    for (const name of readdirSync(target)) rmSync(join(target, name), { recursive: true, force: true });
+  } catch {
+    /* best effort */
   }
 }
 

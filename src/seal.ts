@@ -10,21 +10,23 @@ import { SnapError } from './core/errors.js';
 import { MerkleTreeBuilder } from './core/merkle.js';
 import { toHex } from './core/encoding.js';
 import { parseNameVersion } from './core/refs.js';
-import { buildStatement, formatTime, serializeStatement, snapshotId, type Statement } from './core/statement.js';
+import { MAX_STATEMENT_BYTES, buildStatement, formatTime, serializeStatement, snapshotId, type Statement } from './core/statement.js';
 import { serializeEnvelope, signEnvelope, type Envelope } from './core/envelope.js';
 import type { PrivateKey } from './core/keys.js';
+import type { Provenance } from './core/provenance.js';
+import { readSnapshotUnverified } from './snapshot.js';
 import { HashPool, BatchSizer, type SealReply, type CommitReply } from './io/hash-pool.js';
-import { walkDatasetRuns, type WalkItem } from './io/walk.js';
+import { walkDatasetRuns, type WalkItem, type WalkOptions } from './io/walk.js';
 import { ParentHints } from './io/parent-hints.js';
 import {
-  openStore, lockStore, makeTmpDir, commitSnapshot, listSnapshots, resolveRef, snapshotDir, snapshotKeepsObjects, syncFileSystem, writeFileAtomic, fsyncDir,
+  openStore, discardNewStore, lockStore, makeTmpDir, commitSnapshot, listSnapshots, resolveRef, snapshotDir, snapshotKeepsObjects, syncFileSystem, writeFileAtomic, fsyncDir,
   MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, CONTENTS_FILE, type Store,
 } from './io/store.js';
 import { ioError } from './io/errors.js';
+import { checkInterrupted } from './io/interrupt.js';
 import { nodeHashNative } from './io/native-hash.js';
 import { TOOL_NAME, TOOL_VERSION } from './version.js';
 import type { RecordSetMember } from './core/records.js';
-import { MAX_STATEMENT_BYTES } from './core/archive.js';
 import type { RecordRule } from './records/config.js';
 import { indexForSeal, readRecordConfig, storeIndexObjects, type SealRecords } from './records/seal-records.js';
 
@@ -55,6 +57,8 @@ export interface SealOptions {
   manifestOnly?: boolean;
   /** Record rules (`--records`) instead of the dataset's `snap.json`; `[]` (`--no-records`): none. */
   recordRules?: readonly RecordRule[];
+  /** Signed into the statement as `predicate.provenance` (see provenance/build.ts). */
+  provenance?: Provenance;
   /** Hashing workers (default: one per core). */
   jobs?: number;
   onProgress?: (p: Progress) => void;
@@ -83,8 +87,10 @@ export interface SealResult extends SealedSnapshot {
   /** Wall time, in seconds. */
   seconds: number;
   dir: string;
-  /** The record sets indexed and signed (docs/FORMAT.md §11.6). */
+  /** The record sets indexed and signed (docs/FORMAT.md §15.6). */
   records?: RecordSetMember[];
+  /** True when there was no store at `store` and this seal made it. */
+  storeCreated: boolean;
 }
 
 /** Sink for the manifest as the pipeline produces it, batch by batch, in order. */
@@ -106,6 +112,9 @@ export interface ScanOptions {
    */
   hints?: ParentHints;
   onProgress?: (p: Progress) => void;
+  /** Report (instead of throwing) an entry a manifest cannot record, or a socket, FIFO or device (diff; see `WalkOptions`). */
+  onBadName?: WalkOptions['onBadName'];
+  onSpecial?: WalkOptions['onSpecial'];
 }
 
 /** Totals of a scan. */
@@ -158,6 +167,7 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
     let hinted: (string | null)[] = [];
     let want = sizer.next();
     const flush = async (): Promise<void> => {
+      checkInterrupted(); // the walk waits on no worker
       if (batch.length === 0) return;
       const items = batch;
       const hints = hinted;
@@ -171,7 +181,7 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
       want = sizer.next();
     };
     const skipDirs = [...(opts.skipDirs ?? [])];
-    for await (const run of walkDatasetRuns(root, { excludes: opts.excludes, skipDirs })) {
+    for await (const run of walkDatasetRuns(root, { excludes: opts.excludes, skipDirs, onBadName: opts.onBadName, onSpecial: opts.onSpecial })) {
       for (const item of run) {
         batch.push(item);
         hinted.push(opts.hints && item.kind !== 'symlink' ? ((await opts.hints.get(item.path)) ?? null) : null);
@@ -220,6 +230,8 @@ export interface ScanAndSignOptions extends ScanOptions {
   /** Where the manifest is written (a new file, mode 0444, fsynced). */
   manifestPath: string;
   parent?: string;
+  /** Signed into the statement as `predicate.provenance`. */
+  provenance?: Provenance;
   now?: () => Date;
   /** Indexes the record sets once the manifest is written; its members go into the statement. */
   records?: (manifestPath: string) => Promise<RecordSetMember[]>;
@@ -298,11 +310,13 @@ export async function scanAndSign(opts: ScanAndSignOptions, started?: HashPool):
     ...(opts.parent ? { parent: opts.parent } : {}),
     ...(opts.excludes && opts.excludes.length > 0 ? { excludes: [...opts.excludes] } : {}),
     ...(records && records.length > 0 ? { records } : {}),
+    ...(opts.provenance ? { provenance: opts.provenance } : {}),
     tool: { name: TOOL_NAME, version: TOOL_VERSION },
   });
   const statementBytes = serializeStatement(statement);
   if (statementBytes.length > MAX_STATEMENT_BYTES) {
-    throw new SnapError('RECORDS_LIMIT', `the statement would be ${statementBytes.length} bytes, more than the ${MAX_STATEMENT_BYTES} readers accept: fewer record sets or labels`);
+    // Readers refuse a statement above MAX_STATEMENT_BYTES (4 MiB): refuse to sign one rather than write a snapshot nobody can read.
+    throw new SnapError('RECORDS_LIMIT', `the statement would be ${statementBytes.length} bytes, more than the ${MAX_STATEMENT_BYTES} (4 MiB) readers accept: index fewer record sets or labels`, { bytes: statementBytes.length, limit: MAX_STATEMENT_BYTES });
   }
   const sealed: SealedSnapshot = {
     ref: `${opts.name}@${opts.version}`,
@@ -320,17 +334,30 @@ export async function scanAndSign(opts: ScanAndSignOptions, started?: HashPool):
 
 /**
  * Seal a dataset into the store: see the module comment. The store is locked for the duration; a
- * seal that fails or is killed leaves the store valid and without the snapshot.
+ * seal that fails or is killed leaves the store valid and without the snapshot. When there is no
+ * store, one is made where its parent folder exists (`openStore`'s `create`; `storeCreated` says
+ * so), and removed again if the seal fails.
  * @throws SnapError `REF_MALFORMED` | `SNAPSHOT_EXISTS` | `DATASET_EMPTY` | `REF_NOT_FOUND` (parent) |
- *   `STORE_LOCKED` | every code of {@link scanDataset}
+ *   `STORE_LOCKED` | `NOT_FOUND` / `NOT_A_FOLDER` (no store, and none can be made there) | every code of
+ *   {@link scanDataset}
  */
 export async function seal(opts: SealOptions): Promise<SealResult> {
+  parseNameVersion(opts.as); // a malformed NAME@VERSION makes no store
+  // Record rules first: a malformed snap.json stops the seal before anything is hashed or made.
+  const recordRules = opts.recordRules ?? (await readRecordConfig(resolve(opts.dir)))?.rules ?? [];
+  const store = await openStore(opts.store, { create: true });
+  try {
+    return { ...(await sealInto(store, opts, recordRules)), storeCreated: store.created !== undefined };
+  } catch (e) {
+    await discardNewStore(store); // a seal that fails leaves no new store behind
+    throw e;
+  }
+}
+
+async function sealInto(store: Store, opts: SealOptions, recordRules: readonly RecordRule[]): Promise<Omit<SealResult, 'storeCreated'>> {
   const t0 = performance.now();
   const { name, version } = parseNameVersion(opts.as);
   const dir = resolve(opts.dir);
-  // Record rules first: a malformed snap.json stops the seal before anything is hashed.
-  const recordRules = opts.recordRules ?? (await readRecordConfig(dir))?.rules ?? [];
-  const store = await openStore(opts.store, { create: true });
   const exists = () => fsp.access(join(snapshotDir(store, name, version), STATEMENT_FILE)).then(() => true, () => false);
   if (await exists()) throw new SnapError('SNAPSHOT_EXISTS', `${name}@${version} already exists in ${store.root}; snapshots are write-once, choose a new VERSION`, { ref: opts.as });
 
@@ -346,10 +373,15 @@ export async function seal(opts: SealOptions): Promise<SealResult> {
     if (typeof opts.parent === 'string') {
       const loc = await resolveRef(opts.parent, store.root);
       parentDir = loc.dir;
-      parent = snapshotId(await fsp.readFile(join(loc.dir, STATEMENT_FILE)));
+      // The parent's id is signed into the new statement: a store folder holding another
+      // snapshot than its name says (swapped or moved) must not be recorded as this parent.
+      parent = (await readSnapshotUnverified(loc)).snapshot;
     } else if (opts.parent === undefined) {
       const same = await listSnapshots(store, name);
       const newest = same[same.length - 1];
+      if (newest?.signedAs !== undefined) {
+        throw new SnapError('SNAPSHOT_NAME_MISMATCH', `the newest snapshot of ${name} in the store, ${newest.name}@${newest.version}, is signed as ${newest.signedAs}: the store was tampered with; run snap fsck, or name the parent with --parent REF (or --no-parent)`, { ref: `${newest.name}@${newest.version}`, signed: newest.signedAs });
+      }
       if (newest) {
         parent = newest.id;
         parentDir = newest.dir;
@@ -373,6 +405,7 @@ export async function seal(opts: SealOptions): Promise<SealResult> {
         store: opts.manifestOnly ? undefined : store,
         hints,
         parent,
+        provenance: opts.provenance,
         now: opts.now,
         onProgress: opts.onProgress,
         ...(recordRules.length > 0 ? { records: async (manifestPath: string) => (indexed = await indexForSeal({ dir, manifestPath, rules: recordRules, tmpDir: work })).members } : {}),
@@ -389,6 +422,7 @@ export async function seal(opts: SealOptions): Promise<SealResult> {
     await writeFileAtomic(join(tmp, CONTENTS_FILE), JSON.stringify({ objects: !opts.manifestOnly }) + '\n', { exclusive: true });
     await fsp.chmod(tmp, 0o755); // mkdtemp made it 0700: other users must be able to verify
     await fsyncDir(tmp);
+    checkInterrupted(); // the last moment a signal stops the seal; once committed, it is done
     const finalDir = await commitSnapshot(store, tmp, name, version);
     tmp = undefined;
     return {

@@ -7,7 +7,8 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { SnapError, isSnapError } from './core/errors.js';
 import { parseEnvelope, verifyEnvelope, type Envelope, type SignatureCheck, type TrustedKey } from './core/envelope.js';
-import { parseStatement, snapshotId, type Statement } from './core/statement.js';
+import { MAX_STATEMENT_BYTES, nameMismatch, parseStatement, snapshotId, type Statement } from './core/statement.js';
+import { MAX_ENVELOPE_BYTES } from './core/envelope.js';
 import { bytesEqual, fromBase64 } from './core/encoding.js';
 import { ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, type SnapshotLocation } from './io/store.js';
 import { ioError } from './io/errors.js';
@@ -33,12 +34,44 @@ export interface TrustCheck {
   manifestPath: string;
 }
 
+/** Largest statement.json / envelope.json read; a larger file is read only this far (and then refused by its parser). */
+const MAX_READ: Record<string, number> = { [STATEMENT_FILE]: MAX_STATEMENT_BYTES + 1, [ENVELOPE_FILE]: MAX_ENVELOPE_BYTES + 1 };
+
+/** Read a snapshot file, at most `MAX_READ[name]` bytes (a hostile file cannot make snap read gigabytes). */
 async function readFileOr3(path: string, what: string): Promise<Buffer> {
   try {
-    return await fsp.readFile(path);
+    const fh = await fsp.open(path, 'r');
+    try {
+      const limit = MAX_READ[what] ?? Number.MAX_SAFE_INTEGER;
+      const st = await fh.stat();
+      if (st.size < limit) return await fh.readFile();
+      const buf = Buffer.alloc(limit);
+      const { bytesRead } = await fh.read(buf, 0, limit, 0);
+      return buf.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
+    }
   } catch (e) {
     throw ioError(e, path, `cannot read the snapshot's ${what}`);
   }
+}
+
+/**
+ * Read a snapshot's `statement.json` or `envelope.json`, at most one byte more than its bound
+ * (`MAX_STATEMENT_BYTES`, `MAX_ENVELOPE_BYTES`): a larger file comes back cut short, for its parser
+ * to refuse.
+ * @throws SnapError `NOT_FOUND` | `IO_ERROR`
+ */
+export async function readSnapshotFile(loc: SnapshotLocation, name: typeof STATEMENT_FILE | typeof ENVELOPE_FILE): Promise<Buffer> {
+  return readFileOr3(join(loc.dir, name), name);
+}
+
+/**
+ * The name a location expects its snapshot to carry: the store folder's `NAME/VERSION`, or an
+ * archive file's `NAME@VERSION.snap.tar`. Undefined for a snapshot folder given by path.
+ */
+function expectedName(loc: SnapshotLocation): { name: string; version: string } | undefined {
+  return loc.name !== undefined && loc.version !== undefined ? { name: loc.name, version: loc.version } : undefined;
 }
 
 function signerReport(s: SignatureCheck): SignerReport {
@@ -102,6 +135,11 @@ export async function checkTrust(loc: SnapshotLocation, trusted: readonly Truste
     if (!isSnapError(e)) throw e;
     return { ok: false, snapshot, signers, failure: { code: e.code, message: `signed statement refused: ${e.message}` }, manifestPath };
   }
+  const expected = expectedName(loc);
+  const mismatch = expected && nameMismatch(statement, expected);
+  if (mismatch) {
+    return { ok: false, snapshot, signers, statement, failure: { code: 'SNAPSHOT_NAME_MISMATCH', message: mismatch }, manifestPath };
+  }
   if (!bytesEqual(statementBytes, result.payload)) {
     return {
       ok: false,
@@ -117,8 +155,9 @@ export async function checkTrust(loc: SnapshotLocation, trusted: readonly Truste
 
 /**
  * Read a snapshot's statement and signer keyids without trusting them (for `list`, `show`, `diff`
- * headers). Nothing here is verified.
- * @throws SnapError `NOT_FOUND` | `IO_ERROR` | `SNAPSHOT_MALFORMED`
+ * headers). Nothing here is verified, but a statement that names another snapshot than the one
+ * the location was found as (a swapped store folder or a renamed archive) is refused.
+ * @throws SnapError `NOT_FOUND` | `IO_ERROR` | `SNAPSHOT_MALFORMED` | `SNAPSHOT_NAME_MISMATCH` (exit 1)
  */
 export async function readSnapshotUnverified(loc: SnapshotLocation): Promise<{ snapshot: string; statement: Statement | undefined; keyids: string[]; statementBytes: Uint8Array }> {
   const statementBytes = await readFileOr3(join(loc.dir, STATEMENT_FILE), STATEMENT_FILE);
@@ -138,5 +177,8 @@ export async function readSnapshotUnverified(loc: SnapshotLocation): Promise<{ s
     /* reported by verify */
   }
   if (!statement) throw new SnapError('SNAPSHOT_MALFORMED', `${join(loc.dir, STATEMENT_FILE)} is not a valid snap statement`, { path: loc.dir });
+  const expected = expectedName(loc);
+  const mismatch = expected && nameMismatch(statement, expected);
+  if (mismatch) throw new SnapError('SNAPSHOT_NAME_MISMATCH', mismatch, { ref: loc.ref, expected: `${expected.name}@${expected.version}`, signed: `${statement.predicate.dataset}@${statement.predicate.version}` });
   return { snapshot: snapshotId(statementBytes), statement, keyids, statementBytes };
 }

@@ -14,7 +14,7 @@ import { toHex } from './core/encoding.js';
 import { nodeHashNative } from './io/native-hash.js';
 import type { TrustedKey } from './core/envelope.js';
 import { HashPool, type CheckReply } from './io/hash-pool.js';
-import { walkDatasetRuns, type WalkItem } from './io/walk.js';
+import { walkDatasetRuns, whyRefused, type WalkItem } from './io/walk.js';
 import { manifestLineRuns, parseManifestLine, type ManifestDigest } from './io/manifest-file.js';
 import { checkTrust, type SignerReport } from './snapshot.js';
 import type { SnapshotLocation } from './io/store.js';
@@ -29,16 +29,21 @@ export type ProblemKind = 'modified' | 'missing' | 'extra' | 'type-changed' | 'u
 
 /** One file that does not match. `expected` is from the manifest, `actual` from the disk. */
 export interface Problem {
+  /** The path; for a name that is not UTF-8, decoded without loss (`decodeNameBytes`: each such byte is U+DC80–U+DCFF). */
   path: string;
+  /** The hex of the name's exact bytes, only when it is not valid UTF-8. */
+  pathHex?: string;
   kind: ProblemKind;
   expected?: { sha256: string; size: number } | { target: string; type: 'symlink' };
-  actual?: { sha256: string; size: number } | { target: string; type: 'symlink' } | { type: string };
+  /** For a link whose target is not UTF-8: the target decoded without loss, and `targetHex` its bytes. */
+  actual?: { sha256: string; size: number } | { target: string; type: 'symlink'; targetHex?: string } | { type: string };
+  /** Why an entry is unreadable, or why a manifest cannot record an extra entry (its name, its link target, its type). */
   reason?: string;
   /** For an extra file: the missing path that had exactly this content (a move, e.g. a flipped label). */
   movedFrom?: string;
   /** For a missing file: the extra path that now has exactly its content. */
   movedTo?: string;
-  /** A modified record file (docs/FORMAT.md §11): which records changed, or why that is not known. */
+  /** A modified record file (docs/FORMAT.md §15): which records changed, or why that is not known. */
   records?: RecordSetDiff | { error: { code: string; message: string } };
   /** A file moved between the label folders of a label-folder set: the flip. */
   label?: { set: string; key: string; from: string; to: string };
@@ -129,6 +134,14 @@ async function rawSha256(path: string): Promise<string> {
   return h.digest('hex');
 }
 
+/** The `extra` problem for an entry the walk found but a manifest cannot record (see `WalkOptions.onBadName`). */
+function refusedProblem(e: SnapError): Problem {
+  const d = e.details ?? {};
+  const p: Problem = { path: String(d.path), ...(typeof d.pathHex === 'string' ? { pathHex: d.pathHex } : {}), kind: 'extra', reason: `${whyRefused(e.code)} (${e.code})` };
+  if (typeof d.target === 'string') p.actual = { target: d.target, type: 'symlink', ...(typeof d.targetHex === 'string' ? { targetHex: d.targetHex } : {}) };
+  return p;
+}
+
 /** Pair each missing file with an extra file of exactly the same content (SHA-256 and size): a move. */
 function nameMoves(problems: Problem[]): void {
   const missing = new Map<string, Problem[]>();
@@ -208,7 +221,8 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
       excludes: pred.excludes,
       skipDirs: opts.skipDirs,
       onSpecial: (path, what) => add({ path, kind: 'extra', actual: { type: what }, reason: `${what}` }),
-      onBadName: (e) => add({ path: String(e.details?.path ?? '?'), kind: 'extra', reason: `name breaks the path rules: ${e.code}` }),
+      // A name seal would refuse is a finding like any other, reported beside the rest.
+      onBadName: (e) => add(refusedProblem(e)),
     }),
   );
 

@@ -5,14 +5,18 @@
  */
 import { resolve, relative } from 'node:path';
 import { existsSync } from 'node:fs';
-import type { Argv } from 'yargs';
+import type { Argv, Options } from 'yargs';
 import { SnapError, isSnapError } from '../core/errors.js';
+import { escapeForTerminal, escapeMessage } from '../core/display.js';
 import type { TrustedKey } from '../core/envelope.js';
 import { readPrivateKey, readPublicKey } from '../io/keyfile.js';
 import type { PrivateKey } from '../core/keys.js';
 import { resolveRef, storePath, type SnapshotLocation } from '../io/store.js';
+import { looksLikePath } from '../core/refs.js';
 import { appendAudit, type AppendResult } from '../io/audit-log.js';
+import { interruptedBy, interruptedError } from '../io/interrupt.js';
 import { EXIT_INTEGRITY, EXIT_OK, exitCodeFor } from './exit-codes.js';
+import { DEFAULT_PROGRAM_NAME, type ProgramName } from './program-name.js';
 
 /** Where the CLI reads and writes; `process` by default, replaced in tests. */
 export interface CliIo {
@@ -22,9 +26,13 @@ export interface CliIo {
   cwd: string;
   /** Where a passphrase prompt reads from (only when it is a terminal). */
   stdin?: NodeJS.ReadStream;
+  /** The command line as given (after `snap`), set by `runCli`; recorded by `seal` as provenance. */
+  argv?: readonly string[];
+  /** The name the program was invoked as, for usage, help and error lines (default `snap`; see `program-name.ts`). */
+  program?: ProgramName;
 }
 
-/** Flags every command takes. */
+/** The common flags (SPEC §8); `--json` and `--debug` every command takes, the others those that use them. */
 export interface Common {
   store?: string;
   json?: boolean;
@@ -51,14 +59,80 @@ export function jsonOut(io: CliIo, value: unknown): void {
   io.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
 
+/** Most hashing worker threads `--jobs` may ask for. */
+export const MAX_JOBS = 256;
+/** Largest `--threshold` accepted at all (it must also be at most the number of `--pubkey` keys). */
+export const MAX_THRESHOLD = 1000;
+
 /**
- * Validate `--jobs`.
+ * Read a flag's value as a whole number from `min` to `max`. The text is checked as given (yargs
+ * is told not to parse numbers), so `abc`, `1.5`, `-1`, `1e3`, `0x10` and an empty value are refused,
+ * showing what was given.
+ * @throws SnapError `USAGE`
+ */
+export function parseWholeNumber(flag: string, value: unknown, min: number, max: number): number {
+  if (Array.isArray(value)) throw new SnapError('USAGE', `--${flag} was given ${value.length} times (${value.map((v) => JSON.stringify(String(v))).join(', ')}); it takes one value`);
+  const text = String(value);
+  const n = /^[0-9]{1,9}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= min && n <= max)) throw new SnapError('USAGE', `--${flag} takes a whole number from ${min} to ${max}; got ${JSON.stringify(text)}`);
+  return n;
+}
+
+/** A yargs option whose value is a whole number from `min` to `max`, checked by {@link parseWholeNumber}. */
+export function wholeNumberOption(flag: string, describe: string, min: number, max: number, dflt?: number): Options {
+  return {
+    requiresArg: true,
+    describe,
+    ...(dflt !== undefined ? { default: dflt } : {}),
+    coerce: (v: unknown) => parseWholeNumber(flag, v, min, max),
+  };
+}
+
+/**
+ * Declare the common flags a command takes, besides `--json` and `--debug` (which every command
+ * takes): `store` when it reads or writes a store; `quiet` (with what it leaves out for this
+ * command) when it has progress or notes to silence; `jobs` when it hashes files.
+ */
+export function commonFlags(y: Argv, flags: { store?: boolean; quiet?: string; jobs?: boolean }): Argv {
+  if (flags.store) y = y.option('store', { type: 'string', requiresArg: true, describe: 'store folder (default: $SNAP_STORE, else ./.snap)' });
+  if (flags.quiet) y = y.option('quiet', { alias: 'q', type: 'boolean', describe: flags.quiet });
+  if (flags.jobs) y = y.option('jobs', { alias: 'j', ...wholeNumberOption('jobs', `hashing worker threads, 1 to ${MAX_JOBS} (default: the number of cores)`, 1, MAX_JOBS) });
+  return y;
+}
+
+/**
+ * Add examples to a command's help as shell lines: a `# what it does` comment line, then the
+ * command on a line of its own (yargs would lay them out in two half-width columns, splitting a
+ * long command over several lines).
+ */
+export function withExamples(y: Argv, list: readonly (readonly [command: string, what: string])[]): Argv {
+  for (const [command, what] of list) y = y.example(`# ${what}`, '').example(command, '');
+  return y;
+}
+
+/** `--pubkey` (repeatable) and `--threshold`, for the commands that check signatures. */
+export function trustFlags(y: Argv): Argv {
+  return y
+    .option('pubkey', { type: 'string', array: true, requiresArg: true, demandOption: true, describe: 'trusted public key file (SPKI PEM); required, repeatable' })
+    .option('threshold', wholeNumberOption('threshold', 'how many distinct trusted keys must have signed (default: 1)', 1, MAX_THRESHOLD, 1));
+}
+
+/**
+ * Validate `--jobs` (already parsed by {@link wholeNumberOption} on the command line).
  * @throws SnapError `USAGE`
  */
 export function checkJobs(jobs: unknown): number | undefined {
-  if (jobs === undefined) return undefined;
-  if (typeof jobs !== 'number' || !Number.isSafeInteger(jobs) || jobs < 1 || jobs > 256) throw new SnapError('USAGE', `--jobs must be a whole number from 1 to 256, got ${String(jobs)}`);
-  return jobs;
+  return jobs === undefined ? undefined : parseWholeNumber('jobs', jobs, 1, MAX_JOBS);
+}
+
+/**
+ * `--threshold` (already parsed by {@link wholeNumberOption} on the command line; 1 when not given).
+ * A threshold above the number of `--pubkey` keys is not refused here: it cannot be met, and the
+ * trust check says so (exit 1).
+ * @throws SnapError `USAGE`
+ */
+export function checkThreshold(a: Args): number {
+  return parseWholeNumber('threshold', a.threshold ?? 1, 1, MAX_THRESHOLD);
 }
 
 /**
@@ -86,7 +160,7 @@ export async function signingKey(io: CliIo, a: Args): Promise<PrivateKey> {
   } catch (e) {
     if (given !== undefined || !(e instanceof SnapError) || e.code !== 'KEY_PASSPHRASE_REQUIRED' || !io.stdin?.isTTY) throw e;
     const { promptPassphrase } = await import('./prompt.js');
-    return readPrivateKey(path, { passphrase: await promptPassphrase(`passphrase for ${a.key}: `, { input: io.stdin, output: io.stderr as NodeJS.WriteStream }) });
+    return readPrivateKey(path, { passphrase: await promptPassphrase(`passphrase for ${escapeForTerminal(String(a.key))}: `, { input: io.stdin, output: io.stderr as NodeJS.WriteStream }) });
   }
 }
 
@@ -97,11 +171,45 @@ export async function trustedKeys(paths: string[], cwd: string): Promise<Trusted
   return keys;
 }
 
-/** Resolve a ref, accepting snapshot folders relative to cwd. */
+/**
+ * When `text` looks like a path (see `looksLikePath`: it holds a `/`, starts with `.` or ends in
+ * `.snap.tar`) and nothing is there, say so, naming it, rather than calling it a malformed ref.
+ * @param what what the path was meant to be, e.g. "snapshot folder or archive"
+ * @throws SnapError `NOT_FOUND`
+ */
+export function mustExistIfPath(text: string, io: CliIo, what: string): void {
+  if (!looksLikePath(text)) return;
+  const p = resolve(io.cwd, text);
+  if (!existsSync(p)) throw new SnapError('NOT_FOUND', `${text} does not exist (no ${what} there)`, { path: p });
+}
+
+/**
+ * Resolve a ref, accepting snapshot folders relative to cwd.
+ * @throws SnapError `NOT_FOUND` (a path with nothing there) and the codes of `resolveRef`
+ */
 export async function locate(text: string, io: CliIo, store: string): Promise<SnapshotLocation> {
+  mustExistIfPath(text, io, 'snapshot folder or archive');
   const asPath = resolve(io.cwd, text);
-  if ((text.includes('/') || text.startsWith('.')) && existsSync(asPath)) return resolveRef(asPath, store).then((l) => ({ ...l, ref: text }));
+  if (looksLikePath(text)) return resolveRef(asPath, store).then((l) => ({ ...l, ref: text }));
   return resolveRef(text, store);
+}
+
+/**
+ * `--parent REF` of seal, with a snapshot folder path resolved against the working folder.
+ * @throws SnapError `NOT_FOUND` (a path with nothing there)
+ */
+export function parentRef(a: Args, io: CliIo): string | undefined {
+  if (typeof a.parent !== 'string') return undefined;
+  mustExistIfPath(a.parent, io, 'snapshot folder');
+  return looksLikePath(a.parent) ? resolve(io.cwd, a.parent) : a.parent;
+}
+
+/**
+ * Say on stderr that a command made a new store (always, even with --quiet or --json, whose
+ * report carries `storeCreated: true`): making a store is never silent.
+ */
+export function announceNewStore(io: CliIo, created: boolean, store: string): void {
+  if (created) io.stderr.write(`${io.program ?? DEFAULT_PROGRAM_NAME}: made a new store at ${escapeForTerminal(store)}\n`);
 }
 
 /** The store folder, when it lies inside `dir` (then it is left out of the walk). */
@@ -139,13 +247,14 @@ export async function audit(io: CliIo, storeRoot: string, input: AuditInput, opt
   } catch (e) {
     r = { written: false, reason: (e as Error)?.message ?? String(e) };
   }
-  if (!r.written && !r.noStore && !opts.quiet) io.stderr.write(`note: audit log not written: ${r.reason}\n`);
+  if (!r.written && !r.noStore && !opts.quiet) io.stderr.write(`note: audit log not written: ${escapeMessage(r.reason)}\n`);
   return r;
 }
 
 /**
  * Wrap a command's `run` so that an error that stops it is recorded in the audit log (outcome
- * `error`) before it propagates; the verdicts themselves are recorded by the command.
+ * `error`) before it propagates; the verdicts themselves are recorded by the command. After a
+ * SIGINT / SIGTERM the error recorded and thrown is `INTERRUPTED` / `TERMINATED` (exit 130 / 143).
  * @param refOf the ref the command was given, from its arguments
  */
 export function auditErrors(command: string, refOf: (a: Args) => unknown, run: CommandSpec['run']): CommandSpec['run'] {
@@ -154,8 +263,9 @@ export function auditErrors(command: string, refOf: (a: Args) => unknown, run: C
       return await run(a, io);
     } catch (e) {
       const ref = refOf(a);
-      await audit(io, storePath(a.store, io.env, io.cwd), { command, ...(ref !== undefined ? { ref: String(ref) } : {}), error: e }, { quiet: true });
-      throw e;
+      const err = interruptedBy() ? interruptedError() : e; // recorded as INTERRUPTED / TERMINATED
+      await audit(io, storePath(a.store, io.env, io.cwd), { command, ...(ref !== undefined ? { ref: String(ref) } : {}), error: err }, { quiet: true });
+      throw err;
     }
   };
 }

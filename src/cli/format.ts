@@ -1,4 +1,5 @@
 /** Small formatting helpers for human output. */
+import { escapeForTerminal } from '../core/display.js';
 
 /** Bytes as a short human size: 0 B, 999 B, 1.2 KiB, 3.4 MiB, 5.6 GiB. */
 export function formatBytes(n: number): string {
@@ -13,14 +14,17 @@ export function formatBytes(n: number): string {
   return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
 }
 
-/** First 16 hex digits of a keyid (SPEC §6 allows this in human output). */
+/**
+ * First 16 hex digits of a keyid (SPEC §6 allows this in human output), escaped for a terminal: a
+ * keyid read from an envelope that is not verified yet can hold anything.
+ */
 export function shortKeyid(keyid: string): string {
-  return keyid.slice(0, 16);
+  return escapeForTerminal(keyid.slice(0, 16));
 }
 
-/** `sha256:` id shortened to its first 12 hex digits. */
+/** `sha256:` id shortened to its first 12 hex digits, escaped for a terminal. */
 export function shortId(id: string): string {
-  return id.startsWith('sha256:') ? `sha256:${id.slice(7, 19)}` : id;
+  return escapeForTerminal(id.startsWith('sha256:') ? `sha256:${id.slice(7, 19)}` : id);
 }
 
 /** A digest shortened to 12 hex digits. */
@@ -46,3 +50,4 @@ export function styler(enabled: boolean) {
   const wrap = (open: number, close: number) => (s: string) => (enabled ? `\u001b[${open}m${s}\u001b[${close}m` : s);
   return { red: wrap(31, 39), green: wrap(32, 39), yellow: wrap(33, 39), bold: wrap(1, 22), dim: wrap(2, 22) };
 }
+

@@ -1,19 +1,29 @@
 #!/usr/bin/env node
-/** Entry point of the `snap` binary. */
+/** Entry point of the `snap` binary (also installed as `snapds`). */
 import { runCli } from './run.js';
 import { quietOnBrokenPipe } from './broken-pipe.js';
+import { escapeMessage } from '../core/display.js';
+import { programNameOf } from './program-name.js';
+import { cleanUpIfInterrupted, handleSignals } from './signals.js';
 
 // A reader that closed its end of the pipe (`snap list --json | head -1`) is not an error: no
 // stack trace, the rest of the output is dropped, and the exit code stays the command's own.
 quietOnBrokenPipe(process.stdout);
 quietOnBrokenPipe(process.stderr);
+// Ctrl-C and SIGTERM: clean up, then exit 130 / 143 (signals.ts).
+handleSignals(process.stderr);
 
-runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), stdin: process.stdin }).then(
+// `snap` or `snapds` (package.json installs both): usage, help and errors name the one that was run.
+const program = programNameOf(process.argv[1]);
+
+runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), stdin: process.stdin, program }).then(
   (code) => {
     process.exitCode = code;
+    cleanUpIfInterrupted();
   },
   (e) => {
-    process.stderr.write(`snap: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+    process.stderr.write(`${program}: internal error: ${String((e as Error)?.stack ?? e).split('\n').map(escapeMessage).join('\n')}\n`);
     process.exitCode = 3;
+    cleanUpIfInterrupted();
   },
 );

@@ -1,7 +1,8 @@
 /**
  * Human output of record forensics: record sets after a seal, record diffs, label distributions and
  * their shift, check verdicts. Every value that comes from data (keys, labels, paths) is escaped:
- * no control character reaches the terminal. Lists are capped per kind; `--json` has them all.
+ * no control character reaches the terminal (core/display.ts: `escapeForTerminal` for names,
+ * `escapeMessage` for our messages that may embed them). Lists are capped per kind; `--json` has them all.
  */
 import type { RecordSetMember } from '../core/records.js';
 import { recordSetName } from '../core/records.js';
@@ -9,20 +10,15 @@ import type { RecordSetDiff } from '../records/record-report.js';
 import type { RecordsReport } from '../records/diff-sets.js';
 import type { LabelShift } from '../records/stats.js';
 import { formatCount, plural } from './format.js';
+import { escapeForTerminal as shown, escapeMessage } from '../core/display.js';
 
 /** Items listed per kind in human output. */
 export const RECORDS_LISTED = 20;
 
-/** Text with every C0/C1 control character, DEL and the bidi controls as a visible escape. */
-export function esc(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
 /** A record key as one short line: `["17"]` → `17`, `["a",2]` → `a, 2`, a feature hash shortened. */
 export function keyText(key: unknown): string {
-  if (Array.isArray(key)) return key.map((k) => (typeof k === 'string' ? esc(k) : JSON.stringify(k))).join(', ');
-  if (typeof key === 'string') return /^[0-9a-f]{64}$/.test(key) ? `features ${key.slice(0, 12)}` : esc(key);
+  if (Array.isArray(key)) return key.map((k) => (typeof k === 'string' ? shown(k) : JSON.stringify(k))).join(', ');
+  if (typeof key === 'string') return /^[0-9a-f]{64}$/.test(key) ? `features ${key.slice(0, 12)}` : shown(key);
   return `row ${String(key)}`;
 }
 
@@ -31,8 +27,8 @@ const num = (x: number | null, digits = 4) => (x === null ? 'n/a' : x < 1e-4 && 
 
 /** How a set identifies and labels its records, for one line. */
 function describeSet(m: Pick<RecordSetMember, 'format' | 'identity' | 'key' | 'label' | 'labelSegment'>): string {
-  const id = m.identity === 'key' ? `key ${esc((m.key ?? []).join(', '))}` : m.identity === 'features' ? 'keyed by features' : m.identity === 'position' ? 'keyed by position' : 'keyed by path';
-  const label = m.label !== undefined ? `, label ${esc(m.label)}` : m.labelSegment !== undefined ? `, label = folder ${m.labelSegment}` : '';
+  const id = m.identity === 'key' ? `key ${shown((m.key ?? []).join(', '))}` : m.identity === 'features' ? 'keyed by features' : m.identity === 'position' ? 'keyed by position' : 'keyed by path';
+  const label = m.label !== undefined ? `, label ${shown(m.label)}` : m.labelSegment !== undefined ? `, label = folder ${m.labelSegment}` : '';
   return `${m.format}, ${id}${label}`;
 }
 
@@ -40,15 +36,15 @@ function describeSet(m: Pick<RecordSetMember, 'format' | 'identity' | 'key' | 'l
 function labelsText(labels: Record<string, number> | undefined, max = 8): string {
   if (!labels) return '';
   const list = Object.keys(labels).sort();
-  const shown = list.slice(0, max).map((l) => `${esc(l)} ${formatCount(labels[l] as number)}`);
-  return shown.join(', ') + (list.length > max ? `, … (${list.length} labels)` : '');
+  const listed = list.slice(0, max).map((l) => `${shown(l)} ${formatCount(labels[l] as number)}`);
+  return listed.join(', ') + (list.length > max ? `, … (${list.length} labels)` : '');
 }
 
 /** Lines about the record sets a seal indexed. */
 export function sealedRecordLines(members: readonly RecordSetMember[]): string[] {
   const out = [`  records      ${plural(members.length, 'record set')} indexed and signed`];
   for (const m of members.slice(0, RECORDS_LISTED)) {
-    out.push(`    ${esc(recordSetName(m))}: ${plural(m.count, 'record')} (${describeSet(m)})${m.labels ? `: ${labelsText(m.labels)}` : ''}`);
+    out.push(`    ${shown(recordSetName(m))}: ${plural(m.count, 'record')} (${describeSet(m)})${m.labels ? `: ${labelsText(m.labels)}` : ''}`);
   }
   if (members.length > RECORDS_LISTED) out.push(`    … and ${members.length - RECORDS_LISTED} more (--json lists all)`);
   return out;
@@ -60,13 +56,13 @@ export function shiftLines(s: LabelShift, indent: string): string[] {
   const rows = s.labels.slice(0, RECORDS_LISTED);
   for (const r of rows) {
     const moved = r.shareB - r.shareA;
-    out.push(`${indent}${esc(r.label)}: ${formatCount(r.a)} (${pct(r.shareA)}) → ${formatCount(r.b)} (${pct(r.shareB)})${Math.abs(moved) >= 0.0005 ? `  ${moved > 0 ? '+' : ''}${(100 * moved).toFixed(1)} points` : ''}`);
+    out.push(`${indent}${shown(r.label)}: ${formatCount(r.a)} (${pct(r.shareA)}) → ${formatCount(r.b)} (${pct(r.shareB)})${Math.abs(moved) >= 0.0005 ? `  ${moved > 0 ? '+' : ''}${(100 * moved).toFixed(1)} points` : ''}`);
   }
   if (s.labels.length > RECORDS_LISTED) out.push(`${indent}… and ${s.labels.length - RECORDS_LISTED} more labels`);
   const chi = s.chiSquare ? `χ² ${num(s.chiSquare.statistic, 2)} (df ${s.chiSquare.df}, p ${num(s.chiSquare.p)})` : 'χ² n/a';
   out.push(`${indent}shift: L∞ ${num(s.lInf)} · Jensen–Shannon distance ${num(s.jsDistance)} · PSI ${num(s.psi)} · ${chi}`);
-  if (s.newLabels.length) out.push(`${indent}new labels: ${s.newLabels.map(esc).join(', ')}`);
-  if (s.vanishedLabels.length) out.push(`${indent}vanished labels: ${s.vanishedLabels.map(esc).join(', ')}`);
+  if (s.newLabels.length) out.push(`${indent}new labels: ${s.newLabels.map(shown).join(', ')}`);
+  if (s.vanishedLabels.length) out.push(`${indent}vanished labels: ${s.vanishedLabels.map(shown).join(', ')}`);
   return out;
 }
 
@@ -76,7 +72,7 @@ export function setSummary(d: RecordSetDiff): string {
   const parts: string[] = [];
   if (s.flipped) {
     const pairs = new Map<string, number>();
-    for (const f of d.flipped) pairs.set(`${esc(f.from)} → ${esc(f.to)}`, (pairs.get(`${esc(f.from)} → ${esc(f.to)}`) ?? 0) + 1);
+    for (const f of d.flipped) pairs.set(`${shown(f.from)} → ${shown(f.to)}`, (pairs.get(`${shown(f.from)} → ${shown(f.to)}`) ?? 0) + 1);
     const top = [...pairs.entries()].sort((x, y) => y[1] - x[1]);
     parts.push(`${plural(s.flipped, 'label', 'labels')} flipped (${top.slice(0, 3).map(([k, n]) => (top.length > 1 ? `${k}: ${formatCount(n)}` : k)).join(', ')}${top.length > 3 ? ', …' : ''})`);
   }
@@ -97,9 +93,9 @@ export function setLines(d: RecordSetDiff, indent = '  '): string[] {
     for (const x of list.slice(0, RECORDS_LISTED)) out.push(`${indent}  ${line(x)}`);
     if (list.length > RECORDS_LISTED) out.push(`${indent}  … and ${formatCount(list.length - RECORDS_LISTED)} more (--json lists all)`);
   };
-  const lab = (l?: string) => (l === undefined ? '' : ` [${esc(l)}]`);
-  cap('label flips', d.flipped, (f) => `${keyText(f.key)}: ${esc(f.from)} → ${esc(f.to)}  (row ${f.a.row}${f.b.row !== f.a.row ? ` → ${f.b.row}` : ''})`);
-  cap('modified', d.modified, (m) => `${keyText(m.key)}  (row ${m.a.row}${m.b.row !== m.a.row ? ` → ${m.b.row}` : ''})${m.labelChanged ? `  label ${esc(m.a.label ?? '')} → ${esc(m.b.label ?? '')}` : ''}`);
+  const lab = (l?: string) => (l === undefined ? '' : ` [${shown(l)}]`);
+  cap('label flips', d.flipped, (f) => `${keyText(f.key)}: ${shown(f.from)} → ${shown(f.to)}  (row ${f.a.row}${f.b.row !== f.a.row ? ` → ${f.b.row}` : ''})`);
+  cap('modified', d.modified, (m) => `${keyText(m.key)}  (row ${m.a.row}${m.b.row !== m.a.row ? ` → ${m.b.row}` : ''})${m.labelChanged ? `  label ${shown(m.a.label ?? '')} → ${shown(m.b.label ?? '')}` : ''}`);
   cap('added', d.added, (r) => `+ ${keyText(r.key)}  (row ${r.row})${lab(r.label)}`);
   cap('removed', d.removed, (r) => `- ${keyText(r.key)}  (row ${r.row})${lab(r.label)}`);
   cap('duplicates', d.duplicates, (g) => `${g.side}: ${g.identity.startsWith('[') ? keyText(JSON.parse(g.identity)) : keyText(g.identity)} × ${g.count}  (rows ${g.rows.join(', ')}${g.count > g.rows.length ? ', …' : ''})${lab(g.label)}`);
@@ -113,12 +109,12 @@ export function recordsLines(r: RecordsReport): string[] {
   const s = r.summary;
   out.push(`records: ${plural(s.sets, 'record set')} compared: ${formatCount(s.flipped)} flipped, ${formatCount(s.modified)} modified, ${formatCount(s.added)} added, ${formatCount(s.removed)} removed, ${formatCount(s.unchanged)} unchanged`);
   for (const d of r.sets.slice(0, RECORDS_LISTED)) {
-    out.push(`  ${esc(d.name)} (${describeSet(d)}): ${formatCount(d.a.records)} → ${formatCount(d.b.records)} records: ${setSummary(d)}`);
+    out.push(`  ${shown(d.name)} (${describeSet(d)}): ${formatCount(d.a.records)} → ${formatCount(d.b.records)} records: ${setSummary(d)}`);
     out.push(...setLines(d, '    '));
     if (d.shift && (d.summary.labelChanges + d.summary.added + d.summary.removed > 0 || d.shift.lInf > 0)) out.push(...shiftLines(d.shift, '    labels  '));
   }
   if (r.sets.length > RECORDS_LISTED) out.push(`  … and ${r.sets.length - RECORDS_LISTED} more record sets (--json lists all)`);
-  for (const u of r.unavailable) out.push(`  ${esc(u.name)}: not compared (${u.side === 'both' ? 'both sides' : `side ${u.side}`}: ${esc(u.reason)})`);
+  for (const u of r.unavailable) out.push(`  ${shown(u.name)}: not compared (${u.side === 'both' ? 'both sides' : `side ${u.side}`}: ${escapeMessage(u.reason)})`);
   if (r.dataset && r.sets.filter((x) => x.shift).length > 1) {
     out.push('  dataset labels:');
     out.push(...shiftLines(r.dataset, '    '));
@@ -129,12 +125,12 @@ export function recordsLines(r: RecordsReport): string[] {
 /** The record lines under one verify problem: its record diff, or the label flip of a moved file. */
 export function problemRecordLines(p: { records?: RecordSetDiff | { error: { code: string; message: string } }; label?: { key: string; from: string; to: string }; kind: string }): string[] {
   const out: string[] = [];
-  if (p.records && 'error' in p.records) out.push(`    records: not compared: ${esc(p.records.error.message)} [${p.records.error.code}]`);
+  if (p.records && 'error' in p.records) out.push(`    records: not compared: ${escapeMessage(p.records.error.message)} [${p.records.error.code}]`);
   else if (p.records) {
     out.push(`    records: ${setSummary(p.records)}`);
     out.push(...setLines(p.records, '      '));
     if (p.records.shift && p.records.summary.labelChanges + p.records.summary.added + p.records.summary.removed > 0) out.push(...shiftLines(p.records.shift, '      labels  '));
   }
-  if (p.label && p.kind === 'extra') out.push(`    label flipped: ${esc(p.label.key)}: ${esc(p.label.from)} → ${esc(p.label.to)}`);
+  if (p.label && p.kind === 'extra') out.push(`    label flipped: ${shown(p.label.key)}: ${shown(p.label.from)} → ${shown(p.label.to)}`);
   return out;
 }

@@ -2,50 +2,93 @@
  * The `snap` command line: parses arguments with yargs, runs one command module, prints errors.
  * Nothing here decides integrity; exit codes come from `exit-codes.ts`.
  */
-import yargs, { type Argv } from 'yargs';
+import type { Argv } from 'yargs';
+import { yargs } from './yargs.js';
 import { SnapError, isSnapError } from '../core/errors.js';
+import { escapeForTerminal, escapeMessage } from '../core/display.js';
 import { TOOL_VERSION } from '../version.js';
+import { interruptedBy, interruptedError } from '../io/interrupt.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { jsonOut, type Args, type CliIo } from './common.js';
 import { COMMANDS, commandName } from './commands/index.js';
 import type { CommandSpec } from './common.js';
+import { DEFAULT_PROGRAM_NAME, type ProgramName } from './program-name.js';
 
 export type { CliIo } from './common.js';
 
-const EPILOG = `Exit codes: 0 success · 1 integrity failure (data differs; signature missing, invalid or
-untrusted; differences found) · 2 usage error · 3 input or environment error.
-Store: --store PATH, else $SNAP_STORE, else ./.snap.   Docs: README.md, docs/FORMAT.md`;
+// One paragraph each: yargs wraps them to the terminal's width at word boundaries.
+const EPILOG = [
+  'Exit codes: 0 success · 1 integrity failure (data differs; signature missing, invalid or untrusted; differences found) · 2 usage error · 3 input or environment error · 130 / 143 interrupted by SIGINT / SIGTERM (temporary files removed, locks released).',
+  'Store: --store PATH, else $SNAP_STORE, else ./.snap ("$0 init" makes one; seal and import make one where its parent folder exists, and say so). Docs: README.md, docs/FORMAT.md',
+].join('\n\n');
 
-/** The yargs parser; `active` is the one command whose module was loaded (its builder declares its flags). */
-function parser(active?: CommandSpec): Argv {
-  let y = yargs()
-    .scriptName('snap')
-    .usage('snap — tamper-evident training data: seal a dataset into a signed Merkle manifest, verify it before training, diff snapshots in an incident.\n\nUsage: snap <command> [options]')
-    .option('store', { type: 'string', describe: 'store folder (default: $SNAP_STORE, else ./.snap)', global: true })
+/**
+ * Help is laid out for the terminal's width, within these bounds (narrower, a long flag name such as
+ * --passphrase-prompt would be cut in two); 80 columns when stdout is not a terminal.
+ */
+const MIN_HELP_WIDTH = 60;
+const MAX_HELP_WIDTH = 100;
+const DEFAULT_HELP_WIDTH = 80;
+
+/**
+ * The yargs parser; `active` is the one command whose module was loaded (its builder declares its
+ * flags: only `--json`, `--debug` and `--help` are common to every command); `program` is the name
+ * usage and help lines give (yargs puts it in place of `$0`); `width` the help's width in columns.
+ */
+function parser(program: ProgramName, active: CommandSpec | undefined, width: number): Argv {
+  // No "[string] [required]" column: cliui sets it inline against a full description line with no
+  // space between ("contents[string]"); each description says what is required and its default.
+  // (yargs 17.7 has usageConfiguration; @types/yargs 17.0 does not declare it.)
+  let y = (yargs() as Argv & { usageConfiguration(c: { 'hide-types': boolean }): Argv })
+    .usageConfiguration({ 'hide-types': true })
+    .scriptName(program)
+    .usage('$0 — tamper-evident training data: seal a dataset into a signed Merkle manifest, verify it before training, diff snapshots in an incident.\n\nUsage: $0 <command> [options]')
     .option('json', { type: 'boolean', describe: 'one JSON document on stdout, nothing else', global: true })
-    .option('quiet', { alias: 'q', type: 'boolean', describe: 'no progress, only the verdict', global: true })
-    .option('jobs', { alias: 'j', type: 'number', describe: 'hashing worker threads (default: number of cores)', global: true })
-    .option('debug', { type: 'boolean', describe: 'show stack traces', global: true, hidden: false })
-    .demandCommand(1, 'Name a command (snap --help lists them).')
+    .option('debug', { type: 'boolean', describe: 'show stack traces', global: true })
+    // `--no-parent` is a flag of its own (in conflict with --parent), not yargs' negation of --parent;
+    // numbers are parsed by the options that take them, which show what was given when it is not one.
+    .parserConfiguration({ 'boolean-negation': false, 'parse-numbers': false })
+    .check(refuseRepeatedFlags, true)
+    .updateStrings({ 'Arguments %s and %s are mutually exclusive': '--%s and --%s cannot be given together' })
+    .demandCommand(1, `Name a command (${program} --help lists them).`)
     .recommendCommands()
     .strict()
     .help()
     .alias('h', 'help')
     .version(TOOL_VERSION)
     .epilog(EPILOG)
-    .wrap(Math.min(110, process.stdout.columns || 100));
+    .wrap(width);
   for (const c of COMMANDS) {
     const spec = active && commandName(active) === commandName(c) ? active : undefined;
-    y = spec ? y.command(spec.command, spec.describe, spec.builder) : y.command(c.command, c.describe);
+    // --version belongs to `snap --version`: accepted after a command, but not listed in its help.
+    y = spec ? y.command(spec.command, spec.describe, (cy) => spec.builder(cy).hide('version')) : y.command(c.command, c.describe);
   }
   return y;
 }
 
+/**
+ * A flag that takes one value, given more than once, is a usage error (yargs would otherwise hand
+ * the command an array, e.g. `--key a.key --key b.key` as the path "a.key,b.key"). Flags declared
+ * `array` (`--pubkey`, `--exclude`) are repeatable; a boolean given twice is still just true.
+ * @throws SnapError `USAGE` (reported by yargs as a usage error)
+ */
+function refuseRepeatedFlags(argv: Record<string, unknown>, options: { array?: string[]; alias?: Record<string, string[]> }): true {
+  const repeatable = new Set(options.array ?? []);
+  for (const [name, aliases] of Object.entries(options.alias ?? {})) if (repeatable.has(name)) for (const a of aliases) repeatable.add(a);
+  for (const [key, value] of Object.entries(argv)) {
+    // One-letter aliases and yargs' camelCase twins (passphraseEnv) hold the same values as the flag.
+    if (key === '_' || key === '$0' || key.length === 1 || /[A-Z]/.test(key) || repeatable.has(key) || !Array.isArray(value)) continue;
+    const given = value.map((v) => JSON.stringify(String(v))).join(', ');
+    const more = key === 'key' ? ': seal signs with one key (several signers are not supported yet)' : '';
+    throw new SnapError('USAGE', `--${key} was given ${value.length} times (${given}); it takes one value${more}`);
+  }
+  return true;
+}
+
 /** Parse argv; yargs prints nothing itself: help, version and errors come back to us. */
-/** Parse argv; yargs prints nothing itself: help, version and errors come back to us. */
-async function parse(argv: string[], active?: CommandSpec): Promise<{ args?: Record<string, unknown>; output?: string; error?: string }> {
+async function parse(argv: string[], program: ProgramName, active: CommandSpec | undefined, width: number): Promise<{ args?: Record<string, unknown>; output?: string; error?: string }> {
   return new Promise((res) => {
-    parser(active).parse(argv, {}, (err: Error | undefined, args: Record<string, unknown>, output: string) => {
+    parser(program, active, width).parse(argv, {}, (err: Error | undefined, args: Record<string, unknown>, output: string) => {
       if (err) res({ error: err.message, output });
       else res({ args, output });
     });
@@ -63,10 +106,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const word = argv.find((x) => !x.startsWith('-'));
   const entry = COMMANDS.find((c) => commandName(c) === word);
   const active = entry ? await entry.load() : undefined;
-  const { args, output, error } = await parse(argv, active);
+  const program = io.program ?? DEFAULT_PROGRAM_NAME;
+  const columns = (io.stdout.isTTY && (io.stdout as { columns?: number }).columns) || DEFAULT_HELP_WIDTH;
+  const width = Math.max(MIN_HELP_WIDTH, Math.min(MAX_HELP_WIDTH, columns));
+  const { args, output, error } = await parse(argv, program, active, width);
   if (error !== undefined) {
     if (wantsJson) jsonOut(io, { ok: false, error: { code: 'USAGE', message: error } });
-    io.stderr.write(`snap: ${error}\nRun "snap --help" (or "snap <command> --help") for usage.\n`);
+    io.stderr.write(`${program}: ${escapeMessage(error)}\nRun "${program} --help" (or "${program} <command> --help") for usage.\n`);
     return EXIT_USAGE;
   }
   if (output) {
@@ -77,17 +123,20 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const cmd = String((a._ as unknown[])[0]);
   const handler = active && commandName(active) === cmd ? active.run : undefined;
   if (!handler) {
-    io.stderr.write(`snap: unknown command ${JSON.stringify(cmd)}; run "snap --help"\n`);
+    io.stderr.write(`${program}: unknown command "${escapeForTerminal(cmd)}"; run "${program} --help"\n`);
     return EXIT_USAGE;
   }
   try {
-    return await handler(a, io);
+    return await handler(a, { ...io, argv });
   } catch (e) {
-    const err = isSnapError(e) ? e : new SnapError('INTERNAL', `unexpected error: ${(e as Error)?.message ?? String(e)} (please report this)`, undefined, { cause: e });
+    // Once a signal came, whatever the command stopped on, it was stopped by the signal.
+    const err = interruptedBy() ? interruptedError() : isSnapError(e) ? e : new SnapError('INTERNAL', `unexpected error: ${(e as Error)?.message ?? String(e)} (please report this)`, undefined, { cause: e });
     const code = exitCodeFor(err.code);
     if (a.json) jsonOut(io, { ok: false, error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
-    io.stderr.write(`snap ${cmd}: ${err.message} [${err.code}]\n`);
-    if (debug) io.stderr.write(`${(e as Error)?.stack ?? ''}\n`);
+    // The one place an error reaches the terminal: messages embed names and outside text, so
+    // nothing in one is printed raw (its line breaks included: a message is one line).
+    io.stderr.write(`${program} ${cmd}: ${escapeMessage(err.message)} [${err.code}]\n`);
+    if (debug) io.stderr.write(`${((e as Error)?.stack ?? '').split('\n').map(escapeMessage).join('\n')}\n`);
     return code;
   }
 }

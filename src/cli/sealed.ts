@@ -1,6 +1,7 @@
 /** What both kinds of seal (into a store, `--out` an archive) print about the snapshot they made. */
 import type { SealedSnapshot } from '../seal.js';
 import { formatBytes, formatCount } from './format.js';
+import { escapeForTerminal as shown } from '../core/display.js';
 
 /** The `--json` fields every seal shares, in the order seal has always printed them. */
 export function sealedJson(r: SealedSnapshot): Record<string, unknown> {
@@ -13,11 +14,11 @@ export function sealedJson(r: SealedSnapshot): Record<string, unknown> {
 /** The first lines of every seal's text report; the caller adds where the contents went and the time. */
 export function sealedLines(r: SealedSnapshot): string[] {
   return [
-    `sealed ${r.ref}`,
-    `  snapshot     ${r.snapshot}`,
+    `sealed ${shown(r.ref)}`,
+    `  snapshot     ${shown(r.snapshot)}`,
     `  files        ${formatCount(r.files)} (${formatBytes(r.bytes)})`,
-    `  merkle root  ${r.merkleRoot}`,
-    `  signed by    ${r.keyid}`,
-    ...(r.parent ? [`  parent       ${r.parent}`] : []),
+    `  merkle root  ${shown(r.merkleRoot)}`,
+    `  signed by    ${shown(r.keyid)}`,
+    ...(r.parent ? [`  parent       ${shown(r.parent)}`] : []),
   ];
 }

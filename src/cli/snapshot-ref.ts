@@ -9,12 +9,12 @@ import { statSync } from 'node:fs';
 import { isArchivePath } from '../core/archive.js';
 import type { SnapshotLocation } from '../io/store.js';
 import { openArchiveSnapshot } from '../archive.js';
-import { locate, type CliIo } from './common.js';
+import { locate, mustExistIfPath, type CliIo } from './common.js';
 
 /**
  * True when `text` names an archive (read directly, not looked up in the store): it ends in
- * `.snap.tar` and is an existing file, or is a path (holds a `/`). A bare `ds@v1.snap.tar` that is
- * no file is a NAME@VERSION ref.
+ * `.snap.tar` and is an existing file, or is a path (holds a `/`). Callers first refuse such a name
+ * with nothing there (`mustExistIfPath`: `NOT_FOUND`), rather than reading it as a NAME@VERSION ref.
  */
 export function isArchiveFile(text: string, cwd: string): boolean {
   if (!isArchivePath(text)) return false;
@@ -40,11 +40,12 @@ export interface OpenedSnapshot {
  * Open the snapshot that `text` names: an archive file (see {@link isArchiveFile}) is spooled with
  * `openArchiveSnapshot` (nothing is trusted here: the caller checks signatures as for any snapshot);
  * anything else is resolved as a ref in `store` (or a snapshot folder path).
- * @throws SnapError for an archive: the codes of `openArchiveSnapshot` (`NOT_FOUND`, `IO_ERROR`,
+ * @throws SnapError `NOT_FOUND` for a path (see `looksLikePath`) with nothing there; for an archive: the codes of `openArchiveSnapshot` (`NOT_FOUND`, `IO_ERROR`,
  *   `ARCHIVE_MALFORMED`, `ARCHIVE_HOSTILE`, `USAGE` for a folder), with nothing left behind; for a
  *   ref: those of `resolveRef` (`REF_MALFORMED`, `REF_AMBIGUOUS`, `REF_NOT_FOUND`, `NOT_FOUND`)
  */
 export async function openSnapshotRef(text: string, io: CliIo, store: string): Promise<OpenedSnapshot> {
+  mustExistIfPath(text, io, 'snapshot folder or archive');
   if (!isArchiveFile(text, io.cwd)) return { location: await locate(text, io, store), close: async () => {} };
   const file = resolve(io.cwd, text);
   const held = await openArchiveSnapshot(file, text);

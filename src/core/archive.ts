@@ -6,6 +6,10 @@
  */
 import { SnapError } from './errors.js';
 import { isValidTime } from './statement.js';
+/** Bounds on the `snap/statement.json` and `snap/envelope.json` members: those of any statement and envelope. */
+export { MAX_STATEMENT_BYTES } from './statement.js';
+export { MAX_ENVELOPE_BYTES } from './envelope.js';
+import { NAME_RE, VERSION_RE, type NameVersion } from './refs.js';
 import type { ManifestEntry } from './manifest.js';
 
 /** File-name suffix of a snapshot archive. */
@@ -22,16 +26,28 @@ export const ARCHIVE_DATA_PREFIX = 'data/';
 export const ARCHIVE_FILE_MODE = 0o444;
 /** Mode of every symbolic-link member (rwxrwxrwx, as `ls` shows links). */
 export const ARCHIVE_SYMLINK_MODE = 0o777;
-/** Largest `snap/statement.json` a reader accepts, in bytes (a real one is under 2 KiB). */
-export const MAX_STATEMENT_BYTES = 1 << 20;
-/** Largest `snap/envelope.json` a reader accepts, in bytes (about 150 bytes per signature). */
-export const MAX_ENVELOPE_BYTES = 1 << 20;
 /** The only pax extended-header records the format uses (written by tar-stream for long or non-ASCII names). */
 export const ARCHIVE_PAX_KEYS: readonly string[] = ['path', 'linkpath'];
 
 /** True when a path names a snapshot archive (ends in `.snap.tar`). */
 export function isArchivePath(path: string): boolean {
   return path.endsWith(ARCHIVE_SUFFIX) && path.length > ARCHIVE_SUFFIX.length;
+}
+
+/**
+ * The `NAME@VERSION` an archive's file name claims, when its base name has the conventional form
+ * `NAME@VERSION.snap.tar` (see {@link archiveFileName}); undefined for any other name. The claim is
+ * checked against the signed statement: an archive named as one snapshot that holds another is refused.
+ * @param baseName the file name without folders
+ */
+export function archiveFileClaim(baseName: string): NameVersion | undefined {
+  if (!isArchivePath(baseName)) return undefined;
+  const stem = baseName.slice(0, -ARCHIVE_SUFFIX.length);
+  const at = stem.indexOf('@');
+  if (at < 0) return undefined;
+  const name = stem.slice(0, at);
+  const version = stem.slice(at + 1);
+  return NAME_RE.test(name) && VERSION_RE.test(version) ? { name, version } : undefined;
 }
 
 /** The conventional archive file name of a snapshot: `NAME@VERSION.snap.tar`. */

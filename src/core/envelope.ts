@@ -3,11 +3,22 @@
  */
 import { SnapError } from './errors.js';
 import { canonicalJson } from './canonical-json.js';
-import { decodeUtf8, fromBase64, toBase64, utf8 } from './encoding.js';
+import { decodeUtf8, fromBase64, toBase64, toHex, utf8 } from './encoding.js';
 import { sign, verify, SIGNATURE_SIZE } from './ed25519.js';
+import { parseJsonStrict } from './json-strict.js';
 
 /** The only payload type snap signs or accepts: an in-toto statement. */
 export const PAYLOAD_TYPE = 'application/vnd.in-toto+json';
+
+/**
+ * Most signatures an envelope may carry. Every signature may have to be tried against every trusted
+ * key (SPEC §5: the keyid is only a hint), so an envelope stuffed with junk signatures would make
+ * verification as slow as its author likes (30,000 took 14 s). 64 co-signers is far beyond any
+ * review process; an envelope with more is refused as malformed.
+ */
+export const MAX_SIGNATURES = 64;
+/** Largest envelope accepted, in bytes: a statement of at most 4 MiB (MAX_STATEMENT_BYTES) in base64, plus the signatures. */
+export const MAX_ENVELOPE_BYTES = 6 * 1024 * 1024;
 
 /** One DSSE signature: `keyid` is a hint only, `sig` is base64. */
 export interface EnvelopeSignature {
@@ -68,12 +79,14 @@ export function signEnvelope(payload: Uint8Array, signers: readonly Signer[], pa
  * @throws SnapError `ENVELOPE_MALFORMED` | `ENVELOPE_UNKNOWN_PAYLOAD_TYPE`
  */
 export function parseEnvelope(bytes: Uint8Array | string): Envelope {
-  let v: unknown;
+  if (bytes.length > MAX_ENVELOPE_BYTES) throw new SnapError('ENVELOPE_MALFORMED', `the envelope is larger than ${MAX_ENVELOPE_BYTES} bytes`);
+  let text: string;
   try {
-    v = JSON.parse(typeof bytes === 'string' ? bytes : decodeUtf8(bytes));
+    text = typeof bytes === 'string' ? bytes : decodeUtf8(bytes);
   } catch {
-    throw new SnapError('ENVELOPE_MALFORMED', 'the envelope is not UTF-8 JSON');
+    throw new SnapError('ENVELOPE_MALFORMED', 'the envelope is not UTF-8');
   }
+  const v = parseJsonStrict(text, 'ENVELOPE_MALFORMED', 'the envelope');
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new SnapError('ENVELOPE_MALFORMED', 'the envelope is not a JSON object');
   const o = v as Record<string, unknown>;
   for (const k of Object.keys(o)) {
@@ -84,6 +97,9 @@ export function parseEnvelope(bytes: Uint8Array | string): Envelope {
   }
   if (o.payloadType !== PAYLOAD_TYPE) {
     throw new SnapError('ENVELOPE_UNKNOWN_PAYLOAD_TYPE', `unknown payloadType ${JSON.stringify(o.payloadType)} (expected ${PAYLOAD_TYPE})`);
+  }
+  if (o.signatures.length > MAX_SIGNATURES) {
+    throw new SnapError('ENVELOPE_MALFORMED', `the envelope carries ${o.signatures.length} signatures; at most ${MAX_SIGNATURES} are accepted`);
   }
   const signatures: EnvelopeSignature[] = o.signatures.map((s, i) => {
     if (s === null || typeof s !== 'object' || Array.isArray(s)) throw new SnapError('ENVELOPE_MALFORMED', `signatures[${i}] is not an object`);
@@ -130,6 +146,11 @@ export interface EnvelopeVerification {
  * trusted key (the keyid is only a hint), each trusted key counts once, and `ok` is true when at
  * least `threshold` distinct trusted keys signed PAE(payloadType, payload). Strict RFC 8032.
  * A wrong, truncated or untrusted signature is a result, not an error.
+ *
+ * Bounded work on hostile input: the trusted key whose keyid the signature names is tried first,
+ * the others only when it fails; a signature that repeats an earlier one (same bytes) reuses that
+ * verdict; and {@link parseEnvelope} refuses more than {@link MAX_SIGNATURES} signatures. At most
+ * `MAX_SIGNATURES × trusted.length` Ed25519 verifications are made.
  * @param threshold minimum number of distinct trusted signers (default 1)
  * @throws SnapError `ENVELOPE_UNKNOWN_PAYLOAD_TYPE` | `BASE64_INVALID` (payload) | `USAGE` (threshold < 1)
  */
@@ -140,6 +161,8 @@ export function verifyEnvelope(env: Envelope, trusted: readonly TrustedKey[], th
   const msg = pae(env.payloadType, payload);
   const seen = new Set<string>();
   const trustedKeyids: string[] = [];
+  // Verdicts by signature bytes (base64-decoded, as hex): a repeated signature is not tried again.
+  const verdicts = new Map<string, string | null>();
   const signatures = env.signatures.map((s): SignatureCheck => {
     let sig: Uint8Array;
     try {
@@ -148,16 +171,20 @@ export function verifyEnvelope(env: Envelope, trusted: readonly TrustedKey[], th
       return { keyid: s.keyid, trusted: false, reason: 'malformed' };
     }
     if (sig.length !== SIGNATURE_SIZE) return { keyid: s.keyid, trusted: false, reason: 'malformed' };
-    for (const k of trusted) {
-      if (verify(sig, msg, k.publicKey)) {
-        if (!seen.has(k.keyid)) {
-          seen.add(k.keyid);
-          trustedKeyids.push(k.keyid);
-        }
-        return { keyid: s.keyid, trusted: true, verifiedBy: k.keyid };
-      }
+    const sigKey = toHex(sig);
+    let by = verdicts.get(sigKey);
+    if (by === undefined) {
+      // The hinted key first; every other trusted key after it (SPEC §5: the hint is never trusted).
+      const order = [...trusted.filter((k) => k.keyid === s.keyid), ...trusted.filter((k) => k.keyid !== s.keyid)];
+      by = order.find((k) => verify(sig, msg, k.publicKey))?.keyid ?? null;
+      verdicts.set(sigKey, by);
     }
-    return { keyid: s.keyid, trusted: false, reason: 'no-trusted-key' };
+    if (by === null) return { keyid: s.keyid, trusted: false, reason: 'no-trusted-key' };
+    if (!seen.has(by)) {
+      seen.add(by);
+      trustedKeyids.push(by);
+    }
+    return { keyid: s.keyid, trusted: true, verifiedBy: by };
   });
   return { ok: trustedKeyids.length >= threshold, payload, signatures, trustedKeyids, threshold };
 }

@@ -49,6 +49,11 @@ export const ERROR_CODES = [
   'BASE64_INVALID',
   'SIGNATURE_MALFORMED',
   'SIGNATURE_INVALID',
+  // inclusion proofs (docs/FORMAT.md §11)
+  'PROOF_MALFORMED',
+  'PROOF_UNSUPPORTED',
+  'PROOF_PATH_NOT_FOUND',
+  'PROOF_INVALID',
   // keys (SPEC §6)
   'KEY_MALFORMED',
   'KEY_NOT_ED25519',
@@ -57,6 +62,9 @@ export const ERROR_CODES = [
   // data integrity (exit 1)
   'INTEGRITY_FAILURE',
   'OBJECT_CORRUPT',
+  'SNAPSHOT_NAME_MISMATCH',
+  /** No trusted attestation covers the model files given (`verify-model`). */
+  'ATTESTATION_NOT_FOUND',
   // input and environment (exit 3)
   'NOT_FOUND',
   'NOT_A_FOLDER',
@@ -65,6 +73,7 @@ export const ERROR_CODES = [
   'FILE_UNSUPPORTED_TYPE',
   'DATASET_EMPTY',
   'SNAPSHOT_EXISTS',
+  'ATTESTATION_EXISTS',
   'SNAPSHOT_MALFORMED',
   'REF_NOT_FOUND',
   'STORE_MALFORMED',
@@ -77,7 +86,7 @@ export const ERROR_CODES = [
   'TARGET_NOT_EMPTY',
   'DISK_FULL',
   'IO_ERROR',
-  // record indexes of tabular files (docs/FORMAT.md §11; exit 3 unless noted)
+  // record indexes of tabular files (docs/FORMAT.md §15; exit 3 unless noted)
   'RECORDS_CONFIG_INVALID',
   'RECORDS_MALFORMED',
   'RECORDS_UNSUPPORTED',
@@ -87,6 +96,9 @@ export const ERROR_CODES = [
   'RECORDS_LABEL_MISSING',
   'RECORDS_LIMIT',
   'RECORDS_INDEX_MALFORMED',
+  // signals (exit 130 and 143)
+  'INTERRUPTED',
+  'TERMINATED',
   'INTERNAL',
 ] as const;
 

@@ -15,13 +15,13 @@ export const SPKI_ED25519_PREFIX = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06
 /** DER of OID 1.3.101.112 (id-Ed25519), RFC 8410 §3. */
 const OID_ED25519 = Uint8Array.from([0x2b, 0x65, 0x70]);
 
-/** Well-known algorithm OIDs, to name what a wrong key is. */
+/** Well-known algorithm OIDs, to name what a wrong key is (with its article: "an RSA key"). */
 const KNOWN_OIDS: Record<string, string> = {
-  '2a864886f70d010101': 'RSA',
-  '2a8648ce3d0201': 'EC (P-256 or another curve)',
-  '2b6571': 'Ed448',
-  '2b656e': 'X25519',
-  '2b656f': 'X448',
+  '2a864886f70d010101': 'an RSA key',
+  '2a8648ce3d0201': 'an EC key (P-256 or another curve)',
+  '2b6571': 'an Ed448 key',
+  '2b656e': 'an X25519 key',
+  '2b656f': 'an X448 key',
 };
 
 /** A private key as snap holds it. */
@@ -41,8 +41,10 @@ export interface PublicKey {
 export type PemLabel = 'PRIVATE KEY' | 'ENCRYPTED PRIVATE KEY' | 'PUBLIC KEY';
 
 /**
- * Decode the single PEM block of a key file (RFC 7468): text outside the block is allowed (as
- * OpenSSL allows), but exactly one block, with a known label and strict base64.
+ * Decode the single PEM block of a key file (RFC 7468 §3, strict form). Stricter than OpenSSL,
+ * which skips any text before the block except a NUL byte: a key file here holds exactly one
+ * block and nothing else but white space around it, so that two parsers cannot disagree on which
+ * bytes are the key. A known label and strict base64 are required.
  * @throws SnapError `KEY_MALFORMED`
  */
 export function decodePem(text: string): { label: PemLabel; der: Uint8Array } {
@@ -50,7 +52,12 @@ export function decodePem(text: string): { label: PemLabel; der: Uint8Array } {
   const blocks = [...text.matchAll(re)];
   if (blocks.length === 0) throw new SnapError('KEY_MALFORMED', 'not a PEM key file (no -----BEGIN …----- block)');
   if (blocks.length > 1) throw new SnapError('KEY_MALFORMED', 'the file holds more than one PEM block; give one key per file');
-  const [, label, body, end] = blocks[0] as RegExpMatchArray;
+  const block = blocks[0] as RegExpMatchArray;
+  const before = text.slice(0, block.index);
+  const after = text.slice((block.index as number) + block[0].length);
+  if (!/^[\r\n\t ]*$/.test(before)) throw new SnapError('KEY_MALFORMED', 'the key file has bytes before its PEM block; it must hold the key block only');
+  if (!/^[\r\n\t ]*$/.test(after)) throw new SnapError('KEY_MALFORMED', 'the key file has bytes after its PEM block; it must hold the key block only');
+  const [, label, body, end] = block;
   if (label !== end) throw new SnapError('KEY_MALFORMED', `PEM block BEGIN ${label} ends with END ${end}`);
   if (label !== 'PRIVATE KEY' && label !== 'ENCRYPTED PRIVATE KEY' && label !== 'PUBLIC KEY') {
     const hint = /RSA|EC|DSA/.test(label as string) ? ' (an RSA, EC or DSA key: snap needs Ed25519)' : '';
@@ -110,8 +117,8 @@ function algorithmOid(der: Uint8Array, isPkcs8: boolean): string | undefined {
 function notEd25519(der: Uint8Array, isPkcs8: boolean): SnapError | undefined {
   const oid = algorithmOid(der, isPkcs8);
   if (oid === undefined || oid === toHex(OID_ED25519)) return undefined;
-  const name = KNOWN_OIDS[oid] ?? `algorithm OID ${oid}`;
-  return new SnapError('KEY_NOT_ED25519', `this is a ${name} key; snap signs with Ed25519 only (make one with "snap keygen NAME" or "openssl genpkey -algorithm ed25519")`);
+  const what = KNOWN_OIDS[oid] ?? `a key of algorithm OID ${oid}`;
+  return new SnapError('KEY_NOT_ED25519', `this is ${what}; snap signs with Ed25519 only (make one with "snap keygen NAME" or "openssl genpkey -algorithm ed25519")`);
 }
 
 /** keyid = lowercase hex SHA-256 of the SPKI DER (44 bytes for Ed25519), SPEC §6. */
@@ -174,16 +181,22 @@ export function parsePrivateKeyDer(der: Uint8Array): PrivateKey {
   if (inner.tag !== 0x04 || inner.end !== key.end || inner.end - inner.start !== SEED_SIZE) throw bad('CurvePrivateKey must be a 32-byte OCTET STRING');
   const seed = der.slice(inner.start, inner.end);
   const publicKey = publicKeyOf(seed);
+  // RFC 5958 §2: [0] attributes, then [1] publicKey (v2 only), each at most once and in that order.
+  const version = der[ver.start] as number;
   let p = key.end;
+  let lastField = 0; // 1 after [0] attributes, 2 after [1] publicKey
   while (p < outer.end) {
     const t = readTlv(der, p);
+    const field = t.tag === 0xa0 ? 1 : t.tag === 0x81 ? 2 : 0;
+    if (field === 0) throw bad(`unexpected field tag 0x${t.tag.toString(16)}`);
+    if (field <= lastField) throw bad('fields out of order or repeated');
     if (t.tag === 0x81) {
+      if (version !== 1) throw bad('a version 1 (v1) key must not carry a public key');
       // [1] publicKey BIT STRING (implicit): first byte is the unused-bits count (0).
       const pub = der.subarray(t.start + 1, t.end);
-      if (der[t.start] !== 0 || !bytesEqual(pub, publicKey)) throw bad('the attached public key does not match the private key');
-    } else if (t.tag !== 0xa0) {
-      throw bad(`unexpected field tag 0x${t.tag.toString(16)}`);
+      if (t.end - t.start !== 1 + PUBLIC_KEY_SIZE || der[t.start] !== 0 || !bytesEqual(pub, publicKey)) throw bad('the attached public key does not match the private key');
     }
+    lastField = field;
     p = t.end;
   }
   return { seed, publicKey, keyid: keyidOf(publicKey) };

@@ -95,12 +95,136 @@ export class MerkleTreeBuilder {
     this.n++;
   }
 
+  /**
+   * The roots of the complete subtrees the leaves so far form, largest (leftmost) first: one per set
+   * bit of `size`, the subtree of 2^j leaves for bit j. These are exactly the left siblings on the
+   * audit path of the next leaf to be appended (RFC 9162 §2.1.3.1).
+   */
+  subtreeRoots(): Uint8Array[] {
+    return [...this.stack];
+  }
+
   /** MTH of the leaves appended so far (the empty-tree hash when there are none), RFC 9162 §2.1.1. */
   root(): Uint8Array {
     if (this.stack.length === 0) return EMPTY_ROOT;
     let r = this.stack[this.stack.length - 1] as Uint8Array;
     for (let i = this.stack.length - 2; i >= 0; i--) r = this.hashNode(this.stack[i] as Uint8Array, r);
     return r;
+  }
+}
+
+/** An inclusion proof as {@link InclusionProofBuilder} makes it: the leaf, where it is, and its audit path. */
+export interface BuiltInclusionProof {
+  /** The proven leaf's hash, SHA-256(0x00 ‖ data). */
+  leafHash: Uint8Array;
+  /** 0-based index of the leaf. */
+  leafIndex: number;
+  /** Number of leaves in the tree. */
+  treeSize: number;
+  /** RFC 9162 §2.1.3.1 PATH(leafIndex, D[treeSize]): sibling hashes from the leaf up to the root. */
+  auditPath: Uint8Array[];
+}
+
+/**
+ * Builds the inclusion proof (audit path, RFC 9162 §2.1.3.1) of one leaf in a single pass over the
+ * leaves, without holding them: memory is O(log n) hashes, whatever the tree size, and neither the
+ * leaf's index nor the tree size need be known in advance.
+ *
+ * How: RFC 9162 subtrees are aligned to powers of two, so the sibling of leaf m's ancestor at
+ * height j covers the leaves [a - 2^j, a) when bit j of m is 1 (a complete subtree to the left,
+ * a = m with its low j bits cleared), or [a + 2^j, min(a + 2^(j+1), n)) when bit j is 0 (to the
+ * right, cut off at the tree size n; no sibling, and no level, when that range is empty: the node is
+ * promoted). The left siblings are the complete-subtree roots a {@link MerkleTreeBuilder} holds just
+ * before leaf m arrives; the right ranges follow each other without gaps from m + 1 on, so each is
+ * hashed by its own small builder as its leaves stream past, and the last one may be cut short by
+ * the end of the input.
+ */
+export class InclusionProofBuilder {
+  private readonly hashNode: (left: Uint8Array, right: Uint8Array) => Uint8Array;
+  /** The leaves before the target (left of it); dropped once the target is seen. */
+  private prefix: MerkleTreeBuilder | undefined;
+  private n = 0;
+  private target: { leafHash: Uint8Array; index: number } | undefined;
+  /** Left siblings by height j (bit j of the index set). */
+  private readonly left = new Map<number, Uint8Array>();
+  /** Right siblings by height j (bit j of the index clear), completed so far. */
+  private readonly right = new Map<number, Uint8Array>();
+  /** The right range being hashed: its height and the leaves of it seen so far. */
+  private range: { height: number; tree: MerkleTreeBuilder } | undefined;
+
+  /** @param opts.nodeHash another implementation of {@link nodeHash} (same bytes, same result), as for {@link MerkleTreeBuilder}. */
+  constructor(opts: { nodeHash?: (left: Uint8Array, right: Uint8Array) => Uint8Array } = {}) {
+    this.hashNode = opts.nodeHash ?? nodeHash;
+    this.prefix = new MerkleTreeBuilder({ nodeHash: this.hashNode });
+  }
+
+  /** Number of leaves appended. */
+  get size(): number {
+    return this.n;
+  }
+
+  /** Index of the target leaf, once it was appended. */
+  get leafIndex(): number | undefined {
+    return this.target?.index;
+  }
+
+  /**
+   * Append the next leaf by its leaf hash; `isTarget` marks the one leaf to prove.
+   * @throws SnapError `MERKLE_BAD_HASH` when the hash is not 32 bytes; `MERKLE_BAD_INDEX` when a
+   *   second leaf is marked as the target
+   */
+  appendLeafHash(hash: Uint8Array, isTarget = false): void {
+    checkHash(hash, 'leaf hash');
+    if (isTarget) {
+      if (this.target) throw new SnapError('MERKLE_BAD_INDEX', `leaf ${this.n} cannot be proven too: leaf ${this.target.index} already is the target`);
+      const m = this.n;
+      const roots = (this.prefix as MerkleTreeBuilder).subtreeRoots();
+      // roots[0] is the subtree of the highest set bit of m, and so on down.
+      let i = 0;
+      for (let j = 52; j >= 0; j--) if (Math.floor(m / 2 ** j) % 2 === 1) this.left.set(j, roots[i++] as Uint8Array);
+      this.prefix = undefined;
+      this.target = { leafHash: hash, index: m };
+      this.n++;
+      this.range = this.nextRange(-1);
+      return;
+    }
+    if (!this.target) {
+      (this.prefix as MerkleTreeBuilder).appendLeafHash(hash);
+      this.n++;
+      return;
+    }
+    const r = this.range as { height: number; tree: MerkleTreeBuilder };
+    r.tree.appendLeafHash(hash);
+    this.n++;
+    if (r.tree.size === 2 ** r.height) {
+      this.right.set(r.height, r.tree.root());
+      this.range = this.nextRange(r.height);
+    }
+  }
+
+  /** The right range at the lowest height above `after` where the target index has a clear bit. */
+  private nextRange(after: number): { height: number; tree: MerkleTreeBuilder } {
+    const m = (this.target as { index: number }).index;
+    let j = after + 1;
+    while (Math.floor(m / 2 ** j) % 2 === 1) j++;
+    return { height: j, tree: new MerkleTreeBuilder({ nodeHash: this.hashNode }) };
+  }
+
+  /**
+   * The proof, once every leaf of the tree was appended: `treeSize` is the number appended.
+   * @throws SnapError `MERKLE_BAD_INDEX` when no leaf was marked as the target
+   */
+  finish(): BuiltInclusionProof {
+    if (!this.target) throw new SnapError('MERKLE_BAD_INDEX', `no leaf was marked to prove among the ${this.n} appended`);
+    const right = new Map(this.right);
+    // The range still open was cut short by the end of the tree: its root is MTH of what it got.
+    if (this.range && this.range.tree.size > 0) right.set(this.range.height, this.range.tree.root());
+    const auditPath: Uint8Array[] = [];
+    for (let j = 0; j <= 53; j++) {
+      const h = this.left.get(j) ?? right.get(j);
+      if (h) auditPath.push(h);
+    }
+    return { leafHash: this.target.leafHash, leafIndex: this.target.index, treeSize: this.n, auditPath };
   }
 }
 

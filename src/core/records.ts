@@ -1,5 +1,5 @@
 /**
- * The `records` member of the snapshot predicate (docs/FORMAT.md §11.6): for each record set of a
+ * The `records` member of the snapshot predicate (docs/FORMAT.md §15.6): for each record set of a
  * dataset — one tabular file (CSV, TSV, JSONL, Parquet), or the files under label folders — how its
  * records are identified and labelled, how many there are, the digest and RFC 9162 Merkle root of
  * its record index (a content-addressed store object), and its label counts.
@@ -89,7 +89,7 @@ export function recordSetName(m: Pick<RecordSetMember, 'path' | 'pattern'>): str
 }
 
 /**
- * Check the `records` member of a predicate (docs/FORMAT.md §11.6): at most {@link MAX_RECORD_SETS}
+ * Check the `records` member of a predicate (docs/FORMAT.md §15.6): at most {@link MAX_RECORD_SETS}
  * sets, sorted by name (path or pattern, UTF-8 byte order) and unique; each with exactly the members
  * its format and identity need; label counts within the limits and summing to `count`.
  * @throws SnapError `STATEMENT_INVALID`

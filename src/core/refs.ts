@@ -4,6 +4,7 @@
  * I/O layer, which can look at the disk.
  */
 import { SnapError } from './errors.js';
+import { isArchivePath } from './archive.js';
 
 /** NAME grammar, SPEC §1. */
 export const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,127}$/;
@@ -52,4 +53,15 @@ export function parseRef(text: string): ParsedRef {
   const m = PREFIX_RE.exec(text);
   if (m) return { kind: 'id', hexPrefix: m[1] as string, full: (m[1] as string).length === 64 };
   throw new SnapError('REF_MALFORMED', `${JSON.stringify(text)} is not a ref: use NAME@VERSION, a snapshot id (sha256:<hex>, at least 8 hex digits), a snapshot folder or a .snap.tar archive`, { ref: text });
+}
+
+/**
+ * True when `text`, given where a ref is expected, names a file or folder rather than a store ref:
+ * it holds a `/`, starts with `.`, or ends in `.snap.tar` (an archive). No NAME@VERSION or id does
+ * the first two; a VERSION may end in `.snap.tar`, but such a ref is read as an archive's file name.
+ * When nothing exists at such a path, the caller says so (`NOT_FOUND`, naming it) instead of
+ * reporting a malformed ref.
+ */
+export function looksLikePath(text: string): boolean {
+  return text.includes('/') || text.startsWith('.') || isArchivePath(text);
 }

@@ -8,6 +8,12 @@ import { canonicalJson } from './canonical-json.js';
 import { decodeUtf8, toHex, utf8 } from './encoding.js';
 import { NAME_RE, SNAPSHOT_ID_RE, VERSION_RE } from './refs.js';
 import { validateRecordsMember, type RecordSetMember } from './records.js';
+import { checkExcludePatterns } from './excludes.js';
+import { parseJsonStrict } from './json-strict.js';
+import { validateProvenance, type Provenance } from './provenance.js';
+
+/** Largest statement accepted, in bytes (a statement of a million-file dataset is under 1 KiB; later members such as record indexes stay far below this). */
+export const MAX_STATEMENT_BYTES = 4 * 1024 * 1024;
 
 /** in-toto Statement v1 `_type`. */
 export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
@@ -32,8 +38,10 @@ export interface SnapshotPredicate {
   parent?: string;
   /** gitignore-syntax patterns left out at seal time, in the order given. */
   excludes?: string[];
-  /** Record sets of tabular files and label folders, with their record indexes (docs/FORMAT.md §11.6). */
+  /** Record sets of tabular files and label folders, with their record indexes (docs/FORMAT.md §15.6). */
   records?: RecordSetMember[];
+  /** Where the data came from, its licence, pipeline and derivations (core/provenance.ts, docs/FORMAT.md §3.1). */
+  provenance?: Provenance;
   tool: { name: string; version: string };
 }
 
@@ -47,7 +55,7 @@ export interface Statement {
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const TIME_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
-const PREDICATE_KEYS = new Set(['dataset', 'version', 'merkleRoot', 'manifestSha256', 'fileCount', 'totalBytes', 'createdAt', 'parent', 'excludes', 'records', 'tool']);
+const PREDICATE_KEYS = new Set(['dataset', 'version', 'merkleRoot', 'manifestSha256', 'fileCount', 'totalBytes', 'createdAt', 'parent', 'excludes', 'records', 'provenance', 'tool']);
 
 /** RFC 3339 UTC, whole seconds, of a Date: `2026-11-21T10:00:00Z`. */
 export function formatTime(d: Date): string {
@@ -95,8 +103,14 @@ export function validateStatement(value: unknown): Statement {
   if ('excludes' in p) {
     const ex = p.excludes;
     if (!Array.isArray(ex) || ex.length === 0 || ex.some((x) => typeof x !== 'string' || x.length === 0)) invalid('predicate.excludes must be a non-empty array of non-empty strings');
+    try {
+      checkExcludePatterns(ex, 'STATEMENT_INVALID');
+    } catch (e) {
+      invalid(`predicate.excludes: ${(e as Error).message}`);
+    }
   }
   if ('records' in p) validateRecordsMember(p.records);
+  if ('provenance' in p) validateProvenance(p.provenance, invalid);
   const tool = p.tool as Record<string, unknown> | undefined;
   if (tool === null || typeof tool !== 'object' || Array.isArray(tool) || Object.keys(tool).sort().join() !== 'name,version' || typeof tool.name !== 'string' || typeof tool.version !== 'string') {
     invalid('predicate.tool must be {name, version}');
@@ -122,6 +136,7 @@ export function buildStatement(predicate: SnapshotPredicate): Statement {
   if (p.parent === undefined) delete p.parent;
   if (p.excludes === undefined || p.excludes.length === 0) delete p.excludes;
   if (p.records === undefined || p.records.length === 0) delete p.records;
+  if (p.provenance === undefined) delete p.provenance;
   const s = {
     _type: STATEMENT_TYPE,
     subject: [{ name: `${p.dataset}@${p.version}`, digest: { sha256: p.merkleRoot } }],
@@ -142,14 +157,14 @@ export function serializeStatement(s: Statement): Uint8Array {
  * @throws SnapError `STATEMENT_MALFORMED` | `STATEMENT_NOT_CANONICAL` | every code of {@link validateStatement}
  */
 export function parseStatement(bytes: Uint8Array): Statement {
+  if (bytes.length > MAX_STATEMENT_BYTES) throw new SnapError('STATEMENT_MALFORMED', `the statement is larger than ${MAX_STATEMENT_BYTES} bytes`);
   let text: string;
-  let value: unknown;
   try {
     text = decodeUtf8(bytes);
-    value = JSON.parse(text);
   } catch {
     throw new SnapError('STATEMENT_MALFORMED', 'the statement is not UTF-8 JSON');
   }
+  const value = parseJsonStrict(text, 'STATEMENT_MALFORMED', 'the statement');
   const s = validateStatement(value);
   let canonical: string;
   try {
@@ -160,6 +175,26 @@ export function parseStatement(bytes: Uint8Array): Statement {
   }
   if (canonical !== text) throw new SnapError('STATEMENT_NOT_CANONICAL', 'the statement is not in RFC 8785 canonical form');
   return s;
+}
+
+/**
+ * The name a snapshot was sealed under, from its statement: `NAME@VERSION` of the predicate (equal
+ * to `subject[0].name`, which {@link validateStatement} enforces).
+ */
+export function statementRef(s: Statement): string {
+  return `${s.predicate.dataset}@${s.predicate.version}`;
+}
+
+/**
+ * Why a snapshot found under `expected` (a store folder `snapshots/NAME/VERSION`, an archive file
+ * `NAME@VERSION.snap.tar`, a ref the user typed) may not be used as that snapshot: its statement
+ * names another. Only the statement's own names count; a folder or file name is outside the signed
+ * payload and proves nothing. Returns undefined when the names agree.
+ */
+export function nameMismatch(s: Statement, expected: { name: string; version: string }): string | undefined {
+  const signed = statementRef(s);
+  const asked = `${expected.name}@${expected.version}`;
+  return signed === asked ? undefined : `the snapshot found as ${asked} is signed as ${signed}: it was moved or swapped, and may not be used as ${asked}`;
 }
 
 /** Snapshot id = `sha256:` + hex SHA-256 of the statement bytes (SPEC §4). */

@@ -13,7 +13,7 @@
  * handed on, and the content hashed as it passes. Nothing but the small `snap/` members and the
  * manifest is ever written to disk by the reader (to a private spool folder).
  */
-import { promises as fsp, createReadStream, readlinkSync, writeSync, writevSync } from 'node:fs';
+import { promises as fsp, createReadStream, readlinkSync, rmSync, writeSync, writevSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -23,13 +23,14 @@ import { validatePath, compareUtf8 } from '../core/paths.js';
 import type { FileEntry, ManifestEntry, SymlinkEntry } from '../core/manifest.js';
 import {
   ARCHIVE_DATA_PREFIX, ARCHIVE_ENVELOPE, ARCHIVE_FILE_MODE, ARCHIVE_MANIFEST, ARCHIVE_PAX_KEYS, ARCHIVE_STATEMENT,
-  ARCHIVE_SYMLINK_MODE, MAX_ENVELOPE_BYTES, MAX_STATEMENT_BYTES, archiveMtime,
+  ARCHIVE_SYMLINK_MODE, MAX_ENVELOPE_BYTES, MAX_STATEMENT_BYTES, archiveMtime, archiveFileClaim,
 } from '../core/archive.js';
 import { checkedEntryRuns } from './manifest-file.js';
 import { WRITE_SLICE } from './write-slice.js';
 import { ReadPool, WHOLE_FILE_MAX, BLOCK, type ReadFailure, type ReadReply } from './read-pool.js';
 import { ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, fsyncDir, type SnapshotLocation } from './store.js';
 import { ioError } from './errors.js';
+import { checkInterrupted, leaveNothing } from './interrupt.js';
 
 /** Read size for streamed content, in bytes. */
 const CHUNK = 1 << 20;
@@ -282,6 +283,16 @@ export async function writeArchive(out: string, c: ArchiveContents): Promise<Arc
   } catch (e) {
     throw ioError(e, dirname(out), 'cannot write the archive in');
   }
+  const forget = leaveNothing(() => rmSync(tmp, { force: true }));
+  try {
+    return await packArchive(out, tmp, fh, c, mtime);
+  } finally {
+    forget();
+  }
+}
+
+/** The body of {@link writeArchive}: pack into `tmp` (open as `fh`), then link it to `out`; `tmp` is removed either way. */
+async function packArchive(out: string, tmp: string, fh: fsp.FileHandle, c: ArchiveContents, mtime: Date): Promise<ArchiveWriteResult> {
   const pack = tar.pack({ highWaterMark: PACK_HIGH_WATER });
   const recycler = new Recycler(Math.ceil(AHEAD_BYTES / SPARE_BYTES) + 8);
   let archiveBytes = 0;
@@ -457,6 +468,7 @@ export async function writeArchive(out: string, c: ArchiveContents): Promise<Arc
     await pool.close();
   }
   try {
+    checkInterrupted(); // the last moment a signal stops the export; once linked, FILE is complete
     await fsp.link(tmp, out);
   } catch (e) {
     await fsp.rm(tmp, { force: true });
@@ -558,6 +570,8 @@ export class ArchiveReader {
   private closed = false;
   /** The first error the tar parser (or the file) reported. */
   private failure: unknown;
+  /** Unregisters the spool folder's removal on interrupt (`interrupt.ts`). */
+  private forget: () => void = () => {};
 
   private constructor(
     /** The archive path. */
@@ -569,9 +583,13 @@ export class ArchiveReader {
     private readonly it: AsyncIterator<TarEntry>,
   ) {}
 
-  /** The spooled snapshot folder, named by the archive path (for `checkTrust` and `verify`). */
+  /**
+   * The spooled snapshot folder, named by the archive path (for `checkTrust` and `verify`). When the
+   * file is named `NAME@VERSION.snap.tar`, that name is the location's `name`/`version`, so the
+   * trust check refuses an archive whose signed statement names another snapshot.
+   */
   get location(): SnapshotLocation {
-    return { dir: this.spoolDir, ref: this.file };
+    return { dir: this.spoolDir, ref: this.file, ...archiveFileClaim(basename(this.file)) };
   }
 
   /**
@@ -593,6 +611,7 @@ export class ArchiveReader {
     const src = createReadStream(file, { highWaterMark: CHUNK });
     const extract = tar.extract();
     const reader = new ArchiveReader(file, spoolDir, src as never, extract as never, (extract as AsyncIterable<TarEntry>)[Symbol.asyncIterator]());
+    reader.forget = leaveNothing(() => rmSync(spoolDir, { recursive: true, force: true }));
     const tail = reader.tail;
     src.on('data', (chunk) => {
       const b = chunk as Buffer;
@@ -798,6 +817,7 @@ export class ArchiveReader {
     this.src.destroy();
     this.extract.destroy();
     await fsp.rm(this.spoolDir, { recursive: true, force: true });
+    this.forget();
   }
 }
 

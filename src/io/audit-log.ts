@@ -25,6 +25,7 @@ import { promises as fsp, constants as FS, createReadStream, existsSync } from '
 import { createHash } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { parseJsonStrict } from '../core/json-strict.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { formatTime } from '../core/statement.js';
 import { acquireLockFile, fsyncDir, writeFileAtomic } from './store.js';
@@ -124,7 +125,7 @@ export function parseAuditLine(bytes: Uint8Array): AuditLine | undefined {
   let v: unknown;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    v = JSON.parse(text);
+    v = parseJsonStrict(text, 'INTEGRITY_FAILURE', 'an audit log line');
   } catch {
     return undefined;
   }
@@ -150,7 +151,7 @@ export function parseAuditLine(bytes: Uint8Array): AuditLine | undefined {
 
 function parseHead(text: string): LogHead | undefined {
   try {
-    const o = JSON.parse(text);
+    const o = parseJsonStrict(text, 'INTEGRITY_FAILURE', 'log.head') as { seq: number; sha256: string } | null;
     if (o && Number.isSafeInteger(o.seq) && o.seq >= 1 && typeof o.sha256 === 'string' && HEX64.test(o.sha256)) return { seq: o.seq, sha256: o.sha256 };
   } catch {
     /* unreadable anchor */

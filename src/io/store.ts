@@ -7,21 +7,24 @@
  *   snapshots/<NAME>/<VERSION>/          manifest.jsonl  statement.json  envelope.json
  *   log.jsonl                            the audit log (io/audit-log.ts), with log.head (its anchor)
  *                                        and log.lock (its append lock)
- *   tmp/                                 work in progress (only while a writer holds the lock)
+ *   tmp/                                 work in progress (only while a writer holds the lock; emptied
+ *                                        when it takes and when it releases the lock)
  *   lock                                 the advisory write lock
  * ```
  * Write-once: new files are written under a temporary name in the same file system, flushed, then
  * renamed into place, so a crash never leaves a partial object or snapshot under its final name.
  */
-import { promises as fsp, constants as FS, existsSync } from 'node:fs';
+import { promises as fsp, constants as FS, existsSync, readFileSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve, dirname, basename, sep } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { SnapError } from '../core/errors.js';
-import { parseRef, NAME_RE, VERSION_RE } from '../core/refs.js';
+import { parseRef, looksLikePath, NAME_RE, VERSION_RE } from '../core/refs.js';
 import { snapshotId } from '../core/statement.js';
+import { parseJsonStrict } from '../core/json-strict.js';
 import { ioError } from './errors.js';
+import { checkInterrupted, leaveNothing } from './interrupt.js';
 
 /** The format marker written to `store.json`. */
 export const STORE_FORMAT = 'snap-store/1';
@@ -42,7 +45,8 @@ export const CONTENTS_FILE = 'contents.json';
  */
 export async function snapshotKeepsObjects(dir: string): Promise<boolean> {
   try {
-    return JSON.parse(await fsp.readFile(join(dir, CONTENTS_FILE), 'utf8')).objects !== false;
+    // An unreadable or ambiguous marker (e.g. a duplicate member) counts as "kept": fsck then checks every object.
+    return (parseJsonStrict(await fsp.readFile(join(dir, CONTENTS_FILE), 'utf8'), 'SNAPSHOT_MALFORMED', CONTENTS_FILE) as { objects?: unknown }).objects !== false;
   } catch {
     return true;
   }
@@ -55,6 +59,11 @@ export interface Store {
   snapshotsDir: string;
   tmpDir: string;
   logPath: string;
+  /**
+   * Set by `openStore({ create: true })` when this call made the store (its `store.json`), and
+   * whether it made the root folder too (else the root was an empty folder). See {@link discardNewStore}.
+   */
+  created?: { root: boolean };
 }
 
 /** A snapshot's three files, wherever they are (a store, a folder). */
@@ -78,6 +87,11 @@ export interface SnapshotInfo {
   totalBytes: number;
   parent?: string;
   merkleRoot: string;
+  /**
+   * Set when the statement names another snapshot than its folder (`NAME@VERSION` of the
+   * statement): the folder was swapped or moved, and every command refuses it under this name.
+   */
+  signedAs?: string;
 }
 
 /** The store path: `--store`, else `$SNAP_STORE`, else `./.snap` (SPEC §8). */
@@ -107,6 +121,7 @@ export function objectPath(store: Store, hex: string): string {
  */
 export async function writeFileAtomic(path: string, data: Uint8Array | string, opts: { mode?: number; exclusive?: boolean } = {}): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const forget = leaveNothing(() => rmSync(tmp, { force: true }));
   try {
     const fh = await fsp.open(tmp, 'wx', opts.mode ?? 0o444);
     try {
@@ -131,6 +146,8 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, o
   } catch (e) {
     await fsp.rm(tmp, { force: true });
     throw ioError(e, path, 'cannot write');
+  } finally {
+    forget();
   }
 }
 
@@ -158,45 +175,64 @@ export function syncFileSystem(path: string): void {
 
 /**
  * Open a store.
- * @param create make it (and its folders) when missing
- * @throws SnapError `NOT_FOUND` (no store there and !create) | `STORE_MALFORMED` (store.json
- *   missing or of another format) | `IO_ERROR`
+ *
+ * Creating a store is deliberate: with `create`, a store is made only where its parent folder
+ * exists (so a mistyped `--store /data/snpa/store` is an error, not a new tree of folders), or
+ * with `parents` (`snap init`) along with its missing parent folders. The root folder itself may be
+ * absent or an empty folder. The caller announces a store it made (`created` is set), and removes it
+ * again with {@link discardNewStore} when its command fails.
+ * @param opts.create  make the store when there is none
+ * @param opts.parents with `create`: make missing parent folders too
+ * @throws SnapError `NOT_FOUND` (no store there and !create; or its parent folder is missing) |
+ *   `NOT_A_FOLDER` (the path, or with `create` its parent, is a file) | `STORE_MALFORMED` (store.json
+ *   missing from a non-empty folder, or of another format) | `IO_ERROR`
  */
-export async function openStore(root: string, opts: { create?: boolean } = {}): Promise<Store> {
+export async function openStore(root: string, opts: { create?: boolean; parents?: boolean } = {}): Promise<Store> {
   const s = layout(resolve(root));
   const marker = join(s.root, 'store.json');
+  const kind = await pathKind(s.root);
+  if (kind === 'other') {
+    throw new SnapError('NOT_A_FOLDER', `${s.root} is a file, not a store folder; point --store (or $SNAP_STORE) at a store folder`, { path: s.root });
+  }
   let text: string | undefined;
   try {
-    text = await fsp.readFile(marker, 'utf8');
+    if (kind === 'folder') text = await fsp.readFile(marker, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT') throw ioError(e, marker, 'cannot read the store');
   }
   if (text === undefined) {
+    const empty = kind === 'missing' || (await fsp.readdir(s.root)).length === 0;
     if (!opts.create) {
-      if (existsSync(s.root) && (await fsp.readdir(s.root)).length > 0) {
-        throw new SnapError('STORE_MALFORMED', `${s.root} exists but is not a snap store (no store.json)`, { path: s.root });
-      }
-      throw new SnapError('NOT_FOUND', `no snap store at ${s.root}; seal a dataset first, or point --store / $SNAP_STORE at one`, { path: s.root });
+      if (!empty) throw new SnapError('STORE_MALFORMED', `${s.root} exists but is not a snap store (no store.json)`, { path: s.root });
+      throw new SnapError('NOT_FOUND', `no snap store at ${s.root}; make one with "snap init --store ${s.root}" (or seal a dataset into it), or point --store / $SNAP_STORE at an existing one`, { path: s.root });
     }
-    try {
-      if (existsSync(s.root) && (await fsp.readdir(s.root)).length > 0) {
-        throw new SnapError('STORE_MALFORMED', `${s.root} exists, is not empty and is not a snap store; choose another --store`, { path: s.root });
+    if (!empty) throw new SnapError('STORE_MALFORMED', `${s.root} exists, is not empty and is not a snap store; choose another --store`, { path: s.root });
+    if (kind === 'missing' && !opts.parents) {
+      const parent = dirname(s.root);
+      const parentKind = await pathKind(parent);
+      if (parentKind === 'missing') {
+        throw new SnapError('NOT_FOUND', `no snap store at ${s.root}, and its parent folder ${parent} does not exist, so none was made (a mistyped --store?); to make one there, run "snap init --store ${s.root}"`, { path: s.root });
       }
+      if (parentKind === 'other') throw new SnapError('NOT_A_FOLDER', `cannot make a store at ${s.root}: ${parent} is a file, not a folder`, { path: parent });
+    }
+    let made = true;
+    try {
       await fsp.mkdir(s.tmpDir, { recursive: true });
       await fsp.mkdir(s.snapshotsDir, { recursive: true });
       await fsp.mkdir(s.objectsDir, { recursive: true });
       await writeFileAtomic(marker, JSON.stringify({ format: STORE_FORMAT }) + '\n', { mode: 0o644, exclusive: true }).catch((e) => {
-        if (!(e instanceof SnapError && e.code === 'FILE_EXISTS')) throw e; // another process made it first
+        if (!(e instanceof SnapError && e.code === 'FILE_EXISTS')) throw e;
+        made = false; // another process made it first
       });
     } catch (e) {
       throw ioError(e, s.root, 'cannot create the store');
     }
-    return s;
+    return made ? { ...s, created: { root: kind === 'missing' } } : s;
   }
   let fmt: unknown;
   try {
-    fmt = JSON.parse(text).format;
+    fmt = (parseJsonStrict(text, 'STORE_MALFORMED', 'store.json') as { format?: unknown }).format;
   } catch {
     /* fall through */
   }
@@ -204,7 +240,38 @@ export async function openStore(root: string, opts: { create?: boolean } = {}): 
   return s;
 }
 
-/** A held write lock; release it with {@link StoreLock.release}. */
+/** What is at `path`: nothing, a folder (following symbolic links), or something else. */
+async function pathKind(path: string): Promise<'missing' | 'folder' | 'other'> {
+  try {
+    return (await fsp.stat(path)).isDirectory() ? 'folder' : 'other';
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
+    throw ioError(e, path, 'cannot read the store');
+  }
+}
+
+/**
+ * Remove a store that `openStore({ create: true })` made for a command that then failed, so that
+ * a failed command leaves no new store behind. Removes the root folder when the store made it (else
+ * empties it), but leaves the store alone when it is no longer this command's alone: a snapshot was
+ * committed to it, or another writer holds its lock. Not a store this call made: nothing. Never throws.
+ */
+export async function discardNewStore(store: Store): Promise<void> {
+  if (!store.created) return;
+  try {
+    if ((await fsp.readdir(store.snapshotsDir).catch(() => [])).length > 0 || existsSync(join(store.root, LOCK_FILE))) return;
+    if (store.created.root) await fsp.rm(store.root, { recursive: true, force: true });
+    else for (const e of await fsp.readdir(store.root)) await fsp.rm(join(store.root, e), { recursive: true, force: true });
+  } catch {
+    /* best effort: what is left is an empty store */
+  }
+}
+
+/** The store's write lock, `STORE/lock`. */
+export const LOCK_FILE = 'lock';
+
+/** A held write lock; release it with {@link StoreLock.release} (which also empties `STORE/tmp`). */
 export interface StoreLock {
   release(): Promise<void>;
 }
@@ -218,8 +285,11 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** A takeover guard older than this (ms) was left by a process that died while holding it. */
-const GUARD_STALE_MS = 10_000;
+/**
+ * A takeover guard older than this (ms) was left by a process that died while holding it; so was a
+ * lock file this old that names no holder.
+ */
+export const GUARD_STALE_MS = 10_000;
 
 /**
  * Remove a stale lock file — but only the very file found stale (`held`: its device, inode and
@@ -241,6 +311,7 @@ async function takeOverStale(path: string, held: { dev: number; ino: number; tex
     if (st && Date.now() - st.mtimeMs > GUARD_STALE_MS) await fsp.rm(guard, { force: true });
     return; // another waiter is taking over: look again
   }
+  const forgetGuard = leaveNothing(() => rmSync(guard, { force: true }));
   try {
     const fh = await fsp.open(path, 'r').catch(() => undefined);
     if (!fh) return; // already taken over
@@ -255,6 +326,7 @@ async function takeOverStale(path: string, held: { dev: number; ino: number; tex
   } finally {
     await gh.close();
     await fsp.rm(guard, { force: true });
+    forgetGuard();
   }
 }
 
@@ -264,38 +336,42 @@ async function takeOverStale(path: string, held: { dev: number; ino: number; tex
  * audit log's append lock.
  * @param what    what is being locked, for the error message (e.g. "the store /s")
  * @param waitMs  how long to wait for the holder
- * @returns a function that releases the lock
+ * @param opts.interruptible stop waiting when the process is interrupted (`INTERRUPTED` / `TERMINATED`)
+ * @returns a function that releases the lock (once; later calls do nothing). Until then, an
+ *   interrupted process removes the lock on its way out (`interrupt.ts`).
  * @throws SnapError `STORE_LOCKED` after waiting | `IO_ERROR` / `NOT_FOUND` (e.g. a read-only or missing folder)
  */
-export async function acquireLockFile(path: string, what: string, waitMs: number): Promise<() => Promise<void>> {
+export async function acquireLockFile(path: string, what: string, waitMs: number, opts: { interruptible?: boolean } = {}): Promise<() => Promise<void>> {
   const me = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+  const text = JSON.stringify(me);
   const deadline = Date.now() + waitMs;
+  let forget: (() => void) | undefined;
   for (;;) {
+    if (opts.interruptible) checkInterrupted();
+    let fh: fsp.FileHandle | undefined;
     try {
-      const fh = await fsp.open(path, FS.O_CREAT | FS.O_EXCL | FS.O_WRONLY, 0o644);
-      await fh.writeFile(JSON.stringify(me));
-      await fh.close();
-      break;
+      fh = await fsp.open(path, FS.O_CREAT | FS.O_EXCL | FS.O_WRONLY, 0o644);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(e, path, `cannot lock ${what}`);
     }
-    let holder: { pid?: number; host?: string } = {};
-    let held: { dev: number; ino: number; text: string } | undefined;
-    try {
-      const fh = await fsp.open(path, 'r');
+    if (fh) {
+      // From here on the file is ours: an interrupted process removes it even if it stops now.
+      forget = leaveNothing(() => removeOwnLock(path, text));
       try {
-        const st = await fh.stat();
-        const text = await fh.readFile('utf8');
-        held = { dev: st.dev, ino: st.ino, text };
-        holder = JSON.parse(text);
-      } finally {
+        await fh.writeFile(text);
         await fh.close();
+      } catch (e) {
+        await fh.close().catch(() => {});
+        await fsp.rm(path, { force: true });
+        forget();
+        throw ioError(e, path, `cannot lock ${what}`);
       }
-    } catch {
-      /* gone, being written, or garbage: try again, or wait */
+      break;
     }
-    if (held && holder.host === me.host && typeof holder.pid === 'number' && !pidAlive(holder.pid)) {
-      await takeOverStale(path, held);
+    const found = await inspectLock(path);
+    const holder = found?.holder ?? {};
+    if (found?.state === 'stale') {
+      await takeOverStale(path, found.held);
       continue;
     }
     if (Date.now() > deadline) {
@@ -303,23 +379,138 @@ export async function acquireLockFile(path: string, what: string, waitMs: number
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+  let released = false;
   return async () => {
+    if (released) return;
+    released = true;
     await fsp.rm(path, { force: true });
+    forget?.();
   };
 }
 
+/** A lock file as found: who holds it, and whether that holder is gone. */
+export interface LockInspection {
+  /**
+   * `live`: its process runs on this host · `stale`: its process is dead on this host, or the file
+   * does not name a holder and is older than {@link GUARD_STALE_MS} (a process died between making
+   * and writing it) · `unknown`: held from another host (its pid cannot be checked), or just made.
+   */
+  state: 'live' | 'stale' | 'unknown';
+  holder: { pid?: number; host?: string; since?: string };
+  /** What {@link takeOverStale} needs to remove exactly this file. */
+  held: { dev: number; ino: number; text: string };
+  /** Size of the lock file (bytes) and when it was last written (ms since the epoch). */
+  bytes: number;
+  mtimeMs: number;
+}
+
 /**
- * Take the store's advisory write lock (`STORE/lock`, see {@link acquireLockFile}). While held,
- * everything in `STORE/tmp` is stale and removed.
+ * Look at a lock file (the store's `lock`, the log's `log.lock`).
+ * @returns undefined when there is none (or it vanished while read)
+ */
+export async function inspectLock(path: string): Promise<LockInspection | undefined> {
+  let fh: fsp.FileHandle;
+  try {
+    fh = await fsp.open(path, 'r');
+  } catch {
+    return undefined;
+  }
+  let held: LockInspection['held'];
+  let st;
+  try {
+    st = await fh.stat();
+    held = { dev: st.dev, ino: st.ino, text: await fh.readFile('utf8') };
+  } catch {
+    return undefined;
+  } finally {
+    await fh.close();
+  }
+  let holder: LockInspection['holder'] = {};
+  try {
+    const o = JSON.parse(held.text);
+    if (o && typeof o === 'object' && !Array.isArray(o)) holder = o;
+  } catch {
+    /* being written, or garbage */
+  }
+  let state: LockInspection['state'];
+  if (typeof holder.pid === 'number' && typeof holder.host === 'string') {
+    state = holder.host !== hostname() ? 'unknown' : pidAlive(holder.pid) ? 'live' : 'stale';
+  } else {
+    state = Date.now() - st.mtimeMs > GUARD_STALE_MS ? 'stale' : 'unknown';
+  }
+  return { state, holder, held, bytes: st.size, mtimeMs: st.mtimeMs };
+}
+
+/**
+ * Remove the lock file at `path` if it still holds exactly `text` (what this process wrote), or is
+ * empty (this process stopped between creating and writing it). Synchronous, never throws: run by
+ * an interrupted process on its way out.
+ */
+function removeOwnLock(path: string, text: string): void {
+  try {
+    const now = readFileSync(path, 'utf8');
+    if (now === text || now === '') unlinkSync(path);
+  } catch {
+    /* gone already */
+  }
+}
+
+/**
+ * Take the store's advisory write lock (`STORE/lock`, see {@link acquireLockFile}). Once it is held,
+ * everything in `STORE/tmp` is stale and removed; releasing it empties `STORE/tmp` again, and so
+ * does an interrupted process on its way out (`interrupt.ts`). Waiting for another writer stops
+ * when the process is interrupted.
  * @param waitMs how long to wait for another writer (default 60 s)
- * @throws SnapError `STORE_LOCKED` after waiting | `IO_ERROR` (e.g. a read-only store)
+ * @throws SnapError `STORE_LOCKED` after waiting | `IO_ERROR` (e.g. a read-only store) |
+ *   `INTERRUPTED` / `TERMINATED`
  */
 export async function lockStore(store: Store, waitMs = 60_000): Promise<StoreLock> {
-  const release = await acquireLockFile(join(store.root, 'lock'), `the store ${store.root}`, waitMs);
-  // We are the only writer: whatever is in tmp/ was left by a crashed or killed one.
-  await fsp.rm(store.tmpDir, { recursive: true, force: true });
-  await fsp.mkdir(store.tmpDir, { recursive: true });
-  return { release };
+  const release = await acquireLockFile(join(store.root, LOCK_FILE), `the store ${store.root}`, waitMs, { interruptible: true });
+  // Registered after the lock, so an interrupted writer empties tmp/ before it removes its lock.
+  const forget = leaveNothing(() => emptyTmpSync(store));
+  try {
+    // We are the only writer: whatever is in tmp/ was left by a crashed or killed one.
+    await fsp.rm(store.tmpDir, { recursive: true, force: true });
+    await fsp.mkdir(store.tmpDir, { recursive: true });
+  } catch (e) {
+    forget();
+    await release();
+    throw ioError(e, store.tmpDir, 'cannot clear the temporary folder of the store');
+  }
+  let released = false;
+  return {
+    async release() {
+      if (released) return;
+      released = true;
+      // Whatever this writer left in tmp/ (a file a terminated worker was writing, a stopped
+      // import's staging folder) is removed before the next writer could see it.
+      await emptyTmp(store).catch(() => {});
+      forget();
+      await release();
+    },
+  };
+}
+
+/** Remove everything inside STORE/tmp (the folder itself stays). */
+async function emptyTmp(store: Store): Promise<void> {
+  for (const name of await fsp.readdir(store.tmpDir).catch(() => [] as string[])) await fsp.rm(join(store.tmpDir, name), { recursive: true, force: true });
+}
+
+/** {@link emptyTmp}, synchronously and never throwing (for an interrupted process on its way out). */
+function emptyTmpSync(store: Store): void {
+  let names: string[] = [];
+  try {
+    names = readdirSync(store.tmpDir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    try {
+      rmSync(join(store.tmpDir, name), { recursive: true, force: true });
+    } catch {
+      /* best effort */
+    }
+  }
 }
 
 /** Make a fresh private folder under STORE/tmp. */
@@ -361,10 +552,11 @@ async function readInfo(dir: string, name: string, version: string): Promise<Sna
   }
   let p: Record<string, unknown> = {};
   try {
-    p = JSON.parse(bytes.toString('utf8')).predicate ?? {};
+    p = (parseJsonStrict(bytes.toString('utf8'), 'SNAPSHOT_MALFORMED', 'the statement') as { predicate?: Record<string, unknown> }).predicate ?? {};
   } catch {
     /* listed with what we have; verify will refuse it */
   }
+  const signedAs = typeof p.dataset === 'string' && typeof p.version === 'string' ? `${p.dataset}@${p.version}` : undefined;
   return {
     name,
     version,
@@ -375,6 +567,7 @@ async function readInfo(dir: string, name: string, version: string): Promise<Sna
     totalBytes: typeof p.totalBytes === 'number' ? p.totalBytes : 0,
     ...(typeof p.parent === 'string' ? { parent: p.parent } : {}),
     merkleRoot: typeof p.merkleRoot === 'string' ? p.merkleRoot : '',
+    ...(signedAs !== undefined && signedAs !== `${name}@${version}` ? { signedAs } : {}),
   };
 }
 
@@ -411,10 +604,12 @@ export function isSnapshotFolder(dir: string): boolean {
  * Resolve a ref (SPEC §1) to a snapshot folder: an existing snapshot folder path, `NAME@VERSION`,
  * a snapshot id, or a unique id prefix of at least 8 hex digits. Archives are resolved by the
  * archive module.
- * @throws SnapError `REF_MALFORMED` | `REF_AMBIGUOUS` | `REF_NOT_FOUND` | `NOT_FOUND` (no store)
+ * @throws SnapError `REF_MALFORMED` | `REF_AMBIGUOUS` | `REF_NOT_FOUND` | `NOT_FOUND` (no store; a
+ *   path, see `looksLikePath`, with nothing there)
  */
 export async function resolveRef(text: string, storeRoot: string): Promise<SnapshotLocation> {
-  if ((text.includes('/') || text.startsWith('.')) && existsSync(text)) {
+  if (looksLikePath(text)) {
+    if (!existsSync(text)) throw new SnapError('NOT_FOUND', `${text} does not exist (no snapshot folder there)`, { path: resolve(text) });
     if (isSnapshotFolder(text)) return { dir: resolve(text), ref: text };
     throw new SnapError('REF_NOT_FOUND', `${text} is not a snapshot folder (it needs ${STATEMENT_FILE}, ${ENVELOPE_FILE} and ${MANIFEST_FILE})`, { ref: text });
   }

@@ -5,15 +5,26 @@
  * listing per level of depth.
  *
  * Symbolic links are recorded (their target read), never followed. Sockets, FIFOs and devices, and
- * names that break the path rules, stop the walk with an error naming the file.
+ * entries a manifest cannot record (a name that breaks the path rules, a link whose target is not
+ * UTF-8), stop the walk with an error naming the file, or are handed to `onSpecial` / `onBadName`
+ * (verify and diff report them beside everything else).
+ *
+ * Names are read without loss. A folder is listed with Node's UTF-8 names; only when one of them
+ * holds U+FFFD (which Node writes for bytes that are not UTF-8) is it listed again as bytes and
+ * decoded by `decodeNameBytes` (PEP 383: each such byte becomes U+DC80–U+DCFF), so the common case
+ * costs nothing more. Such a name is never a valid path, but it can be reported exactly, matched
+ * by `--exclude` patterns (each undecodable byte is one character, matched by `?` or `*`), and a
+ * folder of that name is still entered (by its bytes) so that every file in it is reported.
  */
 import { promises as fsp, readdirSync } from 'node:fs';
 import type { Dirent } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import type { Ignore } from 'ignore';
-import { SnapError } from '../core/errors.js';
-import { compareUtf8 } from '../core/paths.js';
-import { validatePath } from '../core/paths.js';
+import { checkExcludePatterns } from '../core/excludes.js';
+import { SnapError, type SnapErrorCode } from '../core/errors.js';
+import { compareUtf8, validatePath, MAX_PATH_BYTES } from '../core/paths.js';
+import { decodeNameBytes, encodeNameBytes, hasRawBytes, rawBytesHex } from '../core/name-bytes.js';
+import { escapeForTerminal } from '../core/display.js';
 import { ioError } from './errors.js';
 
 /** One item of a dataset in manifest order. */
@@ -27,11 +38,84 @@ export interface WalkOptions {
   skipDirs?: readonly string[];
   /** What to do with a socket, FIFO or device: throw (seal) or report it (verify). */
   onSpecial?: (path: string, what: string) => void;
-  /** What to do with a name that breaks the path rules: throw by default. */
+  /**
+   * What to do with an entry a manifest cannot record: a name that breaks the path rules
+   * (`PATH_*`) or a symbolic link whose target is not UTF-8 (`MANIFEST_BAD_TARGET`). Throw by
+   * default; the error's `details` are {@link nameDetails} of its path.
+   */
   onBadName?: (err: SnapError) => void;
 }
 
-function describeSpecial(d: Dirent): string | undefined {
+/**
+ * The `details` of an error or report about a name found on disk: `path` (decoded without loss,
+ * see `decodeNameBytes`) and, when the name holds bytes that are not UTF-8, `pathHex`, the hex of
+ * its exact bytes.
+ */
+export function nameDetails(path: string): { path: string; pathHex?: string } {
+  const hex = rawBytesHex(path);
+  return hex === undefined ? { path } : { path, pathHex: hex };
+}
+
+/** A character no path may hold: a control character, or a lone surrogate (a byte that is not UTF-8). */
+const REFUSED_CHAR = /[\x00-\x1f\x7f]|[\ud800-\udbff](?![\udc00-\udfff])|(?:^|[^\ud800-\udbff])[\udc00-\udfff]/;
+/** A character that would not print as itself (see `escapeForTerminal`): `?` in a suggested pattern. */
+const UNPRINTABLE = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?:^|[^\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * An `--exclude` argument that leaves out a refused entry: its path, or the path down to its first
+ * segment holding a character no path may hold (then a folder, with a trailing `/`), anchored with
+ * `/`, with each character that would not print as itself written `?` and gitignore's special
+ * characters escaped, in shell single quotes: `'/sub/bad?.csv'`.
+ */
+export function suggestExclude(path: string): string {
+  const segs = path.split('/');
+  let k = segs.findIndex((seg) => REFUSED_CHAR.test(seg));
+  if (k < 0) k = segs.length - 1;
+  const glob = (seg: string) => {
+    let out = '';
+    for (const ch of seg) out += /[\\*?[\]]/.test(ch) ? `\\${ch}` : UNPRINTABLE.test(ch) ? '?' : ch;
+    return out.replace(/ +$/, (sp) => '\\ '.repeat(sp.length));
+  };
+  const pattern = `/${segs.slice(0, k + 1).map(glob).join('/')}${k < segs.length - 1 ? '/' : ''}`;
+  return `'${pattern.replace(/'/g, "'\\''")}'`;
+}
+
+/** Why a manifest cannot record an entry, by the code of the error the walk reports it with. */
+const REFUSED: Partial<Record<string, string>> = {
+  PATH_CONTROL_CHAR: 'its name holds a control character',
+  PATH_INVALID_UTF8: 'its name is not valid UTF-8',
+  PATH_TOO_LONG: `its path is longer than ${MAX_PATH_BYTES} bytes`,
+  MANIFEST_BAD_TARGET: 'it is a symbolic link whose target is not valid UTF-8',
+};
+
+/** Why a manifest cannot record an entry the walk reported with `code` (for a report line). */
+export function whyRefused(code: string): string {
+  return REFUSED[code] ?? 'its name breaks the path rules';
+}
+
+/** The error for an entry a manifest cannot record, naming it (escaped) and saying how to leave it out. */
+function refused(code: SnapErrorCode, path: string, fallback: string, details: Record<string, unknown> = {}): SnapError {
+  const hint = suggestExclude(path);
+  return new SnapError(
+    code,
+    `${escapeForTerminal(path)}: ${REFUSED[code] ?? fallback}, so snap cannot record it; rename it, or leave it out with --exclude ${hint}`,
+    { ...nameDetails(path), ...details },
+  );
+}
+
+/** A folder or file on disk: its path as a string, or as bytes when it is not valid UTF-8. */
+type DiskPath = string | Buffer;
+
+/** `parent/name` on disk; bytes when either part holds bytes that are not UTF-8. */
+function childPath(parent: DiskPath, name: string): DiskPath {
+  if (typeof parent === 'string' && !hasRawBytes(name)) return join(parent, name);
+  return Buffer.concat([typeof parent === 'string' ? Buffer.from(parent) : parent, Buffer.from('/'), encodeNameBytes(name)]);
+}
+
+/** A disk path as text for a message. */
+const shown = (p: DiskPath): string => (typeof p === 'string' ? p : decodeNameBytes(p));
+
+function describeSpecial(d: Dirent<string | Buffer>): string | undefined {
   if (d.isFIFO()) return 'a FIFO (named pipe)';
   if (d.isSocket()) return 'a socket';
   if (d.isBlockDevice()) return 'a block device';
@@ -42,9 +126,12 @@ function describeSpecial(d: Dirent): string | undefined {
 /** A compiled matcher for `--exclude` patterns (gitignore syntax, via the `ignore` package, loaded only when needed). */
 export async function excludeMatcher(patterns: readonly string[]): Promise<Ignore | undefined> {
   if (patterns.length === 0) return undefined;
+  checkExcludePatterns(patterns, 'USAGE');
   const { default: ignore } = await import('ignore');
   try {
-    return ignore().add([...patterns]);
+    const ig = ignore().add([...patterns]);
+    ig.ignores('x'); // the package compiles its regular expressions on first use: fail here, not mid-walk
+    return ig;
   } catch (e) {
     throw new SnapError('USAGE', `invalid --exclude pattern: ${(e as Error).message}`);
   }
@@ -52,36 +139,33 @@ export async function excludeMatcher(patterns: readonly string[]): Promise<Ignor
 
 interface Frame {
   rel: string; // folder path relative to the root ('' for the root)
-  entries: { name: string; dir: boolean; dirent: Dirent }[];
+  abs: DiskPath; // the folder on disk
+  entries: { name: string; dir: boolean; dirent: Dirent<string | Buffer> }[];
   i: number;
 }
 
-async function listDir(abs: string, rel: string): Promise<Dirent[]> {
-  let list: Dirent[];
+/**
+ * One folder's entries and their names (decoded without loss). Synchronous on purpose: one folder
+ * listing is short, and it spares a thread-pool round trip per folder while the hashing workers
+ * keep every core busy.
+ */
+function listDir(abs: DiskPath, rel: string): { dirents: Dirent<string | Buffer>[]; names: string[] } {
   try {
-    // Synchronous on purpose: one folder listing is short, and it spares a thread-pool round trip
-    // per folder while the hashing workers keep every core busy.
-    list = readdirSync(abs, { withFileTypes: true });
-  } catch (e) {
-    throw ioError(e, abs, rel === '' ? 'cannot read the dataset folder' : 'cannot read folder');
-  }
-  // Node decodes names as UTF-8 and replaces invalid bytes with U+FFFD: look at the raw bytes.
-  if (list.some((d) => d.name.includes('\uFFFD'))) {
-    const raw = await fsp.readdir(abs, { encoding: 'buffer' });
-    const dec = new TextDecoder('utf-8', { fatal: true });
-    for (const b of raw) {
-      try {
-        dec.decode(b);
-      } catch {
-        const shown = join(rel, b.toString('utf8'));
-        throw new SnapError('PATH_INVALID_UTF8', `file name is not valid UTF-8: ${JSON.stringify(shown)} (bytes ${b.toString('hex')}); rename it or --exclude it`, { path: shown });
-      }
+    if (typeof abs === 'string') {
+      const list = readdirSync(abs, { withFileTypes: true });
+      // Node decodes names as UTF-8 and writes U+FFFD for bytes that are not: only then list the bytes.
+      let lossy = false;
+      for (const d of list) if (d.name.includes('\uFFFD')) lossy = true;
+      if (!lossy) return { dirents: list, names: list.map((d) => d.name) };
     }
+    const list = readdirSync(abs, { withFileTypes: true, encoding: 'buffer' });
+    return { dirents: list, names: list.map((d) => decodeNameBytes(d.name)) };
+  } catch (e) {
+    throw ioError(e, shown(abs), rel === '' ? 'cannot read the dataset folder' : 'cannot read folder');
   }
-  return list;
 }
 
-async function resolveUnknown(abs: string, d: Dirent): Promise<Dirent> {
+async function resolveUnknown(abs: DiskPath, d: Dirent<string | Buffer>): Promise<Dirent<string | Buffer>> {
   if (d.isFile() || d.isDirectory() || d.isSymbolicLink() || describeSpecial(d)) return d;
   // DT_UNKNOWN (some file systems): ask lstat.
   const st = await fsp.lstat(abs);
@@ -121,23 +205,29 @@ export async function* walkDatasetRuns(root: string, opts: WalkOptions = {}): As
   const ig = await excludeMatcher(opts.excludes ?? []);
   const skip = new Set((opts.skipDirs ?? []).map((d) => relative(absRoot, d)).filter((r) => r !== '' && !r.startsWith('..') && !r.startsWith(sep)).map((r) => r.split(sep).join('/')));
 
-  const open = async (rel: string): Promise<Frame> => {
-    const abs = rel === '' ? absRoot : join(absRoot, rel);
-    const list = await listDir(abs, rel);
+  const open = async (rel: string, abs: DiskPath): Promise<Frame> => {
+    const { dirents, names } = listDir(abs, rel);
     const entries: Frame['entries'] = [];
-    for (let d of list) {
-      const childRel = rel === '' ? d.name : `${rel}/${d.name}`;
-      if (!(d.isFile() || d.isDirectory() || d.isSymbolicLink())) d = await resolveUnknown(join(abs, d.name), d);
+    for (let k = 0; k < dirents.length; k++) {
+      let d = dirents[k] as Dirent<string | Buffer>;
+      const name = names[k] as string;
+      const childRel = rel === '' ? name : `${rel}/${name}`;
+      if (!(d.isFile() || d.isDirectory() || d.isSymbolicLink())) d = await resolveUnknown(childPath(abs, name), d);
       const dir = d.isDirectory();
       if (dir && skip.has(childRel)) continue;
       if (ig && ig.ignores(dir ? `${childRel}/` : childRel)) continue;
-      entries.push({ name: d.name, dir, dirent: d });
+      entries.push({ name, dir, dirent: d });
     }
     entries.sort((a, b) => compareUtf8(a.dir ? `${a.name}/` : a.name, b.dir ? `${b.name}/` : b.name));
-    return { rel, entries, i: 0 };
+    return { rel, abs, entries, i: 0 };
+  };
+  /** An entry a manifest cannot record: reported to onBadName, or thrown. */
+  const bad = (e: SnapError) => {
+    if (!opts.onBadName) throw e;
+    opts.onBadName(e);
   };
 
-  const stack: Frame[] = [await open('')];
+  const stack: Frame[] = [await open('', absRoot)];
   let run: WalkItem[] = [];
   while (stack.length > 0) {
     const top = stack[stack.length - 1] as Frame;
@@ -152,33 +242,38 @@ export async function* walkDatasetRuns(root: string, opts: WalkOptions = {}): As
         yield run;
         run = [];
       }
-      stack.push(await open(rel));
+      // Entered even when its name is refused (by its bytes if need be): each file in it is reported.
+      stack.push(await open(rel, childPath(top.abs, name)));
       continue;
     }
     try {
       validatePath(rel);
     } catch (e) {
-      if (opts.onBadName && e instanceof SnapError) {
-        opts.onBadName(e);
-        continue;
-      }
-      throw e;
+      if (!(e instanceof SnapError)) throw e;
+      bad(refused(e.code, rel, e.message));
+      continue;
     }
     if (dirent.isFile()) {
       run.push({ kind: 'file', path: rel });
     } else if (dirent.isSymbolicLink()) {
+      const abs = childPath(top.abs, name) as string; // a valid path: all text
       let target: string;
       try {
-        target = await fsp.readlink(join(absRoot, rel));
+        target = await fsp.readlink(abs);
+        if (target.includes('\uFFFD')) target = decodeNameBytes(await fsp.readlink(abs, { encoding: 'buffer' }));
       } catch (e) {
-        throw ioError(e, join(absRoot, rel), 'cannot read symbolic link');
+        throw ioError(e, abs, 'cannot read symbolic link');
+      }
+      if (hasRawBytes(target)) {
+        bad(refused('MANIFEST_BAD_TARGET', rel, 'its target cannot be recorded', { target, targetHex: rawBytesHex(target) }));
+        continue;
       }
       run.push({ kind: 'symlink', path: rel, target });
     } else {
       const what = describeSpecial(dirent) ?? 'not a regular file, folder or symbolic link';
       if (opts.onSpecial) opts.onSpecial(rel, what);
       else {
-        throw new SnapError('FILE_UNSUPPORTED_TYPE', `${rel} is ${what}; snap records only regular files and symbolic links. Remove it or --exclude it.`, { path: rel });
+        throw new SnapError('FILE_UNSUPPORTED_TYPE', `${escapeForTerminal(rel)} is ${what}; snap records only regular files and symbolic links. Remove it or --exclude it.`, { path: rel });
       }
     }
     if (run.length >= 1024) {

@@ -1,12 +1,14 @@
 /**
  * What every pool of snap's worker threads shares: starting workers from self-contained source
  * (`new Worker(source, { eval: true })`), matching replies to requests by id, choosing the
- * least-loaded worker, and failing every waiting request when a worker dies. The hashing pool
+ * least-loaded worker, and failing every waiting request when a worker dies or the process is
+ * interrupted (SIGINT, SIGTERM: see `interrupt.ts`; the threads are then terminated). The hashing pool
  * (`hash-pool.ts`), the read pool and the write pool (`read-pool.ts`, `write-pool.ts`) add only
  * their own messages.
  */
 import { Worker } from 'node:worker_threads';
 import { SnapError } from '../core/errors.js';
+import { interruptedError, whenInterrupted } from './interrupt.js';
 
 /**
  * A pool of worker threads that answer `{ id, … }` messages with `{ id, … }` replies.
@@ -18,6 +20,7 @@ export class WorkerPool<Reply extends { id: number }> {
   private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: unknown) => void }>();
   private nextId = 0;
   private failed: unknown;
+  private readonly unregister: () => void;
 
   /**
    * @param source    JavaScript run in each worker (`eval: true`): it must need no imports
@@ -44,6 +47,17 @@ export class WorkerPool<Reply extends { id: number }> {
       this.workers.push(worker);
       this.load.push(0);
     }
+    this.unregister = whenInterrupted(() => this.abort());
+  }
+
+  /**
+   * Stop at once because the process was interrupted: every waiting and later request fails with
+   * `INTERRUPTED` / `TERMINATED`, and the threads are terminated (a file a worker was writing is
+   * left to the caller's clean-up).
+   */
+  private async abort(): Promise<void> {
+    this.fail(interruptedError());
+    await Promise.all(this.workers.map((w) => w.terminate()));
   }
 
   private fail(e: unknown): void {
@@ -75,7 +89,11 @@ export class WorkerPool<Reply extends { id: number }> {
    *   is marked handled, so a caller may await it later, in order.
    */
   send<R extends Reply = Reply>(msg: Record<string, unknown>, w: number = this.pick(), transfer: ArrayBuffer[] = []): Promise<R> {
-    if (this.failed) return Promise.reject(this.failed);
+    if (this.failed) {
+      const failed = Promise.reject(this.failed) as Promise<R>;
+      failed.catch(() => {}); // handled, like every reply: a caller may hold it and never await it
+      return failed;
+    }
     const id = this.nextId++;
     this.load[w] = (this.load[w] as number) + 1;
     const p = new Promise<R>((resolve, reject) => this.pending.set(id, { resolve: resolve as (r: Reply) => void, reject }));
@@ -97,6 +115,7 @@ export class WorkerPool<Reply extends { id: number }> {
 
   /** Stop every worker (files they hold open are closed with them). */
   async close(): Promise<void> {
+    this.unregister();
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Builds a record index (docs/FORMAT.md §11.5) from records as a reader produces them, in bounded
+ * Builds a record index (docs/FORMAT.md §15.5) from records as a reader produces them, in bounded
  * memory whatever the number of records: an external sort.
  *
  * - Each record is hashed (fingerprint, feature hash) as it arrives; the two digests go into one

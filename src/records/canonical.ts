@@ -1,5 +1,5 @@
 /**
- * Canonical forms of records (docs/FORMAT.md §11.3). A record's fingerprint is the SHA-256 of its
+ * Canonical forms of records (docs/FORMAT.md §15.3). A record's fingerprint is the SHA-256 of its
  * canonical form; its feature hash is the SHA-256 of the canonical form without its key and label
  * fields. Every form is RFC 8785 (JCS) JSON of an object, so a reader in any language can recompute
  * it:

@@ -1,5 +1,5 @@
 /**
- * The dataset's record configuration (docs/FORMAT.md §11.1): `snap.json` at the dataset root, or
+ * The dataset's record configuration (docs/FORMAT.md §15.1): `snap.json` at the dataset root, or
  * `--records` rules on the command line. A rule says which files hold records (a gitignore-syntax
  * pattern), how to read them (format), how a record is identified (key) and where its label is
  * (a field, or a path segment for label-by-folder datasets). Pure: bytes in, rules out.

@@ -1,6 +1,6 @@
 /**
  * Indexing one record set: a tabular file read by its reader, or the files of a label-folder set
- * taken from a manifest, into a record index file (docs/FORMAT.md §11.5).
+ * taken from a manifest, into a record index file (docs/FORMAT.md §15.5).
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * Record index lines (docs/FORMAT.md §11.4): one RFC 8785 JSON object per record, each line ending
+ * Record index lines (docs/FORMAT.md §15.4): one RFC 8785 JSON object per record, each line ending
  * in `\n`, sorted by identity:
  * ```
  * {"features":"<64 hex>","fingerprint":"<64 hex>","key":[…],"label":"…","row":N}

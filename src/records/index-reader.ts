@@ -1,5 +1,5 @@
 /**
- * A record index read line by line as bytes (docs/FORMAT.md §11.5), for the record diff's hot
+ * A record index read line by line as bytes (docs/FORMAT.md §15.5), for the record diff's hot
  * loop: most records of two versions are unchanged, and an unchanged record's lines are equal byte
  * for byte up to their `row` member, so they are compared without being decoded. Each line is still
  * checked (structure, order, UTF-8), its label counted, duplicates of its identity found and its

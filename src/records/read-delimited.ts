@@ -1,5 +1,5 @@
 /**
- * CSV and TSV records (docs/FORMAT.md §11.2), through csv-parse in its strictest settings: the
+ * CSV and TSV records (docs/FORMAT.md §15.2), through csv-parse in its strictest settings: the
  * first record is the header; every row has exactly as many fields as the header; a broken quote
  * is an error; a UTF-8 BOM at the start is skipped; records end at `\n` or `\r\n`. TSV has no
  * quoting (IANA text/tab-separated-values). Bytes are hashed as they are read and checked to be

@@ -1,5 +1,5 @@
 /**
- * Reading a record index back (docs/FORMAT.md §11.5): lines parsed strictly, in runs, with their
+ * Reading a record index back (docs/FORMAT.md §15.5): lines parsed strictly, in runs, with their
  * order checked and the SHA-256 of the bytes compared with the digest the statement names — in one
  * streaming pass, O(1) memory in the index's length.
  */

@@ -1,5 +1,5 @@
 /**
- * JSON Lines records (docs/FORMAT.md §11.2): one JSON object per line, `\n`-separated; a `\r`
+ * JSON Lines records (docs/FORMAT.md §15.2): one JSON object per line, `\n`-separated; a `\r`
  * before the `\n` is dropped, a UTF-8 BOM at the start is skipped, the final `\n` is optional; a
  * blank line, a line that is not JSON or not an object, and an integer that JSON numbers cannot hold
  * exactly are errors. Bytes are hashed as they are read.

@@ -1,5 +1,5 @@
 /**
- * Parquet records (docs/FORMAT.md §11.2), through hyparquet (pure JavaScript) with
+ * Parquet records (docs/FORMAT.md §15.2), through hyparquet (pure JavaScript) with
  * hyparquet-compressors, one row group at a time. Values keep their exact type (see
  * `canonical.ts` `parquetValue`): the timestamp and date parsers here return the stored integers,
  * strings are decoded as strict UTF-8, other byte arrays stay bytes.

@@ -1,6 +1,6 @@
 /**
  * Record diff: a merge-join of two record indexes of one record set, both in index order
- * (docs/FORMAT.md §11.5), in one streaming pass. Memory holds one group of records that share an
+ * (docs/FORMAT.md §15.5), in one streaming pass. Memory holds one group of records that share an
  * identity (normally one record a side) and the differences found; never the indexes.
  *
  * For each identity (key, feature hash, row or path) present on:

@@ -1,5 +1,5 @@
 /**
- * Record indexes at seal time (docs/FORMAT.md §11): the dataset's rules (its `snap.json`, or
+ * Record indexes at seal time (docs/FORMAT.md §15): the dataset's rules (its `snap.json`, or
  * `--records` flags) applied to the manifest just written; every matching tabular file read and
  * indexed, every label-folder set indexed from the manifest; the index files then moved into the
  * store as objects, before the snapshot that names them is committed.

@@ -1,5 +1,5 @@
 /**
- * Thresholds of `snap check B --against A` (docs/FORMAT.md §11.8): what a legitimate new version of
+ * Thresholds of `snap check B --against A` (docs/FORMAT.md §15.8): what a legitimate new version of
  * a dataset may change before the review gate fails. Pure.
  */
 import { SnapError } from '../core/errors.js';

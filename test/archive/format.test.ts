@@ -1,7 +1,9 @@
 /**
  * The archive format (docs/FORMAT.md §10): `snap export` is deterministic (the same snapshot gives
- * byte-identical archives), GNU tar and bsdtar extract it, GNU tar lists the members as documented (order, r--r--r--, 0/0, mtime =
- * createdAt), and export refuses what it cannot archive with the documented codes and leaves no file.
+ * byte-identical archives), two independent tar implementations — GNU tar and node-tar (the npm
+ * package `tar`, not the tar-stream that snap writes with) — list the members as documented (order,
+ * r--r--r--, 0/0, mtime = createdAt) and extract it to the original tree, and export refuses what
+ * it cannot archive with the documented codes and leaves no file.
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { REPO, makeTree, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { diffTrees, exists, headers, tarList } from './helpers.js';
 import { spawnSync } from 'node:child_process';
+import * as nodeTar from 'tar';
 import { writeArchive } from '../../src/io/archive.js';
 import { isSnapError } from '../../src/core/errors.js';
 
@@ -77,19 +80,77 @@ describe('snap export: a deterministic archive', () => {
     }
   });
 
+  it('is listed by node-tar with the same members, in the same order, and the same header fields as GNU tar', async () => {
+    const { data, work, store, createdAt } = await sealed();
+    const file = join(work, 'ds@v1.snap.tar');
+    expect((await snapJson(['export', 'ds@v1', '-o', file, '--store', store])).code).toBe(0);
+    const seen: { name: string; type: string; mode?: number; uid?: number; gid?: number; mtime?: string; size: number; body: Buffer }[] = [];
+    // strict: every warning node-tar would raise (bad checksum, bad pax record, truncation) fails the listing.
+    await nodeTar.t({
+      file,
+      strict: true,
+      onReadEntry: (e) => {
+        const chunks: Buffer[] = [];
+        e.on('data', (c: Buffer) => chunks.push(c));
+        e.on('end', () => {
+          seen.push({
+            name: e.type === 'SymbolicLink' ? `${e.path} -> ${e.linkpath}` : e.path,
+            type: e.type,
+            mode: e.mode,
+            uid: e.uid,
+            gid: e.gid,
+            mtime: e.mtime?.toISOString().replace('.000Z', 'Z'),
+            size: e.size,
+            body: Buffer.concat(chunks),
+          });
+        });
+      },
+    });
+    const gnu = tarList(file).map((l) => l.split(/\s+/).slice(5).join(' '));
+    expect(seen.map((m) => m.name)).toEqual(gnu);
+    expect(seen.length).toBe(9);
+    for (const m of seen) {
+      expect(m.type === 'File' || m.type === 'SymbolicLink', m.name).toBe(true);
+      expect(m.mode, m.name).toBe(m.type === 'SymbolicLink' ? 0o777 : 0o444);
+      expect([m.uid, m.gid], m.name).toEqual([0, 0]);
+      expect(m.mtime, m.name).toBe(createdAt);
+      expect(m.body.length, m.name).toBe(m.size);
+      const [top, ...rest] = m.name.split('/');
+      const path = rest.join('/');
+      if (m.type === 'SymbolicLink') {
+        expect(m.size, m.name).toBe(0);
+        expect(m.name).toBe(`data/${path.split(' -> ')[0]} -> ${await fsp.readlink(join(data, path.split(' -> ')[0] as string))}`);
+      } else if (top === 'data') {
+        expect(m.body.equals(await fsp.readFile(join(data, path))), m.name).toBe(true);
+      } else {
+        expect(m.body.equals(await fsp.readFile(join(store, 'snapshots', 'ds', 'v1', path))), m.name).toBe(true);
+      }
+    }
+  });
+
   it.each([
-    ['GNU tar', 'tar'],
-    ['bsdtar', 'bsdtar'],
-  ])('is extracted by %s to the original tree under data/', async (_name, cmd) => {
+    [
+      'GNU tar',
+      async (file: string, out: string) => {
+        const x = spawnSync('tar', ['-xf', file, '-C', out], { encoding: 'utf8' });
+        expect(x.status, `tar -xf: ${x.stderr}${x.error ?? ''}`).toBe(0);
+      },
+    ],
+    // node-tar: strict, so that any warning is an error rather than a skipped member.
+    ['node-tar', async (file: string, out: string) => nodeTar.x({ file, cwd: out, strict: true })],
+  ])('is extracted by %s to the original tree under data/', async (name, extract) => {
     const { data, work, store } = await sealed();
     const file = join(work, 'ds@v1.snap.tar');
     expect((await snapJson(['export', 'ds@v1', '-o', file, '--store', store])).code).toBe(0);
-    const out = join(work, `x-${cmd}`);
+    const out = join(work, `x-${name.replace(/\W/g, '-')}`);
     await fsp.mkdir(out);
-    const x = spawnSync(cmd, ['-xf', file, '-C', out], { encoding: 'utf8' });
-    expect(x.status, `${cmd} -xf: ${x.stderr}${x.error ?? ''}`).toBe(0);
+    await extract(file, out);
     expect(diffTrees(data, join(out, 'data'))).toEqual({ code: 0, out: '' });
+    expect((await fsp.readdir(out)).sort()).toEqual(['data', 'snap']);
     expect((await fsp.readdir(join(out, 'snap'))).sort()).toEqual(['envelope.json', 'manifest.jsonl', 'statement.json']);
+    for (const f of ['envelope.json', 'manifest.jsonl', 'statement.json']) {
+      expect((await fsp.readFile(join(out, 'snap', f))).equals(await fsp.readFile(join(store, 'snapshots', 'ds', 'v1', f))), f).toBe(true);
+    }
   });
 
   it('fixes every header field: uid/gid 0, empty user and group names, mode 0444 (files) / 0777 (links), mtime = createdAt', async () => {

@@ -15,6 +15,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import type { PrivateKey } from '../../src/core/keys.js';
 import { serializeEntry } from '../../src/core/manifest.js';
+import { MAX_STATEMENT_BYTES } from '../../src/core/statement.js';
 import { dataMembers, exists, metaMembers, signSnapshot, testKey, treeState, writeTar, type DataSpec, type Member } from './helpers.js';
 
 const keys = useKeyPair('hostile');
@@ -145,7 +146,7 @@ const CASES: Case[] = [
   { name: 'truncated inside the manifest', reason: 'truncated', build: () => ({ members: normal(), cut: (b) => b.subarray(0, b.indexOf(Buffer.from('"path":"b.txt"'))) }), exit: 3, code: 'ARCHIVE_MALFORMED' },
   { name: 'not a tar archive', reason: 'not-tar', build: () => ({ members: normal(), cut: (b) => Buffer.concat([Buffer.from('garbage!'.repeat(64)), b]) }), exit: 3, code: 'ARCHIVE_MALFORMED' },
   { name: 'snap/ members out of order', reason: 'layout', build: () => { const n = normal(); return { members: [n[1] as Member, n[0] as Member, ...n.slice(2)] }; }, exit: 3, code: 'ARCHIVE_MALFORMED' },
-  { name: 'an oversized statement member', reason: 'too-large', build: () => ({ members: [{ name: 'snap/statement.json', body: Buffer.alloc((1 << 20) + 1, 0x20) }, ...normal().slice(1)] }), exit: 3, code: 'ARCHIVE_MALFORMED' },
+  { name: 'an oversized statement member', reason: 'too-large', build: () => ({ members: [{ name: 'snap/statement.json', body: Buffer.alloc(MAX_STATEMENT_BYTES + 1, 0x20) }, ...normal().slice(1)] }), exit: 3, code: 'ARCHIVE_MALFORMED' },
   // --- contents and signatures
   { name: 'data that does not match its digest', build: () => ({ members: replaceData('data/b.txt', { name: 'data/b.txt', body: 'BETA\n' }) }), exit: 1, code: 'INTEGRITY_FAILURE', verify: 'problem', escapes: ['target'] },
   {

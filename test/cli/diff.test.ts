@@ -32,7 +32,7 @@ describe('snap diff', () => {
     const v2 = await sealAgain(s.data, s.store, `${s.name}@v2`);
     const d = await snapJson(['diff', s.ref, `${s.name}@v2`, '--store', s.store]);
     expect(d.code).toBe(0);
-    expect(d.json.summary).toEqual({ added: 0, removed: 0, modified: 0, renamed: 0, unchanged: 4, bytesAdded: 0, bytesRemoved: 0 });
+    expect(d.json.summary).toEqual({ added: 0, removed: 0, modified: 0, renamed: 0, extra: 0, unchanged: 4, bytesAdded: 0, bytesRemoved: 0 });
     expect(d.json).toMatchObject({ added: [], removed: [], modified: [], renamed: [] });
     expect(d.json.a).toEqual({ ...SNAPSHOT_SIDE, ref: s.ref, snapshot: s.snapshot });
     expect(d.json.b).toEqual({ ...SNAPSHOT_SIDE, ref: `${s.name}@v2`, snapshot: v2 });
@@ -54,7 +54,7 @@ describe('snap diff', () => {
       { path: 'l', a: { path: 'l', target: 'a.txt', type: 'symlink' }, b: { path: 'l', target: 'b/b.txt', type: 'symlink' } },
     ]);
     expect(d.json.renamed).toEqual([]);
-    expect(d.json.summary).toEqual({ added: 1, removed: 1, modified: 2, renamed: 0, unchanged: 1, bytesAdded: 7 + 18, bytesRemoved: 6 + 6 });
+    expect(d.json.summary).toEqual({ added: 1, removed: 1, modified: 2, renamed: 0, extra: 0, unchanged: 1, bytesAdded: 7 + 18, bytesRemoved: 6 + 6 });
   });
 
   it('compares a snapshot with a folder: the folder side is {folder}', async () => {
@@ -99,15 +99,21 @@ describe('snap diff', () => {
     expect(d.code).toBe(0);
   });
 
-  it('marks each side’s signers trusted or not with --pubkey', async () => {
+  it('marks each side’s signers trusted or not with --pubkey, and exits 1 when a side is not trusted', async () => {
     const stranger = await makeKeyPair('stranger');
     const s = await sealTree(TREE, keys, { store: shared.path });
     const r = await snapJson(['seal', s.data, '--as', `${s.name}@v2`, '--key', stranger.key, '--store', s.store]);
     expect(r.code).toBe(0);
     const d = await snapJson(['diff', s.ref, `${s.name}@v2`, '--store', s.store, '--pubkey', keys.pub]);
-    expect(d.code).toBe(0);
+    expect(d.code).toBe(1); // the contents are identical, but b is not signed by a trusted key
+    expect(d.json.summary).toMatchObject({ added: 0, removed: 0, modified: 0, renamed: 0 });
     expect(d.json.a.signers).toEqual([{ keyid: keys.keyid, trusted: true }]);
+    expect(d.json.a.trusted).toBe(true);
     expect(d.json.b.signers).toEqual([{ keyid: stranger.keyid, trusted: false }]);
+    expect(d.json.b.trusted).toBe(false);
+    expect(d.json.b.failure.code).toBe('SIGNATURE_INVALID');
+    const both = await snapJson(['diff', s.ref, `${s.name}@v2`, '--store', s.store, '--pubkey', keys.pub, '--pubkey', stranger.pub]);
+    expect(both.code).toBe(0);
   });
 
   it('prints a human summary naming the changed paths without --json', async () => {

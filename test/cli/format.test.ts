@@ -15,3 +15,4 @@ describe('formatCount', () => {
     expect(plural(2, 'entry', 'entries')).toBe('2 entries');
   });
 });
+

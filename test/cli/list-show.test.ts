@@ -44,8 +44,22 @@ describe('snap list', () => {
     expect(r.json.snapshots.map((s: { ref: string }) => s.ref).sort()).toEqual(['mail@v1', 'mail@v2']);
   });
 
-  it('lists nothing, exit 0, for a NAME with no snapshots', async () => {
+  it('exits 3 (REF_NOT_FOUND) for a NAME with no snapshots: a mistyped NAME is not an empty list', async () => {
     const r = await snapJson(['list', 'nothing-here', '--store', store]);
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('REF_NOT_FOUND');
+  });
+
+  it('exits 2 (USAGE) for a NAME that is not a dataset NAME', async () => {
+    const r = await snapJson(['list', 'Not-A-Name', '--store', store]);
+    expect(r.code).toBe(2);
+    expect(r.json.error.code).toBe('USAGE');
+  });
+
+  it('lists nothing, exit 0, for a store with no snapshots at all', async () => {
+    const empty = await newStorePath();
+    expect((await snap(['init', '--store', empty])).code).toBe(0);
+    const r = await snapJson(['list', '--store', empty]);
     expect(r.code).toBe(0);
     expect(r.json.snapshots).toEqual([]);
   });

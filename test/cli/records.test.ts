@@ -1,5 +1,5 @@
 /**
- * Record forensics end to end (docs/FORMAT.md §11): seal signs record indexes of the example
+ * Record forensics end to end (docs/FORMAT.md §15): seal signs record indexes of the example
  * tabular data; after labels are flipped and records injected, deleted and modified, `diff`,
  * `verify` and `check` name exactly those records, no more and no fewer — also between two
  * `--manifest-only` snapshots whose data is gone, and for a label-by-folder dataset.
@@ -247,10 +247,15 @@ describe('a label-by-folder dataset', () => {
 });
 
 describe('malformed record files', () => {
-  /** Seal `spec` with `rules`; the seal must fail with exit 3, and leave no snapshot, no index and no temporary file. */
+  /**
+   * Seal `spec` with `rules` into a store made beforehand (`snap init`); the seal must fail with
+   * exit 3, and leave no snapshot, no index and no temporary file. (A store the seal itself would
+   * have made is removed whole when it fails.)
+   */
   async function refused(spec: Record<string, string | Buffer>, rules: string[]) {
     const data = await makeTree(spec);
     const store = await newStorePath();
+    expect((await snap(['init', '--store', store])).code).toBe(0);
     const r = await snapJson(['seal', data, '--as', 'bad@v1', '--key', keys.key, '--store', store, ...rules.flatMap((x) => ['--records', x])]);
     expect(r.code, r.stdout).toBe(3);
     expect(await fsp.readdir(join(store, 'snapshots')).catch(() => [])).toEqual([]);
@@ -346,6 +351,6 @@ describe('record command-line usage', () => {
     const b = await makeTree({ 't.csv': 'id,y\n"k\u001b[31m",b\n' });
     const d = await snap(['diff', 'e@v1', b, '--store', store]);
     expect(d.stdout).not.toContain('\u001b[31m');
-    expect(d.stdout).toContain('k\\u001b[31m: a → b');
+    expect(d.stdout).toContain('k\\x1b[31m: a → b');
   });
 });

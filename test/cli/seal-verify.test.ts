@@ -136,6 +136,7 @@ describe('a store inside the dataset', () => {
   it('is left out when named with --store deeper in the dataset', async () => {
     const data = await makeTree({ 'a.txt': 'alpha' });
     const store = join(data, 'meta', 'store');
+    await fsp.mkdir(join(data, 'meta')); // a store is made only where its parent folder exists
     expect((await snap(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', store])).code).toBe(0);
     const v = await snapJson(['verify', data, '--against', 'ds@v1', '--pubkey', keys.pub, '--store', store]);
     expect(v.code).toBe(0);

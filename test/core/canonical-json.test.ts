@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { canonicalJson, canonicalJsonBytes } from '../../src/core/canonical-json.js';
 import { utf8 } from '../../src/core/encoding.js';
 
-const JCS = fileURLToPath(new URL('../../../shared/vectors/jcs/', import.meta.url));
+const JCS = fileURLToPath(new URL('../vectors/jcs/', import.meta.url));
 const inputs = readdirSync(join(JCS, 'input')).filter((f) => f.endsWith('.json')).sort();
 
 describe('canonicalJson (RFC 8785)', () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { PUBLIC_KEY_SIZE, SEED_SIZE, SIGNATURE_SIZE, publicKeyOf, sign, verify } from '../../src/core/ed25519.js';
 import { fromHex, toHex, utf8 } from '../../src/core/encoding.js';
 
-const ED = new URL('../../../shared/vectors/ed25519/', import.meta.url);
+const ED = new URL('../vectors/ed25519/', import.meta.url);
 const code = (c: string) => expect.objectContaining({ code: c });
 
 /** Group order L = 2^252 + 27742317777372353535851937790883648493 (RFC 8032 §5.1). */

@@ -96,9 +96,17 @@ describe('PEM encoding (RFC 7468, RFC 8410)', () => {
     expect(lines.map((l) => l.length)).toEqual([64, 64, 8]);
   });
 
-  it('accepts CRLF line endings and text around the PEM block, as OpenSSL does', () => {
+  it('accepts CRLF line endings and white space around the PEM block', () => {
     const pem = encodeKeyPair(privateKeyFromSeed(SEED)).publicPem;
-    expect(parsePublicKeyPem(`comment line\r\n${pem.replace(/\n/g, '\r\n')}trailer\n`).publicKey).toEqual(PUB);
+    expect(parsePublicKeyPem(`\r\n  ${pem.replace(/\n/g, '\r\n')}\n\t\n`).publicKey).toEqual(PUB);
+  });
+
+  it('refuses any byte before or after the PEM block (KEY_MALFORMED): the file holds the key only', () => {
+    const { publicPem, privatePem } = encodeKeyPair(privateKeyFromSeed(SEED));
+    for (const bad of [`comment line\n${publicPem}`, `\u0000\n${publicPem}`, `\u00ff${publicPem}`, `${publicPem}trailer\n`, `${publicPem}\u001b[2K`]) {
+      expect(() => parsePublicKeyPem(bad)).toThrowError(code('KEY_MALFORMED'));
+    }
+    expect(() => parsePrivateKeyPem(`x${privatePem}`)).toThrowError(code('KEY_MALFORMED'));
   });
 
   it('refuses encodings of keys of the wrong length with KEY_MALFORMED', () => {

@@ -17,7 +17,7 @@ import {
 import { SnapError } from '../../src/core/errors.js';
 import { fromHex, toHex, utf8 } from '../../src/core/encoding.js';
 
-const MERKLE = fileURLToPath(new URL('../../../shared/vectors/merkle/', import.meta.url));
+const MERKLE = fileURLToPath(new URL('../vectors/merkle/', import.meta.url));
 
 /** Every .json file under `dir`, as paths relative to the merkle vector folder, sorted. */
 function vectorFiles(dir: string): string[] {

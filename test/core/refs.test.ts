@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NAME_RE, SNAPSHOT_ID_RE, VERSION_RE, parseNameVersion, parseRef } from '../../src/core/refs.js';
+import { NAME_RE, SNAPSHOT_ID_RE, VERSION_RE, looksLikePath, parseNameVersion, parseRef } from '../../src/core/refs.js';
 
 const code = (c: string) => expect.objectContaining({ code: c });
 const HEX = '0123456789abcdef'.repeat(4);
@@ -54,5 +54,15 @@ describe('parseRef', () => {
 
   it('refuses a malformed NAME@VERSION with REF_MALFORMED and keeps the ref in the details', () => {
     expect(() => parseRef('Bad@v1')).toThrowError(expect.objectContaining({ code: 'REF_MALFORMED', details: { ref: 'Bad@v1' } }));
+  });
+});
+
+describe('looksLikePath', () => {
+  it.each(['/nonexistent', './x', '../x', 'data/', 'a/b@v1', '.snap', 'ds@v1.snap.tar', 'x/ds@v1.snap.tar'])('is true for %j', (text) => {
+    expect(looksLikePath(text)).toBe(true);
+  });
+
+  it.each(['ds@v1', 'sha256:0123abcd', '0123abcd', 'tab', 'ds@v1.snap', 'snap.tar'])('is false for %j (a ref, or a bare word)', (text) => {
+    expect(looksLikePath(text)).toBe(false);
   });
 });

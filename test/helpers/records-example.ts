@@ -1,4 +1,4 @@
-/** The worked example of docs/FORMAT.md §11.9: a file's exact bytes and every documented value. */
+/** The worked example of docs/FORMAT.md §15.9: a file's exact bytes and every documented value. */
 
 /** The example file's exact bytes. */
 export const TRAIN_CSV = 'id,text,label\n1,win money now,spam\n2,"lunch at 12, ok?",ham\n10,meeting notes,ham\n';

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { acquireLockFile, commitSnapshot, lockStore, makeTmpDir, openStore, resolveRef, writeFileAtomic } from '../../src/io/store.js';
+import { acquireLockFile, commitSnapshot, discardNewStore, lockStore, makeTmpDir, openStore, resolveRef, writeFileAtomic } from '../../src/io/store.js';
 import { makeTree, tempDir } from '../helpers/tree.js';
 
 async function newStore() {
@@ -45,6 +45,64 @@ describe('openStore', () => {
   it('throws STORE_MALFORMED for a store.json of another format', async () => {
     const dir = await makeTree({ 'store.json': '{"format":"snap-store/99"}\n' });
     await expect(openStore(dir)).rejects.toMatchObject({ code: 'STORE_MALFORMED' });
+  });
+
+  it('says whether it made the store, and whether it made the root folder', async () => {
+    const root = await tempDir();
+    const made = await openStore(join(root, 'store'), { create: true });
+    expect(made.created).toEqual({ root: true });
+    expect((await openStore(made.root, { create: true })).created).toBeUndefined();
+    await fsp.mkdir(join(root, 'empty'));
+    expect((await openStore(join(root, 'empty'), { create: true })).created).toEqual({ root: false });
+  });
+
+  it('makes no store where its parent folder is missing (NOT_FOUND), unless asked for parents', async () => {
+    const root = await tempDir();
+    await expect(openStore(join(root, 'a', 'b', 'store'), { create: true })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(await fsp.readdir(root)).toEqual([]);
+    const s = await openStore(join(root, 'a', 'b', 'store'), { create: true, parents: true });
+    expect(s.created).toEqual({ root: true });
+  });
+
+  it('throws NOT_A_FOLDER for a file, with or without create, and leaves it alone', async () => {
+    const dir = await makeTree({ f: 'x' });
+    await expect(openStore(join(dir, 'f'))).rejects.toMatchObject({ code: 'NOT_A_FOLDER' });
+    await expect(openStore(join(dir, 'f'), { create: true })).rejects.toMatchObject({ code: 'NOT_A_FOLDER' });
+    await expect(openStore(join(dir, 'f', 'store'), { create: true })).rejects.toMatchObject({ code: 'NOT_A_FOLDER' });
+    expect(await fsp.readFile(join(dir, 'f'), 'utf8')).toBe('x');
+  });
+});
+
+describe('discardNewStore', () => {
+  it('removes a store this call made, root and all', async () => {
+    const root = await tempDir();
+    const s = await openStore(join(root, 'store'), { create: true });
+    await discardNewStore(s);
+    expect(await fsp.readdir(root)).toEqual([]);
+  });
+
+  it('empties, but keeps, an empty folder the store was made in', async () => {
+    const root = await tempDir();
+    await fsp.mkdir(join(root, 'store'));
+    await discardNewStore(await openStore(join(root, 'store'), { create: true }));
+    expect(await fsp.readdir(join(root, 'store'))).toEqual([]);
+  });
+
+  it('leaves a store alone that it did not make, that holds a snapshot, or whose lock another writer holds', async () => {
+    const existing = await newStore();
+    await discardNewStore(await openStore(existing.root, { create: true }));
+    expect(await fsp.readdir(existing.root)).toContain('store.json');
+
+    const withSnapshot = await newStore();
+    await fsp.mkdir(join(withSnapshot.snapshotsDir, 'ds', 'v1'), { recursive: true });
+    await discardNewStore(withSnapshot);
+    expect(await fsp.readdir(withSnapshot.root)).toContain('store.json');
+
+    const locked = await newStore();
+    const lock = await lockStore(locked);
+    await discardNewStore(locked);
+    expect(await fsp.readdir(locked.root)).toContain('store.json');
+    await lock.release();
   });
 });
 

@@ -6,7 +6,8 @@ import { promises as fsp } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { walkDataset, type WalkItem } from '../../src/io/walk.js';
+import ignore from 'ignore';
+import { walkDataset, suggestExclude, type WalkItem } from '../../src/io/walk.js';
 import { SnapError } from '../../src/core/errors.js';
 import { makeTree } from '../helpers/tree.js';
 
@@ -61,12 +62,70 @@ describe('walkDataset', () => {
     expect(got.map((i) => i.path)).toEqual(['ok.txt']);
   });
 
-  it('throws PATH_INVALID_UTF8 on a name that is not UTF-8', async () => {
+  it('throws PATH_INVALID_UTF8 on a name that is not UTF-8, naming it exactly (path decoded without loss, pathHex its bytes)', async () => {
     const root = await makeTree({ 'ok.txt': 'ok' });
     await fsp.writeFile(Buffer.concat([Buffer.from(root), Buffer.from([0x2f, 0x80, 0x62])]), 'x');
-    await expect(walk(root)).rejects.toMatchObject({ code: 'PATH_INVALID_UTF8' });
+    await expect(walk(root)).rejects.toMatchObject({ code: 'PATH_INVALID_UTF8', details: { path: '\udc80b', pathHex: '8062' } });
   });
 
+  it('hands every name that is not UTF-8 to onBadName and walks on, entering a folder of such a name by its bytes', async () => {
+    const root = await makeTree({ 'a.txt': 'a', 'z.txt': 'z' });
+    const raw = (...parts: (string | number[])[]) => Buffer.concat([Buffer.from(root), ...parts.map((p) => Buffer.from(typeof p === 'string' ? p : p))]);
+    await fsp.writeFile(raw('/bad', [0xff], '.csv'), 'x');
+    await fsp.mkdir(raw('/d', [0xfe]));
+    await fsp.writeFile(raw('/d', [0xfe], '/in.txt'), 'y');
+    await fsp.mkdir(raw('/d', [0xfe], '/deeper'));
+    await fsp.writeFile(raw('/d', [0xfe], '/deeper/f'), 'z');
+    const bad: SnapError[] = [];
+    const got = await walk(root, { onBadName: (e) => bad.push(e) });
+    expect(got.map((i) => i.path)).toEqual(['a.txt', 'z.txt']);
+    expect(bad.map((e) => [e.code, e.details])).toEqual([
+      ['PATH_INVALID_UTF8', { path: 'bad\udcff.csv', pathHex: '626164ff2e637376' }],
+      ['PATH_INVALID_UTF8', { path: 'd\udcfe/deeper/f', pathHex: Buffer.from('d\xfe/deeper/f', 'latin1').toString('hex') }],
+      ['PATH_INVALID_UTF8', { path: 'd\udcfe/in.txt', pathHex: Buffer.from('d\xfe/in.txt', 'latin1').toString('hex') }],
+    ]);
+  });
+
+  it.each([
+    ['bad*', ['a.txt', 'd\udcfe/in.txt']],
+    ['*', []],
+    ['bad?.csv', ['a.txt', 'd\udcfe/in.txt']],
+    ['/d?/', ['a.txt', 'bad\udcff.csv']],
+    ['*.csv', ['a.txt', 'd\udcfe/in.txt']],
+  ])('lets --exclude %j match names that are not UTF-8 (each such byte is one character)', async (pattern, left) => {
+    const root = await makeTree({ 'a.txt': 'a' });
+    await fsp.writeFile(Buffer.concat([Buffer.from(root), Buffer.from('/bad'), Buffer.from([0xff]), Buffer.from('.csv')]), 'x');
+    await fsp.mkdir(Buffer.concat([Buffer.from(root), Buffer.from('/d'), Buffer.from([0xfe])]));
+    await fsp.writeFile(Buffer.concat([Buffer.from(root), Buffer.from('/d'), Buffer.from([0xfe]), Buffer.from('/in.txt')]), 'y');
+    const seen: string[] = [];
+    const got = await walk(root, { excludes: [pattern], onBadName: (e) => seen.push(String(e.details?.path)) });
+    expect([...got.map((i) => i.path), ...seen].sort()).toEqual([...left].sort());
+  });
+
+  it('refuses a symbolic link whose target is not UTF-8 (MANIFEST_BAD_TARGET), rather than record a target it read with U+FFFD', async () => {
+    const root = await makeTree({ 'a.txt': 'a' });
+    await fsp.symlink(Buffer.from([0x61, 0xff]), join(root, 'link'));
+    await expect(walk(root)).rejects.toMatchObject({ code: 'MANIFEST_BAD_TARGET', details: { path: 'link', target: 'a\udcff', targetHex: '61ff' } });
+    const bad: SnapError[] = [];
+    expect((await walk(root, { onBadName: (e) => bad.push(e) })).map((i) => i.path)).toEqual(['a.txt']);
+    expect(bad.map((e) => e.code)).toEqual(['MANIFEST_BAD_TARGET']);
+  });
+
+  it('records a link target holding U+FFFD itself (valid UTF-8) as it is', async () => {
+    const root = await makeTree({ 'link': { symlink: 'a\ufffd' } });
+    expect(await walk(root)).toEqual([{ kind: 'symlink', path: 'link', target: 'a\ufffd' }]);
+  });
+
+  it('reports a folder name with a control character once per file in it, and an empty one not at all', async () => {
+    const root = await makeTree({ 'ok.txt': 'ok', 'x\x1b[2K/a': 'a', 'x\x1b[2K/b': 'b' });
+    await fsp.mkdir(join(root, 'empty\n'));
+    const bad: SnapError[] = [];
+    await walk(root, { onBadName: (e) => bad.push(e) });
+    expect(bad.map((e) => [e.code, e.details?.path])).toEqual([
+      ['PATH_CONTROL_CHAR', 'x\x1b[2K/a'],
+      ['PATH_CONTROL_CHAR', 'x\x1b[2K/b'],
+    ]);
+  });
   it('throws NOT_FOUND for a missing root and NOT_A_FOLDER for a root that is a file', async () => {
     const root = await makeTree({ 'f.txt': 'f' });
     await expect(walk(join(root, 'missing'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
@@ -77,5 +136,24 @@ describe('walkDataset', () => {
     const root = await makeTree({});
     await fsp.mkdir(join(root, 'a', 'b'), { recursive: true });
     expect(await walk(root)).toEqual([]);
+  });
+});
+
+describe('suggestExclude (the --exclude the error advises)', () => {
+  const cases: [string, string, string[]][] = [
+    // [refused path, suggestion, paths it must leave in]
+    ['bad\udcff.csv', "'/bad?.csv'", ['bad.csv', 'sub/bad\udcff.csv']],
+    ['sub/x\x1b[2K\rOK    all good\x1b[8m.csv', "'/sub/x?\\[2K?OK    all good?\\[8m.csv'", ['x\x1b[2K\rOK    all good\x1b[8m.csv']],
+    ['d\udcfe/in.txt', "'/d?/'", ['d/in.txt']],
+    ['new\nline', "'/new?line'", ['newline']],
+    ["it's\t*[a]\\ ", "'/it'\\''s?\\*\\[a\\]\\\\\\ '", ["it's\t"]],
+    ['ev\u202eil/x\x7f', "'/ev?il/x?'", []],
+  ];
+  it.each(cases)('for %j suggests %s, which leaves out that path and no other', (path, suggestion, kept) => {
+    expect(suggestExclude(path)).toBe(suggestion);
+    const pattern = suggestion.slice(1, -1).replace(/'\\''/g, "'"); // what the shell hands to snap
+    const ig = ignore().add(pattern);
+    expect(ig.ignores(path)).toBe(true);
+    for (const k of kept) expect(ig.ignores(k)).toBe(false);
   });
 });

@@ -79,8 +79,13 @@ describe.skipIf(!mounted)('a full disk', () => {
     expect(await leftOnDisk()).toEqual([]);
   });
 
-  it('seal into a store: DISK_FULL, exit 3, no snapshot and no object left pending', async () => {
+  it('seal into a store: DISK_FULL, exit 3, no snapshot and no object left pending; a store the seal made is gone', async () => {
     const s = join(mnt, 'store');
+    const fresh = await snapJson(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', s]);
+    expect(fresh.code).toBe(3);
+    expect(fresh.json.error.code).toBe('DISK_FULL');
+    expect(await leftOnDisk()).toEqual([]);
+    expect((await snapJson(['init', '--store', s])).code).toBe(0);
     const r = await snapJson(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', s]);
     expect(r.code).toBe(3);
     expect(r.json.error.code).toBe('DISK_FULL');
@@ -88,8 +93,13 @@ describe.skipIf(!mounted)('a full disk', () => {
     expect(await fsp.readdir(join(s, 'tmp'))).toEqual([]);
   });
 
-  it('import: DISK_FULL, exit 3, nothing added to the store', async () => {
+  it('import: DISK_FULL, exit 3, nothing added to the store; a store the import made is gone', async () => {
     const s = join(mnt, 'store');
+    const fresh = await snapJson(['import', archive, '--pubkey', keys.pub, '--store', s]);
+    expect(fresh.code).toBe(3);
+    expect(fresh.json.error.code).toBe('DISK_FULL');
+    expect(await leftOnDisk()).toEqual([]);
+    expect((await snapJson(['init', '--store', s])).code).toBe(0);
     const r = await snapJson(['import', archive, '--pubkey', keys.pub, '--store', s]);
     expect(r.code).toBe(3);
     expect(r.json.error.code).toBe('DISK_FULL');

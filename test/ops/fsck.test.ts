@@ -86,7 +86,7 @@ describe('snap fsck on a damaged store', () => {
     expect(r.code).toBe(1);
     expect(r.json.ok).toBe(false);
     expect(r.json.objects.corrupt).toEqual([
-      { path: `${sha256('beta\n').slice(0, 2)}/${sha256('beta\n').slice(2)}`, name: sha256('beta\n'), sha256: sha256(bytes), size: 5, usedBy: [{ ref: s.ref, path: 'b/b.txt' }] },
+      { path: `${sha256('beta\n').slice(0, 2)}/${sha256('beta\n').slice(2)}`, name: sha256('beta\n'), sha256: sha256(bytes), size: 5, usedBy: [{ ref: s.ref, path: 'b/b.txt' }], users: 1 },
     ]);
     expect(r.json.counts).toMatchObject({ corrupt: 1, missingObjects: 0 });
   });
@@ -105,8 +105,33 @@ describe('snap fsck on a damaged store', () => {
     await fsp.rm(await objectOf(s.store, 'alpha\n'));
     const r = await fsckJson(s.store);
     expect(r.code).toBe(1);
-    expect(r.json.missingObjects).toEqual([{ ref: s.ref, path: 'a.txt', sha256: sha256('alpha\n') }]);
+    const hex = sha256('alpha\n');
+    expect(r.json.missingObjects).toEqual([{ sha256: hex, path: `${hex.slice(0, 2)}/${hex.slice(2)}`, usedBy: [{ ref: s.ref, path: 'a.txt' }], users: 1 }]);
     expect(r.json.snapshots).toEqual([expect.objectContaining({ ref: s.ref, ok: false, problems: [expect.objectContaining({ kind: 'missing-objects', count: 1 })] })]);
+  });
+
+  it('counts an object missing once, however many snapshots and files use it, and lists them all as its users', async () => {
+    const spec = { ...TREE, 'copy/a.txt': 'alpha\n' }; // two files with the same content
+    const s = await sealTree(spec, keys);
+    for (const v of ['v2', 'v3', 'v4', 'v5']) expect((await snap(['seal', s.data, '--as', `${nameOf(s)}@${v}`, '--key', keys.key, '--store', s.store])).code).toBe(0);
+    await fsp.rm(await objectOf(s.store, 'alpha\n'));
+    const r = await fsckJson(s.store);
+    expect(r.code).toBe(1);
+    expect(r.json.counts.missingObjects).toBe(1);
+    expect(r.json.missingObjects).toHaveLength(1);
+    const m = r.json.missingObjects[0];
+    expect(m.sha256).toBe(sha256('alpha\n'));
+    expect(m.users).toBe(10);
+    const refs = ['v1', 'v2', 'v3', 'v4', 'v5'].map((v) => `${nameOf(s)}@${v}`);
+    expect([...m.usedBy].sort((x: { ref: string; path: string }, y: { ref: string; path: string }) => (`${x.ref} ${x.path}` < `${y.ref} ${y.path}` ? -1 : 1))).toEqual(
+      refs.flatMap((ref) => [{ ref, path: 'a.txt' }, { ref, path: 'copy/a.txt' }]),
+    );
+    // Each snapshot still says how many of its files lack their object.
+    for (const x of r.json.snapshots) expect(x.problems).toEqual([expect.objectContaining({ kind: 'missing-objects', count: 2 })]);
+    // The human report says "1 missing object".
+    const human = await snap(['fsck', '--store', s.store]);
+    expect(human.code).toBe(1);
+    expect(human.stdout).toMatch(/\b1 missing object\b/);
   });
 
   it('exits 1 when a manifest was tampered with (it no longer matches the statement)', async () => {

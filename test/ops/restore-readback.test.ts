@@ -48,7 +48,7 @@ describe('restore of a large file', () => {
   it('is written the same way from an archive', async () => {
     const s = await sealTree({ 'big.bin': BIG, 'small.txt': 'small\n' }, keys);
     const work = await tempDir('snap-readback-');
-    const file = join(work, 'x@v1.snap.tar');
+    const file = join(work, `${s.ref}.snap.tar`); // an archive named as another snapshot is refused (SNAPSHOT_NAME_MISMATCH)
     expect((await snapJson(['export', s.ref, '-o', file, '--store', s.store])).code).toBe(0);
     const out = join(work, 'out');
     const r = await snapJson(['restore', file, out, '--pubkey', keys.pub]);

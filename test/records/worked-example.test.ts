@@ -1,5 +1,5 @@
 /**
- * The worked example of docs/FORMAT.md §11.9, value by value.
+ * The worked example of docs/FORMAT.md §15.9, value by value.
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { EXAMPLE, TRAIN_CSV } from '../helpers/records-example.js';
 
 const sha = (s: string | Uint8Array) => createHash('sha256').update(s).digest('hex');
 
-describe('the record-index worked example (FORMAT.md §11.9)', () => {
+describe('the record-index worked example (FORMAT.md §15.9)', () => {
   it('has the documented file bytes', () => {
     expect(Buffer.byteLength(TRAIN_CSV)).toBe(81);
     expect(sha(TRAIN_CSV)).toBe(EXAMPLE.fileSha256);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { SnapError } from '../../core/errors.js';
 import { storePath } from '../../io/store.js';
 import { MANIFEST_FILE } from '../../io/store.js';
-import { diff, objectsDirOf } from '../../diff.js';
+import { diff, objectsDirOf, untrustedSides } from '../../diff.js';
 import type { DiffInput, DiffSide } from '../../diff.js';
 import { readRecordConfig } from '../../records/seal-records.js';
 import { snapshotConfig } from '../../records/snapshot-config.js';
@@ -17,10 +17,11 @@ import { DEFAULT_THRESHOLDS, mergeThresholds, parseThresholds, type Thresholds }
 import type { RecordConfig } from '../../records/config.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { shortId, shortKeyid, styler } from '../format.js';
-import { jsonOut, checkJobs, trustedKeys, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { jsonOut, checkJobs, trustedKeys, commonFlags, withExamples, type Args, type CliIo, type CommandSpec } from '../common.js';
 import type { OpenedSnapshot } from '../snapshot-ref.js';
 import { diffInput } from './diff.js';
-import { esc, recordsLines } from '../records-print.js';
+import { recordsLines } from '../records-print.js';
+import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 
 /** Flag name → threshold name. */
 const FLAGS: [string, keyof Thresholds][] = [
@@ -53,7 +54,7 @@ async function sideConfig(input: DiffInput, store: string): Promise<RecordConfig
 }
 
 function sideName(s: DiffSide): string {
-  return 'folder' in s ? esc(s.folder) : `${esc(s.ref)} (${shortId(s.snapshot)}, signed by ${s.signers.map((g) => shortKeyid(g.keyid) + (g.trusted === undefined ? '' : g.trusted ? ' trusted' : ' UNTRUSTED')).join(', ') || 'nobody'})`;
+  return 'folder' in s ? shown(s.folder) : `${shown(s.ref)} (${shortId(s.snapshot)}, signed by ${s.signers.map((g) => shortKeyid(g.keyid) + (g.trusted === undefined ? '' : g.trusted ? ' trusted' : ' UNTRUSTED')).join(', ') || 'nobody'})`;
 }
 
 async function cmdCheck(a: Args, io: CliIo): Promise<number> {
@@ -70,10 +71,10 @@ async function cmdCheck(a: Args, io: CliIo): Promise<number> {
     const thresholds = mergeThresholds(DEFAULT_THRESHOLDS, config?.check, fromFlags);
     const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, skipDirs: [store], store });
     if (!r.records || r.records.sets.length + r.records.unavailable.length === 0) {
-      throw new SnapError('RECORDS_CONFIG_INVALID', 'nothing to check: neither side has record sets (seal with record rules in snap.json or --records; docs/FORMAT.md §11)');
+      throw new SnapError('RECORDS_CONFIG_INVALID', 'nothing to check: neither side has record sets (seal with record rules in snap.json or --records; docs/FORMAT.md §15)');
     }
     const breaches = checkRecords(r.records, thresholds);
-    const untrusted = r.a && 'signers' in r.a && trusted ? r.a.signers.every((s) => !s.trusted) : false;
+    const untrusted = untrustedSides(r).includes('a');
     if (untrusted) breaches.unshift({ set: '*', rule: 'trust', value: 'untrusted', message: `${String(a.against)} is not signed by a trusted key (--pubkey)` });
     const ok = breaches.length === 0;
     if (a.json) {
@@ -81,8 +82,8 @@ async function cmdCheck(a: Args, io: CliIo): Promise<number> {
     } else {
       const s = styler(!!io.stdout.isTTY && !io.env.NO_COLOR);
       const out = [`a: ${sideName(r.a)}`, `b: ${sideName(r.b)}`];
-      out.push(ok ? `${s.green(s.bold('PASS'))}  ${esc(String(a.b))} is within the thresholds against ${esc(String(a.against))}` : `${s.red(s.bold('FAIL'))}  ${esc(String(a.b))} breaks ${breaches.length === 1 ? 'a threshold' : `${breaches.length} thresholds`} against ${esc(String(a.against))}:`);
-      for (const b of breaches) out.push(`  ${b.set === '*' ? 'dataset' : esc(b.set)}: ${esc(b.message)}  [${b.rule}]`);
+      out.push(ok ? `${s.green(s.bold('PASS'))}  ${shown(String(a.b))} is within the thresholds against ${shown(String(a.against))}` : `${s.red(s.bold('FAIL'))}  ${shown(String(a.b))} breaks ${breaches.length === 1 ? 'a threshold' : `${breaches.length} thresholds`} against ${shown(String(a.against))}:`);
+      for (const b of breaches) out.push(`  ${b.set === '*' ? 'dataset' : shown(b.set)}: ${escapeMessage(b.message)}  [${b.rule}]`);
       out.push(...recordsLines(r.records));
       out.push(`thresholds: ${Object.entries(thresholds).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${String(v)}`).join(', ')}`);
       io.stdout.write(out.join('\n') + '\n');
@@ -98,23 +99,27 @@ export const checkCommand: CommandSpec = {
   command: 'check <b>',
   describe: 'Review gate: exit 1 if B moved its records more than thresholds allow against A',
   builder: (y) =>
-    y
-        .positional('b', { type: 'string', describe: 'the new version: a folder, a ref or a NAME@VERSION.snap.tar archive' })
-        .option('against', { type: 'string', describe: 'the reviewed version A: a ref, an archive or a folder' })
-        .option('pubkey', { type: 'string', array: true, describe: "check each snapshot side's signers against these public keys (A must be trusted)" })
-        .option('max-label-changes', { type: 'number', describe: 'labels changed on existing records (default 0)' })
-        .option('max-modified', { type: 'number', describe: 'records modified (default 0)' })
-        .option('max-removed', { type: 'number', describe: 'records removed (default 0)' })
-        .option('max-added-share', { type: 'number', describe: "records added, as a share of A's (default 0.5)" })
-        .option('max-conflicts', { type: 'number', describe: 'new groups of conflicting labels (default 0)' })
-        .option('max-duplicates', { type: 'number', describe: 'new duplicate keys or records (default 0)' })
-        .option('max-shift', { type: 'number', describe: "largest move of one label's share, L∞ (default 0.05)" })
-        .option('max-js-distance', { type: 'number', describe: 'Jensen–Shannon distance (default: not gated)' })
-        .option('max-psi', { type: 'number', describe: 'population stability index (default: not gated)' })
-        .option('min-chi-square-p', { type: 'number', describe: 'smallest χ² p-value (default: not gated)' })
+    withExamples(
+      commonFlags(y, { store: true, jobs: true })
+        .positional('b', { type: 'string', describe: 'the new version: a folder, a ref (NAME@VERSION, snapshot id) or a NAME@VERSION.snap.tar archive' })
+        .option('against', { type: 'string', requiresArg: true, demandOption: true, describe: 'the reviewed version A: a ref, an archive or a folder (required)' })
+        .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: "check each snapshot side's signers against these public keys (repeatable; A must be trusted)" })
+        .option('max-label-changes', { type: 'number', requiresArg: true, describe: 'labels changed on existing records (default 0)' })
+        .option('max-modified', { type: 'number', requiresArg: true, describe: 'records modified (default 0)' })
+        .option('max-removed', { type: 'number', requiresArg: true, describe: 'records removed (default 0)' })
+        .option('max-added-share', { type: 'number', requiresArg: true, describe: "records added, as a share of A's, 0 to 1 (default 0.5)" })
+        .option('max-conflicts', { type: 'number', requiresArg: true, describe: 'new groups of conflicting labels (default 0)' })
+        .option('max-duplicates', { type: 'number', requiresArg: true, describe: 'new duplicate keys or records (default 0)' })
+        .option('max-shift', { type: 'number', requiresArg: true, describe: "largest move of one label's share, L∞, 0 to 1 (default 0.05)" })
+        .option('max-js-distance', { type: 'number', requiresArg: true, describe: 'Jensen–Shannon distance, 0 to 1 (default: not gated)' })
+        .option('max-psi', { type: 'number', requiresArg: true, describe: 'population stability index (default: not gated)' })
+        .option('min-chi-square-p', { type: 'number', requiresArg: true, describe: 'smallest χ² p-value, 0 to 1 (default: not gated)' })
         .option('allow-new-labels', { type: 'boolean', describe: 'let a label appear' })
-        .option('allow-vanished-labels', { type: 'boolean', describe: 'let a label vanish' })
-        .example('snap check data/ --against train@v3 --pubkey ci.pub', 'gate a new version before sealing it')
-        .example('snap check train@v4 --against train@v3 --max-added-share 0.1', 'at most 10 % new records'),
+        .option('allow-vanished-labels', { type: 'boolean', describe: 'let a label vanish' }),
+      [
+        ['$0 check data/ --against train@v3 --pubkey ci.pub', 'gate a new version before sealing it'],
+        ['$0 check train@v4 --against train@v3 --max-added-share 0.1', 'at most 10 % new records'],
+      ],
+    ),
   run: cmdCheck,
 };

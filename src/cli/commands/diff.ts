@@ -5,16 +5,18 @@
 import { resolve } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
 import { storePath, isSnapshotFolder } from '../../io/store.js';
-import { diff, isIdentical, type DiffInput, type DiffReport, type DiffSide } from '../../diff.js';
+import { diff, isIdentical, untrustedSides, type DiffInput, type DiffReport, type DiffSide } from '../../diff.js';
 import { isSymlinkEntry } from '../../core/manifest.js';
+import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
-import { jsonOut, checkJobs, trustedKeys, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { jsonOut, checkJobs, trustedKeys, commonFlags, mustExistIfPath, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { openSnapshotRef, type OpenedSnapshot } from '../snapshot-ref.js';
 import { recordsLines } from '../records-print.js';
 
 /** One side: a dataset folder (walked and hashed by diff), else a snapshot or archive, added to `held` to be closed. */
 export async function diffInput(text: string, io: CliIo, store: string, held: OpenedSnapshot[]): Promise<DiffInput> {
+  mustExistIfPath(text, io, 'folder, snapshot folder or archive');
   const p = resolve(io.cwd, text);
   if (existsSync(p) && statSync(p).isDirectory() && !isSnapshotFolder(p)) return { kind: 'folder', path: p };
   const opened = await openSnapshotRef(text, io, store);
@@ -23,15 +25,19 @@ export async function diffInput(text: string, io: CliIo, store: string, held: Op
 }
 
 function sideName(s: DiffSide): string {
-  return 'folder' in s ? s.folder : `${s.ref} (${shortId(s.snapshot)}, ${s.createdAt}, signed by ${s.signers.map((g) => shortKeyid(g.keyid) + (g.trusted === undefined ? '' : g.trusted ? ' trusted' : ' UNTRUSTED')).join(', ') || 'nobody'})`;
+  return 'folder' in s ? shown(s.folder) : `${shown(s.ref)} (${shortId(s.snapshot)}, ${shown(s.createdAt)}, signed by ${s.signers.map((g) => shortKeyid(g.keyid) + (g.trusted === undefined ? '' : g.trusted ? ' trusted' : ' UNTRUSTED')).join(', ') || 'nobody'})`;
 }
 
 function printDiff(r: DiffReport, io: CliIo, color: boolean): void {
   const s = styler(color);
   const m = r.summary;
   const out: string[] = [`a: ${sideName(r.a)}`, `b: ${sideName(r.b)}`];
+  for (const k of untrustedSides(r)) {
+    const side = r[k];
+    out.push(`${s.red(s.bold('UNTRUSTED'))} ${k}: ${'failure' in side && side.failure ? escapeMessage(side.failure.message) : 'no trusted key signed it'} (exit 1 whatever the contents)`);
+  }
   if (isIdentical(r)) out.push(`${s.green('identical')}: ${plural(m.unchanged, 'entry', 'entries')}`);
-  else out.push(`${s.bold('differences')}: ${m.added} added, ${m.removed} removed, ${m.modified} modified, ${m.renamed} renamed, ${m.unchanged} unchanged (+${formatBytes(m.bytesAdded)} / -${formatBytes(m.bytesRemoved)})`);
+  else out.push(`${s.bold('differences')}: ${m.added} added, ${m.removed} removed, ${m.modified} modified, ${m.renamed} renamed, ${m.unchanged} unchanged${m.extra ? `, ${m.extra} that cannot be recorded` : ''} (+${formatBytes(m.bytesAdded)} / -${formatBytes(m.bytesRemoved)})`);
   const size = (e: { size?: number } | object) => ('size' in e && typeof e.size === 'number' ? formatBytes(e.size) : 'symlink');
   const section = (title: string, lines: string[]) => {
     if (lines.length === 0) return;
@@ -39,10 +45,11 @@ function printDiff(r: DiffReport, io: CliIo, color: boolean): void {
     for (const l of lines.slice(0, 50)) out.push(`  ${l}`);
     if (lines.length > 50) out.push(`  … and ${lines.length - 50} more (--json lists all)`);
   };
-  section('renamed', r.renamed.map((x) => `${x.from} → ${x.to}  (${formatBytes(x.size)}, ${shortDigest(x.sha256)})`));
-  section('added', r.added.map((e) => `${s.green('+')} ${e.path}  (${size(e)})`));
-  section('removed', r.removed.map((e) => `${s.red('-')} ${e.path}  (${size(e)})`));
-  section('modified', r.modified.map((x) => `${s.yellow('~')} ${x.path}  ${size(x.a)} → ${size(x.b)}${!isSymlinkEntry(x.a) && !isSymlinkEntry(x.b) ? `  ${shortDigest(x.a.sha256)} → ${shortDigest(x.b.sha256)}` : ''}`));
+  section('renamed', r.renamed.map((x) => `${shown(x.from)} → ${shown(x.to)}  (${formatBytes(x.size)}, ${shortDigest(x.sha256)})`));
+  section('added', r.added.map((e) => `${s.green('+')} ${shown(e.path)}  (${size(e)})`));
+  section('removed', r.removed.map((e) => `${s.red('-')} ${shown(e.path)}  (${size(e)})`));
+  section('modified', r.modified.map((x) => `${s.yellow('~')} ${shown(x.path)}  ${size(x.a)} → ${size(x.b)}${!isSymlinkEntry(x.a) && !isSymlinkEntry(x.b) ? `  ${shortDigest(x.a.sha256)} → ${shortDigest(x.b.sha256)}` : ''}`));
+  section('extra: cannot be recorded', r.extra.map((x) => `${s.red('!')} ${x.side}: ${shown(x.path)}  (${x.reason}, ${x.code})`));
   if (r.records) out.push(...recordsLines(r.records));
   io.stdout.write(out.join('\n') + '\n');
 }
@@ -54,10 +61,11 @@ async function cmdDiff(a: Args, io: CliIo): Promise<number> {
     const ia = await diffInput(String(a.a), io, store, held);
     const ib = await diffInput(String(a.b), io, store, held);
     const trusted = a.pubkey ? await trustedKeys(a.pubkey as string[], io.cwd) : undefined;
-    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, skipDirs: [store], store, ...(a.records === false ? { records: false } : {}) });
+    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, skipDirs: [store], store, ...(a['no-records'] === true ? { records: false } : {}) });
     if (a.json) jsonOut(io, r);
     else printDiff(r, io, !!io.stdout.isTTY && !io.env.NO_COLOR);
-    return isIdentical(r) ? EXIT_OK : EXIT_INTEGRITY;
+    // A side the keys do not trust is an integrity failure, identical or not (SPEC §8: exit 1).
+    return isIdentical(r) && untrustedSides(r).length === 0 ? EXIT_OK : EXIT_INTEGRITY;
   } finally {
     await Promise.all(held.map((h) => h.close()));
   }
@@ -68,13 +76,17 @@ export const diffCommand: CommandSpec = {
   command: 'diff <a> <b>',
   describe: 'What changed between two snapshots or folders (exit 1 if any)',
   builder: (y) =>
-    y
-        .positional('a', { type: 'string', describe: 'a ref, a NAME@VERSION.snap.tar archive, or a folder' })
-        .positional('b', { type: 'string', describe: 'a ref, a NAME@VERSION.snap.tar archive, or a folder' })
-        .option('pubkey', { type: 'string', array: true, describe: 'check each snapshot or archive side\'s signers against these public keys' })
-        .option('records', { type: 'boolean', default: true, describe: 'compare the records of record sets too (--no-records: files only)' })
-        .example('snap diff spam@v1 spam@v2', 'added, removed, modified and renamed files; flipped, added, removed and modified records')
-        .example('snap diff spam@v1.snap.tar data/', 'an archive against a folder')
-        .example('snap diff spam@v1 spam@v2.snap.tar --pubkey ci.pub', 'signers checked too'),
+    withExamples(
+      commonFlags(y, { store: true, jobs: true })
+        .positional('a', { type: 'string', describe: 'the old side: a ref (NAME@VERSION, snapshot id), a NAME@VERSION.snap.tar archive, or a folder' })
+        .positional('b', { type: 'string', describe: 'the new side: a ref (NAME@VERSION, snapshot id), a NAME@VERSION.snap.tar archive, or a folder' })
+        .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: 'check each snapshot or archive side\'s signers against these public keys (repeatable): exit 1 if a side is not trusted' })
+        .option('no-records', { type: 'boolean', describe: 'compare files only, not the records of record sets' }),
+      [
+        ['$0 diff spam@v1 spam@v2', 'added, removed, modified and renamed files; flipped, added, removed and modified records'],
+        ['$0 diff spam@v1.snap.tar data/', 'an archive against a folder'],
+        ['$0 diff spam@v1 spam@v2.snap.tar --pubkey ci.pub', 'signers checked too'],
+      ],
+    ),
   run: cmdDiff,
 };

@@ -1,6 +1,7 @@
 /** `snap export <ref> -o FILE.snap.tar`: write a store snapshot and its contents as one deterministic archive. */
 import { resolve } from 'node:path';
 import { SnapError } from '../../core/errors.js';
+import { escapeForTerminal as shown } from '../../core/display.js';
 import { archiveFileName, isArchivePath, ARCHIVE_SUFFIX } from '../../core/archive.js';
 import { storePath } from '../../io/store.js';
 import { readSnapshotUnverified } from '../../snapshot.js';
@@ -8,7 +9,7 @@ import { exportSnapshot } from '../../archive.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural } from '../format.js';
 import { withProgress } from '../progress.js';
-import { jsonOut, locate, checkJobs, type Args, type CliIo, type CommandSpec, audit, auditErrors } from '../common.js';
+import { jsonOut, locate, checkJobs, commonFlags, type Args, type CliIo, type CommandSpec, audit, auditErrors, withExamples } from '../common.js';
 
 async function cmdExport(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
@@ -32,9 +33,9 @@ async function cmdExport(a: Args, io: CliIo): Promise<number> {
   } else {
     io.stdout.write(
       [
-        `exported ${r.ref}`,
-        `  snapshot  ${r.snapshot}`,
-        `  archive   ${r.file} (${formatBytes(r.archiveBytes)})`,
+        `exported ${shown(r.ref)}`,
+        `  snapshot  ${shown(r.snapshot)}`,
+        `  archive   ${shown(r.file)} (${formatBytes(r.archiveBytes)})`,
         `  contents  ${plural(r.files, 'file')}${r.symlinks ? `, ${plural(r.symlinks, 'symbolic link')}` : ''} (${formatBytes(r.dataBytes)})`,
         `  took      ${r.seconds.toFixed(2)} s`,
       ].join('\n') + '\n',
@@ -48,9 +49,13 @@ export const exportCommand: CommandSpec = {
   command: 'export <ref>',
   describe: 'Write a snapshot as one reproducible archive NAME@VERSION.snap.tar',
   builder: (y) =>
-    y
-      .positional('ref', { type: 'string', describe: 'snapshot ref: NAME@VERSION, snapshot id (or 8+ hex prefix), or snapshot folder' })
-      .option('out', { alias: 'o', type: 'string', describe: 'archive to write, ending in .snap.tar (default: ./NAME@VERSION.snap.tar); never overwritten' })
-      .example('snap export spam@v1 -o spam@v1.snap.tar', 'one file to push to artifact storage'),
+    withExamples(
+      commonFlags(y, { store: true, quiet: 'no progress and no notes', jobs: true })
+        .positional('ref', { type: 'string', describe: 'snapshot ref: NAME@VERSION, snapshot id (or 8+ hex prefix), or snapshot folder' })
+        .option('out', { alias: 'o', type: 'string', requiresArg: true, describe: 'archive to write, ending in .snap.tar (default: ./NAME@VERSION.snap.tar); never overwritten' }),
+      [
+        ['$0 export spam@v1 -o spam@v1.snap.tar', 'one file to push to artifact storage'],
+      ],
+    ),
   run: auditErrors('export', (a) => a.ref, cmdExport),
 };

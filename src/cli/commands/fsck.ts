@@ -1,19 +1,34 @@
-/** `snap fsck`: re-hash every object of the store and check every snapshot's internal consistency. */
-import { storePath } from '../../io/store.js';
+/**
+ * `snap fsck`: re-hash every object of the store and check every snapshot's internal consistency;
+ * `--clean` removes leftovers of stopped commands, `--repair-from` puts back damaged objects.
+ */
+import { resolve } from 'node:path';
+import { SnapError } from '../../core/errors.js';
+import { openStore, storePath } from '../../io/store.js';
+import { clearLeftovers, type CleanResult } from '../../io/leftovers.js';
 import { fsck, type FsckReport } from '../../fsck.js';
+import { repairStore, type RepairResult } from '../../repair.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, styler } from '../format.js';
 import { withProgress } from '../progress.js';
-import { audit, auditErrors, checkJobs, jsonOut, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
+import { audit, auditErrors, checkJobs, commonFlags, jsonOut, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 
 /** At most this many items of one kind in the human report (--json lists all). */
 const SHOW = 20;
 
-function printFsck(r: FsckReport, io: CliIo, color: boolean): void {
+/** The users of a corrupt or missing object, the first three named. */
+function users(o: { usedBy: { ref: string; path: string }[]; users: number }): string {
+  const named = o.usedBy.slice(0, 3).map((u) => `${shown(u.ref)}:${shown(u.path)}`).join(', ');
+  return named ? `${named}${o.users > 3 ? `, … (${plural(o.users, 'file')})` : ''}` : '';
+}
+
+function printFsck(r: FsckReport, io: CliIo, color: boolean, done: { cleaned?: CleanResult; repair?: RepairResult } = {}): void {
   const s = styler(color);
   const out: string[] = [];
+  const { cleaned, repair } = done;
   const summary = `${plural(r.counts.objects, 'object')} (${formatBytes(r.counts.bytes)}) re-hashed, ${plural(r.counts.snapshots, 'snapshot')} checked`;
-  if (r.ok) out.push(`${s.green(s.bold('OK'))}    ${r.store}: ${summary}; nothing corrupt or missing`);
+  if (r.ok) out.push(`${s.green(s.bold('OK'))}    ${shown(r.store)}: ${summary}; nothing corrupt or missing`);
   else {
     const parts = [
       r.counts.corrupt > 0 ? plural(r.counts.corrupt, 'corrupt object') : '',
@@ -21,7 +36,24 @@ function printFsck(r: FsckReport, io: CliIo, color: boolean): void {
       r.counts.missingObjects > 0 ? plural(r.counts.missingObjects, 'missing object') : '',
       r.counts.badSnapshots > 0 ? plural(r.counts.badSnapshots, 'snapshot with problems', 'snapshots with problems') : '',
     ].filter(Boolean);
-    out.push(`${s.red(s.bold('FAIL'))}  ${r.store}: ${parts.join(', ')}; ${summary}`);
+    out.push(`${s.red(s.bold('FAIL'))}  ${shown(r.store)}: ${parts.join(', ')}; ${summary}`);
+  }
+  if (cleaned) {
+    out.push(
+      cleaned.removed.length === 0
+        ? 'cleaned: nothing to remove'
+        : `cleaned: removed ${cleaned.removed.map((l) => `${shown(l.path)}${l.kind === 'tmp' ? ` (${plural(l.entries ?? 0, 'entry', 'entries')}, ${formatBytes(l.bytes)})` : ''}`).join(', ')}`,
+    );
+  }
+  if (repair) {
+    const n = repair.repaired.length + repair.unrepaired.length;
+    out.push(
+      n === 0
+        ? `repair: nothing to repair (the source ${shown(repair.source)} was not read)`
+        : `repair: ${plural(repair.repaired.length, 'object')} of ${n} put back from ${shown(repair.source)} (${formatBytes(repair.bytes)}), each checked against its digest`,
+    );
+    for (const u of repair.unrepaired.slice(0, SHOW)) out.push(`  not repaired: ${shown(u.sha256)}  ${escapeMessage(u.message)} [${u.code}]`);
+    if (repair.unrepaired.length > SHOW) out.push(`  … and ${repair.unrepaired.length - SHOW} more (--json lists all)`);
   }
   const section = <T>(title: string, list: T[], line: (x: T) => string) => {
     if (list.length === 0) return;
@@ -30,31 +62,51 @@ function printFsck(r: FsckReport, io: CliIo, color: boolean): void {
     if (list.length > SHOW) out.push(`  … and ${list.length - SHOW} more (--json lists all)`);
   };
   section('corrupt objects', r.objects.corrupt, (c) => {
-    const used = c.usedBy.slice(0, 3).map((u) => `${u.ref}:${u.path}`).join(', ');
-    return `objects/sha256/${c.path}  now hashes to ${shortDigest(c.sha256)} (${formatBytes(c.size)})${used ? `; content of ${used}${c.usedBy.length > 3 ? ', …' : ''}` : ''}`;
+    const used = users(c);
+    return `objects/sha256/${shown(c.path)}  now hashes to ${shortDigest(c.sha256)} (${formatBytes(c.size)})${used ? `; content of ${used}` : ''}`;
   });
-  section('unreadable objects', r.objects.unreadable, (u) => `objects/sha256/${u.path}  (${u.reason})`);
-  section('missing objects', r.missingObjects, (m) => `${m.ref}  ${m.path}  (sha256 ${shortDigest(m.sha256)})`);
+  section('unreadable objects', r.objects.unreadable, (u) => `objects/sha256/${shown(u.path)}  (${escapeMessage(u.reason)})`);
+  section('missing objects', r.missingObjects, (m) => `objects/sha256/${shown(m.path)}  content of ${users(m)}`);
   section('snapshots with problems', r.snapshots.filter((x) => !x.ok), (x) =>
-    `${x.ref}${x.snapshot ? ` (${shortId(x.snapshot)})` : ''}: ${x.problems.map((p) => p.message).join('; ')}`,
+    `${shown(x.ref)}${x.snapshot ? ` (${shortId(x.snapshot)})` : ''}: ${x.problems.map((p) => escapeMessage(p.message)).join('; ')}`,
   );
-  section('not written by snap (left alone, not counted as corruption)', r.strays, (p) => p);
-  if (!r.ok) out.push('  The store does not hold what was sealed: restore the damaged objects or snapshots from a copy (e.g. an archive), or seal the data again.');
+  section('not written by snap (left alone, not counted as corruption)', r.strays, (p) => shown(p));
+  section('warnings: left by stopped or killed commands (not corruption)', r.leftovers, (l) => `${s.yellow('warning')} ${escapeMessage(l.message)}`);
+  if (r.clean) out.push(`  To remove them: ${escapeMessage(r.clean)}`);
+  if (!r.ok) {
+    out.push(
+      r.counts.corrupt + r.counts.unreadable + r.counts.missingObjects > 0
+        ? '  The store does not hold what was sealed: put the damaged objects back from a good copy with "snap fsck --repair-from FILE.snap.tar" (or another store\'s folder), or seal the data again.'
+        : '  The store does not hold what was sealed: restore the damaged snapshots from a copy (e.g. an archive), or seal the data again.',
+    );
+  }
   io.stdout.write(out.join('\n') + '\n');
 }
 
 async function cmdFsck(a: Args, io: CliIo): Promise<number> {
-  const store = storePath(a.store, io.env, io.cwd);
+  const storeRoot = storePath(a.store, io.env, io.cwd);
   const jobs = checkJobs(a.jobs);
-  const r = await withProgress(a, io, 'checking', (onProgress) => fsck({ store, jobs, onProgress }));
-  const log = await audit(
-    io,
-    store,
-    { command: 'fsck', outcome: r.ok ? 'ok' : 'failed', details: { objects: r.counts.objects, corrupt: r.counts.corrupt, unreadable: r.counts.unreadable, missingObjects: r.counts.missingObjects, badSnapshots: r.counts.badSnapshots } },
-    { quiet: !!a.quiet },
-  );
-  if (a.json) jsonOut(io, { ...r, seconds: Number(r.seconds.toFixed(3)), log });
-  else printFsck(r, io, !!io.stdout.isTTY && !io.env.NO_COLOR);
+  const from = a['repair-from'];
+  if (from !== undefined && (typeof from !== 'string' || from === '')) throw new SnapError('USAGE', '--repair-from needs FILE.snap.tar or the folder of another store');
+  // --clean: remove what stopped or killed commands left, under the store's lock, then check.
+  const cleaned = a.clean ? await clearLeftovers(await openStore(storeRoot)) : undefined;
+  let r: FsckReport;
+  let repair: (RepairResult & { before: FsckReport['counts'] }) | undefined;
+  if (typeof from === 'string') {
+    const rr = await withProgress(a, io, 'repairing', (onProgress) => repairStore({ store: storeRoot, from: resolve(io.cwd, from), jobs, onProgress }));
+    r = rr.after;
+    repair = { ...rr.repair, before: rr.before.counts };
+  } else {
+    r = await withProgress(a, io, 'checking', (onProgress) => fsck({ store: storeRoot, jobs, onProgress }));
+  }
+  const details: Record<string, unknown> = {
+    objects: r.counts.objects, corrupt: r.counts.corrupt, unreadable: r.counts.unreadable, missingObjects: r.counts.missingObjects, badSnapshots: r.counts.badSnapshots, leftovers: r.counts.leftovers,
+    ...(cleaned ? { cleaned: cleaned.removed.map((l) => ({ kind: l.kind, path: l.path, bytes: l.bytes })) } : {}),
+    ...(repair ? { repair: { source: repair.source, repaired: repair.repaired.length, unrepaired: repair.unrepaired.length, bytes: repair.bytes } } : {}),
+  };
+  const log = await audit(io, storeRoot, { command: 'fsck', outcome: r.ok ? 'ok' : 'failed', details }, { quiet: !!a.quiet });
+  if (a.json) jsonOut(io, { ...r, seconds: Number(r.seconds.toFixed(3)), ...(cleaned ? { cleaned } : {}), ...(repair ? { repair } : {}), log });
+  else printFsck(r, io, !!io.stdout.isTTY && !io.env.NO_COLOR, { cleaned, repair });
   return r.ok ? EXIT_OK : EXIT_INTEGRITY;
 }
 
@@ -63,12 +115,24 @@ export const fsckCommand: CommandSpec = {
   command: 'fsck',
   describe: 'Check the store: re-hash objects, check snapshots (no keys)',
   builder: (y) =>
-    y.epilog(
-      'Re-hashes every object (its SHA-256 must be its name); checks that each snapshot\'s envelope and ' +
-        'statement parse and agree, that its manifest matches the statement\'s digest, Merkle root and counts, and ' +
-        'that every file it lists has its object (not for --manifest-only snapshots). Needs no keys: it checks ' +
-        'internal consistency, not trust (use "snap verify --pubkey" for that). Exit 0 clean, 1 corruption, 3 no store.',
-    )
-      .example('snap fsck --store /data/snap', 'exit 1 and name every corrupt or missing object'),
+    withExamples(
+      commonFlags(y, { store: true, quiet: 'no progress and no notes: only the verdict', jobs: true })
+        .option('clean', { type: 'boolean', describe: 'first remove what stopped or killed commands left: a dead process\'s lock, files in STORE/tmp (under the store lock)' })
+        .option('repair-from', { type: 'string', requiresArg: true, describe: 'put back every corrupt or missing object from FILE.snap.tar or another store (each checked against its digest)' })
+        .epilog(
+          'Re-hashes every object (its SHA-256 must be its name); checks that each snapshot\'s envelope and ' +
+            'statement parse and agree, that its manifest matches the statement\'s digest, Merkle root and counts, and ' +
+            'that every file it lists has its object (not for --manifest-only snapshots). Needs no keys: it checks ' +
+            'internal consistency, not trust (use "snap verify --pubkey" for that). Leftovers of stopped or killed ' +
+            'commands (a stale lock, files in STORE/tmp) are warnings, removed by --clean. --repair-from replaces ' +
+            'damaged objects with copies whose bytes hash to their names (the source\'s signature is not needed), ' +
+            'never snapshot files, then checks again. Exit 0 clean, 1 corruption (left), 3 no store or source.',
+        ),
+      [
+        ['$0 fsck --store /data/snap', 'exit 1 and name every corrupt or missing object'],
+        ['$0 fsck --repair-from ds@v1.snap.tar', 'put back damaged objects from an archive, then check again'],
+        ['$0 fsck --clean', 'remove a killed seal\'s temporary files and stale lock'],
+      ],
+    ),
   run: auditErrors('fsck', () => undefined, cmdFsck),
 };

@@ -1,38 +1,41 @@
 /** `snap import <file>`: verify an archive completely, then add its snapshot and contents to the store. */
 import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
 import { SnapError } from '../../core/errors.js';
+import { escapeForTerminal as shown } from '../../core/display.js';
 import { storePath } from '../../io/store.js';
 import { importArchive } from '../../archive.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortKeyid } from '../format.js';
 import { withProgress } from '../progress.js';
-import { jsonOut, trustedKeys, type Args, type CliIo, type CommandSpec, audit, auditErrors } from '../common.js';
+import { jsonOut, trustedKeys, checkThreshold, commonFlags, trustFlags, announceNewStore, type Args, type CliIo, type CommandSpec, audit, auditErrors, withExamples } from '../common.js';
 
 async function cmdImport(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
-  const threshold = a.threshold as number;
-  if (!Number.isSafeInteger(threshold) || threshold < 1) throw new SnapError('USAGE', `--threshold must be a whole number of at least 1, got ${String(a.threshold)}`);
+  const threshold = checkThreshold(a);
   const trusted = await trustedKeys(a.pubkey as string[], io.cwd);
   const file = resolve(io.cwd, String(a.file));
+  if (!existsSync(file)) throw new SnapError('NOT_FOUND', `${String(a.file)} does not exist (no archive there)`, { path: file });
   const r = await withProgress(a, io, 'importing', (onProgress) => importArchive({ file, store, trusted, threshold, onProgress }));
+  announceNewStore(io, r.storeCreated, store);
   const signers = r.signers.map((x) => ({ keyid: x.keyid, trusted: x.trusted, ...(x.reason ? { reason: x.reason } : {}) }));
   const log = await audit(io, store, { command: 'import', ref: r.ref, snapshot: r.snapshot, outcome: 'ok', ...(r.alreadyPresent ? { details: { alreadyPresent: true } } : {}) }, { quiet: !!a.quiet });
   if (a.json) {
     jsonOut(io, {
       log,
-      ok: true, ref: r.ref, snapshot: r.snapshot, store, alreadyPresent: r.alreadyPresent, signers, files: r.files, symlinks: r.symlinks,
+      ok: true, ref: r.ref, snapshot: r.snapshot, store, storeCreated: r.storeCreated, alreadyPresent: r.alreadyPresent, signers, files: r.files, symlinks: r.symlinks,
       bytes: r.bytes, newObjects: r.newObjects, newObjectBytes: r.newObjectBytes, seconds: Number(r.seconds.toFixed(3)),
     });
   } else if (r.alreadyPresent) {
-    io.stdout.write(`${r.ref} (${r.snapshot}) is already in ${store}; nothing to import\n`);
+    io.stdout.write(`${shown(r.ref)} (${shown(r.snapshot)}) is already in ${shown(store)}; nothing to import\n`);
   } else {
     io.stdout.write(
       [
-        `imported ${r.ref}`,
-        `  snapshot   ${r.snapshot}`,
+        `imported ${shown(r.ref)}`,
+        `  snapshot   ${shown(r.snapshot)}`,
         `  signed by  ${r.signers.filter((s) => s.trusted).map((s) => shortKeyid(s.keyid)).join(', ')} (trusted)`,
         `  contents   ${plural(r.files, 'file')}${r.symlinks ? `, ${plural(r.symlinks, 'symbolic link')}` : ''} (${formatBytes(r.bytes)}), every one checked`,
-        `  store      ${store}: ${plural(r.newObjects, 'new object')} (${formatBytes(r.newObjectBytes)})`,
+        `  store      ${shown(store)}: ${plural(r.newObjects, 'new object')} (${formatBytes(r.newObjectBytes)})`,
         `  took       ${r.seconds.toFixed(2)} s`,
       ].join('\n') + '\n',
     );
@@ -45,10 +48,12 @@ export const importCommand: CommandSpec = {
   command: 'import <file>',
   describe: 'Verify a .snap.tar completely, then add it to the store',
   builder: (y) =>
-    y
-      .positional('file', { type: 'string', describe: 'the archive (NAME@VERSION.snap.tar)' })
-      .option('pubkey', { type: 'string', array: true, demandOption: true, describe: 'trusted public key file (SPKI PEM); repeatable' })
-      .option('threshold', { type: 'number', default: 1, describe: 'how many distinct trusted keys must have signed' })
-      .example('snap import spam@v1.snap.tar --pubkey keys/ci.pub', 'all or nothing: every byte is checked first'),
+    withExamples(
+      trustFlags(commonFlags(y, { store: true, quiet: 'no progress and no notes' }))
+        .positional('file', { type: 'string', describe: 'the archive (NAME@VERSION.snap.tar); the store is made if there is none and its parent folder exists' }),
+      [
+        ['$0 import spam@v1.snap.tar --pubkey keys/ci.pub', 'all or nothing: every byte is checked first'],
+      ],
+    ),
   run: auditErrors('import', (a) => a.file, cmdImport),
 };

@@ -15,6 +15,7 @@ export interface CommandEntry {
 
 export const COMMANDS: CommandEntry[] = [
   { command: 'keygen <name>', describe: 'New Ed25519 key pair NAME.key (0600) + NAME.pub; never overwrites', load: async () => (await import('./keygen.js')).keygenCommand },
+  { command: 'init', describe: 'Make a new, empty store (--store PATH, else $SNAP_STORE, else ./.snap)', load: async () => (await import('./init.js')).initCommand },
   { command: 'seal <dir>', describe: 'Hash, sign and store DIR as a new snapshot NAME@VERSION', load: async () => (await import('./seal.js')).sealCommand },
   { command: 'verify <dir>', describe: 'Pre-training gate: exit 0 only if DIR is exactly what was signed', load: async () => (await import('./verify.js')).verifyCommand },
   { command: 'diff <a> <b>', describe: 'What changed between two snapshots or folders (exit 1 if any)', load: async () => (await import('./diff.js')).diffCommand },
@@ -25,11 +26,26 @@ export const COMMANDS: CommandEntry[] = [
   { command: 'log [name]', describe: "Show the audit log (of one NAME), or check it with --verify", load: async () => (await import('./log.js')).logCommand },
   { command: 'export <ref>', describe: 'Write a snapshot as one reproducible archive NAME@VERSION.snap.tar', load: async () => (await import('./export.js')).exportCommand },
   { command: 'import <file>', describe: 'Verify a .snap.tar completely, then add it to the store', load: async () => (await import('./import.js')).importCommand },
+  { command: 'prove <ref> <path>', describe: 'Prove that one file is in a signed snapshot, without the rest of the manifest', load: async () => (await import('./prove.js')).proveCommand },
+  {
+    command: 'verify-proof <proof>',
+    describe: 'Check an inclusion proof with only the public key(s) (exit 1 if it fails)',
+    load: async () => (await import('./verify-proof.js')).verifyProofCommand,
+  },
   {
     command: 'restore <ref> <dir>',
     describe: 'Write a snapshot into a new or empty folder, checked, then verified',
     load: async () => (await import('./restore.js')).restoreCommand,
   },
+  { command: 'attest <files..>', describe: 'Sign which snapshots a model (its files) was trained on', load: async () => (await import('./attest.js')).attestCommand },
+  {
+    command: 'verify-model <files..>',
+    describe: 'Which signed snapshots a model was trained on; exit 1 unless all are trusted',
+    load: async () => (await import('./verify-model.js')).verifyModelCommand,
+  },
+  { command: 'lineage <ref>', describe: 'Where a snapshot came from: its parents and derivations, with their sources', load: async () => (await import('./lineage.js')).lineageCommand },
+  { command: 'impact <ref>', describe: 'Every snapshot derived from REF and every model trained on any of them', load: async () => (await import('./impact.js')).impactCommand },
+  { command: 'bom [ref]', describe: 'Write a CycloneDX 1.6 ML-BOM of a snapshot or of a model attestation', load: async () => (await import('./bom.js')).bomCommand },
 ];
 
 /** The command word of an entry (`seal` for `seal <dir>`). */

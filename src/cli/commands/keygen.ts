@@ -1,20 +1,21 @@
 /** `snap keygen <name>`: Make an Ed25519 key pair NAME.key (0600) and NAME.pub; never overwrites. */
 import { resolve } from 'node:path';
 import { writeKeyPair } from '../../io/keyfile.js';
+import { escapeForTerminal as shown } from '../../core/display.js';
 import { EXIT_OK } from '../exit-codes.js';
-import { jsonOut, passphrase, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { jsonOut, passphrase, commonFlags, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 
 async function cmdKeygen(a: Args, io: CliIo): Promise<number> {
   let pass = passphrase(io, a['passphrase-env']);
   if (pass === undefined && a['passphrase-prompt']) {
     const { promptPassphrase } = await import('../prompt.js');
-    pass = await promptPassphrase(`passphrase for ${String(a.name)}.key: `, { input: io.stdin, output: io.stderr as NodeJS.WriteStream, confirm: true });
+    pass = await promptPassphrase(`passphrase for ${shown(String(a.name))}.key: `, { input: io.stdin, output: io.stderr as NodeJS.WriteStream, confirm: true });
   }
   const r = await writeKeyPair(resolve(io.cwd, String(a['out-dir'] ?? '.')), String(a.name), { passphrase: pass });
   if (a.json) jsonOut(io, { keyid: r.keyid, key: r.keyPath, pub: r.pubPath });
   else {
-    io.stdout.write(`${r.keyid}\n`);
-    if (!a.quiet) io.stderr.write(`wrote ${r.keyPath} (private, mode 0600: keep it secret) and ${r.pubPath} (public: give it to verifiers)\n`);
+    io.stdout.write(`${shown(r.keyid)}\n`);
+    if (!a.quiet) io.stderr.write(`wrote ${shown(r.keyPath)} (private, mode 0600: keep it secret) and ${shown(r.pubPath)} (public: give it to verifiers)\n`);
   }
   return EXIT_OK;
 }
@@ -24,11 +25,16 @@ export const keygenCommand: CommandSpec = {
   command: 'keygen <name>',
   describe: 'New Ed25519 key pair NAME.key (0600) + NAME.pub; never overwrites',
   builder: (y) =>
-    y
-        .positional('name', { type: 'string', describe: 'base name of the two files' })
-        .option('out-dir', { type: 'string', default: '.', describe: 'folder to write the key pair into' })
-        .option('passphrase-env', { type: 'string', describe: 'encrypt NAME.key with the passphrase in this environment variable' })
+    withExamples(
+      commonFlags(y, { quiet: 'print only the keyid: no note on stderr' })
+        .positional('name', { type: 'string', describe: 'base name of the two files: NAME.key (private) and NAME.pub (public)' })
+        .option('out-dir', { type: 'string', requiresArg: true, default: '.', describe: 'folder to write the key pair into (default: the working folder)' })
+        .option('passphrase-env', { type: 'string', requiresArg: true, describe: 'encrypt NAME.key with the passphrase in this environment variable' })
         .option('passphrase-prompt', { type: 'boolean', describe: 'encrypt NAME.key with a passphrase typed on the terminal (asked twice)' })
-        .example('snap keygen release --out-dir ~/.snap-keys', 'writes ~/.snap-keys/release.key and release.pub'),
+        .conflicts('passphrase-env', 'passphrase-prompt'),
+      [
+        ['$0 keygen release --out-dir ~/.snap-keys', 'writes ~/.snap-keys/release.key and release.pub'],
+      ],
+    ),
   run: cmdKeygen,
 };

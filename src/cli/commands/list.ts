@@ -1,27 +1,38 @@
 /** `snap list [name]`: List the snapshots in the store (all, or of one NAME). */
 import { storePath, openStore, listSnapshots } from '../../io/store.js';
-import { EXIT_OK } from '../exit-codes.js';
+import { NAME_RE } from '../../core/refs.js';
+import { SnapError } from '../../core/errors.js';
+import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, formatCount, shortId } from '../format.js';
-import { jsonOut, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { escapeForTerminal as shown } from '../../core/display.js';
+import { jsonOut, commonFlags, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 
 async function cmdList(a: Args, io: CliIo): Promise<number> {
   const store = await openStore(storePath(a.store, io.env, io.cwd));
   const name = a.name as string | undefined;
+  if (name !== undefined && !NAME_RE.test(name)) throw new SnapError('USAGE', `${JSON.stringify(name)} is not a dataset NAME (${NAME_RE.source})`);
   const list = await listSnapshots(store, name);
+  // A NAME that matches nothing is most likely mistyped: an error, not an empty list.
+  if (name !== undefined && list.length === 0) throw new SnapError('REF_NOT_FOUND', `no snapshots of ${name} in ${store.root} (run "snap list" to see every NAME)`, { name });
+  // A folder whose statement names another snapshot (swapped or moved) is listed, marked, and fails the listing.
+  const exit = list.some((s) => s.signedAs !== undefined) ? EXIT_INTEGRITY : EXIT_OK;
   if (a.json) {
     jsonOut(io, { store: store.root, snapshots: list.map(({ dir: _d, ...rest }) => ({ ref: `${rest.name}@${rest.version}`, ...rest })) });
-    return EXIT_OK;
+    return exit;
   }
   if (list.length === 0) {
-    io.stdout.write(name ? `no snapshots of ${name} in ${store.root}\n` : `no snapshots in ${store.root}\n`);
+    io.stdout.write(`no snapshots in ${shown(store.root)}\n`);
     return EXIT_OK;
   }
-  const rows = list.map((s) => [`${s.name}@${s.version}`, shortId(s.id), s.createdAt, formatCount(s.fileCount), formatBytes(s.totalBytes)]);
+  const rows = list.map((s) => [shown(`${s.name}@${s.version}`), shortId(s.id), shown(s.createdAt), formatCount(s.fileCount), formatBytes(s.totalBytes)]);
   const head = ['REF', 'SNAPSHOT', 'CREATED', 'FILES', 'BYTES'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const fmt = (r: string[]) => r.map((c, i) => (i >= 3 ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join('  ');
   io.stdout.write([fmt(head), ...rows.map(fmt)].join('\n') + '\n');
-  return EXIT_OK;
+  for (const s of list) {
+    if (s.signedAs !== undefined) io.stderr.write(`error: ${shown(`${s.name}@${s.version}`)} holds a snapshot signed as ${shown(s.signedAs)} (swapped or moved); every command refuses it under this name: run snap fsck\n`);
+  }
+  return exit;
 }
 
 /** `snap list [name]`. */
@@ -29,6 +40,13 @@ export const listCommand: CommandSpec = {
   command: 'list [name]',
   describe: 'List the snapshots in the store (all, or of one NAME)',
   builder: (y) =>
-    y.positional('name', { type: 'string' }),
+    withExamples(
+      commonFlags(y, { store: true })
+        .positional('name', { type: 'string', describe: 'only the snapshots of this dataset NAME (exit 3 if it has none)' }),
+      [
+        ['$0 list', 'every snapshot, oldest first'],
+        ['$0 list fraud-train --json', 'the versions of one dataset'],
+      ],
+    ),
   run: cmdList,
 };

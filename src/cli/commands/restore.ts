@@ -1,20 +1,20 @@
 /** `snap restore <ref> <dir>`: write a snapshot's files into a new or empty folder, each checked, then verify the folder. */
 import { resolve } from 'node:path';
-import { SnapError } from '../../core/errors.js';
+import { escapeForTerminal as shown } from '../../core/display.js';
 import { storePath } from '../../io/store.js';
 import { restore, type RestoreSource } from '../../restore.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortKeyid, styler } from '../format.js';
 import { withProgress } from '../progress.js';
 import { isArchiveFile } from '../snapshot-ref.js';
-import { jsonOut, checkJobs, trustedKeys, locate, type Args, type CliIo, type CommandSpec, audit, auditErrors } from '../common.js';
+import { jsonOut, checkJobs, checkThreshold, trustedKeys, locate, commonFlags, trustFlags, mustExistIfPath, type Args, type CliIo, type CommandSpec, audit, auditErrors, withExamples } from '../common.js';
 
 async function cmdRestore(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
-  const threshold = a.threshold as number;
-  if (!Number.isSafeInteger(threshold) || threshold < 1) throw new SnapError('USAGE', `--threshold must be a whole number of at least 1, got ${String(a.threshold)}`);
+  const threshold = checkThreshold(a);
   const trusted = await trustedKeys(a.pubkey as string[], io.cwd);
   const refText = String(a.ref);
+  mustExistIfPath(refText, io, 'snapshot folder or archive');
   const source: RestoreSource = isArchiveFile(refText, io.cwd)
     ? { kind: 'archive', file: resolve(io.cwd, refText), ref: refText }
     : { kind: 'snapshot', snapshot: await locate(refText, io, store), store };
@@ -37,8 +37,8 @@ async function cmdRestore(a: Args, io: CliIo): Promise<number> {
     const signers = r.signers.filter((x) => x.trusted).map((x) => shortKeyid(x.keyid)).join(', ');
     io.stdout.write(
       r.ok
-        ? `${s.green(s.bold('OK'))}    restored ${r.ref} into ${r.dir}: ${what}, signed by ${signers}; the folder verifies\n`
-        : `${s.red(s.bold('FAIL'))}  restored ${r.ref} into ${r.dir}, but the folder does not verify: ${v.problems.length} problems (see snap verify ${r.dir} --against ${refText} --json)\n`,
+        ? `${s.green(s.bold('OK'))}    restored ${shown(r.ref)} into ${shown(r.dir)}: ${what}, signed by ${signers}; the folder verifies\n`
+        : `${s.red(s.bold('FAIL'))}  restored ${shown(r.ref)} into ${shown(r.dir)}, but the folder does not verify: ${plural(v.problems.length, 'problem')} (see snap verify ${shown(r.dir)} --against ${shown(refText)} --json)\n`,
     );
   }
   return r.ok ? EXIT_OK : EXIT_INTEGRITY;
@@ -49,12 +49,14 @@ export const restoreCommand: CommandSpec = {
   command: 'restore <ref> <dir>',
   describe: 'Write a snapshot into a new or empty folder, checked, then verified',
   builder: (y) =>
-    y
-      .positional('ref', { type: 'string', describe: 'NAME@VERSION, snapshot id, snapshot folder, or an archive FILE.snap.tar' })
-      .positional('dir', { type: 'string', describe: 'target folder: absent (made) or empty' })
-      .option('pubkey', { type: 'string', array: true, demandOption: true, describe: 'trusted public key file (SPKI PEM); repeatable' })
-      .option('threshold', { type: 'number', default: 1, describe: 'how many distinct trusted keys must have signed' })
-      .example('snap restore spam@v1 data/ --pubkey keys/ci.pub', 'exit 0: data/ is exactly spam@v1')
-      .example('snap restore spam@v1.snap.tar data --pubkey ci.pub', 'straight from an archive, no store'),
+    withExamples(
+      trustFlags(commonFlags(y, { store: true, quiet: 'no progress and no notes', jobs: true }))
+        .positional('ref', { type: 'string', describe: 'NAME@VERSION, snapshot id, snapshot folder, or an archive FILE.snap.tar' })
+        .positional('dir', { type: 'string', describe: 'target folder: absent (made) or empty' }),
+      [
+        ['$0 restore spam@v1 data/ --pubkey keys/ci.pub', 'exit 0: data/ is exactly spam@v1'],
+        ['$0 restore spam@v1.snap.tar data --pubkey ci.pub', 'straight from an archive, no store'],
+      ],
+    ),
   run: auditErrors('restore', (a) => a.ref, cmdRestore),
 };

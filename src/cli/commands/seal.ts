@@ -2,12 +2,14 @@
 import { resolve } from 'node:path';
 import { storePath } from '../../io/store.js';
 import { seal } from '../../seal.js';
+import { escapeForTerminal as shown } from '../../core/display.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural } from '../format.js';
 import { withProgress } from '../progress.js';
 import { sealedJson, sealedLines } from '../sealed.js';
-import { jsonOut, checkJobs, signingKey, audit, auditErrors, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { jsonOut, checkJobs, signingKey, audit, auditErrors, commonFlags, announceNewStore, parentRef, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { cmdSealOut } from './seal-out.js';
+import { provenanceFromArgs, provenanceOptions } from '../provenance-args.js';
 import { parseRuleFlag } from '../../records/config.js';
 import { sealedRecordLines } from '../records-print.js';
 
@@ -24,30 +26,35 @@ async function cmdSeal(a: Args, io: CliIo): Promise<number> {
   const key = await signingKey(io, a);
   const dir = resolve(io.cwd, String(a.dir));
   const recordRules = recordRulesOf(a);
+  const provenance = await provenanceFromArgs(a, io, store);
   const r = await withProgress(a, io, 'sealing', (onProgress) =>
     seal({
       dir,
       as: String(a.as),
       key,
       store,
-      parent: a['no-parent'] || a.parent === false ? null : (a.parent as string | undefined),
+      parent: a['no-parent'] ? null : parentRef(a, io),
       excludes: (a.exclude as string[]) ?? [],
       manifestOnly: !!a['manifest-only'],
       ...(recordRules ? { recordRules } : {}),
+      provenance,
       jobs: checkJobs(a.jobs),
       onProgress,
     }),
   );
+  announceNewStore(io, r.storeCreated, store);
   const log = await audit(io, store, { command: 'seal', ref: r.ref, snapshot: r.snapshot, outcome: 'ok' }, { quiet: !!a.quiet });
   if (a.json) {
     jsonOut(io, {
       ...sealedJson(r), newObjects: r.newObjects, newObjectBytes: r.newObjectBytes,
-      seconds: Number(r.seconds.toFixed(3)), store, manifestOnly: !!a['manifest-only'], ...(r.records ? { records: r.records } : {}), log,
+      seconds: Number(r.seconds.toFixed(3)), store, storeCreated: r.storeCreated, manifestOnly: !!a['manifest-only'], ...(r.records ? { records: r.records } : {}), log,
     });
+  } else if (a.quiet) {
+    io.stdout.write(`${r.snapshot}\n`);
   } else {
     const lines = [
       ...sealedLines(r),
-      a['manifest-only'] ? `  contents     not kept (--manifest-only)` : `  store        ${store}: ${plural(r.newObjects, 'new object')} (${formatBytes(r.newObjectBytes)})`,
+      a['manifest-only'] ? `  contents     not kept (--manifest-only)` : `  store        ${shown(store)}: ${plural(r.newObjects, 'new object')} (${formatBytes(r.newObjectBytes)})`,
       ...(r.records ? sealedRecordLines(r.records) : []),
       `  took         ${r.seconds.toFixed(2)} s (${formatBytes(r.bytes / Math.max(r.seconds, 1e-3))}/s)`,
     ];
@@ -61,19 +68,26 @@ export const sealCommand: CommandSpec = {
   command: 'seal <dir>',
   describe: 'Hash, sign and store DIR as a new snapshot NAME@VERSION',
   builder: (y) =>
-    y
-        .positional('dir', { type: 'string', describe: 'the dataset folder' })
-        .option('as', { type: 'string', demandOption: true, describe: 'NAME@VERSION of the new snapshot (e.g. fraud-train@model-v3)' })
-        .option('key', { type: 'string', demandOption: true, describe: 'private key file (PKCS#8 PEM) to sign with' })
-        .option('passphrase-env', { type: 'string', describe: 'environment variable holding the key passphrase' })
-        .option('parent', { type: 'string', describe: 'ref of the previous version (default: newest snapshot of NAME)' })
+    withExamples(
+      provenanceOptions(commonFlags(y, { store: true, quiet: 'print only the snapshot id: no report, no progress', jobs: true }))
+        .positional('dir', { type: 'string', describe: 'the dataset folder: every file under it is hashed and signed' })
+        .option('as', { type: 'string', requiresArg: true, demandOption: true, describe: 'NAME@VERSION of the new snapshot, e.g. fraud-train@model-v3 (required)' })
+        .option('key', { type: 'string', requiresArg: true, demandOption: true, describe: 'private key file (PKCS#8 PEM) to sign with (required; one key)' })
+        .option('passphrase-env', { type: 'string', requiresArg: true, describe: 'environment variable holding the key passphrase' })
+        .option('parent', { type: 'string', requiresArg: true, describe: 'ref of the previous version (default: the newest snapshot of NAME)' })
         .option('no-parent', { type: 'boolean', describe: 'record no parent' })
-        .option('exclude', { type: 'string', array: true, default: [], describe: 'gitignore-style pattern to leave out (repeatable; recorded in the statement)' })
-        .option('manifest-only', { type: 'boolean', default: false, describe: 'record and sign only; keep no copy of the contents' })
-        .option('out', { type: 'string', describe: 'seal straight into this archive (FILE.snap.tar) instead of the store' })
-        .option('records', { type: 'string', array: true, describe: "record rule instead of DIR/snap.json's, e.g. 'train.csv key=id label=y' or 'mail/*/* format=files label-segment=1' (repeatable; docs/FORMAT.md §11)" })
+        .conflicts('parent', 'no-parent')
+        .option('exclude', { type: 'string', array: true, requiresArg: true, default: [], describe: 'gitignore-style pattern to leave out (repeatable; recorded in the statement)' })
+        .option('manifest-only', { type: 'boolean', describe: 'record and sign only; keep no copy of the contents' })
+        .option('out', { type: 'string', requiresArg: true, describe: 'seal straight into this archive (FILE.snap.tar) instead of the store; it holds the contents' })
+        .conflicts('out', 'manifest-only')
+        .option('records', { type: 'string', array: true, requiresArg: true, describe: "record rule instead of DIR/snap.json's, e.g. 'train.csv key=id label=y' or 'mail/*/* format=files label-segment=1' (repeatable; docs/FORMAT.md §15)" })
         .option('no-records', { type: 'boolean', describe: 'index no records, whatever DIR/snap.json says' })
-        .example('snap seal data/ --as spam@v1 --key keys/ci.key', 'seal data/ into ./.snap as spam@v1')
-        .example("snap seal data/ --as t@v1 --key ci.key --records 'train.csv key=id label=y'", 'with a record index of train.csv'),
+        .conflicts('records', 'no-records'),
+      [
+        ['$0 seal data/ --as spam@v1 --key keys/ci.key', 'seal data/ into ./.snap as spam@v1'],
+        ["$0 seal data/ --as t@v1 --key ci.key --records 'train.csv key=id label=y'", 'with a record index of train.csv'],
+      ],
+    ),
   run: auditErrors('seal', (a) => a.as, cmdSeal),
 };

@@ -3,12 +3,31 @@
  * folder or an archive `NAME@VERSION.snap.tar` (only its `snap/` members are read). Nothing is verified.
  */
 import { SnapError } from '../../core/errors.js';
+import { escapeForTerminal as shown } from '../../core/display.js';
 import { storePath } from '../../io/store.js';
 import { readSnapshotUnverified } from '../../snapshot.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes, formatCount } from '../format.js';
-import { jsonOut, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { jsonOut, commonFlags, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { openSnapshotRef, type OpenedSnapshot } from '../snapshot-ref.js';
+import type { Provenance } from '../../core/provenance.js';
+
+/**
+ * The provenance lines of `show` (and `lineage`): every field escaped for a terminal (a tab in a
+ * description shows as `\t`; nothing here is verified). Command arguments are each shown between
+ * double quotes.
+ */
+export function provenanceLines(pv: Provenance): string[] {
+  const g = pv.pipeline?.git;
+  return [
+    ...(pv.description !== undefined ? [`  description      ${shown(pv.description)}`] : []),
+    ...(pv.sources ?? []).map((s) => `  source           ${shown(s.uri)}${s.sha256 ? ` (sha256 ${shown(s.sha256)})` : ''}`),
+    ...(pv.license !== undefined ? [`  license          ${shown(pv.license)}`] : []),
+    ...(g ? [`  git              ${shown(g.commit)}${g.ref ? ` ${shown(g.ref)}` : ''}${g.repository ? ` ${shown(g.repository)}` : ''}`] : []),
+    ...(pv.pipeline?.command ? [`  command          ${pv.pipeline.command.map((x) => `"${shown(x)}"`).join(' ')}`] : []),
+    ...(pv.derivedFrom ?? []).map((d) => `  derived from     ${shown(d.ref)} ${shown(d.snapshot)}`),
+  ];
+}
 
 async function cmdShow(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
@@ -30,20 +49,23 @@ async function showSnapshot({ location: loc, archive }: OpenedSnapshot, a: Args,
     return EXIT_OK;
   }
   if (!p) throw new SnapError('SNAPSHOT_MALFORMED', 'no statement');
+  // Nothing here is verified: every field is shown escaped for a terminal.
+  const ref = shown(loc.ref);
   const lines = [
-    `${p.dataset}@${p.version}`,
-    `  snapshot         ${info.snapshot}`,
-    `  created          ${p.createdAt}`,
+    `${shown(p.dataset)}@${shown(p.version)}`,
+    `  snapshot         ${shown(info.snapshot)}`,
+    `  created          ${shown(p.createdAt)}`,
     `  files            ${formatCount(p.fileCount)} (${formatBytes(p.totalBytes)})`,
-    `  merkle root      ${p.merkleRoot}`,
-    `  manifest sha256  ${p.manifestSha256}`,
-    ...(p.parent ? [`  parent           ${p.parent}`] : []),
-    ...(p.excludes ? [`  excludes         ${p.excludes.join(' ')}`] : []),
-    `  tool             ${p.tool.name} ${p.tool.version}`,
-    `  signatures       ${info.keyids.map((k) => k || '(no keyid)').join(', ') || 'none'}`,
+    `  merkle root      ${shown(p.merkleRoot)}`,
+    `  manifest sha256  ${shown(p.manifestSha256)}`,
+    ...(p.parent ? [`  parent           ${shown(p.parent)}`] : []),
+    ...(p.excludes ? [`  excludes         ${p.excludes.map(shown).join(' ')}`] : []),
+    ...(p.provenance ? provenanceLines(p.provenance) : []),
+    `  tool             ${shown(p.tool.name)} ${shown(p.tool.version)}`,
+    `  signatures       ${info.keyids.map((k) => (k ? shown(k) : '(no keyid)')).join(', ') || 'none'}`,
     archive
-      ? `  (not verified here: run "snap verify ${loc.ref} --pubkey KEY.pub")`
-      : `  (not verified here: run "snap verify DIR --against ${loc.ref} --pubkey KEY.pub")`,
+      ? `  (not verified here: run "snap verify ${ref} --pubkey KEY.pub")`
+      : `  (not verified here: run "snap verify DIR --against ${ref} --pubkey KEY.pub")`,
   ];
   io.stdout.write(lines.join('\n') + '\n');
   return EXIT_OK;
@@ -54,9 +76,13 @@ export const showCommand: CommandSpec = {
   command: 'show <ref>',
   describe: 'Show one snapshot: statement, signers, counts',
   builder: (y) =>
-    y
-        .positional('ref', { type: 'string', describe: 'NAME@VERSION, a snapshot id or prefix, a snapshot folder, or a NAME@VERSION.snap.tar archive' })
-        .example('snap show spam@v1', 'a snapshot in the store')
-        .example('snap show spam@v1.snap.tar', 'the snapshot inside an archive'),
+    withExamples(
+      commonFlags(y, { store: true })
+        .positional('ref', { type: 'string', describe: 'NAME@VERSION, a snapshot id or prefix, a snapshot folder, or a NAME@VERSION.snap.tar archive' }),
+      [
+        ['$0 show spam@v1', 'a snapshot in the store'],
+        ['$0 show spam@v1.snap.tar', 'the snapshot inside an archive'],
+      ],
+    ),
   run: cmdShow,
 };

@@ -5,12 +5,13 @@
  */
 import { resolve } from 'node:path';
 import { SnapError } from '../../core/errors.js';
+import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import { verifyArchive, openArchiveSnapshot } from '../../archive.js';
 import type { SnapshotLocation } from '../../io/store.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
 import { withProgress } from '../progress.js';
-import { jsonOut, trustedKeys, type Args, type CliIo } from '../common.js';
+import { jsonOut, trustedKeys, checkThreshold, mustExistIfPath, type Args, type CliIo } from '../common.js';
 import { isArchiveFile } from '../snapshot-ref.js';
 
 /** True when `snap verify` was given an archive and no `--against`: verify the archive itself. */
@@ -24,6 +25,7 @@ export function verifiesArchiveItself(a: Args, io: CliIo): boolean {
  */
 export async function archiveAgainst(a: Args, io: CliIo): Promise<{ location: SnapshotLocation; close: () => Promise<void> } | undefined> {
   const text = String(a.against);
+  mustExistIfPath(text, io, 'snapshot folder or archive');
   if (!isArchiveFile(text, io.cwd)) return undefined;
   return openArchiveSnapshot(resolve(io.cwd, text), text);
 }
@@ -31,8 +33,7 @@ export async function archiveAgainst(a: Args, io: CliIo): Promise<{ location: Sn
 /** `snap verify FILE.snap.tar --pubkey …`: the report has the shape of `verify --json` (SPEC §8). */
 export async function cmdVerifyArchive(a: Args, io: CliIo): Promise<number> {
   if (a.against !== undefined) throw new SnapError('USAGE', `${String(a.dir)} is an archive: verify it on its own (no --against), or verify a folder --against it`);
-  const threshold = a.threshold as number;
-  if (!Number.isSafeInteger(threshold) || threshold < 1) throw new SnapError('USAGE', `--threshold must be a whole number of at least 1, got ${String(a.threshold)}`);
+  const threshold = checkThreshold(a);
   const trusted = await trustedKeys(a.pubkey as string[], io.cwd);
   const text = String(a.dir);
   const r = await withProgress(a, io, 'verifying', (onProgress) => verifyArchive({ file: resolve(io.cwd, text), ref: text, trusted, threshold, onProgress }));
@@ -48,16 +49,16 @@ export async function cmdVerifyArchive(a: Args, io: CliIo): Promise<number> {
     const out: string[] = [];
     if (r.ok) {
       const signers = r.signers.filter((x) => x.trusted).map((x) => shortKeyid(x.keyid));
-      out.push(`${s.green(s.bold('OK'))}    ${text} (${shortId(r.snapshot)}): ${plural(r.files, 'entry', 'entries')}, ${formatBytes(r.bytes)}, every one matches; signed by ${signers.join(', ')}`);
+      out.push(`${s.green(s.bold('OK'))}    ${shown(text)} (${shortId(r.snapshot)}): ${plural(r.files, 'entry', 'entries')}, ${formatBytes(r.bytes)}, every one matches; signed by ${signers.join(', ')}`);
     } else if (r.failure) {
-      out.push(`${s.red(s.bold('FAIL'))}  ${text} (${shortId(r.snapshot)}) cannot be trusted: ${r.failure.message}`);
-      for (const g of r.signers) out.push(`  signature keyid ${shortKeyid(g.keyid) || '(none)'}: ${g.trusted ? 'trusted' : (g.reason ?? 'untrusted')}`);
+      out.push(`${s.red(s.bold('FAIL'))}  ${shown(text)} (${shortId(r.snapshot)}) cannot be trusted: ${escapeMessage(r.failure.message)}`);
+      for (const g of r.signers) out.push(`  signature keyid ${shortKeyid(g.keyid) || '(none)'}: ${g.trusted ? 'trusted' : escapeMessage(g.reason ?? 'untrusted')}`);
     } else {
-      out.push(`${s.red(s.bold('FAIL'))}  ${text} (${shortId(r.snapshot)}): ${r.counts.modified} of ${r.files} entries do not match their signed digest`);
+      out.push(`${s.red(s.bold('FAIL'))}  ${shown(text)} (${shortId(r.snapshot)}): ${r.counts.modified} of ${plural(r.files, 'entry', 'entries')} ${r.counts.modified === 1 ? 'does' : 'do'} not match ${r.counts.modified === 1 ? 'its' : 'their'} signed digest`);
       for (const p of r.problems.slice(0, 20)) {
         const e = p.expected as { sha256?: string } | undefined;
         const x = p.actual as { sha256?: string } | undefined;
-        out.push(`  ${p.path}  ${shortDigest(e?.sha256 ?? '')} → ${shortDigest(x?.sha256 ?? '')}`);
+        out.push(`  ${shown(p.path)}  ${shortDigest(e?.sha256 ?? '')} → ${shortDigest(x?.sha256 ?? '')}`);
       }
       if (r.problems.length > 20) out.push(`  … and ${r.problems.length - 20} more (--json lists all)`);
     }

@@ -2,47 +2,51 @@
 import { resolve } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
 import { SnapError } from '../../core/errors.js';
+import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import { storePath, type SnapshotLocation } from '../../io/store.js';
 import { verify, type VerifyReport, type Problem } from '../../verify.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
 import { withProgress } from '../progress.js';
-import { jsonOut, checkJobs, trustedKeys, locate, storeInside, audit, auditErrors, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { jsonOut, checkJobs, checkThreshold, trustedKeys, locate, storeInside, audit, auditErrors, commonFlags, trustFlags, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { verifiesArchiveItself, cmdVerifyArchive, archiveAgainst } from './verify-archive.js';
 import { problemRecordLines } from '../records-print.js';
 
+/** One problem as a line of the report; every name, target and reason in it escaped for a terminal. */
 function describeProblem(p: Problem): string {
   const e = p.expected as Record<string, unknown> | undefined;
   const x = p.actual as Record<string, unknown> | undefined;
   const sz = (o?: Record<string, unknown>) => (o && typeof o.size === 'number' ? formatBytes(o.size) : '');
-  const dg = (o?: Record<string, unknown>) => (o && typeof o.sha256 === 'string' ? shortDigest(o.sha256) : o && typeof o.target === 'string' ? `→ ${o.target}` : '');
+  const dg = (o?: Record<string, unknown>) => (o && typeof o.sha256 === 'string' ? shortDigest(o.sha256) : o && typeof o.target === 'string' ? `→ ${shown(o.target)}` : '');
+  const path = shown(p.path);
   switch (p.kind) {
     case 'modified':
-      return `${p.path}  ${sz(e)} ${dg(e)} → now ${sz(x)} ${dg(x)}`.replace(/\s+/g, ' ');
+      return `${path}  ${[sz(e), dg(e)].filter(Boolean).join(' ')} → now ${[sz(x), dg(x)].filter(Boolean).join(' ')}`;
     case 'missing':
-      return `${p.path}  (${[sz(e), dg(e)].filter(Boolean).join(' ')})${p.movedTo ? `  moved to ${p.movedTo}` : ''}`;
+      return `${path}  (${[sz(e), dg(e)].filter(Boolean).join(' ')})${p.movedTo ? `  moved to ${shown(p.movedTo)}` : ''}`;
     case 'extra':
-      return `${p.path}  (${[sz(x), dg(x)].filter(Boolean).join(' ') || (p.reason ?? '')})${p.movedFrom ? `  same content as missing ${p.movedFrom}: moved (a flipped label?)` : ''}`;
+      return `${path}  (${[sz(x), dg(x)].filter(Boolean).join(' ') || escapeMessage(p.reason ?? '')})${p.movedFrom ? `  same content as missing ${shown(p.movedFrom)}: moved (a flipped label?)` : ''}`;
     case 'type-changed':
-      return `${p.path}  was ${e && 'target' in e ? 'a symlink' : 'a file'}, now ${x && 'target' in x ? 'a symlink' : String(x?.type ?? 'something else')}`;
+      return `${path}  was ${e && 'target' in e ? 'a symlink' : 'a file'}, now ${x && 'target' in x ? 'a symlink' : escapeMessage(String(x?.type ?? 'something else'))}`;
     default:
-      return `${p.path}${p.reason ? `  (${p.reason})` : ''}`;
+      return `${path}${p.reason ? `  (${escapeMessage(p.reason)})` : ''}`;
   }
 }
 
 function printVerify(r: VerifyReport, dir: string, io: CliIo, color: boolean): void {
   const s = styler(color);
   const signers = r.signers.filter((x) => x.trusted).map((x) => shortKeyid(x.keyid));
+  const ref = shown(r.ref);
   const out: string[] = [];
   if (r.ok) {
-    out.push(`${s.green(s.bold('OK'))}    ${dir} matches ${r.ref} (${shortId(r.snapshot)}): ${plural(r.counts.matched, 'file')}, ${formatBytes(r.bytes)}, signed by ${signers.join(', ')}`);
+    out.push(`${s.green(s.bold('OK'))}    ${shown(dir)} matches ${ref} (${shortId(r.snapshot)}): ${plural(r.counts.matched, 'file')}, ${formatBytes(r.bytes)}, signed by ${signers.join(', ')}`);
   } else if (r.failure) {
-    out.push(`${s.red(s.bold('FAIL'))}  ${r.ref} (${shortId(r.snapshot)}) cannot be trusted: ${r.failure.message}`);
-    for (const g of r.signers) out.push(`  signature keyid ${shortKeyid(g.keyid) || '(none)'}: ${g.trusted ? 'trusted' : (g.reason ?? 'untrusted')}`);
+    out.push(`${s.red(s.bold('FAIL'))}  ${ref} (${shortId(r.snapshot)}) cannot be trusted: ${escapeMessage(r.failure.message)}`);
+    for (const g of r.signers) out.push(`  signature keyid ${shortKeyid(g.keyid) || '(none)'}: ${g.trusted ? 'trusted' : escapeMessage(g.reason ?? 'untrusted')}`);
     out.push('  No data check is trusted. Do not train on this data.');
   } else {
     const parts = (['modified', 'missing', 'extra', 'type-changed', 'unreadable'] as const).filter((k) => r.counts[k] > 0).map((k) => `${r.counts[k]} ${k}`);
-    out.push(`${s.red(s.bold('FAIL'))}  ${dir} differs from ${r.ref} (${shortId(r.snapshot)}): ${parts.join(', ')}; ${plural(r.counts.matched, 'file')} matched`);
+    out.push(`${s.red(s.bold('FAIL'))}  ${shown(dir)} differs from ${ref} (${shortId(r.snapshot)}): ${parts.join(', ')}; ${plural(r.counts.matched, 'file')} matched`);
     out.push(`  signed by ${signers.join(', ')} (trusted)`);
     for (const kind of ['modified', 'missing', 'extra', 'type-changed', 'unreadable'] as const) {
       const list = r.problems.filter((p) => p.kind === kind);
@@ -56,6 +60,8 @@ function printVerify(r: VerifyReport, dir: string, io: CliIo, color: boolean): v
 }
 
 async function cmdVerify(a: Args, io: CliIo): Promise<number> {
+  const given = resolve(io.cwd, String(a.dir));
+  if (!existsSync(given)) throw new SnapError('NOT_FOUND', `${String(a.dir)} does not exist (verify checks a dataset folder or a .snap.tar archive)`, { path: given });
   if (verifiesArchiveItself(a, io)) return cmdVerifyArchive(a, io); // snap verify FILE.snap.tar
   if (a.against === undefined) throw new SnapError('USAGE', 'verify DIR needs --against REF (a snapshot ref or a .snap.tar archive)');
   const held = await archiveAgainst(a, io); // --against FILE.snap.tar: its snapshot files, in a temporary folder
@@ -68,8 +74,7 @@ async function cmdVerify(a: Args, io: CliIo): Promise<number> {
 
 async function cmdVerifyDir(a: Args, io: CliIo, archived: SnapshotLocation | undefined): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
-  const threshold = a.threshold as number;
-  if (!Number.isSafeInteger(threshold) || threshold < 1) throw new SnapError('USAGE', `--threshold must be a whole number of at least 1, got ${String(a.threshold)}`);
+  const threshold = checkThreshold(a);
   const trusted = await trustedKeys(a.pubkey as string[], io.cwd);
   const snapshot = archived ?? (await locate(String(a.against), io, store));
   const dir = resolve(io.cwd, String(a.dir));
@@ -95,12 +100,20 @@ export const verifyCommand: CommandSpec = {
   command: 'verify <dir>',
   describe: 'Pre-training gate: exit 0 only if DIR is exactly what was signed',
   builder: (y) =>
-    y
-        .positional('dir', { type: 'string', describe: 'the dataset folder to check, or an archive FILE.snap.tar to check on its own' })
-        .option('against', { type: 'string', describe: 'snapshot ref: NAME@VERSION, snapshot id (or 8+ hex prefix), snapshot folder, or FILE.snap.tar (not needed when DIR is an archive)' })
-        .option('pubkey', { type: 'string', array: true, demandOption: true, describe: 'trusted public key file (SPKI PEM); repeatable' })
-        .option('threshold', { type: 'number', default: 1, describe: 'how many distinct trusted keys must have signed' })
-        .example('snap verify data --against spam@v1 --pubkey ci.pub', 'exit 0: train; exit 1: stop')
-        .example('snap verify spam@v1.snap.tar --pubkey keys/ci.pub', 'an archive alone, nothing extracted'),
+    withExamples(
+      trustFlags(
+        commonFlags(y, { store: true, quiet: 'no progress and no notes: only the verdict', jobs: true })
+          .positional('dir', { type: 'string', describe: 'the dataset folder to check, or an archive FILE.snap.tar to check on its own' })
+          .option('against', {
+            type: 'string',
+            requiresArg: true,
+            describe: 'the snapshot DIR must match: NAME@VERSION, snapshot id (or 8+ hex prefix), snapshot folder, or FILE.snap.tar (required, unless DIR is an archive)',
+          }),
+      ),
+      [
+        ['$0 verify data --against spam@v1 --pubkey ci.pub', 'exit 0: train; exit 1: stop'],
+        ['$0 verify spam@v1.snap.tar --pubkey keys/ci.pub', 'an archive alone, nothing extracted'],
+      ],
+    ),
   run: auditErrors('verify', (a) => a.against, cmdVerify),
 };

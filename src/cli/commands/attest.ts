@@ -1,0 +1,95 @@
+/** `snap attest MODEL_FILE… --data REF… --key KEY [--as MODEL@VERSION]`: sign which snapshots a model was trained on. */
+import { resolve } from 'node:path';
+import { SnapError } from '../../core/errors.js';
+import { escapeForTerminal as shown } from '../../core/display.js';
+import type { TrainingRun } from '../../core/attestation.js';
+import { openStore, storePath, writeFileAtomic } from '../../io/store.js';
+import { hashArtifacts, hashFile } from '../../provenance/artifacts.js';
+import { attestModel } from '../../provenance/attest.js';
+import { EXIT_OK } from '../exit-codes.js';
+import { jsonOut, signingKey, locate, audit, auditErrors, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
+import { basename } from 'node:path';
+
+function list(v: unknown): string[] {
+  return v === undefined ? [] : (Array.isArray(v) ? v : [v]).map(String);
+}
+
+function single(v: unknown, flag: string): string | undefined {
+  if (v === undefined) return undefined;
+  if (Array.isArray(v) || typeof v !== 'string' || v === '') throw new SnapError('USAGE', `${flag} takes one non-empty value`);
+  return v;
+}
+
+async function trainingRun(a: Args, io: CliIo): Promise<TrainingRun | undefined> {
+  const command = single(a['train-command'], '--train-command');
+  const gitCommit = single(a['train-commit'], '--train-commit');
+  const hp = single(a.hyperparameters, '--hyperparameters');
+  if (gitCommit !== undefined && !/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(gitCommit)) throw new SnapError('USAGE', '--train-commit must be a full git commit id (40 or 64 lowercase hex)');
+  const t: TrainingRun = {};
+  if (command !== undefined) t.command = command;
+  if (gitCommit !== undefined) t.gitCommit = gitCommit;
+  if (hp !== undefined) {
+    const path = resolve(io.cwd, hp);
+    t.hyperparameters = { name: basename(path), sha256: (await hashFile(path)).sha256 };
+  }
+  return Object.keys(t).length > 0 ? t : undefined;
+}
+
+async function cmdAttest(a: Args, io: CliIo): Promise<number> {
+  const storeRoot = storePath(a.store, io.env, io.cwd);
+  const out = single(a.out, '--out');
+  const as = single(a.as, '--as');
+  const dataRefs = list(a.data);
+  if (dataRefs.length === 0) throw new SnapError('USAGE', 'name the training data with --data REF');
+  const key = await signingKey(io, a);
+  const training = await trainingRun(a, io);
+  const artifacts = await hashArtifacts(list(a.files), io.cwd);
+  const store = await openStore(storeRoot, { create: true });
+  const data = [];
+  for (const ref of dataRefs) data.push(await locate(ref, io, storeRoot));
+  const r = await attestModel({ artifacts, data, key, store, ...(as !== undefined ? { as } : {}), ...(training ? { training } : {}) });
+  let outPath: string | undefined;
+  if (out !== undefined) {
+    outPath = resolve(io.cwd, out);
+    await writeFileAtomic(outPath, r.envelopeBytes, { mode: 0o644, exclusive: true });
+  }
+  const log = await audit(io, storeRoot, { command: 'attest', ref: r.ref, snapshot: r.id, outcome: 'ok' }, { quiet: !!a.quiet });
+  const subjects = r.statement.subject.map((s) => ({ name: s.name, sha256: s.digest.sha256 }));
+  if (a.json) {
+    jsonOut(io, { ok: true, ref: r.ref, attestation: r.id, subjects, datasets: r.statement.predicate.datasets, ...(r.statement.predicate.training ? { training: r.statement.predicate.training } : {}), signer: r.keyid, createdAt: r.statement.predicate.createdAt, dir: r.dir, ...(outPath ? { out: outPath } : {}), log });
+  } else {
+    io.stdout.write(
+      [
+        `attested ${shown(r.ref)}`,
+        `  attestation  ${shown(r.id)}`,
+        ...subjects.map((s) => `  artifact     "${shown(s.name)}" sha256 ${shown(s.sha256)}`),
+        ...r.statement.predicate.datasets.map((d) => `  trained on   ${shown(d.ref)} ${shown(d.snapshot)}`),
+        `  signed by    ${shown(r.keyid)}`,
+        `  stored in    ${shown(r.dir)}`,
+        ...(outPath ? [`  exported to  ${shown(outPath)}`] : []),
+      ].join('\n') + '\n',
+    );
+  }
+  return EXIT_OK;
+}
+
+/** `snap attest <files..>`. */
+export const attestCommand: CommandSpec = {
+  command: 'attest <files..>',
+  describe: 'Sign which snapshots a model (its files) was trained on',
+  builder: (y) =>
+    withExamples(
+      commonFlags(y, { store: true, quiet: 'no notes on stderr' })
+        .positional('files', { type: 'string', array: true, describe: 'the model artifacts (weights, tokenizer, config): each file\'s SHA-256 is a subject of the attestation' })
+        .option('data', { type: 'string', array: true, requiresArg: true, demandOption: true, describe: 'ref of a training-data snapshot (required, repeatable)' })
+        .option('key', { type: 'string', requiresArg: true, demandOption: true, describe: 'private key file (PKCS#8 PEM) to sign with (required)' })
+        .option('passphrase-env', { type: 'string', requiresArg: true, describe: 'environment variable holding the key passphrase' })
+        .option('as', { type: 'string', requiresArg: true, describe: 'MODEL@VERSION of the attestation (default: the first file name @ the first 12 hex digits of its digest)' })
+        .option('train-command', { type: 'string', requiresArg: true, describe: 'the training command (signed)' })
+        .option('train-commit', { type: 'string', requiresArg: true, describe: 'git commit of the training code (signed)' })
+        .option('hyperparameters', { type: 'string', requiresArg: true, describe: 'hyper-parameters file; its SHA-256 is signed' })
+        .option('out', { alias: 'o', type: 'string', requiresArg: true, describe: 'also export the signed attestation (DSSE envelope) to this new file' }),
+      [['$0 attest model.safetensors --data spam@v1 --key keys/ml.key --as spam-clf@1.0', 'attest a model trained on spam@v1']],
+    ),
+  run: auditErrors('attest', (a) => a.as, cmdAttest),
+};

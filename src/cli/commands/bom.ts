@@ -1,0 +1,121 @@
+/** `snap bom REF -o FILE` / `snap bom --model MODEL@VERSION -o FILE`: a CycloneDX 1.6 ML-BOM of a snapshot or of a model attestation. */
+import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { SnapError, isSnapError } from '../../core/errors.js';
+import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
+import { parseNameVersion } from '../../core/refs.js';
+import type { TrustedKey } from '../../core/envelope.js';
+import type { AttestationStatement } from '../../core/attestation.js';
+import { openStore, resolveRef, storePath, writeFileAtomic, type SnapshotLocation, type Store } from '../../io/store.js';
+import { checkTrust, readSnapshotUnverified } from '../../snapshot.js';
+import { attestationsDir, checkStoredAttestation, readAttestationUnverified } from '../../provenance/attestation-store.js';
+import { modelBom, snapshotBom, type BomSnapshot, type BomTrainingData } from '../../provenance/bom.js';
+import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
+import { jsonOut, trustedKeys, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
+import { openSnapshotRef } from '../snapshot-ref.js';
+
+/** A failed trust check: the BOM is not written. */
+class Untrusted {
+  constructor(readonly failure: { code: string; message: string }) {}
+}
+
+async function describeSnapshot(loc: SnapshotLocation, keys: TrustedKey[] | undefined): Promise<BomSnapshot | Untrusted> {
+  if (keys) {
+    const t = await checkTrust(loc, keys);
+    if (!t.ok || !t.statement) return new Untrusted({ code: t.failure?.code ?? 'SIGNATURE_INVALID', message: `${loc.ref}: ${t.failure?.message ?? 'not trusted'}` });
+    return { snapshot: t.snapshot, statement: t.statement, signers: t.signers, verified: true };
+  }
+  const r = await readSnapshotUnverified(loc);
+  if (!r.statement) throw new SnapError('SNAPSHOT_MALFORMED', `${loc.ref} has no valid statement`);
+  return { snapshot: r.snapshot, statement: r.statement, signers: r.keyids.map((keyid) => ({ keyid })), verified: false };
+}
+
+async function modelInput(text: string, store: Store, keys: TrustedKey[] | undefined) {
+  const { name: model, version } = parseNameVersion(text);
+  const a = { model, version, dir: join(attestationsDir(store), model, version) };
+  if (!existsSync(a.dir)) throw new SnapError('REF_NOT_FOUND', `no attestation ${text} in ${store.root}`, { ref: text });
+  let id: string;
+  let statement: AttestationStatement;
+  let signers: { keyid: string; trusted?: boolean }[];
+  if (keys) {
+    const c = await checkStoredAttestation(a, keys);
+    if (!c.ok || !c.statement) return new Untrusted(c.failure ?? { code: 'SIGNATURE_INVALID', message: 'not trusted' });
+    ({ id, signers } = c);
+    statement = c.statement;
+  } else {
+    const r = await readAttestationUnverified(a);
+    if (!r) throw new SnapError('STATEMENT_INVALID', `the attestation ${text} cannot be read (malformed, or signed as another name)`, { ref: text });
+    ({ id, statement } = r);
+    signers = r.keyids.map((keyid) => ({ keyid }));
+  }
+  const datasets: BomTrainingData[] = [];
+  for (const d of statement.predicate.datasets) {
+    let loc: SnapshotLocation;
+    try {
+      loc = await resolveRef(d.snapshot, store.root);
+    } catch (e) {
+      if (!isSnapError(e, 'REF_NOT_FOUND')) throw e;
+      if (keys) return new Untrusted({ code: 'REF_NOT_FOUND', message: `training snapshot ${d.ref} (${d.snapshot}) is not in the store` });
+      datasets.push(d);
+      continue;
+    }
+    const s = await describeSnapshot(loc, keys);
+    if (s instanceof Untrusted) return s;
+    datasets.push(s);
+  }
+  return modelBom({ id, statement, signers, verified: keys !== undefined, datasets });
+}
+
+async function cmdBom(a: Args, io: CliIo): Promise<number> {
+  const storeRoot = storePath(a.store, io.env, io.cwd);
+  const model = a.model !== undefined ? String(a.model) : undefined;
+  if ((a.ref === undefined) === (model === undefined)) throw new SnapError('USAGE', 'give either a snapshot REF or --model MODEL@VERSION');
+  const pubs = a.pubkey === undefined ? [] : (Array.isArray(a.pubkey) ? a.pubkey : [a.pubkey]).map(String);
+  const keys = pubs.length > 0 ? await trustedKeys(pubs, io.cwd) : undefined;
+  let bom: Record<string, unknown> | Untrusted;
+  if (model !== undefined) {
+    bom = await modelInput(model, await openStore(storeRoot), keys);
+  } else {
+    const opened = await openSnapshotRef(String(a.ref), io, storeRoot);
+    try {
+      const s = await describeSnapshot(opened.location, keys);
+      bom = s instanceof Untrusted ? s : snapshotBom(s);
+    } finally {
+      await opened.close();
+    }
+  }
+  if (bom instanceof Untrusted) {
+    if (a.json) jsonOut(io, { ok: false, failure: bom.failure });
+    io.stderr.write(`snap bom: not written: ${escapeMessage(bom.failure.message)} [${bom.failure.code}]\n`);
+    return EXIT_INTEGRITY;
+  }
+  const text = JSON.stringify(bom, null, 2) + '\n';
+  if (a.out === undefined) {
+    io.stdout.write(text);
+    return EXIT_OK;
+  }
+  const out = resolve(io.cwd, String(a.out));
+  await writeFileAtomic(out, text, { mode: 0o644, exclusive: true });
+  if (a.json) jsonOut(io, { ok: true, out, specVersion: '1.6', verified: keys !== undefined });
+  else io.stdout.write(`wrote CycloneDX 1.6 ML-BOM ${shown(out)}${keys ? '' : ' (signatures not verified: add --pubkey to verify them first)'}\n`);
+  return EXIT_OK;
+}
+
+/** `snap bom [ref]`. */
+export const bomCommand: CommandSpec = {
+  command: 'bom [ref]',
+  describe: 'Write a CycloneDX 1.6 ML-BOM of a snapshot or of a model attestation',
+  builder: (y) =>
+    withExamples(
+      commonFlags(y, { store: true })
+        .positional('ref', { type: 'string', describe: 'the snapshot: NAME@VERSION, an id or prefix, a snapshot folder, or a .snap.tar archive' })
+        .option('model', { type: 'string', requiresArg: true, describe: 'MODEL@VERSION of a model attestation in the store, instead of REF' })
+        .option('out', { alias: 'o', type: 'string', requiresArg: true, describe: 'write the BOM to this new file (default: standard output)' })
+        .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: 'verify the signatures against these trusted keys first (exit 1 and no BOM if they fail)' }),
+      [
+        ['$0 bom spam@v1 -o spam-v1.cdx.json', 'the BOM of a dataset snapshot'],
+        ['$0 bom --model spam-clf@1.0 -o model.cdx.json --pubkey keys/ml.pub', 'the BOM of a model and its training data, verified'],
+      ],
+    ),
+  run: cmdBom,
+};

@@ -1,0 +1,51 @@
+/** `snap verify-model MODEL_FILE… --pubkey PUB…`: which signed snapshots a model was trained on, and whether each is still trusted. */
+import { resolve } from 'node:path';
+import { SnapError } from '../../core/errors.js';
+import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
+import { openStore, storePath } from '../../io/store.js';
+import { hashArtifacts } from '../../provenance/artifacts.js';
+import { verifyModel } from '../../provenance/verify-model.js';
+import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
+import { shortKeyid } from '../format.js';
+import { jsonOut, trustedKeys, audit, auditErrors, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
+
+async function cmdVerifyModel(a: Args, io: CliIo): Promise<number> {
+  const storeRoot = storePath(a.store, io.env, io.cwd);
+  const pubs = (Array.isArray(a.pubkey) ? a.pubkey : [a.pubkey]).filter((x) => x !== undefined).map(String);
+  if (pubs.length === 0) throw new SnapError('USAGE', 'name the trusted keys with --pubkey PUB');
+  const trusted = await trustedKeys(pubs, io.cwd);
+  const files = (Array.isArray(a.files) ? a.files : [a.files]).map(String);
+  const artifacts = await hashArtifacts(files, io.cwd);
+  const store = await openStore(storeRoot);
+  const attestationFile = a.attestation !== undefined ? resolve(io.cwd, String(a.attestation)) : undefined;
+  const r = await verifyModel({ files: artifacts, trusted, store, ...(attestationFile ? { attestationFile } : {}) });
+  const log = await audit(io, storeRoot, { command: 'verify-model', ...(r.attestations[0] ? { ref: r.attestations[0].ref, snapshot: r.attestations[0].id } : {}), outcome: r.ok ? 'ok' : 'failed' }, { quiet: !!a.quiet });
+  if (a.json) {
+    jsonOut(io, { ...r, log });
+  } else {
+    const lines = [r.ok ? 'model verified: every training snapshot is signed and trusted' : `MODEL NOT VERIFIED: ${escapeMessage(r.failure?.message ?? '')} [${r.failure?.code ?? ''}]`];
+    for (const f of r.files) lines.push(`  file         "${shown(f.name)}" sha256 ${f.sha256}`);
+    for (const att of r.attestations) {
+      lines.push(`  attestation  ${shown(att.ref)} ${shown(att.id)} (${shown(att.createdAt)}, signed by ${att.signers.filter((s) => s.trusted).map((s) => shortKeyid(s.keyid)).join(', ')})`);
+      for (const d of att.datasets) lines.push(`    ${d.trusted ? 'trusted    ' : 'NOT TRUSTED'}  ${shown(d.ref)} ${shown(d.snapshot)}${d.failure ? `: ${escapeMessage(d.failure.message)} [${d.failure.code}]` : ''}`);
+    }
+    for (const x of r.rejected) lines.push(`  rejected     ${x.ref !== undefined ? shown(x.ref) : '(unreadable)'} ${shown(x.id)}: ${escapeMessage(x.failure.message)} [${x.failure.code}]`);
+    io.stdout.write(lines.join('\n') + '\n');
+  }
+  return r.ok ? EXIT_OK : EXIT_INTEGRITY;
+}
+
+/** `snap verify-model <files..>`. */
+export const verifyModelCommand: CommandSpec = {
+  command: 'verify-model <files..>',
+  describe: 'Which signed snapshots a model was trained on; exit 1 unless all are trusted',
+  builder: (y) =>
+    withExamples(
+      commonFlags(y, { store: true, quiet: 'no notes on stderr' })
+        .positional('files', { type: 'string', array: true, describe: 'the model artifacts, hashed and looked up among the attestations' })
+        .option('pubkey', { type: 'string', array: true, requiresArg: true, demandOption: true, describe: 'trusted public key (required, repeatable): signs the attestation and the snapshots' })
+        .option('attestation', { type: 'string', requiresArg: true, describe: 'an exported attestation file to check instead of the store\'s attestations' }),
+      [['$0 verify-model model.safetensors --pubkey keys/ml.pub --pubkey keys/data.pub', 'check a model before deploying it']],
+    ),
+  run: auditErrors('verify-model', () => undefined, cmdVerifyModel),
+};

@@ -1,0 +1,74 @@
+/**
+ * `snap verify-proof <proof>`: check an inclusion proof (docs/FORMAT.md §11) with only public keys:
+ * exit 0 when it proves its entry is in a snapshot signed by the given keys, 1 when it does not.
+ */
+import { resolve } from 'node:path';
+import { isSymlinkEntry } from '../../core/manifest.js';
+import { statementRef } from '../../core/statement.js';
+import { verifyProofFile, type ProofFileVerification } from '../../proofs/verify-proof.js';
+import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
+import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
+import { formatBytes, formatCount, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
+import { jsonOut, trustedKeys, checkThreshold, trustFlags, withExamples, type Args, type CliIo, type CommandSpec } from '../common.js';
+
+function printResult(r: ProofFileVerification, proofName: string, io: CliIo): void {
+  const s = styler(!!io.stdout.isTTY && !io.env.NO_COLOR);
+  const out: string[] = [];
+  const e = r.entry;
+  const ref = r.statement ? `${statementRef(r.statement)} (${shortId(r.snapshot ?? '')})` : '';
+  if (r.ok && e) {
+    const signers = r.signers.map((g) => shortKeyid(g.keyid));
+    out.push(`${s.green(s.bold('OK'))}    ${shown(e.path)} is entry ${formatCount(r.leafIndex + 1)} of ${plural(r.treeSize, 'entry', 'entries')} of ${ref}, signed by ${signers.join(', ')}`);
+    out.push(isSymlinkEntry(e) ? `      a symbolic link → ${shown(e.target)}` : `      ${formatBytes(e.size)}, sha256 ${e.sha256}`);
+    if (r.dataFile) out.push(`      ${shown(r.dataFile.path)} is exactly this ${isSymlinkEntry(e) ? 'link' : 'file'}`);
+  } else {
+    const f = r.failure;
+    out.push(`${s.red(s.bold('FAIL'))}  ${shown(proofName)} does not prove its entry${ref ? ` in ${ref}` : ''}: ${escapeMessage(f?.message ?? 'not verified')} [${f?.code ?? ''}, ${f?.check ?? ''}]`);
+    for (const g of r.signers) out.push(`  signature keyid ${shown(shortKeyid(g.keyid)) || '(none)'}: ${g.trusted ? 'trusted' : (g.reason ?? 'untrusted')}`);
+    if (e && f?.check === 'file') out.push(`  signed entry: ${shown(e.path)} ${isSymlinkEntry(e) ? `→ ${shown(e.target)}` : `${formatBytes(e.size)} ${shortDigest(e.sha256)}`}`);
+  }
+  io.stdout.write(out.join('\n') + '\n');
+}
+
+async function cmdVerifyProof(a: Args, io: CliIo): Promise<number> {
+  const threshold = checkThreshold(a);
+  const trusted = await trustedKeys(a.pubkey as string[], io.cwd);
+  const file = resolve(io.cwd, String(a.proof));
+  const dataFile = a.file !== undefined ? resolve(io.cwd, String(a.file)) : undefined;
+  const r = await verifyProofFile({
+    file, trusted, threshold,
+    ...(a.expect !== undefined ? { expect: String(a.expect) } : {}),
+    ...(dataFile !== undefined ? { dataFile } : {}),
+  });
+  if (a.json) {
+    jsonOut(io, {
+      ok: r.ok, proof: file,
+      ...(r.snapshot ? { snapshot: r.snapshot } : {}),
+      ...(r.statement ? { ref: statementRef(r.statement), merkleRoot: r.statement.predicate.merkleRoot } : {}),
+      ...(r.entry ? { path: r.entry.path, entry: r.entry } : {}),
+      leafIndex: r.leafIndex, treeSize: r.treeSize,
+      signers: r.signers,
+      ...(r.dataFile ? { file: r.dataFile } : {}),
+      ...(r.failure ? { failure: r.failure } : {}),
+      ...(r.statement ? { statement: r.statement } : {}),
+    });
+  } else printResult(r, String(a.proof), io);
+  return r.ok ? EXIT_OK : EXIT_INTEGRITY;
+}
+
+/** `snap verify-proof <proof>`. */
+export const verifyProofCommand: CommandSpec = {
+  command: 'verify-proof <proof>',
+  describe: 'Check an inclusion proof with only the public key(s) (exit 1 if it fails)',
+  builder: (y) =>
+    withExamples(
+      trustFlags(y.positional('proof', { type: 'string', describe: 'the proof file written by snap prove' }))
+        .option('file', { type: 'string', requiresArg: true, describe: 'also check that this file on disk is the proven one (its bytes, or its link text)' })
+        .option('expect', { type: 'string', requiresArg: true, describe: 'require the proof to be of this snapshot: NAME@VERSION or sha256:<64 hex>' }),
+      [
+        ['$0 verify-proof ham-0001.proof.json --pubkey ci.pub', 'exit 0: the entry is in a snapshot ci signed'],
+        ['$0 verify-proof p.json --pubkey ci.pub --file ./0001.txt --expect spam@v1', 'and this file is that entry, of spam@v1'],
+      ],
+    ),
+  run: cmdVerifyProof,
+};

@@ -1,0 +1,55 @@
+/**
+ * SIGINT (Ctrl-C) and SIGTERM stop a command cleanly. The first signal marks the process
+ * interrupted and stops its worker pools (`io/interrupt.ts`), so the command unwinds through its
+ * usual error paths: temporary files and partial outputs are removed, locks are released, and an
+ * audit line records the error `INTERRUPTED` (exit 130) or `TERMINATED` (exit 143), as shells report
+ * a process stopped by those signals (128 + the signal number). A command that has not finished
+ * unwinding after {@link FORCE_EXIT_MS}, or a second signal, makes the process remove what is still
+ * registered and exit at once (without an audit line). SIGKILL cannot be caught: what it leaves is
+ * taken over by the next writer and reported by `snap fsck`.
+ */
+import { interrupt, interruptedBy, removeLeftovers, type InterruptSignal } from '../io/interrupt.js';
+import { EXIT_INTERRUPTED, EXIT_TERMINATED } from './exit-codes.js';
+
+/** How long an interrupted command may take to unwind before the process exits anyway (ms). */
+export const FORCE_EXIT_MS = 5_000;
+
+/** The exit code for a command stopped by `signal`: 130 (SIGINT) or 143 (SIGTERM). */
+export function exitCodeForSignal(signal: InterruptSignal): number {
+  return signal === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED;
+}
+
+/** Remove whatever an interrupted command still holds and exit now (with its code, if it has one). */
+function exitNow(signal: InterruptSignal): never {
+  removeLeftovers();
+  process.exit(typeof process.exitCode === 'number' ? process.exitCode : exitCodeForSignal(signal));
+}
+
+/**
+ * Install the SIGINT and SIGTERM handlers (the `snap` binary does, before it runs a command).
+ * @param stderr where the one-line notice goes
+ */
+export function handleSignals(stderr: NodeJS.WritableStream): void {
+  const on = (signal: InterruptSignal): void => {
+    const first = interruptedBy();
+    if (first) exitNow(first); // a second signal: do not wait any longer
+    stderr.write(`\nsnap: ${signal === 'SIGINT' ? 'interrupted' : 'terminated'}; removing temporary files and releasing locks\n`);
+    // The exit code unless the command finishes with its own: even if nothing is left to keep the
+    // process alive (so the timer below never fires), it does not exit 0.
+    process.exitCode = exitCodeForSignal(signal);
+    void interrupt(signal);
+    setTimeout(() => exitNow(signal), FORCE_EXIT_MS).unref();
+  };
+  process.on('SIGINT', () => on('SIGINT'));
+  process.on('SIGTERM', () => on('SIGTERM'));
+}
+
+/**
+ * After a command returned: if a signal came, remove anything still registered (after a clean
+ * unwind there is nothing). The process then exits with the command's code — 130 / 143 when the
+ * signal stopped it, its own when it had already finished — as soon as its output is written (or
+ * when the {@link FORCE_EXIT_MS} timer fires, if something still holds it).
+ */
+export function cleanUpIfInterrupted(): void {
+  if (interruptedBy()) removeLeftovers();
+}

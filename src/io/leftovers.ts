@@ -1,0 +1,158 @@
+/**
+ * What stopped or killed commands leave in a store — found for `fsck`, removed by `fsck --clean`:
+ *
+ * - `stale-lock` / `stale-log-lock`: `STORE/lock` or `STORE/log.lock` whose process is dead on this
+ *   host (or that names no holder and is older than {@link GUARD_STALE_MS});
+ * - `lock-guard`: a takeover guard (`lock.takeover`, `log.lock.takeover`) older than that;
+ * - `tmp`: files and folders in `STORE/tmp` while no running writer holds the store's lock;
+ * - `partial-write`: the temporary file of an atomic write in the store's root
+ *   (`.<name>.<12 hex>.tmp`, e.g. of `log.head`), older than that;
+ * - `foreign-lock`: a lock held from another host. Its pid cannot be checked, so it is reported
+ *   and never removed (delete it by hand once that host's snap is known to be gone).
+ *
+ * None of these is corruption: a SIGKILL leaves them, and the next writer takes a dead holder's lock
+ * over and empties `STORE/tmp`. They cost disk space (a killed seal of large files leaves their
+ * copies in `tmp`) and, for a lock that names no holder, make writers wait.
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { LOG_LOCK_FILE } from './audit-log.js';
+import { acquireLockFile, inspectLock, lockStore, GUARD_STALE_MS, LOCK_FILE, type LockInspection, type Store } from './store.js';
+
+/** Kinds of leftover, see the module comment. */
+export type LeftoverKind = 'stale-lock' | 'stale-log-lock' | 'lock-guard' | 'tmp' | 'partial-write' | 'foreign-lock';
+
+/** One leftover. */
+export interface Leftover {
+  kind: LeftoverKind;
+  /** Path relative to the store (`lock`, `tmp`, `.log.head.0123456789ab.tmp`, …). */
+  path: string;
+  /** Bytes it takes (for `tmp`: of every file under it). */
+  bytes: number;
+  /** For `tmp`: how many files and folders it holds. */
+  entries?: number;
+  /** For a lock: who it names. */
+  holder?: { pid?: number; host?: string; since?: string };
+  /** False for `foreign-lock`: `fsck --clean` leaves it. */
+  removable: boolean;
+  message: string;
+}
+
+/** A partial atomic write: `.<name>.<12 hex>.tmp` (see `writeFileAtomic`). */
+const PARTIAL_WRITE_RE = /^\..+\.[0-9a-f]{12}\.tmp$/;
+
+/** Age (ms) of a file, or undefined when it does not exist. */
+async function ageOf(path: string): Promise<{ age: number; bytes: number } | undefined> {
+  const st = await fsp.lstat(path).catch(() => undefined);
+  return st ? { age: Date.now() - st.mtimeMs, bytes: st.size } : undefined;
+}
+
+/** Files and folders under `dir` and the bytes of its files (0, 0 when it does not exist). */
+async function sizeOfTree(dir: string): Promise<{ entries: number; bytes: number }> {
+  let entries = 0;
+  let bytes = 0;
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir, { recursive: true });
+  } catch {
+    return { entries, bytes };
+  }
+  for (const n of names) {
+    const st = await fsp.lstat(join(dir, n)).catch(() => undefined);
+    if (!st) continue;
+    entries++;
+    if (st.isFile()) bytes += st.size;
+  }
+  return { entries, bytes };
+}
+
+function lockLeftover(kind: 'stale-lock' | 'stale-log-lock', path: string, l: LockInspection): Leftover {
+  const who = typeof l.holder.pid === 'number' ? `process ${l.holder.pid}${l.holder.host ? ` on ${l.holder.host}` : ''}` : 'no process';
+  return {
+    kind,
+    path,
+    bytes: l.bytes,
+    holder: l.holder,
+    removable: true,
+    message: `${path} is held by ${who}, which is no longer running${kind === 'stale-lock' ? ' (the next writer takes it over)' : ''}`,
+  };
+}
+
+/**
+ * Find the leftovers in a store (see the module comment). Reads only.
+ * @returns them in a fixed order: locks, guards, tmp, partial writes
+ */
+export async function findLeftovers(store: Store): Promise<Leftover[]> {
+  const out: Leftover[] = [];
+  const lock = await inspectLock(join(store.root, LOCK_FILE));
+  // A writer that runs (or may run, on another host) owns tmp/: its files there are no leftovers.
+  const writerMayRun = lock !== undefined && lock.state !== 'stale';
+  if (lock?.state === 'stale') out.push(lockLeftover('stale-lock', LOCK_FILE, lock));
+  else if (lock?.state === 'unknown' && typeof lock.holder.host === 'string') {
+    out.push({
+      kind: 'foreign-lock', path: LOCK_FILE, bytes: lock.bytes, holder: lock.holder, removable: false,
+      message: `${LOCK_FILE} is held from another host (${lock.holder.host}, pid ${String(lock.holder.pid)}), which this host cannot check; delete it by hand only once that snap is gone`,
+    });
+  }
+  const logLock = await inspectLock(join(store.root, LOG_LOCK_FILE));
+  if (logLock?.state === 'stale') out.push(lockLeftover('stale-log-lock', LOG_LOCK_FILE, logLock));
+  for (const guard of [`${LOCK_FILE}.takeover`, `${LOG_LOCK_FILE}.takeover`]) {
+    const g = await ageOf(join(store.root, guard));
+    if (g && g.age > GUARD_STALE_MS) out.push({ kind: 'lock-guard', path: guard, bytes: g.bytes, removable: true, message: `${guard} was left by a process that stopped while taking over a lock` });
+  }
+  if (!writerMayRun) {
+    const t = await sizeOfTree(store.tmpDir);
+    if (t.entries > 0) {
+      out.push({
+        kind: 'tmp', path: 'tmp', bytes: t.bytes, entries: t.entries, removable: true,
+        message: `tmp holds ${t.entries} ${t.entries === 1 ? 'entry' : 'entries'} (${t.bytes} bytes) left by a command that was stopped or killed`,
+      });
+    }
+  }
+  for (const name of (await fsp.readdir(store.root).catch(() => [] as string[])).sort()) {
+    if (!PARTIAL_WRITE_RE.test(name)) continue;
+    const p = await ageOf(join(store.root, name));
+    if (p && p.age > GUARD_STALE_MS) out.push({ kind: 'partial-write', path: name, bytes: p.bytes, removable: true, message: `${name} is the temporary file of a write that was stopped` });
+  }
+  return out;
+}
+
+/** What {@link clearLeftovers} did. */
+export interface CleanResult {
+  /** Leftovers found before and gone after. */
+  removed: Leftover[];
+  /** Leftovers still there (a foreign lock, or what a running appender holds). */
+  kept: Leftover[];
+}
+
+/**
+ * Remove the leftovers of a store: under the store's write lock (which takes over a dead holder's
+ * lock and empties `STORE/tmp`), take over a dead holder's `log.lock` and, holding it, remove old
+ * takeover guards and partial writes. A lock held from another host is kept.
+ * @param waitMs how long to wait for a running writer (default 5 s)
+ * @throws SnapError `STORE_LOCKED` (a running writer holds the store: its files are in use) | `IO_ERROR`
+ */
+export async function clearLeftovers(store: Store, waitMs = 5_000): Promise<CleanResult> {
+  const before = await findLeftovers(store);
+  const lock = await lockStore(store, waitMs);
+  try {
+    let releaseLog: (() => Promise<void>) | undefined;
+    try {
+      releaseLog = await acquireLockFile(join(store.root, LOG_LOCK_FILE), `the audit log of ${store.root}`, 0);
+    } catch {
+      /* an appender is running (for milliseconds): its files are in use */
+    }
+    try {
+      for (const l of await findLeftovers(store)) {
+        if (l.kind === 'lock-guard' || (l.kind === 'partial-write' && releaseLog)) await fsp.rm(join(store.root, l.path), { force: true });
+      }
+    } finally {
+      await releaseLog?.();
+    }
+  } finally {
+    await lock.release();
+  }
+  const kept = await findLeftovers(store);
+  const removed = before.filter((b) => !kept.some((k) => k.kind === b.kind && k.path === b.path));
+  return { removed, kept };
+}

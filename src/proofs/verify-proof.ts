@@ -1,0 +1,126 @@
+/**
+ * `verify-proof`: check an inclusion proof file (docs/FORMAT.md §11) with only public keys, and
+ * optionally that a file on disk is the one the proven entry describes.
+ */
+import { promises as fsp, constants } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { SnapError } from '../core/errors.js';
+import type { TrustedKey } from '../core/envelope.js';
+import { isSymlinkEntry, type ManifestEntry } from '../core/manifest.js';
+import { MAX_PROOF_BYTES, parseProof, verifyProof, type ProofVerification } from '../core/proof.js';
+import { ioError } from '../io/errors.js';
+
+/** Options of {@link verifyProofFile}. */
+export interface VerifyProofFileOptions {
+  /** The proof file. */
+  file: string;
+  /** The public keys the verifier trusts. */
+  trusted: readonly TrustedKey[];
+  /** Minimum number of distinct trusted keys that must have signed (default 1). */
+  threshold?: number;
+  /** Require the proof to be of this snapshot: `NAME@VERSION` or `sha256:<64 hex>`. */
+  expect?: string;
+  /** A file on disk that must be what the proven entry describes (a file's bytes, or a link's text). */
+  dataFile?: string;
+}
+
+/** The verdict on a proof file; `dataFile` is set when one was given and the proof itself checked out. */
+export interface ProofFileVerification extends ProofVerification {
+  dataFile?: { path: string; ok: boolean };
+}
+
+/**
+ * Read a proof file (or a pipe): at most {@link MAX_PROOF_BYTES} bytes; a larger regular file is
+ * refused unread, a longer stream after that many bytes.
+ * @throws SnapError `NOT_FOUND` | `IO_ERROR` | `PROOF_MALFORMED` (too large)
+ */
+async function readProofFile(path: string): Promise<Uint8Array> {
+  let fh;
+  try {
+    fh = await fsp.open(path, 'r');
+  } catch (e) {
+    throw ioError(e, path, 'cannot read the proof');
+  }
+  try {
+    const st = await fh.stat();
+    if (st.isDirectory()) throw new SnapError('IO_ERROR', `cannot read the proof: ${path} is a folder`, { path });
+    // A pipe (snap prove … | snap verify-proof /dev/stdin) has no size: the read below is bounded too.
+    if (st.size > MAX_PROOF_BYTES) throw new SnapError('PROOF_MALFORMED', `the proof is malformed: ${path} is larger than ${MAX_PROOF_BYTES} bytes`, { reason: 'too-large', path });
+    const buf = Buffer.alloc(MAX_PROOF_BYTES + 1);
+    let n = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+      if (n === buf.length) throw new SnapError('PROOF_MALFORMED', `the proof is malformed: ${path} is larger than ${MAX_PROOF_BYTES} bytes`, { reason: 'too-large', path });
+    }
+    return buf.subarray(0, n);
+  } catch (e) {
+    throw ioError(e, path, 'cannot read the proof');
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Why the file at `path` is not what `entry` describes, or undefined when it is: a regular file with
+ * the entry's size and SHA-256, or a symbolic link (not followed) with the entry's target.
+ * @throws SnapError `NOT_FOUND` | `IO_ERROR` when it cannot be read
+ */
+async function dataFileMismatch(path: string, entry: ManifestEntry): Promise<string | undefined> {
+  let st;
+  try {
+    st = await fsp.lstat(path);
+  } catch (e) {
+    throw ioError(e, path, 'cannot read the file to check');
+  }
+  const kind = st.isFile() ? 'a file' : st.isSymbolicLink() ? 'a symbolic link' : st.isDirectory() ? 'a folder' : 'not a regular file';
+  if (isSymlinkEntry(entry)) {
+    if (!st.isSymbolicLink()) return `${entry.path} is a symbolic link in the snapshot, but ${path} is ${kind}`;
+    let target: string;
+    try {
+      target = await fsp.readlink(path);
+    } catch (e) {
+      throw ioError(e, path, 'cannot read the link to check');
+    }
+    return target === entry.target ? undefined : `${path} links to ${JSON.stringify(target)}, not to the signed target ${JSON.stringify(entry.target)}`;
+  }
+  if (!st.isFile()) return `${entry.path} is a file in the snapshot, but ${path} is ${kind}`;
+  let fh;
+  try {
+    fh = await fsp.open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (e) {
+    throw ioError(e, path, 'cannot read the file to check');
+  }
+  try {
+    const h = createHash('sha256');
+    let size = 0;
+    for await (const chunk of fh.createReadStream({ highWaterMark: 1 << 20, autoClose: false }) as AsyncIterable<Buffer>) {
+      h.update(chunk);
+      size += chunk.length;
+    }
+    const sha256 = h.digest('hex');
+    if (size !== entry.size) return `${path} is ${size} bytes, the signed entry ${entry.size}`;
+    return sha256 === entry.sha256 ? undefined : `${path} has SHA-256 ${sha256}, the signed entry ${entry.sha256}`;
+  } catch (e) {
+    throw ioError(e, path, 'cannot read the file to check');
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Check a proof file with only public keys (core `verifyProof`), then, when `dataFile` is given
+ * and the proof checked out, that the file is the proven entry's (check `file`,
+ * `INTEGRITY_FAILURE`). A failed check is a result; errors are for what cannot be read.
+ * @throws SnapError `NOT_FOUND` | `IO_ERROR` (the proof or the data file) | `PROOF_MALFORMED` |
+ *   `PROOF_UNSUPPORTED` | `USAGE` (threshold, expect)
+ */
+export async function verifyProofFile(opts: VerifyProofFileOptions): Promise<ProofFileVerification> {
+  const proof = parseProof(await readProofFile(opts.file));
+  const v: ProofFileVerification = verifyProof(proof, opts.trusted, { threshold: opts.threshold ?? 1, ...(opts.expect !== undefined ? { expect: opts.expect } : {}) });
+  if (!v.ok || opts.dataFile === undefined || !v.entry) return v;
+  const why = await dataFileMismatch(opts.dataFile, v.entry);
+  if (why === undefined) return { ...v, dataFile: { path: opts.dataFile, ok: true } };
+  return { ...v, ok: false, dataFile: { path: opts.dataFile, ok: false }, failure: { code: 'INTEGRITY_FAILURE', check: 'file', message: why } };
+}

@@ -1,0 +1,91 @@
+/**
+ * `attest`: sign a model attestation (core/attestation.ts) naming the training-data snapshots of
+ * a model's artifacts, and keep it in the store (provenance/attestation-store.ts).
+ */
+import { SnapError } from '../core/errors.js';
+import { parseNameVersion, NAME_RE } from '../core/refs.js';
+import { serializeEnvelope, signEnvelope } from '../core/envelope.js';
+import type { PrivateKey } from '../core/keys.js';
+import { attestationId, buildAttestation, serializeAttestation, MAX_TRAINING_DATASETS, type AttestationStatement, type TrainingDataset, type TrainingRun } from '../core/attestation.js';
+import { formatTime, statementRef } from '../core/statement.js';
+import type { SnapshotLocation, Store } from '../io/store.js';
+import { readSnapshotUnverified } from '../snapshot.js';
+import { TOOL_NAME, TOOL_VERSION } from '../version.js';
+import type { HashedArtifact } from './artifacts.js';
+import { storeAttestation } from './attestation-store.js';
+
+/** Options of {@link attestModel}. */
+export interface AttestOptions {
+  artifacts: readonly HashedArtifact[];
+  /** The training-data snapshots, located. */
+  data: readonly SnapshotLocation[];
+  key: PrivateKey;
+  store: Store;
+  /** `MODEL@VERSION`; default: the first artifact's name (made a NAME) @ the first 12 hex of its digest. */
+  as?: string;
+  training?: TrainingRun;
+  now?: () => Date;
+}
+
+/** What {@link attestModel} made. */
+export interface AttestResult {
+  ref: string;
+  id: string;
+  dir: string;
+  statement: AttestationStatement;
+  envelopeBytes: Uint8Array;
+  keyid: string;
+}
+
+/** The default MODEL@VERSION of artifacts: a NAME made of the first file's name, and its digest's first 12 hex. */
+export function defaultModelRef(first: HashedArtifact): string {
+  let name = first.name.toLowerCase().replace(/\.[^.]*$/, '').replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 100);
+  if (!NAME_RE.test(name)) name = 'model';
+  return `${name}@${first.digest.sha256.slice(0, 12)}`;
+}
+
+/**
+ * The training-data record of a snapshot: it must be signed (at least one signature) and signed as
+ * the name it was found under; its signatures are checked by `verify-model`, not here.
+ * @throws SnapError `SNAPSHOT_MALFORMED` | `SNAPSHOT_NAME_MISMATCH` | `SIGNATURE_INVALID` (unsigned) | `NOT_FOUND` | `IO_ERROR`
+ */
+export async function trainingDatasetOf(loc: SnapshotLocation): Promise<TrainingDataset> {
+  const info = await readSnapshotUnverified(loc);
+  if (!info.statement) throw new SnapError('SNAPSHOT_MALFORMED', `${loc.ref} has no valid statement`, { ref: loc.ref });
+  if (info.keyids.length === 0) throw new SnapError('SIGNATURE_INVALID', `${loc.ref} is not signed: a model can only be attested as trained on signed snapshots`, { ref: loc.ref });
+  return { ref: statementRef(info.statement), snapshot: info.snapshot, merkleRoot: info.statement.predicate.merkleRoot };
+}
+
+/**
+ * Attest that `artifacts` were trained on `data`; sign and store the attestation (write-once).
+ * @throws SnapError `USAGE` (no data, too many, a snapshot named twice) | `REF_MALFORMED` (`as`) |
+ *   `ATTESTATION_EXISTS` | `STATEMENT_INVALID` | codes of {@link trainingDatasetOf} and of storeAttestation
+ */
+export async function attestModel(opts: AttestOptions): Promise<AttestResult> {
+  if (opts.data.length === 0) throw new SnapError('USAGE', 'name the training data with --data REF');
+  if (opts.data.length > MAX_TRAINING_DATASETS) throw new SnapError('USAGE', `at most ${MAX_TRAINING_DATASETS} --data snapshots`);
+  const first = opts.artifacts[0];
+  if (!first) throw new SnapError('USAGE', 'name at least one model file');
+  const { name: model, version } = parseNameVersion(opts.as ?? defaultModelRef(first));
+  const datasets: TrainingDataset[] = [];
+  for (const loc of opts.data) {
+    const d = await trainingDatasetOf(loc);
+    if (datasets.some((x) => x.snapshot === d.snapshot)) throw new SnapError('USAGE', `--data names ${d.ref} twice`);
+    datasets.push(d);
+  }
+  const statement = buildAttestation(
+    opts.artifacts.map((a) => ({ name: a.name, digest: { sha256: a.digest.sha256 } })),
+    {
+      model,
+      version,
+      createdAt: formatTime((opts.now ?? (() => new Date()))()),
+      datasets,
+      ...(opts.training && Object.keys(opts.training).length > 0 ? { training: opts.training } : {}),
+      tool: { name: TOOL_NAME, version: TOOL_VERSION },
+    },
+  );
+  const statementBytes = serializeAttestation(statement);
+  const envelopeBytes = serializeEnvelope(signEnvelope(statementBytes, [opts.key]));
+  const dir = await storeAttestation(opts.store, model, version, statementBytes, envelopeBytes);
+  return { ref: `${model}@${version}`, id: attestationId(statementBytes), dir, statement, envelopeBytes, keyid: opts.key.keyid };
+}

@@ -1,0 +1,182 @@
+/**
+ * Lineage and impact over a store's snapshots and attestations. Edges come from the statements:
+ * `parent` (the previous version) and `provenance.derivedFrom` (produced from). Statements are read
+ * as `list` and `show` read them: not verified (use `verify`, `verify-model` for trust), but a
+ * snapshot whose statement names another than its folder is left out and reported.
+ */
+import { isSnapError } from '../core/errors.js';
+import type { ProvenanceSource } from '../core/provenance.js';
+import { statementRef, type Statement } from '../core/statement.js';
+import { listSnapshots, type SnapshotLocation, type Store } from '../io/store.js';
+import { readSnapshotUnverified } from '../snapshot.js';
+import { listAttestations, readAttestationUnverified } from './attestation-store.js';
+
+/** How one snapshot leads to another. */
+export type Relation = 'parent' | 'derived-from';
+
+/** A snapshot as lineage and impact report it. */
+export interface LineageNode {
+  ref: string;
+  snapshot: string;
+  createdAt: string;
+  merkleRoot: string;
+  fileCount: number;
+  totalBytes: number;
+  description?: string;
+  license?: string;
+  sources?: ProvenanceSource[];
+  /** The snapshots it came from: its parent and what it was derived from (`ref` when known, `inStore` false when absent). */
+  from: { relation: Relation; snapshot: string; ref?: string; inStore: boolean }[];
+}
+
+/** A store snapshot left out because its statement could not be read or names another snapshot. */
+export interface Skipped {
+  ref: string;
+  code: string;
+}
+
+/** The store's snapshots as a graph, by id. */
+export interface SnapshotGraph {
+  nodes: Map<string, LineageNode>;
+  skipped: Skipped[];
+}
+
+function nodeOf(id: string, s: Statement): LineageNode {
+  const p = s.predicate;
+  const pv = p.provenance;
+  const from: LineageNode['from'] = [];
+  if (p.parent) from.push({ relation: 'parent', snapshot: p.parent, inStore: false });
+  for (const d of pv?.derivedFrom ?? []) from.push({ relation: 'derived-from', snapshot: d.snapshot, ref: d.ref, inStore: false });
+  return {
+    ref: statementRef(s), snapshot: id, createdAt: p.createdAt, merkleRoot: p.merkleRoot, fileCount: p.fileCount, totalBytes: p.totalBytes,
+    ...(pv?.description !== undefined ? { description: pv.description } : {}),
+    ...(pv?.license !== undefined ? { license: pv.license } : {}),
+    ...(pv?.sources ? { sources: pv.sources } : {}),
+    from,
+  };
+}
+
+/**
+ * Read every snapshot of a store into a graph (oldest first).
+ * @throws SnapError `IO_ERROR`
+ */
+export async function readSnapshotGraph(store: Store): Promise<SnapshotGraph> {
+  const nodes = new Map<string, LineageNode>();
+  const skipped: Skipped[] = [];
+  for (const info of await listSnapshots(store)) {
+    const ref = `${info.name}@${info.version}`;
+    try {
+      const r = await readSnapshotUnverified({ dir: info.dir, name: info.name, version: info.version, ref });
+      if (r.statement) nodes.set(r.snapshot, nodeOf(r.snapshot, r.statement));
+    } catch (e) {
+      if (!isSnapError(e) || e.code === 'IO_ERROR') throw e;
+      skipped.push({ ref, code: e.code });
+    }
+  }
+  for (const n of nodes.values()) {
+    for (const f of n.from) {
+      const target = nodes.get(f.snapshot);
+      f.inStore = target !== undefined;
+      if (target && f.ref === undefined) f.ref = target.ref;
+    }
+  }
+  return { nodes, skipped };
+}
+
+/** The node of a located snapshot (read and name-checked as `show` does). */
+async function startNode(loc: SnapshotLocation, graph: SnapshotGraph): Promise<LineageNode> {
+  const r = await readSnapshotUnverified(loc);
+  const known = graph.nodes.get(r.snapshot);
+  if (known) return known;
+  const n = nodeOf(r.snapshot, r.statement as Statement);
+  for (const f of n.from) {
+    const t = graph.nodes.get(f.snapshot);
+    f.inStore = t !== undefined;
+    if (t && f.ref === undefined) f.ref = t.ref;
+  }
+  return n;
+}
+
+/** What {@link lineage} found. */
+export interface LineageResult {
+  /** The snapshot asked about, then its ancestors (breadth first, each once), each with its sources. */
+  chain: (LineageNode & { depth: number })[];
+  /** Ancestors named by a statement but not in the store. */
+  missing: { snapshot: string; ref?: string }[];
+  skipped: Skipped[];
+}
+
+/**
+ * The ancestry of a snapshot: its parents and what it was derived from, recursively.
+ * @throws SnapError codes of readSnapshotUnverified for the start (`SNAPSHOT_NAME_MISMATCH`, …)
+ */
+export async function lineage(loc: SnapshotLocation, store: Store | undefined): Promise<LineageResult> {
+  const graph = store ? await readSnapshotGraph(store) : { nodes: new Map<string, LineageNode>(), skipped: [] };
+  const start = await startNode(loc, graph);
+  const chain: LineageResult['chain'] = [];
+  const missing: LineageResult['missing'] = [];
+  const seen = new Set<string>([start.snapshot]);
+  const queue: { node: LineageNode; depth: number }[] = [{ node: start, depth: 0 }];
+  while (queue.length > 0) {
+    const { node, depth } = queue.shift() as { node: LineageNode; depth: number };
+    chain.push({ ...node, depth });
+    for (const f of node.from) {
+      if (seen.has(f.snapshot)) continue;
+      seen.add(f.snapshot);
+      const next = graph.nodes.get(f.snapshot);
+      if (next) queue.push({ node: next, depth: depth + 1 });
+      else missing.push({ snapshot: f.snapshot, ...(f.ref ? { ref: f.ref } : {}) });
+    }
+  }
+  return { chain, missing, skipped: graph.skipped };
+}
+
+/** What {@link impact} found. */
+export interface ImpactResult {
+  /** The snapshot asked about. */
+  snapshot: { ref: string; snapshot: string };
+  /** Every snapshot derived from it through `parent` and `derivedFrom`, breadth first, with the edge that reached it. */
+  derived: { ref: string; snapshot: string; createdAt: string; depth: number; via: { relation: Relation; from: string } }[];
+  /** Every attested model trained on it or on a derived snapshot. */
+  models: { ref: string; attestation: string; createdAt: string; artifacts: { name: string; sha256: string }[]; trainedOn: { ref: string; snapshot: string }[] }[];
+  skipped: Skipped[];
+}
+
+/**
+ * The incident question: which snapshots were derived from this one (directly or not), and which
+ * attested models learned from any of them.
+ * @throws SnapError codes of readSnapshotUnverified for the start | `IO_ERROR`
+ */
+export async function impact(loc: SnapshotLocation, store: Store): Promise<ImpactResult> {
+  const graph = await readSnapshotGraph(store);
+  const start = await startNode(loc, graph);
+  const children = new Map<string, { node: LineageNode; relation: Relation }[]>();
+  for (const n of graph.nodes.values()) {
+    for (const f of n.from) {
+      const list = children.get(f.snapshot) ?? [];
+      list.push({ node: n, relation: f.relation });
+      children.set(f.snapshot, list);
+    }
+  }
+  const affected = new Map<string, string>([[start.snapshot, start.ref]]);
+  const derived: ImpactResult['derived'] = [];
+  const queue: { id: string; ref: string; depth: number }[] = [{ id: start.snapshot, ref: start.ref, depth: 0 }];
+  while (queue.length > 0) {
+    const { id, ref, depth } = queue.shift() as (typeof queue)[number];
+    for (const c of children.get(id) ?? []) {
+      if (affected.has(c.node.snapshot)) continue;
+      affected.set(c.node.snapshot, c.node.ref);
+      derived.push({ ref: c.node.ref, snapshot: c.node.snapshot, createdAt: c.node.createdAt, depth: depth + 1, via: { relation: c.relation, from: ref } });
+      queue.push({ id: c.node.snapshot, ref: c.node.ref, depth: depth + 1 });
+    }
+  }
+  const models: ImpactResult['models'] = [];
+  for (const a of await listAttestations(store)) {
+    const r = await readAttestationUnverified(a);
+    if (!r) continue;
+    const trainedOn = r.statement.predicate.datasets.filter((d) => affected.has(d.snapshot)).map((d) => ({ ref: d.ref, snapshot: d.snapshot }));
+    if (trainedOn.length === 0) continue;
+    models.push({ ref: `${a.model}@${a.version}`, attestation: r.id, createdAt: r.statement.predicate.createdAt, artifacts: r.statement.subject.map((s) => ({ name: s.name, sha256: s.digest.sha256 })), trainedOn });
+  }
+  return { snapshot: { ref: start.ref, snapshot: start.snapshot }, derived, models, skipped: graph.skipped };
+}

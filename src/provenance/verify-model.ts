@@ -1,0 +1,119 @@
+/**
+ * `verify-model`: which signed snapshots a model was trained on, and whether each is still
+ * trusted. A model's files are matched by SHA-256 to the subjects of the attestations (in the
+ * store, or one exported file); an attestation counts only when a trusted key signed it; each
+ * snapshot it names must be in the store under its id, signed by a trusted key, signed as the name
+ * the attestation records, with the recorded Merkle root.
+ */
+import { promises as fsp } from 'node:fs';
+import { isSnapError } from '../core/errors.js';
+import { MAX_ENVELOPE_BYTES, type TrustedKey } from '../core/envelope.js';
+import { attestationRef, type TrainingDataset } from '../core/attestation.js';
+import { statementRef } from '../core/statement.js';
+import { resolveRef, type Store } from '../io/store.js';
+import { ioError } from '../io/errors.js';
+import { checkTrust, type SignerReport } from '../snapshot.js';
+import type { HashedArtifact } from './artifacts.js';
+import { checkAttestationEnvelope, checkStoredAttestation, listAttestations, type AttestationCheck } from './attestation-store.js';
+
+/** A training-data snapshot's verdict. */
+export interface DatasetVerdict extends TrainingDataset {
+  trusted: boolean;
+  signers: SignerReport[];
+  failure?: { code: string; message: string };
+}
+
+/** A trusted attestation covering the model, with its datasets' verdicts. */
+export interface AttestationVerdict {
+  ref: string;
+  id: string;
+  createdAt: string;
+  signers: SignerReport[];
+  datasets: DatasetVerdict[];
+}
+
+/** What {@link verifyModel} found. */
+export interface VerifyModelResult {
+  ok: boolean;
+  files: { path: string; name: string; sha256: string }[];
+  /** Trusted attestations covering every file given. */
+  attestations: AttestationVerdict[];
+  /** Attestations covering every file given, but not trusted (with why). */
+  rejected: { ref?: string; id: string; failure: { code: string; message: string } }[];
+  /** Why the model is not verified, when it is not. */
+  failure?: { code: string; message: string };
+}
+
+async function datasetVerdict(d: TrainingDataset, store: Store, trusted: readonly TrustedKey[]): Promise<DatasetVerdict> {
+  const fail = (code: string, message: string, signers: SignerReport[] = []): DatasetVerdict => ({ ...d, trusted: false, signers, failure: { code, message } });
+  let loc;
+  try {
+    loc = await resolveRef(d.snapshot, store.root);
+  } catch (e) {
+    if (!isSnapError(e) || (e.code !== 'REF_NOT_FOUND' && e.code !== 'REF_AMBIGUOUS')) throw e;
+    // Not under its id: is the name there, holding something else (altered or replaced)?
+    const byName = await resolveRef(d.ref, store.root).catch(() => undefined);
+    if (!byName) return fail(e.code, `snapshot ${d.ref} (${d.snapshot}) is not in the store: ${e.message}`);
+    const t = await checkTrust(byName, trusted);
+    if (!t.ok) return fail(t.failure?.code ?? 'SIGNATURE_INVALID', `${d.ref}: ${t.failure?.message ?? 'not trusted'}`, t.signers);
+    return fail('INTEGRITY_FAILURE', `${d.ref} in the store is now snapshot ${t.snapshot}, not the ${d.snapshot} the model was trained on`, t.signers);
+  }
+  const t = await checkTrust(loc, trusted);
+  if (!t.ok || !t.statement) return fail(t.failure?.code ?? 'SIGNATURE_INVALID', `${d.ref}: ${t.failure?.message ?? 'not trusted'}`, t.signers);
+  if (t.snapshot !== d.snapshot) return fail('INTEGRITY_FAILURE', `${d.ref}: the store holds another snapshot under this id`, t.signers);
+  if (statementRef(t.statement) !== d.ref) return fail('SNAPSHOT_NAME_MISMATCH', `the attestation names ${d.ref}, but snapshot ${d.snapshot} is signed as ${statementRef(t.statement)}`, t.signers);
+  if (t.statement.predicate.merkleRoot !== d.merkleRoot) return fail('INTEGRITY_FAILURE', `${d.ref}: the Merkle root differs from the one attested`, t.signers);
+  return { ...d, trusted: true, signers: t.signers };
+}
+
+function covers(c: AttestationCheck, files: readonly HashedArtifact[]): boolean {
+  const digests = new Set((c.statement?.subject ?? []).map((s) => s.digest.sha256));
+  return files.every((f) => digests.has(f.digest.sha256));
+}
+
+/**
+ * Verify a model's training data.
+ * @param attestationFile an exported attestation envelope to use instead of the store's attestations
+ * @throws SnapError `NOT_FOUND` | `IO_ERROR` (files unreadable)
+ */
+export async function verifyModel(opts: { files: readonly HashedArtifact[]; trusted: readonly TrustedKey[]; store: Store; attestationFile?: string }): Promise<VerifyModelResult> {
+  const checks: AttestationCheck[] = [];
+  if (opts.attestationFile !== undefined) {
+    let bytes: Buffer;
+    try {
+      const fh = await fsp.open(opts.attestationFile, 'r');
+      try {
+        const buf = Buffer.alloc(MAX_ENVELOPE_BYTES + 1);
+        bytes = buf.subarray(0, (await fh.read(buf, 0, buf.length, 0)).bytesRead);
+      } finally {
+        await fh.close();
+      }
+    } catch (e) {
+      throw ioError(e, opts.attestationFile, 'cannot read the attestation');
+    }
+    checks.push(checkAttestationEnvelope(bytes, opts.trusted));
+  } else {
+    for (const a of await listAttestations(opts.store)) checks.push(await checkStoredAttestation(a, opts.trusted));
+  }
+  const files = opts.files.map((f) => ({ path: f.path, name: f.name, sha256: f.digest.sha256 }));
+  const matching = checks.filter((c) => covers(c, opts.files));
+  const rejected = matching.filter((c) => !c.ok).map((c) => ({ ...(c.statement ? { ref: attestationRef(c.statement) } : {}), id: c.id, failure: c.failure ?? { code: 'SIGNATURE_INVALID', message: 'not trusted' } }));
+  const attestations: AttestationVerdict[] = [];
+  for (const c of matching.filter((x) => x.ok && x.statement)) {
+    const s = c.statement as NonNullable<AttestationCheck['statement']>;
+    const datasets: DatasetVerdict[] = [];
+    for (const d of s.predicate.datasets) datasets.push(await datasetVerdict(d, opts.store, opts.trusted));
+    attestations.push({ ref: attestationRef(s), id: c.id, createdAt: s.predicate.createdAt, signers: c.signers, datasets });
+  }
+  let failure: VerifyModelResult['failure'];
+  if (attestations.length === 0) {
+    failure = rejected.length > 0
+      ? { code: rejected[0]!.failure.code, message: `the model's attestation is not trusted: ${rejected[0]!.failure.message}` }
+      : { code: 'ATTESTATION_NOT_FOUND', message: 'no attestation covers these model files with their current contents (changed since attested, or never attested)' };
+  } else {
+    const bad = attestations.flatMap((a) => a.datasets).find((d) => !d.trusted);
+    if (bad) failure = { code: bad.failure?.code ?? 'SIGNATURE_INVALID', message: `training data not trusted: ${bad.failure?.message ?? bad.ref}` };
+  }
+  return { ok: failure === undefined, files, attestations, rejected, ...(failure ? { failure } : {}) };
+}
+

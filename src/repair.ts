@@ -1,0 +1,278 @@
+/**
+ * `fsck --repair-from SOURCE`: put back the corrupt, unreadable and missing objects of a store from
+ * another copy of them — an archive (`FILE.snap.tar`) or another store.
+ *
+ * Objects are content-addressed, so a replacement is accepted on its digest alone: its bytes are
+ * hashed as they are copied into `STORE/tmp`, flushed (fsync), and renamed over the damaged object
+ * (or into its empty place) only when their SHA-256 is the object's name. The source's signature is
+ * therefore not checked, and need not be trusted: a source can only supply the very bytes that were
+ * sealed, or be refused. Snapshot files (statement, envelope, manifest) are never replaced: they are
+ * what a signature covers, and repair is for the contents.
+ *
+ * Runs under the store's write lock: fsck first, then the repair, then the lock is released and
+ * fsck runs again, so the report is of the repaired store.
+ */
+import { promises as fsp, constants as FS, realpathSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { dirname, join, resolve } from 'node:path';
+import { SnapError } from './core/errors.js';
+import { ArchiveReader } from './io/archive.js';
+import { ioError } from './io/errors.js';
+import { checkInterrupted } from './io/interrupt.js';
+import { fsyncDir, lockStore, makeTmpDir, objectPath, openStore, type Store } from './io/store.js';
+import { WRITE_SLICE } from './io/write-slice.js';
+import { fsck, type FsckReport } from './fsck.js';
+import type { Progress } from './seal.js';
+
+/** Options of {@link repairStore}. */
+export interface RepairOptions {
+  /** The store to repair. */
+  store: string;
+  /** Where good copies come from: an archive file, or another store's folder. */
+  from: string;
+  /** Hashing workers for the two fsck passes (default: one per core). */
+  jobs?: number;
+  /** Progress of the fsck passes. */
+  onProgress?: (p: Progress) => void;
+  /** How long to wait for another writer (ms, default 60 s). */
+  lockWaitMs?: number;
+}
+
+/** What was wrong with an object before the repair. */
+export type DamageKind = 'corrupt' | 'unreadable' | 'missing';
+
+/** An object put back. */
+export interface RepairedObject {
+  /** Its digest (64 hex), which its new bytes hash to. */
+  sha256: string;
+  was: DamageKind;
+  size: number;
+}
+
+/** An object the source could not give back. */
+export interface UnrepairedObject {
+  sha256: string;
+  was: DamageKind;
+  /** `OBJECT_MISSING`: the source does not hold it · `OBJECT_CORRUPT`: its bytes there do not hash to its name. */
+  code: 'OBJECT_MISSING' | 'OBJECT_CORRUPT';
+  message: string;
+  /** For `OBJECT_CORRUPT`: what the source's bytes hash to, and their length. */
+  actual?: { sha256: string; size: number };
+}
+
+/** What the repair did. */
+export interface RepairResult {
+  /** The source, as an absolute path. */
+  source: string;
+  kind: 'archive' | 'store';
+  repaired: RepairedObject[];
+  unrepaired: UnrepairedObject[];
+  /** Bytes written into the store. */
+  bytes: number;
+}
+
+/** {@link repairStore}'s report: the store before, the repair, and the store after. */
+export interface RepairReport {
+  before: FsckReport;
+  repair: RepairResult;
+  after: FsckReport;
+}
+
+/** Where good copies come from. */
+type Source = { kind: 'archive'; file: string } | { kind: 'store'; store: Store };
+
+/**
+ * Open the source: a folder is a store, a file an archive.
+ * @throws SnapError `NOT_FOUND` | `STORE_MALFORMED` | `USAGE` (the store itself) | `IO_ERROR`
+ */
+async function openSource(from: string, store: Store): Promise<Source> {
+  let st;
+  try {
+    st = await fsp.stat(from);
+  } catch (e) {
+    throw ioError(e, from, 'cannot open the repair source');
+  }
+  if (!st.isDirectory()) return { kind: 'archive', file: from };
+  const src = await openStore(from);
+  if (realpathSync(src.root) === realpathSync(store.root)) throw new SnapError('USAGE', `--repair-from ${from} is the store being repaired; name another copy (an archive, or another store)`, { path: from });
+  return { kind: 'store', store: src };
+}
+
+/** Every damaged object of a fsck report, by digest. */
+function damaged(r: FsckReport): Map<string, DamageKind> {
+  const out = new Map<string, DamageKind>();
+  for (const c of r.objects.corrupt) out.set(c.name, 'corrupt');
+  for (const u of r.objects.unreadable) out.set(u.path.replace('/', ''), 'unreadable');
+  for (const m of r.missingObjects) out.set(m.sha256, 'missing');
+  return out;
+}
+
+/** Write all of `buf` at the file's position. */
+async function writeAll(fh: fsp.FileHandle, buf: Buffer): Promise<void> {
+  let off = 0;
+  while (off < buf.length) off += (await fh.write(buf, off, Math.min(WRITE_SLICE, buf.length - off))).bytesWritten;
+}
+
+/**
+ * Copy a candidate's bytes to a new file in `work`, hashing them on the way, and flush it.
+ * @returns the file when its SHA-256 is `hex`; otherwise (the file removed) what the bytes hash to
+ */
+async function stage(work: string, n: number, hex: string, chunks: AsyncIterable<Buffer>): Promise<{ ok: true; path: string; size: number } | { ok: false; sha256: string; size: number }> {
+  const path = join(work, `obj-${n}`);
+  const h = createHash('sha256');
+  let size = 0;
+  const fh = await fsp.open(path, 'wx', 0o444).catch((e) => {
+    throw ioError(e, path, 'cannot write');
+  });
+  try {
+    for await (const c of chunks) {
+      checkInterrupted();
+      h.update(c);
+      size += c.length;
+      await writeAll(fh, c);
+    }
+    await fh.sync();
+  } catch (e) {
+    await fh.close().catch(() => {});
+    await fsp.rm(path, { force: true });
+    throw ioError(e, path, 'cannot write');
+  }
+  await fh.close();
+  const sha256 = h.digest('hex');
+  if (sha256 !== hex) {
+    await fsp.rm(path, { force: true });
+    return { ok: false, sha256, size };
+  }
+  return { ok: true, path, size };
+}
+
+/**
+ * Put a checked copy in place of object `hex`: rename it over whatever is there (a corrupt object
+ * is mode 0444, which does not stop a rename; a folder in its place is removed first), then flush
+ * the folder.
+ */
+async function install(store: Store, staged: string, hex: string): Promise<void> {
+  const final = objectPath(store, hex);
+  const dir = dirname(final);
+  try {
+    await fsp.mkdir(dir, { recursive: true });
+    const st = await fsp.lstat(final).catch(() => undefined);
+    if (st?.isDirectory()) await fsp.rm(final, { recursive: true, force: true });
+    try {
+      await fsp.rename(staged, final);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EACCES' && code !== 'EPERM') throw e;
+      await fsp.chmod(dir, 0o755); // a fan-out folder made read-only: snap makes them 0755
+      await fsp.rename(staged, final);
+    }
+  } catch (e) {
+    throw ioError(e, final, 'cannot put the repaired object in place');
+  }
+  await fsyncDir(dir);
+}
+
+/**
+ * Fetch every wanted object from the source, check it and install it.
+ * @param wanted digests to put back (entries are removed as they are repaired)
+ */
+async function fetchObjects(store: Store, source: Source, wanted: Map<string, DamageKind>, result: RepairResult): Promise<void> {
+  const work = await makeTmpDir(store, 'repair');
+  let n = 0;
+  /** Candidates refused so far (a later archive member may still be right). */
+  const refused = new Map<string, { sha256: string; size: number }>();
+  const take = async (hex: string, chunks: AsyncIterable<Buffer>): Promise<void> => {
+    const was = wanted.get(hex) as DamageKind;
+    const r = await stage(work, n++, hex, chunks);
+    if (!r.ok) {
+      refused.set(hex, { sha256: r.sha256, size: r.size });
+      return;
+    }
+    await install(store, r.path, hex);
+    wanted.delete(hex);
+    refused.delete(hex);
+    result.repaired.push({ sha256: hex, was, size: r.size });
+    result.bytes += r.size;
+  };
+  try {
+    if (source.kind === 'store') {
+      for (const hex of [...wanted.keys()]) {
+        const path = objectPath(source.store, hex);
+        let fh: fsp.FileHandle;
+        try {
+          fh = await fsp.open(path, FS.O_RDONLY | (FS.O_NOFOLLOW ?? 0) | (FS.O_NONBLOCK ?? 0));
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code === 'ENOENT' || code === 'ENOTDIR') continue; // not there: reported below
+          if (code === 'ELOOP') {
+            refused.set(hex, { sha256: '', size: 0 });
+            continue;
+          }
+          throw ioError(e, path, 'cannot read the repair source');
+        }
+        try {
+          const st = await fh.stat();
+          if (!st.isFile()) refused.set(hex, { sha256: '', size: 0 });
+          else await take(hex, fh.createReadStream({ start: 0, autoClose: false }) as AsyncIterable<Buffer>);
+        } finally {
+          await fh.close();
+        }
+      }
+    } else {
+      const reader = await ArchiveReader.open(source.file, work);
+      try {
+        const manifest = await reader.spoolManifest();
+        for await (const item of reader.items(manifest.path, { hash: false })) {
+          checkInterrupted();
+          if (item.kind !== 'file' || !wanted.has(item.entry.sha256)) continue; // skipped unread
+          await take(item.entry.sha256, item.chunks());
+          if (wanted.size === 0) break; // all found: the rest of the archive need not be read
+        }
+      } finally {
+        await reader.close();
+      }
+    }
+  } finally {
+    await fsp.rm(work, { recursive: true, force: true }).catch(() => {});
+  }
+  for (const [hex, was] of wanted) {
+    const bad = refused.get(hex);
+    result.unrepaired.push(
+      bad
+        ? {
+            sha256: hex, was, code: 'OBJECT_CORRUPT',
+            message: bad.sha256 ? `the source's copy of ${hex} hashes to ${bad.sha256}: refused` : `the source's ${hex} is not a regular file: refused`,
+            ...(bad.sha256 ? { actual: bad } : {}),
+          }
+        : { sha256: hex, was, code: 'OBJECT_MISSING', message: `the source does not hold ${hex}` },
+    );
+  }
+}
+
+/**
+ * Repair a store from another copy (see the module comment): fsck, replace every corrupt,
+ * unreadable or missing object that the source holds with the right bytes, fsck again.
+ * An object the source lacks, or holds with other bytes, is left as it was and listed in
+ * `repair.unrepaired`; the second fsck still reports it (`after.ok` false).
+ * @throws SnapError `NOT_FOUND` (no store, no source) | `STORE_MALFORMED` | `USAGE` (the source is the
+ *   store itself) | `STORE_LOCKED` | `ARCHIVE_MALFORMED` / `ARCHIVE_HOSTILE` / `MANIFEST_*` (an archive
+ *   that cannot be read; objects already put back stay, each was checked) | `DISK_FULL` | `IO_ERROR` |
+ *   `INTERRUPTED` / `TERMINATED`
+ */
+export async function repairStore(opts: RepairOptions): Promise<RepairReport> {
+  const store = await openStore(opts.store);
+  const from = resolve(opts.from);
+  const source = await openSource(from, store);
+  const result: RepairResult = { source: from, kind: source.kind, repaired: [], unrepaired: [], bytes: 0 };
+  const lock = await lockStore(store, opts.lockWaitMs);
+  let before: FsckReport;
+  try {
+    before = await fsck({ store: store.root, jobs: opts.jobs, onProgress: opts.onProgress });
+    const wanted = damaged(before);
+    if (wanted.size > 0) await fetchObjects(store, source, wanted, result);
+  } finally {
+    await lock.release();
+  }
+  const after = result.repaired.length > 0 ? await fsck({ store: store.root, jobs: opts.jobs, onProgress: opts.onProgress }) : before;
+  return { before, repair: result, after };
+}

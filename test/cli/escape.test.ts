@@ -1,0 +1,374 @@
+/**
+ * Output that cannot be spoofed (issue 8, item 2) and a gate that reports rather than stops
+ * (item 3). Every command that prints a path is run with names holding ESC and CR (the attack
+ * `x\x1b[2K\rOK    all good\x1b[8m.csv`, which on a terminal erases the FAIL line), LF, a
+ * right-to-left override and bytes that are not UTF-8: nothing of them reaches stdout or stderr raw
+ * (no byte below 0x20 but the line ends, no DEL, no C1, no bidirectional control, valid UTF-8), and
+ * each is shown escaped. Names seal refuses are findings (`extra`, exit 1) in verify and diff, and
+ * `--exclude` can leave them out.
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/run.js';
+import { escapeForTerminal } from '../../src/core/display.js';
+import { canonicalJson } from '../../src/core/canonical-json.js';
+import { suggestExclude } from '../../src/io/walk.js';
+import { makeKeyPair, makeTree, tempDir, useKeyPair, type TreeSpec } from '../helpers/tree.js';
+import { newStorePath, objectFiles, sha256, snapshotFolder, tamper } from '../helpers/store.js';
+import { unsafeBytes } from '../helpers/terminal.js';
+
+const keys = useKeyPair();
+
+/** The attack of issue 8: on a terminal it erases the line and shows "OK    all good". */
+const SPOOF = 'x\x1b[2K\rOK    all good\x1b[8m.csv';
+const NEWLINE = 'new\nline.csv';
+/** A legal name (the path rules allow it) that reads backwards from the U+202E on. */
+const BIDI = 'evil\u202egnp.csv';
+/** `bad\xff.csv`: not UTF-8. Node would read it as `bad\uFFFD.csv`; snap as `bad\uDCFF.csv`. */
+const BAD_BYTES = Buffer.from('626164ff2e637376', 'hex');
+const BAD = 'bad\udcff.csv';
+/** A folder path part holding all of it. */
+const WEIRD = 'w\x1b[2K\r\n\u202e\x9b';
+
+/** A run of the CLI in this process; stdout and stderr as the bytes that would reach the terminal. */
+interface Raw {
+  code: number;
+  out: Buffer;
+  err: Buffer;
+  stdout: string;
+  stderr: string;
+}
+
+class Bytes extends Writable {
+  chunks: Buffer[] = [];
+  isTTY = false;
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    this.chunks.push(chunk); // strings arrive encoded as UTF-8, exactly as on a real stream
+    cb();
+  }
+}
+
+async function run(args: string[]): Promise<Raw> {
+  const stdout = new Bytes();
+  const stderr = new Bytes();
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.SNAP_STORE;
+  delete env.NO_COLOR;
+  const code = await runCli(args, { stdout, stderr, env, cwd: process.cwd() });
+  const out = Buffer.concat(stdout.chunks);
+  const err = Buffer.concat(stderr.chunks);
+  return { code, out, err, stdout: out.toString('utf8'), stderr: err.toString('utf8') };
+}
+
+/** Run in human form and check that nothing raw got through, on either stream. */
+async function human(args: string[]): Promise<Raw> {
+  const r = await run(args);
+  expect(unsafeBytes(r.out), `stdout of snap ${args.join(' ')}`).toBeUndefined();
+  expect(unsafeBytes(r.err), `stderr of snap ${args.join(' ')}`).toBeUndefined();
+  return r;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function json(args: string[]): Promise<Raw & { json: any }> {
+  const r = await run([...args, '--json']);
+  return { ...r, json: JSON.parse(r.stdout) };
+}
+
+/** Write a file whose name is given as bytes. */
+async function writeRaw(dir: string, name: Buffer, data: string): Promise<void> {
+  await fsp.writeFile(Buffer.concat([Buffer.from(dir + '/'), name]), data);
+}
+
+async function sealed(spec: TreeSpec, store?: string, extra: string[] = []) {
+  const data = await makeTree(spec);
+  const st = store ?? (await newStorePath());
+  const r = await human(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', st, ...extra]);
+  expect(r.code, r.stderr).toBe(0);
+  return { data, store: st };
+}
+
+const shown = escapeForTerminal;
+
+describe('seal refuses a name it cannot record: exit 3, the error naming it escaped, and --exclude leaves it out', () => {
+  it.each([
+    ['ESC and CR', SPOOF, 'PATH_CONTROL_CHAR'],
+    ['LF', NEWLINE, 'PATH_CONTROL_CHAR'],
+  ])('a name holding %s', async (_what, name, code) => {
+    const data = await makeTree({ 'a.csv': 'a', [name]: 'x' });
+    const args = ['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', await newStorePath()];
+    const r = await human(args);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(shown(name));
+    expect(r.stderr.split('\n')).toHaveLength(2); // one line: a name's LF did not start another
+    const j = await json(args);
+    expect(j.code).toBe(3);
+    expect(j.json.error).toMatchObject({ code, details: { path: name } });
+  });
+
+  it('a name that is not UTF-8 (its exact bytes in details.pathHex), also inside a folder of such a name', async () => {
+    for (const [name, path] of [[BAD_BYTES, BAD], [Buffer.from('64fe2f692e637376', 'hex'), 'd\udcfe/i.csv']] as const) {
+      const data = await makeTree({ 'a.csv': 'a' });
+      if (name.includes(0x2f)) await fsp.mkdir(Buffer.concat([Buffer.from(data + '/'), name.subarray(0, name.indexOf(0x2f))]));
+      await writeRaw(data, name, 'x');
+      const args = ['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', await newStorePath()];
+      const r = await human(args);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toContain(shown(path));
+      const j = await json(args);
+      expect(j.code).toBe(3);
+      expect(j.json.error).toMatchObject({ code: 'PATH_INVALID_UTF8', details: { path, pathHex: name.toString('hex') } });
+    }
+  });
+
+  it('seals a name with a right-to-left override (the path rules allow it), printing nothing raw', async () => {
+    const { data } = await sealed({ 'a.csv': 'a', [BIDI]: 'b' });
+    expect(data).toBeTruthy();
+  });
+
+  it.each([
+    ['the pattern the error suggests', undefined],
+    ['bad*', 'bad*'],
+    ['*.csv', '*.csv'],
+  ])('leaves out a name that is not UTF-8 with --exclude %s; verify and diff then pass with the file still there', async (_what, given) => {
+    const data = await makeTree({ 'a.txt': 'a' });
+    await writeRaw(data, BAD_BYTES, 'x');
+    const store = await newStorePath();
+    const pattern = given ?? (suggestExclude(BAD) as string).slice(1, -1); // as the shell hands it over
+    const s = await json(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', store, '--exclude', pattern]);
+    expect(s.code, s.stderr).toBe(0);
+    expect(s.json.files).toBe(1);
+    const v = await human(['verify', data, '--against', 'ds@v1', '--pubkey', keys.pub, '--store', store]);
+    expect(v.code).toBe(0);
+    const d = await human(['diff', 'ds@v1', data, '--store', store]);
+    expect(d.code).toBe(0);
+  });
+
+  it("leaves out everything with --exclude '*', names that are not UTF-8 included (DATASET_EMPTY, not PATH_INVALID_UTF8)", async () => {
+    const data = await makeTree({ 'a.txt': 'a' });
+    await writeRaw(data, BAD_BYTES, 'x');
+    const j = await json(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', await newStorePath(), '--exclude', '*']);
+    expect(j.code).toBe(3);
+    expect(j.json.error.code).toBe('DATASET_EMPTY');
+  });
+});
+
+describe('verify reports every name seal would refuse as extra (exit 1), beside all other findings', () => {
+  async function attacked() {
+    const { data, store } = await sealed({ 'a.csv': 'a', [BIDI]: 'b', 'keep/c.csv': 'c' });
+    await fsp.writeFile(join(data, SPOOF), 'x');
+    await fsp.writeFile(join(data, NEWLINE), 'y');
+    await writeRaw(data, BAD_BYTES, 'z');
+    await fsp.mkdir(Buffer.from(data + '/d\xfe', 'latin1'));
+    await fsp.writeFile(Buffer.from(data + '/d\xfe/in.txt', 'latin1'), 'w');
+    await fsp.symlink(Buffer.from('t\xff', 'latin1'), join(data, 'link'));
+    await fsp.writeFile(join(data, BIDI), 'changed');
+    await fsp.rm(join(data, 'keep/c.csv'));
+    return { data, store, args: ['verify', data, '--against', 'ds@v1', '--pubkey', keys.pub, '--store', store] };
+  }
+
+  it('in the human report: each name escaped, nothing raw, and the FAIL line intact', async () => {
+    const { args } = await attacked();
+    const r = await human(args);
+    expect(r.code).toBe(1);
+    expect(r.stdout.startsWith('FAIL')).toBe(true);
+    // Every line is one verify writes: the verdict, a section title, or an indented item.
+    for (const line of r.stdout.trimEnd().split('\n')) expect(line).toMatch(/^(FAIL  |  \S|[a-z-]+ \(\d+\):$)/);
+    for (const name of [SPOOF, NEWLINE, BAD, 'd\udcfe/in.txt', BIDI, 'keep/c.csv', 'link']) expect(r.stdout).toContain(shown(name));
+  });
+
+  it('in --json: the exact names (not UTF-8: decoded without loss, and pathHex), each kind counted', async () => {
+    const { args } = await attacked();
+    const j = await json(args);
+    expect(j.code).toBe(1);
+    expect(j.json.counts).toMatchObject({ matched: 1, modified: 1, missing: 1, extra: 5 });
+    const extra = j.json.problems.filter((p: { kind: string }) => p.kind === 'extra');
+    expect(extra).toHaveLength(5);
+    expect(extra).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ path: BAD, pathHex: BAD_BYTES.toString('hex'), kind: 'extra' }),
+        expect.objectContaining({ path: 'd\udcfe/in.txt', pathHex: Buffer.from('d\xfe/in.txt', 'latin1').toString('hex'), kind: 'extra' }),
+        expect.objectContaining({ path: SPOOF, kind: 'extra' }),
+        expect.objectContaining({ path: NEWLINE, kind: 'extra' }),
+        expect.objectContaining({ path: 'link', kind: 'extra', actual: { target: 't\udcff', targetHex: '74ff', type: 'symlink' } }),
+      ]),
+    );
+    expect(j.json.problems).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ path: BIDI, kind: 'modified' }),
+        expect.objectContaining({ path: 'keep/c.csv', kind: 'missing' }),
+      ]),
+    );
+  });
+
+  it('exits 1 with the extra alone (not 3) when a name that is not UTF-8 is the only change', async () => {
+    const { data, store } = await sealed({ 'a.csv': 'a' });
+    await writeRaw(data, BAD_BYTES, 'z');
+    const j = await json(['verify', data, '--against', 'ds@v1', '--pubkey', keys.pub, '--store', store]);
+    expect(j.code).toBe(1);
+    expect(j.json.problems).toEqual([{ path: BAD, pathHex: BAD_BYTES.toString('hex'), kind: 'extra', reason: expect.any(String) }]);
+  });
+
+  it('escapes the keyid of an envelope that is not trusted (show and a failing verify print it)', async () => {
+    const { data, store } = await sealed({ 'a.csv': 'a' });
+    const keyid = '\x1b[2K\u202eOK\r';
+    await tamper(join(snapshotFolder(store, 'ds', 'v1'), 'envelope.json'), (t) => {
+      const env = JSON.parse(t);
+      env.signatures[0].keyid = keyid;
+      return JSON.stringify(env);
+    });
+    const other = await makeKeyPair('other');
+    const v = await human(['verify', data, '--against', 'ds@v1', '--pubkey', other.pub, '--store', store]);
+    expect(v.code).toBe(1);
+    expect(v.stdout).toContain(shown(keyid));
+    const s = await human(['show', 'ds@v1', '--store', store]);
+    expect(s.code).toBe(0);
+    expect(s.stdout).toContain(shown(keyid));
+  });
+});
+
+describe('diff reports what a folder holds that no manifest can record (extra, exit 1)', () => {
+  it('a snapshot against a folder with every kind of name: human report escaped, --json exact', async () => {
+    const { data, store } = await sealed({ 'a.csv': 'a', [BIDI]: 'b' });
+    await fsp.writeFile(join(data, SPOOF), 'x');
+    await fsp.writeFile(join(data, NEWLINE), 'y');
+    await writeRaw(data, BAD_BYTES, 'z');
+    await fsp.rename(join(data, BIDI), join(data, 'renamed.csv'));
+    const r = await human(['diff', 'ds@v1', data, '--store', store]);
+    expect(r.code).toBe(1);
+    for (const line of r.stdout.trimEnd().split('\n')) expect(line).toMatch(/^(a: |b: |differences: |  \S|[a-z: ]+ \(\d+\):$)/);
+    for (const name of [SPOOF, NEWLINE, BAD, BIDI]) expect(r.stdout).toContain(shown(name));
+    const j = await json(['diff', 'ds@v1', data, '--store', store]);
+    expect(j.code).toBe(1);
+    expect(j.json.summary).toMatchObject({ extra: 3, renamed: 1 });
+    expect(j.json.extra).toEqual([
+      { side: 'b', path: BAD, pathHex: BAD_BYTES.toString('hex'), code: 'PATH_INVALID_UTF8', reason: expect.any(String) },
+      { side: 'b', path: NEWLINE, code: 'PATH_CONTROL_CHAR', reason: expect.any(String) },
+      { side: 'b', path: SPOOF, code: 'PATH_CONTROL_CHAR', reason: expect.any(String) },
+    ]);
+    expect(j.json.renamed).toEqual([expect.objectContaining({ from: BIDI, to: 'renamed.csv' })]);
+  });
+
+  it('exits 1 when the only difference is a name that cannot be recorded, on either side', async () => {
+    const a = await makeTree({ 'a.csv': 'a' });
+    const b = await makeTree({ 'a.csv': 'a' });
+    await writeRaw(a, BAD_BYTES, 'z');
+    const j = await json(['diff', a, b, '--store', await newStorePath()]);
+    expect(j.code).toBe(1);
+    expect(j.json.extra).toEqual([expect.objectContaining({ side: 'a', path: BAD, code: 'PATH_INVALID_UTF8' })]);
+  });
+
+  it('lists a FIFO on a folder side as extra (FILE_UNSUPPORTED_TYPE, exit 1), as verify does, rather than stop', async () => {
+    const { data, store } = await sealed({ 'a.csv': 'a' });
+    execFileSync('mkfifo', [join(data, `pipe${WEIRD}`)]);
+    const r = await human(['diff', 'ds@v1', data, '--store', store]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(shown(`pipe${WEIRD}`));
+    const j = await json(['diff', 'ds@v1', data, '--store', store]);
+    expect(j.code).toBe(1);
+    // A name with control characters is refused before its type is looked at.
+    expect(j.json.extra).toEqual([expect.objectContaining({ side: 'b', path: `pipe${WEIRD}`, code: 'PATH_CONTROL_CHAR' })]);
+    await fsp.rename(join(data, `pipe${WEIRD}`), join(data, 'pipe'));
+    const k = await json(['diff', 'ds@v1', data, '--store', store]);
+    expect(k.code).toBe(1);
+    expect(k.json.extra).toEqual([expect.objectContaining({ side: 'b', path: 'pipe', code: 'FILE_UNSUPPORTED_TYPE' })]);
+  });
+
+  it('two snapshots: added, removed and renamed names escaped', async () => {
+    const { data, store } = await sealed({ 'a.csv': 'a', [BIDI]: 'b', 'c.csv': 'c' });
+    await fsp.rename(join(data, BIDI), join(data, 'x\u2066y.csv'));
+    await fsp.writeFile(join(data, 'ab\u202d.csv'), 'new');
+    await fsp.rm(join(data, 'c.csv'));
+    const s = await human(['seal', data, '--as', 'ds@v2', '--key', keys.key, '--store', store]);
+    expect(s.code).toBe(0);
+    const r = await human(['diff', 'ds@v1', 'ds@v2', '--store', store]);
+    expect(r.code).toBe(1);
+    for (const name of [BIDI, 'x\u2066y.csv', 'ab\u202d.csv']) expect(r.stdout).toContain(shown(name));
+  });
+});
+
+describe('every other command prints outside text escaped', () => {
+  it('list, show, export, verify of an archive, import, restore and keygen, with folder names holding ESC, CR, LF, U+202E and a C1 control', async () => {
+    const work = await tempDir();
+    await fsp.mkdir(join(work, WEIRD));
+    const store = join(work, WEIRD, 'store');
+    await sealed({ 'a.csv': 'a', [BIDI]: 'b' }, store, ['--exclude', `\x1b[2K${WEIRD}`]);
+
+    const l = await human(['list', '--store', store]);
+    expect(l.code).toBe(0);
+    const lj = await json(['list', '--store', store]);
+    expect(lj.json.store).toBe(store); // --json stays exact
+
+    const sh = await human(['show', 'ds@v1', '--store', store]);
+    expect(sh.code).toBe(0);
+    expect(sh.stdout).toContain(shown(`\x1b[2K${WEIRD}`)); // the recorded exclude pattern
+
+    const archive = join(work, WEIRD, 'ds@v1.snap.tar');
+    const e = await human(['export', 'ds@v1', '-o', archive, '--store', store]);
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stdout).toContain(shown(archive));
+
+    const va = await human(['verify', archive, '--pubkey', keys.pub]);
+    expect(va.code).toBe(0);
+    expect(va.stdout).toContain(shown(archive));
+
+    const store2 = join(work, WEIRD, 'store2');
+    const im = await human(['import', archive, '--pubkey', keys.pub, '--store', store2]);
+    expect(im.code, im.stderr).toBe(0);
+    expect(im.stdout).toContain(shown(store2));
+
+    const target = join(work, WEIRD, `restored${WEIRD}`);
+    const re = await human(['restore', 'ds@v1', target, '--pubkey', keys.pub, '--store', store]);
+    expect(re.code, re.stderr).toBe(0);
+    expect(re.stdout).toContain(shown(target));
+
+    const outDir = join(work, WEIRD, 'keys');
+    await fsp.mkdir(outDir);
+    const k = await human(['keygen', 'k', '--out-dir', outDir]);
+    expect(k.code).toBe(0);
+    expect(k.stderr).toContain(shown(outDir));
+  });
+
+  it('fsck names a missing object by its snapshot path, and a stray file, escaped', async () => {
+    const { store } = await sealed({ 'a.csv': 'a', [BIDI]: 'bidi content' });
+    const obj = (await objectFiles(store)).find((o) => o.name === sha256('bidi content'));
+    await fsp.rm(obj?.path as string);
+    await fsp.writeFile(join(store, 'objects', SPOOF), 'stray');
+    const r = await human(['fsck', '--store', store]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(shown(BIDI));
+    expect(r.stdout).toContain(shown(SPOOF));
+  });
+
+  it('log shows the fields of an unsigned log line escaped, and log --verify reports it without printing it raw', async () => {
+    const { store } = await sealed({ 'a.csv': 'a' });
+    const logFile = join(store, 'log.jsonl');
+    const text = await fsp.readFile(logFile, 'utf8');
+    const last = text.trimEnd().split('\n').pop() as string;
+    const prev = JSON.parse(last);
+    // Chained to nothing (a wrong prev): log shows it, log --verify finds it.
+    const forged = { ...prev, seq: prev.seq + 1, prev: createHash('sha256').update('not the last line').digest('hex'), host: `h${WEIRD}`, user: SPOOF, ref: `ds@${WEIRD}`, command: `seal${WEIRD}`, time: `t${WEIRD}` };
+    await fsp.appendFile(logFile, canonicalJson(forged) + '\n');
+    const r = await human(['log', '--store', store]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(shown(`ds@${WEIRD}`));
+    expect(r.stdout).toContain(shown(`${SPOOF}@h${WEIRD}`));
+    const v = await human(['log', '--verify', '--store', store]);
+    expect(v.code).toBe(1);
+  });
+
+  it('an error naming a path (NOT_FOUND, exit 3) and a usage error (exit 2) are printed escaped', async () => {
+    const { store } = await sealed({ 'a.csv': 'a' });
+    const missing = join(await tempDir(), `nope${WEIRD}`);
+    const r = await human(['verify', missing, '--against', 'ds@v1', '--pubkey', keys.pub, '--store', store]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(shown(missing));
+    const u = await human(['list', `--x${WEIRD}`]);
+    expect(u.code).toBe(2);
+    const c = await human([`seal${WEIRD}`]);
+    expect(c.code).toBe(2);
+  });
+});

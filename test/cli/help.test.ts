@@ -1,0 +1,135 @@
+/**
+ * Help that teaches (issue 8, item 7): each command's `--help` exits 0, describes every positional,
+ * lists exactly the flags the command takes, and wraps long lines at word boundaries, at any
+ * terminal width.
+ */
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/run.js';
+import { COMMANDS, commandName } from '../../src/cli/commands/index.js';
+import { snapBin } from '../helpers/tree.js';
+
+/** Every flag each command takes (long names). `--json`, `--debug` and `--help` every command takes. */
+const FLAGS: Record<string, string[]> = {
+  keygen: ['quiet', 'out-dir', 'passphrase-env', 'passphrase-prompt'],
+  init: ['store', 'quiet'],
+  seal: ['store', 'quiet', 'jobs', 'as', 'key', 'passphrase-env', 'parent', 'no-parent', 'exclude', 'manifest-only', 'out', 'records', 'no-records', 'message', 'source', 'license', 'derived-from', 'pipeline', 'no-pipeline'],
+  verify: ['store', 'quiet', 'jobs', 'against', 'pubkey', 'threshold'],
+  diff: ['store', 'jobs', 'pubkey', 'no-records'],
+  check: ['store', 'jobs', 'against', 'pubkey', 'max-label-changes', 'max-modified', 'max-removed', 'max-added-share', 'max-conflicts', 'max-duplicates', 'max-shift', 'max-js-distance', 'max-psi', 'min-chi-square-p', 'allow-new-labels', 'allow-vanished-labels'],
+  list: ['store'],
+  show: ['store'],
+  fsck: ['store', 'quiet', 'jobs', 'clean', 'repair-from'],
+  log: ['store', 'verify'],
+  export: ['store', 'quiet', 'jobs', 'out'],
+  import: ['store', 'quiet', 'pubkey', 'threshold'],
+  restore: ['store', 'quiet', 'jobs', 'pubkey', 'threshold'],
+  prove: ['store', 'out', 'pubkey', 'threshold'],
+  'verify-proof': ['pubkey', 'threshold', 'file', 'expect'],
+  attest: ['store', 'quiet', 'data', 'key', 'passphrase-env', 'as', 'train-command', 'train-commit', 'hyperparameters', 'out'],
+  'verify-model': ['store', 'quiet', 'pubkey', 'attestation'],
+  lineage: ['store'],
+  impact: ['store'],
+  bom: ['store', 'model', 'out', 'pubkey'],
+};
+const EVERY_COMMAND = ['json', 'debug', 'help'];
+
+/** A terminal of the given width, capturing what is written. */
+class Terminal extends Writable {
+  text = '';
+  isTTY = true;
+  constructor(readonly columns: number) {
+    super();
+  }
+  override _write(chunk: Buffer | string, _enc: BufferEncoding, cb: () => void): void {
+    this.text += String(chunk);
+    cb();
+  }
+}
+
+/** `snap ARGS` in this process, with stdout a terminal `columns` wide. */
+async function helpAt(args: string[], columns: number): Promise<{ code: number; text: string }> {
+  const stdout = new Terminal(columns);
+  const stderr = new Terminal(columns);
+  const code = await runCli(args, { stdout, stderr, env: {}, cwd: process.cwd() });
+  return { code, text: stdout.text };
+}
+
+/** The `--flag` names a help text lists in its Options section. */
+function listedFlags(help: string): string[] {
+  const options = help.split(/\n\n/).find((block) => block.startsWith('Options:')) ?? '';
+  return [...options.matchAll(/^\s+(?:-\w, )?--([a-z][a-z-]*)/gm)].map((m) => m[1] as string).sort();
+}
+
+/** The positionals of a command string: `restore <ref> <dir>` → ref, dir. */
+function positionals(command: string): string[] {
+  return [...command.matchAll(/[<[]([a-z]+)[>\]]/g)].map((m) => m[1] as string);
+}
+
+describe('snap COMMAND --help', () => {
+  it('has an expectation for every command', () => {
+    expect(COMMANDS.map(commandName).sort()).toEqual(Object.keys(FLAGS).sort());
+  });
+
+  for (const entry of COMMANDS) {
+    const name = commandName(entry);
+    describe(name, () => {
+      it('exits 0 and prints help on stdout', async () => {
+        const r = await helpAt([name, '--help'], 80);
+        expect(r.code).toBe(0);
+        expect(r.text).toContain(`snap ${entry.command}`);
+      });
+
+      it('lists exactly the flags the command takes', async () => {
+        const r = await helpAt([name, '--help'], 80);
+        expect(listedFlags(r.text)).toEqual([...EVERY_COMMAND, ...(FLAGS[name] ?? [])].sort());
+      });
+
+      it('describes every positional', async () => {
+        const r = await helpAt([name, '--help'], 80);
+        const block = r.text.split(/\n\n/).find((b) => b.startsWith('Positionals:')) ?? '';
+        for (const p of positionals(entry.command)) {
+          // "  name  description…": the positional's line carries words besides its type.
+          const line = block.split('\n').find((l) => l.trimStart().startsWith(`${p} `)) ?? '';
+          expect(line.replace(p, '').replace(/\[[a-z]+\]/g, '').trim(), `${name} <${p}>`).not.toBe('');
+        }
+      });
+
+      it('breaks no word across lines, at any width', async () => {
+        // Wrapping moves whole words only: the sequence of words is the same at every width (a
+        // terminal narrower than 60 columns gets help 60 columns wide).
+        const words = async (columns: number) => (await helpAt([name, '--help'], columns)).text.split(/\s+/).filter(Boolean);
+        const wide = await words(300);
+        for (const columns of [30, 60, 72, 80, 100]) expect(await words(columns), `${columns} columns`).toEqual(wide);
+      });
+
+      it('fits lines within the terminal width (80 columns)', async () => {
+        const r = await helpAt([name, '--help'], 80);
+        const long = r.text.split('\n').filter((l) => l.length > 80 && /\s/.test(l.trim()));
+        expect(long).toEqual([]);
+      });
+    });
+  }
+
+  it('refuses a flag the command does not take: exit 2', async () => {
+    for (const args of [['list', '--jobs', '2'], ['show', 'x@v1', '-q'], ['keygen', 'k', '--store', '/tmp']]) {
+      expect((await helpAt(args, 80)).code, args.join(' ')).toBe(2);
+    }
+  });
+});
+
+describe('snap --help', () => {
+  it('lists every command and breaks no word across lines', async () => {
+    const wide = (await helpAt(['--help'], 300)).text;
+    for (const entry of COMMANDS) expect(wide).toContain(`snap ${entry.command}`);
+    const words = (t: string) => t.split(/\s+/).filter(Boolean);
+    for (const columns of [50, 80]) expect(words((await helpAt(['--help'], columns)).text)).toEqual(words(wide));
+  });
+
+  it('wraps at word boundaries in the built binary too (its bundled yargs)', async () => {
+    const r = await snapBin(['fsck', '--help']); // not a terminal: 80 columns
+    expect(r.code).toBe(0);
+    const words = (t: string) => t.split(/\s+/).filter(Boolean);
+    expect(words(r.stdout)).toEqual(words((await helpAt(['fsck', '--help'], 300)).text));
+  });
+});

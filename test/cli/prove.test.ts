@@ -1,0 +1,300 @@
+/**
+ * `snap prove` and `snap verify-proof` end to end: a proof made from a store snapshot, a snapshot
+ * folder or an archive checks out with only the public key, away from the store; it fails (exit 1)
+ * under a wrong key, below the threshold, for another snapshot than expected, or against a file
+ * that is not the proven one; no changed byte lets it pass; bad input exits 3, bad usage 2.
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { makeKeyPair, snap, snapJson, tempDir, useKeyPair, type KeyPair } from '../helpers/tree.js';
+import { sealTree, snapshotFolder, tamper, useStore, type Sealed } from '../helpers/store.js';
+import { readPrivateKey } from '../../src/io/keyfile.js';
+import { addSignatures, parseEnvelope, serializeEnvelope } from '../../src/core/envelope.js';
+import { MAX_PROOF_BYTES } from '../../src/core/proof.js';
+
+const alice = useKeyPair('alice');
+const shared = useStore();
+let bob: KeyPair;
+beforeAll(async () => {
+  bob = await makeKeyPair('bob');
+});
+
+const TREE = {
+  'ham/1.txt': 'ham one\n',
+  'ham/2.txt': 'ham two\n',
+  'spam/1.txt': 'spam one\n',
+  'spam/2.txt': 'spam two\n',
+  'spam/latest': { symlink: '2.txt' },
+};
+
+/** A folder with nothing but the public keys and a copy of the proof: no store, no data. */
+async function verifierDesk(proof: string, keys: KeyPair[] = [alice]): Promise<{ dir: string; proof: string; pubs: string[] }> {
+  const dir = await tempDir('snap-verifier-');
+  await fsp.copyFile(proof, join(dir, 'p.json'));
+  const pubs: string[] = [];
+  for (const k of keys) {
+    const name = `${pubs.length}.pub`;
+    await fsp.copyFile(k.pub, join(dir, name));
+    pubs.push(name);
+  }
+  return { dir, proof: 'p.json', pubs };
+}
+
+/** Run verify-proof in `desk`, where no store exists ($SNAP_STORE points nowhere). */
+function verifyAt(desk: { dir: string; proof: string; pubs: string[] }, extra: string[] = []) {
+  return snapJson(['verify-proof', desk.proof, ...desk.pubs.flatMap((p) => ['--pubkey', p]), ...extra], { cwd: desk.dir, env: { SNAP_STORE: join(desk.dir, 'no-store') } });
+}
+
+/** Seal TREE and prove `path` of it to a new file; returns the sealed snapshot and the proof's path. */
+async function sealAndProve(path = 'ham/2.txt', extra: string[] = []): Promise<{ s: Sealed; proof: string }> {
+  const s = await sealTree(TREE, alice, { store: shared.path });
+  const proof = join(await tempDir(), 'p.json');
+  const r = await snapJson(['prove', s.ref, path, '-o', proof, '--store', s.store, ...extra]);
+  expect(r.code, r.stderr).toBe(0);
+  return { s, proof };
+}
+
+describe('snap prove, then snap verify-proof with only the public key', () => {
+  it('exits 0 away from the store and the data, naming the entry, its place and the snapshot', async () => {
+    const { s, proof } = await sealAndProve();
+    const v = await verifyAt(await verifierDesk(proof));
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.json).toMatchObject({ ok: true, ref: s.ref, snapshot: s.snapshot, path: 'ham/2.txt', leafIndex: 1, treeSize: 5, signers: [{ keyid: alice.keyid, trusted: true }] });
+    expect(v.json.entry).toEqual({ path: 'ham/2.txt', sha256: expect.stringMatching(/^[0-9a-f]{64}$/), size: 8 });
+    expect(v.json.failure).toBeUndefined();
+  });
+
+  it('reports the proof it wrote with --json: entry, place, audit path length, keyids, file', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    const out = join(await tempDir(), 'p.json');
+    const r = await snapJson(['prove', s.ref, 'spam/1.txt', '-o', out, '--store', s.store]);
+    expect(r.code).toBe(0);
+    expect(r.json).toMatchObject({ ok: true, ref: s.ref, snapshot: s.snapshot, path: 'spam/1.txt', leafIndex: 2, treeSize: 5, auditPath: 3, keyids: [alice.keyid], proof: out });
+    expect(r.json.proofBytes).toBe((await fsp.stat(out)).size);
+  });
+
+  it('prints the proof itself on stdout without -o: the same bytes as the file', async () => {
+    const { s, proof } = await sealAndProve('spam/1.txt');
+    const r = await snap(['prove', s.ref, 'spam/1.txt', '--store', s.store]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(await fsp.readFile(proof, 'utf8'));
+  });
+
+  it('makes the same proof from the store, the snapshot folder and an exported archive', async () => {
+    const { s, proof } = await sealAndProve('spam/2.txt');
+    const archive = join(await tempDir(), `${s.ref}.snap.tar`);
+    expect((await snap(['export', s.ref, '-o', archive, '--store', s.store])).code).toBe(0);
+    const fromFolder = await snap(['prove', s.dir, 'spam/2.txt', '--store', s.store]);
+    const fromArchive = await snap(['prove', archive, 'spam/2.txt', '--store', join(await tempDir(), 'none')]);
+    const expected = await fsp.readFile(proof, 'utf8');
+    expect([fromFolder.code, fromArchive.code]).toEqual([0, 0]);
+    expect(fromFolder.stdout).toBe(expected);
+    expect(fromArchive.stdout).toBe(expected);
+  });
+
+  it('proves a symbolic link entry, and --file accepts the link with the same text only', async () => {
+    const { s, proof } = await sealAndProve('spam/latest');
+    const desk = await verifierDesk(proof);
+    const ok = await verifyAt(desk, ['--file', join(s.data, 'spam', 'latest')]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.json.entry).toEqual({ path: 'spam/latest', target: '2.txt', type: 'symlink' });
+    expect(ok.json.file).toEqual({ path: join(s.data, 'spam', 'latest'), ok: true });
+    await fsp.rm(join(s.data, 'spam', 'latest'));
+    await fsp.symlink('1.txt', join(s.data, 'spam', 'latest'));
+    const moved = await verifyAt(desk, ['--file', join(s.data, 'spam', 'latest')]);
+    expect(moved.code).toBe(1);
+    expect(moved.json.failure).toMatchObject({ code: 'INTEGRITY_FAILURE', check: 'file' });
+    const notALink = await verifyAt(desk, ['--file', join(s.data, 'spam', '2.txt')]);
+    expect(notALink.code).toBe(1);
+  });
+
+  it('with --file: exit 0 for the very bytes, 1 for a modified file or a folder, 3 for a missing one', async () => {
+    const { s, proof } = await sealAndProve('ham/2.txt');
+    const desk = await verifierDesk(proof);
+    const file = join(s.data, 'ham', '2.txt');
+    expect((await verifyAt(desk, ['--file', file])).code).toBe(0);
+    await fsp.writeFile(file, 'ham twO\n');
+    const v = await verifyAt(desk, ['--file', file]);
+    expect(v.code).toBe(1);
+    expect(v.json).toMatchObject({ ok: false, file: { path: file, ok: false }, failure: { code: 'INTEGRITY_FAILURE', check: 'file' } });
+    await fsp.writeFile(file, 'ham two\n\n');
+    expect((await verifyAt(desk, ['--file', file])).code).toBe(1);
+    expect((await verifyAt(desk, ['--file', join(s.data, 'ham')])).code).toBe(1);
+    const gone = await verifyAt(desk, ['--file', join(s.data, 'ham', 'nope.txt')]);
+    expect(gone.code).toBe(3);
+    expect(gone.json.error.code).toBe('NOT_FOUND');
+  });
+
+  it('with --expect: exit 0 for the proof’s own NAME@VERSION or id, 1 for another snapshot', async () => {
+    const { s, proof } = await sealAndProve();
+    const desk = await verifierDesk(proof);
+    expect((await verifyAt(desk, ['--expect', s.ref])).code).toBe(0);
+    expect((await verifyAt(desk, ['--expect', s.snapshot])).code).toBe(0);
+    const other = await verifyAt(desk, ['--expect', `${s.name}@v2`]);
+    expect(other.code).toBe(1);
+    expect(other.json.failure).toMatchObject({ code: 'SNAPSHOT_NAME_MISMATCH', check: 'snapshot' });
+  });
+
+  it('prints a human verdict whose every control character is escaped', async () => {
+    const s = await sealTree({ 'a.txt': 'a\n', 'evil': { symlink: 'x\u001b[2Jy' } }, alice, { store: shared.path });
+    const out = join(await tempDir(), 'p.json');
+    const r = await snap(['prove', s.ref, 'evil', '-o', out, '--store', s.store]);
+    expect(r.code, r.stderr).toBe(0);
+    const desk = await verifierDesk(out);
+    const v = await snap(['verify-proof', desk.proof, '--pubkey', desk.pubs[0] as string], { cwd: desk.dir });
+    expect(v.code).toBe(0);
+    expect(v.stdout).toMatch(/^OK {4}evil is entry 2 of 2 entries of /);
+    expect(v.stdout).toContain('x\\x1b[2Jy'); // escapeForTerminal (src/core/display.ts)
+    expect(v.stdout).not.toContain('\u001b');
+    expect(r.stdout).not.toContain('\u001b');
+  });
+});
+
+describe('signatures and threshold', () => {
+  it('exits 1 under a key that did not sign (SIGNATURE_INVALID)', async () => {
+    const { proof } = await sealAndProve();
+    const v = await verifyAt(await verifierDesk(proof, [bob]));
+    expect(v.code).toBe(1);
+    expect(v.json.failure).toMatchObject({ code: 'SIGNATURE_INVALID', check: 'signature' });
+    expect(v.json.signers).toEqual([expect.objectContaining({ keyid: alice.keyid, trusted: false })]);
+    expect(v.json.entry).toBeUndefined(); // nothing unverified is reported as proven
+  });
+
+  it('with two signers: --threshold 2 passes with both keys; one key alone needs a proof made with --pubkey', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    const envFile = join(snapshotFolder(s.store, s.name, 'v1'), 'envelope.json');
+    const cosigned = addSignatures(parseEnvelope(await fsp.readFile(envFile)), [await readPrivateKey(bob.key)]);
+    await tamper(envFile, () => Buffer.from(serializeEnvelope(cosigned)).toString('utf8'));
+    const both = join(await tempDir(), 'both.json');
+    expect((await snap(['prove', s.ref, 'ham/1.txt', '-o', both, '--store', s.store])).code).toBe(0);
+    expect((await verifyAt(await verifierDesk(both, [alice, bob]), ['--threshold', '2'])).code).toBe(0);
+    const three = await verifyAt(await verifierDesk(both, [alice, bob]), ['--threshold', '3']);
+    expect(three.code).toBe(1);
+    expect(three.json.failure.check).toBe('signature');
+    // alice's verifier cannot check bob's signature in it:
+    expect((await verifyAt(await verifierDesk(both, [alice]))).code).toBe(1);
+    // so the proof for alice's verifier carries alice's signature only:
+    const mine = join(await tempDir(), 'mine.json');
+    const r = await snapJson(['prove', s.ref, 'ham/1.txt', '-o', mine, '--pubkey', alice.pub, '--store', s.store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.keyids).toEqual([alice.keyid]);
+    expect((await verifyAt(await verifierDesk(mine, [alice]))).code).toBe(0);
+    expect((await verifyAt(await verifierDesk(mine, [alice, bob]), ['--threshold', '2'])).code).toBe(1);
+    // and prove --pubkey --threshold 2 needs both to have signed:
+    expect((await snap(['prove', s.ref, 'ham/1.txt', '--pubkey', alice.pub, '--pubkey', bob.pub, '--threshold', '2', '--store', s.store])).code).toBe(0);
+  });
+
+  it('prove --pubkey with a key that did not sign exits 1 (SIGNATURE_INVALID) and writes nothing', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    const out = join(await tempDir(), 'p.json');
+    const r = await snapJson(['prove', s.ref, 'ham/1.txt', '-o', out, '--pubkey', bob.pub, '--store', s.store]);
+    expect(r.code).toBe(1);
+    expect(r.json.error.code).toBe('SIGNATURE_INVALID');
+    await expect(fsp.access(out)).rejects.toThrow();
+  });
+});
+
+describe('no changed byte passes, through the CLI', () => {
+  it('flipping random bytes of the proof file gives exit 1 (fails) or 3 (malformed), never 0 (property)', async () => {
+    const { proof } = await sealAndProve('spam/1.txt');
+    const bytes = await fsp.readFile(proof);
+    const desk = await verifierDesk(proof);
+    const seen = new Set<number>();
+    await fc.assert(
+      fc.asyncProperty(fc.nat(bytes.length - 1), fc.integer({ min: 1, max: 255 }), async (i, x) => {
+        const bad = Buffer.from(bytes);
+        bad[i] = (bad[i] as number) ^ x;
+        await fsp.writeFile(join(desk.dir, desk.proof), bad);
+        const r = await snap(['verify-proof', desk.proof, '--pubkey', desk.pubs[0] as string], { cwd: desk.dir });
+        expect([1, 3]).toContain(r.code);
+        seen.add(r.code);
+      }),
+      { numRuns: 60 },
+    );
+    expect(seen.size).toBeGreaterThan(0);
+  });
+});
+
+describe('refusals', () => {
+  it('a PATH not in the snapshot: exit 3, PROOF_PATH_NOT_FOUND; a PATH no manifest holds: exit 3, its PATH_ code', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    const r = await snapJson(['prove', s.ref, 'ham/3.txt', '--store', s.store]);
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('PROOF_PATH_NOT_FOUND');
+    const d = await snapJson(['prove', s.ref, join(s.data, 'ham/1.txt'), '--store', s.store]);
+    expect(d.code).toBe(3);
+    expect(d.json.error.code).toBe('PATH_ABSOLUTE');
+  });
+
+  it('an altered manifest in the store: exit 1, INTEGRITY_FAILURE, no proof', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    await tamper(join(s.dir, 'manifest.jsonl'), (t) => t.replace('"size":8', '"size":9'));
+    const out = join(await tempDir(), 'p.json');
+    const r = await snapJson(['prove', s.ref, 'ham/1.txt', '-o', out, '--store', s.store]);
+    expect(r.code).toBe(1);
+    expect(r.json.error.code).toBe('INTEGRITY_FAILURE');
+    await expect(fsp.access(out)).rejects.toThrow();
+  });
+
+  it('a snapshot folder swapped under another version’s name: exit 1, SNAPSHOT_NAME_MISMATCH', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    const v2 = snapshotFolder(s.store, s.name, 'v2');
+    await fsp.cp(s.dir, v2, { recursive: true });
+    const r = await snapJson(['prove', `${s.name}@v2`, 'ham/1.txt', '--store', s.store]);
+    expect(r.code).toBe(1);
+    expect(r.json.error.code).toBe('SNAPSHOT_NAME_MISMATCH');
+  });
+
+  it('an existing -o file: exit 3, FILE_EXISTS, the file unchanged', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    const out = join(await tempDir(), 'p.json');
+    await fsp.writeFile(out, 'mine\n');
+    const r = await snapJson(['prove', s.ref, 'ham/1.txt', '-o', out, '--store', s.store]);
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('FILE_EXISTS');
+    expect(await fsp.readFile(out, 'utf8')).toBe('mine\n');
+  });
+
+  it('a malformed proof: exit 3, PROOF_MALFORMED (pretty-printed, too large, not JSON); another version: PROOF_UNSUPPORTED', async () => {
+    const { proof } = await sealAndProve();
+    const desk = await verifierDesk(proof);
+    const text = await fsp.readFile(proof, 'utf8');
+    const cases: [string, string][] = [
+      [JSON.stringify(JSON.parse(text), null, 2), 'PROOF_MALFORMED'],
+      [' '.repeat(MAX_PROOF_BYTES + 1), 'PROOF_MALFORMED'],
+      ['not json', 'PROOF_MALFORMED'],
+      [text.replace('"version":1', '"version":2'), 'PROOF_UNSUPPORTED'],
+    ];
+    for (const [content, code] of cases) {
+      await fsp.writeFile(join(desk.dir, desk.proof), content);
+      const v = await verifyAt(desk);
+      expect({ code: v.code, error: v.json.error?.code }).toEqual({ code: 3, error: code });
+    }
+  });
+
+  it('a missing proof file: exit 3, NOT_FOUND', async () => {
+    const desk = { dir: await tempDir(), proof: 'nope.json', pubs: [alice.pub] };
+    const v = await verifyAt(desk);
+    expect(v.code).toBe(3);
+    expect(v.json.error.code).toBe('NOT_FOUND');
+  });
+
+  it('usage errors exit 2: no --pubkey, --threshold 0, --threshold without --pubkey in prove, a malformed --expect', async () => {
+    const { s, proof } = await sealAndProve();
+    expect((await snap(['verify-proof', proof])).code).toBe(2);
+    expect((await snap(['verify-proof', proof, '--pubkey', alice.pub, '--threshold', '0'])).code).toBe(2);
+    expect((await snap(['verify-proof', proof, '--pubkey', alice.pub, '--expect', 'nonsense'])).code).toBe(2);
+    expect((await snap(['prove', s.ref, 'ham/1.txt', '--threshold', '2', '--store', s.store])).code).toBe(2);
+    expect((await snap(['prove', s.ref, '--store', s.store])).code).toBe(2);
+  });
+
+  it('help for both commands exits 0 and shows examples', async () => {
+    const p = await snap(['prove', '--help']);
+    const v = await snap(['verify-proof', '--help']);
+    expect([p.code, v.code]).toEqual([0, 0]);
+    expect(p.stdout).toContain('snap verify-proof');
+    expect(v.stdout).toContain('--file');
+  });
+});

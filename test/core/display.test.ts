@@ -1,0 +1,93 @@
+/**
+ * Text from outside, shown on a terminal (src/core/display.ts): the escaping table, and the two
+ * properties that matter — the output is always safe to print, and no two strings print alike.
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { escapeForTerminal, escapeMessage } from '../../src/core/display.js';
+import { decodeNameBytes } from '../../src/core/name-bytes.js';
+import { unescapeTerminal, unsafeIn } from '../helpers/terminal.js';
+
+/** Any UTF-16 string, lone surrogates included, with the characters that need escaping made frequent. */
+const anyText = fc
+  .array(
+    fc.oneof(
+      fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
+      fc.constantFrom('\\', '\x1b', '\r', '\n', '\t', '\x00', '\x7f', '\x85', '\x9b', '\u202e', '\u2066', '\u200f', '\u061c', '\u2028', '\udcff', '\ud800', 'x', '[', '😀', 'é'),
+      fc.string({ unit: 'grapheme' }),
+    ),
+    { maxLength: 40 },
+  )
+  .map((parts) => parts.join(''));
+
+describe('escapeForTerminal', () => {
+  it.each([
+    ['a plain name', 'train/cat/0001.jpg', 'train/cat/0001.jpg'],
+    ['letters of any script and characters above U+FFFF', 'données/日本/😀.txt', 'données/日本/😀.txt'],
+    ['ESC, as \\x1b', 'x\x1b[2K', 'x\\x1b[2K'],
+    ['LF, CR and TAB by name', 'a\nb\rc\td', 'a\\nb\\rc\\td'],
+    ['NUL, BEL and DEL as \\xNN', '\x00\x07\x7f', '\\x00\\x07\\x7f'],
+    ['a C1 control as \\u00NN', 'a\x9b2Jb\x85', 'a\\u009b2Jb\\u0085'],
+    ['the right-to-left override and the other bidirectional controls', 'evil\u202egnp.exe\u2066\u2069\u200e\u200f\u061c', 'evil\\u202egnp.exe\\u2066\\u2069\\u200e\\u200f\\u061c'],
+    ['the line and paragraph separators', 'a\u2028b\u2029', 'a\\u2028b\\u2029'],
+    ['a byte that is not UTF-8 (carried as U+DCxx) as \\xNN', decodeNameBytes(Uint8Array.of(0x62, 0xff, 0x2e)), 'b\\xff.'],
+    ['another lone surrogate as \\uNNNN', 'a\ud800b\udc00', 'a\\ud800b\\udc00'],
+    ['a backslash, doubled', 'a\\b', 'a\\\\b'],
+    ['the attack of issue 8', 'x\x1b[2K\rOK    all good\x1b[8m.csv', 'x\\x1b[2K\\rOK    all good\\x1b[8m.csv'],
+  ])('writes %s', (_what, input, shown) => {
+    expect(escapeForTerminal(input)).toBe(shown);
+  });
+
+  it('returns the very string when nothing needs escaping', () => {
+    const s = 'a/b c.txt';
+    expect(escapeForTerminal(s)).toBe(s);
+  });
+
+  it('always gives text that is safe on a terminal: no control character (not even LF), no bidirectional control, no lone surrogate', () => {
+    fc.assert(
+      fc.property(anyText, (s) => {
+        expect(unsafeIn(escapeForTerminal(s), { lines: false })).toBeUndefined();
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('is injective: the original string can always be read back, so two names never print alike', () => {
+    fc.assert(
+      fc.property(anyText, (s) => {
+        expect(unescapeTerminal(escapeForTerminal(s))).toBe(s);
+      }),
+      { numRuns: 2000 },
+    );
+    fc.assert(
+      fc.property(anyText, anyText, (a, b) => {
+        fc.pre(a !== b);
+        expect(escapeForTerminal(a)).not.toBe(escapeForTerminal(b));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('tells apart what looks alike: a raw byte, the C1 character, and the text of an escape', () => {
+    const byte = decodeNameBytes(Uint8Array.of(0x85));
+    const shown = [byte, '\x85', '\\x85', '\\u0085', '\x1b', '\\x1b'].map(escapeForTerminal);
+    expect(new Set(shown).size).toBe(shown.length);
+  });
+});
+
+describe('escapeMessage', () => {
+  it('escapes what escapeForTerminal escapes, line breaks included, but keeps a backslash', () => {
+    expect(escapeMessage('cannot read a\\b\x1b[2K\nc\u202e')).toBe('cannot read a\\b\\x1b[2K\\nc\\u202e');
+  });
+
+  it('is always safe, and leaves text escaped by escapeForTerminal as it is (no double escaping)', () => {
+    fc.assert(
+      fc.property(anyText, (s) => {
+        expect(unsafeIn(escapeMessage(s), { lines: false })).toBeUndefined();
+        const shown = escapeForTerminal(s);
+        expect(escapeMessage(`error: ${shown}`)).toBe(`error: ${shown}`);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});

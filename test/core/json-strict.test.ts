@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { parseJsonStrict, findDuplicateMember, MAX_JSON_DEPTH } from '../../src/core/json-strict.js';
+import { parseEnvelope, signEnvelope, verifyEnvelope, MAX_SIGNATURES } from '../../src/core/envelope.js';
+import { privateKeyFromSeed } from '../../src/core/keys.js';
+import { isSnapError } from '../../src/core/errors.js';
+
+const code = (c: string) => expect.objectContaining({ code: c });
+
+describe('parseJsonStrict', () => {
+  it('parses exactly what JSON.parse parses when no object repeats a member (property)', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 6 }), (v) => {
+        const text = JSON.stringify(v);
+        expect(parseJsonStrict(text, 'ENVELOPE_MALFORMED', 'x')).toEqual(JSON.parse(text));
+      }),
+    );
+  });
+
+  it('refuses any object that repeats a member, at any depth (property)', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.jsonValue({ maxDepth: 2 }), fc.jsonValue({ maxDepth: 2 }), fc.integer({ min: 0, max: 3 }), (name, a, b, depth) => {
+        let text = `{${JSON.stringify(name)}:${JSON.stringify(a)},"x\\u0000y":1,${JSON.stringify(name)}:${JSON.stringify(b)}}`;
+        for (let i = 0; i < depth; i++) text = i % 2 ? `[${text}]` : `{"k":${text}}`;
+        expect(() => parseJsonStrict(text, 'ENVELOPE_MALFORMED', 'x')).toThrowError(code('ENVELOPE_MALFORMED'));
+      }),
+    );
+  });
+
+  it('compares member names after unescaping ("a" and "\\u0061" are the same name)', () => {
+    expect(findDuplicateMember('{"a":1,"\\u0061":2}')).toEqual({ name: 'a' });
+    expect(findDuplicateMember('{"a":{"a":1},"b":[{"a":1},{"a":2}]}')).toBeUndefined();
+    expect(findDuplicateMember('{"a":"\\"a\\":","b":"a"}')).toBeUndefined();
+  });
+
+  it('refuses text that is not JSON, and nesting deeper than MAX_JSON_DEPTH, with the given code', () => {
+    expect(() => parseJsonStrict('{"a":', 'STORE_MALFORMED', 'x')).toThrowError(code('STORE_MALFORMED'));
+    const deep = '['.repeat(MAX_JSON_DEPTH + 1) + ']'.repeat(MAX_JSON_DEPTH + 1);
+    expect(() => parseJsonStrict(deep, 'STORE_MALFORMED', 'x')).toThrowError(code('STORE_MALFORMED'));
+    const ok = '['.repeat(MAX_JSON_DEPTH) + ']'.repeat(MAX_JSON_DEPTH);
+    expect(parseJsonStrict(ok, 'STORE_MALFORMED', 'x')).toBeDefined();
+  });
+});
+
+describe('envelope bounds (SPEC §5, bounded work on hostile input)', () => {
+  const key = privateKeyFromSeed(new Uint8Array(32).fill(3));
+  const other = privateKeyFromSeed(new Uint8Array(32).fill(4));
+  const payload = new TextEncoder().encode('{"x":1}');
+
+  it(`refuses an envelope with more than MAX_SIGNATURES (${MAX_SIGNATURES}) signatures as ENVELOPE_MALFORMED`, () => {
+    const env = signEnvelope(payload, [key]);
+    const many = { ...env, signatures: Array.from({ length: MAX_SIGNATURES + 1 }, () => env.signatures[0]) };
+    expect(() => parseEnvelope(JSON.stringify(many))).toThrowError(code('ENVELOPE_MALFORMED'));
+    expect(parseEnvelope(JSON.stringify({ ...many, signatures: many.signatures.slice(1) })).signatures).toHaveLength(MAX_SIGNATURES);
+  });
+
+  it('refuses an envelope with a duplicate member, whichever copy comes first', () => {
+    const env = signEnvelope(payload, [key]);
+    const text = JSON.stringify(env).replace('"payloadType"', `"payload":"e30=","payloadType"`);
+    try {
+      parseEnvelope(text);
+      expect.unreachable();
+    } catch (e) {
+      expect(isSnapError(e, 'ENVELOPE_MALFORMED')).toBe(true);
+    }
+  });
+
+  it('still finds a signature whose keyid hint names another trusted key (the hint is never trusted)', () => {
+    const env = signEnvelope(payload, [key]);
+    const lying = { ...env, signatures: [{ keyid: other.keyid, sig: env.signatures[0]!.sig }] };
+    const r = verifyEnvelope(lying, [other, key]);
+    expect(r.ok).toBe(true);
+    expect(r.signatures[0]).toMatchObject({ trusted: true, verifiedBy: key.keyid });
+  });
+
+  it('reports a repeated signature like the first, and counts its key once toward the threshold', () => {
+    const env = signEnvelope(payload, [key]);
+    const twice = { ...env, signatures: [env.signatures[0]!, env.signatures[0]!] };
+    const r = verifyEnvelope(twice, [key], 2);
+    expect(r.signatures.map((s) => s.trusted)).toEqual([true, true]);
+    expect(r.trustedKeyids).toEqual([key.keyid]);
+    expect(r.ok).toBe(false);
+  });
+});

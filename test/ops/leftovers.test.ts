@@ -1,0 +1,136 @@
+/**
+ * What stopped or killed commands leave in a store (a dead process's lock, bytes in STORE/tmp, a
+ * stale log.lock, an old takeover guard, a partial write): `fsck` reports each as a warning with
+ * the command that clears it and still exits 0; `fsck --clean` removes them under the store lock
+ * and logs what it removed. A lock held by a running process, or from another host, is never
+ * removed.
+ */
+import { promises as fsp } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { snap, snapJson, useKeyPair } from '../helpers/tree.js';
+import { filesUnder, newStorePath, sealTree } from '../helpers/store.js';
+
+const keys = useKeyPair();
+
+const TREE = { 'a.txt': 'alpha\n', 'b/b.txt': 'beta\n' };
+
+/** The pid of a process that has exited (and so is not running). */
+function deadPid(): number {
+  const r = spawnSync(process.execPath, ['-e', ''], { stdio: 'ignore' });
+  return r.pid as number;
+}
+
+/** A lock file naming `pid` on this host. */
+function lockText(pid: number, host = hostname()): string {
+  return JSON.stringify({ pid, host, since: '2026-01-01T00:00:00.000Z' });
+}
+
+/** Set a file's times to a minute ago (older than any guard's grace period). */
+async function age(path: string): Promise<void> {
+  const t = new Date(Date.now() - 60_000);
+  await fsp.utimes(path, t, t);
+}
+
+/** Plant what a killed seal and a killed log append leave: a dead holder's locks, 3 MiB in tmp, a partial head write, a guard. */
+async function plantLeftovers(store: string): Promise<void> {
+  await fsp.writeFile(join(store, 'lock'), lockText(deadPid()));
+  await fsp.writeFile(join(store, 'log.lock'), lockText(deadPid()));
+  await fsp.mkdir(join(store, 'tmp', 'pending-0'), { recursive: true });
+  await fsp.writeFile(join(store, 'tmp', 'pending-0', 'a'.repeat(64)), Buffer.alloc(2 << 20, 7));
+  await fsp.writeFile(join(store, 'tmp', 'obj-1-0-x-0'), Buffer.alloc(1 << 20, 8));
+  await fsp.writeFile(join(store, '.log.head.0123456789ab.tmp'), '{"seq":1');
+  await age(join(store, '.log.head.0123456789ab.tmp'));
+  await fsp.writeFile(join(store, 'lock.takeover'), '');
+  await age(join(store, 'lock.takeover'));
+}
+
+describe('snap fsck and what stopped commands leave behind', () => {
+  it('reports a stale lock, tmp bytes, a stale log.lock, a guard and a partial write as warnings, exits 0, and names the command that clears them', async () => {
+    const s = await sealTree(TREE, keys);
+    await plantLeftovers(s.store);
+    const r = await snapJson(['fsck', '--store', s.store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.ok).toBe(true);
+    expect(r.json.counts.leftovers).toBe(5);
+    const byKind = Object.fromEntries(r.json.leftovers.map((l: { kind: string }) => [l.kind, l]));
+    expect(Object.keys(byKind).sort()).toEqual(['lock-guard', 'partial-write', 'stale-lock', 'stale-log-lock', 'tmp']);
+    expect(byKind.tmp).toMatchObject({ path: 'tmp', bytes: 3 << 20, entries: 3, removable: true });
+    expect(byKind['stale-lock']).toMatchObject({ path: 'lock', removable: true });
+    expect(byKind['partial-write']).toMatchObject({ path: '.log.head.0123456789ab.tmp' });
+    expect(r.json.clean).toBe(`snap fsck --clean --store ${s.store}`);
+    // The human report says so too, and still OK.
+    const h = await snap(['fsck', '--store', s.store]);
+    expect(h.code).toBe(0);
+    expect(h.stdout).toMatch(/^OK/);
+    expect(h.stdout).toContain('warning');
+    expect(h.stdout).toContain(`snap fsck --clean --store ${s.store}`);
+  });
+
+  it('--clean removes them all under the store lock, logs what it removed, and leaves a store fsck finds clean', async () => {
+    const s = await sealTree(TREE, keys);
+    await plantLeftovers(s.store);
+    const r = await snapJson(['fsck', '--clean', '--store', s.store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.cleaned.removed.map((l: { kind: string }) => l.kind).sort()).toEqual(['lock-guard', 'partial-write', 'stale-lock', 'stale-log-lock', 'tmp']);
+    expect(r.json.cleaned.kept).toEqual([]);
+    expect(r.json.leftovers).toEqual([]);
+    expect(r.json.clean).toBeUndefined();
+    for (const f of ['lock', 'log.lock', 'lock.takeover', '.log.head.0123456789ab.tmp']) expect(await fsp.access(join(s.store, f)).then(() => f, () => 'gone')).toBe('gone');
+    expect(await filesUnder(join(s.store, 'tmp'))).toEqual([]);
+    // Logged: the fsck line names what was removed.
+    const log = await snapJson(['log', '--store', s.store]);
+    const last = log.json.entries[log.json.entries.length - 1];
+    expect(last).toMatchObject({ command: 'fsck', outcome: 'ok' });
+    expect(last.details.cleaned.map((c: { kind: string }) => c.kind).sort()).toEqual(['lock-guard', 'partial-write', 'stale-lock', 'stale-log-lock', 'tmp']);
+    // And the log still verifies.
+    expect((await snap(['log', '--verify', '--store', s.store])).code).toBe(0);
+  });
+
+  it('--clean on a clean store removes nothing and exits 0', async () => {
+    const s = await sealTree(TREE, keys);
+    const r = await snapJson(['fsck', '--clean', '--store', s.store]);
+    expect(r.code).toBe(0);
+    expect(r.json.cleaned).toEqual({ removed: [], kept: [] });
+  });
+
+  it('leaves the lock of a running process and its tmp files alone: no warning', async () => {
+    const s = await sealTree(TREE, keys);
+    await fsp.writeFile(join(s.store, 'lock'), lockText(process.pid)); // this test process runs
+    await fsp.writeFile(join(s.store, 'tmp', 'in-use'), 'x');
+    const r = await snapJson(['fsck', '--store', s.store]);
+    expect(r.code).toBe(0);
+    expect(r.json.leftovers).toEqual([]);
+  });
+
+  it('reports a lock held from another host without offering to remove it', async () => {
+    const s = await sealTree(TREE, keys);
+    await fsp.writeFile(join(s.store, 'lock'), lockText(12345, 'some-other-host.invalid'));
+    const r = await snapJson(['fsck', '--store', s.store]);
+    expect(r.code).toBe(0);
+    expect(r.json.leftovers).toEqual([expect.objectContaining({ kind: 'foreign-lock', path: 'lock', removable: false })]);
+    expect(r.json.clean).toBeUndefined();
+  });
+
+  it('treats an old lock that names no holder (a writer killed between making and writing it) as stale: fsck warns, and the next seal takes it over', async () => {
+    const s = await sealTree(TREE, keys);
+    await fsp.writeFile(join(s.store, 'lock'), '');
+    await age(join(s.store, 'lock'));
+    const r = await snapJson(['fsck', '--store', s.store]);
+    expect(r.code).toBe(0);
+    expect(r.json.leftovers).toEqual([expect.objectContaining({ kind: 'stale-lock' })]);
+    const again = await snapJson(['seal', s.data, '--as', `${s.name}@v2`, '--key', keys.key, '--store', s.store]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(await fsp.access(join(s.store, 'lock')).then(() => 'there', () => 'gone')).toBe('gone');
+  });
+
+  it('--clean without a store exits 3 (NOT_FOUND) and makes none', async () => {
+    const store = await newStorePath();
+    const r = await snapJson(['fsck', '--clean', '--store', store]);
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('NOT_FOUND');
+    expect(await fsp.access(store).then(() => 'made', () => 'none')).toBe('none');
+  });
+});

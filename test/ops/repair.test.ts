@@ -1,0 +1,205 @@
+/**
+ * `snap fsck --repair-from FILE.snap.tar|STORE`: every corrupt or missing object is put back from
+ * a good copy whose bytes hash to the object's name (the source's signature is not needed); the
+ * repair is logged, and fsck checks again. What the source lacks, or holds with other bytes, stays
+ * reported (exit 1) and is never written.
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { snap, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
+import { newStorePath, objectFiles, sealAndExport, sealTree, sha256, sha256File, type Exported } from '../helpers/store.js';
+
+const keys = useKeyPair();
+
+const ALPHA = 'alpha content 41d0\n';
+const BETA = 'beta content 7f3a\n';
+const TREE = { 'a.txt': ALPHA, 'b/b.txt': BETA, 'b/c.bin': Buffer.from([0, 1, 2, 3, 255]) };
+
+/** The object file of `content` in `store` (whether or not it exists). */
+function objectPathOf(store: string, content: string | Buffer): string {
+  const hex = sha256(content);
+  return join(store, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2));
+}
+
+/** Damage a store: flip a byte of BETA's object, delete ALPHA's. */
+async function damage(store: string): Promise<void> {
+  const beta = objectPathOf(store, BETA);
+  await fsp.chmod(beta, 0o644);
+  const bytes = await fsp.readFile(beta);
+  bytes[0] = (bytes[0] as number) ^ 0x20;
+  await fsp.writeFile(beta, bytes);
+  await fsp.chmod(beta, 0o444);
+  await fsp.rm(objectPathOf(store, ALPHA));
+}
+
+/** A sealed, exported snapshot whose store is then damaged (fsck exits 1 on it). */
+async function damaged(): Promise<Exported> {
+  const e = await sealAndExport(TREE, keys, 'snap-repair-');
+  await damage(e.store);
+  const f = await snapJson(['fsck', '--store', e.store]);
+  expect(f.code).toBe(1);
+  expect(f.json.counts).toMatchObject({ corrupt: 1, missingObjects: 1 });
+  return e;
+}
+
+/** Every object of the store hashes to its name and is mode 0444. */
+async function objectsSound(store: string): Promise<void> {
+  for (const o of await objectFiles(store)) {
+    expect(await sha256File(o.path), o.name).toBe(o.name);
+    expect((await fsp.stat(o.path)).mode & 0o777).toBe(0o444);
+  }
+}
+
+describe('snap fsck --repair-from an archive', () => {
+  it('puts back a corrupt and a missing object, logs the repair, checks again and exits 0', async () => {
+    const e = await damaged();
+    // Importing the same archive does not help: the snapshot is already there.
+    const imp = await snapJson(['import', e.file, '--pubkey', keys.pub, '--store', e.store]);
+    expect(imp.code).toBe(0);
+    expect(imp.json.alreadyPresent).toBe(true);
+    expect((await snapJson(['fsck', '--store', e.store])).code).toBe(1);
+
+    const r = await snapJson(['fsck', '--repair-from', e.file, '--store', e.store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.ok).toBe(true);
+    expect(r.json.repair.kind).toBe('archive');
+    expect(r.json.repair.repaired.map((o: { sha256: string; was: string }) => [o.sha256, o.was]).sort()).toEqual(
+      [[sha256(ALPHA), 'missing'], [sha256(BETA), 'corrupt']].sort(),
+    );
+    expect(r.json.repair.unrepaired).toEqual([]);
+    expect(r.json.repair.before).toMatchObject({ corrupt: 1, missingObjects: 1 });
+    expect(r.json.counts).toMatchObject({ corrupt: 0, missingObjects: 0, badSnapshots: 0 });
+    await objectsSound(e.store);
+    expect(await fsp.readFile(objectPathOf(e.store, BETA), 'utf8')).toBe(BETA);
+    expect(await fsp.readdir(join(e.store, 'tmp'))).toEqual([]);
+
+    // Logged, and the store verifies against the data again.
+    const log = await snapJson(['log', '--store', e.store]);
+    const last = log.json.entries[log.json.entries.length - 1];
+    expect(last).toMatchObject({ command: 'fsck', outcome: 'ok', details: { repair: { source: e.file, repaired: 2, unrepaired: 0 } } });
+    const v = await snapJson(['verify', e.data, '--against', 'ds@v1', '--pubkey', keys.pub, '--store', e.store]);
+    expect(v.code).toBe(0);
+    expect((await snapJson(['fsck', '--store', e.store])).code).toBe(0);
+  });
+
+  it('refuses a replacement whose bytes do not hash to the object name: nothing is written, exit 1 (OBJECT_CORRUPT)', async () => {
+    const e = await damaged();
+    // The archive's copy of BETA altered (same size): its member no longer hashes to its digest.
+    const tar = await fsp.readFile(e.file);
+    const at = tar.indexOf(Buffer.from(BETA));
+    expect(at).toBeGreaterThan(0);
+    tar.write(BETA.toUpperCase(), at);
+    const bad = join(e.work, 'bad.snap.tar');
+    await fsp.writeFile(bad, tar);
+    const corruptBefore = await fsp.readFile(objectPathOf(e.store, BETA));
+
+    const r = await snapJson(['fsck', '--repair-from', bad, '--store', e.store]);
+    expect(r.code).toBe(1);
+    expect(r.json.repair.repaired).toEqual([expect.objectContaining({ sha256: sha256(ALPHA), was: 'missing' })]);
+    expect(r.json.repair.unrepaired).toEqual([
+      expect.objectContaining({ sha256: sha256(BETA), was: 'corrupt', code: 'OBJECT_CORRUPT', actual: { sha256: sha256(BETA.toUpperCase()), size: BETA.length } }),
+    ]);
+    expect(r.json.counts).toMatchObject({ corrupt: 1, missingObjects: 0 });
+    expect(await fsp.readFile(objectPathOf(e.store, BETA))).toEqual(corruptBefore); // left as it was
+    expect(await fsp.readdir(join(e.store, 'tmp'))).toEqual([]);
+  });
+
+  it('needs no trusted key: an archive whose signature was replaced still supplies bytes that match their digests', async () => {
+    const e = await damaged();
+    // An archive of the same data sealed by someone else (another key): its objects are the same bytes.
+    const other = await sealAndExport(TREE, { ...keys, key: (await otherKey()).key }, 'snap-repair-other-');
+    const r = await snapJson(['fsck', '--repair-from', other.file, '--store', e.store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.repair.repaired).toHaveLength(2);
+  });
+});
+
+describe('snap fsck --repair-from another store', () => {
+  it('puts back a corrupt and a missing object from a store holding them, and exits 0', async () => {
+    const e = await damaged();
+    const good = await sealTree(TREE, keys); // the same data, sealed into another store
+    const r = await snapJson(['fsck', '--repair-from', good.store, '--store', e.store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.repair.kind).toBe('store');
+    expect(r.json.repair.repaired).toHaveLength(2);
+    expect(r.json.ok).toBe(true);
+    await objectsSound(e.store);
+  });
+
+  it('leaves an object the source lacks reported (exit 1, OBJECT_MISSING) and repairs the rest', async () => {
+    const e = await damaged();
+    const partial = await sealTree({ 'only-beta.txt': BETA }, keys); // holds BETA, not ALPHA
+    const r = await snapJson(['fsck', '--repair-from', partial.store, '--store', e.store]);
+    expect(r.code).toBe(1);
+    expect(r.json.repair.repaired).toEqual([expect.objectContaining({ sha256: sha256(BETA), was: 'corrupt' })]);
+    expect(r.json.repair.unrepaired).toEqual([expect.objectContaining({ sha256: sha256(ALPHA), was: 'missing', code: 'OBJECT_MISSING' })]);
+    expect(r.json.counts).toMatchObject({ corrupt: 0, missingObjects: 1 });
+    expect(r.json.missingObjects).toEqual([expect.objectContaining({ sha256: sha256(ALPHA) })]);
+    // The human report says which object could not be repaired, and fails.
+    const h = await snap(['fsck', '--repair-from', partial.store, '--store', e.store]);
+    expect(h.code).toBe(1);
+    expect(h.stdout).toContain(sha256(ALPHA));
+  });
+
+  it('refuses a source store whose copy is corrupt too (OBJECT_CORRUPT), exit 1', async () => {
+    const e = await damaged();
+    const bad = await sealTree(TREE, keys);
+    await damage(bad.store); // the same damage: BETA corrupt, ALPHA gone
+    const r = await snapJson(['fsck', '--repair-from', bad.store, '--store', e.store]);
+    expect(r.code).toBe(1);
+    expect(r.json.repair.repaired).toEqual([]);
+    expect(r.json.repair.unrepaired.map((u: { sha256: string; code: string }) => [u.sha256, u.code]).sort()).toEqual(
+      [[sha256(ALPHA), 'OBJECT_MISSING'], [sha256(BETA), 'OBJECT_CORRUPT']].sort(),
+    );
+  });
+});
+
+describe('snap fsck --repair-from with nothing to repair, or no usable source', () => {
+  it('on a clean store reads nothing from the source and exits 0', async () => {
+    const e = await sealAndExport(TREE, keys, 'snap-repair-');
+    const r = await snapJson(['fsck', '--repair-from', e.file, '--store', e.store]);
+    expect(r.code).toBe(0);
+    expect(r.json.repair).toMatchObject({ repaired: [], unrepaired: [], bytes: 0 });
+  });
+
+  it('exits 3 (NOT_FOUND) for a source that does not exist, and changes nothing', async () => {
+    const e = await damaged();
+    const r = await snapJson(['fsck', '--repair-from', join(e.work, 'nosuch.snap.tar'), '--store', e.store]);
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('NOT_FOUND');
+    expect(await fsp.access(objectPathOf(e.store, ALPHA)).then(() => 'there', () => 'gone')).toBe('gone');
+  });
+
+  it('exits 3 (ARCHIVE_MALFORMED) for a source file that is not an archive', async () => {
+    const e = await damaged();
+    const junk = join(e.work, 'junk.snap.tar');
+    await fsp.writeFile(junk, 'not a tar archive at all');
+    const r = await snapJson(['fsck', '--repair-from', junk, '--store', e.store]);
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('ARCHIVE_MALFORMED');
+    expect(await fsp.readdir(join(e.store, 'tmp'))).toEqual([]);
+  });
+
+  it('exits 2 (USAGE) when the source is the store being repaired', async () => {
+    const e = await damaged();
+    const r = await snapJson(['fsck', '--repair-from', e.store, '--store', e.store]);
+    expect(r.code).toBe(2);
+    expect(r.json.error.code).toBe('USAGE');
+  });
+
+  it('exits 3 (NOT_FOUND) when there is no store to repair', async () => {
+    const e = await sealAndExport(TREE, keys, 'snap-repair-');
+    const r = await snapJson(['fsck', '--repair-from', e.file, '--store', await newStorePath()]);
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('NOT_FOUND');
+  });
+});
+
+/** A second key pair (another signer). */
+async function otherKey(): Promise<{ key: string }> {
+  const dir = await tempDir('snap-keys-other-');
+  const r = await snapJson(['keygen', 'other', '--out-dir', dir]);
+  expect(r.code).toBe(0);
+  return { key: r.json.key };
+}

@@ -1,0 +1,205 @@
+/**
+ * `snap attest` and `snap verify-model`: a model's files attested as trained on signed snapshots,
+ * and the gate before deployment that says which snapshots those were and whether each is trusted.
+ */
+import { promises as fsp, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { makeKeyPair, makeTree, snapJson, snap, tempDir, type KeyPair } from '../helpers/tree.js';
+import { newStorePath, tamper } from '../helpers/store.js';
+import { validateAttestation, buildAttestation } from '../../src/core/attestation.js';
+import type { SnapError } from '../../src/core/errors.js';
+
+let dataKey: KeyPair;
+let mlKey: KeyPair;
+let store: string;
+let work: string;
+let clean: { id: string; merkleRoot: string };
+let outFile: string;
+
+async function seal(files: Record<string, string>, as: string, extra: string[] = []) {
+  const data = await makeTree(files);
+  const r = await snapJson(['seal', data, '--as', as, '--key', dataKey.key, '--store', store, '--no-pipeline', ...extra]);
+  expect(r.code, r.stderr).toBe(0);
+  return { id: r.json.snapshot as string, merkleRoot: r.json.merkleRoot as string, data };
+}
+
+const inWork = (name: string) => join(work, name);
+
+beforeAll(async () => {
+  dataKey = await makeKeyPair('data');
+  mlKey = await makeKeyPair('ml');
+  store = await newStorePath();
+  work = await tempDir('snap-model-');
+  await seal({ 'raw.csv': 'a,b\n1,2\n' }, 'raw@v1', ['--source', 'https://vendor.example/dump.csv']);
+  clean = await seal({ 'clean.csv': 'a,b\n1,2\n' }, 'clean@v1', ['--derived-from', 'raw@v1']);
+  await fsp.writeFile(inWork('weights.bin'), 'WEIGHTS');
+  await fsp.writeFile(inWork('tokenizer.json'), '{"vocab":[]}');
+  await fsp.writeFile(inWork('hp.yaml'), 'lr: 0.1\n');
+  outFile = inWork('clf@1.0.attestation.json');
+  const r = await snapJson(
+    ['attest', 'weights.bin', 'tokenizer.json', '--data', 'clean@v1', '--key', mlKey.key, '--as', 'clf@1.0', '--train-command', 'python train.py', '--train-commit', 'c'.repeat(40), '--hyperparameters', 'hp.yaml', '-o', outFile, '--store', store],
+    { cwd: work },
+  );
+  if (r.code !== 0) throw new Error(`attest failed: ${r.stderr}`);
+});
+
+describe('snap attest', () => {
+  it('signs the artifacts and the training snapshots, stores the attestation write-once and exports it', async () => {
+    const dir = join(store, 'attestations', 'clf', '1.0');
+    expect(existsSync(join(dir, 'statement.json'))).toBe(true);
+    expect(existsSync(join(dir, 'envelope.json'))).toBe(true);
+    const env = JSON.parse(await fsp.readFile(outFile, 'utf8'));
+    expect(env.payloadType).toBe('application/vnd.in-toto+json');
+    const statement = JSON.parse(Buffer.from(env.payload, 'base64').toString('utf8'));
+    expect(statement.predicateType).toBe('urn:snap:model-attestation:v1');
+    expect(statement.subject.map((s: { name: string }) => s.name)).toEqual(['weights.bin', 'tokenizer.json']);
+    expect(statement.predicate.datasets).toEqual([{ ref: 'clean@v1', snapshot: clean.id, merkleRoot: clean.merkleRoot }]);
+    expect(statement.predicate.training.command).toBe('python train.py');
+    expect(statement.predicate.training.hyperparameters.name).toBe('hp.yaml');
+    expect(await fsp.readFile(join(dir, 'envelope.json'))).toEqual(await fsp.readFile(outFile));
+  });
+
+  it('names an attestation after the first file and its digest when --as is not given', async () => {
+    await fsp.writeFile(inWork('Other Model.bin'), 'OTHER');
+    const r = await snapJson(['attest', 'Other Model.bin', '--data', 'clean@v1', '--key', mlKey.key, '--store', store], { cwd: work });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.ref).toMatch(/^other-model@[0-9a-f]{12}$/);
+  });
+
+  it('exits 3 (ATTESTATION_EXISTS) for an attestation name already in the store', async () => {
+    const r = await snapJson(['attest', 'weights.bin', '--data', 'clean@v1', '--key', mlKey.key, '--as', 'clf@1.0', '--store', store], { cwd: work });
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('ATTESTATION_EXISTS');
+  });
+
+  it('exits 3 (REF_NOT_FOUND) for training data not in the store', async () => {
+    const r = await snapJson(['attest', 'weights.bin', '--data', 'nothing@v1', '--key', mlKey.key, '--as', 'clf@x1', '--store', store], { cwd: work });
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('REF_NOT_FOUND');
+  });
+
+  it('exits 3 (NOT_FOUND) for a model file that does not exist', async () => {
+    const r = await snapJson(['attest', 'missing.bin', '--data', 'clean@v1', '--key', mlKey.key, '--as', 'clf@x2', '--store', store], { cwd: work });
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('NOT_FOUND');
+  });
+
+  it('exits 2 (USAGE) for two model files with one name, or a malformed --train-commit', async () => {
+    const sub = join(work, 'sub');
+    await fsp.mkdir(sub, { recursive: true });
+    await fsp.writeFile(join(sub, 'weights.bin'), 'W2');
+    const twice = await snapJson(['attest', 'weights.bin', 'sub/weights.bin', '--data', 'clean@v1', '--key', mlKey.key, '--as', 'clf@x3', '--store', store], { cwd: work });
+    expect(twice.code).toBe(2);
+    expect(twice.json.error.code).toBe('USAGE');
+    const commit = await snapJson(['attest', 'weights.bin', '--data', 'clean@v1', '--key', mlKey.key, '--as', 'clf@x4', '--train-commit', 'abc', '--store', store], { cwd: work });
+    expect(commit.code).toBe(2);
+    expect(commit.json.error.code).toBe('USAGE');
+    expect(existsSync(join(store, 'attestations', 'clf', 'x3'))).toBe(false);
+  });
+});
+
+describe('snap verify-model', () => {
+  it('exits 0 and names the training snapshots when the attestation and every snapshot are trusted', async () => {
+    const r = await snapJson(['verify-model', 'weights.bin', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store], { cwd: work });
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.json.ok).toBe(true);
+    expect(r.json.attestations).toHaveLength(1);
+    expect(r.json.attestations[0].ref).toBe('clf@1.0');
+    expect(r.json.attestations[0].datasets).toMatchObject([{ ref: 'clean@v1', snapshot: clean.id, trusted: true }]);
+  });
+
+  it('checks an exported attestation file with --attestation', async () => {
+    const r = await snapJson(['verify-model', 'weights.bin', 'tokenizer.json', '--attestation', outFile, '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store], { cwd: work });
+    expect(r.code, r.stdout).toBe(0);
+  });
+
+  it('exits 1 (SIGNATURE_INVALID) naming the snapshot when its signer is not trusted', async () => {
+    const r = await snapJson(['verify-model', 'weights.bin', '--pubkey', mlKey.pub, '--store', store], { cwd: work });
+    expect(r.code).toBe(1);
+    expect(r.json.failure.code).toBe('SIGNATURE_INVALID');
+    expect(r.json.attestations[0].datasets[0]).toMatchObject({ ref: 'clean@v1', trusted: false, failure: { code: 'SIGNATURE_INVALID' } });
+    const text = await snap(['verify-model', 'weights.bin', '--pubkey', mlKey.pub, '--store', store], { cwd: work });
+    expect(text.code).toBe(1);
+    expect(text.stdout).toContain('NOT TRUSTED');
+  });
+
+  it('exits 1 (SIGNATURE_INVALID) when the attestation itself is not signed by a trusted key', async () => {
+    const r = await snapJson(['verify-model', 'weights.bin', '--pubkey', dataKey.pub, '--store', store], { cwd: work });
+    expect(r.code).toBe(1);
+    expect(r.json.failure.code).toBe('SIGNATURE_INVALID');
+    expect(r.json.rejected[0].ref).toBe('clf@1.0');
+  });
+
+  it('exits 1 (ATTESTATION_NOT_FOUND) for a model file changed since it was attested', async () => {
+    const dir = await tempDir();
+    await fsp.writeFile(join(dir, 'weights.bin'), 'WEIGHTS, fine-tuned');
+    const r = await snapJson(['verify-model', join(dir, 'weights.bin'), '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store]);
+    expect(r.code).toBe(1);
+    expect(r.json.failure.code).toBe('ATTESTATION_NOT_FOUND');
+  });
+
+  it('exits 1 (INTEGRITY_FAILURE) when a training snapshot was altered after the attestation', async () => {
+    const s = await seal({ 'x.csv': 'x\n' }, 'alter@v1');
+    await fsp.writeFile(inWork('alter.bin'), 'ALTER');
+    const a = await snapJson(['attest', 'alter.bin', '--data', 'alter@v1', '--key', mlKey.key, '--as', 'alter-model@1', '--store', store], { cwd: work });
+    expect(a.code, a.stderr).toBe(0);
+    await tamper(join(store, 'snapshots', 'alter', 'v1', 'statement.json'), (t) => t.replace('"fileCount":1', '"fileCount":2'));
+    const r = await snapJson(['verify-model', 'alter.bin', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store], { cwd: work });
+    expect(r.code).toBe(1);
+    expect(r.json.attestations[0].datasets[0]).toMatchObject({ trusted: false, failure: { code: 'INTEGRITY_FAILURE' } });
+    expect(r.json.failure.code).toBe('INTEGRITY_FAILURE');
+    expect(s.id).toBe(a.json.datasets[0].snapshot);
+  });
+
+  it('exits 1 (INTEGRITY_FAILURE) when a stored attestation statement was altered', async () => {
+    await fsp.writeFile(inWork('tamper.bin'), 'TAMPER');
+    const a = await snapJson(['attest', 'tamper.bin', '--data', 'clean@v1', '--key', mlKey.key, '--as', 'tamper-model@1', '--store', store], { cwd: work });
+    expect(a.code, a.stderr).toBe(0);
+    await tamper(join(store, 'attestations', 'tamper-model', '1', 'statement.json'), (t) => t.replace('"clean@v1"', '"raw@v1"'));
+    const r = await snapJson(['verify-model', 'tamper.bin', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store], { cwd: work });
+    expect(r.code).toBe(1);
+    expect(r.json.failure.code).toBe('INTEGRITY_FAILURE');
+  });
+
+  it('exits 3 (NOT_FOUND) when there is no store', async () => {
+    const r = await snapJson(['verify-model', 'weights.bin', '--pubkey', mlKey.pub, '--store', await newStorePath()], { cwd: work });
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('NOT_FOUND');
+  });
+
+  it('exits 2 (USAGE) without --pubkey', async () => {
+    const r = await snapJson(['verify-model', 'weights.bin', '--store', store], { cwd: work });
+    expect(r.code).toBe(2);
+  });
+});
+
+describe('the attestation validator', () => {
+  const good = () =>
+    buildAttestation([{ name: 'w.bin', digest: { sha256: 'a'.repeat(64) } }], {
+      model: 'm', version: '1', createdAt: '2026-11-21T10:00:00Z', datasets: [{ ref: 'd@v1', snapshot: `sha256:${'b'.repeat(64)}`, merkleRoot: 'c'.repeat(64) }], tool: { name: 'snap', version: '0.1.0' },
+    });
+  const code = (mutate: (s: any) => void) => {
+    const s = JSON.parse(JSON.stringify(good()));
+    mutate(s);
+    try {
+      validateAttestation(s);
+      return 'valid';
+    } catch (e) {
+      return (e as SnapError).code;
+    }
+  };
+  it('accepts a well-formed attestation', () => expect(code(() => {})).toBe('valid'));
+  for (const [what, mutate] of [
+    ['an unknown predicate member', (s: any) => (s.predicate.expiresAt = 'x')],
+    ['no datasets', (s: any) => (s.predicate.datasets = [])],
+    ['a subject with a folder in its name', (s: any) => (s.subject[0].name = 'a/w.bin')],
+    ['two subjects with one name', (s: any) => s.subject.push(s.subject[0])],
+    ['257 subjects', (s: any) => (s.subject = Array.from({ length: 257 }, (_, i) => ({ name: `f${i}`, digest: { sha256: 'a'.repeat(64) } })))],
+    ['a dataset named twice', (s: any) => s.predicate.datasets.push(s.predicate.datasets[0])],
+    ['an empty training object', (s: any) => (s.predicate.training = {})],
+  ] as const) {
+    it(`refuses ${what} (STATEMENT_INVALID)`, () => expect(code(mutate)).toBe('STATEMENT_INVALID'));
+  }
+  it('refuses a snapshot statement type (STATEMENT_UNKNOWN_PREDICATE_TYPE)', () => expect(code((s) => (s.predicateType = 'urn:snap:dataset-snapshot:v1'))).toBe('STATEMENT_UNKNOWN_PREDICATE_TYPE'));
+});

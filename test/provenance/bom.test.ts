@@ -1,0 +1,160 @@
+/**
+ * `snap bom`: CycloneDX 1.6 ML-BOMs of a snapshot and of a model attestation. Every BOM produced
+ * here is validated offline with @cyclonedx/cyclonedx-library's strict JSON-schema validator
+ * (CycloneDX 1.6, ajv), and the validator is shown to reject a broken one.
+ */
+import { promises as fsp, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Spec, Validation } from '@cyclonedx/cyclonedx-library';
+import { makeKeyPair, makeTree, snap, snapJson, tempDir, type KeyPair } from '../helpers/tree.js';
+import { newStorePath } from '../helpers/store.js';
+
+const validator = new Validation.JsonStrictValidator(Spec.Version.v1dot6);
+
+/** Validation errors of a BOM (null when it is valid CycloneDX 1.6). */
+async function schemaErrors(bom: unknown): Promise<unknown> {
+  return validator.validate(typeof bom === 'string' ? bom : JSON.stringify(bom));
+}
+
+let dataKey: KeyPair;
+let mlKey: KeyPair;
+let store: string;
+let work: string;
+const sealed: Record<string, { snapshot: string; manifestSha256: string; merkleRoot: string }> = {};
+const SRC = 'd'.repeat(64);
+
+async function seal(files: Record<string, string>, as: string, extra: string[]) {
+  const r = await snapJson(['seal', await makeTree(files), '--as', as, '--key', dataKey.key, '--store', store, '--no-pipeline', ...extra]);
+  if (r.code !== 0) throw new Error(`seal ${as}: ${r.stderr}`);
+  sealed[as] = r.json;
+}
+
+async function bomOf(args: string[]): Promise<Record<string, any>> {
+  const out = join(work, `bom-${Math.random().toString(16).slice(2)}.cdx.json`);
+  const r = await snapJson(['bom', ...args, '-o', out, '--store', store]);
+  expect(r.code, r.stderr).toBe(0);
+  const text = await fsp.readFile(out, 'utf8');
+  expect(await schemaErrors(text)).toBeNull();
+  return JSON.parse(text);
+}
+
+const props = (c: { properties?: { name: string; value: string }[] }) => Object.fromEntries((c.properties ?? []).map((p) => [p.name, p.value]));
+
+beforeAll(async () => {
+  dataKey = await makeKeyPair('data');
+  mlKey = await makeKeyPair('ml');
+  store = await newStorePath();
+  work = await tempDir('snap-bom-');
+  await seal({ 'dump.csv': '1\n' }, 'raw@v1', ['--source', `https://vendor.example/dump.csv#sha256=${SRC}`, '--license', 'CC-BY-4.0']);
+  await seal({ 'clean.csv': '1\n' }, 'clean@v1', ['--derived-from', 'raw@v1', '-m', 'deduplicated', '--license', 'MIT OR Apache-2.0']);
+  await fsp.writeFile(join(work, 'weights.bin'), 'W');
+  await fsp.writeFile(join(work, 'config.json'), '{}');
+  const a = await snapJson(['attest', 'weights.bin', 'config.json', '--data', 'clean@v1', '--data', 'raw@v1', '--key', mlKey.key, '--as', 'clf@1', '--train-command', 'python train.py', '--store', store], { cwd: work });
+  if (a.code !== 0) throw new Error(`attest: ${a.stderr}`);
+});
+
+describe('snap bom REF', () => {
+  it('describes a snapshot as a CycloneDX 1.6 data component of type dataset, with hashes, provenance and counts', async () => {
+    const bom = await bomOf(['raw@v1']);
+    expect(bom.specVersion).toBe('1.6');
+    const c = bom.metadata.component;
+    expect(c).toMatchObject({ type: 'data', name: 'raw', version: 'v1', data: [{ type: 'dataset', name: 'raw@v1' }] });
+    expect(c.hashes).toEqual([{ alg: 'SHA-256', content: sealed['raw@v1']!.manifestSha256 }]);
+    expect(c.licenses).toEqual([{ license: { id: 'CC-BY-4.0' } }]);
+    expect(c.externalReferences).toMatchObject([{ type: 'distribution', url: 'https://vendor.example/dump.csv', hashes: [{ alg: 'SHA-256', content: SRC }] }]);
+    expect(props(c)).toMatchObject({
+      'snap:snapshotId': sealed['raw@v1']!.snapshot, 'snap:merkleRoot': sealed['raw@v1']!.merkleRoot, 'snap:fileCount': '1', 'snap:totalBytes': '2',
+      'snap:signer': dataKey.keyid, 'snap:signaturesVerified': 'false',
+    });
+  });
+
+  it('records the derivation, description and a licence expression', async () => {
+    const c = (await bomOf(['clean@v1'])).metadata.component;
+    expect(c.description).toBe('deduplicated');
+    expect(c.licenses).toEqual([{ expression: 'MIT OR Apache-2.0' }]);
+    expect(props(c)['snap:derivedFrom']).toBe(`raw@v1 ${sealed['raw@v1']!.snapshot}`);
+  });
+
+  it('verifies the signatures first with --pubkey', async () => {
+    const c = (await bomOf(['raw@v1', '--pubkey', dataKey.pub])).metadata.component;
+    expect(props(c)['snap:signaturesVerified']).toBe('true');
+  });
+
+  it('writes the BOM to standard output without -o, and of an archive', async () => {
+    const r = await snap(['bom', 'raw@v1', '--store', store]);
+    expect(r.code).toBe(0);
+    expect(await schemaErrors(r.stdout)).toBeNull();
+    const file = join(work, 'raw@v1.snap.tar');
+    expect((await snap(['export', 'raw@v1', '-o', file, '--store', store])).code).toBe(0);
+    const fromArchive = await snap(['bom', file, '--store', store]);
+    expect(fromArchive.code).toBe(0);
+    expect(await schemaErrors(fromArchive.stdout)).toBeNull();
+  });
+});
+
+describe('snap bom --model', () => {
+  it('describes the model, its artifacts and its training datasets', async () => {
+    const bom = await bomOf(['--model', 'clf@1']);
+    const m = bom.metadata.component;
+    expect(m).toMatchObject({ type: 'machine-learning-model', name: 'clf', version: '1' });
+    expect(m.components.map((f: { name: string; type: string }) => [f.type, f.name])).toEqual([['file', 'weights.bin'], ['file', 'config.json']]);
+    const refs = [sealed['clean@v1']!.snapshot, sealed['raw@v1']!.snapshot].map((id) => `snapshot:${id}`);
+    expect(m.modelCard.modelParameters.datasets).toEqual(refs.map((ref) => ({ ref })));
+    expect(bom.components.map((c: { 'bom-ref': string; type: string; data: unknown[] }) => [c['bom-ref'], c.type, (c.data[0] as { type: string }).type])).toEqual(refs.map((r) => [r, 'data', 'dataset']));
+    expect(bom.dependencies.find((d: { ref: string }) => d.ref === m['bom-ref']).dependsOn.sort()).toEqual([...refs].sort());
+    expect(props(m)['snap:training:command']).toBe('python train.py');
+  });
+
+  it('verifies the attestation and every training snapshot with --pubkey', async () => {
+    const bom = await bomOf(['--model', 'clf@1', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub]);
+    expect(props(bom.metadata.component)['snap:signaturesVerified']).toBe('true');
+    for (const c of bom.components) expect(props(c)['snap:signaturesVerified']).toBe('true');
+  });
+
+  it('exits 1 (SIGNATURE_INVALID) and writes nothing when a training snapshot is not trusted', async () => {
+    const out = join(work, 'untrusted.cdx.json');
+    const r = await snapJson(['bom', '--model', 'clf@1', '--pubkey', mlKey.pub, '-o', out, '--store', store]);
+    expect(r.code).toBe(1);
+    expect(r.json.failure.code).toBe('SIGNATURE_INVALID');
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('snap bom refuses bad arguments', () => {
+  it('exits 2 (USAGE) with neither or both of REF and --model', async () => {
+    for (const args of [[], ['raw@v1', '--model', 'clf@1']]) {
+      const r = await snapJson(['bom', ...args, '--store', store]);
+      expect(r.code).toBe(2);
+      expect(r.json.error.code).toBe('USAGE');
+    }
+  });
+
+  it('exits 3 (REF_NOT_FOUND) for an unknown model and (FILE_EXISTS) for an existing -o file', async () => {
+    const none = await snapJson(['bom', '--model', 'nothing@1', '--store', store]);
+    expect(none.code).toBe(3);
+    expect(none.json.error.code).toBe('REF_NOT_FOUND');
+    const out = join(work, 'exists.json');
+    await fsp.writeFile(out, 'keep');
+    const r = await snapJson(['bom', 'raw@v1', '-o', out, '--store', store]);
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('FILE_EXISTS');
+    expect(await fsp.readFile(out, 'utf8')).toBe('keep');
+  });
+});
+
+describe('the CycloneDX 1.6 validator', () => {
+  it('rejects a broken BOM: a component type and a data type outside the schema, a malformed hash', async () => {
+    const good = await bomOf(['raw@v1']);
+    for (const breakIt of [
+      (b: any) => (b.metadata.component.type = 'dataset'),
+      (b: any) => (b.metadata.component.data[0].type = 'spreadsheet'),
+      (b: any) => (b.metadata.component.hashes[0].content = 'not hex'),
+      (b: any) => (b.metadata.component.unknownMember = true),
+    ]) {
+      const broken = JSON.parse(JSON.stringify(good));
+      breakIt(broken);
+      expect(await schemaErrors(broken)).not.toBeNull();
+    }
+  });
+});

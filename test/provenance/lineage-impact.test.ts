@@ -1,0 +1,122 @@
+/**
+ * `snap lineage` and `snap impact`: the chain behind a snapshot, and everything (snapshots and
+ * attested models) that a snapshot reached through `parent` and `derived-from`.
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { makeKeyPair, makeTree, snap, snapJson, tempDir, type KeyPair } from '../helpers/tree.js';
+import { newStorePath } from '../helpers/store.js';
+
+let keys: KeyPair;
+let store: string;
+let work: string;
+const ids: Record<string, string> = {};
+
+async function seal(files: Record<string, string>, as: string, extra: string[] = []) {
+  const data = await makeTree(files);
+  const r = await snapJson(['seal', data, '--as', as, '--key', keys.key, '--store', store, '--no-pipeline', ...extra]);
+  if (r.code !== 0) throw new Error(`seal ${as}: ${r.stderr}`);
+  ids[as] = r.json.snapshot;
+}
+
+async function attest(file: string, data: string, as: string) {
+  await fsp.writeFile(join(work, file), as);
+  const r = await snapJson(['attest', file, '--data', data, '--key', keys.key, '--as', as, '--store', store], { cwd: work });
+  if (r.code !== 0) throw new Error(`attest ${as}: ${r.stderr}`);
+}
+
+beforeAll(async () => {
+  keys = await makeKeyPair('lin');
+  store = await newStorePath();
+  work = await tempDir('snap-lin-');
+  await seal({ 'dump.csv': '1\n' }, 'raw@v1', ['--source', 'https://vendor.example/dump.csv', '--license', 'CC-BY-4.0']);
+  await seal({ 'clean.csv': '1\n' }, 'clean@v1', ['--derived-from', 'raw@v1', '-m', 'deduplicated']);
+  await seal({ 'clean.csv': '1\n2\n' }, 'clean@v2');
+  await seal({ 'o.csv': 'o\n' }, 'other@v1');
+  await attest('clf.bin', 'clean@v2', 'clf@1');
+  await attest('oth.bin', 'other@v1', 'oth@1');
+});
+
+describe('snap lineage', () => {
+  it('walks parents and derivations back to the sources (--json)', async () => {
+    const r = await snapJson(['lineage', 'clean@v2', '--store', store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.chain.map((n: { ref: string; depth: number }) => [n.ref, n.depth])).toEqual([['clean@v2', 0], ['clean@v1', 1], ['raw@v1', 2]]);
+    expect(r.json.chain[0].from).toEqual([{ relation: 'parent', snapshot: ids['clean@v1'], ref: 'clean@v1', inStore: true }]);
+    expect(r.json.chain[1].from).toEqual([{ relation: 'derived-from', snapshot: ids['raw@v1'], ref: 'raw@v1', inStore: true }]);
+    expect(r.json.chain[2].sources).toEqual([{ uri: 'https://vendor.example/dump.csv' }]);
+    expect(r.json.missing).toEqual([]);
+    expect(r.json.verified).toBe(false);
+  });
+
+  it('prints the chain with sources and descriptions', async () => {
+    const r = await snap(['lineage', 'clean@v2', '--store', store]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('source       https://vendor.example/dump.csv');
+    expect(r.stdout).toContain('description  deduplicated');
+    expect(r.stdout).toContain(`derived from raw@v1 ${ids['raw@v1']}`);
+  });
+
+  it('exits 2 (REF_MALFORMED) for a malformed ref and 3 (REF_NOT_FOUND) for an unknown one', async () => {
+    const bad = await snapJson(['lineage', 'Not A Ref', '--store', store]);
+    expect(bad.code).toBe(2);
+    expect(bad.json.error.code).toBe('REF_MALFORMED');
+    const none = await snapJson(['lineage', 'nothing@v1', '--store', store]);
+    expect(none.code).toBe(3);
+    expect(none.json.error.code).toBe('REF_NOT_FOUND');
+  });
+});
+
+describe('snap impact', () => {
+  it('lists every snapshot derived from a source snapshot and every model trained on them', async () => {
+    const r = await snapJson(['impact', 'raw@v1', '--store', store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.derived.map((d: { ref: string; via: unknown }) => [d.ref, d.via])).toEqual([
+      ['clean@v1', { relation: 'derived-from', from: 'raw@v1' }],
+      ['clean@v2', { relation: 'parent', from: 'clean@v1' }],
+    ]);
+    expect(r.json.models.map((m: { ref: string }) => m.ref)).toEqual(['clf@1']);
+    expect(r.json.models[0].trainedOn).toEqual([{ ref: 'clean@v2', snapshot: ids['clean@v2'] }]);
+  });
+
+  it('lists the models trained on the snapshot itself, and no unrelated ones', async () => {
+    const r = await snapJson(['impact', 'other@v1', '--store', store]);
+    expect(r.code).toBe(0);
+    expect(r.json.derived).toEqual([]);
+    expect(r.json.models.map((m: { ref: string }) => m.ref)).toEqual(['oth@1']);
+  });
+
+  it('prints which models must be retrained', async () => {
+    const r = await snap(['impact', ids['raw@v1'] as string, '--store', store]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('clean@v2');
+    expect(r.stdout).toMatch(/clf@1 .*trained on clean@v2/);
+  });
+
+  it('exits 3 (NOT_FOUND) without a store and (REF_NOT_FOUND) for an unknown snapshot', async () => {
+    const noStore = await snapJson(['impact', 'raw@v1', '--store', await newStorePath()]);
+    expect(noStore.code).toBe(3);
+    expect(noStore.json.error.code).toBe('NOT_FOUND');
+    const none = await snapJson(['impact', 'nothing@v1', '--store', store]);
+    expect(none.code).toBe(3);
+    expect(none.json.error.code).toBe('REF_NOT_FOUND');
+  });
+
+  it('exits 1 (SNAPSHOT_NAME_MISMATCH) for a snapshot found under another name, and leaves such folders out of the graph', async () => {
+    const s2 = await newStorePath();
+    await snapJson(['seal', await makeTree({ a: 'a' }), '--as', 'x@v1', '--key', keys.key, '--store', s2]);
+    await snapJson(['seal', await makeTree({ b: 'b' }), '--as', 'y@v1', '--key', keys.key, '--store', s2]);
+    const dir = (n: string) => join(s2, 'snapshots', n, 'v1');
+    for (const f of ['statement.json', 'envelope.json', 'manifest.jsonl']) {
+      await fsp.chmod(join(dir('y'), f), 0o644);
+      await fsp.copyFile(join(dir('x'), f), join(dir('y'), f));
+    }
+    const r = await snapJson(['impact', 'y@v1', '--store', s2]);
+    expect(r.code).toBe(1);
+    expect(r.json.error.code).toBe('SNAPSHOT_NAME_MISMATCH');
+    const ok = await snapJson(['impact', 'x@v1', '--store', s2]);
+    expect(ok.code).toBe(0);
+    expect(ok.json.skipped).toEqual([{ ref: 'y@v1', code: 'SNAPSHOT_NAME_MISMATCH' }]);
+  });
+});
