@@ -10,6 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { copyTree, makeTree, REPO, snap, snapJson, tempDir, useKeyPair, EXAMPLE } from '../helpers/tree.js';
 import { newStorePath, objectFiles, sha256, snapshotFolder } from '../helpers/store.js';
+import { MAX_STATEMENT_BYTES } from '../../src/core/statement.js';
+import { MAX_LABELS } from '../../src/core/records.js';
 
 const keys = useKeyPair();
 const TABULAR = join(REPO, 'examples', 'tabular');
@@ -292,6 +294,17 @@ describe('malformed record files', () => {
     expect(e).toMatchObject({ code: 'RECORDS_KEY_MISSING', details: { path: 't.csv' } });
   });
 
+  it('a statement that would be larger than MAX_STATEMENT_BYTES (4 MiB): refused, nothing signed', async () => {
+    // 5 files × 4,096 labels of 240 bytes: every set within its own limits, the statement about 5 MB
+    const label = (j: number) => `${String(j).padStart(6, '0')}${'x'.repeat(234)}`;
+    const table = 'id,y\n' + Array.from({ length: MAX_LABELS }, (_, j) => `${j},${label(j)}\n`).join('');
+    const spec = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`t${i}.csv`, table]));
+    const e = await refused(spec, Object.keys(spec).map((p) => `${p} key=id label=y`));
+    expect(e.code).toBe('RECORDS_LIMIT');
+    expect(e.details.limit).toBe(MAX_STATEMENT_BYTES);
+    expect(e.details.bytes as number).toBeGreaterThan(MAX_STATEMENT_BYTES);
+  });
+
   it('a malformed snap.json, before anything is hashed', async () => {
     const data = await makeTree({ 'snap.json': '{"records": [{"pattern": "x.csv", "colour": 1}]}', 'x.csv': 'a\n1\n' });
     const store = await newStorePath();
@@ -330,6 +343,24 @@ describe('record command-line usage', () => {
     expect((await snap(['seal', data, '--as', 'x@v1', '--key', keys.key, '--store', await newStorePath(), '--records', 'x.csv colour=red'])).code).toBe(2);
     expect((await snap(['check', data, '--store', await newStorePath()])).code).toBe(2);
     expect((await snap(['check', data, '--against', data, '--max-shift', '2'])).code).toBe(2);
+  });
+
+  it('--no-records: seal indexes nothing whatever snap.json says, diff compares files only; with --records it is a usage error (exit 2)', async () => {
+    const store = await newStorePath();
+    const data = await copyTree(TABULAR);
+    const plain = await seal(data, store, 'tab@v1', ['--no-records']);
+    expect(plain.records).toBeUndefined();
+    const withRecords = await seal(data, store, 'tab@v2');
+    expect(withRecords.records.length).toBeGreaterThan(0);
+    await poisonCsv(data);
+    const files = await snapJson(['diff', 'tab@v2', data, '--store', store, '--no-records']);
+    expect(files.code).toBe(1);
+    expect(files.json.summary.modified).toBe(1);
+    expect(files.json.records).toBeUndefined();
+    const both = await snapJson(['diff', 'tab@v2', data, '--store', store]);
+    expect(both.json.records.sets.length).toBeGreaterThan(0);
+    const r = await snapJson(['seal', data, '--as', 'tab@v3', '--key', keys.key, '--store', store, '--no-records', '--records', 'iris.csv']);
+    expect(r.code).toBe(2);
   });
 
   it('says there is nothing to check when neither side has record sets (exit 3)', async () => {

@@ -15,7 +15,7 @@ import { sealedRecordLines } from '../records-print.js';
 
 /** Rules of `--records RULE…`, `[]` for `--no-records`, undefined for the dataset's own `snap.json`. */
 export function recordRulesOf(a: Args) {
-  if (a.records === false || a['no-records'] === true) return [];
+  if (a['no-records'] === true) return [];
   const list = (Array.isArray(a.records) ? a.records : a.records === undefined ? [] : [a.records]).map(String);
   return list.length > 0 ? list.map(parseRuleFlag) : undefined;
 }
