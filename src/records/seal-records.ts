@@ -29,7 +29,7 @@ export async function readRecordConfig(dir: string): Promise<RecordConfig | unde
     fh = await fsp.open(path, FS.O_RDONLY | FS.O_NOFOLLOW | FS.O_NONBLOCK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined; // no config (or DIR is not a folder: the seal says so)
     if (code === 'ELOOP') throw new SnapError('RECORDS_CONFIG_INVALID', `${path} is a symbolic link; the record configuration must be a regular file`, { path });
     throw ioError(e, path, 'cannot read the record configuration');
   }
