@@ -1,5 +1,5 @@
 /**
- * Record indexes at seal time (docs/FORMAT.md §15): the dataset's rules (its `snap.json`, or
+ * Record indexes at seal time (docs/FORMAT.md §11): the dataset's rules (its `snap.json`, or
  * `--records` flags) applied to the manifest just written; every matching tabular file read and
  * indexed, every label-folder set indexed from the manifest; the index files then moved into the
  * store as objects, before the snapshot that names them is committed.
@@ -29,8 +29,7 @@ export async function readRecordConfig(dir: string): Promise<RecordConfig | unde
     fh = await fsp.open(path, FS.O_RDONLY | FS.O_NOFOLLOW | FS.O_NONBLOCK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    // no configuration; or DIR is not a folder at all, which the scan reports with its own code (NOT_A_FOLDER)
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined; // no config (or DIR is not a folder: the seal says so)
     if (code === 'ELOOP') throw new SnapError('RECORDS_CONFIG_INVALID', `${path} is a symbolic link; the record configuration must be a regular file`, { path });
     throw ioError(e, path, 'cannot read the record configuration');
   }
