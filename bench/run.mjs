@@ -11,6 +11,8 @@
 //                 peak RSS and files per second (takes several minutes and ~5 GB of disk)
 //   --json FILE   write all figures as JSON too
 //   --no-archives skip the archive figures (export × tar -cf, restore × tar -xf; see bench/archive-bench.mjs)
+//   --no-records  skip the record figures (seal with / without record indexes, record diff × daff; see
+//                 bench/records-bench.mjs); --record-rows N sets their table size (default 1,000,000)
 //   --no-hostile  skip the hostile-input figures (verify of an envelope stuffed with signatures; bench/hostile-bench.mjs)
 //   --no-proofs   skip the inclusion-proof figures (prove on a 1,000,000-line manifest; see bench/proof-bench.mjs)
 //
@@ -23,6 +25,7 @@ import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import { benchArchives, archiveTable } from './archive-bench.mjs';
+import { benchRecords, recordsTable } from './records-bench.mjs';
 import { benchHostile, hostileTable } from './hostile-bench.mjs';
 import { benchProofs, proofTable } from './proof-bench.mjs';
 
@@ -180,6 +183,8 @@ for (const c of corpora) results.corpora.push(benchCorpus(c));
 if (million) results.million = benchMillion();
 // Archives (bench/archive-bench.mjs): export × tar -cf, restore × tar -xf; --no-archives skips them.
 if (!args.includes('--no-archives')) results.archives = corpora.map((c) => benchArchives({ data: ensureCorpus(c), work, key, pub, rounds, name: c }));
+// Records (bench/records-bench.mjs): seal with / without record indexes, record diff against daff; --no-records skips them.
+if (!args.includes('--no-records')) results.records = benchRecords({ work, key, pub, rows: Number(opt('record-rows', '1000000')) });
 // Hostile input (bench/hostile-bench.mjs): verify stays within its time budget; --no-hostile skips it.
 if (!args.includes('--no-hostile')) results.hostile = benchHostile({ rounds });
 // Inclusion proofs (bench/proof-bench.mjs): prove streams a 1,000,000-line manifest in bounded memory.
@@ -199,6 +204,7 @@ if (results.million) {
   console.log(`\n1,000,000 files: reference ${m.referenceMs} ms; seal --manifest-only ${m.sealManifestOnly.ms} ms (${m.sealManifestOnly.filesPerSecond} files/s, ratio ${f(m.sealManifestOnly.ratio)}, peak RSS ${m.sealManifestOnly.peakRssMiB} MiB); verify ${m.verify.ms} ms (${m.verify.filesPerSecond} files/s, ratio ${f(m.verify.ratio)}, peak RSS ${m.verify.peakRssMiB} MiB)`);
 }
 if (results.archives) console.log(`\nArchives (target ≤ 1.5):\n\n${archiveTable(results.archives)}`);
+if (results.records) console.log(`\nRecords:\n\n${recordsTable(results.records)}`);
 if (results.hostile) console.log(`\nHostile input (budget: a plain verify of the same snapshot + 1 s):\n\n${hostileTable(results.hostile)}`);
 if (results.proofs) console.log(`\nInclusion proofs:\n\n${proofTable(results.proofs)}`);
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify(results, null, 2) + '\n');

@@ -15,6 +15,9 @@ import { MANIFEST_FILE, type SnapshotLocation } from './io/store.js';
 import { checkTrust, readSnapshotUnverified } from './snapshot.js';
 import { scanDataset, type Progress } from './seal.js';
 import { whyRefused } from './io/walk.js';
+import type { RecordSetMember } from './core/records.js';
+import { diffRecordSides, type RecordSide, type RecordsReport } from './records/diff-sets.js';
+import { readRecordConfig } from './records/seal-records.js';
 
 /** One side of a diff: a snapshot or a folder. */
 export type DiffInput = { kind: 'snapshot'; location: SnapshotLocation } | { kind: 'folder'; path: string };
@@ -49,6 +52,8 @@ export interface DiffReport {
    */
   extra: DiffExtra[];
   summary: { added: number; removed: number; modified: number; renamed: number; extra: number; unchanged: number; bytesAdded: number; bytesRemoved: number };
+  /** Record diffs of the record sets (docs/FORMAT.md §19), when either side has any. */
+  records?: RecordsReport;
 }
 
 /** One entry of {@link DiffReport.extra}. */
@@ -67,10 +72,14 @@ export interface DiffOptions {
   trusted?: readonly TrustedKey[];
   /** Folders to leave out of a folder side (the store). */
   skipDirs?: readonly string[];
+  /** A store whose objects may hold the record indexes of either side (besides each snapshot's own store). */
+  store?: string;
+  /** Compare records too (default true). */
+  records?: boolean;
   onProgress?: (p: Progress) => void;
 }
 
-async function describe(input: DiffInput, trusted?: readonly TrustedKey[]): Promise<{ side: DiffSide; excludes: string[] }> {
+async function describe(input: DiffInput, trusted?: readonly TrustedKey[]): Promise<{ side: DiffSide; excludes: string[]; records?: RecordSetMember[] }> {
   if (input.kind === 'folder') return { side: { folder: input.path }, excludes: [] };
   const info = await readSnapshotUnverified(input.location);
   const st = info.statement;
@@ -84,9 +93,26 @@ async function describe(input: DiffInput, trusted?: readonly TrustedKey[]): Prom
   return {
     side: { ref: input.location.ref, snapshot: info.snapshot, createdAt: st?.predicate.createdAt ?? '', signers, ...trust },
     excludes: st?.predicate.excludes ?? [],
+    records: st?.predicate.records ?? [],
   };
 }
 
+/** The `objects/sha256` folder of the store a snapshot location lies in (STORE/snapshots/NAME/VERSION), if any. */
+export function objectsDirOf(loc: SnapshotLocation): string | undefined {
+  return loc.name !== undefined ? join(loc.dir, '..', '..', '..', 'objects', 'sha256') : undefined;
+}
+
+/** One side of a diff as the record diff sees it. */
+async function recordSide(input: DiffInput, manifestPath: string, members: RecordSetMember[] | undefined, opts: DiffOptions): Promise<RecordSide> {
+  if (input.kind === 'folder') {
+    const config = await readRecordConfig(resolve(input.path));
+    return { kind: 'folder', dir: resolve(input.path), manifestPath, ...(config ? { config } : {}) };
+  }
+  const dirs = [objectsDirOf(input.location), opts.store ? join(resolve(opts.store), 'objects', 'sha256') : undefined].filter((d): d is string => d !== undefined);
+  return { kind: 'snapshot', members: members ?? [], manifestPath, objectDirs: dirs };
+}
+
+/** The manifest file of a side: the snapshot's own, or a temporary one made by scanning the folder. */
 /**
  * The manifest file of a side: the snapshot's own, or a temporary one made by scanning the folder;
  * what the folder holds that a manifest cannot record goes to `extra` instead.
@@ -205,6 +231,7 @@ export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): 
         renamedTo.add(e.path);
       }
     }
+    const records = opts.records === false ? undefined : await diffRecordSides(await recordSide(a, pa, da.records, opts), await recordSide(b, pb, db.records, opts));
     const addedOnly = added.filter((e) => !renamedTo.has(e.path));
     const removedOnly = removed.filter((e) => !renamedFrom.has(e.path));
     extra.sort((x, y) => compareUtf8(x.path, y.path) || (x.side < y.side ? -1 : x.side > y.side ? 1 : 0));
@@ -228,6 +255,7 @@ export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): 
         bytesAdded: bytesOf(addedOnly) + modBytes('b'),
         bytesRemoved: bytesOf(removedOnly) + modBytes('a'),
       },
+      ...(records ? { records } : {}),
     };
   } finally {
     for (const d of cleanup) await fsp.rm(d, { recursive: true, force: true }).catch(() => {});

@@ -10,7 +10,7 @@ import { SnapError } from './core/errors.js';
 import { MerkleTreeBuilder } from './core/merkle.js';
 import { toHex } from './core/encoding.js';
 import { parseNameVersion } from './core/refs.js';
-import { buildStatement, formatTime, serializeStatement, snapshotId, type Statement } from './core/statement.js';
+import { MAX_STATEMENT_BYTES, buildStatement, formatTime, serializeStatement, snapshotId, type Statement } from './core/statement.js';
 import { serializeEnvelope, signEnvelope, type Envelope } from './core/envelope.js';
 import type { PrivateKey } from './core/keys.js';
 import type { Provenance } from './core/provenance.js';
@@ -27,6 +27,9 @@ import { checkInterrupted } from './io/interrupt.js';
 import { nodeHashNative } from './io/native-hash.js';
 import { TOOL_NAME, TOOL_VERSION } from './version.js';
 import { refuseReservedVersion } from './trust/latest.js';
+import type { RecordSetMember } from './core/records.js';
+import type { RecordRule } from './records/config.js';
+import { indexForSeal, readRecordConfig, storeIndexObjects, type SealRecords } from './records/seal-records.js';
 
 /** Progress of a long operation, for a progress bar. */
 export interface Progress {
@@ -53,10 +56,12 @@ export interface SealOptions {
   parent?: string | null;
   /** gitignore-syntax patterns to leave out; recorded in the statement. */
   excludes?: readonly string[];
-  /** Record and sign only; keep no copy of the contents. */
+  /** Record and sign only; keep no copy of the contents (record indexes are kept). */
   manifestOnly?: boolean;
   /** `predicate.expiresAt`: when verify starts refusing the snapshot (RFC 3339 UTC, after createdAt). */
   expiresAt?: string;
+  /** Record rules (`--records`) instead of the dataset's `snap.json`; `[]` (`--no-records`): none. */
+  recordRules?: readonly RecordRule[];
   /** Signed into the statement as `predicate.provenance` (see provenance/build.ts). */
   provenance?: Provenance;
   /** Hashing workers (default: one per core). */
@@ -91,6 +96,8 @@ export interface SealResult extends SealedSnapshot {
   /** Wall time, in seconds. */
   seconds: number;
   dir: string;
+  /** The record sets indexed and signed (docs/FORMAT.md §19.6). */
+  records?: RecordSetMember[];
   /** True when there was no store at `store` and this seal made it. */
   storeCreated: boolean;
 }
@@ -239,6 +246,8 @@ export interface ScanAndSignOptions extends ScanOptions {
   /** Signed into the statement as `predicate.provenance`. */
   provenance?: Provenance;
   now?: () => Date;
+  /** Indexes the record sets once the manifest is written; its members go into the statement. */
+  records?: (manifestPath: string) => Promise<RecordSetMember[]>;
 }
 
 /** What {@link scanAndSign} made. */
@@ -301,6 +310,7 @@ export async function scanAndSign(opts: ScanAndSignOptions, started?: HashPool):
   }
   const merkleRoot = toHex(tree.root());
   const manifestSha256 = manifestHash.digest('hex');
+  const records = opts.records ? await opts.records(manifestPath) : undefined;
   const createdAt = formatTime((opts.now ?? (() => new Date()))());
   const statement = buildStatement({
     dataset: opts.name,
@@ -313,10 +323,15 @@ export async function scanAndSign(opts: ScanAndSignOptions, started?: HashPool):
     ...(opts.expiresAt ? { expiresAt: opts.expiresAt } : {}),
     ...(opts.parent ? { parent: opts.parent } : {}),
     ...(opts.excludes && opts.excludes.length > 0 ? { excludes: [...opts.excludes] } : {}),
+    ...(records && records.length > 0 ? { records } : {}),
     ...(opts.provenance ? { provenance: opts.provenance } : {}),
     tool: { name: TOOL_NAME, version: TOOL_VERSION },
   });
   const statementBytes = serializeStatement(statement);
+  if (statementBytes.length > MAX_STATEMENT_BYTES) {
+    // Readers refuse a statement above MAX_STATEMENT_BYTES (4 MiB): refuse to sign one rather than write a snapshot nobody can read.
+    throw new SnapError('RECORDS_LIMIT', `the statement would be ${statementBytes.length} bytes, more than the ${MAX_STATEMENT_BYTES} (4 MiB) readers accept: index fewer record sets or labels`, { bytes: statementBytes.length, limit: MAX_STATEMENT_BYTES });
+  }
   const signers = distinctSigners([opts.key, ...(opts.coSigners ?? [])]);
   const sealed: SealedSnapshot = {
     ref: `${opts.name}@${opts.version}`,
@@ -351,16 +366,18 @@ function distinctSigners(keys: readonly PrivateKey[]): PrivateKey[] {
  */
 export async function seal(opts: SealOptions): Promise<SealResult> {
   parseNameVersion(opts.as); // a malformed NAME@VERSION makes no store
+  // Record rules first: a malformed snap.json stops the seal before anything is hashed or made.
+  const recordRules = opts.recordRules ?? (await readRecordConfig(resolve(opts.dir)))?.rules ?? [];
   const store = await openStore(opts.store, { create: true });
   try {
-    return { ...(await sealInto(store, opts)), storeCreated: store.created !== undefined };
+    return { ...(await sealInto(store, opts, recordRules)), storeCreated: store.created !== undefined };
   } catch (e) {
     await discardNewStore(store); // a seal that fails leaves no new store behind
     throw e;
   }
 }
 
-async function sealInto(store: Store, opts: SealOptions): Promise<Omit<SealResult, 'storeCreated'>> {
+async function sealInto(store: Store, opts: SealOptions, recordRules: readonly RecordRule[]): Promise<Omit<SealResult, 'storeCreated'>> {
   const t0 = performance.now();
   const { name, version } = parseNameVersion(opts.as);
   refuseReservedVersion(version);
@@ -397,6 +414,8 @@ async function sealInto(store: Store, opts: SealOptions): Promise<Omit<SealResul
     const hints = !opts.manifestOnly && parentDir && (await snapshotKeepsObjects(parentDir)) ? new ParentHints(join(parentDir, MANIFEST_FILE)) : undefined;
 
     tmp = await makeTmpDir(store, 'seal');
+    const work = tmp;
+    let indexed: SealRecords | undefined;
     const signed = await scanAndSign(
       {
         dir,
@@ -415,11 +434,14 @@ async function sealInto(store: Store, opts: SealOptions): Promise<Omit<SealResul
         provenance: opts.provenance,
         now: opts.now,
         onProgress: opts.onProgress,
+        ...(recordRules.length > 0 ? { records: async (manifestPath: string) => (indexed = await indexForSeal({ dir, manifestPath, rules: recordRules, tmpDir: work })).members } : {}),
       },
       pool,
     );
     pool = undefined; // scanAndSign closed it
     const { sealed, totals, statementBytes, envelope } = signed;
+    // Record indexes are objects too (kept with --manifest-only): in place before the snapshot names them.
+    if (indexed) await storeIndexObjects(store, indexed.objects);
     // Objects were flushed and committed by scanDataset before the snapshot that references them appears.
     await writeFileAtomic(join(tmp, STATEMENT_FILE), statementBytes, { exclusive: true });
     await writeFileAtomic(join(tmp, ENVELOPE_FILE), serializeEnvelope(envelope), { mode: 0o644, exclusive: true });
@@ -435,6 +457,7 @@ async function sealInto(store: Store, opts: SealOptions): Promise<Omit<SealResul
       newObjectBytes: totals.newObjectBytes,
       seconds: (performance.now() - t0) / 1000,
       dir: finalDir,
+      ...(signed.statement.predicate.records ? { records: signed.statement.predicate.records } : {}),
     };
   } finally {
     await pool?.close(); // started, but the seal stopped before the scan

@@ -24,6 +24,9 @@ import type { TrustRules } from './trust/rules.js';
 import type { Statement } from './core/statement.js';
 import type { RevocationReport } from './trust/revocations.js';
 import type { PolicyReport } from './trust/signatures.js';
+import { join } from 'node:path';
+import { attachRecordFindings } from './records/verify-records.js';
+import type { RecordSetDiff } from './records/record-report.js';
 
 /** The kinds of problem verify reports (SPEC §8). */
 export type ProblemKind = 'modified' | 'missing' | 'extra' | 'type-changed' | 'unreadable';
@@ -44,6 +47,10 @@ export interface Problem {
   movedFrom?: string;
   /** For a missing file: the extra path that now has exactly its content. */
   movedTo?: string;
+  /** A modified record file (docs/FORMAT.md §19): which records changed, or why that is not known. */
+  records?: RecordSetDiff | { error: { code: string; message: string } };
+  /** A file moved between the label folders of a label-folder set: the flip. */
+  label?: { set: string; key: string; from: string; to: string };
 }
 
 /** Counts by outcome (SPEC §8 `counts`, plus the two rarer kinds). */
@@ -98,6 +105,8 @@ export interface VerifyOptions {
    */
   hashed?: ReadonlyMap<string, string>;
   onProgress?: (p: Progress) => void;
+  /** A store whose objects may hold the signed record indexes (besides the snapshot's own store). */
+  store?: string;
 }
 
 /** A forward cursor over runs from an async generator. */
@@ -359,6 +368,10 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     if (!manifestOk) failure = { code: 'INTEGRITY_FAILURE', message: `manifest.jsonl does not match the signed statement (${wrong.join(', ')} differ): it was altered` };
   }
   if (manifestOk) nameMoves(problems);
+  if (manifestOk && pred.records && problems.length > 0) {
+    const dirs = [opts.snapshot.name !== undefined ? join(opts.snapshot.dir, '..', '..', '..', 'objects', 'sha256') : undefined, opts.store ? join(resolve(opts.store), 'objects', 'sha256') : undefined];
+    await attachRecordFindings(problems, pred.records, root, dirs.filter((d): d is string => d !== undefined));
+  }
   const problemsSorted = manifestOk ? problems.sort((a, b) => compareUtf8(a.path, b.path)) : [];
   return {
     ok: manifestOk && problemsSorted.length === 0,

@@ -101,6 +101,16 @@ export const ERROR_CODES = [
   'DISK_FULL',
   'STATE_MALFORMED',
   'IO_ERROR',
+  // record indexes of tabular files (docs/FORMAT.md §19; exit 3 unless noted)
+  'RECORDS_CONFIG_INVALID',
+  'RECORDS_MALFORMED',
+  'RECORDS_UNSUPPORTED',
+  'RECORDS_KEY_MISSING',
+  'RECORDS_KEY_EMPTY',
+  'RECORDS_DUPLICATE_KEY',
+  'RECORDS_LABEL_MISSING',
+  'RECORDS_LIMIT',
+  'RECORDS_INDEX_MALFORMED',
   // signals (exit 130 and 143)
   'INTERRUPTED',
   'TERMINATED',

@@ -7,6 +7,7 @@ import { SnapError } from './errors.js';
 import { canonicalJson } from './canonical-json.js';
 import { decodeUtf8, toHex, utf8 } from './encoding.js';
 import { NAME_RE, SNAPSHOT_ID_RE, VERSION_RE } from './refs.js';
+import { validateRecordsMember, type RecordSetMember } from './records.js';
 import { checkExcludePatterns } from './excludes.js';
 import { parseJsonStrict } from './json-strict.js';
 import { validateProvenance, type Provenance } from './provenance.js';
@@ -39,6 +40,8 @@ export interface SnapshotPredicate {
   parent?: string;
   /** gitignore-syntax patterns left out at seal time, in the order given. */
   excludes?: string[];
+  /** Record sets of tabular files and label folders, with their record indexes (docs/FORMAT.md §19.6). */
+  records?: RecordSetMember[];
   /** Where the data came from, its licence, pipeline and derivations (core/provenance.ts, docs/FORMAT.md §3.1). */
   provenance?: Provenance;
   tool: { name: string; version: string };
@@ -54,7 +57,7 @@ export interface Statement {
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const TIME_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
-const PREDICATE_KEYS = new Set(['dataset', 'version', 'merkleRoot', 'manifestSha256', 'fileCount', 'totalBytes', 'createdAt', 'expiresAt', 'parent', 'excludes', 'provenance', 'tool']);
+const PREDICATE_KEYS = new Set(['dataset', 'version', 'merkleRoot', 'manifestSha256', 'fileCount', 'totalBytes', 'createdAt', 'expiresAt', 'parent', 'excludes', 'records', 'provenance', 'tool']);
 
 /** RFC 3339 UTC, whole seconds, of a Date: `2026-11-21T10:00:00Z`. */
 export function formatTime(d: Date): string {
@@ -109,6 +112,7 @@ export function validateStatement(value: unknown): Statement {
       invalid(`predicate.excludes: ${(e as Error).message}`);
     }
   }
+  if ('records' in p) validateRecordsMember(p.records);
   if ('provenance' in p) validateProvenance(p.provenance, invalid);
   const tool = p.tool as Record<string, unknown> | undefined;
   if (tool === null || typeof tool !== 'object' || Array.isArray(tool) || Object.keys(tool).sort().join() !== 'name,version' || typeof tool.name !== 'string' || typeof tool.version !== 'string') {
@@ -135,6 +139,7 @@ export function buildStatement(predicate: SnapshotPredicate): Statement {
   if (p.parent === undefined) delete p.parent;
   if (p.expiresAt === undefined) delete p.expiresAt;
   if (p.excludes === undefined || p.excludes.length === 0) delete p.excludes;
+  if (p.records === undefined || p.records.length === 0) delete p.records;
   if (p.provenance === undefined) delete p.provenance;
   const s = {
     _type: STATEMENT_TYPE,

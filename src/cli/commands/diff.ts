@@ -12,9 +12,10 @@ import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
 import { jsonOut, checkJobs, trustedKeys, commonFlags, mustExistIfPath, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { openSnapshotRef, type OpenedSnapshot } from '../snapshot-ref.js';
+import { recordsLines } from '../records-print.js';
 
 /** One side: a dataset folder (walked and hashed by diff), else a snapshot or archive, added to `held` to be closed. */
-async function diffInput(text: string, io: CliIo, store: string, held: OpenedSnapshot[]): Promise<DiffInput> {
+export async function diffInput(text: string, io: CliIo, store: string, held: OpenedSnapshot[]): Promise<DiffInput> {
   mustExistIfPath(text, io, 'folder, snapshot folder or archive');
   const p = resolve(io.cwd, text);
   if (existsSync(p) && statSync(p).isDirectory() && !isSnapshotFolder(p)) return { kind: 'folder', path: p };
@@ -49,6 +50,7 @@ function printDiff(r: DiffReport, io: CliIo, color: boolean): void {
   section('removed', r.removed.map((e) => `${s.red('-')} ${shown(e.path)}  (${size(e)})`));
   section('modified', r.modified.map((x) => `${s.yellow('~')} ${shown(x.path)}  ${size(x.a)} → ${size(x.b)}${!isSymlinkEntry(x.a) && !isSymlinkEntry(x.b) ? `  ${shortDigest(x.a.sha256)} → ${shortDigest(x.b.sha256)}` : ''}`));
   section('extra: cannot be recorded', r.extra.map((x) => `${s.red('!')} ${x.side}: ${shown(x.path)}  (${x.reason}, ${x.code})`));
+  if (r.records) out.push(...recordsLines(r.records));
   io.stdout.write(out.join('\n') + '\n');
 }
 
@@ -59,7 +61,7 @@ async function cmdDiff(a: Args, io: CliIo): Promise<number> {
     const ia = await diffInput(String(a.a), io, store, held);
     const ib = await diffInput(String(a.b), io, store, held);
     const trusted = a.pubkey ? await trustedKeys(a.pubkey as string[], io.cwd) : undefined;
-    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, skipDirs: [store] });
+    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, skipDirs: [store], store, ...(a['no-records'] === true ? { records: false } : {}) });
     if (a.json) jsonOut(io, r);
     else printDiff(r, io, !!io.stdout.isTTY && !io.env.NO_COLOR);
     // A side the keys do not trust is an integrity failure, identical or not (SPEC §8: exit 1).
@@ -78,9 +80,10 @@ export const diffCommand: CommandSpec = {
       commonFlags(y, { store: true, jobs: true })
         .positional('a', { type: 'string', describe: 'the old side: a ref (NAME@VERSION, snapshot id), a NAME@VERSION.snap.tar archive, or a folder' })
         .positional('b', { type: 'string', describe: 'the new side: a ref (NAME@VERSION, snapshot id), a NAME@VERSION.snap.tar archive, or a folder' })
-        .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: 'check each snapshot or archive side\'s signers against these public keys (repeatable): exit 1 if a side is not trusted' }),
+        .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: 'check each snapshot or archive side\'s signers against these public keys (repeatable): exit 1 if a side is not trusted' })
+        .option('no-records', { type: 'boolean', describe: 'compare files only, not the records of record sets' }),
       [
-        ['$0 diff spam@v1 spam@v2', 'added, removed, modified and renamed files'],
+        ['$0 diff spam@v1 spam@v2', 'added, removed, modified and renamed files; flipped, added, removed and modified records'],
         ['$0 diff spam@v1.snap.tar data/', 'an archive against a folder'],
         ['$0 diff spam@v1 spam@v2.snap.tar --pubkey ci.pub', 'signers checked too'],
       ],

@@ -12,6 +12,15 @@ import { sealedJson, sealedLines } from '../sealed.js';
 import { jsonOut, checkJobs, signingKeys, audit, auditErrors, commonFlags, announceNewStore, parentRef, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { cmdSealOut } from './seal-out.js';
 import { provenanceFromArgs, provenanceOptions } from '../provenance-args.js';
+import { parseRuleFlag } from '../../records/config.js';
+import { sealedRecordLines } from '../records-print.js';
+
+/** Rules of `--records RULE…`, `[]` for `--no-records`, undefined for the dataset's own `snap.json`. */
+export function recordRulesOf(a: Args) {
+  if (a['no-records'] === true) return [];
+  const list = (Array.isArray(a.records) ? a.records : a.records === undefined ? [] : [a.records]).map(String);
+  return list.length > 0 ? list.map(parseRuleFlag) : undefined;
+}
 
 async function cmdSeal(a: Args, io: CliIo): Promise<number> {
   if (a.out !== undefined) return cmdSealOut(a, io); // straight into an archive, no store
@@ -19,6 +28,7 @@ async function cmdSeal(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
   const [key, ...coSigners] = await signingKeys(io, a);
   const dir = resolve(io.cwd, String(a.dir));
+  const recordRules = recordRulesOf(a);
   const provenance = await provenanceFromArgs(a, io, store);
   const r = await withProgress(a, io, 'sealing', (onProgress) =>
     seal({
@@ -31,6 +41,7 @@ async function cmdSeal(a: Args, io: CliIo): Promise<number> {
       excludes: (a.exclude as string[]) ?? [],
       manifestOnly: !!a['manifest-only'],
       expiresAt,
+      ...(recordRules ? { recordRules } : {}),
       provenance,
       jobs: checkJobs(a.jobs),
       onProgress,
@@ -41,7 +52,7 @@ async function cmdSeal(a: Args, io: CliIo): Promise<number> {
   if (a.json) {
     jsonOut(io, {
       ...sealedJson(r), newObjects: r.newObjects, newObjectBytes: r.newObjectBytes,
-      seconds: Number(r.seconds.toFixed(3)), store, storeCreated: r.storeCreated, manifestOnly: !!a['manifest-only'], log,
+      seconds: Number(r.seconds.toFixed(3)), store, storeCreated: r.storeCreated, manifestOnly: !!a['manifest-only'], ...(r.records ? { records: r.records } : {}), log,
     });
   } else if (a.quiet) {
     io.stdout.write(`${r.snapshot}\n`);
@@ -49,6 +60,7 @@ async function cmdSeal(a: Args, io: CliIo): Promise<number> {
     const lines = [
       ...sealedLines(r),
       a['manifest-only'] ? `  contents     not kept (--manifest-only)` : `  store        ${shown(store)}: ${plural(r.newObjects, 'new object')} (${formatBytes(r.newObjectBytes)})`,
+      ...(r.records ? sealedRecordLines(r.records) : []),
       `  took         ${r.seconds.toFixed(2)} s (${formatBytes(r.bytes / Math.max(r.seconds, 1e-3))}/s)`,
     ];
     io.stdout.write(lines.join('\n') + '\n');
@@ -74,9 +86,13 @@ export const sealCommand: CommandSpec = {
         .option('manifest-only', { type: 'boolean', describe: 'record and sign only; keep no copy of the contents' })
         .option('expires', { type: 'string', requiresArg: true, describe: 'the snapshot expires after this: 90d, 12h, 2w, a date 2027-01-31 or 2027-01-31T12:00:00Z (recorded as expiresAt; verify refuses it from then on)' })
         .option('out', { type: 'string', requiresArg: true, describe: 'seal straight into this archive (FILE.snap.tar) instead of the store; it holds the contents' })
-        .conflicts('out', 'manifest-only'),
+        .conflicts('out', 'manifest-only')
+        .option('records', { type: 'string', array: true, requiresArg: true, describe: "record rule instead of DIR/snap.json's, e.g. 'train.csv key=id label=y' or 'mail/*/* format=files label-segment=1' (repeatable; docs/FORMAT.md §19)" })
+        .option('no-records', { type: 'boolean', describe: 'index no records, whatever DIR/snap.json says' })
+        .conflicts('records', 'no-records'),
       [
         ['$0 seal data/ --as spam@v1 --key keys/ci.key', 'seal data/ into ./.snap as spam@v1'],
+        ["$0 seal data/ --as t@v1 --key ci.key --records 'train.csv key=id label=y'", 'with a record index of train.csv'],
       ],
     ),
   run: auditErrors('seal', (a) => a.as, cmdSeal),

@@ -16,6 +16,7 @@ import { readState, updateState } from '../../trust/state.js';
 import { checkTrust } from '../../snapshot.js';
 import type { TrustedKey } from '../../core/envelope.js';
 import type { TrustRules } from '../../trust/rules.js';
+import { problemRecordLines } from '../records-print.js';
 
 /** One problem as a line of the report; every name, target and reason in it escaped for a terminal. */
 function describeProblem(p: Problem): string {
@@ -57,7 +58,7 @@ function printVerify(r: VerifyReport, dir: string, io: CliIo, color: boolean): v
       const list = r.problems.filter((p) => p.kind === kind);
       if (list.length === 0) continue;
       out.push(`${s.bold(kind)} (${list.length}):`);
-      for (const p of list.slice(0, 20)) out.push(`  ${describeProblem(p)}`);
+      for (const p of list.slice(0, 20)) out.push(`  ${describeProblem(p)}`, ...problemRecordLines(p));
       if (list.length > 20) out.push(`  … and ${list.length - 20} more (--json lists all)`);
     }
   }
@@ -112,7 +113,7 @@ async function cmdVerifyDir(a: Args, io: CliIo, archived: SnapshotLocation | und
   } else {
     snapshot = archived ?? latest?.location ?? (await locate(against, io, store));
     const at = snapshot;
-    r = await withProgress(a, io, 'verifying', (onProgress) => verify({ dir, snapshot: at, trusted, threshold, rules, jobs: checkJobs(a.jobs), skipDirs: storeInside(dir, store), onProgress }));
+    r = await withProgress(a, io, 'verifying', (onProgress) => verify({ dir, snapshot: at, trusted, threshold, rules, jobs: checkJobs(a.jobs), skipDirs: storeInside(dir, store), onProgress, store }));
   }
   if (r.statement) {
     const st = r.statement;

@@ -1,0 +1,177 @@
+#!/usr/bin/env node
+// Record benchmark (docs/FORMAT.md §19): on a generated table of N rows (id, x, y, text, label),
+// as CSV and as JSONL, measured in one run, warm page cache:
+//   - seal with a record index against seal without one (--no-records), into an empty store;
+//   - a second version with 100 labels flipped, 100 rows added and 100 removed:
+//     `snap diff A B` between the two sealed snapshots (indexes only), and between snapshot A and
+//     the folder of B (B indexed on the fly), against `daff diff --id id` (npm daff) on the same CSVs;
+//   - peak RSS of each (from /usr/bin/time).
+// The diff output is checked: exactly 100 flipped, 100 added, 100 removed.
+//
+// usage: node bench/records-bench.mjs [--rows N] [--columns C] [--formats csv,jsonl] [--dir DIR] [--no-daff] [--json FILE]
+//   --columns C  C extra numeric feature columns (default 0: id, x, y, text, label); daff's time grows
+//                with the columns, snap's record diff does not (an index line per record, whatever its width)
+// Also used by bench/run.mjs (benchRecords), unless it is given --no-records.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '..');
+const cli = join(repo, 'dist', 'cli', 'main.js');
+const daffBin = join(repo, 'node_modules', 'daff', 'bin', 'daff.js');
+const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+const LABELS = ['cat', 'dog', 'bird'];
+const CHANGES = 100;
+
+/** Run a command after `sync`; wall ms, peak RSS (MiB), stdout. */
+function run(cmd, argv, { allowFail = false, env } = {}) {
+  spawnSync('sync');
+  const full = timeBin ? [timeBin, ['-f', '%M', cmd, ...argv]] : [cmd, argv];
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(full[0], full[1], { encoding: 'utf8', maxBuffer: 1 << 30, env: { ...process.env, ...env } });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0 && !allowFail) throw new Error(`failed (${r.status}): ${cmd} ${argv.join(' ')}\n${r.stderr.slice(-2000)}`);
+  const last = timeBin ? r.stderr.trim().split('\n').pop() : undefined;
+  return { ms, rssMiB: last ? Math.round(Number(last) / 1024) : undefined, code: r.status, stdout: r.stdout };
+}
+const warm = (path) => spawnSync('sh', ['-c', 'find "$1" -type f -exec cat {} + > /dev/null', 'warm', path]);
+
+let EXTRA = 0;
+/** One row of the table, in both formats. */
+function row(i) {
+  const x = ((i * 0.37) % 97).toFixed(4);
+  const y = (i * 7919) % 100003;
+  const text = `word${i % 1000} text ${i % 77}`;
+  const r = { id: i, x, y, text };
+  for (let c = 0; c < EXTRA; c++) r[`f${c}`] = ((i * (c + 3) * 0.013) % 10).toFixed(3);
+  r.label = LABELS[i % 3];
+  return r;
+}
+
+/** Write version A (rows 0..n-1) and version B (100 flips, 100 removed, 100 added) as CSV and JSONL. */
+function makeTables(dir, n) {
+  const pick = (k, salt) => (k * 104729 + salt * 7) % n; // spread over the table
+  const flip = new Set(Array.from({ length: CHANGES }, (_, k) => pick(k + 1, 1)));
+  const removed = new Set();
+  for (let k = 1; removed.size < CHANGES; k++) {
+    const r = pick(k + 1, 2);
+    if (!flip.has(r)) removed.add(r);
+  }
+  const out = {};
+  for (const v of ['a', 'b']) for (const f of ['csv', 'jsonl']) {
+    mkdirSync(join(dir, `${v}-${f}`), { recursive: true });
+    out[`${v}-${f}`] = openSync(join(dir, `${v}-${f}`, `train.${f}`), 'w');
+  }
+  const header = Object.keys(row(0)).join(',') + '\n';
+  const buf = { 'a-csv': [header], 'b-csv': [header], 'a-jsonl': [], 'b-jsonl': [] };
+  const flush = (force) => {
+    for (const k of Object.keys(buf)) if (force || buf[k].length >= 20000) {
+      writeSync(out[k], buf[k].join(''));
+      buf[k] = [];
+    }
+  };
+  const put = (v, r) => {
+    buf[`${v}-csv`].push(Object.values(r).join(',') + '\n');
+    buf[`${v}-jsonl`].push(JSON.stringify(r) + '\n');
+  };
+  for (let i = 0; i < n; i++) {
+    const r = row(i);
+    put('a', r);
+    if (removed.has(i)) continue;
+    put('b', flip.has(i) ? { ...r, label: LABELS[(i + 1) % 3] } : r);
+    if (i % 20000 === 0) flush(false);
+  }
+  for (let k = 0; k < CHANGES; k++) put('b', { ...row(n + k), id: n + k });
+  flush(true);
+  for (const fd of Object.values(out)) closeSync(fd);
+}
+
+/**
+ * The record benchmark; returns its figures.
+ * @param o.work a scratch folder (made and removed here)
+ */
+export function benchRecords({ work, key, pub, rows = 1_000_000, daff = true, columns = 0, formats = ['csv', 'jsonl'] }) {
+  EXTRA = columns;
+  const dir = join(work, `records-${rows}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  if (!key) {
+    run('node', [cli, 'keygen', 'bench', '--out-dir', dir]);
+    key = join(dir, 'bench.key');
+    pub = join(dir, 'bench.pub');
+  }
+  console.error(`records: making ${rows.toLocaleString('en-US')}-row tables in ${dir} …`);
+  makeTables(dir, rows);
+  const out = { rows, columns: 5 + columns, changes: { flipped: CHANGES, added: CHANGES, removed: CHANGES } };
+  for (const f of formats) {
+    const a = join(dir, `a-${f}`);
+    const b = join(dir, `b-${f}`);
+    const rule = `train.${f} key=id label=label`;
+    const store = (s) => join(dir, `store-${f}-${s}`);
+    warm(a);
+    const plain = run('node', [cli, 'seal', a, '--as', 't@v1', '--key', key, '--store', store('plain'), '--no-records', '--quiet']);
+    warm(a);
+    const indexed = run('node', [cli, 'seal', a, '--as', 't@v1', '--key', key, '--store', store('rec'), '--records', rule, '--quiet']);
+    warm(b);
+    run('node', [cli, 'seal', b, '--as', 't@v2', '--key', key, '--store', store('rec'), '--records', rule, '--quiet']);
+    const d = run('node', [cli, 'diff', 't@v1', 't@v2', '--store', store('rec'), '--json'], { allowFail: true });
+    const set = JSON.parse(d.stdout).records.sets[0];
+    const got = { flipped: set.summary.flipped, added: set.summary.added, removed: set.summary.removed, modified: set.summary.modified };
+    if (got.flipped !== CHANGES || got.added !== CHANGES || got.removed !== CHANGES || got.modified !== 0) throw new Error(`records diff found ${JSON.stringify(got)}`);
+    warm(b);
+    const folder = run('node', [cli, 'diff', 't@v1', b, '--store', store('rec'), '--json'], { allowFail: true });
+    out[f] = {
+      bytes: Number(spawnSync('stat', ['-c', '%s', join(a, `train.${f}`)], { encoding: 'utf8' }).stdout.trim()),
+      sealWithout: { ms: Math.round(plain.ms), rssMiB: plain.rssMiB },
+      sealWith: { ms: Math.round(indexed.ms), rssMiB: indexed.rssMiB },
+      sealRatio: indexed.ms / plain.ms,
+      diffSnapshots: { ms: Math.round(d.ms), rssMiB: d.rssMiB },
+      diffFolder: { ms: Math.round(folder.ms), rssMiB: folder.rssMiB },
+    };
+    for (const s of ['plain', 'rec']) rmSync(store(s), { recursive: true, force: true });
+  }
+  if (daff && out.csv) {
+    warm(join(dir, 'a-csv'));
+    warm(join(dir, 'b-csv'));
+    const r = run('node', ['--max-old-space-size=12000', daffBin, 'diff', '--id', 'id', '--no-color', '--output', join(dir, 'daff.csv'), join(dir, 'a-csv', 'train.csv'), join(dir, 'b-csv', 'train.csv')], { allowFail: true });
+    out.daff = { ms: Math.round(r.ms), rssMiB: r.rssMiB, exit: r.code };
+    out.daffOverSnap = r.ms / out.csv.diffSnapshots.ms;
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return out;
+}
+
+/** The figures as a Markdown table. */
+export function recordsTable(r) {
+  const s = (x) => (x ? `${(x.ms / 1000).toFixed(2)} s, ${x.rssMiB ?? '?'} MiB` : '–');
+  const both = (f) => `${r.csv ? f(r.csv) : '–'} | ${r.jsonl ? f(r.jsonl) : '–'}`;
+  const lines = [`${r.rows.toLocaleString('en-US')} rows × ${r.columns} columns; B = A with ${CHANGES} labels flipped, ${CHANGES} rows added, ${CHANGES} removed`, '', '| | CSV | JSONL |', '|---|---|---|'];
+  lines.push(`| file size | ${both((x) => `${(x.bytes / 2 ** 20).toFixed(1)} MiB`)} |`);
+  lines.push(`| seal without record index (--no-records) | ${both((x) => s(x.sealWithout))} |`);
+  lines.push(`| seal with record index | ${both((x) => s(x.sealWith))} |`);
+  lines.push(`| ratio with / without (target ≤ 2) | ${both((x) => x.sealRatio.toFixed(1))} |`);
+  lines.push(`| diff A B, two sealed snapshots | ${both((x) => s(x.diffSnapshots))} |`);
+  lines.push(`| diff A B, snapshot A and folder B (B indexed on the fly) | ${both((x) => s(x.diffFolder))} |`);
+  if (r.daff) lines.push(`| daff diff --id id (CSV files) | ${s(r.daff)}${r.daff.exit !== 0 ? ` (exit ${r.daff.exit})` : ''}; ${r.daffOverSnap.toFixed(1)} × snap's diff of the two snapshots (target ≥ 20) | |`);
+  return lines.join('\n');
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const opt = (name, def) => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? args[i + 1] : def;
+  };
+  if (!existsSync(cli)) {
+    console.error('dist/cli/main.js is missing: run "npm run build" first');
+    process.exit(2);
+  }
+  const work = resolve(opt('dir', process.env.SNAP_BENCH_DIR ?? join(tmpdir(), 'snap-bench')));
+  const r = benchRecords({ work, rows: Number(opt('rows', '1000000')), columns: Number(opt('columns', '0')), formats: opt('formats', 'csv,jsonl').split(','), daff: !args.includes('--no-daff') });
+  console.log(recordsTable(r));
+  const json = opt('json', undefined);
+  if (json) writeFileSync(json, JSON.stringify(r, null, 2) + '\n');
+}

@@ -1,0 +1,125 @@
+/**
+ * `snap check <b> --against <a>`: the review gate for a legitimate new version of a dataset —
+ * exit 1 when its records moved more than the thresholds allow (label changes on existing records,
+ * records modified or removed, records added as a share, new duplicates or conflicting labels, a
+ * label's share moved more than the L∞ limit, a new or vanished label).
+ */
+import { join } from 'node:path';
+import { SnapError } from '../../core/errors.js';
+import { storePath } from '../../io/store.js';
+import { MANIFEST_FILE } from '../../io/store.js';
+import { diff, objectsDirOf, untrustedSides } from '../../diff.js';
+import type { DiffInput, DiffSide } from '../../diff.js';
+import { readRecordConfig } from '../../records/seal-records.js';
+import { snapshotConfig } from '../../records/snapshot-config.js';
+import { checkRecords } from '../../records/check.js';
+import { DEFAULT_THRESHOLDS, mergeThresholds, parseThresholds, type Thresholds } from '../../records/thresholds.js';
+import type { RecordConfig } from '../../records/config.js';
+import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
+import { shortId, shortKeyid, styler } from '../format.js';
+import { jsonOut, checkJobs, trustedKeys, commonFlags, withExamples, type Args, type CliIo, type CommandSpec } from '../common.js';
+import type { OpenedSnapshot } from '../snapshot-ref.js';
+import { diffInput } from './diff.js';
+import { recordsLines } from '../records-print.js';
+import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
+
+/** Flag name → threshold name. */
+const FLAGS: [string, keyof Thresholds][] = [
+  ['max-label-changes', 'maxLabelChanges'],
+  ['max-modified', 'maxModified'],
+  ['max-removed', 'maxRemoved'],
+  ['max-added-share', 'maxAddedShare'],
+  ['max-conflicts', 'maxConflicts'],
+  ['max-duplicates', 'maxDuplicates'],
+  ['max-shift', 'maxShift'],
+  ['max-js-distance', 'maxJsDistance'],
+  ['max-psi', 'maxPsi'],
+  ['min-chi-square-p', 'minChiSquareP'],
+  ['allow-new-labels', 'allowNewLabels'],
+  ['allow-vanished-labels', 'allowVanishedLabels'],
+];
+
+/** The thresholds given as flags. @throws SnapError `USAGE` */
+function flagThresholds(a: Args): Thresholds {
+  const o: Record<string, unknown> = {};
+  for (const [flag, name] of FLAGS) if (a[flag] !== undefined) o[name] = a[flag];
+  return parseThresholds(o, 'flags', 'USAGE');
+}
+
+/** The `check` member of the configuration that goes with a side: a folder's snap.json, or a snapshot's own. */
+async function sideConfig(input: DiffInput, store: string): Promise<RecordConfig | undefined> {
+  if (input.kind === 'folder') return readRecordConfig(input.path);
+  const dirs = [objectsDirOf(input.location), join(store, 'objects', 'sha256')].filter((d): d is string => d !== undefined);
+  return snapshotConfig(join(input.location.dir, MANIFEST_FILE), dirs);
+}
+
+function sideName(s: DiffSide): string {
+  return 'folder' in s ? shown(s.folder) : `${shown(s.ref)} (${shortId(s.snapshot)}, signed by ${s.signers.map((g) => shortKeyid(g.keyid) + (g.trusted === undefined ? '' : g.trusted ? ' trusted' : ' UNTRUSTED')).join(', ') || 'nobody'})`;
+}
+
+async function cmdCheck(a: Args, io: CliIo): Promise<number> {
+  if (a.against === undefined) throw new SnapError('USAGE', 'check B needs --against A (the reviewed version: a ref, an archive or a folder)');
+  const store = storePath(a.store, io.env, io.cwd);
+  const fromFlags = flagThresholds(a);
+  const held: OpenedSnapshot[] = [];
+  try {
+    const ia = await diffInput(String(a.against), io, store, held);
+    const ib = await diffInput(String(a.b), io, store, held);
+    const trusted = a.pubkey ? await trustedKeys(a.pubkey as string[], io.cwd) : undefined;
+    // Thresholds: the defaults, then the new version's snap.json (else the reviewed one's), then flags.
+    const config = (await sideConfig(ib, store)) ?? (await sideConfig(ia, store));
+    const thresholds = mergeThresholds(DEFAULT_THRESHOLDS, config?.check, fromFlags);
+    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, skipDirs: [store], store });
+    if (!r.records || r.records.sets.length + r.records.unavailable.length === 0) {
+      throw new SnapError('RECORDS_CONFIG_INVALID', 'nothing to check: neither side has record sets (seal with record rules in snap.json or --records; docs/FORMAT.md §19)');
+    }
+    const breaches = checkRecords(r.records, thresholds);
+    const untrusted = untrustedSides(r).includes('a');
+    if (untrusted) breaches.unshift({ set: '*', rule: 'trust', value: 'untrusted', message: `${String(a.against)} is not signed by a trusted key (--pubkey)` });
+    const ok = breaches.length === 0;
+    if (a.json) {
+      jsonOut(io, { ok, a: r.a, b: r.b, thresholds, breaches, files: r.summary, records: r.records });
+    } else {
+      const s = styler(!!io.stdout.isTTY && !io.env.NO_COLOR);
+      const out = [`a: ${sideName(r.a)}`, `b: ${sideName(r.b)}`];
+      out.push(ok ? `${s.green(s.bold('PASS'))}  ${shown(String(a.b))} is within the thresholds against ${shown(String(a.against))}` : `${s.red(s.bold('FAIL'))}  ${shown(String(a.b))} breaks ${breaches.length === 1 ? 'a threshold' : `${breaches.length} thresholds`} against ${shown(String(a.against))}:`);
+      for (const b of breaches) out.push(`  ${b.set === '*' ? 'dataset' : shown(b.set)}: ${escapeMessage(b.message)}  [${b.rule}]`);
+      out.push(...recordsLines(r.records));
+      out.push(`thresholds: ${Object.entries(thresholds).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${String(v)}`).join(', ')}`);
+      io.stdout.write(out.join('\n') + '\n');
+    }
+    return ok ? EXIT_OK : EXIT_INTEGRITY;
+  } finally {
+    await Promise.all(held.map((h) => h.close()));
+  }
+}
+
+/** `snap check <b> --against <a>`. */
+export const checkCommand: CommandSpec = {
+  command: 'check <b>',
+  describe: 'Review gate: exit 1 if B moved its records more than thresholds allow against A',
+  builder: (y) =>
+    withExamples(
+      commonFlags(y, { store: true, jobs: true })
+        .positional('b', { type: 'string', describe: 'the new version: a folder, a ref (NAME@VERSION, snapshot id) or a NAME@VERSION.snap.tar archive' })
+        .option('against', { type: 'string', requiresArg: true, demandOption: true, describe: 'the reviewed version A: a ref, an archive or a folder (required)' })
+        .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: "check each snapshot side's signers against these public keys (repeatable; A must be trusted)" })
+        .option('max-label-changes', { type: 'number', requiresArg: true, describe: 'labels changed on existing records (default 0)' })
+        .option('max-modified', { type: 'number', requiresArg: true, describe: 'records modified (default 0)' })
+        .option('max-removed', { type: 'number', requiresArg: true, describe: 'records removed (default 0)' })
+        .option('max-added-share', { type: 'number', requiresArg: true, describe: "records added, as a share of A's, 0 to 1 (default 0.5)" })
+        .option('max-conflicts', { type: 'number', requiresArg: true, describe: 'new groups of conflicting labels (default 0)' })
+        .option('max-duplicates', { type: 'number', requiresArg: true, describe: 'new duplicate keys or records (default 0)' })
+        .option('max-shift', { type: 'number', requiresArg: true, describe: "largest move of one label's share, L∞, 0 to 1 (default 0.05)" })
+        .option('max-js-distance', { type: 'number', requiresArg: true, describe: 'Jensen–Shannon distance, 0 to 1 (default: not gated)' })
+        .option('max-psi', { type: 'number', requiresArg: true, describe: 'population stability index (default: not gated)' })
+        .option('min-chi-square-p', { type: 'number', requiresArg: true, describe: 'smallest χ² p-value, 0 to 1 (default: not gated)' })
+        .option('allow-new-labels', { type: 'boolean', describe: 'let a label appear' })
+        .option('allow-vanished-labels', { type: 'boolean', describe: 'let a label vanish' }),
+      [
+        ['$0 check data/ --against train@v3 --pubkey ci.pub', 'gate a new version before sealing it'],
+        ['$0 check train@v4 --against train@v3 --max-added-share 0.1', 'at most 10 % new records'],
+      ],
+    ),
+  run: cmdCheck,
+};

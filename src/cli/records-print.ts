@@ -1,0 +1,136 @@
+/**
+ * Human output of record forensics: record sets after a seal, record diffs, label distributions and
+ * their shift, check verdicts. Every value that comes from data (keys, labels, paths) is escaped:
+ * no control character reaches the terminal (core/display.ts: `escapeForTerminal` for names,
+ * `escapeMessage` for our messages that may embed them). Lists are capped per kind; `--json` has them all.
+ */
+import type { RecordSetMember } from '../core/records.js';
+import { recordSetName } from '../core/records.js';
+import type { RecordSetDiff } from '../records/record-report.js';
+import type { RecordsReport } from '../records/diff-sets.js';
+import type { LabelShift } from '../records/stats.js';
+import { formatCount, plural } from './format.js';
+import { escapeForTerminal as shown, escapeMessage } from '../core/display.js';
+
+/** Items listed per kind in human output. */
+export const RECORDS_LISTED = 20;
+
+/** A record key as one short line: `["17"]` → `17`, `["a",2]` → `a, 2`, a feature hash shortened. */
+export function keyText(key: unknown): string {
+  if (Array.isArray(key)) return key.map((k) => (typeof k === 'string' ? shown(k) : JSON.stringify(k))).join(', ');
+  if (typeof key === 'string') return /^[0-9a-f]{64}$/.test(key) ? `features ${key.slice(0, 12)}` : shown(key);
+  return `row ${String(key)}`;
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+const num = (x: number | null, digits = 4) => (x === null ? 'n/a' : x < 1e-4 && x > 0 ? x.toExponential(2) : x.toFixed(digits));
+
+/** How a set identifies and labels its records, for one line. */
+function describeSet(m: Pick<RecordSetMember, 'format' | 'identity' | 'key' | 'label' | 'labelSegment'>): string {
+  const id = m.identity === 'key' ? `key ${shown((m.key ?? []).join(', '))}` : m.identity === 'features' ? 'keyed by features' : m.identity === 'position' ? 'keyed by position' : 'keyed by path';
+  const label = m.label !== undefined ? `, label ${shown(m.label)}` : m.labelSegment !== undefined ? `, label = folder ${m.labelSegment}` : '';
+  return `${m.format}, ${id}${label}`;
+}
+
+/** Label counts in one short text: `ham 80, spam 40`. */
+function labelsText(labels: Record<string, number> | undefined, max = 8): string {
+  if (!labels) return '';
+  const list = Object.keys(labels).sort();
+  const listed = list.slice(0, max).map((l) => `${shown(l)} ${formatCount(labels[l] as number)}`);
+  return listed.join(', ') + (list.length > max ? `, … (${list.length} labels)` : '');
+}
+
+/** Lines about the record sets a seal indexed. */
+export function sealedRecordLines(members: readonly RecordSetMember[]): string[] {
+  const out = [`  records      ${plural(members.length, 'record set')} indexed and signed`];
+  for (const m of members.slice(0, RECORDS_LISTED)) {
+    out.push(`    ${shown(recordSetName(m))}: ${plural(m.count, 'record')} (${describeSet(m)})${m.labels ? `: ${labelsText(m.labels)}` : ''}`);
+  }
+  if (members.length > RECORDS_LISTED) out.push(`    … and ${members.length - RECORDS_LISTED} more (--json lists all)`);
+  return out;
+}
+
+/** The label table and shift statistics. */
+export function shiftLines(s: LabelShift, indent: string): string[] {
+  const out: string[] = [];
+  const rows = s.labels.slice(0, RECORDS_LISTED);
+  for (const r of rows) {
+    const moved = r.shareB - r.shareA;
+    out.push(`${indent}${shown(r.label)}: ${formatCount(r.a)} (${pct(r.shareA)}) → ${formatCount(r.b)} (${pct(r.shareB)})${Math.abs(moved) >= 0.0005 ? `  ${moved > 0 ? '+' : ''}${(100 * moved).toFixed(1)} points` : ''}`);
+  }
+  if (s.labels.length > RECORDS_LISTED) out.push(`${indent}… and ${s.labels.length - RECORDS_LISTED} more labels`);
+  const chi = s.chiSquare ? `χ² ${num(s.chiSquare.statistic, 2)} (df ${s.chiSquare.df}, p ${num(s.chiSquare.p)})` : 'χ² n/a';
+  out.push(`${indent}shift: L∞ ${num(s.lInf)} · Jensen–Shannon distance ${num(s.jsDistance)} · PSI ${num(s.psi)} · ${chi}`);
+  if (s.newLabels.length) out.push(`${indent}new labels: ${s.newLabels.map(shown).join(', ')}`);
+  if (s.vanishedLabels.length) out.push(`${indent}vanished labels: ${s.vanishedLabels.map(shown).join(', ')}`);
+  return out;
+}
+
+/** A one-line summary of one set's record diff: `2 labels flipped (ham → spam), 1 added`. */
+export function setSummary(d: RecordSetDiff): string {
+  const s = d.summary;
+  const parts: string[] = [];
+  if (s.flipped) {
+    const pairs = new Map<string, number>();
+    for (const f of d.flipped) pairs.set(`${shown(f.from)} → ${shown(f.to)}`, (pairs.get(`${shown(f.from)} → ${shown(f.to)}`) ?? 0) + 1);
+    const top = [...pairs.entries()].sort((x, y) => y[1] - x[1]);
+    parts.push(`${plural(s.flipped, 'label', 'labels')} flipped (${top.slice(0, 3).map(([k, n]) => (top.length > 1 ? `${k}: ${formatCount(n)}` : k)).join(', ')}${top.length > 3 ? ', …' : ''})`);
+  }
+  if (s.modified) parts.push(`${plural(s.modified, 'record')} modified${s.labelChanges - s.flipped > 0 ? ` (${formatCount(s.labelChanges - s.flipped)} with another label)` : ''}`);
+  if (s.added) parts.push(`${plural(s.added, 'record')} added`);
+  if (s.removed) parts.push(`${plural(s.removed, 'record')} removed`);
+  if (s.duplicates.b) parts.push(`${plural(s.duplicates.b, 'duplicate')} in b`);
+  if (s.conflicts.b) parts.push(`${plural(s.conflicts.b, 'conflicting label group')} in b`);
+  return parts.length ? parts.join(', ') : 'no record changed';
+}
+
+/** The detailed lines of one set's record diff, each kind capped. */
+export function setLines(d: RecordSetDiff, indent = '  '): string[] {
+  const out: string[] = [];
+  const cap = <T>(title: string, list: T[], line: (x: T) => string) => {
+    if (list.length === 0) return;
+    out.push(`${indent}${title} (${formatCount(list.length)}):`);
+    for (const x of list.slice(0, RECORDS_LISTED)) out.push(`${indent}  ${line(x)}`);
+    if (list.length > RECORDS_LISTED) out.push(`${indent}  … and ${formatCount(list.length - RECORDS_LISTED)} more (--json lists all)`);
+  };
+  const lab = (l?: string) => (l === undefined ? '' : ` [${shown(l)}]`);
+  cap('label flips', d.flipped, (f) => `${keyText(f.key)}: ${shown(f.from)} → ${shown(f.to)}  (row ${f.a.row}${f.b.row !== f.a.row ? ` → ${f.b.row}` : ''})`);
+  cap('modified', d.modified, (m) => `${keyText(m.key)}  (row ${m.a.row}${m.b.row !== m.a.row ? ` → ${m.b.row}` : ''})${m.labelChanged ? `  label ${shown(m.a.label ?? '')} → ${shown(m.b.label ?? '')}` : ''}`);
+  cap('added', d.added, (r) => `+ ${keyText(r.key)}  (row ${r.row})${lab(r.label)}`);
+  cap('removed', d.removed, (r) => `- ${keyText(r.key)}  (row ${r.row})${lab(r.label)}`);
+  cap('duplicates', d.duplicates, (g) => `${g.side}: ${g.identity.startsWith('[') ? keyText(JSON.parse(g.identity)) : keyText(g.identity)} × ${g.count}  (rows ${g.rows.join(', ')}${g.count > g.rows.length ? ', …' : ''})${lab(g.label)}`);
+  cap('conflicting labels (same features, different labels)', d.conflicts, (c) => `${c.side}: features ${c.features.slice(0, 12)}: ${labelsText(c.labels)}  (${c.records.map((r) => `${keyText(r.key)} row ${r.row}`).join('; ')})`);
+  return out;
+}
+
+/** The records section of `diff` (and the detail of `check`). */
+export function recordsLines(r: RecordsReport): string[] {
+  const out: string[] = [];
+  const s = r.summary;
+  out.push(`records: ${plural(s.sets, 'record set')} compared: ${formatCount(s.flipped)} flipped, ${formatCount(s.modified)} modified, ${formatCount(s.added)} added, ${formatCount(s.removed)} removed, ${formatCount(s.unchanged)} unchanged`);
+  for (const d of r.sets.slice(0, RECORDS_LISTED)) {
+    out.push(`  ${shown(d.name)} (${describeSet(d)}): ${formatCount(d.a.records)} → ${formatCount(d.b.records)} records: ${setSummary(d)}`);
+    out.push(...setLines(d, '    '));
+    if (d.shift && (d.summary.labelChanges + d.summary.added + d.summary.removed > 0 || d.shift.lInf > 0)) out.push(...shiftLines(d.shift, '    labels  '));
+  }
+  if (r.sets.length > RECORDS_LISTED) out.push(`  … and ${r.sets.length - RECORDS_LISTED} more record sets (--json lists all)`);
+  for (const u of r.unavailable) out.push(`  ${shown(u.name)}: not compared (${u.side === 'both' ? 'both sides' : `side ${u.side}`}: ${escapeMessage(u.reason)})`);
+  if (r.dataset && r.sets.filter((x) => x.shift).length > 1) {
+    out.push('  dataset labels:');
+    out.push(...shiftLines(r.dataset, '    '));
+  }
+  return out;
+}
+
+/** The record lines under one verify problem: its record diff, or the label flip of a moved file. */
+export function problemRecordLines(p: { records?: RecordSetDiff | { error: { code: string; message: string } }; label?: { key: string; from: string; to: string }; kind: string }): string[] {
+  const out: string[] = [];
+  if (p.records && 'error' in p.records) out.push(`    records: not compared: ${escapeMessage(p.records.error.message)} [${p.records.error.code}]`);
+  else if (p.records) {
+    out.push(`    records: ${setSummary(p.records)}`);
+    out.push(...setLines(p.records, '      '));
+    if (p.records.shift && p.records.summary.labelChanges + p.records.summary.added + p.records.summary.removed > 0) out.push(...shiftLines(p.records.shift, '      labels  '));
+  }
+  if (p.label && p.kind === 'extra') out.push(`    label flipped: ${shown(p.label.key)}: ${shown(p.label.from)} → ${shown(p.label.to)}`);
+  return out;
+}

@@ -1,0 +1,156 @@
+/**
+ * The `records` member of the snapshot predicate (docs/FORMAT.md §19.6): for each record set of a
+ * dataset — one tabular file (CSV, TSV, JSONL, Parquet), or the files under label folders — how its
+ * records are identified and labelled, how many there are, the digest and RFC 9162 Merkle root of
+ * its record index (a content-addressed store object), and its label counts.
+ *
+ * Pure: types, limits and the strict validation used when a statement is parsed.
+ */
+import { SnapError } from './errors.js';
+import { compareUtf8, utf8Length, validatePath } from './paths.js';
+
+/** Tabular formats read record by record, and `files` (one record per file, labelled by a folder). */
+export const RECORD_FORMATS = ['csv', 'tsv', 'jsonl', 'parquet', 'files'] as const;
+export type RecordFormat = (typeof RECORD_FORMATS)[number];
+
+/**
+ * How a record is identified: `key` (declared key fields), `features` (SHA-256 of the record
+ * without its label: a flipped label pairs the old and new record), `position` (the record's
+ * 1-based number in the file), `path` (files: the path without its label segment).
+ */
+export const RECORD_IDENTITIES = ['key', 'features', 'position', 'path'] as const;
+export type RecordIdentity = (typeof RECORD_IDENTITIES)[number];
+
+/** Most record sets in one snapshot. */
+export const MAX_RECORD_SETS = 256;
+/** Most key fields of one record set. */
+export const MAX_KEY_FIELDS = 16;
+/** Longest field name (key or label column), in UTF-8 bytes. */
+export const MAX_FIELD_NAME_BYTES = 256;
+/** Most distinct labels in one record set (ImageNet-1k has 1,000 classes). */
+export const MAX_LABELS = 4096;
+/** Longest label value, in UTF-8 bytes. */
+export const MAX_LABEL_BYTES = 256;
+/** Largest label segment index of a `files` set (a path has at most 2,048 segments). */
+export const MAX_LABEL_SEGMENT = 2048;
+
+/** The digests of one record index object. */
+export interface RecordIndexDigest {
+  /** SHA-256 of the index bytes, 64 lowercase hex: the store object's name. */
+  sha256: string;
+  /** RFC 9162 Merkle root over the index lines, 64 lowercase hex. */
+  merkleRoot: string;
+}
+
+/** One record set as the signed statement describes it. Optional members are omitted. */
+export interface RecordSetMember {
+  /** Tabular sets: the file's path in the dataset (a manifest path). */
+  path?: string;
+  /** `files` sets: the gitignore-syntax pattern that selected the files. */
+  pattern?: string;
+  format: RecordFormat;
+  identity: RecordIdentity;
+  /** identity `key`: the key fields, in order. */
+  key?: string[];
+  /** Tabular sets with a label: the label field. */
+  label?: string;
+  /** `files` sets: which `/`-separated segment of the path (0-based) is the label. */
+  labelSegment?: number;
+  /** Number of records (index lines). */
+  count: number;
+  index: RecordIndexDigest;
+  /** Records per label (with a label, or for `files` sets); sums to `count`. */
+  labels?: Record<string, number>;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+function invalid(why: string): never {
+  throw new SnapError('STATEMENT_INVALID', `invalid statement: predicate.records ${why}`);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function checkName(v: unknown, what: string): string {
+  if (typeof v !== 'string' || v.length === 0 || utf8Length(v) > MAX_FIELD_NAME_BYTES || !isWellFormed(v)) invalid(`${what} must be a non-empty field name of at most ${MAX_FIELD_NAME_BYTES} bytes`);
+  return v;
+}
+
+/** True when a string has no lone surrogate (it has a UTF-8 form). */
+export function isWellFormed(s: string): boolean {
+  return !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
+}
+
+/** Where a record set's name comes from: its path, or its pattern. */
+export function recordSetName(m: Pick<RecordSetMember, 'path' | 'pattern'>): string {
+  return (m.path ?? m.pattern) as string;
+}
+
+/**
+ * Check the `records` member of a predicate (docs/FORMAT.md §19.6): at most {@link MAX_RECORD_SETS}
+ * sets, sorted by name (path or pattern, UTF-8 byte order) and unique; each with exactly the members
+ * its format and identity need; label counts within the limits and summing to `count`.
+ * @throws SnapError `STATEMENT_INVALID`
+ */
+export function validateRecordsMember(value: unknown): RecordSetMember[] {
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_RECORD_SETS) invalid(`must be an array of 1 to ${MAX_RECORD_SETS} record sets`);
+  let prev: string | undefined;
+  value.forEach((v, i) => {
+    const where = `[${i}]`;
+    if (!isObject(v)) invalid(`${where} must be an object`);
+    const format = v.format as RecordFormat;
+    if (!RECORD_FORMATS.includes(format)) invalid(`${where}.format must be one of ${RECORD_FORMATS.join(', ')}`);
+    const identity = v.identity as RecordIdentity;
+    if (!RECORD_IDENTITIES.includes(identity)) invalid(`${where}.identity must be one of ${RECORD_IDENTITIES.join(', ')}`);
+    const files = format === 'files';
+    if (files !== (identity === 'path')) invalid(`${where}: identity "path" goes with format "files" and only with it`);
+    const allowed = new Set(['format', 'identity', 'count', 'index', 'labels', files ? 'pattern' : 'path', ...(files ? ['labelSegment'] : ['label']), ...(identity === 'key' ? ['key'] : [])]);
+    for (const k of Object.keys(v)) if (!allowed.has(k)) invalid(`${where} has a member ${JSON.stringify(k)} that a ${format} set with identity ${identity} does not take`);
+    let name: string;
+    if (files) {
+      if (typeof v.pattern !== 'string' || v.pattern.length === 0 || utf8Length(v.pattern) > 4096 || !isWellFormed(v.pattern)) invalid(`${where}.pattern must be a non-empty string`);
+      name = v.pattern;
+      if (!Number.isSafeInteger(v.labelSegment) || (v.labelSegment as number) < 0 || (v.labelSegment as number) > MAX_LABEL_SEGMENT) invalid(`${where}.labelSegment must be an integer from 0 to ${MAX_LABEL_SEGMENT}`);
+    } else {
+      try {
+        name = validatePath(v.path as string);
+      } catch {
+        invalid(`${where}.path must be a dataset path`);
+      }
+      if ('label' in v) checkName(v.label, `${where}.label`);
+    }
+    if (prev !== undefined && compareUtf8(prev, name) >= 0) invalid(`must be sorted by path or pattern, each once (${JSON.stringify(name)})`);
+    prev = name;
+    if (identity === 'key') {
+      const key = v.key;
+      if (!Array.isArray(key) || key.length === 0 || key.length > MAX_KEY_FIELDS) invalid(`${where}.key must be an array of 1 to ${MAX_KEY_FIELDS} field names`);
+      key.forEach((k, j) => checkName(k, `${where}.key[${j}]`));
+      if (new Set(key).size !== key.length) invalid(`${where}.key names a field twice`);
+      if (typeof v.label === 'string' && key.includes(v.label)) invalid(`${where}.label is also a key field`);
+    }
+    if (!Number.isSafeInteger(v.count) || (v.count as number) < 0) invalid(`${where}.count must be a non-negative integer`);
+    const idx = v.index;
+    if (!isObject(idx) || Object.keys(idx).sort().join() !== 'merkleRoot,sha256' || typeof idx.sha256 !== 'string' || !HEX64.test(idx.sha256) || typeof idx.merkleRoot !== 'string' || !HEX64.test(idx.merkleRoot)) {
+      invalid(`${where}.index must be {merkleRoot, sha256}, each 64 lowercase hex`);
+    }
+    const labelled = files || 'label' in v;
+    if (labelled !== 'labels' in v) invalid(`${where}.labels is there exactly when the set has a label`);
+    if (labelled) {
+      const labels = v.labels;
+      if (!isObject(labels)) invalid(`${where}.labels must be an object`);
+      const names = Object.keys(labels);
+      if (names.length > MAX_LABELS) invalid(`${where}.labels has more than ${MAX_LABELS} labels`);
+      let sum = 0;
+      for (const l of names) {
+        const n = labels[l];
+        if (utf8Length(l) > MAX_LABEL_BYTES || !isWellFormed(l)) invalid(`${where}.labels has a label longer than ${MAX_LABEL_BYTES} bytes`);
+        if (!Number.isSafeInteger(n) || (n as number) < 1) invalid(`${where}.labels[${JSON.stringify(l)}] must be a positive integer`);
+        sum += n as number;
+      }
+      if (sum !== v.count) invalid(`${where}.labels must sum to count (${sum} ≠ ${String(v.count)})`);
+    }
+  });
+  return value as RecordSetMember[];
+}

@@ -1,0 +1,433 @@
+/**
+ * Builds a record index (docs/FORMAT.md §19.5) from records as a reader produces them, in bounded
+ * memory whatever the number of records: an external sort.
+ *
+ * - Each record is hashed (fingerprint, feature hash) as it arrives; the two digests go into one
+ *   packed buffer per run (never one Buffer per record: a million small Buffers cost gigabytes),
+ *   keys into an array, labels as small integers, row and line numbers into typed arrays.
+ * - A full run (at most {@link RUN_RECORDS} records or {@link RUN_KEY_CHARS} key characters) is
+ *   sorted and written to a temporary file in a compact binary form.
+ * - `finish` merges the runs (a binary heap over buffered run readers) — or, when everything fit in
+ *   one run, takes it straight from memory — and writes the index lines, hashing them (SHA-256 of
+ *   the bytes, RFC 9162 Merkle root of the lines) and counting labels as they go.
+ */
+import { closeSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
+import { createHash, hash as oneShot } from 'node:crypto';
+import { join } from 'node:path';
+import { SnapError } from '../core/errors.js';
+import { MAX_LABELS, type RecordIdentity } from '../core/records.js';
+import { MerkleTreeBuilder } from '../core/merkle.js';
+import { compareUtf8 } from '../core/paths.js';
+import { toHex } from '../core/encoding.js';
+import { leafHashOfLine, nodeHashNative } from '../io/native-hash.js';
+import { ioError } from '../io/errors.js';
+import type { RecordForms } from './canonical.js';
+
+/** Records per sorted run. */
+export const RUN_RECORDS = 1 << 19;
+/** Key characters per sorted run (keys are held as strings while a run fills). */
+export const RUN_KEY_CHARS = 48 << 20;
+/** Bytes buffered per run while merging, and per write. */
+const IO_BUFFER = 1 << 20;
+/** Index lines buffered before a write. */
+const OUT_BUFFER = 1 << 20;
+
+const sha256 = (text: string): Buffer => oneShot('sha256', text, 'buffer') as Buffer;
+
+/** What was built. */
+export interface BuiltIndex {
+  /** Records (index lines). */
+  count: number;
+  /** SHA-256 of the index bytes, hex. */
+  sha256: string;
+  /** RFC 9162 Merkle root over the lines, hex. */
+  merkleRoot: string;
+  /** Records per label (labelled sets only). */
+  labels?: Record<string, number>;
+  /** Index size in bytes. */
+  bytes: number;
+  /** Records that share their key with the record before them (only when duplicates are kept). */
+  duplicates: number;
+}
+
+/** Options of {@link IndexBuilder}. */
+export interface IndexBuilderOptions {
+  identity: RecordIdentity;
+  labelled: boolean;
+  /** A private folder for the sorted runs (removed by the caller). */
+  tmpDir: string;
+  /** The record set's name, for messages. */
+  name: string;
+  /** Refuse two records with the same key (`seal`); else keep them all (`diff`, `verify`). */
+  strictKeys: boolean;
+  /** Records per run (tests make it small to exercise the merge). */
+  runRecords?: number;
+}
+
+/** One record in the merge: where its bytes are. */
+interface Cursor {
+  key: Buffer | undefined;
+  digests: Buffer; // fingerprint ‖ feature hash, 64 bytes
+  label: number;
+  row: number;
+  line: number;
+}
+
+/** Reads one spilled run back, record by record. */
+class RunReader {
+  private fd: number;
+  private buf = Buffer.allocUnsafe(IO_BUFFER);
+  private len = 0;
+  private pos = 0;
+  private eof = false;
+  cur: Cursor | undefined;
+
+  constructor(readonly path: string, private readonly hasKey: boolean) {
+    this.fd = openSync(path, 'r');
+  }
+
+  /** Make at least `n` bytes available at `pos`; false at the end of the file. */
+  private fill(n: number): boolean {
+    if (this.len - this.pos >= n) return true;
+    if (this.eof) return false;
+    if (n > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(n, this.buf.length * 2));
+      this.buf.copy(bigger, 0, this.pos, this.len);
+      this.buf = bigger;
+    } else this.buf.copy(this.buf, 0, this.pos, this.len);
+    this.len -= this.pos;
+    this.pos = 0;
+    while (this.len < n && !this.eof) {
+      const got = readSync(this.fd, this.buf, this.len, this.buf.length - this.len, null);
+      if (got === 0) this.eof = true;
+      this.len += got;
+    }
+    return this.len - this.pos >= n;
+  }
+
+  /** Advance to the next record; `cur` is undefined at the end. */
+  next(): void {
+    if (!this.fill(4)) {
+      this.cur = undefined;
+      return;
+    }
+    const klen = this.buf.readUInt32LE(this.pos);
+    const size = 4 + klen + 64 + 2 + 16;
+    if (!this.fill(size)) throw new SnapError('INTERNAL', `${this.path}: a sorted run ends inside a record`);
+    let p = this.pos + 4;
+    // Copies, not views: the buffer is refilled under them.
+    const key = this.hasKey ? Buffer.from(this.buf.subarray(p, p + klen)) : undefined;
+    p += klen;
+    const digests = Buffer.from(this.buf.subarray(p, p + 64));
+    p += 64;
+    const label = this.buf.readUInt16LE(p);
+    const row = this.buf.readDoubleLE(p + 2);
+    const line = this.buf.readDoubleLE(p + 10);
+    this.pos += size;
+    this.cur = { key, digests, label, row, line };
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+/**
+ * An index under construction. `add` each record (synchronously), then `finish` once.
+ */
+export class IndexBuilder {
+  private readonly hasKey: boolean;
+  private readonly runMax: number;
+  private keys: string[] = [];
+  private keyChars = 0;
+  private digests: Buffer;
+  private labels: Uint16Array;
+  private rows: Float64Array;
+  private lines: Float64Array;
+  private n = 0;
+  private readonly runs: string[] = [];
+  private readonly labelIds = new Map<string, number>();
+  private readonly labelNames: string[] = [];
+  private total = 0;
+
+  constructor(private readonly opts: IndexBuilderOptions) {
+    this.hasKey = opts.identity === 'key' || opts.identity === 'path';
+    this.runMax = opts.runRecords ?? RUN_RECORDS;
+    this.digests = Buffer.allocUnsafe(64 * this.runMax);
+    this.labels = new Uint16Array(this.runMax);
+    this.rows = new Float64Array(this.runMax);
+    this.lines = new Float64Array(this.runMax);
+  }
+
+  /** Number of records added so far. */
+  get count(): number {
+    return this.total;
+  }
+
+  /**
+   * Add one record.
+   * @throws SnapError `RECORDS_LIMIT` (more than {@link MAX_LABELS} labels) | `IO_ERROR` (spilling a run)
+   */
+  add(forms: RecordForms, row: number, line: number): void {
+    const i = this.n;
+    const off = 64 * i;
+    sha256(forms.canonical).copy(this.digests, off);
+    sha256(forms.features).copy(this.digests, off + 32);
+    if (this.hasKey) {
+      const k = forms.key as string;
+      this.keys.push(k);
+      this.keyChars += k.length;
+    }
+    if (this.opts.labelled) {
+      const l = forms.label as string;
+      let id = this.labelIds.get(l);
+      if (id === undefined) {
+        if (this.labelNames.length >= MAX_LABELS) throw new SnapError('RECORDS_LIMIT', `${this.opts.name}: more than ${MAX_LABELS} distinct labels (is the label field a label?)`, { path: this.opts.name });
+        id = this.labelNames.length;
+        this.labelIds.set(l, id);
+        this.labelNames.push(l);
+      }
+      this.labels[i] = id;
+    }
+    this.rows[i] = row;
+    this.lines[i] = line;
+    this.n++;
+    this.total++;
+    if (this.n >= this.runMax || this.keyChars >= RUN_KEY_CHARS) this.spill();
+  }
+
+  /** The order of the current run's records: by key, then fingerprint, then row. */
+  private sortedRun(): Uint32Array {
+    const idx = new Uint32Array(this.n);
+    for (let i = 0; i < this.n; i++) idx[i] = i;
+    if (this.opts.identity === 'position') return idx; // records arrive in row order
+    const d = this.digests;
+    const keys = this.keys;
+    const rows = this.rows;
+    const byFeatures = this.opts.identity === 'features';
+    const cmp = (a: number, b: number): number => {
+      let c = byFeatures ? d.compare(d, 64 * b + 32, 64 * b + 64, 64 * a + 32, 64 * a + 64) : compareUtf8(keys[a] as string, keys[b] as string);
+      if (c !== 0) return c;
+      c = d.compare(d, 64 * b, 64 * b + 32, 64 * a, 64 * a + 32);
+      if (c !== 0) return c;
+      return (rows[a] as number) - (rows[b] as number);
+    };
+    return idx.sort(cmp);
+  }
+
+  /** Sort the current run and write it to a temporary file. */
+  private spill(): void {
+    if (this.n === 0) return;
+    const order = this.sortedRun();
+    const path = join(this.opts.tmpDir, `run-${this.runs.length}`);
+    let fd: number;
+    try {
+      fd = openSync(path, 'wx', 0o600);
+    } catch (e) {
+      throw ioError(e, path, 'cannot write a sorted run');
+    }
+    try {
+      const out = Buffer.allocUnsafe(IO_BUFFER);
+      let len = 0;
+      const flush = () => {
+        let off = 0;
+        while (off < len) off += writeSync(fd, out, off, len - off);
+        len = 0;
+      };
+      for (let j = 0; j < order.length; j++) {
+        const i = order[j] as number;
+        const key = this.hasKey ? Buffer.from(this.keys[i] as string, 'utf8') : undefined;
+        const klen = key ? key.length : 0;
+        const size = 4 + klen + 64 + 2 + 16;
+        if (len + size > out.length) flush();
+        if (size > out.length) {
+          // A key longer than the buffer (keys are bounded to 4 KiB, so never): write it alone.
+          const one = Buffer.allocUnsafe(size);
+          this.encode(one, 0, i, key);
+          let off = 0;
+          while (off < size) off += writeSync(fd, one, off, size - off);
+          continue;
+        }
+        len = this.encode(out, len, i, key);
+      }
+      flush();
+    } catch (e) {
+      throw ioError(e, path, 'cannot write a sorted run');
+    } finally {
+      closeSync(fd);
+    }
+    this.runs.push(path);
+    this.n = 0;
+    this.keys = [];
+    this.keyChars = 0;
+  }
+
+  private encode(out: Buffer, at: number, i: number, key: Buffer | undefined): number {
+    let p = at;
+    out.writeUInt32LE(key ? key.length : 0, p);
+    p += 4;
+    if (key) p += key.copy(out, p);
+    p += this.digests.copy(out, p, 64 * i, 64 * i + 64);
+    out.writeUInt16LE(this.labels[i] as number, p);
+    out.writeDoubleLE(this.rows[i] as number, p + 2);
+    out.writeDoubleLE(this.lines[i] as number, p + 10);
+    return p + 18;
+  }
+
+  /**
+   * Merge the runs and write the index to `outPath` (a new file).
+   * @throws SnapError `RECORDS_DUPLICATE_KEY` (strict keys: two records with one key, naming both
+   *   rows) | `IO_ERROR`
+   */
+  async finish(outPath: string): Promise<BuiltIndex> {
+    let out: number;
+    try {
+      out = openSync(outPath, 'wx', 0o600);
+    } catch (e) {
+      throw ioError(e, outPath, 'cannot write the record index');
+    }
+    const fileHash = createHash('sha256');
+    const tree = new MerkleTreeBuilder({ nodeHash: nodeHashNative });
+    const counts = new Float64Array(this.labelNames.length + 1);
+    let pending: string[] = [];
+    let pendingLen = 0;
+    let bytes = 0;
+    let duplicates = 0;
+    const identity = this.opts.identity;
+    let prevKey: string | Buffer | undefined;
+    let prevRow = 0;
+    let prevLine = 0;
+    const flush = () => {
+      if (pending.length === 0) return;
+      const buf = Buffer.from(pending.join(''), 'utf8');
+      bytes += buf.length;
+      pending = [];
+      pendingLen = 0;
+      fileHash.update(buf);
+      try {
+        let off = 0;
+        while (off < buf.length) off += writeSync(out, buf, off, buf.length - off);
+      } catch (e) {
+        throw ioError(e, outPath, 'cannot write the record index');
+      }
+    };
+    /** Emit one record, in index order. `key` is the key text (key/path) or the feature-hash bytes (features). */
+    const emit = (key: string | undefined, digests: Buffer, dOff: number, label: number, row: number, line: number): void => {
+      const features = digests.toString('hex', dOff + 32, dOff + 64);
+      let s = `{"features":"${features}","fingerprint":"${digests.toString('hex', dOff, dOff + 32)}"`;
+      if (key !== undefined) s += `,"key":${key}`;
+      if (this.opts.labelled) {
+        s += `,"label":${JSON.stringify(this.labelNames[label])}`;
+        (counts[label] as number)++;
+      }
+      s += `,"row":${row}}`;
+      tree.appendLeafHash(leafHashOfLine(s));
+      const lineText = s + '\n';
+      pending.push(lineText);
+      pendingLen += lineText.length;
+      // Duplicate keys are adjacent in index order.
+      const idKey = identity === 'features' ? features : identity === 'position' ? undefined : key;
+      if (idKey !== undefined && idKey === prevKey) {
+        if (this.opts.strictKeys && identity !== 'features') {
+          throw new SnapError(
+            'RECORDS_DUPLICATE_KEY',
+            `${this.opts.name}: key ${key} is used by two records (record ${prevRow}${prevLine ? `, line ${prevLine}` : ''} and record ${row}${line ? `, line ${line}` : ''}); keys must be unique — declare more key fields, or fix the data`,
+            { path: this.opts.name, key, rows: [prevRow, row], ...(line ? { lines: [prevLine, line] } : {}) },
+          );
+        }
+        duplicates++;
+      }
+      prevKey = idKey;
+      prevRow = row;
+      prevLine = line;
+      if (pendingLen >= OUT_BUFFER) flush();
+    };
+
+    try {
+      if (this.runs.length === 0) {
+        const order = this.sortedRun();
+        for (let j = 0; j < order.length; j++) {
+          const i = order[j] as number;
+          emit(this.hasKey ? (this.keys[i] as string) : undefined, this.digests, 64 * i, this.labels[i] as number, this.rows[i] as number, this.lines[i] as number);
+        }
+      } else {
+        this.spill();
+        this.merge(emit);
+      }
+      flush();
+      fsyncSync(out);
+    } finally {
+      closeSync(out);
+    }
+    // The run buffers are no longer needed.
+    this.digests = Buffer.alloc(0);
+    this.keys = [];
+    let labels: Record<string, number> | undefined;
+    if (this.opts.labelled) {
+      labels = Object.create(null) as Record<string, number>;
+      this.labelNames.forEach((l, i) => {
+        if ((counts[i] as number) > 0) (labels as Record<string, number>)[l] = counts[i] as number;
+      });
+    }
+    return { count: this.total, sha256: fileHash.digest('hex'), merkleRoot: toHex(tree.root()), ...(labels ? { labels } : {}), bytes, duplicates };
+  }
+
+  /** k-way merge of the spilled runs through a binary heap. */
+  private merge(emit: (key: string | undefined, digests: Buffer, dOff: number, label: number, row: number, line: number) => void): void {
+    const readers = this.runs.map((p) => new RunReader(p, this.hasKey));
+    try {
+      const byFeatures = this.opts.identity === 'features';
+      const byRow = this.opts.identity === 'position';
+      const less = (a: Cursor, b: Cursor): boolean => {
+        let c = byRow ? 0 : byFeatures ? a.digests.compare(b.digests, 32, 64, 32, 64) : Buffer.compare(a.key as Buffer, b.key as Buffer);
+        if (c === 0) c = byRow ? 0 : a.digests.compare(b.digests, 0, 32, 0, 32);
+        if (c === 0) c = a.row - b.row;
+        return c < 0;
+      };
+      const heap: RunReader[] = [];
+      const up = (i: number) => {
+        while (i > 0) {
+          const p = (i - 1) >> 1;
+          if (!less((heap[i] as RunReader).cur as Cursor, (heap[p] as RunReader).cur as Cursor)) break;
+          [heap[i], heap[p]] = [heap[p] as RunReader, heap[i] as RunReader];
+          i = p;
+        }
+      };
+      const down = (i: number) => {
+        for (;;) {
+          const l = 2 * i + 1;
+          const r = l + 1;
+          let m = i;
+          if (l < heap.length && less((heap[l] as RunReader).cur as Cursor, (heap[m] as RunReader).cur as Cursor)) m = l;
+          if (r < heap.length && less((heap[r] as RunReader).cur as Cursor, (heap[m] as RunReader).cur as Cursor)) m = r;
+          if (m === i) return;
+          [heap[i], heap[m]] = [heap[m] as RunReader, heap[i] as RunReader];
+          i = m;
+        }
+      };
+      for (const r of readers) {
+        r.next();
+        if (r.cur) {
+          heap.push(r);
+          up(heap.length - 1);
+        }
+      }
+      while (heap.length > 0) {
+        const top = heap[0] as RunReader;
+        const c = top.cur as Cursor;
+        emit(c.key ? c.key.toString('utf8') : undefined, c.digests, 0, c.label, c.row, c.line);
+        top.next();
+        if (top.cur) down(0);
+        else {
+          const last = heap.pop() as RunReader;
+          if (heap.length > 0) {
+            heap[0] = last;
+            down(0);
+          }
+        }
+      }
+    } finally {
+      for (const r of readers) r.close();
+    }
+  }
+}

@@ -1,0 +1,277 @@
+/**
+ * Canonical forms of records (docs/FORMAT.md §19.3). A record's fingerprint is the SHA-256 of its
+ * canonical form; its feature hash is the SHA-256 of the canonical form without its key and label
+ * fields. Every form is RFC 8785 (JCS) JSON of an object, so a reader in any language can recompute
+ * it:
+ * - CSV / TSV: `{column: raw field string}` — the fields exactly as the file holds them after CSV
+ *   unquoting (no trimming, no number parsing), so `1.0` and `1` are different values;
+ * - JSONL: the line's object, as RFC 8785 serializes it;
+ * - Parquet: `{column: value}` with the exact value: INT64 and timestamps as decimal strings, other
+ *   integers and floats as JSON numbers, NaN and ±Infinity as the strings `NaN`, `Infinity`,
+ *   `-Infinity`, byte arrays as lowercase hex, UTF-8 strings as strings, lists and structs as JSON
+ *   arrays and objects;
+ * - files: `{"label": label segment, "path": path without it, "sha256": content digest}`.
+ *
+ * Pure: strings in, strings out. Errors are SnapErrors without a location; the readers add the file
+ * and line.
+ */
+import { SnapError } from '../core/errors.js';
+import { isWellFormed, MAX_LABEL_BYTES } from '../core/records.js';
+import { utf8Length } from '../core/paths.js';
+
+/** Longest key (the RFC 8785 text of its value array), in UTF-8 bytes. */
+export const MAX_KEY_BYTES = 4096;
+/** Deepest nesting of a JSON or Parquet value. */
+export const MAX_DEPTH = 64;
+
+function malformed(why: string): never {
+  throw new SnapError('RECORDS_MALFORMED', why);
+}
+
+/** RFC 8785 (JCS) serialization of a string: ECMAScript JSON.stringify of a well-formed string. */
+export function jcsString(s: string): string {
+  if (!isWellFormed(s)) malformed('a string holds a lone surrogate (not valid Unicode)');
+  return JSON.stringify(s);
+}
+
+/**
+ * RFC 8785 (JCS) serialization of a JSON value as `JSON.parse` returns it: members sorted by UTF-16
+ * code units, numbers in ECMAScript form, strings escaped as JSON.stringify does. Equal to the
+ * `canonicalize` package on every JSON value (a property test checks this); written here because it
+ * runs once per record.
+ * @throws SnapError `RECORDS_MALFORMED` for a lone surrogate, a non-finite number, a value that is
+ *   not JSON, or nesting deeper than {@link MAX_DEPTH}
+ */
+export function jcs(v: unknown, depth = 0): string {
+  switch (typeof v) {
+    case 'string':
+      return jcsString(v);
+    case 'number':
+      if (!Number.isFinite(v)) malformed('a number is not finite');
+      return JSON.stringify(v);
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'object': {
+      if (v === null) return 'null';
+      if (depth >= MAX_DEPTH) malformed(`values nested deeper than ${MAX_DEPTH} levels`);
+      if (Array.isArray(v)) {
+        let s = '[';
+        for (let i = 0; i < v.length; i++) s += (i ? ',' : '') + jcs(v[i], depth + 1);
+        return s + ']';
+      }
+      const o = v as Record<string, unknown>;
+      const names = Object.keys(o).sort();
+      let s = '{';
+      for (let i = 0; i < names.length; i++) {
+        const k = names[i] as string;
+        s += (i ? ',' : '') + jcsString(k) + ':' + jcs(o[k], depth + 1);
+      }
+      return s + '}';
+    }
+    default:
+      return malformed(`a value of type ${typeof v} has no JSON form`);
+  }
+}
+
+/** The three texts every record yields: the inputs of its fingerprint, feature hash and key. */
+export interface RecordForms {
+  /** Canonical form of the whole record (UTF-8 of it → fingerprint). */
+  canonical: string;
+  /** Canonical form without key and label fields (→ feature hash). */
+  features: string;
+  /** RFC 8785 array of the key values (identity `key` / `path`); undefined otherwise. */
+  key: string | undefined;
+  /** The label as text; undefined without a label. */
+  label: string | undefined;
+}
+
+/** How one record set is read: its key fields and label field. */
+export interface RecordFields {
+  /** Key fields, in order; empty or undefined: no declared key. */
+  key?: readonly string[];
+  /** The label field. */
+  label?: string;
+}
+
+function checkLabel(label: string): string {
+  if (utf8Length(label) > MAX_LABEL_BYTES) throw new SnapError('RECORDS_LIMIT', `a label is longer than ${MAX_LABEL_BYTES} bytes`);
+  return label;
+}
+
+function checkKey(text: string): string {
+  if (utf8Length(text) > MAX_KEY_BYTES) throw new SnapError('RECORDS_LIMIT', `a key is longer than ${MAX_KEY_BYTES} bytes`);
+  return text;
+}
+
+/**
+ * The shape of a CSV or TSV file, from its header row: which column is which, precomputed so that
+ * each row costs one string concatenation per field.
+ */
+export class CsvShape {
+  readonly columns: readonly string[];
+  private readonly order: { index: number; prefix: string; feature: boolean }[];
+  private readonly keyIndex: number[];
+  private readonly labelIndex: number;
+
+  /**
+   * @param header the header row's fields
+   * @throws SnapError `RECORDS_MALFORMED` (a column named twice, or a lone surrogate in a name) |
+   *   `RECORDS_KEY_MISSING` (a key column not in the header) | `RECORDS_LABEL_MISSING` (the label column not in the header)
+   */
+  constructor(header: readonly string[], fields: RecordFields) {
+    const seen = new Set<string>();
+    for (const h of header) {
+      if (seen.has(h)) malformed(`the header names column ${JSON.stringify(h)} twice`);
+      seen.add(h);
+    }
+    this.columns = header;
+    const idx = (name: string) => header.indexOf(name);
+    this.keyIndex = (fields.key ?? []).map((k) => {
+      const i = idx(k);
+      if (i < 0) throw new SnapError('RECORDS_KEY_MISSING', `key column ${JSON.stringify(k)} is not in the header (columns: ${header.map((h) => JSON.stringify(h)).join(', ')})`, { column: k });
+      return i;
+    });
+    this.labelIndex = fields.label === undefined ? -1 : idx(fields.label);
+    if (fields.label !== undefined && this.labelIndex < 0) {
+      throw new SnapError('RECORDS_LABEL_MISSING', `label column ${JSON.stringify(fields.label)} is not in the header (columns: ${header.map((h) => JSON.stringify(h)).join(', ')})`, { column: fields.label });
+    }
+    const names = header.map((h, index) => ({ h, index })).sort((a, b) => (a.h < b.h ? -1 : a.h > b.h ? 1 : 0));
+    this.order = names.map(({ h, index }) => ({ index, prefix: jcsString(h) + ':', feature: index !== this.labelIndex && !this.keyIndex.includes(index) }));
+  }
+
+  /**
+   * The forms of one row (as many fields as the header, raw strings).
+   * @throws SnapError `RECORDS_KEY_EMPTY` | `RECORDS_LIMIT` | `RECORDS_MALFORMED`
+   */
+  forms(row: readonly string[]): RecordForms {
+    let canonical = '{';
+    let features = '{';
+    for (let i = 0; i < this.order.length; i++) {
+      const o = this.order[i] as (typeof this.order)[number];
+      const member = o.prefix + JSON.stringify(row[o.index] as string);
+      canonical += (i ? ',' : '') + member;
+      if (o.feature) features += (features.length > 1 ? ',' : '') + member;
+    }
+    let key: string | undefined;
+    if (this.keyIndex.length > 0) {
+      key = '[';
+      for (let j = 0; j < this.keyIndex.length; j++) {
+        const v = row[this.keyIndex[j] as number] as string;
+        if (v === '') throw new SnapError('RECORDS_KEY_EMPTY', `key column ${JSON.stringify(this.columns[this.keyIndex[j] as number])} is empty`);
+        key += (j ? ',' : '') + JSON.stringify(v);
+      }
+      key = checkKey(key + ']');
+    }
+    return { canonical: canonical + '}', features: features + '}', key, label: this.labelIndex < 0 ? undefined : checkLabel(row[this.labelIndex] as string) };
+  }
+}
+
+/** Text of a JSON label value: a string as itself, a number or boolean as its RFC 8785 form. */
+function labelText(v: unknown, name: string): string {
+  if (typeof v === 'string') return checkLabel(v);
+  if (typeof v === 'number' || typeof v === 'boolean') return jcs(v);
+  if (v === undefined) throw new SnapError('RECORDS_LABEL_MISSING', `the record has no label field ${JSON.stringify(name)}`, { field: name });
+  throw new SnapError('RECORDS_LABEL_MISSING', `label field ${JSON.stringify(name)} is ${v === null ? 'null' : 'not a string, number or boolean'}`, { field: name });
+}
+
+/**
+ * The forms of a JSON object record (a JSONL line, or a Parquet row after {@link parquetValue}).
+ * Key values must be strings (non-empty), numbers or booleans.
+ * @throws SnapError `RECORDS_MALFORMED` (not an object, a value with no JSON form) |
+ *   `RECORDS_KEY_MISSING` | `RECORDS_KEY_EMPTY` | `RECORDS_LABEL_MISSING` | `RECORDS_LIMIT`
+ */
+export function objectForms(o: unknown, fields: RecordFields): RecordForms {
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) malformed('a record must be a JSON object');
+  const rec = o as Record<string, unknown>;
+  const keyFields = fields.key ?? [];
+  const names = Object.keys(rec).sort();
+  let canonical = '{';
+  let features = '{';
+  for (let i = 0; i < names.length; i++) {
+    const k = names[i] as string;
+    const member = jcsString(k) + ':' + jcs(rec[k], 1);
+    canonical += (i ? ',' : '') + member;
+    if (k !== fields.label && !keyFields.includes(k)) features += (features.length > 1 ? ',' : '') + member;
+  }
+  let key: string | undefined;
+  if (keyFields.length > 0) {
+    key = '[';
+    keyFields.forEach((k, j) => {
+      if (!Object.prototype.hasOwnProperty.call(rec, k)) throw new SnapError('RECORDS_KEY_MISSING', `the record has no key field ${JSON.stringify(k)}`, { field: k });
+      const v = rec[k];
+      if (v === null || v === '') throw new SnapError('RECORDS_KEY_EMPTY', `key field ${JSON.stringify(k)} is ${v === null ? 'null' : 'empty'}`, { field: k });
+      if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') malformed(`key field ${JSON.stringify(k)} is not a string, number or boolean`);
+      key += (j ? ',' : '') + jcs(v);
+    });
+    key = checkKey(key + ']');
+  }
+  const label = fields.label === undefined ? undefined : labelText(Object.prototype.hasOwnProperty.call(rec, fields.label) ? rec[fields.label] : undefined, fields.label);
+  return { canonical: canonical + '}', features: features + '}', key, label };
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** Lowercase hex of bytes. */
+function hexOf(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += HEX[b[i] as number];
+  return s;
+}
+
+/**
+ * A Parquet value as hyparquet returns it (with the parsers of `read-parquet.ts`), turned into the
+ * JSON value its canonical form uses: bigint → decimal string; NaN, ±Infinity → `"NaN"`,
+ * `"Infinity"`, `"-Infinity"`; byte arrays → lowercase hex; typed arrays → arrays; objects and
+ * arrays recursively; undefined → null.
+ * @throws SnapError `RECORDS_UNSUPPORTED` for a value of another kind (e.g. a Date from a parser
+ *   this module did not set); `RECORDS_MALFORMED` for nesting deeper than {@link MAX_DEPTH}
+ */
+export function parquetValue(v: unknown, depth = 0): unknown {
+  if (v === null || v === undefined) return null;
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return v;
+    case 'bigint':
+      return v.toString();
+    case 'number':
+      return Number.isFinite(v) ? v : Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
+    case 'object': {
+      if (depth >= MAX_DEPTH) malformed(`values nested deeper than ${MAX_DEPTH} levels`);
+      if (v instanceof Uint8Array) return hexOf(v);
+      if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<unknown>, (x) => parquetValue(x, depth + 1));
+      if (Array.isArray(v)) return v.map((x) => parquetValue(x, depth + 1));
+      if (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null) {
+        const out: Record<string, unknown> = Object.create(null); // a column named __proto__ stays a column
+        for (const [k, x] of Object.entries(v)) out[k] = parquetValue(x, depth + 1);
+        return out;
+      }
+      throw new SnapError('RECORDS_UNSUPPORTED', `a Parquet value of kind ${Object.prototype.toString.call(v)} has no canonical form`);
+    }
+    default:
+      throw new SnapError('RECORDS_UNSUPPORTED', `a Parquet value of type ${typeof v} has no canonical form`);
+  }
+}
+
+/**
+ * The forms of one file of a `files` set: the record `{"label", "path", "sha256"}` with key
+ * `[path]` (the path without its label segment) and features `{"sha256"}`.
+ * @param path the dataset path
+ * @param sha256 its content digest (64 hex)
+ * @param labelSegment which `/`-separated segment is the label (0-based)
+ * @returns undefined when the path has no such segment (or only that segment)
+ */
+export function fileForms(path: string, sha256: string, labelSegment: number): RecordForms | undefined {
+  const segs = path.split('/');
+  if (segs.length <= labelSegment + 1) return undefined;
+  const label = checkLabel(segs[labelSegment] as string);
+  segs.splice(labelSegment, 1);
+  const rest = segs.join('/');
+  const p = jcsString(rest);
+  return {
+    canonical: `{"label":${jcsString(label)},"path":${p},"sha256":"${sha256}"}`,
+    features: `{"sha256":"${sha256}"}`,
+    key: checkKey(`[${p}]`),
+    label,
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * `snap check B --against A`: the review gate for a legitimate new version of a dataset. A record
+ * diff (`diff-sets.ts`) is held against thresholds (`thresholds.ts`); each threshold crossed is a
+ * breach, and any breach fails the gate. Pure.
+ */
+import type { RecordsReport } from './diff-sets.js';
+import type { RecordSetDiff } from './record-report.js';
+import type { LabelShift } from './stats.js';
+import type { Thresholds } from './thresholds.js';
+
+/** One threshold crossed. */
+export interface Breach {
+  /** The record set's name, or `*` for the whole dataset. */
+  set: string;
+  /** The threshold's name (`maxLabelChanges`, …), or `unavailable` / `newLabels` / `vanishedLabels`. */
+  rule: string;
+  value: number | string[] | string;
+  limit?: number | boolean;
+  message: string;
+}
+
+/** Groups of B that A does not have (by identity for duplicates, by features for conflicts). */
+function newOnB(d: RecordSetDiff): { duplicates: number; conflicts: number } {
+  const dupA = new Set(d.duplicates.filter((g) => g.side === 'a').map((g) => `${g.identity}\u0000${g.label ?? ''}`));
+  const conA = new Set(d.conflicts.filter((g) => g.side === 'a').map((g) => g.features));
+  return {
+    duplicates: d.duplicates.filter((g) => g.side === 'b' && !dupA.has(`${g.identity}\u0000${g.label ?? ''}`)).length,
+    conflicts: d.conflicts.filter((g) => g.side === 'b' && !conA.has(g.features)).length,
+  };
+}
+
+function shiftBreaches(set: string, s: LabelShift, t: Thresholds, out: Breach[]): void {
+  const over = (rule: keyof Thresholds, value: number | null, limit: number | undefined, what: string) => {
+    if (limit === undefined || value === null || !(value > limit)) return;
+    out.push({ set, rule, value, limit, message: `${what} ${value.toFixed(4)} is above ${limit}` });
+  };
+  over('maxShift', s.lInf, t.maxShift, "a label's share moved by (L∞)");
+  over('maxJsDistance', s.jsDistance, t.maxJsDistance, 'Jensen–Shannon distance');
+  over('maxPsi', s.psi, t.maxPsi, 'PSI');
+  if (t.minChiSquareP !== undefined && s.chiSquare && s.chiSquare.p < t.minChiSquareP) {
+    out.push({ set, rule: 'minChiSquareP', value: s.chiSquare.p, limit: t.minChiSquareP, message: `χ² test p-value ${s.chiSquare.p.toExponential(2)} is below ${t.minChiSquareP}` });
+  }
+  if (!t.allowNewLabels && s.newLabels.length > 0) out.push({ set, rule: 'newLabels', value: s.newLabels, limit: false, message: `new labels: ${s.newLabels.join(', ')}` });
+  if (!t.allowVanishedLabels && s.vanishedLabels.length > 0) out.push({ set, rule: 'vanishedLabels', value: s.vanishedLabels, limit: false, message: `vanished labels: ${s.vanishedLabels.join(', ')}` });
+}
+
+/**
+ * The breaches of a records report against thresholds. Duplicates and conflicting labels count
+ * only when new in B (A, the reviewed baseline, already had the others); a set that could not be
+ * compared is a breach (fail closed).
+ */
+export function checkRecords(r: RecordsReport, t: Thresholds): Breach[] {
+  const out: Breach[] = [];
+  const over = (set: string, rule: keyof Thresholds, value: number, limit: number | undefined, what: string) => {
+    if (limit !== undefined && value > limit) out.push({ set, rule, value, limit, message: `${what}: ${value} (at most ${limit})` });
+  };
+  for (const u of r.unavailable) out.push({ set: u.name, rule: 'unavailable', value: u.reason, message: `not compared: ${u.reason}` });
+  for (const d of r.sets) {
+    const s = d.summary;
+    over(d.name, 'maxLabelChanges', s.labelChanges, t.maxLabelChanges, 'labels changed on existing records');
+    over(d.name, 'maxModified', s.modified, t.maxModified, 'records modified');
+    over(d.name, 'maxRemoved', s.removed, t.maxRemoved, 'records removed');
+    const fresh = newOnB(d);
+    over(d.name, 'maxDuplicates', fresh.duplicates, t.maxDuplicates, 'new duplicate keys or records');
+    over(d.name, 'maxConflicts', fresh.conflicts, t.maxConflicts, 'new groups of conflicting labels');
+    if (t.maxAddedShare !== undefined && s.added > 0) {
+      const share = d.a.records > 0 ? s.added / d.a.records : Number.POSITIVE_INFINITY;
+      if (share > t.maxAddedShare) out.push({ set: d.name, rule: 'maxAddedShare', value: share, limit: t.maxAddedShare, message: `records added: ${s.added}, ${Number.isFinite(share) ? `${(100 * share).toFixed(1)} %` : 'all'} of ${d.a.records} (at most ${(100 * t.maxAddedShare).toFixed(1)} %)` });
+    }
+    if (d.shift) shiftBreaches(d.name, d.shift, t, out);
+  }
+  if (r.dataset && r.sets.filter((d) => d.shift).length > 1) shiftBreaches('*', r.dataset, t, out);
+  return out;
+}

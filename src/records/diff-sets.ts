@@ -1,0 +1,272 @@
+/**
+ * Record diffs of every record set two sides share (docs/DESIGN.md, "Record forensics"). A side is a
+ * snapshot — its signed `predicate.records` and the index objects in a store — or a dataset folder,
+ * whose record files are indexed on the fly, with the snapshot side's definitions (or, for two
+ * folders, the rules of a `snap.json`). Works with indexes only: the data of a snapshot is never read,
+ * so two `--manifest-only` snapshots compare as well as any.
+ */
+import { existsSync, promises as fsp } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ignore from 'ignore';
+import { SnapError } from '../core/errors.js';
+import { isSymlinkEntry } from '../core/manifest.js';
+import { compareUtf8 } from '../core/paths.js';
+import { recordSetName, type RecordFormat, type RecordIdentity, type RecordSetMember } from '../core/records.js';
+import { manifestEntryRuns } from '../io/manifest-file.js';
+import { RuleSet, tabularSpec, type RecordConfig, type RecordSetSpec } from './config.js';
+import { FileSetIndexer, indexTabularFile } from './index-file.js';
+import type { IndexExpectation } from './read-index.js';
+import { diffIndexFiles } from './diff-index-files.js';
+import { RecordDiffCollector, type RecordSetDiff } from './record-report.js';
+import { conflictGroups } from './conflicts.js';
+import { labelShift, sumLabels, type LabelShift } from './stats.js';
+
+/** A snapshot side: its record sets, and where index objects may be found. */
+export interface SnapshotRecordSide {
+  kind: 'snapshot';
+  members: readonly RecordSetMember[];
+  /** Its manifest (to know which files it has). */
+  manifestPath: string;
+  /** `objects/sha256` folders of stores that may hold its index objects (checked by digest). */
+  objectDirs: readonly string[];
+}
+
+/** A folder side: its files, as a manifest made by scanning it. */
+export interface FolderRecordSide {
+  kind: 'folder';
+  dir: string;
+  manifestPath: string;
+  /** The folder's own `snap.json`, used when both sides are folders. */
+  config?: RecordConfig;
+}
+
+export type RecordSide = SnapshotRecordSide | FolderRecordSide;
+
+/** A record set that could not be compared, and why. */
+export interface UnavailableSet {
+  name: string;
+  side: 'a' | 'b' | 'both';
+  reason: string;
+}
+
+/** The record part of a diff. */
+export interface RecordsReport {
+  sets: RecordSetDiff[];
+  unavailable: UnavailableSet[];
+  /** Totals over the sets. */
+  summary: { sets: number; unchanged: number; added: number; removed: number; modified: number; flipped: number; labelChanges: number; duplicates: { a: number; b: number }; conflicts: { a: number; b: number } };
+  /** The dataset's label distribution (labelled sets summed) and its shift. */
+  dataset?: LabelShift;
+}
+
+/** How a set is defined: what a statement member says, less its digests. */
+export interface SetDefinition {
+  name: string;
+  format: RecordFormat;
+  identity: RecordIdentity;
+  key?: string[];
+  label?: string;
+  labelSegment?: number;
+}
+
+const defOf = (m: RecordSetMember): SetDefinition => ({
+  name: recordSetName(m),
+  format: m.format,
+  identity: m.identity,
+  ...(m.key ? { key: m.key } : {}),
+  ...(m.label !== undefined ? { label: m.label } : {}),
+  ...(m.labelSegment !== undefined ? { labelSegment: m.labelSegment } : {}),
+});
+
+const sameDef = (x: SetDefinition, y: SetDefinition) => JSON.stringify(x) === JSON.stringify(y);
+const labelledDef = (d: SetDefinition) => d.label !== undefined || d.format === 'files';
+const specOf = (d: SetDefinition): RecordSetSpec => ({ format: d.format, identity: d.identity, ...(d.key ? { key: d.key } : {}), ...(d.label !== undefined ? { label: d.label } : {}) });
+
+/** Where one side's index of a set comes from. */
+type Source = { kind: 'index'; path: string; x: IndexExpectation; member?: RecordSetMember } | { kind: 'empty' } | { kind: 'unavailable'; reason: string };
+
+/** The path of a store object named `hex`, in the first of `dirs` that has it. */
+function findObject(dirs: readonly string[], hex: string): string | undefined {
+  for (const d of dirs) {
+    const p = join(d, hex.slice(0, 2), hex.slice(2));
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+/** Definitions from a folder's `snap.json` rules applied to its manifest. */
+async function definitionsFromRules(config: RecordConfig, manifestPath: string): Promise<SetDefinition[]> {
+  const rules = new RuleSet(config.rules);
+  const out: SetDefinition[] = [];
+  const files = new Set<string>();
+  for await (const run of manifestEntryRuns(manifestPath, {})) {
+    for (const e of run) {
+      if (isSymlinkEntry(e)) continue;
+      const rule = rules.match(e.path);
+      if (!rule) continue;
+      if (rule.format === 'files') {
+        if (!files.has(rule.pattern)) {
+          files.add(rule.pattern);
+          out.push({ name: rule.pattern, format: 'files', identity: 'path', labelSegment: rule.labelSegment as number });
+        }
+        continue;
+      }
+      const spec = tabularSpec(rule, e.path);
+      if (spec) out.push({ name: e.path, ...spec });
+    }
+  }
+  return out;
+}
+
+/**
+ * Compare the records of two sides, set by set. A tabular file of a folder side with the same digest
+ * as on the snapshot side is not read: the snapshot's signed index describes exactly those bytes.
+ * @returns undefined when neither side defines any record set
+ * @throws SnapError from reading or indexing (`RECORDS_*`, `OBJECT_CORRUPT`, `IO_ERROR`)
+ */
+export async function diffRecordSides(a: RecordSide, b: RecordSide): Promise<RecordsReport | undefined> {
+  // 1. The sets to compare, and their definitions.
+  const defs = new Map<string, SetDefinition>();
+  const unavailable: UnavailableSet[] = [];
+  const snapshots = ([a, b] as const).filter((s): s is SnapshotRecordSide => s.kind === 'snapshot');
+  if (snapshots.length > 0) {
+    for (const s of snapshots) {
+      for (const m of s.members) {
+        const d = defOf(m);
+        const had = defs.get(d.name);
+        if (had && !sameDef(had, d)) {
+          unavailable.push({ name: d.name, side: 'both', reason: 'the two snapshots index this set differently (format, identity, key or label)' });
+          defs.delete(d.name);
+          continue;
+        }
+        if (!unavailable.some((u) => u.name === d.name)) defs.set(d.name, d);
+      }
+    }
+  } else {
+    // Two folders: B's rules (else A's), applied to the files of both.
+    const config = (b as FolderRecordSide).config?.rules.length ? (b as FolderRecordSide).config : (a as FolderRecordSide).config;
+    if (config && config.rules.length > 0) for (const m of [a.manifestPath, b.manifestPath]) for (const d of await definitionsFromRules(config, m)) defs.set(d.name, d);
+  }
+  if (defs.size === 0 && unavailable.length === 0) return undefined;
+
+  const tmp = await fsp.mkdtemp(join(tmpdir(), 'snap-records-'));
+  try {
+    // 2. One pass over each side's manifest: which record files it has (and their digests), and the
+    //    files of label-folder sets (folder sides build those indexes here).
+    const tabular = [...defs.values()].filter((d) => d.format !== 'files');
+    const tabularNames = new Set(tabular.map((d) => d.name));
+    const filesDefs = [...defs.values()].filter((d) => d.format === 'files');
+    const scan = async (side: RecordSide, tag: string) => {
+      const digests = new Map<string, string>();
+      const builders = side.kind === 'folder' ? filesDefs.map((d) => ({ d, ig: ignore().add(d.name), ix: new FileSetIndexer(d.name, d.labelSegment as number, { tmpDir: tmp, strictKeys: false }) })) : [];
+      for await (const run of manifestEntryRuns(side.manifestPath, {})) {
+        for (const e of run) {
+          if (isSymlinkEntry(e)) continue;
+          if (tabularNames.has(e.path)) digests.set(e.path, e.sha256);
+          else for (const bd of builders) if (bd.ig.ignores(e.path)) {
+            await bd.ix.add(e);
+            break;
+          }
+        }
+      }
+      const filesIndexes = new Map<string, string | undefined>();
+      for (const bd of builders) {
+        const out = join(tmp, `files-${tag}-${filesIndexes.size}`);
+        filesIndexes.set(bd.d.name, (await bd.ix.finish(out)) ? out : undefined);
+      }
+      return { digests, filesIndexes };
+    };
+    const seenA = await scan(a, 'a');
+    const seenB = await scan(b, 'b');
+
+    const memberOf = (side: RecordSide, name: string) => (side.kind === 'snapshot' ? side.members.find((m) => recordSetName(m) === name) : undefined);
+    let built = 0;
+    const source = async (side: RecordSide, seen: typeof seenA, other: RecordSide, otherSeen: typeof seenA, d: SetDefinition): Promise<Source> => {
+      const x = (member?: RecordSetMember): IndexExpectation => ({ identity: d.identity, labelled: labelledDef(d), name: d.name, ...(member ? { sha256: member.index.sha256, count: member.count } : {}) });
+      if (side.kind === 'snapshot') {
+        const m = memberOf(side, d.name);
+        if (!m) {
+          if (d.format !== 'files' && !seen.digests.has(d.name)) return { kind: 'empty' };
+          return { kind: 'unavailable', reason: 'this snapshot has no record index for it (sealed without a record rule for it)' };
+        }
+        const path = findObject(side.objectDirs, m.index.sha256);
+        if (!path) return { kind: 'unavailable', reason: `its record index object ${m.index.sha256.slice(0, 12)}… is not in the store` };
+        return { kind: 'index', path, x: x(m), member: m };
+      }
+      if (d.format === 'files') {
+        const p = seen.filesIndexes.get(d.name);
+        return p ? { kind: 'index', path: p, x: x() } : { kind: 'empty' };
+      }
+      const digest = seen.digests.get(d.name);
+      if (digest === undefined) return { kind: 'empty' };
+      // The same bytes as the snapshot side's file: its signed index describes them.
+      const om = memberOf(other, d.name);
+      if (om && otherSeen.digests.get(d.name) === digest) {
+        const p = findObject((other as SnapshotRecordSide).objectDirs, om.index.sha256);
+        if (p) return { kind: 'index', path: p, x: x(om), member: om };
+      }
+      const out = join(tmp, `index-${built++}`);
+      await indexTabularFile({ abs: join(side.dir, ...d.name.split('/')), rel: d.name, spec: specOf(d), tmpDir: tmp, outPath: out, strictKeys: false, expectSha256: digest });
+      return { kind: 'index', path: out, x: x() };
+    };
+
+    // 3. Each set: merge-join, conflicts, label shift.
+    const sets: RecordSetDiff[] = [];
+    for (const d of [...defs.values()].sort((p, q) => compareUtf8(p.name, q.name))) {
+      const sa = await source(a, seenA, b, seenB, d);
+      const sb = await source(b, seenB, a, seenA, d);
+      if (sa.kind === 'unavailable' || sb.kind === 'unavailable') {
+        const both = sa.kind === 'unavailable' && sb.kind === 'unavailable';
+        unavailable.push({ name: d.name, side: both ? 'both' : sa.kind === 'unavailable' ? 'a' : 'b', reason: (sa.kind === 'unavailable' ? sa.reason : (sb as { reason: string }).reason) });
+        continue;
+      }
+      const collector = new RecordDiffCollector(d.identity);
+      const side = (src: Source) => ({ path: src.kind === 'index' ? src.path : undefined, x: src.kind === 'index' ? src.x : { identity: d.identity, labelled: labelledDef(d), name: d.name } });
+      const { counts, candidates } = await diffIndexFiles(side(sa), side(sb), d.identity, collector);
+      for (const [s, labels] of [[sa, counts.labelsA], [sb, counts.labelsB]] as const) {
+        if (s.kind === 'index' && s.member?.labels && JSON.stringify(sortedCounts(s.member.labels)) !== JSON.stringify(sortedCounts(labels))) {
+          throw new SnapError('RECORDS_INDEX_MALFORMED', `the record index of ${d.name} does not have the label counts its statement signed`, { path: d.name });
+        }
+      }
+      const conflicts = [
+        ...(sa.kind === 'index' ? await conflictGroups(sa.path, sa.x, 'a', candidates.a) : []),
+        ...(sb.kind === 'index' ? await conflictGroups(sb.path, sb.x, 'b', candidates.b) : []),
+      ];
+      sets.push(collector.report(d, counts, conflicts));
+    }
+    const total = (f: (s: RecordSetDiff) => number) => sets.reduce((n, s) => n + f(s), 0);
+    const labelled = sets.filter((s) => s.a.labels && s.b.labels);
+    return {
+      sets,
+      unavailable,
+      summary: {
+        sets: sets.length,
+        unchanged: total((s) => s.summary.unchanged),
+        added: total((s) => s.summary.added),
+        removed: total((s) => s.summary.removed),
+        modified: total((s) => s.summary.modified),
+        flipped: total((s) => s.summary.flipped),
+        labelChanges: total((s) => s.summary.labelChanges),
+        duplicates: { a: total((s) => s.summary.duplicates.a), b: total((s) => s.summary.duplicates.b) },
+        conflicts: { a: total((s) => s.summary.conflicts.a), b: total((s) => s.summary.conflicts.b) },
+      },
+      ...(labelled.length > 0 ? { dataset: labelShift(sumLabels(labelled.map((s) => s.a.labels as Record<string, number>)), sumLabels(labelled.map((s) => s.b.labels as Record<string, number>))) } : {}),
+    };
+  } finally {
+    await fsp.rm(tmp, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+function sortedCounts(m: Record<string, number>): [string, number][] {
+  return Object.keys(m)
+    .sort()
+    .map((k) => [k, m[k] as number]);
+}
+
+/** True when a records report found a difference in any set. */
+export function recordsDiffer(r: RecordsReport | undefined): boolean {
+  if (!r) return false;
+  const s = r.summary;
+  return s.added + s.removed + s.modified + s.flipped > 0;
+}

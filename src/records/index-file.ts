@@ -1,0 +1,157 @@
+/**
+ * Indexing one record set: a tabular file read by its reader, or the files of a label-folder set
+ * taken from a manifest, into a record index file (docs/FORMAT.md §19.5).
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { SnapError, isSnapError } from '../core/errors.js';
+import type { RecordSetMember } from '../core/records.js';
+import { fileForms } from './canonical.js';
+import type { RecordSetSpec } from './config.js';
+import { IndexBuilder, type BuiltIndex } from './build-index.js';
+import { linesOfRows, readDelimited } from './read-delimited.js';
+import { readJsonl } from './read-jsonl.js';
+import { readParquet } from './read-parquet.js';
+import type { ReadResult, RecordSink } from './read-common.js';
+
+/** Options of {@link indexTabularFile}. */
+export interface IndexFileOptions {
+  /** The file on disk. */
+  abs: string;
+  /** Its dataset path. */
+  rel: string;
+  spec: RecordSetSpec;
+  /** A private folder for temporary runs (a subfolder is made and removed). */
+  tmpDir: string;
+  /** Where the index is written (a new file). */
+  outPath: string;
+  /** Refuse duplicate keys (seal). */
+  strictKeys: boolean;
+  /** The digest the file must have (its manifest entry): else `FILE_CHANGED`. */
+  expectSha256?: string;
+  /** Records per sorted run (tests). */
+  runRecords?: number;
+}
+
+/** Run `fn` with a fresh private folder under `parent`, removed afterwards. */
+async function withRunDir<T>(parent: string, fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await fsp.mkdtemp(join(parent, 'runs-'));
+  try {
+    return await fn(dir);
+  } finally {
+    await fsp.rm(dir, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+/**
+ * Read a tabular file and write its record index.
+ * @throws SnapError every code of the readers (`RECORDS_*`, `NOT_FOUND`, `IO_ERROR`) |
+ *   `RECORDS_DUPLICATE_KEY` (strict) | `FILE_CHANGED` (the bytes read are not `expectSha256`)
+ */
+export async function indexTabularFile(o: IndexFileOptions): Promise<{ built: BuiltIndex; read: ReadResult }> {
+  return withRunDir(o.tmpDir, async (runs) => {
+    const builder = new IndexBuilder({ identity: o.spec.identity, labelled: o.spec.label !== undefined, tmpDir: runs, name: o.rel, strictKeys: o.strictKeys, runRecords: o.runRecords });
+    const sink: RecordSink = (forms, row, line) => builder.add(forms, row, line);
+    const fields = { ...(o.spec.key ? { key: o.spec.key } : {}), ...(o.spec.label !== undefined ? { label: o.spec.label } : {}) };
+    let read: ReadResult;
+    switch (o.spec.format) {
+      case 'csv':
+      case 'tsv':
+        read = await readDelimited(o.abs, o.rel, o.spec.format, fields, sink);
+        break;
+      case 'jsonl':
+        read = await readJsonl(o.abs, o.rel, fields, sink);
+        break;
+      case 'parquet':
+        read = await readParquet(o.abs, o.rel, fields, sink);
+        break;
+      default:
+        throw new SnapError('INTERNAL', `${o.rel}: format ${o.spec.format} is not tabular`);
+    }
+    if (o.expectSha256 !== undefined && read.sha256 !== o.expectSha256) {
+      throw new SnapError('FILE_CHANGED', `${o.rel} changed between hashing and reading its records; nothing was committed. Seal again once the data is stable.`, { path: o.rel });
+    }
+    try {
+      return { built: await builder.finish(o.outPath), read };
+    } catch (e) {
+      // CSV records do not carry their line (see read-delimited.ts): name the lines of a duplicate key.
+      const rows = isSnapError(e, 'RECORDS_DUPLICATE_KEY') ? (e.details?.rows as number[] | undefined) : undefined;
+      if (rows && (o.spec.format === 'csv' || o.spec.format === 'tsv')) {
+        const at = await linesOfRows(o.abs, o.spec.format, rows).catch(() => undefined);
+        const lines = rows.map((r) => at?.get(r));
+        if (lines.every((l) => l !== undefined)) {
+          throw new SnapError('RECORDS_DUPLICATE_KEY', `${(e as SnapError).message.replace(/\(record (\d+) and record (\d+)\)/, `(record $1, line ${lines[0]} and record $2, line ${lines[1]})`)}`, { ...(e as SnapError).details, lines });
+        }
+      }
+      throw e;
+    }
+  });
+}
+
+/** A file of a label-folder set: its dataset path and content digest. */
+export interface SetFile {
+  path: string;
+  sha256: string;
+}
+
+/**
+ * Collects the files of one label-folder (`files`) set, in manifest order, into a record index.
+ */
+export class FileSetIndexer {
+  private builder: IndexBuilder | undefined;
+  private row = 0;
+  private runs: string | undefined;
+
+  constructor(
+    readonly pattern: string,
+    readonly labelSegment: number,
+    private readonly o: { tmpDir: string; strictKeys: boolean; runRecords?: number },
+  ) {}
+
+  /** Add a file; a path with no segment after the label segment is not a record. */
+  async add(f: SetFile): Promise<void> {
+    const forms = fileForms(f.path, f.sha256, this.labelSegment);
+    if (!forms) return;
+    if (!this.builder) {
+      this.runs = await fsp.mkdtemp(join(this.o.tmpDir, 'runs-'));
+      this.builder = new IndexBuilder({ identity: 'path', labelled: true, tmpDir: this.runs, name: this.pattern, strictKeys: this.o.strictKeys, runRecords: this.o.runRecords });
+    }
+    this.builder.add(forms, ++this.row, 0);
+  }
+
+  /** Records added. */
+  get count(): number {
+    return this.row;
+  }
+
+  /**
+   * Write the index (undefined when no file was a record).
+   * @throws SnapError `RECORDS_DUPLICATE_KEY` (strict: one file name under two labels) | `IO_ERROR`
+   */
+  async finish(outPath: string): Promise<BuiltIndex | undefined> {
+    try {
+      return this.builder ? await this.builder.finish(outPath) : undefined;
+    } finally {
+      if (this.runs) await fsp.rm(this.runs, { recursive: true, force: true }).catch(() => {});
+    }
+  }
+}
+
+/** The statement member of a tabular set. */
+export function tabularMember(path: string, spec: RecordSetSpec, built: BuiltIndex): RecordSetMember {
+  return {
+    path,
+    format: spec.format,
+    identity: spec.identity,
+    ...(spec.identity === 'key' && spec.key ? { key: [...spec.key] } : {}),
+    ...(spec.label !== undefined ? { label: spec.label } : {}),
+    count: built.count,
+    index: { sha256: built.sha256, merkleRoot: built.merkleRoot },
+    ...(built.labels ? { labels: built.labels } : {}),
+  };
+}
+
+/** The statement member of a label-folder set. */
+export function filesMember(pattern: string, labelSegment: number, built: BuiltIndex): RecordSetMember {
+  return { pattern, format: 'files', identity: 'path', labelSegment, count: built.count, index: { sha256: built.sha256, merkleRoot: built.merkleRoot }, labels: built.labels ?? {} };
+}

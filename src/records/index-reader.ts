@@ -1,0 +1,381 @@
+/**
+ * A record index read line by line as bytes (docs/FORMAT.md §19.5), for the record diff's hot
+ * loop: most records of two versions are unchanged, and an unchanged record's lines are equal byte
+ * for byte up to their `row` member, so they are compared without being decoded. Each line is still
+ * checked (structure, order, UTF-8), its label counted, duplicates of its identity found and its
+ * feature-hash prefix noted for conflicting labels (see `conflicts.ts`); the SHA-256 of all bytes and
+ * the line count are compared with the signed ones at the end. Reads synchronously, in 1 MiB blocks.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { createHash, type Hash } from 'node:crypto';
+import { isUtf8 } from 'node:buffer';
+import { SnapError } from '../core/errors.js';
+import { MAX_LABELS } from '../core/records.js';
+import { ioError } from '../io/errors.js';
+import { parseIndexLine, type IndexEntry } from './index-line.js';
+import type { IndexExpectation } from './read-index.js';
+import type { DuplicateGroup } from './record-diff.js';
+import { MAX_LISTED_ROWS } from './record-diff.js';
+import { newLabelCounts } from './stats.js';
+
+const BLOCK = 1 << 20;
+const HEAD = Buffer.from('{"features":"');
+const MID = Buffer.from('","fingerprint":"');
+const KEY = Buffer.from('","key":');
+const LABEL = Buffer.from(',"label":');
+const ROW = Buffer.from(',"row":');
+/** Bytes before the key: `{"features":"<64>","fingerprint":"<64>` then `","key":`. */
+const KEY_AT = 158 + KEY.length;
+const LABEL_SLOTS = 4096; // 2^12 ≥ MAX_LABELS: a label number fits in 12 bits (see conflicts.ts)
+
+/** Whether `b` holds the bytes of `pat` at `at` (a JS loop: cheaper than a native call for a few bytes). */
+function bytesAt(b: Buffer, at: number, pat: Buffer): boolean {
+  for (let i = 0; i < pat.length; i++) if (b[at + i] !== pat[i]) return false;
+  return true;
+}
+
+/** Compare b[p0, p1) with b[q0, q1) bytewise (the identity order). */
+function compareRanges(b: Buffer, p0: number, p1: number, q0: number, q1: number): number {
+  const n = Math.min(p1 - p0, q1 - q0);
+  for (let i = 0; i < n; i++) {
+    const d = (b[p0 + i] as number) - (b[q0 + i] as number);
+    if (d !== 0) return d;
+  }
+  return p1 - p0 - (q1 - q0);
+}
+
+function bad(x: IndexExpectation, path: string | undefined, line: number, why: string): SnapError {
+  return new SnapError('RECORDS_INDEX_MALFORMED', `record index of ${x.name} (${path}): line ${line}: ${why}`, { path, line });
+}
+
+/** One side of a record diff, read from an index file. */
+export class IndexReader {
+  private fd: number;
+  private buf = Buffer.allocUnsafe(BLOCK);
+  private len = 0;
+  private eof = false;
+  private readonly hash: Hash = createHash('sha256');
+  /** Current line: [start, end) in `buf` (end at its '\n'), its row member's place, label and identity ranges. */
+  start = 0;
+  end = 0;
+  rowAt = 0;
+  row = 0;
+  private idStart = 0;
+  private idEnd = 0;
+  private labelId = -1;
+  /** Whether there is a current line. */
+  has = false;
+  /** Lines read so far (the current one included). */
+  lines = 0;
+  /** Label counts. */
+  readonly labels = newLabelCounts();
+  private readonly labelIds = new Map<string, number>();
+  private readonly labelNames: string[] = [];
+  private labelCounts = new Float64Array(LABEL_SLOTS);
+  /** For conflicts: feature-hash prefix (40 bits) × 4096 + label number, per line. */
+  private tap = new Float64Array(1 << 16);
+  private tapped = 0;
+  /** The previous line (kept in `buf`): its start, identity range and row (for the order and duplicates). */
+  private prevStart = -1;
+  private prevIdStart = 0;
+  private prevIdEnd = 0;
+  private prevRow = 0;
+  private runCount = 0;
+  private readonly runRows = new Float64Array(MAX_LISTED_ROWS);
+  private runLabel: string | undefined;
+  /** Duplicate groups found (identity used more than once; for `features`: a record repeated). */
+  readonly duplicates: DuplicateGroup[] = [];
+  private readonly hasKey: boolean;
+
+  /**
+   * @param path the index file; undefined: an empty index (a record file absent from this side)
+   * @throws SnapError `NOT_FOUND` | `IO_ERROR` | `RECORDS_INDEX_MALFORMED` (its first line)
+   */
+  constructor(
+    readonly path: string | undefined,
+    private readonly x: IndexExpectation,
+    private readonly side: 'a' | 'b',
+  ) {
+    this.hasKey = x.identity === 'key' || x.identity === 'path';
+    if (path === undefined) {
+      this.fd = -1;
+      this.eof = true;
+    } else {
+      try {
+        this.fd = openSync(path, 'r');
+      } catch (e) {
+        throw ioError(e, path, 'cannot read the record index');
+      }
+    }
+    this.next();
+  }
+
+  /** Make the bytes from `start` to the next '\n' available; false at the end. */
+  private lineEnd(): number {
+    for (;;) {
+      const nl = this.buf.indexOf(0x0a, this.start);
+      if (nl >= 0 && nl < this.len) return nl;
+      if (this.eof) {
+        if (this.start < this.len) throw bad(this.x, this.path, this.lines + 1, 'the last line does not end with a newline');
+        return -1;
+      }
+      // Keep the previous line and the partial one, read the next block after them.
+      const from = this.prevStart >= 0 ? this.prevStart : this.start;
+      const keep = this.len - from;
+      if (keep + BLOCK > this.buf.length) {
+        const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, keep + BLOCK));
+        this.buf.copy(bigger, 0, from, this.len);
+        this.buf = bigger;
+      } else this.buf.copy(this.buf, 0, from, this.len);
+      this.len = keep;
+      this.start -= from;
+      if (this.prevStart >= 0) {
+        this.prevStart -= from;
+        this.prevIdStart -= from;
+        this.prevIdEnd -= from;
+      }
+      let got: number;
+      try {
+        got = readSync(this.fd, this.buf, this.len, this.buf.length - this.len, null);
+      } catch (e) {
+        throw ioError(e, this.path ?? '', 'cannot read the record index');
+      }
+      if (got === 0) this.eof = true;
+      else {
+        const fresh = this.buf.subarray(this.len, this.len + got);
+        this.hash.update(fresh);
+        // Check UTF-8 up to the last complete line of what is buffered (a '\n' never falls inside a sequence).
+        const lastNl = fresh.lastIndexOf(0x0a);
+        if (lastNl >= 0 && !isUtf8(this.buf.subarray(this.start, this.len + lastNl))) {
+          // A line before this block's last '\n' is not UTF-8 (checked again, harmlessly, with the next block).
+          throw bad(this.x, this.path, this.lines + 1, 'not valid UTF-8');
+        }
+        this.len += got;
+      }
+    }
+  }
+
+  /** Step to the next line (the first, from the constructor). */
+  next(): void {
+    if (this.has) {
+      this.prevStart = this.start;
+      this.prevIdStart = this.idStart;
+      this.prevIdEnd = this.idEnd;
+      this.start = this.end + 1;
+    }
+    const nl = this.lineEnd();
+    if (nl < 0) {
+      this.has = false;
+      this.flushRun();
+      return;
+    }
+    this.has = true;
+    this.end = nl;
+    this.lines++;
+    this.scan();
+  }
+
+  /** An error about the current line. */
+  private readonly fail = (why: string): SnapError => bad(this.x, this.path, this.lines, why);
+
+  /** Labels seen, as UTF-8 bytes of their JSON text (without quotes), for matching without decoding. */
+  private readonly labelBytes: Buffer[] = [];
+
+  /**
+   * The number of the label whose JSON string text is buf[from, to): matched as bytes against the
+   * labels seen (a handful, usually), decoded only when new or past 16 labels.
+   */
+  private labelOf(from: number, to: number, fail: (why: string) => SnapError): number {
+    const b = this.buf;
+    const n = to - from;
+    if (this.labelBytes.length <= 16) {
+      for (let i = 0; i < this.labelBytes.length; i++) {
+        const l = this.labelBytes[i] as Buffer;
+        if (l.length !== n) continue;
+        let k = 0;
+        while (k < n && l[k] === b[from + k]) k++;
+        if (k === n) return i;
+      }
+    }
+    let label = b.toString('utf8', from, to);
+    if (label.indexOf('\\') >= 0 || label.indexOf('"') >= 0) {
+      let v: unknown;
+      try {
+        v = JSON.parse(`"${label}"`);
+      } catch {
+        throw fail('label is not a JSON string');
+      }
+      if (typeof v !== 'string') throw fail('label is not a JSON string');
+      label = v;
+    }
+    let id = this.labelIds.get(label);
+    if (id === undefined) {
+      id = this.labelNames.length;
+      if (id >= MAX_LABELS) throw fail(`more than ${MAX_LABELS} labels`);
+      this.labelIds.set(label, id);
+      this.labelNames.push(label);
+      this.labelBytes.push(Buffer.from(b.subarray(from, to)));
+    }
+    return id;
+  }
+
+  /** Check the current line's structure and take what the diff needs from it. */
+  private scan(): void {
+    const b = this.buf;
+    const s = this.start;
+    const e = this.end;
+    const fail = this.fail;
+    if (e - s < 170 || !bytesAt(b, s, HEAD) || !bytesAt(b, s + 77, MID) || b[s + 158] !== 0x22 || b[e - 1] !== 0x7d) throw fail('not an index line');
+    // The row member is last: digits back from the closing brace, then `,"row":`.
+    let d0 = e - 1;
+    while (d0 > s && (b[d0 - 1] as number) >= 0x30 && (b[d0 - 1] as number) <= 0x39) d0--;
+    const rowAt = d0 - ROW.length;
+    if (rowAt < s + 159 || !bytesAt(b, rowAt, ROW)) throw fail('no row');
+    if (d0 >= e - 1 || b[d0] === 0x30 || e - 1 - d0 > 16) throw fail('row must be a whole number from 1');
+    let row = 0;
+    for (let i = d0; i < e - 1; i++) row = row * 10 + ((b[i] as number) - 0x30);
+    if (!Number.isSafeInteger(row)) throw fail('row too large');
+    this.rowAt = rowAt;
+    this.row = row;
+    let end = rowAt;
+    if (this.x.labelled) {
+      // The label string ends just before the row member; its opening quote is the first '"' (going
+      // back) that follows a ':' — inside a JSON string a '"' follows a '\\'.
+      if (b[rowAt - 1] !== 0x22) throw fail('no label');
+      let q = rowAt - 2;
+      while (q > s + 159 && !(b[q] === 0x22 && b[q - 1] === 0x3a)) q--;
+      const at = q - LABEL.length;
+      if (at < s + 159 || !bytesAt(b, at, LABEL)) throw fail('no label');
+      const id = this.labelOf(q + 1, rowAt - 1, fail);
+      this.labelId = id;
+      (this.labelCounts[id] as number)++;
+      end = at;
+      // Conflicts: 40-bit feature-hash prefix (10 hex digits) and the label number.
+      if (this.tapped === this.tap.length) {
+        const bigger = new Float64Array(this.tap.length * 2);
+        bigger.set(this.tap);
+        this.tap = bigger;
+      }
+      let prefix = 0;
+      for (let i = s + 13; i < s + 23; i++) {
+        const c = b[i] as number;
+        prefix = prefix * 16 + (c <= 0x39 ? c - 0x30 : c - 0x57);
+      }
+      this.tap[this.tapped++] = prefix * LABEL_SLOTS + id;
+    }
+    if (this.hasKey) {
+      if (!bytesAt(b, s + 158, KEY) || b[s + KEY_AT] !== 0x5b || b[end - 1] !== 0x5d || end - 1 <= s + KEY_AT) throw fail('no key');
+      this.idStart = s + KEY_AT;
+      this.idEnd = end;
+    } else {
+      if (end !== s + 159) throw fail('unexpected member');
+      this.idStart = s + 13;
+      this.idEnd = s + 77;
+    }
+    this.order(row);
+  }
+
+  /** The order (identity, fingerprint, row strictly ascending), and runs of one identity (duplicates). */
+  private order(row: number): void {
+    const b = this.buf;
+    const s = this.start;
+    const first = this.prevStart < 0;
+    let c = first ? 1 : this.x.identity === 'position' ? row - this.prevRow : compareRanges(b, this.idStart, this.idEnd, this.prevIdStart, this.prevIdEnd);
+    const sameId = c === 0;
+    if (c === 0) c = compareRanges(b, s + 94, s + 158, this.prevStart + 94, this.prevStart + 158);
+    const sameFp = sameId && c === 0;
+    if (c === 0) c = row - this.prevRow;
+    if (c <= 0) throw bad(this.x, this.path, this.lines, 'lines out of index order');
+    // A run: one identity (key, path) or one record (features: identity and fingerprint).
+    const sameRun = !first && (this.x.identity === 'features' ? sameFp : this.x.identity === 'position' ? false : sameId);
+    if (!sameRun) this.flushRun();
+    this.runCount++;
+    if (this.runCount <= MAX_LISTED_ROWS) this.runRows[this.runCount - 1] = row;
+    if (this.x.labelled) this.runLabel = this.labelNames[this.labelId];
+    this.prevRow = row;
+  }
+
+  private flushRun(): void {
+    if (this.runCount > 1) {
+      // The run's identity is the previous line's (still in the buffer).
+      const identity = this.buf.toString(this.x.identity === 'features' ? 'latin1' : 'utf8', this.prevIdStart, this.prevIdEnd);
+      this.duplicates.push({ side: this.side, identity, count: this.runCount, rows: Array.from(this.runRows.subarray(0, Math.min(this.runCount, MAX_LISTED_ROWS))).sort((p, q) => p - q), ...(this.x.identity === 'features' && this.runLabel !== undefined ? { label: this.runLabel } : {}) });
+    }
+    this.runCount = 0;
+  }
+
+  /** Whether the current lines of two readers are equal up to their row member (the same record). */
+  sameRecord(o: IndexReader): boolean {
+    const n = this.rowAt - this.start;
+    return n === o.rowAt - o.start && this.buf.compare(o.buf, o.start, o.rowAt, this.start, this.rowAt) === 0;
+  }
+
+  /** Compare the current identities of two readers (both with a current line), in index order. */
+  compareIdentity(o: IndexReader): number {
+    if (this.x.identity === 'position') return this.row - o.row;
+    return this.buf.compare(o.buf, o.idStart, o.idEnd, this.idStart, this.idEnd);
+  }
+
+  /** Compare the current identity with another reader's identity held in `id` bytes. */
+  identityBytes(): Buffer {
+    return Buffer.from(this.buf.subarray(this.idStart, this.idEnd));
+  }
+
+  /** Whether the current line has the identity `id` (bytes from {@link identityBytes}; for position: never). */
+  hasIdentity(id: Buffer): boolean {
+    if (this.x.identity === 'position') return false;
+    return this.has && this.idEnd - this.idStart === id.length && this.buf.compare(id, 0, id.length, this.idStart, this.idEnd) === 0;
+  }
+
+  /** The current line as an entry (decoded; for the records that differ). */
+  entry(): IndexEntry {
+    const text = this.buf.toString('utf8', this.start, this.end);
+    try {
+      return parseIndexLine(text, this.x.identity, this.x.labelled, false);
+    } catch (e) {
+      throw bad(this.x, this.path, this.lines, (e as Error).message);
+    }
+  }
+
+  /** The current label number (labelled sets). */
+  get label(): number {
+    return this.labelId;
+  }
+
+  /**
+   * Finish: the digest and count checks; the label counts and conflict prefixes.
+   * @throws SnapError `OBJECT_CORRUPT` | `RECORDS_INDEX_MALFORMED`
+   */
+  close(): { candidates: Set<string> } {
+    this.abort();
+    const digest = this.hash.digest('hex');
+    if (this.x.sha256 !== undefined && digest !== this.x.sha256) {
+      throw new SnapError('OBJECT_CORRUPT', `the record index of ${this.x.name} (${this.path}) does not hash to the digest the statement signed (${this.x.sha256.slice(0, 12)}…): it was altered`, { path: this.path, expected: this.x.sha256 });
+    }
+    if (this.x.count !== undefined && this.lines !== this.x.count) {
+      throw new SnapError('RECORDS_INDEX_MALFORMED', `record index of ${this.x.name} (${this.path}) has ${this.lines} records where the statement says ${this.x.count}`, { path: this.path });
+    }
+    this.labelNames.forEach((l, i) => {
+      this.labels[l] = this.labelCounts[i] as number;
+    });
+    const v = this.tap.subarray(0, this.tapped).sort();
+    const out = new Set<string>();
+    for (let i = 1; i < v.length; i++) {
+      const p = Math.floor((v[i] as number) / LABEL_SLOTS);
+      if (p === Math.floor((v[i - 1] as number) / LABEL_SLOTS) && v[i] !== v[i - 1]) out.add(p.toString(16).padStart(10, '0'));
+    }
+    this.tap = new Float64Array(0);
+    return { candidates: out };
+  }
+
+  /** Close the file without the end checks (after an error). */
+  abort(): void {
+    if (this.fd < 0) return;
+    try {
+      closeSync(this.fd);
+    } catch {
+      /* already closed */
+    }
+    this.fd = -1;
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * CSV and TSV records (docs/FORMAT.md §19.2), through csv-parse in its strictest settings: the
+ * first record is the header; every row has exactly as many fields as the header; a broken quote
+ * is an error; a UTF-8 BOM at the start is skipped; records end at `\n` or `\r\n`. TSV has no
+ * quoting (IANA text/tab-separated-values). Bytes are hashed as they are read and checked to be
+ * UTF-8 before they reach the parser.
+ */
+import { Writable } from 'node:stream';
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { isUtf8 } from 'node:buffer';
+import { parse, CsvError, type Info, type Options } from 'csv-parse';
+import { SnapError, isSnapError } from '../core/errors.js';
+import { CsvShape, type RecordFields } from './canonical.js';
+import { hashedChunks, lineOfInvalidUtf8, located, newHash, MAX_COLUMNS, MAX_RECORD_BYTES, type ReadResult, type RecordSink } from './read-common.js';
+
+/**
+ * Chunks of a file cut at line ends, each checked to be UTF-8 (a line end never falls inside a
+ * UTF-8 sequence, so a chunk cut there is checkable on its own).
+ * @throws SnapError `RECORDS_MALFORMED` (invalid UTF-8, naming the line; a line longer than
+ *   {@link MAX_RECORD_BYTES})
+ */
+export async function* utf8Chunks(chunks: AsyncIterable<Buffer>, rel: string): AsyncGenerator<Buffer> {
+  let carry: Buffer = Buffer.alloc(0);
+  let line = 1;
+  const check = (buf: Buffer) => {
+    if (!isUtf8(buf)) {
+      const at = lineOfInvalidUtf8(buf, line);
+      throw new SnapError('RECORDS_MALFORMED', `${rel}: line ${at}: not valid UTF-8`, { path: rel, line: at });
+    }
+  };
+  for await (const chunk of chunks) {
+    const nl = chunk.lastIndexOf(0x0a);
+    if (nl < 0) {
+      carry = carry.length === 0 ? chunk : Buffer.concat([carry, chunk]);
+      if (carry.length > MAX_RECORD_BYTES + 4) throw new SnapError('RECORDS_LIMIT', `${rel}: line ${line}: a line is longer than ${MAX_RECORD_BYTES} bytes`, { path: rel, line });
+      continue;
+    }
+    const head = carry.length === 0 ? chunk.subarray(0, nl + 1) : Buffer.concat([carry, chunk.subarray(0, nl + 1)]);
+    check(head);
+    carry = chunk.subarray(nl + 1);
+    yield head;
+    // Lines are counted only for messages; counting them costs one native scan per chunk.
+    let i = -1;
+    while ((i = head.indexOf(0x0a, i + 1)) >= 0) line++;
+  }
+  if (carry.length > 0) {
+    check(carry);
+    yield carry;
+  }
+}
+
+/** The message of a csv-parse error, without its own line wording. */
+function csvProblem(e: CsvError): string {
+  switch (e.code) {
+    case 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH':
+    case 'CSV_RECORD_INCONSISTENT_COLUMNS': {
+      const m = /expect (\d+), got (\d+)/.exec(e.message);
+      return `${m ? `a row has ${m[2]} fields where the header has ${m[1]}` : 'a row has another number of fields than the header'} (a ragged row)`;
+    }
+    case 'CSV_QUOTE_NOT_CLOSED':
+      return 'a quoted field is not closed before the end of the file';
+    case 'CSV_INVALID_CLOSING_QUOTE':
+    case 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE':
+      return 'a character follows a closing quote (a broken quote)';
+    case 'CSV_MAX_RECORD_SIZE':
+      return `a record is longer than ${MAX_RECORD_BYTES} bytes`;
+    default:
+      return `${e.code}: ${e.message}`;
+  }
+}
+
+/** csv-parse options: the strictest it has. */
+function parseOptions(format: 'csv' | 'tsv', info: boolean): Options {
+  return {
+    bom: true,
+    delimiter: format === 'tsv' ? '\t' : ',',
+    quote: format === 'tsv' ? false : '"',
+    record_delimiter: ['\r\n', '\n'],
+    relax_column_count: false,
+    relax_quotes: false,
+    skip_empty_lines: false,
+    max_record_size: MAX_RECORD_BYTES,
+    info,
+  };
+}
+
+/**
+ * The 1-based line where each of some records (1-based, header not counted) starts: the file parsed
+ * again with csv-parse's `info`, up to the last of them. For error messages only.
+ */
+export async function linesOfRows(abs: string, format: 'csv' | 'tsv', rows: readonly number[]): Promise<Map<number, number>> {
+  const want = new Set(rows);
+  const last = Math.max(...rows);
+  const out = new Map<number, number>();
+  const parser = parse(parseOptions(format, true));
+  let prevEnd = 0;
+  let n = -1; // the header is record 0
+  const stream = createReadStream(abs);
+  stream.pipe(parser);
+  try {
+    for await (const d of parser as AsyncIterable<{ info: Info }>) {
+      n++;
+      if (want.has(n)) out.set(n, prevEnd + 1);
+      prevEnd = d.info.lines;
+      if (n >= last) break;
+    }
+  } finally {
+    stream.destroy();
+    parser.destroy();
+  }
+  return out;
+}
+
+/**
+ * Read the records of a CSV or TSV file into `sink`.
+ * @param abs the file on disk
+ * @param rel its dataset path (for messages)
+ * @throws SnapError `RECORDS_MALFORMED` | `RECORDS_LIMIT` | `RECORDS_KEY_MISSING` |
+ *   `RECORDS_LABEL_MISSING` | `RECORDS_KEY_EMPTY` | `NOT_FOUND` | `IO_ERROR`, each naming the file,
+ *   line and record
+ */
+export async function readDelimited(abs: string, rel: string, format: 'csv' | 'tsv', fields: RecordFields, sink: RecordSink): Promise<ReadResult> {
+  const hash = newHash();
+  let bytes = 0;
+  // Without csv-parse's per-record `info` (a tenth of the parse time): the line where a record
+  // starts is found again, on the error path only, by lineOfRow.
+  const parser = parse(parseOptions(format, false));
+  let shape: CsvShape | undefined;
+  let row = 0;
+  const take = (record: string[]) => {
+    try {
+      if (shape === undefined) {
+        if (record.length > MAX_COLUMNS) throw new SnapError('RECORDS_LIMIT', `the header has more than ${MAX_COLUMNS} columns`);
+        shape = new CsvShape(record, fields);
+        return;
+      }
+      row++;
+      sink(shape.forms(record), row, 0);
+    } catch (e) {
+      throw located(e, rel, shape && row > 0 ? { row } : { line: 1 });
+    }
+  };
+  const out = new Writable({
+    objectMode: true,
+    highWaterMark: 256,
+    writev(chunks, cb) {
+      try {
+        for (const c of chunks) take(c.chunk);
+        cb();
+      } catch (e) {
+        cb(e as Error);
+      }
+    },
+    write(chunk, _enc, cb) {
+      try {
+        take(chunk);
+        cb();
+      } catch (e) {
+        cb(e as Error);
+      }
+    },
+  });
+  async function* counted(): AsyncGenerator<Buffer> {
+    for await (const c of utf8Chunks(hashedChunks(abs, hash), rel)) {
+      bytes += c.length;
+      yield c;
+    }
+  }
+  try {
+    await pipeline(counted(), parser, out);
+  } catch (e) {
+    if (isSnapError(e) && typeof e.details?.row === 'number' && e.details.line === undefined) {
+      const line = (await linesOfRows(abs, format, [e.details.row]).catch(() => undefined))?.get(e.details.row);
+      if (line !== undefined) throw located(e.cause ?? e, rel, { line, row: e.details.row });
+    }
+    if (isSnapError(e)) throw e;
+    if (e instanceof CsvError) {
+      const line = (e as unknown as { lines?: number }).lines;
+      throw located(new SnapError('RECORDS_MALFORMED', csvProblem(e)), rel, { ...(line ? { line } : {}), ...(shape ? { row: row + 1 } : {}) });
+    }
+    throw e;
+  }
+  if (shape === undefined) throw new SnapError('RECORDS_MALFORMED', `${rel}: the file is empty: a ${format.toUpperCase()} record file starts with a header row`, { path: rel });
+  return { sha256: hash.digest('hex'), bytes, records: row };
+}

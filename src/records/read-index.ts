@@ -1,0 +1,98 @@
+/**
+ * Reading a record index back (docs/FORMAT.md §19.5): lines parsed strictly, in runs, with their
+ * order checked and the SHA-256 of the bytes compared with the digest the statement names — in one
+ * streaming pass, O(1) memory in the index's length.
+ */
+import { createReadStream } from 'node:fs';
+import { isAscii } from 'node:buffer';
+import { createHash } from 'node:crypto';
+import { SnapError, isSnapError } from '../core/errors.js';
+import type { RecordIdentity } from '../core/records.js';
+import { ioError } from '../io/errors.js';
+import { compareEntries, parseIndexLine, type IndexEntry } from './index-line.js';
+
+/** What an index must be. */
+export interface IndexExpectation {
+  identity: RecordIdentity;
+  labelled: boolean;
+  /** The signed digest of the bytes: a mismatch is `OBJECT_CORRUPT`. */
+  sha256?: string;
+  /** The signed record count: a mismatch is `RECORDS_INDEX_MALFORMED`. */
+  count?: number;
+  /** For messages. */
+  name: string;
+  /** Check every value's canonical form too (see `parseIndexLine`); default: structure only. */
+  strict?: boolean;
+}
+
+function corrupt(path: string, x: IndexExpectation): SnapError {
+  return new SnapError('OBJECT_CORRUPT', `the record index of ${x.name} (${path}) does not hash to the digest the statement signed (${String(x.sha256).slice(0, 12)}…): it was altered`, { path, expected: x.sha256 });
+}
+
+/** SHA-256 (hex) of a whole file. */
+async function fileSha256(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const c of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(c as Buffer);
+  return h.digest('hex');
+}
+
+/**
+ * The entries of an index file, in runs, in index order. The digest and count are checked when the
+ * last run has been taken (a caller that stops early checks nothing).
+ * @throws SnapError `OBJECT_CORRUPT` (bytes differ from the signed digest) |
+ *   `RECORDS_INDEX_MALFORMED` (a line, the order, the final newline or the count is wrong; naming
+ *   the line) | `NOT_FOUND` | `IO_ERROR`
+ */
+export async function* indexEntryRuns(path: string, x: IndexExpectation): AsyncGenerator<IndexEntry[]> {
+  const h = createHash('sha256');
+  let rest: Buffer = Buffer.alloc(0);
+  let lineNo = 0;
+  let prev: IndexEntry | undefined;
+  let count = 0;
+  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+  const parseRun = (text: string): IndexEntry[] => {
+    const lines = text.split('\n');
+    const out: IndexEntry[] = new Array(lines.length);
+    for (let i = 0; i < lines.length; i++) {
+      lineNo++;
+      let e: IndexEntry;
+      try {
+        e = parseIndexLine(lines[i] as string, x.identity, x.labelled, x.strict ?? false);
+        if (prev && compareEntries(prev, e, x.identity) >= 0) throw new SnapError('RECORDS_INDEX_MALFORMED', 'lines out of index order');
+      } catch (err) {
+        if (!isSnapError(err)) throw err;
+        throw new SnapError(err.code, `record index of ${x.name} (${path}): line ${lineNo}: ${err.message}`, { path, line: lineNo });
+      }
+      prev = e;
+      out[i] = e;
+    }
+    count += out.length;
+    return out;
+  };
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      h.update(chunk);
+      const nl = chunk.lastIndexOf(0x0a);
+      if (nl < 0) {
+        rest = rest.length === 0 ? chunk : Buffer.concat([rest, chunk]);
+        continue;
+      }
+      const bytes = rest.length === 0 ? chunk.subarray(0, nl) : Buffer.concat([rest, chunk.subarray(0, nl)]);
+      // ASCII (the usual index: hex, numbers, plain keys and labels) decodes fastest as latin1.
+      const head = bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
+      rest = chunk.subarray(nl + 1);
+      yield parseRun(head);
+    }
+  } catch (e) {
+    // A malformed line in an index that does not match its signed digest was altered: say so.
+    if (isSnapError(e, 'RECORDS_INDEX_MALFORMED') && x.sha256 !== undefined && (await fileSha256(path).catch(() => undefined)) !== x.sha256) throw corrupt(path, x);
+    if (isSnapError(e)) throw e;
+    throw ioError(e, path, 'cannot read the record index');
+  } finally {
+    stream.destroy();
+  }
+  const digest = h.digest('hex');
+  if (x.sha256 !== undefined && digest !== x.sha256) throw corrupt(path, x);
+  if (rest.length > 0) throw new SnapError('RECORDS_INDEX_MALFORMED', `record index of ${x.name} (${path}): the last line does not end with a newline`, { path });
+  if (x.count !== undefined && count !== x.count) throw new SnapError('RECORDS_INDEX_MALFORMED', `record index of ${x.name} (${path}) has ${count} records where the statement says ${x.count}`, { path });
+}

@@ -1,0 +1,111 @@
+/**
+ * JSON Lines records (docs/FORMAT.md §19.2): one JSON object per line, `\n`-separated; a `\r`
+ * before the `\n` is dropped, a UTF-8 BOM at the start is skipped, the final `\n` is optional; a
+ * blank line, a line that is not JSON or not an object, and an integer that JSON numbers cannot hold
+ * exactly are errors. Bytes are hashed as they are read.
+ */
+import { isUtf8 } from 'node:buffer';
+import { SnapError } from '../core/errors.js';
+import { objectForms, type RecordFields } from './canonical.js';
+import { hashedChunks, lineOfInvalidUtf8, located, newHash, MAX_RECORD_BYTES, type ReadResult, type RecordSink } from './read-common.js';
+
+/** Sixteen digits in a row: the only lines that may hold an integer beyond 2^53. */
+const LONG_DIGITS = /\d{16}/;
+
+/**
+ * Whether a JSON text writes an integer (no fraction, no exponent) whose value is beyond
+ * ±(2^53 − 1): JSON.parse would round it to another integer, so two different records could get
+ * one canonical form.
+ */
+export function hasInexactInteger(text: string): boolean {
+  if (!LONG_DIGITS.test(text)) return false;
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // Skip a string, with its escapes.
+      i++;
+      while (i < n && text.charCodeAt(i) !== 0x22) i += text.charCodeAt(i) === 0x5c ? 2 : 1;
+      i++;
+      continue;
+    }
+    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      const start = i;
+      i++;
+      while (i < n) {
+        const d = text.charCodeAt(i);
+        if ((d >= 0x30 && d <= 0x39) || d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === 0x2d) i++;
+        else break;
+      }
+      const tok = text.slice(start, i);
+      if (/^-?\d+$/.test(tok)) {
+        const digits = tok.replace(/^-?0*/, '');
+        if (digits.length > 16 || (digits.length === 16 && BigInt(digits) > BigInt(Number.MAX_SAFE_INTEGER))) return true;
+      }
+      continue;
+    }
+    i++;
+  }
+  return false;
+}
+
+/**
+ * Read the records of a JSON Lines file into `sink`.
+ * @throws SnapError `RECORDS_MALFORMED` | `RECORDS_LIMIT` | `RECORDS_KEY_MISSING` |
+ *   `RECORDS_KEY_EMPTY` | `RECORDS_LABEL_MISSING` | `NOT_FOUND` | `IO_ERROR`, each naming the file,
+ *   line and record
+ */
+export async function readJsonl(abs: string, rel: string, fields: RecordFields, sink: RecordSink): Promise<ReadResult> {
+  const hash = newHash();
+  let bytes = 0;
+  let line = 0;
+  let row = 0;
+  let carry: Buffer = Buffer.alloc(0);
+  let first = true;
+  const takeLine = (text: string) => {
+    line++;
+    if (first) {
+      first = false;
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    }
+    if (text.charCodeAt(text.length - 1) === 0x0d) text = text.slice(0, -1);
+    row++;
+    try {
+      if (text.trim() === '') throw new SnapError('RECORDS_MALFORMED', 'a blank line (every line of a JSONL file is one JSON object)');
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (e) {
+        throw new SnapError('RECORDS_MALFORMED', `not valid JSON (${(e as Error).message})`);
+      }
+      if (hasInexactInteger(text)) throw new SnapError('RECORDS_MALFORMED', 'an integer beyond ±2^53 cannot be read exactly as a JSON number; write it as a string');
+      sink(objectForms(value, fields), row, line);
+    } catch (e) {
+      throw located(e, rel, { line, row });
+    }
+  };
+  const takeText = (buf: Buffer) => {
+    if (!isUtf8(buf)) {
+      const at = lineOfInvalidUtf8(buf, line + 1);
+      throw new SnapError('RECORDS_MALFORMED', `${rel}: line ${at}: not valid UTF-8`, { path: rel, line: at });
+    }
+    const lines = buf.toString('utf8').split('\n');
+    for (const l of lines) takeLine(l);
+  };
+  for await (const chunk of hashedChunks(abs, hash)) {
+    bytes += chunk.length;
+    const nl = chunk.lastIndexOf(0x0a);
+    if (nl < 0) {
+      carry = carry.length === 0 ? chunk : Buffer.concat([carry, chunk]);
+      if (carry.length > MAX_RECORD_BYTES + 1) throw new SnapError('RECORDS_LIMIT', `${rel}: line ${line + 1}: a line is longer than ${MAX_RECORD_BYTES} bytes`, { path: rel, line: line + 1 });
+      continue;
+    }
+    // Every line up to the last '\n' of this chunk is complete (0x0A never occurs inside a UTF-8 sequence).
+    const head = carry.length === 0 ? chunk.subarray(0, nl) : Buffer.concat([carry, chunk.subarray(0, nl)]);
+    carry = chunk.subarray(nl + 1);
+    takeText(head);
+  }
+  if (carry.length > 0) takeText(carry);
+  return { sha256: hash.digest('hex'), bytes, records: row };
+}

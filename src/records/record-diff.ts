@@ -1,0 +1,284 @@
+/**
+ * Record diff: a merge-join of two record indexes of one record set, both in index order
+ * (docs/FORMAT.md §19.5), in one streaming pass. Memory holds one group of records that share an
+ * identity (normally one record a side) and the differences found; never the indexes.
+ *
+ * For each identity (key, feature hash, row or path) present on:
+ * - A only: its records were **removed**; B only: **added**;
+ * - both: records with equal fingerprints are unchanged; of the rest, a record of A and one of B
+ *   with the same feature hash are a **label flip** (the label is the only field that differs);
+ *   the remaining ones are paired in index order as **modified** (features changed, the label
+ *   perhaps too); what is left over was removed or added.
+ * An identity used by more than one record on one side is reported as a **duplicate** (for identity
+ * `features`: a record present more than once, same fingerprint).
+ *
+ * Pure: it reads async iterables of index entries and calls the sink.
+ */
+import type { RecordIdentity } from '../core/records.js';
+import { compareIdentity, identityText, type IndexEntry } from './index-line.js';
+import { countOf, newLabelCounts } from './stats.js';
+
+/** Rows listed per duplicate group (its count is always exact). */
+export const MAX_LISTED_ROWS = 10;
+
+/** A group of records sharing an identity on one side. */
+export interface DuplicateGroup {
+  side: 'a' | 'b';
+  /** The shared identity as text (key JSON, feature hash, row). */
+  identity: string;
+  count: number;
+  /** The rows of the first {@link MAX_LISTED_ROWS} records in index order, ascending. */
+  rows: number[];
+  /** For identity `features`: the duplicated records' label. */
+  label?: string;
+}
+
+/** Receives the differences, in index order. */
+export interface RecordDiffSink {
+  added(b: IndexEntry): void;
+  removed(a: IndexEntry): void;
+  modified(a: IndexEntry, b: IndexEntry): void;
+  flipped(a: IndexEntry, b: IndexEntry): void;
+  duplicate(g: DuplicateGroup): void;
+}
+
+/** Counts of a record diff. */
+export interface RecordDiffCounts {
+  /** Records on each side. */
+  a: number;
+  b: number;
+  unchanged: number;
+  added: number;
+  removed: number;
+  modified: number;
+  flipped: number;
+  /** Duplicate groups on each side. */
+  duplicatesA: number;
+  duplicatesB: number;
+  /** Label counts on each side, as read from the indexes (labelled sets). */
+  labelsA: Record<string, number>;
+  labelsB: Record<string, number>;
+}
+
+/**
+ * A forward cursor over runs of entries. `cur` is synchronous; only when a run is used up does
+ * `fill` await the next (an await per record would cost more than the record's comparison).
+ */
+class Cursor {
+  private run: IndexEntry[] = [];
+  private i = 0;
+  private done = false;
+  private readonly it: AsyncIterator<IndexEntry[]>;
+  constructor(src: AsyncIterable<IndexEntry[]>) {
+    this.it = src[Symbol.asyncIterator]();
+  }
+  /** The current entry, or undefined when the run is used up (then `fill`) or at the end. */
+  cur(): IndexEntry | undefined {
+    return this.run[this.i];
+  }
+  /** Whether `cur` needs a `fill` first. */
+  get empty(): boolean {
+    return this.i >= this.run.length && !this.done;
+  }
+  /** Load runs until there is a current entry or the end. */
+  async fill(): Promise<void> {
+    while (this.i >= this.run.length && !this.done) {
+      const r = await this.it.next();
+      if (r.done) this.done = true;
+      else {
+        this.run = r.value;
+        this.i = 0;
+      }
+    }
+  }
+  /** Step to the next entry; `fill` before the next `cur` when `empty`. */
+  advance(): void {
+    this.i++;
+  }
+  /** The current entry, filling first when needed. */
+  async peek(): Promise<IndexEntry | undefined> {
+    if (this.i >= this.run.length) await this.fill();
+    return this.run[this.i];
+  }
+}
+
+/** Tracks one side's records within a group: duplicates, label counts. */
+class GroupTally {
+  count = 0;
+  rows: number[] = [];
+  // identity `features`: the current run of one fingerprint
+  fp = '';
+  fpCount = 0;
+  fpRows: number[] = [];
+  fpLabel: string | undefined;
+  constructor(
+    private readonly side: 'a' | 'b',
+    private readonly identity: RecordIdentity,
+    private readonly labels: Record<string, number>,
+    private readonly sink: RecordDiffSink,
+    private readonly counts: RecordDiffCounts,
+  ) {}
+
+  see(e: IndexEntry): void {
+    this.count++;
+    if (this.rows.length < MAX_LISTED_ROWS) this.rows.push(e.row);
+    if (e.label !== undefined) this.labels[e.label] = countOf(this.labels, e.label) + 1;
+    if (this.identity === 'features') {
+      if (e.fingerprint !== this.fp) {
+        this.flushFp(e.features);
+        this.fp = e.fingerprint;
+      }
+      this.fpCount++;
+      if (this.fpRows.length < MAX_LISTED_ROWS) this.fpRows.push(e.row);
+      this.fpLabel = e.label;
+    }
+  }
+
+  private flushFp(features: string): void {
+    if (this.fpCount > 1) {
+      this.report({ side: this.side, identity: features, count: this.fpCount, rows: this.fpRows, ...(this.fpLabel !== undefined ? { label: this.fpLabel } : {}) });
+    }
+    this.fpCount = 0;
+    this.fpRows = [];
+  }
+
+  private report(g: DuplicateGroup): void {
+    g.rows.sort((x, y) => x - y);
+    if (this.side === 'a') this.counts.duplicatesA++;
+    else this.counts.duplicatesB++;
+    this.sink.duplicate(g);
+  }
+
+  /** End of the group whose identity is `head`. */
+  end(head: IndexEntry): void {
+    if (this.identity === 'features') this.flushFp(head.features);
+    else if (this.count > 1) this.report({ side: this.side, identity: identityText(head, this.identity), count: this.count, rows: this.rows });
+    this.count = 0;
+    this.rows = [];
+  }
+}
+
+/**
+ * Merge-join two indexes of one record set.
+ * @param a side A's entries, in index order (e.g. from `indexEntryRuns`)
+ * @param b side B's entries, in index order
+ * @param identity the set's identity (both sides must share it)
+ * @returns the counts; the differences went to `sink`
+ * @throws whatever reading either side throws
+ */
+export async function diffRecords(a: AsyncIterable<IndexEntry[]>, b: AsyncIterable<IndexEntry[]>, identity: RecordIdentity, sink: RecordDiffSink): Promise<RecordDiffCounts> {
+  const counts: RecordDiffCounts = { a: 0, b: 0, unchanged: 0, added: 0, removed: 0, modified: 0, flipped: 0, duplicatesA: 0, duplicatesB: 0, labelsA: newLabelCounts(), labelsB: newLabelCounts() };
+  const ca = new Cursor(a);
+  const cb = new Cursor(b);
+  const ta = new GroupTally('a', identity, counts.labelsA, sink, counts);
+  const tb = new GroupTally('b', identity, counts.labelsB, sink, counts);
+  const same = (x: IndexEntry | undefined, head: IndexEntry) => x !== undefined && compareIdentity(x, head, identity) === 0;
+
+  const removed = (e: IndexEntry) => {
+    counts.removed++;
+    sink.removed(e);
+  };
+  const added = (e: IndexEntry) => {
+    counts.added++;
+    sink.added(e);
+  };
+
+  for (;;) {
+    const ea = (ca.empty ? await ca.peek() : ca.cur());
+    const eb = (cb.empty ? await cb.peek() : cb.cur());
+    if (!ea && !eb) break;
+    const c = !ea ? 1 : !eb ? -1 : compareIdentity(ea, eb, identity);
+    if (c < 0) {
+      const head = ea as IndexEntry;
+      for (let x = ea; same(x, head); x = (ca.empty ? await ca.peek() : ca.cur())) {
+        ta.see(x as IndexEntry);
+        counts.a++;
+        removed(x as IndexEntry);
+        ca.advance();
+      }
+      ta.end(head);
+      continue;
+    }
+    if (c > 0) {
+      const head = eb as IndexEntry;
+      for (let y = eb; same(y, head); y = (cb.empty ? await cb.peek() : cb.cur())) {
+        tb.see(y as IndexEntry);
+        counts.b++;
+        added(y as IndexEntry);
+        cb.advance();
+      }
+      tb.end(head);
+      continue;
+    }
+    // The same identity on both sides: walk both groups in fingerprint order.
+    const head = ea as IndexEntry;
+    const leftA: IndexEntry[] = [];
+    const leftB: IndexEntry[] = [];
+    let x: IndexEntry | undefined = ea;
+    let y: IndexEntry | undefined = eb;
+    for (;;) {
+      const inA = same(x, head);
+      const inB = same(y, head);
+      if (!inA && !inB) break;
+      const f = !inA ? 1 : !inB ? -1 : (x as IndexEntry).fingerprint === (y as IndexEntry).fingerprint ? 0 : (x as IndexEntry).fingerprint < (y as IndexEntry).fingerprint ? -1 : 1;
+      if (f <= 0) {
+        ta.see(x as IndexEntry);
+        counts.a++;
+      }
+      if (f >= 0) {
+        tb.see(y as IndexEntry);
+        counts.b++;
+      }
+      if (f === 0) counts.unchanged++;
+      else if (f < 0) leftA.push(x as IndexEntry);
+      else leftB.push(y as IndexEntry);
+      if (f <= 0) {
+        ca.advance();
+        x = (ca.empty ? await ca.peek() : ca.cur());
+      }
+      if (f >= 0) {
+        cb.advance();
+        y = (cb.empty ? await cb.peek() : cb.cur());
+      }
+    }
+    ta.end(head);
+    tb.end(head);
+    pairLeftovers(leftA, leftB, counts, sink, removed, added);
+  }
+  return counts;
+}
+
+/**
+ * Pair the records of one identity that matched no fingerprint on the other side: same feature
+ * hash → a flip; then in index order → modified; the rest removed or added.
+ */
+export function pairLeftovers(la: IndexEntry[], lb: IndexEntry[], counts: RecordDiffCounts, sink: RecordDiffSink, removed: (e: IndexEntry) => void, added: (e: IndexEntry) => void): void {
+  if (la.length === 0 && lb.length === 0) return;
+  const usedB = new Uint8Array(lb.length);
+  const restA: IndexEntry[] = [];
+  // Usually one record a side; with duplicates, look up B's records by feature hash.
+  const byFeatures = new Map<string, number[]>();
+  lb.forEach((e, j) => {
+    const l = byFeatures.get(e.features);
+    if (l) l.push(j);
+    else byFeatures.set(e.features, [j]);
+  });
+  for (const ea of la) {
+    const j = byFeatures.get(ea.features)?.shift();
+    if (j === undefined) {
+      restA.push(ea);
+      continue;
+    }
+    usedB[j] = 1;
+    counts.flipped++;
+    sink.flipped(ea, lb[j] as IndexEntry);
+  }
+  const restB = lb.filter((_, j) => usedB[j] === 0);
+  const n = Math.min(restA.length, restB.length);
+  for (let i = 0; i < n; i++) {
+    counts.modified++;
+    sink.modified(restA[i] as IndexEntry, restB[i] as IndexEntry);
+  }
+  for (let i = n; i < restA.length; i++) removed(restA[i] as IndexEntry);
+  for (let i = n; i < restB.length; i++) added(restB[i] as IndexEntry);
+}

@@ -1,0 +1,166 @@
+/**
+ * The record diff of one record set as a report (its `--json` form), collected from the sink of
+ * `diffRecords`, with the label distributions and their shift. Pure.
+ */
+import { SnapError } from '../core/errors.js';
+import type { RecordFormat, RecordIdentity, RecordSetMember } from '../core/records.js';
+import type { IndexEntry } from './index-line.js';
+import type { DuplicateGroup, RecordDiffCounts, RecordDiffSink } from './record-diff.js';
+import { labelShift, type LabelShift } from './stats.js';
+
+/** A record as reports name it. */
+export interface RecordRef {
+  /** Its identity: the key's values (identity `key`/`path`), its feature hash (`features`) or its row (`position`). */
+  key: unknown;
+  /** 1-based record number in its file. */
+  row: number;
+  label?: string;
+  fingerprint: string;
+}
+
+/** A record present on both sides with other features. */
+export interface ModifiedRecord {
+  key: unknown;
+  a: { row: number; label?: string; fingerprint: string; features: string };
+  b: { row: number; label?: string; fingerprint: string; features: string };
+  /** Whether the label changed too. */
+  labelChanged: boolean;
+}
+
+/** A record whose label, and nothing else, changed. */
+export interface FlippedRecord {
+  key: unknown;
+  from: string;
+  to: string;
+  a: { row: number };
+  b: { row: number };
+}
+
+/** Records with the same features and different labels, on one side. */
+export interface ConflictGroup {
+  side: 'a' | 'b';
+  features: string;
+  /** Label → records. */
+  labels: Record<string, number>;
+  /** The first records, by index order. */
+  records: { key: unknown; row: number; label: string }[];
+}
+
+/** One record set's record diff. */
+export interface RecordSetDiff {
+  /** The file's path (tabular) or the rule's pattern (label folders). */
+  name: string;
+  format: RecordFormat;
+  identity: RecordIdentity;
+  key?: string[];
+  label?: string;
+  labelSegment?: number;
+  /** Each side: its record count and labels; `indexed: false` when that side has no index for this set. */
+  a: { records: number; labels?: Record<string, number> };
+  b: { records: number; labels?: Record<string, number> };
+  summary: {
+    unchanged: number;
+    added: number;
+    removed: number;
+    modified: number;
+    flipped: number;
+    /** Flips plus modified records whose label changed too. */
+    labelChanges: number;
+    duplicates: { a: number; b: number };
+    conflicts: { a: number; b: number };
+  };
+  added: RecordRef[];
+  removed: RecordRef[];
+  modified: ModifiedRecord[];
+  flipped: FlippedRecord[];
+  duplicates: DuplicateGroup[];
+  conflicts: ConflictGroup[];
+  /** Labelled sets: the label distributions and their shift. */
+  shift?: LabelShift;
+}
+
+/** The value a report shows as a record's key. */
+export function keyOf(e: IndexEntry, identity: RecordIdentity): unknown {
+  if (identity === 'features') return e.features;
+  if (identity === 'position') return e.row;
+  try {
+    return JSON.parse(e.key as string) as unknown;
+  } catch {
+    throw new SnapError('RECORDS_INDEX_MALFORMED', `a record index holds a key that is not JSON: ${(e.key as string).slice(0, 80)}`);
+  }
+}
+
+const ref = (e: IndexEntry, identity: RecordIdentity): RecordRef => ({ key: keyOf(e, identity), row: e.row, ...(e.label !== undefined ? { label: e.label } : {}), fingerprint: e.fingerprint });
+const side = (e: IndexEntry) => ({ row: e.row, ...(e.label !== undefined ? { label: e.label } : {}), fingerprint: e.fingerprint, features: e.features });
+
+/** Collects what `diffRecords` reports into the lists of a {@link RecordSetDiff}. */
+export class RecordDiffCollector implements RecordDiffSink {
+  readonly addedList: RecordRef[] = [];
+  readonly removedList: RecordRef[] = [];
+  readonly modifiedList: ModifiedRecord[] = [];
+  readonly flippedList: FlippedRecord[] = [];
+  readonly duplicateList: DuplicateGroup[] = [];
+  labelChanges = 0;
+
+  constructor(private readonly identity: RecordIdentity) {}
+
+  added(b: IndexEntry): void {
+    this.addedList.push(ref(b, this.identity));
+  }
+  removed(a: IndexEntry): void {
+    this.removedList.push(ref(a, this.identity));
+  }
+  modified(a: IndexEntry, b: IndexEntry): void {
+    const labelChanged = a.label !== b.label;
+    if (labelChanged) this.labelChanges++;
+    this.modifiedList.push({ key: keyOf(b, this.identity), a: side(a), b: side(b), labelChanged });
+  }
+  flipped(a: IndexEntry, b: IndexEntry): void {
+    this.labelChanges++;
+    this.flippedList.push({ key: keyOf(b, this.identity), from: a.label as string, to: b.label as string, a: { row: a.row }, b: { row: b.row } });
+  }
+  duplicate(g: DuplicateGroup): void {
+    this.duplicateList.push(g);
+  }
+
+  /**
+   * The report of the set.
+   * @param def the set's definition (a statement member, or one made for a folder)
+   */
+  report(def: Pick<RecordSetMember, 'format' | 'identity' | 'key' | 'label' | 'labelSegment'> & { name: string }, counts: RecordDiffCounts, conflicts: ConflictGroup[]): RecordSetDiff {
+    const labelled = def.label !== undefined || def.format === 'files';
+    return {
+      name: def.name,
+      format: def.format,
+      identity: def.identity,
+      ...(def.key ? { key: def.key } : {}),
+      ...(def.label !== undefined ? { label: def.label } : {}),
+      ...(def.labelSegment !== undefined ? { labelSegment: def.labelSegment } : {}),
+      a: { records: counts.a, ...(labelled ? { labels: counts.labelsA } : {}) },
+      b: { records: counts.b, ...(labelled ? { labels: counts.labelsB } : {}) },
+      summary: {
+        unchanged: counts.unchanged,
+        added: counts.added,
+        removed: counts.removed,
+        modified: counts.modified,
+        flipped: counts.flipped,
+        labelChanges: this.labelChanges,
+        duplicates: { a: counts.duplicatesA, b: counts.duplicatesB },
+        conflicts: { a: conflicts.filter((c) => c.side === 'a').length, b: conflicts.filter((c) => c.side === 'b').length },
+      },
+      added: this.addedList,
+      removed: this.removedList,
+      modified: this.modifiedList,
+      flipped: this.flippedList,
+      duplicates: this.duplicateList,
+      conflicts,
+      ...(labelled ? { shift: labelShift(counts.labelsA, counts.labelsB) } : {}),
+    };
+  }
+}
+
+/** True when a set's record diff found nothing (duplicates and conflicts on B count as findings). */
+export function recordSetUnchanged(d: RecordSetDiff): boolean {
+  const s = d.summary;
+  return s.added + s.removed + s.modified + s.flipped === 0;
+}

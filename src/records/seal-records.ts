@@ -1,0 +1,157 @@
+/**
+ * Record indexes at seal time (docs/FORMAT.md §11): the dataset's rules (its `snap.json`, or
+ * `--records` flags) applied to the manifest just written; every matching tabular file read and
+ * indexed, every label-folder set indexed from the manifest; the index files then moved into the
+ * store as objects, before the snapshot that names them is committed.
+ */
+import { promises as fsp, constants as FS } from 'node:fs';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { SnapError } from '../core/errors.js';
+import { isSymlinkEntry } from '../core/manifest.js';
+import { compareUtf8 } from '../core/paths.js';
+import { MAX_RECORD_SETS, recordSetName, type RecordSetMember } from '../core/records.js';
+import { manifestEntryRuns } from '../io/manifest-file.js';
+import { fsyncDir, objectPath, type Store } from '../io/store.js';
+import { ioError } from '../io/errors.js';
+import { CONFIG_FILE, MAX_CONFIG_BYTES, parseConfig, RuleSet, tabularSpec, type RecordConfig, type RecordRule, type RecordSetSpec } from './config.js';
+import { FileSetIndexer, filesMember, indexTabularFile, tabularMember } from './index-file.js';
+
+/**
+ * The record configuration of a dataset folder: its `snap.json`, if there is one.
+ * @returns undefined when the folder has no `snap.json`
+ * @throws SnapError `RECORDS_CONFIG_INVALID` (malformed, too large, not a regular file) | `IO_ERROR`
+ */
+export async function readRecordConfig(dir: string): Promise<RecordConfig | undefined> {
+  const path = join(dir, CONFIG_FILE);
+  let fh;
+  try {
+    fh = await fsp.open(path, FS.O_RDONLY | FS.O_NOFOLLOW | FS.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined; // no config (or DIR is not a folder: the seal says so)
+    if (code === 'ELOOP') throw new SnapError('RECORDS_CONFIG_INVALID', `${path} is a symbolic link; the record configuration must be a regular file`, { path });
+    throw ioError(e, path, 'cannot read the record configuration');
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new SnapError('RECORDS_CONFIG_INVALID', `${path} is not a regular file`, { path });
+    const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return parseConfig(buf.subarray(0, bytesRead), CONFIG_FILE);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** What indexing a dataset made: the statement members, and the files to store as objects (the indexes, and the dataset's `snap.json`). */
+export interface SealRecords {
+  members: RecordSetMember[];
+  /** Index files (in the store's tmp folder) and their SHA-256. */
+  objects: { path: string; sha256: string }[];
+}
+
+/**
+ * Index the record sets of a dataset whose manifest was just written.
+ * @param o.dir the dataset folder
+ * @param o.manifestPath its new manifest
+ * @param o.rules the rules (from `snap.json` or flags)
+ * @param o.tmpDir a private folder in the store's tmp (index files are written here)
+ * @throws SnapError `RECORDS_*` from reading and indexing, with file and line | `RECORDS_LIMIT`
+ *   (more than {@link MAX_RECORD_SETS} sets) | `FILE_CHANGED` | `IO_ERROR`
+ */
+export async function indexForSeal(o: { dir: string; manifestPath: string; rules: readonly RecordRule[]; tmpDir: string }): Promise<SealRecords> {
+  const rules = new RuleSet(o.rules);
+  const tabular: { path: string; sha256: string; spec: RecordSetSpec }[] = [];
+  const fileSets = new Map<string, FileSetIndexer>();
+  const tooMany = () => new SnapError('RECORDS_LIMIT', `more than ${MAX_RECORD_SETS} record sets match the record rules; narrow the patterns`);
+  let config: { sha256: string; size: number } | undefined;
+  for await (const run of manifestEntryRuns(o.manifestPath, {})) {
+    for (const e of run) {
+      if (isSymlinkEntry(e)) continue; // a link is recorded, never followed, so never read
+      if (e.path === CONFIG_FILE) config = { sha256: e.sha256, size: e.size };
+      const rule = rules.match(e.path);
+      if (!rule) continue;
+      if (rule.format === 'files') {
+        let ix = fileSets.get(rule.pattern);
+        if (!ix) {
+          ix = new FileSetIndexer(rule.pattern, rule.labelSegment as number, { tmpDir: o.tmpDir, strictKeys: true });
+          fileSets.set(rule.pattern, ix);
+        }
+        await ix.add(e);
+        continue;
+      }
+      const spec = tabularSpec(rule, e.path);
+      if (!spec) continue;
+      tabular.push({ path: e.path, sha256: e.sha256, spec });
+      if (tabular.length + fileSets.size > MAX_RECORD_SETS) throw tooMany();
+    }
+  }
+  const members: RecordSetMember[] = [];
+  const objects: SealRecords['objects'] = [];
+  let n = 0;
+  for (const t of tabular) {
+    const outPath = join(o.tmpDir, `records-${n++}.jsonl`);
+    const { built } = await indexTabularFile({ abs: join(o.dir, ...t.path.split('/')), rel: t.path, spec: t.spec, tmpDir: o.tmpDir, outPath, strictKeys: true, expectSha256: t.sha256 });
+    members.push(tabularMember(t.path, t.spec, built));
+    objects.push({ path: outPath, sha256: built.sha256 });
+  }
+  for (const [pattern, ix] of fileSets) {
+    const outPath = join(o.tmpDir, `records-${n++}.jsonl`);
+    const built = await ix.finish(outPath);
+    if (!built) continue;
+    members.push(filesMember(pattern, ix.labelSegment, built));
+    objects.push({ path: outPath, sha256: built.sha256 });
+  }
+  if (members.length > MAX_RECORD_SETS) throw tooMany();
+  // The dataset's snap.json is kept as an object too (also with --manifest-only): `check` reads its
+  // thresholds from a snapshot whose data is gone.
+  if (config && config.size <= MAX_CONFIG_BYTES) {
+    const bytes = await fsp.readFile(join(o.dir, CONFIG_FILE)).catch((e) => {
+      throw ioError(e, join(o.dir, CONFIG_FILE), 'cannot read');
+    });
+    if (createHash('sha256').update(bytes).digest('hex') !== config.sha256) throw new SnapError('FILE_CHANGED', `${CONFIG_FILE} changed while the dataset was sealed; nothing was committed`, { path: CONFIG_FILE });
+    const path = join(o.tmpDir, 'config.json');
+    const fh = await fsp.open(path, 'wx', 0o600);
+    try {
+      await fh.writeFile(bytes);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    objects.push({ path, sha256: config.sha256 });
+  }
+  members.sort((p, q) => compareUtf8(recordSetName(p), recordSetName(q)));
+  for (let i = 1; i < members.length; i++) {
+    if (recordSetName(members[i - 1] as RecordSetMember) === recordSetName(members[i] as RecordSetMember)) {
+      throw new SnapError('RECORDS_CONFIG_INVALID', `two record sets are both named ${JSON.stringify(recordSetName(members[i] as RecordSetMember))} (a pattern equal to a file's path); change the pattern`);
+    }
+  }
+  return { members, objects };
+}
+
+/**
+ * Move index files into the store as objects (`objects/sha256/xx/…`, mode 0444), each flushed
+ * before its rename (the builder fsynced it) and each folder after; an object already there is kept.
+ * @throws SnapError `IO_ERROR`
+ */
+export async function storeIndexObjects(store: Store, objects: SealRecords['objects']): Promise<void> {
+  const dirs = new Set<string>();
+  for (const o of objects) {
+    const target = objectPath(store, o.sha256);
+    const fan = join(store.objectsDir, o.sha256.slice(0, 2));
+    try {
+      if (await fsp.access(target).then(() => true, () => false)) {
+        await fsp.rm(o.path, { force: true });
+        continue;
+      }
+      await fsp.mkdir(fan, { recursive: true });
+      await fsp.chmod(o.path, 0o444);
+      await fsp.rename(o.path, target);
+      dirs.add(fan);
+    } catch (e) {
+      throw ioError(e, target, 'cannot store a record index');
+    }
+  }
+  for (const d of dirs) await fsyncDir(d);
+}

@@ -1,0 +1,218 @@
+/**
+ * Label distributions and how far they moved between two versions of a record set (docs/DESIGN.md,
+ * "Record forensics"). Pure arithmetic on label counts.
+ *
+ * Which statistic to gate on: on a million balanced rows, flipping 10 % of the labels moves the
+ * Jensen–Shannon distance by about 0.09 and PSI by about 0.06 — both under the 0.1 threshold tools
+ * commonly use — while χ² rejects homogeneity for almost any change at that size. The L∞ distance of
+ * class proportions reads directly as "the largest move of one class's share" and is what
+ * `snap check` gates on by default; the others are reported.
+ */
+
+/** One label's counts and shares on both sides. */
+export interface LabelRow {
+  label: string;
+  a: number;
+  b: number;
+  /** Share of the side's records, in [0, 1] (0 for an empty side). */
+  shareA: number;
+  shareB: number;
+}
+
+/** Pearson's χ² test of homogeneity of the two label distributions. */
+export interface ChiSquare {
+  statistic: number;
+  /** Degrees of freedom: labels present on either side, minus one. */
+  df: number;
+  /** P(χ²_df ≥ statistic); 1 when df is 0. */
+  p: number;
+}
+
+/** How the label distribution moved from A to B. */
+export interface LabelShift {
+  /** Every label of either side, sorted by label (UTF-16 order). */
+  labels: LabelRow[];
+  totalA: number;
+  totalB: number;
+  /** L∞ distance of class proportions: max over labels of |shareA − shareB|. */
+  lInf: number;
+  /** Jensen–Shannon distance, natural logarithm (in [0, √ln 2]); null when a side is empty. */
+  jsDistance: number | null;
+  /** Population stability index, zero shares replaced by {@link PSI_EPSILON}; null when a side is empty. */
+  psi: number | null;
+  /** null when a side is empty. */
+  chiSquare: ChiSquare | null;
+  /** Labels in B and not in A, and in A and not in B. */
+  newLabels: string[];
+  vanishedLabels: string[];
+}
+
+/** The share PSI puts in place of 0 (the convention of Evidently AI's PSI). */
+export const PSI_EPSILON = 0.0001;
+
+/**
+ * L∞ (Chebyshev) distance between two discrete distributions: max_i |p_i − q_i| — TensorFlow Data
+ * Validation's drift measure for categorical features ("L-infinity distance").
+ */
+export function lInfDistance(p: readonly number[], q: readonly number[]): number {
+  let m = 0;
+  for (let i = 0; i < p.length; i++) m = Math.max(m, Math.abs((p[i] as number) - (q[i] as number)));
+  return m;
+}
+
+/**
+ * Jensen–Shannon distance: the square root of the Jensen–Shannon divergence
+ * JSD(p‖q) = ½ KL(p‖m) + ½ KL(q‖m), m = ½(p + q), with natural logarithms — J. Lin, "Divergence
+ * measures based on the Shannon entropy", IEEE Trans. Inf. Theory 37(1), 1991; its square root is a
+ * metric (D. M. Endres and J. E. Schindelin, IEEE Trans. Inf. Theory 49(7), 2003). Same as
+ * `scipy.spatial.distance.jensenshannon` with its default base e.
+ */
+export function jensenShannonDistance(p: readonly number[], q: readonly number[]): number {
+  let d = 0;
+  for (let i = 0; i < p.length; i++) {
+    const a = p[i] as number;
+    const b = q[i] as number;
+    const m = (a + b) / 2;
+    if (a > 0) d += (a * Math.log(a / m)) / 2;
+    if (b > 0) d += (b * Math.log(b / m)) / 2;
+  }
+  return Math.sqrt(Math.max(0, d));
+}
+
+/**
+ * Population stability index: Σ (q_i − p_i) · ln(q_i / p_i), a zero share replaced by
+ * {@link PSI_EPSILON} — N. Siddiqi, "Credit Risk Scorecards", Wiley 2006, ch. 8; B. Yurdakul,
+ * "Statistical Properties of Population Stability Index", 2018. Usual reading: < 0.1 stable,
+ * 0.1–0.25 moderate shift, > 0.25 large shift.
+ */
+export function populationStabilityIndex(p: readonly number[], q: readonly number[]): number {
+  let s = 0;
+  for (let i = 0; i < p.length; i++) {
+    const a = Math.max(p[i] as number, PSI_EPSILON);
+    const b = Math.max(q[i] as number, PSI_EPSILON);
+    s += (b - a) * Math.log(b / a);
+  }
+  return s;
+}
+
+/** ln Γ(x) for x > 0: Lanczos approximation (g = 7, n = 9), relative error below 1e-15. */
+function lnGamma(x: number): number {
+  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - lnGamma(1 - x);
+  x -= 1;
+  let a = c[0] as number;
+  const t = x + 7.5;
+  for (let i = 1; i < 9; i++) a += (c[i] as number) / (x + i);
+  return 0.5 * Math.log(2 * Math.PI) + (x + 0.5) * Math.log(t) - t + Math.log(a);
+}
+
+/**
+ * Regularized upper incomplete gamma Q(a, x) = Γ(a, x) / Γ(a): by its series for x < a + 1, else by
+ * its continued fraction (modified Lentz) — W. H. Press et al., "Numerical Recipes", 3rd ed., §6.2.
+ */
+export function gammaQ(a: number, x: number): number {
+  if (x <= 0) return 1;
+  const lnPre = -x + a * Math.log(x) - lnGamma(a);
+  if (x < a + 1) {
+    let sum = 1 / a;
+    let term = sum;
+    for (let n = 1; n < 10_000; n++) {
+      term *= x / (a + n);
+      sum += term;
+      if (Math.abs(term) < Math.abs(sum) * 1e-16) break;
+    }
+    return Math.max(0, 1 - sum * Math.exp(lnPre));
+  }
+  const tiny = 1e-300;
+  let b = x + 1 - a;
+  let c = 1 / tiny;
+  let d = 1 / b;
+  let h = d;
+  for (let i = 1; i < 10_000; i++) {
+    const an = -i * (i - a);
+    b += 2;
+    d = an * d + b;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = b + an / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    const del = d * c;
+    h *= del;
+    if (Math.abs(del - 1) < 1e-16) break;
+  }
+  return Math.min(1, Math.exp(lnPre) * h);
+}
+
+/** P(χ²_df ≥ x), the survival function of the χ² distribution: Q(df/2, x/2). */
+export function chiSquareSurvival(x: number, df: number): number {
+  if (df <= 0) return 1;
+  return gammaQ(df / 2, x / 2);
+}
+
+/**
+ * Pearson's χ² test of homogeneity on the 2 × k table of label counts (k = labels present on
+ * either side): χ² = Σ (O − E)² / E with E = row total × column total / N, df = k − 1 — K. Pearson,
+ * Philosophical Magazine 50 (1900); A. Agresti, "Categorical Data Analysis", 3rd ed., §3.2. Equal
+ * to `scipy.stats.chi2_contingency(…, correction=False)`.
+ */
+export function chiSquareHomogeneity(a: readonly number[], b: readonly number[]): ChiSquare {
+  const na = a.reduce((s, x) => s + x, 0);
+  const nb = b.reduce((s, x) => s + x, 0);
+  const n = na + nb;
+  let stat = 0;
+  let k = 0;
+  for (let i = 0; i < a.length; i++) {
+    const col = (a[i] as number) + (b[i] as number);
+    if (col === 0) continue;
+    k++;
+    const ea = (na * col) / n;
+    const eb = (nb * col) / n;
+    stat += ((a[i] as number) - ea) ** 2 / ea + ((b[i] as number) - eb) ** 2 / eb;
+  }
+  const df = Math.max(0, k - 1);
+  return { statistic: stat, df, p: chiSquareSurvival(stat, df) };
+}
+
+/**
+ * The label distributions of A and B side by side, and every shift statistic between them.
+ * @param a label → record count on side A
+ * @param b label → record count on side B
+ */
+export function labelShift(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): LabelShift {
+  const names = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  const ca = names.map((l) => countOf(a, l));
+  const cb = names.map((l) => countOf(b, l));
+  const totalA = ca.reduce((s, x) => s + x, 0);
+  const totalB = cb.reduce((s, x) => s + x, 0);
+  const pa = ca.map((x) => (totalA > 0 ? x / totalA : 0));
+  const pb = cb.map((x) => (totalB > 0 ? x / totalB : 0));
+  const both = totalA > 0 && totalB > 0;
+  return {
+    labels: names.map((label, i) => ({ label, a: ca[i] as number, b: cb[i] as number, shareA: pa[i] as number, shareB: pb[i] as number })),
+    totalA,
+    totalB,
+    lInf: lInfDistance(pa, pb),
+    jsDistance: both ? jensenShannonDistance(pa, pb) : null,
+    psi: both ? populationStabilityIndex(pa, pb) : null,
+    chiSquare: both ? chiSquareHomogeneity(ca, cb) : null,
+    newLabels: names.filter((l, i) => (ca[i] as number) === 0 && (cb[i] as number) > 0),
+    vanishedLabels: names.filter((l, i) => (ca[i] as number) > 0 && (cb[i] as number) === 0),
+  };
+}
+
+/** A label's count in a map (0 when absent); own members only, so a label named `__proto__` is a label. */
+export function countOf(m: Readonly<Record<string, number>>, label: string): number {
+  return Object.prototype.hasOwnProperty.call(m, label) ? (m[label] as number) : 0;
+}
+
+/** An empty label → count map without a prototype (labels come from data: `__proto__` is a label). */
+export function newLabelCounts(): Record<string, number> {
+  return Object.create(null) as Record<string, number>;
+}
+
+/** Label counts summed over record sets (the dataset's distribution). */
+export function sumLabels(sets: readonly Readonly<Record<string, number>>[]): Record<string, number> {
+  const out = newLabelCounts();
+  for (const s of sets) for (const [l, n] of Object.entries(s)) out[l] = countOf(out, l) + n;
+  return out;
+}

@@ -1,0 +1,88 @@
+/**
+ * `verify` names records (docs/DESIGN.md, "Record forensics"): for a modified file that the signed
+ * statement indexes, the file on disk is indexed on the fly and compared with the signed index —
+ * "train.jsonl: 35 labels flipped (spam → ham), 2 records added" — and a file moved between two label
+ * folders of a label-folder set is named as a label flip. Runs only after the manifest was found to
+ * match the signature, so the definitions and index digests it uses are trusted.
+ */
+import { existsSync, promises as fsp } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ignore from 'ignore';
+import { isSnapError } from '../core/errors.js';
+import type { RecordSetMember } from '../core/records.js';
+import { fileForms } from './canonical.js';
+import { indexTabularFile } from './index-file.js';
+import { diffIndexFiles } from './diff-index-files.js';
+import { RecordDiffCollector, type RecordSetDiff } from './record-report.js';
+import { conflictGroups } from './conflicts.js';
+
+/** The part of a verify problem this module reads and extends. */
+export interface RecordProblem {
+  path: string;
+  kind: string;
+  actual?: { sha256?: string } | object;
+  movedFrom?: string;
+  movedTo?: string;
+  /** A modified record file: its record diff against the signed index (or why there is none). */
+  records?: RecordSetDiff | { error: { code: string; message: string } };
+  /** A file moved between label folders of a label-folder set: the label flip. */
+  label?: { set: string; key: string; from: string; to: string };
+}
+
+/**
+ * Add record findings to verify's problems, in place. Never throws for a record file that cannot
+ * be read or indexed: the problem gets `records.error` instead (the file is reported as modified
+ * anyway).
+ * @param objectDirs `objects/sha256` folders that may hold the signed index objects
+ */
+export async function attachRecordFindings(problems: RecordProblem[], members: readonly RecordSetMember[], dir: string, objectDirs: readonly string[]): Promise<void> {
+  const tabular = new Map(members.filter((m) => m.path !== undefined).map((m) => [m.path as string, m]));
+  let tmp: string | undefined;
+  try {
+    for (const p of problems) {
+      const m = p.kind === 'modified' ? tabular.get(p.path) : undefined;
+      if (!m) continue;
+      try {
+        const obj = objectDirs.map((d) => join(d, m.index.sha256.slice(0, 2), m.index.sha256.slice(2))).find((x) => existsSync(x));
+        if (!obj) {
+          p.records = { error: { code: 'OBJECT_MISSING', message: `the signed record index ${m.index.sha256.slice(0, 12)}… is not in the store` } };
+          continue;
+        }
+        tmp ??= await fsp.mkdtemp(join(tmpdir(), 'snap-verify-records-'));
+        const out = join(tmp, `index-${problems.indexOf(p)}`);
+        const spec = { format: m.format, identity: m.identity, ...(m.key ? { key: m.key } : {}), ...(m.label !== undefined ? { label: m.label } : {}) };
+        const actual = (p.actual as { sha256?: string } | undefined)?.sha256;
+        await indexTabularFile({ abs: join(dir, ...m.path!.split('/')), rel: m.path as string, spec, tmpDir: tmp, outPath: out, strictKeys: false, ...(actual ? { expectSha256: actual } : {}) });
+        const labelled = m.label !== undefined;
+        const xa = { identity: m.identity, labelled, name: m.path as string, sha256: m.index.sha256, count: m.count };
+        const xb = { identity: m.identity, labelled, name: m.path as string };
+        const c = new RecordDiffCollector(m.identity);
+        const { counts, candidates } = await diffIndexFiles({ path: obj, x: xa }, { path: out, x: xb }, m.identity, c);
+        const conflicts = [...(await conflictGroups(obj, xa, 'a', candidates.a)), ...(await conflictGroups(out, xb, 'b', candidates.b))];
+        p.records = c.report({ name: m.path as string, ...spec }, counts, conflicts);
+      } catch (e) {
+        if (!isSnapError(e)) throw e;
+        p.records = { error: { code: e.code, message: e.message } };
+      }
+    }
+  } finally {
+    if (tmp) await fsp.rm(tmp, { recursive: true, force: true }).catch(() => {});
+  }
+  // Label folders: a file that moved from one label folder to another, same name, same bytes.
+  const fileSets = members.filter((m) => m.format === 'files').map((m) => ({ m, ig: ignore().add(m.pattern as string) }));
+  if (fileSets.length === 0) return;
+  for (const p of problems) {
+    if (p.kind !== 'extra' || !p.movedFrom) continue;
+    const set = fileSets.find((s) => s.ig.ignores(p.path) && s.ig.ignores(p.movedFrom as string));
+    if (!set) continue;
+    const digest = '0'.repeat(64); // only the key and label are compared
+    const to = fileForms(p.path, digest, set.m.labelSegment as number);
+    const from = fileForms(p.movedFrom, digest, set.m.labelSegment as number);
+    if (!to || !from || to.key !== from.key || to.label === from.label) continue;
+    const key = (JSON.parse(to.key as string) as string[])[0] as string;
+    p.label = { set: set.m.pattern as string, key, from: from.label as string, to: to.label as string };
+    const src = problems.find((q) => q.kind === 'missing' && q.path === p.movedFrom);
+    if (src) src.label = p.label;
+  }
+}

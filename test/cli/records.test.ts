@@ -1,0 +1,387 @@
+/**
+ * Record forensics end to end (docs/FORMAT.md §19): seal signs record indexes of the example
+ * tabular data; after labels are flipped and records injected, deleted and modified, `diff`,
+ * `verify` and `check` name exactly those records, no more and no fewer — also between two
+ * `--manifest-only` snapshots whose data is gone, and for a label-by-folder dataset.
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parquetWriteBuffer } from 'hyparquet-writer';
+import { copyTree, makeTree, REPO, snap, snapJson, tempDir, useKeyPair, EXAMPLE } from '../helpers/tree.js';
+import { newStorePath, objectFiles, sha256, snapshotFolder } from '../helpers/store.js';
+import { MAX_STATEMENT_BYTES } from '../../src/core/statement.js';
+import { MAX_LABELS } from '../../src/core/records.js';
+
+const keys = useKeyPair();
+const TABULAR = join(REPO, 'examples', 'tabular');
+
+type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+async function seal(dir: string, store: string, as: string, extra: string[] = []) {
+  const r = await snapJson(['seal', dir, '--as', as, '--key', keys.key, '--store', store, ...extra]);
+  expect(r.code, r.stderr).toBe(0);
+  return r.json;
+}
+
+/** Rewrite a file's text. */
+async function edit(path: string, f: (text: string) => string): Promise<void> {
+  const before = await fsp.readFile(path, 'utf8');
+  const after = f(before);
+  expect(after).not.toBe(before);
+  await fsp.writeFile(path, after);
+}
+
+/** Poison the breast-cancer CSV: flip ids 10, 20 and 30, nudge a feature of id 40, delete id 50, inject id 9999. */
+async function poisonCsv(dir: string): Promise<void> {
+  await edit(join(dir, 'breast_cancer.csv'), (t) => {
+    const lines = t.split('\n');
+    const at = (id: number) => lines.findIndex((l) => l.startsWith(`${id},`));
+    const flip = (l: string) => (l.endsWith(',malignant') ? l.replace(/,malignant$/, ',benign') : l.replace(/,benign$/, ',malignant'));
+    for (const id of [10, 20, 30]) lines[at(id)] = flip(lines[at(id)]!);
+    const f = lines[at(40)]!.split(',');
+    f[1] = String(Number(f[1]) + 0.01);
+    lines[at(40)] = f.join(',');
+    lines.splice(at(50), 1);
+    lines.splice(lines.length - 1, 0, `9999,${lines[at(60)]!.split(',').slice(1).join(',')}`);
+    return lines.join('\n');
+  });
+}
+
+/** The labels of ids 10, 20, 30 in the example, before the flip. */
+async function labelsOf(ids: number[]): Promise<Record<string, string>> {
+  const lines = (await fsp.readFile(join(TABULAR, 'breast_cancer.csv'), 'utf8')).split('\n');
+  return Object.fromEntries(ids.map((id) => [String(id), lines.find((l) => l.startsWith(`${id},`))!.split(',').at(-1)!]));
+}
+
+/** Poison the e-mails: flip two labels, delete one record, inject one. */
+async function poisonJsonl(dir: string): Promise<{ flipped: string[]; deleted: string; injected: string }> {
+  const path = join(dir, 'spamassassin.jsonl');
+  const rows = (await fsp.readFile(path, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l));
+  const flipped = [rows[3].id, rows[7].id];
+  for (const i of [3, 7]) rows[i].label = rows[i].label === 'spam' ? 'ham' : 'spam';
+  const deleted = rows[11].id;
+  rows.splice(11, 1);
+  rows.push({ id: 'injected-0001', label: 'ham', subject: 'totally legit', text: 'click here' });
+  await fsp.writeFile(path, rows.map((r) => JSON.stringify(r) + '\n').join(''));
+  return { flipped, deleted, injected: 'injected-0001' };
+}
+
+const sortedKeys = (list: { key: unknown }[]) => list.map((x) => JSON.stringify(x.key)).sort();
+
+describe('record indexes on the example tabular data', () => {
+  it('are sealed, signed and stored: one set per rule, with counts and label counts', async () => {
+    const store = await newStorePath();
+    const r = await seal(TABULAR, store, 'tab@v1');
+    expect(r.records.map((m: Json) => [m.path, m.format, m.identity, m.count, m.labels])).toEqual([
+      ['breast_cancer.csv', 'csv', 'key', 569, { benign: 357, malignant: 212 }],
+      ['iris.csv', 'csv', 'features', 150, { setosa: 50, versicolor: 50, virginica: 50 }],
+      ['spamassassin.jsonl', 'jsonl', 'key', 120, { ham: 80, spam: 40 }],
+    ]);
+    const statement = JSON.parse(await fsp.readFile(join(snapshotFolder(store, 'tab', 'v1'), 'statement.json'), 'utf8'));
+    expect(statement.predicate.records).toEqual(r.records);
+    const names = new Set((await objectFiles(store)).map((o) => o.name));
+    for (const m of r.records) expect(names.has(m.index.sha256)).toBe(true);
+    const show = await snap(['seal', TABULAR, '--as', 'tab@v2', '--key', keys.key, '--store', store]);
+    expect(show.stdout).toMatch(/records +3 record sets indexed and signed/);
+    expect(show.stdout).toMatch(/breast_cancer\.csv: 569 records \(csv, key id, label diagnosis\): benign 357, malignant 212/);
+  });
+
+  it('name exactly the flipped, modified, removed and added records in diff, verify and check', async () => {
+    const store = await newStorePath();
+    await seal(TABULAR, store, 'tab@v1');
+    const data = await copyTree(TABULAR);
+    await poisonCsv(data);
+    const mail = await poisonJsonl(data);
+    const before = await labelsOf([10, 20, 30]);
+
+    // diff: snapshot against the poisoned folder
+    const d = await snapJson(['diff', 'tab@v1', data, '--store', store]);
+    expect(d.code).toBe(1);
+    const byName = Object.fromEntries(d.json.records.sets.map((s: Json) => [s.name, s]));
+    const csv = byName['breast_cancer.csv'];
+    expect(csv.flipped.map((f: Json) => [f.key, f.from, f.to])).toEqual(
+      ['10', '20', '30'].map((id) => [[id], before[id], before[id] === 'malignant' ? 'benign' : 'malignant']).sort((x, y) => JSON.stringify(x[0]).localeCompare(JSON.stringify(y[0]))),
+    );
+    expect(sortedKeys(csv.modified)).toEqual(['["40"]']);
+    expect(sortedKeys(csv.removed)).toEqual(['["50"]']);
+    expect(sortedKeys(csv.added)).toEqual(['["9999"]']);
+    expect(csv.summary).toMatchObject({ unchanged: 569 - 5, flipped: 3, modified: 1, removed: 1, added: 1, labelChanges: 3 });
+    const jl = byName['spamassassin.jsonl'];
+    expect(sortedKeys(jl.flipped)).toEqual(mail.flipped.map((id) => JSON.stringify([id])).sort());
+    expect(sortedKeys(jl.removed)).toEqual([JSON.stringify([mail.deleted])]);
+    expect(sortedKeys(jl.added)).toEqual([JSON.stringify([mail.injected])]);
+    expect(jl.modified).toEqual([]);
+    expect(byName['iris.csv'].summary).toMatchObject({ added: 0, removed: 0, modified: 0, flipped: 0, unchanged: 150 });
+    expect(d.json.records.summary).toMatchObject({ sets: 3, flipped: 5, modified: 1, removed: 2, added: 2 });
+    const human = await snap(['diff', 'tab@v1', data, '--store', store]);
+    expect(human.stdout).toMatch(/breast_cancer\.csv \(csv, key id, label diagnosis\): 569 → 569 records: 3 labels flipped/);
+    expect(human.stdout).toContain(`10: ${before['10']} → `);
+
+    // verify: the two modified files carry their record diffs
+    const v = await snapJson(['verify', data, '--against', 'tab@v1', '--pubkey', keys.pub, '--store', store]);
+    expect(v.code).toBe(1);
+    expect(v.json.problems.map((p: Json) => [p.path, p.kind])).toEqual([
+      ['breast_cancer.csv', 'modified'],
+      ['spamassassin.jsonl', 'modified'],
+    ]);
+    expect(v.json.problems[0].records.summary).toEqual(csv.summary);
+    expect(sortedKeys(v.json.problems[1].records.flipped)).toEqual(sortedKeys(jl.flipped));
+    const vh = await snap(['verify', data, '--against', 'tab@v1', '--pubkey', keys.pub, '--store', store]);
+    expect(vh.stdout).toMatch(/spamassassin\.jsonl .*\n +records: 2 labels flipped \(.*\), 1 record added, 1 record removed/);
+
+    // check: the gate fails, naming each threshold crossed
+    const c = await snapJson(['check', data, '--against', 'tab@v1', '--store', store]);
+    expect(c.code).toBe(1);
+    expect(c.json.breaches.map((b: Json) => [b.set, b.rule, b.value])).toEqual([
+      ['breast_cancer.csv', 'maxLabelChanges', 3],
+      ['breast_cancer.csv', 'maxModified', 1],
+      ['breast_cancer.csv', 'maxRemoved', 1],
+      ['spamassassin.jsonl', 'maxLabelChanges', 2],
+      ['spamassassin.jsonl', 'maxRemoved', 1],
+    ]);
+    // with thresholds that allow exactly this much, it passes
+    const loose = await snapJson(['check', data, '--against', 'tab@v1', '--store', store, '--max-label-changes', '3', '--max-modified', '1', '--max-removed', '1']);
+    expect(loose.code).toBe(0);
+    expect(loose.json.breaches).toEqual([]);
+  });
+
+  it('pass check for a legitimate new version: records appended within the share, no label moved far', async () => {
+    const store = await newStorePath();
+    await seal(TABULAR, store, 'tab@v1');
+    const data = await copyTree(TABULAR);
+    await edit(join(data, 'breast_cancer.csv'), (t) => {
+      const rows = t.trimEnd().split('\n');
+      const extra = rows.slice(1, 11).map((l, i) => `${1000 + i},${l.split(',').slice(1).join(',')}`);
+      return [...rows, ...extra].join('\n') + '\n';
+    });
+    const c = await snapJson(['check', data, '--against', 'tab@v1', '--store', store]);
+    expect(c.code, JSON.stringify(c.json.breaches)).toBe(0);
+    expect(c.json.records.sets.find((s: Json) => s.name === 'breast_cancer.csv').summary).toMatchObject({ added: 10, removed: 0, flipped: 0, modified: 0 });
+    // … but not with a tighter share from the flags, nor with a new label
+    expect((await snapJson(['check', data, '--against', 'tab@v1', '--store', store, '--max-added-share', '0.01'])).code).toBe(1);
+    await edit(join(data, 'iris.csv'), (t) => t.replace(/setosa\n$/, 'setosa\n') + '1.0,1.0,1.0,1.0,unknown\n');
+    const n = await snapJson(['check', data, '--against', 'tab@v1', '--store', store]);
+    expect(n.json.breaches.map((b: Json) => [b.set, b.rule])).toContainEqual(['iris.csv', 'newLabels']);
+  });
+
+  it('compare two --manifest-only snapshots after the data is gone', async () => {
+    const store = await newStorePath();
+    const a = await copyTree(TABULAR);
+    await seal(a, store, 'tab@v1', ['--manifest-only']);
+    const b = await copyTree(TABULAR);
+    await poisonCsv(b);
+    const mail = await poisonJsonl(b);
+    await seal(b, store, 'tab@v2', ['--manifest-only']);
+    await fsp.rm(a, { recursive: true });
+    await fsp.rm(b, { recursive: true });
+    const d = await snapJson(['diff', 'tab@v1', 'tab@v2', '--store', store]);
+    expect(d.code).toBe(1);
+    const byName = Object.fromEntries(d.json.records.sets.map((s: Json) => [s.name, s]));
+    expect(sortedKeys(byName['breast_cancer.csv'].flipped)).toEqual(['["10"]', '["20"]', '["30"]']);
+    expect(sortedKeys(byName['spamassassin.jsonl'].flipped)).toEqual(mail.flipped.map((id) => JSON.stringify([id])).sort());
+    expect(d.json.records.unavailable).toEqual([]);
+    const c = await snapJson(['check', 'tab@v2', '--against', 'tab@v1', '--store', store]);
+    expect(c.code).toBe(1);
+    expect(c.json.thresholds).toMatchObject({ maxAddedShare: 0.25 }); // from the snapshot's own snap.json
+  });
+
+  it('say which sets cannot be compared when an index object is gone, and check fails closed', async () => {
+    const store = await newStorePath();
+    const r = await seal(TABULAR, store, 'tab@v1', ['--manifest-only']);
+    const data = await copyTree(TABULAR);
+    await poisonCsv(data);
+    const iris = r.records.find((m: Json) => m.path === 'breast_cancer.csv').index.sha256;
+    const obj = join(store, 'objects', 'sha256', iris.slice(0, 2), iris.slice(2));
+    await fsp.rm(obj);
+    const d = await snapJson(['diff', 'tab@v1', data, '--store', store]);
+    expect(d.json.records.unavailable).toEqual([{ name: 'breast_cancer.csv', side: 'a', reason: expect.stringMatching(/not in the store/) }]);
+    const c = await snapJson(['check', data, '--against', 'tab@v1', '--store', store]);
+    expect(c.code).toBe(1);
+    expect(c.json.breaches.map((b: Json) => b.rule)).toContain('unavailable');
+  });
+
+  it('refuse an index object that was altered (OBJECT_CORRUPT, exit 1)', async () => {
+    const store = await newStorePath();
+    const r = await seal(TABULAR, store, 'tab@v1', ['--manifest-only']);
+    const data = await copyTree(TABULAR);
+    await poisonCsv(data);
+    const h = r.records.find((m: Json) => m.path === 'breast_cancer.csv').index.sha256;
+    const obj = join(store, 'objects', 'sha256', h.slice(0, 2), h.slice(2));
+    await fsp.chmod(obj, 0o644);
+    await edit(obj, (t) => t.replace('"label":"malignant"', '"label":"benign"'));
+    const d = await snapJson(['diff', 'tab@v1', data, '--store', store]);
+    expect(d.code).toBe(1);
+    expect(d.json.error.code).toBe('OBJECT_CORRUPT');
+  });
+});
+
+describe('a label-by-folder dataset', () => {
+  const rule = ['--records', '*/* format=files label-segment=0'];
+
+  it('shows a file moved from ham/ to spam/ as a label flip in diff and verify', async () => {
+    const store = await newStorePath();
+    const data = await copyTree(EXAMPLE);
+    const s = await seal(data, store, 'mail@v1', rule);
+    expect(s.records).toEqual([expect.objectContaining({ pattern: '*/*', format: 'files', identity: 'path', labelSegment: 0, count: 120, labels: { ham: 80, spam: 40 } })]);
+    const name = (await fsp.readdir(join(data, 'ham'))).sort()[0]!;
+    await fsp.rename(join(data, 'ham', name), join(data, 'spam', name));
+    const d = await snapJson(['diff', 'mail@v1', data, '--store', store]);
+    const set = d.json.records.sets[0];
+    expect(set.flipped).toEqual([{ key: [name], from: 'ham', to: 'spam', a: { row: expect.any(Number) }, b: { row: expect.any(Number) } }]);
+    expect(set.summary).toMatchObject({ added: 0, removed: 0, modified: 0, flipped: 1, unchanged: 119 });
+    expect(set.shift.labels).toEqual([
+      { label: 'ham', a: 80, b: 79, shareA: 80 / 120, shareB: 79 / 120 },
+      { label: 'spam', a: 40, b: 41, shareA: 40 / 120, shareB: 41 / 120 },
+    ]);
+    const v = await snapJson(['verify', data, '--against', 'mail@v1', '--pubkey', keys.pub, '--store', store]);
+    expect(v.code).toBe(1);
+    const extra = v.json.problems.find((p: Json) => p.kind === 'extra');
+    expect(extra.label).toEqual({ set: '*/*', key: name, from: 'ham', to: 'spam' });
+    const vh = await snap(['verify', data, '--against', 'mail@v1', '--pubkey', keys.pub, '--store', store]);
+    expect(vh.stdout).toContain(`label flipped: ${name}: ham → spam`);
+    // sealed again with the data gone, the flip is still named between the two snapshots
+    await seal(data, store, 'mail@v2', [...rule, '--manifest-only']);
+    await fsp.rm(data, { recursive: true });
+    const d2 = await snapJson(['diff', 'mail@v1', 'mail@v2', '--store', store]);
+    expect(d2.json.records.sets[0].flipped.map((f: Json) => [f.key, f.from, f.to])).toEqual([[[name], 'ham', 'spam']]);
+  });
+});
+
+describe('malformed record files', () => {
+  /**
+   * Seal `spec` with `rules` into a store made beforehand (`snap init`); the seal must fail with
+   * exit 3, and leave no snapshot, no index and no temporary file. (A store the seal itself would
+   * have made is removed whole when it fails.)
+   */
+  async function refused(spec: Record<string, string | Buffer>, rules: string[]) {
+    const data = await makeTree(spec);
+    const store = await newStorePath();
+    expect((await snap(['init', '--store', store])).code).toBe(0);
+    const r = await snapJson(['seal', data, '--as', 'bad@v1', '--key', keys.key, '--store', store, ...rules.flatMap((x) => ['--records', x])]);
+    expect(r.code, r.stdout).toBe(3);
+    expect(await fsp.readdir(join(store, 'snapshots')).catch(() => [])).toEqual([]);
+    expect(await fsp.readdir(join(store, 'tmp'))).toEqual([]);
+    // what objects there are are the dataset's files, complete (copied before the records were read)
+    const contents = new Set(Object.values(spec).map((v) => sha256(v)));
+    for (const o of await objectFiles(store)) expect(contents.has(o.name)).toBe(true);
+    return r.json.error as { code: string; details: Record<string, unknown> };
+  }
+
+  it('stop the seal with exit 3 naming file and line: a ragged CSV row', async () => {
+    const e = await refused({ 't.csv': 'id,x,y\n1,a,b\n2,c\n3,d,e\n' }, ['t.csv key=id']);
+    expect(e).toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 't.csv', line: 3, row: 2 } });
+  });
+
+  it('invalid JSON on one line', async () => {
+    const e = await refused({ 'a.jsonl': '{"id":1}\n{"id":2,}\n' }, ['a.jsonl key=id']);
+    expect(e).toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 'a.jsonl', line: 2 } });
+  });
+
+  it('a truncated Parquet file', async () => {
+    const file = Buffer.from(parquetWriteBuffer({ columnData: [{ name: 'id', data: [1, 2, 3], type: 'INT32' }] }));
+    const e = await refused({ 'p.parquet': file.subarray(0, file.length - 7) }, ['p.parquet key=id']);
+    expect(e).toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 'p.parquet' } });
+  });
+
+  it('duplicate keys, naming both records', async () => {
+    const e = await refused({ 't.csv': 'id,y\n1,a\n2,b\n1,c\n' }, ['t.csv key=id label=y']);
+    expect(e).toMatchObject({ code: 'RECORDS_DUPLICATE_KEY', details: { path: 't.csv', rows: [1, 3], lines: [2, 4] } });
+  });
+
+  it('a key column that does not exist', async () => {
+    const e = await refused({ 't.csv': 'a,b\n1,2\n' }, ['t.csv key=id']);
+    expect(e).toMatchObject({ code: 'RECORDS_KEY_MISSING', details: { path: 't.csv' } });
+  });
+
+  it('a statement that would be larger than MAX_STATEMENT_BYTES (4 MiB): refused, nothing signed', async () => {
+    // 5 files × 4,096 labels of 240 bytes: every set within its own limits, the statement about 5 MB
+    const label = (j: number) => `${String(j).padStart(6, '0')}${'x'.repeat(234)}`;
+    const table = 'id,y\n' + Array.from({ length: MAX_LABELS }, (_, j) => `${j},${label(j)}\n`).join('');
+    const spec = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`t${i}.csv`, table]));
+    const e = await refused(spec, Object.keys(spec).map((p) => `${p} key=id label=y`));
+    expect(e.code).toBe('RECORDS_LIMIT');
+    expect(e.details.limit).toBe(MAX_STATEMENT_BYTES);
+    expect(e.details.bytes as number).toBeGreaterThan(MAX_STATEMENT_BYTES);
+  });
+
+  it('a malformed snap.json, before anything is hashed', async () => {
+    const data = await makeTree({ 'snap.json': '{"records": [{"pattern": "x.csv", "colour": 1}]}', 'x.csv': 'a\n1\n' });
+    const store = await newStorePath();
+    const r = await snapJson(['seal', data, '--as', 'bad@v1', '--key', keys.key, '--store', store]);
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('RECORDS_CONFIG_INVALID');
+    expect(await objectFiles(store)).toEqual([]);
+  });
+
+  it('accept a BOM and CRLF line ends, giving the same records as the plain file', async () => {
+    const store = await newStorePath();
+    const plain = await seal(await makeTree({ 't.csv': 'id,y\n1,a\n2,b\n' }), store, 'p@v1', ['--records', 't.csv key=id label=y']);
+    const odd = await seal(await makeTree({ 't.csv': '\ufeffid,y\r\n1,a\r\n2,b\r\n' }), store, 'o@v1', ['--records', 't.csv key=id label=y']);
+    expect(odd.records[0].index).toEqual(plain.records[0].index);
+    expect(odd.merkleRoot).not.toBe(plain.merkleRoot);
+  });
+
+  it('are reported with exit 3 by diff when a folder side is malformed', async () => {
+    const store = await newStorePath();
+    await seal(TABULAR, store, 'tab@v1');
+    const data = await copyTree(TABULAR);
+    await edit(join(data, 'iris.csv'), (t) => t.replace('5.1,3.5,1.4,0.2,setosa', '5.1,3.5,1.4,setosa'));
+    const d = await snapJson(['diff', 'tab@v1', data, '--store', store]);
+    expect(d.code).toBe(3);
+    expect(d.json.error).toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 'iris.csv', line: 2 } });
+    // verify still gives its verdict (exit 1), with why the records could not be compared
+    const v = await snapJson(['verify', data, '--against', 'tab@v1', '--pubkey', keys.pub, '--store', store]);
+    expect(v.code).toBe(1);
+    expect(v.json.problems[0].records.error.code).toBe('RECORDS_MALFORMED');
+  });
+});
+
+describe('record command-line usage', () => {
+  it('refuses a malformed --records rule (exit 2) and check without --against (exit 2)', async () => {
+    const data = await makeTree({ 'x.csv': 'a\n1\n' });
+    expect((await snap(['seal', data, '--as', 'x@v1', '--key', keys.key, '--store', await newStorePath(), '--records', 'x.csv colour=red'])).code).toBe(2);
+    expect((await snap(['check', data, '--store', await newStorePath()])).code).toBe(2);
+    expect((await snap(['check', data, '--against', data, '--max-shift', '2'])).code).toBe(2);
+  });
+
+  it('--no-records: seal indexes nothing whatever snap.json says, diff compares files only; with --records it is a usage error (exit 2)', async () => {
+    const store = await newStorePath();
+    const data = await copyTree(TABULAR);
+    const plain = await seal(data, store, 'tab@v1', ['--no-records']);
+    expect(plain.records).toBeUndefined();
+    const withRecords = await seal(data, store, 'tab@v2');
+    expect(withRecords.records.length).toBeGreaterThan(0);
+    await poisonCsv(data);
+    const files = await snapJson(['diff', 'tab@v2', data, '--store', store, '--no-records']);
+    expect(files.code).toBe(1);
+    expect(files.json.summary.modified).toBe(1);
+    expect(files.json.records).toBeUndefined();
+    const both = await snapJson(['diff', 'tab@v2', data, '--store', store]);
+    expect(both.json.records.sets.length).toBeGreaterThan(0);
+    const r = await snapJson(['seal', data, '--as', 'tab@v3', '--key', keys.key, '--store', store, '--no-records', '--records', 'iris.csv']);
+    expect(r.code).toBe(2);
+  });
+
+  it('says there is nothing to check when neither side has record sets (exit 3)', async () => {
+    const data = await makeTree({ 'x.csv': 'a\n1\n' });
+    const r = await snapJson(['check', data, '--against', data]);
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('RECORDS_CONFIG_INVALID');
+  });
+
+  it('lists check in the help', async () => {
+    const h = await snap(['--help']);
+    expect(h.stdout).toMatch(/check <b> +Review gate/);
+  });
+
+  it('escapes control characters of keys and labels in human output', async () => {
+    const store = await newStorePath();
+    const a = await makeTree({ 't.csv': 'id,y\n"k\u001b[31m",a\n' });
+    await seal(a, store, 'e@v1', ['--records', 't.csv key=id label=y']);
+    const b = await makeTree({ 't.csv': 'id,y\n"k\u001b[31m",b\n' });
+    const d = await snap(['diff', 'e@v1', b, '--store', store]);
+    expect(d.stdout).not.toContain('\u001b[31m');
+    expect(d.stdout).toContain('k\\x1b[31m: a → b');
+  });
+});

@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import canonicalize from 'canonicalize';
+import { CsvShape, fileForms, jcs, objectForms, parquetValue } from '../../src/records/canonical.js';
+
+const code = (c: string) => expect.objectContaining({ code: c });
+
+describe('jcs (RFC 8785 for record values)', () => {
+  it('equals the canonicalize package on every JSON value', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => {
+        // fast-check can make -0, which JSON.parse never returns; both serialize it as 0.
+        expect(jcs(v)).toBe(canonicalize(v));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('sorts members by UTF-16 code units and writes numbers in ECMAScript form', () => {
+    expect(jcs({ b: 1, a: [1e21, 1.5, -0, 0.1], '\u{1F600}': true, '\uFB01': null })).toBe('{"a":[1e+21,1.5,0,0.1],"b":1,"\u{1F600}":true,"\uFB01":null}');
+  });
+
+  it('refuses a lone surrogate, a non-finite number and a value with no JSON form', () => {
+    expect(() => jcs('\ud800x')).toThrow(code('RECORDS_MALFORMED'));
+    expect(() => jcs({ ['\udc00']: 1 })).toThrow(code('RECORDS_MALFORMED'));
+    expect(() => jcs(Number.NaN)).toThrow(code('RECORDS_MALFORMED'));
+    expect(() => jcs(undefined)).toThrow(code('RECORDS_MALFORMED'));
+  });
+
+  it('refuses nesting deeper than 64 levels', () => {
+    let v: unknown = 1;
+    for (let i = 0; i < 70; i++) v = [v];
+    expect(() => jcs(v)).toThrow(code('RECORDS_MALFORMED'));
+  });
+});
+
+describe('CSV records', () => {
+  const shape = new CsvShape(['id', 'text', 'label'], { key: ['id'], label: 'label' });
+
+  it('are objects of raw field strings, members sorted, key and label left out of the features', () => {
+    expect(shape.forms(['7', ' 1.0 "x"', 'spam'])).toEqual({
+      canonical: '{"id":"7","label":"spam","text":" 1.0 \\"x\\""}',
+      features: '{"text":" 1.0 \\"x\\""}',
+      key: '["7"]',
+      label: 'spam',
+    });
+  });
+
+  it('give a column order that does not matter (the same record in another column order has the same forms)', () => {
+    const other = new CsvShape(['label', 'text', 'id'], { key: ['id'], label: 'label' });
+    expect(other.forms(['spam', 'hi', '7'])).toEqual(shape.forms(['7', 'hi', 'spam']));
+  });
+
+  it('equal the canonical JSON of the record object', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.string(), { minLength: 1, maxLength: 6 }), fc.array(fc.string(), { minLength: 6, maxLength: 6 }), (cols, vals) => {
+        const s = new CsvShape(cols, {});
+        const row = cols.map((_, i) => vals[i] as string);
+        const obj = Object.fromEntries(cols.map((c, i) => [c, row[i]]));
+        expect(s.forms(row).canonical).toBe(canonicalize(obj));
+      }),
+    );
+  });
+
+  it('refuse a header that names a column twice, and a key or label column that is not there', () => {
+    expect(() => new CsvShape(['a', 'a'], {})).toThrow(code('RECORDS_MALFORMED'));
+    expect(() => new CsvShape(['a', 'b'], { key: ['id'] })).toThrow(code('RECORDS_KEY_MISSING'));
+    expect(() => new CsvShape(['a', 'b'], { label: 'class' })).toThrow(code('RECORDS_LABEL_MISSING'));
+  });
+
+  it('refuse an empty key, and a label or key over the limits', () => {
+    expect(() => shape.forms(['', 'x', 'spam'])).toThrow(code('RECORDS_KEY_EMPTY'));
+    expect(() => shape.forms(['1', 'x', 'l'.repeat(257)])).toThrow(code('RECORDS_LIMIT'));
+    expect(() => shape.forms(['k'.repeat(5000), 'x', 'spam'])).toThrow(code('RECORDS_LIMIT'));
+  });
+
+  it('without key or label have the whole record as features', () => {
+    const s = new CsvShape(['b', 'a'], {});
+    expect(s.forms(['2', '1'])).toEqual({ canonical: '{"a":"1","b":"2"}', features: '{"a":"1","b":"2"}', key: undefined, label: undefined });
+  });
+});
+
+describe('JSON records', () => {
+  it('are the RFC 8785 form of the object; key values keep their JSON type', () => {
+    const f = objectForms({ text: 'hi', id: 17, label: 'ham', meta: { z: 1, a: [true] } }, { key: ['id'], label: 'label' });
+    expect(f).toEqual({
+      canonical: '{"id":17,"label":"ham","meta":{"a":[true],"z":1},"text":"hi"}',
+      features: '{"meta":{"a":[true],"z":1},"text":"hi"}',
+      key: '[17]',
+      label: 'ham',
+    });
+  });
+
+  it('take a number or boolean label as its JSON text', () => {
+    expect(objectForms({ y: 1 }, { label: 'y' }).label).toBe('1');
+    expect(objectForms({ y: false }, { label: 'y' }).label).toBe('false');
+  });
+
+  it('refuse a record that is not an object, a missing or empty key, a missing or null label', () => {
+    expect(() => objectForms([1], {})).toThrow(code('RECORDS_MALFORMED'));
+    expect(() => objectForms('x', {})).toThrow(code('RECORDS_MALFORMED'));
+    expect(() => objectForms({ a: 1 }, { key: ['id'] })).toThrow(code('RECORDS_KEY_MISSING'));
+    expect(() => objectForms({ id: '' }, { key: ['id'] })).toThrow(code('RECORDS_KEY_EMPTY'));
+    expect(() => objectForms({ id: null }, { key: ['id'] })).toThrow(code('RECORDS_KEY_EMPTY'));
+    expect(() => objectForms({ id: { a: 1 } }, { key: ['id'] })).toThrow(code('RECORDS_MALFORMED'));
+    expect(() => objectForms({ a: 1 }, { label: 'y' })).toThrow(code('RECORDS_LABEL_MISSING'));
+    expect(() => objectForms({ y: null }, { label: 'y' })).toThrow(code('RECORDS_LABEL_MISSING'));
+    expect(() => objectForms({ y: ['a'] }, { label: 'y' })).toThrow(code('RECORDS_LABEL_MISSING'));
+  });
+
+  it('do not take a key or label from the prototype chain', () => {
+    expect(() => objectForms({ a: 1 }, { key: ['toString'] })).toThrow(code('RECORDS_KEY_MISSING'));
+    expect(() => objectForms({ a: 1 }, { label: 'constructor' })).toThrow(code('RECORDS_LABEL_MISSING'));
+  });
+});
+
+describe('Parquet values', () => {
+  it('keep their exact value: INT64 as decimal strings, bytes as hex, non-finite floats as strings', () => {
+    expect(parquetValue(9007199254740993n)).toBe('9007199254740993');
+    expect(parquetValue(-5n)).toBe('-5');
+    expect(parquetValue(new Uint8Array([0, 255, 16]))).toBe('00ff10');
+    expect(parquetValue(Number.NaN)).toBe('NaN');
+    expect(parquetValue(-Infinity)).toBe('-Infinity');
+    expect(parquetValue(0.1)).toBe(0.1);
+    expect(parquetValue(undefined)).toBe(null);
+    expect(parquetValue(new Float32Array([1.5]))).toEqual([1.5]);
+    expect(jcs(parquetValue({ b: [1n, null], a: { x: 'y' } }))).toBe('{"a":{"x":"y"},"b":["1",null]}');
+  });
+
+  it('refuse a kind of value that has no canonical form', () => {
+    expect(() => parquetValue(new Date(0))).toThrow(code('RECORDS_UNSUPPORTED'));
+  });
+});
+
+describe('file records (label folders)', () => {
+  const digest = 'ab'.repeat(32);
+  it('take the label from the path segment and key the record by the rest of the path', () => {
+    expect(fileForms('mail/spam/0001.eml', digest, 1)).toEqual({
+      canonical: `{"label":"spam","path":"mail/0001.eml","sha256":"${digest}"}`,
+      features: `{"sha256":"${digest}"}`,
+      key: '["mail/0001.eml"]',
+      label: 'spam',
+    });
+  });
+
+  it('skip a path without a segment after the label', () => {
+    expect(fileForms('README', digest, 0)).toBeUndefined();
+    expect(fileForms('mail/README', digest, 1)).toBeUndefined();
+  });
+});

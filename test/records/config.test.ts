@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig, parseRuleFlag, RuleSet, tabularSpec, MAX_CONFIG_BYTES } from '../../src/records/config.js';
+import { DEFAULT_THRESHOLDS, mergeThresholds, parseThresholds } from '../../src/records/thresholds.js';
+
+const code = (c: string) => expect.objectContaining({ code: c });
+const cfg = (v: unknown) => parseConfig(Buffer.from(JSON.stringify(v)));
+
+describe('snap.json', () => {
+  it('gives rules with their identity: key when a key is declared, else features; path for label folders', () => {
+    const c = cfg({
+      records: [
+        { pattern: 'train.csv', key: ['id'], label: 'label' },
+        { pattern: '*.jsonl', label: 'y' },
+        { pattern: 'rows.tsv', identity: 'position' },
+        { pattern: 'mail/*/*', format: 'files', labelSegment: 1 },
+      ],
+      check: { maxShift: 0.1, maxRemoved: null },
+    });
+    expect(c.rules).toEqual([
+      { pattern: 'train.csv', identity: 'key', key: ['id'], label: 'label' },
+      { pattern: '*.jsonl', identity: 'features', label: 'y' },
+      { pattern: 'rows.tsv', identity: 'position' },
+      { pattern: 'mail/*/*', format: 'files', identity: 'path', labelSegment: 1 },
+    ]);
+    expect(c.check).toEqual({ maxShift: 0.1, maxRemoved: undefined });
+  });
+
+  it('is refused when malformed, with RECORDS_CONFIG_INVALID', () => {
+    const bad: unknown[] = [
+      [],
+      { record: [] },
+      { records: {} },
+      { records: [{}] },
+      { records: [{ pattern: '' }] },
+      { records: [{ pattern: '!x.csv' }] },
+      { records: [{ pattern: 'x.csv', format: 'xlsx' }] },
+      { records: [{ pattern: 'x.csv', key: [] }] },
+      { records: [{ pattern: 'x.csv', key: 'id' }] },
+      { records: [{ pattern: 'x.csv', key: ['a', 'a'] }] },
+      { records: [{ pattern: 'x.csv', key: ['a'], label: 'a' }] },
+      { records: [{ pattern: 'x.csv', identity: 'key' }] },
+      { records: [{ pattern: 'x.csv', identity: 'position', key: ['a'] }] },
+      { records: [{ pattern: 'x.csv', labelSegment: 0 }] },
+      { records: [{ pattern: 'x/*', format: 'files' }] },
+      { records: [{ pattern: 'x/*', format: 'files', labelSegment: 0, label: 'y' }] },
+      { records: [{ pattern: 'x.csv', extra: 1 }] },
+      { records: Array.from({ length: 65 }, () => ({ pattern: 'x.csv' })) },
+      { check: { maxShift: 2 } },
+      { check: { maxRemoved: -1 } },
+      { check: { maxFlips: 0 } },
+    ];
+    for (const v of bad) expect(() => cfg(v), JSON.stringify(v)).toThrow(code('RECORDS_CONFIG_INVALID'));
+    expect(() => parseConfig(Buffer.from('{"records": ['))).toThrow(code('RECORDS_CONFIG_INVALID'));
+    expect(() => parseConfig(Buffer.from([0xff, 0xfe]))).toThrow(code('RECORDS_CONFIG_INVALID'));
+  });
+
+  it('is refused when larger than 64 KiB, before it is parsed', () => {
+    expect(() => parseConfig(Buffer.alloc(MAX_CONFIG_BYTES + 1, 0x20))).toThrow(code('RECORDS_CONFIG_INVALID'));
+  });
+});
+
+describe('--records rules', () => {
+  it('read like a gitattributes line', () => {
+    expect(parseRuleFlag('data/*.csv key=id,part label=y')).toEqual({ pattern: 'data/*.csv', identity: 'key', key: ['id', 'part'], label: 'y' });
+    expect(parseRuleFlag('mail/** format=files label-segment=1')).toEqual({ pattern: 'mail/**', format: 'files', identity: 'path', labelSegment: 1 });
+  });
+
+  it('are usage errors when malformed', () => {
+    for (const t of ['', 'x.csv key', 'x.csv colour=red', 'x.csv format=xlsx', 'm/* format=files label-segment=x']) expect(() => parseRuleFlag(t), t).toThrow(code('USAGE'));
+  });
+});
+
+describe('matching paths to rules', () => {
+  const rules = new RuleSet(cfg({ records: [{ pattern: '/train.csv', key: ['id'] }, { pattern: '*.csv', label: 'y' }, { pattern: 'mail/*/*', format: 'files', labelSegment: 1 }, { pattern: 'data/' }] }).rules);
+
+  it('takes the first rule that matches, with gitignore semantics', () => {
+    expect(rules.match('train.csv')?.key).toEqual(['id']);
+    expect(rules.match('sub/train.csv')?.label).toBe('y'); // "/train.csv" is anchored at the root
+    expect(new RuleSet([{ pattern: 'train.csv', identity: 'features' }]).match('sub/train.csv')).toBeDefined(); // no slash: any depth
+    expect(rules.match('other.csv')?.label).toBe('y');
+    expect(rules.match('mail/ham/1.eml')?.format).toBe('files');
+    expect(rules.match('data/x/y.jsonl')?.pattern).toBe('data/');
+    expect(rules.match('README.md')).toBeUndefined();
+  });
+
+  it('takes the format from the extension when the rule names none, and skips other files', () => {
+    const r = rules.match('data/x/y.jsonl')!;
+    expect(tabularSpec(r, 'data/x/y.jsonl')).toEqual({ format: 'jsonl', identity: 'features' });
+    expect(tabularSpec(r, 'data/x/Y.PARQUET')?.format).toBe('parquet');
+    expect(tabularSpec(r, 'data/notes.txt')).toBeUndefined();
+  });
+});
+
+describe('check thresholds', () => {
+  it('take flags over the config over the defaults, member by member', () => {
+    const t = mergeThresholds(DEFAULT_THRESHOLDS, { maxShift: 0.1, maxRemoved: undefined }, { maxShift: 0.2 });
+    expect(t.maxShift).toBe(0.2);
+    expect(t.maxRemoved).toBeUndefined();
+    expect(t.maxLabelChanges).toBe(0);
+  });
+
+  it('are refused when out of range, with the code asked for', () => {
+    expect(() => parseThresholds({ maxJsDistance: 1.5 }, 'flags', 'USAGE')).toThrow(code('USAGE'));
+    expect(() => parseThresholds({ allowNewLabels: 1 }, 'flags')).toThrow(code('RECORDS_CONFIG_INVALID'));
+    expect(parseThresholds({ maxPsi: 3 }, 'x')).toEqual({ maxPsi: 3 });
+  });
+});

@@ -1,0 +1,101 @@
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { IndexBuilder } from '../../src/records/build-index.js';
+import { diffIndexFiles } from '../../src/records/diff-index-files.js';
+import { diffRecords } from '../../src/records/record-diff.js';
+import { RecordDiffCollector } from '../../src/records/record-report.js';
+import { indexEntryRuns } from '../../src/records/read-index.js';
+import { jcs } from '../../src/records/canonical.js';
+import type { RecordIdentity } from '../../src/core/records.js';
+import { tempDir } from '../helpers/tree.js';
+
+type Row = { id: string; x: string; label: string };
+const rowArb = fc.record({ id: fc.constantFrom('1', '2', '3', '10', 'é', '😀', 'a"b'), x: fc.constantFrom('p', 'q', 'r'), label: fc.constantFrom('ham', 'spam', 'l\\n') });
+
+async function write(dir: string, name: string, rows: Row[], identity: RecordIdentity): Promise<string> {
+  const runs = await fsp.mkdtemp(join(dir, 'runs-'));
+  const b = new IndexBuilder({ identity, labelled: true, tmpDir: runs, name, strictKeys: false, runRecords: 4 });
+  rows.forEach((r, i) => b.add({ canonical: jcs(r), features: jcs(identity === 'key' ? { x: r.x } : { id: r.id, x: r.x }), key: identity === 'key' ? jcs([r.id]) : undefined, label: r.label }, i + 1, 0));
+  const out = join(dir, name);
+  await b.finish(out);
+  return out;
+}
+
+/** A report with its lists in a fixed order (the two diffs report duplicates in different orders). */
+function normal(r: ReturnType<RecordDiffCollector['report']>) {
+  const by = (x: unknown) => JSON.stringify(x);
+  return { ...r, duplicates: [...r.duplicates].sort((p, q) => (by(p) < by(q) ? -1 : 1)) };
+}
+
+describe('the byte-level diff of two index files', () => {
+  it('gives exactly what the entry-level merge-join gives, duplicates, flips and all', async () => {
+    const dir = await tempDir('snap-dif-');
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(rowArb, { maxLength: 25 }), fc.array(rowArb, { maxLength: 25 }), fc.constantFrom<RecordIdentity>('key', 'features', 'position'), async (a, b, identity) => {
+        const pa = await write(dir, `a${++n}`, a, identity);
+        const pb = await write(dir, `b${n}`, b, identity);
+        const x = { identity, labelled: true, name: 't' };
+        const def = { name: 't', format: 'csv' as const, identity, label: 'label', ...(identity === 'key' ? { key: ['id'] } : {}) };
+        const slow = new RecordDiffCollector(identity);
+        const sc = await diffRecords(indexEntryRuns(pa, x), indexEntryRuns(pb, x), identity, slow);
+        const fast = new RecordDiffCollector(identity);
+        const fr = await diffIndexFiles({ path: pa, x }, { path: pb, x }, identity, fast);
+        expect(normal(fast.report(def, fr.counts, []))).toEqual(normal(slow.report(def, sc, [])));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('gives the same on indexes larger than its read block (lines and duplicates across blocks)', async () => {
+    const dir = await tempDir('snap-dif-');
+    // Each id two or three times with the same features and label (exact duplicates); the salt nudges
+    // some features and flips some labels in version B.
+    const rows = (salt: number): Row[] =>
+      Array.from({ length: 15000 }, (_, i) => {
+        const id = i % 7000;
+        return { id: String(id), x: `v${(id * 31 + (i % 97 === 0 ? salt : 0)) % 5000}`, label: (id + (i % 101 === 0 ? salt : 0)) % 3 === 0 ? 'spam' : 'ham' };
+      });
+    for (const identity of ['key', 'features'] as const) {
+      const pa = await write(dir, `big-a-${identity}`, rows(0), identity);
+      const pb = await write(dir, `big-b-${identity}`, rows(1), identity);
+      expect((await fsp.stat(pa)).size).toBeGreaterThan(2 << 20);
+      const x = { identity, labelled: true, name: 't' };
+      const def = { name: 't', format: 'csv' as const, identity, label: 'label', ...(identity === 'key' ? { key: ['id'] } : {}) };
+      const slow = new RecordDiffCollector(identity);
+      const sc = await diffRecords(indexEntryRuns(pa, x), indexEntryRuns(pb, x), identity, slow);
+      const fast = new RecordDiffCollector(identity);
+      const fr = await diffIndexFiles({ path: pa, x }, { path: pb, x }, identity, fast);
+      const report = normal(fast.report(def, fr.counts, []));
+      expect(report).toEqual(normal(slow.report(def, sc, [])));
+      expect(report.duplicates.length).toBeGreaterThan(100);
+      expect(report.summary.flipped + report.summary.modified).toBeGreaterThan(50);
+    }
+  });
+
+  it('treats a missing side as an empty index', async () => {
+    const dir = await tempDir('snap-dif-');
+    const pa = await write(dir, 'a', [{ id: '1', x: 'p', label: 'ham' }], 'key');
+    const c = new RecordDiffCollector('key');
+    const r = await diffIndexFiles({ path: pa, x: { identity: 'key', labelled: true, name: 't' } }, { path: undefined, x: { identity: 'key', labelled: true, name: 't' } }, 'key', c);
+    expect(r.counts).toMatchObject({ a: 1, b: 0, removed: 1 });
+  });
+
+  it('says OBJECT_CORRUPT for an altered index, RECORDS_INDEX_MALFORMED for a malformed one it was not told the digest of', async () => {
+    const dir = await tempDir('snap-dif-');
+    const pa = await write(dir, 'a', [{ id: '1', x: 'p', label: 'ham' }, { id: '2', x: 'q', label: 'spam' }], 'key');
+    const text = await fsp.readFile(pa, 'utf8');
+    const sha = (await import('node:crypto')).createHash('sha256').update(text).digest('hex');
+    const x = { identity: 'key' as const, labelled: true, name: 't' };
+    await fsp.writeFile(pa, text.replace('"row":2', '"row":02'));
+    const run = (xa: typeof x & { sha256?: string }) => diffIndexFiles({ path: pa, x: xa }, { path: undefined, x }, 'key', new RecordDiffCollector('key'));
+    await expect(run({ ...x, sha256: sha })).rejects.toMatchObject({ code: 'OBJECT_CORRUPT' });
+    await expect(run(x)).rejects.toMatchObject({ code: 'RECORDS_INDEX_MALFORMED', details: { line: 2 } });
+    await fsp.writeFile(pa, text.replace('"label":"spam"', '"label":"ham"'));
+    await expect(run({ ...x, sha256: sha })).rejects.toMatchObject({ code: 'OBJECT_CORRUPT' });
+    await fsp.writeFile(pa, text.split('\n').reverse().join('\n').slice(1) + '\n');
+    await expect(run(x)).rejects.toMatchObject({ code: 'RECORDS_INDEX_MALFORMED' });
+  });
+});

@@ -1,0 +1,75 @@
+import { promises as fsp } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { diffRecordSides, type FolderRecordSide } from '../../src/records/diff-sets.js';
+import { parseConfig } from '../../src/records/config.js';
+import { serializeEntry } from '../../src/core/manifest.js';
+import { compareUtf8 } from '../../src/core/paths.js';
+import { makeTree, tempDir, type TreeSpec } from '../helpers/tree.js';
+
+/** A folder side: the tree, its manifest (made here), and its snap.json rules. */
+async function folder(spec: TreeSpec): Promise<FolderRecordSide> {
+  const dir = await makeTree(spec);
+  const entries = Object.entries(spec)
+    .map(([path, v]) => ({ path, sha256: createHash('sha256').update(v as string).digest('hex'), size: Buffer.byteLength(v as string) }))
+    .sort((x, y) => compareUtf8(x.path, y.path));
+  const manifestPath = join(await tempDir('snap-m-'), 'manifest.jsonl');
+  await fsp.writeFile(manifestPath, entries.map((e) => serializeEntry(e) + '\n').join(''));
+  const config = spec['snap.json'] ? parseConfig(Buffer.from(spec['snap.json'] as string)) : undefined;
+  return { kind: 'folder', dir, manifestPath, ...(config ? { config } : {}) };
+}
+
+const config = JSON.stringify({ records: [{ pattern: 'train.csv', key: ['id'], label: 'y' }, { pattern: 'mail/*/*', format: 'files', labelSegment: 1 }, { pattern: 'plain.jsonl', label: 'y' }] });
+const train = 'id,x,y\n1,a,ham\n2,b,spam\n3,c,ham\n4,c,spam\n';
+
+describe('record diffs of two folders with a snap.json', () => {
+  it('compare every set its rules define: keyed CSV, label folders, keyless JSONL', async () => {
+    const a = await folder({ 'snap.json': config, 'train.csv': train, 'mail/ham/1.eml': 'hello', 'mail/spam/2.eml': 'buy', 'plain.jsonl': '{"t":"x","y":"a"}\n{"t":"z","y":"b"}\n' });
+    const b = await folder({
+      'snap.json': config,
+      'train.csv': 'id,x,y\n1,a,spam\n2,b,spam\n3,c2,ham\n5,e,ham\n',
+      'mail/spam/1.eml': 'hello',
+      'mail/spam/2.eml': 'buy',
+      'plain.jsonl': '{"t":"x","y":"b"}\n{"t":"z","y":"b"}\n',
+    });
+    const r = (await diffRecordSides(a, b))!;
+    expect(r.sets.map((s) => s.name)).toEqual(['mail/*/*', 'plain.jsonl', 'train.csv']);
+    const [mail, plain, csv] = r.sets;
+    expect(mail!.flipped.map((f) => [f.key, f.from, f.to])).toEqual([[['mail/1.eml'], 'ham', 'spam']]);
+    expect(plain!.flipped.map((f) => [f.from, f.to, f.a.row])).toEqual([['a', 'b', 1]]);
+    expect(csv!.flipped.map((f) => [f.key, f.from, f.to])).toEqual([[['1'], 'ham', 'spam']]);
+    expect(csv!.modified.map((m) => m.key)).toEqual([['3']]);
+    expect(csv!.removed.map((m) => m.key)).toEqual([['4']]);
+    expect(csv!.added.map((m) => m.key)).toEqual([['5']]);
+    // rows 3 and 4 of A have the same features (x = c) and different labels: a conflict in A only
+    expect(csv!.conflicts.map((c) => [c.side, c.labels, c.records.map((x) => x.key)])).toEqual([['a', { ham: 1, spam: 1 }, [['3'], ['4']]]]);
+    expect(r.summary).toMatchObject({ sets: 3, flipped: 3, modified: 1, added: 1, removed: 1, labelChanges: 3, conflicts: { a: 1, b: 0 } });
+    expect(r.dataset!.labels.map((l) => [l.label, l.a, l.b])).toEqual([
+      ['a', 1, 0],
+      ['b', 1, 2],
+      ['ham', 3, 2],
+      ['spam', 3, 4],
+    ]);
+  });
+
+  it('find nothing between a folder and itself, and nothing at all without rules', async () => {
+    const spec = { 'snap.json': config, 'train.csv': train, 'mail/ham/1.eml': 'hello' };
+    const r = (await diffRecordSides(await folder(spec), await folder(spec)))!;
+    expect(r.summary).toMatchObject({ added: 0, removed: 0, modified: 0, flipped: 0 });
+    expect(await diffRecordSides(await folder({ 'train.csv': train }), await folder({ 'train.csv': train }))).toBeUndefined();
+  });
+
+  it('count every record of a file that is gone as removed', async () => {
+    const a = await folder({ 'snap.json': config, 'train.csv': train });
+    const b = await folder({ 'snap.json': config, 'other.txt': 'x' });
+    const r = (await diffRecordSides(a, b))!;
+    expect(r.sets[0]!.summary).toMatchObject({ removed: 4, added: 0 });
+  });
+
+  it('stop on a malformed file of a folder side with its file and line', async () => {
+    const a = await folder({ 'snap.json': config, 'train.csv': train });
+    const b = await folder({ 'snap.json': config, 'train.csv': train + '6,f\n' });
+    await expect(diffRecordSides(a, b)).rejects.toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 'train.csv', line: 6 } });
+  });
+});

@@ -1,0 +1,225 @@
+import { promises as fsp } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parquetWriteBuffer } from 'hyparquet-writer';
+import { indexTabularFile } from '../../src/records/index-file.js';
+import type { RecordSetSpec } from '../../src/records/config.js';
+import { hasInexactInteger } from '../../src/records/read-jsonl.js';
+import { tempDir } from '../helpers/tree.js';
+import { EXAMPLE, TRAIN_CSV } from '../helpers/records-example.js';
+
+const sha = (s: string | Uint8Array) => createHash('sha256').update(s).digest('hex');
+const EMPTY_SHA = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+/** Index `content` as `name` with `spec`; returns the index lines and what was built. */
+async function index(name: string, content: string | Uint8Array, spec: RecordSetSpec, opts: { strictKeys?: boolean; expectSha256?: string; runRecords?: number } = {}) {
+  const dir = await tempDir('snap-records-');
+  const abs = join(dir, name);
+  await fsp.writeFile(abs, content);
+  const outPath = join(dir, 'index.jsonl');
+  const r = await indexTabularFile({ abs, rel: name, spec, tmpDir: dir, outPath, strictKeys: opts.strictKeys ?? true, ...(opts.expectSha256 ? { expectSha256: opts.expectSha256 } : {}), ...(opts.runRecords ? { runRecords: opts.runRecords } : {}) });
+  const text = await fsp.readFile(outPath, 'utf8');
+  const left = (await fsp.readdir(dir)).sort();
+  return { ...r, text, lines: text === '' ? [] : text.slice(0, -1).split('\n'), left };
+}
+
+/** The error an indexing run throws. */
+async function failure(name: string, content: string | Uint8Array, spec: RecordSetSpec, opts: { strictKeys?: boolean; expectSha256?: string } = {}) {
+  try {
+    await index(name, content, spec, opts);
+  } catch (e) {
+    return e as { code: string; details: Record<string, unknown>; message: string };
+  }
+  throw new Error('indexing did not fail');
+}
+
+const KEYED: RecordSetSpec = { format: 'csv', identity: 'key', key: ['id'], label: 'label' };
+
+describe('CSV records', () => {
+  it('index the worked example to exactly the documented bytes, leaving no temporary file', async () => {
+    const r = await index('train.csv', TRAIN_CSV, KEYED, { expectSha256: EXAMPLE.fileSha256 });
+    expect(r.lines).toEqual(EXAMPLE.index);
+    expect(r.built).toMatchObject({ count: 3, sha256: EXAMPLE.indexSha256, merkleRoot: EXAMPLE.merkleRoot, labels: { spam: 1, ham: 2 }, bytes: 587 });
+    expect(r.read).toEqual({ sha256: EXAMPLE.fileSha256, bytes: 81, records: 3 });
+    expect(r.left).toEqual(['index.jsonl', 'train.csv']);
+  });
+
+  it('are the same with CRLF line ends or a UTF-8 BOM (only the file digest differs)', async () => {
+    const crlf = await index('train.csv', TRAIN_CSV.replace(/\n/g, '\r\n'), KEYED);
+    const bom = await index('train.csv', '\ufeff' + TRAIN_CSV, KEYED);
+    expect(crlf.lines).toEqual(EXAMPLE.index);
+    expect(bom.lines).toEqual(EXAMPLE.index);
+    expect(crlf.read.sha256).not.toBe(EXAMPLE.fileSha256);
+    expect(bom.read.sha256).not.toBe(EXAMPLE.fileSha256);
+  });
+
+  it('keep raw strings: a quoted field with a line break, doubled quotes, spaces, a lone CR', async () => {
+    const r = await index('t.csv', 'k,v\n1,"a\nb ""q"""\n2, x \r\n3,y\rz\n', { format: 'csv', identity: 'key', key: ['k'] });
+    const fp = (canonical: string) => sha(canonical);
+    expect(r.lines.map((l) => JSON.parse(l).fingerprint)).toEqual([fp('{"k":"1","v":"a\\nb \\"q\\""}'), fp('{"k":"2","v":" x "}'), fp('{"k":"3","v":"y\\rz"}')]);
+  });
+
+  it('count lines from the start of each record (a quoted line break moves later records down)', async () => {
+    const e = await failure('t.csv', 'k,v\n1,"a\nb"\n2,x,extra\n', { format: 'csv', identity: 'key', key: ['k'] });
+    expect(e.code).toBe('RECORDS_MALFORMED');
+    expect(e.details).toMatchObject({ path: 't.csv', line: 4 });
+  });
+
+  it('refuse a ragged row, naming file, line and record', async () => {
+    const e = await failure('train.csv', TRAIN_CSV.replace('2,"lunch', '2,extra,"lunch'), KEYED);
+    expect(e.code).toBe('RECORDS_MALFORMED');
+    expect(e.details).toMatchObject({ path: 'train.csv', line: 3, row: 2 });
+    expect(e.message).toMatch(/train\.csv: line 3.*ragged/);
+  });
+
+  it('refuse a broken quote and an unclosed quote', async () => {
+    expect((await failure('t.csv', 'a,b\n"x"y,1\n', { format: 'csv', identity: 'features' })).code).toBe('RECORDS_MALFORMED');
+    expect((await failure('t.csv', 'a,b\n1,"open\n2,3\n', { format: 'csv', identity: 'features' })).code).toBe('RECORDS_MALFORMED');
+  });
+
+  it('refuse invalid UTF-8, naming the line', async () => {
+    const bytes = Buffer.concat([Buffer.from('a,b\n1,2\n3,'), Buffer.from([0xc3, 0x28]), Buffer.from('\n')]);
+    const e = await failure('t.csv', bytes, { format: 'csv', identity: 'features' });
+    expect(e.code).toBe('RECORDS_MALFORMED');
+    expect(e.details).toMatchObject({ line: 3 });
+  });
+
+  it('refuse an empty file (no header); a header alone is an empty set', async () => {
+    expect((await failure('t.csv', '', { format: 'csv', identity: 'features' })).code).toBe('RECORDS_MALFORMED');
+    const r = await index('t.csv', 'a,b\n', { format: 'csv', identity: 'features', label: 'b' });
+    expect(r.built).toMatchObject({ count: 0, sha256: EMPTY_SHA, labels: {} });
+  });
+
+  it('refuse a header naming a column twice, a key or label column it lacks, an empty key', async () => {
+    expect((await failure('t.csv', 'a,a\n1,2\n', { format: 'csv', identity: 'features' })).code).toBe('RECORDS_MALFORMED');
+    expect((await failure('t.csv', 'a,b\n1,2\n', { format: 'csv', identity: 'key', key: ['id'] })).code).toBe('RECORDS_KEY_MISSING');
+    expect((await failure('t.csv', 'a,b\n1,2\n', { format: 'csv', identity: 'features', label: 'y' })).code).toBe('RECORDS_LABEL_MISSING');
+    const e = await failure('t.csv', 'id,b\n1,2\n,3\n', { format: 'csv', identity: 'key', key: ['id'] });
+    expect(e.code).toBe('RECORDS_KEY_EMPTY');
+    expect(e.details).toMatchObject({ line: 3, row: 2 });
+  });
+
+  it('refuse duplicate keys when sealing, naming both records; keep and count them otherwise', async () => {
+    const dup = 'id,label\n1,a\n2,b\n1,c\n';
+    const e = await failure('t.csv', dup, { format: 'csv', identity: 'key', key: ['id'], label: 'label' });
+    expect(e.code).toBe('RECORDS_DUPLICATE_KEY');
+    expect(e.details).toMatchObject({ path: 't.csv', key: '["1"]', rows: [1, 3], lines: [2, 4] });
+    const r = await index('t.csv', dup, { format: 'csv', identity: 'key', key: ['id'], label: 'label' }, { strictKeys: false });
+    expect(r.built).toMatchObject({ count: 3, duplicates: 1, labels: { a: 1, b: 1, c: 1 } });
+  });
+
+  it('allow records with equal features under identity features (identical rows are kept, all of them)', async () => {
+    const r = await index('t.csv', 'x,y\n1,a\n1,a\n1,b\n', { format: 'csv', identity: 'features', label: 'y' });
+    expect(r.built).toMatchObject({ count: 3, duplicates: 2, labels: { a: 2, b: 1 } });
+    expect(new Set(r.lines.map((l) => JSON.parse(l).features)).size).toBe(1);
+  });
+
+  it('stop with FILE_CHANGED when the bytes read are not the digest the manifest names', async () => {
+    expect((await failure('train.csv', TRAIN_CSV, KEYED, { expectSha256: '0'.repeat(64) })).code).toBe('FILE_CHANGED');
+  });
+
+  it('read TSV without quoting: quotes are data', async () => {
+    const r = await index('t.tsv', 'k\tv\n1\t"a,b"\n', { format: 'tsv', identity: 'key', key: ['k'] });
+    expect(JSON.parse(r.lines[0]!).fingerprint).toBe(sha('{"k":"1","v":"\\"a,b\\""}'));
+  });
+
+  it('index by position when asked: the key is the row', async () => {
+    const r = await index('t.csv', 'a\nz\ny\nx\n', { format: 'csv', identity: 'position' });
+    expect(r.lines.map((l) => JSON.parse(l).row)).toEqual([1, 2, 3]);
+    expect(r.lines[0]).not.toContain('"key"');
+  });
+});
+
+describe('JSONL records', () => {
+  const spec: RecordSetSpec = { format: 'jsonl', identity: 'key', key: ['id'], label: 'label' };
+  const body = '{"id":1,"label":"spam","text":"win"}\n{"text":"hi","label":"ham","id":2}\n';
+
+  it('are the RFC 8785 form of each line, whatever the member order or spacing', async () => {
+    const r = await index('t.jsonl', body, spec);
+    expect(r.lines.map((l) => JSON.parse(l).fingerprint)).toEqual([sha('{"id":1,"label":"spam","text":"win"}'), sha('{"id":2,"label":"ham","text":"hi"}')]);
+    const spaced = await index('t.jsonl', '{ "id" : 1, "label":"spam", "text":"win" }\n{"text":"hi","label":"ham","id":2}', spec);
+    expect(spaced.lines).toEqual(r.lines);
+  });
+
+  it('are the same with CRLF line ends or a BOM, and without a final newline', async () => {
+    const base = await index('t.jsonl', body, spec);
+    for (const variant of [body.replace(/\n/g, '\r\n'), '\ufeff' + body, body.slice(0, -1)]) expect((await index('t.jsonl', variant, spec)).lines).toEqual(base.lines);
+  });
+
+  it('refuse invalid JSON, a blank line, a line that is not an object, naming the line', async () => {
+    for (const [text, line] of [
+      ['{"id":1,"label":"a"}\n{"id":2,"label":\n', 2],
+      ['{"id":1,"label":"a"}\n\n{"id":2,"label":"b"}\n', 2],
+      ['{"id":1,"label":"a"}\n[1,2]\n', 2],
+    ] as const) {
+      const e = await failure('t.jsonl', text, spec);
+      expect(e.code, text).toBe('RECORDS_MALFORMED');
+      expect(e.details).toMatchObject({ path: 't.jsonl', line, row: line });
+    }
+  });
+
+  it('refuse an integer that JSON numbers cannot hold exactly, but not one in a string', async () => {
+    expect((await failure('t.jsonl', '{"id":12345678901234567890,"label":"a"}\n', spec)).code).toBe('RECORDS_MALFORMED');
+    expect((await index('t.jsonl', '{"id":"12345678901234567890","label":"a"}\n{"id":9007199254740991,"label":"a"}\n', spec)).built.count).toBe(2);
+    expect(hasInexactInteger('{"a":"9007199254740993","b":1.2345678901234567e5}')).toBe(false);
+    expect(hasInexactInteger('{"a":"x\\"","b":-9007199254740993}')).toBe(true);
+    expect(hasInexactInteger('[0.12345678901234567]')).toBe(false);
+  });
+
+  it('refuse invalid UTF-8, a missing key field and a missing label, naming the line', async () => {
+    expect((await failure('t.jsonl', Buffer.concat([Buffer.from(body), Buffer.from([0xff, 0x0a])]), spec)).details).toMatchObject({ line: 3 });
+    const k = await failure('t.jsonl', body + '{"label":"a"}\n', spec);
+    expect(k.code).toBe('RECORDS_KEY_MISSING');
+    expect(k.details).toMatchObject({ line: 3 });
+    expect((await failure('t.jsonl', body + '{"id":3}\n', spec)).code).toBe('RECORDS_LABEL_MISSING');
+  });
+});
+
+describe('Parquet records', () => {
+  const file = (rowGroupSize = 1000) =>
+    new Uint8Array(
+      parquetWriteBuffer({
+        columnData: [
+          { name: 'id', data: [3n, 9007199254740993n, 1n], type: 'INT64' },
+          { name: 'label', data: ['ham', 'spam', 'ham'], type: 'STRING' },
+          { name: 'score', data: [0.5, Number.NaN, -1], type: 'DOUBLE' },
+          { name: 'raw', data: [new Uint8Array([1, 2]), new Uint8Array([255]), new Uint8Array([])], type: 'BYTE_ARRAY' },
+        ],
+        rowGroupSize,
+      }),
+    );
+  const spec: RecordSetSpec = { format: 'parquet', identity: 'key', key: ['id'], label: 'label' };
+
+  it('keep exact values: INT64 as decimal strings, NaN as a string, bytes as hex', async () => {
+    const r = await index('t.parquet', file(), spec);
+    expect(r.built).toMatchObject({ count: 3, labels: { ham: 2, spam: 1 } });
+    const byKey = Object.fromEntries(r.lines.map((l) => [JSON.parse(l).key[0], JSON.parse(l)]));
+    expect(byKey['9007199254740993'].fingerprint).toBe(sha('{"id":"9007199254740993","label":"spam","raw":"ff","score":"NaN"}'));
+    expect(byKey['3'].row).toBe(1);
+    expect(byKey['1'].fingerprint).toBe(sha('{"id":"1","label":"ham","raw":"","score":-1}'));
+  });
+
+  it('read one row group at a time and number rows across them', async () => {
+    const one = await index('t.parquet', file(), spec);
+    const many = await index('t.parquet', file(1), spec);
+    expect(many.lines).toEqual(one.lines);
+  });
+
+  it('refuse a truncated file, a file that is not Parquet, and a key column it lacks', async () => {
+    const f = file();
+    expect((await failure('t.parquet', f.subarray(0, f.length - 10), spec)).code).toBe('RECORDS_MALFORMED');
+    expect((await failure('t.parquet', f.subarray(0, 40), spec)).code).toBe('RECORDS_MALFORMED');
+    expect((await failure('t.parquet', 'id,label\n1,a\n', spec)).code).toBe('RECORDS_MALFORMED');
+    expect((await failure('t.parquet', f, { ...spec, key: ['nope'] })).code).toBe('RECORDS_KEY_MISSING');
+    expect((await failure('t.parquet', f, { format: 'parquet', identity: 'features', label: 'nope' })).code).toBe('RECORDS_LABEL_MISSING');
+  });
+
+  it('refuse a damaged data page with a clear error rather than wrong records', async () => {
+    const f = Buffer.from(file());
+    f[20] = (f[20] as number) ^ 0xff;
+    f[21] = (f[21] as number) ^ 0xff;
+    const e = await failure('t.parquet', f, spec).catch((x) => x);
+    expect(['RECORDS_MALFORMED', 'RECORDS_KEY_EMPTY', 'RECORDS_LABEL_MISSING']).toContain(e.code);
+  });
+});

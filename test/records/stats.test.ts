@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { chiSquareHomogeneity, chiSquareSurvival, gammaQ, jensenShannonDistance, labelShift, lInfDistance, populationStabilityIndex, sumLabels } from '../../src/records/stats.js';
+
+// Reference values from SciPy 1.17.1: scipy.stats.chi2.sf, chi2_contingency(correction=False),
+// scipy.spatial.distance.jensenshannon (base e).
+describe('χ² survival function', () => {
+  it.each([
+    [3.841458820694124, 1, 0.04999999999999989],
+    [6, 2, 0.04978706836786395],
+    [100, 10, 5.4497019829205215e-17],
+    [1000, 3, 1.7994208765314067e-216],
+    [0.5, 4, 0.9735009788392561],
+  ])('P(χ²(%d) ≥ x) for x = %f matches SciPy', (x, df, p) => {
+    expect(chiSquareSurvival(x, df)).toBeCloseTo(p, 12);
+    expect(Math.abs(chiSquareSurvival(x, df) - p) / p).toBeLessThan(1e-9);
+  });
+
+  it('is 1 with no degrees of freedom and at 0; Q(1, x) = e^-x', () => {
+    expect(chiSquareSurvival(5, 0)).toBe(1);
+    expect(chiSquareSurvival(0, 3)).toBe(1);
+    for (const x of [0.1, 1, 5, 30]) expect(gammaQ(1, x)).toBeCloseTo(Math.exp(-x), 14);
+  });
+});
+
+describe('label shift statistics', () => {
+  it('match SciPy on a 10 % flip of a million balanced rows', () => {
+    const a = [333334, 333333, 333333];
+    const b = [233334, 433333, 333333];
+    const c = chiSquareHomogeneity(a, b);
+    expect(c.statistic).toBeCloseTo(30690.5069041702, 6);
+    expect(c.df).toBe(2);
+    expect(c.p).toBe(0);
+    const p = a.map((x) => x / 1e6);
+    const q = b.map((x) => x / 1e6);
+    expect(jensenShannonDistance(p, q)).toBeCloseTo(0.08777884105295013, 12);
+    expect(lInfDistance(p, q)).toBeCloseTo(0.1, 6);
+    expect(populationStabilityIndex(p, q)).toBeCloseTo(0.0619, 4);
+  });
+
+  it('match SciPy on small sets, including a new class', () => {
+    const s = labelShift({ setosa: 50, versicolor: 50, virginica: 50 }, { setosa: 48, versicolor: 50, virginica: 52 });
+    expect(s.chiSquare!.statistic).toBeCloseTo(0.08003201280512204, 12);
+    expect(s.chiSquare!.p).toBeCloseTo(0.9607740604928626, 10);
+    expect(s.jsDistance).toBeCloseTo(0.011549701281124787, 12);
+    const n = labelShift({ ham: 80, spam: 40 }, { ham: 75, spam: 40, phish: 5 });
+    expect(n.chiSquare!.statistic).toBeCloseTo(5.161290322580645, 12);
+    expect(n.chiSquare!.p).toBeCloseTo(0.07572513333507033, 10);
+    expect(n.jsDistance).toBeCloseTo(0.12155922864050382, 12);
+    expect(n.newLabels).toEqual(['phish']);
+    expect(n.vanishedLabels).toEqual([]);
+    expect(n.labels.map((r) => r.label)).toEqual(['ham', 'phish', 'spam']);
+    expect(n.lInf).toBeCloseTo(80 / 120 - 75 / 120, 12);
+  });
+
+  it('are zero for equal distributions and null when a side is empty', () => {
+    const same = labelShift({ a: 3, b: 1 }, { a: 6, b: 2 });
+    expect([same.lInf, same.jsDistance, same.psi, same.chiSquare!.statistic]).toEqual([0, 0, 0, 0]);
+    const empty = labelShift({}, { a: 1 });
+    expect(empty).toMatchObject({ jsDistance: null, psi: null, chiSquare: null, lInf: 1, newLabels: ['a'] });
+  });
+
+  it('count a label named __proto__ like any other', () => {
+    const parsed = JSON.parse('{"__proto__": 2, "x": 1}') as Record<string, number>;
+    const s = labelShift(parsed, parsed);
+    expect(s.labels.map((r) => [r.label, r.a])).toEqual([['__proto__', 2], ['x', 1]]);
+    expect(sumLabels([parsed, parsed])['__proto__']).toBe(4);
+  });
+});

@@ -1,0 +1,44 @@
+/**
+ * The worked example of docs/FORMAT.md §19.9, value by value.
+ */
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { CsvShape } from '../../src/records/canonical.js';
+import { compareEntries, serializeIndexLine, type IndexEntry } from '../../src/records/index-line.js';
+import { leafHash, merkleRoot } from '../../src/core/merkle.js';
+import { toHex } from '../../src/core/encoding.js';
+import { canonicalJson } from '../../src/core/canonical-json.js';
+
+import { EXAMPLE, TRAIN_CSV } from '../helpers/records-example.js';
+
+const sha = (s: string | Uint8Array) => createHash('sha256').update(s).digest('hex');
+
+describe('the record-index worked example (FORMAT.md §19.9)', () => {
+  it('has the documented file bytes', () => {
+    expect(Buffer.byteLength(TRAIN_CSV)).toBe(81);
+    expect(sha(TRAIN_CSV)).toBe(EXAMPLE.fileSha256);
+  });
+
+  it('gives the documented index lines, digest, leaves and Merkle root from the canonical record forms', () => {
+    const shape = new CsvShape(['id', 'text', 'label'], { key: ['id'], label: 'label' });
+    const rows = [['1', 'win money now', 'spam'], ['2', 'lunch at 12, ok?', 'ham'], ['10', 'meeting notes', 'ham']];
+    const entries: IndexEntry[] = rows.map((r, i) => {
+      const f = shape.forms(r);
+      return { features: sha(f.features), fingerprint: sha(f.canonical), key: f.key, label: f.label, row: i + 1 };
+    });
+    entries.sort((a, b) => compareEntries(a, b, 'key'));
+    const lines = entries.map(serializeIndexLine);
+    expect(lines).toEqual(EXAMPLE.index);
+    const bytes = lines.map((l) => l + '\n').join('');
+    expect(Buffer.byteLength(bytes)).toBe(587);
+    expect(sha(bytes)).toBe(EXAMPLE.indexSha256);
+    const leaves = lines.map((l) => leafHash(Buffer.from(l)));
+    expect(leaves.map(toHex)).toEqual(EXAMPLE.leaves);
+    expect(toHex(merkleRoot(leaves))).toBe(EXAMPLE.merkleRoot);
+  });
+
+  it('gives the documented statement member', () => {
+    const member = { path: 'train.csv', format: 'csv', identity: 'key', key: ['id'], label: 'label', count: 3, index: { sha256: EXAMPLE.indexSha256, merkleRoot: EXAMPLE.merkleRoot }, labels: { spam: 1, ham: 2 } };
+    expect(canonicalJson(member)).toBe(EXAMPLE.member);
+  });
+});
