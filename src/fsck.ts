@@ -17,6 +17,7 @@ import { NAME_RE, VERSION_RE } from './core/refs.js';
 import { isSymlinkEntry } from './core/manifest.js';
 import { HashPool, BatchSizer, type CheckReply } from './io/hash-pool.js';
 import { manifestEntryRuns, type ManifestDigest } from './io/manifest-file.js';
+import { recordSetName } from './core/records.js';
 import { openStore, objectPath, snapshotKeepsObjects, CONTENTS_FILE, ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, type Store } from './io/store.js';
 import { ioError } from './io/errors.js';
 import { checkInterrupted } from './io/interrupt.js';
@@ -344,6 +345,24 @@ async function checkSnapshot(store: Store, name: string, version: string, keepsO
     }
   }
   if (absent > 0) problems.push({ kind: 'missing-objects', count: absent, message: `${absent} listed file${absent === 1 ? ' has' : 's have'} no object in the store` });
+  // Record indexes (docs/FORMAT.md §19.5) are objects the statement names; kept also with --manifest-only.
+  let absentIndexes = 0;
+  for (const m of statement?.predicate.records ?? []) {
+    const h = m.index.sha256;
+    const user = `record index of ${recordSetName(m)}`;
+    const bad = corrupt.get(h);
+    if (bad) addUser(bad, ref, user);
+    let gone = missing.get(h);
+    if (!gone && !existsSync(objectPath(store, h))) {
+      gone = { sha256: h, path: `${h.slice(0, 2)}/${h.slice(2)}`, usedBy: [], users: 0 };
+      missing.set(h, gone);
+    }
+    if (gone) {
+      absentIndexes++;
+      addUser(gone, ref, user);
+    }
+  }
+  if (absentIndexes > 0) problems.push({ kind: 'missing-objects', count: absentIndexes, message: `${absentIndexes} record index${absentIndexes === 1 ? ' named by the statement has' : 'es named by the statement have'} no object in the store` });
   const id = statementBytes ? snapshotId(statementBytes) : payload ? snapshotId(payload) : undefined;
   return { ref, ...(id ? { snapshot: id } : {}), ok: problems.length === 0, keepsObjects, entries, problems };
 }

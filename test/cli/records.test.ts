@@ -201,6 +201,17 @@ describe('record indexes on the example tabular data', () => {
     expect(c.json.breaches.map((b: Json) => b.rule)).toContain('unavailable');
   });
 
+  it('are checked by fsck: a manifest-only store with its indexes is clean, one without an index object is not', async () => {
+    const store = await newStorePath();
+    const r = await seal(TABULAR, store, 'tab@v1', ['--manifest-only']);
+    expect((await snapJson(['fsck', '--store', store])).code).toBe(0);
+    const h = r.records.find((m: Json) => m.path === 'iris.csv').index.sha256;
+    await fsp.rm(join(store, 'objects', 'sha256', h.slice(0, 2), h.slice(2)));
+    const f = await snapJson(['fsck', '--store', store]);
+    expect(f.code).toBe(1);
+    expect(JSON.stringify(f.json)).toContain('record index of iris.csv');
+  });
+
   it('refuse an index object that was altered (OBJECT_CORRUPT, exit 1)', async () => {
     const store = await newStorePath();
     const r = await seal(TABULAR, store, 'tab@v1', ['--manifest-only']);
