@@ -31,8 +31,9 @@ import { applyEdit, undoEdits, type Scratch, type Touched } from './apply.js';
 import { judge, type GateResult, type Verdict } from './judge.js';
 import { drillReport, type DrillReport } from './report.js';
 
-/** Largest record file the drill reads to plan record changes (bytes). */
-export const MAX_PLAN_RECORD_BYTES = 64 << 20;
+/** Largest record file the drill reads to plan record changes (bytes), and the most it reads of record files in all. */
+export const MAX_PLAN_RECORD_BYTES = 32 << 20;
+export const MAX_PLAN_RECORD_TOTAL_BYTES = 128 << 20;
 /** Largest other file it reads to plan content changes (bytes), and the most it reads of such files in all. */
 export const MAX_PLAN_FILE_BYTES = 1 << 20;
 export const MAX_PLAN_TOTAL_BYTES = 64 << 20;
@@ -163,12 +164,16 @@ export async function drill(o: DrillOptions): Promise<DrillReport> {
 
     // Bytes for planning: record files, then small files, within a total budget.
     let budget = MAX_PLAN_TOTAL_BYTES;
+    let recordBudget = MAX_PLAN_RECORD_TOTAL_BYTES;
     const recordish = new Set([...covered, ...pending.map((f) => f.path)]);
     for (const f of files) {
-      const limit = recordish.has(f.path) ? MAX_PLAN_RECORD_BYTES : Math.min(MAX_PLAN_FILE_BYTES, budget);
+      const isRecord = recordish.has(f.path);
+      const limit = isRecord ? Math.min(MAX_PLAN_RECORD_BYTES, recordBudget) : Math.min(MAX_PLAN_FILE_BYTES, budget);
       if (f.size > limit) continue;
       f.bytes = new Uint8Array(await fsp.readFile(join(s.data, f.path)));
-      if (!recordish.has(f.path)) budget -= f.size;
+      if (f.bytes.length !== f.size) throw new SnapError('INTEGRITY_FAILURE', `${f.path} changed in the drill's private copy while it was read`);
+      if (isRecord) recordBudget -= f.size;
+      else budget -= f.size;
       checkInterrupted();
     }
     for (const f of pending) {
