@@ -215,7 +215,8 @@ export async function drill(o: DrillOptions): Promise<DrillReport> {
       for (const a of group) await applyEdit(s, touched, a.id, a.edit);
       const v = await gateVerify();
       const g: GateResult = { problems: v.problems, recordsOn };
-      if (recordsOn) {
+      // The record diff and check: in rounds of record-level changes (file-level ones are judged by verify).
+      if (recordsOn && group.some((a) => RECORD_KINDS.has(a.kind))) {
         try {
           const d = await diff({ kind: 'snapshot', location: o.snapshot }, { kind: 'folder', path: s.data }, { jobs: o.jobs, ...(o.store ? { store: o.store } : {}) });
           if (d.records) {
