@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { copyTree, EXAMPLE, REPO, snap, snapJson, spawnSnap, tempDir, useKeyPair, makeTree } from '../helpers/tree.js';
 import { newStorePath } from '../helpers/store.js';
 import { ATTACK_KINDS, RECORD_KINDS } from '../../src/drill/kinds.js';
+import { unsafeIn } from '../helpers/terminal.js';
 import type { DrillReport } from '../../src/drill/report.js';
 
 const keys = useKeyPair();
@@ -82,6 +83,32 @@ describe('snap drill on the bundled examples', () => {
     expect(r.json.notApplicable.map((n) => n.kind)).toEqual(['label-folder-move']);
     expect(await picture(data)).toEqual(before.data);
     expect(await picture(store)).toEqual(before.store);
+  }, SLOW);
+});
+
+describe('snap drill on label folders', () => {
+  it('with a files record set, a label-folder move is also named by the record check', async () => {
+    const data = await copyTree(EXAMPLE);
+    await fsp.writeFile(join(data, 'snap.json'), '{"records":[{"pattern":"*/*","format":"files","labelSegment":0}]}\n');
+    const store = await newStorePath();
+    expect((await snap(['seal', data, '--as', 'lf@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+    const r = await runDrill(data, store, 'lf@v1', ['--attacks', 'label-folder-move,file-inject']);
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.json.planted.find((p) => p.kind === 'label-folder-move')?.by).toEqual(['records:label-folder', 'verify:extra', 'verify:missing', 'verify:moved']);
+  }, SLOW);
+
+  it('leaves out a store inside DIR, and escapes DIR in human output', async () => {
+    const parent = await tempDir();
+    const data = join(parent, 'odd\u001b[31mname\u202e');
+    await fsp.cp(EXAMPLE, data, { recursive: true });
+    const store = join(data, '.snap');
+    expect((await snap(['seal', data, '--as', 'odd@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+    const before = await picture(data);
+    const r = await snap(['drill', data, '--against', 'odd@v1', '--pubkey', keys.pub, '--store', store, '--attacks', 'file-inject,truncate']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(unsafeIn(r.stdout, { lines: true })).toBeUndefined();
+    expect(r.stdout).toContain('\\x1b[31m');
+    expect(await picture(data)).toEqual(before);
   }, SLOW);
 });
 
