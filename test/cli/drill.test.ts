@@ -211,6 +211,7 @@ describe('snap drill usage', () => {
   it('lists every attack kind in --help', async () => {
     const r = await snap(['drill', '--help']);
     expect(r.code).toBe(0);
-    expect(ATTACK_KINDS.length).toBe(13);
+    const flat = r.stdout.replace(/\s+/g, ' ');
+    for (const k of ATTACK_KINDS) expect(flat, k).toContain(k);
   });
 });

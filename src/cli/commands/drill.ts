@@ -10,7 +10,7 @@ import { SnapError } from '../../core/errors.js';
 import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import { storePath } from '../../io/store.js';
 import { drill } from '../../drill/run.js';
-import { parseAttackList } from '../../drill/kinds.js';
+import { ATTACK_KINDS, parseAttackList } from '../../drill/kinds.js';
 import type { DrillReport } from '../../drill/report.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { shortId, styler } from '../format.js';
@@ -67,7 +67,7 @@ export const drillCommand: CommandSpec = {
           .positional('dir', { type: 'string', describe: 'the dataset folder (only read: the attacks go into a private copy)' })
           .option('against', { type: 'string', requiresArg: true, describe: 'the snapshot DIR is sealed as: NAME@VERSION, snapshot id or snapshot folder (required)' })
           .option('seed', wholeNumberOption('seed', `which changes are planted, 0 to ${MAX_SEED}: the same seed plants the same changes (default ${DEFAULT_SEED})`, 0, MAX_SEED))
-          .option('attacks', { type: 'string', requiresArg: true, describe: 'comma-separated attack kinds (default: every kind that applies), e.g. record-label-flip,lookalike-name' })
+          .option('attacks', { type: 'string', requiresArg: true, describe: `comma-separated attack kinds (default: all; those that do not apply are listed as such): ${ATTACK_KINDS.join(', ')}` })
           .option('no-records', { type: 'boolean', describe: 'gate without the record diff and check (record-level attacks are then misses)' }),
       ),
       [
