@@ -71,7 +71,7 @@ export async function applyEdit(s: Scratch, t: Touched, id: string, e: Edit): Pr
     case 'create':
       await keep(s, t, e.path);
       await parents(s, t, e.path);
-      await fsp.writeFile(join(s.data, e.path), e.bytes, { flag: 'wx' });
+      await fsp.writeFile(join(s.data, e.path), e.bytes); // a file there (left out by --exclude) was kept above
       return;
     case 'symlink-copy': {
       await keep(s, t, e.path);
