@@ -31,12 +31,20 @@ export function verdictLine(f: IncidentFacts): { tone: 'ok' | 'bad' | 'warn'; he
   const parts = [`${s.added} added`, `${s.removed} removed`, `${s.modified} modified`, `${s.renamed} renamed`];
   if (s.extra) parts.push(`${s.extra} that cannot be recorded`);
   const changes = `${parts.join(', ')} file(s)${flips ? `; ${flips} label(s) flipped` : ''}${f.records ? `; records: ${f.records.summary.added} added, ${f.records.summary.removed} removed, ${f.records.summary.flipped} flipped, ${f.records.summary.modified} modified` : ''}`;
+  const trust = trustSentence(f);
   if (f.verdict === 'untrusted') {
     const which = (['a', 'b'] as const).filter((k) => f[k].trust === 'untrusted').map((k) => k.toUpperCase()).join(' and ');
-    return { tone: 'bad', head: 'UNTRUSTED', text: `${which} failed the trust check: do not train on ${which === 'A and B' ? 'either' : 'it'}. ${s.added + s.removed + s.modified + s.renamed + s.extra ? `Changes: ${changes}.` : 'The contents are identical.'}` };
+    return { tone: 'bad', head: 'UNTRUSTED', text: `${which} failed the trust check: do not train on ${which === 'A and B' ? 'either' : 'it'}. ${s.added + s.removed + s.modified + s.renamed + s.extra ? `Changes: ${changes}.` : 'The contents are identical.'} ${trust}` };
   }
-  if (f.verdict === 'changed') return { tone: 'bad', head: 'CHANGED', text: `B differs from A: ${changes}.` };
-  return { tone: 'ok', head: 'CLEAN', text: `A and B are identical (${s.unchanged} entries).` };
+  if (f.verdict === 'changed') return { tone: 'bad', head: 'CHANGED', text: `B differs from A: ${changes}. ${trust}` };
+  return { tone: 'ok', head: 'CLEAN', text: `A and B are identical (${s.unchanged} entries). ${trust}` };
+}
+
+/** Which side is trusted, in a sentence. */
+function trustSentence(f: IncidentFacts): string {
+  const word = (s: SideFacts) => (s.trust === 'trusted' ? 'trusted' : s.trust === 'untrusted' ? 'NOT trusted' : s.trust === 'unchecked' ? 'not checked' : 'a folder (unsigned)');
+  if (!f.trustChecked) return `Signers not checked (give --pubkey or --policy): A is ${f.a.kind === 'folder' ? 'a folder' : 'a snapshot'}, B is ${f.b.kind === 'folder' ? 'a folder' : 'a snapshot'}.`;
+  return `A is ${word(f.a)}; B is ${word(f.b)}.`;
 }
 
 /** How a side's trust reads, as HTML. */
