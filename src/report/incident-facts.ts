@@ -10,7 +10,7 @@
  */
 import { isSymlinkEntry, type ManifestEntry } from '../core/manifest.js';
 import type { DiffExtra, DiffReport, DiffSide } from '../diff.js';
-import type { RecordSetDiff } from '../records/record-report.js';
+import { recordSetUnchanged, type RecordSetDiff } from '../records/record-report.js';
 import { labelShift, type LabelShift } from '../records/stats.js';
 import { shellCommand } from './escape.js';
 
@@ -122,7 +122,9 @@ export interface IncidentFacts {
   labels?: LabelFacts;
   records?: {
     summary: NonNullable<DiffReport['records']>['summary'];
+    /** The sets with a change (unchanged sets are only counted, in `unchangedSets`). */
     sets: Capped<RecordSetFacts>;
+    unchangedSets: number;
     unavailable: Capped<{ name: string; side: string; reason: string }>;
   };
   next: NextStep;
@@ -168,6 +170,15 @@ function cap<T, U>(list: readonly T[], max: number, map: (x: T) => U, total = li
 /** A record key as shown: its JSON text (a string key without quotes), clipped. */
 export function keyText(key: unknown): string {
   return clip(typeof key === 'string' ? key : (JSON.stringify(key) ?? String(key)));
+}
+
+/**
+ * How a record is named in a report: its key; for identity `features` (no key: the record is its
+ * feature hash) its row in B and the first 12 hex digits of that hash.
+ */
+export function recordName(key: unknown, identity: string, row: number): string {
+  if (identity === 'features' && typeof key === 'string') return `row ${row} (features ${clip(key).slice(0, 12)}…)`;
+  return keyText(key);
 }
 
 function fileFact(e: ManifestEntry): FileFact {
@@ -222,7 +233,7 @@ function labelFacts(d: DiffReport, o: IncidentOptions, max: number): LabelFacts 
       total += s.flipped.length;
       for (const f of s.flipped) {
         if (flips.length >= max) break;
-        flips.push({ name: keyText(f.key), set: clip(s.name), from: clip(f.from), to: clip(f.to) });
+        flips.push({ name: recordName(f.key, s.identity, f.b.row), set: clip(s.name), from: clip(f.from), to: clip(f.to) });
       }
     }
     const { labels, ...shift } = fromRecords;
@@ -253,11 +264,11 @@ function recordSetFacts(s: RecordSetDiff, max: number): RecordSetFacts {
     format: s.format,
     identity: s.identity,
     summary: s.summary,
-    flipped: cap(s.flipped, max, (f) => ({ key: keyText(f.key), from: clip(f.from), to: clip(f.to) })),
-    added: cap(s.added, max, (r) => ({ key: keyText(r.key), ...withLabel(r.label) })),
-    removed: cap(s.removed, max, (r) => ({ key: keyText(r.key), ...withLabel(r.label) })),
+    flipped: cap(s.flipped, max, (f) => ({ key: recordName(f.key, s.identity, f.b.row), from: clip(f.from), to: clip(f.to) })),
+    added: cap(s.added, max, (r) => ({ key: recordName(r.key, s.identity, r.row), ...withLabel(r.label) })),
+    removed: cap(s.removed, max, (r) => ({ key: recordName(r.key, s.identity, r.row), ...withLabel(r.label) })),
     modified: cap(s.modified, max, (m) => ({
-      key: keyText(m.key),
+      key: recordName(m.key, s.identity, m.b.row),
       ...(m.a.label !== undefined ? { from: clip(m.a.label) } : {}),
       ...(m.b.label !== undefined ? { to: clip(m.b.label) } : {}),
       labelChanged: m.labelChanged,
@@ -320,7 +331,8 @@ export function incidentFacts(d: DiffReport, o: IncidentOptions = {}): IncidentF
       ? {
           records: {
             summary: d.records.summary,
-            sets: cap(d.records.sets, max, (x) => recordSetFacts(x, max)),
+            sets: cap(d.records.sets.filter((x) => !recordSetUnchanged(x)), max, (x) => recordSetFacts(x, max)),
+            unchangedSets: d.records.sets.filter(recordSetUnchanged).length,
             unavailable: cap(d.records.unavailable, max, (u) => ({ name: clip(u.name), side: u.side, reason: u.reason })),
           },
         }

@@ -171,6 +171,7 @@ function recordSection(f: IncidentFacts): string {
   const out: string[] = ['<h2 id="records">Record changes</h2>'];
   out.push(`<p>${r.summary.sets} record set(s): ${r.summary.added} added, ${r.summary.removed} removed, ${r.summary.modified} modified, ${r.summary.flipped} flipped (${r.summary.labelChanges} label changes); duplicates in B: ${r.summary.duplicates.b}; conflicting labels in B: ${r.summary.conflicts.b}.</p>`);
   for (const s of r.sets.items) out.push(recordSetHtml(s));
+  if (r.unchangedSets) out.push(`<p>${r.unchangedSets} record set(s) unchanged.</p>`);
   out.push(moreLine(r.sets, 'snap diff --json lists every set'));
   if (r.unavailable.total) {
     out.push(`<h3>Record sets not compared (${r.unavailable.total})</h3>`, htmlTable(['set', 'side', 'why'], r.unavailable.items.map((u) => [`<code>${html(u.name)}</code>`, html(u.side), htmlMessage(u.reason)])), moreLine(r.unavailable, DIFF_HINT));

@@ -93,6 +93,7 @@ export function renderIncidentMarkdown(f: IncidentFacts): string {
       if (s.removed.total) out.push('', mdTable(['removed key', 'label'], s.removed.items.map((q) => [code(q.key), lab(q.label)])) + mdMore(s.removed));
       if (s.modified.total) out.push('', mdTable(['modified key', 'label A', 'label B'], s.modified.items.map((q) => [code(q.key), lab(q.from), lab(q.to)])) + mdMore(s.modified));
     }
+    if (r.unchangedSets) out.push('', `${r.unchangedSets} record set(s) unchanged.`);
     if (r.sets.total > r.sets.items.length) out.push('', `_… and ${r.sets.total - r.sets.items.length} more record sets_`);
     if (r.unavailable.total) out.push('', mdTable(['set not compared', 'side', 'why'], r.unavailable.items.map((u) => [code(u.name), u.side, markdownMessage(u.reason)])) + mdMore(r.unavailable));
   }
