@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end demo of snap as a pre-training gate: seal a labelled dataset, verify it, poison it
 # (flip one label, inject one file), watch verify refuse it, then diff the two snapshots; end
-# with models attested as trained on v1 and on v2, and the impact of v2: the model to retrain.
+# with models attested as trained on v1 and on v2, and the impact of v2: the model to retrain; and
+# write the incident report (one HTML page) of v1 → v2, kept after the demo, printing where it is.
 # Run from the repo root after `npm run build`:  npm run demo   (or: bash examples/demo.sh)
 set -euo pipefail
 export LC_ALL=C # byte order for globs, so "the first spam file" is well defined
@@ -80,4 +81,13 @@ run 0 impact spam-mini@v2 --store "$STORE"
 mentions spam-clf@nightly
 grep -qF spam-clf@1.0 <<<"$out" && fail "impact of v2 names spam-clf@1.0, which was trained on v1"
 
+step "11. write the incident report of v1 -> v2: one self-contained HTML page to read and forward (expect exit 1: they differ)"
+REPORT_DIR=$(mktemp -d "${TMPDIR:-/tmp}/snap-demo-report.XXXXXX") # kept after the demo
+REPORT="$REPORT_DIR/incident.html"
+run 1 report spam-mini@v1 spam-mini@v2 --pubkey "$KEYS/demo.pub" --store "$STORE" -o "$REPORT"
+for p in "ham/$first" "ham/injected.eml" 'data-verdict="changed"' 'data-label="ham"' 'data-label="spam"'; do
+  grep -qF -- "$p" "$REPORT" || fail "the report does not contain $p"
+done
+
 printf '\ndemo passed: the gate accepted clean data and refused poisoned data; impact named the model to retrain\n'
+printf 'the incident report is at %s (open it in a browser)\n' "$REPORT"
