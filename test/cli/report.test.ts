@@ -181,3 +181,31 @@ describe('snap report of the example dataset', () => {
     expect(r.stdout).toContain(`| ham | ${ham} | ${ham} | 0 |`);
   });
 });
+
+describe('snap report with hostile names', () => {
+  it('escapes names with markup, quotes, a terminal escape, a bidi override and bytes that are not UTF-8', async () => {
+    const names = ['ham/<script>alert(1).eml', `ham/"q'uote".eml`, 'ham/invoice\u202egpj.eml', '<b>"label\'/x.eml'];
+    const s = await sealTree(Object.fromEntries(names.map((n) => [n, 'x\n'])), keys, { store: shared.path });
+    await writeTree(s.data, { 'spam/new\u2066.eml': 'y\n', [`ham/"q'uote".eml`]: 'changed\n', 'ham/invoice\u202egpj.eml': 'changed too\n' });
+    await fsp.mkdir(join(s.data, 'spam'), { recursive: true });
+    await fsp.rename(join(s.data, names[0] as string), join(s.data, 'spam/<script>alert(1).eml'));
+    await fsp.writeFile(Buffer.concat([Buffer.from(join(s.data, 'ham') + '/bad'), Buffer.from([0xff, 0xfe]), Buffer.from('.eml')]), 'z\n');
+    await fsp.writeFile(join(s.data, 'ham', 'esc\x1b[31m.eml'), 'w\n');
+    const out = join(await tempDir(), 'r.html');
+    const r = await snap(['report', s.ref, s.data, '--store', s.store, '-o', out]);
+    expect(r.code, r.stderr).toBe(1);
+    const page = await fsp.readFile(out, 'utf8');
+    expect(page).not.toMatch(/<script|<b>/);
+    expect(page).toMatch(/<table id="label-flips">[\s\S]*spam\/&lt;script&gt;alert\(1\)\.eml<\/code><\/td><td><code>ham<\/code><\/td><td>→ <code>spam<\/code>/);
+    expect(page).toMatch(/<table id="modified-files">[\s\S]*ham\/&quot;q&#39;uote&quot;\.eml/);
+    expect(page).toContain('ham/invoice\\u202egpj.eml');
+    expect(page).toContain('data-label="&lt;b&gt;&quot;label&#39;"');
+    expect(page).toContain('spam/new\\u2066.eml');
+    expect(page).toContain('ham/bad\\xff\\xfe.eml');
+    expect(page).toContain('ham/esc\\x1b[31m.eml');
+    expect(page).not.toMatch(/[\x00-\x08\x0b-\x1f\u202a-\u202e\u2066-\u2069]/);
+    expect(Buffer.from(page, 'utf8').toString('utf8')).toBe(page);
+    const md = await snap(['report', s.ref, s.data, '--store', s.store, '-o', '-', '--format', 'markdown']);
+    expect(md.stdout).not.toMatch(/<script|<b>|[\x00-\x08\x0b-\x1f\u202a-\u202e\u2066-\u2069]/);
+  });
+});

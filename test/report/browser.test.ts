@@ -113,6 +113,40 @@ describe('the incident report in headless Chromium', () => {
     expect(requests).toEqual([url]); // the page itself, and nothing else
   });
 
+  it('shows hostile names as text: no element, attribute or script comes from a name', async () => {
+    const data = await tempDir('snap-hostile-');
+    const names = ['ham/<img src=x onerror=alert(1)>.eml', `ham/"><svg onload=alert(2)>.eml`, 'ham/<script>alert(3).eml'];
+    for (const n of names) {
+      await fsp.mkdir(join(data, 'ham'), { recursive: true });
+      await fsp.writeFile(join(data, n), `${n}\n`);
+    }
+    const store = join(await tempDir('snap-store-'), 'store');
+    expect((await snap(['seal', data, '--as', 'h@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+    await fsp.mkdir(join(data, 'spam'));
+    for (const n of names) await fsp.rename(join(data, n), join(data, n.replace('ham/', 'spam/')));
+    const out = join(await tempDir('snap-page-'), 'hostile.html');
+    expect((await snap(['report', 'h@v1', data, '--store', store, '-o', out])).code).toBe(1);
+    const page = await browser.newPage();
+    const requests: string[] = [];
+    const problems: string[] = [];
+    page.on('request', (q) => requests.push(q.url()));
+    page.on('console', (m) => problems.push(`${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    page.on('dialog', (d) => problems.push(`dialog: ${d.message()}`));
+    await page.goto(pathToFileURL(out).href, { waitUntil: 'load' });
+    const found = await page.evaluate(() => ({
+      scripts: document.querySelectorAll('script, img, iframe, object, embed, svg svg, foreignObject').length,
+      handlers: [...document.querySelectorAll('*')].filter((e) => [...e.attributes].some((a) => a.name.startsWith('on'))).length,
+      flips: [...document.querySelectorAll('#label-flips tbody tr td:first-child')].map((td) => td.textContent),
+    }));
+    await page.close();
+    expect(found.scripts).toBe(0);
+    expect(found.handlers).toBe(0);
+    expect(found.flips.sort()).toEqual(names.map((n) => n.replace('ham/', 'spam/')).sort());
+    expect(problems).toEqual([]);
+    expect(requests).toEqual([pathToFileURL(out).href]);
+  });
+
   it('sees a request a page makes (the network check can fail)', async () => {
     const dir = await tempDir('snap-page-');
     const file = join(dir, 'leaky.html');
