@@ -111,6 +111,8 @@ export const ERROR_CODES = [
   'RECORDS_LABEL_MISSING',
   'RECORDS_LIMIT',
   'RECORDS_INDEX_MALFORMED',
+  // verify shard reports (docs/FORMAT.md §20; exit 3)
+  'SHARD_REPORT_MALFORMED',
   // signals (exit 130 and 143)
   'INTERRUPTED',
   'TERMINATED',
