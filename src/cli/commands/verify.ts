@@ -224,7 +224,7 @@ export const verifyCommand: CommandSpec = {
         commonFlags(y, { store: true, quiet: 'no progress and no notes: only the verdict', jobs: true })
           .positional('dir', { type: 'string', describe: 'the dataset folder to check, or an archive FILE.snap.tar to check on its own (none with --merge)' })
           .option('shard', { type: 'string', requiresArg: true, describe: 'check the signature and the whole manifest, then only share K of N of the files (K from 1; docs/FORMAT.md §20)' })
-          .option('report', { type: 'string', requiresArg: true, describe: 'with --shard: write the shard report (JSON) to FILE, for --merge' })
+          .option('report', { type: 'string', requiresArg: true, describe: 'with --shard: write the shard report (JSON) to FILE, to be merged' })
           .option('merge', { type: 'string', array: true, requiresArg: true, describe: 'combine shard reports REPORT… into one verdict: exit 1 if a shard is missing, twice, for another snapshot, or failed' })
           .option('against', {
             type: 'string',
