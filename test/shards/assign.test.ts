@@ -82,3 +82,12 @@ describe('parseShardSpec', () => {
     }
   });
 });
+
+describe('docs/FORMAT.md §20.5 worked example', () => {
+  it('splits a.txt (100000 B), b.txt, c/d.txt, e.txt over 2 shards as the table says, and owns the extras', () => {
+    const { shards, a } = assign(['a.txt', 'b.txt', 'c/d.txt', 'e.txt'], [100_000, 10, 10, 5], 2);
+    expect(shards).toEqual([1, 1, 2, 2]);
+    expect([a.range(1), a.range(2)]).toEqual([{ from: 0, to: 2 }, { from: 2, to: 4 }]);
+    expect(['0.txt', 'b2.txt', 'd.txt'].map((p) => a.ownerOf(p))).toEqual([1, 1, 2]);
+  });
+});
