@@ -6,6 +6,7 @@
  * which verify then catches.
  */
 import { promises as fsp } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -153,6 +154,37 @@ describe('seal --incremental', () => {
     const v2 = await t.run('v2');
     expect(v2.reused).toEqual(['a.txt', 'b/c.bin', 'b/d.txt']);
     expect(v2.r.incremental?.reused).toBe(3);
+  });
+});
+
+describe('seal --incremental keeps the checks of every seal', () => {
+  it('a file that changes while it is read stops the seal (FILE_CHANGED), a FIFO stops it (FILE_UNSUPPORTED_TYPE), a symlink is recorded', async () => {
+    const t = await setup();
+    await t.run('v1');
+    const victim = join(t.data, 'e.txt');
+    await fsp.writeFile(victim, 'EPSILON'); // changed: read again, and grows while it is read
+    process.env.SNAP_TEST_MUTATE_DURING_READ = victim;
+    let code = '';
+    try {
+      await t.run('v2');
+    } catch (e) {
+      if (isSnapError(e)) code = e.code;
+    } finally {
+      delete process.env.SNAP_TEST_MUTATE_DURING_READ;
+    }
+    expect(code).toBe('FILE_CHANGED');
+    execFileSync('mkfifo', [join(t.data, 'pipe')]);
+    code = '';
+    try {
+      await t.run('v3');
+    } catch (e) {
+      if (isSnapError(e)) code = e.code;
+    }
+    expect(code).toBe('FILE_UNSUPPORTED_TYPE');
+    await fsp.rm(join(t.data, 'pipe'));
+    const v4 = await t.run('v4');
+    expect(await t.manifest('v4')).toContain('{"path":"link","target":"a.txt","type":"symlink"}');
+    expect((await t.check('v4')).ok).toBe(true);
   });
 });
 
