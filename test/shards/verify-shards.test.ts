@@ -5,6 +5,7 @@
  * report, and refuses malformed ones.
  */
 import { promises as fsp } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { copyTree, snap, snapJson, tempDir, useKeyPair, type TreeSpec } from '../helpers/tree.js';
@@ -88,6 +89,21 @@ describe('verify --shard over 4 workers', () => {
     expect(m.json.ok).toBe(false);
     expect((m.json.problems as { path: string; kind: string }[]).map(key).sort()).toEqual(expected);
     expect(m.json.counts).toMatchObject({ modified: 1, missing: 1, extra: 3, matched: whole.json.counts.matched });
+  });
+
+  it('finds a FIFO and a name no manifest can hold (reported by the walk, out of order) in exactly one shard', async () => {
+    const { data: sealed, store, ref } = await sealTree(datasetSpec(), keys, { store: shared.path });
+    const data = await copyTree(sealed);
+    execFileSync('mkfifo', [join(data, 'd2', 'pipe')]);
+    await fsp.writeFile(join(data, 'd3', 'bad\u0001name'), 'x');
+    const whole = await snapJson(['verify', data, '--against', ref, '--pubkey', keys.pub, '--store', store]);
+    const expected = (whole.json.problems as { path: string; kind: string }[]).map(key).sort();
+    expect(expected.length).toBe(2);
+    const shards = await runShards(data, ref, store, 4);
+    expect(shards.flatMap((s) => (s.report.problems as { path: string; kind: string }[]).map(key)).sort()).toEqual(expected);
+    const m = await snapJson(['verify', '--merge', ...shards.map((s) => s.file)]);
+    expect(m.code).toBe(1);
+    expect(m.json.counts.extra).toBe(2);
   });
 
   it('names a move across shards in the merge, as one verify names it', async () => {
