@@ -57,6 +57,8 @@ export interface ListOptions {
   onRefused: (k: RefusedKey) => void;
   /** Most objects (default {@link MAX_DATASET_OBJECTS}). */
   maxObjects?: number;
+  /** Keys asked per page (default and most {@link LIST_PAGE_KEYS}; tests use fewer to page often). */
+  pageKeys?: number;
   abortSignal?: AbortSignal;
 }
 
@@ -66,9 +68,9 @@ export interface ListOptions {
  * not assumed. Keys are asked URL-encoded (`EncodingType=url`) so that control characters and
  * bytes that are not UTF-8 reach the check instead of an XML parser. A zero-byte key ending in "/"
  * is a folder marker (the S3 console's "Create folder") and is skipped.
- * @throws SnapError `IO_ERROR` (the listing failed, or came out of order) | `DATASET_EMPTY` never
- *   (an empty listing is the caller's to judge) | `RECORDS_LIMIT` never; `INTEGRITY_FAILURE` never.
- *   More than `maxObjects` objects: `IO_ERROR` with `details.limit`.
+ * An empty listing yields nothing (the caller judges it).
+ * @throws SnapError `IO_ERROR` (the listing failed, came out of order or outside the prefix, or
+ *   holds more than `maxObjects` objects: then with `details.limit`) | `NOT_FOUND` (no such bucket)
  */
 export async function* listObjects(client: S3Client, loc: S3Location, opts: ListOptions): AsyncGenerator<ListedObject[]> {
   const max = opts.maxObjects ?? MAX_DATASET_OBJECTS;
@@ -80,7 +82,7 @@ export async function* listObjects(client: S3Client, loc: S3Location, opts: List
     let page;
     try {
       page = await client.send(
-        new ListObjectsV2Command({ Bucket: loc.bucket, Prefix: loc.prefix === '' ? undefined : loc.prefix, MaxKeys: LIST_PAGE_KEYS, EncodingType: 'url', ContinuationToken: token }),
+        new ListObjectsV2Command({ Bucket: loc.bucket, Prefix: loc.prefix === '' ? undefined : loc.prefix, MaxKeys: Math.min(LIST_PAGE_KEYS, Math.max(1, opts.pageKeys ?? LIST_PAGE_KEYS)), EncodingType: 'url', ContinuationToken: token }),
         { abortSignal: opts.abortSignal },
       );
     } catch (e) {

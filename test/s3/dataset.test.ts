@@ -129,6 +129,52 @@ function datasetTests(kind: S3ServerKind): void {
       expect(m.json.error.code).toBe('NOT_FOUND');
     });
 
+    it('lists page by page in key order, and refuses a listing above its bound', async () => {
+      const client = createS3Client(server.env);
+      const bucket = await newBucket(client);
+      await upload(client, bucket, 'p/', FILES);
+      const pages: string[][] = [];
+      for await (const page of listObjects(client, { bucket, prefix: 'p/' }, { onRefused: () => {}, pageKeys: 2 })) pages.push(page.map((o) => o.path));
+      expect(pages.length).toBeGreaterThanOrEqual(3);
+      expect(pages.flat()).toEqual(['a.txt', 'b/c.txt', 'b/é ü.txt', 'big.bin', 'empty', 'z/deep/er.csv']);
+      const tooMany = async () => {
+        for await (const _ of listObjects(client, { bucket, prefix: 'p/' }, { onRefused: () => {}, pageKeys: 2, maxObjects: 5 })) void _;
+      };
+      await expect(tooMany()).rejects.toMatchObject({ code: 'IO_ERROR', details: { limit: 5 } });
+      // Keys come URL-encoded (EncodingType=url) and are decoded exactly once.
+      await upload(client, bucket, 'q/', { '100% +x.txt': '1', 'a%2Fb': '2', '日本.txt': '3' });
+      const odd: string[] = [];
+      for await (const page of listObjects(client, { bucket, prefix: 'q/' }, { onRefused: () => {} })) odd.push(...page.map((o) => o.path));
+      expect(odd).toEqual(['100% +x.txt', 'a%2Fb', '日本.txt']);
+    });
+
+    it('keeps at most `concurrency` ranged GETs in flight, and uses that many', async () => {
+      const client = createS3Client(server.env);
+      const bucket = await newBucket(client);
+      await upload(client, bucket, '', { 'big.bin': BIG, 'a.txt': 'a', 'b.txt': 'b', 'c.txt': 'c' });
+      const listed: ListedObject[] = [];
+      for await (const page of listObjects(client, { bucket, prefix: '' }, { onRefused: () => {} })) listed.push(...page);
+      let now = 0;
+      let peak = 0;
+      const counting = {
+        send: async (cmd: unknown, o?: unknown) => {
+          peak = Math.max(peak, ++now);
+          try {
+            return await client.send(cmd as GetObjectCommand, o as never);
+          } finally {
+            now--;
+          }
+        },
+      } as unknown as S3Client;
+      const digests: string[] = [];
+      const reader = new ObjectReader<null>(counting, bucket, (obj, _t, r) => void digests.push(`${obj.path} ${r.ok ? r.sha256 : 'failed'}`), { partBytes: 1 << 16, concurrency: 3 });
+      for (const o of listed) await reader.add(o, null);
+      await reader.finish();
+      expect(peak).toBe(3);
+      const { createHash } = await import('node:crypto');
+      expect(digests).toEqual(['a.txt', 'b.txt', 'big.bin', 'c.txt'].map((p) => `${p} ${createHash('sha256').update(p === 'big.bin' ? BIG : p[0]!).digest('hex')}`));
+    });
+
     it('notices an object that changes between its first and its last ranged read', async () => {
       const client = createS3Client(server.env);
       const bucket = await newBucket(client);
