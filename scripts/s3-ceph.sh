@@ -69,6 +69,10 @@ start_cluster() {
     command -v "$tool" >/dev/null || { say "$tool is not installed (apt-get install -y --no-install-recommends ceph-mon ceph-osd radosgw)"; exit 3; }
   done
   case "$port" in ''|*[!0-9]*) usage ;; esac
+  # Something already answering on PORT would be taken for the new server: refuse.
+  if ! python3 -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1]))); s.close()' "$port" 2>/dev/null; then
+    say "127.0.0.1:$port is in use or not a valid port"; exit 3
+  fi
   mkdir -p "$dir"
   dir="$(cd "$dir" && pwd)"
   if [ -e "$dir/ceph.conf" ]; then say "$dir already holds a cluster (stop it and use an empty folder)"; exit 3; fi

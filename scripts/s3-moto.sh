@@ -31,6 +31,10 @@ stop_server() {
 start_server() {
   local dir="$1" port="$2"
   case "$port" in ''|*[!0-9]*) usage ;; esac
+  # Something already answering on PORT would be taken for the new server: refuse.
+  if ! python3 -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1]))); s.close()' "$port" 2>/dev/null; then
+    say "127.0.0.1:$port is in use or not a valid port"; exit 3
+  fi
   command -v python3 >/dev/null || { say "python3 is not installed"; exit 3; }
   command -v curl >/dev/null || { say "curl is not installed"; exit 3; }
   mkdir -p "$dir"
