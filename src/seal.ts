@@ -79,7 +79,16 @@ export interface SealOptions {
   incremental?: { statCacheDir: string };
   /** Test hook of an incremental seal: called for each file taken from the parent instead of being read. */
   onReuse?: (path: string) => void;
+  /**
+   * A dataset that is not a folder (a prefix in S3, src/s3/dataset.ts): its scan replaces the walk
+   * of `dir`, which is then only its name in messages. Implies `manifestOnly` (the contents stay
+   * where they are) and no record indexes.
+   */
+  scan?: DatasetScan;
 }
+
+/** A dataset's scan, for a dataset that is not a folder: hands the manifest to `sink` in order. */
+export type DatasetScan = (sink: ManifestSink, onProgress?: (p: Progress) => void) => Promise<ScanTotals>;
 
 /** What every seal made, into a store or an archive: the new snapshot's names and totals. */
 export interface SealedSnapshot {
@@ -334,6 +343,8 @@ export interface ScanAndSignOptions extends ScanOptions {
   now?: () => Date;
   /** Indexes the record sets once the manifest is written; its members go into the statement. */
   records?: (manifestPath: string) => Promise<RecordSetMember[]>;
+  /** Scan this instead of walking `dir` (see {@link SealOptions.scan}). */
+  scan?: DatasetScan;
 }
 
 /** What {@link scanAndSign} made. */
@@ -375,17 +386,14 @@ export async function scanAndSign(opts: ScanAndSignOptions, started?: HashPool):
   };
   let totals: ScanTotals;
   try {
-    totals = await scanDataset(
-      opts,
-      async (text, leaves, count) => {
-        manifestHash.update(text);
-        for (let i = 0; i < count; i++) tree.appendLeafHash(leaves.subarray(32 * i, 32 * i + 32));
-        pending.push(text);
-        pendingLen += text.length;
-        if (pendingLen >= 1 << 20) await writePending();
-      },
-      started,
-    );
+    const sink: ManifestSink = async (text, leaves, count) => {
+      manifestHash.update(text);
+      for (let i = 0; i < count; i++) tree.appendLeafHash(leaves.subarray(32 * i, 32 * i + 32));
+      pending.push(text);
+      pendingLen += text.length;
+      if (pendingLen >= 1 << 20) await writePending();
+    };
+    totals = opts.scan ? await opts.scan(sink, opts.onProgress) : await scanDataset(opts, sink, started);
     await writePending();
     await out.sync();
   } finally {
@@ -462,7 +470,7 @@ function distinctSigners(keys: readonly PrivateKey[]): PrivateKey[] {
 export async function seal(opts: SealOptions): Promise<SealResult> {
   parseNameVersion(opts.as); // a malformed NAME@VERSION makes no store
   // Record rules first: a malformed snap.json stops the seal before anything is hashed or made.
-  const recordRules = opts.recordRules ?? (await readRecordConfig(resolve(opts.dir)))?.rules ?? [];
+  const recordRules = opts.scan ? [] : (opts.recordRules ?? (await readRecordConfig(resolve(opts.dir)))?.rules ?? []);
   const store = await openStore(opts.store, { create: true });
   try {
     return { ...(await sealInto(store, opts, recordRules)), storeCreated: store.created !== undefined };
@@ -476,7 +484,8 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
   const t0 = performance.now();
   const { name, version } = parseNameVersion(opts.as);
   refuseReservedVersion(version);
-  const dir = resolve(opts.dir);
+  const dir = opts.scan ? opts.dir : resolve(opts.dir);
+  const manifestOnly = !!opts.manifestOnly || opts.scan !== undefined;
   const exists = () => fsp.access(join(snapshotDir(store, name, version), STATEMENT_FILE)).then(() => true, () => false);
   if (await exists()) throw new SnapError('SNAPSHOT_EXISTS', `${name}@${version} already exists in ${store.root}; snapshots are write-once, choose a new VERSION`, { ref: opts.as });
 
@@ -485,7 +494,7 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
   let writer: StatCacheWriter | undefined;
   let incremental: IncrementalScan | undefined;
   // Boot the workers now, while the lock, parent and hints are sorted out.
-  let pool: HashPool | undefined = startScanPool({ dir, jobs: opts.jobs, store: opts.manifestOnly ? undefined : store });
+  let pool: HashPool | undefined = opts.scan ? undefined : startScanPool({ dir, jobs: opts.jobs, store: manifestOnly ? undefined : store });
   try {
     if (await exists()) throw new SnapError('SNAPSHOT_EXISTS', `${name}@${version} already exists in ${store.root}`, { ref: opts.as });
     // Parent: explicit ref, or the newest snapshot of this NAME.
@@ -508,7 +517,7 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
         parentDir = newest.dir;
       }
     }
-    const hints = !opts.manifestOnly && parentDir && (await snapshotKeepsObjects(parentDir)) ? new ParentHints(join(parentDir, MANIFEST_FILE)) : undefined;
+    const hints = !manifestOnly && parentDir && (await snapshotKeepsObjects(parentDir)) ? new ParentHints(join(parentDir, MANIFEST_FILE)) : undefined;
     if (opts.incremental) {
       const machine = thisMachine();
       let source: IncrementalSource | undefined;
@@ -539,8 +548,9 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
         excludes: opts.excludes,
         skipDirs: [store.root],
         jobs: opts.jobs,
-        store: opts.manifestOnly ? undefined : store,
+        store: manifestOnly ? undefined : store,
         hints,
+        ...(opts.scan ? { scan: opts.scan } : {}),
         parent,
         expiresAt: opts.expiresAt,
         provenance: opts.provenance,
@@ -558,7 +568,7 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
     // Objects were flushed and committed by scanDataset before the snapshot that references them appears.
     await writeFileAtomic(join(tmp, STATEMENT_FILE), statementBytes, { exclusive: true });
     await writeFileAtomic(join(tmp, ENVELOPE_FILE), serializeEnvelope(envelope), { mode: 0o644, exclusive: true });
-    await writeFileAtomic(join(tmp, CONTENTS_FILE), JSON.stringify({ objects: !opts.manifestOnly }) + '\n', { exclusive: true });
+    await writeFileAtomic(join(tmp, CONTENTS_FILE), JSON.stringify({ objects: !manifestOnly }) + '\n', { exclusive: true });
     await fsp.chmod(tmp, 0o755); // mkdtemp made it 0700: other users must be able to verify
     await fsyncDir(tmp);
     checkInterrupted(); // the last moment a signal stops the seal; once committed, it is done

@@ -145,7 +145,8 @@ class Cursor<T> {
 
 const emptyCounts = (): VerifyCounts => ({ matched: 0, modified: 0, missing: 0, extra: 0, 'type-changed': 0, unreadable: 0 });
 
-async function rawSha256(path: string): Promise<string> {
+/** The hex SHA-256 of a file's bytes (a manifest's raw digest). @throws SnapError `IO_ERROR` */
+export async function rawSha256(path: string): Promise<string> {
   const h = createHash('sha256');
   try {
     for await (const c of createReadStream(path)) h.update(c as Buffer);
@@ -164,7 +165,7 @@ function refusedProblem(e: SnapError): Problem {
 }
 
 /** Pair each missing file with an extra file of exactly the same content (SHA-256 and size): a move. */
-function nameMoves(problems: Problem[]): void {
+export function nameMoves(problems: Problem[]): void {
   const missing = new Map<string, Problem[]>();
   for (const p of problems) {
     if (p.kind !== 'missing' || !p.expected || !('sha256' in p.expected)) continue;

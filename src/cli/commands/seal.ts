@@ -16,6 +16,26 @@ import { cmdSealOut } from './seal-out.js';
 import { provenanceFromArgs, provenanceOptions } from '../provenance-args.js';
 import { parseRuleFlag } from '../../records/config.js';
 import { sealedRecordLines } from '../records-print.js';
+import { isS3Url, parseS3Url } from '../../s3/location.js';
+import { SnapError } from '../../core/errors.js';
+import type { DatasetScan } from '../../seal.js';
+
+/**
+ * `seal s3://BUCKET/PREFIX`: the scan of a dataset in S3 (loads the AWS SDK, only then), or
+ * undefined for a folder. The contents stay in S3 (the snapshot keeps no copy, like --manifest-only).
+ * @throws SnapError `S3_URL_MALFORMED` | `USAGE` (--out, --exclude, --records or --incremental with an S3 dataset)
+ */
+async function s3Scan(a: Args, io: CliIo): Promise<DatasetScan | undefined> {
+  const url = String(a.dir);
+  if (!isS3Url(url)) return undefined;
+  parseS3Url(url); // a malformed location fails before the SDK loads
+  for (const flag of ['out', 'records'] as const) if (a[flag] !== undefined) throw new SnapError('USAGE', `--${flag} is not supported for a dataset in S3 (${url})`);
+  if (Array.isArray(a.exclude) && a.exclude.length > 0) throw new SnapError('USAGE', `--exclude is not supported for a dataset in S3: seal a narrower prefix instead`);
+  if (a.incremental) throw new SnapError('USAGE', `--incremental is not supported for a dataset in S3 (it compares local file identities: device, inode, ctime)`);
+  const { openS3Dataset, scanS3Dataset } = await import('../../s3/dataset.js');
+  const ds = openS3Dataset(url, io.env);
+  return (sink, onProgress) => scanS3Dataset(ds, sink, onProgress);
+}
 
 /** Rules of `--records RULE…`, `[]` for `--no-records`, undefined for the dataset's own `snap.json`. */
 export function recordRulesOf(a: Args) {
@@ -25,11 +45,13 @@ export function recordRulesOf(a: Args) {
 }
 
 async function cmdSeal(a: Args, io: CliIo): Promise<number> {
+  const scan = await s3Scan(a, io);
   if (a.out !== undefined) return cmdSealOut(a, io); // straight into an archive, no store
   const expiresAt = a.expires === undefined ? undefined : parseExpiry(String(a.expires), new Date());
   const store = storePath(a.store, io.env, io.cwd);
   const [key, ...coSigners] = await signingKeys(io, a);
-  const dir = resolve(io.cwd, String(a.dir));
+  const dir = scan ? String(a.dir) : resolve(io.cwd, String(a.dir));
+  const manifestOnly = !!a['manifest-only'] || scan !== undefined;
   const recordRules = recordRulesOf(a);
   const provenance = await provenanceFromArgs(a, io, store);
   const r = await withProgress(a, io, 'sealing', (onProgress) =>
@@ -41,8 +63,9 @@ async function cmdSeal(a: Args, io: CliIo): Promise<number> {
       store,
       parent: a['no-parent'] ? null : parentRef(a, io),
       excludes: (a.exclude as string[]) ?? [],
-      manifestOnly: !!a['manifest-only'],
+      manifestOnly,
       expiresAt,
+      ...(scan ? { scan } : {}),
       ...(recordRules ? { recordRules } : {}),
       provenance,
       jobs: checkJobs(a.jobs),
@@ -55,14 +78,14 @@ async function cmdSeal(a: Args, io: CliIo): Promise<number> {
   if (a.json) {
     jsonOut(io, {
       ...sealedJson(r), newObjects: r.newObjects, newObjectBytes: r.newObjectBytes,
-      seconds: Number(r.seconds.toFixed(3)), store, storeCreated: r.storeCreated, manifestOnly: !!a['manifest-only'], ...(r.records ? { records: r.records } : {}), ...(r.incremental ? { incremental: r.incremental } : {}), log,
+      seconds: Number(r.seconds.toFixed(3)), store, storeCreated: r.storeCreated, manifestOnly, ...(r.records ? { records: r.records } : {}), ...(r.incremental ? { incremental: r.incremental } : {}), log,
     });
   } else if (a.quiet) {
     io.stdout.write(`${r.snapshot}\n`);
   } else {
     const lines = [
       ...sealedLines(r),
-      a['manifest-only'] ? `  contents     not kept (--manifest-only)` : `  store        ${shown(store)}: ${plural(r.newObjects, 'new object')} (${formatBytes(r.newObjectBytes)})`,
+      scan ? `  contents     not kept (they stay in ${shown(dir)})` : a['manifest-only'] ? `  contents     not kept (--manifest-only)` : `  store        ${shown(store)}: ${plural(r.newObjects, 'new object')} (${formatBytes(r.newObjectBytes)})`,
       ...(r.records ? sealedRecordLines(r.records) : []),
       ...(r.incremental ? incrementalLines(r.incremental) : []),
       `  took         ${r.seconds.toFixed(2)} s (${formatBytes(r.bytes / Math.max(r.seconds, 1e-3))}/s)`,
@@ -90,7 +113,7 @@ export const sealCommand: CommandSpec = {
   builder: (y) =>
     withExamples(
       provenanceOptions(commonFlags(y, { store: true, quiet: 'print only the snapshot id: no report, no progress', jobs: true }))
-        .positional('dir', { type: 'string', describe: 'the dataset folder: every file under it is hashed and signed' })
+        .positional('dir', { type: 'string', describe: 'the dataset folder, or s3://BUCKET/PREFIX (the objects under PREFIX; AWS_ENDPOINT_URL, AWS_PROFILE etc. as for the AWS CLI): every file under it is hashed and signed' })
         .option('as', { type: 'string', requiresArg: true, demandOption: true, describe: 'NAME@VERSION of the new snapshot, e.g. fraud-train@model-v3 (required)' })
         .option('key', { type: 'string', array: true, requiresArg: true, demandOption: true, describe: 'private key file (PKCS#8 PEM) to sign with (required; repeatable: each key signs)' })
         .option('passphrase-env', { type: 'string', requiresArg: true, describe: 'environment variable holding the key passphrase' })
@@ -111,6 +134,7 @@ export const sealCommand: CommandSpec = {
         ['$0 seal data/ --as spam@v1 --key keys/ci.key', 'seal data/ into ./.snap as spam@v1'],
         ["$0 seal data/ --as t@v1 --key ci.key --records 'train.csv key=id label=y'", 'with a record index of train.csv'],
         ['$0 seal data/ --as spam@v2 --key keys/ci.key --incremental', 'read only the files changed since spam@v1 was sealed here'],
+        ['$0 seal s3://corpus/train/ --as t@v2 --key ci.key', 'a dataset in S3 (its objects stay there)'],
       ],
     ),
   run: auditErrors('seal', (a) => a.as, cmdSeal),

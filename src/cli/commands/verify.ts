@@ -23,6 +23,7 @@ import { parseShardSpec, type ShardSpec } from '../../shards/assign.js';
 import { buildShardReport } from '../../shards/report.js';
 import { readShardReports } from '../../shards/read-report.js';
 import { mergeShardReports, type MergeReport } from '../../shards/merge.js';
+import { isS3Url, parseS3Url } from '../../s3/location.js';
 
 /** One problem as a line of the report; every name, target and reason in it escaped for a terminal. */
 function describeProblem(p: Problem): string {
@@ -98,6 +99,17 @@ async function cmdVerify(a: Args, io: CliIo): Promise<number> {
   if (a.dir === undefined) throw new SnapError('USAGE', 'verify needs DIR (a dataset folder or a .snap.tar archive), or --merge REPORT…');
   if (a.report !== undefined && a.shard === undefined) throw new SnapError('USAGE', '--report FILE writes the report of one shard: give --shard K/N too');
   if (a.shard !== undefined) parseShardSpec(String(a.shard)); // a malformed K/N stops before anything is read
+  if (isS3Url(String(a.dir))) {
+    if (a.shard !== undefined) throw new SnapError('USAGE', '--shard is for a dataset folder; a dataset in S3 is verified whole');
+    parseS3Url(String(a.dir)); // a malformed location fails before anything else
+    if (a.against === undefined) throw new SnapError('USAGE', 'verify s3://BUCKET/PREFIX needs --against REF (a snapshot ref or a .snap.tar archive)');
+    const held = await archiveAgainst(a, io);
+    try {
+      return await cmdVerifyDir(a, io, held?.location);
+    } finally {
+      await held?.close();
+    }
+  }
   const given = resolve(io.cwd, String(a.dir));
   if (!existsSync(given)) throw new SnapError('NOT_FOUND', `${String(a.dir)} does not exist (verify checks a dataset folder or a .snap.tar archive)`, { path: given });
   if (verifiesArchiveItself(a, io)) {
@@ -117,10 +129,11 @@ async function cmdVerifyDir(a: Args, io: CliIo, archived: SnapshotLocation | und
   const store = storePath(a.store, io.env, io.cwd);
   const { trusted, threshold, rules, policy, stateDir } = await trustSetup(a, io, store);
   const domain = trustDomain(trusted, threshold, policy);
-  const dir = resolve(io.cwd, String(a.dir));
+  const s3 = isS3Url(String(a.dir));
+  const dir = s3 ? String(a.dir) : resolve(io.cwd, String(a.dir));
   const shard: ShardSpec | undefined = a.shard !== undefined ? parseShardSpec(String(a.shard)) : undefined;
-  if (!existsSync(dir)) throw new SnapError('NOT_FOUND', `the dataset folder ${dir} does not exist`, { path: dir });
-  if (!statSync(dir).isDirectory()) throw new SnapError('NOT_A_FOLDER', `${dir} is not a folder`, { path: dir });
+  if (!s3 && !existsSync(dir)) throw new SnapError('NOT_FOUND', `the dataset folder ${dir} does not exist`, { path: dir });
+  if (!s3 && !statSync(dir).isDirectory()) throw new SnapError('NOT_A_FOLDER', `${dir} is not a folder`, { path: dir });
   let snapshot: SnapshotLocation;
   let r: VerifyReport;
   const against = String(a.against);
@@ -131,7 +144,14 @@ async function cmdVerifyDir(a: Args, io: CliIo, archived: SnapshotLocation | und
   } else {
     snapshot = archived ?? latest?.location ?? (await locate(against, io, store));
     const at = snapshot;
-    r = await withProgress(a, io, 'verifying', (onProgress) => verify({ dir, snapshot: at, trusted, threshold, rules, jobs: checkJobs(a.jobs), skipDirs: storeInside(dir, store), onProgress, store, ...(shard ? { shard } : {}) }));
+    if (s3) {
+      // A dataset in S3: the S3 code (and the AWS SDK) loads only now.
+      const { openS3Dataset, verifyS3 } = await import('../../s3/dataset.js');
+      const dataset = openS3Dataset(dir, io.env);
+      r = await withProgress(a, io, 'verifying', (onProgress) => verifyS3({ dataset, snapshot: at, trusted, threshold, rules, onProgress, store }));
+    } else {
+      r = await withProgress(a, io, 'verifying', (onProgress) => verify({ dir, snapshot: at, trusted, threshold, rules, jobs: checkJobs(a.jobs), skipDirs: storeInside(dir, store), onProgress, store, ...(shard ? { shard } : {}) }));
+    }
   }
   if (r.statement) {
     const st = r.statement;
@@ -222,7 +242,7 @@ export const verifyCommand: CommandSpec = {
     withExamples(
       trustOptions(
         commonFlags(y, { store: true, quiet: 'no progress and no notes: only the verdict', jobs: true })
-          .positional('dir', { type: 'string', describe: 'the dataset folder to check, or an archive FILE.snap.tar to check on its own (none with --merge)' })
+          .positional('dir', { type: 'string', describe: 'the dataset folder to check, s3://BUCKET/PREFIX (a dataset in S3), or an archive FILE.snap.tar to check on its own (none with --merge)' })
           .option('shard', { type: 'string', requiresArg: true, describe: 'check the signature and the whole manifest, then only share K of N of the files (K from 1; docs/FORMAT.md §20)' })
           .option('report', { type: 'string', requiresArg: true, describe: 'with --shard: write the shard report (JSON) to FILE, to be merged' })
           .option('merge', { type: 'string', array: true, requiresArg: true, describe: 'combine shard reports REPORT… into one verdict: exit 1 if a shard is missing, twice, for another snapshot, or failed' })
@@ -235,6 +255,7 @@ export const verifyCommand: CommandSpec = {
       [
         ['$0 verify data --against spam@v1 --pubkey ci.pub', 'exit 0: train; exit 1: stop'],
         ['$0 verify spam@v1.snap.tar --pubkey keys/ci.pub', 'an archive alone, nothing extracted'],
+        ['$0 verify s3://corpus/train/ --against t@v2 --pubkey ci.pub', 'a dataset in S3, every object hashed'],
         ['$0 verify data --against spam@v1 --policy p.json --root r.pub', 'who must sign is the policy\'s to say'],
         ['$0 verify data --against spam@v1 --pubkey ci.pub --shard 2/4 --report s2.json', 'worker 2 of 4: its share of the files'],
         ['$0 verify --merge s1.json s2.json s3.json s4.json', 'one verdict from the four workers\' reports'],

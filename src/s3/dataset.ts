@@ -1,0 +1,284 @@
+/**
+ * Datasets in S3 (issue 13 item 4): `seal s3://BUCKET/PREFIX` and `verify s3://BUCKET/PREFIX`.
+ * The objects under PREFIX are the dataset: each key without the prefix is a manifest path, each
+ * object's bytes (hashed by snap as they stream, see read-objects.ts) its content. The manifest,
+ * Merkle root and statement are exactly those of a local folder with the same files, so a dataset
+ * sealed from S3 verifies against a copy on disk and the other way round.
+ *
+ * Loaded only through a dynamic `import()` (it loads the AWS SDK).
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import { SnapError, isSnapError } from '../core/errors.js';
+import { compareUtf8 } from '../core/paths.js';
+import { isSymlinkEntry, ManifestOrder, serializeEntry, type FileEntry, type ManifestEntry } from '../core/manifest.js';
+import { MerkleTreeBuilder } from '../core/merkle.js';
+import { toHex } from '../core/encoding.js';
+import { leafHashOfLine, nodeHashNative } from '../io/native-hash.js';
+import { manifestLineRuns, parseManifestLine } from '../io/manifest-file.js';
+import { checkTrust } from '../snapshot.js';
+import type { ManifestSink, Progress, ScanTotals } from '../seal.js';
+import { nameMoves, rawSha256, type Problem, type VerifyCounts, type VerifyOptions, type VerifyReport } from '../verify.js';
+import { createS3Client } from './client.js';
+import { formatS3Url, parseS3Url, type S3Location } from './location.js';
+import { listObjects, ObjectReader, type ListedObject, type ReaderOptions, type RefusedKey } from './read-objects.js';
+
+/** Entries handed to the manifest sink at a time. */
+const SINK_BATCH = 1024;
+/** Refused keys named in a seal's error message (all are in `details.keys` up to this many). */
+const MAX_REFUSED_LISTED = 100;
+
+/** Where a dataset in S3 is and how to read it. */
+export interface S3Dataset {
+  client: S3Client;
+  location: S3Location;
+  /** Part size and parallelism of the reads. */
+  read?: ReaderOptions;
+}
+
+/**
+ * An S3 dataset for `url`, with a client configured from `env` (see client.ts).
+ * @throws SnapError `S3_URL_MALFORMED`
+ */
+export function openS3Dataset(url: string, env: NodeJS.ProcessEnv = process.env): S3Dataset {
+  const location = parseS3Url(url);
+  const partBytes = readBoundedInt(env, 'SNAP_S3_PART_BYTES', MIN_PART_BYTES, MAX_PART_BYTES);
+  const concurrency = readBoundedInt(env, 'SNAP_S3_CONCURRENCY', 1, MAX_CONCURRENCY);
+  return { client: createS3Client(env), location, read: { ...(partBytes ? { partBytes } : {}), ...(concurrency ? { concurrency } : {}) } };
+}
+
+/** Bounds of SNAP_S3_PART_BYTES (bytes per ranged GET) and SNAP_S3_CONCURRENCY (GETs in flight). */
+const MIN_PART_BYTES = 1 << 16;
+const MAX_PART_BYTES = 1 << 30;
+const MAX_CONCURRENCY = 64;
+
+function readBoundedInt(env: NodeJS.ProcessEnv, name: string, min: number, max: number): number | undefined {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = /^\d{1,10}$/.test(v) ? Number(v) : NaN;
+  if (!(n >= min && n <= max)) throw new SnapError('USAGE', `${name} must be a whole number from ${min} to ${max}, not ${JSON.stringify(v.slice(0, 40))}`, { [name]: v.slice(0, 40) });
+  return n;
+}
+
+/**
+ * Seal's scan of a dataset in S3: list, hash each object in key order, and hand canonical manifest
+ * lines and their RFC 9162 leaf hashes to `sink` (the same contract as `scanDataset` for a folder).
+ * @throws SnapError `FILE_CHANGED` (an object changed while it was read; nothing is committed) |
+ *   `PATH_*` (keys that cannot be manifest paths: all are listed in `details.keys`; the first one's
+ *   code) | `IO_ERROR` | `NOT_FOUND` (no such bucket)
+ */
+export async function scanS3Dataset(ds: S3Dataset, sink: ManifestSink, onProgress?: (p: Progress) => void): Promise<ScanTotals> {
+  const totals: ScanTotals = { files: 0, bytes: 0, newObjects: 0, newObjectBytes: 0 };
+  const refused: RefusedKey[] = [];
+  let lines: string[] = [];
+  let leaves: Buffer[] = [];
+  const flush = async (): Promise<void> => {
+    if (lines.length === 0) return;
+    const text = lines.join('');
+    const count = lines.length;
+    const packed = Buffer.concat(leaves);
+    lines = [];
+    leaves = [];
+    await sink(text, packed, count);
+  };
+  const reader = new ObjectReader<null>(
+    ds.client,
+    ds.location.bucket,
+    async (obj, _tag, r) => {
+      if (!r.ok) {
+        throw new SnapError('FILE_CHANGED', `${formatS3Url(ds.location)}${obj.path} ${r.kind === 'changed' ? 'changed while it was being sealed' : 'could not be read'} (${r.reason}); nothing was committed. Seal again once the data is stable.`, { path: obj.path, key: obj.key });
+      }
+      const line = serializeEntry({ path: obj.path, sha256: r.sha256, size: r.size });
+      lines.push(line + '\n');
+      leaves.push(leafHashOfLine(line));
+      totals.files++;
+      totals.bytes += r.size;
+      onProgress?.({ files: totals.files, bytes: totals.bytes });
+      if (lines.length >= SINK_BATCH) await flush();
+    },
+    ds.read,
+  );
+  try {
+    for await (const page of listObjects(ds.client, ds.location, { onRefused: (k) => refused.length < 100_000 && refused.push(k) })) {
+      // A refused key fails the seal, but the listing goes on, so that every bad key is named at once.
+      for (const obj of page) if (refused.length === 0) await reader.add(obj, null);
+    }
+    if (refused.length > 0) {
+      const first = refused[0] as RefusedKey;
+      const names = refused.slice(0, 5).map((k) => JSON.stringify(k.key)).join(', ');
+      throw new SnapError(first.code as never, `${refused.length} key(s) under ${formatS3Url(ds.location)} cannot be manifest paths (${names}${refused.length > 5 ? ', …' : ''}): ${first.reason}. Rename them or seal a narrower prefix.`, {
+        keys: refused.slice(0, MAX_REFUSED_LISTED).map((k) => ({ key: k.key, ...(k.keyHex ? { keyHex: k.keyHex } : {}), code: k.code })),
+        count: refused.length,
+      });
+    }
+    await reader.finish();
+    await flush();
+  } catch (e) {
+    reader.close();
+    throw e;
+  }
+  return totals;
+}
+
+/** Options of {@link verifyS3}: those of a folder's verify, with the dataset in S3 instead of `dir`. */
+export interface VerifyS3Options extends Omit<VerifyOptions, 'dir' | 'skipDirs' | 'hashed' | 'jobs'> {
+  dataset: S3Dataset;
+}
+
+const emptyCounts = (): VerifyCounts => ({ matched: 0, modified: 0, missing: 0, extra: 0, 'type-changed': 0, unreadable: 0 });
+
+/**
+ * Verify a dataset in S3 against a snapshot (SPEC §8, as for a folder): the signature and
+ * statement first, then one pass merging the signed manifest with the listing; every object is
+ * hashed by snap (never its ETag or S3 checksum). Findings are results: `modified`, `missing`,
+ * `extra` (also keys that cannot be manifest paths, with the reason), `type-changed` (a symbolic
+ * link in the manifest is an object in S3) and `unreadable` (refused by the server, or changed
+ * while it was read).
+ * @throws SnapError `IO_ERROR` | `NOT_FOUND` (no such bucket); a signed yet malformed manifest
+ *   throws its `MANIFEST_*` code
+ */
+export async function verifyS3(opts: VerifyS3Options): Promise<VerifyReport> {
+  const t0 = performance.now();
+  const ds = opts.dataset;
+  const trust = await checkTrust(opts.snapshot, opts.trusted, opts.threshold ?? 1, opts.rules);
+  const base = { snapshot: trust.snapshot, ref: opts.snapshot.ref, signers: trust.signers, ...(trust.revocations ? { revocations: trust.revocations } : {}), ...(trust.policy ? { policy: trust.policy } : {}), ...(trust.ok && trust.statement ? { statement: trust.statement } : {}) };
+  const seconds = () => (performance.now() - t0) / 1000;
+  if (!trust.ok || !trust.statement) return { ok: false, ...base, counts: emptyCounts(), problems: [], failure: trust.failure, files: 0, bytes: 0, seconds: seconds() };
+  const pred = trust.statement.predicate;
+  const counts = emptyCounts();
+  const problems: Problem[] = [];
+  const add = (p: Problem) => {
+    counts[p.kind]++;
+    problems.push(p);
+  };
+  let files = 0;
+  let bytes = 0;
+  const progress = () => opts.onProgress?.({ files, bytes, totalFiles: pred.fileCount, totalBytes: pred.totalBytes });
+
+  type Tag = { entry?: FileEntry };
+  const reader = new ObjectReader<Tag>(
+    ds.client,
+    ds.location.bucket,
+    (obj, tag, r) => {
+      const e = tag.entry;
+      if (!r.ok) {
+        if (e) {
+          files++;
+          add({ path: obj.path, kind: 'unreadable', expected: { sha256: e.sha256, size: e.size }, reason: r.reason });
+        } else add({ path: obj.path, kind: 'extra', reason: r.reason });
+        return;
+      }
+      if (!e) {
+        add({ path: obj.path, kind: 'extra', actual: { sha256: r.sha256, size: r.size } });
+        return;
+      }
+      files++;
+      bytes += r.size;
+      if (r.sha256 === e.sha256 && r.size === e.size) counts.matched++;
+      else add({ path: obj.path, kind: 'modified', expected: { sha256: e.sha256, size: e.size }, actual: { sha256: r.sha256, size: r.size } });
+      progress();
+    },
+    ds.read,
+  );
+
+  // The manifest: parsed strictly in order, its raw SHA-256 and Merkle root computed as it is read.
+  const raw: { sha256?: string; bytes: number } = { bytes: 0 };
+  const order = new ManifestOrder();
+  const tree = new MerkleTreeBuilder({ nodeHash: nodeHashNative });
+  let manifestTotal = 0;
+  async function* entries(): AsyncGenerator<ManifestEntry> {
+    for await (const run of manifestLineRuns(trust.manifestPath, raw)) {
+      for (const line of run) {
+        const entry = parseManifestLine(line, order, trust.manifestPath);
+        tree.appendLeafHash(leafHashOfLine(line));
+        if (!isSymlinkEntry(entry)) manifestTotal += entry.size;
+        yield entry;
+      }
+    }
+  }
+  async function* objects(): AsyncGenerator<ListedObject> {
+    for await (const page of listObjects(ds.client, ds.location, { onRefused: (k) => add({ path: k.path, ...(k.keyHex ? { pathHex: k.keyHex } : {}), kind: 'extra', reason: `the key cannot be a manifest path: ${k.reason} (${k.code})` }) })) yield* page;
+  }
+
+  const m = entries();
+  const d = objects();
+  let manifestError: SnapError | undefined;
+  const nextEntry = async (): Promise<ManifestEntry | undefined> => {
+    if (manifestError) return undefined;
+    try {
+      const r = await m.next();
+      return r.done ? undefined : r.value;
+    } catch (e) {
+      if (isSnapError(e) && (e.code.startsWith('MANIFEST_') || e.code.startsWith('PATH_'))) {
+        manifestError = e;
+        return undefined;
+      }
+      throw e;
+    }
+  };
+  const nextObject = async (): Promise<ListedObject | undefined> => {
+    const r = await d.next();
+    return r.done ? undefined : r.value;
+  };
+  try {
+    let me = await nextEntry();
+    let ob = await nextObject();
+    while (me !== undefined || ob !== undefined) {
+      const c = me === undefined ? 1 : ob === undefined ? -1 : compareUtf8(me.path, ob.path);
+      if (c > 0) {
+        await reader.add(ob as ListedObject, {});
+        ob = await nextObject();
+        continue;
+      }
+      const entry = me as ManifestEntry;
+      if (c < 0) {
+        add({ path: entry.path, kind: 'missing', expected: isSymlinkEntry(entry) ? { target: entry.target, type: 'symlink' } : { sha256: entry.sha256, size: entry.size } });
+      } else if (isSymlinkEntry(entry)) {
+        add({ path: entry.path, kind: 'type-changed', expected: { target: entry.target, type: 'symlink' }, actual: { type: 'file' } });
+      } else {
+        await reader.add(ob as ListedObject, { entry });
+      }
+      if (c === 0) ob = await nextObject();
+      me = await nextEntry();
+    }
+    await reader.finish();
+  } catch (e) {
+    reader.close();
+    throw e;
+  } finally {
+    await m.return(undefined);
+    await d.return(undefined);
+  }
+
+  // The manifest itself: only when it matches what was signed is any of the above trusted.
+  let manifestOk: boolean;
+  let failure: VerifyReport['failure'];
+  const merkleRoot = manifestError ? undefined : toHex(tree.root());
+  if (!manifestError && order.count === 0) manifestError = new SnapError('MANIFEST_EMPTY', `${trust.manifestPath} has no entries`);
+  if (manifestError) {
+    const sha = await rawSha256(trust.manifestPath);
+    if (sha === pred.manifestSha256) throw manifestError; // signed, yet malformed: not tampering
+    manifestOk = false;
+    failure = { code: 'INTEGRITY_FAILURE', message: `manifest.jsonl does not match the signed manifestSha256 (it was altered): ${manifestError.message}` };
+  } else {
+    const wrong: string[] = [];
+    if (raw.sha256 !== pred.manifestSha256) wrong.push('manifestSha256');
+    if (merkleRoot !== pred.merkleRoot) wrong.push('Merkle root');
+    if (order.count !== pred.fileCount) wrong.push('fileCount');
+    if (manifestTotal !== pred.totalBytes) wrong.push('totalBytes');
+    manifestOk = wrong.length === 0;
+    if (!manifestOk) failure = { code: 'INTEGRITY_FAILURE', message: `manifest.jsonl does not match the signed statement (${wrong.join(', ')} differ): it was altered` };
+  }
+  if (manifestOk) nameMoves(problems);
+  const sorted = manifestOk ? problems.sort((a, b) => compareUtf8(a.path, b.path)) : [];
+  return {
+    ok: manifestOk && sorted.length === 0,
+    ...base,
+    counts: manifestOk ? counts : emptyCounts(),
+    problems: sorted,
+    ...(failure ? { failure } : {}),
+    manifest: { ok: manifestOk, ...(merkleRoot ? { merkleRoot } : {}), ...(raw.sha256 && !manifestError ? { manifestSha256: raw.sha256 } : {}) },
+    files,
+    bytes,
+    seconds: seconds(),
+  };
+}
