@@ -11,7 +11,8 @@ export { MAX_STATEMENT_BYTES } from './statement.js';
 export { MAX_ENVELOPE_BYTES } from './envelope.js';
 import { NAME_RE, VERSION_RE, type NameVersion } from './refs.js';
 import type { ManifestEntry } from './manifest.js';
-import type { RecordSetMember } from './records.js';
+import { MAX_INDEX_LINE_BYTES, type RecordSetMember } from './records.js';
+export { MAX_INDEX_LINE_BYTES } from './records.js';
 
 /** A record index an archive carries: its member name, signed digest and the most bytes it may have. */
 export interface ArchiveRecordIndex {
@@ -52,13 +53,6 @@ export const ARCHIVE_MANIFEST = 'snap/manifest.jsonl';
  * digest the statement's `predicate.records` names, after the manifest and before the data.
  */
 export const ARCHIVE_RECORDS_PREFIX = 'snap/records/';
-/**
- * Upper bound on one record index line, in bytes, used to bound an index member by its signed
- * record count: two 64-hex digests and member names (~190), a key whose RFC 8785 text is at most
- * 4,096 bytes (a `files` path of 4,096 bytes, escaped, at most twice that), a label of at most 256
- * bytes (escaped, at most 6 × 256), a row number of at most 16 digits. 16 KiB leaves room.
- */
-export const MAX_INDEX_LINE_BYTES = 16384;
 /** Every dataset entry is stored as `data/<manifest path>`, in manifest order, after the three `snap/` members. */
 export const ARCHIVE_DATA_PREFIX = 'data/';
 /** Mode of every regular-file member (r--r--r--). */

@@ -32,7 +32,7 @@ async function readMembers(file: string): Promise<Member[]> {
   const extract = tar.extract();
   const out: Member[] = [];
   const done = (async () => {
-    for await (const e of extract as AsyncIterable<tar.Entry & AsyncIterable<Buffer>>) {
+    for await (const e of extract as AsyncIterable<{ header: tar.Header } & AsyncIterable<Buffer>>) {
       const parts: Buffer[] = [];
       for await (const c of e) parts.push(c);
       out.push({ name: e.header.name, type: e.header.type as Member['type'], body: Buffer.concat(parts), ...(e.header.linkname ? { linkname: e.header.linkname } : {}) });
