@@ -23,6 +23,10 @@ import { scanAndSign, type Progress, type SealedSnapshot } from './seal.js';
 import { checkManifestAgainst } from './archive.js';
 import { refuseReservedVersion } from './trust/latest.js';
 import { leaveNothing } from './io/interrupt.js';
+import { archiveRecordIndexes } from './core/archive.js';
+import type { RecordRule } from './records/config.js';
+import type { RecordSetMember } from './core/records.js';
+import { indexForSeal, readRecordConfig, type SealRecords } from './records/seal-records.js';
 
 /** Options of {@link sealToArchive}. */
 export interface SealArchiveOptions {
@@ -45,6 +49,8 @@ export interface SealArchiveOptions {
   provenance?: Provenance;
   /** Absolute folders to leave out (e.g. a store inside the dataset). */
   skipDirs?: readonly string[];
+  /** Record rules (`--records`) instead of the dataset's `snap.json`; `[]` (`--no-records`): none. */
+  recordRules?: readonly RecordRule[];
   /** Hashing workers (default: one per core). */
   jobs?: number;
   /** Progress of the first pass (hashing), then of the second (packing, with totals). */
@@ -57,13 +63,16 @@ export interface SealArchiveOptions {
 export interface SealArchiveResult extends SealedSnapshot {
   archive: ArchiveWriteResult;
   seconds: number;
+  /** The record sets signed into the statement (FORMAT §19.6), when any were indexed. */
+  records?: RecordSetMember[];
 }
 
 /**
  * Seal a dataset into a new archive (see the module comment). Nothing is left behind on failure.
  * @throws SnapError `REF_MALFORMED` | `FILE_EXISTS` (the archive exists) | `DATASET_EMPTY` |
  *   `FILE_CHANGED` | `SNAPSHOT_UNSAFE` (a link the archive cannot carry safely) |
- *   `FILE_UNSUPPORTED_TYPE` | `PATH_*` | `NOT_FOUND` | `DISK_FULL` | `IO_ERROR`
+ *   `FILE_UNSUPPORTED_TYPE` | `PATH_*` | `RECORDS_*` (a record file that cannot be indexed, FORMAT
+ *   §19.7) | `NOT_FOUND` | `DISK_FULL` | `IO_ERROR`
  */
 export async function sealToArchive(opts: SealArchiveOptions): Promise<SealArchiveResult> {
   const t0 = performance.now();
@@ -77,6 +86,8 @@ export async function sealToArchive(opts: SealArchiveOptions): Promise<SealArchi
   try {
     // Pass 1: hash, stream the manifest, sign (the same code as a seal into a store).
     const manifestPath = join(work, MANIFEST_FILE);
+    const recordRules = opts.recordRules ?? (await readRecordConfig(root))?.rules ?? [];
+    let indexed: SealRecords | undefined;
     const { sealed, totals, createdAt, statement, statementBytes, envelope } = await scanAndSign({
       dir: root,
       name,
@@ -92,6 +103,8 @@ export async function sealToArchive(opts: SealArchiveOptions): Promise<SealArchi
       provenance: opts.provenance,
       now: opts.now,
       onProgress: opts.onProgress,
+      // Record indexes (FORMAT §19), built in the private folder and packed after the manifest (§10.1).
+      ...(recordRules.length > 0 ? { records: async (path: string) => (indexed = await indexForSeal({ dir: root, manifestPath: path, rules: recordRules, tmpDir: work })).members } : {}),
     });
     const envelopeBytes = serializeEnvelope(envelope);
     // The archive's own rules (links that stay inside, nothing under a file or link), before packing.
@@ -106,6 +119,12 @@ export async function sealToArchive(opts: SealArchiveOptions): Promise<SealArchi
       envelopeBytes,
       manifestPath,
       createdAt,
+      recordIndexes: archiveRecordIndexes(statement.predicate.records).map((x) => {
+        const built = indexed?.objects.find((o) => o.sha256 === x.sha256);
+        if (!built) throw new SnapError('INTERNAL', `the record index ${x.sha256} the statement names was not built`);
+        return { sha256: x.sha256, path: built.path };
+      }),
+      recordIndexError: (sha256) => new SnapError('INTERNAL', `the record index ${sha256} just built changed before it was packed; nothing was written`, { sha256 }),
       filePath: (e) => join(root, ...e.path.split('/')),
       jobs: opts.jobs,
       checkSymlink: (e) => {
@@ -120,6 +139,7 @@ export async function sealToArchive(opts: SealArchiveOptions): Promise<SealArchi
       ...sealed,
       archive,
       seconds: (performance.now() - t0) / 1000,
+      ...(statement.predicate.records ? { records: statement.predicate.records } : {}),
     };
   } finally {
     await fsp.rm(work, { recursive: true, force: true }).catch(() => {});

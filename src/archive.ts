@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { SnapError, isSnapError, type SnapErrorCode } from './core/errors.js';
 import { nameMismatch, parseStatement, snapshotId, statementRef, type SnapshotPredicate, type Statement } from './core/statement.js';
-import { TreeShapeCheck, archiveFileClaim, type TreeViolation } from './core/archive.js';
+import { ARCHIVE_RECORDS_PREFIX, TreeShapeCheck, archiveFileClaim, archiveRecordIndexes, type TreeViolation } from './core/archive.js';
 import type { TrustedKey } from './core/envelope.js';
 import { ArchiveReader, writeArchive, checkArchiveTarget, type ArchiveWriteResult } from './io/archive.js';
 import { WRITE_SLICE } from './io/write-slice.js';
@@ -31,6 +31,7 @@ import {
 import { ioError } from './io/errors.js';
 import type { TrustRules } from './trust/rules.js';
 import { checkInterrupted } from './io/interrupt.js';
+import { storeIndexObjects } from './records/seal-records.js';
 import { checkTrust, type SignerReport, type TrustCheck } from './snapshot.js';
 import type { Progress } from './seal.js';
 import type { VerifyCounts, VerifyReport, Problem } from './verify.js';
@@ -109,6 +110,13 @@ export interface OpenedArchive {
   statement?: Statement;
   /** The spooled, checked manifest, when trusted. */
   manifestPath?: string;
+  /** The record indexes the statement names, spooled and checked against their signed digests (when trusted). */
+  recordIndexes?: { sha256: string; path: string }[];
+}
+
+/** The failure for a record index member whose bytes are not the signed digest. */
+function alteredIndex(x: { sha256: string; actual: string }): TrustFailure & { reason: string } {
+  return { code: 'INTEGRITY_FAILURE', reason: 'record-index', message: `the record index ${ARCHIVE_RECORDS_PREFIX}${x.sha256} does not match its signed digest (it hashes to ${x.actual}): it was altered` };
 }
 
 /** Options of {@link openArchive}. */
@@ -143,7 +151,11 @@ export async function openArchive(file: string, opts: OpenArchiveOptions): Promi
     }
     const failure = await checkManifestAgainst(spool.path, pred, 'archive');
     if (failure) return { reader, trust, failure };
-    return { reader, trust, statement: trust.statement, manifestPath: spool.path };
+    // The record indexes the statement names (FORMAT §10.1): each must be there and be its signed bytes.
+    const recordIndexes = await reader.spoolRecordIndexes(archiveRecordIndexes(pred.records));
+    const altered = recordIndexes.find((x) => x.actual !== x.sha256);
+    if (altered) return { reader, trust, failure: alteredIndex(altered) };
+    return { reader, trust, statement: trust.statement, manifestPath: spool.path, recordIndexes };
   } catch (e) {
     await reader.close();
     throw e;
@@ -170,11 +182,26 @@ export async function openArchiveSnapshot(file: string, ref = file): Promise<{ l
   const reader = await ArchiveReader.open(file, tmpdir());
   try {
     await reader.spoolManifest();
+    // Record indexes, for record diffs: which ones is read from the (not yet verified) statement; a
+    // statement that does not parse is refused later by whoever checks it, so none are read then.
+    let statement: Statement | undefined;
+    try {
+      statement = parseStatement(await fsp.readFile(join(reader.spoolDir, STATEMENT_FILE)));
+    } catch {
+      statement = undefined;
+    }
+    if (statement) {
+      const altered = (await reader.spoolRecordIndexes(archiveRecordIndexes(statement.predicate.records))).find((x) => x.actual !== x.sha256);
+      if (altered) {
+        const f = alteredIndex(altered);
+        throw new SnapError(f.code, `${file}: ${f.message}`, { path: file, reason: f.reason, sha256: altered.sha256 });
+      }
+    }
   } catch (e) {
     await reader.close();
     throw e;
   }
-  return { location: { ...reader.location, ref }, close: () => reader.close() };
+  return { location: { ...reader.location, ref, objectsDir: join(reader.spoolDir, 'objects', 'sha256') }, close: () => reader.close() };
 }
 
 // -------------------------------------------------------------------------------------------- export
@@ -240,6 +267,7 @@ export async function exportSnapshot(opts: ExportOptions): Promise<ExportResult>
     envelopeBytes,
     manifestPath,
     createdAt: pred.createdAt,
+    recordIndexes: archiveRecordIndexes(pred.records).map((x) => ({ sha256: x.sha256, path: objectPath(store, x.sha256) })),
     filePath: (e) => objectPath(store, e.sha256),
     jobs: opts.jobs,
     mismatch: (e, why) =>
@@ -467,6 +495,8 @@ async function importInto(store: Store, opts: ImportOptions): Promise<Omit<Impor
       }
     }
     if (result.newObjects > 0) syncFileSystem(store.objectsDir);
+    // The record indexes the statement names, checked when spooled: objects too, before the snapshot names them.
+    await storeIndexObjects(store, o.recordIndexes ?? []);
     const snap = join(work, 'snapshot');
     await fsp.mkdir(snap);
     await fsp.copyFile(manifestPath, join(snap, MANIFEST_FILE));

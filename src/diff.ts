@@ -105,6 +105,7 @@ async function describe(input: DiffInput, trusted?: readonly TrustedKey[]): Prom
 
 /** The `objects/sha256` folder of the store a snapshot location lies in (STORE/snapshots/NAME/VERSION), if any. */
 export function objectsDirOf(loc: SnapshotLocation): string | undefined {
+  if (loc.objectsDir !== undefined) return loc.objectsDir;
   return loc.name !== undefined ? join(loc.dir, '..', '..', '..', 'objects', 'sha256') : undefined;
 }
 

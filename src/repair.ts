@@ -12,14 +12,16 @@
  * Runs under the store's write lock: fsck first, then the repair, then the lock is released and
  * fsck runs again, so the report is of the repaired store.
  */
-import { promises as fsp, constants as FS, realpathSync } from 'node:fs';
+import { promises as fsp, constants as FS, createReadStream, realpathSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { SnapError } from './core/errors.js';
 import { ArchiveReader } from './io/archive.js';
+import { archiveRecordIndexes } from './core/archive.js';
+import { parseStatement, type Statement } from './core/statement.js';
 import { ioError } from './io/errors.js';
 import { checkInterrupted } from './io/interrupt.js';
-import { fsyncDir, lockStore, makeTmpDir, objectPath, openStore, type Store } from './io/store.js';
+import { fsyncDir, lockStore, makeTmpDir, objectPath, openStore, STATEMENT_FILE, type Store } from './io/store.js';
 import { WRITE_SLICE } from './io/write-slice.js';
 import { fsck, type FsckReport } from './fsck.js';
 import type { Progress } from './seal.js';
@@ -222,7 +224,17 @@ async function fetchObjects(store: Store, source: Source, wanted: Map<string, Da
       const reader = await ArchiveReader.open(source.file, work);
       try {
         const manifest = await reader.spoolManifest();
-        for await (const item of reader.items(manifest.path, { hash: false })) {
+        // Record index members come first (FORMAT §10.1); which ones, the statement says (each copy is checked by its digest anyway).
+        let statement: Statement | undefined;
+        try {
+          statement = parseStatement(await fsp.readFile(join(reader.spoolDir, STATEMENT_FILE)));
+        } catch {
+          statement = undefined;
+        }
+        for (const x of await reader.spoolRecordIndexes(archiveRecordIndexes(statement?.predicate.records))) {
+          if (wanted.has(x.sha256)) await take(x.sha256, createReadStream(x.path) as AsyncIterable<Buffer>);
+        }
+        if (wanted.size > 0) for await (const item of reader.items(manifest.path, { hash: false })) {
           checkInterrupted();
           if (item.kind !== 'file' || !wanted.has(item.entry.sha256)) continue; // skipped unread
           await take(item.entry.sha256, item.chunks());

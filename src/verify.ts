@@ -400,7 +400,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   if (assigner && shard) for (const p of deferred) if (assigner.ownerOf(p.path) === shard.index) add(p);
   if (manifestOk) nameMoves(problems);
   if (manifestOk && pred.records && problems.length > 0) {
-    const dirs = [opts.snapshot.name !== undefined ? join(opts.snapshot.dir, '..', '..', '..', 'objects', 'sha256') : undefined, opts.store ? join(resolve(opts.store), 'objects', 'sha256') : undefined];
+    const dirs = [opts.snapshot.objectsDir ?? (opts.snapshot.name !== undefined ? join(opts.snapshot.dir, '..', '..', '..', 'objects', 'sha256') : undefined), opts.store ? join(resolve(opts.store), 'objects', 'sha256') : undefined];
     await attachRecordFindings(problems, pred.records, root, dirs.filter((d): d is string => d !== undefined));
   }
   const problemsSorted = manifestOk ? problems.sort((a, b) => compareUtf8(a.path, b.path)) : [];

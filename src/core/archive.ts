@@ -11,6 +11,34 @@ export { MAX_STATEMENT_BYTES } from './statement.js';
 export { MAX_ENVELOPE_BYTES } from './envelope.js';
 import { NAME_RE, VERSION_RE, type NameVersion } from './refs.js';
 import type { ManifestEntry } from './manifest.js';
+import { MAX_INDEX_LINE_BYTES, type RecordSetMember } from './records.js';
+export { MAX_INDEX_LINE_BYTES } from './records.js';
+
+/** A record index an archive carries: its member name, signed digest and the most bytes it may have. */
+export interface ArchiveRecordIndex {
+  /** `snap/records/<sha256>`. */
+  name: string;
+  /** The signed SHA-256 of the index bytes (hex). */
+  sha256: string;
+  /** Signed record count × {@link MAX_INDEX_LINE_BYTES}: a longer member cannot be the signed index. */
+  maxBytes: number;
+}
+
+/**
+ * The record index members an archive of a statement must carry, in order: one per distinct
+ * `index.sha256` of `predicate.records`, in the order the record sets are listed (a digest named by
+ * two sets — two identical files — is carried once). Empty when the statement has no record sets.
+ */
+export function archiveRecordIndexes(records: readonly RecordSetMember[] | undefined): ArchiveRecordIndex[] {
+  const out: ArchiveRecordIndex[] = [];
+  const seen = new Set<string>();
+  for (const m of records ?? []) {
+    if (seen.has(m.index.sha256)) continue;
+    seen.add(m.index.sha256);
+    out.push({ name: ARCHIVE_RECORDS_PREFIX + m.index.sha256, sha256: m.index.sha256, maxBytes: m.count * MAX_INDEX_LINE_BYTES });
+  }
+  return out;
+}
 
 /** File-name suffix of a snapshot archive. */
 export const ARCHIVE_SUFFIX = '.snap.tar';
@@ -20,6 +48,11 @@ export const ARCHIVE_STATEMENT = 'snap/statement.json';
 export const ARCHIVE_ENVELOPE = 'snap/envelope.json';
 /** Third member: the manifest. */
 export const ARCHIVE_MANIFEST = 'snap/manifest.jsonl';
+/**
+ * Record index members (docs/FORMAT.md §10.1): `snap/records/<sha256 hex>`, one per distinct index
+ * digest the statement's `predicate.records` names, after the manifest and before the data.
+ */
+export const ARCHIVE_RECORDS_PREFIX = 'snap/records/';
 /** Every dataset entry is stored as `data/<manifest path>`, in manifest order, after the three `snap/` members. */
 export const ARCHIVE_DATA_PREFIX = 'data/';
 /** Mode of every regular-file member (r--r--r--). */

@@ -18,11 +18,19 @@ import { parseStatement, snapshotId, statementRef, type Statement } from './stat
 import { parseEntry, type ManifestEntry } from './manifest.js';
 import { HASH_SIZE, leafHash, verifyInclusion } from './merkle.js';
 import { parseJsonStrict } from './json-strict.js';
+import { MAX_INDEX_LINE_BYTES, recordSetName, type RecordSetMember } from './records.js';
+// Record index lines are parsed by the records module's pure parser (no I/O: lines in, entries out).
+import { parseIndexLine, type IndexEntry } from '../records/index-line.js';
 
 /** The `kind` of a snap inclusion proof. */
 export const PROOF_KIND = 'snap-inclusion-proof';
-/** The proof format version this snap writes and reads. A reader refuses any other (`PROOF_UNSUPPORTED`). */
+/** The version of a file proof (a manifest entry), docs/FORMAT.md §11.1. */
 export const PROOF_VERSION = 1;
+/**
+ * The version of a record proof (one line of a signed record index, docs/FORMAT.md §11.5). A reader
+ * refuses any version but these two (`PROOF_UNSUPPORTED`).
+ */
+export const RECORD_PROOF_VERSION = 2;
 /**
  * Most hashes an audit path may hold. A tree of n leaves needs at most ceil(log2 n); snap's trees
  * have fewer than 2^53 leaves (sizes are JavaScript safe integers), so 53 suffice.
@@ -40,6 +48,15 @@ export const MAX_PROOF_BYTES = MAX_ENVELOPE_BYTES + 256 * 1024;
 const HEX64 = /^[0-9a-f]{64}$/;
 const TOP_MEMBERS = ['envelope', 'kind', 'manifest', 'version'];
 const MANIFEST_MEMBERS = ['auditPath', 'entry', 'leafIndex', 'treeSize'];
+const RECORD_TOP_MEMBERS = ['envelope', 'kind', 'records', 'version'];
+const RECORD_MEMBERS = ['auditPath', 'entry', 'leafIndex', 'set', 'treeSize'];
+/**
+ * Largest record index line a record proof may carry, in UTF-8 bytes: {@link MAX_INDEX_LINE_BYTES}
+ * (a bound on any index line, docs/FORMAT.md §10.4).
+ */
+export const MAX_PROOF_RECORD_ENTRY_BYTES = MAX_INDEX_LINE_BYTES;
+/** Largest record set name (a manifest path of at most 4,096 bytes, or a rule's pattern) a record proof may carry, in UTF-8 bytes. */
+export const MAX_PROOF_SET_BYTES = 4096;
 
 /** The manifest layer of a proof: one manifest line and its place in the RFC 9162 tree. */
 export interface ManifestInclusion {
@@ -53,14 +70,27 @@ export interface ManifestInclusion {
   auditPath: Uint8Array[];
 }
 
+/** The record layer of a record proof: one line of a signed record index and its place in the index's RFC 9162 tree. */
+export interface RecordInclusion {
+  /** The record set, as the statement's `predicate.records` names it: a tabular file's `path`, or a `files` set's `pattern`. */
+  set: string;
+  /** The record's index line, without its `\n` (docs/FORMAT.md §19.5). */
+  entry: string;
+  /** 0-based index of the line in the index. */
+  leafIndex: number;
+  /** Number of index lines (equals the set's signed `count`). */
+  treeSize: number;
+  /** RFC 9162 §2.1.3.1 audit path up to the set's signed `index.merkleRoot`. */
+  auditPath: Uint8Array[];
+}
+
 /**
  * A proof as read from its bytes: the envelope member (a JSON object, checked as an envelope only
- * by {@link verifyProof}) and the manifest layer.
+ * by {@link verifyProof}) and one layer: a manifest entry (version 1) or a record (version 2).
  */
-export interface InclusionProof {
-  envelope: Record<string, unknown>;
-  manifest: ManifestInclusion;
-}
+export type InclusionProof =
+  | { envelope: Record<string, unknown>; manifest: ManifestInclusion; records?: undefined }
+  | { envelope: Record<string, unknown>; records: RecordInclusion; manifest?: undefined };
 
 function malformed(reason: string, message: string, extra: Record<string, unknown> = {}): never {
   throw new SnapError('PROOF_MALFORMED', `the proof is malformed: ${message}`, { reason, ...extra });
@@ -95,19 +125,63 @@ function proofValue(envelope: unknown, m: ManifestInclusion): unknown {
  *   when a bound of this module is exceeded
  */
 export function serializeProof(envelope: Envelope, m: ManifestInclusion): Uint8Array {
-  m.auditPath.forEach((h, i) => {
+  checkPath(m.auditPath);
+  if (utf8(m.entry).length > MAX_PROOF_ENTRY_BYTES) malformed('entry', `the entry is longer than ${MAX_PROOF_ENTRY_BYTES} bytes`);
+  return proofBytes(proofValue(proofEnvelope(envelope), m));
+}
+
+/**
+ * The bytes of a record proof (docs/FORMAT.md §11.5): RFC 8785 canonical JSON of
+ * `{envelope, kind, records: {auditPath, entry, leafIndex, set, treeSize}, version: 2}`, UTF-8,
+ * followed by one LF; the envelope as in {@link serializeProof}.
+ * @throws SnapError `BASE64_INVALID` | `MERKLE_BAD_HASH` | `PROOF_MALFORMED` when a bound is exceeded
+ */
+export function serializeRecordProof(envelope: Envelope, r: RecordInclusion): Uint8Array {
+  checkPath(r.auditPath);
+  if (utf8(r.entry).length > MAX_PROOF_RECORD_ENTRY_BYTES) malformed('entry', `the record entry is longer than ${MAX_PROOF_RECORD_ENTRY_BYTES} bytes`);
+  if (utf8(r.set).length > MAX_PROOF_SET_BYTES) malformed('set', `the record set name is longer than ${MAX_PROOF_SET_BYTES} bytes`);
+  return proofBytes({
+    envelope: proofEnvelope(envelope),
+    kind: PROOF_KIND,
+    records: { auditPath: r.auditPath.map(toHex), entry: r.entry, leafIndex: r.leafIndex, set: r.set, treeSize: r.treeSize },
+    version: RECORD_PROOF_VERSION,
+  });
+}
+
+function checkPath(path: Uint8Array[]): void {
+  path.forEach((h, i) => {
     if (!(h instanceof Uint8Array) || h.length !== HASH_SIZE) throw new SnapError('MERKLE_BAD_HASH', `auditPath[${i}] must be ${HASH_SIZE} bytes`);
   });
-  if (m.auditPath.length > MAX_AUDIT_PATH) malformed('audit-path', `the audit path has ${m.auditPath.length} hashes; at most ${MAX_AUDIT_PATH} are accepted`);
-  if (utf8(m.entry).length > MAX_PROOF_ENTRY_BYTES) malformed('entry', `the entry is longer than ${MAX_PROOF_ENTRY_BYTES} bytes`);
-  const env = {
+  if (path.length > MAX_AUDIT_PATH) malformed('audit-path', `the audit path has ${path.length} hashes; at most ${MAX_AUDIT_PATH} are accepted`);
+}
+
+/** The envelope as a proof carries it: standard padded base64, signatures in their order. */
+function proofEnvelope(envelope: Envelope): unknown {
+  return {
     payload: toBase64(fromBase64(envelope.payload)),
     payloadType: envelope.payloadType,
     signatures: envelope.signatures.map((s) => ({ keyid: s.keyid, sig: toBase64(fromBase64(s.sig)) })),
   };
-  const bytes = utf8(`${canonicalJson(proofValue(env, m))}\n`);
+}
+
+function proofBytes(value: unknown): Uint8Array {
+  const bytes = utf8(`${canonicalJson(value)}\n`);
   if (bytes.length > MAX_PROOF_BYTES) malformed('too-large', `the proof would be ${bytes.length} bytes; at most ${MAX_PROOF_BYTES} are accepted`);
   return bytes;
+}
+
+/** The layer members every proof has: a tree size of at least 1, a leaf index, an audit path of hex hashes. */
+function parseLayer(m: Record<string, unknown>, where: string): { leafIndex: number; treeSize: number; auditPath: Uint8Array[] } {
+  if (typeof m.treeSize !== 'number' || !Number.isSafeInteger(m.treeSize) || m.treeSize < 1) malformed('tree-size', `${where}.treeSize is not a whole number of at least 1`);
+  if (typeof m.leafIndex !== 'number' || !Number.isSafeInteger(m.leafIndex) || m.leafIndex < 0) malformed('leaf-index', `${where}.leafIndex is not a whole number of at least 0`);
+  const path = m.auditPath;
+  if (!Array.isArray(path)) malformed('audit-path', `${where}.auditPath is not an array`);
+  if (path.length > MAX_AUDIT_PATH) malformed('audit-path', `${where}.auditPath has ${path.length} hashes; at most ${MAX_AUDIT_PATH} are accepted`);
+  const auditPath = path.map((h, i) => {
+    if (typeof h !== 'string' || !HEX64.test(h)) malformed('audit-path', `${where}.auditPath[${i}] is not 64 lowercase hex digits`);
+    return fromHex(h, 'PROOF_MALFORMED');
+  });
+  return { leafIndex: m.leafIndex, treeSize: m.treeSize, auditPath };
 }
 
 /**
@@ -130,25 +204,30 @@ export function parseProof(bytes: Uint8Array): InclusionProof {
   if (!isObject(v)) malformed('not-object', 'it is not a JSON object');
   if (v.kind !== PROOF_KIND) malformed('kind', `its kind is ${JSON.stringify(v.kind)}, not ${JSON.stringify(PROOF_KIND)}`);
   if (!Number.isSafeInteger(v.version)) malformed('version', 'its version is not a whole number');
-  if (v.version !== PROOF_VERSION) {
-    throw new SnapError('PROOF_UNSUPPORTED', `this snap reads proofs of version ${PROOF_VERSION}, not ${String(v.version)}; upgrade snap to check it`, { version: v.version });
+  if (v.version !== PROOF_VERSION && v.version !== RECORD_PROOF_VERSION) {
+    throw new SnapError('PROOF_UNSUPPORTED', `this snap reads proofs of versions ${PROOF_VERSION} and ${RECORD_PROOF_VERSION}, not ${String(v.version)}; upgrade snap to check it`, { version: v.version });
   }
-  checkMembers(v, TOP_MEMBERS, 'the proof');
+  const record = v.version === RECORD_PROOF_VERSION;
+  checkMembers(v, record ? RECORD_TOP_MEMBERS : TOP_MEMBERS, 'the proof');
   if (!isObject(v.envelope)) malformed('envelope', 'envelope is not a JSON object');
-  const m = v.manifest;
-  if (!isObject(m)) malformed('members', 'manifest is not a JSON object');
-  checkMembers(m, MANIFEST_MEMBERS, 'manifest');
-  if (typeof m.entry !== 'string') malformed('entry', 'manifest.entry is not a string');
-  if (utf8(m.entry).length > MAX_PROOF_ENTRY_BYTES) malformed('entry', `manifest.entry is longer than ${MAX_PROOF_ENTRY_BYTES} bytes`);
-  if (typeof m.treeSize !== 'number' || !Number.isSafeInteger(m.treeSize) || m.treeSize < 1) malformed('tree-size', 'manifest.treeSize is not a whole number of at least 1');
-  if (typeof m.leafIndex !== 'number' || !Number.isSafeInteger(m.leafIndex) || m.leafIndex < 0) malformed('leaf-index', 'manifest.leafIndex is not a whole number of at least 0');
-  const path = m.auditPath;
-  if (!Array.isArray(path)) malformed('audit-path', 'manifest.auditPath is not an array');
-  if (path.length > MAX_AUDIT_PATH) malformed('audit-path', `manifest.auditPath has ${path.length} hashes; at most ${MAX_AUDIT_PATH} are accepted`);
-  const auditPath = path.map((h, i) => {
-    if (typeof h !== 'string' || !HEX64.test(h)) malformed('audit-path', `manifest.auditPath[${i}] is not 64 lowercase hex digits`);
-    return fromHex(h, 'PROOF_MALFORMED');
-  });
+  let proof: InclusionProof;
+  if (record) {
+    const r = v.records;
+    if (!isObject(r)) malformed('members', 'records is not a JSON object');
+    checkMembers(r, RECORD_MEMBERS, 'records');
+    if (typeof r.entry !== 'string') malformed('entry', 'records.entry is not a string');
+    if (utf8(r.entry).length > MAX_PROOF_RECORD_ENTRY_BYTES) malformed('entry', `records.entry is longer than ${MAX_PROOF_RECORD_ENTRY_BYTES} bytes`);
+    if (typeof r.set !== 'string' || r.set.length === 0) malformed('set', 'records.set is not a non-empty string');
+    if (utf8(r.set).length > MAX_PROOF_SET_BYTES) malformed('set', `records.set is longer than ${MAX_PROOF_SET_BYTES} bytes`);
+    proof = { envelope: v.envelope, records: { set: r.set, entry: r.entry, ...parseLayer(r, 'records') } };
+  } else {
+    const m = v.manifest;
+    if (!isObject(m)) malformed('members', 'manifest is not a JSON object');
+    checkMembers(m, MANIFEST_MEMBERS, 'manifest');
+    if (typeof m.entry !== 'string') malformed('entry', 'manifest.entry is not a string');
+    if (utf8(m.entry).length > MAX_PROOF_ENTRY_BYTES) malformed('entry', `manifest.entry is longer than ${MAX_PROOF_ENTRY_BYTES} bytes`);
+    proof = { envelope: v.envelope, manifest: { entry: m.entry, ...parseLayer(m, 'manifest') } };
+  }
   let canonical: string;
   try {
     canonical = canonicalJson(v);
@@ -156,11 +235,11 @@ export function parseProof(bytes: Uint8Array): InclusionProof {
     malformed('not-canonical', 'it holds a string with a lone surrogate');
   }
   if (`${canonical}\n` !== text) malformed('not-canonical', 'it is not byte for byte in its canonical form (RFC 8785 and one final newline): keep a proof exactly as snap prove wrote it');
-  return { envelope: v.envelope, manifest: { entry: m.entry, leafIndex: m.leafIndex, treeSize: m.treeSize, auditPath } };
+  return proof;
 }
 
 /** Which check of {@link verifyProof} (or of a data file) a proof failed. */
-export type ProofCheck = 'envelope' | 'signature' | 'statement' | 'snapshot' | 'entry' | 'tree-size' | 'leaf-index' | 'root' | 'file';
+export type ProofCheck = 'envelope' | 'signature' | 'statement' | 'snapshot' | 'set' | 'entry' | 'tree-size' | 'leaf-index' | 'root' | 'file';
 
 /** One signature of a proof's envelope, as checked. */
 export interface ProofSigner {
@@ -182,8 +261,10 @@ export interface ProofVerification {
   snapshot?: string;
   /** The statement, parsed from the verified payload only; set once the signatures checked out. */
   statement?: Statement;
-  /** The proven manifest entry; set once it parsed. */
+  /** The proven manifest entry (a file proof); set once it parsed. */
   entry?: ManifestEntry;
+  /** A record proof: the signed record set (once found in the statement) and the proven index line (once it parsed). */
+  record?: { set: RecordSetMember; entry?: IndexEntry };
   leafIndex: number;
   treeSize: number;
 }
@@ -217,7 +298,7 @@ export function verifyProof(proof: InclusionProof, trusted: readonly TrustedKey[
   if (opts.expect !== undefined && !/^sha256:[0-9a-f]{64}$/.test(opts.expect) && !/^[^@]+@[^@]+$/.test(opts.expect)) {
     throw new SnapError('USAGE', `expect must be NAME@VERSION or a snapshot id sha256:<64 hex>, got ${JSON.stringify(opts.expect)}`);
   }
-  const { leafIndex, treeSize } = proof.manifest;
+  const { leafIndex, treeSize } = proof.manifest ?? proof.records;
   const out: ProofVerification = { ok: false, signers: [], leafIndex, treeSize };
   const fail = (code: SnapErrorCode, check: ProofCheck, message: string): ProofVerification => ({ ...out, ok: false, failure: { code, check, message } });
 
@@ -272,6 +353,8 @@ export function verifyProof(proof: InclusionProof, trusted: readonly TrustedKey[
     return fail('SNAPSHOT_NAME_MISMATCH', 'snapshot', `the proof is of ${statementRef(statement)} (${out.snapshot}), not of ${opts.expect}`);
   }
 
+  if (proof.records) return checkRecordLayer(proof.records, out, fail);
+
   // 5. The entry.
   try {
     out.entry = parseEntry(proof.manifest.entry);
@@ -285,6 +368,35 @@ export function verifyProof(proof: InclusionProof, trusted: readonly TrustedKey[
   if (leafIndex >= treeSize) return fail('PROOF_INVALID', 'leaf-index', `the leaf index ${leafIndex} is not below the tree size ${treeSize}`);
   if (!verifyInclusion(leafHash(utf8(proof.manifest.entry)), leafIndex, treeSize, proof.manifest.auditPath, fromHex(p.merkleRoot))) {
     return fail('PROOF_INVALID', 'root', `the entry and audit path do not lead to the signed Merkle root ${p.merkleRoot}`);
+  }
+  return { ...out, ok: true };
+}
+
+/**
+ * Steps 5–9 of a record proof (docs/FORMAT.md §11.5), after the signatures and statement checked
+ * out: `set` (the statement names a record set `set`), `entry` (a valid index line for that set's
+ * identity and label, every value canonical), `tree-size` (= the set's signed `count`), `leaf-index`,
+ * `root` (the line and audit path give the set's signed `index.merkleRoot`).
+ */
+function checkRecordLayer(
+  r: RecordInclusion,
+  out: ProofVerification,
+  fail: (code: SnapErrorCode, check: ProofCheck, message: string) => ProofVerification,
+): ProofVerification {
+  const p = (out.statement as Statement).predicate;
+  const set = p.records?.find((m) => recordSetName(m) === r.set);
+  if (!set) return fail('PROOF_INVALID', 'set', `the signed statement has no record set ${JSON.stringify(r.set)}`);
+  out.record = { set };
+  try {
+    out.record.entry = parseIndexLine(r.entry, set.identity, set.format === 'files' || set.label !== undefined, true);
+  } catch (e) {
+    if (!isSnapError(e)) throw e;
+    return fail(e.code, 'entry', `the proven line is not a line of this record index: ${e.message}`);
+  }
+  if (r.treeSize !== set.count) return fail('PROOF_INVALID', 'tree-size', `the proof's tree size ${r.treeSize} is not the signed record count ${set.count} of ${r.set}`);
+  if (r.leafIndex >= r.treeSize) return fail('PROOF_INVALID', 'leaf-index', `the leaf index ${r.leafIndex} is not below the tree size ${r.treeSize}`);
+  if (!verifyInclusion(leafHash(utf8(r.entry)), r.leafIndex, r.treeSize, r.auditPath, fromHex(set.index.merkleRoot))) {
+    return fail('PROOF_INVALID', 'root', `the record and audit path do not lead to the signed Merkle root ${set.index.merkleRoot} of ${r.set}'s record index`);
   }
   return { ...out, ok: true };
 }

@@ -21,6 +21,13 @@ export type RecordFormat = (typeof RECORD_FORMATS)[number];
 export const RECORD_IDENTITIES = ['key', 'features', 'position', 'path'] as const;
 export type RecordIdentity = (typeof RECORD_IDENTITIES)[number];
 
+/**
+ * Upper bound on one record index line, in bytes, used to bound an index member by its signed
+ * record count: two 64-hex digests and member names (~190), a key whose RFC 8785 text is at most
+ * 4,096 bytes (a `files` path of 4,096 bytes, escaped, at most twice that), a label of at most 256
+ * bytes (escaped, at most 6 × 256), a row number of at most 16 digits. 16 KiB leaves room.
+ */
+export const MAX_INDEX_LINE_BYTES = 16384;
 /** Most record sets in one snapshot. */
 export const MAX_RECORD_SETS = 256;
 /** Most key fields of one record set. */

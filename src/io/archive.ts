@@ -23,7 +23,8 @@ import { validatePath, compareUtf8 } from '../core/paths.js';
 import type { FileEntry, ManifestEntry, SymlinkEntry } from '../core/manifest.js';
 import {
   ARCHIVE_DATA_PREFIX, ARCHIVE_ENVELOPE, ARCHIVE_FILE_MODE, ARCHIVE_MANIFEST, ARCHIVE_PAX_KEYS, ARCHIVE_STATEMENT,
-  ARCHIVE_SYMLINK_MODE, MAX_ENVELOPE_BYTES, MAX_STATEMENT_BYTES, archiveMtime, archiveFileClaim,
+  ARCHIVE_SYMLINK_MODE, ARCHIVE_RECORDS_PREFIX, MAX_ENVELOPE_BYTES, MAX_STATEMENT_BYTES, archiveMtime, archiveFileClaim,
+  type ArchiveRecordIndex,
 } from '../core/archive.js';
 import { checkedEntryRuns } from './manifest-file.js';
 import { WRITE_SLICE } from './write-slice.js';
@@ -54,6 +55,14 @@ export interface ArchiveContents {
   manifestPath: string;
   /** `predicate.createdAt`. */
   createdAt: string;
+  /**
+   * The record indexes the statement names ({@link archiveRecordIndexes}), in that order, and where
+   * their bytes are (a store object, a freshly built index): written after the manifest, each hashed
+   * as it is packed; a digest that differs is `recordIndexError(…, 'digest')`.
+   */
+  recordIndexes?: readonly { sha256: string; path: string }[];
+  /** The error for a record index that is absent or whose bytes are not its digest (default `OBJECT_MISSING` / `OBJECT_CORRUPT`). */
+  recordIndexError?(sha256: string, why: 'missing' | 'digest', cause?: unknown): SnapError;
   /** Absolute path of the bytes of a file entry (a store object, a dataset file). */
   filePath(e: FileEntry): string;
   /** Called before a symlink entry is written (seal --out checks that the link is unchanged); may throw. */
@@ -259,6 +268,45 @@ function askBlock(pool: ReadPool, j: BigJob, recycler: Recycler): number {
   return len;
 }
 
+/** The default error for a record index that cannot be packed. */
+function recordIndexError(sha256: string, why: 'missing' | 'digest', cause?: unknown): SnapError {
+  return why === 'missing'
+    ? new SnapError('OBJECT_MISSING', `the record index object ${sha256} is missing (${(cause as Error | undefined)?.message ?? 'not found'}); nothing was written (run snap fsck)`, { sha256 })
+    : new SnapError('OBJECT_CORRUPT', `the record index object ${sha256} does not hash to its name; nothing was written (run snap fsck)`, { sha256 });
+}
+
+/** Pack one record index member, `snap/records/<sha256>`, hashing the bytes packed. */
+async function packRecordIndex(pack: tar.Pack, ix: { sha256: string; path: string }, c: ArchiveContents, mtime: Date): Promise<void> {
+  const fail = c.recordIndexError ?? recordIndexError;
+  let fh: fsp.FileHandle;
+  try {
+    fh = await fsp.open(ix.path, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw fail(ix.sha256, 'missing', e);
+    throw ioError(e, ix.path, 'cannot read the record index');
+  }
+  try {
+    const size = (await fh.stat()).size;
+    const h = createHash('sha256');
+    const { sink, done } = entryDone(pack, fileHeader(ARCHIVE_RECORDS_PREFIX + ix.sha256, size, mtime));
+    const buf = Buffer.allocUnsafe(CHUNK);
+    let at = 0;
+    while (at < size) {
+      const { bytesRead } = await fh.read(buf, 0, Math.min(CHUNK, size - at), at);
+      if (bytesRead === 0) throw fail(ix.sha256, 'digest'); // shrank while packed
+      const chunk = Buffer.from(buf.subarray(0, bytesRead));
+      h.update(chunk);
+      at += bytesRead;
+      if (!sink.write(chunk)) await drained(sink);
+    }
+    if (h.digest('hex') !== ix.sha256) throw fail(ix.sha256, 'digest');
+    sink.end();
+    await done;
+  } finally {
+    await fh.close();
+  }
+}
+
 /**
  * Write a snapshot archive to `out` (see the module comment for the layout). The file is built
  * under a temporary name beside `out` and linked into place only when complete; on any
@@ -335,6 +383,7 @@ async function packArchive(out: string, tmp: string, fh: fsp.FileHandle, c: Arch
       sink.end();
       await done;
     }
+    for (const ix of c.recordIndexes ?? []) await packRecordIndex(pack, ix, c, mtime);
 
     // Read-ahead: jobs requested from the pool, in manifest order.
     const entries = checkedEntryRuns(c.manifestPath);
@@ -568,6 +617,8 @@ export class ArchiveReader {
   private readonly tail = { total: 0, zeros: 0 };
   private lastEnd = 0;
   private closed = false;
+  /** Set once the record index members have been read ({@link spoolRecordIndexes}). */
+  private recordsRead = false;
   /** The first error the tar parser (or the file) reported. */
   private failure: unknown;
   /** Unregisters the spool folder's removal on interrupt (`interrupt.ts`). */
@@ -729,6 +780,52 @@ export class ArchiveReader {
   }
 
   /**
+   * Read the record index members that follow the manifest — exactly `expected`, in order
+   * ({@link archiveRecordIndexes} of the statement) — into `objects/sha256/<2 hex>/<62 hex>` under
+   * the spool folder (the store's object layout, so record diffs find them as in a store), hashing
+   * each. Must be called (with `[]` when the statement names no index) before {@link items}.
+   * @returns each index: its spooled path, and its actual SHA-256 (the caller compares it with the
+   *   signed digest; a mismatching file is left in the spool folder under a `.bad` name, never under its digest)
+   * @throws SnapError `ARCHIVE_HOSTILE` (`reason` `records-missing`: the next member is not the
+   *   expected index — absent, out of order, or another member; `records-too-large`: longer than the
+   *   signed record count allows; `type`) | `ARCHIVE_MALFORMED` (`truncated`) | `DISK_FULL` | `IO_ERROR`
+   */
+  async spoolRecordIndexes(expected: readonly ArchiveRecordIndex[]): Promise<{ sha256: string; path: string; actual: string }[]> {
+    const out: { sha256: string; path: string; actual: string }[] = [];
+    for (const x of expected) {
+      const e = await this.next();
+      if (!e) throw malformed(this.file, `the archive ends before ${x.name}`, { reason: 'truncated', expected: x.name });
+      if (e.header.name !== x.name) {
+        throw hostile(`the signed statement names the record index ${x.sha256}, but the member where ${x.name} belongs is ${JSON.stringify(e.header.name)} (the index is missing or out of order)`, { reason: 'records-missing', name: e.header.name, expected: x.name });
+      }
+      if (e.header.type !== 'file') throw hostile(`${x.name} is a ${e.header.type ?? 'member of unknown type'}, not a regular file`, { reason: 'type', name: x.name, type: e.header.type ?? null });
+      const size = e.header.size ?? 0;
+      if (size > x.maxBytes) throw hostile(`${x.name} is ${size} bytes, more than its signed record count allows (${x.maxBytes}): it is not the signed index`, { reason: 'records-too-large', name: x.name, size });
+      const dir = join(this.spoolDir, 'objects', 'sha256', x.sha256.slice(0, 2));
+      await fsp.mkdir(dir, { recursive: true });
+      const tmp = join(dir, `${x.sha256.slice(2)}.part`);
+      const h = createHash('sha256');
+      const fh = await fsp.open(tmp, 'wx', 0o600);
+      try {
+        for await (const c of this.body(e)) {
+          h.update(c);
+          await fh.write(c);
+        }
+      } catch (err) {
+        throw isSnapError(err) ? err : ioError(err, tmp, 'cannot spool the record index');
+      } finally {
+        await fh.close();
+      }
+      const actual = h.digest('hex');
+      const path = join(dir, actual === x.sha256 ? x.sha256.slice(2) : `${x.sha256.slice(2)}.bad`);
+      await fsp.rename(tmp, path);
+      out.push({ sha256: x.sha256, path, actual });
+    }
+    this.recordsRead = true;
+    return out;
+  }
+
+  /**
    * Stream the data members against the (checked) spooled manifest: each member must be exactly the
    * next manifest entry — name `data/<path>`, type, size, link text — or the archive is refused
    * before any of its bytes are handed on. After the last entry the archive must end (no further
@@ -743,6 +840,7 @@ export class ArchiveReader {
    */
   async *items(manifestPath: string, opts: { hash?: boolean } = {}): AsyncGenerator<ArchiveItem> {
     const hash = opts.hash ?? true;
+    if (!this.recordsRead) throw new SnapError('INTERNAL', 'ArchiveReader.items called before spoolRecordIndexes');
     let prev: string | undefined;
     for await (const run of checkedEntryRuns(manifestPath)) {
       for (const m of run) {

@@ -74,6 +74,8 @@ export interface SnapshotLocation {
   version?: string;
   /** How the user named it. */
   ref: string;
+  /** An `objects/sha256` folder holding its record indexes, when not its store's (an archive's spool folder). */
+  objectsDir?: string;
 }
 
 /** A snapshot as listed from a store (statement read but NOT verified). */

@@ -52,7 +52,7 @@ export interface ProveResult {
 }
 
 /** The envelope and statement of a snapshot, read without trusting them; the name checked as SPEC §4.6 says. */
-async function readSigned(loc: SnapshotLocation): Promise<{ env: Envelope; statement: Statement }> {
+export async function readSigned(loc: SnapshotLocation): Promise<{ env: Envelope; statement: Statement }> {
   const env = parseEnvelope(await readSnapshotFile(loc, ENVELOPE_FILE));
   const statement = parseStatement(fromBase64(env.payload));
   if (loc.name !== undefined && loc.version !== undefined) {
@@ -63,7 +63,7 @@ async function readSigned(loc: SnapshotLocation): Promise<{ env: Envelope; state
 }
 
 /** Keep only the signatures of `trusted` keys, each once (by its bytes), under the keyid of the key that made it. */
-function trustedSignatures(env: Envelope, trusted: readonly TrustedKey[], threshold: number): Envelope {
+export function trustedSignatures(env: Envelope, trusted: readonly TrustedKey[], threshold: number): Envelope {
   const v = verifyEnvelope(env, trusted, threshold);
   if (!v.ok) {
     throw new SnapError('SIGNATURE_INVALID', `the snapshot is signed by ${v.trustedKeyids.length} of the given keys; ${threshold} are required: no proof was made`, { trusted: v.trustedKeyids });

@@ -114,10 +114,13 @@ async function dataFileMismatch(path: string, entry: ManifestEntry): Promise<str
  * and the proof checked out, that the file is the proven entry's (check `file`,
  * `INTEGRITY_FAILURE`). A failed check is a result; errors are for what cannot be read.
  * @throws SnapError `NOT_FOUND` | `IO_ERROR` (the proof or the data file) | `PROOF_MALFORMED` |
- *   `PROOF_UNSUPPORTED` | `USAGE` (threshold, expect)
+ *   `PROOF_UNSUPPORTED` | `USAGE` (threshold, expect; `dataFile` with a record proof)
  */
 export async function verifyProofFile(opts: VerifyProofFileOptions): Promise<ProofFileVerification> {
   const proof = parseProof(await readProofFile(opts.file));
+  if (proof.records && opts.dataFile !== undefined) {
+    throw new SnapError('USAGE', `${opts.file} is a record proof (of a record of ${proof.records.set}); --file checks the file of a file proof`);
+  }
   const v: ProofFileVerification = verifyProof(proof, opts.trusted, { threshold: opts.threshold ?? 1, ...(opts.expect !== undefined ? { expect: opts.expect } : {}) });
   if (!v.ok || opts.dataFile === undefined || !v.entry) return v;
   const why = await dataFileMismatch(opts.dataFile, v.entry);

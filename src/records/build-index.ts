@@ -19,7 +19,7 @@ import { MAX_LABELS, type RecordIdentity } from '../core/records.js';
 import { MerkleTreeBuilder } from '../core/merkle.js';
 import { compareUtf8 } from '../core/paths.js';
 import { toHex } from '../core/encoding.js';
-import { leafHashOfLine, nodeHashNative } from '../io/native-hash.js';
+import { nodeHashNative } from '../io/native-hash.js';
 import { ioError } from '../io/errors.js';
 import type { RecordForms } from './canonical.js';
 
@@ -31,6 +31,20 @@ export const RUN_KEY_CHARS = 48 << 20;
 const IO_BUFFER = 1 << 20;
 /** Index lines buffered before a write. */
 const OUT_BUFFER = 1 << 20;
+/** Room kept past {@link OUT_BUFFER} for one more line: a line is at most {@link LINE_FIXED} bytes plus its key and label. */
+const LINE_SLACK = 64 * 1024;
+/** Longest key text, in UTF-16 code units, as the index builder bounds it (each at most 4 UTF-8 bytes). */
+const MAX_KEY_TEXT = 4096;
+/** The fixed parts of an index line (§19.5), as bytes, and an upper bound on their length with two digests and a row number. */
+const PART_FEATURES = Buffer.from('{"features":"', 'latin1');
+const PART_FINGERPRINT = Buffer.from('","fingerprint":"', 'latin1');
+const PART_KEY = Buffer.from(',"key":', 'latin1');
+const PART_LABEL = Buffer.from(',"label":', 'latin1');
+const PART_ROW = Buffer.from(',"row":', 'latin1');
+const LINE_FIXED = 256;
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+/** RFC 9162 leaf prefix (docs/FORMAT.md §2). */
+const LEAF_PREFIX = 0x00;
 
 const sha256 = (text: string): Buffer => oneShot('sha256', text, 'buffer') as Buffer;
 
@@ -289,58 +303,104 @@ export class IndexBuilder {
     const fileHash = createHash('sha256');
     const tree = new MerkleTreeBuilder({ nodeHash: nodeHashNative });
     const counts = new Float64Array(this.labelNames.length + 1);
-    let pending: string[] = [];
-    let pendingLen = 0;
+    // Lines are written as bytes straight into one output buffer (no per-line strings to join, flatten
+    // and encode again): byte 0 is reserved, lines start at 1, so the byte before every line (0, or
+    // the previous line's LF) can be set to the RFC 9162 leaf prefix 0x00 while the line is hashed.
+    let buf = Buffer.allocUnsafe(OUT_BUFFER + LINE_SLACK);
+    let pos = 1;
     let bytes = 0;
     let duplicates = 0;
     const identity = this.opts.identity;
-    let prevKey: string | Buffer | undefined;
+    const labelled = this.opts.labelled;
+    const labelBytes = this.labelNames.map((l) => Buffer.from(JSON.stringify(l), 'utf8'));
+    const strictKeys = this.opts.strictKeys && identity !== 'features';
+    // The previous record's identity, for duplicates (adjacent in index order): its key text, or its bytes.
+    let prevKey: string | undefined;
+    const prevBytes = Buffer.allocUnsafe(32 + 4 * MAX_KEY_TEXT);
+    let prevLen = -1;
     let prevRow = 0;
     let prevLine = 0;
     const flush = () => {
-      if (pending.length === 0) return;
-      const buf = Buffer.from(pending.join(''), 'utf8');
-      bytes += buf.length;
-      pending = [];
-      pendingLen = 0;
-      fileHash.update(buf);
+      if (pos === 1) return;
+      const data = buf.subarray(1, pos);
+      bytes += data.length;
+      fileHash.update(data);
       try {
         let off = 0;
-        while (off < buf.length) off += writeSync(out, buf, off, buf.length - off);
+        while (off < data.length) off += writeSync(out, data, off, data.length - off);
       } catch (e) {
         throw ioError(e, outPath, 'cannot write the record index');
       }
+      pos = 1;
     };
-    /** Emit one record, in index order. `key` is the key text (key/path) or the feature-hash bytes (features). */
-    const emit = (key: string | undefined, digests: Buffer, dOff: number, label: number, row: number, line: number): void => {
-      const features = digests.toString('hex', dOff + 32, dOff + 64);
-      let s = `{"features":"${features}","fingerprint":"${digests.toString('hex', dOff, dOff + 32)}"`;
-      if (key !== undefined) s += `,"key":${key}`;
-      if (this.opts.labelled) {
-        s += `,"label":${JSON.stringify(this.labelNames[label])}`;
+    const hex = (digests: Buffer, from: number) => {
+      for (let i = from; i < from + 32; i++) {
+        const b = digests[i] as number;
+        buf[pos++] = HEX_DIGITS[b >> 4] as number;
+        buf[pos++] = HEX_DIGITS[b & 15] as number;
+      }
+    };
+    /** Emit one record, in index order. `key` is the key's RFC 8785 text (identities key/path), as a string or its UTF-8 bytes. */
+    const emit = (key: string | Buffer | undefined, digests: Buffer, dOff: number, label: number, row: number, line: number): void => {
+      const keyBytes = key === undefined ? 0 : typeof key === 'string' ? Buffer.byteLength(key, 'utf8') : key.length;
+      const most = LINE_FIXED + keyBytes + (labelled ? (labelBytes[label] as Buffer).length : 0);
+      if (pos + most > buf.length) {
+        flush();
+        if (1 + most > buf.length) buf = Buffer.allocUnsafe(1 + most + OUT_BUFFER);
+      }
+      const start = pos;
+      pos += PART_FEATURES.copy(buf, pos);
+      hex(digests, dOff + 32);
+      pos += PART_FINGERPRINT.copy(buf, pos);
+      hex(digests, dOff);
+      buf[pos++] = 0x22; // "
+      if (key !== undefined) {
+        pos += PART_KEY.copy(buf, pos);
+        pos += typeof key === 'string' ? buf.write(key, pos, 'utf8') : key.copy(buf, pos);
+      }
+      if (labelled) {
+        pos += PART_LABEL.copy(buf, pos);
+        pos += (labelBytes[label] as Buffer).copy(buf, pos);
         (counts[label] as number)++;
       }
-      s += `,"row":${row}}`;
-      tree.appendLeafHash(leafHashOfLine(s));
-      const lineText = s + '\n';
-      pending.push(lineText);
-      pendingLen += lineText.length;
+      pos += PART_ROW.copy(buf, pos);
+      pos += buf.write(String(row), pos, 'latin1');
+      buf[pos++] = 0x7d; // }
+      const before = buf[start - 1] as number;
+      buf[start - 1] = LEAF_PREFIX;
+      tree.appendLeafHash(oneShot('sha256', buf.subarray(start - 1, pos), 'buffer') as Buffer);
+      buf[start - 1] = before;
+      buf[pos++] = 0x0a; // LF
       // Duplicate keys are adjacent in index order.
-      const idKey = identity === 'features' ? features : identity === 'position' ? undefined : key;
-      if (idKey !== undefined && idKey === prevKey) {
-        if (this.opts.strictKeys && identity !== 'features') {
+      let same = false;
+      if (identity === 'features') {
+        same = prevLen === 32 && digests.compare(prevBytes, 0, 32, dOff + 32, dOff + 64) === 0;
+        digests.copy(prevBytes, 0, dOff + 32, dOff + 64);
+        prevLen = 32;
+      } else if (typeof key === 'string') {
+        same = key === prevKey;
+        prevKey = key;
+      } else if (key !== undefined) {
+        same = prevLen === key.length && key.compare(prevBytes, 0, prevLen) === 0;
+        if (key.length <= prevBytes.length) {
+          key.copy(prevBytes, 0);
+          prevLen = key.length;
+        } else prevLen = -1;
+      }
+      if (same) {
+        if (strictKeys) {
+          const text = typeof key === 'string' ? key : String(key?.toString('utf8'));
           throw new SnapError(
             'RECORDS_DUPLICATE_KEY',
-            `${this.opts.name}: key ${key} is used by two records (record ${prevRow}${prevLine ? `, line ${prevLine}` : ''} and record ${row}${line ? `, line ${line}` : ''}); keys must be unique — declare more key fields, or fix the data`,
-            { path: this.opts.name, key, rows: [prevRow, row], ...(line ? { lines: [prevLine, line] } : {}) },
+            `${this.opts.name}: key ${text} is used by two records (record ${prevRow}${prevLine ? `, line ${prevLine}` : ''} and record ${row}${line ? `, line ${line}` : ''}); keys must be unique — declare more key fields, or fix the data`,
+            { path: this.opts.name, key: text, rows: [prevRow, row], ...(line ? { lines: [prevLine, line] } : {}) },
           );
         }
         duplicates++;
       }
-      prevKey = idKey;
       prevRow = row;
       prevLine = line;
-      if (pendingLen >= OUT_BUFFER) flush();
+      if (pos >= OUT_BUFFER) flush();
     };
 
     try {
@@ -373,7 +433,7 @@ export class IndexBuilder {
   }
 
   /** k-way merge of the spilled runs through a binary heap. */
-  private merge(emit: (key: string | undefined, digests: Buffer, dOff: number, label: number, row: number, line: number) => void): void {
+  private merge(emit: (key: string | Buffer | undefined, digests: Buffer, dOff: number, label: number, row: number, line: number) => void): void {
     const readers = this.runs.map((p) => new RunReader(p, this.hasKey));
     try {
       const byFeatures = this.opts.identity === 'features';
@@ -415,7 +475,7 @@ export class IndexBuilder {
       while (heap.length > 0) {
         const top = heap[0] as RunReader;
         const c = top.cur as Cursor;
-        emit(c.key ? c.key.toString('utf8') : undefined, c.digests, 0, c.label, c.row, c.line);
+        emit(c.key ?? undefined, c.digests, 0, c.label, c.row, c.line);
         top.next();
         if (top.cur) down(0);
         else {

@@ -32,7 +32,7 @@ const FLAGS: Record<string, string[]> = {
   sign: ['store', 'quiet', 'key', 'passphrase-env'],
   revoke: ['store', 'quiet', 'reason', 'key', 'passphrase-env', 'out'],
   policy: ['quiet', 'name', 'root-key', 'root-threshold', 'expires', 'pub', 'keyid', 'key-name', 'role', 'valid-from', 'valid-until', 'reason', 'datasets', 'require', 'max-age', 'key', 'passphrase-env', 'root'],
-  prove: ['store', 'out', 'pubkey', 'threshold'],
+  prove: ['store', 'out', 'pubkey', 'threshold', 'record'],
   'verify-proof': ['pubkey', 'threshold', 'file', 'expect'],
   attest: ['store', 'quiet', 'data', 'key', 'passphrase-env', 'as', 'train-command', 'train-commit', 'hyperparameters', 'out'],
   'verify-model': ['store', 'quiet', 'pubkey', 'attestation'],

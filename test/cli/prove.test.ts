@@ -265,7 +265,7 @@ describe('refusals', () => {
       [JSON.stringify(JSON.parse(text), null, 2), 'PROOF_MALFORMED'],
       [' '.repeat(MAX_PROOF_BYTES + 1), 'PROOF_MALFORMED'],
       ['not json', 'PROOF_MALFORMED'],
-      [text.replace('"version":1', '"version":2'), 'PROOF_UNSUPPORTED'],
+      [text.replace('"version":1', '"version":3'), 'PROOF_UNSUPPORTED'],
     ];
     for (const [content, code] of cases) {
       await fsp.writeFile(join(desk.dir, desk.proof), content);

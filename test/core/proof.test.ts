@@ -307,7 +307,7 @@ describe('a malformed proof is refused before any check (PROOF_MALFORMED, with d
   });
 
   it('of a version this snap does not know: PROOF_UNSUPPORTED', () => {
-    expect(reason(edited(good, (v) => (v.version = 2)))).toBe('PROOF_UNSUPPORTED:');
+    expect(reason(edited(good, (v) => (v.version = 3)))).toBe('PROOF_UNSUPPORTED:');
     expect(reason(edited(good, (v) => (v.version = '1')))).toBe('PROOF_MALFORMED:version');
   });
 
@@ -334,5 +334,5 @@ describe('a malformed proof is refused before any check (PROOF_MALFORMED, with d
 
 beforeAll(() => {
   // Sanity of the fixture: the proof under test is of a middle leaf with a multi-hash path.
-  expect(parseProof(good).manifest.auditPath.length).toBeGreaterThanOrEqual(3);
+  expect(parseProof(good).manifest!.auditPath.length).toBeGreaterThanOrEqual(3);
 });

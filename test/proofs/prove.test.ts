@@ -27,9 +27,9 @@ describe('prove on trees of 1 to 40 entries', () => {
         const path = JSON.parse(s.lines[m] as string).path as string;
         const r = await prove({ snapshot: s.location, path });
         const p = parseProof(r.proof);
-        expect({ n, m, leafIndex: p.manifest.leafIndex, treeSize: p.manifest.treeSize }).toEqual({ n, m, leafIndex: m, treeSize: n });
-        expect(p.manifest.auditPath.map(toHex)).toEqual(inclusionProof(s.leaves, m).map(toHex));
-        expect(p.manifest.entry).toBe(s.lines[m]);
+        expect({ n, m, leafIndex: p.manifest!.leafIndex, treeSize: p.manifest!.treeSize }).toEqual({ n, m, leafIndex: m, treeSize: n });
+        expect(p.manifest!.auditPath.map(toHex)).toEqual(inclusionProof(s.leaves, m).map(toHex));
+        expect(p.manifest!.entry).toBe(s.lines[m]);
         const v = verifyProof(p, [trustedOf(alice)]);
         expect(v.failure).toBeUndefined();
         expect(v.ok).toBe(true);
@@ -45,7 +45,7 @@ describe('prove on trees of 1 to 40 entries', () => {
       fc.asyncProperty(fc.integer({ min: 1, max: 300 }).chain((n) => fc.tuple(fc.constant(n), fc.integer({ min: 0, max: n - 1 }))), async ([n, m]) => {
         const t = n === 300 ? s : await writeSnapshot(fileEntries(n), [alice]);
         const r = await prove({ snapshot: t.location, path: JSON.parse(t.lines[m] as string).path });
-        expect(parseProof(r.proof).manifest.auditPath.map(toHex)).toEqual(inclusionProof(t.leaves, m).map(toHex));
+        expect(parseProof(r.proof).manifest!.auditPath.map(toHex)).toEqual(inclusionProof(t.leaves, m).map(toHex));
         expect(r.leafIndex).toBe(m);
       }),
       { numRuns: 25 },

@@ -35,10 +35,10 @@ export const COMMANDS: CommandEntry[] = [
   { command: 'log [name]', describe: "Show the audit log (of one NAME), or check it with --verify", load: async () => (await import('./log.js')).logCommand },
   { command: 'export <ref>', describe: 'Write a snapshot as one reproducible archive NAME@VERSION.snap.tar', load: async () => (await import('./export.js')).exportCommand },
   { command: 'import <file>', describe: 'Verify a .snap.tar completely, then add it to the store', load: async () => (await import('./import.js')).importCommand },
-  { command: 'prove <ref> <path>', describe: 'Prove that one file is in a signed snapshot, without the rest of the manifest', load: async () => (await import('./prove.js')).proveCommand },
+  { command: 'prove <ref> <path>', describe: 'Prove that one file, or one record, is in a signed snapshot, without revealing the rest', load: async () => (await import('./prove.js')).proveCommand },
   {
     command: 'verify-proof <proof>',
-    describe: 'Check an inclusion proof with only the public key(s) (exit 1 if it fails)',
+    describe: 'Check an inclusion proof (of a file, or of a record) with only the public key(s) (exit 1 if it fails)',
     load: async () => (await import('./verify-proof.js')).verifyProofCommand,
   },
   {

@@ -2,12 +2,16 @@
  * `snap prove <ref> <path>`: an inclusion proof (docs/FORMAT.md §11) that one entry is part of a
  * signed snapshot, without the rest of the manifest: written to `-o FILE`, or to stdout.
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { SnapError } from '../../core/errors.js';
 import { isSymlinkEntry } from '../../core/manifest.js';
 import { storePath, writeFileAtomic } from '../../io/store.js';
 import { prove, type ProveResult } from '../../proofs/prove.js';
+import { proveRecord, type ProveRecordResult } from '../../proofs/prove-record.js';
+import { objectsDirOf } from '../../diff.js';
+import type { TrustedKey } from '../../core/envelope.js';
+import type { IndexEntry } from '../../records/index-line.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import { formatBytes, formatCount, plural, shortDigest, shortKeyid } from '../format.js';
@@ -22,6 +26,7 @@ async function cmdProve(a: Args, io: CliIo): Promise<number> {
   const out = a.out !== undefined ? resolve(io.cwd, String(a.out)) : undefined;
   // Said before the manifest is read (the write below refuses it too, atomically).
   if (out !== undefined && existsSync(out)) throw new SnapError('FILE_EXISTS', `${out} already exists; it is never overwritten`, { path: out });
+  if (a.record !== undefined) return cmdProveRecord(a, io, store, out, trusted, threshold);
   const opened = await openSnapshotRef(String(a.ref), io, store);
   let r: ProveResult;
   try {
@@ -58,21 +63,69 @@ async function cmdProve(a: Args, io: CliIo): Promise<number> {
   return EXIT_OK;
 }
 
+/** An index entry as `--json` shows it: `key` as the JSON array it is (docs/FORMAT.md §19.5). */
+export function recordJson(e: IndexEntry): Record<string, unknown> {
+  return { ...(e.key !== undefined ? { key: JSON.parse(e.key) as unknown } : {}), ...(e.label !== undefined ? { label: e.label } : {}), row: e.row, fingerprint: e.fingerprint, features: e.features };
+}
+
+/** `snap prove REF SET --record KEY`: a record proof (docs/FORMAT.md §11.5). */
+async function cmdProveRecord(a: Args, io: CliIo, store: string, out: string | undefined, trusted: TrustedKey[] | undefined, threshold: number | undefined): Promise<number> {
+  const key = String(a.record);
+  if (key.length === 0) throw new SnapError('USAGE', '--record needs a key');
+  const opened = await openSnapshotRef(String(a.ref), io, store);
+  let r: ProveRecordResult;
+  try {
+    const objectDirs = [objectsDirOf(opened.location), join(store, 'objects', 'sha256')].filter((d): d is string => d !== undefined);
+    r = await proveRecord({ snapshot: opened.location, set: String(a.path), key, objectDirs, ...(trusted ? { trusted, threshold: threshold ?? 1 } : {}) });
+  } finally {
+    await opened.close();
+  }
+  if (out === undefined) {
+    io.stdout.write(Buffer.from(r.proof));
+    return EXIT_OK;
+  }
+  await writeFileAtomic(out, r.proof, { exclusive: true, mode: 0o644 });
+  const e = r.record;
+  const keyText = e.key ?? (r.set.identity === 'features' ? e.features : String(e.row));
+  if (a.json) {
+    jsonOut(io, {
+      ok: true, ref: r.ref, snapshot: r.snapshot, set: String(a.path), record: recordJson(e), entry: r.line, leafIndex: r.leafIndex, treeSize: r.treeSize,
+      auditPath: r.auditPathLength, matches: r.matches, keyids: r.keyids, proof: out, proofBytes: r.proof.length,
+    });
+  } else {
+    io.stdout.write(
+      [
+        `proved record ${shown(keyText)} of ${shown(String(a.path))} in ${r.ref}`,
+        `  snapshot    ${r.snapshot}`,
+        `  record      ${formatCount(r.leafIndex + 1)} of ${plural(r.treeSize, 'index line', 'index lines')}: row ${e.row}${e.label !== undefined ? `, label ${shown(e.label)}` : ''}, fingerprint ${shortDigest(e.fingerprint)}`,
+        ...(r.matches > 1 ? [`  note        ${r.matches} records have this key (identity ${r.set.identity}); the first in index order is proven`] : []),
+        `  audit path  ${plural(r.auditPathLength, 'hash', 'hashes')}`,
+        `  signatures  ${r.keyids.map((k) => shortKeyid(shown(k)) || '(no keyid)').join(', ')}`,
+        `  proof       ${shown(out)} (${formatBytes(r.proof.length)})`,
+        `  check with  snap verify-proof ${shown(String(a.out))} --pubkey KEY.pub`,
+      ].join('\n') + '\n',
+    );
+  }
+  return EXIT_OK;
+}
+
 /** `snap prove <ref> <path>`. */
 export const proveCommand: CommandSpec = {
   command: 'prove <ref> <path>',
-  describe: 'Prove that one file is in a signed snapshot, without the rest of the manifest',
+  describe: 'Prove that one file, or one record, is in a signed snapshot, without revealing the rest',
   builder: (y) =>
     withExamples(
       commonFlags(y, { store: true })
         .positional('ref', { type: 'string', describe: 'NAME@VERSION, a snapshot id or prefix, a snapshot folder, or a NAME@VERSION.snap.tar archive' })
-        .positional('path', { type: 'string', describe: 'the entry to prove, as the manifest lists it (relative to the dataset root, e.g. ham/0001.txt)' })
+        .positional('path', { type: 'string', describe: 'the entry to prove, as the manifest lists it (relative to the dataset root, e.g. ham/0001.txt); with --record: the record set (a tabular file\'s path, or a files set\'s pattern)' })
+        .option('record', { type: 'string', requiresArg: true, describe: "prove the record with this key in the record set PATH instead (a key value, or a JSON array such as '[\"a\",17]'; a feature hash or record number for sets without a key; docs/FORMAT.md §11.5)" })
         .option('out', { alias: 'o', type: 'string', requiresArg: true, describe: 'write the proof to this file (never overwritten); default: the proof on stdout' })
         .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: 'keep only the signatures of these keys (SPKI PEM; repeatable), checked first: for verifiers who trust only some co-signers' })
         .option('threshold', wholeNumberOption('threshold', 'with --pubkey: how many distinct given keys must have signed (default: 1)', 1, MAX_THRESHOLD)),
       [
         ['$0 prove spam@v1 ham/0001.txt -o ham-0001.proof.json', 'a proof to hand to an auditor'],
         ['$0 prove spam@v1.snap.tar spam/0042.txt > p.json', 'from an archive, to stdout'],
+        ['$0 prove iris@v1 iris.csv --record 17 -o iris-17.proof.json', 'a record proof: record 17 of iris.csv, its label and fingerprint'],
         ['$0 verify-proof ham-0001.proof.json --pubkey ci.pub', 'check it, with only the public key'],
       ],
     ),

@@ -16,6 +16,8 @@ import { parseExpiry } from '../../core/durations.js';
 import { sealedJson, sealedLines } from '../sealed.js';
 import { provenanceFromArgs } from '../provenance-args.js';
 import { readSnapshotUnverified } from '../../snapshot.js';
+import { sealedRecordLines } from '../records-print.js';
+import { recordRulesOf } from './seal.js';
 import { jsonOut, checkJobs, signingKeys, locate, storeInside, type Args, type CliIo } from '../common.js';
 
 /** Run `seal … --out FILE.snap.tar`. */
@@ -33,6 +35,7 @@ export async function cmdSealOut(a: Args, io: CliIo): Promise<number> {
     parent = (await readSnapshotUnverified(await locate(a.parent, io, store))).snapshot;
   }
   const provenance = await provenanceFromArgs(a, io, store);
+  const recordRules = recordRulesOf(a);
   const r = await withProgress(a, io, 'sealing', (onProgress) =>
     sealToArchive({
       provenance,
@@ -45,12 +48,13 @@ export async function cmdSealOut(a: Args, io: CliIo): Promise<number> {
       expiresAt,
       excludes: (a.exclude as string[]) ?? [],
       skipDirs: storeInside(dir, store),
+      ...(recordRules ? { recordRules } : {}),
       jobs: checkJobs(a.jobs),
       onProgress,
     }),
   );
   if (a.json) {
-    jsonOut(io, { ...sealedJson(r), archive: r.archive.file, archiveBytes: r.archive.archiveBytes, seconds: Number(r.seconds.toFixed(3)) });
+    jsonOut(io, { ...sealedJson(r), archive: r.archive.file, archiveBytes: r.archive.archiveBytes, seconds: Number(r.seconds.toFixed(3)), ...(r.records ? { records: r.records } : {}) });
   } else if (a.quiet) {
     io.stdout.write(`${r.snapshot}\n`);
   } else {
@@ -58,6 +62,7 @@ export async function cmdSealOut(a: Args, io: CliIo): Promise<number> {
       [
         ...sealedLines(r),
         `  archive      ${shown(r.archive.file)} (${formatBytes(r.archive.archiveBytes)})`,
+        ...(r.records ? sealedRecordLines(r.records) : []),
         `  took         ${r.seconds.toFixed(2)} s`,
       ].join('\n') + '\n',
     );

@@ -5,25 +5,40 @@
 import { resolve } from 'node:path';
 import { isSymlinkEntry } from '../../core/manifest.js';
 import { statementRef } from '../../core/statement.js';
+import { recordSetName } from '../../core/records.js';
+import type { IndexEntry } from '../../records/index-line.js';
+import { recordJson } from './prove.js';
 import { verifyProofFile, type ProofFileVerification } from '../../proofs/verify-proof.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import { formatBytes, formatCount, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
 import { jsonOut, trustedKeys, checkThreshold, trustFlags, withExamples, type Args, type CliIo, type CommandSpec } from '../common.js';
 
+/** How a record's key reads: its key values, its feature hash, or its record number (docs/FORMAT.md §19.4). */
+function recordKeyText(identity: string, e: IndexEntry): string {
+  return e.key ?? (identity === 'features' ? e.features : String(e.row));
+}
+
 function printResult(r: ProofFileVerification, proofName: string, io: CliIo): void {
   const s = styler(!!io.stdout.isTTY && !io.env.NO_COLOR);
   const out: string[] = [];
   const e = r.entry;
   const ref = r.statement ? `${statementRef(r.statement)} (${shortId(r.snapshot ?? '')})` : '';
-  if (r.ok && e) {
+  const rec = r.record?.entry;
+  if (r.ok && r.record && rec) {
+    const signers = r.signers.map((g) => shortKeyid(g.keyid));
+    const set = recordSetName(r.record.set);
+    out.push(`${s.green(s.bold('OK'))}    record ${shown(recordKeyText(r.record.set.identity, rec))} of ${shown(set)} is record ${formatCount(r.leafIndex + 1)} of ${plural(r.treeSize, 'record', 'records')} of ${ref}, signed by ${signers.join(', ')}`);
+    out.push(`      row ${rec.row}${rec.label !== undefined ? `, label ${shown(rec.label)}` : ''}`);
+    out.push(`      fingerprint ${rec.fingerprint} (SHA-256 of the record's canonical form, docs/FORMAT.md §19.3)`);
+  } else if (r.ok && e) {
     const signers = r.signers.map((g) => shortKeyid(g.keyid));
     out.push(`${s.green(s.bold('OK'))}    ${shown(e.path)} is entry ${formatCount(r.leafIndex + 1)} of ${plural(r.treeSize, 'entry', 'entries')} of ${ref}, signed by ${signers.join(', ')}`);
     out.push(isSymlinkEntry(e) ? `      a symbolic link → ${shown(e.target)}` : `      ${formatBytes(e.size)}, sha256 ${e.sha256}`);
     if (r.dataFile) out.push(`      ${shown(r.dataFile.path)} is exactly this ${isSymlinkEntry(e) ? 'link' : 'file'}`);
   } else {
     const f = r.failure;
-    out.push(`${s.red(s.bold('FAIL'))}  ${shown(proofName)} does not prove its entry${ref ? ` in ${ref}` : ''}: ${escapeMessage(f?.message ?? 'not verified')} [${f?.code ?? ''}, ${f?.check ?? ''}]`);
+    out.push(`${s.red(s.bold('FAIL'))}  ${shown(proofName)} does not prove its ${r.record ? 'record' : 'entry'}${ref ? ` in ${ref}` : ''}: ${escapeMessage(f?.message ?? 'not verified')} [${f?.code ?? ''}, ${f?.check ?? ''}]`);
     for (const g of r.signers) out.push(`  signature keyid ${shown(shortKeyid(g.keyid)) || '(none)'}: ${g.trusted ? 'trusted' : (g.reason ?? 'untrusted')}`);
     if (e && f?.check === 'file') out.push(`  signed entry: ${shown(e.path)} ${isSymlinkEntry(e) ? `→ ${shown(e.target)}` : `${formatBytes(e.size)} ${shortDigest(e.sha256)}`}`);
   }
@@ -46,6 +61,7 @@ async function cmdVerifyProof(a: Args, io: CliIo): Promise<number> {
       ...(r.snapshot ? { snapshot: r.snapshot } : {}),
       ...(r.statement ? { ref: statementRef(r.statement), merkleRoot: r.statement.predicate.merkleRoot } : {}),
       ...(r.entry ? { path: r.entry.path, entry: r.entry } : {}),
+      ...(r.record ? { set: recordSetName(r.record.set), ...(r.record.entry ? { record: recordJson(r.record.entry) } : {}), index: r.record.set.index } : {}),
       leafIndex: r.leafIndex, treeSize: r.treeSize,
       signers: r.signers,
       ...(r.dataFile ? { file: r.dataFile } : {}),
@@ -59,7 +75,7 @@ async function cmdVerifyProof(a: Args, io: CliIo): Promise<number> {
 /** `snap verify-proof <proof>`. */
 export const verifyProofCommand: CommandSpec = {
   command: 'verify-proof <proof>',
-  describe: 'Check an inclusion proof with only the public key(s) (exit 1 if it fails)',
+  describe: 'Check an inclusion proof (of a file, or of a record) with only the public key(s) (exit 1 if it fails)',
   builder: (y) =>
     withExamples(
       trustFlags(y.positional('proof', { type: 'string', describe: 'the proof file written by snap prove' }))
@@ -68,6 +84,7 @@ export const verifyProofCommand: CommandSpec = {
       [
         ['$0 verify-proof ham-0001.proof.json --pubkey ci.pub', 'exit 0: the entry is in a snapshot ci signed'],
         ['$0 verify-proof p.json --pubkey ci.pub --file ./0001.txt --expect spam@v1', 'and this file is that entry, of spam@v1'],
+        ['$0 verify-proof iris-17.proof.json --pubkey ci.pub', 'a record proof: record 17, its label and fingerprint, signed by ci'],
       ],
     ),
   run: cmdVerifyProof,

@@ -1,0 +1,132 @@
+/**
+ * `snap prove REF SET --record KEY` and `snap verify-proof` end to end (docs/FORMAT.md §11.5): a
+ * record proof made from a store, or from an archive with no store at all, checks out with only the
+ * public key (exit 0); under another key, or changed, it fails (exit 1); a record or set that is not
+ * there, a malformed proof or an altered index is refused (exit 3, or 1 for an altered index); a
+ * usage error exits 2.
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeKeyPair, makeTree, snap, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
+import { objectFiles } from '../helpers/store.js';
+import { EXAMPLE, TRAIN_CSV } from '../helpers/records-example.js';
+
+const alice = useKeyPair('alice');
+const RULE = ['--records', 'train.csv key=id label=label'];
+
+/** The §19.9 example sealed as ds@v1 into a new store (with a second, keyless set by features). */
+async function sealed(): Promise<{ work: string; store: string; data: string }> {
+  const data = await makeTree({ 'train.csv': TRAIN_CSV, 'mail.jsonl': '{"text":"hi","y":"ham"}\n{"text":"buy","y":"spam"}\n' });
+  const work = await tempDir('snap-prove-record-');
+  const store = join(work, 'store');
+  const s = await snapJson(['seal', data, '--as', 'ds@v1', '--key', alice.key, '--store', store, ...RULE, '--records', 'mail.jsonl label=y']);
+  expect(s.code, s.stderr).toBe(0);
+  return { work, store, data };
+}
+
+/** verify-proof in a folder holding only the proof and the public key; no store. */
+async function verifyAway(proof: string, pub = alice.pub, extra: string[] = []) {
+  const desk = await tempDir('snap-verifier-');
+  await fsp.copyFile(proof, join(desk, 'p.json'));
+  await fsp.copyFile(pub, join(desk, 'k.pub'));
+  return snapJson(['verify-proof', 'p.json', '--pubkey', 'k.pub', ...extra], { cwd: desk, env: { SNAP_STORE: join(desk, 'none') } });
+}
+
+describe('snap prove --record, then snap verify-proof with only the public key', () => {
+  it('exits 0 and names the record: its set, key, label, row and fingerprint', async () => {
+    const { work, store } = await sealed();
+    const proof = join(work, 'p.json');
+    const p = await snapJson(['prove', 'ds@v1', 'train.csv', '--record', '10', '-o', proof, '--store', store]);
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.json).toMatchObject({ ok: true, ref: 'ds@v1', set: 'train.csv', record: { key: ['10'], label: 'ham', row: 3 }, entry: EXAMPLE.index[1], leafIndex: 1, treeSize: 3, auditPath: 2, matches: 1 });
+    const v = await verifyAway(proof);
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.json).toMatchObject({ ok: true, ref: 'ds@v1', set: 'train.csv', record: { key: ['10'], label: 'ham', row: 3, fingerprint: '5b737318ed1a178bc6f3541c2bc150ae33e2c127e5e9eab040cd7c3932be427d' }, index: { merkleRoot: EXAMPLE.merkleRoot }, leafIndex: 1, treeSize: 3 });
+    const human = await snap(['verify-proof', proof, '--pubkey', alice.pub]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^OK +record \["10"\] of train\.csv is record 2 of 3 records of ds@v1/);
+  });
+
+  it('proves a record of a set without a key by its feature hash', async () => {
+    const { work, store } = await sealed();
+    // mail.jsonl has identity features: take the spam record's feature hash from its index object.
+    const obj = (await objectFiles(store)).map((o) => o.path);
+    const lines = (await Promise.all(obj.map((o) => fsp.readFile(o, 'utf8')))).flatMap((t) => t.split('\n')).filter((l) => l.includes('"label":"spam"') && !l.includes('"key"'));
+    expect(lines).toHaveLength(1);
+    const hash = JSON.parse(lines[0] as string).features as string;
+    const proof = join(work, 'mail.json');
+    const p = await snapJson(['prove', 'ds@v1', 'mail.jsonl', '--record', hash, '-o', proof, '--store', store]);
+    expect(p.code, p.stderr).toBe(0);
+    const v = await verifyAway(proof);
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.json.record).toMatchObject({ label: 'spam', row: 2, features: hash });
+    const usage = await snapJson(['prove', 'ds@v1', 'mail.jsonl', '--record', 'buy', '--store', store]);
+    expect(usage.code).toBe(2); // a set without a key is proven by feature hash
+  });
+
+  it('makes the same proof from the store and from an exported archive, with no store', async () => {
+    const { work, store } = await sealed();
+    const file = join(work, 'ds@v1.snap.tar');
+    expect((await snapJson(['export', 'ds@v1', '-o', file, '--store', store])).code).toBe(0);
+    const a = await snap(['prove', 'ds@v1', 'train.csv', '--record', '["2"]', '--store', store]);
+    const b = await snap(['prove', file, 'train.csv', '--record', '2', '--store', join(work, 'none')]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    expect(b.stdout).toBe(a.stdout);
+  });
+
+  it('fails (exit 1) under another key, and when any byte of the proof changes (exit 1 or 3)', async () => {
+    const { work, store } = await sealed();
+    const proof = join(work, 'p.json');
+    expect((await snap(['prove', 'ds@v1', 'train.csv', '--record', '1', '-o', proof, '--store', store])).code).toBe(0);
+    const bob = await makeKeyPair('bob');
+    const other = await verifyAway(proof, bob.pub);
+    expect(other.code).toBe(1);
+    expect(other.json.failure).toMatchObject({ code: 'SIGNATURE_INVALID', check: 'signature' });
+    const bytes = await fsp.readFile(proof);
+    const text = bytes.toString('utf8');
+    // The label in the record line: a well-formed proof that fails its root check (exit 1).
+    const flipped = join(work, 'flipped.json');
+    await fsp.writeFile(flipped, text.replace('\\"label\\":\\"spam\\"', '\\"label\\":\\"ham\\"'));
+    const f = await verifyAway(flipped);
+    expect(f.code).toBe(1);
+    expect(f.json.failure).toMatchObject({ code: 'PROOF_INVALID', check: 'root' });
+    // A byte that breaks the document: exit 3.
+    const broken = join(work, 'broken.json');
+    await fsp.writeFile(broken, text.replace('"records":{', '"records" :{'));
+    const b = await verifyAway(broken);
+    expect(b.code).toBe(3);
+    expect(b.json.error).toMatchObject({ code: 'PROOF_MALFORMED', details: { reason: 'not-canonical' } });
+  });
+
+  it('refuses --file with a record proof (exit 2)', async () => {
+    const { work, store, data } = await sealed();
+    const proof = join(work, 'p.json');
+    expect((await snap(['prove', 'ds@v1', 'train.csv', '--record', '1', '-o', proof, '--store', store])).code).toBe(0);
+    const r = await snapJson(['verify-proof', proof, '--pubkey', alice.pub, '--file', join(data, 'train.csv')]);
+    expect(r.code).toBe(2);
+    expect(r.json.error.code).toBe('USAGE');
+  });
+
+  it('refuses a record or a set that is not there (exit 3, PROOF_RECORD_NOT_FOUND) and writes no proof', async () => {
+    const { work, store } = await sealed();
+    const out = join(work, 'p.json');
+    const r = await snapJson(['prove', 'ds@v1', 'train.csv', '--record', '99', '-o', out, '--store', store]);
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('PROOF_RECORD_NOT_FOUND');
+    const s = await snapJson(['prove', 'ds@v1', 'nope.csv', '--record', '1', '-o', out, '--store', store]);
+    expect(s.code).toBe(3);
+    expect(s.json.error.code).toBe('PROOF_RECORD_NOT_FOUND');
+    await expect(fsp.access(out)).rejects.toThrow();
+  });
+
+  it('refuses to prove from an altered index object (exit 1, OBJECT_CORRUPT)', async () => {
+    const { store } = await sealed();
+    const obj = (await objectFiles(store)).find((o) => o.name === EXAMPLE.indexSha256)!;
+    await fsp.chmod(obj.path, 0o644);
+    await fsp.writeFile(obj.path, (await fsp.readFile(obj.path, 'utf8')).replace('"label":"spam"', '"label":"ham!"'));
+    const r = await snapJson(['prove', 'ds@v1', 'train.csv', '--record', '10', '--store', store]);
+    expect(r.code).toBe(1);
+    expect(r.json.error.code).toBe('OBJECT_CORRUPT');
+  });
+});
