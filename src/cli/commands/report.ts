@@ -111,7 +111,6 @@ export const reportCommand: CommandSpec = {
   builder: (y) =>
     withExamples(
       trustOptions(commonFlags(y, { store: true, quiet: 'no progress', jobs: true }))
-        .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: "trusted public key file (SPKI PEM); repeatable. Without --pubkey or --policy each side's signers are listed, not judged" })
         .positional('a', { type: 'string', describe: 'the last known-good side: a ref (NAME@VERSION, snapshot id), a NAME@VERSION.snap.tar archive, or a folder' })
         .positional('b', { type: 'string', describe: 'the side under suspicion: a ref, an archive, or a folder' })
         .option('out', { alias: 'o', type: 'string', requiresArg: true, demandOption: true, describe: 'the report file to write (replaced whole); - for standard output' })
