@@ -46,3 +46,7 @@ export { resolveLatest, rememberLatest, trustDomain, type LatestResult } from '.
 export { makeCheckpoint, verifyCheckpoints, readCheckpointFile, type MadeCheckpoint, type CheckpointVerification } from './trust/log-checkpoints.js';
 export type { TrustRules } from './trust/rules.js';
 export { runCli, type CliIo } from './cli/run.js';
+export { parseShardSpec, ShardAssigner, MAX_SHARDS, FILE_WEIGHT, type ShardSpec } from './shards/assign.js';
+export { parseShardReport, buildShardReport, SHARD_REPORT_FORMAT, MAX_SHARD_REPORT_BYTES, type ShardReport, type ShardRange } from './shards/report.js';
+export { mergeShardReports, type MergeReport, type MergeFinding } from './shards/merge.js';
+export { readShardReports } from './shards/read-report.js';

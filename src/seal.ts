@@ -3,7 +3,7 @@
  * root, sign the statement, keep a deduplicated copy of the contents in the store, and commit the
  * snapshot atomically (SPEC §2–§7).
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, existsSync, lstatSync, type BigIntStats } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { SnapError } from './core/errors.js';
@@ -30,6 +30,8 @@ import { refuseReservedVersion } from './trust/latest.js';
 import type { RecordSetMember } from './core/records.js';
 import type { RecordRule } from './records/config.js';
 import { indexForSeal, readRecordConfig, storeIndexObjects, type SealRecords } from './records/seal-records.js';
+import { serializeEntry } from './core/manifest.js';
+import { IncrementalSource, StatCacheWriter, statCachePath, thisMachine, type CacheStatus } from './incremental/stat-cache.js';
 
 /** Progress of a long operation, for a progress bar. */
 export interface Progress {
@@ -69,6 +71,14 @@ export interface SealOptions {
   onProgress?: (p: Progress) => void;
   /** The clock (tests). */
   now?: () => Date;
+  /**
+   * `--incremental`: take the parent's digest for each file whose `dev:ino:size:mtimeNs:ctimeNs`
+   * is unchanged since the parent was sealed on this machine (its stat cache in `statCacheDir`),
+   * and record this seal's stat cache there for the next one (incremental/stat-cache.ts).
+   */
+  incremental?: { statCacheDir: string };
+  /** Test hook of an incremental seal: called for each file taken from the parent instead of being read. */
+  onReuse?: (path: string) => void;
 }
 
 /** What every seal made, into a store or an archive: the new snapshot's names and totals. */
@@ -100,6 +110,8 @@ export interface SealResult extends SealedSnapshot {
   records?: RecordSetMember[];
   /** True when there was no store at `store` and this seal made it. */
   storeCreated: boolean;
+  /** With `incremental`: the parent whose digests were taken, how many files and bytes were not read, and the stat cache written. */
+  incremental?: { parent?: string; cache: CacheStatus; reused: number; reusedBytes: number; statCache?: string; note?: string };
 }
 
 /** Sink for the manifest as the pipeline produces it, batch by batch, in order. */
@@ -124,6 +136,21 @@ export interface ScanOptions {
   /** Report (instead of throwing) an entry a manifest cannot record, or a socket, FIFO or device (diff; see `WalkOptions`). */
   onBadName?: WalkOptions['onBadName'];
   onSpecial?: WalkOptions['onSpecial'];
+  /** An incremental seal (see {@link SealOptions.incremental}): the parent's digests and the new stat cache. */
+  incremental?: IncrementalScan;
+}
+
+/** What an incremental scan reads and writes. */
+export interface IncrementalScan {
+  /** The parent's stat cache and manifest, when there is a parent. */
+  source?: IncrementalSource;
+  writer: StatCacheWriter;
+  /** Store mode: a file is taken from the parent only when its object is in the store. */
+  objectsDir?: string;
+  /** Test hook: called for each file taken from the parent instead of being read. */
+  onReuse?: (path: string) => void;
+  /** The parent's snapshot id and its statement's `manifestSha256`: the parent's manifest must match it whenever a digest was taken from it. */
+  parent?: { snapshot: string; manifestSha256: string };
 }
 
 /** Totals of a scan. */
@@ -132,6 +159,9 @@ export interface ScanTotals {
   bytes: number;
   newObjects: number;
   newObjectBytes: number;
+  /** Files (and their bytes) whose digest was taken from the parent, unread (incremental seal). */
+  reused?: number;
+  reusedBytes?: number;
 }
 
 /** Batches in flight per worker. */
@@ -147,11 +177,11 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
   const pool = started ?? startScanPool(opts);
   const sizer = new BatchSizer();
   const totals: ScanTotals = { files: 0, bytes: 0, newObjects: 0, newObjectBytes: 0 };
-  const inflight: { reply: Promise<SealReply>; items: WalkItem[] }[] = [];
+  const inflight: { reply: Promise<SealReply>; items: WalkItem[]; reused?: boolean }[] = [];
   const window = pool.size * WINDOW_PER_WORKER;
 
   const drainOne = async (): Promise<void> => {
-    const { reply, items } = inflight.shift() as (typeof inflight)[number];
+    const { reply, items, reused } = inflight.shift() as (typeof inflight)[number];
     const r = await reply;
     if (r.error) {
       const e = r.error;
@@ -167,7 +197,7 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
     totals.bytes += r.bytes;
     totals.newObjects += r.newObjects;
     totals.newObjectBytes += r.written;
-    sizer.record(files, r.bytes);
+    if (!reused) sizer.record(files, r.bytes);
     opts.onProgress?.({ files: totals.files, bytes: totals.bytes });
   };
 
@@ -189,14 +219,46 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
       while (inflight.length >= window) await drainOne();
       want = sizer.next();
     };
+    // Incremental: files taken from the parent, as a batch of their own answered here, in order.
+    const inc = opts.incremental;
+    let reusedItems: WalkItem[] = [];
+    let reusedLines: string[] = [];
+    let reusedBytes = 0;
+    const flushReused = async (): Promise<void> => {
+      if (reusedItems.length === 0) return;
+      const leaves = new Uint8Array(32 * reusedLines.length);
+      reusedLines.forEach((line, i) => leaves.set(createHash('sha256').update(LEAF_PREFIX).update(line).digest(), 32 * i));
+      const reply: SealReply = { id: 0, text: reusedLines.join('\n') + '\n', leaves, bytes: reusedBytes, written: 0, newObjects: 0 };
+      inflight.push({ reply: Promise.resolve(reply), items: reusedItems, reused: true });
+      totals.reused = (totals.reused ?? 0) + reusedItems.length;
+      totals.reusedBytes = (totals.reusedBytes ?? 0) + reusedBytes;
+      reusedItems = [];
+      reusedLines = [];
+      reusedBytes = 0;
+      while (inflight.length >= window) await drainOne();
+    };
     const skipDirs = [...(opts.skipDirs ?? [])];
     for await (const run of walkDatasetRuns(root, { excludes: opts.excludes, skipDirs, onBadName: opts.onBadName, onSpecial: opts.onSpecial })) {
       for (const item of run) {
+        if (inc && item.kind === 'file') {
+          const hit = await reusable(inc, root, item.path);
+          if (hit) {
+            if (batch.length > 0) await flush();
+            reusedItems.push(item);
+            reusedLines.push(hit);
+            reusedBytes += Number(hit.slice(hit.lastIndexOf(':') + 1, -1));
+            inc.onReuse?.(item.path);
+            if (reusedItems.length >= 1024) await flushReused();
+            continue;
+          }
+        }
+        if (reusedItems.length > 0) await flushReused();
         batch.push(item);
         hinted.push(opts.hints && item.kind !== 'symlink' ? ((await opts.hints.get(item.path)) ?? null) : null);
         if (batch.length >= want) await flush();
       }
     }
+    await flushReused();
     await flush();
     while (inflight.length > 0) await drainOne();
     if (opts.store && totals.newObjects > 0) {
@@ -221,6 +283,30 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
   }
   await pool.close();
   return totals;
+}
+
+/** RFC 9162 leaf prefix (a manifest line's leaf hash is SHA-256(0x00 ‖ line)). */
+const LEAF_PREFIX = new Uint8Array([0x00]);
+
+/**
+ * For an incremental scan: lstat a file (the identity recorded for the next seal, taken before the
+ * worker reads it) and, when the parent's stat cache has exactly that identity for it and the
+ * parent's manifest a digest of that size (and, in store mode, its object is in the store), the
+ * canonical manifest line to use instead of reading it. A file that cannot be lstat'ed is left to
+ * the worker, which reports what is wrong.
+ */
+async function reusable(inc: IncrementalScan, root: string, path: string): Promise<string | undefined> {
+  let st: BigIntStats;
+  try {
+    st = lstatSync(join(root, path), { bigint: true });
+  } catch {
+    return undefined;
+  }
+  inc.writer.add(path, st);
+  const hit = inc.source ? await inc.source.get(path) : undefined;
+  if (!hit || !st.isFile() || BigInt(hit.size) !== st.size || `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` !== hit.id) return undefined;
+  if (inc.objectsDir && !existsSync(join(inc.objectsDir, hit.sha256.slice(0, 2), hit.sha256.slice(2)))) return undefined;
+  return serializeEntry({ path, sha256: hit.sha256, size: hit.size });
 }
 
 /**
@@ -308,6 +394,14 @@ export async function scanAndSign(opts: ScanAndSignOptions, started?: HashPool):
   if (totals.files === 0) {
     throw new SnapError('DATASET_EMPTY', `${opts.dir} holds no files${opts.excludes?.length ? ' after --exclude' : ''}; an empty training set is always a mistake`, { path: opts.dir });
   }
+  const inc = opts.incremental;
+  if (inc?.source && inc.parent && (totals.reused ?? 0) > 0) {
+    // Digests were taken from the parent's manifest: it must be the one its statement names.
+    const got = await inc.source.manifestSha256();
+    if (got !== inc.parent.manifestSha256) {
+      throw new SnapError('INTEGRITY_FAILURE', `the parent snapshot's manifest.jsonl does not match its statement (it was altered): nothing was signed; run snap fsck, or seal without --incremental`, { parent: inc.parent.snapshot });
+    }
+  }
   const merkleRoot = toHex(tree.root());
   const manifestSha256 = manifestHash.digest('hex');
   const records = opts.records ? await opts.records(manifestPath) : undefined;
@@ -325,6 +419,7 @@ export async function scanAndSign(opts: ScanAndSignOptions, started?: HashPool):
     ...(opts.excludes && opts.excludes.length > 0 ? { excludes: [...opts.excludes] } : {}),
     ...(records && records.length > 0 ? { records } : {}),
     ...(opts.provenance ? { provenance: opts.provenance } : {}),
+    ...(inc?.parent && inc.source?.applied ? { incremental: { parent: inc.parent.snapshot, reused: totals.reused ?? 0 } } : {}),
     tool: { name: TOOL_NAME, version: TOOL_VERSION },
   });
   const statementBytes = serializeStatement(statement);
@@ -387,6 +482,8 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
 
   const lock = await lockStore(store);
   let tmp: string | undefined;
+  let writer: StatCacheWriter | undefined;
+  let incremental: IncrementalScan | undefined;
   // Boot the workers now, while the lock, parent and hints are sorted out.
   let pool: HashPool | undefined = startScanPool({ dir, jobs: opts.jobs, store: opts.manifestOnly ? undefined : store });
   try {
@@ -412,6 +509,21 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
       }
     }
     const hints = !opts.manifestOnly && parentDir && (await snapshotKeepsObjects(parentDir)) ? new ParentHints(join(parentDir, MANIFEST_FILE)) : undefined;
+    if (opts.incremental) {
+      const machine = thisMachine();
+      let source: IncrementalSource | undefined;
+      let parentInfo: IncrementalScan['parent'];
+      if (parent && parentDir) {
+        const st = (await readSnapshotUnverified({ dir: parentDir, ref: parent })).statement;
+        if (st) {
+          parentInfo = { snapshot: parent, manifestSha256: st.predicate.manifestSha256 };
+          source = new IncrementalSource(statCachePath(opts.incremental.statCacheDir, parent), join(parentDir, MANIFEST_FILE), { snapshot: parent, fileCount: st.predicate.fileCount }, machine, dir);
+          await source.open();
+        }
+      }
+      writer = await StatCacheWriter.open(opts.incremental.statCacheDir, machine, dir, BigInt((opts.now ?? (() => new Date()))().getTime()) * 1_000_000n);
+      incremental = { source, writer, parent: parentInfo, ...(opts.manifestOnly ? {} : { objectsDir: store.objectsDir }), ...(opts.onReuse ? { onReuse: opts.onReuse } : {}) };
+    }
 
     tmp = await makeTmpDir(store, 'seal');
     const work = tmp;
@@ -434,6 +546,7 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
         provenance: opts.provenance,
         now: opts.now,
         onProgress: opts.onProgress,
+        ...(incremental ? { incremental } : {}),
         ...(recordRules.length > 0 ? { records: async (manifestPath: string) => (indexed = await indexForSeal({ dir, manifestPath, rules: recordRules, tmpDir: work })).members } : {}),
       },
       pool,
@@ -451,6 +564,19 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
     checkInterrupted(); // the last moment a signal stops the seal; once committed, it is done
     const finalDir = await commitSnapshot(store, tmp, name, version);
     tmp = undefined;
+    let incrementalResult: SealResult['incremental'];
+    if (incremental && writer) {
+      // The snapshot is committed: a stat cache that cannot be kept only makes the next seal read everything.
+      let statCache: string | undefined;
+      let note = incremental.source?.problem ? `the parent's stat cache was not used past a point: ${incremental.source.problem}` : undefined;
+      try {
+        statCache = await writer.commit(sealed.snapshot);
+      } catch (e) {
+        note = `the stat cache for the next --incremental seal was not written (${(e as Error).message})`;
+      }
+      writer = undefined;
+      incrementalResult = { ...(incremental.parent ? { parent: incremental.parent.snapshot } : {}), cache: incremental.source?.applied ? 'used' : (incremental.source?.status ?? 'absent'), reused: totals.reused ?? 0, reusedBytes: totals.reusedBytes ?? 0, ...(statCache ? { statCache } : {}), ...(note ? { note } : {}) };
+    }
     return {
       ...sealed,
       newObjects: totals.newObjects,
@@ -458,8 +584,10 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
       seconds: (performance.now() - t0) / 1000,
       dir: finalDir,
       ...(signed.statement.predicate.records ? { records: signed.statement.predicate.records } : {}),
+      ...(incrementalResult ? { incremental: incrementalResult } : {}),
     };
   } finally {
+    await writer?.abort(); // the seal failed: no stat cache for a snapshot that does not exist
     await pool?.close(); // started, but the seal stopped before the scan
     if (tmp) await fsp.rm(tmp, { recursive: true, force: true }).catch(() => {});
     await lock.release();

@@ -27,6 +27,8 @@ import type { PolicyReport } from './trust/signatures.js';
 import { join } from 'node:path';
 import { attachRecordFindings } from './records/verify-records.js';
 import type { RecordSetDiff } from './records/record-report.js';
+import { ShardAssigner, type ShardSpec } from './shards/assign.js';
+import type { ShardRange } from './shards/report.js';
 
 /** The kinds of problem verify reports (SPEC §8). */
 export type ProblemKind = 'modified' | 'missing' | 'extra' | 'type-changed' | 'unreadable';
@@ -84,6 +86,8 @@ export interface VerifyReport {
   files: number;
   bytes: number;
   seconds: number;
+  /** With `shard`: the share this verify checked (docs/FORMAT.md §20); counts and problems are of that share only. */
+  shard?: ShardRange;
 }
 
 /** Options of {@link verify}. */
@@ -107,6 +111,11 @@ export interface VerifyOptions {
   onProgress?: (p: Progress) => void;
   /** A store whose objects may hold the signed record indexes (besides the snapshot's own store). */
   store?: string;
+  /**
+   * Check only this shard's share of the files (shards/assign.ts): the signature, trust and the
+   * whole manifest (its Merkle root, digest, count and bytes) are still checked in full.
+   */
+  shard?: ShardSpec;
 }
 
 /** A forward cursor over runs from an async generator. */
@@ -206,6 +215,14 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     counts[p.kind]++;
     problems.push(p);
   };
+  // A shard checks the entries assigned to it, and the extras after its entries (shards/assign.ts).
+  const shard = opts.shard;
+  const assigner = shard ? new ShardAssigner(shard.count, pred.fileCount, pred.totalBytes) : undefined;
+  let lastOwner = 1;
+  const mine = (owner: number) => shard === undefined || owner === shard.index;
+  /** Extras the walk reports out of order (specials, refused names): owned by path, sorted out at the end. */
+  const deferred: Problem[] = [];
+  const addByPath = shard ? (p: Problem) => deferred.push(p) : add;
 
   // One streaming pass: manifest lines (parsed strictly, in order) merge-joined with the walk.
   // Every manifest line goes to the workers in order, so they compute its RFC 9162 leaf hash as
@@ -232,9 +249,9 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     walkDatasetRuns(root, {
       excludes: pred.excludes,
       skipDirs: opts.skipDirs,
-      onSpecial: (path, what) => add({ path, kind: 'extra', actual: { type: what }, reason: `${what}` }),
+      onSpecial: (path, what) => addByPath({ path, kind: 'extra', actual: { type: what }, reason: `${what}` }),
       // A name seal would refuse is a finding like any other, reported beside the rest.
-      onBadName: (e) => add(refusedProblem(e)),
+      onBadName: (e) => addByPath(refusedProblem(e)),
     }),
   );
 
@@ -271,7 +288,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     counts.matched += checked - bad;
     files += checked;
     bytes += r.bytes;
-    opts.onProgress?.({ files, bytes, totalFiles: pred.fileCount, totalBytes: pred.totalBytes });
+    opts.onProgress?.(shard ? { files, bytes } : { files, bytes, totalFiles: pred.fileCount, totalBytes: pred.totalBytes });
   };
   /** Send the current batch (about 4 MiB of file data, or 1,024 items) to the least-loaded worker. */
   const send = async () => {
@@ -314,6 +331,10 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
       const c = m === undefined ? 1 : d === undefined ? -1 : compareUtf8(m.entry.path, d.path);
       if (c > 0) {
         const de = d as WalkItem;
+        if (!mine(lastOwner)) {
+          disk.advance(); // another shard's extra
+          continue;
+        }
         if (de.kind === 'symlink') add({ path: de.path, kind: 'extra', actual: { target: de.target, type: 'symlink' } });
         else await push({ kind: 2, line: '', path: de.path }, 64 << 10);
         disk.advance();
@@ -321,6 +342,14 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
       }
       const { line, entry: me } = m as { line: string; entry: ManifestEntry };
       manifest.advance();
+      if (assigner) {
+        lastOwner = assigner.next(me.path, isSymlinkEntry(me) ? 0 : me.size);
+        if (!mine(lastOwner)) {
+          if (c === 0) disk.advance();
+          await push({ kind: 0, line, path: me.path }, 0); // its leaf only: the root is checked in full
+          continue;
+        }
+      }
       if (c < 0) {
         add({ path: me.path, kind: 'missing', expected: isSymlinkEntry(me) ? { target: me.target, type: 'symlink' } : { sha256: me.sha256, size: me.size } });
         await push({ kind: 0, line, path: me.path }, 0);
@@ -367,6 +396,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     manifestOk = wrong.length === 0;
     if (!manifestOk) failure = { code: 'INTEGRITY_FAILURE', message: `manifest.jsonl does not match the signed statement (${wrong.join(', ')} differ): it was altered` };
   }
+  if (assigner && shard) for (const p of deferred) if (assigner.ownerOf(p.path) === shard.index) add(p);
   if (manifestOk) nameMoves(problems);
   if (manifestOk && pred.records && problems.length > 0) {
     const dirs = [opts.snapshot.name !== undefined ? join(opts.snapshot.dir, '..', '..', '..', 'objects', 'sha256') : undefined, opts.store ? join(resolve(opts.store), 'objects', 'sha256') : undefined];
@@ -383,5 +413,13 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     files,
     bytes,
     seconds: seconds(),
+    ...(assigner && shard ? { shard: shardRange(assigner, shard) } : {}),
   };
+}
+
+/** The range a shard covered, once every manifest entry was assigned. */
+function shardRange(a: ShardAssigner, s: ShardSpec): ShardRange {
+  const first = a.firstPath(s.index);
+  const last = a.lastPath(s.index);
+  return { index: s.index, count: s.count, leaves: a.range(s.index), ...(first !== undefined && last !== undefined ? { firstPath: first, lastPath: last } : {}) };
 }

@@ -114,6 +114,8 @@ export const ERROR_CODES = [
   // reports (snap report; exit 3)
   /** `snap report --drill FILE`: the file is not the JSON of `snap drill --json`. */
   'DRILL_REPORT_MALFORMED',
+  // verify shard reports (docs/FORMAT.md §20; exit 3)
+  'SHARD_REPORT_MALFORMED',
   // signals (exit 130 and 143)
   'INTERRUPTED',
   'TERMINATED',

@@ -44,6 +44,12 @@ export interface SnapshotPredicate {
   records?: RecordSetMember[];
   /** Where the data came from, its licence, pipeline and derivations (core/provenance.ts, docs/FORMAT.md §3.1). */
   provenance?: Provenance;
+  /**
+   * `seal --incremental` (docs/FORMAT.md §22): `reused` files were not read; their digests were
+   * taken from the manifest of `parent` (equal to `predicate.parent`) because their
+   * `dev:ino:size:mtimeNs:ctimeNs` was unchanged since that snapshot was sealed on the same machine.
+   */
+  incremental?: { parent: string; reused: number };
   tool: { name: string; version: string };
 }
 
@@ -57,7 +63,7 @@ export interface Statement {
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const TIME_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
-const PREDICATE_KEYS = new Set(['dataset', 'version', 'merkleRoot', 'manifestSha256', 'fileCount', 'totalBytes', 'createdAt', 'expiresAt', 'parent', 'excludes', 'records', 'provenance', 'tool']);
+const PREDICATE_KEYS = new Set(['dataset', 'version', 'merkleRoot', 'manifestSha256', 'fileCount', 'totalBytes', 'createdAt', 'expiresAt', 'parent', 'excludes', 'records', 'provenance', 'incremental', 'tool']);
 
 /** RFC 3339 UTC, whole seconds, of a Date: `2026-11-21T10:00:00Z`. */
 export function formatTime(d: Date): string {
@@ -114,6 +120,12 @@ export function validateStatement(value: unknown): Statement {
   }
   if ('records' in p) validateRecordsMember(p.records);
   if ('provenance' in p) validateProvenance(p.provenance, invalid);
+  if ('incremental' in p) {
+    const inc = p.incremental as Record<string, unknown> | null;
+    if (inc === null || typeof inc !== 'object' || Array.isArray(inc) || Object.keys(inc).sort().join() !== 'parent,reused') invalid('predicate.incremental must be {parent, reused}');
+    if (inc.parent !== p.parent) invalid('predicate.incremental.parent must equal predicate.parent');
+    if (typeof inc.reused !== 'number' || !Number.isSafeInteger(inc.reused) || inc.reused < 0 || inc.reused > (p.fileCount as number)) invalid('predicate.incremental.reused must be a whole number from 0 to fileCount');
+  }
   const tool = p.tool as Record<string, unknown> | undefined;
   if (tool === null || typeof tool !== 'object' || Array.isArray(tool) || Object.keys(tool).sort().join() !== 'name,version' || typeof tool.name !== 'string' || typeof tool.version !== 'string') {
     invalid('predicate.tool must be {name, version}');
@@ -141,6 +153,7 @@ export function buildStatement(predicate: SnapshotPredicate): Statement {
   if (p.excludes === undefined || p.excludes.length === 0) delete p.excludes;
   if (p.records === undefined || p.records.length === 0) delete p.records;
   if (p.provenance === undefined) delete p.provenance;
+  if (p.incremental === undefined) delete p.incremental;
   const s = {
     _type: STATEMENT_TYPE,
     subject: [{ name: `${p.dataset}@${p.version}`, digest: { sha256: p.merkleRoot } }],

@@ -1,5 +1,7 @@
 /** `snap seal <dir>`: Hash every file of DIR, build and sign its manifest, keep a deduplicated copy in the store. */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { stateDir } from '../../trust/state.js';
+import { STAT_CACHE_DIR } from '../../incremental/stat-cache.js';
 import { storePath } from '../../io/store.js';
 import { seal } from '../../seal.js';
 import type { PrivateKey } from '../../core/keys.js';
@@ -45,6 +47,7 @@ async function cmdSeal(a: Args, io: CliIo): Promise<number> {
       provenance,
       jobs: checkJobs(a.jobs),
       onProgress,
+      ...(a.incremental ? { incremental: { statCacheDir: join(stateDir(undefined, io.env, io.cwd), STAT_CACHE_DIR) } } : {}),
     }),
   );
   announceNewStore(io, r.storeCreated, store);
@@ -52,7 +55,7 @@ async function cmdSeal(a: Args, io: CliIo): Promise<number> {
   if (a.json) {
     jsonOut(io, {
       ...sealedJson(r), newObjects: r.newObjects, newObjectBytes: r.newObjectBytes,
-      seconds: Number(r.seconds.toFixed(3)), store, storeCreated: r.storeCreated, manifestOnly: !!a['manifest-only'], ...(r.records ? { records: r.records } : {}), log,
+      seconds: Number(r.seconds.toFixed(3)), store, storeCreated: r.storeCreated, manifestOnly: !!a['manifest-only'], ...(r.records ? { records: r.records } : {}), ...(r.incremental ? { incremental: r.incremental } : {}), log,
     });
   } else if (a.quiet) {
     io.stdout.write(`${r.snapshot}\n`);
@@ -61,11 +64,23 @@ async function cmdSeal(a: Args, io: CliIo): Promise<number> {
       ...sealedLines(r),
       a['manifest-only'] ? `  contents     not kept (--manifest-only)` : `  store        ${shown(store)}: ${plural(r.newObjects, 'new object')} (${formatBytes(r.newObjectBytes)})`,
       ...(r.records ? sealedRecordLines(r.records) : []),
+      ...(r.incremental ? incrementalLines(r.incremental) : []),
       `  took         ${r.seconds.toFixed(2)} s (${formatBytes(r.bytes / Math.max(r.seconds, 1e-3))}/s)`,
     ];
     io.stdout.write(lines.join('\n') + '\n');
   }
   return EXIT_OK;
+}
+
+/** The report lines of an incremental seal. */
+function incrementalLines(x: NonNullable<Awaited<ReturnType<typeof seal>>['incremental']>): string[] {
+  const why: Record<string, string> = {
+    absent: 'no stat cache of the parent on this machine: every file was read; the next --incremental seal can skip unchanged files',
+    'other-machine': "the parent's stat cache is of another machine, boot or folder: every file was read",
+    malformed: "the parent's stat cache is damaged and was not used: every file was read",
+    used: `${plural(x.reused, 'file')} (${formatBytes(x.reusedBytes)}) unchanged since the parent was sealed here: digests taken from it, not read`,
+  };
+  return [`  incremental  ${x.parent ? why[x.cache] : 'no parent: every file was read'}`, ...(x.note ? [`  note         ${shown(x.note)}`] : [])];
 }
 
 /** `snap seal <dir>`. */
@@ -89,10 +104,13 @@ export const sealCommand: CommandSpec = {
         .conflicts('out', 'manifest-only')
         .option('records', { type: 'string', array: true, requiresArg: true, describe: "record rule instead of DIR/snap.json's, e.g. 'train.csv key=id label=y' or 'mail/*/* format=files label-segment=1' (repeatable; docs/FORMAT.md §19)" })
         .option('no-records', { type: 'boolean', describe: 'index no records, whatever DIR/snap.json says' })
-        .conflicts('records', 'no-records'),
+        .conflicts('records', 'no-records')
+        .option('incremental', { type: 'boolean', describe: "take the parent's digest for each file unchanged (device, inode, size, mtime, ctime) since the parent was sealed on this machine, instead of reading it; signed as predicate.incremental (docs/FORMAT.md §22)" })
+        .conflicts('incremental', 'out'),
       [
         ['$0 seal data/ --as spam@v1 --key keys/ci.key', 'seal data/ into ./.snap as spam@v1'],
         ["$0 seal data/ --as t@v1 --key ci.key --records 'train.csv key=id label=y'", 'with a record index of train.csv'],
+        ['$0 seal data/ --as spam@v2 --key keys/ci.key --incremental', 'read only the files changed since spam@v1 was sealed here'],
       ],
     ),
   run: auditErrors('seal', (a) => a.as, cmdSeal),

@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
 import { SnapError } from '../../core/errors.js';
+import { ioError } from '../../io/errors.js';
 import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import { storePath, type SnapshotLocation } from '../../io/store.js';
 import { verify, type VerifyReport, type Problem } from '../../verify.js';
@@ -17,6 +18,11 @@ import { checkTrust } from '../../snapshot.js';
 import type { TrustedKey } from '../../core/envelope.js';
 import type { TrustRules } from '../../trust/rules.js';
 import { problemRecordLines } from '../records-print.js';
+import { writeFileAtomic } from '../../io/store.js';
+import { parseShardSpec, type ShardSpec } from '../../shards/assign.js';
+import { buildShardReport } from '../../shards/report.js';
+import { readShardReports } from '../../shards/read-report.js';
+import { mergeShardReports, type MergeReport } from '../../shards/merge.js';
 
 /** One problem as a line of the report; every name, target and reason in it escaped for a terminal. */
 function describeProblem(p: Problem): string {
@@ -44,6 +50,10 @@ function printVerify(r: VerifyReport, dir: string, io: CliIo, color: boolean): v
   const signers = r.signers.filter((x) => x.trusted).map(signerName);
   const ref = shown(r.ref);
   const out: string[] = [];
+  if (r.shard) {
+    const g = r.shard;
+    out.push(`shard ${g.index}/${g.count}: leaves ${g.leaves.from}–${g.leaves.to} of the manifest${g.firstPath !== undefined ? ` (${shown(g.firstPath)} … ${shown(g.lastPath ?? '')})` : ' (none)'}; signature and Merkle root checked in full`);
+  }
   if (r.ok) {
     out.push(`${s.green(s.bold('OK'))}    ${shown(dir)} matches ${ref} (${shortId(r.snapshot)}): ${plural(r.counts.matched, 'file')}, ${formatBytes(r.bytes)}, signed by ${signers.join(', ')}${r.policy ? `; policy ${shown(r.policy.name)} v${r.policy.version} satisfied` : ''}`);
   } else if (r.failure) {
@@ -84,9 +94,16 @@ export function revocationNotes(reports: VerifyReport['revocations']): string[] 
 }
 
 async function cmdVerify(a: Args, io: CliIo): Promise<number> {
+  if (a.merge !== undefined) return cmdMerge(a, io);
+  if (a.dir === undefined) throw new SnapError('USAGE', 'verify needs DIR (a dataset folder or a .snap.tar archive), or --merge REPORT…');
+  if (a.report !== undefined && a.shard === undefined) throw new SnapError('USAGE', '--report FILE writes the report of one shard: give --shard K/N too');
+  if (a.shard !== undefined) parseShardSpec(String(a.shard)); // a malformed K/N stops before anything is read
   const given = resolve(io.cwd, String(a.dir));
   if (!existsSync(given)) throw new SnapError('NOT_FOUND', `${String(a.dir)} does not exist (verify checks a dataset folder or a .snap.tar archive)`, { path: given });
-  if (verifiesArchiveItself(a, io)) return cmdVerifyArchive(a, io); // snap verify FILE.snap.tar
+  if (verifiesArchiveItself(a, io)) {
+    if (a.shard !== undefined) throw new SnapError('USAGE', '--shard splits the verify of a folder; an archive is verified on its own, whole');
+    return cmdVerifyArchive(a, io); // snap verify FILE.snap.tar
+  }
   if (a.against === undefined) throw new SnapError('USAGE', 'verify DIR needs --against REF (a snapshot ref or a .snap.tar archive)');
   const held = await archiveAgainst(a, io); // --against FILE.snap.tar: its snapshot files, in a temporary folder
   try {
@@ -101,6 +118,7 @@ async function cmdVerifyDir(a: Args, io: CliIo, archived: SnapshotLocation | und
   const { trusted, threshold, rules, policy, stateDir } = await trustSetup(a, io, store);
   const domain = trustDomain(trusted, threshold, policy);
   const dir = resolve(io.cwd, String(a.dir));
+  const shard: ShardSpec | undefined = a.shard !== undefined ? parseShardSpec(String(a.shard)) : undefined;
   if (!existsSync(dir)) throw new SnapError('NOT_FOUND', `the dataset folder ${dir} does not exist`, { path: dir });
   if (!statSync(dir).isDirectory()) throw new SnapError('NOT_A_FOLDER', `${dir} is not a folder`, { path: dir });
   let snapshot: SnapshotLocation;
@@ -113,7 +131,7 @@ async function cmdVerifyDir(a: Args, io: CliIo, archived: SnapshotLocation | und
   } else {
     snapshot = archived ?? latest?.location ?? (await locate(against, io, store));
     const at = snapshot;
-    r = await withProgress(a, io, 'verifying', (onProgress) => verify({ dir, snapshot: at, trusted, threshold, rules, jobs: checkJobs(a.jobs), skipDirs: storeInside(dir, store), onProgress, store }));
+    r = await withProgress(a, io, 'verifying', (onProgress) => verify({ dir, snapshot: at, trusted, threshold, rules, jobs: checkJobs(a.jobs), skipDirs: storeInside(dir, store), onProgress, store, ...(shard ? { shard } : {}) }));
   }
   if (r.statement) {
     const st = r.statement;
@@ -131,8 +149,15 @@ async function cmdVerifyDir(a: Args, io: CliIo, archived: SnapshotLocation | und
     signedBy: r.signers.filter((x) => x.trusted).map((x) => x.keyid),
     ...(policy ? { policy: { name: policy.policy.name, version: policy.policy.version } } : {}),
     ...(r.failure ? { failure: r.failure.code } : {}),
+    ...(shard ? { shard: `${shard.index}/${shard.count}` } : {}),
   };
   const log = await audit(io, store, { command: 'verify', ref, snapshot: r.snapshot, outcome: r.ok ? 'ok' : 'failed', details }, { quiet: !!a.quiet });
+  if (shard && a.report !== undefined) {
+    const out = resolve(io.cwd, String(a.report));
+    await writeFileAtomic(out, JSON.stringify(buildShardReport(r, shard), null, 2) + '\n', { mode: 0o644 }).catch((e) => {
+      throw ioError(e, out, 'cannot write the shard report');
+    });
+  }
   if (a.json) {
     jsonOut(io, {
       ok: r.ok, snapshot: r.snapshot, ref: r.ref,
@@ -142,9 +167,41 @@ async function cmdVerifyDir(a: Args, io: CliIo, archived: SnapshotLocation | und
       ...(r.revocations ? { revocations: r.revocations } : {}),
       ...(r.policy ? { policy: r.policy } : {}),
       counts: r.counts, problems: r.problems, manifest: r.manifest, files: r.files, bytes: r.bytes, seconds: Number(r.seconds.toFixed(3)), log,
+      ...(r.shard ? { shard: r.shard } : {}),
     });
   } else printVerify(r, String(a.dir), io, !!io.stdout.isTTY && !io.env.NO_COLOR);
   return r.ok ? EXIT_OK : EXIT_INTEGRITY;
+}
+
+/** `snap verify --merge REPORT…`: one verdict from the shard reports (shards/merge.ts). */
+async function cmdMerge(a: Args, io: CliIo): Promise<number> {
+  const others = ['dir', 'against', 'shard', 'report', 'pubkey', 'policy', 'root', 'revocations'].filter((k) => a[k] !== undefined);
+  if (others.length > 0) throw new SnapError('USAGE', `--merge combines shard reports and checks nothing else: it takes no ${others.map((k) => (k === 'dir' ? 'DIR' : `--${k}`)).join(', ')}`);
+  const files = (Array.isArray(a.merge) ? a.merge : [a.merge]).map(String);
+  const m = mergeShardReports(await readShardReports(files, io.cwd));
+  if (a.json) jsonOut(io, m);
+  else printMerge(m, io, !!io.stdout.isTTY && !io.env.NO_COLOR);
+  return m.ok ? EXIT_OK : EXIT_INTEGRITY;
+}
+
+function printMerge(m: MergeReport, io: CliIo, color: boolean): void {
+  const s = styler(color);
+  const out: string[] = [];
+  const what = `${shown(m.ref)} (${shortId(m.snapshot)})`;
+  if (m.ok) out.push(`${s.green(s.bold('OK'))}    all ${m.count} shards of ${what} passed: ${plural(m.counts.matched, 'file')}, ${formatBytes(m.bytes)}`);
+  else {
+    out.push(`${s.red(s.bold('FAIL'))}  the shard reports of ${what} do not add up to a pass:`);
+    for (const f of m.findings) out.push(`  ${f.kind}: ${escapeMessage(f.message)}`);
+    for (const kind of ['modified', 'missing', 'extra', 'type-changed', 'unreadable'] as const) {
+      const list = m.problems.filter((p) => p.kind === kind);
+      if (list.length === 0) continue;
+      out.push(`${s.bold(kind)} (${list.length}):`);
+      for (const p of list.slice(0, 20)) out.push(`  ${describeProblem(p)}`);
+      if (list.length > 20) out.push(`  … and ${list.length - 20} more (--json lists all)`);
+    }
+  }
+  out.push('  (the merge trusts the workers that wrote the reports; it re-checks no data)');
+  io.stdout.write(out.join('\n') + '\n');
 }
 
 /**
@@ -159,13 +216,16 @@ async function chooseLatest(ref: string, store: string, stateDir: string, domain
 
 /** `snap verify <dir>`. */
 export const verifyCommand: CommandSpec = {
-  command: 'verify <dir>',
+  command: 'verify [dir]',
   describe: 'Pre-training gate: exit 0 only if DIR is exactly what was signed',
   builder: (y) =>
     withExamples(
       trustOptions(
         commonFlags(y, { store: true, quiet: 'no progress and no notes: only the verdict', jobs: true })
-          .positional('dir', { type: 'string', describe: 'the dataset folder to check, or an archive FILE.snap.tar to check on its own' })
+          .positional('dir', { type: 'string', describe: 'the dataset folder to check, or an archive FILE.snap.tar to check on its own (none with --merge)' })
+          .option('shard', { type: 'string', requiresArg: true, describe: 'check the signature and the whole manifest, then only share K of N of the files (K from 1; docs/FORMAT.md §20)' })
+          .option('report', { type: 'string', requiresArg: true, describe: 'with --shard: write the shard report (JSON) to FILE, to be merged' })
+          .option('merge', { type: 'string', array: true, requiresArg: true, describe: 'combine shard reports REPORT… into one verdict: exit 1 if a shard is missing, twice, for another snapshot, or failed' })
           .option('against', {
             type: 'string',
             requiresArg: true,
@@ -176,6 +236,8 @@ export const verifyCommand: CommandSpec = {
         ['$0 verify data --against spam@v1 --pubkey ci.pub', 'exit 0: train; exit 1: stop'],
         ['$0 verify spam@v1.snap.tar --pubkey keys/ci.pub', 'an archive alone, nothing extracted'],
         ['$0 verify data --against spam@v1 --policy p.json --root r.pub', 'who must sign is the policy\'s to say'],
+        ['$0 verify data --against spam@v1 --pubkey ci.pub --shard 2/4 --report s2.json', 'worker 2 of 4: its share of the files'],
+        ['$0 verify --merge s1.json s2.json s3.json s4.json', 'one verdict from the four workers\' reports'],
       ],
     ),
   run: auditErrors('verify', (a) => a.against, cmdVerify),

@@ -1,0 +1,59 @@
+/**
+ * Reading shard report files for `snap verify --merge` (docs/FORMAT.md §20), every size bounded
+ * before anything is read in full.
+ */
+import { promises as fsp } from 'node:fs';
+import { resolve } from 'node:path';
+import { SnapError } from '../core/errors.js';
+import { ioError } from '../io/errors.js';
+import { MAX_SHARDS } from './assign.js';
+import { MAX_SHARD_REPORT_BYTES, parseShardReport, type ShardReport } from './report.js';
+
+/** Most bytes of shard reports one merge reads in all (256 MiB). */
+export const MAX_MERGE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Read and check the shard report files `paths`, in the order given.
+ * @throws SnapError `USAGE` (none, or more than {@link MAX_SHARDS} files) | `SHARD_REPORT_MALFORMED`
+ *   (too large, not UTF-8, not a shard report; see `parseShardReport`) | `NOT_FOUND` | `IO_ERROR`
+ */
+export async function readShardReports(paths: readonly string[], cwd = process.cwd()): Promise<{ file: string; report: ShardReport }[]> {
+  if (paths.length === 0) throw new SnapError('USAGE', 'verify --merge needs the shard report files (REPORT…)');
+  if (paths.length > MAX_SHARDS) throw new SnapError('USAGE', `verify --merge takes at most ${MAX_SHARDS} reports; got ${paths.length}`);
+  let total = 0;
+  const out: { file: string; report: ShardReport }[] = [];
+  for (const given of paths) {
+    const path = resolve(cwd, given);
+    let text: string;
+    let fh: fsp.FileHandle | undefined;
+    try {
+      fh = await fsp.open(path, 'r');
+      const st = await fh.stat();
+      if (!st.isFile()) throw new SnapError('SHARD_REPORT_MALFORMED', `${path} is not a regular file`, { path });
+      if (st.size > MAX_SHARD_REPORT_BYTES) throw new SnapError('SHARD_REPORT_MALFORMED', `${path} is ${st.size} bytes, more than the ${MAX_SHARD_REPORT_BYTES} a shard report may have`, { path, limit: MAX_SHARD_REPORT_BYTES });
+      total += st.size;
+      if (total > MAX_MERGE_BYTES) throw new SnapError('SHARD_REPORT_MALFORMED', `the shard reports hold more than ${MAX_MERGE_BYTES} bytes in all`, { path, limit: MAX_MERGE_BYTES });
+      const buf = Buffer.alloc(MAX_SHARD_REPORT_BYTES + 1 > st.size + 1 ? st.size + 1 : MAX_SHARD_REPORT_BYTES + 1);
+      let got = 0;
+      let n: number;
+      while (got < buf.length && (n = (await fh.read(buf, got, buf.length - got, got)).bytesRead) > 0) got += n;
+      if (got > st.size) throw new SnapError('SHARD_REPORT_MALFORMED', `${path} grew while it was read`, { path });
+      try {
+        text = new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(0, got));
+      } catch {
+        throw new SnapError('SHARD_REPORT_MALFORMED', `${path} is not UTF-8 text`, { path });
+      }
+    } catch (e) {
+      throw ioError(e, path, 'cannot read the shard report');
+    } finally {
+      await fh?.close();
+    }
+    try {
+      out.push({ file: given, report: parseShardReport(text, given) });
+    } catch (e) {
+      if (e instanceof SnapError) throw new SnapError(e.code, e.message, { ...e.details, path });
+      throw e;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,142 @@
+/**
+ * The shard report (docs/FORMAT.md §20): what one `snap verify --shard K/N --report FILE` found,
+ * and its strict reading for `snap verify --merge`. Pure: objects and text in, objects out.
+ *
+ * A report is unsigned: it says what the worker that wrote it claims to have checked. Reading one
+ * checks its shape, its bounds and its own consistency (counts against problems, a range inside the
+ * manifest), never the data it speaks of.
+ */
+import { SnapError } from '../core/errors.js';
+import { parseJsonStrict } from '../core/json-strict.js';
+import { MAX_PATH_BYTES } from '../core/paths.js';
+import { SNAPSHOT_ID_RE } from '../core/refs.js';
+import { MAX_SHARDS, type ShardSpec } from './assign.js';
+import type { Problem, ProblemKind, VerifyCounts, VerifyReport } from '../verify.js';
+
+/** The `format` member of a shard report. */
+export const SHARD_REPORT_FORMAT = 'snap-verify-shard/1';
+/** Largest shard report read, in bytes (64 MiB: some 200,000 problems). */
+export const MAX_SHARD_REPORT_BYTES = 64 * 1024 * 1024;
+
+const KINDS: readonly ProblemKind[] = ['modified', 'missing', 'extra', 'type-changed', 'unreadable'];
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** One shard's range: `leaves` [from, to) of the manifest, and the paths of its first and last leaf (absent when it holds none). */
+export interface ShardRange {
+  index: number;
+  count: number;
+  leaves: { from: number; to: number };
+  firstPath?: string;
+  lastPath?: string;
+}
+
+/** A shard report (docs/FORMAT.md §20). */
+export interface ShardReport {
+  format: typeof SHARD_REPORT_FORMAT;
+  /** The snapshot id (`sha256:…` of its statement); empty when its envelope could not be read. */
+  snapshot: string;
+  ref: string;
+  /** True when the envelope's signatures met the trust given to this worker (keys, threshold, policy). */
+  trusted: boolean;
+  /** The signed Merkle root and manifest digest, and the signed file count (absent when not trusted). */
+  merkleRoot?: string;
+  manifestSha256?: string;
+  fileCount?: number;
+  /** True when the whole manifest matched the signed root, digest, count and bytes. */
+  manifestOk: boolean;
+  shard: ShardRange;
+  /** This shard's verdict: trusted, manifest ok, and no problem in its share. */
+  ok: boolean;
+  signers: { keyid: string; trusted: boolean }[];
+  failure?: { code: string; message: string };
+  counts: VerifyCounts;
+  problems: Problem[];
+  /** Files and bytes read by this shard. */
+  files: number;
+  bytes: number;
+}
+
+function bad(what: string, why: string): never {
+  throw new SnapError('SHARD_REPORT_MALFORMED', `${what} is not a shard report: ${why}`);
+}
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isPath = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && Buffer.byteLength(v) <= MAX_PATH_BYTES * 3;
+
+const REPORT_KEYS = new Set(['format', 'snapshot', 'ref', 'trusted', 'merkleRoot', 'manifestSha256', 'fileCount', 'manifestOk', 'shard', 'ok', 'signers', 'failure', 'counts', 'problems', 'files', 'bytes']);
+
+/**
+ * Read a shard report from its text, strictly: JSON without duplicate members, every member known
+ * and of its type, `counts` equal to the problems of each kind, the leaf range inside `fileCount`,
+ * and `ok` exactly what the rest says.
+ * @param what how to name the file in messages
+ * @throws SnapError `SHARD_REPORT_MALFORMED`
+ */
+export function parseShardReport(text: string, what: string): ShardReport {
+  if (text.length > MAX_SHARD_REPORT_BYTES) bad(what, `it is larger than ${MAX_SHARD_REPORT_BYTES} bytes`);
+  const v = parseJsonStrict(text, 'SHARD_REPORT_MALFORMED', what);
+  if (!isObject(v)) bad(what, 'it is not a JSON object');
+  for (const k of Object.keys(v)) if (!REPORT_KEYS.has(k)) bad(what, `unknown member ${JSON.stringify(k)}`);
+  if (v.format !== SHARD_REPORT_FORMAT) bad(what, `format must be ${JSON.stringify(SHARD_REPORT_FORMAT)}`);
+  if (typeof v.snapshot !== 'string' || (v.snapshot !== '' && !SNAPSHOT_ID_RE.test(v.snapshot))) bad(what, 'snapshot must be a snapshot id sha256:<64 hex>');
+  if (typeof v.ref !== 'string' || v.ref.length > 4096) bad(what, 'ref must be a string');
+  if (typeof v.trusted !== 'boolean' || typeof v.manifestOk !== 'boolean' || typeof v.ok !== 'boolean') bad(what, 'trusted, manifestOk and ok must be true or false');
+  if (v.trusted) {
+    if (typeof v.merkleRoot !== 'string' || !HEX64.test(v.merkleRoot)) bad(what, 'merkleRoot must be 64 lowercase hex');
+    if (typeof v.manifestSha256 !== 'string' || !HEX64.test(v.manifestSha256)) bad(what, 'manifestSha256 must be 64 lowercase hex');
+    if (!isCount(v.fileCount) || v.fileCount < 1) bad(what, 'fileCount must be a positive integer');
+  } else if ('merkleRoot' in v || 'manifestSha256' in v || 'fileCount' in v || v.manifestOk) bad(what, 'an untrusted snapshot has no merkleRoot, manifestSha256, fileCount or manifest check');
+  const s = v.shard;
+  if (!isObject(s) || Object.keys(s).some((k) => !['index', 'count', 'leaves', 'firstPath', 'lastPath'].includes(k))) bad(what, 'shard must be {index, count, leaves[, firstPath, lastPath]}');
+  if (!isCount(s.count) || s.count < 1 || s.count > MAX_SHARDS || !isCount(s.index) || s.index < 1 || s.index > s.count) bad(what, `shard.index and shard.count must satisfy 1 ≤ index ≤ count ≤ ${MAX_SHARDS}`);
+  const l = s.leaves;
+  if (!isObject(l) || Object.keys(l).sort().join() !== 'from,to' || !isCount(l.from) || !isCount(l.to) || l.from > l.to) bad(what, 'shard.leaves must be {from, to} with from ≤ to');
+  if (v.manifestOk && (l.to as number) > (v.fileCount as number)) bad(what, 'shard.leaves ends past fileCount');
+  const empty = l.from === l.to;
+  if (empty ? 'firstPath' in s || 'lastPath' in s : !isPath(s.firstPath) || !isPath(s.lastPath)) bad(what, 'shard.firstPath and shard.lastPath are the paths of its first and last leaf (none when it holds no leaf)');
+  if (!Array.isArray(v.signers) || v.signers.length > 1024 || v.signers.some((g) => !isObject(g) || typeof g.keyid !== 'string' || typeof g.trusted !== 'boolean')) bad(what, 'signers must be a list of {keyid, trusted}');
+  if ('failure' in v && (!isObject(v.failure) || typeof v.failure.code !== 'string' || typeof v.failure.message !== 'string')) bad(what, 'failure must be {code, message}');
+  const c = v.counts;
+  if (!isObject(c) || Object.keys(c).sort().join() !== ['matched', ...KINDS].sort().join() || Object.values(c).some((n) => !isCount(n))) bad(what, `counts must hold matched, ${KINDS.join(', ')} as whole numbers`);
+  if (!Array.isArray(v.problems)) bad(what, 'problems must be a list');
+  const seen: Record<string, number> = {};
+  for (const p of v.problems as unknown[]) {
+    if (!isObject(p) || !isPath(p.path) || !KINDS.includes(p.kind as ProblemKind)) bad(what, 'each problem must have a path and a kind (modified, missing, extra, type-changed, unreadable)');
+    for (const k of ['expected', 'actual'] as const) if (k in p && !isObject(p[k])) bad(what, `a problem's ${k} must be an object`);
+    for (const k of ['movedFrom', 'movedTo', 'reason'] as const) if (k in p && typeof p[k] !== 'string') bad(what, `a problem's ${k} must be a string`);
+    seen[p.kind as string] = (seen[p.kind as string] ?? 0) + 1;
+  }
+  for (const k of KINDS) if ((c[k] as number) !== (seen[k] ?? 0)) bad(what, `counts.${k} is ${String(c[k])} but it lists ${seen[k] ?? 0} such problems`);
+  if (!isCount(v.files) || !isCount(v.bytes)) bad(what, 'files and bytes must be whole numbers');
+  const ok = v.trusted && v.manifestOk && v.problems.length === 0 && !('failure' in v);
+  if (v.ok !== ok) bad(what, `ok is ${String(v.ok)}, but the rest of it says ${String(ok)}`);
+  return v as unknown as ShardReport;
+}
+
+/**
+ * The shard report of a sharded verify (see `verify`'s `shard` option), from its report.
+ * @param r a {@link VerifyReport} made with `shard` set (its range is then present)
+ */
+export function buildShardReport(r: VerifyReport, spec: ShardSpec): ShardReport {
+  const st = r.statement?.predicate;
+  const trusted = st !== undefined;
+  const manifestOk = trusted && r.manifest?.ok === true;
+  const shard: ShardRange = r.shard ?? { index: spec.index, count: spec.count, leaves: { from: 0, to: 0 } };
+  return {
+    format: SHARD_REPORT_FORMAT,
+    snapshot: r.snapshot,
+    ref: r.ref,
+    trusted,
+    ...(st ? { merkleRoot: st.merkleRoot, manifestSha256: st.manifestSha256, fileCount: st.fileCount } : {}),
+    manifestOk,
+    shard,
+    ok: r.ok && trusted && manifestOk,
+    signers: r.signers.map((g) => ({ keyid: g.keyid, trusted: g.trusted })),
+    ...(r.failure ? { failure: r.failure } : {}),
+    counts: r.counts,
+    problems: r.problems,
+    files: r.files,
+    bytes: r.bytes,
+  };
+}

@@ -1,0 +1,235 @@
+/**
+ * `seal --incremental` (issue 13 item 6, docs/FORMAT.md §22): a file whose device, inode, size,
+ * mtime and ctime are unchanged since the parent was sealed on this machine is not read — its
+ * digest comes from the parent's manifest; anything else is read as usual. The stat cache is
+ * unsigned local data: tampering with it can only make seal sign the parent's digest for a file,
+ * which verify then catches.
+ */
+import { promises as fsp } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { seal } from '../../src/seal.js';
+import { verify } from '../../src/verify.js';
+import { readPrivateKey, readPublicKey } from '../../src/io/keyfile.js';
+import { resolveRef } from '../../src/io/store.js';
+import { makeTree, snap, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
+import { newStorePath } from '../helpers/store.js';
+import { statCachePath } from '../../src/incremental/stat-cache.js';
+import { isSnapError } from '../../src/core/errors.js';
+
+const keys = useKeyPair();
+const FILES = { 'a.txt': 'alpha', 'b/c.bin': Buffer.alloc(100_000, 3), 'b/d.txt': 'delta', 'e.txt': 'epsilon', 'link': { symlink: 'a.txt' } } as const;
+/** A clock 5 s ahead: files just written count as older than the seal's racy window (2 s). */
+const later = () => new Date(Date.now() + 5000);
+const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
+
+async function setup() {
+  const data = await makeTree({ ...FILES });
+  const store = await newStorePath();
+  const cacheDir = await tempDir('snap-stat-cache-');
+  const key = await readPrivateKey(keys.key);
+  const run = async (version: string, extra: Record<string, unknown> = {}) => {
+    const reads: string[] = [];
+    const r = await seal({ dir: data, as: `inc@${version}`, key, store, now: later, incremental: { statCacheDir: cacheDir }, onReuse: (p) => reads.push(p), ...extra });
+    return { r, reused: reads };
+  };
+  const check = async (version: string) => {
+    const pub = await readPublicKey(keys.pub);
+    return verify({ dir: data, snapshot: await resolveRef(`inc@${version}`, store), trusted: [pub] });
+  };
+  const statement = async (version: string) => JSON.parse(await fsp.readFile(join(store, 'snapshots', 'inc', version, 'statement.json'), 'utf8'));
+  const manifest = async (version: string) => fsp.readFile(join(store, 'snapshots', 'inc', version, 'manifest.jsonl'), 'utf8');
+  return { data, store, cacheDir, run, check, statement, manifest };
+}
+
+describe('seal --incremental', () => {
+  it('reads every file the first time (no stat cache yet) and records one; then reads none of the unchanged files, and says so in the statement', async () => {
+    const t = await setup();
+    const v1 = await t.run('v1');
+    expect(v1.reused).toEqual([]);
+    expect(v1.r.incremental).toMatchObject({ cache: 'absent', reused: 0 });
+    expect((await t.statement('v1')).predicate.incremental).toBeUndefined();
+    const v2 = await t.run('v2');
+    expect(v2.reused).toEqual(['a.txt', 'b/c.bin', 'b/d.txt', 'e.txt']);
+    expect(v2.r.incremental).toMatchObject({ parent: v1.r.snapshot, cache: 'used', reused: 4, reusedBytes: 100_017 });
+    expect((await t.statement('v2')).predicate.incremental).toEqual({ parent: v1.r.snapshot, reused: 4 });
+    expect(v2.r.merkleRoot).toBe(v1.r.merkleRoot);
+    expect(await t.manifest('v2')).toBe(await t.manifest('v1'));
+    expect((await t.check('v2')).ok).toBe(true);
+  });
+
+  it('re-reads a file whose content changed even with its mtime and size restored (its ctime moved)', async () => {
+    const t = await setup();
+    await t.run('v1');
+    const p = join(t.data, 'e.txt');
+    const before = await fsp.stat(p);
+    await fsp.writeFile(p, 'EPSILON');
+    await fsp.utimes(p, before.atime, before.mtime);
+    const v2 = await t.run('v2');
+    expect(v2.reused).toEqual(['a.txt', 'b/c.bin', 'b/d.txt']);
+    expect(await t.manifest('v2')).toContain(`{"path":"e.txt","sha256":"${sha('EPSILON')}","size":7}`);
+    expect((await t.check('v2')).ok).toBe(true);
+  });
+
+  it('a tampered stat cache can only make seal sign the parent digest for a file, which verify then reports as modified', async () => {
+    const t = await setup();
+    const v1 = await t.run('v1');
+    const p = join(t.data, 'b/d.txt');
+    await fsp.writeFile(p, 'DELTA'); // same size, new content, new ctime
+    const st = await fsp.lstat(p, { bigint: true });
+    const cache = statCachePath(t.cacheDir, v1.r.snapshot);
+    const text = await fsp.readFile(cache, 'utf8');
+    const forged = text.replace(/\["b\/d\.txt","[0-9:]+"\]/, JSON.stringify(['b/d.txt', `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`]));
+    expect(forged).not.toBe(text);
+    await fsp.writeFile(cache, forged);
+    const v2 = await t.run('v2');
+    expect(v2.reused).toContain('b/d.txt'); // not read: the seal signed the parent's digest
+    expect(await t.manifest('v2')).toContain(`{"path":"b/d.txt","sha256":"${sha('delta')}","size":5}`);
+    const r = await t.check('v2');
+    expect(r.ok).toBe(false);
+    expect(r.problems.map((x) => `${x.kind} ${x.path}`)).toEqual(['modified b/d.txt']);
+  });
+
+  it("does not use a cache of another machine or folder, nor a damaged one, and still seals what is on disk", async () => {
+    const t = await setup();
+    const v1 = await t.run('v1');
+    const cache = statCachePath(t.cacheDir, v1.r.snapshot);
+    const text = await fsp.readFile(cache, 'utf8');
+    await fsp.writeFile(cache, text.replace(/"host":"[^"]*"/, '"host":"elsewhere"'));
+    const v2 = await t.run('v2');
+    expect(v2.reused).toEqual([]);
+    expect(v2.r.incremental?.cache).toBe('other-machine');
+    expect((await t.statement('v2')).predicate.incremental).toBeUndefined();
+
+    const cache2 = statCachePath(t.cacheDir, v2.r.snapshot);
+    const lines = (await fsp.readFile(cache2, 'utf8')).split('\n');
+    lines.splice(2, 0, '{"not":"an entry"}');
+    await fsp.writeFile(cache2, lines.join('\n'));
+    const v3 = await t.run('v3');
+    expect(v3.reused).toEqual(['a.txt']); // the line before the damage only
+    expect(v3.r.incremental).toMatchObject({ cache: 'used', reused: 1, note: expect.stringContaining('not used past a point') });
+    expect((await t.check('v3')).ok).toBe(true);
+
+    await fsp.writeFile(statCachePath(t.cacheDir, v3.r.snapshot), 'garbage\n');
+    const v4 = await t.run('v4');
+    expect(v4.r.incremental?.cache).toBe('malformed');
+    expect(v4.reused).toEqual([]);
+    expect((await t.check('v4')).ok).toBe(true);
+  });
+
+  it("refuses to sign when digests were taken from a parent manifest that no longer matches its statement", async () => {
+    const t = await setup();
+    await t.run('v1');
+    const m = join(t.store, 'snapshots', 'inc', 'v1', 'manifest.jsonl');
+    await fsp.chmod(m, 0o644);
+    const text = await fsp.readFile(m, 'utf8');
+    await fsp.writeFile(m, text.replace(sha('alpha'), sha('ALPHA')));
+    let code = '';
+    try {
+      await t.run('v2');
+    } catch (e) {
+      if (isSnapError(e)) code = e.code;
+    }
+    expect(code).toBe('INTEGRITY_FAILURE');
+    await expect(fsp.access(join(t.store, 'snapshots', 'inc', 'v2'))).rejects.toThrow();
+  });
+
+  it('does not record files changed within 2 s of the seal (timestamp granularity), so the next seal reads them', async () => {
+    const t = await setup();
+    const key = await readPrivateKey(keys.key);
+    const v1 = await seal({ dir: t.data, as: 'inc@v1', key, store: t.store, incremental: { statCacheDir: t.cacheDir } }); // the real clock
+    const reads: string[] = [];
+    await seal({ dir: t.data, as: 'inc@v2', key, store: t.store, now: later, incremental: { statCacheDir: t.cacheDir }, onReuse: (p) => reads.push(p) });
+    expect(v1.incremental?.statCache).toBeDefined();
+    expect(reads).toEqual([]);
+  });
+
+  it('takes no digest for a file whose object is gone from the store: that file is read', async () => {
+    const t = await setup();
+    await t.run('v1');
+    const h = sha('epsilon');
+    await fsp.rm(join(t.store, 'objects', 'sha256', h.slice(0, 2), h.slice(2)));
+    const v2 = await t.run('v2');
+    expect(v2.reused).toEqual(['a.txt', 'b/c.bin', 'b/d.txt']);
+    expect(v2.r.incremental?.reused).toBe(3);
+  });
+});
+
+describe('seal --incremental keeps the checks of every seal', () => {
+  it('a file that changes while it is read stops the seal (FILE_CHANGED), a FIFO stops it (FILE_UNSUPPORTED_TYPE), a symlink is recorded', async () => {
+    const t = await setup();
+    await t.run('v1');
+    const victim = join(t.data, 'e.txt');
+    await fsp.writeFile(victim, 'EPSILON'); // changed: read again, and grows while it is read
+    process.env.SNAP_TEST_MUTATE_DURING_READ = victim;
+    let code = '';
+    try {
+      await t.run('v2');
+    } catch (e) {
+      if (isSnapError(e)) code = e.code;
+    } finally {
+      delete process.env.SNAP_TEST_MUTATE_DURING_READ;
+    }
+    expect(code).toBe('FILE_CHANGED');
+    execFileSync('mkfifo', [join(t.data, 'pipe')]);
+    code = '';
+    try {
+      await t.run('v3');
+    } catch (e) {
+      if (isSnapError(e)) code = e.code;
+    }
+    expect(code).toBe('FILE_UNSUPPORTED_TYPE');
+    await fsp.rm(join(t.data, 'pipe'));
+    const v4 = await t.run('v4');
+    expect(await t.manifest('v4')).toContain('{"path":"link","target":"a.txt","type":"symlink"}');
+    expect((await t.check('v4')).ok).toBe(true);
+  });
+});
+
+describe('snap seal --incremental (CLI)', () => {
+  it('prints what it reused with --json, and verify of the new snapshot passes as usual', async () => {
+    const data = await makeTree({ 'a.txt': 'alpha', 'b.txt': 'beta' });
+    const store = await newStorePath();
+    await new Promise((r) => setTimeout(r, 2100)); // older than the racy window of the first seal
+    const s1 = await snapJson(['seal', data, '--as', 'cli@v1', '--key', keys.key, '--store', store, '--incremental']);
+    expect(s1.code).toBe(0);
+    expect(s1.json.incremental).toMatchObject({ cache: 'absent', reused: 0 });
+    const s2 = await snapJson(['seal', data, '--as', 'cli@v2', '--key', keys.key, '--store', store, '--incremental']);
+    expect(s2.code).toBe(0);
+    expect(s2.json.incremental).toMatchObject({ parent: s1.json.snapshot, cache: 'used', reused: 2 });
+    const text = await snap(['seal', data, '--as', 'cli@v3', '--key', keys.key, '--store', store, '--incremental']);
+    expect(text.stdout).toContain('2 files');
+    const v = await snapJson(['verify', data, '--against', 'cli@v2', '--pubkey', keys.pub, '--store', store]);
+    expect(v.code).toBe(0);
+  });
+
+  it('refuses --incremental with --out: exit 2', async () => {
+    const data = await makeTree({ 'a.txt': 'alpha' });
+    const r = await snap(['seal', data, '--as', 'x@v1', '--key', keys.key, '--out', join(data, '..', 'x.snap.tar'), '--incremental']);
+    expect(r.code).toBe(2);
+  });
+});
+
+describe('predicate.incremental in the statement', () => {
+  const base = { dataset: 'd', version: 'v2', merkleRoot: 'a'.repeat(64), manifestSha256: 'b'.repeat(64), fileCount: 3, totalBytes: 10, createdAt: '2026-11-28T10:00:00Z', parent: `sha256:${'c'.repeat(64)}`, tool: { name: 'snap', version: '0' } };
+  const codeOf = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      return isSnapError(e) ? e.code : 'other';
+    }
+    return 'none';
+  };
+  it('is {parent, reused} with parent equal to predicate.parent and reused at most fileCount', async () => {
+    const { buildStatement } = await import('../../src/core/statement.js');
+    expect(codeOf(() => buildStatement({ ...base, incremental: { parent: base.parent, reused: 3 } }))).toBe('none');
+    expect(codeOf(() => buildStatement({ ...base, incremental: { parent: `sha256:${'d'.repeat(64)}`, reused: 1 } }))).toBe('STATEMENT_INVALID');
+    expect(codeOf(() => buildStatement({ ...base, incremental: { parent: base.parent, reused: 4 } }))).toBe('STATEMENT_INVALID');
+    expect(codeOf(() => buildStatement({ ...base, incremental: { parent: base.parent, reused: -1 } }))).toBe('STATEMENT_INVALID');
+    expect(codeOf(() => buildStatement({ ...base, incremental: { parent: base.parent, reused: 1, extra: 1 } as never }))).toBe('STATEMENT_INVALID');
+    const { parent: _p, ...noParent } = base;
+    expect(codeOf(() => buildStatement({ ...noParent, incremental: { parent: base.parent, reused: 1 } }))).toBe('STATEMENT_INVALID');
+  });
+});

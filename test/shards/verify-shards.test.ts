@@ -1,0 +1,215 @@
+/**
+ * `snap verify --shard K/N --report FILE` and `snap verify --merge REPORT…` (issue 13 item 5,
+ * docs/FORMAT.md §20): four workers give the verdict one verify gives, on clean and tampered data;
+ * each finding is made by exactly one shard; the merge fails on a missing, duplicated or foreign
+ * report, and refuses malformed ones.
+ */
+import { promises as fsp } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { copyTree, snap, snapJson, tempDir, useKeyPair, type TreeSpec } from '../helpers/tree.js';
+import { sealTree, useStore } from '../helpers/store.js';
+
+const keys = useKeyPair();
+const other = useKeyPair('other');
+const shared = useStore();
+
+/** A tree of 40 files of uneven sizes (a few large ones, so a byte-balanced split differs from a count split) and a symlink. */
+function datasetSpec(): TreeSpec {
+  const spec: TreeSpec = {};
+  for (let i = 0; i < 40; i++) {
+    const size = i % 13 === 0 ? 300_000 : 100 + i * 37;
+    spec[`d${i % 5}/f${String(i).padStart(2, '0')}.bin`] = Buffer.alloc(size, i);
+  }
+  spec['link'] = { symlink: 'd0/f00.bin' };
+  return spec;
+}
+
+/** Run the N shards of a verify; each writes its report. */
+async function runShards(data: string, ref: string, store: string, n: number, extra: string[] = []) {
+  const dir = await tempDir('snap-shard-reports-');
+  const out: { code: number; file: string; report: any }[] = [];
+  for (let k = 1; k <= n; k++) {
+    const file = join(dir, `shard-${k}.json`);
+    const r = await snap(['verify', data, '--against', ref, '--pubkey', keys.pub, '--store', store, '--shard', `${k}/${n}`, '--report', file, ...extra]);
+    out.push({ code: r.code, file, report: JSON.parse(await fsp.readFile(file, 'utf8')) });
+  }
+  return out;
+}
+
+const key = (p: { path: string; kind: string }) => `${p.kind} ${p.path}`;
+
+describe('verify --shard over 4 workers', () => {
+  it('passes on clean data as one verify does: every leaf checked by exactly one shard, the ranges tiling the manifest', async () => {
+    const { data, store, ref, snapshot } = await sealTree(datasetSpec(), keys, { store: shared.path });
+    const whole = await snapJson(['verify', data, '--against', ref, '--pubkey', keys.pub, '--store', store]);
+    expect(whole.code).toBe(0);
+    const shards = await runShards(data, ref, store, 4);
+    expect(shards.map((s) => s.code)).toEqual([0, 0, 0, 0]);
+    let from = 0;
+    let matched = 0;
+    for (const [i, s] of shards.entries()) {
+      expect(s.report).toMatchObject({ format: 'snap-verify-shard/1', snapshot, ok: true, trusted: true, manifestOk: true, shard: { index: i + 1, count: 4 } });
+      expect(s.report.shard.leaves.from).toBe(from);
+      from = s.report.shard.leaves.to;
+      matched += s.report.counts.matched;
+    }
+    expect(from).toBe(41);
+    expect(matched).toBe(whole.json.counts.matched);
+    // Balanced by bytes, not count: the shards hold different numbers of leaves.
+    expect(new Set(shards.map((s) => s.report.shard.leaves.to - s.report.shard.leaves.from)).size).toBeGreaterThan(1);
+    const m = await snapJson(['verify', '--merge', ...shards.map((s) => s.file)]);
+    expect(m.code).toBe(0);
+    expect(m.json).toMatchObject({ ok: true, snapshot, count: 4, findings: [], counts: { matched: 41 } });
+  });
+
+  it('fails as one verify does when the data is tampered: a modified, a removed and two added files, each found by exactly one shard', async () => {
+    const { data: sealed, store, ref } = await sealTree(datasetSpec(), keys, { store: shared.path });
+    const data = await copyTree(sealed);
+    await fsp.writeFile(join(data, 'd1/f06.bin'), 'changed');
+    await fsp.rm(join(data, 'd3/f28.bin'));
+    await fsp.writeFile(join(data, 'd2/new.bin'), 'added');
+    await fsp.writeFile(join(data, '!first.bin'), 'before every manifest path');
+    await fsp.writeFile(join(data, 'zz-last.bin'), 'after every manifest path');
+    const whole = await snapJson(['verify', data, '--against', ref, '--pubkey', keys.pub, '--store', store]);
+    expect(whole.code).toBe(1);
+    const expected = (whole.json.problems as { path: string; kind: string }[]).map(key).sort();
+    expect(expected).toEqual(['extra !first.bin', 'extra d2/new.bin', 'extra zz-last.bin', 'missing d3/f28.bin', 'modified d1/f06.bin']);
+
+    const shards = await runShards(data, ref, store, 4);
+    const found = shards.flatMap((s) => (s.report.problems as { path: string; kind: string }[]).map(key));
+    expect([...found].sort()).toEqual(expected); // each exactly once
+    for (const s of shards) expect(s.code).toBe(s.report.problems.length > 0 ? 1 : 0);
+    expect(shards[0]?.report.problems.map(key)).toContain('extra !first.bin');
+    expect(shards[3]?.report.problems.map(key)).toContain('extra zz-last.bin');
+
+    const m = await snapJson(['verify', '--merge', ...shards.map((s) => s.file)]);
+    expect(m.code).toBe(1);
+    expect(m.json.ok).toBe(false);
+    expect((m.json.problems as { path: string; kind: string }[]).map(key).sort()).toEqual(expected);
+    expect(m.json.counts).toMatchObject({ modified: 1, missing: 1, extra: 3, matched: whole.json.counts.matched });
+  });
+
+  it('finds a FIFO and a name no manifest can hold (reported by the walk, out of order) in exactly one shard', async () => {
+    const { data: sealed, store, ref } = await sealTree(datasetSpec(), keys, { store: shared.path });
+    const data = await copyTree(sealed);
+    execFileSync('mkfifo', [join(data, 'd2', 'pipe')]);
+    await fsp.writeFile(join(data, 'd3', 'bad\u0001name'), 'x');
+    const whole = await snapJson(['verify', data, '--against', ref, '--pubkey', keys.pub, '--store', store]);
+    const expected = (whole.json.problems as { path: string; kind: string }[]).map(key).sort();
+    expect(expected.length).toBe(2);
+    const shards = await runShards(data, ref, store, 4);
+    expect(shards.flatMap((s) => (s.report.problems as { path: string; kind: string }[]).map(key)).sort()).toEqual(expected);
+    const m = await snapJson(['verify', '--merge', ...shards.map((s) => s.file)]);
+    expect(m.code).toBe(1);
+    expect(m.json.counts.extra).toBe(2);
+  });
+
+  it('names a move across shards in the merge, as one verify names it', async () => {
+    const { data: sealed, store, ref } = await sealTree(datasetSpec(), keys, { store: shared.path });
+    const data = await copyTree(sealed);
+    await fsp.rename(join(data, 'd0/f05.bin'), join(data, 'zz-moved.bin'));
+    const shards = await runShards(data, ref, store, 4);
+    const m = await snapJson(['verify', '--merge', ...shards.map((s) => s.file)]);
+    expect(m.code).toBe(1);
+    expect(m.json.problems).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'd0/f05.bin', kind: 'missing', movedTo: 'zz-moved.bin' })]));
+  });
+
+  it('checks the signature and the whole manifest in every shard: a tampered manifest fails all four', async () => {
+    const { data, store, ref, dir } = await sealTree(datasetSpec(), keys, { store: shared.path });
+    const manifest = join(dir, 'manifest.jsonl');
+    await fsp.chmod(manifest, 0o644);
+    const text = await fsp.readFile(manifest, 'utf8');
+    await fsp.writeFile(manifest, text.replace(/"size":300000/, '"size":300001'));
+    const shards = await runShards(data, ref, store, 4);
+    expect(shards.map((s) => s.code)).toEqual([1, 1, 1, 1]);
+    for (const s of shards) expect(s.report).toMatchObject({ ok: false, manifestOk: false, failure: { code: 'INTEGRITY_FAILURE' } });
+  });
+});
+
+describe('verify --merge', () => {
+  it('fails when a shard report is missing, given twice, or for another snapshot', async () => {
+    const a = await sealTree(datasetSpec(), keys, { store: shared.path });
+    const b = await sealTree({ ...datasetSpec(), 'other.txt': 'another dataset' }, keys, { store: shared.path });
+    const sa = await runShards(a.data, a.ref, a.store, 4);
+    const sb = await runShards(b.data, b.ref, b.store, 4);
+    const files = sa.map((s) => s.file);
+
+    const missing = await snapJson(['verify', '--merge', files[0]!, files[1]!, files[3]!]);
+    expect(missing.code).toBe(1);
+    expect(missing.json.findings).toEqual([expect.objectContaining({ kind: 'missing', index: 3 })]);
+
+    const twice = await snapJson(['verify', '--merge', ...files, files[1]!]);
+    expect(twice.code).toBe(1);
+    expect(twice.json.findings).toEqual([expect.objectContaining({ kind: 'duplicate', index: 2 })]);
+
+    const foreign = await snapJson(['verify', '--merge', files[0]!, files[1]!, sb[2]!.file, files[3]!]);
+    expect(foreign.code).toBe(1);
+    expect(foreign.json.findings.map((f: { kind: string }) => f.kind).sort()).toEqual(['mismatch', 'missing']);
+
+    const otherN = await runShards(a.data, a.ref, a.store, 2);
+    const mixed = await snapJson(['verify', '--merge', files[0]!, files[1]!, files[2]!, otherN[1]!.file]);
+    expect(mixed.code).toBe(1);
+    expect(mixed.json.findings.map((f: { kind: string }) => f.kind)).toContain('mismatch');
+  });
+
+  it('fails when a worker did not trust the signature (another key)', async () => {
+    const { data, store, ref } = await sealTree(datasetSpec(), keys, { store: shared.path });
+    const shards = await runShards(data, ref, store, 2);
+    const r = await snap(['verify', data, '--against', ref, '--pubkey', other.pub, '--store', store, '--shard', '2/2', '--report', shards[1]!.file]);
+    expect(r.code).toBe(1);
+    const m = await snapJson(['verify', '--merge', ...shards.map((s) => s.file)]);
+    expect(m.code).toBe(1);
+    expect(m.json.ok).toBe(false);
+  });
+
+  it('refuses a report that is not JSON, holds a duplicate member, contradicts itself, or is too large: exit 3', async () => {
+    const { data, store, ref } = await sealTree(datasetSpec(), keys, { store: shared.path });
+    const [good] = await runShards(data, ref, store, 1);
+    const text = await fsp.readFile(good!.file, 'utf8');
+    const dir = await tempDir('snap-bad-reports-');
+    const cases: Record<string, string> = {
+      'garbage.json': 'not json {',
+      'array.json': '[]',
+      'duplicate.json': text.replace('"format": "snap-verify-shard/1",', '"format": "snap-verify-shard/1", "format": "snap-verify-shard/1",'),
+      'counts.json': text.replace('"matched": 41', '"matched": 41, "extra2": 0'),
+      'liar.json': text.replace('"modified": 0', '"modified": 1'),
+      'ok-but-failed.json': JSON.stringify({ ...JSON.parse(text), problems: [{ path: 'x', kind: 'missing' }], counts: { ...JSON.parse(text).counts, missing: 1 } }),
+      'unknown.json': JSON.stringify({ ...JSON.parse(text), verdictOverride: true }),
+    };
+    for (const [name, body] of Object.entries(cases)) {
+      const f = join(dir, name);
+      await fsp.writeFile(f, body);
+      const r = await snapJson(['verify', '--merge', f]);
+      expect(r.code, name).toBe(3);
+      expect(r.json.error.code, name).toBe('SHARD_REPORT_MALFORMED');
+    }
+    const big = join(dir, 'big.json');
+    await fsp.writeFile(big, '');
+    await fsp.truncate(big, 64 * 1024 * 1024 + 1);
+    const r = await snapJson(['verify', '--merge', big]);
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('SHARD_REPORT_MALFORMED');
+    expect((await snap(['verify', '--merge', join(dir, 'absent.json')])).code).toBe(3);
+  });
+});
+
+describe('--shard K/N validation', () => {
+  it('refuses 0, K > N, N above 1024, and garbage with a usage error (exit 2), before reading anything', async () => {
+    const { data, store, ref } = await sealTree({ 'a.txt': 'a' }, keys, { store: shared.path });
+    for (const spec of ['0/4', '5/4', '1/0', '1/1025', 'abc', '', '1/4/2', ' 1/4', '1.5/4', '-1/4', '1/4x', '0x1/4']) {
+      const r = await snapJson(['verify', data, '--against', ref, '--pubkey', keys.pub, '--store', store, '--shard', spec]);
+      expect(r.code, JSON.stringify(spec)).toBe(2);
+    }
+    expect((await snap(['verify', data, '--against', ref, '--pubkey', keys.pub, '--store', store, '--shard', '1024/1024'])).code).toBe(0);
+  });
+
+  it('refuses --report without --shard, --merge with a folder or keys, and verify with neither DIR nor --merge: exit 2', async () => {
+    const { data, store, ref } = await sealTree({ 'a.txt': 'a' }, keys, { store: shared.path });
+    expect((await snap(['verify', data, '--against', ref, '--pubkey', keys.pub, '--store', store, '--report', join(data, '..', 'r.json')])).code).toBe(2);
+    expect((await snap(['verify', data, '--merge', 'r.json'])).code).toBe(2);
+    expect((await snap(['verify', '--merge', 'r.json', '--pubkey', keys.pub])).code).toBe(2);
+    expect((await snap(['verify'])).code).toBe(2);
+  });
+});
