@@ -4,12 +4,12 @@
  * member the shape does not have is refused — the file may come from anywhere (a CI artifact), and
  * a report must never show something it did not understand. Pure: text in, a checked object out.
  *
- * The shape (version 1):
+ * The shape (version 1, docs/FORMAT.md §21.5):
  * ```
  * { "drill": 1, "dataset": "…", "against": { "ref": "name@version", "id": "…" }, "seed": N,
- *   "attacks": ["kind", …],
+ *   "attacks": ["kind", …], "records"?: true, "rounds"?: N,
  *   "planted": [{ "id": "p1", "kind": "…", "path": "…", "key"?: "…", "detail": "…", "caught": true,
- *                 "by": ["verify:modified", …], "reason"?: "…" }],
+ *                 "by": ["verify:modified", …], "reason"?: "…", "notConfigured"?: true, "round"?: N }],
  *   "summary": [{ "kind": "…", "planted": n, "caught": n, "missed": n, "notConfigured": n, "by": ["…"] }],
  *   "notApplicable": [{ "kind": "…", "reason": "…" }],
  *   "verdict": "pass" | "fail" }
@@ -39,6 +39,10 @@ export interface DrillPlanted {
   caught: boolean;
   by: string[];
   reason?: string;
+  /** A miss of a class the gate was not configured for (with `reason` naming what would catch it). */
+  notConfigured?: boolean;
+  /** Which gate run (round) it was planted in. */
+  round?: number;
 }
 
 /** Per attack kind: how many were planted, caught, missed, and missed because the gate is not configured for them. */
@@ -58,6 +62,10 @@ export interface DrillResult {
   against: { ref: string; id: string };
   seed: number;
   attacks: string[];
+  /** Whether record checks ran. */
+  records?: boolean;
+  /** How many gate runs the drill made. */
+  rounds?: number;
   planted: DrillPlanted[];
   summary: DrillSummaryRow[];
   notApplicable: { kind: string; reason: string }[];
@@ -96,8 +104,10 @@ function list<T>(v: unknown, where: string, max: number, item: (x: unknown, wher
 }
 
 function planted(v: unknown, where: string): DrillPlanted {
-  const o = object(v, where, ['id', 'kind', 'path', 'detail', 'caught', 'by'], ['key', 'reason']);
+  const o = object(v, where, ['id', 'kind', 'path', 'detail', 'caught', 'by'], ['key', 'reason', 'notConfigured', 'round']);
   if (typeof o.caught !== 'boolean') bad(`${where}.caught`, 'must be true or false');
+  if (o.notConfigured !== undefined && typeof o.notConfigured !== 'boolean') bad(`${where}.notConfigured`, 'must be true or false');
+  if (o.notConfigured === true && o.caught) bad(`${where}.notConfigured`, 'is true for a change that was caught');
   return {
     id: string(o.id, `${where}.id`),
     kind: string(o.kind, `${where}.kind`),
@@ -107,6 +117,8 @@ function planted(v: unknown, where: string): DrillPlanted {
     caught: o.caught,
     by: list(o.by, `${where}.by`, MAX_DRILL_KINDS, string),
     ...(o.reason !== undefined ? { reason: string(o.reason, `${where}.reason`) } : {}),
+    ...(o.notConfigured !== undefined ? { notConfigured: o.notConfigured } : {}),
+    ...(o.round !== undefined ? { round: count(o.round, `${where}.round`) } : {}),
   };
 }
 
@@ -120,8 +132,7 @@ function summaryRow(v: unknown, where: string): DrillSummaryRow {
     notConfigured: count(o.notConfigured, `${where}.notConfigured`),
     by: list(o.by, `${where}.by`, MAX_DRILL_KINDS, string),
   };
-  if (r.caught + r.missed !== r.planted) bad(where, `says ${r.planted} planted but ${r.caught} caught and ${r.missed} missed`);
-  if (r.notConfigured > r.missed) bad(where, `says ${r.notConfigured} not configured, more than the ${r.missed} missed`);
+  if (r.caught + r.missed + r.notConfigured !== r.planted) bad(where, `says ${r.planted} planted but ${r.caught} caught, ${r.missed} missed and ${r.notConfigured} not configured`);
   return r;
 }
 
@@ -140,7 +151,8 @@ export function parseDrillResult(bytes: Uint8Array): DrillResult {
     throw new SnapError('DRILL_REPORT_MALFORMED', 'the drill file is not UTF-8 text');
   }
   const v = parseJsonStrict(text, 'DRILL_REPORT_MALFORMED', 'the drill file');
-  const o = object(v, '$', ['drill', 'dataset', 'against', 'seed', 'attacks', 'planted', 'summary', 'notApplicable', 'verdict']);
+  const o = object(v, '$', ['drill', 'dataset', 'against', 'seed', 'attacks', 'planted', 'summary', 'notApplicable', 'verdict'], ['records', 'rounds']);
+  if (o.records !== undefined && typeof o.records !== 'boolean') bad('$.records', 'must be true or false');
   if (o.drill !== DRILL_VERSION) bad('$.drill', `must be ${DRILL_VERSION} (this snap reads drill format ${DRILL_VERSION})`);
   const against = object(o.against, '$.against', ['ref', 'id']);
   if (o.verdict !== 'pass' && o.verdict !== 'fail') bad('$.verdict', 'must be "pass" or "fail"');
@@ -150,6 +162,8 @@ export function parseDrillResult(bytes: Uint8Array): DrillResult {
     against: { ref: string(against.ref, '$.against.ref'), id: string(against.id, '$.against.id') },
     seed: count(o.seed, '$.seed'),
     attacks: list(o.attacks, '$.attacks', MAX_DRILL_KINDS, string),
+    ...(o.records !== undefined ? { records: o.records as boolean } : {}),
+    ...(o.rounds !== undefined ? { rounds: count(o.rounds, '$.rounds') } : {}),
     planted: list(o.planted, '$.planted', MAX_DRILL_PLANTED, planted),
     summary: list(o.summary, '$.summary', MAX_DRILL_KINDS, summaryRow),
     notApplicable: list(o.notApplicable, '$.notApplicable', MAX_DRILL_KINDS, (x, w) => {
@@ -160,5 +174,6 @@ export function parseDrillResult(bytes: Uint8Array): DrillResult {
   };
   const missed = r.planted.filter((p) => !p.caught).length;
   if (r.verdict === 'pass' && missed > 0) bad('$.verdict', `is "pass" but ${missed} planted change(s) were missed`);
+  if (r.verdict === 'pass' && r.planted.length === 0) bad('$.verdict', 'is "pass" but nothing was planted');
   return r;
 }

@@ -33,7 +33,7 @@ export function renderDrillHtml(d: DrillResult, maxItems: number): string {
   const misses = capped(d.planted.filter((p) => !p.caught), maxItems);
   const all = capped(d.planted, maxItems);
   const plantedRows = (list: DrillPlanted[]) =>
-    list.map((p) => [c(p.id), c(p.kind), `${c(p.path)}${p.key !== undefined ? `<br>key ${c(p.key)}` : ''}`, html(clip(p.detail)), p.caught ? '<span class="trusted">caught</span>' : '<span class="untrusted">MISSED</span>', p.by.map(c).join('<br>') || '—', p.reason !== undefined ? html(clip(p.reason)) : '']);
+    list.map((p) => [c(p.id), c(p.kind), `${c(p.path)}${p.key !== undefined ? `<br>key ${c(p.key)}` : ''}`, html(clip(p.detail)), p.caught ? '<span class="trusted">caught</span>' : p.notConfigured ? '<span class="untrusted">MISSED</span> (not configured)' : '<span class="untrusted">MISSED</span>', p.by.map(c).join('<br>') || '—', p.reason !== undefined ? html(clip(p.reason)) : '']);
   const head = ['id', 'attack', 'path / key', 'what was done', 'verdict', 'caught by', 'why missed'];
   const body = [
     `<h1>${html(title(d))}</h1>`,
@@ -60,7 +60,7 @@ export function renderDrillMarkdown(d: DrillResult, maxItems: number): string {
   const v = verdict(d);
   const m = (s: string) => markdown(clip(s));
   const misses = capped(d.planted.filter((p) => !p.caught), maxItems);
-  const rows = (list: DrillPlanted[]) => list.map((p) => [m(p.id), m(p.kind), `${m(p.path)}${p.key !== undefined ? ` key ${m(p.key)}` : ''}`, p.caught ? 'caught' : '**MISSED**', p.by.map(m).join(', ') || '—', p.reason !== undefined ? m(p.reason) : '']);
+  const rows = (list: DrillPlanted[]) => list.map((p) => [m(p.id), m(p.kind), `${m(p.path)}${p.key !== undefined ? ` key ${m(p.key)}` : ''}`, p.caught ? 'caught' : p.notConfigured ? '**MISSED** (not configured)' : '**MISSED**', p.by.map(m).join(', ') || '—', p.reason !== undefined ? m(p.reason) : '']);
   const out = [
     `## ${markdown(title(d))}`,
     '',

@@ -209,3 +209,21 @@ describe('snap report with hostile names', () => {
     expect(md.stdout).not.toMatch(/<script|<b>|[\x00-\x08\x0b-\x1f\u202a-\u202e\u2066-\u2069]/);
   });
 });
+
+describe('snap report --drill of a real drill', () => {
+  it('reads what snap drill --json writes, and says PASS when the drill caught everything', async () => {
+    const data = await copyTree(EXAMPLE);
+    const dir = await tempDir();
+    const store = join(dir, 'store');
+    expect((await snap(['seal', data, '--as', 'd@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+    const drill = await snap(['drill', data, '--against', 'd@v1', '--pubkey', keys.pub, '--store', store, '--seed', '7', '--json']);
+    expect(drill.code, drill.stderr).toBe(0);
+    await fsp.writeFile(join(dir, 'drill.json'), drill.stdout);
+    const r = await snapJson(['report', '--drill', join(dir, 'drill.json'), '-o', join(dir, 'drill.html')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.verdict).toBe('pass');
+    const page = await fsp.readFile(join(dir, 'drill.html'), 'utf8');
+    expect(page).toContain('<strong>PASS</strong>');
+    expect(page).toContain('<code>label-folder-move</code>');
+  });
+});

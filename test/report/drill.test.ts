@@ -36,6 +36,9 @@ const BROKEN: [string, (d: Record<string, any>) => void][] = [
   ['a seed that is not a whole number', (d) => (d.seed = 1.5)],
   ['a negative count', (d) => (d.summary[0].caught = -1)],
   ['caught that is not a boolean', (d) => (d.planted[0].caught = 'yes')],
+  ['notConfigured that is not a boolean', (d) => (d.planted[2].notConfigured = 1)],
+  ['a round that is not a whole number', (d) => (d.planted[0].round = -1)],
+  ['records that is not a boolean', (d) => (d.records = 'no')],
   ['by that is not a list', (d) => (d.planted[0].by = 'verify')],
   ['a list that is an object', (d) => (d.planted = {})],
   ['against without its id', (d) => delete d.against.id],
@@ -85,11 +88,11 @@ describe('the drill report', () => {
     expect(page.indexOf('id="verdict"')).toBeLessThan(page.indexOf('id="drill-summary"'));
     const misses = page.slice(page.indexOf('id="drill-misses"'), page.indexOf('id="planted"'));
     expect(misses).toContain('<code>p3</code>');
-    expect(misses).toContain('record checks are off');
+    expect(misses).toContain('record checks are switched off');
     expect(misses).not.toContain('<code>p1</code>');
     expect(page).toContain('&quot;&lt;script&gt;alert(1)&lt;/script&gt;&quot;');
     expect(page).not.toContain('<script');
-    expect(page).toContain('<td class="num">2</td><td class="num">1</td><td class="num">1</td><td class="num">1</td>');
+    expect(page).toContain('<td class="num">2</td><td class="num">1</td><td class="num">0</td><td class="num">1</td>');
   });
 
   it('says PASS when every planted change was caught', () => {
@@ -104,7 +107,7 @@ describe('the drill report', () => {
   it('is the same byte for byte for the same file, and stays under 1 MB for 100,000 planted changes', () => {
     expect(renderDrillHtml(parseDrillResult(readFileSync(FIXTURE)), 50)).toBe(renderDrillHtml(parseDrillResult(readFileSync(FIXTURE)), 50));
     const d = fixture();
-    d.planted = Array.from({ length: 100_000 }, (_, i) => ({ id: `p${i}`, kind: 'record-label-flip', path: 'iris.csv', key: String(i), detail: 'species flipped', caught: i % 2 === 0, by: i % 2 === 0 ? ['records:label-changed'] : [] }));
+    d.planted = Array.from({ length: 100_000 }, (_, i) => ({ id: `p${i}`, kind: 'record-label-flip', path: 'iris.csv', key: String(i), detail: 'species flipped', caught: i % 2 === 0, by: i % 2 === 0 ? ['records:label-changed'] : [], round: 1 }));
     d.summary = [{ kind: 'record-label-flip', planted: 100_000, caught: 50_000, missed: 50_000, notConfigured: 0, by: ['records:label-changed'] }];
     const text = JSON.stringify(d);
     const r = parseDrillResult(bytes(text));
