@@ -7,6 +7,7 @@
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { rmSync } from 'node:fs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -20,9 +21,17 @@ const yargsCommonJs = {
   },
 };
 
-await build({
-  entryPoints: [join(root, 'src', 'cli', 'main.ts')],
-  outfile: join(root, 'dist', 'cli', 'main.js'),
+// Code splitting: main.js holds only what every run needs (argument parsing, the command table);
+// each command's module and the libraries only it uses (hyparquet, csv-parse, CycloneDX, tar-stream,
+// ...) are chunks in dist/cli/chunks/, loaded by the command's dynamic import when it runs.
+const chunksDir = join(root, 'dist', 'cli', 'chunks');
+rmSync(chunksDir, { recursive: true, force: true });
+const result = await build({
+  entryPoints: { main: join(root, 'src', 'cli', 'main.ts') },
+  outdir: join(root, 'dist', 'cli'),
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  metafile: true,
   bundle: true,
   platform: 'node',
   format: 'esm',
