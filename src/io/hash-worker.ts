@@ -81,7 +81,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number): void {
   class NotFile extends Changed {}
 
   /**
-   * Same file, unchanged: size, inode, mtime and ctime. Number stats, not BigInt ones (no BigInt
+   * Same file, unchanged: size, device, inode, mtime and ctime. Number stats, not BigInt ones (no BigInt
    * per field for the garbage collector): a time in ms as a double keeps steps of about 0.25 µs,
    * finer than the kernel's own timestamp clock (a jiffy, or its coarse clock), so this compares
    * exactly what the BigInt nanoseconds would.
