@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 // snap's benchmark: wall-time ratios to bench/reference-hasher.mjs (SPEC §9), measured in
-// the same run with a warm page cache, and peak RSS.
+// the same run with a warm page cache, CPU-seconds beside them, and peak RSS.
 //
-// usage: npm run bench -- [--scale S] [--rounds R] [--corpus small,shards] [--dir DIR] [--million] [--json FILE]
+// usage: npm run bench -- [--quick] [--scale S] [--rounds R] [--corpus small,shards] [--dir DIR] [--million] [--json FILE]
+//   --quick       a CI-sized run: --scale 0.1 --rounds 3, and only seal / verify / 2nd seal and the
+//                 per-file CPU (no archives, records, hostile input or proofs); flags given win
 //   --scale S     corpus scale for make-corpus.mjs (default 1: 50,000 small files ~1 GiB; 8 shards of 256 MiB)
-//   --rounds R    rounds per corpus (default 3); each round runs the reference next to every snap command,
-//                 and the ratio reported is the median of the per-round ratios
+//   --rounds R    rounds per corpus (default 3); each round runs the reference right before every snap command
+//                 (a pair); each ratio is reported as the median of the per-pair ratios with their min–max,
+//                 for wall time and for CPU-seconds (user + system of the whole process tree, from
+//                 /usr/bin/time: far less sensitive than wall time to other jobs on the machine)
 //   --dir DIR     where corpora and stores live (default $SNAP_BENCH_DIR or <tmpdir>/snap-bench)
 //   --million     also: 1,000,000 files of 1 KiB in 1,000 folders; seal --manifest-only and verify,
 //                 peak RSS and files per second (takes several minutes and ~5 GB of disk)
@@ -15,12 +19,13 @@
 //                 bench/records-bench.mjs); --record-rows N sets their table size (default 1,000,000)
 //   --no-hostile  skip the hostile-input figures (verify of an envelope stuffed with signatures; bench/hostile-bench.mjs)
 //   --no-proofs   skip the inclusion-proof figures (prove on a 1,000,000-line manifest; see bench/proof-bench.mjs)
+//   --no-scan-cpu skip the per-file CPU of the scan, in one process (bench/scan-cpu.mjs), on the small corpus
 //
 // Targets (SPEC §9): seal --manifest-only and verify <= 1.15 x reference; seal into an empty store
 // <= 1.3 x cp -r; an unchanged second seal <= 1.2 x reference and no new object bytes; RSS < 512 MiB.
 import { spawnSync, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync, readFileSync, openSync, writeSync, closeSync } from 'node:fs';
-import { tmpdir, cpus, totalmem, availableParallelism } from 'node:os';
+import { tmpdir, cpus, totalmem, availableParallelism, loadavg } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
@@ -34,11 +39,13 @@ const repo = resolve(here, '..');
 const cli = join(repo, 'dist', 'cli', 'main.js');
 
 const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+if (quick) for (const skip of ['--no-archives', '--no-records', '--no-hostile', '--no-proofs']) if (!args.includes(skip)) args.push(skip);
 const opt = (name, def) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : def;
 };
-const scale = Number(opt('scale', '1'));
+const scale = Number(opt('scale', quick ? '0.1' : '1'));
 const rounds = Number(opt('rounds', '3'));
 const corpora = opt('corpus', 'small,shards').split(',').filter((c) => c !== '' && c !== 'none');
 const base = resolve(opt('dir', process.env.SNAP_BENCH_DIR ?? join(tmpdir(), 'snap-bench')));
@@ -51,9 +58,12 @@ if (!existsSync(cli)) {
 }
 const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
-/** Run a command; return wall ms, peak RSS in KiB (when /usr/bin/time exists), exit code and stdout. */
+/**
+ * Run a command; return wall ms, and (when /usr/bin/time exists) peak RSS in KiB and CPU ms (user +
+ * system of the process and the children it waited for), exit code and stdout.
+ */
 function run(cmd, argv, { allowFail = false } = {}) {
-  const full = timeBin ? [timeBin, ['-f', '%M', cmd, ...argv]] : [cmd, argv];
+  const full = timeBin ? [timeBin, ['-f', '%M %U %S', cmd, ...argv]] : [cmd, argv];
   const t0 = process.hrtime.bigint();
   const r = spawnSync(full[0], full[1], { encoding: 'utf8', maxBuffer: 1 << 28 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -62,12 +72,17 @@ function run(cmd, argv, { allowFail = false } = {}) {
     process.exit(1);
   }
   let rssKiB;
+  let cpuMs;
   if (timeBin) {
     const lines = r.stderr.trim().split('\n');
-    rssKiB = Number(lines[lines.length - 1]);
+    const [m, u, sy] = (lines[lines.length - 1] ?? '').split(' ').map(Number);
+    rssKiB = m;
+    cpuMs = ((u ?? NaN) + (sy ?? NaN)) * 1000;
   }
-  return { ms, rssKiB, code: r.status, stdout: r.stdout };
+  return { ms, rssKiB, cpuMs, code: r.status, stdout: r.stdout };
 }
+/** `median (min–max)` of numbers, with `d` decimals. */
+const spread = (xs, d = 2) => (xs.length === 0 || xs.some((x) => !Number.isFinite(x)) ? 'n/a' : `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)})`);
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -128,21 +143,32 @@ function benchCorpus(which) {
   reference(data); // warm the page cache
   reference(data);
   const rows = { reference: [], sealManifestOnly: [], verify: [], cp: [], sealStore: [], sealAgain: [] };
+  const cpu = { reference: [], sealManifestOnly: [], verify: [], sealAgain: [] };
   const ratios = { sealManifestOnly: [], verify: [], sealStore: [], sealAgain: [] };
+  const cpuRatios = { sealManifestOnly: [], verify: [], sealAgain: [] };
   let rss = { seal: 0, verify: 0 };
   let againBytes = 0;
   for (let r = 0; r < rounds; r++) {
     const s1 = join(work, `mo-${which}-${r}`);
     const s2 = join(work, `st-${which}-${r}`);
     const cpDest = join(work, `cp-${which}-${r}`);
-    const ref = reference(data).ms;
+    // Each snap command right after its own reference run: a pair, measured under the same load.
+    const refRun = reference(data);
     const mo = run(...snap('seal', data, '--as', `b@mo${r}`, '--key', key, '--store', s1, '--manifest-only', '--quiet'));
-    const ref2 = reference(data).ms;
+    const refRun2 = reference(data);
     const ve = run(...snap('verify', data, '--against', `b@mo${r}`, '--pubkey', pub, '--store', s1, '--quiet'));
     const cp = run('cp', ['-r', data, cpDest]);
     const st = run(...snap('seal', data, '--as', `b@st${r}`, '--key', key, '--store', s2, '--quiet'));
-    const ref3 = reference(data).ms;
+    const refRun3 = reference(data);
     const again = run(...snap('seal', data, '--as', `b@again${r}`, '--key', key, '--store', s2, '--json'));
+    const [ref, ref2, ref3] = [refRun.ms, refRun2.ms, refRun3.ms];
+    cpu.reference.push(refRun.cpuMs, refRun2.cpuMs, refRun3.cpuMs);
+    cpu.sealManifestOnly.push(mo.cpuMs);
+    cpu.verify.push(ve.cpuMs);
+    cpu.sealAgain.push(again.cpuMs);
+    cpuRatios.sealManifestOnly.push(mo.cpuMs / refRun.cpuMs);
+    cpuRatios.verify.push(ve.cpuMs / refRun2.cpuMs);
+    cpuRatios.sealAgain.push(again.cpuMs / refRun3.cpuMs);
     againBytes = Math.max(againBytes, JSON.parse(again.stdout).newObjectBytes);
     rows.reference.push(ref, ref2, ref3);
     rows.sealManifestOnly.push(mo.ms);
@@ -158,7 +184,8 @@ function benchCorpus(which) {
     for (const d of [s1, s2, cpDest]) rmSync(d, { recursive: true, force: true });
   }
   const m = Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, median(v)]));
-  return { corpus: which, scale, rounds, medianMs: Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, Math.round(median(v))])), ratio: m, ratios, secondSealNewObjectBytes: againBytes, peakRssMiB: { seal: Math.round(rss.seal / 1024), verify: Math.round(rss.verify / 1024) } };
+  const cpuMedian = Object.fromEntries(Object.entries(cpuRatios).map(([k, v]) => [k, median(v)]));
+  return { corpus: which, scale, rounds, medianMs: Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, Math.round(median(v))])), medianCpuMs: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, Math.round(median(v))])), ratio: m, ratios, cpuRatio: cpuMedian, cpuRatios, secondSealNewObjectBytes: againBytes, peakRssMiB: { seal: Math.round(rss.seal / 1024), verify: Math.round(rss.verify / 1024) } };
 }
 
 function benchMillion() {
@@ -167,20 +194,28 @@ function benchMillion() {
   reference(data);
   const ref = reference(data);
   const mo = run(...snap('seal', data, '--as', 'm@v1', '--key', key, '--store', store, '--manifest-only', '--quiet'));
+  const ref2 = reference(data);
   const ve = run(...snap('verify', data, '--against', 'm@v1', '--pubkey', pub, '--store', store, '--quiet'));
   rmSync(store, { recursive: true, force: true });
   const files = 1_000_000;
   return {
     corpus: 'million (1,000,000 x 1 KiB in 1,000 folders)',
     referenceMs: Math.round(ref.ms),
-    sealManifestOnly: { ms: Math.round(mo.ms), filesPerSecond: Math.round(files / (mo.ms / 1000)), peakRssMiB: Math.round((mo.rssKiB ?? 0) / 1024), ratio: mo.ms / ref.ms },
-    verify: { ms: Math.round(ve.ms), filesPerSecond: Math.round(files / (ve.ms / 1000)), peakRssMiB: Math.round((ve.rssKiB ?? 0) / 1024), ratio: ve.ms / ref.ms },
+    referenceCpuMs: Math.round(ref.cpuMs),
+    sealManifestOnly: { ms: Math.round(mo.ms), cpuMs: Math.round(mo.cpuMs), filesPerSecond: Math.round(files / (mo.ms / 1000)), peakRssMiB: Math.round((mo.rssKiB ?? 0) / 1024), ratio: mo.ms / ref.ms, cpuRatio: mo.cpuMs / ref.cpuMs },
+    verify: { ms: Math.round(ve.ms), cpuMs: Math.round(ve.cpuMs), filesPerSecond: Math.round(files / (ve.ms / 1000)), peakRssMiB: Math.round((ve.rssKiB ?? 0) / 1024), ratio: ve.ms / ref2.ms, cpuRatio: ve.cpuMs / ref2.cpuMs },
   };
 }
 
 const results = { date: new Date().toISOString(), node: process.version, cpus: `${availableParallelism()} x ${cpus()[0]?.model ?? '?'}`, memGiB: Math.round(totalmem() / 2 ** 30), corpora: [] };
 for (const c of corpora) results.corpora.push(benchCorpus(c));
 if (million) results.million = benchMillion();
+// Per-file CPU of the scan in one process (bench/scan-cpu.mjs), small corpus; --no-scan-cpu skips it.
+if (!args.includes('--no-scan-cpu') && corpora.includes('small')) {
+  const out = join(work, 'scan-cpu.json');
+  execFileSync('node', [join(here, 'scan-cpu.mjs'), ensureCorpus('small'), '--rounds', String(Math.max(rounds, 3)), '--json', out], { stdio: ['ignore', 'ignore', 'inherit'] });
+  results.scanCpu = JSON.parse(readFileSync(out, 'utf8'));
+}
 // Archives (bench/archive-bench.mjs): export × tar -cf, restore × tar -xf; --no-archives skips them.
 if (!args.includes('--no-archives')) results.archives = corpora.map((c) => benchArchives({ data: ensureCorpus(c), work, key, pub, rounds, name: c }));
 // Records (bench/records-bench.mjs): seal with / without record indexes, record diff against daff; --no-records skips them.
@@ -193,15 +228,28 @@ rmSync(work, { recursive: true, force: true });
 
 const f = (x) => x.toFixed(2);
 const ok = (x, t) => (x <= t ? 'ok' : 'MISS');
-console.log(`\nsnap bench — ${results.date}, node ${results.node}, ${results.cpus}, ${results.memGiB} GiB, scale ${scale}, ${rounds} rounds (median of per-round ratios)\n`);
+const loadAvg = loadavg().map((x) => x.toFixed(1)).join(' ');
+console.log(`\nsnap bench — ${results.date}, node ${results.node}, ${results.cpus}, ${results.memGiB} GiB, scale ${scale}, ${rounds} rounds, load average at the end ${loadAvg}`);
+console.log('Each ratio: median of the per-pair ratios (each snap run right after a reference run), min–max in brackets.\n');
+console.log('Wall time:\n');
 console.log('| corpus | reference ms | seal --manifest-only | verify | seal into empty store (× cp -r) | unchanged 2nd seal | 2nd seal new bytes | peak RSS seal / verify |');
 console.log('|---|---|---|---|---|---|---|---|');
 for (const r of results.corpora) {
-  console.log(`| ${r.corpus} | ${r.medianMs.reference} | ${f(r.ratio.sealManifestOnly)} (${ok(r.ratio.sealManifestOnly, 1.15)}) | ${f(r.ratio.verify)} (${ok(r.ratio.verify, 1.15)}) | ${f(r.ratio.sealStore)} (${ok(r.ratio.sealStore, 1.3)}) | ${f(r.ratio.sealAgain)} (${ok(r.ratio.sealAgain, 1.2)}) | ${r.secondSealNewObjectBytes} | ${r.peakRssMiB.seal} / ${r.peakRssMiB.verify} MiB |`);
+  console.log(`| ${r.corpus} | ${r.medianMs.reference} | ${spread(r.ratios.sealManifestOnly)} ${ok(r.ratio.sealManifestOnly, 1.15)} | ${spread(r.ratios.verify)} ${ok(r.ratio.verify, 1.15)} | ${spread(r.ratios.sealStore)} ${ok(r.ratio.sealStore, 1.3)} | ${spread(r.ratios.sealAgain)} ${ok(r.ratio.sealAgain, 1.2)} | ${r.secondSealNewObjectBytes} | ${r.peakRssMiB.seal} / ${r.peakRssMiB.verify} MiB |`);
+}
+console.log('\nCPU-seconds (user + system, whole process tree), same runs:\n');
+console.log('| corpus | reference CPU-s | seal --manifest-only | verify | unchanged 2nd seal |');
+console.log('|---|---|---|---|---|');
+for (const r of results.corpora) {
+  console.log(`| ${r.corpus} | ${(r.medianCpuMs.reference / 1000).toFixed(2)} | ${spread(r.cpuRatios.sealManifestOnly)} ${ok(r.cpuRatio.sealManifestOnly, 1.2)} | ${spread(r.cpuRatios.verify)} ${ok(r.cpuRatio.verify, 1.2)} | ${spread(r.cpuRatios.sealAgain)} |`);
+}
+if (results.scanCpu) {
+  const s = results.scanCpu;
+  console.log(`\nScan CPU per file, in one process (bench/scan-cpu.mjs; ${s.files} files, ${s.jobs} workers): snap ${spread(s.snapCpuUsPerFile, 1)} µs, reference ${spread(s.referenceCpuUsPerFile, 1)} µs, ratio ${spread(s.cpuRatio)}; main thread ${spread(s.snapMainCpuUsPerFile, 1)} µs per file (10 ms ticks), i.e. at most ${Math.round(1e6 / median(s.snapMainCpuUsPerFile)).toLocaleString('en-US')} files/s fed by one main thread`);
 }
 if (results.million) {
   const m = results.million;
-  console.log(`\n1,000,000 files: reference ${m.referenceMs} ms; seal --manifest-only ${m.sealManifestOnly.ms} ms (${m.sealManifestOnly.filesPerSecond} files/s, ratio ${f(m.sealManifestOnly.ratio)}, peak RSS ${m.sealManifestOnly.peakRssMiB} MiB); verify ${m.verify.ms} ms (${m.verify.filesPerSecond} files/s, ratio ${f(m.verify.ratio)}, peak RSS ${m.verify.peakRssMiB} MiB)`);
+  console.log(`\n1,000,000 files: reference ${m.referenceMs} ms (${(m.referenceCpuMs / 1000).toFixed(1)} CPU-s); seal --manifest-only ${m.sealManifestOnly.ms} ms, ${(m.sealManifestOnly.cpuMs / 1000).toFixed(1)} CPU-s (${m.sealManifestOnly.filesPerSecond} files/s, ratio ${f(m.sealManifestOnly.ratio)}, CPU ratio ${f(m.sealManifestOnly.cpuRatio)}, peak RSS ${m.sealManifestOnly.peakRssMiB} MiB ${m.sealManifestOnly.peakRssMiB < 512 ? 'ok' : 'MISS'}); verify ${m.verify.ms} ms, ${(m.verify.cpuMs / 1000).toFixed(1)} CPU-s (${m.verify.filesPerSecond} files/s, ratio ${f(m.verify.ratio)}, CPU ratio ${f(m.verify.cpuRatio)}, peak RSS ${m.verify.peakRssMiB} MiB ${m.verify.peakRssMiB < 512 ? 'ok' : 'MISS'})`);
 }
 if (results.archives) console.log(`\nArchives (target ≤ 1.5):\n\n${archiveTable(results.archives)}`);
 if (results.records) console.log(`\nRecords:\n\n${recordsTable(results.records)}`);

@@ -7,7 +7,7 @@
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -21,17 +21,18 @@ const yargsCommonJs = {
   },
 };
 
-// Chunks from an earlier build have other hashes: remove them.
-await rm(join(root, 'dist', 'cli', 'chunks'), { recursive: true, force: true });
-
-await build({
+// Code splitting: main.js holds only what every run needs (argument parsing, the command table);
+// each command's module and the libraries only it uses (hyparquet, csv-parse, CycloneDX, tar-stream,
+// ...) are chunks in dist/cli/chunks/, loaded by the command's dynamic import when it runs. Without
+// splitting, esbuild would also hoist the S3 support's imports (the AWS SDK) to the top of main.js.
+const chunksDir = join(root, 'dist', 'cli', 'chunks');
+rmSync(chunksDir, { recursive: true, force: true });
+const result = await build({
   entryPoints: { main: join(root, 'src', 'cli', 'main.ts') },
-  // Code splitting: modules loaded with a dynamic import() (the S3 support, src/s3/) go to their
-  // own files, dist/cli/chunks/, loaded only by the commands that need them; without splitting
-  // esbuild would hoist their imports (the AWS SDK) to the top of main.js.
   outdir: join(root, 'dist', 'cli'),
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
+  metafile: true,
   bundle: true,
   platform: 'node',
   format: 'esm',

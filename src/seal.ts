@@ -29,7 +29,8 @@ import { TOOL_NAME, TOOL_VERSION } from './version.js';
 import { refuseReservedVersion } from './trust/latest.js';
 import type { RecordSetMember } from './core/records.js';
 import type { RecordRule } from './records/config.js';
-import { indexForSeal, readRecordConfig, storeIndexObjects, type SealRecords } from './records/seal-records.js';
+import type { SealRecords } from './records/seal-records.js';
+import { CONFIG_FILE } from './records/config.js';
 import { serializeEntry } from './core/manifest.js';
 import { IncrementalSource, StatCacheWriter, statCachePath, thisMachine, type CacheStatus } from './incremental/stat-cache.js';
 
@@ -458,6 +459,23 @@ function distinctSigners(keys: readonly PrivateKey[]): PrivateKey[] {
   return keys.filter((k) => !seen.has(k.keyid) && seen.add(k.keyid) !== undefined);
 }
 
+/** The record-index code (CSV, JSONL and Parquet readers): loaded only by a seal that has a record configuration. */
+const recordsModule = () => import('./records/seal-records.js');
+
+/**
+ * `readRecordConfig` of `dir`, loading the record code only when `dir` holds an entry named
+ * `snap.json` (of any type: `readRecordConfig` says what is wrong with one that is not a file).
+ */
+async function readRecordConfigIfAny(dir: string): ReturnType<Awaited<ReturnType<typeof recordsModule>>['readRecordConfig']> {
+  try {
+    await fsp.lstat(join(dir, CONFIG_FILE));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined; // as readRecordConfig: no config (or DIR is not a folder: the seal says so)
+  }
+  return (await recordsModule()).readRecordConfig(dir);
+}
+
 /**
  * Seal a dataset into the store: see the module comment. The store is locked for the duration; a
  * seal that fails or is killed leaves the store valid and without the snapshot. When there is no
@@ -470,7 +488,7 @@ function distinctSigners(keys: readonly PrivateKey[]): PrivateKey[] {
 export async function seal(opts: SealOptions): Promise<SealResult> {
   parseNameVersion(opts.as); // a malformed NAME@VERSION makes no store
   // Record rules first: a malformed snap.json stops the seal before anything is hashed or made.
-  const recordRules = opts.scan ? [] : (opts.recordRules ?? (await readRecordConfig(resolve(opts.dir)))?.rules ?? []);
+  const recordRules = opts.scan ? [] : (opts.recordRules ?? (await readRecordConfigIfAny(resolve(opts.dir)))?.rules ?? []);
   const store = await openStore(opts.store, { create: true });
   try {
     return { ...(await sealInto(store, opts, recordRules)), storeCreated: store.created !== undefined };
@@ -557,14 +575,14 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
         now: opts.now,
         onProgress: opts.onProgress,
         ...(incremental ? { incremental } : {}),
-        ...(recordRules.length > 0 ? { records: async (manifestPath: string) => (indexed = await indexForSeal({ dir, manifestPath, rules: recordRules, tmpDir: work })).members } : {}),
+        ...(recordRules.length > 0 ? { records: async (manifestPath: string) => (indexed = await (await recordsModule()).indexForSeal({ dir, manifestPath, rules: recordRules, tmpDir: work })).members } : {}),
       },
       pool,
     );
     pool = undefined; // scanAndSign closed it
     const { sealed, totals, statementBytes, envelope } = signed;
     // Record indexes are objects too (kept with --manifest-only): in place before the snapshot names them.
-    if (indexed) await storeIndexObjects(store, indexed.objects);
+    if (indexed) await (await recordsModule()).storeIndexObjects(store, indexed.objects);
     // Objects were flushed and committed by scanDataset before the snapshot that references them appears.
     await writeFileAtomic(join(tmp, STATEMENT_FILE), statementBytes, { exclusive: true });
     await writeFileAtomic(join(tmp, ENVELOPE_FILE), serializeEnvelope(envelope), { mode: 0o644, exclusive: true });

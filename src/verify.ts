@@ -25,7 +25,6 @@ import type { Statement } from './core/statement.js';
 import type { RevocationReport } from './trust/revocations.js';
 import type { PolicyReport } from './trust/signatures.js';
 import { join } from 'node:path';
-import { attachRecordFindings } from './records/verify-records.js';
 import type { RecordSetDiff } from './records/record-report.js';
 import { ShardAssigner, type ShardSpec } from './shards/assign.js';
 import type { ShardRange } from './shards/report.js';
@@ -401,6 +400,8 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   if (manifestOk) nameMoves(problems);
   if (manifestOk && pred.records && problems.length > 0) {
     const dirs = [opts.snapshot.objectsDir ?? (opts.snapshot.name !== undefined ? join(opts.snapshot.dir, '..', '..', '..', 'objects', 'sha256') : undefined), opts.store ? join(resolve(opts.store), 'objects', 'sha256') : undefined];
+    // The record code (CSV, JSONL and Parquet readers) is loaded only when records are to be named.
+    const { attachRecordFindings } = await import('./records/verify-records.js');
     await attachRecordFindings(problems, pred.records, root, dirs.filter((d): d is string => d !== undefined));
   }
   const problemsSorted = manifestOk ? problems.sort((a, b) => compareUtf8(a.path, b.path)) : [];

@@ -5,6 +5,7 @@ import { quietOnBrokenPipe } from './broken-pipe.js';
 import { escapeMessage } from '../core/display.js';
 import { programNameOf } from './program-name.js';
 import { cleanUpIfInterrupted, handleSignals } from './signals.js';
+import { installNativeEd25519 } from '../io/native-ed25519.js';
 
 // A reader that closed its end of the pipe (`snap list --json | head -1`) is not an error: no
 // stack trace, the rest of the output is dropped, and the exit code stays the command's own.
@@ -12,6 +13,8 @@ quietOnBrokenPipe(process.stdout);
 quietOnBrokenPipe(process.stderr);
 // Ctrl-C and SIGTERM: clean up, then exit 130 / 143 (signals.ts).
 handleSignals(process.stderr);
+// Ed25519 through node:crypto: same results as @noble/ed25519, without its 0.1 s first-use table.
+installNativeEd25519();
 
 // `snap` or `snapds` (package.json installs both): usage, help and errors name the one that was run.
 const program = programNameOf(process.argv[1]);

@@ -58,6 +58,10 @@ function parser(program: ProgramName, active: CommandSpec | undefined, width: nu
     .version(TOOL_VERSION)
     .epilog(EPILOG)
     .wrap(width);
+  // After running a command's handler (ours are yargs' default no-ops: runCli runs the command),
+  // yargs lays out the whole help text and caches it, in case an asynchronous handler prints it
+  // later: tens of milliseconds of every run, for nothing here. Help is still laid out when asked for.
+  (y as unknown as { getInternalMethods(): { getUsageInstance(): { cacheHelpMessage(): void } } }).getInternalMethods().getUsageInstance().cacheHelpMessage = () => {};
   for (const c of COMMANDS) {
     const spec = active && commandName(active) === commandName(c) ? active : undefined;
     // --version belongs to `snap --version`: accepted after a command, but not listed in its help.

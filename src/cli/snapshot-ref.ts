@@ -8,7 +8,6 @@ import { resolve } from 'node:path';
 import { statSync } from 'node:fs';
 import { isArchivePath } from '../core/archive.js';
 import type { SnapshotLocation } from '../io/store.js';
-import { openArchiveSnapshot } from '../archive.js';
 import { locate, mustExistIfPath, type CliIo } from './common.js';
 
 /**
@@ -48,6 +47,8 @@ export async function openSnapshotRef(text: string, io: CliIo, store: string): P
   mustExistIfPath(text, io, 'snapshot folder or archive');
   if (!isArchiveFile(text, io.cwd)) return { location: await locate(text, io, store), close: async () => {} };
   const file = resolve(io.cwd, text);
+  // The archive code (tar-stream) is loaded only when an archive is named: not by every command that takes a ref.
+  const { openArchiveSnapshot } = await import('../archive.js');
   const held = await openArchiveSnapshot(file, text);
   return {
     location: held.location,

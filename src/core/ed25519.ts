@@ -1,12 +1,57 @@
 /**
  * Ed25519 (RFC 8032, pure) through @noble/ed25519, with synchronous SHA-512 from @noble/hashes.
  * Verification is strict RFC 8032 (`zip215: false`): non-canonical encodings of R, A or S are refused.
+ *
+ * An optional faster backend (node:crypto's OpenSSL, installed by `src/io/native-ed25519.ts`)
+ * spares a short-lived process @noble/ed25519's first-use table of base-point multiples (about
+ * 0.1 s of CPU). Results stay @noble/ed25519's exactly: signing is deterministic (RFC 8032
+ * §5.1.6), so both give the same bytes; a signature the backend accepts is accepted only after
+ * noble's own strict checks of the encodings (R, A canonical, A not of small order, S < L), and its
+ * cofactorless equation implies noble's cofactored one; anything the backend refuses is decided
+ * by noble itself.
  */
 import * as ed from '@noble/ed25519';
 import { sha512 } from '@noble/hashes/sha2.js';
 import { SnapError } from './errors.js';
 
 ed.hashes.sha512 = sha512;
+
+/** Faster implementations of the same RFC 8032 operations (see the module comment). */
+export interface Ed25519Backend {
+  /** The 32-byte public key of a 32-byte seed. */
+  publicKeyOf(seed: Uint8Array): Uint8Array;
+  /** The 64-byte deterministic signature (RFC 8032 §5.1.6). */
+  sign(message: Uint8Array, seed: Uint8Array): Uint8Array;
+  /** RFC 8032 §5.1.7 with the cofactorless check [S]B = R + [k]A; false (never throws) when it fails. */
+  verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
+}
+
+let backend: Ed25519Backend | undefined;
+
+/** Use `b` for signing, public keys and accepting valid signatures (undefined: @noble/ed25519 alone). */
+export function useEd25519Backend(b: Ed25519Backend | undefined): void {
+  backend = b;
+}
+
+/** Group order L (RFC 8032 §5.1). */
+const GROUP_ORDER = 2n ** 252n + 27742317777372353535851937790883648493n;
+
+/**
+ * The checks of noble's strict verification that do not need the base-point table: R and A are
+ * canonical point encodings (y < p, and not x = 0 with the sign bit set), A is not of small order,
+ * and S < L.
+ */
+function strictEncodingsHold(signature: Uint8Array, publicKey: Uint8Array): boolean {
+  try {
+    let s = 0n;
+    for (let i = 63; i >= 32; i--) s = (s << 8n) | BigInt(signature[i] as number);
+    if (s >= GROUP_ORDER) return false;
+    ed.Point.fromBytes(signature.subarray(0, 32), false);
+    return !ed.Point.fromBytes(publicKey, false).isSmallOrder();
+  } catch {
+    return false;
+  }
+}
 
 /** Ed25519 seed (private key) length in bytes. */
 export const SEED_SIZE = 32;
@@ -21,7 +66,7 @@ export const SIGNATURE_SIZE = 64;
  */
 export function publicKeyOf(seed: Uint8Array): Uint8Array {
   if (seed.length !== SEED_SIZE) throw new SnapError('KEY_MALFORMED', `an Ed25519 private key is ${SEED_SIZE} bytes, got ${seed.length}`);
-  return ed.getPublicKey(seed);
+  return backend ? backend.publicKeyOf(seed) : ed.getPublicKey(seed);
 }
 
 /**
@@ -31,7 +76,7 @@ export function publicKeyOf(seed: Uint8Array): Uint8Array {
  */
 export function sign(message: Uint8Array, seed: Uint8Array): Uint8Array {
   if (seed.length !== SEED_SIZE) throw new SnapError('KEY_MALFORMED', `an Ed25519 private key is ${SEED_SIZE} bytes, got ${seed.length}`);
-  return ed.sign(message, seed);
+  return backend ? backend.sign(message, seed) : ed.sign(message, seed);
 }
 
 /**
@@ -45,6 +90,7 @@ export function verify(signature: Uint8Array, message: Uint8Array, publicKey: Ui
   if (signature.length !== SIGNATURE_SIZE) throw new SnapError('SIGNATURE_MALFORMED', `an Ed25519 signature is ${SIGNATURE_SIZE} bytes, got ${signature.length}`);
   if (publicKey.length !== PUBLIC_KEY_SIZE) throw new SnapError('KEY_MALFORMED', `an Ed25519 public key is ${PUBLIC_KEY_SIZE} bytes, got ${publicKey.length}`);
   try {
+    if (backend && strictEncodingsHold(signature, publicKey) && backend.verify(signature, message, publicKey)) return true;
     return ed.verify(signature, message, publicKey, { zip215: false });
   } catch {
     return false;

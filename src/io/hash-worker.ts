@@ -49,6 +49,9 @@ function hashWorkerMain(require: NodeJS.Require, slice: number): void {
     mutateForTest?: string;
   };
   const chunk = Buffer.allocUnsafe(CHUNK);
+  /** `root/` once: a dataset path (validated: no `.`/`..` segments, no `//`) is appended as is, no path.join per file. */
+  const rootAbs = require('node:path').resolve(root);
+  const rootSlash = rootAbs.endsWith('/') ? rootAbs : `${rootAbs}/`;
   let whole: Buffer | null = null;
   const LEAF0 = Buffer.from([0]);
   // One-shot crypto.hash (Node >= 20.12) is about twice as fast as createHash for small inputs.
@@ -56,6 +59,17 @@ function hashWorkerMain(require: NodeJS.Require, slice: number): void {
   const sha256hex = (b: Buffer): string => (oneShot ? oneShot('sha256', b, 'hex') : createHash('sha256').update(b).digest('hex'));
   /** RFC 9162 leaf hash SHA-256(0x00 ‖ line) of a manifest line (ASCII-safe: the prefix is U+0000 in UTF-8). */
   const leafOf = (line: string): Buffer => (oneShot ? oneShot('sha256', '\0' + line, 'buffer') : createHash('sha256').update(LEAF0).update(line).digest());
+  /**
+   * Write the leaf hash of `line` into `out` at byte `at`. The digest comes back as a latin1 string
+   * (one V8 string, no ArrayBuffer per line for the garbage collector to track) and is copied in.
+   */
+  const putLeaf = oneShot
+    ? (out: Buffer, at: number, line: string): void => {
+        out.write(oneShot('sha256', '\0' + line, 'latin1'), at, 32, 'latin1');
+      }
+    : (out: Buffer, at: number, line: string): void => {
+        out.set(leafOf(line), at);
+      };
   let tmpCounter = 0;
 
   const O = fs.constants;
@@ -66,8 +80,14 @@ function hashWorkerMain(require: NodeJS.Require, slice: number): void {
   }
   class NotFile extends Changed {}
 
+  /**
+   * Same file, unchanged: size, device, inode, mtime and ctime. Number stats, not BigInt ones (no BigInt
+   * per field for the garbage collector): a time in ms as a double keeps steps of about 0.25 µs,
+   * finer than the kernel's own timestamp clock (a jiffy, or its coarse clock), so this compares
+   * exactly what the BigInt nanoseconds would.
+   */
   function sameStat(a: any, b: any): boolean {
-    return a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.ino === b.ino;
+    return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino && a.dev === b.dev;
   }
 
   function objectPath(hex: string): string {
@@ -157,9 +177,9 @@ function hashWorkerMain(require: NodeJS.Require, slice: number): void {
     let outFd: number | null = null;
     let tmp: string | null = null;
     try {
-      const before = fs.fstatSync(fd, { bigint: true });
+      const before = fs.fstatSync(fd);
       if (!before.isFile()) throw new NotFile(`${abs} is no longer a regular file`);
-      const size = Number(before.size);
+      const size = before.size;
       if (mutateForTest !== undefined && abs === mutateForTest) fs.appendFileSync(abs, 'x');
       let hex: string;
       let got: number;
@@ -228,13 +248,13 @@ function hashWorkerMain(require: NodeJS.Require, slice: number): void {
         [hex, got] = hashStream(fd, outFd);
         fs.closeSync(outFd);
         outFd = null;
-        const after0 = fs.fstatSync(fd, { bigint: true });
+        const after0 = fs.fstatSync(fd);
         if (!sameStat(before, after0) || got !== size) throw new Changed(`${abs} changed while it was read`);
         created = commitObject(tmp, hex);
         if (created) written = got;
         tmp = null;
       }
-      const after = fs.fstatSync(fd, { bigint: true });
+      const after = fs.fstatSync(fd);
       if (!sameStat(before, after) || got !== size) throw new Changed(`${abs} changed while it was read`);
       return { sha256: hex, size, written, created };
     } finally {
@@ -260,7 +280,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number): void {
   function seal(msg: any): any {
     const { rels, kinds, extra } = msg as { rels: string[]; kinds: number[]; extra: (string | null)[] };
     const n = rels.length;
-    const leaves = new Uint8Array(32 * n);
+    const leaves = Buffer.allocUnsafeSlow(32 * n); // its own ArrayBuffer: transferred with the reply
     let text = '';
     let bytes = 0;
     let written = 0;
@@ -273,7 +293,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number): void {
       } else {
         let r;
         try {
-          r = processFile(join(root, rel), extra[i] ?? null);
+          r = processFile(rootSlash + rel, extra[i] ?? null);
         } catch (e) {
           return { id: msg.id, error: { index: i, path: rel, ...errorInfo(e) } };
         }
@@ -283,7 +303,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number): void {
         line = `{"path":${JSON.stringify(rel)},"sha256":"${r.sha256}","size":${r.size}}`;
       }
       text += line + '\n';
-      leaves.set(leafOf(line), 32 * i);
+      putLeaf(leaves, 32 * i, line);
     }
     return { id: msg.id, text, leaves, bytes, written, newObjects };
   }
@@ -338,14 +358,14 @@ function hashWorkerMain(require: NodeJS.Require, slice: number): void {
     const { kinds, lines, rels, ids } = msg as { kinds: number[]; lines: string[]; rels: string[]; ids?: string[] };
     let nLeaves = 0;
     for (const k of kinds) if (k !== 2) nLeaves++;
-    const leaves = new Uint8Array(32 * nLeaves);
+    const leaves = Buffer.allocUnsafeSlow(32 * nLeaves); // its own ArrayBuffer: transferred with the reply
     const problems: any[] = [];
     let bytes = 0;
     let li = 0;
     for (let i = 0; i < kinds.length; i++) {
       const k = kinds[i];
       const line = lines[i] as string;
-      if (k !== 2) leaves.set(leafOf(line), 32 * li++);
+      if (k !== 2) putLeaf(leaves, 32 * li++, line);
       if (k === 0) continue;
       let expSha = '';
       let expSize = -1;
@@ -357,7 +377,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number): void {
       }
       if (k === 3) {
         try {
-          const st = fs.lstatSync(join(root, rels[i] as string), { bigint: true });
+          const st = fs.lstatSync(rootSlash + (rels[i] as string), { bigint: true });
           if (st.isFile() && st.size === BigInt(expSize) && `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` === (ids as string[])[i]) {
             bytes += expSize;
             continue;
@@ -367,7 +387,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number): void {
         }
       }
       try {
-        const r = checkFile(join(root, rels[i] as string), expSize);
+        const r = checkFile(rootSlash + (rels[i] as string), expSize);
         bytes += r.size;
         if (k === 2 || r.sha256 !== expSha || r.size !== expSize) problems.push({ index: i, kind: 'modified', sha256: r.sha256, size: r.size });
       } catch (e: any) {
@@ -390,7 +410,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number): void {
     for (let i = 0; i < rels.length; i++) {
       const rel = rels[i] as string;
       try {
-        const r = processFile(join(root, rel), null);
+        const r = processFile(rootSlash + rel, null);
         bytes += r.size;
         const name = rel.replace(/\//g, '').slice(-64);
         if (r.sha256 !== name) problems.push({ index: i, kind: 'corrupt', sha256: r.sha256, size: r.size });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
-import { PUBLIC_KEY_SIZE, SEED_SIZE, SIGNATURE_SIZE, publicKeyOf, sign, verify } from '../../src/core/ed25519.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PUBLIC_KEY_SIZE, SEED_SIZE, SIGNATURE_SIZE, publicKeyOf, sign, useEd25519Backend, verify } from '../../src/core/ed25519.js';
+import { nativeEd25519 } from '../../src/io/native-ed25519.js';
 import { fromHex, toHex, utf8 } from '../../src/core/encoding.js';
 
 const ED = new URL('../vectors/ed25519/', import.meta.url);
@@ -52,7 +53,14 @@ const kat: Vector[] = readFileSync(new URL('sign.input', ED), 'utf8')
     return { name: `sign.input line ${i + 1}`, seed: sk.slice(0, 64), pub, msg, sig: sigmsg.slice(0, 128) };
   });
 
-describe('Ed25519 (RFC 8032)', () => {
+// Every check runs twice: with @noble/ed25519 alone, and with node:crypto as the backend the CLI
+// installs (the results must be the same, down to the strictness cases).
+describe.each([
+  ['@noble/ed25519 alone', undefined],
+  ['the node:crypto backend', nativeEd25519],
+] as const)('Ed25519 (RFC 8032), %s', (_label, backend) => {
+  beforeAll(() => useEd25519Backend(backend));
+  afterAll(() => useEd25519Backend(undefined));
   it('has the sizes of RFC 8032', () => {
     expect([SEED_SIZE, PUBLIC_KEY_SIZE, SIGNATURE_SIZE]).toEqual([32, 32, 64]);
   });
@@ -146,5 +154,34 @@ describe('Ed25519 (RFC 8032)', () => {
     expect(() => verify(fromHex(v.sig), fromHex(v.msg), new Uint8Array(31))).toThrowError(code('KEY_MALFORMED'));
     expect(() => publicKeyOf(new Uint8Array(31))).toThrowError(code('KEY_MALFORMED'));
     expect(() => sign(utf8('m'), new Uint8Array(33))).toThrowError(code('KEY_MALFORMED'));
+  });
+});
+
+describe('the node:crypto Ed25519 backend', () => {
+  afterAll(() => useEd25519Backend(undefined));
+
+  it('accepts, through core verify, nothing that @noble/ed25519 alone refuses: a small-order R with S = 0 against a key of small order', () => {
+    // A = identity (small order) makes [S]B = R + [k]A hold with R = identity, S = 0: the cofactorless
+    // check alone would accept it; core refuses A of small order before asking the backend.
+    const identity = new Uint8Array(32);
+    identity[0] = 1;
+    const sig = new Uint8Array(64);
+    sig[0] = 1;
+    useEd25519Backend(nativeEd25519);
+    expect(verify(sig, utf8('anything'), identity)).toBe(false);
+  });
+
+  it('gives the same signatures as @noble/ed25519 for 64 random seeds and messages, each verified both ways', () => {
+    for (let i = 0; i < 64; i++) {
+      const seed = crypto.getRandomValues(new Uint8Array(32));
+      const msg = crypto.getRandomValues(new Uint8Array(i * 7));
+      useEd25519Backend(undefined);
+      const [pubNoble, sigNoble] = [publicKeyOf(seed), sign(msg, seed)];
+      useEd25519Backend(nativeEd25519);
+      expect(toHex(publicKeyOf(seed))).toBe(toHex(pubNoble));
+      expect(toHex(sign(msg, seed))).toBe(toHex(sigNoble));
+      expect(verify(sigNoble, msg, pubNoble)).toBe(true);
+      expect(nativeEd25519.verify(sigNoble, msg, pubNoble)).toBe(true);
+    }
   });
 });

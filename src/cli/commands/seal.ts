@@ -12,7 +12,6 @@ import { withProgress } from '../progress.js';
 import { parseExpiry } from '../../core/durations.js';
 import { sealedJson, sealedLines } from '../sealed.js';
 import { jsonOut, checkJobs, signingKeys, audit, auditErrors, commonFlags, announceNewStore, parentRef, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
-import { cmdSealOut } from './seal-out.js';
 import { provenanceFromArgs, provenanceOptions } from '../provenance-args.js';
 import { parseRuleFlag } from '../../records/config.js';
 import { sealedRecordLines } from '../records-print.js';
@@ -46,7 +45,8 @@ export function recordRulesOf(a: Args) {
 
 async function cmdSeal(a: Args, io: CliIo): Promise<number> {
   const scan = await s3Scan(a, io);
-  if (a.out !== undefined) return cmdSealOut(a, io); // straight into an archive, no store
+  // Straight into an archive, no store (its code, with tar-stream, loaded only then).
+  if (a.out !== undefined) return (await import('./seal-out.js')).cmdSealOut(a, io);
   const expiresAt = a.expires === undefined ? undefined : parseExpiry(String(a.expires), new Date());
   const store = storePath(a.store, io.env, io.cwd);
   const [key, ...coSigners] = await signingKeys(io, a);

@@ -6,7 +6,8 @@
 import { resolve } from 'node:path';
 import { SnapError } from '../../core/errors.js';
 import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
-import { verifyArchive, openArchiveSnapshot } from '../../archive.js';
+// The archive code (tar-stream) is loaded only when an archive is verified: not on every `snap verify`.
+const archiveModule = () => import('../../archive.js');
 import type { SnapshotLocation } from '../../io/store.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
@@ -30,7 +31,7 @@ export async function archiveAgainst(a: Args, io: CliIo): Promise<{ location: Sn
   const text = String(a.against);
   mustExistIfPath(text, io, 'snapshot folder or archive');
   if (!isArchiveFile(text, io.cwd)) return undefined;
-  return openArchiveSnapshot(resolve(io.cwd, text), text);
+  return (await archiveModule()).openArchiveSnapshot(resolve(io.cwd, text), text);
 }
 
 /** `snap verify FILE.snap.tar --pubkey …`: the report has the shape of `verify --json` (SPEC §8). */
@@ -38,6 +39,7 @@ export async function cmdVerifyArchive(a: Args, io: CliIo): Promise<number> {
   if (a.against !== undefined) throw new SnapError('USAGE', `${String(a.dir)} is an archive: verify it on its own (no --against), or verify a folder --against it`);
   const { trusted, threshold, rules } = await trustSetup(a, io, storePath(a.store, io.env, io.cwd));
   const text = String(a.dir);
+  const { verifyArchive } = await archiveModule();
   const r = await withProgress(a, io, 'verifying', (onProgress) => verifyArchive({ file: resolve(io.cwd, text), ref: text, trusted, threshold, rules, onProgress }));
   if (a.json) {
     jsonOut(io, {
