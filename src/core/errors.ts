@@ -13,6 +13,8 @@ export const ERROR_CODES = [
   'USAGE',
   'REF_MALFORMED',
   'REF_AMBIGUOUS',
+  /** An `s3://BUCKET/PREFIX` argument or an S3 setting (AWS_ENDPOINT_URL, SNAP_S3_PATH_STYLE) is malformed. */
+  'S3_URL_MALFORMED',
   // paths (SPEC §2)
   'PATH_EMPTY',
   'PATH_ABSOLUTE',
