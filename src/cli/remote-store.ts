@@ -12,6 +12,8 @@ import { SnapError } from '../core/errors.js';
 import { parseExpiry } from '../core/durations.js';
 import { isS3Store, type Retention } from '../store/backend.js';
 import type { ObjectNeed } from '../store/remote-session.js';
+import type { RetentionReport, S3Backend } from '../store/s3.js';
+import { EXIT_INTEGRITY } from './exit-codes.js';
 import type { Args, CliIo } from './common.js';
 
 /** Which objects each command reads from the store (the others need none). */
@@ -31,7 +33,7 @@ const CREATING = new Set(['init', 'seal', 'import']);
  * Commands that take --store but have not been run against an S3 store yet: refused with a clear
  * USAGE error rather than half-working (see the issue 13 report).
  */
-const NOT_YET = new Set(['policy']);
+const NOT_YET = new Set(['policy', 'sign']);
 
 /** The store a command was given, if it is an S3 store. */
 export function s3StoreOf(a: Args, io: CliIo): string | undefined {
@@ -61,6 +63,7 @@ export function retentionOf(a: Args, io: CliIo, now = new Date()): Retention | u
  */
 export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo, handler: (a: Args, io: CliIo) => Promise<number>): Promise<number> {
   if (NOT_YET.has(cmd)) throw new SnapError('USAGE', `${cmd} does not work on an S3 store yet; use a local store`);
+  if (cmd === 'fsck' && (a.clean !== undefined || a['repair-from'] !== undefined)) throw new SnapError('USAGE', 'fsck --clean and --repair-from do not work on an S3 store (its objects are write-once); fsck alone reports');
   const retain = retentionOf(a, io);
   const [{ openS3Backend }, { openRemoteSession }] = await Promise.all([import('../store/open-s3.js'), import('../store/remote-session.js')]);
   const remote = await openS3Backend(url, io.env);
@@ -80,8 +83,10 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
     stderr: wrapWrite(io.stderr, (s) => void io.stderr.write(shown(s))),
   };
   let code: number;
+  let retention: RetentionFinding[] = [];
   try {
     code = await handler({ ...a, store: session.root }, out);
+    if (cmd === 'show' || cmd === 'fsck') retention = await retentionFindings(cmd, a, session.root, session.remote);
   } catch (e) {
     await session.finish(true).catch(() => {});
     for (const s of held) io.stdout.write(s);
@@ -89,8 +94,77 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
     throw e;
   }
   await session.finish(true);
-  for (const s of held) io.stdout.write(s);
+  const text = held.join('');
+  if (retention.length === 0) io.stdout.write(text);
+  else if (a.json) {
+    let doc: Record<string, unknown> | undefined;
+    try {
+      doc = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      doc = undefined;
+    }
+    if (doc && typeof doc === 'object') {
+      const shorter = retention.some((r) => r.shorter.length > 0);
+      if (cmd === 'show') doc.retention = retentionJson(retention[0] as RetentionFinding);
+      else doc.retention = retention.map(retentionJson);
+      if (cmd === 'fsck' && shorter) doc.ok = false;
+      io.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+    } else io.stdout.write(text);
+  } else {
+    io.stdout.write(text);
+    for (const r of retention) io.stdout.write(retentionLines(cmd, r));
+  }
+  // An object locked for less time than its snapshot is a broken promise of the store: fsck fails.
+  if (cmd === 'fsck' && code === 0 && retention.some((r) => r.shorter.length > 0)) return EXIT_INTEGRITY;
   return code;
+}
+
+/** One snapshot's retention as show and fsck report it. */
+interface RetentionFinding {
+  ref: string;
+  report: RetentionReport;
+  shorter: string[];
+}
+
+function retentionJson(r: RetentionFinding): Record<string, unknown> {
+  return {
+    ref: r.ref,
+    ...(r.report.retention ? { mode: r.report.retention.mode, until: r.report.retention.until.toISOString().replace(/\.000Z$/, 'Z') } : { mode: null, until: null }),
+    objects: r.report.objects,
+    shorterLocks: r.shorter,
+  };
+}
+
+function retentionLines(cmd: string, r: RetentionFinding): string {
+  const ret = r.report.retention;
+  const until = ret ? `${ret.mode} until ${ret.until.toISOString().replace(/\.000Z$/, 'Z')}` : 'none (not under Object Lock)';
+  const head = cmd === 'show' ? `  retention        ${until}\n` : `${r.shorter.length ? 'FAIL' : 'OK  '}  retention of ${r.ref}: ${until}\n`;
+  const more = r.shorter.length
+    ? `  ${r.shorter.length} of ${r.report.objects} objects are locked for less time than the snapshot:\n${r.shorter.slice(0, 20).map((h) => `    ${h}\n`).join('')}${r.shorter.length > 20 ? `    … ${r.shorter.length - 20} more\n` : ''}`
+    : '';
+  return head + more;
+}
+
+/** The retention of the snapshot `show` names, or of every snapshot for `fsck`. */
+async function retentionFindings(cmd: string, a: Args, root: string, remote: S3Backend): Promise<RetentionFinding[]> {
+  if (!(await remote.objectLockEnabled())) return []; // nothing is locked in such a bucket
+  const [{ openStore, resolveRef, listSnapshots }, { LocalBackend }, { objectsOf }] = await Promise.all([import('../io/store.js'), import('../store/local.js'), import('../store/remote-session.js')]);
+  let refs: { name: string; version: string }[];
+  if (cmd === 'show') {
+    const text = String(a.ref);
+    if (/\.snap\.tar$/.test(text) || text.includes('/')) return []; // an archive or a folder: not in the store
+    const loc = await resolveRef(text, root).catch(() => undefined);
+    if (!loc?.name || !loc.version) return [];
+    refs = [{ name: loc.name, version: loc.version }];
+  } else refs = (await listSnapshots(await openStore(root))).map((s) => ({ name: s.name, version: s.version }));
+  const local = new LocalBackend(await openStore(root));
+  const out: RetentionFinding[] = [];
+  for (const r of refs) {
+    const files = await local.readSnapshot(r.name, r.version);
+    const report = await remote.retentionReport(r.name, r.version, objectsOf(files));
+    out.push({ ref: `${r.name}@${r.version}`, report, shorter: report.shorter });
+  }
+  return out;
 }
 
 /** A stream whose writes go to `write` (as text), keeping `isTTY` and `columns` of `base`. */

@@ -163,19 +163,23 @@ export class S3Backend implements StoreBackend {
     return false;
   }
 
+  /** Whether the bucket has Object Lock enabled. */
+  async objectLockEnabled(): Promise<boolean> {
+    try {
+      const r = await this.client.send(new GetObjectLockConfigurationCommand({ Bucket: this.where.bucket }));
+      return r.ObjectLockConfiguration?.ObjectLockEnabled === 'Enabled';
+    } catch (e) {
+      if (status(e) === 404 || (e as { name?: string })?.name === 'ObjectLockConfigurationNotFoundError') return false;
+      throw s3Error(e, `read the Object Lock configuration of bucket ${this.where.bucket}`);
+    }
+  }
+
   /**
    * Refuse retention on a bucket without Object Lock enabled.
    * @throws SnapError `STORE_MALFORMED`
    */
   async checkObjectLock(): Promise<void> {
-    let enabled = false;
-    try {
-      const r = await this.client.send(new GetObjectLockConfigurationCommand({ Bucket: this.where.bucket }));
-      enabled = r.ObjectLockConfiguration?.ObjectLockEnabled === 'Enabled';
-    } catch (e) {
-      if (status(e) !== 404 && (e as { name?: string })?.name !== 'ObjectLockConfigurationNotFoundError') throw s3Error(e, `read the Object Lock configuration of bucket ${this.where.bucket}`);
-    }
-    if (!enabled) throw new SnapError('STORE_MALFORMED', `bucket ${this.where.bucket} does not have Object Lock enabled, so --retain cannot lock anything there (make the bucket with Object Lock)`, { store: this.location });
+    if (!(await this.objectLockEnabled())) throw new SnapError('STORE_MALFORMED', `bucket ${this.where.bucket} does not have Object Lock enabled, so nothing can be locked there (make the bucket with Object Lock)`, { store: this.location });
   }
 
   /** Whether the bucket keeps versions (Object Lock buckets always do). */
@@ -575,11 +579,40 @@ export class S3Backend implements StoreBackend {
     }
   }
 
+  /**
+   * A committed snapshot's retention (its winning commit object's) and the objects among `objects`
+   * whose lock ends before it (or that have none while the snapshot has one).
+   */
+  async retentionReport(name: string, version: string, objects: Iterable<string>): Promise<RetentionReport> {
+    const { version: v } = await this.readCommit(name, version);
+    const retention = await this.retentionOf(v.key, v.versionId);
+    const list = [...objects];
+    const shorter: string[] = [];
+    if (retention) {
+      await mapLimit(list, 16, async (hex) => {
+        if (!(await this.hasObject(hex))) return; // missing objects are fsck's own finding
+        const r = await this.retentionOf(this.objectKey(hex));
+        if (!r || r.until.getTime() < retention.until.getTime()) shorter.push(hex);
+      });
+    }
+    return { ...(retention ? { retention } : {}), objects: list.length, shorter: shorter.sort() };
+  }
+
   /** Keys of a committed snapshot's commit object (its winning version) and staged files. */
   async snapshotKeys(name: string, version: string): Promise<Version[]> {
     const { version: v, commit } = await this.readCommit(name, version);
     return [v, ...Object.keys(commit.files).map((f) => ({ key: this.key(`snapshots/${name}/${version}/staged/${commit.staged}/${f}`) }))];
   }
+}
+
+/** What {@link S3Backend.retentionReport} found. */
+export interface RetentionReport {
+  /** The snapshot's retention: its commit object's (none when it is not locked). */
+  retention?: Retention;
+  /** How many objects the snapshot names. */
+  objects: number;
+  /** Those whose lock ends before the snapshot's (hex digests, sorted). */
+  shorter: string[];
 }
 
 /** Map with at most `limit` calls in flight, results in input order. */

@@ -24,6 +24,7 @@ const FLAGS: Record<string, string[]> = {
   show: ['store'],
   fsck: ['store', 'quiet', 'jobs', 'clean', 'repair-from'],
   log: ['store', 'verify', 'pubkey', 'checkpoint', 'key', 'passphrase-env', 'origin', 'out'],
+  retain: ['store', 'quiet', 'until', 'retain-mode'],
   export: ['store', 'quiet', 'jobs', 'out'],
   import: ['store', 'quiet', ...TRUST],
   restore: ['store', 'quiet', 'jobs', ...TRUST],

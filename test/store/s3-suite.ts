@@ -7,7 +7,8 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DeleteObjectCommand, GetObjectCommand, GetObjectRetentionCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import { DeleteObjectCommand, GetObjectCommand, GetObjectRetentionCommand, PutObjectCommand, PutObjectRetentionCommand } from '@aws-sdk/client-s3';
 import { useS3Server, type S3ServerKind } from '../helpers/s3-server.js';
 import { makeTree, snapJson, spawnSnap, tempDir, useKeyPair } from '../helpers/tree.js';
 import { allVersions, clientFor, comparable, newBucket } from './s3-fixture.js';
@@ -159,8 +160,10 @@ export function defineS3StoreTests(kind: S3ServerKind): void {
       expect((await run(['seal', data, '--as', 'ds@v1', '--key', kp.key, '--store', store, '--retain', '30d'])).code).toBe(0);
       await fsp.writeFile(join(data, 'c.txt'), 'charlie\n');
       expect((await run(['seal', data, '--as', 'ds@v2', '--key', kp.key, '--store', store, '--retain', '60d', '--retain-mode', 'governance'])).code).toBe(0);
-      const versions = (await allVersions(c, bucket, 'st/')).filter((v) => v.Key?.includes('/objects/') || v.Key?.includes('/snapshots/ds/v1/'));
-      expect(versions.length).toBeGreaterThan(4);
+      const hexOf = (t: string): string => createHash('sha256').update(t).digest('hex');
+      const v1Objects = ['alpha\n', 'bravo\n'].map((t) => { const h = hexOf(t); return `st/objects/sha256/${h.slice(0, 2)}/${h.slice(2)}`; });
+      const versions = (await allVersions(c, bucket, 'st/')).filter((v) => v1Objects.includes(v.Key ?? '') || v.Key?.startsWith('st/snapshots/ds/v1/'));
+      expect(versions).toHaveLength(2 + 4 + 1); // 2 objects, 4 staged files, the commit object
       const day = 86_400_000;
       for (const v of versions) {
         const ret = (await c.send(new GetObjectRetentionCommand({ Bucket: bucket, Key: v.Key, VersionId: v.VersionId }))).Retention;
@@ -170,12 +173,32 @@ export function defineS3StoreTests(kind: S3ServerKind): void {
         expect(until, v.Key).toBeGreaterThan(Date.now() + (v.Key?.includes('/objects/') ? 59 : 29) * day);
         await expect(c.send(new DeleteObjectCommand({ Bucket: bucket, Key: v.Key, VersionId: v.VersionId }))).rejects.toThrow();
       }
+      // show and fsck report each snapshot's retention; retain extends it later.
+      const shown = await run(['show', 'ds@v1', '--store', store]);
+      expect([shown.code, shown.json.retention.mode, shown.json.retention.shorterLocks]).toEqual([0, 'COMPLIANCE', []]);
+      expectOk(await run(['retain', 'ds@v1', '--until', '90d', '--store', store]));
+      const later = (await c.send(new GetObjectRetentionCommand({ Bucket: bucket, Key: v1Objects[0] }))).Retention;
+      expect(new Date(later?.RetainUntilDate ?? 0).getTime()).toBeGreaterThan(Date.now() + 89 * day);
+      const f = await run(['fsck', '--store', store]);
+      expect([f.code, f.json.retention.map((r: { ref: string; mode: string }) => `${r.ref} ${r.mode}`)]).toEqual([0, ['ds@v1 COMPLIANCE', 'ds@v2 GOVERNANCE']]);
       // An overwrite only adds a version: the sealed one is still there, unchanged, and reads report the change.
       const obj = versions.find((v) => v.Key?.includes('/objects/'));
       await c.send(new PutObjectCommand({ Bucket: bucket, Key: obj?.Key, Body: 'evil' }));
       const sealed = await (await c.send(new GetObjectCommand({ Bucket: bucket, Key: obj?.Key, VersionId: obj?.VersionId }))).Body?.transformToByteArray();
       expect((await import('node:crypto')).createHash('sha256').update(sealed ?? new Uint8Array()).digest('hex')).toBe(obj?.Key?.split('/').slice(-2).join(''));
       expect((await run(['fsck', '--store', store])).code).toBe(1);
-    }, 180_000);
+    }, 240_000);
+
+    it('fsck (ceph) fails on a snapshot whose objects are locked for less time than the snapshot itself, and names them', async () => {
+      const c = clientFor(server);
+      const bucket = await newBucket(c, 'locked');
+      const store = `s3://${bucket}/st`;
+      const data = await makeTree({ 'a.txt': 'alpha\n' });
+      expectOk(await run(['seal', data, '--as', 'ds@v1', '--key', kp.key, '--store', store]));
+      // Only the commit object gets a lock (as a careless admin might do by hand).
+      await c.send(new PutObjectRetentionCommand({ Bucket: bucket, Key: 'st/snapshots/ds/v1/commit.json', Retention: { Mode: 'GOVERNANCE', RetainUntilDate: new Date(Date.now() + 86_400_000) } }));
+      const f = await run(['fsck', '--store', store]);
+      expect([f.code, f.json.ok, f.json.retention[0].shorterLocks]).toEqual([1, false, [createHash('sha256').update('alpha\n').digest('hex')]]);
+    }, 120_000);
   }
 }
