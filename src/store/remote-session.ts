@@ -18,7 +18,7 @@
  * An interrupted command leaves uploaded objects and possibly staged snapshot files, never a
  * commit object: no snapshot. Its rerun finds those objects listed and uploads none of them again.
  */
-import { promises as fsp, createReadStream, createWriteStream } from 'node:fs';
+import { promises as fsp, createReadStream, createWriteStream, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -91,7 +91,7 @@ export async function openRemoteSession(remote: S3Backend, opts: RemoteSessionOp
   const created = await remote.open(opts.create);
   const lock = await remote.lock(opts.lockWaitMs);
   const work = await fsp.mkdtemp(join(tmpdir(), 'snap-s3-'));
-  const forget = leaveNothing(() => void fsp.rm(work, { recursive: true, force: true }));
+  const forget = leaveNothing(() => rmSync(work, { recursive: true, force: true }));
   const stats: SessionStats = { objectsPulled: 0, objectsCorrupt: [], objectsUploaded: 0, snapshotsCommitted: [], logLinesPushed: 0, ignoredCommits: [] };
   const cleanup = async (): Promise<void> => {
     await lock.release();
