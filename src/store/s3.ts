@@ -50,6 +50,8 @@ export const MULTIPART_THRESHOLD = 64 * 1024 * 1024;
 /** Part size and parts in flight per multipart upload (memory: at most PART_SIZE × QUEUE per upload). */
 const PART_SIZE = 16 * 1024 * 1024;
 const QUEUE = 2;
+/** The smallest part S3 accepts (bytes). */
+const MIN_PART_SIZE = 5 * 1024 * 1024;
 /** A commit object or log line larger than this is refused unread (bytes). */
 const SMALL_LIMIT = 64 * 1024 * 1024;
 /** How long a lock may be held before others may take it over, when its holder cannot be checked (ms). */
@@ -113,11 +115,20 @@ export class S3Backend implements StoreBackend {
   /** Winning commit versions found by listSnapshots (key → version). */
   private winners = new Map<string, Version>();
 
+  /** Objects above this many bytes go up in parts ({@link MULTIPART_THRESHOLD} unless given). */
+  readonly multipartThreshold: number;
+
+  /**
+   * @param opts.multipartThreshold objects above this size (bytes) are uploaded in parts (tests
+   *   lower it; parts are at least 5 MiB as S3 requires)
+   */
   constructor(
     readonly client: S3Client,
     readonly where: S3StoreLocation,
+    opts: { multipartThreshold?: number } = {},
   ) {
     this.location = `s3://${where.bucket}/${where.prefix}`;
+    this.multipartThreshold = opts.multipartThreshold ?? MULTIPART_THRESHOLD;
   }
 
   private key(rel: string): string {
@@ -244,11 +255,11 @@ export class S3Backend implements StoreBackend {
    */
   private async putOnce(key: string, body: Uint8Array | (() => Readable), size: number, sha: string, retain?: Retention): Promise<PutResult> {
     try {
-      if (size > MULTIPART_THRESHOLD && typeof body === 'function') {
+      if (size > this.multipartThreshold && typeof body === 'function') {
         const up = new Upload({
           client: this.client,
           queueSize: QUEUE,
-          partSize: PART_SIZE,
+          partSize: Math.max(MIN_PART_SIZE, Math.min(PART_SIZE, this.multipartThreshold)),
           leavePartsOnError: false,
           params: { Bucket: this.where.bucket, Key: key, Body: body(), ChecksumAlgorithm: 'SHA256', IfNoneMatch: '*', ...this.lockParams(retain) } as PutObjectCommandInput,
         });

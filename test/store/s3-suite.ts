@@ -6,6 +6,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { DeleteObjectCommand, GetObjectCommand, GetObjectRetentionCommand, PutObjectCommand, PutObjectRetentionCommand } from '@aws-sdk/client-s3';
@@ -79,6 +80,23 @@ export function defineS3StoreTests(kind: S3ServerKind): void {
     await c.send(new PutObjectCommand({ Bucket: bucket, Key: staged?.Key, Body: (text ?? '').replace('"fileCount":2', '"fileCount":3') }));
     const v = await run(['verify', data, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', store]);
     expect(v.code).toBe(1);
+  }, 120_000);
+
+  it(`a large object goes up in parts (${kind}), once, and reads back re-hashed`, async () => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'versioned');
+    const b = new S3Backend(clientFor(server), { bucket, prefix: 'st/' }, { multipartThreshold: 5 * 1024 * 1024 });
+    await b.open(true);
+    const big = Buffer.alloc(12 * 1024 * 1024 + 3);
+    for (let i = 0; i < big.length; i += 4096) big[i] = i % 251;
+    const h = createHash('sha256').update(big).digest('hex');
+    expect(await b.putObject(h, () => Readable.from([big]), big.length)).toBe('stored');
+    expect(await b.putObject(h, () => Readable.from([big]), big.length)).toBe('present');
+    expect(b.counters).toEqual({ objectPuts: 1, objectsPresent: 1 });
+    const back = createHash('sha256');
+    for await (const chunk of await b.getObject(h)) back.update(chunk as Buffer);
+    expect(back.digest('hex')).toBe(h);
+    expect(await allVersions(c, bucket, 'st/objects/')).toHaveLength(1);
   }, 120_000);
 
   it(`two concurrent commits of one NAME@VERSION into the S3 store (${kind}): exactly one wins, in every kind of bucket`, async () => {
