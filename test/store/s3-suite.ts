@@ -160,6 +160,17 @@ export function defineS3StoreTests(kind: S3ServerKind): void {
     expect((await run(['fsck', '--store', store])).code).toBe(0);
   }, 240_000);
 
+  it(`a malformed s3:// store is a usage error; a missing bucket or store (${kind}) is NOT_FOUND, and nothing is made by a reader`, async () => {
+    const bad = await run(['list', '--store', 's3://Bad_Bucket/x']);
+    expect([bad.code, bad.json.error.code]).toEqual([2, 'S3_URL_MALFORMED']);
+    const noBucket = await run(['list', '--store', `s3://no-such-bucket-${process.pid}/x`]);
+    expect([noBucket.code, noBucket.json.error.code]).toEqual([3, 'NOT_FOUND']);
+    const bucket = await newBucket(clientFor(server), 'plain');
+    const noStore = await run(['list', '--store', `s3://${bucket}/absent`]);
+    expect([noStore.code, noStore.json.error.code]).toEqual([3, 'NOT_FOUND']);
+    expect(await allVersions(clientFor(server), bucket, '')).toHaveLength(0);
+  }, 60_000);
+
   it(`--retain on a local store is a usage error (exit 2); on a bucket without Object Lock (${kind}) an environment error`, async () => {
     const data = await makeTree({ 'a.txt': 'a\n' });
     const r = await run(['seal', data, '--as', 'ds@v1', '--key', kp.key, '--store', join(await tempDir('snap-l-'), 'store'), '--retain', '400d']);
