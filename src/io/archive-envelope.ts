@@ -6,7 +6,7 @@
  * after the old member 2, copied unchanged. It is written to a temporary file beside the archive,
  * flushed, checked, and renamed over it: a reader sees the old archive or the new one, never a mix.
  */
-import { promises as fsp, constants as FS } from 'node:fs';
+import { promises as fsp, constants as FS, unlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import * as tar from 'tar-stream';
@@ -15,6 +15,7 @@ import { ARCHIVE_ENVELOPE, ARCHIVE_STATEMENT, archiveMtime } from '../core/archi
 import { fileHeader } from './archive.js';
 import { fsyncDir } from './store.js';
 import { ioError } from './errors.js';
+import { leaveNothing } from './interrupt.js';
 
 /** A tar block, in bytes (POSIX ustar). */
 const BLOCK = 512;
@@ -78,11 +79,19 @@ export async function replaceArchiveEnvelope(file: string, envelope: Uint8Array,
     throw ioError(e, file, 'cannot open the archive');
   }
   let out: fsp.FileHandle | undefined;
+  let forget: (() => void) | undefined;
   try {
     const mode = (await src.stat()).mode & 0o7777;
     const afterStatement = await memberEnd(src, file, 0, ARCHIVE_STATEMENT);
     const afterEnvelope = await memberEnd(src, file, afterStatement, ARCHIVE_ENVELOPE);
     out = await fsp.open(tmp, 'wx', 0o600);
+    forget = leaveNothing(() => {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        /* gone already */
+      }
+    });
     const buf = Buffer.alloc(COPY_CHUNK);
     let w = 0;
     const copy = async (from: number, to: number): Promise<void> => {
@@ -112,6 +121,7 @@ export async function replaceArchiveEnvelope(file: string, envelope: Uint8Array,
     await fsp.rm(tmp, { force: true }).catch(() => {});
     throw ioError(e, tmp, 'cannot write the archive');
   } finally {
+    forget?.();
     await src.close().catch(() => {});
   }
 }

@@ -12,6 +12,7 @@ import * as Serialize from '@cyclonedx/cyclonedx-library/Serialize';
 import { Spec1dot6 } from '@cyclonedx/cyclonedx-library/Spec';
 import { isSupportedSpdxId } from '@cyclonedx/cyclonedx-library/SPDX';
 import type { Statement } from '../core/statement.js';
+import { recordSetName, type RecordSetMember } from '../core/records.js';
 import type { AttestationStatement } from '../core/attestation.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 
@@ -94,9 +95,27 @@ function datasetComponent(s: BomTrainingData): Models.Component {
     if (g.repository) prop(c, 'pipeline:gitRepository', g.repository);
   }
   if (pv?.pipeline?.command) prop(c, 'pipeline:command', JSON.stringify(pv.pipeline.command));
+  addRecordProperties(c, p.records);
   for (const k of s.signers) prop(c, 'signer', k.keyid);
   prop(c, 'signaturesVerified', s.verified);
   return c;
+}
+
+/**
+ * Record counts of the signed record indexes (docs/FORMAT.md §19.6), as properties:
+ * `snap:recordCount` (all sets), and per set `snap:records:NAME:count`, `…:format` and
+ * `…:label:LABEL` (records per label). NAME is the set's path or pattern. All from the signed
+ * predicate, whose validation bounds the number of sets and labels.
+ */
+function addRecordProperties(c: Models.Component, sets: RecordSetMember[] | undefined): void {
+  if (sets === undefined || sets.length === 0) return;
+  prop(c, 'recordCount', sets.reduce((n, m) => n + m.count, 0));
+  for (const m of sets) {
+    const name = recordSetName(m);
+    prop(c, `records:${name}:format`, m.format);
+    prop(c, `records:${name}:count`, m.count);
+    for (const [label, n] of Object.entries(m.labels ?? {})) prop(c, `records:${name}:label:${label}`, n);
+  }
 }
 
 /** The CycloneDX 1.6 `data` member of a dataset component (componentData). */

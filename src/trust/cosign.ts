@@ -10,7 +10,7 @@
  * reviewer's signature then vouches for exactly the statement they were shown.
  */
 import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { SnapError } from '../core/errors.js';
 import { MAX_SIGNATURES, addSignatures, parseEnvelope, serializeEnvelope, type Envelope } from '../core/envelope.js';
 import { nameMismatch, parseStatement, snapshotId, statementRef, type Statement } from '../core/statement.js';
@@ -18,7 +18,7 @@ import { bytesEqual, fromBase64 } from '../core/encoding.js';
 import { verify as verifySignature } from '../core/ed25519.js';
 import { pae } from '../core/envelope.js';
 import type { PrivateKey } from '../core/keys.js';
-import { ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, lockStore, openStore, writeFileAtomic, type SnapshotLocation } from '../io/store.js';
+import { ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, acquireLockFile, lockStore, openStore, writeFileAtomic, type SnapshotLocation } from '../io/store.js';
 import { ioError } from '../io/errors.js';
 import { replaceArchiveEnvelope } from '../io/archive-envelope.js';
 import { checkManifestAgainst, openArchiveSnapshot } from '../archive.js';
@@ -137,10 +137,30 @@ export async function cosignSnapshot(loc: SnapshotLocation, keys: readonly Priva
 /**
  * Add the signatures of `keys` to an archive `FILE.snap.tar`: its snapshot is checked as a store
  * snapshot would be (the three `snap/` members; data members are not read), then the archive is
- * written again with the new envelope and renamed over the old one (see io/archive-envelope.ts).
- * @throws SnapError the codes of {@link cosignSnapshot} and of reading an archive (`ARCHIVE_MALFORMED`, `ARCHIVE_HOSTILE`)
+ * written again with the new envelope and renamed over the old one (see io/archive-envelope.ts),
+ * all under the archive's lock file ({@link archiveLockPath}), so that concurrent signers add up.
+ * @throws SnapError `STORE_LOCKED` (another signer held the archive for 60 s) | the codes of {@link cosignSnapshot} and of reading an archive (`ARCHIVE_MALFORMED`, `ARCHIVE_HOSTILE`)
  */
 export async function cosignArchive(file: string, ref: string, keys: readonly PrivateKey[]): Promise<CosignResult> {
+  // Two `snap sign` runs on one archive would each read the old envelope and the later rename
+  // would drop the other's signature: the lock file beside the archive makes them take turns.
+  const release = await acquireLockFile(archiveLockPath(file), `the archive ${file}`, ARCHIVE_LOCK_WAIT_MS, { interruptible: true });
+  try {
+    return await cosignArchiveLocked(file, ref, keys);
+  } finally {
+    await release();
+  }
+}
+
+/** How long `snap sign FILE.snap.tar` waits for another signer of the same archive, in ms. */
+export const ARCHIVE_LOCK_WAIT_MS = 60_000;
+
+/** The advisory lock file of an archive being co-signed: `.NAME.lock` beside it. */
+export function archiveLockPath(file: string): string {
+  return join(dirname(file), `.${basename(file)}.lock`);
+}
+
+async function cosignArchiveLocked(file: string, ref: string, keys: readonly PrivateKey[]): Promise<CosignResult> {
   const held = await openArchiveSnapshot(file, ref);
   let c: Checked;
   try {

@@ -69,6 +69,25 @@ describe('snap bom REF', () => {
     });
   });
 
+  it('gives the record counts of the signed record indexes, in all and per set and label', async () => {
+    const csv = 'id,text,label\n1,win money,spam\n2,lunch,ham\n3,notes,ham\n';
+    const config = JSON.stringify({ records: [{ pattern: 'train.csv', key: ['id'], label: 'label' }] });
+    await seal({ 'train.csv': csv, 'snap.json': config }, 'labelled@v1', []);
+    const p = props((await bomOf(['labelled@v1'])).metadata.component);
+    expect(p).toMatchObject({
+      'snap:recordCount': '3',
+      'snap:records:train.csv:format': 'csv',
+      'snap:records:train.csv:count': '3',
+      'snap:records:train.csv:label:ham': '2',
+      'snap:records:train.csv:label:spam': '1',
+    });
+  });
+
+  it('gives no record properties for a snapshot without record indexes', async () => {
+    const p = props((await bomOf(['raw@v1'])).metadata.component);
+    expect(Object.keys(p).filter((k) => k.startsWith('snap:record'))).toEqual([]);
+  });
+
   it('records the derivation, description and a licence expression', async () => {
     const c = (await bomOf(['clean@v1'])).metadata.component;
     expect(c.description).toBe('deduplicated');

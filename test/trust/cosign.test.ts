@@ -151,6 +151,19 @@ describe('snap sign on an archive', () => {
     expect(v.json.snapshot).toBe(e.snapshot);
   });
 
+  it('keeps both signatures when two keys sign one archive at the same time, and leaves no lock or temporary file', async () => {
+    const e = await sealAndExport(TREE, alice);
+    const carol = await makeKeyPair('carol');
+    const [b, c] = await Promise.all([
+      snapJson(['sign', e.file, '--key', bob.key, '--store', e.store]),
+      snapJson(['sign', e.file, '--key', carol.key, '--store', e.store]),
+    ]);
+    expect([b.code, c.code], b.stderr + c.stderr).toEqual([0, 0]);
+    const v = await snapJson(['verify', e.file, '--pubkey', alice.pub, '--pubkey', bob.pub, '--pubkey', carol.pub, '--threshold', '3']);
+    expect(v.code, v.stdout).toBe(0);
+    expect((await fsp.readdir(e.work)).filter((n) => n.startsWith('.'))).toEqual([]);
+  });
+
   it('leaves the archive untouched when the key has already signed', async () => {
     const e = await sealAndExport(TREE, alice);
     const before = await fsp.readFile(e.file);
