@@ -33,7 +33,7 @@ const CREATING = new Set(['init', 'seal', 'import']);
  * Commands that take --store but have not been run against an S3 store yet: refused with a clear
  * USAGE error rather than half-working (see the issue 13 report).
  */
-const NOT_YET = new Set(['policy', 'sign']);
+const NOT_YET = new Set(['sign']);
 
 /** The store a command was given, if it is an S3 store. */
 export function s3StoreOf(a: Args, io: CliIo): string | undefined {

@@ -128,8 +128,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   try {
     // An S3 store (and its SDK) is loaded only when one is named.
-    // (`retain` talks to its S3 store itself.)
-    if (cmd !== 'retain' && (a.retain !== undefined || a['retain-mode'] !== undefined || (typeof (a.store ?? io.env.SNAP_STORE) === 'string' && /^s3:\/\//i.test(String(a.store ?? io.env.SNAP_STORE))))) {
+    // (`retain` talks to its S3 store itself; keygen, verify-proof and policy use no store; seal --out writes no store.)
+    if (!['retain', 'keygen', 'verify-proof', 'policy'].includes(cmd) && !(cmd === 'seal' && a.out !== undefined) && (a.retain !== undefined || a['retain-mode'] !== undefined || (typeof (a.store ?? io.env.SNAP_STORE) === 'string' && /^s3:\/\//i.test(String(a.store ?? io.env.SNAP_STORE))))) {
       const { runOnS3Store, s3StoreOf, retentionOf } = await import('./remote-store.js');
       const url = s3StoreOf(a, io);
       if (url) return await runOnS3Store(cmd, url, a, { ...io, argv }, handler);

@@ -91,7 +91,8 @@ export const sealCommand: CommandSpec = {
         .option('no-records', { type: 'boolean', describe: 'index no records, whatever DIR/snap.json says' })
         .conflicts('records', 'no-records')
         .option('retain', { type: 'string', requiresArg: true, describe: 'S3 store with Object Lock only: lock every object and file of the snapshot until then (400d, 2w, a date 2027-01-31 or 2027-01-31T12:00:00Z); a shared object\'s lock is extended, never shortened' })
-        .option('retain-mode', { type: 'string', requiresArg: true, choices: ['compliance', 'governance'], describe: 'with --retain: compliance (nobody can delete or shorten; default) or governance' }),
+        .option('retain-mode', { type: 'string', requiresArg: true, choices: ['compliance', 'governance'], describe: 'with --retain: compliance (nobody can delete or shorten; default) or governance' })
+        .conflicts('out', 'retain'),
       [
         ['$0 seal data/ --as spam@v1 --key keys/ci.key', 'seal data/ into ./.snap as spam@v1'],
         ["$0 seal data/ --as t@v1 --key ci.key --records 'train.csv key=id label=y'", 'with a record index of train.csv'],
