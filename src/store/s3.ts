@@ -56,6 +56,8 @@ const MIN_PART_SIZE = 5 * 1024 * 1024;
 const SMALL_LIMIT = 64 * 1024 * 1024;
 /** How long a lock may be held before others may take it over, when its holder cannot be checked (ms). */
 export const LOCK_STALE_MS = 15 * 60_000;
+/** How often a held lock is rewritten with a new `since` (ms): well within {@link LOCK_STALE_MS}. */
+const LOCK_REFRESH_MS = 60_000;
 
 /** Where an S3 store is. */
 export interface S3StoreLocation {
@@ -507,8 +509,8 @@ export class S3Backend implements StoreBackend {
    * The write lock: PUT `locks/<ms>-<token>.json` ({pid, host, since}), then list `locks/`. Held
    * when ours is the only live lock there; else ours is deleted and we wait and try again. Listing
    * is strongly consistent after a PUT, so of two writers at least the second sees the first.
-   * A lock whose holder is a dead process on this host, or older than {@link LOCK_STALE_MS}, is stale
-   * and removed.
+   * A lock whose holder is a dead process on this host, or not refreshed for {@link LOCK_STALE_MS}
+   * (its holder rewrites it every minute), is stale and removed.
    */
   async lock(waitMs = 60_000): Promise<BackendLock> {
     const deadline = Date.now() + waitMs;
@@ -525,10 +527,18 @@ export class S3Backend implements StoreBackend {
       for await (const k of this.listKeys(base)) if (k !== mine && !(await this.staleLock(k))) others.push(k);
       if (others.length === 0) {
         let released = false;
+        // A long command (a seal of hours) keeps its lock fresh: `since` is rewritten well before
+        // another writer would take the lock for stale.
+        const beat = setInterval(() => {
+          const fresh = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() });
+          this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: mine, Body: fresh })).catch(() => {});
+        }, LOCK_REFRESH_MS);
+        beat.unref();
         return {
           release: async () => {
             if (released) return;
             released = true;
+            clearInterval(beat);
             await this.client.send(new DeleteObjectCommand({ Bucket: this.where.bucket, Key: mine })).catch(() => {});
           },
         };
