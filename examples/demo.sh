@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end demo of snap as a pre-training gate: seal a labelled dataset, verify it, poison it
 # (flip one label, inject one file), watch verify refuse it, then diff the two snapshots; end
-# with models attested as trained on v1 and on v2, and the impact of v2: the model to retrain.
+# with models attested as trained on v1 and on v2, and the impact of v2: the model to retrain;
+# drills: known attacks planted in a private copy, to see that the gate catches each; and finally
+# the incident report (one HTML page) of v1 → v2, kept after the demo, printing where it is.
 # Run from the repo root after `npm run build`:  npm run demo   (or: bash examples/demo.sh)
 set -euo pipefail
 export LC_ALL=C # byte order for globs, so "the first spam file" is well defined
@@ -80,4 +82,28 @@ run 0 impact spam-mini@v2 --store "$STORE"
 mentions spam-clf@nightly
 grep -qF spam-clf@1.0 <<<"$out" && fail "impact of v2 names spam-clf@1.0, which was trained on v1"
 
-printf '\ndemo passed: the gate accepted clean data and refused poisoned data; impact named the model to retrain\n'
+step "11. drill: plant known attacks in a private copy of the data; the gate must catch every one (expect exit 0)"
+before=$(cd "$DATA" && find . -type f -exec sha256sum {} + | sort | sha256sum)
+run 0 drill "$DATA" --against spam-mini@v2 --pubkey "$KEYS/demo.pub" --store "$STORE"
+mentions label-folder-move lookalike-name "PASS"
+[ "$(cd "$DATA" && find . -type f -exec sha256sum {} + | sort | sha256sum)" = "$before" ] || fail "the drill changed the data folder"
+
+step "12. drill a dataset with record files: with record checks, every record attack is caught (exit 0) ..."
+cp -r "$ROOT/examples/tabular" "$T/tabular"
+run 0 seal "$T/tabular" --as tabular@v1 --key "$KEYS/demo.key" --store "$STORE"
+run 0 drill "$T/tabular" --against tabular@v1 --pubkey "$KEYS/demo.pub" --store "$STORE" --attacks record-label-flip,feature-nudge,crlf
+mentions records:flipped "PASS"
+step "    ... and with them switched off, the same flip and nudge are misses (expect exit 1, naming them)"
+run 1 drill "$T/tabular" --against tabular@v1 --pubkey "$KEYS/demo.pub" --store "$STORE" --attacks record-label-flip,feature-nudge,crlf --no-records
+mentions "MISS  p1 record-label-flip" "MISS  p2 feature-nudge" "not configured"
+
+step "13. write the incident report of v1 -> v2: one self-contained HTML page to read and forward (expect exit 1: they differ)"
+REPORT_DIR=$(mktemp -d "${TMPDIR:-/tmp}/snap-demo-report.XXXXXX") # kept after the demo
+REPORT="$REPORT_DIR/incident.html"
+run 1 report spam-mini@v1 spam-mini@v2 --pubkey "$KEYS/demo.pub" --store "$STORE" -o "$REPORT"
+for p in "ham/$first" "ham/injected.eml" 'data-verdict="changed"' 'data-label="ham"' 'data-label="spam"'; do
+  grep -qF -- "$p" "$REPORT" || fail "the report does not contain $p"
+done
+
+printf '\ndemo passed: the gate accepted clean data and refused poisoned data; impact named the model to retrain; drills showed which attacks the gate catches\n'
+printf 'the incident report is at %s (open it in a browser)\n' "$REPORT"

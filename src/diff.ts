@@ -77,6 +77,12 @@ export interface DiffOptions {
   /** Compare records too (default true). */
   records?: boolean;
   onProgress?: (p: Progress) => void;
+  /**
+   * Called with the manifest file of each side (a snapshot's own, or the temporary one made by
+   * scanning a folder) once both are known, before any temporary file is removed: a caller that
+   * needs every entry (not only the differences), such as the report's label counts, reads them here.
+   */
+  onManifests?: (a: string, b: string) => Promise<void>;
 }
 
 async function describe(input: DiffInput, trusted?: readonly TrustedKey[]): Promise<{ side: DiffSide; excludes: string[]; records?: RecordSetMember[] }> {
@@ -163,6 +169,7 @@ export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): 
     const extra: DiffExtra[] = [];
     const pa = await manifestOf(a, excludes, opts, cleanup, 'a', extra);
     const pb = await manifestOf(b, excludes, opts, cleanup, 'b', extra);
+    if (opts.onManifests) await opts.onManifests(pa, pb);
     const ia = manifestEntryRuns(pa, {});
     const ib = manifestEntryRuns(pb, {});
     let ra: ManifestEntry[] = [];

@@ -46,10 +46,11 @@ export interface TrustSetup {
 /**
  * Read the trust flags: `--pubkey` keys, `--threshold`, the policy (established against `--root`
  * and the trusted state, which then remembers it), and the revocations.
+ * @param opts.remember false: leave the trusted state as it is (a drill writes nothing; default true)
  * @throws SnapError `USAGE` (neither --pubkey nor --policy; a bad --threshold) | the codes of
  *   reading keys, policies (`POLICY_*`), the state (`STATE_MALFORMED`) and revocation files
  */
-export async function trustSetup(a: Args, io: CliIo, storeRoot: string, now = new Date()): Promise<TrustSetup> {
+export async function trustSetup(a: Args, io: CliIo, storeRoot: string, now = new Date(), opts: { remember?: boolean } = {}): Promise<TrustSetup> {
   const threshold = a.threshold as number;
   if (!Number.isSafeInteger(threshold) || threshold < 1) throw new SnapError('USAGE', `--threshold must be a whole number of at least 1, got ${String(a.threshold)}`);
   const pubkeys = (a.pubkey as string[] | undefined) ?? [];
@@ -65,7 +66,7 @@ export async function trustSetup(a: Args, io: CliIo, storeRoot: string, now = ne
     const roots = await trustedKeys((a.root as string[] | undefined) ?? [], io.cwd);
     policy = establishPolicy(docs, roots, await readState(dir), now);
     const v = policy;
-    try {
+    if (opts.remember !== false) try {
       await updateState(dir, (s) => rememberPolicy(s, v, now));
     } catch (e) {
       if (!a.quiet) io.stderr.write(`note: the trusted state ${escapeForTerminal(dir)} was not updated (${escapeMessage((e as Error).message)}): this machine will not remember policy ${escapeForTerminal(v.policy.name)} v${v.policy.version}\n`);

@@ -113,6 +113,9 @@ export const ERROR_CODES = [
   'RECORDS_LABEL_MISSING',
   'RECORDS_LIMIT',
   'RECORDS_INDEX_MALFORMED',
+  // reports (snap report; exit 3)
+  /** `snap report --drill FILE`: the file is not the JSON of `snap drill --json`. */
+  'DRILL_REPORT_MALFORMED',
   // signals (exit 130 and 143)
   'INTERRUPTED',
   'TERMINATED',

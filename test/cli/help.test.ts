@@ -20,6 +20,8 @@ const FLAGS: Record<string, string[]> = {
   verify: ['store', 'quiet', 'jobs', 'against', ...TRUST],
   diff: ['store', 'jobs', 'pubkey', 'no-records'],
   check: ['store', 'jobs', 'against', 'pubkey', 'max-label-changes', 'max-modified', 'max-removed', 'max-added-share', 'max-conflicts', 'max-duplicates', 'max-shift', 'max-js-distance', 'max-psi', 'min-chi-square-p', 'allow-new-labels', 'allow-vanished-labels'],
+  drill: ['store', 'jobs', 'against', ...TRUST, 'seed', 'attacks', 'no-records'],
+  report: ['store', 'quiet', 'jobs', ...TRUST, 'out', 'format', 'max-items', 'drill'],
   list: ['store'],
   show: ['store'],
   fsck: ['store', 'quiet', 'jobs', 'clean', 'repair-from'],

@@ -23,6 +23,12 @@ export const COMMANDS: CommandEntry[] = [
   { command: 'policy <action> <file>', describe: 'Make, change, sign and show a trust policy (keys, roles, rules; signed by root keys)', load: async () => (await import('./policy.js')).policyCommand },
   { command: 'diff <a> <b>', describe: 'What changed between two snapshots or folders (exit 1 if any)', load: async () => (await import('./diff.js')).diffCommand },
   { command: 'check <b>', describe: 'Review gate: exit 1 if B moved its records more than thresholds allow against A', load: async () => (await import('./check.js')).checkCommand },
+  { command: 'drill <dir>', describe: 'Poisoning drill: plant known attacks in a private copy of DIR; exit 0 only if the gate catches all', load: async () => (await import('./drill.js')).drillCommand },
+  {
+    command: 'report [a] [b]',
+    describe: 'Write an incident report of A → B (or of a drill) as one self-contained HTML page or Markdown',
+    load: async () => (await import('./report.js')).reportCommand,
+  },
   { command: 'list [name]', describe: 'List the snapshots in the store (all, or of one NAME)', load: async () => (await import('./list.js')).listCommand },
   { command: 'show <ref>', describe: 'Show one snapshot: statement, signers, counts', load: async () => (await import('./show.js')).showCommand },
   { command: 'fsck', describe: 'Check the store: re-hash objects, check snapshots (no keys)', load: async () => (await import('./fsck.js')).fsckCommand },

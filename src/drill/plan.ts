@@ -1,0 +1,428 @@
+/**
+ * Planning a drill (docs/FORMAT.md §20): from the seed, the signed manifest, the record sets and
+ * the bytes of some files, which changes to plant, where, and exactly what each writes. Pure: the
+ * same input gives the same plan; applying it is `apply.ts`'s.
+ */
+import type { AttackKind } from './kinds.js';
+import { RECORD_KINDS } from './kinds.js';
+import { Rng } from './rng.js';
+import { keyText, labelOf, parseTable, renderRecord, serializeTable, tableLines, writableField, type Table, type TableFormat } from './table.js';
+
+/** A regular file of the signed manifest, with its bytes when the runner read them. */
+export interface DrillFile {
+  path: string;
+  size: number;
+  bytes?: Uint8Array;
+}
+
+/** A record file the drill may attack: a signed record set, or a tabular file no record set covers. */
+export interface RecordTarget {
+  path: string;
+  format: TableFormat;
+  identity: 'key' | 'features' | 'position';
+  key?: string[];
+  label?: string;
+  /** Whether the gate compares this file's records (a signed record set, and records not switched off). */
+  configured: boolean;
+  /** When not configured: why, and the configuration that would catch a change. */
+  notConfigured?: string;
+}
+
+/** What one planted change writes (paths relative to the dataset root). */
+export type Edit =
+  | { op: 'write'; path: string; bytes: Uint8Array; keepTimes?: boolean }
+  | { op: 'move'; from: string; to: string }
+  | { op: 'create'; path: string; bytes: Uint8Array }
+  | { op: 'symlink-copy'; path: string }
+  | { op: 'truncate'; path: string; length: number };
+
+/** One change to plant. */
+export interface PlannedAttack {
+  /** `p1`, `p2`, … in plan order. */
+  id: string;
+  kind: AttackKind;
+  /** The poisoned path (for a move, the new one). */
+  path: string;
+  /** Every dataset path the gate must name for a file-level attack to count as caught. */
+  paths: string[];
+  /** Record attacks: the record's key as reports show it (identity `key`), when known before the gate runs. */
+  key?: string;
+  /** Record attacks: the record number the record diff names — in the signed file (`a`) or in the changed one (`b`). */
+  row?: number;
+  side?: 'a' | 'b';
+  detail: string;
+  edit: Edit;
+  /** Record attacks: the record file attacked. */
+  record?: RecordTarget;
+}
+
+/** A kind that was asked for and could not be planted here, and why. */
+export interface NotApplicable {
+  kind: AttackKind;
+  reason: string;
+}
+
+/** Input of {@link planDrill}. */
+export interface PlanInput {
+  seed: number;
+  kinds: readonly AttackKind[];
+  /** The manifest's regular files, in manifest order. */
+  files: readonly DrillFile[];
+  /** Every path of the manifest (files and symlinks), so new names never collide. */
+  allPaths: ReadonlySet<string>;
+  /** Record files, in path order (their bytes are in `files`). */
+  records: readonly RecordTarget[];
+  /** Paths never attacked (the record configuration `snap.json`). */
+  reserved?: ReadonlySet<string>;
+}
+
+/** The plan. */
+export interface Plan {
+  planted: PlannedAttack[];
+  notApplicable: NotApplicable[];
+}
+
+/** Latin letters and the Cyrillic letters that look the same in most fonts (Unicode confusables). */
+export const LOOKALIKES: Readonly<Record<string, string>> = { a: '\u0430', c: '\u0441', e: '\u0435', i: '\u0456', j: '\u0458', o: '\u043e', p: '\u0440', s: '\u0455', x: '\u0445', y: '\u0443' };
+
+/** The nudge `feature-nudge` adds: digits appended to a decimal's fraction. */
+export const NUDGE_DIGITS = '000001';
+
+const enc = new TextEncoder();
+const dirOf = (p: string) => (p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '');
+const baseOf = (p: string) => p.slice(p.lastIndexOf('/') + 1);
+const join = (d: string, b: string) => (d === '' ? b : `${d}/${b}`);
+const isText = (b: Uint8Array) => !b.includes(0);
+const NUMBER = /^-?[0-9]+(\.[0-9]+)?$/;
+
+/** Plants one change of each asked-for kind that applies. */
+export function planDrill(input: PlanInput): Plan {
+  const rng = new Rng(input.seed);
+  const planted: PlannedAttack[] = [];
+  const notApplicable: NotApplicable[] = [];
+  const recordPaths = new Set(input.records.map((r) => r.path));
+  const files = input.files.filter((f) => !input.reserved?.has(f.path));
+  const used = new Set<string>();
+  const taken = new Set(input.allPaths);
+  const tables = new Map<string, Table>();
+  const tableReasons: string[] = [];
+  for (const r of input.records) {
+    const b = input.files.find((f) => f.path === r.path)?.bytes;
+    if (!b) {
+      tableReasons.push(`${r.path}: too large to read for planning`);
+      continue;
+    }
+    const t = parseTable(b, r.format);
+    if ('unsupported' in t) tableReasons.push(`${r.path}: ${t.unsupported}`);
+    else tables.set(r.path, t);
+  }
+
+  /** File targets: those no other attack used and that are not record files first, then the rest. */
+  const fileTargets = (ok: (f: DrillFile) => boolean): DrillFile[] => {
+    const all = rng.shuffle(files.filter(ok));
+    const rank = (f: DrillFile) => (used.has(f.path) ? 2 : 0) + (recordPaths.has(f.path) ? 1 : 0);
+    return all.map((f, i) => ({ f, i, r: rank(f) })).sort((x, y) => x.r - y.r || x.i - y.i).map((x) => x.f);
+  };
+  const add = (a: Omit<PlannedAttack, 'id'>) => {
+    planted.push({ id: `p${planted.length + 1}`, ...a });
+    for (const p of a.paths) {
+      used.add(p);
+      taken.add(p);
+    }
+  };
+  const none = (kind: AttackKind, reason: string) => notApplicable.push({ kind, reason });
+
+  for (const kind of input.kinds) {
+    if (RECORD_KINDS.has(kind)) {
+      const r = planRecord(kind, input.records, tables, rng);
+      if (typeof r === 'string') none(kind, tableReasons.length > 0 ? `${r} (${tableReasons.join('; ')})` : r);
+      else add(r);
+      continue;
+    }
+    switch (kind) {
+      case 'label-folder-move': {
+        // Label folders: sibling folders that hold files directly (ham/ and spam/).
+        const byParent = new Map<string, Set<string>>();
+        for (const f of files) {
+          const d = dirOf(f.path);
+          if (d === '') continue;
+          const parent = dirOf(d);
+          const set = byParent.get(parent) ?? new Set<string>();
+          set.add(baseOf(d));
+          byParent.set(parent, set);
+        }
+        const moves: { from: string; to: string }[] = [];
+        for (const f of fileTargets(() => true)) {
+          const d = dirOf(f.path);
+          if (d === '') continue;
+          const siblings = [...(byParent.get(dirOf(d)) ?? [])].filter((s) => s !== baseOf(d)).sort();
+          for (const s of siblings) {
+            const to = join(join(dirOf(d), s), baseOf(f.path));
+            if (!taken.has(to)) moves.push({ from: f.path, to });
+          }
+          if (moves.length > 0) break;
+        }
+        if (moves.length === 0) {
+          none(kind, 'no label folders: no two sibling folders hold files');
+          break;
+        }
+        const m = rng.pick(moves);
+        add({ kind, path: m.to, paths: [m.from, m.to], detail: `${m.from} → ${m.to} (label ${baseOf(dirOf(m.from))} → ${baseOf(dirOf(m.to))})`, edit: { op: 'move', from: m.from, to: m.to } });
+        break;
+      }
+      case 'byte-flip-keep-size-mtime': {
+        const f = fileTargets((x) => x.size > 0 && x.bytes !== undefined)[0];
+        if (!f) {
+          none(kind, 'no non-empty file');
+          break;
+        }
+        const b = f.bytes as Uint8Array;
+        const at = rng.below(b.length);
+        const old = b[at] as number;
+        const now = flipByte(old);
+        const bytes = Uint8Array.from(b);
+        bytes[at] = now;
+        add({ kind, path: f.path, paths: [f.path], detail: `byte ${at}: 0x${hex2(old)} → 0x${hex2(now)}; size and mtime kept`, edit: { op: 'write', path: f.path, bytes, keepTimes: true } });
+        break;
+      }
+      case 'truncate': {
+        const f = fileTargets((x) => x.size > 1)[0];
+        if (!f) {
+          none(kind, 'no file of 2 bytes or more');
+          break;
+        }
+        const length = Math.floor(f.size / 2);
+        add({ kind, path: f.path, paths: [f.path], detail: `truncated from ${f.size} to ${length} bytes`, edit: { op: 'truncate', path: f.path, length } });
+        break;
+      }
+      case 'symlink-to-copy': {
+        const f = fileTargets(() => true)[0];
+        if (!f) {
+          none(kind, 'no regular file');
+          break;
+        }
+        add({ kind, path: f.path, paths: [f.path], detail: 'replaced by a symbolic link to an identical copy outside the dataset', edit: { op: 'symlink-copy', path: f.path } });
+        break;
+      }
+      case 'file-inject': {
+        const near = fileTargets(() => true)[0];
+        const dir = near ? dirOf(near.path) : '';
+        const dot = near ? baseOf(near.path).lastIndexOf('.') : -1;
+        const ext = near && dot > 0 ? baseOf(near.path).slice(dot) : '.txt';
+        let n = 1;
+        while (taken.has(join(dir, `injected-${n}${ext}`))) n++;
+        const path = join(dir, `injected-${n}${ext}`);
+        const bytes = enc.encode(`Subject: planted by snap drill (seed ${input.seed})\n\nThis file was not in the signed snapshot.\n`);
+        add({ kind, path, paths: [path], detail: `new file (${bytes.length} bytes)`, edit: { op: 'create', path, bytes } });
+        break;
+      }
+      case 'lookalike-name': {
+        let found: { from: string; to: string; what: string } | undefined;
+        for (const f of fileTargets(() => true)) {
+          const to = lookalike(f.path);
+          if (to && !taken.has(to.path)) {
+            found = { from: f.path, to: to.path, what: to.what };
+            break;
+          }
+        }
+        if (!found) {
+          none(kind, 'no file name holds a letter with a look-alike (a c e i j o p s x y)');
+          break;
+        }
+        add({ kind, path: found.to, paths: [found.from, found.to], detail: `${found.from} → ${found.to} (${found.what})`, edit: { op: 'move', from: found.from, to: found.to } });
+        break;
+      }
+      case 'crlf': {
+        const f = fileTargets((x) => x.bytes !== undefined && isText(x.bytes) && bareLf(x.bytes) > 0)[0];
+        if (!f) {
+          none(kind, 'no text file with LF line ends');
+          break;
+        }
+        const b = f.bytes as Uint8Array;
+        add({ kind, path: f.path, paths: [f.path], detail: `${bareLf(b)} LF line ends → CRLF`, edit: { op: 'write', path: f.path, bytes: toCrlf(b) } });
+        break;
+      }
+      case 'trailing-whitespace': {
+        const f = fileTargets((x) => x.bytes !== undefined && x.size > 0 && isText(x.bytes))[0];
+        if (!f) {
+          none(kind, 'no non-empty text file');
+          break;
+        }
+        const b = f.bytes as Uint8Array;
+        let at = b.length;
+        while (at > 0 && (b[at - 1] === 0x0a || b[at - 1] === 0x0d)) at--;
+        const bytes = new Uint8Array(b.length + 1);
+        bytes.set(b.subarray(0, at));
+        bytes[at] = 0x20;
+        bytes.set(b.subarray(at), at + 1);
+        add({ kind, path: f.path, paths: [f.path], detail: 'a space added at the end of the last line', edit: { op: 'write', path: f.path, bytes } });
+        break;
+      }
+    }
+  }
+  return { planted, notApplicable };
+}
+
+function hex2(n: number): string {
+  return n.toString(16).padStart(2, '0');
+}
+
+/** A byte changed as little as looks plausible: a digit to the next digit, a letter's case, else its lowest bit. */
+function flipByte(b: number): number {
+  if (b >= 0x30 && b <= 0x39) return b === 0x39 ? 0x30 : b + 1;
+  if ((b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a)) return b ^ 0x20;
+  return b ^ 0x01;
+}
+
+/** How many `\n` have no `\r` before them. */
+function bareLf(b: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < b.length; i++) if (b[i] === 0x0a && (i === 0 || b[i - 1] !== 0x0d)) n++;
+  return n;
+}
+
+function toCrlf(b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(b.length + bareLf(b));
+  let j = 0;
+  for (let i = 0; i < b.length; i++) {
+    if (b[i] === 0x0a && (i === 0 || b[i - 1] !== 0x0d)) out[j++] = 0x0d;
+    out[j++] = b[i] as number;
+  }
+  return out;
+}
+
+/** The path with one letter replaced by its look-alike: in a folder name first (`spam/` → `ѕpam/`), else in the file name. */
+export function lookalike(path: string): { path: string; what: string } | undefined {
+  const segs = path.split('/');
+  const order = [...segs.keys()].slice(0, -1).concat([segs.length - 1]);
+  for (const i of order) {
+    const s = segs[i] as string;
+    for (let c = 0; c < s.length; c++) {
+      const to = LOOKALIKES[s[c] as string];
+      if (!to) continue;
+      const next = [...segs];
+      next[i] = s.slice(0, c) + to + s.slice(c + 1);
+      return { path: next.join('/'), what: `"${s[c]}" → U+${(to.codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0')}` };
+    }
+  }
+  return undefined;
+}
+
+/** The fields of a record that are neither key nor label. */
+function featureFields(t: Table, r: RecordTarget, rec: Record<string, unknown>): string[] {
+  const names = t.columns ?? Object.keys(rec);
+  return names.filter((n) => n !== r.label && !(r.key ?? []).includes(n));
+}
+
+function describeRecord(r: RecordTarget, rec: Record<string, unknown>, row: number): string {
+  return r.identity === 'key' && r.key ? `record ${keyText(rec, r.key)} (row ${row})` : `row ${row}`;
+}
+
+/** One record attack, or why none applies. */
+function planRecord(kind: AttackKind, targets: readonly RecordTarget[], tables: ReadonlyMap<string, Table>, rng: Rng): Omit<PlannedAttack, 'id'> | string {
+  const sets = targets.filter((r) => tables.has(r.path) && r.identity !== 'position');
+  if (targets.length === 0) return 'no record files (CSV, TSV or JSONL) in the snapshot';
+  if (sets.length === 0) return 'no record file the drill can edit line by line (identity position, or unreadable)';
+  const labelsOf = (r: RecordTarget, t: Table) => [...new Set(t.records.map((x) => (r.label ? labelOf(x, r.label) : undefined)).filter((x): x is string => x !== undefined && writableField(t, x)))].sort();
+  const options: { r: RecordTarget; t: Table }[] = [];
+  for (const r of sets) {
+    const t = tables.get(r.path) as Table;
+    const n = t.records.length;
+    const labelled = r.label !== undefined && labelsOf(r, t).length >= 2;
+    const ok =
+      kind === 'record-label-flip' || kind === 'record-duplicate-conflict' ? labelled && n > 0
+      : kind === 'record-delete' ? n > 0
+      : kind === 'record-inject' ? n > 0
+      : n > 0 && t.records.some((x) => featureFields(t, r, x).some((f) => numericField(t, x[f])));
+    if (ok) options.push({ r, t });
+  }
+  if (options.length === 0) {
+    if (kind === 'feature-nudge') return 'no record file has a numeric feature';
+    if (kind === 'record-label-flip' || kind === 'record-duplicate-conflict') return 'no record file has a label with two or more values';
+    return 'no record file has records';
+  }
+  const { r, t } = rng.pick(options);
+  const n = t.records.length;
+  const lines = tableLines(t);
+  const keyOf = (rec: Record<string, unknown>) => (r.identity === 'key' && r.key ? keyText(rec, r.key) : undefined);
+  const base = { path: r.path, paths: [r.path], record: r };
+  const write = (bytes: Uint8Array) => ({ op: 'write' as const, path: r.path, bytes });
+  const labelled = (i: number) => r.label !== undefined && labelOf(t.records[i] as Record<string, unknown>, r.label) !== undefined;
+  switch (kind) {
+    case 'record-label-flip':
+    case 'record-duplicate-conflict': {
+      const rows = [...Array(n).keys()].filter(labelled);
+      const i = rng.pick(rows);
+      const rec = t.records[i] as Record<string, unknown>;
+      const from = labelOf(rec, r.label as string) as string;
+      const to = rng.pick(labelsOf(r, t).filter((l) => l !== from));
+      const changed = { ...rec, [r.label as string]: to };
+      const key = keyOf(rec);
+      if (kind === 'record-label-flip') {
+        lines[i] = { line: renderRecord(t, changed), end: lines[i]?.end };
+        return { kind, ...base, ...(key ? { key } : {}), row: i + 1, side: 'a', detail: `${describeRecord(r, rec, i + 1)}: label ${from} → ${to}`, edit: write(serializeTable(t, lines)) };
+      }
+      lines.push({ line: renderRecord(t, changed) });
+      return { kind, ...base, ...(key ? { key } : {}), row: n + 1, side: 'b', detail: `${describeRecord(r, rec, i + 1)} copied as row ${n + 1} with label ${to} (was ${from})`, edit: write(serializeTable(t, lines)) };
+    }
+    case 'record-delete': {
+      const i = rng.below(n);
+      const rec = t.records[i] as Record<string, unknown>;
+      const key = keyOf(rec);
+      lines.splice(i, 1);
+      if (lines.length > 0 && i === n - 1) lines[lines.length - 1] = { line: (lines[lines.length - 1] as { line: string }).line, end: t.ends[n - 1] };
+      return { kind, ...base, ...(key ? { key } : {}), row: i + 1, side: 'a', detail: `${describeRecord(r, rec, i + 1)} deleted`, edit: write(serializeTable(t, lines)) };
+    }
+    case 'record-inject': {
+      const i = rng.below(n);
+      const rec = { ...(t.records[i] as Record<string, unknown>) };
+      if (r.identity === 'key' && r.key) for (const k of r.key) rec[k] = freshValue(t, k, rec[k]);
+      else {
+        const f = featureFields(t, r, rec)[0];
+        if (f === undefined) return 'no record file has a field besides its key and label';
+        rec[f] = typeof rec[f] === 'string' ? `${String(rec[f])} (planted)` : `planted`;
+      }
+      const key = keyOf(rec);
+      lines.push({ line: renderRecord(t, rec) });
+      return { kind, ...base, ...(key ? { key } : {}), row: n + 1, side: 'b', detail: `new record${key ? ` ${key}` : ''} appended as row ${n + 1}`, edit: write(serializeTable(t, lines)) };
+    }
+    default: {
+      // feature-nudge
+      const rows = [...Array(n).keys()].filter((i) => featureFields(t, r, t.records[i] as Record<string, unknown>).some((f) => numericField(t, (t.records[i] as Record<string, unknown>)[f])));
+      const i = rng.pick(rows);
+      const rec = t.records[i] as Record<string, unknown>;
+      const f = rng.pick(featureFields(t, r, rec).filter((x) => numericField(t, rec[x])));
+      const old = rec[f];
+      const now = nudge(old);
+      lines[i] = { line: renderRecord(t, { ...rec, [f]: now }), end: lines[i]?.end };
+      const key = keyOf(rec);
+      return { kind, ...base, ...(key ? { key } : {}), row: i + 1, side: 'a', detail: `${describeRecord(r, rec, i + 1)}: ${f} ${String(old)} → ${String(now)}`, edit: write(serializeTable(t, lines)) };
+    }
+  }
+}
+
+function numericField(t: Table, v: unknown): boolean {
+  if (t.format === 'jsonl') return typeof v === 'number' && Number.isFinite(v);
+  return typeof v === 'string' && NUMBER.test(v);
+}
+
+/** A value nudged by a tiny amount: digits appended to a decimal's fraction, or a millionth of it added to a JSON number. */
+function nudge(v: unknown): unknown {
+  if (typeof v === 'string') return v.includes('.') ? v + NUDGE_DIGITS : `${v}.${NUDGE_DIGITS}`;
+  const x = v as number;
+  const y = x + (x === 0 ? 1e-6 : Math.abs(x) * 1e-6);
+  return y === x ? x + 1 : y;
+}
+
+/** A key value no record of the table has: the largest number plus 1,000,000, or the text with `-planted`. */
+function freshValue(t: Table, field: string, like: unknown): unknown {
+  const values = t.records.map((x) => x[field]);
+  if (typeof like === 'number' || (typeof like === 'string' && /^[0-9]+$/.test(like))) {
+    const max = values.reduce<number>((m, v) => Math.max(m, Number(v) || 0), 0);
+    return typeof like === 'number' ? max + 1_000_000 : String(max + 1_000_000);
+  }
+  const seen = new Set(values.map(String));
+  let n = 1;
+  while (seen.has(`${String(like)}-planted-${n}`)) n++;
+  return `${String(like)}-planted-${n}`;
+}

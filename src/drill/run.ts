@@ -1,0 +1,249 @@
+/**
+ * `snap drill`: a poisoning drill (docs/FORMAT.md §20). The dataset is copied into a private
+ * scratch folder; known changes are planted there in rounds (`plan.ts`, `apply.ts`); after each
+ * round the gate a pipeline runs — `verify`, and the record diff and `check` where the snapshot has
+ * record sets — is run on the copy, and each planted change counts as caught only when the gate
+ * names it (`judge.ts`). The dataset and the store are only read; nothing is logged; the scratch
+ * folder is removed at the end, also when the process is interrupted (`io/interrupt.ts`).
+ */
+import { promises as fsp, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, relative, sep } from 'node:path';
+import { SnapError, type SnapErrorCode } from '../core/errors.js';
+import { isSymlinkEntry, ManifestOrder } from '../core/manifest.js';
+import { isWellFormed, type RecordSetMember } from '../core/records.js';
+import type { TrustedKey } from '../core/envelope.js';
+import { manifestLineRuns, parseManifestLine } from '../io/manifest-file.js';
+import { MANIFEST_FILE, type SnapshotLocation } from '../io/store.js';
+import { checkInterrupted, interruptedBy, interruptedError, leaveNothing } from '../io/interrupt.js';
+import { verify, type VerifyReport } from '../verify.js';
+import { diff, objectsDirOf } from '../diff.js';
+import { checkRecords } from '../records/check.js';
+import { snapshotConfig } from '../records/snapshot-config.js';
+import { DEFAULT_THRESHOLDS, mergeThresholds, type Thresholds } from '../records/thresholds.js';
+import { CONFIG_FILE } from '../records/config.js';
+import type { TrustRules } from '../trust/rules.js';
+import type { AttackKind } from './kinds.js';
+import { RECORD_KINDS } from './kinds.js';
+import { planDrill, type DrillFile, type PlannedAttack, type RecordTarget } from './plan.js';
+import { parseTable, type TableFormat } from './table.js';
+import { applyEdit, undoEdits, type Scratch, type Touched } from './apply.js';
+import { judge, type GateResult, type Verdict } from './judge.js';
+import { drillReport, type DrillReport } from './report.js';
+
+/** Largest record file the drill reads to plan record changes (bytes), and the most it reads of record files in all. */
+export const MAX_PLAN_RECORD_BYTES = 32 << 20;
+export const MAX_PLAN_RECORD_TOTAL_BYTES = 128 << 20;
+/** Largest other file it reads to plan content changes (bytes), and the most it reads of such files in all. */
+export const MAX_PLAN_FILE_BYTES = 1 << 20;
+export const MAX_PLAN_TOTAL_BYTES = 64 << 20;
+/** Column names taken for a label when a record file has no record rule (suggested in the report). */
+export const LABEL_NAMES = ['label', 'labels', 'class', 'target', 'y', 'category', 'species', 'diagnosis'];
+
+/** Options of {@link drill}. */
+export interface DrillOptions {
+  /** The dataset folder (only read). */
+  dir: string;
+  /** DIR as the user gave it (the report shows it). */
+  dataset: string;
+  snapshot: SnapshotLocation;
+  trusted: readonly TrustedKey[];
+  threshold?: number;
+  rules?: TrustRules;
+  seed: number;
+  kinds: readonly AttackKind[];
+  /** Record checks in the gate (false: `--no-records`). */
+  records: boolean;
+  /** A store whose objects may hold the record indexes (only read). */
+  store?: string;
+  /** Folders of DIR not copied (the store, when it lies inside DIR). */
+  skipDirs?: readonly string[];
+  jobs?: number;
+  /** Called before each round (tests). */
+  onRound?: (round: number, rounds: number) => void;
+}
+
+/** A tabular format from a file name's ending (§19.1), or undefined. */
+function formatOf(path: string): TableFormat | undefined {
+  const p = path.toLowerCase();
+  if (p.endsWith('.csv')) return 'csv';
+  if (p.endsWith('.tsv') || p.endsWith('.tab')) return 'tsv';
+  if (p.endsWith('.jsonl') || p.endsWith('.ndjson')) return 'jsonl';
+  return undefined;
+}
+
+/** The problems of a verify report in one line, for an error message. */
+function problemsText(r: VerifyReport): string {
+  return r.problems.slice(0, 3).map((p) => `${p.kind} ${p.path}`).join(', ') + (r.problems.length > 3 ? `, … (${r.problems.length} in all)` : '');
+}
+
+/**
+ * Group planted changes into rounds: changes of one round touch different files, and file-level
+ * and record-level changes never share a round (a file change can stop the record diff).
+ */
+export function rounds(planted: readonly PlannedAttack[]): PlannedAttack[][] {
+  const out: { record: boolean; paths: Set<string>; list: PlannedAttack[] }[] = [];
+  for (const a of planted) {
+    const record = RECORD_KINDS.has(a.kind);
+    const r = out.find((x) => x.record === record && a.paths.every((p) => !x.paths.has(p)));
+    if (r) {
+      r.list.push(a);
+      for (const p of a.paths) r.paths.add(p);
+    } else out.push({ record, paths: new Set(a.paths), list: [a] });
+  }
+  return out.map((r) => r.list);
+}
+
+/**
+ * Run a drill.
+ * @throws SnapError with the trust failure's code when REF cannot be trusted (exit 1);
+ *   `INTEGRITY_FAILURE` when DIR does not match REF before anything is planted; `INTERRUPTED` /
+ *   `TERMINATED`; `NOT_FOUND` | `IO_ERROR` from reading
+ */
+export async function drill(o: DrillOptions): Promise<DrillReport> {
+  const root = resolve(o.dir);
+  const scratchRoot = await fsp.mkdtemp(join(tmpdir(), 'snap-drill-'));
+  await fsp.chmod(scratchRoot, 0o700);
+  const forget = leaveNothing(() => rmSync(scratchRoot, { recursive: true, force: true }));
+  try {
+    const s: Scratch = { data: join(scratchRoot, 'data'), elsewhere: join(scratchRoot, 'elsewhere'), pristine: join(scratchRoot, 'pristine') };
+    const skip = (o.skipDirs ?? []).map((d) => resolve(d));
+    await fsp.cp(root, s.data, {
+      recursive: true,
+      verbatimSymlinks: true,
+      preserveTimestamps: true,
+      filter: async (src) => {
+        if (skip.some((d) => src === d || src.startsWith(d + sep))) return false;
+        const st = await fsp.lstat(src);
+        return st.isFile() || st.isDirectory() || st.isSymbolicLink();
+      },
+    });
+    checkInterrupted();
+    const gateVerify = () => verify({ dir: s.data, snapshot: o.snapshot, trusted: o.trusted, threshold: o.threshold, rules: o.rules, jobs: o.jobs, store: o.store });
+
+    // The copy must pass before anything is planted: then each later finding is the plant's.
+    const base = await gateVerify();
+    if (base.failure) throw new SnapError(base.failure.code as SnapErrorCode, `${o.snapshot.ref} cannot be trusted: ${base.failure.message}`);
+    if (!base.ok || !base.statement) throw new SnapError('INTEGRITY_FAILURE', `${o.dataset} does not match ${o.snapshot.ref} before any change was planted (${problemsText(base)}); a drill needs data that passes verify`);
+    const pred = base.statement.predicate;
+    const ref = `${pred.dataset}@${pred.version}`;
+
+    // The signed manifest (its digest checked again as it is read).
+    const manifestPath = join(o.snapshot.dir, MANIFEST_FILE);
+    const raw = { bytes: 0 } as { sha256?: string; bytes: number };
+    const order = new ManifestOrder();
+    const files: DrillFile[] = [];
+    const allPaths = new Set<string>();
+    for await (const run of manifestLineRuns(manifestPath, raw)) {
+      for (const line of run) {
+        const e = parseManifestLine(line, order, manifestPath);
+        allPaths.add(e.path);
+        if (!isSymlinkEntry(e) && isWellFormed(e.path)) files.push({ path: e.path, size: e.size });
+      }
+    }
+    if (raw.sha256 !== pred.manifestSha256) throw new SnapError('INTEGRITY_FAILURE', `${manifestPath} changed while the drill read it`);
+
+    // Record files: the signed record sets, and tabular files that no set covers (not configured).
+    const members: RecordSetMember[] = pred.records ?? [];
+    const recordsOn = o.records && members.length > 0;
+    const targets: RecordTarget[] = [];
+    for (const m of members) {
+      if (m.path === undefined || (m.format !== 'csv' && m.format !== 'tsv' && m.format !== 'jsonl')) continue;
+      targets.push({
+        path: m.path,
+        format: m.format,
+        identity: m.identity as RecordTarget['identity'],
+        ...(m.key ? { key: m.key } : {}),
+        ...(m.label ? { label: m.label } : {}),
+        configured: o.records,
+        ...(o.records ? {} : { notConfigured: `record checks are switched off (--no-records); without it the signed record index of ${m.path} would name the record` }),
+      });
+    }
+    const covered = new Set(targets.map((t) => t.path));
+    const pending = files.filter((f) => !covered.has(f.path) && formatOf(f.path) !== undefined && !members.some((m) => m.path === f.path));
+
+    // Bytes for planning: record files, then small files, within a total budget.
+    let budget = MAX_PLAN_TOTAL_BYTES;
+    let recordBudget = MAX_PLAN_RECORD_TOTAL_BYTES;
+    const recordish = new Set([...covered, ...pending.map((f) => f.path)]);
+    for (const f of files) {
+      const isRecord = recordish.has(f.path);
+      const limit = isRecord ? Math.min(MAX_PLAN_RECORD_BYTES, recordBudget) : Math.min(MAX_PLAN_FILE_BYTES, budget);
+      if (f.size > limit) continue;
+      f.bytes = new Uint8Array(await fsp.readFile(join(s.data, f.path)));
+      if (f.bytes.length !== f.size) throw new SnapError('INTEGRITY_FAILURE', `${f.path} changed in the drill's private copy while it was read`);
+      if (isRecord) recordBudget -= f.size;
+      else budget -= f.size;
+      checkInterrupted();
+    }
+    for (const f of pending) {
+      const format = formatOf(f.path) as TableFormat;
+      const t = f.bytes ? parseTable(f.bytes, format) : undefined;
+      if (!t || 'unsupported' in t) continue;
+      const fields = t.columns ?? Object.keys(t.records[0] ?? {});
+      const label = fields.find((c) => LABEL_NAMES.includes(c.toLowerCase())) ?? fields[fields.length - 1];
+      const key = fields.find((c) => c.toLowerCase() === 'id');
+      const rule = JSON.stringify({ pattern: f.path, ...(key && key !== label ? { key: [key] } : {}), ...(label ? { label } : {}) });
+      targets.push({
+        path: f.path,
+        format,
+        identity: key && key !== label ? 'key' : 'features',
+        ...(key && key !== label ? { key: [key] } : {}),
+        ...(label ? { label } : {}),
+        configured: false,
+        notConfigured: `${f.path} has no signed record index; add ${rule} to "records" in ${CONFIG_FILE} (or seal with --records '${f.path}${key && key !== label ? ` key=${key}` : ''}${label ? ` label=${label}` : ''}') and seal again`,
+      });
+    }
+    targets.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+
+    const plan = planDrill({ seed: o.seed, kinds: o.kinds, files, allPaths, records: targets, reserved: new Set([CONFIG_FILE]) });
+    const groups = rounds(plan.planted);
+
+    // Thresholds of `check`: its defaults, with the signed snapshot's own snap.json `check` member.
+    let thresholds: Thresholds = DEFAULT_THRESHOLDS;
+    if (recordsOn) {
+      const dirs = [objectsDirOf(o.snapshot), o.store ? join(resolve(o.store), 'objects', 'sha256') : undefined].filter((d): d is string => d !== undefined);
+      thresholds = mergeThresholds(DEFAULT_THRESHOLDS, (await snapshotConfig(manifestPath, dirs))?.check);
+    }
+
+    const results: { attack: PlannedAttack; verdict: Verdict; round: number }[] = [];
+    const touched: Touched = { paths: new Set(), dirs: [] };
+    for (let i = 0; i < groups.length; i++) {
+      checkInterrupted();
+      o.onRound?.(i + 1, groups.length);
+      const group = groups[i] as PlannedAttack[];
+      for (const a of group) await applyEdit(s, touched, a.id, a.edit);
+      const v = await gateVerify();
+      const g: GateResult = { problems: v.problems, recordsOn };
+      // The record diff and check: in rounds of record-level changes (file-level ones are judged by verify).
+      if (recordsOn && group.some((a) => RECORD_KINDS.has(a.kind))) {
+        try {
+          const d = await diff({ kind: 'snapshot', location: o.snapshot }, { kind: 'folder', path: s.data }, { jobs: o.jobs, ...(o.store ? { store: o.store } : {}) });
+          if (d.records) {
+            g.records = d.records;
+            g.breaches = checkRecords(d.records, thresholds);
+          }
+        } catch (e) {
+          if (interruptedBy() || !(e instanceof SnapError)) throw e;
+          g.recordsError = e.code;
+        }
+      }
+      for (const a of group) results.push({ attack: a, verdict: judge(a, g), round: i + 1 });
+      await undoEdits(s, touched);
+    }
+    const index = (a: PlannedAttack) => plan.planted.indexOf(a);
+    results.sort((x, y) => index(x.attack) - index(y.attack));
+    return drillReport({ dataset: o.dataset, against: { ref, id: base.snapshot }, seed: o.seed, attacks: [...o.kinds], records: recordsOn, rounds: groups.length, planted: results, notApplicable: plan.notApplicable });
+  } catch (e) {
+    throw interruptedBy() ? interruptedError() : e;
+  } finally {
+    await fsp.rm(scratchRoot, { recursive: true, force: true }).catch(() => {});
+    forget();
+  }
+}
+
+/** Whether `p` lies inside `dir` (tests and the CLI: a store inside the dataset is not copied). */
+export function isInside(dir: string, p: string): boolean {
+  const r = relative(resolve(dir), resolve(p));
+  return r !== '' && !r.startsWith('..');
+}

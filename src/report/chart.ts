@@ -1,0 +1,60 @@
+/**
+ * The label distribution before (A) and after (B) as an inline SVG bar chart: one group of two
+ * horizontal bars per label, each with its count written beside it. Pure; every outside string
+ * (labels) is escaped for SVG text and attributes. No script, no external reference: it renders
+ * under the report's `default-src 'none'` content security policy.
+ */
+import { html } from './escape.js';
+import type { ChartRow } from './incident-facts.js';
+
+/** Geometry of the chart, in CSS pixels. */
+const WIDTH = 640;
+const LABEL_WIDTH = 170;
+const COUNT_WIDTH = 90;
+const BAR = 14;
+const ROW_GAP = 12;
+const TOP = 28;
+/** Longest label drawn whole beside its bars (the whole label is in the bar group's `<title>`). */
+const MAX_LABEL_CHARS = 22;
+
+/** A number as SVG writes it: at most one decimal, no exponent. */
+function n(x: number): string {
+  return (Math.round(x * 10) / 10).toFixed(1).replace(/\.0$/, '');
+}
+
+function shortLabel(label: string): string {
+  const chars = [...label];
+  return chars.length <= MAX_LABEL_CHARS ? label : `${chars.slice(0, MAX_LABEL_CHARS - 1).join('')}…`;
+}
+
+/**
+ * The chart as an `<svg>` element. Each bar group is a `<g class="label-row">` with
+ * `data-label` (the label), and its two counts are `<text class="count" data-side="a|b">N</text>`
+ * (so a reader — or a test — can take the numbers from the page).
+ * @param rows the rows to draw (see `chartRows`)
+ */
+export function renderChart(rows: readonly ChartRow[]): string {
+  const max = Math.max(1, ...rows.map((r) => Math.max(r.a, r.b)));
+  const scale = (WIDTH - LABEL_WIDTH - COUNT_WIDTH) / max;
+  const rowHeight = 2 * BAR + ROW_GAP;
+  const height = TOP + rows.length * rowHeight + 4;
+  const out: string[] = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" aria-labelledby="chart-title" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}">`);
+  out.push('<title id="chart-title">Records per label: before (A) and after (B)</title>');
+  out.push(`<rect class="bar a" x="${LABEL_WIDTH}" y="4" width="12" height="12"/><text class="legend" x="${LABEL_WIDTH + 16}" y="14">before (A)</text>`);
+  out.push(`<rect class="bar b" x="${LABEL_WIDTH + 110}" y="4" width="12" height="12"/><text class="legend" x="${LABEL_WIDTH + 126}" y="14">after (B)</text>`);
+  rows.forEach((r, i) => {
+    const y = TOP + i * rowHeight;
+    const label = html(r.label);
+    out.push(`<g class="label-row${r.other ? ' other' : ''}" data-label="${label}"><title>${label}: ${r.a} before, ${r.b} after</title>`);
+    out.push(`<text class="label" x="${LABEL_WIDTH - 8}" y="${n(y + BAR + 4)}" text-anchor="end">${html(shortLabel(r.label))}</text>`);
+    for (const [side, count, dy] of [['a', r.a, 0], ['b', r.b, BAR]] as const) {
+      const w = count * scale;
+      out.push(`<rect class="bar ${side}" x="${LABEL_WIDTH}" y="${n(y + dy)}" width="${n(w)}" height="${BAR - 1}"/>`);
+      out.push(`<text class="count" data-side="${side}" x="${n(LABEL_WIDTH + w + 4)}" y="${n(y + dy + BAR - 3)}">${count}</text>`);
+    }
+    out.push('</g>');
+  });
+  out.push('</svg>');
+  return out.join('\n');
+}

@@ -1,0 +1,92 @@
+/**
+ * Outside text (file names, record keys, labels, refs, keyids, messages) made safe for the three
+ * places a report puts it: HTML text and attribute values (also inside inline SVG), a cell of a
+ * GitHub-flavoured Markdown table, and a word of a POSIX shell command line. Pure.
+ *
+ * Every escaper first makes the text visible with `escapeForTerminal` (core/display.ts): control
+ * characters, bidirectional overrides, line separators and bytes that are not UTF-8 (lone
+ * surrogates) become printable `\xNN` / `\uNNNN` sequences, so a name can neither hide, reorder
+ * nor break a line of the report, and the output is always valid UTF-8.
+ */
+import { escapeForTerminal, escapeMessage } from '../core/display.js';
+
+const HTML_SPECIAL = /[&<>"']/g;
+const HTML_ENTITY: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Escape the five HTML-special characters (the HTML spec's text and quoted attribute contexts; also XML/SVG). */
+function htmlSpecial(text: string): string {
+  return text.replace(HTML_SPECIAL, (c) => HTML_ENTITY[c] as string);
+}
+
+/**
+ * Outside text as HTML (text content or a double-quoted attribute value, in HTML or inline SVG):
+ * made visible with `escapeForTerminal`, then `& < > " '` as character references.
+ */
+export function html(text: string): string {
+  return htmlSpecial(escapeForTerminal(text));
+}
+
+/** One of our own messages (which may embed escaped names) as HTML: `escapeMessage`, then `& < > " '`. */
+export function htmlMessage(text: string): string {
+  return htmlSpecial(escapeMessage(text));
+}
+
+/**
+ * Markdown characters that could, mid-line, start emphasis, code, a link or image, an HTML tag, an
+ * entity, strikethrough or math, end a table cell, or (`:`) make a URL an autolink. Line-start
+ * markers (`#`, `-`, `+`, `1.`) need no escape: no outside text starts a line of a report.
+ */
+const MARKDOWN_SPECIAL = /[\\`*_[\]<>&|~$:]/g;
+
+/**
+ * Outside text as the content of a GitHub-flavoured Markdown table cell (or inline text): made
+ * visible with `escapeForTerminal` (no line break survives), then every character of
+ * `MARKDOWN_SPECIAL` backslash-escaped (CommonMark §2.4), except `<`, `>` and `&`, written as
+ * character references (GitHub renders inline HTML) — so `|` cannot end the cell, a backtick
+ * cannot open code, and `<script>` stays text.
+ */
+export function markdown(text: string): string {
+  return escapeForTerminal(text).replace(MARKDOWN_SPECIAL, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : `\\${c}`));
+}
+
+/** One of our own messages as Markdown (see {@link markdown}; `escapeMessage` instead of `escapeForTerminal`). */
+export function markdownMessage(text: string): string {
+  return escapeMessage(text).replace(MARKDOWN_SPECIAL, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : `\\${c}`));
+}
+
+const UTF8 = new TextEncoder();
+
+/** A word the shell takes as it is (no quoting needed). */
+const SHELL_PLAIN = /^[A-Za-z0-9_@%+=:,./-]+$/;
+/** Characters a `'…'` word could carry but a reader could not see (controls, bidi, separators, lone surrogates). */
+const SHELL_INVISIBLE = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]/;
+
+/**
+ * A string as one word of a shell command line that gives the program exactly that string: as it
+ * is when it holds only `[A-Za-z0-9_@%+=:,./-]`; else in single quotes (POSIX sh, `'` written
+ * as `'\''`); a string with a character one could not see or copy (a control, a bidirectional
+ * control, a byte that is not UTF-8) as ANSI-C quoting `$'…'` (bash, zsh, ksh; POSIX.1-2024) with
+ * `\xNN` escapes of its UTF-8 bytes (a lone surrogate U+DC80–U+DCFF as the raw byte it stands for).
+ */
+export function shellWord(text: string): string {
+  if (text !== '' && SHELL_PLAIN.test(text)) return text;
+  if (!SHELL_INVISIBLE.test(text)) return `'${text.replace(/'/g, `'\\''`)}'`;
+  let out = "$'";
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xdc80 && c <= 0xdcff) out += `\\x${(c - 0xdc00).toString(16).padStart(2, '0')}`;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && text.charCodeAt(i + 1) >= 0xdc00 && text.charCodeAt(i + 1) <= 0xdfff) {
+      out += text.slice(i, i + 2);
+      i++;
+    } else if (c >= 0xd800 && c <= 0xdfff) out += `\\x3f`; // any other lone surrogate: not a character, written as '?'
+    else if (c === 0x27 || c === 0x5c) out += `\\${text[i]}`;
+    else if (SHELL_INVISIBLE.test(text[i] as string)) out += [...UTF8.encode(text[i] as string)].map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join('');
+    else out += text[i];
+  }
+  return out + "'";
+}
+
+/** A command line from its words, each quoted by {@link shellWord}. */
+export function shellCommand(words: readonly string[]): string {
+  return words.map(shellWord).join(' ');
+}

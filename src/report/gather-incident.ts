@@ -1,0 +1,92 @@
+/**
+ * Gathering the facts of an incident report (the I/O half; `incident-facts.ts` is the pure half):
+ * the diff of A and B (src/diff.ts, records included), each snapshot side's trust under the given
+ * keys or policy (`checkTrust`, the same check as `verify`), and — for a dataset labelled by folder
+ * — the label counts of both sides, read from their whole manifests.
+ */
+import type { TrustedKey } from '../core/envelope.js';
+import { diff, type DiffInput, type DiffReport, type DiffSide } from '../diff.js';
+import { manifestEntryRuns } from '../io/manifest-file.js';
+import { countOf, newLabelCounts } from '../records/stats.js';
+import { checkTrust } from '../snapshot.js';
+import type { Progress } from '../seal.js';
+import type { TrustRules } from '../trust/rules.js';
+import { folderLabel, incidentFacts, type IncidentFacts, type IncidentOptions } from './incident-facts.js';
+
+/** Most distinct first folders counted as labels; a dataset with more is not treated as labelled by folder. */
+export const MAX_FOLDER_LABELS = 100_000;
+
+/** How to check each snapshot side's signatures (as `verify` does). */
+export interface ReportTrust {
+  trusted: readonly TrustedKey[];
+  threshold: number;
+  rules: TrustRules;
+}
+
+/** Options of {@link gatherIncident}. */
+export interface GatherOptions extends Omit<IncidentOptions, 'folderLabels'> {
+  jobs?: number;
+  skipDirs?: readonly string[];
+  store?: string;
+  /** Check trust; without it each side's signers are listed, not judged. */
+  trust?: ReportTrust;
+  onProgress?: (p: Progress) => void;
+}
+
+/**
+ * Label → entry count by first folder of the path, over a whole manifest; undefined when the
+ * manifest has more than {@link MAX_FOLDER_LABELS} distinct first folders.
+ * @throws SnapError from reading the manifest (`MANIFEST_*`, `IO_ERROR`)
+ */
+export async function countFolderLabels(manifestPath: string): Promise<Record<string, number> | undefined> {
+  const counts = newLabelCounts();
+  let distinct = 0;
+  for await (const run of manifestEntryRuns(manifestPath, {})) {
+    for (const e of run) {
+      const label = folderLabel(e.path);
+      if (label === undefined) continue;
+      const n = countOf(counts, label);
+      if (n === 0 && ++distinct > MAX_FOLDER_LABELS) return undefined;
+      counts[label] = n + 1;
+    }
+  }
+  return counts;
+}
+
+/** A snapshot side with its trust judged under `trust` (signers, verdict and failure replaced). */
+async function judged(input: DiffInput, side: DiffSide, trust: ReportTrust): Promise<DiffSide> {
+  if (input.kind !== 'snapshot' || 'folder' in side) return side;
+  const t = await checkTrust(input.location, trust.trusted, trust.threshold, trust.rules);
+  return {
+    ...side,
+    signers: t.signers.map((s) => ({ keyid: s.keyid, trusted: s.trusted, ...(s.name !== undefined ? { name: s.name } : {}) })),
+    trusted: t.ok,
+    ...(t.failure ? { failure: { code: t.failure.code, message: t.failure.message } } : {}),
+  };
+}
+
+/**
+ * The diff of A and B with each side's trust, and the report's facts made from it.
+ * @returns the diff (as `diff --json` has it, trust included) and the facts
+ * @throws SnapError from `diff` and `checkTrust` (`NOT_FOUND`, `IO_ERROR`, `MANIFEST_*`, `RECORDS_*` …)
+ */
+export async function gatherIncident(a: DiffInput, b: DiffInput, o: GatherOptions = {}): Promise<{ diff: DiffReport; facts: IncidentFacts }> {
+  let labels: { a: Record<string, number>; b: Record<string, number> } | undefined;
+  const d = await diff(a, b, {
+    ...(o.jobs !== undefined ? { jobs: o.jobs } : {}),
+    ...(o.skipDirs ? { skipDirs: o.skipDirs } : {}),
+    ...(o.store !== undefined ? { store: o.store } : {}),
+    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    onManifests: async (pa, pb) => {
+      const la = await countFolderLabels(pa);
+      const lb = la && (await countFolderLabels(pb));
+      if (la && lb) labels = { a: la, b: lb };
+    },
+  });
+  if (o.trust) {
+    d.a = await judged(a, d.a, o.trust);
+    d.b = await judged(b, d.b, o.trust);
+  }
+  const facts = incidentFacts(d, { ...o, ...(labels ? { folderLabels: labels } : {}) });
+  return { diff: d, facts };
+}

@@ -1,0 +1,343 @@
+/**
+ * The facts an incident report shows, made from a diff (src/diff.ts) and the label counts of both
+ * sides: the verdict, the two sides and their trust, file and record changes each capped at
+ * `maxItems` with the count of the rest, the label distribution before and after with its shift
+ * statistics, and what to do next. Pure (no I/O): the gatherer (`gather-incident.ts`) reads, this
+ * decides what is shown, the renderers (`render-*.ts`) only write it out.
+ *
+ * Everything here is a function of its inputs: no clock, no environment, no machine, so the same
+ * inputs give the same report, byte for byte.
+ */
+import { isSymlinkEntry, type ManifestEntry } from '../core/manifest.js';
+import type { DiffExtra, DiffReport, DiffSide } from '../diff.js';
+import { recordSetUnchanged, type RecordSetDiff } from '../records/record-report.js';
+import { labelShift, type LabelShift } from '../records/stats.js';
+import { shellCommand } from './escape.js';
+
+/** Default of `--max-items`: how many of each kind of change a report lists. */
+export const DEFAULT_MAX_ITEMS = 50;
+/** Largest `--max-items` accepted (a report stays a page, not a dump: `diff --json` lists all). */
+export const MAX_MAX_ITEMS = 10_000;
+/** Most labels the chart draws; the rest are summed into one bar ("N other labels"). */
+export const MAX_CHART_LABELS = 20;
+/** Longest outside string (path, key, label) shown whole; longer ones are cut, saying how much was left out. */
+export const MAX_SHOWN_CHARS = 300;
+
+/** A list cut to its first items, with how many there were in all. */
+export interface Capped<T> {
+  total: number;
+  items: T[];
+}
+
+/** One side of the report. */
+export interface SideFacts {
+  kind: 'snapshot' | 'folder';
+  /** Snapshot side: the ref as given, its snapshot id and creation time (from its statement). */
+  ref?: string;
+  snapshot?: string;
+  createdAt?: string;
+  /** Folder side: its path. */
+  folder?: string;
+  /** Each signature's keyid; with keys or a policy, whether it is trusted, and its name in the policy. */
+  signers: { keyid: string; trusted?: boolean; name?: string }[];
+  /**
+   * `trusted` / `untrusted`: checked against the given keys or policy; `unchecked`: no keys or
+   * policy given (a snapshot's signers are then shown, not judged); `folder`: a folder is not signed.
+   */
+  trust: 'trusted' | 'untrusted' | 'unchecked' | 'folder';
+  failure?: { code: string; message: string };
+}
+
+/** A label that changed: a file moved between label folders, or a record whose label alone changed. */
+export interface LabelFlip {
+  /** The file's path in B, or the record's key (as JSON). */
+  name: string;
+  /** The record set (record flips only). */
+  set?: string;
+  from: string;
+  to: string;
+}
+
+/** One bar group of the chart. */
+export interface ChartRow {
+  label: string;
+  a: number;
+  b: number;
+  /** True for the one row that sums the labels beyond {@link MAX_CHART_LABELS}. */
+  other?: boolean;
+}
+
+/** The label distribution before (A) and after (B). */
+export interface LabelFacts {
+  /** `records`: the labels of the record indexes; `folders`: the first folder of each path (label = folder). */
+  source: 'records' | 'folders';
+  shift: Omit<LabelShift, 'labels'>;
+  /** At most {@link MAX_CHART_LABELS} + 1 rows, in label order (the "other" row last). */
+  chart: ChartRow[];
+  /** Labels in all (the chart may show fewer). */
+  labelCount: number;
+  flips: Capped<LabelFlip>;
+}
+
+/** The record changes of one record set. */
+export interface RecordSetFacts {
+  name: string;
+  format: string;
+  identity: string;
+  summary: RecordSetDiff['summary'];
+  flipped: Capped<{ key: string; from: string; to: string }>;
+  added: Capped<{ key: string; label?: string }>;
+  removed: Capped<{ key: string; label?: string }>;
+  modified: Capped<{ key: string; from?: string; to?: string; labelChanged: boolean }>;
+}
+
+/** A file as a report lists it. */
+export interface FileFact {
+  path: string;
+  /** Bytes; absent for a symbolic link. */
+  size?: number;
+  target?: string;
+}
+
+/** Everything an incident report shows. */
+export interface IncidentFacts {
+  kind: 'incident';
+  /**
+   * `identical`: no difference and no side failed its trust check; `changed`: the sides differ;
+   * `untrusted`: a snapshot side failed its trust check (whatever the contents).
+   */
+  verdict: 'identical' | 'changed' | 'untrusted';
+  /** Whether a trust check was made (keys or a policy were given). */
+  trustChecked: boolean;
+  a: SideFacts;
+  b: SideFacts;
+  summary: DiffReport['summary'];
+  files: {
+    renamed: Capped<{ from: string; to: string; size: number }>;
+    added: Capped<FileFact>;
+    removed: Capped<FileFact>;
+    modified: Capped<{ path: string; a: FileFact; b: FileFact }>;
+    extra: Capped<{ side: 'a' | 'b'; path: string; reason: string; code: string }>;
+  };
+  labels?: LabelFacts;
+  records?: {
+    summary: NonNullable<DiffReport['records']>['summary'];
+    /** The sets with a change (unchanged sets are only counted, in `unchangedSets`). */
+    sets: Capped<RecordSetFacts>;
+    unchangedSets: number;
+    unavailable: Capped<{ name: string; side: string; reason: string }>;
+  };
+  next: NextStep;
+  maxItems: number;
+}
+
+/** What to do next. */
+export interface NextStep {
+  /** `restore`: restore A; `none`: nothing to do; `review`: no clean snapshot to name (see `why`). */
+  action: 'restore' | 'none' | 'review';
+  /** The exact command (words quoted for a POSIX shell), for `restore`. */
+  command?: string;
+  /** Why, in a sentence (our own text, which may embed outside names). */
+  why: string;
+}
+
+/** What the report is asked for, besides the diff. */
+export interface IncidentOptions {
+  maxItems?: number;
+  /** Label → count per side, by first folder of the path (used when the diff has no record labels). */
+  folderLabels?: { a: Record<string, number>; b: Record<string, number> };
+  /** The trust flags as given (`--pubkey K`, `--policy P --root R` …), repeated in the restore command. */
+  trustWords?: string[];
+  /** `--store S` as given, repeated in the restore command. */
+  storeWords?: string[];
+  /** The program name to write commands with (default `snap`). */
+  program?: string;
+}
+
+/** Cut an outside string to {@link MAX_SHOWN_CHARS} characters, saying how many were left out. */
+export function clip(text: string): string {
+  if (text.length <= MAX_SHOWN_CHARS) return text;
+  let end = MAX_SHOWN_CHARS;
+  const c = text.charCodeAt(end - 1);
+  if (c >= 0xd800 && c <= 0xdbff) end--; // never split a surrogate pair
+  return `${text.slice(0, end)}… (${text.length - end} more characters)`;
+}
+
+function cap<T, U>(list: readonly T[], max: number, map: (x: T) => U, total = list.length): Capped<U> {
+  return { total, items: list.slice(0, max).map(map) };
+}
+
+/** A record key as shown: its JSON text (a string key without quotes), clipped. */
+export function keyText(key: unknown): string {
+  return clip(typeof key === 'string' ? key : (JSON.stringify(key) ?? String(key)));
+}
+
+/**
+ * How a record is named in a report: its key; for identity `features` (no key: the record is its
+ * feature hash) its row in B and the first 12 hex digits of that hash.
+ */
+export function recordName(key: unknown, identity: string, row: number): string {
+  if (identity === 'features' && typeof key === 'string') return `row ${row} (features ${clip(key).slice(0, 12)}…)`;
+  return keyText(key);
+}
+
+function fileFact(e: ManifestEntry): FileFact {
+  return isSymlinkEntry(e) ? { path: clip(e.path), target: clip(e.target) } : { path: clip(e.path), size: e.size };
+}
+
+function sideFacts(s: DiffSide, trustChecked: boolean): SideFacts {
+  if ('folder' in s) return { kind: 'folder', folder: clip(s.folder), signers: [], trust: 'folder' };
+  return {
+    kind: 'snapshot',
+    ref: clip(s.ref),
+    snapshot: clip(s.snapshot),
+    createdAt: clip(s.createdAt),
+    signers: s.signers.map((g: { keyid: string; trusted?: boolean; name?: unknown }) => ({
+      keyid: clip(g.keyid),
+      ...(g.trusted !== undefined ? { trusted: g.trusted } : {}),
+      ...(typeof g.name === 'string' ? { name: clip(g.name) } : {}),
+    })),
+    trust: !trustChecked ? 'unchecked' : s.trusted ? 'trusted' : 'untrusted',
+    ...(s.failure ? { failure: { code: s.failure.code, message: clip(s.failure.message) } } : {}),
+  };
+}
+
+/** The label of a path in a label-by-folder dataset: its first segment; undefined for a file at the top. */
+export function folderLabel(path: string): string | undefined {
+  const i = path.indexOf('/');
+  return i > 0 ? path.slice(0, i) : undefined;
+}
+
+/**
+ * The chart's rows: every label when there are at most {@link MAX_CHART_LABELS}; else the
+ * {@link MAX_CHART_LABELS} largest (by the larger of their two counts, ties by label), in label
+ * order, and one row summing the rest.
+ */
+export function chartRows(shift: LabelShift): ChartRow[] {
+  const rows: ChartRow[] = shift.labels.map((l) => ({ label: l.label, a: l.a, b: l.b }));
+  if (rows.length <= MAX_CHART_LABELS) return rows.map((r) => ({ ...r, label: clip(r.label) }));
+  const byWeight = [...rows].sort((x, y) => Math.max(y.a, y.b) - Math.max(x.a, x.b) || (x.label < y.label ? -1 : x.label > y.label ? 1 : 0));
+  const kept = new Set(byWeight.slice(0, MAX_CHART_LABELS).map((r) => r.label));
+  const shown = rows.filter((r) => kept.has(r.label)).map((r) => ({ ...r, label: clip(r.label) }));
+  const rest = rows.filter((r) => !kept.has(r.label));
+  shown.push({ label: `${rest.length} other labels`, a: rest.reduce((s, r) => s + r.a, 0), b: rest.reduce((s, r) => s + r.b, 0), other: true });
+  return shown;
+}
+
+function labelFacts(d: DiffReport, o: IncidentOptions, max: number): LabelFacts | undefined {
+  const fromRecords = d.records?.dataset;
+  if (fromRecords) {
+    const flips: LabelFlip[] = [];
+    let total = 0;
+    for (const s of d.records?.sets ?? []) {
+      total += s.flipped.length;
+      for (const f of s.flipped) {
+        if (flips.length >= max) break;
+        flips.push({ name: recordName(f.key, s.identity, f.b.row), set: clip(s.name), from: clip(f.from), to: clip(f.to) });
+      }
+    }
+    const { labels, ...shift } = fromRecords;
+    return { source: 'records', shift, chart: chartRows(fromRecords), labelCount: labels.length, flips: { total, items: flips } };
+  }
+  if (!o.folderLabels) return undefined;
+  const full = labelShift(o.folderLabels.a, o.folderLabels.b);
+  if (full.labels.length === 0) return undefined;
+  const moves = d.renamed.filter((r) => {
+    const from = folderLabel(r.from);
+    const to = folderLabel(r.to);
+    return from !== undefined && to !== undefined && from !== to;
+  });
+  const { labels, ...shift } = full;
+  return {
+    source: 'folders',
+    shift,
+    chart: chartRows(full),
+    labelCount: labels.length,
+    flips: cap(moves, max, (r) => ({ name: clip(r.to), from: clip(folderLabel(r.from) as string), to: clip(folderLabel(r.to) as string) })),
+  };
+}
+
+function recordSetFacts(s: RecordSetDiff, max: number): RecordSetFacts {
+  const withLabel = (label: string | undefined) => (label !== undefined ? { label: clip(label) } : {});
+  return {
+    name: clip(s.name),
+    format: s.format,
+    identity: s.identity,
+    summary: s.summary,
+    flipped: cap(s.flipped, max, (f) => ({ key: recordName(f.key, s.identity, f.b.row), from: clip(f.from), to: clip(f.to) })),
+    added: cap(s.added, max, (r) => ({ key: recordName(r.key, s.identity, r.row), ...withLabel(r.label) })),
+    removed: cap(s.removed, max, (r) => ({ key: recordName(r.key, s.identity, r.row), ...withLabel(r.label) })),
+    modified: cap(s.modified, max, (m) => ({
+      key: recordName(m.key, s.identity, m.b.row),
+      ...(m.a.label !== undefined ? { from: clip(m.a.label) } : {}),
+      ...(m.b.label !== undefined ? { to: clip(m.b.label) } : {}),
+      labelChanged: m.labelChanged,
+    })),
+  };
+}
+
+/** A folder name made from a ref, for the restore command's target (`spam@v1` → `spam-v1-restored`). */
+export function restoreTarget(ref: string): string {
+  const base = ref.replace(/\.snap\.tar$/, '').split('/').pop() ?? ref;
+  const safe = base.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+/, '');
+  return `${safe || 'snapshot'}-restored`;
+}
+
+function nextStep(verdict: IncidentFacts['verdict'], a: SideFacts, b: SideFacts, o: IncidentOptions): NextStep {
+  if (verdict === 'identical') return { action: 'none', why: 'A and B hold the same data: there is nothing to restore.' };
+  if (a.kind === 'folder') return { action: 'review', why: 'A is a folder, not a signed snapshot: there is no clean snapshot to restore. Review the changes; seal the data only once it is right.' };
+  if (a.trust === 'untrusted') {
+    return { action: 'review', why: `A (${a.ref}) failed its trust check too: do not restore it. Find an older snapshot that verifies (snap list, then snap verify … --against REF).` };
+  }
+  const trustWords = o.trustWords && o.trustWords.length > 0 ? o.trustWords : ['--pubkey', 'KEY.pub'];
+  const command = shellCommand([o.program ?? 'snap', 'restore', a.ref as string, restoreTarget(a.ref as string), ...trustWords, ...(o.storeWords ?? [])]);
+  const trustNote = o.trustWords && o.trustWords.length > 0 ? '' : ' Replace KEY.pub with the public key you trust (the report was made without one, so A\'s signers were not checked).';
+  const bNote = b.trust === 'untrusted' ? ' B failed its trust check: do not train on it.' : '';
+  return { action: 'restore', command, why: `Restore A, the last snapshot before the change, into a new folder (restore checks every file and verifies the folder), and train on that.${bNote}${trustNote}` };
+}
+
+/**
+ * The facts of an incident report.
+ * @param d the diff of A (the last known-good side) and B
+ * @param o options: `maxItems` (default {@link DEFAULT_MAX_ITEMS}, 1 to {@link MAX_MAX_ITEMS}),
+ *   folder label counts, and the words to repeat in the restore command
+ */
+export function incidentFacts(d: DiffReport, o: IncidentOptions = {}): IncidentFacts {
+  const max = o.maxItems ?? DEFAULT_MAX_ITEMS;
+  const trustChecked = [d.a, d.b].some((s) => 'snapshot' in s && s.trusted !== undefined);
+  const a = sideFacts(d.a, trustChecked);
+  const b = sideFacts(d.b, trustChecked);
+  const s = d.summary;
+  const differ = s.added + s.removed + s.modified + s.renamed + s.extra > 0;
+  const verdict = a.trust === 'untrusted' || b.trust === 'untrusted' ? 'untrusted' : differ ? 'changed' : 'identical';
+  const labels = labelFacts(d, o, max);
+  const extra = (x: DiffExtra) => ({ side: x.side, path: clip(x.path), reason: x.reason, code: x.code });
+  return {
+    kind: 'incident',
+    verdict,
+    trustChecked,
+    a,
+    b,
+    summary: s,
+    files: {
+      renamed: cap(d.renamed, max, (r) => ({ from: clip(r.from), to: clip(r.to), size: r.size })),
+      added: cap(d.added, max, fileFact),
+      removed: cap(d.removed, max, fileFact),
+      modified: cap(d.modified, max, (m) => ({ path: clip(m.path), a: fileFact(m.a), b: fileFact(m.b) })),
+      extra: cap(d.extra, max, extra),
+    },
+    ...(labels ? { labels } : {}),
+    ...(d.records
+      ? {
+          records: {
+            summary: d.records.summary,
+            sets: cap(d.records.sets.filter((x) => !recordSetUnchanged(x)), max, (x) => recordSetFacts(x, max)),
+            unchangedSets: d.records.sets.filter(recordSetUnchanged).length,
+            unavailable: cap(d.records.unavailable, max, (u) => ({ name: clip(u.name), side: u.side, reason: u.reason })),
+          },
+        }
+      : {}),
+    next: nextStep(verdict, a, b, o),
+    maxItems: max,
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * A poisoning drill (`snap drill --json`, read by `drill-facts.ts`) as a report: the verdict first
+ * (every planted attack caught, or which were missed), the per-kind table, the misses, the planted
+ * changes (capped), and the kinds that did not apply. HTML and Markdown. Pure.
+ */
+import { html, htmlMessage, markdown, markdownMessage } from './escape.js';
+import { htmlPage, htmlTable, moreLine } from './html-page.js';
+import { clip, type Capped } from './incident-facts.js';
+import { mdMore, mdTable } from './render-incident-markdown.js';
+import type { DrillPlanted, DrillResult } from './drill-facts.js';
+
+const HINT = 'the drill JSON lists all';
+
+function capped<T>(list: readonly T[], max: number): Capped<T> {
+  return { total: list.length, items: list.slice(0, max) };
+}
+
+function verdict(d: DrillResult): { tone: 'ok' | 'bad'; head: string; text: string } {
+  const planted = d.planted.length;
+  const missed = d.planted.filter((p) => !p.caught);
+  if (d.verdict === 'pass') return { tone: 'ok', head: 'PASS', text: `the gate caught all ${planted} planted change(s).` };
+  return { tone: 'bad', head: 'FAIL', text: `the gate missed ${missed.length} of ${planted} planted change(s)${missed.length ? ` (${[...new Set(missed.map((p) => p.kind))].map(clip).join(', ')})` : ''}.` };
+}
+
+function title(d: DrillResult): string {
+  return `snap drill report: ${clip(d.dataset)} against ${clip(d.against.ref)}`;
+}
+
+/** The drill report as a whole HTML document; lists capped at `maxItems`. */
+export function renderDrillHtml(d: DrillResult, maxItems: number): string {
+  const v = verdict(d);
+  const c = (s: string) => `<code>${html(clip(s))}</code>`;
+  const misses = capped(d.planted.filter((p) => !p.caught), maxItems);
+  const all = capped(d.planted, maxItems);
+  const plantedRows = (list: DrillPlanted[]) =>
+    list.map((p) => [c(p.id), c(p.kind), `${c(p.path)}${p.key !== undefined ? `<br>key ${c(p.key)}` : ''}`, html(clip(p.detail)), p.caught ? '<span class="trusted">caught</span>' : '<span class="untrusted">MISSED</span>', p.by.map(c).join('<br>') || '—', p.reason !== undefined ? html(clip(p.reason)) : '']);
+  const head = ['id', 'attack', 'path / key', 'what was done', 'verdict', 'caught by', 'why missed'];
+  const body = [
+    `<h1>${html(title(d))}</h1>`,
+    `<section class="verdict ${v.tone}" id="verdict" data-verdict="${d.verdict}"><strong>${v.head}</strong> — ${htmlMessage(v.text)}</section>`,
+    htmlTable(['', ''], [
+      ['dataset', c(d.dataset)],
+      ['against', `${c(d.against.ref)} (${c(d.against.id)})`],
+      ['seed', `#${d.seed}`],
+      ['attacks', d.attacks.map(c).join(', ') || '—'],
+    ], 'drill-setup'),
+    '<h2 id="by-kind">By attack kind</h2>',
+    htmlTable(['attack', '#planted', '#caught', '#missed', '#not configured', 'caught by'], d.summary.map((r) => [c(r.kind), `#${r.planted}`, `#${r.caught}`, `#${r.missed}`, `#${r.notConfigured}`, r.by.map(c).join(', ') || '—']), 'drill-summary'),
+    misses.total ? `<h2 id="misses">Missed (${misses.total})</h2>\n${htmlTable(head, plantedRows(misses.items), 'drill-misses')}\n${moreLine(misses, HINT)}` : '',
+    `<h2 id="planted">Planted changes (${all.total})</h2>`,
+    htmlTable(head, plantedRows(all.items), 'drill-planted'),
+    moreLine(all, HINT),
+    d.notApplicable.length ? `<h2 id="not-applicable">Not applicable to this dataset (${d.notApplicable.length})</h2>\n${htmlTable(['attack', 'why'], d.notApplicable.map((n) => [c(n.kind), html(clip(n.reason))]))}` : '',
+  ];
+  return htmlPage(title(d), body.filter((x) => x !== '').join('\n'));
+}
+
+/** The drill report as GitHub-flavoured Markdown; lists capped at `maxItems`. */
+export function renderDrillMarkdown(d: DrillResult, maxItems: number): string {
+  const v = verdict(d);
+  const m = (s: string) => markdown(clip(s));
+  const misses = capped(d.planted.filter((p) => !p.caught), maxItems);
+  const rows = (list: DrillPlanted[]) => list.map((p) => [m(p.id), m(p.kind), `${m(p.path)}${p.key !== undefined ? ` key ${m(p.key)}` : ''}`, p.caught ? 'caught' : '**MISSED**', p.by.map(m).join(', ') || '—', p.reason !== undefined ? m(p.reason) : '']);
+  const out = [
+    `## ${markdown(title(d))}`,
+    '',
+    `${v.tone === 'ok' ? '✅' : '❌'} **${v.head}** — ${markdownMessage(v.text)}`,
+    '',
+    `Dataset ${m(d.dataset)} against ${m(d.against.ref)} (${m(d.against.id)}), seed ${d.seed}.`,
+    '',
+    mdTable(['attack', 'planted', 'caught', 'missed', 'not configured', 'caught by'], d.summary.map((r) => [m(r.kind), String(r.planted), String(r.caught), String(r.missed), String(r.notConfigured), r.by.map(m).join(', ') || '—'])),
+  ];
+  if (misses.total) out.push('', `### Missed (${misses.total})`, '', mdTable(['id', 'attack', 'path / key', 'verdict', 'caught by', 'why missed'], rows(misses.items)) + mdMore(misses, HINT));
+  if (d.notApplicable.length) out.push('', '### Not applicable', '', mdTable(['attack', 'why'], d.notApplicable.map((n) => [m(n.kind), m(n.reason)])));
+  out.push('');
+  return out.join('\n');
+}

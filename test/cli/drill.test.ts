@@ -1,0 +1,217 @@
+/**
+ * `snap drill` end to end (issue 10, docs/FORMAT.md §20): on the bundled examples the gate catches
+ * every default attack and the drill exits 0; with record checks off, or on a snapshot sealed
+ * without record rules, it exits 1 and names each record-level miss as not configured, with the
+ * rule that would catch it; one seed gives the same JSON byte for byte; the dataset and the store
+ * are never written (nothing is logged), also when the drill is stopped at a random moment, and
+ * the private scratch folder is always removed; malformed arguments are usage errors (exit 2).
+ */
+import { promises as fsp } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { copyTree, EXAMPLE, REPO, snap, snapJson, spawnSnap, tempDir, useKeyPair, makeTree } from '../helpers/tree.js';
+import { newStorePath } from '../helpers/store.js';
+import { ATTACK_KINDS, RECORD_KINDS } from '../../src/drill/kinds.js';
+import { unsafeIn } from '../helpers/terminal.js';
+import type { DrillReport } from '../../src/drill/report.js';
+
+const keys = useKeyPair();
+const TABULAR = join(REPO, 'examples', 'tabular');
+const SLOW = 180_000;
+
+/** Every entry under `root`: type, mode, size, mtime, and content digest or link target — a byte-for-byte picture. */
+async function picture(root: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    const abs = join(root, rel);
+    const st = await fsp.lstat(abs);
+    const head = `${rel || '.'} mode=${st.mode.toString(8)} mtime=${st.mtimeMs}`;
+    if (st.isSymbolicLink()) out.push(`${head} -> ${await fsp.readlink(abs)}`);
+    else if (st.isFile()) out.push(`${head} size=${st.size} sha256=${createHash('sha256').update(await fsp.readFile(abs)).digest('hex')}`);
+    else if (st.isDirectory()) {
+      out.push(`${head} dir`);
+      for (const n of (await fsp.readdir(abs)).sort()) await walk(rel ? `${rel}/${n}` : n);
+    } else out.push(`${head} other`);
+  };
+  await walk('');
+  return out;
+}
+
+async function sealed(src: string, as: string, extra: string[] = []): Promise<{ data: string; store: string }> {
+  const data = await copyTree(src);
+  const store = await newStorePath();
+  const r = await snap(['seal', data, '--as', as, '--key', keys.key, '--store', store, ...extra]);
+  expect(r.code, r.stderr).toBe(0);
+  return { data, store };
+}
+
+async function runDrill(data: string, store: string, ref: string, extra: string[] = []) {
+  return snapJson<DrillReport>(['drill', data, '--against', ref, '--pubkey', keys.pub, '--store', store, ...extra], { env: { TMPDIR: await tempDir('snap-drill-tmp-') } });
+}
+
+describe('snap drill on the bundled examples', () => {
+  it('catches every default attack on spamassassin-mini (label = folder) and exits 0, writing nothing', async () => {
+    const { data, store } = await sealed(EXAMPLE, 'mini@v1');
+    const before = { data: await picture(data), store: await picture(store) };
+    const r = await runDrill(data, store, 'mini@v1');
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.json.verdict).toBe('pass');
+    const kinds = r.json.planted.map((p) => p.kind);
+    expect(kinds).toEqual(expect.arrayContaining(['label-folder-move', 'byte-flip-keep-size-mtime', 'truncate', 'symlink-to-copy', 'file-inject', 'lookalike-name', 'crlf', 'trailing-whitespace']));
+    expect(r.json.planted.every((p) => p.caught && p.by.length > 0)).toBe(true);
+    // No record files: record attacks are not applicable, not misses.
+    expect(r.json.notApplicable.map((n) => n.kind).sort()).toEqual([...RECORD_KINDS].sort());
+    const look = r.json.planted.find((p) => p.kind === 'lookalike-name');
+    expect(look?.path).toMatch(/[\u0400-\u04ff]/);
+    expect(await picture(data)).toEqual(before.data);
+    expect(await picture(store)).toEqual(before.store);
+  }, SLOW);
+
+  it('catches every default attack on examples/tabular (record files) by naming each record, and exits 0', async () => {
+    const { data, store } = await sealed(TABULAR, 'tab@v1');
+    const before = { data: await picture(data), store: await picture(store) };
+    const r = await runDrill(data, store, 'tab@v1');
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.json.verdict).toBe('pass');
+    for (const kind of RECORD_KINDS) {
+      const p = r.json.planted.find((x) => x.kind === kind);
+      expect(p?.caught, kind).toBe(true);
+      expect(p?.by.some((b) => b.startsWith('records:')), `${kind}: ${p?.by.join(',')}`).toBe(true);
+    }
+    expect(r.json.summary.every((s) => s.caught === s.planted && s.missed === 0)).toBe(true);
+    expect(r.json.notApplicable.map((n) => n.kind)).toEqual(['label-folder-move']);
+    expect(await picture(data)).toEqual(before.data);
+    expect(await picture(store)).toEqual(before.store);
+  }, SLOW);
+});
+
+describe('snap drill on label folders', () => {
+  it('with a files record set, a label-folder move is also named by the record check', async () => {
+    const data = await copyTree(EXAMPLE);
+    await fsp.writeFile(join(data, 'snap.json'), '{"records":[{"pattern":"*/*","format":"files","labelSegment":0}]}\n');
+    const store = await newStorePath();
+    expect((await snap(['seal', data, '--as', 'lf@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+    const r = await runDrill(data, store, 'lf@v1', ['--attacks', 'label-folder-move,file-inject']);
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.json.planted.find((p) => p.kind === 'label-folder-move')?.by).toEqual(['records:label-folder', 'verify:extra', 'verify:missing', 'verify:moved']);
+  }, SLOW);
+
+  it('leaves out a store inside DIR, and escapes DIR in human output', async () => {
+    const parent = await tempDir();
+    const data = join(parent, 'odd\u001b[31mname\u202e');
+    await fsp.cp(EXAMPLE, data, { recursive: true });
+    const store = join(data, '.snap');
+    expect((await snap(['seal', data, '--as', 'odd@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+    const before = await picture(data);
+    const r = await snap(['drill', data, '--against', 'odd@v1', '--pubkey', keys.pub, '--store', store, '--attacks', 'file-inject,truncate']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(unsafeIn(r.stdout, { lines: true })).toBeUndefined();
+    expect(r.stdout).toContain('\\x1b[31m');
+    expect(await picture(data)).toEqual(before);
+  }, SLOW);
+});
+
+describe('snap drill with record checks off', () => {
+  it('--no-records: exits 1 naming every record-level miss as not configured', async () => {
+    const { data, store } = await sealed(TABULAR, 'tab@v1');
+    const r = await runDrill(data, store, 'tab@v1', ['--no-records', '--attacks', 'record-label-flip,record-delete,crlf']);
+    expect(r.code).toBe(1);
+    expect(r.json.verdict).toBe('fail');
+    const misses = r.json.planted.filter((p) => !p.caught);
+    expect(misses.map((p) => p.kind).sort()).toEqual(['record-delete', 'record-label-flip']);
+    for (const m of misses) {
+      expect(m.notConfigured).toBe(true);
+      expect(m.reason).toMatch(/--no-records/);
+    }
+    expect(r.json.planted.find((p) => p.kind === 'crlf')?.caught).toBe(true);
+    const human = await snap(['drill', data, '--against', 'tab@v1', '--pubkey', keys.pub, '--store', store, '--no-records', '--attacks', 'record-label-flip']);
+    expect(human.code).toBe(1);
+    expect(human.stdout).toMatch(/MISS\s+p1 record-label-flip/);
+  }, SLOW);
+
+  it('a snapshot sealed without record rules: exits 1, and says which snap.json rule would catch each miss', async () => {
+    const { data, store } = await sealed(TABULAR, 'bare@v1', ['--no-records']);
+    const r = await runDrill(data, store, 'bare@v1');
+    expect(r.code).toBe(1);
+    const misses = r.json.planted.filter((p) => !p.caught);
+    expect(misses.map((p) => p.kind).sort()).toEqual([...RECORD_KINDS].sort());
+    for (const m of misses) {
+      expect(m.notConfigured).toBe(true);
+      expect(m.reason).toMatch(/"records" in snap\.json/);
+      expect(m.reason).toContain(`"pattern":"${m.path}"`);
+    }
+    expect(r.json.summary.filter((s) => RECORD_KINDS.has(s.kind)).every((s) => s.notConfigured === 1 && s.caught === 0)).toBe(true);
+  }, SLOW);
+});
+
+describe('snap drill is deterministic', () => {
+  it('gives byte-identical --json for one seed, and plants other changes for another', async () => {
+    const { data, store } = await sealed(TABULAR, 'tab@v1');
+    const args = ['--seed', '42', '--attacks', 'record-label-flip,feature-nudge,lookalike-name,symlink-to-copy'];
+    const a = await runDrill(data, store, 'tab@v1', args);
+    const b = await runDrill(data, store, 'tab@v1', args);
+    expect(a.code).toBe(0);
+    expect(b.stdout).toBe(a.stdout);
+    expect(a.stdout).not.toMatch(/snap-drill-/); // no scratch path (TMPDIR is a snap-drill-tmp- folder)
+    const c = await runDrill(data, store, 'tab@v1', ['--seed', '43', ...args.slice(2)]);
+    expect(c.json.planted.map((p) => p.detail)).not.toEqual(a.json.planted.map((p) => p.detail));
+    expect(a.json).toMatchObject({ drill: 1, dataset: data, against: { ref: 'tab@v1' }, seed: 42, attacks: ['record-label-flip', 'feature-nudge', 'symlink-to-copy', 'lookalike-name'] });
+  }, SLOW);
+});
+
+describe('snap drill leaves nothing behind', () => {
+  it('stopped at random moments (SIGINT, SIGTERM): the dataset and the store are byte-identical and the scratch folder is gone', async () => {
+    const { data, store } = await sealed(TABULAR, 'tab@v1');
+    const before = { data: await picture(data), store: await picture(store) };
+    let seed = 7;
+    let stopped = 0;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGINT'] as const) {
+      const tmp = await tempDir('snap-drill-tmp-');
+      const { child, done } = spawnSnap(['drill', data, '--against', 'tab@v1', '--pubkey', keys.pub, '--store', store], { env: { TMPDIR: tmp }, timeoutMs: 120_000 });
+      // A random moment once the scratch folder exists (the drill is under way).
+      const started = Date.now();
+      while (child.exitCode === null && (await fsp.readdir(tmp)).length === 0 && Date.now() - started < 30_000) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, Math.floor(rand() * 3000)));
+      child.kill(signal);
+      const r = await done;
+      expect([0, signal === 'SIGINT' ? 130 : 143], r.stderr).toContain(r.code);
+      if (r.code !== 0) stopped++;
+      expect(await fsp.readdir(tmp), `${signal}: scratch left in TMPDIR`).toEqual([]);
+      expect(await picture(data)).toEqual(before.data);
+      expect(await picture(store)).toEqual(before.store);
+    }
+    expect(stopped, 'no run was stopped before it finished: the test proved nothing').toBeGreaterThan(0);
+  }, 400_000);
+});
+
+describe('snap drill usage', () => {
+  it('refuses bad --attacks, bad --seed and a missing --against with exit 2', async () => {
+    const data = await makeTree({ 'a.txt': 'a\n' });
+    const store = await newStorePath();
+    const base = ['drill', data, '--pubkey', keys.pub, '--store', store];
+    for (const extra of [['--attacks', 'nope'], ['--attacks', 'crlf,,truncate'], ['--attacks', 'crlf,crlf'], ['--seed', '-1'], ['--seed', 'abc'], ['--seed', '1.5'], ['--seed', '1e3'], ['--seed', '1', '--seed', '2'], []]) {
+      const args = extra.length === 0 ? base : [...base, '--against', 'x@v1', ...extra];
+      const r = await snap(args);
+      expect(r.code, `${extra.join(' ')}: ${r.stderr}`).toBe(2);
+    }
+  });
+
+  it('exits 1 when DIR does not pass verify before anything is planted, and 3 when the ref is unknown', async () => {
+    const { data, store } = await sealed(EXAMPLE, 'mini@v1');
+    await fsp.writeFile(join(data, 'ham', 'extra.txt'), 'x');
+    const r = await snap(['drill', data, '--against', 'mini@v1', '--pubkey', keys.pub, '--store', store]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/before any change was planted/);
+    const u = await snap(['drill', data, '--against', 'nope@v9', '--pubkey', keys.pub, '--store', store]);
+    expect(u.code).toBe(3);
+  }, SLOW);
+
+  it('lists every attack kind in --help', async () => {
+    const r = await snap(['drill', '--help']);
+    expect(r.code).toBe(0);
+    const flat = r.stdout.replace(/\s+/g, ' ');
+    for (const k of ATTACK_KINDS) expect(flat, k).toContain(k);
+  });
+});

@@ -1,0 +1,161 @@
+/**
+ * The incident report in a real browser (issue 10, item 3): the demo's incident (seal v1, move one
+ * spam e-mail into ham/ and plant ham/injected.eml, seal v2, report v1 → v2) opened from disk in
+ * Debian's headless Chromium, started here with playwright-core. The page must render without a
+ * console error, show the verdict and the chart with the right ham/spam counts before and after,
+ * name the flipped e-mail and the injected file, and make no request but the one for itself. A
+ * screenshot is taken. If Chromium cannot be started the test fails: it is never skipped.
+ */
+import { existsSync, promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { EXAMPLE, copyTree, snap, tempDir, useKeyPair } from '../helpers/tree.js';
+
+/** Debian's chromium package (.ci/run installs it). */
+const CHROMIUM = '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+const keys = useKeyPair('demo');
+let browser: BrowserContext;
+let userDataDir: string;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium); this test is never skipped`);
+  userDataDir = await tempDir('snap-chromium-');
+  // A fresh user-data dir (nothing from an earlier run or the user's profile), removed with the test file.
+  browser = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, args: ARGS, timeout: 90_000 });
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+/** The demo's incident: v1 clean, v2 with one spam e-mail moved into ham/ and ham/injected.eml planted. */
+async function demoIncident(): Promise<{ dir: string; store: string; flipped: string }> {
+  const dir = await tempDir('snap-demo-');
+  const data = await copyTree(EXAMPLE);
+  const store = join(dir, 'store');
+  expect((await snap(['seal', data, '--as', 'spam-mini@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+  const first = (await fsp.readdir(join(data, 'spam'))).sort()[0] as string;
+  await fsp.rename(join(data, 'spam', first), join(data, 'ham', first));
+  await fsp.writeFile(join(data, 'ham', 'injected.eml'), 'Subject: totally legit\n\nThis message was planted in ham/ after the data was sealed.\n');
+  expect((await snap(['seal', data, '--as', 'spam-mini@v2', '--key', keys.key, '--store', store])).code).toBe(0);
+  return { dir, store, flipped: first };
+}
+
+/** How many files each label folder of the example holds. */
+async function countLabels(): Promise<{ ham: number; spam: number }> {
+  return { ham: (await fsp.readdir(join(EXAMPLE, 'ham'))).length, spam: (await fsp.readdir(join(EXAMPLE, 'spam'))).length };
+}
+
+describe('the incident report in headless Chromium', () => {
+  it('renders the demo incident with its verdict, chart counts, the flipped e-mail and the injected file, and makes no network request', async () => {
+    const { dir, store, flipped } = await demoIncident();
+    const out = join(dir, 'incident.html');
+    const r = await snap(['report', 'spam-mini@v1', 'spam-mini@v2', '--store', store, '--pubkey', keys.pub, '-o', out]);
+    expect(r.code, r.stderr).toBe(1); // the sides differ
+    const url = pathToFileURL(out).href;
+
+    const page = await browser.newPage();
+    const requests: string[] = [];
+    const problems: string[] = [];
+    page.on('request', (q) => requests.push(q.url()));
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    await page.goto(url, { waitUntil: 'load' });
+
+    // The verdict, first and visible.
+    const verdict = page.locator('#verdict');
+    await expect.poll(() => verdict.isVisible()).toBe(true);
+    expect(await verdict.getAttribute('data-verdict')).toBe('changed');
+    expect(await verdict.innerText()).toContain('CHANGED');
+    const firstSection = await page.evaluate(() => document.querySelector('body > section')?.id);
+    expect(firstSection).toBe('verdict');
+
+    // The chart: an SVG whose bar groups carry the ham/spam counts before (a) and after (b).
+    const chart = page.locator('#label-chart svg');
+    expect(await chart.count()).toBe(1);
+    expect(await chart.isVisible()).toBe(true);
+    const counts = await page.evaluate(() =>
+      Object.fromEntries(
+        [...document.querySelectorAll('#label-chart g.label-row')].map((g) => [
+          g.getAttribute('data-label'),
+          { a: Number(g.querySelector('text.count[data-side="a"]')?.textContent), b: Number(g.querySelector('text.count[data-side="b"]')?.textContent) },
+        ]),
+      ),
+    );
+    const before = await countLabels();
+    expect(counts).toEqual({ ham: { a: before.ham, b: before.ham + 2 }, spam: { a: before.spam, b: before.spam - 1 } });
+    const bars = await page.locator('#label-chart rect.bar').count();
+    expect(bars).toBe(2 + 4); // two legend swatches, two bars per label
+
+    // The flipped e-mail (spam → ham) and the injected file are named.
+    const flips = await page.locator('#label-flips tbody tr').allInnerTexts();
+    expect(flips).toHaveLength(1);
+    expect(flips[0]).toContain(`ham/${flipped}`);
+    expect(flips[0]).toMatch(/spam\s+→ ham/);
+    expect(await page.locator('#added-files').innerText()).toContain('ham/injected.eml');
+    expect(await page.locator('#restore-command').innerText()).toContain('restore spam-mini@v1');
+
+    // A screenshot, as a non-empty PNG.
+    const shot = join(await tempDir('snap-shot-'), 'incident.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    const png = await fsp.readFile(shot);
+    expect(png.length).toBeGreaterThan(1000);
+    expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+
+    await page.close();
+    expect(problems).toEqual([]);
+    expect(requests).toEqual([url]); // the page itself, and nothing else
+  });
+
+  it('shows hostile names as text: no element, attribute or script comes from a name', async () => {
+    const data = await tempDir('snap-hostile-');
+    const names = ['ham/<img src=x onerror=alert(1)>.eml', `ham/"><svg onload=alert(2)>.eml`, 'ham/<script>alert(3).eml'];
+    for (const n of names) {
+      await fsp.mkdir(join(data, 'ham'), { recursive: true });
+      await fsp.writeFile(join(data, n), `${n}\n`);
+    }
+    const store = join(await tempDir('snap-store-'), 'store');
+    expect((await snap(['seal', data, '--as', 'h@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+    await fsp.mkdir(join(data, 'spam'));
+    for (const n of names) await fsp.rename(join(data, n), join(data, n.replace('ham/', 'spam/')));
+    const out = join(await tempDir('snap-page-'), 'hostile.html');
+    expect((await snap(['report', 'h@v1', data, '--store', store, '-o', out])).code).toBe(1);
+    const page = await browser.newPage();
+    const requests: string[] = [];
+    const problems: string[] = [];
+    page.on('request', (q) => requests.push(q.url()));
+    page.on('console', (m) => problems.push(`${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    page.on('dialog', (d) => problems.push(`dialog: ${d.message()}`));
+    await page.goto(pathToFileURL(out).href, { waitUntil: 'load' });
+    const found = await page.evaluate(() => ({
+      scripts: document.querySelectorAll('script, img, iframe, object, embed, svg svg, foreignObject').length,
+      handlers: [...document.querySelectorAll('*')].filter((e) => [...e.attributes].some((a) => a.name.startsWith('on'))).length,
+      flips: [...document.querySelectorAll('#label-flips tbody tr td:first-child')].map((td) => td.textContent),
+    }));
+    await page.close();
+    expect(found.scripts).toBe(0);
+    expect(found.handlers).toBe(0);
+    expect(found.flips.sort()).toEqual(names.map((n) => n.replace('ham/', 'spam/')).sort());
+    expect(problems).toEqual([]);
+    expect(requests).toEqual([pathToFileURL(out).href]);
+  });
+
+  it('sees a request a page makes (the network check can fail)', async () => {
+    const dir = await tempDir('snap-page-');
+    const file = join(dir, 'leaky.html');
+    await fsp.writeFile(file, '<!DOCTYPE html><html><body><img src="http://127.0.0.1:9/x.png"></body></html>');
+    const page = await browser.newPage();
+    const requests: string[] = [];
+    page.on('request', (q) => requests.push(q.url()));
+    await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+    await page.close();
+    expect(requests).toContain('http://127.0.0.1:9/x.png');
+  });
+});

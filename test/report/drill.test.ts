@@ -1,0 +1,124 @@
+/**
+ * `snap report --drill`: the JSON of `snap drill --json` read strictly (the hand-written reader
+ * agrees with a JSON Schema checked by ajv, and adds the rules a schema cannot say), and rendered.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { Ajv } from 'ajv';
+import { isSnapError } from '../../src/core/errors.js';
+import { MAX_DRILL_BYTES, parseDrillResult, type DrillResult } from '../../src/report/drill-facts.js';
+import { renderDrillHtml, renderDrillMarkdown } from '../../src/report/render-drill.js';
+
+const FIXTURE = new URL('../fixtures/report/drill-fail.json', import.meta.url);
+const SCHEMA = JSON.parse(readFileSync(new URL('../fixtures/report/drill.schema.json', import.meta.url), 'utf8')) as object;
+const validate = new Ajv({ allErrors: true }).compile(SCHEMA);
+
+const fixture = (): DrillResult => JSON.parse(readFileSync(FIXTURE, 'utf8')) as DrillResult;
+const bytes = (v: unknown) => new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v));
+
+function refusedCode(input: Uint8Array): string | undefined {
+  try {
+    parseDrillResult(input);
+    return undefined;
+  } catch (e) {
+    if (!isSnapError(e)) throw e;
+    return e.code;
+  }
+}
+
+/** Changes that break the shape: the schema and the reader must both refuse each. */
+const BROKEN: [string, (d: Record<string, any>) => void][] = [
+  ['an unknown version', (d) => (d.drill = 2)],
+  ['a missing member', (d) => delete d.summary],
+  ['an extra member', (d) => (d.generatedAt = 'now')],
+  ['an extra member in a planted change', (d) => (d.planted[0].score = 1)],
+  ['a verdict that is neither pass nor fail', (d) => (d.verdict = 'ok')],
+  ['a seed that is not a whole number', (d) => (d.seed = 1.5)],
+  ['a negative count', (d) => (d.summary[0].caught = -1)],
+  ['caught that is not a boolean', (d) => (d.planted[0].caught = 'yes')],
+  ['by that is not a list', (d) => (d.planted[0].by = 'verify')],
+  ['a list that is an object', (d) => (d.planted = {})],
+  ['against without its id', (d) => delete d.against.id],
+  ['a string that is too long', (d) => (d.dataset = 'x'.repeat(8193))],
+  ['too many attacks', (d) => (d.attacks = Array.from({ length: 257 }, (_, i) => `k${i}`))],
+  ['a number where a string belongs', (d) => (d.planted[1].path = 7)],
+  ['null instead of an object', (d) => (d.against = null)],
+];
+
+describe('reading snap drill --json', () => {
+  it('reads the fixture, which the schema accepts too', () => {
+    const d = fixture();
+    expect(validate(d), JSON.stringify(validate.errors)).toBe(true);
+    expect(parseDrillResult(readFileSync(FIXTURE))).toEqual(d);
+  });
+
+  it.each(BROKEN)('refuses %s (DRILL_REPORT_MALFORMED), as the schema does', (_what, change) => {
+    const d = fixture() as unknown as Record<string, any>;
+    change(d);
+    expect(validate(d)).toBe(false);
+    expect(refusedCode(bytes(d))).toBe('DRILL_REPORT_MALFORMED');
+  });
+
+  it('refuses what a schema cannot say: counts that do not add up, and a pass with a miss', () => {
+    const sums = fixture();
+    (sums.summary[0] as { caught: number }).caught = 5;
+    expect(validate(sums)).toBe(true);
+    expect(refusedCode(bytes(sums))).toBe('DRILL_REPORT_MALFORMED');
+    const pass = fixture();
+    pass.verdict = 'pass';
+    expect(validate(pass)).toBe(true);
+    expect(refusedCode(bytes(pass))).toBe('DRILL_REPORT_MALFORMED');
+  });
+
+  it('refuses text that is not JSON, a duplicate member, bytes that are not UTF-8, and a file over the size bound', () => {
+    expect(refusedCode(bytes('{"drill":1,'))).toBe('DRILL_REPORT_MALFORMED');
+    expect(refusedCode(bytes(JSON.stringify(fixture()).replace('"seed":42', '"seed":42,"seed":43')))).toBe('DRILL_REPORT_MALFORMED');
+    expect(refusedCode(new Uint8Array([0x7b, 0xff, 0x7d]))).toBe('DRILL_REPORT_MALFORMED');
+    expect(refusedCode(new Uint8Array(MAX_DRILL_BYTES + 1))).toBe('DRILL_REPORT_MALFORMED');
+  });
+});
+
+describe('the drill report', () => {
+  it('puts the verdict first, names each miss with why, and escapes hostile keys', () => {
+    const page = renderDrillHtml(fixture(), 50);
+    expect(page).toMatch(/<section class="verdict bad" id="verdict" data-verdict="fail"><strong>FAIL<\/strong> — the gate missed 1 of 4 planted change\(s\) \(record-label-flip\)/);
+    expect(page.indexOf('id="verdict"')).toBeLessThan(page.indexOf('id="drill-summary"'));
+    const misses = page.slice(page.indexOf('id="drill-misses"'), page.indexOf('id="planted"'));
+    expect(misses).toContain('<code>p3</code>');
+    expect(misses).toContain('record checks are off');
+    expect(misses).not.toContain('<code>p1</code>');
+    expect(page).toContain('&quot;&lt;script&gt;alert(1)&lt;/script&gt;&quot;');
+    expect(page).not.toContain('<script');
+    expect(page).toContain('<td class="num">2</td><td class="num">1</td><td class="num">1</td><td class="num">1</td>');
+  });
+
+  it('says PASS when every planted change was caught', () => {
+    const d = fixture();
+    d.planted = d.planted.filter((p) => p.caught);
+    d.summary = d.summary.map((r) => ({ ...r, planted: r.caught, missed: 0, notConfigured: 0 }));
+    d.verdict = 'pass';
+    expect(renderDrillHtml(parseDrillResult(bytes(d)), 50)).toContain('<strong>PASS</strong> — the gate caught all 3 planted change(s).');
+    expect(renderDrillMarkdown(d, 50)).toContain('✅ **PASS**');
+  });
+
+  it('is the same byte for byte for the same file, and stays under 1 MB for 100,000 planted changes', () => {
+    expect(renderDrillHtml(parseDrillResult(readFileSync(FIXTURE)), 50)).toBe(renderDrillHtml(parseDrillResult(readFileSync(FIXTURE)), 50));
+    const d = fixture();
+    d.planted = Array.from({ length: 100_000 }, (_, i) => ({ id: `p${i}`, kind: 'record-label-flip', path: 'iris.csv', key: String(i), detail: 'species flipped', caught: i % 2 === 0, by: i % 2 === 0 ? ['records:label-changed'] : [] }));
+    d.summary = [{ kind: 'record-label-flip', planted: 100_000, caught: 50_000, missed: 50_000, notConfigured: 0, by: ['records:label-changed'] }];
+    const text = JSON.stringify(d);
+    const r = parseDrillResult(bytes(text));
+    const page = renderDrillHtml(r, 50);
+    expect(Buffer.byteLength(page)).toBeLessThan(1_000_000);
+    expect(page).toContain('… and 49950 more');
+    expect(page).toContain('… and 99950 more');
+    expect(Buffer.byteLength(renderDrillMarkdown(r, 50))).toBeLessThan(1_000_000);
+  });
+
+  it('keeps Markdown table rows to their columns', () => {
+    const md = renderDrillMarkdown(fixture(), 50);
+    const missRow = md.split('\n').find((l) => l.startsWith('| p3'));
+    expect(missRow?.split(/(?<!\\)\|/).length).toBe(8);
+    expect(md).toContain('&lt;script&gt;');
+  });
+});

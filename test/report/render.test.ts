@@ -1,0 +1,257 @@
+/**
+ * The report's pure half: facts made from a diff (caps, labels, verdict, the restore command) and
+ * the HTML and Markdown renderers (escaping of hostile names everywhere, determinism, size).
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { DiffReport, DiffSide } from '../../src/diff.js';
+import type { RecordsReport } from '../../src/records/diff-sets.js';
+import { labelShift } from '../../src/records/stats.js';
+import { html, markdown, shellWord } from '../../src/report/escape.js';
+import { MAX_CHART_LABELS, chartRows, clip, incidentFacts, MAX_SHOWN_CHARS } from '../../src/report/incident-facts.js';
+import { renderIncidentHtml } from '../../src/report/render-incident-html.js';
+import { renderIncidentMarkdown } from '../../src/report/render-incident-markdown.js';
+
+const SHA = 'ab'.repeat(32);
+
+const side = (ref: string, trusted?: boolean): DiffSide => ({
+  ref,
+  snapshot: `sha256:${SHA}`,
+  createdAt: '2026-01-01T00:00:00Z',
+  signers: [{ keyid: 'cd'.repeat(32), ...(trusted !== undefined ? { trusted } : {}) }],
+  ...(trusted !== undefined ? { trusted } : {}),
+  ...(trusted === false ? { failure: { code: 'SIGNATURE_INVALID', message: 'no trusted key signed it' } } : {}),
+});
+
+function report(over: Partial<DiffReport> = {}): DiffReport {
+  const d: DiffReport = {
+    a: side('spam@v1'),
+    b: side('spam@v2'),
+    added: [],
+    removed: [],
+    modified: [],
+    renamed: [],
+    extra: [],
+    summary: { added: 0, removed: 0, modified: 0, renamed: 0, extra: 0, unchanged: 10, bytesAdded: 0, bytesRemoved: 0 },
+    ...over,
+  };
+  d.summary = { ...d.summary, added: d.added.length, removed: d.removed.length, modified: d.modified.length, renamed: d.renamed.length, extra: d.extra.length };
+  return d;
+}
+
+/** Hostile names: markup, quotes, a terminal escape, a line break, a bidi override, a byte that is not UTF-8 (PEP 383 surrogate). */
+const HOSTILE = ['<script>alert(1)</script>', `"'><svg onload=alert(1)>`, 'a\x1b[31mred\x1b[0m', 'two\nlines|`x`', 'invoice\u202egpj.exe', 'bad\udcffbyte', '&amp;<img src=x>'];
+
+/** Every tag a report may contain: anything else in the output came from a name. */
+const TAGS = new Set(['!DOCTYPE', 'html', 'head', 'meta', 'title', 'style', 'body', 'footer', 'h1', 'h2', 'h3', 'p', 'section', 'strong', 'em', 'small', 'code', 'pre', 'br', 'span', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'figure', 'svg', 'rect', 'text', 'g']);
+
+function assertSafeHtml(page: string): void {
+  for (const m of page.matchAll(/<\/?([!A-Za-z][A-Za-z0-9]*)/g)) expect(TAGS, `tag <${m[1]}>`).toContain(m[1]);
+  for (const tag of page.matchAll(/<[A-Za-z][^>]*>/g)) {
+    // every attribute is name="value" with a known name; none is an event handler
+    const attrs = tag[0].replace(/^<[A-Za-z0-9]+/, '').replace(/\/?>$/, '');
+    expect(attrs.replace(/\s+[A-Za-z-]+="[^"]*"/g, '').trim(), tag[0]).toBe('');
+    for (const a of attrs.matchAll(/\s([A-Za-z-]+)="/g)) expect(a[1], tag[0]).not.toMatch(/^on/i);
+  }
+  expect(page).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]/);
+  expect(Buffer.from(page, 'utf8').toString('utf8')).toBe(page); // no lone surrogate: valid UTF-8
+  expect(page).not.toMatch(/https?:\/\/(?!www\.w3\.org\/2000\/svg")/); // no URL but the SVG namespace
+}
+
+const hostileReport = () =>
+  report({
+    a: { ...side(HOSTILE[0] as string, true), signers: [{ keyid: HOSTILE[1] as string, trusted: true }] },
+    b: { ...side(HOSTILE[4] as string, false), failure: { code: 'SIGNATURE_INVALID', message: `signed by ${HOSTILE[2]}` } },
+    added: HOSTILE.map((n) => ({ path: `${n}/${n}`, sha256: SHA, size: 1 })),
+    removed: HOSTILE.map((n) => ({ path: `x/${n}`, target: n, type: 'symlink' as const })),
+    renamed: HOSTILE.map((n) => ({ from: `${n}/f`, to: `ham/${n}`, sha256: SHA, size: 3 })),
+    extra: [{ side: 'b', path: HOSTILE[5] as string, code: 'PATH_INVALID_UTF8', reason: 'its name is not UTF-8' }],
+  });
+
+describe('escaping outside text', () => {
+  it('writes the five HTML-special characters as references and control, bidi and non-UTF-8 characters visibly', () => {
+    expect(html(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+    expect(html('a\x1bb\u202ec\udcffd\ne')).toBe('a\\x1bb\\u202ec\\xffd\\ne');
+  });
+
+  it('keeps a Markdown cell one cell: pipes, backticks, brackets escaped, < and & as references, no line break', () => {
+    const cell = markdown('a|b`c`[l](javascript:x)<b>&\nnext');
+    expect(cell).toBe('a\\|b\\`c\\`\\[l\\](javascript\\:x)&lt;b&gt;&amp;\\\\nnext');
+    expect(cell).not.toMatch(/(^|[^\\])\|/);
+    expect(cell).not.toContain('\n');
+  });
+
+  it('quotes shell words so that the shell gives back exactly the string', () => {
+    expect(shellWord('spam-mini@v1')).toBe('spam-mini@v1');
+    expect(shellWord('my keys/ci.pub')).toBe(`'my keys/ci.pub'`);
+    expect(shellWord(`it's`)).toBe(`'it'\\''s'`);
+    expect(shellWord('')).toBe(`''`);
+    for (const s of ['plain', 'with space', `quote ' and "double" $HOME \`cmd\``, 'esc\x1b[31m', 'line\nbreak', 'rtl\u202eabc', 'emoji 😀', 'tab\there']) {
+      const r = spawnSync('bash', ['-c', `printf '%s' ${shellWord(s)}`], { encoding: 'utf8' });
+      expect(r.stdout, JSON.stringify(s)).toBe(s);
+    }
+    const raw = spawnSync('bash', ['-c', `printf '%s' ${shellWord('a\udcffb')}`]);
+    expect(raw.stdout).toEqual(Buffer.from([0x61, 0xff, 0x62])); // the byte that is not UTF-8, exactly
+  });
+});
+
+describe('the incident facts', () => {
+  it('calls two identical, unchecked sides clean, with nothing to restore', () => {
+    const f = incidentFacts(report());
+    expect(f.verdict).toBe('identical');
+    expect(f.a.trust).toBe('unchecked');
+    expect(f.next.action).toBe('none');
+  });
+
+  it('calls any difference changed and names the restore command of A, with the trust and store words given', () => {
+    const f = incidentFacts(report({ a: side('spam@v1', true), b: side('spam@v2', true), added: [{ path: 'ham/x', sha256: SHA, size: 1 }] }), { trustWords: ['--pubkey', 'keys/ci pub'], storeWords: ['--store', 'st'] });
+    expect(f.verdict).toBe('changed');
+    expect(f.next).toMatchObject({ action: 'restore', command: `snap restore spam@v1 spam-v1-restored --pubkey 'keys/ci pub' --store st` });
+  });
+
+  it('calls a side that failed its trust check untrusted whatever the contents, and never offers to restore an untrusted A', () => {
+    expect(incidentFacts(report({ a: side('spam@v1', true), b: side('spam@v2', false) })).verdict).toBe('untrusted');
+    const f = incidentFacts(report({ a: side('spam@v1', false), b: side('spam@v2', true), added: [{ path: 'x', sha256: SHA, size: 1 }] }));
+    expect(f.verdict).toBe('untrusted');
+    expect(f.next.action).toBe('review');
+    expect(f.next.command).toBeUndefined();
+  });
+
+  it('has no snapshot to restore when A is a folder', () => {
+    const f = incidentFacts(report({ a: { folder: '/data' }, added: [{ path: 'x', sha256: SHA, size: 1 }] }));
+    expect(f.next.action).toBe('review');
+  });
+
+  it('treats a file moved between label folders as a label flip naming the file, with the folder counts as the distribution', () => {
+    const f = incidentFacts(
+      report({ renamed: [{ from: 'spam/1.eml', to: 'ham/1.eml', sha256: SHA, size: 9 }, { from: 'ham/a/2.eml', to: 'ham/b/2.eml', sha256: SHA, size: 9 }], added: [{ path: 'ham/injected.eml', sha256: SHA, size: 5 }] }),
+      { folderLabels: { a: { ham: 80, spam: 40 }, b: { ham: 82, spam: 39 } } },
+    );
+    expect(f.labels?.source).toBe('folders');
+    expect(f.labels?.flips).toEqual({ total: 1, items: [{ name: 'ham/1.eml', from: 'spam', to: 'ham' }] });
+    expect(f.labels?.chart).toEqual([{ label: 'ham', a: 80, b: 82 }, { label: 'spam', a: 40, b: 39 }]);
+    expect(f.labels?.shift.lInf).toBeCloseTo(Math.abs(40 / 120 - 39 / 121), 12);
+  });
+
+  it('prefers the record index labels, listing flipped records as key, old → new', () => {
+    const records: RecordsReport = {
+      sets: [
+        {
+          name: 'iris.csv', format: 'csv', identity: 'position', label: 'species',
+          a: { records: 3, labels: { setosa: 2, virginica: 1 } }, b: { records: 3, labels: { setosa: 1, virginica: 2 } },
+          summary: { unchanged: 2, added: 0, removed: 0, modified: 0, flipped: 1, labelChanges: 1, duplicates: { a: 0, b: 0 }, conflicts: { a: 0, b: 0 } },
+          added: [], removed: [], modified: [], duplicates: [], conflicts: [],
+          flipped: [{ key: 2, from: 'setosa', to: 'virginica', a: { row: 2 }, b: { row: 2 } }],
+          shift: labelShift({ setosa: 2, virginica: 1 }, { setosa: 1, virginica: 2 }),
+        },
+      ],
+      unavailable: [],
+      summary: { sets: 1, unchanged: 2, added: 0, removed: 0, modified: 0, flipped: 1, labelChanges: 1, duplicates: { a: 0, b: 0 }, conflicts: { a: 0, b: 0 } },
+      dataset: labelShift({ setosa: 2, virginica: 1 }, { setosa: 1, virginica: 2 }),
+    };
+    const f = incidentFacts(report({ modified: [{ path: 'iris.csv', a: { path: 'iris.csv', sha256: SHA, size: 1 }, b: { path: 'iris.csv', sha256: 'ef'.repeat(32), size: 1 } }], records }), { folderLabels: { a: { x: 1 }, b: { x: 1 } } });
+    expect(f.labels?.source).toBe('records');
+    expect(f.labels?.flips.items).toEqual([{ name: '2', set: 'iris.csv', from: 'setosa', to: 'virginica' }]);
+    expect(f.records?.sets.items[0]?.flipped.items).toEqual([{ key: '2', from: 'setosa', to: 'virginica' }]);
+    const page = renderIncidentHtml(f);
+    expect(page).toContain('<code>setosa</code>');
+  });
+
+  it('draws at most MAX_CHART_LABELS labels and sums the rest into one bar', () => {
+    const a: Record<string, number> = {};
+    const b: Record<string, number> = {};
+    for (let i = 0; i < 50; i++) {
+      a[`l${String(i).padStart(2, '0')}`] = i + 1;
+      b[`l${String(i).padStart(2, '0')}`] = i + 2;
+    }
+    const rows = chartRows(labelShift(a, b));
+    expect(rows).toHaveLength(MAX_CHART_LABELS + 1);
+    const other = rows[rows.length - 1];
+    expect(other).toMatchObject({ other: true, label: '30 other labels', a: (30 * 31) / 2, b: (30 * 31) / 2 + 30 });
+    expect(rows.slice(0, -1).map((r) => r.label)).toEqual(Array.from({ length: 20 }, (_, i) => `l${i + 30}`));
+  });
+
+  it('cuts a very long name, saying how much was left out', () => {
+    const long = 'x'.repeat(5000);
+    expect(clip(long)).toBe(`${'x'.repeat(MAX_SHOWN_CHARS)}… (${5000 - MAX_SHOWN_CHARS} more characters)`);
+    expect(clip('short')).toBe('short');
+  });
+});
+
+describe('the HTML page', () => {
+  it('is one self-contained document: a CSP that loads nothing, no script, no external URL', () => {
+    const page = renderIncidentHtml(incidentFacts(report()));
+    expect(page).toMatch(/^<!DOCTYPE html>\n<html lang="en">/);
+    expect(page).toContain(`<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;; style-src &#39;unsafe-inline&#39;; img-src data:">`);
+    expect(page).not.toMatch(/<script|<link|<iframe|<object|@import|url\(/i);
+    assertSafeHtml(page);
+  });
+
+  it('escapes hostile file names, refs, keyids, labels and messages everywhere, SVG text and attributes included', () => {
+    const d = hostileReport();
+    const labels: Record<string, number> = {};
+    for (const n of HOSTILE) labels[n] = 3;
+    const f = incidentFacts(d, { folderLabels: { a: labels, b: { ...labels, ham: 7 } } });
+    const page = renderIncidentHtml(f);
+    assertSafeHtml(page);
+    expect(page).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(page).toContain('data-label="&quot;&#39;&gt;&lt;svg onload=alert(1)&gt;"');
+    expect(page).toContain('invoice\\u202egpj.exe');
+    expect(page).toContain('bad\\xffbyte');
+    expect(page).toContain('a\\x1b[31mred\\x1b[0m');
+    expect(page).toContain('&amp;amp;&lt;img src=x&gt;');
+  });
+
+  it('is the same, byte for byte, for the same facts', () => {
+    const f1 = incidentFacts(hostileReport(), { folderLabels: { a: { ham: 1 }, b: { ham: 2 } } });
+    const f2 = incidentFacts(structuredClone(hostileReport()), { folderLabels: { a: { ham: 1 }, b: { ham: 2 } } });
+    expect(renderIncidentHtml(f1)).toBe(renderIncidentHtml(f2));
+    expect(renderIncidentMarkdown(f1)).toBe(renderIncidentMarkdown(f2));
+  });
+
+  it('stays under 1 MB for 100,000 flipped labels and 100,000 added files: counts and the first N of each kind', () => {
+    const n = 100_000;
+    const renamed = Array.from({ length: n }, (_, i) => ({ from: `spam/${String(i).padStart(6, '0')}.eml`, to: `ham/${String(i).padStart(6, '0')}.eml`, sha256: SHA, size: 100 }));
+    const added = Array.from({ length: n }, (_, i) => ({ path: `ham/new-${i}.eml`, sha256: SHA, size: 10 }));
+    const f = incidentFacts(report({ renamed, added }), { folderLabels: { a: { ham: n, spam: 2 * n }, b: { ham: 3 * n, spam: n } }, maxItems: 50 });
+    expect(f.labels?.flips.total).toBe(n);
+    expect(f.labels?.flips.items).toHaveLength(50);
+    expect(f.files.added).toMatchObject({ total: n });
+    expect(f.files.added.items).toHaveLength(50);
+    const page = renderIncidentHtml(f);
+    expect(Buffer.byteLength(page)).toBeLessThan(1_000_000);
+    expect(page).toContain(`… and ${n - 50} more`);
+    expect(Buffer.byteLength(renderIncidentMarkdown(f))).toBeLessThan(1_000_000);
+  });
+});
+
+describe('the Markdown summary', () => {
+  it('keeps every table row to its columns, whatever the names hold', () => {
+    const md = renderIncidentMarkdown(incidentFacts(hostileReport(), { folderLabels: { a: { '|x|': 1 }, b: { '|x|': 2 } } }));
+    for (const line of md.split('\n').filter((l) => l.startsWith('|'))) {
+      const cells = line.replace(/\\\\/g, '').split(/(?<!\\)\|/).length - 2;
+      const header = line.startsWith('| ---') || line.startsWith('|---');
+      if (!header) expect([2, 3, 4], line).toContain(cells);
+    }
+    const prose = md.replace(/```sh\n[^\n]*\n```/g, ''); // the shell command is code: shown as it is
+    expect(prose).not.toMatch(/<(?!br>)[a-z]/i); // no tag but our <br>
+    expect(md).toContain('&lt;script&gt;');
+    expect(md).not.toMatch(/[\x00-\x09\x0b-\x1f\u202e]/);
+  });
+
+  it('writes the restore command in a shell code block', () => {
+    const md = renderIncidentMarkdown(incidentFacts(report({ a: side('spam@v1', true), b: side('spam@v2', true), added: [{ path: 'x', sha256: SHA, size: 1 }] }), { trustWords: ['--pubkey', 'ci.pub'] }));
+    expect(md).toContain('```sh\nsnap restore spam@v1 spam-v1-restored --pubkey ci.pub\n```');
+  });
+});
+
+describe('the renderers are pure', () => {
+  const PURE = ['escape.ts', 'incident-facts.ts', 'chart.ts', 'html-page.ts', 'render-incident-html.ts', 'render-incident-markdown.ts', 'render-drill.ts', 'drill-facts.ts'];
+  const FORBIDDEN = /(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)['"`](?:node:)?(?:fs|fs\/promises|process|worker_threads|child_process|os|path|crypto|net|http|https)['"`]/;
+  it.each(PURE)('src/report/%s loads no I/O module, reads no clock and no environment', (name) => {
+    const src = readFileSync(new URL(`../../src/report/${name}`, import.meta.url), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+    expect(src).not.toMatch(FORBIDDEN);
+    expect(src).not.toMatch(/\bprocess\s*\.|\bDate\b|Math\.random/);
+  });
+});
