@@ -131,6 +131,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return EXIT_USAGE;
   }
   try {
+    // An S3 store (and its SDK) is loaded only when one is named.
+    // (`retain` talks to its S3 store itself; keygen, verify-proof and policy use no store; seal --out writes no store.)
+    if (!['retain', 'keygen', 'verify-proof', 'policy'].includes(cmd) && !(cmd === 'seal' && a.out !== undefined) && (a.retain !== undefined || a['retain-mode'] !== undefined || (typeof (a.store ?? io.env.SNAP_STORE) === 'string' && /^s3:\/\//i.test(String(a.store ?? io.env.SNAP_STORE))))) {
+      const { runOnS3Store, s3StoreOf, retentionOf } = await import('./remote-store.js');
+      const url = s3StoreOf(a, io);
+      if (url) return await runOnS3Store(cmd, url, a, { ...io, argv }, handler);
+      retentionOf(a, io); // --retain without an S3 store: USAGE
+    }
     return await handler(a, { ...io, argv });
   } catch (e) {
     // Once a signal came, whatever the command stopped on, it was stopped by the signal.

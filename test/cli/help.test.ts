@@ -16,7 +16,7 @@ const TRUST = ['pubkey', 'threshold', 'policy', 'root', 'state-dir', 'revocation
 const FLAGS: Record<string, string[]> = {
   keygen: ['quiet', 'out-dir', 'passphrase-env', 'passphrase-prompt'],
   init: ['store', 'quiet'],
-  seal: ['store', 'quiet', 'jobs', 'as', 'key', 'passphrase-env', 'parent', 'no-parent', 'exclude', 'manifest-only', 'expires', 'out', 'records', 'no-records', 'incremental', 'message', 'source', 'license', 'derived-from', 'pipeline', 'no-pipeline'],
+  seal: ['store', 'quiet', 'jobs', 'as', 'key', 'passphrase-env', 'parent', 'no-parent', 'exclude', 'manifest-only', 'expires', 'out', 'records', 'no-records', 'incremental', 'message', 'source', 'license', 'derived-from', 'pipeline', 'no-pipeline', 'retain', 'retain-mode'],
   verify: ['store', 'quiet', 'jobs', 'against', 'shard', 'report', 'merge', ...TRUST],
   diff: ['store', 'jobs', 'pubkey', 'no-records'],
   check: ['store', 'jobs', 'against', 'pubkey', 'max-label-changes', 'max-modified', 'max-removed', 'max-added-share', 'max-conflicts', 'max-duplicates', 'max-shift', 'max-js-distance', 'max-psi', 'min-chi-square-p', 'allow-new-labels', 'allow-vanished-labels'],
@@ -26,6 +26,7 @@ const FLAGS: Record<string, string[]> = {
   show: ['store'],
   fsck: ['store', 'quiet', 'jobs', 'clean', 'repair-from'],
   log: ['store', 'verify', 'pubkey', 'checkpoint', 'key', 'passphrase-env', 'origin', 'out'],
+  retain: ['store', 'quiet', 'until', 'retain-mode'],
   export: ['store', 'quiet', 'jobs', 'out'],
   import: ['store', 'quiet', ...TRUST],
   restore: ['store', 'quiet', 'jobs', ...TRUST],

@@ -33,6 +33,7 @@ export const COMMANDS: CommandEntry[] = [
   { command: 'show <ref>', describe: 'Show one snapshot: statement, signers, counts', load: async () => (await import('./show.js')).showCommand },
   { command: 'fsck', describe: 'Check the store: re-hash objects, check snapshots (no keys)', load: async () => (await import('./fsck.js')).fsckCommand },
   { command: 'log [name]', describe: "Show the audit log (of one NAME), or check it with --verify", load: async () => (await import('./log.js')).logCommand },
+  { command: 'retain <ref>', describe: 'Extend the Object Lock of a snapshot in an S3 store (never shortens)', load: async () => (await import('./retain.js')).retainCommand },
   { command: 'export <ref>', describe: 'Write a snapshot as one reproducible archive NAME@VERSION.snap.tar', load: async () => (await import('./export.js')).exportCommand },
   { command: 'import <file>', describe: 'Verify a .snap.tar completely, then add it to the store', load: async () => (await import('./import.js')).importCommand },
   { command: 'prove <ref> <path>', describe: 'Prove that one file, or one record, is in a signed snapshot, without revealing the rest', load: async () => (await import('./prove.js')).proveCommand },

@@ -1,0 +1,59 @@
+/**
+ * `snap retain <ref> --until DATE`: extend the Object Lock retention of a snapshot in an S3 store
+ * (its commit object, its staged files and every object it names), never shortening one
+ * (docs/FORMAT.md §23.6). Only for `--store s3://…`; a local store cannot lock its files (USAGE).
+ */
+import { SnapError } from '../../core/errors.js';
+import { parseRef } from '../../core/refs.js';
+import { parseExpiry } from '../../core/durations.js';
+import { escapeForTerminal as shown } from '../../core/display.js';
+import { EXIT_OK } from '../exit-codes.js';
+import { jsonOut, commonFlags, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
+import { s3StoreOf } from '../remote-store.js';
+
+async function cmdRetain(a: Args, io: CliIo): Promise<number> {
+  const url = s3StoreOf(a, io);
+  if (!url) throw new SnapError('USAGE', 'retain needs an S3 store with Object Lock (--store s3://BUCKET/PREFIX); a local store cannot lock its files');
+  const ref = parseRef(String(a.ref));
+  if (ref.kind !== 'name') throw new SnapError('USAGE', `retain takes NAME@VERSION, not ${JSON.stringify(String(a.ref))}`);
+  const mode = String(a['retain-mode'] ?? 'compliance').toLowerCase() === 'governance' ? 'GOVERNANCE' : 'COMPLIANCE';
+  const until = new Date(parseExpiry(String(a.until), new Date(), '--until'));
+  const [{ openS3Backend }, { objectsOf }, { mapLimit }] = await Promise.all([import('../../store/open-s3.js'), import('../../store/remote-session.js'), import('../../store/s3.js')]);
+  const remote = await openS3Backend(url, io.env);
+  await remote.open(false);
+  await remote.checkObjectLock();
+  const lock = await remote.lock();
+  let objects: string[];
+  try {
+    const files = await remote.readSnapshot(ref.name, ref.version);
+    objects = [...objectsOf(files)];
+    const retain = { mode, until } as const;
+    await mapLimit(objects, 16, async (hex) => {
+      if (await remote.hasObject(hex)) await remote.extendRetention(remote.objectKey(hex), retain);
+    });
+    // The snapshot's files, its commit object last: a snapshot is never locked longer than its objects.
+    const keys = await remote.snapshotKeys(ref.name, ref.version);
+    for (const k of [...keys.slice(1), keys[0]]) if (k) await remote.extendRetention(k.key, retain, k.versionId);
+  } finally {
+    await lock.release();
+  }
+  const untilText = until.toISOString().replace(/\.000Z$/, 'Z');
+  if (a.json) jsonOut(io, { ok: true, ref: `${ref.name}@${ref.version}`, mode, until: untilText, objects: objects.length });
+  else if (!a.quiet) io.stdout.write(`retained ${shown(`${ref.name}@${ref.version}`)}: ${objects.length} objects and the snapshot's files locked (${mode}) until at least ${untilText}\n`);
+  return EXIT_OK;
+}
+
+/** `snap retain <ref>`. */
+export const retainCommand: CommandSpec = {
+  command: 'retain <ref>',
+  describe: 'Extend the Object Lock of a snapshot in an S3 store (never shortens)',
+  builder: (y) =>
+    withExamples(
+      commonFlags(y, { store: true, quiet: 'print nothing' })
+        .positional('ref', { type: 'string', describe: 'NAME@VERSION of a snapshot in the S3 store' })
+        .option('until', { type: 'string', requiresArg: true, demandOption: true, describe: 'lock until then: 400d, 2w, a date 2027-01-31 or 2027-01-31T12:00:00Z (required); a later lock already set is kept' })
+        .option('retain-mode', { type: 'string', requiresArg: true, choices: ['compliance', 'governance'], describe: 'compliance (default; a COMPLIANCE lock stays one) or governance' }),
+      [['$0 retain fraud-train@model-v3 --until 2030-01-01 --store s3://ml-data/snap', 'keep the data behind a model version until 2030']],
+    ),
+  run: cmdRetain,
+};

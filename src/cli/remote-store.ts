@@ -1,0 +1,180 @@
+/**
+ * `--store s3://BUCKET/PREFIX` (or `$SNAP_STORE=s3://…`) for the commands that use a store: the
+ * command runs on a working copy of the S3 store (`store/remote-session.ts`, FORMAT.md §23.5),
+ * pushed back when it returns. The S3 modules and `@aws-sdk` are loaded by dynamic `import()`
+ * here only, so that local commands start as fast as before.
+ *
+ * What the user sees is as for a local store: the working copy's path never shows (it is replaced
+ * by the store's URL in everything printed), and stdout is held back until the push succeeded, so
+ * a seal that lost its commit prints no "sealed" line.
+ */
+import { SnapError } from '../core/errors.js';
+import { parseExpiry } from '../core/durations.js';
+import { isS3Store, type Retention } from '../store/backend.js';
+import type { ObjectNeed } from '../store/remote-session.js';
+import type { RetentionReport, S3Backend } from '../store/s3.js';
+import { EXIT_INTEGRITY } from './exit-codes.js';
+import type { Args, CliIo } from './common.js';
+
+/** Which objects each command reads from the store (the others need none). */
+const OBJECT_NEEDS: Record<string, ObjectNeed> = {
+  fsck: 'all',
+  export: 'all',
+  restore: 'all',
+  prove: 'all',
+  verify: 'record-indexes',
+  diff: 'record-indexes',
+  check: 'record-indexes',
+  show: 'record-indexes',
+};
+/** Commands that make the store when there is none (as they do a local one). */
+const CREATING = new Set(['init', 'seal', 'import']);
+/**
+ * Commands that take --store but have not been run against an S3 store yet: refused with a clear
+ * USAGE error rather than half-working (see the issue 13 report).
+ */
+const NOT_YET = new Set(['sign']);
+
+/** The store a command was given, if it is an S3 store. */
+export function s3StoreOf(a: Args, io: CliIo): string | undefined {
+  const text = a.store ?? io.env.SNAP_STORE;
+  return isS3Store(text) ? text : undefined;
+}
+
+/**
+ * The retention `seal --retain` asks for.
+ * @throws SnapError `USAGE` for a bad duration or date, a bad mode, or a store that is not S3
+ */
+export function retentionOf(a: Args, io: CliIo, now = new Date()): Retention | undefined {
+  if (a.retain === undefined) {
+    if (a['retain-mode'] !== undefined) throw new SnapError('USAGE', '--retain-mode needs --retain');
+    return undefined;
+  }
+  if (!s3StoreOf(a, io)) throw new SnapError('USAGE', '--retain needs an S3 store with Object Lock (--store s3://BUCKET/PREFIX); a local store cannot lock its files');
+  const mode = String(a['retain-mode'] ?? 'compliance').toLowerCase();
+  if (mode !== 'compliance' && mode !== 'governance') throw new SnapError('USAGE', `--retain-mode ${JSON.stringify(String(a['retain-mode']))}: give compliance or governance`);
+  return { mode: mode === 'compliance' ? 'COMPLIANCE' : 'GOVERNANCE', until: new Date(parseExpiry(String(a.retain), now, '--retain')) };
+}
+
+/**
+ * Run `handler` on a working copy of the S3 store `url`.
+ * @returns the command's exit code; an error of the push is thrown (e.g. `SNAPSHOT_EXISTS` when
+ *   another sealer committed the same NAME@VERSION first)
+ */
+export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo, handler: (a: Args, io: CliIo) => Promise<number>): Promise<number> {
+  if (NOT_YET.has(cmd)) throw new SnapError('USAGE', `${cmd} does not work on an S3 store yet; use a local store`);
+  if (cmd === 'fsck' && (a.clean !== undefined || a['repair-from'] !== undefined)) throw new SnapError('USAGE', 'fsck --clean and --repair-from do not work on an S3 store (its objects are write-once); fsck alone reports');
+  const retain = retentionOf(a, io);
+  const [{ openS3Backend }, { openRemoteSession }] = await Promise.all([import('../store/open-s3.js'), import('../store/remote-session.js')]);
+  const remote = await openS3Backend(url, io.env);
+  if (retain) await remote.checkObjectLock();
+  const session = await openRemoteSession(remote, {
+    create: CREATING.has(cmd),
+    objects: OBJECT_NEEDS[cmd] ?? 'none',
+    ...(retain ? { retain } : {}),
+    note: (t) => io.stderr.write(`${io.program ?? 'snap'} ${cmd}: ${t}\n`),
+  });
+  const shown = (s: string): string => s.split(session.root).join(remote.location.replace(/\/$/, ''));
+  const held: string[] = [];
+  const out: CliIo = {
+    ...io,
+    env: { ...io.env, SNAP_STORE: session.root },
+    stdout: wrapWrite(io.stdout, (s) => void held.push(shown(s))),
+    stderr: wrapWrite(io.stderr, (s) => void io.stderr.write(shown(s))),
+  };
+  let code: number;
+  let retention: RetentionFinding[] = [];
+  try {
+    code = await handler({ ...a, store: session.root }, out);
+    if (cmd === 'show' || cmd === 'fsck') retention = await retentionFindings(cmd, a, session.root, session.remote);
+  } catch (e) {
+    await session.finish(true).catch(() => {});
+    for (const s of held) io.stdout.write(s);
+    if (e instanceof SnapError) throw new SnapError(e.code, shown(e.message), e.details);
+    throw e;
+  }
+  await session.finish(true);
+  const text = held.join('');
+  if (retention.length === 0) io.stdout.write(text);
+  else if (a.json) {
+    let doc: Record<string, unknown> | undefined;
+    try {
+      doc = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      doc = undefined;
+    }
+    if (doc && typeof doc === 'object') {
+      const shorter = retention.some((r) => r.shorter.length > 0);
+      if (cmd === 'show') doc.retention = retentionJson(retention[0] as RetentionFinding);
+      else doc.retention = retention.map(retentionJson);
+      if (cmd === 'fsck' && shorter) doc.ok = false;
+      io.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+    } else io.stdout.write(text);
+  } else {
+    io.stdout.write(text);
+    for (const r of retention) io.stdout.write(retentionLines(cmd, r));
+  }
+  // An object locked for less time than its snapshot is a broken promise of the store: fsck fails.
+  if (cmd === 'fsck' && code === 0 && retention.some((r) => r.shorter.length > 0)) return EXIT_INTEGRITY;
+  return code;
+}
+
+/** One snapshot's retention as show and fsck report it. */
+interface RetentionFinding {
+  ref: string;
+  report: RetentionReport;
+  shorter: string[];
+}
+
+function retentionJson(r: RetentionFinding): Record<string, unknown> {
+  return {
+    ref: r.ref,
+    ...(r.report.retention ? { mode: r.report.retention.mode, until: r.report.retention.until.toISOString().replace(/\.000Z$/, 'Z') } : { mode: null, until: null }),
+    objects: r.report.objects,
+    shorterLocks: r.shorter,
+  };
+}
+
+function retentionLines(cmd: string, r: RetentionFinding): string {
+  const ret = r.report.retention;
+  const until = ret ? `${ret.mode} until ${ret.until.toISOString().replace(/\.000Z$/, 'Z')}` : 'none (not under Object Lock)';
+  const head = cmd === 'show' ? `  retention        ${until}\n` : `${r.shorter.length ? 'FAIL' : 'OK  '}  retention of ${r.ref}: ${until}\n`;
+  const more = r.shorter.length
+    ? `  ${r.shorter.length} of ${r.report.objects} objects are locked for less time than the snapshot:\n${r.shorter.slice(0, 20).map((h) => `    ${h}\n`).join('')}${r.shorter.length > 20 ? `    … ${r.shorter.length - 20} more\n` : ''}`
+    : '';
+  return head + more;
+}
+
+/** The retention of the snapshot `show` names, or of every snapshot for `fsck`. */
+async function retentionFindings(cmd: string, a: Args, root: string, remote: S3Backend): Promise<RetentionFinding[]> {
+  if (!(await remote.objectLockEnabled())) return []; // nothing is locked in such a bucket
+  const [{ openStore, resolveRef, listSnapshots }, { LocalBackend }, { objectsOf }] = await Promise.all([import('../io/store.js'), import('../store/local.js'), import('../store/remote-session.js')]);
+  let refs: { name: string; version: string }[];
+  if (cmd === 'show') {
+    const text = String(a.ref);
+    if (/\.snap\.tar$/.test(text) || text.includes('/')) return []; // an archive or a folder: not in the store
+    const loc = await resolveRef(text, root).catch(() => undefined);
+    if (!loc?.name || !loc.version) return [];
+    refs = [{ name: loc.name, version: loc.version }];
+  } else refs = (await listSnapshots(await openStore(root))).map((s) => ({ name: s.name, version: s.version }));
+  const local = new LocalBackend(await openStore(root));
+  const out: RetentionFinding[] = [];
+  for (const r of refs) {
+    const files = await local.readSnapshot(r.name, r.version);
+    const report = await remote.retentionReport(r.name, r.version, objectsOf(files));
+    out.push({ ref: `${r.name}@${r.version}`, report, shorter: report.shorter });
+  }
+  return out;
+}
+
+/** A stream whose writes go to `write` (as text), keeping `isTTY` and `columns` of `base`. */
+function wrapWrite(base: CliIo['stdout'], write: (s: string) => void): CliIo['stdout'] {
+  const w = Object.create(base) as CliIo['stdout'];
+  (w as unknown as { write: (c: unknown, ...rest: unknown[]) => boolean }).write = (c: unknown, ...rest: unknown[]) => {
+    write(typeof c === 'string' ? c : Buffer.from(c as Uint8Array).toString('utf8'));
+    const cb = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+    cb?.();
+    return true;
+  };
+  return w;
+}

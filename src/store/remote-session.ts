@@ -1,0 +1,268 @@
+/**
+ * How a command uses a remote store (docs/FORMAT.md §23.5): the commands work on the local store
+ * layout, so for `--store s3://…` the command runs on a private working copy of the store,
+ * filled from the remote backend before it runs and whose new content goes back after it:
+ *
+ * 1. take the remote store's write lock (held until the end);
+ * 2. pull: every committed snapshot's files, the audit log, the other files; the objects only when
+ *    the command reads them (all for fsck, export, restore, prove; the record indexes named by the
+ *    statements for verify, diff, check, show). Every object read is re-hashed: one that does not
+ *    hash to its name is kept as read (so that fsck, restore and export report it with their own
+ *    verdicts) and said on stderr;
+ * 3. run the command on the working copy;
+ * 4. push what it added, in this order: objects (absent ones only, in parallel), snapshots (each
+ *    committed last, by its commit object), the other files it changed, the audit log lines it
+ *    appended; retention for a `seal --retain`;
+ * 5. release the lock, remove the working copy.
+ *
+ * An interrupted command leaves uploaded objects and possibly staged snapshot files, never a
+ * commit object: no snapshot. Its rerun finds those objects listed and uploads none of them again.
+ */
+import { promises as fsp, createReadStream, createWriteStream, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Transform, type Readable } from 'node:stream';
+import { SnapError } from '../core/errors.js';
+import { openStore, objectPath, writeFileAtomic, type Store } from '../io/store.js';
+import { LOG_FILE, LOG_HEAD_FILE } from '../io/audit-log.js';
+import { leaveNothing } from '../io/interrupt.js';
+import { LocalBackend } from './local.js';
+import type { Retention, StoreBackend } from './backend.js';
+import { mapLimit, type S3Backend } from './s3.js';
+
+/** Which objects a command reads from the store. */
+export type ObjectNeed = 'none' | 'record-indexes' | 'all';
+
+/** Uploads and downloads in flight at once (each streams a file: memory stays bounded). */
+export const TRANSFER_JOBS = 8;
+
+/** What the session did, for the caller's notes and for tests. */
+export interface SessionStats {
+  objectsPulled: number;
+  objectsCorrupt: string[];
+  objectsUploaded: number;
+  snapshotsCommitted: string[];
+  logLinesPushed: number;
+  /** Later commits of a NAME@VERSION that were ignored (first version wins). */
+  ignoredCommits: string[];
+}
+
+/** An open remote store: a working copy at `root`, pushed back by {@link RemoteSession.finish}. */
+export interface RemoteSession {
+  /** The working copy's store root (a local store). */
+  root: string;
+  remote: S3Backend;
+  stats: SessionStats;
+  /** Whether opening made the remote store. */
+  created: boolean;
+  /** Push (when `push`), release the lock, remove the working copy. Push errors are thrown. */
+  finish(push: boolean): Promise<void>;
+}
+
+/** Options of {@link openRemoteSession}. */
+export interface RemoteSessionOptions {
+  create: boolean;
+  objects: ObjectNeed;
+  /** Lock every object and file of each snapshot this command commits, and its log lines. */
+  retain?: Retention;
+  /** Where notes go (objects that failed their re-hash, ignored commits). */
+  note: (text: string) => void;
+  lockWaitMs?: number;
+}
+
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+/** 64-hex strings anywhere in a JSON value (the record index digests of a statement's predicate). */
+function digestsIn(v: unknown, out: Set<string>): void {
+  if (typeof v === 'string') {
+    const m = /^(?:sha256:)?([0-9a-f]{64})$/.exec(v);
+    if (m) out.add(m[1] as string);
+  } else if (Array.isArray(v)) for (const x of v) digestsIn(x, out);
+  else if (v && typeof v === 'object') for (const x of Object.values(v)) digestsIn(x, out);
+}
+
+/**
+ * Open `remote` for one command.
+ * @throws SnapError from the backend (`NOT_FOUND`, `STORE_LOCKED`, `IO_ERROR`, …)
+ */
+export async function openRemoteSession(remote: S3Backend, opts: RemoteSessionOptions): Promise<RemoteSession> {
+  const created = await remote.open(opts.create);
+  const lock = await remote.lock(opts.lockWaitMs);
+  const work = await fsp.mkdtemp(join(tmpdir(), 'snap-s3-'));
+  const forget = leaveNothing(() => rmSync(work, { recursive: true, force: true }));
+  const stats: SessionStats = { objectsPulled: 0, objectsCorrupt: [], objectsUploaded: 0, snapshotsCommitted: [], logLinesPushed: 0, ignoredCommits: [] };
+  const cleanup = async (): Promise<void> => {
+    await lock.release();
+    await fsp.rm(work, { recursive: true, force: true });
+    forget();
+  };
+  try {
+    const store = await openStore(join(work, 'store'), { create: true });
+    const local = new LocalBackend(store);
+    const state = await pull(remote, local, store, opts, stats);
+    const root = store.root;
+    let finished = false;
+    return {
+      root,
+      remote,
+      stats,
+      created,
+      async finish(push: boolean) {
+        if (finished) return;
+        finished = true;
+        try {
+          if (push) await pushBack(local, store, remote, state, opts.retain, stats);
+        } finally {
+          await cleanup();
+        }
+      },
+    };
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+}
+
+/** What the remote held when pulled (what a push compares with). */
+interface PulledState {
+  snapshots: Set<string>;
+  objects: Set<string>;
+  logLines: number;
+  files: Map<string, string>;
+}
+
+async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: RemoteSessionOptions, stats: SessionStats): Promise<PulledState> {
+  const state: PulledState = { snapshots: new Set(), objects: new Set(), logLines: 0, files: new Map() };
+  const wanted = new Set<string>();
+  const snaps = await remote.listSnapshots();
+  await mapLimit(snaps, TRANSFER_JOBS, async (s) => {
+    const ref = `${s.name}@${s.version}`;
+    state.snapshots.add(ref);
+    if (s.ignored?.length) {
+      stats.ignoredCommits.push(`${ref} (${s.ignored.length})`);
+      opts.note(`${ref}: ${s.ignored.length} later commit(s) of this NAME@VERSION ignored (the first one is the snapshot; FORMAT.md §23.3)`);
+    }
+    const files = await remote.readSnapshot(s.name, s.version);
+    if (opts.objects === 'record-indexes') {
+      const st = files.get('statement.json');
+      try {
+        if (st) digestsIn((JSON.parse(Buffer.from(st).toString('utf8')) as { predicate?: { records?: unknown } }).predicate?.records, wanted);
+      } catch {
+        /* verify reports a malformed statement */
+      }
+    }
+    await local.commitSnapshot(s.name, s.version, files);
+  });
+  for await (const hex of remote.listObjects()) state.objects.add(hex);
+  const need = opts.objects === 'all' ? [...state.objects] : opts.objects === 'record-indexes' ? [...wanted].filter((h) => state.objects.has(h)) : [];
+  await mapLimit(need, TRANSFER_JOBS, async (hex) => {
+    if (!(await pullObject(remote, store, hex))) {
+      stats.objectsCorrupt.push(hex);
+      opts.note(`object ${hex} in ${remote.location} does not hash to its name (kept as read, for fsck to report)`);
+    }
+    stats.objectsPulled++;
+  });
+  const log = await remote.readLog();
+  state.logLines = log.lines.length;
+  if (log.lines.length) await writeFileAtomic(join(store.root, LOG_FILE), Buffer.concat(log.lines), { mode: 0o644 });
+  if (log.head) await writeFileAtomic(join(store.root, LOG_HEAD_FILE), log.head, { mode: 0o644 });
+  for (const path of await remote.listFiles()) {
+    const bytes = await remote.readFile(path);
+    state.files.set(path, sha(bytes));
+    await local.writeFile(path, bytes);
+  }
+  return state;
+}
+
+/**
+ * Download one object into the working copy, hashing it as it comes.
+ * @returns whether its bytes hash to its name (they are kept either way)
+ */
+async function pullObject(remote: S3Backend, store: Store, hex: string): Promise<boolean> {
+  const path = objectPath(store, hex);
+  await fsp.mkdir(dirname(path), { recursive: true });
+  const h = createHash('sha256');
+  const hashing = new Transform({
+    transform(c: Buffer, _e, cb) {
+      h.update(c);
+      cb(null, c);
+    },
+  });
+  await pipeline(await remote.getRaw(hex), hashing, createWriteStream(path, { mode: 0o444 }));
+  return h.digest('hex') === hex;
+}
+
+async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, state: PulledState, retain: Retention | undefined, stats: SessionStats): Promise<void> {
+  // 1. Objects: every one the remote did not have (putObject HEADs again, then PUTs If-None-Match).
+  const fresh: string[] = [];
+  for await (const hex of local.listObjects()) if (!state.objects.has(hex)) fresh.push(hex);
+  await mapLimit(fresh, TRANSFER_JOBS, async (hex) => {
+    const path = objectPath(store, hex);
+    const size = (await fsp.stat(path)).size;
+    if ((await remote.putObject(hex, () => createReadStream(path) as Readable, size, retain)) === 'stored') stats.objectsUploaded++;
+  });
+  // 2. Snapshots, each committed last by its commit object.
+  for (const s of await local.listSnapshots()) {
+    const ref = `${s.name}@${s.version}`;
+    if (state.snapshots.has(ref)) continue;
+    const files = await local.readSnapshot(s.name, s.version);
+    if (retain) await lockSharedObjects(remote, files, retain, new Set(fresh));
+    await remote.commitSnapshot(s.name, s.version, files, retain);
+    stats.snapshotsCommitted.push(ref);
+  }
+  // 3. Other files this command wrote or changed.
+  for (const path of await local.listFiles()) {
+    const bytes = await local.readFile(path);
+    if (state.files.get(path) !== sha(bytes)) await remote.writeFile(path, bytes);
+  }
+  // 4. The audit log lines it appended.
+  const log = await local.readLog();
+  if (log.lines.length > state.logLines && log.head) {
+    const lines = log.lines.slice(state.logLines);
+    await remote.appendLog(lines, log.head, retain);
+    stats.logLinesPushed += lines.length;
+  }
+}
+
+/**
+ * Extend (never shorten) the lock of the objects a new snapshot shares with older ones: every
+ * object its manifest and statement name that this push did not upload.
+ */
+async function lockSharedObjects(remote: S3Backend, files: Map<string, Uint8Array>, retain: Retention, uploaded: Set<string>): Promise<void> {
+  const named = objectsOf(files);
+  const shared = [...named].filter((h) => !uploaded.has(h));
+  await mapLimit(shared, TRANSFER_JOBS, async (hex) => {
+    if (await remote.hasObject(hex)) await remote.extendRetention(remote.objectKey(hex), retain);
+  });
+}
+
+/** The objects a snapshot names: its manifest entries' digests and its statement's record indexes. */
+export function objectsOf(files: Map<string, Uint8Array>): Set<string> {
+  const out = new Set<string>();
+  const manifest = files.get('manifest.jsonl');
+  if (manifest) {
+    for (const line of Buffer.from(manifest).toString('utf8').split('\n')) {
+      if (!line) continue;
+      try {
+        const e = JSON.parse(line) as { sha256?: unknown };
+        if (typeof e.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256)) out.add(e.sha256);
+      } catch {
+        /* fsck reports a malformed manifest */
+      }
+    }
+  }
+  const st = files.get('statement.json');
+  try {
+    if (st) digestsIn((JSON.parse(Buffer.from(st).toString('utf8')) as { predicate?: { records?: unknown } }).predicate?.records, out);
+  } catch {
+    /* idem */
+  }
+  return out;
+}
+
+/** Re-exported for the CLI: a USAGE error for retention on a local store. */
+export function retentionNeedsS3(): SnapError {
+  return new SnapError('USAGE', '--retain needs an S3 store with Object Lock (--store s3://BUCKET/PREFIX); a local store cannot lock its files');
+}

@@ -1,0 +1,651 @@
+/**
+ * The S3 store behind the {@link StoreBackend} interface (docs/FORMAT.md §23). Loaded by dynamic
+ * `import()` only for `s3://` stores, so `@aws-sdk` stays out of every other command's start-up.
+ *
+ * Layout under `s3://BUCKET/PREFIX/`:
+ * ```
+ * store.json                                  {"format":"snap-store/1"}
+ * objects/sha256/<hex 0-1>/<hex 2-63>         one object per distinct content (write-once)
+ * snapshots/<NAME>/<VERSION>/staged/<token>/  a sealer's snapshot files (manifest.jsonl …)
+ * snapshots/<NAME>/<VERSION>/commit.json      the commit object: which staged files are the snapshot
+ * log/<seq, 12 digits>.jsonl                  one audit log line per object; log.head its anchor
+ * locks/<ms>-<token>.json                     the write lock (one holder, see lock())
+ * revocations/… attestations/… checkpoints/…  the other store files, at their local paths
+ * ```
+ * Write-once: objects are PUT with `If-None-Match: *` after a HEAD (the HEAD is what protects on
+ * servers that ignore the condition), their SHA-256 sent as `x-amz-checksum-sha256` so that the
+ * server refuses a body damaged on the way; every read is re-hashed. The commit object's FIRST
+ * version wins (FORMAT.md §23.3), which holds also where `If-None-Match` is ignored.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Readable } from 'node:stream';
+import {
+  DeleteObjectCommand,
+  GetBucketVersioningCommand,
+  GetObjectCommand,
+  GetObjectLockConfigurationCommand,
+  GetObjectRetentionCommand,
+  HeadObjectCommand,
+  ListObjectVersionsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  PutObjectRetentionCommand,
+  type PutObjectCommandInput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { SnapError } from '../core/errors.js';
+import { NAME_RE, VERSION_RE } from '../core/refs.js';
+import { canonicalJson } from '../core/canonical-json.js';
+import { rehashing } from './local.js';
+import type { BackendLock, CommittedSnapshot, PutResult, Retention, SnapshotFiles, StoreBackend } from './backend.js';
+
+/** The store marker's format (same as a local store's). */
+const STORE_FORMAT = 'snap-store/1';
+/** The commit object's format marker. */
+export const COMMIT_FORMAT = 'snap-commit/1';
+/** Objects larger than this go up in parts through `@aws-sdk/lib-storage` (bytes). */
+export const MULTIPART_THRESHOLD = 64 * 1024 * 1024;
+/** Part size and parts in flight per multipart upload (memory: at most PART_SIZE × QUEUE per upload). */
+const PART_SIZE = 16 * 1024 * 1024;
+const QUEUE = 2;
+/** The smallest part S3 accepts (bytes). */
+const MIN_PART_SIZE = 5 * 1024 * 1024;
+/** A commit object or log line larger than this is refused unread (bytes). */
+const SMALL_LIMIT = 64 * 1024 * 1024;
+/** How long a lock may be held before others may take it over, when its holder cannot be checked (ms). */
+export const LOCK_STALE_MS = 15 * 60_000;
+/** How often a held lock is rewritten with a new `since` (ms): well within {@link LOCK_STALE_MS}. */
+const LOCK_REFRESH_MS = 60_000;
+
+/** Where an S3 store is. */
+export interface S3StoreLocation {
+  bucket: string;
+  /** '' or ending with '/'. */
+  prefix: string;
+}
+
+interface Version {
+  key: string;
+  versionId?: string;
+}
+
+function status(e: unknown): number | undefined {
+  return (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+}
+function isNotFound(e: unknown): boolean {
+  const n = (e as { name?: string })?.name;
+  return status(e) === 404 || n === 'NotFound' || n === 'NoSuchKey';
+}
+function isPreconditionFailed(e: unknown): boolean {
+  return status(e) === 412 || (e as { name?: string })?.name === 'PreconditionFailed';
+}
+/** A transport or server error as `IO_ERROR` (SnapErrors pass through). */
+function s3Error(e: unknown, what: string): SnapError {
+  if (e instanceof SnapError) return e;
+  const err = e as { name?: string; message?: string };
+  return new SnapError('IO_ERROR', `S3: cannot ${what}: ${err?.name ?? 'Error'}: ${err?.message ?? String(e)}`, { status: status(e) ?? null });
+}
+
+async function bodyBytes(body: unknown, limit: number, what: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of body as AsyncIterable<Buffer>) {
+    n += c.length;
+    if (n > limit) throw new SnapError('STORE_MALFORMED', `${what} is larger than ${limit} bytes`, {});
+    chunks.push(Buffer.from(c));
+  }
+  return Buffer.concat(chunks);
+}
+
+const sha256hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+const b64 = (hex: string): string => Buffer.from(hex, 'hex').toString('base64');
+
+/** Counters of what this backend sent (tests and the bench read them). */
+export interface S3Counters {
+  objectPuts: number;
+  objectsPresent: number;
+}
+
+/** An S3 bucket prefix as a {@link StoreBackend}. */
+export class S3Backend implements StoreBackend {
+  readonly kind = 's3' as const;
+  readonly location: string;
+  readonly counters: S3Counters = { objectPuts: 0, objectsPresent: 0 };
+  private versioned: boolean | undefined;
+  /** Winning commit versions found by listSnapshots (key → version). */
+  private winners = new Map<string, Version>();
+
+  /** Objects above this many bytes go up in parts ({@link MULTIPART_THRESHOLD} unless given). */
+  readonly multipartThreshold: number;
+
+  /**
+   * @param opts.multipartThreshold objects above this size (bytes) are uploaded in parts (tests
+   *   lower it; parts are at least 5 MiB as S3 requires)
+   */
+  constructor(
+    readonly client: S3Client,
+    readonly where: S3StoreLocation,
+    opts: { multipartThreshold?: number } = {},
+  ) {
+    this.location = `s3://${where.bucket}/${where.prefix}`;
+    this.multipartThreshold = opts.multipartThreshold ?? MULTIPART_THRESHOLD;
+  }
+
+  private key(rel: string): string {
+    return this.where.prefix + rel;
+  }
+
+  /** `objects/sha256/ab/cdef…` */
+  objectKey(hex: string): string {
+    return this.key(`objects/sha256/${hex.slice(0, 2)}/${hex.slice(2)}`);
+  }
+
+  /**
+   * Open the store: read `store.json`; with `create`, make it when absent (`If-None-Match: *`).
+   * @throws SnapError `NOT_FOUND` (no store there, or no such bucket) | `STORE_MALFORMED` | `IO_ERROR`
+   * @returns whether this call made the store
+   */
+  async open(create: boolean): Promise<boolean> {
+    let text: string | undefined;
+    try {
+      const r = await this.client.send(new GetObjectCommand({ Bucket: this.where.bucket, Key: this.key('store.json') }));
+      text = (await bodyBytes(r.Body, 4096, 'store.json')).toString('utf8');
+    } catch (e) {
+      if ((e as { name?: string })?.name === 'NoSuchBucket') throw new SnapError('NOT_FOUND', `no bucket ${this.where.bucket} (store ${this.location})`, { store: this.location });
+      if (!isNotFound(e)) throw s3Error(e, `read ${this.location}store.json`);
+    }
+    if (text === undefined) {
+      if (!create) throw new SnapError('NOT_FOUND', `no snap store at ${this.location}; make one with "snap init --store ${this.location}"`, { store: this.location });
+      try {
+        await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: this.key('store.json'), Body: JSON.stringify({ format: STORE_FORMAT }) + '\n', IfNoneMatch: '*' }));
+        return true;
+      } catch (e) {
+        if (isPreconditionFailed(e)) return false;
+        throw s3Error(e, `create the store ${this.location}`);
+      }
+    }
+    let fmt: unknown;
+    try {
+      fmt = (JSON.parse(text) as { format?: unknown }).format;
+    } catch {
+      /* below */
+    }
+    if (fmt !== STORE_FORMAT) throw new SnapError('STORE_MALFORMED', `${this.location}store.json does not say {"format":"${STORE_FORMAT}"}`, { store: this.location });
+    return false;
+  }
+
+  /** Whether the bucket has Object Lock enabled. */
+  async objectLockEnabled(): Promise<boolean> {
+    try {
+      const r = await this.client.send(new GetObjectLockConfigurationCommand({ Bucket: this.where.bucket }));
+      return r.ObjectLockConfiguration?.ObjectLockEnabled === 'Enabled';
+    } catch (e) {
+      if (status(e) === 404 || (e as { name?: string })?.name === 'ObjectLockConfigurationNotFoundError') return false;
+      throw s3Error(e, `read the Object Lock configuration of bucket ${this.where.bucket}`);
+    }
+  }
+
+  /**
+   * Refuse retention on a bucket without Object Lock enabled.
+   * @throws SnapError `STORE_MALFORMED`
+   */
+  async checkObjectLock(): Promise<void> {
+    if (!(await this.objectLockEnabled())) throw new SnapError('STORE_MALFORMED', `bucket ${this.where.bucket} does not have Object Lock enabled, so nothing can be locked there (make the bucket with Object Lock)`, { store: this.location });
+  }
+
+  /** Whether the bucket keeps versions (Object Lock buckets always do). */
+  async isVersioned(): Promise<boolean> {
+    if (this.versioned === undefined) {
+      try {
+        const r = await this.client.send(new GetBucketVersioningCommand({ Bucket: this.where.bucket }));
+        this.versioned = r.Status === 'Enabled';
+      } catch (e) {
+        throw s3Error(e, `read the versioning of bucket ${this.where.bucket}`);
+      }
+    }
+    return this.versioned;
+  }
+
+  async hasObject(hex: string): Promise<boolean> {
+    return this.exists(this.objectKey(hex));
+  }
+
+  private async exists(key: string): Promise<boolean> {
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.where.bucket, Key: key }));
+      return true;
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw s3Error(e, `look for ${key}`);
+    }
+  }
+
+  async getObject(hex: string): Promise<Readable> {
+    const r = await this.get(this.objectKey(hex));
+    return (r as Readable).pipe(rehashing(hex, `object ${hex} in ${this.location}`));
+  }
+
+  /** The object's bytes as stored, NOT re-hashed: for a caller that hashes them itself. */
+  async getRaw(hex: string): Promise<Readable> {
+    return this.get(this.objectKey(hex));
+  }
+
+  private async get(key: string, versionId?: string): Promise<Readable> {
+    try {
+      const r = await this.client.send(new GetObjectCommand({ Bucket: this.where.bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) }));
+      return r.Body as Readable;
+    } catch (e) {
+      if (isNotFound(e)) throw new SnapError('NOT_FOUND', `${key} is not in bucket ${this.where.bucket}`, { key });
+      throw s3Error(e, `read ${key}`);
+    }
+  }
+
+  private async getSmall(key: string, versionId?: string): Promise<Buffer> {
+    return bodyBytes(await this.get(key, versionId), SMALL_LIMIT, key);
+  }
+
+  /** Object Lock parameters of a PUT. */
+  private lockParams(retain?: Retention): Partial<PutObjectCommandInput> {
+    return retain ? { ObjectLockMode: retain.mode, ObjectLockRetainUntilDate: retain.until } : {};
+  }
+
+  /**
+   * PUT unless present: `If-None-Match: *` (412 → present). Small bodies carry their SHA-256 as
+   * `x-amz-checksum-sha256`; large ones go in parts through lib-storage (each part checksummed).
+   */
+  private async putOnce(key: string, body: Uint8Array | (() => Readable), size: number, sha: string, retain?: Retention): Promise<PutResult> {
+    try {
+      if (size > this.multipartThreshold && typeof body === 'function') {
+        const up = new Upload({
+          client: this.client,
+          queueSize: QUEUE,
+          partSize: Math.max(MIN_PART_SIZE, Math.min(PART_SIZE, this.multipartThreshold)),
+          leavePartsOnError: false,
+          params: { Bucket: this.where.bucket, Key: key, Body: body(), ChecksumAlgorithm: 'SHA256', IfNoneMatch: '*', ...this.lockParams(retain) } as PutObjectCommandInput,
+        });
+        await up.done();
+      } else {
+        await this.client.send(
+          new PutObjectCommand({
+            Bucket: this.where.bucket,
+            Key: key,
+            Body: typeof body === 'function' ? body() : body,
+            ContentLength: size,
+            ChecksumSHA256: b64(sha),
+            IfNoneMatch: '*',
+            ...this.lockParams(retain),
+          }),
+        );
+      }
+      return 'stored';
+    } catch (e) {
+      if (isPreconditionFailed(e)) return 'present';
+      throw s3Error(e, `upload ${key}`);
+    }
+  }
+
+  async putObject(hex: string, open: () => Readable, size: number, retain?: Retention): Promise<PutResult> {
+    const key = this.objectKey(hex);
+    // The HEAD first: on servers that ignore If-None-Match it is what keeps an object write-once.
+    let r: PutResult = (await this.exists(key)) ? 'present' : await this.putOnce(key, open, size, hex, retain);
+    if (r === 'stored') this.counters.objectPuts++;
+    else this.counters.objectsPresent++;
+    if (r === 'present' && retain) await this.extendRetention(key, retain);
+    return r;
+  }
+
+  async *listObjects(): AsyncIterable<string> {
+    const base = this.key('objects/sha256/');
+    for await (const k of this.listKeys(base)) {
+      const m = /^([0-9a-f]{2})\/([0-9a-f]{62})$/.exec(k.slice(base.length));
+      if (m) yield (m[1] as string) + (m[2] as string);
+    }
+  }
+
+  /** Every key under `prefix` (ListObjectsV2, paged). */
+  private async *listKeys(prefix: string): AsyncIterable<string> {
+    let token: string | undefined;
+    do {
+      let r;
+      try {
+        r = await this.client.send(new ListObjectsV2Command({ Bucket: this.where.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
+      } catch (e) {
+        throw s3Error(e, `list ${prefix}`);
+      }
+      for (const o of r.Contents ?? []) if (o.Key) yield o.Key;
+      token = r.IsTruncated ? r.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  /**
+   * The first-written version of every key under `prefix` (versions that are delete markers left
+   * out), with the later ones: in a versioned bucket from ListObjectVersions (which lists each key's
+   * versions newest first, so the last one listed is the oldest); else the current object.
+   */
+  private async firstVersions(prefix: string): Promise<Map<string, { first: Version; later: Version[] }>> {
+    const out = new Map<string, { first: Version; later: Version[] }>();
+    if (!(await this.isVersioned())) {
+      for await (const k of this.listKeys(prefix)) out.set(k, { first: { key: k }, later: [] });
+      return out;
+    }
+    const all = new Map<string, Version[]>();
+    let keyMarker: string | undefined;
+    let versionMarker: string | undefined;
+    for (;;) {
+      let r;
+      try {
+        r = await this.client.send(new ListObjectVersionsCommand({ Bucket: this.where.bucket, Prefix: prefix, ...(keyMarker ? { KeyMarker: keyMarker } : {}), ...(versionMarker ? { VersionIdMarker: versionMarker } : {}) }));
+      } catch (e) {
+        throw s3Error(e, `list the versions under ${prefix}`);
+      }
+      for (const v of r.Versions ?? []) {
+        if (!v.Key) continue;
+        const list = all.get(v.Key) ?? [];
+        list.push({ key: v.Key, ...(v.VersionId ? { versionId: v.VersionId } : {}) });
+        all.set(v.Key, list);
+      }
+      if (!r.IsTruncated) break;
+      keyMarker = r.NextKeyMarker;
+      versionMarker = r.NextVersionIdMarker;
+    }
+    for (const [k, list] of all) out.set(k, { first: list[list.length - 1] as Version, later: list.slice(0, -1).reverse() });
+    return out;
+  }
+
+  async listSnapshots(): Promise<CommittedSnapshot[]> {
+    const base = this.key('snapshots/');
+    const out: CommittedSnapshot[] = [];
+    for (const [k, v] of await this.firstVersions(base)) {
+      const m = /^([^/]+)\/([^/]+)\/commit\.json$/.exec(k.slice(base.length));
+      if (!m || !NAME_RE.test(m[1] as string) || !VERSION_RE.test(m[2] as string)) continue;
+      this.winners.set(k, v.first);
+      out.push({ name: m[1] as string, version: m[2] as string, ...(v.later.length ? { ignored: v.later.map((l) => l.versionId ?? '?') } : {}) });
+    }
+    return out;
+  }
+
+  private commitKey(name: string, version: string): string {
+    return this.key(`snapshots/${name}/${version}/commit.json`);
+  }
+
+  /** The winning commit object of NAME@VERSION: its version and parsed body. */
+  async readCommit(name: string, version: string): Promise<{ version: Version; commit: { staged: string; files: Record<string, string>; snapshot: string } }> {
+    const key = this.commitKey(name, version);
+    let v = this.winners.get(key);
+    if (!v) {
+      const found = (await this.firstVersions(key)).get(key);
+      if (!found) throw new SnapError('NOT_FOUND', `no snapshot ${name}@${version} in ${this.location}`, { ref: `${name}@${version}` });
+      v = found.first;
+    }
+    const bytes = await this.getSmall(key, v.versionId);
+    let c: { format?: unknown; staged?: unknown; files?: unknown; snapshot?: unknown };
+    try {
+      c = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      c = {};
+    }
+    const files = c.files as Record<string, unknown> | undefined;
+    if (c.format !== COMMIT_FORMAT || typeof c.staged !== 'string' || !/^[0-9a-f]{32}$/.test(c.staged) || typeof c.snapshot !== 'string' || !files || typeof files !== 'object' ||
+      Object.entries(files).some(([f, h]) => !/^[a-z][a-z0-9._-]{0,63}$/.test(f) || typeof h !== 'string' || !/^[0-9a-f]{64}$/.test(h))) {
+      throw new SnapError('SNAPSHOT_MALFORMED', `the commit object of ${name}@${version} in ${this.location} is malformed`, { ref: `${name}@${version}` });
+    }
+    return { version: v, commit: { staged: c.staged, files: files as Record<string, string>, snapshot: c.snapshot } };
+  }
+
+  async readSnapshot(name: string, version: string): Promise<SnapshotFiles> {
+    const { commit } = await this.readCommit(name, version);
+    const out: SnapshotFiles = new Map();
+    for (const [f, hex] of Object.entries(commit.files)) {
+      const bytes = await this.getSmall(this.key(`snapshots/${name}/${version}/staged/${commit.staged}/${f}`)).catch((e) => {
+        if (e instanceof SnapError && e.code === 'NOT_FOUND') return undefined; // a missing file is for verify to report
+        throw e;
+      });
+      if (!bytes) continue;
+      // A changed file is kept as read: verify and fsck report it (its signature or digest fails).
+      out.set(f, bytes);
+      void hex;
+    }
+    return out;
+  }
+
+  /**
+   * Commit NAME@VERSION (FORMAT.md §23.3): upload the files under a fresh `staged/<token>/`, then
+   * PUT the commit object with `If-None-Match: *`. 412 → another sealer won. In a versioned bucket
+   * (where the server may ignore the condition) the commit object's versions are listed: only the
+   * first-written one is the snapshot; when it is not ours, this commit lost.
+   * @throws SnapError `SNAPSHOT_EXISTS`
+   */
+  async commitSnapshot(name: string, version: string, files: SnapshotFiles, retain?: Retention): Promise<void> {
+    const ref = `${name}@${version}`;
+    const key = this.commitKey(name, version);
+    const exists = (): SnapError => new SnapError('SNAPSHOT_EXISTS', `${ref} already exists in ${this.location}; snapshots are write-once, choose a new VERSION`, { ref });
+    if ((await this.firstVersions(key)).has(key)) throw exists();
+    const token = randomBytes(16).toString('hex');
+    const digests: Record<string, string> = {};
+    await Promise.all(
+      [...files].map(async ([f, bytes]) => {
+        const hex = sha256hex(bytes);
+        digests[f] = hex;
+        await this.putOnce(this.key(`snapshots/${name}/${version}/staged/${token}/${f}`), bytes, bytes.length, hex, retain);
+      }),
+    );
+    const statement = files.get('statement.json');
+    const body = Buffer.from(canonicalJson({ files: digests, format: COMMIT_FORMAT, snapshot: statement ? `sha256:${sha256hex(statement)}` : '', staged: token }));
+    let ours: string | undefined;
+    try {
+      const r = await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: key, Body: body, ContentLength: body.length, ChecksumSHA256: b64(sha256hex(body)), IfNoneMatch: '*', ...this.lockParams(retain) }));
+      ours = r.VersionId;
+    } catch (e) {
+      if (isPreconditionFailed(e)) throw exists();
+      throw s3Error(e, `commit ${ref}`);
+    }
+    if (await this.isVersioned()) {
+      const v = (await this.firstVersions(key)).get(key);
+      const first = v?.first;
+      const won = first !== undefined && (ours !== undefined ? first.versionId === ours : (await this.getSmall(key, first.versionId)).equals(body));
+      if (!won) throw exists();
+    }
+  }
+
+  async readLog(): Promise<{ lines: Uint8Array[]; head?: Uint8Array }> {
+    const base = this.key('log/');
+    const found = [...(await this.firstVersions(base))].filter(([k]) => /^\d{12}\.jsonl$/.test(k.slice(base.length))).sort(([a], [b]) => (a < b ? -1 : 1));
+    const lines = await mapLimit(found, 16, ([k, v]) => this.getSmall(k, v.first.versionId));
+    let head: Uint8Array | undefined;
+    try {
+      head = await this.getSmall(this.key('log.head'));
+    } catch (e) {
+      if (!(e instanceof SnapError && e.code === 'NOT_FOUND')) throw e;
+    }
+    return { lines, ...(head ? { head } : {}) };
+  }
+
+  async appendLog(lines: Uint8Array[], head: Uint8Array, retain?: Retention): Promise<void> {
+    for (const line of lines) {
+      let seq: unknown;
+      try {
+        seq = (JSON.parse(Buffer.from(line).toString('utf8')) as { seq?: unknown }).seq;
+      } catch {
+        /* below */
+      }
+      if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) throw new SnapError('LOG_INCONSISTENT', 'an audit log line to append has no seq', {});
+      const r = await this.putOnce(this.key(`log/${String(seq).padStart(12, '0')}.jsonl`), line, line.length, sha256hex(line), retain);
+      if (r === 'present') throw new SnapError('LOG_INCONSISTENT', `audit log line ${seq} of ${this.location} was written by another writer`, { seq });
+    }
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: this.key('log.head'), Body: head, ContentLength: head.length, ChecksumSHA256: b64(sha256hex(head)) }));
+    } catch (e) {
+      throw s3Error(e, 'move the audit log head');
+    }
+  }
+
+  async listFiles(): Promise<string[]> {
+    const out: string[] = [];
+    for await (const k of this.listKeys(this.where.prefix)) {
+      const rel = k.slice(this.where.prefix.length);
+      const top = rel.split('/')[0] as string;
+      if (rel === 'store.json' || rel === 'log.head' || ['objects', 'snapshots', 'log', 'locks'].includes(top) && rel.includes('/')) continue;
+      if (rel.split('/').some((p) => p === '' || p === '.' || p === '..' || p.startsWith('.'))) continue;
+      out.push(rel);
+    }
+    return out;
+  }
+
+  async readFile(path: string): Promise<Uint8Array> {
+    return this.getSmall(this.key(path));
+  }
+
+  async writeFile(path: string, bytes: Uint8Array): Promise<void> {
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: this.key(path), Body: bytes, ContentLength: bytes.length, ChecksumSHA256: b64(sha256hex(bytes)) }));
+    } catch (e) {
+      throw s3Error(e, `write ${path}`);
+    }
+  }
+
+  /**
+   * The write lock: PUT `locks/<ms>-<token>.json` ({pid, host, since}), then list `locks/`. Held
+   * when ours is the only live lock there; else ours is deleted and we wait and try again. Listing
+   * is strongly consistent after a PUT, so of two writers at least the second sees the first.
+   * A lock whose holder is a dead process on this host, or not refreshed for {@link LOCK_STALE_MS}
+   * (its holder rewrites it every minute), is stale and removed.
+   */
+  async lock(waitMs = 60_000): Promise<BackendLock> {
+    const deadline = Date.now() + waitMs;
+    const base = this.key('locks/');
+    for (;;) {
+      const mine = `${base}${String(Date.now()).padStart(13, '0')}-${randomBytes(8).toString('hex')}.json`;
+      const body = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() });
+      try {
+        await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: mine, Body: body }));
+      } catch (e) {
+        throw s3Error(e, `lock ${this.location}`);
+      }
+      const others: string[] = [];
+      for await (const k of this.listKeys(base)) if (k !== mine && !(await this.staleLock(k))) others.push(k);
+      if (others.length === 0) {
+        let released = false;
+        // A long command (a seal of hours) keeps its lock fresh: `since` is rewritten well before
+        // another writer would take the lock for stale.
+        const beat = setInterval(() => {
+          const fresh = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() });
+          this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: mine, Body: fresh })).catch(() => {});
+        }, LOCK_REFRESH_MS);
+        beat.unref();
+        return {
+          release: async () => {
+            if (released) return;
+            released = true;
+            clearInterval(beat);
+            await this.client.send(new DeleteObjectCommand({ Bucket: this.where.bucket, Key: mine })).catch(() => {});
+          },
+        };
+      }
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.where.bucket, Key: mine })).catch(() => {});
+      if (Date.now() > deadline) throw new SnapError('STORE_LOCKED', `${this.location} is locked by another snap (${others[0]}); wait for it, or delete that object if its process is gone`, { store: this.location });
+      await new Promise((r) => setTimeout(r, 200 + Math.floor(Math.random() * 400)));
+    }
+  }
+
+  /** Whether a lock object is stale; a stale one is deleted. */
+  private async staleLock(key: string): Promise<boolean> {
+    let holder: { pid?: unknown; host?: unknown; since?: unknown } = {};
+    try {
+      holder = JSON.parse((await this.getSmall(key)).toString('utf8'));
+    } catch {
+      return false; // gone meanwhile, or being written
+    }
+    const since = typeof holder.since === 'string' ? Date.parse(holder.since) : NaN;
+    let stale = Number.isFinite(since) && Date.now() - since > LOCK_STALE_MS;
+    if (!stale && holder.host === hostname() && typeof holder.pid === 'number') {
+      try {
+        process.kill(holder.pid, 0);
+      } catch (e) {
+        stale = (e as NodeJS.ErrnoException).code !== 'EPERM';
+      }
+    }
+    if (stale) await this.client.send(new DeleteObjectCommand({ Bucket: this.where.bucket, Key: key })).catch(() => {});
+    return stale;
+  }
+
+  /** The retention of a key (undefined when it has none). */
+  async retentionOf(key: string, versionId?: string): Promise<Retention | undefined> {
+    try {
+      const r = await this.client.send(new GetObjectRetentionCommand({ Bucket: this.where.bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) }));
+      const mode = r.Retention?.Mode;
+      const until = r.Retention?.RetainUntilDate;
+      return (mode === 'COMPLIANCE' || mode === 'GOVERNANCE') && until ? { mode, until: new Date(until) } : undefined;
+    } catch (e) {
+      const n = (e as { name?: string })?.name;
+      if (n === 'NoSuchObjectLockConfiguration' || status(e) === 404) return undefined;
+      throw s3Error(e, `read the retention of ${key}`);
+    }
+  }
+
+  /**
+   * Lock a key until `retain.until`, extending and never shortening: a later date already set is
+   * kept, and a COMPLIANCE lock stays COMPLIANCE.
+   */
+  async extendRetention(key: string, retain: Retention, versionId?: string): Promise<void> {
+    const now = await this.retentionOf(key, versionId);
+    if (now && now.until.getTime() >= retain.until.getTime() && (now.mode === 'COMPLIANCE' || retain.mode === 'GOVERNANCE')) return;
+    const mode = now?.mode === 'COMPLIANCE' ? 'COMPLIANCE' : retain.mode;
+    const until = now && now.until.getTime() > retain.until.getTime() ? now.until : retain.until;
+    try {
+      await this.client.send(new PutObjectRetentionCommand({ Bucket: this.where.bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}), Retention: { Mode: mode, RetainUntilDate: until } }));
+    } catch (e) {
+      throw s3Error(e, `lock ${key} until ${retain.until.toISOString()}`);
+    }
+  }
+
+  /**
+   * A committed snapshot's retention (its winning commit object's) and the objects among `objects`
+   * whose lock ends before it (or that have none while the snapshot has one).
+   */
+  async retentionReport(name: string, version: string, objects: Iterable<string>): Promise<RetentionReport> {
+    const { version: v } = await this.readCommit(name, version);
+    const retention = await this.retentionOf(v.key, v.versionId);
+    const list = [...objects];
+    const shorter: string[] = [];
+    if (retention) {
+      await mapLimit(list, 16, async (hex) => {
+        if (!(await this.hasObject(hex))) return; // missing objects are fsck's own finding
+        const r = await this.retentionOf(this.objectKey(hex));
+        if (!r || r.until.getTime() < retention.until.getTime()) shorter.push(hex);
+      });
+    }
+    return { ...(retention ? { retention } : {}), objects: list.length, shorter: shorter.sort() };
+  }
+
+  /** Keys of a committed snapshot's commit object (its winning version) and staged files. */
+  async snapshotKeys(name: string, version: string): Promise<Version[]> {
+    const { version: v, commit } = await this.readCommit(name, version);
+    return [v, ...Object.keys(commit.files).map((f) => ({ key: this.key(`snapshots/${name}/${version}/staged/${commit.staged}/${f}`) }))];
+  }
+}
+
+/** What {@link S3Backend.retentionReport} found. */
+export interface RetentionReport {
+  /** The snapshot's retention: its commit object's (none when it is not locked). */
+  retention?: Retention;
+  /** How many objects the snapshot names. */
+  objects: number;
+  /** Those whose lock ends before the snapshot's (hex digests, sorted). */
+  shorter: string[];
+}
+
+/** Map with at most `limit` calls in flight, results in input order. */
+export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
