@@ -3,8 +3,9 @@
 // the same run with a warm page cache, CPU-seconds beside them, and peak RSS.
 //
 // usage: npm run bench -- [--quick] [--scale S] [--rounds R] [--corpus small,shards] [--dir DIR] [--million] [--json FILE]
-//   --quick       a CI-sized run: --scale 0.1 --rounds 3, and only seal / verify / 2nd seal and the
-//                 per-file CPU (no archives, records, hostile input or proofs); flags given win
+//   --quick       a CI-sized run: --scale 0.1 --rounds 3, and only seal / verify / 2nd seal, the
+//                 per-file CPU and the S3 store figures at that scale (~24 MiB; no archives, records,
+//                 hostile input or proofs); flags given win
 //   --scale S     corpus scale for make-corpus.mjs (default 1: 50,000 small files ~1 GiB; 8 shards of 256 MiB)
 //   --rounds R    rounds per corpus (default 3); each round runs the reference right before every snap command
 //                 (a pair); each ratio is reported as the median of the per-pair ratios with their min–max,
@@ -19,6 +20,9 @@
 //                 bench/records-bench.mjs); --record-rows N sets their table size (default 1,000,000)
 //   --no-hostile  skip the hostile-input figures (verify of an envelope stuffed with signatures; bench/hostile-bench.mjs)
 //   --no-proofs   skip the inclusion-proof figures (prove on a 1,000,000-line manifest; see bench/proof-bench.mjs)
+//   --no-s3       skip the S3 store figures (seal / verify / unchanged 2nd seal with --store s3://… against a
+//                 plain @aws-sdk/client-s3 upload of the same files, on moto_server on 127.0.0.1; see
+//                 bench/s3-bench.mjs; ~230 MiB at scale 1); --s3-server ceph uses scripts/s3-ceph.sh instead
 //   --no-scan-cpu skip the per-file CPU of the scan, in one process (bench/scan-cpu.mjs), on the small corpus
 //
 // Targets (SPEC §9): seal --manifest-only and verify <= 1.15 x reference; seal into an empty store
@@ -33,6 +37,7 @@ import { benchArchives, archiveTable } from './archive-bench.mjs';
 import { benchRecords, recordsTable } from './records-bench.mjs';
 import { benchHostile, hostileTable } from './hostile-bench.mjs';
 import { benchProofs, proofTable } from './proof-bench.mjs';
+import { benchS3, s3Table, ensureS3Corpus } from './s3-bench.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..');
@@ -224,6 +229,15 @@ if (!args.includes('--no-records')) results.records = benchRecords({ work, key, 
 if (!args.includes('--no-hostile')) results.hostile = benchHostile({ rounds });
 // Inclusion proofs (bench/proof-bench.mjs): prove streams a 1,000,000-line manifest in bounded memory.
 if (!args.includes('--no-proofs')) results.proofs = await benchProofs({ lines: 1_000_000 });
+// S3 store (bench/s3-bench.mjs): seal / verify / 2nd seal to moto (or Ceph) × a plain SDK upload; --no-s3 skips it.
+if (!args.includes('--no-s3')) {
+  const server = opt('s3-server', 'moto');
+  if (server !== 'moto' && server !== 'ceph') {
+    console.error('--s3-server must be moto or ceph');
+    process.exit(2);
+  }
+  results.s3 = await benchS3({ data: ensureS3Corpus(base, scale), work, key, pub, rounds, server });
+}
 rmSync(work, { recursive: true, force: true });
 
 const f = (x) => x.toFixed(2);
@@ -255,4 +269,5 @@ if (results.archives) console.log(`\nArchives (target ≤ 1.5):\n\n${archiveTabl
 if (results.records) console.log(`\nRecords:\n\n${recordsTable(results.records)}`);
 if (results.hostile) console.log(`\nHostile input (budget: a plain verify of the same snapshot + 1 s):\n\n${hostileTable(results.hostile)}`);
 if (results.proofs) console.log(`\nInclusion proofs:\n\n${proofTable(results.proofs)}`);
+if (results.s3) console.log(`\nS3 store (in-memory server on loopback: snap's overhead over a plain upload, not a network):\n\n${s3Table(results.s3)}`);
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify(results, null, 2) + '\n');
