@@ -360,7 +360,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     mkdirSync(work, { recursive: true });
     try {
       const keys = join(work, 'keys');
-      spawnSync('node', [cli, 'keygen', 'bench', '--out-dir', keys, '--quiet'], { stdio: 'inherit' });
+      spawnSync('node', [cli, 'keygen', 'bench', '--out-dir', keys, '--quiet'], { stdio: ['ignore', 'ignore', 'inherit'] });
       const data = ensureS3Corpus(base, scale);
       const r = await benchS3({ data, work, key: join(keys, 'bench.key'), pub: join(keys, 'bench.pub'), rounds: Number(opt('rounds', '3')), server });
       console.log(`\nS3 store (scale ${scale}):\n\n${s3Table(r)}`);
