@@ -1,18 +1,7 @@
 /** Small formatting helpers for human output. */
 import { escapeForTerminal } from '../core/display.js';
 
-/** Bytes as a short human size: 0 B, 999 B, 1.2 KiB, 3.4 MiB, 5.6 GiB. */
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${Math.round(n)} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let v = n / 1024;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
-}
+export { formatBytes } from '../core/display.js';
 
 /**
  * First 16 hex digits of a keyid (SPEC §6 allows this in human output), escaped for a terminal: a

@@ -94,3 +94,16 @@ export function escapeForTerminal(text: string): string {
 export function escapeMessage(text: string): string {
   return NEEDS_ESCAPE_MESSAGE.test(text) ? escape(text, false) : text;
 }
+
+/** Bytes as a short human size: 0 B, 999 B, 1.2 KiB, 3.4 MiB, 5.6 GiB. */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${Math.round(n)} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
+}

@@ -5,6 +5,7 @@
  * facts in, a string out; every outside string goes through `escape.ts`.
  */
 import { html, htmlMessage } from './escape.js';
+import { formatBytes } from '../core/display.js';
 import { renderChart } from './chart.js';
 import { formatStat, htmlPage, htmlTable, moreLine } from './html-page.js';
 import type { FileFact, IncidentFacts, LabelFacts, RecordSetFacts, SideFacts } from './incident-facts.js';
@@ -12,17 +13,7 @@ import type { FileFact, IncidentFacts, LabelFacts, RecordSetFacts, SideFacts } f
 const DIFF_HINT = 'snap diff --json lists all';
 
 /** Bytes as a short size (1024-based, as the CLI prints them). */
-export function sizeText(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let v = n / 1024;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
-}
+export const sizeText = formatBytes;
 
 /** The one-line verdict: its class, headline and sentence (plain text; names in it are escaped by the renderer). */
 export function verdictLine(f: IncidentFacts): { tone: 'ok' | 'bad' | 'warn'; head: string; text: string } {
