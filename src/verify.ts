@@ -382,20 +382,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   let failure: VerifyReport['failure'];
   const digest: Partial<ManifestDigest> = manifestError ? {} : { sha256: raw.sha256, merkleRoot: toHex(tree.root()), lines: order.count, totalBytes: manifestTotal };
   if (!manifestError && order.count === 0) manifestError = new SnapError('MANIFEST_EMPTY', `${trust.manifestPath} has no entries`);
-  if (manifestError) {
-    const sha = await rawSha256(trust.manifestPath);
-    if (sha === pred.manifestSha256) throw manifestError; // signed, yet malformed: not tampering
-    manifestOk = false;
-    failure = { code: 'INTEGRITY_FAILURE', message: `manifest.jsonl does not match the signed manifestSha256 (it was altered): ${manifestError.message}` };
-  } else {
-    const wrong: string[] = [];
-    if (digest.sha256 !== pred.manifestSha256) wrong.push('manifestSha256');
-    if (digest.merkleRoot !== pred.merkleRoot) wrong.push('Merkle root');
-    if (digest.lines !== pred.fileCount) wrong.push('fileCount');
-    if (digest.totalBytes !== pred.totalBytes) wrong.push('totalBytes');
-    manifestOk = wrong.length === 0;
-    if (!manifestOk) failure = { code: 'INTEGRITY_FAILURE', message: `manifest.jsonl does not match the signed statement (${wrong.join(', ')} differ): it was altered` };
-  }
+  ({ ok: manifestOk, failure } = await judgeManifest(trust.manifestPath, pred, manifestError, digest));
   if (assigner && shard) for (const p of deferred) if (assigner.ownerOf(p.path) === shard.index) add(p);
   if (manifestOk) nameMoves(problems);
   if (manifestOk && pred.records && problems.length > 0) {
@@ -424,4 +411,29 @@ function shardRange(a: ShardAssigner, s: ShardSpec): ShardRange {
   const first = a.firstPath(s.index);
   const last = a.lastPath(s.index);
   return { index: s.index, count: s.count, leaves: a.range(s.index), ...(first !== undefined && last !== undefined ? { firstPath: first, lastPath: last } : {}) };
+}
+
+/**
+ * Judge a manifest read in full against the signed predicate: its raw SHA-256, Merkle root
+ * (RFC 9162), line count and total bytes must all equal the statement's. A manifest that could not
+ * be parsed (`manifestError`) is tampering unless its bytes are exactly the signed ones, in which
+ * case the error itself is thrown (signed, yet malformed). Shared by verify of a folder and of a
+ * dataset in S3 (src/s3/dataset.ts).
+ * @param digest what reading the manifest found (empty when `manifestError` is set)
+ * @returns `ok`, and the `INTEGRITY_FAILURE` to report when not
+ * @throws `manifestError` when the manifest is the signed one | `IO_ERROR` reading it again
+ */
+export async function judgeManifest(manifestPath: string, pred: Statement['predicate'], manifestError: SnapError | undefined, digest: Partial<ManifestDigest>): Promise<{ ok: boolean; failure?: VerifyReport['failure'] }> {
+  if (manifestError) {
+    const sha = await rawSha256(manifestPath);
+    if (sha === pred.manifestSha256) throw manifestError; // signed, yet malformed: not tampering
+    return { ok: false, failure: { code: 'INTEGRITY_FAILURE', message: `manifest.jsonl does not match the signed manifestSha256 (it was altered): ${manifestError.message}` } };
+  }
+  const wrong: string[] = [];
+  if (digest.sha256 !== pred.manifestSha256) wrong.push('manifestSha256');
+  if (digest.merkleRoot !== pred.merkleRoot) wrong.push('Merkle root');
+  if (digest.lines !== pred.fileCount) wrong.push('fileCount');
+  if (digest.totalBytes !== pred.totalBytes) wrong.push('totalBytes');
+  if (wrong.length === 0) return { ok: true };
+  return { ok: false, failure: { code: 'INTEGRITY_FAILURE', message: `manifest.jsonl does not match the signed statement (${wrong.join(', ')} differ): it was altered` } };
 }

@@ -17,7 +17,7 @@ import { leafHashOfLine, nodeHashNative } from '../io/native-hash.js';
 import { manifestLineRuns, parseManifestLine } from '../io/manifest-file.js';
 import { checkTrust } from '../snapshot.js';
 import type { ManifestSink, Progress, ScanTotals } from '../seal.js';
-import { nameMoves, rawSha256, type Problem, type VerifyCounts, type VerifyOptions, type VerifyReport } from '../verify.js';
+import { judgeManifest, nameMoves, type Problem, type VerifyCounts, type VerifyOptions, type VerifyReport } from '../verify.js';
 import { createS3Client } from './client.js';
 import { formatS3Url, parseS3Url, type S3Location } from './location.js';
 import { listObjects, ObjectReader, type ListedObject, type ReaderOptions, type RefusedKey } from './read-objects.js';
@@ -254,20 +254,7 @@ export async function verifyS3(opts: VerifyS3Options): Promise<VerifyReport> {
   let failure: VerifyReport['failure'];
   const merkleRoot = manifestError ? undefined : toHex(tree.root());
   if (!manifestError && order.count === 0) manifestError = new SnapError('MANIFEST_EMPTY', `${trust.manifestPath} has no entries`);
-  if (manifestError) {
-    const sha = await rawSha256(trust.manifestPath);
-    if (sha === pred.manifestSha256) throw manifestError; // signed, yet malformed: not tampering
-    manifestOk = false;
-    failure = { code: 'INTEGRITY_FAILURE', message: `manifest.jsonl does not match the signed manifestSha256 (it was altered): ${manifestError.message}` };
-  } else {
-    const wrong: string[] = [];
-    if (raw.sha256 !== pred.manifestSha256) wrong.push('manifestSha256');
-    if (merkleRoot !== pred.merkleRoot) wrong.push('Merkle root');
-    if (order.count !== pred.fileCount) wrong.push('fileCount');
-    if (manifestTotal !== pred.totalBytes) wrong.push('totalBytes');
-    manifestOk = wrong.length === 0;
-    if (!manifestOk) failure = { code: 'INTEGRITY_FAILURE', message: `manifest.jsonl does not match the signed statement (${wrong.join(', ')} differ): it was altered` };
-  }
+  ({ ok: manifestOk, failure } = await judgeManifest(trust.manifestPath, pred, manifestError, manifestError ? {} : { sha256: raw.sha256, merkleRoot, lines: order.count, totalBytes: manifestTotal }));
   if (manifestOk) nameMoves(problems);
   const sorted = manifestOk ? problems.sort((a, b) => compareUtf8(a.path, b.path)) : [];
   return {
