@@ -9,6 +9,7 @@
  * a seal that lost its commit prints no "sealed" line.
  */
 import { SnapError } from '../core/errors.js';
+import { escapeMessage } from '../core/display.js';
 import { parseExpiry } from '../core/durations.js';
 import { isS3Store, type Retention } from '../store/backend.js';
 import type { ObjectNeed } from '../store/remote-session.js';
@@ -72,7 +73,8 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
     create: CREATING.has(cmd),
     objects: OBJECT_NEEDS[cmd] ?? 'none',
     ...(retain ? { retain } : {}),
-    note: (t) => io.stderr.write(`${io.program ?? 'snap'} ${cmd}: ${t}\n`),
+    // Notes embed names read from the bucket (refs, object keys): escaped like every human line.
+    note: (t) => io.stderr.write(`${io.program ?? 'snap'} ${cmd}: ${escapeMessage(t)}\n`),
   });
   const shown = (s: string): string => s.split(session.root).join(remote.location.replace(/\/$/, ''));
   const held: string[] = [];
