@@ -43,6 +43,8 @@ export async function diffIndexFiles(a: IndexSide, b: IndexSide, identity: Recor
     readers.push(ra);
     const rb = new IndexReader(b.path, b.x, 'b');
     readers.push(rb);
+    // B's conflict tags are A's, but for the lines marked as differing (see `tagAgainst`).
+    rb.tagAgainst(ra);
     const counts: RecordDiffCounts = { a: 0, b: 0, unchanged: 0, added: 0, removed: 0, modified: 0, flipped: 0, duplicatesA: 0, duplicatesB: 0, labelsA: ra.labels, labelsB: rb.labels };
     const removed = (e: IndexEntry) => {
       counts.removed++;
@@ -52,21 +54,25 @@ export async function diffIndexFiles(a: IndexSide, b: IndexSide, identity: Recor
       counts.added++;
       sink.added(e);
     };
+    // `same`: the current lines are known to be the same record (found while stepping B, see `nextLike`).
+    let same = false;
     while (ra.has || rb.has) {
-      if (ra.has && rb.has && ra.sameRecord(rb)) {
+      if (same || (ra.has && rb.has && ra.sameRecord(rb))) {
         counts.unchanged++;
         ra.next();
-        rb.next();
+        same = rb.nextLike(ra);
         continue;
       }
       const c = !ra.has ? 1 : !rb.has ? -1 : ra.compareIdentity(rb);
       if (c < 0) {
         removed(ra.entry());
+        ra.markDiffering();
         ra.next();
         continue;
       }
       if (c > 0) {
         added(rb.entry());
+        rb.markDiffering();
         rb.next();
         continue;
       }
@@ -76,16 +82,20 @@ export async function diffIndexFiles(a: IndexSide, b: IndexSide, identity: Recor
       if (identity === 'position') {
         ga.push(ra.entry());
         gb.push(rb.entry());
+        ra.markDiffering();
+        rb.markDiffering();
         ra.next();
         rb.next();
       } else {
         const id = ra.identityBytes();
         while (ra.hasIdentity(id)) {
           ga.push(ra.entry());
+          ra.markDiffering();
           ra.next();
         }
         while (rb.hasIdentity(id)) {
           gb.push(rb.entry());
+          rb.markDiffering();
           rb.next();
         }
       }
@@ -109,6 +119,7 @@ export async function diffIndexFiles(a: IndexSide, b: IndexSide, identity: Recor
     counts.b = rb.lines;
     const ca = ra.close();
     const cb = rb.close();
+    ra.release();
     for (const g of [...ra.duplicates, ...rb.duplicates]) sink.duplicate(g);
     counts.duplicatesA = ra.duplicates.length;
     counts.duplicatesB = rb.duplicates.length;
