@@ -3,13 +3,17 @@
  * test checks it): an unchanged record is recognised by its bytes (see `index-reader.ts`); only the
  * records that differ are decoded and paired as `diffRecords` pairs them.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { SnapError, isSnapError } from '../core/errors.js';
 import type { RecordIdentity } from '../core/records.js';
 import type { IndexEntry } from './index-line.js';
 import type { IndexExpectation } from './read-index.js';
 import { IndexReader } from './index-reader.js';
+import { HashWorker } from './index-hasher.js';
+
+/** Indexes of at least this many bytes together are hashed on a worker thread (below, starting one costs more than it saves). */
+export const HASH_WORKER_MIN_BYTES = 32 << 20;
 import { pairLeftovers, type RecordDiffCounts, type RecordDiffSink } from './record-diff.js';
 
 /** One side: an index file (undefined: an empty set) and what it must be. */
@@ -31,17 +35,27 @@ async function fileSha256(path: string): Promise<string> {
   return h.digest('hex');
 }
 
+function sizeOf(path: string | undefined): number {
+  try {
+    return path === undefined ? 0 : statSync(path).size;
+  } catch {
+    return 0; // the reader says what is wrong with it
+  }
+}
+
 /**
  * Merge-join two index files of one record set.
+ * @param options.hashWorkerMinBytes hash on a worker thread from this many index bytes (both sides together) on; default {@link HASH_WORKER_MIN_BYTES}
  * @throws SnapError `OBJECT_CORRUPT` (an index does not match its signed digest, also when it is
  *   malformed) | `RECORDS_INDEX_MALFORMED` | `NOT_FOUND` | `IO_ERROR`
  */
-export async function diffIndexFiles(a: IndexSide, b: IndexSide, identity: RecordIdentity, sink: RecordDiffSink): Promise<IndexDiffResult> {
+export async function diffIndexFiles(a: IndexSide, b: IndexSide, identity: RecordIdentity, sink: RecordDiffSink, options: { hashWorkerMinBytes?: number } = {}): Promise<IndexDiffResult> {
   const readers: IndexReader[] = [];
+  const worker = sizeOf(a.path) + sizeOf(b.path) >= (options.hashWorkerMinBytes ?? HASH_WORKER_MIN_BYTES) ? new HashWorker() : undefined;
   try {
-    const ra = new IndexReader(a.path, a.x, 'a');
+    const ra = new IndexReader(a.path, a.x, 'a', worker?.side(0));
     readers.push(ra);
-    const rb = new IndexReader(b.path, b.x, 'b');
+    const rb = new IndexReader(b.path, b.x, 'b', worker?.side(1));
     readers.push(rb);
     // B's conflict tags are A's, but for the lines marked as differing (see `tagAgainst`).
     rb.tagAgainst(ra);
@@ -135,5 +149,7 @@ export async function diffIndexFiles(a: IndexSide, b: IndexSide, identity: Recor
       }
     }
     throw e;
+  } finally {
+    worker?.close();
   }
 }

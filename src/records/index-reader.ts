@@ -12,7 +12,6 @@
  * are sorted.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { createHash, type Hash } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import { SnapError } from '../core/errors.js';
 import { MAX_LABELS } from '../core/records.js';
@@ -22,6 +21,7 @@ import type { IndexExpectation } from './read-index.js';
 import type { DuplicateGroup } from './record-diff.js';
 import { MAX_LISTED_ROWS } from './record-diff.js';
 import { newLabelCounts } from './stats.js';
+import { InlineHasher, type BlockHasher } from './index-hasher.js';
 
 /** Read block: 256 KiB (two readers' blocks stay in a 512 KiB L2 cache between hashing and scanning; 5–10 % less CPU than 1 MiB). */
 const BLOCK = 1 << 18;
@@ -92,10 +92,9 @@ function lowerBound(v: Float64Array, x: number): number {
 /** One side of a record diff, read from an index file. */
 export class IndexReader {
   private fd: number;
-  private buf = Buffer.allocUnsafe(BLOCK);
+  private buf: Buffer = Buffer.allocUnsafe(BLOCK);
   private len = 0;
   private eof = false;
-  private readonly hash: Hash = createHash('sha256');
   /** Current line: [start, end) in `buf` (end at its '\n'), its row member's place, label and identity ranges. */
   start = 0;
   end = 0;
@@ -147,12 +146,14 @@ export class IndexReader {
 
   /**
    * @param path the index file; undefined: an empty index (a record file absent from this side)
+   * @param hasher where the bytes read are hashed (default: on this thread)
    * @throws SnapError `NOT_FOUND` | `IO_ERROR` | `RECORDS_INDEX_MALFORMED` (its first line)
    */
   constructor(
     readonly path: string | undefined,
     private readonly x: IndexExpectation,
     private readonly side: 'a' | 'b',
+    private readonly hasher: BlockHasher = new InlineHasher(),
   ) {
     this.hasKey = x.identity === 'key' || x.identity === 'path';
     if (path === undefined) {
@@ -180,11 +181,9 @@ export class IndexReader {
       // Keep the previous line and the partial one, read the next block after them.
       const from = this.prevStart >= 0 ? this.prevStart : this.start;
       const keep = this.len - from;
-      if (keep + BLOCK > this.buf.length) {
-        const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, keep + BLOCK));
-        this.buf.copy(bigger, 0, from, this.len);
-        this.buf = bigger;
-      } else this.buf.copy(this.buf, 0, from, this.len);
+      const next = this.hasher.bufferFor(this.buf, keep + BLOCK);
+      this.buf.copy(next, 0, from, this.len);
+      this.buf = next;
       this.len = keep;
       this.start -= from;
       if (this.prevStart >= 0) {
@@ -201,7 +200,7 @@ export class IndexReader {
       if (got === 0) this.eof = true;
       else {
         const fresh = this.buf.subarray(this.len, this.len + got);
-        this.hash.update(fresh);
+        this.hasher.update(this.buf, this.len, this.len + got);
         // Check UTF-8 up to the last complete line of what is buffered (a '\n' never falls inside a sequence).
         const lastNl = fresh.lastIndexOf(0x0a);
         if (lastNl >= 0 && !isUtf8(this.buf.subarray(this.start, this.len + lastNl))) {
@@ -498,7 +497,7 @@ export class IndexReader {
    */
   close(): { candidates: Set<string> } {
     this.abort();
-    const digest = this.hash.digest('hex');
+    const digest = this.hasher.digest();
     if (this.x.sha256 !== undefined && digest !== this.x.sha256) {
       throw new SnapError('OBJECT_CORRUPT', `the record index of ${this.x.name} (${this.path}) does not hash to the digest the statement signed (${this.x.sha256.slice(0, 12)}…): it was altered`, { path: this.path, expected: this.x.sha256 });
     }

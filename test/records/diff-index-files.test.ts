@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { IndexBuilder } from '../../src/records/build-index.js';
-import { diffIndexFiles } from '../../src/records/diff-index-files.js';
+import { diffIndexFiles, type IndexSide } from '../../src/records/diff-index-files.js';
+import { createHash } from 'node:crypto';
 import { diffRecords } from '../../src/records/record-diff.js';
 import { RecordDiffCollector } from '../../src/records/record-report.js';
 import { indexEntryRuns } from '../../src/records/read-index.js';
@@ -120,6 +121,26 @@ describe('the byte-level diff of two index files', () => {
       expect(report).toEqual(normal(slow.report(def, sc, [])));
       expect(report.duplicates.length).toBeGreaterThan(100);
       expect(report.summary.flipped + report.summary.modified).toBeGreaterThan(50);
+      // The same with the digests hashed on a worker thread, checked against the right digests…
+      const sha = async (p: string) => createHash('sha256').update(await fsp.readFile(p)).digest('hex');
+      const xa = { ...x, sha256: await sha(pa) };
+      const xb = { ...x, sha256: await sha(pb) };
+      const onWorker = new RecordDiffCollector(identity);
+      const wr = await diffIndexFiles({ path: pa, x: xa }, { path: pb, x: xb }, identity, onWorker, { hashWorkerMinBytes: 0 });
+      expect(normal(onWorker.report(def, wr.counts, []))).toEqual(report);
+      expect(wr.candidates).toEqual(fr.candidates);
+      // …and one flipped byte of either index (a digit of a row, so the line stays well-formed) is still caught.
+      for (const [p, side] of [[pa, 'a'], [pb, 'b']] as const) {
+        const bytes = await fsp.readFile(p);
+        const at = bytes.lastIndexOf('"row":', bytes.length >> 1) + 6;
+        bytes[at] = bytes[at] === 0x39 ? 0x38 : (bytes[at] as number) + 1;
+        const bad = join(dir, `bad-${side}-${identity}`);
+        await fsp.writeFile(bad, bytes);
+        const sides = side === 'a' ? [{ path: bad, x: xa }, { path: pb, x: xb }] : [{ path: pa, x: xa }, { path: bad, x: xb }];
+        for (const hashWorkerMinBytes of [0, Infinity]) {
+          await expect(diffIndexFiles(sides[0] as IndexSide, sides[1] as IndexSide, identity, new RecordDiffCollector(identity), { hashWorkerMinBytes })).rejects.toMatchObject({ code: 'OBJECT_CORRUPT' });
+        }
+      }
     }
   });
 
