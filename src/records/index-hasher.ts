@@ -80,8 +80,13 @@ export class HashWorker {
   /** [blocks hashed of side 0, of side 1, digest of side 0 ready, of side 1 ready]. */
   private readonly ctrl = new Int32Array(new SharedArrayBuffer(16));
   private readonly out = new SharedArrayBuffer(64);
+  /** Why the worker failed, when it did (seen between diffs; during one, a dead worker is a time-out). */
+  private failed: Error | undefined;
   constructor() {
     this.worker = new Worker(`(${indexHashWorkerMain.toString()})(require)`, { eval: true, workerData: { ctrl: this.ctrl.buffer, out: this.out } });
+    this.worker.on('error', (e) => {
+      this.failed = e;
+    });
     this.worker.unref();
   }
 
@@ -95,6 +100,7 @@ export class HashWorker {
       for (;;) {
         const v = Atomics.load(ctrl, index);
         if (value(v)) return;
+        if (this.failed) throw new SnapError('INTERNAL', `the record index hashing worker failed: ${this.failed.message}`);
         if (Date.now() - t0 > WORKER_TIMEOUT_MS) throw new SnapError('INTERNAL', `the record index hashing worker did not answer (${what})`);
         Atomics.wait(ctrl, index, v, 1000);
       }
