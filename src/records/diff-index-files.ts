@@ -11,10 +11,10 @@ import type { IndexEntry } from './index-line.js';
 import type { IndexExpectation } from './read-index.js';
 import { IndexReader } from './index-reader.js';
 import { HashWorker } from './index-hasher.js';
-
-/** Indexes of at least this many bytes together are hashed on a worker thread (below, starting one costs more than it saves). */
-export const HASH_WORKER_MIN_BYTES = 32 << 20;
 import { pairLeftovers, type RecordDiffCounts, type RecordDiffSink } from './record-diff.js';
+
+/** Indexes of at least this many bytes together (32 MiB) are hashed on a worker thread; below, starting one costs more than it saves. */
+export const HASH_WORKER_MIN_BYTES = 32 << 20;
 
 /** One side: an index file (undefined: an empty set) and what it must be. */
 export interface IndexSide {
@@ -35,6 +35,7 @@ async function fileSha256(path: string): Promise<string> {
   return h.digest('hex');
 }
 
+/** The size of a file in bytes; 0 for no file or one that cannot be looked at (the reader then says why). */
 function sizeOf(path: string | undefined): number {
   try {
     return path === undefined ? 0 : statSync(path).size;
