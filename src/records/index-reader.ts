@@ -124,9 +124,9 @@ export class IndexReader {
   private readonly labelNames: string[] = [];
   private labelCounts = new Float64Array(LABEL_SLOTS);
   /**
-   * For conflicts, conflict tags: feature-hash prefix (40 bits) × 4096 + label number, one per line
-   * (`tap`: every line scanned; or, once {@link tagAgainst} was called, only the lines the diff marks
-   * as differing: those are in `differing`).
+   * Conflict tags, feature-hash prefix (40 bits) × 4096 + label number: `tap` holds one for every line
+   * scanned (none once {@link tagAgainst} was called), `differing` one for each line the diff marked
+   * with {@link markDiffering}.
    */
   private tap = new Tags();
   private tapAll = true;
