@@ -12,14 +12,13 @@
  *   the bytes, RFC 9162 Merkle root of the lines) and counting labels as they go.
  */
 import { closeSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
-import { createHash, hash as oneShot } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { SnapError } from '../core/errors.js';
 import { MAX_LABELS, type RecordIdentity } from '../core/records.js';
-import { MerkleTreeBuilder } from '../core/merkle.js';
 import { compareUtf8 } from '../core/paths.js';
 import { toHex } from '../core/encoding.js';
-import { nodeHashNative } from '../io/native-hash.js';
+import { LeafTree, sha256Latin1 } from './leaf-tree.js';
 import { ioError } from '../io/errors.js';
 import type { RecordForms } from './canonical.js';
 
@@ -45,8 +44,6 @@ const LINE_FIXED = 256;
 const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
 /** RFC 9162 leaf prefix (docs/FORMAT.md §2). */
 const LEAF_PREFIX = 0x00;
-
-const sha256 = (text: string): Buffer => oneShot('sha256', text, 'buffer') as Buffer;
 
 /** What was built. */
 export interface BuiltIndex {
@@ -185,8 +182,9 @@ export class IndexBuilder {
   add(forms: RecordForms, row: number, line: number): void {
     const i = this.n;
     const off = 64 * i;
-    sha256(forms.canonical).copy(this.digests, off);
-    sha256(forms.features).copy(this.digests, off + 32);
+    // Digests as latin1 strings written into the packed buffer: a Buffer per digest costs more than the hash (leaf-tree.ts).
+    this.digests.write(sha256Latin1(forms.canonical), off, 32, 'latin1');
+    this.digests.write(sha256Latin1(forms.features), off + 32, 32, 'latin1');
     if (this.hasKey) {
       const k = forms.key as string;
       this.keys.push(k);
@@ -301,7 +299,7 @@ export class IndexBuilder {
       throw ioError(e, outPath, 'cannot write the record index');
     }
     const fileHash = createHash('sha256');
-    const tree = new MerkleTreeBuilder({ nodeHash: nodeHashNative });
+    const tree = new LeafTree();
     const counts = new Float64Array(this.labelNames.length + 1);
     // Lines are written as bytes straight into one output buffer (no per-line strings to join, flatten
     // and encode again): byte 0 is reserved, lines start at 1, so the byte before every line (0, or
@@ -368,7 +366,7 @@ export class IndexBuilder {
       buf[pos++] = 0x7d; // }
       const before = buf[start - 1] as number;
       buf[start - 1] = LEAF_PREFIX;
-      tree.appendLeafHash(oneShot('sha256', buf.subarray(start - 1, pos), 'buffer') as Buffer);
+      tree.appendPrefixed(buf.subarray(start - 1, pos));
       buf[start - 1] = before;
       buf[pos++] = 0x0a; // LF
       // Duplicate keys are adjacent in index order.
