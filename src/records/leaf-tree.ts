@@ -18,6 +18,15 @@ export function sha256Latin1(data: string | Uint8Array): string {
   return oneShot('sha256', data, 'binary'); // 'binary' is Node's name for latin1
 }
 
+/** Buffer's own latin1 writer (undocumented, present since Node 0.x; `write(…, 'latin1')` dispatches to it by name each call). */
+const nativeLatin1Write = (Buffer.prototype as unknown as { latin1Write?: unknown }).latin1Write;
+
+/** Write a digest taken by {@link sha256Latin1} (32 latin1 characters) into `buf` at `at`, as its 32 bytes. */
+export const writeDigest: (buf: Buffer, digest: string, at: number) => void =
+  typeof nativeLatin1Write === 'function'
+    ? (buf, digest, at) => void (buf as unknown as { latin1Write(s: string, at: number, n: number): number }).latin1Write(digest, at, HASH_SIZE)
+    : (buf, digest, at) => void buf.write(digest, at, HASH_SIZE, 'latin1');
+
 /** Builds the Merkle tree hash of leaves appended one at a time, keeping only the roots of complete subtrees. */
 export class LeafTree {
   /** Roots of complete subtrees, largest first, slot i at byte 32·i. */
@@ -45,10 +54,10 @@ export class LeafTree {
     for (let m = this.n; m % 2 === 1; m = (m - 1) / 2) {
       this.depth--;
       this.stack.copy(this.scratch, 1, HASH_SIZE * this.depth, HASH_SIZE * this.depth + HASH_SIZE);
-      this.scratch.write(h, 1 + HASH_SIZE, HASH_SIZE, 'latin1');
+      writeDigest(this.scratch, h, 1 + HASH_SIZE);
       h = sha256Latin1(this.scratch);
     }
-    this.stack.write(h, HASH_SIZE * this.depth, HASH_SIZE, 'latin1');
+    writeDigest(this.stack, h, HASH_SIZE * this.depth);
     this.depth++;
     this.n++;
   }
@@ -60,7 +69,7 @@ export class LeafTree {
     for (let i = this.depth - 2; i >= 0; i--) {
       this.stack.copy(this.scratch, 1, HASH_SIZE * i, HASH_SIZE * i + HASH_SIZE);
       r.copy(this.scratch, 1 + HASH_SIZE);
-      r.write(sha256Latin1(this.scratch), 0, HASH_SIZE, 'latin1');
+      writeDigest(r, sha256Latin1(this.scratch), 0);
     }
     return r;
   }
