@@ -9,11 +9,12 @@
 // The diff output is checked: exactly 100 flipped, 100 added, 100 removed.
 //
 // usage: node bench/records-bench.mjs [--rows N] [--columns C] [--formats csv,jsonl] [--dir DIR] [--no-daff] [--json FILE]
-//        node bench/records-bench.mjs --seal-rounds R [--rows N] [--formats csv,jsonl]
+//        node bench/records-bench.mjs --seal-rounds R [--rows N] [--formats csv,jsonl] [--cli PATH]
 //   --seal-rounds R  only the seal figures, R paired rounds: each round seals without and with a record
 //                index, alternated (without, with, without, with …), and prints per format the medians
 //                (min–max) of wall time, CPU-seconds (user + sys of the process) and peak RSS, and the
 //                ratio with / without of each pair; the load average before and after
+//   --cli PATH   run another build's dist/cli/main.js (to measure before / after a change)
 //   --columns C  C extra numeric feature columns (default 0: id, x, y, text, label); daff's time grows
 //                with the columns, snap's record diff does not (an index line per record, whatever its width)
 // Also used by bench/run.mjs (benchRecords), unless it is given --no-records.
@@ -25,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..');
-const cli = join(repo, 'dist', 'cli', 'main.js');
+let cli = join(repo, 'dist', 'cli', 'main.js');
 const daffBin = join(repo, 'node_modules', 'daff', 'bin', 'daff.js');
 const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const LABELS = ['cat', 'dog', 'bird'];
@@ -233,6 +234,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     const i = args.indexOf(`--${name}`);
     return i >= 0 ? args[i + 1] : def;
   };
+  if (opt('cli', undefined)) cli = resolve(opt('cli', undefined)); // another build's CLI, to compare builds
   if (!existsSync(cli)) {
     console.error('dist/cli/main.js is missing: run "npm run build" first');
     process.exit(2);
