@@ -9,33 +9,39 @@
 // The diff output is checked: exactly 100 flipped, 100 added, 100 removed.
 //
 // usage: node bench/records-bench.mjs [--rows N] [--columns C] [--formats csv,jsonl] [--dir DIR] [--no-daff] [--json FILE]
+//        node bench/records-bench.mjs --seal-rounds R [--rows N] [--formats csv,jsonl] [--cli PATH]
+//   --seal-rounds R  only the seal figures, R paired rounds: each round seals without and with a record
+//                index, alternated (without, with, without, with …), and prints per format the medians
+//                (min–max) of wall time, CPU-seconds (user + sys of the process) and peak RSS, and the
+//                ratio with / without of each pair; the load average before and after
+//   --cli PATH   run another build's dist/cli/main.js (to measure before / after a change)
 //   --columns C  C extra numeric feature columns (default 0: id, x, y, text, label); daff's time grows
 //                with the columns, snap's record diff does not (an index line per record, whatever its width)
 // Also used by bench/run.mjs (benchRecords), unless it is given --no-records.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..');
-const cli = join(repo, 'dist', 'cli', 'main.js');
+let cli = join(repo, 'dist', 'cli', 'main.js');
 const daffBin = join(repo, 'node_modules', 'daff', 'bin', 'daff.js');
 const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const LABELS = ['cat', 'dog', 'bird'];
 const CHANGES = 100;
 
-/** Run a command after `sync`; wall ms, peak RSS (MiB), stdout. */
+/** Run a command after `sync`; wall ms, peak RSS (MiB), CPU-seconds (user + sys), stdout. */
 function run(cmd, argv, { allowFail = false, env } = {}) {
   spawnSync('sync');
-  const full = timeBin ? [timeBin, ['-f', '%M', cmd, ...argv]] : [cmd, argv];
+  const full = timeBin ? [timeBin, ['-f', '%U %S %M', cmd, ...argv]] : [cmd, argv];
   const t0 = process.hrtime.bigint();
   const r = spawnSync(full[0], full[1], { encoding: 'utf8', maxBuffer: 1 << 30, env: { ...process.env, ...env } });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0 && !allowFail) throw new Error(`failed (${r.status}): ${cmd} ${argv.join(' ')}\n${r.stderr.slice(-2000)}`);
-  const last = timeBin ? r.stderr.trim().split('\n').pop() : undefined;
-  return { ms, rssMiB: last ? Math.round(Number(last) / 1024) : undefined, code: r.status, stdout: r.stdout };
+  const last = timeBin ? r.stderr.trim().split('\n').pop()?.split(' ').map(Number) : undefined;
+  return { ms, rssMiB: last ? Math.round(last[2] / 1024) : undefined, cpuS: last ? last[0] + last[1] : undefined, code: r.status, stdout: r.stdout };
 }
 const warm = (path) => spawnSync('sh', ['-c', 'find "$1" -type f -exec cat {} + > /dev/null', 'warm', path]);
 
@@ -148,6 +154,65 @@ export function benchRecords({ work, key, pub, rows = 1_000_000, daff = true, co
   return out;
 }
 
+/**
+ * Seal only, paired and alternated: per round and format, seal without a record index, then with
+ * one (each into a fresh store). Returns per format the runs and their medians (min–max).
+ * @param o.work a scratch folder (made and removed here)
+ */
+export function benchSealPairs({ work, rows = 1_000_000, rounds = 5, formats = ['csv', 'jsonl'], columns = 0 }) {
+  EXTRA = columns;
+  const dir = join(work, `records-seal-${rows}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  run('node', [cli, 'keygen', 'bench', '--out-dir', dir]);
+  const key = join(dir, 'bench.key');
+  console.error(`records: making ${rows.toLocaleString('en-US')}-row tables in ${dir} …`);
+  makeTables(dir, rows);
+  const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  const out = { rows, rounds, loadBefore: load() };
+  for (const f of formats) out[f] = { without: [], with: [] };
+  for (let r = 0; r < rounds; r++) {
+    for (const f of formats) {
+      const a = join(dir, `a-${f}`);
+      const store = join(dir, `store-${f}`);
+      for (const mode of ['without', 'with']) {
+        rmSync(store, { recursive: true, force: true });
+        warm(a);
+        const flags = mode === 'with' ? ['--records', `train.${f} key=id label=label`] : ['--no-records'];
+        const x = run('node', [cli, 'seal', a, '--as', 't@v1', '--key', key, '--store', store, ...flags, '--quiet']);
+        out[f][mode].push({ ms: Math.round(x.ms), cpuS: x.cpuS, rssMiB: x.rssMiB });
+        console.error(`records: round ${r + 1} ${f} ${mode}: ${(x.ms / 1000).toFixed(2)} s wall, ${x.cpuS?.toFixed(2)} CPU-s, ${x.rssMiB} MiB`);
+      }
+      rmSync(store, { recursive: true, force: true });
+    }
+  }
+  out.loadAfter = load();
+  rmSync(dir, { recursive: true, force: true });
+  return out;
+}
+
+/** Median and min–max of numbers, as text. */
+function spread(xs, digits = 2) {
+  const s = [...xs].sort((p, q) => p - q);
+  const m = s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  return `${m.toFixed(digits)} (${s[0].toFixed(digits)}–${s[s.length - 1].toFixed(digits)})`;
+}
+
+/** The paired seal figures as a Markdown table. */
+export function sealPairsTable(r) {
+  const formats = ['csv', 'jsonl'].filter((f) => r[f]);
+  const lines = [`${r.rows.toLocaleString('en-US')} rows, ${r.rounds} rounds (without, with alternated); medians (min–max); load average ${r.loadBefore} before, ${r.loadAfter} after`, '', `| | ${formats.map((f) => f.toUpperCase()).join(' | ')} |`, `|---|${formats.map(() => '---').join('|')}|`];
+  const row = (name, fn) => lines.push(`| ${name} | ${formats.map((f) => fn(r[f])).join(' | ')} |`);
+  row('seal without: wall s', (x) => spread(x.without.map((y) => y.ms / 1000)));
+  row('seal with: wall s', (x) => spread(x.with.map((y) => y.ms / 1000)));
+  row('seal without: CPU-s', (x) => spread(x.without.map((y) => y.cpuS)));
+  row('seal with: CPU-s', (x) => spread(x.with.map((y) => y.cpuS)));
+  row('ratio with / without, wall (per pair)', (x) => spread(x.with.map((y, i) => y.ms / x.without[i].ms)));
+  row('ratio with / without, CPU (per pair)', (x) => spread(x.with.map((y, i) => y.cpuS / x.without[i].cpuS)));
+  row('peak RSS without / with, MiB (max)', (x) => `${Math.max(...x.without.map((y) => y.rssMiB))} / ${Math.max(...x.with.map((y) => y.rssMiB))}`);
+  return lines.join('\n');
+}
+
 /** The figures as a Markdown table. */
 export function recordsTable(r) {
   const s = (x) => (x ? `${(x.ms / 1000).toFixed(2)} s, ${x.rssMiB ?? '?'} MiB` : '–');
@@ -169,11 +234,19 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     const i = args.indexOf(`--${name}`);
     return i >= 0 ? args[i + 1] : def;
   };
+  if (opt('cli', undefined)) cli = resolve(opt('cli', undefined)); // another build's CLI, to compare builds
   if (!existsSync(cli)) {
     console.error('dist/cli/main.js is missing: run "npm run build" first');
     process.exit(2);
   }
   const work = resolve(opt('dir', process.env.SNAP_BENCH_DIR ?? join(tmpdir(), 'snap-bench')));
+  if (opt('seal-rounds', undefined) !== undefined) {
+    const r = benchSealPairs({ work, rows: Number(opt('rows', '1000000')), rounds: Number(opt('seal-rounds', '5')), columns: Number(opt('columns', '0')), formats: opt('formats', 'csv,jsonl').split(',') });
+    console.log(sealPairsTable(r));
+    const json = opt('json', undefined);
+    if (json) writeFileSync(json, JSON.stringify(r, null, 2) + '\n');
+    process.exit(0);
+  }
   const r = benchRecords({ work, rows: Number(opt('rows', '1000000')), columns: Number(opt('columns', '0')), formats: opt('formats', 'csv,jsonl').split(','), daff: !args.includes('--no-daff') });
   console.log(recordsTable(r));
   const json = opt('json', undefined);

@@ -12,14 +12,13 @@
  *   the bytes, RFC 9162 Merkle root of the lines) and counting labels as they go.
  */
 import { closeSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
-import { createHash, hash as oneShot } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { SnapError } from '../core/errors.js';
 import { MAX_LABELS, type RecordIdentity } from '../core/records.js';
-import { MerkleTreeBuilder } from '../core/merkle.js';
 import { compareUtf8 } from '../core/paths.js';
 import { toHex } from '../core/encoding.js';
-import { nodeHashNative } from '../io/native-hash.js';
+import { LeafTree, sha256Latin1, writeDigest } from './leaf-tree.js';
 import { ioError } from '../io/errors.js';
 import type { RecordForms } from './canonical.js';
 
@@ -43,10 +42,18 @@ const PART_LABEL = Buffer.from(',"label":', 'latin1');
 const PART_ROW = Buffer.from(',"row":', 'latin1');
 const LINE_FIXED = 256;
 const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+/** Decimal digits of a whole number from 1 (rows). */
+function digitsOf(n: number): number {
+  let d = 1;
+  while (n >= 10) {
+    n = Math.floor(n / 10);
+    d++;
+  }
+  return d;
+}
+
 /** RFC 9162 leaf prefix (docs/FORMAT.md §2). */
 const LEAF_PREFIX = 0x00;
-
-const sha256 = (text: string): Buffer => oneShot('sha256', text, 'buffer') as Buffer;
 
 /** What was built. */
 export interface BuiltIndex {
@@ -185,8 +192,9 @@ export class IndexBuilder {
   add(forms: RecordForms, row: number, line: number): void {
     const i = this.n;
     const off = 64 * i;
-    sha256(forms.canonical).copy(this.digests, off);
-    sha256(forms.features).copy(this.digests, off + 32);
+    // Digests as latin1 strings written into the packed buffer: a Buffer per digest costs more than the hash (leaf-tree.ts).
+    writeDigest(this.digests, sha256Latin1(forms.canonical), off);
+    writeDigest(this.digests, sha256Latin1(forms.features), off + 32);
     if (this.hasKey) {
       const k = forms.key as string;
       this.keys.push(k);
@@ -301,7 +309,7 @@ export class IndexBuilder {
       throw ioError(e, outPath, 'cannot write the record index');
     }
     const fileHash = createHash('sha256');
-    const tree = new MerkleTreeBuilder({ nodeHash: nodeHashNative });
+    const tree = new LeafTree();
     const counts = new Float64Array(this.labelNames.length + 1);
     // Lines are written as bytes straight into one output buffer (no per-line strings to join, flatten
     // and encode again): byte 0 is reserved, lines start at 1, so the byte before every line (0, or
@@ -333,6 +341,10 @@ export class IndexBuilder {
       }
       pos = 1;
     };
+    // Short constant parts byte by byte: a Buffer.copy call costs more than the bytes.
+    const part = (p: Uint8Array) => {
+      for (let k = 0; k < p.length; k++) buf[pos++] = p[k] as number;
+    };
     const hex = (digests: Buffer, from: number) => {
       for (let i = from; i < from + 32; i++) {
         const b = digests[i] as number;
@@ -349,26 +361,30 @@ export class IndexBuilder {
         if (1 + most > buf.length) buf = Buffer.allocUnsafe(1 + most + OUT_BUFFER);
       }
       const start = pos;
-      pos += PART_FEATURES.copy(buf, pos);
+      part(PART_FEATURES);
       hex(digests, dOff + 32);
-      pos += PART_FINGERPRINT.copy(buf, pos);
+      part(PART_FINGERPRINT);
       hex(digests, dOff);
       buf[pos++] = 0x22; // "
       if (key !== undefined) {
-        pos += PART_KEY.copy(buf, pos);
+        part(PART_KEY);
         pos += typeof key === 'string' ? buf.write(key, pos, 'utf8') : key.copy(buf, pos);
       }
       if (labelled) {
-        pos += PART_LABEL.copy(buf, pos);
-        pos += (labelBytes[label] as Buffer).copy(buf, pos);
+        part(PART_LABEL);
+        part(labelBytes[label] as Buffer);
         (counts[label] as number)++;
       }
-      pos += PART_ROW.copy(buf, pos);
-      pos += buf.write(String(row), pos, 'latin1');
+      part(PART_ROW);
+      for (let r = row, d = digitsOf(row); d > 0; d--) {
+        buf[pos + d - 1] = 0x30 + (r % 10);
+        r = Math.floor(r / 10);
+      }
+      pos += digitsOf(row);
       buf[pos++] = 0x7d; // }
       const before = buf[start - 1] as number;
       buf[start - 1] = LEAF_PREFIX;
-      tree.appendLeafHash(oneShot('sha256', buf.subarray(start - 1, pos), 'buffer') as Buffer);
+      tree.appendPrefixed(buf.subarray(start - 1, pos));
       buf[start - 1] = before;
       buf[pos++] = 0x0a; // LF
       // Duplicate keys are adjacent in index order.

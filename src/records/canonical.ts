@@ -30,8 +30,10 @@ function malformed(why: string): never {
 
 /** RFC 8785 (JCS) serialization of a string: ECMAScript JSON.stringify of a well-formed string. */
 export function jcsString(s: string): string {
-  if (!isWellFormed(s)) malformed('a string holds a lone surrogate (not valid Unicode)');
-  return JSON.stringify(s);
+  const t = JSON.stringify(s);
+  // JSON.stringify writes a lone surrogate as a \u escape: only then is the (slower) check needed.
+  if (t.indexOf('\\u') >= 0 && !isWellFormed(s)) malformed('a string holds a lone surrogate (not valid Unicode)');
+  return t;
 }
 
 /**
@@ -174,39 +176,85 @@ function labelText(v: unknown, name: string): string {
   throw new SnapError('RECORDS_LABEL_MISSING', `label field ${JSON.stringify(name)} is ${v === null ? 'null' : 'not a string, number or boolean'}`, { field: name });
 }
 
+/** One member of an object shape: its name, its canonical `"name":` prefix, whether it is a feature. */
+interface ShapeMember {
+  name: string;
+  prefix: string;
+  feature: boolean;
+}
+
 /**
- * The forms of a JSON object record (a JSONL line, or a Parquet row after {@link parquetValue}).
- * Key values must be strings (non-empty), numbers or booleans.
+ * The forms of JSON object records (JSONL lines, Parquet rows after {@link parquetValue}), with the
+ * sorted member names and their canonical prefixes kept from one record to the next while records
+ * have the same members in the same order (the usual case: one writer, one shape). Key values must
+ * be strings (non-empty), numbers or booleans.
+ */
+export class ObjectShapes {
+  private names: string[] = [];
+  private order: ShapeMember[] = [];
+  private readonly keyFields: readonly string[];
+
+  constructor(private readonly fields: RecordFields) {
+    this.keyFields = fields.key ?? [];
+  }
+
+  /** The sorted members of a record whose own names are `names` (as Object.keys gives them). */
+  private shape(names: string[]): ShapeMember[] {
+    const prev = this.names;
+    let same = prev.length === names.length;
+    for (let i = 0; same && i < names.length; i++) same = prev[i] === names[i];
+    if (same) return this.order;
+    const sorted = [...names].sort();
+    this.order = sorted.map((name) => ({ name, prefix: jcsString(name) + ':', feature: name !== this.fields.label && !this.keyFields.includes(name) }));
+    this.names = names;
+    return this.order;
+  }
+
+  /**
+   * The forms of one record.
+   * @throws SnapError `RECORDS_MALFORMED` (not an object, a value with no JSON form) |
+   *   `RECORDS_KEY_MISSING` | `RECORDS_KEY_EMPTY` | `RECORDS_LABEL_MISSING` | `RECORDS_LIMIT`
+   */
+  forms(o: unknown): RecordForms {
+    if (o === null || typeof o !== 'object' || Array.isArray(o)) malformed('a record must be a JSON object');
+    const rec = o as Record<string, unknown>;
+    const fields = this.fields;
+    const keyFields = this.keyFields;
+    const order = this.shape(Object.keys(rec));
+    let canonical = '{';
+    let features = '{';
+    for (let i = 0; i < order.length; i++) {
+      const m = order[i] as ShapeMember;
+      const member = m.prefix + jcs(rec[m.name], 1);
+      canonical += (i ? ',' : '') + member;
+      if (m.feature) features += (features.length > 1 ? ',' : '') + member;
+    }
+    let key: string | undefined;
+    if (keyFields.length > 0) {
+      key = '[';
+      for (let j = 0; j < keyFields.length; j++) {
+        const k = keyFields[j] as string;
+        if (!Object.prototype.hasOwnProperty.call(rec, k)) throw new SnapError('RECORDS_KEY_MISSING', `the record has no key field ${JSON.stringify(k)}`, { field: k });
+        const v = rec[k];
+        if (v === null || v === '') throw new SnapError('RECORDS_KEY_EMPTY', `key field ${JSON.stringify(k)} is ${v === null ? 'null' : 'empty'}`, { field: k });
+        if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') malformed(`key field ${JSON.stringify(k)} is not a string, number or boolean`);
+        key += (j ? ',' : '') + jcs(v);
+      }
+      key = checkKey(key + ']');
+    }
+    const label = fields.label === undefined ? undefined : labelText(Object.prototype.hasOwnProperty.call(rec, fields.label) ? rec[fields.label] : undefined, fields.label);
+    return { canonical: canonical + '}', features: features + '}', key, label };
+  }
+}
+
+/**
+ * The forms of one JSON object record (see {@link ObjectShapes}; a reader of many records keeps one
+ * ObjectShapes instead).
  * @throws SnapError `RECORDS_MALFORMED` (not an object, a value with no JSON form) |
  *   `RECORDS_KEY_MISSING` | `RECORDS_KEY_EMPTY` | `RECORDS_LABEL_MISSING` | `RECORDS_LIMIT`
  */
 export function objectForms(o: unknown, fields: RecordFields): RecordForms {
-  if (o === null || typeof o !== 'object' || Array.isArray(o)) malformed('a record must be a JSON object');
-  const rec = o as Record<string, unknown>;
-  const keyFields = fields.key ?? [];
-  const names = Object.keys(rec).sort();
-  let canonical = '{';
-  let features = '{';
-  for (let i = 0; i < names.length; i++) {
-    const k = names[i] as string;
-    const member = jcsString(k) + ':' + jcs(rec[k], 1);
-    canonical += (i ? ',' : '') + member;
-    if (k !== fields.label && !keyFields.includes(k)) features += (features.length > 1 ? ',' : '') + member;
-  }
-  let key: string | undefined;
-  if (keyFields.length > 0) {
-    key = '[';
-    keyFields.forEach((k, j) => {
-      if (!Object.prototype.hasOwnProperty.call(rec, k)) throw new SnapError('RECORDS_KEY_MISSING', `the record has no key field ${JSON.stringify(k)}`, { field: k });
-      const v = rec[k];
-      if (v === null || v === '') throw new SnapError('RECORDS_KEY_EMPTY', `key field ${JSON.stringify(k)} is ${v === null ? 'null' : 'empty'}`, { field: k });
-      if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') malformed(`key field ${JSON.stringify(k)} is not a string, number or boolean`);
-      key += (j ? ',' : '') + jcs(v);
-    });
-    key = checkKey(key + ']');
-  }
-  const label = fields.label === undefined ? undefined : labelText(Object.prototype.hasOwnProperty.call(rec, fields.label) ? rec[fields.label] : undefined, fields.label);
-  return { canonical: canonical + '}', features: features + '}', key, label };
+  return new ObjectShapes(fields).forms(o);
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));

@@ -10,7 +10,7 @@ import { fileForms } from './canonical.js';
 import type { RecordSetSpec } from './config.js';
 import { IndexBuilder, type BuiltIndex } from './build-index.js';
 import type { ReadResult, RecordSink } from './read-common.js';
-// The readers (csv-parse, papaparse, hyparquet: most of the CLI's record code) are loaded when a file
+// The readers (csv-parse, hyparquet: most of the CLI's record code) are loaded when a file
 // is read, so that a diff of two snapshots, which reads only their indexes, does not load them.
 
 /** Options of {@link indexTabularFile}. */

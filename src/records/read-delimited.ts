@@ -177,7 +177,8 @@ export async function readDelimited(abs: string, rel: string, format: 'csv' | 't
     if (isSnapError(e)) throw e;
     if (e instanceof CsvError) {
       const line = (e as unknown as { lines?: number }).lines;
-      throw located(new SnapError('RECORDS_MALFORMED', csvProblem(e)), rel, { ...(line ? { line } : {}), ...(shape ? { row: row + 1 } : {}) });
+      const code = e.code === 'CSV_MAX_RECORD_SIZE' ? 'RECORDS_LIMIT' : 'RECORDS_MALFORMED';
+      throw located(new SnapError(code, csvProblem(e)), rel, { ...(line ? { line } : {}), ...(shape ? { row: row + 1 } : {}) });
     }
     throw e;
   }

@@ -6,7 +6,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { SnapError } from '../core/errors.js';
-import { objectForms, type RecordFields } from './canonical.js';
+import { ObjectShapes, type RecordFields } from './canonical.js';
 import { hashedChunks, lineOfInvalidUtf8, located, newHash, MAX_RECORD_BYTES, type ReadResult, type RecordSink } from './read-common.js';
 
 /** Sixteen digits in a row: the only lines that may hold an integer beyond 2^53. */
@@ -63,6 +63,7 @@ export async function readJsonl(abs: string, rel: string, fields: RecordFields, 
   let row = 0;
   let carry: Buffer = Buffer.alloc(0);
   let first = true;
+  const shapes = new ObjectShapes(fields);
   const takeLine = (text: string) => {
     line++;
     if (first) {
@@ -80,7 +81,7 @@ export async function readJsonl(abs: string, rel: string, fields: RecordFields, 
         throw new SnapError('RECORDS_MALFORMED', `not valid JSON (${(e as Error).message})`);
       }
       if (hasInexactInteger(text)) throw new SnapError('RECORDS_MALFORMED', 'an integer beyond ±2^53 cannot be read exactly as a JSON number; write it as a string');
-      sink(objectForms(value, fields), row, line);
+      sink(shapes.forms(value), row, line);
     } catch (e) {
       throw located(e, rel, { line, row });
     }

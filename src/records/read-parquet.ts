@@ -12,7 +12,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { parquetMetadataAsync, parquetRead, type AsyncBuffer, type FileMetaData, type ParquetParsers } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { SnapError, isSnapError } from '../core/errors.js';
-import { objectForms, parquetValue, type RecordFields } from './canonical.js';
+import { ObjectShapes, parquetValue, type RecordFields } from './canonical.js';
 import { located, newHash, READ_CHUNK, type ReadResult, type RecordSink } from './read-common.js';
 import { ioError } from '../io/errors.js';
 
@@ -120,6 +120,7 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
       throw malformed(`cannot read its metadata (${(e as Error).message}; truncated?)`);
     }
     checkSchema(meta, rel, fields);
+    const shapes = new ObjectShapes(fields);
     let rowStart = 0;
     let row = 0;
     for (let g = 0; g < meta.row_groups.length; g++) {
@@ -141,7 +142,7 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
             for (const r of list) {
               row++;
               try {
-                sink(objectForms(parquetValue(r), fields), row, 0);
+                sink(shapes.forms(parquetValue(r)), row, 0);
               } catch (e) {
                 failure = located(e, rel, { row });
                 throw failure;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import canonicalize from 'canonicalize';
-import { CsvShape, fileForms, jcs, objectForms, parquetValue } from '../../src/records/canonical.js';
+import { CsvShape, fileForms, jcs, jcsString, ObjectShapes, objectForms, parquetValue } from '../../src/records/canonical.js';
 
 const code = (c: string) => expect.objectContaining({ code: c });
 
@@ -89,6 +89,40 @@ describe('JSON records', () => {
       key: '[17]',
       label: 'ham',
     });
+  });
+
+  it('are the same through one ObjectShapes, record after record, whatever members and order each record has', () => {
+    const member = fc.constantFrom('id', 'label', 'text', 'b', 'a', '\u{1F600}', '__proto__', '1');
+    const record = fc.array(fc.tuple(member, fc.oneof(fc.string(), fc.integer(), fc.boolean())), { maxLength: 6 }).map((kv) => JSON.parse(JSON.stringify(Object.fromEntries([['id', 1], ['label', 'x'], ...kv]))) as unknown);
+    fc.assert(
+      fc.property(fc.array(record, { maxLength: 8 }), (records) => {
+        const shapes = new ObjectShapes({ key: ['id'], label: 'label' });
+        for (const r of records) {
+          let want: unknown;
+          try {
+            want = objectForms(r, { key: ['id'], label: 'label' });
+          } catch (e) {
+            want = (e as { code: string }).code;
+          }
+          let got: unknown;
+          try {
+            got = shapes.forms(r);
+          } catch (e) {
+            got = (e as { code: string }).code;
+          }
+          expect(got).toEqual(want);
+          if (typeof want === 'object') expect((want as { canonical: string }).canonical).toBe(canonicalize(r));
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('refuse a lone surrogate in a member name or a string value, and escape what JSON escapes', () => {
+    expect(() => jcsString('a\ud800')).toThrow(code('RECORDS_MALFORMED'));
+    expect(() => objectForms(JSON.parse('{"\\\\udc00x":1}'), {})).not.toThrow(); // the text \\udc00, not a surrogate
+    expect(() => objectForms(JSON.parse('{"\udc00x":1}'), {})).toThrow(code('RECORDS_MALFORMED'));
+    expect(jcsString('\\u0041\u0001\ud83d\ude00')).toBe('"\\\\u0041\\u0001\u{1F600}"');
   });
 
   it('take a number or boolean label as its JSON text', () => {

@@ -78,6 +78,22 @@ describe('CSV records', () => {
     expect((await failure('t.csv', 'a,b\n1,"open\n2,3\n', { format: 'csv', identity: 'features' })).code).toBe('RECORDS_MALFORMED');
   });
 
+  it('refuse a quote inside an unquoted field, a stray quote at the end and a character after a closing quote, naming the file and the line', async () => {
+    for (const text of ['a,b\n1,2\n3,x"y\n', 'a,b\n1,2\n"', 'a,b\n1,"x\ny"z\n', 'a,b\r\n1,"x"\r2\r\n']) {
+      const e = await failure('t.csv', text, { format: 'csv', identity: 'features' });
+      expect(e.code).toBe('RECORDS_MALFORMED');
+      expect(e.details).toMatchObject({ path: 't.csv' });
+      expect(e.details?.line).toEqual(expect.any(Number));
+      expect(e.message).toMatch(/^t\.csv: line \d+/);
+    }
+  });
+
+  it('refuse a record longer than 16 MiB (a quoted field that never closes its lines)', async () => {
+    const e = await failure('t.csv', 'a,b\n1,"' + 'x\n'.repeat(9 << 20), { format: 'csv', identity: 'features' });
+    expect(e.code).toBe('RECORDS_LIMIT');
+    expect(e.details).toMatchObject({ path: 't.csv' });
+  });
+
   it('refuse invalid UTF-8, naming the line', async () => {
     const bytes = Buffer.concat([Buffer.from('a,b\n1,2\n3,'), Buffer.from([0xc3, 0x28]), Buffer.from('\n')]);
     const e = await failure('t.csv', bytes, { format: 'csv', identity: 'features' });
