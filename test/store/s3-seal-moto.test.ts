@@ -1,0 +1,83 @@
+/**
+ * Sealing into an S3 store (moto): whether an object is there is answered by the bucket, not by
+ * the command's working copy; an object the bucket lacks is stored again even when a parent
+ * snapshot names it; an object in the bucket that cannot be what its name says is never reused.
+ */
+import { promises as fsp } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { useS3Server } from '../helpers/s3-server.js';
+import { makeTree, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
+import { allVersions, clientFor, newBucket } from './s3-fixture.js';
+
+const hexOf = (b: string | Buffer): string => createHash('sha256').update(b).digest('hex');
+const keyOf = (hex: string): string => `st/objects/sha256/${hex.slice(0, 2)}/${hex.slice(2)}`;
+/** Larger than the hashing worker's whole-file limit (8 MiB): the large-file path. */
+const large = (): Buffer => {
+  const b = Buffer.alloc(9 * 1024 * 1024);
+  for (let i = 0; i < b.length; i += 4096) b[i] = (i >> 12) % 251;
+  return b;
+};
+
+describe('sealing into an S3 store (moto)', () => {
+  const server = useS3Server('moto');
+  const kp = useKeyPair('s3seal');
+  const run = (args: string[]) => snapJson(args, { env: { ...server.env, NODE_NO_WARNINGS: '1' } });
+
+  it('an unchanged second seal counts no new object, not even a large file, and uploads nothing', async () => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'versioned');
+    const store = `s3://${bucket}/st`;
+    const data = await makeTree({ 'big.bin': large(), 'a.txt': 'alpha\n' });
+    const first = await run(['seal', data, '--as', 'ds@v1', '--key', kp.key, '--store', store]);
+    expect([first.code, first.json.newObjects]).toEqual([0, 2]);
+    const second = await run(['seal', data, '--as', 'ds@v2', '--key', kp.key, '--store', store]);
+    expect([second.code, second.json.newObjects, second.json.newObjectBytes]).toEqual([0, 0, 0]);
+    const objects = await allVersions(c, bucket, 'st/objects/');
+    expect(objects.map((v) => v.Key).sort()).toEqual([keyOf(hexOf('alpha\n')), keyOf(hexOf(large()))].sort());
+    expect((await run(['fsck', '--store', store])).code).toBe(0);
+  }, 120_000);
+
+  it('an object deleted from the bucket is stored again by the next seal, although the parent names it (small and large files)', async () => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'plain');
+    const store = `s3://${bucket}/st`;
+    const data = await makeTree({ 'big.bin': large(), 'a.txt': 'alpha\n', 'b.txt': 'bravo\n' });
+    expect((await run(['seal', data, '--as', 'ds@v1', '--key', kp.key, '--store', store])).code).toBe(0);
+    for (const h of [hexOf('alpha\n'), hexOf(large())]) await c.send(new DeleteObjectCommand({ Bucket: bucket, Key: keyOf(h) }));
+    expect((await run(['fsck', '--store', store])).code).toBe(1);
+    const again = await run(['seal', data, '--as', 'ds@v2', '--key', kp.key, '--store', store]);
+    expect([again.code, again.json.newObjects, again.json.newObjectBytes]).toEqual([0, 2, 6 + large().length]);
+    expect((await allVersions(c, bucket, 'st/objects/')).map((v) => v.Key).sort()).toEqual([hexOf('alpha\n'), hexOf('bravo\n'), hexOf(large())].map(keyOf).sort());
+    expect((await run(['fsck', '--store', store])).code).toBe(0);
+  }, 120_000);
+
+  it('an object planted in the bucket under a digest with other bytes of another size is not reused: the seal fails OBJECT_CORRUPT and commits nothing', async () => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'plain');
+    const store = `s3://${bucket}/st`;
+    const data = await makeTree({ 'a.txt': 'alpha\n' });
+    // Someone with write access to the bucket, but no key, plants the object before the seal.
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: keyOf(hexOf('alpha\n')), Body: 'not alpha at all\n' }));
+    const r = await run(['seal', data, '--as', 'ds@v1', '--key', kp.key, '--store', store]);
+    expect([r.code, r.json.error?.code]).toEqual([1, 'OBJECT_CORRUPT']);
+    expect((await allVersions(c, bucket, 'st/snapshots/')).filter((v) => v.Key?.endsWith('commit.json'))).toHaveLength(0);
+  }, 120_000);
+});
+
+describe('sealing into a local store whose parent snapshot lost an object', () => {
+  const kp = useKeyPair('localseal');
+
+  it('stores the missing object again (small and large files), and fsck passes after', async () => {
+    const store = join(await tempDir('snap-ls-'), 'store');
+    const data = await makeTree({ 'big.bin': large(), 'a.txt': 'alpha\n', 'b.txt': 'bravo\n' });
+    expect((await snapJson(['seal', data, '--as', 'ds@v1', '--key', kp.key, '--store', store])).code).toBe(0);
+    for (const h of [hexOf('alpha\n'), hexOf(large())]) await fsp.rm(join(store, 'objects', 'sha256', h.slice(0, 2), h.slice(2)));
+    expect((await snapJson(['fsck', '--store', store])).code).toBe(1);
+    const again = await snapJson(['seal', data, '--as', 'ds@v2', '--key', kp.key, '--store', store]);
+    expect([again.code, again.json.newObjects, again.json.newObjectBytes]).toEqual([0, 2, 6 + large().length]);
+    expect((await snapJson(['fsck', '--store', store])).code).toBe(0);
+  }, 120_000);
+});
