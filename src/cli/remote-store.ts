@@ -72,6 +72,8 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
   const session = await openRemoteSession(remote, {
     create: CREATING.has(cmd),
     objects: OBJECT_NEEDS[cmd] ?? 'none',
+    // seal asks "is this object in the store?" of the bucket, not of the empty working copy.
+    presence: cmd === 'seal',
     ...(retain ? { retain } : {}),
     // Notes embed names read from the bucket (refs, object keys): escaped like every human line.
     note: (t) => io.stderr.write(`${io.program ?? 'snap'} ${cmd}: ${escapeMessage(t)}\n`),

@@ -29,8 +29,8 @@ import { openStore, objectPath, writeFileAtomic, type Store } from '../io/store.
 import { LOG_FILE, LOG_HEAD_FILE } from '../io/audit-log.js';
 import { leaveNothing } from '../io/interrupt.js';
 import { LocalBackend } from './local.js';
-import type { Retention, StoreBackend } from './backend.js';
-import { mapLimit, type S3Backend } from './s3.js';
+import type { Retention, SnapshotFiles, StoreBackend } from './backend.js';
+import { mapLimit, wrongSize, type S3Backend } from './s3.js';
 
 /** Which objects a command reads from the store. */
 export type ObjectNeed = 'none' | 'record-indexes' | 'all';
@@ -67,6 +67,13 @@ export interface RemoteSessionOptions {
   objects: ObjectNeed;
   /** Lock every object and file of each snapshot this command commits, and its log lines. */
   retain?: Retention;
+  /**
+   * The command stores objects (seal): every object the remote store holds is marked present in the
+   * working copy (an empty file under its name), so that the command's own "is it in the store?"
+   * (the hashing workers', the incremental seal's) is answered by the remote store. A marked object
+   * is never staged, uploaded or read; nothing else runs on a seal's working copy.
+   */
+  presence?: boolean;
   /** Where notes go (objects that failed their re-hash, ignored commits). */
   note: (text: string) => void;
   lockWaitMs?: number;
@@ -128,13 +135,14 @@ export async function openRemoteSession(remote: S3Backend, opts: RemoteSessionOp
 /** What the remote held when pulled (what a push compares with). */
 interface PulledState {
   snapshots: Set<string>;
-  objects: Set<string>;
+  /** The remote objects (digest → size in bytes, as listed). */
+  objects: Map<string, number>;
   logLines: number;
   files: Map<string, string>;
 }
 
 async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: RemoteSessionOptions, stats: SessionStats): Promise<PulledState> {
-  const state: PulledState = { snapshots: new Set(), objects: new Set(), logLines: 0, files: new Map() };
+  const state: PulledState = { snapshots: new Set(), objects: new Map(), logLines: 0, files: new Map() };
   const wanted = new Set<string>();
   const snaps = await remote.listSnapshots();
   await mapLimit(snaps, TRANSFER_JOBS, async (s) => {
@@ -155,8 +163,9 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
     }
     await local.commitSnapshot(s.name, s.version, files);
   });
-  for await (const hex of remote.listObjects()) state.objects.add(hex);
-  const need = opts.objects === 'all' ? [...state.objects] : opts.objects === 'record-indexes' ? [...wanted].filter((h) => state.objects.has(h)) : [];
+  for await (const o of remote.listObjectSizes()) state.objects.set(o.hex, o.size);
+  if (opts.presence) await markPresent(store, state.objects.keys());
+  const need = opts.objects === 'all' ? [...state.objects.keys()] : opts.objects === 'record-indexes' ? [...wanted].filter((h) => state.objects.has(h)) : [];
   await mapLimit(need, TRANSFER_JOBS, async (hex) => {
     if (!(await pullObject(remote, store, hex))) {
       stats.objectsCorrupt.push(hex);
@@ -177,6 +186,19 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
 }
 
 /**
+ * Mark every object of `hexes` present in the working copy: an empty file under its name (the
+ * 256 fan-out folders made first). Only for a command that never reads objects (seal).
+ */
+async function markPresent(store: Store, hexes: Iterable<string>): Promise<void> {
+  const all = [...hexes];
+  await mapLimit([...new Set(all.map((h) => h.slice(0, 2)))], TRANSFER_JOBS, (d) => fsp.mkdir(join(store.objectsDir, d), { recursive: true }).then(() => {}));
+  await mapLimit(all, MARK_JOBS, (hex) => fsp.writeFile(objectPath(store, hex), '', { flag: 'wx', mode: 0o444 }));
+}
+
+/** Marker files made at once. */
+const MARK_JOBS = 32;
+
+/**
  * Download one object into the working copy, hashing it as it comes.
  * @returns whether its bytes hash to its name (they are kept either way)
  */
@@ -195,6 +217,19 @@ async function pullObject(remote: S3Backend, store: Store, hex: string): Promise
 }
 
 async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, state: PulledState, retain: Retention | undefined, stats: SessionStats): Promise<void> {
+  const added = (await local.listSnapshots()).filter((s) => !state.snapshots.has(`${s.name}@${s.version}`));
+  const addedFiles = new Map<string, SnapshotFiles>();
+  for (const s of added) addedFiles.set(`${s.name}@${s.version}`, await local.readSnapshot(s.name, s.version));
+  // 0. A new snapshot must not count on an object the remote holds with another size than its
+  //    content's (written there by someone else: it cannot hash to its name). Nothing goes up.
+  const wrong: { sha256: string; size: number; stored: number }[] = [];
+  for (const files of addedFiles.values()) {
+    for (const [hex, size] of manifestSizes(files)) {
+      const stored = state.objects.get(hex);
+      if (stored !== undefined && stored !== size) wrong.push({ sha256: hex, size, stored });
+    }
+  }
+  if (wrong.length) throw wrongSize(remote.location, wrong);
   // 1. Objects: every one the remote did not have (putObject HEADs again, then PUTs If-None-Match).
   const fresh: string[] = [];
   for await (const hex of local.listObjects()) if (!state.objects.has(hex)) fresh.push(hex);
@@ -204,10 +239,9 @@ async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, st
     if ((await remote.putObject(hex, () => createReadStream(path) as Readable, size, retain)) === 'stored') stats.objectsUploaded++;
   });
   // 2. Snapshots, each committed last by its commit object.
-  for (const s of await local.listSnapshots()) {
+  for (const s of added) {
     const ref = `${s.name}@${s.version}`;
-    if (state.snapshots.has(ref)) continue;
-    const files = await local.readSnapshot(s.name, s.version);
+    const files = addedFiles.get(ref) as SnapshotFiles;
     if (retain) await lockSharedObjects(remote, files, retain, new Set(fresh));
     await remote.commitSnapshot(s.name, s.version, files, retain);
     stats.snapshotsCommitted.push(ref);
@@ -236,6 +270,23 @@ async function lockSharedObjects(remote: S3Backend, files: Map<string, Uint8Arra
   await mapLimit(shared, TRANSFER_JOBS, async (hex) => {
     if (await remote.hasObject(hex)) await remote.extendRetention(remote.objectKey(hex), retain);
   });
+}
+
+/** The manifest's file entries: digest → size in bytes (entries that do not parse are left to fsck). */
+function manifestSizes(files: Map<string, Uint8Array>): Map<string, number> {
+  const out = new Map<string, number>();
+  const manifest = files.get('manifest.jsonl');
+  if (!manifest) return out;
+  for (const line of Buffer.from(manifest).toString('utf8').split('\n')) {
+    if (!line) continue;
+    try {
+      const e = JSON.parse(line) as { sha256?: unknown; size?: unknown };
+      if (typeof e.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256) && typeof e.size === 'number') out.set(e.sha256, e.size);
+    } catch {
+      /* fsck reports a malformed manifest */
+    }
+  }
+  return out;
 }
 
 /** The objects a snapshot names: its manifest entries' digests and its statement's record indexes. */

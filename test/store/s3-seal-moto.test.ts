@@ -10,7 +10,9 @@ import { describe, expect, it } from 'vitest';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { useS3Server } from '../helpers/s3-server.js';
 import { makeTree, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
+import { Readable } from 'node:stream';
 import { allVersions, clientFor, newBucket } from './s3-fixture.js';
+import { S3Backend } from '../../src/store/s3.js';
 
 const hexOf = (b: string | Buffer): string => createHash('sha256').update(b).digest('hex');
 const keyOf = (hex: string): string => `st/objects/sha256/${hex.slice(0, 2)}/${hex.slice(2)}`;
@@ -65,6 +67,18 @@ describe('sealing into an S3 store (moto)', () => {
     expect([r.code, r.json.error?.code]).toEqual([1, 'OBJECT_CORRUPT']);
     expect((await allVersions(c, bucket, 'st/snapshots/')).filter((v) => v.Key?.endsWith('commit.json'))).toHaveLength(0);
   }, 120_000);
+
+  it('putObject refuses an object already in the bucket under that name with another size (OBJECT_CORRUPT), and takes one of the same size as present', async () => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'plain');
+    const b = new S3Backend(clientFor(server), { bucket, prefix: 'st/' });
+    await b.open(true);
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: keyOf(hexOf('alpha\n')), Body: 'planted, longer\n' }));
+    await expect(b.putObject(hexOf('alpha\n'), () => Readable.from(['alpha\n']), 6)).rejects.toMatchObject({ code: 'OBJECT_CORRUPT' });
+    expect(await b.putObject(hexOf('bravo\n'), () => Readable.from(['bravo\n']), 6)).toBe('stored');
+    expect(await b.putObject(hexOf('bravo\n'), () => Readable.from(['bravo\n']), 6)).toBe('present');
+    expect(b.counters).toEqual({ objectPuts: 1, objectsPresent: 1 });
+  }, 60_000);
 });
 
 describe('sealing into a local store whose parent snapshot lost an object', () => {
