@@ -147,6 +147,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number): void {
     let renamed = 0;
     let duplicates = 0;
     let duplicateBytes = 0;
+    const hexes: string[] = [];
     for (const hex of fs.readdirSync(pendingDir)) {
       const from = join(pendingDir, hex);
       const dest = objectPath(hex);
@@ -163,9 +164,10 @@ function hashWorkerMain(require: NodeJS.Require, slice: number): void {
           fs.renameSync(from, dest);
         }
         renamed++;
+        hexes.push(hex);
       }
     }
-    return { id: msg.id, renamed, duplicates, duplicateBytes };
+    return { id: msg.id, renamed, duplicates, duplicateBytes, hexes };
   }
 
   /**

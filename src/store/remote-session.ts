@@ -28,6 +28,7 @@ import { SnapError } from '../core/errors.js';
 import { openStore, objectPath, writeFileAtomic, type Store } from '../io/store.js';
 import { LOG_FILE, LOG_HEAD_FILE } from '../io/audit-log.js';
 import { leaveNothing } from '../io/interrupt.js';
+import { setObjectSink, type ObjectSink } from '../io/object-sink.js';
 import { LocalBackend } from './local.js';
 import type { Retention, SnapshotFiles, StoreBackend } from './backend.js';
 import { mapLimit, wrongSize, type S3Backend } from './s3.js';
@@ -45,6 +46,9 @@ export interface SessionStats {
   objectsUploaded: number;
   snapshotsCommitted: string[];
   logLinesPushed: number;
+  /** Batches of objects a seal handed over while it ran (uploaded then), and the largest one's bytes. */
+  handOvers: number;
+  largestHandOver: number;
   /** Later commits of a NAME@VERSION that were ignored (first version wins). */
   ignoredCommits: string[];
 }
@@ -74,6 +78,11 @@ export interface RemoteSessionOptions {
    * is never staged, uploaded or read; nothing else runs on a seal's working copy.
    */
   presence?: boolean;
+  /**
+   * With `presence`: the bytes of new objects a seal stages in the working copy before they are
+   * uploaded and dropped there ({@link STAGE_BYTES} unless given; the CLI takes $SNAP_S3_STAGE_BYTES).
+   */
+  stageBytes?: number;
   /** Where notes go (objects that failed their re-hash, ignored commits). */
   note: (text: string) => void;
   lockWaitMs?: number;
@@ -99,8 +108,10 @@ export async function openRemoteSession(remote: S3Backend, opts: RemoteSessionOp
   const lock = await remote.lock(opts.lockWaitMs);
   const work = await fsp.mkdtemp(join(tmpdir(), 'snap-s3-'));
   const forget = leaveNothing(() => rmSync(work, { recursive: true, force: true }));
-  const stats: SessionStats = { objectsPulled: 0, objectsCorrupt: [], objectsUploaded: 0, snapshotsCommitted: [], logLinesPushed: 0, ignoredCommits: [] };
+  const stats: SessionStats = { objectsPulled: 0, objectsCorrupt: [], objectsUploaded: 0, snapshotsCommitted: [], logLinesPushed: 0, handOvers: 0, largestHandOver: 0, ignoredCommits: [] };
+  let root: string | undefined;
   const cleanup = async (): Promise<void> => {
+    if (root) setObjectSink(root, undefined);
     await lock.release();
     await fsp.rm(work, { recursive: true, force: true });
     forget();
@@ -109,7 +120,8 @@ export async function openRemoteSession(remote: S3Backend, opts: RemoteSessionOp
     const store = await openStore(join(work, 'store'), { create: true });
     const local = new LocalBackend(store);
     const state = await pull(remote, local, store, opts, stats);
-    const root = store.root;
+    root = store.root;
+    if (opts.presence) setObjectSink(root, uploadAsSealed(remote, store, state, opts, stats));
     let finished = false;
     return {
       root,
@@ -137,12 +149,14 @@ interface PulledState {
   snapshots: Set<string>;
   /** The remote objects (digest → size in bytes, as listed). */
   objects: Map<string, number>;
+  /** Objects a seal handed over and this session uploaded while it ran (now markers in the working copy). */
+  handedOver: Set<string>;
   logLines: number;
   files: Map<string, string>;
 }
 
 async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: RemoteSessionOptions, stats: SessionStats): Promise<PulledState> {
-  const state: PulledState = { snapshots: new Set(), objects: new Map(), logLines: 0, files: new Map() };
+  const state: PulledState = { snapshots: new Set(), objects: new Map(), handedOver: new Set(), logLines: 0, files: new Map() };
   const wanted = new Set<string>();
   const snaps = await remote.listSnapshots();
   await mapLimit(snaps, TRANSFER_JOBS, async (s) => {
@@ -195,6 +209,36 @@ async function markPresent(store: Store, hexes: Iterable<string>): Promise<void>
   await mapLimit(all, MARK_JOBS, (hex) => fsp.writeFile(objectPath(store, hex), '', { flag: 'wx', mode: 0o444 }));
 }
 
+/** Bytes of new objects a seal stages before handing them over for upload (256 MiB). */
+export const STAGE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * The object sink of a seal's working copy (io/object-sink.ts): each batch of objects the seal
+ * committed there is uploaded (absent ones only, in parallel), then each object file is replaced by
+ * an empty marker (atomically: a rename), so that it still counts as present and its disk space is
+ * freed. The uploads send each object's SHA-256 as its checksum, as at the end of a command.
+ */
+function uploadAsSealed(remote: S3Backend, store: Store, state: PulledState, opts: RemoteSessionOptions, stats: SessionStats): ObjectSink {
+  return {
+    everyBytes: opts.stageBytes ?? STAGE_BYTES,
+    async take(hexes) {
+      let bytes = 0;
+      await mapLimit(hexes, TRANSFER_JOBS, async (hex) => {
+        const path = objectPath(store, hex);
+        const size = (await fsp.stat(path)).size;
+        bytes += size;
+        if ((await remote.putObject(hex, () => createReadStream(path) as Readable, size, opts.retain)) === 'stored') stats.objectsUploaded++;
+        state.handedOver.add(hex);
+        const mark = join(store.tmpDir, `marker-${hex}`);
+        await fsp.writeFile(mark, '', { flag: 'wx', mode: 0o444 });
+        await fsp.rename(mark, path);
+      });
+      stats.handOvers++;
+      stats.largestHandOver = Math.max(stats.largestHandOver, bytes);
+    },
+  };
+}
+
 /** Marker files made at once. */
 const MARK_JOBS = 32;
 
@@ -232,7 +276,7 @@ async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, st
   if (wrong.length) throw wrongSize(remote.location, wrong);
   // 1. Objects: every one the remote did not have (putObject HEADs again, then PUTs If-None-Match).
   const fresh: string[] = [];
-  for await (const hex of local.listObjects()) if (!state.objects.has(hex)) fresh.push(hex);
+  for await (const hex of local.listObjects()) if (!state.objects.has(hex) && !state.handedOver.has(hex)) fresh.push(hex);
   await mapLimit(fresh, TRANSFER_JOBS, async (hex) => {
     const path = objectPath(store, hex);
     const size = (await fsp.stat(path)).size;
@@ -242,7 +286,7 @@ async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, st
   for (const s of added) {
     const ref = `${s.name}@${s.version}`;
     const files = addedFiles.get(ref) as SnapshotFiles;
-    if (retain) await lockSharedObjects(remote, files, retain, new Set(fresh));
+    if (retain) await lockSharedObjects(remote, files, retain, new Set([...fresh, ...state.handedOver]));
     await remote.commitSnapshot(s.name, s.version, files, retain);
     stats.snapshotsCommitted.push(ref);
   }

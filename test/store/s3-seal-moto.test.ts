@@ -13,6 +13,9 @@ import { makeTree, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { Readable } from 'node:stream';
 import { allVersions, clientFor, newBucket } from './s3-fixture.js';
 import { S3Backend } from '../../src/store/s3.js';
+import { openRemoteSession } from '../../src/store/remote-session.js';
+import { seal } from '../../src/seal.js';
+import { readPrivateKey } from '../../src/io/keyfile.js';
 
 const hexOf = (b: string | Buffer): string => createHash('sha256').update(b).digest('hex');
 const keyOf = (hex: string): string => `st/objects/sha256/${hex.slice(0, 2)}/${hex.slice(2)}`;
@@ -66,6 +69,35 @@ describe('sealing into an S3 store (moto)', () => {
     const r = await run(['seal', data, '--as', 'ds@v1', '--key', kp.key, '--store', store]);
     expect([r.code, r.json.error?.code]).toEqual([1, 'OBJECT_CORRUPT']);
     expect((await allVersions(c, bucket, 'st/snapshots/')).filter((v) => v.Key?.endsWith('commit.json'))).toHaveLength(0);
+  }, 120_000);
+
+  it('a seal uploads its objects as it goes, in batches, and its working copy holds none of their bytes at the end; the push then uploads nothing more', async () => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'plain');
+    const spec: Record<string, Buffer> = { 'big.bin': large() };
+    // More than the batches in flight at once (2 workers × 4 batches of about 4 MiB).
+    for (let i = 0; i < 48; i++) spec[`part-${String(i).padStart(2, '0')}.bin`] = Buffer.alloc(1024 * 1024, i + 1);
+    const data = await makeTree(spec);
+    const remote = new S3Backend(clientFor(server), { bucket, prefix: 'st/' });
+    const session = await openRemoteSession(remote, { create: true, objects: 'none', presence: true, stageBytes: 1024 * 1024, note: () => {} });
+    let staged = 0;
+    try {
+      const r = await seal({ dir: data, as: 'ds@v1', key: await readPrivateKey(kp.key), store: session.root, jobs: 2 });
+      expect([r.newObjects, r.newObjectBytes]).toEqual([49, 48 * 1024 * 1024 + large().length]);
+      for (const d of await fsp.readdir(join(session.root, 'objects', 'sha256'))) {
+        for (const f of await fsp.readdir(join(session.root, 'objects', 'sha256', d))) staged += (await fsp.stat(join(session.root, 'objects', 'sha256', d, f))).size;
+      }
+      expect([session.stats.objectsUploaded, staged]).toEqual([49, 0]); // all up before the seal returned
+      expect(session.stats.handOvers).toBeGreaterThanOrEqual(2);
+      expect(session.stats.largestHandOver).toBeLessThan(r.newObjectBytes);
+    } finally {
+      await session.finish(true);
+    }
+    expect(session.stats.objectsUploaded).toBe(49); // the push found nothing more to upload
+    const objects = await allVersions(c, bucket, 'st/objects/');
+    expect(new Set(objects.map((v) => v.Key)).size).toBe(49);
+    expect(objects.every((v) => (v.Size ?? 0) > 0)).toBe(true); // no marker ever went up
+    expect((await run(['fsck', '--store', `s3://${bucket}/st`])).code).toBe(0);
   }, 120_000);
 
   it('putObject refuses an object already in the bucket under that name with another size (OBJECT_CORRUPT), and takes one of the same size as present', async () => {
