@@ -113,6 +113,69 @@ describe('sealing into an S3 store (moto)', () => {
   }, 60_000);
 });
 
+describe('datasets in S3 (moto): --exclude, diff, and sealing into an S3 store', () => {
+  const server = useS3Server('moto');
+  const kp = useKeyPair('s3data');
+  const env = () => ({ ...server.env, NODE_NO_WARNINGS: '1' });
+  const run = (args: string[]) => snapJson(args, { env: env() });
+  const FILES: Record<string, string> = { 'a.txt': 'alpha\n', 'run.log': 'noise\n', 'keep.log': 'kept\n', 'tmp/x.bin': 'scratch\n', 'tmp/deep/y.bin': 'scratch 2\n', 'sub/tmp.txt': 'not a folder named tmp\n' };
+  const EXCLUDES = ['--exclude', 'tmp/', '--exclude', '*.log', '--exclude', '!keep.log'];
+  async function dataset(files: Record<string, string> = FILES): Promise<{ bucket: string; url: string }> {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'plain');
+    for (const [k, v] of Object.entries(files)) await c.send(new PutObjectCommand({ Bucket: bucket, Key: `data/${k}`, Body: v }));
+    return { bucket, url: `s3://${bucket}/data/` };
+  }
+
+  it('--exclude leaves keys out of a dataset in S3 as it leaves files out of a folder: same manifest, recorded in the statement, honoured by verify', async () => {
+    const { bucket, url } = await dataset();
+    const store = join(await tempDir('snap-x-'), 'store');
+    const fromS3 = await run(['seal', url, '--as', 'ds@v1', '--key', kp.key, '--store', store, ...EXCLUDES]);
+    expect([fromS3.code, fromS3.json.files]).toEqual([0, 3]); // a.txt, keep.log, sub/tmp.txt
+    const fromFolder = await run(['seal', await makeTree(FILES), '--as', 'dsf@v1', '--key', kp.key, '--store', store, ...EXCLUDES]);
+    expect(fromS3.json.merkleRoot).toBe(fromFolder.json.merkleRoot);
+    const statement = JSON.parse(await fsp.readFile(join(store, 'snapshots', 'ds', 'v1', 'statement.json'), 'utf8'));
+    expect(statement.predicate.excludes).toEqual(['tmp/', '*.log', '!keep.log']);
+    // A new key that the signed excludes leave out changes nothing; one they keep is extra.
+    await clientFor(server).send(new PutObjectCommand({ Bucket: bucket, Key: 'data/tmp/new.bin', Body: 'x' }));
+    const v = await run(['verify', url, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', store]);
+    expect([v.code, v.json.counts.matched]).toEqual([0, 3]);
+    await clientFor(server).send(new PutObjectCommand({ Bucket: bucket, Key: 'data/new.txt', Body: 'x' }));
+    const v2 = await run(['verify', url, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', store]);
+    expect([v2.code, v2.json.problems.map((p: { path: string; kind: string }) => `${p.kind} ${p.path}`)]).toEqual([1, ['extra new.txt']]);
+  }, 120_000);
+
+  it('diff compares a snapshot with a dataset in S3: identical (exit 0), then added, modified and a key no manifest can hold (exit 1)', async () => {
+    const { bucket, url } = await dataset({ 'a.txt': 'alpha\n', 'b.txt': 'bravo\n' });
+    const store = join(await tempDir('snap-d-'), 'store');
+    expect((await run(['seal', url, '--as', 'ds@v1', '--key', kp.key, '--store', store])).code).toBe(0);
+    const same = await run(['diff', 'ds@v1', url, '--store', store]);
+    expect([same.code, same.json.summary.unchanged, same.json.b]).toEqual([0, 2, { folder: url }]);
+    const c = clientFor(server);
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'data/b.txt', Body: 'BRAVO\n' }));
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'data/c.txt', Body: 'charlie\n' }));
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'data/bad\u0001name', Body: 'x' }));
+    const d = await run(['diff', 'ds@v1', url, '--store', store]);
+    expect([d.code, d.json.added.map((e: { path: string }) => e.path), d.json.modified.map((e: { path: string }) => e.path), d.json.extra.map((e: { side: string; code: string }) => `${e.side} ${e.code}`)]).toEqual([1, ['c.txt'], ['b.txt'], ['b PATH_CONTROL_CHAR']]);
+    // The other way round, and against a folder copy: the same answers.
+    const back = await run(['diff', url, 'ds@v1', '--store', store]);
+    expect([back.code, back.json.removed.map((e: { path: string }) => e.path)]).toEqual([1, ['c.txt']]);
+  }, 120_000);
+
+  it('a dataset in S3 seals into an S3 store, and verifies and diffs against it there', async () => {
+    const { url } = await dataset({ 'a.txt': 'alpha\n', 'b/c.txt': 'gamma\n' });
+    const storeBucket = await newBucket(clientFor(server), 'versioned');
+    const store = `s3://${storeBucket}/st`;
+    const s = await run(['seal', url, '--as', 'ds@v1', '--key', kp.key, '--store', store, '--exclude', 'b/']);
+    expect([s.code, s.json.files]).toEqual([0, 1]);
+    const v = await run(['verify', url, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', store]);
+    expect([v.code, v.json.counts.matched]).toEqual([0, 1]);
+    const d = await run(['diff', 'ds@v1', url, '--store', store]);
+    expect(d.code).toBe(0);
+    expect((await run(['fsck', '--store', store])).code).toBe(0);
+  }, 120_000);
+});
+
 describe('sealing into a local store whose parent snapshot lost an object', () => {
   const kp = useKeyPair('localseal');
 
