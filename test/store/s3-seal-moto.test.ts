@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { useS3Server } from '../helpers/s3-server.js';
-import { makeTree, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
+import { makeTree, snapJson, spawnSnap, tempDir, useKeyPair } from '../helpers/tree.js';
 import { Readable } from 'node:stream';
 import { allVersions, clientFor, newBucket } from './s3-fixture.js';
 import { S3Backend } from '../../src/store/s3.js';
@@ -29,7 +29,7 @@ const large = (): Buffer => {
 describe('sealing into an S3 store (moto)', () => {
   const server = useS3Server('moto');
   const kp = useKeyPair('s3seal');
-  const run = (args: string[]) => snapJson(args, { env: { ...server.env, NODE_NO_WARNINGS: '1' } });
+  const run = (args: string[]) => snapJson(args, { env: { ...server.env } });
 
   it('an unchanged second seal counts no new object, not even a large file, and uploads nothing', async () => {
     const c = clientFor(server);
@@ -116,7 +116,7 @@ describe('sealing into an S3 store (moto)', () => {
 describe('datasets in S3 (moto): --exclude, diff, and sealing into an S3 store', () => {
   const server = useS3Server('moto');
   const kp = useKeyPair('s3data');
-  const env = () => ({ ...server.env, NODE_NO_WARNINGS: '1' });
+  const env = () => ({ ...server.env });
   const run = (args: string[]) => snapJson(args, { env: env() });
   const FILES: Record<string, string> = { 'a.txt': 'alpha\n', 'run.log': 'noise\n', 'keep.log': 'kept\n', 'tmp/x.bin': 'scratch\n', 'tmp/deep/y.bin': 'scratch 2\n', 'sub/tmp.txt': 'not a folder named tmp\n' };
   const EXCLUDES = ['--exclude', 'tmp/', '--exclude', '*.log', '--exclude', '!keep.log'];
@@ -174,6 +174,24 @@ describe('datasets in S3 (moto): --exclude, diff, and sealing into an S3 store',
     expect(d.code).toBe(0);
     expect((await run(['fsck', '--store', store])).code).toBe(0);
   }, 120_000);
+});
+
+describe('the AWS SDK notice that its 2027 releases need Node 22 (moto)', () => {
+  const server = useS3Server('moto');
+  const kp = useKeyPair('s3notice');
+
+  it('is switched off by the SDK\'s documented variable, not by hiding warnings: stderr stays empty, and a user who sets the variable to false sees it', async () => {
+    const bucket = await newBucket(clientFor(server), 'plain');
+    const data = await makeTree({ 'a.txt': 'alpha\n' });
+    // Subprocesses: the SDK warns at most once per process, and reads the variable from process.env.
+    const unset = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: undefined, NODE_NO_WARNINGS: undefined };
+    const quiet = await spawnSnap(['seal', data, '--as', 'ds@v1', '--key', kp.key, '--store', `s3://${bucket}/st`, '--json'], { env: { ...server.env, ...unset }, timeoutMs: 60_000 }).done;
+    expect([quiet.code, quiet.stderr]).toEqual([0, '']);
+    const loud = await spawnSnap(['list', '--store', `s3://${bucket}/st`, '--json'], { env: { ...server.env, ...unset, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'false' }, timeoutMs: 60_000 }).done;
+    expect(loud.code).toBe(0);
+    // On Node < 22 the SDK warns (a process warning, as any other: nothing else is hidden).
+    if (Number(process.versions.node.split('.')[0]) < 22) expect(loud.stderr).toContain('NodeVersionSupportWarning');
+  }, 60_000);
 });
 
 describe('sealing into a local store whose parent snapshot lost an object', () => {
