@@ -225,7 +225,7 @@ function uploadAsSealed(remote: S3Backend, store: Store, state: PulledState, opt
       let bytes = 0;
       await mapLimit(hexes, TRANSFER_JOBS, async (hex) => {
         const path = objectPath(store, hex);
-        const size = (await fsp.stat(path)).size;
+        const size = await checkedSize(path, hex);
         bytes += size;
         if ((await remote.putObject(hex, () => createReadStream(path) as Readable, size, opts.retain)) === 'stored') stats.objectsUploaded++;
         state.handedOver.add(hex);
@@ -237,6 +237,23 @@ function uploadAsSealed(remote: S3Backend, store: Store, state: PulledState, opt
       stats.largestHandOver = Math.max(stats.largestHandOver, bytes);
     },
   };
+}
+
+/**
+ * The size of the working copy's object file at `path`, after hashing it: its bytes must hash to
+ * `hex` before they go up (the server's checksum check is not enough: Ceph 16 ignores it).
+ * @throws SnapError `OBJECT_CORRUPT`
+ */
+async function checkedSize(path: string, hex: string): Promise<number> {
+  const h = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(path)) {
+    h.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  const got = h.digest('hex');
+  if (got !== hex) throw new SnapError('OBJECT_CORRUPT', `the staged copy of object ${hex} does not hash to its name (sha256 ${got}): it was not uploaded, and nothing was committed`, { object: hex });
+  return size;
 }
 
 /** Marker files made at once. */
@@ -279,7 +296,7 @@ async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, st
   for await (const hex of local.listObjects()) if (!state.objects.has(hex) && !state.handedOver.has(hex)) fresh.push(hex);
   await mapLimit(fresh, TRANSFER_JOBS, async (hex) => {
     const path = objectPath(store, hex);
-    const size = (await fsp.stat(path)).size;
+    const size = await checkedSize(path, hex);
     if ((await remote.putObject(hex, () => createReadStream(path) as Readable, size, retain)) === 'stored') stats.objectsUploaded++;
   });
   // 2. Snapshots, each committed last by its commit object.

@@ -128,6 +128,17 @@ describe('sealing into an S3 store (moto)', () => {
     expect((await run(['fsck', '--store', store])).code).toBe(0);
   }, 180_000);
 
+  it('an object whose staged copy does not hash to its name is not uploaded (OBJECT_CORRUPT)', async () => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'plain');
+    const session = await openRemoteSession(new S3Backend(clientFor(server), { bucket, prefix: 'st/' }), { create: true, objects: 'none', presence: true, note: () => {} });
+    const hex = hexOf('alpha\n');
+    await fsp.mkdir(join(session.root, 'objects', 'sha256', hex.slice(0, 2)), { recursive: true });
+    await fsp.writeFile(join(session.root, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2)), 'ALPHA\n'); // changed after it was staged
+    await expect(session.finish(true)).rejects.toMatchObject({ code: 'OBJECT_CORRUPT' });
+    expect(await allVersions(c, bucket, 'st/objects/')).toHaveLength(0);
+  }, 60_000);
+
   it('putObject refuses an object already in the bucket under that name with another size (OBJECT_CORRUPT), and takes one of the same size as present', async () => {
     const c = clientFor(server);
     const bucket = await newBucket(c, 'plain');
