@@ -59,6 +59,8 @@ const spread = (xs, d = 2) => (xs.length === 0 || xs.some((x) => !Number.isFinit
 /** S3 client for the reference and the bookkeeping (path-style, from the environment the server gave). */
 async function client(env) {
   const { S3Client } = await import('@aws-sdk/client-s3');
+  // The SDK's documented switch for its Node-version notice (as src/s3/client.ts): other warnings still show.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   return new S3Client({ endpoint: env.AWS_ENDPOINT_URL, region: env.AWS_REGION ?? 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } });
 }
 

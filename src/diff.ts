@@ -19,8 +19,19 @@ import type { RecordSetMember } from './core/records.js';
 import { diffRecordSides, type RecordSide, type RecordsReport } from './records/diff-sets.js';
 import { readRecordConfig } from './records/seal-records.js';
 
-/** One side of a diff: a snapshot or a folder. */
-export type DiffInput = { kind: 'snapshot'; location: SnapshotLocation } | { kind: 'folder'; path: string };
+/**
+ * A dataset that is not a folder (a prefix in S3, src/s3/dataset.ts): `name` is how it is shown
+ * (its URL); `scan` hands its manifest to the sink in order, leaving out what `excludes` match, and
+ * reports each name a manifest cannot record to `onRefused` (as `extra`) instead of failing.
+ */
+export interface DatasetInput {
+  kind: 'dataset';
+  name: string;
+  scan: (excludes: readonly string[], sink: (text: string) => Promise<void>, onRefused: (path: string, code: string, reason: string, pathHex?: string) => void) => Promise<unknown>;
+}
+
+/** One side of a diff: a snapshot, a folder, or a dataset elsewhere (S3). */
+export type DiffInput = { kind: 'snapshot'; location: SnapshotLocation } | { kind: 'folder'; path: string } | DatasetInput;
 
 /** How a side describes itself in the report. */
 export type DiffSide =
@@ -87,6 +98,7 @@ export interface DiffOptions {
 
 async function describe(input: DiffInput, trusted?: readonly TrustedKey[]): Promise<{ side: DiffSide; excludes: string[]; records?: RecordSetMember[] }> {
   if (input.kind === 'folder') return { side: { folder: input.path }, excludes: [] };
+  if (input.kind === 'dataset') return { side: { folder: input.name }, excludes: [] };
   const info = await readSnapshotUnverified(input.location);
   const st = info.statement;
   let signers: { keyid: string; trusted?: boolean }[] = info.keyids.map((keyid) => ({ keyid }));
@@ -115,6 +127,7 @@ async function recordSide(input: DiffInput, manifestPath: string, members: Recor
     const config = await readRecordConfig(resolve(input.path));
     return { kind: 'folder', dir: resolve(input.path), manifestPath, ...(config ? { config } : {}) };
   }
+  if (input.kind === 'dataset') return { kind: 'snapshot', members: [], manifestPath, objectDirs: [] }; // no record indexes (diff leaves records out)
   const dirs = [objectsDirOf(input.location), opts.store ? join(resolve(opts.store), 'objects', 'sha256') : undefined].filter((d): d is string => d !== undefined);
   return { kind: 'snapshot', members: members ?? [], manifestPath, objectDirs: dirs };
 }
@@ -132,6 +145,18 @@ async function manifestOf(input: DiffInput, excludes: string[], opts: DiffOption
   const out = await fsp.open(path, 'w');
   try {
     let pending = '';
+    if (input.kind === 'dataset') {
+      const onRefused = (p: string, code: string, reason: string, pathHex?: string): void => void extra.push({ side, path: p, ...(pathHex ? { pathHex } : {}), code, reason });
+      await input.scan(excludes, async (text) => {
+        pending += text;
+        if (pending.length >= 1 << 20) {
+          await out.write(pending);
+          pending = '';
+        }
+      }, onRefused);
+      await out.write(pending);
+      return path;
+    }
     const onBadName = (e: SnapError) => {
       const pathHex = e.details?.pathHex;
       extra.push({ side, path: String(e.details?.path), ...(typeof pathHex === 'string' ? { pathHex } : {}), code: e.code, reason: whyRefused(e.code) });
@@ -239,7 +264,8 @@ export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): 
         renamedTo.add(e.path);
       }
     }
-    const records = opts.records === false ? undefined : await diffRecordSides(await recordSide(a, pa, da.records, opts), await recordSide(b, pb, db.records, opts));
+    // A dataset in S3 has no record indexes here: its records are not compared.
+    const records = opts.records === false || a.kind === 'dataset' || b.kind === 'dataset' ? undefined : await diffRecordSides(await recordSide(a, pa, da.records, opts), await recordSide(b, pb, db.records, opts));
     const addedOnly = added.filter((e) => !renamedTo.has(e.path));
     const removedOnly = removed.filter((e) => !renamedFrom.has(e.path));
     extra.sort((x, y) => compareUtf8(x.path, y.path) || (x.side < y.side ? -1 : x.side > y.side ? 1 : 0));

@@ -24,6 +24,7 @@ import {
 } from './io/store.js';
 import { ioError } from './io/errors.js';
 import { checkInterrupted } from './io/interrupt.js';
+import { objectSinkFor, type ObjectSink } from './io/object-sink.js';
 import { nodeHashNative } from './io/native-hash.js';
 import { TOOL_NAME, TOOL_VERSION } from './version.js';
 import { refuseReservedVersion } from './trust/latest.js';
@@ -143,6 +144,12 @@ export interface ScanOptions {
    */
   hints?: ParentHints;
   onProgress?: (p: Progress) => void;
+  /**
+   * Store mode: hand new objects over as the scan goes (a seal into an S3 store; io/object-sink.ts)
+   * rather than keeping them all in `store` until the end. The store's durability flush is left out:
+   * the sink takes the objects elsewhere.
+   */
+  objectSink?: ObjectSink;
   /** Report (instead of throwing) an entry a manifest cannot record, or a socket, FIFO or device (diff; see `WalkOptions`). */
   onBadName?: WalkOptions['onBadName'];
   onSpecial?: WalkOptions['onSpecial'];
@@ -189,6 +196,24 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
   const totals: ScanTotals = { files: 0, bytes: 0, newObjects: 0, newObjectBytes: 0 };
   const inflight: { reply: Promise<SealReply>; items: WalkItem[]; reused?: boolean }[] = [];
   const window = pool.size * WINDOW_PER_WORKER;
+  const objectSink = opts.store ? opts.objectSink : undefined;
+  let staged = 0;
+  let handing: Promise<void> | undefined;
+  /** Commit the pending objects into the store and hand them to the sink (after its previous batch). */
+  const handOver = async (): Promise<void> => {
+    staged = 0;
+    const commits = await pool.broadcast<CommitReply>({ commit: true });
+    const hexes: string[] = [];
+    for (const c of commits) {
+      if (c.error) throw ioError(Object.assign(new Error(c.error.message), { code: c.error.errno }), (opts.store as Store).objectsDir, 'cannot commit objects');
+      totals.newObjects -= c.duplicates;
+      totals.newObjectBytes -= c.duplicateBytes;
+      hexes.push(...(c.hexes ?? []));
+    }
+    if (handing) await handing;
+    handing = hexes.length ? (objectSink as ObjectSink).take(hexes) : undefined;
+    handing?.catch(() => {}); // awaited at the next hand-over or at the end
+  };
 
   const drainOne = async (): Promise<void> => {
     const { reply, items, reused } = inflight.shift() as (typeof inflight)[number];
@@ -209,6 +234,8 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
     totals.newObjectBytes += r.written;
     if (!reused) sizer.record(files, r.bytes);
     opts.onProgress?.({ files: totals.files, bytes: totals.bytes });
+    staged += r.written;
+    if (objectSink && staged >= objectSink.everyBytes) await handOver();
   };
 
   try {
@@ -271,7 +298,12 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
     await flushReused();
     await flush();
     while (inflight.length > 0) await drainOne();
-    if (opts.store && totals.newObjects > 0) {
+    if (objectSink) {
+      await handOver();
+      if (handing) await handing;
+      handing = undefined;
+      for (let w = 0; w < pool.size; w++) await fsp.rmdir(join((opts.store as Store).tmpDir, `pending-${w}`)).catch(() => {});
+    } else if (opts.store && totals.newObjects > 0) {
       // Batch durability (SPEC §7): flush every pending object's bytes with one syncfs, then let
       // each worker rename its pending objects into place, then flush those renames. (Nothing
       // pending — an unchanged dataset — nothing to flush.)
@@ -286,6 +318,7 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
       for (let w = 0; w < pool.size; w++) await fsp.rmdir(join(opts.store.tmpDir, `pending-${w}`)).catch(() => {});
     }
   } catch (e) {
+    if (handing) await handing.catch(() => {}); // no upload left running behind a failed seal
     await pool.close();
     // A failed scan commits nothing: drop the pending copies now rather than at the next lock.
     if (opts.store) for (let w = 0; w < pool.size; w++) await fsp.rm(join(opts.store.tmpDir, `pending-${w}`), { recursive: true, force: true }).catch(() => {});
@@ -554,6 +587,7 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
 
     tmp = await makeTmpDir(store, 'seal');
     const work = tmp;
+    const sink = manifestOnly ? undefined : objectSinkFor(store.root);
     let indexed: SealRecords | undefined;
     const signed = await scanAndSign(
       {
@@ -567,6 +601,7 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
         skipDirs: [store.root],
         jobs: opts.jobs,
         store: manifestOnly ? undefined : store,
+        ...(sink ? { objectSink: sink } : {}),
         hints,
         ...(opts.scan ? { scan: opts.scan } : {}),
         parent,

@@ -36,6 +36,16 @@ const CREATING = new Set(['init', 'seal', 'import']);
  */
 const NOT_YET = new Set(['sign']);
 
+/**
+ * `$SNAP_S3_STAGE_BYTES`: how many bytes of new objects a seal into an S3 store stages on local
+ * disk before uploading them (a positive integer; otherwise the default, 256 MiB).
+ */
+function stageBytesOf(io: CliIo): { stageBytes?: number } {
+  const text = io.env.SNAP_S3_STAGE_BYTES;
+  const n = text !== undefined && /^[1-9][0-9]{0,15}$/.test(text) ? Number(text) : NaN;
+  return Number.isSafeInteger(n) ? { stageBytes: n } : {};
+}
+
 /** The store a command was given, if it is an S3 store. */
 export function s3StoreOf(a: Args, io: CliIo): string | undefined {
   const text = a.store ?? io.env.SNAP_STORE;
@@ -72,6 +82,9 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
   const session = await openRemoteSession(remote, {
     create: CREATING.has(cmd),
     objects: OBJECT_NEEDS[cmd] ?? 'none',
+    // seal asks "is this object in the store?" of the bucket, not of the empty working copy.
+    presence: cmd === 'seal',
+    ...stageBytesOf(io),
     ...(retain ? { retain } : {}),
     // Notes embed names read from the bucket (refs, object keys): escaped like every human line.
     note: (t) => io.stderr.write(`${io.program ?? 'snap'} ${cmd}: ${escapeMessage(t)}\n`),

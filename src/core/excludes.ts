@@ -27,3 +27,25 @@ export function checkExcludePatterns(patterns: readonly unknown[], code: SnapErr
     if (bytes > MAX_EXCLUDE_PATTERN_BYTES) throw new SnapError(code, `exclude pattern ${i + 1} is ${bytes} bytes long; at most ${MAX_EXCLUDE_PATTERN_BYTES} are accepted`);
   }
 }
+
+/** What {@link isExcludedPath} needs of a compiled matcher (the `ignore` package's `Ignore`). */
+export interface ExcludeMatcher {
+  ignores(path: string): boolean;
+}
+
+/**
+ * Whether `path` (a manifest path: `/`-separated, no `.`/`..`/empty segments) is left out by the
+ * patterns, with the semantics a folder walk gives them (io/walk.ts): a folder that a pattern
+ * matches (asked as `dir/`) is not entered, so nothing under it is kept, whatever a later `!`
+ * pattern says; otherwise the file itself is asked. For datasets that are listings of keys
+ * rather than folders (S3), where a folder exists only as a prefix of its keys.
+ */
+export function isExcludedPath(matcher: ExcludeMatcher, path: string): boolean {
+  let from = 0;
+  for (;;) {
+    const slash = path.indexOf('/', from);
+    if (slash < 0) return matcher.ignores(path);
+    if (matcher.ignores(path.slice(0, slash + 1))) return true;
+    from = slash + 1;
+  }
+}

@@ -55,6 +55,8 @@ export interface WorkerProblem {
 export interface CommitReply {
   id: number;
   renamed: number;
+  /** The objects it renamed into the store (digests). */
+  hexes?: string[];
   duplicates: number;
   duplicateBytes: number;
   error?: WorkerError;

@@ -21,8 +21,8 @@
  * WHOLE_FILE_MAX are read into memory once, hashed, then written only if the object is absent;
  * larger files are copied to a temporary file while hashing (or, when the caller hints that the
  * parent snapshot had the same path and size and its object exists, hashed first and copied only
- * if the digest turns out new, the copy re-hashed and compared). A small file whose digest equals
- * the parent's hint is not looked up in the store: the parent kept that object.
+ * if the digest turns out new, the copy re-hashed and compared). Every digest is looked up in the
+ * store, also one equal to the parent's hint: a parent's object may have been removed since.
  */
 
 import { WRITE_SLICE } from './write-slice.js';
@@ -147,6 +147,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number): void {
     let renamed = 0;
     let duplicates = 0;
     let duplicateBytes = 0;
+    const hexes: string[] = [];
     for (const hex of fs.readdirSync(pendingDir)) {
       const from = join(pendingDir, hex);
       const dest = objectPath(hex);
@@ -163,9 +164,10 @@ function hashWorkerMain(require: NodeJS.Require, slice: number): void {
           fs.renameSync(from, dest);
         }
         renamed++;
+        hexes.push(hex);
       }
     }
-    return { id: msg.id, renamed, duplicates, duplicateBytes };
+    return { id: msg.id, renamed, duplicates, duplicateBytes, hexes };
   }
 
   /**
@@ -196,9 +198,9 @@ function hashWorkerMain(require: NodeJS.Require, slice: number): void {
         while (got < size && (n = fs.readSync(fd, whole, got, size + 1 - got, null)) > 0) got += n;
         if (got !== size) throw new Changed(`${abs} changed size while it was read`);
         hex = sha256hex(whole.subarray(0, got));
-        // A digest equal to the parent's for this path is an object the store already holds (the
-        // caller hints only from a parent that kept its contents): no need to look it up.
-        if (mode === 'store' && hex !== hint && !fs.existsSync(objectPath(hex))) {
+        // Looked up even when it equals the parent's digest for this path: the parent's object may
+        // have been removed from the store since, and must then be stored again.
+        if (mode === 'store' && !fs.existsSync(objectPath(hex))) {
           // Straight to this worker's pending name; O_EXCL: already pending here means a duplicate.
           let ofd: number | null = null;
           try {

@@ -16,6 +16,8 @@ import { toHex } from '../core/encoding.js';
 import { leafHashOfLine, nodeHashNative } from '../io/native-hash.js';
 import { manifestLineRuns, parseManifestLine } from '../io/manifest-file.js';
 import { checkTrust } from '../snapshot.js';
+import { excludeMatcher } from '../io/walk.js';
+import { isExcludedPath } from '../core/excludes.js';
 import type { ManifestSink, Progress, ScanTotals } from '../seal.js';
 import { judgeManifest, nameMoves, type Problem, type VerifyCounts, type VerifyOptions, type VerifyReport } from '../verify.js';
 import { createS3Client } from './client.js';
@@ -33,6 +35,27 @@ export interface S3Dataset {
   location: S3Location;
   /** Part size and parallelism of the reads. */
   read?: ReaderOptions;
+}
+
+/** Options of {@link scanS3Dataset}. */
+export interface ScanS3Options {
+  /** gitignore-syntax patterns to leave out, as for a folder (`--exclude`, core/excludes.ts). */
+  excludes?: readonly string[];
+  /**
+   * Report a key that cannot be a manifest path here and go on (diff), instead of failing the
+   * scan with its `PATH_*` code (seal).
+   */
+  onRefused?: (k: RefusedKey) => void;
+}
+
+/**
+ * The keep-or-leave-out test of `excludes` for manifest paths (a key without its prefix), or
+ * undefined when there are none.
+ * @throws SnapError `USAGE` (a pattern the matcher refuses, or beyond the bounds of core/excludes.ts)
+ */
+export async function excludedBy(excludes: readonly string[] | undefined): Promise<((path: string) => boolean) | undefined> {
+  const ig = await excludeMatcher(excludes ?? []);
+  return ig ? (path) => isExcludedPath(ig, path) : undefined;
 }
 
 /**
@@ -66,9 +89,10 @@ function readBoundedInt(env: NodeJS.ProcessEnv, name: string, min: number, max: 
  *   `PATH_*` (keys that cannot be manifest paths: all are listed in `details.keys`; the first one's
  *   code) | `IO_ERROR` | `NOT_FOUND` (no such bucket)
  */
-export async function scanS3Dataset(ds: S3Dataset, sink: ManifestSink, onProgress?: (p: Progress) => void): Promise<ScanTotals> {
+export async function scanS3Dataset(ds: S3Dataset, sink: ManifestSink, onProgress?: (p: Progress) => void, opts: ScanS3Options = {}): Promise<ScanTotals> {
   const totals: ScanTotals = { files: 0, bytes: 0, newObjects: 0, newObjectBytes: 0 };
   const refused: RefusedKey[] = [];
+  const excluded = await excludedBy(opts.excludes);
   let lines: string[] = [];
   let leaves: Buffer[] = [];
   const flush = async (): Promise<void> => {
@@ -98,9 +122,14 @@ export async function scanS3Dataset(ds: S3Dataset, sink: ManifestSink, onProgres
     ds.read,
   );
   try {
-    for await (const page of listObjects(ds.client, ds.location, { onRefused: (k) => refused.length < 100_000 && refused.push(k) })) {
+    const onRefused = (k: RefusedKey): void => {
+      if (excluded?.(k.path)) return; // left out: whatever its name, it is not part of the dataset
+      if (opts.onRefused) opts.onRefused(k);
+      else if (refused.length < 100_000) refused.push(k);
+    };
+    for await (const page of listObjects(ds.client, ds.location, { onRefused })) {
       // A refused key fails the seal, but the listing goes on, so that every bad key is named at once.
-      for (const obj of page) if (refused.length === 0) await reader.add(obj, null);
+      for (const obj of page) if (refused.length === 0 && !excluded?.(obj.path)) await reader.add(obj, null);
     }
     if (refused.length > 0) {
       const first = refused[0] as RefusedKey;
@@ -195,8 +224,10 @@ export async function verifyS3(opts: VerifyS3Options): Promise<VerifyReport> {
       }
     }
   }
+  // The signed excludes, as a folder's verify applies them to its walk.
+  const excluded = await excludedBy(pred.excludes);
   async function* objects(): AsyncGenerator<ListedObject> {
-    for await (const page of listObjects(ds.client, ds.location, { onRefused: (k) => add({ path: k.path, ...(k.keyHex ? { pathHex: k.keyHex } : {}), kind: 'extra', reason: `the key cannot be a manifest path: ${k.reason} (${k.code})` }) })) yield* page;
+    for await (const page of listObjects(ds.client, ds.location, { onRefused: (k) => excluded?.(k.path) || add({ path: k.path, ...(k.keyHex ? { pathHex: k.keyHex } : {}), kind: 'extra', reason: `the key cannot be a manifest path: ${k.reason} (${k.code})` }) })) yield* excluded ? page.filter((o) => !excluded(o.path)) : page;
   }
 
   const m = entries();

@@ -99,6 +99,19 @@ async function bodyBytes(body: unknown, limit: number, what: string): Promise<Bu
   return Buffer.concat(chunks);
 }
 
+/**
+ * `OBJECT_CORRUPT` for objects in the store whose size is not their content's: their bytes cannot
+ * hash to their name (someone else wrote them), so no snapshot may count on them.
+ */
+export function wrongSize(location: string, objects: { sha256: string; size: number; stored: number }[]): SnapError {
+  const first = objects[0] as { sha256: string; size: number; stored: number };
+  return new SnapError(
+    'OBJECT_CORRUPT',
+    `${objects.length} object(s) in ${location} are not what their name says (e.g. ${first.sha256}: ${first.stored} bytes stored, its content has ${first.size}); objects are write-once, so the seal cannot replace them and nothing was committed: run snap fsck --store ${location} and have the store's owner remove them`,
+    { objects: objects.slice(0, 100) },
+  );
+}
+
 const sha256hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const b64 = (hex: string): string => Buffer.from(hex, 'hex').toString('base64');
 
@@ -213,11 +226,16 @@ export class S3Backend implements StoreBackend {
   }
 
   private async exists(key: string): Promise<boolean> {
+    return (await this.sizeOf(key)) !== undefined;
+  }
+
+  /** The size in bytes of the object at `key` (a HEAD), `undefined` when there is none. */
+  private async sizeOf(key: string): Promise<number | undefined> {
     try {
-      await this.client.send(new HeadObjectCommand({ Bucket: this.where.bucket, Key: key }));
-      return true;
+      const r = await this.client.send(new HeadObjectCommand({ Bucket: this.where.bucket, Key: key }));
+      return r.ContentLength ?? 0;
     } catch (e) {
-      if (isNotFound(e)) return false;
+      if (isNotFound(e)) return undefined;
       throw s3Error(e, `look for ${key}`);
     }
   }
@@ -286,10 +304,18 @@ export class S3Backend implements StoreBackend {
     }
   }
 
+  /**
+   * Store an object unless present (HEAD, then `PUT If-None-Match: *`).
+   * @throws SnapError `OBJECT_CORRUPT` when an object is there under that name with another size
+   *   than `size`: it cannot be the content (someone wrote other bytes under its name), and
+   *   write-once forbids replacing it: it must not be counted as stored.
+   */
   async putObject(hex: string, open: () => Readable, size: number, retain?: Retention): Promise<PutResult> {
     const key = this.objectKey(hex);
     // The HEAD first: on servers that ignore If-None-Match it is what keeps an object write-once.
-    let r: PutResult = (await this.exists(key)) ? 'present' : await this.putOnce(key, open, size, hex, retain);
+    const there = await this.sizeOf(key);
+    if (there !== undefined && there !== size) throw wrongSize(this.location, [{ sha256: hex, size, stored: there }]);
+    let r: PutResult = there !== undefined ? 'present' : await this.putOnce(key, open, size, hex, retain);
     if (r === 'stored') this.counters.objectPuts++;
     else this.counters.objectsPresent++;
     if (r === 'present' && retain) await this.extendRetention(key, retain);
@@ -297,15 +323,25 @@ export class S3Backend implements StoreBackend {
   }
 
   async *listObjects(): AsyncIterable<string> {
+    for await (const o of this.listObjectSizes()) yield o.hex;
+  }
+
+  /** Every object's digest and size in bytes (as listed: one ListObjectsV2 page per 1,000 objects). */
+  async *listObjectSizes(): AsyncIterable<{ hex: string; size: number }> {
     const base = this.key('objects/sha256/');
-    for await (const k of this.listKeys(base)) {
-      const m = /^([0-9a-f]{2})\/([0-9a-f]{62})$/.exec(k.slice(base.length));
-      if (m) yield (m[1] as string) + (m[2] as string);
+    for await (const o of this.listEntries(base)) {
+      const m = /^([0-9a-f]{2})\/([0-9a-f]{62})$/.exec(o.key.slice(base.length));
+      if (m) yield { hex: (m[1] as string) + (m[2] as string), size: o.size };
     }
   }
 
   /** Every key under `prefix` (ListObjectsV2, paged). */
   private async *listKeys(prefix: string): AsyncIterable<string> {
+    for await (const o of this.listEntries(prefix)) yield o.key;
+  }
+
+  /** Every key under `prefix` and its size (ListObjectsV2, paged). */
+  private async *listEntries(prefix: string): AsyncIterable<{ key: string; size: number }> {
     let token: string | undefined;
     do {
       let r;
@@ -314,7 +350,7 @@ export class S3Backend implements StoreBackend {
       } catch (e) {
         throw s3Error(e, `list ${prefix}`);
       }
-      for (const o of r.Contents ?? []) if (o.Key) yield o.Key;
+      for (const o of r.Contents ?? []) if (o.Key) yield { key: o.Key, size: o.Size ?? 0 };
       token = r.IsTruncated ? r.NextContinuationToken : undefined;
     } while (token);
   }

@@ -19,7 +19,7 @@ import { S3Backend } from '../../src/store/s3.js';
 export function defineS3StoreTests(kind: S3ServerKind): void {
   const server = useS3Server(kind);
   const kp = useKeyPair('s3');
-  const env = (): Record<string, string> => ({ ...server.env, NODE_NO_WARNINGS: '1' });
+  const env = (): Record<string, string> => ({ ...server.env });
   const run = (args: string[]) => snapJson(args, { env: env() });
   const expectOk = (r: { code: number; stdout: string; stderr: string }): void => expect(r.code, r.stdout + r.stderr).toBe(0);
 

@@ -49,6 +49,7 @@ function flagThresholds(a: Args): Thresholds {
 /** The `check` member of the configuration that goes with a side: a folder's snap.json, or a snapshot's own. */
 async function sideConfig(input: DiffInput, store: string): Promise<RecordConfig | undefined> {
   if (input.kind === 'folder') return readRecordConfig(input.path);
+  if (input.kind === 'dataset') throw new SnapError('USAGE', `check compares records, and a dataset in S3 (${input.name}) has no record indexes: check a snapshot or a folder`);
   const dirs = [objectsDirOf(input.location), join(store, 'objects', 'sha256')].filter((d): d is string => d !== undefined);
   return snapshotConfig(join(input.location.dir, MANIFEST_FILE), dirs);
 }

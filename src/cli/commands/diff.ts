@@ -13,15 +13,33 @@ import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler } from '.
 import { jsonOut, checkJobs, trustedKeys, commonFlags, mustExistIfPath, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { openSnapshotRef, type OpenedSnapshot } from '../snapshot-ref.js';
 import { recordsLines } from '../records-print.js';
+import { isS3Url, parseS3Url } from '../../s3/location.js';
 
 /** One side: a dataset folder (walked and hashed by diff), else a snapshot or archive, added to `held` to be closed. */
 export async function diffInput(text: string, io: CliIo, store: string, held: OpenedSnapshot[]): Promise<DiffInput> {
+  if (isS3Url(text)) return s3Input(text, io);
   mustExistIfPath(text, io, 'folder, snapshot folder or archive');
   const p = resolve(io.cwd, text);
   if (existsSync(p) && statSync(p).isDirectory() && !isSnapshotFolder(p)) return { kind: 'folder', path: p };
   const opened = await openSnapshotRef(text, io, store);
   held.push(opened);
   return { kind: 'snapshot', location: opened.location };
+}
+
+/**
+ * An `s3://BUCKET/PREFIX` side: the objects under PREFIX, hashed as they stream (as `seal` does),
+ * keys that cannot be manifest paths reported as `extra`. Loads the AWS SDK, only then.
+ * @throws SnapError `S3_URL_MALFORMED`
+ */
+async function s3Input(url: string, io: CliIo): Promise<DiffInput> {
+  parseS3Url(url); // a malformed location fails before the SDK loads
+  const { openS3Dataset, scanS3Dataset } = await import('../../s3/dataset.js');
+  const ds = openS3Dataset(url, io.env);
+  return {
+    kind: 'dataset',
+    name: url,
+    scan: (excludes, sink, onRefused) => scanS3Dataset(ds, (text) => sink(text), undefined, { excludes, onRefused: (k) => onRefused(k.path, k.code, k.reason, k.keyHex) }),
+  };
 }
 
 function sideName(s: DiffSide): string {
@@ -78,13 +96,14 @@ export const diffCommand: CommandSpec = {
   builder: (y) =>
     withExamples(
       commonFlags(y, { store: true, jobs: true })
-        .positional('a', { type: 'string', describe: 'the old side: a ref (NAME@VERSION, snapshot id), a NAME@VERSION.snap.tar archive, or a folder' })
-        .positional('b', { type: 'string', describe: 'the new side: a ref (NAME@VERSION, snapshot id), a NAME@VERSION.snap.tar archive, or a folder' })
+        .positional('a', { type: 'string', describe: 'the old side: a ref (NAME@VERSION, snapshot id), a NAME@VERSION.snap.tar archive, a folder, or s3://BUCKET/PREFIX (a dataset in S3)' })
+        .positional('b', { type: 'string', describe: 'the new side: a ref (NAME@VERSION, snapshot id), a NAME@VERSION.snap.tar archive, a folder, or s3://BUCKET/PREFIX (a dataset in S3)' })
         .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: 'check each snapshot or archive side\'s signers against these public keys (repeatable): exit 1 if a side is not trusted' })
         .option('no-records', { type: 'boolean', describe: 'compare files only, not the records of record sets' }),
       [
         ['$0 diff spam@v1 spam@v2', 'added, removed, modified and renamed files; flipped, added, removed and modified records'],
         ['$0 diff spam@v1.snap.tar data/', 'an archive against a folder'],
+        ['$0 diff spam@v1 s3://corpus/spam/', 'a snapshot against a dataset in S3 (its objects hashed as they stream)'],
         ['$0 diff spam@v1 spam@v2.snap.tar --pubkey ci.pub', 'signers checked too'],
       ],
     ),

@@ -22,18 +22,18 @@ import type { DatasetScan } from '../../seal.js';
 /**
  * `seal s3://BUCKET/PREFIX`: the scan of a dataset in S3 (loads the AWS SDK, only then), or
  * undefined for a folder. The contents stay in S3 (the snapshot keeps no copy, like --manifest-only).
- * @throws SnapError `S3_URL_MALFORMED` | `USAGE` (--out, --exclude, --records or --incremental with an S3 dataset)
+ * @throws SnapError `S3_URL_MALFORMED` | `USAGE` (--out, --records or --incremental with an S3 dataset)
  */
 async function s3Scan(a: Args, io: CliIo): Promise<DatasetScan | undefined> {
   const url = String(a.dir);
   if (!isS3Url(url)) return undefined;
   parseS3Url(url); // a malformed location fails before the SDK loads
   for (const flag of ['out', 'records'] as const) if (a[flag] !== undefined) throw new SnapError('USAGE', `--${flag} is not supported for a dataset in S3 (${url})`);
-  if (Array.isArray(a.exclude) && a.exclude.length > 0) throw new SnapError('USAGE', `--exclude is not supported for a dataset in S3: seal a narrower prefix instead`);
   if (a.incremental) throw new SnapError('USAGE', `--incremental is not supported for a dataset in S3 (it compares local file identities: device, inode, ctime)`);
   const { openS3Dataset, scanS3Dataset } = await import('../../s3/dataset.js');
   const ds = openS3Dataset(url, io.env);
-  return (sink, onProgress) => scanS3Dataset(ds, sink, onProgress);
+  const excludes = Array.isArray(a.exclude) ? a.exclude.map(String) : [];
+  return (sink, onProgress) => scanS3Dataset(ds, sink, onProgress, { excludes });
 }
 
 /** Rules of `--records RULE…`, `[]` for `--no-records`, undefined for the dataset's own `snap.json`. */
