@@ -127,12 +127,12 @@ export interface SealResult extends SealedSnapshot {
 
 /**
  * Sink for the manifest as the pipeline produces it, batch by batch, in order: the batch's
- * canonical lines (each ending in `\n`), and its `count` leaves for the Merkle tree — their leaf
+ * canonical lines (each ending in `\n`; a string, or its UTF-8 bytes), and its `count` leaves for the Merkle tree — their leaf
  * hashes (32 bytes each), or the roots of the aligned complete subtrees they form (core
  * `foldAlignedSubtrees`, for `MerkleTreeBuilder.appendFolded`); see {@link appendLeaves}.
  */
 export interface ManifestSink {
-  (text: string, leaves: Uint8Array | FoldedLeaves, count: number): void | Promise<void>;
+  (text: string | Uint8Array, leaves: Uint8Array | FoldedLeaves, count: number): void | Promise<void>;
 }
 
 /**
@@ -445,15 +445,15 @@ export async function scanAndSign(opts: ScanAndSignOptions, started?: HashPool):
   const out = await fsp.open(manifestPath, 'wx', 0o444);
   const manifestHash = createHash('sha256');
   const tree = new MerkleTreeBuilder({ nodeHash: nodeHashNative });
-  let pending: string[] = [];
+  let pending: Uint8Array[] = [];
   let pendingLen = 0;
   const writePending = async () => {
     if (pendingLen === 0) return;
-    const text = pending.join('');
+    const bytes = pending.length === 1 ? (pending[0] as Uint8Array) : Buffer.concat(pending, pendingLen);
     pending = [];
     pendingLen = 0;
     try {
-      await out.write(text);
+      await out.write(bytes);
     } catch (e) {
       throw ioError(e, manifestPath, 'cannot write the manifest');
     }
@@ -463,8 +463,9 @@ export async function scanAndSign(opts: ScanAndSignOptions, started?: HashPool):
     const sink: ManifestSink = async (text, leaves, count) => {
       manifestHash.update(text);
       appendLeaves(tree, leaves, count);
-      pending.push(text);
-      pendingLen += text.length;
+      const bytes = typeof text === 'string' ? Buffer.from(text) : text;
+      pending.push(bytes);
+      pendingLen += bytes.length;
       if (pendingLen >= 1 << 20) await writePending();
     };
     totals = opts.scan ? await opts.scan(sink, opts.onProgress) : await scanDataset(opts, sink, started);

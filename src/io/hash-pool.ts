@@ -35,7 +35,8 @@ export interface WorkerError {
 /** A worker's reply to a seal or store batch. */
 export interface SealReply {
   id: number;
-  text: string;
+  /** The batch's manifest lines, each ending in `\n`: as text, or as UTF-8 bytes (a batch that gave its `start`). */
+  text: string | Uint8Array;
   /** Each line's leaf hash (32 bytes each), or, when the batch gave its `start`, their aligned subtrees. */
   leaves?: Uint8Array;
   folded?: FoldedLeaves;

@@ -7,8 +7,9 @@
  * Each message is a batch of items in manifest order; the reply carries, per batch:
  * - seal modes: the manifest text of the batch (canonical lines, SPEC §2) and each line's RFC 9162
  *   leaf hash SHA-256(0x00 ‖ line), computed here with node:crypto; or, when the batch says where
- *   it starts in the manifest, the roots of the aligned complete subtrees its leaves form (core
- *   `foldAlignedSubtrees`), so the main thread combines a few roots per batch, not one per file;
+ *   it starts in the manifest, the text as UTF-8 bytes in a transferred buffer and the roots of the
+ *   aligned complete subtrees its leaves form (core `foldAlignedSubtrees`), so the main thread
+ *   combines a few roots per batch, not one per file, and copies no text;
  * - verify mode: only the items that do not match their expected digest and size;
  * - `{ list: FOLDER }` (any mode): the folder's plain entries in manifest order, for the walk.
  *
@@ -338,7 +339,13 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
       text += line + '\n';
       putLeaf(leaves, 32 * i, line);
     }
-    if (folding) return { id: msg.id, text, folded: fold(leaves, start as number, n, nodeHash), bytes, written, newObjects };
+    if (folding) {
+      // The text as UTF-8 in a buffer of its own (not Buffer's shared pool): transferred, so the main
+      // thread neither copies nor encodes it, and its garbage collector never moves it.
+      const utf8 = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+      utf8.write(text, 0, 'utf8');
+      return { id: msg.id, text: utf8, folded: fold(leaves, start as number, n, nodeHash), bytes, written, newObjects };
+    }
     return { id: msg.id, text, leaves, bytes, written, newObjects };
   }
 
@@ -518,7 +525,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
       reply = { id: msg.id, error: { index: -1, path: '', ...errorInfo(e) } };
     }
     if (reply.leaves) parentPort.postMessage(reply, [reply.leaves.buffer]);
-    else if (reply.folded) parentPort.postMessage(reply, [reply.folded.roots.buffer]);
+    else if (reply.folded) parentPort.postMessage(reply, [reply.folded.roots.buffer, reply.text.buffer]);
     else if (reply.offsets) parentPort.postMessage(reply, [reply.offsets.buffer]);
     else parentPort.postMessage(reply);
   });
