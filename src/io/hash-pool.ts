@@ -118,7 +118,7 @@ export class BatchSizer {
   private bytes = 0;
   constructor(
     private readonly targetBytes = 4 << 20,
-    private readonly maxItems = 512,
+    private readonly maxItems = 2048,
   ) {}
 
   /** Record finished files. */

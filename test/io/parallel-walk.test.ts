@@ -57,7 +57,7 @@ describe('the walk with folders listed by the hashing workers', () => {
   it('gives the manifest, its digest and the Merkle root of the walk on the main thread, in byte order of the paths', async () => {
     // Files and folders whose names sort differently with and without the folder's "/": a-b < a/ < a0.
     const spec: TreeSpec = {};
-    for (const p of ['a/x', 'a-b', 'a.txt', 'aa', 'B', 'a/b/c', 'a/b-c', 'a0', 'ab/c', 'z/y/x/w/v', 'z/y/x/w-', ' sp ace/f', '~/t']) spec[p] = p;
+    for (const p of ['a/x', 'a-b', 'a.txt', 'aa', 'B', 'a/b/c', 'a/b-c', 'a0', 'ab/c', 'z/y/x/w/v', 'z/y/x/w-', ' sp ace/f', '~/t', 'q"uote', 'back\\slash/f', 'dir.with.dots/g']) spec[p] = p;
     for (let d = 0; d < 7; d++) for (let f = 0; f < 150; f++) spec[`data/d${d}/f${String(f).padStart(3, '0')}.bin`] = `${d}:${f}`;
     const root = await makeTree(spec);
     const fast = await scan(root, true);
