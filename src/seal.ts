@@ -127,9 +127,10 @@ export interface SealResult extends SealedSnapshot {
 
 /**
  * Sink for the manifest as the pipeline produces it, batch by batch, in order: the batch's
- * canonical lines (each ending in `\n`; a string, or its UTF-8 bytes), and its `count` leaves for the Merkle tree — their leaf
- * hashes (32 bytes each), or the roots of the aligned complete subtrees they form (core
- * `foldAlignedSubtrees`, for `MerkleTreeBuilder.appendFolded`); see {@link appendLeaves}.
+ * canonical lines (each ending in `\n`; a string, or its UTF-8 bytes), and its `count` leaves for
+ * the Merkle tree — their leaf hashes (32 bytes each), or the roots of the aligned complete
+ * subtrees they form (core `foldAlignedSubtrees`, for `MerkleTreeBuilder.appendFolded`); see
+ * {@link appendLeaves}.
  */
 export interface ManifestSink {
   (text: string | Uint8Array, leaves: Uint8Array | FoldedLeaves, count: number): void | Promise<void>;
