@@ -3,8 +3,9 @@
 // start-up, no signature, no store; what is left is the per-file cost (walk, protocol between the
 // walk and the hashing workers, open/read/hash/close, manifest lines, leaf and Merkle node hashes).
 // CPU time (user + system of every thread, process.cpuUsage) depends far less on the machine's
-// load than wall time; the main thread's own CPU comes from /proc/thread-self/stat (Linux, in
-// ticks of 10 ms), and gives the files per second one main thread could feed (item 3 of issue 14).
+// load than wall time; the main thread's own CPU comes from /proc/thread-self/schedstat (Linux,
+// nanoseconds; /proc/thread-self/stat in ticks of 10 ms where schedstat is missing), and gives the
+// files per second one main thread could feed (item 3 of issue 14).
 //
 // usage: node bench/scan-cpu.mjs DIR [--rounds R] [--jobs J] [--mode seal|verify] [--json FILE]
 //   Each round runs the reference's scan and then snap's, in the same process, warm page cache.
@@ -22,7 +23,7 @@ if (!existsSync(join(dist, 'seal.js'))) {
   console.error('dist/ is missing: run "npm run build" first');
   process.exit(2);
 }
-const { scanDataset } = await import(join(dist, 'seal.js'));
+const { scanDataset, appendLeaves } = await import(join(dist, 'seal.js'));
 const { MerkleTreeBuilder } = await import(join(dist, 'core', 'merkle.js'));
 const { nodeHashNative } = await import(join(dist, 'io', 'native-hash.js'));
 
@@ -37,8 +38,16 @@ const jobs = Number(opt('jobs', String(availableParallelism())));
 const jsonOut = opt('json', undefined);
 
 const TICK_MS = 10; // USER_HZ = 100 on Linux
-/** CPU ms of the calling thread (user + system), from /proc/thread-self/stat; NaN elsewhere. */
+/**
+ * CPU ms of the calling thread: from /proc/thread-self/schedstat (nanoseconds on the CPU, Linux
+ * with schedstats), else user + system from /proc/thread-self/stat (ticks of 10 ms); NaN elsewhere.
+ */
 function threadCpuMs() {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    /* no schedstat: ticks */
+  }
   try {
     const s = readFileSync('/proc/thread-self/stat', 'utf8');
     const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
@@ -89,7 +98,8 @@ async function snapScan() {
   const tree = new MerkleTreeBuilder({ nodeHash: nodeHashNative });
   const totals = await scanDataset({ dir, jobs }, async (text, leaves, count) => {
     manifestHash.update(text);
-    for (let i = 0; i < count; i++) tree.appendLeafHash(leaves.subarray(32 * i, 32 * i + 32));
+    if (appendLeaves) appendLeaves(tree, leaves, count);
+    else for (let i = 0; i < count; i++) tree.appendLeafHash(leaves.subarray(32 * i, 32 * i + 32)); // an older build (SNAP_BENCH_DIST)
   });
   tree.root();
   manifestHash.digest();
@@ -110,7 +120,7 @@ for (let r = 0; r < rounds; r++) {
   const ref = await measure(referenceScan);
   const snap = await measure(snapScan);
   rows.push({ ref, snap });
-  console.error(`round ${r + 1}: reference ${ref.cpuMs.toFixed(0)} CPU-ms (${ref.wallMs.toFixed(0)} ms wall), snap ${snap.cpuMs.toFixed(0)} CPU-ms (${snap.wallMs.toFixed(0)} ms wall, main thread ${snap.mainCpuMs} CPU-ms)`);
+  console.error(`round ${r + 1}: reference ${ref.cpuMs.toFixed(0)} CPU-ms (${ref.wallMs.toFixed(0)} ms wall), snap ${snap.cpuMs.toFixed(0)} CPU-ms (${snap.wallMs.toFixed(0)} ms wall, main thread ${snap.mainCpuMs.toFixed(0)} CPU-ms)`);
 }
 const files = rows[0].snap.files;
 const us = (ms) => (ms * 1000) / files;

@@ -144,7 +144,7 @@ async function manifestOf(input: DiffInput, excludes: string[], opts: DiffOption
   const path = join(dir, MANIFEST_FILE);
   const out = await fsp.open(path, 'w');
   try {
-    let pending = '';
+    let pending = ''; // the manifest text so far, written every MiB (a batch's lines may come as UTF-8 bytes)
     if (input.kind === 'dataset') {
       const onRefused = (p: string, code: string, reason: string, pathHex?: string): void => void extra.push({ side, path: p, ...(pathHex ? { pathHex } : {}), code, reason });
       await input.scan(excludes, async (text) => {
@@ -164,7 +164,7 @@ async function manifestOf(input: DiffInput, excludes: string[], opts: DiffOption
     const onSpecial = (path: string, what: string) => extra.push({ side, path, code: 'FILE_UNSUPPORTED_TYPE', reason: `it is ${what}` });
     const scan = { dir: resolve(input.path), excludes, jobs: opts.jobs, skipDirs: opts.skipDirs, onProgress: opts.onProgress, onBadName, onSpecial };
     await scanDataset(scan, async (text) => {
-      pending += text;
+      pending += typeof text === 'string' ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf8');
       if (pending.length >= 1 << 20) {
         await out.write(pending);
         pending = '';

@@ -7,7 +7,7 @@ import { promises as fsp, existsSync, lstatSync, type BigIntStats } from 'node:f
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { SnapError } from './core/errors.js';
-import { MerkleTreeBuilder } from './core/merkle.js';
+import { MerkleTreeBuilder, type FoldedLeaves } from './core/merkle.js';
 import { toHex } from './core/encoding.js';
 import { parseNameVersion } from './core/refs.js';
 import { MAX_STATEMENT_BYTES, buildStatement, formatTime, serializeStatement, snapshotId, type Statement } from './core/statement.js';
@@ -15,8 +15,9 @@ import { serializeEnvelope, signEnvelope, type Envelope } from './core/envelope.
 import type { PrivateKey } from './core/keys.js';
 import type { Provenance } from './core/provenance.js';
 import { readSnapshotUnverified } from './snapshot.js';
-import { HashPool, BatchSizer, type SealReply, type CommitReply } from './io/hash-pool.js';
+import { HashPool, BatchSizer, type SealReply, type CommitReply, type ListReply } from './io/hash-pool.js';
 import { walkDatasetRuns, type WalkItem, type WalkOptions } from './io/walk.js';
+import { walkParallel, isFileRun, type FileRun, type ParallelRun } from './io/parallel-walk.js';
 import { ParentHints } from './io/parent-hints.js';
 import {
   openStore, discardNewStore, lockStore, makeTmpDir, commitSnapshot, listSnapshots, resolveRef, snapshotDir, snapshotKeepsObjects, syncFileSystem, writeFileAtomic, fsyncDir,
@@ -125,9 +126,29 @@ export interface SealResult extends SealedSnapshot {
   incremental?: { parent?: string; cache: CacheStatus; reused: number; reusedBytes: number; statCache?: string; note?: string };
 }
 
-/** Sink for the manifest as the pipeline produces it, batch by batch, in order. */
+/**
+ * Sink for the manifest as the pipeline produces it, batch by batch, in order: the batch's
+ * canonical lines (each ending in `\n`; a string, or its UTF-8 bytes), and its `count` leaves for
+ * the Merkle tree — their leaf hashes (32 bytes each), or the roots of the aligned complete
+ * subtrees they form (core `foldAlignedSubtrees`, for `MerkleTreeBuilder.appendFolded`); see
+ * {@link appendLeaves}.
+ */
 export interface ManifestSink {
-  (text: string, leaves: Uint8Array, count: number): void | Promise<void>;
+  (text: string | Uint8Array, leaves: Uint8Array | FoldedLeaves, count: number): void | Promise<void>;
+}
+
+/**
+ * Append a batch's leaves, as a {@link ManifestSink} gets them, to a Merkle tree builder.
+ * @throws SnapError `MERKLE_BAD_HASH` | `MERKLE_BAD_INDEX` (a batch that does not fit where the tree is)
+ */
+export function appendLeaves(tree: MerkleTreeBuilder, leaves: Uint8Array | FoldedLeaves, count: number): void {
+  if (leaves instanceof Uint8Array) {
+    for (let i = 0; i < count; i++) tree.appendLeafHash(leaves.subarray(32 * i, 32 * i + 32));
+    return;
+  }
+  const before = tree.size;
+  tree.appendFolded(leaves);
+  if (tree.size !== before + count) throw new SnapError('MERKLE_BAD_INDEX', `a batch of ${count} lines brought ${tree.size - before} leaves`);
 }
 
 /** Options of {@link scanDataset}. */
@@ -155,6 +176,12 @@ export interface ScanOptions {
   onSpecial?: WalkOptions['onSpecial'];
   /** An incremental seal (see {@link SealOptions.incremental}): the parent's digests and the new stat cache. */
   incremental?: IncrementalScan;
+  /**
+   * Let the hashing workers list the folders (parallel-walk.ts; default true). It is used only
+   * without `hints`, `incremental` and `excludes`; false walks on the main thread (walk.ts), for
+   * tests that compare the two.
+   */
+  walkInWorkers?: boolean;
 }
 
 /** What an incremental scan reads and writes. */
@@ -194,7 +221,7 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
   const pool = started ?? startScanPool(opts);
   const sizer = new BatchSizer();
   const totals: ScanTotals = { files: 0, bytes: 0, newObjects: 0, newObjectBytes: 0 };
-  const inflight: { reply: Promise<SealReply>; items: WalkItem[]; reused?: boolean }[] = [];
+  const inflight: { reply: Promise<SealReply>; count: number; items?: WalkItem[]; reused?: boolean }[] = [];
   const window = pool.size * WINDOW_PER_WORKER;
   const objectSink = opts.store ? opts.objectSink : undefined;
   let staged = 0;
@@ -214,28 +241,35 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
     handing = hexes.length ? (objectSink as ObjectSink).take(hexes) : undefined;
     handing?.catch(() => {}); // awaited at the next hand-over or at the end
   };
+  /** Leaves handed to the workers so far: the index in the manifest of the next batch's first line. */
+  let submitted = 0;
 
   const drainOne = async (): Promise<void> => {
-    const { reply, items, reused } = inflight.shift() as (typeof inflight)[number];
+    const { reply, count, items, reused } = inflight.shift() as (typeof inflight)[number];
     const r = await reply;
     if (r.error) {
       const e = r.error;
-      const path = e.index >= 0 ? (items[e.index] as WalkItem).path : e.path;
+      const path = e.index >= 0 && items ? (items[e.index] as WalkItem).path : e.path;
       if (e.code === 'FILE_CHANGED') {
         throw new SnapError('FILE_CHANGED', `${path} changed while it was being sealed (${e.message}); nothing was committed. Seal again once the data is stable.`, { path });
       }
       throw ioError(Object.assign(new Error(e.message), { code: e.errno }), join(root, path), 'cannot read');
     }
-    await sink(r.text, r.leaves, items.length);
-    const files = items.length;
-    totals.files += files;
+    await sink(r.text, (r.folded ?? r.leaves) as Uint8Array | FoldedLeaves, count);
+    totals.files += count;
     totals.bytes += r.bytes;
     totals.newObjects += r.newObjects;
     totals.newObjectBytes += r.written;
-    if (!reused) sizer.record(files, r.bytes);
+    if (!reused) sizer.record(count, r.bytes);
     opts.onProgress?.({ files: totals.files, bytes: totals.bytes });
     staged += r.written;
     if (objectSink && staged >= objectSink.everyBytes) await handOver();
+  };
+  /** Send a batch of `count` lines (the worker folds their leaves, knowing where they start) and keep the window full. */
+  const submit = async (batch: Record<string, unknown>, count: number, items?: WalkItem[]): Promise<void> => {
+    inflight.push({ reply: pool.submit<SealReply>({ ...batch, start: submitted }), count, ...(items ? { items } : {}) });
+    submitted += count;
+    while (inflight.length >= window) await drainOne();
   };
 
   try {
@@ -252,9 +286,35 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
       const rels = items.map((i) => i.path);
       const kinds = items.map((i) => (i.kind === 'symlink' ? 1 : 0));
       const extra = items.map((i, k) => (i.kind === 'symlink' ? i.target : (hints[k] ?? null)));
-      inflight.push({ reply: pool.submit<SealReply>({ rels, kinds, extra }), items });
-      while (inflight.length >= window) await drainOne();
+      await submit({ rels, kinds, extra }, items.length, items);
       want = sizer.next();
+    };
+    // Runs of files listed by the workers (parallel-walk.ts): batches of folders and names, no per-file object here.
+    let groupDirs: string[] = [];
+    let groupNames: string[] = [];
+    let grouped = 0;
+    const flushGroups = async (): Promise<void> => {
+      checkInterrupted();
+      if (grouped === 0) return;
+      const count = grouped;
+      const batchOf = { dirs: groupDirs, names: groupNames };
+      groupDirs = [];
+      groupNames = [];
+      grouped = 0;
+      await submit(batchOf, count);
+      want = sizer.next();
+    };
+    const addFileRun = async (run: FileRun): Promise<void> => {
+      if (batch.length > 0) await flush();
+      let i = run.from;
+      while (i < run.to) {
+        const j = Math.min(run.to, i + Math.max(1, want - grouped));
+        groupDirs.push(run.dir);
+        groupNames.push(run.files.slice(run.offsets[i], (run.offsets[j] as number) - 1));
+        grouped += j - i;
+        i = j;
+        if (grouped >= want) await flushGroups();
+      }
     };
     // Incremental: files taken from the parent, as a batch of their own answered here, in order.
     const inc = opts.incremental;
@@ -266,7 +326,8 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
       const leaves = new Uint8Array(32 * reusedLines.length);
       reusedLines.forEach((line, i) => leaves.set(createHash('sha256').update(LEAF_PREFIX).update(line).digest(), 32 * i));
       const reply: SealReply = { id: 0, text: reusedLines.join('\n') + '\n', leaves, bytes: reusedBytes, written: 0, newObjects: 0 };
-      inflight.push({ reply: Promise.resolve(reply), items: reusedItems, reused: true });
+      inflight.push({ reply: Promise.resolve(reply), count: reusedItems.length, items: reusedItems, reused: true });
+      submitted += reusedItems.length;
       totals.reused = (totals.reused ?? 0) + reusedItems.length;
       totals.reusedBytes = (totals.reusedBytes ?? 0) + reusedBytes;
       reusedItems = [];
@@ -275,7 +336,19 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
       while (inflight.length >= window) await drainOne();
     };
     const skipDirs = [...(opts.skipDirs ?? [])];
-    for await (const run of walkDatasetRuns(root, { excludes: opts.excludes, skipDirs, onBadName: opts.onBadName, onSpecial: opts.onSpecial })) {
+    const walkOpts = { skipDirs, onBadName: opts.onBadName, onSpecial: opts.onSpecial };
+    // The workers list the folders unless each file needs the main thread (the parent's hints, an
+    // incremental seal's lstat) or --exclude patterns apply (matched here, by the `ignore` package).
+    const inWorkers = opts.walkInWorkers !== false && !opts.hints && !inc && !(opts.excludes && opts.excludes.length > 0);
+    const runs: AsyncIterable<ParallelRun> = inWorkers
+      ? walkParallel(root, (folder) => pool.submit<ListReply>({ list: folder }), walkOpts)
+      : walkDatasetRuns(root, { ...walkOpts, excludes: opts.excludes });
+    for await (const run of runs) {
+      if (isFileRun(run)) {
+        await addFileRun(run);
+        continue;
+      }
+      await flushGroups();
       for (const item of run) {
         if (inc && item.kind === 'file') {
           const hit = await reusable(inc, root, item.path);
@@ -295,6 +368,7 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
         if (batch.length >= want) await flush();
       }
     }
+    await flushGroups();
     await flushReused();
     await flush();
     while (inflight.length > 0) await drainOne();
@@ -405,15 +479,15 @@ export async function scanAndSign(opts: ScanAndSignOptions, started?: HashPool):
   const out = await fsp.open(manifestPath, 'wx', 0o444);
   const manifestHash = createHash('sha256');
   const tree = new MerkleTreeBuilder({ nodeHash: nodeHashNative });
-  let pending: string[] = [];
+  let pending: Uint8Array[] = [];
   let pendingLen = 0;
   const writePending = async () => {
     if (pendingLen === 0) return;
-    const text = pending.join('');
+    const bytes = pending.length === 1 ? (pending[0] as Uint8Array) : Buffer.concat(pending, pendingLen);
     pending = [];
     pendingLen = 0;
     try {
-      await out.write(text);
+      await out.write(bytes);
     } catch (e) {
       throw ioError(e, manifestPath, 'cannot write the manifest');
     }
@@ -422,9 +496,10 @@ export async function scanAndSign(opts: ScanAndSignOptions, started?: HashPool):
   try {
     const sink: ManifestSink = async (text, leaves, count) => {
       manifestHash.update(text);
-      for (let i = 0; i < count; i++) tree.appendLeafHash(leaves.subarray(32 * i, 32 * i + 32));
-      pending.push(text);
-      pendingLen += text.length;
+      appendLeaves(tree, leaves, count);
+      const bytes = typeof text === 'string' ? Buffer.from(text) : text;
+      pending.push(bytes);
+      pendingLen += bytes.length;
       if (pendingLen >= 1 << 20) await writePending();
     };
     totals = opts.scan ? await opts.scan(sink, opts.onProgress) : await scanDataset(opts, sink, started);

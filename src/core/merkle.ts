@@ -96,6 +96,37 @@ export class MerkleTreeBuilder {
   }
 
   /**
+   * Append the root of a complete subtree of 2^`height` consecutive leaves, as if they were appended
+   * one by one: allowed only where that subtree is a node of every larger tree, i.e. when `size` is
+   * a multiple of 2^`height` (RFC 9162 §2.1.1 splits a tree at the largest power of two below its
+   * size, so such aligned blocks are never cut). See {@link foldAlignedSubtrees}.
+   * @throws SnapError `MERKLE_BAD_HASH` when the root is not 32 bytes; `MERKLE_BAD_INDEX` when
+   *   `height` is not an integer from 0 to 52 or `size` is not a multiple of 2^`height`
+   */
+  appendSubtree(root: Uint8Array, height: number): void {
+    checkHash(root, 'subtree root');
+    if (!Number.isInteger(height) || height < 0 || height > 52) throw new SnapError('MERKLE_BAD_INDEX', `subtree height must be an integer from 0 to 52, got ${height}`);
+    const width = 2 ** height;
+    if (this.n % width !== 0) throw new SnapError('MERKLE_BAD_INDEX', `a subtree of ${width} leaves cannot start at leaf ${this.n}: it must start at a multiple of its size`);
+    if (!Number.isSafeInteger(this.n + width)) throw new SnapError('MERKLE_BAD_INDEX', `a tree of more than 2^53 - 1 leaves`);
+    let cur = root;
+    for (let m = this.n / width; m % 2 === 1; m = (m - 1) / 2) cur = this.hashNode(this.stack.pop() as Uint8Array, cur);
+    this.stack.push(cur);
+    this.n += width;
+  }
+
+  /**
+   * Append what {@link foldAlignedSubtrees} made of a run of leaves that starts at leaf `size`.
+   * @throws SnapError `MERKLE_BAD_HASH` | `MERKLE_BAD_INDEX` (see {@link appendSubtree}; also when
+   *   `roots` and `heights` disagree in length)
+   */
+  appendFolded(folded: FoldedLeaves): void {
+    const k = folded.heights.length;
+    if (folded.roots.length !== HASH_SIZE * k) throw new SnapError('MERKLE_BAD_HASH', `${k} subtree heights but ${folded.roots.length} bytes of roots`);
+    for (let i = 0; i < k; i++) this.appendSubtree(folded.roots.subarray(HASH_SIZE * i, HASH_SIZE * i + HASH_SIZE), folded.heights[i] as number);
+  }
+
+  /**
    * The roots of the complete subtrees the leaves so far form, largest (leftmost) first: one per set
    * bit of `size`, the subtree of 2^j leaves for bit j. These are exactly the left siblings on the
    * audit path of the next leaf to be appended (RFC 9162 §2.1.3.1).
@@ -111,6 +142,56 @@ export class MerkleTreeBuilder {
     for (let i = this.stack.length - 2; i >= 0; i--) r = this.hashNode(this.stack[i] as Uint8Array, r);
     return r;
   }
+}
+
+/**
+ * A run of consecutive leaves folded into the roots of the aligned complete subtrees it covers
+ * (see {@link foldAlignedSubtrees}): `roots` holds 32 bytes per subtree, left to right, and
+ * `heights[i]` says that subtree `i` has 2^heights[i] leaves.
+ */
+export interface FoldedLeaves {
+  roots: Uint8Array;
+  heights: Uint8Array;
+}
+
+/**
+ * Fold the `count` leaf hashes in `leaves` (32 bytes each), which are leaves `start` to
+ * `start + count - 1` of a larger tree, into the fewest complete subtrees whose size 2^h divides
+ * their first index: from p = `start`, each next subtree is the largest with p a multiple of 2^h
+ * and p + 2^h ≤ `start + count` (at most about 2·log2(count) of them). These are nodes of the RFC
+ * 9162 §2.1.1 tree of any size ≥ `start + count`, so appending them in order with
+ * {@link MerkleTreeBuilder.appendSubtree} to a builder holding leaves 0 to `start - 1` gives
+ * exactly the tree of appending the leaves one by one. This lets hashing workers fold their own
+ * batches while the main thread only combines a few roots per batch.
+ *
+ * Self-contained (no reference outside its body: the hashing worker runs its source text) and
+ * pure; `nodeHash(left, right)` must return SHA-256(0x01 ‖ left ‖ right).
+ */
+export function foldAlignedSubtrees(leaves: Uint8Array, start: number, count: number, nodeHash: (left: Uint8Array, right: Uint8Array) => Uint8Array): FoldedLeaves {
+  const roots: Uint8Array[] = [];
+  const heights: number[] = [];
+  let p = start;
+  let i = 0; // index into leaves of leaf p
+  const end = start + count;
+  while (p < end) {
+    let h = 0;
+    while (h < 52 && (p === 0 || p % 2 ** (h + 1) === 0) && p + 2 ** (h + 1) <= end) h++;
+    const width = 2 ** h;
+    // Root of leaves [i, i + width): a small stack, as MerkleTreeBuilder does, for a complete tree.
+    const stack: Uint8Array[] = [];
+    for (let j = 0; j < width; j++) {
+      let cur = leaves.subarray(32 * (i + j), 32 * (i + j) + 32);
+      for (let m = j; m % 2 === 1; m = (m - 1) / 2) cur = nodeHash(stack.pop() as Uint8Array, cur);
+      stack.push(cur);
+    }
+    roots.push(stack[0] as Uint8Array);
+    heights.push(h);
+    p += width;
+    i += width;
+  }
+  const out = new Uint8Array(32 * roots.length);
+  for (let k = 0; k < roots.length; k++) out.set(roots[k] as Uint8Array, 32 * k);
+  return { roots: out, heights: Uint8Array.from(heights) };
 }
 
 /** An inclusion proof as {@link InclusionProofBuilder} makes it: the leaf, where it is, and its audit path. */

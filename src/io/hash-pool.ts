@@ -6,6 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { workerSource } from './hash-worker.js';
 import { WorkerPool } from './worker-pool.js';
+import type { FoldedLeaves } from '../core/merkle.js';
 
 /** What the workers do with each file. */
 export type PoolMode = 'seal' | 'store' | 'verify' | 'objects';
@@ -34,8 +35,11 @@ export interface WorkerError {
 /** A worker's reply to a seal or store batch. */
 export interface SealReply {
   id: number;
-  text: string;
-  leaves: Uint8Array;
+  /** The batch's manifest lines, each ending in `\n`: as text, or as UTF-8 bytes (a batch that gave its `start`). */
+  text: string | Uint8Array;
+  /** Each line's leaf hash (32 bytes each), or, when the batch gave its `start`, their aligned subtrees. */
+  leaves?: Uint8Array;
+  folded?: FoldedLeaves;
   bytes: number;
   written: number;
   newObjects: number;
@@ -61,6 +65,14 @@ export interface CommitReply {
   duplicateBytes: number;
   error?: WorkerError;
 }
+
+/**
+ * A worker's reply to `{ list: FOLDER }`: its files and subfolders in manifest order (see
+ * `parallel-walk.ts`), or `fallback` when the folder is not plain and the main thread must walk it.
+ */
+export type ListReply =
+  | { id: number; fallback: true }
+  | { id: number; fallback?: undefined; files: string; offsets: Uint32Array; dirs: string[]; before: number[] };
 
 /** A worker's reply to a verify or objects batch. */
 export interface CheckReply {
@@ -108,7 +120,7 @@ export class BatchSizer {
   private bytes = 0;
   constructor(
     private readonly targetBytes = 4 << 20,
-    private readonly maxItems = 512,
+    private readonly maxItems = 2048,
   ) {}
 
   /** Record finished files. */

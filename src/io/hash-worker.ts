@@ -6,9 +6,12 @@
  *
  * Each message is a batch of items in manifest order; the reply carries, per batch:
  * - seal modes: the manifest text of the batch (canonical lines, SPEC §2) and each line's RFC 9162
- *   leaf hash SHA-256(0x00 ‖ line), computed here with node:crypto so the main thread only folds
- *   interior nodes;
- * - verify mode: only the items that do not match their expected digest and size.
+ *   leaf hash SHA-256(0x00 ‖ line), computed here with node:crypto; or, when the batch says where
+ *   it starts in the manifest, the text as UTF-8 bytes in a transferred buffer and the roots of the
+ *   aligned complete subtrees its leaves form (core `foldAlignedSubtrees`), so the main thread
+ *   combines a few roots per batch, not one per file, and copies no text;
+ * - verify mode: only the items that do not match their expected digest and size;
+ * - `{ list: FOLDER }` (any mode): the folder's plain entries in manifest order, for the walk.
  *
  * A file is opened with O_NOFOLLOW | O_NONBLOCK (a symlink or FIFO swapped in after the walk is
  * refused, never followed or blocked on), checked with fstat before and after reading (size, mtime,
@@ -26,11 +29,12 @@
  */
 
 import { WRITE_SLICE } from './write-slice.js';
+import { foldAlignedSubtrees } from '../core/merkle.js';
 
 /* eslint-disable */
 declare const require: NodeJS.Require;
 
-function hashWorkerMain(require: NodeJS.Require, slice: number): void {
+function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof foldAlignedSubtrees): void {
   const { parentPort, workerData } = require('node:worker_threads');
   const fs = require('node:fs');
   const { createHash } = require('node:crypto');
@@ -70,6 +74,16 @@ function hashWorkerMain(require: NodeJS.Require, slice: number): void {
     : (out: Buffer, at: number, line: string): void => {
         out.set(leafOf(line), at);
       };
+  /** RFC 9162 node hash SHA-256(0x01 ‖ left ‖ right), for folding a batch's leaves (see `fold`). */
+  const nodeScratch = Buffer.alloc(65);
+  nodeScratch[0] = 0x01;
+  const nodeHash = (left: Uint8Array, right: Uint8Array): Uint8Array => {
+    nodeScratch.set(left, 1);
+    nodeScratch.set(right, 33);
+    return oneShot ? oneShot('sha256', nodeScratch, 'buffer') : createHash('sha256').update(nodeScratch).digest();
+  };
+  /** The leaf hashes of a batch that is folded here (reused: they are not sent). */
+  let leafScratch = Buffer.alloc(0);
   let tmpCounter = 0;
 
   const O = fs.constants;
@@ -278,11 +292,31 @@ function hashWorkerMain(require: NodeJS.Require, slice: number): void {
     return { code: errno === 'ENOSPC' || errno === 'EDQUOT' ? 'DISK_FULL' : 'IO_ERROR', errno, message: String(e?.message ?? e) };
   }
 
+  /**
+   * The dataset paths of a batch given as folders and their files' names (`names[g]`: the names in
+   * folder `dirs[g]`, in manifest order, joined by `\n`, which no valid path holds).
+   */
+  function pathsOf(dirs: string[], names: string[]): string[] {
+    const rels: string[] = [];
+    for (let g = 0; g < dirs.length; g++) {
+      const prefix = dirs[g] === '' ? '' : `${dirs[g]}/`;
+      for (const name of (names[g] as string).split('\n')) rels.push(prefix + name);
+    }
+    return rels;
+  }
+
   // Seal: manifest lines (SPEC §2 canonical form; must equal core serializeEntry) and leaf hashes.
+  // A batch is `rels` (with `kinds` and `extra`: symlink targets or the parent's digests), or
+  // `dirs` + `names` (regular files only, from `list`). With `start` (the batch's first leaf index
+  // in the whole manifest), the leaves are folded here into aligned complete subtrees (`fold`)
+  // and only their roots are sent; otherwise every leaf hash is.
   function seal(msg: any): any {
-    const { rels, kinds, extra } = msg as { rels: string[]; kinds: number[]; extra: (string | null)[] };
+    const { kinds, extra, start } = msg as { kinds?: number[]; extra?: (string | null)[]; start?: number };
+    const rels: string[] = msg.rels ?? pathsOf(msg.dirs, msg.names);
     const n = rels.length;
-    const leaves = Buffer.allocUnsafeSlow(32 * n); // its own ArrayBuffer: transferred with the reply
+    const folding = typeof start === 'number';
+    if (folding && leafScratch.length < 32 * n) leafScratch = Buffer.allocUnsafe(32 * n);
+    const leaves = folding ? leafScratch : Buffer.allocUnsafeSlow(32 * n); // its own ArrayBuffer: transferred with the reply
     let text = '';
     let bytes = 0;
     let written = 0;
@@ -290,12 +324,12 @@ function hashWorkerMain(require: NodeJS.Require, slice: number): void {
     for (let i = 0; i < n; i++) {
       const rel = rels[i] as string;
       let line: string;
-      if (kinds[i] === 1) {
-        line = `{"path":${JSON.stringify(rel)},"target":${JSON.stringify(extra[i])},"type":"symlink"}`;
+      if (kinds !== undefined && kinds[i] === 1) {
+        line = `{"path":${JSON.stringify(rel)},"target":${JSON.stringify((extra as (string | null)[])[i])},"type":"symlink"}`;
       } else {
         let r;
         try {
-          r = processFile(rootSlash + rel, extra[i] ?? null);
+          r = processFile(rootSlash + rel, extra?.[i] ?? null);
         } catch (e) {
           return { id: msg.id, error: { index: i, path: rel, ...errorInfo(e) } };
         }
@@ -307,7 +341,68 @@ function hashWorkerMain(require: NodeJS.Require, slice: number): void {
       text += line + '\n';
       putLeaf(leaves, 32 * i, line);
     }
+    if (folding) {
+      // The text as UTF-8 in a buffer of its own (not Buffer's shared pool): transferred, so the main
+      // thread neither copies nor encodes it, and its garbage collector never moves it.
+      const utf8 = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+      utf8.write(text, 0, 'utf8');
+      return { id: msg.id, text: utf8, folded: fold(leaves, start as number, n, nodeHash), bytes, written, newObjects };
+    }
     return { id: msg.id, text, leaves, bytes, written, newObjects };
+  }
+
+  /** Printable ASCII: a name that is a valid path segment as it is (readdir never returns `.` or `..`). */
+  const PLAIN_NAME = /^[\x20-\x7e]+$/;
+  /** Longest dataset path, in bytes (SPEC §2; a plain name is one byte per character). */
+  const MAX_PATH_BYTES = 4096;
+
+  /**
+   * List the folder `msg.list` (a dataset path, '' for the root) for the walk (see
+   * `parallel-walk.ts`), in manifest order: entries sorted by their name for files and name + `/`
+   * for folders, which for printable ASCII is JavaScript's string order. Replies `{ files, offsets,
+   * dirs, before }`: the files' names joined by `\n`, where each starts in that string (and its
+   * length + 1 at the end), the subfolders' names, and how many files come before each subfolder.
+   * Only the plain case is answered: when any name is not printable ASCII, any entry is not a
+   * regular file or a folder (a symbolic link, a FIFO, an unknown type…), a path would be too long,
+   * or the folder cannot be read, the reply is `{ fallback: true }` and the main thread walks that
+   * folder itself (walk.ts), which says exactly what is wrong.
+   */
+  function list(msg: any): any {
+    const rel = msg.list as string;
+    const fallback = { id: msg.id, fallback: true };
+    let ents: any[];
+    try {
+      ents = fs.readdirSync(rel === '' ? rootAbs : rootSlash + rel, { withFileTypes: true });
+    } catch {
+      return fallback;
+    }
+    const room = MAX_PATH_BYTES - (rel === '' ? 0 : rel.length + 1);
+    const keys: string[] = [];
+    for (const d of ents) {
+      const name = d.name as string;
+      if (!PLAIN_NAME.test(name) || name.length > room) return fallback;
+      if (d.isFile()) keys.push(name);
+      else if (d.isDirectory()) keys.push(`${name}/`);
+      else return fallback;
+    }
+    keys.sort();
+    const files: string[] = [];
+    const dirs: string[] = [];
+    const before: number[] = [];
+    for (const k of keys) {
+      if (k.charCodeAt(k.length - 1) === 0x2f) {
+        dirs.push(k.slice(0, -1));
+        before.push(files.length);
+      } else files.push(k);
+    }
+    const offsets = new Uint32Array(files.length + 1);
+    let at = 0;
+    for (let i = 0; i < files.length; i++) {
+      offsets[i] = at;
+      at += (files[i] as string).length + 1;
+    }
+    offsets[files.length] = at;
+    return { id: msg.id, files: files.join('\n'), offsets, dirs, before };
   }
 
   /**
@@ -427,16 +522,18 @@ function hashWorkerMain(require: NodeJS.Require, slice: number): void {
   parentPort.on('message', (msg: any) => {
     let reply: any;
     try {
-      reply = msg.commit ? commitPending(msg) : mode === 'verify' ? verify(msg) : mode === 'objects' ? objects(msg) : seal(msg);
+      reply = msg.commit ? commitPending(msg) : msg.list !== undefined ? list(msg) : mode === 'verify' ? verify(msg) : mode === 'objects' ? objects(msg) : seal(msg);
     } catch (e) {
       reply = { id: msg.id, error: { index: -1, path: '', ...errorInfo(e) } };
     }
     if (reply.leaves) parentPort.postMessage(reply, [reply.leaves.buffer]);
+    else if (reply.folded) parentPort.postMessage(reply, [reply.folded.roots.buffer, reply.text.buffer]);
+    else if (reply.offsets) parentPort.postMessage(reply, [reply.offsets.buffer]);
     else parentPort.postMessage(reply);
   });
 }
 
 /** JavaScript source that runs {@link hashWorkerMain} in a worker started with `{ eval: true }`. */
 export function workerSource(): string {
-  return `(${hashWorkerMain.toString()})(require, ${WRITE_SLICE})`;
+  return `(${hashWorkerMain.toString()})(require, ${WRITE_SLICE}, ${foldAlignedSubtrees.toString()})`;
 }

@@ -44,6 +44,11 @@ export interface WalkOptions {
    * default; the error's `details` are {@link nameDetails} of its path.
    */
   onBadName?: (err: SnapError) => void;
+  /**
+   * Walk only the subtree of this folder (a dataset path of printable ASCII, '' for the root), for
+   * a walk that lists the rest elsewhere (`parallel-walk.ts`): the items keep their full paths.
+   */
+  from?: string;
 }
 
 /**
@@ -227,7 +232,8 @@ export async function* walkDatasetRuns(root: string, opts: WalkOptions = {}): As
     opts.onBadName(e);
   };
 
-  const stack: Frame[] = [await open('', absRoot)];
+  const from = opts.from ?? '';
+  const stack: Frame[] = [await open(from, from === '' ? absRoot : `${absRoot}/${from}`)];
   let run: WalkItem[] = [];
   while (stack.length > 0) {
     const top = stack[stack.length - 1] as Frame;

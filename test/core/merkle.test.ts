@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import {
   EMPTY_ROOT,
   MerkleTreeBuilder,
+  foldAlignedSubtrees,
   consistencyProof,
   inclusionProof,
   leafHash,
@@ -52,6 +53,13 @@ function leaves(n: number, salt = 0): Uint8Array[] {
   return Array.from({ length: n }, (_, i) => leafHash(utf8(`leaf ${salt} ${i}`)));
 }
 
+/** Leaf hashes packed 32 bytes each, as the hashing workers hold them. */
+function packed(hs: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(32 * hs.length);
+  hs.forEach((h, i) => out.set(h, 32 * i));
+  return out;
+}
+
 function flipBit(bytes: Uint8Array, bit: number): Uint8Array {
   const out = bytes.slice();
   out[bit >> 3] = (out[bit >> 3] as number) ^ (1 << (bit & 7));
@@ -91,6 +99,15 @@ describe('Merkle tree hash (RFC 9162 §2.1.1)', () => {
     const asLeaf = leafHash(Uint8Array.from([0x01, ...a, ...b]));
     expect(nodeHash(a, b)).not.toEqual(asLeaf);
     expect(merkleRoot([a, b])).toEqual(nodeHash(a, b));
+  });
+
+  it.each(roots.roots)('computes the published root of the first $treeSize leaves from aligned subtrees folded at every split', ({ treeSize, root }) => {
+    for (let cut = 0; cut <= treeSize; cut++) {
+      const b = new MerkleTreeBuilder();
+      for (const [lo, hi] of [[0, cut], [cut, treeSize]] as const) b.appendFolded(foldAlignedSubtrees(packed(hashes.slice(lo, hi)), lo, hi - lo, nodeHash));
+      expect(b.size).toBe(treeSize);
+      expect(toHex(b.root())).toBe(root);
+    }
   });
 
   it('refuses to append a leaf hash that is not 32 bytes', () => {
@@ -268,5 +285,60 @@ describe('MerkleTreeBuilder', () => {
       }),
       { numRuns: 30 },
     );
+  });
+});
+
+describe('aligned subtrees folded apart (as the hashing workers fold their batches)', () => {
+  it('give the same root as appending every leaf, for random tree sizes cut into random batches', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 700 }), fc.array(fc.integer({ min: 1, max: 130 }), { maxLength: 40 }), fc.nat(), (n, cuts, salt) => {
+        const hs = leaves(n, salt);
+        const one = new MerkleTreeBuilder();
+        for (const h of hs) one.appendLeafHash(h);
+        const folded = new MerkleTreeBuilder();
+        let p = 0;
+        for (let k = 0; p < n; k++) {
+          const c = Math.min(cuts.length > 0 ? (cuts[k % cuts.length] as number) : n, n - p);
+          const f = foldAlignedSubtrees(packed(hs.slice(p, p + c)), p, c, nodeHash);
+          expect(f.roots.length).toBe(32 * f.heights.length);
+          // each subtree starts at a multiple of its size, and they tile the batch exactly
+          let q = p;
+          for (const h of f.heights) {
+            expect(q % 2 ** h).toBe(0);
+            q += 2 ** h;
+          }
+          expect(q).toBe(p + c);
+          folded.appendFolded(f);
+          p += c;
+        }
+        expect(folded.size).toBe(n);
+        expect(toHex(folded.root())).toBe(toHex(one.root()));
+        expect(toHex(folded.root())).toBe(toHex(merkleRoot(hs)));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('fold a batch into at most about 2·log2 of its size subtrees', () => {
+    const hs = packed(leaves(1000));
+    expect(foldAlignedSubtrees(hs, 0, 1000, nodeHash).heights.length).toBe(6); // 512 + 256 + 128 + 64 + 32 + 8
+    // 3, 4–7, 8–15, …, 256–511, 512–513, 514
+    expect(foldAlignedSubtrees(hs.subarray(0, 32 * 512), 3, 512, nodeHash).heights).toEqual(Uint8Array.from([0, 2, 3, 4, 5, 6, 7, 8, 1, 0]));
+  });
+
+  it('refuse a subtree that does not start at a multiple of its size, or is not 32 bytes', () => {
+    const b = new MerkleTreeBuilder();
+    b.appendLeafHash(leaves(1)[0] as Uint8Array);
+    expect(() => b.appendSubtree(new Uint8Array(32), 1)).toThrowError(expect.objectContaining({ code: 'MERKLE_BAD_INDEX' }));
+    expect(() => b.appendSubtree(new Uint8Array(32), -1)).toThrowError(expect.objectContaining({ code: 'MERKLE_BAD_INDEX' }));
+    expect(() => b.appendSubtree(new Uint8Array(31), 0)).toThrowError(expect.objectContaining({ code: 'MERKLE_BAD_HASH' }));
+    expect(() => b.appendFolded({ roots: new Uint8Array(64), heights: Uint8Array.from([0]) })).toThrowError(expect.objectContaining({ code: 'MERKLE_BAD_HASH' }));
+    expect(b.size).toBe(1);
+  });
+
+  it('run in the hashing worker from their own source text (no reference outside the function)', () => {
+    const f = new Function(`return (${foldAlignedSubtrees.toString()})`)() as typeof foldAlignedSubtrees;
+    const hs = leaves(77);
+    expect(toHex(f(packed(hs), 0, 77, nodeHash).roots)).toBe(toHex(foldAlignedSubtrees(packed(hs), 0, 77, nodeHash).roots));
   });
 });

@@ -38,7 +38,7 @@ async function s3Input(url: string, io: CliIo): Promise<DiffInput> {
   return {
     kind: 'dataset',
     name: url,
-    scan: (excludes, sink, onRefused) => scanS3Dataset(ds, (text) => sink(text), undefined, { excludes, onRefused: (k) => onRefused(k.path, k.code, k.reason, k.keyHex) }),
+    scan: (excludes, sink, onRefused) => scanS3Dataset(ds, (text) => sink(typeof text === 'string' ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf8')), undefined, { excludes, onRefused: (k) => onRefused(k.path, k.code, k.reason, k.keyHex) }),
   };
 }
 
