@@ -5,10 +5,14 @@
  *
  * 1. take the remote store's write lock (held until the end);
  * 2. pull: every committed snapshot's files, the audit log, the other files; the objects only when
- *    the command reads them (all for fsck, export, restore, prove; the record indexes named by the
- *    statements for verify, diff, check, show). Every object read is re-hashed: one that does not
- *    hash to its name is kept as read (so that fsck, restore and export report it with their own
- *    verdicts) and said on stderr;
+ *    the command reads them, and only those of the snapshots it names (every object of the named
+ *    snapshot for export and restore; the record indexes named by the named snapshots' statements
+ *    for verify, diff, check, show, report and prove --record). Staging is bounded: the objects'
+ *    bytes (from the signed manifest's sizes) must fit in the free space of the working copy's disk
+ *    (`DISK_FULL` otherwise, before anything is downloaded). fsck copies none: it re-hashes every
+ *    object as it streams from the bucket ({@link RemoteSession.checkObjects}). Every object read is
+ *    re-hashed: one that does not hash to its name is kept as read (so that restore and export
+ *    report it with their own verdicts) and said on stderr;
  * 3. run the command on the working copy;
  * 4. push what it added, in this order: objects (absent ones only, in parallel), snapshots (each
  *    committed last, by its commit object), the other files it changed, the audit log lines it
@@ -25,22 +29,45 @@ import { join, dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
 import { SnapError } from '../core/errors.js';
-import { openStore, objectPath, writeFileAtomic, type Store } from '../io/store.js';
+import { openStore, objectPath, resolveRef, writeFileAtomic, type Store } from '../io/store.js';
 import { LOG_FILE, LOG_HEAD_FILE } from '../io/audit-log.js';
 import { leaveNothing } from '../io/interrupt.js';
 import { LocalBackend } from './local.js';
-import type { Retention, StoreBackend } from './backend.js';
+import type { Retention, SnapshotFiles, StoreBackend } from './backend.js';
 import { mapLimit, type S3Backend } from './s3.js';
 
-/** Which objects a command reads from the store. */
-export type ObjectNeed = 'none' | 'record-indexes' | 'all';
+/**
+ * Which objects a command reads from the store: none; the record indexes of every snapshot, or
+ * every object (`all`, kept for callers that need the whole store); `stream` (fsck: none copied,
+ * each re-hashed as it streams by {@link RemoteSession.checkObjects}); or the objects of the
+ * snapshots `refs` names ({@link ObjectsOfRefs}).
+ */
+export type ObjectNeed = 'none' | 'record-indexes' | 'all' | 'stream' | ObjectsOfRefs;
+
+/**
+ * The objects of the snapshots some refs name: `all` (every object its manifest lists and its
+ * record indexes) or `record-indexes` only. A ref is resolved in the working copy as the command
+ * will resolve it (`NAME@VERSION`, a snapshot id or prefix; `NAME@latest`: every snapshot of NAME);
+ * a ref that names no snapshot of the store (an archive, a folder, a typo) needs no object: the
+ * command reports it.
+ */
+export interface ObjectsOfRefs {
+  refs: string[];
+  objects: 'all' | 'record-indexes';
+}
 
 /** Uploads and downloads in flight at once (each streams a file: memory stays bounded). */
 export const TRANSFER_JOBS = 8;
 
 /** What the session did, for the caller's notes and for tests. */
 export interface SessionStats {
+  /** Objects downloaded into the working copy, and their bytes. */
   objectsPulled: number;
+  bytesPulled: number;
+  /** Objects re-hashed as they streamed (fsck), never stored, and their bytes. */
+  objectsStreamed: number;
+  bytesStreamed: number;
+  /** Objects that did not hash to their name, pulled or streamed. */
   objectsCorrupt: string[];
   objectsUploaded: number;
   snapshotsCommitted: string[];
@@ -57,8 +84,24 @@ export interface RemoteSession {
   stats: SessionStats;
   /** Whether opening made the remote store. */
   created: boolean;
+  /**
+   * fsck's objects (`stream`): re-hash every object of the bucket as it streams (eight at once,
+   * nothing stored), in the shape fsck reports them; `present` is every object the store lists.
+   */
+  checkObjects(onProgress?: (p: { files: number; bytes: number; totalFiles?: number }) => void): Promise<StreamedObjects>;
   /** Push (when `push`), release the lock, remove the working copy. Push errors are thrown. */
   finish(push: boolean): Promise<void>;
+}
+
+/** What {@link RemoteSession.checkObjects} found (the `objects` of an fsck report, and what is there). */
+export interface StreamedObjects {
+  objects: {
+    checked: number;
+    bytes: number;
+    corrupt: { path: string; name: string; sha256: string; size: number; usedBy: never[]; users: number }[];
+    unreadable: { path: string; reason: string }[];
+  };
+  present: Set<string>;
 }
 
 /** Options of {@link openRemoteSession}. */
@@ -92,7 +135,7 @@ export async function openRemoteSession(remote: S3Backend, opts: RemoteSessionOp
   const lock = await remote.lock(opts.lockWaitMs);
   const work = await fsp.mkdtemp(join(tmpdir(), 'snap-s3-'));
   const forget = leaveNothing(() => rmSync(work, { recursive: true, force: true }));
-  const stats: SessionStats = { objectsPulled: 0, objectsCorrupt: [], objectsUploaded: 0, snapshotsCommitted: [], logLinesPushed: 0, ignoredCommits: [] };
+  const stats: SessionStats = { objectsPulled: 0, bytesPulled: 0, objectsStreamed: 0, bytesStreamed: 0, objectsCorrupt: [], objectsUploaded: 0, snapshotsCommitted: [], logLinesPushed: 0, ignoredCommits: [] };
   const cleanup = async (): Promise<void> => {
     await lock.release();
     await fsp.rm(work, { recursive: true, force: true });
@@ -109,6 +152,7 @@ export async function openRemoteSession(remote: S3Backend, opts: RemoteSessionOp
       remote,
       stats,
       created,
+      checkObjects: (onProgress) => streamObjects(remote, state.objects, stats, opts.note, onProgress),
       async finish(push: boolean) {
         if (finished) return;
         finished = true;
@@ -136,6 +180,7 @@ interface PulledState {
 async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: RemoteSessionOptions, stats: SessionStats): Promise<PulledState> {
   const state: PulledState = { snapshots: new Set(), objects: new Set(), logLines: 0, files: new Map() };
   const wanted = new Set<string>();
+  const pulled = new Map<string, SnapshotFiles>();
   const snaps = await remote.listSnapshots();
   await mapLimit(snaps, TRANSFER_JOBS, async (s) => {
     const ref = `${s.name}@${s.version}`;
@@ -145,24 +190,32 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
       opts.note(`${ref}: ${s.ignored.length} later commit(s) of this NAME@VERSION ignored (the first one is the snapshot; FORMAT.md §23.3)`);
     }
     const files = await remote.readSnapshot(s.name, s.version);
-    if (opts.objects === 'record-indexes') {
-      const st = files.get('statement.json');
-      try {
-        if (st) digestsIn((JSON.parse(Buffer.from(st).toString('utf8')) as { predicate?: { records?: unknown } }).predicate?.records, wanted);
-      } catch {
-        /* verify reports a malformed statement */
-      }
-    }
+    if (opts.objects === 'record-indexes') recordIndexesOf(files, wanted);
+    pulled.set(ref, files);
     await local.commitSnapshot(s.name, s.version, files);
   });
   for await (const hex of remote.listObjects()) state.objects.add(hex);
-  const need = opts.objects === 'all' ? [...state.objects] : opts.objects === 'record-indexes' ? [...wanted].filter((h) => state.objects.has(h)) : [];
+  let need: string[] = [];
+  if (opts.objects === 'all') need = [...state.objects];
+  else if (opts.objects === 'record-indexes') need = [...wanted].filter((h) => state.objects.has(h));
+  else if (typeof opts.objects === 'object') {
+    const sizes = new Map<string, number>();
+    for (const ref of await refsInStore(opts.objects.refs, store.root, pulled)) {
+      const files = pulled.get(ref) as SnapshotFiles;
+      if (opts.objects.objects === 'all') for (const [h, size] of objectSizesOf(files)) sizes.set(h, size);
+      else for (const h of recordIndexesOf(files, new Set())) if (!sizes.has(h)) sizes.set(h, 0);
+    }
+    need = [...sizes.keys()].filter((h) => state.objects.has(h)).sort();
+    await checkRoom(store.root, need.reduce((n, h) => n + (sizes.get(h) ?? 0), 0), need.length);
+  }
   await mapLimit(need, TRANSFER_JOBS, async (hex) => {
-    if (!(await pullObject(remote, store, hex))) {
+    const r = await pullObject(remote, store, hex);
+    if (!r.ok) {
       stats.objectsCorrupt.push(hex);
-      opts.note(`object ${hex} in ${remote.location} does not hash to its name (kept as read, for fsck to report)`);
+      opts.note(`object ${hex} in ${remote.location} does not hash to its name (kept as read, for the command to report)`);
     }
     stats.objectsPulled++;
+    stats.bytesPulled += r.size;
   });
   const log = await remote.readLog();
   state.logLines = log.lines.length;
@@ -177,21 +230,93 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
 }
 
 /**
- * Download one object into the working copy, hashing it as it comes.
- * @returns whether its bytes hash to its name (they are kept either way)
+ * The snapshots (`NAME@VERSION`, as pulled) that `refs` name in the working copy at `root`.
+ * `NAME@latest` names every snapshot of NAME (which one is latest is the command's trust decision).
  */
-async function pullObject(remote: S3Backend, store: Store, hex: string): Promise<boolean> {
+async function refsInStore(refs: string[], root: string, pulled: Map<string, SnapshotFiles>): Promise<string[]> {
+  const out = new Set<string>();
+  for (const text of refs) {
+    const latest = /^(.+)@latest$/.exec(text);
+    if (latest) {
+      for (const r of pulled.keys()) if (r.startsWith(`${latest[1]}@`)) out.add(r);
+      continue;
+    }
+    const loc = await resolveRef(text, root).catch(() => undefined);
+    if (loc?.name !== undefined && loc.version !== undefined && pulled.has(`${loc.name}@${loc.version}`)) out.add(`${loc.name}@${loc.version}`);
+  }
+  return [...out];
+}
+
+/**
+ * Refuse to stage more than the working copy's disk has free (before downloading anything).
+ * @throws SnapError `DISK_FULL`
+ */
+async function checkRoom(root: string, bytes: number, objects: number): Promise<void> {
+  const fs = await fsp.statfs(root).catch(() => undefined);
+  if (!fs) return;
+  const free = fs.bavail * fs.bsize;
+  if (bytes > free) {
+    throw new SnapError('DISK_FULL', `the snapshot's ${objects} objects (${bytes} bytes) do not fit in the ${free} bytes free under ${tmpdir()}, where the S3 store's objects are staged; set TMPDIR to a larger disk`, { bytes, free });
+  }
+}
+
+/**
+ * Download one object into the working copy, hashing it as it comes.
+ * @returns whether its bytes hash to its name (they are kept either way), and their length
+ */
+async function pullObject(remote: S3Backend, store: Store, hex: string): Promise<{ ok: boolean; size: number }> {
   const path = objectPath(store, hex);
   await fsp.mkdir(dirname(path), { recursive: true });
   const h = createHash('sha256');
+  let size = 0;
   const hashing = new Transform({
     transform(c: Buffer, _e, cb) {
       h.update(c);
+      size += c.length;
       cb(null, c);
     },
   });
   await pipeline(await remote.getRaw(hex), hashing, createWriteStream(path, { mode: 0o444 }));
-  return h.digest('hex') === hex;
+  return { ok: h.digest('hex') === hex, size };
+}
+
+/**
+ * Re-hash every object of `present` as it streams from the bucket (TRANSFER_JOBS at once; each
+ * chunk hashed and dropped: memory is bounded, nothing goes to disk). An object that went away
+ * meanwhile or cannot be read is unreadable, as fsck says of a local one.
+ */
+async function streamObjects(remote: S3Backend, present: Set<string>, stats: SessionStats, note: (t: string) => void, onProgress?: (p: { files: number; bytes: number; totalFiles?: number }) => void): Promise<StreamedObjects> {
+  const corrupt: StreamedObjects['objects']['corrupt'] = [];
+  const unreadable: StreamedObjects['objects']['unreadable'] = [];
+  let checked = 0;
+  let bytes = 0;
+  const rel = (hex: string): string => `${hex.slice(0, 2)}/${hex.slice(2)}`;
+  await mapLimit([...present].sort(), TRANSFER_JOBS, async (hex) => {
+    const h = createHash('sha256');
+    let size = 0;
+    try {
+      for await (const c of await remote.getRaw(hex)) {
+        h.update(c as Buffer);
+        size += (c as Buffer).length;
+      }
+      const got = h.digest('hex');
+      if (got !== hex) {
+        corrupt.push({ path: rel(hex), name: hex, sha256: got, size, usedBy: [], users: 0 });
+        stats.objectsCorrupt.push(hex);
+        note(`object ${hex} in ${remote.location} does not hash to its name`);
+      }
+    } catch (e) {
+      if (!(e instanceof SnapError) || (e.code !== 'NOT_FOUND' && e.code !== 'IO_ERROR')) throw e;
+      unreadable.push({ path: rel(hex), reason: e.code === 'NOT_FOUND' ? 'removed while fsck ran' : e.message });
+    }
+    checked++;
+    bytes += size;
+    stats.objectsStreamed++;
+    stats.bytesStreamed += size;
+    onProgress?.({ files: checked, bytes, totalFiles: present.size });
+  });
+  const byPath = (a: { path: string }, b: { path: string }): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+  return { objects: { checked, bytes, corrupt: corrupt.sort(byPath), unreadable: unreadable.sort(byPath) }, present };
 }
 
 async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, state: PulledState, retain: Retention | undefined, stats: SessionStats): Promise<void> {
@@ -240,24 +365,39 @@ async function lockSharedObjects(remote: S3Backend, files: Map<string, Uint8Arra
 
 /** The objects a snapshot names: its manifest entries' digests and its statement's record indexes. */
 export function objectsOf(files: Map<string, Uint8Array>): Set<string> {
-  const out = new Set<string>();
+  return new Set(objectSizesOf(files).keys());
+}
+
+/**
+ * The objects a snapshot names, with their sizes as its manifest lists them (0 for a record index,
+ * whose size the statement does not give). The manifest is the signed one only once the command
+ * checked it: these are what to fetch, and every fetched object is re-hashed against its name.
+ */
+export function objectSizesOf(files: Map<string, Uint8Array>): Map<string, number> {
+  const out = new Map<string, number>();
   const manifest = files.get('manifest.jsonl');
   if (manifest) {
     for (const line of Buffer.from(manifest).toString('utf8').split('\n')) {
       if (!line) continue;
       try {
-        const e = JSON.parse(line) as { sha256?: unknown };
-        if (typeof e.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256)) out.add(e.sha256);
+        const e = JSON.parse(line) as { sha256?: unknown; size?: unknown };
+        if (typeof e.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256)) out.set(e.sha256, typeof e.size === 'number' && e.size >= 0 ? e.size : 0);
       } catch {
         /* fsck reports a malformed manifest */
       }
     }
   }
+  for (const h of recordIndexesOf(files, new Set())) if (!out.has(h)) out.set(h, 0);
+  return out;
+}
+
+/** The record index digests a snapshot's statement names, added to `out` (which is returned). */
+function recordIndexesOf(files: Map<string, Uint8Array>, out: Set<string>): Set<string> {
   const st = files.get('statement.json');
   try {
     if (st) digestsIn((JSON.parse(Buffer.from(st).toString('utf8')) as { predicate?: { records?: unknown } }).predicate?.records, out);
   } catch {
-    /* idem */
+    /* the command reports a malformed statement */
   }
   return out;
 }

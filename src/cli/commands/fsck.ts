@@ -97,7 +97,7 @@ async function cmdFsck(a: Args, io: CliIo): Promise<number> {
     r = rr.after;
     repair = { ...rr.repair, before: rr.before.counts };
   } else {
-    r = await withProgress(a, io, 'checking', (onProgress) => fsck({ store: storeRoot, jobs, onProgress }));
+    r = await withProgress(a, io, 'checking', (onProgress) => fsck({ store: storeRoot, jobs, onProgress, ...(io.storeObjects ? { objectSource: io.storeObjects } : {}) }));
   }
   const details: Record<string, unknown> = {
     objects: r.counts.objects, corrupt: r.counts.corrupt, unreadable: r.counts.unreadable, missingObjects: r.counts.missingObjects, badSnapshots: r.counts.badSnapshots, leftovers: r.counts.leftovers,
