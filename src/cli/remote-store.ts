@@ -48,11 +48,6 @@ export function objectNeedOf(cmd: string, a: Args): ObjectNeed {
 }
 /** Commands that make the store when there is none (as they do a local one). */
 const CREATING = new Set(['init', 'seal', 'import']);
-/**
- * Commands that take --store but have not been run against an S3 store yet: refused with a clear
- * USAGE error rather than half-working (see the issue 13 report).
- */
-const NOT_YET = new Set(['sign']);
 
 /** The store a command was given, if it is an S3 store. */
 export function s3StoreOf(a: Args, io: CliIo): string | undefined {
@@ -81,7 +76,6 @@ export function retentionOf(a: Args, io: CliIo, now = new Date()): Retention | u
  *   another sealer committed the same NAME@VERSION first)
  */
 export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo, handler: (a: Args, io: CliIo) => Promise<number>): Promise<number> {
-  if (NOT_YET.has(cmd)) throw new SnapError('USAGE', `${cmd} does not work on an S3 store yet; use a local store`);
   if (cmd === 'fsck' && (a.clean !== undefined || a['repair-from'] !== undefined)) throw new SnapError('USAGE', 'fsck --clean and --repair-from do not work on an S3 store (its objects are write-once); fsck alone reports');
   const retain = retentionOf(a, io);
   const [{ openS3Backend }, { openRemoteSession }] = await Promise.all([import('../store/open-s3.js'), import('../store/remote-session.js')]);

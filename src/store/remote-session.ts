@@ -35,6 +35,7 @@ import { leaveNothing } from '../io/interrupt.js';
 import { LocalBackend } from './local.js';
 import type { Retention, SnapshotFiles, StoreBackend } from './backend.js';
 import { mapLimit, type S3Backend } from './s3.js';
+import { COSIGNATURES_DIR, cosignatureFolder, cosignaturePath, mergeCosignatures } from './cosignatures.js';
 
 /**
  * Which objects a command reads from the store: none; the record indexes of every snapshot, or
@@ -74,6 +75,8 @@ export interface SessionStats {
   logLinesPushed: number;
   /** Later commits of a NAME@VERSION that were ignored (first version wins). */
   ignoredCommits: string[];
+  /** Co-signature files written (`sign`, FORMAT.md §23.8). */
+  cosignaturesPushed: string[];
 }
 
 /** An open remote store: a working copy at `root`, pushed back by {@link RemoteSession.finish}. */
@@ -135,7 +138,7 @@ export async function openRemoteSession(remote: S3Backend, opts: RemoteSessionOp
   const lock = await remote.lock(opts.lockWaitMs);
   const work = await fsp.mkdtemp(join(tmpdir(), 'snap-s3-'));
   const forget = leaveNothing(() => rmSync(work, { recursive: true, force: true }));
-  const stats: SessionStats = { objectsPulled: 0, bytesPulled: 0, objectsStreamed: 0, bytesStreamed: 0, objectsCorrupt: [], objectsUploaded: 0, snapshotsCommitted: [], logLinesPushed: 0, ignoredCommits: [] };
+  const stats: SessionStats = { objectsPulled: 0, bytesPulled: 0, objectsStreamed: 0, bytesStreamed: 0, objectsCorrupt: [], objectsUploaded: 0, snapshotsCommitted: [], logLinesPushed: 0, ignoredCommits: [], cosignaturesPushed: [] };
   const cleanup = async (): Promise<void> => {
     await lock.release();
     await fsp.rm(work, { recursive: true, force: true });
@@ -172,15 +175,18 @@ export async function openRemoteSession(remote: S3Backend, opts: RemoteSessionOp
 /** What the remote held when pulled (what a push compares with). */
 interface PulledState {
   snapshots: Set<string>;
+  /** Each pulled snapshot's envelope as the working copy got it (co-signatures merged). */
+  envelopes: Map<string, Uint8Array>;
   objects: Set<string>;
   logLines: number;
   files: Map<string, string>;
 }
 
 async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: RemoteSessionOptions, stats: SessionStats): Promise<PulledState> {
-  const state: PulledState = { snapshots: new Set(), objects: new Set(), logLines: 0, files: new Map() };
+  const state: PulledState = { snapshots: new Set(), envelopes: new Map(), objects: new Set(), logLines: 0, files: new Map() };
   const wanted = new Set<string>();
   const pulled = new Map<string, SnapshotFiles>();
+  const otherFiles = await remote.listFiles();
   const snaps = await remote.listSnapshots();
   await mapLimit(snaps, TRANSFER_JOBS, async (s) => {
     const ref = `${s.name}@${s.version}`;
@@ -190,6 +196,16 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
       opts.note(`${ref}: ${s.ignored.length} later commit(s) of this NAME@VERSION ignored (the first one is the snapshot; FORMAT.md §23.3)`);
     }
     const files = await remote.readSnapshot(s.name, s.version);
+    const envelope = files.get('envelope.json');
+    if (envelope) {
+      const folder = cosignatureFolder(s.name, s.version);
+      const cosigned = otherFiles.filter((p) => p.startsWith(folder));
+      if (cosigned.length) {
+        const read = await mapLimit(cosigned, TRANSFER_JOBS, async (path) => ({ path, bytes: await remote.readFile(path) }));
+        files.set('envelope.json', mergeCosignatures(envelope, read, (t) => opts.note(`${ref}: ${t}`)));
+      }
+      state.envelopes.set(ref, files.get('envelope.json') as Uint8Array);
+    }
     if (opts.objects === 'record-indexes') recordIndexesOf(files, wanted);
     pulled.set(ref, files);
     await local.commitSnapshot(s.name, s.version, files);
@@ -221,7 +237,8 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
   state.logLines = log.lines.length;
   if (log.lines.length) await writeFileAtomic(join(store.root, LOG_FILE), Buffer.concat(log.lines), { mode: 0o644 });
   if (log.head) await writeFileAtomic(join(store.root, LOG_HEAD_FILE), log.head, { mode: 0o644 });
-  for (const path of await remote.listFiles()) {
+  for (const path of otherFiles) {
+    if (path.startsWith(`${COSIGNATURES_DIR}/`)) continue; // merged into the envelopes above
     const bytes = await remote.readFile(path);
     state.files.set(path, sha(bytes));
     await local.writeFile(path, bytes);
@@ -337,6 +354,15 @@ async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, st
     await remote.commitSnapshot(s.name, s.version, files, retain);
     stats.snapshotsCommitted.push(ref);
   }
+  // 2b. Co-signatures (`sign`) of snapshots that were there: one write-once file each (§23.8).
+  for (const [ref, before] of state.envelopes) {
+    const [name, version] = ref.split('@') as [string, string];
+    const now = await fsp.readFile(join(store.snapshotsDir, name, version, 'envelope.json')).catch(() => undefined);
+    if (!now || Buffer.from(now).equals(before)) continue;
+    const path = cosignaturePath(name, version, now);
+    await remote.putFileOnce(path, now, await snapshotRetention(remote, name, version));
+    stats.cosignaturesPushed.push(path);
+  }
   // 3. Other files this command wrote or changed.
   for (const path of await local.listFiles()) {
     const bytes = await local.readFile(path);
@@ -349,6 +375,14 @@ async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, st
     await remote.appendLog(lines, log.head, retain);
     stats.logLinesPushed += lines.length;
   }
+}
+
+/** The retention of a committed snapshot (its commit object's), when the bucket locks objects. */
+async function snapshotRetention(remote: S3Backend, name: string, version: string): Promise<Retention | undefined> {
+  if (!(await remote.objectLockEnabled())) return undefined;
+  const { version: v } = await remote.readCommit(name, version);
+  const r = await remote.retentionOf(v.key, v.versionId);
+  return r && r.until.getTime() > Date.now() ? r : undefined;
 }
 
 /**

@@ -493,6 +493,16 @@ export class S3Backend implements StoreBackend {
     return out;
   }
 
+  /**
+   * Write a write-once store file (a co-signature, FORMAT.md §23.8): `If-None-Match: *` after a
+   * HEAD, as an object; never replaced. `present` when the key is there already.
+   */
+  async putFileOnce(path: string, bytes: Uint8Array, retain?: Retention): Promise<PutResult> {
+    const key = this.key(path);
+    if (await this.exists(key)) return 'present';
+    return this.putOnce(key, bytes, bytes.length, sha256hex(bytes), retain);
+  }
+
   async readFile(path: string): Promise<Uint8Array> {
     return this.getSmall(this.key(path));
   }

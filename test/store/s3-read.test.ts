@@ -10,7 +10,7 @@ import { promises as fsp, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { useS3Server } from '../helpers/s3-server.js';
 import { makeTree, snap, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { TRAIN_CSV } from '../helpers/records-example.js';
@@ -20,6 +20,7 @@ import type { SessionStats } from '../../src/store/remote-session.js';
 const server = useS3Server('moto');
 const kp = useKeyPair('s3read');
 const ml = useKeyPair('s3read-ml');
+const mallory = useKeyPair('s3read-mallory');
 const env = (): Record<string, string> => ({ ...server.env, NODE_NO_WARNINGS: '1' });
 const run = (args: string[], cwd?: string) => snapJson(args, { env: env(), ...(cwd ? { cwd } : {}) });
 const sha = (b: string | Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -187,4 +188,58 @@ describe('reading from an S3 store (moto) without copying the store', () => {
     // check and diff see the flipped label; the revoked snapshot fails verify.
     expect(codes).toEqual(['seal 0', 'seal 0', 'check 1', 'check 1', 'diff 1', 'report 1', 'attest 0', expect.stringMatching(/^verify-model /), 'bom 0', 'bom 0', 'revoke 0', 'verify 1', 'list 0']);
   }, 240_000);
+  it('sign co-signs a committed snapshot in an S3 store by a write-once co-signature file, as on a local store; a spoiled or removed one only makes the threshold fail', async () => {
+    const { local, s3, bucket } = await twoStores();
+    const c = clientFor(server);
+    const ds = await makeTree({ 'a.txt': 'alpha\n' });
+    const both = ['--pubkey', kp.pub, '--pubkey', ml.pub, '--threshold', '2'];
+    const results: Record<string, unknown[]> = {};
+    for (const store of [local, s3]) {
+      const out: unknown[] = [];
+      const step = async (args: string[]): Promise<void> => {
+        const r = await run([...args, '--store', store]);
+        out.push({ step: args[0], code: r.code, json: same(r.json, store) });
+      };
+      await step(['seal', ds, '--as', 'ds@v1', '--key', kp.key]);
+      await step(['verify', ds, '--against', 'ds@v1', ...both]);
+      await step(['sign', 'ds@v1', '--key', ml.key]);
+      await step(['sign', 'ds@v1', '--key', ml.key]);
+      await step(['verify', ds, '--against', 'ds@v1', ...both]);
+      const tar = join(await tempDir('snap-s3read-'), 'ds.snap.tar');
+      await step(['export', 'ds@v1', '--out', tar]);
+      const v = await run(['verify', tar, ...both]);
+      out.push({ step: 'verify archive', code: v.code });
+      results[store === local ? 'local' : 's3'] = out;
+    }
+    expect(results.s3).toEqual(results.local);
+    expect((results.s3 as { code: number }[]).map((x) => x.code)).toEqual([0, 1, 0, 0, 0, 0, 0]);
+
+    // One co-signature file; the committed envelope and commit object are as sealed.
+    const keys = async (prefix: string): Promise<string[]> => ((await c.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }))).Contents ?? []).map((o) => o.Key as string);
+    const cosigs = await keys('st/signatures/ds/v1/');
+    expect(cosigs).toHaveLength(1);
+    const cosig = cosigs[0] as string;
+    const bytes = Buffer.from(await (await c.send(new GetObjectCommand({ Bucket: bucket, Key: cosig }))).Body!.transformToByteArray());
+    expect(cosig).toBe(`st/signatures/ds/v1/${sha(bytes)}.json`);
+
+    // An attacker's co-signature file over another payload, signed by their own key: ignored, said.
+    const env = JSON.parse(bytes.toString()) as { payload: string; payloadType: string; signatures: { keyid: string; sig: string }[] };
+    const forged = Buffer.from(JSON.stringify({ ...env, payload: Buffer.from('{"other":1}').toString('base64') }));
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: `st/signatures/ds/v1/${sha(forged)}.json`, Body: forged }));
+    const noted = await run(['verify', ds, '--against', 'ds@v1', ...both, '--store', s3]);
+    expect(noted.code).toBe(0);
+    expect(noted.stderr).toContain('signs another payload');
+    // Its bytes changed under its name: ignored, and the threshold of 2 is no longer met.
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: cosig, Body: Buffer.concat([bytes, Buffer.from(' ')]) }));
+    const spoiled = await run(['verify', ds, '--against', 'ds@v1', ...both, '--store', s3]);
+    expect(spoiled.code).toBe(1);
+    expect(spoiled.stderr).toContain('does not hash to its name');
+    // Removed: the same.
+    await c.send(new DeleteObjectCommand({ Bucket: bucket, Key: cosig }));
+    expect((await run(['verify', ds, '--against', 'ds@v1', ...both, '--store', s3])).code).toBe(1);
+    expect((await run(['verify', ds, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', s3])).code).toBe(0);
+    // Mallory's own signature over the right payload adds a signature that no trusted key made.
+    expect((await run(['sign', 'ds@v1', '--key', mallory.key, '--store', s3])).code).toBe(0);
+    expect((await run(['verify', ds, '--against', 'ds@v1', ...both, '--store', s3])).code).toBe(1);
+  }, 180_000);
 });
