@@ -47,6 +47,11 @@ export interface FsckOptions {
 export interface FsckObjectSource {
   /** Re-hash every object; `present` holds every digest the store lists (corrupt ones too). */
   checkObjects(onProgress?: (p: Progress) => void): Promise<{ objects: FsckReport['objects']; present: Set<string> }>;
+  /**
+   * For `--repair-from`: put the checked copy at `path` (its bytes hash to `hex`) in place of the
+   * damaged or missing object. Without it, the source cannot be repaired.
+   */
+  installObject?(hex: string, path: string, size: number): Promise<void>;
 }
 
 /** An object whose bytes do not hash to its name. */

@@ -75,6 +75,8 @@ export interface SessionStats {
   logLinesPushed: number;
   /** Later commits of a NAME@VERSION that were ignored (first version wins). */
   ignoredCommits: string[];
+  /** Objects put back by `fsck --repair-from`. */
+  objectsRepaired: number;
   /** Co-signature files written (`sign`, FORMAT.md §23.8). */
   cosignaturesPushed: string[];
 }
@@ -92,6 +94,11 @@ export interface RemoteSession {
    * nothing stored), in the shape fsck reports them; `present` is every object the store lists.
    */
   checkObjects(onProgress?: (p: { files: number; bytes: number; totalFiles?: number }) => void): Promise<StreamedObjects>;
+  /**
+   * `fsck --repair-from`: upload the file at `path` (whose bytes the caller checked hash to `hex`)
+   * in place of the damaged or missing object `hex`, keeping the damaged one's Object Lock.
+   */
+  installObject(hex: string, path: string, size: number): Promise<void>;
   /** Push (when `push`), release the lock, remove the working copy. Push errors are thrown. */
   finish(push: boolean): Promise<void>;
 }
@@ -138,7 +145,7 @@ export async function openRemoteSession(remote: S3Backend, opts: RemoteSessionOp
   const lock = await remote.lock(opts.lockWaitMs);
   const work = await fsp.mkdtemp(join(tmpdir(), 'snap-s3-'));
   const forget = leaveNothing(() => rmSync(work, { recursive: true, force: true }));
-  const stats: SessionStats = { objectsPulled: 0, bytesPulled: 0, objectsStreamed: 0, bytesStreamed: 0, objectsCorrupt: [], objectsUploaded: 0, snapshotsCommitted: [], logLinesPushed: 0, ignoredCommits: [], cosignaturesPushed: [] };
+  const stats: SessionStats = { objectsPulled: 0, bytesPulled: 0, objectsStreamed: 0, bytesStreamed: 0, objectsCorrupt: [], objectsUploaded: 0, snapshotsCommitted: [], logLinesPushed: 0, ignoredCommits: [], objectsRepaired: 0, cosignaturesPushed: [] };
   const cleanup = async (): Promise<void> => {
     await lock.release();
     await fsp.rm(work, { recursive: true, force: true });
@@ -156,6 +163,13 @@ export async function openRemoteSession(remote: S3Backend, opts: RemoteSessionOp
       stats,
       created,
       checkObjects: (onProgress) => streamObjects(remote, state.objects, stats, opts.note, onProgress),
+      async installObject(hex, path, size) {
+        const locked = (await remote.objectLockEnabled()) ? await remote.retentionOf(remote.objectKey(hex)).catch(() => undefined) : undefined;
+        const retain = locked && locked.until.getTime() > Date.now() ? locked : undefined;
+        await remote.replaceObject(hex, () => createReadStream(path) as Readable, size, retain);
+        state.objects.add(hex);
+        stats.objectsRepaired++;
+      },
       async finish(push: boolean) {
         if (finished) return;
         finished = true;

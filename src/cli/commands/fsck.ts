@@ -93,7 +93,7 @@ async function cmdFsck(a: Args, io: CliIo): Promise<number> {
   let r: FsckReport;
   let repair: (RepairResult & { before: FsckReport['counts'] }) | undefined;
   if (typeof from === 'string') {
-    const rr = await withProgress(a, io, 'repairing', (onProgress) => repairStore({ store: storeRoot, from: resolve(io.cwd, from), jobs, onProgress }));
+    const rr = await withProgress(a, io, 'repairing', (onProgress) => repairStore({ store: storeRoot, from: resolve(io.cwd, from), jobs, onProgress, ...(io.storeObjects ? { objectSource: io.storeObjects } : {}) }));
     r = rr.after;
     repair = { ...rr.repair, before: rr.before.counts };
   } else {
