@@ -21,7 +21,7 @@ import { recordSetName } from './core/records.js';
 import { openStore, objectPath, snapshotKeepsObjects, CONTENTS_FILE, ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, type Store } from './io/store.js';
 import { ioError } from './io/errors.js';
 import { checkInterrupted } from './io/interrupt.js';
-import { findLeftovers, type Leftover } from './io/leftovers.js';
+import { findLeftovers, type CleanResult, type Leftover } from './io/leftovers.js';
 import type { Progress } from './seal.js';
 
 /** Options of {@link fsck}. */
@@ -52,6 +52,10 @@ export interface FsckObjectSource {
    * damaged or missing object. Without it, the source cannot be repaired.
    */
   installObject?(hex: string, path: string, size: number): Promise<void>;
+  /** What stopped commands left there (reported with the store folder's own leftovers). */
+  leftovers?(): Promise<Leftover[]>;
+  /** `--clean`: remove those leftovers (instead of the store folder's). */
+  clean?(): Promise<CleanResult>;
 }
 
 /** An object whose bytes do not hash to its name. */
@@ -418,7 +422,7 @@ async function checkSnapshots(store: Store, corrupt: Map<string, CorruptObject>,
 export async function fsck(opts: FsckOptions): Promise<FsckReport> {
   const t0 = performance.now();
   const store = await openStore(opts.store);
-  const leftovers = await findLeftovers(store);
+  const leftovers = [...(await findLeftovers(store)), ...((await opts.objectSource?.leftovers?.()) ?? [])];
   const strays: string[] = [];
   let objects: FsckReport['objects'];
   let has = (hex: string): boolean => existsSync(objectPath(store, hex));

@@ -76,7 +76,6 @@ export function retentionOf(a: Args, io: CliIo, now = new Date()): Retention | u
  *   another sealer committed the same NAME@VERSION first)
  */
 export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo, handler: (a: Args, io: CliIo) => Promise<number>): Promise<number> {
-  if (cmd === 'fsck' && a.clean !== undefined) throw new SnapError('USAGE', 'fsck --clean does not work on an S3 store yet (stale lock objects are removed by taking the lock; staged files of lost commits are not read); fsck alone reports');
   const retain = retentionOf(a, io);
   const [{ openS3Backend }, { openRemoteSession }] = await Promise.all([import('../store/open-s3.js'), import('../store/remote-session.js')]);
   const remote = await openS3Backend(url, io.env);
@@ -94,7 +93,7 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
     ...io,
     env: { ...io.env, SNAP_STORE: session.root },
     givenStore: { store: typeof a.store === 'string' ? a.store : undefined },
-    ...(cmd === 'fsck' ? { storeObjects: { checkObjects: (p) => session.checkObjects(p), installObject: (h, p, n) => session.installObject(h, p, n) } } : {}),
+    ...(cmd === 'fsck' ? { storeObjects: { checkObjects: (p) => session.checkObjects(p), installObject: (h, p, n) => session.installObject(h, p, n), leftovers: () => session.leftovers(), clean: () => session.clean() } } : {}),
     stdout: wrapWrite(io.stdout, (s) => void held.push(shown(s))),
     stderr: wrapWrite(io.stderr, (s) => void io.stderr.write(shown(s))),
   };

@@ -35,6 +35,8 @@ import { leaveNothing } from '../io/interrupt.js';
 import { LocalBackend } from './local.js';
 import type { Retention, SnapshotFiles, StoreBackend } from './backend.js';
 import { mapLimit, type S3Backend } from './s3.js';
+import { clearStagedLeftovers, findStagedLeftovers } from './s3-leftovers.js';
+import type { CleanResult, Leftover } from '../io/leftovers.js';
 import { COSIGNATURES_DIR, cosignatureFolder, cosignaturePath, mergeCosignatures } from './cosignatures.js';
 
 /**
@@ -99,6 +101,10 @@ export interface RemoteSession {
    * in place of the damaged or missing object `hex`, keeping the damaged one's Object Lock.
    */
   installObject(hex: string, path: string, size: number): Promise<void>;
+  /** Staged snapshot files no commit names (fsck's leftovers; `store/s3-leftovers.ts`). */
+  leftovers(): Promise<Leftover[]>;
+  /** `fsck --clean`: remove the removable ones. */
+  clean(): Promise<CleanResult>;
   /** Push (when `push`), release the lock, remove the working copy. Push errors are thrown. */
   finish(push: boolean): Promise<void>;
 }
@@ -163,6 +169,8 @@ export async function openRemoteSession(remote: S3Backend, opts: RemoteSessionOp
       stats,
       created,
       checkObjects: (onProgress) => streamObjects(remote, state.objects, stats, opts.note, onProgress),
+      leftovers: () => findStagedLeftovers(remote),
+      clean: () => clearStagedLeftovers(remote),
       async installObject(hex, path, size) {
         const locked = (await remote.objectLockEnabled()) ? await remote.retentionOf(remote.objectKey(hex)).catch(() => undefined) : undefined;
         const retain = locked && locked.until.getTime() > Date.now() ? locked : undefined;

@@ -82,7 +82,7 @@ function isPreconditionFailed(e: unknown): boolean {
   return status(e) === 412 || (e as { name?: string })?.name === 'PreconditionFailed';
 }
 /** A transport or server error as `IO_ERROR` (SnapErrors pass through). */
-function s3Error(e: unknown, what: string): SnapError {
+export function s3Error(e: unknown, what: string): SnapError {
   if (e instanceof SnapError) return e;
   const err = e as { name?: string; message?: string };
   return new SnapError('IO_ERROR', `S3: cannot ${what}: ${err?.name ?? 'Error'}: ${err?.message ?? String(e)}`, { status: status(e) ?? null });

@@ -281,4 +281,30 @@ describe('reading from an S3 store (moto) without copying the store', () => {
     const rep = (results.s3 as { json: { repair: { repaired: { sha256: string; was: string }[] } } }[])[0]?.json.repair;
     expect(rep?.repaired.map((o) => [o.sha256, o.was]).sort()).toEqual([[alpha, 'corrupt'], [bravo, 'missing']].sort());
   }, 180_000);
+  it('fsck reports the staged files no commit names as leftovers, and fsck --clean removes those of a lost commit, never a committed snapshot\'s files or an object', async () => {
+    const { s3, bucket } = await twoStores();
+    const c = clientFor(server);
+    const ds = await makeTree({ 'a.txt': 'alpha\n' });
+    expect((await run(['seal', ds, '--as', 'ds@v1', '--key', kp.key, '--store', s3])).code).toBe(0);
+    const keys = async (prefix: string): Promise<string[]> => ((await c.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }))).Contents ?? []).map((o) => o.Key as string).sort();
+    const before = { snapshots: await keys('st/snapshots/'), objects: await keys('st/objects/') };
+    // What a sealer that lost the commit of ds@v1 left, and a seal of ds@v9 stopped just before its commit.
+    const lost = `st/snapshots/ds/v1/staged/${'a'.repeat(32)}/manifest.jsonl`;
+    const stopped = `st/snapshots/ds/v9/staged/${'b'.repeat(32)}/statement.json`;
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: lost, Body: 'lost\n' }));
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: stopped, Body: '{}' }));
+    const f = await run(['fsck', '--store', s3]);
+    expect(f.code, f.stderr).toBe(0); // warnings, not failures
+    expect(f.json.leftovers.map((l: { kind: string; path: string; removable: boolean }) => [l.kind, l.path, l.removable])).toEqual([
+      ['staged', `snapshots/ds/v1/staged/${'a'.repeat(32)}/`, true],
+      ['staged', `snapshots/ds/v9/staged/${'b'.repeat(32)}/`, false], // too young: its seal could still commit
+    ]);
+    expect(f.json.clean).toBe(`snap fsck --clean --store ${s3}`);
+    const cleaned = await run(['fsck', '--clean', '--store', s3]);
+    expect(cleaned.code, cleaned.stderr).toBe(0);
+    expect(cleaned.json.cleaned.removed.map((l: { path: string }) => l.path)).toEqual([`snapshots/ds/v1/staged/${'a'.repeat(32)}/`]);
+    expect(await keys('st/snapshots/')).toEqual([...before.snapshots, stopped].sort());
+    expect(await keys('st/objects/')).toEqual(before.objects);
+    expect((await run(['verify', ds, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', s3])).code).toBe(0);
+  }, 120_000);
 });
