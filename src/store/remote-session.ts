@@ -34,7 +34,8 @@ import { LOG_FILE, LOG_HEAD_FILE } from '../io/audit-log.js';
 import { leaveNothing } from '../io/interrupt.js';
 import { LocalBackend } from './local.js';
 import type { Retention, SnapshotFiles, StoreBackend } from './backend.js';
-import { mapLimit, type S3Backend } from './s3.js';
+import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
+import { mapLimit, s3Error, type S3Backend } from './s3.js';
 import { clearStagedLeftovers, findStagedLeftovers } from './s3-leftovers.js';
 import type { CleanResult, Leftover } from '../io/leftovers.js';
 import { COSIGNATURES_DIR, cosignatureFolder, cosignaturePath, mergeCosignatures } from './cosignatures.js';
@@ -172,8 +173,7 @@ export async function openRemoteSession(remote: S3Backend, opts: RemoteSessionOp
       leftovers: () => findStagedLeftovers(remote),
       clean: () => clearStagedLeftovers(remote),
       async installObject(hex, path, size) {
-        const locked = (await remote.objectLockEnabled()) ? await remote.retentionOf(remote.objectKey(hex)).catch(() => undefined) : undefined;
-        const retain = locked && locked.until.getTime() > Date.now() ? locked : undefined;
+        const retain = (await remote.objectLockEnabled()) ? await longestLock(remote, remote.objectKey(hex)) : undefined;
         await remote.replaceObject(hex, () => createReadStream(path) as Readable, size, retain);
         state.objects.add(hex);
         stats.objectsRepaired++;
@@ -396,6 +396,31 @@ async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, st
     const lines = log.lines.slice(state.logLines);
     await remote.appendLog(lines, log.head, retain);
     stats.logLinesPushed += lines.length;
+  }
+}
+
+/**
+ * The longest running Object Lock of any version of `key` (a tampered object's newest version may
+ * carry none: the sealed version's lock is the one to keep). COMPLIANCE wins over GOVERNANCE.
+ */
+async function longestLock(remote: S3Backend, key: string): Promise<Retention | undefined> {
+  let best: Retention | undefined;
+  let marker: { key?: string; version?: string } = {};
+  for (;;) {
+    const r = await remote.client
+      .send(new ListObjectVersionsCommand({ Bucket: remote.where.bucket, Prefix: key, ...(marker.key ? { KeyMarker: marker.key } : {}), ...(marker.version ? { VersionIdMarker: marker.version } : {}) }))
+      .catch((e: unknown) => {
+        throw s3Error(e, `list the versions of ${key}`);
+      });
+    for (const v of r.Versions ?? []) {
+      if (v.Key !== key) continue;
+      const ret = await remote.retentionOf(key, v.VersionId);
+      if (!ret || ret.until.getTime() <= Date.now()) continue;
+      if (!best || ret.until > best.until) best = { mode: ret.mode === 'COMPLIANCE' || best?.mode === 'COMPLIANCE' ? 'COMPLIANCE' : 'GOVERNANCE', until: ret.until };
+      else if (ret.mode === 'COMPLIANCE') best = { ...best, mode: 'COMPLIANCE' };
+    }
+    if (!r.IsTruncated) return best;
+    marker = { ...(r.NextKeyMarker ? { key: r.NextKeyMarker } : {}), ...(r.NextVersionIdMarker ? { version: r.NextVersionIdMarker } : {}) };
   }
 }
 
