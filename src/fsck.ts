@@ -46,7 +46,7 @@ export interface FsckOptions {
 /** Objects checked elsewhere than in the store folder (see {@link FsckOptions.objectSource}). */
 export interface FsckObjectSource {
   /** Re-hash every object; `present` holds every digest the store lists (corrupt ones too). */
-  checkObjects(onProgress?: (p: Progress) => void): Promise<{ objects: FsckReport['objects']; present: Set<string> }>;
+  checkObjects(onProgress?: (p: Progress) => void): Promise<{ objects: FsckReport['objects']; present: Set<string>; strays?: string[] }>;
   /**
    * For `--repair-from`: put the checked copy at `path` (its bytes hash to `hex`) in place of the
    * damaged or missing object. Without it, the source cannot be repaired.
@@ -430,6 +430,7 @@ export async function fsck(opts: FsckOptions): Promise<FsckReport> {
     const r = await opts.objectSource.checkObjects(opts.onProgress);
     objects = r.objects;
     has = (hex) => r.present.has(hex);
+    strays.push(...(r.strays ?? []));
   } else objects = await checkObjects(store, opts, strays);
   const corrupt = new Map(objects.corrupt.map((c) => [c.name, c]));
   const missing = new Map<string, MissingObject>();

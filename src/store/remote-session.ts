@@ -34,7 +34,7 @@ import { LOG_FILE, LOG_HEAD_FILE } from '../io/audit-log.js';
 import { leaveNothing } from '../io/interrupt.js';
 import { LocalBackend } from './local.js';
 import type { Retention, SnapshotFiles, StoreBackend } from './backend.js';
-import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
+import { ListObjectVersionsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { mapLimit, s3Error, type S3Backend } from './s3.js';
 import { clearStagedLeftovers, findStagedLeftovers } from './s3-leftovers.js';
 import type { CleanResult, Leftover } from '../io/leftovers.js';
@@ -119,6 +119,8 @@ export interface StreamedObjects {
     unreadable: { path: string; reason: string }[];
   };
   present: Set<string>;
+  /** Keys under `objects/` that are not object names (paths relative to the store), as fsck's strays. */
+  strays: string[];
 }
 
 /** Options of {@link openRemoteSession}. */
@@ -244,7 +246,7 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
       else for (const h of recordIndexesOf(files, new Set())) if (!sizes.has(h)) sizes.set(h, 0);
     }
     need = [...sizes.keys()].filter((h) => state.objects.has(h)).sort();
-    await checkRoom(store.root, need.reduce((n, h) => n + (sizes.get(h) ?? 0), 0), need.length);
+    await checkStagingRoom(store.root, need.reduce((n, h) => n + (sizes.get(h) ?? 0), 0), need.length);
   }
   await mapLimit(need, TRANSFER_JOBS, async (hex) => {
     const r = await pullObject(remote, store, hex);
@@ -287,10 +289,11 @@ async function refsInStore(refs: string[], root: string, pulled: Map<string, Sna
 }
 
 /**
- * Refuse to stage more than the working copy's disk has free (before downloading anything).
+ * Refuse to stage more than the disk of `root` (the working copy) has free, before downloading
+ * anything: `bytes` in `objects` objects.
  * @throws SnapError `DISK_FULL`
  */
-async function checkRoom(root: string, bytes: number, objects: number): Promise<void> {
+export async function checkStagingRoom(root: string, bytes: number, objects: number): Promise<void> {
   const fs = await fsp.statfs(root).catch(() => undefined);
   if (!fs) return;
   const free = fs.bavail * fs.bsize;
@@ -355,7 +358,24 @@ async function streamObjects(remote: S3Backend, present: Set<string>, stats: Ses
     onProgress?.({ files: checked, bytes, totalFiles: present.size });
   });
   const byPath = (a: { path: string }, b: { path: string }): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
-  return { objects: { checked, bytes, corrupt: corrupt.sort(byPath), unreadable: unreadable.sort(byPath) }, present };
+  return { objects: { checked, bytes, corrupt: corrupt.sort(byPath), unreadable: unreadable.sort(byPath) }, present, strays: await strayObjectKeys(remote) };
+}
+
+/** Keys under `objects/` that are not `objects/sha256/<2 hex>/<62 hex>` (listed again: the session's listing skips them). */
+async function strayObjectKeys(remote: S3Backend): Promise<string[]> {
+  const out: string[] = [];
+  let token: string | undefined;
+  do {
+    const r = await remote.client.send(new ListObjectsV2Command({ Bucket: remote.where.bucket, Prefix: `${remote.where.prefix}objects/`, ...(token ? { ContinuationToken: token } : {}) })).catch((e: unknown) => {
+      throw s3Error(e, 'list objects/');
+    });
+    for (const o of r.Contents ?? []) {
+      const rel = (o.Key ?? '').slice(remote.where.prefix.length);
+      if (!/^objects\/sha256\/[0-9a-f]{2}\/[0-9a-f]{62}$/.test(rel)) out.push(rel);
+    }
+    token = r.IsTruncated ? r.NextContinuationToken : undefined;
+  } while (token);
+  return out.sort();
 }
 
 async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, state: PulledState, retain: Retention | undefined, stats: SessionStats): Promise<void> {

@@ -15,7 +15,7 @@ import { useS3Server } from '../helpers/s3-server.js';
 import { makeTree, snap, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { TRAIN_CSV } from '../helpers/records-example.js';
 import { clientFor, comparable, newBucket } from './s3-fixture.js';
-import type { SessionStats } from '../../src/store/remote-session.js';
+import { checkStagingRoom, type SessionStats } from '../../src/store/remote-session.js';
 
 const server = useS3Server('moto');
 const kp = useKeyPair('s3read');
@@ -121,11 +121,14 @@ describe('reading from an S3 store (moto) without copying the store', () => {
         await fsp.rm(obj(bravo));
         await fsp.mkdir(join(obj(sha(extra)), '..'), { recursive: true });
         await fsp.writeFile(obj(sha(extra)), extra);
+        await fsp.mkdir(join(local, 'objects', 'sha256', 'ab'), { recursive: true });
+        await fsp.writeFile(join(local, 'objects', 'sha256', 'ab', 'not-an-object'), 'x');
       } else {
         const key = (h: string): string => `st/objects/sha256/${h.slice(0, 2)}/${h.slice(2)}`;
         await c.send(new PutObjectCommand({ Bucket: bucket, Key: key(alpha), Body: 'ALPHA\n' }));
         await c.send(new DeleteObjectCommand({ Bucket: bucket, Key: key(bravo) }));
         await c.send(new PutObjectCommand({ Bucket: bucket, Key: key(sha(extra)), Body: extra }));
+        await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'st/objects/sha256/ab/not-an-object', Body: 'x' }));
       }
       const work = await tempDir('snap-s3read-');
       const out: unknown[] = [];
@@ -148,6 +151,7 @@ describe('reading from an S3 store (moto) without copying the store', () => {
     expect(fsckJson?.objects.corrupt.map((o) => o.name)).toEqual([alpha]);
     expect(fsckJson?.missingObjects.map((o) => o.sha256)).toEqual([bravo]);
     expect(fsckJson?.counts.objects).toBe(3); // alpha (corrupt), big.bin and the extra one
+    expect((fsckJson as unknown as { strays: string[] }).strays).toEqual(['objects/sha256/ab/not-an-object']);
     expect((results.s3 as { code: number }[])[1]?.code).not.toBe(0);
   }, 180_000);
 
@@ -307,4 +311,9 @@ describe('reading from an S3 store (moto) without copying the store', () => {
     expect(await keys('st/objects/')).toEqual(before.objects);
     expect((await run(['verify', ds, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', s3])).code).toBe(0);
   }, 120_000);
+  it('staging refuses, before any download, more bytes than the working copy\'s disk has free (DISK_FULL)', async () => {
+    const dir = await tempDir('snap-s3read-room-');
+    await expect(checkStagingRoom(dir, 2 ** 60, 3)).rejects.toMatchObject({ code: 'DISK_FULL' });
+    await expect(checkStagingRoom(dir, 1024, 1)).resolves.toBeUndefined();
+  });
 });
