@@ -21,7 +21,7 @@ import { recordSetName } from './core/records.js';
 import { openStore, objectPath, snapshotKeepsObjects, CONTENTS_FILE, ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, type Store } from './io/store.js';
 import { ioError } from './io/errors.js';
 import { checkInterrupted } from './io/interrupt.js';
-import { findLeftovers, type Leftover } from './io/leftovers.js';
+import { findLeftovers, type CleanResult, type Leftover } from './io/leftovers.js';
 import type { Progress } from './seal.js';
 
 /** Options of {@link fsck}. */
@@ -35,6 +35,27 @@ export interface FsckOptions {
    * that progress has totals (one lstat per object).
    */
   onProgress?: (p: Progress) => void;
+  /**
+   * Where the objects are when the store folder does not hold them (an S3 store's working copy,
+   * docs/FORMAT.md §23.5): fsck asks it to re-hash every object instead of reading
+   * `objects/sha256`, and takes an object as present when `present` has it.
+   */
+  objectSource?: FsckObjectSource;
+}
+
+/** Objects checked elsewhere than in the store folder (see {@link FsckOptions.objectSource}). */
+export interface FsckObjectSource {
+  /** Re-hash every object; `present` holds every digest the store lists (corrupt ones too). */
+  checkObjects(onProgress?: (p: Progress) => void): Promise<{ objects: FsckReport['objects']; present: Set<string>; strays?: string[] }>;
+  /**
+   * For `--repair-from`: put the checked copy at `path` (its bytes hash to `hex`) in place of the
+   * damaged or missing object. Without it, the source cannot be repaired.
+   */
+  installObject?(hex: string, path: string, size: number): Promise<void>;
+  /** What stopped commands left there (reported with the store folder's own leftovers). */
+  leftovers?(): Promise<Leftover[]>;
+  /** `--clean`: remove those leftovers (instead of the store folder's). */
+  clean?(): Promise<CleanResult>;
 }
 
 /** An object whose bytes do not hash to its name. */
@@ -268,7 +289,7 @@ function addUser(o: { usedBy: ObjectUser[]; users: number }, ref: string, path: 
  * `missing` (once, by digest) and the file to its users; files whose object is corrupt are added to
  * that object's users.
  */
-async function checkSnapshot(store: Store, name: string, version: string, keepsObjects: boolean, corrupt: Map<string, CorruptObject>, missing: Map<string, MissingObject>): Promise<SnapshotFsck> {
+async function checkSnapshot(store: Store, name: string, version: string, keepsObjects: boolean, corrupt: Map<string, CorruptObject>, missing: Map<string, MissingObject>, has: (hex: string) => boolean): Promise<SnapshotFsck> {
   const ref = `${name}@${version}`;
   const dir = join(store.snapshotsDir, name, version);
   const problems: SnapshotProblem[] = [];
@@ -318,7 +339,7 @@ async function checkSnapshot(store: Store, name: string, version: string, keepsO
           if (bad) addUser(bad, ref, e.path);
           if (!keepsObjects) continue;
           let gone = missing.get(e.sha256);
-          if (!gone && !existsSync(objectPath(store, e.sha256))) {
+          if (!gone && !has(e.sha256)) {
             gone = { sha256: e.sha256, path: `${e.sha256.slice(0, 2)}/${e.sha256.slice(2)}`, usedBy: [], users: 0 };
             missing.set(e.sha256, gone);
           }
@@ -353,7 +374,7 @@ async function checkSnapshot(store: Store, name: string, version: string, keepsO
     const bad = corrupt.get(h);
     if (bad) addUser(bad, ref, user);
     let gone = missing.get(h);
-    if (!gone && !existsSync(objectPath(store, h))) {
+    if (!gone && !has(h)) {
       gone = { sha256: h, path: `${h.slice(0, 2)}/${h.slice(2)}`, usedBy: [], users: 0 };
       missing.set(h, gone);
     }
@@ -368,7 +389,7 @@ async function checkSnapshot(store: Store, name: string, version: string, keepsO
 }
 
 /** Every snapshot folder of the store, checked; badly named entries are strays. */
-async function checkSnapshots(store: Store, corrupt: Map<string, CorruptObject>, missing: Map<string, MissingObject>, strays: string[]): Promise<SnapshotFsck[]> {
+async function checkSnapshots(store: Store, corrupt: Map<string, CorruptObject>, missing: Map<string, MissingObject>, strays: string[], has: (hex: string) => boolean): Promise<SnapshotFsck[]> {
   const out: SnapshotFsck[] = [];
   const known = new Set([STATEMENT_FILE, ENVELOPE_FILE, MANIFEST_FILE, CONTENTS_FILE]);
   for (const n of await readdirOrThrow(store.snapshotsDir, 'the snapshots')) {
@@ -383,7 +404,7 @@ async function checkSnapshots(store: Store, corrupt: Map<string, CorruptObject>,
       }
       const dir = join(store.snapshotsDir, n.name, v.name);
       for (const f of await readdirOrThrow(dir, 'a snapshot')) if (!known.has(f.name)) strays.push(`snapshots/${n.name}/${v.name}/${f.name}`);
-      out.push(await checkSnapshot(store, n.name, v.name, await snapshotKeepsObjects(dir), corrupt, missing));
+      out.push(await checkSnapshot(store, n.name, v.name, await snapshotKeepsObjects(dir), corrupt, missing, has));
     }
   }
   return out;
@@ -401,12 +422,19 @@ async function checkSnapshots(store: Store, corrupt: Map<string, CorruptObject>,
 export async function fsck(opts: FsckOptions): Promise<FsckReport> {
   const t0 = performance.now();
   const store = await openStore(opts.store);
-  const leftovers = await findLeftovers(store);
+  const leftovers = [...(await findLeftovers(store)), ...((await opts.objectSource?.leftovers?.()) ?? [])];
   const strays: string[] = [];
-  const objects = await checkObjects(store, opts, strays);
+  let objects: FsckReport['objects'];
+  let has = (hex: string): boolean => existsSync(objectPath(store, hex));
+  if (opts.objectSource) {
+    const r = await opts.objectSource.checkObjects(opts.onProgress);
+    objects = r.objects;
+    has = (hex) => r.present.has(hex);
+    strays.push(...(r.strays ?? []));
+  } else objects = await checkObjects(store, opts, strays);
   const corrupt = new Map(objects.corrupt.map((c) => [c.name, c]));
   const missing = new Map<string, MissingObject>();
-  const snapshots = await checkSnapshots(store, corrupt, missing, strays);
+  const snapshots = await checkSnapshots(store, corrupt, missing, strays, has);
   const missingObjects = [...missing.values()].sort((a, b) => (a.sha256 < b.sha256 ? -1 : a.sha256 > b.sha256 ? 1 : 0));
   const badSnapshots = snapshots.filter((s) => !s.ok).length;
   const ok = objects.corrupt.length === 0 && objects.unreadable.length === 0 && badSnapshots === 0;

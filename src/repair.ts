@@ -23,7 +23,7 @@ import { ioError } from './io/errors.js';
 import { checkInterrupted } from './io/interrupt.js';
 import { fsyncDir, lockStore, makeTmpDir, objectPath, openStore, STATEMENT_FILE, type Store } from './io/store.js';
 import { WRITE_SLICE } from './io/write-slice.js';
-import { fsck, type FsckReport } from './fsck.js';
+import { fsck, type FsckObjectSource, type FsckReport } from './fsck.js';
 import type { Progress } from './seal.js';
 
 /** Options of {@link repairStore}. */
@@ -38,6 +38,11 @@ export interface RepairOptions {
   onProgress?: (p: Progress) => void;
   /** How long to wait for another writer (ms, default 60 s). */
   lockWaitMs?: number;
+  /**
+   * Where the objects are when the store folder does not hold them (an S3 store's working copy):
+   * both fsck passes use it, and each checked copy goes back through its `installObject`.
+   */
+  objectSource?: FsckObjectSource;
 }
 
 /** What was wrong with an object before the repair. */
@@ -178,7 +183,7 @@ async function install(store: Store, staged: string, hex: string): Promise<void>
  * Fetch every wanted object from the source, check it and install it.
  * @param wanted digests to put back (entries are removed as they are repaired)
  */
-async function fetchObjects(store: Store, source: Source, wanted: Map<string, DamageKind>, result: RepairResult): Promise<void> {
+async function fetchObjects(store: Store, source: Source, wanted: Map<string, DamageKind>, result: RepairResult, objectSource?: FsckObjectSource): Promise<void> {
   const work = await makeTmpDir(store, 'repair');
   let n = 0;
   /** Candidates refused so far (a later archive member may still be right). */
@@ -190,7 +195,10 @@ async function fetchObjects(store: Store, source: Source, wanted: Map<string, Da
       refused.set(hex, { sha256: r.sha256, size: r.size });
       return;
     }
-    await install(store, r.path, hex);
+    if (objectSource?.installObject) {
+      await objectSource.installObject(hex, r.path, r.size);
+      await fsp.rm(r.path, { force: true });
+    } else await install(store, r.path, hex);
     wanted.delete(hex);
     refused.delete(hex);
     result.repaired.push({ sha256: hex, was, size: r.size });
@@ -279,12 +287,13 @@ export async function repairStore(opts: RepairOptions): Promise<RepairReport> {
   const lock = await lockStore(store, opts.lockWaitMs);
   let before: FsckReport;
   try {
-    before = await fsck({ store: store.root, jobs: opts.jobs, onProgress: opts.onProgress });
+    const objects = opts.objectSource ? { objectSource: opts.objectSource } : {};
+    before = await fsck({ store: store.root, jobs: opts.jobs, onProgress: opts.onProgress, ...objects });
     const wanted = damaged(before);
-    if (wanted.size > 0) await fetchObjects(store, source, wanted, result);
+    if (wanted.size > 0) await fetchObjects(store, source, wanted, result, opts.objectSource);
   } finally {
     await lock.release();
   }
-  const after = result.repaired.length > 0 ? await fsck({ store: store.root, jobs: opts.jobs, onProgress: opts.onProgress }) : before;
+  const after = result.repaired.length > 0 ? await fsck({ store: store.root, jobs: opts.jobs, onProgress: opts.onProgress, ...(opts.objectSource ? { objectSource: opts.objectSource } : {}) }) : before;
   return { before, repair: result, after };
 }

@@ -4,6 +4,7 @@
  * an exit code, or throws a SnapError that `run.ts` maps through `exit-codes.ts`.
  */
 import { resolve, relative } from 'node:path';
+import type { FsckObjectSource } from '../fsck.js';
 import { existsSync } from 'node:fs';
 import type { Argv, Options } from 'yargs';
 import { SnapError, isSnapError } from '../core/errors.js';
@@ -31,6 +32,17 @@ export interface CliIo {
   argv?: readonly string[];
   /** The name the program was invoked as, for usage, help and error lines (default `snap`; see `program-name.ts`). */
   program?: ProgramName;
+  /**
+   * Set for a command run on an S3 store's working copy (`cli/remote-store.ts`): fsck re-hashes the
+   * store's objects through it, as they stream from the bucket, instead of reading the copy's.
+   */
+  storeObjects?: FsckObjectSource;
+  /**
+   * Set for a command run on an S3 store's working copy: `--store` as the user gave it (`undefined`
+   * when it came from `$SNAP_STORE`), for what a command writes into a file rather than prints
+   * (the report's restore command); `a.store` is then the working copy's path.
+   */
+  givenStore?: { store: string | undefined };
 }
 
 /** The common flags (SPEC §8); `--json` and `--debug` every command takes, the others those that use them. */

@@ -20,7 +20,8 @@ import { LOG_LOCK_FILE } from './audit-log.js';
 import { acquireLockFile, inspectLock, lockStore, GUARD_STALE_MS, LOCK_FILE, type LockInspection, type Store } from './store.js';
 
 /** Kinds of leftover, see the module comment. */
-export type LeftoverKind = 'stale-lock' | 'stale-log-lock' | 'lock-guard' | 'tmp' | 'partial-write' | 'foreign-lock';
+/** `staged`: an S3 store's staged snapshot files that no commit names (store/s3-leftovers.ts). */
+export type LeftoverKind = 'stale-lock' | 'stale-log-lock' | 'lock-guard' | 'tmp' | 'partial-write' | 'foreign-lock' | 'staged';
 
 /** One leftover. */
 export interface Leftover {

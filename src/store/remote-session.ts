@@ -5,10 +5,14 @@
  *
  * 1. take the remote store's write lock (held until the end);
  * 2. pull: every committed snapshot's files, the audit log, the other files; the objects only when
- *    the command reads them (all for fsck, export, restore, prove; the record indexes named by the
- *    statements for verify, diff, check, show). Every object read is re-hashed: one that does not
- *    hash to its name is kept as read (so that fsck, restore and export report it with their own
- *    verdicts) and said on stderr;
+ *    the command reads them, and only those of the snapshots it names (every object of the named
+ *    snapshot for export and restore; the record indexes named by the named snapshots' statements
+ *    for verify, diff, check, show, report and prove --record). Staging is bounded: the objects'
+ *    bytes (from the signed manifest's sizes) must fit in the free space of the working copy's disk
+ *    (`DISK_FULL` otherwise, before anything is downloaded). fsck copies none: it re-hashes every
+ *    object as it streams from the bucket ({@link RemoteSession.checkObjects}). Every object read is
+ *    re-hashed: one that does not hash to its name is kept as read (so that restore and export
+ *    report it with their own verdicts) and said on stderr;
  * 3. run the command on the working copy;
  * 4. push what it added, in this order: objects (absent ones only, in parallel), snapshots (each
  *    committed last, by its commit object), the other files it changed, the audit log lines it
@@ -25,23 +29,50 @@ import { join, dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
 import { SnapError } from '../core/errors.js';
-import { openStore, objectPath, writeFileAtomic, type Store } from '../io/store.js';
+import { openStore, objectPath, resolveRef, writeFileAtomic, type Store } from '../io/store.js';
 import { LOG_FILE, LOG_HEAD_FILE } from '../io/audit-log.js';
 import { leaveNothing } from '../io/interrupt.js';
 import { setObjectSink, type ObjectSink } from '../io/object-sink.js';
 import { LocalBackend } from './local.js';
 import type { Retention, SnapshotFiles, StoreBackend } from './backend.js';
-import { mapLimit, wrongSize, type S3Backend } from './s3.js';
+import { ListObjectVersionsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { mapLimit, s3Error, wrongSize, type S3Backend } from './s3.js';
+import { clearStagedLeftovers, findStagedLeftovers } from './s3-leftovers.js';
+import type { CleanResult, Leftover } from '../io/leftovers.js';
+import { COSIGNATURES_DIR, cosignatureFolder, cosignaturePath, mergeCosignatures } from './cosignatures.js';
 
-/** Which objects a command reads from the store. */
-export type ObjectNeed = 'none' | 'record-indexes' | 'all';
+/**
+ * Which objects a command reads from the store: none; the record indexes of every snapshot, or
+ * every object (`all`, kept for callers that need the whole store); `stream` (fsck: none copied,
+ * each re-hashed as it streams by {@link RemoteSession.checkObjects}); or the objects of the
+ * snapshots `refs` names ({@link ObjectsOfRefs}).
+ */
+export type ObjectNeed = 'none' | 'record-indexes' | 'all' | 'stream' | ObjectsOfRefs;
+
+/**
+ * The objects of the snapshots some refs name: `all` (every object its manifest lists and its
+ * record indexes) or `record-indexes` only. A ref is resolved in the working copy as the command
+ * will resolve it (`NAME@VERSION`, a snapshot id or prefix; `NAME@latest`: every snapshot of NAME);
+ * a ref that names no snapshot of the store (an archive, a folder, a typo) needs no object: the
+ * command reports it.
+ */
+export interface ObjectsOfRefs {
+  refs: string[];
+  objects: 'all' | 'record-indexes';
+}
 
 /** Uploads and downloads in flight at once (each streams a file: memory stays bounded). */
 export const TRANSFER_JOBS = 8;
 
 /** What the session did, for the caller's notes and for tests. */
 export interface SessionStats {
+  /** Objects downloaded into the working copy, and their bytes. */
   objectsPulled: number;
+  bytesPulled: number;
+  /** Objects re-hashed as they streamed (fsck), never stored, and their bytes. */
+  objectsStreamed: number;
+  bytesStreamed: number;
+  /** Objects that did not hash to their name, pulled or streamed. */
   objectsCorrupt: string[];
   objectsUploaded: number;
   snapshotsCommitted: string[];
@@ -51,6 +82,10 @@ export interface SessionStats {
   largestHandOver: number;
   /** Later commits of a NAME@VERSION that were ignored (first version wins). */
   ignoredCommits: string[];
+  /** Objects put back by `fsck --repair-from`. */
+  objectsRepaired: number;
+  /** Co-signature files written (`sign`, FORMAT.md §23.8). */
+  cosignaturesPushed: string[];
 }
 
 /** An open remote store: a working copy at `root`, pushed back by {@link RemoteSession.finish}. */
@@ -61,8 +96,35 @@ export interface RemoteSession {
   stats: SessionStats;
   /** Whether opening made the remote store. */
   created: boolean;
+  /**
+   * fsck's objects (`stream`): re-hash every object of the bucket as it streams (eight at once,
+   * nothing stored), in the shape fsck reports them; `present` is every object the store lists.
+   */
+  checkObjects(onProgress?: (p: { files: number; bytes: number; totalFiles?: number }) => void): Promise<StreamedObjects>;
+  /**
+   * `fsck --repair-from`: upload the file at `path` (whose bytes the caller checked hash to `hex`)
+   * in place of the damaged or missing object `hex`, keeping the damaged one's Object Lock.
+   */
+  installObject(hex: string, path: string, size: number): Promise<void>;
+  /** Staged snapshot files no commit names (fsck's leftovers; `store/s3-leftovers.ts`). */
+  leftovers(): Promise<Leftover[]>;
+  /** `fsck --clean`: remove the removable ones. */
+  clean(): Promise<CleanResult>;
   /** Push (when `push`), release the lock, remove the working copy. Push errors are thrown. */
   finish(push: boolean): Promise<void>;
+}
+
+/** What {@link RemoteSession.checkObjects} found (the `objects` of an fsck report, and what is there). */
+export interface StreamedObjects {
+  objects: {
+    checked: number;
+    bytes: number;
+    corrupt: { path: string; name: string; sha256: string; size: number; usedBy: never[]; users: number }[];
+    unreadable: { path: string; reason: string }[];
+  };
+  present: Set<string>;
+  /** Keys under `objects/` that are not object names (paths relative to the store), as fsck's strays. */
+  strays: string[];
 }
 
 /** Options of {@link openRemoteSession}. */
@@ -108,7 +170,7 @@ export async function openRemoteSession(remote: S3Backend, opts: RemoteSessionOp
   const lock = await remote.lock(opts.lockWaitMs);
   const work = await fsp.mkdtemp(join(tmpdir(), 'snap-s3-'));
   const forget = leaveNothing(() => rmSync(work, { recursive: true, force: true }));
-  const stats: SessionStats = { objectsPulled: 0, objectsCorrupt: [], objectsUploaded: 0, snapshotsCommitted: [], logLinesPushed: 0, handOvers: 0, largestHandOver: 0, ignoredCommits: [] };
+  const stats: SessionStats = { objectsPulled: 0, bytesPulled: 0, objectsStreamed: 0, bytesStreamed: 0, objectsCorrupt: [], objectsUploaded: 0, snapshotsCommitted: [], logLinesPushed: 0, handOvers: 0, largestHandOver: 0, ignoredCommits: [], objectsRepaired: 0, cosignaturesPushed: [] };
   let root: string | undefined;
   const cleanup = async (): Promise<void> => {
     if (root) setObjectSink(root, undefined);
@@ -128,6 +190,15 @@ export async function openRemoteSession(remote: S3Backend, opts: RemoteSessionOp
       remote,
       stats,
       created,
+      checkObjects: (onProgress) => streamObjects(remote, new Set(state.objects.keys()), stats, opts.note, onProgress),
+      leftovers: () => findStagedLeftovers(remote),
+      clean: () => clearStagedLeftovers(remote),
+      async installObject(hex, path, size) {
+        const retain = (await remote.objectLockEnabled()) ? await longestLock(remote, remote.objectKey(hex)) : undefined;
+        await remote.replaceObject(hex, () => createReadStream(path) as Readable, size, retain);
+        state.objects.set(hex, size);
+        stats.objectsRepaired++;
+      },
       async finish(push: boolean) {
         if (finished) return;
         finished = true;
@@ -147,6 +218,8 @@ export async function openRemoteSession(remote: S3Backend, opts: RemoteSessionOp
 /** What the remote held when pulled (what a push compares with). */
 interface PulledState {
   snapshots: Set<string>;
+  /** Each pulled snapshot's envelope as the working copy got it (co-signatures merged). */
+  envelopes: Map<string, Uint8Array>;
   /** The remote objects (digest → size in bytes, as listed). */
   objects: Map<string, number>;
   /** Objects a seal handed over and this session uploaded while it ran (now markers in the working copy). */
@@ -156,8 +229,10 @@ interface PulledState {
 }
 
 async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: RemoteSessionOptions, stats: SessionStats): Promise<PulledState> {
-  const state: PulledState = { snapshots: new Set(), objects: new Map(), handedOver: new Set(), logLines: 0, files: new Map() };
+  const state: PulledState = { snapshots: new Set(), envelopes: new Map(), objects: new Map(), handedOver: new Set(), logLines: 0, files: new Map() };
   const wanted = new Set<string>();
+  const pulled = new Map<string, SnapshotFiles>();
+  const otherFiles = await remote.listFiles();
   const snaps = await remote.listSnapshots();
   await mapLimit(snaps, TRANSFER_JOBS, async (s) => {
     const ref = `${s.name}@${s.version}`;
@@ -167,31 +242,50 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
       opts.note(`${ref}: ${s.ignored.length} later commit(s) of this NAME@VERSION ignored (the first one is the snapshot; FORMAT.md §23.3)`);
     }
     const files = await remote.readSnapshot(s.name, s.version);
-    if (opts.objects === 'record-indexes') {
-      const st = files.get('statement.json');
-      try {
-        if (st) digestsIn((JSON.parse(Buffer.from(st).toString('utf8')) as { predicate?: { records?: unknown } }).predicate?.records, wanted);
-      } catch {
-        /* verify reports a malformed statement */
+    const envelope = files.get('envelope.json');
+    if (envelope) {
+      const folder = cosignatureFolder(s.name, s.version);
+      const cosigned = otherFiles.filter((p) => p.startsWith(folder));
+      if (cosigned.length) {
+        const read = await mapLimit(cosigned, TRANSFER_JOBS, async (path) => ({ path, bytes: await remote.readFile(path) }));
+        files.set('envelope.json', mergeCosignatures(envelope, read, (t) => opts.note(`${ref}: ${t}`)));
       }
+      state.envelopes.set(ref, files.get('envelope.json') as Uint8Array);
     }
+    if (opts.objects === 'record-indexes') recordIndexesOf(files, wanted);
+    pulled.set(ref, files);
     await local.commitSnapshot(s.name, s.version, files);
   });
   for await (const o of remote.listObjectSizes()) state.objects.set(o.hex, o.size);
   if (opts.presence) await markPresent(store, state.objects.keys());
-  const need = opts.objects === 'all' ? [...state.objects.keys()] : opts.objects === 'record-indexes' ? [...wanted].filter((h) => state.objects.has(h)) : [];
+  let need: string[] = [];
+  if (opts.objects === 'all') need = [...state.objects.keys()];
+  else if (opts.objects === 'record-indexes') need = [...wanted].filter((h) => state.objects.has(h));
+  else if (typeof opts.objects === 'object') {
+    const sizes = new Map<string, number>();
+    for (const ref of await refsInStore(opts.objects.refs, store.root, pulled)) {
+      const files = pulled.get(ref) as SnapshotFiles;
+      if (opts.objects.objects === 'all') for (const [h, size] of objectSizesOf(files)) sizes.set(h, size);
+      else for (const h of recordIndexesOf(files, new Set())) if (!sizes.has(h)) sizes.set(h, 0);
+    }
+    need = [...sizes.keys()].filter((h) => state.objects.has(h)).sort();
+    await checkStagingRoom(store.root, need.reduce((n, h) => n + (sizes.get(h) ?? 0), 0), need.length);
+  }
   await mapLimit(need, TRANSFER_JOBS, async (hex) => {
-    if (!(await pullObject(remote, store, hex))) {
+    const r = await pullObject(remote, store, hex);
+    if (!r.ok) {
       stats.objectsCorrupt.push(hex);
-      opts.note(`object ${hex} in ${remote.location} does not hash to its name (kept as read, for fsck to report)`);
+      opts.note(`object ${hex} in ${remote.location} does not hash to its name (kept as read, for the command to report)`);
     }
     stats.objectsPulled++;
+    stats.bytesPulled += r.size;
   });
   const log = await remote.readLog();
   state.logLines = log.lines.length;
   if (log.lines.length) await writeFileAtomic(join(store.root, LOG_FILE), Buffer.concat(log.lines), { mode: 0o644 });
   if (log.head) await writeFileAtomic(join(store.root, LOG_HEAD_FILE), log.head, { mode: 0o644 });
-  for (const path of await remote.listFiles()) {
+  for (const path of otherFiles) {
+    if (path.startsWith(`${COSIGNATURES_DIR}/`)) continue; // merged into the envelopes above
     const bytes = await remote.readFile(path);
     state.files.set(path, sha(bytes));
     await local.writeFile(path, bytes);
@@ -260,21 +354,111 @@ async function checkedSize(path: string, hex: string): Promise<number> {
 const MARK_JOBS = 32;
 
 /**
- * Download one object into the working copy, hashing it as it comes.
- * @returns whether its bytes hash to its name (they are kept either way)
+ * The snapshots (`NAME@VERSION`, as pulled) that `refs` name in the working copy at `root`.
+ * `NAME@latest` names every snapshot of NAME (which one is latest is the command's trust decision).
  */
-async function pullObject(remote: S3Backend, store: Store, hex: string): Promise<boolean> {
+async function refsInStore(refs: string[], root: string, pulled: Map<string, SnapshotFiles>): Promise<string[]> {
+  const out = new Set<string>();
+  for (const text of refs) {
+    const latest = /^(.+)@latest$/.exec(text);
+    if (latest) {
+      for (const r of pulled.keys()) if (r.startsWith(`${latest[1]}@`)) out.add(r);
+      continue;
+    }
+    const loc = await resolveRef(text, root).catch(() => undefined);
+    if (loc?.name !== undefined && loc.version !== undefined && pulled.has(`${loc.name}@${loc.version}`)) out.add(`${loc.name}@${loc.version}`);
+  }
+  return [...out];
+}
+
+/**
+ * Refuse to stage more than the disk of `root` (the working copy) has free, before downloading
+ * anything: `bytes` in `objects` objects.
+ * @throws SnapError `DISK_FULL`
+ */
+export async function checkStagingRoom(root: string, bytes: number, objects: number): Promise<void> {
+  const fs = await fsp.statfs(root).catch(() => undefined);
+  if (!fs) return;
+  const free = fs.bavail * fs.bsize;
+  if (bytes > free) {
+    throw new SnapError('DISK_FULL', `the snapshot's ${objects} objects (${bytes} bytes) do not fit in the ${free} bytes free under ${tmpdir()}, where the S3 store's objects are staged; set TMPDIR to a larger disk`, { bytes, free });
+  }
+}
+
+/**
+ * Download one object into the working copy, hashing it as it comes.
+ * @returns whether its bytes hash to its name (they are kept either way), and their length
+ */
+async function pullObject(remote: S3Backend, store: Store, hex: string): Promise<{ ok: boolean; size: number }> {
   const path = objectPath(store, hex);
   await fsp.mkdir(dirname(path), { recursive: true });
   const h = createHash('sha256');
+  let size = 0;
   const hashing = new Transform({
     transform(c: Buffer, _e, cb) {
       h.update(c);
+      size += c.length;
       cb(null, c);
     },
   });
   await pipeline(await remote.getRaw(hex), hashing, createWriteStream(path, { mode: 0o444 }));
-  return h.digest('hex') === hex;
+  return { ok: h.digest('hex') === hex, size };
+}
+
+/**
+ * Re-hash every object of `present` as it streams from the bucket (TRANSFER_JOBS at once; each
+ * chunk hashed and dropped: memory is bounded, nothing goes to disk). An object that went away
+ * meanwhile or cannot be read is unreadable, as fsck says of a local one.
+ */
+async function streamObjects(remote: S3Backend, present: Set<string>, stats: SessionStats, note: (t: string) => void, onProgress?: (p: { files: number; bytes: number; totalFiles?: number }) => void): Promise<StreamedObjects> {
+  const corrupt: StreamedObjects['objects']['corrupt'] = [];
+  const unreadable: StreamedObjects['objects']['unreadable'] = [];
+  let checked = 0;
+  let bytes = 0;
+  const rel = (hex: string): string => `${hex.slice(0, 2)}/${hex.slice(2)}`;
+  await mapLimit([...present].sort(), TRANSFER_JOBS, async (hex) => {
+    const h = createHash('sha256');
+    let size = 0;
+    try {
+      for await (const c of await remote.getRaw(hex)) {
+        h.update(c as Buffer);
+        size += (c as Buffer).length;
+      }
+      const got = h.digest('hex');
+      if (got !== hex) {
+        corrupt.push({ path: rel(hex), name: hex, sha256: got, size, usedBy: [], users: 0 });
+        stats.objectsCorrupt.push(hex);
+        note(`object ${hex} in ${remote.location} does not hash to its name`);
+      }
+    } catch (e) {
+      if (!(e instanceof SnapError) || (e.code !== 'NOT_FOUND' && e.code !== 'IO_ERROR')) throw e;
+      unreadable.push({ path: rel(hex), reason: e.code === 'NOT_FOUND' ? 'removed while fsck ran' : e.message });
+    }
+    checked++;
+    bytes += size;
+    stats.objectsStreamed++;
+    stats.bytesStreamed += size;
+    onProgress?.({ files: checked, bytes, totalFiles: present.size });
+  });
+  const byPath = (a: { path: string }, b: { path: string }): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+  return { objects: { checked, bytes, corrupt: corrupt.sort(byPath), unreadable: unreadable.sort(byPath) }, present, strays: await strayObjectKeys(remote) };
+}
+
+/** Keys under `objects/` that are not `objects/sha256/<2 hex>/<62 hex>` (listed again: the session's listing skips them). */
+async function strayObjectKeys(remote: S3Backend): Promise<string[]> {
+  const out: string[] = [];
+  let token: string | undefined;
+  do {
+    const r = await remote.client.send(new ListObjectsV2Command({ Bucket: remote.where.bucket, Prefix: `${remote.where.prefix}objects/`, ...(token ? { ContinuationToken: token } : {}) })).catch((e: unknown) => {
+      throw s3Error(e, 'list objects/');
+    });
+    for (const o of r.Contents ?? []) {
+      const rel = (o.Key ?? '').slice(remote.where.prefix.length);
+      if (!/^objects\/sha256\/[0-9a-f]{2}\/[0-9a-f]{62}$/.test(rel)) out.push(rel);
+    }
+    token = r.IsTruncated ? r.NextContinuationToken : undefined;
+  } while (token);
+  return out.sort();
 }
 
 async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, state: PulledState, retain: Retention | undefined, stats: SessionStats): Promise<void> {
@@ -307,6 +491,15 @@ async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, st
     await remote.commitSnapshot(s.name, s.version, files, retain);
     stats.snapshotsCommitted.push(ref);
   }
+  // 2b. Co-signatures (`sign`) of snapshots that were there: one write-once file each (§23.8).
+  for (const [ref, before] of state.envelopes) {
+    const [name, version] = ref.split('@') as [string, string];
+    const now = await fsp.readFile(join(store.snapshotsDir, name, version, 'envelope.json')).catch(() => undefined);
+    if (!now || Buffer.from(now).equals(before)) continue;
+    const path = cosignaturePath(name, version, now);
+    await remote.putFileOnce(path, now, await snapshotRetention(remote, name, version));
+    stats.cosignaturesPushed.push(path);
+  }
   // 3. Other files this command wrote or changed.
   for (const path of await local.listFiles()) {
     const bytes = await local.readFile(path);
@@ -319,6 +512,39 @@ async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, st
     await remote.appendLog(lines, log.head, retain);
     stats.logLinesPushed += lines.length;
   }
+}
+
+/**
+ * The longest running Object Lock of any version of `key` (a tampered object's newest version may
+ * carry none: the sealed version's lock is the one to keep). COMPLIANCE wins over GOVERNANCE.
+ */
+async function longestLock(remote: S3Backend, key: string): Promise<Retention | undefined> {
+  let best: Retention | undefined;
+  let marker: { key?: string; version?: string } = {};
+  for (;;) {
+    const r = await remote.client
+      .send(new ListObjectVersionsCommand({ Bucket: remote.where.bucket, Prefix: key, ...(marker.key ? { KeyMarker: marker.key } : {}), ...(marker.version ? { VersionIdMarker: marker.version } : {}) }))
+      .catch((e: unknown) => {
+        throw s3Error(e, `list the versions of ${key}`);
+      });
+    for (const v of r.Versions ?? []) {
+      if (v.Key !== key) continue;
+      const ret = await remote.retentionOf(key, v.VersionId);
+      if (!ret || ret.until.getTime() <= Date.now()) continue;
+      if (!best || ret.until > best.until) best = { mode: ret.mode === 'COMPLIANCE' || best?.mode === 'COMPLIANCE' ? 'COMPLIANCE' : 'GOVERNANCE', until: ret.until };
+      else if (ret.mode === 'COMPLIANCE') best = { ...best, mode: 'COMPLIANCE' };
+    }
+    if (!r.IsTruncated) return best;
+    marker = { ...(r.NextKeyMarker ? { key: r.NextKeyMarker } : {}), ...(r.NextVersionIdMarker ? { version: r.NextVersionIdMarker } : {}) };
+  }
+}
+
+/** The retention of a committed snapshot (its commit object's), when the bucket locks objects. */
+async function snapshotRetention(remote: S3Backend, name: string, version: string): Promise<Retention | undefined> {
+  if (!(await remote.objectLockEnabled())) return undefined;
+  const { version: v } = await remote.readCommit(name, version);
+  const r = await remote.retentionOf(v.key, v.versionId);
+  return r && r.until.getTime() > Date.now() ? r : undefined;
 }
 
 /**
@@ -352,24 +578,39 @@ function manifestSizes(files: Map<string, Uint8Array>): Map<string, number> {
 
 /** The objects a snapshot names: its manifest entries' digests and its statement's record indexes. */
 export function objectsOf(files: Map<string, Uint8Array>): Set<string> {
-  const out = new Set<string>();
+  return new Set(objectSizesOf(files).keys());
+}
+
+/**
+ * The objects a snapshot names, with their sizes as its manifest lists them (0 for a record index,
+ * whose size the statement does not give). The manifest is the signed one only once the command
+ * checked it: these are what to fetch, and every fetched object is re-hashed against its name.
+ */
+export function objectSizesOf(files: Map<string, Uint8Array>): Map<string, number> {
+  const out = new Map<string, number>();
   const manifest = files.get('manifest.jsonl');
   if (manifest) {
     for (const line of Buffer.from(manifest).toString('utf8').split('\n')) {
       if (!line) continue;
       try {
-        const e = JSON.parse(line) as { sha256?: unknown };
-        if (typeof e.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256)) out.add(e.sha256);
+        const e = JSON.parse(line) as { sha256?: unknown; size?: unknown };
+        if (typeof e.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256)) out.set(e.sha256, typeof e.size === 'number' && e.size >= 0 ? e.size : 0);
       } catch {
         /* fsck reports a malformed manifest */
       }
     }
   }
+  for (const h of recordIndexesOf(files, new Set())) if (!out.has(h)) out.set(h, 0);
+  return out;
+}
+
+/** The record index digests a snapshot's statement names, added to `out` (which is returned). */
+function recordIndexesOf(files: Map<string, Uint8Array>, out: Set<string>): Set<string> {
   const st = files.get('statement.json');
   try {
     if (st) digestsIn((JSON.parse(Buffer.from(st).toString('utf8')) as { predicate?: { records?: unknown } }).predicate?.records, out);
   } catch {
-    /* idem */
+    /* the command reports a malformed statement */
   }
   return out;
 }

@@ -82,7 +82,7 @@ function isPreconditionFailed(e: unknown): boolean {
   return status(e) === 412 || (e as { name?: string })?.name === 'PreconditionFailed';
 }
 /** A transport or server error as `IO_ERROR` (SnapErrors pass through). */
-function s3Error(e: unknown, what: string): SnapError {
+export function s3Error(e: unknown, what: string): SnapError {
   if (e instanceof SnapError) return e;
   const err = e as { name?: string; message?: string };
   return new SnapError('IO_ERROR', `S3: cannot ${what}: ${err?.name ?? 'Error'}: ${err?.message ?? String(e)}`, { status: status(e) ?? null });
@@ -273,7 +273,8 @@ export class S3Backend implements StoreBackend {
    * PUT unless present: `If-None-Match: *` (412 → present). Small bodies carry their SHA-256 as
    * `x-amz-checksum-sha256`; large ones go in parts through lib-storage (each part checksummed).
    */
-  private async putOnce(key: string, body: Uint8Array | (() => Readable), size: number, sha: string, retain?: Retention): Promise<PutResult> {
+  private async putOnce(key: string, body: Uint8Array | (() => Readable), size: number, sha: string, retain?: Retention, once = true): Promise<PutResult> {
+    const cond = once ? { IfNoneMatch: '*' } : {};
     try {
       if (size > this.multipartThreshold && typeof body === 'function') {
         const up = new Upload({
@@ -281,7 +282,7 @@ export class S3Backend implements StoreBackend {
           queueSize: QUEUE,
           partSize: Math.max(MIN_PART_SIZE, Math.min(PART_SIZE, this.multipartThreshold)),
           leavePartsOnError: false,
-          params: { Bucket: this.where.bucket, Key: key, Body: body(), ChecksumAlgorithm: 'SHA256', IfNoneMatch: '*', ...this.lockParams(retain) } as PutObjectCommandInput,
+          params: { Bucket: this.where.bucket, Key: key, Body: body(), ChecksumAlgorithm: 'SHA256', ...cond, ...this.lockParams(retain) } as PutObjectCommandInput,
         });
         await up.done();
       } else {
@@ -292,7 +293,7 @@ export class S3Backend implements StoreBackend {
             Body: typeof body === 'function' ? body() : body,
             ContentLength: size,
             ChecksumSHA256: b64(sha),
-            IfNoneMatch: '*',
+            ...cond,
             ...this.lockParams(retain),
           }),
         );
@@ -320,6 +321,16 @@ export class S3Backend implements StoreBackend {
     else this.counters.objectsPresent++;
     if (r === 'present' && retain) await this.extendRetention(key, retain);
     return r;
+  }
+
+  /**
+   * Put an object's bytes over a damaged one: `fsck --repair-from` only, whose caller checked that
+   * they hash to `hex` (the one overwrite write-once allows: it puts back what the name says). In a
+   * versioned bucket the damaged version stays (readers read the newest); the new one gets
+   * `retain`, the damaged one's lock, so that it is locked as long.
+   */
+  async replaceObject(hex: string, open: () => Readable, size: number, retain?: Retention): Promise<void> {
+    await this.putOnce(this.objectKey(hex), open, size, hex, retain, false);
   }
 
   async *listObjects(): AsyncIterable<string> {
@@ -527,6 +538,16 @@ export class S3Backend implements StoreBackend {
       out.push(rel);
     }
     return out;
+  }
+
+  /**
+   * Write a write-once store file (a co-signature, FORMAT.md §23.8): `If-None-Match: *` after a
+   * HEAD, as an object; never replaced. `present` when the key is there already.
+   */
+  async putFileOnce(path: string, bytes: Uint8Array, retain?: Retention): Promise<PutResult> {
+    const key = this.key(path);
+    if (await this.exists(key)) return 'present';
+    return this.putOnce(key, bytes, bytes.length, sha256hex(bytes), retain);
   }
 
   async readFile(path: string): Promise<Uint8Array> {

@@ -19,6 +19,7 @@ import { S3Backend } from '../../src/store/s3.js';
 export function defineS3StoreTests(kind: S3ServerKind): void {
   const server = useS3Server(kind);
   const kp = useKeyPair('s3');
+  const cosigner = useKeyPair('s3-cosigner');
   const env = (): Record<string, string> => ({ ...server.env });
   const run = (args: string[]) => snapJson(args, { env: env() });
   const expectOk = (r: { code: number; stdout: string; stderr: string }): void => expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -187,7 +188,7 @@ export function defineS3StoreTests(kind: S3ServerKind): void {
     expect(await allVersions(clientFor(server), bucket, '')).toHaveLength(0);
   }, 60_000);
 
-  it(`$SNAP_STORE may name the S3 store (${kind}); sign, which replaces a snapshot file, is refused there (USAGE)`, async () => {
+  it(`$SNAP_STORE may name the S3 store (${kind}); sign by a key that signed already changes nothing there; fsck --clean of a clean store removes nothing`, async () => {
     const bucket = await newBucket(clientFor(server), 'plain');
     const data = await makeTree({ 'a.txt': 'a\n' });
     const viaEnv = await snapJson(['seal', data, '--as', 'ds@v1', '--key', kp.key], { env: { ...env(), SNAP_STORE: `s3://${bucket}/st` } });
@@ -195,7 +196,9 @@ export function defineS3StoreTests(kind: S3ServerKind): void {
     const listed = await run(['list', '--store', `s3://${bucket}/st`]);
     expect(JSON.stringify(listed.json)).toContain('ds@v1');
     const signed = await run(['sign', 'ds@v1', '--key', kp.key, '--store', `s3://${bucket}/st`]);
-    expect([signed.code, signed.json.error.code]).toEqual([2, 'USAGE']);
+    expect([signed.code, signed.json.changed, signed.json.alreadySigned.length]).toEqual([0, false, 1]);
+    const clean = await run(['fsck', '--clean', '--store', `s3://${bucket}/st`]);
+    expect([clean.code, clean.json.cleaned?.removed]).toEqual([0, []]);
   }, 60_000);
 
   it(`--retain on a local store is a usage error (exit 2); on a bucket without Object Lock (${kind}) an environment error`, async () => {
@@ -256,5 +259,32 @@ export function defineS3StoreTests(kind: S3ServerKind): void {
       const f = await run(['fsck', '--store', store]);
       expect([f.code, f.json.ok, f.json.retention[0].shorterLocks]).toEqual([1, false, [createHash('sha256').update('alpha\n').digest('hex')]]);
     }, 120_000);
+
+    it('a co-signature (ceph) is locked as long as its snapshot, and fsck --repair-from puts a tampered locked object back under the same lock', async () => {
+      const c = clientFor(server);
+      const bucket = await newBucket(c, 'locked');
+      const store = `s3://${bucket}/st`;
+      const data = await makeTree({ 'a.txt': 'alpha\n' });
+      const tar = join(await tempDir('snap-ceph-'), 'ds.snap.tar');
+      expectOk(await run(['seal', data, '--as', 'ds@v1', '--key', kp.key, '--store', store, '--retain', '30d']));
+      expectOk(await run(['export', 'ds@v1', '--out', tar, '--store', store]));
+      expectOk(await run(['sign', 'ds@v1', '--key', cosigner.key, '--store', store]));
+      const day = 86_400_000;
+      const cosig = (await allVersions(c, bucket, 'st/signatures/ds/v1/'))[0];
+      const ret = (await c.send(new GetObjectRetentionCommand({ Bucket: bucket, Key: cosig?.Key, VersionId: cosig?.VersionId }))).Retention;
+      expect([ret?.Mode, new Date(ret?.RetainUntilDate ?? 0).getTime() > Date.now() + 29 * day]).toEqual(['COMPLIANCE', true]);
+      await expect(c.send(new DeleteObjectCommand({ Bucket: bucket, Key: cosig?.Key, VersionId: cosig?.VersionId }))).rejects.toThrow();
+      expectOk(await run(['verify', data, '--against', 'ds@v1', '--pubkey', kp.pub, '--pubkey', cosigner.pub, '--threshold', '2', '--store', store]));
+      // Tampered (a new version over the locked one), then repaired from the archive.
+      const h = createHash('sha256').update('alpha\n').digest('hex');
+      const key = `st/objects/sha256/${h.slice(0, 2)}/${h.slice(2)}`;
+      await c.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'evil' }));
+      expect((await run(['fsck', '--store', store])).code).toBe(1);
+      const repaired = await run(['fsck', '--repair-from', tar, '--store', store]);
+      expect([repaired.code, repaired.json.repair.repaired.length]).toEqual([0, 1]);
+      const now = (await c.send(new GetObjectRetentionCommand({ Bucket: bucket, Key: key }))).Retention;
+      expect([now?.Mode, new Date(now?.RetainUntilDate ?? 0).getTime() > Date.now() + 29 * day]).toEqual(['COMPLIANCE', true]);
+      expectOk(await run(['restore', 'ds@v1', join(await tempDir('snap-ceph-'), 'out'), '--pubkey', kp.pub, '--store', store]));
+    }, 240_000);
   }
 }

@@ -89,15 +89,15 @@ async function cmdFsck(a: Args, io: CliIo): Promise<number> {
   const from = a['repair-from'];
   if (from !== undefined && (typeof from !== 'string' || from === '')) throw new SnapError('USAGE', '--repair-from needs FILE.snap.tar or the folder of another store');
   // --clean: remove what stopped or killed commands left, under the store's lock, then check.
-  const cleaned = a.clean ? await clearLeftovers(await openStore(storeRoot)) : undefined;
+  const cleaned = a.clean ? (io.storeObjects?.clean ? await io.storeObjects.clean() : await clearLeftovers(await openStore(storeRoot))) : undefined;
   let r: FsckReport;
   let repair: (RepairResult & { before: FsckReport['counts'] }) | undefined;
   if (typeof from === 'string') {
-    const rr = await withProgress(a, io, 'repairing', (onProgress) => repairStore({ store: storeRoot, from: resolve(io.cwd, from), jobs, onProgress }));
+    const rr = await withProgress(a, io, 'repairing', (onProgress) => repairStore({ store: storeRoot, from: resolve(io.cwd, from), jobs, onProgress, ...(io.storeObjects ? { objectSource: io.storeObjects } : {}) }));
     r = rr.after;
     repair = { ...rr.repair, before: rr.before.counts };
   } else {
-    r = await withProgress(a, io, 'checking', (onProgress) => fsck({ store: storeRoot, jobs, onProgress }));
+    r = await withProgress(a, io, 'checking', (onProgress) => fsck({ store: storeRoot, jobs, onProgress, ...(io.storeObjects ? { objectSource: io.storeObjects } : {}) }));
   }
   const details: Record<string, unknown> = {
     objects: r.counts.objects, corrupt: r.counts.corrupt, unreadable: r.counts.unreadable, missingObjects: r.counts.missingObjects, badSnapshots: r.counts.badSnapshots, leftovers: r.counts.leftovers,
@@ -117,7 +117,7 @@ export const fsckCommand: CommandSpec = {
   builder: (y) =>
     withExamples(
       commonFlags(y, { store: true, quiet: 'no progress and no notes: only the verdict', jobs: true })
-        .option('clean', { type: 'boolean', describe: 'first remove what stopped or killed commands left: a dead process\'s lock, files in STORE/tmp (under the store lock)' })
+        .option('clean', { type: 'boolean', describe: 'first remove what stopped or killed commands left: a dead process\'s lock, files in STORE/tmp (in an S3 store: staged files no commit names), under the store lock' })
         .option('repair-from', { type: 'string', requiresArg: true, describe: 'put back every corrupt or missing object from FILE.snap.tar or another store (each checked against its digest)' })
         .epilog(
           'Re-hashes every object (its SHA-256 must be its name); checks that each snapshot\'s envelope and ' +

@@ -78,6 +78,7 @@ async function cmdReport(a: Args, io: CliIo): Promise<number> {
   }
   if (a.a === undefined || a.b === undefined) throw new SnapError('USAGE', 'give the two sides to compare, A (before) and B (after), or --drill FILE');
   const store = storePath(a.store, io.env, io.cwd);
+  const given = io.givenStore ? io.givenStore.store : a.store; // an S3 store's URL, not its working copy
   const trust = usesTrust(a) ? await trustSetup(a, io, store) : undefined;
   const held: OpenedSnapshot[] = [];
   try {
@@ -90,7 +91,7 @@ async function cmdReport(a: Args, io: CliIo): Promise<number> {
         store,
         maxItems,
         ...(trust ? { trust: { trusted: trust.trusted, threshold: trust.threshold, rules: trust.rules }, trustWords: trustWords(a) } : {}),
-        ...(a.store !== undefined ? { storeWords: ['--store', String(a.store)] } : {}),
+        ...(given !== undefined ? { storeWords: ['--store', String(given)] } : {}),
         program: io.program ?? DEFAULT_PROGRAM_NAME,
         ...(onProgress ? { onProgress } : {}),
       }),

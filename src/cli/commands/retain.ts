@@ -1,6 +1,6 @@
 /**
  * `snap retain <ref> --until DATE`: extend the Object Lock retention of a snapshot in an S3 store
- * (its commit object, its staged files and every object it names), never shortening one
+ * (its commit object, its staged files, its co-signatures and every object it names), never shortening one
  * (docs/FORMAT.md §23.6). Only for `--store s3://…`; a local store cannot lock its files (USAGE).
  */
 import { SnapError } from '../../core/errors.js';
@@ -31,6 +31,9 @@ async function cmdRetain(a: Args, io: CliIo): Promise<number> {
     await mapLimit(objects, 16, async (hex) => {
       if (await remote.hasObject(hex)) await remote.extendRetention(remote.objectKey(hex), retain);
     });
+    // Its co-signatures (FORMAT.md §23.8): a threshold of signers holds as long as the snapshot.
+    const cosigned = `signatures/${ref.name}/${ref.version}/`;
+    for (const path of (await remote.listFiles()).filter((p) => p.startsWith(cosigned))) await remote.extendRetention(remote.where.prefix + path, retain);
     // The snapshot's files, its commit object last: a snapshot is never locked longer than its objects.
     const keys = await remote.snapshotKeys(ref.name, ref.version);
     for (const k of [...keys.slice(1), keys[0]]) if (k) await remote.extendRetention(k.key, retain, k.versionId);
