@@ -40,6 +40,10 @@ function run(cmd, argv, { allowFail = false, env } = {}) {
 const warm = (path) => spawnSync('sh', ['-c', 'find "$1" -type f -exec cat {} + > /dev/null', 'warm', path]);
 
 let EXTRA = 0;
+/** Set the number of extra numeric feature columns of the tables `makeTables` writes. */
+export const setColumns = (c) => {
+  EXTRA = c;
+};
 /** One row of the table, in both formats. */
 function row(i) {
   const x = ((i * 0.37) % 97).toFixed(4);
@@ -52,7 +56,7 @@ function row(i) {
 }
 
 /** Write version A (rows 0..n-1) and version B (100 flips, 100 removed, 100 added) as CSV and JSONL. */
-function makeTables(dir, n) {
+export function makeTables(dir, n) {
   const pick = (k, salt) => (k * 104729 + salt * 7) % n; // spread over the table
   const flip = new Set(Array.from({ length: CHANGES }, (_, k) => pick(k + 1, 1)));
   const removed = new Set();

@@ -8,6 +8,8 @@
  *    candidate (a 40-bit prefix can collide, so candidates are only candidates);
  * 3. only when there are candidates, the index is read once more and the records under candidate
  *    prefixes are grouped by their full feature hash.
+ * `ConflictTap` does steps 1–2 over decoded entries; the byte-level diff (`index-reader.ts`) does them
+ * over the index bytes, and for side B sorts only the tags of the records it did not find unchanged in A.
  */
 import { MAX_LABELS, type RecordIdentity } from '../core/records.js';
 import type { IndexEntry } from './index-line.js';

@@ -3,14 +3,18 @@
  * test checks it): an unchanged record is recognised by its bytes (see `index-reader.ts`); only the
  * records that differ are decoded and paired as `diffRecords` pairs them.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { SnapError, isSnapError } from '../core/errors.js';
 import type { RecordIdentity } from '../core/records.js';
 import type { IndexEntry } from './index-line.js';
 import type { IndexExpectation } from './read-index.js';
 import { IndexReader } from './index-reader.js';
+import { HashWorker } from './index-hasher.js';
 import { pairLeftovers, type RecordDiffCounts, type RecordDiffSink } from './record-diff.js';
+
+/** Indexes of at least this many bytes together (32 MiB) are hashed on a worker thread; below, starting one costs more than it saves. */
+export const HASH_WORKER_MIN_BYTES = 32 << 20;
 
 /** One side: an index file (undefined: an empty set) and what it must be. */
 export interface IndexSide {
@@ -31,18 +35,31 @@ async function fileSha256(path: string): Promise<string> {
   return h.digest('hex');
 }
 
+/** The size of a file in bytes; 0 for no file or one that cannot be looked at (the reader then says why). */
+function sizeOf(path: string | undefined): number {
+  try {
+    return path === undefined ? 0 : statSync(path).size;
+  } catch {
+    return 0; // the reader says what is wrong with it
+  }
+}
+
 /**
  * Merge-join two index files of one record set.
+ * @param options.hashWorkerMinBytes hash on a worker thread from this many index bytes (both sides together) on; default {@link HASH_WORKER_MIN_BYTES}
  * @throws SnapError `OBJECT_CORRUPT` (an index does not match its signed digest, also when it is
  *   malformed) | `RECORDS_INDEX_MALFORMED` | `NOT_FOUND` | `IO_ERROR`
  */
-export async function diffIndexFiles(a: IndexSide, b: IndexSide, identity: RecordIdentity, sink: RecordDiffSink): Promise<IndexDiffResult> {
+export async function diffIndexFiles(a: IndexSide, b: IndexSide, identity: RecordIdentity, sink: RecordDiffSink, options: { hashWorkerMinBytes?: number } = {}): Promise<IndexDiffResult> {
   const readers: IndexReader[] = [];
+  const worker = sizeOf(a.path) + sizeOf(b.path) >= (options.hashWorkerMinBytes ?? HASH_WORKER_MIN_BYTES) ? new HashWorker() : undefined;
   try {
-    const ra = new IndexReader(a.path, a.x, 'a');
+    const ra = new IndexReader(a.path, a.x, 'a', worker?.side(0));
     readers.push(ra);
-    const rb = new IndexReader(b.path, b.x, 'b');
+    const rb = new IndexReader(b.path, b.x, 'b', worker?.side(1));
     readers.push(rb);
+    // B's conflict tags are A's, but for the lines marked as differing (see `tagAgainst`).
+    rb.tagAgainst(ra);
     const counts: RecordDiffCounts = { a: 0, b: 0, unchanged: 0, added: 0, removed: 0, modified: 0, flipped: 0, duplicatesA: 0, duplicatesB: 0, labelsA: ra.labels, labelsB: rb.labels };
     const removed = (e: IndexEntry) => {
       counts.removed++;
@@ -52,21 +69,25 @@ export async function diffIndexFiles(a: IndexSide, b: IndexSide, identity: Recor
       counts.added++;
       sink.added(e);
     };
+    // `same`: the current lines are known to be the same record (found while stepping B, see `nextLike`).
+    let same = false;
     while (ra.has || rb.has) {
-      if (ra.has && rb.has && ra.sameRecord(rb)) {
+      if (same || (ra.has && rb.has && ra.sameRecord(rb))) {
         counts.unchanged++;
         ra.next();
-        rb.next();
+        same = rb.nextLike(ra);
         continue;
       }
       const c = !ra.has ? 1 : !rb.has ? -1 : ra.compareIdentity(rb);
       if (c < 0) {
         removed(ra.entry());
+        ra.markDiffering();
         ra.next();
         continue;
       }
       if (c > 0) {
         added(rb.entry());
+        rb.markDiffering();
         rb.next();
         continue;
       }
@@ -76,16 +97,20 @@ export async function diffIndexFiles(a: IndexSide, b: IndexSide, identity: Recor
       if (identity === 'position') {
         ga.push(ra.entry());
         gb.push(rb.entry());
+        ra.markDiffering();
+        rb.markDiffering();
         ra.next();
         rb.next();
       } else {
         const id = ra.identityBytes();
         while (ra.hasIdentity(id)) {
           ga.push(ra.entry());
+          ra.markDiffering();
           ra.next();
         }
         while (rb.hasIdentity(id)) {
           gb.push(rb.entry());
+          rb.markDiffering();
           rb.next();
         }
       }
@@ -109,6 +134,7 @@ export async function diffIndexFiles(a: IndexSide, b: IndexSide, identity: Recor
     counts.b = rb.lines;
     const ca = ra.close();
     const cb = rb.close();
+    ra.release();
     for (const g of [...ra.duplicates, ...rb.duplicates]) sink.duplicate(g);
     counts.duplicatesA = ra.duplicates.length;
     counts.duplicatesB = rb.duplicates.length;
@@ -124,5 +150,7 @@ export async function diffIndexFiles(a: IndexSide, b: IndexSide, identity: Recor
       }
     }
     throw e;
+  } finally {
+    worker?.close();
   }
 }

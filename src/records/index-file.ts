@@ -9,10 +9,9 @@ import type { RecordSetMember } from '../core/records.js';
 import { fileForms } from './canonical.js';
 import type { RecordSetSpec } from './config.js';
 import { IndexBuilder, type BuiltIndex } from './build-index.js';
-import { linesOfRows, readDelimited } from './read-delimited.js';
-import { readJsonl } from './read-jsonl.js';
-import { readParquet } from './read-parquet.js';
 import type { ReadResult, RecordSink } from './read-common.js';
+// The readers (csv-parse, papaparse, hyparquet: most of the CLI's record code) are loaded when a file
+// is read, so that a diff of two snapshots, which reads only their indexes, does not load them.
 
 /** Options of {@link indexTabularFile}. */
 export interface IndexFileOptions {
@@ -57,13 +56,13 @@ export async function indexTabularFile(o: IndexFileOptions): Promise<{ built: Bu
     switch (o.spec.format) {
       case 'csv':
       case 'tsv':
-        read = await readDelimited(o.abs, o.rel, o.spec.format, fields, sink);
+        read = await (await import('./read-delimited.js')).readDelimited(o.abs, o.rel, o.spec.format, fields, sink);
         break;
       case 'jsonl':
-        read = await readJsonl(o.abs, o.rel, fields, sink);
+        read = await (await import('./read-jsonl.js')).readJsonl(o.abs, o.rel, fields, sink);
         break;
       case 'parquet':
-        read = await readParquet(o.abs, o.rel, fields, sink);
+        read = await (await import('./read-parquet.js')).readParquet(o.abs, o.rel, fields, sink);
         break;
       default:
         throw new SnapError('INTERNAL', `${o.rel}: format ${o.spec.format} is not tabular`);
@@ -77,6 +76,7 @@ export async function indexTabularFile(o: IndexFileOptions): Promise<{ built: Bu
       // CSV records do not carry their line (see read-delimited.ts): name the lines of a duplicate key.
       const rows = isSnapError(e, 'RECORDS_DUPLICATE_KEY') ? (e.details?.rows as number[] | undefined) : undefined;
       if (rows && (o.spec.format === 'csv' || o.spec.format === 'tsv')) {
+        const { linesOfRows } = await import('./read-delimited.js');
         const at = await linesOfRows(o.abs, o.spec.format, rows).catch(() => undefined);
         const lines = rows.map((r) => at?.get(r));
         if (lines.every((l) => l !== undefined)) {

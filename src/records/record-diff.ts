@@ -188,26 +188,18 @@ export async function diffRecords(a: AsyncIterable<IndexEntry[]>, b: AsyncIterab
     const eb = (cb.empty ? await cb.peek() : cb.cur());
     if (!ea && !eb) break;
     const c = !ea ? 1 : !eb ? -1 : compareIdentity(ea, eb, identity);
-    if (c < 0) {
-      const head = ea as IndexEntry;
-      for (let x = ea; same(x, head); x = (ca.empty ? await ca.peek() : ca.cur())) {
-        ta.see(x as IndexEntry);
-        counts.a++;
-        removed(x as IndexEntry);
-        ca.advance();
+    if (c !== 0) {
+      // An identity on one side only: all its records were removed (A) or added (B).
+      const [cur, tally, only] = c < 0 ? [ca, ta, removed] : [cb, tb, added];
+      const head = (c < 0 ? ea : eb) as IndexEntry;
+      for (let x: IndexEntry | undefined = head; same(x, head); x = cur.empty ? await cur.peek() : cur.cur()) {
+        tally.see(x as IndexEntry);
+        if (c < 0) counts.a++;
+        else counts.b++;
+        only(x as IndexEntry);
+        cur.advance();
       }
-      ta.end(head);
-      continue;
-    }
-    if (c > 0) {
-      const head = eb as IndexEntry;
-      for (let y = eb; same(y, head); y = (cb.empty ? await cb.peek() : cb.cur())) {
-        tb.see(y as IndexEntry);
-        counts.b++;
-        added(y as IndexEntry);
-        cb.advance();
-      }
-      tb.end(head);
+      tally.end(head);
       continue;
     }
     // The same identity on both sides: walk both groups in fingerprint order.

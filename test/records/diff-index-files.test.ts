@@ -3,11 +3,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { IndexBuilder } from '../../src/records/build-index.js';
-import { diffIndexFiles } from '../../src/records/diff-index-files.js';
+import { diffIndexFiles, type IndexSide } from '../../src/records/diff-index-files.js';
+import { createHash } from 'node:crypto';
 import { diffRecords } from '../../src/records/record-diff.js';
 import { RecordDiffCollector } from '../../src/records/record-report.js';
 import { indexEntryRuns } from '../../src/records/read-index.js';
 import { jcs } from '../../src/records/canonical.js';
+import { ConflictTap } from '../../src/records/conflicts.js';
 import type { RecordIdentity } from '../../src/core/records.js';
 import { tempDir } from '../helpers/tree.js';
 
@@ -21,6 +23,29 @@ async function write(dir: string, name: string, rows: Row[], identity: RecordIde
   const out = join(dir, name);
   await b.finish(out);
   return out;
+}
+
+/** Version B: version A with a few edits (so most records are unchanged and the readers step in lockstep). */
+const editsArb = fc.array(fc.record({ at: fc.nat(), kind: fc.constantFrom('flip', 'feature', 'drop', 'add', 'copy'), row: rowArb }), { maxLength: 5 });
+function edited(a: Row[], edits: { at: number; kind: string; row: Row }[]): Row[] {
+  const b = [...a];
+  for (const e of edits) {
+    const i = e.at % Math.max(b.length, 1);
+    const r = b[i];
+    if (e.kind === 'add' || !r) b.splice(i, 0, e.row);
+    else if (e.kind === 'flip') b[i] = { ...r, label: e.row.label };
+    else if (e.kind === 'feature') b[i] = { ...r, x: e.row.x };
+    else if (e.kind === 'drop') b.splice(i, 1);
+    else b.splice(i, 0, { ...r });
+  }
+  return b;
+}
+
+/** Conflict candidates of one index, read on its own (the reference for the diff's, derived from the other side's for B). */
+async function ownCandidates(path: string, x: { identity: RecordIdentity; labelled: boolean; name: string }): Promise<Set<string>> {
+  const tap = new ConflictTap();
+  for await (const run of tap.tap(indexEntryRuns(path, x))) void run;
+  return tap.candidates();
 }
 
 /** A report with its lists in a fixed order (the two diffs report duplicates in different orders). */
@@ -49,6 +74,30 @@ describe('the byte-level diff of two index files', () => {
     );
   });
 
+  it('gives the same, and each side the conflict candidates it has on its own, when B is A with a few edits', async () => {
+    const dir = await tempDir('snap-dif-');
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(rowArb, { maxLength: 40 }), editsArb, fc.constantFrom<RecordIdentity>('key', 'features', 'position'), async (a, edits, identity) => {
+        const b = edited(a, edits);
+        const pa = await write(dir, `a${++n}`, a, identity);
+        const pb = await write(dir, `b${n}`, b, identity);
+        const x = { identity, labelled: true, name: 't' };
+        const def = { name: 't', format: 'csv' as const, identity, label: 'label', ...(identity === 'key' ? { key: ['id'] } : {}) };
+        const slow = new RecordDiffCollector(identity);
+        const sc = await diffRecords(indexEntryRuns(pa, x), indexEntryRuns(pb, x), identity, slow);
+        const fast = new RecordDiffCollector(identity);
+        const fr = await diffIndexFiles({ path: pa, x }, { path: pb, x }, identity, fast);
+        expect(normal(fast.report(def, fr.counts, []))).toEqual(normal(slow.report(def, sc, [])));
+        expect(fr.counts.labelsA).toEqual(sc.labelsA);
+        expect(fr.counts.labelsB).toEqual(sc.labelsB);
+        expect([...fr.candidates.a].sort()).toEqual([...(await ownCandidates(pa, x))].sort());
+        expect([...fr.candidates.b].sort()).toEqual([...(await ownCandidates(pb, x))].sort());
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('gives the same on indexes larger than its read block (lines and duplicates across blocks)', async () => {
     const dir = await tempDir('snap-dif-');
     // Each id two or three times with the same features and label (exact duplicates); the salt nudges
@@ -72,6 +121,26 @@ describe('the byte-level diff of two index files', () => {
       expect(report).toEqual(normal(slow.report(def, sc, [])));
       expect(report.duplicates.length).toBeGreaterThan(100);
       expect(report.summary.flipped + report.summary.modified).toBeGreaterThan(50);
+      // The same with the digests hashed on a worker thread, checked against the right digests…
+      const sha = async (p: string) => createHash('sha256').update(await fsp.readFile(p)).digest('hex');
+      const xa = { ...x, sha256: await sha(pa) };
+      const xb = { ...x, sha256: await sha(pb) };
+      const onWorker = new RecordDiffCollector(identity);
+      const wr = await diffIndexFiles({ path: pa, x: xa }, { path: pb, x: xb }, identity, onWorker, { hashWorkerMinBytes: 0 });
+      expect(normal(onWorker.report(def, wr.counts, []))).toEqual(report);
+      expect(wr.candidates).toEqual(fr.candidates);
+      // …and one flipped byte of either index (a digit of a row, so the line stays well-formed) is still caught.
+      for (const [p, side] of [[pa, 'a'], [pb, 'b']] as const) {
+        const bytes = await fsp.readFile(p);
+        const at = bytes.lastIndexOf('"row":', bytes.length >> 1) + 6;
+        bytes[at] = bytes[at] === 0x39 ? 0x38 : (bytes[at] as number) + 1;
+        const bad = join(dir, `bad-${side}-${identity}`);
+        await fsp.writeFile(bad, bytes);
+        const sides = side === 'a' ? [{ path: bad, x: xa }, { path: pb, x: xb }] : [{ path: pa, x: xa }, { path: bad, x: xb }];
+        for (const hashWorkerMinBytes of [0, Infinity]) {
+          await expect(diffIndexFiles(sides[0] as IndexSide, sides[1] as IndexSide, identity, new RecordDiffCollector(identity), { hashWorkerMinBytes })).rejects.toMatchObject({ code: 'OBJECT_CORRUPT' });
+        }
+      }
     }
   });
 
