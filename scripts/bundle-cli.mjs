@@ -21,6 +21,27 @@ const yargsCommonJs = {
   },
 };
 
+// yargs' CommonJS build requires node:assert when it loads, for two checks (strictEqual,
+// notStrictEqual), one of which fails in every run (its guess of the package version, from the
+// working folder, which snap replaces anyway) and is caught; loading assert and its helpers costs
+// milliseconds of every run. Give it a stand-in that makes the same checks (Object.is, as
+// node:assert's strict ones) and throws a plain Error when one fails.
+const lazyAssert = {
+  name: 'lazy-assert',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?assert$/ }, (a) => (/[\\/]yargs[\\/]/.test(a.importer) ? { path: 'lazy-assert', namespace: 'lazy-assert' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-assert' }, () => ({
+      loader: 'js',
+      contents:
+        'const fail = (what, m) => { throw m instanceof Error ? m : new Error(m ?? what); };\n' +
+        'module.exports = {\n' +
+        "  notStrictEqual: (a, b, m) => { if (Object.is(a, b)) fail('Expected values to be strictly unequal', m); },\n" +
+        "  strictEqual: (a, b, m) => { if (!Object.is(a, b)) fail('Expected values to be strictly equal', m); },\n" +
+        '};\n',
+    }));
+  },
+};
+
 // Code splitting: main.js holds only what every run needs (argument parsing, the command table);
 // each command's module and the libraries only it uses (hyparquet, csv-parse, CycloneDX, tar-stream,
 // ...) are chunks in dist/cli/chunks/, loaded by the command's dynamic import when it runs. Without
@@ -41,7 +62,7 @@ const result = await build({
   // yargs' CommonJS build also reads __dirname (to find its message translations, which are not
   // bundled: it falls back to its built-in English).
   banner: { js: "import { createRequire as __snapCreateRequire } from 'node:module'; const require = __snapCreateRequire(import.meta.url); const __dirname = import.meta.dirname;" },
-  plugins: [yargsCommonJs],
+  plugins: [yargsCommonJs, lazyAssert],
   // @cyclonedx/cyclonedx-library require()s its optional plug-ins (XML writers and validators,
   // ajv) inside try/catch and works without them: leave them out of the bundle, unresolved.
   // The AWS SDK (hundreds of modules) stays in node_modules, imported only from the S3 chunks.

@@ -6,7 +6,10 @@ import { escapeMessage } from '../core/display.js';
 import { programNameOf } from './program-name.js';
 import { cleanUpIfInterrupted, handleSignals } from './signals.js';
 import { installNativeEd25519 } from '../io/native-ed25519.js';
+import { startEarlyWorkers } from './early-workers.js';
 
+// seal and verify: boot the hashing workers first, while the rest of the command loads (early-workers.ts).
+startEarlyWorkers(process.argv.slice(2));
 // A reader that closed its end of the pipe (`snap list --json | head -1`) is not an error: no
 // stack trace, the rest of the output is dropped, and the exit code stays the command's own.
 quietOnBrokenPipe(process.stdout);

@@ -1,10 +1,10 @@
 /**
  * A pool of hashing worker threads (node:crypto SHA-256, see `hash-worker.ts`).
- * Batches go to the least-loaded worker; the caller awaits replies in the order it submitted them,
+ * Workers started early (`prestart.ts`) are taken first. Batches go to the least-loaded worker; the caller awaits replies in the order it submitted them,
  * which keeps the manifest in walk order while every core hashes.
  */
 import { availableParallelism } from 'node:os';
-import { workerSource } from './hash-worker.js';
+import { hashWorkerSource, takeHashWorkers } from './prestart.js';
 import { WorkerPool } from './worker-pool.js';
 import type { FoldedLeaves } from '../core/merkle.js';
 
@@ -91,7 +91,9 @@ export function defaultJobs(): number {
 export class HashPool extends WorkerPool<{ id: number }> {
   /** @throws SnapError `USAGE` when `jobs` is not a positive integer */
   constructor(opts: PoolOptions) {
-    super(workerSource(), opts.jobs ?? defaultJobs(), 'hashing', (w) => ({
+    const jobs = opts.jobs ?? defaultJobs();
+    // Workers started early for this run (prestart.ts) are used first; the others start when there is work for them.
+    super(hashWorkerSource(), jobs, 'hashing', (w) => ({
       root: opts.root,
       mode: opts.mode,
       objectsDir: opts.objectsDir,
@@ -99,7 +101,7 @@ export class HashPool extends WorkerPool<{ id: number }> {
       workerIndex: w,
       // Test hook: an absolute path the worker appends to while reading it (proves FILE_CHANGED is caught).
       mutateForTest: process.env.SNAP_TEST_MUTATE_DURING_READ,
-    }));
+    }), { started: Number.isSafeInteger(jobs) && jobs >= 1 ? takeHashWorkers(jobs) : [], lazy: true });
   }
 
   /**

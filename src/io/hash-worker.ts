@@ -43,7 +43,8 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
   const CHUNK = 1 << 20;
   /** Files smaller than this (bytes) are read in one piece and hashed in one call. */
   const WHOLE_FILE_MAX = 8 << 20;
-  const { root, mode, objectsDir, tmpDir, workerIndex, mutateForTest } = workerData as {
+  /** What this worker works on: its `workerData`, or (a worker started before its pool, see worker-pool.ts) the first message's `config`. */
+  interface Config {
     root: string;
     mode: 'seal' | 'store' | 'verify' | 'objects';
     objectsDir?: string;
@@ -51,11 +52,24 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
     workerIndex: number;
     /** Tests only (SNAP_TEST_MUTATE_DURING_READ): append to this file between the two fstats, to prove a change is caught. */
     mutateForTest?: string;
-  };
+  }
+  let mode: Config['mode'] = 'seal';
+  let objectsDir: string | undefined;
+  let tmpDir: string | undefined;
+  let workerIndex = 0;
+  let mutateForTest: string | undefined;
   const chunk = Buffer.allocUnsafe(CHUNK);
   /** `root/` once: a dataset path (validated: no `.`/`..` segments, no `//`) is appended as is, no path.join per file. */
-  const rootAbs = require('node:path').resolve(root);
-  const rootSlash = rootAbs.endsWith('/') ? rootAbs : `${rootAbs}/`;
+  let rootSlash = '';
+  /** This worker's folder of pending objects (store mode): written and hashed, renamed into objects/ only at commit. */
+  let pendingDir = '';
+  function configure(c: Config): void {
+    ({ mode, objectsDir, tmpDir, workerIndex, mutateForTest } = c);
+    const rootAbs = require('node:path').resolve(c.root);
+    rootSlash = rootAbs.endsWith('/') ? rootAbs : `${rootAbs}/`;
+    pendingDir = tmpDir ? join(tmpDir as string, `pending-${workerIndex}`) : '';
+    if (mode === 'store') fs.mkdirSync(pendingDir, { recursive: true });
+  }
   let whole: Buffer | null = null;
   const LEAF0 = Buffer.from([0]);
   // One-shot crypto.hash (Node >= 20.12) is about twice as fast as createHash for small inputs.
@@ -131,9 +145,6 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
     return [h.digest('hex'), total];
   }
 
-  /** This worker's folder of pending objects: written and hashed, renamed into objects/ only at commit. */
-  const pendingDir = tmpDir ? join(tmpDir as string, `pending-${workerIndex}`) : '';
-  if (mode === 'store') fs.mkdirSync(pendingDir, { recursive: true });
   const pendingPath = (hex: string): string => join(pendingDir, hex);
 
   /**
@@ -519,7 +530,12 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
     return { id: msg.id, problems, bytes };
   }
 
+  if (workerData) configure(workerData as Config);
   parentPort.on('message', (msg: any) => {
+    if (msg.config) {
+      configure(msg.config as Config); // no reply; throws (the worker fails, as with workerData) if it cannot
+      return;
+    }
     let reply: any;
     try {
       reply = msg.commit ? commitPending(msg) : msg.list !== undefined ? list(msg) : mode === 'verify' ? verify(msg) : mode === 'objects' ? objects(msg) : seal(msg);

@@ -17,7 +17,7 @@
 import { promises as fsp, constants as FS, existsSync, readFileSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve, dirname, basename, sep } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import type * as ChildProcess from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { SnapError } from '../core/errors.js';
 import { parseRef, looksLikePath, NAME_RE, VERSION_RE } from '../core/refs.js';
@@ -171,6 +171,8 @@ export async function fsyncDir(dir: string): Promise<void> {
  * `sync -f` (coreutils), instead of one fsync per object; falls back to a global sync.
  */
 export function syncFileSystem(path: string): void {
+  // Loaded here, not at start-up: node:child_process brings net and dgram, milliseconds of every run.
+  const { spawnSync } = process.getBuiltinModule('node:child_process') as typeof ChildProcess;
   const r = spawnSync('sync', ['-f', path], { stdio: 'ignore' });
   if (r.status !== 0) spawnSync('sync', [], { stdio: 'ignore' });
 }

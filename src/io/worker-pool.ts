@@ -22,17 +22,31 @@ export class WorkerPool<Reply extends { id: number }> {
   private failed: unknown;
   private readonly unregister: () => void;
 
+  private readonly jobs: number;
+  private readonly start: (w: number) => Worker;
+
   /**
    * @param source    JavaScript run in each worker (`eval: true`): it must need no imports
    * @param jobs      number of workers
    * @param label     what the workers do, for error messages ("hashing", "read", "write")
    * @param dataFor   `workerData` of worker `w`
+   * @param opts.started  workers already started from the same `source` with no `workerData` (see
+   *   `prestart.ts`): used first, each sent `{ config: dataFor(w) }` as its first message instead
+   * @param opts.lazy  start one worker now (or the `started` ones), and another only when a request
+   *   finds every started worker busy, up to `jobs`: a dataset of one file boots one worker
    * @throws SnapError `USAGE` when `jobs` is not a positive integer
    */
-  constructor(source: string, jobs: number, label: string, dataFor: (w: number) => unknown = () => undefined) {
+  constructor(source: string, jobs: number, label: string, dataFor: (w: number) => unknown = () => undefined, opts: { started?: Worker[]; lazy?: boolean } = {}) {
     if (!Number.isSafeInteger(jobs) || jobs < 1) throw new SnapError('USAGE', `--jobs must be a positive integer, got ${jobs}`);
-    for (let w = 0; w < jobs; w++) {
-      const worker = new Worker(source, { eval: true, workerData: dataFor(w) });
+    this.jobs = jobs;
+    const started = opts.started ?? [];
+    this.start = (w: number): Worker => {
+      const early = started[w];
+      const worker = early ?? new Worker(source, { eval: true, workerData: dataFor(w) });
+      if (early) {
+        early.ref(); // started unreferenced, so that an unused one never kept the process alive
+        early.postMessage({ config: dataFor(w) });
+      }
       worker.on('message', (reply: Reply) => {
         const p = this.pending.get(reply.id);
         if (!p) return;
@@ -46,7 +60,10 @@ export class WorkerPool<Reply extends { id: number }> {
       });
       this.workers.push(worker);
       this.load.push(0);
-    }
+      return worker;
+    };
+    const now = opts.lazy ? Math.min(jobs, Math.max(1, started.length)) : jobs;
+    for (let w = 0; w < now; w++) this.start(w);
     this.unregister = whenInterrupted(() => this.abort());
   }
 
@@ -66,8 +83,13 @@ export class WorkerPool<Reply extends { id: number }> {
     this.pending.clear();
   }
 
-  /** Number of workers. */
+  /** Number of workers (with `lazy`, some may not be started yet). */
   get size(): number {
+    return this.jobs;
+  }
+
+  /** Workers started so far (at most {@link size}). */
+  get started(): number {
     return this.workers.length;
   }
 
@@ -76,10 +98,14 @@ export class WorkerPool<Reply extends { id: number }> {
     return this.pending.size;
   }
 
-  /** The index of the worker with the fewest unanswered requests. */
+  /** The index of the worker with the fewest unanswered requests (a new one, when all are busy and fewer than `jobs` run). */
   pick(): number {
     let w = 0;
     for (let i = 1; i < this.load.length; i++) if ((this.load[i] as number) < (this.load[w] as number)) w = i;
+    if ((this.load[w] as number) > 0 && this.workers.length < this.jobs && !this.failed) {
+      w = this.workers.length;
+      this.start(w);
+    }
     return w;
   }
 
@@ -108,7 +134,7 @@ export class WorkerPool<Reply extends { id: number }> {
     (this.workers[w] as Worker).postMessage(msg, transfer);
   }
 
-  /** Send the same message to every worker and wait for all their replies. */
+  /** Send the same message to every started worker and wait for all their replies. */
   broadcast<R extends Reply = Reply>(msg: Record<string, unknown>): Promise<R[]> {
     return Promise.all(this.workers.map((_, w) => this.send<R>(msg, w)));
   }
