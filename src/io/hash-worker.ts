@@ -61,11 +61,13 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
   const chunk = Buffer.allocUnsafe(CHUNK);
   /** `root/` once: a dataset path (validated: no `.`/`..` segments, no `//`) is appended as is, no path.join per file. */
   let rootSlash = '';
+  /** The dataset root, absolute (the `list` of the root folder reads it). */
+  let rootAbs = '';
   /** This worker's folder of pending objects (store mode): written and hashed, renamed into objects/ only at commit. */
   let pendingDir = '';
   function configure(c: Config): void {
     ({ mode, objectsDir, tmpDir, workerIndex, mutateForTest } = c);
-    const rootAbs = require('node:path').resolve(c.root);
+    rootAbs = require('node:path').resolve(c.root);
     rootSlash = rootAbs.endsWith('/') ? rootAbs : `${rootAbs}/`;
     pendingDir = tmpDir ? join(tmpDir as string, `pending-${workerIndex}`) : '';
     if (mode === 'store') fs.mkdirSync(pendingDir, { recursive: true });
