@@ -23,6 +23,8 @@ const ml = useKeyPair('s3read-ml');
 const mallory = useKeyPair('s3read-mallory');
 const env = (): Record<string, string> => ({ ...server.env, NODE_NO_WARNINGS: '1' });
 const run = (args: string[], cwd?: string) => snapJson(args, { env: env(), ...(cwd ? { cwd } : {}) });
+/** The command succeeded (its output shown when it did not). */
+const expectOk = (r: { code: number; stdout: string; stderr: string }): void => expect(r.code, r.stdout + r.stderr).toBe(0);
 const sha = (b: string | Buffer): string => createHash('sha256').update(b).digest('hex');
 
 /** The transfer counts a `--debug` run on an S3 store prints on stderr. */
@@ -75,8 +77,8 @@ describe('reading from an S3 store (moto) without copying the store', () => {
   it('restore and export of one snapshot pull only its objects; prove and verify pull none; fsck streams every object and stores none', async () => {
     const { s3 } = await twoStores();
     const ds = await makeTree(DS);
-    expect((await run(['seal', ds, '--as', 'ds@v1', '--key', kp.key, '--store', s3])).code).toBe(0);
-    expect((await run(['seal', await makeTree(OTHER), '--as', 'other@v1', '--key', kp.key, '--store', s3])).code).toBe(0);
+    expectOk(await run(['seal', ds, '--as', 'ds@v1', '--key', kp.key, '--store', s3]));
+    expectOk(await run(['seal', await makeTree(OTHER), '--as', 'other@v1', '--key', kp.key, '--store', s3]));
     const work = await tempDir('snap-s3read-');
 
     // ds@v1 has 3 distinct contents (a.txt and copy-of-a.txt share one) of the store's 8.
@@ -112,7 +114,7 @@ describe('reading from an S3 store (moto) without copying the store', () => {
     const extra = Buffer.from('not in any snapshot\n');
     const results: Record<string, unknown[]> = {};
     for (const store of [local, s3]) {
-      expect((await run(['seal', ds, '--as', 'ds@v1', '--key', kp.key, '--store', store])).code).toBe(0);
+      expectOk(await run(['seal', ds, '--as', 'ds@v1', '--key', kp.key, '--store', store]));
       // An attacker with write access to the store but no key: alpha's bytes replaced, bravo deleted, an object added.
       if (store === local) {
         const obj = (h: string): string => join(local, 'objects', 'sha256', h.slice(0, 2), h.slice(2));
@@ -241,9 +243,9 @@ describe('reading from an S3 store (moto) without copying the store', () => {
     // Removed: the same.
     await c.send(new DeleteObjectCommand({ Bucket: bucket, Key: cosig }));
     expect((await run(['verify', ds, '--against', 'ds@v1', ...both, '--store', s3])).code).toBe(1);
-    expect((await run(['verify', ds, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', s3])).code).toBe(0);
+    expectOk(await run(['verify', ds, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', s3]));
     // Mallory's own signature over the right payload adds a signature that no trusted key made.
-    expect((await run(['sign', 'ds@v1', '--key', mallory.key, '--store', s3])).code).toBe(0);
+    expectOk(await run(['sign', 'ds@v1', '--key', mallory.key, '--store', s3]));
     expect((await run(['verify', ds, '--against', 'ds@v1', ...both, '--store', s3])).code).toBe(1);
   }, 180_000);
   it('fsck --repair-from puts back a tampered and a missing object of an S3 store from an archive, as on a local store; restore then gives the sealed bytes', async () => {
@@ -256,8 +258,8 @@ describe('reading from an S3 store (moto) without copying the store', () => {
     for (const store of [local, s3]) {
       const work = await tempDir('snap-s3read-');
       const tar = join(work, 'ds.snap.tar');
-      expect((await run(['seal', ds, '--as', 'ds@v1', '--key', kp.key, '--store', store])).code).toBe(0);
-      expect((await run(['export', 'ds@v1', '--out', tar, '--store', store])).code).toBe(0);
+      expectOk(await run(['seal', ds, '--as', 'ds@v1', '--key', kp.key, '--store', store]));
+      expectOk(await run(['export', 'ds@v1', '--out', tar, '--store', store]));
       if (store === local) {
         const obj = (h: string): string => join(local, 'objects', 'sha256', h.slice(0, 2), h.slice(2));
         await fsp.chmod(obj(alpha), 0o644);
@@ -289,7 +291,7 @@ describe('reading from an S3 store (moto) without copying the store', () => {
     const { s3, bucket } = await twoStores();
     const c = clientFor(server);
     const ds = await makeTree({ 'a.txt': 'alpha\n' });
-    expect((await run(['seal', ds, '--as', 'ds@v1', '--key', kp.key, '--store', s3])).code).toBe(0);
+    expectOk(await run(['seal', ds, '--as', 'ds@v1', '--key', kp.key, '--store', s3]));
     const keys = async (prefix: string): Promise<string[]> => ((await c.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }))).Contents ?? []).map((o) => o.Key as string).sort();
     const before = { snapshots: await keys('st/snapshots/'), objects: await keys('st/objects/') };
     // What a sealer that lost the commit of ds@v1 left, and a seal of ds@v9 stopped just before its commit.
@@ -309,7 +311,7 @@ describe('reading from an S3 store (moto) without copying the store', () => {
     expect(cleaned.json.cleaned.removed.map((l: { path: string }) => l.path)).toEqual([`snapshots/ds/v1/staged/${'a'.repeat(32)}/`]);
     expect(await keys('st/snapshots/')).toEqual([...before.snapshots, stopped].sort());
     expect(await keys('st/objects/')).toEqual(before.objects);
-    expect((await run(['verify', ds, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', s3])).code).toBe(0);
+    expectOk(await run(['verify', ds, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', s3]));
   }, 120_000);
   it('staging refuses, before any download, more bytes than the working copy\'s disk has free (DISK_FULL)', async () => {
     const dir = await tempDir('snap-s3read-room-');
