@@ -587,19 +587,7 @@ export function objectsOf(files: Map<string, Uint8Array>): Set<string> {
  * checked it: these are what to fetch, and every fetched object is re-hashed against its name.
  */
 export function objectSizesOf(files: Map<string, Uint8Array>): Map<string, number> {
-  const out = new Map<string, number>();
-  const manifest = files.get('manifest.jsonl');
-  if (manifest) {
-    for (const line of Buffer.from(manifest).toString('utf8').split('\n')) {
-      if (!line) continue;
-      try {
-        const e = JSON.parse(line) as { sha256?: unknown; size?: unknown };
-        if (typeof e.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256)) out.set(e.sha256, typeof e.size === 'number' && e.size >= 0 ? e.size : 0);
-      } catch {
-        /* fsck reports a malformed manifest */
-      }
-    }
-  }
+  const out = manifestSizes(files);
   for (const h of recordIndexesOf(files, new Set())) if (!out.has(h)) out.set(h, 0);
   return out;
 }
