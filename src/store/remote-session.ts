@@ -317,7 +317,9 @@ function uploadAsSealed(remote: S3Backend, store: Store, state: PulledState, opt
     everyBytes: opts.stageBytes ?? STAGE_BYTES,
     async take(hexes) {
       let bytes = 0;
-      await mapLimit(hexes, TRANSFER_JOBS, async (hex) => {
+      // Once each: two workers committing at once can both rename the same object into place
+      // (same bytes), so a digest may come twice in one batch.
+      await mapLimit([...new Set(hexes)], TRANSFER_JOBS, async (hex) => {
         const path = objectPath(store, hex);
         const size = await checkedSize(path, hex);
         bytes += size;
