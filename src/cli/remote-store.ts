@@ -187,6 +187,8 @@ async function retentionFindings(cmd: string, a: Args, root: string, remote: S3B
     if (!loc?.name || !loc.version) return [];
     refs = [{ name: loc.name, version: loc.version }];
   } else refs = (await listSnapshots(await openStore(root))).map((s) => ({ name: s.name, version: s.version }));
+  // In NAME@VERSION order, whatever order the snapshots were pulled in (in parallel): output is deterministic.
+  refs.sort((x, y) => (x.name === y.name ? (x.version < y.version ? -1 : x.version > y.version ? 1 : 0) : x.name < y.name ? -1 : 1));
   const local = new LocalBackend(await openStore(root));
   const out: RetentionFinding[] = [];
   for (const r of refs) {
