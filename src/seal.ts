@@ -160,8 +160,8 @@ export interface ScanOptions {
   /** Store mode: copy new contents into this store. */
   store?: Store;
   /**
-   * The parent snapshot's digests, when it kept its contents (store mode): an unchanged large file
-   * is hashed before it is copied, and an unchanged file's object is known to be in the store.
+   * The parent snapshot's digests of its large files, when it kept its contents (store mode): an
+   * unchanged large file is hashed before it is copied (io/parent-hints.ts).
    */
   hints?: ParentHints;
   onProgress?: (p: Progress) => void;
@@ -178,8 +178,8 @@ export interface ScanOptions {
   incremental?: IncrementalScan;
   /**
    * Let the hashing workers list the folders (parallel-walk.ts; default true). It is used only
-   * without `hints`, `incremental` and `excludes`; false walks on the main thread (walk.ts), for
-   * tests that compare the two.
+   * without `incremental` and `excludes`; false walks on the main thread (walk.ts), for tests that
+   * compare the two.
    */
   walkInWorkers?: boolean;
 }
@@ -293,14 +293,17 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
     let groupDirs: string[] = [];
     let groupNames: string[] = [];
     let grouped = 0;
+    /** The parent's digests of the group's large files (dataset path → hex), when it has any. */
+    let groupHints: Map<string, string> | undefined;
     const flushGroups = async (): Promise<void> => {
       checkInterrupted();
       if (grouped === 0) return;
       const count = grouped;
-      const batchOf = { dirs: groupDirs, names: groupNames };
+      const batchOf = { dirs: groupDirs, names: groupNames, ...(groupHints && groupHints.size > 0 ? { hints: groupHints } : {}) };
       groupDirs = [];
       groupNames = [];
       grouped = 0;
+      groupHints = undefined;
       await submit(batchOf, count);
       want = sizer.next();
     };
@@ -311,6 +314,11 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
         const j = Math.min(run.to, i + Math.max(1, want - grouped));
         groupDirs.push(run.dir);
         groupNames.push(run.files.slice(run.offsets[i], (run.offsets[j] as number) - 1));
+        if (opts.hints && opts.hints.size > 0) {
+          const first = run.files.slice(run.offsets[i], (run.offsets[i + 1] as number) - 1);
+          const last = run.files.slice(run.offsets[j - 1], (run.offsets[j] as number) - 1);
+          opts.hints.addRange((groupHints ??= new Map()), run.dir, first, last);
+        }
         grouped += j - i;
         i = j;
         if (grouped >= want) await flushGroups();
@@ -337,9 +345,9 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
     };
     const skipDirs = [...(opts.skipDirs ?? [])];
     const walkOpts = { skipDirs, onBadName: opts.onBadName, onSpecial: opts.onSpecial };
-    // The workers list the folders unless each file needs the main thread (the parent's hints, an
-    // incremental seal's lstat) or --exclude patterns apply (matched here, by the `ignore` package).
-    const inWorkers = opts.walkInWorkers !== false && !opts.hints && !inc && !(opts.excludes && opts.excludes.length > 0);
+    // The workers list the folders unless each file needs the main thread (an incremental seal's
+    // lstat) or --exclude patterns apply (matched here, by the `ignore` package).
+    const inWorkers = opts.walkInWorkers !== false && !inc && !(opts.excludes && opts.excludes.length > 0);
     const runs: AsyncIterable<ParallelRun> = inWorkers
       ? walkParallel(root, (folder) => pool.submit<ListReply>({ list: folder }), walkOpts)
       : walkDatasetRuns(root, { ...walkOpts, excludes: opts.excludes });
@@ -364,7 +372,7 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
         }
         if (reusedItems.length > 0) await flushReused();
         batch.push(item);
-        hinted.push(opts.hints && item.kind !== 'symlink' ? ((await opts.hints.get(item.path)) ?? null) : null);
+        hinted.push(opts.hints && item.kind !== 'symlink' ? (opts.hints.get(item.path) ?? null) : null);
         if (batch.length >= want) await flush();
       }
     }
@@ -643,7 +651,7 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
         parentDir = newest.dir;
       }
     }
-    const hints = !manifestOnly && parentDir && (await snapshotKeepsObjects(parentDir)) ? new ParentHints(join(parentDir, MANIFEST_FILE)) : undefined;
+    const hints = !manifestOnly && parentDir && (await snapshotKeepsObjects(parentDir)) ? await ParentHints.read(join(parentDir, MANIFEST_FILE)) : undefined;
     if (opts.incremental) {
       const machine = thisMachine();
       let source: IncrementalSource | undefined;

@@ -121,7 +121,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
   }
 
   function objectPath(hex: string): string {
-    return join(objectsDir as string, hex.slice(0, 2), hex.slice(2));
+    return `${objectsDir as string}/${hex.slice(0, 2)}/${hex.slice(2)}`; // objectsDir is absolute and normalized (store.ts): no join per file
   }
 
   function tmpName(): string {
@@ -320,11 +320,12 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
 
   // Seal: manifest lines (SPEC §2 canonical form; must equal core serializeEntry) and leaf hashes.
   // A batch is `rels` (with `kinds` and `extra`: symlink targets or the parent's digests), or
-  // `dirs` + `names` (regular files only, from `list`). With `start` (the batch's first leaf index
-  // in the whole manifest), the leaves are folded here into aligned complete subtrees (`fold`)
-  // and only their roots are sent; otherwise every leaf hash is.
+  // `dirs` + `names` (regular files only, from `list`; `hints`: the parent's digests of the large
+  // ones). With `start` (the batch's first leaf index in the whole manifest), the leaves are folded
+  // here into aligned complete subtrees (`fold`) and only their roots are sent; otherwise every
+  // leaf hash is.
   function seal(msg: any): any {
-    const { kinds, extra, start } = msg as { kinds?: number[]; extra?: (string | null)[]; start?: number };
+    const { kinds, extra, start, hints } = msg as { kinds?: number[]; extra?: (string | null)[]; start?: number; hints?: Map<string, string> };
     const rels: string[] = msg.rels ?? pathsOf(msg.dirs, msg.names);
     const n = rels.length;
     const folding = typeof start === 'number';
@@ -342,7 +343,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
       } else {
         let r;
         try {
-          r = processFile(rootSlash + rel, extra?.[i] ?? null);
+          r = processFile(rootSlash + rel, extra?.[i] ?? hints?.get(rel) ?? null);
         } catch (e) {
           return { id: msg.id, error: { index: i, path: rel, ...errorInfo(e) } };
         }

@@ -1,94 +1,123 @@
 /**
- * The parent snapshot's file digests, for an incremental seal: streamed from the parent's manifest
- * in manifest order and looked up in that same order (the order the dataset is walked in), so
- * memory stays O(1) however many files there are.
+ * The parent snapshot's digests of its large files, for a seal into a store. A file of at least
+ * {@link LARGE_FILE_BYTES} is read in chunks, not in one piece; when the parent had a file at the
+ * same path whose object is in the store, the worker hashes it first and copies it only if its
+ * digest is new after all (an unchanged large file is read once and never written), instead of
+ * copying while hashing (which writes a copy that is then dropped when the object exists).
  *
  * Hints are only hints. Lines are read without the full checks (a line that does not read as a
  * file entry is skipped), and what a seal does with a hint never decides what it records: the
- * digest is always computed from the file's bytes. A hint equal to that digest only says that the
- * store already holds the object (the parent kept its contents), so it need not be looked up.
+ * digest is always computed from the file's bytes, and every digest is looked up in the store.
+ * A wrong hint costs one more read of that file, nothing else.
+ *
+ * Small files need no hint (the worker reads them whole, hashes, and writes only a new object), so
+ * only the large files' lines are kept: at most {@link MAX_LARGE_HINTS} of them, which bounds the
+ * memory whatever the parent manifest holds (a hint dropped beyond that only means a copy while
+ * hashing). Keeping them in a map, rather than a cursor over the manifest, lets the hashing
+ * workers list the folders (parallel-walk.ts) of a seal that has a parent.
  */
 import { createReadStream } from 'node:fs';
-import { compareUtf8 } from '../core/paths.js';
+
+/** Files of at least this many bytes are hashed in chunks (must equal hash-worker.ts WHOLE_FILE_MAX). */
+export const LARGE_FILE_BYTES = 8 << 20;
+
+/** Most large-file hints kept (about 30 MiB of memory at most; 2^17 files of 8 MiB is 1 PiB). */
+export const MAX_LARGE_HINTS = 1 << 17;
 
 /** A canonical file line (the common case), read without JSON.parse. */
-const FILE_LINE = /^\{"path":"([^"\\\u0000-\u001f]+)","sha256":"([0-9a-f]{64})","size":\d+\}$/;
+const FILE_LINE = /^\{"path":"([^"\\\u0000-\u001f]+)","sha256":"([0-9a-f]{64})","size":(\d+)\}$/;
 
-/** Cursor over a parent manifest's file entries; {@link ParentHints.get} must be called with increasing paths. */
+/** Digits of the smallest size worth reading a line for ("8388608" has 7). */
+const MIN_SIZE_DIGITS = String(LARGE_FILE_BYTES).length;
+
+/** The parent's large files: dataset path → SHA-256 (hex). */
 export class ParentHints {
-  private readonly lines: AsyncGenerator<string[]>;
-  private run: string[] = [];
-  private i = 0;
-  private done = false;
-  private current: { path: string; sha256: string } | undefined;
+  private readonly byPath = new Map<string, string>();
+  /** Folder → the names of its large files with hints, in manifest order. */
+  private readonly byDir = new Map<string, string[]>();
 
-  /** @param manifestPath the parent snapshot's `manifest.jsonl` (a missing or unreadable file gives no hints) */
-  constructor(manifestPath: string) {
-    this.lines = readLines(manifestPath);
+  /**
+   * Read the hints of the large files of a parent manifest (SPEC §2 `manifest.jsonl`). A missing
+   * or unreadable file gives no hints and no error.
+   * @param manifestPath the parent snapshot's manifest
+   * @param minBytes     the smallest file size kept (default {@link LARGE_FILE_BYTES})
+   * @param max          the most hints kept (default {@link MAX_LARGE_HINTS}); later lines are ignored
+   */
+  static async read(manifestPath: string, minBytes = LARGE_FILE_BYTES, max = MAX_LARGE_HINTS): Promise<ParentHints> {
+    const h = new ParentHints();
+    const minDigits = Math.min(MIN_SIZE_DIGITS, String(minBytes).length);
+    let rest: Buffer | undefined;
+    try {
+      for await (const chunk of createReadStream(manifestPath, { highWaterMark: 1 << 20 })) {
+        let buf = chunk as Buffer;
+        if (rest) buf = Buffer.concat([rest, buf]);
+        let start = 0;
+        let nl: number;
+        while ((nl = buf.indexOf(0x0a, start)) !== -1) {
+          if (h.byPath.size < max) h.consider(buf, start, nl, minBytes, minDigits);
+          start = nl + 1;
+        }
+        rest = start < buf.length ? buf.subarray(start) : undefined;
+        if (rest && rest.length > 1 << 24) return h; // no line of a manifest is that long (SPEC §2 limits): stop reading
+      }
+    } catch {
+      return h;
+    }
+    if (rest && h.byPath.size < max) h.consider(rest, 0, rest.length, minBytes, minDigits);
+    return h;
+  }
+
+  /** Keep the line buf[start, end) if it is a file entry of at least `minBytes`. */
+  private consider(buf: Buffer, start: number, end: number, minBytes: number, minDigits: number): void {
+    // A file line ends in `"size":DIGITS}`: count the digits before reading the line as text.
+    if (end - start < 16 || buf[end - 1] !== 0x7d) return;
+    let d = end - 2;
+    while (d > start && (buf[d] as number) >= 0x30 && (buf[d] as number) <= 0x39) d--;
+    if (end - 2 - d < minDigits || buf[d] !== 0x3a) return;
+    const line = buf.toString('utf8', start, end);
+    let path: string;
+    let sha: string;
+    let size: number;
+    const m = FILE_LINE.exec(line);
+    if (m) {
+      [path, sha, size] = [m[1] as string, m[2] as string, Number(m[3])];
+    } else {
+      try {
+        const e = JSON.parse(line) as { path?: unknown; sha256?: unknown; size?: unknown };
+        if (typeof e.path !== 'string' || typeof e.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(e.sha256) || typeof e.size !== 'number') return;
+        [path, sha, size] = [e.path, e.sha256, e.size];
+      } catch {
+        return; // not a file entry: no hint
+      }
+    }
+    if (size < minBytes || this.byPath.has(path)) return;
+    this.byPath.set(path, sha);
+    const slash = path.lastIndexOf('/');
+    const dir = slash < 0 ? '' : path.slice(0, slash);
+    const names = this.byDir.get(dir);
+    if (names) names.push(path.slice(slash + 1));
+    else this.byDir.set(dir, [path.slice(slash + 1)]);
+  }
+
+  /** Number of hints kept. */
+  get size(): number {
+    return this.byPath.size;
+  }
+
+  /** The parent's SHA-256 (hex) for a large regular file at `path`, or undefined. */
+  get(path: string): string | undefined {
+    return this.byPath.get(path);
   }
 
   /**
-   * The parent's SHA-256 (hex) for a regular file at `path`, or undefined. Paths must come in
-   * increasing manifest order (SPEC §2: by UTF-8 bytes); the cursor only moves forward.
+   * Add to `into` the hints of folder `dir`'s files whose names sort from `first` to `last`
+   * (inclusive, JavaScript string order, which is manifest order for the printable-ASCII names a
+   * worker lists: parallel-walk.ts). Keys are dataset paths.
    */
-  async get(path: string): Promise<string | undefined> {
-    for (;;) {
-      const c = this.current;
-      if (c !== undefined) {
-        const order = compareUtf8(c.path, path);
-        if (order === 0) return c.sha256;
-        if (order > 0) return undefined;
-      }
-      if (!(await this.advance())) return undefined;
-    }
+  addRange(into: Map<string, string>, dir: string, first: string, last: string): void {
+    const names = this.byDir.get(dir);
+    if (!names) return;
+    const prefix = dir === '' ? '' : `${dir}/`;
+    for (const n of names) if (n >= first && n <= last) into.set(prefix + n, this.byPath.get(prefix + n) as string);
   }
-
-  /** Move to the next file entry; false at the end. */
-  private async advance(): Promise<boolean> {
-    for (;;) {
-      while (this.i >= this.run.length) {
-        if (this.done) {
-          this.current = undefined;
-          return false;
-        }
-        const r = await this.lines.next();
-        if (r.done) {
-          this.done = true;
-          continue;
-        }
-        this.run = r.value;
-        this.i = 0;
-      }
-      const line = this.run[this.i++] as string;
-      const m = FILE_LINE.exec(line);
-      if (m) {
-        this.current = { path: m[1] as string, sha256: m[2] as string };
-        return true;
-      }
-      try {
-        const e = JSON.parse(line) as { path?: unknown; sha256?: unknown };
-        if (typeof e.path === 'string' && typeof e.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256)) {
-          this.current = { path: e.path, sha256: e.sha256 };
-          return true;
-        }
-      } catch {
-        /* not a file entry: no hint */
-      }
-    }
-  }
-}
-
-/** The lines of a file, a chunk's worth at a time; nothing (no error) when it cannot be read. */
-async function* readLines(path: string): AsyncGenerator<string[]> {
-  let rest = '';
-  try {
-    for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
-      const lines = (rest + (chunk as string)).split('\n');
-      rest = lines.pop() as string;
-      yield lines;
-    }
-  } catch {
-    return;
-  }
-  if (rest !== '') yield [rest];
 }

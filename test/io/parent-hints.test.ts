@@ -1,14 +1,22 @@
-/** ParentHints: a parent manifest's file digests, looked up in manifest order with O(1) memory. */
-import { promises as fsp } from 'node:fs';
+/**
+ * ParentHints: a parent manifest's digests of its large files, and what a seal into a store does
+ * with them: an unchanged large file is hashed first and never copied, whichever walk lists it.
+ */
+import { promises as fsp, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ParentHints } from '../../src/io/parent-hints.js';
+import { LARGE_FILE_BYTES, ParentHints } from '../../src/io/parent-hints.js';
+import { WHOLE_FILE_MAX } from '../../src/io/read-pool.js';
 import { serializeEntry } from '../../src/core/manifest.js';
-import { tempDir } from '../helpers/tree.js';
+import { scanDataset } from '../../src/seal.js';
+import { openStore } from '../../src/io/store.js';
+import { makeTree, tempDir } from '../helpers/tree.js';
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
 const C = 'c'.repeat(64);
+const BIG = LARGE_FILE_BYTES;
 
 async function manifest(lines: string[]): Promise<string> {
   const path = join(await tempDir('snap-hints-'), 'manifest.jsonl');
@@ -16,28 +24,92 @@ async function manifest(lines: string[]): Promise<string> {
   return path;
 }
 
+/** Bytes this process has written so far, through any file descriptor (Linux /proc/self/io `wchar`). */
+function bytesWritten(): number {
+  const m = /^wchar: (\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'));
+  return Number((m as RegExpExecArray)[1]);
+}
+
 describe('ParentHints', () => {
-  it("gives each file's digest when asked in manifest order, and nothing for paths it lacks or for links", async () => {
-    const path = await manifest([
-      serializeEntry({ path: 'a/1.txt', sha256: A, size: 1 }),
-      serializeEntry({ path: 'a/link', target: '1.txt', type: 'symlink' }),
-      serializeEntry({ path: 'b "quoted"\\back.txt', sha256: B, size: 2 }),
-      serializeEntry({ path: 'ü/名.txt', sha256: C, size: 3 }),
-    ]);
-    const h = new ParentHints(path);
-    expect(await h.get('a/0.txt')).toBeUndefined();
-    expect(await h.get('a/1.txt')).toBe(A);
-    expect(await h.get('a/link')).toBeUndefined();
-    expect(await h.get('a/new.txt')).toBeUndefined();
-    expect(await h.get('b "quoted"\\back.txt')).toBe(B); // an escaped path: read through JSON.parse
-    expect(await h.get('ü/名.txt')).toBe(C);
-    expect(await h.get('z')).toBeUndefined();
+  it('uses the size the hashing workers read whole files below', () => {
+    expect(LARGE_FILE_BYTES).toBe(WHOLE_FILE_MAX);
   });
 
-  it('gives no hints, and no error, for a missing manifest or lines that are not entries', async () => {
-    expect(await new ParentHints('/nonexistent/manifest.jsonl').get('a')).toBeUndefined();
-    const h = new ParentHints(await manifest(['not json', '{"path":"a","sha256":"short","size":1}', serializeEntry({ path: 'b', sha256: B, size: 1 })]));
-    expect(await h.get('a')).toBeUndefined();
-    expect(await h.get('b')).toBe(B);
+  it("keeps each large file's digest, and nothing for small files, links or paths the parent lacks", async () => {
+    const path = await manifest([
+      serializeEntry({ path: 'a/1.bin', sha256: A, size: BIG }),
+      serializeEntry({ path: 'a/link', target: '1.bin', type: 'symlink' }),
+      serializeEntry({ path: 'a/small.txt', sha256: C, size: BIG - 1 }),
+      serializeEntry({ path: 'b "quoted"\\back.bin', sha256: B, size: 10 * BIG }),
+      serializeEntry({ path: 'ü/名.bin', sha256: C, size: BIG + 1 }),
+    ]);
+    const h = await ParentHints.read(path);
+    expect(h.size).toBe(3);
+    expect(h.get('a/1.bin')).toBe(A);
+    expect(h.get('a/link')).toBeUndefined();
+    expect(h.get('a/small.txt')).toBeUndefined();
+    expect(h.get('a/new.bin')).toBeUndefined();
+    expect(h.get('b "quoted"\\back.bin')).toBe(B); // an escaped path: read through JSON.parse
+    expect(h.get('ü/名.bin')).toBe(C);
   });
+
+  it("gives a folder's hints for a range of names, by dataset path", async () => {
+    const h = await ParentHints.read(await manifest(['a', 'b', 'c', 'd'].map((n, i) => serializeEntry({ path: `dir/${n}`, sha256: [A, B, C, A][i] as string, size: BIG }))));
+    const got = new Map<string, string>();
+    h.addRange(got, 'dir', 'b', 'c');
+    expect([...got]).toEqual([
+      ['dir/b', B],
+      ['dir/c', C],
+    ]);
+    h.addRange(got, 'other', 'a', 'z');
+    expect(got.size).toBe(2);
+  });
+
+  it('gives no hints, and no error, for a missing manifest or lines that are not entries, and keeps at most the maximum', async () => {
+    expect((await ParentHints.read('/nonexistent/manifest.jsonl')).size).toBe(0);
+    const h = await ParentHints.read(await manifest(['not json', `{"path":"a","sha256":"short","size":${BIG}}`, serializeEntry({ path: 'b', sha256: B, size: BIG }), serializeEntry({ path: 'c', sha256: C, size: BIG })]), BIG, 1);
+    expect(h.get('a')).toBeUndefined();
+    expect(h.get('b')).toBe(B);
+    expect(h.get('c')).toBeUndefined(); // beyond the maximum: no hint, only a copy while hashing
+  });
+});
+
+describe('a seal into a store with its parent snapshot', () => {
+  for (const walkInWorkers of [true, false]) {
+    it(`hashes an unchanged large file without copying it (folders listed ${walkInWorkers ? 'by the workers' : 'on the main thread'}), and still stores a changed one`, async () => {
+      const big = Buffer.alloc(BIG + 4096, 7);
+      const spec: Record<string, string | Buffer> = { 'shards/big.bin': big, 'top.bin': Buffer.concat([big, Buffer.from('top')]) };
+      for (let i = 0; i < 40; i++) spec[`shards/small-${i}.txt`] = `small ${i}`;
+      const data = await makeTree(spec);
+      const store = await openStore(join(await tempDir('snap-hints-store-'), 'store'), { create: true });
+      const manifestPath = join(await tempDir('snap-hints-m-'), 'manifest.jsonl');
+      let text = '';
+      const first = await scanDataset({ dir: data, jobs: 2, store, walkInWorkers }, (t) => {
+        text += typeof t === 'string' ? t : Buffer.from(t).toString('utf8');
+      });
+      expect(first.newObjects).toBe(42);
+      await fsp.writeFile(manifestPath, text);
+      const hints = await ParentHints.read(manifestPath);
+      expect(hints.size).toBe(2);
+
+      // Unchanged: both large files are read, hashed, and found in the store; nothing is written.
+      let before = bytesWritten();
+      const again = await scanDataset({ dir: data, jobs: 2, store, walkInWorkers, hints }, () => {});
+      expect(again.newObjects).toBe(0);
+      expect(bytesWritten() - before).toBeLessThan(BIG / 4);
+
+      // The same seal without hints copies each large file while hashing it, then drops the copy.
+      before = bytesWritten();
+      await scanDataset({ dir: data, jobs: 2, store, walkInWorkers }, () => {});
+      expect(bytesWritten() - before).toBeGreaterThan(2 * BIG);
+
+      // A large file changed since the parent: its hint is wrong, and it is stored all the same.
+      const changed = Buffer.concat([big, Buffer.from('changed')]);
+      await fsp.writeFile(join(data, 'shards/big.bin'), changed);
+      const third = await scanDataset({ dir: data, jobs: 2, store, walkInWorkers, hints }, () => {});
+      expect(third.newObjects).toBe(1);
+      const hex = createHash('sha256').update(changed).digest('hex');
+      expect(createHash('sha256').update(await fsp.readFile(join(store.objectsDir, hex.slice(0, 2), hex.slice(2)))).digest('hex')).toBe(hex);
+    });
+  }
 });
