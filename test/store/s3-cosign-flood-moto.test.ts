@@ -66,6 +66,8 @@ describe('co-signature files planted in an S3 store (moto)', () => {
     // One trusted key cannot make a threshold of 2, junk claiming the other's keyid or not.
     await expectCode(['verify', data, '--against', 'fraud-ds@v1', '--pubkey', producer.pub, '--threshold', '2', '--store', s3], 1);
     await expectCode(['verify', data, '--against', 'fraud-ds@v1', '--pubkey', producer.pub, '--store', s3], 0);
+    // A key file that cannot be read ranks nothing: the command reports it as before (exit 3).
+    await expectCode(['verify', data, '--against', 'fraud-ds@v1', '--pubkey', join(dir, 'missing.pub'), '--store', s3], 3);
 
     // A policy's keys rank the same way: producer + reviewer required, met.
     const policy = join(dir, 'policy.json');
