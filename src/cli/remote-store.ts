@@ -57,6 +57,8 @@ const listOf = (v: unknown): string[] => (v === undefined ? [] : (Array.isArray(
  * they only rank signatures, the command decides trust itself) — and, for `sign`, room for one
  * signature per `--key`. A key or policy file that cannot be read adds nothing here: the command
  * reports it when it reads it.
+ * @returns `{ reserve }` for sign, `{ trusted }` (deduplicated by keyid) when any key was read, else `{}`
+ * @throws nothing
  */
 export async function cosignatureOptionsOf(cmd: string, a: Args, io: CliIo): Promise<CosignatureMergeOptions> {
   if (cmd === 'sign') return { reserve: new Set(listOf(a.key)).size };

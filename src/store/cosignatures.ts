@@ -82,9 +82,12 @@ export interface CosignatureFile {
 export interface CosignatureMerge {
   /** Merge one more file (files must come in name order). */
   add(file: CosignatureFile): void;
-  /** Note a file that was not read (e.g. larger than MAX_ENVELOPE_BYTES), as an ignored file. */
+  /** Note a file that could not be read whole (e.g. larger than MAX_ENVELOPE_BYTES): it counts as read, and is ignored. */
   ignore(path: string, why: string): void;
-  /** True when no further file can change the result: the caller may stop reading. */
+  /**
+   * True when the caller should read no more files: the committed envelope is unparsable, or (no
+   * trusted keys) the envelope is full or MAX_COSIGNATURE_FILES were read. Never, with trusted keys.
+   */
   done(): boolean;
   /**
    * The merged envelope's bytes (`committed` itself when nothing was added); says what was left
@@ -139,7 +142,10 @@ export function startCosignatureMerge(committed: Uint8Array, note: (text: string
     if (++ignored <= MAX_FILE_NOTES) note(`co-signature file ${path} ${why}: ignored`);
   };
   return {
-    ignore,
+    ignore(path, why) {
+      files++;
+      ignore(path, why);
+    },
     add(f) {
       files++;
       if (!base) return;
@@ -200,7 +206,8 @@ export function startCosignatureMerge(committed: Uint8Array, note: (text: string
  * @param files     co-signature files: path and bytes (any order)
  * @param note      told of each file that is ignored, and why, and of signatures left out
  * @param opts      the reader's trusted keys and the room to keep free ({@link CosignatureMergeOptions})
- * @returns the envelope's bytes: `committed` itself when nothing was added
+ * @returns the envelope's bytes (RFC 8785 JSON, as serializeEnvelope): `committed` itself when nothing was added
+ * @throws nothing: bad files are notes, never errors
  */
 export function mergeCosignatures(committed: Uint8Array, files: CosignatureFile[], note: (text: string) => void, opts: CosignatureMergeOptions = {}): Uint8Array {
   const merge = startCosignatureMerge(committed, note, opts);
