@@ -12,10 +12,12 @@ import { SnapError } from '../core/errors.js';
 import { escapeMessage } from '../core/display.js';
 import { parseExpiry } from '../core/durations.js';
 import { isS3Store, type Retention } from '../store/backend.js';
+import type { TrustedKey } from '../core/envelope.js';
 import type { ObjectNeed } from '../store/remote-session.js';
+import type { CosignatureMergeOptions } from '../store/cosignatures.js';
 import type { RetentionReport, S3Backend } from '../store/s3.js';
 import { EXIT_INTEGRITY } from './exit-codes.js';
-import type { Args, CliIo } from './common.js';
+import { trustedKeys, type Args, type CliIo } from './common.js';
 
 /**
  * Which objects a command reads from the store (the others need none): only those of the
@@ -46,6 +48,31 @@ export function objectNeedOf(cmd: string, a: Args): ObjectNeed {
       return 'none';
   }
 }
+/** The values of a repeatable string flag (absent: none). */
+const listOf = (v: unknown): string[] => (v === undefined ? [] : (Array.isArray(v) ? v : [v]).map(String));
+
+/**
+ * How the session merges co-signature files (FORMAT.md §23.8): the keys the command was told to
+ * trust — its `--pubkey` keys and every key of its `--policy` files (read, not yet established:
+ * they only rank signatures, the command decides trust itself) — and, for `sign`, room for one
+ * signature per `--key`. A key or policy file that cannot be read adds nothing here: the command
+ * reports it when it reads it.
+ * @returns `{ reserve }` for sign, `{ trusted }` (deduplicated by keyid) when any key was read, else `{}`
+ * @throws nothing
+ */
+export async function cosignatureOptionsOf(cmd: string, a: Args, io: CliIo): Promise<CosignatureMergeOptions> {
+  if (cmd === 'sign') return { reserve: new Set(listOf(a.key)).size };
+  const keys: TrustedKey[] = [];
+  for (const p of listOf(a.pubkey)) keys.push(...(await trustedKeys([p], io.cwd).catch(() => [])));
+  const policies = listOf(a.policy);
+  if (policies.length > 0) {
+    const [{ readPolicyFile }, { policyKeys }, { resolve }] = await Promise.all([import('../trust/policy-trust.js'), import('../core/policy.js'), import('node:path')]);
+    for (const f of policies) keys.push(...(await readPolicyFile(resolve(io.cwd, f)).then((d) => policyKeys(d.policy)).catch(() => [])));
+  }
+  const trusted = keys.filter((k, i) => keys.findIndex((o) => o.keyid === k.keyid) === i);
+  return trusted.length > 0 ? { trusted } : {};
+}
+
 /** Commands that make the store when there is none (as they do a local one). */
 const CREATING = new Set(['init', 'seal', 'import']);
 
@@ -90,7 +117,9 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
   const [{ openS3Backend }, { openRemoteSession }] = await Promise.all([import('../store/open-s3.js'), import('../store/remote-session.js')]);
   const remote = await openS3Backend(url, io.env);
   if (retain) await remote.checkObjectLock();
+  const cosignatures = await cosignatureOptionsOf(cmd, a, io);
   const session = await openRemoteSession(remote, {
+    cosignatures,
     create: CREATING.has(cmd),
     objects: objectNeedOf(cmd, a),
     // seal asks "is this object in the store?" of the bucket, not of the empty working copy.

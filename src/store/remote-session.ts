@@ -4,7 +4,8 @@
  * filled from the remote backend before it runs and whose new content goes back after it:
  *
  * 1. take the remote store's write lock (held until the end);
- * 2. pull: every committed snapshot's files, the audit log, the other files; the objects only when
+ * 2. pull: every committed snapshot's files (its co-signature files merged into its envelope,
+ *    ranked by the command's trusted keys: store/cosignatures.ts), the audit log, the other files; the objects only when
  *    the command reads them, and only those of the snapshots it names (every object of the named
  *    snapshot for export and restore; the record indexes named by the named snapshots' statements
  *    for verify, diff, check, show, report and prove --record). Staging is bounded: the objects'
@@ -39,7 +40,8 @@ import { ListObjectVersionsCommand, ListObjectsV2Command } from '@aws-sdk/client
 import { mapLimit, s3Error, wrongSize, type S3Backend } from './s3.js';
 import { clearStagedLeftovers, findStagedLeftovers } from './s3-leftovers.js';
 import type { CleanResult, Leftover } from '../io/leftovers.js';
-import { COSIGNATURES_DIR, cosignatureFolder, cosignaturePath, mergeCosignatures } from './cosignatures.js';
+import { COSIGNATURES_DIR, cosignatureFolder, cosignaturePath, startCosignatureMerge, type CosignatureMergeOptions } from './cosignatures.js';
+import { MAX_ENVELOPE_BYTES } from '../core/envelope.js';
 
 /**
  * Which objects a command reads from the store: none; the record indexes of every snapshot, or
@@ -145,6 +147,11 @@ export interface RemoteSessionOptions {
    * uploaded and dropped there ({@link STAGE_BYTES} unless given; the CLI takes $SNAP_S3_STAGE_BYTES).
    */
   stageBytes?: number;
+  /**
+   * How co-signature files are merged into the envelopes pulled (FORMAT.md §23.8): the keys the
+   * command trusts, whose signatures are kept before any other, and the room `sign` keeps free.
+   */
+  cosignatures?: CosignatureMergeOptions;
   /** Where notes go (objects that failed their re-hash, ignored commits). */
   note: (text: string) => void;
   lockWaitMs?: number;
@@ -246,10 +253,7 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
     if (envelope) {
       const folder = cosignatureFolder(s.name, s.version);
       const cosigned = otherFiles.filter((p) => p.startsWith(folder));
-      if (cosigned.length) {
-        const read = await mapLimit(cosigned, TRANSFER_JOBS, async (path) => ({ path, bytes: await remote.readFile(path) }));
-        files.set('envelope.json', mergeCosignatures(envelope, read, (t) => opts.note(`${ref}: ${t}`)));
-      }
+      if (cosigned.length) files.set('envelope.json', await pullCosignatures(remote, envelope, cosigned, opts.cosignatures ?? {}, (t) => opts.note(`${ref}: ${t}`)));
       state.envelopes.set(ref, files.get('envelope.json') as Uint8Array);
     }
     if (opts.objects === 'record-indexes') recordIndexesOf(files, wanted);
@@ -291,6 +295,38 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
     await local.writeFile(path, bytes);
   }
   return state;
+}
+
+/**
+ * The committed envelope `committed` with its co-signature files `paths` merged in (FORMAT.md
+ * §23.8, store/cosignatures.ts): read in name order, TRANSFER_JOBS at once, each at most
+ * MAX_ENVELOPE_BYTES (a larger one, or one removed meanwhile, is ignored and said), merged as they
+ * come (memory stays bounded whatever their number), until no further file can change the result.
+ * @throws SnapError `IO_ERROR` and the other errors of reading the bucket
+ */
+async function pullCosignatures(remote: S3Backend, committed: Uint8Array, paths: string[], opts: CosignatureMergeOptions, note: (t: string) => void): Promise<Uint8Array> {
+  const merge = startCosignatureMerge(committed, note, opts);
+  const sorted = [...paths].sort();
+  let next = 0;
+  while (next < sorted.length && !merge.done()) {
+    const batch = sorted.slice(next, next + TRANSFER_JOBS);
+    const read = await mapLimit(batch, TRANSFER_JOBS, async (path) => {
+      try {
+        return { path, bytes: await remote.readFile(path, MAX_ENVELOPE_BYTES) };
+      } catch (e) {
+        if (e instanceof SnapError && e.code === 'STORE_MALFORMED') return { path, skip: `is larger than ${MAX_ENVELOPE_BYTES} bytes` };
+        if (e instanceof SnapError && e.code === 'NOT_FOUND') return { path, skip: 'was removed while it was read' };
+        throw e;
+      }
+    });
+    for (const r of read) {
+      if (merge.done()) break;
+      if ('bytes' in r && r.bytes) merge.add({ path: r.path, bytes: r.bytes });
+      else merge.ignore(r.path, r.skip as string);
+      next++;
+    }
+  }
+  return merge.finish(sorted.length - next);
 }
 
 /**

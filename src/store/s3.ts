@@ -550,8 +550,14 @@ export class S3Backend implements StoreBackend {
     return this.putOnce(key, bytes, bytes.length, sha256hex(bytes), retain);
   }
 
-  async readFile(path: string): Promise<Uint8Array> {
-    return this.getSmall(this.key(path));
+  /**
+   * An other file's bytes.
+   * @param limit most bytes read (default 64 MiB): a larger file is refused as soon as that many came
+   * @throws SnapError `STORE_MALFORMED` (larger than `limit`) | `NOT_FOUND` | `IO_ERROR`
+   */
+  async readFile(path: string, limit = SMALL_LIMIT): Promise<Uint8Array> {
+    const key = this.key(path);
+    return bodyBytes(await this.get(key), limit, key);
   }
 
   async writeFile(path: string, bytes: Uint8Array): Promise<void> {
