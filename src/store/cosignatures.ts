@@ -85,8 +85,9 @@ export interface CosignatureMerge {
   /** Note a file that could not be read whole (e.g. larger than MAX_ENVELOPE_BYTES): it counts as read, and is ignored. */
   ignore(path: string, why: string): void;
   /**
-   * True when the caller should read no more files: the committed envelope is unparsable, or (no
-   * trusted keys) the envelope is full or MAX_COSIGNATURE_FILES were read. Never, with trusted keys.
+   * True when the caller should read no more files: the committed envelope is unparsable; with
+   * trusted keys, every one of them has a signature kept; without, the envelope is full or
+   * MAX_COSIGNATURE_FILES were read.
    */
   done(): boolean;
   /**
@@ -122,6 +123,7 @@ export function startCosignatureMerge(committed: Uint8Array, note: (text: string
     base = undefined;
   }
   const trusted = opts.trusted ?? [];
+  const trustedKeyids = new Set(trusted.map((k) => k.keyid)).size;
   const room = Math.max(0, MAX_SIGNATURES - (opts.reserve ?? 0) - (base?.signatures.length ?? 0));
   const seen = new Set(base?.signatures.map((s) => s.sig) ?? []);
   /** Trusted keyids that already have a kept signature (committed, or the first from a file). */
@@ -178,13 +180,15 @@ export function startCosignatureMerge(committed: Uint8Array, note: (text: string
     },
     done() {
       if (!base) return true;
-      // Knowing its trusted keys, a reader reads every file: any of them may hold a trusted signature.
-      if (trusted.length > 0) return false;
+      // Knowing its trusted keys, a reader reads every file (any of them may hold a trusted
+      // signature) until each trusted key has a signature kept: no later file can add to the verdict.
+      if (trusted.length > 0) return signedBy.size >= trustedKeyids;
       return others.length >= room || files >= MAX_COSIGNATURE_FILES;
     },
     finish(unread = 0) {
       if (ignored > MAX_FILE_NOTES) note(`${ignored - MAX_FILE_NOTES} more co-signature files ignored`);
-      if (unread > 0 && base) note(`${unread} co-signature file(s) not read (${files >= MAX_COSIGNATURE_FILES ? `at most ${MAX_COSIGNATURE_FILES} are read when no trusted key is given` : `the envelope is full${opts.reserve ? `, room kept for ${opts.reserve} new signature(s)` : ''}`})`);
+      if (unread > 0 && base && trusted.length === 0) note(`${unread} co-signature file(s) not read (${files >= MAX_COSIGNATURE_FILES ? `at most ${MAX_COSIGNATURE_FILES} are read when no trusted key is given` : `the envelope is full${opts.reserve ? `, room kept for ${opts.reserve} new signature(s)` : ''}`})`);
+      // With trusted keys, files are left unread only once each key has a signature kept: nothing to say.
       if (!base) return committed;
       const kept = [...firsts.slice(0, room), ...others.slice(0, room - Math.min(room, firsts.length))].sort((x, y) => x.at - y.at);
       const dropped = candidates - kept.length;

@@ -63,6 +63,20 @@ describe('merging co-signature files', () => {
     expect(notes).toEqual([`3 signature(s) of co-signature files left out: the envelope carries at most ${MAX_SIGNATURES} (those that verify under a trusted key kept first)`]);
   });
 
+  it('with the trusted keys known, stops reading once each of them has a signature kept: later files are not merged', () => {
+    const genuine = fileOf(addSignatures(committedEnv, [B]));
+    const later: CosignatureFile[] = [];
+    while (later.length < 3) {
+      const f = fileOf({ ...committedEnv, signatures: [junk(C.keyid)] });
+      if (f.path > genuine.path) later.push(f);
+    }
+    const env = merged(mergeCosignatures(committed, [...later, genuine], () => {}, { trusted: trustedAB }));
+    expect(env.signatures.map((x) => x.sig)).toEqual([committedEnv.signatures[0]?.sig, merged(genuine.bytes).signatures[1]?.sig]);
+    // A third trusted key that never signed: every file is read, and the junk fills the room left.
+    const trustedABC = [...trustedAB, { publicKey: C.publicKey, keyid: C.keyid }];
+    expect(merged(mergeCosignatures(committed, [...later, genuine], () => {}, { trusted: trustedABC })).signatures).toHaveLength(5);
+  });
+
   it('without the trusted keys, the first signatures in name order fill the envelope as before: the genuine one is left out and a threshold of 2 fails', () => {
     const { genuine, planted } = attack(65);
     const notes: string[] = [];
