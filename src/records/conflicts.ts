@@ -16,6 +16,7 @@ import type { IndexEntry } from './index-line.js';
 import { indexEntryRuns, type IndexExpectation } from './read-index.js';
 import { keyOf, type ConflictGroup } from './record-report.js';
 import { countOf, newLabelCounts } from './stats.js';
+import { sortTags } from './sort-tags.js';
 
 /** Records listed per conflict group (its label counts are always exact). */
 export const MAX_LISTED_CONFLICT_RECORDS = 10;
@@ -51,7 +52,8 @@ export class ConflictTap {
 
   /** Feature-hash prefixes (10 hex digits) seen with more than one label. */
   candidates(): Set<string> {
-    const v = this.values.subarray(0, this.n).sort();
+    const v = this.values.subarray(0, this.n);
+    sortTags(v);
     const out = new Set<string>();
     for (let i = 1; i < v.length; i++) {
       const p = Math.floor((v[i] as number) / LABEL_BITS);
