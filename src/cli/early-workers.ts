@@ -5,27 +5,15 @@
  * leaves them unused (unreferenced; they end with the process), and one that needs them and has
  * none starts its own.
  */
-import { availableParallelism } from 'node:os';
 import { prestartHashWorkers } from '../io/prestart.js';
 
 /**
- * Most hashing workers started before anything else. A worker that boots only when the pool finds
- * every started one busy starts its share of a few large files 50–65 ms late, which is the end of
- * the run (8 shards of 256 MiB on 2 cores: 1.29–1.36 s wall with one early worker, 1.17–1.23 s with
- * two, the reference 1.05–1.10 s; docs/PERFORMANCE.md). More than this boot when there is work for
- * them, so a one-file dataset on a 64-core machine does not boot 64.
+ * How many hashing workers to start before anything else: one for `seal DIR` and `verify DIR` (the
+ * pool starts the others when there is work for them: a dataset of one file never boots a second);
+ * 0 for any other command, for help and version, for a dataset or store in S3, an archive (`--out`,
+ * `*.tar`), shard report merging, or a `--jobs` value that is not a positive integer (a usage error).
  */
-export const EARLY_WORKERS_MAX = 4;
-
-/**
- * How many hashing workers to start before anything else: for `seal DIR` and `verify DIR`, as many
- * as the run will use (`--jobs`, default one per core), at most {@link EARLY_WORKERS_MAX} (the pool
- * starts the others when there is work for them); 0 for any other command, for help and version,
- * for a dataset or store in S3, an archive (`--out`, `*.tar`), shard report merging, or a `--jobs`
- * value that is not a positive integer (a usage error).
- * @param cores the default number of workers (availableParallelism())
- */
-export function earlyWorkerCount(argv: readonly string[], cores: number = availableParallelism()): number {
+export function earlyWorkerCount(argv: readonly string[]): number {
   const word = argv.find((x) => !x.startsWith('-'));
   if (word !== 'seal' && word !== 'verify') return 0;
   for (const x of argv) {
@@ -34,9 +22,9 @@ export function earlyWorkerCount(argv: readonly string[], cores: number = availa
   }
   if (process.env.SNAP_STORE !== undefined && /^s3:\/\//i.test(process.env.SNAP_STORE) && !argv.some((x) => x === '--store' || x.startsWith('--store='))) return 0;
   const i = argv.findIndex((x) => x === '--jobs' || x.startsWith('--jobs='));
-  if (i < 0) return Math.max(1, Math.min(cores, EARLY_WORKERS_MAX));
+  if (i < 0) return 1;
   const n = Number(argv[i] === '--jobs' ? argv[i + 1] : (argv[i] as string).slice('--jobs='.length));
-  return Number.isSafeInteger(n) && n >= 1 ? Math.min(n, EARLY_WORKERS_MAX) : 0;
+  return Number.isSafeInteger(n) && n >= 1 ? 1 : 0;
 }
 
 /** Start the hashing workers this run will need, now (see {@link earlyWorkerCount}). */
