@@ -25,9 +25,9 @@ const MAX_BUCKETED = 2 ** 53;
  * without a comparator) for every input.
  *
  * Fast path (n ≥ {@link SORT_TAGS_MIN_LENGTH}, every value in [0, 2^53], no -0 and no NaN): the range
- * [min, max] is cut into B = 2^⌊log2(n / 4)⌋ buckets of equal width (a power of two, so the bucket of
- * a value, ⌊(x − min) · 2^−s⌋, is computed exactly and is monotone in x: the order between buckets is
- * the order of the values); one pass counts the values per bucket, one scatters them into a scratch
+ * [min, max] is cut into at most B = 2^⌊log2(n / 4)⌋ buckets of width 2^s (a power of two, so the
+ * bucket of a value, ⌊(x − min) · 2^−s⌋, is computed exactly and is monotone in x: the order between
+ * buckets is the order of the values); one pass counts the values per bucket, one scatters them into a scratch
  * array, and copying them back sorts each bucket: by insertion when it holds at most
  * {@link SORT_TAGS_INSERTION_MAX} values, else with the built-in sort.
  *
@@ -35,15 +35,16 @@ const MAX_BUCKETED = 2 ** 53;
  * bits of SHA-256 digests); O(n log n) whatever the input (many values in one bucket, e.g. feature
  * hashes ground by an attacker to share their top bits, are sorted by the built-in sort; insertion
  * sort costs at most {@link SORT_TAGS_INSERTION_MAX} moves a value). Memory: a scratch Float64Array of
- * n and a Uint32Array of B + 1 ≤ n / 4 + 1 (12.x bytes a value at most), freed on return.
+ * n and a Uint32Array of B + 1 ≤ n / 4 + 1 (9 bytes a value), garbage on return.
  *
  * Other values (negative, -0, NaN, ±Infinity, beyond 2^53) are valid input: the function then calls
- * `v.sort()`.
+ * `v.sort()` (as it does for n < {@link SORT_TAGS_MIN_LENGTH} and n ≥ 2^32).
  * @param v the values (conflict tags: whole numbers below 2^52), sorted in place
  */
 export function sortTags(v: Float64Array): void {
   const n = v.length;
-  if (n < SORT_TAGS_MIN_LENGTH) {
+  // Bucket offsets are 32-bit: past 2^32 − 1 values (32 GiB of tags), the built-in sort.
+  if (n < SORT_TAGS_MIN_LENGTH || n > 0xffffffff) {
     v.sort();
     return;
   }
