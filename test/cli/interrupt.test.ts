@@ -11,6 +11,7 @@ import type { ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { makeTree, snapJson, spawnSnap, tempDir, useKeyPair, type BinResult } from '../helpers/tree.js';
 import { filesUnder, newStorePath, objectFiles, sha256File } from '../helpers/store.js';
+import { Rng } from '../../src/drill/rng.js';
 
 const keys = useKeyPair();
 
@@ -18,16 +19,10 @@ const keys = useKeyPair();
 const EXIT_FOR = { SIGINT: 130, SIGTERM: 143 } as const;
 const CODE_FOR = { SIGINT: 'INTERRUPTED', SIGTERM: 'TERMINATED' } as const;
 
-/** A small seeded PRNG (mulberry32): the same "random" moments on every run. */
+/** A small seeded PRNG (the drill's mulberry32): the same "random" moments on every run. */
 function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.next();
 }
 
 /** Four 16 MiB files and 400 small ones: a seal of it takes a while (copied into the store, flushed). */

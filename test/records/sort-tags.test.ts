@@ -1,17 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { SORT_TAGS_INSERTION_MAX, SORT_TAGS_MIN_LENGTH, sortTags } from '../../src/records/sort-tags.js';
+import { Rng } from '../../src/drill/rng.js';
 
-/** A small deterministic generator (mulberry32), so that fast-check shrinks a seed and a length, not a 10,000-value array. */
+/** A small deterministic generator (the drill's mulberry32), so that fast-check shrinks a seed and a length, not a 10,000-value array. */
 function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
+  const rng = new Rng(seed);
+  return () => rng.next();
 }
 
 /** A whole number in [0, 2^bits) (bits ≤ 53), from two draws. */
