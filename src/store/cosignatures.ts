@@ -190,7 +190,8 @@ export function startCosignatureMerge(committed: Uint8Array, note: (text: string
       if (unread > 0 && base && trusted.length === 0) note(`${unread} co-signature file(s) not read (${files >= MAX_COSIGNATURE_FILES ? `at most ${MAX_COSIGNATURE_FILES} are read when no trusted key is given` : `the envelope is full${opts.reserve ? `, room kept for ${opts.reserve} new signature(s)` : ''}`})`);
       // With trusted keys, files are left unread only once each key has a signature kept: nothing to say.
       if (!base) return committed;
-      const kept = [...firsts.slice(0, room), ...others.slice(0, room - Math.min(room, firsts.length))].sort((x, y) => x.at - y.at);
+      // firsts.length ≤ room (add() keeps it so): the others fill what is left, in file order.
+      const kept = [...firsts, ...others.slice(0, room - firsts.length)].sort((x, y) => x.at - y.at);
       const dropped = candidates - kept.length;
       if (dropped > 0) {
         const rank = trusted.length > 0 ? ' (those that verify under a trusted key kept first)' : '';

@@ -260,8 +260,9 @@ export class S3Backend implements StoreBackend {
     }
   }
 
-  private async getSmall(key: string, versionId?: string): Promise<Buffer> {
-    return bodyBytes(await this.get(key, versionId), SMALL_LIMIT, key);
+  /** An object's bytes, at most `limit` (default SMALL_LIMIT); `STORE_MALFORMED` past it. */
+  private async getSmall(key: string, versionId?: string, limit = SMALL_LIMIT): Promise<Buffer> {
+    return bodyBytes(await this.get(key, versionId), limit, key);
   }
 
   /** Object Lock parameters of a PUT. */
@@ -556,8 +557,7 @@ export class S3Backend implements StoreBackend {
    * @throws SnapError `STORE_MALFORMED` (larger than `limit`) | `NOT_FOUND` | `IO_ERROR`
    */
   async readFile(path: string, limit = SMALL_LIMIT): Promise<Uint8Array> {
-    const key = this.key(path);
-    return bodyBytes(await this.get(key), limit, key);
+    return this.getSmall(this.key(path), undefined, limit);
   }
 
   async writeFile(path: string, bytes: Uint8Array): Promise<void> {
