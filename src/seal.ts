@@ -226,9 +226,11 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
   const objectSink = opts.store ? opts.objectSink : undefined;
   let staged = 0;
   let handing: Promise<void> | undefined;
-  /** Commit the pending objects into the store and hand them to the sink (after its previous batch). */
-  const handOver = async (): Promise<void> => {
-    staged = 0;
+  /**
+   * Let every worker rename its pending objects into the store; objects another worker committed
+   * first are dropped and no longer counted as new. Returns the digests renamed into place.
+   */
+  const commitPending = async (): Promise<string[]> => {
     const commits = await pool.broadcast<CommitReply>({ commit: true });
     const hexes: string[] = [];
     for (const c of commits) {
@@ -237,6 +239,12 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
       totals.newObjectBytes -= c.duplicateBytes;
       hexes.push(...(c.hexes ?? []));
     }
+    return hexes;
+  };
+  /** Commit the pending objects into the store and hand them to the sink (after its previous batch). */
+  const handOver = async (): Promise<void> => {
+    staged = 0;
+    const hexes = await commitPending();
     if (handing) await handing;
     handing = hexes.length ? (objectSink as ObjectSink).take(hexes) : undefined;
     handing?.catch(() => {}); // awaited at the next hand-over or at the end
@@ -390,12 +398,7 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
       // each worker rename its pending objects into place, then flush those renames. (Nothing
       // pending — an unchanged dataset — nothing to flush.)
       syncFileSystem(opts.store.tmpDir);
-      const commits = await pool.broadcast<CommitReply>({ commit: true });
-      for (const c of commits) {
-        if (c.error) throw ioError(Object.assign(new Error(c.error.message), { code: c.error.errno }), opts.store.objectsDir, 'cannot commit objects');
-        totals.newObjects -= c.duplicates;
-        totals.newObjectBytes -= c.duplicateBytes;
-      }
+      await commitPending();
       syncFileSystem(opts.store.objectsDir);
       for (let w = 0; w < pool.size; w++) await fsp.rmdir(join(opts.store.tmpDir, `pending-${w}`)).catch(() => {});
     }
