@@ -357,7 +357,7 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
     // lstat) or --exclude patterns apply (matched here, by the `ignore` package).
     const inWorkers = opts.walkInWorkers !== false && !inc && !(opts.excludes && opts.excludes.length > 0);
     const runs: AsyncIterable<ParallelRun> = inWorkers
-      ? walkParallel(root, (folder) => pool.submit<ListReply>({ list: folder }), walkOpts)
+      ? walkParallel(root, async (folders) => (await pool.submit<ListReply>({ list: folders })).lists, walkOpts)
       : walkDatasetRuns(root, { ...walkOpts, excludes: opts.excludes });
     for await (const run of runs) {
       if (isFileRun(run)) {

@@ -67,12 +67,19 @@ export interface CommitReply {
 }
 
 /**
- * A worker's reply to `{ list: FOLDER }`: its files and subfolders in manifest order (see
- * `parallel-walk.ts`), or `fallback` when the folder is not plain and the main thread must walk it.
+ * One folder's listing in a worker's reply to `{ list: [FOLDER, …] }`: its files and subfolders in
+ * manifest order (see `parallel-walk.ts`), or `fallback` when the folder is not plain and the main
+ * thread must walk it.
  */
-export type ListReply =
-  | { id: number; fallback: true }
-  | { id: number; fallback?: undefined; files: string; offsets: Uint32Array; dirs: string[]; before: number[] };
+export type FolderListing =
+  | { fallback: true }
+  | { fallback?: undefined; files: string; offsets: Uint32Array; dirs: string[]; before: number[] };
+
+/** A worker's reply to `{ list: [FOLDER, …] }`: one listing per folder, in the order asked. */
+export interface ListReply {
+  id: number;
+  lists: FolderListing[];
+}
 
 /** A worker's reply to a verify or objects batch. */
 export interface CheckReply {

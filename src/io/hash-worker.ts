@@ -11,7 +11,7 @@
  *   aligned complete subtrees its leaves form (core `foldAlignedSubtrees`), so the main thread
  *   combines a few roots per batch, not one per file, and copies no text;
  * - verify mode: only the items that do not match their expected digest and size;
- * - `{ list: FOLDER }` (any mode): the folder's plain entries in manifest order, for the walk.
+ * - `{ list: [FOLDER, …] }` (any mode): each folder's plain entries in manifest order, for the walk.
  *
  * A file is opened with O_NOFOLLOW | O_NONBLOCK (a symlink or FIFO swapped in after the walk is
  * refused, never followed or blocked on), checked with fstat before and after reading (size, mtime,
@@ -371,19 +371,19 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
   const MAX_PATH_BYTES = 4096;
 
   /**
-   * List the folder `msg.list` (a dataset path, '' for the root) for the walk (see
-   * `parallel-walk.ts`), in manifest order: entries sorted by their name for files and name + `/`
-   * for folders, which for printable ASCII is JavaScript's string order. Replies `{ files, offsets,
-   * dirs, before }`: the files' names joined by `\n`, where each starts in that string (and its
-   * length + 1 at the end), the subfolders' names, and how many files come before each subfolder.
-   * Only the plain case is answered: when any name is not printable ASCII, any entry is not a
-   * regular file or a folder (a symbolic link, a FIFO, an unknown type…), a path would be too long,
-   * or the folder cannot be read, the reply is `{ fallback: true }` and the main thread walks that
-   * folder itself (walk.ts), which says exactly what is wrong.
+   * List the folders `msg.list` (dataset paths, '' for the root) for the walk (see
+   * `parallel-walk.ts`), each in manifest order: entries sorted by their name for files and name +
+   * `/` for folders, which for printable ASCII is JavaScript's string order. Replies `{ lists }`, one
+   * per folder, in order: `{ files, offsets, dirs, before }`, the files' names joined by `\n`, where
+   * each starts in that string (and its length + 1 at the end), the subfolders' names, and how many
+   * files come before each subfolder. Only the plain case is answered: when any name is not
+   * printable ASCII, any entry is not a regular file or a folder (a symbolic link, a FIFO, an unknown
+   * type…), a path would be too long, or the folder cannot be read, that folder's listing is
+   * `{ fallback: true }` and the main thread walks it itself (walk.ts), which says exactly what is
+   * wrong.
    */
-  function list(msg: any): any {
-    const rel = msg.list as string;
-    const fallback = { id: msg.id, fallback: true };
+  function listOne(rel: string): any {
+    const fallback = { fallback: true };
     let ents: any[];
     try {
       ents = fs.readdirSync(rel === '' ? rootAbs : rootSlash + rel, { withFileTypes: true });
@@ -416,7 +416,11 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
       at += (files[i] as string).length + 1;
     }
     offsets[files.length] = at;
-    return { id: msg.id, files: files.join('\n'), offsets, dirs, before };
+    return { files: files.join('\n'), offsets, dirs, before };
+  }
+
+  function list(msg: any): any {
+    return { id: msg.id, lists: (msg.list as string[]).map(listOne) };
   }
 
   /**
@@ -547,7 +551,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
     }
     if (reply.leaves) parentPort.postMessage(reply, [reply.leaves.buffer]);
     else if (reply.folded) parentPort.postMessage(reply, [reply.folded.roots.buffer, reply.text.buffer]);
-    else if (reply.offsets) parentPort.postMessage(reply, [reply.offsets.buffer]);
+    else if (reply.lists) parentPort.postMessage(reply, reply.lists.flatMap((l: any) => (l.offsets ? [l.offsets.buffer] : [])));
     else parentPort.postMessage(reply);
   });
 }

@@ -16,7 +16,7 @@ import { compareUtf8 } from '../../src/core/paths.js';
 import { SnapError } from '../../src/core/errors.js';
 import { makeTree, tempDir, type TreeSpec } from '../helpers/tree.js';
 import { HashPool, type ListReply } from '../../src/io/hash-pool.js';
-import { walkParallel, isFileRun, type ParallelRun } from '../../src/io/parallel-walk.js';
+import { walkParallel, isFileRun, LIST_GROUP, type ParallelRun } from '../../src/io/parallel-walk.js';
 
 interface Scanned {
   manifest: string;
@@ -72,12 +72,44 @@ describe('the walk with folders listed by the hashing workers', () => {
     const pool = new HashPool({ jobs: 2, mode: 'seal', root });
     const runs: ParallelRun[] = [];
     try {
-      for await (const r of walkParallel(root, (folder) => pool.submit<ListReply>({ list: folder }))) runs.push(r);
+      for await (const r of walkParallel(root, async (folders) => (await pool.submit<ListReply>({ list: folders })).lists)) runs.push(r);
     } finally {
       await pool.close();
     }
     const shown = runs.map((r) => (isFileRun(r) ? `listed ${r.dir}: ${r.files.slice(r.offsets[r.from], (r.offsets[r.to] as number) - 1).split('\n').join(',')}` : `walked ${r.map((i) => i.path).join(',')}`));
     expect(shown).toEqual(['listed a: f1,f2', 'listed a/sub: g', 'walked b/x/y,b/é', 'listed c: h']);
+  });
+
+  it('asks for the listings of sibling folders a group to a message, and walks them in order, the store left out', async () => {
+    // 21 sibling folders, one of them the store (left out) and one not plain: 3 messages for the
+    // siblings (folders 0–7 but the store, 8–15, 16–20) after the one for the root and the one for `data`.
+    const spec: TreeSpec = {};
+    for (let d = 0; d < 21; d++) if (d !== 5) spec[`data/d${String(d).padStart(2, '0')}/f`] = `${d}`;
+    spec['data/d07/é'] = 'e';
+    spec['data/d05/objects/x'] = 'x';
+    const root = await makeTree(spec);
+    const pool = new HashPool({ jobs: 2, mode: 'seal', root });
+    const asked: string[][] = [];
+    const runs: ParallelRun[] = [];
+    try {
+      for await (const r of walkParallel(
+        root,
+        async (folders) => {
+          asked.push(folders);
+          return (await pool.submit<ListReply>({ list: folders })).lists;
+        },
+        { skipDirs: [join(root, 'data', 'd05')] },
+      ))
+        runs.push(r);
+    } finally {
+      await pool.close();
+    }
+    expect(asked.map((g) => g.length)).toEqual([1, 1, LIST_GROUP - 1, LIST_GROUP, 5]);
+    expect(asked.flat()).not.toContain('data/d05');
+    const shown = runs.map((r) => (isFileRun(r) ? `listed ${r.dir}` : `walked ${r.map((i) => i.path).join(',')}`));
+    const want = [];
+    for (let d = 0; d < 21; d++) if (d !== 5) want.push(d === 7 ? 'walked data/d07/f,data/d07/é' : `listed data/d${String(d).padStart(2, '0')}`);
+    expect(shown).toEqual(want);
   });
 
   it('hands folders that are not plain (symlinks, non-ASCII names) to the main thread walk, in place', async () => {
