@@ -7,7 +7,7 @@ import { promises as fsp, existsSync, lstatSync, type BigIntStats } from 'node:f
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { SnapError } from './core/errors.js';
-import { MerkleTreeBuilder, type FoldedLeaves } from './core/merkle.js';
+import { MerkleTreeBuilder, appendLeaves, type FoldedLeaves } from './core/merkle.js';
 import { toHex } from './core/encoding.js';
 import { parseNameVersion } from './core/refs.js';
 import { MAX_STATEMENT_BYTES, buildStatement, formatTime, serializeStatement, snapshotId, type Statement } from './core/statement.js';
@@ -137,19 +137,8 @@ export interface ManifestSink {
   (text: string | Uint8Array, leaves: Uint8Array | FoldedLeaves, count: number): void | Promise<void>;
 }
 
-/**
- * Append a batch's leaves, as a {@link ManifestSink} gets them, to a Merkle tree builder.
- * @throws SnapError `MERKLE_BAD_HASH` | `MERKLE_BAD_INDEX` (a batch that does not fit where the tree is)
- */
-export function appendLeaves(tree: MerkleTreeBuilder, leaves: Uint8Array | FoldedLeaves, count: number): void {
-  if (leaves instanceof Uint8Array) {
-    for (let i = 0; i < count; i++) tree.appendLeafHash(leaves.subarray(32 * i, 32 * i + 32));
-    return;
-  }
-  const before = tree.size;
-  tree.appendFolded(leaves);
-  if (tree.size !== before + count) throw new SnapError('MERKLE_BAD_INDEX', `a batch of ${count} lines brought ${tree.size - before} leaves`);
-}
+/** Append a batch's leaves, as a {@link ManifestSink} gets them, to a Merkle tree builder (core/merkle.ts). */
+export { appendLeaves };
 
 /** Options of {@link scanDataset}. */
 export interface ScanOptions {

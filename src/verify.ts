@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { SnapError, isSnapError } from './core/errors.js';
 import { compareUtf8 } from './core/paths.js';
 import { isSymlinkEntry, ManifestOrder, type FileEntry, type ManifestEntry } from './core/manifest.js';
-import { MerkleTreeBuilder } from './core/merkle.js';
+import { MerkleTreeBuilder, appendLeaves, type FoldedLeaves } from './core/merkle.js';
 import { toHex } from './core/encoding.js';
 import { nodeHashNative } from './io/native-hash.js';
 import type { TrustedKey } from './core/envelope.js';
@@ -123,6 +123,14 @@ class Cursor<T> {
   private i = 0;
   private done = false;
   constructor(private readonly gen: AsyncGenerator<T[]>) {}
+  /** Whether the current item is at hand ({@link current}) without awaiting {@link peek}. */
+  get ready(): boolean {
+    return this.i < this.run.length;
+  }
+  /** The current item when {@link ready}. */
+  current(): T {
+    return this.run[this.i] as T;
+  }
   /** The current item, fetching the next run when needed; undefined at the end. */
   async peek(): Promise<T | undefined> {
     while (this.i >= this.run.length) {
@@ -258,16 +266,19 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   const window = pool.size * 4;
   /** kind 0: leaf only; 1: leaf and check the file; 2: an extra file, hashed; 3: as 1, unless still `id` (see hash-worker.ts). */
   type Item = { kind: 0 | 1 | 2 | 3; line: string; path: string; entry?: ManifestEntry; id?: string };
-  const inflight: { reply: Promise<CheckReply & { leaves: Uint8Array }>; items: Item[] }[] = [];
+  const inflight: { reply: Promise<CheckReply & { folded: FoldedLeaves }>; items: Item[]; leaves: number }[] = [];
+  /** Leaves sent to the workers so far: the index in the manifest of the next batch's first leaf. */
+  let submittedLeaves = 0;
   let batch: Item[] = [];
   let batchBytes = 0;
   let files = 0;
   let bytes = 0;
 
   const drainOne = async () => {
-    const { reply, items } = inflight.shift() as (typeof inflight)[number];
+    const { reply, items, leaves } = inflight.shift() as (typeof inflight)[number];
     const r = await reply;
-    for (let i = 0; i < r.leaves.length; i += 32) tree.appendLeafHash(r.leaves.subarray(i, i + 32));
+    // The worker folded the batch's leaves into aligned subtrees (it knew where they start); batches are taken in order.
+    appendLeaves(tree, r.folded, leaves);
     let checked = 0;
     let bad = 0;
     for (const it of items) if (it.kind === 1 || it.kind === 3) checked++;
@@ -296,21 +307,27 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     const items = batch;
     batch = [];
     batchBytes = 0;
+    let leaves = 0;
+    for (const x of items) if (x.kind !== 2) leaves++;
     inflight.push({
       reply: pool.submit({
         kinds: items.map((x) => x.kind),
         lines: items.map((x) => x.line),
         rels: items.map((x) => (x.kind === 0 ? '' : x.path)),
         ...(opts.hashed ? { ids: items.map((x) => x.id ?? '') } : {}),
+        start: submittedLeaves,
       }),
       items,
+      leaves,
     });
+    submittedLeaves += leaves;
     while (inflight.length >= window) await drainOne();
   };
-  const push = async (it: Item, size: number) => {
+  /** Add an item to the batch; true when the batch is full and must be sent (awaited by the caller: no promise per item). */
+  const push = (it: Item, size: number): boolean => {
     batch.push(it);
     batchBytes += size;
-    if (batchBytes >= 4 << 20 || batch.length >= 1024) await send();
+    return batchBytes >= 4 << 20 || batch.length >= 1024;
   };
 
   let manifestError: SnapError | undefined;
@@ -318,7 +335,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     for (;;) {
       let m: { line: string; entry: ManifestEntry } | undefined;
       try {
-        m = await manifest.peek();
+        m = manifest.ready ? manifest.current() : await manifest.peek();
       } catch (e) {
         if (isSnapError(e) && (e.code.startsWith('MANIFEST_') || e.code.startsWith('PATH_'))) {
           manifestError = e;
@@ -326,7 +343,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
         }
         throw e;
       }
-      const d: WalkItem | undefined = await disk.peek();
+      const d: WalkItem | undefined = disk.ready ? disk.current() : await disk.peek();
       if (m === undefined && d === undefined) break;
       const c = m === undefined ? 1 : d === undefined ? -1 : compareUtf8(m.entry.path, d.path);
       if (c > 0) {
@@ -336,7 +353,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
           continue;
         }
         if (de.kind === 'symlink') add({ path: de.path, kind: 'extra', actual: { target: de.target, type: 'symlink' } });
-        else await push({ kind: 2, line: '', path: de.path }, 64 << 10);
+        else if (push({ kind: 2, line: '', path: de.path }, 64 << 10)) await send();
         disk.advance();
         continue;
       }
@@ -346,13 +363,13 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
         lastOwner = assigner.next(me.path, isSymlinkEntry(me) ? 0 : me.size);
         if (!mine(lastOwner)) {
           if (c === 0) disk.advance();
-          await push({ kind: 0, line, path: me.path }, 0); // its leaf only: the root is checked in full
+          if (push({ kind: 0, line, path: me.path }, 0)) await send(); // its leaf only: the root is checked in full
           continue;
         }
       }
       if (c < 0) {
         add({ path: me.path, kind: 'missing', expected: isSymlinkEntry(me) ? { target: me.target, type: 'symlink' } : { sha256: me.sha256, size: me.size } });
-        await push({ kind: 0, line, path: me.path }, 0);
+        if (push({ kind: 0, line, path: me.path }, 0)) await send();
         continue;
       }
       const de = d as WalkItem;
@@ -361,14 +378,14 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
         if (de.kind !== 'symlink') add({ path: me.path, kind: 'type-changed', expected: { target: me.target, type: 'symlink' }, actual: { type: 'file' } });
         else if (de.target !== me.target) add({ path: me.path, kind: 'modified', expected: { target: me.target, type: 'symlink' }, actual: { target: de.target, type: 'symlink' } });
         else counts.matched++;
-        await push({ kind: 0, line, path: me.path }, 0);
+        if (push({ kind: 0, line, path: me.path }, 0)) await send();
       } else if (de.kind === 'symlink') {
         add({ path: me.path, kind: 'type-changed', expected: { sha256: me.sha256, size: me.size }, actual: { target: de.target, type: 'symlink' } });
-        await push({ kind: 0, line, path: me.path }, 0);
+        if (push({ kind: 0, line, path: me.path }, 0)) await send();
       } else {
         const id = opts.hashed?.get(me.path);
-        if (id !== undefined) await push({ kind: 3, line, path: me.path, entry: me, id }, 0);
-        else await push({ kind: 1, line, path: me.path, entry: me }, me.size);
+        const full = id !== undefined ? push({ kind: 3, line, path: me.path, entry: me, id }, 0) : push({ kind: 1, line, path: me.path, entry: me }, me.size);
+        if (full) await send();
       }
     }
     await send();

@@ -469,3 +469,20 @@ export function verifyConsistency(size1: number, size2: number, proof: readonly 
   }
   return sn === 0 && bytesEqual(fr, root1) && bytesEqual(sr, root2);
 }
+
+/**
+ * Append a batch's `count` leaves to a Merkle tree builder: their leaf hashes (32 bytes each, in
+ * order), or the roots of the aligned complete subtrees they form ({@link foldAlignedSubtrees},
+ * made knowing the batch starts at leaf `tree.size`). RFC 9162 §2.1.1.
+ * @throws SnapError `MERKLE_BAD_HASH` | `MERKLE_BAD_INDEX` (a batch that does not fit where the tree
+ *   is, or whose subtrees do not hold `count` leaves)
+ */
+export function appendLeaves(tree: MerkleTreeBuilder, leaves: Uint8Array | FoldedLeaves, count: number): void {
+  if (leaves instanceof Uint8Array) {
+    for (let i = 0; i < count; i++) tree.appendLeafHash(leaves.subarray(32 * i, 32 * i + 32));
+    return;
+  }
+  const before = tree.size;
+  tree.appendFolded(leaves);
+  if (tree.size !== before + count) throw new SnapError('MERKLE_BAD_INDEX', `a batch of ${count} lines brought ${tree.size - before} leaves`);
+}

@@ -467,13 +467,17 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
    * kind 3 — as kind 1 for a file this process already read back and hashed from this folder
    * (restore): when its `dev:ino:size:mtimeNs:ctimeNs` is still `ids[i]`, it is that same file,
    * unchanged since, and is not read again; otherwise it is hashed as kind 1.
-   * Replies with the leaf hashes of kinds 0, 1 and 3 in order, and only the items that differ.
+   * Replies with the leaf hashes of kinds 0, 1 and 3 in order — or, with `start` (the index of the
+   * batch's first leaf in the whole manifest), the roots of the aligned complete subtrees they form
+   * (`fold`, as for seal) — and only the items that differ.
    */
   function verify(msg: any): any {
-    const { kinds, lines, rels, ids } = msg as { kinds: number[]; lines: string[]; rels: string[]; ids?: string[] };
+    const { kinds, lines, rels, ids, start } = msg as { kinds: number[]; lines: string[]; rels: string[]; ids?: string[]; start?: number };
     let nLeaves = 0;
     for (const k of kinds) if (k !== 2) nLeaves++;
-    const leaves = Buffer.allocUnsafeSlow(32 * nLeaves); // its own ArrayBuffer: transferred with the reply
+    const folding = typeof start === 'number';
+    if (folding && leafScratch.length < 32 * nLeaves) leafScratch = Buffer.allocUnsafe(32 * nLeaves);
+    const leaves = folding ? leafScratch : Buffer.allocUnsafeSlow(32 * nLeaves); // its own ArrayBuffer: transferred with the reply
     const problems: any[] = [];
     let bytes = 0;
     let li = 0;
@@ -514,6 +518,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
         problems.push({ index: i, kind, reason: info.errno || info.message });
       }
     }
+    if (folding) return { id: msg.id, folded: fold(leaves, start as number, nLeaves, nodeHash), problems, bytes };
     return { id: msg.id, leaves, problems, bytes };
   }
 
@@ -550,7 +555,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
       reply = { id: msg.id, error: { index: -1, path: '', ...errorInfo(e) } };
     }
     if (reply.leaves) parentPort.postMessage(reply, [reply.leaves.buffer]);
-    else if (reply.folded) parentPort.postMessage(reply, [reply.folded.roots.buffer, reply.text.buffer]);
+    else if (reply.folded) parentPort.postMessage(reply, reply.text ? [reply.folded.roots.buffer, reply.text.buffer] : [reply.folded.roots.buffer]);
     else if (reply.lists) parentPort.postMessage(reply, reply.lists.flatMap((l: any) => (l.offsets ? [l.offsets.buffer] : [])));
     else parentPort.postMessage(reply);
   });

@@ -42,9 +42,15 @@ export async function* manifestLineRuns(path: string, digest: { sha256?: string;
         rest = rest.length === 0 ? chunk : Buffer.concat([rest, chunk]);
         continue;
       }
-      const head = rest.length === 0 ? chunk.toString('utf8', 0, nl) : Buffer.concat([rest, chunk.subarray(0, nl)]).toString('utf8');
+      if (rest.length === 0) yield chunk.toString('utf8', 0, nl).split('\n');
+      else {
+        // The line cut by the previous chunk is joined alone (not the whole chunk: no copy of a MiB).
+        const first = chunk.indexOf(0x0a);
+        const lines = first === nl ? [] : chunk.toString('utf8', first + 1, nl).split('\n');
+        lines.unshift(Buffer.concat([rest, chunk.subarray(0, first)]).toString('utf8'));
+        yield lines;
+      }
       rest = chunk.subarray(nl + 1);
-      yield head.split('\n');
     }
   } catch (e) {
     throw ioError(e, path, 'cannot read the manifest');

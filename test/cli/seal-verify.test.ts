@@ -42,6 +42,24 @@ describe('seal then verify', () => {
     expect(v.stdout).toContain(ref);
   });
 
+  it('checks the Merkle root over many batches (the workers fold each batch where it starts), with extra, missing and symlinked entries between them', async () => {
+    // 3,000 entries: verify sends at most 1,024 items a batch, so the root is folded from several
+    // batches; extras (no leaf) and missing files (a leaf, no file) shift where each batch starts.
+    const spec: Record<string, string | { symlink: string }> = {};
+    for (let i = 0; i < 3000; i++) spec[`d${Math.floor(i / 700)}/f${String(i).padStart(4, '0')}.txt`] = `${i}`;
+    spec['d1/link'] = { symlink: 'f0700.txt' };
+    const { data, store, ref } = await sealTree(spec, keys, { store: shared.path });
+    const clean = await snapJson(['verify', data, '--against', ref, '--pubkey', keys.pub, '--store', store]);
+    expect(clean.code).toBe(0);
+    expect(clean.json.counts.matched).toBe(3001);
+    for (const i of [5, 1100, 2222]) await fsp.writeFile(join(data, `d${Math.floor(i / 700)}`, `e${String(i).padStart(4, '0')}.txt`), 'extra');
+    for (const i of [1030, 2050]) await fsp.rm(join(data, `d${Math.floor(i / 700)}`, `f${String(i).padStart(4, '0')}.txt`));
+    const v = await snapJson(['verify', data, '--against', ref, '--pubkey', keys.pub, '--store', store]);
+    expect(v.code).toBe(1);
+    expect(v.json.manifest).toMatchObject({ ok: true, merkleRoot: clean.json.manifest.merkleRoot });
+    expect(v.json.counts).toMatchObject({ matched: 2999, missing: 2, extra: 3, modified: 0 });
+  });
+
   it('prints the seal result as text without --json and exits 0', async () => {
     const data = await makeTree({ 'a.txt': 'alpha' });
     const ref = `${uniqueName()}@v1`;
