@@ -259,7 +259,7 @@ for (const r of results.corpora) {
 }
 if (results.scanCpu) {
   const s = results.scanCpu;
-  console.log(`\nScan CPU per file, in one process (bench/scan-cpu.mjs; ${s.files} files, ${s.jobs} workers): snap ${spread(s.snapCpuUsPerFile, 1)} µs, reference ${spread(s.referenceCpuUsPerFile, 1)} µs, ratio ${spread(s.cpuRatio)}; main thread ${spread(s.snapMainCpuUsPerFile, 1)} µs per file (10 ms ticks), i.e. at most ${Math.round(1e6 / median(s.snapMainCpuUsPerFile)).toLocaleString('en-US')} files/s fed by one main thread`);
+  console.log(`\nScan CPU per file, in one process (bench/scan-cpu.mjs; ${s.files} files, ${s.jobs} workers): snap ${spread(s.snapCpuUsPerFile, 1)} µs, reference ${spread(s.referenceCpuUsPerFile, 1)} µs, ratio ${spread(s.cpuRatio)}; main thread ${spread(s.snapMainCpuUsPerFile, 1)} µs per file, i.e. at most ${Math.round(1e6 / median(s.snapMainCpuUsPerFile)).toLocaleString('en-US')} files/s fed by one main thread`);
 }
 if (results.million) {
   const m = results.million;

@@ -7,7 +7,8 @@
 // nanoseconds; /proc/thread-self/stat in ticks of 10 ms where schedstat is missing), and gives the
 // files per second one main thread could feed (item 3 of issue 14).
 //
-// usage: node bench/scan-cpu.mjs DIR [--rounds R] [--jobs J] [--mode seal|verify] [--json FILE]
+// usage: node bench/scan-cpu.mjs DIR [--rounds R] [--jobs J] [--json FILE]
+//   (the scan of a seal only; bench/main-thread.mjs measures the main thread of whole seal and verify runs)
 //   Each round runs the reference's scan and then snap's, in the same process, warm page cache.
 //   Prints per-round figures and the median with min–max.
 import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
