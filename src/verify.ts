@@ -13,7 +13,8 @@ import { MerkleTreeBuilder, appendLeaves, type FoldedLeaves } from './core/merkl
 import { toHex } from './core/encoding.js';
 import { nodeHashNative } from './io/native-hash.js';
 import type { TrustedKey } from './core/envelope.js';
-import { HashPool, type CheckReply } from './io/hash-pool.js';
+import { HashPool, type CheckReply, type ListReply } from './io/hash-pool.js';
+import { walkParallel, isFileRun, type ParallelRun } from './io/parallel-walk.js';
 import { walkDatasetRuns, whyRefused, type WalkItem } from './io/walk.js';
 import { manifestLineRuns, parseManifestLine, type ManifestDigest } from './io/manifest-file.js';
 import { checkTrust, type SignerReport } from './snapshot.js';
@@ -101,6 +102,11 @@ export interface VerifyOptions {
   /** Folders to leave out (the store, when it lies inside the dataset). */
   skipDirs?: readonly string[];
   /**
+   * Let the hashing workers list the folders (parallel-walk.ts; default true). Used only without
+   * the statement's `excludes`; false walks on the main thread (walk.ts), for tests that compare the two.
+   */
+  walkInWorkers?: boolean;
+  /**
    * Files this process has just read back from `dir` and found to match the manifest (restore's
    * large files): path → `dev:ino:size:mtimeNs:ctimeNs` at that read. A file whose lstat still
    * gives exactly that identity is the same file, unchanged since, and is not read again; any
@@ -147,6 +153,21 @@ class Cursor<T> {
   }
   advance(): void {
     this.i++;
+  }
+}
+
+/** The runs of a parallel walk as runs of walk items (a listed folder's files: one item each). */
+async function* walkItemsOf(runs: AsyncIterable<ParallelRun>): AsyncGenerator<WalkItem[]> {
+  for await (const run of runs) {
+    if (!isFileRun(run)) {
+      yield run;
+      continue;
+    }
+    const { dir, files, offsets, from, to } = run;
+    const prefix = dir === '' ? '' : `${dir}/`;
+    const items: WalkItem[] = new Array(to - from);
+    for (let i = from; i < to; i++) items[i - from] = { kind: 'file', path: prefix + files.slice(offsets[i], (offsets[i + 1] as number) - 1) };
+    yield items;
   }
 }
 
@@ -253,14 +274,18 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     }
   }
   const manifest = new Cursor(entryRuns());
+  const walkOpts = {
+    skipDirs: opts.skipDirs,
+    onSpecial: (path: string, what: string) => addByPath({ path, kind: 'extra', actual: { type: what }, reason: `${what}` }),
+    // A name seal would refuse is a finding like any other, reported beside the rest.
+    onBadName: (e: SnapError) => addByPath(refusedProblem(e)),
+  };
+  // The workers list the folders (parallel-walk.ts), as for seal, unless --exclude patterns apply
+  // (matched on this thread by the `ignore` package) or a test asks for the walk on this thread.
   const disk = new Cursor(
-    walkDatasetRuns(root, {
-      excludes: pred.excludes,
-      skipDirs: opts.skipDirs,
-      onSpecial: (path, what) => addByPath({ path, kind: 'extra', actual: { type: what }, reason: `${what}` }),
-      // A name seal would refuse is a finding like any other, reported beside the rest.
-      onBadName: (e) => addByPath(refusedProblem(e)),
-    }),
+    opts.walkInWorkers !== false && !(pred.excludes && pred.excludes.length > 0)
+      ? walkItemsOf(walkParallel(root, async (folders) => (await pool.submit<ListReply>({ list: folders })).lists, walkOpts))
+      : walkDatasetRuns(root, { ...walkOpts, excludes: pred.excludes }),
   );
 
   const window = pool.size * 4;
