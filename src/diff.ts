@@ -18,6 +18,7 @@ import { whyRefused } from './io/walk.js';
 import type { RecordSetMember } from './core/records.js';
 import { diffRecordSides, type RecordSide, type RecordsReport } from './records/diff-sets.js';
 import { readRecordConfig } from './records/seal-records.js';
+import { writeAll } from './io/write-all.js';
 
 /**
  * A dataset that is not a folder (a prefix in S3, src/s3/dataset.ts): `name` is how it is shown
@@ -150,11 +151,11 @@ async function manifestOf(input: DiffInput, excludes: string[], opts: DiffOption
       await input.scan(excludes, async (text) => {
         pending += text;
         if (pending.length >= 1 << 20) {
-          await out.write(pending);
+          await writeAll(out, Buffer.from(pending));
           pending = '';
         }
       }, onRefused);
-      await out.write(pending);
+      await writeAll(out, Buffer.from(pending));
       return path;
     }
     const onBadName = (e: SnapError) => {
@@ -166,11 +167,11 @@ async function manifestOf(input: DiffInput, excludes: string[], opts: DiffOption
     await scanDataset(scan, async (text) => {
       pending += typeof text === 'string' ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf8');
       if (pending.length >= 1 << 20) {
-        await out.write(pending);
+        await writeAll(out, Buffer.from(pending));
         pending = '';
       }
     });
-    await out.write(pending);
+    await writeAll(out, Buffer.from(pending));
   } finally {
     await out.close();
   }

@@ -22,9 +22,9 @@ import { parseStatement, type Statement } from './core/statement.js';
 import { ioError } from './io/errors.js';
 import { checkInterrupted } from './io/interrupt.js';
 import { fsyncDir, lockStore, makeTmpDir, objectPath, openStore, STATEMENT_FILE, type Store } from './io/store.js';
-import { WRITE_SLICE } from './io/write-slice.js';
 import { fsck, type FsckObjectSource, type FsckReport } from './fsck.js';
 import type { Progress } from './seal.js';
+import { writeAll } from './io/write-all.js';
 
 /** Options of {@link repairStore}. */
 export interface RepairOptions {
@@ -112,12 +112,6 @@ function damaged(r: FsckReport): Map<string, DamageKind> {
   for (const u of r.objects.unreadable) out.set(u.path.replace('/', ''), 'unreadable');
   for (const m of r.missingObjects) out.set(m.sha256, 'missing');
   return out;
-}
-
-/** Write all of `buf` at the file's position. */
-async function writeAll(fh: fsp.FileHandle, buf: Buffer): Promise<void> {
-  let off = 0;
-  while (off < buf.length) off += (await fh.write(buf, off, Math.min(WRITE_SLICE, buf.length - off))).bytesWritten;
 }
 
 /**

@@ -16,6 +16,7 @@ import { fileHeader } from './archive.js';
 import { fsyncDir } from './store.js';
 import { ioError } from './errors.js';
 import { leaveNothing } from './interrupt.js';
+import { writeAll } from './write-all.js';
 
 /** A tar block, in bytes (POSIX ustar). */
 const BLOCK = 512;
@@ -99,14 +100,14 @@ export async function replaceArchiveEnvelope(file: string, envelope: Uint8Array,
         const want = to < 0 ? COPY_CHUNK : Math.min(COPY_CHUNK, to - pos);
         const { bytesRead } = await src.read(buf, 0, want, pos);
         if (bytesRead === 0) break;
-        await (out as fsp.FileHandle).write(buf, 0, bytesRead, w);
+        await writeAll(out as fsp.FileHandle, buf.subarray(0, bytesRead), w);
         w += bytesRead;
         pos += bytesRead;
       }
     };
     await copy(0, afterStatement);
     const member = await envelopeMember(envelope, createdAt);
-    await out.write(member, 0, member.length, w);
+    await writeAll(out, member, w);
     w += member.length;
     await copy(afterEnvelope, -1);
     await out.chmod(mode);

@@ -32,6 +32,7 @@ import { ReadPool, WHOLE_FILE_MAX, BLOCK, type ReadFailure, type ReadReply } fro
 import { ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, fsyncDir, type SnapshotLocation } from './store.js';
 import { ioError } from './errors.js';
 import { checkInterrupted, leaveNothing } from './interrupt.js';
+import { writeAll } from './write-all.js';
 
 /** Read size for streamed content, in bytes. */
 const CHUNK = 1 << 20;
@@ -769,7 +770,7 @@ export class ArchiveReader {
       for await (const c of this.body(e)) {
         h.update(c);
         size += c.length;
-        await fh.write(c);
+        await writeAll(fh, c);
       }
     } catch (err) {
       throw ioError(err, path, 'cannot spool the manifest');
@@ -809,7 +810,7 @@ export class ArchiveReader {
       try {
         for await (const c of this.body(e)) {
           h.update(c);
-          await fh.write(c);
+          await writeAll(fh, c);
         }
       } catch (err) {
         throw isSnapError(err) ? err : ioError(err, tmp, 'cannot spool the record index');
