@@ -93,6 +93,21 @@ describe.skipIf(!mounted)('a full disk', () => {
     expect(await fsp.readdir(join(s, 'tmp'))).toEqual([]);
   });
 
+  it('seal --manifest-only with no room for its manifest: DISK_FULL, exit 3, no snapshot, nothing pending', async () => {
+    // 3,000 empty files: a manifest of about 300 KB, in a store on a disk with less room than that.
+    const tree: Record<string, string> = {};
+    for (let i = 0; i < 3000; i++) tree[`f/${String(i).padStart(4, '0')}`] = '';
+    const many = await makeTree(tree);
+    const s = join(mnt, 'store');
+    expect((await snapJson(['init', '--store', s])).code).toBe(0);
+    await fsp.writeFile(join(mnt, 'filler'), Buffer.alloc((4 << 20) - (200 << 10)));
+    const r = await snapJson(['seal', many, '--as', 'm@v1', '--key', keys.key, '--store', s, '--manifest-only']);
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('DISK_FULL');
+    expect(await fsp.readdir(join(s, 'snapshots'))).toEqual([]);
+    expect(await fsp.readdir(join(s, 'tmp'))).toEqual([]);
+  });
+
   it('import: DISK_FULL, exit 3, nothing added to the store; a store the import made is gone', async () => {
     const s = join(mnt, 'store');
     const fresh = await snapJson(['import', archive, '--pubkey', keys.pub, '--store', s]);
