@@ -14,11 +14,12 @@
  * is within {@link RACY_NS} of the seal's start is not recorded: a write in the same timestamp tick
  * as the read could leave its identity unchanged.
  */
-import { closeSync, existsSync, fsyncSync, lstatSync, openSync, readFileSync, writeSync, type BigIntStats } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, lstatSync, openSync, readFileSync, type BigIntStats } from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createReadStream } from 'node:fs';
+import { writeAllSync } from '../io/write-all.js';
 import { randomBytes } from 'node:crypto';
 import { compareUtf8 } from '../core/paths.js';
 import { parseJsonStrict } from '../core/json-strict.js';
@@ -264,7 +265,7 @@ export class StatCacheWriter {
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
     const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
     const fd = openSync(tmp, 'wx', 0o600);
-    writeSync(fd, headerLine(`sha256:${'0'.repeat(64)}`, machine, root));
+    writeAllSync(fd, Buffer.from(headerLine(`sha256:${'0'.repeat(64)}`, machine, root)));
     return new StatCacheWriter(dir, tmp, fd, machine, root, sealStartNs);
   }
 
@@ -273,14 +274,14 @@ export class StatCacheWriter {
     if (this.fd === undefined || !st.isFile() || st.mtimeNs >= this.cutoff || st.ctimeNs >= this.cutoff) return;
     if (this.last !== undefined && compareUtf8(this.last, path) >= 0) return;
     this.last = path;
-    writeSync(this.fd, JSON.stringify([path, statId(st)]) + '\n');
+    writeAllSync(this.fd, Buffer.from(JSON.stringify([path, statId(st)]) + '\n'));
     this.count++;
   }
 
   /** Write the new snapshot id into the header and name the file by it; remove all but the newest {@link KEEP_STAT_CACHES} caches. Returns its path. */
   async commit(snapshot: string): Promise<string> {
     const fd = this.fd as number;
-    writeSync(fd, headerLine(snapshot, this.machine, this.root), 0, 'utf8');
+    writeAllSync(fd, Buffer.from(headerLine(snapshot, this.machine, this.root)), 0);
     fsyncSync(fd);
     closeSync(fd);
     this.fd = undefined;

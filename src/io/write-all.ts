@@ -5,7 +5,7 @@
  * slices of {@link WRITE_SLICE} bytes, until all is written or a write fails (its error is thrown,
  * e.g. ENOSPC, which `ioError` turns into `DISK_FULL`).
  */
-import type { promises as fsp } from 'node:fs';
+import { writeSync, type promises as fsp } from 'node:fs';
 import { WRITE_SLICE } from './write-slice.js';
 
 /**
@@ -17,6 +17,22 @@ export async function writeAll(fh: fsp.FileHandle, buf: Uint8Array, position: nu
   let off = 0;
   while (off < buf.length) {
     const n = (await fh.write(buf, off, Math.min(WRITE_SLICE, buf.length - off), position === null ? null : position + off)).bytesWritten;
+    if (n <= 0) throw Object.assign(new Error(`a write made no progress after ${off} of ${buf.length} bytes`), { code: 'EIO' });
+    off += n;
+  }
+  return off;
+}
+
+/**
+ * Write `buf` (all of it) to the file descriptor `fd` at `position`, or at its current position
+ * when null: {@link writeAll} for synchronous writers.
+ * @returns `buf.length`
+ * @throws the write's own error (an `ErrnoException`); EIO when a write makes no progress
+ */
+export function writeAllSync(fd: number, buf: Uint8Array, position: number | null = null): number {
+  let off = 0;
+  while (off < buf.length) {
+    const n = writeSync(fd, buf, off, Math.min(WRITE_SLICE, buf.length - off), position === null ? null : position + off);
     if (n <= 0) throw Object.assign(new Error(`a write made no progress after ${off} of ${buf.length} bytes`), { code: 'EIO' });
     off += n;
   }

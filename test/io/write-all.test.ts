@@ -2,11 +2,11 @@
  * writeAll (src/io/write-all.ts): a short write is carried on from where it stopped, at the file's
  * position or at a given one, and a write that makes no progress is an error, never a silent end.
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, openSync, closeSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writeAll } from '../../src/io/write-all.js';
+import { writeAll, writeAllSync } from '../../src/io/write-all.js';
 import { tempDir } from '../helpers/tree.js';
 
 /** A file handle whose writes each take at most `most` bytes (0: none), as a filling disk does. */
@@ -43,5 +43,21 @@ describe('writeAll', () => {
     } finally {
       await fh.close();
     }
+  });
+
+  it('writes every byte synchronously too (writeAllSync), at the current position and at a given one', async () => {
+    const path = join(await tempDir(), 'h');
+    const data = randomBytes(100_000);
+    const fd = openSync(path, 'w');
+    try {
+      expect(writeAllSync(fd, data)).toBe(data.length);
+      expect(writeAllSync(fd, Buffer.from('head'), 0)).toBe(4);
+    } finally {
+      closeSync(fd);
+    }
+    const back = readFileSync(path);
+    expect(back.length).toBe(data.length);
+    expect(back.subarray(0, 4).toString()).toBe('head');
+    expect(back.subarray(4).equals(data.subarray(4))).toBe(true);
   });
 });
