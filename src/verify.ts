@@ -289,37 +289,44 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   );
 
   const window = pool.size * 4;
-  /** kind 0: leaf only; 1: leaf and check the file; 2: an extra file, hashed; 3: as 1, unless still `id` (see hash-worker.ts). */
-  type Item = { kind: 0 | 1 | 2 | 3; line: string; path: string; entry?: ManifestEntry; id?: string };
-  const inflight: { reply: Promise<CheckReply & { folded: FoldedLeaves }>; items: Item[]; leaves: number }[] = [];
+  /**
+   * A batch for the workers, as parallel arrays (no object per file): each item's kind — 0: leaf
+   * only; 1: leaf and check the file; 2: an extra file, hashed; 3: as 1, unless still `ids[i]` (see
+   * hash-worker.ts) — its manifest line ('' for an extra), its path ('' for kind 0: nothing to
+   * open), and its manifest entry (kinds 1 and 3, for the expected digest and size of a problem).
+   */
+  type Batch = { kinds: number[]; lines: string[]; rels: string[]; entries: (ManifestEntry | undefined)[]; ids: string[] };
+  const newBatch = (): Batch => ({ kinds: [], lines: [], rels: [], entries: [], ids: [] });
+  const inflight: { reply: Promise<CheckReply & { folded: FoldedLeaves }>; batch: Batch; leaves: number }[] = [];
   /** Leaves sent to the workers so far: the index in the manifest of the next batch's first leaf. */
   let submittedLeaves = 0;
-  let batch: Item[] = [];
+  let batch = newBatch();
+  let batchLeaves = 0;
   let batchBytes = 0;
   let files = 0;
   let bytes = 0;
 
   const drainOne = async () => {
-    const { reply, items, leaves } = inflight.shift() as (typeof inflight)[number];
+    const { reply, batch: b, leaves } = inflight.shift() as (typeof inflight)[number];
     const r = await reply;
     // The worker folded the batch's leaves into aligned subtrees (it knew where they start); batches are taken in order.
     appendLeaves(tree, r.folded, leaves);
     let checked = 0;
     let bad = 0;
-    for (const it of items) if (it.kind === 1 || it.kind === 3) checked++;
+    for (const k of b.kinds) if (k === 1 || k === 3) checked++;
     for (const p of r.problems) {
-      const it = items[p.index] as Item;
-      if (it.kind === 2) {
+      const path = b.rels[p.index] as string;
+      if (b.kinds[p.index] === 2) {
         // Always "modified" against no expectation; "missing" if it vanished since the walk.
-        if (p.kind === 'modified') add({ path: it.path, kind: 'extra', actual: { sha256: p.sha256 as string, size: p.size as number } });
-        else if (p.kind !== 'missing') add({ path: it.path, kind: 'extra', ...(p.reason ? { reason: p.reason } : {}) });
+        if (p.kind === 'modified') add({ path, kind: 'extra', actual: { sha256: p.sha256 as string, size: p.size as number } });
+        else if (p.kind !== 'missing') add({ path, kind: 'extra', ...(p.reason ? { reason: p.reason } : {}) });
         continue;
       }
       bad++;
-      const e = it.entry as FileEntry;
+      const e = b.entries[p.index] as FileEntry;
       const expected = { sha256: e.sha256, size: e.size };
-      if (p.kind === 'modified') add({ path: it.path, kind: 'modified', expected, actual: { sha256: p.sha256 as string, size: p.size as number } });
-      else add({ path: it.path, kind: p.kind as ProblemKind, expected, ...(p.reason ? { reason: p.reason } : {}) });
+      if (p.kind === 'modified') add({ path, kind: 'modified', expected, actual: { sha256: p.sha256 as string, size: p.size as number } });
+      else add({ path, kind: p.kind as ProblemKind, expected, ...(p.reason ? { reason: p.reason } : {}) });
     }
     counts.matched += checked - bad;
     files += checked;
@@ -328,31 +335,33 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   };
   /** Send the current batch (about 4 MiB of file data, or 1,024 items) to the least-loaded worker. */
   const send = async () => {
-    if (batch.length === 0) return;
-    const items = batch;
-    batch = [];
+    if (batch.kinds.length === 0) return;
+    const b = batch;
+    const leaves = batchLeaves;
+    batch = newBatch();
+    batchLeaves = 0;
     batchBytes = 0;
-    let leaves = 0;
-    for (const x of items) if (x.kind !== 2) leaves++;
     inflight.push({
-      reply: pool.submit({
-        kinds: items.map((x) => x.kind),
-        lines: items.map((x) => x.line),
-        rels: items.map((x) => (x.kind === 0 ? '' : x.path)),
-        ...(opts.hashed ? { ids: items.map((x) => x.id ?? '') } : {}),
-        start: submittedLeaves,
-      }),
-      items,
+      reply: pool.submit({ kinds: b.kinds, lines: b.lines, rels: b.rels, ...(opts.hashed ? { ids: b.ids } : {}), start: submittedLeaves }),
+      batch: b,
       leaves,
     });
     submittedLeaves += leaves;
     while (inflight.length >= window) await drainOne();
   };
-  /** Add an item to the batch; true when the batch is full and must be sent (awaited by the caller: no promise per item). */
-  const push = (it: Item, size: number): boolean => {
-    batch.push(it);
+  /**
+   * Add an item to the batch (see {@link Batch}; `size`: bytes it will read); true when the batch is
+   * full and must be sent (awaited by the caller: no promise per item).
+   */
+  const push = (kind: 0 | 1 | 2 | 3, line: string, path: string, entry: ManifestEntry | undefined, size: number, id = ''): boolean => {
+    batch.kinds.push(kind);
+    batch.lines.push(line);
+    batch.rels.push(kind === 0 ? '' : path);
+    batch.entries.push(entry);
+    if (opts.hashed) batch.ids.push(id);
+    if (kind !== 2) batchLeaves++;
     batchBytes += size;
-    return batchBytes >= 4 << 20 || batch.length >= 1024;
+    return batchBytes >= 4 << 20 || batch.kinds.length >= 1024;
   };
 
   let manifestError: SnapError | undefined;
@@ -378,7 +387,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
           continue;
         }
         if (de.kind === 'symlink') add({ path: de.path, kind: 'extra', actual: { target: de.target, type: 'symlink' } });
-        else if (push({ kind: 2, line: '', path: de.path }, 64 << 10)) await send();
+        else if (push(2, '', de.path, undefined, 64 << 10)) await send();
         disk.advance();
         continue;
       }
@@ -388,13 +397,13 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
         lastOwner = assigner.next(me.path, isSymlinkEntry(me) ? 0 : me.size);
         if (!mine(lastOwner)) {
           if (c === 0) disk.advance();
-          if (push({ kind: 0, line, path: me.path }, 0)) await send(); // its leaf only: the root is checked in full
+          if (push(0, line, me.path, undefined, 0)) await send(); // its leaf only: the root is checked in full
           continue;
         }
       }
       if (c < 0) {
         add({ path: me.path, kind: 'missing', expected: isSymlinkEntry(me) ? { target: me.target, type: 'symlink' } : { sha256: me.sha256, size: me.size } });
-        if (push({ kind: 0, line, path: me.path }, 0)) await send();
+        if (push(0, line, me.path, undefined, 0)) await send();
         continue;
       }
       const de = d as WalkItem;
@@ -403,13 +412,13 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
         if (de.kind !== 'symlink') add({ path: me.path, kind: 'type-changed', expected: { target: me.target, type: 'symlink' }, actual: { type: 'file' } });
         else if (de.target !== me.target) add({ path: me.path, kind: 'modified', expected: { target: me.target, type: 'symlink' }, actual: { target: de.target, type: 'symlink' } });
         else counts.matched++;
-        if (push({ kind: 0, line, path: me.path }, 0)) await send();
+        if (push(0, line, me.path, undefined, 0)) await send();
       } else if (de.kind === 'symlink') {
         add({ path: me.path, kind: 'type-changed', expected: { sha256: me.sha256, size: me.size }, actual: { target: de.target, type: 'symlink' } });
-        if (push({ kind: 0, line, path: me.path }, 0)) await send();
+        if (push(0, line, me.path, undefined, 0)) await send();
       } else {
         const id = opts.hashed?.get(me.path);
-        const full = id !== undefined ? push({ kind: 3, line, path: me.path, entry: me, id }, 0) : push({ kind: 1, line, path: me.path, entry: me }, me.size);
+        const full = id !== undefined ? push(3, line, me.path, me, 0, id) : push(1, line, me.path, me, me.size);
         if (full) await send();
       }
     }
