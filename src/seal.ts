@@ -15,7 +15,7 @@ import { serializeEnvelope, signEnvelope, type Envelope } from './core/envelope.
 import type { PrivateKey } from './core/keys.js';
 import type { Provenance } from './core/provenance.js';
 import { readSnapshotUnverified } from './snapshot.js';
-import { HashPool, BatchSizer, type SealReply, type CommitReply, type ListReply } from './io/hash-pool.js';
+import { HashPool, BatchSizer, type SealReply, type CommitReply } from './io/hash-pool.js';
 import { walkDatasetRuns, type WalkItem, type WalkOptions } from './io/walk.js';
 import { walkParallel, isFileRun, type FileRun, type ParallelRun } from './io/parallel-walk.js';
 import { ParentHints } from './io/parent-hints.js';
@@ -347,7 +347,7 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
     // lstat) or --exclude patterns apply (matched here, by the `ignore` package).
     const inWorkers = opts.walkInWorkers !== false && !inc && !(opts.excludes && opts.excludes.length > 0);
     const runs: AsyncIterable<ParallelRun> = inWorkers
-      ? walkParallel(root, async (folders) => (await pool.submit<ListReply>({ list: folders })).lists, walkOpts)
+      ? walkParallel(root, (folders) => pool.list(folders), walkOpts)
       : walkDatasetRuns(root, { ...walkOpts, excludes: opts.excludes });
     for await (const run of runs) {
       if (isFileRun(run)) {

@@ -13,7 +13,7 @@ import { MerkleTreeBuilder, appendLeaves, type FoldedLeaves } from './core/merkl
 import { toHex } from './core/encoding.js';
 import { nodeHashNative } from './io/native-hash.js';
 import type { TrustedKey } from './core/envelope.js';
-import { HashPool, type CheckReply, type ListReply } from './io/hash-pool.js';
+import { HashPool, type CheckReply } from './io/hash-pool.js';
 import { walkParallel, isFileRun, type ParallelRun } from './io/parallel-walk.js';
 import { walkDatasetRuns, whyRefused, type WalkItem } from './io/walk.js';
 import { manifestLineRuns, parseManifestLine, type ManifestDigest } from './io/manifest-file.js';
@@ -284,7 +284,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   // (matched on this thread by the `ignore` package) or a test asks for the walk on this thread.
   const disk = new Cursor(
     opts.walkInWorkers !== false && !(pred.excludes && pred.excludes.length > 0)
-      ? walkItemsOf(walkParallel(root, async (folders) => (await pool.submit<ListReply>({ list: folders })).lists, walkOpts))
+      ? walkItemsOf(walkParallel(root, (folders) => pool.list(folders), walkOpts))
       : walkDatasetRuns(root, { ...walkOpts, excludes: pred.excludes }),
   );
 

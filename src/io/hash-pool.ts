@@ -118,6 +118,15 @@ export class HashPool extends WorkerPool<{ id: number }> {
   submit<R extends { id: number }>(batch: Record<string, unknown>): Promise<R> {
     return this.send<R>(batch);
   }
+
+  /**
+   * Ask the least-loaded worker for the listings of `folders` (dataset paths, '' for the root), for
+   * the parallel walk (`parallel-walk.ts`).
+   * @returns one listing per folder, in order; rejects only if a worker thread itself fails (`INTERNAL`)
+   */
+  async list(folders: string[]): Promise<FolderListing[]> {
+    return (await this.send<ListReply>({ list: folders })).lists;
+  }
 }
 
 /**

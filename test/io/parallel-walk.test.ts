@@ -15,7 +15,7 @@ import { serializeEntry } from '../../src/core/manifest.js';
 import { compareUtf8 } from '../../src/core/paths.js';
 import { SnapError } from '../../src/core/errors.js';
 import { makeTree, tempDir, type TreeSpec } from '../helpers/tree.js';
-import { HashPool, type ListReply } from '../../src/io/hash-pool.js';
+import { HashPool } from '../../src/io/hash-pool.js';
 import { walkParallel, isFileRun, LIST_GROUP, type ParallelRun } from '../../src/io/parallel-walk.js';
 
 interface Scanned {
@@ -72,7 +72,7 @@ describe('the walk with folders listed by the hashing workers', () => {
     const pool = new HashPool({ jobs: 2, mode: 'seal', root });
     const runs: ParallelRun[] = [];
     try {
-      for await (const r of walkParallel(root, async (folders) => (await pool.submit<ListReply>({ list: folders })).lists)) runs.push(r);
+      for await (const r of walkParallel(root, (folders) => pool.list(folders))) runs.push(r);
     } finally {
       await pool.close();
     }
@@ -96,7 +96,7 @@ describe('the walk with folders listed by the hashing workers', () => {
         root,
         async (folders) => {
           asked.push(folders);
-          return (await pool.submit<ListReply>({ list: folders })).lists;
+          return pool.list(folders);
         },
         { skipDirs: [join(root, 'data', 'd05')] },
       ))
