@@ -8,15 +8,16 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { SnapError, isSnapError } from './core/errors.js';
 import { compareUtf8 } from './core/paths.js';
-import { isSymlinkEntry, ManifestOrder, type FileEntry, type ManifestEntry } from './core/manifest.js';
+import { isSymlinkEntry, type FileEntry, type ManifestEntry } from './core/manifest.js';
 import { MerkleTreeBuilder, appendLeaves, type FoldedLeaves } from './core/merkle.js';
 import { toHex } from './core/encoding.js';
 import { nodeHashNative } from './io/native-hash.js';
 import type { TrustedKey } from './core/envelope.js';
 import { HashPool, type CheckReply } from './io/hash-pool.js';
-import { walkParallel, isFileRun, type ParallelRun } from './io/parallel-walk.js';
+import { walkParallel, isFileRun, type FileRun, type ParallelRun } from './io/parallel-walk.js';
 import { walkDatasetRuns, whyRefused, type WalkItem } from './io/walk.js';
-import { manifestLineRuns, parseManifestLine, type ManifestDigest } from './io/manifest-file.js';
+import type { ManifestDigest } from './io/manifest-file.js';
+import { ManifestReader, type ParsedLine } from './io/manifest-reader.js';
 import { checkTrust, type SignerReport } from './snapshot.js';
 import type { SnapshotLocation } from './io/store.js';
 import type { Progress } from './seal.js';
@@ -107,6 +108,11 @@ export interface VerifyOptions {
    */
   walkInWorkers?: boolean;
   /**
+   * Pair the files a worker listed with raw manifest lines that the workers check (default true;
+   * see `joinWithDisk`). False joins every line on the main thread, for tests that compare the two.
+   */
+  bulk?: boolean;
+  /**
    * Files this process has just read back from `dir` and found to match the manifest (restore's
    * large files): path → `dev:ino:size:mtimeNs:ctimeNs` at that read. A file whose lstat still
    * gives exactly that identity is the same file, unchanged since, and is not read again; any
@@ -123,23 +129,33 @@ export interface VerifyOptions {
   shard?: ShardSpec;
 }
 
-/** A forward cursor over runs from an async generator. */
-class Cursor<T> {
-  private run: T[] = [];
+/**
+ * A forward cursor over the walk's runs, item by item: files listed by a worker (a {@link FileRun},
+ * whose items are made only when asked for, and whose rest can be taken whole) or items walked on
+ * this thread.
+ */
+class DiskCursor {
+  private run: ParallelRun | undefined;
   private i = 0;
+  private end = 0;
   private done = false;
-  constructor(private readonly gen: AsyncGenerator<T[]>) {}
+  private item: WalkItem | undefined;
+  constructor(private readonly gen: AsyncGenerator<ParallelRun>) {}
   /** Whether the current item is at hand ({@link current}) without awaiting {@link peek}. */
   get ready(): boolean {
-    return this.i < this.run.length;
+    return this.i < this.end;
   }
   /** The current item when {@link ready}. */
-  current(): T {
-    return this.run[this.i] as T;
+  current(): WalkItem {
+    if (this.item !== undefined) return this.item;
+    const r = this.run as ParallelRun;
+    if (!isFileRun(r)) return (this.item = r[this.i] as WalkItem);
+    const name = r.files.slice(r.offsets[this.i], (r.offsets[this.i + 1] as number) - 1);
+    return (this.item = { kind: 'file', path: r.dir === '' ? name : `${r.dir}/${name}` });
   }
   /** The current item, fetching the next run when needed; undefined at the end. */
-  async peek(): Promise<T | undefined> {
-    while (this.i >= this.run.length) {
+  async peek(): Promise<WalkItem | undefined> {
+    while (this.i >= this.end) {
       if (this.done) return undefined;
       const r = await this.gen.next();
       if (r.done) {
@@ -147,28 +163,315 @@ class Cursor<T> {
         return undefined;
       }
       this.run = r.value;
-      this.i = 0;
+      this.item = undefined;
+      if (isFileRun(r.value)) {
+        this.i = r.value.from;
+        this.end = r.value.to;
+      } else {
+        this.i = 0;
+        this.end = r.value.length;
+      }
     }
-    return this.run[this.i];
+    return this.current();
   }
-  advance(): void {
-    this.i++;
+  /** When the current item is a file a worker listed ({@link ready} first): the rest of its run. */
+  fileRun(): FileRun | undefined {
+    const r = this.run;
+    if (r === undefined || !isFileRun(r) || this.i >= this.end) return undefined;
+    return { dir: r.dir, files: r.files, offsets: r.offsets, from: this.i, to: this.end };
+  }
+  /** Move past `n` items (default 1). */
+  advance(n = 1): void {
+    this.i += n;
+    this.item = undefined;
+  }
+  /** Stop the walk (its folders are closed), wherever it is. */
+  async close(): Promise<void> {
+    await this.gen.return(undefined);
   }
 }
 
-/** The runs of a parallel walk as runs of walk items (a listed folder's files: one item each). */
-async function* walkItemsOf(runs: AsyncIterable<ParallelRun>): AsyncGenerator<WalkItem[]> {
-  for await (const run of runs) {
-    if (!isFileRun(run)) {
-      yield run;
-      continue;
+/** What {@link joinWithDisk} found. */
+interface JoinResult {
+  counts: VerifyCounts;
+  problems: Problem[];
+  /** A shard's extras that the walk reported out of order, sorted out once every entry was assigned. */
+  deferred: Problem[];
+  assigner?: ShardAssigner;
+  files: number;
+  bytes: number;
+  /** What reading the manifest found (meaningful only without `manifestError`). */
+  digest: Partial<ManifestDigest>;
+  /** The manifest could not be parsed (MANIFEST_* or PATH_*): judged against its signed digest. */
+  manifestError?: SnapError;
+}
+
+/** Items a batch for the workers holds at most (a bulk run counts its files). */
+const BATCH_FILES = 1024;
+/** Bytes of file data a batch for the workers holds, about (the batch is sent once it reaches this). */
+const BATCH_BYTES = 4 << 20;
+
+/**
+ * The streaming pass of verify: manifest lines (parsed strictly, in order) merge-joined with the
+ * walk. Every manifest line goes to the workers in order, so they compute its RFC 9162 leaf hash
+ * as well as checking its file; the main thread folds their subtrees and hashes the raw bytes.
+ *
+ * With `bulk`, a run of files a worker listed (a folder's plain files, in manifest order) is paired
+ * with as many manifest lines, taken raw, not parsed on this thread: the workers check that each
+ * line is exactly the canonical line of its file's path (hash-worker.ts, kind 4), which also proves
+ * the lines' order (that of the walk), and check the file. If any line is not, nothing is decided
+ * from this pass: it returns undefined and the caller joins again without `bulk`, line by line,
+ * which names every difference. So a bulk run can only ever confirm a line and its file; it never
+ * judges a difference it has not fully understood.
+ * @returns the join's findings, or undefined when a bulk run did not pair
+ * @throws SnapError `NOT_FOUND` | `IO_ERROR` (the manifest or the data cannot be read at all)
+ */
+async function joinWithDisk(opts: VerifyOptions, pool: HashPool, root: string, manifestPath: string, pred: Statement['predicate'], bulk: boolean): Promise<JoinResult | undefined> {
+  const counts = emptyCounts();
+  const problems: Problem[] = [];
+  const add = (p: Problem) => {
+    counts[p.kind]++;
+    problems.push(p);
+  };
+  const shard = opts.shard;
+  const assigner = shard ? new ShardAssigner(shard.count, pred.fileCount, pred.totalBytes) : undefined;
+  let lastOwner = 1;
+  const mine = (owner: number) => shard === undefined || owner === shard.index;
+  /** Extras the walk reports out of order (specials, refused names): owned by path, sorted out at the end. */
+  const deferred: Problem[] = [];
+  const addByPath = shard ? (p: Problem) => deferred.push(p) : add;
+
+  const reader = new ManifestReader(manifestPath);
+  const tree = new MerkleTreeBuilder({ nodeHash: nodeHashNative });
+  /** The sizes the bulk lines declare (the workers parsed them), in bytes. */
+  let bulkBytes = 0;
+  /** A bulk run did not pair: this pass decides nothing. */
+  let mismatch = false;
+  const walkOpts = {
+    skipDirs: opts.skipDirs,
+    onSpecial: (path: string, what: string) => addByPath({ path, kind: 'extra', actual: { type: what }, reason: `${what}` }),
+    // A name seal would refuse is a finding like any other, reported beside the rest.
+    onBadName: (e: SnapError) => addByPath(refusedProblem(e)),
+  };
+  const disk = new DiskCursor(
+    opts.walkInWorkers !== false && !(pred.excludes && pred.excludes.length > 0)
+      ? walkParallel(root, (folders) => pool.list(folders), walkOpts)
+      : walkDatasetRuns(root, { ...walkOpts, excludes: pred.excludes }),
+  );
+
+  const window = pool.size * 4;
+  /**
+   * A batch for the workers, as parallel arrays (no object per file): each item's kind — 0: leaf
+   * only; 1: leaf and check the file; 2: an extra file, hashed; 3: as 1, unless still `ids[i]` (see
+   * hash-worker.ts); 4: a bulk run of `names[i]` in folder `rels[i]` paired with raw lines (the
+   * batch's next `data` buffer, transferred) — its manifest line ('' for an extra), its path ('' for kind 0: nothing to open), and
+   * its manifest entry (kinds 1 and 3, for the expected digest and size of a problem).
+   */
+  type Batch = { kinds: number[]; lines: string[]; rels: string[]; entries: (ManifestEntry | undefined)[]; ids: string[]; names: string[]; data: Uint8Array[] };
+  const newBatch = (): Batch => ({ kinds: [], lines: [], rels: [], entries: [], ids: [], names: [], data: [] });
+  const inflight: { reply: Promise<CheckReply & { folded: FoldedLeaves }>; batch: Batch; leaves: number; checked: number }[] = [];
+  /** Leaves sent to the workers so far: the index in the manifest of the next batch's first leaf. */
+  let submittedLeaves = 0;
+  let batch = newBatch();
+  let batchLeaves = 0;
+  let batchFiles = 0;
+  let batchBytes = 0;
+  let batchChecked = 0;
+  let batchBulk = false;
+  let files = 0;
+  let bytes = 0;
+
+  const drainOne = async () => {
+    const { reply, batch: b, leaves, checked } = inflight.shift() as (typeof inflight)[number];
+    const r = await reply;
+    if (r.mismatch || mismatch) {
+      mismatch = true;
+      return;
     }
-    const { dir, files, offsets, from, to } = run;
+    // The worker folded the batch's leaves into aligned subtrees (it knew where they start); batches are taken in order.
+    appendLeaves(tree, r.folded, leaves);
+    bulkBytes += r.lineBytes ?? 0;
+    let bad = 0;
+    for (const p of r.problems) {
+      const kind = b.kinds[p.index];
+      if (kind === 4) {
+        bad++;
+        const expected = { sha256: p.expSha as string, size: p.expSize as number };
+        if (p.kind === 'modified') add({ path: p.path as string, kind: 'modified', expected, actual: { sha256: p.sha256 as string, size: p.size as number } });
+        else add({ path: p.path as string, kind: p.kind as ProblemKind, expected, ...(p.reason ? { reason: p.reason } : {}) });
+        continue;
+      }
+      const path = b.rels[p.index] as string;
+      if (kind === 2) {
+        // Always "modified" against no expectation; "missing" if it vanished since the walk.
+        if (p.kind === 'modified') add({ path, kind: 'extra', actual: { sha256: p.sha256 as string, size: p.size as number } });
+        else if (p.kind !== 'missing') add({ path, kind: 'extra', ...(p.reason ? { reason: p.reason } : {}) });
+        continue;
+      }
+      bad++;
+      const e = b.entries[p.index] as FileEntry;
+      const expected = { sha256: e.sha256, size: e.size };
+      if (p.kind === 'modified') add({ path, kind: 'modified', expected, actual: { sha256: p.sha256 as string, size: p.size as number } });
+      else add({ path, kind: p.kind as ProblemKind, expected, ...(p.reason ? { reason: p.reason } : {}) });
+    }
+    counts.matched += checked - bad;
+    files += checked;
+    bytes += r.bytes;
+    opts.onProgress?.(shard ? { files, bytes } : { files, bytes, totalFiles: pred.fileCount, totalBytes: pred.totalBytes });
+  };
+  /** Send the current batch (about 4 MiB of file data, or 1,024 files) to the least-loaded worker. */
+  const send = async () => {
+    if (batch.kinds.length === 0) return;
+    const b = batch;
+    const leaves = batchLeaves;
+    inflight.push({
+      reply: pool.submit(
+        { kinds: b.kinds, lines: b.lines, rels: b.rels, ...(opts.hashed ? { ids: b.ids } : {}), ...(batchBulk ? { names: b.names, data: b.data } : {}), start: submittedLeaves },
+        b.data.map((d) => d.buffer as ArrayBuffer),
+      ),
+      batch: b,
+      leaves,
+      checked: batchChecked,
+    });
+    batch = newBatch();
+    batchLeaves = 0;
+    batchFiles = 0;
+    batchBytes = 0;
+    batchChecked = 0;
+    batchBulk = false;
+    submittedLeaves += leaves;
+    while (inflight.length >= window) await drainOne();
+  };
+  /**
+   * Add an item to the batch (see `Batch`; `size`: bytes it will read); true when the batch is
+   * full and must be sent (awaited by the caller: no promise per item).
+   */
+  const push = (kind: 0 | 1 | 2 | 3, line: string, path: string, entry: ManifestEntry | undefined, size: number, id = ''): boolean => {
+    batch.kinds.push(kind);
+    batch.lines.push(line);
+    batch.rels.push(kind === 0 ? '' : path);
+    batch.entries.push(entry);
+    batch.names.push('');
+    if (opts.hashed) batch.ids.push(id);
+    if (kind !== 2) batchLeaves++;
+    if (kind === 1 || kind === 3) batchChecked++;
+    batchFiles++;
+    batchBytes += size;
+    return batchBytes >= BATCH_BYTES || batchFiles >= BATCH_FILES;
+  };
+  /**
+   * Pair the rest of a worker-listed run with as many raw manifest lines, batch by batch (kind 4).
+   * False when they cannot pair: the manifest ends first, or its order would not go on.
+   */
+  const pushBulk = async (run: FileRun): Promise<boolean> => {
+    const { dir, files: names, offsets } = run;
     const prefix = dir === '' ? '' : `${dir}/`;
-    const items: WalkItem[] = new Array(to - from);
-    for (let i = from; i < to; i++) items[i - from] = { kind: 'file', path: prefix + files.slice(offsets[i], (offsets[i + 1] as number) - 1) };
-    yield items;
+    const nameAt = (i: number) => prefix + names.slice(offsets[i], (offsets[i + 1] as number) - 1);
+    let a = run.from;
+    while (a < run.to && !mismatch) {
+      const raw = await reader.take(Math.min(run.to - a, BATCH_FILES - batchFiles), BATCH_BYTES - batchBytes);
+      const n = raw.lines;
+      if (n === 0 || !reader.acceptRun(nameAt(a), nameAt(a + n - 1), n)) return false;
+      batch.kinds.push(4);
+      batch.lines.push('');
+      batch.data.push(raw.data);
+      batch.rels.push(dir);
+      batch.names.push(names.slice(offsets[a], (offsets[a + n] as number) - 1));
+      batch.entries.push(undefined);
+      if (opts.hashed) batch.ids.push('');
+      batchBulk = true;
+      batchLeaves += n;
+      batchChecked += n;
+      batchFiles += n;
+      batchBytes += raw.sizes;
+      disk.advance(n);
+      a += n;
+      if (batchFiles >= BATCH_FILES || batchBytes >= BATCH_BYTES) await send();
+    }
+    return !mismatch;
+  };
+
+  let manifestError: SnapError | undefined;
+  try {
+    for (;;) {
+      if (mismatch) break;
+      if (bulk && !reader.hasPending) {
+        const run = disk.ready || (await disk.peek()) !== undefined ? disk.fileRun() : undefined;
+        if (run) {
+          if (!(await pushBulk(run))) {
+            mismatch = true;
+            break;
+          }
+          continue;
+        }
+      }
+      let m: ParsedLine | undefined;
+      try {
+        m = await reader.peek();
+      } catch (e) {
+        if (isSnapError(e) && (e.code.startsWith('MANIFEST_') || e.code.startsWith('PATH_'))) {
+          manifestError = e;
+          break;
+        }
+        throw e;
+      }
+      const d: WalkItem | undefined = disk.ready ? disk.current() : await disk.peek();
+      if (m === undefined && d === undefined) break;
+      const c = m === undefined ? 1 : d === undefined ? -1 : compareUtf8(m.entry.path, d.path);
+      if (c > 0) {
+        const de = d as WalkItem;
+        if (!mine(lastOwner)) {
+          disk.advance(); // another shard's extra
+          continue;
+        }
+        if (de.kind === 'symlink') add({ path: de.path, kind: 'extra', actual: { target: de.target, type: 'symlink' } });
+        else if (push(2, '', de.path, undefined, 64 << 10)) await send();
+        disk.advance();
+        continue;
+      }
+      const { line, entry: me } = m as ParsedLine;
+      reader.advance();
+      if (assigner) {
+        lastOwner = assigner.next(me.path, isSymlinkEntry(me) ? 0 : me.size);
+        if (!mine(lastOwner)) {
+          if (c === 0) disk.advance();
+          if (push(0, line, me.path, undefined, 0)) await send(); // its leaf only: the root is checked in full
+          continue;
+        }
+      }
+      if (c < 0) {
+        add({ path: me.path, kind: 'missing', expected: isSymlinkEntry(me) ? { target: me.target, type: 'symlink' } : { sha256: me.sha256, size: me.size } });
+        if (push(0, line, me.path, undefined, 0)) await send();
+        continue;
+      }
+      const de = d as WalkItem;
+      disk.advance();
+      if (isSymlinkEntry(me)) {
+        if (de.kind !== 'symlink') add({ path: me.path, kind: 'type-changed', expected: { target: me.target, type: 'symlink' }, actual: { type: 'file' } });
+        else if (de.target !== me.target) add({ path: me.path, kind: 'modified', expected: { target: me.target, type: 'symlink' }, actual: { target: de.target, type: 'symlink' } });
+        else counts.matched++;
+        if (push(0, line, me.path, undefined, 0)) await send();
+      } else if (de.kind === 'symlink') {
+        add({ path: me.path, kind: 'type-changed', expected: { sha256: me.sha256, size: me.size }, actual: { target: de.target, type: 'symlink' } });
+        if (push(0, line, me.path, undefined, 0)) await send();
+      } else {
+        const id = opts.hashed?.get(me.path);
+        const full = id !== undefined ? push(3, line, me.path, me, 0, id) : push(1, line, me.path, me, me.size);
+        if (full) await send();
+      }
+    }
+    if (!mismatch) await send();
+    while (inflight.length > 0) await drainOne();
+  } finally {
+    // After a mismatch or an error, the replies still due are awaited (what they say no longer
+    // matters): no batch outlives this pass.
+    while (inflight.length > 0) await inflight.shift()?.reply.catch(() => undefined);
+    await reader.close();
+    await disk.close();
   }
+  if (mismatch) return undefined;
+  const digest: Partial<ManifestDigest> = manifestError ? {} : { sha256: reader.sha256, merkleRoot: toHex(tree.root()), lines: reader.order.count, totalBytes: reader.parsedBytes + bulkBytes };
+  return { counts, problems, deferred, ...(assigner ? { assigner } : {}), files, bytes, digest, ...(manifestError ? { manifestError } : {}) };
 }
 
 const emptyCounts = (): VerifyCounts => ({ matched: 0, modified: 0, missing: 0, extra: 0, 'type-changed': 0, unreadable: 0 });
@@ -238,201 +541,35 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     return { ok: false, ...base, counts: emptyCounts(), problems: [], failure: trust.failure, files: 0, bytes: 0, seconds: seconds() };
   }
   const pred = trust.statement.predicate;
-  const counts = emptyCounts();
-  const problems: Problem[] = [];
+  // A shard checks the entries assigned to it, and the extras after its entries (shards/assign.ts).
+  const shard = opts.shard;
+  // The workers list the folders (parallel-walk.ts), as for seal, unless --exclude patterns apply
+  // (matched on this thread by the `ignore` package) or a test asks for the walk on this thread.
+  const inWorkers = opts.walkInWorkers !== false && !(pred.excludes && pred.excludes.length > 0);
+  // Bulk runs (see `joinWithDisk`) where the main thread's work per file is not needed: not for a shard
+  // (whose owner of each entry is decided line by line) nor with files already read back (restore).
+  const bulkFirst = inWorkers && opts.bulk !== false && shard === undefined && opts.hashed === undefined;
+  let joined: JoinResult | undefined;
+  try {
+    if (bulkFirst) joined = await joinWithDisk(opts, pool, root, trust.manifestPath, pred, true);
+    // A bulk run whose lines were not those of its files: the data or the manifest differ from
+    // what was signed somewhere. The join line by line finds and names every difference.
+    joined ??= await joinWithDisk(opts, pool, root, trust.manifestPath, pred, false);
+  } finally {
+    await pool.close();
+  }
+  const { counts, problems, deferred, assigner, files, bytes } = joined as JoinResult;
+  let { manifestError } = joined as JoinResult;
   const add = (p: Problem) => {
     counts[p.kind]++;
     problems.push(p);
   };
-  // A shard checks the entries assigned to it, and the extras after its entries (shards/assign.ts).
-  const shard = opts.shard;
-  const assigner = shard ? new ShardAssigner(shard.count, pred.fileCount, pred.totalBytes) : undefined;
-  let lastOwner = 1;
-  const mine = (owner: number) => shard === undefined || owner === shard.index;
-  /** Extras the walk reports out of order (specials, refused names): owned by path, sorted out at the end. */
-  const deferred: Problem[] = [];
-  const addByPath = shard ? (p: Problem) => deferred.push(p) : add;
-
-  // One streaming pass: manifest lines (parsed strictly, in order) merge-joined with the walk.
-  // Every manifest line goes to the workers in order, so they compute its RFC 9162 leaf hash as
-  // well as checking its file; the main thread folds interior nodes and hashes the raw bytes.
-  const raw: { sha256?: string; bytes: number } = { bytes: 0 };
-  const lineRuns = manifestLineRuns(trust.manifestPath, raw);
-  const order = new ManifestOrder();
-  const tree = new MerkleTreeBuilder({ nodeHash: nodeHashNative });
-  let manifestTotal = 0;
-  async function* entryRuns(): AsyncGenerator<{ line: string; entry: ManifestEntry }[]> {
-    for await (const run of lineRuns) {
-      const out: { line: string; entry: ManifestEntry }[] = new Array(run.length);
-      for (let i = 0; i < run.length; i++) {
-        const line = run[i] as string;
-        const entry = parseManifestLine(line, order, trust.manifestPath);
-        if (!isSymlinkEntry(entry)) manifestTotal += entry.size;
-        out[i] = { line, entry };
-      }
-      yield out;
-    }
-  }
-  const manifest = new Cursor(entryRuns());
-  const walkOpts = {
-    skipDirs: opts.skipDirs,
-    onSpecial: (path: string, what: string) => addByPath({ path, kind: 'extra', actual: { type: what }, reason: `${what}` }),
-    // A name seal would refuse is a finding like any other, reported beside the rest.
-    onBadName: (e: SnapError) => addByPath(refusedProblem(e)),
-  };
-  // The workers list the folders (parallel-walk.ts), as for seal, unless --exclude patterns apply
-  // (matched on this thread by the `ignore` package) or a test asks for the walk on this thread.
-  const disk = new Cursor(
-    opts.walkInWorkers !== false && !(pred.excludes && pred.excludes.length > 0)
-      ? walkItemsOf(walkParallel(root, (folders) => pool.list(folders), walkOpts))
-      : walkDatasetRuns(root, { ...walkOpts, excludes: pred.excludes }),
-  );
-
-  const window = pool.size * 4;
-  /**
-   * A batch for the workers, as parallel arrays (no object per file): each item's kind — 0: leaf
-   * only; 1: leaf and check the file; 2: an extra file, hashed; 3: as 1, unless still `ids[i]` (see
-   * hash-worker.ts) — its manifest line ('' for an extra), its path ('' for kind 0: nothing to
-   * open), and its manifest entry (kinds 1 and 3, for the expected digest and size of a problem).
-   */
-  type Batch = { kinds: number[]; lines: string[]; rels: string[]; entries: (ManifestEntry | undefined)[]; ids: string[] };
-  const newBatch = (): Batch => ({ kinds: [], lines: [], rels: [], entries: [], ids: [] });
-  const inflight: { reply: Promise<CheckReply & { folded: FoldedLeaves }>; batch: Batch; leaves: number }[] = [];
-  /** Leaves sent to the workers so far: the index in the manifest of the next batch's first leaf. */
-  let submittedLeaves = 0;
-  let batch = newBatch();
-  let batchLeaves = 0;
-  let batchBytes = 0;
-  let files = 0;
-  let bytes = 0;
-
-  const drainOne = async () => {
-    const { reply, batch: b, leaves } = inflight.shift() as (typeof inflight)[number];
-    const r = await reply;
-    // The worker folded the batch's leaves into aligned subtrees (it knew where they start); batches are taken in order.
-    appendLeaves(tree, r.folded, leaves);
-    let checked = 0;
-    let bad = 0;
-    for (const k of b.kinds) if (k === 1 || k === 3) checked++;
-    for (const p of r.problems) {
-      const path = b.rels[p.index] as string;
-      if (b.kinds[p.index] === 2) {
-        // Always "modified" against no expectation; "missing" if it vanished since the walk.
-        if (p.kind === 'modified') add({ path, kind: 'extra', actual: { sha256: p.sha256 as string, size: p.size as number } });
-        else if (p.kind !== 'missing') add({ path, kind: 'extra', ...(p.reason ? { reason: p.reason } : {}) });
-        continue;
-      }
-      bad++;
-      const e = b.entries[p.index] as FileEntry;
-      const expected = { sha256: e.sha256, size: e.size };
-      if (p.kind === 'modified') add({ path, kind: 'modified', expected, actual: { sha256: p.sha256 as string, size: p.size as number } });
-      else add({ path, kind: p.kind as ProblemKind, expected, ...(p.reason ? { reason: p.reason } : {}) });
-    }
-    counts.matched += checked - bad;
-    files += checked;
-    bytes += r.bytes;
-    opts.onProgress?.(shard ? { files, bytes } : { files, bytes, totalFiles: pred.fileCount, totalBytes: pred.totalBytes });
-  };
-  /** Send the current batch (about 4 MiB of file data, or 1,024 items) to the least-loaded worker. */
-  const send = async () => {
-    if (batch.kinds.length === 0) return;
-    const b = batch;
-    const leaves = batchLeaves;
-    batch = newBatch();
-    batchLeaves = 0;
-    batchBytes = 0;
-    inflight.push({
-      reply: pool.submit({ kinds: b.kinds, lines: b.lines, rels: b.rels, ...(opts.hashed ? { ids: b.ids } : {}), start: submittedLeaves }),
-      batch: b,
-      leaves,
-    });
-    submittedLeaves += leaves;
-    while (inflight.length >= window) await drainOne();
-  };
-  /**
-   * Add an item to the batch (see {@link Batch}; `size`: bytes it will read); true when the batch is
-   * full and must be sent (awaited by the caller: no promise per item).
-   */
-  const push = (kind: 0 | 1 | 2 | 3, line: string, path: string, entry: ManifestEntry | undefined, size: number, id = ''): boolean => {
-    batch.kinds.push(kind);
-    batch.lines.push(line);
-    batch.rels.push(kind === 0 ? '' : path);
-    batch.entries.push(entry);
-    if (opts.hashed) batch.ids.push(id);
-    if (kind !== 2) batchLeaves++;
-    batchBytes += size;
-    return batchBytes >= 4 << 20 || batch.kinds.length >= 1024;
-  };
-
-  let manifestError: SnapError | undefined;
-  try {
-    for (;;) {
-      let m: { line: string; entry: ManifestEntry } | undefined;
-      try {
-        m = manifest.ready ? manifest.current() : await manifest.peek();
-      } catch (e) {
-        if (isSnapError(e) && (e.code.startsWith('MANIFEST_') || e.code.startsWith('PATH_'))) {
-          manifestError = e;
-          break;
-        }
-        throw e;
-      }
-      const d: WalkItem | undefined = disk.ready ? disk.current() : await disk.peek();
-      if (m === undefined && d === undefined) break;
-      const c = m === undefined ? 1 : d === undefined ? -1 : compareUtf8(m.entry.path, d.path);
-      if (c > 0) {
-        const de = d as WalkItem;
-        if (!mine(lastOwner)) {
-          disk.advance(); // another shard's extra
-          continue;
-        }
-        if (de.kind === 'symlink') add({ path: de.path, kind: 'extra', actual: { target: de.target, type: 'symlink' } });
-        else if (push(2, '', de.path, undefined, 64 << 10)) await send();
-        disk.advance();
-        continue;
-      }
-      const { line, entry: me } = m as { line: string; entry: ManifestEntry };
-      manifest.advance();
-      if (assigner) {
-        lastOwner = assigner.next(me.path, isSymlinkEntry(me) ? 0 : me.size);
-        if (!mine(lastOwner)) {
-          if (c === 0) disk.advance();
-          if (push(0, line, me.path, undefined, 0)) await send(); // its leaf only: the root is checked in full
-          continue;
-        }
-      }
-      if (c < 0) {
-        add({ path: me.path, kind: 'missing', expected: isSymlinkEntry(me) ? { target: me.target, type: 'symlink' } : { sha256: me.sha256, size: me.size } });
-        if (push(0, line, me.path, undefined, 0)) await send();
-        continue;
-      }
-      const de = d as WalkItem;
-      disk.advance();
-      if (isSymlinkEntry(me)) {
-        if (de.kind !== 'symlink') add({ path: me.path, kind: 'type-changed', expected: { target: me.target, type: 'symlink' }, actual: { type: 'file' } });
-        else if (de.target !== me.target) add({ path: me.path, kind: 'modified', expected: { target: me.target, type: 'symlink' }, actual: { target: de.target, type: 'symlink' } });
-        else counts.matched++;
-        if (push(0, line, me.path, undefined, 0)) await send();
-      } else if (de.kind === 'symlink') {
-        add({ path: me.path, kind: 'type-changed', expected: { sha256: me.sha256, size: me.size }, actual: { target: de.target, type: 'symlink' } });
-        if (push(0, line, me.path, undefined, 0)) await send();
-      } else {
-        const id = opts.hashed?.get(me.path);
-        const full = id !== undefined ? push(3, line, me.path, me, 0, id) : push(1, line, me.path, me, me.size);
-        if (full) await send();
-      }
-    }
-    await send();
-    while (inflight.length > 0) await drainOne();
-  } finally {
-    await pool.close();
-  }
 
   // The manifest itself: only when it matches what was signed is any of the above trusted.
   let manifestOk: boolean;
   let failure: VerifyReport['failure'];
-  const digest: Partial<ManifestDigest> = manifestError ? {} : { sha256: raw.sha256, merkleRoot: toHex(tree.root()), lines: order.count, totalBytes: manifestTotal };
-  if (!manifestError && order.count === 0) manifestError = new SnapError('MANIFEST_EMPTY', `${trust.manifestPath} has no entries`);
+  const digest: Partial<ManifestDigest> = manifestError ? {} : (joined as JoinResult).digest;
+  if (!manifestError && digest.lines === 0) manifestError = new SnapError('MANIFEST_EMPTY', `${trust.manifestPath} has no entries`);
   ({ ok: manifestOk, failure } = await judgeManifest(trust.manifestPath, pred, manifestError, digest));
   if (assigner && shard) for (const p of deferred) if (assigner.ownerOf(p.path) === shard.index) add(p);
   if (manifestOk) nameMoves(problems);

@@ -136,6 +136,21 @@ export class ManifestOrder {
     this.prev = path;
     this.count++;
   }
+
+  /**
+   * Accept `n` paths (n ≥ 1) that the caller has proven to be in strict order, from `first` to
+   * `last` (verify's bulk runs: each path equals the next file of the walk, which is in manifest
+   * order). Only the join with the paths before is checked here.
+   * @returns false, and nothing accepted, when `first` does not come after the previous path
+   */
+  acceptRun(first: string, last: string, n: number): boolean {
+    if (this.prev !== undefined && compareUtf8(this.prev, first) >= 0) return false;
+    if (n > 1 && compareUtf8(first, last) >= 0) return false;
+    if (n < 1 || (n === 1 && first !== last)) return false;
+    this.prev = last;
+    this.count += n;
+    return true;
+  }
 }
 
 /**

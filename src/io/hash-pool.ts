@@ -53,6 +53,11 @@ export interface WorkerProblem {
   sha256?: string;
   size?: number;
   reason?: string;
+  /** A bulk run's problem (verify, kind 4): the line's index in the run, its path and what it expected. */
+  sub?: number;
+  path?: string;
+  expSha?: string;
+  expSize?: number;
 }
 
 /** A worker's reply to `{ commit: true }`: pending objects renamed into the store. */
@@ -86,6 +91,10 @@ export interface CheckReply {
   id: number;
   problems: WorkerProblem[];
   bytes: number;
+  /** Verify: the sum of the sizes the batch's bulk lines declare, in bytes. */
+  lineBytes?: number;
+  /** Verify: a bulk run's line was not the canonical line of the file paired with it (nothing else is in the reply). */
+  mismatch?: true;
   error?: WorkerError;
 }
 
@@ -115,8 +124,8 @@ export class HashPool extends WorkerPool<{ id: number }> {
    * Send a batch to the least-loaded worker.
    * @returns the worker's reply; rejects only if a worker thread itself fails (`INTERNAL`)
    */
-  submit<R extends { id: number }>(batch: Record<string, unknown>): Promise<R> {
-    return this.send<R>(batch);
+  submit<R extends { id: number }>(batch: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<R> {
+    return this.send<R>(batch, undefined, transfer);
   }
 
   /**

@@ -423,6 +423,9 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
     return { id: msg.id, lists: (msg.list as string[]).map(listOne) };
   }
 
+  /** The rest of a canonical file line after `{"path":…,"sha256":"` (SPEC §2; as core FILE_LINE_RE). */
+  const FILE_TAIL = /([0-9a-f]{64})","size":(0|[1-9][0-9]{0,15})\}$/y;
+
   /**
    * Hash a file for verify, which needs no fstat in the common case: read `expected + 1` bytes;
    * getting exactly `expected` bytes means the file is that long, and the digest says the rest. A
@@ -467,22 +470,79 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
    * kind 3 — as kind 1 for a file this process already read back and hashed from this folder
    * (restore): when its `dev:ino:size:mtimeNs:ctimeNs` is still `ids[i]`, it is that same file,
    * unchanged since, and is not read again; otherwise it is hashed as kind 1.
-   * Replies with the leaf hashes of kinds 0, 1 and 3 in order — or, with `start` (the index of the
+   * kind 4 — a bulk run (verify.ts): the batch's next `data` buffer holds n raw manifest lines
+   * (UTF-8, each ending in `\n`, parsed by nobody yet) and `names[i]` the n regular files the walk listed in folder `rels[i]`
+   * (joined by `\n`); each line must be exactly the canonical file line (SPEC §2) of the file paired
+   * with it — its path, then 64 lowercase hex digits and a safe integer size — and is then checked
+   * as kind 1. A line that is not (another path, a symbolic link, a malformed or non-canonical
+   * line, fewer lines than names) proves nothing here: the reply is `{ mismatch }`, and the caller
+   * runs its per-line join instead, which says exactly what is wrong.
+   * Replies with the leaf hashes of kinds 0, 1, 3 and 4 in order — or, with `start` (the index of the
    * batch's first leaf in the whole manifest), the roots of the aligned complete subtrees they form
-   * (`fold`, as for seal) — and only the items that differ.
+   * (`fold`, as for seal) — the sizes the bulk lines declare (`lineBytes`), and only the items that
+   * differ (a bulk run's with `sub`, the line's index in the run, its `path` and expected digest
+   * and size).
    */
   function verify(msg: any): any {
-    const { kinds, lines, rels, ids, start } = msg as { kinds: number[]; lines: string[]; rels: string[]; ids?: string[]; start?: number };
+    const { kinds, lines, rels, ids, start, names, data } = msg as { kinds: number[]; lines: string[]; rels: string[]; ids?: string[]; start?: number; names?: string[]; data?: Uint8Array[] };
     let nLeaves = 0;
-    for (const k of kinds) if (k !== 2) nLeaves++;
+    /** Each bulk run's lines (without their `\n`) and names. */
+    const runLines: string[][] = [];
+    const runNames: string[][] = [];
+    let di = 0;
+    for (let i = 0; i < kinds.length; i++) {
+      const k = kinds[i];
+      if (k === 4) {
+        const u = (data as Uint8Array[])[di++] as Uint8Array;
+        const ls = Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('utf8').split('\n');
+        const ns = ((names as string[])[i] as string).split('\n');
+        // The text ends in `\n`: its last piece is empty, and there is one line per name.
+        if (ls.pop() !== '' || ls.length !== ns.length) return { id: msg.id, mismatch: true };
+        runLines[i] = ls;
+        runNames[i] = ns;
+        nLeaves += ls.length;
+      } else if (k !== 2) nLeaves++;
+    }
     const folding = typeof start === 'number';
     if (folding && leafScratch.length < 32 * nLeaves) leafScratch = Buffer.allocUnsafe(32 * nLeaves);
     const leaves = folding ? leafScratch : Buffer.allocUnsafeSlow(32 * nLeaves); // its own ArrayBuffer: transferred with the reply
     const problems: any[] = [];
     let bytes = 0;
+    let lineBytes = 0;
     let li = 0;
     for (let i = 0; i < kinds.length; i++) {
       const k = kinds[i];
+      if (k === 4) {
+        const ls = runLines[i] as string[];
+        const ns = runNames[i] as string[];
+        const prefix = rels[i] === '' ? '' : `${rels[i]}/`;
+        for (let j = 0; j < ls.length; j++) {
+          const line = ls[j] as string;
+          putLeaf(leaves, 32 * li++, line);
+          const rel = prefix + (ns[j] as string);
+          // The canonical line of this path (JSON.stringify escapes printable ASCII as RFC 8785 does).
+          const head = `{"path":${JSON.stringify(rel)},"sha256":"`;
+          if (!line.startsWith(head)) return { id: msg.id, mismatch: true };
+          FILE_TAIL.lastIndex = head.length;
+          const m = FILE_TAIL.exec(line);
+          const expSize = m ? Number(m[2]) : NaN;
+          if (!m || !Number.isSafeInteger(expSize)) return { id: msg.id, mismatch: true };
+          const expSha = m[1] as string;
+          lineBytes += expSize;
+          try {
+            const r = checkFile(rootSlash + rel, expSize);
+            bytes += r.size;
+            if (r.sha256 !== expSha || r.size !== expSize) problems.push({ index: i, sub: j, path: rel, expSha, expSize, kind: 'modified', sha256: r.sha256, size: r.size });
+          } catch (e: any) {
+            const info = errorInfo(e);
+            let kind = 'unreadable';
+            if (info.errno === 'ENOENT') kind = 'missing';
+            else if (info.errno === 'ELOOP' || e instanceof NotFile) kind = 'type-changed';
+            problems.push({ index: i, sub: j, path: rel, expSha, expSize, kind, reason: info.errno || info.message });
+          }
+        }
+        continue;
+      }
       const line = lines[i] as string;
       if (k !== 2) putLeaf(leaves, 32 * li++, line);
       if (k === 0) continue;
@@ -518,8 +578,8 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
         problems.push({ index: i, kind, reason: info.errno || info.message });
       }
     }
-    if (folding) return { id: msg.id, folded: fold(leaves, start as number, nLeaves, nodeHash), problems, bytes };
-    return { id: msg.id, leaves, problems, bytes };
+    if (folding) return { id: msg.id, folded: fold(leaves, start as number, nLeaves, nodeHash), problems, bytes, lineBytes };
+    return { id: msg.id, leaves, problems, bytes, lineBytes };
   }
 
   // Objects: re-hash store objects (fsck); report those whose digest is not their name.

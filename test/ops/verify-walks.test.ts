@@ -18,23 +18,25 @@ import { readPublicKey } from '../../src/io/keyfile.js';
 const keys = useKeyPair('walks');
 
 /** verify's report without its timing. */
-async function report(dir: string, ref: string, store: string, walkInWorkers: boolean): Promise<unknown> {
-  const r = await verify({ dir, snapshot: await resolveRef(ref, store), trusted: [await readPublicKey(keys.pub)], walkInWorkers, jobs: 2 });
+async function report(dir: string, ref: string, store: string, walkInWorkers: boolean, bulk = true): Promise<unknown> {
+  const r = await verify({ dir, snapshot: await resolveRef(ref, store), trusted: [await readPublicKey(keys.pub)], walkInWorkers, bulk, jobs: 2 });
   const { seconds: _seconds, ...rest } = r;
   return rest;
 }
 
-const SEGMENTS = ['a', 'b', 'a-', 'a.b', 'a0', 'Z', 'x y', 'é', 'f', 'q"'];
+const SEGMENTS = ['a', 'b', 'a-', 'a.b', 'a0', 'Z', 'x y', 'é', 'f', 'q"', 'b\\s'];
+/** Some of the sealed entries are symbolic links: those whose path has this many characters. */
+const isLink = (p: string) => p.length % 5 === 0;
 
-describe('verify, folders listed by the workers or walked on the main thread', () => {
-  it('gives the same report for random trees and random tampering', async () => {
+describe('verify, folders listed by the workers or walked on the main thread, files joined in bulk runs or line by line', () => {
+  it('gives the same report for random trees and random tampering, whichever way it walks and joins', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.uniqueArray(fc.array(fc.constantFrom(...SEGMENTS), { minLength: 1, maxLength: 3 }).map((s) => s.join('/')), { minLength: 1, maxLength: 30 }),
-        fc.array(fc.tuple(fc.constantFrom('modify', 'remove', 'add', 'symlink', 'fifo', 'accent'), fc.nat()), { maxLength: 6 }),
+        fc.array(fc.tuple(fc.constantFrom('modify', 'remove', 'add', 'symlink', 'fifo', 'accent', 'retype', 'rename'), fc.nat()), { maxLength: 6 }),
         async (paths, tampering) => {
           const files = paths.filter((p) => !paths.some((q) => q.startsWith(`${p}/`)));
-          const { data, store, ref } = await sealTree(Object.fromEntries(files.map((p) => [p, `content of ${p}`])), keys);
+          const { data, store, ref } = await sealTree(Object.fromEntries(files.map((p) => [p, isLink(p) ? { symlink: `to ${p}` } : `content of ${p}`])), keys);
           for (const [what, n] of tampering) {
             const target = files[n % files.length] as string;
             const folder = join(data, target, '..');
@@ -44,13 +46,21 @@ describe('verify, folders listed by the workers or walked on the main thread', (
               else if (what === 'add') await fsp.writeFile(join(folder, `added-${n}`), 'new');
               else if (what === 'symlink') await fsp.symlink('elsewhere', join(folder, `link-${n}`));
               else if (what === 'fifo') execFileSync('mkfifo', [join(folder, `pipe-${n}`)]);
+              else if (what === 'retype') {
+                // A regular file where a link was, or a link where a file was, under the same name.
+                const lstat = await fsp.lstat(join(data, target));
+                await fsp.rm(join(data, target));
+                if (lstat.isSymbolicLink()) await fsp.writeFile(join(data, target), `content of ${target}`);
+                else await fsp.symlink(`content of ${target}`, join(data, target));
+              } else if (what === 'rename') await fsp.rename(join(data, target), join(folder, `renamed-${n}`));
               else await fsp.writeFile(join(folder, `ü-${n}`), 'accent');
             } catch {
               /* the folder went with an earlier removal, or the name is taken: nothing tampered */
             }
           }
-          const fast = await report(data, ref, store, true);
-          expect(fast).toEqual(await report(data, ref, store, false));
+          const lineByLine = await report(data, ref, store, false);
+          expect(await report(data, ref, store, true, false)).toEqual(lineByLine);
+          expect(await report(data, ref, store, true, true)).toEqual(lineByLine);
         },
       ),
       { numRuns: 25 },
