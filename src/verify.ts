@@ -140,6 +140,8 @@ class DiskCursor {
   private end = 0;
   private done = false;
   private item: WalkItem | undefined;
+  /** Counts the runs fetched: names the current one. */
+  runIndex = 0;
   constructor(private readonly gen: AsyncGenerator<ParallelRun>) {}
   /** Whether the current item is at hand ({@link current}) without awaiting {@link peek}. */
   get ready(): boolean {
@@ -163,6 +165,7 @@ class DiskCursor {
         return undefined;
       }
       this.run = r.value;
+      this.runIndex++;
       this.item = undefined;
       if (isFileRun(r.value)) {
         this.i = r.value.from;
@@ -204,6 +207,20 @@ interface JoinResult {
   digest: Partial<ManifestDigest>;
   /** The manifest could not be parsed (MANIFEST_* or PATH_*): judged against its signed digest. */
   manifestError?: SnapError;
+}
+
+const NEWLINE = 0x0a;
+
+/**
+ * Whether the raw manifest line at byte `at` of `data` begins as the line of `path` does
+ * (`{"path":"…",`). Only a quick test of where a chunk of lines starts and ends: the workers
+ * check every line in full.
+ */
+function lineNames(data: Uint8Array, at: number, path: string): boolean {
+  const head = `{"path":${JSON.stringify(path)},`;
+  if (at + head.length > data.length) return false;
+  for (let i = 0; i < head.length; i++) if (data[at + i] !== head.charCodeAt(i)) return false;
+  return true;
 }
 
 /** Items a batch for the workers holds at most (a bulk run counts its files). */
@@ -366,9 +383,12 @@ async function joinWithDisk(opts: VerifyOptions, pool: HashPool, root: string, m
   };
   /**
    * Pair the rest of a worker-listed run with as many raw manifest lines, batch by batch (kind 4).
-   * False when they cannot pair: the manifest ends first, or its order would not go on.
+   * Before a chunk of lines is sent, its first and last lines must begin with the paths of the
+   * files they pair with; when not (a missing or an extra file shifts the pairing; the manifest
+   * ended), they are given back and the rest of the run is joined line by line ('unpaired'), so the
+   * pass goes on. 'mismatch': a worker found a line that did not pair after all.
    */
-  const pushBulk = async (run: FileRun): Promise<boolean> => {
+  const pushBulk = async (run: FileRun): Promise<'done' | 'unpaired' | 'mismatch'> => {
     const { dir, files: names, offsets } = run;
     const prefix = dir === '' ? '' : `${dir}/`;
     const nameAt = (i: number) => prefix + names.slice(offsets[i], (offsets[i + 1] as number) - 1);
@@ -376,7 +396,13 @@ async function joinWithDisk(opts: VerifyOptions, pool: HashPool, root: string, m
     while (a < run.to && !mismatch) {
       const raw = await reader.take(Math.min(run.to - a, BATCH_FILES - batchFiles), BATCH_BYTES - batchBytes);
       const n = raw.lines;
-      if (n === 0 || !reader.acceptRun(nameAt(a), nameAt(a + n - 1), n)) return false;
+      if (n === 0) return 'unpaired';
+      const first = nameAt(a);
+      const last = n === 1 ? first : nameAt(a + n - 1);
+      if (!lineNames(raw.data, 0, first) || !lineNames(raw.data, raw.data.lastIndexOf(NEWLINE, raw.data.length - 2) + 1, last) || !reader.acceptRun(first, last, n)) {
+        reader.untake(raw);
+        return 'unpaired';
+      }
       batch.kinds.push(4);
       batch.lines.push('');
       batch.data.push(raw.data);
@@ -393,8 +419,10 @@ async function joinWithDisk(opts: VerifyOptions, pool: HashPool, root: string, m
       a += n;
       if (batchFiles >= BATCH_FILES || batchBytes >= BATCH_BYTES) await send();
     }
-    return !mismatch;
+    return mismatch ? 'mismatch' : 'done';
   };
+  /** The run the walk is in that is joined line by line (its lines did not pair in bulk). */
+  let unpairedRun = -1;
 
   let manifestError: SnapError | undefined;
   try {
@@ -402,11 +430,10 @@ async function joinWithDisk(opts: VerifyOptions, pool: HashPool, root: string, m
       if (mismatch) break;
       if (bulk && !reader.hasPending) {
         const run = disk.ready || (await disk.peek()) !== undefined ? disk.fileRun() : undefined;
-        if (run) {
-          if (!(await pushBulk(run))) {
-            mismatch = true;
-            break;
-          }
+        if (run && disk.runIndex !== unpairedRun) {
+          const r = await pushBulk(run);
+          if (r === 'mismatch') break;
+          if (r === 'unpaired') unpairedRun = disk.runIndex;
           continue;
         }
       }

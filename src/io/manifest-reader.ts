@@ -190,6 +190,22 @@ export class ManifestReader {
   }
 
   /**
+   * Give back lines {@link take} returned (before they were accounted for or sent anywhere): they
+   * are the next lines again. Their bytes were hashed when read and are not hashed again.
+   * @throws SnapError `INTERNAL` when a line is pending
+   */
+  untake(raw: RawLines): void {
+    if (this.pending) throw new SnapError('INTERNAL', 'a manifest line was parsed and not taken (please report this)');
+    if (raw.data.length === 0) return;
+    const rest = this.buf.subarray(this.pos);
+    const next = Buffer.allocUnsafe(raw.data.length + rest.length);
+    next.set(raw.data, 0);
+    next.set(rest, raw.data.length);
+    this.buf = next;
+    this.pos = 0;
+  }
+
+  /**
    * Account for `n` lines taken raw whose paths are known to run from `first` to `last` in strict
    * order (the workers checked each against the walk): the order and line count go on from them.
    * False, and nothing changed, when `first` does not come after the previous path.

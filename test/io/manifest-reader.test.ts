@@ -117,6 +117,26 @@ describe('a manifest read line by line and in raw runs', () => {
     await r.close();
   });
 
+  it('gives back taken lines, across chunks, as the next ones again, the digest unchanged', async () => {
+    const { lines, paths } = sortedLines();
+    const path = await manifestOf(lines);
+    const text = lines.map((l) => `${l}\n`).join('');
+    const r = new ManifestReader(path);
+    const first = await r.take(15_000, Number.MAX_SAFE_INTEGER); // more than a chunk
+    r.untake(first);
+    const again = await r.take(15_000, Number.MAX_SAFE_INTEGER);
+    expect(Buffer.from(again.data).equals(Buffer.from(first.data))).toBe(true);
+    expect(r.acceptRun(paths[0] as string, paths[14_999] as string, 15_000)).toBe(true);
+    const one = await r.take(1, 1);
+    r.untake(one);
+    expect((await r.peek())?.entry.path).toBe(paths[15_000]); // parsed as the next line
+    r.advance();
+    const rest = await r.take(lines.length, Number.MAX_SAFE_INTEGER);
+    expect(rest.lines).toBe(lines.length - 15_001);
+    await r.close();
+    expect(r.sha256).toBe(createHash('sha256').update(text).digest('hex'));
+  });
+
   it('refuses to take raw lines while a parsed line is pending (INTERNAL)', async () => {
     const r = new ManifestReader(await manifestOf([serializeEntry({ path: 'a', sha256: '0'.repeat(64), size: 1 })]));
     await r.peek();
