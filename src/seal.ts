@@ -201,6 +201,9 @@ export interface ScanTotals {
 /** Batches in flight per worker. */
 const WINDOW_PER_WORKER = 4;
 
+/** Bytes of file data a seal batch aims at (from the running average file size, see `BatchSizer`). */
+export const SEAL_BATCH_BYTES = 16 << 20;
+
 /**
  * Hash a dataset in manifest order with a pool of workers and hand the manifest to `sink` batch by
  * batch (canonical lines and their leaf hashes). In store mode, contents are copied into the store.
@@ -209,7 +212,9 @@ const WINDOW_PER_WORKER = 4;
 export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started?: HashPool): Promise<ScanTotals> {
   const root = resolve(opts.dir);
   const pool = started ?? startScanPool(opts);
-  const sizer = new BatchSizer();
+  // Batches of about 16 MiB: each costs the main thread 0.1–0.2 ms, a large part of its time per
+  // file at 4 MiB (docs/PERFORMANCE.md, sixth session); a batch holds names and lines, not data.
+  const sizer = new BatchSizer(SEAL_BATCH_BYTES);
   const totals: ScanTotals = { files: 0, bytes: 0, newObjects: 0, newObjectBytes: 0 };
   const inflight: { reply: Promise<SealReply>; count: number; items?: WalkItem[]; reused?: boolean }[] = [];
   const window = pool.size * WINDOW_PER_WORKER;
