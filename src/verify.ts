@@ -245,10 +245,12 @@ const BATCH_BYTES = 16 << 20;
  * from this pass: it returns undefined and the caller joins again without `bulk`, line by line,
  * which names every difference. So a bulk run can only ever confirm a line and its file; it never
  * judges a difference it has not fully understood.
+ * @param inWorkers the folders listed by the workers (parallel-walk.ts); else walked here (walk.ts), with the statement's `excludes`
+ * @param bulk whether to pair worker-listed files with raw lines (needs `inWorkers`)
  * @returns the join's findings, or undefined when a bulk run did not pair
  * @throws SnapError `NOT_FOUND` | `IO_ERROR` (the manifest or the data cannot be read at all)
  */
-async function joinWithDisk(opts: VerifyOptions, pool: HashPool, root: string, manifestPath: string, pred: Statement['predicate'], bulk: boolean): Promise<JoinResult | undefined> {
+async function joinWithDisk(opts: VerifyOptions, pool: HashPool, root: string, manifestPath: string, pred: Statement['predicate'], inWorkers: boolean, bulk: boolean): Promise<JoinResult | undefined> {
   const counts = emptyCounts();
   const problems: Problem[] = [];
   const add = (p: Problem) => {
@@ -275,19 +277,16 @@ async function joinWithDisk(opts: VerifyOptions, pool: HashPool, root: string, m
     // A name seal would refuse is a finding like any other, reported beside the rest.
     onBadName: (e: SnapError) => addByPath(refusedProblem(e)),
   };
-  const disk = new DiskCursor(
-    opts.walkInWorkers !== false && !(pred.excludes && pred.excludes.length > 0)
-      ? walkParallel(root, (folders) => pool.list(folders), walkOpts)
-      : walkDatasetRuns(root, { ...walkOpts, excludes: pred.excludes }),
-  );
+  const disk = new DiskCursor(inWorkers ? walkParallel(root, (folders) => pool.list(folders), walkOpts) : walkDatasetRuns(root, { ...walkOpts, excludes: pred.excludes }));
 
   const window = pool.size * 4;
   /**
    * A batch for the workers, as parallel arrays (no object per file): each item's kind — 0: leaf
    * only; 1: leaf and check the file; 2: an extra file, hashed; 3: as 1, unless still `ids[i]` (see
    * hash-worker.ts); 4: a bulk run of `names[i]` in folder `rels[i]` paired with raw lines (the
-   * batch's next `data` buffer, transferred) — its manifest line ('' for an extra), its path ('' for kind 0: nothing to open), and
-   * its manifest entry (kinds 1 and 3, for the expected digest and size of a problem).
+   * batch's next `data` buffer, transferred) — its manifest line ('' for an extra and a bulk run),
+   * its path ('' for kind 0: nothing to open), and its manifest entry (kinds 1 and 3, for the
+   * expected digest and size of a problem).
    */
   type Batch = { kinds: number[]; lines: string[]; rels: string[]; entries: (ManifestEntry | undefined)[]; ids: string[]; names: string[]; data: Uint8Array[] };
   const newBatch = (): Batch => ({ kinds: [], lines: [], rels: [], entries: [], ids: [], names: [], data: [] });
@@ -306,6 +305,8 @@ async function joinWithDisk(opts: VerifyOptions, pool: HashPool, root: string, m
   const drainOne = async () => {
     const { reply, batch: b, leaves, checked } = inflight.shift() as (typeof inflight)[number];
     const r = await reply;
+    // Per-file failures are problems in the reply; an error here is the worker's own (a bug, or out of memory).
+    if (r.error) throw new SnapError('INTERNAL', `a hashing worker failed: ${r.error.message}`, { code: r.error.code, errno: r.error.errno });
     if (r.mismatch || mismatch) {
       mismatch = true;
       return;
@@ -583,10 +584,10 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   const bulkFirst = inWorkers && opts.bulk !== false && shard === undefined && opts.hashed === undefined;
   let joined: JoinResult | undefined;
   try {
-    if (bulkFirst) joined = await joinWithDisk(opts, pool, root, trust.manifestPath, pred, true);
+    if (bulkFirst) joined = await joinWithDisk(opts, pool, root, trust.manifestPath, pred, inWorkers, true);
     // A bulk run whose lines were not those of its files: the data or the manifest differ from
     // what was signed somewhere. The join line by line finds and names every difference.
-    joined ??= await joinWithDisk(opts, pool, root, trust.manifestPath, pred, false);
+    joined ??= await joinWithDisk(opts, pool, root, trust.manifestPath, pred, inWorkers, false);
   } finally {
     await pool.close();
   }
