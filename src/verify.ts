@@ -14,7 +14,7 @@ import { toHex } from './core/encoding.js';
 import { nodeHashNative } from './io/native-hash.js';
 import type { TrustedKey } from './core/envelope.js';
 import { HashPool, type CheckReply } from './io/hash-pool.js';
-import { walkParallel, isFileRun, type FileRun, type ParallelRun } from './io/parallel-walk.js';
+import { walkParallel, isFileRun, fileRunPath, type FileRun, type ParallelRun } from './io/parallel-walk.js';
 import { walkDatasetRuns, whyRefused, type WalkItem } from './io/walk.js';
 import type { ManifestDigest } from './io/manifest-file.js';
 import { ManifestReader, type ParsedLine } from './io/manifest-reader.js';
@@ -151,9 +151,7 @@ class DiskCursor {
   current(): WalkItem {
     if (this.item !== undefined) return this.item;
     const r = this.run as ParallelRun;
-    if (!isFileRun(r)) return (this.item = r[this.i] as WalkItem);
-    const name = r.files.slice(r.offsets[this.i], (r.offsets[this.i + 1] as number) - 1);
-    return (this.item = { kind: 'file', path: r.dir === '' ? name : `${r.dir}/${name}` });
+    return (this.item = isFileRun(r) ? { kind: 'file', path: fileRunPath(r, this.i) } : (r[this.i] as WalkItem));
   }
   /** The current item, fetching the next run when needed; undefined at the end. */
   async peek(): Promise<WalkItem | undefined> {
@@ -298,7 +296,6 @@ async function joinWithDisk(opts: VerifyOptions, pool: HashPool, root: string, m
   let batchFiles = 0;
   let batchBytes = 0;
   let batchChecked = 0;
-  let batchBulk = false;
   let files = 0;
   let bytes = 0;
 
@@ -317,23 +314,18 @@ async function joinWithDisk(opts: VerifyOptions, pool: HashPool, root: string, m
     let bad = 0;
     for (const p of r.problems) {
       const kind = b.kinds[p.index];
-      if (kind === 4) {
-        bad++;
-        const expected = { sha256: p.expSha as string, size: p.expSize as number };
-        if (p.kind === 'modified') add({ path: p.path as string, kind: 'modified', expected, actual: { sha256: p.sha256 as string, size: p.size as number } });
-        else add({ path: p.path as string, kind: p.kind as ProblemKind, expected, ...(p.reason ? { reason: p.reason } : {}) });
-        continue;
-      }
-      const path = b.rels[p.index] as string;
       if (kind === 2) {
+        const path = b.rels[p.index] as string;
         // Always "modified" against no expectation; "missing" if it vanished since the walk.
         if (p.kind === 'modified') add({ path, kind: 'extra', actual: { sha256: p.sha256 as string, size: p.size as number } });
         else if (p.kind !== 'missing') add({ path, kind: 'extra', ...(p.reason ? { reason: p.reason } : {}) });
         continue;
       }
       bad++;
+      // A bulk run's problem carries its path and what its line expected; the others, their entry.
       const e = b.entries[p.index] as FileEntry;
-      const expected = { sha256: e.sha256, size: e.size };
+      const path = kind === 4 ? (p.path as string) : (b.rels[p.index] as string);
+      const expected = kind === 4 ? { sha256: p.expSha as string, size: p.expSize as number } : { sha256: e.sha256, size: e.size };
       if (p.kind === 'modified') add({ path, kind: 'modified', expected, actual: { sha256: p.sha256 as string, size: p.size as number } });
       else add({ path, kind: p.kind as ProblemKind, expected, ...(p.reason ? { reason: p.reason } : {}) });
     }
@@ -349,7 +341,7 @@ async function joinWithDisk(opts: VerifyOptions, pool: HashPool, root: string, m
     const leaves = batchLeaves;
     inflight.push({
       reply: pool.submit(
-        { kinds: b.kinds, lines: b.lines, rels: b.rels, ...(opts.hashed ? { ids: b.ids } : {}), ...(batchBulk ? { names: b.names, data: b.data } : {}), start: submittedLeaves },
+        { kinds: b.kinds, lines: b.lines, rels: b.rels, ...(opts.hashed ? { ids: b.ids } : {}), ...(b.data.length > 0 ? { names: b.names, data: b.data } : {}), start: submittedLeaves },
         b.data.map((d) => d.buffer as ArrayBuffer),
       ),
       batch: b,
@@ -361,7 +353,6 @@ async function joinWithDisk(opts: VerifyOptions, pool: HashPool, root: string, m
     batchFiles = 0;
     batchBytes = 0;
     batchChecked = 0;
-    batchBulk = false;
     submittedLeaves += leaves;
     while (inflight.length >= window) await drainOne();
   };
@@ -391,8 +382,7 @@ async function joinWithDisk(opts: VerifyOptions, pool: HashPool, root: string, m
    */
   const pushBulk = async (run: FileRun): Promise<'done' | 'unpaired' | 'mismatch'> => {
     const { dir, files: names, offsets } = run;
-    const prefix = dir === '' ? '' : `${dir}/`;
-    const nameAt = (i: number) => prefix + names.slice(offsets[i], (offsets[i + 1] as number) - 1);
+    const nameAt = (i: number) => fileRunPath(run, i);
     let a = run.from;
     while (a < run.to && !mismatch) {
       const raw = await reader.take(Math.min(run.to - a, BATCH_FILES - batchFiles), BATCH_BYTES - batchBytes);
@@ -409,9 +399,7 @@ async function joinWithDisk(opts: VerifyOptions, pool: HashPool, root: string, m
       batch.data.push(raw.data);
       batch.rels.push(dir);
       batch.names.push(names.slice(offsets[a], (offsets[a + n] as number) - 1));
-      batch.entries.push(undefined);
-      if (opts.hashed) batch.ids.push('');
-      batchBulk = true;
+      batch.entries.push(undefined); // bulk runs never go with `hashed` (restore), so no `ids`
       batchLeaves += n;
       batchChecked += n;
       batchFiles += n;

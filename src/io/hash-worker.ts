@@ -423,6 +423,16 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
     return { id: msg.id, lists: (msg.list as string[]).map(listOne) };
   }
 
+  /**
+   * The problem a file that could not be checked is: gone since the walk, missing; a symlink
+   * (ELOOP under O_NOFOLLOW) or other non-file now, type-changed; anything else, unreadable.
+   */
+  function checkFailure(e: any): { kind: string; reason: string } {
+    const info = errorInfo(e);
+    const kind = info.errno === 'ENOENT' ? 'missing' : info.errno === 'ELOOP' || e instanceof NotFile ? 'type-changed' : 'unreadable';
+    return { kind, reason: info.errno || info.message };
+  }
+
   /** The rest of a canonical file line after `{"path":…,"sha256":"` (SPEC §2; as core FILE_LINE_RE). */
   const FILE_TAIL = /([0-9a-f]{64})","size":(0|[1-9][0-9]{0,15})\}$/y;
 
@@ -534,11 +544,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
             bytes += r.size;
             if (r.sha256 !== expSha || r.size !== expSize) problems.push({ index: i, sub: j, path: rel, expSha, expSize, kind: 'modified', sha256: r.sha256, size: r.size });
           } catch (e: any) {
-            const info = errorInfo(e);
-            let kind = 'unreadable';
-            if (info.errno === 'ENOENT') kind = 'missing';
-            else if (info.errno === 'ELOOP' || e instanceof NotFile) kind = 'type-changed';
-            problems.push({ index: i, sub: j, path: rel, expSha, expSize, kind, reason: info.errno || info.message });
+            problems.push({ index: i, sub: j, path: rel, expSha, expSize, ...checkFailure(e) });
           }
         }
         continue;
@@ -570,12 +576,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
         bytes += r.size;
         if (k === 2 || r.sha256 !== expSha || r.size !== expSize) problems.push({ index: i, kind: 'modified', sha256: r.sha256, size: r.size });
       } catch (e: any) {
-        const info = errorInfo(e);
-        // Gone since the walk: missing. A symlink (ELOOP under O_NOFOLLOW) or other non-file now: type-changed.
-        let kind = 'unreadable';
-        if (info.errno === 'ENOENT') kind = 'missing';
-        else if (info.errno === 'ELOOP' || e instanceof NotFile) kind = 'type-changed';
-        problems.push({ index: i, kind, reason: info.errno || info.message });
+        problems.push({ index: i, ...checkFailure(e) });
       }
     }
     if (folding) return { id: msg.id, folded: fold(leaves, start as number, nLeaves, nodeHash), problems, bytes, lineBytes };

@@ -42,6 +42,12 @@ export interface FileRun {
   to: number;
 }
 
+/** The dataset path of file `i` of a run (`dir/name`, or `name` in the root). */
+export function fileRunPath(run: FileRun, i: number): string {
+  const name = run.files.slice(run.offsets[i], (run.offsets[i + 1] as number) - 1);
+  return run.dir === '' ? name : `${run.dir}/${name}`;
+}
+
 /** What {@link walkParallel} yields, in manifest order: a run of files listed by a worker, or items walked here. */
 export type ParallelRun = FileRun | WalkItem[];
 
