@@ -210,6 +210,15 @@ interface JoinResult {
 const NEWLINE = 0x0a;
 
 /**
+ * An error reading the manifest that says what is wrong with its bytes (`MANIFEST_*`, `PATH_*`):
+ * returned, to be judged against the signed digest (`judgeManifest`). Any other is thrown.
+ */
+function asManifestError(e: unknown): SnapError {
+  if (isSnapError(e) && (e.code.startsWith('MANIFEST_') || e.code.startsWith('PATH_'))) return e;
+  throw e;
+}
+
+/**
  * Whether the raw manifest line at byte `at` of `data` begins as the line of `path` does
  * (`{"path":"…",`). Only a quick test of where a chunk of lines starts and ends: the workers
  * check every line in full.
@@ -420,7 +429,13 @@ async function joinWithDisk(opts: VerifyOptions, pool: HashPool, root: string, m
       if (bulk && !reader.hasPending) {
         const run = disk.ready || (await disk.peek()) !== undefined ? disk.fileRun() : undefined;
         if (run && disk.runIndex !== unpairedRun) {
-          const r = await pushBulk(run);
+          let r: Awaited<ReturnType<typeof pushBulk>>;
+          try {
+            r = await pushBulk(run);
+          } catch (e) {
+            manifestError = asManifestError(e); // reading raw lines: a missing last newline, a line too long
+            break;
+          }
           if (r === 'mismatch') break;
           if (r === 'unpaired') unpairedRun = disk.runIndex;
           continue;
@@ -430,11 +445,8 @@ async function joinWithDisk(opts: VerifyOptions, pool: HashPool, root: string, m
       try {
         m = await reader.peek();
       } catch (e) {
-        if (isSnapError(e) && (e.code.startsWith('MANIFEST_') || e.code.startsWith('PATH_'))) {
-          manifestError = e;
-          break;
-        }
-        throw e;
+        manifestError = asManifestError(e);
+        break;
       }
       const d: WalkItem | undefined = disk.ready ? disk.current() : await disk.peek();
       if (m === undefined && d === undefined) break;

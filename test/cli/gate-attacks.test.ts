@@ -240,3 +240,35 @@ describe('key files that OpenSSL would refuse, or that two parsers could read di
     expect([v.code, codeOf(v)]).toEqual([3, 'KEY_MALFORMED']);
   });
 });
+
+describe('a manifest altered in the store where verify reads lines raw (files a worker listed)', () => {
+  /** Seal a plain folder, replace its manifest's bytes with `change(old)`, and verify. */
+  async function verifyWith(change: (old: string) => string) {
+    const store = await newStorePath();
+    const data = await makeTree({ 'a.txt': 'a\n', 'b.txt': 'b\n' });
+    const s = await snapJson(['seal', data, '--as', 'm@v1', '--key', keys.key, '--store', store]);
+    expect(s.code, s.stderr).toBe(0);
+    const manifest = join(snapshotFolder(store, 'm', 'v1'), 'manifest.jsonl');
+    const old = await fsp.readFile(manifest, 'utf8');
+    await fsp.chmod(manifest, 0o644);
+    await fsp.writeFile(manifest, change(old));
+    return snapJson(['verify', data, '--against', 'm@v1', '--pubkey', keys.pub, '--store', store]);
+  }
+
+  it('replaced with one 2 MiB line and no newline: verify exits 1 (INTEGRITY_FAILURE) naming the line, no data problem trusted', async () => {
+    const v = await verifyWith(() => 'x'.repeat(2 << 20));
+    expect(v.code).toBe(1);
+    expect(v.json.ok).toBe(false);
+    expect(codeOf(v)).toBe('INTEGRITY_FAILURE');
+    expect(v.json.failure.message).toContain('line 1 is longer than 1048576 bytes');
+    expect(v.json.problems).toEqual([]);
+  });
+
+  it('cut before its last newline: verify exits 1 (INTEGRITY_FAILURE), no data problem trusted', async () => {
+    const v = await verifyWith((old) => old.slice(0, -1));
+    expect(v.code).toBe(1);
+    expect(codeOf(v)).toBe('INTEGRITY_FAILURE');
+    expect(v.json.failure.message).toContain('does not end with a newline');
+    expect(v.json.problems).toEqual([]);
+  });
+});
