@@ -201,8 +201,13 @@ export interface ScanTotals {
 /** Batches in flight per worker. */
 const WINDOW_PER_WORKER = 4;
 
-/** Bytes of file data a seal batch aims at (from the running average file size, see `BatchSizer`). */
-export const SEAL_BATCH_BYTES = 16 << 20;
+/**
+ * Bytes of file data a seal batch aims at (from the running average file size, see `BatchSizer`).
+ * 16 MiB, as verify's, cut the main thread's cost per file by about a third, but made the unchanged
+ * second seal 3–4 % slower on two cores (1.87–1.90 s against 1.79–1.86 s, 4 interleaved pairs), a
+ * target at its limit; so seal keeps 4 MiB (docs/PERFORMANCE.md, sixth session).
+ */
+export const SEAL_BATCH_BYTES = 4 << 20;
 
 /**
  * Hash a dataset in manifest order with a pool of workers and hand the manifest to `sink` batch by
@@ -212,8 +217,6 @@ export const SEAL_BATCH_BYTES = 16 << 20;
 export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started?: HashPool): Promise<ScanTotals> {
   const root = resolve(opts.dir);
   const pool = started ?? startScanPool(opts);
-  // Batches of about 16 MiB: each costs the main thread 0.1–0.2 ms, a large part of its time per
-  // file at 4 MiB (docs/PERFORMANCE.md, sixth session); a batch holds names and lines, not data.
   const sizer = new BatchSizer(SEAL_BATCH_BYTES);
   const totals: ScanTotals = { files: 0, bytes: 0, newObjects: 0, newObjectBytes: 0 };
   const inflight: { reply: Promise<SealReply>; count: number; items?: WalkItem[]; reused?: boolean }[] = [];
