@@ -13,8 +13,7 @@
  *    {@link TreeShapeCheck} (no link leaving the dataset, nothing under a file or a link);
  * 3. each data member exactly the next manifest entry, its bytes hashed as they stream.
  */
-import { promises as fsp, createReadStream, existsSync, openSync, writeSync, closeSync, renameSync, mkdirSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { promises as fsp, existsSync, openSync, writeSync, closeSync, renameSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { SnapError, isSnapError, type SnapErrorCode } from './core/errors.js';
@@ -23,7 +22,7 @@ import { ARCHIVE_RECORDS_PREFIX, TreeShapeCheck, archiveFileClaim, archiveRecord
 import type { TrustedKey } from './core/envelope.js';
 import { ArchiveReader, writeArchive, checkArchiveTarget, type ArchiveWriteResult } from './io/archive.js';
 import { WRITE_SLICE } from './io/write-slice.js';
-import { checkedEntryRuns, manifestEntryRuns, type ManifestDigest } from './io/manifest-file.js';
+import { checkedEntryRuns, manifestEntryRuns, rawSha256, type ManifestDigest } from './io/manifest-file.js';
 import {
   openStore, discardNewStore, lockStore, makeTmpDir, commitSnapshot, snapshotDir, isSnapshotFolder, objectPath, snapshotKeepsObjects, syncFileSystem,
   writeFileAtomic, fsyncDir, MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, CONTENTS_FILE, type SnapshotLocation, type Store,
@@ -40,16 +39,6 @@ import type { VerifyCounts, VerifyReport, Problem } from './verify.js';
 export interface TrustFailure {
   code: SnapErrorCode;
   message: string;
-}
-
-async function rawSha256(path: string): Promise<string> {
-  const h = createHash('sha256');
-  try {
-    for await (const c of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(c as Buffer);
-  } catch (e) {
-    throw ioError(e, path, 'cannot read the manifest');
-  }
-  return h.digest('hex');
 }
 
 function treeError(v: TreeViolation, where: 'archive' | 'snapshot'): SnapError {

@@ -3,8 +3,6 @@
  * the statement, the manifest matches the signed root and digest, and the folder matches the
  * manifest exactly: no file modified, missing, extra, of another type, or unreadable.
  */
-import { createReadStream } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { SnapError, isSnapError } from './core/errors.js';
 import { compareUtf8 } from './core/paths.js';
@@ -16,12 +14,13 @@ import type { TrustedKey } from './core/envelope.js';
 import { HashPool, type CheckReply } from './io/hash-pool.js';
 import { walkParallel, isFileRun, fileRunPath, type FileRun, type ParallelRun } from './io/parallel-walk.js';
 import { walkDatasetRuns, whyRefused, type WalkItem } from './io/walk.js';
-import type { ManifestDigest } from './io/manifest-file.js';
+import { judgeManifest, type ManifestDigest } from './io/manifest-file.js';
 import { ManifestReader, type ParsedLine } from './io/manifest-reader.js';
+
+export { judgeManifest, rawSha256 } from './io/manifest-file.js';
 import { checkTrust, type SignerReport } from './snapshot.js';
 import type { SnapshotLocation } from './io/store.js';
 import type { Progress } from './seal.js';
-import { ioError } from './io/errors.js';
 import type { TrustRules } from './trust/rules.js';
 import type { Statement } from './core/statement.js';
 import type { RevocationReport } from './trust/revocations.js';
@@ -509,17 +508,6 @@ async function joinWithDisk(opts: VerifyOptions, pool: HashPool, root: string, m
 
 const emptyCounts = (): VerifyCounts => ({ matched: 0, modified: 0, missing: 0, extra: 0, 'type-changed': 0, unreadable: 0 });
 
-/** The hex SHA-256 of a file's bytes (a manifest's raw digest). @throws SnapError `IO_ERROR` */
-export async function rawSha256(path: string): Promise<string> {
-  const h = createHash('sha256');
-  try {
-    for await (const c of createReadStream(path)) h.update(c as Buffer);
-  } catch (e) {
-    throw ioError(e, path, 'cannot read the manifest');
-  }
-  return h.digest('hex');
-}
-
 /** The `extra` problem for an entry the walk found but a manifest cannot record (see `WalkOptions.onBadName`). */
 function refusedProblem(e: SnapError): Problem {
   const d = e.details ?? {};
@@ -634,27 +622,3 @@ function shardRange(a: ShardAssigner, s: ShardSpec): ShardRange {
   return { index: s.index, count: s.count, leaves: a.range(s.index), ...(first !== undefined && last !== undefined ? { firstPath: first, lastPath: last } : {}) };
 }
 
-/**
- * Judge a manifest read in full against the signed predicate: its raw SHA-256, Merkle root
- * (RFC 9162), line count and total bytes must all equal the statement's. A manifest that could not
- * be parsed (`manifestError`) is tampering unless its bytes are exactly the signed ones, in which
- * case the error itself is thrown (signed, yet malformed). Shared by verify of a folder and of a
- * dataset in S3 (src/s3/dataset.ts).
- * @param digest what reading the manifest found (empty when `manifestError` is set)
- * @returns `ok`, and the `INTEGRITY_FAILURE` to report when not
- * @throws `manifestError` when the manifest is the signed one | `IO_ERROR` reading it again
- */
-export async function judgeManifest(manifestPath: string, pred: Statement['predicate'], manifestError: SnapError | undefined, digest: Partial<ManifestDigest>): Promise<{ ok: boolean; failure?: VerifyReport['failure'] }> {
-  if (manifestError) {
-    const sha = await rawSha256(manifestPath);
-    if (sha === pred.manifestSha256) throw manifestError; // signed, yet malformed: not tampering
-    return { ok: false, failure: { code: 'INTEGRITY_FAILURE', message: `manifest.jsonl does not match the signed manifestSha256 (it was altered): ${manifestError.message}` } };
-  }
-  const wrong: string[] = [];
-  if (digest.sha256 !== pred.manifestSha256) wrong.push('manifestSha256');
-  if (digest.merkleRoot !== pred.merkleRoot) wrong.push('Merkle root');
-  if (digest.lines !== pred.fileCount) wrong.push('fileCount');
-  if (digest.totalBytes !== pred.totalBytes) wrong.push('totalBytes');
-  if (wrong.length === 0) return { ok: true };
-  return { ok: false, failure: { code: 'INTEGRITY_FAILURE', message: `manifest.jsonl does not match the signed statement (${wrong.join(', ')} differ): it was altered` } };
-}

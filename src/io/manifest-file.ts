@@ -10,6 +10,16 @@ import { ManifestOrder, parseEntry, type ManifestEntry } from '../core/manifest.
 import { toHex } from '../core/encoding.js';
 import { ioError } from './errors.js';
 import { leafHashOfLine, nodeHashNative } from './native-hash.js';
+import type { Statement } from '../core/statement.js';
+
+/** Bytes read from the manifest at a time. */
+export const MANIFEST_CHUNK = 1 << 20;
+/**
+ * Longest manifest line read, in bytes: far above the longest valid one (a 4,096-byte path and a
+ * 4,096-byte link target with every character escaped, about 33 KB), so that a manifest without
+ * newlines cannot make a reader hold it whole (`MANIFEST_LINE_MALFORMED`).
+ */
+export const MAX_MANIFEST_LINE = 1 << 20;
 
 /** What a full pass over a manifest file found. */
 export interface ManifestDigest {
@@ -25,37 +35,56 @@ export interface ManifestDigest {
 
 /**
  * Read a manifest file as runs of raw lines (without `\n`), hashing as it goes.
- * The digest is complete once the generator is exhausted.
- * @throws SnapError `NOT_FOUND` | `IO_ERROR` | `MANIFEST_NO_TRAILING_NEWLINE`
+ * The digest is complete once the generator is exhausted. A line is held only up to
+ * {@link MAX_MANIFEST_LINE} bytes: a file without newlines (a store object replaced by an attacker)
+ * costs one chunk of memory and one pass, not the whole file.
+ * @throws SnapError `NOT_FOUND` | `IO_ERROR` | `MANIFEST_NO_TRAILING_NEWLINE` |
+ *   `MANIFEST_LINE_MALFORMED` (a line over {@link MAX_MANIFEST_LINE}, with `details.line`)
  */
 export async function* manifestLineRuns(path: string, digest: { sha256?: string; bytes: number }): AsyncGenerator<string[]> {
   const h = createHash('sha256');
-  let rest: Buffer = Buffer.alloc(0);
-  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+  // The start of a line cut by chunk ends, as the chunks' tails (joined once, when its newline comes).
+  const rest: Buffer[] = [];
+  let restLength = 0;
+  let lines = 0;
+  const tooLong = () => new SnapError('MANIFEST_LINE_MALFORMED', `${path} line ${lines + 1} is longer than ${MAX_MANIFEST_LINE} bytes`, { path, line: lines + 1 });
+  const stream = createReadStream(path, { highWaterMark: MANIFEST_CHUNK });
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       h.update(chunk);
       digest.bytes += chunk.length;
       // Decode up to the last newline: 0x0A never occurs inside a multi-byte UTF-8 sequence.
+      // A line wholly inside a chunk is shorter than MAX_MANIFEST_LINE (a chunk is at most that long).
       const nl = chunk.lastIndexOf(0x0a);
       if (nl < 0) {
-        rest = rest.length === 0 ? chunk : Buffer.concat([rest, chunk]);
+        rest.push(chunk);
+        restLength += chunk.length;
+        if (restLength > MAX_MANIFEST_LINE) throw tooLong();
         continue;
       }
-      if (rest.length === 0) yield chunk.toString('utf8', 0, nl).split('\n');
+      let run: string[];
+      if (restLength === 0) run = chunk.toString('utf8', 0, nl).split('\n');
       else {
         // The line cut by the previous chunk is joined alone (not the whole chunk: no copy of a MiB).
         const first = chunk.indexOf(0x0a);
-        const lines = first === nl ? [] : chunk.toString('utf8', first + 1, nl).split('\n');
-        lines.unshift(Buffer.concat([rest, chunk.subarray(0, first)]).toString('utf8'));
-        yield lines;
+        if (restLength + first > MAX_MANIFEST_LINE) throw tooLong();
+        run = first === nl ? [] : chunk.toString('utf8', first + 1, nl).split('\n');
+        rest.push(chunk.subarray(0, first));
+        run.unshift(Buffer.concat(rest).toString('utf8'));
       }
-      rest = chunk.subarray(nl + 1);
+      rest.length = 0;
+      rest.push(chunk.subarray(nl + 1));
+      restLength = chunk.length - nl - 1;
+      lines += run.length;
+      yield run;
     }
   } catch (e) {
+    if (e instanceof SnapError) throw e;
     throw ioError(e, path, 'cannot read the manifest');
+  } finally {
+    stream.destroy();
   }
-  if (rest.length > 0) throw new SnapError('MANIFEST_NO_TRAILING_NEWLINE', `${path}: the last line does not end with a newline (truncated?)`, { path });
+  if (restLength > 0) throw new SnapError('MANIFEST_NO_TRAILING_NEWLINE', `${path}: the last line does not end with a newline (truncated?)`, { path });
   digest.sha256 = h.digest('hex');
 }
 
@@ -113,4 +142,40 @@ export async function* manifestEntryRuns(path: string, result: Partial<ManifestD
   result.merkleRoot = toHex(tree.root());
   result.lines = order.count;
   result.totalBytes = total;
+}
+
+/** The hex SHA-256 of a file's bytes (a manifest's raw digest). @throws SnapError `IO_ERROR` */
+export async function rawSha256(path: string): Promise<string> {
+  const h = createHash('sha256');
+  try {
+    for await (const c of createReadStream(path, { highWaterMark: MANIFEST_CHUNK })) h.update(c as Buffer);
+  } catch (e) {
+    throw ioError(e, path, 'cannot read the manifest');
+  }
+  return h.digest('hex');
+}
+
+/**
+ * Judge a manifest read in full against the signed predicate: its raw SHA-256, Merkle root
+ * (RFC 9162), line count and total bytes must all equal the statement's. A manifest that could not
+ * be parsed (`manifestError`) is tampering unless its bytes are exactly the signed ones, in which
+ * case the error itself is thrown (signed, yet malformed). Shared by verify of a folder and of a
+ * dataset in S3 (src/s3/dataset.ts) and by diff.
+ * @param digest what reading the manifest found (empty when `manifestError` is set)
+ * @returns `ok`, and the `INTEGRITY_FAILURE` to report when not
+ * @throws `manifestError` when the manifest is the signed one | `IO_ERROR` reading it again
+ */
+export async function judgeManifest(manifestPath: string, pred: Pick<Statement['predicate'], 'manifestSha256' | 'merkleRoot' | 'fileCount' | 'totalBytes'>, manifestError: SnapError | undefined, digest: Partial<ManifestDigest>): Promise<{ ok: boolean; failure?: { code: 'INTEGRITY_FAILURE'; message: string } }> {
+  if (manifestError) {
+    const sha = await rawSha256(manifestPath);
+    if (sha === pred.manifestSha256) throw manifestError; // signed, yet malformed: not tampering
+    return { ok: false, failure: { code: 'INTEGRITY_FAILURE', message: `manifest.jsonl does not match the signed manifestSha256 (it was altered): ${manifestError.message}` } };
+  }
+  const wrong: string[] = [];
+  if (digest.sha256 !== pred.manifestSha256) wrong.push('manifestSha256');
+  if (digest.merkleRoot !== pred.merkleRoot) wrong.push('Merkle root');
+  if (digest.lines !== pred.fileCount) wrong.push('fileCount');
+  if (digest.totalBytes !== pred.totalBytes) wrong.push('totalBytes');
+  if (wrong.length === 0) return { ok: true };
+  return { ok: false, failure: { code: 'INTEGRITY_FAILURE', message: `manifest.jsonl does not match the signed statement (${wrong.join(', ')} differ): it was altered` } };
 }

@@ -11,16 +11,9 @@ import { createHash } from 'node:crypto';
 import { SnapError } from '../core/errors.js';
 import { ManifestOrder, type ManifestEntry } from '../core/manifest.js';
 import { ioError } from './errors.js';
-import { parseManifestLine } from './manifest-file.js';
+import { MANIFEST_CHUNK, MAX_MANIFEST_LINE, parseManifestLine } from './manifest-file.js';
 
-/** Bytes read from the manifest at a time. */
-export const MANIFEST_CHUNK = 1 << 20;
-/**
- * Longest manifest line read, in bytes: far above the longest valid one (a 4,096-byte path and a
- * 4,096-byte link target with every character escaped, about 33 KB), so that a manifest without
- * newlines cannot make verify hold it whole.
- */
-export const MAX_MANIFEST_LINE = 1 << 20;
+export { MANIFEST_CHUNK, MAX_MANIFEST_LINE };
 
 const NEWLINE = 0x0a;
 const DIGIT_0 = 0x30;
