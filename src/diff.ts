@@ -7,15 +7,16 @@ import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { compareUtf8 } from './core/paths.js';
-import type { SnapError } from './core/errors.js';
+import { SnapError, isSnapError } from './core/errors.js';
 import { isSymlinkEntry, serializeEntry, type FileEntry, type ManifestEntry } from './core/manifest.js';
 import type { TrustedKey } from './core/envelope.js';
-import { manifestEntryRuns } from './io/manifest-file.js';
+import { judgeManifest, manifestEntryRuns, type ManifestDigest } from './io/manifest-file.js';
 import { MANIFEST_FILE, type SnapshotLocation } from './io/store.js';
 import { checkTrust, readSnapshotUnverified } from './snapshot.js';
 import { scanDataset, type Progress } from './seal.js';
 import { whyRefused } from './io/walk.js';
 import type { RecordSetMember } from './core/records.js';
+import type { Statement } from './core/statement.js';
 import { diffRecordSides, type RecordSide, type RecordsReport } from './records/diff-sets.js';
 import { readRecordConfig } from './records/seal-records.js';
 import { writeAll } from './io/write-all.js';
@@ -91,13 +92,14 @@ export interface DiffOptions {
   onProgress?: (p: Progress) => void;
   /**
    * Called with the manifest file of each side (a snapshot's own, or the temporary one made by
-   * scanning a folder) once both are known, before any temporary file is removed: a caller that
-   * needs every entry (not only the differences), such as the report's label counts, reads them here.
+   * scanning a folder) once both were read and each snapshot's was found to match its statement,
+   * before any temporary file is removed: a caller that needs every entry (not only the
+   * differences), such as the report's label counts, reads them here.
    */
   onManifests?: (a: string, b: string) => Promise<void>;
 }
 
-async function describe(input: DiffInput, trusted?: readonly TrustedKey[]): Promise<{ side: DiffSide; excludes: string[]; records?: RecordSetMember[] }> {
+async function describe(input: DiffInput, trusted?: readonly TrustedKey[]): Promise<{ side: DiffSide; excludes: string[]; records?: RecordSetMember[]; predicate?: Statement['predicate'] }> {
   if (input.kind === 'folder') return { side: { folder: input.path }, excludes: [] };
   if (input.kind === 'dataset') return { side: { folder: input.name }, excludes: [] };
   const info = await readSnapshotUnverified(input.location);
@@ -113,7 +115,44 @@ async function describe(input: DiffInput, trusted?: readonly TrustedKey[]): Prom
     side: { ref: input.location.ref, snapshot: info.snapshot, createdAt: st?.predicate.createdAt ?? '', signers, ...trust },
     excludes: st?.predicate.excludes ?? [],
     records: st?.predicate.records ?? [],
+    ...(st ? { predicate: st.predicate } : {}),
   };
+}
+
+/** What reading a snapshot side's manifest found: its digest, or the error that ended it. */
+interface ManifestRead {
+  digest: Partial<ManifestDigest>;
+  error?: SnapError;
+}
+
+/**
+ * A side's manifest entries, run by run. For a snapshot side (`judged`), a line that cannot be read
+ * ends them, the error kept in `read.error`: whether it is tampering is decided against the
+ * statement afterwards ({@link judgeSide}).
+ * @throws SnapError `NOT_FOUND` | `IO_ERROR` | any error of a folder side's manifest
+ */
+async function* sideEntries(path: string, read: ManifestRead, judged: boolean): AsyncGenerator<ManifestEntry[]> {
+  try {
+    yield* manifestEntryRuns(path, read.digest);
+  } catch (e) {
+    if (!judged || !isSnapError(e) || !(e.code.startsWith('MANIFEST_') || e.code.startsWith('PATH_'))) throw e;
+    read.error = e;
+  }
+}
+
+/**
+ * A snapshot side's manifest must be the one its statement describes (SHA-256, Merkle root, line
+ * count and byte total), or nothing the diff found in it is reported: someone who can write to the
+ * store cannot make diff name other differences than the signed manifests hold.
+ * @throws SnapError `INTEGRITY_FAILURE` (exit 1) when it is not | the read error when the manifest
+ *   is the signed one yet malformed | `IO_ERROR`
+ */
+async function judgeSide(name: 'A' | 'B', path: string, predicate: Statement['predicate'] | undefined, side: DiffSide, read: ManifestRead): Promise<void> {
+  if (!predicate) return;
+  const { ok, failure } = await judgeManifest(path, predicate, read.error, read.error ? {} : read.digest);
+  if (ok) return;
+  const ref = 'ref' in side ? side.ref : path;
+  throw new SnapError('INTEGRITY_FAILURE', `${name} (${ref}): ${failure?.message ?? 'the manifest does not match the statement'}; no difference is reported`, { side: name.toLowerCase(), ref, path });
 }
 
 /** The `objects/sha256` folder of the store a snapshot location lies in (STORE/snapshots/NAME/VERSION), if any. */
@@ -133,7 +172,6 @@ async function recordSide(input: DiffInput, manifestPath: string, members: Recor
   return { kind: 'snapshot', members: members ?? [], manifestPath, objectDirs: dirs };
 }
 
-/** The manifest file of a side: the snapshot's own, or a temporary one made by scanning the folder. */
 /**
  * The manifest file of a side: the snapshot's own, or a temporary one made by scanning the folder;
  * what the folder holds that a manifest cannot record goes to `extra` instead.
@@ -185,7 +223,9 @@ function sameEntry(a: ManifestEntry, b: ManifestEntry): boolean {
 /**
  * Compare two sides. Manifests are merge-joined by path in one streaming pass; only the
  * differences are held in memory.
- * @throws SnapError from reading either side (`NOT_FOUND`, `IO_ERROR`, `MANIFEST_*`, scan errors)
+ * @throws SnapError `INTEGRITY_FAILURE` when a snapshot side's manifest does not match its statement
+ *   (altered in the store) | from reading either side (`NOT_FOUND`, `IO_ERROR`, `MANIFEST_*` of a
+ *   signed yet malformed manifest, scan errors)
  */
 export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): Promise<DiffReport> {
   const cleanup: string[] = [];
@@ -196,9 +236,10 @@ export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): 
     const extra: DiffExtra[] = [];
     const pa = await manifestOf(a, excludes, opts, cleanup, 'a', extra);
     const pb = await manifestOf(b, excludes, opts, cleanup, 'b', extra);
-    if (opts.onManifests) await opts.onManifests(pa, pb);
-    const ia = manifestEntryRuns(pa, {});
-    const ib = manifestEntryRuns(pb, {});
+    const readA: ManifestRead = { digest: {} };
+    const readB: ManifestRead = { digest: {} };
+    const ia = sideEntries(pa, readA, da.predicate !== undefined);
+    const ib = sideEntries(pb, readB, db.predicate !== undefined);
     let ra: ManifestEntry[] = [];
     let rb: ManifestEntry[] = [];
     let i = 0;
@@ -245,6 +286,9 @@ export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): 
         j++;
       }
     }
+    await judgeSide('A', pa, da.predicate, da.side, readA);
+    await judgeSide('B', pb, db.predicate, db.side, readB);
+    if (opts.onManifests) await opts.onManifests(pa, pb);
     // Renames: a removed file and an added file with the same content, paired in path order.
     const removedByDigest = new Map<string, FileEntry[]>();
     for (const e of removed) {

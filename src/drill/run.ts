@@ -9,7 +9,7 @@
 import { promises as fsp, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, relative, sep } from 'node:path';
-import { SnapError, type SnapErrorCode } from '../core/errors.js';
+import { SnapError, isSnapError, type SnapErrorCode } from '../core/errors.js';
 import { isSymlinkEntry, ManifestOrder } from '../core/manifest.js';
 import { isWellFormed, type RecordSetMember } from '../core/records.js';
 import type { TrustedKey } from '../core/envelope.js';
@@ -134,14 +134,21 @@ export async function drill(o: DrillOptions): Promise<DrillReport> {
     const order = new ManifestOrder();
     const files: DrillFile[] = [];
     const allPaths = new Set<string>();
-    for await (const run of manifestLineRuns(manifestPath, raw)) {
-      for (const line of run) {
-        const e = parseManifestLine(line, order, manifestPath);
-        allPaths.add(e.path);
-        if (!isSymlinkEntry(e) && isWellFormed(e.path)) files.push({ path: e.path, size: e.size });
+    const changed = () => new SnapError('INTEGRITY_FAILURE', `${manifestPath} changed while the drill read it`);
+    try {
+      for await (const run of manifestLineRuns(manifestPath, raw)) {
+        for (const line of run) {
+          const e = parseManifestLine(line, order, manifestPath);
+          allPaths.add(e.path);
+          if (!isSymlinkEntry(e) && isWellFormed(e.path)) files.push({ path: e.path, size: e.size });
+        }
       }
+    } catch (e) {
+      // verify read this very manifest whole a moment ago: a line it cannot read now is a change.
+      if (isSnapError(e) && (e.code.startsWith('MANIFEST_') || e.code.startsWith('PATH_'))) throw changed();
+      throw e;
     }
-    if (raw.sha256 !== pred.manifestSha256) throw new SnapError('INTEGRITY_FAILURE', `${manifestPath} changed while the drill read it`);
+    if (raw.sha256 !== pred.manifestSha256) throw changed();
 
     // Record files: the signed record sets, and tabular files that no set covers (not configured).
     const members: RecordSetMember[] = pred.records ?? [];
@@ -203,7 +210,7 @@ export async function drill(o: DrillOptions): Promise<DrillReport> {
     let thresholds: Thresholds = DEFAULT_THRESHOLDS;
     if (recordsOn) {
       const dirs = [objectsDirOf(o.snapshot), o.store ? join(resolve(o.store), 'objects', 'sha256') : undefined].filter((d): d is string => d !== undefined);
-      thresholds = mergeThresholds(DEFAULT_THRESHOLDS, (await snapshotConfig(manifestPath, dirs))?.check);
+      thresholds = mergeThresholds(DEFAULT_THRESHOLDS, (await snapshotConfig(manifestPath, dirs, pred))?.check);
     }
 
     const results: { attack: PlannedAttack; verdict: Verdict; round: number }[] = [];

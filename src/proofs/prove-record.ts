@@ -148,6 +148,8 @@ export async function proveRecord(opts: ProveRecordOptions): Promise<ProveRecord
     }
   } catch (e) {
     if (isSnapError(e, 'MANIFEST_NO_TRAILING_NEWLINE')) throw altered('its last line does not end with a newline');
+    // A valid index line is at most MAX_INDEX_LINE_BYTES (16 KiB): one over the reader's 1 MiB bound is no signed index's.
+    if (isSnapError(e, 'MANIFEST_LINE_MALFORMED')) throw altered(`line ${String(e.details?.line)} is longer than 1 MiB`);
     throw e;
   }
   if (digest.sha256 !== set.index.sha256) throw altered('sha256 differs');

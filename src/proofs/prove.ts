@@ -13,7 +13,7 @@ import { InclusionProofBuilder, verifyInclusion } from '../core/merkle.js';
 import { fromBase64, fromHex, toHex } from '../core/encoding.js';
 import { validatePath } from '../core/paths.js';
 import { parseProof, serializeProof, verifyProof } from '../core/proof.js';
-import { manifestLineRuns, parseManifestLine } from '../io/manifest-file.js';
+import { judgeManifest, manifestLineRuns, parseManifestLine } from '../io/manifest-file.js';
 import { leafHashOfLine, nodeHashNative } from '../io/native-hash.js';
 import { ENVELOPE_FILE, MANIFEST_FILE, type SnapshotLocation } from '../io/store.js';
 import { readSnapshotFile } from '../snapshot.js';
@@ -104,24 +104,32 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
   let found: { entry: ManifestEntry; line: string } | undefined;
   // The first invalid line: reported only when the file matches its signed digest (else: altered).
   let invalid: SnapError | undefined;
-  for await (const run of manifestLineRuns(manifestPath, digest)) {
-    if (invalid) continue; // read on to the end for the digest only
-    for (const line of run) {
-      let e: ManifestEntry;
-      try {
-        e = parseManifestLine(line, order, manifestPath);
-      } catch (err) {
-        if (!isSnapError(err)) throw err;
-        invalid = err;
-        break;
-      }
-      const isTarget = e.path === opts.path;
-      builder.appendLeafHash(leafHashOfLine(line), isTarget);
-      if (isTarget) found = { entry: e, line };
-    }
-  }
   const altered = (what: string) =>
     new SnapError('INTEGRITY_FAILURE', `${manifestPath} does not match the signed statement (${what}): it was altered; no proof was made`, { path: manifestPath });
+  try {
+    for await (const run of manifestLineRuns(manifestPath, digest)) {
+      if (invalid) continue; // read on to the end for the digest only
+      for (const line of run) {
+        let e: ManifestEntry;
+        try {
+          e = parseManifestLine(line, order, manifestPath);
+        } catch (err) {
+          if (!isSnapError(err)) throw err;
+          invalid = err;
+          break;
+        }
+        const isTarget = e.path === opts.path;
+        builder.appendLeafHash(leafHashOfLine(line), isTarget);
+        if (isTarget) found = { entry: e, line };
+      }
+    }
+  } catch (err) {
+    // The file itself cannot be read as lines (a line over 1 MiB, no last newline): judged like a bad line.
+    if (!isSnapError(err) || !err.code.startsWith('MANIFEST_')) throw err;
+    const judged = await judgeManifest(manifestPath, pred, err, {}); // throws err when the file is the signed one
+    if (!judged.ok) throw altered(`manifestSha256 differs; ${err.message}`);
+    throw err;
+  }
   if (digest.sha256 !== pred.manifestSha256) throw altered('manifestSha256 differs');
   if (invalid) throw invalid;
   if (order.count !== pred.fileCount) throw altered(`${order.count} lines, fileCount ${pred.fileCount}`);

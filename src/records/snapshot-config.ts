@@ -1,37 +1,71 @@
 /**
  * A snapshot's own `snap.json` (its `check` thresholds), read from the store: the manifest entry
- * names its digest (signed), the object holds its bytes, which are hashed and compared before use.
+ * names its digest, the object holds its bytes, which are hashed and compared before use. The
+ * manifest is read to its end and must match the statement (SHA-256, Merkle root, counts) before
+ * its entry is believed: else whoever can write to the store could point `snap.json` at an object
+ * of their own with thresholds that let anything through.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, promises as fsp } from 'node:fs';
+import { constants as FS, existsSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { isSymlinkEntry } from '../core/manifest.js';
-import { compareUtf8 } from '../core/paths.js';
-import { manifestEntryRuns } from '../io/manifest-file.js';
+import { SnapError, isSnapError } from '../core/errors.js';
+import type { Statement } from '../core/statement.js';
+import { ioError } from '../io/errors.js';
+import { judgeManifest, manifestEntryRuns, type ManifestDigest } from '../io/manifest-file.js';
 import { CONFIG_FILE, MAX_CONFIG_BYTES, parseConfig, type RecordConfig } from './config.js';
 
 /**
  * The configuration a snapshot was sealed with, when its `snap.json` object is in one of `objectDirs`.
+ * @param predicate the snapshot's statement predicate, which the manifest must match
  * @returns undefined when the snapshot has no `snap.json`, or its object is not there or not intact
- * @throws SnapError `RECORDS_CONFIG_INVALID` when it is there and malformed
+ * @throws SnapError `INTEGRITY_FAILURE` when the manifest does not match `predicate` (altered) |
+ *   `RECORDS_CONFIG_INVALID` when the object is there and malformed | `MANIFEST_*` of a signed yet
+ *   malformed manifest | `NOT_FOUND` | `IO_ERROR`
  */
-export async function snapshotConfig(manifestPath: string, objectDirs: readonly string[]): Promise<RecordConfig | undefined> {
+export async function snapshotConfig(manifestPath: string, objectDirs: readonly string[], predicate: Statement['predicate']): Promise<RecordConfig | undefined> {
   let digest: string | undefined;
   let size = 0;
-  outer: for await (const run of manifestEntryRuns(manifestPath, {})) {
-    for (const e of run) {
-      if (e.path === CONFIG_FILE && !isSymlinkEntry(e)) {
-        digest = e.sha256;
-        size = e.size;
-        break outer;
+  const read: Partial<ManifestDigest> = {};
+  let error: SnapError | undefined;
+  try {
+    for await (const run of manifestEntryRuns(manifestPath, read)) {
+      if (digest !== undefined) continue; // read on to the end: the digest decides whether the entry counts
+      for (const e of run) {
+        if (e.path === CONFIG_FILE && !isSymlinkEntry(e)) {
+          digest = e.sha256;
+          size = e.size;
+          break;
+        }
       }
-      if (compareUtf8(e.path, CONFIG_FILE) > 0) break outer; // the manifest is sorted: it would have come
     }
+  } catch (e) {
+    if (!isSnapError(e) || !(e.code.startsWith('MANIFEST_') || e.code.startsWith('PATH_'))) throw e;
+    error = e;
   }
+  const judged = await judgeManifest(manifestPath, predicate, error, error ? {} : read);
+  if (!judged.ok) throw new SnapError('INTEGRITY_FAILURE', `${manifestPath}: ${judged.failure?.message ?? 'it does not match the statement'}; its ${CONFIG_FILE} was not used`, { path: manifestPath });
   if (digest === undefined || size > MAX_CONFIG_BYTES) return undefined;
-  const path = objectDirs.map((d) => join(d, digest.slice(0, 2), digest.slice(2))).find((p) => existsSync(p));
+  const found = digest;
+  const path = objectDirs.map((d) => join(d, found.slice(0, 2), found.slice(2))).find((p) => existsSync(p));
   if (!path) return undefined;
-  const bytes = await fsp.readFile(path);
+  // At most the signed size and one byte more: the object may have been replaced by anything.
+  const fh = await fsp.open(path, FS.O_RDONLY | FS.O_NOFOLLOW | FS.O_NONBLOCK).catch((e: unknown) => {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') return undefined; // a link is not an intact object
+    throw ioError(e, path, "cannot read the snapshot's record configuration");
+  });
+  if (!fh) return undefined;
+  let bytes: Buffer;
+  try {
+    if (!(await fh.stat()).isFile()) return undefined; // not an intact object (a FIFO would not even block: O_NONBLOCK)
+    const buf = Buffer.alloc(size + 1);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    bytes = buf.subarray(0, bytesRead);
+  } catch (e) {
+    throw ioError(e, path, "cannot read the snapshot's record configuration");
+  } finally {
+    await fh.close();
+  }
   if (createHash('sha256').update(bytes).digest('hex') !== digest) return undefined;
   return parseConfig(bytes, `${CONFIG_FILE} of the snapshot`);
 }

@@ -91,3 +91,24 @@ export function mergeThresholds(...layers: (Thresholds | undefined)[]): Threshol
   for (const l of layers) if (l) for (const [k, v] of Object.entries(l)) (out as Record<string, unknown>)[k] = v;
   return out;
 }
+
+/**
+ * The stricter of two complete sets of thresholds, member by member: the smaller of two limits
+ * (`max*`; `undefined`, not checked, is the least strict), the larger of two `minChiSquareP`, and a
+ * label allowed to appear or vanish only when both allow it. `check` gates the version under review
+ * with the stricter of its own `snap.json` and the reviewed version's, so a change cannot loosen
+ * the gate that judges it (flags, the operator's own choice, still win over both).
+ */
+export function strictestThresholds(a: Thresholds, b: Thresholds): Thresholds {
+  const out: Record<string, number | boolean | undefined> = {};
+  for (const k of THRESHOLD_NAMES) {
+    const x = a[k];
+    const y = b[k];
+    let v: number | boolean | undefined;
+    if ((FLAGS as readonly string[]).includes(k)) v = x === true && y === true;
+    else if (x === undefined || y === undefined) v = x ?? y;
+    else v = k === 'minChiSquareP' ? Math.max(x as number, y as number) : Math.min(x as number, y as number);
+    if (v !== undefined) out[k] = v;
+  }
+  return out as Thresholds;
+}

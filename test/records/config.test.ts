@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig, parseRuleFlag, RuleSet, tabularSpec, MAX_CONFIG_BYTES } from '../../src/records/config.js';
-import { DEFAULT_THRESHOLDS, mergeThresholds, parseThresholds } from '../../src/records/thresholds.js';
+import { DEFAULT_THRESHOLDS, mergeThresholds, parseThresholds, strictestThresholds, THRESHOLD_NAMES } from '../../src/records/thresholds.js';
 
 const code = (c: string) => expect.objectContaining({ code: c });
 const cfg = (v: unknown) => parseConfig(Buffer.from(JSON.stringify(v)));
@@ -97,6 +97,26 @@ describe('check thresholds', () => {
     expect(t.maxShift).toBe(0.2);
     expect(t.maxRemoved).toBeUndefined();
     expect(t.maxLabelChanges).toBe(0);
+  });
+
+  it('give the stricter of two sets member by member: the smaller limit, an unchecked limit the loosest, the larger p, allow only if both allow', () => {
+    const a = mergeThresholds(DEFAULT_THRESHOLDS, { maxShift: 0.1, maxPsi: 0.2, allowNewLabels: true, minChiSquareP: 0.05 });
+    const b = mergeThresholds(DEFAULT_THRESHOLDS, { maxLabelChanges: 1000, maxShift: undefined, maxAddedShare: 0.1, allowNewLabels: true, allowVanishedLabels: true, minChiSquareP: 0.01 });
+    expect(strictestThresholds(a, b)).toEqual({ ...DEFAULT_THRESHOLDS, maxShift: 0.1, maxPsi: 0.2, maxAddedShare: 0.1, allowNewLabels: true, minChiSquareP: 0.05 });
+    // Symmetric, and idempotent.
+    expect(strictestThresholds(b, a)).toEqual(strictestThresholds(a, b));
+    expect(strictestThresholds(a, a)).toEqual({ ...a, allowVanishedLabels: false });
+    // Never looser than either side, for every threshold.
+    const s = strictestThresholds(a, b);
+    for (const k of THRESHOLD_NAMES) {
+      for (const side of [a, b]) {
+        const v = s[k];
+        const w = side[k];
+        if (typeof w === 'boolean') expect(v === true ? w : true).toBe(true);
+        else if (k === 'minChiSquareP') expect(w === undefined || (v as number) >= w).toBe(true);
+        else expect(w === undefined || (v !== undefined && (v as number) <= w)).toBe(true);
+      }
+    }
   });
 
   it('are refused when out of range, with the code asked for', () => {

@@ -13,7 +13,8 @@ import type { DiffInput, DiffSide } from '../../diff.js';
 import { readRecordConfig } from '../../records/seal-records.js';
 import { snapshotConfig } from '../../records/snapshot-config.js';
 import { checkRecords } from '../../records/check.js';
-import { DEFAULT_THRESHOLDS, mergeThresholds, parseThresholds, type Thresholds } from '../../records/thresholds.js';
+import { DEFAULT_THRESHOLDS, mergeThresholds, parseThresholds, strictestThresholds, type Thresholds } from '../../records/thresholds.js';
+import { readSnapshotUnverified } from '../../snapshot.js';
 import type { RecordConfig } from '../../records/config.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { shortId, shortKeyid, styler } from '../format.js';
@@ -51,7 +52,8 @@ async function sideConfig(input: DiffInput, store: string): Promise<RecordConfig
   if (input.kind === 'folder') return readRecordConfig(input.path);
   if (input.kind === 'dataset') throw new SnapError('USAGE', `check compares records, and a dataset in S3 (${input.name}) has no record indexes: check a snapshot or a folder`);
   const dirs = [objectsDirOf(input.location), join(store, 'objects', 'sha256')].filter((d): d is string => d !== undefined);
-  return snapshotConfig(join(input.location.dir, MANIFEST_FILE), dirs);
+  const statement = (await readSnapshotUnverified(input.location)).statement;
+  return statement ? snapshotConfig(join(input.location.dir, MANIFEST_FILE), dirs, statement.predicate) : undefined;
 }
 
 function sideName(s: DiffSide): string {
@@ -67,9 +69,11 @@ async function cmdCheck(a: Args, io: CliIo): Promise<number> {
     const ia = await diffInput(String(a.against), io, store, held);
     const ib = await diffInput(String(a.b), io, store, held);
     const trusted = a.pubkey ? await trustedKeys(a.pubkey as string[], io.cwd) : undefined;
-    // Thresholds: the defaults, then the new version's snap.json (else the reviewed one's), then flags.
-    const config = (await sideConfig(ib, store)) ?? (await sideConfig(ia, store));
-    const thresholds = mergeThresholds(DEFAULT_THRESHOLDS, config?.check, fromFlags);
+    // Thresholds: the stricter of the reviewed version's snap.json and the new one's (each over the
+    // defaults: the change under review cannot loosen its own gate), then flags.
+    const fromA = mergeThresholds(DEFAULT_THRESHOLDS, (await sideConfig(ia, store))?.check);
+    const fromB = mergeThresholds(DEFAULT_THRESHOLDS, (await sideConfig(ib, store))?.check);
+    const thresholds = mergeThresholds(strictestThresholds(fromA, fromB), fromFlags);
     const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, skipDirs: [store], store });
     if (!r.records || r.records.sets.length + r.records.unavailable.length === 0) {
       throw new SnapError('RECORDS_CONFIG_INVALID', 'nothing to check: neither side has record sets (seal with record rules in snap.json or --records; docs/FORMAT.md §19)');

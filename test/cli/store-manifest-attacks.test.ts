@@ -1,0 +1,145 @@
+/**
+ * A snapshot's manifest in the store, altered by someone who can write to the store but holds no
+ * key: every command that reads it — not only verify — must find that it no longer matches the
+ * signed statement (exit 1, `INTEGRITY_FAILURE`) and report nothing from it, in bounded memory.
+ * Before, `diff` and `report` named the altered manifest's entries as the snapshot's, `check` took
+ * its thresholds from a `snap.json` entry of the altered manifest, and `prove` held a manifest of
+ * one long line whole (a 400 MB line: 290 s, 849 MB).
+ */
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { copyTree, REPO, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
+import { newStorePath, snapshotFolder, tamper } from '../helpers/store.js';
+
+const keys = useKeyPair('alice');
+const TABULAR = join(REPO, 'examples', 'tabular');
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+const codeOf = (r: { json: Json }): string | undefined => r.json.error?.code ?? r.json.failure?.code;
+
+async function seal(dir: string, store: string, as: string): Promise<void> {
+  const r = await snapJson(['seal', dir, '--as', as, '--key', keys.key, '--store', store]);
+  expect(r.code, r.stderr).toBe(0);
+}
+
+/** Flip the label of breast-cancer id 10 (malignant ↔ benign). */
+async function flipOne(dir: string): Promise<void> {
+  const path = join(dir, 'breast_cancer.csv');
+  const lines = (await fsp.readFile(path, 'utf8')).split('\n');
+  const i = lines.findIndex((l) => l.startsWith('10,'));
+  lines[i] = lines[i]!.endsWith(',malignant') ? lines[i]!.replace(/,malignant$/, ',benign') : lines[i]!.replace(/,benign$/, ',malignant');
+  await fsp.writeFile(path, lines.join('\n'));
+}
+
+/** Ways to alter a manifest file, each leaving something a reader could take for entries. */
+const ALTERATIONS: [string, (text: string) => string][] = [
+  ['a size changed in a valid line', (t) => t.replace(/"size":(\d+)/, (_, n: string) => `"size":${Number(n) + 1}`)],
+  ['a line that is not JSON', (t) => `garbage\n${t}`],
+  ['one line of 2 MiB with no newline', () => 'a'.repeat(2 << 20)],
+  ['the last newline cut off', (t) => t.slice(0, -1)],
+];
+
+describe('a snapshot manifest altered in the store', () => {
+  let store: string;
+  let v2Data: string;
+  let manifest: string;
+  let original: string;
+  beforeAll(async () => {
+    store = await newStorePath();
+    await seal(TABULAR, store, 'tab@v1');
+    v2Data = await copyTree(TABULAR);
+    await flipOne(v2Data);
+    await seal(v2Data, store, 'tab@v2');
+    manifest = join(snapshotFolder(store, 'tab', 'v1'), 'manifest.jsonl');
+    original = await fsp.readFile(manifest, 'utf8');
+  });
+  beforeEach(async () => {
+    await fsp.chmod(manifest, 0o644);
+    await fsp.writeFile(manifest, original);
+  });
+
+  it('is intact before each case: diff, prove, report and check all run', async () => {
+    const d = await snapJson(['diff', 'tab@v1', 'tab@v2', '--store', store, '--pubkey', keys.pub]);
+    expect(d.code).toBe(1);
+    expect(d.json.records.summary.flipped).toBe(1);
+    expect((await snapJson(['prove', 'tab@v1', 'iris.csv', '--store', store, '-o', join(await tempDir(), 'p.json')])).code).toBe(0);
+    expect((await snapJson(['check', 'tab@v2', '--against', 'tab@v1', '--store', store])).code).toBe(1);
+  });
+
+  for (const [what, alter] of ALTERATIONS) {
+    it(`(${what}) makes diff, diff against a folder, prove, report and check exit 1 with INTEGRITY_FAILURE, naming nothing`, async () => {
+      await tamper(manifest, alter);
+      const out = await tempDir();
+      const runs: [string, string[]][] = [
+        ['diff', ['diff', 'tab@v1', 'tab@v2', '--store', store, '--pubkey', keys.pub]],
+        ['diff with a folder', ['diff', 'tab@v1', v2Data, '--store', store]],
+        ['prove', ['prove', 'tab@v1', 'iris.csv', '--store', store, '-o', join(out, 'p.json')]],
+        ['report', ['report', 'tab@v1', 'tab@v2', '--store', store, '-o', join(out, 'r.html')]],
+        ['check', ['check', 'tab@v2', '--against', 'tab@v1', '--store', store]],
+      ];
+      for (const [name, args] of runs) {
+        const r = await snapJson(args);
+        expect(r.code, `${name}: ${r.stderr}`).toBe(1);
+        expect(codeOf(r), name).toBe('INTEGRITY_FAILURE');
+        expect(r.json.added ?? r.json.records ?? r.json.breaches, name).toBeUndefined();
+      }
+      expect(await fsp.readdir(out)).toEqual([]); // no proof, no report
+    });
+  }
+});
+
+describe("check's thresholds", () => {
+  let store: string;
+  beforeAll(async () => {
+    store = await newStorePath();
+    await seal(TABULAR, store, 'tab@v1');
+  });
+
+  /** A copy of the example with one label flipped and `check` in its snap.json replaced. */
+  async function versionWith(check: Record<string, unknown>): Promise<string> {
+    const dir = await copyTree(TABULAR);
+    await flipOne(dir);
+    const config = JSON.parse(await fsp.readFile(join(dir, 'snap.json'), 'utf8'));
+    config.check = check;
+    await fsp.writeFile(join(dir, 'snap.json'), JSON.stringify(config));
+    return dir;
+  }
+
+  it('cannot be loosened by the version under review: its snap.json allowing 1,000 label changes still fails on one flip', async () => {
+    const b = await versionWith({ maxLabelChanges: 1000, maxShift: null, maxAddedShare: 1 });
+    const c = await snapJson(['check', b, '--against', 'tab@v1', '--store', store]);
+    expect(c.code).toBe(1);
+    expect(c.json.thresholds).toMatchObject({ maxLabelChanges: 0, maxShift: 0.05, maxAddedShare: 0.25 });
+    expect(c.json.breaches.map((x: Json) => [x.set, x.rule])).toContainEqual(['breast_cancer.csv', 'maxLabelChanges']);
+  });
+
+  it('can be tightened by the version under review, and flags (the operator) win over both', async () => {
+    const b = await versionWith({ maxAddedShare: 0.1, minChiSquareP: 0.01 });
+    const c = await snapJson(['check', b, '--against', 'tab@v1', '--store', store]);
+    expect(c.json.thresholds).toMatchObject({ maxAddedShare: 0.1, minChiSquareP: 0.01, maxLabelChanges: 0 });
+    const f = await snapJson(['check', b, '--against', 'tab@v1', '--store', store, '--max-label-changes', '1', '--max-added-share', '0.3']);
+    expect(f.json.thresholds).toMatchObject({ maxAddedShare: 0.3, maxLabelChanges: 1 });
+    expect(f.json.breaches.map((x: Json) => x.rule)).not.toContain('maxLabelChanges');
+  });
+
+  it("are not taken from an object the store's altered manifest points snap.json at", async () => {
+    const s2 = await newStorePath();
+    await seal(TABULAR, s2, 'tab@v1');
+    const b = await versionWith({ maxShift: 0.05, maxAddedShare: 0.25 });
+    await seal(b, s2, 'tab@v2');
+    // The attacker stores a lax snap.json as an object and points v2's manifest entry at it.
+    const lax = JSON.stringify({ ...JSON.parse(await fsp.readFile(join(TABULAR, 'snap.json'), 'utf8')), check: { maxLabelChanges: 1000, maxShift: null } });
+    const sha = createHash('sha256').update(lax).digest('hex');
+    await fsp.mkdir(join(s2, 'objects', 'sha256', sha.slice(0, 2)), { recursive: true });
+    await fsp.writeFile(join(s2, 'objects', 'sha256', sha.slice(0, 2), sha.slice(2)), lax);
+    await tamper(join(snapshotFolder(s2, 'tab', 'v2'), 'manifest.jsonl'), (t) =>
+      t.replace(/\{"path":"snap\.json","sha256":"[0-9a-f]{64}","size":\d+\}/, JSON.stringify({ path: 'snap.json', sha256: sha, size: Buffer.byteLength(lax) })),
+    );
+    const c = await snapJson(['check', 'tab@v2', '--against', 'tab@v1', '--store', s2]);
+    expect(c.code).toBe(1);
+    expect(codeOf(c)).toBe('INTEGRITY_FAILURE');
+  });
+});
