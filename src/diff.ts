@@ -104,6 +104,10 @@ async function describe(input: DiffInput, trusted?: readonly TrustedKey[]): Prom
   if (input.kind === 'dataset') return { side: { folder: input.name }, excludes: [] };
   const info = await readSnapshotUnverified(input.location);
   const st = info.statement;
+  // With keys, checkTrust below finds this and the side is untrusted; without, nothing else would.
+  if (!info.payloadMatches && !(trusted && trusted.length > 0)) {
+    throw new SnapError('INTEGRITY_FAILURE', `${input.location.ref}: statement.json differs from the payload of its envelope (it was altered, or the envelope is unreadable); no difference is reported`, { ref: input.location.ref });
+  }
   let signers: { keyid: string; trusted?: boolean }[] = info.keyids.map((keyid) => ({ keyid }));
   let trust: { trusted: boolean; failure?: { code: string; message: string } } | undefined;
   if (trusted && trusted.length > 0) {
@@ -223,8 +227,9 @@ function sameEntry(a: ManifestEntry, b: ManifestEntry): boolean {
 /**
  * Compare two sides. Manifests are merge-joined by path in one streaming pass; only the
  * differences are held in memory.
- * @throws SnapError `INTEGRITY_FAILURE` when a snapshot side's manifest does not match its statement
- *   (altered in the store) | from reading either side (`NOT_FOUND`, `IO_ERROR`, `MANIFEST_*` of a
+ * @throws SnapError `INTEGRITY_FAILURE` when a snapshot side's manifest does not match its statement,
+ *   or (without `trusted` keys, which would mark the side untrusted instead) its statement is not
+ *   its envelope's payload: altered in the store | from reading either side (`NOT_FOUND`, `IO_ERROR`, `MANIFEST_*` of a
  *   signed yet malformed manifest, scan errors)
  */
 export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): Promise<DiffReport> {

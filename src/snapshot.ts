@@ -167,10 +167,12 @@ export async function checkTrust(loc: SnapshotLocation, trusted: readonly Truste
 /**
  * Read a snapshot's statement and signer keyids without trusting them (for `list`, `show`, `diff`
  * headers). Nothing here is verified, but a statement that names another snapshot than the one
- * the location was found as (a swapped store folder or a renamed archive) is refused.
+ * the location was found as (a swapped store folder or a renamed archive) is refused, and
+ * `payloadMatches` tells whether `statement.json` is byte for byte the payload of the envelope
+ * beside it (false too when the envelope cannot be read): a check that needs no key.
  * @throws SnapError `NOT_FOUND` | `IO_ERROR` | `SNAPSHOT_MALFORMED` | `SNAPSHOT_NAME_MISMATCH` (exit 1)
  */
-export async function readSnapshotUnverified(loc: SnapshotLocation): Promise<{ snapshot: string; statement: Statement | undefined; keyids: string[]; statementBytes: Uint8Array }> {
+export async function readSnapshotUnverified(loc: SnapshotLocation): Promise<{ snapshot: string; statement: Statement | undefined; keyids: string[]; statementBytes: Uint8Array; payloadMatches: boolean }> {
   const statementBytes = await readFileOr3(join(loc.dir, STATEMENT_FILE), STATEMENT_FILE);
   const envelopeBytes = await readFileOr3(join(loc.dir, ENVELOPE_FILE), ENVELOPE_FILE);
   let statement: Statement | undefined;
@@ -180,10 +182,11 @@ export async function readSnapshotUnverified(loc: SnapshotLocation): Promise<{ s
     statement = undefined;
   }
   let keyids: string[] = [];
+  let payloadMatches = false;
   try {
     const env = parseEnvelope(envelopeBytes);
     keyids = env.signatures.map((s) => s.keyid);
-    fromBase64(env.payload);
+    payloadMatches = bytesEqual(statementBytes, fromBase64(env.payload));
   } catch {
     /* reported by verify */
   }
@@ -191,5 +194,5 @@ export async function readSnapshotUnverified(loc: SnapshotLocation): Promise<{ s
   const expected = expectedName(loc);
   const mismatch = expected && nameMismatch(statement, expected);
   if (mismatch) throw new SnapError('SNAPSHOT_NAME_MISMATCH', mismatch, { ref: loc.ref, expected: `${expected.name}@${expected.version}`, signed: `${statement.predicate.dataset}@${statement.predicate.version}` });
-  return { snapshot: snapshotId(statementBytes), statement, keyids, statementBytes };
+  return { snapshot: snapshotId(statementBytes), statement, keyids, statementBytes, payloadMatches };
 }

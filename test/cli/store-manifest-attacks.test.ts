@@ -91,6 +91,26 @@ describe('a snapshot manifest altered in the store', () => {
   }
 });
 
+describe('a statement.json altered in the store, its envelope intact', () => {
+  it('makes diff without keys exit 1 (INTEGRITY_FAILURE, nothing reported), and with --pubkey marks the side untrusted (exit 1)', async () => {
+    const store = await newStorePath();
+    await seal(TABULAR, store, 'tab@v1');
+    const b = await copyTree(TABULAR);
+    await flipOne(b);
+    await seal(b, store, 'tab@v2');
+    // A valid statement, only its time moved: what `show` and the diff headers print.
+    await tamper(join(snapshotFolder(store, 'tab', 'v1'), 'statement.json'), (t) => t.replace(/"createdAt":"[^"]+"/, '"createdAt":"2020-01-01T00:00:00Z"'));
+    const d = await snapJson(['diff', 'tab@v1', 'tab@v2', '--store', store]);
+    expect(d.code).toBe(1);
+    expect(codeOf(d)).toBe('INTEGRITY_FAILURE');
+    expect(d.json.records).toBeUndefined();
+    const t = await snapJson(['diff', 'tab@v1', 'tab@v2', '--store', store, '--pubkey', keys.pub]);
+    expect(t.code).toBe(1);
+    expect(t.json.a.trusted).toBe(false);
+    expect(t.json.a.failure.code).toBe('INTEGRITY_FAILURE');
+  });
+});
+
 describe("check's thresholds", () => {
   let store: string;
   beforeAll(async () => {
