@@ -166,29 +166,39 @@ export async function checkTrust(loc: SnapshotLocation, trusted: readonly Truste
 
 /**
  * Read a snapshot's statement and signer keyids without trusting them (for `list`, `show`, `diff`
- * headers). Nothing here is verified, but a statement that names another snapshot than the one
- * the location was found as (a swapped store folder or a renamed archive) is refused, and
- * `payloadMatches` tells whether `statement.json` is byte for byte the payload of the envelope
- * beside it (false too when the envelope cannot be read): a check that needs no key.
+ * headers, and the snapshot id that `revoke`, `attest`, a seal's parent and lineage name). Nothing
+ * here is verified, but the statement and id are those of the envelope's payload — the bytes the
+ * signatures cover and verify takes the id from — whenever the envelope can be read and its
+ * payload is a statement: a `statement.json` edited in the store cannot make `revoke` revoke, or
+ * `attest` name, another id than the signed one. Only without such an envelope is `statement.json`
+ * read instead. A statement that names another snapshot than the one the location was found as
+ * (a swapped store folder or a renamed archive) is refused. `payloadMatches` tells whether
+ * `statement.json` is byte for byte that payload (false too when the envelope cannot be read): a
+ * check that needs no key.
  * @throws SnapError `NOT_FOUND` | `IO_ERROR` | `SNAPSHOT_MALFORMED` | `SNAPSHOT_NAME_MISMATCH` (exit 1)
  */
 export async function readSnapshotUnverified(loc: SnapshotLocation): Promise<{ snapshot: string; statement: Statement | undefined; keyids: string[]; statementBytes: Uint8Array; payloadMatches: boolean }> {
-  const statementBytes = await readFileOr3(join(loc.dir, STATEMENT_FILE), STATEMENT_FILE);
+  const fileBytes = await readFileOr3(join(loc.dir, STATEMENT_FILE), STATEMENT_FILE);
   const envelopeBytes = await readFileOr3(join(loc.dir, ENVELOPE_FILE), ENVELOPE_FILE);
-  let statement: Statement | undefined;
-  try {
-    statement = parseStatement(statementBytes);
-  } catch {
-    statement = undefined;
-  }
   let keyids: string[] = [];
-  let payloadMatches = false;
+  let payload: Uint8Array | undefined;
+  let statement: Statement | undefined;
   try {
     const env = parseEnvelope(envelopeBytes);
     keyids = env.signatures.map((s) => s.keyid);
-    payloadMatches = bytesEqual(statementBytes, fromBase64(env.payload));
+    payload = fromBase64(env.payload);
+    statement = parseStatement(payload);
   } catch {
-    /* reported by verify */
+    payload = undefined; // reported by verify; statement.json is all there is to show
+  }
+  const payloadMatches = payload !== undefined && bytesEqual(fileBytes, payload);
+  const statementBytes = payload ?? fileBytes;
+  if (!statement) {
+    try {
+      statement = parseStatement(fileBytes);
+    } catch {
+      statement = undefined;
+    }
   }
   if (!statement) throw new SnapError('SNAPSHOT_MALFORMED', `${join(loc.dir, STATEMENT_FILE)} is not a valid snap statement`, { path: loc.dir });
   const expected = expectedName(loc);

@@ -1,10 +1,12 @@
 /**
- * A snapshot's manifest in the store, altered by someone who can write to the store but holds no
- * key: every command that reads it — not only verify — must find that it no longer matches the
- * signed statement (exit 1, `INTEGRITY_FAILURE`) and report nothing from it, in bounded memory.
+ * A snapshot's manifest or statement in the store, altered by someone who can write to the store
+ * but holds no key: every command that reads it — not only verify — must find that it no longer
+ * matches what was signed (exit 1, `INTEGRITY_FAILURE`) and report nothing from it, in bounded
+ * memory; and no command may act on an id other than the signed one.
  * Before, `diff` and `report` named the altered manifest's entries as the snapshot's, `check` took
  * its thresholds from a `snap.json` entry of the altered manifest, and `prove` held a manifest of
- * one long line whole (a 400 MB line: 290 s, 849 MB).
+ * one long line whole (a 400 MB line: 290 s, 849 MB); `revoke` and `attest` named the id of an
+ * edited statement.json, so the signed snapshot stayed unrevoked once the file was put back.
  */
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -108,6 +110,33 @@ describe('a statement.json altered in the store, its envelope intact', () => {
     expect(t.code).toBe(1);
     expect(t.json.a.trusted).toBe(false);
     expect(t.json.a.failure.code).toBe('INTEGRITY_FAILURE');
+  });
+});
+
+describe('a statement.json edited while a snapshot is revoked or a model attested, then put back', () => {
+  it('cannot make revoke revoke, nor attest name, another id than the signed one: verify then refuses the snapshot, impact finds the model', async () => {
+    const store = await newStorePath();
+    const data = await copyTree(TABULAR);
+    const sealed = await snapJson(['seal', data, '--as', 'tab@v1', '--key', keys.key, '--store', store]);
+    expect(sealed.code, sealed.stderr).toBe(0);
+    const signedId: string = sealed.json.snapshot;
+    const path = join(snapshotFolder(store, 'tab', 'v1'), 'statement.json');
+    const original = await fsp.readFile(path, 'utf8');
+    await tamper(path, (t) => t.replace(/"createdAt":"[^"]+"/, '"createdAt":"2020-01-01T00:00:00Z"'));
+    const r = await snapJson(['revoke', 'tab@v1', '--reason', 'poisoned', '--key', keys.key, '--store', store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.snapshot).toBe(signedId);
+    const model = join(await tempDir(), 'model.bin');
+    await fsp.writeFile(model, 'weights');
+    const a = await snapJson(['attest', model, '--data', 'tab@v1', '--as', 'mdl@1', '--key', keys.key, '--store', store]);
+    expect(a.code, a.stderr).toBe(0);
+    await fsp.writeFile(path, original); // the attacker covers the tracks
+    const v = await snapJson(['verify', data, '--against', 'tab@v1', '--pubkey', keys.pub, '--store', store]);
+    expect(v.code).toBe(1);
+    expect(codeOf(v)).toBe('SNAPSHOT_REVOKED');
+    const i = await snapJson(['impact', 'tab@v1', '--store', store]);
+    expect(i.json.snapshot.snapshot).toBe(signedId);
+    expect(i.json.models.map((m: Json) => m.ref)).toEqual(['mdl@1']);
   });
 });
 
