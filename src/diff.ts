@@ -151,11 +151,11 @@ async function* sideEntries(path: string, read: ManifestRead, judged: boolean): 
  * @throws SnapError `INTEGRITY_FAILURE` (exit 1) when it is not | the read error when the manifest
  *   is the signed one yet malformed | `IO_ERROR`
  */
-async function judgeSide(name: 'A' | 'B', path: string, predicate: Statement['predicate'] | undefined, side: DiffSide, read: ManifestRead): Promise<void> {
-  if (!predicate) return;
+async function judgeSide(name: 'A' | 'B', input: DiffInput, path: string, predicate: Statement['predicate'] | undefined, read: ManifestRead): Promise<void> {
+  if (!predicate || input.kind !== 'snapshot') return;
   const { ok, failure } = await judgeManifest(path, predicate, read.error, read.error ? {} : read.digest);
   if (ok) return;
-  const ref = 'ref' in side ? side.ref : path;
+  const ref = input.location.ref;
   throw new SnapError('INTEGRITY_FAILURE', `${name} (${ref}): ${failure?.message ?? 'the manifest does not match the statement'}; no difference is reported`, { side: name.toLowerCase(), ref, path });
 }
 
@@ -291,8 +291,8 @@ export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): 
         j++;
       }
     }
-    await judgeSide('A', pa, da.predicate, da.side, readA);
-    await judgeSide('B', pb, db.predicate, db.side, readB);
+    await judgeSide('A', a, pa, da.predicate, readA);
+    await judgeSide('B', b, pb, db.predicate, readB);
     if (opts.onManifests) await opts.onManifests(pa, pb);
     // Renames: a removed file and an added file with the same content, paired in path order.
     const removedByDigest = new Map<string, FileEntry[]>();

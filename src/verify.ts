@@ -16,8 +16,6 @@ import { walkParallel, isFileRun, fileRunPath, type FileRun, type ParallelRun } 
 import { walkDatasetRuns, whyRefused, type WalkItem } from './io/walk.js';
 import { judgeManifest, type ManifestDigest } from './io/manifest-file.js';
 import { ManifestReader, type ParsedLine } from './io/manifest-reader.js';
-
-export { judgeManifest, rawSha256 } from './io/manifest-file.js';
 import { checkTrust, type SignerReport } from './snapshot.js';
 import type { SnapshotLocation } from './io/store.js';
 import type { Progress } from './seal.js';

@@ -13,8 +13,6 @@ import { ManifestOrder, type ManifestEntry } from '../core/manifest.js';
 import { ioError } from './errors.js';
 import { MANIFEST_CHUNK, MAX_MANIFEST_LINE, parseManifestLine } from './manifest-file.js';
 
-export { MANIFEST_CHUNK, MAX_MANIFEST_LINE };
-
 const NEWLINE = 0x0a;
 const DIGIT_0 = 0x30;
 const DIGIT_9 = 0x39;

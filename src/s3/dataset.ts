@@ -14,12 +14,12 @@ import { isSymlinkEntry, ManifestOrder, serializeEntry, type FileEntry, type Man
 import { MerkleTreeBuilder } from '../core/merkle.js';
 import { toHex } from '../core/encoding.js';
 import { leafHashOfLine, nodeHashNative } from '../io/native-hash.js';
-import { manifestLineRuns, parseManifestLine } from '../io/manifest-file.js';
+import { judgeManifest, manifestLineRuns, parseManifestLine } from '../io/manifest-file.js';
 import { checkTrust } from '../snapshot.js';
 import { excludeMatcher } from '../io/walk.js';
 import { isExcludedPath } from '../core/excludes.js';
 import type { ManifestSink, Progress, ScanTotals } from '../seal.js';
-import { judgeManifest, nameMoves, type Problem, type VerifyCounts, type VerifyOptions, type VerifyReport } from '../verify.js';
+import { nameMoves, type Problem, type VerifyCounts, type VerifyOptions, type VerifyReport } from '../verify.js';
 import { createS3Client } from './client.js';
 import { formatS3Url, parseS3Url, type S3Location } from './location.js';
 import { listObjects, ObjectReader, type ListedObject, type ReaderOptions, type RefusedKey } from './read-objects.js';
