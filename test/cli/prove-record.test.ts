@@ -129,4 +129,15 @@ describe('snap prove --record, then snap verify-proof with only the public key',
     expect(r.code).toBe(1);
     expect(r.json.error.code).toBe('OBJECT_CORRUPT');
   });
+
+  it('refuses an index object replaced by one 2 MiB line without reading it whole (exit 1, OBJECT_CORRUPT)', async () => {
+    const { store } = await sealed();
+    const obj = (await objectFiles(store)).find((o) => o.name === EXAMPLE.indexSha256)!;
+    await fsp.chmod(obj.path, 0o644);
+    await fsp.writeFile(obj.path, 'a'.repeat(2 << 20));
+    const r = await snapJson(['prove', 'ds@v1', 'train.csv', '--record', '10', '--store', store]);
+    expect(r.code).toBe(1);
+    expect(r.json.error.code).toBe('OBJECT_CORRUPT');
+    expect(r.json.error.message).toMatch(/line 1 is longer than 1 MiB/);
+  });
 });

@@ -8,12 +8,14 @@
  * one long line whole (a 400 MB line: 290 s, 849 MB); `revoke` and `attest` named the id of an
  * edited statement.json, so the signed snapshot stayed unrevoked once the file was put back.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { copyTree, REPO, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { newStorePath, snapshotFolder, tamper } from '../helpers/store.js';
+import { DEFAULT_THRESHOLDS } from '../../src/records/thresholds.js';
 
 const keys = useKeyPair('alice');
 const TABULAR = join(REPO, 'examples', 'tabular');
@@ -172,6 +174,21 @@ describe("check's thresholds", () => {
     const f = await snapJson(['check', b, '--against', 'tab@v1', '--store', store, '--max-label-changes', '1', '--max-added-share', '0.3']);
     expect(f.json.thresholds).toMatchObject({ maxAddedShare: 0.3, maxLabelChanges: 1 });
     expect(f.json.breaches.map((x: Json) => x.rule)).not.toContain('maxLabelChanges');
+  });
+
+  it('ignore a snap.json object replaced by a FIFO (never blocking on it) and fall back to the defaults', async () => {
+    const s2 = await newStorePath();
+    await seal(TABULAR, s2, 'tab@v1');
+    const b = await copyTree(TABULAR);
+    await flipOne(b);
+    await seal(b, s2, 'tab@v2');
+    const sha = createHash('sha256').update(await fsp.readFile(join(TABULAR, 'snap.json'))).digest('hex');
+    const object = join(s2, 'objects', 'sha256', sha.slice(0, 2), sha.slice(2));
+    await fsp.rm(object);
+    execFileSync('mkfifo', [object]);
+    const c = await snapJson(['check', 'tab@v2', '--against', 'tab@v1', '--store', s2]);
+    expect(c.code).toBe(1);
+    expect(c.json.thresholds).toMatchObject({ maxAddedShare: DEFAULT_THRESHOLDS.maxAddedShare, maxLabelChanges: 0 });
   });
 
   it("are not taken from an object the store's altered manifest points snap.json at", async () => {
