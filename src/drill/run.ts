@@ -19,7 +19,7 @@ import { checkInterrupted, interruptedBy, interruptedError, leaveNothing } from 
 import { verify, type VerifyReport } from '../verify.js';
 import { diff, objectsDirOf } from '../diff.js';
 import { checkRecords } from '../records/check.js';
-import { snapshotConfig } from '../records/snapshot-config.js';
+import { configFromObject } from '../records/snapshot-config.js';
 import { DEFAULT_THRESHOLDS, mergeThresholds, type Thresholds } from '../records/thresholds.js';
 import { CONFIG_FILE } from '../records/config.js';
 import type { TrustRules } from '../trust/rules.js';
@@ -134,12 +134,15 @@ export async function drill(o: DrillOptions): Promise<DrillReport> {
     const order = new ManifestOrder();
     const files: DrillFile[] = [];
     const allPaths = new Set<string>();
+    // Its snap.json entry, for check's thresholds (taken from this judged read, not a read of its own).
+    let configEntry: { sha256: string; size: number } | undefined;
     const changed = () => new SnapError('INTEGRITY_FAILURE', `${manifestPath} changed while the drill read it`);
     try {
       for await (const run of manifestLineRuns(manifestPath, raw)) {
         for (const line of run) {
           const e = parseManifestLine(line, order, manifestPath);
           allPaths.add(e.path);
+          if (e.path === CONFIG_FILE && !isSymlinkEntry(e)) configEntry = e;
           if (!isSymlinkEntry(e) && isWellFormed(e.path)) files.push({ path: e.path, size: e.size });
         }
       }
@@ -210,7 +213,7 @@ export async function drill(o: DrillOptions): Promise<DrillReport> {
     let thresholds: Thresholds = DEFAULT_THRESHOLDS;
     if (recordsOn) {
       const dirs = [objectsDirOf(o.snapshot), o.store ? join(resolve(o.store), 'objects', 'sha256') : undefined].filter((d): d is string => d !== undefined);
-      thresholds = mergeThresholds(DEFAULT_THRESHOLDS, (await snapshotConfig(manifestPath, dirs, pred))?.check);
+      thresholds = mergeThresholds(DEFAULT_THRESHOLDS, configEntry ? (await configFromObject(configEntry, dirs))?.check : undefined);
     }
 
     const results: { attack: PlannedAttack; verdict: Verdict; round: number }[] = [];

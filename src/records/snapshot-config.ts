@@ -45,9 +45,20 @@ export async function snapshotConfig(manifestPath: string, objectDirs: readonly 
   }
   const judged = await judgeManifest(manifestPath, predicate, error, error ? {} : read);
   if (!judged.ok) throw new SnapError('INTEGRITY_FAILURE', `${manifestPath}: ${judged.failure?.message ?? 'it does not match the statement'}; its ${CONFIG_FILE} was not used`, { path: manifestPath });
-  if (digest === undefined || size > MAX_CONFIG_BYTES) return undefined;
-  const found = digest;
-  const path = objectDirs.map((d) => join(d, found.slice(0, 2), found.slice(2))).find((p) => existsSync(p));
+  return digest === undefined ? undefined : configFromObject({ sha256: digest, size }, objectDirs);
+}
+
+/**
+ * The configuration in the object that a judged manifest's `snap.json` entry names (for a caller that
+ * read and judged the manifest itself, as `drill` does).
+ * @returns undefined when the entry is larger than {@link MAX_CONFIG_BYTES}, or its object is in none
+ *   of `objectDirs`, or is not a regular file of exactly the entry's bytes
+ * @throws SnapError `RECORDS_CONFIG_INVALID` when the object is intact and malformed | `IO_ERROR`
+ */
+export async function configFromObject(entry: { sha256: string; size: number }, objectDirs: readonly string[]): Promise<RecordConfig | undefined> {
+  const { sha256, size } = entry;
+  if (size > MAX_CONFIG_BYTES) return undefined;
+  const path = objectDirs.map((d) => join(d, sha256.slice(0, 2), sha256.slice(2))).find((p) => existsSync(p));
   if (!path) return undefined;
   // At most the signed size and one byte more: the object may have been replaced by anything.
   const fh = await fsp.open(path, FS.O_RDONLY | FS.O_NOFOLLOW | FS.O_NONBLOCK).catch((e: unknown) => {
@@ -66,6 +77,6 @@ export async function snapshotConfig(manifestPath: string, objectDirs: readonly 
   } finally {
     await fh.close();
   }
-  if (createHash('sha256').update(bytes).digest('hex') !== digest) return undefined;
+  if (createHash('sha256').update(bytes).digest('hex') !== sha256) return undefined;
   return parseConfig(bytes, `${CONFIG_FILE} of the snapshot`);
 }
