@@ -38,6 +38,18 @@ async function flipOne(dir: string): Promise<void> {
   await fsp.writeFile(path, lines.join('\n'));
 }
 
+/** A new store holding the example as tab@v1 and `b` (default: the example with one label flipped) as tab@v2. */
+async function twoVersions(b?: string): Promise<{ store: string; b: string }> {
+  const store = await newStorePath();
+  await seal(TABULAR, store, 'tab@v1');
+  if (b === undefined) {
+    b = await copyTree(TABULAR);
+    await flipOne(b);
+  }
+  await seal(b, store, 'tab@v2');
+  return { store, b };
+}
+
 /** Ways to alter a manifest file, each leaving something a reader could take for entries. */
 const ALTERATIONS: [string, (text: string) => string][] = [
   ['a size changed in a valid line', (t) => t.replace(/"size":(\d+)/, (_, n: string) => `"size":${Number(n) + 1}`)],
@@ -52,11 +64,7 @@ describe('a snapshot manifest altered in the store', () => {
   let manifest: string;
   let original: string;
   beforeAll(async () => {
-    store = await newStorePath();
-    await seal(TABULAR, store, 'tab@v1');
-    v2Data = await copyTree(TABULAR);
-    await flipOne(v2Data);
-    await seal(v2Data, store, 'tab@v2');
+    ({ store, b: v2Data } = await twoVersions());
     manifest = join(snapshotFolder(store, 'tab', 'v1'), 'manifest.jsonl');
     original = await fsp.readFile(manifest, 'utf8');
   });
@@ -97,11 +105,7 @@ describe('a snapshot manifest altered in the store', () => {
 
 describe('a statement.json altered in the store, its envelope intact', () => {
   it('makes diff without keys exit 1 (INTEGRITY_FAILURE, nothing reported), and with --pubkey marks the side untrusted (exit 1)', async () => {
-    const store = await newStorePath();
-    await seal(TABULAR, store, 'tab@v1');
-    const b = await copyTree(TABULAR);
-    await flipOne(b);
-    await seal(b, store, 'tab@v2');
+    const { store } = await twoVersions();
     // A valid statement, only its time moved: what `show` and the diff headers print.
     await tamper(join(snapshotFolder(store, 'tab', 'v1'), 'statement.json'), (t) => t.replace(/"createdAt":"[^"]+"/, '"createdAt":"2020-01-01T00:00:00Z"'));
     const d = await snapJson(['diff', 'tab@v1', 'tab@v2', '--store', store]);
@@ -177,11 +181,7 @@ describe("check's thresholds", () => {
   });
 
   it('ignore a snap.json object replaced by a FIFO (never blocking on it) and fall back to the defaults', async () => {
-    const s2 = await newStorePath();
-    await seal(TABULAR, s2, 'tab@v1');
-    const b = await copyTree(TABULAR);
-    await flipOne(b);
-    await seal(b, s2, 'tab@v2');
+    const { store: s2 } = await twoVersions();
     const sha = createHash('sha256').update(await fsp.readFile(join(TABULAR, 'snap.json'))).digest('hex');
     const object = join(s2, 'objects', 'sha256', sha.slice(0, 2), sha.slice(2));
     await fsp.rm(object);
@@ -192,10 +192,7 @@ describe("check's thresholds", () => {
   });
 
   it("are not taken from an object the store's altered manifest points snap.json at", async () => {
-    const s2 = await newStorePath();
-    await seal(TABULAR, s2, 'tab@v1');
-    const b = await versionWith({ maxShift: 0.05, maxAddedShare: 0.25 });
-    await seal(b, s2, 'tab@v2');
+    const { store: s2 } = await twoVersions(await versionWith({ maxShift: 0.05, maxAddedShare: 0.25 }));
     // The attacker stores a lax snap.json as an object and points v2's manifest entry at it.
     const lax = JSON.stringify({ ...JSON.parse(await fsp.readFile(join(TABULAR, 'snap.json'), 'utf8')), check: { maxLabelChanges: 1000, maxShift: null } });
     const sha = createHash('sha256').update(lax).digest('hex');
