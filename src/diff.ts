@@ -94,9 +94,11 @@ export interface DiffOptions {
    * Called with the manifest file of each side (a snapshot's own, or the temporary one made by
    * scanning a folder) once both were read and each snapshot's was found to match its statement,
    * before any temporary file is removed: a caller that needs every entry (not only the
-   * differences), such as the report's label counts, reads them here.
+   * differences), such as the report's label counts, reads them here. `signed` gives, for each
+   * snapshot side, the hex SHA-256 its statement signed for that manifest: a second read must check
+   * it (`rereadEntryRuns`), since the store may change between the reads.
    */
-  onManifests?: (a: string, b: string) => Promise<void>;
+  onManifests?: (a: string, b: string, signed: { a?: string; b?: string }) => Promise<void>;
 }
 
 async function describe(input: DiffInput, trusted?: readonly TrustedKey[]): Promise<{ side: DiffSide; excludes: string[]; records?: RecordSetMember[]; predicate?: Statement['predicate'] }> {
@@ -166,14 +168,14 @@ export function objectsDirOf(loc: SnapshotLocation): string | undefined {
 }
 
 /** One side of a diff as the record diff sees it. */
-async function recordSide(input: DiffInput, manifestPath: string, members: RecordSetMember[] | undefined, opts: DiffOptions): Promise<RecordSide> {
+async function recordSide(input: DiffInput, manifestPath: string, described: { records?: RecordSetMember[]; predicate?: Statement['predicate'] }, opts: DiffOptions): Promise<RecordSide> {
   if (input.kind === 'folder') {
     const config = await readRecordConfig(resolve(input.path));
     return { kind: 'folder', dir: resolve(input.path), manifestPath, ...(config ? { config } : {}) };
   }
   if (input.kind === 'dataset') return { kind: 'snapshot', members: [], manifestPath, objectDirs: [] }; // no record indexes (diff leaves records out)
   const dirs = [objectsDirOf(input.location), opts.store ? join(resolve(opts.store), 'objects', 'sha256') : undefined].filter((d): d is string => d !== undefined);
-  return { kind: 'snapshot', members: members ?? [], manifestPath, objectDirs: dirs };
+  return { kind: 'snapshot', members: described.records ?? [], manifestPath, objectDirs: dirs, ...(described.predicate ? { manifestSha256: described.predicate.manifestSha256 } : {}) };
 }
 
 /**
@@ -293,7 +295,12 @@ export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): 
     }
     await judgeSide('A', a, pa, da.predicate, readA);
     await judgeSide('B', b, pb, db.predicate, readB);
-    if (opts.onManifests) await opts.onManifests(pa, pb);
+    if (opts.onManifests) {
+      const signed = (input: DiffInput, p: Statement['predicate'] | undefined) => (input.kind === 'snapshot' && p ? p.manifestSha256 : undefined);
+      const sa = signed(a, da.predicate);
+      const sb = signed(b, db.predicate);
+      await opts.onManifests(pa, pb, { ...(sa ? { a: sa } : {}), ...(sb ? { b: sb } : {}) });
+    }
     // Renames: a removed file and an added file with the same content, paired in path order.
     const removedByDigest = new Map<string, FileEntry[]>();
     for (const e of removed) {
@@ -315,7 +322,7 @@ export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): 
       }
     }
     // A dataset in S3 has no record indexes here: its records are not compared.
-    const records = opts.records === false || a.kind === 'dataset' || b.kind === 'dataset' ? undefined : await diffRecordSides(await recordSide(a, pa, da.records, opts), await recordSide(b, pb, db.records, opts));
+    const records = opts.records === false || a.kind === 'dataset' || b.kind === 'dataset' ? undefined : await diffRecordSides(await recordSide(a, pa, da, opts), await recordSide(b, pb, db, opts));
     const addedOnly = added.filter((e) => !renamedTo.has(e.path));
     const removedOnly = removed.filter((e) => !renamedFrom.has(e.path));
     extra.sort((x, y) => compareUtf8(x.path, y.path) || (x.side < y.side ? -1 : x.side > y.side ? 1 : 0));

@@ -144,6 +144,33 @@ export async function* manifestEntryRuns(path: string, result: Partial<ManifestD
   result.totalBytes = total;
 }
 
+/**
+ * The entries of a manifest read a second time, after a first pass was judged against its statement
+ * (`judgeManifest`): parsed strictly as {@link manifestEntryRuns} does, and at the end its SHA-256
+ * must still be `signedSha256`. A manifest swapped in the store between the two reads therefore
+ * fails before the caller has used anything it yielded; callers act on the entries only once the
+ * generator has ended. Without `signedSha256` (a temporary manifest of a folder, made by this
+ * process) nothing is compared.
+ * @param signedSha256 hex SHA-256 the statement signed for this manifest
+ * @throws SnapError `INTEGRITY_FAILURE` (with `details.path`) when the bytes read differ from the
+ *   signed ones | the codes of {@link manifestEntryRuns}
+ */
+export async function* rereadEntryRuns(path: string, signedSha256: string | undefined): AsyncGenerator<ManifestEntry[]> {
+  const got: Partial<ManifestDigest> = {};
+  try {
+    yield* manifestEntryRuns(path, got);
+  } catch (e) {
+    if (signedSha256 === undefined || !(e instanceof SnapError) || !(e.code.startsWith('MANIFEST_') || e.code.startsWith('PATH_'))) throw e;
+    // It parsed when it was judged: a line that does not parse now means other bytes.
+    throw changedSinceJudged(path, e.message);
+  }
+  if (signedSha256 !== undefined && got.sha256 !== signedSha256) throw changedSinceJudged(path, 'its SHA-256 is no longer the signed manifestSha256');
+}
+
+function changedSinceJudged(path: string, why: string): SnapError {
+  return new SnapError('INTEGRITY_FAILURE', `${path} changed after it was checked against its statement (${why}): it was altered while this command read it`, { path });
+}
+
 /** The hex SHA-256 of a file's bytes (a manifest's raw digest). @throws SnapError `IO_ERROR` */
 export async function rawSha256(path: string): Promise<string> {
   const h = createHash('sha256');

@@ -13,7 +13,7 @@ import { SnapError } from '../core/errors.js';
 import { isSymlinkEntry } from '../core/manifest.js';
 import { compareUtf8 } from '../core/paths.js';
 import { recordSetName, type RecordFormat, type RecordIdentity, type RecordSetMember } from '../core/records.js';
-import { manifestEntryRuns } from '../io/manifest-file.js';
+import { manifestEntryRuns, rereadEntryRuns } from '../io/manifest-file.js';
 import { RuleSet, tabularSpec, type RecordConfig, type RecordSetSpec } from './config.js';
 import { FileSetIndexer, indexTabularFile } from './index-file.js';
 import type { IndexExpectation } from './read-index.js';
@@ -28,6 +28,11 @@ export interface SnapshotRecordSide {
   members: readonly RecordSetMember[];
   /** Its manifest (to know which files it has). */
   manifestPath: string;
+  /**
+   * The hex SHA-256 its statement signed for that manifest: the record diff reads the manifest again
+   * and refuses other bytes (`INTEGRITY_FAILURE`). Absent for a dataset in S3, which has no indexes here.
+   */
+  manifestSha256?: string;
   /** `objects/sha256` folders of stores that may hold its index objects (checked by digest). */
   objectDirs: readonly string[];
 }
@@ -160,7 +165,7 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide): Promise<Rec
     const scan = async (side: RecordSide, tag: string) => {
       const digests = new Map<string, string>();
       const builders = side.kind === 'folder' ? filesDefs.map((d) => ({ d, ig: ignore().add(d.name), ix: new FileSetIndexer(d.name, d.labelSegment as number, { tmpDir: tmp, strictKeys: false }) })) : [];
-      for await (const run of manifestEntryRuns(side.manifestPath, {})) {
+      for await (const run of rereadEntryRuns(side.manifestPath, side.kind === 'snapshot' ? side.manifestSha256 : undefined)) {
         for (const e of run) {
           if (isSymlinkEntry(e)) continue;
           if (tabularNames.has(e.path)) digests.set(e.path, e.sha256);

@@ -6,7 +6,7 @@
  */
 import type { TrustedKey } from '../core/envelope.js';
 import { diff, type DiffInput, type DiffReport, type DiffSide } from '../diff.js';
-import { manifestEntryRuns } from '../io/manifest-file.js';
+import { rereadEntryRuns } from '../io/manifest-file.js';
 import { countOf, newLabelCounts } from '../records/stats.js';
 import { checkTrust } from '../snapshot.js';
 import type { Progress } from '../seal.js';
@@ -36,21 +36,28 @@ export interface GatherOptions extends Omit<IncidentOptions, 'folderLabels'> {
 /**
  * Label → entry count by first folder of the path, over a whole manifest; undefined when the
  * manifest has more than {@link MAX_FOLDER_LABELS} distinct first folders.
- * @throws SnapError from reading the manifest (`MANIFEST_*`, `IO_ERROR`)
+ * @param signedSha256 for a snapshot's manifest, the hex SHA-256 its statement signed: the bytes
+ *   read must still be those (`rereadEntryRuns`)
+ * @throws SnapError `INTEGRITY_FAILURE` when they are not | from reading the manifest (`MANIFEST_*`, `IO_ERROR`)
  */
-export async function countFolderLabels(manifestPath: string): Promise<Record<string, number> | undefined> {
+export async function countFolderLabels(manifestPath: string, signedSha256?: string): Promise<Record<string, number> | undefined> {
   const counts = newLabelCounts();
   let distinct = 0;
-  for await (const run of manifestEntryRuns(manifestPath, {})) {
+  let many = false;
+  for await (const run of rereadEntryRuns(manifestPath, signedSha256)) {
+    if (many) continue; // read on to the end all the same: the digest is checked there
     for (const e of run) {
       const label = folderLabel(e.path);
       if (label === undefined) continue;
       const n = countOf(counts, label);
-      if (n === 0 && ++distinct > MAX_FOLDER_LABELS) return undefined;
+      if (n === 0 && ++distinct > MAX_FOLDER_LABELS) {
+        many = true;
+        break;
+      }
       counts[label] = n + 1;
     }
   }
-  return counts;
+  return many ? undefined : counts;
 }
 
 /** A snapshot side with its trust judged under `trust` (signers, verdict and failure replaced). */
@@ -77,9 +84,9 @@ export async function gatherIncident(a: DiffInput, b: DiffInput, o: GatherOption
     ...(o.skipDirs ? { skipDirs: o.skipDirs } : {}),
     ...(o.store !== undefined ? { store: o.store } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
-    onManifests: async (pa, pb) => {
-      const la = await countFolderLabels(pa);
-      const lb = la && (await countFolderLabels(pb));
+    onManifests: async (pa, pb, signed) => {
+      const la = await countFolderLabels(pa, signed.a);
+      const lb = la && (await countFolderLabels(pb, signed.b));
       if (la && lb) labels = { a: la, b: lb };
     },
   });
