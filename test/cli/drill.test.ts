@@ -190,6 +190,45 @@ describe('snap drill leaves nothing behind', () => {
   }, 400_000);
 });
 
+describe("snap drill judges record attacks with the signed snapshot's own check thresholds", () => {
+  /** examples/tabular with its snap.json `check` member replaced, sealed as `as`. */
+  async function sealedWithCheck(as: string, check: Record<string, unknown>) {
+    const data = await copyTree(TABULAR);
+    const config = JSON.parse(await fsp.readFile(join(data, 'snap.json'), 'utf8'));
+    await fsp.writeFile(join(data, 'snap.json'), JSON.stringify({ ...config, check }));
+    const store = await newStorePath();
+    const r = await snap(['seal', data, '--as', as, '--key', keys.key, '--store', store]);
+    expect(r.code, r.stderr).toBe(0);
+    return { data, store };
+  }
+  const byOf = (r: { json: DrillReport }, kind: string) => r.json.planted.find((p) => p.kind === kind)?.by ?? [];
+
+  it('a snapshot that allows label changes: a flip is named by the record diff, not by check', async () => {
+    const { data, store } = await sealedWithCheck('lax@v1', { maxLabelChanges: 1000000, maxShift: 1 });
+    const r = await runDrill(data, store, 'lax@v1', ['--attacks', 'record-label-flip']);
+    expect(r.code, r.stdout).toBe(0);
+    expect(byOf(r, 'record-label-flip')).toContain('records:flipped');
+    expect(byOf(r, 'record-label-flip')).not.toContain('check:maxLabelChanges');
+  }, SLOW);
+
+  it('the defaults: the same flip breaches check:maxLabelChanges', async () => {
+    const { data, store } = await sealedWithCheck('dflt@v1', {});
+    const r = await runDrill(data, store, 'dflt@v1', ['--attacks', 'record-label-flip']);
+    expect(r.code, r.stdout).toBe(0);
+    expect(byOf(r, 'record-label-flip')).toEqual(expect.arrayContaining(['records:flipped', 'check:maxLabelChanges']));
+  }, SLOW);
+
+  it('a snapshot that allows no added records: an injection breaches check:maxAddedShare', async () => {
+    const { data, store } = await sealedWithCheck('strict@v1', { maxAddedShare: 0 });
+    const r = await runDrill(data, store, 'strict@v1', ['--attacks', 'record-inject']);
+    expect(r.code, r.stdout).toBe(0);
+    expect(byOf(r, 'record-inject')).toContain('check:maxAddedShare');
+    const d = await sealedWithCheck('dflt2@v1', {});
+    const rd = await runDrill(d.data, d.store, 'dflt2@v1', ['--attacks', 'record-inject']);
+    expect(byOf(rd, 'record-inject')).not.toContain('check:maxAddedShare');
+  }, SLOW);
+});
+
 describe('snap drill usage', () => {
   it('refuses bad --attacks, bad --seed and a missing --against with exit 2', async () => {
     const data = await makeTree({ 'a.txt': 'a\n' });
