@@ -2,10 +2,11 @@
  * `snap attest` and `snap verify-model`: a model's files attested as trained on signed snapshots,
  * and the gate before deployment that says which snapshots those were and whether each is trusted.
  */
+import { execFileSync } from 'node:child_process';
 import { promises as fsp, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeKeyPair, makeTree, snapJson, snap, tempDir, type KeyPair } from '../helpers/tree.js';
+import { makeKeyPair, makeTree, snapBin, snapJson, snap, tempDir, type KeyPair } from '../helpers/tree.js';
 import { newStorePath, tamper } from '../helpers/store.js';
 import { validateAttestation, buildAttestation } from '../../src/core/attestation.js';
 import type { SnapError } from '../../src/core/errors.js';
@@ -211,6 +212,25 @@ describe('snap verify-model', () => {
   it('exits 2 (USAGE) without --pubkey', async () => {
     const r = await snapJson(['verify-model', 'weights.bin', '--store', store], { cwd: work });
     expect(r.code).toBe(2);
+  });
+
+  it('exits 3 (IO_ERROR) at once when an attestation file in the store was replaced by a FIFO, and impact leaves that attestation out, instead of both blocking for ever', async () => {
+    const planted = join(store, 'attestations', 'planted');
+    await fsp.mkdir(join(planted, '1'), { recursive: true });
+    execFileSync('mkfifo', [join(planted, '1', 'envelope.json')]);
+    try {
+      // In subprocesses: without the fix each blocks in open(2) until killed.
+      const v = await snapBin(['verify-model', 'weights.bin', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store, '--json'], { cwd: work, timeoutMs: 15_000 });
+      expect(v.signal).toBeNull();
+      expect(v.code).toBe(3);
+      expect(JSON.parse(v.stdout).error).toMatchObject({ code: 'IO_ERROR', message: expect.stringContaining('not a regular file') });
+      const i = await snapBin(['impact', 'clean@v1', '--store', store, '--json'], { timeoutMs: 15_000 });
+      expect(i.signal).toBeNull();
+      expect(i.code, i.stderr).toBe(0);
+      expect(JSON.parse(i.stdout).models.map((m: { ref: string }) => m.ref)).toContain('clf@1.0');
+    } finally {
+      await fsp.rm(planted, { recursive: true, force: true });
+    }
   });
 });
 
