@@ -655,7 +655,10 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
         throw new SnapError('SNAPSHOT_NAME_MISMATCH', `the newest snapshot of ${name} in the store, ${newest.name}@${newest.version}, is signed as ${newest.signedAs}: the store was tampered with; run snap fsck, or name the parent with --parent REF (or --no-parent)`, { ref: `${newest.name}@${newest.version}`, signed: newest.signedAs });
       }
       if (newest) {
-        parent = newest.id;
+        // As for --parent: the id signed into the new statement is the one the newest version's
+        // signatures cover (its envelope's payload), not the hash of a statement.json that anyone
+        // who can write to the store may have edited.
+        parent = (await readSnapshotUnverified({ dir: newest.dir, name: newest.name, version: newest.version, ref: `${newest.name}@${newest.version}` })).snapshot;
         parentDir = newest.dir;
       }
     }

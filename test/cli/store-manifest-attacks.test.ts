@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { copyTree, REPO, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
+import { copyTree, makeTree, REPO, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { newStorePath, snapshotFolder, tamper } from '../helpers/store.js';
 import { DEFAULT_THRESHOLDS } from '../../src/records/thresholds.js';
 
@@ -143,6 +143,23 @@ describe('a statement.json edited while a snapshot is revoked or a model atteste
     const i = await snapJson(['impact', 'tab@v1', '--store', store]);
     expect(i.json.snapshot.snapshot).toBe(signedId);
     expect(i.json.models.map((m: Json) => m.ref)).toEqual(['mdl@1']);
+  });
+
+  it("cannot make the next seal sign another id than the signed one as its default parent: impact still reaches the next version", async () => {
+    const store = await newStorePath();
+    const sealed = await snapJson(['seal', TABULAR, '--as', 'tab@v1', '--key', keys.key, '--store', store]);
+    expect(sealed.code, sealed.stderr).toBe(0);
+    const signedId: string = sealed.json.snapshot;
+    const path = join(snapshotFolder(store, 'tab', 'v1'), 'statement.json');
+    const original = await fsp.readFile(path, 'utf8');
+    await tamper(path, (t) => `${t} `);
+    const next = await snapJson(['seal', await makeTree({ 'a.csv': 'a\n' }), '--as', 'tab@v2', '--key', keys.key, '--store', store]);
+    expect(next.code, next.stderr).toBe(0);
+    await fsp.writeFile(path, original); // the attacker covers the tracks
+    const shown = await snapJson(['show', 'tab@v2', '--store', store]);
+    expect(shown.json.statement.predicate.parent).toBe(signedId);
+    const i = await snapJson(['impact', 'tab@v1', '--store', store]);
+    expect(i.json.derived.map((d: Json) => d.ref)).toEqual(['tab@v2']);
   });
 });
 
