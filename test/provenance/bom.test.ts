@@ -138,6 +138,26 @@ describe('snap bom --model', () => {
     expect(r.json.failure.code).toBe('SIGNATURE_INVALID');
     expect(existsSync(out)).toBe(false);
   });
+
+  it('exits 1 (SNAPSHOT_REVOKED) and writes nothing with --pubkey when a trusted key revoked a training snapshot, as verify-model does', async () => {
+    await seal({ 'poisoned.csv': 'p\n' }, 'poisoned@v1', []);
+    await fsp.writeFile(join(work, 'revoked.bin'), 'R');
+    const a = await snapJson(['attest', 'revoked.bin', '--data', 'poisoned@v1', '--key', mlKey.key, '--as', 'revoked-clf@1', '--store', store], { cwd: work });
+    expect(a.code, a.stderr).toBe(0);
+    const v = await snapJson(['revoke', 'poisoned@v1', '--reason', 'labels flipped', '--key', dataKey.key, '--store', store]);
+    expect(v.code, v.stderr).toBe(0);
+    const gate = await snapJson(['verify-model', 'revoked.bin', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store], { cwd: work });
+    expect([gate.code, gate.json.failure.code]).toEqual([1, 'SNAPSHOT_REVOKED']);
+    for (const [args, out] of [[['--model', 'revoked-clf@1', '--pubkey', mlKey.pub], join(work, 'revoked-model.cdx.json')], [['poisoned@v1'], join(work, 'revoked-data.cdx.json')]] as const) {
+      const r = await snapJson(['bom', ...args, '--pubkey', dataKey.pub, '-o', out, '--store', store]);
+      expect(r.code, r.stdout).toBe(1);
+      expect(r.json.failure.code).toBe('SNAPSHOT_REVOKED');
+      expect(existsSync(out)).toBe(false);
+    }
+    // Without keys nothing is verified, and the BOM says so.
+    const unverified = await bomOf(['poisoned@v1']);
+    expect(props(unverified.metadata.component)['snap:signaturesVerified']).toBe('false');
+  });
 });
 
 describe('snap bom refuses bad arguments', () => {

@@ -8,6 +8,8 @@ import type { TrustedKey } from '../../core/envelope.js';
 import type { AttestationStatement } from '../../core/attestation.js';
 import { openStore, resolveRef, storePath, writeFileAtomic, type SnapshotLocation, type Store } from '../../io/store.js';
 import { checkTrust, readSnapshotUnverified } from '../../snapshot.js';
+import { revocationSource } from '../../trust/revocations.js';
+import type { TrustRules } from '../../trust/rules.js';
 import { attestationsDir, checkStoredAttestation, readAttestationUnverified } from '../../provenance/attestation-store.js';
 import { modelBom, snapshotBom, type BomSnapshot, type BomTrainingData } from '../../provenance/bom.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
@@ -19,9 +21,9 @@ class Untrusted {
   constructor(readonly failure: { code: string; message: string }) {}
 }
 
-async function describeSnapshot(loc: SnapshotLocation, keys: TrustedKey[] | undefined): Promise<BomSnapshot | Untrusted> {
+async function describeSnapshot(loc: SnapshotLocation, keys: TrustedKey[] | undefined, rules: TrustRules): Promise<BomSnapshot | Untrusted> {
   if (keys) {
-    const t = await checkTrust(loc, keys);
+    const t = await checkTrust(loc, keys, 1, rules);
     if (!t.ok || !t.statement) return new Untrusted({ code: t.failure?.code ?? 'SIGNATURE_INVALID', message: `${loc.ref}: ${t.failure?.message ?? 'not trusted'}` });
     return { snapshot: t.snapshot, statement: t.statement, signers: t.signers, verified: true };
   }
@@ -30,7 +32,7 @@ async function describeSnapshot(loc: SnapshotLocation, keys: TrustedKey[] | unde
   return { snapshot: r.snapshot, statement: r.statement, signers: r.keyids.map((keyid) => ({ keyid })), verified: false };
 }
 
-async function modelInput(text: string, store: Store, keys: TrustedKey[] | undefined) {
+async function modelInput(text: string, store: Store, keys: TrustedKey[] | undefined, rules: TrustRules) {
   const { name: model, version } = parseNameVersion(text);
   const a = { model, version, dir: join(attestationsDir(store), model, version) };
   if (!existsSync(a.dir)) throw new SnapError('REF_NOT_FOUND', `no attestation ${text} in ${store.root}`, { ref: text });
@@ -59,7 +61,7 @@ async function modelInput(text: string, store: Store, keys: TrustedKey[] | undef
       datasets.push(d);
       continue;
     }
-    const s = await describeSnapshot(loc, keys);
+    const s = await describeSnapshot(loc, keys, rules);
     if (s instanceof Untrusted) return s;
     datasets.push(s);
   }
@@ -72,13 +74,16 @@ async function cmdBom(a: Args, io: CliIo): Promise<number> {
   if ((a.ref === undefined) === (model === undefined)) throw new SnapError('USAGE', 'give either a snapshot REF or --model MODEL@VERSION');
   const pubs = a.pubkey === undefined ? [] : (Array.isArray(a.pubkey) ? a.pubkey : [a.pubkey]).map(String);
   const keys = pubs.length > 0 ? await trustedKeys(pubs, io.cwd) : undefined;
+  // With keys, the trust check is verify's and verify-model's: an expired snapshot, or one a trusted
+  // key revoked (the store's revocations), is not described as verified.
+  const rules: TrustRules = { now: new Date(), revocations: revocationSource(existsSync(join(storeRoot, 'store.json')) ? storeRoot : undefined, []) };
   let bom: Record<string, unknown> | Untrusted;
   if (model !== undefined) {
-    bom = await modelInput(model, await openStore(storeRoot), keys);
+    bom = await modelInput(model, await openStore(storeRoot), keys, rules);
   } else {
     const opened = await openSnapshotRef(String(a.ref), io, storeRoot);
     try {
-      const s = await describeSnapshot(opened.location, keys);
+      const s = await describeSnapshot(opened.location, keys, rules);
       bom = s instanceof Untrusted ? s : snapshotBom(s);
     } finally {
       await opened.close();
