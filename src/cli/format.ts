@@ -34,6 +34,20 @@ export function plural(n: number, noun: string, nouns = `${noun}s`): string {
   return `${formatCount(n)} ${n === 1 ? noun : nouns}`;
 }
 
+/** Most levels a tree listing (`lineage`, `impact`) indents; deeper entries are not indented further. */
+export const MAX_TREE_INDENT = 16;
+
+/**
+ * The indentation of an entry `depth` levels down a tree listing: two spaces a level, at most
+ * {@link MAX_TREE_INDENT} levels, so that the output stays linear in the number of entries (a chain
+ * of 20,000 snapshots, planted or real, made `lineage` build 800 MB and fail). `label`: the line
+ * that starts the entry, which names its depth once it is deeper than the indentation shows.
+ */
+export function treeIndent(depth: number, label = false): string {
+  const pad = '  '.repeat(Math.min(Math.max(depth, 0), MAX_TREE_INDENT));
+  return label && depth > MAX_TREE_INDENT ? `${pad}[depth ${depth}] ` : pad;
+}
+
 /** ANSI styling that turns itself off when colour is not wanted. */
 export function styler(enabled: boolean) {
   const wrap = (open: number, close: number) => (s: string) => (enabled ? `\u001b[${open}m${s}\u001b[${close}m` : s);

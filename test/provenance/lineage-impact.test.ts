@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeKeyPair, makeTree, snap, snapJson, tempDir, type KeyPair } from '../helpers/tree.js';
 import { newStorePath } from '../helpers/store.js';
+import { buildStatement, serializeStatement, snapshotId } from '../../src/core/statement.js';
 
 let keys: KeyPair;
 let store: string;
@@ -118,5 +119,44 @@ describe('snap impact', () => {
     const ok = await snapJson(['impact', 'x@v1', '--store', s2]);
     expect(ok.code).toBe(0);
     expect(ok.json.skipped).toEqual([{ ref: 'y@v1', code: 'SNAPSHOT_NAME_MISMATCH' }]);
+  });
+});
+
+describe('a long chain of versions (here planted: unsigned statements, as someone who can write to the store can add)', () => {
+  const DEPTH = 40;
+  let chain: string;
+  beforeAll(async () => {
+    chain = await newStorePath();
+    await snapJson(['seal', await makeTree({ a: 'a' }), '--as', 'deep@v0', '--key', keys.key, '--store', chain, '--no-parent']);
+    let parent = (await snapJson(['show', 'deep@v0', '--store', chain])).json.snapshot as string;
+    for (let i = 1; i <= DEPTH; i++) {
+      const bytes = serializeStatement(buildStatement({
+        dataset: 'deep', version: `v${i}`, merkleRoot: 'a'.repeat(64), manifestSha256: 'b'.repeat(64), fileCount: 1, totalBytes: 1,
+        createdAt: `2030-01-01T00:00:${String(i).padStart(2, '0')}Z`, parent, tool: { name: 'snap', version: '0.1.0' },
+      }));
+      const dir = join(chain, 'snapshots', 'deep', `v${i}`);
+      await fsp.mkdir(dir, { recursive: true });
+      await fsp.writeFile(join(dir, 'statement.json'), bytes);
+      await fsp.writeFile(join(dir, 'envelope.json'), '{}');
+      await fsp.writeFile(join(dir, 'manifest.jsonl'), '');
+      parent = snapshotId(bytes);
+    }
+  });
+
+  /** Leading spaces of the longest-indented line. */
+  const deepestIndent = (text: string) => Math.max(...text.split('\n').map((l) => l.length - l.trimStart().length));
+
+  it('is printed by lineage indented at most 16 levels, the deeper snapshots naming their depth (output linear in the chain)', async () => {
+    const r = await snap(['lineage', `deep@v${DEPTH}`, '--store', chain]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(deepestIndent(r.stdout)).toBeLessThanOrEqual(2 * 16 + 4);
+    expect(r.stdout).toMatch(new RegExp(`^ {32}\\[depth ${DEPTH}\\] deep@v0 `, 'm'));
+  });
+
+  it('is printed by impact indented at most 16 levels too', async () => {
+    const r = await snap(['impact', 'deep@v0', '--store', chain]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(deepestIndent(r.stdout)).toBeLessThanOrEqual(4 + 2 * 16);
+    expect(r.stdout).toMatch(new RegExp(`^ {36}\\[depth ${DEPTH - 1}\\] deep@v${DEPTH} `, 'm'));
   });
 });

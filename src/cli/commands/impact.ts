@@ -3,6 +3,7 @@ import { escapeForTerminal as shown } from '../../core/display.js';
 import { openStore, storePath } from '../../io/store.js';
 import { impact } from '../../provenance/lineage.js';
 import { EXIT_OK } from '../exit-codes.js';
+import { treeIndent } from '../format.js';
 import { jsonOut, locate, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
 
 async function cmdImpact(a: Args, io: CliIo): Promise<number> {
@@ -16,7 +17,7 @@ async function cmdImpact(a: Args, io: CliIo): Promise<number> {
   }
   const lines = [`impact of ${shown(r.snapshot.ref)} ${shown(r.snapshot.snapshot)}`];
   lines.push(r.derived.length === 0 ? '  derived snapshots: none' : `  derived snapshots (${r.derived.length}):`);
-  for (const d of r.derived) lines.push(`    ${'  '.repeat(d.depth - 1)}${shown(d.ref)}  ${shown(d.snapshot)}  (${d.via.relation === 'parent' ? 'next version of' : 'derived from'} ${shown(d.via.from)})`);
+  for (const d of r.derived) lines.push(`    ${treeIndent(d.depth - 1, true)}${shown(d.ref)}  ${shown(d.snapshot)}  (${d.via.relation === 'parent' ? 'next version of' : 'derived from'} ${shown(d.via.from)})`);
   lines.push(r.models.length === 0 ? '  attested models: none' : `  attested models trained on them (${r.models.length}) — retrain or re-check:`);
   for (const m of r.models) lines.push(`    ${shown(m.ref)}  ${shown(m.attestation)}  trained on ${m.trainedOn.map((t) => shown(t.ref)).join(', ')}  (${m.artifacts.map((x) => `"${shown(x.name)}"`).join(', ')})`);
   for (const s of r.skipped) lines.push(`note: ${shown(s.ref)} left out: its statement cannot be used [${s.code}]`);

@@ -4,7 +4,7 @@ import { escapeForTerminal as shown } from '../../core/display.js';
 import { openStore, storePath, type Store } from '../../io/store.js';
 import { lineage } from '../../provenance/lineage.js';
 import { EXIT_OK } from '../exit-codes.js';
-import { formatBytes, formatCount } from '../format.js';
+import { formatBytes, formatCount, treeIndent } from '../format.js';
 import { jsonOut, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
 import { openSnapshotRef } from '../snapshot-ref.js';
 
@@ -25,8 +25,8 @@ async function cmdLineage(a: Args, io: CliIo): Promise<number> {
     }
     const lines: string[] = [];
     for (const n of r.chain) {
-      const pad = '  '.repeat(n.depth);
-      lines.push(`${pad}${shown(n.ref)}  ${shown(n.snapshot)}  ${shown(n.createdAt)}  ${formatCount(n.fileCount)} files (${formatBytes(n.totalBytes)})`);
+      const pad = treeIndent(n.depth);
+      lines.push(`${treeIndent(n.depth, true)}${shown(n.ref)}  ${shown(n.snapshot)}  ${shown(n.createdAt)}  ${formatCount(n.fileCount)} files (${formatBytes(n.totalBytes)})`);
       if (n.description !== undefined) lines.push(`${pad}    description  ${shown(n.description)}`);
       if (n.license !== undefined) lines.push(`${pad}    license      ${shown(n.license)}`);
       for (const s of n.sources ?? []) lines.push(`${pad}    source       ${shown(s.uri)}${s.sha256 ? ` (sha256 ${shown(s.sha256)})` : ''}`);
