@@ -550,7 +550,15 @@ export async function commitSnapshot(store: Store, tmp: string, name: string, ve
 async function readInfo(dir: string, name: string, version: string): Promise<SnapshotInfo | undefined> {
   let bytes: Buffer;
   try {
-    bytes = await fsp.readFile(join(dir, STATEMENT_FILE));
+    // Non-blocking, and only a regular file: a FIFO planted as a statement.json must not make
+    // every command that lists the store (list, lineage, impact, verify-model, a ref by id) hang.
+    const fh = await fsp.open(join(dir, STATEMENT_FILE), FS.O_RDONLY | (FS.O_NONBLOCK ?? 0));
+    try {
+      if (!(await fh.stat()).isFile()) return undefined;
+      bytes = await fh.readFile();
+    } finally {
+      await fh.close();
+    }
   } catch {
     return undefined;
   }

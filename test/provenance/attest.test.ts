@@ -232,6 +232,30 @@ describe('snap verify-model', () => {
       await fsp.rm(planted, { recursive: true, force: true });
     }
   });
+
+  it('still judges the model, and list and show end at once, when a snapshot folder planted in the store holds a FIFO as statement.json or envelope.json', async () => {
+    const planted = join(store, 'snapshots', 'planted');
+    for (const [version, fifo] of [['v1', 'statement.json'], ['v2', 'envelope.json']] as const) {
+      await fsp.mkdir(join(planted, version), { recursive: true });
+      for (const f of ['statement.json', 'envelope.json', 'manifest.jsonl']) if (f !== fifo) await fsp.writeFile(join(planted, version, f), '{}');
+      execFileSync('mkfifo', [join(planted, version, fifo)]);
+    }
+    try {
+      // In subprocesses: without the fix each blocks in open(2) until killed.
+      const v = await snapBin(['verify-model', 'weights.bin', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store, '--json'], { cwd: work, timeoutMs: 15_000 });
+      expect(v.signal).toBeNull();
+      expect(v.code, v.stderr).toBe(0);
+      const l = await snapBin(['list', '--store', store, '--json'], { timeoutMs: 15_000 });
+      expect(l.signal).toBeNull();
+      for (const ref of ['planted@v1', 'planted@v2']) {
+        const s = await snapBin(['show', ref, '--store', store, '--json'], { timeoutMs: 15_000 });
+        expect(s.signal).toBeNull();
+        expect([s.code, JSON.parse(s.stdout).error.code]).toEqual([3, 'IO_ERROR']);
+      }
+    } finally {
+      await fsp.rm(planted, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('the attestation validator', () => {
