@@ -11,7 +11,7 @@ import { isSnapError } from '../core/errors.js';
 import { MAX_ENVELOPE_BYTES, type TrustedKey } from '../core/envelope.js';
 import { attestationRef, type TrainingDataset } from '../core/attestation.js';
 import { statementRef } from '../core/statement.js';
-import { resolveRef, type Store } from '../io/store.js';
+import { resolveRef, type SnapshotLocation, type Store } from '../io/store.js';
 import { ioError } from '../io/errors.js';
 import { checkTrust, type SignerReport } from '../snapshot.js';
 import { revocationSource } from '../trust/revocations.js';
@@ -48,27 +48,35 @@ export interface VerifyModelResult {
 }
 
 /**
+ * The store folder of a training snapshot an attestation names: found by its id, or — when the id
+ * finds no folder, or several (a copy planted under another name makes it ambiguous) — by the name
+ * it is signed as. Nothing is checked here: the caller's trust check must find the folder's signed
+ * id equal to `d.snapshot` (a folder found by name may hold another snapshot).
+ * @returns the location, or `missing` with the code of the failed lookup by id (`REF_NOT_FOUND`,
+ *   `REF_AMBIGUOUS`) when the name is not in the store either
+ */
+export async function locateTrainingSnapshot(d: TrainingDataset, store: Store): Promise<SnapshotLocation | { missing: { code: string; message: string } }> {
+  try {
+    return await resolveRef(d.snapshot, store.root);
+  } catch (e) {
+    if (!isSnapError(e) || (e.code !== 'REF_NOT_FOUND' && e.code !== 'REF_AMBIGUOUS')) throw e;
+    const byName = await resolveRef(d.ref, store.root).catch(() => undefined);
+    return byName ?? { missing: { code: e.code, message: e.message } };
+  }
+}
+
+/**
  * One training snapshot's verdict. `rules` are trust/rules.ts's: the store's revocations (signed by
  * a trusted key: `SNAPSHOT_REVOKED`) and the time against which `expiresAt` is judged
  * (`SNAPSHOT_EXPIRED`); both are failed checks (exit 1), like a bad signature.
  */
 async function datasetVerdict(d: TrainingDataset, store: Store, trusted: readonly TrustedKey[], rules: TrustRules): Promise<DatasetVerdict> {
   const fail = (code: string, message: string, signers: SignerReport[] = []): DatasetVerdict => ({ ...d, trusted: false, signers, failure: { code, message } });
-  let loc;
-  try {
-    loc = await resolveRef(d.snapshot, store.root);
-  } catch (e) {
-    if (!isSnapError(e) || (e.code !== 'REF_NOT_FOUND' && e.code !== 'REF_AMBIGUOUS')) throw e;
-    // Not under its id: is the name there, holding something else (altered or replaced)?
-    const byName = await resolveRef(d.ref, store.root).catch(() => undefined);
-    if (!byName) return fail(e.code, `snapshot ${d.ref} (${d.snapshot}) is not in the store: ${e.message}`);
-    const t = await checkTrust(byName, trusted, 1, rules);
-    if (!t.ok) return fail(t.failure?.code ?? 'SIGNATURE_INVALID', `${d.ref}: ${t.failure?.message ?? 'not trusted'}`, t.signers);
-    return fail('INTEGRITY_FAILURE', `${d.ref} in the store is now snapshot ${t.snapshot}, not the ${d.snapshot} the model was trained on`, t.signers);
-  }
+  const loc = await locateTrainingSnapshot(d, store);
+  if ('missing' in loc) return fail(loc.missing.code, `snapshot ${d.ref} (${d.snapshot}) is not in the store: ${loc.missing.message}`);
   const t = await checkTrust(loc, trusted, 1, rules);
   if (!t.ok || !t.statement) return fail(t.failure?.code ?? 'SIGNATURE_INVALID', `${d.ref}: ${t.failure?.message ?? 'not trusted'}`, t.signers);
-  if (t.snapshot !== d.snapshot) return fail('INTEGRITY_FAILURE', `${d.ref}: the store holds another snapshot under this id`, t.signers);
+  if (t.snapshot !== d.snapshot) return fail('INTEGRITY_FAILURE', `${d.ref} in the store is now snapshot ${t.snapshot}, not the ${d.snapshot} the model was trained on`, t.signers);
   if (statementRef(t.statement) !== d.ref) return fail('SNAPSHOT_NAME_MISMATCH', `the attestation names ${d.ref}, but snapshot ${d.snapshot} is signed as ${statementRef(t.statement)}`, t.signers);
   if (t.statement.predicate.merkleRoot !== d.merkleRoot) return fail('INTEGRITY_FAILURE', `${d.ref}: the Merkle root differs from the one attested`, t.signers);
   return { ...d, trusted: true, signers: t.signers };

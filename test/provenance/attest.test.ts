@@ -203,6 +203,23 @@ describe('snap verify-model', () => {
     expect(text.stdout).toContain('[SNAPSHOT_REVOKED]');
   });
 
+  it('still verifies a model (exit 0) when a copy of its training snapshot planted under another name makes the id ambiguous, and bom --model still describes it', async () => {
+    const copy = join(store, 'snapshots', 'clean-copy', 'v1');
+    await fsp.cp(join(store, 'snapshots', 'clean', 'v1'), copy, { recursive: true });
+    try {
+      const r = await snapJson(['verify-model', 'weights.bin', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store], { cwd: work });
+      expect(r.code, r.stdout).toBe(0);
+      expect(r.json.attestations[0].datasets).toMatchObject([{ ref: 'clean@v1', snapshot: clean.id, trusted: true }]);
+      const out = join(work, 'ambiguous.cdx.json');
+      const b = await snapJson(['bom', '--model', 'clf@1.0', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '-o', out, '--store', store]);
+      expect(b.code, b.stdout + b.stderr).toBe(0);
+      const bom = JSON.parse(await fsp.readFile(out, 'utf8'));
+      expect(bom.components.map((c: { 'bom-ref': string }) => c['bom-ref'])).toEqual([`snapshot:${clean.id}`]);
+    } finally {
+      await fsp.rm(join(store, 'snapshots', 'clean-copy'), { recursive: true, force: true });
+    }
+  });
+
   it('exits 3 (NOT_FOUND) when there is no store', async () => {
     const r = await snapJson(['verify-model', 'weights.bin', '--pubkey', mlKey.pub, '--store', await newStorePath()], { cwd: work });
     expect(r.code).toBe(3);

@@ -1,17 +1,18 @@
 /** `snap bom REF -o FILE` / `snap bom --model MODEL@VERSION -o FILE`: a CycloneDX 1.6 ML-BOM of a snapshot or of a model attestation. */
 import { join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
-import { SnapError, isSnapError } from '../../core/errors.js';
+import { SnapError } from '../../core/errors.js';
 import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import { parseNameVersion } from '../../core/refs.js';
 import type { TrustedKey } from '../../core/envelope.js';
 import type { AttestationStatement } from '../../core/attestation.js';
-import { openStore, resolveRef, storePath, writeFileAtomic, type SnapshotLocation, type Store } from '../../io/store.js';
+import { openStore, storePath, writeFileAtomic, type SnapshotLocation, type Store } from '../../io/store.js';
 import { checkTrust, readSnapshotUnverified } from '../../snapshot.js';
 import { revocationSource } from '../../trust/revocations.js';
 import type { TrustRules } from '../../trust/rules.js';
 import { attestationsDir, checkStoredAttestation, readAttestationUnverified } from '../../provenance/attestation-store.js';
 import { modelBom, snapshotBom, type BomSnapshot, type BomTrainingData } from '../../provenance/bom.js';
+import { locateTrainingSnapshot } from '../../provenance/verify-model.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { jsonOut, trustedKeys, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
 import { openSnapshotRef } from '../snapshot-ref.js';
@@ -52,17 +53,21 @@ async function modelInput(text: string, store: Store, keys: TrustedKey[] | undef
   }
   const datasets: BomTrainingData[] = [];
   for (const d of statement.predicate.datasets) {
-    let loc: SnapshotLocation;
-    try {
-      loc = await resolveRef(d.snapshot, store.root);
-    } catch (e) {
-      if (!isSnapError(e, 'REF_NOT_FOUND')) throw e;
-      if (keys) return new Untrusted({ code: 'REF_NOT_FOUND', message: `training snapshot ${d.ref} (${d.snapshot}) is not in the store` });
+    // Found as verify-model finds it: by id, else (no folder, or a copy planted under another name
+    // making the id ambiguous) by its signed name; either way it must be the snapshot attested.
+    const loc = await locateTrainingSnapshot(d, store);
+    if ('missing' in loc) {
+      if (keys) return new Untrusted({ code: loc.missing.code, message: `training snapshot ${d.ref} (${d.snapshot}) is not in the store` });
       datasets.push(d);
       continue;
     }
     const s = await describeSnapshot(loc, keys, rules);
     if (s instanceof Untrusted) return s;
+    if (s.snapshot !== d.snapshot) {
+      if (keys) return new Untrusted({ code: 'INTEGRITY_FAILURE', message: `${d.ref} in the store is now snapshot ${s.snapshot}, not the ${d.snapshot} the model was trained on` });
+      datasets.push(d);
+      continue;
+    }
     datasets.push(s);
   }
   return modelBom({ id, statement, signers, verified: keys !== undefined, datasets });
