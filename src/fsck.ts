@@ -20,6 +20,8 @@ import { manifestEntryRuns, type ManifestDigest } from './io/manifest-file.js';
 import { recordSetName } from './core/records.js';
 import { openStore, objectPath, snapshotKeepsObjects, CONTENTS_FILE, ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, type Store } from './io/store.js';
 import { ioError } from './io/errors.js';
+import { readSmallFile } from './io/small-file.js';
+import { MAX_ENVELOPE_BYTES } from './core/envelope.js';
 import { checkInterrupted } from './io/interrupt.js';
 import { findLeftovers, type CleanResult, type Leftover } from './io/leftovers.js';
 import type { Progress } from './seal.js';
@@ -264,9 +266,10 @@ async function checkObjects(store: Store, opts: FsckOptions, strays: string[]): 
 /** Read one snapshot file, or record why not. */
 async function readSnapshotFile(dir: string, file: string, problems: SnapshotProblem[]): Promise<Buffer | undefined> {
   try {
-    return await fsp.readFile(join(dir, file));
+    // Bounded, and never a FIFO: a planted one would block fsck forever.
+    return await readSmallFile(join(dir, file), MAX_ENVELOPE_BYTES + 1, `cannot read ${file}`, () => new SnapError('IO_ERROR', 'not a regular file', { errno: 'not a regular file' }));
   } catch (e) {
-    const errno = (e as NodeJS.ErrnoException).code ?? '';
+    const errno = isSnapError(e) ? String(e.details?.errno ?? e.message) : ((e as NodeJS.ErrnoException).code ?? '');
     if (errno === 'ENOENT') problems.push({ kind: 'missing-file', file, message: `${file} is missing` });
     else problems.push({ kind: 'unreadable', file, message: `${file} cannot be read (${errno || (e as Error).message})` });
     return undefined;

@@ -3,7 +3,7 @@
  * envelope's signatures against the trusted keys, the statement parsed only from verified payload
  * bytes, and `statement.json` compared with that payload.
  */
-import { constants as FS, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { SnapError, isSnapError } from './core/errors.js';
 import { parseEnvelope, type Envelope, type TrustedKey } from './core/envelope.js';
@@ -12,8 +12,7 @@ import { MAX_STATEMENT_BYTES, nameMismatch, parseStatement, snapshotId, type Sta
 import { MAX_ENVELOPE_BYTES } from './core/envelope.js';
 import { bytesEqual, fromBase64 } from './core/encoding.js';
 import { ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, type SnapshotLocation } from './io/store.js';
-import { ioError } from './io/errors.js';
-import { escapeForTerminal } from './core/display.js';
+import { readSmallFile } from './io/small-file.js';
 import { expiryFailure, revocationFailure, type TrustRules } from './trust/rules.js';
 import type { RevocationReport } from './trust/revocations.js';
 
@@ -43,26 +42,13 @@ const MAX_READ: Record<string, number> = { [STATEMENT_FILE]: MAX_STATEMENT_BYTES
 
 /**
  * Read a snapshot file, at most `MAX_READ[name]` bytes (a hostile file cannot make snap read
- * gigabytes). Opened non-blocking and refused unless it is a regular file (a FIFO planted in the
- * store would otherwise block the command for ever).
+ * gigabytes), and only a regular file (a FIFO planted in the store cannot make snap wait forever).
+ * @throws SnapError `INTEGRITY_FAILURE` (not a regular file: the snapshot was damaged) | `NOT_FOUND` | `IO_ERROR`
  */
 async function readFileOr3(path: string, what: string): Promise<Buffer> {
-  try {
-    const fh = await fsp.open(path, FS.O_RDONLY | (FS.O_NONBLOCK ?? 0));
-    try {
-      const limit = MAX_READ[what] ?? Number.MAX_SAFE_INTEGER;
-      const st = await fh.stat();
-      if (!st.isFile()) throw new SnapError('IO_ERROR', `cannot read the snapshot's ${what}: ${escapeForTerminal(path)} is not a regular file`, { path });
-      if (st.size < limit) return await fh.readFile();
-      const buf = Buffer.alloc(limit);
-      const { bytesRead } = await fh.read(buf, 0, limit, 0);
-      return buf.subarray(0, bytesRead);
-    } finally {
-      await fh.close();
-    }
-  } catch (e) {
-    throw ioError(e, path, `cannot read the snapshot's ${what}`);
-  }
+  return readSmallFile(path, MAX_READ[what] ?? Number.MAX_SAFE_INTEGER, `cannot read the snapshot's ${what}`, (shown) =>
+    new SnapError('INTEGRITY_FAILURE', `${shown} is not a regular file: the snapshot was damaged`, { path }),
+  );
 }
 
 /**

@@ -21,9 +21,10 @@ import type * as ChildProcess from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { SnapError } from '../core/errors.js';
 import { parseRef, looksLikePath, NAME_RE, VERSION_RE } from '../core/refs.js';
-import { snapshotId } from '../core/statement.js';
+import { MAX_STATEMENT_BYTES, snapshotId } from '../core/statement.js';
 import { parseJsonStrict } from '../core/json-strict.js';
 import { ioError } from './errors.js';
+import { readSmallFile } from './small-file.js';
 import { checkInterrupted, leaveNothing } from './interrupt.js';
 
 /** The format marker written to `store.json`. */
@@ -38,6 +39,8 @@ export const ENVELOPE_FILE = 'envelope.json';
  * it to know whether missing objects are corruption.
  */
 export const CONTENTS_FILE = 'contents.json';
+/** Largest `contents.json` read (it is `{"objects":false}` or similar: a few bytes). */
+const MAX_CONTENTS_BYTES = 4096;
 
 /**
  * Whether a store snapshot keeps its contents as objects (false for `--manifest-only` seals).
@@ -46,7 +49,8 @@ export const CONTENTS_FILE = 'contents.json';
 export async function snapshotKeepsObjects(dir: string): Promise<boolean> {
   try {
     // An unreadable or ambiguous marker (e.g. a duplicate member) counts as "kept": fsck then checks every object.
-    return (parseJsonStrict(await fsp.readFile(join(dir, CONTENTS_FILE), 'utf8'), 'SNAPSHOT_MALFORMED', CONTENTS_FILE) as { objects?: unknown }).objects !== false;
+    const bytes = await readSmallFile(join(dir, CONTENTS_FILE), MAX_CONTENTS_BYTES, 'cannot read the marker', () => new SnapError('SNAPSHOT_MALFORMED', 'not a regular file'));
+    return (parseJsonStrict(bytes.toString('utf8'), 'SNAPSHOT_MALFORMED', CONTENTS_FILE) as { objects?: unknown }).objects !== false;
   } catch {
     return true;
   }
@@ -550,15 +554,8 @@ export async function commitSnapshot(store: Store, tmp: string, name: string, ve
 async function readInfo(dir: string, name: string, version: string): Promise<SnapshotInfo | undefined> {
   let bytes: Buffer;
   try {
-    // Non-blocking, and only a regular file: a FIFO planted as a statement.json must not make
-    // every command that lists the store (list, lineage, impact, verify-model, a ref by id) hang.
-    const fh = await fsp.open(join(dir, STATEMENT_FILE), FS.O_RDONLY | (FS.O_NONBLOCK ?? 0));
-    try {
-      if (!(await fh.stat()).isFile()) return undefined;
-      bytes = await fh.readFile();
-    } finally {
-      await fh.close();
-    }
+    // Bounded, and never a FIFO (a planted one would block list, NAME@latest and id lookups forever).
+    bytes = await readSmallFile(join(dir, STATEMENT_FILE), MAX_STATEMENT_BYTES + 1, 'cannot read the statement', () => new SnapError('SNAPSHOT_MALFORMED', 'not a regular file'));
   } catch {
     return undefined;
   }

@@ -19,7 +19,7 @@ import { verify as verifySignature } from '../core/ed25519.js';
 import { pae } from '../core/envelope.js';
 import type { PrivateKey } from '../core/keys.js';
 import { ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, acquireLockFile, lockStore, openStore, writeFileAtomic, type SnapshotLocation } from '../io/store.js';
-import { ioError } from '../io/errors.js';
+import { readSmallFile } from '../io/small-file.js';
 import { replaceArchiveEnvelope } from '../io/archive-envelope.js';
 import { checkManifestAgainst, openArchiveSnapshot } from '../archive.js';
 import { MAX_ENVELOPE_BYTES, MAX_STATEMENT_BYTES } from '../core/archive.js';
@@ -40,16 +40,12 @@ export interface CosignResult {
   changed: boolean;
 }
 
-/** Read a snapshot file, refusing one larger than `limit` bytes. */
+/** Read a snapshot file, refusing one larger than `limit` bytes, or one that is not a regular file (a planted FIFO would block forever). */
 async function readBounded(path: string, limit: number): Promise<Buffer> {
-  let bytes: Buffer;
-  try {
-    const st = await fsp.stat(path);
-    if (st.size > limit) throw new SnapError('SNAPSHOT_MALFORMED', `${path} is larger than ${limit} bytes`, { path });
-    bytes = await fsp.readFile(path);
-  } catch (e) {
-    throw ioError(e, path, 'cannot read the snapshot');
-  }
+  const bytes = await readSmallFile(path, limit + 1, 'cannot read the snapshot', (shown) =>
+    new SnapError('INTEGRITY_FAILURE', `${shown} is not a regular file: the snapshot was damaged; nothing was signed`, { path }),
+  );
+  if (bytes.length > limit) throw new SnapError('SNAPSHOT_MALFORMED', `${path} is larger than ${limit} bytes`, { path });
   return bytes;
 }
 

@@ -7,7 +7,7 @@
  * is reported and does not count. A revocation file that cannot be read as one is a failure (fail
  * closed: it may be a real revocation that was damaged).
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, constants as FS } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { SnapError, isSnapError } from '../core/errors.js';
@@ -59,7 +59,7 @@ export interface RevocationReport {
 export async function readRevocationFile(path: string): Promise<RevocationDoc> {
   let fh: fsp.FileHandle;
   try {
-    fh = await fsp.open(path, 'r');
+    fh = await fsp.open(path, FS.O_RDONLY | (FS.O_NONBLOCK ?? 0)); // a planted FIFO is refused below, never waited on
   } catch (e) {
     throw ioError(e, path, 'cannot read the revocation');
   }

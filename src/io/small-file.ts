@@ -1,0 +1,42 @@
+/**
+ * Reading a small file that someone else may have planted (a snapshot's `statement.json`,
+ * `envelope.json`, `contents.json`, a revocation): opened non-blocking and checked to be a regular
+ * file before a byte is read, and read only up to a bound. A FIFO put in a store folder by whoever
+ * can write there would otherwise block the read forever — and Node cannot even stop on SIGTERM
+ * while a worker thread waits in open(2) — so `verify`, `sign`, `list` and `fsck` would hang.
+ */
+import { promises as fsp, constants as FS } from 'node:fs';
+import { SnapError } from '../core/errors.js';
+import { escapeForTerminal } from '../core/display.js';
+import { ioError } from './errors.js';
+
+/**
+ * Read at most `limit` bytes of the regular file `path` (a longer file comes back cut short, for
+ * its parser to refuse).
+ * @param notRegular the error for anything that is not a regular file (a FIFO, a folder, a device)
+ * @throws SnapError `notRegular` | `NOT_FOUND` | `IO_ERROR` (from {@link ioError}, naming `what`)
+ */
+export async function readSmallFile(path: string, limit: number, what: string, notRegular: (shown: string) => SnapError): Promise<Buffer> {
+  let fh: fsp.FileHandle;
+  try {
+    fh = await fsp.open(path, FS.O_RDONLY | (FS.O_NONBLOCK ?? 0));
+  } catch (e) {
+    throw ioError(e, path, what);
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw notRegular(escapeForTerminal(path));
+    const buf = Buffer.alloc(Math.min(limit, st.size + 1));
+    let n = 0;
+    while (n < buf.length) {
+      const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+    }
+    return buf.subarray(0, n);
+  } catch (e) {
+    throw ioError(e, path, what);
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * A FIFO (named pipe) planted in a store by someone who can write to it but holds no key, where a
+ * snapshot file or a revocation should be. Before, `verify` (by name, by id, `NAME@latest`),
+ * `sign`, `show`, `list` and `fsck` opened it and waited forever for a writer — and did not even
+ * stop on SIGTERM, since the read waited in a worker thread: a pre-training gate that hangs instead
+ * of failing. Every one of them must now finish at once with its verdict.
+ */
+import { execFileSync } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { snapBin, useKeyPair } from '../helpers/tree.js';
+import { sealTree, snapshotFolder, type Sealed } from '../helpers/store.js';
+
+const alice = useKeyPair('alice');
+const bob = useKeyPair('bob');
+/** Far more than any of these commands needs; a hang is killed here and fails the test. */
+const TIMEOUT_MS = 15_000;
+
+/** Run snap in a subprocess (a hung run is killed, not left in the test process's thread pool). */
+async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string; killed: boolean }> {
+  const r = await snapBin(args, { timeoutMs: TIMEOUT_MS });
+  return { code: r.code, stdout: r.stdout, stderr: r.stderr, killed: r.signal !== null };
+}
+
+/** Replace `file` of a snapshot folder by a FIFO. */
+async function fifoAt(path: string): Promise<void> {
+  await fsp.rm(path, { force: true });
+  execFileSync('mkfifo', [path]);
+}
+
+describe('a FIFO planted in the store', () => {
+  let s: Sealed;
+  beforeEach(async () => {
+    s = await sealTree({ 'a.txt': 'one\n', 'b.txt': 'two\n' }, alice, { as: 'ds@v1' });
+  });
+
+  for (const file of ['envelope.json', 'statement.json']) {
+    it(`as a snapshot's ${file} makes verify, sign and show exit 1 (INTEGRITY_FAILURE) at once, and nothing is signed`, async () => {
+      await fifoAt(join(s.dir, file));
+      const v = await run(['verify', s.data, '--against', 'ds@v1', '--store', s.store, '--pubkey', alice.pub]);
+      expect(v.killed, 'verify hung on the FIFO').toBe(false);
+      expect(v.code).toBe(1);
+      expect(v.stderr).toContain('INTEGRITY_FAILURE');
+      expect(v.stderr).toContain('not a regular file');
+      const g = await run(['sign', 'ds@v1', '--store', s.store, '--key', bob.key]);
+      expect(g.killed, 'sign hung on the FIFO').toBe(false);
+      expect(g.code).toBe(1);
+      expect(g.stderr).toContain('nothing was signed');
+      const w = await run(['show', 'ds@v1', '--store', s.store]);
+      expect(w.killed, 'show hung on the FIFO').toBe(false);
+      expect(w.code).toBe(1);
+    });
+  }
+
+  it('as the statement of another version leaves list, NAME@latest, an id lookup and fsck unblocked', async () => {
+    const v9 = snapshotFolder(s.store, 'ds', 'v9');
+    await fsp.mkdir(v9);
+    await fsp.writeFile(join(v9, 'envelope.json'), '');
+    await fsp.writeFile(join(v9, 'manifest.jsonl'), '');
+    execFileSync('mkfifo', [join(v9, 'statement.json')]);
+    const l = await run(['list', '--store', s.store]);
+    expect(l.killed, 'list hung on the FIFO').toBe(false);
+    expect(l.stdout).toContain('ds@v1');
+    const latest = await run(['verify', s.data, '--against', 'ds@latest', '--store', s.store, '--pubkey', alice.pub]);
+    expect(latest.killed, 'verify NAME@latest hung on the FIFO').toBe(false);
+    expect(latest.code).toBe(0);
+    const byId = await run(['verify', s.data, '--against', s.snapshot.slice(7, 19), '--store', s.store, '--pubkey', alice.pub]);
+    expect(byId.killed, 'verify by id hung on the FIFO').toBe(false);
+    expect(byId.code).toBe(0);
+    const f = await run(['fsck', '--store', s.store]);
+    expect(f.killed, 'fsck hung on the FIFO').toBe(false);
+    expect(f.code).toBe(1);
+    expect(f.stdout).toContain('statement.json cannot be read (not a regular file)');
+  });
+
+  it("as a revocation of the snapshot makes verify exit 1 (REVOCATION_MALFORMED) at once: fail closed, and no hang", async () => {
+    const dir = join(s.store, 'revocations', s.snapshot.slice(7));
+    await fsp.mkdir(dir, { recursive: true });
+    execFileSync('mkfifo', [join(dir, `${'0'.repeat(64)}.json`)]);
+    const v = await run(['verify', s.data, '--against', 'ds@v1', '--store', s.store, '--pubkey', alice.pub, '--json']);
+    expect(v.killed, 'verify hung on the FIFO').toBe(false);
+    expect(v.code).toBe(1);
+    expect(JSON.parse(v.stdout).failure.code).toBe('REVOCATION_MALFORMED');
+  });
+});
