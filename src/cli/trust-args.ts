@@ -12,9 +12,9 @@ import { escapeForTerminal, escapeMessage } from '../core/display.js';
 import type { TrustedKey } from '../core/envelope.js';
 import { usableKeys } from '../core/policy.js';
 import type { TrustRules } from '../trust/rules.js';
-import { readRevocationFile, revocationSource } from '../trust/revocations.js';
+import { readRevocationFile, rememberRevocations, revocationSource, type RevocationDoc } from '../trust/revocations.js';
 import { establishPolicy, readPolicyFile, rememberPolicy, type VerifiedPolicy } from '../trust/policy-trust.js';
-import { readState, stateDir, updateState } from '../trust/state.js';
+import { STATE_FILE, readState, stateDir, updateState } from '../trust/state.js';
 import { trustedKeys, wholeNumberOption, MAX_THRESHOLD, type Args, type CliIo } from './common.js';
 
 /** Declare the shared trust flags on a command. */
@@ -41,6 +41,8 @@ export interface TrustSetup {
   policy?: VerifiedPolicy;
   /** The trusted state folder. */
   stateDir: string;
+  /** Keep in the trusted state every revocation that counted so far (call once the checks are done; a note on stderr if it cannot be written). */
+  keepRevocations(): Promise<void>;
 }
 
 /**
@@ -75,6 +77,19 @@ export async function trustSetup(a: Args, io: CliIo, storeRoot: string, now = ne
   const files = [];
   for (const f of (a.revocations as string[] | undefined) ?? []) files.push(await readRevocationFile(resolve(io.cwd, f)));
   const revokers = [...trusted, ...(policy ? usableKeys(policy.policy, now).filter((k) => !trusted.some((t) => t.keyid === k.keyid)) : [])];
-  const rules: TrustRules = { now, revocations: revocationSource(isStore(storeRoot) ? storeRoot : undefined, files), revokers, ...(policy ? { policy } : {}) };
-  return { trusted, threshold, rules, ...(policy ? { policy } : {}), stateDir: dir };
+  // The revocations this machine has seen count like the store's (a store that deletes one cannot
+  // make the revoked snapshot pass here again); those that count now are kept by keepRevocations().
+  const state = await readState(dir);
+  const counted: RevocationDoc[] = [];
+  const remembered = { bySnapshot: state.revocations ?? {}, source: join(dir, STATE_FILE) };
+  const rules: TrustRules = { now, revocations: revocationSource(isStore(storeRoot) ? storeRoot : undefined, files, remembered, (doc) => counted.push(doc)), revokers, ...(policy ? { policy } : {}) };
+  const keepRevocations = async (): Promise<void> => {
+    if (opts.remember === false || counted.length === 0) return;
+    try {
+      await updateState(dir, (s) => rememberRevocations(s, counted));
+    } catch (e) {
+      if (!a.quiet) io.stderr.write(`note: the trusted state ${escapeForTerminal(dir)} was not updated (${escapeMessage((e as Error).message)}): this machine will not remember the revocation it saw\n`);
+    }
+  };
+  return { trusted, threshold, rules, ...(policy ? { policy } : {}), stateDir: dir, keepRevocations };
 }

@@ -12,10 +12,11 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { SnapError, isSnapError } from '../core/errors.js';
 import { parseEnvelope, serializeEnvelope, verifyEnvelope, type Envelope, type TrustedKey } from '../core/envelope.js';
-import { fromBase64 } from '../core/encoding.js';
+import { decodeUtf8, fromBase64 } from '../core/encoding.js';
 import { MAX_REVOCATION_BYTES, parseRevocation, revokedSnapshot, revocationId } from '../core/revocation.js';
 import { fsyncDir, lockStore, openStore, writeFileAtomic } from '../io/store.js';
 import { ioError } from '../io/errors.js';
+import type { TrustedState } from './state.js';
 
 /** The store folder that holds revocations. */
 export const REVOCATIONS_DIR = 'revocations';
@@ -28,12 +29,22 @@ export const MAX_REVOCATION_FILES = 64;
 export interface RevocationDoc {
   source: string;
   bytes: Uint8Array;
+  /** True for a revocation this machine's trusted state kept (reported only when no other source has it). */
+  remembered?: boolean;
 }
 
 /** Where the revocations of a snapshot come from. */
 export interface RevocationSource {
   /** Every revocation file that may concern the snapshot `id` (`sha256:<hex>`). */
   forSnapshot(id: string): Promise<RevocationDoc[]>;
+  /** Told of each revocation that counted (the trusted state then keeps it: see {@link rememberRevocations}). */
+  counted?(doc: RevocationDoc): void;
+}
+
+/** Revocations kept in the trusted state (trust/state.ts `revocations`) and the file they are in, for reports. */
+export interface RememberedRevocations {
+  bySnapshot: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  source: string;
 }
 
 /** What verify reports of one revocation of the snapshot. */
@@ -99,15 +110,41 @@ export async function storeRevocations(storeRoot: string, snapshot: string): Pro
   return docs;
 }
 
-/** Revocations from a store (when there is one) and from files given on the command line. */
-export function revocationSource(storeRoot: string | undefined, files: readonly RevocationDoc[]): RevocationSource {
+/**
+ * Revocations from a store (when there is one), from files given on the command line and, last,
+ * those this machine's trusted state kept: a store that deletes a revocation once seen here cannot
+ * make the revoked snapshot pass here again.
+ * @param counted told of each revocation that counted (for the trusted state to keep)
+ */
+export function revocationSource(storeRoot: string | undefined, files: readonly RevocationDoc[], remembered?: RememberedRevocations, counted?: (doc: RevocationDoc) => void): RevocationSource {
   if (files.length > MAX_REVOCATION_FILES) throw new SnapError('USAGE', `at most ${MAX_REVOCATION_FILES} --revocations files`);
   return {
     async forSnapshot(id: string) {
       const fromStore = storeRoot === undefined ? [] : await storeRevocations(storeRoot, id);
-      return [...fromStore, ...files];
+      const kept = Object.values(remembered?.bySnapshot[id.replace(/^sha256:/, '')] ?? {}).map((text): RevocationDoc => ({ source: remembered?.source ?? 'the trusted state', bytes: Buffer.from(text, 'utf8'), remembered: true }));
+      return [...fromStore, ...files, ...kept];
     },
+    ...(counted ? { counted } : {}),
   };
+}
+
+/**
+ * Keep in the trusted state the revocations that counted (`revocations`, trust/state.ts), in their
+ * canonical form, at most {@link MAX_REVOCATION_FILES} a snapshot.
+ * @returns true when the state changed
+ */
+export function rememberRevocations(state: TrustedState, docs: readonly RevocationDoc[]): boolean {
+  let changed = false;
+  for (const doc of docs) {
+    const p = parseRevocationDoc(doc);
+    const text = decodeUtf8(serializeEnvelope(p.envelope));
+    const byFile = ((state.revocations ??= {})[p.snapshot.replace(/^sha256:/, '')] ??= {});
+    const digest = createHash('sha256').update(text).digest('hex');
+    if (digest in byFile || Object.keys(byFile).length >= MAX_REVOCATION_FILES) continue;
+    byFile[digest] = text;
+    changed = true;
+  }
+  return changed;
 }
 
 /** A revocation file parsed (not yet trusted). */
@@ -143,7 +180,7 @@ export function parseRevocationDoc(doc: RevocationDoc): ParsedRevocation {
  * @param names policy names of keyids, for the report
  * @throws SnapError `REVOCATION_MALFORMED` for a file that is not a revocation
  */
-export function judgeRevocations(docs: readonly RevocationDoc[], snapshot: string, revokers: readonly TrustedKey[], names?: ReadonlyMap<string, string>): RevocationReport[] {
+export function judgeRevocations(docs: readonly RevocationDoc[], snapshot: string, revokers: readonly TrustedKey[], names?: ReadonlyMap<string, string>, counted?: (doc: RevocationDoc) => void): RevocationReport[] {
   const reports: RevocationReport[] = [];
   const seen = new Set<string>();
   for (const doc of docs) {
@@ -154,6 +191,9 @@ export function judgeRevocations(docs: readonly RevocationDoc[], snapshot: strin
     seen.add(key);
     const v = revokers.length > 0 ? verifyEnvelope(p.envelope, revokers, 1) : undefined;
     const by = v?.trustedKeyids ?? [];
+    if (by.length > 0) counted?.(doc);
+    // A kept revocation that the store or a --revocations file also holds (and counts there if it counts here) is reported once, from there.
+    if (doc.remembered && reports.some((r) => r.id === p.id && (r.counts || by.length === 0))) continue;
     reports.push({
       id: p.id,
       source: doc.source,

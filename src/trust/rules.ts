@@ -52,7 +52,8 @@ export async function revocationFailure(snapshot: string, rules: TrustRules, tru
   const now = rules.now ?? new Date();
   const revokers = rules.revokers ?? [...trusted, ...(rules.policy ? usableKeys(rules.policy.policy, now) : [])];
   const names = rules.keyNames ?? (rules.policy ? new Map(Object.entries(rules.policy.policy.keys).map(([k, v]) => [k, v.name])) : undefined);
-  const reports = judgeRevocations(docs, snapshot, revokers, names);
+  const source = rules.revocations;
+  const reports = judgeRevocations(docs, snapshot, revokers, names, source.counted ? (doc) => source.counted?.(doc) : undefined);
   const counted = reports.find((r) => r.counts);
   if (!counted) return { reports };
   const who = counted.revokedBy.map((b) => (b.name ? `${b.name} (keyid ${b.keyid.slice(0, 16)})` : `keyid ${b.keyid.slice(0, 16)}`)).join(', ');

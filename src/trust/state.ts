@@ -9,8 +9,12 @@
  * ```json
  * {"format":"snap-trusted-state/1",
  *  "latest":{"<trust domain>":{"<dataset>":{"createdAt":"…","seenAt":"…","snapshot":"sha256:…","version":"v8"}}},
- *  "policies":{"<policy name>":{"root":{"keys":{"<keyid>":"<SPKI base64>"},"threshold":2},"seenAt":"…","sha256":"<payload hex>","version":3}}}
+ *  "policies":{"<policy name>":{"root":{"keys":{"<keyid>":"<SPKI base64>"},"threshold":2},"seenAt":"…","sha256":"<payload hex>","version":3}},
+ *  "revocations":{"<snapshot id hex>":{"<hex SHA-256 of the envelope>":"<the revocation envelope, canonical JSON>"}}}
  * ```
+ * `revocations` (present once one was seen) keeps every revocation that counted in a verify on this
+ * machine, whole, so that a store which deletes it afterwards cannot make the revoked snapshot pass
+ * again here: it is judged again with each verify's own keys, like the store's.
  * Updates take `trusted-state.lock` (O_EXCL), read, change and write the file atomically (mode
  * 0600). A file that cannot be parsed is an error (`STATE_MALFORMED`), never silently reset: that
  * would forget exactly what rollback protection needs.
@@ -57,6 +61,8 @@ export interface TrustedState {
   policies: Record<string, PolicyMemory>;
   /** Trust domain (a policy, or a set of keys) → dataset NAME → memory. */
   latest: Record<string, Record<string, LatestMemory>>;
+  /** Snapshot id hex → envelope SHA-256 hex → a revocation envelope that counted here (canonical JSON). */
+  revocations?: Record<string, Record<string, string>>;
 }
 
 /** The state folder (see the module comment). */
@@ -78,7 +84,13 @@ function malformed(path: string, why: string): SnapError {
 /** Check the shape of a parsed state (members and types; unknown members refused). */
 function validateState(v: unknown, path: string): TrustedState {
   const obj = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x);
-  if (!obj(v) || v.format !== STATE_FORMAT || !obj(v.policies) || !obj(v.latest) || Object.keys(v).length !== 3) throw malformed(path, `not {"format":"${STATE_FORMAT}","policies":{…},"latest":{…}}`);
+  if (!obj(v) || v.format !== STATE_FORMAT || !obj(v.policies) || !obj(v.latest) || Object.keys(v).some((k) => !['format', 'policies', 'latest', 'revocations'].includes(k)) || ('revocations' in v && !obj(v.revocations))) {
+    throw malformed(path, `not {"format":"${STATE_FORMAT}","policies":{…},"latest":{…},"revocations"?:{…}}`);
+  }
+  for (const [id, byFile] of Object.entries((v.revocations ?? {}) as Record<string, unknown>)) {
+    if (!/^[0-9a-f]{64}$/.test(id) || !obj(byFile)) throw malformed(path, `revocations.${id}`);
+    for (const [digest, envelope] of Object.entries(byFile)) if (!/^[0-9a-f]{64}$/.test(digest) || typeof envelope !== 'string') throw malformed(path, `revocations.${id}.${digest}`);
+  }
   for (const [name, m] of Object.entries(v.policies)) {
     if (!obj(m) || !Number.isSafeInteger(m.version) || typeof m.sha256 !== 'string' || typeof m.seenAt !== 'string' || !obj(m.root) || !obj(m.root.keys) || !Number.isSafeInteger(m.root.threshold)) throw malformed(path, `policies.${name}`);
     for (const spki of Object.values(m.root.keys)) if (typeof spki !== 'string') throw malformed(path, `policies.${name}.root.keys`);

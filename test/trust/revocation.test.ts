@@ -88,6 +88,53 @@ describe('a snapshot revoked in the store', () => {
   });
 });
 
+describe('a revocation this machine has seen', () => {
+  it('keeps counting once the store has lost it: deleting STORE/revocations does not make the revoked snapshot pass again (exit 1, SNAPSHOT_REVOKED)', async () => {
+    const state = await tempDir('snap-state-');
+    const s = await sealTree(TREE, alice, { as: 'seen-revoked@v1' });
+    expect((await snapJson(['revoke', s.ref, '--reason', REASON, '--key', alice.key, '--store', s.store])).code).toBe(0);
+    const first = await verify(s.data, s.ref, s.store, ['--state-dir', state]);
+    expect(first.json.failure.code).toBe('SNAPSHOT_REVOKED');
+
+    // Someone with write access to the store, and no key, removes the revocation.
+    await fsp.chmod(join(s.store, 'revocations', s.snapshot.slice(7)), 0o755);
+    await fsp.rm(join(s.store, 'revocations'), { recursive: true, force: true });
+    const again = await verify(s.data, s.ref, s.store, ['--state-dir', state]);
+    expect(again.code).toBe(1);
+    expect(again.json.failure.code).toBe('SNAPSHOT_REVOKED');
+    expect(again.json.failure.message).toContain(REASON);
+    expect(again.json.revocations).toEqual([expect.objectContaining({ counts: true, source: join(state, 'trusted-state.json') })]);
+    const latest = await verify(s.data, `${s.name}@latest`, s.store, ['--state-dir', state]);
+    expect(latest.code).toBe(1);
+    expect(latest.json.failure.code).toBe('SNAPSHOT_REVOKED');
+
+    // A machine that never saw it cannot know (keep the state folder, or carry the file with --revocations).
+    expect((await verify(s.data, s.ref, s.store, ['--state-dir', await tempDir('snap-state-')])).code).toBe(0);
+  });
+
+  it('is judged with the keys of each verify: kept, it does not count under keys that did not sign it', async () => {
+    const state = await tempDir('snap-state-');
+    const s = await sealTree(TREE, alice, { as: 'seen-revoked@v2' });
+    expect((await snapJson(['revoke', s.ref, '--reason', REASON, '--key', mallory.key, '--store', s.store])).code).toBe(0);
+    expect((await verify(s.data, s.ref, s.store, ['--state-dir', state, '--pubkey', mallory.pub])).json.failure.code).toBe('SNAPSHOT_REVOKED');
+    await fsp.rm(join(s.store, 'revocations'), { recursive: true, force: true });
+    const v = await verify(s.data, s.ref, s.store, ['--state-dir', state]);
+    expect(v.code).toBe(0);
+    expect(v.json.revocations).toEqual([expect.objectContaining({ counts: false, claimedKeyids: [mallory.keyid] })]);
+  });
+
+  it('that the store still holds is reported once', async () => {
+    const state = await tempDir('snap-state-');
+    const s = await sealTree(TREE, alice, { as: 'seen-revoked@v3' });
+    expect((await snapJson(['revoke', s.ref, '--reason', REASON, '--key', alice.key, '--store', s.store])).code).toBe(0);
+    await verify(s.data, s.ref, s.store, ['--state-dir', state]);
+    const v = await verify(s.data, s.ref, s.store, ['--state-dir', state]);
+    expect(v.json.failure.code).toBe('SNAPSHOT_REVOKED');
+    expect(v.json.revocations).toHaveLength(1);
+    expect(v.json.revocations[0].source).toContain(join(s.store, 'revocations'));
+  });
+});
+
 describe('a revocation carried as a file', () => {
   it('makes verify of an archive elsewhere refuse it with --revocations FILE, and import keeps it in another store', async () => {
     const e = await sealAndExport(TREE, alice);
@@ -102,8 +149,10 @@ describe('a revocation carried as a file', () => {
     expect(refused.code).toBe(1);
     expect(refused.json.failure.code).toBe('SNAPSHOT_REVOKED');
 
-    // Import refuses the archive once the revocation is in its store.
-    expect((await snapJson(['import', e.file, '--pubkey', alice.pub, '--store', elsewhere])).code).toBe(0);
+    // This machine has seen the revocation now: it refuses the archive even where no store holds it.
+    expect((await snapJson(['import', e.file, '--pubkey', alice.pub, '--store', elsewhere])).json.error.code).toBe('SNAPSHOT_REVOKED');
+    // Import (on a machine that has not seen it) refuses the archive once the revocation is in its store.
+    expect((await snapJson(['import', e.file, '--pubkey', alice.pub, '--store', elsewhere, '--state-dir', await tempDir('snap-state-')])).code).toBe(0);
     const kept = await snapJson(['import', file, '--pubkey', alice.pub, '--store', elsewhere]);
     expect(kept.code, kept.stderr).toBe(0);
     expect(kept.json).toMatchObject({ ok: true, snapshot: e.snapshot, alreadyPresent: false, revokedBy: [alice.keyid] });

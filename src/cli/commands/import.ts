@@ -14,11 +14,11 @@ import { jsonOut, commonFlags, announceNewStore, type Args, type CliIo, type Com
 
 async function cmdImport(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
-  const { trusted, threshold, rules } = await trustSetup(a, io, store);
+  const { trusted, threshold, rules, keepRevocations } = await trustSetup(a, io, store);
   const file = resolve(io.cwd, String(a.file));
   if (!existsSync(file)) throw new SnapError('NOT_FOUND', `${String(a.file)} does not exist (no archive there)`, { path: file });
   if (file.endsWith('.json')) return importRevocationFile(a, io, file, store, rules.revokers ?? trusted); // a revocation (snap revoke --out)
-  const r = await withProgress(a, io, 'importing', (onProgress) => importArchive({ file, store, trusted, threshold, rules, onProgress }));
+  const r = await withProgress(a, io, 'importing', (onProgress) => importArchive({ file, store, trusted, threshold, rules, onProgress })).finally(keepRevocations);
   announceNewStore(io, r.storeCreated, store);
   const signers = r.signers.map((x) => ({ keyid: x.keyid, trusted: x.trusted, ...(x.reason ? { reason: x.reason } : {}) }));
   const log = await audit(io, store, { command: 'import', ref: r.ref, snapshot: r.snapshot, outcome: 'ok', ...(r.alreadyPresent ? { details: { alreadyPresent: true } } : {}) }, { quiet: !!a.quiet });

@@ -12,14 +12,14 @@ import { jsonOut, checkJobs, locate, commonFlags, mustExistIfPath, type Args, ty
 
 async function cmdRestore(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
-  const { trusted, threshold, rules } = await trustSetup(a, io, store);
+  const { trusted, threshold, rules, keepRevocations } = await trustSetup(a, io, store);
   const refText = String(a.ref);
   mustExistIfPath(refText, io, 'snapshot folder or archive');
   const source: RestoreSource = isArchiveFile(refText, io.cwd)
     ? { kind: 'archive', file: resolve(io.cwd, refText), ref: refText }
     : { kind: 'snapshot', snapshot: await locate(refText, io, store), store };
   const dir = resolve(io.cwd, String(a.dir));
-  const r = await withProgress(a, io, 'restoring', (onProgress) => restore({ source, dir, trusted, threshold, rules, jobs: checkJobs(a.jobs), onProgress }));
+  const r = await withProgress(a, io, 'restoring', (onProgress) => restore({ source, dir, trusted, threshold, rules, jobs: checkJobs(a.jobs), onProgress })).finally(keepRevocations);
   const v = r.verify;
   const log = await audit(io, store, { command: 'restore', ref: r.ref, snapshot: r.snapshot, outcome: r.ok ? 'ok' : 'failed', details: { dir: r.dir } }, { quiet: !!a.quiet });
   if (a.json) {

@@ -37,10 +37,11 @@ export async function archiveAgainst(a: Args, io: CliIo): Promise<{ location: Sn
 /** `snap verify FILE.snap.tar --pubkey …`: the report has the shape of `verify --json` (SPEC §8). */
 export async function cmdVerifyArchive(a: Args, io: CliIo): Promise<number> {
   if (a.against !== undefined) throw new SnapError('USAGE', `${String(a.dir)} is an archive: verify it on its own (no --against), or verify a folder --against it`);
-  const { trusted, threshold, rules } = await trustSetup(a, io, storePath(a.store, io.env, io.cwd));
+  const { trusted, threshold, rules, keepRevocations } = await trustSetup(a, io, storePath(a.store, io.env, io.cwd));
   const text = String(a.dir);
   const { verifyArchive } = await archiveModule();
   const r = await withProgress(a, io, 'verifying', (onProgress) => verifyArchive({ file: resolve(io.cwd, text), ref: text, trusted, threshold, rules, onProgress }));
+  await keepRevocations();
   if (a.json) {
     jsonOut(io, {
       ok: r.ok, snapshot: r.snapshot, ref: r.ref,

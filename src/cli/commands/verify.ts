@@ -127,7 +127,7 @@ async function cmdVerify(a: Args, io: CliIo): Promise<number> {
 
 async function cmdVerifyDir(a: Args, io: CliIo, archived: SnapshotLocation | undefined): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
-  const { trusted, threshold, rules, policy, stateDir } = await trustSetup(a, io, store);
+  const { trusted, threshold, rules, policy, stateDir, keepRevocations } = await trustSetup(a, io, store);
   const domain = trustDomain(trusted, threshold, policy);
   const s3 = isS3Url(String(a.dir));
   const dir = s3 ? String(a.dir) : resolve(io.cwd, String(a.dir));
@@ -153,6 +153,7 @@ async function cmdVerifyDir(a: Args, io: CliIo, archived: SnapshotLocation | und
       r = await withProgress(a, io, 'verifying', (onProgress) => verify({ dir, snapshot: at, trusted, threshold, rules, jobs: checkJobs(a.jobs), skipDirs: storeInside(dir, store), onProgress, store, ...(shard ? { shard } : {}) }));
     }
   }
+  await keepRevocations(); // a revocation seen here keeps counting here, even once the store has lost it
   if (r.statement) {
     const st = r.statement;
     try {
