@@ -87,10 +87,15 @@ function rememberedRoots(m: PolicyMemory): TrustedKey[] {
   return Object.values(m.root.keys).map((spki) => parsePublicKeyDer(fromBase64(spki)));
 }
 
-/** What the trusted state should remember of a verified policy. */
+/**
+ * What the trusted state should remember of a verified policy: its root keys that count now — as
+ * when the versions are given as a chain — so that a root key the policy revoked (or whose period
+ * ended) can never sign the next version alone. Before, every root keyid was remembered, and a
+ * stolen root key revoked in version N signed a version N+1 that made any key a producer.
+ */
 export function policyMemory(p: Policy, sha256: string, now: Date): PolicyMemory {
   const keys: Record<string, string> = {};
-  for (const k of p.root.keyids) keys[k] = (p.keys[k] as { publicKey: string }).publicKey;
+  for (const k of usableRootKeys(p, now)) keys[k.keyid] = (p.keys[k.keyid] as { publicKey: string }).publicKey;
   return { version: p.version, sha256, root: { keys, threshold: p.root.threshold }, seenAt: formatTime(now) };
 }
 
@@ -163,9 +168,18 @@ export function establishPolicy(docs: readonly PolicyDoc[], roots: readonly Trus
  */
 export function rememberPolicy(state: TrustedState, v: VerifiedPolicy, now: Date): boolean {
   const m = state.policies[v.policy.name];
-  if (m && m.version >= v.policy.version) return false;
-  state.policies[v.policy.name] = policyMemory(v.policy, v.sha256, now);
+  if (m && m.version > v.policy.version) return false;
+  const next = policyMemory(v.policy, v.sha256, now);
+  // The same version again: only its root keys may change (one revoked, or out of its period since, or remembered by an older snap with the revoked ones).
+  if (m && m.version === v.policy.version && (m.sha256 !== v.sha256 || sameKeys(m.root.keys, next.root.keys))) return false;
+  state.policies[v.policy.name] = m && m.version === v.policy.version ? { ...next, seenAt: m.seenAt } : next;
   return true;
+}
+
+function sameKeys(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a).sort();
+  const kb = Object.keys(b).sort();
+  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a[k] === b[k]);
 }
 
 /** Every key of a policy (for reports of signatures by keys the policy names but does not count). */

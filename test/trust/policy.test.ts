@@ -282,6 +282,52 @@ describe('the policy file itself', () => {
     expect(anchored.json.error.code).toBe('POLICY_SIGNATURE_INVALID');
   });
 
+  it('revokes a root key for good: a version signed only by the revoked root key is refused once the version that revoked it was trusted (exit 1, POLICY_SIGNATURE_INVALID), as in a chain', async () => {
+    const w = await world();
+    // v1: roots r1, r2, one of them is enough; carol producer, bob reviewer.
+    const v1 = join(w.dir, 'v1.json');
+    await w.ok(['policy', 'init', v1, '--name', 'acme', '--root-key', r1.pub, '--root-key', r2.pub, '--root-threshold', '1']);
+    await w.ok(['policy', 'add-key', v1, '--pub', carol.pub, '--role', 'producer']);
+    await w.ok(['policy', 'add-key', v1, '--pub', bob.pub, '--role', 'reviewer']);
+    await w.ok(['policy', 'rule', v1, '--datasets', 'fraud-*', '--require', 'producer=1', '--require', 'reviewer=1']);
+    await w.ok(['policy', 'sign', v1, '--key', r1.key]);
+    // v2: r1 was stolen and is revoked; r2 signs.
+    const v2 = join(w.dir, 'v2.json');
+    await fsp.copyFile(v1, v2);
+    await w.ok(['policy', 'revoke-key', v2, '--pub', r1.pub, '--reason', 'stolen']);
+    await w.ok(['policy', 'sign', v2, '--key', r2.key]);
+    const data = await sealed(w, 'fraud-train@v1', [carol, bob]);
+    expect((await w.run(verifyArgs(w, data, 'fraud-train@v1', [v1, v2], [r1]))).code).toBe(0);
+
+    // v3 by the thief of r1: r1 the only root again, r2 gone, the thief's keys alice (producer) and r4 (reviewer).
+    const v3 = join(w.dir, 'v3.json');
+    await fsp.copyFile(v2, v3);
+    await w.ok(['policy', 'remove-key', v3, '--pub', r1.pub]);
+    await w.ok(['policy', 'add-key', v3, '--pub', r1.pub, '--role', 'root']);
+    await w.ok(['policy', 'remove-key', v3, '--pub', r2.pub]);
+    await w.ok(['policy', 'add-key', v3, '--pub', alice.pub, '--role', 'producer']);
+    await w.ok(['policy', 'add-key', v3, '--pub', r4.pub, '--role', 'reviewer']);
+    await w.ok(['policy', 'sign', v3, '--key', r1.key]);
+    const poisoned = await sealed(w, 'fraud-train@v2', [alice, r4]);
+    const v = await w.run(verifyArgs(w, poisoned, 'fraud-train@v2', [v3], []));
+    expect(v.code).toBe(1);
+    expect(v.json.error.code).toBe('POLICY_SIGNATURE_INVALID');
+    expect(v.json.error.details.reason).toBe('rotation');
+    // The same as a machine that walks the chain v1 → v2 → v3.
+    const chain = await snapJson(verifyArgs(w, poisoned, 'fraud-train@v2', [v1, v2, v3], [r1]), { env: { SNAP_STATE_DIR: join(w.dir, 'fresh') } });
+    expect(chain.json.error.code).toBe('POLICY_SIGNATURE_INVALID');
+
+    // A state written before (every root keyid of v2 remembered, r1 too) forgets r1 at the next verify of v2.
+    const statePath = join(w.state, 'trusted-state.json');
+    const st = JSON.parse(await fsp.readFile(statePath, 'utf8'));
+    const keys = JSON.parse(Buffer.from(JSON.parse(await fsp.readFile(v2, 'utf8')).payload, 'base64').toString()).keys;
+    st.policies.acme.root.keys = Object.fromEntries(Object.entries(keys).filter(([, k]) => ['r1', 'r2'].includes((k as { name: string }).name)).map(([id, k]) => [id, (k as { publicKey: string }).publicKey]));
+    expect(Object.keys(st.policies.acme.root.keys)).toHaveLength(2);
+    await fsp.writeFile(statePath, JSON.stringify(st));
+    expect((await w.run(verifyArgs(w, data, 'fraud-train@v1', [v2], []))).code).toBe(0);
+    expect((await w.run(verifyArgs(w, poisoned, 'fraud-train@v2', [v3], []))).json.error.code).toBe('POLICY_SIGNATURE_INVALID');
+  });
+
   it('has a root signature that OpenSSL verifies over the PAE of its payload type', async () => {
     const w = await world();
     const policy = await makePolicy(w);
