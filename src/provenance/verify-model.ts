@@ -14,7 +14,7 @@ import { statementRef } from '../core/statement.js';
 import { resolveRef, type SnapshotLocation, type Store } from '../io/store.js';
 import { ioError } from '../io/errors.js';
 import { checkTrust, type SignerReport } from '../snapshot.js';
-import { revocationSource } from '../trust/revocations.js';
+import { revocationSource, type RevocationSource } from '../trust/revocations.js';
 import type { TrustRules } from '../trust/rules.js';
 import type { HashedArtifact } from './artifacts.js';
 import { checkAttestationEnvelope, checkStoredAttestation, listAttestations, type AttestationCheck } from './attestation-store.js';
@@ -91,10 +91,11 @@ function covers(c: AttestationCheck, files: readonly HashedArtifact[]): boolean 
  * Verify a model's training data.
  * @param attestationFile an exported attestation envelope to use instead of the store's attestations
  * @param now the time expiry is judged at (default: now)
+ * @param revocations where revocations are found (default: the store's)
  * @throws SnapError `NOT_FOUND` | `IO_ERROR` (files unreadable)
  */
-export async function verifyModel(opts: { files: readonly HashedArtifact[]; trusted: readonly TrustedKey[]; store: Store; attestationFile?: string; now?: Date }): Promise<VerifyModelResult> {
-  const rules: TrustRules = { now: opts.now ?? new Date(), revocations: revocationSource(opts.store.root, []) };
+export async function verifyModel(opts: { files: readonly HashedArtifact[]; trusted: readonly TrustedKey[]; store: Store; attestationFile?: string; now?: Date; revocations?: RevocationSource }): Promise<VerifyModelResult> {
+  const rules: TrustRules = { now: opts.now ?? new Date(), revocations: opts.revocations ?? revocationSource(opts.store.root, []) };
   const checks: AttestationCheck[] = [];
   if (opts.attestationFile !== undefined) {
     let bytes: Buffer;

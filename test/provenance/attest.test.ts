@@ -220,6 +220,22 @@ describe('snap verify-model', () => {
     }
   });
 
+  it('still exits 1 (SNAPSHOT_REVOKED) on a machine that saw the revocation once the store has lost it', async () => {
+    const state = await tempDir('snap-state-');
+    await seal({ 'poisoned.csv': 'q\n' }, 'poisoned@v2');
+    await fsp.writeFile(inWork('revoked2.bin'), 'REVOKED2');
+    expect((await snapJson(['attest', 'revoked2.bin', '--data', 'poisoned@v2', '--key', mlKey.key, '--as', 'revoked-model@2', '--store', store], { cwd: work })).code).toBe(0);
+    const r = await snapJson(['revoke', 'poisoned@v2', '--reason', 'labels flipped', '--key', dataKey.key, '--store', store]);
+    expect(r.code, r.stderr).toBe(0);
+    const verifyModel = () => snapJson(['verify-model', 'revoked2.bin', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store], { cwd: work, env: { SNAP_STATE_DIR: state } });
+    expect((await verifyModel()).json.failure.code).toBe('SNAPSHOT_REVOKED');
+    // Someone with write access to the store, and no key, removes the revocation.
+    await fsp.rm(join(store, 'revocations', r.json.snapshot.slice(7)), { recursive: true, force: true });
+    const again = await verifyModel();
+    expect(again.code).toBe(1);
+    expect(again.json.failure.code).toBe('SNAPSHOT_REVOKED');
+  });
+
   it('exits 3 (NOT_FOUND) when there is no store', async () => {
     const r = await snapJson(['verify-model', 'weights.bin', '--pubkey', mlKey.pub, '--store', await newStorePath()], { cwd: work });
     expect(r.code).toBe(3);

@@ -1,5 +1,7 @@
 /** `snap verify-model MODEL_FILE… --pubkey PUB…`: which signed snapshots a model was trained on, and whether each is still trusted. */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { rememberRevocations, revocationSource, type RevocationDoc } from '../../trust/revocations.js';
+import { STATE_FILE, readState, stateDir, updateState } from '../../trust/state.js';
 import { SnapError } from '../../core/errors.js';
 import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import { openStore, storePath } from '../../io/store.js';
@@ -18,7 +20,17 @@ async function cmdVerifyModel(a: Args, io: CliIo): Promise<number> {
   const artifacts = await hashArtifacts(files, io.cwd);
   const store = await openStore(storeRoot);
   const attestationFile = a.attestation !== undefined ? resolve(io.cwd, String(a.attestation)) : undefined;
-  const r = await verifyModel({ files: artifacts, trusted, store, ...(attestationFile ? { attestationFile } : {}) });
+  // The store's revocations and those this machine has kept (trusted state): a store that deletes one cannot clear the model.
+  const dir = stateDir(undefined, io.env, io.cwd);
+  const state = await readState(dir);
+  const counted: RevocationDoc[] = [];
+  const revocations = revocationSource(store.root, [], { bySnapshot: state.revocations ?? {}, source: join(dir, STATE_FILE) }, (doc) => counted.push(doc));
+  const r = await verifyModel({ files: artifacts, trusted, store, revocations, ...(attestationFile ? { attestationFile } : {}) });
+  if (counted.length > 0) {
+    await updateState(dir, (s) => rememberRevocations(s, counted)).catch((e: unknown) => {
+      if (!a.quiet) io.stderr.write(`note: the trusted state ${shown(dir)} was not updated (${escapeMessage((e as Error).message)}): this machine will not remember the revocation it saw\n`);
+    });
+  }
   const log = await audit(io, storeRoot, { command: 'verify-model', ...(r.attestations[0] ? { ref: r.attestations[0].ref, snapshot: r.attestations[0].id } : {}), outcome: r.ok ? 'ok' : 'failed' }, { quiet: !!a.quiet });
   if (a.json) {
     jsonOut(io, { ...r, log });
