@@ -2,7 +2,7 @@
  * Record diffs of every record set two sides share (docs/DESIGN.md, "Record forensics"). A side is a
  * snapshot — its signed `predicate.records` and the index objects in a store — or a dataset folder,
  * whose record files are indexed on the fly, with the snapshot side's definitions (or, for two
- * folders, the rules of a `snap.json`). Works with indexes only: the data of a snapshot is never read,
+ * folders, the sets both folders' `snap.json` rules define). Works with indexes only: the data of a snapshot is never read,
  * so two `--manifest-only` snapshots compare as well as any.
  */
 import { existsSync, promises as fsp } from 'node:fs';
@@ -149,9 +149,26 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide): Promise<Rec
       }
     }
   } else {
-    // Two folders: B's rules (else A's), applied to the files of both.
-    const config = (b as FolderRecordSide).config?.rules.length ? (b as FolderRecordSide).config : (a as FolderRecordSide).config;
-    if (config && config.rules.length > 0) for (const m of [a.manifestPath, b.manifestPath]) for (const d of await definitionsFromRules(config, m)) defs.set(d.name, d);
+    // Two folders: the sets A's rules define and the sets B's rules define, each applied to the
+    // files of both. B's snap.json is part of the change under review: it may add sets, but it
+    // cannot take a set of A's out of the comparison, nor redefine one (a set the two define
+    // differently is not compared, like one two snapshots index differently: `check` fails it).
+    const byRules = new Map<string, SetDefinition>();
+    for (const side of [a, b] as FolderRecordSide[]) {
+      const config = side.config;
+      if (!config || config.rules.length === 0) continue;
+      const mine = new Map<string, SetDefinition>();
+      for (const m of [a.manifestPath, b.manifestPath]) for (const d of await definitionsFromRules(config, m)) mine.set(d.name, d);
+      for (const d of mine.values()) {
+        const had = byRules.get(d.name);
+        if (had && !sameDef(had, d)) {
+          if (!unavailable.some((u) => u.name === d.name)) unavailable.push({ name: d.name, side: 'both', reason: "the two folders' snap.json define this set differently (format, identity, key or label)" });
+          continue;
+        }
+        byRules.set(d.name, d);
+      }
+    }
+    for (const [name, d] of byRules) if (!unavailable.some((u) => u.name === name)) defs.set(name, d);
   }
   if (defs.size === 0 && unavailable.length === 0) return undefined;
 

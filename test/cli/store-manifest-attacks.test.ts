@@ -208,6 +208,26 @@ describe("check's thresholds", () => {
     expect(c.json.thresholds).toMatchObject({ maxAddedShare: DEFAULT_THRESHOLDS.maxAddedShare, maxLabelChanges: 0 });
   });
 
+  it("between two folders, cannot take a set out of the comparison or redefine it with the version under review's own snap.json rules", async () => {
+    const a = await copyTree(TABULAR);
+    // B flips a label of breast_cancer.csv, and its snap.json indexes only iris.csv.
+    const narrowed = await copyTree(TABULAR);
+    await flipOne(narrowed);
+    const config = JSON.parse(await fsp.readFile(join(narrowed, 'snap.json'), 'utf8'));
+    await fsp.writeFile(join(narrowed, 'snap.json'), JSON.stringify({ ...config, records: config.records.filter((r: Json) => r.pattern === 'iris.csv') }));
+    const c = await snapJson(['check', narrowed, '--against', a]);
+    expect(c.code).toBe(1);
+    expect(c.json.breaches.map((x: Json) => [x.set, x.rule])).toContainEqual(['breast_cancer.csv', 'maxLabelChanges']);
+    expect(c.json.records.sets.find((s: Json) => s.name === 'breast_cancer.csv').summary.flipped).toBe(1);
+    // B drops the label from the rule, so that the flip would read as a modified record only: the set is not compared, a breach.
+    const relabelled = await copyTree(TABULAR);
+    await flipOne(relabelled);
+    await fsp.writeFile(join(relabelled, 'snap.json'), JSON.stringify({ ...config, records: config.records.map((r: Json) => (r.pattern === 'breast_cancer.csv' ? { pattern: r.pattern, key: r.key } : r)) }));
+    const d = await snapJson(['check', relabelled, '--against', a, '--max-modified', '1']);
+    expect(d.code).toBe(1);
+    expect(d.json.breaches.map((x: Json) => [x.set, x.rule])).toContainEqual(['breast_cancer.csv', 'unavailable']);
+  });
+
   it("are not taken from an object the store's altered manifest points snap.json at", async () => {
     const { store: s2 } = await twoVersions(await versionWith({ maxShift: 0.05, maxAddedShare: 0.25 }));
     // The attacker stores a lax snap.json as an object and points v2's manifest entry at it.

@@ -60,6 +60,21 @@ describe('record diffs of two folders with a snap.json', () => {
     expect(await diffRecordSides(await folder({ 'train.csv': train }), await folder({ 'train.csv': train }))).toBeUndefined();
   });
 
+  it("compare the sets of A's rules too: B's snap.json can add a set, but not leave one of A's out nor redefine it", async () => {
+    const flipped = 'id,x,y\n1,a,spam\n2,b,spam\n3,c,ham\n4,c,spam\n';
+    const a = await folder({ 'snap.json': config, 'train.csv': train, 'plain.jsonl': '{"t":"x","y":"a"}\n' });
+    const narrowed = JSON.stringify({ records: [{ pattern: 'plain.jsonl', label: 'y' }, { pattern: 'extra.csv', key: ['id'] }] });
+    const b = await folder({ 'snap.json': narrowed, 'train.csv': flipped, 'plain.jsonl': '{"t":"x","y":"a"}\n', 'extra.csv': 'id\n1\n' });
+    const r = (await diffRecordSides(a, b))!;
+    expect(r.sets.map((s) => s.name)).toEqual(['extra.csv', 'plain.jsonl', 'train.csv']);
+    expect(r.sets[2]!.flipped.map((f) => [f.key, f.from, f.to])).toEqual([[['1'], 'ham', 'spam']]);
+    const unlabelled = JSON.stringify({ records: [{ pattern: 'train.csv', key: ['id'] }] });
+    const c = await folder({ 'snap.json': unlabelled, 'train.csv': flipped });
+    const s = (await diffRecordSides(a, c))!;
+    expect(s.sets.map((x) => x.name)).toEqual(['plain.jsonl']);
+    expect(s.unavailable).toEqual([{ name: 'train.csv', side: 'both', reason: "the two folders' snap.json define this set differently (format, identity, key or label)" }]);
+  });
+
   it('count every record of a file that is gone as removed', async () => {
     const a = await folder({ 'snap.json': config, 'train.csv': train });
     const b = await folder({ 'snap.json': config, 'other.txt': 'x' });
