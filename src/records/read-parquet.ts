@@ -10,6 +10,7 @@
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { parquetMetadataAsync, parquetRead, type AsyncBuffer, type FileMetaData, type ParquetParsers } from 'hyparquet';
+import { parquetHeader } from 'hyparquet/src/column.js';
 import { compressors } from 'hyparquet-compressors';
 import { SnapError, isSnapError } from '../core/errors.js';
 import { ObjectShapes, parquetValue, type RecordFields } from './canonical.js';
@@ -18,6 +19,13 @@ import { ioError } from '../io/errors.js';
 
 /** Largest row group, uncompressed, in bytes (a row group is held in memory while it is read). */
 export const MAX_ROW_GROUP_BYTES = 256 << 20;
+/**
+ * Most values a row group may decode to, every page of every column together (a row group's
+ * columns are held decoded, one JS value each, while its rows are read). Run-length and dictionary
+ * encodings hold millions of equal values in a few bytes, so the byte bound alone does not bound
+ * this; at 4 bytes a value (INT32) a row group of {@link MAX_ROW_GROUP_BYTES} holds 64 Mi values.
+ */
+export const MAX_ROW_GROUP_VALUES = 64 << 20;
 /** Largest footer (file metadata), in bytes. */
 export const MAX_METADATA_BYTES = 64 << 20;
 /** Most digits of a DECIMAL that hyparquet's doubles hold exactly. */
@@ -71,12 +79,59 @@ function checkSchema(meta: FileMetaData, rel: string, fields: RecordFields): voi
   }
 }
 
+type RowGroup = FileMetaData['row_groups'][number];
+
 /**
- * Read the records of a Parquet file into `sink`, one row group at a time.
+ * Check what a row group's pages declare before any is decoded — the sizes the decoder allocates
+ * and the number of values it decodes, summed over every page (dictionary and data) of every
+ * column chunk — against {@link MAX_ROW_GROUP_BYTES} and {@link MAX_ROW_GROUP_VALUES}; the row
+ * group's own `total_byte_size` and `num_rows` are only what its writer claims.
+ * @throws SnapError `RECORDS_LIMIT` | `RECORDS_MALFORMED` (a page header that cannot be read)
+ */
+async function checkRowGroupPages(file: AsyncBuffer, rg: RowGroup, g: number, rel: string, maxValues: number): Promise<void> {
+  const limit = (what: string) => new SnapError('RECORDS_LIMIT', `${rel}: row group ${g} ${what}`, { path: rel });
+  const malformed = (why: string) => new SnapError('RECORDS_MALFORMED', `${rel}: row group ${g}: ${why} (truncated or corrupt?)`, { path: rel });
+  const rows = Number(rg.num_rows);
+  if (!Number.isSafeInteger(rows) || rows < 0) throw malformed(`its row count ${String(rg.num_rows)} is not a whole number`);
+  if (rows * Math.max(1, rg.columns.length) > maxValues) throw limit(`holds ${rows} rows of ${rg.columns.length} columns, more than ${maxValues} values`);
+  let bytes = 0;
+  let values = 0;
+  for (const chunk of rg.columns) {
+    const meta = chunk.meta_data;
+    if (!meta) throw malformed('a column chunk has no metadata');
+    const start = Number(meta.dictionary_page_offset || meta.data_page_offset);
+    const length = Number(meta.total_compressed_size);
+    if (!Number.isSafeInteger(start) || start < 0 || !Number.isSafeInteger(length) || length < 0 || start + length > file.byteLength) throw malformed('a column chunk lies outside the file');
+    const reader = { view: new DataView(await file.slice(start, start + length)), offset: 0 };
+    while (reader.offset < reader.view.byteLength - 1) {
+      let h;
+      try {
+        h = parquetHeader(reader);
+      } catch (e) {
+        throw malformed(`a page header cannot be read (${(e as Error).message})`);
+      }
+      const size = h.uncompressed_page_size;
+      const stored = h.compressed_page_size;
+      const n = h.data_page_header?.num_values ?? h.data_page_header_v2?.num_values ?? h.dictionary_page_header?.num_values ?? 0;
+      if (![size, stored, n].every((x) => Number.isSafeInteger(x) && x >= 0)) throw malformed('a page header declares a negative or impossible size');
+      bytes += size;
+      values += n;
+      if (bytes > MAX_ROW_GROUP_BYTES) throw limit(`declares more than ${MAX_ROW_GROUP_BYTES} bytes of uncompressed pages`);
+      if (values > maxValues) throw limit(`declares more than ${maxValues} values in its pages`);
+      reader.offset += stored;
+    }
+  }
+}
+
+/**
+ * Read the records of a Parquet file into `sink`, one row group at a time (each row group's pages
+ * checked against the bounds first, see `checkRowGroupPages`; its rows made one at a time from its
+ * decoded columns).
+ * @param options.maxRowGroupValues the bound on a row group's values (default {@link MAX_ROW_GROUP_VALUES}; smaller in tests)
  * @throws SnapError `RECORDS_MALFORMED` (not Parquet, truncated, undecodable) | `RECORDS_UNSUPPORTED` |
  *   `RECORDS_LIMIT` | `RECORDS_KEY_*` | `RECORDS_LABEL_MISSING` | `FILE_CHANGED` | `NOT_FOUND` | `IO_ERROR`
  */
-export async function readParquet(abs: string, rel: string, fields: RecordFields, sink: RecordSink): Promise<ReadResult> {
+export async function readParquet(abs: string, rel: string, fields: RecordFields, sink: RecordSink, options: { maxRowGroupValues?: number } = {}): Promise<ReadResult> {
   let fh: FileHandle;
   try {
     fh = await fsp.open(abs, 'r');
@@ -126,36 +181,60 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
     for (let g = 0; g < meta.row_groups.length; g++) {
       const rg = meta.row_groups[g] as FileMetaData['row_groups'][number];
       if (rg.total_byte_size > BigInt(MAX_ROW_GROUP_BYTES)) throw new SnapError('RECORDS_LIMIT', `${rel}: row group ${g} holds ${rg.total_byte_size} bytes uncompressed, more than ${MAX_ROW_GROUP_BYTES}`, { path: rel });
+      await checkRowGroupPages(file, rg, g, rel, options.maxRowGroupValues ?? MAX_ROW_GROUP_VALUES);
       const rows = Number(rg.num_rows);
-      let failure: unknown;
+      // The group's columns, decoded (one list of chunks per top-level column, in schema order);
+      // its rows are made from them one at a time, so only one row object is alive at once.
+      const columns = new Map<string, { data: ArrayLike<unknown>; start: number }[]>();
       try {
         await parquetRead({
           file,
           metadata: meta,
           rowStart,
           rowEnd: rowStart + rows,
-          rowFormat: 'object',
           compressors,
           utf8: false,
           parsers: PARSERS,
-          onComplete: (list: Record<string, unknown>[]) => {
-            for (const r of list) {
-              row++;
-              try {
-                sink(shapes.forms(parquetValue(r)), row, 0);
-              } catch (e) {
-                failure = located(e, rel, { row });
-                throw failure;
-              }
-            }
+          onChunk: (c) => {
+            let list = columns.get(c.columnName);
+            if (!list) columns.set(c.columnName, (list = []));
+            list.push({ data: c.columnData as ArrayLike<unknown>, start: c.rowStart });
           },
         });
       } catch (e) {
-        if (failure) throw failure;
         if (isSnapError(e)) throw located(e, rel, { row: row + 1 });
         throw malformed(`row group ${g} cannot be read (${(e as Error).message}; truncated or corrupt?)`);
       }
-      if (row !== rowStart + rows) throw malformed(`row group ${g} gave ${row - rowStart} rows where its metadata says ${rows}`);
+      // Each column must give a value for every row of the group, its chunks one after another.
+      const cursors = [...columns].map(([name, chunks]) => {
+        let at = rowStart;
+        for (const c of chunks) {
+          if (c.start !== at) throw malformed(`row group ${g}: column ${JSON.stringify(name)} does not give its rows in order`);
+          at += c.data.length;
+        }
+        if (at < rowStart + rows) throw malformed(`row group ${g} gave ${at - rowStart} rows of column ${JSON.stringify(name)} where its metadata says ${rows}`);
+        return { name, chunks, chunk: 0, offset: 0 };
+      });
+      if (rows > 0 && cursors.length === 0) throw malformed(`row group ${g} gave no columns for its ${rows} rows`);
+      for (let i = 0; i < rows; i++) {
+        const r: Record<string, unknown> = {};
+        for (const c of cursors) {
+          let ch = c.chunks[c.chunk] as { data: ArrayLike<unknown> };
+          while (c.offset >= ch.data.length) {
+            c.chunk++;
+            c.offset = 0;
+            ch = c.chunks[c.chunk] as { data: ArrayLike<unknown> };
+          }
+          r[c.name] = ch.data[c.offset++];
+        }
+        row++;
+        try {
+          sink(shapes.forms(parquetValue(r)), row, 0);
+        } catch (e) {
+          throw located(e, rel, { row });
+        }
+      }
+      columns.clear();
       rowStart += rows;
     }
     const after = await fh.stat({ bigint: true });

@@ -6,6 +6,7 @@ import { parquetWriteBuffer } from 'hyparquet-writer';
 import { indexTabularFile } from '../../src/records/index-file.js';
 import type { RecordSetSpec } from '../../src/records/config.js';
 import { hasInexactInteger } from '../../src/records/read-jsonl.js';
+import { MAX_ROW_GROUP_VALUES, readParquet } from '../../src/records/read-parquet.js';
 import { tempDir } from '../helpers/tree.js';
 import { EXAMPLE, TRAIN_CSV } from '../helpers/records-example.js';
 
@@ -220,6 +221,28 @@ describe('Parquet records', () => {
     const one = await index('t.parquet', file(), spec);
     const many = await index('t.parquet', file(1), spec);
     expect(many.lines).toEqual(one.lines);
+  });
+
+  it('refuse a row group whose values are more than the bound before decoding it, however few bytes encode them', async () => {
+    // 200,000 equal rows: run-length and dictionary encoded, a few hundred bytes for 400,000 values.
+    const n = 200_000;
+    const bytes = parquetWriteBuffer({ columnData: [{ name: 't', data: new Array(n).fill('a'), type: 'STRING' }, { name: 'label', data: new Array(n).fill('x'), type: 'STRING' }], rowGroupSize: n });
+    expect(bytes.byteLength).toBeLessThan(4096);
+    const dir = await tempDir('snap-records-');
+    const abs = join(dir, 't.parquet');
+    await fsp.writeFile(abs, new Uint8Array(bytes));
+    let rows = 0;
+    const fields = { label: 'label' };
+    const e = await readParquet(abs, 't.parquet', fields, () => rows++, { maxRowGroupValues: 2 * n - 1 }).catch((x) => x);
+    expect(e).toMatchObject({ code: 'RECORDS_LIMIT', details: { path: 't.parquet' } });
+    expect(e.message).toMatch(/row group 0 holds 200000 rows of 2 columns, more than 399999 values/);
+    expect(rows).toBe(0);
+    // At the bound (the values and the two one-entry dictionaries), every row is read, one at a time from the decoded columns.
+    expect(await readParquet(abs, 't.parquet', fields, () => rows++, { maxRowGroupValues: 2 * n + 1 }).catch((x) => x)).toMatchObject({ code: 'RECORDS_LIMIT', message: expect.stringMatching(/declares more than 400001 values in its pages/) });
+    expect(rows).toBe(0);
+    expect(await readParquet(abs, 't.parquet', fields, () => rows++, { maxRowGroupValues: 2 * n + 2 })).toMatchObject({ records: n });
+    expect(rows).toBe(n);
+    expect(MAX_ROW_GROUP_VALUES).toBe(64 * 1024 * 1024);
   });
 
   it('refuse a truncated file, a file that is not Parquet, and a key column it lacks', async () => {
