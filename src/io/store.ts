@@ -14,7 +14,7 @@
  * Write-once: new files are written under a temporary name in the same file system, flushed, then
  * renamed into place, so a crash never leaves a partial object or snapshot under its final name.
  */
-import { promises as fsp, constants as FS, existsSync, readFileSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { promises as fsp, constants as FS, existsSync, lstatSync, readFileSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve, dirname, basename, sep } from 'node:path';
 import type * as ChildProcess from 'node:child_process';
@@ -499,8 +499,18 @@ export async function lockStore(store: Store, waitMs = 60_000): Promise<StoreLoc
   };
 }
 
-/** Remove everything inside STORE/tmp (the folder itself stays). */
+/**
+ * Remove everything inside STORE/tmp (the folder itself stays). Whoever can write the store could
+ * have put a symbolic link (or a file) in place of `tmp` while the lock was held: that link is
+ * removed, never followed — what it points to is not the store's to empty.
+ */
 async function emptyTmp(store: Store): Promise<void> {
+  const st = await fsp.lstat(store.tmpDir).catch(() => undefined);
+  if (!st) return;
+  if (!st.isDirectory()) {
+    await fsp.rm(store.tmpDir, { force: true });
+    return;
+  }
   for (const name of await fsp.readdir(store.tmpDir).catch(() => [] as string[])) await fsp.rm(join(store.tmpDir, name), { recursive: true, force: true });
 }
 
@@ -508,6 +518,10 @@ async function emptyTmp(store: Store): Promise<void> {
 function emptyTmpSync(store: Store): void {
   let names: string[] = [];
   try {
+    if (!lstatSync(store.tmpDir).isDirectory()) {
+      rmSync(store.tmpDir, { force: true }); // a link planted in place of tmp: removed, not followed
+      return;
+    }
     names = readdirSync(store.tmpDir);
   } catch {
     return;

@@ -165,6 +165,21 @@ describe('lockStore', () => {
     expect((await fsp.readdir(s.root)).filter((n) => n.startsWith('lock'))).toEqual([]);
   });
 
+  it('removes a link planted in place of tmp while the lock was held, and never empties the folder it points to', async () => {
+    const s = await newStore();
+    const victim = await makeTree({ 'precious.txt': 'keep me', 'sub/also.txt': 'and me' });
+    const lock = await lockStore(s);
+    await fsp.rename(s.tmpDir, join(s.root, 'tmp.old'));
+    await fsp.symlink(victim, s.tmpDir);
+    await lock.release();
+    expect((await fsp.readdir(victim)).sort()).toEqual(['precious.txt', 'sub']);
+    expect(await fsp.readFile(join(victim, 'sub', 'also.txt'), 'utf8')).toBe('and me');
+    await expect(fsp.lstat(s.tmpDir)).rejects.toMatchObject({ code: 'ENOENT' });
+    const again = await lockStore(s, 150);
+    expect((await fsp.lstat(s.tmpDir)).isDirectory()).toBe(true);
+    await again.release();
+  });
+
   it('does not take over a lock held by a live process', async () => {
     const s = await newStore();
     await fsp.writeFile(join(s.root, 'lock'), JSON.stringify({ pid: process.pid, host: hostname() }));
