@@ -366,37 +366,84 @@ export async function appendAudit(storeRoot: string, entry: AuditEntry, env: Nod
   }
 }
 
+/**
+ * A line longer than this is never one snap wrote (a torn line is parsed only below it too, see
+ * {@link findChainPoint}): its bytes are hashed as they stream, not kept, so a planted line of any
+ * length costs one pass and this much memory.
+ */
+export const MAX_LOG_LINE_BYTES = 1 << 20;
+/** Bytes kept of a longer line, to show its start. */
+const LONG_LINE_PREFIX = 256;
+
 /** One physical line of the log file, exactly as stored. */
 export interface RawLogLine {
   /** 1-based line number in the file. */
   line: number;
-  /** The bytes without the `\n`. */
+  /**
+   * The bytes without the `\n`; for a line longer than {@link MAX_LOG_LINE_BYTES} (`long` set),
+   * only its first bytes.
+   */
   bytes: Buffer;
+  /** The line's length in bytes, without the `\n`. */
+  size: number;
+  /** For a line longer than {@link MAX_LOG_LINE_BYTES}: SHA-256 of its bytes, and its RFC 9162 leaf hash. */
+  long?: { sha256: string; leaf: Buffer };
   /** False for a last line with no `\n` (torn). */
   complete: boolean;
 }
 
 /**
- * The physical lines of a log file, streamed in order.
+ * The physical lines of a log file, streamed in order: one pass, memory bounded by
+ * {@link MAX_LOG_LINE_BYTES} whatever the lines' lengths.
  * @throws SnapError `NOT_FOUND` | `IO_ERROR`
  */
 export async function* logLines(path: string): AsyncGenerator<RawLogLine> {
-  let rest: Buffer = Buffer.alloc(0);
+  let parts: Buffer[] = [];
+  let size = 0;
+  let long: { plain: ReturnType<typeof createHash>; leaf: ReturnType<typeof createHash>; prefix: Buffer } | undefined;
   let line = 0;
+  const add = (b: Buffer): void => {
+    if (b.length === 0) return;
+    if (!long && size + b.length > MAX_LOG_LINE_BYTES) {
+      const plain = createHash('sha256');
+      const leaf = createHash('sha256').update(Buffer.from([0]));
+      for (const p of parts) {
+        plain.update(p);
+        leaf.update(p);
+      }
+      long = { plain, leaf, prefix: Buffer.concat([...parts, b], Math.min(LONG_LINE_PREFIX, size + b.length)) };
+      parts = [];
+    }
+    if (long) {
+      long.plain.update(b);
+      long.leaf.update(b);
+    } else parts.push(b);
+    size += b.length;
+  };
+  const take = (): { bytes: Buffer; size: number; long?: RawLogLine['long'] } => {
+    const r = long
+      ? { bytes: long.prefix, size, long: { sha256: long.plain.digest('hex'), leaf: long.leaf.digest() } }
+      : { bytes: parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, size), size };
+    parts = [];
+    size = 0;
+    long = undefined;
+    return r;
+  };
   try {
     for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-      let buf = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
+      let from = 0;
       let i: number;
-      while ((i = buf.indexOf(NL)) >= 0) {
-        yield { line: ++line, bytes: buf.subarray(0, i), complete: true };
-        buf = buf.subarray(i + 1);
+      while ((i = chunk.indexOf(NL, from)) >= 0) {
+        add(chunk.subarray(from, i));
+        yield { line: ++line, ...take(), complete: true };
+        from = i + 1;
       }
-      rest = Buffer.from(buf);
+      add(chunk.subarray(from));
     }
   } catch (e) {
     throw ioError(e, path, 'cannot read the audit log');
   }
-  if (rest.length > 0) yield { line: ++line, bytes: rest, complete: false };
+  if (size > 0) yield { line: ++line, ...take(), complete: false };
 }
 
 /** One line of the log for display: parsed, or not (`entry` absent). */
@@ -418,7 +465,7 @@ export async function readLog(storeRoot: string): Promise<LogRow[]> {
   if (!existsSync(path)) return [];
   const rows: LogRow[] = [];
   for await (const l of logLines(path)) {
-    const entry = l.complete ? parseAuditLine(l.bytes) : undefined;
+    const entry = l.complete && !l.long ? parseAuditLine(l.bytes) : undefined;
     rows.push(entry ? { line: l.line, entry, complete: true } : { line: l.line, raw: l.bytes.toString('utf8').slice(0, 200), complete: l.complete });
   }
   return rows;
@@ -486,12 +533,12 @@ export async function verifyLog(storeRoot: string): Promise<LogVerification> {
     for await (const l of logLines(path)) {
       lines = l.line;
       if (!l.complete) {
-        problems.push({ line: l.line, kind: 'truncated', message: `line ${l.line} has no newline (${l.bytes.length} bytes): an append was interrupted; the next append will seal it off and record it` });
+        problems.push({ line: l.line, kind: 'truncated', message: `line ${l.line} has no newline (${l.size} bytes): an append was interrupted; the next append will seal it off and record it` });
         break;
       }
-      const e = parseAuditLine(l.bytes);
+      const e = l.long ? undefined : parseAuditLine(l.bytes);
       if (!e) {
-        malformedBefore = { line: l.line, bytes: l.bytes.length, sha256: sha256hex(l.bytes) };
+        malformedBefore = { line: l.line, bytes: l.size, sha256: l.long?.sha256 ?? sha256hex(l.bytes) };
         problems.push({ line: l.line, kind: 'malformed', message: `line ${l.line} is not a valid log line (not canonical JSON with seq, prev, time, command, outcome, user, host and pid)` });
         continue;
       }

@@ -50,7 +50,7 @@ export async function logLeaves(storeRoot: string): Promise<Uint8Array[]> {
   const leaves: Uint8Array[] = [];
   for await (const l of logLines(path)) {
     if (!l.complete) break;
-    leaves.push(createHash('sha256').update(Buffer.from([0])).update(l.bytes).digest());
+    leaves.push(l.long ? l.long.leaf : createHash('sha256').update(Buffer.from([0])).update(l.bytes).digest());
   }
   return leaves;
 }

@@ -5,6 +5,7 @@
  * store still verifies and says the log was not written.
  */
 import { promises as fsp } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import { makeTree, shareWithEveryone, snap, snapBin, snapJson, spawnSnap, tempDi
 import { newStorePath, sealTree, sha256, type Sealed } from '../helpers/store.js';
 import { canonicalJson } from '../../src/core/canonical-json.js';
 import { appendAudit } from '../../src/io/audit-log.js';
+import { logLeaves } from '../../src/trust/log-checkpoints.js';
 
 const keys = useKeyPair();
 
@@ -350,6 +352,36 @@ describe('a torn last line (an append cut short by a crash)', () => {
     expect(JSON.parse(lines[4] as string).recovered).toBeUndefined();
     expect((await logVerify(s.store)).code).toBe(0);
   });
+});
+
+describe('a planted line of any length', () => {
+  /** 96 MiB: read in 1 MiB chunks, a line this long took minutes when each chunk was joined to the ones before. */
+  const LONG = 96 << 20;
+
+  it('is read in one pass: log --verify reports it malformed (exit 1) in seconds, and log shows the other lines', async () => {
+    const s = await storeWithLog();
+    await fsp.appendFile(logFile(s.store), Buffer.alloc(LONG, 0x78));
+    await fsp.appendFile(logFile(s.store), '\n');
+    const v = await logVerify(s.store);
+    expect(v.code).toBe(1);
+    expect(v.json.problems).toEqual([expect.objectContaining({ kind: 'malformed', line: 5 })]);
+    const shown = await snapJson(['log', '--store', s.store]);
+    expect(shown.json.entries.map((e: { command?: string }) => e.command ?? 'malformed')).toEqual(['seal', 'verify', 'verify', 'fsck', 'malformed']);
+    expect(shown.json.entries[4]).toMatchObject({ line: 5, malformed: true, raw: 'x'.repeat(200) });
+  }, 30_000);
+
+  it('torn, is sealed off by the next append and recorded by its whole length and digest; its leaf is that of its bytes', async () => {
+    const s = await storeWithLog();
+    const torn = Buffer.alloc(LONG, 0x79);
+    await fsp.appendFile(logFile(s.store), torn);
+    expect((await snap(verifyArgs(s))).code).toBe(0);
+    const v = await logVerify(s.store);
+    expect(v.code).toBe(0);
+    expect(v.json.recovered).toEqual([{ line: 5, bytes: LONG }]);
+    const leaves = await logLeaves(s.store);
+    expect(leaves).toHaveLength(6);
+    expect(Buffer.from(leaves[4] as Uint8Array).toString('hex')).toBe(createHash('sha256').update(Buffer.from([0])).update(torn).digest('hex'));
+  }, 30_000);
 });
 
 describe('verify with a store it cannot write', () => {
