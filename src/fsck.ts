@@ -191,11 +191,22 @@ async function listFan(store: Store, fan: string, strays: string[]): Promise<str
   return out;
 }
 
+/**
+ * True for a folder, or a symbolic link to one: every other command reads through such a link
+ * (`export`, `restore`, `list`, `show`, …), so fsck checks what is behind it — were it skipped as a
+ * stray, a corrupt object or a rewritten manifest behind a planted link would pass unseen.
+ */
+async function isFolder(e: Dirent, parent: string): Promise<boolean> {
+  if (e.isDirectory()) return true;
+  if (!e.isSymbolicLink()) return false;
+  return (await fsp.stat(join(parent, e.name)).catch(() => undefined))?.isDirectory() ?? false;
+}
+
 /** Fan-out folders of `objects/sha256`; other entries there, and beside `sha256`, are strays. */
 async function listFans(store: Store, strays: string[]): Promise<string[]> {
   const fans: string[] = [];
   for (const e of await readdirOrThrow(store.objectsDir, 'the objects')) {
-    if (e.isDirectory() && FAN_RE.test(e.name)) fans.push(e.name);
+    if (FAN_RE.test(e.name) && (await isFolder(e, store.objectsDir))) fans.push(e.name);
     else strays.push(`objects/sha256/${e.name}`);
   }
   for (const e of await readdirOrThrow(join(store.root, 'objects'), 'the objects')) if (e.name !== 'sha256') strays.push(`objects/${e.name}`);
@@ -396,12 +407,12 @@ async function checkSnapshots(store: Store, corrupt: Map<string, CorruptObject>,
   const out: SnapshotFsck[] = [];
   const known = new Set([STATEMENT_FILE, ENVELOPE_FILE, MANIFEST_FILE, CONTENTS_FILE]);
   for (const n of await readdirOrThrow(store.snapshotsDir, 'the snapshots')) {
-    if (!n.isDirectory() || !NAME_RE.test(n.name)) {
+    if (!NAME_RE.test(n.name) || !(await isFolder(n, store.snapshotsDir))) {
       strays.push(`snapshots/${n.name}`);
       continue;
     }
     for (const v of await readdirOrThrow(join(store.snapshotsDir, n.name), 'the snapshots')) {
-      if (!v.isDirectory() || !VERSION_RE.test(v.name)) {
+      if (!VERSION_RE.test(v.name) || !(await isFolder(v, join(store.snapshotsDir, n.name)))) {
         strays.push(`snapshots/${n.name}/${v.name}`);
         continue;
       }

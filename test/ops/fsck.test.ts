@@ -5,7 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { snap, snapJson, useKeyPair } from '../helpers/tree.js';
+import { snap, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { newStorePath, objectFiles, sealTree, sha256, tamper, type Sealed } from '../helpers/store.js';
 
 const keys = useKeyPair();
@@ -181,6 +181,35 @@ describe('snap fsck on a damaged store', () => {
     const r = await fsckJson(s.store);
     expect(r.code).toBe(1);
     expect(r.json.snapshots).toEqual([expect.objectContaining({ ref: `${nameOf(s)}@v9`, problems: [expect.objectContaining({ kind: 'name-mismatch' })] })]);
+  });
+});
+
+describe('snap fsck and folders replaced by symbolic links', () => {
+  it('re-hashes the objects behind a fan-out folder that is a link (export and restore read through it): exit 1 for one corrupt there', async () => {
+    const s = await sealTree(TREE, keys);
+    const hex = sha256('beta\n');
+    const fan = join(s.store, 'objects', 'sha256', hex.slice(0, 2));
+    const elsewhere = join(await tempDir(), 'fan');
+    await fsp.rename(fan, elsewhere);
+    await fsp.symlink(elsewhere, fan);
+    await tamper(join(elsewhere, hex.slice(2)), (t) => t.toUpperCase());
+    const r = await fsckJson(s.store);
+    expect(r.code).toBe(1);
+    expect(r.json.objects.corrupt).toEqual([expect.objectContaining({ name: hex, usedBy: [{ ref: s.ref, path: 'b/b.txt' }] })]);
+    expect(r.json.counts.objects).toBe(3);
+  });
+
+  it('checks a snapshot folder that is a link (list, show and verify read through it): exit 1 for a manifest rewritten there', async () => {
+    const s = await sealTree(TREE, keys);
+    const [name, version] = s.ref.split('@') as [string, string];
+    const dir = join(s.store, 'snapshots', name);
+    const elsewhere = join(await tempDir(), 'snapshots');
+    await fsp.rename(dir, elsewhere);
+    await fsp.symlink(elsewhere, dir);
+    await tamper(join(elsewhere, version, 'manifest.jsonl'), (t) => t.replace('"size":6', '"size":7'));
+    const r = await fsckJson(s.store);
+    expect(r.code).toBe(1);
+    expect(r.json.snapshots).toEqual([expect.objectContaining({ ref: s.ref, ok: false, problems: [expect.objectContaining({ kind: 'manifest-mismatch' })] })]);
   });
 });
 
