@@ -121,6 +121,8 @@ function currentUser(env: NodeJS.ProcessEnv): string {
  * members of the right types. Returns undefined for anything else.
  */
 export function parseAuditLine(bytes: Uint8Array): AuditLine | undefined {
+  // Not a JSON object: refused before the parser (whose failure costs an exception per line).
+  if (bytes.length < 2 || bytes[0] !== 0x7b || bytes[bytes.length - 1] !== 0x7d) return undefined;
   let text: string;
   let v: unknown;
   try {
@@ -485,6 +487,13 @@ export interface LogProblem {
   message: string;
 }
 
+/**
+ * Problems {@link verifyLog} lists; the rest are counted (`unlisted`). A planted log of millions of
+ * empty lines would otherwise make millions of problems: minutes of work, gigabytes, and a report
+ * too long to print.
+ */
+export const MAX_LOG_PROBLEMS = 1000;
+
 /** The result of {@link verifyLog}. */
 export interface LogVerification {
   /** True when every line is whole, well-formed, in order and chained, and the head agrees. */
@@ -495,7 +504,10 @@ export interface LogVerification {
   lastSeq: number;
   /** The anchor, when there is a valid one. */
   head?: LogHead;
+  /** The problems found, in line order: the first {@link MAX_LOG_PROBLEMS} of them. */
   problems: LogProblem[];
+  /** Problems found beyond the first {@link MAX_LOG_PROBLEMS}: counted, not listed. */
+  unlisted: number;
   /** Torn lines that a later append sealed off and recorded (crash recovery; not problems). */
   recovered: { line: number; bytes: number }[];
 }
@@ -518,6 +530,13 @@ export interface LogVerification {
 export async function verifyLog(storeRoot: string): Promise<LogVerification> {
   const path = join(storeRoot, LOG_FILE);
   const problems: LogProblem[] = [];
+  let unlisted = 0;
+  /** Add a problem to the list, or count it once the list is full; true when listed. */
+  const note = (p: LogProblem): boolean => {
+    if (problems.length < MAX_LOG_PROBLEMS) return problems.push(p) > 0;
+    unlisted++;
+    return false;
+  };
   const recovered: LogVerification['recovered'] = [];
   const head = await readLogHead(storeRoot);
   /** seq → where it is and the hash of its bytes with `\n`. */
@@ -528,32 +547,34 @@ export async function verifyLog(storeRoot: string): Promise<LogVerification> {
   let lastSeq = 0;
   let prevSeqInFile = 0;
   /** The previous physical line when it was malformed: its byte length and hash (a torn line sealed off). */
-  let malformedBefore: { line: number; bytes: number; sha256: string } | undefined;
+  let malformedBefore: { line: number; bytes: number; sha256: string; listed: boolean } | undefined;
   if (existsSync(path)) {
     for await (const l of logLines(path)) {
       lines = l.line;
       if (!l.complete) {
-        problems.push({ line: l.line, kind: 'truncated', message: `line ${l.line} has no newline (${l.size} bytes): an append was interrupted; the next append will seal it off and record it` });
+        note({ line: l.line, kind: 'truncated', message: `line ${l.line} has no newline (${l.size} bytes): an append was interrupted; the next append will seal it off and record it` });
         break;
       }
       const e = l.long ? undefined : parseAuditLine(l.bytes);
       if (!e) {
-        malformedBefore = { line: l.line, bytes: l.size, sha256: l.long?.sha256 ?? sha256hex(l.bytes) };
-        problems.push({ line: l.line, kind: 'malformed', message: `line ${l.line} is not a valid log line (not canonical JSON with seq, prev, time, command, outcome, user, host and pid)` });
+        const listed = note({ line: l.line, kind: 'malformed', message: `line ${l.line} is not a valid log line (not canonical JSON with seq, prev, time, command, outcome, user, host and pid)` });
+        malformedBefore = { line: l.line, bytes: l.size, sha256: l.long?.sha256 ?? sha256hex(l.bytes), listed };
         continue;
       }
       if (e.recovered && malformedBefore && malformedBefore.line === l.line - 1 && e.recovered.bytes === malformedBefore.bytes && e.recovered.sha256 === malformedBefore.sha256) {
         // The malformed line before is a torn append that this line sealed off and recorded.
-        const i = problems.findIndex((p) => p.line === l.line - 1 && p.kind === 'malformed');
-        if (i >= 0) problems.splice(i, 1);
+        if (malformedBefore.listed) {
+          const i = problems.findIndex((p) => p.line === l.line - 1 && p.kind === 'malformed');
+          if (i >= 0) problems.splice(i, 1);
+        } else unlisted--;
         recovered.push({ line: l.line - 1, bytes: e.recovered.bytes });
       }
       const hash = sha256hex(l.bytes, Buffer.from([NL]));
       if (bySeq.has(e.seq)) {
-        problems.push({ line: l.line, kind: 'inserted', seq: e.seq, message: `line ${l.line} repeats seq ${e.seq} of line ${bySeq.get(e.seq)?.line}: a line was copied or inserted` });
+        note({ line: l.line, kind: 'inserted', seq: e.seq, message: `line ${l.line} repeats seq ${e.seq} of line ${bySeq.get(e.seq)?.line}: a line was copied or inserted` });
       } else {
         bySeq.set(e.seq, { line: l.line, hash });
-        if (e.seq <= prevSeqInFile) problems.push({ line: l.line, kind: 'reordered', seq: e.seq, message: `line ${l.line} has seq ${e.seq} after seq ${prevSeqInFile}: lines were moved` });
+        if (e.seq <= prevSeqInFile) note({ line: l.line, kind: 'reordered', seq: e.seq, message: `line ${l.line} has seq ${e.seq} after seq ${prevSeqInFile}: lines were moved` });
         order.push({ line: l.line, seq: e.seq, prev: e.prev, afterMalformed: malformedBefore?.line === l.line - 1 && !e.recovered });
       }
       prevSeqInFile = Math.max(prevSeqInFile, e.seq);
@@ -578,29 +599,29 @@ export async function verifyLog(storeRoot: string): Promise<LogVerification> {
   };
   for (const o of order) {
     if (o.seq === 1) {
-      if (o.prev !== GENESIS_PREV) problems.push({ line: o.line, kind: 'edited', seq: 1, message: `line ${o.line} (seq 1) does not start the chain (prev is not 64 zeros): it was edited, or lines before it were removed` });
+      if (o.prev !== GENESIS_PREV) note({ line: o.line, kind: 'edited', seq: 1, message: `line ${o.line} (seq 1) does not start the chain (prev is not 64 zeros): it was edited, or lines before it were removed` });
       continue;
     }
     const before = bySeq.get(o.seq - 1);
     if (before) {
-      if (before.hash !== o.prev) problems.push({ line: before.line, kind: 'edited', seq: o.seq - 1, message: `line ${before.line} (seq ${o.seq - 1}) was edited: line ${o.line} recorded another hash for it` });
+      if (before.hash !== o.prev) note({ line: before.line, kind: 'edited', seq: o.seq - 1, message: `line ${before.line} (seq ${o.seq - 1}) was edited: line ${o.line} recorded another hash for it` });
     } else if (!o.afterMalformed) {
       const from = below(o.seq) + 1;
-      problems.push({ line: o.line, kind: 'removed', seq: from, toSeq: o.seq - 1, message: `seq ${from}${from < o.seq - 1 ? `–${o.seq - 1}` : ''} missing before line ${o.line}: ${o.seq - from === 1 ? 'a line was' : 'lines were'} removed` });
+      note({ line: o.line, kind: 'removed', seq: from, toSeq: o.seq - 1, message: `seq ${from}${from < o.seq - 1 ? `–${o.seq - 1}` : ''} missing before line ${o.line}: ${o.seq - from === 1 ? 'a line was' : 'lines were'} removed` });
     }
   }
   // The head: it names the last line written; lines removed from the end leave it ahead.
   const nonEmpty = lines > 0;
   if (head === undefined) {
-    problems.push({ line: lines, kind: 'head-mismatch', message: `${LOG_HEAD_FILE} is not a valid anchor ({"seq":N,"sha256":"<hex>"})` });
+    note({ line: lines, kind: 'head-mismatch', message: `${LOG_HEAD_FILE} is not a valid anchor ({"seq":N,"sha256":"<hex>"})` });
   } else if (head === null) {
-    if (nonEmpty) problems.push({ line: lines, kind: 'head-mismatch', message: `${LOG_HEAD_FILE} is missing, so lines removed from the end could not be seen; it is written after every append` });
+    if (nonEmpty) note({ line: lines, kind: 'head-mismatch', message: `${LOG_HEAD_FILE} is missing, so lines removed from the end could not be seen; it is written after every append` });
   } else if (head.seq > lastSeq) {
-    problems.push({ line: lines + 1, kind: 'removed', seq: lastSeq + 1, toSeq: head.seq, message: `${LOG_HEAD_FILE} names seq ${head.seq} but the log ends at seq ${lastSeq}: the last ${head.seq - lastSeq === 1 ? 'line was' : `${head.seq - lastSeq} lines were`} removed` });
+    note({ line: lines + 1, kind: 'removed', seq: lastSeq + 1, toSeq: head.seq, message: `${LOG_HEAD_FILE} names seq ${head.seq} but the log ends at seq ${lastSeq}: the last ${head.seq - lastSeq === 1 ? 'line was' : `${head.seq - lastSeq} lines were`} removed` });
   } else {
     const named = bySeq.get(head.seq);
-    if (named && named.hash !== head.sha256) problems.push({ line: named.line, kind: 'head-mismatch', seq: head.seq, message: `line ${named.line} (seq ${head.seq}) does not have the hash ${LOG_HEAD_FILE} recorded: it was edited (or ${LOG_HEAD_FILE} was)` });
+    if (named && named.hash !== head.sha256) note({ line: named.line, kind: 'head-mismatch', seq: head.seq, message: `line ${named.line} (seq ${head.seq}) does not have the hash ${LOG_HEAD_FILE} recorded: it was edited (or ${LOG_HEAD_FILE} was)` });
   }
   problems.sort((a, b) => a.line - b.line);
-  return { ok: problems.length === 0, lines, lastSeq, ...(head ? { head } : {}), problems, recovered };
+  return { ok: problems.length === 0 && unlisted === 0, lines, lastSeq, ...(head ? { head } : {}), problems, unlisted, recovered };
 }

@@ -157,7 +157,7 @@ export async function makeCheckpoint(storeRoot: string, key: PrivateKey, opts: {
   try {
     const chain = await verifyLog(store.root);
     const broken = chain.problems.filter((p) => p.kind !== 'truncated');
-    if (broken.length > 0) throw new SnapError('LOG_INCONSISTENT', `the audit log is not an intact chain (${broken.map((p) => p.kind).join(', ')}): run snap log --verify; nothing was signed`, { problems: broken.length });
+    if (broken.length > 0 || chain.unlisted > 0) throw new SnapError('LOG_INCONSISTENT', `the audit log is not an intact chain (${[...new Set(broken.map((p) => p.kind))].join(', ')}${chain.unlisted > 0 ? `, and ${chain.unlisted} more problems` : ''}): run snap log --verify; nothing was signed`, { problems: broken.length + chain.unlisted });
     const leaves = await logLeaves(store.root);
     if (leaves.length === 0) throw new SnapError('LOG_INCONSISTENT', 'the audit log is empty: there is nothing to sign', {});
     const { checkpoints, bad } = await storeCheckpoints(store.root);

@@ -384,6 +384,36 @@ describe('a planted line of any length', () => {
   }, 30_000);
 });
 
+describe('a planted log of many lines', () => {
+  const MANY = 200_000;
+
+  it('makes log --verify exit 1 listing the first 1000 problems and counting the rest, and refuses a checkpoint', async () => {
+    const s = await storeWithLog();
+    await fsp.appendFile(logFile(s.store), '\n'.repeat(MANY));
+    const v = await logVerify(s.store);
+    expect(v.code).toBe(1);
+    expect(v.json.ok).toBe(false);
+    expect(v.json.problems).toHaveLength(1000);
+    expect(v.json.problems[0]).toMatchObject({ kind: 'malformed', line: 5 });
+    expect(v.json.unlisted).toBe(MANY - 1000);
+    const human = await snap(['log', '--verify', '--store', s.store]);
+    expect(human.code).toBe(1);
+    expect(human.stdout).toContain(`FAIL`);
+    expect(human.stdout).toContain('… and 199,000 more problems, not listed (the first 1000 are)');
+    const c = await snapJson(['log', 'checkpoint', '--key', keys.key, '--store', s.store]);
+    expect(c.code).toBe(1);
+    expect(c.json.error.code).toBe('LOG_INCONSISTENT');
+  }, 120_000);
+
+  it('is shown by snap log in a table of every row (exit 0), not a stack overflow', async () => {
+    const s = await storeWithLog();
+    await fsp.appendFile(logFile(s.store), '\n'.repeat(MANY));
+    const r = await snap(['log', '--store', s.store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n')).toHaveLength(1 + 4 + MANY);
+  }, 120_000);
+});
+
 describe('verify with a store it cannot write', () => {
   it('still verifies (exit 0) and says in --json that the log was not written', async () => {
     const s = await sealTree(TREE, keys);

@@ -44,7 +44,11 @@ async function cmdLog(a: Args, io: CliIo): Promise<number> {
       const s = styler(!!io.stdout.isTTY && !io.env.NO_COLOR);
       const out = v.ok
         ? [`${s.green(s.bold('OK'))}    ${shown(store.root)}/log.jsonl: ${plural(v.lines, 'line')}, chain intact through seq ${v.lastSeq}, log.head agrees`]
-        : [`${s.red(s.bold('FAIL'))}  ${shown(store.root)}/log.jsonl: ${plural(v.problems.length, 'problem')}`, ...v.problems.map((p) => `  ${p.kind}: ${escapeMessage(p.message)}`)];
+        : [
+            `${s.red(s.bold('FAIL'))}  ${shown(store.root)}/log.jsonl: ${plural(v.problems.length + v.unlisted, 'problem')}`,
+            ...v.problems.map((p) => `  ${p.kind}: ${escapeMessage(p.message)}`),
+            ...(v.unlisted > 0 ? [`  … and ${plural(v.unlisted, 'more problem')}, not listed (the first ${v.problems.length} are)`] : []),
+          ];
       for (const r of v.recovered) out.push(`  note: line ${r.line} is a torn append (${plural(r.bytes, 'byte')}) sealed off and recorded by the line after it`);
       out.push(...checkpointLines(c, pubkeys.length > 0, s));
       io.stdout.write(out.join('\n') + '\n');
@@ -69,7 +73,9 @@ async function cmdLog(a: Args, io: CliIo): Promise<number> {
       : [`(${r.line})`, '?', '?', '?', outcomeText(r), '?'],
   );
   const head = ['SEQ', 'TIME', 'COMMAND', 'REF', 'OUTCOME', 'USER@HOST'];
-  const widths = head.map((h, i) => Math.max(h.length, ...table.map((r) => (r[i] as string).length)));
+  // A loop, not Math.max(...): a spread of hundreds of thousands of rows overflows the stack.
+  const widths = head.map((h) => h.length);
+  for (const r of table) for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i] as number, (r[i] as string).length);
   const fmt = (r: string[]) => r.map((c, i) => (i === 0 ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join('  ').trimEnd();
   io.stdout.write([fmt(head), ...table.map(fmt)].join('\n') + '\n');
   return EXIT_OK;
