@@ -107,6 +107,26 @@ function sha256hex(...parts: Uint8Array[]): string {
   return h.digest('hex');
 }
 
+/**
+ * Open a file of the log (`log.jsonl`, `log.head`, a checkpoint) with O_NONBLOCK, and refuse
+ * anything but a regular file: a FIFO planted in its place would otherwise block the open or the
+ * read forever — and every command appends to the log. On a regular file O_NONBLOCK changes nothing.
+ * @throws the open's error, or one with code `EINVAL` (not a regular file)
+ */
+export async function openLogFile(path: string, flags: number = FS.O_RDONLY, mode?: number): Promise<fsp.FileHandle> {
+  const fh = await fsp.open(path, flags | (FS.O_NONBLOCK ?? 0), mode);
+  try {
+    if (!(await fh.stat()).isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EINVAL' });
+  } catch (e) {
+    await fh.close().catch(() => {});
+    throw e;
+  }
+  return fh;
+}
+
+/** A valid `log.head` is one short line; a longer file is not read past this. */
+const MAX_HEAD_BYTES = 4096;
+
 /** The login name of this process: os.userInfo(), else $USER, else `uid:<n>`. */
 function currentUser(env: NodeJS.ProcessEnv): string {
   try {
@@ -166,14 +186,22 @@ function parseHead(text: string): LogHead | undefined {
  * @returns the anchor; `null` when there is none; `undefined` when it exists but is not a valid anchor
  */
 export async function readLogHead(storeRoot: string): Promise<LogHead | null | undefined> {
-  let text: string;
+  let fh: fsp.FileHandle;
   try {
-    text = await fsp.readFile(join(storeRoot, LOG_HEAD_FILE), 'utf8');
+    fh = await openLogFile(join(storeRoot, LOG_HEAD_FILE));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    return undefined;
+    return undefined; // unreadable, or not a regular file (a FIFO is never waited on)
   }
-  return parseHead(text);
+  try {
+    const buf = Buffer.alloc(MAX_HEAD_BYTES + 1);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return bytesRead > MAX_HEAD_BYTES ? undefined : parseHead(buf.subarray(0, bytesRead).toString('utf8'));
+  } catch {
+    return undefined;
+  } finally {
+    await fh.close().catch(() => {});
+  }
 }
 
 /** The end of the log as an appender sees it. */
@@ -252,7 +280,7 @@ interface ChainPoint {
  * Decide seq and prev of the next line (the caller holds the log lock). See {@link appendAudit}.
  */
 async function findChainPoint(logPath: string, head: LogHead | undefined): Promise<ChainPoint> {
-  const fh = await fsp.open(logPath, 'r');
+  const fh = await openLogFile(logPath);
   let tail: Tail;
   let last: Buffer | undefined;
   let torn: number;
@@ -317,7 +345,7 @@ export async function appendAudit(storeRoot: string, entry: AuditEntry, env: Nod
   try {
     release = await acquireLockFile(join(storeRoot, LOG_LOCK_FILE), `the audit log of ${storeRoot}`, opts.lockWaitMs ?? LOCK_WAIT_MS);
     const created = !existsSync(logPath);
-    const fh = await fsp.open(logPath, FS.O_WRONLY | FS.O_APPEND | FS.O_CREAT, 0o644);
+    const fh = await openLogFile(logPath, FS.O_WRONLY | FS.O_APPEND | FS.O_CREAT, 0o644);
     let seq: number;
     try {
       const head = (await readLogHead(storeRoot)) ?? undefined;
@@ -432,7 +460,8 @@ export async function* logLines(path: string): AsyncGenerator<RawLogLine> {
     return r;
   };
   try {
-    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    const fh = await openLogFile(path);
+    for await (const chunk of fh.createReadStream({ highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
       let from = 0;
       let i: number;
       while ((i = chunk.indexOf(NL, from)) >= 0) {

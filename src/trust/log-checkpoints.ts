@@ -17,7 +17,7 @@ import { MerkleTreeBuilder, consistencyProof, verifyConsistency } from '../core/
 import { bytesEqual, toBase64 } from '../core/encoding.js';
 import type { PrivateKey, PublicKey } from '../core/keys.js';
 import { formatCheckpoint, formatNote, parseCheckpoint, parseNote, signNoteLine, verifyNote, MAX_NOTE_BYTES, type Checkpoint, type Note } from '../core/signed-note.js';
-import { LOG_FILE, LOG_LOCK_FILE, logLines, verifyLog } from '../io/audit-log.js';
+import { LOG_FILE, LOG_LOCK_FILE, logLines, openLogFile, verifyLog } from '../io/audit-log.js';
 import { nodeHashNative } from '../io/native-hash.js';
 import { acquireLockFile, fsyncDir, openStore, writeFileAtomic } from '../io/store.js';
 import { ioError } from '../io/errors.js';
@@ -88,12 +88,19 @@ export function readCheckpoint(source: string, bytes: Uint8Array): CheckpointFil
  */
 export async function readCheckpointFile(path: string): Promise<CheckpointFile> {
   let bytes: Buffer;
+  let fh: fsp.FileHandle | undefined;
   try {
-    const st = await fsp.stat(path);
+    fh = await openLogFile(path).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'EINVAL') throw new SnapError('CHECKPOINT_MALFORMED', `${path} is not a regular file: not a checkpoint`, { path });
+      throw e;
+    });
+    const st = await fh.stat();
     if (st.size > MAX_NOTE_BYTES) throw new SnapError('CHECKPOINT_MALFORMED', `${path} is larger than ${MAX_NOTE_BYTES} bytes: not a checkpoint`, { path });
-    bytes = await fsp.readFile(path);
+    bytes = await fh.readFile();
   } catch (e) {
     throw ioError(e, path, 'cannot read the checkpoint');
+  } finally {
+    await fh?.close().catch(() => {});
   }
   return readCheckpoint(path, bytes);
 }

@@ -6,6 +6,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -412,6 +413,38 @@ describe('a planted log of many lines', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim().split('\n')).toHaveLength(1 + 4 + MANY);
   }, 120_000);
+});
+
+describe('a FIFO planted in place of a file of the log', () => {
+  /** In a subprocess, killed after 15 s: a command blocked on a FIFO would otherwise hang the test. */
+  const run = (args: string[]) => snapBin(args, { timeoutMs: 15_000 });
+
+  it('as log.head: verify still exits 0, its append replaces the anchor, and log --verify then agrees', async () => {
+    const s = await storeWithLog();
+    await fsp.rm(headFile(s.store));
+    execFileSync('mkfifo', [headFile(s.store)]);
+    const r = await run(verifyArgs(s));
+    expect(r.signal).toBeNull();
+    expect(r.code, r.stderr).toBe(0);
+    expect((await fsp.lstat(headFile(s.store))).isFile()).toBe(true);
+    expect((await logVerify(s.store)).code).toBe(0);
+  });
+
+  it('as log.jsonl: verify exits 0 and says the log was not written; log and log --verify exit 3 (IO_ERROR) at once', async () => {
+    const s = await storeWithLog();
+    await fsp.rm(logFile(s.store));
+    execFileSync('mkfifo', [logFile(s.store)]);
+    const r = await run([...verifyArgs(s), '--json']);
+    expect(r.signal).toBeNull();
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).log).toMatchObject({ written: false });
+    for (const args of [['log', '--verify'], ['log']]) {
+      const l = await run([...args, '--store', s.store]);
+      expect(l.signal).toBeNull();
+      expect(l.code).toBe(3);
+      expect(l.stderr).toContain('not a regular file [IO_ERROR]');
+    }
+  });
 });
 
 describe('verify with a store it cannot write', () => {

@@ -6,10 +6,10 @@
  */
 import { promises as fsp } from 'node:fs';
 import { createHash, createPublicKey } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeKeyPair, makeTree, snap, snapJson, tempDir, useKeyPair, type KeyPair } from '../helpers/tree.js';
+import { makeKeyPair, makeTree, snap, snapBin, snapJson, tempDir, useKeyPair, type KeyPair } from '../helpers/tree.js';
 
 const keys = useKeyPair('alice');
 let auditor: KeyPair;
@@ -178,6 +178,16 @@ describe('snap log checkpoint', () => {
     const v = await snapJson(['log', '--verify', '--checkpoint', bad, '--store', t.store]);
     expect(v.code).toBe(1);
     expect(v.json.error.code).toBe('CHECKPOINT_MALFORMED');
+  });
+
+  it('reports a FIFO planted as a checkpoint as malformed (exit 1) instead of waiting on it', async () => {
+    const t = await logged();
+    expect((await snap(['log', 'checkpoint', '--key', auditor.key, '--store', t.store])).code).toBe(0);
+    execFileSync('mkfifo', [join(t.store, 'log.checkpoints', '0000000000000009.checkpoint')]);
+    const v = await snapBin(['log', '--verify', '--pubkey', auditor.pub, '--store', t.store, '--json'], { timeoutMs: 15_000 });
+    expect(v.signal).toBeNull();
+    expect(v.code).toBe(1);
+    expect(JSON.parse(v.stdout).checkpoints.problems).toEqual([expect.objectContaining({ kind: 'malformed', message: expect.stringContaining('not a regular file') })]);
   });
 
   it('records the trusted keyids and the dataset folder in each verify line', async () => {
