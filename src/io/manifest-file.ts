@@ -2,13 +2,13 @@
  * Streaming `manifest.jsonl` from disk: lines in runs, the SHA-256 of the raw bytes, and the
  * RFC 9162 Merkle root over the lines, in one pass and O(1) memory in the manifest's length.
  */
-import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { SnapError } from '../core/errors.js';
 import { MerkleTreeBuilder } from '../core/merkle.js';
 import { ManifestOrder, parseEntry, type ManifestEntry } from '../core/manifest.js';
 import { toHex } from '../core/encoding.js';
 import { ioError } from './errors.js';
+import { openRegularFile } from './small-file.js';
 import { leafHashOfLine, nodeHashNative } from './native-hash.js';
 import type { Statement } from '../core/statement.js';
 
@@ -48,7 +48,8 @@ export async function* manifestLineRuns(path: string, digest: { sha256?: string;
   let restLength = 0;
   let lines = 0;
   const tooLong = () => new SnapError('MANIFEST_LINE_MALFORMED', `${path} line ${lines + 1} is longer than ${MAX_MANIFEST_LINE} bytes`, { path, line: lines + 1 });
-  const stream = createReadStream(path, { highWaterMark: MANIFEST_CHUNK });
+  // Non-blocking and only a regular file: a FIFO planted in the store must not hang the reader.
+  const stream = (await openRegularFile(path, 'cannot read the manifest')).createReadStream({ highWaterMark: MANIFEST_CHUNK });
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       h.update(chunk);
@@ -175,7 +176,7 @@ function changedSinceJudged(path: string, why: string): SnapError {
 export async function rawSha256(path: string): Promise<string> {
   const h = createHash('sha256');
   try {
-    for await (const c of createReadStream(path, { highWaterMark: MANIFEST_CHUNK })) h.update(c as Buffer);
+    for await (const c of (await openRegularFile(path, 'cannot read the manifest')).createReadStream({ highWaterMark: MANIFEST_CHUNK })) h.update(c as Buffer);
   } catch (e) {
     throw ioError(e, path, 'cannot read the manifest');
   }

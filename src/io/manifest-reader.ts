@@ -6,7 +6,8 @@
  * bytes is computed as they are read. Memory is one chunk plus at most one line, whatever the
  * manifest's length.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { openRegularFile } from './small-file.js';
 import { createHash } from 'node:crypto';
 import { SnapError } from '../core/errors.js';
 import { ManifestOrder, type ManifestEntry } from '../core/manifest.js';
@@ -85,7 +86,7 @@ export class ManifestReader {
     this.buf.copy(next, 0, this.pos);
     let n: number;
     try {
-      this.fh ??= await open(this.path, 'r');
+      this.fh ??= await openRegularFile(this.path, 'cannot read the manifest'); // a planted FIFO must not hang verify
       ({ bytesRead: n } = await this.fh.read(next, keep, MANIFEST_CHUNK, null));
     } catch (e) {
       throw ioError(e, this.path, 'cannot read the manifest');

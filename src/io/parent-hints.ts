@@ -16,7 +16,7 @@
  * hashing). Keeping them in a map, rather than a cursor over the manifest, lets the hashing
  * workers list the folders (parallel-walk.ts) of a seal that has a parent.
  */
-import { createReadStream } from 'node:fs';
+import { openRegularFile } from './small-file.js';
 
 /** Files of at least this many bytes are hashed in chunks (must equal hash-worker.ts WHOLE_FILE_MAX). */
 export const LARGE_FILE_BYTES = 8 << 20;
@@ -48,7 +48,8 @@ export class ParentHints {
     const minDigits = Math.min(MIN_SIZE_DIGITS, String(minBytes).length);
     let rest: Buffer | undefined;
     try {
-      for await (const chunk of createReadStream(manifestPath, { highWaterMark: 1 << 20 })) {
+      // Non-blocking and only a regular file: a FIFO planted as the parent's manifest gives no hints, never a hang.
+      for await (const chunk of (await openRegularFile(manifestPath, 'cannot read the parent manifest')).createReadStream({ highWaterMark: 1 << 20 })) {
         let buf = chunk as Buffer;
         if (rest) buf = Buffer.concat([rest, buf]);
         let start = 0;

@@ -11,12 +11,13 @@ import { escapeForTerminal } from '../core/display.js';
 import { ioError } from './errors.js';
 
 /**
- * Read at most `limit` bytes of the regular file `path` (a longer file comes back cut short, for
- * its parser to refuse).
- * @param notRegular the error for anything that is not a regular file (a FIFO, a folder, a device)
+ * Open `path` for reading without blocking, and only when it is a regular file (a FIFO or device
+ * planted where a store file should be would otherwise block open(2) or the first read for ever).
+ * @param notRegular the error for anything that is not a regular file (default: `IO_ERROR` naming it)
+ * @returns the open handle; the caller closes it
  * @throws SnapError `notRegular` | `NOT_FOUND` | `IO_ERROR` (from {@link ioError}, naming `what`)
  */
-export async function readSmallFile(path: string, limit: number, what: string, notRegular: (shown: string) => SnapError): Promise<Buffer> {
+export async function openRegularFile(path: string, what: string, notRegular?: (shown: string) => SnapError): Promise<fsp.FileHandle> {
   let fh: fsp.FileHandle;
   try {
     fh = await fsp.open(path, FS.O_RDONLY | (FS.O_NONBLOCK ?? 0));
@@ -24,8 +25,24 @@ export async function readSmallFile(path: string, limit: number, what: string, n
     throw ioError(e, path, what);
   }
   try {
+    if (!(await fh.stat()).isFile()) throw (notRegular ?? ((shown: string) => new SnapError('IO_ERROR', `${what}: ${shown} is not a regular file`, { path })))(escapeForTerminal(path));
+    return fh;
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    throw ioError(e, path, what);
+  }
+}
+
+/**
+ * Read at most `limit` bytes of the regular file `path` (a longer file comes back cut short, for
+ * its parser to refuse).
+ * @param notRegular the error for anything that is not a regular file (a FIFO, a folder, a device)
+ * @throws SnapError `notRegular` | `NOT_FOUND` | `IO_ERROR` (from {@link ioError}, naming `what`)
+ */
+export async function readSmallFile(path: string, limit: number, what: string, notRegular: (shown: string) => SnapError): Promise<Buffer> {
+  const fh = await openRegularFile(path, what, notRegular);
+  try {
     const st = await fh.stat();
-    if (!st.isFile()) throw notRegular(escapeForTerminal(path));
     const buf = Buffer.alloc(Math.min(limit, st.size + 1));
     let n = 0;
     while (n < buf.length) {

@@ -14,7 +14,7 @@
  * Write-once: new files are written under a temporary name in the same file system, flushed, then
  * renamed into place, so a crash never leaves a partial object or snapshot under its final name.
  */
-import { promises as fsp, constants as FS, existsSync, lstatSync, readFileSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { promises as fsp, constants as FS, closeSync, existsSync, fstatSync, lstatSync, openSync, readFileSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve, dirname, basename, sep } from 'node:path';
 import type * as ChildProcess from 'node:child_process';
@@ -26,6 +26,9 @@ import { parseJsonStrict } from '../core/json-strict.js';
 import { ioError } from './errors.js';
 import { readSmallFile } from './small-file.js';
 import { checkInterrupted, leaveNothing } from './interrupt.js';
+
+/** Largest `store.json` read (it is `{"format":"snap-store/1"}`); a longer one is refused by its parser. */
+const MAX_STORE_MARKER_BYTES = 64 << 10;
 
 /** The format marker written to `store.json`. */
 export const STORE_FORMAT = 'snap-store/1';
@@ -204,10 +207,10 @@ export async function openStore(root: string, opts: { create?: boolean; parents?
   }
   let text: string | undefined;
   try {
-    if (kind === 'folder') text = await fsp.readFile(marker, 'utf8');
+    // Bounded, non-blocking and only a regular file: a FIFO planted as store.json must not hang every command.
+    if (kind === 'folder') text = (await readSmallFile(marker, MAX_STORE_MARKER_BYTES, 'cannot read the store', (shown) => new SnapError('STORE_MALFORMED', `${shown} is not a regular file; this is not a store this snap can use`, { path: marker }))).toString('utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') throw ioError(e, marker, 'cannot read the store');
+    if (!(e instanceof SnapError && e.code === 'NOT_FOUND')) throw ioError(e, marker, 'cannot read the store');
   }
   if (text === undefined) {
     const empty = kind === 'missing' || (await fsp.readdir(s.root)).length === 0;
@@ -321,7 +324,7 @@ async function takeOverStale(path: string, held: { dev: number; ino: number; tex
   }
   const forgetGuard = leaveNothing(() => rmSync(guard, { force: true }));
   try {
-    const fh = await fsp.open(path, 'r').catch(() => undefined);
+    const fh = await fsp.open(path, FS.O_RDONLY | (FS.O_NONBLOCK ?? 0)).catch(() => undefined); // never blocks on a planted FIFO
     if (!fh) return; // already taken over
     let same: boolean;
     try {
@@ -419,7 +422,7 @@ export interface LockInspection {
 export async function inspectLock(path: string): Promise<LockInspection | undefined> {
   let fh: fsp.FileHandle;
   try {
-    fh = await fsp.open(path, 'r');
+    fh = await fsp.open(path, FS.O_RDONLY | (FS.O_NONBLOCK ?? 0)); // a FIFO planted as the lock reads as empty, never blocks
   } catch {
     return undefined;
   }
@@ -456,7 +459,13 @@ export async function inspectLock(path: string): Promise<LockInspection | undefi
  */
 function removeOwnLock(path: string, text: string): void {
   try {
-    const now = readFileSync(path, 'utf8');
+    const fd = openSync(path, FS.O_RDONLY | (FS.O_NONBLOCK ?? 0));
+    let now: string;
+    try {
+      now = fstatSync(fd).isFile() ? readFileSync(fd, 'utf8') : '\0not a file';
+    } finally {
+      closeSync(fd);
+    }
     if (now === text || now === '') unlinkSync(path);
   } catch {
     /* gone already */

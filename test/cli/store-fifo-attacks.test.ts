@@ -83,4 +83,45 @@ describe('a FIFO planted in the store', () => {
     expect(v.code).toBe(1);
     expect(JSON.parse(v.stdout).failure.code).toBe('REVOCATION_MALFORMED');
   });
+
+  it("as a snapshot's manifest.jsonl: verify, diff, prove and export exit 3 naming it, fsck exits 1, and a seal of the next version (whose parent it is) finishes", async () => {
+    await fifoAt(join(s.dir, 'manifest.jsonl'));
+    for (const args of [
+      ['verify', s.data, '--against', 'ds@v1', '--pubkey', alice.pub],
+      ['diff', 'ds@v1', s.data],
+      ['prove', 'ds@v1', 'a.txt', '-o', join(s.data, '..', 'p.json')],
+      ['export', 'ds@v1', '-o', join(s.data, '..', 'ds@v1.snap.tar')],
+    ]) {
+      const r = await run([...args, '--store', s.store]);
+      expect(r.killed, `${args[0]} hung on the FIFO`).toBe(false);
+      expect(r.code, `${args[0]}: ${r.stderr}`).toBe(3);
+      expect(r.stderr).toContain('manifest.jsonl is not a regular file');
+    }
+    const f = await run(['fsck', '--store', s.store]);
+    expect(f.killed, 'fsck hung on the FIFO').toBe(false);
+    expect(f.code).toBe(1);
+    const seal = await run(['seal', s.data, '--as', 'ds@v2', '--key', alice.key, '--store', s.store]);
+    expect(seal.killed, 'seal hung on the parent manifest FIFO').toBe(false);
+    expect(seal.code, seal.stderr).toBe(0);
+  });
+
+  it('as store.json makes every command exit 3 (STORE_MALFORMED) at once', async () => {
+    await fifoAt(join(s.store, 'store.json'));
+    for (const args of [['verify', s.data, '--against', 'ds@v1', '--pubkey', alice.pub], ['seal', s.data, '--as', 'ds@v2', '--key', alice.key], ['fsck'], ['list']]) {
+      const r = await run([...args, '--store', s.store]);
+      expect(r.killed, `${args[0]} hung on the FIFO`).toBe(false);
+      expect(r.code, `${args[0]}: ${r.stderr}`).toBe(3);
+      expect(r.stderr).toContain('STORE_MALFORMED');
+    }
+  });
+
+  it("as the store's lock: verify still passes, and a seal takes it over (it reads as an empty lock, stale after GUARD_STALE_MS) instead of blocking on it", async () => {
+    await fifoAt(join(s.store, 'lock'));
+    const v = await run(['verify', s.data, '--against', 'ds@v1', '--pubkey', alice.pub, '--store', s.store]);
+    expect(v.killed, 'verify hung on the FIFO').toBe(false);
+    expect(v.code, v.stderr).toBe(0);
+    const seal = await run(['seal', s.data, '--as', 'ds@v2', '--key', alice.key, '--store', s.store]);
+    expect(seal.killed, 'seal hung on the lock FIFO').toBe(false);
+    expect(seal.code, seal.stderr).toBe(0);
+  });
 });
