@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { SnapError } from '../core/errors.js';
+import { SnapError, isSnapError } from '../core/errors.js';
 import { escapeForTerminal, escapeMessage } from '../core/display.js';
 import type { TrustedKey } from '../core/envelope.js';
 import { usableKeys } from '../core/policy.js';
@@ -79,9 +79,16 @@ export async function trustSetup(a: Args, io: CliIo, storeRoot: string, now = ne
   const revokers = [...trusted, ...(policy ? usableKeys(policy.policy, now).filter((k) => !trusted.some((t) => t.keyid === k.keyid)) : [])];
   // The revocations this machine has seen count like the store's (a store that deletes one cannot
   // make the revoked snapshot pass here again); those that count now are kept by keepRevocations().
-  const state = await readState(dir);
+  // A state this user cannot read (another user's, 0600) is not fatal here, as it is not for
+  // recording NAME@latest: a note says that what this machine saw is not applied. A state that
+  // does not parse stops the run (STATE_MALFORMED): it is never taken for an empty one.
+  const state = await readState(dir).catch((e: unknown) => {
+    if (!isSnapError(e, 'IO_ERROR')) throw e;
+    if (!a.quiet) io.stderr.write(`note: ${escapeMessage(e.message)}: the revocations this machine has seen are not applied in this run\n`);
+    return undefined;
+  });
   const counted: RevocationDoc[] = [];
-  const remembered = { bySnapshot: state.revocations ?? {}, source: join(dir, STATE_FILE) };
+  const remembered = { bySnapshot: state?.revocations ?? {}, source: join(dir, STATE_FILE) };
   const rules: TrustRules = { now, revocations: revocationSource(isStore(storeRoot) ? storeRoot : undefined, files, remembered, (doc) => counted.push(doc)), revokers, ...(policy ? { policy } : {}) };
   const keepRevocations = async (): Promise<void> => {
     if (opts.remember === false || counted.length === 0) return;
