@@ -54,14 +54,14 @@ const listOf = (v: unknown): string[] => (v === undefined ? [] : (Array.isArray(
 /**
  * How the session merges co-signature files (FORMAT.md §23.8): the keys the command was told to
  * trust — its `--pubkey` keys and every key of its `--policy` files (read, not yet established:
- * they only rank signatures, the command decides trust itself) — and, for `sign`, room for one
- * signature per `--key`. A key or policy file that cannot be read adds nothing here: the command
+ * they only rank signatures, the command decides trust itself; for `sign`, the producers its
+ * `--pubkey` expects) — and, for `sign`, room for one signature per `--key`. A key or policy file that cannot be read adds nothing here: the command
  * reports it when it reads it.
- * @returns `{ reserve }` for sign, `{ trusted }` (deduplicated by keyid) when any key was read, else `{}`
+ * @returns `reserve` for sign, and `trusted` (deduplicated by keyid) when any key was read
  * @throws nothing
  */
 export async function cosignatureOptionsOf(cmd: string, a: Args, io: CliIo): Promise<CosignatureMergeOptions> {
-  if (cmd === 'sign') return { reserve: new Set(listOf(a.key)).size };
+  const reserve = cmd === 'sign' ? { reserve: new Set(listOf(a.key)).size } : {};
   const keys: TrustedKey[] = [];
   for (const p of listOf(a.pubkey)) keys.push(...(await trustedKeys([p], io.cwd).catch(() => [])));
   const policies = listOf(a.policy);
@@ -70,7 +70,7 @@ export async function cosignatureOptionsOf(cmd: string, a: Args, io: CliIo): Pro
     for (const f of policies) keys.push(...(await readPolicyFile(resolve(io.cwd, f)).then((d) => policyKeys(d.policy)).catch(() => [])));
   }
   const trusted = keys.filter((k, i) => keys.findIndex((o) => o.keyid === k.keyid) === i);
-  return trusted.length > 0 ? { trusted } : {};
+  return { ...reserve, ...(trusted.length > 0 ? { trusted } : {}) };
 }
 
 /** Commands that make the store when there is none (as they do a local one). */

@@ -12,7 +12,7 @@
 import { promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { SnapError } from '../core/errors.js';
-import { MAX_SIGNATURES, addSignatures, parseEnvelope, serializeEnvelope, type Envelope } from '../core/envelope.js';
+import { MAX_SIGNATURES, addSignatures, parseEnvelope, serializeEnvelope, verifyEnvelope, type Envelope, type TrustedKey } from '../core/envelope.js';
 import { nameMismatch, parseStatement, snapshotId, statementRef, type Statement } from '../core/statement.js';
 import { bytesEqual, fromBase64 } from '../core/encoding.js';
 import { verify as verifySignature } from '../core/ed25519.js';
@@ -58,11 +58,13 @@ interface Checked {
 
 /**
  * Everything a signer must know holds before signing (see the module comment).
- * @throws SnapError `ENVELOPE_MALFORMED` | `ENVELOPE_UNKNOWN_PAYLOAD_TYPE` | `STATEMENT_*` |
+ * @param expected when given (`sign --pubkey`): keys of which at least one must already have signed
+ * @throws SnapError `SIGNATURE_INVALID` (no valid signature by an `expected` key) |
+ *   `ENVELOPE_MALFORMED` | `ENVELOPE_UNKNOWN_PAYLOAD_TYPE` | `STATEMENT_*` |
  *   `INTEGRITY_FAILURE` (statement.json is not the payload; the manifest does not match) |
  *   `SNAPSHOT_NAME_MISMATCH` | `MANIFEST_*` / `PATH_*` | `NOT_FOUND` | `IO_ERROR`
  */
-async function checkBeforeSigning(loc: SnapshotLocation): Promise<Checked> {
+async function checkBeforeSigning(loc: SnapshotLocation, expected?: readonly TrustedKey[]): Promise<Checked> {
   const statementBytes = await readBounded(join(loc.dir, STATEMENT_FILE), MAX_STATEMENT_BYTES);
   const envelope = parseEnvelope(await readBounded(join(loc.dir, ENVELOPE_FILE), MAX_ENVELOPE_BYTES));
   const payload = fromBase64(envelope.payload);
@@ -73,6 +75,11 @@ async function checkBeforeSigning(loc: SnapshotLocation): Promise<Checked> {
   if (loc.name !== undefined && loc.version !== undefined) {
     const mismatch = nameMismatch(statement, { name: loc.name, version: loc.version });
     if (mismatch) throw new SnapError('SNAPSHOT_NAME_MISMATCH', `${mismatch}; nothing was signed`, { ref: loc.ref, signed: statementRef(statement) });
+  }
+  if (expected && expected.length > 0 && !verifyEnvelope(envelope, expected, 1).ok) {
+    // A co-signer vouches for what someone they trust produced: a snapshot swapped in the store by
+    // whoever can write there (signed by a key of their own) must not collect their signature.
+    throw new SnapError('SIGNATURE_INVALID', `${loc.ref} carries no valid signature by a --pubkey key (it was not made by whom you expected, or was replaced in the store); nothing was signed`, { ref: loc.ref });
   }
   const failure = await checkManifestAgainst(join(loc.dir, MANIFEST_FILE), statement.predicate, 'snapshot');
   if (failure) throw new SnapError('INTEGRITY_FAILURE', `${loc.ref}: ${failure.message}; nothing was signed`, { ref: loc.ref });
@@ -113,13 +120,14 @@ function cosignEnvelope(c: Checked, keys: readonly PrivateKey[]): { envelope: En
  * Add the signatures of `keys` to a snapshot in a store or a snapshot folder. In a store, the
  * store's write lock is held while the envelope is read and replaced.
  * @param storeRoot the store the snapshot is in (locked), or undefined for a folder given by path
+ * @param expected `sign --pubkey`: nothing is signed unless one of these keys already signed it (`SIGNATURE_INVALID`)
  * @throws SnapError the codes of {@link checkBeforeSigning}, `SIGNATURE_LIMIT`, `STORE_LOCKED`,
  *   `IO_ERROR`, `DISK_FULL`
  */
-export async function cosignSnapshot(loc: SnapshotLocation, keys: readonly PrivateKey[], storeRoot?: string): Promise<CosignResult> {
+export async function cosignSnapshot(loc: SnapshotLocation, keys: readonly PrivateKey[], storeRoot?: string, expected?: readonly TrustedKey[]): Promise<CosignResult> {
   const lock = storeRoot !== undefined ? await lockStore(await openStore(storeRoot)) : undefined;
   try {
-    const c = await checkBeforeSigning(loc);
+    const c = await checkBeforeSigning(loc, expected);
     const { envelope, added, alreadySigned } = cosignEnvelope(c, keys);
     const result = { ref: statementRef(c.statement), snapshot: c.snapshot, added, alreadySigned, signatures: envelope.signatures.length, changed: added.length > 0 };
     if (!result.changed) return result;
@@ -137,12 +145,12 @@ export async function cosignSnapshot(loc: SnapshotLocation, keys: readonly Priva
  * all under the archive's lock file ({@link archiveLockPath}), so that concurrent signers add up.
  * @throws SnapError `STORE_LOCKED` (another signer held the archive for 60 s) | the codes of {@link cosignSnapshot} and of reading an archive (`ARCHIVE_MALFORMED`, `ARCHIVE_HOSTILE`)
  */
-export async function cosignArchive(file: string, ref: string, keys: readonly PrivateKey[]): Promise<CosignResult> {
+export async function cosignArchive(file: string, ref: string, keys: readonly PrivateKey[], expected?: readonly TrustedKey[]): Promise<CosignResult> {
   // Two `snap sign` runs on one archive would each read the old envelope and the later rename
   // would drop the other's signature: the lock file beside the archive makes them take turns.
   const release = await acquireLockFile(archiveLockPath(file), `the archive ${file}`, ARCHIVE_LOCK_WAIT_MS, { interruptible: true });
   try {
-    return await cosignArchiveLocked(file, ref, keys);
+    return await cosignArchiveLocked(file, ref, keys, expected);
   } finally {
     await release();
   }
@@ -156,11 +164,11 @@ export function archiveLockPath(file: string): string {
   return join(dirname(file), `.${basename(file)}.lock`);
 }
 
-async function cosignArchiveLocked(file: string, ref: string, keys: readonly PrivateKey[]): Promise<CosignResult> {
+async function cosignArchiveLocked(file: string, ref: string, keys: readonly PrivateKey[], expected?: readonly TrustedKey[]): Promise<CosignResult> {
   const held = await openArchiveSnapshot(file, ref);
   let c: Checked;
   try {
-    c = await checkBeforeSigning(held.location);
+    c = await checkBeforeSigning(held.location, expected);
   } finally {
     await held.close();
   }

@@ -22,6 +22,39 @@ function verifyArgs(data: string, ref: string, store: string, pubs: string[], th
   return ['verify', data, '--against', ref, ...pubs.flatMap((p) => ['--pubkey', p]), '--threshold', String(threshold), '--store', store];
 }
 
+describe('snap sign --pubkey: a co-signer signs only what the expected producer signed', () => {
+  it('signs a snapshot the --pubkey key signed, and verify --threshold 2 then passes', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    const r = await snapJson(['sign', s.ref, '--key', bob.key, '--pubkey', alice.pub, '--store', s.store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ changed: true, added: [bob.keyid] });
+    expect((await snapJson(verifyArgs(s.data, s.ref, s.store, [alice.pub, bob.pub], 2))).code).toBe(0);
+  });
+
+  it('refuses (exit 1, SIGNATURE_INVALID) a snapshot swapped in the store for one signed by another key, and signs nothing', async () => {
+    const mallory = await makeKeyPair('mallory');
+    const s = await sealTree(TREE, mallory, { store: shared.path });
+    const envelope = await fsp.readFile(join(s.dir, 'envelope.json'));
+    const r = await snapJson(['sign', s.ref, '--key', bob.key, '--pubkey', alice.pub, '--store', s.store]);
+    expect(r.code).toBe(1);
+    expect(r.json.error.code).toBe('SIGNATURE_INVALID');
+    expect(r.json.error.message).toContain('nothing was signed');
+    expect(await fsp.readFile(join(s.dir, 'envelope.json'))).toEqual(envelope);
+    // Without --pubkey the co-signer is not asked whom to expect, and signs (as before).
+    expect((await snapJson(['sign', s.ref, '--key', bob.key, '--store', s.store])).code).toBe(0);
+  });
+
+  it('refuses an archive not signed by the --pubkey key, leaving the file as it was', async () => {
+    const mallory = await makeKeyPair('mallory2');
+    const e = await sealAndExport(TREE, mallory);
+    const before = await fsp.readFile(e.file);
+    const r = await snapJson(['sign', e.file, '--key', bob.key, '--pubkey', alice.pub]);
+    expect(r.code).toBe(1);
+    expect(r.json.error.code).toBe('SIGNATURE_INVALID');
+    expect(await fsp.readFile(e.file)).toEqual(before);
+  });
+});
+
 describe('snap sign on a store snapshot', () => {
   it('meets verify --threshold 2 by co-signing, with the snapshot id and statement unchanged', async () => {
     const s = await sealTree(TREE, alice, { store: shared.path });

@@ -9,22 +9,24 @@ import { cosignArchive, cosignSnapshot, type CosignResult } from '../../trust/co
 import { EXIT_OK } from '../exit-codes.js';
 import { plural, shortId, shortKeyid } from '../format.js';
 import { isArchiveFile } from '../snapshot-ref.js';
-import { jsonOut, locate, signingKeys, audit, auditErrors, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
+import { jsonOut, locate, signingKeys, trustedKeys, audit, auditErrors, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
 import { escapeForTerminal as shown } from '../../core/display.js';
 
 async function cmdSign(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
   const refText = String(a.ref);
   const keys = await signingKeys(io, a);
+  // --pubkey: whose signature must already be there (the producer the co-signer vouches after).
+  const expected = a.pubkey ? await trustedKeys(a.pubkey as string[], io.cwd) : undefined;
   let r: CosignResult;
   let archive: string | undefined;
   if (isArchiveFile(refText, io.cwd)) {
     archive = resolve(io.cwd, refText);
-    r = await cosignArchive(archive, refText, keys);
+    r = await cosignArchive(archive, refText, keys, expected);
   } else {
     const loc = await locate(refText, io, store);
     const inStore = loc.name !== undefined || loc.dir.startsWith(store + sep);
-    r = await cosignSnapshot(loc, keys, inStore ? store : undefined);
+    r = await cosignSnapshot(loc, keys, inStore ? store : undefined, expected);
   }
   const log = await audit(
     io,
@@ -54,9 +56,10 @@ export const signCommand: CommandSpec = {
     commonFlags(y, { store: true, quiet: 'no notes on stderr' })
       .positional('ref', { type: 'string', describe: 'NAME@VERSION, snapshot id, snapshot folder, or an archive FILE.snap.tar' })
       .option('key', { type: 'string', array: true, demandOption: true, describe: 'private key file (PKCS#8 PEM) to sign with; repeatable' })
-      .option('passphrase-env', { type: 'string', describe: 'environment variable holding the key passphrase' }),
+      .option('passphrase-env', { type: 'string', describe: 'environment variable holding the key passphrase' })
+      .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: 'sign only if one of these keys (the producer you vouch after) already signed it; else exit 1, nothing signed (repeatable)' }),
       [
-        ['$0 sign fraud@v3 --key reviewer.key', 'the reviewer adds a second signature'],
+        ['$0 sign fraud@v3 --key reviewer.key --pubkey producer.pub', 'the reviewer adds a second signature, only to what the producer signed'],
         ['$0 sign fraud@v3.snap.tar --key reviewer.key', 'the same, in an archive'],
       ],
     ),
