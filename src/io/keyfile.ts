@@ -23,6 +23,7 @@ import {
   type PublicKey,
 } from '../core/keys.js';
 import { ioError } from './errors.js';
+import { openRegularFile } from './small-file.js';
 
 export type { PrivateKey, PublicKey } from '../core/keys.js';
 
@@ -50,16 +51,11 @@ function inFile(e: unknown, path: string): never {
  *   `KEY_MALFORMED` (larger than {@link MAX_KEY_FILE_BYTES}); all with `details.path`
  */
 async function readKeyText(path: string, what: string): Promise<string> {
-  let fh: fsp.FileHandle;
-  try {
-    fh = await fsp.open(path, FS.O_RDONLY | (FS.O_NONBLOCK ?? 0));
-  } catch (e) {
-    throw ioError(e, path, what);
-  }
+  const fh = await openRegularFile(path, what, (_shown, st) =>
+    st.isDirectory() ? new SnapError('IO_ERROR', `${what}: ${path} is a directory, not a key file`, { path, errno: 'EISDIR' }) : new SnapError('IO_ERROR', `${what}: ${path} is not a regular file`, { path }),
+  );
   try {
     const st = await fh.stat();
-    if (st.isDirectory()) throw new SnapError('IO_ERROR', `${what}: ${path} is a directory, not a key file`, { path, errno: 'EISDIR' });
-    if (!st.isFile()) throw new SnapError('IO_ERROR', `${what}: ${path} is not a regular file`, { path });
     if (st.size > MAX_KEY_FILE_BYTES) {
       throw new SnapError('KEY_MALFORMED', `${path}: ${st.size} bytes is too large for a key file (give the .key or .pub file)`, { path });
     }

@@ -5,7 +5,7 @@
  * can write there would otherwise block the read forever — and Node cannot even stop on SIGTERM
  * while a worker thread waits in open(2) — so `verify`, `sign`, `list` and `fsck` would hang.
  */
-import { promises as fsp, constants as FS } from 'node:fs';
+import { promises as fsp, constants as FS, type Stats } from 'node:fs';
 import { SnapError } from '../core/errors.js';
 import { escapeForTerminal } from '../core/display.js';
 import { ioError } from './errors.js';
@@ -13,11 +13,11 @@ import { ioError } from './errors.js';
 /**
  * Open `path` for reading without blocking, and only when it is a regular file (a FIFO or device
  * planted where a store file should be would otherwise block open(2) or the first read for ever).
- * @param notRegular the error for anything that is not a regular file (default: `IO_ERROR` naming it)
+ * @param notRegular the error for anything that is not a regular file, given its stats (default: `IO_ERROR` naming it)
  * @returns the open handle; the caller closes it
  * @throws SnapError `notRegular` | `NOT_FOUND` | `IO_ERROR` (from {@link ioError}, naming `what`)
  */
-export async function openRegularFile(path: string, what: string, notRegular?: (shown: string) => SnapError): Promise<fsp.FileHandle> {
+export async function openRegularFile(path: string, what: string, notRegular?: (shown: string, st: Stats) => SnapError): Promise<fsp.FileHandle> {
   let fh: fsp.FileHandle;
   try {
     fh = await fsp.open(path, FS.O_RDONLY | (FS.O_NONBLOCK ?? 0));
@@ -25,7 +25,8 @@ export async function openRegularFile(path: string, what: string, notRegular?: (
     throw ioError(e, path, what);
   }
   try {
-    if (!(await fh.stat()).isFile()) throw (notRegular ?? ((shown: string) => new SnapError('IO_ERROR', `${what}: ${shown} is not a regular file`, { path })))(escapeForTerminal(path));
+    const st = await fh.stat();
+    if (!st.isFile()) throw (notRegular ?? ((shown: string) => new SnapError('IO_ERROR', `${what}: ${shown} is not a regular file`, { path })))(escapeForTerminal(path), st);
     return fh;
   } catch (e) {
     await fh.close().catch(() => undefined);
