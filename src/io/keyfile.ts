@@ -6,7 +6,7 @@
  * Parsing is done by the pure core (`src/core/keys.ts`); this module adds the file system and, for
  * encrypted private keys only, node:crypto (OpenSSL) to decrypt them to plain PKCS#8 DER.
  */
-import { promises as fsp, constants as FS } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { createPrivateKey, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { SnapError, isSnapError } from '../core/errors.js';
