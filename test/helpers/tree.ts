@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, beforeEach, onTestFinished } from 'vitest';
 import { runCli } from '../../src/cli/run.js';
 
 /** The repository root. */
@@ -137,17 +137,24 @@ class Capture extends Writable {
 }
 
 /**
- * The trusted state folder of runs that do not name their own (SNAP_STATE_DIR): one per test
- * process, so that tests never read or write the state of the user running them.
+ * The trusted state folder of runs that do not name their own (SNAP_STATE_DIR): one per test, so
+ * that tests never read or write the state of the user running them, nor one another's — the state
+ * keeps revocations by snapshot id, and two tests that seal the same files under the same name in
+ * the same second make the same snapshot.
  */
-const TEST_STATE_DIR = join(tmpdir(), `snap-test-state-${process.pid}-${Math.random().toString(36).slice(2)}`);
+const TEST_STATE_ROOT = join(tmpdir(), `snap-test-state-${process.pid}-${Math.random().toString(36).slice(2)}`);
+let testStateDir = join(TEST_STATE_ROOT, '0');
+let testStates = 0;
+beforeEach(() => {
+  testStateDir = join(TEST_STATE_ROOT, String(++testStates));
+});
 afterAll(async () => {
-  await removeTree(TEST_STATE_DIR);
+  await removeTree(TEST_STATE_ROOT);
 });
 
 /** The environment a run sees: the test process's, without variables that would change snap's behaviour. */
 function runEnv(extra: RunOptions['env']): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, SNAP_STATE_DIR: TEST_STATE_DIR };
+  const env: NodeJS.ProcessEnv = { ...process.env, SNAP_STATE_DIR: testStateDir };
   delete env.SNAP_STORE;
   delete env.SNAP_TEST_MUTATE_DURING_READ;
   delete env.NO_COLOR;
