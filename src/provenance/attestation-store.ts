@@ -5,7 +5,7 @@
  * ```
  * Write-once like snapshots: written in STORE/tmp under the store lock, flushed, renamed into place.
  */
-import { constants as FS, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { SnapError, isSnapError } from '../core/errors.js';
 import { NAME_RE, VERSION_RE } from '../core/refs.js';
@@ -13,7 +13,7 @@ import { MAX_ENVELOPE_BYTES, parseEnvelope, verifyEnvelope, type TrustedKey } fr
 import { MAX_ATTESTATION_BYTES, attestationId, parseAttestation, type AttestationStatement } from '../core/attestation.js';
 import { ENVELOPE_FILE, STATEMENT_FILE, fsyncDir, lockStore, makeTmpDir, writeFileAtomic, type Store } from '../io/store.js';
 import { ioError } from '../io/errors.js';
-import { escapeForTerminal } from '../core/display.js';
+import { readSmallFile } from '../io/small-file.js';
 import type { SignerReport } from '../snapshot.js';
 
 /** The folder of all attestations in a store. */
@@ -84,19 +84,7 @@ export async function listAttestations(store: Store): Promise<StoredAttestation[
  * @throws SnapError `NOT_FOUND` | `IO_ERROR` (unreadable, or not a regular file)
  */
 async function readBounded(path: string, max: number): Promise<Buffer> {
-  try {
-    const fh = await fsp.open(path, FS.O_RDONLY | (FS.O_NONBLOCK ?? 0));
-    try {
-      if (!(await fh.stat()).isFile()) throw new SnapError('IO_ERROR', `cannot read the attestation: ${escapeForTerminal(path)} is not a regular file`, { path });
-      const buf = Buffer.alloc(max + 1);
-      const { bytesRead } = await fh.read(buf, 0, max + 1, 0);
-      return buf.subarray(0, bytesRead);
-    } finally {
-      await fh.close();
-    }
-  } catch (e) {
-    throw ioError(e, path, 'cannot read the attestation');
-  }
+  return readSmallFile(path, max + 1, 'cannot read the attestation', (shown) => new SnapError('IO_ERROR', `cannot read the attestation: ${shown} is not a regular file`, { path }));
 }
 
 /** An attestation envelope checked against trusted keys. */

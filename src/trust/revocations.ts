@@ -7,7 +7,7 @@
  * is reported and does not count. A revocation file that cannot be read as one is a failure (fail
  * closed: it may be a real revocation that was damaged).
  */
-import { promises as fsp, constants as FS } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { SnapError, isSnapError } from '../core/errors.js';
@@ -16,6 +16,7 @@ import { decodeUtf8, fromBase64 } from '../core/encoding.js';
 import { MAX_REVOCATION_BYTES, parseRevocation, revokedSnapshot, revocationId } from '../core/revocation.js';
 import { fsyncDir, lockStore, openStore, writeFileAtomic } from '../io/store.js';
 import { ioError } from '../io/errors.js';
+import { readSmallFile } from '../io/small-file.js';
 import type { TrustedState } from './state.js';
 
 /** The store folder that holds revocations. */
@@ -68,22 +69,10 @@ export interface RevocationReport {
  * @throws SnapError `NOT_FOUND` | `IO_ERROR` | `REVOCATION_MALFORMED` (too large)
  */
 export async function readRevocationFile(path: string): Promise<RevocationDoc> {
-  let fh: fsp.FileHandle;
-  try {
-    fh = await fsp.open(path, FS.O_RDONLY | (FS.O_NONBLOCK ?? 0)); // a planted FIFO is refused below, never waited on
-  } catch (e) {
-    throw ioError(e, path, 'cannot read the revocation');
-  }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new SnapError('REVOCATION_MALFORMED', `${path} is not a regular file`, { path });
-    if (st.size > MAX_REVOCATION_FILE_BYTES) throw new SnapError('REVOCATION_MALFORMED', `${path} is larger than ${MAX_REVOCATION_FILE_BYTES} bytes: not a revocation`, { path });
-    return { source: path, bytes: await fh.readFile() };
-  } catch (e) {
-    throw ioError(e, path, 'cannot read the revocation');
-  } finally {
-    await fh.close().catch(() => {});
-  }
+  // Non-blocking, and only a regular file: a planted FIFO is refused, never waited on.
+  const bytes = await readSmallFile(path, MAX_REVOCATION_FILE_BYTES + 1, 'cannot read the revocation', (shown) => new SnapError('REVOCATION_MALFORMED', `${shown} is not a regular file`, { path }));
+  if (bytes.length > MAX_REVOCATION_FILE_BYTES) throw new SnapError('REVOCATION_MALFORMED', `${path} is larger than ${MAX_REVOCATION_FILE_BYTES} bytes: not a revocation`, { path });
+  return { source: path, bytes };
 }
 
 /** The folder of a snapshot's revocations in a store. */
