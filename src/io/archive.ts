@@ -33,6 +33,7 @@ import { ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, fsyncDir, type SnapshotLo
 import { ioError } from './errors.js';
 import { checkInterrupted, leaveNothing } from './interrupt.js';
 import { writeAll } from './write-all.js';
+import { openRegularFile } from './small-file.js';
 
 /** Read size for streamed content, in bytes. */
 const CHUNK = 1 << 20;
@@ -281,10 +282,11 @@ async function packRecordIndex(pack: tar.Pack, ix: { sha256: string; path: strin
   const fail = c.recordIndexError ?? recordIndexError;
   let fh: fsp.FileHandle;
   try {
-    fh = await fsp.open(ix.path, 'r');
+    // Non-blocking and regular files only: a FIFO planted in the store must not hang the export.
+    fh = await openRegularFile(ix.path, 'cannot read the record index', (shown) => new SnapError('OBJECT_CORRUPT', `the record index object ${ix.sha256} (${shown}) is not a regular file; nothing was written (run snap fsck)`, { sha256: ix.sha256 }));
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw fail(ix.sha256, 'missing', e);
-    throw ioError(e, ix.path, 'cannot read the record index');
+    if (isSnapError(e, 'NOT_FOUND')) throw fail(ix.sha256, 'missing', e);
+    throw e;
   }
   try {
     const size = (await fh.stat()).size;

@@ -5,7 +5,7 @@
  * can write there would otherwise block the read forever — and Node cannot even stop on SIGTERM
  * while a worker thread waits in open(2) — so `verify`, `sign`, `list` and `fsck` would hang.
  */
-import { promises as fsp, constants as FS, type Stats } from 'node:fs';
+import { promises as fsp, constants as FS, closeSync, fstatSync, openSync, type Stats } from 'node:fs';
 import { SnapError } from '../core/errors.js';
 import { escapeForTerminal } from '../core/display.js';
 import { ioError } from './errors.js';
@@ -30,6 +30,33 @@ export async function openRegularFile(path: string, what: string, notRegular?: (
     return fh;
   } catch (e) {
     await fh.close().catch(() => undefined);
+    throw ioError(e, path, what);
+  }
+}
+
+/**
+ * {@link openRegularFile} for synchronous readers: the file descriptor of `path`, opened read-only
+ * without blocking, only when it is a regular file.
+ * @returns the file descriptor; the caller closes it
+ * @throws SnapError `notRegular` | `NOT_FOUND` | `IO_ERROR` (from {@link ioError}, naming `what`)
+ */
+export function openRegularFileSync(path: string, what: string, notRegular?: (shown: string, st: Stats) => SnapError): number {
+  let fd: number;
+  try {
+    fd = openSync(path, FS.O_RDONLY | (FS.O_NONBLOCK ?? 0));
+  } catch (e) {
+    throw ioError(e, path, what);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw (notRegular ?? ((shown: string) => new SnapError('IO_ERROR', `${what}: ${shown} is not a regular file`, { path })))(escapeForTerminal(path), st);
+    return fd;
+  } catch (e) {
+    try {
+      closeSync(fd);
+    } catch {
+      /* closing is all that is left */
+    }
     throw ioError(e, path, what);
   }
 }

@@ -3,12 +3,11 @@
  * test checks it): an unchanged record is recognised by its bytes (see `index-reader.ts`); only the
  * records that differ are decoded and paired as `diffRecords` pairs them.
  */
-import { createReadStream, statSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { SnapError, isSnapError } from '../core/errors.js';
 import type { RecordIdentity } from '../core/records.js';
 import type { IndexEntry } from './index-line.js';
-import type { IndexExpectation } from './read-index.js';
+import { indexFileSha256, type IndexExpectation } from './read-index.js';
 import { IndexReader } from './index-reader.js';
 import { HashWorker } from './index-hasher.js';
 import { pairLeftovers, type RecordDiffCounts, type RecordDiffSink } from './record-diff.js';
@@ -27,12 +26,6 @@ export interface IndexDiffResult {
   counts: RecordDiffCounts;
   /** Feature-hash prefixes seen with two labels, per side (conflict candidates, see `conflicts.ts`). */
   candidates: { a: Set<string>; b: Set<string> };
-}
-
-async function fileSha256(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const c of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(c as Buffer);
-  return h.digest('hex');
 }
 
 /** The size of a file in bytes; 0 for no file or one that cannot be looked at (the reader then says why). */
@@ -144,7 +137,7 @@ export async function diffIndexFiles(a: IndexSide, b: IndexSide, identity: Recor
     // A malformed index that does not match its signed digest was altered: say so.
     if (isSnapError(e, 'RECORDS_INDEX_MALFORMED')) {
       for (const s of [a, b]) {
-        if (s.path !== undefined && s.x.sha256 !== undefined && (await fileSha256(s.path).catch(() => undefined)) !== s.x.sha256) {
+        if (s.path !== undefined && s.x.sha256 !== undefined && (await indexFileSha256(s.path, s.x).catch(() => undefined)) !== s.x.sha256) {
           throw new SnapError('OBJECT_CORRUPT', `the record index of ${s.x.name} (${s.path}) does not hash to the digest the statement signed (${s.x.sha256.slice(0, 12)}…): it was altered`, { path: s.path, expected: s.x.sha256 });
         }
       }

@@ -11,11 +11,12 @@
  * identical bytes. B's conflict tags are derived from A's ({@link IndexReader.tagAgainst}): only A's
  * are sorted.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import { SnapError } from '../core/errors.js';
-import { MAX_LABELS } from '../core/records.js';
+import { MAX_INDEX_LINE_BYTES, MAX_LABELS } from '../core/records.js';
 import { ioError } from '../io/errors.js';
+import { openRegularFileSync } from '../io/small-file.js';
 import { parseIndexLine, type IndexEntry } from './index-line.js';
 import type { IndexExpectation } from './read-index.js';
 import type { DuplicateGroup } from './record-diff.js';
@@ -178,11 +179,8 @@ export class IndexReader {
       this.fd = -1;
       this.eof = true;
     } else {
-      try {
-        this.fd = openSync(path, 'r');
-      } catch (e) {
-        throw ioError(e, path, 'cannot read the record index');
-      }
+      // Non-blocking and regular files only: a FIFO planted in the store must not hang the diff.
+      this.fd = openRegularFileSync(path, 'cannot read the record index', (shown) => new SnapError('OBJECT_CORRUPT', `the record index of ${x.name} (${shown}) is not a regular file: it was altered`, { path, expected: x.sha256 }));
     }
     this.tap = new Tags(this.expectedLines());
     this.next();
@@ -214,6 +212,8 @@ export class IndexReader {
         if (this.start < this.len) throw bad(this.x, this.path, this.lines + 1, 'the last line does not end with a newline');
         return -1;
       }
+      // No valid line is longer (core/records.ts): without this bound, one planted line of gigabytes would be buffered whole.
+      if (this.len - this.start >= MAX_INDEX_LINE_BYTES) throw bad(this.x, this.path, this.lines + 1, `a line is longer than ${MAX_INDEX_LINE_BYTES} bytes`);
       // Keep the previous line and the partial one, read the next block after them.
       const from = this.prevStart >= 0 ? this.prevStart : this.start;
       const keep = this.len - from;

@@ -3,12 +3,13 @@
  * order checked and the SHA-256 of the bytes compared with the digest the statement names — in one
  * streaming pass, O(1) memory in the index's length.
  */
-import { createReadStream } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { isAscii } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { SnapError, isSnapError } from '../core/errors.js';
-import type { RecordIdentity } from '../core/records.js';
+import { MAX_INDEX_LINE_BYTES, type RecordIdentity } from '../core/records.js';
 import { ioError } from '../io/errors.js';
+import { openRegularFile } from '../io/small-file.js';
 import { compareEntries, parseIndexLine, type IndexEntry } from './index-line.js';
 
 /** What an index must be. */
@@ -29,10 +30,27 @@ function corrupt(path: string, x: IndexExpectation): SnapError {
   return new SnapError('OBJECT_CORRUPT', `the record index of ${x.name} (${path}) does not hash to the digest the statement signed (${String(x.sha256).slice(0, 12)}…): it was altered`, { path, expected: x.sha256 });
 }
 
-/** SHA-256 (hex) of a whole file. */
-async function fileSha256(path: string): Promise<string> {
+/**
+ * The record index at `path` opened for reading: non-blocking, and only when it is a regular file
+ * (a FIFO planted in the store would otherwise hang the reader).
+ * @throws SnapError `OBJECT_CORRUPT` (not a regular file) | `NOT_FOUND` | `IO_ERROR`
+ */
+export async function openIndexFile(path: string, x: IndexExpectation): Promise<FileHandle> {
+  return openRegularFile(path, 'cannot read the record index', (shown) => new SnapError('OBJECT_CORRUPT', `the record index of ${x.name} (${shown}) is not a regular file: it was altered`, { path, expected: x.sha256 }));
+}
+
+/**
+ * SHA-256 (hex) of a whole index file, read in 1 MiB chunks.
+ * @throws SnapError as {@link openIndexFile}
+ */
+export async function indexFileSha256(path: string, x: IndexExpectation): Promise<string> {
   const h = createHash('sha256');
-  for await (const c of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(c as Buffer);
+  const fh = await openIndexFile(path, x);
+  try {
+    for await (const c of fh.createReadStream({ highWaterMark: 1 << 20, autoClose: false })) h.update(c as Buffer);
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
   return h.digest('hex');
 }
 
@@ -49,7 +67,6 @@ export async function* indexEntryRuns(path: string, x: IndexExpectation): AsyncG
   let lineNo = 0;
   let prev: IndexEntry | undefined;
   let count = 0;
-  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
   const parseRun = (text: string): IndexEntry[] => {
     const lines = text.split('\n');
     const out: IndexEntry[] = new Array(lines.length);
@@ -69,11 +86,15 @@ export async function* indexEntryRuns(path: string, x: IndexExpectation): AsyncG
     count += out.length;
     return out;
   };
+  const fh = await openIndexFile(path, x);
+  const stream = fh.createReadStream({ highWaterMark: 1 << 20 });
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       h.update(chunk);
       const nl = chunk.lastIndexOf(0x0a);
       if (nl < 0) {
+        // No valid line is longer (core/records.ts): one planted line of gigabytes is not buffered whole.
+        if (rest.length + chunk.length > MAX_INDEX_LINE_BYTES) throw new SnapError('RECORDS_INDEX_MALFORMED', `record index of ${x.name} (${path}): line ${lineNo + 1}: a line is longer than ${MAX_INDEX_LINE_BYTES} bytes`, { path, line: lineNo + 1 });
         rest = rest.length === 0 ? chunk : Buffer.concat([rest, chunk]);
         continue;
       }
@@ -85,7 +106,7 @@ export async function* indexEntryRuns(path: string, x: IndexExpectation): AsyncG
     }
   } catch (e) {
     // A malformed line in an index that does not match its signed digest was altered: say so.
-    if (isSnapError(e, 'RECORDS_INDEX_MALFORMED') && x.sha256 !== undefined && (await fileSha256(path).catch(() => undefined)) !== x.sha256) throw corrupt(path, x);
+    if (isSnapError(e, 'RECORDS_INDEX_MALFORMED') && x.sha256 !== undefined && (await indexFileSha256(path, x).catch(() => undefined)) !== x.sha256) throw corrupt(path, x);
     if (isSnapError(e)) throw e;
     throw ioError(e, path, 'cannot read the record index');
   } finally {

@@ -8,9 +8,10 @@ import { createHash } from 'node:crypto';
 import { join, dirname, relative, sep } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { SnapError } from '../core/errors.js';
+import { SnapError, isSnapError } from '../core/errors.js';
 import { NAME_RE, VERSION_RE } from '../core/refs.js';
 import { ioError } from '../io/errors.js';
+import { openRegularFile } from '../io/small-file.js';
 import {
   acquireLockFile,
   commitSnapshot,
@@ -66,9 +67,10 @@ export class LocalBackend implements StoreBackend {
 
   async getObject(hex: string): Promise<Readable> {
     const path = objectPath(this.store, hex);
-    const fh = await fsp.open(path, 'r').catch((e) => {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new SnapError('NOT_FOUND', `object ${hex} is not in the store ${this.store.root}`, { object: hex });
-      throw ioError(e, path, 'cannot read the object');
+    // Non-blocking and regular files only: a FIFO planted in the store must not hang the read.
+    const fh = await openRegularFile(path, 'cannot read the object', (shown) => new SnapError('OBJECT_CORRUPT', `object ${hex} (${shown}) is not a regular file: the store was altered (run snap fsck)`, { object: hex })).catch((e) => {
+      if (isSnapError(e, 'NOT_FOUND')) throw new SnapError('NOT_FOUND', `object ${hex} is not in the store ${this.store.root}`, { object: hex });
+      throw e;
     });
     return fh.createReadStream().pipe(rehashing(hex, `object ${hex}`));
   }
