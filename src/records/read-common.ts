@@ -2,11 +2,12 @@
  * What the record readers share: the sink they feed, limits, hashing the bytes they read, and
  * errors that name the file, line and record.
  */
-import { createReadStream } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { createHash, type Hash } from 'node:crypto';
 import { SnapError, isSnapError } from '../core/errors.js';
 import type { RecordForms } from './canonical.js';
 import { ioError } from '../io/errors.js';
+import { openRegularFile } from '../io/small-file.js';
 
 /** Largest record (a CSV record, a JSONL line), in bytes. */
 export const MAX_RECORD_BYTES = 16 << 20;
@@ -41,11 +42,21 @@ export function located(e: unknown, path: string, where: { line?: number; row?: 
 }
 
 /**
+ * Open a data file that was seen as a regular file (by the seal's or the diff's walk) for reading:
+ * non-blocking, and only if it still is one — a file swapped for a FIFO after the walk must not
+ * hang the reader.
+ * @throws SnapError `FILE_CHANGED` (no longer a regular file) | `NOT_FOUND` | `IO_ERROR`
+ */
+export function openDataFile(abs: string): Promise<FileHandle> {
+  return openRegularFile(abs, 'cannot read', (shown) => new SnapError('FILE_CHANGED', `${shown} is no longer a regular file: it changed while it was read`, { path: abs }));
+}
+
+/**
  * Stream a file's bytes in chunks, hashing them.
- * @throws SnapError `NOT_FOUND` | `IO_ERROR`
+ * @throws SnapError `FILE_CHANGED` (not a regular file) | `NOT_FOUND` | `IO_ERROR`
  */
 export async function* hashedChunks(abs: string, hash: Hash): AsyncGenerator<Buffer> {
-  const stream = createReadStream(abs, { highWaterMark: READ_CHUNK });
+  const stream = (await openDataFile(abs)).createReadStream({ highWaterMark: READ_CHUNK });
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       hash.update(chunk);

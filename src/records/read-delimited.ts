@@ -6,13 +6,12 @@
  * UTF-8 before they reach the parser.
  */
 import { Writable } from 'node:stream';
-import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { isUtf8 } from 'node:buffer';
 import { parse, CsvError, type Info, type Options } from 'csv-parse';
 import { SnapError, isSnapError } from '../core/errors.js';
 import { CsvShape, type RecordFields } from './canonical.js';
-import { hashedChunks, lineOfInvalidUtf8, located, newHash, MAX_COLUMNS, MAX_RECORD_BYTES, type ReadResult, type RecordSink } from './read-common.js';
+import { hashedChunks, lineOfInvalidUtf8, openDataFile, located, newHash, MAX_COLUMNS, MAX_RECORD_BYTES, type ReadResult, type RecordSink } from './read-common.js';
 
 /**
  * Chunks of a file cut at line ends, each checked to be UTF-8 (a line end never falls inside a
@@ -96,7 +95,7 @@ export async function linesOfRows(abs: string, format: 'csv' | 'tsv', rows: read
   const parser = parse(parseOptions(format, true));
   let prevEnd = 0;
   let n = -1; // the header is record 0
-  const stream = createReadStream(abs);
+  const stream = (await openDataFile(abs)).createReadStream();
   stream.pipe(parser);
   try {
     for await (const d of parser as AsyncIterable<{ info: Info }>) {

@@ -7,14 +7,13 @@
  * Parquet is not read as a stream (its footer comes first), so the file is hashed in a first pass
  * over one open descriptor, and its size, inode and times are compared after the rows were read.
  */
-import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { parquetMetadataAsync, parquetRead, type AsyncBuffer, type FileMetaData, type ParquetParsers } from 'hyparquet';
 import { parquetHeader } from 'hyparquet/src/column.js';
 import { compressors } from 'hyparquet-compressors';
 import { SnapError, isSnapError } from '../core/errors.js';
 import { ObjectShapes, parquetValue, type RecordFields } from './canonical.js';
-import { located, newHash, READ_CHUNK, type ReadResult, type RecordSink } from './read-common.js';
+import { located, newHash, openDataFile, READ_CHUNK, type ReadResult, type RecordSink } from './read-common.js';
 import { ioError } from '../io/errors.js';
 
 /** Largest row group, uncompressed, in bytes (a row group is held in memory while it is read). */
@@ -133,11 +132,7 @@ async function checkRowGroupPages(file: AsyncBuffer, rg: RowGroup, g: number, re
  */
 export async function readParquet(abs: string, rel: string, fields: RecordFields, sink: RecordSink, options: { maxRowGroupValues?: number } = {}): Promise<ReadResult> {
   let fh: FileHandle;
-  try {
-    fh = await fsp.open(abs, 'r');
-  } catch (e) {
-    throw ioError(e, abs, 'cannot read');
-  }
+  fh = await openDataFile(abs);
   try {
     const before = await fh.stat({ bigint: true });
     const size = Number(before.size);

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeTree, snapBin, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
+import { makeTree, REPO, snapBin, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { newStorePath } from '../helpers/store.js';
 import { MAX_INDEX_LINE_BYTES } from '../../src/core/records.js';
 import { indexEntryRuns } from '../../src/records/read-index.js';
@@ -56,7 +56,9 @@ describe('a record index object replaced in the store', () => {
   }
 
   it('by a FIFO: diff, check and export stop at once with OBJECT_CORRUPT, and no archive is left', async () => {
-    await plant(async () => execFileSync('mkfifo', [index]));
+    await plant(async () => {
+      execFileSync('mkfifo', [index]);
+    });
     for (const args of [
       ['diff', 't@v1', 't@v2', '--store', store],
       ['check', 't@v2', '--against', 't@v1', '--store', store],
@@ -102,5 +104,23 @@ describe('reading a record index', () => {
 
   it('refuses a line longer than MAX_INDEX_LINE_BYTES in the diff reader, naming it', () => {
     expect(() => new IndexReader(long, x, 'a')).toThrow(expect.objectContaining({ code: 'RECORDS_INDEX_MALFORMED', message: expect.stringContaining(`line 1: a line is longer than ${MAX_INDEX_LINE_BYTES} bytes`) }));
+  });
+});
+
+describe('a data file swapped for a FIFO after the walk saw a regular file', () => {
+  it('makes the CSV, JSONL and Parquet readers stop at once with FILE_CHANGED', async () => {
+    const dir = await tempDir();
+    const fifo = join(dir, 'train.data');
+    execFileSync('mkfifo', [fifo]);
+    // In a subprocess: a reader that blocked in open(2) would hang the test process itself.
+    const script = `
+      import { hashedChunks, newHash } from ${JSON.stringify(join(REPO, 'dist', 'records', 'read-common.js'))};
+      import { readParquet } from ${JSON.stringify(join(REPO, 'dist', 'records', 'read-parquet.js'))};
+      const codes = [];
+      try { for await (const _ of hashedChunks(process.argv[1], newHash())) void _; codes.push('read'); } catch (e) { codes.push(e.code); }
+      try { await readParquet(process.argv[1], 'train.data', {}, { add() {} }); codes.push('read'); } catch (e) { codes.push(e.code); }
+      console.log(codes.join(' '));`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script, fifo], { encoding: 'utf8', timeout: TIMEOUT_MS, killSignal: 'SIGKILL' });
+    expect(out.trim()).toBe('FILE_CHANGED FILE_CHANGED');
   });
 });
