@@ -13,7 +13,7 @@ import { promises as fsp, existsSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { SnapError, isSnapError } from '../core/errors.js';
-import { MerkleTreeBuilder, consistencyProof, verifyConsistency } from '../core/merkle.js';
+import { MerkleTreeBuilder } from '../core/merkle.js';
 import { bytesEqual, toBase64 } from '../core/encoding.js';
 import type { PrivateKey, PublicKey } from '../core/keys.js';
 import { formatCheckpoint, formatNote, parseCheckpoint, parseNote, signNoteLine, verifyNote, MAX_NOTE_BYTES, type Checkpoint, type Note } from '../core/signed-note.js';
@@ -21,6 +21,9 @@ import { LOG_FILE, LOG_LOCK_FILE, logLines, openLogFile, verifyLog } from '../io
 import { nodeHashNative } from '../io/native-hash.js';
 import { acquireLockFile, fsyncDir, openStore, writeFileAtomic } from '../io/store.js';
 import { ioError } from '../io/errors.js';
+
+/** RFC 9162 §2.1.1 leaf prefix. */
+const LEAF_PREFIX = Buffer.from([0x00]);
 
 /** The folder of checkpoints in a store. */
 export const CHECKPOINTS_DIR = 'log.checkpoints';
@@ -43,29 +46,48 @@ function checkpointPath(storeRoot: string, size: number): string {
   return join(storeRoot, CHECKPOINTS_DIR, `${String(size).padStart(16, '0')}.checkpoint`);
 }
 
-/** RFC 9162 leaf hashes of the log's complete lines, in order (32 bytes a line in memory). */
-export async function logLeaves(storeRoot: string): Promise<Uint8Array[]> {
-  const path = join(storeRoot, LOG_FILE);
-  if (!existsSync(path)) return [];
-  const leaves: Uint8Array[] = [];
-  for await (const l of logLines(path)) {
-    if (!l.complete) break;
-    leaves.push(l.long ? l.long.leaf : createHash('sha256').update(Buffer.from([0])).update(l.bytes).digest());
-  }
-  return leaves;
+/** What {@link logRoots} found: the log's complete lines, and RFC 9162 roots of its first lines. */
+export interface LogRoots {
+  /** Complete lines (leaves) of the log. */
+  lines: number;
+  /** Root of the first n lines, for each asked n ≤ {@link lines}, and for n = {@link lines} itself (when > 0). */
+  roots: Map<number, Uint8Array>;
 }
 
-/** Roots of the first n leaves for each n of `sizes` (n ≤ leaves.length), in one pass. */
-export function rootsAt(leaves: readonly Uint8Array[], sizes: readonly number[]): Map<number, Uint8Array> {
-  const want = [...new Set(sizes)].filter((n) => n <= leaves.length).sort((a, b) => a - b);
-  const out = new Map<number, Uint8Array>();
+/**
+ * RFC 9162 roots of the first n complete lines of the log (each line without its `\n` a leaf, in
+ * file order), for each n of `sizes`, in one streaming pass: memory O(log lines) — no leaf is kept,
+ * so a log planted with millions of (empty) lines costs time, not memory.
+ * @throws SnapError `IO_ERROR`
+ */
+export async function logRoots(storeRoot: string, sizes: readonly number[]): Promise<LogRoots> {
+  const path = join(storeRoot, LOG_FILE);
+  const roots = new Map<number, Uint8Array>();
+  if (!existsSync(path)) return { lines: 0, roots };
+  const want = new Set(sizes);
   const b = new MerkleTreeBuilder({ nodeHash: nodeHashNative });
-  let i = 0;
-  for (const n of want) {
-    while (b.size < n) b.appendLeafHash(leaves[i++] as Uint8Array);
-    out.set(n, b.root());
+  for await (const l of logLines(path)) {
+    if (!l.complete) break;
+    b.appendLeafHash(l.long ? l.long.leaf : createHash('sha256').update(LEAF_PREFIX).update(l.bytes).digest());
+    if (want.has(b.size)) roots.set(b.size, b.root());
   }
-  return out;
+  if (b.size > 0) roots.set(b.size, b.root());
+  return { lines: b.size, roots };
+}
+
+/**
+ * Whether an RFC 9162 consistency proof computed from the log (§2.1.4.1) joins checkpoints `a` and
+ * `b` (0 < a.size, b.size ≤ the log's lines): such a proof verifies (§2.1.4.2) exactly when both
+ * roots are the log's roots at their sizes, since the verifier rebuilds both roots from the proof,
+ * which the log's own leaves determine. So it is decided from the roots, without building the proof:
+ * building one per pair cost O(lines) hashes each, and up to {@link MAX_CHECKPOINTS} planted
+ * checkpoints multiplied that.
+ */
+function joined(a: Checkpoint, b: Checkpoint, roots: ReadonlyMap<number, Uint8Array>): boolean {
+  if (a.size === b.size) return bytesEqual(a.root, b.root); // the same tree: an empty proof, equal roots
+  const ra = roots.get(a.size);
+  const rb = roots.get(b.size);
+  return ra !== undefined && rb !== undefined && bytesEqual(ra, a.root) && bytesEqual(rb, b.root);
 }
 
 /**
@@ -165,18 +187,18 @@ export async function makeCheckpoint(storeRoot: string, key: PrivateKey, opts: {
     const chain = await verifyLog(store.root);
     const broken = chain.problems.filter((p) => p.kind !== 'truncated');
     if (broken.length > 0 || chain.unlisted > 0) throw new SnapError('LOG_INCONSISTENT', `the audit log is not an intact chain (${[...new Set(broken.map((p) => p.kind))].join(', ')}${chain.unlisted > 0 ? `, and ${chain.unlisted} more problems` : ''}): run snap log --verify; nothing was signed`, { problems: broken.length + chain.unlisted });
-    const leaves = await logLeaves(store.root);
-    if (leaves.length === 0) throw new SnapError('LOG_INCONSISTENT', 'the audit log is empty: there is nothing to sign', {});
     const { checkpoints, bad } = await storeCheckpoints(store.root);
     if (bad.length > 0) throw new SnapError('CHECKPOINT_MALFORMED', `${bad[0]?.message}; nothing was signed (run snap log --verify)`, { path: bad[0]?.source });
     const newest = checkpoints[checkpoints.length - 1];
+    const log = await logRoots(store.root, newest ? [newest.checkpoint.size] : []);
+    if (log.lines === 0) throw new SnapError('LOG_INCONSISTENT', 'the audit log is empty: there is nothing to sign', {});
     if (newest) {
       const c = newest.checkpoint;
-      const root = c.size <= leaves.length ? rootsAt(leaves, [c.size]).get(c.size) : undefined;
+      const root = log.roots.get(c.size);
       if (!root || !bytesEqual(root, c.root)) throw new SnapError('LOG_INCONSISTENT', `the log no longer extends its newest checkpoint (${newest.source}, ${c.size} lines): it was rewritten; nothing was signed`, { path: newest.source });
     }
     const origin = opts.origin ?? newest?.checkpoint.origin ?? `snap.local/log/${randomBytes(8).toString('hex')}`;
-    const checkpoint: Checkpoint = { origin, size: leaves.length, root: rootsAt(leaves, [leaves.length]).get(leaves.length) as Uint8Array, extensions: [] };
+    const checkpoint: Checkpoint = { origin, size: log.lines, root: log.roots.get(log.lines) as Uint8Array, extensions: [] };
     const text = formatCheckpoint(checkpoint);
     const file = checkpointPath(store.root, checkpoint.size);
     const line = signNoteLine(text, { name: origin, publicKey: key.publicKey, seed: key.seed });
@@ -239,11 +261,10 @@ export interface CheckpointVerification {
  * @throws SnapError `IO_ERROR`; a malformed `external` checkpoint throws `CHECKPOINT_MALFORMED`
  */
 export async function verifyCheckpoints(storeRoot: string, opts: { pubkeys: readonly PublicKey[]; external: readonly CheckpointFile[] }): Promise<CheckpointVerification> {
-  const leaves = await logLeaves(storeRoot);
   const { checkpoints, bad } = await storeCheckpoints(storeRoot);
   const problems: CheckpointProblem[] = bad.map((b) => ({ kind: 'malformed', source: b.source, message: b.message }));
   const all = [...checkpoints, ...opts.external];
-  const roots = rootsAt(leaves, all.map((c) => c.checkpoint.size));
+  const { lines, roots } = await logRoots(storeRoot, all.map((c) => c.checkpoint.size));
   const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
   const noteKeys = (origin: string) => opts.pubkeys.map((k) => ({ name: origin, publicKey: k.publicKey }));
   const origins = new Set(checkpoints.map((c) => c.checkpoint.origin));
@@ -255,15 +276,14 @@ export async function verifyCheckpoints(storeRoot: string, opts: { pubkeys: read
   };
   for (const c of checkpoints) {
     const why = extendsLog(c);
-    if (why === 'ahead') problems.push({ kind: 'ahead', source: c.source, size: c.checkpoint.size, message: `${c.source} covers ${c.checkpoint.size} lines, the log has ${leaves.length}: lines were removed` });
+    if (why === 'ahead') problems.push({ kind: 'ahead', source: c.source, size: c.checkpoint.size, message: `${c.source} covers ${c.checkpoint.size} lines, the log has ${lines}: lines were removed` });
     if (why === 'mismatch') problems.push({ kind: 'mismatch', source: c.source, size: c.checkpoint.size, message: `the first ${c.checkpoint.size} lines of the log no longer give the root of ${c.source}: the log was rewritten after that checkpoint` });
   }
   for (let i = 1; i < checkpoints.length; i++) {
     const a = (checkpoints[i - 1] as CheckpointFile).checkpoint;
     const b = (checkpoints[i] as CheckpointFile).checkpoint;
-    if (b.size > leaves.length || a.size === 0) continue; // reported above
-    const proof = a.size === b.size ? [] : consistencyProof(leaves.slice(0, b.size), a.size);
-    if (!verifyConsistency(a.size, b.size, proof, a.root, b.root)) {
+    if (b.size > lines || a.size === 0) continue; // reported above
+    if (!joined(a, b, roots)) {
       problems.push({ kind: 'inconsistent', source: (checkpoints[i] as CheckpointFile).source, size: b.size, message: `no consistency proof joins the checkpoints of ${a.size} and ${b.size} lines: the log between them was rewritten` });
     }
   }
@@ -283,12 +303,12 @@ export async function verifyCheckpoints(storeRoot: string, opts: { pubkeys: read
   const external = opts.external.map((c) => {
     const why = extendsLog(c);
     const v = verifyNote(c.note, noteKeys(c.checkpoint.origin));
-    if (why) problems.push({ kind: 'not-extended', source: c.source, size: c.checkpoint.size, message: why === 'ahead' ? `${c.source} covers ${c.checkpoint.size} lines, the log has only ${leaves.length}: lines were removed` : `the first ${c.checkpoint.size} lines of the log no longer give the root of ${c.source}: the log was rewritten after it` });
+    if (why) problems.push({ kind: 'not-extended', source: c.source, size: c.checkpoint.size, message: why === 'ahead' ? `${c.source} covers ${c.checkpoint.size} lines, the log has only ${lines}: lines were removed` : `the first ${c.checkpoint.size} lines of the log no longer give the root of ${c.source}: the log was rewritten after it` });
     if (opts.pubkeys.length > 0 && v.failed.length > 0) problems.push({ kind: 'bad-signature', source: c.source, size: c.checkpoint.size, message: `a signature on ${c.source} by a given key does not verify` });
     else if (opts.pubkeys.length > 0 && v.verified.length === 0) problems.push({ kind: 'unsigned', source: c.source, size: c.checkpoint.size, message: `${c.source} carries no signature by the given --pubkey keys` });
     return { source: c.source, size: c.checkpoint.size, extends: why === undefined, signedBy: v.verified.length > 0 ? opts.pubkeys.filter((k) => verifyNote(c.note, [{ name: c.checkpoint.origin, publicKey: k.publicKey }]).verified.length > 0).map((k) => k.keyid) : [] };
   });
-  return { ok: problems.length === 0, lines: leaves.length, checkpoints: checkpoints.length, ...(newest ? { newest } : {}), external, problems };
+  return { ok: problems.length === 0, lines: lines, checkpoints: checkpoints.length, ...(newest ? { newest } : {}), external, problems };
 }
 
 /** The base64 root of a checkpoint, for reports. */

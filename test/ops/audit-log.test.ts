@@ -14,7 +14,8 @@ import { makeTree, shareWithEveryone, snap, snapBin, snapJson, spawnSnap, tempDi
 import { newStorePath, sealTree, sha256, type Sealed } from '../helpers/store.js';
 import { canonicalJson } from '../../src/core/canonical-json.js';
 import { appendAudit } from '../../src/io/audit-log.js';
-import { logLeaves } from '../../src/trust/log-checkpoints.js';
+import { logRoots } from '../../src/trust/log-checkpoints.js';
+import { merkleRoot } from '../../src/core/merkle.js';
 
 const keys = useKeyPair();
 
@@ -379,9 +380,15 @@ describe('a planted line of any length', () => {
     const v = await logVerify(s.store);
     expect(v.code).toBe(0);
     expect(v.json.recovered).toEqual([{ line: 5, bytes: LONG }]);
-    const leaves = await logLeaves(s.store);
-    expect(leaves).toHaveLength(6);
-    expect(Buffer.from(leaves[4] as Uint8Array).toString('hex')).toBe(createHash('sha256').update(Buffer.from([0])).update(torn).digest('hex'));
+    // The root of the six lines, from their bytes: the torn line's leaf is that of all its bytes.
+    const lines = (await fsp.readFile(logFile(s.store))).toString('latin1').split('\n').slice(0, -1);
+    expect(lines).toHaveLength(6);
+    expect(lines[4]).toBe(torn.toString('latin1'));
+    const leaf = (l: string) => createHash('sha256').update(Buffer.from([0])).update(Buffer.from(l, 'latin1')).digest();
+    const log = await logRoots(s.store, [5]);
+    expect(log.lines).toBe(6);
+    expect(Buffer.from(log.roots.get(6) as Uint8Array).toString('hex')).toBe(Buffer.from(merkleRoot(lines.map(leaf))).toString('hex'));
+    expect(Buffer.from(log.roots.get(5) as Uint8Array).toString('hex')).toBe(Buffer.from(merkleRoot(lines.slice(0, 5).map(leaf))).toString('hex'));
   }, 30_000);
 });
 
