@@ -17,7 +17,7 @@ import { NAME_RE, VERSION_RE } from './core/refs.js';
 import { isSymlinkEntry } from './core/manifest.js';
 import { HashPool, BatchSizer, type CheckReply } from './io/hash-pool.js';
 import { manifestEntryRuns, type ManifestDigest } from './io/manifest-file.js';
-import { recordSetName } from './core/records.js';
+import { MAX_INDEX_LINE_BYTES, recordSetName } from './core/records.js';
 import { openStore, objectPath, snapshotKeepsObjects, CONTENTS_FILE, ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, type Store } from './io/store.js';
 import { ioError } from './io/errors.js';
 import { readSmallFile } from './io/small-file.js';
@@ -71,6 +71,12 @@ export interface CorruptObject {
   size: number;
   /** Snapshot files whose content it was meant to be (at most {@link USED_BY_MAX}). */
   usedBy: ObjectUser[];
+  /**
+   * The largest size in bytes a good copy can have, when a snapshot names the object: the size the
+   * manifests list for it, or for a record index its signed record count × MAX_INDEX_LINE_BYTES
+   * (`fsck --repair-from` reads no more of a candidate copy than this).
+   */
+  maxBytes?: number;
   /** How many snapshot files use it in all (`usedBy` lists the first {@link USED_BY_MAX}). */
   users: number;
 }
@@ -142,6 +148,8 @@ export interface MissingObject {
   usedBy: ObjectUser[];
   /** How many snapshot files use it in all. */
   users: number;
+  /** As {@link CorruptObject.maxBytes}. */
+  maxBytes?: number;
 }
 
 /** The fsck report. `ok` is true only when nothing is corrupt, unreadable, missing or inconsistent. */
@@ -292,9 +300,10 @@ function problemFrom(kind: SnapshotProblemKind, e: unknown, what: string): Snaps
   return { kind, code: e.code, message: `${what}: ${e.message}` };
 }
 
-/** Record one more user of a corrupt or missing object. */
-function addUser(o: { usedBy: ObjectUser[]; users: number }, ref: string, path: string): void {
+/** Record one more user of a corrupt or missing object, which names it as at most `maxBytes` bytes. */
+function addUser(o: { usedBy: ObjectUser[]; users: number; maxBytes?: number }, ref: string, path: string, maxBytes: number): void {
   o.users++;
+  o.maxBytes = Math.max(o.maxBytes ?? 0, maxBytes);
   if (o.usedBy.length < USED_BY_MAX) o.usedBy.push({ ref, path });
 }
 
@@ -350,7 +359,7 @@ async function checkSnapshot(store: Store, name: string, version: string, keepsO
           entries++;
           if (isSymlinkEntry(e)) continue;
           const bad = corrupt.get(e.sha256);
-          if (bad) addUser(bad, ref, e.path);
+          if (bad) addUser(bad, ref, e.path, e.size);
           if (!keepsObjects) continue;
           let gone = missing.get(e.sha256);
           if (!gone && !has(e.sha256)) {
@@ -359,7 +368,7 @@ async function checkSnapshot(store: Store, name: string, version: string, keepsO
           }
           if (gone) {
             absent++;
-            addUser(gone, ref, e.path);
+            addUser(gone, ref, e.path, e.size);
           }
         }
       }
@@ -386,7 +395,8 @@ async function checkSnapshot(store: Store, name: string, version: string, keepsO
     const h = m.index.sha256;
     const user = `record index of ${recordSetName(m)}`;
     const bad = corrupt.get(h);
-    if (bad) addUser(bad, ref, user);
+    const most = m.count * MAX_INDEX_LINE_BYTES;
+    if (bad) addUser(bad, ref, user, most);
     let gone = missing.get(h);
     if (!gone && !has(h)) {
       gone = { sha256: h, path: `${h.slice(0, 2)}/${h.slice(2)}`, usedBy: [], users: 0 };
@@ -394,7 +404,7 @@ async function checkSnapshot(store: Store, name: string, version: string, keepsO
     }
     if (gone) {
       absentIndexes++;
-      addUser(gone, ref, user);
+      addUser(gone, ref, user, most);
     }
   }
   if (absentIndexes > 0) problems.push({ kind: 'missing-objects', count: absentIndexes, message: `${absentIndexes} record index${absentIndexes === 1 ? ' named by the statement has' : 'es named by the statement have'} no object in the store` });

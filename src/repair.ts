@@ -114,11 +114,23 @@ function damaged(r: FsckReport): Map<string, DamageKind> {
   return out;
 }
 
+/** The largest size a good copy of each damaged object can have, where a snapshot names it (fsck's `maxBytes`). */
+function sizeBounds(r: FsckReport): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const o of [...r.objects.corrupt.map((c) => ({ hex: c.name, maxBytes: c.maxBytes })), ...r.missingObjects.map((m) => ({ hex: m.sha256, maxBytes: m.maxBytes }))]) {
+    if (o.maxBytes !== undefined) out.set(o.hex, o.maxBytes);
+  }
+  return out;
+}
+
 /**
- * Copy a candidate's bytes to a new file in `work`, hashing them on the way, and flush it.
+ * Copy a candidate's bytes to a new file in `work`, hashing them on the way, and flush it; a
+ * candidate longer than `maxBytes` is refused as soon as its bytes pass that size (a huge or sparse
+ * file planted in the source must not fill the store's disk).
  * @returns the file when its SHA-256 is `hex`; otherwise (the file removed) what the bytes hash to
+ *   (`sha256` empty when it was refused for its size: `size` is then the bytes read)
  */
-async function stage(work: string, n: number, hex: string, chunks: AsyncIterable<Buffer>): Promise<{ ok: true; path: string; size: number } | { ok: false; sha256: string; size: number }> {
+async function stage(work: string, n: number, hex: string, chunks: AsyncIterable<Buffer>, maxBytes = Infinity): Promise<{ ok: true; path: string; size: number } | { ok: false; sha256: string; size: number; tooLarge?: true }> {
   const path = join(work, `obj-${n}`);
   const h = createHash('sha256');
   let size = 0;
@@ -128,6 +140,11 @@ async function stage(work: string, n: number, hex: string, chunks: AsyncIterable
   try {
     for await (const c of chunks) {
       checkInterrupted();
+      if (size + c.length > maxBytes) {
+        await fh.close();
+        await fsp.rm(path, { force: true });
+        return { ok: false, sha256: '', size: size + c.length, tooLarge: true };
+      }
       h.update(c);
       size += c.length;
       await writeAll(fh, c);
@@ -177,16 +194,16 @@ async function install(store: Store, staged: string, hex: string): Promise<void>
  * Fetch every wanted object from the source, check it and install it.
  * @param wanted digests to put back (entries are removed as they are repaired)
  */
-async function fetchObjects(store: Store, source: Source, wanted: Map<string, DamageKind>, result: RepairResult, objectSource?: FsckObjectSource): Promise<void> {
+async function fetchObjects(store: Store, source: Source, wanted: Map<string, DamageKind>, bounds: ReadonlyMap<string, number>, result: RepairResult, objectSource?: FsckObjectSource): Promise<void> {
   const work = await makeTmpDir(store, 'repair');
   let n = 0;
   /** Candidates refused so far (a later archive member may still be right). */
-  const refused = new Map<string, { sha256: string; size: number }>();
+  const refused = new Map<string, { sha256: string; size: number; tooLarge?: true }>();
   const take = async (hex: string, chunks: AsyncIterable<Buffer>): Promise<void> => {
     const was = wanted.get(hex) as DamageKind;
-    const r = await stage(work, n++, hex, chunks);
+    const r = await stage(work, n++, hex, chunks, bounds.get(hex));
     if (!r.ok) {
-      refused.set(hex, { sha256: r.sha256, size: r.size });
+      refused.set(hex, { sha256: r.sha256, size: r.size, ...(r.tooLarge ? { tooLarge: r.tooLarge } : {}) });
       return;
     }
     if (objectSource?.installObject) {
@@ -255,8 +272,12 @@ async function fetchObjects(store: Store, source: Source, wanted: Map<string, Da
       bad
         ? {
             sha256: hex, was, code: 'OBJECT_CORRUPT',
-            message: bad.sha256 ? `the source's copy of ${hex} hashes to ${bad.sha256}: refused` : `the source's ${hex} is not a regular file: refused`,
-            ...(bad.sha256 ? { actual: bad } : {}),
+            message: bad.tooLarge
+              ? `the source's copy of ${hex} is longer than the ${bounds.get(hex)} bytes the snapshots name: refused after ${bad.size} bytes`
+              : bad.sha256
+                ? `the source's copy of ${hex} hashes to ${bad.sha256}: refused`
+                : `the source's ${hex} is not a regular file: refused`,
+            ...(bad.sha256 ? { actual: { sha256: bad.sha256, size: bad.size } } : {}),
           }
         : { sha256: hex, was, code: 'OBJECT_MISSING', message: `the source does not hold ${hex}` },
     );
@@ -284,7 +305,7 @@ export async function repairStore(opts: RepairOptions): Promise<RepairReport> {
     const objects = opts.objectSource ? { objectSource: opts.objectSource } : {};
     before = await fsck({ store: store.root, jobs: opts.jobs, onProgress: opts.onProgress, ...objects });
     const wanted = damaged(before);
-    if (wanted.size > 0) await fetchObjects(store, source, wanted, result, opts.objectSource);
+    if (wanted.size > 0) await fetchObjects(store, source, wanted, sizeBounds(before), result, opts.objectSource);
   } finally {
     await lock.release();
   }

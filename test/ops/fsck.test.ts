@@ -86,7 +86,7 @@ describe('snap fsck on a damaged store', () => {
     expect(r.code).toBe(1);
     expect(r.json.ok).toBe(false);
     expect(r.json.objects.corrupt).toEqual([
-      { path: `${sha256('beta\n').slice(0, 2)}/${sha256('beta\n').slice(2)}`, name: sha256('beta\n'), sha256: sha256(bytes), size: 5, usedBy: [{ ref: s.ref, path: 'b/b.txt' }], users: 1 },
+      { path: `${sha256('beta\n').slice(0, 2)}/${sha256('beta\n').slice(2)}`, name: sha256('beta\n'), sha256: sha256(bytes), size: 5, usedBy: [{ ref: s.ref, path: 'b/b.txt' }], users: 1, maxBytes: 5 },
     ]);
     expect(r.json.counts).toMatchObject({ corrupt: 1, missingObjects: 0 });
   });
@@ -106,7 +106,7 @@ describe('snap fsck on a damaged store', () => {
     const r = await fsckJson(s.store);
     expect(r.code).toBe(1);
     const hex = sha256('alpha\n');
-    expect(r.json.missingObjects).toEqual([{ sha256: hex, path: `${hex.slice(0, 2)}/${hex.slice(2)}`, usedBy: [{ ref: s.ref, path: 'a.txt' }], users: 1 }]);
+    expect(r.json.missingObjects).toEqual([{ sha256: hex, path: `${hex.slice(0, 2)}/${hex.slice(2)}`, usedBy: [{ ref: s.ref, path: 'a.txt' }], users: 1, maxBytes: 6 }]);
     expect(r.json.snapshots).toEqual([expect.objectContaining({ ref: s.ref, ok: false, problems: [expect.objectContaining({ kind: 'missing-objects', count: 1 })] })]);
   });
 

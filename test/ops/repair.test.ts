@@ -155,6 +155,27 @@ describe('snap fsck --repair-from another store', () => {
   });
 });
 
+describe('snap fsck --repair-from a source that plants a huge copy', () => {
+  it('reads no more of it than the size the manifests name: refused (OBJECT_CORRUPT), nothing staged, exit 1', async () => {
+    const e = await damaged();
+    const big = await sealTree(TREE, keys);
+    // The source's copy of the missing object: a 1 GiB sparse file (costs no disk, and would fill the store's if copied).
+    const planted = objectPathOf(big.store, ALPHA);
+    await fsp.chmod(planted, 0o644);
+    await fsp.truncate(planted, 1 << 30);
+    const r = await snapJson(['fsck', '--repair-from', big.store, '--store', e.store]);
+    expect(r.code).toBe(1);
+    expect(r.json.repair.repaired).toEqual([expect.objectContaining({ sha256: sha256(BETA) })]);
+    const refused = r.json.repair.unrepaired.find((u: { sha256: string }) => u.sha256 === sha256(ALPHA));
+    expect(refused).toMatchObject({ code: 'OBJECT_CORRUPT', was: 'missing' });
+    expect(refused.message).toContain(`longer than the ${Buffer.byteLength(ALPHA)} bytes the snapshots name`);
+    // Refused within the first chunk read, not after copying the gigabyte.
+    expect(Number(/refused after (\d+) bytes/.exec(refused.message)?.[1])).toBeLessThanOrEqual(1 << 20);
+    expect(r.json.missingObjects).toEqual([expect.objectContaining({ sha256: sha256(ALPHA), maxBytes: Buffer.byteLength(ALPHA) })]);
+    expect(await fsp.readdir(join(e.store, 'tmp')).catch(() => [])).toEqual([]);
+  });
+});
+
 describe('snap fsck --repair-from with nothing to repair, or no usable source', () => {
   it('on a clean store reads nothing from the source and exits 0', async () => {
     const e = await sealAndExport(TREE, keys, 'snap-repair-');
