@@ -6,9 +6,10 @@
  */
 import { promises as fsp } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeKeyPair, makeTree, snapJson, tempDir, type KeyPair, type RunResult } from '../helpers/tree.js';
+import { makeKeyPair, makeTree, snapJson, spawnSnap, tempDir, type KeyPair, type RunResult } from '../helpers/tree.js';
 import { newStorePath } from '../helpers/store.js';
 import { pae } from '../../src/core/envelope.js';
 import { POLICY_PAYLOAD_TYPE, assignRoles, validatePolicy, type Policy } from '../../src/core/policy.js';
@@ -387,6 +388,42 @@ describe('the policy file itself', () => {
     const exists = await w.run(['policy', 'init', policy, '--name', 'acme', '--root-key', r1.pub]);
     expect(exists.code).toBe(3);
     expect(exists.json.error.code).toBe('FILE_EXISTS');
+  });
+});
+
+describe('two snap policy runs on one file', () => {
+  it('take turns under the lock file beside it: a signing that waited adds its signature to what the other signer wrote, none is lost', async () => {
+    const w = await world();
+    const policy = join(w.dir, 'policy.json');
+    await w.ok(['policy', 'init', policy, '--name', 'acme', '--root-key', r1.pub, '--root-key', r2.pub, '--root-threshold', '2']);
+    // What the other signer (r1) writes: the unsigned file it read, plus its signature.
+    const other = join(w.dir, 'other.json');
+    await fsp.copyFile(policy, other);
+    await w.ok(['policy', 'sign', other, '--key', r1.key]);
+    // The other signer holds the policy's lock (this live process stands for it) while r2 signs.
+    const lock = join(w.dir, '.policy.json.lock');
+    await fsp.writeFile(lock, JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }));
+    const { done } = spawnSnap(['policy', 'sign', policy, '--key', r2.key, '--json'], { env: { SNAP_STATE_DIR: w.state } });
+    // Without the lock, r2 would read the unsigned file and finish now; the other signer's rename would then drop r2's signature.
+    await Promise.race([done, new Promise((r) => setTimeout(r, 1000))]);
+    await fsp.copyFile(other, policy);
+    await fsp.rm(lock);
+    const r = await done;
+    expect(r.code, r.stderr).toBe(0);
+    const shown = await w.ok(['policy', 'show', policy, '--json']);
+    expect(shown.json.signatures.map((s: { keyid: string }) => s.keyid).sort()).toEqual([r1.keyid, r2.keyid].sort());
+    expect(await fsp.access(lock).then(() => 'left', () => 'gone')).toBe('gone');
+  });
+
+  it('take over a lock left by a snap that was killed (its process is gone): the edit goes ahead', async () => {
+    const w = await world();
+    const policy = join(w.dir, 'policy.json');
+    await w.ok(['policy', 'init', policy, '--name', 'acme', '--root-key', r1.pub]);
+    const dead = spawnSync(process.execPath, ['-e', ''], { stdio: 'ignore' }).pid as number;
+    await fsp.writeFile(join(w.dir, '.policy.json.lock'), JSON.stringify({ pid: dead, host: hostname(), since: '2026-01-01T00:00:00.000Z' }));
+    const r = await w.ok(['policy', 'add-key', policy, '--pub', alice.pub, '--key-name', 'alice', '--role', 'producer']);
+    expect(r.json).toMatchObject({ ok: true, version: 1 });
+    expect(await fsp.access(join(w.dir, '.policy.json.lock')).then(() => 'left', () => 'gone')).toBe('gone');
   });
 });
 

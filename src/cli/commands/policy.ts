@@ -13,7 +13,7 @@
  * the signatures are dropped (they were over the old payload); it must then be signed again.
  */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { SnapError, isSnapError } from '../../core/errors.js';
 import { addSignatures, serializeEnvelope, verifyEnvelope, type Envelope } from '../../core/envelope.js';
 import { toBase64 } from '../../core/encoding.js';
@@ -22,7 +22,7 @@ import { parseDuration, parseExpiry } from '../../core/durations.js';
 import { formatTime, isValidTime } from '../../core/statement.js';
 import { POLICY_PAYLOAD_TYPE, keyUnusable, policyKeys, serializePolicy, type Policy } from '../../core/policy.js';
 import { addKey, newPolicy, removeKey, revokeKey, setFields, setRule, type NewKey } from '../../core/policy-edit.js';
-import { writeFileAtomic } from '../../io/store.js';
+import { acquireLockFile, writeFileAtomic } from '../../io/store.js';
 import { readPublicKey } from '../../io/keyfile.js';
 import { establishPolicy, readPolicyFile, type PolicyDoc } from '../../trust/policy-trust.js';
 import { checkReason } from '../../core/revocation.js';
@@ -72,12 +72,43 @@ function unsigned(p: Policy): Envelope {
   return { payload: toBase64(serializePolicy(p)), payloadType: POLICY_PAYLOAD_TYPE, signatures: [] };
 }
 
+/** How long a policy change waits for another `snap policy` holding the same file, in ms. */
+export const POLICY_LOCK_WAIT_MS = 60_000;
+
+/** The advisory lock file of a policy being changed: `.NAME.lock` beside it. */
+export function policyLockPath(file: string): string {
+  return join(dirname(file), `.${basename(file)}.lock`);
+}
+
+/**
+ * Run a read-change-write of the policy `file` under its lock file ({@link policyLockPath}): two
+ * `snap policy` runs on one file (two root holders signing, an edit and a signing) would each read
+ * the old file, and the later rename would drop the other's change. With the lock they take turns,
+ * and each reads the file the other wrote. A lock left by a killed snap is taken over.
+ * @throws SnapError `STORE_LOCKED` (another snap held it for 60 s) | `INTERRUPTED` / `TERMINATED` | `IO_ERROR`
+ */
+async function withPolicyLock<T>(file: string, work: () => Promise<T>): Promise<T> {
+  const release = await acquireLockFile(policyLockPath(file), `the policy ${file}`, POLICY_LOCK_WAIT_MS, { interruptible: true }).catch((e: unknown) => {
+    if (isSnapError(e, 'NOT_FOUND')) throw new SnapError('NOT_FOUND', `${file} does not exist (nor does its folder ${dirname(file)})`, { path: file });
+    throw e;
+  });
+  try {
+    return await work();
+  } finally {
+    await release();
+  }
+}
+
 async function writePolicy(file: string, env: Envelope, exclusive = false): Promise<void> {
   await writeFileAtomic(file, Buffer.concat([Buffer.from(serializeEnvelope(env)), Buffer.from('\n')]), { mode: 0o644, exclusive });
 }
 
 /** Apply an edit: a signed policy becomes the next version, unsigned. */
 async function edit(a: Args, io: CliIo, file: string, change: (p: Policy) => Policy): Promise<number> {
+  return withPolicyLock(file, () => editLocked(a, io, file, change));
+}
+
+async function editLocked(a: Args, io: CliIo, file: string, change: (p: Policy) => Policy): Promise<number> {
   const doc = await readPolicyFile(file);
   let p = change(doc.policy);
   const bumped = doc.envelope.signatures.length > 0;
@@ -108,8 +139,12 @@ async function cmdInit(a: Args, io: CliIo, file: string): Promise<number> {
 }
 
 async function cmdSign(a: Args, io: CliIo, file: string): Promise<number> {
+  const keys = await signingKeys(io, a); // before the lock: a passphrase prompt must not hold it
+  return withPolicyLock(file, () => signLocked(a, io, file, keys));
+}
+
+async function signLocked(a: Args, io: CliIo, file: string, keys: Awaited<ReturnType<typeof signingKeys>>): Promise<number> {
   const doc = await readPolicyFile(file);
-  const keys = await signingKeys(io, a);
   const env = addSignatures(doc.envelope, keys);
   await writePolicy(file, env);
   const added = env.signatures.length - doc.envelope.signatures.length;
@@ -175,7 +210,7 @@ async function cmdPolicy(a: Args, io: CliIo): Promise<number> {
   const now = new Date();
   switch (action) {
     case 'init':
-      return cmdInit(a, io, file);
+      return withPolicyLock(file, () => cmdInit(a, io, file));
     case 'sign':
       return cmdSign(a, io, file);
     case 'show':
