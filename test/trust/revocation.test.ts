@@ -215,6 +215,27 @@ describe('snap revoke', () => {
     expect(r.json.error.code).toBe('USAGE');
   });
 
+  it('that cannot be written to --out (FILE_EXISTS, exit 3) is not kept in the store either: the failed command revokes nothing, and verify still passes', async () => {
+    const s = await sealTree(TREE, alice, { store: await newStorePath() });
+    const file = join(await tempDir(), 'r.json');
+    await fsp.writeFile(file, 'mine\n');
+    const r = await snapJson(['revoke', s.ref, '--reason', REASON, '--key', alice.key, '--store', s.store, '--out', file]);
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('FILE_EXISTS');
+    expect(await fsp.readFile(file, 'utf8')).toBe('mine\n');
+    expect(await fsp.readdir(join(s.store, 'revocations')).catch(() => [])).toEqual([]);
+    expect((await verify(s.data, s.ref, s.store)).code).toBe(0);
+  });
+
+  it('that the store cannot keep leaves no --out file behind (the error, exit 3)', async () => {
+    const s = await sealTree(TREE, alice, { store: await newStorePath() });
+    await fsp.writeFile(join(s.store, 'revocations'), 'not a folder\n'); // mkdir of revocations/<id> fails
+    const file = join(await tempDir(), 'r.json');
+    const r = await snapJson(['revoke', s.ref, '--reason', REASON, '--key', alice.key, '--store', s.store, '--out', file]);
+    expect(r.code).toBe(3);
+    expect(await fsp.access(file).then(() => 'left', () => 'gone')).toBe('gone');
+  });
+
   it('writes a revocation whose payload is an in-toto statement of type urn:snap:snapshot-revocation:v1 naming the snapshot id', async () => {
     const s = await sealTree(TREE, alice, { store: shared.path });
     const file = join(await tempDir(), 'r.json');

@@ -18,7 +18,7 @@ import { EXIT_OK } from '../exit-codes.js';
 import { shortId, shortKeyid } from '../format.js';
 import { openSnapshotRef } from '../snapshot-ref.js';
 import { jsonOut, signingKeys, audit, auditErrors, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
-import { existsSync } from 'node:fs';
+import { existsSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { escapeForTerminal as shown } from '../../core/display.js';
 
@@ -40,8 +40,17 @@ async function cmdRevoke(a: Args, io: CliIo): Promise<number> {
   const statement = buildRevocation(info.snapshot, ref, reason, formatTime(new Date()), { name: TOOL_NAME, version: TOOL_VERSION });
   const statementBytes = serializeRevocation(statement);
   const envelope = serializeEnvelope(signEnvelope(statementBytes, keys));
-  const kept = haveStore ? await keepRevocation(store, envelope) : undefined;
+  // --out first (it never replaces a file): a FILE_EXISTS or a full disk there must not leave the
+  // snapshot revoked in the store by a command that failed. If the store then refuses the
+  // revocation, the file this command just made is removed again.
   if (out !== undefined) await writeFileAtomic(out, envelope, { mode: 0o644, exclusive: true });
+  let kept;
+  try {
+    kept = haveStore ? await keepRevocation(store, envelope) : undefined;
+  } catch (e) {
+    if (out !== undefined) await fsp.rm(out, { force: true });
+    throw e;
+  }
   const id = revocationId(statementBytes);
   const keyids = keys.map((k) => k.keyid);
   const log = await audit(io, store, { command: 'revoke', ref, snapshot: info.snapshot, outcome: 'ok', details: { revocation: id, reason, keyids } }, { quiet: !!a.quiet });
