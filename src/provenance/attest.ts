@@ -8,7 +8,8 @@ import { serializeEnvelope, signEnvelope } from '../core/envelope.js';
 import type { PrivateKey } from '../core/keys.js';
 import { attestationId, buildAttestation, serializeAttestation, MAX_TRAINING_DATASETS, type AttestationStatement, type TrainingDataset, type TrainingRun } from '../core/attestation.js';
 import { formatTime, statementRef } from '../core/statement.js';
-import type { SnapshotLocation, Store } from '../io/store.js';
+import { promises as fsp } from 'node:fs';
+import { writeFileAtomic, type SnapshotLocation, type Store } from '../io/store.js';
 import { readSnapshotUnverified } from '../snapshot.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import type { HashedArtifact } from './artifacts.js';
@@ -25,6 +26,12 @@ export interface AttestOptions {
   as?: string;
   training?: TrainingRun;
   now?: () => Date;
+  /**
+   * Also write the signed envelope to this new file (`attest --out`), before the attestation is
+   * stored: a file that exists (`FILE_EXISTS`) or cannot be written stops the attestation with
+   * nothing stored, and the file is removed again when storing then fails.
+   */
+  out?: string;
 }
 
 /** What {@link attestModel} made. */
@@ -59,7 +66,7 @@ export async function trainingDatasetOf(loc: SnapshotLocation): Promise<Training
 /**
  * Attest that `artifacts` were trained on `data`; sign and store the attestation (write-once).
  * @throws SnapError `USAGE` (no data, too many, a snapshot named twice) | `REF_MALFORMED` (`as`) |
- *   `ATTESTATION_EXISTS` | `STATEMENT_INVALID` | codes of {@link trainingDatasetOf} and of storeAttestation
+ *   `ATTESTATION_EXISTS` | `STATEMENT_INVALID` | `FILE_EXISTS` (`out`) | `DISK_FULL` | codes of {@link trainingDatasetOf} and of storeAttestation
  */
 export async function attestModel(opts: AttestOptions): Promise<AttestResult> {
   if (opts.data.length === 0) throw new SnapError('USAGE', 'name the training data with --data REF');
@@ -86,6 +93,13 @@ export async function attestModel(opts: AttestOptions): Promise<AttestResult> {
   );
   const statementBytes = serializeAttestation(statement);
   const envelopeBytes = serializeEnvelope(signEnvelope(statementBytes, [opts.key]));
-  const dir = await storeAttestation(opts.store, model, version, statementBytes, envelopeBytes);
+  if (opts.out !== undefined) await writeFileAtomic(opts.out, envelopeBytes, { mode: 0o644, exclusive: true });
+  let dir: string;
+  try {
+    dir = await storeAttestation(opts.store, model, version, statementBytes, envelopeBytes);
+  } catch (e) {
+    if (opts.out !== undefined) await fsp.rm(opts.out, { force: true });
+    throw e;
+  }
   return { ref: `${model}@${version}`, id: attestationId(statementBytes), dir, statement, envelopeBytes, keyid: opts.key.keyid };
 }

@@ -79,6 +79,26 @@ describe('snap attest', () => {
     expect(r.json.error.code).toBe('ATTESTATION_EXISTS');
   });
 
+  it('exits 3 (FILE_EXISTS) for an --out file that exists, storing nothing: the same MODEL@VERSION attests afterwards with a new --out', async () => {
+    await fsp.writeFile(inWork('taken.json'), 'mine\n');
+    await fsp.writeFile(inWork('w2.bin'), 'W2'); // not weights.bin: verify-model below expects its one attestation
+    const r = await snapJson(['attest', 'w2.bin', '--data', 'clean@v1', '--key', mlKey.key, '--as', 'clf@2.0', '-o', 'taken.json', '--store', store], { cwd: work });
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('FILE_EXISTS');
+    expect(await fsp.readFile(inWork('taken.json'), 'utf8')).toBe('mine\n');
+    expect(existsSync(join(store, 'attestations', 'clf', '2.0'))).toBe(false);
+    const again = await snapJson(['attest', 'w2.bin', '--data', 'clean@v1', '--key', mlKey.key, '--as', 'clf@2.0', '-o', 'clf@2.0.json', '--store', store], { cwd: work });
+    expect(again.code, again.stderr).toBe(0);
+    expect(await fsp.readFile(join(store, 'attestations', 'clf', '2.0', 'envelope.json'))).toEqual(await fsp.readFile(inWork('clf@2.0.json')));
+  });
+
+  it('leaves no --out file when the attestation cannot be stored (ATTESTATION_EXISTS, exit 3)', async () => {
+    const r = await snapJson(['attest', 'weights.bin', '--data', 'clean@v1', '--key', mlKey.key, '--as', 'clf@1.0', '-o', 'dup.json', '--store', store], { cwd: work });
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('ATTESTATION_EXISTS');
+    expect(existsSync(inWork('dup.json'))).toBe(false);
+  });
+
   it('exits 3 (REF_NOT_FOUND) for training data not in the store', async () => {
     const r = await snapJson(['attest', 'weights.bin', '--data', 'nothing@v1', '--key', mlKey.key, '--as', 'clf@x1', '--store', store], { cwd: work });
     expect(r.code).toBe(3);

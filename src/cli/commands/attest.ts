@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { SnapError } from '../../core/errors.js';
 import { escapeForTerminal as shown } from '../../core/display.js';
 import type { TrainingRun } from '../../core/attestation.js';
-import { openStore, storePath, writeFileAtomic } from '../../io/store.js';
+import { openStore, storePath } from '../../io/store.js';
 import { hashArtifacts, hashFile } from '../../provenance/artifacts.js';
 import { attestModel } from '../../provenance/attest.js';
 import { EXIT_OK } from '../exit-codes.js';
@@ -47,12 +47,8 @@ async function cmdAttest(a: Args, io: CliIo): Promise<number> {
   const store = await openStore(storeRoot, { create: true });
   const data = [];
   for (const ref of dataRefs) data.push(await locate(ref, io, storeRoot));
-  const r = await attestModel({ artifacts, data, key, store, ...(as !== undefined ? { as } : {}), ...(training ? { training } : {}) });
-  let outPath: string | undefined;
-  if (out !== undefined) {
-    outPath = resolve(io.cwd, out);
-    await writeFileAtomic(outPath, r.envelopeBytes, { mode: 0o644, exclusive: true });
-  }
+  const outPath = out !== undefined ? resolve(io.cwd, out) : undefined;
+  const r = await attestModel({ artifacts, data, key, store, ...(as !== undefined ? { as } : {}), ...(training ? { training } : {}), ...(outPath !== undefined ? { out: outPath } : {}) });
   const log = await audit(io, storeRoot, { command: 'attest', ref: r.ref, snapshot: r.id, outcome: 'ok' }, { quiet: !!a.quiet });
   const subjects = r.statement.subject.map((s) => ({ name: s.name, sha256: s.digest.sha256 }));
   if (a.json) {
