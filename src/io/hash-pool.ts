@@ -117,6 +117,8 @@ export class HashPool extends WorkerPool<{ id: number }> {
       workerIndex: w,
       // Test hook: an absolute path the worker appends to while reading it (proves FILE_CHANGED is caught).
       mutateForTest: process.env.SNAP_TEST_MUTATE_DURING_READ,
+      // Test hook: `symlink:ABS` or `remove:ABS`, done to ABS just before seal opens it.
+      replaceForTest: process.env.SNAP_TEST_REPLACE_BEFORE_OPEN,
     }), { started: Number.isSafeInteger(jobs) && jobs >= 1 ? takeHashWorkers(jobs) : [], lazy: true });
   }
 

@@ -52,12 +52,15 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
     workerIndex: number;
     /** Tests only (SNAP_TEST_MUTATE_DURING_READ): append to this file between the two fstats, to prove a change is caught. */
     mutateForTest?: string;
+    /** Tests only (SNAP_TEST_REPLACE_BEFORE_OPEN): `symlink:ABS` or `remove:ABS`, done to ABS just before seal opens it (a change between the walk and the read). */
+    replaceForTest?: string;
   }
   let mode: Config['mode'] = 'seal';
   let objectsDir: string | undefined;
   let tmpDir: string | undefined;
   let workerIndex = 0;
   let mutateForTest: string | undefined;
+  let replaceForTest: string | undefined;
   const chunk = Buffer.allocUnsafe(CHUNK);
   /** `root/` once: a dataset path (validated: no `.`/`..` segments, no `//`) is appended as is, no path.join per file. */
   let rootSlash = '';
@@ -66,7 +69,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
   /** This worker's folder of pending objects (store mode): written and hashed, renamed into objects/ only at commit. */
   let pendingDir = '';
   function configure(c: Config): void {
-    ({ mode, objectsDir, tmpDir, workerIndex, mutateForTest } = c);
+    ({ mode, objectsDir, tmpDir, workerIndex, mutateForTest, replaceForTest } = c);
     rootAbs = require('node:path').resolve(c.root);
     rootSlash = rootAbs.endsWith('/') ? rootAbs : `${rootAbs}/`;
     pendingDir = tmpDir ? join(tmpDir as string, `pending-${workerIndex}`) : '';
@@ -299,6 +302,25 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
     }
   }
 
+  /**
+   * A seal's file that the walk listed as a regular file but that is gone (ENOENT) or a symbolic
+   * link (ELOOP under O_NOFOLLOW) when it is opened changed during the seal: `FILE_CHANGED`, not an
+   * I/O error about a link loop or a missing path.
+   */
+  function changedSinceWalk(e: any, abs: string): any {
+    if (e?.code === 'ELOOP') return new NotFile(`${abs} is no longer a regular file (a symbolic link now)`);
+    if (e?.code === 'ENOENT') return new Changed(`${abs} was removed`);
+    return e;
+  }
+
+  /** The test hook {@link Config.replaceForTest}. */
+  function replaceBeforeOpen(abs: string): void {
+    const [how, path] = [(replaceForTest as string).slice(0, (replaceForTest as string).indexOf(':')), (replaceForTest as string).slice((replaceForTest as string).indexOf(':') + 1)];
+    if (path !== abs) return;
+    fs.rmSync(abs, { force: true });
+    if (how === 'symlink') fs.symlinkSync('/dev/null', abs);
+  }
+
   function errorInfo(e: any): { code: string; errno: string; message: string } {
     if (e instanceof Changed) return { code: 'FILE_CHANGED', errno: '', message: e.message };
     const errno = typeof e?.code === 'string' ? e.code : '';
@@ -343,9 +365,10 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
       } else {
         let r;
         try {
+          if (replaceForTest !== undefined) replaceBeforeOpen(rootSlash + rel);
           r = processFile(rootSlash + rel, extra?.[i] ?? hints?.get(rel) ?? null);
         } catch (e) {
-          return { id: msg.id, error: { index: i, path: rel, ...errorInfo(e) } };
+          return { id: msg.id, error: { index: i, path: rel, ...errorInfo(changedSinceWalk(e, rootSlash + rel)) } };
         }
         bytes += r.size;
         if (r.created) newObjects++;

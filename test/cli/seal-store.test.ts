@@ -132,6 +132,21 @@ describe('the store', () => {
 });
 
 describe('a file that changes during the seal', () => {
+  it.each([
+    ['becomes a symbolic link', 'symlink', 'no longer a regular file'],
+    ['is removed', 'remove', 'was removed'],
+  ])('stops the seal with FILE_CHANGED (exit 3) naming the file, not an I/O error, when a file the walk listed %s before it is opened', async (_what, how, says) => {
+    const data = await makeTree({ 'a.txt': 'alpha\n', 'b/victim.txt': 'swapped\n', 'c.txt': 'gamma\n' });
+    const store = await newStorePath();
+    expect((await snap(['init', '--store', store])).code).toBe(0);
+    const r = await snapBin([...sealArgs(data, store, 'ds@v1'), '--json'], { env: { SNAP_TEST_REPLACE_BEFORE_OPEN: `${how}:${join(data, 'b', 'victim.txt')}` } });
+    expect(r.code).toBe(3);
+    const json = JSON.parse(r.stdout);
+    expect(json.error.code).toBe('FILE_CHANGED');
+    expect(json.error.details.path).toBe('b/victim.txt');
+    expect(json.error.message).toContain(says);
+    expect((await snapJson(['list', '--store', store])).json.snapshots).toEqual([]);
+  });
   it('stops the seal: exit 3, FILE_CHANGED naming the file; no snapshot is committed and the seal’s tmp folder is removed', async () => {
     const data = await makeTree({ 'a.txt': 'alpha\n', 'b/victim.txt': 'read me twice\n', 'c.txt': 'gamma\n' });
     const store = await newStorePath();

@@ -157,6 +157,7 @@ function runEnv(extra: RunOptions['env']): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, SNAP_STATE_DIR: testStateDir };
   delete env.SNAP_STORE;
   delete env.SNAP_TEST_MUTATE_DURING_READ;
+  delete env.SNAP_TEST_REPLACE_BEFORE_OPEN;
   delete env.NO_COLOR;
   for (const [k, v] of Object.entries(extra ?? {})) {
     if (v === undefined) delete env[k];
