@@ -116,16 +116,27 @@ function cosignEnvelope(c: Checked, keys: readonly PrivateKey[]): { envelope: En
   return { envelope, added, alreadySigned };
 }
 
+/** The advisory lock file of a snapshot folder (outside a store) being co-signed: `.envelope.json.lock` inside it. */
+export function folderLockPath(dir: string): string {
+  return join(dir, `.${ENVELOPE_FILE}.lock`);
+}
+
 /**
  * Add the signatures of `keys` to a snapshot in a store or a snapshot folder. In a store, the
- * store's write lock is held while the envelope is read and replaced.
+ * store's write lock is held while the envelope is read and replaced; for a folder outside a store,
+ * its lock file ({@link folderLockPath}, waiting up to 60 s: `STORE_LOCKED`).
  * @param storeRoot the store the snapshot is in (locked), or undefined for a folder given by path
  * @param expected `sign --pubkey`: nothing is signed unless one of these keys already signed it (`SIGNATURE_INVALID`)
  * @throws SnapError the codes of {@link checkBeforeSigning}, `SIGNATURE_LIMIT`, `STORE_LOCKED`,
  *   `IO_ERROR`, `DISK_FULL`
  */
 export async function cosignSnapshot(loc: SnapshotLocation, keys: readonly PrivateKey[], storeRoot?: string, expected?: readonly TrustedKey[]): Promise<CosignResult> {
-  const lock = storeRoot !== undefined ? await lockStore(await openStore(storeRoot)) : undefined;
+  // A folder outside a store has no store lock: two signers would each read the old envelope and
+  // the later rename would drop the other's signature. The folder's own lock file makes them take turns.
+  const lock =
+    storeRoot !== undefined
+      ? await lockStore(await openStore(storeRoot))
+      : { release: await acquireLockFile(folderLockPath(loc.dir), `the snapshot folder ${loc.dir}`, ARCHIVE_LOCK_WAIT_MS, { interruptible: true }) };
   try {
     const c = await checkBeforeSigning(loc, expected);
     const { envelope, added, alreadySigned } = cosignEnvelope(c, keys);
@@ -134,7 +145,7 @@ export async function cosignSnapshot(loc: SnapshotLocation, keys: readonly Priva
     await writeFileAtomic(join(loc.dir, ENVELOPE_FILE), serializeEnvelope(envelope), { mode: 0o644 });
     return result;
   } finally {
-    await lock?.release();
+    await lock.release();
   }
 }
 

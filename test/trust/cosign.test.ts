@@ -4,9 +4,10 @@
  * by a superset of its signatures; signing twice with one key is a no-op; `seal` takes several keys.
  */
 import { promises as fsp } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeKeyPair, snapJson, tempDir, useKeyPair, type KeyPair } from '../helpers/tree.js';
+import { makeKeyPair, snapJson, spawnSnap, tempDir, useKeyPair, type KeyPair } from '../helpers/tree.js';
 import { sealAndExport, sealTree, tamper, useStore } from '../helpers/store.js';
 
 const alice = useKeyPair('alice');
@@ -154,6 +155,35 @@ describe('snap sign on a store snapshot', () => {
     expect(r.code).toBe(3);
     expect(r.json.error.code).toBe('REF_NOT_FOUND');
     expect((await snapJson(['sign', s.ref, '--store', s.store])).code).toBe(2);
+  });
+});
+
+describe('snap sign on a snapshot folder outside a store', () => {
+  it('takes turns with another signer under the folder\'s lock file: the signing that waited adds its signature to the other\'s, none is lost', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    const work = await tempDir();
+    const folder = join(work, 'snap');
+    await fsp.cp(s.dir, folder, { recursive: true });
+    await fsp.chmod(folder, 0o755);
+    // What the other signer (carol) writes: the envelope it read, plus its signature.
+    const carol = await makeKeyPair('carol');
+    const other = join(work, 'other');
+    await fsp.cp(s.dir, other, { recursive: true });
+    await fsp.chmod(other, 0o755);
+    expect((await snapJson(['sign', other, '--key', carol.key, '--store', join(work, 'no-store')])).code).toBe(0);
+    // The other signer holds the folder's lock (this live process stands for it) while bob signs.
+    const lock = join(folder, '.envelope.json.lock');
+    await fsp.writeFile(lock, JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }));
+    const { done } = spawnSnap(['sign', folder, '--key', bob.key, '--store', join(work, 'no-store'), '--json']);
+    // Without the lock, bob would read alice's envelope and finish now; carol's rename would then drop bob's signature.
+    await Promise.race([done, new Promise((r) => setTimeout(r, 1000))]);
+    await fsp.copyFile(join(other, 'envelope.json'), join(folder, 'envelope.json'));
+    await fsp.rm(lock);
+    const r = await done;
+    expect(r.code, r.stderr).toBe(0);
+    const v = await snapJson(['verify', s.data, '--against', folder, '--pubkey', alice.pub, '--pubkey', bob.pub, '--pubkey', carol.pub, '--threshold', '3']);
+    expect(v.code, v.stdout).toBe(0);
+    expect((await fsp.readdir(folder)).filter((n) => n.startsWith('.'))).toEqual([]);
   });
 });
 
