@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readPrivateKey, readPublicKey, writeKeyPair, MAX_KEY_FILE_BYTES } from '../src/io/keyfile.js';
 import { PAYLOAD_TYPE, pae, signEnvelope, verifyEnvelope } from '../src/core/envelope.js';
@@ -150,10 +150,10 @@ describe('writeKeyPair never overwrites', () => {
 
   it('refuses with FILE_EXISTS when NAME.key appears between the check and the write, without touching it', async () => {
     const keyPath = join(dir, 'k.key');
-    const realOpen = fsp.open.bind(fsp);
-    vi.spyOn(fsp, 'open').mockImplementation(async (...args: Parameters<typeof fsp.open>) => {
-      if (args[0] === keyPath) await fsp.writeFile(keyPath, 'raced in\n');
-      return realOpen(...args);
+    const realLink = fsp.link.bind(fsp);
+    vi.spyOn(fsp, 'link').mockImplementation(async (...args: Parameters<typeof fsp.link>) => {
+      if (args[1] === keyPath) await fsp.writeFile(keyPath, 'raced in\n');
+      return realLink(...args);
     });
     await expect(writeKeyPair(dir, 'k')).rejects.toThrowError(code('FILE_EXISTS'));
     vi.restoreAllMocks();
@@ -163,10 +163,10 @@ describe('writeKeyPair never overwrites', () => {
 
   it('removes the new NAME.key when NAME.pub appears between the check and the write', async () => {
     const pubPath = join(dir, 'k.pub');
-    const realOpen = fsp.open.bind(fsp);
-    vi.spyOn(fsp, 'open').mockImplementation(async (...args: Parameters<typeof fsp.open>) => {
-      if (args[0] === pubPath) await fsp.writeFile(pubPath, 'raced in\n');
-      return realOpen(...args);
+    const realLink = fsp.link.bind(fsp);
+    vi.spyOn(fsp, 'link').mockImplementation(async (...args: Parameters<typeof fsp.link>) => {
+      if (args[1] === pubPath) await fsp.writeFile(pubPath, 'raced in\n');
+      return realLink(...args);
     });
     await expect(writeKeyPair(dir, 'k')).rejects.toThrowError(code('FILE_EXISTS'));
     vi.restoreAllMocks();
@@ -175,15 +175,58 @@ describe('writeKeyPair never overwrites', () => {
   });
 
   it('removes the new NAME.key when writing NAME.pub fails (disk full)', async () => {
-    const pubPath = join(dir, 'k.pub');
     const realOpen = fsp.open.bind(fsp);
     vi.spyOn(fsp, 'open').mockImplementation(async (...args: Parameters<typeof fsp.open>) => {
-      if (args[0] === pubPath) throw errnoError('ENOSPC');
+      if (basename(String(args[0])).startsWith('.k.pub.')) throw errnoError('ENOSPC'); // NAME.pub's temporary file
       return realOpen(...args);
     });
     await expect(writeKeyPair(dir, 'k')).rejects.toThrowError(code('DISK_FULL'));
     vi.restoreAllMocks();
     expect(await fsp.readdir(dir)).toEqual([]);
+  });
+});
+
+describe('a keygen killed while it writes', () => {
+  it('never leaves a partly written NAME.key under its name: the key is written to a hidden temporary file and linked into place only once flushed', async () => {
+    const realOpen = fsp.open.bind(fsp);
+    let killed!: () => void;
+    const atKill = new Promise<void>((r) => (killed = r));
+    vi.spyOn(fsp, 'open').mockImplementation(async (...args: Parameters<typeof fsp.open>) => {
+      const fh = await realOpen(...args);
+      const name = basename(String(args[0]));
+      if (name === 'k.key' || name.startsWith('.k.key.')) {
+        // Half the key reaches the file, then the process "dies": nothing after this runs.
+        fh.writeFile = (async (text: string) => {
+          await fh.write(text.slice(0, text.length >> 1));
+          killed();
+          return new Promise<void>(() => {});
+        }) as typeof fh.writeFile;
+      }
+      return fh;
+    });
+    void writeKeyPair(dir, 'k');
+    await atKill;
+    vi.restoreAllMocks();
+    const left = await fsp.readdir(dir);
+    expect(left).not.toContain('k.key');
+    expect(left).not.toContain('k.pub');
+    // keygen NAME works again (the hidden temporary file is in nobody's way).
+    const again = await writeKeyPair(dir, 'k');
+    expect((await readPrivateKey(again.keyPath)).keyid).toBe(again.keyid);
+  });
+});
+
+describe('keygen where the file system has no hard links (FAT, exFAT)', () => {
+  it('writes NAME.key and NAME.pub directly instead, with their modes, and leaves no temporary file', async () => {
+    vi.spyOn(fsp, 'link').mockImplementation(async () => {
+      throw errnoError('EPERM');
+    });
+    const r = await writeKeyPair(dir, 'k');
+    vi.restoreAllMocks();
+    expect((await fsp.readdir(dir)).sort()).toEqual(['k.key', 'k.pub']);
+    expect((await fsp.stat(r.keyPath)).mode & 0o777).toBe(0o600);
+    expect((await readPrivateKey(r.keyPath)).keyid).toBe(r.keyid);
+    expect((await readPublicKey(r.pubPath)).keyid).toBe(r.keyid);
   });
 });
 

@@ -6,9 +6,9 @@
  * Parsing is done by the pure core (`src/core/keys.ts`); this module adds the file system and, for
  * encrypted private keys only, node:crypto (OpenSSL) to decrypt them to plain PKCS#8 DER.
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, rmSync } from 'node:fs';
 import { createPrivateKey, randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { SnapError, isSnapError } from '../core/errors.js';
 import {
   decodePem,
@@ -24,6 +24,7 @@ import {
 } from '../core/keys.js';
 import { ioError } from './errors.js';
 import { openRegularFile } from './small-file.js';
+import { leaveNothing } from './interrupt.js';
 
 export type { PrivateKey, PublicKey } from '../core/keys.js';
 
@@ -171,15 +172,43 @@ async function exists(path: string): Promise<boolean> {
 const fileExists = (path: string, cause?: unknown) =>
   new SnapError('FILE_EXISTS', `${path} already exists; snap never overwrites a key: choose another NAME or folder, or move the old key away first`, { path }, { cause });
 
+/** link(2) is not supported where the key goes (FAT, exFAT, some network file systems). */
+const NO_LINK = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
+
 /**
- * Create `path` exclusively (`wx`: fails if anything exists there, even a dangling symlink), write
- * `text`, set `mode` exactly (not reduced by the umask), and flush it to disk. A partly written
- * file is removed.
+ * Create `path` with `text` and exactly `mode` (not reduced by the umask), flushed to disk, never
+ * replacing anything there (even a dangling symlink: `FILE_EXISTS`). The text is written to a
+ * hidden temporary file beside it (`.NAME.<12 hex>.tmp`, created with O_EXCL) and fsynced, then
+ * linked to `path` (link(2) fails if the name exists), so `path` never holds a partly written key,
+ * even after a kill or a full disk; a stopped or failed write removes the temporary file. Where the
+ * file system has no hard links, the file is created at `path` directly (`wx`) and removed when
+ * the write fails.
  */
 async function writeExclusive(path: string, text: string, mode: number): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const forget = leaveNothing(() => rmSync(tmp, { force: true }));
+  try {
+    await writeNew(tmp, text, mode, path);
+    try {
+      await fsp.link(tmp, path);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? '';
+      if (code === 'EEXIST') throw fileExists(path, e);
+      if (!NO_LINK.has(code)) throw ioError(e, path, 'cannot create the key file');
+      await writeNew(path, text, mode, path);
+    }
+  } finally {
+    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    forget();
+  }
+  await fsyncDir(dirname(path));
+}
+
+/** Create `file` exclusively (`wx`), write `text`, set `mode` exactly, fsync; a partly written file is removed. Errors name `path`. */
+async function writeNew(file: string, text: string, mode: number, path: string): Promise<void> {
   let fh: fsp.FileHandle;
   try {
-    fh = await fsp.open(path, 'wx', mode);
+    fh = await fsp.open(file, 'wx', mode);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw fileExists(path, e);
     throw ioError(e, path, 'cannot create the key file');
@@ -190,15 +219,22 @@ async function writeExclusive(path: string, text: string, mode: number): Promise
     await fh.sync();
   } catch (e) {
     await fh.close().catch(() => undefined);
-    await fsp.unlink(path).catch(() => undefined);
+    await fsp.unlink(file).catch(() => undefined);
     throw ioError(e, path, 'cannot write the key file');
   }
   try {
     await fh.close();
   } catch (e) {
-    await fsp.unlink(path).catch(() => undefined);
+    await fsp.unlink(file).catch(() => undefined);
     throw ioError(e, path, 'cannot write the key file');
   }
+}
+
+/** fsync a folder so that a new name in it survives a crash (ignored where unsupported). */
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fsp.open(dir, 'r').catch(() => undefined);
+  await fh?.sync().catch(() => undefined);
+  await fh?.close().catch(() => undefined);
 }
 
 /**
