@@ -213,7 +213,7 @@ export async function openStore(root: string, opts: { create?: boolean; parents?
     if (!(e instanceof SnapError && e.code === 'NOT_FOUND')) throw ioError(e, marker, 'cannot read the store');
   }
   if (text === undefined) {
-    const empty = kind === 'missing' || (await fsp.readdir(s.root)).length === 0;
+    const empty = kind === 'missing' || (await fsp.readdir(s.root)).length === 0 || (await unfinishedStore(s));
     if (!opts.create) {
       if (!empty) throw new SnapError('STORE_MALFORMED', `${s.root} exists but is not a snap store (no store.json)`, { path: s.root });
       throw new SnapError('NOT_FOUND', `no snap store at ${s.root}; make one with "snap init --store ${s.root}" (or seal a dataset into it), or point --store / $SNAP_STORE at an existing one`, { path: s.root });
@@ -249,6 +249,41 @@ export async function openStore(root: string, opts: { create?: boolean; parents?
   }
   if (fmt !== STORE_FORMAT) throw new SnapError('STORE_MALFORMED', `${marker} does not say {"format":"${STORE_FORMAT}"}; this is not a store this snap can use`, { path: marker });
   return s;
+}
+
+/** The temporary file of `store.json` being written (`writeFileAtomic`). */
+const MARKER_TMP_RE = /^\.store\.json\.[0-9a-f]{12}\.tmp$/;
+
+/**
+ * True when `store.root` holds only what making a store writes before its `store.json`: the empty
+ * folders `tmp`, `snapshots` and `objects` (or `objects/sha256`), and the marker's temporary file.
+ * That is a store whose making was stopped (a killed `snap init` or first seal), or is under way in
+ * another process: it counts as empty, so the store is made (again) there instead of the folder
+ * being refused for ever as "not a snap store".
+ */
+async function unfinishedStore(store: Store): Promise<boolean> {
+  const isEmptyDir = async (dir: string, allowed: string[] = []): Promise<boolean> => {
+    try {
+      if (!(await fsp.lstat(dir)).isDirectory()) return false;
+      for (const n of await fsp.readdir(dir)) if (!allowed.includes(n) || !(await isEmptyDir(join(dir, n)))) return false;
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  try {
+    for (const n of await fsp.readdir(store.root)) {
+      if (MARKER_TMP_RE.test(n)) continue;
+      if (n === 'tmp' || n === 'snapshots') {
+        if (!(await isEmptyDir(join(store.root, n)))) return false;
+      } else if (n === 'objects') {
+        if (!(await isEmptyDir(join(store.root, n), ['sha256']))) return false;
+      } else return false;
+    }
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** What is at `path`: nothing, a folder (following symbolic links), or something else. */

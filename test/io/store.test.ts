@@ -42,6 +42,26 @@ describe('openStore', () => {
     await expect(openStore(dir, { create: true })).rejects.toMatchObject({ code: 'STORE_MALFORMED' });
   });
 
+  it('makes the store where the making of one was stopped before its store.json (a killed init: empty tmp, snapshots, objects/sha256 and a partial .store.json.*.tmp), and without create says NOT_FOUND, not STORE_MALFORMED', async () => {
+    const root = join(await tempDir(), 'store');
+    for (const d of ['tmp', 'snapshots', 'objects/sha256']) await fsp.mkdir(join(root, d), { recursive: true });
+    await fsp.writeFile(join(root, '.store.json.0123456789ab.tmp'), '{"form');
+    await expect(openStore(root)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    const s = await openStore(root, { create: true });
+    expect(s.created).toEqual({ root: false });
+    expect(JSON.parse(await fsp.readFile(join(root, 'store.json'), 'utf8'))).toEqual({ format: 'snap-store/1' });
+    expect((await openStore(root)).root).toBe(s.root);
+  });
+
+  it('still throws STORE_MALFORMED for that skeleton once anything else is in it (a file in snapshots, or any other name)', async () => {
+    for (const extra of ['snapshots/ds', 'notes.txt', 'objects/sha256/ab']) {
+      const root = join(await tempDir(), 'store');
+      for (const d of ['tmp', 'snapshots', 'objects/sha256']) await fsp.mkdir(join(root, d), { recursive: true });
+      await fsp.writeFile(join(root, extra), 'x');
+      await expect(openStore(root, { create: true }), extra).rejects.toMatchObject({ code: 'STORE_MALFORMED' });
+    }
+  });
+
   it('throws STORE_MALFORMED for a store.json of another format', async () => {
     const dir = await makeTree({ 'store.json': '{"format":"snap-store/99"}\n' });
     await expect(openStore(dir)).rejects.toMatchObject({ code: 'STORE_MALFORMED' });
