@@ -377,7 +377,7 @@ async function takeOverStale(path: string, held: { dev: number; ino: number; tex
 }
 
 /**
- * Take an advisory lock file (created with O_CREAT | O_EXCL, holding `{pid, host, since}`). A lock
+ * Take an advisory lock file (created with O_CREAT | O_EXCL, holding `{pid, host, since, boot}`). A lock
  * left by a dead process on this host is taken over ({@link takeOverStale}). Shared by the store's write lock and the
  * audit log's append lock.
  * @param what    what is being locked, for the error message (e.g. "the store /s")
@@ -388,7 +388,8 @@ async function takeOverStale(path: string, held: { dev: number; ino: number; tex
  * @throws SnapError `STORE_LOCKED` after waiting | `IO_ERROR` / `NOT_FOUND` (e.g. a read-only or missing folder)
  */
 export async function acquireLockFile(path: string, what: string, waitMs: number, opts: { interruptible?: boolean } = {}): Promise<() => Promise<void>> {
-  const me = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+  const boot = bootId();
+  const me = { pid: process.pid, host: hostname(), since: new Date().toISOString(), ...(boot !== undefined ? { boot } : {}) };
   const text = JSON.stringify(me);
   const deadline = Date.now() + waitMs;
   let forget: (() => void) | undefined;
@@ -434,15 +435,34 @@ export async function acquireLockFile(path: string, what: string, waitMs: number
   };
 }
 
+let bootIdCache: string | null | undefined;
+
+/**
+ * This boot of this host (Linux: `/proc/sys/kernel/random/boot_id`, a random UUID made at boot),
+ * recorded in lock files so that a lock left by a crash or power loss is known stale after the
+ * reboot even when its pid names another process by then. Undefined where there is none.
+ */
+export function bootId(): string | undefined {
+  if (bootIdCache === undefined) {
+    try {
+      bootIdCache = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || null;
+    } catch {
+      bootIdCache = null;
+    }
+  }
+  return bootIdCache ?? undefined;
+}
+
 /** A lock file as found: who holds it, and whether that holder is gone. */
 export interface LockInspection {
   /**
-   * `live`: its process runs on this host · `stale`: its process is dead on this host, or the file
+   * `live`: its process runs on this host · `stale`: its process is dead on this host, or it was
+   * written before this host last booted (its `boot` is not {@link bootId}), or the file
    * does not name a holder and is older than {@link GUARD_STALE_MS} (a process died between making
    * and writing it) · `unknown`: held from another host (its pid cannot be checked), or just made.
    */
   state: 'live' | 'stale' | 'unknown';
-  holder: { pid?: number; host?: string; since?: string };
+  holder: { pid?: number; host?: string; since?: string; boot?: string };
   /** What {@link takeOverStale} needs to remove exactly this file. */
   held: { dev: number; ino: number; text: string };
   /** Size of the lock file (bytes) and when it was last written (ms since the epoch). */
@@ -480,7 +500,11 @@ export async function inspectLock(path: string): Promise<LockInspection | undefi
   }
   let state: LockInspection['state'];
   if (typeof holder.pid === 'number' && typeof holder.host === 'string') {
-    state = holder.host !== hostname() ? 'unknown' : pidAlive(holder.pid) ? 'live' : 'stale';
+    const boot = bootId();
+    // Written before this host last booted (a crash or power loss while it was held): its pid may
+    // name another process since, which must not keep the lock held for ever.
+    const beforeBoot = typeof holder.boot === 'string' && boot !== undefined && holder.boot !== boot;
+    state = holder.host !== hostname() ? 'unknown' : beforeBoot || !pidAlive(holder.pid) ? 'stale' : 'live';
   } else {
     state = Date.now() - st.mtimeMs > GUARD_STALE_MS ? 'stale' : 'unknown';
   }

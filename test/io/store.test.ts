@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { acquireLockFile, commitSnapshot, discardNewStore, lockStore, makeTmpDir, openStore, resolveRef, writeFileAtomic } from '../../src/io/store.js';
+import { acquireLockFile, bootId, commitSnapshot, discardNewStore, lockStore, makeTmpDir, openStore, resolveRef, writeFileAtomic } from '../../src/io/store.js';
 import { makeTree, tempDir } from '../helpers/tree.js';
 
 async function newStore() {
@@ -204,6 +204,21 @@ describe('lockStore', () => {
     const s = await newStore();
     await fsp.writeFile(join(s.root, 'lock'), JSON.stringify({ pid: process.pid, host: hostname() }));
     await expect(lockStore(s, 150)).rejects.toMatchObject({ code: 'STORE_LOCKED' });
+  });
+
+  it.skipIf(bootId() === undefined)('takes over a lock written before this host booted even though its pid names a live process now (a crash, then the pid reused)', async () => {
+    const s = await newStore();
+    await fsp.writeFile(join(s.root, 'lock'), JSON.stringify({ pid: process.pid, host: hostname(), since: '2026-01-01T00:00:00.000Z', boot: '00000000-0000-4000-8000-000000000000' }));
+    const lock = await lockStore(s, 150);
+    await lock.release();
+  });
+
+  it.skipIf(bootId() === undefined)('records this boot in the lock, and does not take over a live holder of this boot', async () => {
+    const s = await newStore();
+    const lock = await lockStore(s);
+    expect(JSON.parse(await fsp.readFile(join(s.root, 'lock'), 'utf8'))).toMatchObject({ pid: process.pid, host: hostname(), boot: bootId() });
+    await expect(lockStore(s, 150)).rejects.toMatchObject({ code: 'STORE_LOCKED' });
+    await lock.release();
   });
 });
 
