@@ -172,7 +172,11 @@ function recordSection(f: IncidentFacts): string {
 
 function nextSection(f: IncidentFacts): string {
   const out: string[] = ['<h2 id="next">What to do next</h2>', `<p>${htmlMessage(f.next.why)}</p>`];
-  if (f.next.command) out.push(`<pre class="cmd" id="restore-command">${html(f.next.command)}</pre>`);
+  // The command is shell text already (`shellCommand`: printable, every word quoted): shown as it
+  // is, only HTML-escaped. `html` would double its backslashes: a quote inside a word, `'\''`,
+  // became `'\\''`, which copied back into a shell ends the quoting (an archive named
+  // `x'$(cmd)'.snap.tar` ran cmd).
+  if (f.next.command) out.push(`<pre class="cmd" id="restore-command">${htmlMessage(f.next.command)}</pre>`);
   return out.join('\n');
 }
 

@@ -203,6 +203,21 @@ describe('the HTML page', () => {
     expect(page).toContain('&amp;amp;&lt;img src=x&gt;');
   });
 
+  it('shows the restore command so that, copied into bash, it gives the same words — an archive name with a quote and $(…) runs nothing', () => {
+    const words = [`x'$(touch PWNED)'.snap.tar`, 'back\\slash', 'esc\x1b[31m'];
+    for (const ref of words) {
+      const f = incidentFacts(report({ a: side(ref, true), b: side('spam@v2', true), added: [{ path: 'x', sha256: SHA, size: 1 }] }), { trustWords: ['--pubkey', "o'brien/ci.pub"] });
+      const page = renderIncidentHtml(f);
+      const shown = /<pre class="cmd" id="restore-command">([^<]*)<\/pre>/.exec(page)?.[1] ?? '';
+      // What a reader copies from the page: the text with its character references read back.
+      const copied = shown.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+      expect(copied).toBe(f.next.command);
+      const r = spawnSync('bash', ['-c', `printf '%s\\0' ${copied.replace(/^snap /, '')}`], { encoding: 'utf8' });
+      expect(r.stdout.split('\0').slice(0, -1), JSON.stringify(ref)).toEqual(['restore', ref, expect.any(String), '--pubkey', "o'brien/ci.pub"]);
+    }
+    assertSafeHtml(renderIncidentHtml(incidentFacts(report({ a: side(words[2] as string, true), added: [{ path: 'x', sha256: SHA, size: 1 }] }))));
+  });
+
   it('is the same, byte for byte, for the same facts', () => {
     const f1 = incidentFacts(hostileReport(), { folderLabels: { a: { ham: 1 }, b: { ham: 2 } } });
     const f2 = incidentFacts(structuredClone(hostileReport()), { folderLabels: { a: { ham: 1 }, b: { ham: 2 } } });
