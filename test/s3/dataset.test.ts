@@ -10,6 +10,7 @@ import { makeTree, snap, snapJson, useKeyPair } from '../helpers/tree.js';
 import { newStorePath, uniqueName } from '../helpers/store.js';
 import { useS3Server, type S3Server, type S3ServerKind } from '../helpers/s3-server.js';
 import { createS3Client } from '../../src/s3/client.js';
+import { unsafeIn } from '../helpers/terminal.js';
 import { listObjects, ObjectReader, type ListedObject, type ReadResult } from '../../src/s3/read-objects.js';
 
 const keys = useKeyPair();
@@ -116,6 +117,24 @@ function datasetTests(kind: S3ServerKind): void {
       expect(v.code).toBe(1);
       expect(v.json.counts).toMatchObject({ matched: 1, extra: 3 });
       expect(v.json.problems.every((p: { kind: string; reason?: string }) => p.kind === 'extra' && /manifest path/.test(p.reason ?? ''))).toBe(true);
+    });
+
+    it('diff against a prefix prints the keys it cannot record, and why, escaped: a bidi override or a C1 control in a key reaches no terminal', async () => {
+      const client = createS3Client(server.env);
+      const bucket = await newBucket(client);
+      await upload(client, bucket, 'p/', { 'ok.txt': 'fine' });
+      const url = `s3://${bucket}/p/`;
+      const store = await newStorePath();
+      const ref = `${uniqueName()}@v1`;
+      expect((await snap(['seal', url, '--as', ref, '--key', keys.key, '--store', store], { env: env() })).code).toBe(0);
+      await upload(client, bucket, 'p/', { 'x/../\u202eTXT.exe': 'dot dot', 'y//\u009b31mRED\u0085OK': 'empty segment' });
+      const d = await snap(['diff', ref, url, '--store', store], { env: env() });
+      expect(d.code).toBe(1);
+      expect(unsafeIn(d.stdout), d.stdout).toBeUndefined();
+      expect(d.stdout).toContain('x/../\\u202eTXT.exe  (invalid path "x/../\\u202eTXT.exe"');
+      expect(d.stdout).toContain('y//\\u009b31mRED\\u0085OK  (invalid path "y//\\u009b31mRED\\u0085OK"');
+      const j = await snapJson(['diff', ref, url, '--store', store], { env: env() });
+      expect(j.json.extra.map((x: { path: string }) => x.path).sort()).toEqual(['x/../\u202eTXT.exe', 'y//\u009b31mRED\u0085OK']);
     });
 
     it('refuses an empty prefix (DATASET_EMPTY, exit 3) and a missing bucket (exit 3)', async () => {

@@ -67,7 +67,7 @@ function printDiff(r: DiffReport, io: CliIo, color: boolean): void {
   section('added', r.added.map((e) => `${s.green('+')} ${shown(e.path)}  (${size(e)})`));
   section('removed', r.removed.map((e) => `${s.red('-')} ${shown(e.path)}  (${size(e)})`));
   section('modified', r.modified.map((x) => `${s.yellow('~')} ${shown(x.path)}  ${size(x.a)} → ${size(x.b)}${!isSymlinkEntry(x.a) && !isSymlinkEntry(x.b) ? `  ${shortDigest(x.a.sha256)} → ${shortDigest(x.b.sha256)}` : ''}`));
-  section('extra: cannot be recorded', r.extra.map((x) => `${s.red('!')} ${x.side}: ${shown(x.path)}  (${x.reason}, ${x.code})`));
+  section('extra: cannot be recorded', r.extra.map((x) => `${s.red('!')} ${x.side}: ${shown(x.path)}  (${escapeMessage(x.reason)}, ${x.code})`)); // an S3 key's reason quotes the key
   if (r.records) out.push(...recordsLines(r.records));
   io.stdout.write(out.join('\n') + '\n');
 }
