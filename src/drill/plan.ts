@@ -406,12 +406,17 @@ function numericField(t: Table, v: unknown): boolean {
   return typeof v === 'string' && NUMBER.test(v);
 }
 
-/** A value nudged by a tiny amount: digits appended to a decimal's fraction, or a millionth of it added to a JSON number. */
+/**
+ * A value nudged by a tiny amount: digits appended to a decimal's fraction, or a millionth of it
+ * added to a JSON number (taken away when adding would leave the finite doubles: JSON.stringify
+ * writes Infinity as null, which is not the nudge the report names).
+ */
 function nudge(v: unknown): unknown {
   if (typeof v === 'string') return v.includes('.') ? v + NUDGE_DIGITS : `${v}.${NUDGE_DIGITS}`;
   const x = v as number;
-  const y = x + (x === 0 ? 1e-6 : Math.abs(x) * 1e-6);
-  return y === x ? x + 1 : y;
+  const d = x === 0 ? 1e-6 : Math.abs(x) * 1e-6;
+  const y = Number.isFinite(x + d) ? x + d : x - d;
+  return y !== x ? y : Number.isFinite(x + 1) && x + 1 !== x ? x + 1 : x - 1;
 }
 
 /** A key value no record of the table has: the largest number plus 1,000,000, or the text with `-planted`. */

@@ -81,6 +81,20 @@ describe('planDrill', () => {
     expect(Math.abs(Number(x1) - Number(x0))).toBeLessThan(1e-3);
   });
 
+  it('nudges a JSON number to another finite number, and the detail names the value written: the largest double is not nudged to Infinity (written as null)', () => {
+    for (const v of ['1.7976931348623157e308', '-1.7976931348623157e308', '5e-324', '1e-320', '0', '-0', '3']) {
+      const text = `{"id":1,"v":${v},"y":"a"}\n`;
+      const files: DrillFile[] = [{ path: 'd.jsonl', size: text.length, bytes: enc.encode(text) }];
+      const records: RecordTarget[] = [{ path: 'd.jsonl', format: 'jsonl', identity: 'key', key: ['id'], label: 'y', configured: true }];
+      const p = planDrill({ seed: 1, kinds: ['feature-nudge'], files, allPaths: new Set(['d.jsonl']), records }).planted[0];
+      const written = JSON.parse(dec.decode((p?.edit as { bytes: Uint8Array }).bytes)) as { v: unknown };
+      expect(typeof written.v, v).toBe('number');
+      expect(Number.isFinite(written.v), v).toBe(true);
+      expect(written.v, v).not.toBe(Number(v));
+      expect(p?.detail, v).toBe(`record [1] (row 1): v ${String(Number(v))} → ${String(written.v)}`);
+    }
+  });
+
   it('converts LF to CRLF only in a file that has bare LF, and keeps size and mtime on a byte flip', () => {
     const plan = planDrill(input(5, ['crlf', 'byte-flip-keep-size-mtime']));
     const crlf = plan.planted.find((p) => p.kind === 'crlf');
