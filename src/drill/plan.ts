@@ -6,6 +6,7 @@
 import type { AttackKind } from './kinds.js';
 import { RECORD_KINDS } from './kinds.js';
 import { Rng } from './rng.js';
+import { MAX_PATH_BYTES, utf8Length } from '../core/paths.js';
 import { keyText, labelOf, parseTable, renderRecord, serializeTable, tableLines, writableField, type Table, type TableFormat } from './table.js';
 
 /** A regular file of the signed manifest, with its bytes when the runner read them. */
@@ -92,6 +93,19 @@ const enc = new TextEncoder();
 const dirOf = (p: string) => (p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '');
 const baseOf = (p: string) => p.slice(p.lastIndexOf('/') + 1);
 const join = (d: string, b: string) => (d === '' ? b : `${d}/${b}`);
+
+/** Longest file or folder name most file systems take, in UTF-8 bytes (Linux NAME_MAX). */
+export const MAX_NAME_BYTES = 255;
+
+/**
+ * Whether a new path the drill would make can exist: every name at most {@link MAX_NAME_BYTES}
+ * bytes and the whole at most `MAX_PATH_BYTES` (a look-alike letter takes 2 bytes where the Latin
+ * one took 1; an injected name borrows a neighbour's extension). A path that cannot exist is not
+ * planted: the rename or write would fail with ENAMETOOLONG.
+ */
+export function fitsOnDisk(path: string): boolean {
+  return utf8Length(path) <= MAX_PATH_BYTES && path.split('/').every((seg) => utf8Length(seg) <= MAX_NAME_BYTES);
+}
 const isText = (b: Uint8Array) => !b.includes(0);
 const NUMBER = /^-?[0-9]+(\.[0-9]+)?$/;
 
@@ -158,7 +172,7 @@ export function planDrill(input: PlanInput): Plan {
           const siblings = [...(byParent.get(dirOf(d)) ?? [])].filter((s) => s !== baseOf(d)).sort();
           for (const s of siblings) {
             const to = join(join(dirOf(d), s), baseOf(f.path));
-            if (!taken.has(to)) moves.push({ from: f.path, to });
+            if (!taken.has(to) && fitsOnDisk(to)) moves.push({ from: f.path, to });
           }
           if (moves.length > 0) break;
         }
@@ -208,10 +222,18 @@ export function planDrill(input: PlanInput): Plan {
         const near = fileTargets(() => true)[0];
         const dir = near ? dirOf(near.path) : '';
         const dot = near ? baseOf(near.path).lastIndexOf('.') : -1;
-        const ext = near && dot > 0 ? baseOf(near.path).slice(dot) : '.txt';
-        let n = 1;
-        while (taken.has(join(dir, `injected-${n}${ext}`))) n++;
-        const path = join(dir, `injected-${n}${ext}`);
+        const named = (ext: string) => {
+          let n = 1;
+          while (taken.has(join(dir, `injected-${n}${ext}`))) n++;
+          return join(dir, `injected-${n}${ext}`);
+        };
+        // The neighbour's extension, unless the name would then be too long.
+        const borrowed = near && dot > 0 ? named(baseOf(near.path).slice(dot)) : undefined;
+        const path = borrowed !== undefined && fitsOnDisk(borrowed) ? borrowed : named('.txt');
+        if (!fitsOnDisk(path)) {
+          none(kind, `a new file in ${dir} would have a path longer than ${MAX_PATH_BYTES} bytes`);
+          break;
+        }
         const bytes = enc.encode(`Subject: planted by snap drill (seed ${input.seed})\n\nThis file was not in the signed snapshot.\n`);
         add({ kind, path, paths: [path], detail: `new file (${bytes.length} bytes)`, edit: { op: 'create', path, bytes } });
         break;
@@ -220,13 +242,13 @@ export function planDrill(input: PlanInput): Plan {
         let found: { from: string; to: string; what: string } | undefined;
         for (const f of fileTargets(() => true)) {
           const to = lookalike(f.path);
-          if (to && !taken.has(to.path)) {
+          if (to && !taken.has(to.path) && fitsOnDisk(to.path)) {
             found = { from: f.path, to: to.path, what: to.what };
             break;
           }
         }
         if (!found) {
-          none(kind, 'no file name holds a letter with a look-alike (a c e i j o p s x y)');
+          none(kind, `no file name holds a letter with a look-alike (a c e i j o p s x y), or the name with it would be longer than ${MAX_NAME_BYTES} bytes`);
           break;
         }
         add({ kind, path: found.to, paths: [found.from, found.to], detail: `${found.from} → ${found.to} (${found.what})`, edit: { op: 'move', from: found.from, to: found.to } });

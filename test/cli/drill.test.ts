@@ -251,6 +251,22 @@ describe('snap drill usage', () => {
     expect(u.code).toBe(3);
   }, SLOW);
 
+  it('plants no name longer than a file name can be (255 bytes): a look-alike or injected name that would not fit is not planted, and the drill never stops with INTERNAL', async () => {
+    const long = 'a'.repeat(255); // a look-alike letter takes 2 bytes: 256
+    const dotted = `x.${'b'.repeat(253)}`; // injected-1 + this extension: 264
+    const data = await makeTree({ [long]: 'one\n', [dotted]: 'two\n' });
+    const store = await newStorePath();
+    expect((await snap(['seal', data, '--as', 'long@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+    for (const seed of ['1', '2', '3']) {
+      const r = await runDrill(data, store, 'long@v1', ['--attacks', 'lookalike-name,file-inject', '--seed', seed]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.json.notApplicable.map((n) => n.kind)).toEqual(['lookalike-name']);
+      const inject = r.json.planted.find((p) => p.kind === 'file-inject');
+      expect(inject?.caught).toBe(true);
+      for (const seg of (inject?.path ?? '').split('/')) expect(Buffer.byteLength(seg)).toBeLessThanOrEqual(255);
+    }
+  }, SLOW);
+
   it('lists every attack kind in --help', async () => {
     const r = await snap(['drill', '--help']);
     expect(r.code).toBe(0);
