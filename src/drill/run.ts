@@ -10,6 +10,7 @@ import { promises as fsp, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, relative, sep } from 'node:path';
 import { SnapError, isSnapError, type SnapErrorCode } from '../core/errors.js';
+import { ioError } from '../io/errors.js';
 import { isSymlinkEntry, ManifestOrder } from '../core/manifest.js';
 import { isWellFormed, type RecordSetMember } from '../core/records.js';
 import type { TrustedKey } from '../core/envelope.js';
@@ -98,7 +99,9 @@ export function rounds(planted: readonly PlannedAttack[]): PlannedAttack[][] {
  * Run a drill.
  * @throws SnapError with the trust failure's code when REF cannot be trusted (exit 1);
  *   `INTEGRITY_FAILURE` when DIR does not match REF before anything is planted; `INTERRUPTED` /
- *   `TERMINATED`; `NOT_FOUND` | `IO_ERROR` from reading
+ *   `TERMINATED`; `NOT_FOUND` | `IO_ERROR` | `DISK_FULL` from reading, and from the private copy
+ *   (copying DIR, planting, putting back: any file system error there, such as a path of DIR too
+ *   long under the scratch folder, with `details.path` and `details.errno`)
  */
 export async function drill(o: DrillOptions): Promise<DrillReport> {
   const root = resolve(o.dir);
@@ -245,7 +248,12 @@ export async function drill(o: DrillOptions): Promise<DrillReport> {
     results.sort((x, y) => index(x.attack) - index(y.attack));
     return drillReport({ dataset: o.dataset, against: { ref, id: base.snapshot }, seed: o.seed, attacks: [...o.kinds], records: recordsOn, rounds: groups.length, planted: results, notApplicable: plan.notApplicable });
   } catch (e) {
-    throw interruptedBy() ? interruptedError() : e;
+    if (interruptedBy()) throw interruptedError();
+    // A file system error in the private copy (copying DIR, planting, putting back): IO_ERROR
+    // naming the file, not INTERNAL (a path DIR holds can be too long under the scratch folder).
+    const errno = e as NodeJS.ErrnoException;
+    if (!isSnapError(e) && typeof errno?.code === 'string' && /^E[A-Z]+$/.test(errno.code)) throw ioError(e, errno.path ?? scratchRoot, "the drill's private copy");
+    throw e;
   } finally {
     await fsp.rm(scratchRoot, { recursive: true, force: true }).catch(() => {});
     forget();

@@ -267,6 +267,29 @@ describe('snap drill usage', () => {
     }
   }, SLOW);
 
+  it('a file system error in its private copy (a path too long there, though not where the dataset lies) is IO_ERROR, exit 3, not INTERNAL', async () => {
+    const data = await tempDir();
+    // Names of 250 bytes down to a file whose absolute path is 4094 bytes: seal can read it, but
+    // the private copy under a longer TMPDIR cannot hold it.
+    const room = 4094 - Buffer.byteLength(data) - 1;
+    const segs: string[] = [];
+    let used = 0;
+    while (room - used > 251 + 20) {
+      segs.push('d'.repeat(250));
+      used += 251;
+    }
+    segs.push('f'.repeat(room - used));
+    await fsp.mkdir(join(data, ...segs.slice(0, -1)), { recursive: true });
+    await fsp.writeFile(join(data, ...segs), 'x');
+    const store = await newStorePath();
+    const s = await snap(['seal', data, '--as', 'deep@v1', '--key', keys.key, '--store', store]);
+    expect(s.code, s.stderr).toBe(0);
+    const r = await runDrill(data, store, 'deep@v1');
+    expect(r.code, r.stderr).toBe(3);
+    expect((r.json as unknown as { error: { code: string } }).error.code).toBe('IO_ERROR');
+    expect(r.stderr).toMatch(/ENAMETOOLONG/);
+  }, SLOW);
+
   it('lists every attack kind in --help', async () => {
     const r = await snap(['drill', '--help']);
     expect(r.code).toBe(0);
