@@ -15,6 +15,7 @@
  * | a byte that is not UTF-8 (see `name-bytes.ts`)     | `\xNN` (NN is 80–ff)      |
  * | C1 control (U+0080–U+009F)                        | `\uNNNN` (`\u009b`)       |
  * | bidirectional control: U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069 | `\uNNNN` (`\u202e`) |
+ * | any other character with no glyph (Unicode Default_Ignorable_Code_Point: zero-width space and joiners U+200B–U+200D, U+2060–U+206F, BOM U+FEFF, soft hyphen U+00AD, Hangul fillers, variation selectors, tag characters U+E0000–U+E0FFF …) | `\uNNNN` (`\u200b`); above U+FFFF its two UTF-16 halves (`\udb40\udc41`) |
  * | line and paragraph separator U+2028, U+2029        | `\uNNNN`                  |
  * | any other lone UTF-16 surrogate                    | `\uNNNN`                  |
  *
@@ -23,17 +24,25 @@
  * "surrogateescape", `decodeNameBytes`), so `\x80`–`\xff` always mean such a byte and never a
  * character, while `\u0080`–`\u009f` are C1 characters. Because a backslash is doubled, the
  * mapping is injective: the original string can be read back from the escaped one (the tests
- * decode it), and two different names never print alike.
+ * decode it), and two different names never print alike — not even a name and the same name with
+ * a zero-width space (which a terminal draws as nothing).
  *
  * {@link escapeMessage} is for our own messages, which may already embed escaped names: it
  * escapes the same characters but leaves a backslash as it is, so it is idempotent on escaped
  * text. Its output is as safe; it is only not injective.
  */
 
-/** Characters that need an escape: a fast test before walking the string. */
-const NEEDS_ESCAPE = /[\x00-\x1f\x7f-\x9f\\\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]/;
+/**
+ * Characters that need an escape: a fast test before walking the string. In `u` mode a well-formed
+ * surrogate pair is one character, so `[\ud800-\udfff]` finds only lone surrogates.
+ * (Default_Ignorable_Code_Point holds the bidirectional controls U+061C, U+200E, U+200F,
+ * U+202A–U+202E and U+2066–U+2069.)
+ */
+const NEEDS_ESCAPE = /[\x00-\x1f\x7f-\x9f\\\u2028\u2029\ud800-\udfff\p{Default_Ignorable_Code_Point}]/u;
 /** The same without the backslash (for {@link escapeMessage}). */
-const NEEDS_ESCAPE_MESSAGE = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]/;
+const NEEDS_ESCAPE_MESSAGE = /[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\p{Default_Ignorable_Code_Point}]/u;
+/** One character with no glyph (a bidirectional control, a zero-width space, a tag character …). */
+const IGNORABLE = /^\p{Default_Ignorable_Code_Point}$/u;
 
 /** First and last lone surrogate that stand for a byte that is not UTF-8 (U+DC00 + byte). */
 const RAW_BYTE_FIRST = 0xdc80;
@@ -42,9 +51,13 @@ const RAW_BYTE_LAST = 0xdcff;
 const hex2 = (n: number) => n.toString(16).padStart(2, '0');
 const hex4 = (n: number) => n.toString(16).padStart(4, '0');
 
-/** True for a bidirectional control or a line/paragraph separator (shown as `\uNNNN`). */
+/**
+ * True for a BMP character (above U+009F) shown as `\uNNNN`: one with no glyph (a bidirectional
+ * control, a zero-width space …: Default_Ignorable_Code_Point, the first of which is U+00AD) or a
+ * line/paragraph separator.
+ */
 function isInvisibleFormat(c: number): boolean {
-  return c === 0x061c || c === 0x200e || c === 0x200f || (c >= 0x2028 && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+  return c === 0x2028 || c === 0x2029 || (c >= 0xad && IGNORABLE.test(String.fromCharCode(c)));
 }
 
 function escape(text: string, doubleBackslash: boolean): string {
@@ -60,7 +73,13 @@ function escape(text: string, doubleBackslash: boolean): string {
     else if (c >= 0xd800 && c <= 0xdfff) {
       const next = text.charCodeAt(i + 1);
       if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
-        i++; // a well-formed pair: one character above U+FFFF, printed as it is
+        // A well-formed pair: one character above U+FFFF, printed as it is, unless it has no glyph
+        // (a tag character U+E0000–U+E0FFF …): then as its two halves.
+        if (IGNORABLE.test(text.slice(i, i + 2))) {
+          out += `${text.slice(from, i)}\\u${hex4(c)}\\u${hex4(next)}`;
+          from = i + 2;
+        }
+        i++;
         continue;
       }
       rep = c >= RAW_BYTE_FIRST && c <= RAW_BYTE_LAST ? `\\x${hex2(c - 0xdc00)}` : `\\u${hex4(c)}`;
@@ -75,8 +94,9 @@ function escape(text: string, doubleBackslash: boolean): string {
 /**
  * A string from outside, safe and unambiguous to print: see the table in this module's comment.
  * Printable characters (including every letter of every script, and characters above U+FFFF) are
- * kept; the result never holds a control character, a bidirectional control, a lone surrogate or
- * a line break, so it stays on its line and its bytes are valid UTF-8.
+ * kept; the result never holds a control character, a bidirectional control or another character
+ * with no glyph, a lone surrogate or a line break, so it stays on its line, shows every character
+ * it has, and its bytes are valid UTF-8.
  * @param text any string (a path, link target, ref, keyid, log field …)
  * @returns the escaped text; `text` itself when nothing needed escaping
  */

@@ -63,8 +63,13 @@ export function nameDetails(path: string): { path: string; pathHex?: string } {
 
 /** A character no path may hold: a control character, or a lone surrogate (a byte that is not UTF-8). */
 const REFUSED_CHAR = /[\x00-\x1f\x7f]|[\ud800-\udbff](?![\udc00-\udfff])|(?:^|[^\ud800-\udbff])[\udc00-\udfff]/;
-/** A character that would not print as itself (see `escapeForTerminal`): `?` in a suggested pattern. */
-const UNPRINTABLE = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?:^|[^\ud800-\udbff])[\udc00-\udfff]/;
+/**
+ * A character that would not print as itself (see `escapeForTerminal`): `?` in a suggested pattern.
+ * Tested on one character (a code point, or a lone surrogate) at a time: `u` mode, where
+ * `[\ud800-\udfff]` finds only a lone surrogate, and Default_Ignorable_Code_Point holds the
+ * bidirectional controls and every other character with no glyph.
+ */
+const UNPRINTABLE = /[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\p{Default_Ignorable_Code_Point}]/u;
 
 /**
  * An `--exclude` argument that leaves out a refused entry: its path, or the path down to its first

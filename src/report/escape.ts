@@ -58,8 +58,12 @@ const UTF8 = new TextEncoder();
 
 /** A word the shell takes as it is (no quoting needed). */
 const SHELL_PLAIN = /^[A-Za-z0-9_@%+=:,./-]+$/;
-/** Characters a `'…'` word could carry but a reader could not see (controls, bidi, separators, lone surrogates). */
-const SHELL_INVISIBLE = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]/;
+/**
+ * Characters a `'…'` word could carry but a reader could not see or copy (controls, characters with
+ * no glyph — bidirectional controls, zero-width spaces, tag characters … —, separators, lone
+ * surrogates); `u` mode: a well-formed surrogate pair is one character.
+ */
+const SHELL_INVISIBLE = /[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\p{Default_Ignorable_Code_Point}]/u;
 
 /**
  * A string as one word of a shell command line that gives the program exactly that string: as it
@@ -76,7 +80,8 @@ export function shellWord(text: string): string {
     const c = text.charCodeAt(i);
     if (c >= 0xdc80 && c <= 0xdcff) out += `\\x${(c - 0xdc00).toString(16).padStart(2, '0')}`;
     else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && text.charCodeAt(i + 1) >= 0xdc00 && text.charCodeAt(i + 1) <= 0xdfff) {
-      out += text.slice(i, i + 2);
+      const pair = text.slice(i, i + 2);
+      out += SHELL_INVISIBLE.test(pair) ? [...UTF8.encode(pair)].map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join('') : pair;
       i++;
     } else if (c >= 0xd800 && c <= 0xdfff) out += `\\x3f`; // any other lone surrogate: not a character, written as '?'
     else if (c === 0x27 || c === 0x5c) out += `\\${text[i]}`;

@@ -147,6 +147,12 @@ describe('seal refuses a name it cannot record: exit 3, the error naming it esca
     expect(d.code).toBe(0);
   });
 
+  it('suggests a pattern with ? for each character that would not print as itself, one with no glyph included', () => {
+    expect(suggestExclude('a\u200b\x01.csv')).toBe(`'/a??.csv'`);
+    expect(suggestExclude('t\u{e0041}\udcff.csv')).toBe(`'/t??.csv'`);
+    expect(suggestExclude('ok😀\x01')).toBe(`'/ok😀?'`);
+  });
+
   it("leaves out everything with --exclude '*', names that are not UTF-8 included (DATASET_EMPTY, not PATH_INVALID_UTF8)", async () => {
     const data = await makeTree({ 'a.txt': 'a' });
     await writeRaw(data, BAD_BYTES, 'x');
@@ -287,6 +293,20 @@ describe('diff reports what a folder holds that no manifest can record (extra, e
     const r = await human(['diff', 'ds@v1', 'ds@v2', '--store', store]);
     expect(r.code).toBe(1);
     for (const name of [BIDI, 'x\u2066y.csv', 'ab\u202d.csv']) expect(r.stdout).toContain(shown(name));
+  });
+});
+
+describe('a name that differs only by a character with no glyph prints differently', () => {
+  it('verify and diff show a rename to the same name plus a zero-width space as \\u200b, not as a rename to itself', async () => {
+    const { data, store } = await sealed({ 'ham/1.txt': 'hi' });
+    await fsp.rename(join(data, 'ham/1.txt'), join(data, 'ham/1.txt\u200b'));
+    const v = await human(['verify', data, '--against', 'ds@v1', '--pubkey', keys.pub, '--store', store]);
+    expect(v.code).toBe(1);
+    expect(v.stdout).toContain('ham/1.txt  (2 B');
+    expect(v.stdout).toContain('moved to ham/1.txt\\u200b');
+    const d = await human(['diff', 'ds@v1', data, '--store', store]);
+    expect(d.code).toBe(1);
+    expect(d.stdout).toContain('ham/1.txt → ham/1.txt\\u200b');
   });
 });
 

@@ -13,7 +13,7 @@ const anyText = fc
   .array(
     fc.oneof(
       fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
-      fc.constantFrom('\\', '\x1b', '\r', '\n', '\t', '\x00', '\x7f', '\x85', '\x9b', '\u202e', '\u2066', '\u200f', '\u061c', '\u2028', '\udcff', '\ud800', 'x', '[', '😀', 'é'),
+      fc.constantFrom('\\', '\x1b', '\r', '\n', '\t', '\x00', '\x7f', '\x85', '\x9b', '\u202e', '\u2066', '\u200f', '\u061c', '\u2028', '\udcff', '\ud800', 'x', '[', '😀', 'é', '\u200b', '\ufeff', '\u{e0041}', '\udb40', '\udc41', '\udc80'),
       fc.string({ unit: 'grapheme' }),
     ),
     { maxLength: 40 },
@@ -30,6 +30,8 @@ describe('escapeForTerminal', () => {
     ['a C1 control as \\u00NN', 'a\x9b2Jb\x85', 'a\\u009b2Jb\\u0085'],
     ['the right-to-left override and the other bidirectional controls', 'evil\u202egnp.exe\u2066\u2069\u200e\u200f\u061c', 'evil\\u202egnp.exe\\u2066\\u2069\\u200e\\u200f\\u061c'],
     ['the line and paragraph separators', 'a\u2028b\u2029', 'a\\u2028b\\u2029'],
+    ['characters one cannot see (Unicode Default_Ignorable_Code_Point): zero-width space and joiner, word joiner, BOM, soft hyphen, Hangul filler, variation selector', 'a\u200bb\u200dc\u2060d\ufeffe\u00adf\u3164g\ufe0f', 'a\\u200bb\\u200dc\\u2060d\\ufeffe\\u00adf\\u3164g\\ufe0f'],
+    ['one above U+FFFF (a tag character) as its two \\uNNNN halves', 'x\u{e0041}y', 'x\\udb40\\udc41y'],
     ['a byte that is not UTF-8 (carried as U+DCxx) as \\xNN', decodeNameBytes(Uint8Array.of(0x62, 0xff, 0x2e)), 'b\\xff.'],
     ['another lone surrogate as \\uNNNN', 'a\ud800b\udc00', 'a\\ud800b\\udc00'],
     ['a backslash, doubled', 'a\\b', 'a\\\\b'],
@@ -66,6 +68,21 @@ describe('escapeForTerminal', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('escapes every character Unicode says to ignore when it has no glyph (Default_Ignorable_Code_Point), and no other above U+009F but the separators and lone surrogates', () => {
+    const di = /^\p{Default_Ignorable_Code_Point}$/u;
+    for (let cp = 0xa0; cp <= 0x10ffff; cp++) {
+      if (cp >= 0xd800 && cp <= 0xdfff) continue;
+      const ch = String.fromCodePoint(cp);
+      const escaped = escapeForTerminal(`a${ch}b`) !== `a${ch}b`;
+      if (escaped !== (di.test(ch) || cp === 0x2028 || cp === 0x2029)) expect.fail(`U+${cp.toString(16)}: escaped ${escaped}`);
+    }
+  });
+
+  it('prints a name and the same name with an invisible character differently (renamed ham/1.txt → ham/1.txt<U+200B>)', () => {
+    expect(escapeForTerminal('ham/1.txt\u200b')).not.toBe(escapeForTerminal('ham/1.txt'));
+    expect(unsafeIn('ham/1.txt\u200b')).toBeDefined();
   });
 
   it('tells apart what looks alike: a raw byte, the C1 character, and the text of an escape', () => {

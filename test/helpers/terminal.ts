@@ -5,12 +5,15 @@
 
 /** Bidirectional controls and line/paragraph separators: never printed raw. */
 const INVISIBLE = new Set([0x061c, 0x200e, 0x200f, 0x2028, 0x2029, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069]);
+/** Characters with no glyph (zero-width space, BOM, tag characters …): never printed raw either. */
+const IGNORABLE = /^\p{Default_Ignorable_Code_Point}$/u;
 
 /**
  * What is wrong with text bound for a terminal, or undefined when nothing is: a character below
  * U+0020 (but `\n`, unless `lines` is false), DEL, a C1 control, a bidirectional control, a line
- * or paragraph separator, a lone surrogate; with `replacement`, also U+FFFD (which Node writes for
- * a lone surrogate: a name decoded without loss was printed raw).
+ * or paragraph separator, a character with no glyph (Default_Ignorable_Code_Point), a lone
+ * surrogate; with `replacement`, also U+FFFD (which Node writes for a lone surrogate: a name
+ * decoded without loss was printed raw).
  */
 export function unsafeIn(text: string, opts: { lines?: boolean; replacement?: boolean } = {}): string | undefined {
   for (let i = 0; i < text.length; i++) {
@@ -20,8 +23,10 @@ export function unsafeIn(text: string, opts: { lines?: boolean; replacement?: bo
     if (c < 0x20 || c === 0x7f) return `control character ${where()}`;
     if (c >= 0x80 && c <= 0x9f) return `C1 control ${where()}`;
     if (INVISIBLE.has(c)) return `bidirectional control or separator ${where()}`;
+    if (c >= 0xa0 && c < 0xd800 && IGNORABLE.test(String.fromCharCode(c))) return `character with no glyph ${where()}`;
     if (c === 0xfffd && opts.replacement) return `U+FFFD (a lone surrogate was written) ${where()}`;
     if (c >= 0xd800 && c <= 0xdbff && text.charCodeAt(i + 1) >= 0xdc00 && text.charCodeAt(i + 1) <= 0xdfff) {
+      if (IGNORABLE.test(text.slice(i, i + 2))) return `character with no glyph ${where()}`;
       i++;
       continue;
     }

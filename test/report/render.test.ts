@@ -87,10 +87,11 @@ describe('escaping outside text', () => {
     expect(shellWord('my keys/ci.pub')).toBe(`'my keys/ci.pub'`);
     expect(shellWord(`it's`)).toBe(`'it'\\''s'`);
     expect(shellWord('')).toBe(`''`);
-    for (const s of ['plain', 'with space', `quote ' and "double" $HOME \`cmd\``, 'esc\x1b[31m', 'line\nbreak', 'rtl\u202eabc', 'emoji 😀', 'tab\there']) {
+    for (const s of ['plain', 'with space', `quote ' and "double" $HOME \`cmd\``, 'esc\x1b[31m', 'line\nbreak', 'rtl\u202eabc', 'emoji 😀', 'tab\there', 'zero\u200bwidth', 'tag\u{e0041}char']) {
       const r = spawnSync('bash', ['-c', `printf '%s' ${shellWord(s)}`], { encoding: 'utf8' });
       expect(r.stdout, JSON.stringify(s)).toBe(s);
     }
+    expect(shellWord('zero\u200bwidth')).toBe(`$'zero\\xe2\\x80\\x8bwidth'`); // a character one cannot see is written as its bytes
     const raw = spawnSync('bash', ['-c', `printf '%s' ${shellWord('a\udcffb')}`]);
     expect(raw.stdout).toEqual(Buffer.from([0x61, 0xff, 0x62])); // the byte that is not UTF-8, exactly
   });
