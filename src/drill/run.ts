@@ -31,6 +31,7 @@ import { parseTable, type TableFormat } from './table.js';
 import { applyEdit, undoEdits, type Scratch, type Touched } from './apply.js';
 import { judge, type GateResult, type Verdict } from './judge.js';
 import { drillReport, type DrillReport } from './report.js';
+import { shellWord } from '../report/escape.js';
 
 /** Largest record file the drill reads to plan record changes (bytes), and the most it reads of record files in all. */
 export const MAX_PLAN_RECORD_BYTES = 32 << 20;
@@ -197,6 +198,11 @@ export async function drill(o: DrillOptions): Promise<DrillReport> {
       const label = fields.find((c) => LABEL_NAMES.includes(c.toLowerCase())) ?? fields[fields.length - 1];
       const key = fields.find((c) => c.toLowerCase() === 'id');
       const rule = JSON.stringify({ pattern: f.path, ...(key && key !== label ? { key: [key] } : {}), ...(label ? { label } : {}) });
+      // The same rule as one --records word, quoted for a shell (the names come from the data: a
+      // file named x'$(cmd)'.csv must not run cmd when the suggestion is pasted), and only when
+      // the attribute form can carry it (it splits on white space, and a key on commas).
+      const attrs = [f.path, ...(key && key !== label ? [`key=${key}`] : []), ...(label ? [`label=${label}`] : [])];
+      const flagForm = attrs.every((w) => !/\s/u.test(w)) && !(key ?? '').includes(',') ? ` (or seal with --records ${shellWord(attrs.join(' '))})` : '';
       targets.push({
         path: f.path,
         format,
@@ -204,7 +210,7 @@ export async function drill(o: DrillOptions): Promise<DrillReport> {
         ...(key && key !== label ? { key: [key] } : {}),
         ...(label ? { label } : {}),
         configured: false,
-        notConfigured: `${f.path} has no signed record index; add ${rule} to "records" in ${CONFIG_FILE} (or seal with --records '${f.path}${key && key !== label ? ` key=${key}` : ''}${label ? ` label=${label}` : ''}') and seal again`,
+        notConfigured: `${f.path} has no signed record index; add ${rule} to "records" in ${CONFIG_FILE}${flagForm} and seal again`,
       });
     }
     targets.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

@@ -8,6 +8,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { copyTree, EXAMPLE, REPO, snap, snapJson, spawnSnap, tempDir, useKeyPair, makeTree } from '../helpers/tree.js';
@@ -142,6 +143,34 @@ describe('snap drill with record checks off', () => {
       expect(m.reason).toContain(`"pattern":"${m.path}"`);
     }
     expect(r.json.summary.filter((s) => RECORD_KINDS.has(s.kind)).every((s) => s.notConfigured === 1 && s.caught === 0)).toBe(true);
+  }, SLOW);
+});
+
+describe('the seal command a drill suggests', () => {
+  it('quotes the record file name for the shell: a file named x\'$(id>PWNED)\'.csv runs nothing when the suggestion is pasted', async () => {
+    const name = `x'$(id>PWNED)'.csv`;
+    const data = await makeTree({ [name]: 'id,label\n1,a\n2,b\n' });
+    const store = await newStorePath();
+    expect((await snap(['seal', data, '--as', 'q@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+    const r = await runDrill(data, store, 'q@v1', ['--attacks', 'record-label-flip']);
+    expect(r.code).toBe(1);
+    const reason = r.json.planted[0]?.reason ?? '';
+    const flag = /seal with (--records .*)\) and seal again$/.exec(reason)?.[1];
+    expect(flag, reason).toBeDefined();
+    const cwd = await tempDir();
+    const sh = spawnSync('bash', ['-c', `printf '%s\\0' ${flag}`], { cwd, encoding: 'utf8' });
+    expect(sh.stdout.split('\0').slice(0, -1), flag).toEqual(['--records', `${name} key=id label=label`]);
+    expect(await fsp.readdir(cwd)).toEqual([]); // nothing ran
+  }, SLOW);
+
+  it('offers no --records form when the rule cannot be written in it (a space in the file name): only the snap.json rule', async () => {
+    const data = await makeTree({ 'my data.csv': 'id,label\n1,a\n2,b\n' });
+    const store = await newStorePath();
+    expect((await snap(['seal', data, '--as', 'sp@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+    const r = await runDrill(data, store, 'sp@v1', ['--attacks', 'record-label-flip']);
+    const reason = r.json.planted[0]?.reason ?? '';
+    expect(reason).toContain('"pattern":"my data.csv"');
+    expect(reason).not.toContain('--records');
   }, SLOW);
 });
 
