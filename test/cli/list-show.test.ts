@@ -2,8 +2,10 @@
  * `snap list [NAME]` and `snap show REF` (SPEC §8) on a store holding snapshots of two datasets.
  */
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeTree, snap, snapJson, useKeyPair } from '../helpers/tree.js';
+import { makeTree, snap, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { newStorePath, sha256 } from '../helpers/store.js';
 
 const keys = useKeyPair();
@@ -124,6 +126,19 @@ describe('snap show', () => {
     const { readFile } = await import('node:fs/promises');
     const r = await snapJson(['show', 'mail@v1', '--store', store]);
     expect(r.json.statement.predicate.manifestSha256).toBe(sha256(await readFile(join(store, 'snapshots', 'mail', 'v1', 'manifest.jsonl'))));
+  });
+
+  it('suggests a verify command that names an archive as one shell word: a file named y$(id>PWNED).snap.tar runs nothing when it is pasted', async () => {
+    const dir = await tempDir();
+    const name = 'y$(id>PWNED).snap.tar';
+    expect((await snap(['export', 'mail@v1', '-o', join(dir, name), '--store', store])).code).toBe(0);
+    const r = await snap(['show', name, '--store', store], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const cmd = /snap (verify .*?)"?\)$/m.exec(r.stdout)?.[1];
+    expect(cmd, r.stdout).toBeDefined();
+    const sh = spawnSync('bash', ['-c', `printf '%s\\0' ${cmd}`], { cwd: dir, encoding: 'utf8' });
+    expect(sh.stdout.split('\0').slice(0, -1)).toEqual(['verify', name, '--pubkey', 'KEY.pub']);
+    expect(await readdir(dir)).toEqual([name]); // nothing ran
   });
 
   it('exits 3 for an unknown ref and 2 for a malformed one', async () => {

@@ -4,6 +4,7 @@
  */
 import { SnapError } from '../../core/errors.js';
 import { escapeForTerminal as shown } from '../../core/display.js';
+import { shellWord } from '../../report/escape.js';
 import { storePath } from '../../io/store.js';
 import { readSnapshotUnverified } from '../../snapshot.js';
 import { EXIT_OK } from '../exit-codes.js';
@@ -64,9 +65,10 @@ async function showSnapshot({ location: loc, archive }: OpenedSnapshot, a: Args,
     ...(p.provenance ? provenanceLines(p.provenance) : []),
     `  tool             ${shown(p.tool.name)} ${shown(p.tool.version)}`,
     `  signatures       ${info.keyids.map((k) => (k ? shown(k) : '(no keyid)')).join(', ') || 'none'}`,
+    // A command to paste: the ref (an archive's file name may come from anyone) as one shell word.
     archive
-      ? `  (not verified here: run "snap verify ${ref} --pubkey KEY.pub")`
-      : `  (not verified here: run "snap verify DIR --against ${ref} --pubkey KEY.pub")`,
+      ? `  (not verified here; to verify: snap verify ${shellWord(loc.ref)} --pubkey KEY.pub)`
+      : `  (not verified here; to verify: snap verify DIR --against ${shellWord(loc.ref)} --pubkey KEY.pub)`,
   ];
   io.stdout.write(lines.join('\n') + '\n');
   return EXIT_OK;
