@@ -2,6 +2,11 @@
  * A poisoning drill (`snap drill --json`, read by `drill-facts.ts`) as a report: the verdict first
  * (every planted attack caught, or which were missed), the per-kind table, the misses, the planted
  * changes (capped), and the kinds that did not apply. HTML and Markdown. Pure.
+ *
+ * A reason is a message (names in it are the drill's, and its suggested `seal --records` word is
+ * quoted for a shell already): written with `htmlMessage` / `markdownMessage`, which keep a
+ * backslash as it is — `html` would double it and turn the quoted `'\''` back into a pasteable
+ * `$(…)`.
  */
 import { html, htmlMessage, markdown, markdownMessage } from './escape.js';
 import { htmlPage, htmlTable, moreLine } from './html-page.js';
@@ -33,7 +38,7 @@ export function renderDrillHtml(d: DrillResult, maxItems: number): string {
   const misses = capped(d.planted.filter((p) => !p.caught), maxItems);
   const all = capped(d.planted, maxItems);
   const plantedRows = (list: DrillPlanted[]) =>
-    list.map((p) => [c(p.id), c(p.kind), `${c(p.path)}${p.key !== undefined ? `<br>key ${c(p.key)}` : ''}`, html(clip(p.detail)), p.caught ? '<span class="trusted">caught</span>' : p.notConfigured ? '<span class="untrusted">MISSED</span> (not configured)' : '<span class="untrusted">MISSED</span>', p.by.map(c).join('<br>') || '—', p.reason !== undefined ? html(clip(p.reason)) : '']);
+    list.map((p) => [c(p.id), c(p.kind), `${c(p.path)}${p.key !== undefined ? `<br>key ${c(p.key)}` : ''}`, html(clip(p.detail)), p.caught ? '<span class="trusted">caught</span>' : p.notConfigured ? '<span class="untrusted">MISSED</span> (not configured)' : '<span class="untrusted">MISSED</span>', p.by.map(c).join('<br>') || '—', p.reason !== undefined ? htmlMessage(clip(p.reason)) : '']);
   const head = ['id', 'attack', 'path / key', 'what was done', 'verdict', 'caught by', 'why missed'];
   const body = [
     `<h1>${html(title(d))}</h1>`,
@@ -50,7 +55,7 @@ export function renderDrillHtml(d: DrillResult, maxItems: number): string {
     `<h2 id="planted">Planted changes (${all.total})</h2>`,
     htmlTable(head, plantedRows(all.items), 'drill-planted'),
     moreLine(all, HINT),
-    d.notApplicable.length ? `<h2 id="not-applicable">Not applicable to this dataset (${d.notApplicable.length})</h2>\n${htmlTable(['attack', 'why'], d.notApplicable.map((n) => [c(n.kind), html(clip(n.reason))]))}` : '',
+    d.notApplicable.length ? `<h2 id="not-applicable">Not applicable to this dataset (${d.notApplicable.length})</h2>\n${htmlTable(['attack', 'why'], d.notApplicable.map((n) => [c(n.kind), htmlMessage(clip(n.reason))]))}` : '',
   ];
   return htmlPage(title(d), body.filter((x) => x !== '').join('\n'));
 }
@@ -60,7 +65,7 @@ export function renderDrillMarkdown(d: DrillResult, maxItems: number): string {
   const v = verdict(d);
   const m = (s: string) => markdown(clip(s));
   const misses = capped(d.planted.filter((p) => !p.caught), maxItems);
-  const rows = (list: DrillPlanted[]) => list.map((p) => [m(p.id), m(p.kind), `${m(p.path)}${p.key !== undefined ? ` key ${m(p.key)}` : ''}`, p.caught ? 'caught' : p.notConfigured ? '**MISSED** (not configured)' : '**MISSED**', p.by.map(m).join(', ') || '—', p.reason !== undefined ? m(p.reason) : '']);
+  const rows = (list: DrillPlanted[]) => list.map((p) => [m(p.id), m(p.kind), `${m(p.path)}${p.key !== undefined ? ` key ${m(p.key)}` : ''}`, p.caught ? 'caught' : p.notConfigured ? '**MISSED** (not configured)' : '**MISSED**', p.by.map(m).join(', ') || '—', p.reason !== undefined ? markdownMessage(clip(p.reason)) : '']);
   const out = [
     `## ${markdown(title(d))}`,
     '',
@@ -71,7 +76,7 @@ export function renderDrillMarkdown(d: DrillResult, maxItems: number): string {
     mdTable(['attack', 'planted', 'caught', 'missed', 'not configured', 'caught by'], d.summary.map((r) => [m(r.kind), String(r.planted), String(r.caught), String(r.missed), String(r.notConfigured), r.by.map(m).join(', ') || '—'])),
   ];
   if (misses.total) out.push('', `### Missed (${misses.total})`, '', mdTable(['id', 'attack', 'path / key', 'verdict', 'caught by', 'why missed'], rows(misses.items)) + mdMore(misses, HINT));
-  if (d.notApplicable.length) out.push('', '### Not applicable', '', mdTable(['attack', 'why'], d.notApplicable.map((n) => [m(n.kind), m(n.reason)])));
+  if (d.notApplicable.length) out.push('', '### Not applicable', '', mdTable(['attack', 'why'], d.notApplicable.map((n) => [m(n.kind), markdownMessage(clip(n.reason))])));
   out.push('');
   return out.join('\n');
 }

@@ -3,11 +3,13 @@
  * agrees with a JSON Schema checked by ajv, and adds the rules a schema cannot say), and rendered.
  */
 import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { Ajv } from 'ajv';
 import { isSnapError } from '../../src/core/errors.js';
 import { MAX_DRILL_BYTES, parseDrillResult, type DrillResult } from '../../src/report/drill-facts.js';
 import { renderDrillHtml, renderDrillMarkdown } from '../../src/report/render-drill.js';
+import { shellWord } from '../../src/report/escape.js';
 
 const FIXTURE = new URL('../fixtures/report/drill-fail.json', import.meta.url);
 const SCHEMA = JSON.parse(readFileSync(new URL('../fixtures/report/drill.schema.json', import.meta.url), 'utf8')) as object;
@@ -116,6 +118,23 @@ describe('the drill report', () => {
     expect(page).toContain('… and 49950 more');
     expect(page).toContain('… and 99950 more');
     expect(Buffer.byteLength(renderDrillMarkdown(r, 50))).toBeLessThan(1_000_000);
+  });
+
+  it("shows a miss's reason with its suggested seal command intact: pasted from the page or the rendered Markdown, it runs nothing", () => {
+    const name = `x'$(id>PWNED)'.csv`;
+    const flag = `--records ${shellWord(`${name} key=id label=label`)}`;
+    const d = fixture();
+    const miss = d.planted.find((p) => !p.caught) as DrillResult['planted'][number];
+    miss.reason = `not configured: ${name} has no signed record index; add {"pattern":"x"} to "records" in snap.json (or seal with ${flag}) and seal again`;
+    // What a reader copies: the page's text (character references read back), the Markdown as GitHub shows it (backslash escapes read back).
+    const fromHtml = renderDrillHtml(d, 50).replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+    const fromMd = renderDrillMarkdown(d, 50).replace(/\\([!-/:-@[-`{-~])/g, '$1').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+    for (const [where, text] of [['HTML', fromHtml], ['Markdown', fromMd]] as const) {
+      const pasted = /seal with (--records .*?)\) and seal again/.exec(text)?.[1];
+      expect(pasted, where).toBe(flag);
+      const sh = spawnSync('bash', ['-c', `printf '%s\\0' ${pasted}`], { encoding: 'utf8' });
+      expect(sh.stdout.split('\0').slice(0, -1), where).toEqual(['--records', `${name} key=id label=label`]);
+    }
   });
 
   it('keeps Markdown table rows to their columns', () => {
