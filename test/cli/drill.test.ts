@@ -319,6 +319,17 @@ describe('snap drill usage', () => {
     expect(r.stderr).toMatch(/ENAMETOOLONG/);
   }, SLOW);
 
+  it('drills a dataset that verifies with a name that is not UTF-8 left out by --exclude (the name is not copied; exit 0)', async () => {
+    const data = await makeTree({ 'ham/a.txt': 'hello\n', 'spam/b.txt': 'buy now\n' });
+    await fsp.writeFile(Buffer.concat([Buffer.from(`${data}/`), Buffer.from('626164ff2e747874', 'hex')]), 'x'); // bad\xff.txt
+    const store = await newStorePath();
+    expect((await snap(['seal', data, '--as', 'nu@v1', '--key', keys.key, '--store', store, '--exclude', 'bad*'])).code).toBe(0);
+    expect((await snap(['verify', data, '--against', 'nu@v1', '--pubkey', keys.pub, '--store', store])).code).toBe(0);
+    const r = await runDrill(data, store, 'nu@v1', ['--attacks', 'truncate,file-inject']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.verdict).toBe('pass');
+  }, SLOW);
+
   it('lists every attack kind in --help', async () => {
     const r = await snap(['drill', '--help']);
     expect(r.code).toBe(0);
