@@ -19,16 +19,22 @@ function htmlSpecial(text: string): string {
 }
 
 /**
+ * A leading `#` as a character reference: a table cell whose HTML starts with `#` is a number
+ * (`htmlTable` right-aligns it and drops the `#`), which outside text must never be taken for.
+ */
+const leadingHash = (s: string) => (s.startsWith('#') ? `&#35;${s.slice(1)}` : s);
+
+/**
  * Outside text as HTML (text content or a double-quoted attribute value, in HTML or inline SVG):
- * made visible with `escapeForTerminal`, then `& < > " '` as character references.
+ * made visible with `escapeForTerminal`, then `& < > " '` (and a leading `#`) as character references.
  */
 export function html(text: string): string {
-  return htmlSpecial(escapeForTerminal(text));
+  return leadingHash(htmlSpecial(escapeForTerminal(text)));
 }
 
-/** One of our own messages (which may embed escaped names) as HTML: `escapeMessage`, then `& < > " '`. */
+/** One of our own messages (which may embed escaped names) as HTML: `escapeMessage`, then `& < > " '` (and a leading `#`). */
 export function htmlMessage(text: string): string {
-  return htmlSpecial(escapeMessage(text));
+  return leadingHash(htmlSpecial(escapeMessage(text)));
 }
 
 /**

@@ -137,6 +137,14 @@ describe('the drill report', () => {
     }
   });
 
+  it('shows outside text that starts with # as it is: not taken for the table\'s number marker (right-aligned, # dropped)', () => {
+    const d = fixture();
+    (d.planted[0] as DrillResult['planted'][number]).detail = '#12345 records deleted';
+    const page = renderDrillHtml(d, 50);
+    expect(page).not.toContain('<td class="num">12345 records deleted</td>');
+    expect(page).toContain('<td>&#35;12345 records deleted</td>');
+  });
+
   it('keeps Markdown table rows to their columns', () => {
     const md = renderDrillMarkdown(fixture(), 50);
     const missRow = md.split('\n').find((l) => l.startsWith('| p3'));
