@@ -8,7 +8,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { copyTree, makeTree, REPO, snap, snapJson, tempDir, useKeyPair, EXAMPLE } from '../helpers/tree.js';
+import { copyTree, makeTree, REPO, snap, snapJson, useKeyPair, EXAMPLE } from '../helpers/tree.js';
 import { newStorePath, objectFiles, sha256, snapshotFolder } from '../helpers/store.js';
 import { MAX_STATEMENT_BYTES } from '../../src/core/statement.js';
 import { MAX_LABELS } from '../../src/core/records.js';

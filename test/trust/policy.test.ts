@@ -10,7 +10,6 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeKeyPair, makeTree, snapJson, spawnSnap, tempDir, type KeyPair, type RunResult } from '../helpers/tree.js';
-import { newStorePath } from '../helpers/store.js';
 import { pae } from '../../src/core/envelope.js';
 import { POLICY_PAYLOAD_TYPE, assignRoles, validatePolicy, type Policy } from '../../src/core/policy.js';
 import { establishPolicy, readPolicyFile } from '../../src/trust/policy-trust.js';

@@ -13,7 +13,7 @@ import { objectsDirOf } from '../../diff.js';
 import type { TrustedKey } from '../../core/envelope.js';
 import type { IndexEntry } from '../../records/index-line.js';
 import { EXIT_OK } from '../exit-codes.js';
-import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
+import { escapeForTerminal as shown } from '../../core/display.js';
 import { formatBytes, formatCount, plural, shortDigest, shortKeyid } from '../format.js';
 import { jsonOut, trustedKeys, checkThreshold, commonFlags, wholeNumberOption, withExamples, MAX_THRESHOLD, type Args, type CliIo, type CommandSpec } from '../common.js';
 import { openSnapshotRef } from '../snapshot-ref.js';

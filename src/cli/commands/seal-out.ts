@@ -1,12 +1,9 @@
 /** `snap seal DIR --as NAME@VERSION --key KEY --out FILE.snap.tar` (used by `seal.ts`): seal straight into an archive, no store. */
 import { resolve } from 'node:path';
-import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
 import { SnapError } from '../../core/errors.js';
 import { escapeForTerminal as shown } from '../../core/display.js';
-import { snapshotId } from '../../core/statement.js';
 import { isArchivePath, ARCHIVE_SUFFIX } from '../../core/archive.js';
-import { storePath, STATEMENT_FILE } from '../../io/store.js';
+import { storePath } from '../../io/store.js';
 import { sealToArchive } from '../../archive-seal.js';
 import type { PrivateKey } from '../../core/keys.js';
 import { EXIT_OK } from '../exit-codes.js';

@@ -51,7 +51,6 @@ async function showSnapshot({ location: loc, archive }: OpenedSnapshot, a: Args,
   }
   if (!p) throw new SnapError('SNAPSHOT_MALFORMED', 'no statement');
   // Nothing here is verified: every field is shown escaped for a terminal.
-  const ref = shown(loc.ref);
   const lines = [
     `${shown(p.dataset)}@${shown(p.version)}`,
     `  snapshot         ${shown(info.snapshot)}`,
