@@ -207,7 +207,7 @@ function retentionLines(cmd: string, r: RetentionFinding): string {
 /** The retention of the snapshot `show` names, or of every snapshot for `fsck`. */
 async function retentionFindings(cmd: string, a: Args, root: string, remote: S3Backend): Promise<RetentionFinding[]> {
   if (!(await remote.objectLockEnabled())) return []; // nothing is locked in such a bucket
-  const [{ openStore, resolveRef, listSnapshots }, { LocalBackend }, { objectsOf }] = await Promise.all([import('../io/store.js'), import('../store/local.js'), import('../store/remote-session.js')]);
+  const [{ openStore, resolveRef, listSnapshots, snapshotDir }, { objectsOfSnapshotIn }] = await Promise.all([import('../io/store.js'), import('../store/remote-session.js')]);
   let refs: { name: string; version: string }[];
   if (cmd === 'show') {
     const text = String(a.ref);
@@ -218,11 +218,10 @@ async function retentionFindings(cmd: string, a: Args, root: string, remote: S3B
   } else refs = (await listSnapshots(await openStore(root))).map((s) => ({ name: s.name, version: s.version }));
   // In NAME@VERSION order, whatever order the snapshots were pulled in (in parallel): output is deterministic.
   refs.sort((x, y) => (x.name === y.name ? (x.version < y.version ? -1 : x.version > y.version ? 1 : 0) : x.name < y.name ? -1 : 1));
-  const local = new LocalBackend(await openStore(root));
+  const store = await openStore(root);
   const out: RetentionFinding[] = [];
   for (const r of refs) {
-    const files = await local.readSnapshot(r.name, r.version);
-    const report = await remote.retentionReport(r.name, r.version, objectsOf(files));
+    const report = await remote.retentionReport(r.name, r.version, await objectsOfSnapshotIn(snapshotDir(store, r.name, r.version)));
     out.push({ ref: `${r.name}@${r.version}`, report, shorter: report.shorter });
   }
   return out;

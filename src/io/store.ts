@@ -43,7 +43,7 @@ export const ENVELOPE_FILE = 'envelope.json';
  */
 export const CONTENTS_FILE = 'contents.json';
 /** Largest `contents.json` read (it is `{"objects":false}` or similar: a few bytes). */
-const MAX_CONTENTS_BYTES = 4096;
+export const MAX_CONTENTS_BYTES = 4096;
 
 /**
  * Whether a store snapshot keeps its contents as objects (false for `--manifest-only` seals).

@@ -30,7 +30,10 @@ import { join, dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
 import { SnapError } from '../core/errors.js';
-import { openStore, objectPath, resolveRef, writeFileAtomic, type Store } from '../io/store.js';
+import { openStore, objectPath, resolveRef, writeFileAtomic, makeTmpDir, commitSnapshot, snapshotDir, MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, type Store } from '../io/store.js';
+import { readSmallFile } from '../io/small-file.js';
+import { manifestLineRuns } from '../io/manifest-file.js';
+import { MAX_STATEMENT_BYTES } from '../core/statement.js';
 import { LOG_FILE, LOG_HEAD_FILE } from '../io/audit-log.js';
 import { leaveNothing } from '../io/interrupt.js';
 import { setObjectSink, type ObjectSink } from '../io/object-sink.js';
@@ -238,7 +241,8 @@ interface PulledState {
 async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: RemoteSessionOptions, stats: SessionStats): Promise<PulledState> {
   const state: PulledState = { snapshots: new Set(), envelopes: new Map(), objects: new Map(), handedOver: new Set(), logLines: 0, files: new Map() };
   const wanted = new Set<string>();
-  const pulled = new Map<string, SnapshotFiles>();
+  /** Each pulled snapshot's statement (its bytes, when it has one): the manifests stay on disk. */
+  const pulled = new Map<string, { statement?: Uint8Array }>();
   const otherFiles = await remote.listFiles();
   const snaps = await remote.listSnapshots();
   await mapLimit(snaps, TRANSFER_JOBS, async (s) => {
@@ -248,17 +252,31 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
       stats.ignoredCommits.push(`${ref} (${s.ignored.length})`);
       opts.note(`${ref}: ${s.ignored.length} later commit(s) of this NAME@VERSION ignored (the first one is the snapshot; FORMAT.md §23.3)`);
     }
-    const files = await remote.readSnapshot(s.name, s.version);
-    const envelope = files.get('envelope.json');
-    if (envelope) {
-      const folder = cosignatureFolder(s.name, s.version);
-      const cosigned = otherFiles.filter((p) => p.startsWith(folder));
-      if (cosigned.length) files.set('envelope.json', await pullCosignatures(remote, envelope, cosigned, opts.cosignatures ?? {}, (t) => opts.note(`${ref}: ${t}`)));
-      state.envelopes.set(ref, files.get('envelope.json') as Uint8Array);
+    // Streamed into the working copy (a manifest of any size is never held in memory), then
+    // committed there by a rename, as a local seal commits.
+    const tmp = await makeTmpDir(store, 'pull');
+    try {
+      const names = await remote.readSnapshotInto(s.name, s.version, tmp);
+      const small = (f: string, limit: number): Promise<Buffer | undefined> =>
+        names.includes(f) ? readSmallFile(join(tmp, f), limit, `cannot read the ${f} of ${ref}`, () => new SnapError('IO_ERROR', 'not a regular file')) : Promise.resolve(undefined);
+      const envelope = await small(ENVELOPE_FILE, MAX_ENVELOPE_BYTES + 1);
+      if (envelope) {
+        const folder = cosignatureFolder(s.name, s.version);
+        const cosigned = otherFiles.filter((p) => p.startsWith(folder));
+        let merged: Uint8Array = envelope;
+        if (cosigned.length) {
+          merged = await pullCosignatures(remote, envelope, cosigned, opts.cosignatures ?? {}, (t) => opts.note(`${ref}: ${t}`));
+          if (merged !== envelope) await writeFileAtomic(join(tmp, ENVELOPE_FILE), merged, { mode: 0o444 });
+        }
+        state.envelopes.set(ref, merged);
+      }
+      const statement = await small(STATEMENT_FILE, MAX_STATEMENT_BYTES + 1);
+      if (opts.objects === 'record-indexes') recordIndexesOf(statement, wanted);
+      pulled.set(ref, statement ? { statement } : {});
+      await commitSnapshot(store, tmp, s.name, s.version);
+    } finally {
+      await fsp.rm(tmp, { recursive: true, force: true });
     }
-    if (opts.objects === 'record-indexes') recordIndexesOf(files, wanted);
-    pulled.set(ref, files);
-    await local.commitSnapshot(s.name, s.version, files);
   });
   for await (const o of remote.listObjectSizes()) state.objects.set(o.hex, o.size);
   if (opts.presence) await markPresent(store, state.objects.keys());
@@ -268,9 +286,12 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
   else if (typeof opts.objects === 'object') {
     const sizes = new Map<string, number>();
     for (const ref of await refsInStore(opts.objects.refs, store.root, pulled)) {
-      const files = pulled.get(ref) as SnapshotFiles;
-      if (opts.objects.objects === 'all') for (const [h, size] of objectSizesOf(files)) sizes.set(h, size);
-      else for (const h of recordIndexesOf(files, new Set())) if (!sizes.has(h)) sizes.set(h, 0);
+      const statement = pulled.get(ref)?.statement;
+      if (opts.objects.objects === 'all') {
+        const [name, version] = ref.split('@') as [string, string];
+        for (const [h, size] of await manifestSizesOfFile(join(snapshotDir(store, name, version), MANIFEST_FILE))) sizes.set(h, size);
+      }
+      for (const h of recordIndexesOf(statement, new Set())) if (!sizes.has(h)) sizes.set(h, 0);
     }
     need = [...sizes.keys()].filter((h) => state.objects.has(h)).sort();
     await checkStagingRoom(store.root, need.reduce((n, h) => n + (sizes.get(h) ?? 0), 0), need.length);
@@ -395,7 +416,7 @@ const MARK_JOBS = 32;
  * The snapshots (`NAME@VERSION`, as pulled) that `refs` name in the working copy at `root`.
  * `NAME@latest` names every snapshot of NAME (which one is latest is the command's trust decision).
  */
-async function refsInStore(refs: string[], root: string, pulled: Map<string, SnapshotFiles>): Promise<string[]> {
+async function refsInStore(refs: string[], root: string, pulled: Map<string, unknown>): Promise<string[]> {
   const out = new Set<string>();
   for (const text of refs) {
     const latest = /^(.+)@latest$/.exec(text);
@@ -597,21 +618,64 @@ async function lockSharedObjects(remote: S3Backend, files: Map<string, Uint8Arra
   });
 }
 
+/** The entry of one manifest line: its digest and size, or undefined when it does not parse (fsck and verify report it). */
+function manifestEntryOf(line: string): { sha256: string; size: number } | undefined {
+  if (!line) return undefined;
+  try {
+    const e = JSON.parse(line) as { sha256?: unknown; size?: unknown };
+    if (typeof e.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256) && typeof e.size === 'number') return { sha256: e.sha256, size: e.size };
+  } catch {
+    /* below */
+  }
+  return undefined;
+}
+
 /** The manifest's file entries: digest → size in bytes (entries that do not parse are left to fsck). */
 function manifestSizes(files: Map<string, Uint8Array>): Map<string, number> {
   const out = new Map<string, number>();
   const manifest = files.get('manifest.jsonl');
   if (!manifest) return out;
   for (const line of Buffer.from(manifest).toString('utf8').split('\n')) {
-    if (!line) continue;
-    try {
-      const e = JSON.parse(line) as { sha256?: unknown; size?: unknown };
-      if (typeof e.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256) && typeof e.size === 'number') out.set(e.sha256, e.size);
-    } catch {
-      /* fsck reports a malformed manifest */
-    }
+    const e = manifestEntryOf(line);
+    if (e) out.set(e.sha256, e.size);
   }
   return out;
+}
+
+/**
+ * The file entries of the manifest file at `path` (digest → size in bytes), read as it streams
+ * (memory: the entries, never the file). Entries that do not parse, and whatever follows a line
+ * longer than MAX_MANIFEST_LINE or a last line without its newline, are left to the command, which
+ * checks the manifest itself; a missing file has none.
+ * @throws SnapError `IO_ERROR`
+ */
+export async function manifestSizesOfFile(path: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  try {
+    for await (const run of manifestLineRuns(path, { bytes: 0 })) {
+      for (const line of run) {
+        const e = manifestEntryOf(line);
+        if (e) out.set(e.sha256, e.size);
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof SnapError) || e.code === 'IO_ERROR') throw e;
+  }
+  return out;
+}
+
+/**
+ * The objects the snapshot whose files are in the folder `dir` names (its manifest entries, read as
+ * it streams, and its statement's record indexes).
+ * @throws SnapError `IO_ERROR`
+ */
+export async function objectsOfSnapshotIn(dir: string): Promise<Set<string>> {
+  const out = new Set((await manifestSizesOfFile(join(dir, MANIFEST_FILE))).keys());
+  const statement = await readSmallFile(join(dir, STATEMENT_FILE), MAX_STATEMENT_BYTES + 1, 'cannot read the statement', () => new SnapError('IO_ERROR', 'not a regular file')).catch((e: unknown) => {
+    if (e instanceof SnapError && e.code === 'NOT_FOUND') return undefined;
+    throw e;
+  });
+  return recordIndexesOf(statement, out);
 }
 
 /** The objects a snapshot names: its manifest entries' digests and its statement's record indexes. */
@@ -626,15 +690,14 @@ export function objectsOf(files: Map<string, Uint8Array>): Set<string> {
  */
 export function objectSizesOf(files: Map<string, Uint8Array>): Map<string, number> {
   const out = manifestSizes(files);
-  for (const h of recordIndexesOf(files, new Set())) if (!out.has(h)) out.set(h, 0);
+  for (const h of recordIndexesOf(files.get(STATEMENT_FILE), new Set())) if (!out.has(h)) out.set(h, 0);
   return out;
 }
 
-/** The record index digests a snapshot's statement names, added to `out` (which is returned). */
-function recordIndexesOf(files: Map<string, Uint8Array>, out: Set<string>): Set<string> {
-  const st = files.get('statement.json');
+/** The record index digests a snapshot's statement (its bytes) names, added to `out` (which is returned). */
+function recordIndexesOf(statement: Uint8Array | undefined, out: Set<string>): Set<string> {
   try {
-    if (st) digestsIn((JSON.parse(Buffer.from(st).toString('utf8')) as { predicate?: { records?: unknown } }).predicate?.records, out);
+    if (statement) digestsIn((JSON.parse(Buffer.from(statement).toString('utf8')) as { predicate?: { records?: unknown } }).predicate?.records, out);
   } catch {
     /* the command reports a malformed statement */
   }

@@ -18,7 +18,9 @@
  * version wins (FORMAT.md §23.3), which holds also where `If-None-Match` is ignored.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import {
   DeleteObjectCommand,
@@ -38,6 +40,9 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { SnapError } from '../core/errors.js';
 import { NAME_RE, VERSION_RE } from '../core/refs.js';
 import { canonicalJson } from '../core/canonical-json.js';
+import { MAX_STATEMENT_BYTES } from '../core/statement.js';
+import { MAX_ENVELOPE_BYTES } from '../core/envelope.js';
+import { MAX_CONTENTS_BYTES } from '../io/store.js';
 import { rehashing } from './local.js';
 import type { BackendLock, CommittedSnapshot, PutResult, Retention, SnapshotFiles, StoreBackend } from './backend.js';
 
@@ -110,6 +115,32 @@ export function wrongSize(location: string, objects: { sha256: string; size: num
     `${objects.length} object(s) in ${location} are not what their name says (e.g. ${first.sha256}: ${first.stored} bytes stored, its content has ${first.size}); objects are write-once, so the seal cannot replace them and nothing was committed: run snap fsck --store ${location} and have the store's owner remove them`,
     { objects: objects.slice(0, 100) },
   );
+}
+
+/**
+ * Most bytes copied of a snapshot's files other than the manifest: one more than the local store's
+ * readers read (`snapshot.ts`, `io/store.ts`, `fsck.ts`), which refuse a file that long.
+ */
+export const SNAPSHOT_FILE_LIMITS: Readonly<Record<string, number>> = {
+  'statement.json': MAX_STATEMENT_BYTES + 1,
+  'envelope.json': MAX_ENVELOPE_BYTES + 1,
+  'contents.json': MAX_CONTENTS_BYTES + 1,
+};
+
+/** Write the first `limit` bytes of `body` to a new file at `path` (mode 0444); the rest is not read. */
+async function copyAtMost(body: Readable, path: string, limit: number): Promise<void> {
+  const fh = await fsp.open(path, 'wx', 0o444);
+  try {
+    let left = limit;
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      const part = chunk.length > left ? chunk.subarray(0, left) : chunk;
+      await fh.write(part);
+      left -= part.length;
+      if (left <= 0) break; // leaving the loop destroys the response: the rest is never downloaded
+    }
+  } finally {
+    await fh.close();
+  }
 }
 
 const sha256hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -442,6 +473,38 @@ export class S3Backend implements StoreBackend {
     return { version: v, commit: { staged: c.staged, files: files as Record<string, string>, snapshot: c.snapshot } };
   }
 
+  /**
+   * Copy a committed snapshot's files into the folder `dir` (which must exist), each streamed from
+   * its staged key to a file of the same name (mode 0444): the manifest whole (never held in
+   * memory, whatever its size), every other file at most {@link SNAPSHOT_FILE_LIMITS} bytes, one
+   * more than the local store's readers read, so that a larger one reaches the command cut there and
+   * is refused by it as in a local store. A file the commit object names that is missing is left
+   * out, and a changed one is copied as read: the command reports either (its signature or digest fails).
+   * @returns the names of the files written
+   * @throws SnapError `NOT_FOUND` (no such snapshot) | `SNAPSHOT_MALFORMED` (its commit object) | `IO_ERROR`
+   */
+  async readSnapshotInto(name: string, version: string, dir: string): Promise<string[]> {
+    const { commit } = await this.readCommit(name, version);
+    const written: string[] = [];
+    for (const f of Object.keys(commit.files)) {
+      const key = this.key(`snapshots/${name}/${version}/staged/${commit.staged}/${f}`);
+      const body = await this.get(key).catch((e) => {
+        if (e instanceof SnapError && e.code === 'NOT_FOUND') return undefined;
+        throw e;
+      });
+      if (!body) continue;
+      await copyAtMost(body, join(dir, f), SNAPSHOT_FILE_LIMITS[f] ?? Infinity).catch((e: unknown) => {
+        throw s3Error(e, `read ${key}`);
+      });
+      written.push(f);
+    }
+    return written;
+  }
+
+  /**
+   * A committed snapshot's files in memory (each at most 64 MiB: a larger one is `STORE_MALFORMED`).
+   * Commands copy snapshots with {@link readSnapshotInto}, which has no such bound.
+   */
   async readSnapshot(name: string, version: string): Promise<SnapshotFiles> {
     const { commit } = await this.readCommit(name, version);
     const out: SnapshotFiles = new Map();

@@ -3,6 +3,9 @@
  * (its commit object, its staged files, its co-signatures and every object it names), never shortening one
  * (docs/FORMAT.md §23.6). Only for `--store s3://…`; a local store cannot lock its files (USAGE).
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SnapError } from '../../core/errors.js';
 import { parseRef } from '../../core/refs.js';
 import { parseExpiry } from '../../core/durations.js';
@@ -18,15 +21,21 @@ async function cmdRetain(a: Args, io: CliIo): Promise<number> {
   if (ref.kind !== 'name') throw new SnapError('USAGE', `retain takes NAME@VERSION, not ${JSON.stringify(String(a.ref))}`);
   const mode = String(a['retain-mode'] ?? 'compliance').toLowerCase() === 'governance' ? 'GOVERNANCE' : 'COMPLIANCE';
   const until = new Date(parseExpiry(String(a.until), new Date(), '--until'));
-  const [{ openS3Backend }, { objectsOf }, { mapLimit }] = await Promise.all([import('../../store/open-s3.js'), import('../../store/remote-session.js'), import('../../store/s3.js')]);
+  const [{ openS3Backend }, { objectsOfSnapshotIn }, { mapLimit }] = await Promise.all([import('../../store/open-s3.js'), import('../../store/remote-session.js'), import('../../store/s3.js')]);
   const remote = await openS3Backend(url, io.env);
   await remote.open(false);
   await remote.checkObjectLock();
   const lock = await remote.lock();
   let objects: string[];
   try {
-    const files = await remote.readSnapshot(ref.name, ref.version);
-    objects = [...objectsOf(files)];
+    // The snapshot's files go through a temporary folder: its manifest may be larger than memory allows.
+    const dir = await mkdtemp(join(tmpdir(), 'snap-retain-'));
+    try {
+      await remote.readSnapshotInto(ref.name, ref.version, dir);
+      objects = [...(await objectsOfSnapshotIn(dir))];
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
     const retain = { mode, until } as const;
     await mapLimit(objects, 16, async (hex) => {
       if (await remote.hasObject(hex)) await remote.extendRetention(remote.objectKey(hex), retain);

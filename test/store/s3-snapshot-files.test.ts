@@ -1,0 +1,75 @@
+/**
+ * A committed snapshot's files as an S3 store hands them to a command (docs/FORMAT.md §23.5),
+ * against moto_server (started here; never skipped): a manifest of any size is copied whole into
+ * the working copy, streamed to disk; the other snapshot files are copied at most one byte past
+ * what the local store's readers read, so a planted giant file costs neither memory nor the other
+ * snapshots their verdicts.
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { useS3Server } from '../helpers/s3-server.js';
+import { makeTree, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
+import { clientFor, newBucket } from './s3-fixture.js';
+
+const server = useS3Server('moto');
+const kp = useKeyPair('s3files');
+const env = (): Record<string, string> => ({ ...server.env, NODE_NO_WARNINGS: '1' });
+const run = (args: string[]) => snapJson(args, { env: env() });
+const expectOk = (r: { code: number; stdout: string; stderr: string }): void => expect(r.code, r.stdout + r.stderr).toBe(0);
+
+/** The staged key of a committed snapshot's file (its commit object read back from the bucket). */
+async function stagedKey(bucket: string, prefix: string, name: string, version: string, file: string): Promise<string> {
+  const r = await clientFor(server).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}snapshots/${name}/${version}/staged/` }));
+  const key = (r.Contents ?? []).map((o) => o.Key as string).find((k) => k.endsWith(`/${file}`));
+  if (!key) throw new Error(`no staged ${file} of ${name}@${version}`);
+  return key;
+}
+
+describe('snapshot files of an S3 store (moto)', () => {
+  it('a snapshot whose manifest is larger than 64 MiB lists and verifies from an S3 store, as from a local one', { timeout: 240_000 }, async () => {
+    // 18,000 empty files whose paths are about 3,700 bytes long: a manifest of about 69 MB.
+    const data = await tempDir('snap-s3files-big-');
+    const deep = join(data, ...Array.from({ length: 14 }, (_, i) => `d${String(i).padStart(2, '0')}${'x'.repeat(245)}`));
+    await fsp.mkdir(deep, { recursive: true });
+    for (let i = 0; i < 18_000; i++) await fsp.writeFile(join(deep, `f${String(i).padStart(6, '0')}${'y'.repeat(240)}`), '');
+    const bucket = await newBucket(clientFor(server), 'plain');
+    const store = `s3://${bucket}/st`;
+    expectOk(await run(['seal', data, '--as', 'big@v1', '--key', kp.key, '--store', store]));
+    const small = await makeTree({ 'a.txt': 'alpha\n' });
+    expectOk(await run(['seal', small, '--as', 'small@v1', '--key', kp.key, '--store', store]));
+    const listed = await clientFor(server).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'st/snapshots/big/' }));
+    const manifest = (listed.Contents ?? []).find((o) => o.Key?.endsWith('/manifest.jsonl'));
+    expect(manifest?.Size).toBeGreaterThan(64 * 1024 * 1024);
+
+    const list = await run(['list', '--store', store]);
+    expectOk(list);
+    expect((list.json.snapshots as { ref: string }[]).map((s) => s.ref).sort()).toEqual(['big@v1', 'small@v1']);
+    const other = await run(['verify', small, '--against', 'small@v1', '--pubkey', kp.pub, '--store', store]);
+    expectOk(other);
+    const big = await run(['verify', data, '--against', 'big@v1', '--pubkey', kp.pub, '--store', store]);
+    expectOk(big);
+    expect(big.json.ok).toBe(true);
+    expect(big.json.counts.matched).toBe(18_000);
+  });
+
+  it("a planted snapshot's giant envelope and statement are read only as far as a local store reads them: the other snapshots keep their verdicts, the planted one is refused", { timeout: 120_000 }, async () => {
+    const bucket = await newBucket(clientFor(server), 'plain');
+    const store = `s3://${bucket}/st`;
+    const ds = await makeTree({ 'a.txt': 'alpha\n', 'b.txt': 'bravo\n' });
+    expectOk(await run(['seal', ds, '--as', 'ds@v1', '--key', kp.key, '--store', store]));
+    expectOk(await run(['seal', ds, '--as', 'ds@v2', '--key', kp.key, '--store', store]));
+    // Someone with write access to the bucket, no key: ds@v2's envelope and statement become 70 MB each.
+    const giant = Buffer.alloc(70 * 1024 * 1024, 0x20);
+    for (const f of ['envelope.json', 'statement.json']) {
+      await clientFor(server).send(new PutObjectCommand({ Bucket: bucket, Key: await stagedKey(bucket, 'st/', 'ds', 'v2', f), Body: giant }));
+    }
+    const v1 = await run(['verify', ds, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', store]);
+    expectOk(v1);
+    const v2 = await run(['verify', ds, '--against', 'ds@v2', '--pubkey', kp.pub, '--store', store]);
+    expect(v2.code, v2.stdout + v2.stderr).not.toBe(0);
+    expect(v2.code).not.toBe(3);
+    expect(v2.json.ok).toBe(false);
+  });
+});
