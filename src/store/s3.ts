@@ -44,7 +44,7 @@ import { MAX_STATEMENT_BYTES } from '../core/statement.js';
 import { MAX_ENVELOPE_BYTES } from '../core/envelope.js';
 import { MAX_CONTENTS_BYTES } from '../io/store.js';
 import { rehashing } from './local.js';
-import type { BackendLock, CommittedSnapshot, PutResult, Retention, SnapshotFiles, StoreBackend } from './backend.js';
+import { SNAPSHOT_FILE_NAMES, type BackendLock, type CommittedSnapshot, type PutResult, type Retention, type SnapshotFiles, type StoreBackend } from './backend.js';
 
 /** The store marker's format (same as a local store's). */
 const STORE_FORMAT = 'snap-store/1';
@@ -474,7 +474,8 @@ export class S3Backend implements StoreBackend {
   }
 
   /**
-   * Copy a committed snapshot's files into the folder `dir` (which must exist), each streamed from
+   * Copy a committed snapshot's files — those of SNAPSHOT_FILE_NAMES its commit object names, no
+   * other — into the folder `dir` (which must exist), each streamed from
    * its staged key to a file of the same name (mode 0444): the manifest whole (never held in
    * memory, whatever its size), every other file at most {@link SNAPSHOT_FILE_LIMITS} bytes, one
    * more than the local store's readers read, so that a larger one reaches the command cut there and
@@ -486,7 +487,8 @@ export class S3Backend implements StoreBackend {
   async readSnapshotInto(name: string, version: string, dir: string): Promise<string[]> {
     const { commit } = await this.readCommit(name, version);
     const written: string[] = [];
-    for (const f of Object.keys(commit.files)) {
+    // Only the files a snapshot has: any other name a commit object lists (planted) is not read.
+    for (const f of Object.keys(commit.files).filter((n) => (SNAPSHOT_FILE_NAMES as readonly string[]).includes(n))) {
       const key = this.key(`snapshots/${name}/${version}/staged/${commit.staged}/${f}`);
       const body = await this.get(key).catch((e) => {
         if (e instanceof SnapError && e.code === 'NOT_FOUND') return undefined;
@@ -508,7 +510,7 @@ export class S3Backend implements StoreBackend {
   async readSnapshot(name: string, version: string): Promise<SnapshotFiles> {
     const { commit } = await this.readCommit(name, version);
     const out: SnapshotFiles = new Map();
-    for (const [f, hex] of Object.entries(commit.files)) {
+    for (const [f, hex] of Object.entries(commit.files).filter(([n]) => (SNAPSHOT_FILE_NAMES as readonly string[]).includes(n))) {
       const bytes = await this.getSmall(this.key(`snapshots/${name}/${version}/staged/${commit.staged}/${f}`)).catch((e) => {
         if (e instanceof SnapError && e.code === 'NOT_FOUND') return undefined; // a missing file is for verify to report
         throw e;

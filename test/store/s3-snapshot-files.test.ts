@@ -8,10 +8,12 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { useS3Server } from '../helpers/s3-server.js';
 import { makeTree, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { clientFor, newBucket } from './s3-fixture.js';
+import { S3Backend } from '../../src/store/s3.js';
 
 const server = useS3Server('moto');
 const kp = useKeyPair('s3files');
@@ -71,5 +73,28 @@ describe('snapshot files of an S3 store (moto)', () => {
     expect(v2.code, v2.stdout + v2.stderr).not.toBe(0);
     expect(v2.code).not.toBe(3);
     expect(v2.json.ok).toBe(false);
+  });
+
+  it('a commit object planted with file names a snapshot does not have gets none of them read: only its manifest, statement, envelope and contents.json are copied', { timeout: 120_000 }, async () => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'plain');
+    const store = `s3://${bucket}/st`;
+    const ds = await makeTree({ 'a.txt': 'alpha\n' });
+    expectOk(await run(['seal', ds, '--as', 'ds@v1', '--key', kp.key, '--store', store]));
+    // Bucket write access, no key: the commit object now also names ten 8 MiB files of its staged folder.
+    const commitKey = 'st/snapshots/ds/v1/commit.json';
+    const commit = JSON.parse(Buffer.from((await (await c.send(new GetObjectCommand({ Bucket: bucket, Key: commitKey }))).Body?.transformToByteArray()) ?? []).toString('utf8')) as { staged: string; files: Record<string, string> };
+    const junk = Buffer.alloc(8 << 20, 0x41);
+    for (let i = 0; i < 10; i++) {
+      await c.send(new PutObjectCommand({ Bucket: bucket, Key: `st/snapshots/ds/v1/staged/${commit.staged}/extra${i}.bin`, Body: junk }));
+      commit.files[`extra${i}.bin`] = createHash('sha256').update(junk).digest('hex');
+    }
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: commitKey, Body: JSON.stringify(commit) }));
+
+    const dir = await tempDir('snap-s3files-copy-');
+    const remote = new S3Backend(c, { bucket, prefix: 'st/' });
+    expect((await remote.readSnapshotInto('ds', 'v1', dir)).sort()).toEqual(['contents.json', 'envelope.json', 'manifest.jsonl', 'statement.json']);
+    expect((await fsp.readdir(dir)).sort()).toEqual(['contents.json', 'envelope.json', 'manifest.jsonl', 'statement.json']);
+    expectOk(await run(['verify', ds, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', store]));
   });
 });
