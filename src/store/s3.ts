@@ -43,9 +43,14 @@ import { canonicalJson } from '../core/canonical-json.js';
 import { MAX_STATEMENT_BYTES } from '../core/statement.js';
 import { MAX_ENVELOPE_BYTES } from '../core/envelope.js';
 import { MAX_CONTENTS_BYTES } from '../io/store.js';
-import { rehashing } from './local.js';
+import { RESERVED_ROOT_NAMES, rehashing } from './local.js';
 import { SNAPSHOT_FILE_NAMES, type BackendLock, type CommittedSnapshot, type PutResult, type Retention, type SnapshotFiles, type StoreBackend } from './backend.js';
 
+/**
+ * Longest segment of a store file's path, in UTF-8 bytes: 255 (NAME_MAX of the local file systems)
+ * less the 18 bytes `writeFileAtomic` adds for its temporary name.
+ */
+const MAX_NAME_BYTES = 255 - 18;
 /** The store marker's format (same as a local store's). */
 const STORE_FORMAT = 'snap-store/1';
 /** The commit object's format marker. */
@@ -594,14 +599,29 @@ export class S3Backend implements StoreBackend {
     }
   }
 
+  /**
+   * The other files' paths (revocations/, attestations/, signatures/, …), as a local store can hold
+   * them: keys with an empty, `.` or `..` segment, a segment starting with `.` or longer than
+   * {@link MAX_NAME_BYTES} bytes, or under a name a local store keeps for itself (`tmp/`, `lock`,
+   * `log.jsonl`, … : RESERVED_ROOT_NAMES) are none of snap's and are left out.
+   * @throws SnapError `STORE_MALFORMED` when a path is both a file and the folder of another (keys
+   *   `a` and `a/b`: one was not written by snap, and which is cannot be told) | `IO_ERROR`
+   */
   async listFiles(): Promise<string[]> {
     const out: string[] = [];
+    const folders = new Set<string>();
     for await (const k of this.listKeys(this.where.prefix)) {
       const rel = k.slice(this.where.prefix.length);
-      const top = rel.split('/')[0] as string;
+      const parts = rel.split('/');
+      const top = parts[0] as string;
       if (rel === 'store.json' || rel === 'log.head' || ['objects', 'snapshots', 'log', 'locks'].includes(top) && rel.includes('/')) continue;
-      if (rel.split('/').some((p) => p === '' || p === '.' || p === '..' || p.startsWith('.'))) continue;
+      if (parts.some((p) => p === '' || p === '.' || p === '..' || p.startsWith('.') || Buffer.byteLength(p) > MAX_NAME_BYTES) || RESERVED_ROOT_NAMES.has(top)) continue;
+      for (let i = 1; i < parts.length; i++) folders.add(parts.slice(0, i).join('/'));
       out.push(rel);
+    }
+    const both = out.find((p) => folders.has(p));
+    if (both !== undefined) {
+      throw new SnapError('STORE_MALFORMED', `${this.location}: the keys ${JSON.stringify(both)} and ${JSON.stringify(`${both}/…`)} cannot both be store files (a file and a folder of the same name): one of them was not written by snap; remove it`, { store: this.location, path: both });
     }
     return out;
   }

@@ -3,7 +3,8 @@
  * against moto_server (started here; never skipped): a manifest of any size is copied whole into
  * the working copy, streamed to disk; the other snapshot files are copied at most one byte past
  * what the local store's readers read, so a planted giant file costs neither memory nor the other
- * snapshots their verdicts.
+ * snapshots their verdicts. The store's other files (revocations/, attestations/, …) are copied
+ * when a local store could hold them; keys that cannot be one are left out, or refused by name.
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
@@ -98,3 +99,32 @@ describe('snapshot files of an S3 store (moto)', () => {
     expectOk(await run(['verify', ds, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', store]));
   });
 });
+
+describe('other files of an S3 store (moto)', () => {
+  it('keys planted where a local store could hold no file (a name whose temporary copy would be over 255 bytes, tmp/, log.jsonl) are left out: commands still work', { timeout: 120_000 }, async () => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'plain');
+    const store = `s3://${bucket}/st`;
+    const ds = await makeTree({ 'a.txt': 'alpha\n' });
+    expectOk(await run(['seal', ds, '--as', 'ds@v1', '--key', kp.key, '--store', store]));
+    for (const key of [`st/attestations/${'a'.repeat(240)}.json`, `st/attestations/${'b'.repeat(300)}/x.json`, 'st/tmp/x', 'st/log.jsonl', 'st/lock']) {
+      await c.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'junk' }));
+    }
+    expectOk(await run(['verify', ds, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', store]));
+    expectOk(await run(['list', '--store', store]));
+  });
+
+  it('a key planted as a file where store files need a folder of that name is refused by name (STORE_MALFORMED, exit 3), not an internal error', { timeout: 120_000 }, async () => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'plain');
+    const store = `s3://${bucket}/st`;
+    const ds = await makeTree({ 'a.txt': 'alpha\n' });
+    expectOk(await run(['seal', ds, '--as', 'ds@v1', '--key', kp.key, '--store', store]));
+    expectOk(await run(['revoke', 'ds@v1', '--key', kp.key, '--reason', 'test', '--store', store]));
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'st/revocations', Body: 'junk' }));
+    const r = await run(['verify', ds, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', store]);
+    expect([r.code, r.json.error?.code]).toEqual([3, 'STORE_MALFORMED']);
+    expect(r.json.error?.message).toContain('"revocations"');
+  });
+});
+
