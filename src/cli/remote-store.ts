@@ -146,6 +146,7 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
     if (cmd === 'show' || cmd === 'fsck') retention = await retentionFindings(cmd, a, session.root, session.remote);
   } catch (e) {
     await session.finish(true).catch(() => {});
+    if (a.debug) io.stderr.write(`${io.program ?? 'snap'} ${cmd}: S3 transfer ${JSON.stringify(session.stats)}\n`);
     for (const s of held) io.stdout.write(s);
     if (e instanceof SnapError) throw new SnapError(e.code, shown(e.message), e.details);
     throw e;

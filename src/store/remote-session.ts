@@ -23,12 +23,11 @@
  * An interrupted command leaves uploaded objects and possibly staged snapshot files, never a
  * commit object: no snapshot. Its rerun finds those objects listed and uploads none of them again.
  */
-import { promises as fsp, createReadStream, createWriteStream, rmSync } from 'node:fs';
+import { promises as fsp, createReadStream, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { SnapError } from '../core/errors.js';
 import { openStore, objectPath, resolveRef, writeFileAtomic, makeTmpDir, commitSnapshot, snapshotDir, MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, type Store } from '../io/store.js';
 import { readSmallFile } from '../io/small-file.js';
@@ -281,23 +280,36 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
   for await (const o of remote.listObjectSizes()) state.objects.set(o.hex, o.size);
   if (opts.presence) await markPresent(store, state.objects.keys());
   let need: string[] = [];
+  /**
+   * The most bytes read of an object: one more than its size in the named snapshot's manifest (a
+   * larger object cannot be that content: its first bytes are enough for the command to refuse it,
+   * as it refuses a local object of the wrong size); no bound for the others (record indexes).
+   */
+  const limits = new Map<string, number>();
   if (opts.objects === 'all') need = [...state.objects.keys()];
   else if (opts.objects === 'record-indexes') need = [...wanted].filter((h) => state.objects.has(h));
   else if (typeof opts.objects === 'object') {
-    const sizes = new Map<string, number>();
+    const wantedObjects = new Set<string>();
     for (const ref of await refsInStore(opts.objects.refs, store.root, pulled)) {
       const statement = pulled.get(ref)?.statement;
       if (opts.objects.objects === 'all') {
         const [name, version] = ref.split('@') as [string, string];
-        for (const [h, size] of await manifestSizesOfFile(join(snapshotDir(store, name, version), MANIFEST_FILE))) sizes.set(h, size);
+        for (const [h, size] of await manifestSizesOfFile(join(snapshotDir(store, name, version), MANIFEST_FILE))) {
+          wantedObjects.add(h);
+          if (Number.isSafeInteger(size) && size >= 0) limits.set(h, Math.max(limits.get(h) ?? 0, size + 1));
+        }
       }
-      for (const h of recordIndexesOf(statement, new Set())) if (!sizes.has(h)) sizes.set(h, 0);
+      for (const h of recordIndexesOf(statement, new Set())) {
+        wantedObjects.add(h);
+        limits.set(h, Infinity); // its size is not in the statement
+      }
     }
-    need = [...sizes.keys()].filter((h) => state.objects.has(h)).sort();
-    await checkStagingRoom(store.root, need.reduce((n, h) => n + (sizes.get(h) ?? 0), 0), need.length);
+    need = [...wantedObjects].filter((h) => state.objects.has(h)).sort();
+    // What will be downloaded: each object as listed, at most its limit.
+    await checkStagingRoom(store.root, need.reduce((n, h) => n + Math.min(state.objects.get(h) ?? 0, limits.get(h) ?? Infinity), 0), need.length);
   }
   await mapLimit(need, TRANSFER_JOBS, async (hex) => {
-    const r = await pullObject(remote, store, hex);
+    const r = await pullObject(remote, store, hex, limits.get(hex));
     if (!r.ok) {
       stats.objectsCorrupt.push(hex);
       opts.note(`object ${hex} in ${remote.location} does not hash to its name (kept as read, for the command to report)`);
@@ -446,21 +458,30 @@ export async function checkStagingRoom(root: string, bytes: number, objects: num
 
 /**
  * Download one object into the working copy, hashing it as it comes.
- * @returns whether its bytes hash to its name (they are kept either way), and their length
+ * @param limit most bytes read (default: all); the rest of a larger object is never downloaded
+ * @returns whether its bytes hash to its name (they are kept either way, cut at `limit`), and their length
+ * @throws SnapError `NOT_FOUND` | `IO_ERROR`
  */
-async function pullObject(remote: S3Backend, store: Store, hex: string): Promise<{ ok: boolean; size: number }> {
+async function pullObject(remote: S3Backend, store: Store, hex: string, limit = Infinity): Promise<{ ok: boolean; size: number }> {
   const path = objectPath(store, hex);
   await fsp.mkdir(dirname(path), { recursive: true });
   const h = createHash('sha256');
   let size = 0;
-  const hashing = new Transform({
-    transform(c: Buffer, _e, cb) {
-      h.update(c);
-      size += c.length;
-      cb(null, c);
-    },
-  });
-  await pipeline(await remote.getRaw(hex), hashing, createWriteStream(path, { mode: 0o444 }));
+  const body = await remote.getRaw(hex);
+  const fh = await fsp.open(path, 'w', 0o444);
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      const part = chunk.length > limit - size ? chunk.subarray(0, limit - size) : chunk;
+      h.update(part);
+      await fh.write(part);
+      size += part.length;
+      if (size >= limit) break; // leaving the loop destroys the response
+    }
+  } catch (e) {
+    throw s3Error(e, `read object ${hex}`);
+  } finally {
+    await fh.close();
+  }
   return { ok: h.digest('hex') === hex, size };
 }
 

@@ -148,3 +148,21 @@ describe('the audit log of an S3 store (moto)', () => {
   });
 });
 
+describe('objects an S3 store hands to restore (moto)', () => {
+  it("an object replaced by a much larger one is read only one byte past the manifest's size: restore refuses it as on a local store, without downloading it", { timeout: 120_000 }, async () => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'plain');
+    const store = `s3://${bucket}/st`;
+    const ds = await makeTree({ 'a.txt': 'alpha\n', 'b.txt': 'bravo\n' });
+    expectOk(await run(['seal', ds, '--as', 'ds@v1', '--key', kp.key, '--store', store]));
+    const hex = createHash('sha256').update('alpha\n').digest('hex');
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: `st/objects/sha256/${hex.slice(0, 2)}/${hex.slice(2)}`, Body: Buffer.alloc(40 << 20, 0x7a) }));
+    const r = await run(['restore', 'ds@v1', join(await tempDir('snap-s3files-restore-'), 'out'), '--pubkey', kp.pub, '--store', store, '--debug']);
+    expect([r.code, r.json.error?.code]).toEqual([1, 'OBJECT_CORRUPT']);
+    const m = /S3 transfer (\{.*\})\n/.exec(r.stderr);
+    const stats = JSON.parse(m?.[1] ?? '{}') as { objectsPulled: number; bytesPulled: number; objectsCorrupt: string[] };
+    expect(stats.objectsCorrupt).toEqual([hex]);
+    expect(stats.bytesPulled).toBe(7 + 6); // a.txt's object cut at 6 + 1 bytes, b.txt's 6 bytes
+  });
+});
+
