@@ -125,7 +125,7 @@ export async function openLogFile(path: string, flags: number = FS.O_RDONLY, mod
 }
 
 /** A valid `log.head` is one short line; a longer file is not read past this. */
-const MAX_HEAD_BYTES = 4096;
+export const MAX_HEAD_BYTES = 4096;
 
 /** The login name of this process: os.userInfo(), else $USER, else `uid:<n>`. */
 function currentUser(env: NodeJS.ProcessEnv): string {

@@ -233,12 +233,13 @@ interface PulledState {
   objects: Map<string, number>;
   /** Objects a seal handed over and this session uploaded while it ran (now markers in the working copy). */
   handedOver: Set<string>;
-  logLines: number;
+  /** The bytes of the audit log pulled (the command's lines follow them). */
+  logBytes: number;
   files: Map<string, string>;
 }
 
 async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: RemoteSessionOptions, stats: SessionStats): Promise<PulledState> {
-  const state: PulledState = { snapshots: new Set(), envelopes: new Map(), objects: new Map(), handedOver: new Set(), logLines: 0, files: new Map() };
+  const state: PulledState = { snapshots: new Set(), envelopes: new Map(), objects: new Map(), handedOver: new Set(), logBytes: 0, files: new Map() };
   const wanted = new Set<string>();
   /** Each pulled snapshot's statement (its bytes, when it has one): the manifests stay on disk. */
   const pulled = new Map<string, { statement?: Uint8Array }>();
@@ -317,10 +318,16 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
     stats.objectsPulled++;
     stats.bytesPulled += r.size;
   });
-  const log = await remote.readLog();
-  state.logLines = log.lines.length;
-  if (log.lines.length) await writeFileAtomic(join(store.root, LOG_FILE), Buffer.concat(log.lines), { mode: 0o644 });
-  if (log.head) await writeFileAtomic(join(store.root, LOG_HEAD_FILE), log.head, { mode: 0o644 });
+  // The log streams into the working copy (a planted line costs at most MAX_LOG_LINE_BYTES + 1).
+  const logDir = await makeTmpDir(store, 'log');
+  try {
+    const log = await remote.readLogInto(join(logDir, LOG_FILE));
+    state.logBytes = log.bytes;
+    if (log.lines > 0) await fsp.rename(join(logDir, LOG_FILE), join(store.root, LOG_FILE));
+    if (log.head) await writeFileAtomic(join(store.root, LOG_HEAD_FILE), log.head, { mode: 0o644 });
+  } finally {
+    await fsp.rm(logDir, { recursive: true, force: true });
+  }
   for (const path of otherFiles) {
     if (path.startsWith(`${COSIGNATURES_DIR}/`)) continue; // merged into the envelopes above
     const bytes = await remote.readFile(path);
@@ -586,11 +593,11 @@ async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, st
     if (state.files.get(path) !== sha(bytes)) await remote.writeFile(path, bytes);
   }
   // 4. The audit log lines it appended.
-  const log = await local.readLog();
-  if (log.lines.length > state.logLines && log.head) {
-    const lines = log.lines.slice(state.logLines);
+  const lines = await linesAfter(join(store.root, LOG_FILE), state.logBytes);
+  const head = await fsp.readFile(join(store.root, LOG_HEAD_FILE)).catch(() => undefined);
+  if (lines.length > 0 && head) {
     try {
-      await remote.appendLog(lines, log.head, retain);
+      await remote.appendLog(lines, head, retain);
       stats.logLinesPushed += lines.length;
     } catch (e) {
       // As on a local store (io/audit-log.ts: appendAudit never throws), a log line that cannot be
@@ -600,6 +607,39 @@ async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, st
       note(`audit log not written: ${e.message}; run snap log --verify --store ${remote.location}`);
     }
   }
+}
+
+/**
+ * The lines of the file at `path` after its first `offset` bytes (each with its `\n`; a last one
+ * without is kept as it is): the audit log lines a command appended to what was pulled.
+ */
+async function linesAfter(path: string, offset: number): Promise<Uint8Array[]> {
+  const fh = await fsp.open(path, 'r').catch(() => undefined);
+  if (!fh) return [];
+  let tail: Buffer;
+  try {
+    const size = (await fh.stat()).size;
+    tail = Buffer.alloc(Math.max(0, size - offset));
+    let n = 0;
+    while (n < tail.length) {
+      const { bytesRead } = await fh.read(tail, n, tail.length - n, offset + n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+    }
+    tail = tail.subarray(0, n);
+  } finally {
+    await fh.close();
+  }
+  const out: Uint8Array[] = [];
+  let start = 0;
+  for (let i = 0; i < tail.length; i++) {
+    if (tail[i] === 0x0a) {
+      out.push(tail.subarray(start, i + 1));
+      start = i + 1;
+    }
+  }
+  if (start < tail.length) out.push(tail.subarray(start));
+  return out;
 }
 
 /**

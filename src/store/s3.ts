@@ -43,6 +43,7 @@ import { canonicalJson } from '../core/canonical-json.js';
 import { MAX_STATEMENT_BYTES } from '../core/statement.js';
 import { MAX_ENVELOPE_BYTES } from '../core/envelope.js';
 import { MAX_CONTENTS_BYTES } from '../io/store.js';
+import { MAX_HEAD_BYTES, MAX_LOG_LINE_BYTES } from '../io/audit-log.js';
 import { RESERVED_ROOT_NAMES, rehashing } from './local.js';
 import { SNAPSHOT_FILE_NAMES, type BackendLock, type CommittedSnapshot, type PutResult, type Retention, type SnapshotFiles, type StoreBackend } from './backend.js';
 
@@ -131,6 +132,22 @@ export const SNAPSHOT_FILE_LIMITS: Readonly<Record<string, number>> = {
   'envelope.json': MAX_ENVELOPE_BYTES + 1,
   'contents.json': MAX_CONTENTS_BYTES + 1,
 };
+
+/** Audit log lines read at once. */
+export const LOG_READ_JOBS = 16;
+
+/** The first `limit` bytes of `body` (all of it when shorter); the rest is not read. */
+async function bodyPrefix(body: unknown, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of body as AsyncIterable<Buffer>) {
+    const part = c.length > limit - n ? c.subarray(0, limit - n) : c;
+    chunks.push(Buffer.from(part));
+    n += part.length;
+    if (n >= limit) break; // leaving the loop destroys the response
+  }
+  return Buffer.concat(chunks);
+}
 
 /** Write the first `limit` bytes of `body` to a new file at `path` (mode 0444); the rest is not read. */
 async function copyAtMost(body: Readable, path: string, limit: number): Promise<void> {
@@ -567,17 +584,72 @@ export class S3Backend implements StoreBackend {
     }
   }
 
+  /**
+   * The audit log's lines (first versions, in seq order) and head, each line read at most
+   * MAX_LOG_LINE_BYTES + 1 bytes and ending with its `\n` (see {@link readLogInto}).
+   */
   async readLog(): Promise<{ lines: Uint8Array[]; head?: Uint8Array }> {
-    const base = this.key('log/');
-    const found = [...(await this.firstVersions(base))].filter(([k]) => /^\d{12}\.jsonl$/.test(k.slice(base.length))).sort(([a], [b]) => (a < b ? -1 : 1));
-    const lines = await mapLimit(found, 16, ([k, v]) => this.getSmall(k, v.first.versionId));
-    let head: Uint8Array | undefined;
-    try {
-      head = await this.getSmall(this.key('log.head'));
-    } catch (e) {
-      if (!(e instanceof SnapError && e.code === 'NOT_FOUND')) throw e;
-    }
+    const lines: Uint8Array[] = [];
+    const found = await this.logLineVersions();
+    for (let i = 0; i < found.length; i += LOG_READ_JOBS) lines.push(...(await mapLimit(found.slice(i, i + LOG_READ_JOBS), LOG_READ_JOBS, (v) => this.logLine(v))));
+    const head = await this.logHead();
     return { lines, ...(head ? { head } : {}) };
+  }
+
+  /**
+   * Write the audit log's lines (each `log/<seq>.jsonl`'s first version, in seq order) into a new
+   * file at `path`, {@link LOG_READ_JOBS} read at once: memory holds at most that many lines, never
+   * the log. A line longer than MAX_LOG_LINE_BYTES is none snap wrote (planted): it is cut one byte
+   * past that bound, and a line without its `\n` gets one, so that it stays one line of the local
+   * log, which `snap log --verify` reports, and never swallows the line after it. The head
+   * (`log.head`) is read at most one byte past the local reader's bound.
+   * @returns how many lines and bytes were written, and the head's bytes
+   * @throws SnapError `IO_ERROR`
+   */
+  async readLogInto(path: string): Promise<{ lines: number; bytes: number; head?: Uint8Array }> {
+    const found = await this.logLineVersions();
+    let bytes = 0;
+    const fh = await fsp.open(path, 'wx', 0o644);
+    try {
+      for (let i = 0; i < found.length; i += LOG_READ_JOBS) {
+        const batch = await mapLimit(found.slice(i, i + LOG_READ_JOBS), LOG_READ_JOBS, (v) => this.logLine(v));
+        for (const line of batch) {
+          await fh.write(line);
+          bytes += line.length;
+        }
+      }
+    } finally {
+      await fh.close();
+    }
+    const head = await this.logHead();
+    return { lines: found.length, bytes, ...(head ? { head } : {}) };
+  }
+
+  /** The first version of every `log/<12 digits>.jsonl`, in seq order. */
+  private async logLineVersions(): Promise<Version[]> {
+    const base = this.key('log/');
+    return [...(await this.firstVersions(base))]
+      .filter(([k]) => /^\d{12}\.jsonl$/.test(k.slice(base.length)))
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([, v]) => v.first);
+  }
+
+  /** One log line's bytes: at most MAX_LOG_LINE_BYTES + 1 of them, ending with `\n`. */
+  private async logLine(v: Version): Promise<Buffer> {
+    const b = await bodyPrefix(await this.get(v.key, v.versionId), MAX_LOG_LINE_BYTES + 1).catch((e: unknown) => {
+      throw s3Error(e, `read ${v.key}`);
+    });
+    return b.length > 0 && b[b.length - 1] === 0x0a ? b : Buffer.concat([b, Buffer.from('\n')]);
+  }
+
+  /** `log.head`'s bytes (at most one more than the local reader reads), or undefined when there is none. */
+  private async logHead(): Promise<Buffer | undefined> {
+    try {
+      return await bodyPrefix(await this.get(this.key('log.head')), MAX_HEAD_BYTES + 1);
+    } catch (e) {
+      if (e instanceof SnapError && e.code === 'NOT_FOUND') return undefined;
+      throw s3Error(e, 'read log.head');
+    }
   }
 
   async appendLog(lines: Uint8Array[], head: Uint8Array, retain?: Retention): Promise<void> {
