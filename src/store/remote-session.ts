@@ -65,6 +65,9 @@ export interface ObjectsOfRefs {
   objects: 'all' | 'record-indexes';
 }
 
+/** Most bytes of an other store file copied into the working copy (see {@link pull}). */
+export const OTHER_FILE_LIMIT = MAX_ENVELOPE_BYTES + 1;
+
 /** Uploads and downloads in flight at once (each streams a file: memory stays bounded). */
 export const TRANSFER_JOBS = 8;
 
@@ -330,7 +333,10 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
   }
   for (const path of otherFiles) {
     if (path.startsWith(`${COSIGNATURES_DIR}/`)) continue; // merged into the envelopes above
-    const bytes = await remote.readFile(path);
+    // Cut one byte past the largest bound of a local reader of store files (envelopes of
+    // attestations; revocations and checkpoints are smaller): a larger, planted file is refused by
+    // the command reading it, as in a local store, and costs no more. An unchanged file is never pushed back.
+    const bytes = await remote.readFilePrefix(path, OTHER_FILE_LIMIT);
     state.files.set(path, sha(bytes));
     await local.writeFile(path, bytes);
   }

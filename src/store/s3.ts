@@ -717,6 +717,17 @@ export class S3Backend implements StoreBackend {
     return this.getSmall(this.key(path), undefined, limit);
   }
 
+  /**
+   * An other file's first `limit` bytes (all of them when it is shorter): the rest is never read.
+   * @throws SnapError `NOT_FOUND` | `IO_ERROR`
+   */
+  async readFilePrefix(path: string, limit: number): Promise<Uint8Array> {
+    const key = this.key(path);
+    return bodyPrefix(await this.get(key), limit).catch((e: unknown) => {
+      throw s3Error(e, `read ${key}`);
+    });
+  }
+
   async writeFile(path: string, bytes: Uint8Array): Promise<void> {
     try {
       await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: this.key(path), Body: bytes, ContentLength: bytes.length, ChecksumSHA256: b64(sha256hex(bytes)) }));
