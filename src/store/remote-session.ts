@@ -259,7 +259,14 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
     // committed there by a rename, as a local seal commits.
     const tmp = await makeTmpDir(store, 'pull');
     try {
-      const names = await remote.readSnapshotInto(s.name, s.version, tmp);
+      // A commit object that is not one (planted, or overwritten in an unversioned bucket) names no
+      // file: NAME@VERSION is there with none, and verify and fsck report it as they report a
+      // local snapshot folder whose files are missing; the other snapshots are not concerned.
+      const names = await remote.readSnapshotInto(s.name, s.version, tmp).catch((e: unknown) => {
+        if (!(e instanceof SnapError && e.code === 'SNAPSHOT_MALFORMED')) throw e;
+        opts.note(`${e.message}: none of its files is read`);
+        return [] as string[];
+      });
       const small = (f: string, limit: number): Promise<Buffer | undefined> =>
         names.includes(f) ? readSmallFile(join(tmp, f), limit, `cannot read the ${f} of ${ref}`, () => new SnapError('IO_ERROR', 'not a regular file')) : Promise.resolve(undefined);
       const envelope = await small(ENVELOPE_FILE, MAX_ENVELOPE_BYTES + 1);

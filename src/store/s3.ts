@@ -133,6 +133,9 @@ export const SNAPSHOT_FILE_LIMITS: Readonly<Record<string, number>> = {
   'contents.json': MAX_CONTENTS_BYTES + 1,
 };
 
+/** Largest commit object read (bytes); snap's are about 500. */
+const MAX_COMMIT_BYTES = 64 * 1024;
+
 /** Audit log lines read at once. */
 export const LOG_READ_JOBS = 16;
 
@@ -471,7 +474,11 @@ export class S3Backend implements StoreBackend {
     return this.key(`snapshots/${name}/${version}/commit.json`);
   }
 
-  /** The winning commit object of NAME@VERSION: its version and parsed body. */
+  /**
+   * The winning commit object of NAME@VERSION: its version and parsed body.
+   * @throws SnapError `NOT_FOUND` | `SNAPSHOT_MALFORMED` (not a commit object, or larger than
+   *   {@link MAX_COMMIT_BYTES}: read no further) | `IO_ERROR`
+   */
   async readCommit(name: string, version: string): Promise<{ version: Version; commit: { staged: string; files: Record<string, string>; snapshot: string } }> {
     const key = this.commitKey(name, version);
     let v = this.winners.get(key);
@@ -480,10 +487,13 @@ export class S3Backend implements StoreBackend {
       if (!found) throw new SnapError('NOT_FOUND', `no snapshot ${name}@${version} in ${this.location}`, { ref: `${name}@${version}` });
       v = found.first;
     }
-    const bytes = await this.getSmall(key, v.versionId);
+    const bytes = await bodyPrefix(await this.get(key, v.versionId), MAX_COMMIT_BYTES + 1).catch((e: unknown) => {
+      throw s3Error(e, `read ${key}`);
+    });
     let c: { format?: unknown; staged?: unknown; files?: unknown; snapshot?: unknown };
     try {
-      c = JSON.parse(bytes.toString('utf8'));
+      // Longer than any commit object snap writes (about 500 bytes): read no further, and refused.
+      c = bytes.length > MAX_COMMIT_BYTES ? {} : JSON.parse(bytes.toString('utf8'));
     } catch {
       c = {};
     }

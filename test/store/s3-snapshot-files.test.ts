@@ -98,6 +98,24 @@ describe('snapshot files of an S3 store (moto)', () => {
     expect((await fsp.readdir(dir)).sort()).toEqual(['contents.json', 'envelope.json', 'manifest.jsonl', 'statement.json']);
     expectOk(await run(['verify', ds, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', store]));
   });
+  it('a commit object planted for another NAME@VERSION (junk, or 65 MiB) concerns that snapshot only: verify of the others passes, fsck and verify report it as a snapshot whose files are missing', { timeout: 120_000 }, async () => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'plain');
+    const store = `s3://${bucket}/st`;
+    const ds = await makeTree({ 'a.txt': 'alpha\n' });
+    expectOk(await run(['seal', ds, '--as', 'ds@v1', '--key', kp.key, '--store', store]));
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'st/snapshots/junk/v1/commit.json', Body: 'garbage' }));
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'st/snapshots/huge/v1/commit.json', Body: Buffer.alloc(65 << 20, 0x20) }));
+    const ok = await run(['verify', ds, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', store]);
+    expectOk(ok);
+    expect(ok.stderr).toMatch(/the commit object of junk@v1 .* is malformed: none of its files is read/);
+    const f = await run(['fsck', '--store', store]);
+    expect(f.code, f.stdout + f.stderr).toBe(1);
+    expect(JSON.stringify(f.json)).toContain('junk@v1');
+    expect(JSON.stringify(f.json)).toContain('huge@v1');
+    const bad = await run(['verify', ds, '--against', 'junk@v1', '--pubkey', kp.pub, '--store', store]);
+    expect([bad.code, bad.json.ok]).toEqual([1, false]);
+  });
 });
 
 describe('other files of an S3 store (moto)', () => {
