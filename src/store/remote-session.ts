@@ -37,7 +37,7 @@ import { LOG_FILE, LOG_HEAD_FILE } from '../io/audit-log.js';
 import { leaveNothing } from '../io/interrupt.js';
 import { setObjectSink, type ObjectSink } from '../io/object-sink.js';
 import { LocalBackend } from './local.js';
-import type { Retention, SnapshotFiles, StoreBackend } from './backend.js';
+import type { Retention, SnapshotFiles } from './backend.js';
 import { ListObjectVersionsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { mapLimit, s3Error, wrongSize, type S3Backend } from './s3.js';
 import { clearStagedLeftovers, findStagedLeftovers } from './s3-leftovers.js';
