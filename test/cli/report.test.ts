@@ -115,6 +115,10 @@ describe('snap report A B', () => {
     expect((await snap(['report', s.ref, s.ref, '--store', s.store, '-o', out, '--format', 'pdf'])).code).toBe(2);
     expect((await snap(['report', s.ref, s.ref, '--store', s.store, '-o', out, '--max-items', '0'])).code).toBe(2);
     expect((await snap(['report', s.ref, 'Not@A@Ref', '--store', s.store, '-o', out])).code).toBe(2);
+    // --json and -o - would both write to standard output: refused, not a report where JSON was asked for.
+    const both = await snap(['report', s.ref, s.ref, '--store', s.store, '-o', '-', '--json']);
+    expect(both.code).toBe(2);
+    expect(JSON.parse(both.stdout).error).toMatchObject({ code: 'USAGE', message: expect.stringContaining('--json and -o - both want standard output') });
     await expect(fsp.access(out)).rejects.toThrow();
   });
 

@@ -67,6 +67,8 @@ async function emit(a: Args, io: CliIo, text: string, format: ReportFormat, verd
 async function cmdReport(a: Args, io: CliIo): Promise<number> {
   const format = reportFormat(a);
   const maxItems = (a['max-items'] as number | undefined) ?? DEFAULT_MAX_ITEMS;
+  // With -o -, the report itself is standard output: a JSON summary cannot be written there too.
+  if (a.json && String(a.out) === '-') throw new SnapError('USAGE', '--json and -o - both want standard output: write the report to a file with -o FILE for a JSON summary, or drop --json');
   if (a.drill !== undefined) {
     if (a.a !== undefined || a.b !== undefined) throw new SnapError('USAGE', 'give either A B (an incident report) or --drill FILE (a drill report), not both');
     if (usesTrust(a)) throw new SnapError('USAGE', '--pubkey, --policy, --root and --revocations apply to an incident report (A B), not to --drill');
