@@ -155,7 +155,8 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
   // What went over the wire, for whoever measures it (tests count objects pulled, not time).
   if (a.debug) io.stderr.write(`${io.program ?? 'snap'} ${cmd}: S3 transfer ${JSON.stringify(session.stats)}\n`);
   const text = held.join('');
-  if (retention.length === 0) io.stdout.write(text);
+  const logFailed = session.stats.logPushFailed;
+  if (retention.length === 0 && !(a.json && logFailed !== undefined)) io.stdout.write(text);
   else if (a.json) {
     let doc: Record<string, unknown> | undefined;
     try {
@@ -164,10 +165,14 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
       doc = undefined;
     }
     if (doc && typeof doc === 'object') {
-      const shorter = retention.some((r) => r.shorter.length > 0);
-      if (cmd === 'show') doc.retention = retentionJson(retention[0] as RetentionFinding);
-      else doc.retention = retention.map(retentionJson);
-      if (cmd === 'fsck' && shorter) doc.ok = false;
+      if (retention.length > 0) {
+        const shorter = retention.some((r) => r.shorter.length > 0);
+        if (cmd === 'show') doc.retention = retentionJson(retention[0] as RetentionFinding);
+        else doc.retention = retention.map(retentionJson);
+        if (cmd === 'fsck' && shorter) doc.ok = false;
+      }
+      // The line was written to the working copy but not to the bucket: --json says what is true.
+      if (logFailed !== undefined && doc.log !== null && typeof doc.log === 'object') doc.log = { written: false, reason: shown(logFailed) };
       io.stdout.write(JSON.stringify(doc, null, 2) + '\n');
     } else io.stdout.write(text);
   } else {

@@ -84,6 +84,8 @@ export interface SessionStats {
   objectsUploaded: number;
   snapshotsCommitted: string[];
   logLinesPushed: number;
+  /** Why the command's audit log lines could not be pushed to the bucket (then its `--json` says `log.written: false`). */
+  logPushFailed?: string;
   /** Batches of objects a seal handed over while it ran (uploaded then), and the largest one's bytes. */
   handOvers: number;
   largestHandOver: number;
@@ -617,6 +619,7 @@ async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, st
       // written is a note: the command's verdict and exit code stand. A key taken by a line snap did
       // not write (planted ahead of the log) must not make every later command fail.
       if (!(e instanceof SnapError)) throw e;
+      stats.logPushFailed = e.message;
       note(`audit log not written: ${e.message}; run snap log --verify --store ${remote.location}`);
     }
   }

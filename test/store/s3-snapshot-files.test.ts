@@ -174,6 +174,8 @@ describe('the audit log of an S3 store (moto)', () => {
       expectOk(r);
       expect(r.json.ok).toBe(true);
       expect(r.stderr).toMatch(/audit log not written: .*written by another writer/);
+      // --json says so too: the line is not in the bucket.
+      expect(r.json.log).toMatchObject({ written: false, reason: expect.stringContaining('written by another writer') });
     }
     // The log shows what was planted.
     expect((await run(['log', '--verify', '--store', store])).code).toBe(1);
