@@ -51,6 +51,23 @@ function refuseRetention(retain: Retention | undefined): void {
   if (retain) throw new SnapError('USAGE', 'retention (Object Lock) needs an S3 store with Object Lock (--store s3://BUCKET/PREFIX); a local store cannot lock its files');
 }
 
+/**
+ * The lines of audit log bytes, each with its `\n` (views into `bytes`, not copies); a last line
+ * without one (torn) is kept as it is.
+ */
+export function splitLogLines(bytes: Buffer): Uint8Array[] {
+  const lines: Uint8Array[] = [];
+  let start = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] === 0x0a) {
+      lines.push(bytes.subarray(start, i + 1));
+      start = i + 1;
+    }
+  }
+  if (start < bytes.length) lines.push(bytes.subarray(start));
+  return lines;
+}
+
 /** The local store folder as a {@link StoreBackend}. */
 export class LocalBackend implements StoreBackend {
   readonly kind = 'local' as const;
@@ -141,16 +158,7 @@ export class LocalBackend implements StoreBackend {
   }
 
   async readLog(): Promise<{ lines: Uint8Array[]; head?: Uint8Array }> {
-    const text = await fsp.readFile(this.store.logPath).catch(() => Buffer.alloc(0));
-    const lines: Uint8Array[] = [];
-    let start = 0;
-    for (let i = 0; i < text.length; i++) {
-      if (text[i] === 0x0a) {
-        lines.push(text.subarray(start, i + 1));
-        start = i + 1;
-      }
-    }
-    if (start < text.length) lines.push(text.subarray(start)); // a torn last line, as it is
+    const lines = splitLogLines(await fsp.readFile(this.store.logPath).catch(() => Buffer.alloc(0)));
     const head = await fsp.readFile(join(this.store.root, LOG_HEAD_FILE)).catch(() => undefined);
     return { lines, ...(head ? { head } : {}) };
   }

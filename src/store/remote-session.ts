@@ -36,7 +36,7 @@ import { MAX_STATEMENT_BYTES } from '../core/statement.js';
 import { LOG_FILE, LOG_HEAD_FILE } from '../io/audit-log.js';
 import { leaveNothing } from '../io/interrupt.js';
 import { setObjectSink, type ObjectSink } from '../io/object-sink.js';
-import { LocalBackend } from './local.js';
+import { LocalBackend, splitLogLines } from './local.js';
 import type { Retention, SnapshotFiles } from './backend.js';
 import { ListObjectVersionsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { mapLimit, s3Error, wrongSize, type S3Backend } from './s3.js';
@@ -646,16 +646,7 @@ async function linesAfter(path: string, offset: number): Promise<Uint8Array[]> {
   } finally {
     await fh.close();
   }
-  const out: Uint8Array[] = [];
-  let start = 0;
-  for (let i = 0; i < tail.length; i++) {
-    if (tail[i] === 0x0a) {
-      out.push(tail.subarray(start, i + 1));
-      start = i + 1;
-    }
-  }
-  if (start < tail.length) out.push(tail.subarray(start));
-  return out;
+  return splitLogLines(tail);
 }
 
 /**
