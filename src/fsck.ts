@@ -23,7 +23,7 @@ import { ioError } from './io/errors.js';
 import { readSmallFile } from './io/small-file.js';
 import { MAX_ENVELOPE_BYTES } from './core/envelope.js';
 import { checkInterrupted } from './io/interrupt.js';
-import { findLeftovers, type CleanResult, type Leftover } from './io/leftovers.js';
+import { findLeftovers, SNAPSHOT_PARTIAL_WRITE_RE, type CleanResult, type Leftover } from './io/leftovers.js';
 import type { Progress } from './seal.js';
 
 /** Options of {@link fsck}. */
@@ -427,7 +427,8 @@ async function checkSnapshots(store: Store, corrupt: Map<string, CorruptObject>,
         continue;
       }
       const dir = join(store.snapshotsDir, n.name, v.name);
-      for (const f of await readdirOrThrow(dir, 'a snapshot')) if (!known.has(f.name)) strays.push(`snapshots/${n.name}/${v.name}/${f.name}`);
+      // A partial write of sign's is a leftover (io/leftovers.ts), not a stray.
+      for (const f of await readdirOrThrow(dir, 'a snapshot')) if (!known.has(f.name) && !SNAPSHOT_PARTIAL_WRITE_RE.test(f.name)) strays.push(`snapshots/${n.name}/${v.name}/${f.name}`);
       out.push(await checkSnapshot(store, n.name, v.name, await snapshotKeepsObjects(dir), corrupt, missing, has));
     }
   }

@@ -6,7 +6,8 @@
  * - `lock-guard`: a takeover guard (`lock.takeover`, `log.lock.takeover`) older than that;
  * - `tmp`: files and folders in `STORE/tmp` while no running writer holds the store's lock;
  * - `partial-write`: the temporary file of an atomic write in the store's root
- *   (`.<name>.<12 hex>.tmp`, e.g. of `log.head`), older than that;
+ *   (`.<name>.<12 hex>.tmp`, e.g. of `log.head`), or of a snapshot's envelope replaced by `sign`
+ *   (`snapshots/NAME/VERSION/.envelope.json.<12 hex>.tmp`), older than that;
  * - `foreign-lock`: a lock held from another host. Its pid cannot be checked, so it is reported
  *   and never removed (delete it by hand once that host's snap is known to be gone).
  *
@@ -41,6 +42,11 @@ export interface Leftover {
 
 /** A partial atomic write: `.<name>.<12 hex>.tmp` (see `writeFileAtomic`). */
 const PARTIAL_WRITE_RE = /^\..+\.[0-9a-f]{12}\.tmp$/;
+/**
+ * A partial atomic write of a snapshot folder's file (`sign` replaces `envelope.json` under the
+ * store lock): fsck does not count it as a stray, and reports it as a leftover once it is old.
+ */
+export const SNAPSHOT_PARTIAL_WRITE_RE = /^\.(?:envelope|statement|contents)\.json\.[0-9a-f]{12}\.tmp$/;
 
 /** Age (ms) of a file, or undefined when it does not exist. */
 async function ageOf(path: string): Promise<{ age: number; bytes: number } | undefined> {
@@ -115,7 +121,27 @@ export async function findLeftovers(store: Store): Promise<Leftover[]> {
     const p = await ageOf(join(store.root, name));
     if (p && p.age > GUARD_STALE_MS) out.push({ kind: 'partial-write', path: name, bytes: p.bytes, removable: true, message: `${name} is the temporary file of a write that was stopped` });
   }
+  for (const path of await snapshotPartialWrites(store)) {
+    const p = await ageOf(join(store.root, path));
+    if (p && p.age > GUARD_STALE_MS) out.push({ kind: 'partial-write', path, bytes: p.bytes, removable: true, message: `${path} is the temporary file of a write that was stopped (a co-signing killed while it replaced the envelope)` });
+  }
   return out;
+}
+
+/** `snapshots/NAME/VERSION/<name>` of every file in a snapshot folder that {@link SNAPSHOT_PARTIAL_WRITE_RE} matches, in name order. */
+async function snapshotPartialWrites(store: Store): Promise<string[]> {
+  const out: string[] = [];
+  const list = (dir: string) => fsp.readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const n of await list(store.snapshotsDir)) {
+    if (!n.isDirectory()) continue;
+    for (const v of await list(join(store.snapshotsDir, n.name))) {
+      if (!v.isDirectory()) continue;
+      for (const f of await list(join(store.snapshotsDir, n.name, v.name))) {
+        if (f.isFile() && SNAPSHOT_PARTIAL_WRITE_RE.test(f.name)) out.push(`snapshots/${n.name}/${v.name}/${f.name}`);
+      }
+    }
+  }
+  return out.sort();
 }
 
 /** What {@link clearLeftovers} did. */
@@ -145,7 +171,10 @@ export async function clearLeftovers(store: Store, waitMs = 5_000): Promise<Clea
     }
     try {
       for (const l of await findLeftovers(store)) {
-        if (l.kind === 'lock-guard' || (l.kind === 'partial-write' && releaseLog)) await fsp.rm(join(store.root, l.path), { force: true });
+        // A snapshot folder's partial write is sign's, which holds the store lock (held here); the
+        // root's are the log's (log.head), which need the log lock too.
+        const inSnapshot = l.kind === 'partial-write' && l.path.startsWith('snapshots/');
+        if (l.kind === 'lock-guard' || inSnapshot || (l.kind === 'partial-write' && releaseLog)) await fsp.rm(join(store.root, l.path), { force: true });
       }
     } finally {
       await releaseLog?.();

@@ -89,6 +89,28 @@ describe('snap fsck and what stopped commands leave behind', () => {
     expect((await snap(['log', '--verify', '--store', s.store])).code).toBe(0);
   });
 
+  it("counts a co-signing's partial envelope write in a snapshot folder as a leftover, not a stray, and --clean removes it once old", async () => {
+    const s = await sealTree(TREE, keys);
+    const old = join(s.dir, '.envelope.json.0123456789ab.tmp');
+    const young = join(s.dir, '.envelope.json.ba9876543210.tmp');
+    await fsp.writeFile(old, '{"payload":');
+    await age(old);
+    await fsp.writeFile(young, '{"payload":'); // a sign that may still run: neither reported nor removed
+    const f = await snapJson(['fsck', '--store', s.store]);
+    expect(f.code, f.stderr).toBe(0);
+    const rel = (p: string) => p.slice(s.store.length + 1);
+    expect(f.json.leftovers).toEqual([expect.objectContaining({ kind: 'partial-write', path: rel(old), removable: true })]);
+    expect(f.json.strays).toEqual([]);
+    const c = await snapJson(['fsck', '--clean', '--store', s.store]);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.json.cleaned.removed).toEqual([expect.objectContaining({ kind: 'partial-write', path: rel(old) })]);
+    await expect(fsp.access(old)).rejects.toThrow();
+    await fsp.access(young);
+    // Anything else in a snapshot folder is still a stray.
+    await fsp.writeFile(join(s.dir, 'notes.txt'), 'x');
+    expect((await snapJson(['fsck', '--store', s.store])).json.strays).toEqual([rel(join(s.dir, 'notes.txt'))]);
+  });
+
   it('--clean on a clean store removes nothing and exits 0', async () => {
     const s = await sealTree(TREE, keys);
     const r = await snapJson(['fsck', '--clean', '--store', s.store]);
