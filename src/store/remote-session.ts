@@ -250,46 +250,65 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
   const pulled = new Map<string, { statement?: Uint8Array }>();
   const otherFiles = await remote.listFiles();
   const snaps = await remote.listSnapshots();
-  await mapLimit(snaps, TRANSFER_JOBS, async (s) => {
-    const ref = `${s.name}@${s.version}`;
-    state.snapshots.add(ref);
-    if (s.ignored?.length) {
-      stats.ignoredCommits.push(`${ref} (${s.ignored.length})`);
-      opts.note(`${ref}: ${s.ignored.length} later commit(s) of this NAME@VERSION ignored (the first one is the snapshot; FORMAT.md §23.3)`);
-    }
-    // Streamed into the working copy (a manifest of any size is never held in memory), then
-    // committed there by a rename, as a local seal commits.
-    const tmp = await makeTmpDir(store, 'pull');
-    try {
-      // A commit object that is not one (planted, or overwritten in an unversioned bucket) names no
-      // file: NAME@VERSION is there with none, and verify and fsck report it as they report a
-      // local snapshot folder whose files are missing; the other snapshots are not concerned.
-      const names = await remote.readSnapshotInto(s.name, s.version, tmp).catch((e: unknown) => {
-        if (!(e instanceof SnapError && e.code === 'SNAPSHOT_MALFORMED')) throw e;
-        opts.note(`${e.message}: none of its files is read`);
-        return [] as string[];
-      });
-      const small = (f: string, limit: number): Promise<Buffer | undefined> =>
-        names.includes(f) ? readSmallFile(join(tmp, f), limit, `cannot read the ${f} of ${ref}`, () => new SnapError('IO_ERROR', 'not a regular file')) : Promise.resolve(undefined);
-      const envelope = await small(ENVELOPE_FILE, MAX_ENVELOPE_BYTES + 1);
-      if (envelope) {
-        const folder = cosignatureFolder(s.name, s.version);
-        const cosigned = otherFiles.filter((p) => p.startsWith(folder));
-        let merged: Uint8Array = envelope;
-        if (cosigned.length) {
-          merged = await pullCosignatures(remote, envelope, cosigned, opts.cosignatures ?? {}, (t) => opts.note(`${ref}: ${t}`));
-          if (merged !== envelope) await writeFileAtomic(join(tmp, ENVELOPE_FILE), merged, { mode: 0o444 });
-        }
-        state.envelopes.set(ref, merged);
+  /** Each snapshot's folder, downloaded, in the order of `snaps`: committed one by one after all were pulled. */
+  const ready: (string | undefined)[] = new Array(snaps.length).fill(undefined);
+  try {
+    await mapLimit(snaps.map((s, i) => ({ s, i })), TRANSFER_JOBS, async ({ s, i }) => {
+      const ref = `${s.name}@${s.version}`;
+      state.snapshots.add(ref);
+      if (s.ignored?.length) {
+        stats.ignoredCommits.push(`${ref} (${s.ignored.length})`);
+        opts.note(`${ref}: ${s.ignored.length} later commit(s) of this NAME@VERSION ignored (the first one is the snapshot; FORMAT.md §23.3)`);
       }
-      const statement = await small(STATEMENT_FILE, MAX_STATEMENT_BYTES + 1);
-      if (opts.objects === 'record-indexes') recordIndexesOf(statement, wanted);
-      pulled.set(ref, statement ? { statement } : {});
-      await commitSnapshot(store, tmp, s.name, s.version);
-    } finally {
-      await fsp.rm(tmp, { recursive: true, force: true });
+      // Streamed into the working copy (a manifest of any size is never held in memory), then
+      // committed there by a rename, as a local seal commits.
+      const tmp = await makeTmpDir(store, 'pull');
+      try {
+        // A commit object that is not one (planted, or overwritten in an unversioned bucket) names no
+        // file: NAME@VERSION is there with none, and verify and fsck report it as they report a
+        // local snapshot folder whose files are missing; the other snapshots are not concerned.
+        const names = await remote.readSnapshotInto(s.name, s.version, tmp).catch((e: unknown) => {
+          if (!(e instanceof SnapError && e.code === 'SNAPSHOT_MALFORMED')) throw e;
+          opts.note(`${e.message}: none of its files is read`);
+          return [] as string[];
+        });
+        const small = (f: string, limit: number): Promise<Buffer | undefined> =>
+          names.includes(f) ? readSmallFile(join(tmp, f), limit, `cannot read the ${f} of ${ref}`, () => new SnapError('IO_ERROR', 'not a regular file')) : Promise.resolve(undefined);
+        const envelope = await small(ENVELOPE_FILE, MAX_ENVELOPE_BYTES + 1);
+        if (envelope) {
+          const folder = cosignatureFolder(s.name, s.version);
+          const cosigned = otherFiles.filter((p) => p.startsWith(folder));
+          let merged: Uint8Array = envelope;
+          if (cosigned.length) {
+            merged = await pullCosignatures(remote, envelope, cosigned, opts.cosignatures ?? {}, (t) => opts.note(`${ref}: ${t}`));
+            if (merged !== envelope) await writeFileAtomic(join(tmp, ENVELOPE_FILE), merged, { mode: 0o444 });
+          }
+          state.envelopes.set(ref, merged);
+        }
+        const statement = await small(STATEMENT_FILE, MAX_STATEMENT_BYTES + 1);
+        if (opts.objects === 'record-indexes') recordIndexesOf(statement, wanted);
+        pulled.set(ref, statement ? { statement } : {});
+        ready[i] = tmp;
+      } catch (e) {
+        await fsp.rm(tmp, { recursive: true, force: true });
+        throw e;
+      }
+    });
+    // Committed in the bucket's listing order (NAME/VERSION), each folder's time one millisecond
+    // after the one before: the working copy's folder times break ties between snapshots created in
+    // the same second (io/store.ts listSnapshots), and a rename keeps the time of the last download
+    // into the folder, so list and NAME@latest would otherwise depend on download timing.
+    const base = Date.now();
+    for (let i = 0; i < snaps.length; i++) {
+      const s = snaps[i] as (typeof snaps)[number];
+      const dest = await commitSnapshot(store, ready[i] as string, s.name, s.version);
+      ready[i] = undefined;
+      const t = new Date(base + i);
+      await fsp.utimes(dest, t, t);
     }
-  });
+  } finally {
+    for (const tmp of ready) if (tmp !== undefined) await fsp.rm(tmp, { recursive: true, force: true });
+  }
   for await (const o of remote.listObjectSizes()) state.objects.set(o.hex, o.size);
   if (opts.presence) await markPresent(store, state.objects.keys());
   let need: string[] = [];
