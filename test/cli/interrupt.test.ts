@@ -49,10 +49,21 @@ function outcomeOf(r: BinResult, signal: 'SIGINT' | 'SIGTERM'): 'stopped' | 'fin
   return 'stopped';
 }
 
-/** Wait until `ready()` (at most 20 s, or until the child exits), then send `signal`. */
+/**
+ * Wait until `ready()` (at most 20 s, or until the child exits), then send `signal`. A `ready()`
+ * that throws is not ready: a folder it looks into can vanish between two calls (taking the store
+ * lock removes and remakes STORE/tmp; seen once in a fresh-clone run as ENOENT from the import test).
+ */
 async function signalWhen(child: ChildProcess, ready: () => boolean, signal: 'SIGINT' | 'SIGTERM'): Promise<void> {
   const started = Date.now();
-  while (!ready() && Date.now() - started < 20_000 && child.exitCode === null) await new Promise((r) => setTimeout(r, 5));
+  const isReady = (): boolean => {
+    try {
+      return ready();
+    } catch {
+      return false;
+    }
+  };
+  while (!isReady() && Date.now() - started < 20_000 && child.exitCode === null) await new Promise((r) => setTimeout(r, 5));
   child.kill(signal);
 }
 
