@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Spec, Validation } from '@cyclonedx/cyclonedx-library';
 import { makeKeyPair, makeTree, snap, snapJson, tempDir, type KeyPair } from '../helpers/tree.js';
-import { newStorePath } from '../helpers/store.js';
+import { newStorePath, tamper } from '../helpers/store.js';
 
 const validator = new Validation.JsonStrictValidator(Spec.Version.v1dot6);
 
@@ -100,6 +100,25 @@ describe('snap bom REF', () => {
     expect(props(c)['snap:signaturesVerified']).toBe('true');
   });
 
+  it('with --pubkey, names as snap:signer only the keys whose signatures verified: a signature planted in the store under another keyid is not a signer', async () => {
+    await seal({ 'planted.csv': 'p\n' }, 'planted@v1', []);
+    const envelope = join(store, 'snapshots', 'planted', 'v1', 'envelope.json');
+    const claimed = 'c'.repeat(64);
+    await tamper(envelope, (text) => {
+      const env = JSON.parse(text);
+      env.signatures.push({ keyid: claimed, sig: Buffer.alloc(64, 7).toString('base64') });
+      return JSON.stringify(env);
+    });
+    const c = (await bomOf(['planted@v1', '--pubkey', dataKey.pub])).metadata.component;
+    const signers = c.properties.filter((p: { name: string }) => p.name === 'snap:signer').map((p: { value: string }) => p.value);
+    expect(props(c)['snap:signaturesVerified']).toBe('true');
+    expect(signers).toEqual([dataKey.keyid]);
+    // Without --pubkey nothing is verified: every signature's claimed keyid is listed, and the BOM says so.
+    const unverified = (await bomOf(['planted@v1'])).metadata.component;
+    expect(unverified.properties.filter((p: { name: string }) => p.name === 'snap:signer').map((p: { value: string }) => p.value)).toEqual([dataKey.keyid, claimed]);
+    expect(props(unverified)['snap:signaturesVerified']).toBe('false');
+  });
+
   it('writes the BOM to standard output without -o, and of an archive', async () => {
     const r = await snap(['bom', 'raw@v1', '--store', store]);
     expect(r.code).toBe(0);
@@ -129,6 +148,20 @@ describe('snap bom --model', () => {
     const bom = await bomOf(['--model', 'clf@1', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub]);
     expect(props(bom.metadata.component)['snap:signaturesVerified']).toBe('true');
     for (const c of bom.components) expect(props(c)['snap:signaturesVerified']).toBe('true');
+  });
+
+  it('with --pubkey, names as the model\'s snap:signer only the keys whose signatures on the attestation verified', async () => {
+    await fsp.writeFile(join(work, 'planted.bin'), 'P');
+    const a = await snapJson(['attest', 'planted.bin', '--data', 'raw@v1', '--key', mlKey.key, '--as', 'planted-clf@1', '--store', store], { cwd: work });
+    expect(a.code, a.stderr).toBe(0);
+    await tamper(join(store, 'attestations', 'planted-clf', '1', 'envelope.json'), (text) => {
+      const env = JSON.parse(text);
+      env.signatures.push({ keyid: dataKey.keyid, sig: Buffer.alloc(64, 7).toString('base64') });
+      return JSON.stringify(env);
+    });
+    const m = (await bomOf(['--model', 'planted-clf@1', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub])).metadata.component;
+    expect(props(m)['snap:signaturesVerified']).toBe('true');
+    expect(m.properties.filter((p: { name: string }) => p.name === 'snap:signer').map((p: { value: string }) => p.value)).toEqual([mlKey.keyid]);
   });
 
   it('exits 1 (SIGNATURE_INVALID) and writes nothing when a training snapshot is not trusted', async () => {

@@ -17,6 +17,16 @@ import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { jsonOut, trustedKeys, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
 import { openSnapshotRef } from '../snapshot-ref.js';
 
+/**
+ * The signers a verified BOM names (`snap:signer`): the keys whose signatures verified, each once.
+ * A signature that verifies under no trusted key is not a signer, whatever keyid it claims (SPEC
+ * §5: the keyid is a hint): listed beside `snap:signaturesVerified: true`, a keyid planted in the
+ * store's envelope would read as a key that signed.
+ */
+function verifiedSigners(signers: readonly { keyid: string; trusted?: boolean }[]): { keyid: string; trusted: boolean }[] {
+  return [...new Set(signers.filter((s) => s.trusted === true).map((s) => s.keyid))].map((keyid) => ({ keyid, trusted: true }));
+}
+
 /** A failed trust check: the BOM is not written. */
 class Untrusted {
   constructor(readonly failure: { code: string; message: string }) {}
@@ -26,7 +36,7 @@ async function describeSnapshot(loc: SnapshotLocation, keys: TrustedKey[] | unde
   if (keys) {
     const t = await checkTrust(loc, keys, 1, rules);
     if (!t.ok || !t.statement) return new Untrusted({ code: t.failure?.code ?? 'SIGNATURE_INVALID', message: `${loc.ref}: ${t.failure?.message ?? 'not trusted'}` });
-    return { snapshot: t.snapshot, statement: t.statement, signers: t.signers, verified: true };
+    return { snapshot: t.snapshot, statement: t.statement, signers: verifiedSigners(t.signers), verified: true };
   }
   const r = await readSnapshotUnverified(loc);
   if (!r.statement) throw new SnapError('SNAPSHOT_MALFORMED', `${loc.ref} has no valid statement`);
@@ -43,7 +53,8 @@ async function modelInput(text: string, store: Store, keys: TrustedKey[] | undef
   if (keys) {
     const c = await checkStoredAttestation(a, keys);
     if (!c.ok || !c.statement) return new Untrusted(c.failure ?? { code: 'SIGNATURE_INVALID', message: 'not trusted' });
-    ({ id, signers } = c);
+    id = c.id;
+    signers = verifiedSigners(c.signers);
     statement = c.statement;
   } else {
     const r = await readAttestationUnverified(a);
