@@ -59,7 +59,9 @@ export function addKey(p: Policy, k: NewKey, roles: readonly string[]): Policy {
       continue;
     }
     if (!ROLE_RE.test(role)) throw new SnapError('USAGE', `${JSON.stringify(role)} is not a role name (${ROLE_RE.source})`);
-    const r = (q.roles[role] ??= { keyids: [] });
+    // Own members only: "constructor" is a role name, not the inherited Object.prototype member.
+    if (!Object.hasOwn(q.roles, role)) q.roles[role] = { keyids: [] };
+    const r = q.roles[role] as { keyids: string[] };
     if (!r.keyids.includes(k.keyid)) r.keyids.push(k.keyid);
   }
   return checked(q);
@@ -102,7 +104,7 @@ export function removeKey(p: Policy, keyid: string): Policy {
 export function setRule(p: Policy, rule: PolicyRule): Policy {
   const q = clone(p);
   for (const role of Object.keys(rule.require)) {
-    if (!(role in q.roles)) throw new SnapError('USAGE', `role ${JSON.stringify(role)} is not in policy ${p.name}: give a key that role first (snap policy add-key … --role ${role})`);
+    if (!Object.hasOwn(q.roles, role)) throw new SnapError('USAGE', `role ${JSON.stringify(role)} is not in policy ${p.name}: give a key that role first (snap policy add-key … --role ${role})`);
   }
   const same = (r: PolicyRule) => r.datasets.length === rule.datasets.length && r.datasets.every((d, i) => d === rule.datasets[i]);
   const i = q.rules.findIndex(same);

@@ -192,7 +192,7 @@ export function validatePolicy(value: unknown): Policy {
     if (!isObject(rule.require) || Object.keys(rule.require).length === 0) invalid(`rules[${i}].require must name at least one role`);
     let sum = 0;
     for (const [role, n] of Object.entries(rule.require)) {
-      if (!(role in (p.roles as Record<string, unknown>))) invalid(`rules[${i}].require names role ${JSON.stringify(role)}, which is not in roles`);
+      if (!Object.hasOwn(p.roles as Record<string, unknown>, role)) invalid(`rules[${i}].require names role ${JSON.stringify(role)}, which is not in roles`);
       if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) invalid(`rules[${i}].require.${role} must be a whole number of at least 1`);
       sum += n;
     }
@@ -311,7 +311,8 @@ export interface RoleAssignment {
 export function assignRoles(p: Policy, rule: PolicyRule, signers: readonly string[]): RoleAssignment {
   const slots: string[] = [];
   for (const [role, n] of Object.entries(rule.require)) for (let i = 0; i < n; i++) slots.push(role);
-  const holds = (keyid: string, role: string) => p.roles[role]?.keyids.includes(keyid) ?? false;
+  // Own members only: a role named like an Object.prototype member ("constructor") is not inherited.
+  const holds = (keyid: string, role: string) => Object.hasOwn(p.roles, role) && (p.roles[role]?.keyids.includes(keyid) ?? false);
   const keys = [...new Set(signers)];
   const slotOwner: (number | undefined)[] = slots.map(() => undefined);
   const tryKey = (k: number, seen: boolean[]): boolean => {
@@ -327,12 +328,13 @@ export function assignRoles(p: Policy, rule: PolicyRule, signers: readonly strin
     return false;
   };
   for (let k = 0; k < keys.length; k++) tryKey(k, slots.map(() => false));
-  const counted: Record<string, string[]> = {};
-  const missing: Record<string, number> = {};
+  // Maps, not object literals: a role may be named like an Object.prototype member ("constructor").
+  const counted = new Map<string, string[]>();
+  const missing = new Map<string, number>();
   slots.forEach((role, s) => {
     const owner = slotOwner[s];
-    if (owner === undefined) missing[role] = (missing[role] ?? 0) + 1;
-    else (counted[role] ??= []).push(keys[owner] as string);
+    if (owner === undefined) missing.set(role, (missing.get(role) ?? 0) + 1);
+    else counted.set(role, [...(counted.get(role) ?? []), keys[owner] as string]);
   });
-  return { ok: Object.keys(missing).length === 0, counted, missing };
+  return { ok: missing.size === 0, counted: Object.fromEntries(counted), missing: Object.fromEntries(missing) };
 }

@@ -464,6 +464,26 @@ describe('policy rules (library)', () => {
     expect(establishPolicy([doc], roots, state, new Date()).policy.version).toBe(1);
   });
 
+  it('knows only the roles the policy lists: a name every JSON object inherits ("constructor") is no role until a key is given it', async () => {
+    const w = await world();
+    const file = join(w.dir, 'policy.json');
+    await w.ok(['policy', 'init', file, '--name', 'acme', '--root-key', r1.pub]);
+    await w.ok(['policy', 'add-key', file, '--pub', alice.pub, '--role', 'producer']);
+    const unknown = await w.run(['policy', 'rule', file, '--datasets', '*', '--require', 'constructor=1']);
+    expect([unknown.code, unknown.json.error.code]).toEqual([2, 'USAGE']);
+    const base = { ...(await readPolicyFile(file)).policy };
+    expect(() => validatePolicy({ ...base, rules: [{ datasets: ['*'], require: { constructor: 1 } }] })).toThrow(expect.objectContaining({ code: 'POLICY_MALFORMED' }));
+    // Given to a key, it is a role like any other, and a snapshot that key signed satisfies it.
+    await w.ok(['policy', 'add-key', file, '--pub', carol.pub, '--role', 'constructor']);
+    await w.ok(['policy', 'rule', file, '--datasets', '*', '--require', 'constructor=1']);
+    await w.ok(['policy', 'sign', file, '--key', r1.key]);
+    const data = await sealed(w, 'ds@v1', [carol]);
+    await w.ok(verifyArgs(w, data, 'ds@v1', [file], [r1]));
+    const other = await sealed(w, 'ds@v2', [alice]);
+    const refused = await w.run(verifyArgs(w, other, 'ds@v2', [file], [r1]));
+    expect([refused.code, refused.json.failure.code]).toEqual([1, 'POLICY_NOT_SATISFIED']);
+  });
+
   it('matches dataset patterns with * and ? only', async () => {
     const { patternMatches } = await import('../../src/core/policy.js');
     expect(patternMatches('fraud-*', 'fraud-train')).toBe(true);
