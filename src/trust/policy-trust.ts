@@ -82,21 +82,37 @@ function refused(code: 'POLICY_SIGNATURE_INVALID' | 'POLICY_ROLLBACK' | 'POLICY_
   return new SnapError(code, `${doc.file} (policy ${doc.policy.name} v${doc.policy.version}): ${message}`, { path: doc.file, policy: doc.policy.name, version: doc.policy.version, reason });
 }
 
-/** The root keys a remembered policy version names, as keys to verify with. */
-function rememberedRoots(m: PolicyMemory): TrustedKey[] {
-  return Object.values(m.root.keys).map((spki) => parsePublicKeyDer(fromBase64(spki)));
+/**
+ * The root keys a remembered policy version names that still count at `now`, as keys to verify
+ * with: a key whose period (its `validUntil` in that version) ended since it was remembered is left
+ * out, as it is when the versions are given as a chain — else whoever still holds an expired root
+ * key could sign the next version alone on a machine that remembered the key while it counted.
+ */
+function rememberedRoots(m: PolicyMemory, now: Date): TrustedKey[] {
+  const until = m.root.validUntil ?? {};
+  return Object.entries(m.root.keys)
+    .filter(([keyid]) => until[keyid] === undefined || now.getTime() < new Date(until[keyid] as string).getTime())
+    .map(([, spki]) => parsePublicKeyDer(fromBase64(spki)));
 }
 
 /**
  * What the trusted state should remember of a verified policy: its root keys that count now — as
  * when the versions are given as a chain — so that a root key the policy revoked (or whose period
  * ended) can never sign the next version alone. Before, every root keyid was remembered, and a
- * stolen root key revoked in version N signed a version N+1 that made any key a producer.
+ * stolen root key revoked in version N signed a version N+1 that made any key a producer. The end
+ * of each remembered key's period is kept too (`validUntil`), so that a key whose period ends
+ * after it was remembered stops counting then (see `rememberedRoots`).
  */
 export function policyMemory(p: Policy, sha256: string, now: Date): PolicyMemory {
   const keys: Record<string, string> = {};
-  for (const k of usableRootKeys(p, now)) keys[k.keyid] = (p.keys[k.keyid] as { publicKey: string }).publicKey;
-  return { version: p.version, sha256, root: { keys, threshold: p.root.threshold }, seenAt: formatTime(now) };
+  const validUntil: Record<string, string> = {};
+  for (const k of usableRootKeys(p, now)) {
+    const entry = p.keys[k.keyid] as { publicKey: string; validUntil?: string };
+    keys[k.keyid] = entry.publicKey;
+    if (entry.validUntil !== undefined) validUntil[k.keyid] = entry.validUntil;
+  }
+  const root = { keys, threshold: p.root.threshold, ...(Object.keys(validUntil).length > 0 ? { validUntil } : {}) };
+  return { version: p.version, sha256, root, seenAt: formatTime(now) };
 }
 
 /**
@@ -121,7 +137,7 @@ export function establishPolicy(docs: readonly PolicyDoc[], roots: readonly Trus
   }
   const remembered = state.policies[name];
   let anchor: { version: number; sha256: string; roots: TrustedKey[]; threshold: number } | undefined = remembered
-    ? { version: remembered.version, sha256: remembered.sha256, roots: rememberedRoots(remembered), threshold: remembered.root.threshold }
+    ? { version: remembered.version, sha256: remembered.sha256, roots: rememberedRoots(remembered, now), threshold: remembered.root.threshold }
     : undefined;
   if (!anchor && roots.length === 0) {
     throw new SnapError('USAGE', `this machine has not seen policy ${name} before: give its root public keys with --root ROOT.pub… (they anchor the first use; later versions must be signed by the previous root keys)`, { policy: name });
@@ -140,7 +156,7 @@ export function establishPolicy(docs: readonly PolicyDoc[], roots: readonly Trus
       } else {
         const prev = signedBy(d, anchor.roots);
         if (prev.length < anchor.threshold) {
-          throw refused('POLICY_SIGNATURE_INVALID', d, 'rotation', `a new version must be signed by ${anchor.threshold} of the root keys of version ${anchor.version} (the newest this machine trusts), and ${prev.length} signed: it may be signed only by rotated-out keys; give the versions in between with more --policy files, oldest first`);
+          throw refused('POLICY_SIGNATURE_INVALID', d, 'rotation', `a new version must be signed by ${anchor.threshold} of the root keys of version ${anchor.version} that count now (the newest this machine trusts; not revoked, within their validity), and ${prev.length} signed: it may be signed only by rotated-out or expired keys; give the versions in between with more --policy files, oldest first`);
         }
       }
     } else {
@@ -171,7 +187,7 @@ export function rememberPolicy(state: TrustedState, v: VerifiedPolicy, now: Date
   if (m && m.version > v.policy.version) return false;
   const next = policyMemory(v.policy, v.sha256, now);
   // The same version again: only its root keys may change (one revoked, or out of its period since, or remembered by an older snap with the revoked ones).
-  if (m && m.version === v.policy.version && (m.sha256 !== v.sha256 || sameKeys(m.root.keys, next.root.keys))) return false;
+  if (m && m.version === v.policy.version && (m.sha256 !== v.sha256 || (sameKeys(m.root.keys, next.root.keys) && sameKeys(m.root.validUntil ?? {}, next.root.validUntil ?? {})))) return false;
   state.policies[v.policy.name] = m && m.version === v.policy.version ? { ...next, seenAt: m.seenAt } : next;
   return true;
 }

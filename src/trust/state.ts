@@ -9,7 +9,7 @@
  * ```json
  * {"format":"snap-trusted-state/1",
  *  "latest":{"<trust domain>":{"<dataset>":{"createdAt":"…","seenAt":"…","snapshot":"sha256:…","version":"v8"}}},
- *  "policies":{"<policy name>":{"root":{"keys":{"<keyid>":"<SPKI base64>"},"threshold":2},"seenAt":"…","sha256":"<payload hex>","version":3}},
+ *  "policies":{"<policy name>":{"root":{"keys":{"<keyid>":"<SPKI base64>"},"threshold":2,"validUntil"?:{"<keyid>":"…"}},"seenAt":"…","sha256":"<payload hex>","version":3}},
  *  "revocations":{"<snapshot id hex>":{"<hex SHA-256 of the envelope>":"<the revocation envelope, canonical JSON>"}}}
  * ```
  * `revocations` (present once one was seen) keeps every revocation that counted in a verify on this
@@ -25,6 +25,7 @@ import { join, resolve } from 'node:path';
 import { SnapError } from '../core/errors.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { parseJsonStrict } from '../core/json-strict.js';
+import { isValidTime } from '../core/statement.js';
 import { acquireLockFile, writeFileAtomic } from '../io/store.js';
 import { ioError } from '../io/errors.js';
 
@@ -41,8 +42,12 @@ export interface PolicyMemory {
   version: number;
   /** Hex SHA-256 of its payload bytes. */
   sha256: string;
-  /** Its root keys (keyid → SPKI DER base64) and threshold: they must sign the next version. */
-  root: { keys: Record<string, string>; threshold: number };
+  /**
+   * Its root keys (keyid → SPKI DER base64) and threshold: they must sign the next version.
+   * `validUntil` (keyid → RFC 3339 UTC) keeps the end of a remembered root key's period: from then
+   * on it no longer counts towards the next version (absent in states written before this member).
+   */
+  root: { keys: Record<string, string>; threshold: number; validUntil?: Record<string, string> };
   seenAt: string;
 }
 
@@ -94,6 +99,7 @@ function validateState(v: unknown, path: string): TrustedState {
   for (const [name, m] of Object.entries(v.policies)) {
     if (!obj(m) || !Number.isSafeInteger(m.version) || typeof m.sha256 !== 'string' || typeof m.seenAt !== 'string' || !obj(m.root) || !obj(m.root.keys) || !Number.isSafeInteger(m.root.threshold)) throw malformed(path, `policies.${name}`);
     for (const spki of Object.values(m.root.keys)) if (typeof spki !== 'string') throw malformed(path, `policies.${name}.root.keys`);
+    if ('validUntil' in m.root && (!obj(m.root.validUntil) || Object.values(m.root.validUntil).some((t) => !isValidTime(t)))) throw malformed(path, `policies.${name}.root.validUntil`);
   }
   for (const [domain, ds] of Object.entries(v.latest)) {
     if (!obj(ds)) throw malformed(path, `latest.${domain}`);

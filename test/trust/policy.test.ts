@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { makeKeyPair, makeTree, snapJson, spawnSnap, tempDir, type KeyPair, type RunResult } from '../helpers/tree.js';
 import { pae } from '../../src/core/envelope.js';
 import { POLICY_PAYLOAD_TYPE, assignRoles, validatePolicy, type Policy } from '../../src/core/policy.js';
-import { establishPolicy, readPolicyFile } from '../../src/trust/policy-trust.js';
+import { establishPolicy, readPolicyFile, rememberPolicy } from '../../src/trust/policy-trust.js';
 import { policyFailure } from '../../src/trust/signatures.js';
 import { buildStatement } from '../../src/core/statement.js';
 
@@ -482,6 +482,35 @@ describe('policy rules (library)', () => {
     const other = await sealed(w, 'ds@v2', [alice]);
     const refused = await w.run(verifyArgs(w, other, 'ds@v2', [file], [r1]));
     expect([refused.code, refused.json.failure.code]).toEqual([1, 'POLICY_NOT_SATISFIED']);
+  });
+
+  it('does not let a root key whose period ended after the trusted state remembered it sign the next version alone (POLICY_SIGNATURE_INVALID, rotation), as in a chain', async () => {
+    const w = await world();
+    // v1: roots r1 (for one more day) and r2; one of them is enough.
+    const v1 = join(w.dir, 'v1.json');
+    await w.ok(['policy', 'init', v1, '--name', 'acme', '--root-key', r1.pub, '--root-key', r2.pub, '--root-threshold', '1']);
+    await w.ok(['policy', 'add-key', v1, '--pub', r1.pub, '--key-name', 'r1', '--role', 'root', '--valid-until', '1d']);
+    await w.ok(['policy', 'sign', v1, '--key', r1.key]);
+    // v2, by whoever still holds r1 once its period is over: r1 without an end, r2 gone.
+    const v2 = join(w.dir, 'v2.json');
+    await fsp.copyFile(v1, v2);
+    await w.ok(['policy', 'add-key', v2, '--pub', r1.pub, '--key-name', 'r1', '--role', 'root']);
+    await w.ok(['policy', 'remove-key', v2, '--pub', r2.pub]);
+    await w.ok(['policy', 'sign', v2, '--key', r1.key]);
+    const [d1, d2] = [await readPolicyFile(v1), await readPolicyFile(v2)];
+    const roots = await Promise.all([r1, r2].map(async (k) => (await import('../../src/io/keyfile.js')).readPublicKey(k.pub)));
+    const now = new Date();
+    const later = new Date(now.getTime() + 2 * 86_400_000);
+    // This machine trusted v1 while r1 still counted.
+    const state = { format: 'snap-trusted-state/1' as const, policies: {}, latest: {} };
+    rememberPolicy(state, establishPolicy([d1], roots, state, now), now);
+    expect(Object.keys((state.policies as Record<string, { root: { keys: object } }>).acme!.root.keys)).toContain(r1.keyid);
+    // Walking the chain v1 → v2 after r1's period refuses v2 …
+    expect(() => establishPolicy([d1, d2], roots, { ...state, policies: {} }, later)).toThrow(expect.objectContaining({ code: 'POLICY_SIGNATURE_INVALID' }));
+    // … and so must the remembered v1.
+    expect(() => establishPolicy([d2], [], state, later)).toThrow(expect.objectContaining({ code: 'POLICY_SIGNATURE_INVALID', details: expect.objectContaining({ reason: 'rotation' }) }));
+    // Before the end of r1's period, r1 may sign the next version.
+    expect(establishPolicy([d2], [], state, now).policy.version).toBe(2);
   });
 
   it('matches dataset patterns with * and ? only', async () => {
