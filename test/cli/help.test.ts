@@ -31,7 +31,7 @@ const FLAGS: Record<string, string[]> = {
   import: ['store', 'quiet', ...TRUST],
   restore: ['store', 'quiet', 'jobs', ...TRUST],
   sign: ['store', 'quiet', 'key', 'passphrase-env', 'pubkey'],
-  revoke: ['store', 'quiet', 'reason', 'key', 'passphrase-env', 'out'],
+  revoke: ['store', 'quiet', 'reason', 'key', 'passphrase-env', 'out', 'pubkey'],
   policy: ['quiet', 'name', 'root-key', 'root-threshold', 'expires', 'pub', 'keyid', 'key-name', 'role', 'valid-from', 'valid-until', 'reason', 'datasets', 'require', 'max-age', 'key', 'passphrase-env', 'root'],
   prove: ['store', 'out', 'pubkey', 'threshold', 'record'],
   'verify-proof': ['pubkey', 'threshold', 'file', 'expect'],

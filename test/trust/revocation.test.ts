@@ -236,6 +236,35 @@ describe('snap revoke', () => {
     expect(await fsp.access(file).then(() => 'left', () => 'gone')).toBe('gone');
   });
 
+  it('with --pubkey revokes nothing unless one of those keys signed the snapshot found (exit 1, SIGNATURE_INVALID): a swapped store folder cannot make the revocation name another id while the real snapshot passes', async () => {
+    const e = await sealAndExport(TREE, alice);
+    // Whoever can write the store swaps ds@v1 for a snapshot of their own of that name (another id).
+    const fake = await sealTree({ 'x.txt': 'x\n' }, mallory, { as: 'ds@v1', store: await newStorePath() });
+    const dir = join(e.store, 'snapshots', 'ds', 'v1');
+    for (const f of ['statement.json', 'envelope.json', 'manifest.jsonl']) {
+      await fsp.chmod(join(dir, f), 0o644);
+      await fsp.copyFile(join(fake.dir, f), join(dir, f));
+    }
+    const file = join(e.work, 'checked.revocation.json');
+    const refused = await snapJson(['revoke', 'ds@v1', '--reason', REASON, '--key', alice.key, '--pubkey', alice.pub, '--store', e.store, '--out', file]);
+    expect([refused.code, refused.json.error.code]).toEqual([1, 'SIGNATURE_INVALID']);
+    expect(await fsp.access(file).then(() => 'written', () => 'none')).toBe('none');
+    expect(await fsp.readdir(join(e.store, 'revocations')).catch(() => [])).toEqual([]);
+    // Without --pubkey the swap goes unnoticed: the revocation names the planted id, and the real ds@v1 still passes with it.
+    const blindFile = join(e.work, 'blind.revocation.json');
+    const blind = await snapJson(['revoke', 'ds@v1', '--reason', REASON, '--key', alice.key, '--store', e.store, '--out', blindFile]);
+    expect(blind.code, blind.stderr).toBe(0);
+    expect(blind.json.snapshot).toBe(fake.snapshot);
+    expect((await snapJson(['verify', e.file, '--pubkey', alice.pub, '--store', await newStorePath(), '--revocations', blindFile, '--state-dir', await tempDir('snap-state-')])).code).toBe(0);
+    // The archive of the real ds@v1 passes the same check, and its revocation then counts.
+    const real = join(e.work, 'real.revocation.json');
+    const ok = await snapJson(['revoke', e.file, '--reason', REASON, '--key', alice.key, '--pubkey', alice.pub, '--store', e.store, '--out', real]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.json.snapshot).toBe(e.snapshot);
+    const v = await snapJson(['verify', e.file, '--pubkey', alice.pub, '--store', await newStorePath(), '--revocations', real, '--state-dir', await tempDir('snap-state-')]);
+    expect([v.code, v.json.failure.code]).toEqual([1, 'SNAPSHOT_REVOKED']);
+  });
+
   it('writes a revocation whose payload is an in-toto statement of type urn:snap:snapshot-revocation:v1 naming the snapshot id', async () => {
     const s = await sealTree(TREE, alice, { store: shared.path });
     const file = join(await tempDir(), 'r.json');

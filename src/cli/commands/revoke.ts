@@ -7,20 +7,34 @@
  */
 import { resolve } from 'node:path';
 import { SnapError } from '../../core/errors.js';
-import { serializeEnvelope, signEnvelope } from '../../core/envelope.js';
+import { parseEnvelope, serializeEnvelope, signEnvelope, verifyEnvelope, type TrustedKey } from '../../core/envelope.js';
 import { buildRevocation, checkReason, revocationId, serializeRevocation } from '../../core/revocation.js';
-import { formatTime, statementRef } from '../../core/statement.js';
-import { storePath, writeFileAtomic } from '../../io/store.js';
-import { readSnapshotUnverified } from '../../snapshot.js';
+import { formatTime, snapshotId, statementRef } from '../../core/statement.js';
+import { ENVELOPE_FILE, storePath, writeFileAtomic, type SnapshotLocation } from '../../io/store.js';
+import { readSnapshotFile, readSnapshotUnverified } from '../../snapshot.js';
 import { keepRevocation } from '../../trust/revocations.js';
 import { TOOL_NAME, TOOL_VERSION } from '../../version.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { shortId, shortKeyid } from '../format.js';
 import { openSnapshotRef } from '../snapshot-ref.js';
-import { jsonOut, signingKeys, audit, auditErrors, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
+import { jsonOut, signingKeys, trustedKeys, audit, auditErrors, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
 import { existsSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { escapeForTerminal as shown } from '../../core/display.js';
+
+/**
+ * `revoke --pubkey`: the snapshot found must carry a valid signature by one of `expected` over the
+ * very payload whose id the revocation will name. Without it, whoever can write the store could
+ * swap the folder for a snapshot of their own under the same name just before the revocation: it
+ * would name the planted id, and the real snapshot would pass wherever the revocation is carried.
+ * @throws SnapError `SIGNATURE_INVALID` (exit 1) | `ENVELOPE_MALFORMED` | `ENVELOPE_UNKNOWN_PAYLOAD_TYPE` | `NOT_FOUND` | `IO_ERROR`
+ */
+async function mustBeSignedBy(loc: SnapshotLocation, snapshot: string, expected: readonly TrustedKey[]): Promise<void> {
+  const v = verifyEnvelope(parseEnvelope(await readSnapshotFile(loc, ENVELOPE_FILE)), expected, 1);
+  if (!v.ok || snapshotId(v.payload) !== snapshot) {
+    throw new SnapError('SIGNATURE_INVALID', `${loc.ref} (${snapshot}) carries no valid signature by a --pubkey key (it was not made by whom you expected, or was replaced in the store); nothing was revoked`, { ref: loc.ref, snapshot });
+  }
+}
 
 async function cmdRevoke(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
@@ -29,10 +43,13 @@ async function cmdRevoke(a: Args, io: CliIo): Promise<number> {
   const haveStore = existsSync(join(store, 'store.json'));
   if (!haveStore && out === undefined) throw new SnapError('USAGE', `there is no store at ${store} to keep the revocation in: give --out FILE (or --store)`);
   const keys = await signingKeys(io, a);
+  // --pubkey: whose signature the snapshot must carry (its producer), or nothing is revoked.
+  const expected = a.pubkey ? await trustedKeys(a.pubkey as string[], io.cwd) : undefined;
   const opened = await openSnapshotRef(String(a.ref), io, store);
   let info;
   try {
     info = await readSnapshotUnverified(opened.location);
+    if (expected) await mustBeSignedBy(opened.location, info.snapshot, expected);
   } finally {
     await opened.close();
   }
@@ -81,9 +98,11 @@ export const revokeCommand: CommandSpec = {
       .option('reason', { type: 'string', demandOption: true, describe: 'why the snapshot must not be used (shown by verify)' })
       .option('key', { type: 'string', array: true, demandOption: true, describe: 'private key file (PKCS#8 PEM) to sign the revocation with; repeatable' })
       .option('passphrase-env', { type: 'string', describe: 'environment variable holding the key passphrase' })
-      .option('out', { type: 'string', describe: 'also write the revocation to this file (never overwritten)' }),
+      .option('out', { type: 'string', describe: 'also write the revocation to this file (never overwritten)' })
+      .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: 'revoke only if one of these keys (its producer) signed the snapshot found; else exit 1, nothing revoked (repeatable)' }),
       [
         ['$0 revoke ds@v7 --reason "flipped labels" --key sec.key', 'verify refuses ds@v7 from now on'],
+        ['$0 revoke ds@v7 --reason "flipped labels" --key sec.key --pubkey producer.pub', 'only if ds@v7 in the store is the one the producer signed'],
       ],
     ),
   run: auditErrors('revoke', (a) => a.ref, cmdRevoke),
