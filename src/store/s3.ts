@@ -69,6 +69,12 @@ const SMALL_LIMIT = 64 * 1024 * 1024;
 export const LOCK_STALE_MS = 15 * 60_000;
 /** How often a held lock is rewritten with a new `since` (ms): well within {@link LOCK_STALE_MS}. */
 const LOCK_REFRESH_MS = 60_000;
+/**
+ * Largest lock object read (bytes). snap's are `{"pid":…,"host":…,"since":…}`: under 400 bytes
+ * (a host name is at most 253 bytes, RFC 1035 §2.3.4; Linux's HOST_NAME_MAX is 64). A larger one
+ * is none snap wrote: read no further, and taken as a malformed lock.
+ */
+export const MAX_LOCK_BYTES = 4096;
 
 /** Where an S3 store is. */
 export interface S3StoreLocation {
@@ -765,7 +771,14 @@ export class S3Backend implements StoreBackend {
         throw s3Error(e, `lock ${this.location}`);
       }
       const others: string[] = [];
-      for await (const k of this.listKeys(base)) if (k !== mine && !(await this.staleLock(k))) others.push(k);
+      let malformed: string | undefined;
+      for await (const k of this.listKeys(base)) {
+        if (k === mine) continue;
+        const held = await this.lockState(k);
+        if (held === 'stale') continue;
+        others.push(k);
+        if (held !== 'live' && malformed === undefined) malformed = `${k} (${held.malformed})`;
+      }
       if (others.length === 0) {
         let released = false;
         // A long command (a seal of hours) keeps its lock fresh: `since` is rewritten well before
@@ -785,19 +798,37 @@ export class S3Backend implements StoreBackend {
         };
       }
       await this.client.send(new DeleteObjectCommand({ Bucket: this.where.bucket, Key: mine })).catch(() => {});
-      if (Date.now() > deadline) throw new SnapError('STORE_LOCKED', `${this.location} is locked by another snap (${others[0]}); wait for it, or delete that object if its process is gone`, { store: this.location });
+      if (Date.now() > deadline) {
+        // A malformed lock object is none snap wrote, and its age cannot be read: it is never taken
+        // for stale, so it keeps the store locked until someone removes it; the error names it.
+        if (malformed !== undefined) throw new SnapError('STORE_LOCKED', `${this.location} is locked by a lock object that is not one snap writes: ${malformed}; delete that object if no snap wrote it`, { store: this.location });
+        throw new SnapError('STORE_LOCKED', `${this.location} is locked by another snap (${others[0]}); wait for it, or delete that object if its process is gone`, { store: this.location });
+      }
       await new Promise((r) => setTimeout(r, 200 + Math.floor(Math.random() * 400)));
     }
   }
 
-  /** Whether a lock object is stale; a stale one is deleted. */
-  private async staleLock(key: string): Promise<boolean> {
+  /**
+   * Whether the lock object at `key` is held (`live`), `stale` (then it is deleted), or malformed
+   * (larger than {@link MAX_LOCK_BYTES}, read no further, or not JSON): held, as before, so that the
+   * error can say which object keeps the store locked. One gone meanwhile is `live` (the next try
+   * lists again).
+   */
+  private async lockState(key: string): Promise<'live' | 'stale' | { malformed: string }> {
     let holder: { pid?: unknown; host?: unknown; since?: unknown } = {};
+    let bytes: Buffer;
     try {
-      holder = JSON.parse((await this.getSmall(key)).toString('utf8'));
+      bytes = await bodyPrefix(await this.get(key), MAX_LOCK_BYTES + 1);
     } catch {
-      return false; // gone meanwhile, or being written
+      return 'live'; // gone meanwhile
     }
+    if (bytes.length > MAX_LOCK_BYTES) return { malformed: `larger than ${MAX_LOCK_BYTES} bytes` };
+    try {
+      holder = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      return { malformed: 'not JSON' };
+    }
+    if (!holder || typeof holder !== 'object') return { malformed: 'not a JSON object' };
     const since = typeof holder.since === 'string' ? Date.parse(holder.since) : NaN;
     let stale = Number.isFinite(since) && Date.now() - since > LOCK_STALE_MS;
     if (!stale && holder.host === hostname() && typeof holder.pid === 'number') {
@@ -808,7 +839,7 @@ export class S3Backend implements StoreBackend {
       }
     }
     if (stale) await this.client.send(new DeleteObjectCommand({ Bucket: this.where.bucket, Key: key })).catch(() => {});
-    return stale;
+    return stale ? 'stale' : 'live';
   }
 
   /** The retention of a key (undefined when it has none). */

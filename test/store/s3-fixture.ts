@@ -1,9 +1,12 @@
 /**
  * Buckets and direct SDK access for the S3 store tests (the server itself: test/helpers/s3-server.ts).
  */
+import { Readable } from 'node:stream';
 import {
   CreateBucketCommand,
+  GetObjectCommand,
   ListObjectVersionsCommand,
+  ListObjectsV2Command,
   PutBucketVersioningCommand,
   S3Client,
   type ObjectVersion,
@@ -17,6 +20,53 @@ import type { S3Server } from '../helpers/s3-server.js';
 export function clientFor(server: S3Server): S3Client {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   return new S3Client({ endpoint: server.endpoint, region: server.region, forcePathStyle: true, credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey } });
+}
+
+/** What a {@link watchedClient} saw. */
+export interface Watched {
+  client: S3Client;
+  /** Body bytes that GetObject's consumers pulled from the server (in whole chunks). */
+  bodyBytes(): number;
+  /** How many times each key was listed (ListObjectsV2 and ListObjectVersions, each version once). */
+  listed: Map<string, number>;
+  /** The prefixes of the listing requests, in order (one per page). */
+  listings: string[];
+}
+
+/**
+ * A client for the server that counts what came back: the body bytes of each GetObject its
+ * consumer read (the body is passed on through a counting generator: a consumer that stops early
+ * stops the download as before), and the keys of each listing.
+ */
+export function watchedClient(server: S3Server): Watched {
+  const client = clientFor(server);
+  const w: Watched = { client, bodyBytes: () => bytes, listed: new Map(), listings: [] };
+  let bytes = 0;
+  const send = client.send.bind(client) as (c: unknown) => Promise<unknown>;
+  (client as unknown as { send: (c: unknown) => Promise<unknown> }).send = async (cmd: unknown) => {
+    const r = (await send(cmd)) as { Body?: unknown; Contents?: { Key?: string }[]; Versions?: { Key?: string }[] };
+    if (cmd instanceof ListObjectsV2Command || cmd instanceof ListObjectVersionsCommand) {
+      w.listings.push(cmd.input.Prefix ?? '');
+      for (const o of [...(r.Contents ?? []), ...(r.Versions ?? [])]) if (o.Key) w.listed.set(o.Key, (w.listed.get(o.Key) ?? 0) + 1);
+    }
+    if (cmd instanceof GetObjectCommand && r.Body) {
+      const body = r.Body as AsyncIterable<Buffer> & Readable;
+      r.Body = Readable.from(
+        (async function* () {
+          try {
+            for await (const c of body) {
+              bytes += c.length;
+              yield c;
+            }
+          } finally {
+            body.destroy();
+          }
+        })(),
+      );
+    }
+    return r;
+  };
+  return w;
 }
 
 let n = 0;

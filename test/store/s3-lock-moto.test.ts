@@ -1,0 +1,69 @@
+/**
+ * The write lock of an S3 store (docs/FORMAT.md §23.4) against lock objects nobody's snap wrote,
+ * on moto_server (started here; never skipped): a lock object is read at most MAX_LOCK_BYTES + 1
+ * bytes, and a malformed one (too large, not JSON, not a JSON object) keeps the store locked, as a
+ * held lock does, with a STORE_LOCKED error that names its key.
+ */
+import { hostname } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { useS3Server } from '../helpers/s3-server.js';
+import { clientFor, newBucket, watchedClient } from './s3-fixture.js';
+import { MAX_LOCK_BYTES, S3Backend } from '../../src/store/s3.js';
+import { SnapError } from '../../src/core/errors.js';
+
+const server = useS3Server('moto');
+
+/** The error `p` rejects with (fails the test when it resolves). */
+async function rejection(p: Promise<unknown>): Promise<SnapError> {
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
+  expect(e).toBeInstanceOf(SnapError);
+  return e as SnapError;
+}
+
+describe('the write lock of an S3 store (moto)', () => {
+  it('a planted 70 MB lock object is read no further than MAX_LOCK_BYTES + 1 bytes and keeps the store locked: STORE_LOCKED names its key', { timeout: 120_000 }, async () => {
+    const bucket = await newBucket(clientFor(server), 'plain');
+    const key = 'st/locks/0000000000001-aaaaaaaaaaaaaaaa.json';
+    await clientFor(server).send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.alloc(70 * 1024 * 1024, 0x20) }));
+    const { client, bodyBytes } = watchedClient(server);
+    const remote = new S3Backend(client, { bucket, prefix: 'st/' });
+    const e = await rejection(remote.lock(1_000));
+    expect(e.code).toBe('STORE_LOCKED');
+    expect(e.message).toContain(key);
+    expect(e.message).toContain(`larger than ${MAX_LOCK_BYTES} bytes`);
+    // Every try reads the planted object again: each time at most one body chunk past the bound.
+    expect(bodyBytes()).toBeLessThan(4 * 1024 * 1024);
+  });
+
+  it.each([
+    ['not JSON', 'hello'],
+    ['not a JSON object', 'null'],
+  ])('a lock object that is %s keeps the store locked: STORE_LOCKED names its key and says why', { timeout: 60_000 }, async (why, body) => {
+    const bucket = await newBucket(clientFor(server), 'plain');
+    const key = 'st/locks/0000000000001-bbbbbbbbbbbbbbbb.json';
+    await clientFor(server).send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    const remote = new S3Backend(clientFor(server), { bucket, prefix: 'st/' });
+    const e = await rejection(remote.lock(500));
+    expect(e.code).toBe('STORE_LOCKED');
+    expect(e.message).toContain(`${key} (${why})`);
+  });
+
+  it('a lock object of a snap that died on this host is stale: it is removed and the lock is taken', { timeout: 60_000 }, async () => {
+    const bucket = await newBucket(clientFor(server), 'plain');
+    const key = 'st/locks/0000000000001-cccccccccccccccc.json';
+    // pid 2^22 + 1 is above Linux's largest pid (pid_max is at most 2^22): no process has it.
+    await clientFor(server).send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify({ pid: 4_194_305, host: hostname(), since: new Date().toISOString() }) }));
+    const remote = new S3Backend(clientFor(server), { bucket, prefix: 'st/' });
+    const lock = await remote.lock(500);
+    await lock.release();
+    const gone = await clientFor(server).send(new GetObjectCommand({ Bucket: bucket, Key: key })).then(
+      () => false,
+      () => true,
+    );
+    expect(gone).toBe(true);
+  });
+});
