@@ -142,6 +142,9 @@ export const SNAPSHOT_FILE_LIMITS: Readonly<Record<string, number>> = {
 /** Largest commit object read (bytes); snap's are about 500. */
 const MAX_COMMIT_BYTES = 64 * 1024;
 
+/** The top folders of the layout whose keys are no other files (listed by their own readers). */
+const OWN_FOLDERS: readonly string[] = ['objects/', 'snapshots/', 'log/', 'locks/'];
+
 /** Audit log lines read at once. */
 export const LOG_READ_JOBS = 16;
 
@@ -698,11 +701,11 @@ export class S3Backend implements StoreBackend {
   async listFiles(): Promise<string[]> {
     const out: string[] = [];
     const folders = new Set<string>();
-    for await (const k of this.listKeys(this.where.prefix)) {
+    for await (const k of this.otherKeys()) {
       const rel = k.slice(this.where.prefix.length);
       const parts = rel.split('/');
       const top = parts[0] as string;
-      if (rel === 'store.json' || rel === 'log.head' || ['objects', 'snapshots', 'log', 'locks'].includes(top) && rel.includes('/')) continue;
+      if (rel === 'store.json' || rel === 'log.head' || OWN_FOLDERS.includes(`${top}/`) && rel.includes('/')) continue;
       if (parts.some((p) => p === '' || p === '.' || p === '..' || p.startsWith('.') || Buffer.byteLength(p) > MAX_NAME_BYTES) || RESERVED_ROOT_NAMES.has(top)) continue;
       for (let i = 1; i < parts.length; i++) folders.add(parts.slice(0, i).join('/'));
       out.push(rel);
@@ -712,6 +715,29 @@ export class S3Backend implements StoreBackend {
       throw new SnapError('STORE_MALFORMED', `${this.location}: the keys ${JSON.stringify(both)} and ${JSON.stringify(`${both}/…`)} cannot both be store files (a file and a folder of the same name): one of them was not written by snap; remove it`, { store: this.location, path: both });
     }
     return out;
+  }
+
+  /**
+   * Every key under the store's prefix but those under {@link OWN_FOLDERS}: the root is listed
+   * with the delimiter `/`, then each other top folder in full. The objects, snapshot files, log
+   * lines and locks are listed by their own readers: listing them here too would list the whole
+   * store twice (one page per 1,000 keys) for every command.
+   */
+  private async *otherKeys(): AsyncIterable<string> {
+    const folders: string[] = [];
+    let token: string | undefined;
+    do {
+      let r;
+      try {
+        r = await this.client.send(new ListObjectsV2Command({ Bucket: this.where.bucket, Prefix: this.where.prefix, Delimiter: '/', ...(token ? { ContinuationToken: token } : {}) }));
+      } catch (e) {
+        throw s3Error(e, `list ${this.where.prefix}`);
+      }
+      for (const o of r.Contents ?? []) if (o.Key) yield o.Key;
+      for (const p of r.CommonPrefixes ?? []) if (p.Prefix && !OWN_FOLDERS.includes(p.Prefix.slice(this.where.prefix.length))) folders.push(p.Prefix);
+      token = r.IsTruncated ? r.NextContinuationToken : undefined;
+    } while (token);
+    for (const f of folders) yield* this.listKeys(f);
   }
 
   /**

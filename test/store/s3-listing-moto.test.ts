@@ -1,0 +1,41 @@
+/**
+ * What a command's session lists of an S3 store (docs/FORMAT.md §23.5), on moto_server (started
+ * here; never skipped): each key once — the objects, snapshot files, log lines and locks by their
+ * own readers, the other files by a listing that skips those folders.
+ */
+import { describe, expect, it } from 'vitest';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { useS3Server } from '../helpers/s3-server.js';
+import { makeTree, snapJson, useKeyPair } from '../helpers/tree.js';
+import { clientFor, newBucket, watchedClient } from './s3-fixture.js';
+import { S3Backend } from '../../src/store/s3.js';
+import { openRemoteSession } from '../../src/store/remote-session.js';
+import { LocalBackend } from '../../src/store/local.js';
+import { openStore } from '../../src/io/store.js';
+
+const server = useS3Server('moto');
+const kp = useKeyPair('s3listing');
+const run = (args: string[]) => snapJson(args, { env: { ...server.env, NODE_NO_WARNINGS: '1' } });
+
+describe('the listings of an S3 store (moto)', () => {
+  it.each(['plain', 'versioned'] as const)('a command on a %s bucket lists each key of the store once, and still gets the other files', { timeout: 120_000 }, async (kind) => {
+    const bucket = await newBucket(clientFor(server), kind);
+    const store = `s3://${bucket}/st`;
+    const ds = await makeTree({ 'a.txt': 'alpha\n', 'b.txt': 'bravo\n', 'c/d.txt': 'delta\n' });
+    for (const as of ['ds@v1', 'ds@v2']) expect((await run(['seal', ds, '--as', as, '--key', kp.key, '--store', store])).code).toBe(0);
+    await clientFor(server).send(new PutObjectCommand({ Bucket: bucket, Key: 'st/revocations/x/r.json', Body: '{}' }));
+    await clientFor(server).send(new PutObjectCommand({ Bucket: bucket, Key: 'st/notes.txt', Body: 'n' }));
+    const w = watchedClient(server);
+    const session = await openRemoteSession(new S3Backend(w.client, { bucket, prefix: 'st/' }), { create: false, objects: 'none', note: () => {} });
+    try {
+      const twice = [...w.listed].filter(([, n]) => n > 1).map(([k]) => k);
+      expect(twice).toEqual([]);
+      // Every object and snapshot file was listed (once).
+      expect([...w.listed.keys()].filter((k) => k.startsWith('st/objects/sha256/'))).toHaveLength(3);
+      expect(w.listed.get('st/snapshots/ds/v1/commit.json')).toBe(1);
+      expect((await new LocalBackend(await openStore(session.root)).listFiles()).sort()).toEqual(['notes.txt', 'revocations/x/r.json']);
+    } finally {
+      await session.finish(false);
+    }
+  });
+});
