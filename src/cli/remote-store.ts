@@ -48,6 +48,38 @@ export function objectNeedOf(cmd: string, a: Args): ObjectNeed {
       return 'none';
   }
 }
+/**
+ * Whose manifests a command reads from the store: only those of the snapshots its arguments name
+ * for the commands below (list, log and init read none), every snapshot's for the others (fsck,
+ * seal, import, lineage, bom, …, and any command added later). A manifest is the one snapshot file
+ * of unbounded size: one planted in a snapshot no command names must not cost every command.
+ */
+export function manifestNeedOf(cmd: string, a: Args): 'all' | string[] {
+  const refs = (...xs: unknown[]): string[] => xs.filter((x): x is string => typeof x === 'string');
+  switch (cmd) {
+    case 'list':
+    case 'log':
+    case 'init':
+      return [];
+    case 'verify':
+    case 'drill':
+      return refs(a.against);
+    case 'diff':
+    case 'report':
+      return refs(a.a, a.b);
+    case 'check':
+      return refs(a.b, a.against);
+    case 'show':
+    case 'prove':
+    case 'export':
+    case 'restore':
+    case 'sign':
+      return refs(a.ref);
+    default:
+      return 'all';
+  }
+}
+
 /** The values of a repeatable string flag (absent: none). */
 const listOf = (v: unknown): string[] => (v === undefined ? [] : (Array.isArray(v) ? v : [v]).map(String));
 
@@ -122,6 +154,7 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
     cosignatures,
     create: CREATING.has(cmd),
     objects: objectNeedOf(cmd, a),
+    manifests: manifestNeedOf(cmd, a),
     // seal asks "is this object in the store?" of the bucket, not of the empty working copy.
     presence: cmd === 'seal',
     ...stageBytesOf(io),

@@ -5,7 +5,8 @@
  *
  * 1. take the remote store's write lock (held until the end);
  * 2. pull: every committed snapshot's files (its co-signature files merged into its envelope,
- *    ranked by the command's trusted keys: store/cosignatures.ts), the audit log, the other files; the objects only when
+ *    ranked by the command's trusted keys: store/cosignatures.ts; its manifest only when the
+ *    command reads it: {@link RemoteSessionOptions.manifests}), the audit log, the other files; the objects only when
  *    the command reads them, and only those of the snapshots it names (every object of the named
  *    snapshot for export and restore; the record indexes named by the named snapshots' statements
  *    for verify, diff, check, show, report and prove --record). Staging is bounded: the objects'
@@ -37,7 +38,7 @@ import { LOG_FILE, LOG_HEAD_FILE } from '../io/audit-log.js';
 import { leaveNothing } from '../io/interrupt.js';
 import { setObjectSink, type ObjectSink } from '../io/object-sink.js';
 import { LocalBackend, splitLogLines } from './local.js';
-import type { Retention, SnapshotFiles } from './backend.js';
+import { SNAPSHOT_FILE_NAMES, type Retention, type SnapshotFiles } from './backend.js';
 import { ListObjectVersionsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { mapLimit, s3Error, wrongSize, type S3Backend } from './s3.js';
 import { clearStagedLeftovers, findStagedLeftovers } from './s3-leftovers.js';
@@ -76,6 +77,8 @@ export interface SessionStats {
   /** Objects downloaded into the working copy, and their bytes. */
   objectsPulled: number;
   bytesPulled: number;
+  /** The snapshots (`NAME@VERSION`, sorted) whose manifests were copied into the working copy. */
+  manifestsPulled: string[];
   /** Objects re-hashed as they streamed (fsck), never stored, and their bytes. */
   objectsStreamed: number;
   bytesStreamed: number;
@@ -159,6 +162,13 @@ export interface RemoteSessionOptions {
    * command trusts, whose signatures are kept before any other, and the room `sign` keeps free.
    */
   cosignatures?: CosignatureMergeOptions;
+  /**
+   * Whose manifests are copied into the working copy: every snapshot's (`all`, the default), or
+   * only those of the snapshots these refs name (resolved as {@link ObjectsOfRefs} refs are; the
+   * refs of `objects` are added), for a command that reads no other manifest. The other snapshots
+   * get their statement, envelope and contents.json: list, ids and `NAME@latest` work as before.
+   */
+  manifests?: 'all' | string[];
   /** Where notes go (objects that failed their re-hash, ignored commits). */
   note: (text: string) => void;
   lockWaitMs?: number;
@@ -184,7 +194,7 @@ export async function openRemoteSession(remote: S3Backend, opts: RemoteSessionOp
   const lock = await remote.lock(opts.lockWaitMs);
   const work = await fsp.mkdtemp(join(tmpdir(), 'snap-s3-'));
   const forget = leaveNothing(() => rmSync(work, { recursive: true, force: true }));
-  const stats: SessionStats = { objectsPulled: 0, bytesPulled: 0, objectsStreamed: 0, bytesStreamed: 0, objectsCorrupt: [], objectsUploaded: 0, snapshotsCommitted: [], logLinesPushed: 0, handOvers: 0, largestHandOver: 0, ignoredCommits: [], objectsRepaired: 0, cosignaturesPushed: [] };
+  const stats: SessionStats = { objectsPulled: 0, bytesPulled: 0, manifestsPulled: [], objectsStreamed: 0, bytesStreamed: 0, objectsCorrupt: [], objectsUploaded: 0, snapshotsCommitted: [], logLinesPushed: 0, handOvers: 0, largestHandOver: 0, ignoredCommits: [], objectsRepaired: 0, cosignaturesPushed: [] };
   let root: string | undefined;
   const cleanup = async (): Promise<void> => {
     if (root) setObjectSink(root, undefined);
@@ -252,6 +262,10 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
   const snaps = await remote.listSnapshots();
   /** Each snapshot's folder, downloaded, in the order of `snaps`: committed one by one after all were pulled. */
   const ready: (string | undefined)[] = new Array(snaps.length).fill(undefined);
+  // Every manifest, unless the command said which snapshots' manifests it reads (then only theirs:
+  // a planted giant manifest costs only the commands that read that snapshot).
+  const everyManifest = opts.manifests === undefined || opts.manifests === 'all';
+  const malformed = new Set<string>();
   try {
     await mapLimit(snaps.map((s, i) => ({ s, i })), TRANSFER_JOBS, async ({ s, i }) => {
       const ref = `${s.name}@${s.version}`;
@@ -267,11 +281,13 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
         // A commit object that is not one (planted, or overwritten in an unversioned bucket) names no
         // file: NAME@VERSION is there with none, and verify and fsck report it as they report a
         // local snapshot folder whose files are missing; the other snapshots are not concerned.
-        const names = await remote.readSnapshotInto(s.name, s.version, tmp).catch((e: unknown) => {
+        const names = await remote.readSnapshotInto(s.name, s.version, tmp, everyManifest ? SNAPSHOT_FILE_NAMES : WITHOUT_MANIFEST).catch((e: unknown) => {
           if (!(e instanceof SnapError && e.code === 'SNAPSHOT_MALFORMED')) throw e;
           opts.note(`${e.message}: none of its files is read`);
+          malformed.add(ref);
           return [] as string[];
         });
+        if (names.includes(MANIFEST_FILE)) stats.manifestsPulled.push(ref);
         const small = (f: string, limit: number): Promise<Buffer | undefined> =>
           names.includes(f) ? readSmallFile(join(tmp, f), limit, `cannot read the ${f} of ${ref}`, () => new SnapError('IO_ERROR', 'not a regular file')) : Promise.resolve(undefined);
         const envelope = await small(ENVELOPE_FILE, MAX_ENVELOPE_BYTES + 1);
@@ -299,12 +315,26 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
     // the same second (io/store.ts listSnapshots), and a rename keeps the time of the last download
     // into the folder, so list and NAME@latest would otherwise depend on download timing.
     const base = Date.now();
+    const dests: string[] = [];
     for (let i = 0; i < snaps.length; i++) {
       const s = snaps[i] as (typeof snaps)[number];
-      const dest = await commitSnapshot(store, ready[i] as string, s.name, s.version);
+      dests.push(await commitSnapshot(store, ready[i] as string, s.name, s.version));
       ready[i] = undefined;
+    }
+    if (!everyManifest) {
+      // Resolved as the command will resolve its refs, now that every statement is in place.
+      const refs = [...(opts.manifests as string[]), ...(typeof opts.objects === 'object' ? opts.objects.refs : [])];
+      const named = (await refsInStore(refs, store.root, pulled)).filter((r) => !malformed.has(r));
+      await mapLimit(named, TRANSFER_JOBS, async (ref) => {
+        const [name, version] = ref.split('@') as [string, string];
+        if (await pullManifest(remote, store, name, version)) stats.manifestsPulled.push(ref);
+      });
+    }
+    stats.manifestsPulled.sort();
+    // After the manifests: adding a file to a folder changes its time.
+    for (let i = 0; i < dests.length; i++) {
       const t = new Date(base + i);
-      await fsp.utimes(dest, t, t);
+      await fsp.utimes(dests[i] as string, t, t);
     }
   } finally {
     for (const tmp of ready) if (tmp !== undefined) await fsp.rm(tmp, { recursive: true, force: true });
@@ -369,6 +399,31 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
     await local.writeFile(path, bytes);
   }
   return state;
+}
+
+/** A snapshot's files but its manifest (what is pulled of a snapshot whose manifest the command does not read). */
+const WITHOUT_MANIFEST: readonly string[] = SNAPSHOT_FILE_NAMES.filter((f) => f !== MANIFEST_FILE);
+
+/**
+ * Stream the manifest of the committed snapshot NAME@VERSION into its folder of the working copy
+ * (through a temporary folder, then a rename). A manifest its commit object does not name, or that
+ * is missing, is left out: the command reports it as for a local snapshot folder without one.
+ * @returns whether it was copied
+ * @throws SnapError `IO_ERROR` and the other errors of reading the bucket
+ */
+async function pullManifest(remote: S3Backend, store: Store, name: string, version: string): Promise<boolean> {
+  const tmp = await makeTmpDir(store, 'pull');
+  try {
+    const names = await remote.readSnapshotInto(name, version, tmp, [MANIFEST_FILE]).catch((e: unknown) => {
+      if (e instanceof SnapError && e.code === 'SNAPSHOT_MALFORMED') return [] as string[]; // said when its other files were pulled
+      throw e;
+    });
+    if (!names.includes(MANIFEST_FILE)) return false;
+    await fsp.rename(join(tmp, MANIFEST_FILE), join(snapshotDir(store, name, version), MANIFEST_FILE));
+    return true;
+  } finally {
+    await fsp.rm(tmp, { recursive: true, force: true });
+  }
 }
 
 /**

@@ -522,14 +522,15 @@ export class S3Backend implements StoreBackend {
    * more than the local store's readers read, so that a larger one reaches the command cut there and
    * is refused by it as in a local store. A file the commit object names that is missing is left
    * out, and a changed one is copied as read: the command reports either (its signature or digest fails).
+   * @param only copy only these of its files (default: all four)
    * @returns the names of the files written
    * @throws SnapError `NOT_FOUND` (no such snapshot) | `SNAPSHOT_MALFORMED` (its commit object) | `IO_ERROR`
    */
-  async readSnapshotInto(name: string, version: string, dir: string): Promise<string[]> {
+  async readSnapshotInto(name: string, version: string, dir: string, only: readonly string[] = SNAPSHOT_FILE_NAMES): Promise<string[]> {
     const { commit } = await this.readCommit(name, version);
     const written: string[] = [];
     // Only the files a snapshot has: any other name a commit object lists (planted) is not read.
-    for (const f of Object.keys(commit.files).filter((n) => (SNAPSHOT_FILE_NAMES as readonly string[]).includes(n))) {
+    for (const f of Object.keys(commit.files).filter((n) => (SNAPSHOT_FILE_NAMES as readonly string[]).includes(n) && only.includes(n))) {
       const key = this.key(`snapshots/${name}/${version}/staged/${commit.staged}/${f}`);
       const body = await this.get(key).catch((e) => {
         if (e instanceof SnapError && e.code === 'NOT_FOUND') return undefined;

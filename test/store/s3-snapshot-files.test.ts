@@ -1,7 +1,8 @@
 /**
  * A committed snapshot's files as an S3 store hands them to a command (docs/FORMAT.md §23.5),
  * against moto_server (started here; never skipped): a manifest of any size is copied whole into
- * the working copy, streamed to disk; the other snapshot files are copied at most one byte past
+ * the working copy, streamed to disk, for the commands that read it (only those of the snapshots
+ * their arguments name, for most); the other snapshot files are copied at most one byte past
  * what the local store's readers read, so a planted giant file costs neither memory nor the other
  * snapshots their verdicts. The store's other files (revocations/, attestations/, …) are copied
  * when a local store could hold them; keys that cannot be one are left out, or refused by name.
@@ -74,6 +75,42 @@ describe('snapshot files of an S3 store (moto)', () => {
     expect(v2.code, v2.stdout + v2.stderr).not.toBe(0);
     expect(v2.code).not.toBe(3);
     expect(v2.json.ok).toBe(false);
+  });
+
+  it("a giant manifest planted in one snapshot is read only by the commands that name it: list, verify, show and diff of the others copy no manifest but theirs; verify and fsck of it still fail", { timeout: 180_000 }, async () => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'plain');
+    const store = `s3://${bucket}/st`;
+    const ds = await makeTree({ 'a.txt': 'alpha\n', 'b.txt': 'bravo\n' });
+    for (const as of ['ds@v1', 'ds@v2', 'other@v1']) expectOk(await run(['seal', ds, '--as', as, '--key', kp.key, '--store', store]));
+    // Someone with write access to the bucket, no key: other@v1's manifest becomes 100 MB.
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: await stagedKey(bucket, 'st/', 'other', 'v1', 'manifest.jsonl'), Body: Buffer.alloc(100 * 1024 * 1024, 0x20) }));
+    const manifests = (r: { stderr: string }): unknown => (JSON.parse(/S3 transfer (\{.*\})\n/.exec(r.stderr)?.[1] ?? '{}') as { manifestsPulled?: unknown }).manifestsPulled;
+
+    const list = await run(['list', '--store', store, '--debug']);
+    expectOk(list);
+    expect((list.json.snapshots as { ref: string }[]).map((s) => s.ref).sort()).toEqual(['ds@v1', 'ds@v2', 'other@v1']);
+    expect(manifests(list)).toEqual([]);
+    // NAME@latest first: it names every snapshot of NAME (which is latest is the command's trust decision).
+    const latest = await run(['verify', ds, '--against', 'ds@latest', '--pubkey', kp.pub, '--store', store, '--debug']);
+    expectOk(latest);
+    expect(manifests(latest)).toEqual(['ds@v1', 'ds@v2']);
+    const v1 = await run(['verify', ds, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', store, '--debug']);
+    expectOk(v1);
+    expect(manifests(v1)).toEqual(['ds@v1']);
+    const show = await run(['show', 'ds@v2', '--store', store, '--debug']);
+    expectOk(show);
+    expect(manifests(show)).toEqual(['ds@v2']);
+    const diff = await run(['diff', 'ds@v1', 'ds@v2', '--store', store, '--debug']);
+    expectOk(diff);
+    expect(manifests(diff)).toEqual(['ds@v1', 'ds@v2']);
+
+    const bad = await run(['verify', ds, '--against', 'other@v1', '--pubkey', kp.pub, '--store', store, '--debug']);
+    expect([bad.code, bad.json.ok]).toEqual([1, false]);
+    expect(manifests(bad)).toEqual(['other@v1']);
+    const fsck = await run(['fsck', '--store', store, '--debug']);
+    expect(fsck.code, fsck.stdout + fsck.stderr).toBe(1);
+    expect(manifests(fsck)).toEqual(['ds@v1', 'ds@v2', 'other@v1']);
   });
 
   it('a commit object planted with file names a snapshot does not have gets none of them read: only its manifest, statement, envelope and contents.json are copied', { timeout: 120_000 }, async () => {
