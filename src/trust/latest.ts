@@ -72,7 +72,8 @@ export async function resolveLatest(name: string, storeRoot: string, check: (loc
   let tried = 0;
   let seenFailure: TrustCheck['failure'];
   let pick: { info: SnapshotInfo; trust: TrustCheck } | undefined;
-  for (const s of [...all].reverse()) {
+  const newestFirst = [...all].reverse();
+  for (const s of newestFirst) {
     tried++;
     const t = await check(loc(s));
     if (t.ok && t.statement) {
@@ -84,8 +85,19 @@ export async function resolveLatest(name: string, storeRoot: string, check: (loc
   }
   const seenPart = seen ? { seen } : {};
   const createdAt = pick?.trust.statement?.predicate.createdAt;
-  const older = seen && (createdAt === undefined || createdAt < seen.createdAt || (createdAt === seen.createdAt && pick?.trust.snapshot !== seen.snapshot));
-  if (older) {
+  let older = seen && (createdAt === undefined || createdAt < seen.createdAt || (createdAt === seen.createdAt && pick?.trust.snapshot !== seen.snapshot));
+  if (older && seen && pick && createdAt === seen.createdAt) {
+    // Two snapshots of one second (createdAt has whole seconds): neither is older than the other.
+    // The store hides nothing when the one this machine has seen is still there, trusted and as
+    // signed; else (removed, or no longer trusted) the choice of the other is a rollback as above.
+    const there = newestFirst.find((s) => s.version === seen.version && s !== pick?.info);
+    if (there) {
+      const t = await check(loc(there));
+      if (t.ok && t.statement && t.snapshot === seen.snapshot && t.statement.predicate.createdAt === seen.createdAt) older = false;
+      else seenFailure = t.failure;
+    }
+  }
+  if (older && seen) {
     const now = pick ? `the newest trusted one in the store is ${pick.info.name}@${pick.info.version} (created ${createdAt})` : 'no snapshot of it in the store is trusted';
     const why = seenFailure ? `; ${name}@${seen.version} is there but refused: ${seenFailure.message} [${seenFailure.code}]` : `; ${name}@${seen.version} is not in the store, or not as signed`;
     return {

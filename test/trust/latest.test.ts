@@ -106,6 +106,35 @@ describe('verify --against NAME@latest', () => {
     expect(untrusted.json.failure.code).toBe('SIGNATURE_INVALID');
   });
 
+  it('takes a snapshot sealed in the same second as the one this machine has seen, while that one is still there (not a rollback)', async () => {
+    // createdAt has whole seconds: seal ds@a and ds@b (the same data) until both fall in one second.
+    let t: { store: string; env: Record<string, string>; data: string } | undefined;
+    for (let i = 0; i < 8 && !t; i++) {
+      const work = await tempDir('snap-latest-tie-');
+      const store = join(work, 'store');
+      const env = { SNAP_STATE_DIR: join(work, 'state') };
+      const data = await makeTree({ 'a.txt': 'one\n' });
+      for (const v of ['a', 'b']) expect((await snapJson(['seal', data, '--as', `ds@${v}`, '--key', keys.key, '--store', store], { env })).code).toBe(0);
+      const createdAt = async (v: string) => JSON.parse(await fsp.readFile(join(store, 'snapshots', 'ds', v, 'statement.json'), 'utf8')).predicate.createdAt as string;
+      if ((await createdAt('a')) === (await createdAt('b'))) t = { store, env, data };
+    }
+    if (!t) throw new Error('could not seal two snapshots within one second in 8 tries');
+    const verify = (against: string) => snapJson(['verify', t.data, '--against', against, '--pubkey', keys.pub, '--store', t.store], { env: t.env });
+    const latest = await verify('ds@latest');
+    expect(latest.code, latest.stderr).toBe(0);
+    const other = latest.json.resolved === 'ds@a' ? 'ds@b' : 'ds@a';
+    expect((await verify(other)).code).toBe(0); // this machine has now seen the other one of that second
+    const again = await verify('ds@latest');
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json.resolved).toBe(latest.json.resolved);
+    // With the one it has seen gone, the other one of that second is a rollback again.
+    expect((await verify(other)).code).toBe(0);
+    await fsp.rm(join(t.store, 'snapshots', 'ds', other.slice(3)), { recursive: true, force: true });
+    const hidden = await verify('ds@latest');
+    expect(hidden.code).toBe(1);
+    expect(hidden.json.failure.code).toBe('SNAPSHOT_ROLLBACK');
+  });
+
   it('is a reserved VERSION: seal --as NAME@latest exits 2 (USAGE)', async () => {
     const data = await makeTree({ 'a.txt': 'a\n' });
     const r = await snapJson(['seal', data, '--as', 'ds@latest', '--key', keys.key, '--store', join(await tempDir(), 's')]);
