@@ -137,6 +137,37 @@ describe('snap prove, then snap verify-proof with only the public key', () => {
     expect(other.json.failure).toMatchObject({ code: 'SNAPSHOT_NAME_MISMATCH', check: 'snapshot' });
   });
 
+  it('still proves the entry of an expired snapshot, and says that it expired and that verify refuses it now', async () => {
+    // Whole seconds, after createdAt: the snapshot expires about two seconds after it is sealed.
+    const at = new Date(Math.floor(Date.now() / 1000) * 1000 + 3000).toISOString().replace('.000Z', 'Z');
+    const s = await sealTree(TREE, alice, { store: shared.path, extra: ['--expires', at] });
+    const proof = join(await tempDir(), 'p.json');
+    expect((await snapJson(['prove', s.ref, 'ham/1.txt', '-o', proof, '--store', s.store])).code).toBe(0);
+    const desk = await verifierDesk(proof);
+    const before = await verifyAt(desk);
+    expect(before.code, before.stderr).toBe(0);
+    expect(before.json).toMatchObject({ ok: true, expiresAt: at, expired: false });
+    await new Promise((r) => setTimeout(r, Date.parse(at) - Date.now() + 100));
+    const after = await verifyAt(desk);
+    expect(after.code).toBe(0);
+    expect(after.json).toMatchObject({ ok: true, expiresAt: at, expired: true });
+    const human = await snap(['verify-proof', desk.proof, '--pubkey', desk.pubs[0] as string], { cwd: desk.dir, env: { SNAP_STORE: join(desk.dir, 'no-store') } });
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain(`the snapshot expired at ${at}: it was signed as holding this, but verify refuses it now (SNAPSHOT_EXPIRED)`);
+    // verify of the data itself refuses it.
+    const gate = await snapJson(['verify', s.data, '--against', s.ref, '--pubkey', alice.pub, '--store', s.store]);
+    expect(gate.code).toBe(1);
+    expect(gate.json.failure.code).toBe('SNAPSHOT_EXPIRED');
+  });
+
+  it('reports no expiry for a snapshot sealed without one', async () => {
+    const { proof } = await sealAndProve();
+    const v = await verifyAt(await verifierDesk(proof));
+    expect(v.json.ok).toBe(true);
+    expect(v.json).not.toHaveProperty('expiresAt');
+    expect(v.json).not.toHaveProperty('expired');
+  });
+
   it('prints a human verdict whose every control character is escaped', async () => {
     const s = await sealTree({ 'a.txt': 'a\n', 'evil': { symlink: 'x\u001b[2Jy' } }, alice, { store: shared.path });
     const out = join(await tempDir(), 'p.json');

@@ -19,9 +19,21 @@ function recordKeyText(identity: string, e: IndexEntry): string {
   return e.key ?? (identity === 'features' ? e.features : String(e.row));
 }
 
-function printResult(r: ProofFileVerification, proofName: string, io: CliIo): void {
+/**
+ * Whether the proven snapshot's signed `expiresAt` (docs/FORMAT.md §3) has passed at `now`; undefined
+ * when it has none (or the statement is not verified). A proof still shows what the snapshot held
+ * when it was signed, so an expiry does not fail it (§11.3): it is reported.
+ */
+function expiry(r: ProofFileVerification, now: Date): { expiresAt: string; expired: boolean } | undefined {
+  const at = r.ok ? r.statement?.predicate.expiresAt : undefined;
+  return at === undefined ? undefined : { expiresAt: at, expired: now.getTime() >= Date.parse(at) };
+}
+
+function printResult(r: ProofFileVerification, proofName: string, io: CliIo, now: Date): void {
   const s = styler(!!io.stdout.isTTY && !io.env.NO_COLOR);
   const out: string[] = [];
+  const x = expiry(r, now);
+  const expiryLine = x && `      the snapshot ${x.expired ? 'expired' : 'expires'} at ${x.expiresAt}${x.expired ? ': it was signed as holding this, but verify refuses it now (SNAPSHOT_EXPIRED)' : ''}`;
   const e = r.entry;
   const ref = r.statement ? `${statementRef(r.statement)} (${shortId(r.snapshot ?? '')})` : '';
   const rec = r.record?.entry;
@@ -31,11 +43,13 @@ function printResult(r: ProofFileVerification, proofName: string, io: CliIo): vo
     out.push(`${s.green(s.bold('OK'))}    record ${shown(recordKeyText(r.record.set.identity, rec))} of ${shown(set)} is record ${formatCount(r.leafIndex + 1)} of ${plural(r.treeSize, 'record', 'records')} of ${ref}, signed by ${signers.join(', ')}`);
     out.push(`      row ${rec.row}${rec.label !== undefined ? `, label ${shown(rec.label)}` : ''}`);
     out.push(`      fingerprint ${rec.fingerprint} (SHA-256 of the record's canonical form, docs/FORMAT.md §19.3)`);
+    if (expiryLine) out.push(expiryLine);
   } else if (r.ok && e) {
     const signers = r.signers.map((g) => shortKeyid(g.keyid));
     out.push(`${s.green(s.bold('OK'))}    ${shown(e.path)} is entry ${formatCount(r.leafIndex + 1)} of ${plural(r.treeSize, 'entry', 'entries')} of ${ref}, signed by ${signers.join(', ')}`);
     out.push(isSymlinkEntry(e) ? `      a symbolic link → ${shown(e.target)}` : `      ${formatBytes(e.size)}, sha256 ${e.sha256}`);
     if (r.dataFile) out.push(`      ${shown(r.dataFile.path)} is exactly this ${isSymlinkEntry(e) ? 'link' : 'file'}`);
+    if (expiryLine) out.push(expiryLine);
   } else {
     const f = r.failure;
     out.push(`${s.red(s.bold('FAIL'))}  ${shown(proofName)} does not prove its ${r.record ? 'record' : 'entry'}${ref ? ` in ${ref}` : ''}: ${escapeMessage(f?.message ?? 'not verified')} [${f?.code ?? ''}, ${f?.check ?? ''}]`);
@@ -55,6 +69,8 @@ async function cmdVerifyProof(a: Args, io: CliIo): Promise<number> {
     ...(a.expect !== undefined ? { expect: String(a.expect) } : {}),
     ...(dataFile !== undefined ? { dataFile } : {}),
   });
+  const now = new Date();
+  const x = expiry(r, now);
   if (a.json) {
     jsonOut(io, {
       ok: r.ok, proof: file,
@@ -65,10 +81,11 @@ async function cmdVerifyProof(a: Args, io: CliIo): Promise<number> {
       leafIndex: r.leafIndex, treeSize: r.treeSize,
       signers: r.signers,
       ...(r.dataFile ? { file: r.dataFile } : {}),
+      ...(x ? x : {}),
       ...(r.failure ? { failure: r.failure } : {}),
       ...(r.statement ? { statement: r.statement } : {}),
     });
-  } else printResult(r, String(a.proof), io);
+  } else printResult(r, String(a.proof), io, now);
   return r.ok ? EXIT_OK : EXIT_INTEGRITY;
 }
 
