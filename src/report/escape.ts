@@ -45,19 +45,48 @@ export function htmlMessage(text: string): string {
 const MARKDOWN_SPECIAL = /[\\`*_[\]<>&|~$:]/g;
 
 /**
- * Outside text as the content of a GitHub-flavoured Markdown table cell (or inline text): made
- * visible with `escapeForTerminal` (no line break survives), then every character of
- * `MARKDOWN_SPECIAL` backslash-escaped (CommonMark §2.4), except `<`, `>` and `&`, written as
- * character references (GitHub renders inline HTML) — so `|` cannot end the cell, a backtick
- * cannot open code, and `<script>` stays text.
+ * Where plain text would become a link in a GFM renderer (GFM spec §6.9, "Autolinks (extension)"):
+ * between the slashes of a scheme's `://` (markdown-it links a bare `//host` too), the `.` after `www` (any case), and an `@` followed by a dotted
+ * domain (an e-mail address, also `mailto:` and `xmpp:`). An escape does not stop every renderer:
+ * GitHub's (cmark-gfm) finds e-mail addresses, and remark-gfm every kind, in the text after
+ * escapes and references are read back — `user\@evil.com` and `http\://evil.com` are links there.
+ */
+const AUTOLINK_TRIGGER = /(?<=:\/)(?=\/)|(?<=www)(?=\.)|@(?=[-.\w]*\.[A-Za-z0-9])/gi;
+
+/**
+ * An empty HTML comment, written at each {@link AUTOLINK_TRIGGER}: it ends the text node (CommonMark
+ * §6.6, raw HTML), so no renderer sees `scheme://`, `www.` or `user@domain` whole, and it shows as
+ * nothing (HTML drops comments).
+ */
+const LINK_BREAK = '<!-- -->';
+
+/**
+ * Visible text (no control character: the output of `escapeForTerminal` or `escapeMessage`) as
+ * Markdown text: a NUL marks each {@link AUTOLINK_TRIGGER}, every {@link MARKDOWN_SPECIAL} is
+ * backslash-escaped (CommonMark §2.4) except `<`, `>`, `&`, written as character references
+ * (GitHub renders inline HTML), then each NUL becomes {@link LINK_BREAK}.
+ */
+function markdownText(visible: string): string {
+  return visible
+    .replace(AUTOLINK_TRIGGER, (c) => `${c}\0`)
+    .replace(MARKDOWN_SPECIAL, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : `\\${c}`))
+    .replace(/\0/g, LINK_BREAK);
+}
+
+/**
+ * Outside text as the content of a GitHub-flavoured Markdown table cell (or inline text), read by a
+ * renderer as exactly the text it is: made visible with `escapeForTerminal` (no line break
+ * survives), then written by {@link markdownText} — so `|` cannot end the cell, a backtick cannot
+ * open code, `[x](y)` and `<http://x>` are no links, `<script>` stays text, and neither a URL, a
+ * `www.` name nor an e-mail address becomes an autolink.
  */
 export function markdown(text: string): string {
-  return escapeForTerminal(text).replace(MARKDOWN_SPECIAL, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : `\\${c}`));
+  return markdownText(escapeForTerminal(text));
 }
 
 /** One of our own messages as Markdown (see {@link markdown}; `escapeMessage` instead of `escapeForTerminal`). */
 export function markdownMessage(text: string): string {
-  return escapeMessage(text).replace(MARKDOWN_SPECIAL, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : `\\${c}`));
+  return markdownText(escapeMessage(text));
 }
 
 const UTF8 = new TextEncoder();

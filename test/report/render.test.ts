@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { DiffReport, DiffSide } from '../../src/diff.js';
 import type { RecordsReport } from '../../src/records/diff-sets.js';
 import { labelShift } from '../../src/records/stats.js';
-import { html, markdown, shellWord } from '../../src/report/escape.js';
+import { html, markdown, markdownMessage, shellWord } from '../../src/report/escape.js';
 import { MAX_CHART_LABELS, chartRows, clip, incidentFacts, MAX_SHOWN_CHARS } from '../../src/report/incident-facts.js';
 import { renderIncidentHtml } from '../../src/report/render-incident-html.js';
 import { renderIncidentMarkdown } from '../../src/report/render-incident-markdown.js';
@@ -80,6 +80,28 @@ describe('escaping outside text', () => {
     expect(cell).toBe('a\\|b\\`c\\`\\[l\\](javascript\\:x)&lt;b&gt;&amp;\\\\nnext');
     expect(cell).not.toMatch(/(^|[^\\])\|/);
     expect(cell).not.toContain('\n');
+  });
+
+  it('lets no outside text become a link in Markdown: URLs, www. names and e-mail addresses read as the text they are', () => {
+    // GFM turns `<http://x>`, `http://x`, `www.x.y` and `a@b.c` into links even in plain text (GFM
+    // spec §6.5, §6.9); GitHub's renderer finds e-mail addresses after escapes are read back, so
+    // `a\\@b.c` is a link there too. Each trigger must be cut by a node that is not text.
+    const names = ['<http://evil.example>', 'http://evil.example/x', 'HTTPS://evil.example', 'ftp://evil.example', 'www.evil.example', 'x WWW.evil.example', 'user@evil.example', 'a/mailto:user@evil.example', 'xmpp:u@evil.example', '[x](http://evil.example)', '![x](http://evil.example/i.png)', '[x]: http://evil.example'];
+    for (const n of names) {
+      for (const cell of [markdown(n), markdownMessage(`file ${n} changed`)]) {
+        const pieces = cell.split('<!-- -->'); // the text nodes a renderer sees
+        for (const p of pieces) {
+          expect(p, cell).not.toMatch(/\/\//); // no scheme://, no protocol-relative //host
+          expect(p, cell).not.toMatch(/www\./i);
+          expect(p, cell).not.toMatch(/@[-.\w\\]*\.[A-Za-z0-9]/); // no user@domain.tld
+          expect(p, cell).not.toMatch(/(^|[^\\])[[<]/); // no bracket or tag opens
+        }
+        // What a reader sees: the comments gone, the escapes and references read back.
+        const seen = pieces.join('').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&').replace(/\\(.)/g, '$1');
+        expect(seen).toBe(cell === markdown(n) ? n : `file ${n} changed`);
+      }
+    }
+    expect(markdown('spam@v1')).toBe('spam@v1'); // a ref is not an address: left as it is
   });
 
   it('quotes shell words so that the shell gives back exactly the string', () => {
