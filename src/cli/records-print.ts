@@ -61,8 +61,9 @@ export function shiftLines(s: LabelShift, indent: string): string[] {
   if (s.labels.length > RECORDS_LISTED) out.push(`${indent}… and ${s.labels.length - RECORDS_LISTED} more labels`);
   const chi = s.chiSquare ? `χ² ${num(s.chiSquare.statistic, 2)} (df ${s.chiSquare.df}, p ${num(s.chiSquare.p)})` : 'χ² n/a';
   out.push(`${indent}shift: L∞ ${num(s.lInf)} · Jensen–Shannon distance ${num(s.jsDistance)} · PSI ${num(s.psi)} · ${chi}`);
-  if (s.newLabels.length) out.push(`${indent}new labels: ${s.newLabels.map(shown).join(', ')}`);
-  if (s.vanishedLabels.length) out.push(`${indent}vanished labels: ${s.vanishedLabels.map(shown).join(', ')}`);
+  const some = (list: readonly string[]) => list.slice(0, RECORDS_LISTED).map(shown).join(', ') + (list.length > RECORDS_LISTED ? `, … and ${formatCount(list.length - RECORDS_LISTED)} more (--json lists all)` : '');
+  if (s.newLabels.length) out.push(`${indent}new labels: ${some(s.newLabels)}`);
+  if (s.vanishedLabels.length) out.push(`${indent}vanished labels: ${some(s.vanishedLabels)}`);
   return out;
 }
 

@@ -14,9 +14,23 @@ export interface Breach {
   set: string;
   /** The threshold's name (`maxLabelChanges`, …), or `unavailable` / `newLabels` / `vanishedLabels`. */
   rule: string;
+  /** The measured value; for `newLabels` / `vanishedLabels`, every such label. */
   value: number | string[] | string;
   limit?: number | boolean;
+  /** One line for a person; it names at most {@link LABELS_NAMED} labels (`value` has them all). */
   message: string;
+}
+
+/**
+ * Labels a breach's message names at most (a set may have up to `MAX_LABELS`, 4,096, each up to
+ * 256 bytes): the same cap as the human lists of record diffs (`RECORDS_LISTED`).
+ */
+export const LABELS_NAMED = 20;
+
+/** `a, b, c` — or the first {@link LABELS_NAMED} and `… and N more`. */
+function labelList(labels: readonly string[]): string {
+  const rest = labels.length - LABELS_NAMED;
+  return labels.slice(0, LABELS_NAMED).join(', ') + (rest > 0 ? `, … and ${rest} more` : '');
 }
 
 /** Groups of B that A does not have (by identity for duplicates, by features for conflicts). */
@@ -40,8 +54,8 @@ function shiftBreaches(set: string, s: LabelShift, t: Thresholds, out: Breach[])
   if (t.minChiSquareP !== undefined && s.chiSquare && s.chiSquare.p < t.minChiSquareP) {
     out.push({ set, rule: 'minChiSquareP', value: s.chiSquare.p, limit: t.minChiSquareP, message: `χ² test p-value ${s.chiSquare.p.toExponential(2)} is below ${t.minChiSquareP}` });
   }
-  if (!t.allowNewLabels && s.newLabels.length > 0) out.push({ set, rule: 'newLabels', value: s.newLabels, limit: false, message: `new labels: ${s.newLabels.join(', ')}` });
-  if (!t.allowVanishedLabels && s.vanishedLabels.length > 0) out.push({ set, rule: 'vanishedLabels', value: s.vanishedLabels, limit: false, message: `vanished labels: ${s.vanishedLabels.join(', ')}` });
+  if (!t.allowNewLabels && s.newLabels.length > 0) out.push({ set, rule: 'newLabels', value: s.newLabels, limit: false, message: `new labels: ${labelList(s.newLabels)}` });
+  if (!t.allowVanishedLabels && s.vanishedLabels.length > 0) out.push({ set, rule: 'vanishedLabels', value: s.vanishedLabels, limit: false, message: `vanished labels: ${labelList(s.vanishedLabels)}` });
 }
 
 /**

@@ -381,6 +381,27 @@ describe('record command-line usage', () => {
     expect(r.json.error.code).toBe('RECORDS_CONFIG_INVALID');
   });
 
+  it('caps the labels check names in human output (a dataset planted with 4,000 labels), and --json lists them all', async () => {
+    const n = 4000; // below MAX_LABELS: every old label vanishes and every new one appears
+    const rows = (p: string) => 'id,y\n' + Array.from({ length: n }, (_, i) => `${i},${p}${String(i).padStart(4, '0')}${'x'.repeat(200)}\n`).join('');
+    const a = await makeTree({ 't.csv': rows('old') });
+    const b = await makeTree({ 't.csv': rows('new') });
+    const flags = ['--store', await newStorePath()];
+    await fsp.writeFile(join(a, 'snap.json'), JSON.stringify({ records: [{ pattern: 't.csv', key: ['id'], label: 'y' }] }));
+    await fsp.copyFile(join(a, 'snap.json'), join(b, 'snap.json'));
+    const h = await snap(['check', b, '--against', a, ...flags]);
+    expect(h.code).toBe(1);
+    expect(h.stdout.length).toBeLessThan(100_000); // was 3.4 MB: four lines of 4,000 labels each
+    expect(h.stdout).toMatch(/t\.csv: new labels: new0000x+, .*, … and 3980 more {2}\[newLabels\]/);
+    expect(h.stdout).toMatch(/t\.csv: vanished labels: old0000x+, .*, … and 3980 more {2}\[vanishedLabels\]/);
+    expect(h.stdout).toMatch(/ new labels: new0000x+, .*, … and 3,980 more \(--json lists all\)/);
+    const j = await snapJson(['check', b, '--against', a, ...flags]);
+    const rule = (r: string) => j.json.breaches.find((x: Json) => x.rule === r);
+    expect(rule('newLabels').value).toHaveLength(n);
+    expect(rule('vanishedLabels').value).toHaveLength(n);
+    expect(j.json.records.sets[0].shift.newLabels).toHaveLength(n);
+  });
+
   it('lists check in the help', async () => {
     const h = await snap(['--help']);
     expect(h.stdout).toMatch(/check <b> +Review gate/);
