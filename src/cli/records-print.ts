@@ -15,9 +15,33 @@ import { escapeForTerminal as shown, escapeMessage } from '../core/display.js';
 /** Items listed per kind in human output. */
 export const RECORDS_LISTED = 20;
 
-/** A record key as one short line: `["17"]` → `17`, `["a",2]` → `a, 2`, a feature hash shortened. */
-export function keyText(key: unknown): string {
-  if (Array.isArray(key)) return key.map((k) => (typeof k === 'string' ? shown(k) : JSON.stringify(k))).join(', ');
+/** Formats whose key values are always strings (docs/FORMAT.md §19.2): a number-like value is not mistaken there. */
+const STRING_KEY_FORMATS: ReadonlySet<string> = new Set(['csv', 'tsv', 'files']);
+/** A string that reads like a JSON number, `true`, `false` or `null`. */
+const LIKE_OTHER_VALUE = /^(?:-?\d|true$|false$|null$)/;
+/** A string whose bare form could not be told apart from other keys: empty, a comma (the separator), a quote, a space at an end. */
+const NOT_BARE = /^$|[,"]|^\s|\s$/;
+
+/**
+ * One value of a key: a string as it is (escaped for the terminal), unless it could be mistaken —
+ * it is empty, holds a comma or a double quote, begins or ends with white space, or (in a set whose
+ * values need not be strings: JSONL, Parquet) reads like a number, `true`, `false` or `null` —
+ * then as its JSON string (`"1"`, `"x, y"`), whose escapes read back to it; any other value as JSON.
+ */
+function keyValueText(v: unknown, onlyStrings: boolean): string {
+  if (typeof v !== 'string') return JSON.stringify(v) ?? String(v);
+  return NOT_BARE.test(v) || (!onlyStrings && LIKE_OTHER_VALUE.test(v)) ? escapeMessage(JSON.stringify(v)) : shown(v);
+}
+
+/**
+ * A record key as one short line: its values joined by `, ` (`["a",2]` → `a, 2`; see
+ * {@link keyValueText}: `["1"]` → `"1"` beside `[1]` → `1`, except in a CSV, TSV or `files` set,
+ * where every value is a string: `17`), a feature hash shortened, a row number as `row N`.
+ * @param format the record set's format (`csv`, `jsonl` …); when not given, values may be of any type
+ */
+export function keyText(key: unknown, format?: string): string {
+  const onlyStrings = format !== undefined && STRING_KEY_FORMATS.has(format);
+  if (Array.isArray(key)) return key.map((k) => keyValueText(k, onlyStrings)).join(', ');
   if (typeof key === 'string') return /^[0-9a-f]{64}$/.test(key) ? `features ${key.slice(0, 12)}` : shown(key);
   return `row ${String(key)}`;
 }
@@ -95,12 +119,12 @@ export function setLines(d: RecordSetDiff, indent = '  '): string[] {
     if (list.length > RECORDS_LISTED) out.push(`${indent}  … and ${formatCount(list.length - RECORDS_LISTED)} more (--json lists all)`);
   };
   const lab = (l?: string) => (l === undefined ? '' : ` [${shown(l)}]`);
-  cap('label flips', d.flipped, (f) => `${keyText(f.key)}: ${shown(f.from)} → ${shown(f.to)}  (row ${f.a.row}${f.b.row !== f.a.row ? ` → ${f.b.row}` : ''})`);
-  cap('modified', d.modified, (m) => `${keyText(m.key)}  (row ${m.a.row}${m.b.row !== m.a.row ? ` → ${m.b.row}` : ''})${m.labelChanged ? `  label ${shown(m.a.label ?? '')} → ${shown(m.b.label ?? '')}` : ''}`);
-  cap('added', d.added, (r) => `+ ${keyText(r.key)}  (row ${r.row})${lab(r.label)}`);
-  cap('removed', d.removed, (r) => `- ${keyText(r.key)}  (row ${r.row})${lab(r.label)}`);
-  cap('duplicates', d.duplicates, (g) => `${g.side}: ${g.identity.startsWith('[') ? keyText(JSON.parse(g.identity)) : keyText(g.identity)} × ${g.count}  (rows ${g.rows.join(', ')}${g.count > g.rows.length ? ', …' : ''})${lab(g.label)}`);
-  cap('conflicting labels (same features, different labels)', d.conflicts, (c) => `${c.side}: features ${c.features.slice(0, 12)}: ${labelsText(c.labels)}  (${c.records.map((r) => `${keyText(r.key)} row ${r.row}`).join('; ')})`);
+  cap('label flips', d.flipped, (f) => `${keyText(f.key, d.format)}: ${shown(f.from)} → ${shown(f.to)}  (row ${f.a.row}${f.b.row !== f.a.row ? ` → ${f.b.row}` : ''})`);
+  cap('modified', d.modified, (m) => `${keyText(m.key, d.format)}  (row ${m.a.row}${m.b.row !== m.a.row ? ` → ${m.b.row}` : ''})${m.labelChanged ? `  label ${shown(m.a.label ?? '')} → ${shown(m.b.label ?? '')}` : ''}`);
+  cap('added', d.added, (r) => `+ ${keyText(r.key, d.format)}  (row ${r.row})${lab(r.label)}`);
+  cap('removed', d.removed, (r) => `- ${keyText(r.key, d.format)}  (row ${r.row})${lab(r.label)}`);
+  cap('duplicates', d.duplicates, (g) => `${g.side}: ${g.identity.startsWith('[') ? keyText(JSON.parse(g.identity), d.format) : keyText(g.identity)} × ${g.count}  (rows ${g.rows.join(', ')}${g.count > g.rows.length ? ', …' : ''})${lab(g.label)}`);
+  cap('conflicting labels (same features, different labels)', d.conflicts, (c) => `${c.side}: features ${c.features.slice(0, 12)}: ${labelsText(c.labels)}  (${c.records.map((r) => `${keyText(r.key, d.format)} row ${r.row}`).join('; ')})`);
   return out;
 }
 

@@ -407,6 +407,26 @@ describe('record command-line usage', () => {
     expect(h.stdout).toMatch(/check <b> +Review gate/);
   });
 
+  it('shows two keys that differ only in type, or in where a comma is, differently in human output', async () => {
+    const rule = JSON.stringify({ records: [{ pattern: 't.jsonl', key: ['id'], label: 'y' }] });
+    const lines = (...recs: object[]) => recs.map((r) => JSON.stringify(r)).join('\n') + '\n';
+    const a = await makeTree({ 'snap.json': rule, 't.jsonl': lines({ id: '1', y: 'a' }, { id: 1, y: 'a' }) });
+    const b = await makeTree({ 'snap.json': rule, 't.jsonl': lines({ id: '1', y: 'b' }, { id: 1, y: 'a' }, { id: true, y: 'a' }, { id: 'true', y: 'a' }, { id: 'x, y', y: 'a' }, { id: 'say "hi"', y: 'a' }, { id: 'plain', y: 'a' }) });
+    const d = await snap(['diff', a, b]);
+    expect(d.code).toBe(1);
+    expect(d.stdout).toContain('\n      "1": a → b  (row 1)\n'); // the string "1", not the number 1
+    expect(d.stdout).toContain('\n      + true  (row 3) [a]\n');
+    expect(d.stdout).toContain('\n      + "true"  (row 4) [a]\n');
+    expect(d.stdout).toContain('\n      + "x, y"  (row 5) [a]\n'); // one value with a comma, not two values
+    expect(d.stdout).toContain('\n      + "say \\"hi\\""  (row 6) [a]\n');
+    expect(d.stdout).toContain('\n      + plain  (row 7) [a]\n');
+    // In a CSV set every key value is a string: a number-like one is not quoted.
+    const csvRule = JSON.stringify({ records: [{ pattern: 't.csv', key: ['id', 'k'], label: 'y' }] });
+    const ca = await makeTree({ 'snap.json': csvRule, 't.csv': 'id,k,y\n10,"a, b",x\n' });
+    const cb = await makeTree({ 'snap.json': csvRule, 't.csv': 'id,k,y\n10,"a, b",z\n' });
+    expect((await snap(['diff', ca, cb])).stdout).toContain('\n      10, "a, b": x → z  (row 1)\n');
+  });
+
   it('escapes control characters of keys and labels in human output', async () => {
     const store = await newStorePath();
     const a = await makeTree({ 't.csv': 'id,y\n"k\u001b[31m",a\n' });
