@@ -40,12 +40,13 @@ function sizeOf(path: string | undefined): number {
 /**
  * Merge-join two index files of one record set.
  * @param options.hashWorkerMinBytes hash on a worker thread from this many index bytes (both sides together) on; default {@link HASH_WORKER_MIN_BYTES}
+ * @param options.hashWorkerFailAfterBlocks tests only: make that worker fail (see `HashWorker`)
  * @throws SnapError `OBJECT_CORRUPT` (an index does not match its signed digest, also when it is
- *   malformed) | `RECORDS_INDEX_MALFORMED` | `NOT_FOUND` | `IO_ERROR`
+ *   malformed) | `RECORDS_INDEX_MALFORMED` | `NOT_FOUND` | `IO_ERROR` | `INTERNAL` (the hashing worker failed)
  */
-export async function diffIndexFiles(a: IndexSide, b: IndexSide, identity: RecordIdentity, sink: RecordDiffSink, options: { hashWorkerMinBytes?: number } = {}): Promise<IndexDiffResult> {
+export async function diffIndexFiles(a: IndexSide, b: IndexSide, identity: RecordIdentity, sink: RecordDiffSink, options: { hashWorkerMinBytes?: number; hashWorkerFailAfterBlocks?: number } = {}): Promise<IndexDiffResult> {
   const readers: IndexReader[] = [];
-  const worker = sizeOf(a.path) + sizeOf(b.path) >= (options.hashWorkerMinBytes ?? HASH_WORKER_MIN_BYTES) ? new HashWorker() : undefined;
+  const worker = sizeOf(a.path) + sizeOf(b.path) >= (options.hashWorkerMinBytes ?? HASH_WORKER_MIN_BYTES) ? new HashWorker({ failAfterBlocks: options.hashWorkerFailAfterBlocks }) : undefined;
   try {
     const ra = new IndexReader(a.path, a.x, 'a', worker?.side(0));
     readers.push(ra);

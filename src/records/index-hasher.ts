@@ -17,11 +17,12 @@ export interface BlockHasher {
   /**
    * The buffer to read the next block into, at least `size` bytes: `current` when it may be written
    * in place, else another one (the reader copies the bytes it keeps into it).
+   * @throws SnapError `INTERNAL` when a worker fails or does not answer
    */
   bufferFor(current: Buffer, size: number): Buffer;
   /** Hash buf[from, to), bytes just read (left unchanged by the reader until the next {@link bufferFor}). */
   update(buf: Buffer, from: number, to: number): void;
-  /** The SHA-256 of all bytes hashed, hex. @throws SnapError `INTERNAL` when a worker does not answer */
+  /** The SHA-256 of all bytes hashed, hex. @throws SnapError `INTERNAL` when a worker fails or does not answer */
   digest(): string;
 }
 
@@ -49,24 +50,47 @@ const WORKER_TIMEOUT_MS = 120_000;
 /* eslint-disable */
 declare const require: NodeJS.Require;
 
-/** The worker's body: self-contained (started from its source text), Node built-ins only. */
+/** Bytes of the shared buffer that carries the worker's error message (UTF-8, cut at this length). */
+const WHY_BYTES = 512;
+/** `ctrl` slots: blocks hashed per side (0, 1), digest ready per side (2, 3), the worker failed (4), its message's length (5). */
+const FAILED = 4;
+const WHY_LENGTH = 5;
+
+/**
+ * The worker's body: self-contained (started from its source text), Node built-ins only. An
+ * exception while handling a message is written to the shared memory (`ctrl[4]`, the message in
+ * `why`) and every waiter woken: the reading thread waits synchronously, so the worker's `error`
+ * event could not reach it.
+ */
 function indexHashWorkerMain(require: NodeJS.Require): void {
   const { parentPort, workerData } = require('node:worker_threads');
   const { createHash } = require('node:crypto');
   const ctrl = new Int32Array(workerData.ctrl);
   const out = new Uint8Array(workerData.out);
+  const why = new Uint8Array(workerData.why);
   const hashes = [createHash('sha256'), createHash('sha256')];
+  let blocks = 0;
   parentPort.on('message', (m: { side: 0 | 1; sab?: SharedArrayBuffer; start?: number; end?: number }) => {
+    if (Atomics.load(ctrl, 4) !== 0) return; // ctrl[FAILED] (the body cannot see the constants): a hash would be of some blocks only
     const side = m.side;
-    if (m.sab === undefined) {
-      out.set(hashes[side].digest(), side * 32);
-      Atomics.store(ctrl, 2 + side, 1);
-      Atomics.notify(ctrl, 2 + side);
-      return;
+    try {
+      if (m.sab === undefined) {
+        out.set(hashes[side].digest(), side * 32);
+        Atomics.store(ctrl, 2 + side, 1);
+        Atomics.notify(ctrl, 2 + side);
+        return;
+      }
+      if (blocks++ === workerData.failAfterBlocks) throw new Error('a failure planted by a test (failAfterBlocks)');
+      hashes[side].update(new Uint8Array(m.sab, m.start, (m.end as number) - (m.start as number)));
+      Atomics.add(ctrl, side, 1);
+      Atomics.notify(ctrl, side);
+    } catch (e) {
+      const text = new TextEncoder().encode(String(e instanceof Error ? `${e.name}: ${e.message}` : e)).subarray(0, why.length);
+      why.set(text);
+      Atomics.store(ctrl, 5, text.length);
+      Atomics.store(ctrl, 4, 1);
+      for (let i = 0; i < 4; i++) Atomics.notify(ctrl, i);
     }
-    hashes[side].update(new Uint8Array(m.sab, m.start, (m.end as number) - (m.start as number)));
-    Atomics.add(ctrl, side, 1);
-    Atomics.notify(ctrl, side);
   });
 }
 /* eslint-enable */
@@ -77,13 +101,19 @@ function indexHashWorkerMain(require: NodeJS.Require): void {
  */
 export class HashWorker {
   private readonly worker: Worker;
-  /** [blocks hashed of side 0, of side 1, digest of side 0 ready, of side 1 ready]. */
-  private readonly ctrl = new Int32Array(new SharedArrayBuffer(16));
+  /** [blocks hashed of side 0, of side 1, digest of side 0 ready, of side 1 ready, the worker failed, length of `why`]. */
+  private readonly ctrl = new Int32Array(new SharedArrayBuffer(24));
   private readonly out = new SharedArrayBuffer(64);
-  /** Why the worker failed, when it did (seen between diffs; during one, a dead worker is a time-out). */
+  /** The message of the worker's failure (UTF-8, `ctrl[5]` bytes). */
+  private readonly why = new SharedArrayBuffer(WHY_BYTES);
+  /**
+   * Why the worker died, when it did (its `error` event, seen only between diffs: during one, an
+   * exception in the worker is seen through `ctrl`, and a worker that died otherwise is a time-out).
+   */
   private failed: Error | undefined;
-  constructor() {
-    this.worker = new Worker(`(${indexHashWorkerMain.toString()})(require)`, { eval: true, workerData: { ctrl: this.ctrl.buffer, out: this.out } });
+  /** @param options.failAfterBlocks tests only: the worker throws on the block after this many (0: on the first) */
+  constructor(options: { failAfterBlocks?: number } = {}) {
+    this.worker = new Worker(`(${indexHashWorkerMain.toString()})(require)`, { eval: true, workerData: { ctrl: this.ctrl.buffer, out: this.out, why: this.why, failAfterBlocks: options.failAfterBlocks ?? -1 } });
     this.worker.on('error', (e) => {
       this.failed = e;
     });
@@ -100,6 +130,10 @@ export class HashWorker {
       for (;;) {
         const v = Atomics.load(ctrl, index);
         if (value(v)) return;
+        if (Atomics.load(ctrl, FAILED) !== 0) {
+          const text = Buffer.from(this.why, 0, Atomics.load(ctrl, WHY_LENGTH)).toString('utf8');
+          throw new SnapError('INTERNAL', `the record index hashing worker failed: ${text}`);
+        }
         if (this.failed) throw new SnapError('INTERNAL', `the record index hashing worker failed: ${this.failed.message}`);
         if (Date.now() - t0 > WORKER_TIMEOUT_MS) throw new SnapError('INTERNAL', `the record index hashing worker did not answer (${what})`);
         Atomics.wait(ctrl, index, v, 1000);

@@ -144,6 +144,25 @@ describe('the byte-level diff of two index files', () => {
     }
   });
 
+  it('fails with INTERNAL, at once, when the hashing worker fails in the middle of a diff', async () => {
+    const dir = await tempDir('snap-dif-');
+    const rows = Array.from({ length: 12000 }, (_, i) => ({ id: String(i), x: `v${i}`, label: i % 3 ? 'ham' : 'spam' }));
+    const pa = await write(dir, 'a', rows, 'key');
+    const pb = await write(dir, 'b', rows.map((r, i) => (i === 6000 ? { ...r, label: 'ham' } : r)), 'key');
+    const sha = async (p: string) => createHash('sha256').update(await fsp.readFile(p)).digest('hex');
+    const x = { identity: 'key' as const, labelled: true, name: 't' };
+    const sides: [IndexSide, IndexSide] = [{ path: pa, x: { ...x, sha256: await sha(pa) } }, { path: pb, x: { ...x, sha256: await sha(pb) } }];
+    expect((await fsp.stat(pa)).size).toBeGreaterThan(2 << 20); // several read blocks per side
+    for (const failAfterBlocks of [0, 3]) {
+      const t0 = Date.now();
+      await expect(diffIndexFiles(...sides, 'key', new RecordDiffCollector('key'), { hashWorkerMinBytes: 0, hashWorkerFailAfterBlocks: failAfterBlocks })).rejects.toMatchObject({ code: 'INTERNAL', message: expect.stringContaining('planted by a test') });
+      expect(Date.now() - t0).toBeLessThan(10_000); // not the worker's two-minute time-out
+    }
+    // The same diff with a worker that does not fail succeeds.
+    const ok = await diffIndexFiles(...sides, 'key', new RecordDiffCollector('key'), { hashWorkerMinBytes: 0 });
+    expect(ok.counts.flipped).toBe(1);
+  }, 60_000);
+
   it('treats a missing side as an empty index', async () => {
     const dir = await tempDir('snap-dif-');
     const pa = await write(dir, 'a', [{ id: '1', x: 'p', label: 'ham' }], 'key');

@@ -1,0 +1,58 @@
+/**
+ * The worker that hashes record indexes during a diff (src/records/index-hasher.ts): its digests
+ * match the reading thread's, and when it fails the reader gets `INTERNAL` at once — the reading
+ * thread waits synchronously, so it must learn of the failure through the shared memory, not
+ * through the worker's `error` event, which cannot fire until it stops waiting.
+ */
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { HashWorker, RING } from '../../src/records/index-hasher.js';
+
+/** A time well below the worker's two-minute time-out: a failure must be reported before it. */
+const PROMPTLY_MS = 10_000;
+
+describe('the record index hashing worker', () => {
+  it('gives the SHA-256 of the blocks it was handed, per side', () => {
+    const w = new HashWorker();
+    try {
+      const h = w.side(1);
+      const whole = Buffer.from('one block, then another\n');
+      const buf = h.bufferFor(Buffer.alloc(0), whole.length);
+      whole.copy(buf);
+      h.update(buf, 0, 10);
+      h.update(buf, 10, whole.length);
+      expect(h.digest()).toBe(createHash('sha256').update(whole).digest('hex'));
+    } finally {
+      w.close();
+    }
+  });
+
+  it('makes the digest throw INTERNAL at once when the worker fails on a block', () => {
+    const w = new HashWorker();
+    try {
+      const h = w.side(0);
+      const buf = h.bufferFor(Buffer.alloc(0), 16);
+      h.update(buf, 0, buf.length + 1); // past the slot's end: the worker's view of it throws RangeError
+      const t0 = Date.now();
+      expect(() => h.digest()).toThrow(expect.objectContaining({ code: 'INTERNAL', message: expect.stringMatching(/hashing worker failed: .*RangeError/) }));
+      expect(Date.now() - t0).toBeLessThan(PROMPTLY_MS);
+    } finally {
+      w.close();
+    }
+  }, 180_000);
+
+  it('makes the reader throw INTERNAL at once when it waits for a slot the failed worker will never free', () => {
+    const w = new HashWorker();
+    try {
+      const h = w.side(1);
+      const first = h.bufferFor(Buffer.alloc(0), 16);
+      h.update(first, 0, first.length + 1);
+      for (let i = 1; i < RING; i++) h.update(h.bufferFor(Buffer.alloc(0), 16), 0, 16);
+      const t0 = Date.now();
+      expect(() => h.bufferFor(Buffer.alloc(0), 16)).toThrow(expect.objectContaining({ code: 'INTERNAL' }));
+      expect(Date.now() - t0).toBeLessThan(PROMPTLY_MS);
+    } finally {
+      w.close();
+    }
+  }, 180_000);
+});
