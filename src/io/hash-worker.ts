@@ -52,7 +52,12 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
     workerIndex: number;
     /** Tests only (SNAP_TEST_MUTATE_DURING_READ): append to this file between the two fstats, to prove a change is caught. */
     mutateForTest?: string;
-    /** Tests only (SNAP_TEST_REPLACE_BEFORE_OPEN): `symlink:ABS` or `remove:ABS`, done to ABS just before seal opens it (a change between the walk and the read). */
+    /**
+     * Tests only (SNAP_TEST_REPLACE_BEFORE_OPEN): `symlink:ABS` or `remove:ABS`, done to ABS just
+     * before seal opens it (a change between the walk and the read); `fifo-after-hash:ABS`: ABS
+     * replaced by a FIFO (mkfifo(1)) once seal has hashed it (a change between the hash and a later
+     * read, such as the record reader's).
+     */
     replaceForTest?: string;
   }
   let mode: Config['mode'] = 'seal';
@@ -313,12 +318,13 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
     return e;
   }
 
-  /** The test hook {@link Config.replaceForTest}. */
-  function replaceBeforeOpen(abs: string): void {
+  /** The test hook {@link Config.replaceForTest}, before the file is opened (`after`: once it was hashed). */
+  function replaceForTestAt(abs: string, after: boolean): void {
     const [how, path] = [(replaceForTest as string).slice(0, (replaceForTest as string).indexOf(':')), (replaceForTest as string).slice((replaceForTest as string).indexOf(':') + 1)];
-    if (path !== abs) return;
+    if (path !== abs || (how === 'fifo-after-hash') !== after) return;
     fs.rmSync(abs, { force: true });
     if (how === 'symlink') fs.symlinkSync('/dev/null', abs);
+    if (how === 'fifo-after-hash') require('node:child_process').execFileSync('mkfifo', [abs]);
   }
 
   function errorInfo(e: any): { code: string; errno: string; message: string } {
@@ -365,8 +371,9 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
       } else {
         let r;
         try {
-          if (replaceForTest !== undefined) replaceBeforeOpen(rootSlash + rel);
+          if (replaceForTest !== undefined) replaceForTestAt(rootSlash + rel, false);
           r = processFile(rootSlash + rel, extra?.[i] ?? hints?.get(rel) ?? null);
+          if (replaceForTest !== undefined) replaceForTestAt(rootSlash + rel, true);
         } catch (e) {
           return { id: msg.id, error: { index: i, path: rel, ...errorInfo(changedSinceWalk(e, rootSlash + rel)) } };
         }

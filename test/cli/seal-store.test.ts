@@ -147,6 +147,31 @@ describe('a file that changes during the seal', () => {
     expect(json.error.message).toContain(says);
     expect((await snapJson(['list', '--store', store])).json.snapshots).toEqual([]);
   });
+  it('stops a seal with --records with FILE_CHANGED (exit 3) when a record file is swapped for a FIFO after it was hashed, before the record reader opens it; nothing is left in the store', async () => {
+    const data = await makeTree({ 'a.txt': 'alpha\n', 'train.csv': 'id,label\n1,ham\n2,spam\n' });
+    const store = await newStorePath();
+    expect((await snap(['init', '--store', store])).code).toBe(0);
+    const objectsBefore = (await objectFiles(store)).map((o) => o.name);
+    const r = await snapBin([...sealArgs(data, store, 'ds@v1'), '--records', 'train.csv key=id label=label', '--json'], {
+      env: { SNAP_TEST_REPLACE_BEFORE_OPEN: `fifo-after-hash:${join(data, 'train.csv')}` },
+      timeoutMs: 20_000,
+    });
+    expect(r.signal, 'the seal hung on the FIFO').toBeNull();
+    expect(r.code, r.stderr).toBe(3);
+    const json = JSON.parse(r.stdout);
+    expect(json.error.code).toBe('FILE_CHANGED');
+    expect(json.error.message).toContain('train.csv is no longer a regular file');
+    expect((await fsp.lstat(join(data, 'train.csv'))).isFIFO()).toBe(true); // the swap happened, after the hash
+    // Nothing partial: no snapshot, no index object, the seal's tmp folder gone; data objects, if any, are whole.
+    expect((await snapJson(['list', '--store', store])).json.snapshots).toEqual([]);
+    expect(await filesUnder(join(store, 'snapshots'))).toEqual([]);
+    expect(await filesUnder(join(store, 'tmp'))).toEqual([]);
+    const csvIndexes = (await objectFiles(store)).filter((o) => !objectsBefore.includes(o.name));
+    for (const o of csvIndexes) {
+      expect(await sha256File(o.path)).toBe(o.name);
+      expect(await fsp.readFile(o.path, 'utf8')).not.toMatch(/"fingerprint"/); // no record index was stored
+    }
+  });
   it('stops the seal: exit 3, FILE_CHANGED naming the file; no snapshot is committed and the seal’s tmp folder is removed', async () => {
     const data = await makeTree({ 'a.txt': 'alpha\n', 'b/victim.txt': 'read me twice\n', 'c.txt': 'gamma\n' });
     const store = await newStorePath();
