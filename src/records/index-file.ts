@@ -45,31 +45,45 @@ async function withRunDir<T>(parent: string, fn: (dir: string) => Promise<T>): P
 /**
  * Read a tabular file and write its record index.
  * @throws SnapError every code of the readers (`RECORDS_*`, `NOT_FOUND`, `IO_ERROR`) |
- *   `RECORDS_DUPLICATE_KEY` (strict) | `FILE_CHANGED` (the bytes read are not `expectSha256`)
+ *   `RECORDS_DUPLICATE_KEY` (strict) | `FILE_CHANGED` (the bytes read are not `expectSha256`, or
+ *   the file stopped being a regular file or got shorter while it was read; `details.path` is `o.rel`)
  */
 export async function indexTabularFile(o: IndexFileOptions): Promise<{ built: BuiltIndex; read: ReadResult }> {
   return withRunDir(o.tmpDir, async (runs) => {
     const builder = new IndexBuilder({ identity: o.spec.identity, labelled: o.spec.label !== undefined, tmpDir: runs, name: o.rel, strictKeys: o.strictKeys, runRecords: o.runRecords });
     const sink: RecordSink = (forms, row, line) => builder.add(forms, row, line);
     const fields = { ...(o.spec.key ? { key: o.spec.key } : {}), ...(o.spec.label !== undefined ? { label: o.spec.label } : {}) };
+    const changed = (why?: string) =>
+      new SnapError(
+        'FILE_CHANGED',
+        o.expectSha256 !== undefined
+          ? `${o.rel} changed between hashing and reading its records${why ? ` (${why})` : ''}; nothing was committed. Seal again once the data is stable.`
+          : `${o.rel} changed while its records were read (${why})`,
+        { path: o.rel },
+      );
     let read: ReadResult;
-    switch (o.spec.format) {
-      case 'csv':
-      case 'tsv':
-        read = await (await import('./read-delimited.js')).readDelimited(o.abs, o.rel, o.spec.format, fields, sink);
-        break;
-      case 'jsonl':
-        read = await (await import('./read-jsonl.js')).readJsonl(o.abs, o.rel, fields, sink);
-        break;
-      case 'parquet':
-        read = await (await import('./read-parquet.js')).readParquet(o.abs, o.rel, fields, sink);
-        break;
-      default:
-        throw new SnapError('INTERNAL', `${o.rel}: format ${o.spec.format} is not tabular`);
+    try {
+      switch (o.spec.format) {
+        case 'csv':
+        case 'tsv':
+          read = await (await import('./read-delimited.js')).readDelimited(o.abs, o.rel, o.spec.format, fields, sink);
+          break;
+        case 'jsonl':
+          read = await (await import('./read-jsonl.js')).readJsonl(o.abs, o.rel, fields, sink);
+          break;
+        case 'parquet':
+          read = await (await import('./read-parquet.js')).readParquet(o.abs, o.rel, fields, sink);
+          break;
+        default:
+          throw new SnapError('INTERNAL', `${o.rel}: format ${o.spec.format} is not tabular`);
+      }
+    } catch (e) {
+      // A reader's FILE_CHANGED (a FIFO or link swapped in, a file that became shorter) names the
+      // file as the other changes do: by its dataset path, in `details.path` too.
+      if (isSnapError(e, 'FILE_CHANGED') && e.details?.path !== o.rel) throw changed(e.message);
+      throw e;
     }
-    if (o.expectSha256 !== undefined && read.sha256 !== o.expectSha256) {
-      throw new SnapError('FILE_CHANGED', `${o.rel} changed between hashing and reading its records; nothing was committed. Seal again once the data is stable.`, { path: o.rel });
-    }
+    if (o.expectSha256 !== undefined && read.sha256 !== o.expectSha256) throw changed();
     try {
       return { built: await builder.finish(o.outPath), read };
     } catch (e) {

@@ -160,7 +160,8 @@ describe('a file that changes during the seal', () => {
     expect(r.code, r.stderr).toBe(3);
     const json = JSON.parse(r.stdout);
     expect(json.error.code).toBe('FILE_CHANGED');
-    expect(json.error.message).toContain('train.csv is no longer a regular file');
+    expect(json.error.details.path).toBe('train.csv'); // the dataset path, as for any file that changed during a seal
+    expect(json.error.message).toMatch(/^train\.csv changed between hashing and reading its records \(.*train\.csv is no longer a regular file.*\); nothing was committed/);
     expect((await fsp.lstat(join(data, 'train.csv'))).isFIFO()).toBe(true); // the swap happened, after the hash
     // Nothing partial: no snapshot, no index object, the seal's tmp folder gone; data objects, if any, are whole.
     expect((await snapJson(['list', '--store', store])).json.snapshots).toEqual([]);
