@@ -8,11 +8,15 @@
  * or a link) before anything is written. Paths are SPEC §2 paths (no `..`, not absolute), joined
  * under the target. The target is mode 0700 while restore works in it (no other user can plant a
  * link there), then 0755 less the umask (an existing folder gets its own mode back). Folders are
- * made by restore itself; files are created with O_EXCL | O_NOFOLLOW (never through a link, never
- * over a file); symbolic links are made last, so no write ever goes through one. A file up to
+ * made by restore itself; each file is written under a temporary name beside it
+ * (`.snap-restore.<12 hex>.tmp`, created with O_EXCL | O_NOFOLLOW: never through a link, never over
+ * a file) and linked to its own name only once its bytes matched their digest (never over an
+ * existing name); symbolic links are made last, so no write ever goes through one. A file up to
  * 8 MiB is hashed before any of it is written, so wrong bytes never reach the target; a larger one
- * is written (a kernel copy from a store), then read back from the target and hashed, and removed
- * on a mismatch. On any error, everything restore made is removed.
+ * is written (a kernel copy from a store), then read back and hashed, and removed on a mismatch.
+ * On any error, everything restore made is removed; a restore killed outright (SIGKILL) leaves
+ * whole, checked files under their names and the temporary files it was writing, never a
+ * partial file under a name of the snapshot (io/write-pool.ts).
  *
  * The final `verify()` walks the whole folder (names, types, sizes, links, nothing extra) and
  * hashes every file, except a large file whose identity (device, inode, size, mtime, ctime) is
@@ -29,7 +33,7 @@ import type { TrustedKey } from './core/envelope.js';
 import type { ArchiveItem } from './io/archive.js';
 import { checkedEntryRuns } from './io/manifest-file.js';
 import { leaveNothing } from './io/interrupt.js';
-import { WritePool, WHOLE_FILE_MAX, type WriteFailure, type WriteReply } from './io/write-pool.js';
+import { WritePool, WHOLE_FILE_MAX, RESTORE_TEMP_RE, type WriteFailure, type WriteReply } from './io/write-pool.js';
 import { openStore, objectPath, snapshotKeepsObjects, type SnapshotLocation, type Store } from './io/store.js';
 import { ioError } from './io/errors.js';
 import type { TrustRules } from './trust/rules.js';
@@ -98,7 +102,11 @@ async function checkTarget(dir: string): Promise<string | undefined> {
   }
   if (!st.isDirectory()) throw new SnapError('TARGET_NOT_EMPTY', `${dir} exists and is not a folder; restore into a new or empty folder`, { path: dir });
   const names = await fsp.readdir(dir);
-  if (names.length > 0) throw new SnapError('TARGET_NOT_EMPTY', `${dir} is not empty (${names.length} ${names.length === 1 ? 'entry' : 'entries'}); restore into a new or empty folder — nothing was written`, { path: dir });
+  if (names.length > 0) {
+    // A restore killed outright leaves its temporary files (only the top level is looked at).
+    const stopped = names.some((n) => RESTORE_TEMP_RE.test(n)) ? '; it holds the temporary files of a restore that was stopped (.snap-restore.*.tmp): remove the folder and restore again' : '';
+    throw new SnapError('TARGET_NOT_EMPTY', `${dir} is not empty (${names.length} ${names.length === 1 ? 'entry' : 'entries'})${stopped}; restore into a new or empty folder — nothing was written`, { path: dir });
+  }
   return realpathSync(dir);
 }
 

@@ -20,14 +20,30 @@
  * it on its way would, and checks the bytes the target really holds: restore's final verify need
  * not read it a third time (see `identity`).
  *
- * Every target file is created with O_CREAT | O_EXCL | O_NOFOLLOW (never through a link, never over
- * an existing file), mode 0644 less the umask; its folder must exist.
+ * Every file is written under a temporary name in its own folder ({@link RESTORE_TEMP_RE},
+ * `.snap-restore.<12 hex>.tmp`), created with O_CREAT | O_EXCL | O_NOFOLLOW (never through a link,
+ * never over an existing file), mode 0644 less the umask; only once its bytes matched their digest
+ * is it linked to its name (link(2): never over an existing name; a rename where the file system
+ * has no hard links, after checking the name is free) and the temporary name removed. So a process
+ * killed at any moment (SIGKILL) never leaves a partial or unchecked file under a name of the
+ * snapshot — only temporaries, which a failed restore's clean-up (or the user, after a SIGKILL)
+ * removes with the folder. A large file is also flushed to disk (fdatasync) before it is named, so
+ * a power loss cannot leave its name on a partial file either; small files are not (one fsync each
+ * costs more than the restore), so after a power loss some may come back empty or short under
+ * their names — as after any interrupted restore, `verify` of the folder says which. The file's
+ * folder must exist.
  */
 import { WorkerPool } from './worker-pool.js';
 import { defaultReadJobs, WHOLE_FILE_MAX } from './read-pool.js';
 import { WRITE_SLICE } from './write-slice.js';
 
 export { WHOLE_FILE_MAX };
+
+/**
+ * The name of a file restore is still writing or checking (`.snap-restore.<12 hex>.tmp`, beside
+ * the file it becomes). A restore killed with SIGKILL leaves such files in the target folder.
+ */
+export const RESTORE_TEMP_RE = /^\.snap-restore\.[0-9a-f]{12}\.tmp$/;
 
 /** A failure on one file of a request. */
 export interface WriteFailure {
@@ -61,6 +77,7 @@ function writeWorkerMain(require: NodeJS.Require, slice: number): void {
   /* eslint-disable */
   const { parentPort } = require('node:worker_threads');
   const fs = require('node:fs');
+  const path = require('node:path');
   const crypto = require('node:crypto');
   const O = fs.constants;
   const READ = O.O_RDONLY | (O.O_NOFOLLOW ?? 0) | (O.O_NONBLOCK ?? 0);
@@ -68,7 +85,7 @@ function writeWorkerMain(require: NodeJS.Require, slice: number): void {
   const CHUNK = 1 << 20;
   const oneShot = crypto.hash as ((alg: string, data: any, enc: string) => string) | undefined;
   const sha = (b: Buffer): string => (oneShot ? oneShot('sha256', b, 'hex') : crypto.createHash('sha256').update(b).digest('hex'));
-  const streams = new Map<number, { fd: number; dst: string; size: number; sha256: string; got: number; fail?: any }>();
+  const streams = new Map<number, { fd: number; dst: string; tmp: string; size: number; sha256: string; got: number; fail?: any }>();
 
   class Fail extends Error {
     constructor(readonly why: string, readonly path?: string, readonly errno?: string, msg?: string, readonly sha256?: string) {
@@ -113,39 +130,90 @@ function writeWorkerMain(require: NodeJS.Require, slice: number): void {
       throw io(e, path);
     }
   }
-  function create(path: string): number {
+  function create(file: string): number {
     try {
-      return fs.openSync(path, CREATE, 0o644);
+      return fs.openSync(file, CREATE, 0o644);
     } catch (e) {
-      throw io(e, path);
+      throw io(e, file);
     }
   }
-  /** Write a whole file that has already been checked. */
-  function writeFile(path: string, data: Buffer): void {
-    const fd = create(path);
+  /** A fresh temporary name beside `dst` (RESTORE_TEMP_RE). */
+  const tempFor = (dst: string): string => path.join(path.dirname(dst), `.snap-restore.${crypto.randomBytes(6).toString('hex')}.tmp`);
+  const removeQuietly = (file: string): void => {
     try {
-      writeAll(fd, data, path);
-    } finally {
-      fs.closeSync(fd);
+      fs.unlinkSync(file);
+    } catch {}
+  };
+  /** Errors of link(2) on a file system without hard links: then the name is checked free and the file renamed. */
+  const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+  /**
+   * Give the checked, flushed temporary file `tmp` its name `dst`, never over an existing name; the
+   * temporary name is gone afterwards (also on failure).
+   */
+  function place(tmp: string, dst: string): void {
+    try {
+      try {
+        fs.linkSync(tmp, dst);
+      } catch (e: any) {
+        if (!NO_LINKS.has(e?.code)) throw e;
+        let free = false;
+        try {
+          fs.lstatSync(dst);
+        } catch (e2: any) {
+          if (e2?.code !== 'ENOENT') throw e2;
+          free = true;
+        }
+        if (!free) throw Object.assign(new Error(`EEXIST: file already exists, '${dst}'`), { code: 'EEXIST' });
+        fs.renameSync(tmp, dst);
+        return;
+      }
+    } catch (e) {
+      removeQuietly(tmp);
+      throw io(e, dst);
     }
+    removeQuietly(tmp);
+  }
+  /** Flush a file's bytes to disk before it gets its name: a crash never leaves its name on a partial file. */
+  function flush(fd: number, file: string): void {
+    try {
+      fs.fdatasyncSync(fd);
+    } catch (e) {
+      throw io(e, file);
+    }
+  }
+  /**
+   * Write a whole small file that has already been checked: under a temporary name, then named (not
+   * flushed one by one: an fsync per small file made restore of 20,000 files up to 2.5 × slower).
+   */
+  function writeFile(dst: string, data: Buffer): void {
+    const tmp = tempFor(dst);
+    const fd = create(tmp);
+    try {
+      writeAll(fd, data, dst);
+    } catch (e) {
+      fs.closeSync(fd);
+      removeQuietly(tmp);
+      throw e;
+    }
+    fs.closeSync(fd);
+    place(tmp, dst);
   }
   let scratch = Buffer.allocUnsafe(1 << 16);
   /** `dev:ino:size:mtimeNs:ctimeNs` of a bigint stat: what tells one state of one file from any other. */
   const identityOf = (st: any): string => `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
   let back: Buffer | null = null;
   /**
-   * Read a just-written target file back and hash it; remove it unless it has exactly `size` bytes
-   * with digest `sha256` (`source` names where the bytes came from, for the failure). `mode`, when
-   * given, is set first (a kernel copy takes the store object's 0444). Returns the file's identity
-   * when it did not change while it was read (the final verify then need not read it again), else
-   * undefined.
+   * Read a just-written temporary file back, hash it and flush it to disk; remove it unless it has
+   * exactly `size` bytes with digest `sha256` (`source` names where the bytes came from, for the
+   * failure). `mode`, when given, is set first (a kernel copy takes the store object's 0444).
+   * Returns its stat when it did not change while it was read, else undefined (see {@link named}).
    */
-  function readBack(path: string, size: number, sha256: string, mode: number | undefined, source: string): string | undefined {
+  function readBack(file: string, size: number, sha256: string, mode: number | undefined, source: string): any {
     let fd = -1;
     let fail: any;
-    let identity: string | undefined;
+    let same: any;
     try {
-      fd = fs.openSync(path, READ);
+      fd = fs.openSync(file, READ);
       if (mode !== undefined) fs.fchmodSync(fd, mode);
       const before = fs.fstatSync(fd, { bigint: true });
       if (!before.isFile() || before.size !== BigInt(size)) throw new Fail('size', source);
@@ -161,20 +229,33 @@ function writeWorkerMain(require: NodeJS.Require, slice: number): void {
       const got = h.digest('hex');
       if (got !== sha256) throw new Fail('digest', source, undefined, undefined, got);
       const after = fs.fstatSync(fd, { bigint: true });
-      const id = identityOf(after);
-      if (id === identityOf(before)) identity = id;
+      if (identityOf(after) === identityOf(before)) same = after;
+      flush(fd, file);
     } catch (e) {
-      fail = io(e, path);
+      fail = io(e, file);
     } finally {
       if (fd >= 0) fs.closeSync(fd);
     }
     if (fail) {
-      try {
-        fs.unlinkSync(path);
-      } catch {}
+      removeQuietly(file);
       throw fail;
     }
-    return identity;
+    return same;
+  }
+  /**
+   * Name the checked temporary file `tmp` `dst` ({@link place}) and return its identity when it is
+   * still the file read back (`read`: readBack's stat): same device, inode, size and mtime (naming
+   * it moves its ctime on, so the ctime is taken after). Else undefined: the final verify hashes it.
+   */
+  function named(tmp: string, dst: string, read: any): string | undefined {
+    place(tmp, dst);
+    if (read === undefined) return undefined;
+    try {
+      const st = fs.lstatSync(dst, { bigint: true });
+      return st.isFile() && st.dev === read.dev && st.ino === read.ino && st.size === read.size && st.mtimeNs === read.mtimeNs ? identityOf(st) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   parentPort.on('message', (m: any) => {
@@ -233,19 +314,21 @@ function writeWorkerMain(require: NodeJS.Require, slice: number): void {
         }
         if (!st.isFile()) throw new Fail('not-a-file', m.src);
         if (st.size !== m.size) throw new Fail('size', m.src);
+        const tmp = tempFor(m.dst);
         try {
-          fs.copyFileSync(m.src, m.dst, O.COPYFILE_EXCL);
+          fs.copyFileSync(m.src, tmp, O.COPYFILE_EXCL);
         } catch (e: any) {
+          removeQuietly(tmp);
           throw io(e, e?.code === 'ENOENT' ? m.src : m.dst);
         }
-        const identity = readBack(m.dst, m.size, m.sha256, m.mode, m.src);
+        const identity = named(tmp, m.dst, readBack(tmp, m.size, m.sha256, m.mode, m.src));
         parentPort.postMessage({ id: m.id, identity });
         return;
       } else if (m.op === 'open') {
-        const s = { fd: -1, dst: m.dst, size: m.size, sha256: m.sha256, got: 0, fail: undefined as any };
+        const s = { fd: -1, dst: m.dst, tmp: tempFor(m.dst), size: m.size, sha256: m.sha256, got: 0, fail: undefined as any };
         streams.set(m.key, s);
         try {
-          s.fd = create(m.dst);
+          s.fd = create(s.tmp);
         } catch (e) {
           s.fail = e; // reported by the next chunk or the end
         }
@@ -268,21 +351,15 @@ function writeWorkerMain(require: NodeJS.Require, slice: number): void {
         streams.delete(m.key);
         if (s.fd >= 0) fs.closeSync(s.fd);
         if (s.fail) {
-          if (s.fd >= 0) {
-            try {
-              fs.unlinkSync(s.dst);
-            } catch {}
-          }
+          if (s.fd >= 0) removeQuietly(s.tmp);
           throw s.fail;
         }
         if (s.got !== s.size) {
-          try {
-            fs.unlinkSync(s.dst);
-          } catch {}
+          removeQuietly(s.tmp);
           throw new Fail('size', s.dst);
         }
         // Read back from the target and hashed: the digest is of the bytes the file now holds.
-        const identity = readBack(s.dst, s.size, s.sha256, undefined, s.dst);
+        const identity = named(s.tmp, s.dst, readBack(s.tmp, s.size, s.sha256, undefined, s.dst));
         parentPort.postMessage({ id: m.id, identity });
         return;
       }

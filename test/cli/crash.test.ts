@@ -1,11 +1,11 @@
 /**
  * A seal killed midway (SIGKILL: no cleanup runs) leaves the store valid (SPEC §7): no snapshot
  * appears, no partial object sits under a final name, and the same NAME@VERSION can be sealed and
- * verified afterwards. The same for an import; and a killed export never leaves a partial archive
- * under its name.
+ * verified afterwards. The same for an import; a killed export never leaves a partial archive
+ * under its name; and a killed restore never leaves a partial file under a name of the snapshot.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeTree, snapJson, spawnSnap, useKeyPair } from '../helpers/tree.js';
 import { filesUnder, newStorePath, objectFiles, sha256File } from '../helpers/store.js';
@@ -64,11 +64,11 @@ describe('a seal killed midway', () => {
   }, 30_000);
 });
 
-/** Wait until `ready()` or the child exits (at most 10 s), then a little more, then SIGKILL it. */
-async function killWhen(child: import('node:child_process').ChildProcess, ready: () => boolean): Promise<void> {
+/** Wait until `ready()` or the child exits (at most 10 s), then `settleMs` more (default 20), then SIGKILL it. */
+async function killWhen(child: import('node:child_process').ChildProcess, ready: () => boolean, settleMs = 20): Promise<void> {
   const started = Date.now();
-  while (!ready() && Date.now() - started < 10_000 && child.exitCode === null) await new Promise((r) => setTimeout(r, 5));
-  await new Promise((r) => setTimeout(r, 20));
+  while (!ready() && Date.now() - started < 10_000 && child.exitCode === null) await new Promise((r) => setTimeout(r, settleMs === 0 ? 1 : 5));
+  if (settleMs > 0) await new Promise((r) => setTimeout(r, settleMs));
   child.kill('SIGKILL');
 }
 
@@ -127,10 +127,58 @@ describe('an import killed midway', () => {
   }, 60_000);
 });
 
-/** Every file under a folder, synchronously ([] when it does not exist). */
+/** Restore's temporary file name (io/write-pool.ts RESTORE_TEMP_RE). */
+const RESTORE_TEMP = /^\.snap-restore\.[0-9a-f]{12}\.tmp$/;
+
+/** True once the target holds a large file being written: a temporary one with some bytes, or a 40 MiB shard with some but not all. */
+function bigFileStarted(target: string): boolean {
+  try {
+    return readdirSync(target).some((n) => {
+      const size = statSync(join(target, n)).size;
+      return (RESTORE_TEMP.test(n) && size > 0) || (n.startsWith('shard-') && size > 0 && size < 40 << 20);
+    });
+  } catch {
+    return false;
+  }
+}
+
+describe('a restore killed midway', () => {
+  for (const from of ['store', 'archive'] as const) {
+    it(`from the ${from}: every file under a name of the snapshot is whole (the one being written is under a temporary name), and a rerun says what the folder holds`, async () => {
+      const { data, store } = await bigSnapshot();
+      let source = 'big@v1';
+      if (from === 'archive') {
+        source = join(dirname(store), 'big@v1.snap.tar');
+        expect((await snapJson(['export', 'big@v1', '-o', source, '--store', store])).code).toBe(0);
+      }
+      const target = join(dirname(store), 'restored');
+      const { child, done } = spawnSnap(['restore', source, target, '--pubkey', keys.pub, '--store', store, '--jobs', '1', '--quiet']);
+      await killWhen(child, () => bigFileStarted(target), 0);
+      const r = await done;
+      expect(r.signal, `the restore finished before it could be killed (exit ${r.code})`).toBe('SIGKILL');
+
+      const left = filesUnderSync(target);
+      const named = left.filter((n) => !RESTORE_TEMP.test(n.split('/').pop() as string));
+      for (const rel of named) expect(await sha256File(join(target, rel)), `${rel} is not whole`).toBe(await sha256File(join(data, rel)));
+      // It was killed while a large file was being written: that one is under a temporary name.
+      expect(left.length - named.length).toBeGreaterThan(0);
+
+      const again = await snapJson(['restore', source, target, '--pubkey', keys.pub, '--store', store]);
+      expect(again.code).toBe(3);
+      expect(again.json.error.code).toBe('TARGET_NOT_EMPTY');
+      expect(again.json.error.message).toContain('a restore that was stopped');
+      const fresh = join(dirname(store), 'restored-again');
+      const ok = await snapJson(['restore', source, fresh, '--pubkey', keys.pub, '--store', store]);
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(filesUnderSync(fresh).some((n) => n.includes('.snap-restore.'))).toBe(false);
+    }, 60_000);
+  }
+});
+
+/** Every file under a folder, relative to it, synchronously ([] when it does not exist). */
 function filesUnderSync(dir: string): string[] {
   try {
-    return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => !d.isDirectory()).map((d) => d.name);
+    return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => !d.isDirectory()).map((d) => relative(dir, join(d.parentPath, d.name)).split(sep).join('/'));
   } catch {
     return [];
   }
