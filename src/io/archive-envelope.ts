@@ -7,8 +7,7 @@
  * flushed, checked, and renamed over it: a reader sees the old archive or the new one, never a mix.
  */
 import { promises as fsp, constants as FS, unlinkSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import * as tar from 'tar-stream';
 import { SnapError } from '../core/errors.js';
 import { ARCHIVE_ENVELOPE, ARCHIVE_STATEMENT, archiveMtime } from '../core/archive.js';
@@ -17,6 +16,7 @@ import { fsyncDir } from './store.js';
 import { ioError } from './errors.js';
 import { leaveNothing } from './interrupt.js';
 import { writeAll } from './write-all.js';
+import { archiveTempPath, removeStaleArchiveTemps } from './archive-temp.js';
 
 /** A tar block, in bytes (POSIX ustar). */
 const BLOCK = 512;
@@ -72,7 +72,8 @@ async function envelopeMember(envelope: Uint8Array, createdAt: string): Promise<
  *   `NOT_FOUND` | `IO_ERROR` | `DISK_FULL`; on any error `file` is unchanged and the temporary file removed
  */
 export async function replaceArchiveEnvelope(file: string, envelope: Uint8Array, createdAt: string, check: (tmp: string) => Promise<void>): Promise<void> {
-  const tmp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  await removeStaleArchiveTemps(file); // a killed writer's (io/archive-temp.ts)
+  const tmp = archiveTempPath(file);
   let src: fsp.FileHandle;
   try {
     src = await fsp.open(file, FS.O_RDONLY);

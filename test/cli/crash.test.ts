@@ -4,7 +4,7 @@
  * verified afterwards. The same for an import; a killed export never leaves a partial archive
  * under its name; and a killed restore never leaves a partial file under a name of the snapshot.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, utimesSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeTree, snapJson, spawnSnap, useKeyPair } from '../helpers/tree.js';
@@ -81,7 +81,7 @@ async function bigSnapshot() {
 }
 
 describe('an export killed midway', () => {
-  it('never leaves a partial FILE: the archive appears only when complete, and a new export works', async () => {
+  it('never leaves a partial FILE: the archive appears only when complete, and a new export works and removes the killed one\'s temporary file', async () => {
     const { data, store } = await bigSnapshot();
     const outDir = dirname(store);
     const file = join(outDir, 'big@v1.snap.tar');
@@ -92,9 +92,13 @@ describe('an export killed midway', () => {
     expect(r.signal, `the export finished before it could be killed (exit ${r.code})`).toBe('SIGKILL');
     expect(temp().length).toBeGreaterThan(0); // killed while writing (its hidden temporary file stays)
     expect(existsSync(file)).toBe(false);
+    // Left untouched for a minute (a live writer keeps it fresh): the next export removes it.
+    const past = new Date(Date.now() - 60_000);
+    for (const n of temp()) utimesSync(join(outDir, n), past, past);
 
     const again = await snapJson(['export', 'big@v1', '-o', file, '--store', store]);
     expect(again.code, again.stderr).toBe(0);
+    expect(temp()).toEqual([]);
     const out = join(outDir, 'restored');
     const restored = await snapJson(['restore', file, out, '--pubkey', keys.pub]);
     expect(restored.code, restored.stderr).toBe(0);
