@@ -7,7 +7,9 @@
  * - `tmp`: files and folders in `STORE/tmp` while no running writer holds the store's lock;
  * - `partial-write`: the temporary file of an atomic write in the store's root
  *   (`.<name>.<12 hex>.tmp`, e.g. of `log.head`), or of a snapshot's envelope replaced by `sign`
- *   (`snapshots/NAME/VERSION/.envelope.json.<12 hex>.tmp`), older than that;
+ *   (`snapshots/NAME/VERSION/.envelope.json.<12 hex>.tmp`), of a kept revocation (`snap revoke
+ *   --store`: `revocations/<64 hex>/.<64 hex>.json.<12 hex>.tmp`) or of a log checkpoint (`snap log
+ *   checkpoint`: `log.checkpoints/.<16 digits>.checkpoint.<12 hex>.tmp`), older than that;
  * - `foreign-lock`: a lock held from another host. Its pid cannot be checked, so it is reported
  *   and never removed (delete it by hand once that host's snap is known to be gone).
  *
@@ -19,6 +21,8 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { LOG_LOCK_FILE } from './audit-log.js';
 import { acquireLockFile, inspectLock, lockStore, GUARD_STALE_MS, LOCK_FILE, type LockInspection, type Store } from './store.js';
+import { REVOCATIONS_DIR } from '../trust/revocations.js';
+import { CHECKPOINTS_DIR } from '../trust/log-checkpoints.js';
 
 /** Kinds of leftover, see the module comment. */
 /** `staged`: an S3 store's staged snapshot files that no commit names (store/s3-leftovers.ts). */
@@ -47,6 +51,10 @@ const PARTIAL_WRITE_RE = /^\..+\.[0-9a-f]{12}\.tmp$/;
  * store lock): fsck does not count it as a stray, and reports it as a leftover once it is old.
  */
 export const SNAPSHOT_PARTIAL_WRITE_RE = /^\.(?:envelope|statement|contents)\.json\.[0-9a-f]{12}\.tmp$/;
+/** A partial write of a revocation kept in the store (`keepRevocation`, under the store lock), in `revocations/<64 hex>/`. */
+export const REVOCATION_PARTIAL_WRITE_RE = /^\.[0-9a-f]{64}\.json\.[0-9a-f]{12}\.tmp$/;
+/** A partial write of a log checkpoint (`makeCheckpoint`, under the log lock), in `log.checkpoints/`. */
+export const CHECKPOINT_PARTIAL_WRITE_RE = /^\.[0-9]{16}\.checkpoint\.[0-9a-f]{12}\.tmp$/;
 
 /** Age (ms) of a file, or undefined when it does not exist. */
 async function ageOf(path: string): Promise<{ age: number; bytes: number } | undefined> {
@@ -125,7 +133,31 @@ export async function findLeftovers(store: Store): Promise<Leftover[]> {
     const p = await ageOf(join(store.root, path));
     if (p && p.age > GUARD_STALE_MS) out.push({ kind: 'partial-write', path, bytes: p.bytes, removable: true, message: `${path} is the temporary file of a write that was stopped (a co-signing killed while it replaced the envelope)` });
   }
+  for (const { path, what } of await trustPartialWrites(store)) {
+    const p = await ageOf(join(store.root, path));
+    if (p && p.age > GUARD_STALE_MS) out.push({ kind: 'partial-write', path, bytes: p.bytes, removable: true, message: `${path} is the temporary file of a write that was stopped (${what})` });
+  }
   return out;
+}
+
+/**
+ * Partial writes in `revocations/<64 hex>/` ({@link REVOCATION_PARTIAL_WRITE_RE}) and in
+ * `log.checkpoints/` ({@link CHECKPOINT_PARTIAL_WRITE_RE}), store-relative, in name order. Only
+ * regular files; folders are listed at most one level deep.
+ */
+async function trustPartialWrites(store: Store): Promise<{ path: string; what: string }[]> {
+  const out: { path: string; what: string }[] = [];
+  const list = (dir: string) => fsp.readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const d of await list(join(store.root, REVOCATIONS_DIR))) {
+    if (!d.isDirectory() || !/^[0-9a-f]{64}$/.test(d.name)) continue;
+    for (const f of await list(join(store.root, REVOCATIONS_DIR, d.name))) {
+      if (f.isFile() && REVOCATION_PARTIAL_WRITE_RE.test(f.name)) out.push({ path: `${REVOCATIONS_DIR}/${d.name}/${f.name}`, what: 'a revocation being kept when its command was killed' });
+    }
+  }
+  for (const f of await list(join(store.root, CHECKPOINTS_DIR))) {
+    if (f.isFile() && CHECKPOINT_PARTIAL_WRITE_RE.test(f.name)) out.push({ path: `${CHECKPOINTS_DIR}/${f.name}`, what: 'a log checkpoint being written when its command was killed' });
+  }
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 /** `snapshots/NAME/VERSION/<name>` of every file in a snapshot folder that {@link SNAPSHOT_PARTIAL_WRITE_RE} matches, in name order. */
@@ -171,10 +203,11 @@ export async function clearLeftovers(store: Store, waitMs = 5_000): Promise<Clea
     }
     try {
       for (const l of await findLeftovers(store)) {
-        // A snapshot folder's partial write is sign's, which holds the store lock (held here); the
-        // root's are the log's (log.head), which need the log lock too.
-        const inSnapshot = l.kind === 'partial-write' && l.path.startsWith('snapshots/');
-        if (l.kind === 'lock-guard' || inSnapshot || (l.kind === 'partial-write' && releaseLog)) await fsp.rm(join(store.root, l.path), { force: true });
+        // A snapshot folder's partial write is sign's and a revocation's is revoke's, both under the
+        // store lock (held here); the root's (log.head) and the checkpoints' are written under the
+        // log lock, which they need too.
+        const underStoreLock = l.kind === 'partial-write' && (l.path.startsWith('snapshots/') || l.path.startsWith(`${REVOCATIONS_DIR}/`));
+        if (l.kind === 'lock-guard' || underStoreLock || (l.kind === 'partial-write' && releaseLog)) await fsp.rm(join(store.root, l.path), { force: true });
       }
     } finally {
       await releaseLog?.();

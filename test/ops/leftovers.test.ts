@@ -111,6 +111,33 @@ describe('snap fsck and what stopped commands leave behind', () => {
     expect((await snapJson(['fsck', '--store', s.store])).json.strays).toEqual([rel(join(s.dir, 'notes.txt'))]);
   });
 
+  it("counts a killed revoke's or log checkpoint's partial write as a leftover, and --clean removes it once old", async () => {
+    const s = await sealTree(TREE, keys);
+    const revocations = join(s.store, 'revocations', s.snapshot.replace(/^sha256:/, ''));
+    const checkpoints = join(s.store, 'log.checkpoints');
+    await fsp.mkdir(revocations, { recursive: true });
+    await fsp.mkdir(checkpoints, { recursive: true });
+    const oldRevocation = join(revocations, `.${'c'.repeat(64)}.json.0123456789ab.tmp`);
+    const oldCheckpoint = join(checkpoints, '.0000000000000002.checkpoint.0123456789ab.tmp');
+    const young = join(checkpoints, '.0000000000000003.checkpoint.ba9876543210.tmp'); // may still be written
+    for (const p of [oldRevocation, oldCheckpoint, young]) await fsp.writeFile(p, '{"payload":');
+    await age(oldRevocation);
+    await age(oldCheckpoint);
+    const rel = (p: string) => p.slice(s.store.length + 1);
+    const f = await snapJson(['fsck', '--store', s.store]);
+    expect(f.code, f.stderr).toBe(0);
+    expect(f.json.leftovers).toEqual([
+      expect.objectContaining({ kind: 'partial-write', path: rel(oldCheckpoint), removable: true }),
+      expect.objectContaining({ kind: 'partial-write', path: rel(oldRevocation), removable: true }),
+    ]);
+    const c = await snapJson(['fsck', '--clean', '--store', s.store]);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.json.cleaned.removed.map((l: { path: string }) => l.path).sort()).toEqual([rel(oldCheckpoint), rel(oldRevocation)]);
+    await expect(fsp.access(oldRevocation)).rejects.toThrow();
+    await expect(fsp.access(oldCheckpoint)).rejects.toThrow();
+    await fsp.access(young);
+  });
+
   it('--clean on a clean store removes nothing and exits 0', async () => {
     const s = await sealTree(TREE, keys);
     const r = await snapJson(['fsck', '--clean', '--store', s.store]);
