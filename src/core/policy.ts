@@ -257,6 +257,23 @@ export function usableKeys(p: Policy, now: Date): TrustedKey[] {
   return policyKeys(p).filter((k) => keyUnusable(p, k.keyid, now) === undefined);
 }
 
+/**
+ * The keys of the policy that do not count now only because their period ended, and whose period
+ * covered `at` (validFrom ≤ at < validUntil ≤ now), not revoked in the policy: a signature one of
+ * them made at `at` was made while it counted. Used for revocations (docs/FORMAT.md §16.4), whose
+ * signed `revokedAt` is that time: the routine expiry of an officer's key must not make what it
+ * revoked usable again, while a key the policy revoked (a compromise) counts for nothing.
+ */
+export function expiredKeysValidAt(p: Policy, at: Date, now: Date): TrustedKey[] {
+  const t = at.getTime();
+  return policyKeys(p).filter((k) => {
+    const e = p.keys[k.keyid];
+    if (!e || e.revoked || e.validUntil === undefined) return false;
+    const until = new Date(e.validUntil).getTime();
+    return now.getTime() >= until && t < until && (e.validFrom === undefined || t >= new Date(e.validFrom).getTime());
+  });
+}
+
 /** The root keys of the policy that count now. */
 export function usableRootKeys(p: Policy, now: Date): TrustedKey[] {
   return usableKeys(p, now).filter((k) => p.root.keyids.includes(k.keyid));

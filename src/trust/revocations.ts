@@ -165,11 +165,12 @@ export function parseRevocationDoc(doc: RevocationDoc): ParsedRevocation {
 
 /**
  * The verdict of a snapshot's revocations: every revocation naming `snapshot` is reported; it
- * counts when signed by one of `revokers`.
+ * counts when signed by one of `revokers`, or by one of `revokersAt(revokedAt)`: keys that counted
+ * at the revocation's signed `revokedAt` (a policy key whose period has ended since, §16.4).
  * @param names policy names of keyids, for the report
  * @throws SnapError `REVOCATION_MALFORMED` for a file that is not a revocation
  */
-export function judgeRevocations(docs: readonly RevocationDoc[], snapshot: string, revokers: readonly TrustedKey[], names?: ReadonlyMap<string, string>, counted?: (doc: RevocationDoc) => void): RevocationReport[] {
+export function judgeRevocations(docs: readonly RevocationDoc[], snapshot: string, revokers: readonly TrustedKey[], names?: ReadonlyMap<string, string>, counted?: (doc: RevocationDoc) => void, revokersAt?: (revokedAt: string) => readonly TrustedKey[]): RevocationReport[] {
   const reports: RevocationReport[] = [];
   const seen = new Set<string>();
   for (const doc of docs) {
@@ -179,7 +180,12 @@ export function judgeRevocations(docs: readonly RevocationDoc[], snapshot: strin
     if (seen.has(key)) continue;
     seen.add(key);
     const v = revokers.length > 0 ? verifyEnvelope(p.envelope, revokers, 1) : undefined;
-    const by = v?.trustedKeyids ?? [];
+    let by = v?.trustedKeyids ?? [];
+    if (by.length === 0 && revokersAt) {
+      // `revokedAt` is read from the payload here, but counts only if the signature over that very payload verifies.
+      const then = revokersAt(p.revokedAt);
+      if (then.length > 0) by = verifyEnvelope(p.envelope, then, 1).trustedKeyids;
+    }
     if (by.length > 0) counted?.(doc);
     // A kept revocation that the store or a --revocations file also holds (and counts there if it counts here) is reported once, from there.
     if (doc.remembered && reports.some((r) => r.id === p.id && (r.counts || by.length === 0))) continue;

@@ -7,7 +7,7 @@
  */
 import type { TrustedKey } from '../core/envelope.js';
 import type { Statement } from '../core/statement.js';
-import { usableKeys } from '../core/policy.js';
+import { expiredKeysValidAt, usableKeys } from '../core/policy.js';
 import type { VerifiedPolicy } from './policy-trust.js';
 import { judgeRevocations, type RevocationReport, type RevocationSource } from './revocations.js';
 
@@ -53,7 +53,10 @@ export async function revocationFailure(snapshot: string, rules: TrustRules, tru
   const revokers = rules.revokers ?? [...trusted, ...(rules.policy ? usableKeys(rules.policy.policy, now) : [])];
   const names = rules.keyNames ?? (rules.policy ? new Map(Object.entries(rules.policy.policy.keys).map(([k, v]) => [k, v.name])) : undefined);
   const source = rules.revocations;
-  const reports = judgeRevocations(docs, snapshot, revokers, names, source.counted ? (doc) => source.counted?.(doc) : undefined);
+  // A policy key whose period ended since it revoked the snapshot still counts for that revocation (§16.4).
+  const policy = rules.policy?.policy;
+  const revokersAt = policy ? (revokedAt: string) => expiredKeysValidAt(policy, new Date(revokedAt), now) : undefined;
+  const reports = judgeRevocations(docs, snapshot, revokers, names, source.counted ? (doc) => source.counted?.(doc) : undefined, revokersAt);
   const counted = reports.find((r) => r.counts);
   if (!counted) return { reports };
   const who = counted.revokedBy.map((b) => (b.name ? `${b.name} (keyid ${b.keyid.slice(0, 16)})` : `keyid ${b.keyid.slice(0, 16)}`)).join(', ');

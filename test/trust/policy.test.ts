@@ -148,6 +148,59 @@ describe('a snapshot under a policy', () => {
     expect(v.json.revocations[0].revokedBy).toEqual([{ keyid: bob.keyid, name: 'bob' }]);
   });
 
+  it('keeps counting a revocation signed while its key was valid after the key\'s period ends; one signed after it never counts', async () => {
+    // dave, a security officer of the policy, valid for a few more seconds (whole seconds, UTC).
+    const w = await world();
+    const policy = await makePolicy(w);
+    const dave = await makeKeyPair('dave');
+    const until = new Date(Math.floor(Date.now() / 1000) * 1000 + 4000).toISOString().replace('.000Z', 'Z');
+    await w.ok(['policy', 'add-key', policy, '--pub', dave.pub, '--key-name', 'dave', '--role', 'security', '--valid-until', until]);
+    await w.ok(['policy', 'sign', policy, '--key', r1.key, '--key', r2.key]);
+    const data = await sealed(w, 'fraud-train@v1', [carol, bob]);
+    const other = await sealed(w, 'fraud-train@v2', [carol, bob]);
+    const carried = join(w.dir, 'v1.revocation.json');
+    await w.ok(['revoke', 'fraud-train@v1', '--reason', 'poisoned', '--key', dave.key, '--store', w.store, '--out', carried]);
+    const during = await w.run(verifyArgs(w, data, 'fraud-train@v1', [policy]));
+    expect(during.code).toBe(1);
+    expect(during.json.failure.code).toBe('SNAPSHOT_REVOKED');
+    await new Promise((r) => setTimeout(r, Date.parse(until) - Date.now() + 200));
+    // Routine expiry of the officer's key does not make the poisoned snapshot pass again.
+    const fresh = { env: { SNAP_STATE_DIR: join(w.dir, 'fresh-state') } }; // a machine that never saw it
+    const after = await snapJson(verifyArgs(w, data, 'fraud-train@v1', [policy]), fresh);
+    expect(after.code, after.stderr).toBe(1);
+    expect(after.json.failure.code).toBe('SNAPSHOT_REVOKED');
+    expect(after.json.revocations[0]).toMatchObject({ counts: true, revokedBy: [{ keyid: dave.keyid, name: 'dave' }] });
+    // The expired key signs a new revocation (revokedAt after its period): it does not count.
+    const lateFile = join(w.dir, 'v2.revocation.json');
+    await w.ok(['revoke', 'fraud-train@v2', '--reason', 'late', '--key', dave.key, '--store', w.store, '--out', lateFile]);
+    const late = await snapJson(verifyArgs(w, other, 'fraud-train@v2', [policy]), fresh);
+    expect(late.code, late.stderr).toBe(0);
+    expect(late.json.revocations[0]).toMatchObject({ counts: false });
+    // Carried to another store: the first is imported, the late one refused (SIGNATURE_INVALID, nothing kept).
+    const elsewhere = join(w.dir, 'other-store');
+    await w.ok(['init', '--store', elsewhere]);
+    const trust = ['--policy', policy, '--root', r1.pub, '--root', r2.pub, '--store', elsewhere];
+    const imported = await snapJson(['import', carried, ...trust], fresh);
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.json.revokedBy).toEqual([dave.keyid]);
+    const refused = await snapJson(['import', lateFile, ...trust], fresh);
+    expect(refused.code).toBe(1);
+    expect(refused.json.error.code).toBe('SIGNATURE_INVALID');
+  });
+
+  it('does not count a revocation signed by a key the policy revoked, whenever it was signed', async () => {
+    const w = await world();
+    const policy = await makePolicy(w);
+    const data = await sealed(w, 'fraud-train@v1', [carol, alice]);
+    await w.ok(['revoke', 'fraud-train@v1', '--reason', 'poisoned?', '--key', bob.key, '--store', w.store]);
+    expect((await w.run(verifyArgs(w, data, 'fraud-train@v1', [policy]))).json.failure.code).toBe('SNAPSHOT_REVOKED');
+    await w.ok(['policy', 'revoke-key', policy, '--pub', bob.pub, '--reason', 'laptop stolen']);
+    await w.ok(['policy', 'sign', policy, '--key', r1.key, '--key', r2.key]);
+    const v = await snapJson(verifyArgs(w, data, 'fraud-train@v1', [policy]), { env: { SNAP_STATE_DIR: join(w.dir, 'fresh-state') } });
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.json.revocations[0]).toMatchObject({ counts: false });
+  });
+
   it('records the policy, the trusted keyids and the dataset folder in the verify audit line', async () => {
     const w = await world();
     const policy = await makePolicy(w);

@@ -11,13 +11,16 @@ import { jsonOut, audit, type Args, type CliIo } from '../common.js';
 import { escapeForTerminal as shown } from '../../core/display.js';
 
 /**
- * Import one revocation file into the store.
+ * Import one revocation file into the store: it must be signed by one of `trusted`, or of
+ * `trustedAt(revokedAt)` (keys that counted when it was signed).
  * @throws SnapError `REVOCATION_MALFORMED` | `SIGNATURE_INVALID` (signed by no trusted key; nothing kept) | `NOT_FOUND` | `IO_ERROR`
  */
-export async function importRevocationFile(a: Args, io: CliIo, file: string, store: string, trusted: readonly TrustedKey[]): Promise<number> {
+export async function importRevocationFile(a: Args, io: CliIo, file: string, store: string, trusted: readonly TrustedKey[], trustedAt?: (revokedAt: string) => readonly TrustedKey[]): Promise<number> {
   const doc = await readRevocationFile(file);
   const p = parseRevocationDoc(doc);
-  const v = verifyEnvelope(p.envelope, trusted, 1);
+  let v = verifyEnvelope(p.envelope, trusted, 1);
+  // A policy key whose period ended since it signed the revocation still counts for it (FORMAT §16.4), as in verify.
+  if (!v.ok && trustedAt) v = verifyEnvelope(p.envelope, trustedAt(p.revokedAt), 1);
   if (!v.ok) throw new SnapError('SIGNATURE_INVALID', `${file}: the revocation is not signed by any trusted key (--pubkey); nothing was kept`, { path: file, keyids: p.envelope.signatures.map((s) => s.keyid) });
   const kept = await keepRevocation(store, doc.bytes);
   const log = await audit(io, store, { command: 'import', ref: p.ref, snapshot: p.snapshot, outcome: 'ok', details: { revocation: p.id, alreadyPresent: kept.alreadyPresent } }, { quiet: !!a.quiet });

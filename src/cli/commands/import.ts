@@ -10,6 +10,7 @@ import { formatBytes, plural, shortKeyid } from '../format.js';
 import { withProgress } from '../progress.js';
 import { trustOptions, trustSetup } from '../trust-args.js';
 import { importRevocationFile } from './import-revocation.js';
+import { expiredKeysValidAt } from '../../core/policy.js';
 import { jsonOut, commonFlags, announceNewStore, type Args, type CliIo, type CommandSpec, audit, auditErrors, withExamples } from '../common.js';
 
 async function cmdImport(a: Args, io: CliIo): Promise<number> {
@@ -17,7 +18,12 @@ async function cmdImport(a: Args, io: CliIo): Promise<number> {
   const { trusted, threshold, rules, keepRevocations } = await trustSetup(a, io, store);
   const file = resolve(io.cwd, String(a.file));
   if (!existsSync(file)) throw new SnapError('NOT_FOUND', `${String(a.file)} does not exist (no archive there)`, { path: file });
-  if (file.endsWith('.json')) return importRevocationFile(a, io, file, store, rules.revokers ?? trusted); // a revocation (snap revoke --out)
+  if (file.endsWith('.json')) {
+    // a revocation (snap revoke --out)
+    const policy = rules.policy?.policy;
+    const now = rules.now ?? new Date();
+    return importRevocationFile(a, io, file, store, rules.revokers ?? trusted, policy ? (at) => expiredKeysValidAt(policy, new Date(at), now) : undefined);
+  }
   const r = await withProgress(a, io, 'importing', (onProgress) => importArchive({ file, store, trusted, threshold, rules, onProgress })).finally(keepRevocations);
   announceNewStore(io, r.storeCreated, store);
   const signers = r.signers.map((x) => ({ keyid: x.keyid, trusted: x.trusted, ...(x.reason ? { reason: x.reason } : {}) }));
