@@ -16,7 +16,7 @@ import { fsyncDir } from './store.js';
 import { ioError } from './errors.js';
 import { leaveNothing } from './interrupt.js';
 import { writeAll } from './write-all.js';
-import { archiveTempPath, removeStaleArchiveTemps } from './archive-temp.js';
+import { outputTempPath, removeStaleOutputTemps } from './output-temp.js';
 
 /** A tar block, in bytes (POSIX ustar). */
 const BLOCK = 512;
@@ -72,8 +72,8 @@ async function envelopeMember(envelope: Uint8Array, createdAt: string): Promise<
  *   `NOT_FOUND` | `IO_ERROR` | `DISK_FULL`; on any error `file` is unchanged and the temporary file removed
  */
 export async function replaceArchiveEnvelope(file: string, envelope: Uint8Array, createdAt: string, check: (tmp: string) => Promise<void>): Promise<void> {
-  await removeStaleArchiveTemps(file); // a killed writer's (io/archive-temp.ts)
-  const tmp = archiveTempPath(file);
+  await removeStaleOutputTemps(file); // a killed writer's (io/output-temp.ts)
+  const tmp = outputTempPath(file);
   let src: fsp.FileHandle;
   try {
     src = await fsp.open(file, FS.O_RDONLY);

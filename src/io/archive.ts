@@ -33,7 +33,7 @@ import { ioError } from './errors.js';
 import { checkInterrupted, leaveNothing } from './interrupt.js';
 import { writeAll } from './write-all.js';
 import { openRegularFile } from './small-file.js';
-import { archiveTempPath, removeStaleArchiveTemps } from './archive-temp.js';
+import { outputTempPath, removeStaleOutputTemps } from './output-temp.js';
 
 /** Read size for streamed content, in bytes. */
 const CHUNK = 1 << 20;
@@ -312,7 +312,7 @@ async function packRecordIndex(pack: tar.Pack, ix: { sha256: string; path: strin
 
 /**
  * Write a snapshot archive to `out` (see the module comment for the layout). The file is built
- * under a temporary name beside `out` (`.<out>.<host>-<pid>-<12 hex>.tmp`, io/archive-temp.ts) and
+ * under a temporary name beside `out` (`.<out>.<host>-<pid>-<12 hex>.tmp`, io/output-temp.ts) and
  * linked into place only when complete; on any error it is removed. Stale temporary files of
  * `out` that killed writers left are removed first. Every file's bytes are hashed as they are read and must match the manifest,
  * else `c.mismatch(…)` is thrown (OBJECT_CORRUPT for a store, FILE_CHANGED for a dataset); the
@@ -328,8 +328,8 @@ async function packRecordIndex(pack: tar.Pack, ix: { sha256: string; path: strin
 export async function writeArchive(out: string, c: ArchiveContents): Promise<ArchiveWriteResult> {
   const mtime = archiveMtime(c.createdAt);
   await checkArchiveTarget(out);
-  await removeStaleArchiveTemps(out); // a killed writer's (io/archive-temp.ts)
-  const tmp = archiveTempPath(out);
+  await removeStaleOutputTemps(out); // a killed writer's (io/output-temp.ts)
+  const tmp = outputTempPath(out);
   let fh: fsp.FileHandle;
   try {
     fh = await fsp.open(tmp, 'wx', 0o644);

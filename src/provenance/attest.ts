@@ -9,7 +9,8 @@ import type { PrivateKey } from '../core/keys.js';
 import { attestationId, buildAttestation, serializeAttestation, MAX_TRAINING_DATASETS, type AttestationStatement, type TrainingDataset, type TrainingRun } from '../core/attestation.js';
 import { formatTime, statementRef } from '../core/statement.js';
 import { promises as fsp } from 'node:fs';
-import { writeFileAtomic, type SnapshotLocation, type Store } from '../io/store.js';
+import { type SnapshotLocation, type Store } from '../io/store.js';
+import { writeOutputFile } from '../io/output-temp.js';
 import { readSnapshotUnverified } from '../snapshot.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import type { HashedArtifact } from './artifacts.js';
@@ -93,7 +94,7 @@ export async function attestModel(opts: AttestOptions): Promise<AttestResult> {
   );
   const statementBytes = serializeAttestation(statement);
   const envelopeBytes = serializeEnvelope(signEnvelope(statementBytes, [opts.key]));
-  if (opts.out !== undefined) await writeFileAtomic(opts.out, envelopeBytes, { mode: 0o644, exclusive: true });
+  if (opts.out !== undefined) await writeOutputFile(opts.out, envelopeBytes, { mode: 0o644, exclusive: true, what: 'cannot write the attestation' });
   let dir: string;
   try {
     dir = await storeAttestation(opts.store, model, version, statementBytes, envelopeBytes);

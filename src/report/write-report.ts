@@ -4,25 +4,18 @@
  * artifact upload, a browser) never sees half a page and an old report is kept when writing fails.
  */
 import { promises as fsp } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
 import { SnapError } from '../core/errors.js';
 import { ioError } from '../io/errors.js';
+import { writeOutputFile } from '../io/output-temp.js';
 import { MAX_DRILL_BYTES, parseDrillResult, type DrillResult } from './drill-facts.js';
 
 /**
- * Write `text` to `path` atomically (temporary file in the same folder, then rename).
+ * Write `text` to `path` atomically (a temporary file beside it, then renamed over it; a killed
+ * writer's temporary file is removed by the next: `writeOutputFile`).
  * @throws SnapError `NOT_FOUND` (no such folder) | `DISK_FULL` | `IO_ERROR`; a folder at `path` is `IO_ERROR`
  */
 export async function writeReportFile(path: string, text: string): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    await fsp.writeFile(tmp, text, { flag: 'wx', mode: 0o644 });
-    await fsp.rename(tmp, path);
-  } catch (e) {
-    await fsp.rm(tmp, { force: true }).catch(() => {});
-    throw ioError(e, path, 'cannot write the report');
-  }
+  await writeOutputFile(path, text, { mode: 0o644, what: 'cannot write the report' });
 }
 
 /**

@@ -2,13 +2,15 @@
  * A seal killed midway (SIGKILL: no cleanup runs) leaves the store valid (SPEC §7): no snapshot
  * appears, no partial object sits under a final name, and the same NAME@VERSION can be sealed and
  * verified afterwards. The same for an import; a killed export never leaves a partial archive
- * under its name; and a killed restore never leaves a partial file under a name of the snapshot.
+ * under its name; a killed restore never leaves a partial file under a name of the snapshot; and
+ * the hidden temporary file a killed `prove -o` or `report -o` leaves is removed by the next writer
+ * of that file, once its process is gone (never while it runs).
  */
-import { existsSync, readdirSync, statSync, utimesSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeTree, snapJson, spawnSnap, useKeyPair } from '../helpers/tree.js';
-import { filesUnder, newStorePath, objectFiles, sha256File } from '../helpers/store.js';
+import { REPO, makeTree, snapJson, spawnSnap, tempDir, useKeyPair } from '../helpers/tree.js';
+import { filesUnder, newStorePath, objectFiles, sealTree, sha256File } from '../helpers/store.js';
 
 const keys = useKeyPair();
 
@@ -178,6 +180,74 @@ describe('a restore killed midway', () => {
     }, 60_000);
   }
 });
+
+/** Set the mtime of each of `dir`'s `names` a minute into the past (a live archive writer keeps its own fresh). */
+function ageByAMinute(dir: string, names: string[]): void {
+  const past = new Date(Date.now() - 60_000);
+  for (const n of names) utimesSync(join(dir, n), past, past);
+}
+
+/** The hidden temporary files beside `dir/file` (`.FILE.*.tmp`). */
+function tempsOf(dir: string, file: string): string[] {
+  return readdirSync(dir).filter((n) => n.startsWith(`.${file}.`) && n.endsWith('.tmp'));
+}
+
+describe('a small output file (prove -o, report -o) whose writer is killed', () => {
+  it('prove -o: leaves no FILE, only its hidden temporary file, which the next prove -o of FILE removes with an older snap\'s hour-old one', async () => {
+    const s = await sealTree({ 'a.txt': 'a\n', 'b.txt': 'b\n' }, keys);
+    const dir = await tempDir('snap-prove-out-');
+    const file = join(dir, 'p.json');
+    const { child, done } = spawnSnap(['prove', s.ref, 'a.txt', '-o', file, '--store', s.store], { env: { SNAP_TEST_HOLD_OUTPUT_TEMP: 'p.json' } });
+    await killWhen(child, () => tempsOf(dir, 'p.json').length > 0);
+    const r = await done;
+    expect(r.signal, `the prove finished before it could be killed (exit ${r.code}): ${r.stderr}`).toBe('SIGKILL');
+    const killed = tempsOf(dir, 'p.json');
+    expect(killed).toHaveLength(1);
+    expect(existsSync(file)).toBe(false);
+    // An older snap named its temporary files .p.json.<12 hex>.tmp; one left two hours ago goes too.
+    const older = '.p.json.0123456789ab.tmp';
+    writeFileSync(join(dir, older), 'partial');
+    const hoursAgo = new Date(Date.now() - 2 * 3600_000);
+    utimesSync(join(dir, older), hoursAgo, hoursAgo);
+    ageByAMinute(dir, killed);
+
+    const again = await snapJson(['prove', s.ref, 'a.txt', '-o', file, '--store', s.store]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(tempsOf(dir, 'p.json')).toEqual([]);
+    const v = await snapJson(['verify-proof', file, '--pubkey', keys.pub]);
+    expect(v.code, v.stderr).toBe(0);
+  }, 30_000);
+
+  it('report -o: a rerun while the first writer still runs leaves that writer\'s temporary file alone; once it is killed, the next run removes it', async () => {
+    const drill = join(REPO, 'test', 'fixtures', 'report', 'drill-fail.json');
+    const dir = await tempDir('snap-report-out-');
+    const file = join(dir, 'r.html');
+    const { child, done } = spawnSnap(['report', '--drill', drill, '-o', file], { env: { SNAP_TEST_HOLD_OUTPUT_TEMP: 'r.html' } });
+    await waitFor(() => tempsOf(dir, 'r.html').length > 0 || child.exitCode !== null);
+    const live = tempsOf(dir, 'r.html');
+    expect(live, 'the held report never made its temporary file').toHaveLength(1);
+    // Untouched for a minute, but its process runs: another report of the same FILE keeps it.
+    ageByAMinute(dir, live);
+    const meanwhile = await snapJson(['report', '--drill', drill, '-o', file]);
+    expect(meanwhile.code, meanwhile.stderr).toBe(1); // the fixture is a drill with a miss
+    expect(tempsOf(dir, 'r.html')).toEqual(live);
+
+    child.kill('SIGKILL');
+    const r = await done;
+    expect(r.signal, `the report finished before it could be killed (exit ${r.code}): ${r.stderr}`).toBe('SIGKILL');
+    expect(tempsOf(dir, 'r.html')).toEqual(live);
+    const again = await snapJson(['report', '--drill', drill, '-o', file]);
+    expect(again.code, again.stderr).toBe(1);
+    expect(tempsOf(dir, 'r.html')).toEqual([]);
+    expect(readdirSync(dir)).toEqual(['r.html']);
+  }, 30_000);
+});
+
+/** Wait until `ready()`, at most 10 s. */
+async function waitFor(ready: () => boolean): Promise<void> {
+  const started = Date.now();
+  while (!ready() && Date.now() - started < 10_000) await new Promise((r) => setTimeout(r, 5));
+}
 
 /** Every file under a folder, relative to it, synchronously ([] when it does not exist). */
 function filesUnderSync(dir: string): string[] {

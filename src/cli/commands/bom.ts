@@ -6,7 +6,8 @@ import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js
 import { parseNameVersion } from '../../core/refs.js';
 import type { TrustedKey } from '../../core/envelope.js';
 import type { AttestationStatement } from '../../core/attestation.js';
-import { openStore, storePath, writeFileAtomic, type SnapshotLocation, type Store } from '../../io/store.js';
+import { openStore, storePath, type SnapshotLocation, type Store } from '../../io/store.js';
+import { writeOutputFile } from '../../io/output-temp.js';
 import { checkTrust, readSnapshotUnverified } from '../../snapshot.js';
 import { revocationSource } from '../../trust/revocations.js';
 import type { TrustRules } from '../../trust/rules.js';
@@ -116,7 +117,7 @@ async function cmdBom(a: Args, io: CliIo): Promise<number> {
     return EXIT_OK;
   }
   const out = resolve(io.cwd, String(a.out));
-  await writeFileAtomic(out, text, { mode: 0o644, exclusive: true });
+  await writeOutputFile(out, text, { mode: 0o644, exclusive: true, what: 'cannot write the BOM' });
   if (a.json) jsonOut(io, { ok: true, out, specVersion: '1.6', verified: keys !== undefined });
   else io.stdout.write(`wrote CycloneDX 1.6 ML-BOM ${shown(out)}${keys ? '' : ' (signatures not verified: add --pubkey to verify them first)'}\n`);
   return EXIT_OK;

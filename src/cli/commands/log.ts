@@ -8,7 +8,7 @@ import { plural, shortId, shortKeyid, styler } from '../format.js';
 import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import { jsonOut, commonFlags, signingKeys, trustedKeys, audit, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { makeCheckpoint, readCheckpointFile, verifyCheckpoints, type CheckpointVerification } from '../../trust/log-checkpoints.js';
-import { writeFileAtomic } from '../../io/store.js';
+import { writeOutputFile } from '../../io/output-temp.js';
 import type { PrivateKey } from '../../core/keys.js';
 import { resolve } from 'node:path';
 
@@ -104,7 +104,7 @@ async function cmdCheckpoint(a: Args, io: CliIo): Promise<number> {
   const [key, ...more] = await signingKeys(io, a);
   if (more.length > 0) throw new SnapError('USAGE', 'log checkpoint signs with one --key');
   const made = await makeCheckpoint(store.root, key as PrivateKey, { ...(a.origin !== undefined ? { origin: String(a.origin) } : {}) });
-  if (a.out !== undefined) await writeFileAtomic(resolve(io.cwd, String(a.out)), made.note, { mode: 0o644 });
+  if (a.out !== undefined) await writeOutputFile(resolve(io.cwd, String(a.out)), made.note, { mode: 0o644, what: 'cannot write the checkpoint' });
   const root = Buffer.from(made.checkpoint.root).toString('hex');
   const log = await audit(io, store.root, { command: 'log-checkpoint', outcome: 'ok', details: { size: made.checkpoint.size, root, origin: made.checkpoint.origin, keyid: (key as PrivateKey).keyid, signed: made.signed } }, { quiet: !!a.quiet });
   if (a.json) {

@@ -22,7 +22,8 @@ import { parseDuration, parseExpiry } from '../../core/durations.js';
 import { formatTime, isValidTime } from '../../core/statement.js';
 import { POLICY_PAYLOAD_TYPE, keyUnusable, policyKeys, serializePolicy, type Policy } from '../../core/policy.js';
 import { addKey, newPolicy, removeKey, revokeKey, setFields, setRule, type NewKey } from '../../core/policy-edit.js';
-import { acquireLockFile, writeFileAtomic } from '../../io/store.js';
+import { acquireLockFile } from '../../io/store.js';
+import { writeOutputFile } from '../../io/output-temp.js';
 import { readPublicKey } from '../../io/keyfile.js';
 import { establishPolicy, readPolicyFile, type PolicyDoc } from '../../trust/policy-trust.js';
 import { checkReason } from '../../core/revocation.js';
@@ -100,7 +101,7 @@ async function withPolicyLock<T>(file: string, work: () => Promise<T>): Promise<
 }
 
 async function writePolicy(file: string, env: Envelope, exclusive = false): Promise<void> {
-  await writeFileAtomic(file, Buffer.concat([Buffer.from(serializeEnvelope(env)), Buffer.from('\n')]), { mode: 0o644, exclusive });
+  await writeOutputFile(file, Buffer.concat([Buffer.from(serializeEnvelope(env)), Buffer.from('\n')]), { mode: 0o644, exclusive, what: 'cannot write the policy' });
 }
 
 /** Apply an edit: a signed policy becomes the next version, unsigned. */

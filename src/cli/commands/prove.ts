@@ -6,7 +6,8 @@ import { join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { SnapError } from '../../core/errors.js';
 import { isSymlinkEntry } from '../../core/manifest.js';
-import { storePath, writeFileAtomic } from '../../io/store.js';
+import { storePath } from '../../io/store.js';
+import { writeOutputFile } from '../../io/output-temp.js';
 import { prove, type ProveResult } from '../../proofs/prove.js';
 import { proveRecord, type ProveRecordResult } from '../../proofs/prove-record.js';
 import { objectsDirOf } from '../../diff.js';
@@ -39,7 +40,7 @@ async function cmdProve(a: Args, io: CliIo): Promise<number> {
     io.stdout.write(Buffer.from(r.proof));
     return EXIT_OK;
   }
-  await writeFileAtomic(out, r.proof, { exclusive: true, mode: 0o644 });
+  await writeOutputFile(out, r.proof, { exclusive: true, mode: 0o644, what: 'cannot write the proof' });
   const e = r.entry;
   if (a.json) {
     jsonOut(io, {
@@ -84,7 +85,7 @@ async function cmdProveRecord(a: Args, io: CliIo, store: string, out: string | u
     io.stdout.write(Buffer.from(r.proof));
     return EXIT_OK;
   }
-  await writeFileAtomic(out, r.proof, { exclusive: true, mode: 0o644 });
+  await writeOutputFile(out, r.proof, { exclusive: true, mode: 0o644, what: 'cannot write the proof' });
   const e = r.record;
   const keyText = e.key ?? (r.set.identity === 'features' ? e.features : String(e.row));
   if (a.json) {

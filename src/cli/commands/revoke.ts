@@ -10,7 +10,8 @@ import { SnapError } from '../../core/errors.js';
 import { parseEnvelope, serializeEnvelope, signEnvelope, verifyEnvelope, type TrustedKey } from '../../core/envelope.js';
 import { buildRevocation, checkReason, revocationId, serializeRevocation } from '../../core/revocation.js';
 import { formatTime, snapshotId, statementRef } from '../../core/statement.js';
-import { ENVELOPE_FILE, storePath, writeFileAtomic, type SnapshotLocation } from '../../io/store.js';
+import { ENVELOPE_FILE, storePath, type SnapshotLocation } from '../../io/store.js';
+import { writeOutputFile } from '../../io/output-temp.js';
 import { readSnapshotFile, readSnapshotUnverified } from '../../snapshot.js';
 import { keepRevocation } from '../../trust/revocations.js';
 import { TOOL_NAME, TOOL_VERSION } from '../../version.js';
@@ -60,7 +61,7 @@ async function cmdRevoke(a: Args, io: CliIo): Promise<number> {
   // --out first (it never replaces a file): a FILE_EXISTS or a full disk there must not leave the
   // snapshot revoked in the store by a command that failed. If the store then refuses the
   // revocation, the file this command just made is removed again.
-  if (out !== undefined) await writeFileAtomic(out, envelope, { mode: 0o644, exclusive: true });
+  if (out !== undefined) await writeOutputFile(out, envelope, { mode: 0o644, exclusive: true, what: 'cannot write the revocation' });
   let kept;
   try {
     kept = haveStore ? await keepRevocation(store, envelope) : undefined;

@@ -2,7 +2,6 @@
 import { resolve } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
 import { SnapError } from '../../core/errors.js';
-import { ioError } from '../../io/errors.js';
 import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import { storePath, type SnapshotLocation } from '../../io/store.js';
 import { verify, type VerifyReport, type Problem } from '../../verify.js';
@@ -18,7 +17,7 @@ import { checkTrust } from '../../snapshot.js';
 import type { TrustedKey } from '../../core/envelope.js';
 import type { TrustRules } from '../../trust/rules.js';
 import { problemRecordLines } from '../records-print.js';
-import { writeFileAtomic } from '../../io/store.js';
+import { writeOutputFile } from '../../io/output-temp.js';
 import { parseShardSpec, type ShardSpec } from '../../shards/assign.js';
 import { buildShardReport } from '../../shards/report.js';
 import { readShardReports } from '../../shards/read-report.js';
@@ -175,9 +174,7 @@ async function cmdVerifyDir(a: Args, io: CliIo, archived: SnapshotLocation | und
   const log = await audit(io, store, { command: 'verify', ref, snapshot: r.snapshot, outcome: r.ok ? 'ok' : 'failed', details }, { quiet: !!a.quiet });
   if (shard && a.report !== undefined) {
     const out = resolve(io.cwd, String(a.report));
-    await writeFileAtomic(out, JSON.stringify(buildShardReport(r, shard), null, 2) + '\n', { mode: 0o644 }).catch((e) => {
-      throw ioError(e, out, 'cannot write the shard report');
-    });
+    await writeOutputFile(out, JSON.stringify(buildShardReport(r, shard), null, 2) + '\n', { mode: 0o644, what: 'cannot write the shard report' });
   }
   if (a.json) {
     jsonOut(io, {
