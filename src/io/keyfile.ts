@@ -8,7 +8,7 @@
  */
 import { promises as fsp, rmSync } from 'node:fs';
 import { createPrivateKey, randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { SnapError, isSnapError } from '../core/errors.js';
 import {
   decodePem,
@@ -25,6 +25,7 @@ import {
 import { ioError } from './errors.js';
 import { openRegularFile } from './small-file.js';
 import { leaveNothing } from './interrupt.js';
+import { holdOutputForTest, outputTempPath, removeStaleOutputTemps } from './output-temp.js';
 
 export type { PrivateKey, PublicKey } from '../core/keys.js';
 
@@ -178,17 +179,20 @@ const NO_LINK = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
 /**
  * Create `path` with `text` and exactly `mode` (not reduced by the umask), flushed to disk, never
  * replacing anything there (even a dangling symlink: `FILE_EXISTS`). The text is written to a
- * hidden temporary file beside it (`.NAME.<12 hex>.tmp`, created with O_EXCL) and fsynced, then
- * linked to `path` (link(2) fails if the name exists), so `path` never holds a partly written key,
- * even after a kill or a full disk; a stopped or failed write removes the temporary file. Where the
+ * hidden temporary file beside it (`.NAME.<host>-<pid>-<12 hex>.tmp`, io/output-temp.ts, created
+ * with O_EXCL) and fsynced, then linked to `path` (link(2) fails if the name exists), so `path`
+ * never holds a partly written key, even after a kill or a full disk; a stopped or failed write
+ * removes the temporary file, and one a SIGKILL left is removed by the next keygen of `path`
+ * ({@link writeKeyPair}). Where the
  * file system has no hard links, the file is created at `path` directly (`wx`) and removed when
  * the write fails.
  */
 async function writeExclusive(path: string, text: string, mode: number): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = outputTempPath(path);
   const forget = leaveNothing(() => rmSync(tmp, { force: true }));
   try {
     await writeNew(tmp, text, mode, path);
+    await holdOutputForTest(path);
     try {
       await fsp.link(tmp, path);
     } catch (e) {
@@ -242,7 +246,8 @@ async function fsyncDir(dir: string): Promise<void> {
  * (encrypted PKCS#8 with AES-256-CBC when `opts.passphrase` is given), and `DIR/NAME.pub`, SPKI
  * PEM, mode 0644; both readable by `openssl pkey`. The seed is 32 bytes from node:crypto's CSPRNG.
  *
- * Never overwrites: when either file already exists nothing is written or changed; the private
+ * Never overwrites: when either file already exists nothing is written or changed (only the
+ * stale hidden temporary files a SIGKILLed keygen left beside them are removed); the private
  * key is created exclusively, so a concurrent writer cannot be overwritten either; if writing the
  * public key then fails, the new private key is removed again.
  * @param dir folder for the two files, created (with parents) when missing
@@ -266,6 +271,9 @@ export async function writeKeyPair(dir: string, name: string, opts: { passphrase
   } catch (e) {
     throw ioError(e, dir, 'cannot create the key folder');
   }
+  // A keygen killed by SIGKILL left its hidden temporary key file (io/output-temp.ts): removed once
+  // its process is gone, even when this run then stops with FILE_EXISTS.
+  for (const p of [keyPath, pubPath]) await removeStaleOutputTemps(p);
   for (const p of [keyPath, pubPath]) if (await exists(p)) throw fileExists(p);
 
   const seed = new Uint8Array(randomBytes(32));

@@ -3,8 +3,8 @@
  * appears, no partial object sits under a final name, and the same NAME@VERSION can be sealed and
  * verified afterwards. The same for an import; a killed export never leaves a partial archive
  * under its name; a killed restore never leaves a partial file under a name of the snapshot; and
- * the hidden temporary file a killed `prove -o` or `report -o` leaves is removed by the next writer
- * of that file, once its process is gone (never while it runs).
+ * the hidden temporary file a killed `prove -o`, `report -o` or `keygen` leaves is removed by the
+ * next writer of that file, once its process is gone (never while it runs).
  */
 import { existsSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
@@ -240,6 +240,25 @@ describe('a small output file (prove -o, report -o) whose writer is killed', () 
     expect(again.code, again.stderr).toBe(1);
     expect(tempsOf(dir, 'r.html')).toEqual([]);
     expect(readdirSync(dir)).toEqual(['r.html']);
+  }, 30_000);
+});
+
+describe('a keygen killed before it names the key', () => {
+  it('leaves no NAME.key, only its hidden temporary key file (mode 0600), which the next keygen NAME removes', async () => {
+    const dir = await tempDir('snap-keygen-');
+    const { child, done } = spawnSnap(['keygen', 'k', '--out-dir', dir], { env: { SNAP_TEST_HOLD_OUTPUT_TEMP: 'k.key' } });
+    await killWhen(child, () => tempsOf(dir, 'k.key').length > 0);
+    const r = await done;
+    expect(r.signal, `the keygen finished before it could be killed (exit ${r.code}): ${r.stderr}`).toBe('SIGKILL');
+    const killed = tempsOf(dir, 'k.key');
+    expect(killed).toHaveLength(1);
+    expect(statSync(join(dir, killed[0] as string)).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dir)).toEqual(killed);
+    ageByAMinute(dir, killed);
+
+    const again = await snapJson(['keygen', 'k', '--out-dir', dir]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(readdirSync(dir).sort()).toEqual(['k.key', 'k.pub']);
   }, 30_000);
 });
 
