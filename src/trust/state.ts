@@ -26,7 +26,8 @@ import { SnapError } from '../core/errors.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { parseJsonStrict } from '../core/json-strict.js';
 import { isValidTime } from '../core/statement.js';
-import { acquireLockFile, writeFileAtomic } from '../io/store.js';
+import { acquireLockFile } from '../io/store.js';
+import { writeOutputFile } from '../io/output-temp.js';
 import { ioError } from '../io/errors.js';
 
 export const STATE_FILE = 'trusted-state.json';
@@ -136,7 +137,8 @@ export async function readState(dir: string): Promise<TrustedState> {
 
 /**
  * Change the trusted state under its lock: read it, let `change` edit it (returning true when it
- * changed something), write it back atomically (mode 0600) when it did.
+ * changed something), write it back atomically (mode 0600) when it did, through a hidden temporary
+ * file beside it that a SIGKILL leaves and the next update removes (io/output-temp.ts).
  * @returns what `change` returned
  * @throws SnapError `STATE_MALFORMED` | `STORE_LOCKED` (the state lock is held for more than 10 s) | `IO_ERROR`
  */
@@ -150,7 +152,7 @@ export async function updateState(dir: string, change: (s: TrustedState) => bool
   try {
     const s = await readState(dir);
     if (!change(s)) return false;
-    await writeFileAtomic(join(dir, STATE_FILE), canonicalJson(s) + '\n', { mode: 0o600 });
+    await writeOutputFile(join(dir, STATE_FILE), canonicalJson(s) + '\n', { mode: 0o600, what: 'cannot write the trusted state' });
     return true;
   } finally {
     await release().catch(() => {});

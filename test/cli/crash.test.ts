@@ -262,6 +262,27 @@ describe('a keygen killed before it names the key', () => {
   }, 30_000);
 });
 
+describe('a verify killed while it writes the trusted state', () => {
+  it('leaves no state file, only its hidden temporary file, which the next update of the state removes (taking over the lock)', async () => {
+    const s = await sealTree({ 'a.txt': 'a\n' }, keys);
+    const state = await tempDir('snap-state-');
+    const verify = () => ['verify', s.data, '--against', `${s.name}@latest`, '--pubkey', keys.pub, '--store', s.store, '--state-dir', state];
+    const { child, done } = spawnSnap(verify(), { env: { SNAP_TEST_HOLD_OUTPUT_TEMP: 'trusted-state.json' } });
+    await killWhen(child, () => tempsOf(state, 'trusted-state.json').length > 0);
+    const r = await done;
+    expect(r.signal, `the verify finished before it could be killed (exit ${r.code}): ${r.stderr}`).toBe('SIGKILL');
+    const killed = tempsOf(state, 'trusted-state.json');
+    expect(killed).toHaveLength(1);
+    expect(existsSync(join(state, 'trusted-state.json'))).toBe(false);
+    ageByAMinute(state, killed);
+
+    const again = await snapJson(verify());
+    expect(again.code, again.stderr).toBe(0);
+    expect(tempsOf(state, 'trusted-state.json')).toEqual([]);
+    expect(existsSync(join(state, 'trusted-state.json'))).toBe(true);
+  }, 30_000);
+});
+
 /** Wait until `ready()`, at most 10 s. */
 async function waitFor(ready: () => boolean): Promise<void> {
   const started = Date.now();
