@@ -28,7 +28,7 @@ import { basename, dirname, join } from 'node:path';
 import { SnapError } from '../core/errors.js';
 import { ioError } from './errors.js';
 import { leaveNothing } from './interrupt.js';
-import { GUARD_STALE_MS, fsyncDir } from './store.js';
+import { GUARD_STALE_MS, fsyncDir, pidAlive } from './store.js';
 
 /** A temporary file untouched this long (ms) is stale even when its process cannot be checked: 1 hour. */
 export const OUTPUT_TEMP_ABANDONED_MS = 60 * 60 * 1000;
@@ -51,16 +51,6 @@ export function parseOutputTemp(base: string, name: string): { host: string; pid
   if (/^[0-9a-f]{12}$/.test(mid)) return 'legacy';
   const m = /^([0-9a-f]{8})-([1-9][0-9]{0,9})-[0-9a-f]{12}$/.exec(mid);
   return m ? { host: m[1] as string, pid: Number(m[2]) } : undefined;
-}
-
-/** True when a process with this id runs on this host (one of another user counts). */
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

@@ -322,7 +322,8 @@ export interface StoreLock {
   release(): Promise<void>;
 }
 
-function pidAlive(pid: number): boolean {
+/** True when a process with this id runs on this host (one of another user counts: EPERM). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
