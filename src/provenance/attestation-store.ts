@@ -134,21 +134,38 @@ export async function checkStoredAttestation(a: StoredAttestation, trusted: read
   return c;
 }
 
+/** A stored attestation read without verifying it. */
+export interface UnverifiedAttestation {
+  /** Attestation id (of the envelope's payload). */
+  id: string;
+  statement: AttestationStatement;
+  /** The envelope's signatures' keyids (hints, not checked). */
+  keyids: string[];
+}
+
+/** Why a stored attestation could not be read by {@link readAttestationUnverified}. */
+export interface UnreadableAttestation {
+  unreadable: { code: string; message: string };
+}
+
 /**
  * Read a stored attestation without verifying it (for `impact`, `bom --model`): its statement from
- * the envelope payload, or undefined when it cannot be parsed.
+ * the envelope payload. One that cannot be used is a result saying why, never silently nothing:
+ * unreadable (`NOT_FOUND`, `IO_ERROR`: missing, not a regular file, …), a payload that is no
+ * attestation (the parser's code, e.g. `ENVELOPE_MALFORMED`, `STATEMENT_INVALID`), or one signed as
+ * another name than its folder's (`SNAPSHOT_NAME_MISMATCH`, as {@link checkStoredAttestation}).
  */
-export async function readAttestationUnverified(a: StoredAttestation): Promise<{ id: string; statement: AttestationStatement; keyids: string[] } | undefined> {
+export async function readAttestationUnverified(a: StoredAttestation): Promise<UnverifiedAttestation | UnreadableAttestation> {
   try {
     const bytes = await readBounded(join(a.dir, ENVELOPE_FILE), MAX_ENVELOPE_BYTES);
     const env = parseEnvelope(bytes);
     const c = checkAttestationEnvelope(bytes, []);
-    if (!c.statement) return undefined;
+    if (!c.statement) return { unreadable: c.failure ?? { code: 'STATEMENT_INVALID', message: 'the attestation has no statement' } };
     const signed = `${c.statement.predicate.model}@${c.statement.predicate.version}`;
-    if (signed !== `${a.model}@${a.version}`) return undefined;
+    if (signed !== `${a.model}@${a.version}`) return { unreadable: { code: 'SNAPSHOT_NAME_MISMATCH', message: `the attestation found as ${a.model}@${a.version} is signed as ${signed}` } };
     return { id: c.id, statement: c.statement, keyids: env.signatures.map((s) => s.keyid) };
   } catch (e) {
-    if (isSnapError(e)) return undefined;
+    if (isSnapError(e)) return { unreadable: { code: e.code, message: e.message } };
     throw e;
   }
 }

@@ -2,7 +2,8 @@
  * Lineage and impact over a store's snapshots and attestations. Edges come from the statements:
  * `parent` (the previous version) and `provenance.derivedFrom` (produced from). Statements are read
  * as `list` and `show` read them: not verified (use `verify`, `verify-model` for trust), but a
- * snapshot whose statement names another than its folder is left out and reported.
+ * snapshot whose statement names another than its folder is left out and reported, and so is an
+ * attestation that cannot be read or is signed as another name than its folder's.
  */
 import { isSnapError } from '../core/errors.js';
 import type { ProvenanceSource } from '../core/provenance.js';
@@ -140,6 +141,16 @@ export interface ImpactResult {
   /** Every attested model trained on it or on a derived snapshot. */
   models: { ref: string; attestation: string; createdAt: string; artifacts: { name: string; sha256: string }[]; trainedOn: { ref: string; snapshot: string }[] }[];
   skipped: Skipped[];
+  /** Stored attestations left out because they cannot be read or are signed as another name: a model trained on the snapshot may hide among them. */
+  skippedAttestations: SkippedAttestation[];
+}
+
+/** A stored attestation that {@link impact} could not read (`reason` says why). */
+export interface SkippedAttestation {
+  /** MODEL@VERSION of its folder. */
+  ref: string;
+  code: string;
+  reason: string;
 }
 
 /**
@@ -171,12 +182,16 @@ export async function impact(loc: SnapshotLocation, store: Store): Promise<Impac
     }
   }
   const models: ImpactResult['models'] = [];
+  const skippedAttestations: SkippedAttestation[] = [];
   for (const a of await listAttestations(store)) {
     const r = await readAttestationUnverified(a);
-    if (!r) continue;
+    if ('unreadable' in r) {
+      skippedAttestations.push({ ref: `${a.model}@${a.version}`, code: r.unreadable.code, reason: r.unreadable.message });
+      continue;
+    }
     const trainedOn = r.statement.predicate.datasets.filter((d) => affected.has(d.snapshot)).map((d) => ({ ref: d.ref, snapshot: d.snapshot }));
     if (trainedOn.length === 0) continue;
     models.push({ ref: `${a.model}@${a.version}`, attestation: r.id, createdAt: r.statement.predicate.createdAt, artifacts: r.statement.subject.map((s) => ({ name: s.name, sha256: s.digest.sha256 })), trainedOn });
   }
-  return { snapshot: { ref: start.ref, snapshot: start.snapshot }, derived, models, skipped: graph.skipped };
+  return { snapshot: { ref: start.ref, snapshot: start.snapshot }, derived, models, skipped: graph.skipped, skippedAttestations };
 }

@@ -120,6 +120,32 @@ describe('snap impact', () => {
     expect(ok.code).toBe(0);
     expect(ok.json.skipped).toEqual([{ ref: 'y@v1', code: 'SNAPSHOT_NAME_MISMATCH' }]);
   });
+
+  it('reports every attestation it cannot read (damaged, or signed as another name) instead of leaving its model out silently', async () => {
+    const s2 = await newStorePath();
+    const w = await tempDir('snap-lin-skip-');
+    expect((await snapJson(['seal', await makeTree({ a: 'a' }), '--as', 'src@v1', '--key', keys.key, '--store', s2])).code).toBe(0);
+    for (const m of ['good', 'bad']) {
+      await fsp.writeFile(join(w, `${m}.bin`), m);
+      expect((await snapJson(['attest', `${m}.bin`, '--data', 'src@v1', '--key', keys.key, '--as', `${m}@1`, '--store', s2], { cwd: w })).code).toBe(0);
+    }
+    const att = (m: string) => join(s2, 'attestations', m, '1');
+    await fsp.chmod(join(att('bad'), 'envelope.json'), 0o644);
+    await fsp.writeFile(join(att('bad'), 'envelope.json'), 'not an envelope');
+    await fsp.mkdir(join(s2, 'attestations', 'renamed'));
+    await fsp.cp(att('good'), att('renamed'), { recursive: true });
+
+    const r = await snapJson(['impact', 'src@v1', '--store', s2]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.models.map((m: { ref: string }) => m.ref)).toEqual(['good@1']);
+    expect(r.json.skippedAttestations.map((s: { ref: string; code: string }) => [s.ref, s.code])).toEqual([['bad@1', 'ENVELOPE_MALFORMED'], ['renamed@1', 'SNAPSHOT_NAME_MISMATCH']]);
+    expect(r.json.skippedAttestations[1].reason).toContain('signed as good@1');
+
+    const human = await snap(['impact', 'src@v1', '--store', s2]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^note: attestation bad@1 left out, .*\[ENVELOPE_MALFORMED\]$/m);
+    expect(human.stdout).toMatch(/^note: attestation renamed@1 left out, .*signed as good@1 \[SNAPSHOT_NAME_MISMATCH\]$/m);
+  });
 });
 
 describe('a long chain of versions (here planted: unsigned statements, as someone who can write to the store can add)', () => {

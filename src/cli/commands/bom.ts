@@ -59,7 +59,7 @@ async function modelInput(text: string, store: Store, keys: TrustedKey[] | undef
     statement = c.statement;
   } else {
     const r = await readAttestationUnverified(a);
-    if (!r) throw new SnapError('STATEMENT_INVALID', `the attestation ${text} cannot be read (malformed, or signed as another name)`, { ref: text });
+    if ('unreadable' in r) throw new SnapError('STATEMENT_INVALID', `the attestation ${text} cannot be read (malformed, or signed as another name): ${r.unreadable.message} [${r.unreadable.code}]`, { ref: text });
     ({ id, statement } = r);
     signers = r.keyids.map((keyid) => ({ keyid }));
   }

@@ -21,6 +21,7 @@ async function cmdImpact(a: Args, io: CliIo): Promise<number> {
   lines.push(r.models.length === 0 ? '  attested models: none' : `  attested models trained on them (${r.models.length}) — retrain or re-check:`);
   for (const m of r.models) lines.push(`    ${shown(m.ref)}  ${shown(m.attestation)}  trained on ${m.trainedOn.map((t) => shown(t.ref)).join(', ')}  (${m.artifacts.map((x) => `"${shown(x.name)}"`).join(', ')})`);
   for (const s of r.skipped) lines.push(`note: ${shown(s.ref)} left out: its statement cannot be used [${s.code}]`);
+  for (const s of r.skippedAttestations) lines.push(`note: attestation ${shown(s.ref)} left out, so a model trained on these snapshots may be missing above: ${shown(s.reason)} [${s.code}]`);
   lines.push('(read from the store, not verified: run "snap verify-model" on each model for trust)');
   io.stdout.write(lines.join('\n') + '\n');
   return EXIT_OK;
