@@ -9,8 +9,8 @@
  *    version must be the very same bytes, and a newer one must also be signed by a threshold of the
  *    remembered version's root keys (`POLICY_SIGNATURE_INVALID`, reason `rotation`; TUF 5.3.4 (1)).
  *    With no memory (first use on this machine), the root keys given on the command line
- *    (`--root`) are the anchor: a threshold of them that the policy names as its root must have
- *    signed it. Several policy files may be given, oldest first, to walk a chain of rotations.
+ *    (`--root`) are the anchor: a threshold of them (distinct keyids: one key given in two files
+ *    counts once) that the policy names as its root must have signed it. Several policy files may be given, oldest first, to walk a chain of rotations.
  * 3. The newest policy must not have expired (`POLICY_EXPIRED`, TUF 5.3.10).
  * Then the trusted state remembers the new version (TUF 5.3.8).
  */
@@ -160,9 +160,10 @@ export function establishPolicy(docs: readonly PolicyDoc[], roots: readonly Trus
         }
       }
     } else {
-      const given = roots.filter((k) => p.root.keyids.includes(k.keyid) && own.includes(k.keyid));
-      if (given.length < p.root.threshold) {
-        throw refused('POLICY_SIGNATURE_INVALID', d, 'not-signed-by-given-roots', `the --root keys account for ${given.length} of the ${p.root.threshold} root signatures it needs: it is not the policy those root keys sign (if the root keys were rotated, give the older versions first with more --policy files)`);
+      // Counted by keyid: one key given in two --root files (or twice) is one root key, not two.
+      const given = new Set(roots.filter((k) => p.root.keyids.includes(k.keyid) && own.includes(k.keyid)).map((k) => k.keyid));
+      if (given.size < p.root.threshold) {
+        throw refused('POLICY_SIGNATURE_INVALID', d, 'not-signed-by-given-roots', `the --root keys account for ${given.size} of the ${p.root.threshold} root signatures it needs: it is not the policy those root keys sign (if the root keys were rotated, give the older versions first with more --policy files)`);
       }
     }
     anchor = { version: p.version, sha256: d.sha256, roots: usableRootKeys(p, now), threshold: p.root.threshold };

@@ -69,6 +69,27 @@ describe('signers', () => {
     expectSnapshotRefused(v);
   });
 
+  it('counts one key given in two --pubkey files once in verify-proof, restore and import too (SIGNATURE_INVALID, exit 1)', async () => {
+    const s = await sealTree(TREE, keys, { store: shared.path });
+    const dir = await tempDir('snap-trust-dup-');
+    const copy = join(dir, 'copy.pub');
+    await fsp.copyFile(keys.pub, copy);
+    const twice = ['--pubkey', keys.pub, '--pubkey', copy, '--threshold', '2'];
+    const proof = join(dir, 'p.json');
+    expect((await snapJson(['prove', s.ref, 'ham/1.txt', '--out', proof, '--store', s.store])).code).toBe(0);
+    const archive = join(dir, 'a.snap.tar');
+    expect((await snapJson(['export', s.ref, '--out', archive, '--store', s.store])).code).toBe(0);
+    const runs = [
+      await snapJson(['verify-proof', proof, ...twice]),
+      await snapJson(['restore', s.ref, join(dir, 'out'), '--store', s.store, ...twice]),
+      await snapJson(['import', archive, '--store', await newStorePath(), ...twice]),
+    ];
+    for (const r of runs) {
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.json.failure?.code ?? r.json.error?.code).toBe('SIGNATURE_INVALID');
+    }
+  });
+
   it('exits 1 when a snapshot is re-signed by an attacker over data changed to match', async () => {
     // The attacker changes the data and seals it again with their own key under the same name.
     const s = await sealTree(TREE, keys, { store: shared.path });

@@ -263,6 +263,28 @@ describe('the policy file itself', () => {
     expect((await w.run(['verify', data, '--against', 'fraud-train@v1', '--store', w.store])).code).toBe(2);
   });
 
+  it('on first use counts each --root key once, however many files give it: one root key given twice does not meet a threshold of 2 (exit 1, POLICY_SIGNATURE_INVALID)', async () => {
+    // Whoever stole r1 writes a policy whose roots are r1 and a key of their own (r3), threshold 2.
+    const w = await world();
+    const file = join(w.dir, 'p.json');
+    await w.ok(['policy', 'init', file, '--name', 'acme', '--root-key', r1.pub, '--root-key', r3.pub, '--root-threshold', '2']);
+    await w.ok(['policy', 'add-key', file, '--pub', carol.pub, '--role', 'producer']);
+    await w.ok(['policy', 'rule', file, '--datasets', '*', '--require', 'producer=1']);
+    await w.ok(['policy', 'sign', file, '--key', r1.key, '--key', r3.key]);
+    const data = await sealed(w, 'ds@v1', [carol]);
+    const copy = join(w.dir, 'r1-copy.pub');
+    await fsp.copyFile(r1.pub, copy);
+    for (const roots of [[r1.pub, r1.pub], [r1.pub, copy]]) {
+      const v = await w.run(['verify', data, '--against', 'ds@v1', '--policy', file, ...roots.flatMap((k) => ['--root', k]), '--store', w.store]);
+      expect(v.code, v.stderr).toBe(1);
+      expect(v.json.error.code).toBe('POLICY_SIGNATURE_INVALID');
+      expect(v.json.error.details.reason).toBe('not-signed-by-given-roots');
+      expect(v.json.error.message).toContain('account for 1 of the 2');
+    }
+    const both = await w.run(['verify', data, '--against', 'ds@v1', '--policy', file, '--root', r1.pub, '--root', r3.pub, '--store', w.store]);
+    expect(both.code, both.stderr).toBe(0);
+  });
+
   it('rolled back to an older version is refused once a newer one was seen (exit 1, POLICY_ROLLBACK)', async () => {
     const w = await world();
     const v1 = await makePolicy(w);
