@@ -342,7 +342,7 @@ export async function verifyArchive(opts: VerifyArchiveOptions): Promise<VerifyR
       opts.onProgress?.({ files, bytes, totalFiles: pred.fileCount, totalBytes: pred.totalBytes });
     }
     return {
-      ok: problems.length === 0, ...base, counts, problems,
+      ok: problems.length === 0, ...base, counts, problems, statement: o.statement,
       manifest: { ok: true, merkleRoot: pred.merkleRoot, manifestSha256: pred.manifestSha256 },
       files, bytes, seconds: seconds(),
     };

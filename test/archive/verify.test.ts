@@ -6,7 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeTree, snapBin, snapJson, tempDir, useKeyPair, writeTree } from '../helpers/tree.js';
+import { makeTree, snap, snapBin, snapJson, tempDir, useKeyPair, writeTree } from '../helpers/tree.js';
 import { exists } from './helpers.js';
 
 const keys = useKeyPair('archive');
@@ -107,6 +107,34 @@ describe('snap verify DIR --against FILE.snap.tar', () => {
     const bad = await snapJson(['verify', data, '--against', file, '--pubkey', keys.pub]);
     expect(bad.code).toBe(1);
     expect(bad.json.problems.map((p: { path: string; kind: string }) => `${p.kind}:${p.path}`).sort()).toEqual(['extra:new.txt', 'modified:a.txt']);
+  });
+
+  it('names the snapshot the archive is signed as when its file name does not (renamed.snap.tar): signedAs in --json, "signed as" in human output', async () => {
+    const { data, file, work } = await exported();
+    const renamed = join(work, 'renamed.snap.tar');
+    await fsp.rename(file, renamed);
+    const j = await snapJson(['verify', data, '--against', renamed, '--pubkey', keys.pub]);
+    expect(j.code, j.stderr).toBe(0);
+    expect(j.json).toMatchObject({ ok: true, ref: renamed, signedAs: 'ds@v1' });
+    const h = await snap(['verify', data, '--against', 'renamed.snap.tar', '--pubkey', keys.pub], { cwd: work });
+    expect(h.code, h.stderr).toBe(0);
+    expect(h.stdout).toMatch(/^OK +\S+ matches renamed\.snap\.tar, signed as ds@v1 \(sha256:/m);
+    await writeTree(data, { 'a.txt': 'ALPHA\n' });
+    const bad = await snap(['verify', data, '--against', 'renamed.snap.tar', '--pubkey', keys.pub], { cwd: work });
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/^FAIL +\S+ differs from renamed\.snap\.tar, signed as ds@v1 \(sha256:/m);
+    const alone = await snapJson(['verify', renamed, '--pubkey', keys.pub]);
+    expect(alone.code, alone.stderr).toBe(0);
+    expect(alone.json).toMatchObject({ ok: true, ref: renamed, signedAs: 'ds@v1' });
+    const aloneHuman = await snap(['verify', 'renamed.snap.tar', '--pubkey', keys.pub], { cwd: work });
+    expect(aloneHuman.stdout).toMatch(/^OK +renamed\.snap\.tar, signed as ds@v1 \(sha256:/m);
+  });
+
+  it('gives no signedAs for an archive it does not trust', async () => {
+    const { data, file } = await exported();
+    const r = await snapJson(['verify', data, '--against', file, '--pubkey', other.pub]);
+    expect(r.code).toBe(1);
+    expect(r.json.signedAs).toBeUndefined();
   });
 
   it('exits 1 with an untrusted key; a missing archive is NOT_FOUND (exit 3)', async () => {

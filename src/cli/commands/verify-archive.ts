@@ -15,7 +15,7 @@ import { withProgress } from '../progress.js';
 import { jsonOut, mustExistIfPath, type Args, type CliIo } from '../common.js';
 import { isArchiveFile } from '../snapshot-ref.js';
 import { trustSetup } from '../trust-args.js';
-import { revocationNotes, signerJson } from './verify.js';
+import { refWithSignedName, revocationNotes, signedAs, signerJson } from './verify.js';
 import { storePath } from '../../io/store.js';
 
 /** True when `snap verify` was given an archive and no `--against`: verify the archive itself. */
@@ -45,6 +45,7 @@ export async function cmdVerifyArchive(a: Args, io: CliIo): Promise<number> {
   if (a.json) {
     jsonOut(io, {
       ok: r.ok, snapshot: r.snapshot, ref: r.ref,
+      ...(signedAs(r) !== undefined ? { signedAs: signedAs(r) } : {}),
       signers: r.signers.map(signerJson),
       ...(r.failure ? { failure: r.failure } : {}),
       ...(r.revocations ? { revocations: r.revocations } : {}),
@@ -56,12 +57,12 @@ export async function cmdVerifyArchive(a: Args, io: CliIo): Promise<number> {
     const out: string[] = [];
     if (r.ok) {
       const signers = r.signers.filter((x) => x.trusted).map((x) => shortKeyid(x.keyid));
-      out.push(`${s.green(s.bold('OK'))}    ${shown(text)} (${shortId(r.snapshot)}): ${plural(r.files, 'entry', 'entries')}, ${formatBytes(r.bytes)}, every one matches; signed by ${signers.join(', ')}`);
+      out.push(`${s.green(s.bold('OK'))}    ${refWithSignedName(r)} (${shortId(r.snapshot)}): ${plural(r.files, 'entry', 'entries')}, ${formatBytes(r.bytes)}, every one matches; signed by ${signers.join(', ')}`);
     } else if (r.failure) {
       out.push(`${s.red(s.bold('FAIL'))}  ${shown(text)} (${shortId(r.snapshot)}) cannot be trusted: ${escapeMessage(r.failure.message)}`);
       for (const g of r.signers) out.push(`  signature keyid ${shortKeyid(g.keyid) || '(none)'}: ${g.trusted ? 'trusted' : escapeMessage(g.reason ?? 'untrusted')}`);
     } else {
-      out.push(`${s.red(s.bold('FAIL'))}  ${shown(text)} (${shortId(r.snapshot)}): ${r.counts.modified} of ${plural(r.files, 'entry', 'entries')} ${r.counts.modified === 1 ? 'does' : 'do'} not match ${r.counts.modified === 1 ? 'its' : 'their'} signed digest`);
+      out.push(`${s.red(s.bold('FAIL'))}  ${refWithSignedName(r)} (${shortId(r.snapshot)}): ${r.counts.modified} of ${plural(r.files, 'entry', 'entries')} ${r.counts.modified === 1 ? 'does' : 'do'} not match ${r.counts.modified === 1 ? 'its' : 'their'} signed digest`);
       for (const p of r.problems.slice(0, 20)) {
         const e = p.expected as { sha256?: string } | undefined;
         const x = p.actual as { sha256?: string } | undefined;

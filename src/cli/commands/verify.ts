@@ -14,6 +14,7 @@ import { trustOptions, trustSetup } from '../trust-args.js';
 import { isLatestRef, rememberLatest, resolveLatest, trustDomain, type LatestResult } from '../../trust/latest.js';
 import { readState, updateState } from '../../trust/state.js';
 import { checkTrust } from '../../snapshot.js';
+import { statementRef } from '../../core/statement.js';
 import type { TrustedKey } from '../../core/envelope.js';
 import type { TrustRules } from '../../trust/rules.js';
 import { problemRecordLines } from '../records-print.js';
@@ -45,10 +46,25 @@ function describeProblem(p: Problem): string {
   }
 }
 
+/**
+ * The NAME@VERSION a trusted snapshot is signed as (`signedAs` in `--json`), undefined when it was
+ * not trusted: the ref given may not say it (an archive file of another name, an id, a folder,
+ * NAME@latest), and the signed name is what was verified.
+ */
+export function signedAs(r: VerifyReport): string | undefined {
+  return r.statement ? statementRef(r.statement) : undefined;
+}
+
+/** The ref as given, followed by the signed name when that differs (escaped for a terminal). */
+export function refWithSignedName(r: VerifyReport): string {
+  const signed = signedAs(r);
+  return `${shown(r.ref)}${signed !== undefined && signed !== r.ref ? `, signed as ${shown(signed)}` : ''}`;
+}
+
 function printVerify(r: VerifyReport, dir: string, io: CliIo, color: boolean): void {
   const s = styler(color);
   const signers = r.signers.filter((x) => x.trusted).map(signerName);
-  const ref = shown(r.ref);
+  const ref = refWithSignedName(r);
   const out: string[] = [];
   if (r.shard) {
     const g = r.shard;
@@ -179,6 +195,7 @@ async function cmdVerifyDir(a: Args, io: CliIo, archived: SnapshotLocation | und
   if (a.json) {
     jsonOut(io, {
       ok: r.ok, snapshot: r.snapshot, ref: r.ref,
+      ...(r.statement ? { signedAs: statementRef(r.statement) } : {}),
       ...(latest?.location ? { resolved: `${latest.location.name}@${latest.location.version}` } : {}),
       signers: r.signers.map(signerJson),
       ...(r.failure ? { failure: r.failure } : {}),
