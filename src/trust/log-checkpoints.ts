@@ -13,7 +13,7 @@ import { promises as fsp, existsSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { SnapError, isSnapError } from '../core/errors.js';
-import { MerkleTreeBuilder } from '../core/merkle.js';
+import { EMPTY_ROOT, MerkleTreeBuilder } from '../core/merkle.js';
 import { bytesEqual, toBase64 } from '../core/encoding.js';
 import type { PrivateKey, PublicKey } from '../core/keys.js';
 import { formatCheckpoint, formatNote, parseCheckpoint, parseNote, signNoteLine, verifyNote, MAX_NOTE_BYTES, type Checkpoint, type Note } from '../core/signed-note.js';
@@ -50,7 +50,11 @@ function checkpointPath(storeRoot: string, size: number): string {
 export interface LogRoots {
   /** Complete lines (leaves) of the log. */
   lines: number;
-  /** Root of the first n lines, for each asked n ≤ {@link lines}, and for n = {@link lines} itself (when > 0). */
+  /**
+   * Root of the first n lines, for each asked n ≤ {@link lines}, and for n = {@link lines} itself
+   * (when > 0). n = 0, when asked, is the empty tree's root (SHA-256 of nothing, RFC 9162 §2.1.1),
+   * which every log extends.
+   */
   roots: Map<number, Uint8Array>;
 }
 
@@ -63,8 +67,9 @@ export interface LogRoots {
 export async function logRoots(storeRoot: string, sizes: readonly number[]): Promise<LogRoots> {
   const path = join(storeRoot, LOG_FILE);
   const roots = new Map<number, Uint8Array>();
-  if (!existsSync(path)) return { lines: 0, roots };
   const want = new Set(sizes);
+  if (want.has(0)) roots.set(0, EMPTY_ROOT);
+  if (!existsSync(path)) return { lines: 0, roots };
   const b = new MerkleTreeBuilder({ nodeHash: nodeHashNative });
   for await (const l of logLines(path)) {
     if (!l.complete) break;
@@ -195,7 +200,7 @@ export async function makeCheckpoint(storeRoot: string, key: PrivateKey, opts: {
     if (newest) {
       const c = newest.checkpoint;
       const root = log.roots.get(c.size);
-      if (!root || !bytesEqual(root, c.root)) throw new SnapError('LOG_INCONSISTENT', `the log no longer extends its newest checkpoint (${newest.source}, ${c.size} lines): it was rewritten; nothing was signed`, { path: newest.source });
+      if (!root || !bytesEqual(root, c.root)) throw new SnapError('LOG_INCONSISTENT', c.size === 0 ? `${emptyRootMessage(newest.source)}; nothing was signed` : `the log no longer extends its newest checkpoint (${newest.source}, ${c.size} lines): it was rewritten; nothing was signed`, { path: newest.source });
     }
     const origin = opts.origin ?? newest?.checkpoint.origin ?? `snap.local/log/${randomBytes(8).toString('hex')}`;
     const checkpoint: Checkpoint = { origin, size: log.lines, root: log.roots.get(log.lines) as Uint8Array, extensions: [] };
@@ -224,12 +229,17 @@ export async function makeCheckpoint(storeRoot: string, key: PrivateKey, opts: {
   }
 }
 
+/** Why a checkpoint of 0 lines is extended by no log: its root is not the empty tree's. */
+function emptyRootMessage(source: string): string {
+  return `${source} covers 0 lines but its root is not the empty tree's (SHA-256 of nothing, RFC 9162 §2.1.1): it is a checkpoint of no log`;
+}
+
 /** One problem {@link verifyCheckpoints} finds. */
 export interface CheckpointProblem {
   /**
    * `malformed`: not a checkpoint; `origin`: checkpoints of different logs; `ahead`: a checkpoint of
    * more lines than the log has (lines were removed); `mismatch`: the first N lines no longer give
-   * its root (the log was rewritten); `inconsistent`: no consistency proof joins two successive
+   * its root (the log was rewritten; for N = 0, its root is not the empty tree's); `inconsistent`: no consistency proof joins two successive
    * checkpoints; `unsigned`: the newest checkpoint has no valid signature by a given key;
    * `bad-signature`: a given key's signature on it fails; `none`: no checkpoint to check;
    * `not-extended`: the log does not extend a checkpoint kept elsewhere.
@@ -269,15 +279,17 @@ export async function verifyCheckpoints(storeRoot: string, opts: { pubkeys: read
   const noteKeys = (origin: string) => opts.pubkeys.map((k) => ({ name: origin, publicKey: k.publicKey }));
   const origins = new Set(checkpoints.map((c) => c.checkpoint.origin));
   if (origins.size > 1) problems.push({ kind: 'origin', source: CHECKPOINTS_DIR, message: `the checkpoints name ${origins.size} different origins (${[...origins].join(', ')}): they are not of one log` });
+  // A checkpoint of more lines than the log has is ahead of it; one of 0 lines (the empty tree) is
+  // extended by every log, provided its root is the empty tree's.
   const extendsLog = (c: CheckpointFile): 'ahead' | 'mismatch' | undefined => {
+    if (c.checkpoint.size > lines) return 'ahead';
     const root = roots.get(c.checkpoint.size);
-    if (!root) return 'ahead';
-    return bytesEqual(root, c.checkpoint.root) ? undefined : 'mismatch';
+    return root && bytesEqual(root, c.checkpoint.root) ? undefined : 'mismatch';
   };
   for (const c of checkpoints) {
     const why = extendsLog(c);
     if (why === 'ahead') problems.push({ kind: 'ahead', source: c.source, size: c.checkpoint.size, message: `${c.source} covers ${c.checkpoint.size} lines, the log has ${lines}: lines were removed` });
-    if (why === 'mismatch') problems.push({ kind: 'mismatch', source: c.source, size: c.checkpoint.size, message: `the first ${c.checkpoint.size} lines of the log no longer give the root of ${c.source}: the log was rewritten after that checkpoint` });
+    if (why === 'mismatch') problems.push({ kind: 'mismatch', source: c.source, size: c.checkpoint.size, message: c.checkpoint.size === 0 ? emptyRootMessage(c.source) : `the first ${c.checkpoint.size} lines of the log no longer give the root of ${c.source}: the log was rewritten after that checkpoint` });
   }
   for (let i = 1; i < checkpoints.length; i++) {
     const a = (checkpoints[i - 1] as CheckpointFile).checkpoint;
@@ -303,7 +315,7 @@ export async function verifyCheckpoints(storeRoot: string, opts: { pubkeys: read
   const external = opts.external.map((c) => {
     const why = extendsLog(c);
     const v = verifyNote(c.note, noteKeys(c.checkpoint.origin));
-    if (why) problems.push({ kind: 'not-extended', source: c.source, size: c.checkpoint.size, message: why === 'ahead' ? `${c.source} covers ${c.checkpoint.size} lines, the log has only ${lines}: lines were removed` : `the first ${c.checkpoint.size} lines of the log no longer give the root of ${c.source}: the log was rewritten after it` });
+    if (why) problems.push({ kind: 'not-extended', source: c.source, size: c.checkpoint.size, message: why === 'ahead' ? `${c.source} covers ${c.checkpoint.size} lines, the log has only ${lines}: lines were removed` : c.checkpoint.size === 0 ? emptyRootMessage(c.source) : `the first ${c.checkpoint.size} lines of the log no longer give the root of ${c.source}: the log was rewritten after it` });
     if (opts.pubkeys.length > 0 && v.failed.length > 0) problems.push({ kind: 'bad-signature', source: c.source, size: c.checkpoint.size, message: `a signature on ${c.source} by a given key does not verify` });
     else if (opts.pubkeys.length > 0 && v.verified.length === 0) problems.push({ kind: 'unsigned', source: c.source, size: c.checkpoint.size, message: `${c.source} carries no signature by the given --pubkey keys` });
     return { source: c.source, size: c.checkpoint.size, extends: why === undefined, signedBy: v.verified.length > 0 ? opts.pubkeys.filter((k) => verifyNote(c.note, [{ name: c.checkpoint.origin, publicKey: k.publicKey }]).verified.length > 0).map((k) => k.keyid) : [] };

@@ -10,6 +10,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeKeyPair, makeTree, snap, snapBin, snapJson, tempDir, useKeyPair, type KeyPair } from '../helpers/tree.js';
+import { EMPTY_ROOT } from '../../src/core/merkle.js';
+import { formatCheckpoint, signNoteLine } from '../../src/core/signed-note.js';
+import { readPrivateKey } from '../../src/io/keyfile.js';
 
 const keys = useKeyPair('alice');
 let auditor: KeyPair;
@@ -140,6 +143,37 @@ describe('snap log checkpoint', () => {
     const v = await snapJson(['log', '--verify', '--store', t.store]);
     expect(v.code).toBe(1);
     expect(v.json.checkpoints.problems.map((p: { kind: string }) => p.kind)).toContain('ahead');
+  });
+
+  it('takes a checkpoint of the empty tree (size 0, RFC 9162 root of no leaves) as extended by any log, in the store or kept elsewhere; one of size 0 with another root is a mismatch, not "lines were removed"', async () => {
+    const t = await logged();
+    const key = await readPrivateKey(auditor.key);
+    const origin = 'example.com/empty';
+    const noteOf = (root: Uint8Array) => {
+      const text = formatCheckpoint({ origin, size: 0, root, extensions: [] });
+      return `${text}\n${signNoteLine(text, { name: origin, publicKey: key.publicKey, seed: key.seed })}`;
+    };
+    const kept = join(t.work, 'empty.checkpoint');
+    await fsp.writeFile(kept, noteOf(EMPTY_ROOT));
+    const ext = await snapJson(['log', '--verify', '--pubkey', auditor.pub, '--checkpoint', kept, '--store', t.store]);
+    expect(ext.json.checkpoints.external).toEqual([expect.objectContaining({ size: 0, extends: true })]);
+    expect(ext.json.checkpoints.problems.map((p: { kind: string }) => p.kind)).toEqual(['none']); // no checkpoint in the store yet
+
+    await fsp.mkdir(join(t.store, 'log.checkpoints'));
+    await fsp.writeFile(join(t.store, 'log.checkpoints', '0000000000000000.checkpoint'), noteOf(EMPTY_ROOT));
+    const inStore = await snapJson(['log', '--verify', '--pubkey', auditor.pub, '--store', t.store]);
+    expect(inStore.code, JSON.stringify(inStore.json.checkpoints?.problems)).toBe(0);
+    const next = await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', t.store]);
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.json).toMatchObject({ size: 2, signed: true });
+
+    await fsp.writeFile(kept, noteOf(new Uint8Array(32).fill(7)));
+    const wrong = await snapJson(['log', '--verify', '--pubkey', auditor.pub, '--checkpoint', kept, '--store', t.store]);
+    expect(wrong.code).toBe(1);
+    const problems = wrong.json.checkpoints.problems as { kind: string; message: string }[];
+    expect(problems.map((p) => p.kind)).toEqual(['not-extended']);
+    expect(problems[0]?.message).toContain('empty tree');
+    expect(problems[0]?.message).not.toContain('removed');
   });
 
   it('refuses to sign a log whose chain is broken, or that no longer extends the newest checkpoint (exit 1, LOG_INCONSISTENT)', async () => {
