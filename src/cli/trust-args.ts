@@ -12,7 +12,7 @@ import { escapeForTerminal, escapeMessage } from '../core/display.js';
 import type { TrustedKey } from '../core/envelope.js';
 import { usableKeys } from '../core/policy.js';
 import type { TrustRules } from '../trust/rules.js';
-import { readRevocationFile, rememberRevocations, revocationSource, type RevocationDoc } from '../trust/revocations.js';
+import { readRevocationFile, rememberRevocations, revocationSource, type RememberedRevocations, type RevocationDoc } from '../trust/revocations.js';
 import { establishPolicy, readPolicyFile, rememberPolicy, type VerifiedPolicy } from '../trust/policy-trust.js';
 import { STATE_FILE, readState, stateDir, updateState } from '../trust/state.js';
 import { trustedKeys, wholeNumberOption, MAX_THRESHOLD, type Args, type CliIo } from './common.js';
@@ -77,26 +77,47 @@ export async function trustSetup(a: Args, io: CliIo, storeRoot: string, now = ne
   const files = [];
   for (const f of (a.revocations as string[] | undefined) ?? []) files.push(await readRevocationFile(resolve(io.cwd, f)));
   const revokers = [...trusted, ...(policy ? usableKeys(policy.policy, now).filter((k) => !trusted.some((t) => t.keyid === k.keyid)) : [])];
-  // The revocations this machine has seen count like the store's (a store that deletes one cannot
-  // make the revoked snapshot pass here again); those that count now are kept by keepRevocations().
-  // A state this user cannot read (another user's, 0600) is not fatal here, as it is not for
-  // recording NAME@latest: a note says that what this machine saw is not applied. A state that
-  // does not parse stops the run (STATE_MALFORMED): it is never taken for an empty one.
+  const remembered = await rememberedRevocations(dir, a, io);
+  const rules: TrustRules = { now, revocations: revocationSource(isStore(storeRoot) ? storeRoot : undefined, files, remembered, remembered.counted), revokers, ...(policy ? { policy } : {}) };
+  const keepRevocations = opts.remember === false ? async () => {} : remembered.keep;
+  return { trusted, threshold, rules, ...(policy ? { policy } : {}), stateDir: dir, keepRevocations };
+}
+
+/** The revocations this machine's trusted state kept, and how to keep those that count in a run. */
+export interface MachineRevocations extends RememberedRevocations {
+  /** Give to `revocationSource`: told of each revocation that counted. */
+  counted(doc: RevocationDoc): void;
+  /** Keep in the trusted state every revocation that counted so far (a note on stderr, unless `--quiet`, if it cannot be written). */
+  keep(): Promise<void>;
+}
+
+/**
+ * The revocations this machine has seen, for `verify`, `restore`, `import`, `drill` (through
+ * {@link trustSetup}) and `verify-model`: they count like the store's (a store that deletes one
+ * cannot make the revoked snapshot pass here again); those that count in the run are kept by
+ * `keep()`. A state this user cannot read (another user's, 0600; not a file) is not fatal, as it
+ * is not for recording NAME@latest: a note says that what this machine saw is not applied. A state
+ * that does not parse stops the run (STATE_MALFORMED): it is never taken for an empty one.
+ * @throws SnapError `STATE_MALFORMED`
+ */
+export async function rememberedRevocations(dir: string, a: Args, io: CliIo): Promise<MachineRevocations> {
   const state = await readState(dir).catch((e: unknown) => {
     if (!isSnapError(e, 'IO_ERROR')) throw e;
     if (!a.quiet) io.stderr.write(`note: ${escapeMessage(e.message)}: the revocations this machine has seen are not applied in this run\n`);
     return undefined;
   });
-  const counted: RevocationDoc[] = [];
-  const remembered = { bySnapshot: state?.revocations ?? {}, source: join(dir, STATE_FILE) };
-  const rules: TrustRules = { now, revocations: revocationSource(isStore(storeRoot) ? storeRoot : undefined, files, remembered, (doc) => counted.push(doc)), revokers, ...(policy ? { policy } : {}) };
-  const keepRevocations = async (): Promise<void> => {
-    if (opts.remember === false || counted.length === 0) return;
-    try {
-      await updateState(dir, (s) => rememberRevocations(s, counted));
-    } catch (e) {
-      if (!a.quiet) io.stderr.write(`note: the trusted state ${escapeForTerminal(dir)} was not updated (${escapeMessage((e as Error).message)}): this machine will not remember the revocation it saw\n`);
-    }
+  const seen: RevocationDoc[] = [];
+  return {
+    bySnapshot: state?.revocations ?? {},
+    source: join(dir, STATE_FILE),
+    counted: (doc) => seen.push(doc),
+    keep: async () => {
+      if (seen.length === 0) return;
+      try {
+        await updateState(dir, (s) => rememberRevocations(s, seen));
+      } catch (e) {
+        if (!a.quiet) io.stderr.write(`note: the trusted state ${escapeForTerminal(dir)} was not updated (${escapeMessage((e as Error).message)}): this machine will not remember the revocation it saw\n`);
+      }
+    },
   };
-  return { trusted, threshold, rules, ...(policy ? { policy } : {}), stateDir: dir, keepRevocations };
 }

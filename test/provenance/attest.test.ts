@@ -20,7 +20,7 @@ let dataKey: KeyPair;
 let mlKey: KeyPair;
 let store: string;
 let work: string;
-let clean: { id: string; merkleRoot: string };
+let clean: { id: string; merkleRoot: string; data: string };
 let outFile: string;
 
 async function seal(files: Record<string, string>, as: string, extra: string[] = []) {
@@ -254,6 +254,22 @@ describe('snap verify-model', () => {
     const again = await verifyModel();
     expect(again.code).toBe(1);
     expect(again.json.failure.code).toBe('SNAPSHOT_REVOKED');
+  });
+
+  it('goes on with a note, as verify does, when the trusted state cannot be read (a folder where trusted-state.json should be): exit 0, not IO_ERROR', async () => {
+    const state = await tempDir('snap-state-');
+    await fsp.mkdir(join(state, 'trusted-state.json'));
+    const env = { SNAP_STATE_DIR: state };
+    const r = await snapJson(['verify-model', 'weights.bin', 'tokenizer.json', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store], { cwd: work, env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.ok).toBe(true);
+    expect(r.stderr).toMatch(/^note: cannot read the trusted state: .*: the revocations this machine has seen are not applied in this run$/m);
+    const v = await snapJson(['verify', clean.data, '--against', 'clean@v1', '--pubkey', dataKey.pub, '--store', store], { env });
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.stderr).toMatch(/^note: cannot read the trusted state: .*: the revocations this machine has seen are not applied in this run$/m);
+    const quiet = await snapJson(['verify-model', 'weights.bin', 'tokenizer.json', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store, '-q'], { cwd: work, env });
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).toBe('');
   });
 
   it('exits 3 (NOT_FOUND) when there is no store', async () => {

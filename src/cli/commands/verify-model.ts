@@ -1,7 +1,7 @@
 /** `snap verify-model MODEL_FILE… --pubkey PUB…`: which signed snapshots a model was trained on, and whether each is still trusted. */
-import { join, resolve } from 'node:path';
-import { rememberRevocations, revocationSource, type RevocationDoc } from '../../trust/revocations.js';
-import { STATE_FILE, readState, stateDir, updateState } from '../../trust/state.js';
+import { resolve } from 'node:path';
+import { revocationSource } from '../../trust/revocations.js';
+import { stateDir } from '../../trust/state.js';
 import { SnapError } from '../../core/errors.js';
 import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import { openStore, storePath } from '../../io/store.js';
@@ -10,6 +10,7 @@ import { verifyModel } from '../../provenance/verify-model.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { shortKeyid } from '../format.js';
 import { jsonOut, trustedKeys, audit, auditErrors, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
+import { rememberedRevocations } from '../trust-args.js';
 
 async function cmdVerifyModel(a: Args, io: CliIo): Promise<number> {
   const storeRoot = storePath(a.store, io.env, io.cwd);
@@ -21,16 +22,11 @@ async function cmdVerifyModel(a: Args, io: CliIo): Promise<number> {
   const store = await openStore(storeRoot);
   const attestationFile = a.attestation !== undefined ? resolve(io.cwd, String(a.attestation)) : undefined;
   // The store's revocations and those this machine has kept (trusted state): a store that deletes one cannot clear the model.
-  const dir = stateDir(undefined, io.env, io.cwd);
-  const state = await readState(dir);
-  const counted: RevocationDoc[] = [];
-  const revocations = revocationSource(store.root, [], { bySnapshot: state.revocations ?? {}, source: join(dir, STATE_FILE) }, (doc) => counted.push(doc));
+  // An unreadable state is a note, as for verify (trust-args.ts).
+  const remembered = await rememberedRevocations(stateDir(undefined, io.env, io.cwd), a, io);
+  const revocations = revocationSource(store.root, [], remembered, remembered.counted);
   const r = await verifyModel({ files: artifacts, trusted, store, revocations, ...(attestationFile ? { attestationFile } : {}) });
-  if (counted.length > 0) {
-    await updateState(dir, (s) => rememberRevocations(s, counted)).catch((e: unknown) => {
-      if (!a.quiet) io.stderr.write(`note: the trusted state ${shown(dir)} was not updated (${escapeMessage((e as Error).message)}): this machine will not remember the revocation it saw\n`);
-    });
-  }
+  await remembered.keep();
   const log = await audit(io, storeRoot, { command: 'verify-model', ...(r.attestations[0] ? { ref: r.attestations[0].ref, snapshot: r.attestations[0].id } : {}), outcome: r.ok ? 'ok' : 'failed' }, { quiet: !!a.quiet });
   if (a.json) {
     jsonOut(io, { ...r, log });
