@@ -283,7 +283,7 @@ describe('snap verify-model', () => {
     expect(r.code).toBe(2);
   });
 
-  it('exits 3 (IO_ERROR) at once when an attestation file in the store was replaced by a FIFO, and impact leaves that attestation out, instead of both blocking for ever', async () => {
+  it('exits 3 (IO_ERROR) at once when an attestation file in the store was replaced by a FIFO, and impact leaves that attestation out and says so, instead of both blocking for ever', async () => {
     const planted = join(store, 'attestations', 'planted');
     await fsp.mkdir(join(planted, '1'), { recursive: true });
     execFileSync('mkfifo', [join(planted, '1', 'envelope.json')]);
@@ -297,6 +297,7 @@ describe('snap verify-model', () => {
       expect(i.signal).toBeNull();
       expect(i.code, i.stderr).toBe(0);
       expect(JSON.parse(i.stdout).models.map((m: { ref: string }) => m.ref)).toContain('clf@1.0');
+      expect(JSON.parse(i.stdout).skippedAttestations).toContainEqual(expect.objectContaining({ ref: 'planted@1', code: 'IO_ERROR', reason: expect.stringContaining('not a regular file') }));
     } finally {
       await fsp.rm(planted, { recursive: true, force: true });
     }
