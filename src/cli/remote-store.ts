@@ -13,7 +13,10 @@ import { escapeMessage } from '../core/display.js';
 import { parseExpiry } from '../core/durations.js';
 import { isS3Store, type Retention } from '../store/backend.js';
 import type { TrustedKey } from '../core/envelope.js';
-import type { ObjectNeed } from '../store/remote-session.js';
+import type { ManifestNeed, ObjectNeed } from '../store/remote-session.js';
+import { archiveFileClaim } from '../core/archive.js';
+import { isS3Url } from '../s3/location.js';
+import { basename, resolve } from 'node:path';
 import type { CosignatureMergeOptions } from '../store/cosignatures.js';
 import type { RetentionReport, S3Backend } from '../store/s3.js';
 import { EXIT_INTEGRITY } from './exit-codes.js';
@@ -49,18 +52,34 @@ export function objectNeedOf(cmd: string, a: Args): ObjectNeed {
   }
 }
 /**
- * Whose manifests a command reads from the store: only those of the snapshots its arguments name
- * for the commands below (list, log and init read none), every snapshot's for the others (fsck,
- * seal, import, lineage, bom, …, and any command added later). A manifest is the one snapshot file
- * of unbounded size: one planted in a snapshot no command names must not cost every command.
+ * Whose manifests a command reads from the store ({@link ManifestNeed}): a manifest is the one
+ * snapshot file of unbounded size, so one planted in a snapshot the command does not read must not
+ * cost it. What each command reads (a store snapshot's manifest is read, or must be there, only
+ * where named below; every other reader of a snapshot takes its statement and envelope):
+ * - none: list, log, init; lineage and impact (statements only); revoke and attest (the named
+ *   snapshots' statement and envelope); bom without --pubkey; import of a revocation (FILE.json);
+ * - the named snapshots' (`NAME@latest`: every snapshot of NAME): verify, drill, diff, report,
+ *   check, show, prove, export, restore, sign; bom REF --pubkey (the trust check wants the manifest
+ *   there); import of `NAME@VERSION.snap.tar` (whether NAME@VERSION is already there: an archive so
+ *   named holding another snapshot is refused before);
+ * - seal: its parent's (the hints of its large files, and --incremental's digests): `--parent REF`,
+ *   or the newest snapshot of NAME; none with --no-parent, or with --manifest-only (or a dataset in
+ *   S3) and no --incremental;
+ * - every snapshot's: fsck (checks each), verify-model and bom --model --pubkey (the snapshots the
+ *   store's attestations name: known only once read), import of an archive named otherwise, and any
+ *   command added later.
  */
-export function manifestNeedOf(cmd: string, a: Args): 'all' | string[] {
-  const refs = (...xs: unknown[]): string[] => xs.filter((x): x is string => typeof x === 'string');
+export function manifestNeedOf(cmd: string, a: Args): ManifestNeed {
+  const refs = (...xs: unknown[]): { refs: string[] } => ({ refs: xs.filter((x): x is string => typeof x === 'string') });
   switch (cmd) {
     case 'list':
     case 'log':
     case 'init':
-      return [];
+    case 'lineage':
+    case 'impact':
+    case 'revoke':
+    case 'attest':
+      return refs();
     case 'verify':
     case 'drill':
       return refs(a.against);
@@ -75,9 +94,30 @@ export function manifestNeedOf(cmd: string, a: Args): 'all' | string[] {
     case 'restore':
     case 'sign':
       return refs(a.ref);
+    case 'bom':
+      if (listOf(a.pubkey).length === 0) return refs();
+      return a.model !== undefined ? 'all' : refs(a.ref);
+    case 'import': {
+      const file = resolve(String(a.file)); // as import resolves it: only its name is looked at
+      if (file.endsWith('.json')) return refs();
+      const claim = archiveFileClaim(basename(file));
+      return claim ? refs(`${claim.name}@${claim.version}`) : 'all';
+    }
+    case 'seal':
+      return sealManifestNeed(a);
     default:
       return 'all';
   }
+}
+
+/** A seal's manifests: its parent's, when it reads it (see {@link manifestNeedOf}). */
+function sealManifestNeed(a: Args): ManifestNeed {
+  if (a['no-parent']) return { refs: [] };
+  const manifestOnly = !!a['manifest-only'] || isS3Url(String(a.dir));
+  if (manifestOnly && !a.incremental) return { refs: [] };
+  if (typeof a.parent === 'string') return { refs: [a.parent] };
+  const at = String(a.as).indexOf('@');
+  return at > 0 ? { refs: [], newestOf: String(a.as).slice(0, at) } : { refs: [] };
 }
 
 /** The values of a repeatable string flag (absent: none). */

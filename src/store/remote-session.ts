@@ -30,7 +30,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { SnapError } from '../core/errors.js';
-import { openStore, objectPath, resolveRef, writeFileAtomic, makeTmpDir, commitSnapshot, snapshotDir, MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, type Store } from '../io/store.js';
+import { openStore, objectPath, resolveRef, listSnapshots, writeFileAtomic, makeTmpDir, commitSnapshot, snapshotDir, MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, type Store } from '../io/store.js';
 import { readSmallFile } from '../io/small-file.js';
 import { manifestLineRuns } from '../io/manifest-file.js';
 import { MAX_STATEMENT_BYTES } from '../core/statement.js';
@@ -65,6 +65,15 @@ export interface ObjectsOfRefs {
   refs: string[];
   objects: 'all' | 'record-indexes';
 }
+
+/**
+ * Whose manifests a command reads from the store (beyond every snapshot's statement, envelope and
+ * contents.json, always copied): every snapshot's (`all`), or only those of the snapshots that
+ * `refs` names (resolved as {@link ObjectsOfRefs} refs are) and, with `newestOf: NAME`, of the
+ * newest snapshot of NAME as `listSnapshots` orders the working copy (a seal's default parent),
+ * resolved once every snapshot's statement is in place.
+ */
+export type ManifestNeed = 'all' | { refs: string[]; newestOf?: string };
 
 /** Most bytes of an other store file copied into the working copy (see {@link pull}). */
 export const OTHER_FILE_LIMIT = MAX_ENVELOPE_BYTES + 1;
@@ -164,11 +173,11 @@ export interface RemoteSessionOptions {
   cosignatures?: CosignatureMergeOptions;
   /**
    * Whose manifests are copied into the working copy: every snapshot's (`all`, the default), or
-   * only those of the snapshots these refs name (resolved as {@link ObjectsOfRefs} refs are; the
-   * refs of `objects` are added), for a command that reads no other manifest. The other snapshots
-   * get their statement, envelope and contents.json: list, ids and `NAME@latest` work as before.
+   * only those {@link ManifestNeed} names (the refs of `objects` are added), for a command that
+   * reads no other manifest. The other snapshots get their statement, envelope and contents.json:
+   * list, ids and `NAME@latest` work as before.
    */
-  manifests?: 'all' | string[];
+  manifests?: ManifestNeed;
   /** Where notes go (objects that failed their re-hash, ignored commits). */
   note: (text: string) => void;
   lockWaitMs?: number;
@@ -321,21 +330,31 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
       dests.push(await commitSnapshot(store, ready[i] as string, s.name, s.version));
       ready[i] = undefined;
     }
-    if (!everyManifest) {
+    const setFolderTimes = async (): Promise<void> => {
+      for (let i = 0; i < dests.length; i++) {
+        const t = new Date(base + i);
+        await fsp.utimes(dests[i] as string, t, t);
+      }
+    };
+    // Before the newest snapshot of a NAME is looked up (it is ordered by them), and again after
+    // the manifests: adding a file to a folder changes its time.
+    await setFolderTimes();
+    if (opts.manifests !== undefined && opts.manifests !== 'all') {
       // Resolved as the command will resolve its refs, now that every statement is in place.
-      const refs = [...(opts.manifests as string[]), ...(typeof opts.objects === 'object' ? opts.objects.refs : [])];
-      const named = (await refsInStore(refs, store.root, pulled)).filter((r) => !malformed.has(r));
-      await mapLimit(named, TRANSFER_JOBS, async (ref) => {
+      const refs = [...opts.manifests.refs, ...(typeof opts.objects === 'object' ? opts.objects.refs : [])];
+      const named = new Set(await refsInStore(refs, store.root, pulled));
+      if (opts.manifests.newestOf !== undefined) {
+        // As seal picks its parent (seal.ts): the last of listSnapshots(NAME), here and when it runs.
+        const newest = (await listSnapshots(store, opts.manifests.newestOf)).at(-1);
+        if (newest && pulled.has(`${newest.name}@${newest.version}`)) named.add(`${newest.name}@${newest.version}`);
+      }
+      await mapLimit([...named].filter((r) => !malformed.has(r)), TRANSFER_JOBS, async (ref) => {
         const [name, version] = ref.split('@') as [string, string];
         if (await pullManifest(remote, store, name, version)) stats.manifestsPulled.push(ref);
       });
+      if (stats.manifestsPulled.length > 0) await setFolderTimes();
     }
     stats.manifestsPulled.sort();
-    // After the manifests: adding a file to a folder changes its time.
-    for (let i = 0; i < dests.length; i++) {
-      const t = new Date(base + i);
-      await fsp.utimes(dests[i] as string, t, t);
-    }
   } finally {
     for (const tmp of ready) if (tmp !== undefined) await fsp.rm(tmp, { recursive: true, force: true });
   }

@@ -23,6 +23,9 @@ const env = (): Record<string, string> => ({ ...server.env, NODE_NO_WARNINGS: '1
 const run = (args: string[]) => snapJson(args, { env: env() });
 const expectOk = (r: { code: number; stdout: string; stderr: string }): void => expect(r.code, r.stdout + r.stderr).toBe(0);
 
+/** The snapshots whose manifests a `--debug` run copied into its working copy (its `S3 transfer` line). */
+const manifests = (r: { stderr: string }): unknown => (JSON.parse(/S3 transfer (\{.*\})\n/.exec(r.stderr)?.[1] ?? '{}') as { manifestsPulled?: unknown }).manifestsPulled;
+
 /** The staged key of a committed snapshot's file (its commit object read back from the bucket). */
 async function stagedKey(bucket: string, prefix: string, name: string, version: string, file: string): Promise<string> {
   const r = await clientFor(server).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}snapshots/${name}/${version}/staged/` }));
@@ -85,7 +88,6 @@ describe('snapshot files of an S3 store (moto)', () => {
     for (const as of ['ds@v1', 'ds@v2', 'other@v1']) expectOk(await run(['seal', ds, '--as', as, '--key', kp.key, '--store', store]));
     // Someone with write access to the bucket, no key: other@v1's manifest becomes 100 MB.
     await c.send(new PutObjectCommand({ Bucket: bucket, Key: await stagedKey(bucket, 'st/', 'other', 'v1', 'manifest.jsonl'), Body: Buffer.alloc(100 * 1024 * 1024, 0x20) }));
-    const manifests = (r: { stderr: string }): unknown => (JSON.parse(/S3 transfer (\{.*\})\n/.exec(r.stderr)?.[1] ?? '{}') as { manifestsPulled?: unknown }).manifestsPulled;
 
     const list = await run(['list', '--store', store, '--debug']);
     expectOk(list);
@@ -111,6 +113,74 @@ describe('snapshot files of an S3 store (moto)', () => {
     const fsck = await run(['fsck', '--store', store, '--debug']);
     expect(fsck.code, fsck.stdout + fsck.stderr).toBe(1);
     expect(manifests(fsck)).toEqual(['ds@v1', 'ds@v2', 'other@v1']);
+  });
+
+  it("a seal copies only its parent's manifest (the newest snapshot of NAME, or --parent REF; none with --no-parent or --manifest-only): giant manifests planted in the others cost it nothing, and --incremental still takes the parent's digests", { timeout: 240_000 }, async () => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'plain');
+    const store = `s3://${bucket}/st`;
+    const ds = await makeTree({ 'a.txt': 'alpha\n', 'b.txt': 'bravo\n' });
+    await new Promise((r) => setTimeout(r, 2100)); // older than the racy window of an incremental seal
+    const seal = (as: string, ...more: string[]) => run(['seal', ds, '--as', as, '--key', kp.key, '--store', store, '--debug', ...more]);
+    for (const as of ['ds@v1', 'other@v1']) expectOk(await seal(as));
+    const v2 = await seal('ds@v2', '--incremental');
+    expectOk(v2);
+    expect(manifests(v2)).toEqual(['ds@v1']);
+    // Someone with write access to the bucket, no key: ds@v1's and other@v1's manifests become 100 MB each.
+    for (const [name, version] of [['ds', 'v1'], ['other', 'v1']] as const) {
+      await c.send(new PutObjectCommand({ Bucket: bucket, Key: await stagedKey(bucket, 'st/', name, version, 'manifest.jsonl'), Body: Buffer.alloc(100 * 1024 * 1024, 0x20) }));
+    }
+
+    const v3 = await seal('ds@v3', '--incremental');
+    expectOk(v3);
+    expect(manifests(v3)).toEqual(['ds@v2']);
+    expect(v3.json.parent).toBe(v2.json.snapshot);
+    expect(v3.json.incremental).toMatchObject({ parent: v2.json.snapshot, cache: 'used', reused: 2 });
+    const byRef = await seal('ds@v4', '--parent', 'ds@v2');
+    expectOk(byRef);
+    expect([manifests(byRef), byRef.json.parent]).toEqual([['ds@v2'], v2.json.snapshot]);
+    const none = await seal('ds@v5', '--no-parent');
+    expectOk(none);
+    expect([manifests(none), none.json.parent]).toEqual([[], undefined]);
+    const recordOnly = await seal('ds@v6', '--manifest-only');
+    expectOk(recordOnly);
+    expect([manifests(recordOnly), recordOnly.json.parent]).toEqual([[], none.json.snapshot]);
+    expectOk(await run(['verify', ds, '--against', 'ds@v3', '--pubkey', kp.pub, '--store', store]));
+  });
+
+  it('lineage, impact, revoke, attest, bom and the import of a revocation copy no manifest; bom --pubkey and the import of NAME@VERSION.snap.tar only the named one; verify-model every one', { timeout: 240_000 }, async () => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'plain');
+    const store = `s3://${bucket}/st`;
+    const ds = await makeTree({ 'a.txt': 'alpha\n', 'b.txt': 'bravo\n' });
+    for (const as of ['ds@v1', 'ds@v2', 'other@v1']) expectOk(await run(['seal', ds, '--as', as, '--key', kp.key, '--store', store]));
+    const out = await tempDir('snap-s3files-cmds-');
+    const archive = join(out, 'ds@v1.snap.tar');
+    expectOk(await run(['export', 'ds@v1', '--out', archive, '--store', store]));
+    const model = join(out, 'model.bin');
+    await fsp.writeFile(model, 'weights\n');
+    // Someone with write access to the bucket, no key: other@v1's manifest becomes 100 MB.
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: await stagedKey(bucket, 'st/', 'other', 'v1', 'manifest.jsonl'), Body: Buffer.alloc(100 * 1024 * 1024, 0x20) }));
+    const copied = async (args: string[], code = 0): Promise<unknown> => {
+      const r = await run([...args, '--store', store, '--debug']);
+      expect(r.code, r.stdout + r.stderr).toBe(code);
+      return manifests(r);
+    };
+
+    expect(await copied(['lineage', 'ds@v2'])).toEqual([]);
+    expect(await copied(['impact', 'ds@v1'])).toEqual([]);
+    expect(await copied(['attest', model, '--data', 'ds@v1', '--key', kp.key, '--as', 'clf@1'])).toEqual([]);
+    expect(await copied(['bom', 'ds@v1'])).toEqual([]);
+    expect(await copied(['bom', 'ds@v1', '--pubkey', kp.pub])).toEqual(['ds@v1']);
+    // Whether ds@v1 is already there is read from its folder: found, it is not imported again.
+    const again = await run(['import', archive, '--pubkey', kp.pub, '--store', store, '--debug']);
+    expectOk(again);
+    expect([manifests(again), again.json.alreadyPresent]).toEqual([['ds@v1'], true]);
+    const revocation = join(out, 'ds-v2.revocation.json');
+    expect(await copied(['revoke', 'ds@v2', '--key', kp.key, '--reason', 'test', '--out', revocation])).toEqual([]);
+    expect(await copied(['import', revocation, '--pubkey', kp.pub])).toEqual([]);
+    // The snapshots a model was trained on are named by the store's attestations: every manifest is copied.
+    expect(await copied(['verify-model', model, '--pubkey', kp.pub])).toEqual(['ds@v1', 'ds@v2', 'other@v1']);
   });
 
   it('a commit object planted with file names a snapshot does not have gets none of them read: only its manifest, statement, envelope and contents.json are copied', { timeout: 120_000 }, async () => {
