@@ -10,7 +10,6 @@
  * `FILE_CHANGED`, and the partial archive is removed.
  */
 import { promises as fsp, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SnapError } from './core/errors.js';
 import { parseNameVersion } from './core/refs.js';
@@ -27,6 +26,7 @@ import { archiveRecordIndexes } from './core/archive.js';
 import type { RecordRule } from './records/config.js';
 import type { RecordSetMember } from './core/records.js';
 import { indexForSeal, readRecordConfig, type SealRecords } from './records/seal-records.js';
+import { makeScratchDir } from './io/scratch-dir.js';
 
 /** Options of {@link sealToArchive}. */
 export interface SealArchiveOptions {
@@ -81,7 +81,7 @@ export async function sealToArchive(opts: SealArchiveOptions): Promise<SealArchi
   const root = resolve(opts.dir);
   const out = resolve(opts.out);
   await checkArchiveTarget(out); // before hashing anything
-  const work = await fsp.mkdtemp(join(tmpdir(), 'snap-seal-'));
+  const work = await makeScratchDir('snap-seal-');
   const forget = leaveNothing(() => rmSync(work, { recursive: true, force: true }));
   try {
     // Pass 1: hash, stream the manifest, sign (the same code as a seal into a store).

@@ -4,7 +4,6 @@
  * label-by-folder dataset).
  */
 import { promises as fsp } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { compareUtf8 } from './core/paths.js';
 import { SnapError, isSnapError } from './core/errors.js';
@@ -20,6 +19,7 @@ import type { Statement } from './core/statement.js';
 import { diffRecordSides, type RecordSide, type RecordsReport } from './records/diff-sets.js';
 import { readRecordConfig } from './records/seal-records.js';
 import { writeAll } from './io/write-all.js';
+import { makeScratchDir } from './io/scratch-dir.js';
 
 /**
  * A dataset that is not a folder (a prefix in S3, src/s3/dataset.ts): `name` is how it is shown
@@ -184,7 +184,7 @@ async function recordSide(input: DiffInput, manifestPath: string, described: { r
  */
 async function manifestOf(input: DiffInput, excludes: string[], opts: DiffOptions, cleanup: string[], side: 'a' | 'b', extra: DiffExtra[]): Promise<string> {
   if (input.kind === 'snapshot') return join(input.location.dir, MANIFEST_FILE);
-  const dir = await fsp.mkdtemp(join(tmpdir(), 'snap-diff-'));
+  const dir = await makeScratchDir('snap-diff-');
   cleanup.push(dir);
   const path = join(dir, MANIFEST_FILE);
   const out = await fsp.open(path, 'w');

@@ -7,7 +7,6 @@
  * folder is removed at the end, also when the process is interrupted (`io/interrupt.ts`).
  */
 import { promises as fsp, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve, relative, sep } from 'node:path';
 import { SnapError, isSnapError, type SnapErrorCode } from '../core/errors.js';
 import { ioError } from '../io/errors.js';
@@ -32,6 +31,7 @@ import { applyEdit, undoEdits, type Scratch, type Touched } from './apply.js';
 import { judge, type GateResult, type Verdict } from './judge.js';
 import { drillReport, type DrillReport } from './report.js';
 import { shellWord } from '../report/escape.js';
+import { makeScratchDir } from '../io/scratch-dir.js';
 
 /** Largest record file the drill reads to plan record changes (bytes), and the most it reads of record files in all. */
 export const MAX_PLAN_RECORD_BYTES = 32 << 20;
@@ -106,7 +106,7 @@ export function rounds(planted: readonly PlannedAttack[]): PlannedAttack[][] {
  */
 export async function drill(o: DrillOptions): Promise<DrillReport> {
   const root = resolve(o.dir);
-  const scratchRoot = await fsp.mkdtemp(join(tmpdir(), 'snap-drill-'));
+  const scratchRoot = await makeScratchDir('snap-drill-');
   await fsp.chmod(scratchRoot, 0o700);
   const forget = leaveNothing(() => rmSync(scratchRoot, { recursive: true, force: true }));
   try {

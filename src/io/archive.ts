@@ -34,6 +34,7 @@ import { checkInterrupted, leaveNothing } from './interrupt.js';
 import { writeAll } from './write-all.js';
 import { openRegularFile } from './small-file.js';
 import { outputTempPath, removeStaleOutputTemps } from './output-temp.js';
+import { makeScratchDir } from './scratch-dir.js';
 
 /** Read size for streamed content, in bytes. */
 const CHUNK = 1 << 20;
@@ -663,7 +664,7 @@ export class ArchiveReader {
       throw ioError(e, file, 'cannot open the archive');
     }
     if (st.isDirectory()) throw new SnapError('USAGE', `${file} is a folder, not a .snap.tar archive`, { path: file });
-    const spoolDir = await fsp.mkdtemp(join(spoolParent, 'snap-archive-'));
+    const spoolDir = await makeScratchDir('snap-archive-', spoolParent);
     const src = createReadStream(file, { highWaterMark: CHUNK });
     const extract = tar.extract();
     const reader = new ArchiveReader(file, spoolDir, src as never, extract as never, (extract as AsyncIterable<TarEntry>)[Symbol.asyncIterator]());

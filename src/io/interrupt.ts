@@ -15,7 +15,9 @@
  *
  * Long loops that wait on no worker call {@link checkInterrupted} now and then.
  * SIGKILL cannot be caught: what it leaves is taken over by the next writer (`io/store.ts`) and
- * reported by `fsck` (see docs/DESIGN.md, "Interrupted commands").
+ * reported by `fsck`; its temporary files beside outputs and its scratch folders in `$TMPDIR` are
+ * removed by the next command that makes one there (`io/output-temp.ts`, `io/scratch-dir.ts`; see
+ * docs/DESIGN.md, "Interrupted commands").
  */
 import { SnapError } from '../core/errors.js';
 

@@ -34,7 +34,7 @@ import { GUARD_STALE_MS, fsyncDir, pidAlive } from './store.js';
 export const OUTPUT_TEMP_ABANDONED_MS = 60 * 60 * 1000;
 
 /** This host's tag in temporary names: 8 hex digits of the SHA-256 of its name. */
-function hostTag(): string {
+export function hostTag(): string {
   return createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
 }
 

@@ -6,7 +6,6 @@
  * so two `--manifest-only` snapshots compare as well as any.
  */
 import { existsSync, promises as fsp } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ignore from 'ignore';
 import { SnapError } from '../core/errors.js';
@@ -21,6 +20,7 @@ import { diffIndexFiles } from './diff-index-files.js';
 import { RecordDiffCollector, type RecordSetDiff } from './record-report.js';
 import { conflictGroups } from './conflicts.js';
 import { labelShift, sumLabels, type LabelShift } from './stats.js';
+import { makeScratchDir } from '../io/scratch-dir.js';
 
 /** A snapshot side: its record sets, and where index objects may be found. */
 export interface SnapshotRecordSide {
@@ -172,7 +172,7 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide): Promise<Rec
   }
   if (defs.size === 0 && unavailable.length === 0) return undefined;
 
-  const tmp = await fsp.mkdtemp(join(tmpdir(), 'snap-records-'));
+  const tmp = await makeScratchDir('snap-records-');
   try {
     // 2. One pass over each side's manifest: which record files it has (and their digests), and the
     //    files of label-folder sets (folder sides build those indexes here).

@@ -6,7 +6,6 @@
  * match the signature, so the definitions and index digests it uses are trusted.
  */
 import { existsSync, promises as fsp } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ignore from 'ignore';
 import { isSnapError } from '../core/errors.js';
@@ -16,6 +15,7 @@ import { indexTabularFile } from './index-file.js';
 import { diffIndexFiles } from './diff-index-files.js';
 import { RecordDiffCollector, type RecordSetDiff } from './record-report.js';
 import { conflictGroups } from './conflicts.js';
+import { makeScratchDir } from '../io/scratch-dir.js';
 
 /** The part of a verify problem this module reads and extends. */
 export interface RecordProblem {
@@ -49,7 +49,7 @@ export async function attachRecordFindings(problems: RecordProblem[], members: r
           p.records = { error: { code: 'OBJECT_MISSING', message: `the signed record index ${m.index.sha256.slice(0, 12)}… is not in the store` } };
           continue;
         }
-        tmp ??= await fsp.mkdtemp(join(tmpdir(), 'snap-verify-records-'));
+        tmp ??= await makeScratchDir('snap-verify-records-');
         const out = join(tmp, `index-${problems.indexOf(p)}`);
         const spec = { format: m.format, identity: m.identity, ...(m.key ? { key: m.key } : {}), ...(m.label !== undefined ? { label: m.label } : {}) };
         const actual = (p.actual as { sha256?: string } | undefined)?.sha256;

@@ -45,6 +45,7 @@ import { clearStagedLeftovers, findStagedLeftovers } from './s3-leftovers.js';
 import type { CleanResult, Leftover } from '../io/leftovers.js';
 import { COSIGNATURES_DIR, cosignatureFolder, cosignaturePath, startCosignatureMerge, type CosignatureMergeOptions } from './cosignatures.js';
 import { MAX_ENVELOPE_BYTES } from '../core/envelope.js';
+import { makeScratchDir } from '../io/scratch-dir.js';
 
 /**
  * Which objects a command reads from the store: none; the record indexes of every snapshot, or
@@ -201,7 +202,7 @@ function digestsIn(v: unknown, out: Set<string>): void {
 export async function openRemoteSession(remote: S3Backend, opts: RemoteSessionOptions): Promise<RemoteSession> {
   const created = await remote.open(opts.create);
   const lock = await remote.lock(opts.lockWaitMs);
-  const work = await fsp.mkdtemp(join(tmpdir(), 'snap-s3-'));
+  const work = await makeScratchDir('snap-s3-');
   const forget = leaveNothing(() => rmSync(work, { recursive: true, force: true }));
   const stats: SessionStats = { objectsPulled: 0, bytesPulled: 0, manifestsPulled: [], objectsStreamed: 0, bytesStreamed: 0, objectsCorrupt: [], objectsUploaded: 0, snapshotsCommitted: [], logLinesPushed: 0, handOvers: 0, largestHandOver: 0, ignoredCommits: [], objectsRepaired: 0, cosignaturesPushed: [] };
   let root: string | undefined;

@@ -4,12 +4,13 @@
  * verified afterwards. The same for an import; a killed export never leaves a partial archive
  * under its name; a killed restore never leaves a partial file under a name of the snapshot; and
  * the hidden temporary file a killed `prove -o`, `report -o` or `keygen` leaves is removed by the
- * next writer of that file, once its process is gone (never while it runs).
+ * next writer of that file, once its process is gone (never while it runs); and the scratch folder
+ * a killed drill leaves in $TMPDIR is removed by the next command that makes one there.
  */
-import { existsSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO, makeTree, snapJson, spawnSnap, tempDir, useKeyPair } from '../helpers/tree.js';
+import { REPO, makeTree, snapBin, snapJson, spawnSnap, tempDir, useKeyPair } from '../helpers/tree.js';
 import { filesUnder, newStorePath, objectFiles, sealTree, sha256File } from '../helpers/store.js';
 
 const keys = useKeyPair();
@@ -295,5 +296,41 @@ function filesUnderSync(dir: string): string[] {
     return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => !d.isDirectory()).map((d) => relative(dir, join(d.parentPath, d.name)).split(sep).join('/'));
   } catch {
     return [];
+  }
+}
+
+describe('a drill killed while it copies DIR into its scratch folder', () => {
+  it('leaves its snap-drill- folder in TMPDIR, which the next snap command making a scratch folder there removes once that process is gone (never a running command\'s)', async () => {
+    const { data, store } = await bigSnapshot();
+    const tmp = await tempDir('snap-scratch-parent-');
+    const drills = () => readdirSync(tmp).filter((n) => n.startsWith('snap-drill-'));
+    const { child, done } = spawnSnap(['drill', data, '--against', 'big@v1', '--pubkey', keys.pub, '--store', store], { env: { TMPDIR: tmp } });
+    await killWhen(child, () => drills().some((n) => filesUnderSync(join(tmp, n)).length > 0));
+    const r = await done;
+    expect(r.signal, `the drill finished before it could be killed (exit ${r.code}): ${r.stderr}`).toBe('SIGKILL');
+    const killed = drills();
+    expect(killed).toHaveLength(1);
+    expect(filesUnderSync(join(tmp, killed[0] as string)).length).toBeGreaterThan(0); // part of the copy
+    // A running command's folder (this test's own process, on this host), as old as the killed one.
+    const live = `snap-diff-${killed[0]!.slice('snap-drill-'.length).replace(/-\d+-/, `-${process.pid}-`)}`;
+    mkdirSync(join(tmp, live));
+    ageTreeByAMinute(tmp, [...killed, live]);
+
+    // Any command that makes a scratch folder there (a diff of two folders) clears the killed one's.
+    const a = await makeTree({ 'x.txt': 'x\n' });
+    const b = await makeTree({ 'x.txt': 'y\n' });
+    const diff = await snapBin(['diff', a, b, '--json'], { env: { TMPDIR: tmp } });
+    expect(diff.code, diff.stderr).toBe(1);
+    expect(JSON.parse(diff.stdout).summary.modified).toBe(1);
+    expect(readdirSync(tmp)).toEqual([live]);
+  }, 60_000);
+});
+
+/** Set the mtime of each `dir/name` and of what it holds directly a minute into the past. */
+function ageTreeByAMinute(dir: string, names: string[]): void {
+  const past = new Date(Date.now() - 60_000);
+  for (const n of names) {
+    for (const d of readdirSync(join(dir, n))) utimesSync(join(dir, n, d), past, past);
+    utimesSync(join(dir, n), past, past);
   }
 }

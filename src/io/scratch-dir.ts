@@ -1,0 +1,138 @@
+/**
+ * The private scratch folders commands make in the system temporary folder (`$TMPDIR`, or another
+ * parent they are given), and the clean-up of those that a killed command left.
+ *
+ * A drill copies the whole dataset into one (`snap-drill-`); `diff` writes the manifests of the
+ * folders it compares (`snap-diff-`) and its record indexes (`snap-records-`); `verify` re-indexes
+ * changed record files (`snap-verify-records-`); `seal --out` keeps its manifest (`snap-seal-`); an
+ * S3 store's commands stage a working store (`snap-s3-`); reading an archive spools its small
+ * members (`snap-archive-`); `retain` reads a snapshot's files (`snap-retain-`). A stopped command
+ * (SIGINT, SIGTERM, an error) removes its own; a SIGKILL cannot be caught and leaves it — for ever,
+ * and a drill's holds a full copy of the dataset.
+ *
+ * Name: `<prefix><host>-<pid>-XXXXXX` ({@link SCRATCH_PREFIXES}), where `<host>` is the first 8
+ * hex digits of the SHA-256 of this host's name (as in io/output-temp.ts), `<pid>` the making
+ * process's id (decimal) and `XXXXXX` mkdtemp(3)'s six random letters and digits. So
+ * {@link makeScratchDir}, the first time a process makes one under a parent, first removes the
+ * stale scratch folders there, of every prefix ({@link isStaleScratchDir}): folders (never a
+ * symbolic link or a file, and nothing is followed) owned by this user, named after a process of
+ * this host that no longer runs, and untouched (the folder and what it holds directly) for
+ * {@link GUARD_STALE_MS}; or, under the name older versions gave (`<prefix>XXXXXX`, which names no
+ * process), untouched for {@link SCRATCH_LEGACY_ABANDONED_MS}. A folder named after another host is
+ * never removed here (whether its command still runs cannot be told; a drill may work for hours
+ * without touching it): that host's next command removes it. Nothing else in the parent is touched.
+ */
+import { promises as fsp } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { hostTag } from './output-temp.js';
+import { GUARD_STALE_MS, pidAlive } from './store.js';
+
+/** Every prefix of a snap scratch folder (see the module comment); a longer one before a shorter one it starts with. */
+export const SCRATCH_PREFIXES = ['snap-verify-records-', 'snap-records-', 'snap-archive-', 'snap-retain-', 'snap-drill-', 'snap-diff-', 'snap-seal-', 'snap-s3-'] as const;
+
+/** The prefix of a snap scratch folder. */
+export type ScratchPrefix = (typeof SCRATCH_PREFIXES)[number];
+
+/** A scratch folder under the older name (`<prefix>XXXXXX`, no process named) untouched this long (ms) is stale: 1 day. */
+export const SCRATCH_LEGACY_ABANDONED_MS = 24 * 60 * 60 * 1000;
+
+/** At most this many entries of a stale-looking folder are looked at for a fresher mtime (a bound on the work per folder). */
+const MAX_ENTRIES_LOOKED_AT = 1000;
+
+/** Parents this process has already swept (resolved paths). */
+const swept = new Set<string>();
+
+/**
+ * The name's parts when `name` is a snap scratch folder: its prefix, and the host tag and pid of
+ * the process that made it, or `legacy` for the older `<prefix>XXXXXX`; undefined for any other name.
+ */
+export function parseScratchName(name: string): { prefix: ScratchPrefix; host: string; pid: number } | { prefix: ScratchPrefix; legacy: true } | undefined {
+  const prefix = SCRATCH_PREFIXES.find((p) => name.startsWith(p));
+  if (prefix === undefined) return undefined;
+  const rest = name.slice(prefix.length);
+  if (/^[A-Za-z0-9]{6}$/.test(rest)) return { prefix, legacy: true };
+  const m = /^([0-9a-f]{8})-([1-9][0-9]{0,9})-[A-Za-z0-9]{6}$/.exec(rest);
+  return m ? { prefix, host: m[1] as string, pid: Number(m[2]) } : undefined;
+}
+
+/**
+ * Whether the folder entry `name`, with this lstat, is a scratch folder a killed command left (see
+ * the module comment). `touchedMs`: when it or what it holds was last modified (ms since the
+ * epoch; default its own mtime); `now` likewise.
+ */
+export function isStaleScratchDir(name: string, st: { isDirectory(): boolean; uid: number; mtimeMs: number }, touchedMs = st.mtimeMs, now = Date.now()): boolean {
+  const parsed = parseScratchName(name);
+  if (parsed === undefined || !st.isDirectory()) return false;
+  if (typeof process.getuid === 'function' && st.uid !== process.getuid()) return false;
+  const idle = now - Math.max(st.mtimeMs, touchedMs);
+  if ('legacy' in parsed) return idle >= SCRATCH_LEGACY_ABANDONED_MS;
+  return idle >= GUARD_STALE_MS && parsed.host === hostTag() && parsed.pid !== process.pid && !pidAlive(parsed.pid);
+}
+
+/** The newest mtime (ms) of the folder `path` and of the first {@link MAX_ENTRIES_LOOKED_AT} entries it holds (lstat: nothing followed). */
+async function lastTouched(path: string, own: number): Promise<number> {
+  let newest = own;
+  let dir: import('node:fs').Dir | undefined;
+  try {
+    dir = await fsp.opendir(path);
+    for (let i = 0; i < MAX_ENTRIES_LOOKED_AT; i++) {
+      const e = await dir.read();
+      if (e === null) break;
+      const st = await fsp.lstat(join(path, e.name)).catch(() => undefined);
+      if (st) newest = Math.max(newest, st.mtimeMs);
+    }
+  } catch {
+    return Infinity; // cannot be looked into: not taken for stale
+  } finally {
+    await dir?.close().catch(() => {});
+  }
+  return newest;
+}
+
+/**
+ * Remove the stale snap scratch folders directly under `parent` (see the module comment).
+ * Best effort: a parent that cannot be listed, or a folder that cannot be (wholly) removed, is left.
+ * @returns the paths removed
+ */
+export async function removeStaleScratchDirs(parent: string): Promise<string[]> {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = await fsp.readdir(parent);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    if (parseScratchName(name) === undefined) continue;
+    const path = join(parent, name);
+    const st = await fsp.lstat(path).catch(() => undefined);
+    if (!st || !isStaleScratchDir(name, st)) continue;
+    if (!isStaleScratchDir(name, st, await lastTouched(path, st.mtimeMs))) continue;
+    try {
+      await fsp.rm(path, { recursive: true, force: true }); // removes links, never what they point to
+      removed.push(path);
+    } catch {
+      /* left for a later run */
+    }
+  }
+  return removed;
+}
+
+/**
+ * Make a new private scratch folder `<parent>/<prefix><host>-<pid>-XXXXXX` (mode 0700, as
+ * mkdtemp(3) makes it), having first removed, the first time this process makes one under
+ * `parent`, the stale ones killed commands left there ({@link removeStaleScratchDirs}). The caller
+ * removes it when done (and registers that with io/interrupt.ts `leaveNothing`).
+ * @param parent default the system temporary folder (`os.tmpdir()`: `$TMPDIR`, else `/tmp`)
+ * @returns the folder's path
+ * @throws the file system's error (`ENOENT`, `EACCES`, `ENOSPC` …) as mkdtemp(3) reports it
+ */
+export async function makeScratchDir(prefix: ScratchPrefix, parent: string = tmpdir()): Promise<string> {
+  const key = resolve(parent);
+  if (!swept.has(key)) {
+    swept.add(key);
+    await removeStaleScratchDirs(parent);
+  }
+  return fsp.mkdtemp(join(parent, `${prefix}${hostTag()}-${process.pid}-`));
+}

@@ -1,0 +1,126 @@
+/**
+ * The scratch folders commands make in $TMPDIR: named after the host and process that made them,
+ * and the first one a process makes under a parent removes only the ones a killed command left
+ * there (io/scratch-dir.ts) — never a running command's, another host's, another user's, a
+ * symbolic link, a file, or anything not named like snap's own.
+ */
+import { promises as fsp, utimesSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { basename, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/tree.js';
+import { GUARD_STALE_MS } from '../../src/io/store.js';
+import { SCRATCH_LEGACY_ABANDONED_MS, SCRATCH_PREFIXES, isStaleScratchDir, makeScratchDir, parseScratchName, removeStaleScratchDirs } from '../../src/io/scratch-dir.js';
+import { hostTag } from '../../src/io/output-temp.js';
+
+/** The id of a process that has exited (a short child, waited for). */
+function deadPid(): number {
+  return spawnSync(process.execPath, ['-e', '0']).pid as number;
+}
+
+/** A scratch folder name of this host for `pid`. */
+function nameOf(prefix: string, pid: number, rand = 'aB3dE9'): string {
+  return `${prefix}${hostTag()}-${pid}-${rand}`;
+}
+
+/** Set the mtime of `path` `ms` into the past (lutimes: a link itself, never its target). */
+async function age(path: string, ms: number): Promise<void> {
+  const t = new Date(Date.now() - ms);
+  await fsp.lutimes(path, t, t);
+}
+
+const uid = process.getuid?.() ?? 0;
+const dirStat = (idleMs: number, owner = uid) => ({ isDirectory: () => true, uid: owner, mtimeMs: Date.now() - idleMs });
+
+describe('scratch folder names', () => {
+  it('are the prefix, this host\'s tag, this process\'s id and six random characters; the older name names no process; other names are not snap\'s', async () => {
+    const parent = await tempDir('snap-scratch-names-');
+    const dir = await makeScratchDir('snap-drill-', parent);
+    expect(basename(dir)).toMatch(new RegExp(`^snap-drill-${hostTag()}-${process.pid}-[A-Za-z0-9]{6}$`));
+    expect((await fsp.stat(dir)).mode & 0o777).toBe(0o700);
+    expect(parseScratchName(basename(dir))).toEqual({ prefix: 'snap-drill-', host: hostTag(), pid: process.pid });
+    expect(parseScratchName('snap-verify-records-Ab12Cd')).toEqual({ prefix: 'snap-verify-records-', legacy: true });
+    expect(parseScratchName('snap-records-Ab12Cd')).toEqual({ prefix: 'snap-records-', legacy: true });
+    for (const other of ['snap-drill-tmp-Ab12Cd', 'snap-test-Ab12Cd', 'snap-drill-Ab12C', 'snap-drill-Ab12Cd7', `snap-s3-${hostTag()}-0-Ab12Cd`, `snap-s3-${hostTag()}-12-Ab1-Cd`, 'Snap-drill-Ab12Cd', '.snap-drill-Ab12Cd']) {
+      expect(parseScratchName(other), other).toBeUndefined();
+    }
+    for (const p of SCRATCH_PREFIXES) expect(parseScratchName(nameOf(p, 42))).toEqual({ prefix: p, host: hostTag(), pid: 42 });
+  });
+});
+
+describe('a scratch folder', () => {
+  it('of a process of this host that has exited is stale once untouched for GUARD_STALE_MS; touched since, or of a running process, it is not', () => {
+    const dead = nameOf('snap-drill-', deadPid());
+    expect(isStaleScratchDir(dead, dirStat(GUARD_STALE_MS + 1000))).toBe(true);
+    expect(isStaleScratchDir(dead, dirStat(1000))).toBe(false);
+    expect(isStaleScratchDir(dead, dirStat(GUARD_STALE_MS + 1000), Date.now() - 1000)).toBe(false); // what it holds was touched a second ago
+    expect(isStaleScratchDir(nameOf('snap-drill-', process.ppid), dirStat(SCRATCH_LEGACY_ABANDONED_MS * 7))).toBe(false);
+    expect(isStaleScratchDir(nameOf('snap-drill-', process.pid), dirStat(SCRATCH_LEGACY_ABANDONED_MS * 7))).toBe(false);
+  });
+
+  it('of another host is never stale here; under the older name it is stale after a day untouched; another user\'s, or one that is not a folder, never', () => {
+    const otherHost = hostTag() === '00000000' ? '11111111' : '00000000';
+    expect(isStaleScratchDir(`snap-diff-${otherHost}-${deadPid()}-Ab12Cd`, dirStat(SCRATCH_LEGACY_ABANDONED_MS * 30))).toBe(false);
+    expect(isStaleScratchDir('snap-diff-Ab12Cd', dirStat(SCRATCH_LEGACY_ABANDONED_MS - 60_000))).toBe(false);
+    expect(isStaleScratchDir('snap-diff-Ab12Cd', dirStat(SCRATCH_LEGACY_ABANDONED_MS + 1))).toBe(true);
+    expect(isStaleScratchDir('snap-diff-Ab12Cd', dirStat(SCRATCH_LEGACY_ABANDONED_MS + 1), Date.now() - 60_000)).toBe(false);
+    if (typeof process.getuid === 'function') {
+      expect(isStaleScratchDir('snap-diff-Ab12Cd', dirStat(SCRATCH_LEGACY_ABANDONED_MS + 1, uid + 1))).toBe(false);
+      expect(isStaleScratchDir(nameOf('snap-diff-', deadPid()), dirStat(GUARD_STALE_MS + 1000, uid + 1))).toBe(false);
+    }
+    expect(isStaleScratchDir(nameOf('snap-diff-', deadPid()), { ...dirStat(GUARD_STALE_MS + 1000), isDirectory: () => false })).toBe(false);
+    expect(isStaleScratchDir('snap-drill-tmp-Ab12Cd', dirStat(SCRATCH_LEGACY_ABANDONED_MS * 30))).toBe(false);
+  });
+});
+
+describe('removeStaleScratchDirs', () => {
+  it('removes the folders killed commands left (with what they hold, following no link) and nothing else in the parent', async () => {
+    const parent = await tempDir('snap-scratch-sweep-');
+    const outside = await tempDir('snap-scratch-outside-');
+    await fsp.writeFile(join(outside, 'keep.txt'), 'keep');
+    const dead = deadPid();
+    const p = (n: string) => join(parent, n);
+    const killed = p(nameOf('snap-drill-', dead, 'aaaaaa'));
+    const olderKilled = p('snap-seal-Ab12Cd');
+    const young = p(nameOf('snap-diff-', dead, 'bbbbbb'));
+    const busy = p(nameOf('snap-records-', dead, 'cccccc')); // its own mtime old, but it holds a file written just now
+    const live = p(nameOf('snap-s3-', process.ppid, 'dddddd'));
+    const olderYoung = p('snap-archive-Ab12Cd');
+    const notSnap = p('snap-drill-tmp-Ab12Cd');
+    const link = p(nameOf('snap-retain-', dead, 'eeeeee'));
+    const file = p(nameOf('snap-verify-records-', dead, 'ffffff'));
+    for (const d of [killed, olderKilled, young, busy, live, olderYoung, notSnap]) await fsp.mkdir(d);
+    await fsp.mkdir(join(killed, 'data'));
+    await fsp.writeFile(join(killed, 'data', 'big.bin'), 'copy');
+    await fsp.symlink(outside, join(killed, 'data', 'elsewhere'));
+    await fsp.writeFile(join(busy, 'index-0'), 'being written');
+    await fsp.symlink(outside, link);
+    await fsp.writeFile(file, 'not a folder');
+    for (const d of [join(killed, 'data'), killed, live, file, link]) await age(d, 60_000); // young: touched just now
+    await age(busy, 60_000);
+    await age(olderKilled, SCRATCH_LEGACY_ABANDONED_MS + 60_000);
+    for (const d of [olderYoung, notSnap]) await age(d, SCRATCH_LEGACY_ABANDONED_MS - 60_000);
+    utimesSync(notSnap, new Date(0), new Date(0));
+    for (const x of [join(outside, 'keep.txt'), outside]) await age(x, 60_000); // followed, the link would look stale
+
+    expect((await removeStaleScratchDirs(parent)).sort()).toEqual([killed, olderKilled].sort());
+    expect((await fsp.readdir(parent)).sort()).toEqual([young, busy, live, olderYoung, notSnap, link, file].map((x) => basename(x)).sort());
+    expect(await fsp.readFile(join(outside, 'keep.txt'), 'utf8')).toBe('keep');
+    expect(await fsp.readdir(outside)).toEqual(['keep.txt']);
+  });
+
+  it('runs when a process makes its first scratch folder under a parent, not at each one', async () => {
+    const parent = await tempDir('snap-scratch-first-');
+    const stale = () => join(parent, nameOf('snap-diff-', deadPid(), 'zzzzzz'));
+    const first = stale();
+    await fsp.mkdir(first);
+    await age(first, 60_000);
+    const mine = await makeScratchDir('snap-diff-', parent);
+    expect(await fsp.readdir(parent)).toEqual([basename(mine)]);
+    const second = stale();
+    await fsp.mkdir(second);
+    await age(second, 60_000);
+    const again = await makeScratchDir('snap-records-', parent);
+    expect((await fsp.readdir(parent)).sort()).toEqual([basename(mine), basename(second), basename(again)].sort());
+  });
+});
