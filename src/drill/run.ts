@@ -6,7 +6,7 @@
  * names it (`judge.ts`). The dataset and the store are only read; nothing is logged; the scratch
  * folder is removed at the end, also when the process is interrupted (`io/interrupt.ts`).
  */
-import { promises as fsp, rmSync } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { join, resolve, relative, sep } from 'node:path';
 import { SnapError, isSnapError, type SnapErrorCode } from '../core/errors.js';
 import { ioError } from '../io/errors.js';
@@ -31,7 +31,7 @@ import { applyEdit, undoEdits, type Scratch, type Touched } from './apply.js';
 import { judge, type GateResult, type Verdict } from './judge.js';
 import { drillReport, type DrillReport } from './report.js';
 import { shellWord } from '../report/escape.js';
-import { makeScratchDir } from '../io/scratch-dir.js';
+import { grantOwnerAccess, makeScratchDir, removeScratchDir, removeScratchDirSync } from '../io/scratch-dir.js';
 
 /** Largest record file the drill reads to plan record changes (bytes), and the most it reads of record files in all. */
 export const MAX_PLAN_RECORD_BYTES = 32 << 20;
@@ -108,10 +108,11 @@ export async function drill(o: DrillOptions): Promise<DrillReport> {
   const root = resolve(o.dir);
   const scratchRoot = await makeScratchDir('snap-drill-');
   await fsp.chmod(scratchRoot, 0o700);
-  const forget = leaveNothing(() => rmSync(scratchRoot, { recursive: true, force: true }));
+  const forget = leaveNothing(() => removeScratchDirSync(scratchRoot));
   try {
     const s: Scratch = { data: join(scratchRoot, 'data'), elsewhere: join(scratchRoot, 'elsewhere'), pristine: join(scratchRoot, 'pristine') };
     const skip = (o.skipDirs ?? []).map((d) => resolve(d));
+    let readOnly = false; // DIR holds a folder or file its owner cannot write: the copy keeps its mode
     await fsp.cp(root, s.data, {
       recursive: true,
       verbatimSymlinks: true,
@@ -124,9 +125,13 @@ export async function drill(o: DrillOptions): Promise<DrillReport> {
           if (e.code === 'ENOENT' && src.includes('\uFFFD')) return undefined;
           throw e;
         });
+        if (st && ((st.isDirectory() && (st.mode & 0o700) !== 0o700) || (st.isFile() && (st.mode & 0o600) !== 0o600))) readOnly = true;
         return st !== undefined && (st.isFile() || st.isDirectory() || st.isSymbolicLink());
       },
     });
+    // The copy is the drill's to change and to remove: its owner may write every folder and file
+    // in it (modes are not in the manifest, so the gate sees the same data).
+    if (readOnly) await grantOwnerAccess(s.data, { files: true });
     checkInterrupted();
     const gateVerify = () => verify({ dir: s.data, snapshot: o.snapshot, trusted: o.trusted, threshold: o.threshold, rules: o.rules, jobs: o.jobs, store: o.store });
 
@@ -266,7 +271,7 @@ export async function drill(o: DrillOptions): Promise<DrillReport> {
     if (!isSnapError(e) && typeof errno?.code === 'string' && /^E[A-Z]+$/.test(errno.code)) throw ioError(e, errno.path ?? scratchRoot, "the drill's private copy");
     throw e;
   } finally {
-    await fsp.rm(scratchRoot, { recursive: true, force: true }).catch(() => {});
+    await removeScratchDir(scratchRoot).catch(() => {});
     forget();
   }
 }

@@ -21,8 +21,12 @@
  * process), untouched for {@link SCRATCH_LEGACY_ABANDONED_MS}. A folder named after another host is
  * never removed here (whether its command still runs cannot be told; a drill may work for hours
  * without touching it): that host's next command removes it. Nothing else in the parent is touched.
+ *
+ * A scratch folder may hold folders its owner cannot write (a drill's copy of a read-only folder
+ * of the dataset, when it was killed before it made the copy writable): {@link removeScratchDir}
+ * and {@link removeScratchDirSync} give the owner access to them first, following no link.
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, chmodSync, lstatSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { hostTag } from './output-temp.js';
@@ -110,7 +114,7 @@ export async function removeStaleScratchDirs(parent: string): Promise<string[]> 
     if (!st || !isStaleScratchDir(name, st)) continue;
     if (!isStaleScratchDir(name, st, await lastTouched(path, st.mtimeMs))) continue;
     try {
-      await fsp.rm(path, { recursive: true, force: true }); // removes links, never what they point to
+      await removeScratchDir(path);
       removed.push(path);
     } catch {
       /* left for a later run */
@@ -135,4 +139,74 @@ export async function makeScratchDir(prefix: ScratchPrefix, parent: string = tmp
     await removeStaleScratchDirs(parent);
   }
   return fsp.mkdtemp(join(parent, `${prefix}${hostTag()}-${process.pid}-`));
+}
+
+/** Whether `e` is a refusal by file permissions. */
+function isPermissionError(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EACCES' || code === 'EPERM';
+}
+
+/** The mode `mode` (of an lstat) with the owner bits a scratch tree needs: rwx on a folder, rw on a file (with `files`); undefined when it has them. */
+function withOwnerAccess(st: { mode: number; isDirectory(): boolean; isFile(): boolean }, files: boolean): number | undefined {
+  const need = st.isDirectory() ? 0o700 : files && st.isFile() ? 0o600 : 0;
+  return (st.mode & need) === need ? undefined : (st.mode & 0o7777) | need;
+}
+
+/**
+ * Give the owner of the tree at `root` (a scratch folder's, made by this process's user) read,
+ * write and search access to every folder in it, and with `files` read and write access to every
+ * regular file, adding only those bits. Symbolic links are neither followed nor changed (lstat).
+ * @throws the file system's error (`EPERM` for an entry of another user …)
+ */
+export async function grantOwnerAccess(root: string, opts: { files: boolean }): Promise<void> {
+  const st = await fsp.lstat(root);
+  const mode = withOwnerAccess(st, opts.files);
+  if (mode !== undefined) await fsp.chmod(root, mode);
+  if (!st.isDirectory()) return;
+  for (const name of await fsp.readdir(root)) await grantOwnerAccess(join(root, name), opts);
+}
+
+/** {@link grantOwnerAccess} for folders only, synchronously (best effort: never throws). */
+function grantFolderAccessSync(root: string): void {
+  try {
+    const st = lstatSync(root);
+    if (!st.isDirectory()) return;
+    const mode = withOwnerAccess(st, false);
+    if (mode !== undefined) chmodSync(root, mode);
+    for (const name of readdirSync(root)) grantFolderAccessSync(join(root, name));
+  } catch {
+    /* the removal that follows reports what is still in the way */
+  }
+}
+
+/**
+ * Remove the scratch folder `path` and all it holds (links removed, never followed); when file
+ * permissions refuse (a folder in it its owner cannot write), give the owner access to its
+ * folders ({@link grantOwnerAccess}) and try once more. Nothing when it does not exist.
+ * @throws the file system's error when it still cannot be removed
+ */
+export async function removeScratchDir(path: string): Promise<void> {
+  try {
+    await fsp.rm(path, { recursive: true, force: true });
+  } catch (e) {
+    if (!isPermissionError(e)) throw e;
+    await grantOwnerAccess(path, { files: false });
+    await fsp.rm(path, { recursive: true, force: true });
+  }
+}
+
+/** {@link removeScratchDir}, synchronously and never throwing: the undo of a scratch folder registered with io/interrupt.ts `leaveNothing`. */
+export function removeScratchDirSync(path: string): void {
+  try {
+    rmSync(path, { recursive: true, force: true });
+  } catch (e) {
+    if (!isPermissionError(e)) return;
+    grantFolderAccessSync(path);
+    try {
+      rmSync(path, { recursive: true, force: true });
+    } catch {
+      /* left: the next snap command that makes a scratch folder here removes it */
+    }
+  }
 }

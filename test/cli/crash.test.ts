@@ -7,10 +7,12 @@
  * next writer of that file, once its process is gone (never while it runs); and the scratch folder
  * a killed drill leaves in $TMPDIR is removed by the next command that makes one there.
  */
-import { existsSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, sep } from 'node:path';
+import { existsSync, mkdirSync, promises as fsp, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO, makeTree, snapBin, snapJson, spawnSnap, tempDir, useKeyPair } from '../helpers/tree.js';
+import { REPO, makeTree, shareWithEveryone, snapBin, snapJson, spawnSnap, tempDir, unprivileged, useKeyPair } from '../helpers/tree.js';
+import { hostTag } from '../../src/io/output-temp.js';
 import { filesUnder, newStorePath, objectFiles, sealTree, sha256File } from '../helpers/store.js';
 
 const keys = useKeyPair();
@@ -324,6 +326,28 @@ describe('a drill killed while it copies DIR into its scratch folder', () => {
     expect(JSON.parse(diff.stdout).summary.modified).toBe(1);
     expect(readdirSync(tmp)).toEqual([live]);
   }, 60_000);
+});
+
+describe('a scratch folder left holding a folder its owner cannot write', () => {
+  it('(a drill killed before it made its copy of a read-only folder writable) is removed too by the next command, run by a user file permissions apply to', async () => {
+    const as = unprivileged();
+    const owner = as.uid ?? (process.getuid?.() as number);
+    const tmp = await tempDir('snap-scratch-parent-');
+    await fsp.chmod(tmp, 0o777);
+    const left = join(tmp, `snap-drill-${hostTag()}-${spawnSync(process.execPath, ['-e', '0']).pid}-Ab12Cd`);
+    await fsp.mkdir(join(left, 'data', 'ham'), { recursive: true });
+    await fsp.writeFile(join(left, 'data', 'ham', '1.txt'), 'copied');
+    for (const p of [left, join(left, 'data'), join(left, 'data', 'ham'), join(left, 'data', 'ham', '1.txt')]) await fsp.lchown(p, owner, owner);
+    await fsp.chmod(join(left, 'data', 'ham'), 0o555);
+    ageTreeByAMinute(tmp, [basename(left)]);
+
+    const a = await makeTree({ 'x.txt': 'x\n' });
+    const b = await makeTree({ 'x.txt': 'y\n' });
+    for (const d of [a, b]) await shareWithEveryone(d);
+    const diff = await snapBin(['diff', a, b, '--json'], { ...as, env: { TMPDIR: tmp } });
+    expect(diff.code, diff.stderr).toBe(1);
+    expect(readdirSync(tmp)).toEqual([]);
+  }, 30_000);
 });
 
 /** Set the mtime of each `dir/name` and of what it holds directly a minute into the past. */

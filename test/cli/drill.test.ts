@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { copyTree, EXAMPLE, REPO, snap, snapJson, spawnSnap, tempDir, useKeyPair, makeTree } from '../helpers/tree.js';
+import { copyTree, EXAMPLE, REPO, shareWithEveryone, snap, snapBin, snapJson, spawnSnap, tempDir, unprivileged, useKeyPair, makeTree } from '../helpers/tree.js';
 import { newStorePath } from '../helpers/store.js';
 import { ATTACK_KINDS, RECORD_KINDS } from '../../src/drill/kinds.js';
 import { unsafeIn } from '../helpers/terminal.js';
@@ -225,6 +225,22 @@ describe('snap drill leaves nothing behind', () => {
     }
     expect(stopped, 'no run was stopped before it finished: the test proved nothing').toBeGreaterThan(0);
   }, 400_000);
+  it('on a dataset with a read-only folder and read-only files, run by a user file permissions apply to: works on its copy (exit 0), leaves DIR as it was, and removes its scratch folder', async () => {
+    const { data, store } = await sealed(EXAMPLE, 'mini@v1');
+    const tmp = await tempDir('snap-drill-tmp-');
+    for (const p of [data, join(store, '..'), keys.dir]) await shareWithEveryone(p);
+    await fsp.chmod(keys.key, 0o600);
+    await fsp.chmod(tmp, 0o777);
+    for (const f of await fsp.readdir(join(data, 'ham'))) await fsp.chmod(join(data, 'ham', f), 0o444);
+    await fsp.chmod(join(data, 'ham'), 0o555);
+    const before = await picture(data);
+    const r = await snapBin(['drill', data, '--against', 'mini@v1', '--pubkey', keys.pub, '--store', store, '--json'], { ...unprivileged(), env: { TMPDIR: tmp } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).verdict).toBe('pass');
+    expect(await picture(data)).toEqual(before);
+    expect(await fsp.readdir(tmp)).toEqual([]);
+    await fsp.chmod(join(data, 'ham'), 0o755); // so that the test's own clean-up can remove it
+  }, SLOW);
 });
 
 describe("snap drill judges record attacks with the signed snapshot's own check thresholds", () => {

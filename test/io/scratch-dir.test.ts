@@ -2,7 +2,8 @@
  * The scratch folders commands make in $TMPDIR: named after the host and process that made them,
  * and the first one a process makes under a parent removes only the ones a killed command left
  * there (io/scratch-dir.ts) — never a running command's, another host's, another user's, a
- * symbolic link, a file, or anything not named like snap's own.
+ * symbolic link, a file, or anything not named like snap's own; and the owner's access to a
+ * scratch tree is granted without following its links.
  */
 import { promises as fsp, utimesSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -10,7 +11,7 @@ import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/tree.js';
 import { GUARD_STALE_MS } from '../../src/io/store.js';
-import { SCRATCH_LEGACY_ABANDONED_MS, SCRATCH_PREFIXES, isStaleScratchDir, makeScratchDir, parseScratchName, removeStaleScratchDirs } from '../../src/io/scratch-dir.js';
+import { SCRATCH_LEGACY_ABANDONED_MS, SCRATCH_PREFIXES, grantOwnerAccess, isStaleScratchDir, makeScratchDir, parseScratchName, removeStaleScratchDirs } from '../../src/io/scratch-dir.js';
 import { hostTag } from '../../src/io/output-temp.js';
 
 /** The id of a process that has exited (a short child, waited for). */
@@ -122,5 +123,33 @@ describe('removeStaleScratchDirs', () => {
     await age(second, 60_000);
     const again = await makeScratchDir('snap-records-', parent);
     expect((await fsp.readdir(parent)).sort()).toEqual([basename(mine), basename(second), basename(again)].sort());
+  });
+});
+
+describe('grantOwnerAccess', () => {
+  it('adds the owner\'s rwx to every folder and, with files, rw to every file, keeping the other bits, and changes no link nor what it points to', async () => {
+    const root = await tempDir('snap-scratch-grant-');
+    const outside = await tempDir('snap-scratch-grant-outside-');
+    await fsp.writeFile(join(outside, 'target.txt'), 't');
+    await fsp.chmod(join(outside, 'target.txt'), 0o444);
+    await fsp.chmod(outside, 0o555);
+    await fsp.mkdir(join(root, 'ro', 'deeper'), { recursive: true });
+    await fsp.writeFile(join(root, 'ro', 'deeper', 'f.txt'), 'f');
+    await fsp.chmod(join(root, 'ro', 'deeper', 'f.txt'), 0o444);
+    await fsp.symlink(outside, join(root, 'ro', 'dir-link'));
+    await fsp.symlink(join(outside, 'target.txt'), join(root, 'ro', 'file-link'));
+    await fsp.chmod(join(root, 'ro', 'deeper'), 0o505);
+    await fsp.chmod(join(root, 'ro'), 0o555);
+    const mode = async (p: string) => (await fsp.lstat(p)).mode & 0o7777;
+
+    await grantOwnerAccess(root, { files: false });
+    expect(await mode(join(root, 'ro'))).toBe(0o755);
+    expect(await mode(join(root, 'ro', 'deeper'))).toBe(0o705);
+    expect(await mode(join(root, 'ro', 'deeper', 'f.txt'))).toBe(0o444);
+    await grantOwnerAccess(root, { files: true });
+    expect(await mode(join(root, 'ro', 'deeper', 'f.txt'))).toBe(0o644);
+    expect(await mode(outside)).toBe(0o555);
+    expect(await mode(join(outside, 'target.txt'))).toBe(0o444);
+    await fsp.chmod(outside, 0o755); // for the test's own clean-up
   });
 });
