@@ -19,7 +19,7 @@ import type { Statement } from './core/statement.js';
 import { diffRecordSides, type RecordSide, type RecordsReport } from './records/diff-sets.js';
 import { readRecordConfig } from './records/seal-records.js';
 import { writeAll } from './io/write-all.js';
-import { makeScratchDir } from './io/scratch-dir.js';
+import { makeScratchDir, removeWhenDone } from './io/scratch-dir.js';
 
 /**
  * A dataset that is not a folder (a prefix in S3, src/s3/dataset.ts): `name` is how it is shown
@@ -182,10 +182,10 @@ async function recordSide(input: DiffInput, manifestPath: string, described: { r
  * The manifest file of a side: the snapshot's own, or a temporary one made by scanning the folder;
  * what the folder holds that a manifest cannot record goes to `extra` instead.
  */
-async function manifestOf(input: DiffInput, excludes: string[], opts: DiffOptions, cleanup: string[], side: 'a' | 'b', extra: DiffExtra[]): Promise<string> {
+async function manifestOf(input: DiffInput, excludes: string[], opts: DiffOptions, cleanup: (() => Promise<void>)[], side: 'a' | 'b', extra: DiffExtra[]): Promise<string> {
   if (input.kind === 'snapshot') return join(input.location.dir, MANIFEST_FILE);
   const dir = await makeScratchDir('snap-diff-');
-  cleanup.push(dir);
+  cleanup.push(removeWhenDone(dir));
   const path = join(dir, MANIFEST_FILE);
   const out = await fsp.open(path, 'w');
   try {
@@ -235,7 +235,7 @@ function sameEntry(a: ManifestEntry, b: ManifestEntry): boolean {
  *   signed yet malformed manifest, scan errors)
  */
 export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): Promise<DiffReport> {
-  const cleanup: string[] = [];
+  const cleanup: (() => Promise<void>)[] = []; // removes a scratch folder (also on a forced exit)
   try {
     const da = await describe(a, opts.trusted);
     const db = await describe(b, opts.trusted);
@@ -349,7 +349,7 @@ export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): 
       ...(records ? { records } : {}),
     };
   } finally {
-    for (const d of cleanup) await fsp.rm(d, { recursive: true, force: true }).catch(() => {});
+    for (const remove of cleanup) await remove();
   }
 }
 

@@ -29,6 +29,7 @@
 import { promises as fsp, chmodSync, lstatSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { leaveNothing } from './interrupt.js';
 import { hostTag } from './output-temp.js';
 import { GUARD_STALE_MS, pidAlive } from './store.js';
 
@@ -209,4 +210,19 @@ export function removeScratchDirSync(path: string): void {
       /* left: the next snap command that makes a scratch folder here removes it */
     }
   }
+}
+
+/**
+ * Register the scratch folder `path` with io/interrupt.ts `leaveNothing`, so that a process that
+ * must exit before the code that made it is done (a second SIGINT / SIGTERM, or no unwind within
+ * 5 s) removes it ({@link removeScratchDirSync}).
+ * @returns a function that removes it now (best effort: never throws) and unregisters it; call it
+ *   once the folder is no longer needed
+ */
+export function removeWhenDone(path: string): () => Promise<void> {
+  const forget = leaveNothing(() => removeScratchDirSync(path));
+  return async () => {
+    await removeScratchDir(path).catch(() => {});
+    forget();
+  };
 }

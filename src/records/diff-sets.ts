@@ -5,7 +5,7 @@
  * folders, the sets both folders' `snap.json` rules define). Works with indexes only: the data of a snapshot is never read,
  * so two `--manifest-only` snapshots compare as well as any.
  */
-import { existsSync, promises as fsp } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import ignore from 'ignore';
 import { SnapError } from '../core/errors.js';
@@ -20,7 +20,7 @@ import { diffIndexFiles } from './diff-index-files.js';
 import { RecordDiffCollector, type RecordSetDiff } from './record-report.js';
 import { conflictGroups } from './conflicts.js';
 import { labelShift, sumLabels, type LabelShift } from './stats.js';
-import { makeScratchDir } from '../io/scratch-dir.js';
+import { makeScratchDir, removeWhenDone } from '../io/scratch-dir.js';
 
 /** A snapshot side: its record sets, and where index objects may be found. */
 export interface SnapshotRecordSide {
@@ -173,6 +173,7 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide): Promise<Rec
   if (defs.size === 0 && unavailable.length === 0) return undefined;
 
   const tmp = await makeScratchDir('snap-records-');
+  const removeTmp = removeWhenDone(tmp);
   try {
     // 2. One pass over each side's manifest: which record files it has (and their digests), and the
     //    files of label-folder sets (folder sides build those indexes here).
@@ -276,7 +277,7 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide): Promise<Rec
       ...(labelled.length > 0 ? { dataset: labelShift(sumLabels(labelled.map((s) => s.a.labels as Record<string, number>)), sumLabels(labelled.map((s) => s.b.labels as Record<string, number>))) } : {}),
     };
   } finally {
-    await fsp.rm(tmp, { recursive: true, force: true }).catch(() => {});
+    await removeTmp();
   }
 }
 

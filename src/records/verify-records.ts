@@ -5,7 +5,7 @@
  * folders of a label-folder set is named as a label flip. Runs only after the manifest was found to
  * match the signature, so the definitions and index digests it uses are trusted.
  */
-import { existsSync, promises as fsp } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import ignore from 'ignore';
 import { isSnapError } from '../core/errors.js';
@@ -15,7 +15,7 @@ import { indexTabularFile } from './index-file.js';
 import { diffIndexFiles } from './diff-index-files.js';
 import { RecordDiffCollector, type RecordSetDiff } from './record-report.js';
 import { conflictGroups } from './conflicts.js';
-import { makeScratchDir } from '../io/scratch-dir.js';
+import { makeScratchDir, removeWhenDone } from '../io/scratch-dir.js';
 
 /** The part of a verify problem this module reads and extends. */
 export interface RecordProblem {
@@ -39,6 +39,7 @@ export interface RecordProblem {
 export async function attachRecordFindings(problems: RecordProblem[], members: readonly RecordSetMember[], dir: string, objectDirs: readonly string[]): Promise<void> {
   const tabular = new Map(members.filter((m) => m.path !== undefined).map((m) => [m.path as string, m]));
   let tmp: string | undefined;
+  let removeTmp: (() => Promise<void>) | undefined;
   try {
     for (const p of problems) {
       const m = p.kind === 'modified' ? tabular.get(p.path) : undefined;
@@ -49,7 +50,10 @@ export async function attachRecordFindings(problems: RecordProblem[], members: r
           p.records = { error: { code: 'OBJECT_MISSING', message: `the signed record index ${m.index.sha256.slice(0, 12)}… is not in the store` } };
           continue;
         }
-        tmp ??= await makeScratchDir('snap-verify-records-');
+        if (tmp === undefined) {
+          tmp = await makeScratchDir('snap-verify-records-');
+          removeTmp = removeWhenDone(tmp);
+        }
         const out = join(tmp, `index-${problems.indexOf(p)}`);
         const spec = { format: m.format, identity: m.identity, ...(m.key ? { key: m.key } : {}), ...(m.label !== undefined ? { label: m.label } : {}) };
         const actual = (p.actual as { sha256?: string } | undefined)?.sha256;
@@ -67,7 +71,7 @@ export async function attachRecordFindings(problems: RecordProblem[], members: r
       }
     }
   } finally {
-    if (tmp) await fsp.rm(tmp, { recursive: true, force: true }).catch(() => {});
+    await removeTmp?.();
   }
   // Label folders: a file that moved from one label folder to another, same name, same bytes.
   const fileSets = members.filter((m) => m.format === 'files').map((m) => ({ m, ig: ignore().add(m.pattern as string) }));

@@ -202,3 +202,24 @@ describe('other writers stopped by a signal', () => {
     expect(await fsp.readdir(tmp)).toEqual([]);
   }, 60_000);
 });
+
+describe('a command stopped by a second signal before it unwound', () => {
+  it('diff of two folders (Ctrl-C, then SIGTERM at once): exits 130 or 143 at once and leaves no scratch folder in the temporary folder', async () => {
+    const a = await makeTree(bigSpec());
+    const b = await makeTree(bigSpec());
+    const tmp = await tempDir('snap-tmpdir-');
+    const { child, done } = spawnSnap(['diff', a, b, '--jobs', '1', '--json'], { env: { TMPDIR: tmp } });
+    // Once the scratch folder holds the manifest being written (the folder is registered by then:
+    // a signal in the moment between mkdtemp and that is not what this test is about).
+    const writing = () => readdirSync(tmp).some((n) => n.startsWith('snap-diff-') && readdirSync(join(tmp, n)).length > 0);
+    const started = Date.now();
+    while (child.exitCode === null && !writing() && Date.now() - started < 10_000) await new Promise((r) => setTimeout(r, 2));
+    expect(writing(), 'the diff wrote no manifest in a scratch folder').toBe(true);
+    child.kill('SIGINT');
+    child.kill('SIGTERM'); // the second signal: the process removes what is registered and exits now
+    const r = await done;
+    // Both signals are pending at once: the process may take either first (130 or 143).
+    expect([EXIT_FOR.SIGINT, EXIT_FOR.SIGTERM], `exit ${r.code} (${r.signal}): ${r.stderr}`).toContain(r.code);
+    expect(await fsp.readdir(tmp)).toEqual([]);
+  }, 60_000);
+});

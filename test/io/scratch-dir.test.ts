@@ -11,7 +11,8 @@ import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/tree.js';
 import { GUARD_STALE_MS } from '../../src/io/store.js';
-import { SCRATCH_LEGACY_ABANDONED_MS, SCRATCH_PREFIXES, grantOwnerAccess, isStaleScratchDir, makeScratchDir, parseScratchName, removeStaleScratchDirs } from '../../src/io/scratch-dir.js';
+import { SCRATCH_LEGACY_ABANDONED_MS, SCRATCH_PREFIXES, grantOwnerAccess, isStaleScratchDir, makeScratchDir, parseScratchName, removeStaleScratchDirs, removeWhenDone } from '../../src/io/scratch-dir.js';
+import { leftoverCount, removeLeftovers } from '../../src/io/interrupt.js';
 import { hostTag } from '../../src/io/output-temp.js';
 
 /** The id of a process that has exited (a short child, waited for). */
@@ -151,5 +152,25 @@ describe('grantOwnerAccess', () => {
     expect(await mode(outside)).toBe(0o555);
     expect(await mode(join(outside, 'target.txt'))).toBe(0o444);
     await fsp.chmod(outside, 0o755); // for the test's own clean-up
+  });
+});
+
+describe('removeWhenDone', () => {
+  it('registers the folder\'s removal for a forced exit, and the function it returns removes the folder and unregisters it', async () => {
+    const parent = await tempDir('snap-scratch-done-');
+    const before = leftoverCount();
+    const one = await makeScratchDir('snap-diff-', parent);
+    await fsp.writeFile(join(one, 'manifest.jsonl'), 'x');
+    const doneOne = removeWhenDone(one);
+    expect(leftoverCount()).toBe(before + 1);
+    await doneOne();
+    expect(leftoverCount()).toBe(before);
+    expect(await fsp.readdir(parent)).toEqual([]);
+
+    const two = await makeScratchDir('snap-records-', parent);
+    await fsp.mkdir(join(two, 'runs-x'));
+    removeWhenDone(two);
+    removeLeftovers(); // what a process that must exit now runs
+    expect(await fsp.readdir(parent)).toEqual([]);
   });
 });

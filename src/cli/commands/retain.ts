@@ -3,7 +3,6 @@
  * (its commit object, its staged files, its co-signatures and every object it names), never shortening one
  * (docs/FORMAT.md §23.6). Only for `--store s3://…`; a local store cannot lock its files (USAGE).
  */
-import { rm } from 'node:fs/promises';
 import { SnapError } from '../../core/errors.js';
 import { parseRef } from '../../core/refs.js';
 import { parseExpiry } from '../../core/durations.js';
@@ -11,7 +10,7 @@ import { escapeForTerminal as shown } from '../../core/display.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { jsonOut, commonFlags, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { s3StoreOf } from '../remote-store.js';
-import { makeScratchDir } from '../../io/scratch-dir.js';
+import { makeScratchDir, removeWhenDone } from '../../io/scratch-dir.js';
 
 async function cmdRetain(a: Args, io: CliIo): Promise<number> {
   const url = s3StoreOf(a, io);
@@ -29,11 +28,12 @@ async function cmdRetain(a: Args, io: CliIo): Promise<number> {
   try {
     // The snapshot's files go through a temporary folder: its manifest may be larger than memory allows.
     const dir = await makeScratchDir('snap-retain-');
+    const removeDir = removeWhenDone(dir);
     try {
       await remote.readSnapshotInto(ref.name, ref.version, dir);
       objects = [...(await objectsOfSnapshotIn(dir))];
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      await removeDir();
     }
     const retain = { mode, until } as const;
     await mapLimit(objects, 16, async (hex) => {
