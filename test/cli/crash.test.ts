@@ -226,7 +226,9 @@ describe('a small output file (prove -o, report -o) whose writer is killed', () 
     const dir = await tempDir('snap-report-out-');
     const file = join(dir, 'r.html');
     const { child, done } = spawnSnap(['report', '--drill', drill, '-o', file], { env: { SNAP_TEST_HOLD_OUTPUT_TEMP: 'r.html' } });
-    await waitFor(() => tempsOf(dir, 'r.html').length > 0 || child.exitCode !== null);
+    // Once its temporary file is written (the report is one write, well under writeFile's chunk):
+    // aged before that, the write would make it fresh again and the rerun would keep it anyway.
+    await waitFor(() => tempsOf(dir, 'r.html').some((n) => statSync(join(dir, n)).size > 0) || child.exitCode !== null);
     const live = tempsOf(dir, 'r.html');
     expect(live, 'the held report never made its temporary file').toHaveLength(1);
     // Untouched for a minute, but its process runs: another report of the same FILE keeps it.
