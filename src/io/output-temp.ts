@@ -21,14 +21,11 @@
  * host stalled for an hour, its command would fail when it names the file (the temporary file is
  * gone) — nothing is lost.
  */
-import { promises as fsp, rmSync } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { SnapError } from '../core/errors.js';
-import { ioError } from './errors.js';
-import { leaveNothing } from './interrupt.js';
-import { GUARD_STALE_MS, fsyncDir, pidAlive } from './store.js';
+import { GUARD_STALE_MS, pidAlive, writeFileAtomic } from './store.js';
 
 /** A temporary file untouched this long (ms) is stale even when its process cannot be checked: 1 hour. */
 export const OUTPUT_TEMP_ABANDONED_MS = 60 * 60 * 1000;
@@ -124,33 +121,5 @@ const TEST_HOLD_MS = 30_000;
  */
 export async function writeOutputFile(path: string, data: Uint8Array | string, opts: { mode: number; exclusive?: boolean; what?: string }): Promise<void> {
   await removeStaleOutputTemps(path);
-  const tmp = outputTempPath(path);
-  const forget = leaveNothing(() => rmSync(tmp, { force: true }));
-  try {
-    const fh = await fsp.open(tmp, 'wx', opts.mode);
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await holdOutputForTest(path);
-    if (opts.exclusive) {
-      try {
-        await fsp.link(tmp, path);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new SnapError('FILE_EXISTS', `${path} already exists; it is never overwritten`, { path });
-        throw e;
-      }
-      await fsp.unlink(tmp);
-    } else {
-      await fsp.rename(tmp, path);
-    }
-    await fsyncDir(dirname(path));
-  } catch (e) {
-    await fsp.rm(tmp, { force: true }).catch(() => {});
-    throw ioError(e, path, opts.what ?? 'cannot write');
-  } finally {
-    forget();
-  }
+  await writeFileAtomic(path, data, { ...opts, tmp: outputTempPath(path), beforeName: () => holdOutputForTest(path) });
 }

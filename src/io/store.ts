@@ -126,10 +126,14 @@ export function objectPath(store: Store, hex: string): string {
 
 /**
  * Write a small file atomically: temporary name in the same folder, fsync, rename, fsync folder.
- * @param exclusive when true, never replace an existing file (`FILE_EXISTS`)
+ * @param opts.exclusive when true, never replace an existing file (`FILE_EXISTS`)
+ * @param opts.tmp the temporary file's path (default `.<name>.<12 hex>.tmp` beside it, the name fsck knows in a store)
+ * @param opts.what what the error message says could not be done (default `cannot write`)
+ * @param opts.beforeName awaited once the temporary file is complete, before it is named (a test hook)
+ * @throws SnapError `FILE_EXISTS` | `NOT_FOUND` | `DISK_FULL` | `IO_ERROR`
  */
-export async function writeFileAtomic(path: string, data: Uint8Array | string, opts: { mode?: number; exclusive?: boolean } = {}): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+export async function writeFileAtomic(path: string, data: Uint8Array | string, opts: { mode?: number; exclusive?: boolean; tmp?: string; what?: string; beforeName?: () => Promise<void> } = {}): Promise<void> {
+  const tmp = opts.tmp ?? join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const forget = leaveNothing(() => rmSync(tmp, { force: true }));
   try {
     const fh = await fsp.open(tmp, 'wx', opts.mode ?? 0o444);
@@ -139,6 +143,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, o
     } finally {
       await fh.close();
     }
+    await opts.beforeName?.();
     if (opts.exclusive) {
       // link() fails if the name exists: never replace.
       try {
@@ -153,8 +158,8 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, o
     }
     await fsyncDir(dirname(path));
   } catch (e) {
-    await fsp.rm(tmp, { force: true });
-    throw ioError(e, path, 'cannot write');
+    await fsp.rm(tmp, { force: true }).catch(() => {});
+    throw ioError(e, path, opts.what ?? 'cannot write');
   } finally {
     forget();
   }
