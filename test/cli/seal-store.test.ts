@@ -45,6 +45,25 @@ describe('the store', () => {
     ]);
   });
 
+  it('stores again, in the next seal, small files whose objects were removed from the store (an unchanged seal looks each one up)', async () => {
+    const spec: Record<string, string> = {};
+    for (let i = 0; i < 600; i++) spec[`f/${i}.txt`] = `file ${i}\n`;
+    const data = await makeTree(spec);
+    const store = await newStorePath();
+    const name = uniqueName();
+    expect((await snapJson(sealArgs(data, store, `${name}@v1`))).code).toBe(0);
+    // Remove the objects of 20 files, spread over many fan-out folders.
+    const gone = Array.from({ length: 20 }, (_, k) => sha256(`file ${k * 30}\n`));
+    for (const h of gone) await fsp.rm(join(store, 'objects', 'sha256', h.slice(0, 2), h.slice(2)), { force: true });
+    const r = await snapJson(sealArgs(data, store, `${name}@v2`));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.newObjects).toBe(20);
+    const have = new Set((await objectFiles(store)).map((o) => o.name));
+    for (const h of gone) expect(have.has(h), h).toBe(true);
+    const f = await snapJson(['fsck', '--store', store]);
+    expect(f.code, f.stderr).toBe(0);
+  }, 120_000);
+
   it('adds no object when the same data is sealed again as v2, and records v1 as its parent', async () => {
     const s = await sealTree(TREE, keys, { store: shared.path });
     const before = await objectFiles(s.store);
