@@ -255,11 +255,13 @@ describe('snap revoke', () => {
     const blind = await snapJson(['revoke', 'ds@v1', '--reason', REASON, '--key', alice.key, '--store', e.store, '--out', blindFile]);
     expect(blind.code, blind.stderr).toBe(0);
     expect(blind.json.snapshot).toBe(fake.snapshot);
+    expect(blind.stderr).toContain('note: without --pubkey, nothing checks who signed the snapshot found as ds@v1');
     expect((await snapJson(['verify', e.file, '--pubkey', alice.pub, '--store', await newStorePath(), '--revocations', blindFile, '--state-dir', await tempDir('snap-state-')])).code).toBe(0);
     // The archive of the real ds@v1 passes the same check, and its revocation then counts.
     const real = join(e.work, 'real.revocation.json');
     const ok = await snapJson(['revoke', e.file, '--reason', REASON, '--key', alice.key, '--pubkey', alice.pub, '--store', e.store, '--out', real]);
     expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stderr).not.toContain('without --pubkey');
     expect(ok.json.snapshot).toBe(e.snapshot);
     const v = await snapJson(['verify', e.file, '--pubkey', alice.pub, '--store', await newStorePath(), '--revocations', real, '--state-dir', await tempDir('snap-state-')]);
     expect([v.code, v.json.failure.code]).toEqual([1, 'SNAPSHOT_REVOKED']);

@@ -55,6 +55,9 @@ async function cmdRevoke(a: Args, io: CliIo): Promise<number> {
     await opened.close();
   }
   const ref = statementRef(info.statement as NonNullable<typeof info.statement>);
+  if (!expected && !a.quiet) {
+    io.stderr.write(`note: without --pubkey, nothing checks who signed the snapshot found as ${shown(String(a.ref))} (${shortId(info.snapshot)}): were it swapped in the store for another signed under that name, that one would be revoked instead; give --pubkey PRODUCER.pub to revoke only a snapshot its producer signed\n`);
+  }
   const statement = buildRevocation(info.snapshot, ref, reason, formatTime(new Date()), { name: TOOL_NAME, version: TOOL_VERSION });
   const statementBytes = serializeRevocation(statement);
   const envelope = serializeEnvelope(signEnvelope(statementBytes, keys));
