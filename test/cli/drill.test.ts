@@ -47,6 +47,7 @@ async function sealed(src: string, as: string, extra: string[] = []): Promise<{ 
   return { data, store };
 }
 
+/** Run a drill in this process: its scratch folder goes to this process's os.tmpdir() (the TMPDIR in env does not move it). */
 async function runDrill(data: string, store: string, ref: string, extra: string[] = []) {
   return snapJson<DrillReport>(['drill', data, '--against', ref, '--pubkey', keys.pub, '--store', store, ...extra], { env: { TMPDIR: await tempDir('snap-drill-tmp-') } });
 }
@@ -182,7 +183,7 @@ describe('snap drill is deterministic', () => {
     const b = await runDrill(data, store, 'tab@v1', args);
     expect(a.code).toBe(0);
     expect(b.stdout).toBe(a.stdout);
-    expect(a.stdout).not.toMatch(/snap-drill-/); // no scratch path (TMPDIR is a snap-drill-tmp- folder)
+    expect(a.stdout).not.toMatch(/snap-drill-/); // no path of the scratch copy (its name begins snap-drill-)
     const c = await runDrill(data, store, 'tab@v1', ['--seed', '43', ...args.slice(2)]);
     expect(c.json.planted.map((p) => p.detail)).not.toEqual(a.json.planted.map((p) => p.detail));
     expect(a.json).toMatchObject({ drill: 1, dataset: data, against: { ref: 'tab@v1' }, seed: 42, attacks: ['record-label-flip', 'feature-nudge', 'symlink-to-copy', 'lookalike-name'] });
