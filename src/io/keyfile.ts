@@ -26,6 +26,7 @@ import { ioError } from './errors.js';
 import { openRegularFile } from './small-file.js';
 import { leaveNothing } from './interrupt.js';
 import { holdOutputForTest, outputTempPath, removeStaleOutputTemps } from './output-temp.js';
+import { fsyncDir } from './store.js';
 
 export type { PrivateKey, PublicKey } from '../core/keys.js';
 
@@ -232,13 +233,6 @@ async function writeNew(file: string, text: string, mode: number, path: string):
     await fsp.unlink(file).catch(() => undefined);
     throw ioError(e, path, 'cannot write the key file');
   }
-}
-
-/** fsync a folder so that a new name in it survives a crash (ignored where unsupported). */
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await fsp.open(dir, 'r').catch(() => undefined);
-  await fh?.sync().catch(() => undefined);
-  await fh?.close().catch(() => undefined);
 }
 
 /**
