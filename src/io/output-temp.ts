@@ -21,7 +21,7 @@
  * host stalled for an hour, its command would fail when it names the file (the temporary file is
  * gone) — nothing is lost.
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, type Stats } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -33,6 +33,44 @@ export const OUTPUT_TEMP_ABANDONED_MS = 60 * 60 * 1000;
 /** This host's tag in temporary names: 8 hex digits of the SHA-256 of its name. */
 export function hostTag(): string {
   return createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+}
+
+/** Whether a file or folder (its lstat) belongs to this process's user; true where there are no user ids. */
+export function ownedByThisUser(st: { uid: number }): boolean {
+  return typeof process.getuid !== 'function' || st.uid === process.getuid();
+}
+
+/** Whether the writer a leftover is named after (host tag, pid) was a process of this host, not this one, that no longer runs. */
+export function writerGone(host: string, pid: number): boolean {
+  return host === hostTag() && pid !== process.pid && !pidAlive(pid);
+}
+
+/**
+ * Remove the entries of `dir` that `stale` takes for leftovers of killed commands, with `remove`.
+ * `stale` gets each name, its path and its lstat (nothing followed). Best effort: a folder that
+ * cannot be listed, or an entry that cannot be removed, is left for a later run.
+ * @returns the paths removed
+ */
+export async function removeLeftovers(dir: string, stale: (name: string, path: string, st: Stats) => boolean | Promise<boolean>, remove: (path: string) => Promise<void>): Promise<string[]> {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const path = join(dir, name);
+    const st = await fsp.lstat(path).catch(() => undefined);
+    if (!st || !(await stale(name, path, st))) continue;
+    try {
+      await remove(path);
+      removed.push(path);
+    } catch {
+      /* left for a later run */
+    }
+  }
+  return removed;
 }
 
 /** The path of a new temporary file for `file` (see the module comment). */
@@ -57,11 +95,11 @@ export function parseOutputTemp(base: string, name: string): { host: string; pid
 export function isStaleOutputTemp(base: string, name: string, st: { isFile(): boolean; uid: number; mtimeMs: number }, now = Date.now()): boolean {
   const parsed = parseOutputTemp(base, name);
   if (parsed === undefined || !st.isFile()) return false;
-  if (typeof process.getuid === 'function' && st.uid !== process.getuid()) return false;
+  if (!ownedByThisUser(st)) return false;
   const idle = now - st.mtimeMs;
   if (idle < GUARD_STALE_MS) return false;
   if (idle >= OUTPUT_TEMP_ABANDONED_MS) return true;
-  return parsed !== 'legacy' && parsed.host === hostTag() && parsed.pid !== process.pid && !pidAlive(parsed.pid);
+  return parsed !== 'legacy' && writerGone(parsed.host, parsed.pid);
 }
 
 /**
@@ -70,28 +108,8 @@ export function isStaleOutputTemp(base: string, name: string, st: { isFile(): bo
  * @returns the paths removed
  */
 export async function removeStaleOutputTemps(file: string): Promise<string[]> {
-  const dir = dirname(file);
   const base = basename(file);
-  const removed: string[] = [];
-  let names: string[];
-  try {
-    names = await fsp.readdir(dir);
-  } catch {
-    return removed;
-  }
-  for (const name of names) {
-    if (parseOutputTemp(base, name) === undefined) continue;
-    const path = join(dir, name);
-    const st = await fsp.lstat(path).catch(() => undefined);
-    if (!st || !isStaleOutputTemp(base, name, st)) continue;
-    try {
-      await fsp.unlink(path);
-      removed.push(path);
-    } catch {
-      /* left for a later run */
-    }
-  }
-  return removed;
+  return removeLeftovers(dirname(file), (name, _path, st) => isStaleOutputTemp(base, name, st), (path) => fsp.unlink(path));
 }
 
 /**

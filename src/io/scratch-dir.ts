@@ -30,8 +30,8 @@ import { promises as fsp, chmodSync, lstatSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { leaveNothing } from './interrupt.js';
-import { hostTag } from './output-temp.js';
-import { GUARD_STALE_MS, pidAlive } from './store.js';
+import { hostTag, ownedByThisUser, removeLeftovers, writerGone } from './output-temp.js';
+import { GUARD_STALE_MS } from './store.js';
 
 /** Every prefix of a snap scratch folder (see the module comment); a longer one before a shorter one it starts with. */
 export const SCRATCH_PREFIXES = ['snap-verify-records-', 'snap-records-', 'snap-archive-', 'snap-retain-', 'snap-drill-', 'snap-diff-', 'snap-seal-', 'snap-s3-'] as const;
@@ -69,10 +69,10 @@ export function parseScratchName(name: string): { prefix: ScratchPrefix; host: s
 export function isStaleScratchDir(name: string, st: { isDirectory(): boolean; uid: number; mtimeMs: number }, touchedMs = st.mtimeMs, now = Date.now()): boolean {
   const parsed = parseScratchName(name);
   if (parsed === undefined || !st.isDirectory()) return false;
-  if (typeof process.getuid === 'function' && st.uid !== process.getuid()) return false;
+  if (!ownedByThisUser(st)) return false;
   const idle = now - Math.max(st.mtimeMs, touchedMs);
   if ('legacy' in parsed) return idle >= SCRATCH_LEGACY_ABANDONED_MS;
-  return idle >= GUARD_STALE_MS && parsed.host === hostTag() && parsed.pid !== process.pid && !pidAlive(parsed.pid);
+  return idle >= GUARD_STALE_MS && writerGone(parsed.host, parsed.pid);
 }
 
 /** The newest mtime (ms) of the folder `path` and of the first {@link MAX_ENTRIES_LOOKED_AT} entries it holds (lstat: nothing followed). */
@@ -101,27 +101,11 @@ async function lastTouched(path: string, own: number): Promise<number> {
  * @returns the paths removed
  */
 export async function removeStaleScratchDirs(parent: string): Promise<string[]> {
-  const removed: string[] = [];
-  let names: string[];
-  try {
-    names = await fsp.readdir(parent);
-  } catch {
-    return removed;
-  }
-  for (const name of names) {
-    if (parseScratchName(name) === undefined) continue;
-    const path = join(parent, name);
-    const st = await fsp.lstat(path).catch(() => undefined);
-    if (!st || !isStaleScratchDir(name, st)) continue;
-    if (!isStaleScratchDir(name, st, await lastTouched(path, st.mtimeMs))) continue;
-    try {
-      await removeScratchDir(path);
-      removed.push(path);
-    } catch {
-      /* left for a later run */
-    }
-  }
-  return removed;
+  return removeLeftovers(
+    parent,
+    async (name, path, st) => isStaleScratchDir(name, st) && isStaleScratchDir(name, st, await lastTouched(path, st.mtimeMs)),
+    removeScratchDir,
+  );
 }
 
 /**
