@@ -100,7 +100,8 @@ function datasetTests(kind: S3ServerKind): void {
       expect(v.json.problems).toEqual([expect.objectContaining({ path: 'big.bin', kind: 'modified' })]);
     });
 
-    it('refuses to seal keys that cannot be manifest paths, naming them, and verify reports them as extra', async () => {
+    /** A bucket whose prefix p/ holds ok.txt, sealed into a new store as ref. */
+    async function sealedPrefix() {
       const client = createS3Client(server.env);
       const bucket = await newBucket(client);
       await upload(client, bucket, 'p/', { 'ok.txt': 'fine' });
@@ -108,6 +109,11 @@ function datasetTests(kind: S3ServerKind): void {
       const store = await newStorePath();
       const ref = `${uniqueName()}@v1`;
       expect((await snap(['seal', url, '--as', ref, '--key', keys.key, '--store', store], { env: env() })).code).toBe(0);
+      return { client, bucket, url, store, ref };
+    }
+
+    it('refuses to seal keys that cannot be manifest paths, naming them, and verify reports them as extra', async () => {
+      const { client, bucket, url, store, ref } = await sealedPrefix();
       await upload(client, bucket, 'p/', { 'a//b.txt': 'empty segment', 'x/../y.txt': 'dot dot', 'tab\there': 'control' });
       const s = await snapJson(['seal', url, '--as', `${uniqueName()}@v1`, '--key', keys.key, '--store', store], { env: env() });
       expect(s.code).toBe(3);
@@ -120,13 +126,7 @@ function datasetTests(kind: S3ServerKind): void {
     });
 
     it('diff against a prefix prints the keys it cannot record, and why, escaped: a bidi override or a C1 control in a key reaches no terminal', async () => {
-      const client = createS3Client(server.env);
-      const bucket = await newBucket(client);
-      await upload(client, bucket, 'p/', { 'ok.txt': 'fine' });
-      const url = `s3://${bucket}/p/`;
-      const store = await newStorePath();
-      const ref = `${uniqueName()}@v1`;
-      expect((await snap(['seal', url, '--as', ref, '--key', keys.key, '--store', store], { env: env() })).code).toBe(0);
+      const { client, bucket, url, store, ref } = await sealedPrefix();
       await upload(client, bucket, 'p/', { 'x/../\u202eTXT.exe': 'dot dot', 'y//\u009b31mRED\u0085OK': 'empty segment' });
       const d = await snap(['diff', ref, url, '--store', store], { env: env() });
       expect(d.code).toBe(1);
