@@ -195,7 +195,7 @@ async function cmdVerifyDir(a: Args, io: CliIo, archived: SnapshotLocation | und
   if (a.json) {
     jsonOut(io, {
       ok: r.ok, snapshot: r.snapshot, ref: r.ref,
-      ...(r.statement ? { signedAs: statementRef(r.statement) } : {}),
+      ...(signedAs(r) !== undefined ? { signedAs: signedAs(r) } : {}),
       ...(latest?.location ? { resolved: `${latest.location.name}@${latest.location.version}` } : {}),
       signers: r.signers.map(signerJson),
       ...(r.failure ? { failure: r.failure } : {}),
