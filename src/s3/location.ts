@@ -19,8 +19,8 @@ export const MAX_S3_PREFIX_BYTES = 512;
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 /** Reserved by AWS: names starting or ending with these are refused by S3. */
-const RESERVED_PREFIXES = ['xn--', 'sthree-', 'amzn-s3-demo-'];
-const RESERVED_SUFFIXES = ['-s3alias', '--ol-s3', '.mrap', '--x-s3', '--table-s3'];
+export const RESERVED_PREFIXES = ['xn--', 'sthree-', 'amzn-s3-demo-'];
+export const RESERVED_SUFFIXES = ['-s3alias', '--ol-s3', '.mrap', '--x-s3', '--table-s3'];
 
 /** A parsed `s3://BUCKET/PREFIX`. */
 export interface S3Location {
