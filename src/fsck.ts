@@ -17,7 +17,7 @@ import { NAME_RE, VERSION_RE } from './core/refs.js';
 import { isSymlinkEntry } from './core/manifest.js';
 import { HashPool, BatchSizer, type CheckReply } from './io/hash-pool.js';
 import { manifestEntryRuns, type ManifestDigest } from './io/manifest-file.js';
-import { MAX_INDEX_LINE_BYTES, recordSetName } from './core/records.js';
+import { MAX_INDEX_LINE_BYTES, MAX_INDEX_SUMMARY_BYTES, recordSetName } from './core/records.js';
 import { openStore, objectPath, snapshotKeepsObjects, CONTENTS_FILE, ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, type Store } from './io/store.js';
 import { ioError } from './io/errors.js';
 import { readSmallFile } from './io/small-file.js';
@@ -73,8 +73,8 @@ export interface CorruptObject {
   usedBy: ObjectUser[];
   /**
    * The largest size in bytes a good copy can have, when a snapshot names the object: the size the
-   * manifests list for it, or for a record index its signed record count × MAX_INDEX_LINE_BYTES
-   * (`fsck --repair-from` reads no more of a candidate copy than this).
+   * manifests list for it, for a record index its signed record count × MAX_INDEX_LINE_BYTES, for
+   * an index summary MAX_INDEX_SUMMARY_BYTES (`fsck --repair-from` reads no more of a candidate copy than this).
    */
   maxBytes?: number;
   /** How many snapshot files use it in all (`usedBy` lists the first {@link USED_BY_MAX}). */
@@ -389,13 +389,14 @@ async function checkSnapshot(store: Store, name: string, version: string, keepsO
     }
   }
   if (absent > 0) problems.push({ kind: 'missing-objects', count: absent, message: `${absent} listed file${absent === 1 ? ' has' : 's have'} no object in the store` });
-  // Record indexes (docs/FORMAT.md §19.5) are objects the statement names; kept also with --manifest-only.
+  // Record indexes and their summaries (docs/FORMAT.md §19.5, §19.10) are objects the statement names; kept also with --manifest-only.
   let absentIndexes = 0;
-  for (const m of statement?.predicate.records ?? []) {
-    const h = m.index.sha256;
-    const user = `record index of ${recordSetName(m)}`;
+  const indexObjects = (statement?.predicate.records ?? []).flatMap((m) => [
+    { h: m.index.sha256, user: `record index of ${recordSetName(m)}`, most: m.count * MAX_INDEX_LINE_BYTES },
+    ...(m.index.summary !== undefined ? [{ h: m.index.summary, user: `record index summary of ${recordSetName(m)}`, most: MAX_INDEX_SUMMARY_BYTES }] : []),
+  ]);
+  for (const { h, user, most } of indexObjects) {
     const bad = corrupt.get(h);
-    const most = m.count * MAX_INDEX_LINE_BYTES;
     if (bad) addUser(bad, ref, user, most);
     let gone = missing.get(h);
     if (!gone && !has(h)) {
@@ -407,7 +408,7 @@ async function checkSnapshot(store: Store, name: string, version: string, keepsO
       addUser(gone, ref, user, most);
     }
   }
-  if (absentIndexes > 0) problems.push({ kind: 'missing-objects', count: absentIndexes, message: `${absentIndexes} record index${absentIndexes === 1 ? ' named by the statement has' : 'es named by the statement have'} no object in the store` });
+  if (absentIndexes > 0) problems.push({ kind: 'missing-objects', count: absentIndexes, message: `${absentIndexes} record index${absentIndexes === 1 ? ' or index summary named by the statement has' : 'es or index summaries named by the statement have'} no object in the store` });
   const id = statementBytes ? snapshotId(statementBytes) : payload ? snapshotId(payload) : undefined;
   return { ref, ...(id ? { snapshot: id } : {}), ok: problems.length === 0, keepsObjects, entries, problems };
 }

@@ -38,6 +38,8 @@ export const MAX_FIELD_NAME_BYTES = 256;
 export const MAX_LABELS = 4096;
 /** Longest label value, in UTF-8 bytes. */
 export const MAX_LABEL_BYTES = 256;
+/** Largest index summary (docs/FORMAT.md §19.10), 64 MiB: about 20 million records; a larger one is not written, and not read. */
+export const MAX_INDEX_SUMMARY_BYTES = 64 << 20;
 /** Largest label segment index of a `files` set (a path has at most 2,048 segments). */
 export const MAX_LABEL_SEGMENT = 2048;
 
@@ -47,6 +49,8 @@ export interface RecordIndexDigest {
   sha256: string;
   /** RFC 9162 Merkle root over the index lines, 64 lowercase hex. */
   merkleRoot: string;
+  /** SHA-256 of the index summary object (docs/FORMAT.md §19.10), 64 lowercase hex; identities `key` and `path` only, optional. */
+  summary?: string;
 }
 
 /** One record set as the signed statement describes it. Optional members are omitted. */
@@ -139,8 +143,9 @@ export function validateRecordsMember(value: unknown): RecordSetMember[] {
     }
     if (!Number.isSafeInteger(v.count) || (v.count as number) < 0) invalid(`${where}.count must be a non-negative integer`);
     const idx = v.index;
-    if (!isObject(idx) || Object.keys(idx).sort().join() !== 'merkleRoot,sha256' || typeof idx.sha256 !== 'string' || !HEX64.test(idx.sha256) || typeof idx.merkleRoot !== 'string' || !HEX64.test(idx.merkleRoot)) {
-      invalid(`${where}.index must be {merkleRoot, sha256}, each 64 lowercase hex`);
+    const summarised = identity === 'key' || identity === 'path';
+    if (!isObject(idx) || !(Object.keys(idx).sort().join() === 'merkleRoot,sha256' || (summarised && Object.keys(idx).sort().join() === 'merkleRoot,sha256,summary')) || typeof idx.sha256 !== 'string' || !HEX64.test(idx.sha256) || typeof idx.merkleRoot !== 'string' || !HEX64.test(idx.merkleRoot) || ('summary' in idx && (typeof idx.summary !== 'string' || !HEX64.test(idx.summary)))) {
+      invalid(`${where}.index must be {merkleRoot, sha256}${summarised ? ' or {merkleRoot, sha256, summary}' : ''}, each 64 lowercase hex`);
     }
     const labelled = files || 'label' in v;
     if (labelled !== 'labels' in v) invalid(`${where}.labels is there exactly when the set has a label`);

@@ -11,16 +11,18 @@
  *   one run, takes it straight from memory — and writes the index lines, hashing them (SHA-256 of
  *   the bytes, RFC 9162 Merkle root of the lines) and counting labels as they go.
  */
-import { closeSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { SnapError } from '../core/errors.js';
-import { MAX_LABELS, type RecordIdentity } from '../core/records.js';
+import { MAX_INDEX_SUMMARY_BYTES, MAX_LABELS, type RecordIdentity } from '../core/records.js';
 import { compareUtf8 } from '../core/paths.js';
 import { toHex } from '../core/encoding.js';
 import { LeafTree, sha256Latin1, writeDigest } from './leaf-tree.js';
 import { ioError } from '../io/errors.js';
 import type { RecordForms } from './canonical.js';
+import { ChunkCutter, summaryConflictLine } from './index-summary.js';
+import { candidatePrefixes, conflictGroups, conflictTag } from './conflicts.js';
 
 /** Records per sorted run. */
 export const RUN_RECORDS = 1 << 19;
@@ -69,6 +71,8 @@ export interface BuiltIndex {
   bytes: number;
   /** Records that share their key with the record before them (only when duplicates are kept). */
   duplicates: number;
+  /** The index summary (docs/FORMAT.md §19.10), written beside the index as `<outPath>.summary`, when asked for. */
+  summary?: { path: string; sha256: string };
 }
 
 /** Options of {@link IndexBuilder}. */
@@ -83,6 +87,8 @@ export interface IndexBuilderOptions {
   strictKeys: boolean;
   /** Records per run (tests make it small to exercise the merge). */
   runRecords?: number;
+  /** Also write the index summary (`index-summary.ts`); only with strict keys and identity `key` or `path`, ignored otherwise. */
+  summary?: boolean;
 }
 
 /** One record in the merge: where its bytes are. */
@@ -322,6 +328,13 @@ export class IndexBuilder {
     const labelled = this.opts.labelled;
     const labelBytes = this.labelNames.map((l) => Buffer.from(JSON.stringify(l), 'utf8'));
     const strictKeys = this.opts.strictKeys && identity !== 'features';
+    // The summary's chunks (§19.10): a chunk's bytes stay together in `buf` until it ends, so that
+    // it is hashed in one call; `flush` writes only what lies before the open chunk.
+    const cutter = this.opts.summary && strictKeys && (identity === 'key' || identity === 'path') ? new ChunkCutter() : undefined;
+    const tags = cutter && labelled ? new Float64Array(this.total) : undefined;
+    let nTags = 0;
+    let chunkStart = 1;
+    const sha256 = (b: Uint8Array): Uint8Array => createHash('sha256').update(b).digest();
     // The previous record's identity, for duplicates (adjacent in index order): its key text, or its bytes.
     let prevKey: string | undefined;
     const prevBytes = Buffer.allocUnsafe(32 + 4 * MAX_KEY_TEXT);
@@ -329,8 +342,9 @@ export class IndexBuilder {
     let prevRow = 0;
     let prevLine = 0;
     const flush = () => {
-      if (pos === 1) return;
-      const data = buf.subarray(1, pos);
+      const end = cutter ? chunkStart : pos;
+      if (end === 1) return;
+      const data = buf.subarray(1, end);
       bytes += data.length;
       fileHash.update(data);
       try {
@@ -339,7 +353,10 @@ export class IndexBuilder {
       } catch (e) {
         throw ioError(e, outPath, 'cannot write the record index');
       }
-      pos = 1;
+      // Keep the open chunk's bytes (Buffer#copy may overlap).
+      if (end < pos) buf.copy(buf, 1, end, pos);
+      pos = 1 + (pos - end);
+      chunkStart = 1;
     };
     // Short constant parts byte by byte: a Buffer.copy call costs more than the bytes.
     const part = (p: Uint8Array) => {
@@ -358,7 +375,11 @@ export class IndexBuilder {
       const most = LINE_FIXED + keyBytes + (labelled ? (labelBytes[label] as Buffer).length : 0);
       if (pos + most > buf.length) {
         flush();
-        if (1 + most > buf.length) buf = Buffer.allocUnsafe(1 + most + OUT_BUFFER);
+        if (pos + most > buf.length) {
+          const bigger = Buffer.allocUnsafe(pos + most + OUT_BUFFER);
+          buf.copy(bigger, 0, 0, pos);
+          buf = bigger;
+        }
       }
       const start = pos;
       part(PART_FEATURES);
@@ -387,6 +408,13 @@ export class IndexBuilder {
       tree.appendPrefixed(buf.subarray(start - 1, pos));
       buf[start - 1] = before;
       buf[pos++] = 0x0a; // LF
+      if (cutter) {
+        if (tags) tags[nTags++] = conflictTag(digests, dOff + 32, label);
+        if (cutter.add(digests, dOff, pos - start)) {
+          cutter.close(sha256(buf.subarray(chunkStart, pos)), sha256);
+          chunkStart = pos;
+        }
+      }
       // Duplicate keys are adjacent in index order.
       let same = false;
       if (identity === 'features') {
@@ -430,6 +458,10 @@ export class IndexBuilder {
         this.spill();
         this.merge(emit);
       }
+      if (cutter?.open) {
+        cutter.close(sha256(buf.subarray(chunkStart, pos)), sha256);
+        chunkStart = pos;
+      }
       flush();
       fsyncSync(out);
     } finally {
@@ -445,7 +477,31 @@ export class IndexBuilder {
         if ((counts[i] as number) > 0) (labels as Record<string, number>)[l] = counts[i] as number;
       });
     }
-    return { count: this.total, sha256: fileHash.digest('hex'), merkleRoot: toHex(tree.root()), ...(labels ? { labels } : {}), bytes, duplicates };
+    const digest = fileHash.digest('hex');
+    const summary = cutter ? await this.writeSummary(outPath, cutter, tags?.subarray(0, nTags)) : undefined;
+    return { count: this.total, sha256: digest, merkleRoot: toHex(tree.root()), ...(labels ? { labels } : {}), bytes, duplicates, ...(summary ? { summary } : {}) };
+  }
+
+  /**
+   * Write the summary of the index just written at `indexPath` (§19.10): its chunk lines, then its
+   * conflict groups (found from the records' tags as `conflicts.ts` finds them, reading the index
+   * again only when some feature-hash prefix has two labels).
+   * @returns undefined (nothing written) when it would be larger than {@link MAX_INDEX_SUMMARY_BYTES}
+   * @throws SnapError `IO_ERROR`
+   */
+  private async writeSummary(indexPath: string, cutter: ChunkCutter, tags: Float64Array | undefined): Promise<{ path: string; sha256: string } | undefined> {
+    const candidates = tags ? candidatePrefixes(tags) : new Set<string>();
+    const groups = candidates.size > 0 ? await conflictGroups(indexPath, { identity: this.opts.identity, labelled: this.opts.labelled, name: this.opts.name }, 'a', candidates) : [];
+    const text = [...cutter.lines, ...groups.map((g) => summaryConflictLine(g))].map((l) => `${l}\n`).join('');
+    const bytes = Buffer.from(text, 'utf8');
+    if (bytes.length > MAX_INDEX_SUMMARY_BYTES) return undefined; // a set of tens of millions of records: diff reads its whole index
+    const path = `${indexPath}.summary`;
+    try {
+      writeFileSync(path, bytes, { flag: 'wx', mode: 0o600, flush: true });
+    } catch (e) {
+      throw ioError(e, path, 'cannot write the record index summary');
+    }
+    return { path, sha256: createHash('sha256').update(bytes).digest('hex') };
   }
 
   /** k-way merge of the spilled runs through a binary heap. */

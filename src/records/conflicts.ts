@@ -52,16 +52,33 @@ export class ConflictTap {
 
   /** Feature-hash prefixes (10 hex digits) seen with more than one label. */
   candidates(): Set<string> {
-    const v = this.values.subarray(0, this.n);
-    sortTags(v);
-    const out = new Set<string>();
-    for (let i = 1; i < v.length; i++) {
-      const p = Math.floor((v[i] as number) / LABEL_BITS);
-      if (p === Math.floor((v[i - 1] as number) / LABEL_BITS) && v[i] !== v[i - 1]) out.add(p.toString(16).padStart(10, '0'));
-    }
+    const out = candidatePrefixes(this.values.subarray(0, this.n));
     this.values = new Float64Array(0);
     return out;
   }
+}
+
+/**
+ * A record's conflict tag (step 1): the first 40 bits of its feature hash (5 bytes at `off` of
+ * `digest`) and its label number (0 to 4,095), packed in one double.
+ */
+export function conflictTag(digest: Uint8Array, off: number, label: number): number {
+  const prefix = (digest[off] as number) * 2 ** 32 + (((digest[off + 1] as number) << 24) >>> 0) + ((digest[off + 2] as number) << 16) + ((digest[off + 3] as number) << 8) + (digest[off + 4] as number);
+  return prefix * LABEL_BITS + label;
+}
+
+/**
+ * Step 2: the feature-hash prefixes (10 hex digits) that appear in `tags` with more than one label.
+ * Sorts `tags` in place.
+ */
+export function candidatePrefixes(tags: Float64Array): Set<string> {
+  sortTags(tags);
+  const out = new Set<string>();
+  for (let i = 1; i < tags.length; i++) {
+    const p = Math.floor((tags[i] as number) / LABEL_BITS);
+    if (p === Math.floor((tags[i - 1] as number) / LABEL_BITS) && tags[i] !== tags[i - 1]) out.add(p.toString(16).padStart(10, '0'));
+  }
+  return out;
 }
 
 /**
@@ -84,5 +101,13 @@ export async function conflictGroups(path: string, x: IndexExpectation, side: 'a
       if (g.records.length < MAX_LISTED_CONFLICT_RECORDS) g.records.push({ key: keyOf(e, identity), row: e.row, label: e.label });
     }
   }
-  return [...groups.values()].filter((g) => Object.keys(g.labels).length > 1).sort((p, q) => (p.features < q.features ? -1 : 1));
+  // Labels sorted (as RFC 8785 would list them), so that a group reads the same from an index or from its summary (§19.10).
+  return [...groups.values()]
+    .filter((g) => Object.keys(g.labels).length > 1)
+    .sort((p, q) => (p.features < q.features ? -1 : 1))
+    .map((g) => {
+      const labels = newLabelCounts();
+      for (const l of Object.keys(g.labels).sort()) labels[l] = g.labels[l] as number;
+      return { ...g, labels };
+    });
 }

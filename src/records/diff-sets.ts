@@ -17,9 +17,11 @@ import { RuleSet, tabularSpec, type RecordConfig, type RecordSetSpec } from './c
 import { FileSetIndexer, indexTabularFile } from './index-file.js';
 import type { IndexExpectation } from './read-index.js';
 import { diffIndexFiles } from './diff-index-files.js';
-import { RecordDiffCollector, type RecordSetDiff } from './record-report.js';
+import { RecordDiffCollector, type ConflictGroup, type RecordSetDiff } from './record-report.js';
+import { diffBySummaries, type SummarySide } from './diff-summaries.js';
+import type { RecordDiffCounts } from './record-diff.js';
 import { conflictGroups } from './conflicts.js';
-import { labelShift, sumLabels, type LabelShift } from './stats.js';
+import { labelShift, newLabelCounts, sumLabels, type LabelShift } from './stats.js';
 import { makeScratchDir, removeWhenDone } from '../io/scratch-dir.js';
 
 /** A snapshot side: its record sets, and where index objects may be found. */
@@ -89,7 +91,7 @@ const labelledDef = (d: SetDefinition) => d.label !== undefined || d.format === 
 const specOf = (d: SetDefinition): RecordSetSpec => ({ format: d.format, identity: d.identity, ...(d.key ? { key: d.key } : {}), ...(d.label !== undefined ? { label: d.label } : {}) });
 
 /** Where one side's index of a set comes from. */
-type Source = { kind: 'index'; path: string; x: IndexExpectation; member?: RecordSetMember } | { kind: 'empty' } | { kind: 'unavailable'; reason: string };
+type Source = { kind: 'index'; path: string; x: IndexExpectation; member?: RecordSetMember; summaryPath?: string } | { kind: 'empty' } | { kind: 'unavailable'; reason: string };
 
 /** The path of a store object named `hex`, in the first of `dirs` that has it. */
 function findObject(dirs: readonly string[], hex: string): string | undefined {
@@ -215,7 +217,7 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide): Promise<Rec
         }
         const path = findObject(side.objectDirs, m.index.sha256);
         if (!path) return { kind: 'unavailable', reason: `its record index object ${m.index.sha256.slice(0, 12)}… is not in the store` };
-        return { kind: 'index', path, x: x(m), member: m };
+        return { kind: 'index', path, x: x(m), member: m, ...summaryOf(side.objectDirs, m) };
       }
       if (d.format === 'files') {
         const p = seen.filesIndexes.get(d.name);
@@ -227,7 +229,7 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide): Promise<Rec
       const om = memberOf(other, d.name);
       if (om && otherSeen.digests.get(d.name) === digest) {
         const p = findObject((other as SnapshotRecordSide).objectDirs, om.index.sha256);
-        if (p) return { kind: 'index', path: p, x: x(om), member: om };
+        if (p) return { kind: 'index', path: p, x: x(om), member: om, ...summaryOf((other as SnapshotRecordSide).objectDirs, om) };
       }
       const out = join(tmp, `index-${built++}`);
       await indexTabularFile({ abs: join(side.dir, ...d.name.split('/')), rel: d.name, spec: specOf(d), tmpDir: tmp, outPath: out, strictKeys: false, expectSha256: digest });
@@ -246,16 +248,31 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide): Promise<Rec
       }
       const collector = new RecordDiffCollector(d.identity);
       const side = (src: Source) => ({ path: src.kind === 'index' ? src.path : undefined, x: src.kind === 'index' ? src.x : { identity: d.identity, labelled: labelledDef(d), name: d.name } });
-      const { counts, candidates } = await diffIndexFiles(side(sa), side(sb), d.identity, collector);
-      for (const [s, labels] of [[sa, counts.labelsA], [sb, counts.labelsB]] as const) {
-        if (s.kind === 'index' && s.member?.labels && JSON.stringify(sortedCounts(s.member.labels)) !== JSON.stringify(sortedCounts(labels))) {
-          throw new SnapError('RECORDS_INDEX_MALFORMED', `the record index of ${d.name} does not have the label counts its statement signed`, { path: d.name });
+      // Two signed indexes with summaries (§19.10): only the chunks that differ are read.
+      const summarySide = (src: Source): SummarySide | undefined =>
+        src.kind === 'index' && src.summaryPath && src.member?.index.summary ? { path: src.path, x: src.x as SummarySide['x'], summaryPath: src.summaryPath, summarySha256: src.member.index.summary, ...(src.member.labels ? { labels: src.member.labels } : {}) } : undefined;
+      const ssa = summarySide(sa);
+      const ssb = summarySide(sb);
+      const fast = ssa && ssb && (d.identity === 'key' || d.identity === 'path') ? await diffBySummaries(ssa, ssb, d.identity, collector) : undefined;
+      let counts: RecordDiffCounts;
+      let conflicts: ConflictGroup[];
+      if (fast) ({ counts, conflicts } = fast);
+      else {
+        const full = await diffIndexFiles(side(sa), side(sb), d.identity, collector);
+        counts = full.counts;
+        for (const [s, labels] of [[sa, counts.labelsA], [sb, counts.labelsB]] as const) {
+          if (s.kind === 'index' && s.member?.labels && JSON.stringify(sortedCounts(s.member.labels)) !== JSON.stringify(sortedCounts(labels))) {
+            throw new SnapError('RECORDS_INDEX_MALFORMED', `the record index of ${d.name} does not have the label counts its statement signed`, { path: d.name });
+          }
         }
+        conflicts = [
+          ...(sa.kind === 'index' ? await conflictGroups(sa.path, sa.x, 'a', full.candidates.a) : []),
+          ...(sb.kind === 'index' ? await conflictGroups(sb.path, sb.x, 'b', full.candidates.b) : []),
+        ];
       }
-      const conflicts = [
-        ...(sa.kind === 'index' ? await conflictGroups(sa.path, sa.x, 'a', candidates.a) : []),
-        ...(sb.kind === 'index' ? await conflictGroups(sb.path, sb.x, 'b', candidates.b) : []),
-      ];
+      // Label counts in one order whichever way they were found (sorted; JavaScript still lists integer-like labels first).
+      counts.labelsA = inLabelOrder(counts.labelsA);
+      counts.labelsB = inLabelOrder(counts.labelsB);
       sets.push(collector.report(d, counts, conflicts));
     }
     const total = (f: (s: RecordSetDiff) => number) => sets.reduce((n, s) => n + f(s), 0);
@@ -279,6 +296,19 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide): Promise<Rec
   } finally {
     await removeTmp();
   }
+}
+
+/** `m`'s counts with its labels in UTF-16 code-unit order (a null-prototype object, as `newLabelCounts` makes). */
+function inLabelOrder(m: Record<string, number>): Record<string, number> {
+  const out = newLabelCounts();
+  for (const k of Object.keys(m).sort()) out[k] = m[k] as number;
+  return out;
+}
+
+/** The summary object of a snapshot's record set, when its statement names one and the store has it. */
+function summaryOf(dirs: readonly string[], m: RecordSetMember): { summaryPath?: string } {
+  const p = m.index.summary !== undefined ? findObject(dirs, m.index.summary) : undefined;
+  return p ? { summaryPath: p } : {};
 }
 
 function sortedCounts(m: Record<string, number>): [string, number][] {

@@ -26,6 +26,8 @@ export interface IndexFileOptions {
   outPath: string;
   /** Refuse duplicate keys (seal). */
   strictKeys: boolean;
+  /** Also write the index summary (`seal`; identities `key` and `path` with strict keys only, see `index-summary.ts`). */
+  summary?: boolean;
   /** The digest the file must have (its manifest entry): else `FILE_CHANGED`. */
   expectSha256?: string;
   /** Records per sorted run (tests). */
@@ -50,7 +52,7 @@ async function withRunDir<T>(parent: string, fn: (dir: string) => Promise<T>): P
  */
 export async function indexTabularFile(o: IndexFileOptions): Promise<{ built: BuiltIndex; read: ReadResult }> {
   return withRunDir(o.tmpDir, async (runs) => {
-    const builder = new IndexBuilder({ identity: o.spec.identity, labelled: o.spec.label !== undefined, tmpDir: runs, name: o.rel, strictKeys: o.strictKeys, runRecords: o.runRecords });
+    const builder = new IndexBuilder({ identity: o.spec.identity, labelled: o.spec.label !== undefined, tmpDir: runs, name: o.rel, strictKeys: o.strictKeys, summary: o.summary, runRecords: o.runRecords });
     const sink: RecordSink = (forms, row, line) => builder.add(forms, row, line);
     const fields = { ...(o.spec.key ? { key: o.spec.key } : {}), ...(o.spec.label !== undefined ? { label: o.spec.label } : {}) };
     const changed = (why?: string) =>
@@ -119,7 +121,7 @@ export class FileSetIndexer {
   constructor(
     readonly pattern: string,
     readonly labelSegment: number,
-    private readonly o: { tmpDir: string; strictKeys: boolean; runRecords?: number },
+    private readonly o: { tmpDir: string; strictKeys: boolean; summary?: boolean; runRecords?: number },
   ) {}
 
   /** Add a file; a path with no segment after the label segment is not a record. */
@@ -128,7 +130,7 @@ export class FileSetIndexer {
     if (!forms) return;
     if (!this.builder) {
       this.runs = await fsp.mkdtemp(join(this.o.tmpDir, 'runs-'));
-      this.builder = new IndexBuilder({ identity: 'path', labelled: true, tmpDir: this.runs, name: this.pattern, strictKeys: this.o.strictKeys, runRecords: this.o.runRecords });
+      this.builder = new IndexBuilder({ identity: 'path', labelled: true, tmpDir: this.runs, name: this.pattern, strictKeys: this.o.strictKeys, summary: this.o.summary, runRecords: this.o.runRecords });
     }
     this.builder.add(forms, ++this.row, 0);
   }
@@ -160,12 +162,17 @@ export function tabularMember(path: string, spec: RecordSetSpec, built: BuiltInd
     ...(spec.identity === 'key' && spec.key ? { key: [...spec.key] } : {}),
     ...(spec.label !== undefined ? { label: spec.label } : {}),
     count: built.count,
-    index: { sha256: built.sha256, merkleRoot: built.merkleRoot },
+    index: indexDigestOf(built),
     ...(built.labels ? { labels: built.labels } : {}),
   };
 }
 
 /** The statement member of a label-folder set. */
 export function filesMember(pattern: string, labelSegment: number, built: BuiltIndex): RecordSetMember {
-  return { pattern, format: 'files', identity: 'path', labelSegment, count: built.count, index: { sha256: built.sha256, merkleRoot: built.merkleRoot }, labels: built.labels ?? {} };
+  return { pattern, format: 'files', identity: 'path', labelSegment, count: built.count, index: indexDigestOf(built), labels: built.labels ?? {} };
+}
+
+/** The statement's `index` member of a built index: its digests, and its summary's when it has one (§19.10). */
+function indexDigestOf(built: BuiltIndex): RecordSetMember['index'] {
+  return { sha256: built.sha256, merkleRoot: built.merkleRoot, ...(built.summary ? { summary: built.summary.sha256 } : {}) };
 }

@@ -75,7 +75,7 @@ export async function indexForSeal(o: { dir: string; manifestPath: string; rules
       if (rule.format === 'files') {
         let ix = fileSets.get(rule.pattern);
         if (!ix) {
-          ix = new FileSetIndexer(rule.pattern, rule.labelSegment as number, { tmpDir: o.tmpDir, strictKeys: true });
+          ix = new FileSetIndexer(rule.pattern, rule.labelSegment as number, { tmpDir: o.tmpDir, strictKeys: true, summary: true });
           fileSets.set(rule.pattern, ix);
         }
         await ix.add(e);
@@ -92,9 +92,10 @@ export async function indexForSeal(o: { dir: string; manifestPath: string; rules
   let n = 0;
   for (const t of tabular) {
     const outPath = join(o.tmpDir, `records-${n++}.jsonl`);
-    const { built } = await indexTabularFile({ abs: join(o.dir, ...t.path.split('/')), rel: t.path, spec: t.spec, tmpDir: o.tmpDir, outPath, strictKeys: true, expectSha256: t.sha256 });
+    const { built } = await indexTabularFile({ abs: join(o.dir, ...t.path.split('/')), rel: t.path, spec: t.spec, tmpDir: o.tmpDir, outPath, strictKeys: true, summary: true, expectSha256: t.sha256 });
     members.push(tabularMember(t.path, t.spec, built));
     objects.push({ path: outPath, sha256: built.sha256 });
+    if (built.summary) objects.push(built.summary);
   }
   for (const [pattern, ix] of fileSets) {
     const outPath = join(o.tmpDir, `records-${n++}.jsonl`);
@@ -102,6 +103,7 @@ export async function indexForSeal(o: { dir: string; manifestPath: string; rules
     if (!built) continue;
     members.push(filesMember(pattern, ix.labelSegment, built));
     objects.push({ path: outPath, sha256: built.sha256 });
+    if (built.summary) objects.push(built.summary);
   }
   if (members.length > MAX_RECORD_SETS) throw tooMany();
   // The dataset's snap.json is kept as an object too (also with --manifest-only): `check` reads its

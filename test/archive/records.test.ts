@@ -17,6 +17,7 @@ import { writeTar, type Member } from './helpers.js';
 const keys = useKeyPair('archive-records');
 const RULE = ['--records', 'train.csv key=id label=label'];
 const INDEX_MEMBER = `snap/records/${EXAMPLE.indexSha256}`;
+const SUMMARY_MEMBER = `snap/records/${EXAMPLE.summarySha256}`;
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -57,15 +58,16 @@ async function sealedExample(): Promise<{ data: string; work: string; store: str
 }
 
 describe('archives carry record indexes', () => {
-  it('export writes the signed index right after the manifest, and import puts it in the store', async () => {
+  it('export writes the signed index and its summary right after the manifest, and import puts them in the store', async () => {
     const { work, file } = await sealedExample();
-    expect(members(file)).toEqual(['snap/statement.json', 'snap/envelope.json', 'snap/manifest.jsonl', INDEX_MEMBER, 'data/readme.txt', 'data/train.csv']);
+    expect(members(file)).toEqual(['snap/statement.json', 'snap/envelope.json', 'snap/manifest.jsonl', INDEX_MEMBER, SUMMARY_MEMBER, 'data/readme.txt', 'data/train.csv']);
     const body = (await readMembers(file)).find((m) => m.name === INDEX_MEMBER)?.body;
     expect(String(body)).toBe(EXAMPLE.index.join('\n') + '\n');
+    expect(String((await readMembers(file)).find((m) => m.name === SUMMARY_MEMBER)?.body)).toBe(`${EXAMPLE.summaryLine}\n`);
     const fresh = join(work, 'fresh');
     const i = await snapJson(['import', file, '--pubkey', keys.pub, '--store', fresh]);
     expect(i.code, i.stderr).toBe(0);
-    expect((await objectFiles(fresh)).map((o) => o.name)).toContain(EXAMPLE.indexSha256);
+    expect((await objectFiles(fresh)).map((o) => o.name)).toEqual(expect.arrayContaining([EXAMPLE.indexSha256, EXAMPLE.summarySha256]));
     const f = await snapJson(['fsck', '--store', fresh]);
     expect(f.code, f.stderr).toBe(0);
   });

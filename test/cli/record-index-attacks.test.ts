@@ -124,3 +124,70 @@ describe('a data file swapped for a FIFO after the walk saw a regular file', () 
     expect(out.trim()).toBe('FILE_CHANGED FILE_CHANGED');
   });
 });
+
+describe('an index summary object (FORMAT §19.10) replaced or removed in the store', () => {
+  let store: string;
+  let summary: string;
+  beforeAll(async () => {
+    store = await newStorePath();
+    for (const [v, flip] of [['v1', 0], ['v2', 7]] as const) {
+      const data = await makeTree({ 'train.csv': table(flip) });
+      const r = await snapJson(['seal', data, '--as', `t@${v}`, '--key', keys.key, '--store', store, ...RULE]);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const show = await snapJson(['show', 't@v1', '--store', store]);
+    const hex: string = show.json.statement.predicate.records[0].index.summary;
+    expect(hex).toMatch(/^[0-9a-f]{64}$/);
+    summary = join(store, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2));
+  });
+
+  const diffCheck = [
+    () => ['diff', 't@v1', 't@v2', '--store', store],
+    () => ['check', 't@v2', '--against', 't@v1', '--store', store],
+  ];
+
+  it('by other bytes: diff and check exit 1 with OBJECT_CORRUPT, naming the summary', async () => {
+    const good = await fsp.readFile(summary);
+    try {
+      await fsp.chmod(summary, 0o644);
+      await fsp.writeFile(summary, good.toString('utf8').replace('"records":', '"records": '));
+      for (const args of diffCheck) {
+        const r = await run(args());
+        expect(r.code, `${args()[0]}: ${r.stderr}`).toBe(1);
+        expect(r.stderr).toContain('OBJECT_CORRUPT');
+        expect(r.stderr).toContain('record index summary of train.csv');
+      }
+    } finally {
+      await fsp.writeFile(summary, good);
+    }
+  });
+
+  it('by a FIFO: diff stops at once with OBJECT_CORRUPT', async () => {
+    const good = await fsp.readFile(summary);
+    await fsp.rm(summary, { force: true });
+    try {
+      execFileSync('mkfifo', [summary]);
+      const r = await run(diffCheck[0]!());
+      expect(r.killed).toBe(false);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain('OBJECT_CORRUPT');
+    } finally {
+      await fsp.rm(summary, { force: true });
+      await fsp.writeFile(summary, good);
+    }
+  });
+
+  it('removed: diff still names the flipped label (it reads the whole indexes), and fsck reports the missing object', async () => {
+    const good = await fsp.readFile(summary);
+    await fsp.rm(summary, { force: true });
+    try {
+      const d = await snapJson(['diff', 't@v1', 't@v2', '--store', store]);
+      expect(d.json.records.summary).toMatchObject({ flipped: 1, added: 0, removed: 0, unchanged: 49 });
+      const f = await snapJson(['fsck', '--store', store]);
+      expect(f.code).toBe(1);
+      expect(JSON.stringify(f.json)).toContain('1 record index or index summary named by the statement has no object');
+    } finally {
+      await fsp.writeFile(summary, good);
+    }
+  });
+});

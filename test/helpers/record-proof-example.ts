@@ -28,7 +28,7 @@ const sha256 = (b: string | Uint8Array) => createHash('sha256').update(b).digest
 export function recordProofExample() {
   const line = serializeEntry({ path: 'train.csv', sha256: EXAMPLE.fileSha256, size: Buffer.byteLength(TRAIN_CSV) });
   const manifest = `${line}\n`;
-  const member = JSON.parse(EXAMPLE.member) as RecordSetMember;
+  const member = JSON.parse(EXAMPLE.memberWithoutSummary) as RecordSetMember;
   const statement = buildStatement({
     dataset: 'demo', version: 'v1', merkleRoot: Buffer.from(leafHash(utf8(line))).toString('hex'), manifestSha256: sha256(manifest),
     fileCount: 1, totalBytes: Buffer.byteLength(TRAIN_CSV), createdAt: '2026-11-21T10:00:00Z', tool: { name: 'snap', version: '0.1.0' }, records: [member],

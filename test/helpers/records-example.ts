@@ -17,7 +17,15 @@ export const EXAMPLE = {
     'd4993d55e1772241c21c0cecf555da88634e8159195cba9037d7014d5cc27848',
   ],
   merkleRoot: '4df891866c9066a34107073cbf98b352c2ebae6251bd0269d32816a100717ff4',
-  member:
+  /** The index summary (§19.10): its one chunk line, the digest of the chunk's fingerprints, the summary's digest. */
+  summaryLine:
+    '{"bytes":587,"fingerprints":"5b2bcd419f0f34884935ee187b47023f516b9b35c701ef5ea2ff1dee7978d81d","records":3,"sha256":"eb53030a30abf219fb3c270ff33e9ad255e4c91c79ae61c31dff72427f7720a3"}',
+  fingerprintsSha256: '5b2bcd419f0f34884935ee187b47023f516b9b35c701ef5ea2ff1dee7978d81d',
+  summarySha256: '62f2178ab0e5a30ff1721760fd673bf99e8fd60331a2a24b50a1bf45b985b4b4',
+  /** The member as snap sealed it before index summaries (§19.10): still valid; the record proof example of §11.5 is built on it. */
+  memberWithoutSummary:
     '{"count":3,"format":"csv","identity":"key","index":{"merkleRoot":"4df891866c9066a34107073cbf98b352c2ebae6251bd0269d32816a100717ff4","sha256":"eb53030a30abf219fb3c270ff33e9ad255e4c91c79ae61c31dff72427f7720a3"},"key":["id"],"label":"label","labels":{"ham":2,"spam":1},"path":"train.csv"}',
+  member:
+    '{"count":3,"format":"csv","identity":"key","index":{"merkleRoot":"4df891866c9066a34107073cbf98b352c2ebae6251bd0269d32816a100717ff4","sha256":"eb53030a30abf219fb3c270ff33e9ad255e4c91c79ae61c31dff72427f7720a3","summary":"62f2178ab0e5a30ff1721760fd673bf99e8fd60331a2a24b50a1bf45b985b4b4"},"key":["id"],"label":"label","labels":{"ham":2,"spam":1},"path":"train.csv"}',
 };
 

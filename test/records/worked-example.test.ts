@@ -8,6 +8,11 @@ import { compareEntries, serializeIndexLine, type IndexEntry } from '../../src/r
 import { leafHash, merkleRoot } from '../../src/core/merkle.js';
 import { toHex } from '../../src/core/encoding.js';
 import { canonicalJson } from '../../src/core/canonical-json.js';
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { IndexBuilder } from '../../src/records/build-index.js';
+import { parseIndexSummary } from '../../src/records/index-summary.js';
+import { tempDir } from '../helpers/tree.js';
 
 import { EXAMPLE, TRAIN_CSV } from '../helpers/records-example.js';
 
@@ -37,8 +42,25 @@ describe('the record-index worked example (FORMAT.md §19.9)', () => {
     expect(toHex(merkleRoot(leaves))).toBe(EXAMPLE.merkleRoot);
   });
 
+  it('gives the documented index summary (§19.10) when the seal builds the index', async () => {
+    const dir = await tempDir('snap-wex-');
+    const b = new IndexBuilder({ identity: 'key', labelled: true, tmpDir: dir, name: 'train.csv', strictKeys: true, summary: true });
+    const shape = new CsvShape(['id', 'text', 'label'], { key: ['id'], label: 'label' });
+    [['1', 'win money now', 'spam'], ['2', 'lunch at 12, ok?', 'ham'], ['10', 'meeting notes', 'ham']].forEach((r, i) => b.add(shape.forms(r), i + 1, i + 2));
+    const built = await b.finish(join(dir, 'index'));
+    expect(built.sha256).toBe(EXAMPLE.indexSha256);
+    const summary = await fsp.readFile(built.summary!.path, 'utf8');
+    expect(summary).toBe(`${EXAMPLE.summaryLine}\n`);
+    expect(Buffer.byteLength(summary)).toBe(184);
+    expect(sha(summary)).toBe(EXAMPLE.summarySha256);
+    expect(built.summary!.sha256).toBe(EXAMPLE.summarySha256);
+    const fingerprints = EXAMPLE.index.map((l) => (JSON.parse(l) as { fingerprint: string }).fingerprint).join('');
+    expect(sha(Buffer.from(fingerprints, 'hex'))).toBe(EXAMPLE.fingerprintsSha256);
+    expect(parseIndexSummary(Buffer.from(summary), { name: 'train.csv', count: 3 })).toEqual({ chunks: [JSON.parse(EXAMPLE.summaryLine)], conflicts: [], bytes: 587 });
+  });
+
   it('gives the documented statement member', () => {
-    const member = { path: 'train.csv', format: 'csv', identity: 'key', key: ['id'], label: 'label', count: 3, index: { sha256: EXAMPLE.indexSha256, merkleRoot: EXAMPLE.merkleRoot }, labels: { spam: 1, ham: 2 } };
+    const member = { path: 'train.csv', format: 'csv', identity: 'key', key: ['id'], label: 'label', count: 3, index: { sha256: EXAMPLE.indexSha256, merkleRoot: EXAMPLE.merkleRoot, summary: EXAMPLE.summarySha256 }, labels: { spam: 1, ham: 2 } };
     expect(canonicalJson(member)).toBe(EXAMPLE.member);
   });
 });

@@ -1,0 +1,184 @@
+/**
+ * The record diff of two signed indexes through their summaries (docs/FORMAT.md §19.10): chunks
+ * whose records are the same on both sides (equal fingerprints digests) are counted as unchanged
+ * without being read; only the other chunks are read, each checked against its signed SHA-256, and
+ * merge-joined as `diffRecords` does. Conflict groups come from the summaries.
+ *
+ * Same results as `diffIndexFiles` over the whole indexes (a property test compares them): with
+ * identities `key` and `path` every identity is held by one record a side (the seal refused
+ * duplicates), so a record of a skipped chunk pairs with its twin in the other side's skipped chunk
+ * and with nothing else.
+ */
+import { createHash } from 'node:crypto';
+import { readSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { SnapError, isSnapError } from '../core/errors.js';
+import { MAX_INDEX_SUMMARY_BYTES, type RecordIdentity } from '../core/records.js';
+import { ioError } from '../io/errors.js';
+import { openRegularFile } from '../io/small-file.js';
+import { compareEntries, parseIndexLine, type IndexEntry } from './index-line.js';
+import { indexFileSha256, openIndexFile, type IndexExpectation } from './read-index.js';
+import { parseIndexSummary, type IndexSummary } from './index-summary.js';
+import { diffRecords, type RecordDiffCounts, type RecordDiffSink } from './record-diff.js';
+import type { ConflictGroup } from './record-report.js';
+
+
+/** One side: its signed index and summary, as objects in a store. */
+export interface SummarySide {
+  /** The index object. */
+  path: string;
+  /** What the index must be: `sha256` and `count` are the signed ones. */
+  x: IndexExpectation & { sha256: string; count: number };
+  /** The summary object and its signed digest. */
+  summaryPath: string;
+  summarySha256: string;
+  /** The signed label counts (labelled sets). */
+  labels?: Record<string, number>;
+}
+
+function corrupt(path: string, what: string, name: string, expected: string): SnapError {
+  return new SnapError('OBJECT_CORRUPT', `the ${what} of ${name} (${path}) does not hash to the digest the statement signed (${expected.slice(0, 12)}…): it was altered`, { path, expected });
+}
+
+/**
+ * Read a summary object, check it against its signed digest and the index it describes.
+ * @returns the summary, or undefined when it is larger than {@link MAX_INDEX_SUMMARY_BYTES} (the caller diffs the whole indexes)
+ * @throws SnapError `OBJECT_CORRUPT` (digest differs, not a regular file) | `RECORDS_INDEX_MALFORMED` | `IO_ERROR`
+ */
+export async function readIndexSummary(side: SummarySide): Promise<IndexSummary | undefined> {
+  const fh = await openRegularFile(side.summaryPath, 'cannot read the record index summary', (shown) => new SnapError('OBJECT_CORRUPT', `the record index summary of ${side.x.name} (${shown}) is not a regular file: it was altered`, { path: side.summaryPath, expected: side.summarySha256 }));
+  let bytes: Buffer;
+  try {
+    const size = (await fh.stat()).size;
+    if (size > MAX_INDEX_SUMMARY_BYTES) return undefined;
+    bytes = Buffer.allocUnsafe(size + 1);
+    let n = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(bytes, n, bytes.length - n, n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+      if (n > size) return undefined; // it grew while read: the digest check below would fail anyway
+    }
+    bytes = bytes.subarray(0, n);
+  } catch (e) {
+    throw isSnapError(e) ? e : ioError(e, side.summaryPath, 'cannot read the record index summary');
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+  if (createHash('sha256').update(bytes).digest('hex') !== side.summarySha256) throw corrupt(side.summaryPath, 'record index summary', side.x.name, side.summarySha256);
+  return parseIndexSummary(bytes, { name: side.x.name, count: side.x.count });
+}
+
+/**
+ * The entries of the chunks of `s` not in `skip`, in index order, each chunk checked against its
+ * signed SHA-256 and record count, and the entries against the index order.
+ */
+async function* unmatchedRuns(fh: FileHandle, side: SummarySide, s: IndexSummary, skip: Uint8Array): AsyncGenerator<IndexEntry[]> {
+  let offset = 0;
+  let prev: IndexEntry | undefined;
+  let buf = Buffer.alloc(0);
+  for (let i = 0; i < s.chunks.length; i++) {
+    const c = s.chunks[i]!;
+    const at = offset;
+    offset += c.bytes;
+    if (skip[i]) continue;
+    if (buf.length < c.bytes) buf = Buffer.allocUnsafe(Math.max(c.bytes, 1 << 16));
+    const bytes = buf.subarray(0, c.bytes);
+    let n = 0;
+    try {
+      // Synchronous reads: a chunk is small, and a thread-pool round trip per chunk costs more than the read.
+      while (n < c.bytes) {
+        const got = readSync(fh.fd, bytes, n, c.bytes - n, at + n);
+        if (got === 0) break;
+        n += got;
+      }
+    } catch (e) {
+      throw ioError(e, side.path, 'cannot read the record index');
+    }
+    // Bytes other than the signed summary's are not the signed index.
+    if (n < c.bytes || createHash('sha256').update(bytes).digest('hex') !== c.sha256) throw corrupt(side.path, 'record index', side.x.name, side.x.sha256);
+    const lines = bytes.toString('utf8').split('\n');
+    if (lines.pop() !== '' || lines.length !== c.records) {
+      throw new SnapError('RECORDS_INDEX_MALFORMED', `record index of ${side.x.name} (${side.path}): the chunk at byte ${at} does not hold the ${c.records} lines its summary says`, { path: side.path });
+    }
+    const run: IndexEntry[] = new Array(lines.length);
+    for (let j = 0; j < lines.length; j++) {
+      let e: IndexEntry;
+      try {
+        e = parseIndexLine(lines[j] as string, side.x.identity, side.x.labelled, false);
+        if (prev && compareEntries(prev, e, side.x.identity) >= 0) throw new SnapError('RECORDS_INDEX_MALFORMED', 'lines out of index order');
+      } catch (err) {
+        if (!isSnapError(err)) throw err;
+        throw new SnapError(err.code, `record index of ${side.x.name} (${side.path}): the chunk at byte ${at}, line ${j + 1}: ${err.message}`, { path: side.path });
+      }
+      prev = e;
+      run[j] = e;
+    }
+    yield run;
+  }
+}
+
+/** What {@link diffBySummaries} found besides what went to the sink. */
+export interface SummaryDiffResult {
+  counts: RecordDiffCounts;
+  /** Each side's conflict groups (from its summary), A's first. */
+  conflicts: ConflictGroup[];
+}
+
+/**
+ * Merge-join two signed indexes of one record set (identity `key` or `path`) through their summaries.
+ * @returns undefined when a summary is too large to use (the caller diffs the whole indexes)
+ * @throws SnapError `OBJECT_CORRUPT` (an index or summary does not match its signed digest) |
+ *   `RECORDS_INDEX_MALFORMED` | `NOT_FOUND` | `IO_ERROR`
+ */
+export async function diffBySummaries(a: SummarySide, b: SummarySide, identity: RecordIdentity, sink: RecordDiffSink): Promise<SummaryDiffResult | undefined> {
+  if (identity !== 'key' && identity !== 'path') throw new SnapError('INTERNAL', `index summaries are for identities key and path, not ${identity}`);
+  const handles: FileHandle[] = [];
+  try {
+    const open = async (s: SummarySide) => {
+      const fh = await openIndexFile(s.path, s.x);
+      handles.push(fh);
+      return { fh, size: (await fh.stat()).size };
+    };
+    const ia = await open(a);
+    const ib = await open(b);
+    const sa = await readIndexSummary(a);
+    const sb = await readIndexSummary(b);
+    if (!sa || !sb) return undefined;
+    // An index of another size than its signed summary gives is not the signed index — or the summary is wrong: the index's digest tells.
+    for (const [s, i, side] of [[sa, ia, a], [sb, ib, b]] as const) {
+      if (s.bytes === i.size) continue;
+      if ((await indexFileSha256(side.path, side.x).catch(() => undefined)) !== side.x.sha256) throw corrupt(side.path, 'record index', side.x.name, side.x.sha256);
+      throw new SnapError('RECORDS_INDEX_MALFORMED', `the index summary of ${side.x.name} gives its index ${s.bytes} bytes, the index has ${i.size}`, { path: side.x.name });
+    }
+    // Chunks with the same records on both sides (a multiset match on the fingerprints digest).
+    const inB = new Map<string, number[]>();
+    sb.chunks.forEach((c, i) => {
+      const l = inB.get(c.fingerprints);
+      if (l) l.push(i);
+      else inB.set(c.fingerprints, [i]);
+    });
+    const skipA = new Uint8Array(sa.chunks.length);
+    const skipB = new Uint8Array(sb.chunks.length);
+    let same = 0;
+    sa.chunks.forEach((c, i) => {
+      const j = inB.get(c.fingerprints)?.shift();
+      if (j === undefined) return;
+      // Equal fingerprints, equal records: the record counts agree unless a summary lies.
+      if (sb.chunks[j]!.records !== c.records) throw new SnapError('RECORDS_INDEX_MALFORMED', `the index summaries of ${a.x.name} give one chunk of records two record counts`, { path: a.x.name });
+      skipA[i] = 1;
+      skipB[j] = 1;
+      same += c.records;
+    });
+    const counts = await diffRecords(unmatchedRuns(ia.fh, a, sa, skipA), unmatchedRuns(ib.fh, b, sb, skipB), identity, sink);
+    counts.unchanged += same;
+    counts.a = a.x.count;
+    counts.b = b.x.count;
+    if (a.labels) counts.labelsA = { ...a.labels };
+    if (b.labels) counts.labelsB = { ...b.labels };
+    const conflicts: ConflictGroup[] = [...sa.conflicts.map((g) => ({ side: 'a' as const, ...g })), ...sb.conflicts.map((g) => ({ side: 'b' as const, ...g }))];
+    return { counts, conflicts };
+  } finally {
+    for (const fh of handles) await fh.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * The index summary (docs/FORMAT.md §19.10): a small signed object beside a record index that
+ * lets `diff` of two snapshots read only the parts of their indexes that differ.
+ *
+ * The index is cut into **chunks** of whole lines at content-defined points: after a line whose
+ * record fingerprint begins with a byte below {@link CHUNK_BOUNDARY_BELOW} (1 line in 64 on
+ * average), or when a chunk reaches {@link MAX_CHUNK_RECORDS} lines or {@link MAX_CHUNK_BYTES}
+ * bytes. A cut depends only on the records before it, so an edit moves the cuts near it and no
+ * others, as in content-defined chunking (LBFS, Muthitacharoen et al., SOSP 2001). Each chunk is
+ * described by its size, its record count, the SHA-256 of its bytes, and the SHA-256 of its records'
+ * fingerprints in order — which, unlike its bytes, does not change when rows are renumbered by an
+ * insertion earlier in the file. Two chunks with the same fingerprints digest hold the same records.
+ *
+ * The summary also carries the set's **conflict groups** (records with one feature hash and
+ * several labels, see `conflicts.ts`), which depend on the whole index.
+ *
+ * No I/O here: bytes and objects in, bytes and objects out.
+ */
+import { canonicalJson } from '../core/canonical-json.js';
+import { SnapError } from '../core/errors.js';
+import { MAX_LABELS } from '../core/records.js';
+import type { ConflictGroup } from './record-report.js';
+import { MAX_LISTED_CONFLICT_RECORDS } from './conflicts.js';
+import { newLabelCounts } from './stats.js';
+
+/** A chunk ends after a line whose fingerprint's first byte is below this: 4/256, one line in 64. */
+export const CHUNK_BOUNDARY_BELOW = 4;
+/** A chunk ends at this many lines whatever the fingerprints (bounds what a ground fingerprint can do). */
+export const MAX_CHUNK_RECORDS = 1024;
+/** A chunk ends once it holds this many bytes (256 KiB). */
+export const MAX_CHUNK_BYTES = 256 * 1024;
+/** Longest summary line, `\n` included (2 MiB: a conflict group lists at most 10 records, but up to {@link MAX_LABELS} label counts). */
+export const MAX_SUMMARY_LINE_BYTES = 2 << 20;
+
+/** One chunk of an index, as its summary line describes it. */
+export interface SummaryChunk {
+  /** Bytes of the chunk's lines, `\n` included. */
+  bytes: number;
+  /** SHA-256 (hex) of the chunk's records' fingerprints (32 bytes each, in index order). */
+  fingerprints: string;
+  /** Lines (records) in the chunk, from 1. */
+  records: number;
+  /** SHA-256 (hex) of the chunk's bytes. */
+  sha256: string;
+}
+
+/** A parsed summary. */
+export interface IndexSummary {
+  /** The chunks, in index order; their bytes add up to the index's size, their records to its count. */
+  chunks: SummaryChunk[];
+  /** The conflict groups, by feature hash (no `side`: the diff adds it). */
+  conflicts: Omit<ConflictGroup, 'side'>[];
+  /** The chunks' bytes added up: the size of the index the summary describes. */
+  bytes: number;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const HEX_DIGITS = '0123456789abcdef';
+
+function hexOf(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += HEX_DIGITS[(b[i] as number) >> 4]! + HEX_DIGITS[(b[i] as number) & 15]!;
+  return s;
+}
+
+/** A summary chunk line, RFC 8785 (members in code-point order), without its `\n`. */
+export function summaryChunkLine(c: SummaryChunk): string {
+  return `{"bytes":${c.bytes},"fingerprints":"${c.fingerprints}","records":${c.records},"sha256":"${c.sha256}"}`;
+}
+
+/** A summary conflict line, RFC 8785, without its `\n`. */
+export function summaryConflictLine(g: Omit<ConflictGroup, 'side'>): string {
+  return canonicalJson({ conflict: { features: g.features, labels: g.labels, records: g.records } });
+}
+
+/**
+ * Cuts an index into chunks as its lines are written, and keeps what the conflict groups need.
+ * The caller hashes each chunk's bytes (they are contiguous in its output buffer) and calls
+ * {@link ChunkCutter.close}.
+ */
+export class ChunkCutter {
+  private fps = new Uint8Array(32 * MAX_CHUNK_RECORDS);
+  private records = 0;
+  private bytes = 0;
+  /** The chunk lines so far. */
+  readonly lines: string[] = [];
+
+  /**
+   * Note one line written: its record's fingerprint (32 bytes at `fpOff` of `digests`) and its
+   * length in bytes with its `\n`.
+   * @returns true when the chunk ends after this line
+   */
+  add(digests: Uint8Array, fpOff: number, lineBytes: number): boolean {
+    const at = 32 * this.records;
+    for (let k = 0; k < 32; k++) this.fps[at + k] = digests[fpOff + k] as number;
+    this.records++;
+    this.bytes += lineBytes;
+    return (digests[fpOff] as number) < CHUNK_BOUNDARY_BELOW || this.records >= MAX_CHUNK_RECORDS || this.bytes >= MAX_CHUNK_BYTES;
+  }
+
+  /** True when lines were added since the last {@link close}. */
+  get open(): boolean {
+    return this.records > 0;
+  }
+
+  /**
+   * End the current chunk.
+   * @param sha256 SHA-256 of the chunk's bytes
+   * @param hash SHA-256 of bytes (the caller's, e.g. node:crypto), used for the fingerprints digest
+   */
+  close(sha256: Uint8Array, hash: (b: Uint8Array) => Uint8Array): void {
+    const fingerprints = hexOf(hash(this.fps.subarray(0, 32 * this.records)));
+    this.lines.push(summaryChunkLine({ bytes: this.bytes, fingerprints, records: this.records, sha256: hexOf(sha256) }));
+    this.records = 0;
+    this.bytes = 0;
+  }
+}
+
+const CHUNK_LINE_START = '{"bytes":';
+/** A chunk line in its one canonical form: numbers without leading zeros, lowercase hex. */
+const CHUNK_LINE = /^\{"bytes":([1-9][0-9]{0,15}),"fingerprints":"([0-9a-f]{64})","records":([1-9][0-9]{0,3}),"sha256":"([0-9a-f]{64})"\}$/;
+
+/** A chunk line's values, or undefined when the line is not a canonical chunk line within the bounds. */
+function chunkOf(line: string): SummaryChunk | undefined {
+  const m = CHUNK_LINE.exec(line);
+  if (!m) return undefined;
+  const c = { bytes: Number(m[1]), fingerprints: m[2] as string, records: Number(m[3]), sha256: m[4] as string };
+  return Number.isSafeInteger(c.bytes) && c.records <= MAX_CHUNK_RECORDS ? c : undefined;
+}
+
+function malformed(name: string, why: string): SnapError {
+  return new SnapError('RECORDS_INDEX_MALFORMED', `the index summary of ${name} is malformed: ${why}`, { path: name });
+}
+
+/**
+ * Parse a summary's bytes (already checked against the signed digest).
+ * @param o.count the index's signed record count
+ * @returns the chunks and conflict groups, and `bytes`, the size the chunks give the index (the
+ *   caller compares it with the index object's: another size means another index)
+ * @throws SnapError `RECORDS_INDEX_MALFORMED`: a line not in the form above or over
+ *   {@link MAX_SUMMARY_LINE_BYTES}, a chunk line after a conflict line, chunks that do not add up
+ *   to the signed count, conflict groups not in feature-hash order
+ */
+export function parseIndexSummary(bytes: Uint8Array, o: { name: string; count: number }): IndexSummary {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  const chunks: SummaryChunk[] = [];
+  const conflicts: Omit<ConflictGroup, 'side'>[] = [];
+  if (text.length > 0 && !text.endsWith('\n')) throw malformed(o.name, 'it does not end with a line feed');
+  let sumBytes = 0;
+  let sumRecords = 0;
+  let at = 0;
+  let n = 0;
+  while (at < text.length) {
+    const end = text.indexOf('\n', at);
+    const line = text.slice(at, end);
+    at = end + 1;
+    n++;
+    if (line.length * 3 + 1 > MAX_SUMMARY_LINE_BYTES && Buffer.byteLength(line, 'utf8') + 1 > MAX_SUMMARY_LINE_BYTES) throw malformed(o.name, `line ${n} is longer than ${MAX_SUMMARY_LINE_BYTES} bytes`);
+    if (line.startsWith(CHUNK_LINE_START) && conflicts.length === 0) {
+      const c = chunkOf(line);
+      if (!c) throw malformed(o.name, `line ${n} is not a chunk line {"bytes","fingerprints","records","sha256"} in canonical form`);
+      chunks.push(c);
+      sumBytes += c.bytes;
+      sumRecords += c.records;
+      continue;
+    }
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch {
+      throw malformed(o.name, `line ${n} is not JSON`);
+    }
+    if (v && typeof v === 'object' && !Array.isArray(v) && 'conflict' in v) {
+      const g = (v as { conflict: unknown }).conflict as Omit<ConflictGroup, 'side'>;
+      if (!g || typeof g !== 'object' || typeof g.features !== 'string' || !HEX64.test(g.features) || !g.labels || typeof g.labels !== 'object' || !Array.isArray(g.records)) throw malformed(o.name, `line ${n} is not a conflict group`);
+      const labels = Object.entries(g.labels);
+      if (labels.length < 2 || labels.length > MAX_LABELS || labels.some(([, c]) => !Number.isSafeInteger(c) || (c as number) < 1)) throw malformed(o.name, `line ${n}: a conflict group has two to ${MAX_LABELS} labels, each counted from 1`);
+      const recordOk = (r: unknown) => !!r && typeof r === 'object' && Object.keys(r).sort().join() === 'key,label,row' && typeof (r as { label: unknown }).label === 'string' && Number.isSafeInteger((r as { row: unknown }).row) && ((r as { row: number }).row) >= 1;
+      if (g.records.length < 2 || g.records.length > MAX_LISTED_CONFLICT_RECORDS || !g.records.every(recordOk)) throw malformed(o.name, `line ${n}: a conflict group lists 2 to ${MAX_LISTED_CONFLICT_RECORDS} records, each {key, label, row}`);
+      if (summaryConflictLine(g) !== line) throw malformed(o.name, `line ${n} is not in canonical form (RFC 8785) with exactly the members features, labels and records`);
+      const prev = conflicts[conflicts.length - 1];
+      if (prev && prev.features >= g.features) throw malformed(o.name, `line ${n}: conflict groups are not in feature-hash order`);
+      const counts = newLabelCounts();
+      for (const [l, c] of labels) counts[l] = c as number;
+      conflicts.push({ features: g.features, labels: counts, records: g.records.map((r) => ({ key: r.key, row: r.row, label: r.label })) });
+      continue;
+    }
+    throw malformed(o.name, conflicts.length > 0 && line.startsWith(CHUNK_LINE_START) ? `line ${n}: a chunk line after the conflict groups` : `line ${n} is neither a chunk line nor a conflict group`);
+  }
+  if (sumRecords !== o.count) throw malformed(o.name, `its chunks hold ${sumRecords} records, the statement signed ${o.count}`);
+  return { chunks, conflicts, bytes: sumBytes };
+}

@@ -1,0 +1,208 @@
+/**
+ * The diff of two signed indexes through their summaries (docs/FORMAT.md §19.10) reads only the
+ * chunks that differ and reports exactly what the diff of the whole indexes reports.
+ */
+import { promises as fsp } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { IndexBuilder, type BuiltIndex } from '../../src/records/build-index.js';
+import { diffIndexFiles } from '../../src/records/diff-index-files.js';
+import { diffBySummaries, type SummarySide } from '../../src/records/diff-summaries.js';
+import { conflictGroups } from '../../src/records/conflicts.js';
+import { RecordDiffCollector } from '../../src/records/record-report.js';
+import { jcs } from '../../src/records/canonical.js';
+import { CHUNK_BOUNDARY_BELOW, MAX_CHUNK_RECORDS, parseIndexSummary, summaryChunkLine } from '../../src/records/index-summary.js';
+import { isSnapError } from '../../src/core/errors.js';
+import { tempDir } from '../helpers/tree.js';
+
+type Row = { id: number; x: string; label: string };
+const X = ['p', 'q', 'r', 's', 't', 'u', 'v', 'w'];
+const LABELS = ['ham', 'spam', 'eggs'];
+
+/** A table of `n` records with unique ids 1..n (ids as numbers, so their JSON order is not their numeric order). */
+function table(n: number, seed: number): Row[] {
+  let s = seed >>> 0;
+  const next = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0);
+  return Array.from({ length: n }, (_, i) => ({ id: i + 1, x: X[next() % X.length] as string, label: LABELS[next() % LABELS.length] as string }));
+}
+
+async function build(dir: string, name: string, rows: Row[], runRecords = 1 << 19): Promise<{ path: string; built: BuiltIndex }> {
+  const runs = await fsp.mkdtemp(join(dir, 'runs-'));
+  const b = new IndexBuilder({ identity: 'key', labelled: true, tmpDir: runs, name: 't', strictKeys: true, summary: true, runRecords });
+  rows.forEach((r, i) => b.add({ canonical: jcs(r), features: jcs({ x: r.x }), key: jcs([r.id]), label: r.label }, i + 1, 0));
+  const path = join(dir, name);
+  return { path, built: await b.finish(path) };
+}
+
+const side = (p: { path: string; built: BuiltIndex }): SummarySide => ({
+  path: p.path,
+  x: { identity: 'key', labelled: true, name: 't', sha256: p.built.sha256, count: p.built.count },
+  summaryPath: p.built.summary!.path,
+  summarySha256: p.built.summary!.sha256,
+  labels: p.built.labels,
+});
+const def = { name: 't', format: 'csv' as const, identity: 'key' as const, key: ['id'], label: 'label' };
+
+/** The report of the whole-index diff, conflicts included, as `diff` builds it. */
+async function fullReport(a: { path: string; built: BuiltIndex }, b: { path: string; built: BuiltIndex }) {
+  const c = new RecordDiffCollector('key');
+  const x = (p: { built: BuiltIndex }) => ({ identity: 'key' as const, labelled: true, name: 't', sha256: p.built.sha256, count: p.built.count });
+  const r = await diffIndexFiles({ path: a.path, x: x(a) }, { path: b.path, x: x(b) }, 'key', c);
+  const conflicts = [...(await conflictGroups(a.path, x(a), 'a', r.candidates.a)), ...(await conflictGroups(b.path, x(b), 'b', r.candidates.b))];
+  return c.report(def, r.counts, conflicts);
+}
+
+async function summaryReport(a: { path: string; built: BuiltIndex }, b: { path: string; built: BuiltIndex }) {
+  const c = new RecordDiffCollector('key');
+  const r = await diffBySummaries(side(a), side(b), 'key', c);
+  if (!r) throw new Error('no summary diff');
+  return c.report(def, r.counts, r.conflicts);
+}
+
+const editArb = fc.record({ at: fc.nat(), kind: fc.constantFrom('flip', 'feature', 'drop', 'add'), x: fc.constantFrom(...X), label: fc.constantFrom(...LABELS) });
+function edited(a: Row[], edits: { at: number; kind: string; x: string; label: string }[]): Row[] {
+  const b = [...a];
+  let fresh = a.length + 1;
+  for (const e of edits) {
+    const i = e.at % Math.max(b.length, 1);
+    const r = b[i];
+    if (e.kind === 'add' || !r) b.splice(i, 0, { id: fresh++, x: e.x, label: e.label });
+    else if (e.kind === 'flip') b[i] = { ...r, label: e.label };
+    else if (e.kind === 'feature') b[i] = { ...r, x: e.x };
+    else b.splice(i, 1);
+  }
+  return b;
+}
+
+function codeOf(e: unknown): string | undefined {
+  return isSnapError(e) ? e.code : undefined;
+}
+
+describe('the diff through index summaries', () => {
+  it('reports exactly what the diff of the whole indexes reports, conflicts included', async () => {
+    const dir = await tempDir('snap-dsum-');
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 3000 }), fc.nat(), fc.array(editArb, { maxLength: 12 }), fc.boolean(), async (rows, seed, edits, smallRuns) => {
+        const ta = table(rows, seed);
+        const a = await build(dir, `a${++n}`, ta, smallRuns ? 200 : undefined);
+        const b = await build(dir, `b${n}`, edited(ta, edits), smallRuns ? 200 : undefined);
+        expect(await summaryReport(a, b)).toEqual(await fullReport(a, b));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('reads only the chunks that differ: a flipped byte in an unchanged chunk is not read, one in a changed chunk is OBJECT_CORRUPT', async () => {
+    const dir = await tempDir('snap-dsum-');
+    const ta = table(5000, 7);
+    const tb = ta.map((r) => (r.id === 2500 ? { ...r, label: r.label === 'ham' ? 'spam' : 'ham' } : r));
+    const a = await build(dir, 'a', ta);
+    const b = await build(dir, 'b', tb);
+    const report = await summaryReport(a, b);
+    expect(report.flipped.map((f) => f.key)).toEqual([[2500]]);
+    expect(report.summary.unchanged).toBe(4999);
+    // Which bytes of B hold record 2500, and which do not: the index lines are in key order.
+    const text = await fsp.readFile(b.path, 'utf8');
+    const flippedAt = text.indexOf('"key":[2500]');
+    const chunks = parseIndexSummary(await fsp.readFile(b.built.summary!.path), { name: 't', count: 5000 }).chunks;
+    expect(chunks.length).toBeGreaterThan(20);
+    let at = 0;
+    const starts = chunks.map((c) => ((at += c.bytes), at - c.bytes));
+    const changed = starts.filter((s) => s <= flippedAt).length - 1;
+    const unchangedChunk = changed === 0 ? 1 : 0;
+    const flipByteAt = async (off: number) => {
+      const buf = Buffer.from(await fsp.readFile(b.path));
+      buf[off] = (buf[off] as number) ^ 0x01;
+      const copy = join(dir, `b-flipped-${off}`);
+      await fsp.writeFile(copy, buf);
+      return { path: copy, built: b.built };
+    };
+    // A byte of a chunk both sides share: never read, the report is the same.
+    expect(await summaryReport(a, await flipByteAt((starts[unchangedChunk] as number) + 20))).toEqual(report);
+    // A byte of the chunk that differs: read, checked against its signed SHA-256.
+    const err = await summaryReport(a, await flipByteAt((starts[changed] as number) + 20)).catch((e: unknown) => e);
+    expect(codeOf(err)).toBe('OBJECT_CORRUPT');
+  });
+
+  it('refuses a summary that does not hash to its signed digest (OBJECT_CORRUPT)', async () => {
+    const dir = await tempDir('snap-dsum-');
+    const ta = table(500, 3);
+    const a = await build(dir, 'a', ta);
+    const b = await build(dir, 'b', ta);
+    const bytes = Buffer.from(await fsp.readFile(b.built.summary!.path));
+    bytes[10] = (bytes[10] as number) ^ 0x01;
+    const forged = join(dir, 'forged.summary');
+    await fsp.writeFile(forged, bytes);
+    const err = await diffBySummaries(side(a), { ...side(b), summaryPath: forged }, 'key', new RecordDiffCollector('key')).catch((e: unknown) => e);
+    expect(codeOf(err)).toBe('OBJECT_CORRUPT');
+  });
+
+  it('tells an index of another size than its summary gives (OBJECT_CORRUPT) from a signed summary that is wrong (RECORDS_INDEX_MALFORMED)', async () => {
+    const dir = await tempDir('snap-dsum-');
+    const ta = table(300, 5);
+    const a = await build(dir, 'a', ta);
+    const b = await build(dir, 'b', ta);
+    const longer = join(dir, 'b-longer');
+    await fsp.writeFile(longer, Buffer.concat([await fsp.readFile(b.path), Buffer.from('\n')]));
+    const e1 = await diffBySummaries(side(a), { ...side(b), path: longer }, 'key', new RecordDiffCollector('key')).catch((e: unknown) => e);
+    expect(codeOf(e1)).toBe('OBJECT_CORRUPT');
+    // A summary signed as it is, whose first chunk claims one byte more than the index has.
+    const text = (await fsp.readFile(b.built.summary!.path, 'utf8')).replace(/^\{"bytes":(\d+)/, (_, n: string) => `{"bytes":${Number(n) + 1}`);
+    const wrong = join(dir, 'wrong.summary');
+    await fsp.writeFile(wrong, text);
+    const sha = createHash('sha256').update(text).digest('hex');
+    const e2 = await diffBySummaries(side(a), { ...side(b), summaryPath: wrong, summarySha256: sha }, 'key', new RecordDiffCollector('key')).catch((e: unknown) => e);
+    expect(codeOf(e2)).toBe('RECORDS_INDEX_MALFORMED');
+  });
+
+  it('cuts chunks after a fingerprint below the boundary byte, at most MAX_CHUNK_RECORDS records each, and they add up to the index', async () => {
+    const dir = await tempDir('snap-dsum-');
+    const a = await build(dir, 'a', table(4000, 11));
+    const text = await fsp.readFile(a.path, 'utf8');
+    const lines = text.split('\n').slice(0, -1);
+    const chunks = parseIndexSummary(await fsp.readFile(a.built.summary!.path), { name: 't', count: 4000 }).chunks;
+    let i = 0;
+    for (const c of chunks) {
+      const mine = lines.slice(i, i + c.records);
+      i += c.records;
+      expect(c.records).toBeLessThanOrEqual(MAX_CHUNK_RECORDS);
+      expect(c.bytes).toBe(Buffer.byteLength(mine.join('\n') + '\n'));
+      expect(c.sha256).toBe(createHash('sha256').update(mine.join('\n') + '\n').digest('hex'));
+      const fps = mine.map((l) => (JSON.parse(l) as { fingerprint: string }).fingerprint);
+      expect(c.fingerprints).toBe(createHash('sha256').update(Buffer.from(fps.join(''), 'hex')).digest('hex'));
+      // Only the last line of a chunk may have a fingerprint below the boundary byte.
+      fps.slice(0, -1).forEach((f) => expect(parseInt(f.slice(0, 2), 16)).toBeGreaterThanOrEqual(CHUNK_BOUNDARY_BELOW));
+    }
+    expect(i).toBe(4000);
+  });
+
+  it('refuses a malformed summary with RECORDS_INDEX_MALFORMED: not canonical, not adding up, a chunk after a conflict group', () => {
+    const c = { bytes: 10, fingerprints: 'a'.repeat(64), records: 2, sha256: 'b'.repeat(64) };
+    const ok = `${summaryChunkLine(c)}\n`;
+    expect(parseIndexSummary(Buffer.from(ok), { name: 't', count: 2 })).toEqual({ chunks: [c], conflicts: [], bytes: 10 });
+    const conflict = `{"conflict":{"features":"${'c'.repeat(64)}","labels":{"ham":1,"spam":1},"records":[{"key":[1],"label":"ham","row":1},{"key":[2],"label":"spam","row":2}]}}\n`;
+    expect(parseIndexSummary(Buffer.from(ok + conflict), { name: 't', count: 2 }).conflicts).toHaveLength(1);
+    const bad = [
+      ok.replace('{"bytes":10,', '{"bytes": 10,'), // not canonical
+      ok.trimEnd(), // no final line feed
+      ok + ok, // 4 records where 2 were signed
+      conflict + ok, // a chunk after a conflict group
+      ok + conflict.replace('"spam":1', '"spam":0'), // a label counted 0 times
+      ok + conflict.replace(',"row":2}', '}'), // a record without its row
+      ok.replace('"records":2', '"records":0'),
+      'not json\n',
+    ];
+    for (const text of bad) {
+      let code: string | undefined;
+      try {
+        parseIndexSummary(Buffer.from(text), { name: 't', count: 2 });
+      } catch (e) {
+        code = codeOf(e);
+      }
+      expect(code, text).toBe('RECORDS_INDEX_MALFORMED');
+    }
+  });
+});
