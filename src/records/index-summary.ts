@@ -18,7 +18,7 @@
  */
 import { canonicalJson } from '../core/canonical-json.js';
 import { SnapError } from '../core/errors.js';
-import { MAX_LABELS } from '../core/records.js';
+import { MAX_INDEX_LINE_BYTES, MAX_LABELS } from '../core/records.js';
 import type { ConflictGroup } from './record-report.js';
 import { MAX_LISTED_CONFLICT_RECORDS } from './conflicts.js';
 import { newLabelCounts } from './stats.js';
@@ -125,7 +125,8 @@ function chunkOf(line: string): SummaryChunk | undefined {
   const m = CHUNK_LINE.exec(line);
   if (!m) return undefined;
   const c = { bytes: Number(m[1]), fingerprints: m[2] as string, records: Number(m[3]), sha256: m[4] as string };
-  return Number.isSafeInteger(c.bytes) && c.records <= MAX_CHUNK_RECORDS ? c : undefined;
+  // A chunk ends at the line that takes it to MAX_CHUNK_BYTES, so it holds at most one line more.
+  return c.bytes < MAX_CHUNK_BYTES + MAX_INDEX_LINE_BYTES && c.records <= MAX_CHUNK_RECORDS ? c : undefined;
 }
 
 function malformed(name: string, why: string): SnapError {

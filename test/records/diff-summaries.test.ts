@@ -13,8 +13,9 @@ import { diffBySummaries, type SummarySide } from '../../src/records/diff-summar
 import { conflictGroups } from '../../src/records/conflicts.js';
 import { RecordDiffCollector } from '../../src/records/record-report.js';
 import { jcs } from '../../src/records/canonical.js';
-import { CHUNK_BOUNDARY_BELOW, MAX_CHUNK_RECORDS, parseIndexSummary, summaryChunkLine } from '../../src/records/index-summary.js';
+import { CHUNK_BOUNDARY_BELOW, MAX_CHUNK_BYTES, MAX_CHUNK_RECORDS, parseIndexSummary, summaryChunkLine } from '../../src/records/index-summary.js';
 import { isSnapError } from '../../src/core/errors.js';
+import { MAX_INDEX_LINE_BYTES } from '../../src/core/records.js';
 import { tempDir } from '../helpers/tree.js';
 
 type Row = { id: number; x: string; label: string };
@@ -193,6 +194,7 @@ describe('the diff through index summaries', () => {
       ok + conflict.replace('"spam":1', '"spam":0'), // a label counted 0 times
       ok + conflict.replace(',"row":2}', '}'), // a record without its row
       ok.replace('"records":2', '"records":0'),
+      ok.replace('"bytes":10', `"bytes":${MAX_CHUNK_BYTES + MAX_INDEX_LINE_BYTES}`), // larger than a chunk can be
       'not json\n',
     ];
     for (const text of bad) {
