@@ -116,17 +116,59 @@ export class ChunkCutter {
   }
 }
 
-const CHUNK_LINE_START = '{"bytes":';
-/** A chunk line in its one canonical form: numbers without leading zeros, lowercase hex. */
-const CHUNK_LINE = /^\{"bytes":([1-9][0-9]{0,15}),"fingerprints":"([0-9a-f]{64})","records":([1-9][0-9]{0,3}),"sha256":"([0-9a-f]{64})"\}$/;
+const LIT_BYTES = Buffer.from('{"bytes":', 'latin1');
+const LIT_FINGERPRINTS = Buffer.from(',"fingerprints":"', 'latin1');
+const LIT_RECORDS = Buffer.from('","records":', 'latin1');
+const LIT_SHA256 = Buffer.from(',"sha256":"', 'latin1');
+const LIT_END = Buffer.from('"}', 'latin1');
 
-/** A chunk line's values, or undefined when the line is not a canonical chunk line within the bounds. */
-function chunkOf(line: string): SummaryChunk | undefined {
-  const m = CHUNK_LINE.exec(line);
-  if (!m) return undefined;
-  const c = { bytes: Number(m[1]), fingerprints: m[2] as string, records: Number(m[3]), sha256: m[4] as string };
+/** Whether `b` holds the bytes of `lit` at `at`. */
+function hasAt(b: Buffer, at: number, lit: Buffer): boolean {
+  if (at + lit.length > b.length) return false;
+  for (let k = 0; k < lit.length; k++) if (b[at + k] !== lit[k]) return false;
+  return true;
+}
+
+/** The end of the run of 64 lowercase hex digits at `at`, or -1. */
+function hex64End(b: Buffer, at: number, end: number): number {
+  if (at + 64 > end) return -1;
+  for (let k = at; k < at + 64; k++) {
+    const c = b[k] as number;
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return -1;
+  }
+  return at + 64;
+}
+
+/** The end of a whole number of 1 to `most` digits without a leading zero at `at` (and its value in `out[0]`), or -1. */
+function numberEnd(b: Buffer, at: number, end: number, most: number, out: number[]): number {
+  let v = 0;
+  let k = at;
+  while (k < end && k - at < most && (b[k] as number) >= 0x30 && (b[k] as number) <= 0x39) v = v * 10 + ((b[k++] as number) - 0x30);
+  if (k === at || b[at] === 0x30) return -1;
+  out[0] = v;
+  return k;
+}
+
+/**
+ * The chunk line in `b` from `at` to `end` (its `\n` excluded), in its one canonical form — numbers
+ * without leading zeros, lowercase hex — and within the bounds; else undefined. Read byte by byte:
+ * a summary has one such line per 64 records, and this is most of the cost of reading it.
+ */
+function chunkAt(b: Buffer, at: number, end: number): SummaryChunk | undefined {
+  const num = [0];
+  let p = at + LIT_BYTES.length;
+  if (!hasAt(b, at, LIT_BYTES) || (p = numberEnd(b, p, end, 16, num)) < 0) return undefined;
+  const bytes = num[0] as number;
+  if (!hasAt(b, p, LIT_FINGERPRINTS)) return undefined;
+  const f0 = p + LIT_FINGERPRINTS.length;
+  if ((p = hex64End(b, f0, end)) < 0 || !hasAt(b, p, LIT_RECORDS)) return undefined;
+  if ((p = numberEnd(b, p + LIT_RECORDS.length, end, 4, num)) < 0 || !hasAt(b, p, LIT_SHA256)) return undefined;
+  const records = num[0] as number;
+  const s0 = p + LIT_SHA256.length;
+  if ((p = hex64End(b, s0, end)) < 0 || !hasAt(b, p, LIT_END) || p + LIT_END.length !== end) return undefined;
   // A chunk ends at the line that takes it to MAX_CHUNK_BYTES, so it holds at most one line more.
-  return c.bytes < MAX_CHUNK_BYTES + MAX_INDEX_LINE_BYTES && c.records <= MAX_CHUNK_RECORDS ? c : undefined;
+  if (!Number.isSafeInteger(bytes) || bytes >= MAX_CHUNK_BYTES + MAX_INDEX_LINE_BYTES || records > MAX_CHUNK_RECORDS) return undefined;
+  return { bytes, fingerprints: b.toString('latin1', f0, f0 + 64), records, sha256: b.toString('latin1', s0, s0 + 64) };
 }
 
 function malformed(name: string, why: string): SnapError {
@@ -143,28 +185,29 @@ function malformed(name: string, why: string): SnapError {
  *   to the signed count, conflict groups not in feature-hash order
  */
 export function parseIndexSummary(bytes: Uint8Array, o: { name: string; count: number }): IndexSummary {
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const chunks: SummaryChunk[] = [];
   const conflicts: Omit<ConflictGroup, 'side'>[] = [];
-  if (text.length > 0 && !text.endsWith('\n')) throw malformed(o.name, 'it does not end with a line feed');
+  if (b.length > 0 && b[b.length - 1] !== 0x0a) throw malformed(o.name, 'it does not end with a line feed');
   let sumBytes = 0;
   let sumRecords = 0;
   let at = 0;
   let n = 0;
-  while (at < text.length) {
-    const end = text.indexOf('\n', at);
-    const line = text.slice(at, end);
+  while (at < b.length) {
+    const end = b.indexOf(0x0a, at);
+    const lineStart = at;
     at = end + 1;
     n++;
-    if (line.length * 3 + 1 > MAX_SUMMARY_LINE_BYTES && Buffer.byteLength(line, 'utf8') + 1 > MAX_SUMMARY_LINE_BYTES) throw malformed(o.name, `line ${n} is longer than ${MAX_SUMMARY_LINE_BYTES} bytes`);
-    if (line.startsWith(CHUNK_LINE_START) && conflicts.length === 0) {
-      const c = chunkOf(line);
+    if (end - lineStart + 1 > MAX_SUMMARY_LINE_BYTES) throw malformed(o.name, `line ${n} is longer than ${MAX_SUMMARY_LINE_BYTES} bytes`);
+    if (conflicts.length === 0 && hasAt(b, lineStart, LIT_BYTES)) {
+      const c = chunkAt(b, lineStart, end);
       if (!c) throw malformed(o.name, `line ${n} is not a chunk line {"bytes","fingerprints","records","sha256"} in canonical form`);
       chunks.push(c);
       sumBytes += c.bytes;
       sumRecords += c.records;
       continue;
     }
+    const line = b.toString('utf8', lineStart, end);
     let v: unknown;
     try {
       v = JSON.parse(line);
@@ -186,7 +229,7 @@ export function parseIndexSummary(bytes: Uint8Array, o: { name: string; count: n
       conflicts.push({ features: g.features, labels: counts, records: g.records.map((r) => ({ key: r.key, row: r.row, label: r.label })) });
       continue;
     }
-    throw malformed(o.name, conflicts.length > 0 && line.startsWith(CHUNK_LINE_START) ? `line ${n}: a chunk line after the conflict groups` : `line ${n} is neither a chunk line nor a conflict group`);
+    throw malformed(o.name, conflicts.length > 0 && hasAt(b, lineStart, LIT_BYTES) ? `line ${n}: a chunk line after the conflict groups` : `line ${n} is neither a chunk line nor a conflict group`);
   }
   if (sumRecords !== o.count) throw malformed(o.name, `its chunks hold ${sumRecords} records, the statement signed ${o.count}`);
   return { chunks, conflicts, bytes: sumBytes };
