@@ -129,8 +129,10 @@ describe('no changed byte passes', () => {
   });
 
   it('changing random bytes of the proof file never passes (property)', () => {
+    // Each flip at its own position: two flips of one byte by the same mask would cancel out and
+    // leave the very proof, which rightly passes (seed 197 drew [[9,5],[9,5]]).
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat(good.length - 1), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 4 }), (flips) => {
+      fc.property(fc.uniqueArray(fc.tuple(fc.nat(good.length - 1), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 4, selector: ([i]) => i }), (flips) => {
         const bad = Uint8Array.from(good);
         for (const [i, x] of flips) bad[i] = (bad[i] as number) ^ x;
         expect(verdict(bad)).not.toBe('ok');

@@ -102,8 +102,10 @@ describe('no changed byte lets a record proof pass', () => {
   });
 
   it('changing random bytes of the proof never passes (property)', () => {
+    // Each flip at its own position: two flips of one byte by the same mask would cancel out and
+    // leave the very proof, which rightly passes (seed 197 drew [[9,5],[9,5]]).
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat(kept.length - 1), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 4 }), (flips) => {
+      fc.property(fc.uniqueArray(fc.tuple(fc.nat(kept.length - 1), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 4, selector: ([i]) => i }), (flips) => {
         const bad = Uint8Array.from(kept);
         for (const [i, v] of flips) bad[i] = (bad[i] as number) ^ v;
         expect(verdict(bad)).not.toBe('ok');
