@@ -77,11 +77,12 @@ async function* unmatchedRuns(fh: FileHandle, side: SummarySide, s: IndexSummary
   let offset = 0;
   let prev: IndexEntry | undefined;
   let buf = Buffer.alloc(0);
-  for (let i = 0; i < s.chunks.length; i++) {
-    const c = s.chunks[i]!;
+  const t = s.chunks;
+  for (let i = 0; i < t.length; i++) {
     const at = offset;
-    offset += c.bytes;
+    offset += t.bytes[i] as number;
     if (skip[i]) continue;
+    const c = t.get(i);
     if (buf.length < c.bytes) buf = Buffer.allocUnsafe(Math.max(c.bytes, 1 << 16));
     const bytes = buf.subarray(0, c.bytes);
     let n = 0;
@@ -151,25 +152,31 @@ export async function diffBySummaries(a: SummarySide, b: SummarySide, identity: 
       if ((await indexFileSha256(side.path, side.x).catch(() => undefined)) !== side.x.sha256) throw corrupt(side.path, 'record index', side.x.name, side.x.sha256);
       throw new SnapError('RECORDS_INDEX_MALFORMED', `the index summary of ${side.x.name} gives its index ${s.bytes} bytes, the index has ${i.size}`, { path: side.x.name });
     }
-    // Chunks with the same records on both sides (a multiset match on the fingerprints digest).
-    const inB = new Map<string, number[]>();
-    sb.chunks.forEach((c, i) => {
-      const l = inB.get(c.fingerprints);
-      if (l) l.push(i);
-      else inB.set(c.fingerprints, [i]);
-    });
-    const skipA = new Uint8Array(sa.chunks.length);
-    const skipB = new Uint8Array(sb.chunks.length);
+    // Chunks with the same records on both sides: a one-to-one match on the fingerprints digest,
+    // found through a 52-bit key of it (B's chunks chained per key), then compared in full.
+    const ta = sa.chunks;
+    const tb = sb.chunks;
+    const firstOf = new Map<number, number>();
+    const nextOf = new Int32Array(tb.length).fill(-1);
+    for (let j = tb.length - 1; j >= 0; j--) {
+      const k = tb.key(j);
+      const first = firstOf.get(k);
+      if (first !== undefined) nextOf[j] = first;
+      firstOf.set(k, j);
+    }
+    const skipA = new Uint8Array(ta.length);
+    const skipB = new Uint8Array(tb.length);
     let same = 0;
-    sa.chunks.forEach((c, i) => {
-      const j = inB.get(c.fingerprints)?.shift();
-      if (j === undefined) return;
+    for (let i = 0; i < ta.length; i++) {
+      let j = firstOf.get(ta.key(i)) ?? -1;
+      while (j >= 0 && (skipB[j] || !ta.sameFingerprints(i, tb, j))) j = nextOf[j] as number;
+      if (j < 0) continue;
       // Equal fingerprints, equal records: the record counts agree unless a summary lies.
-      if (sb.chunks[j]!.records !== c.records) throw new SnapError('RECORDS_INDEX_MALFORMED', `the index summaries of ${a.x.name} give one chunk of records two record counts`, { path: a.x.name });
+      if (tb.records[j] !== ta.records[i]) throw new SnapError('RECORDS_INDEX_MALFORMED', `the index summaries of ${a.x.name} give one chunk of records two record counts`, { path: a.x.name });
       skipA[i] = 1;
       skipB[j] = 1;
-      same += c.records;
-    });
+      same += ta.records[i] as number;
+    }
     const counts = await diffRecords(unmatchedRuns(ia.fh, a, sa, skipA), unmatchedRuns(ib.fh, b, sb, skipB), identity, sink);
     counts.unchanged += same;
     counts.a = a.x.count;

@@ -44,10 +44,65 @@ export interface SummaryChunk {
   sha256: string;
 }
 
+/**
+ * A summary's chunks, in index order, kept as offsets into the summary's bytes and typed arrays
+ * (a million-record index has some 16,000 chunks: no object or string each).
+ */
+export class ChunkTable {
+  /** @internal built by {@link parseIndexSummary} */
+  constructor(
+    private readonly buf: Buffer,
+    /** Each chunk's bytes. */
+    readonly bytes: Float64Array,
+    /** Each chunk's records. */
+    readonly records: Uint16Array,
+    private readonly fpAt: Uint32Array,
+    private readonly shaAt: Uint32Array,
+    /** Number of chunks. */
+    readonly length: number,
+  ) {}
+
+  /** Chunk `i`'s fingerprints digest (hex). */
+  fingerprints(i: number): string {
+    return this.buf.toString('latin1', this.fpAt[i], (this.fpAt[i] as number) + 64);
+  }
+
+  /** Chunk `i`'s SHA-256 (hex). */
+  sha256(i: number): string {
+    return this.buf.toString('latin1', this.shaAt[i], (this.shaAt[i] as number) + 64);
+  }
+
+  /** A number made of the first 13 hex digits (52 bits) of chunk `i`'s fingerprints digest: a key to find candidates by. */
+  key(i: number): number {
+    const at = this.fpAt[i] as number;
+    let v = 0;
+    for (let k = at; k < at + 13; k++) {
+      const c = this.buf[k] as number;
+      v = v * 16 + (c <= 0x39 ? c - 0x30 : c - 0x57);
+    }
+    return v;
+  }
+
+  /** Whether chunk `i` of this table and chunk `j` of `other` have the same fingerprints digest. */
+  sameFingerprints(i: number, other: ChunkTable, j: number): boolean {
+    return this.buf.compare(other.buf, other.fpAt[j], (other.fpAt[j] as number) + 64, this.fpAt[i], (this.fpAt[i] as number) + 64) === 0;
+  }
+
+  /** Chunk `i` as an object. */
+  get(i: number): SummaryChunk {
+    return { bytes: this.bytes[i] as number, fingerprints: this.fingerprints(i), records: this.records[i] as number, sha256: this.sha256(i) };
+  }
+
+  /** Every chunk as an object (for tests and tools; the diff reads the table). */
+  list(): SummaryChunk[] {
+    return Array.from({ length: this.length }, (_, i) => this.get(i));
+  }
+}
+
 /** A parsed summary. */
 export interface IndexSummary {
   /** The chunks, in index order; their bytes add up to the index's size, their records to its count. */
-  chunks: SummaryChunk[];
+  chunks: ChunkTable;
   /** The conflict groups, by feature hash (no `side`: the diff adds it). */
   conflicts: Omit<ConflictGroup, 'side'>[];
   /** The chunks' bytes added up: the size of the index the summary describes. */
@@ -154,22 +209,29 @@ function numberEnd(b: Buffer, at: number, end: number, most: number, out: number
  * without leading zeros, lowercase hex — and within the bounds; else undefined. Read byte by byte:
  * a summary has one such line per 64 records, and this is most of the cost of reading it.
  */
-function chunkAt(b: Buffer, at: number, end: number): SummaryChunk | undefined {
-  const num = [0];
+function chunkAt(b: Buffer, at: number, end: number, out: number[]): boolean {
+  const num = out;
   let p = at + LIT_BYTES.length;
-  if (!hasAt(b, at, LIT_BYTES) || (p = numberEnd(b, p, end, 16, num)) < 0) return undefined;
+  if (!hasAt(b, at, LIT_BYTES) || (p = numberEnd(b, p, end, 16, num)) < 0) return false;
   const bytes = num[0] as number;
-  if (!hasAt(b, p, LIT_FINGERPRINTS)) return undefined;
+  if (!hasAt(b, p, LIT_FINGERPRINTS)) return false;
   const f0 = p + LIT_FINGERPRINTS.length;
-  if ((p = hex64End(b, f0, end)) < 0 || !hasAt(b, p, LIT_RECORDS)) return undefined;
-  if ((p = numberEnd(b, p + LIT_RECORDS.length, end, 4, num)) < 0 || !hasAt(b, p, LIT_SHA256)) return undefined;
+  if ((p = hex64End(b, f0, end)) < 0 || !hasAt(b, p, LIT_RECORDS)) return false;
+  if ((p = numberEnd(b, p + LIT_RECORDS.length, end, 4, num)) < 0 || !hasAt(b, p, LIT_SHA256)) return false;
   const records = num[0] as number;
   const s0 = p + LIT_SHA256.length;
-  if ((p = hex64End(b, s0, end)) < 0 || !hasAt(b, p, LIT_END) || p + LIT_END.length !== end) return undefined;
+  if ((p = hex64End(b, s0, end)) < 0 || !hasAt(b, p, LIT_END) || p + LIT_END.length !== end) return false;
   // A chunk ends at the line that takes it to MAX_CHUNK_BYTES, so it holds at most one line more.
-  if (!Number.isSafeInteger(bytes) || bytes >= MAX_CHUNK_BYTES + MAX_INDEX_LINE_BYTES || records > MAX_CHUNK_RECORDS) return undefined;
-  return { bytes, fingerprints: b.toString('latin1', f0, f0 + 64), records, sha256: b.toString('latin1', s0, s0 + 64) };
+  if (!Number.isSafeInteger(bytes) || bytes >= MAX_CHUNK_BYTES + MAX_INDEX_LINE_BYTES || records > MAX_CHUNK_RECORDS) return false;
+  out[0] = bytes;
+  out[1] = records;
+  out[2] = f0;
+  out[3] = s0;
+  return true;
 }
+
+/** The shortest chunk line with its `\n`: one-digit numbers. */
+const MIN_CHUNK_LINE = LIT_BYTES.length + 1 + LIT_FINGERPRINTS.length + 64 + LIT_RECORDS.length + 1 + LIT_SHA256.length + 64 + LIT_END.length + 1;
 
 function malformed(name: string, why: string): SnapError {
   return new SnapError('RECORDS_INDEX_MALFORMED', `the index summary of ${name} is malformed: ${why}`, { path: name });
@@ -186,7 +248,13 @@ function malformed(name: string, why: string): SnapError {
  */
 export function parseIndexSummary(bytes: Uint8Array, o: { name: string; count: number }): IndexSummary {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const chunks: SummaryChunk[] = [];
+  const most = Math.floor(b.length / MIN_CHUNK_LINE);
+  const sizes = new Float64Array(most);
+  const counts = new Uint16Array(most);
+  const fpAt = new Uint32Array(most);
+  const shaAt = new Uint32Array(most);
+  let nChunks = 0;
+  const got = [0, 0, 0, 0];
   const conflicts: Omit<ConflictGroup, 'side'>[] = [];
   if (b.length > 0 && b[b.length - 1] !== 0x0a) throw malformed(o.name, 'it does not end with a line feed');
   let sumBytes = 0;
@@ -200,11 +268,14 @@ export function parseIndexSummary(bytes: Uint8Array, o: { name: string; count: n
     n++;
     if (end - lineStart + 1 > MAX_SUMMARY_LINE_BYTES) throw malformed(o.name, `line ${n} is longer than ${MAX_SUMMARY_LINE_BYTES} bytes`);
     if (conflicts.length === 0 && hasAt(b, lineStart, LIT_BYTES)) {
-      const c = chunkAt(b, lineStart, end);
-      if (!c) throw malformed(o.name, `line ${n} is not a chunk line {"bytes","fingerprints","records","sha256"} in canonical form`);
-      chunks.push(c);
-      sumBytes += c.bytes;
-      sumRecords += c.records;
+      if (!chunkAt(b, lineStart, end, got)) throw malformed(o.name, `line ${n} is not a chunk line {"bytes","fingerprints","records","sha256"} in canonical form`);
+      sizes[nChunks] = got[0] as number;
+      counts[nChunks] = got[1] as number;
+      fpAt[nChunks] = got[2] as number;
+      shaAt[nChunks] = got[3] as number;
+      nChunks++;
+      sumBytes += got[0] as number;
+      sumRecords += got[1] as number;
       continue;
     }
     const line = b.toString('utf8', lineStart, end);
@@ -224,13 +295,13 @@ export function parseIndexSummary(bytes: Uint8Array, o: { name: string; count: n
       if (summaryConflictLine(g) !== line) throw malformed(o.name, `line ${n} is not in canonical form (RFC 8785) with exactly the members features, labels and records`);
       const prev = conflicts[conflicts.length - 1];
       if (prev && prev.features >= g.features) throw malformed(o.name, `line ${n}: conflict groups are not in feature-hash order`);
-      const counts = newLabelCounts();
-      for (const [l, c] of labels) counts[l] = c as number;
-      conflicts.push({ features: g.features, labels: counts, records: g.records.map((r) => ({ key: r.key, row: r.row, label: r.label })) });
+      const byLabel = newLabelCounts();
+      for (const [l, c] of labels) byLabel[l] = c as number;
+      conflicts.push({ features: g.features, labels: byLabel, records: g.records.map((r) => ({ key: r.key, row: r.row, label: r.label })) });
       continue;
     }
     throw malformed(o.name, conflicts.length > 0 && hasAt(b, lineStart, LIT_BYTES) ? `line ${n}: a chunk line after the conflict groups` : `line ${n} is neither a chunk line nor a conflict group`);
   }
   if (sumRecords !== o.count) throw malformed(o.name, `its chunks hold ${sumRecords} records, the statement signed ${o.count}`);
-  return { chunks, conflicts, bytes: sumBytes };
+  return { chunks: new ChunkTable(b, sizes, counts, fpAt, shaAt, nChunks), conflicts, bytes: sumBytes };
 }

@@ -108,7 +108,7 @@ describe('the diff through index summaries', () => {
     // Which bytes of B hold record 2500, and which do not: the index lines are in key order.
     const text = await fsp.readFile(b.path, 'utf8');
     const flippedAt = text.indexOf('"key":[2500]');
-    const chunks = parseIndexSummary(await fsp.readFile(b.built.summary!.path), { name: 't', count: 5000 }).chunks;
+    const chunks = parseIndexSummary(await fsp.readFile(b.built.summary!.path), { name: 't', count: 5000 }).chunks.list();
     expect(chunks.length).toBeGreaterThan(20);
     let at = 0;
     const starts = chunks.map((c) => ((at += c.bytes), at - c.bytes));
@@ -164,7 +164,7 @@ describe('the diff through index summaries', () => {
     const a = await build(dir, 'a', table(4000, 11));
     const text = await fsp.readFile(a.path, 'utf8');
     const lines = text.split('\n').slice(0, -1);
-    const chunks = parseIndexSummary(await fsp.readFile(a.built.summary!.path), { name: 't', count: 4000 }).chunks;
+    const chunks = parseIndexSummary(await fsp.readFile(a.built.summary!.path), { name: 't', count: 4000 }).chunks.list();
     let i = 0;
     for (const c of chunks) {
       const mine = lines.slice(i, i + c.records);
@@ -183,7 +183,8 @@ describe('the diff through index summaries', () => {
   it('refuses a malformed summary with RECORDS_INDEX_MALFORMED: not canonical, not adding up, a chunk after a conflict group', () => {
     const c = { bytes: 10, fingerprints: 'a'.repeat(64), records: 2, sha256: 'b'.repeat(64) };
     const ok = `${summaryChunkLine(c)}\n`;
-    expect(parseIndexSummary(Buffer.from(ok), { name: 't', count: 2 })).toEqual({ chunks: [c], conflicts: [], bytes: 10 });
+    const parsed = parseIndexSummary(Buffer.from(ok), { name: 't', count: 2 });
+    expect({ chunks: parsed.chunks.list(), conflicts: parsed.conflicts, bytes: parsed.bytes }).toEqual({ chunks: [c], conflicts: [], bytes: 10 });
     const conflict = `{"conflict":{"features":"${'c'.repeat(64)}","labels":{"ham":1,"spam":1},"records":[{"key":[1],"label":"ham","row":1},{"key":[2],"label":"spam","row":2}]}}\n`;
     expect(parseIndexSummary(Buffer.from(ok + conflict), { name: 't', count: 2 }).conflicts).toHaveLength(1);
     const bad = [
