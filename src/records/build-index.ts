@@ -328,13 +328,10 @@ export class IndexBuilder {
     const labelled = this.opts.labelled;
     const labelBytes = this.labelNames.map((l) => Buffer.from(JSON.stringify(l), 'utf8'));
     const strictKeys = this.opts.strictKeys && identity !== 'features';
-    // The summary's chunks (§19.10): a chunk's bytes stay together in `buf` until it ends, so that
-    // it is hashed in one call; `flush` writes only what lies before the open chunk.
+    // The summary's chunks (§19.10), cut as the lines are written, from their fingerprints and leaf hashes.
     const cutter = this.opts.summary && strictKeys && (identity === 'key' || identity === 'path') ? new ChunkCutter() : undefined;
     const tags = cutter && labelled ? new Float64Array(this.total) : undefined;
     let nTags = 0;
-    let chunkStart = 1;
-    const sha256 = (b: Uint8Array): Uint8Array => createHash('sha256').update(b).digest();
     // The previous record's identity, for duplicates (adjacent in index order): its key text, or its bytes.
     let prevKey: string | undefined;
     const prevBytes = Buffer.allocUnsafe(32 + 4 * MAX_KEY_TEXT);
@@ -342,9 +339,8 @@ export class IndexBuilder {
     let prevRow = 0;
     let prevLine = 0;
     const flush = () => {
-      const end = cutter ? chunkStart : pos;
-      if (end === 1) return;
-      const data = buf.subarray(1, end);
+      if (pos === 1) return;
+      const data = buf.subarray(1, pos);
       bytes += data.length;
       fileHash.update(data);
       try {
@@ -353,10 +349,7 @@ export class IndexBuilder {
       } catch (e) {
         throw ioError(e, outPath, 'cannot write the record index');
       }
-      // Keep the open chunk's bytes (Buffer#copy may overlap).
-      if (end < pos) buf.copy(buf, 1, end, pos);
-      pos = 1 + (pos - end);
-      chunkStart = 1;
+      pos = 1;
     };
     // Short constant parts byte by byte: a Buffer.copy call costs more than the bytes.
     const part = (p: Uint8Array) => {
@@ -375,11 +368,7 @@ export class IndexBuilder {
       const most = LINE_FIXED + keyBytes + (labelled ? (labelBytes[label] as Buffer).length : 0);
       if (pos + most > buf.length) {
         flush();
-        if (pos + most > buf.length) {
-          const bigger = Buffer.allocUnsafe(pos + most + OUT_BUFFER);
-          buf.copy(bigger, 0, 0, pos);
-          buf = bigger;
-        }
+        if (1 + most > buf.length) buf = Buffer.allocUnsafe(1 + most + OUT_BUFFER);
       }
       const start = pos;
       part(PART_FEATURES);
@@ -405,15 +394,12 @@ export class IndexBuilder {
       buf[pos++] = 0x7d; // }
       const before = buf[start - 1] as number;
       buf[start - 1] = LEAF_PREFIX;
-      tree.appendPrefixed(buf.subarray(start - 1, pos));
+      const leaf = tree.appendPrefixed(buf.subarray(start - 1, pos));
       buf[start - 1] = before;
       buf[pos++] = 0x0a; // LF
       if (cutter) {
         if (tags) tags[nTags++] = conflictTag(digests, dOff + 32, label);
-        if (cutter.add(digests, dOff, pos - start)) {
-          cutter.close(sha256(buf.subarray(chunkStart, pos)), sha256);
-          chunkStart = pos;
-        }
+        cutter.add(digests, dOff, leaf, pos - start);
       }
       // Duplicate keys are adjacent in index order.
       let same = false;
@@ -458,10 +444,7 @@ export class IndexBuilder {
         this.spill();
         this.merge(emit);
       }
-      if (cutter?.open) {
-        cutter.close(sha256(buf.subarray(chunkStart, pos)), sha256);
-        chunkStart = pos;
-      }
+      cutter?.close();
       flush();
       fsyncSync(out);
     } finally {

@@ -1,7 +1,7 @@
 /**
  * The record diff of two signed indexes through their summaries (docs/FORMAT.md §19.10): chunks
  * whose records are the same on both sides (equal fingerprints digests) are counted as unchanged
- * without being read; only the other chunks are read, each checked against its signed SHA-256, and
+ * without being read; only the other chunks are read, each checked against its signed leaves digest, and
  * merge-joined as `diffRecords` does. Conflict groups come from the summaries.
  *
  * Same results as `diffIndexFiles` over the whole indexes (a property test compares them): with
@@ -9,7 +9,7 @@
  * duplicates), so a record of a skipped chunk pairs with its twin in the other side's skipped chunk
  * and with nothing else.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { SnapError, isSnapError } from '../core/errors.js';
@@ -18,7 +18,9 @@ import { ioError } from '../io/errors.js';
 import { openRegularFile } from '../io/small-file.js';
 import { compareEntries, parseIndexLine, type IndexEntry } from './index-line.js';
 import { indexFileSha256, openIndexFile, type IndexExpectation } from './read-index.js';
-import { parseIndexSummary, type IndexSummary } from './index-summary.js';
+import { MAX_CHUNK_RECORDS, parseIndexSummary, type IndexSummary } from './index-summary.js';
+import { sha256Latin1, writeDigest } from './leaf-tree.js';
+import { LEAF_PREFIX } from '../core/merkle.js';
 import { diffRecords, type RecordDiffCounts, type RecordDiffSink } from './record-diff.js';
 import type { ConflictGroup } from './record-report.js';
 
@@ -71,20 +73,23 @@ export async function readIndexSummary(side: SummarySide): Promise<IndexSummary 
 
 /**
  * The entries of the chunks of `s` not in `skip`, in index order, each chunk checked against its
- * signed SHA-256 and record count, and the entries against the index order.
+ * signed leaves digest (the SHA-256 of its lines' RFC 9162 leaf hashes) and record count, and the
+ * entries against the index order.
  */
 async function* unmatchedRuns(fh: FileHandle, side: SummarySide, s: IndexSummary, skip: Uint8Array): AsyncGenerator<IndexEntry[]> {
   let offset = 0;
   let prev: IndexEntry | undefined;
   let buf = Buffer.alloc(0);
+  const leafHashes = Buffer.alloc(32 * MAX_CHUNK_RECORDS);
   const t = s.chunks;
   for (let i = 0; i < t.length; i++) {
     const at = offset;
     offset += t.bytes[i] as number;
     if (skip[i]) continue;
     const c = t.get(i);
-    if (buf.length < c.bytes) buf = Buffer.allocUnsafe(Math.max(c.bytes, 1 << 16));
-    const bytes = buf.subarray(0, c.bytes);
+    // Byte 0 is kept free: the byte before each line is set to the leaf prefix while the line is hashed.
+    if (buf.length < c.bytes + 1) buf = Buffer.allocUnsafe(Math.max(c.bytes + 1, 1 << 16));
+    const bytes = buf.subarray(1, 1 + c.bytes);
     let n = 0;
     try {
       // Synchronous reads: a chunk is small, and a thread-pool round trip per chunk costs more than the read.
@@ -96,12 +101,24 @@ async function* unmatchedRuns(fh: FileHandle, side: SummarySide, s: IndexSummary
     } catch (e) {
       throw ioError(e, side.path, 'cannot read the record index');
     }
-    // Bytes other than the signed summary's are not the signed index.
-    if (n < c.bytes || createHash('sha256').update(bytes).digest('hex') !== c.sha256) throw corrupt(side.path, 'record index', side.x.name, side.x.sha256);
-    const lines = bytes.toString('utf8').split('\n');
-    if (lines.pop() !== '' || lines.length !== c.records) {
-      throw new SnapError('RECORDS_INDEX_MALFORMED', `record index of ${side.x.name} (${side.path}): the chunk at byte ${at} does not hold the ${c.records} lines its summary says`, { path: side.path });
+    if (n < c.bytes) throw corrupt(side.path, 'record index', side.x.name, side.x.sha256);
+    // Each line's leaf hash, SHA-256(0x00 ‖ line), as the seal took them for the Merkle root.
+    let lineCount = 0;
+    for (let from = 1; from <= c.bytes; ) {
+      const nl = buf.indexOf(0x0a, from);
+      if (nl < 0 || nl > c.bytes || lineCount === c.records) {
+        throw new SnapError('RECORDS_INDEX_MALFORMED', `record index of ${side.x.name} (${side.path}): the chunk at byte ${at} does not hold the ${c.records} lines its summary says`, { path: side.path });
+      }
+      const before = buf[from - 1] as number;
+      buf[from - 1] = LEAF_PREFIX;
+      writeDigest(leafHashes, sha256Latin1(buf.subarray(from - 1, nl)), 32 * lineCount++);
+      buf[from - 1] = before;
+      from = nl + 1;
     }
+    // Lines other than the signed summary's are not the signed index.
+    if (lineCount !== c.records || hash('sha256', leafHashes.subarray(0, 32 * lineCount), 'hex') !== c.leaves) throw corrupt(side.path, 'record index', side.x.name, side.x.sha256);
+    const lines = bytes.toString('utf8').split('\n');
+    lines.pop();
     const run: IndexEntry[] = new Array(lines.length);
     for (let j = 0; j < lines.length; j++) {
       let e: IndexEntry;

@@ -7,21 +7,25 @@
  * average), or when a chunk reaches {@link MAX_CHUNK_RECORDS} lines or {@link MAX_CHUNK_BYTES}
  * bytes. A cut depends only on the records before it, so an edit moves the cuts near it and no
  * others, as in content-defined chunking (LBFS, Muthitacharoen et al., SOSP 2001). Each chunk is
- * described by its size, its record count, the SHA-256 of its bytes, and the SHA-256 of its records'
- * fingerprints in order — which, unlike its bytes, does not change when rows are renumbered by an
- * insertion earlier in the file. Two chunks with the same fingerprints digest hold the same records.
+ * described by its size, its record count, the SHA-256 of its lines' RFC 9162 leaf hashes (which
+ * the index's Merkle root is built from, so the seal gets them for free), and the SHA-256 of its
+ * records' fingerprints in order — which, unlike its bytes, does not change when rows are
+ * renumbered by an insertion earlier in the file. Two chunks with the same fingerprints digest hold
+ * the same records.
  *
  * The summary also carries the set's **conflict groups** (records with one feature hash and
  * several labels, see `conflicts.ts`), which depend on the whole index.
  *
  * No I/O here: bytes and objects in, bytes and objects out.
  */
+import { hash as oneShot } from 'node:crypto';
 import { canonicalJson } from '../core/canonical-json.js';
 import { SnapError } from '../core/errors.js';
 import { MAX_INDEX_LINE_BYTES, MAX_LABELS } from '../core/records.js';
 import type { ConflictGroup } from './record-report.js';
 import { MAX_LISTED_CONFLICT_RECORDS } from './conflicts.js';
 import { newLabelCounts } from './stats.js';
+import { writeDigest } from './leaf-tree.js';
 
 /** A chunk ends after a line whose fingerprint's first byte is below this: 4/256, one line in 64. */
 export const CHUNK_BOUNDARY_BELOW = 4;
@@ -38,10 +42,10 @@ export interface SummaryChunk {
   bytes: number;
   /** SHA-256 (hex) of the chunk's records' fingerprints (32 bytes each, in index order). */
   fingerprints: string;
+  /** SHA-256 (hex) of the chunk's lines' leaf hashes, SHA-256(0x00 ‖ line) of RFC 9162 §2.1.1 (32 bytes each, in order). */
+  leaves: string;
   /** Lines (records) in the chunk, from 1. */
   records: number;
-  /** SHA-256 (hex) of the chunk's bytes. */
-  sha256: string;
 }
 
 /**
@@ -57,7 +61,7 @@ export class ChunkTable {
     /** Each chunk's records. */
     readonly records: Uint16Array,
     private readonly fpAt: Uint32Array,
-    private readonly shaAt: Uint32Array,
+    private readonly leavesAt: Uint32Array,
     /** Number of chunks. */
     readonly length: number,
   ) {}
@@ -67,9 +71,9 @@ export class ChunkTable {
     return this.buf.toString('latin1', this.fpAt[i], (this.fpAt[i] as number) + 64);
   }
 
-  /** Chunk `i`'s SHA-256 (hex). */
-  sha256(i: number): string {
-    return this.buf.toString('latin1', this.shaAt[i], (this.shaAt[i] as number) + 64);
+  /** Chunk `i`'s leaves digest (hex). */
+  leaves(i: number): string {
+    return this.buf.toString('latin1', this.leavesAt[i], (this.leavesAt[i] as number) + 64);
   }
 
   /** A number made of the first 13 hex digits (52 bits) of chunk `i`'s fingerprints digest: a key to find candidates by. */
@@ -90,7 +94,7 @@ export class ChunkTable {
 
   /** Chunk `i` as an object. */
   get(i: number): SummaryChunk {
-    return { bytes: this.bytes[i] as number, fingerprints: this.fingerprints(i), records: this.records[i] as number, sha256: this.sha256(i) };
+    return { bytes: this.bytes[i] as number, fingerprints: this.fingerprints(i), leaves: this.leaves(i), records: this.records[i] as number };
   }
 
   /** Every chunk as an object (for tests and tools; the diff reads the table). */
@@ -110,17 +114,11 @@ export interface IndexSummary {
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
-const HEX_DIGITS = '0123456789abcdef';
 
-function hexOf(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; i++) s += HEX_DIGITS[(b[i] as number) >> 4]! + HEX_DIGITS[(b[i] as number) & 15]!;
-  return s;
-}
 
 /** A summary chunk line, RFC 8785 (members in code-point order), without its `\n`. */
 export function summaryChunkLine(c: SummaryChunk): string {
-  return `{"bytes":${c.bytes},"fingerprints":"${c.fingerprints}","records":${c.records},"sha256":"${c.sha256}"}`;
+  return `{"bytes":${c.bytes},"fingerprints":"${c.fingerprints}","leaves":"${c.leaves}","records":${c.records}}`;
 }
 
 /** A summary conflict line, RFC 8785, without its `\n`. */
@@ -134,38 +132,32 @@ export function summaryConflictLine(g: Omit<ConflictGroup, 'side'>): string {
  * {@link ChunkCutter.close}.
  */
 export class ChunkCutter {
-  private fps = new Uint8Array(32 * MAX_CHUNK_RECORDS);
+  private readonly fps = Buffer.alloc(32 * MAX_CHUNK_RECORDS);
+  private readonly leafHashes = Buffer.alloc(32 * MAX_CHUNK_RECORDS);
   private records = 0;
   private bytes = 0;
   /** The chunk lines so far. */
   readonly lines: string[] = [];
 
   /**
-   * Note one line written: its record's fingerprint (32 bytes at `fpOff` of `digests`) and its
-   * length in bytes with its `\n`.
-   * @returns true when the chunk ends after this line
+   * Note one line written: its record's fingerprint (32 bytes at `fpOff` of `digests`), its leaf
+   * hash (a 32-character latin1 string, as `LeafTree.appendPrefixed` returns it) and its length in
+   * bytes with its `\n`. Ends the chunk after it when the cut rule says so.
    */
-  add(digests: Uint8Array, fpOff: number, lineBytes: number): boolean {
+  add(digests: Uint8Array, fpOff: number, leaf: string, lineBytes: number): void {
     const at = 32 * this.records;
     for (let k = 0; k < 32; k++) this.fps[at + k] = digests[fpOff + k] as number;
+    writeDigest(this.leafHashes, leaf, at);
     this.records++;
     this.bytes += lineBytes;
-    return (digests[fpOff] as number) < CHUNK_BOUNDARY_BELOW || this.records >= MAX_CHUNK_RECORDS || this.bytes >= MAX_CHUNK_BYTES;
+    if ((digests[fpOff] as number) < CHUNK_BOUNDARY_BELOW || this.records >= MAX_CHUNK_RECORDS || this.bytes >= MAX_CHUNK_BYTES) this.close();
   }
 
-  /** True when lines were added since the last {@link close}. */
-  get open(): boolean {
-    return this.records > 0;
-  }
-
-  /**
-   * End the current chunk.
-   * @param sha256 SHA-256 of the chunk's bytes
-   * @param hash SHA-256 of bytes (the caller's, e.g. node:crypto), used for the fingerprints digest
-   */
-  close(sha256: Uint8Array, hash: (b: Uint8Array) => Uint8Array): void {
-    const fingerprints = hexOf(hash(this.fps.subarray(0, 32 * this.records)));
-    this.lines.push(summaryChunkLine({ bytes: this.bytes, fingerprints, records: this.records, sha256: hexOf(sha256) }));
+  /** End the current chunk, if it has lines (call once more after the last line). */
+  close(): void {
+    if (this.records === 0) return;
+    const n = 32 * this.records;
+    this.lines.push(summaryChunkLine({ bytes: this.bytes, fingerprints: oneShot('sha256', this.fps.subarray(0, n), 'hex'), leaves: oneShot('sha256', this.leafHashes.subarray(0, n), 'hex'), records: this.records }));
     this.records = 0;
     this.bytes = 0;
   }
@@ -173,9 +165,9 @@ export class ChunkCutter {
 
 const LIT_BYTES = Buffer.from('{"bytes":', 'latin1');
 const LIT_FINGERPRINTS = Buffer.from(',"fingerprints":"', 'latin1');
+const LIT_LEAVES = Buffer.from('","leaves":"', 'latin1');
 const LIT_RECORDS = Buffer.from('","records":', 'latin1');
-const LIT_SHA256 = Buffer.from(',"sha256":"', 'latin1');
-const LIT_END = Buffer.from('"}', 'latin1');
+const LIT_END = Buffer.from('}', 'latin1');
 
 /** Whether `b` holds the bytes of `lit` at `at`. */
 function hasAt(b: Buffer, at: number, lit: Buffer): boolean {
@@ -216,22 +208,22 @@ function chunkAt(b: Buffer, at: number, end: number, out: number[]): boolean {
   const bytes = num[0] as number;
   if (!hasAt(b, p, LIT_FINGERPRINTS)) return false;
   const f0 = p + LIT_FINGERPRINTS.length;
-  if ((p = hex64End(b, f0, end)) < 0 || !hasAt(b, p, LIT_RECORDS)) return false;
-  if ((p = numberEnd(b, p + LIT_RECORDS.length, end, 4, num)) < 0 || !hasAt(b, p, LIT_SHA256)) return false;
+  if ((p = hex64End(b, f0, end)) < 0 || !hasAt(b, p, LIT_LEAVES)) return false;
+  const l0 = p + LIT_LEAVES.length;
+  if ((p = hex64End(b, l0, end)) < 0 || !hasAt(b, p, LIT_RECORDS)) return false;
+  if ((p = numberEnd(b, p + LIT_RECORDS.length, end, 4, num)) < 0 || !hasAt(b, p, LIT_END) || p + LIT_END.length !== end) return false;
   const records = num[0] as number;
-  const s0 = p + LIT_SHA256.length;
-  if ((p = hex64End(b, s0, end)) < 0 || !hasAt(b, p, LIT_END) || p + LIT_END.length !== end) return false;
   // A chunk ends at the line that takes it to MAX_CHUNK_BYTES, so it holds at most one line more.
   if (!Number.isSafeInteger(bytes) || bytes >= MAX_CHUNK_BYTES + MAX_INDEX_LINE_BYTES || records > MAX_CHUNK_RECORDS) return false;
   out[0] = bytes;
   out[1] = records;
   out[2] = f0;
-  out[3] = s0;
+  out[3] = l0;
   return true;
 }
 
 /** The shortest chunk line with its `\n`: one-digit numbers. */
-const MIN_CHUNK_LINE = LIT_BYTES.length + 1 + LIT_FINGERPRINTS.length + 64 + LIT_RECORDS.length + 1 + LIT_SHA256.length + 64 + LIT_END.length + 1;
+const MIN_CHUNK_LINE = LIT_BYTES.length + 1 + LIT_FINGERPRINTS.length + 64 + LIT_LEAVES.length + 64 + LIT_RECORDS.length + 1 + LIT_END.length + 1;
 
 function malformed(name: string, why: string): SnapError {
   return new SnapError('RECORDS_INDEX_MALFORMED', `the index summary of ${name} is malformed: ${why}`, { path: name });
@@ -252,7 +244,7 @@ export function parseIndexSummary(bytes: Uint8Array, o: { name: string; count: n
   const sizes = new Float64Array(most);
   const counts = new Uint16Array(most);
   const fpAt = new Uint32Array(most);
-  const shaAt = new Uint32Array(most);
+  const leavesAt = new Uint32Array(most);
   let nChunks = 0;
   const got = [0, 0, 0, 0];
   const conflicts: Omit<ConflictGroup, 'side'>[] = [];
@@ -268,11 +260,11 @@ export function parseIndexSummary(bytes: Uint8Array, o: { name: string; count: n
     n++;
     if (end - lineStart + 1 > MAX_SUMMARY_LINE_BYTES) throw malformed(o.name, `line ${n} is longer than ${MAX_SUMMARY_LINE_BYTES} bytes`);
     if (conflicts.length === 0 && hasAt(b, lineStart, LIT_BYTES)) {
-      if (!chunkAt(b, lineStart, end, got)) throw malformed(o.name, `line ${n} is not a chunk line {"bytes","fingerprints","records","sha256"} in canonical form`);
+      if (!chunkAt(b, lineStart, end, got)) throw malformed(o.name, `line ${n} is not a chunk line {"bytes","fingerprints","leaves","records"} in canonical form`);
       sizes[nChunks] = got[0] as number;
       counts[nChunks] = got[1] as number;
       fpAt[nChunks] = got[2] as number;
-      shaAt[nChunks] = got[3] as number;
+      leavesAt[nChunks] = got[3] as number;
       nChunks++;
       sumBytes += got[0] as number;
       sumRecords += got[1] as number;
@@ -303,5 +295,5 @@ export function parseIndexSummary(bytes: Uint8Array, o: { name: string; count: n
     throw malformed(o.name, conflicts.length > 0 && hasAt(b, lineStart, LIT_BYTES) ? `line ${n}: a chunk line after the conflict groups` : `line ${n} is neither a chunk line nor a conflict group`);
   }
   if (sumRecords !== o.count) throw malformed(o.name, `its chunks hold ${sumRecords} records, the statement signed ${o.count}`);
-  return { chunks: new ChunkTable(b, sizes, counts, fpAt, shaAt, nChunks), conflicts, bytes: sumBytes };
+  return { chunks: new ChunkTable(b, sizes, counts, fpAt, leavesAt, nChunks), conflicts, bytes: sumBytes };
 }

@@ -47,9 +47,11 @@ export class LeafTree {
   /**
    * Append one leaf by the bytes of SHA-256(0x00 ‖ data): `prefixed` must already start with the
    * RFC 9162 leaf prefix 0x00 (the caller writes it in place, before the line).
+   * @returns the leaf hash, as a 32-character latin1 string (see {@link sha256Latin1})
    */
-  appendPrefixed(prefixed: Uint8Array): void {
-    let h = sha256Latin1(prefixed);
+  appendPrefixed(prefixed: Uint8Array): string {
+    const leaf = sha256Latin1(prefixed);
+    let h = leaf;
     // Merge while the lowest set bit of n is carried: n's binary form mirrors the stack.
     for (let m = this.n; m % 2 === 1; m = (m - 1) / 2) {
       this.depth--;
@@ -60,6 +62,7 @@ export class LeafTree {
     writeDigest(this.stack, h, HASH_SIZE * this.depth);
     this.depth++;
     this.n++;
+    return leaf;
   }
 
   /** MTH of the leaves appended so far (the empty-tree hash when there are none), RFC 9162 §2.1.1. */

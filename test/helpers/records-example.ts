@@ -17,15 +17,17 @@ export const EXAMPLE = {
     'd4993d55e1772241c21c0cecf555da88634e8159195cba9037d7014d5cc27848',
   ],
   merkleRoot: '4df891866c9066a34107073cbf98b352c2ebae6251bd0269d32816a100717ff4',
-  /** The index summary (§19.10): its one chunk line, the digest of the chunk's fingerprints, the summary's digest. */
+  /** The index summary (§19.10): its one chunk line, the digests of the chunk's fingerprints and leaf hashes, the summary's digest. */
   summaryLine:
-    '{"bytes":587,"fingerprints":"5b2bcd419f0f34884935ee187b47023f516b9b35c701ef5ea2ff1dee7978d81d","records":3,"sha256":"eb53030a30abf219fb3c270ff33e9ad255e4c91c79ae61c31dff72427f7720a3"}',
+    '{"bytes":587,"fingerprints":"5b2bcd419f0f34884935ee187b47023f516b9b35c701ef5ea2ff1dee7978d81d","leaves":"b87843b4c2ceaef09a2e113936d4a8ff334251b9001da12718a7fc2c5a1bbb07","records":3}',
   fingerprintsSha256: '5b2bcd419f0f34884935ee187b47023f516b9b35c701ef5ea2ff1dee7978d81d',
-  summarySha256: '62f2178ab0e5a30ff1721760fd673bf99e8fd60331a2a24b50a1bf45b985b4b4',
+  /** SHA-256 of the three leaf hashes above, in order: the chunk's `leaves`. */
+  leavesSha256: 'b87843b4c2ceaef09a2e113936d4a8ff334251b9001da12718a7fc2c5a1bbb07',
+  summarySha256: 'bc6dc34ef2d385d161f7b231ed69213ff0875dd3302c580b3deb7682f9788f42',
   /** The member as snap sealed it before index summaries (§19.10): still valid; the record proof example of §11.5 is built on it. */
   memberWithoutSummary:
     '{"count":3,"format":"csv","identity":"key","index":{"merkleRoot":"4df891866c9066a34107073cbf98b352c2ebae6251bd0269d32816a100717ff4","sha256":"eb53030a30abf219fb3c270ff33e9ad255e4c91c79ae61c31dff72427f7720a3"},"key":["id"],"label":"label","labels":{"ham":2,"spam":1},"path":"train.csv"}',
   member:
-    '{"count":3,"format":"csv","identity":"key","index":{"merkleRoot":"4df891866c9066a34107073cbf98b352c2ebae6251bd0269d32816a100717ff4","sha256":"eb53030a30abf219fb3c270ff33e9ad255e4c91c79ae61c31dff72427f7720a3","summary":"62f2178ab0e5a30ff1721760fd673bf99e8fd60331a2a24b50a1bf45b985b4b4"},"key":["id"],"label":"label","labels":{"ham":2,"spam":1},"path":"train.csv"}',
+    '{"count":3,"format":"csv","identity":"key","index":{"merkleRoot":"4df891866c9066a34107073cbf98b352c2ebae6251bd0269d32816a100717ff4","sha256":"eb53030a30abf219fb3c270ff33e9ad255e4c91c79ae61c31dff72427f7720a3","summary":"bc6dc34ef2d385d161f7b231ed69213ff0875dd3302c580b3deb7682f9788f42"},"key":["id"],"label":"label","labels":{"ham":2,"spam":1},"path":"train.csv"}',
 };
 

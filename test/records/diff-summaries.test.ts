@@ -171,7 +171,9 @@ describe('the diff through index summaries', () => {
       i += c.records;
       expect(c.records).toBeLessThanOrEqual(MAX_CHUNK_RECORDS);
       expect(c.bytes).toBe(Buffer.byteLength(mine.join('\n') + '\n'));
-      expect(c.sha256).toBe(createHash('sha256').update(mine.join('\n') + '\n').digest('hex'));
+      // The leaves digest: SHA-256 of the lines' RFC 9162 leaf hashes, SHA-256(0x00 ‖ line).
+      const leaves = mine.map((l) => createHash('sha256').update(Buffer.concat([Buffer.from([0]), Buffer.from(l)])).digest());
+      expect(c.leaves).toBe(createHash('sha256').update(Buffer.concat(leaves)).digest('hex'));
       const fps = mine.map((l) => (JSON.parse(l) as { fingerprint: string }).fingerprint);
       expect(c.fingerprints).toBe(createHash('sha256').update(Buffer.from(fps.join(''), 'hex')).digest('hex'));
       // Only the last line of a chunk may have a fingerprint below the boundary byte.
@@ -181,7 +183,7 @@ describe('the diff through index summaries', () => {
   });
 
   it('refuses a malformed summary with RECORDS_INDEX_MALFORMED: not canonical, not adding up, a chunk after a conflict group', () => {
-    const c = { bytes: 10, fingerprints: 'a'.repeat(64), records: 2, sha256: 'b'.repeat(64) };
+    const c = { bytes: 10, fingerprints: 'a'.repeat(64), leaves: 'b'.repeat(64), records: 2 };
     const ok = `${summaryChunkLine(c)}\n`;
     const parsed = parseIndexSummary(Buffer.from(ok), { name: 't', count: 2 });
     expect({ chunks: parsed.chunks.list(), conflicts: parsed.conflicts, bytes: parsed.bytes }).toEqual({ chunks: [c], conflicts: [], bytes: 10 });

@@ -56,6 +56,7 @@ describe('the record-index worked example (FORMAT.md §19.9)', () => {
     expect(built.summary!.sha256).toBe(EXAMPLE.summarySha256);
     const fingerprints = EXAMPLE.index.map((l) => (JSON.parse(l) as { fingerprint: string }).fingerprint).join('');
     expect(sha(Buffer.from(fingerprints, 'hex'))).toBe(EXAMPLE.fingerprintsSha256);
+    expect(sha(Buffer.from(EXAMPLE.leaves.join(''), 'hex'))).toBe(EXAMPLE.leavesSha256);
     const parsed = parseIndexSummary(Buffer.from(summary), { name: 'train.csv', count: 3 });
     expect({ chunks: parsed.chunks.list(), conflicts: parsed.conflicts, bytes: parsed.bytes }).toEqual({ chunks: [JSON.parse(EXAMPLE.summaryLine)], conflicts: [], bytes: 587 });
   });
