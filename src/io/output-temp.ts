@@ -47,11 +47,13 @@ export function writerGone(host: string, pid: number): boolean {
 
 /**
  * Remove the entries of `dir` that `stale` takes for leftovers of killed commands, with `remove`.
- * `stale` gets each name, its path and its lstat (nothing followed). Best effort: a folder that
- * cannot be listed, or an entry that cannot be removed, is left for a later run.
+ * Only entries whose name `named` accepts are looked at (a shared `$TMPDIR` may hold thousands of
+ * others, and an lstat each would cost every command milliseconds); `stale` gets each such name,
+ * its path and its lstat (nothing followed). Best effort: a folder that cannot be listed, or an
+ * entry that cannot be removed, is left for a later run.
  * @returns the paths removed
  */
-export async function removeLeftovers(dir: string, stale: (name: string, path: string, st: Stats) => boolean | Promise<boolean>, remove: (path: string) => Promise<void>): Promise<string[]> {
+export async function removeLeftovers(dir: string, named: (name: string) => boolean, stale: (name: string, path: string, st: Stats) => boolean | Promise<boolean>, remove: (path: string) => Promise<void>): Promise<string[]> {
   const removed: string[] = [];
   let names: string[];
   try {
@@ -60,6 +62,7 @@ export async function removeLeftovers(dir: string, stale: (name: string, path: s
     return removed;
   }
   for (const name of names) {
+    if (!named(name)) continue;
     const path = join(dir, name);
     const st = await fsp.lstat(path).catch(() => undefined);
     if (!st || !(await stale(name, path, st))) continue;
@@ -109,7 +112,7 @@ export function isStaleOutputTemp(base: string, name: string, st: { isFile(): bo
  */
 export async function removeStaleOutputTemps(file: string): Promise<string[]> {
   const base = basename(file);
-  return removeLeftovers(dirname(file), (name, _path, st) => isStaleOutputTemp(base, name, st), (path) => fsp.unlink(path));
+  return removeLeftovers(dirname(file), (name) => parseOutputTemp(base, name) !== undefined, (name, _path, st) => isStaleOutputTemp(base, name, st), (path) => fsp.unlink(path));
 }
 
 /**

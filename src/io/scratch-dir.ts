@@ -103,6 +103,7 @@ async function lastTouched(path: string, own: number): Promise<number> {
 export async function removeStaleScratchDirs(parent: string): Promise<string[]> {
   return removeLeftovers(
     parent,
+    (name) => parseScratchName(name) !== undefined,
     async (name, path, st) => isStaleScratchDir(name, st) && isStaleScratchDir(name, st, await lastTouched(path, st.mtimeMs)),
     removeScratchDir,
   );

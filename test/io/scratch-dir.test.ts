@@ -8,7 +8,7 @@
 import { promises as fsp, utimesSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { basename, join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { tempDir } from '../helpers/tree.js';
 import { GUARD_STALE_MS } from '../../src/io/store.js';
 import { SCRATCH_LEGACY_ABANDONED_MS, SCRATCH_PREFIXES, grantOwnerAccess, isStaleScratchDir, makeScratchDir, parseScratchName, removeStaleScratchDirs, removeWhenDone } from '../../src/io/scratch-dir.js';
@@ -76,6 +76,26 @@ describe('a scratch folder', () => {
 });
 
 describe('removeStaleScratchDirs', () => {
+  it('looks (lstat) only at the entries named like scratch folders, whatever else a shared $TMPDIR holds', async () => {
+    const parent = await tempDir('snap-scratch-many-');
+    for (let i = 0; i < 200; i++) await fsp.writeFile(join(parent, `other-${i}.txt`), '');
+    const killed = join(parent, nameOf('snap-drill-', deadPid(), 'aaaaaa'));
+    await fsp.mkdir(killed);
+    await age(killed, 60_000);
+    const looked: string[] = [];
+    const lstat = fsp.lstat;
+    const spy = vi.spyOn(fsp, 'lstat').mockImplementation(((path: string, ...rest: unknown[]) => {
+      looked.push(String(path));
+      return (lstat as (...a: unknown[]) => unknown)(path, ...rest);
+    }) as typeof fsp.lstat);
+    try {
+      expect(await removeStaleScratchDirs(parent)).toEqual([killed]);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(looked.filter((p) => p.startsWith(join(parent, 'other-')))).toEqual([]);
+  });
+
   it('removes the folders killed commands left (with what they hold, following no link) and nothing else in the parent', async () => {
     const parent = await tempDir('snap-scratch-sweep-');
     const outside = await tempDir('snap-scratch-outside-');
