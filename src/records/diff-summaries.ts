@@ -10,14 +10,13 @@
  * and with nothing else.
  */
 import { createHash, hash } from 'node:crypto';
-import { readSync } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+import { closeSync, fstatSync, readSync } from 'node:fs';
 import { SnapError, isSnapError } from '../core/errors.js';
 import { MAX_INDEX_SUMMARY_BYTES, type RecordIdentity } from '../core/records.js';
 import { ioError } from '../io/errors.js';
-import { openRegularFile } from '../io/small-file.js';
+import { openRegularFileSync } from '../io/small-file.js';
 import { compareEntries, parseIndexLine, type IndexEntry } from './index-line.js';
-import { indexFileSha256, openIndexFile, type IndexExpectation } from './read-index.js';
+import { indexFileSha256, type IndexExpectation } from './read-index.js';
 import { MAX_CHUNK_RECORDS, parseIndexSummary, type IndexSummary } from './index-summary.js';
 import { sha256Latin1, writeDigest } from './leaf-tree.js';
 import { LEAF_PREFIX } from '../core/merkle.js';
@@ -47,25 +46,26 @@ function corrupt(path: string, what: string, name: string, expected: string): Sn
  * @returns the summary, or undefined when it is larger than {@link MAX_INDEX_SUMMARY_BYTES} (the caller diffs the whole indexes)
  * @throws SnapError `OBJECT_CORRUPT` (digest differs, not a regular file) | `RECORDS_INDEX_MALFORMED` | `IO_ERROR`
  */
-export async function readIndexSummary(side: SummarySide): Promise<IndexSummary | undefined> {
-  const fh = await openRegularFile(side.summaryPath, 'cannot read the record index summary', (shown) => new SnapError('OBJECT_CORRUPT', `the record index summary of ${side.x.name} (${shown}) is not a regular file: it was altered`, { path: side.summaryPath, expected: side.summarySha256 }));
+export function readIndexSummary(side: SummarySide): IndexSummary | undefined {
+  // Synchronous: a few megabytes at most, read at once (a thread-pool round trip costs more here).
+  const fd = openRegularFileSync(side.summaryPath, 'cannot read the record index summary', (shown) => new SnapError('OBJECT_CORRUPT', `the record index summary of ${side.x.name} (${shown}) is not a regular file: it was altered`, { path: side.summaryPath, expected: side.summarySha256 }));
   let bytes: Buffer;
   try {
-    const size = (await fh.stat()).size;
+    const size = fstatSync(fd).size;
     if (size > MAX_INDEX_SUMMARY_BYTES) return undefined;
     bytes = Buffer.allocUnsafe(size + 1);
     let n = 0;
     for (;;) {
-      const { bytesRead } = await fh.read(bytes, n, bytes.length - n, n);
-      if (bytesRead === 0) break;
-      n += bytesRead;
+      const got = readSync(fd, bytes, n, bytes.length - n, n);
+      if (got === 0) break;
+      n += got;
       if (n > size) return undefined; // it grew while read: the digest check below would fail anyway
     }
     bytes = bytes.subarray(0, n);
   } catch (e) {
     throw isSnapError(e) ? e : ioError(e, side.summaryPath, 'cannot read the record index summary');
   } finally {
-    await fh.close().catch(() => undefined);
+    closeSync(fd);
   }
   if (createHash('sha256').update(bytes).digest('hex') !== side.summarySha256) throw corrupt(side.summaryPath, 'record index summary', side.x.name, side.summarySha256);
   return parseIndexSummary(bytes, { name: side.x.name, count: side.x.count });
@@ -76,7 +76,7 @@ export async function readIndexSummary(side: SummarySide): Promise<IndexSummary 
  * signed leaves digest (the SHA-256 of its lines' RFC 9162 leaf hashes) and record count, and the
  * entries against the index order.
  */
-async function* unmatchedRuns(fh: FileHandle, side: SummarySide, s: IndexSummary, skip: Uint8Array): AsyncGenerator<IndexEntry[]> {
+async function* unmatchedRuns(fd: number, side: SummarySide, s: IndexSummary, skip: Uint8Array): AsyncGenerator<IndexEntry[]> {
   let offset = 0;
   let prev: IndexEntry | undefined;
   let buf = Buffer.alloc(0);
@@ -94,7 +94,7 @@ async function* unmatchedRuns(fh: FileHandle, side: SummarySide, s: IndexSummary
     try {
       // Synchronous reads: a chunk is small, and a thread-pool round trip per chunk costs more than the read.
       while (n < c.bytes) {
-        const got = readSync(fh.fd, bytes, n, c.bytes - n, at + n);
+        const got = readSync(fd, bytes, n, c.bytes - n, at + n);
         if (got === 0) break;
         n += got;
       }
@@ -151,17 +151,17 @@ export interface SummaryDiffResult {
  */
 export async function diffBySummaries(a: SummarySide, b: SummarySide, identity: RecordIdentity, sink: RecordDiffSink): Promise<SummaryDiffResult | undefined> {
   if (identity !== 'key' && identity !== 'path') throw new SnapError('INTERNAL', `index summaries are for identities key and path, not ${identity}`);
-  const handles: FileHandle[] = [];
+  const fds: number[] = [];
   try {
-    const open = async (s: SummarySide) => {
-      const fh = await openIndexFile(s.path, s.x);
-      handles.push(fh);
-      return { fh, size: (await fh.stat()).size };
+    const open = (s: SummarySide) => {
+      const fd = openRegularFileSync(s.path, 'cannot read the record index', (shown) => new SnapError('OBJECT_CORRUPT', `the record index of ${s.x.name} (${shown}) is not a regular file: it was altered`, { path: s.path, expected: s.x.sha256 }));
+      fds.push(fd);
+      return { fd, size: fstatSync(fd).size };
     };
-    const ia = await open(a);
-    const ib = await open(b);
-    const sa = await readIndexSummary(a);
-    const sb = await readIndexSummary(b);
+    const ia = open(a);
+    const ib = open(b);
+    const sa = readIndexSummary(a);
+    const sb = readIndexSummary(b);
     if (!sa || !sb) return undefined;
     // An index of another size than its signed summary gives is not the signed index — or the summary is wrong: the index's digest tells.
     for (const [s, i, side] of [[sa, ia, a], [sb, ib, b]] as const) {
@@ -194,7 +194,7 @@ export async function diffBySummaries(a: SummarySide, b: SummarySide, identity: 
       skipB[j] = 1;
       same += ta.records[i] as number;
     }
-    const counts = await diffRecords(unmatchedRuns(ia.fh, a, sa, skipA), unmatchedRuns(ib.fh, b, sb, skipB), identity, sink);
+    const counts = await diffRecords(unmatchedRuns(ia.fd, a, sa, skipA), unmatchedRuns(ib.fd, b, sb, skipB), identity, sink);
     counts.unchanged += same;
     counts.a = a.x.count;
     counts.b = b.x.count;
@@ -203,6 +203,6 @@ export async function diffBySummaries(a: SummarySide, b: SummarySide, identity: 
     const conflicts: ConflictGroup[] = [...sa.conflicts.map((g) => ({ side: 'a' as const, ...g })), ...sb.conflicts.map((g) => ({ side: 'b' as const, ...g }))];
     return { counts, conflicts };
   } finally {
-    for (const fh of handles) await fh.close().catch(() => undefined);
+    for (const fd of fds) closeSync(fd);
   }
 }
