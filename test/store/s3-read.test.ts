@@ -167,9 +167,12 @@ describe('reading from an S3 store (moto) without copying the store', { retry: 1
     for (const store of [local, s3]) {
       await fsp.writeFile(join(data, 'train.csv'), TRAIN_CSV);
       for (const f of ['incident.md', 'ds.cdx.json', 'clf.cdx.json']) await fsp.rm(join(work, f), { force: true });
+      // Each store's runs with a trusted state of their own, new in each attempt: the revocation the
+      // local runs remember must not reach the S3 runs (nor a retry's).
+      const stateEnv = { ...env(), SNAP_STATE_DIR: await tempDir('snap-s3read-state-') };
       const out: unknown[] = [];
       const step = async (args: string[]): Promise<void> => {
-        const r = await run([...args, '--store', store], work);
+        const r = await snapJson([...args, '--store', store], { env: stateEnv, cwd: work });
         out.push({ step: args[0], code: r.code, json: same(r.json, store) });
       };
       const rule = ['--records', 'train.csv key=id label=label'];
@@ -179,7 +182,7 @@ describe('reading from an S3 store (moto) without copying the store', { retry: 1
       await step(['check', data, '--against', 'ds@v1', '--pubkey', kp.pub]);
       await step(['check', 'ds@v2', '--against', 'ds@v1', '--pubkey', kp.pub]);
       await step(['diff', 'ds@v1', 'ds@v2']);
-      const md = await snap(['report', 'ds@v1', 'ds@v2', '--pubkey', kp.pub, '-o', join(work, 'incident.md'), '--store', store], { env: env(), cwd: work });
+      const md = await snap(['report', 'ds@v1', 'ds@v2', '--pubkey', kp.pub, '-o', join(work, 'incident.md'), '--store', store], { env: stateEnv, cwd: work });
       out.push({ step: 'report', code: md.code, md: same((await fsp.readFile(join(work, 'incident.md'), 'utf8')).split('\n'), store) });
       await step(['attest', 'weights.bin', '--data', 'ds@v1', '--key', ml.key, '--as', 'clf@1.0']);
       await step(['verify-model', 'weights.bin', '--pubkey', ml.pub, '--data-pubkey', kp.pub]);
