@@ -21,7 +21,7 @@ import { toHex } from '../core/encoding.js';
 import { LeafTree, sha256Latin1, writeDigest } from './leaf-tree.js';
 import { ioError } from '../io/errors.js';
 import type { RecordForms } from './canonical.js';
-import { ChunkCutter, summaryConflictLine } from './index-summary.js';
+import { ChunkCutter, MAX_SUMMARY_LINE_BYTES, summaryConflictLine } from './index-summary.js';
 import { candidatePrefixes, conflictGroups, conflictTag } from './conflicts.js';
 
 /** Records per sorted run. */
@@ -470,12 +470,17 @@ export class IndexBuilder {
    * conflict groups (found from the records' tags as `conflicts.ts` finds them, reading the index
    * again only when some feature-hash prefix has two labels).
    * @returns undefined (nothing written) when it would be larger than {@link MAX_INDEX_SUMMARY_BYTES}
+   *   or have a line longer than {@link MAX_SUMMARY_LINE_BYTES} (readers refuse either)
    * @throws SnapError `IO_ERROR`
    */
   private async writeSummary(indexPath: string, cutter: ChunkCutter, tags: Float64Array | undefined): Promise<{ path: string; sha256: string } | undefined> {
     const candidates = tags ? candidatePrefixes(tags) : new Set<string>();
     const groups = candidates.size > 0 ? await conflictGroups(indexPath, { identity: this.opts.identity, labelled: this.opts.labelled, name: this.opts.name }, 'a', candidates) : [];
-    const text = [...cutter.lines, ...groups.map((g) => summaryConflictLine(g))].map((l) => `${l}\n`).join('');
+    const conflictLines = groups.map((g) => summaryConflictLine(g));
+    // A conflict group of thousands of labels that RFC 8785 escapes (a control character is 6 bytes)
+    // makes a line readers refuse: no summary then, as for one too large (diff reads the whole index).
+    if (conflictLines.some((l) => Buffer.byteLength(l, 'utf8') + 1 > MAX_SUMMARY_LINE_BYTES)) return undefined;
+    const text = [...cutter.lines, ...conflictLines].map((l) => `${l}\n`).join('');
     const bytes = Buffer.from(text, 'utf8');
     if (bytes.length > MAX_INDEX_SUMMARY_BYTES) return undefined; // a set of tens of millions of records: diff reads its whole index
     const path = `${indexPath}.summary`;

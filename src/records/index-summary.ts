@@ -33,7 +33,11 @@ export const CHUNK_BOUNDARY_BELOW = 4;
 export const MAX_CHUNK_RECORDS = 1024;
 /** A chunk ends once it holds this many bytes (256 KiB). */
 export const MAX_CHUNK_BYTES = 256 * 1024;
-/** Longest summary line, `\n` included (2 MiB: a conflict group lists at most 10 records, but up to {@link MAX_LABELS} label counts). */
+/**
+ * Longest summary line, `\n` included (2 MiB: a conflict group lists at most 10 records, but up to
+ * {@link MAX_LABELS} label counts, and a label escaped by RFC 8785 can take 6 bytes a byte). The seal
+ * writes no summary with a longer line (the set is then diffed by reading its whole index).
+ */
 export const MAX_SUMMARY_LINE_BYTES = 2 << 20;
 
 /** One chunk of an index, as its summary line describes it. */

@@ -13,9 +13,9 @@ import { diffBySummaries, type SummarySide } from '../../src/records/diff-summar
 import { conflictGroups } from '../../src/records/conflicts.js';
 import { RecordDiffCollector } from '../../src/records/record-report.js';
 import { jcs } from '../../src/records/canonical.js';
-import { CHUNK_BOUNDARY_BELOW, MAX_CHUNK_BYTES, MAX_CHUNK_RECORDS, parseIndexSummary, summaryChunkLine } from '../../src/records/index-summary.js';
+import { CHUNK_BOUNDARY_BELOW, MAX_CHUNK_BYTES, MAX_CHUNK_RECORDS, MAX_SUMMARY_LINE_BYTES, parseIndexSummary, summaryChunkLine } from '../../src/records/index-summary.js';
 import { isSnapError } from '../../src/core/errors.js';
-import { MAX_INDEX_LINE_BYTES } from '../../src/core/records.js';
+import { MAX_INDEX_LINE_BYTES, MAX_LABEL_BYTES } from '../../src/core/records.js';
 import { tempDir } from '../helpers/tree.js';
 
 type Row = { id: number; x: string; label: string };
@@ -180,6 +180,25 @@ describe('the diff through index summaries', () => {
       fps.slice(0, -1).forEach((f) => expect(parseInt(f.slice(0, 2), 16)).toBeGreaterThanOrEqual(CHUNK_BOUNDARY_BELOW));
     }
     expect(i).toBe(4000);
+  });
+
+  it('writes no summary its reader would refuse: a conflict group of 2,048 long escaped labels, a line over MAX_SUMMARY_LINE_BYTES, leaves the set without one', async () => {
+    // Each label is 256 control characters, 6 bytes each in RFC 8785 (\u0001): the group's line is
+    // about 3 MiB — under the 4 MiB of a statement that lists the same labels, over a summary line's 2 MiB.
+    const dir = await tempDir('snap-dsum-');
+    const runs = await fsp.mkdtemp(join(dir, 'runs-'));
+    const b = new IndexBuilder({ identity: 'key', labelled: true, tmpDir: runs, name: 't', strictKeys: true, summary: true });
+    const letters = [1, 2, 3, 4, 5, 6, 7, 0x0b, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f];
+    for (let i = 0; i < 2048; i++) {
+      let label = '';
+      for (let v = i, k = 0; k < 3; k++, v = Math.floor(v / letters.length)) label += String.fromCharCode(letters[v % letters.length] as number);
+      label = label.padEnd(MAX_LABEL_BYTES, '\u0001');
+      b.add({ canonical: jcs({ id: i, label, x: 'same' }), features: jcs({ x: 'same' }), key: jcs([i]), label }, i + 1, 0);
+    }
+    const built = await b.finish(join(dir, 'index'));
+    expect(built.summary).toBeUndefined();
+    // What it would have been: one conflict line longer than any summary line may be.
+    expect(JSON.stringify(built.labels).length).toBeGreaterThan(MAX_SUMMARY_LINE_BYTES);
   });
 
   it('refuses a malformed summary with RECORDS_INDEX_MALFORMED: not canonical, not adding up, a chunk after a conflict group', () => {
