@@ -159,6 +159,20 @@ describe('the diff through index summaries', () => {
     expect(codeOf(e2)).toBe('RECORDS_INDEX_MALFORMED');
   });
 
+  it('calls an index object longer than its signed count allows (a sparse file of 1 TiB) OBJECT_CORRUPT without reading it', async () => {
+    const dir = await tempDir('snap-dsum-');
+    const ta = table(300, 5);
+    const a = await build(dir, 'a', ta);
+    const b = await build(dir, 'b', ta);
+    const huge = join(dir, 'b-huge');
+    await fsp.writeFile(huge, '');
+    await fsp.truncate(huge, 2 ** 40); // no disk used; reading it all would take many minutes
+    const t0 = Date.now();
+    const err = await diffBySummaries(side(a), { ...side(b), path: huge }, 'key', new RecordDiffCollector('key')).catch((e: unknown) => e);
+    expect(codeOf(err)).toBe('OBJECT_CORRUPT');
+    expect(Date.now() - t0).toBeLessThan(5_000);
+  }, 20_000);
+
   it('cuts chunks after a fingerprint below the boundary byte, at most MAX_CHUNK_RECORDS records each, and they add up to the index', async () => {
     const dir = await tempDir('snap-dsum-');
     const a = await build(dir, 'a', table(4000, 11));
