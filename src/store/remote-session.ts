@@ -45,6 +45,7 @@ import { clearStagedLeftovers, findStagedLeftovers } from './s3-leftovers.js';
 import type { CleanResult, Leftover } from '../io/leftovers.js';
 import { COSIGNATURES_DIR, cosignatureFolder, cosignaturePath, startCosignatureMerge, type CosignatureMergeOptions } from './cosignatures.js';
 import { MAX_ENVELOPE_BYTES } from '../core/envelope.js';
+import { MAX_INDEX_LINE_BYTES, MAX_INDEX_SUMMARY_BYTES } from '../core/records.js';
 import { makeScratchDir } from '../io/scratch-dir.js';
 
 /**
@@ -265,7 +266,8 @@ interface PulledState {
 
 async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: RemoteSessionOptions, stats: SessionStats): Promise<PulledState> {
   const state: PulledState = { snapshots: new Set(), envelopes: new Map(), objects: new Map(), handedOver: new Set(), logBytes: 0, files: new Map() };
-  const wanted = new Set<string>();
+  /** Record objects (indexes, summaries) of the pulled statements, each with the most bytes it can have (`record-indexes`). */
+  const wanted = new Map<string, number>();
   /** Each pulled snapshot's statement (its bytes, when it has one): the manifests stay on disk. */
   const pulled = new Map<string, { statement?: Uint8Array }>();
   const otherFiles = await remote.listFiles();
@@ -312,7 +314,7 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
           state.envelopes.set(ref, merged);
         }
         const statement = await small(STATEMENT_FILE, MAX_STATEMENT_BYTES + 1);
-        if (opts.objects === 'record-indexes') recordIndexesOf(statement, wanted);
+        if (opts.objects === 'record-indexes') recordObjectLimits(statement, wanted);
         pulled.set(ref, statement ? { statement } : {});
         ready[i] = tmp;
       } catch (e) {
@@ -365,11 +367,15 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
   /**
    * The most bytes read of an object: one more than its size in the named snapshot's manifest (a
    * larger object cannot be that content: its first bytes are enough for the command to refuse it,
-   * as it refuses a local object of the wrong size); no bound for the others (record indexes).
+   * as it refuses a local object of the wrong size); for a record index or summary, one more than
+   * the longest it can be (see {@link recordObjectLimits}).
    */
   const limits = new Map<string, number>();
   if (opts.objects === 'all') need = [...state.objects.keys()];
-  else if (opts.objects === 'record-indexes') need = [...wanted].filter((h) => state.objects.has(h));
+  else if (opts.objects === 'record-indexes') {
+    need = [...wanted.keys()].filter((h) => state.objects.has(h));
+    for (const [h, most] of wanted) limits.set(h, most);
+  }
   else if (typeof opts.objects === 'object') {
     const wantedObjects = new Set<string>();
     for (const ref of await refsInStore(opts.objects.refs, store.root, pulled)) {
@@ -381,9 +387,9 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
           if (Number.isSafeInteger(size) && size >= 0) limits.set(h, Math.max(limits.get(h) ?? 0, size + 1));
         }
       }
-      for (const h of recordIndexesOf(statement, new Set())) {
+      for (const [h, most] of recordObjectLimits(statement, new Map())) {
         wantedObjects.add(h);
-        limits.set(h, Infinity); // its size is not in the statement
+        limits.set(h, Math.max(limits.get(h) ?? 0, most));
       }
     }
     need = [...wantedObjects].filter((h) => state.objects.has(h)).sort();
@@ -861,6 +867,31 @@ export function objectsOf(files: Map<string, Uint8Array>): Set<string> {
 export function objectSizesOf(files: Map<string, Uint8Array>): Map<string, number> {
   const out = manifestSizes(files);
   for (const h of recordIndexesOf(files.get(STATEMENT_FILE), new Set())) if (!out.has(h)) out.set(h, 0);
+  return out;
+}
+
+/**
+ * The record objects a snapshot's statement (its bytes) names — each set's index and index summary
+ * (docs/FORMAT.md §19.5, §19.10) — with one more byte than each can have, added to `out` (which is
+ * returned; a digest named twice keeps the larger): an index holds at most its signed `count` lines
+ * of MAX_INDEX_LINE_BYTES, a summary MAX_INDEX_SUMMARY_BYTES. A larger object in the bucket cannot
+ * be the signed one, and no more of it is downloaded (a planted object of terabytes would fill the
+ * disk). Lenient: a malformed statement is the command's to report.
+ */
+function recordObjectLimits(statement: Uint8Array | undefined, out: Map<string, number>): Map<string, number> {
+  const put = (h: unknown, most: number) => {
+    if (typeof h === 'string' && /^[0-9a-f]{64}$/.test(h)) out.set(h, Math.max(out.get(h) ?? 0, most + 1));
+  };
+  try {
+    const records = statement ? (JSON.parse(Buffer.from(statement).toString('utf8')) as { predicate?: { records?: unknown } }).predicate?.records : undefined;
+    if (!Array.isArray(records)) return out;
+    for (const m of records as { count?: unknown; index?: { sha256?: unknown; summary?: unknown } }[]) {
+      if (Number.isSafeInteger(m?.count) && (m.count as number) >= 0) put(m.index?.sha256, (m.count as number) * MAX_INDEX_LINE_BYTES);
+      put(m?.index?.summary, MAX_INDEX_SUMMARY_BYTES);
+    }
+  } catch {
+    /* the command reports a malformed statement */
+  }
   return out;
 }
 

@@ -320,6 +320,27 @@ describe('reading from an S3 store (moto) without copying the store', { retry: 1
     expect(await keys('st/objects/')).toEqual(before.objects);
     expectOk(await run(['verify', ds, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', s3]));
   }, 120_000);
+  it('downloads no more of a record index or index summary planted in the bucket than the signed one can be, and diff calls it altered', async () => {
+    const { s3, bucket } = await twoStores();
+    const data = await makeTree({ 'train.csv': TRAIN_CSV });
+    const rule = ['--records', 'train.csv key=id label=label'];
+    expectOk(await run(['seal', data, '--as', 'ds@v1', '--key', kp.key, '--store', s3, ...rule]));
+    await fsp.writeFile(join(data, 'train.csv'), TRAIN_CSV.replace('1,win money now,spam', '1,win money now,ham'));
+    expectOk(await run(['seal', data, '--as', 'ds@v2', '--key', kp.key, '--store', s3, ...rule]));
+    const shown = await run(['show', 'ds@v1', '--store', s3]);
+    const index: { sha256: string; summary: string } = shown.json.statement.predicate.records[0].index;
+    const key = (h: string): string => `st/objects/sha256/${h.slice(0, 2)}/${h.slice(2)}`;
+    const planted = 4 << 20; // the signed index has 3 lines: at most 3 × 16,384 bytes
+    await clientFor(server).send(new PutObjectCommand({ Bucket: bucket, Key: key(index.sha256), Body: Buffer.alloc(planted, 0x61) }));
+    const d = await run(['diff', 'ds@v1', 'ds@v2', '--store', s3, '--debug']);
+    expect(d.code, d.stderr).toBe(1);
+    expect(d.stderr).toContain('OBJECT_CORRUPT');
+    const t = transfer(d.stderr);
+    expect(t.objectsCorrupt).toEqual([index.sha256]);
+    // Both indexes, both summaries: the planted one cut at 3 × 16,384 + 1 bytes.
+    expect(t.bytesPulled).toBeLessThan(3 * 16_384 + 1 + 64 * 1024);
+  }, 180_000);
+
   it('staging refuses, before any download, more bytes than the working copy\'s disk has free (DISK_FULL)', async () => {
     const dir = await tempDir('snap-s3read-room-');
     await expect(checkStagingRoom(dir, 2 ** 60, 3)).rejects.toMatchObject({ code: 'DISK_FULL' });
