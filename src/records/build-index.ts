@@ -11,15 +11,16 @@
  *   one run, takes it straight from memory — and writes the index lines, hashing them (SHA-256 of
  *   the bytes, RFC 9162 Merkle root of the lines) and counting labels as they go.
  */
-import { closeSync, fsyncSync, openSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { SnapError } from '../core/errors.js';
+import { SnapError, isSnapError } from '../core/errors.js';
 import { MAX_INDEX_SUMMARY_BYTES, MAX_LABELS, type RecordIdentity } from '../core/records.js';
 import { compareUtf8 } from '../core/paths.js';
 import { toHex } from '../core/encoding.js';
 import { LeafTree, sha256Latin1, writeDigest } from './leaf-tree.js';
 import { ioError } from '../io/errors.js';
+import { writeAllSync } from '../io/write-all.js';
 import type { RecordForms } from './canonical.js';
 import { ChunkCutter, MAX_SUMMARY_LINE_BYTES, summaryConflictLine } from './index-summary.js';
 import { candidatePrefixes, conflictGroups, conflictTag } from './conflicts.js';
@@ -329,7 +330,8 @@ export class IndexBuilder {
     const labelBytes = this.labelNames.map((l) => Buffer.from(JSON.stringify(l), 'utf8'));
     const strictKeys = this.opts.strictKeys && identity !== 'features';
     // The summary's chunks (§19.10), cut as the lines are written, from their fingerprints and leaf hashes.
-    const cutter = this.opts.summary && strictKeys && (identity === 'key' || identity === 'path') ? new ChunkCutter() : undefined;
+    const summaryFile = this.opts.summary && strictKeys && (identity === 'key' || identity === 'path') ? new SummaryFile(`${outPath}.summary`) : undefined;
+    const cutter = summaryFile ? new ChunkCutter((line) => summaryFile.line(line)) : undefined;
     const tags = cutter && labelled ? new Float64Array(this.total) : undefined;
     let nTags = 0;
     // The previous record's identity, for duplicates (adjacent in index order): its key text, or its bytes.
@@ -434,6 +436,7 @@ export class IndexBuilder {
     };
 
     try {
+      summaryFile?.open();
       if (this.runs.length === 0) {
         const order = this.sortedRun();
         for (let j = 0; j < order.length; j++) {
@@ -447,6 +450,9 @@ export class IndexBuilder {
       cutter?.close();
       flush();
       fsyncSync(out);
+    } catch (e) {
+      summaryFile?.discard();
+      throw e;
     } finally {
       closeSync(out);
     }
@@ -461,35 +467,31 @@ export class IndexBuilder {
       });
     }
     const digest = fileHash.digest('hex');
-    const summary = cutter ? await this.writeSummary(outPath, cutter, tags?.subarray(0, nTags)) : undefined;
+    const summary = summaryFile ? await this.finishSummary(outPath, summaryFile, tags?.subarray(0, nTags)) : undefined;
     return { count: this.total, sha256: digest, merkleRoot: toHex(tree.root()), ...(labels ? { labels } : {}), bytes, duplicates, ...(summary ? { summary } : {}) };
   }
 
   /**
-   * Write the summary of the index just written at `indexPath` (§19.10): its chunk lines, then its
-   * conflict groups (found from the records' tags as `conflicts.ts` finds them, reading the index
-   * again only when some feature-hash prefix has two labels).
-   * @returns undefined (nothing written) when it would be larger than {@link MAX_INDEX_SUMMARY_BYTES}
-   *   or have a line longer than {@link MAX_SUMMARY_LINE_BYTES} (readers refuse either)
+   * Finish the summary of the index just written at `indexPath` (§19.10): its chunk lines are in
+   * `file` already; add its conflict groups (found from the records' tags as `conflicts.ts` finds
+   * them, reading the index again only when some feature-hash prefix has two labels).
+   * @returns undefined (the file removed) when the summary would be larger than
+   *   {@link MAX_INDEX_SUMMARY_BYTES} or have a line longer than {@link MAX_SUMMARY_LINE_BYTES}
+   *   (readers refuse either; diff then reads the whole index)
    * @throws SnapError `IO_ERROR`
    */
-  private async writeSummary(indexPath: string, cutter: ChunkCutter, tags: Float64Array | undefined): Promise<{ path: string; sha256: string } | undefined> {
-    const candidates = tags ? candidatePrefixes(tags) : new Set<string>();
-    const groups = candidates.size > 0 ? await conflictGroups(indexPath, { identity: this.opts.identity, labelled: this.opts.labelled, name: this.opts.name }, 'a', candidates) : [];
-    const conflictLines = groups.map((g) => summaryConflictLine(g));
-    // A conflict group of thousands of labels that RFC 8785 escapes (a control character is 6 bytes)
-    // makes a line readers refuse: no summary then, as for one too large (diff reads the whole index).
-    if (conflictLines.some((l) => Buffer.byteLength(l, 'utf8') + 1 > MAX_SUMMARY_LINE_BYTES)) return undefined;
-    const text = [...cutter.lines, ...conflictLines].map((l) => `${l}\n`).join('');
-    const bytes = Buffer.from(text, 'utf8');
-    if (bytes.length > MAX_INDEX_SUMMARY_BYTES) return undefined; // a set of tens of millions of records: diff reads its whole index
-    const path = `${indexPath}.summary`;
+  private async finishSummary(indexPath: string, file: SummaryFile, tags: Float64Array | undefined): Promise<{ path: string; sha256: string } | undefined> {
     try {
-      writeFileSync(path, bytes, { flag: 'wx', mode: 0o600, flush: true });
+      const candidates = tags ? candidatePrefixes(tags) : new Set<string>();
+      const groups = candidates.size > 0 ? await conflictGroups(indexPath, { identity: this.opts.identity, labelled: this.opts.labelled, name: this.opts.name }, 'a', candidates) : [];
+      // A conflict group of thousands of labels that RFC 8785 escapes (a control character is 6 bytes)
+      // makes a line readers refuse: no summary then, as for one too large.
+      for (const g of groups) file.line(summaryConflictLine(g));
+      return file.finish();
     } catch (e) {
-      throw ioError(e, path, 'cannot write the record index summary');
+      file.discard();
+      throw e;
     }
-    return { path, sha256: createHash('sha256').update(bytes).digest('hex') };
   }
 
   /** k-way merge of the spilled runs through a binary heap. */
@@ -549,5 +551,94 @@ export class IndexBuilder {
     } finally {
       for (const r of readers) r.close();
     }
+  }
+}
+
+/**
+ * The index summary's file, written as its lines come (a ten-million-record summary is some 28 MiB:
+ * never held whole), hashed as written. A line over {@link MAX_SUMMARY_LINE_BYTES} or a total over
+ * {@link MAX_INDEX_SUMMARY_BYTES} makes it unusable: {@link finish} then removes it.
+ */
+class SummaryFile {
+  private fd = -1;
+  private readonly hash = createHash('sha256');
+  private buf = Buffer.allocUnsafe(OUT_BUFFER);
+  private pos = 0;
+  private total = 0;
+  private unusable = false;
+
+  constructor(readonly path: string) {}
+
+  /** @throws SnapError `IO_ERROR` */
+  open(): void {
+    try {
+      this.fd = openSync(this.path, 'wx', 0o600);
+    } catch (e) {
+      throw ioError(e, this.path, 'cannot write the record index summary');
+    }
+  }
+
+  /** Add one line (without its `\n`). @throws SnapError `IO_ERROR` */
+  line(text: string): void {
+    if (this.unusable) return;
+    const n = Buffer.byteLength(text, 'utf8') + 1;
+    if (n > MAX_SUMMARY_LINE_BYTES || this.total + n > MAX_INDEX_SUMMARY_BYTES) {
+      this.unusable = true;
+      return;
+    }
+    if (this.pos + n > this.buf.length) {
+      this.flush();
+      if (n > this.buf.length) this.buf = Buffer.allocUnsafe(n);
+    }
+    this.pos += this.buf.write(text, this.pos, 'utf8');
+    this.buf[this.pos++] = 0x0a;
+    this.total += n;
+  }
+
+  private flush(): void {
+    if (this.pos === 0) return;
+    const data = this.buf.subarray(0, this.pos);
+    this.hash.update(data);
+    try {
+      writeAllSync(this.fd, data);
+    } catch (e) {
+      throw ioError(e, this.path, 'cannot write the record index summary');
+    }
+    this.pos = 0;
+  }
+
+  /**
+   * Flush, fsync and close it.
+   * @returns its path and SHA-256, or undefined (removed) when it became unusable
+   * @throws SnapError `IO_ERROR`
+   */
+  finish(): { path: string; sha256: string } | undefined {
+    if (this.unusable) {
+      this.discard();
+      return undefined;
+    }
+    try {
+      this.flush();
+      fsyncSync(this.fd);
+    } catch (e) {
+      this.discard();
+      throw isSnapError(e) ? e : ioError(e, this.path, 'cannot write the record index summary');
+    }
+    closeSync(this.fd);
+    this.fd = -1;
+    return { path: this.path, sha256: this.hash.digest('hex') };
+  }
+
+  /** Close and remove it (best effort). */
+  discard(): void {
+    if (this.fd >= 0) {
+      try {
+        closeSync(this.fd);
+      } catch {
+        /* already closed */
+      }
+      this.fd = -1;
+    }
+    rmSync(this.path, { force: true });
   }
 }

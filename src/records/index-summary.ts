@@ -140,8 +140,9 @@ export class ChunkCutter {
   private readonly leafHashes = Buffer.alloc(32 * MAX_CHUNK_RECORDS);
   private records = 0;
   private bytes = 0;
-  /** The chunk lines so far. */
-  readonly lines: string[] = [];
+
+  /** @param onLine receives each chunk line (without its `\n`) as its chunk ends, in index order */
+  constructor(private readonly onLine: (line: string) => void) {}
 
   /**
    * Note one line written: its record's fingerprint (32 bytes at `fpOff` of `digests`), its leaf
@@ -161,7 +162,7 @@ export class ChunkCutter {
   close(): void {
     if (this.records === 0) return;
     const n = 32 * this.records;
-    this.lines.push(summaryChunkLine({ bytes: this.bytes, fingerprints: oneShot('sha256', this.fps.subarray(0, n), 'hex'), leaves: oneShot('sha256', this.leafHashes.subarray(0, n), 'hex'), records: this.records }));
+    this.onLine(summaryChunkLine({ bytes: this.bytes, fingerprints: oneShot('sha256', this.fps.subarray(0, n), 'hex'), leaves: oneShot('sha256', this.leafHashes.subarray(0, n), 'hex'), records: this.records }));
     this.records = 0;
     this.bytes = 0;
   }
