@@ -174,8 +174,15 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide): Promise<Rec
   }
   if (defs.size === 0 && unavailable.length === 0) return undefined;
 
-  const tmp = await makeScratchDir('snap-records-');
-  const removeTmp = removeWhenDone(tmp);
+  // A private folder for the indexes a folder side is given on the fly: none between two snapshots,
+  // whose signed indexes are read where they are (making, sweeping and removing one cost a diff
+  // tens of milliseconds of waiting).
+  const scratch = a.kind === 'folder' || b.kind === 'folder' ? await makeScratchDir('snap-records-') : undefined;
+  const removeTmp = scratch ? removeWhenDone(scratch) : async () => {};
+  const tmp = (): string => {
+    if (scratch === undefined) throw new SnapError('INTERNAL', 'a record index was to be built without a folder side');
+    return scratch;
+  };
   try {
     // 2. One pass over each side's manifest: which record files it has (and their digests), and the
     //    files of label-folder sets (folder sides build those indexes here).
@@ -184,7 +191,7 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide): Promise<Rec
     const filesDefs = [...defs.values()].filter((d) => d.format === 'files');
     const scan = async (side: RecordSide, tag: string) => {
       const digests = new Map<string, string>();
-      const builders = side.kind === 'folder' ? filesDefs.map((d) => ({ d, ig: ignore().add(d.name), ix: new FileSetIndexer(d.name, d.labelSegment as number, { tmpDir: tmp, strictKeys: false }) })) : [];
+      const builders = side.kind === 'folder' ? filesDefs.map((d) => ({ d, ig: ignore().add(d.name), ix: new FileSetIndexer(d.name, d.labelSegment as number, { tmpDir: tmp(), strictKeys: false }) })) : [];
       for await (const run of rereadEntryRuns(side.manifestPath, side.kind === 'snapshot' ? side.manifestSha256 : undefined)) {
         for (const e of run) {
           if (isSymlinkEntry(e)) continue;
@@ -197,7 +204,7 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide): Promise<Rec
       }
       const filesIndexes = new Map<string, string | undefined>();
       for (const bd of builders) {
-        const out = join(tmp, `files-${tag}-${filesIndexes.size}`);
+        const out = join(tmp(), `files-${tag}-${filesIndexes.size}`);
         filesIndexes.set(bd.d.name, (await bd.ix.finish(out)) ? out : undefined);
       }
       return { digests, filesIndexes };
@@ -231,8 +238,8 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide): Promise<Rec
         const p = findObject((other as SnapshotRecordSide).objectDirs, om.index.sha256);
         if (p) return { kind: 'index', path: p, x: x(om), member: om, ...summaryOf((other as SnapshotRecordSide).objectDirs, om) };
       }
-      const out = join(tmp, `index-${built++}`);
-      await indexTabularFile({ abs: join(side.dir, ...d.name.split('/')), rel: d.name, spec: specOf(d), tmpDir: tmp, outPath: out, strictKeys: false, expectSha256: digest });
+      const out = join(tmp(), `index-${built++}`);
+      await indexTabularFile({ abs: join(side.dir, ...d.name.split('/')), rel: d.name, spec: specOf(d), tmpDir: tmp(), outPath: out, strictKeys: false, expectSha256: digest });
       return { kind: 'index', path: out, x: x() };
     };
 
