@@ -187,15 +187,6 @@ export interface RemoteSessionOptions {
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-/** 64-hex strings anywhere in a JSON value (the record index digests of a statement's predicate). */
-function digestsIn(v: unknown, out: Set<string>): void {
-  if (typeof v === 'string') {
-    const m = /^(?:sha256:)?([0-9a-f]{64})$/.exec(v);
-    if (m) out.add(m[1] as string);
-  } else if (Array.isArray(v)) for (const x of v) digestsIn(x, out);
-  else if (v && typeof v === 'object') for (const x of Object.values(v)) digestsIn(x, out);
-}
-
 /**
  * Open `remote` for one command.
  * @throws SnapError from the backend (`NOT_FOUND`, `STORE_LOCKED`, `IO_ERROR`, …)
@@ -895,13 +886,9 @@ function recordObjectLimits(statement: Uint8Array | undefined, out: Map<string, 
   return out;
 }
 
-/** The record index digests a snapshot's statement (its bytes) names, added to `out` (which is returned). */
+/** The record objects (indexes and index summaries) a snapshot's statement (its bytes) names, added to `out` (which is returned). */
 function recordIndexesOf(statement: Uint8Array | undefined, out: Set<string>): Set<string> {
-  try {
-    if (statement) digestsIn((JSON.parse(Buffer.from(statement).toString('utf8')) as { predicate?: { records?: unknown } }).predicate?.records, out);
-  } catch {
-    /* the command reports a malformed statement */
-  }
+  for (const h of recordObjectLimits(statement, new Map()).keys()) out.add(h);
   return out;
 }
 
