@@ -4,10 +4,10 @@
  * records that differ are decoded and paired as `diffRecords` pairs them.
  */
 import { statSync } from 'node:fs';
-import { SnapError, isSnapError } from '../core/errors.js';
+import { isSnapError } from '../core/errors.js';
 import type { RecordIdentity } from '../core/records.js';
 import type { IndexEntry } from './index-line.js';
-import { indexFileSha256, type IndexExpectation } from './read-index.js';
+import { indexAltered, indexFileSha256, type IndexExpectation } from './read-index.js';
 import { IndexReader } from './index-reader.js';
 import { HashWorker } from './index-hasher.js';
 import { pairLeftovers, type RecordDiffCounts, type RecordDiffSink } from './record-diff.js';
@@ -139,7 +139,7 @@ export async function diffIndexFiles(a: IndexSide, b: IndexSide, identity: Recor
     if (isSnapError(e, 'RECORDS_INDEX_MALFORMED')) {
       for (const s of [a, b]) {
         if (s.path !== undefined && s.x.sha256 !== undefined && (await indexFileSha256(s.path, s.x).catch(() => undefined)) !== s.x.sha256) {
-          throw new SnapError('OBJECT_CORRUPT', `the record index of ${s.x.name} (${s.path}) does not hash to the digest the statement signed (${s.x.sha256.slice(0, 12)}…): it was altered`, { path: s.path, expected: s.x.sha256 });
+          throw indexAltered(s.path, s.x);
         }
       }
     }

@@ -14,9 +14,9 @@ import { closeSync, fstatSync, readSync } from 'node:fs';
 import { SnapError, isSnapError } from '../core/errors.js';
 import { MAX_INDEX_SUMMARY_BYTES, type RecordIdentity } from '../core/records.js';
 import { ioError } from '../io/errors.js';
-import { openRegularFileSync } from '../io/small-file.js';
+import { openRegularFileSync, readSmallFile } from '../io/small-file.js';
 import { compareEntries, parseIndexLine, type IndexEntry } from './index-line.js';
-import { indexFileSha256, type IndexExpectation } from './read-index.js';
+import { indexAltered, indexFileSha256, type IndexExpectation } from './read-index.js';
 import { MAX_CHUNK_RECORDS, parseIndexSummary, type IndexSummary } from './index-summary.js';
 import { sha256Latin1, writeDigest } from './leaf-tree.js';
 import { LEAF_PREFIX } from '../core/merkle.js';
@@ -37,37 +37,21 @@ export interface SummarySide {
   labels?: Record<string, number>;
 }
 
-function corrupt(path: string, what: string, name: string, expected: string): SnapError {
-  return new SnapError('OBJECT_CORRUPT', `the ${what} of ${name} (${path}) does not hash to the digest the statement signed (${expected.slice(0, 12)}…): it was altered`, { path, expected });
+/** The error for a summary object whose bytes are not the signed summary's. */
+function summaryAltered(side: SummarySide): SnapError {
+  return new SnapError('OBJECT_CORRUPT', `the record index summary of ${side.x.name} (${side.summaryPath}) does not hash to the digest the statement signed (${side.summarySha256.slice(0, 12)}…): it was altered`, { path: side.summaryPath, expected: side.summarySha256 });
 }
 
 /**
- * Read a summary object, check it against its signed digest and the index it describes.
+ * Read a summary object (at most {@link MAX_INDEX_SUMMARY_BYTES} + 1 bytes) and check it against its
+ * signed digest and its set's signed record count.
  * @returns the summary, or undefined when it is larger than {@link MAX_INDEX_SUMMARY_BYTES} (the caller diffs the whole indexes)
  * @throws SnapError `OBJECT_CORRUPT` (digest differs, not a regular file) | `RECORDS_INDEX_MALFORMED` | `IO_ERROR`
  */
-export function readIndexSummary(side: SummarySide): IndexSummary | undefined {
-  // Synchronous: a few megabytes at most, read at once (a thread-pool round trip costs more here).
-  const fd = openRegularFileSync(side.summaryPath, 'cannot read the record index summary', (shown) => new SnapError('OBJECT_CORRUPT', `the record index summary of ${side.x.name} (${shown}) is not a regular file: it was altered`, { path: side.summaryPath, expected: side.summarySha256 }));
-  let bytes: Buffer;
-  try {
-    const size = fstatSync(fd).size;
-    if (size > MAX_INDEX_SUMMARY_BYTES) return undefined;
-    bytes = Buffer.allocUnsafe(size + 1);
-    let n = 0;
-    for (;;) {
-      const got = readSync(fd, bytes, n, bytes.length - n, n);
-      if (got === 0) break;
-      n += got;
-      if (n > size) return undefined; // it grew while read: the digest check below would fail anyway
-    }
-    bytes = bytes.subarray(0, n);
-  } catch (e) {
-    throw isSnapError(e) ? e : ioError(e, side.summaryPath, 'cannot read the record index summary');
-  } finally {
-    closeSync(fd);
-  }
-  if (createHash('sha256').update(bytes).digest('hex') !== side.summarySha256) throw corrupt(side.summaryPath, 'record index summary', side.x.name, side.summarySha256);
+export async function readIndexSummary(side: SummarySide): Promise<IndexSummary | undefined> {
+  const bytes = await readSmallFile(side.summaryPath, MAX_INDEX_SUMMARY_BYTES + 1, 'cannot read the record index summary', (shown) => new SnapError('OBJECT_CORRUPT', `the record index summary of ${side.x.name} (${shown}) is not a regular file: it was altered`, { path: side.summaryPath, expected: side.summarySha256 }));
+  if (bytes.length > MAX_INDEX_SUMMARY_BYTES) return undefined;
+  if (createHash('sha256').update(bytes).digest('hex') !== side.summarySha256) throw summaryAltered(side);
   return parseIndexSummary(bytes, { name: side.x.name, count: side.x.count });
 }
 
@@ -101,7 +85,7 @@ async function* unmatchedRuns(fd: number, side: SummarySide, s: IndexSummary, sk
     } catch (e) {
       throw ioError(e, side.path, 'cannot read the record index');
     }
-    if (n < c.bytes) throw corrupt(side.path, 'record index', side.x.name, side.x.sha256);
+    if (n < c.bytes) throw indexAltered(side.path, side.x);
     // Each line's leaf hash, SHA-256(0x00 ‖ line), as the seal took them for the Merkle root.
     let lineCount = 0;
     for (let from = 1; from <= c.bytes; ) {
@@ -116,7 +100,7 @@ async function* unmatchedRuns(fd: number, side: SummarySide, s: IndexSummary, sk
       from = nl + 1;
     }
     // Lines other than the signed summary's are not the signed index.
-    if (lineCount !== c.records || hash('sha256', leafHashes.subarray(0, 32 * lineCount), 'hex') !== c.leaves) throw corrupt(side.path, 'record index', side.x.name, side.x.sha256);
+    if (lineCount !== c.records || hash('sha256', leafHashes.subarray(0, 32 * lineCount), 'hex') !== c.leaves) throw indexAltered(side.path, side.x);
     const lines = bytes.toString('utf8').split('\n');
     lines.pop();
     const run: IndexEntry[] = new Array(lines.length);
@@ -160,13 +144,13 @@ export async function diffBySummaries(a: SummarySide, b: SummarySide, identity: 
     };
     const ia = open(a);
     const ib = open(b);
-    const sa = readIndexSummary(a);
-    const sb = readIndexSummary(b);
+    const sa = await readIndexSummary(a);
+    const sb = await readIndexSummary(b);
     if (!sa || !sb) return undefined;
     // An index of another size than its signed summary gives is not the signed index — or the summary is wrong: the index's digest tells.
     for (const [s, i, side] of [[sa, ia, a], [sb, ib, b]] as const) {
       if (s.bytes === i.size) continue;
-      if ((await indexFileSha256(side.path, side.x).catch(() => undefined)) !== side.x.sha256) throw corrupt(side.path, 'record index', side.x.name, side.x.sha256);
+      if ((await indexFileSha256(side.path, side.x).catch(() => undefined)) !== side.x.sha256) throw indexAltered(side.path, side.x);
       throw new SnapError('RECORDS_INDEX_MALFORMED', `the index summary of ${side.x.name} gives its index ${s.bytes} bytes, the index has ${i.size}`, { path: side.x.name });
     }
     // Chunks with the same records on both sides: a one-to-one match on the fingerprints digest,

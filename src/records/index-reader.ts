@@ -18,7 +18,7 @@ import { MAX_INDEX_LINE_BYTES, MAX_LABELS } from '../core/records.js';
 import { ioError } from '../io/errors.js';
 import { openRegularFileSync } from '../io/small-file.js';
 import { parseIndexLine, type IndexEntry } from './index-line.js';
-import type { IndexExpectation } from './read-index.js';
+import { indexAltered, type IndexExpectation } from './read-index.js';
 import type { DuplicateGroup } from './record-diff.js';
 import { MAX_LISTED_ROWS } from './record-diff.js';
 import { newLabelCounts } from './stats.js';
@@ -535,7 +535,7 @@ export class IndexReader {
     this.abort();
     const digest = this.hasher.digest();
     if (this.x.sha256 !== undefined && digest !== this.x.sha256) {
-      throw new SnapError('OBJECT_CORRUPT', `the record index of ${this.x.name} (${this.path}) does not hash to the digest the statement signed (${this.x.sha256.slice(0, 12)}…): it was altered`, { path: this.path, expected: this.x.sha256 });
+      throw indexAltered(this.path as string, this.x);
     }
     if (this.x.count !== undefined && this.lines !== this.x.count) {
       throw new SnapError('RECORDS_INDEX_MALFORMED', `record index of ${this.x.name} (${this.path}) has ${this.lines} records where the statement says ${this.x.count}`, { path: this.path });

@@ -26,7 +26,8 @@ export interface IndexExpectation {
   strict?: boolean;
 }
 
-function corrupt(path: string, x: IndexExpectation): SnapError {
+/** The error for an index object whose bytes are not the signed index's (`OBJECT_CORRUPT`, naming the set, the object and the signed digest). */
+export function indexAltered(path: string, x: Pick<IndexExpectation, 'name' | 'sha256'>): SnapError {
   return new SnapError('OBJECT_CORRUPT', `the record index of ${x.name} (${path}) does not hash to the digest the statement signed (${String(x.sha256).slice(0, 12)}…): it was altered`, { path, expected: x.sha256 });
 }
 
@@ -110,14 +111,14 @@ export async function* indexEntryRuns(path: string, x: IndexExpectation): AsyncG
     }
   } catch (e) {
     // A malformed line in an index that does not match its signed digest was altered: say so.
-    if (isSnapError(e, 'RECORDS_INDEX_MALFORMED') && x.sha256 !== undefined && (await indexFileSha256(path, x).catch(() => undefined)) !== x.sha256) throw corrupt(path, x);
+    if (isSnapError(e, 'RECORDS_INDEX_MALFORMED') && x.sha256 !== undefined && (await indexFileSha256(path, x).catch(() => undefined)) !== x.sha256) throw indexAltered(path, x);
     if (isSnapError(e)) throw e;
     throw ioError(e, path, 'cannot read the record index');
   } finally {
     stream.destroy();
   }
   const digest = h.digest('hex');
-  if (x.sha256 !== undefined && digest !== x.sha256) throw corrupt(path, x);
+  if (x.sha256 !== undefined && digest !== x.sha256) throw indexAltered(path, x);
   if (rest.length > 0) throw new SnapError('RECORDS_INDEX_MALFORMED', `record index of ${x.name} (${path}): the last line does not end with a newline`, { path });
   if (x.count !== undefined && count !== x.count) throw new SnapError('RECORDS_INDEX_MALFORMED', `record index of ${x.name} (${path}) has ${count} records where the statement says ${x.count}`, { path });
 }
