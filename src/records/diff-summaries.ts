@@ -154,7 +154,7 @@ export async function diffBySummaries(a: SummarySide, b: SummarySide, identity: 
       throw new SnapError('RECORDS_INDEX_MALFORMED', `the index summary of ${side.x.name} gives its index ${s.bytes} bytes, the index has ${i.size}`, { path: side.x.name });
     }
     // Chunks with the same records on both sides: a one-to-one match on the fingerprints digest,
-    // found through a 52-bit key of it (B's chunks chained per key), then compared in full.
+    // found through a 28-bit key of it (ChunkTable.key) (B's chunks chained per key), then compared in full.
     const ta = sa.chunks;
     const tb = sb.chunks;
     const firstOf = new Map<number, number>();

@@ -232,6 +232,14 @@ describe('the diff through index summaries', () => {
       ok.replace('"records":2', '"records":0'),
       ok.replace('"bytes":10', `"bytes":${MAX_CHUNK_BYTES + MAX_INDEX_LINE_BYTES}`), // larger than a chunk can be
       'not json\n',
+      ok.replace('"bytes":10', '"bytes":010'), // a leading zero
+      ok.replace('a'.repeat(64), 'A'.repeat(64)), // uppercase hex
+      ok.replace('a'.repeat(64), 'a'.repeat(63)), // a digest one digit short
+      ok.replace('b'.repeat(64), `${'b'.repeat(63)}g`), // not hex
+      ok.replace('"records":2', '"records":00002'), // a number not in its shortest form
+      ok.replace('"records":2', '"records":2,"x":1'), // a member more
+      ok.replace('}\n', '} \n'), // a space after the line
+      ok.replace('}\n', '}\r\n'), // CRLF
     ];
     for (const text of bad) {
       let code: string | undefined;
