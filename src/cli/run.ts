@@ -72,8 +72,8 @@ function parser(program: ProgramName, active: CommandSpec | undefined, width: nu
 
 /**
  * A flag that takes one value, given more than once, is a usage error (yargs would otherwise hand
- * the command an array, e.g. `--key a.key --key b.key` as the path "a.key,b.key"). Flags declared
- * `array` (`--pubkey`, `--exclude`) are repeatable; a boolean given twice is still just true.
+ * the command an array, e.g. `--as a@v1 --as a@v2` as the ref "a@v1,a@v2"). Flags declared
+ * `array` (`--pubkey`, `--exclude`, seal's `--key`, …) are repeatable; a boolean given twice is still just true.
  * @throws SnapError `USAGE` (reported by yargs as a usage error)
  */
 function refuseRepeatedFlags(argv: Record<string, unknown>, options: { array?: string[]; alias?: Record<string, string[]> }): true {
@@ -83,8 +83,7 @@ function refuseRepeatedFlags(argv: Record<string, unknown>, options: { array?: s
     // One-letter aliases and yargs' camelCase twins (passphraseEnv) hold the same values as the flag.
     if (key === '_' || key === '$0' || key.length === 1 || /[A-Z]/.test(key) || repeatable.has(key) || !Array.isArray(value)) continue;
     const given = value.map((v) => JSON.stringify(String(v))).join(', ');
-    const more = key === 'key' ? ': seal signs with one key (several signers are not supported yet)' : '';
-    throw new SnapError('USAGE', `--${key} was given ${value.length} times (${given}); it takes one value${more}`);
+    throw new SnapError('USAGE', `--${key} was given ${value.length} times (${given}); it takes one value`);
   }
   return true;
 }

@@ -52,6 +52,7 @@ describe('a flag that takes one value, given twice', () => {
     ['list --store', (s: Sealed) => ['list', '--store', s.store, '--store', s.store]],
     ['export -o and --out', (s: Sealed) => ['export', s.ref, '-o', 'a.snap.tar', '--out', 'b.snap.tar', '--store', s.store]],
     ['keygen --out-dir', () => ['keygen', 'k', '--out-dir', '/tmp', '--out-dir', '/tmp']],
+    ['attest --key (one signer)', (s: Sealed) => ['attest', join(s.data, 'a.txt'), '--data', s.ref, '--key', keys.key, '--key', other.key, '--store', s.store]],
   ])('is a usage error: %s', async (what, args) => {
     expectUsage(await snapJson(args(sealed)), what);
   });
