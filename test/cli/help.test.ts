@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run.js';
 import { COMMANDS, commandName } from '../../src/cli/commands/index.js';
 import { snapBin } from '../helpers/tree.js';
+import { yargs } from '../../src/cli/yargs.js';
 
 /** The trust flags of verify, import and restore (src/cli/trust-args.ts). */
 const TRUST = ['pubkey', 'threshold', 'policy', 'root', 'state-dir', 'revocations'];
@@ -101,6 +102,28 @@ describe('snap COMMAND --help', () => {
           // "  name  description…": the positional's line carries words besides its type.
           const line = block.split('\n').find((l) => l.trimStart().startsWith(`${p} `)) ?? '';
           expect(line.replace(p, '').replace(/\[[a-z]+\]/g, '').trim(), `${name} <${p}>`).not.toBe('');
+        }
+      });
+
+      it('says the default of every flag that has one', async () => {
+        // yargs' own "[default: …]" column is hidden with the types (run.ts): each description must say it.
+        const declared = (await entry.load()).builder(yargs()) as unknown as { getOptions(): { default: Record<string, unknown> } };
+        const defaults = Object.entries(declared.getOptions().default).filter(([, v]) => v !== undefined && v !== false && !(Array.isArray(v) && v.length === 0));
+        const r = await helpAt([name, '--help'], 300);
+        for (const [flag] of defaults) {
+          const line = r.text.split('\n').find((l) => new RegExp(`^\\s+(?:-\\w, )?--${flag}\\s`).test(l)) ?? '';
+          expect(line, `${name} --${flag}`).toMatch(/default/);
+        }
+      });
+
+      it('lists the values a positional with choices takes', async () => {
+        const declared = (await entry.load()).builder(yargs()) as unknown as { getOptions(): { choices: Record<string, string[]> } };
+        const r = await helpAt([name, '--help'], 300);
+        for (const p of positionals(entry.command)) {
+          const choices = declared.getOptions().choices[p];
+          if (!choices) continue;
+          const line = r.text.split('\n').find((l) => l.trimStart().startsWith(`${p} `)) ?? '';
+          for (const c of choices) expect(line, `${name} <${p}>`).toContain(c);
         }
       });
 

@@ -265,12 +265,12 @@ export const policyCommand: CommandSpec = {
   builder: (y) =>
     withExamples(
     commonFlags(y, { quiet: 'no hints and notes' })
-      .positional('action', { type: 'string', choices: ACTIONS as unknown as string[], describe: 'what to do' })
+      .positional('action', { type: 'string', choices: ACTIONS as unknown as string[], describe: `what to do: ${ACTIONS.join(', ')}` })
       .positional('file', { type: 'string', describe: 'the policy file (a DSSE envelope, JSON)' })
       .option('name', { type: 'string', describe: 'init: the policy name (names it across versions)' })
       .option('root-key', { type: 'string', array: true, describe: 'init: a root public key (repeatable)' })
-      .option('root-threshold', { type: 'number', describe: 'init, set: how many root keys must sign the policy' })
-      .option('expires', { type: 'string', describe: 'init, set: when the policy expires (365d, a date, RFC 3339; default 365d)' })
+      .option('root-threshold', { type: 'number', describe: 'init, set: how many root keys must sign the policy (init default: all of them)' })
+      .option('expires', { type: 'string', describe: 'init, set: when the policy expires (365d, a date, RFC 3339; init default: 365d)' })
       .option('pub', { type: 'string', describe: 'add-key, revoke-key, remove-key: the public key file' })
       .option('keyid', { type: 'string', describe: 'revoke-key, remove-key: the keyid instead of --pub' })
       .option('key-name', { type: 'string', describe: 'add-key: who holds the key (default: the file name)' })
