@@ -96,6 +96,7 @@ export const ERROR_CODES = [
   'STORE_MALFORMED',
   'STORE_LOCKED',
   'ARCHIVE_MALFORMED',
+  /** An archive member that would escape or misname (`..`, links, duplicates): exit 1, not 3 (docs/FORMAT.md §10.4). */
   'ARCHIVE_HOSTILE',
   'SNAPSHOT_NO_CONTENTS',
   'SNAPSHOT_UNSAFE',
