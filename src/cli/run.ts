@@ -115,7 +115,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const { args, output, error } = await parse(argv, program, active, width);
   if (error !== undefined) {
     if (wantsJson) jsonOut(io, { ok: false, error: { code: 'USAGE', message: error } });
-    io.stderr.write(`${program}: ${escapeMessage(error)}\nRun "${program} --help" (or "${program} <command> --help") for usage.\n`);
+    // yargs writes some errors on several lines ("Invalid values:\n  Argument: …"): each is escaped, the breaks kept.
+    io.stderr.write(`${program}: ${error.split('\n').map(escapeMessage).join('\n')}\nRun "${program} --help" (or "${program} <command> --help") for usage.\n`);
     return EXIT_USAGE;
   }
   if (output) {

@@ -65,6 +65,15 @@ describe('a flag that takes one value, given twice', () => {
   });
 });
 
+describe('a usage error of several lines', () => {
+  it('keeps its line breaks as line breaks (each line escaped), not as a literal \\n', async () => {
+    const r = await snap(['policy', 'frob', 'p.json']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).not.toContain('\\n');
+    expect(r.stderr).toMatch(/Invalid values:\n {2}Argument: action, Given: "frob"/);
+  });
+});
+
 describe('flags that conflict', () => {
   it.each([
     ['seal --parent REF --no-parent', (s: Sealed) => ['seal', s.data, '--as', `${s.name}@c1`, '--key', keys.key, '--store', s.store, '--parent', s.ref, '--no-parent']],
