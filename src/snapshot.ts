@@ -166,22 +166,26 @@ export async function checkTrust(loc: SnapshotLocation, trusted: readonly Truste
  * read instead. A statement that names another snapshot than the one the location was found as
  * (a swapped store folder or a renamed archive) is refused. `payloadMatches` tells whether
  * `statement.json` is byte for byte that payload (false too when the envelope cannot be read): a
- * check that needs no key.
+ * check that needs no key. `envelopeProblem` says why the envelope could not be read (its error
+ * code and message), for `show` to report instead of "no signatures".
  * @throws SnapError `NOT_FOUND` | `IO_ERROR` | `SNAPSHOT_MALFORMED` | `SNAPSHOT_NAME_MISMATCH` (exit 1)
  */
-export async function readSnapshotUnverified(loc: SnapshotLocation): Promise<{ snapshot: string; statement: Statement | undefined; keyids: string[]; statementBytes: Uint8Array; payloadMatches: boolean }> {
+export async function readSnapshotUnverified(loc: SnapshotLocation): Promise<{ snapshot: string; statement: Statement | undefined; keyids: string[]; statementBytes: Uint8Array; payloadMatches: boolean; envelopeProblem?: { code: string; message: string } }> {
   const fileBytes = await readFileOr3(join(loc.dir, STATEMENT_FILE), STATEMENT_FILE);
   const envelopeBytes = await readFileOr3(join(loc.dir, ENVELOPE_FILE), ENVELOPE_FILE);
   let keyids: string[] = [];
   let payload: Uint8Array | undefined;
   let statement: Statement | undefined;
+  let envelopeProblem: { code: string; message: string } | undefined;
   try {
     const env = parseEnvelope(envelopeBytes);
     keyids = env.signatures.map((s) => s.keyid);
     payload = fromBase64(env.payload);
     statement = parseStatement(payload);
-  } catch {
-    payload = undefined; // reported by verify; statement.json is all there is to show
+  } catch (e) {
+    // Verify fails on it; statement.json is all there is to show, and the caller can say why.
+    payload = undefined;
+    envelopeProblem = isSnapError(e) ? { code: e.code, message: e.message } : { code: 'ENVELOPE_MALFORMED', message: String((e as Error)?.message ?? e) };
   }
   const payloadMatches = payload !== undefined && bytesEqual(fileBytes, payload);
   const statementBytes = payload ?? fileBytes;
@@ -196,5 +200,5 @@ export async function readSnapshotUnverified(loc: SnapshotLocation): Promise<{ s
   const expected = expectedName(loc);
   const mismatch = expected && nameMismatch(statement, expected);
   if (mismatch) throw new SnapError('SNAPSHOT_NAME_MISMATCH', mismatch, { ref: loc.ref, expected: `${expected.name}@${expected.version}`, signed: `${statement.predicate.dataset}@${statement.predicate.version}` });
-  return { snapshot: snapshotId(statementBytes), statement, keyids, statementBytes, payloadMatches };
+  return { snapshot: snapshotId(statementBytes), statement, keyids, statementBytes, payloadMatches, ...(envelopeProblem ? { envelopeProblem } : {}) };
 }

@@ -3,7 +3,7 @@
  */
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeTree, snap, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { newStorePath, sha256 } from '../helpers/store.js';
@@ -139,6 +139,22 @@ describe('snap show', () => {
     const sh = spawnSync('bash', ['-c', `printf '%s\\0' ${cmd}`], { cwd: dir, encoding: 'utf8' });
     expect(sh.stdout.split('\0').slice(0, -1)).toEqual(['verify', name, '--pubkey', 'KEY.pub']);
     expect(await readdir(dir)).toEqual([name]); // nothing ran
+  });
+
+  it('says why when the envelope cannot be read (65 signatures): verify fails on it, show names it instead of only "no signatures"', async () => {
+    const copy = await tempDir();
+    const dir = join(copy, 'snap');
+    await cp(join(store, 'snapshots', 'mail', 'v1'), dir, { recursive: true });
+    const env = JSON.parse(await readFile(join(dir, 'envelope.json'), 'utf8'));
+    env.signatures = Array.from({ length: 65 }, () => env.signatures[0]);
+    await writeFile(join(dir, 'envelope.json'), JSON.stringify(env));
+    const j = await snapJson(['show', dir]);
+    expect(j.code).toBe(0);
+    expect(j.json.envelopeProblem.code).toBe('ENVELOPE_MALFORMED');
+    const h = await snap(['show', dir]);
+    expect(h.stdout).toMatch(/envelope +unreadable: .*\[ENVELOPE_MALFORMED\]/);
+    const sound = await snapJson(['show', 'mail@v1', '--store', store]);
+    expect(sound.json.envelopeProblem).toBeUndefined();
   });
 
   it('exits 3 for an unknown ref and 2 for a malformed one', async () => {

@@ -3,7 +3,7 @@
  * folder or an archive `NAME@VERSION.snap.tar` (only its `snap/` members are read). Nothing is verified.
  */
 import { SnapError } from '../../core/errors.js';
-import { escapeForTerminal as shown } from '../../core/display.js';
+import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import { shellWord } from '../../report/escape.js';
 import { storePath } from '../../io/store.js';
 import { readSnapshotUnverified } from '../../snapshot.js';
@@ -46,7 +46,7 @@ async function showSnapshot({ location: loc, archive }: OpenedSnapshot, a: Args,
   if (a.json) {
     // An archive's snapshot folder is a temporary spool, gone when show returns: name the archive instead.
     const where = archive ? { archive } : { dir: loc.dir };
-    jsonOut(io, { ref: loc.ref, snapshot: info.snapshot, ...where, signers: info.keyids.map((k) => ({ keyid: k })), statement: info.statement, verified: false });
+    jsonOut(io, { ref: loc.ref, snapshot: info.snapshot, ...where, signers: info.keyids.map((k) => ({ keyid: k })), ...(info.envelopeProblem ? { envelopeProblem: info.envelopeProblem } : {}), statement: info.statement, verified: false });
     return EXIT_OK;
   }
   if (!p) throw new SnapError('SNAPSHOT_MALFORMED', 'no statement');
@@ -64,6 +64,8 @@ async function showSnapshot({ location: loc, archive }: OpenedSnapshot, a: Args,
     ...(p.provenance ? provenanceLines(p.provenance) : []),
     `  tool             ${shown(p.tool.name)} ${shown(p.tool.version)}`,
     `  signatures       ${info.keyids.map((k) => (k ? shown(k) : '(no keyid)')).join(', ') || 'none'}`,
+    // An envelope that cannot be read is why verify fails: say so rather than only "none".
+    ...(info.envelopeProblem ? [`  envelope         unreadable: ${escapeMessage(info.envelopeProblem.message)} [${info.envelopeProblem.code}]`] : []),
     // A command to paste: the ref (an archive's file name may come from anyone) as one shell word.
     archive
       ? `  (not verified here; to verify: snap verify ${shellWord(loc.ref)} --pubkey KEY.pub)`
