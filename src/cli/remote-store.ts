@@ -65,9 +65,10 @@ export function objectNeedOf(cmd: string, a: Args): ObjectNeed {
  * - seal: its parent's (the hints of its large files, and --incremental's digests): `--parent REF`,
  *   or the newest snapshot of NAME; none with --no-parent, or with --manifest-only (or a dataset in
  *   S3) and no --incremental;
- * - every snapshot's: fsck (checks each), verify-model and bom --model --pubkey (the snapshots the
- *   store's attestations name: known only once read), import of an archive named otherwise, and any
- *   command added later.
+ * - the snapshots the store's model attestations name (read first: `attested`): verify-model and
+ *   bom --model --pubkey;
+ * - every snapshot's: fsck (checks each), import of an archive named otherwise, and any command
+ *   added later.
  */
 export function manifestNeedOf(cmd: string, a: Args): ManifestNeed {
   const refs = (...xs: unknown[]): { refs: string[] } => ({ refs: xs.filter((x): x is string => typeof x === 'string') });
@@ -83,6 +84,8 @@ export function manifestNeedOf(cmd: string, a: Args): ManifestNeed {
     case 'verify':
     case 'drill':
       return refs(a.against);
+    case 'verify-model':
+      return { refs: [], attested: true };
     case 'diff':
     case 'report':
       return refs(a.a, a.b);
@@ -96,7 +99,7 @@ export function manifestNeedOf(cmd: string, a: Args): ManifestNeed {
       return refs(a.ref);
     case 'bom':
       if (listOf(a.pubkey).length === 0) return refs();
-      return a.model !== undefined ? 'all' : refs(a.ref);
+      return a.model !== undefined ? { refs: [], attested: true } : refs(a.ref);
     case 'import': {
       const file = resolve(String(a.file)); // as import resolves it: only its name is looked at
       if (file.endsWith('.json')) return refs();

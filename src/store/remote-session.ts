@@ -44,7 +44,9 @@ import { mapLimit, s3Error, wrongSize, type S3Backend } from './s3.js';
 import { clearStagedLeftovers, findStagedLeftovers } from './s3-leftovers.js';
 import type { CleanResult, Leftover } from '../io/leftovers.js';
 import { COSIGNATURES_DIR, cosignatureFolder, cosignaturePath, startCosignatureMerge, type CosignatureMergeOptions } from './cosignatures.js';
-import { MAX_ENVELOPE_BYTES } from '../core/envelope.js';
+import { MAX_ENVELOPE_BYTES, parseEnvelope } from '../core/envelope.js';
+import { parseAttestation, MAX_TRAINING_DATASETS } from '../core/attestation.js';
+import { fromBase64 } from '../core/encoding.js';
 import { MAX_INDEX_LINE_BYTES, MAX_INDEX_SUMMARY_BYTES } from '../core/records.js';
 import { makeScratchDir } from '../io/scratch-dir.js';
 
@@ -73,9 +75,12 @@ export interface ObjectsOfRefs {
  * contents.json, always copied): every snapshot's (`all`), or only those of the snapshots that
  * `refs` names (resolved as {@link ObjectsOfRefs} refs are) and, with `newestOf: NAME`, of the
  * newest snapshot of NAME as `listSnapshots` orders the working copy (a seal's default parent),
- * resolved once every snapshot's statement is in place.
+ * resolved once every snapshot's statement is in place; with `attested`, also of every snapshot the
+ * store's model attestations name (by id or NAME@VERSION, as verify-model looks them up), read
+ * before the manifests and not verified here: the command reads the same attestations, so it
+ * looks only at the snapshots named there.
  */
-export type ManifestNeed = 'all' | { refs: string[]; newestOf?: string };
+export type ManifestNeed = 'all' | { refs: string[]; newestOf?: string; attested?: boolean };
 
 /** Most bytes of an other store file copied into the working copy (see {@link pull}). */
 export const OTHER_FILE_LIMIT = MAX_ENVELOPE_BYTES + 1;
@@ -336,6 +341,7 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
     if (opts.manifests !== undefined && opts.manifests !== 'all') {
       // Resolved as the command will resolve its refs, now that every statement is in place.
       const refs = [...opts.manifests.refs, ...(typeof opts.objects === 'object' ? opts.objects.refs : [])];
+      if (opts.manifests.attested) refs.push(...(await pullAttestations(remote, local, otherFiles, state.files)));
       const named = new Set(await refsInStore(refs, store.root, pulled));
       if (opts.manifests.newestOf !== undefined) {
         // As seal picks its parent (seal.ts): the last of listSnapshots(NAME), here and when it runs.
@@ -408,6 +414,7 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
   }
   for (const path of otherFiles) {
     if (path.startsWith(`${COSIGNATURES_DIR}/`)) continue; // merged into the envelopes above
+    if (state.files.has(path)) continue; // an attestation, pulled before the manifests
     // Cut one byte past the largest bound of a local reader of store files (envelopes of
     // attestations; revocations and checkpoints are smaller): a larger, planted file is refused by
     // the command reading it, as in a local store, and costs no more. An unchanged file is never pushed back.
@@ -416,6 +423,35 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
     await local.writeFile(path, bytes);
   }
   return state;
+}
+
+/** A model attestation's statement or envelope in the store (FORMAT.md §13): `attestations/MODEL/VERSION/FILE`. */
+const ATTESTATION_FILE_RE = /^attestations\/[^/]+\/[^/]+\/(?:statement|envelope)\.json$/;
+
+/**
+ * Copy the store's model attestations into the working copy (each at most {@link OTHER_FILE_LIMIT}
+ * bytes, as every other store file; noted in `files` so that they are not copied again) and
+ * collect the snapshots they name: each training dataset's id and NAME@VERSION, from the
+ * envelope's payload and from `statement.json` alike. Nothing is verified: what cannot be parsed
+ * names nothing, and the command, reading the same files, reports it.
+ * @returns the refs (ids and NAME@VERSION), at most {@link MAX_TRAINING_DATASETS} × 2 an attestation file
+ * @throws SnapError `IO_ERROR` and the other errors of reading the bucket
+ */
+async function pullAttestations(remote: S3Backend, local: LocalBackend, otherFiles: string[], files: Map<string, string>): Promise<string[]> {
+  const paths = otherFiles.filter((p) => ATTESTATION_FILE_RE.test(p));
+  const named = await mapLimit(paths, TRANSFER_JOBS, async (path) => {
+    const bytes = await remote.readFilePrefix(path, OTHER_FILE_LIMIT);
+    files.set(path, sha(bytes));
+    await local.writeFile(path, bytes);
+    let statement: Uint8Array = bytes;
+    try {
+      if (path.endsWith(`/${ENVELOPE_FILE}`)) statement = fromBase64(parseEnvelope(bytes).payload);
+      return parseAttestation(statement).predicate.datasets.flatMap((d) => [d.snapshot, d.ref]);
+    } catch {
+      return [] as string[];
+    }
+  });
+  return [...new Set(named.flat())];
 }
 
 /** A snapshot's files but its manifest (what is pulled of a snapshot whose manifest the command does not read). */
