@@ -8,13 +8,14 @@
  * over one open descriptor, and its size, inode and times are compared after the rows were read.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { parquetMetadataAsync, parquetRead, type AsyncBuffer, type FileMetaData, type ParquetParsers } from 'hyparquet';
+import { parquetMetadata, parquetRead, type AsyncBuffer, type FileMetaData, type ParquetParsers } from 'hyparquet';
 import { parquetHeader } from 'hyparquet/src/column.js';
 import { compressors } from 'hyparquet-compressors';
 import { SnapError, isSnapError } from '../core/errors.js';
 import { ObjectShapes, parquetValue, type RecordFields } from './canonical.js';
 import { located, newHash, openDataFile, READ_CHUNK, type ReadResult, type RecordSink } from './read-common.js';
 import { ioError } from '../io/errors.js';
+import { walkThriftStruct } from './thrift-bounds.js';
 
 /** Largest row group, uncompressed, in bytes (a row group is held in memory while it is read). */
 export const MAX_ROW_GROUP_BYTES = 256 << 20;
@@ -27,6 +28,16 @@ export const MAX_ROW_GROUP_BYTES = 256 << 20;
 export const MAX_ROW_GROUP_VALUES = 64 << 20;
 /** Largest footer (file metadata), in bytes. */
 export const MAX_METADATA_BYTES = 64 << 20;
+/**
+ * Most Thrift values (fields, list elements, structs) the footer may hold, counted before it is
+ * decoded (`thrift-bounds.ts`). hyparquet makes a JavaScript value of each: about 35 bytes of heap
+ * a value for a real footer (100 or 1,000 columns with statistics: 2.7 bytes a value on disk, so
+ * this admits footers of about 22 MB, thousands of row groups of 1,000 columns), and about 200 for
+ * one-byte empty structs — 1.6 GB at this bound, where a 60 MB footer of them exhausted node's heap.
+ */
+export const MAX_METADATA_VALUES = 8 << 20;
+/** Most Thrift values one page header may hold (a real one has about 20). */
+export const MAX_PAGE_HEADER_VALUES = 4096;
 /** Most digits of a DECIMAL that hyparquet's doubles hold exactly. */
 const MAX_DECIMAL_DIGITS = 15;
 const MAGIC = 0x31524150; // "PAR1", little-endian
@@ -87,7 +98,7 @@ type RowGroup = FileMetaData['row_groups'][number];
  * group's own `total_byte_size` and `num_rows` are only what its writer claims.
  * @throws SnapError `RECORDS_LIMIT` | `RECORDS_MALFORMED` (a page header that cannot be read)
  */
-async function checkRowGroupPages(file: AsyncBuffer, rg: RowGroup, g: number, rel: string, maxValues: number): Promise<void> {
+async function checkRowGroupPages(file: AsyncBuffer, rg: RowGroup, g: number, rel: string, maxValues: number, maxHeaderValues: number): Promise<void> {
   const limit = (what: string) => new SnapError('RECORDS_LIMIT', `${rel}: row group ${g} ${what}`, { path: rel });
   const malformed = (why: string) => new SnapError('RECORDS_MALFORMED', `${rel}: row group ${g}: ${why} (truncated or corrupt?)`, { path: rel });
   const rows = Number(rg.num_rows);
@@ -102,8 +113,15 @@ async function checkRowGroupPages(file: AsyncBuffer, rg: RowGroup, g: number, re
     const length = Number(meta.total_compressed_size);
     if (!Number.isSafeInteger(start) || start < 0 || !Number.isSafeInteger(length) || length < 0 || start + length > file.byteLength) throw malformed('a column chunk lies outside the file');
     const reader = { view: new DataView(await file.slice(start, start + length)), offset: 0 };
+    const bytesOf = new Uint8Array(reader.view.buffer, reader.view.byteOffset, reader.view.byteLength);
     while (reader.offset < reader.view.byteLength - 1) {
       let h;
+      try {
+        walkThriftStruct(bytesOf, reader.offset, maxHeaderValues);
+      } catch (e) {
+        if (isSnapError(e) && e.code === 'RECORDS_LIMIT') throw new SnapError('RECORDS_LIMIT', `${rel}: row group ${g}: a page header ${e.message.replace(/^a Thrift structure /, '')}`, { path: rel });
+        throw malformed(`a page header cannot be read (${(e as Error).message})`);
+      }
       try {
         h = parquetHeader(reader);
       } catch (e) {
@@ -127,10 +145,11 @@ async function checkRowGroupPages(file: AsyncBuffer, rg: RowGroup, g: number, re
  * checked against the bounds first, see `checkRowGroupPages`; its rows made one at a time from its
  * decoded columns).
  * @param options.maxRowGroupValues the bound on a row group's values (default {@link MAX_ROW_GROUP_VALUES}; smaller in tests)
+ * @param options.maxPageHeaderValues the bound on a page header's Thrift values (default {@link MAX_PAGE_HEADER_VALUES}; smaller in tests)
  * @throws SnapError `RECORDS_MALFORMED` (not Parquet, truncated, undecodable) | `RECORDS_UNSUPPORTED` |
  *   `RECORDS_LIMIT` | `RECORDS_KEY_*` | `RECORDS_LABEL_MISSING` | `FILE_CHANGED` | `NOT_FOUND` | `IO_ERROR`
  */
-export async function readParquet(abs: string, rel: string, fields: RecordFields, sink: RecordSink, options: { maxRowGroupValues?: number } = {}): Promise<ReadResult> {
+export async function readParquet(abs: string, rel: string, fields: RecordFields, sink: RecordSink, options: { maxRowGroupValues?: number; maxPageHeaderValues?: number } = {}): Promise<ReadResult> {
   let fh: FileHandle;
   fh = await openDataFile(abs);
   try {
@@ -152,6 +171,15 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
     const metaLen = tail.readUInt32LE(0);
     if (metaLen > size - 12) throw malformed(`its footer claims ${metaLen} bytes of metadata, more than the file holds (truncated?)`);
     if (metaLen > MAX_METADATA_BYTES) throw new SnapError('RECORDS_LIMIT', `${rel}: its metadata is larger than ${MAX_METADATA_BYTES} bytes`, { path: rel });
+    // The footer's Thrift values are counted before hyparquet decodes them (MAX_METADATA_VALUES).
+    const footer = Buffer.alloc(metaLen + 8);
+    await readFully(fh, footer, size - 8 - metaLen);
+    try {
+      walkThriftStruct(footer.subarray(0, metaLen), 0, MAX_METADATA_VALUES);
+    } catch (e) {
+      if (isSnapError(e) && e.code === 'RECORDS_LIMIT') throw new SnapError('RECORDS_LIMIT', `${rel}: its metadata ${e.message.replace(/^a Thrift structure /, '')}`, { path: rel });
+      throw malformed(`cannot read its metadata (${(e as Error).message})`);
+    }
     const file: AsyncBuffer = {
       byteLength: size,
       async slice(start: number, end?: number): Promise<ArrayBuffer> {
@@ -164,7 +192,7 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
     let meta: FileMetaData;
     try {
       // Default parsers here: column statistics of a binary column need not be UTF-8 (and do not make records).
-      meta = await parquetMetadataAsync(file);
+      meta = parquetMetadata(footer);
     } catch (e) {
       if (isSnapError(e)) throw located(e, rel, {});
       throw malformed(`cannot read its metadata (${(e as Error).message}; truncated?)`);
@@ -176,7 +204,7 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
     for (let g = 0; g < meta.row_groups.length; g++) {
       const rg = meta.row_groups[g] as FileMetaData['row_groups'][number];
       if (rg.total_byte_size > BigInt(MAX_ROW_GROUP_BYTES)) throw new SnapError('RECORDS_LIMIT', `${rel}: row group ${g} holds ${rg.total_byte_size} bytes uncompressed, more than ${MAX_ROW_GROUP_BYTES}`, { path: rel });
-      await checkRowGroupPages(file, rg, g, rel, options.maxRowGroupValues ?? MAX_ROW_GROUP_VALUES);
+      await checkRowGroupPages(file, rg, g, rel, options.maxRowGroupValues ?? MAX_ROW_GROUP_VALUES, options.maxPageHeaderValues ?? MAX_PAGE_HEADER_VALUES);
       const rows = Number(rg.num_rows);
       // The group's columns, decoded (one list of chunks per top-level column, in schema order);
       // its rows are made from them one at a time, so only one row object is alive at once.

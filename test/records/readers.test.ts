@@ -6,7 +6,7 @@ import { parquetWriteBuffer } from 'hyparquet-writer';
 import { indexTabularFile } from '../../src/records/index-file.js';
 import type { RecordSetSpec } from '../../src/records/config.js';
 import { hasInexactInteger } from '../../src/records/read-jsonl.js';
-import { MAX_ROW_GROUP_VALUES, readParquet } from '../../src/records/read-parquet.js';
+import { MAX_METADATA_VALUES, MAX_PAGE_HEADER_VALUES, MAX_ROW_GROUP_VALUES, readParquet } from '../../src/records/read-parquet.js';
 import { tempDir } from '../helpers/tree.js';
 import { EXAMPLE, TRAIN_CSV } from '../helpers/records-example.js';
 
@@ -243,6 +243,47 @@ describe('Parquet records', () => {
     expect(await readParquet(abs, 't.parquet', fields, () => rows++, { maxRowGroupValues: 2 * n + 2 })).toMatchObject({ records: n });
     expect(rows).toBe(n);
     expect(MAX_ROW_GROUP_VALUES).toBe(64 * 1024 * 1024);
+  });
+
+  /** A Parquet file whose footer is a FileMetaData with a schema list of `n` empty structs (one byte each on disk). */
+  const emptyStructFooter = (n: number) => {
+    const varint = (x: number) => {
+      const out: number[] = [];
+      for (; x >= 0x80; x = Math.floor(x / 128)) out.push((x & 0x7f) | 0x80);
+      out.push(x);
+      return out;
+    };
+    const meta = Buffer.concat([Buffer.from([0x29, 0xfc, ...varint(n)]), Buffer.alloc(n), Buffer.from([0])]);
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(meta.length);
+    return Buffer.concat([Buffer.from('PAR1'), meta, len, Buffer.from('PAR1')]);
+  };
+
+  it('refuse a footer of more Thrift values than the bound before decoding it, however few bytes encode them', async () => {
+    // Decoded, each one-byte empty struct is a JavaScript object of about 200 bytes: a 60 MB
+    // footer of them took node past its heap (5 GB, 35 s, then an abort).
+    const dir = await tempDir('snap-records-');
+    const abs = join(dir, 't.parquet');
+    await fsp.writeFile(abs, emptyStructFooter(MAX_METADATA_VALUES));
+    let rows = 0;
+    const e = await readParquet(abs, 't.parquet', {}, () => rows++).catch((x) => x);
+    expect(e).toMatchObject({ code: 'RECORDS_LIMIT', details: { path: 't.parquet' } });
+    expect(e.message).toMatch(/^t\.parquet: its metadata holds more than 8388608 values/);
+    expect(rows).toBe(0);
+    expect(MAX_METADATA_VALUES).toBe(8 * 1024 * 1024);
+    // A real file's footer is far below the bound, and read as before.
+    expect((await index('t.parquet', file(), spec)).built).toMatchObject({ count: 3 });
+  });
+
+  it('refuse a page header of more Thrift values than the bound before decoding it', async () => {
+    const dir = await tempDir('snap-records-');
+    const abs = join(dir, 't.parquet');
+    await fsp.writeFile(abs, file());
+    const e = await readParquet(abs, 't.parquet', {}, () => {}, { maxPageHeaderValues: 3 }).catch((x) => x);
+    expect(e).toMatchObject({ code: 'RECORDS_LIMIT', details: { path: 't.parquet' } });
+    expect(e.message).toMatch(/^t\.parquet: row group 0: a page header holds more than 3 values/);
+    expect(MAX_PAGE_HEADER_VALUES).toBe(4096);
+    expect(await readParquet(abs, 't.parquet', {}, () => {}, { maxPageHeaderValues: 64 })).toMatchObject({ records: 3 });
   });
 
   it('refuse a truncated file, a file that is not Parquet, and a key column it lacks', async () => {
