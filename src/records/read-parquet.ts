@@ -26,6 +26,13 @@ export const MAX_ROW_GROUP_BYTES = 256 << 20;
  * this; at 4 bytes a value (INT32) a row group of {@link MAX_ROW_GROUP_BYTES} holds 64 Mi values.
  */
 export const MAX_ROW_GROUP_VALUES = 64 << 20;
+/**
+ * Most bytes a row group's column chunks may declare as stored (`total_compressed_size`, summed):
+ * each chunk is read whole into memory. Its pages hold at most {@link MAX_ROW_GROUP_BYTES}
+ * uncompressed, which no codec Parquet uses expands by more than a sixth (Snappy's worst case,
+ * n + n/6 + 32), and page headers are small; a quarter more is room enough.
+ */
+export const MAX_ROW_GROUP_STORED_BYTES = MAX_ROW_GROUP_BYTES + MAX_ROW_GROUP_BYTES / 4;
 /** Largest footer (file metadata), in bytes. */
 export const MAX_METADATA_BYTES = 64 << 20;
 /**
@@ -54,7 +61,7 @@ const PARSERS: Partial<ParquetParsers> = {
   jsonFromBytes: (b: Uint8Array) => (b ? JSON.parse(strict.decode(b)) : b),
 };
 
-async function readFully(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
+async function readFully(fh: FileHandle, buf: Uint8Array, position: number): Promise<void> {
   let off = 0;
   while (off < buf.length) {
     const { bytesRead } = await fh.read(buf, off, buf.length - off, position + off);
@@ -94,8 +101,10 @@ type RowGroup = FileMetaData['row_groups'][number];
 /**
  * Check what a row group's pages declare before any is decoded — the sizes the decoder allocates
  * and the number of values it decodes, summed over every page (dictionary and data) of every
- * column chunk — against {@link MAX_ROW_GROUP_BYTES} and {@link MAX_ROW_GROUP_VALUES}; the row
- * group's own `total_byte_size` and `num_rows` are only what its writer claims.
+ * column chunk — against {@link MAX_ROW_GROUP_BYTES} and {@link MAX_ROW_GROUP_VALUES}, and the
+ * stored sizes of its column chunks (each read whole) against {@link MAX_ROW_GROUP_STORED_BYTES}
+ * before any is read; the row group's own `total_byte_size` and `num_rows` are only what its
+ * writer claims.
  * @throws SnapError `RECORDS_LIMIT` | `RECORDS_MALFORMED` (a page header that cannot be read)
  */
 async function checkRowGroupPages(file: AsyncBuffer, rg: RowGroup, g: number, rel: string, maxValues: number, maxHeaderValues: number): Promise<void> {
@@ -104,14 +113,22 @@ async function checkRowGroupPages(file: AsyncBuffer, rg: RowGroup, g: number, re
   const rows = Number(rg.num_rows);
   if (!Number.isSafeInteger(rows) || rows < 0) throw malformed(`its row count ${String(rg.num_rows)} is not a whole number`);
   if (rows * Math.max(1, rg.columns.length) > maxValues) throw limit(`holds ${rows} rows of ${rg.columns.length} columns, more than ${maxValues} values`);
-  let bytes = 0;
-  let values = 0;
+  // Where each column chunk lies, and what they declare together, before any is read.
+  const spans: { start: number; length: number }[] = [];
+  let stored = 0;
   for (const chunk of rg.columns) {
     const meta = chunk.meta_data;
     if (!meta) throw malformed('a column chunk has no metadata');
     const start = Number(meta.dictionary_page_offset || meta.data_page_offset);
     const length = Number(meta.total_compressed_size);
     if (!Number.isSafeInteger(start) || start < 0 || !Number.isSafeInteger(length) || length < 0 || start + length > file.byteLength) throw malformed('a column chunk lies outside the file');
+    stored += length;
+    spans.push({ start, length });
+  }
+  if (stored > MAX_ROW_GROUP_STORED_BYTES) throw limit(`declares ${stored} bytes of column chunks, more than ${MAX_ROW_GROUP_STORED_BYTES}`);
+  let bytes = 0;
+  let values = 0;
+  for (const { start, length } of spans) {
     const reader = { view: new DataView(await file.slice(start, start + length)), offset: 0 };
     const bytesOf = new Uint8Array(reader.view.buffer, reader.view.byteOffset, reader.view.byteLength);
     while (reader.offset < reader.view.byteLength - 1) {
@@ -184,9 +201,10 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
       byteLength: size,
       async slice(start: number, end?: number): Promise<ArrayBuffer> {
         const stop = Math.min(end ?? size, size);
-        const buf = Buffer.alloc(Math.max(0, stop - start));
+        // A buffer of its own, handed over as it is (slicing it would copy it).
+        const buf = new Uint8Array(Math.max(0, stop - start));
         await readFully(fh, buf, start);
-        return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length) as ArrayBuffer;
+        return buf.buffer;
       },
     };
     let meta: FileMetaData;

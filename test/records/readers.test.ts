@@ -2,11 +2,13 @@ import { promises as fsp } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parquetWriteBuffer } from 'hyparquet-writer';
+import { ByteWriter, parquetWriteBuffer } from 'hyparquet-writer';
+import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
+import { parquetMetadata } from 'hyparquet';
 import { indexTabularFile } from '../../src/records/index-file.js';
 import type { RecordSetSpec } from '../../src/records/config.js';
 import { hasInexactInteger } from '../../src/records/read-jsonl.js';
-import { MAX_METADATA_VALUES, MAX_PAGE_HEADER_VALUES, MAX_ROW_GROUP_VALUES, readParquet } from '../../src/records/read-parquet.js';
+import { MAX_METADATA_VALUES, MAX_PAGE_HEADER_VALUES, MAX_ROW_GROUP_STORED_BYTES, MAX_ROW_GROUP_VALUES, readParquet } from '../../src/records/read-parquet.js';
 import { tempDir } from '../helpers/tree.js';
 import { EXAMPLE, TRAIN_CSV } from '../helpers/records-example.js';
 
@@ -284,6 +286,35 @@ describe('Parquet records', () => {
     expect(e.message).toMatch(/^t\.parquet: row group 0: a page header holds more than 3 values/);
     expect(MAX_PAGE_HEADER_VALUES).toBe(4096);
     expect(await readParquet(abs, 't.parquet', {}, () => {}, { maxPageHeaderValues: 64 })).toMatchObject({ records: 3 });
+  });
+
+  it('refuse a row group whose column chunks claim more stored bytes than the bound, before reading them', async () => {
+    // A real file, then a hole of zeros (a sparse file), then its footer saying that the label column's chunk
+    // runs to the end of the hole: a chunk that was read whole into memory (two copies: 4 GB for a 2 GB hole).
+    const real = Buffer.from(file());
+    const dataEnd = real.length - 8 - real.readUInt32LE(real.length - 8);
+    const meta = parquetMetadata(real);
+    const column = meta.row_groups[0]?.columns[1]?.meta_data;
+    if (!column) throw new Error('no column');
+    const start = Number(column.dictionary_page_offset || column.data_page_offset);
+    const hole = MAX_ROW_GROUP_STORED_BYTES;
+    column.total_compressed_size = BigInt(dataEnd + hole - start);
+    const w = new ByteWriter();
+    writeMetadata(w, meta as unknown as Parameters<typeof writeMetadata>[1]); // the writer bundles its own hyparquet types
+    const footer = Buffer.from(w.getBuffer());
+    const tail = Buffer.alloc(8);
+    tail.writeUInt32LE(footer.length, 0);
+    tail.write('PAR1', 4);
+    const dir = await tempDir('snap-records-');
+    const abs = join(dir, 't.parquet');
+    const fh = await fsp.open(abs, 'w');
+    await fh.write(real.subarray(0, dataEnd), 0, dataEnd, 0);
+    await fh.write(Buffer.concat([footer, tail]), 0, footer.length + 8, dataEnd + hole);
+    await fh.close();
+    const e = await readParquet(abs, 't.parquet', { label: 'label' }, () => {}).catch((x) => x);
+    expect(e).toMatchObject({ code: 'RECORDS_LIMIT', details: { path: 't.parquet' } });
+    expect(e.message).toMatch(/^t\.parquet: row group 0 declares \d+ bytes of column chunks, more than 335544320/);
+    expect(MAX_ROW_GROUP_STORED_BYTES).toBe(320 * 1024 * 1024);
   });
 
   it('refuse a truncated file, a file that is not Parquet, and a key column it lacks', async () => {
