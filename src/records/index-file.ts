@@ -34,6 +34,18 @@ export interface IndexFileOptions {
   runRecords?: number;
 }
 
+/** Whether a file on disk has a SHA-256 (false when it cannot be read: it changed too). */
+async function hasDigest(abs: string, sha256: string): Promise<boolean> {
+  const { hashedChunks, newHash } = await import('./read-common.js');
+  const hash = newHash();
+  try {
+    for await (const chunk of hashedChunks(abs, hash)) void chunk;
+  } catch {
+    return false;
+  }
+  return hash.digest('hex') === sha256;
+}
+
 /** Run `fn` with a fresh private folder under `parent`, removed afterwards. */
 async function withRunDir<T>(parent: string, fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = await fsp.mkdtemp(join(parent, 'runs-'));
@@ -48,7 +60,8 @@ async function withRunDir<T>(parent: string, fn: (dir: string) => Promise<T>): P
  * Read a tabular file and write its record index.
  * @throws SnapError every code of the readers (`RECORDS_*`, `NOT_FOUND`, `IO_ERROR`) |
  *   `RECORDS_DUPLICATE_KEY` (strict) | `FILE_CHANGED` (the bytes read are not `expectSha256`, or
- *   the file stopped being a regular file or got shorter while it was read; `details.path` is `o.rel`)
+ *   the file stopped being a regular file or got shorter while it was read, or a reader's
+ *   `RECORDS_*` error came from a file that no longer has `expectSha256`; `details.path` is `o.rel`)
  */
 export async function indexTabularFile(o: IndexFileOptions): Promise<{ built: BuiltIndex; read: ReadResult }> {
   return withRunDir(o.tmpDir, async (runs) => {
@@ -83,6 +96,10 @@ export async function indexTabularFile(o: IndexFileOptions): Promise<{ built: Bu
       // A reader's FILE_CHANGED (a FIFO or link swapped in, a file that became shorter) names the
       // file as the other changes do: by its dataset path, in `details.path` too.
       if (isSnapError(e, 'FILE_CHANGED') && e.details?.path !== o.rel) throw changed(e.message);
+      // A data error in bytes that are not the ones hashed (a file cut in the middle of a row, or
+      // rewritten, while the seal read it) is that change, not a defect of the data: checked on
+      // the error path only, by hashing the file again.
+      if (o.expectSha256 !== undefined && isSnapError(e) && e.code.startsWith('RECORDS_') && !(await hasDigest(o.abs, o.expectSha256))) throw changed(e.message);
       throw e;
     }
     if (o.expectSha256 !== undefined && read.sha256 !== o.expectSha256) throw changed();

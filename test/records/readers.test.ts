@@ -138,6 +138,20 @@ describe('CSV records', () => {
     expect((await failure('train.csv', TRAIN_CSV, KEYED, { expectSha256: '0'.repeat(64) })).code).toBe('FILE_CHANGED');
   });
 
+  it('stop with FILE_CHANGED, not a data error, when the file was cut or rewritten after it was hashed and the bytes read do not parse', async () => {
+    // Cut in the middle of a row (another process truncating the file while the seal read it): the
+    // bytes read end in a ragged row, which is not in the bytes the manifest names.
+    const cut = await failure('train.csv', TRAIN_CSV.slice(0, TRAIN_CSV.lastIndexOf(',')), KEYED, { expectSha256: EXAMPLE.fileSha256 });
+    expect(cut).toMatchObject({ code: 'FILE_CHANGED', details: { path: 'train.csv' } });
+    expect(cut.message).toMatch(/^train\.csv changed between hashing and reading its records \(train\.csv: line 4, record 3: a row has 2 fields where the header has 3 \(a ragged row\)\); nothing was committed/);
+    const jsonl = '{"id":1,"label":"a"}\n{"id":2,"label":"b"}\n';
+    const truncated = await failure('t.jsonl', jsonl.slice(0, -5), { format: 'jsonl', identity: 'key', key: ['id'], label: 'label' }, { expectSha256: sha(jsonl) });
+    expect(truncated).toMatchObject({ code: 'FILE_CHANGED', details: { path: 't.jsonl' } });
+    // A file that still has its digest keeps its own error.
+    const ragged = 'id,label\n1,a\n2\n';
+    expect(await failure('t.csv', ragged, KEYED, { expectSha256: sha(ragged) })).toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 't.csv', line: 3, row: 2 } });
+  });
+
   it('read TSV without quoting: quotes are data', async () => {
     const r = await index('t.tsv', 'k\tv\n1\t"a,b"\n', { format: 'tsv', identity: 'key', key: ['k'] });
     expect(JSON.parse(r.lines[0]!).fingerprint).toBe(sha('{"k":"1","v":"\\"a,b\\""}'));
