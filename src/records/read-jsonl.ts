@@ -1,8 +1,8 @@
 /**
  * JSON Lines records (docs/FORMAT.md §19.2): one JSON object per line, `\n`-separated; a `\r`
  * before the `\n` is dropped, a UTF-8 BOM at the start is skipped, the final `\n` is optional; a
- * blank line, a line that is not JSON or not an object, and an integer that JSON numbers cannot hold
- * exactly are errors. Bytes are hashed as they are read.
+ * blank line, a line that is not JSON or not an object, an object that names a member twice, and an
+ * integer that JSON numbers cannot hold exactly are errors. Bytes are hashed as they are read.
  */
 import { isUtf8 } from 'node:buffer';
 import { SnapError } from '../core/errors.js';
@@ -50,6 +50,74 @@ export function hasInexactInteger(text: string): boolean {
   return false;
 }
 
+/** Number of members in a parsed JSON value: the own names of every object in it. */
+function membersOf(v: unknown): number {
+  if (typeof v !== 'object' || v === null) return 0;
+  let n = 0;
+  if (Array.isArray(v)) {
+    for (const x of v) n += membersOf(x);
+    return n;
+  }
+  for (const k in v as Record<string, unknown>) n += 1 + membersOf((v as Record<string, unknown>)[k]);
+  return n;
+}
+
+/** The end (one past the closing quote) of the JSON string that starts at `q` in valid JSON text. */
+function stringEnd(text: string, q: number): number {
+  for (let j = q + 1; ; ) {
+    const k = text.indexOf('"', j);
+    if (k < 0) return text.length;
+    let b = k - 1;
+    while (text.charCodeAt(b) === 0x5c) b--;
+    if ((k - 1 - b) % 2 === 0) return k + 1; // an even run of backslashes: the quote closes
+    j = k + 1;
+  }
+}
+
+/** Number of members written in valid JSON text: its colons outside strings (one per member). */
+function membersWritten(text: string): number {
+  let n = 0;
+  let colon = text.indexOf(':');
+  for (let i = 0; colon >= 0; ) {
+    const q = text.indexOf('"', i);
+    const end = q < 0 ? text.length : q;
+    while (colon >= 0 && colon < end) {
+      n++;
+      colon = text.indexOf(':', colon + 1);
+    }
+    if (q < 0) break;
+    i = stringEnd(text, q);
+    if (colon >= 0 && colon < i) colon = text.indexOf(':', i);
+  }
+  return n;
+}
+
+/** A member name that an object of valid JSON text writes twice (as JSON.parse decodes names), if any. */
+export function repeatedMember(text: string): string | undefined {
+  const frames: { names: Set<string> | undefined; key: boolean }[] = [];
+  for (let i = 0; i < text.length; ) {
+    const c = text.charCodeAt(i);
+    const top = frames[frames.length - 1];
+    if (c === 0x22) {
+      const end = stringEnd(text, i);
+      if (top?.names && top.key) {
+        const name = JSON.parse(text.slice(i, end)) as string;
+        if (top.names.has(name)) return name;
+        top.names.add(name);
+        top.key = false;
+      }
+      i = end;
+      continue;
+    }
+    if (c === 0x7b) frames.push({ names: new Set(), key: true });
+    else if (c === 0x5b) frames.push({ names: undefined, key: false });
+    else if (c === 0x7d || c === 0x5d) frames.pop();
+    else if (c === 0x2c && top?.names) top.key = true;
+    i++;
+  }
+  return undefined;
+}
+
 /**
  * Read the records of a JSON Lines file into `sink`.
  * @throws SnapError `RECORDS_MALFORMED` | `RECORDS_LIMIT` | `RECORDS_KEY_MISSING` |
@@ -81,7 +149,13 @@ export async function readJsonl(abs: string, rel: string, fields: RecordFields, 
         throw new SnapError('RECORDS_MALFORMED', `not valid JSON (${(e as Error).message})`);
       }
       if (hasInexactInteger(text)) throw new SnapError('RECORDS_MALFORMED', 'an integer beyond ±2^53 cannot be read exactly as a JSON number; write it as a string');
-      sink(shapes.forms(value), row, line);
+      const forms = shapes.forms(value); // (nesting checked here, before membersOf recurses)
+      // A name written twice: JSON.parse keeps the last value, other parsers the first, so the record
+      // would not be what every reader reads. Colons outside strings count the members written.
+      if (membersWritten(text) !== membersOf(value)) {
+        throw new SnapError('RECORDS_MALFORMED', `an object names the member ${JSON.stringify(repeatedMember(text) ?? '?')} twice (RFC 8785 reads I-JSON, RFC 7493: names are unique)`);
+      }
+      sink(forms, row, line);
     } catch (e) {
       throw located(e, rel, { line, row });
     }

@@ -192,6 +192,19 @@ describe('JSONL records', () => {
     }
   });
 
+  it('refuse an object that names a member twice, which parsers read differently, naming the member', async () => {
+    // JSON.parse keeps the last "label", a first-wins parser the first: the line would index as the
+    // record {"id":1,"label":"ham","text":"hello"}, so a label flipped this way passed every record diff.
+    const flipped = await failure('t.jsonl', '{"id":0,"label":"ham","text":"x"}\n{"id":1,"text":"a:b","label":"spam","label":"ham"}\n', spec);
+    expect(flipped).toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 't.jsonl', line: 2, row: 2 } });
+    expect(flipped.message).toBe('t.jsonl: line 2, record 2: an object names the member "label" twice (RFC 8785 reads I-JSON, RFC 7493: names are unique)');
+    // Nested, and written with an escape: the same name.
+    expect((await failure('t.jsonl', '{"id":1,"label":"a","m":{"x":1,"\\u0078":2}}\n', spec)).message).toMatch(/names the member "x" twice/);
+    // Colons and quotes inside strings, equal names in different objects: not duplicates.
+    const ok = await index('t.jsonl', '{"id":1,"label":"a","t":"12:30:00 \\"q:\\" \\\\","m":{"label":1},"n":[{"x":1},{"x":2}]}\n', spec);
+    expect(ok.built.count).toBe(1);
+  });
+
   it('refuse an integer that JSON numbers cannot hold exactly, but not one in a string', async () => {
     expect((await failure('t.jsonl', '{"id":12345678901234567890,"label":"a"}\n', spec)).code).toBe('RECORDS_MALFORMED');
     expect((await index('t.jsonl', '{"id":"12345678901234567890","label":"a"}\n{"id":9007199254740991,"label":"a"}\n', spec)).built.count).toBe(2);
