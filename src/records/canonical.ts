@@ -95,6 +95,20 @@ export interface RecordFields {
   label?: string;
 }
 
+/** Most column names an error message lists. */
+const MAX_LISTED_COLUMNS = 32;
+/** Most characters of one column name an error message shows. */
+const MAX_LISTED_NAME = 64;
+
+/**
+ * Column names for an error message: at most {@link MAX_LISTED_COLUMNS}, each JSON-quoted and cut
+ * at {@link MAX_LISTED_NAME} characters (a header of 10,000 long names made a message of megabytes).
+ */
+export function listColumns(names: readonly string[]): string {
+  const shown = names.slice(0, MAX_LISTED_COLUMNS).map((n) => JSON.stringify(n.length > MAX_LISTED_NAME ? `${n.slice(0, MAX_LISTED_NAME)}…` : n));
+  return shown.join(', ') + (names.length > MAX_LISTED_COLUMNS ? ` and ${names.length - MAX_LISTED_COLUMNS} more` : '');
+}
+
 function checkLabel(label: string): string {
   if (utf8Length(label) > MAX_LABEL_BYTES) throw new SnapError('RECORDS_LIMIT', `a label is longer than ${MAX_LABEL_BYTES} bytes`);
   return label;
@@ -130,12 +144,12 @@ export class CsvShape {
     const idx = (name: string) => header.indexOf(name);
     this.keyIndex = (fields.key ?? []).map((k) => {
       const i = idx(k);
-      if (i < 0) throw new SnapError('RECORDS_KEY_MISSING', `key column ${JSON.stringify(k)} is not in the header (columns: ${header.map((h) => JSON.stringify(h)).join(', ')})`, { column: k });
+      if (i < 0) throw new SnapError('RECORDS_KEY_MISSING', `key column ${JSON.stringify(k)} is not in the header (columns: ${listColumns(header)})`, { column: k });
       return i;
     });
     this.labelIndex = fields.label === undefined ? -1 : idx(fields.label);
     if (fields.label !== undefined && this.labelIndex < 0) {
-      throw new SnapError('RECORDS_LABEL_MISSING', `label column ${JSON.stringify(fields.label)} is not in the header (columns: ${header.map((h) => JSON.stringify(h)).join(', ')})`, { column: fields.label });
+      throw new SnapError('RECORDS_LABEL_MISSING', `label column ${JSON.stringify(fields.label)} is not in the header (columns: ${listColumns(header)})`, { column: fields.label });
     }
     const names = header.map((h, index) => ({ h, index })).sort((a, b) => (a.h < b.h ? -1 : a.h > b.h ? 1 : 0));
     this.order = names.map(({ h, index }) => ({ index, prefix: jcsString(h) + ':', feature: index !== this.labelIndex && !this.keyIndex.includes(index) }));

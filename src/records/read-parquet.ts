@@ -12,7 +12,7 @@ import { parquetMetadata, parquetRead, type AsyncBuffer, type FileMetaData, type
 import { parquetHeader } from 'hyparquet/src/column.js';
 import { compressors } from 'hyparquet-compressors';
 import { SnapError, isSnapError } from '../core/errors.js';
-import { ObjectShapes, parquetValue, type RecordFields } from './canonical.js';
+import { listColumns, ObjectShapes, parquetValue, type RecordFields } from './canonical.js';
 import { located, newHash, openDataFile, READ_CHUNK, type ReadResult, type RecordSink } from './read-common.js';
 import { ioError } from '../io/errors.js';
 import { walkThriftStruct } from './thrift-bounds.js';
@@ -90,9 +90,9 @@ function checkSchema(meta: FileMetaData, rel: string, fields: RecordFields): voi
     top.push((meta.schema[i] as { name: string }).name);
     i = skip(i);
   }
-  for (const k of fields.key ?? []) if (!top.includes(k)) throw new SnapError('RECORDS_KEY_MISSING', `${rel}: key column ${JSON.stringify(k)} is not in the schema (columns: ${top.map((t) => JSON.stringify(t)).join(', ')})`, { path: rel, column: k });
+  for (const k of fields.key ?? []) if (!top.includes(k)) throw new SnapError('RECORDS_KEY_MISSING', `${rel}: key column ${JSON.stringify(k)} is not in the schema (columns: ${listColumns(top)})`, { path: rel, column: k });
   if (fields.label !== undefined && !top.includes(fields.label)) {
-    throw new SnapError('RECORDS_LABEL_MISSING', `${rel}: label column ${JSON.stringify(fields.label)} is not in the schema (columns: ${top.map((t) => JSON.stringify(t)).join(', ')})`, { path: rel, column: fields.label });
+    throw new SnapError('RECORDS_LABEL_MISSING', `${rel}: label column ${JSON.stringify(fields.label)} is not in the schema (columns: ${listColumns(top)})`, { path: rel, column: fields.label });
   }
 }
 

@@ -119,6 +119,20 @@ describe('CSV records', () => {
     expect(e.details).toMatchObject({ line: 3, row: 2 });
   });
 
+  it('name at most 32 of the columns, each shortened, when a key or label column is missing from a wide header', async () => {
+    // 10,000 columns of 1,000 characters: the message listed all of them (10 MB on one line).
+    const header = Array.from({ length: 10_000 }, (_, i) => `c${i}`.padEnd(1000, 'x'));
+    const text = header.join(',') + '\n';
+    const key = await failure('t.csv', text, { format: 'csv', identity: 'key', key: ['id'] });
+    expect(key.code).toBe('RECORDS_KEY_MISSING');
+    expect(key.message).toMatch(/^t\.csv: line 1: key column "id" is not in the header \(columns: "c0x{62}…", "c1x{62}…", .*"c31x{61}…" and 9968 more\)$/);
+    expect(key.message.length).toBeLessThan(3000);
+    const label = await failure('t.csv', text, { format: 'csv', identity: 'features', label: 'y' });
+    expect(label.code).toBe('RECORDS_LABEL_MISSING');
+    expect(label.message.length).toBeLessThan(3000);
+    expect((await failure('t.csv', 'a,b\n1,2\n', { format: 'csv', identity: 'key', key: ['id'] })).message).toBe('t.csv: line 1: key column "id" is not in the header (columns: "a", "b")');
+  });
+
   it('refuse duplicate keys when sealing, naming both records; keep and count them otherwise', async () => {
     const dup = 'id,label\n1,a\n2,b\n1,c\n';
     const e = await failure('t.csv', dup, { format: 'csv', identity: 'key', key: ['id'], label: 'label' });
