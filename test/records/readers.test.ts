@@ -7,7 +7,7 @@ import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { parquetMetadata } from 'hyparquet';
 import { indexTabularFile } from '../../src/records/index-file.js';
 import type { RecordSetSpec } from '../../src/records/config.js';
-import { hasInexactInteger } from '../../src/records/read-jsonl.js';
+import { DEPTH_SCAN_FROM, hasInexactInteger, nestedDeeperThan } from '../../src/records/read-jsonl.js';
 import { MAX_METADATA_VALUES, MAX_PAGE_HEADER_VALUES, MAX_ROW_GROUP_STORED_BYTES, MAX_ROW_GROUP_VALUES, readParquet } from '../../src/records/read-parquet.js';
 import { tempDir } from '../helpers/tree.js';
 import { EXAMPLE, TRAIN_CSV } from '../helpers/records-example.js';
@@ -217,6 +217,18 @@ describe('JSONL records', () => {
     // Colons and quotes inside strings, equal names in different objects: not duplicates.
     const ok = await index('t.jsonl', '{"id":1,"label":"a","t":"12:30:00 \\"q:\\" \\\\","m":{"label":1},"n":[{"x":1},{"x":2}]}\n', spec);
     expect(ok.built.count).toBe(1);
+  });
+
+  it('refuse a long line nested deeper than MAX_DEPTH before parsing it, but not brackets inside strings', async () => {
+    const deep = `{"id":1,"label":"a","d":${'['.repeat(70_000)}${']'.repeat(70_000)}}\n`;
+    const e = await failure('t.jsonl', deep, spec);
+    expect(e).toMatchObject({ code: 'RECORDS_MALFORMED', details: { line: 1 } });
+    expect(e.message).toMatch(/nested deeper than 64 levels/);
+    expect(nestedDeeperThan(`[${Array(20).fill(JSON.stringify('[[{\\ "')).join(',')}]`, 2)).toBe(false);
+    expect(nestedDeeperThan('[[[1]]]', 2)).toBe(true);
+    const long = `{"id":1,"label":"a","t":"${'[{'.repeat(40_000)}","m":[[1]]}\n`;
+    expect(long.length).toBeGreaterThan(DEPTH_SCAN_FROM);
+    expect((await index('t.jsonl', long, spec)).built.count).toBe(1);
   });
 
   it('refuse an integer that JSON numbers cannot hold exactly, but not one in a string', async () => {
