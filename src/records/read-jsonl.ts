@@ -93,15 +93,28 @@ function membersWritten(text: string): number {
 }
 
 /**
- * Lines longer than this (characters) have their nesting measured before `JSON.parse`: a line of
- * 16 MiB nested 8 million levels deep took 894 MB to parse before the depth check of `jcs` could
- * refuse it. A shorter line nests at most this deep, a few megabytes parsed.
+ * Lines longer than this (characters) are measured before `JSON.parse`, their nesting and their
+ * values ({@link tooDeepOrLarge}): a line of 16 MiB nested 8 million levels deep took 897 MB to
+ * parse before the depth check of `jcs` could refuse it, and one object of 1.2 million members
+ * 566 MB. A shorter line parses into a few megabytes whatever it holds.
  */
 export const DEPTH_SCAN_FROM = 64 << 10;
 
-/** Whether text (a line to parse as JSON) opens more than `most` arrays or objects inside one another, outside strings. */
-export function nestedDeeperThan(text: string, most: number): boolean {
+/**
+ * Most values (members and array elements, nested ones included) in one JSON record: 262,144,
+ * at a few hundred bytes of heap each when parsed, tens of megabytes. A tabular record holds far
+ * fewer (an embedding of 4,096 numbers is 4,096).
+ */
+export const MAX_RECORD_VALUES = 1 << 18;
+
+/**
+ * Why a line (to parse as JSON) is refused before parsing: it opens more than `o.depth` arrays or
+ * objects inside one another, or holds more than `o.values` values (commas, `[` and `{`,
+ * outside strings); undefined when neither.
+ */
+export function tooDeepOrLarge(text: string, o: { depth: number; values: number }): 'depth' | 'values' | undefined {
   let depth = 0;
+  let values = 0;
   for (let i = 0; i < text.length; ) {
     const c = text.charCodeAt(i);
     if (c === 0x22) {
@@ -109,11 +122,14 @@ export function nestedDeeperThan(text: string, most: number): boolean {
       continue;
     }
     if (c === 0x5b || c === 0x7b) {
-      if (++depth > most) return true;
+      if (++depth > o.depth) return 'depth';
+      if (++values > o.values) return 'values';
+    } else if (c === 0x2c) {
+      if (++values > o.values) return 'values';
     } else if (c === 0x5d || c === 0x7d) depth--;
     i++;
   }
-  return false;
+  return undefined;
 }
 
 /**
@@ -177,7 +193,9 @@ export async function readJsonl(abs: string, rel: string, fields: RecordFields, 
     row++;
     try {
       if (text.trim() === '') throw new SnapError('RECORDS_MALFORMED', 'a blank line (every line of a JSONL file is one JSON object)');
-      if (text.length > DEPTH_SCAN_FROM && nestedDeeperThan(text, MAX_DEPTH)) throw new SnapError('RECORDS_MALFORMED', `values nested deeper than ${MAX_DEPTH} levels`);
+      const refused = text.length > DEPTH_SCAN_FROM ? tooDeepOrLarge(text, { depth: MAX_DEPTH, values: MAX_RECORD_VALUES }) : undefined;
+      if (refused === 'depth') throw new SnapError('RECORDS_MALFORMED', `values nested deeper than ${MAX_DEPTH} levels`);
+      if (refused === 'values') throw new SnapError('RECORDS_LIMIT', `a record holds more than ${MAX_RECORD_VALUES} values (members and array elements)`);
       let value: unknown;
       try {
         value = JSON.parse(text);

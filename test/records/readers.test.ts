@@ -7,7 +7,7 @@ import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { parquetMetadata } from 'hyparquet';
 import { indexTabularFile } from '../../src/records/index-file.js';
 import type { RecordSetSpec } from '../../src/records/config.js';
-import { DEPTH_SCAN_FROM, hasInexactInteger, nestedDeeperThan } from '../../src/records/read-jsonl.js';
+import { DEPTH_SCAN_FROM, hasInexactInteger, MAX_RECORD_VALUES, tooDeepOrLarge } from '../../src/records/read-jsonl.js';
 import { MAX_METADATA_VALUES, MAX_PAGE_HEADER_VALUES, MAX_ROW_GROUP_STORED_BYTES, MAX_ROW_GROUP_VALUES, readParquet } from '../../src/records/read-parquet.js';
 import { tempDir } from '../helpers/tree.js';
 import { EXAMPLE, TRAIN_CSV } from '../helpers/records-example.js';
@@ -224,11 +224,19 @@ describe('JSONL records', () => {
     const e = await failure('t.jsonl', deep, spec);
     expect(e).toMatchObject({ code: 'RECORDS_MALFORMED', details: { line: 1 } });
     expect(e.message).toMatch(/nested deeper than 64 levels/);
-    expect(nestedDeeperThan(`[${Array(20).fill(JSON.stringify('[[{\\ "')).join(',')}]`, 2)).toBe(false);
-    expect(nestedDeeperThan('[[[1]]]', 2)).toBe(true);
+    expect(tooDeepOrLarge(`[${Array(20).fill(JSON.stringify('[[{\\ "')).join(',')}]`, { depth: 2, values: 100 })).toBeUndefined();
+    expect(tooDeepOrLarge('[[[1]]]', { depth: 2, values: 100 })).toBe('depth');
+    expect(tooDeepOrLarge('[1,2,3,{"a":4}]', { depth: 2, values: 4 })).toBe('values');
     const long = `{"id":1,"label":"a","t":"${'[{'.repeat(40_000)}","m":[[1]]}\n`;
     expect(long.length).toBeGreaterThan(DEPTH_SCAN_FROM);
     expect((await index('t.jsonl', long, spec)).built.count).toBe(1);
+  });
+
+  it('refuse a long line of more than MAX_RECORD_VALUES values (RECORDS_LIMIT) before parsing it', async () => {
+    const members = Array.from({ length: MAX_RECORD_VALUES + 1 }, (_, i) => `"k${i}":0`).join(',');
+    const e = await failure('t.jsonl', `{"id":1,"label":"a",${members}}\n`, spec);
+    expect(e).toMatchObject({ code: 'RECORDS_LIMIT', details: { line: 1 } });
+    expect(e.message).toMatch(/more than 262144 values/);
   });
 
   it('refuse an integer that JSON numbers cannot hold exactly, but not one in a string', async () => {
