@@ -9,7 +9,7 @@
  * snapshot it was found as, and the manifest matches the statement (digest, root, counts). A
  * reviewer's signature then vouches for exactly the statement they were shown.
  */
-import { promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { SnapError } from '../core/errors.js';
 import { MAX_SIGNATURES, addSignatures, parseEnvelope, serializeEnvelope, verifyEnvelope, type Envelope, type TrustedKey } from '../core/envelope.js';
@@ -122,20 +122,36 @@ export function folderLockPath(dir: string): string {
 }
 
 /**
+ * The store whose snapshot the folder `dir` is (`STORE/snapshots/NAME/VERSION`, its real path: a
+ * symbolic link to it counts), or undefined for a folder outside a store.
+ */
+export async function storeHoldingFolder(dir: string): Promise<string | undefined> {
+  const real = await fsp.realpath(dir).catch(() => undefined);
+  if (real === undefined || basename(dirname(dirname(real))) !== 'snapshots') return undefined;
+  const root = dirname(dirname(dirname(real)));
+  return existsSync(join(root, 'store.json')) ? root : undefined;
+}
+
+/**
  * Add the signatures of `keys` to a snapshot in a store or a snapshot folder. In a store, the
  * store's write lock is held while the envelope is read and replaced; for a folder outside a store,
  * its lock file ({@link folderLockPath}, waiting up to 60 s: `STORE_LOCKED`).
- * @param storeRoot the store the snapshot is in (locked), or undefined for a folder given by path
+ * @param storeRoot the store the snapshot is in (locked); when undefined, the store whose
+ *   `snapshots/NAME/VERSION` the folder is ({@link storeHoldingFolder}), else the folder's own lock
  * @param expected `sign --pubkey`: nothing is signed unless one of these keys already signed it (`SIGNATURE_INVALID`)
  * @throws SnapError the codes of {@link checkBeforeSigning}, `SIGNATURE_LIMIT`, `STORE_LOCKED`,
  *   `IO_ERROR`, `DISK_FULL`
  */
 export async function cosignSnapshot(loc: SnapshotLocation, keys: readonly PrivateKey[], storeRoot?: string, expected?: readonly TrustedKey[]): Promise<CosignResult> {
+  // A store's snapshot named by its folder path (from another working folder, through a symbolic
+  // link, with --store naming another store) is still that store's: its signers must all take the
+  // store's lock, or one holding the folder's lock and one the store's would drop each other's signature.
+  const root = storeRoot ?? (await storeHoldingFolder(loc.dir));
   // A folder outside a store has no store lock: two signers would each read the old envelope and
   // the later rename would drop the other's signature. The folder's own lock file makes them take turns.
   const lock =
-    storeRoot !== undefined
-      ? await lockStore(await openStore(storeRoot))
+    root !== undefined
+      ? await lockStore(await openStore(root))
       : { release: await acquireLockFile(folderLockPath(loc.dir), `the snapshot folder ${loc.dir}`, ARCHIVE_LOCK_WAIT_MS, { interruptible: true }) };
   try {
     const c = await checkBeforeSigning(loc, expected);

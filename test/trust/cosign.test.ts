@@ -158,6 +158,36 @@ describe('snap sign on a store snapshot', () => {
   });
 });
 
+describe('snap sign on a store snapshot named by its folder path', () => {
+  it('takes the store\'s lock even when --store names another store: a signer holding it is waited for, and no signature is lost', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    const work = await tempDir();
+    // What the other signer (carol, signing NAME@VERSION in its store) writes: the envelope it read, plus its signature.
+    const carol = await makeKeyPair('carol-store');
+    const other = join(work, 'other');
+    await fsp.cp(s.dir, other, { recursive: true });
+    await fsp.chmod(other, 0o755);
+    expect((await snapJson(['sign', other, '--key', carol.key, '--store', join(work, 'no-store')])).code).toBe(0);
+    // Carol holds the store's lock (this live process stands for it) while bob signs the folder by its path.
+    const lock = join(s.store, 'lock');
+    await fsp.writeFile(lock, JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }));
+    const { done } = spawnSnap(['sign', s.dir, '--key', bob.key, '--store', join(work, 'no-store'), '--json']);
+    try {
+      // Without the store's lock, bob would read alice's envelope and finish now; carol's rename would then drop bob's signature.
+      await Promise.race([done, new Promise((res) => setTimeout(res, 1000))]);
+      await fsp.chmod(join(s.dir, 'envelope.json'), 0o644);
+      await fsp.copyFile(join(other, 'envelope.json'), join(s.dir, 'envelope.json'));
+    } finally {
+      await fsp.rm(lock, { force: true });
+    }
+    const r = await done;
+    expect(r.code, r.stderr).toBe(0);
+    const v = await snapJson(['verify', s.data, '--against', s.ref, '--store', s.store, '--pubkey', alice.pub, '--pubkey', bob.pub, '--pubkey', carol.pub, '--threshold', '3']);
+    expect(v.code, v.stdout).toBe(0);
+    expect((await fsp.readdir(s.dir)).filter((n) => n.startsWith('.'))).toEqual([]);
+  });
+});
+
 describe('snap sign on a snapshot folder outside a store', () => {
   it('takes turns with another signer under the folder\'s lock file: the signing that waited adds its signature to the other\'s, none is lost', async () => {
     const s = await sealTree(TREE, alice, { store: shared.path });
