@@ -24,7 +24,7 @@ import { ArchiveReader, writeArchive, checkArchiveTarget, type ArchiveWriteResul
 import { WRITE_SLICE } from './io/write-slice.js';
 import { checkedEntryRuns, manifestEntryRuns, rawSha256, type ManifestDigest } from './io/manifest-file.js';
 import {
-  openStore, discardNewStore, lockStore, makeTmpDir, commitSnapshot, snapshotDir, isSnapshotFolder, objectPath, snapshotKeepsObjects, syncFileSystem,
+  openStore, discardNewStore, lockStoreMaking, makeTmpDir, commitSnapshot, snapshotDir, isSnapshotFolder, objectPath, snapshotKeepsObjects, syncFileSystem,
   writeFileAtomic, fsyncDir, MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, CONTENTS_FILE, type SnapshotLocation, type Store,
 } from './io/store.js';
 import { ioError } from './io/errors.js';
@@ -412,7 +412,7 @@ export async function importArchive(opts: ImportOptions): Promise<ImportResult> 
 
 async function importInto(store: Store, opts: ImportOptions): Promise<Omit<ImportResult, 'storeCreated'>> {
   const t0 = performance.now();
-  const lock = await lockStore(store);
+  const lock = await lockStoreMaking(store);
   let work: string | undefined;
   let o: OpenedArchive | undefined;
   try {

@@ -20,7 +20,7 @@ import { walkDatasetRuns, type WalkItem, type WalkOptions } from './io/walk.js';
 import { walkParallel, isFileRun, type FileRun, type ParallelRun } from './io/parallel-walk.js';
 import { ParentHints } from './io/parent-hints.js';
 import {
-  openStore, discardNewStore, lockStore, makeTmpDir, commitSnapshot, listSnapshots, resolveRef, snapshotDir, snapshotKeepsObjects, syncFileSystem, writeFileAtomic, fsyncDir,
+  openStore, discardNewStore, lockStoreMaking, makeTmpDir, commitSnapshot, listSnapshots, resolveRef, snapshotDir, snapshotKeepsObjects, syncFileSystem, writeFileAtomic, fsyncDir,
   MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, CONTENTS_FILE, type Store,
 } from './io/store.js';
 import { ioError } from './io/errors.js';
@@ -631,7 +631,7 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
   const exists = () => fsp.access(join(snapshotDir(store, name, version), STATEMENT_FILE)).then(() => true, () => false);
   if (await exists()) throw new SnapError('SNAPSHOT_EXISTS', `${name}@${version} already exists in ${store.root}; snapshots are write-once, choose a new VERSION`, { ref: opts.as });
 
-  const lock = await lockStore(store);
+  const lock = await lockStoreMaking(store);
   let tmp: string | undefined;
   let writer: StatCacheWriter | undefined;
   let incremental: IncrementalScan | undefined;

@@ -261,7 +261,8 @@ const MARKER_TMP_RE = /^\.store\.json\.[0-9a-f]{12}\.tmp$/;
 
 /**
  * True when `store.root` holds only what making a store writes before its `store.json`: the empty
- * folders `tmp`, `snapshots` and `objects` (or `objects/sha256`), and the marker's temporary file.
+ * folders `tmp`, `snapshots` and `objects` (or `objects/sha256`), and the marker's temporary file
+ * (and a `lock` naming its holder: a store being discarded by the failed command that made it).
  * That is a store whose making was stopped (a killed `snap init` or first seal), or is under way in
  * another process: it counts as empty, so the store is made (again) there instead of the folder
  * being refused for ever as "not a snap store".
@@ -279,6 +280,8 @@ async function unfinishedStore(store: Store): Promise<boolean> {
   try {
     for (const n of await fsp.readdir(store.root)) {
       if (MARKER_TMP_RE.test(n)) continue;
+      // The lock of a store being discarded (discardNewStore removes it last), or of one being made again.
+      if (n === LOCK_FILE && typeof (await inspectLock(join(store.root, n)))?.holder.pid === 'number') continue;
       if (n === 'tmp' || n === 'snapshots') {
         if (!(await isEmptyDir(join(store.root, n)))) return false;
       } else if (n === 'objects') {
@@ -302,20 +305,39 @@ async function pathKind(path: string): Promise<'missing' | 'folder' | 'other'> {
   }
 }
 
+/** What making a store writes in its root (see {@link openStore}), besides the marker's temporary file. */
+const MADE_NAMES: ReadonlySet<string> = new Set(['store.json', 'tmp', 'snapshots', 'objects']);
+
 /**
  * Remove a store that `openStore({ create: true })` made for a command that then failed, so that
  * a failed command leaves no new store behind. Removes the root folder when the store made it (else
  * empties it), but leaves the store alone when it is no longer this command's alone: a snapshot was
- * committed to it, or another writer holds its lock. Not a store this call made: nothing. Never throws.
+ * committed to it, another command wrote there (an audit line, a revocation, …), or another writer
+ * holds its lock. It works under the store's lock (taken without waiting) and removes `store.json`
+ * and then the lock last, so a command that opened the store meanwhile and waits for its lock finds
+ * it gone, not half removed, and makes it again ({@link lockStoreMaking}).
+ * Not a store this call made: nothing. Never throws.
  */
 export async function discardNewStore(store: Store): Promise<void> {
   if (!store.created) return;
+  let release: (() => Promise<void>) | undefined;
   try {
-    if ((await fsp.readdir(store.snapshotsDir).catch(() => [])).length > 0 || existsSync(join(store.root, LOCK_FILE))) return;
-    if (store.created.root) await fsp.rm(store.root, { recursive: true, force: true });
-    else for (const e of await fsp.readdir(store.root)) await fsp.rm(join(store.root, e), { recursive: true, force: true });
+    release = await acquireLockFile(join(store.root, LOCK_FILE), `the store ${store.root}`, 0);
+    const names = await fsp.readdir(store.root);
+    if (!names.every((n) => MADE_NAMES.has(n) || n === LOCK_FILE || MARKER_TMP_RE.test(n))) return;
+    if ((await fsp.readdir(store.snapshotsDir).catch(() => [])).length > 0) return;
+    for (const n of names) if (n !== LOCK_FILE && n !== 'store.json') await fsp.rm(join(store.root, n), { recursive: true, force: true });
+    // Then the marker and at once the lock: a command opening the store in between finds only a
+    // held lock there, an unfinished store that it makes again (see unfinishedStore).
+    await fsp.rm(join(store.root, 'store.json'), { force: true });
+    const held = release;
+    release = undefined;
+    await held(); // the lock last
+    if (store.created.root) await fsp.rmdir(store.root); // not if another command has put something there since
   } catch {
-    /* best effort: what is left is an empty store */
+    /* best effort: what is left is an empty store, or one another command uses */
+  } finally {
+    await release?.().catch(() => {});
   }
 }
 
@@ -548,6 +570,11 @@ function removeOwnLock(path: string, text: string): void {
  */
 export async function lockStore(store: Store, waitMs = 60_000): Promise<StoreLock> {
   const release = await acquireLockFile(join(store.root, LOCK_FILE), `the store ${store.root}`, waitMs, { interruptible: true });
+  if (!existsSync(join(store.root, 'store.json'))) {
+    // Removed while this command waited (discardNewStore of the failed command that made it): not a store to write.
+    await release();
+    throw new SnapError('NOT_FOUND', `the store ${store.root} was removed while this command waited for its lock (the command that made it failed); run it again`, { path: store.root });
+  }
   // Registered after the lock, so an interrupted writer empties tmp/ before it removes its lock.
   const forget = leaveNothing(() => emptyTmpSync(store));
   try {
@@ -572,6 +599,28 @@ export async function lockStore(store: Store, waitMs = 60_000): Promise<StoreLoc
     },
   };
 }
+
+/**
+ * {@link lockStore} for a command that makes its store when there is none (`seal`, `import`): when
+ * the store it opened was removed while it waited for the lock — the command that made it failed
+ * and discarded it ({@link discardNewStore}) — the store is made again (`store.created` then says
+ * so) and locked.
+ * @throws SnapError the codes of {@link lockStore} and of {@link openStore} with `create`
+ */
+export async function lockStoreMaking(store: Store, waitMs?: number): Promise<StoreLock> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await lockStore(store, waitMs);
+    } catch (e) {
+      if (!(e instanceof SnapError && e.code === 'NOT_FOUND') || existsSync(join(store.root, 'store.json')) || attempt >= MAX_REMAKE_ATTEMPTS) throw e;
+    }
+    const again = await openStore(store.root, { create: true });
+    if (again.created) store.created = again.created;
+  }
+}
+
+/** How often {@link lockStoreMaking} makes a store again that was removed under it (each time by another failed command). */
+const MAX_REMAKE_ATTEMPTS = 3;
 
 /**
  * Remove everything inside STORE/tmp (the folder itself stays). Whoever can write the store could

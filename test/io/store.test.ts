@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { acquireLockFile, bootId, commitSnapshot, discardNewStore, lockStore, makeTmpDir, openStore, resolveRef, writeFileAtomic } from '../../src/io/store.js';
-import { makeTree, tempDir } from '../helpers/tree.js';
+import { makeKeyPair, makeTree, spawnSnap, tempDir } from '../helpers/tree.js';
 
 async function newStore() {
   return openStore(join(await tempDir(), 'store'), { create: true });
@@ -123,6 +123,29 @@ describe('discardNewStore', () => {
     await discardNewStore(locked);
     expect(await fsp.readdir(locked.root)).toContain('store.json');
     await lock.release();
+  });
+
+  it('lockStore refuses (NOT_FOUND) a store whose store.json went while it waited, and leaves no lock behind', async () => {
+    const s = await newStore();
+    await fsp.rm(join(s.root, 'store.json'));
+    await expect(lockStore(s, 0)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(await fsp.readdir(s.root)).not.toContain('lock');
+  });
+
+  it('does not fail a seal that opened the new store and waits for its lock: the seal makes the store again and seals into it', async () => {
+    const key = await makeKeyPair('discard');
+    const data = await makeTree({ 'a.txt': 'a\n' });
+    // Another command made the store and holds its lock; then it fails, releases the lock and discards the store.
+    const made = await newStore();
+    const lock = await lockStore(made);
+    const { done } = spawnSnap(['seal', data, '--as', 'ds@v1', '--key', key.key, '--store', made.root, '--json']);
+    await new Promise((r) => setTimeout(r, 1500)); // the seal has opened the store by now, and waits for the lock
+    await lock.release();
+    await discardNewStore(made);
+    const r = await done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(await fsp.readdir(join(made.root, 'snapshots', 'ds'))).toEqual(['v1']);
+    expect(await fsp.readdir(made.root)).toContain('store.json');
   });
 });
 
