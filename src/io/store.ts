@@ -405,7 +405,7 @@ async function takeOverStale(path: string, held: { dev: number; ino: number; tex
 }
 
 /**
- * Take an advisory lock file (created with O_CREAT | O_EXCL, holding `{pid, host, since, boot}`). A lock
+ * Take an advisory lock file (created with O_CREAT | O_EXCL, holding `{pid, host, since, boot, start}`). A lock
  * left by a dead process on this host is taken over ({@link takeOverStale}). Shared by the store's write lock and the
  * audit log's append lock.
  * @param what    what is being locked, for the error message (e.g. "the store /s")
@@ -417,7 +417,8 @@ async function takeOverStale(path: string, held: { dev: number; ino: number; tex
  */
 export async function acquireLockFile(path: string, what: string, waitMs: number, opts: { interruptible?: boolean } = {}): Promise<() => Promise<void>> {
   const boot = bootId();
-  const me = { pid: process.pid, host: hostname(), since: new Date().toISOString(), ...(boot !== undefined ? { boot } : {}) };
+  const start = processStart(process.pid);
+  const me = { pid: process.pid, host: hostname(), since: new Date().toISOString(), ...(boot !== undefined ? { boot } : {}), ...(start !== undefined ? { start } : {}) };
   const text = JSON.stringify(me);
   const deadline = Date.now() + waitMs;
   let forget: (() => void) | undefined;
@@ -481,16 +482,37 @@ export function bootId(): string | undefined {
   return bootIdCache ?? undefined;
 }
 
+/** Fields of `/proc/PID/stat` before its `starttime` (field 22), counted after the `)` that ends `comm` (field 2). */
+const STAT_FIELDS_BEFORE_START = 19;
+
+/**
+ * When the process `pid` started (Linux: `starttime` of `/proc/PID/stat`, proc(5), clock ticks since
+ * boot), recorded in lock files so that a lock whose holder was killed is known stale even when its
+ * pid names another process by then (a pid reused, as in a container where each job's snap is pid
+ * 1). Undefined where there is no `/proc`, or no such process.
+ */
+export function processStart(pid: number): number | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const field = text.slice(text.lastIndexOf(')') + 2).split(' ')[STAT_FIELDS_BEFORE_START];
+    const n = Number(field);
+    return field !== undefined && Number.isSafeInteger(n) ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A lock file as found: who holds it, and whether that holder is gone. */
 export interface LockInspection {
   /**
-   * `live`: its process runs on this host · `stale`: its process is dead on this host, or it was
+   * `live`: its process runs on this host · `stale`: its process is dead on this host, or its pid
+   * names a process that started at another time than the holder recorded ({@link processStart}), or it was
    * written before this host last booted (its `boot` is not {@link bootId}), or the file
    * does not name a holder and is older than {@link GUARD_STALE_MS} (a process died between making
    * and writing it) · `unknown`: held from another host (its pid cannot be checked), or just made.
    */
   state: 'live' | 'stale' | 'unknown';
-  holder: { pid?: number; host?: string; since?: string; boot?: string };
+  holder: { pid?: number; host?: string; since?: string; boot?: string; start?: number };
   /** What {@link takeOverStale} needs to remove exactly this file. */
   held: { dev: number; ino: number; text: string };
   /** Size of the lock file (bytes) and when it was last written (ms since the epoch). */
@@ -532,11 +554,22 @@ export async function inspectLock(path: string): Promise<LockInspection | undefi
     // Written before this host last booted (a crash or power loss while it was held): its pid may
     // name another process since, which must not keep the lock held for ever.
     const beforeBoot = typeof holder.boot === 'string' && boot !== undefined && holder.boot !== boot;
-    state = holder.host !== hostname() ? 'unknown' : beforeBoot || !pidAlive(holder.pid) ? 'stale' : 'live';
+    state = holder.host !== hostname() ? 'unknown' : beforeBoot || !pidAlive(holder.pid) || otherProcess(holder) ? 'stale' : 'live';
   } else {
     state = Date.now() - st.mtimeMs > GUARD_STALE_MS ? 'stale' : 'unknown';
   }
   return { state, holder, held, bytes: st.size, mtimeMs: st.mtimeMs };
+}
+
+/**
+ * True when the holder recorded its process's start ({@link processStart}) and the process with its
+ * pid now started at another time: the holder is gone, its pid reused. (A holder that recorded none,
+ * or a pid whose start cannot be read, is judged by its pid alone.)
+ */
+function otherProcess(holder: LockInspection['holder']): boolean {
+  if (typeof holder.start !== 'number' || typeof holder.pid !== 'number') return false;
+  const now = processStart(holder.pid);
+  return now !== undefined && now !== holder.start;
 }
 
 /**

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { acquireLockFile, bootId, commitSnapshot, discardNewStore, lockStore, makeTmpDir, openStore, resolveRef, writeFileAtomic } from '../../src/io/store.js';
+import { acquireLockFile, bootId, processStart, commitSnapshot, discardNewStore, lockStore, makeTmpDir, openStore, resolveRef, writeFileAtomic } from '../../src/io/store.js';
 import { makeKeyPair, makeTree, spawnSnap, tempDir } from '../helpers/tree.js';
 
 async function newStore() {
@@ -234,6 +234,19 @@ describe('lockStore', () => {
     await fsp.writeFile(join(s.root, 'lock'), JSON.stringify({ pid: process.pid, host: hostname(), since: '2026-01-01T00:00:00.000Z', boot: '00000000-0000-4000-8000-000000000000' }));
     const lock = await lockStore(s, 150);
     await lock.release();
+  });
+
+  it.skipIf(processStart(process.pid) === undefined)('records when its process started, and takes over a lock whose pid now names another process (a SIGKILL, then the pid reused: it blocked every writer for as long as that process ran)', async () => {
+    const s = await newStore();
+    const lock = await lockStore(s);
+    expect(JSON.parse(await fsp.readFile(join(s.root, 'lock'), 'utf8'))).toMatchObject({ pid: process.pid, start: processStart(process.pid) });
+    await expect(lockStore(s, 150)).rejects.toMatchObject({ code: 'STORE_LOCKED' });
+    await lock.release();
+    // The holder was killed; its pid now names this (live) process, which started at another time.
+    const start = (processStart(process.pid) as number) + 1;
+    await fsp.writeFile(join(s.root, 'lock'), JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString(), ...(bootId() ? { boot: bootId() } : {}), start }));
+    const taken = await lockStore(s, 150);
+    await taken.release();
   });
 
   it.skipIf(bootId() === undefined)('records this boot in the lock, and does not take over a live holder of this boot', async () => {
