@@ -14,7 +14,7 @@
  * Write-once: new files are written under a temporary name in the same file system, flushed, then
  * renamed into place, so a crash never leaves a partial object or snapshot under its final name.
  */
-import { promises as fsp, constants as FS, closeSync, existsSync, fstatSync, lstatSync, openSync, readFileSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { promises as fsp, constants as FS, closeSync, existsSync, fstatSync, lstatSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve, dirname, basename, sep } from 'node:path';
 import type * as ChildProcess from 'node:child_process';
@@ -418,7 +418,8 @@ async function takeOverStale(path: string, held: { dev: number; ino: number; tex
 export async function acquireLockFile(path: string, what: string, waitMs: number, opts: { interruptible?: boolean } = {}): Promise<() => Promise<void>> {
   const boot = bootId();
   const start = processStart(process.pid);
-  const me = { pid: process.pid, host: hostname(), since: new Date().toISOString(), ...(boot !== undefined ? { boot } : {}), ...(start !== undefined ? { start } : {}) };
+  const pidns = pidNamespace();
+  const me = { pid: process.pid, host: hostname(), since: new Date().toISOString(), ...(boot !== undefined ? { boot } : {}), ...(start !== undefined ? { start } : {}), ...(pidns !== undefined ? { pidns } : {}) };
   const text = JSON.stringify(me);
   const deadline = Date.now() + waitMs;
   let forget: (() => void) | undefined;
@@ -482,6 +483,26 @@ export function bootId(): string | undefined {
   return bootIdCache ?? undefined;
 }
 
+let pidNamespaceCache: string | null | undefined;
+
+/**
+ * This process's pid namespace (Linux: the target of `/proc/self/ns/pid`, e.g. `pid:[4026531836]`,
+ * namespaces(7)), recorded in lock files: a pid written by a process of another namespace — another
+ * container sharing the store's volume, the host name and the boot — names nothing here, so such a
+ * holder's liveness cannot be judged from this side and its lock is never taken over. Undefined
+ * where there is none.
+ */
+export function pidNamespace(): string | undefined {
+  if (pidNamespaceCache === undefined) {
+    try {
+      pidNamespaceCache = readlinkSync('/proc/self/ns/pid') || null;
+    } catch {
+      pidNamespaceCache = null;
+    }
+  }
+  return pidNamespaceCache ?? undefined;
+}
+
 /** Fields of `/proc/PID/stat` before its `starttime` (field 22), counted after the `)` that ends `comm` (field 2). */
 const STAT_FIELDS_BEFORE_START = 19;
 
@@ -509,10 +530,11 @@ export interface LockInspection {
    * names a process that started at another time than the holder recorded ({@link processStart}), or it was
    * written before this host last booted (its `boot` is not {@link bootId}), or the file
    * does not name a holder and is older than {@link GUARD_STALE_MS} (a process died between making
-   * and writing it) · `unknown`: held from another host (its pid cannot be checked), or just made.
+   * and writing it) · `unknown`: held from another host or another pid namespace of this boot
+   * ({@link pidNamespace}: its pid cannot be checked), or just made.
    */
   state: 'live' | 'stale' | 'unknown';
-  holder: { pid?: number; host?: string; since?: string; boot?: string; start?: number };
+  holder: { pid?: number; host?: string; since?: string; boot?: string; start?: number; pidns?: string };
   /** What {@link takeOverStale} needs to remove exactly this file. */
   held: { dev: number; ino: number; text: string };
   /** Size of the lock file (bytes) and when it was last written (ms since the epoch). */
@@ -554,7 +576,10 @@ export async function inspectLock(path: string): Promise<LockInspection | undefi
     // Written before this host last booted (a crash or power loss while it was held): its pid may
     // name another process since, which must not keep the lock held for ever.
     const beforeBoot = typeof holder.boot === 'string' && boot !== undefined && holder.boot !== boot;
-    state = holder.host !== hostname() ? 'unknown' : beforeBoot || !pidAlive(holder.pid) || otherProcess(holder) ? 'stale' : 'live';
+    // A holder in another pid namespace (another container of this boot, with this host name): its
+    // pid cannot be looked up here, as for another host.
+    const otherNamespace = typeof holder.pidns === 'string' && pidNamespace() !== undefined && holder.pidns !== pidNamespace();
+    state = holder.host !== hostname() ? 'unknown' : beforeBoot ? 'stale' : otherNamespace ? 'unknown' : !pidAlive(holder.pid) || otherProcess(holder) ? 'stale' : 'live';
   } else {
     state = Date.now() - st.mtimeMs > GUARD_STALE_MS ? 'stale' : 'unknown';
   }

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { acquireLockFile, bootId, processStart, commitSnapshot, discardNewStore, lockStore, makeTmpDir, openStore, resolveRef, writeFileAtomic } from '../../src/io/store.js';
+import { acquireLockFile, bootId, pidNamespace, processStart, commitSnapshot, discardNewStore, lockStore, makeTmpDir, openStore, resolveRef, writeFileAtomic } from '../../src/io/store.js';
 import { makeKeyPair, makeTree, spawnSnap, tempDir } from '../helpers/tree.js';
 
 async function newStore() {
@@ -247,6 +247,19 @@ describe('lockStore', () => {
     await fsp.writeFile(join(s.root, 'lock'), JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString(), ...(bootId() ? { boot: bootId() } : {}), start }));
     const taken = await lockStore(s, 150);
     await taken.release();
+  });
+
+  it.skipIf(pidNamespace() === undefined || processStart(process.pid) === undefined)('never takes over a lock held from another pid namespace of this boot (another container with this host name): its pid means nothing here', async () => {
+    const s = await newStore();
+    const lock = await lockStore(s);
+    expect(JSON.parse(await fsp.readFile(join(s.root, 'lock'), 'utf8'))).toMatchObject({ pidns: pidNamespace() });
+    await lock.release();
+    // Its pid names a process here that started at another time, or none at all: in its own namespace it may well run.
+    for (const pid of [process.pid, 2 ** 22 + 7]) {
+      await fsp.writeFile(join(s.root, 'lock'), JSON.stringify({ pid, host: hostname(), since: new Date().toISOString(), ...(bootId() ? { boot: bootId() } : {}), start: (processStart(process.pid) as number) + 1, pidns: 'pid:[1]' }));
+      await expect(lockStore(s, 150)).rejects.toMatchObject({ code: 'STORE_LOCKED' });
+    }
+    await fsp.rm(join(s.root, 'lock'));
   });
 
   it.skipIf(bootId() === undefined)('records this boot in the lock, and does not take over a live holder of this boot', async () => {
