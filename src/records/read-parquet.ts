@@ -258,7 +258,7 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
       });
       if (rows > 0 && cursors.length === 0) throw malformed(`row group ${g} gave no columns for its ${rows} rows`);
       for (let i = 0; i < rows; i++) {
-        const r: Record<string, unknown> = {};
+        const r: Record<string, unknown> = Object.create(null); // a column named __proto__ is a column, not the prototype
         for (const c of cursors) {
           let ch = c.chunks[c.chunk] as { data: ArrayLike<unknown> };
           while (c.offset >= ch.data.length) {

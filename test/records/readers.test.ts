@@ -280,6 +280,25 @@ describe('Parquet records', () => {
     expect(byKey['1'].fingerprint).toBe(sha('{"id":"1","label":"ham","raw":"","score":-1}'));
   });
 
+  it('keep a column named __proto__ (or constructor) as a column of every record, so a change in it changes the fingerprint', async () => {
+    const odd = (secret: string) =>
+      new Uint8Array(
+        parquetWriteBuffer({
+          columnData: [
+            { name: 'id', data: [1, 2], type: 'INT32' },
+            { name: 'label', data: ['a', 'b'], type: 'STRING' },
+            { name: '__proto__', data: ['x', secret], type: 'STRING' },
+            { name: 'constructor', data: ['c', 'd'], type: 'STRING' },
+          ],
+        }),
+      );
+    const r = await index('t.parquet', odd('y'), spec);
+    const byKey = Object.fromEntries(r.lines.map((l) => [JSON.parse(l).key[0], JSON.parse(l)]));
+    expect(byKey[2].fingerprint).toBe(sha('{"__proto__":"y","constructor":"d","id":2,"label":"b"}'));
+    expect(byKey[2].features).toBe(sha('{"__proto__":"y","constructor":"d"}'));
+    expect((await index('t.parquet', odd('POISON'), spec)).lines[1]).not.toBe(r.lines[1]);
+  });
+
   it('read one row group at a time and number rows across them', async () => {
     const one = await index('t.parquet', file(), spec);
     const many = await index('t.parquet', file(1), spec);
