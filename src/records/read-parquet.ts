@@ -16,6 +16,7 @@ import { listColumns, ObjectShapes, parquetValue, type RecordFields } from './ca
 import { located, newHash, openDataFile, READ_CHUNK, type ReadResult, type RecordSink } from './read-common.js';
 import { ioError } from '../io/errors.js';
 import { walkThriftStruct } from './thrift-bounds.js';
+import { parseStrictJson } from './read-jsonl.js';
 
 /** Largest row group, uncompressed, in bytes (a row group is held in memory while it is read). */
 export const MAX_ROW_GROUP_BYTES = 256 << 20;
@@ -58,7 +59,8 @@ const PARSERS: Partial<ParquetParsers> = {
   timestampFromNanoseconds: (v: bigint) => v,
   dateFromDays: (d: number) => d,
   stringFromBytes: (b: Uint8Array) => (b ? strict.decode(b) : b),
-  jsonFromBytes: (b: Uint8Array) => (b ? JSON.parse(strict.decode(b)) : b),
+  // As strictly as a JSONL line: an integer beyond 2^53 or a member written twice would read as another value.
+  jsonFromBytes: (b: Uint8Array) => (b ? parseStrictJson(strict.decode(b)) : b),
 };
 
 async function readFully(fh: FileHandle, buf: Uint8Array, position: number): Promise<void> {

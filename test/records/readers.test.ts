@@ -299,6 +299,38 @@ describe('Parquet records', () => {
     expect((await index('t.parquet', odd('POISON'), spec)).lines[1]).not.toBe(r.lines[1]);
   });
 
+  /** A file with a JSON column whose second value is `{"v":1234567890123456,"xxx":1}` with those two texts replaced (same length). */
+  const jsonColumn = (digits: string, name = '"xxx"') => {
+    const buf = Buffer.from(
+      parquetWriteBuffer({
+        codec: 'UNCOMPRESSED',
+        statistics: false,
+        columnData: [
+          { name: 'id', data: [1, 2], type: 'INT32' },
+          { name: 'label', data: ['a', 'b'], type: 'STRING' },
+          { name: 'j', data: [{ v: 1 }, { v: 1234567890123456, xxx: 1 }], type: 'JSON' },
+        ],
+      }),
+    );
+    for (const [from, to] of [['1234567890123456', digits], ['"xxx"', name]] as const) {
+      expect(to.length).toBe(from.length);
+      const at = buf.indexOf(from);
+      expect(at).toBeGreaterThan(0);
+      expect(buf.indexOf(from, at + 1)).toBe(-1);
+      buf.write(to, at, 'latin1');
+    }
+    return new Uint8Array(buf);
+  };
+
+  it('read a JSON column exactly: its values as they are, an integer beyond 2^53 or a member written twice refused as in JSONL', async () => {
+    const r = await index('t.parquet', jsonColumn('1234567890123456'), spec);
+    expect(JSON.parse(r.lines[1] as string).fingerprint).toBe(sha('{"id":2,"j":{"v":1234567890123456,"xxx":1},"label":"b"}'));
+    // 9007199254740993 reads as ...992: two different values would have one fingerprint.
+    expect(await failure('t.parquet', jsonColumn('9007199254740993'), spec)).toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 't.parquet' }, message: expect.stringMatching(/2\^53/) });
+    // {"v":…,"v":1}: JSON.parse keeps the last value, other readers the first.
+    expect(await failure('t.parquet', jsonColumn('1234567890123456', '"v"  '), spec)).toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 't.parquet' }, message: expect.stringMatching(/"v" twice/) });
+  });
+
   it('read one row group at a time and number rows across them', async () => {
     const one = await index('t.parquet', file(), spec);
     const many = await index('t.parquet', file(1), spec);
