@@ -80,6 +80,7 @@ function checkSchema(meta: FileMetaData, rel: string, fields: RecordFields): voi
       throw new SnapError('RECORDS_UNSUPPORTED', `${rel}: column ${JSON.stringify(el.name)} is a DECIMAL of ${el.precision} digits; more than ${MAX_DECIMAL_DIGITS} cannot be read exactly`, { path: rel });
     }
   }
+  checkFieldNames(meta, rel);
   // Top-level columns: the root's children, in schema order (a child with children spans its subtree).
   const top: string[] = [];
   let i = 1;
@@ -95,6 +96,32 @@ function checkSchema(meta: FileMetaData, rel: string, fields: RecordFields): voi
   for (const k of fields.key ?? []) if (!top.includes(k)) throw new SnapError('RECORDS_KEY_MISSING', `${rel}: key column ${JSON.stringify(k)} is not in the schema (columns: ${listColumns(top)})`, { path: rel, column: k });
   if (fields.label !== undefined && !top.includes(fields.label)) {
     throw new SnapError('RECORDS_LABEL_MISSING', `${rel}: label column ${JSON.stringify(fields.label)} is not in the schema (columns: ${listColumns(top)})`, { path: rel, column: fields.label });
+  }
+}
+
+/**
+ * Refuse field names that the decoder would not keep as members of a record: two fields of one
+ * group with the same name (`RECORDS_MALFORMED`, like a CSV header naming a column twice: their
+ * values land in one place, the one read last winning) and a nested field named `__proto__`
+ * (`RECORDS_UNSUPPORTED`: hyparquet assembles structs as plain objects, where that name sets the
+ * prototype and the field is lost). Either way a change in the lost field would change no
+ * fingerprint. The schema is walked without recursion (its depth comes from the file).
+ * @throws SnapError `RECORDS_MALFORMED` | `RECORDS_UNSUPPORTED`
+ */
+function checkFieldNames(meta: FileMetaData, rel: string): void {
+  const schema = meta.schema;
+  // Open groups: the names of the children seen so far, how many are still to come, their depth.
+  const open: { names: Set<string>; left: number; depth: number }[] = [{ names: new Set(), left: Number(schema[0]?.num_children ?? 0), depth: 1 }];
+  for (let i = 1; i < schema.length && open.length > 0; i++) {
+    const parent = open[open.length - 1] as (typeof open)[number];
+    const el = schema[i] as { name: string; num_children?: number };
+    if (parent.names.has(el.name)) throw new SnapError('RECORDS_MALFORMED', `${rel}: the schema names field ${JSON.stringify(el.name)} twice in one group`, { path: rel });
+    parent.names.add(el.name);
+    if (parent.depth > 1 && el.name === '__proto__') throw new SnapError('RECORDS_UNSUPPORTED', `${rel}: a nested field is named "__proto__", which cannot be read as a member of a record`, { path: rel });
+    parent.left--;
+    while (open.length > 0 && (open[open.length - 1] as (typeof open)[number]).left <= 0) open.pop();
+    const children = Number(el.num_children ?? 0);
+    if (children > 0) open.push({ names: new Set(), left: children, depth: parent.depth + 1 });
   }
 }
 

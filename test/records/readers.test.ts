@@ -299,6 +299,33 @@ describe('Parquet records', () => {
     expect((await index('t.parquet', odd('POISON'), spec)).lines[1]).not.toBe(r.lines[1]);
   });
 
+  /** A file whose column `s` is a struct of two string fields named `first` and `second`. */
+  const structColumn = (first: string, second: string, secret = 'y') => {
+    const leaf = (name: string) => ({ name, type: 'BYTE_ARRAY' as const, converted_type: 'UTF8' as const, repetition_type: 'REQUIRED' as const });
+    const member = (v: string) => {
+      const o = Object.create(null);
+      o[first] = v;
+      o[second] = 'q';
+      return o;
+    };
+    return new Uint8Array(
+      parquetWriteBuffer({
+        schema: [{ name: 'root', num_children: 3 }, { ...leaf('id'), type: 'INT32', converted_type: undefined }, leaf('label'), { name: 's', repetition_type: 'REQUIRED', num_children: 2 }, leaf(first), leaf(second)],
+        columnData: [
+          { name: 'id', data: [1, 2] },
+          { name: 'label', data: ['a', 'b'] },
+          { name: 's', data: [member('x'), member(secret)] },
+        ],
+      }),
+    );
+  };
+
+  it('refuse a struct field that the decoder cannot keep as a member (a nested __proto__, a name twice in one group) instead of dropping it', async () => {
+    expect(JSON.parse((await index('t.parquet', structColumn('a', 'b'), spec)).lines[1] as string).fingerprint).toBe(sha('{"id":2,"label":"b","s":{"a":"y","b":"q"}}'));
+    expect(await failure('t.parquet', structColumn('__proto__', 'b'), spec)).toMatchObject({ code: 'RECORDS_UNSUPPORTED', details: { path: 't.parquet' } });
+    expect(await failure('t.parquet', structColumn('b', 'b'), spec)).toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 't.parquet' }, message: expect.stringMatching(/"b" twice/) });
+  });
+
   /** A file with a JSON column whose second value is `{"v":1234567890123456,"xxx":1}` with those two texts replaced (same length). */
   const jsonColumn = (digits: string, name = '"xxx"') => {
     const buf = Buffer.from(
