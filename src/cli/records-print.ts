@@ -10,7 +10,7 @@ import type { RecordSetDiff } from '../records/record-report.js';
 import type { RecordsReport } from '../records/diff-sets.js';
 import type { LabelShift } from '../records/stats.js';
 import { formatCount, plural } from './format.js';
-import { escapeForTerminal as shown, escapeMessage } from '../core/display.js';
+import { escapeForTerminal as shown, escapeMessage, NOT_BARE } from '../core/display.js';
 
 /** Items listed per kind in human output. */
 export const RECORDS_LISTED = 20;
@@ -19,8 +19,6 @@ export const RECORDS_LISTED = 20;
 const STRING_KEY_FORMATS: ReadonlySet<string> = new Set(['csv', 'tsv', 'files']);
 /** A string that reads like a JSON number, `true`, `false` or `null`. */
 const LIKE_OTHER_VALUE = /^(?:-?\d|true$|false$|null$)/;
-/** A string whose bare form could not be told apart from other keys: empty, a comma (the separator), a quote, a space at an end. */
-const NOT_BARE = /^$|[,"]|^\s|\s$/;
 
 /**
  * One value of a key: a string as it is (escaped for the terminal), unless it could be mistaken —
@@ -31,6 +29,15 @@ const NOT_BARE = /^$|[,"]|^\s|\s$/;
 function keyValueText(v: unknown, onlyStrings: boolean): string {
   if (typeof v !== 'string') return JSON.stringify(v) ?? String(v);
   return NOT_BARE.test(v) || (!onlyStrings && LIKE_OTHER_VALUE.test(v)) ? escapeMessage(JSON.stringify(v)) : shown(v);
+}
+
+/**
+ * A label as shown: like a key value of a CSV set (labels are text, §19.3), bare unless it could
+ * not be told apart bare — empty, holding a comma (lists join labels with `, `) or a double quote,
+ * or beginning or ending with white space (`spam` beside `"spam "`) — then as its JSON string.
+ */
+export function labelShown(label: string): string {
+  return keyValueText(label, true);
 }
 
 /**
@@ -60,7 +67,7 @@ function describeSet(m: Pick<RecordSetMember, 'format' | 'identity' | 'key' | 'l
 function labelsText(labels: Record<string, number> | undefined, max = 8): string {
   if (!labels) return '';
   const list = Object.keys(labels).sort();
-  const listed = list.slice(0, max).map((l) => `${shown(l)} ${formatCount(labels[l] as number)}`);
+  const listed = list.slice(0, max).map((l) => `${labelShown(l)} ${formatCount(labels[l] as number)}`);
   return listed.join(', ') + (list.length > max ? `, … (${list.length} labels)` : '');
 }
 
@@ -80,12 +87,12 @@ export function shiftLines(s: LabelShift, indent: string): string[] {
   const rows = s.labels.slice(0, RECORDS_LISTED);
   for (const r of rows) {
     const moved = r.shareB - r.shareA;
-    out.push(`${indent}${shown(r.label)}: ${formatCount(r.a)} (${pct(r.shareA)}) → ${formatCount(r.b)} (${pct(r.shareB)})${Math.abs(moved) >= 0.0005 ? `  ${moved > 0 ? '+' : ''}${(100 * moved).toFixed(1)} points` : ''}`);
+    out.push(`${indent}${labelShown(r.label)}: ${formatCount(r.a)} (${pct(r.shareA)}) → ${formatCount(r.b)} (${pct(r.shareB)})${Math.abs(moved) >= 0.0005 ? `  ${moved > 0 ? '+' : ''}${(100 * moved).toFixed(1)} points` : ''}`);
   }
   if (s.labels.length > RECORDS_LISTED) out.push(`${indent}… and ${s.labels.length - RECORDS_LISTED} more labels`);
   const chi = s.chiSquare ? `χ² ${num(s.chiSquare.statistic, 2)} (df ${s.chiSquare.df}, p ${num(s.chiSquare.p)})` : 'χ² n/a';
   out.push(`${indent}shift: L∞ ${num(s.lInf)} · Jensen–Shannon distance ${num(s.jsDistance)} · PSI ${num(s.psi)} · ${chi}`);
-  const some = (list: readonly string[]) => list.slice(0, RECORDS_LISTED).map(shown).join(', ') + (list.length > RECORDS_LISTED ? `, … and ${formatCount(list.length - RECORDS_LISTED)} more (--json lists all)` : '');
+  const some = (list: readonly string[]) => list.slice(0, RECORDS_LISTED).map(labelShown).join(', ') + (list.length > RECORDS_LISTED ? `, … and ${formatCount(list.length - RECORDS_LISTED)} more (--json lists all)` : '');
   if (s.newLabels.length) out.push(`${indent}new labels: ${some(s.newLabels)}`);
   if (s.vanishedLabels.length) out.push(`${indent}vanished labels: ${some(s.vanishedLabels)}`);
   return out;
@@ -97,7 +104,10 @@ export function setSummary(d: RecordSetDiff): string {
   const parts: string[] = [];
   if (s.flipped) {
     const pairs = new Map<string, number>();
-    for (const f of d.flipped) pairs.set(`${shown(f.from)} → ${shown(f.to)}`, (pairs.get(`${shown(f.from)} → ${shown(f.to)}`) ?? 0) + 1);
+    for (const f of d.flipped) {
+      const pair = `${labelShown(f.from)} → ${labelShown(f.to)}`;
+      pairs.set(pair, (pairs.get(pair) ?? 0) + 1);
+    }
     const top = [...pairs.entries()].sort((x, y) => y[1] - x[1]);
     parts.push(`${plural(s.flipped, 'label', 'labels')} flipped (${top.slice(0, 3).map(([k, n]) => (top.length > 1 ? `${k}: ${formatCount(n)}` : k)).join(', ')}${top.length > 3 ? ', …' : ''})`);
   }
@@ -119,9 +129,10 @@ export function setLines(d: RecordSetDiff, indent = '  '): string[] {
     for (const x of list.slice(0, RECORDS_LISTED)) out.push(`${indent}  ${line(x)}`);
     if (list.length > RECORDS_LISTED) out.push(`${indent}  … and ${formatCount(list.length - RECORDS_LISTED)} more (--json lists all)`);
   };
-  const lab = (l?: string) => (l === undefined ? '' : ` [${shown(l)}]`);
-  cap('label flips', d.flipped, (f) => `${keyText(f.key, d.format)}: ${shown(f.from)} → ${shown(f.to)}  (row ${f.a.row}${f.b.row !== f.a.row ? ` → ${f.b.row}` : ''})`);
-  cap('modified', d.modified, (m) => `${keyText(m.key, d.format)}  (row ${m.a.row}${m.b.row !== m.a.row ? ` → ${m.b.row}` : ''})${m.labelChanged ? `  label ${shown(m.a.label ?? '')} → ${shown(m.b.label ?? '')}` : ''}`);
+  const lab = (l?: string) => (l === undefined ? '' : ` [${labelShown(l)}]`);
+  // The same text on both sides: the label's JSON value changed type (1 and "1" are the label `1`, §19.3).
+  cap('label flips', d.flipped, (f) => `${keyText(f.key, d.format)}: ${labelShown(f.from)} → ${labelShown(f.to)}  (row ${f.a.row}${f.b.row !== f.a.row ? ` → ${f.b.row}` : ''})${f.from === f.to ? '  (same label text: its JSON type changed)' : ''}`);
+  cap('modified', d.modified, (m) => `${keyText(m.key, d.format)}  (row ${m.a.row}${m.b.row !== m.a.row ? ` → ${m.b.row}` : ''})${m.labelChanged ? `  label ${labelShown(m.a.label ?? '')} → ${labelShown(m.b.label ?? '')}` : ''}`);
   cap('added', d.added, (r) => `+ ${keyText(r.key, d.format)}  (row ${r.row})${lab(r.label)}`);
   cap('removed', d.removed, (r) => `- ${keyText(r.key, d.format)}  (row ${r.row})${lab(r.label)}`);
   cap('duplicates', d.duplicates, (g) => `${g.side}: ${g.identity.startsWith('[') ? keyText(JSON.parse(g.identity), d.format) : keyText(g.identity)} × ${g.count}  (rows ${g.rows.join(', ')}${g.count > g.rows.length ? ', …' : ''})${lab(g.label)}`);
@@ -157,6 +168,6 @@ export function problemRecordLines(p: { records?: RecordSetDiff | { error: { cod
     out.push(...setLines(p.records, '      '));
     if (p.records.shift && p.records.summary.labelChanges + p.records.summary.added + p.records.summary.removed > 0) out.push(...shiftLines(p.records.shift, '      labels  '));
   }
-  if (p.label && p.kind === 'extra') out.push(`    label flipped: ${shown(p.label.key)}: ${shown(p.label.from)} → ${shown(p.label.to)}`);
+  if (p.label && p.kind === 'extra') out.push(`    label flipped: ${shown(p.label.key)}: ${labelShown(p.label.from)} → ${labelShown(p.label.to)}`);
   return out;
 }

@@ -1,9 +1,12 @@
 /**
  * The one-line summary of a record set's diff in human output says what B holds, and what A holds
- * when the list below it names A's groups too.
+ * when the list below it names A's groups too; labels that would print alike bare are quoted.
  */
 import { describe, expect, it } from 'vitest';
-import { setSummary } from '../../src/cli/records-print.js';
+import { setLines, setSummary, shiftLines } from '../../src/cli/records-print.js';
+import { labelShift } from '../../src/records/stats.js';
+import { checkRecords } from '../../src/records/check.js';
+import type { RecordsReport } from '../../src/records/diff-sets.js';
 import type { RecordSetDiff } from '../../src/records/record-report.js';
 
 function diffWith(conflicts: { a: number; b: number }): RecordSetDiff {
@@ -33,5 +36,45 @@ describe('the summary line of a record set diff', () => {
 
   it('says nothing of A\'s conflicting groups when B has none (they are not a finding of this change)', () => {
     expect(setSummary(diffWith({ a: 3, b: 0 }))).toBe('no record changed');
+  });
+});
+
+describe('labels in human output', () => {
+  const flips = (pairs: [string, string][]): RecordSetDiff => {
+    const d = diffWith({ a: 0, b: 0 });
+    d.format = 'jsonl';
+    d.flipped = pairs.map(([from, to], i) => ({ key: [i + 1], from, to, a: { row: i + 1 }, b: { row: i + 1 } }));
+    d.summary = { ...d.summary, flipped: pairs.length, labelChanges: pairs.length };
+    return d;
+  };
+
+  it('are quoted when they could not be told apart bare: empty, a space at an end, a comma or a quote', () => {
+    const lines = setLines(flips([['spam', 'spam '], ['', 'ham'], ['a, b', 'c'], ['x"y', 'ok']]));
+    expect(lines).toContain('  label flips (4):');
+    expect(lines).toContain('    1: spam → "spam "  (row 1)');
+    expect(lines).toContain('    2: "" → ham  (row 2)');
+    expect(lines).toContain('    3: "a, b" → c  (row 3)');
+    expect(lines).toContain('    4: "x\\"y" → ok  (row 4)');
+    expect(setSummary(flips([['spam', 'spam ']]))).toBe('1 label flipped (spam → "spam ")');
+  });
+
+  it('say when a flip kept the label text (a JSON 1 that became "1": its type changed)', () => {
+    expect(setLines(flips([['1', '1']]))).toContain('    1: 1 → 1  (row 1)  (same label text: its JSON type changed)');
+  });
+
+  it('are quoted the same way in the label table and the lists of new and vanished labels', () => {
+    const s = labelShift({ spam: 2 }, { 'spam ': 1, 'a, b': 1 });
+    const text = shiftLines(s, '').join('\n');
+    expect(text).toContain('"spam ": 0 (0.0 %) → 1 (50.0 %)');
+    expect(text).toContain('new labels: "a, b", "spam "');
+    expect(text).toContain('vanished labels: spam');
+  });
+
+  it('are quoted the same way in the messages of the new- and vanished-label breaches of check (the value lists them as they are)', () => {
+    const d = diffWith({ a: 0, b: 0 });
+    d.shift = labelShift({ spam: 2 }, { 'spam ': 1, 'a, b': 1 });
+    const breaches = checkRecords({ sets: [d], unavailable: [] } as unknown as RecordsReport, {});
+    expect(breaches).toContainEqual(expect.objectContaining({ rule: 'newLabels', value: ['a, b', 'spam '], message: 'new labels: "a, b", "spam "' }));
+    expect(breaches).toContainEqual(expect.objectContaining({ rule: 'vanishedLabels', value: ['spam'], message: 'vanished labels: spam' }));
   });
 });
