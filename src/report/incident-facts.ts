@@ -13,6 +13,7 @@ import type { DiffExtra, DiffReport, DiffSide } from '../diff.js';
 import { recordSetUnchanged, type RecordSetDiff } from '../records/record-report.js';
 import { labelShift, type LabelShift } from '../records/stats.js';
 import { shellCommand } from './escape.js';
+import { NOT_BARE } from '../core/display.js';
 
 /** Default of `--max-items`: how many of each kind of change a report lists. */
 export const DEFAULT_MAX_ITEMS = 50;
@@ -163,6 +164,15 @@ export function clip(text: string): string {
   return `${text.slice(0, end)}… (${text.length - end} more characters)`;
 }
 
+/**
+ * A label as shown, clipped: bare, or its JSON string when it would print like another label
+ * (`NOT_BARE`: empty, a comma or a double quote, white space at an end — `spam` beside `"spam "`;
+ * a Markdown table cell drops such a space, an HTML page shows none), as `diff` writes it.
+ */
+export function labelText(label: string): string {
+  return clip(NOT_BARE.test(label) ? JSON.stringify(label) : label);
+}
+
 function cap<T, U>(list: readonly T[], max: number, map: (x: T) => U, total = list.length): Capped<U> {
   return { total, items: list.slice(0, max).map(map) };
 }
@@ -215,10 +225,10 @@ export function folderLabel(path: string): string | undefined {
  */
 export function chartRows(shift: LabelShift): ChartRow[] {
   const rows: ChartRow[] = shift.labels.map((l) => ({ label: l.label, a: l.a, b: l.b }));
-  if (rows.length <= MAX_CHART_LABELS) return rows.map((r) => ({ ...r, label: clip(r.label) }));
+  if (rows.length <= MAX_CHART_LABELS) return rows.map((r) => ({ ...r, label: labelText(r.label) }));
   const byWeight = [...rows].sort((x, y) => Math.max(y.a, y.b) - Math.max(x.a, x.b) || (x.label < y.label ? -1 : x.label > y.label ? 1 : 0));
   const kept = new Set(byWeight.slice(0, MAX_CHART_LABELS).map((r) => r.label));
-  const shown = rows.filter((r) => kept.has(r.label)).map((r) => ({ ...r, label: clip(r.label) }));
+  const shown = rows.filter((r) => kept.has(r.label)).map((r) => ({ ...r, label: labelText(r.label) }));
   const rest = rows.filter((r) => !kept.has(r.label));
   shown.push({ label: `${rest.length} other labels`, a: rest.reduce((s, r) => s + r.a, 0), b: rest.reduce((s, r) => s + r.b, 0), other: true });
   return shown;
@@ -233,7 +243,7 @@ function labelFacts(d: DiffReport, o: IncidentOptions, max: number): LabelFacts 
       total += s.flipped.length;
       for (const f of s.flipped) {
         if (flips.length >= max) break;
-        flips.push({ name: recordName(f.key, s.identity, f.b.row), set: clip(s.name), from: clip(f.from), to: clip(f.to) });
+        flips.push({ name: recordName(f.key, s.identity, f.b.row), set: clip(s.name), from: labelText(f.from), to: labelText(f.to) });
       }
     }
     const { labels, ...shift } = fromRecords;
@@ -253,24 +263,24 @@ function labelFacts(d: DiffReport, o: IncidentOptions, max: number): LabelFacts 
     shift,
     chart: chartRows(full),
     labelCount: labels.length,
-    flips: cap(moves, max, (r) => ({ name: clip(r.to), from: clip(folderLabel(r.from) as string), to: clip(folderLabel(r.to) as string) })),
+    flips: cap(moves, max, (r) => ({ name: clip(r.to), from: labelText(folderLabel(r.from) as string), to: labelText(folderLabel(r.to) as string) })),
   };
 }
 
 function recordSetFacts(s: RecordSetDiff, max: number): RecordSetFacts {
-  const withLabel = (label: string | undefined) => (label !== undefined ? { label: clip(label) } : {});
+  const withLabel = (label: string | undefined) => (label !== undefined ? { label: labelText(label) } : {});
   return {
     name: clip(s.name),
     format: s.format,
     identity: s.identity,
     summary: s.summary,
-    flipped: cap(s.flipped, max, (f) => ({ key: recordName(f.key, s.identity, f.b.row), from: clip(f.from), to: clip(f.to) })),
+    flipped: cap(s.flipped, max, (f) => ({ key: recordName(f.key, s.identity, f.b.row), from: labelText(f.from), to: labelText(f.to) })),
     added: cap(s.added, max, (r) => ({ key: recordName(r.key, s.identity, r.row), ...withLabel(r.label) })),
     removed: cap(s.removed, max, (r) => ({ key: recordName(r.key, s.identity, r.row), ...withLabel(r.label) })),
     modified: cap(s.modified, max, (m) => ({
       key: recordName(m.key, s.identity, m.b.row),
-      ...(m.a.label !== undefined ? { from: clip(m.a.label) } : {}),
-      ...(m.b.label !== undefined ? { to: clip(m.b.label) } : {}),
+      ...(m.a.label !== undefined ? { from: labelText(m.a.label) } : {}),
+      ...(m.b.label !== undefined ? { to: labelText(m.b.label) } : {}),
       labelChanged: m.labelChanged,
     })),
   };

@@ -181,6 +181,37 @@ describe('the incident facts', () => {
     expect(page).toContain('<code>setosa</code>');
   });
 
+  it('quotes a label that would print like another (a space at an end, empty, a comma), in the flips, the record lists and the chart, in HTML and Markdown', () => {
+    const labelsA = { spam: 2, '': 1 };
+    const labelsB = { 'spam ': 2, 'a, b': 1 };
+    const records: RecordsReport = {
+      sets: [
+        {
+          name: 't.csv', format: 'csv', identity: 'key', key: ['id'], label: 'y',
+          a: { records: 3, labels: labelsA }, b: { records: 3, labels: labelsB },
+          summary: { unchanged: 0, added: 0, removed: 0, modified: 0, flipped: 3, labelChanges: 3, duplicates: { a: 0, b: 0 }, conflicts: { a: 0, b: 0 } },
+          added: [], removed: [], modified: [], duplicates: [], conflicts: [],
+          flipped: [
+            { key: ['1'], from: 'spam', to: 'spam ', a: { row: 1 }, b: { row: 1 } },
+            { key: ['2'], from: 'spam', to: 'spam ', a: { row: 2 }, b: { row: 2 } },
+            { key: ['3'], from: '', to: 'a, b', a: { row: 3 }, b: { row: 3 } },
+          ],
+          shift: labelShift(labelsA, labelsB),
+        },
+      ],
+      unavailable: [],
+      summary: { sets: 1, unchanged: 0, added: 0, removed: 0, modified: 0, flipped: 3, labelChanges: 3, duplicates: { a: 0, b: 0 }, conflicts: { a: 0, b: 0 } },
+      dataset: labelShift(labelsA, labelsB),
+    };
+    const f = incidentFacts(report({ modified: [{ path: 't.csv', a: { path: 't.csv', sha256: SHA, size: 1 }, b: { path: 't.csv', sha256: 'ef'.repeat(32), size: 1 } }], records }), { folderLabels: { a: {}, b: {} } });
+    expect(f.labels?.flips.items[0]).toMatchObject({ from: 'spam', to: '"spam "' });
+    expect(f.labels?.flips.items[2]).toMatchObject({ from: '""', to: '"a, b"' });
+    expect(f.records?.sets.items[0]?.flipped.items[0]).toEqual({ key: '["1"]', from: 'spam', to: '"spam "' });
+    expect(f.labels?.chart.map((r) => r.label)).toEqual(['""', '"a, b"', 'spam', '"spam "']);
+    expect(renderIncidentHtml(f)).toContain('<code>&quot;spam &quot;</code>');
+    expect(renderIncidentMarkdown(f)).toContain('| spam | → "spam " |');
+  });
+
   it('draws at most MAX_CHART_LABELS labels and sums the rest into one bar', () => {
     const a: Record<string, number> = {};
     const b: Record<string, number> = {};
@@ -219,7 +250,8 @@ describe('the HTML page', () => {
     const page = renderIncidentHtml(f);
     assertSafeHtml(page);
     expect(page).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
-    expect(page).toContain('data-label="&quot;&#39;&gt;&lt;svg onload=alert(1)&gt;"');
+    // (a label with a double quote is written as its JSON string, see labelText)
+    expect(page).toContain('data-label="&quot;\\\\&quot;&#39;&gt;&lt;svg onload=alert(1)&gt;&quot;"');
     expect(page).toContain('invoice\\u202egpj.exe');
     expect(page).toContain('bad\\xffbyte');
     expect(page).toContain('a\\x1b[31mred\\x1b[0m');
