@@ -76,6 +76,11 @@ function checkSchema(meta: FileMetaData, rel: string, fields: RecordFields): voi
   for (const el of meta.schema) {
     const ct = el.converted_type as string | undefined;
     if (ct === 'INTERVAL' || ct === 'BSON') throw new SnapError('RECORDS_UNSUPPORTED', `${rel}: column ${JSON.stringify(el.name)} has type ${ct}, which cannot be read exactly`, { path: rel });
+    // The decoder makes a map a plain object: a key written twice keeps one value, a key "__proto__"
+    // is lost, so a change to either would change no fingerprint. Keys are data: no schema check helps.
+    if (ct === 'MAP' || ct === 'MAP_KEY_VALUE' || (el.logical_type as { type?: string } | undefined)?.type === 'MAP') {
+      throw new SnapError('RECORDS_UNSUPPORTED', `${rel}: column ${JSON.stringify(el.name)} is a MAP, which cannot be read exactly (a key written twice, or the key "__proto__", would be lost); declare no record set on this file, or store the map as a list of key-value structs`, { path: rel });
+    }
     if (ct === 'DECIMAL' && (el.precision ?? 0) > MAX_DECIMAL_DIGITS) {
       throw new SnapError('RECORDS_UNSUPPORTED', `${rel}: column ${JSON.stringify(el.name)} is a DECIMAL of ${el.precision} digits; more than ${MAX_DECIMAL_DIGITS} cannot be read exactly`, { path: rel });
     }

@@ -358,6 +358,12 @@ describe('Parquet records', () => {
     expect(await failure('t.parquet', jsonColumn('1234567890123456', '"v"  '), spec)).toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 't.parquet' }, message: expect.stringMatching(/"v" twice/) });
   });
 
+  it('refuse a MAP column (RECORDS_UNSUPPORTED): the decoder read a row with the key x twice and a key __proto__ as {"x":4}', async () => {
+    // Written by pyarrow (test/fixtures/parquet/README.md).
+    const bytes = new Uint8Array(await fsp.readFile(join(import.meta.dirname, '..', 'fixtures', 'parquet', 'map-column.parquet')));
+    expect(await failure('t.parquet', bytes, spec)).toMatchObject({ code: 'RECORDS_UNSUPPORTED', details: { path: 't.parquet' }, message: expect.stringMatching(/"m" is a MAP/) });
+  });
+
   it('read one row group at a time and number rows across them', async () => {
     const one = await index('t.parquet', file(), spec);
     const many = await index('t.parquet', file(1), spec);
