@@ -11,7 +11,7 @@
  *   one run, takes it straight from memory — and writes the index lines, hashing them (SHA-256 of
  *   the bytes, RFC 9162 Merkle root of the lines) and counting labels as they go.
  */
-import { closeSync, fsyncSync, openSync, promises as fsp, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { SnapError, isSnapError } from '../core/errors.js';
@@ -20,7 +20,7 @@ import { compareUtf8 } from '../core/paths.js';
 import { toHex } from '../core/encoding.js';
 import { LeafTree, sha256Latin1, writeDigest } from './leaf-tree.js';
 import { ioError } from '../io/errors.js';
-import { writeAll, writeAllSync } from '../io/write-all.js';
+import { writeAllSync } from '../io/write-all.js';
 import type { RecordForms } from './canonical.js';
 import { ChunkCutter, MAX_SUMMARY_LINE_BYTES, summaryConflictLine } from './index-summary.js';
 import { candidatePrefixes, conflictGroups, conflictTag } from './conflicts.js';
@@ -33,8 +33,6 @@ export const RUN_KEY_CHARS = 48 << 20;
 const IO_BUFFER = 1 << 20;
 /** Index lines buffered before a write. */
 const OUT_BUFFER = 1 << 20;
-/** Index writes out at once (each of about {@link OUT_BUFFER} bytes, in the thread pool). */
-const WRITES_IN_FLIGHT = 4;
 /** Room kept past {@link OUT_BUFFER} for one more line: a line is at most {@link LINE_FIXED} bytes plus its key and label. */
 const LINE_SLACK = 64 * 1024;
 /** Longest key text, in UTF-16 code units, as the index builder bounds it (each at most 4 UTF-8 bytes). */
@@ -311,9 +309,9 @@ export class IndexBuilder {
    *   rows) | `IO_ERROR`
    */
   async finish(outPath: string): Promise<BuiltIndex> {
-    let out: fsp.FileHandle;
+    let out: number;
     try {
-      out = await fsp.open(outPath, 'wx', 0o600);
+      out = openSync(outPath, 'wx', 0o600);
     } catch (e) {
       throw ioError(e, outPath, 'cannot write the record index');
     }
@@ -323,7 +321,7 @@ export class IndexBuilder {
     // Lines are written as bytes straight into one output buffer (no per-line strings to join, flatten
     // and encode again): byte 0 is reserved, lines start at 1, so the byte before every line (0, or
     // the previous line's LF) can be set to the RFC 9162 leaf prefix 0x00 while the line is hashed.
-    let buf: Buffer = Buffer.allocUnsafe(OUT_BUFFER + LINE_SLACK);
+    let buf = Buffer.allocUnsafe(OUT_BUFFER + LINE_SLACK);
     let pos = 1;
     let bytes = 0;
     let duplicates = 0;
@@ -342,34 +340,18 @@ export class IndexBuilder {
     let prevLen = -1;
     let prevRow = 0;
     let prevLine = 0;
-    // Each full buffer is hashed here, in order, then written by the thread pool at its offset while
-    // the next lines are built (copying 200 MB into the page cache took a tenth of a million-record
-    // seal on this thread); at most WRITES_IN_FLIGHT buffers are out at once.
-    const inFlight: { done: Promise<unknown>; buf: Buffer }[] = [];
-    const spare: Buffer[] = [];
-    /** Hand the lines buffered so far to a write and take another buffer (`size` bytes at least). */
-    const handOver = (size: number): void => {
+    const flush = () => {
+      if (pos === 1) return;
       const data = buf.subarray(1, pos);
-      const done = writeAll(out, data, bytes).catch((e: unknown) => {
-        throw ioError(e, outPath, 'cannot write the record index');
-      });
-      done.catch(() => {}); // seen when awaited (or settled before the file is closed)
-      inFlight.push({ done, buf });
       bytes += data.length;
       fileHash.update(data);
-      const next = spare.pop();
-      buf = next && next.length >= size ? next : Buffer.allocUnsafe(size);
-      pos = 1;
-    };
-    /** Write the lines buffered so far, waiting while too many writes are out. */
-    const flush = async (): Promise<void> => {
-      if (pos === 1) return;
-      while (inFlight.length >= WRITES_IN_FLIGHT) {
-        const oldest = inFlight.shift() as (typeof inFlight)[number];
-        await oldest.done;
-        spare.push(oldest.buf);
+      try {
+        let off = 0;
+        while (off < data.length) off += writeSync(out, data, off, data.length - off);
+      } catch (e) {
+        throw ioError(e, outPath, 'cannot write the record index');
       }
-      handOver(OUT_BUFFER + LINE_SLACK);
+      pos = 1;
     };
     // Short constant parts byte by byte: a Buffer.copy call costs more than the bytes.
     const part = (p: Uint8Array) => {
@@ -382,16 +364,14 @@ export class IndexBuilder {
         buf[pos++] = HEX_DIGITS[b & 15] as number;
       }
     };
-    /**
-     * Emit one record, in index order. `key` is the key's RFC 8785 text (identities key/path), as a
-     * string or its UTF-8 bytes. @returns whether OUT_BUFFER bytes are buffered (the caller flushes)
-     */
-    const emit = (key: string | Buffer | undefined, digests: Buffer, dOff: number, label: number, row: number, line: number): boolean => {
+    /** Emit one record, in index order. `key` is the key's RFC 8785 text (identities key/path), as a string or its UTF-8 bytes. */
+    const emit = (key: string | Buffer | undefined, digests: Buffer, dOff: number, label: number, row: number, line: number): void => {
       const keyBytes = key === undefined ? 0 : typeof key === 'string' ? Buffer.byteLength(key, 'utf8') : key.length;
       const most = LINE_FIXED + keyBytes + (labelled ? (labelBytes[label] as Buffer).length : 0);
-      // Room for the line: the caller flushes once OUT_BUFFER bytes are buffered, so only a line
-      // longer than LINE_SLACK gets here (a larger buffer of its own).
-      if (pos + most > buf.length) handOver(1 + most + OUT_BUFFER);
+      if (pos + most > buf.length) {
+        flush();
+        if (1 + most > buf.length) buf = Buffer.allocUnsafe(1 + most + OUT_BUFFER);
+      }
       const start = pos;
       part(PART_FEATURES);
       hex(digests, dOff + 32);
@@ -452,7 +432,7 @@ export class IndexBuilder {
       }
       prevRow = row;
       prevLine = line;
-      return pos >= OUT_BUFFER;
+      if (pos >= OUT_BUFFER) flush();
     };
 
     try {
@@ -461,25 +441,20 @@ export class IndexBuilder {
         const order = this.sortedRun();
         for (let j = 0; j < order.length; j++) {
           const i = order[j] as number;
-          if (emit(this.hasKey ? (this.keys[i] as string) : undefined, this.digests, 64 * i, this.labels[i] as number, this.rows[i] as number, this.lines[i] as number)) await flush();
+          emit(this.hasKey ? (this.keys[i] as string) : undefined, this.digests, 64 * i, this.labels[i] as number, this.rows[i] as number, this.lines[i] as number);
         }
       } else {
         this.spill();
-        await this.merge(emit, flush);
+        this.merge(emit);
       }
       cutter?.close();
-      await flush();
-      for (const w of inFlight.splice(0)) await w.done;
-      await out.sync().catch((e: unknown) => {
-        throw ioError(e, outPath, 'cannot write the record index');
-      });
+      flush();
+      fsyncSync(out);
     } catch (e) {
       summaryFile?.discard();
       throw e;
     } finally {
-      // No write may still be out when the descriptor is closed (its number could be reused).
-      await Promise.allSettled(inFlight.map((w) => w.done));
-      await out.close().catch(() => {});
+      closeSync(out);
     }
     // The run buffers are no longer needed.
     this.digests = Buffer.alloc(0);
@@ -519,8 +494,8 @@ export class IndexBuilder {
     }
   }
 
-  /** k-way merge of the spilled runs through a binary heap; `flush` is awaited whenever `emit` says its buffer is full. */
-  private async merge(emit: (key: string | Buffer | undefined, digests: Buffer, dOff: number, label: number, row: number, line: number) => boolean, flush: () => Promise<void>): Promise<void> {
+  /** k-way merge of the spilled runs through a binary heap. */
+  private merge(emit: (key: string | Buffer | undefined, digests: Buffer, dOff: number, label: number, row: number, line: number) => void): void {
     const readers = this.runs.map((p) => new RunReader(p, this.hasKey));
     try {
       const byFeatures = this.opts.identity === 'features';
@@ -562,7 +537,7 @@ export class IndexBuilder {
       while (heap.length > 0) {
         const top = heap[0] as RunReader;
         const c = top.cur as Cursor;
-        if (emit(c.key ?? undefined, c.digests, 0, c.label, c.row, c.line)) await flush();
+        emit(c.key ?? undefined, c.digests, 0, c.label, c.row, c.line);
         top.next();
         if (top.cur) down(0);
         else {
