@@ -47,7 +47,13 @@ export interface LabelShift {
   vanishedLabels: string[];
 }
 
-/** The share PSI puts in place of 0 (the convention of Evidently AI's PSI). */
+/**
+ * The share PSI puts in place of 0 (the convention of Evidently AI's PSI, `np.place(percents,
+ * percents == 0, 0.0001)`). Only a zero share is replaced: a share under 0.0001 that is not zero is
+ * kept (a rare class that grew 99-fold from 1 in a million still moves PSI). Evidently's newer
+ * releases put min(nonzero share) / 10⁶ in place of 0 when a nonzero share is at most 0.0001; snap
+ * keeps the fixed 0.0001.
+ */
 export const PSI_EPSILON = 0.0001;
 
 /**
@@ -88,8 +94,8 @@ export function jensenShannonDistance(p: readonly number[], q: readonly number[]
 export function populationStabilityIndex(p: readonly number[], q: readonly number[]): number {
   let s = 0;
   for (let i = 0; i < p.length; i++) {
-    const a = Math.max(p[i] as number, PSI_EPSILON);
-    const b = Math.max(q[i] as number, PSI_EPSILON);
+    const a = (p[i] as number) === 0 ? PSI_EPSILON : (p[i] as number);
+    const b = (q[i] as number) === 0 ? PSI_EPSILON : (q[i] as number);
     s += (b - a) * Math.log(b / a);
   }
   return s;

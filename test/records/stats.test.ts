@@ -52,6 +52,13 @@ describe('label shift statistics', () => {
     expect(n.lInf).toBeCloseTo(80 / 120 - 75 / 120, 12);
   });
 
+  it('PSI replaces only a zero share by 0.0001: a rare class that grew 99-fold still counts', () => {
+    // NumPy 2.4: p = [1, 999999] / 1e6, q = [99, 999901] / 1e6, sum((q − p) · log(q / p)).
+    expect(populationStabilityIndex([1e-6, 0.999999], [9.9e-5, 0.999901])).toBeCloseTo(0.0004503313497934215, 15);
+    // A new class: its zero share in A is 0.0001 (NumPy 2.4, the same sum with p[p == 0] = 1e-4).
+    expect(labelShift({ ham: 80, spam: 40 }, { ham: 75, spam: 40, phish: 5 }).psi).toBeCloseTo(0.25343114896107916, 14);
+  });
+
   it('are zero for equal distributions and null when a side is empty', () => {
     const same = labelShift({ a: 3, b: 1 }, { a: 6, b: 2 });
     expect([same.lInf, same.jsDistance, same.psi, same.chiSquare!.statistic]).toEqual([0, 0, 0, 0]);
