@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { checkRecords } from '../../src/records/check.js';
+import type { RecordsReport } from '../../src/records/diff-sets.js';
+import { DEFAULT_THRESHOLDS } from '../../src/records/thresholds.js';
 import { chiSquareHomogeneity, chiSquareSurvival, gammaQ, jensenShannonDistance, labelShift, lInfDistance, populationStabilityIndex, sumLabels } from '../../src/records/stats.js';
 
 // Reference values from SciPy 1.17.1: scipy.stats.chi2.sf, chi2_contingency(correction=False),
@@ -57,6 +60,17 @@ describe('label shift statistics', () => {
     expect(populationStabilityIndex([1e-6, 0.999999], [9.9e-5, 0.999901])).toBeCloseTo(0.0004503313497934215, 15);
     // A new class: its zero share in A is 0.0001 (NumPy 2.4, the same sum with p[p == 0] = 1e-4).
     expect(labelShift({ ham: 80, spam: 40 }, { ham: 75, spam: 40, phish: 5 }).psi).toBeCloseTo(0.25343114896107916, 14);
+  });
+
+  it('L∞ is the exact move rounded once: 10/20 → 11/20 is 0.05, which the default gate (breach when larger than 0.05) passes', () => {
+    const s = labelShift({ x: 10, y: 10 }, { x: 11, y: 9 });
+    expect(s.lInf).toBe(0.05); // was 0.55 − 0.5 = 0.050000000000000044 in floating point
+    const zeros = { unchanged: 19, added: 0, removed: 0, modified: 0, flipped: 1, labelChanges: 1, duplicates: { a: 0, b: 0 }, conflicts: { a: 0, b: 0 } };
+    const set = { name: 't.csv', a: { records: 20 }, b: { records: 20 }, summary: zeros, duplicates: [], conflicts: [], shift: s };
+    expect(checkRecords({ sets: [set], unavailable: [] } as unknown as RecordsReport, { ...DEFAULT_THRESHOLDS, maxLabelChanges: 1 })).toEqual([]);
+    // 1e9 against 1e9 + 1 of 2e9 records: exactly 1 / 2e9 (Python: float(Fraction(1, 2 * 10**9)))
+    expect(labelShift({ x: 1e9, y: 1e9 }, { x: 1e9 + 1, y: 1e9 - 1 }).lInf).toBe(5e-10);
+    expect(labelShift({ x: 1e9, y: 1e9 }, { x: 1e9, y: 1e9 + 1 }).lInf).toBe(2.49999999875e-10);
   });
 
   it('are zero for equal distributions and null when a side is empty', () => {
