@@ -103,17 +103,26 @@ export function lInfDistance(p: readonly number[], q: readonly number[]): number
  * measures based on the Shannon entropy", IEEE Trans. Inf. Theory 37(1), 1991; its square root is a
  * metric (D. M. Endres and J. E. Schindelin, IEEE Trans. Inf. Theory 49(7), 2003). Same as
  * `scipy.spatial.distance.jensenshannon` with its default base e.
+ *
+ * Evaluated so that nearly equal distributions keep their digits: with p = m(1 + t), q = m(1 − t),
+ * a label adds ½ m·g(t), g(t) = (1 + t) ln(1 + t) + (1 − t) ln(1 − t), written for |t| < ½ as
+ * ln(1 − t²) + 2t·artanh(t) (both terms of order t², where the textbook sum is two terms of order t
+ * that cancel to their rounding — SciPy's 5.3e-9 for a true 3.5e-10 on a billion records).
+ * @param d p_i − q_i when known more exactly than from the rounded shares (labelShift passes it
+ *   from the counts, {@link shareDifference}); default p_i − q_i
  */
-export function jensenShannonDistance(p: readonly number[], q: readonly number[]): number {
-  let d = 0;
+export function jensenShannonDistance(p: readonly number[], q: readonly number[], d?: readonly number[]): number {
+  let s = 0;
   for (let i = 0; i < p.length; i++) {
     const a = p[i] as number;
     const b = q[i] as number;
     const m = (a + b) / 2;
-    if (a > 0) d += (a * Math.log(a / m)) / 2;
-    if (b > 0) d += (b * Math.log(b / m)) / 2;
+    if (!(m > 0)) continue;
+    const t = Math.min(1, Math.max(-1, (d ? (d[i] as number) : a - b) / 2 / m));
+    const g = Math.abs(t) < 0.5 ? Math.log1p(-t * t) + 2 * t * Math.atanh(t) : (t === -1 ? 0 : (1 + t) * Math.log1p(t)) + (t === 1 ? 0 : (1 - t) * Math.log1p(-t));
+    s += (m * g) / 2;
   }
-  return Math.sqrt(Math.max(0, d));
+  return Math.sqrt(Math.max(0, s));
 }
 
 /**
@@ -224,12 +233,13 @@ export function labelShift(a: Readonly<Record<string, number>>, b: Readonly<Reco
   const pa = ca.map((x) => (totalA > 0 ? x / totalA : 0));
   const pb = cb.map((x) => (totalB > 0 ? x / totalB : 0));
   const both = totalA > 0 && totalB > 0;
+  const diff = names.map((_, i) => shareDifference(ca[i] as number, totalA, cb[i] as number, totalB));
   return {
     labels: names.map((label, i) => ({ label, a: ca[i] as number, b: cb[i] as number, shareA: pa[i] as number, shareB: pb[i] as number })),
     totalA,
     totalB,
-    lInf: names.reduce((m, _, i) => Math.max(m, Math.abs(shareDifference(ca[i] as number, totalA, cb[i] as number, totalB))), 0),
-    jsDistance: both ? jensenShannonDistance(pa, pb) : null,
+    lInf: diff.reduce((m, x) => Math.max(m, Math.abs(x)), 0),
+    jsDistance: both ? jensenShannonDistance(pa, pb, diff) : null,
     psi: both ? populationStabilityIndex(pa, pb) : null,
     chiSquare: both ? chiSquareHomogeneity(ca, cb) : null,
     newLabels: names.filter((l, i) => (ca[i] as number) === 0 && (cb[i] as number) > 0),
