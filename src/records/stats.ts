@@ -130,13 +130,26 @@ export function jensenShannonDistance(p: readonly number[], q: readonly number[]
  * {@link PSI_EPSILON} — N. Siddiqi, "Credit Risk Scorecards", Wiley 2006, ch. 8; B. Yurdakul,
  * "Statistical Properties of Population Stability Index", 2018. Usual reading: < 0.1 stable,
  * 0.1–0.25 moderate shift, > 0.25 large shift.
+ *
+ * For two nonzero shares the term is written −d·ln(q/p) with d = p − q, and ln(q/p) as
+ * ln(1 − d/p) when |d| < p/2, so that nearly equal shares keep their digits (q − p and ln(q/p) from
+ * rounded shares are each off by about 1e-16·p/|d|).
+ * @param d p_i − q_i when known more exactly than from the rounded shares (labelShift passes it
+ *   from the counts, {@link shareDifference}); default p_i − q_i
  */
-export function populationStabilityIndex(p: readonly number[], q: readonly number[]): number {
+export function populationStabilityIndex(p: readonly number[], q: readonly number[], d?: readonly number[]): number {
   let s = 0;
   for (let i = 0; i < p.length; i++) {
-    const a = (p[i] as number) === 0 ? PSI_EPSILON : (p[i] as number);
-    const b = (q[i] as number) === 0 ? PSI_EPSILON : (q[i] as number);
-    s += (b - a) * Math.log(b / a);
+    const a = p[i] as number;
+    const b = q[i] as number;
+    if (a > 0 && b > 0) {
+      const diff = d ? (d[i] as number) : a - b;
+      s += -diff * (Math.abs(diff) < a / 2 ? Math.log1p(-diff / a) : Math.log(b / a));
+      continue;
+    }
+    const a1 = a === 0 ? PSI_EPSILON : a;
+    const b1 = b === 0 ? PSI_EPSILON : b;
+    s += (b1 - a1) * Math.log(b1 / a1);
   }
   return s;
 }
@@ -240,7 +253,7 @@ export function labelShift(a: Readonly<Record<string, number>>, b: Readonly<Reco
     totalB,
     lInf: diff.reduce((m, x) => Math.max(m, Math.abs(x)), 0),
     jsDistance: both ? jensenShannonDistance(pa, pb, diff) : null,
-    psi: both ? populationStabilityIndex(pa, pb) : null,
+    psi: both ? populationStabilityIndex(pa, pb, diff) : null,
     chiSquare: both ? chiSquareHomogeneity(ca, cb) : null,
     newLabels: names.filter((l, i) => (ca[i] as number) === 0 && (cb[i] as number) > 0),
     vanishedLabels: names.filter((l, i) => (ca[i] as number) > 0 && (cb[i] as number) === 0),

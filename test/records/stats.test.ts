@@ -86,6 +86,18 @@ describe('label shift statistics', () => {
     for (const [a, b, js] of cases) expect(Math.abs(labelShift(a, b).jsDistance! - js) / js).toBeLessThan(1e-13);
   });
 
+  it('PSI keeps its digits when the distributions nearly agree (a billion records, one moved)', () => {
+    // mpmath 1.3 at 60 digits: Σ (q − p)·ln(q / p) on the exact shares, a zero share as 0.0001.
+    const cases: [Record<string, number>, Record<string, number>, number][] = [
+      [{ x: 1e9, y: 1e9 }, { x: 1e9 + 1, y: 1e9 - 1 }, 1e-18],
+      [{ x: 1e9, y: 1e9 }, { x: 1e9, y: 1e9 + 1 }, 2.4999999975e-19],
+      [{ x: 725317354, y: 725317354 }, { x: 725317357, y: 725317354 }, 4.276873245846568e-18],
+      [{ ham: 80, spam: 40 }, { ham: 75, spam: 40, phish: 5 }, 0.2534311489610792],
+      [{ a: 1, b: 999999 }, { a: 99, b: 999901 }, 0.0004503313497934215],
+    ];
+    for (const [a, b, psi] of cases) expect(Math.abs(labelShift(a, b).psi! - psi) / psi).toBeLessThan(1e-13);
+  });
+
   it('are zero for equal distributions and null when a side is empty', () => {
     const same = labelShift({ a: 3, b: 1 }, { a: 6, b: 2 });
     expect([same.lInf, same.jsDistance, same.psi, same.chiSquare!.statistic]).toEqual([0, 0, 0, 0]);
