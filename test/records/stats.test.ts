@@ -98,6 +98,19 @@ describe('label shift statistics', () => {
     for (const [a, b, psi] of cases) expect(Math.abs(labelShift(a, b).psi! - psi) / psi).toBeLessThan(1e-13);
   });
 
+  it('χ² keeps its digits when the distributions nearly agree (billions of records, a few moved)', () => {
+    // Exact: Python's Fraction of Σ (a·nB − b·nA)² / ((a + b)·nA·nB), rounded once. SciPy's
+    // chi2_contingency(correction=False), like snap before, gives 2.499999999375e-10 and
+    // 1.0000003571279251e-7: O − E cancels to the rounding of E.
+    const same = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`l${i}`, 1e9]));
+    const cases: [Record<string, number>, Record<string, number>, number][] = [
+      [{ x: 1e9, y: 1e9 }, { x: 1e9, y: 1e9 + 1 }, 2.499999998125e-10],
+      [same(300), Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`l${i}`, 1e9 + (i % 3)])), 9.999999985e-8],
+      [{ ham: 80, spam: 40 }, { ham: 75, spam: 40, phish: 5 }, 5.161290322580645],
+    ];
+    for (const [a, b, chi] of cases) expect(Math.abs(labelShift(a, b).chiSquare!.statistic - chi) / chi).toBeLessThan(1e-13);
+  });
+
   it('are zero for equal distributions and null when a side is empty', () => {
     const same = labelShift({ a: 3, b: 1 }, { a: 6, b: 2 });
     expect([same.lInf, same.jsDistance, same.psi, same.chiSquare!.statistic]).toEqual([0, 0, 0, 0]);
