@@ -13,7 +13,7 @@ describe('χ² survival function', () => {
     [100, 10, 5.4497019829205215e-17],
     [1000, 3, 1.7994208765314067e-216],
     [0.5, 4, 0.9735009788392561],
-  ])('P(χ²(%d) ≥ x) for x = %f matches SciPy', (x, df, p) => {
+  ])('P(χ² ≥ %f) with %d degrees of freedom matches SciPy', (x, df, p) => {
     expect(chiSquareSurvival(x, df)).toBeCloseTo(p, 12);
     expect(Math.abs(chiSquareSurvival(x, df) - p) / p).toBeLessThan(1e-9);
   });
