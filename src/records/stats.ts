@@ -66,6 +66,11 @@ export const PSI_EPSILON = 0.0001;
 export function shareDifference(a: number, na: number, b: number, nb: number): number {
   if (na <= 0 || nb <= 0) return (na > 0 ? a / na : 0) - (nb > 0 ? b / nb : 0);
   if (![a, na, b, nb].every(Number.isInteger)) return a / na - b / nb;
+  // Products that doubles hold exactly (the usual case): their difference is exact too, divided once.
+  const x = a * nb;
+  const y = b * na;
+  const den = na * nb;
+  if (x <= Number.MAX_SAFE_INTEGER && y <= Number.MAX_SAFE_INTEGER && den <= Number.MAX_SAFE_INTEGER) return (x - y) / den;
   const num = BigInt(a) * BigInt(nb) - BigInt(b) * BigInt(na);
   const q = roundedQuotient(num < 0n ? -num : num, BigInt(na) * BigInt(nb));
   return num < 0n ? -q : q;
