@@ -187,11 +187,18 @@ export async function signingKeys(io: CliIo, a: Args): Promise<PrivateKey[]> {
   const keys: PrivateKey[] = [];
   for (const p of paths) {
     const path = resolve(io.cwd, p);
-    const exposed = await keyFileExposure(path);
-    if (exposed) io.stderr.write(escapeMessage(exposureWarning(exposed)) + '\n');
+    // Only a file that is a private key gets the chmod warning: a .pub or a data file given as
+    // --key is KEY_MALFORMED alone, not "the private key … can be accessed by others".
+    const warnIfExposed = async (): Promise<void> => {
+      const exposed = await keyFileExposure(path);
+      if (exposed) io.stderr.write(escapeMessage(exposureWarning(exposed)) + '\n');
+    };
     try {
       keys.push(await readPrivateKey(path, { passphrase: given }));
+      await warnIfExposed();
     } catch (e) {
+      const encrypted = e instanceof SnapError && (e.code === 'KEY_PASSPHRASE_REQUIRED' || e.code === 'KEY_PASSPHRASE_WRONG');
+      if (encrypted) await warnIfExposed(); // an encrypted private key: warn before refusing it or prompting
       if (given !== undefined || !(e instanceof SnapError) || e.code !== 'KEY_PASSPHRASE_REQUIRED' || !io.stdin?.isTTY) throw e;
       const { promptPassphrase } = await import('./prompt.js');
       keys.push(await readPrivateKey(path, { passphrase: await promptPassphrase(`passphrase for ${escapeForTerminal(p)}: `, { input: io.stdin, output: io.stderr as NodeJS.WriteStream }) }));

@@ -40,6 +40,27 @@ describe('a private key file others can read', () => {
     expect(r.stderr).not.toContain('KEY_FILE_EXPOSED');
   });
 
+  it('does not call a public key (mode 0644) given as --key a private key to chmod: only KEY_MALFORMED (exit 3)', async () => {
+    const k = await makeKeyPair('swapped');
+    await fsp.chmod(k.pub, 0o644);
+    const data = await makeTree({ 'a.txt': 'a\n' });
+    const r = await snap(['seal', data, '--as', 'ds@v1', '--key', k.pub, '--store', await newStorePath()]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('expected a PRIVATE KEY, found a PUBLIC KEY');
+    expect(r.stderr).not.toContain('KEY_FILE_EXPOSED');
+  });
+
+  it('warns about an exposed encrypted key whose passphrase is missing, before refusing it', async () => {
+    const dir = await tempDir('snap-pp-');
+    const k = await snapJson(['keygen', 'enc', '--out-dir', dir, '--passphrase-env', 'PASS'], { env: { PASS: 'correct horse' } });
+    await fsp.chmod(k.json.key, 0o644);
+    const data = await makeTree({ 'a.txt': 'a\n' });
+    const r = await snap(['seal', data, '--as', 'ds@v1', '--key', k.json.key, '--store', await newStorePath()]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('KEY_PASSPHRASE_REQUIRED');
+    expect(r.stderr).toContain('[KEY_FILE_EXPOSED]');
+  });
+
   it('quotes a path with spaces in the chmod it suggests', async () => {
     const dir = await tempDir();
     const path = `${dir}/my key.key`;
