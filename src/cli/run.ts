@@ -88,6 +88,48 @@ function refuseRepeatedFlags(argv: Record<string, unknown>, options: { array?: s
   return true;
 }
 
+/** A mistyped flag is suggested its nearest known flag within this many single-letter edits. */
+const MAX_FLAG_SUGGESTION_EDITS = 2;
+
+/** Levenshtein distance of two short strings (flag names), in single-character edits. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length] as number;
+}
+
+/**
+ * yargs' "Unknown argument(s): againt", each name once, with the nearest flag of the command for each name that was
+ * given as a flag (`--againt`): "Unknown argument: againt (did you mean --against?)". A name with
+ * no flag within {@link MAX_FLAG_SUGGESTION_EDITS} edits, or another error, is returned as it is.
+ */
+function withFlagSuggestions(error: string, argv: string[], active: CommandSpec): string {
+  const m = /^Unknown arguments?: (.+)$/.exec(error);
+  if (!m) return error;
+  const given = new Set(argv.filter((x) => x.startsWith('--')).map((x) => x.slice(2).split('=')[0]));
+  const flags = Object.keys((active.builder(yargs()) as Argv & { getOptions(): { key: Record<string, unknown> } }).getOptions().key).filter((k) => k.length > 1 && k !== 'version');
+  // yargs lists `--no-such-flag` also as its camelCase twin `noSuchFlag`: name it once.
+  const listed = (m[1] as string).split(', ');
+  const names = listed.filter((n) => !(/[A-Z]/.test(n) && listed.includes(n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`))));
+  const head = `Unknown argument${names.length === 1 ? '' : 's'}: ${names.join(', ')}`;
+  const hints: string[] = [];
+  for (const name of names) {
+    if (!given.has(name)) continue;
+    let best: string | undefined;
+    let bestDistance = MAX_FLAG_SUGGESTION_EDITS + 1;
+    for (const f of flags) {
+      const d = editDistance(name, f);
+      if (d < bestDistance) [best, bestDistance] = [f, d];
+    }
+    if (best !== undefined) hints.push(`--${best}`);
+  }
+  return hints.length === 0 ? head : `${head} (did you mean ${hints.join(', ')}?)`;
+}
+
 /** Parse argv; yargs prints nothing itself: help, version and errors come back to us. */
 async function parse(argv: string[], program: ProgramName, active: CommandSpec | undefined, width: number): Promise<{ args?: Record<string, unknown>; output?: string; error?: string }> {
   return new Promise((res) => {
@@ -114,9 +156,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const width = Math.max(MIN_HELP_WIDTH, Math.min(MAX_HELP_WIDTH, columns));
   const { args, output, error } = await parse(argv, program, active, width);
   if (error !== undefined) {
-    if (wantsJson) jsonOut(io, { ok: false, error: { code: 'USAGE', message: error } });
+    const message = active ? withFlagSuggestions(error, argv, active) : error;
+    if (wantsJson) jsonOut(io, { ok: false, error: { code: 'USAGE', message } });
     // yargs writes some errors on several lines ("Invalid values:\n  Argument: …"): each is escaped, the breaks kept.
-    io.stderr.write(`${program}: ${error.split('\n').map(escapeMessage).join('\n')}\nRun "${program} --help" (or "${program} <command> --help") for usage.\n`);
+    const lines = message.split('\n').map(escapeMessage).join('\n');
+    const who = active ? `${program} ${commandName(active)}` : program;
+    const help = active ? `Run "${who} --help" for usage.` : `Run "${program} --help" (or "${program} <command> --help") for usage.`;
+    io.stderr.write(`${who}: ${lines}\n${help}\n`);
     return EXIT_USAGE;
   }
   if (output) {

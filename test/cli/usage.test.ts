@@ -94,6 +94,24 @@ describe('help and usage errors', () => {
     expect(r.json.error.code).toBe('USAGE');
   });
 
+  it('names the command and the nearest flag of a mistyped one (exit 2), in stderr and in --json', async () => {
+    const data = await makeTree({ 'a.txt': 'a' });
+    const r = await snap(['verify', data, '--againt', 'ds@v1', '--pubkey', keys.pub]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('snap verify: Unknown argument: againt (did you mean --against?)');
+    expect(r.stderr).toContain('Run "snap verify --help"');
+    const j = await snapJson(['verify', data, '--against', 'ds@v1', '--pubky', keys.pub]);
+    expect(j.code).toBe(2);
+    expect(j.json.error).toEqual({ code: 'USAGE', message: 'Unknown argument: pubky (did you mean --pubkey?)' });
+  });
+
+  it('suggests no flag when none is near the mistyped one', async () => {
+    const store = await tempDir();
+    const r = await snap(['list', '--store', store, '--no-such-flag']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('snap list: Unknown argument: no-such-flag\n');
+  });
+
   it('exits 2 when seal is missing --as', async () => {
     const data = await makeTree({ 'a.txt': 'a' });
     const r = await snap(['seal', data, '--key', keys.key, '--store', join(await tempDir(), 's')]);
