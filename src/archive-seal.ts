@@ -49,7 +49,7 @@ export interface SealArchiveOptions {
   provenance?: Provenance;
   /** Absolute folders to leave out (e.g. a store inside the dataset). */
   skipDirs?: readonly string[];
-  /** Record rules (`--records`) instead of the dataset's `snap.json`; `[]` (`--no-records`): none. */
+  /** Record rules (`--records`) instead of the dataset's `snap.json`, each of which must index a record set (else `RECORDS_CONFIG_INVALID`, nothing sealed); `[]` (`--no-records`): none. */
   recordRules?: readonly RecordRule[];
   /** Hashing workers (default: one per core). */
   jobs?: number;
@@ -104,7 +104,7 @@ export async function sealToArchive(opts: SealArchiveOptions): Promise<SealArchi
       now: opts.now,
       onProgress: opts.onProgress,
       // Record indexes (FORMAT §19), built in the private folder and packed after the manifest (§10.1).
-      ...(recordRules.length > 0 ? { records: async (path: string) => (indexed = await indexForSeal({ dir: root, manifestPath: path, rules: recordRules, tmpDir: work })).members } : {}),
+      ...(recordRules.length > 0 ? { records: async (path: string) => (indexed = await indexForSeal({ dir: root, manifestPath: path, rules: recordRules, tmpDir: work, everyRule: opts.recordRules !== undefined })).members } : {}),
     });
     const envelopeBytes = serializeEnvelope(envelope);
     // The archive's own rules (links that stay inside, nothing under a file or link), before packing.

@@ -66,7 +66,7 @@ export interface SealOptions {
   manifestOnly?: boolean;
   /** `predicate.expiresAt`: when verify starts refusing the snapshot (RFC 3339 UTC, after createdAt). */
   expiresAt?: string;
-  /** Record rules (`--records`) instead of the dataset's `snap.json`; `[]` (`--no-records`): none. */
+  /** Record rules (`--records`) instead of the dataset's `snap.json`, each of which must index a record set (else `RECORDS_CONFIG_INVALID`, nothing sealed); `[]` (`--no-records`): none. */
   recordRules?: readonly RecordRule[];
   /** Signed into the statement as `predicate.provenance` (see provenance/build.ts). */
   provenance?: Provenance;
@@ -704,7 +704,7 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
         now: opts.now,
         onProgress: opts.onProgress,
         ...(incremental ? { incremental } : {}),
-        ...(recordRules.length > 0 ? { records: async (manifestPath: string) => (indexed = await (await recordsModule()).indexForSeal({ dir, manifestPath, rules: recordRules, tmpDir: work })).members } : {}),
+        ...(recordRules.length > 0 ? { records: async (manifestPath: string) => (indexed = await (await recordsModule()).indexForSeal({ dir, manifestPath, rules: recordRules, tmpDir: work, everyRule: opts.recordRules !== undefined })).members } : {}),
       },
       pool,
     );

@@ -52,16 +52,37 @@ export interface SealRecords {
 }
 
 /**
+ * A `--records` rule that indexed nothing: its pattern matched no file (first rule wins, so also a
+ * file an earlier rule took), no matching file had a record format, or — for a `files` rule — no
+ * matching path had a segment after the label segment. The seal would be signed without the index
+ * the flag asked for, under a write-once NAME@VERSION.
+ */
+function ruleIndexedNothing(rule: RecordRule, matched: number): SnapError {
+  const what = `--records rule ${JSON.stringify(rule.pattern)}`;
+  const hint = 'nothing was sealed; the pattern is gitignore syntax, as --exclude takes, against paths relative to the dataset folder, and attributes follow it after spaces (PATTERN key=A label=L)';
+  if (matched === 0) return new SnapError('RECORDS_CONFIG_INVALID', `${what} matched no file of the dataset (a file an earlier rule matched belongs to that rule); ${hint}`, { pattern: rule.pattern });
+  if (rule.format === 'files') {
+    return new SnapError('RECORDS_CONFIG_INVALID', `${what} matched ${matched} file(s), but none has a path segment after label segment ${rule.labelSegment} (segments count from 0: in ham/0001.txt the label ham is segment 0); nothing was sealed`, { pattern: rule.pattern, matched });
+  }
+  return new SnapError('RECORDS_CONFIG_INVALID', `${what} matched ${matched} file(s), but none ends in .csv, .tsv, .tab, .jsonl, .ndjson or .parquet; name the format (format=csv|tsv|jsonl|parquet); nothing was sealed`, { pattern: rule.pattern, matched });
+}
+
+/**
  * Index the record sets of a dataset whose manifest was just written.
  * @param o.dir the dataset folder
  * @param o.manifestPath its new manifest
  * @param o.rules the rules (from `snap.json` or flags)
  * @param o.tmpDir a private folder in the store's tmp (index files are written here)
+ * @param o.everyRule each rule must index at least one record set (rules from `--records` flags:
+ *   one that indexes nothing is most likely mistyped)
  * @throws SnapError `RECORDS_*` from reading and indexing, with file and line | `RECORDS_LIMIT`
- *   (more than {@link MAX_RECORD_SETS} sets) | `FILE_CHANGED` | `IO_ERROR`
+ *   (more than {@link MAX_RECORD_SETS} sets) | `RECORDS_CONFIG_INVALID` (with `everyRule`, a rule
+ *   that indexed nothing) | `FILE_CHANGED` | `IO_ERROR`
  */
-export async function indexForSeal(o: { dir: string; manifestPath: string; rules: readonly RecordRule[]; tmpDir: string }): Promise<SealRecords> {
+export async function indexForSeal(o: { dir: string; manifestPath: string; rules: readonly RecordRule[]; tmpDir: string; everyRule?: boolean }): Promise<SealRecords> {
   const rules = new RuleSet(o.rules);
+  const matched = new Map<RecordRule, number>();
+  const indexing = new Set<RecordRule>();
   const tabular: { path: string; sha256: string; spec: RecordSetSpec }[] = [];
   const fileSets = new Map<string, FileSetIndexer>();
   const tooMany = () => new SnapError('RECORDS_LIMIT', `more than ${MAX_RECORD_SETS} record sets match the record rules; narrow the patterns`);
@@ -72,6 +93,7 @@ export async function indexForSeal(o: { dir: string; manifestPath: string; rules
       if (e.path === CONFIG_FILE) config = { sha256: e.sha256, size: e.size };
       const rule = rules.match(e.path);
       if (!rule) continue;
+      matched.set(rule, (matched.get(rule) ?? 0) + 1);
       if (rule.format === 'files') {
         let ix = fileSets.get(rule.pattern);
         if (!ix) {
@@ -79,13 +101,19 @@ export async function indexForSeal(o: { dir: string; manifestPath: string; rules
           fileSets.set(rule.pattern, ix);
         }
         await ix.add(e);
+        if (ix.count > 0) indexing.add(rule);
         continue;
       }
       const spec = tabularSpec(rule, e.path);
       if (!spec) continue;
+      indexing.add(rule);
       tabular.push({ path: e.path, sha256: e.sha256, spec });
       if (tabular.length + fileSets.size > MAX_RECORD_SETS) throw tooMany();
     }
+  }
+  if (o.everyRule) {
+    // Before reading any record file: a rule that indexes nothing is known from the paths alone.
+    for (const rule of o.rules) if (!indexing.has(rule)) throw ruleIndexedNothing(rule, matched.get(rule) ?? 0);
   }
   const members: RecordSetMember[] = [];
   const objects: SealRecords['objects'] = [];

@@ -374,6 +374,24 @@ describe('record command-line usage', () => {
     expect(r.code).toBe(2);
   });
 
+  it.each([
+    ['a pattern that matches no file (a typo)', 'trian.csv key=id', 'trian.csv'],
+    ['a NAME=VALUE written without the space', 'train.csv=key', 'train.csv=key'],
+    ['a files rule whose label segment is the file name', '*/* format=files label-segment=1', 'label segment 1'],
+  ])('refuses a --records rule that indexes nothing, %s: exit 3, RECORDS_CONFIG_INVALID, no snapshot and no store', async (_what, rule, named) => {
+    const data = await makeTree({ 'train.csv': 'id,y\n1,a\n', 'pos/a.txt': 'a\n', 'neg/b.txt': 'b\n' });
+    const store = await newStorePath();
+    const r = await snapJson(['seal', data, '--as', 'x@v1', '--key', keys.key, '--store', store, '--records', rule]);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.json.error.code).toBe('RECORDS_CONFIG_INVALID');
+    expect(r.json.error.message).toContain(named);
+    await expect(fsp.stat(store)).rejects.toThrow();
+    const out = join(data, '..', `${Date.now()}.snap.tar`);
+    const a = await snapJson(['seal', data, '--as', 'x@v1', '--key', keys.key, '--out', out, '--records', rule]);
+    expect(a.json.error.code).toBe('RECORDS_CONFIG_INVALID');
+    await expect(fsp.stat(out)).rejects.toThrow();
+  });
+
   it('says there is nothing to check when neither side has record sets (exit 3)', async () => {
     const data = await makeTree({ 'x.csv': 'a\n1\n' });
     const r = await snapJson(['check', data, '--against', data]);
