@@ -8,6 +8,8 @@ import { isArchivePath } from './archive.js';
 
 /** NAME grammar, SPEC §1. */
 export const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,127}$/;
+/** {@link NAME_RE} in words, for messages. */
+export const NAME_RULE_TEXT = 'lowercase letters, digits, ".", "_", "-", starting with a letter or digit, at most 128';
 /** VERSION grammar, SPEC §1. */
 export const VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
 /** A full snapshot id. */
@@ -31,7 +33,7 @@ export function parseNameVersion(text: string): NameVersion {
   if (at < 0 || !NAME_RE.test(name) || !VERSION_RE.test(version)) {
     throw new SnapError(
       'REF_MALFORMED',
-      `${JSON.stringify(text)} is not NAME@VERSION (NAME: lowercase letters, digits, ".", "_", "-", starting with a letter or digit; VERSION: letters, digits, ".", "_", "+", "-")`,
+      `${JSON.stringify(text)} is not NAME@VERSION (NAME: ${NAME_RULE_TEXT}; VERSION: letters, digits, ".", "_", "+", "-", starting with a letter or digit, at most 128)`,
       { ref: text },
     );
   }

@@ -1,6 +1,6 @@
 /** `snap list [name]`: List the snapshots in the store (all, or of one NAME). */
 import { storePath, openStore, listSnapshots } from '../../io/store.js';
-import { NAME_RE } from '../../core/refs.js';
+import { NAME_RE, NAME_RULE_TEXT } from '../../core/refs.js';
 import { SnapError } from '../../core/errors.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, formatCount, shortId } from '../format.js';
@@ -10,7 +10,7 @@ import { jsonOut, commonFlags, type Args, type CliIo, type CommandSpec, withExam
 async function cmdList(a: Args, io: CliIo): Promise<number> {
   const store = await openStore(storePath(a.store, io.env, io.cwd));
   const name = a.name as string | undefined;
-  if (name !== undefined && !NAME_RE.test(name)) throw new SnapError('USAGE', `${JSON.stringify(name)} is not a dataset NAME (${NAME_RE.source})`);
+  if (name !== undefined && !NAME_RE.test(name)) throw new SnapError('USAGE', `${JSON.stringify(name)} is not a dataset NAME (${NAME_RULE_TEXT})`);
   const list = await listSnapshots(store, name);
   // A NAME that matches nothing is most likely mistyped: an error, not an empty list.
   if (name !== undefined && list.length === 0) throw new SnapError('REF_NOT_FOUND', `no snapshots of ${name} in ${store.root} (run "snap list" to see every NAME)`, { name });

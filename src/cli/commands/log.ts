@@ -1,7 +1,7 @@
 /** `snap log [name]`: show the store's audit log, or check its hash chain with `--verify`. */
 import { storePath, openStore } from '../../io/store.js';
 import { readLog, verifyLog, type LogRow } from '../../io/audit-log.js';
-import { NAME_RE } from '../../core/refs.js';
+import { NAME_RE, NAME_RULE_TEXT } from '../../core/refs.js';
 import { SnapError } from '../../core/errors.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { plural, shortId, shortKeyid, styler } from '../format.js';
@@ -31,7 +31,7 @@ async function cmdLog(a: Args, io: CliIo): Promise<number> {
   if (a.name === CHECKPOINT_ACTION) return cmdCheckpoint(a, io);
   const store = await openStore(storePath(a.store, io.env, io.cwd));
   const name = a.name as string | undefined;
-  if (name !== undefined && !NAME_RE.test(name)) throw new SnapError('USAGE', `"${shown(name)}" is not a dataset NAME (${NAME_RE.source})`);
+  if (name !== undefined && !NAME_RE.test(name)) throw new SnapError('USAGE', `"${shown(name)}" is not a dataset NAME (${NAME_RULE_TEXT})`);
   if (a.verify) {
     const v = await verifyLog(store.root);
     const pubkeys = await trustedKeys((a.pubkey as string[] | undefined) ?? [], io.cwd);
