@@ -44,7 +44,16 @@ const FLAGS: [string, keyof Thresholds][] = [
 function flagThresholds(a: Args): Thresholds {
   const o: Record<string, unknown> = {};
   for (const [flag, name] of FLAGS) if (a[flag] !== undefined) o[name] = a[flag];
-  return parseThresholds(o, 'flags', 'USAGE');
+  try {
+    return parseThresholds(o, 'flags', 'USAGE');
+  } catch (e) {
+    // Name the flag the user typed (--max-shift), not its snap.json member (maxShift), and drop the
+    // "or null" that only snap.json can give.
+    if (!(e instanceof SnapError)) throw e;
+    let m = e.message.replace(/^flags: /, '').replace(/, or null$/, '');
+    for (const [flag, name] of FLAGS) m = m.replace(new RegExp(`^${name}\\b`), `--${flag}`);
+    throw new SnapError('USAGE', m);
+  }
 }
 
 /** The `check` member of the configuration that goes with a side: a folder's snap.json, or a snapshot's own. */
