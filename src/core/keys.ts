@@ -37,6 +37,9 @@ export interface PublicKey {
   keyid: string;
 }
 
+/** What to do with an OpenSSH key (ssh-keygen's own format), which snap does not read. */
+const OPENSSH_HINT = 'snap reads PEM keys (PKCS#8 private, SPKI public) such as "snap keygen NAME" or "openssl genpkey -algorithm ed25519" makes';
+
 /** PEM labels snap reads. */
 export type PemLabel = 'PRIVATE KEY' | 'ENCRYPTED PRIVATE KEY' | 'PUBLIC KEY';
 
@@ -50,7 +53,10 @@ export type PemLabel = 'PRIVATE KEY' | 'ENCRYPTED PRIVATE KEY' | 'PUBLIC KEY';
 export function decodePem(text: string): { label: PemLabel; der: Uint8Array } {
   const re = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([\s\S]*?)-----END ([A-Z0-9 ]+)-----/g;
   const blocks = [...text.matchAll(re)];
-  if (blocks.length === 0) throw new SnapError('KEY_MALFORMED', 'not a PEM key file (no -----BEGIN …----- block)');
+  if (blocks.length === 0) {
+    const ssh = /^\s*(ssh-|ecdsa-sha2-)/.test(text) ? `; this is an OpenSSH public key line: ${OPENSSH_HINT}` : '';
+    throw new SnapError('KEY_MALFORMED', `not a PEM key file (no -----BEGIN …----- block)${ssh}`);
+  }
   if (blocks.length > 1) throw new SnapError('KEY_MALFORMED', 'the file holds more than one PEM block; give one key per file');
   const block = blocks[0] as RegExpMatchArray;
   const before = text.slice(0, block.index);
@@ -60,7 +66,7 @@ export function decodePem(text: string): { label: PemLabel; der: Uint8Array } {
   const [, label, body, end] = block;
   if (label !== end) throw new SnapError('KEY_MALFORMED', `PEM block BEGIN ${label} ends with END ${end}`);
   if (label !== 'PRIVATE KEY' && label !== 'ENCRYPTED PRIVATE KEY' && label !== 'PUBLIC KEY') {
-    const hint = /RSA|EC|DSA/.test(label as string) ? ' (an RSA, EC or DSA key: snap needs Ed25519)' : '';
+    const hint = label === 'OPENSSH PRIVATE KEY' ? ` (an OpenSSH key: ${OPENSSH_HINT})` : /RSA|EC|DSA/.test(label as string) ? ' (an RSA, EC or DSA key: snap needs Ed25519)' : '';
     throw new SnapError(/RSA|EC|DSA/.test(label as string) ? 'KEY_NOT_ED25519' : 'KEY_MALFORMED', `unsupported PEM block "${label}"${hint}`);
   }
   let der: Uint8Array;
