@@ -111,7 +111,9 @@ function withFlagSuggestions(error: string, argv: string[], active: CommandSpec)
   const m = /^Unknown arguments?: (.+)$/.exec(error);
   if (!m) return error;
   const given = new Set(argv.filter((x) => x.startsWith('--')).map((x) => x.slice(2).split('=')[0]));
-  const flags = Object.keys((active.builder(yargs()) as Argv & { getOptions(): { key: Record<string, unknown> } }).getOptions().key).filter((k) => k.length > 1 && k !== 'version');
+  // The command's own flags, and the global ones the parser declares (not in the command's builder).
+  const own = Object.keys((active.builder(yargs()) as Argv & { getOptions(): { key: Record<string, unknown> } }).getOptions().key);
+  const flags = [...own, 'json', 'debug', 'help'].filter((k) => k.length > 1 && k !== 'version');
   // yargs lists `--no-such-flag` also as its camelCase twin `noSuchFlag`: name it once.
   const listed = (m[1] as string).split(', ');
   const names = listed.filter((n) => !(/[A-Z]/.test(n) && listed.includes(n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`))));

@@ -105,6 +105,12 @@ describe('help and usage errors', () => {
     expect(j.json.error).toEqual({ code: 'USAGE', message: 'Unknown argument: pubky (did you mean --pubkey?)' });
   });
 
+  it('suggests the flags every command takes too (--json, --debug)', async () => {
+    const r = await snap(['list', '--store', await tempDir(), '--jsno']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('Unknown argument: jsno (did you mean --json?)');
+  });
+
   it('suggests no flag when none is near the mistyped one', async () => {
     const store = await tempDir();
     const r = await snap(['list', '--store', store, '--no-such-flag']);
