@@ -57,10 +57,10 @@ export interface SealRecords {
  * matching path had a segment after the label segment. The seal would be signed without the index
  * the flag asked for, under a write-once NAME@VERSION.
  */
-function ruleIndexedNothing(rule: RecordRule, matched: number): SnapError {
+function ruleIndexedNothing(rule: RecordRule, matched: number, earlierRules: boolean): SnapError {
   const what = `--records rule ${JSON.stringify(rule.pattern)}`;
   const hint = 'nothing was sealed; the pattern is gitignore syntax, as --exclude takes, against paths relative to the dataset folder, and attributes follow it after spaces (PATTERN key=A label=L)';
-  if (matched === 0) return new SnapError('RECORDS_CONFIG_INVALID', `${what} matched no file of the dataset (a file an earlier rule matched belongs to that rule); ${hint}`, { pattern: rule.pattern });
+  if (matched === 0) return new SnapError('RECORDS_CONFIG_INVALID', `${what} matched no file of the dataset${earlierRules ? ' (a file an earlier rule matched belongs to that rule)' : ''}; ${hint}`, { pattern: rule.pattern });
   if (rule.format === 'files') {
     return new SnapError('RECORDS_CONFIG_INVALID', `${what} matched ${matched} file(s), but none has a path segment after label segment ${rule.labelSegment} (segments count from 0: in ham/0001.txt the label ham is segment 0); nothing was sealed`, { pattern: rule.pattern, matched });
   }
@@ -113,7 +113,9 @@ export async function indexForSeal(o: { dir: string; manifestPath: string; rules
   }
   if (o.everyRule) {
     // Before reading any record file: a rule that indexes nothing is known from the paths alone.
-    for (const rule of o.rules) if (!indexing.has(rule)) throw ruleIndexedNothing(rule, matched.get(rule) ?? 0);
+    o.rules.forEach((rule, i) => {
+      if (!indexing.has(rule)) throw ruleIndexedNothing(rule, matched.get(rule) ?? 0, i > 0);
+    });
   }
   const members: RecordSetMember[] = [];
   const objects: SealRecords['objects'] = [];
