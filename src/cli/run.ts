@@ -132,6 +132,20 @@ function withFlagSuggestions(error: string, argv: string[], active: CommandSpec)
   return hints.length === 0 ? head : `${head} (did you mean ${hints.join(', ')}?)`;
 }
 
+/**
+ * yargs' "Not enough non-option arguments: got 0, need at least 1" in the command's words: which
+ * positional arguments are missing, from its `command` line (`seal <dir>` → "missing DIR").
+ * Another error is returned as it is.
+ */
+function withMissingPositionals(error: string, active: CommandSpec): string {
+  const m = /^Not enough non-option arguments: got (\d+), need at least (\d+)$/.exec(error);
+  if (!m) return error;
+  const required = [...active.command.matchAll(/<([^>]+)>/g)].map((x) => (x[1] as string).replace(/\.\.$/, '').toUpperCase());
+  const missing = required.slice(Number(m[1]));
+  if (missing.length === 0) return error;
+  return `missing ${missing.join(' and ')}: the command is "${active.command}" (${error})`;
+}
+
 /** Parse argv; yargs prints nothing itself: help, version and errors come back to us. */
 async function parse(argv: string[], program: ProgramName, active: CommandSpec | undefined, width: number): Promise<{ args?: Record<string, unknown>; output?: string; error?: string }> {
   return new Promise((res) => {
@@ -158,7 +172,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const width = Math.max(MIN_HELP_WIDTH, Math.min(MAX_HELP_WIDTH, columns));
   const { args, output, error } = await parse(argv, program, active, width);
   if (error !== undefined) {
-    const message = active ? withFlagSuggestions(error, argv, active) : error;
+    const message = active ? withMissingPositionals(withFlagSuggestions(error, argv, active), active) : error;
     if (wantsJson) jsonOut(io, { ok: false, error: { code: 'USAGE', message } });
     // yargs writes some errors on several lines ("Invalid values:\n  Argument: …"): each is escaped, the breaks kept.
     const lines = message.split('\n').map(escapeMessage).join('\n');

@@ -111,6 +111,15 @@ describe('help and usage errors', () => {
     expect(r.stderr).toContain('Unknown argument: jsno (did you mean --json?)');
   });
 
+  it('names the positional argument that is missing (seal without DIR), in words, not only as a count', async () => {
+    const r = await snap(['seal', '--as', 'ds@v1', '--key', keys.key]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('snap seal: missing DIR: the command is "seal <dir>"');
+    const j = await snapJson(['diff', 'a@v1', '--json']);
+    expect(j.code).toBe(2);
+    expect(j.json.error.message).toMatch(/^missing B: the command is "diff <a> <b>"/);
+  });
+
   it('suggests no flag when none is near the mistyped one', async () => {
     const store = await tempDir();
     const r = await snap(['list', '--store', store, '--no-such-flag']);
