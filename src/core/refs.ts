@@ -54,7 +54,9 @@ export function parseRef(text: string): ParsedRef {
   if (text.includes('@')) return { kind: 'name', ...parseNameVersion(text) };
   const m = PREFIX_RE.exec(text);
   if (m) return { kind: 'id', hexPrefix: m[1] as string, full: (m[1] as string).length === 64 };
-  throw new SnapError('REF_MALFORMED', `${JSON.stringify(text)} is not a ref: use NAME@VERSION, a snapshot id (sha256:<hex>, at least 8 hex digits), a snapshot folder or a .snap.tar archive`, { ref: text });
+  // A bare word is taken for a ref, never for a folder: say how to name a folder (./WORD).
+  const folder = text.includes('/') ? '' : ` (a folder is named as a path: ./${text})`;
+  throw new SnapError('REF_MALFORMED', `${JSON.stringify(text)} is not a ref: use NAME@VERSION, a snapshot id (sha256:<hex>, at least 8 hex digits), a snapshot folder or a .snap.tar archive${folder}`, { ref: text });
 }
 
 /**

@@ -52,6 +52,10 @@ describe('parseRef', () => {
     expect(() => parseRef(text)).toThrowError(code('REF_MALFORMED'));
   });
 
+  it('says how to name a folder when a bare word is neither a ref nor taken for a folder', () => {
+    expect(() => parseRef('nodir')).toThrowError(/is not a ref: .* \(a folder is named as a path: \.\/nodir\)$/);
+  });
+
   it('refuses a malformed NAME@VERSION with REF_MALFORMED and keeps the ref in the details', () => {
     expect(() => parseRef('Bad@v1')).toThrowError(expect.objectContaining({ code: 'REF_MALFORMED', details: { ref: 'Bad@v1' } }));
   });
