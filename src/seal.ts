@@ -29,7 +29,7 @@ import { objectSinkFor, type ObjectSink } from './io/object-sink.js';
 import { nodeHashNative } from './io/native-hash.js';
 import { TOOL_NAME, TOOL_VERSION } from './version.js';
 import { refuseReservedVersion } from './trust/latest.js';
-import type { RecordSetMember } from './core/records.js';
+import { recordSetName, type RecordSetMember } from './core/records.js';
 import type { RecordRule } from './records/config.js';
 import type { SealRecords } from './records/seal-records.js';
 import { CONFIG_FILE } from './records/config.js';
@@ -125,6 +125,12 @@ export interface SealResult extends SealedSnapshot {
   storeCreated: boolean;
   /** With `incremental`: the parent whose digests were taken, how many files and bytes were not read, and the stat cache written. */
   incremental?: { parent?: string; cache: CacheStatus; reused: number; reusedBytes: number; statCache?: string; note?: string };
+  /**
+   * The record sets the parent has an index for and this snapshot has not (named as in
+   * `predicate.records`; from the parent's statement, not verified): `diff` and `check` of the two
+   * cannot compare those records. Usually `--records` given once instead of rules in `snap.json`.
+   */
+  recordSetsNotKept?: { parent: string; sets: string[] };
 }
 
 /**
@@ -642,12 +648,17 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
     // Parent: explicit ref, or the newest snapshot of this NAME.
     let parent: string | undefined;
     let parentDir: string | undefined;
+    let parentRef: string | undefined;
+    let parentSets: string[] = [];
     if (typeof opts.parent === 'string') {
       const loc = await resolveRef(opts.parent, store.root);
       parentDir = loc.dir;
       // The parent's id is signed into the new statement: a store folder holding another
       // snapshot than its name says (swapped or moved) must not be recorded as this parent.
-      parent = (await readSnapshotUnverified(loc)).snapshot;
+      const read = await readSnapshotUnverified(loc);
+      parent = read.snapshot;
+      parentRef = opts.parent;
+      parentSets = (read.statement?.predicate.records ?? []).map(recordSetName);
     } else if (opts.parent === undefined) {
       const same = await listSnapshots(store, name);
       const newest = same[same.length - 1];
@@ -658,8 +669,11 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
         // As for --parent: the id signed into the new statement is the one the newest version's
         // signatures cover (its envelope's payload), not the hash of a statement.json that anyone
         // who can write to the store may have edited.
-        parent = (await readSnapshotUnverified({ dir: newest.dir, name: newest.name, version: newest.version, ref: `${newest.name}@${newest.version}` })).snapshot;
+        const read = await readSnapshotUnverified({ dir: newest.dir, name: newest.name, version: newest.version, ref: `${newest.name}@${newest.version}` });
+        parent = read.snapshot;
         parentDir = newest.dir;
+        parentRef = `${newest.name}@${newest.version}`;
+        parentSets = (read.statement?.predicate.records ?? []).map(recordSetName);
       }
     }
     const hints = !manifestOnly && parentDir && (await snapshotKeepsObjects(parentDir)) ? await ParentHints.read(join(parentDir, MANIFEST_FILE)) : undefined;
@@ -740,6 +754,8 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
       writer = undefined;
       incrementalResult = { ...(incremental.parent ? { parent: incremental.parent.snapshot } : {}), cache: incremental.source?.applied ? 'used' : (incremental.source?.status ?? 'absent'), reused: totals.reused ?? 0, reusedBytes: totals.reusedBytes ?? 0, ...(statCache ? { statCache } : {}), ...(note ? { note } : {}) };
     }
+    const kept = new Set((signed.statement.predicate.records ?? []).map(recordSetName));
+    const notKept = parentSets.filter((n) => !kept.has(n));
     return {
       ...sealed,
       newObjects: totals.newObjects,
@@ -748,6 +764,7 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
       dir: finalDir,
       ...(signed.statement.predicate.records ? { records: signed.statement.predicate.records } : {}),
       ...(incrementalResult ? { incremental: incrementalResult } : {}),
+      ...(notKept.length > 0 && parentRef ? { recordSetsNotKept: { parent: parentRef, sets: notKept } } : {}),
     };
   } finally {
     await writer?.abort(); // the seal failed: no stat cache for a snapshot that does not exist

@@ -383,6 +383,20 @@ describe('record command-line usage', () => {
     expect(r.code).toBe(2);
   });
 
+  it('note a record set the parent has an index for and the new snapshot has not (--records given once), in --json and in the report', async () => {
+    const data = await makeTree({ 'train.csv': 'id,y\n1,a\n2,b\n' });
+    const store = await newStorePath();
+    const v1 = await seal(data, store, 'x@v1', ['--records', 'train.csv key=id label=y']);
+    expect(v1.recordSetsNotKept).toBeUndefined();
+    const v2 = await seal(data, store, 'x@v2');
+    expect(v2.recordSetsNotKept).toEqual({ parent: 'x@v1', sets: ['train.csv'] });
+    const v3 = await snap(['seal', data, '--as', 'x@v3', '--key', keys.key, '--store', store, '--parent', 'x@v1']);
+    expect(v3.code, v3.stderr).toBe(0);
+    expect(v3.stdout).toMatch(/note +the parent x@v1 has a record index for train\.csv; this snapshot has none/);
+    // The parent without indexes: nothing was lost.
+    expect((await seal(data, store, 'x@v4', ['--records', 'train.csv key=id label=y'])).recordSetsNotKept).toBeUndefined();
+  });
+
   it.each([
     ['a pattern that matches no file (a typo)', 'trian.csv key=id', 'trian.csv'],
     ['a NAME=VALUE written without the space', 'train.csv=key', 'train.csv=key'],

@@ -78,7 +78,8 @@ async function cmdSeal(a: Args, io: CliIo): Promise<number> {
   if (a.json) {
     jsonOut(io, {
       ...sealedJson(r), newObjects: r.newObjects, newObjectBytes: r.newObjectBytes,
-      seconds: Number(r.seconds.toFixed(3)), store, storeCreated: r.storeCreated, manifestOnly, ...(r.records ? { records: r.records } : {}), ...(r.incremental ? { incremental: r.incremental } : {}), log,
+      seconds: Number(r.seconds.toFixed(3)), store, storeCreated: r.storeCreated, manifestOnly, ...(r.records ? { records: r.records } : {}), ...(r.incremental ? { incremental: r.incremental } : {}),
+      ...(r.recordSetsNotKept ? { recordSetsNotKept: r.recordSetsNotKept } : {}), log,
     });
   } else if (a.quiet) {
     io.stdout.write(`${r.snapshot}\n`);
@@ -88,6 +89,7 @@ async function cmdSeal(a: Args, io: CliIo): Promise<number> {
       scan ? `  contents     not kept (they stay in ${shown(dir)})` : a['manifest-only'] ? `  contents     not kept (--manifest-only)` : `  store        ${shown(store)}: ${plural(r.newObjects, 'new object')} (${formatBytes(r.newObjectBytes)})`,
       ...(r.records ? sealedRecordLines(r.records) : []),
       ...(r.incremental ? incrementalLines(r.incremental) : []),
+      ...(r.recordSetsNotKept ? [`  note         the parent ${shown(r.recordSetsNotKept.parent)} has a record index for ${r.recordSetsNotKept.sets.map((n) => shown(n)).join(', ')}; this snapshot has none (diff and check cannot compare those records): declare record rules in DIR/snap.json to keep them from version to version`] : []),
       `  took         ${r.seconds.toFixed(2)} s (${formatBytes(r.bytes / Math.max(r.seconds, 1e-3))}/s)`,
     ];
     io.stdout.write(lines.join('\n') + '\n');
