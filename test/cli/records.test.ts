@@ -158,6 +158,9 @@ describe('record indexes on the example tabular data', () => {
     const c = await snapJson(['check', data, '--against', 'tab@v1', '--store', store]);
     expect(c.code, JSON.stringify(c.json.breaches)).toBe(0);
     expect(c.json.records.sets.find((s: Json) => s.name === 'breast_cancer.csv').summary).toMatchObject({ added: 10, removed: 0, flipped: 0, modified: 0 });
+    // The human report says where the thresholds it applied come from.
+    const h = await snap(['check', data, '--against', 'tab@v1', '--store', store]);
+    expect(h.stdout).toMatch(/^thresholds: .+ \(the stricter of A's and B's snap\.json over the defaults, then the flags\)$/m);
     // … but not with a tighter share from the flags, nor with a new label
     expect((await snapJson(['check', data, '--against', 'tab@v1', '--store', store, '--max-added-share', '0.01'])).code).toBe(1);
     await edit(join(data, 'iris.csv'), (t) => t.replace(/setosa\n$/, 'setosa\n') + '1.0,1.0,1.0,1.0,unknown\n');

@@ -99,7 +99,8 @@ async function cmdCheck(a: Args, io: CliIo): Promise<number> {
       out.push(ok ? `${s.green(s.bold('PASS'))}  ${shown(String(a.b))} is within the thresholds against ${shown(String(a.against))}` : `${s.red(s.bold('FAIL'))}  ${shown(String(a.b))} breaks ${breaches.length === 1 ? 'a threshold' : `${breaches.length} thresholds`} against ${shown(String(a.against))}:`);
       for (const b of breaches) out.push(`  ${b.set === '*' ? 'dataset' : shown(b.set)}: ${escapeMessage(b.message)}  [${b.rule}]`);
       out.push(...recordsLines(r.records));
-      out.push(`thresholds: ${Object.entries(thresholds).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${String(v)}`).join(', ')}`);
+      // Where they come from, since B's own snap.json may say something looser than what applies.
+      out.push(`thresholds: ${Object.entries(thresholds).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${String(v)}`).join(', ')} (the stricter of A's and B's snap.json over the defaults, then the flags)`);
       io.stdout.write(out.join('\n') + '\n');
     }
     return ok ? EXIT_OK : EXIT_INTEGRITY;
