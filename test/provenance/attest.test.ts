@@ -221,6 +221,15 @@ describe('snap verify-model', () => {
     const text = await snap(['verify-model', 'revoked.bin', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store], { cwd: work });
     expect(text.code).toBe(1);
     expect(text.stdout).toContain('[SNAPSHOT_REVOKED]');
+    // Attesting another model on it now still works, but says at once that revocations are kept for it.
+    expect(a.json.notes).toBeUndefined();
+    await fsp.writeFile(inWork('again.bin'), 'AGAIN');
+    const again = await snapJson(['attest', 'again.bin', '--data', 'poisoned@v1', '--key', mlKey.key, '--as', 'again-model@1', '--store', store], { cwd: work });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json.notes).toEqual([expect.stringMatching(/^poisoned@v1 \(sha256:[0-9a-f]{64}\) has 2 revocations in the store, not judged here/)]);
+    await fsp.writeFile(inWork('human.bin'), 'HUMAN');
+    const human = await snap(['attest', 'human.bin', '--data', 'poisoned@v1', '--key', mlKey.key, '--as', 'human-model@1', '--store', store], { cwd: work });
+    expect(human.stderr).toMatch(/^note: poisoned@v1 .* has 2 revocations in the store/m);
   });
 
   it('still verifies a model (exit 0) when a copy of its training snapshot planted under another name makes the id ambiguous, and bom --model still describes it', async () => {

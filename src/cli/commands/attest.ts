@@ -1,11 +1,12 @@
 /** `snap attest MODEL_FILE… --data REF… --key KEY [--as MODEL@VERSION]`: sign which snapshots a model was trained on. */
 import { resolve } from 'node:path';
 import { SnapError } from '../../core/errors.js';
-import { escapeForTerminal as shown } from '../../core/display.js';
+import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import type { TrainingRun } from '../../core/attestation.js';
 import { openStore, storePath } from '../../io/store.js';
 import { hashArtifacts, hashFile } from '../../provenance/artifacts.js';
 import { attestModel } from '../../provenance/attest.js';
+import { storeRevocations } from '../../trust/revocations.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { jsonOut, signingKey, locate, audit, auditErrors, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
 import { basename } from 'node:path';
@@ -51,9 +52,17 @@ async function cmdAttest(a: Args, io: CliIo): Promise<number> {
   const r = await attestModel({ artifacts, data, key, store, ...(as !== undefined ? { as } : {}), ...(training ? { training } : {}), ...(outPath !== undefined ? { out: outPath } : {}) });
   const log = await audit(io, storeRoot, { command: 'attest', ref: r.ref, snapshot: r.id, outcome: 'ok' }, { quiet: !!a.quiet });
   const subjects = r.statement.subject.map((s) => ({ name: s.name, sha256: s.digest.sha256 }));
+  // A training snapshot with a revocation in the store: attested all the same (it is a fact), but
+  // said now rather than first at verify-model, which judges the revocation against its keys.
+  const notes: string[] = [];
+  for (const d of r.statement.predicate.datasets) {
+    const kept = (await storeRevocations(storeRoot, d.snapshot).catch(() => [])).length;
+    if (kept > 0) notes.push(`${d.ref} (${d.snapshot}) has ${kept === 1 ? 'a revocation' : `${kept} revocations`} in the store, not judged here: verify-model refuses the model if one is signed by a key it trusts`);
+  }
   if (a.json) {
-    jsonOut(io, { ok: true, ref: r.ref, attestation: r.id, subjects, datasets: r.statement.predicate.datasets, ...(r.statement.predicate.training ? { training: r.statement.predicate.training } : {}), signer: r.keyid, createdAt: r.statement.predicate.createdAt, dir: r.dir, ...(outPath ? { out: outPath } : {}), log });
+    jsonOut(io, { ok: true, ref: r.ref, attestation: r.id, subjects, datasets: r.statement.predicate.datasets, ...(r.statement.predicate.training ? { training: r.statement.predicate.training } : {}), signer: r.keyid, createdAt: r.statement.predicate.createdAt, dir: r.dir, ...(outPath ? { out: outPath } : {}), ...(notes.length ? { notes } : {}), log });
   } else {
+    if (!a.quiet) for (const n of notes) io.stderr.write(`note: ${escapeMessage(n)}\n`);
     io.stdout.write(
       [
         `attested ${shown(r.ref)}`,
