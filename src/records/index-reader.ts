@@ -34,6 +34,11 @@ const LABEL = Buffer.from(',"label":');
 const ROW = Buffer.from(',"row":');
 /** Bytes before the key: `{"features":"<64>","fingerprint":"<64>` then `","key":`. */
 const KEY_AT = 158 + KEY.length;
+/**
+ * The shortest index line (§19.5), without its `\n`: `{"features":"<64>","fingerprint":"<64>"`
+ * then `,"row":N}` with a one-digit row — a set with neither a key nor a label (168 bytes).
+ */
+const MIN_LINE = 159 + ROW.length + 2;
 const LABEL_SLOTS = 4096; // 2^12 ≥ MAX_LABELS: a label number fits in 12 bits (see conflicts.ts)
 
 /** Whether `b` holds the bytes of `pat` at `at` (a JS loop: cheaper than a native call for a few bytes). */
@@ -318,7 +323,7 @@ export class IndexReader {
     const s = this.start;
     const e = this.end;
     const fail = this.fail;
-    if (e - s < 170 || !bytesAt(b, s, HEAD) || !bytesAt(b, s + 77, MID) || b[s + 158] !== 0x22 || b[e - 1] !== 0x7d) throw fail('not an index line');
+    if (e - s < MIN_LINE || !bytesAt(b, s, HEAD) || !bytesAt(b, s + 77, MID) || b[s + 158] !== 0x22 || b[e - 1] !== 0x7d) throw fail('not an index line');
     // The row member is last: digits back from the closing brace, then `,"row":`.
     let d0 = e - 1;
     while (d0 > s && (b[d0 - 1] as number) >= 0x30 && (b[d0 - 1] as number) <= 0x39) d0--;

@@ -1,0 +1,53 @@
+/**
+ * `verify` and `diff` name the same records (docs/FORMAT.md §19.8): after records of a sealed
+ * tabular file are edited, `verify --json` gives the modified file's record diff against the signed
+ * index, `diff --json` gives the same set object in `records.sets`, and both name exactly the edited
+ * records. Small tables of every kind of record set — with and without a key or a label.
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeTree, snapJson, useKeyPair } from '../helpers/tree.js';
+import { newStorePath } from '../helpers/store.js';
+
+const keys = useKeyPair();
+
+type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** Seal `files` with one `--records` rule, then write `edited` over them. */
+async function sealThenEdit(files: Record<string, string | Buffer>, rule: string, edited: Record<string, string | Buffer>) {
+  const dir = await makeTree(files);
+  const store = await newStorePath();
+  const s = await snapJson(['seal', dir, '--as', 'ds@v1', '--key', keys.key, '--store', store, '--records', rule]);
+  expect(s.code, s.stderr).toBe(0);
+  for (const [name, bytes] of Object.entries(edited)) await fsp.writeFile(join(dir, name), bytes);
+  return { dir, store };
+}
+
+/** verify's record diff of `name` and diff's, which must be the same object. */
+async function bothReports(dir: string, store: string, name: string): Promise<Json> {
+  const v = await snapJson(['verify', dir, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+  expect(v.code, v.stderr).toBe(1);
+  const problem = v.json.problems.find((p: Json) => p.path === name);
+  const d = await snapJson(['diff', 'ds@v1', dir, '--store', store]);
+  expect(d.code, d.stderr).toBe(1);
+  const set = d.json.records.sets.find((s: Json) => s.name === name);
+  expect(problem.records).toEqual(set);
+  return set;
+}
+
+describe('verify and diff name the same records', () => {
+  it('in a set with neither a key nor a label (its index lines are the shortest there are)', async () => {
+    const { dir, store } = await sealThenEdit({ 'x.csv': 'f1,f2\na,1\nb,2\n' }, 'x.csv', { 'x.csv': 'f1,f2\na,1\nb,2\nc,3\n' });
+    const set = await bothReports(dir, store, 'x.csv');
+    expect(set.summary).toMatchObject({ unchanged: 2, added: 1, removed: 0, modified: 0, flipped: 0 });
+    expect(set.added.map((r: Json) => r.row)).toEqual([3]);
+  });
+
+  it('in a set keyed by position with no label', async () => {
+    const { dir, store } = await sealThenEdit({ 'x.tsv': 'f1\tf2\na\t1\nb\t2\n' }, 'x.tsv identity=position', { 'x.tsv': 'f1\tf2\na\t1\nb\t3\n' });
+    const set = await bothReports(dir, store, 'x.tsv');
+    expect(set.summary).toMatchObject({ unchanged: 1, added: 0, removed: 0, modified: 1, flipped: 0 });
+    expect(set.modified.map((r: Json) => r.key)).toEqual([2]);
+  });
+});
