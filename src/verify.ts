@@ -514,25 +514,45 @@ function refusedProblem(e: SnapError): Problem {
   return p;
 }
 
-/** Pair each missing file with an extra file of exactly the same content (SHA-256 and size): a move. */
-export function nameMoves(problems: Problem[]): void {
-  const missing = new Map<string, Problem[]>();
-  for (const p of problems) {
-    if (p.kind !== 'missing' || !p.expected || !('sha256' in p.expected)) continue;
-    const k = `${p.expected.sha256} ${p.expected.size}`;
-    const list = missing.get(k);
-    if (list) list.push(p);
-    else missing.set(k, [p]);
-  }
-  if (missing.size === 0) return;
-  for (const p of problems) {
-    if (p.kind !== 'extra' || !p.actual || !('sha256' in p.actual)) continue;
-    const from = missing.get(`${p.actual.sha256} ${p.actual.size}`)?.shift();
-    if (from) {
-      p.movedFrom = from.path;
-      from.movedTo = p.path;
+/**
+ * Pair each missing file with an extra file of exactly the same content (SHA-256 and size): a move.
+ * @param sameRecord when given, a pairing hint: the record a path is in a label-folder set (its set
+ *   and key, the path without its label segment), or undefined. Files with the same content and the
+ *   same hint are paired first, so that of two identical files moved to two label folders each is
+ *   paired with its own source (their label flips are named, as `diff` names them); the rest are
+ *   paired by content alone, in problem order.
+ */
+export function nameMoves(problems: Problem[], sameRecord?: (path: string) => string | undefined): void {
+  const content = (x: { sha256: string; size: number }) => `${x.sha256} ${x.size}`;
+  const pair = (key: (p: Problem) => string | undefined) => {
+    const missing = new Map<string, Problem[]>();
+    for (const p of problems) {
+      if (p.kind !== 'missing' || p.movedTo !== undefined || !p.expected || !('sha256' in p.expected)) continue;
+      const k = key(p);
+      if (k === undefined) continue;
+      const list = missing.get(k);
+      if (list) list.push(p);
+      else missing.set(k, [p]);
     }
+    if (missing.size === 0) return;
+    for (const p of problems) {
+      if (p.kind !== 'extra' || p.movedFrom !== undefined || !p.actual || !('sha256' in p.actual)) continue;
+      const k = key(p);
+      const from = k === undefined ? undefined : missing.get(k)?.shift();
+      if (from) {
+        p.movedFrom = from.path;
+        from.movedTo = p.path;
+      }
+    }
+  };
+  const digestOf = (p: Problem) => (p.kind === 'missing' ? p.expected : p.actual) as { sha256: string; size: number };
+  if (sameRecord) {
+    pair((p) => {
+      const r = sameRecord(p.path);
+      return r === undefined ? undefined : `${content(digestOf(p))} ${r}`;
+    });
   }
+  pair((p) => content(digestOf(p)));
 }
 
 /**
@@ -591,7 +611,11 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   if (!manifestError && digest.lines === 0) manifestError = new SnapError('MANIFEST_EMPTY', `${trust.manifestPath} has no entries`);
   ({ ok: manifestOk, failure } = await judgeManifest(trust.manifestPath, pred, manifestError, digest));
   if (assigner && shard) for (const p of deferred) if (assigner.ownerOf(p.path) === shard.index) add(p);
-  if (manifestOk) nameMoves(problems);
+  if (manifestOk) {
+    // In a label-folder set, a file is paired first with the missing file of its own record (§19.8).
+    const labelFolders = pred.records?.some((m) => m.format === 'files') && problems.length > 0 ? (await import('./records/verify-records.js')).labelFolderRecord(pred.records) : undefined;
+    nameMoves(problems, labelFolders);
+  }
   if (manifestOk && pred.records && problems.length > 0) {
     const dirs = [opts.snapshot.objectsDir ?? (opts.snapshot.name !== undefined ? join(opts.snapshot.dir, '..', '..', '..', 'objects', 'sha256') : undefined), opts.store ? join(resolve(opts.store), 'objects', 'sha256') : undefined];
     // The record code (CSV, JSONL and Parquet readers) is loaded only when records are to be named.

@@ -31,6 +31,32 @@ export interface RecordProblem {
 }
 
 /**
+ * Which record of a label-folder set a dataset path is, for pairing moved files (`nameMoves`).
+ * @returns a function giving, for a path in one of `members`' `files` sets, its set's pattern and
+ *   its key (the path without its label segment) as one string; undefined for any other path, and
+ *   for a path that could not be a record (a label or key over its limit)
+ */
+export function labelFolderRecord(members: readonly RecordSetMember[]): (path: string) => string | undefined {
+  const fileSets = members.filter((m) => m.format === 'files').map((m) => ({ m, ig: ignore().add(m.pattern as string) }));
+  return (path) => {
+    const set = fileSets.find((s) => s.ig.ignores(path));
+    if (!set) return undefined;
+    const forms = formsOf(path, set.m.labelSegment as number);
+    return forms ? `${set.m.pattern as string}\0${forms.key as string}` : undefined;
+  };
+}
+
+/** The record forms of a `files` set's path (only its key and label are used), or undefined when it is none. */
+function formsOf(path: string, labelSegment: number): ReturnType<typeof fileForms> {
+  try {
+    return fileForms(path, '0'.repeat(64), labelSegment);
+  } catch (e) {
+    if (isSnapError(e)) return undefined; // a label or key over its limit: no record of the set
+    throw e;
+  }
+}
+
+/**
  * Add record findings to verify's problems, in place. Never throws for a record file that cannot
  * be read or indexed: the problem gets `records.error` instead (the file is reported as modified
  * anyway).

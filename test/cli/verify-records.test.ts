@@ -51,3 +51,27 @@ describe('verify and diff name the same records', () => {
     expect(set.modified.map((r: Json) => r.key)).toEqual([2]);
   });
 });
+
+describe('verify and diff name the same label flips in a label-folder set', () => {
+  it('when two files of the same content moved to two other label folders, each is paired with its own source', async () => {
+    const dir = await makeTree({ 'mail/ham/1.txt': 'same\n', 'mail/ham/2.txt': 'same\n', 'mail/spam/s.txt': 'other\n', 'mail/eggs/e.txt': 'third\n' });
+    const store = await newStorePath();
+    const s = await snapJson(['seal', dir, '--as', 'ds@v1', '--key', keys.key, '--store', store, '--records', 'mail/*/* format=files label-segment=1']);
+    expect(s.code, s.stderr).toBe(0);
+    await fsp.rename(join(dir, 'mail/ham/1.txt'), join(dir, 'mail/spam/1.txt'));
+    await fsp.rename(join(dir, 'mail/ham/2.txt'), join(dir, 'mail/eggs/2.txt'));
+
+    const d = await snapJson(['diff', 'ds@v1', dir, '--store', store]);
+    expect(d.json.records.sets[0].flipped.map((f: Json) => [f.key[0], f.from, f.to])).toEqual([
+      ['mail/1.txt', 'ham', 'spam'],
+      ['mail/2.txt', 'ham', 'eggs'],
+    ]);
+    const v = await snapJson(['verify', dir, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(v.code).toBe(1);
+    const moves = v.json.problems.filter((p: Json) => p.kind === 'extra').map((p: Json) => [p.movedFrom, p.path, p.label]);
+    expect(moves).toEqual([
+      ['mail/ham/2.txt', 'mail/eggs/2.txt', { set: 'mail/*/*', key: 'mail/2.txt', from: 'ham', to: 'eggs' }],
+      ['mail/ham/1.txt', 'mail/spam/1.txt', { set: 'mail/*/*', key: 'mail/1.txt', from: 'ham', to: 'spam' }],
+    ]);
+  });
+});
