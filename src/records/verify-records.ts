@@ -106,9 +106,9 @@ export async function attachRecordFindings(problems: RecordProblem[], members: r
     if (p.kind !== 'extra' || !p.movedFrom) continue;
     const set = fileSets.find((s) => s.ig.ignores(p.path) && s.ig.ignores(p.movedFrom as string));
     if (!set) continue;
-    const digest = '0'.repeat(64); // only the key and label are compared
-    const to = fileForms(p.path, digest, set.m.labelSegment as number);
-    const from = fileForms(p.movedFrom, digest, set.m.labelSegment as number);
+    // A path that cannot be a record (its key over MAX_KEY_BYTES once escaped) names no flip; it is still reported.
+    const to = formsOf(p.path, set.m.labelSegment as number);
+    const from = formsOf(p.movedFrom, set.m.labelSegment as number);
     if (!to || !from || to.key !== from.key || to.label === from.label) continue;
     const key = (JSON.parse(to.key as string) as string[])[0] as string;
     p.label = { set: set.m.pattern as string, key, from: from.label as string, to: to.label as string };

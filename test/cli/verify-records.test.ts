@@ -75,3 +75,23 @@ describe('verify and diff name the same label flips in a label-folder set', () =
     ]);
   });
 });
+
+describe('verify of a label-folder set with a moved file that cannot be a record', () => {
+  it('still reports every problem and exits 1 when the file moved to a path whose key is over its limit', async () => {
+    const dir = await makeTree({ 'mail/ham/1.txt': 'a\n', 'mail/spam/s.txt': 'b\n' });
+    const store = await newStorePath();
+    const s = await snapJson(['seal', dir, '--as', 'ds@v1', '--key', keys.key, '--store', store, '--records', 'mail/*/* format=files label-segment=1']);
+    expect(s.code, s.stderr).toBe(0);
+    // ten folders of 250 double quotes: 2,500 bytes of path, over 5,000 bytes of key once escaped in JSON
+    const deep = join(dir, 'mail', 'spam', ...Array.from({ length: 10 }, () => '"'.repeat(250)));
+    await fsp.mkdir(deep, { recursive: true });
+    await fsp.rename(join(dir, 'mail/ham/1.txt'), join(deep, '1.txt'));
+
+    const v = await snapJson(['verify', dir, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(v.code, v.stderr).toBe(1);
+    expect(v.json.problems.map((p: Json) => [p.kind, p.movedFrom ?? p.movedTo, p.label])).toEqual([
+      ['missing', expect.stringMatching(/^mail\/spam\/"+\//), undefined],
+      ['extra', 'mail/ham/1.txt', undefined],
+    ]);
+  });
+});
