@@ -85,19 +85,7 @@ function checkSchema(meta: FileMetaData, rel: string, fields: RecordFields): voi
       throw new SnapError('RECORDS_UNSUPPORTED', `${rel}: column ${JSON.stringify(el.name)} is a DECIMAL of ${el.precision} digits; more than ${MAX_DECIMAL_DIGITS} cannot be read exactly`, { path: rel });
     }
   }
-  checkFieldNames(meta, rel);
-  // Top-level columns: the root's children, in schema order (a child with children spans its subtree).
-  const top: string[] = [];
-  let i = 1;
-  const skip = (at: number): number => {
-    let next = at + 1;
-    for (let c = 0; c < ((meta.schema[at]?.num_children as number | undefined) ?? 0); c++) next = skip(next);
-    return next;
-  };
-  while (i < meta.schema.length && top.length < ((meta.schema[0]?.num_children as number | undefined) ?? 0)) {
-    top.push((meta.schema[i] as { name: string }).name);
-    i = skip(i);
-  }
+  const top = checkFieldNames(meta, rel);
   for (const k of fields.key ?? []) if (!top.includes(k)) throw new SnapError('RECORDS_KEY_MISSING', `${rel}: key column ${JSON.stringify(k)} is not in the schema (columns: ${listColumns(top)})`, { path: rel, column: k });
   if (fields.label !== undefined && !top.includes(fields.label)) {
     throw new SnapError('RECORDS_LABEL_MISSING', `${rel}: label column ${JSON.stringify(fields.label)} is not in the schema (columns: ${listColumns(top)})`, { path: rel, column: fields.label });
@@ -110,17 +98,25 @@ function checkSchema(meta: FileMetaData, rel: string, fields: RecordFields): voi
  * values land in one place, the one read last winning) and a nested field named `__proto__`
  * (`RECORDS_UNSUPPORTED`: hyparquet assembles structs as plain objects, where that name sets the
  * prototype and the field is lost). Either way a change in the lost field would change no
- * fingerprint. The schema is walked without recursion (its depth comes from the file).
+ * fingerprint. Also refused (`RECORDS_MALFORMED`): a field with no name, and a schema whose groups
+ * declare more fields than it holds (a 40-byte file declaring 2,000,000,000 fields cost seconds of
+ * CPU to list its columns). The schema is walked once, without recursion (its depth comes from the file).
+ * @returns the top-level column names (the root's children), in schema order
  * @throws SnapError `RECORDS_MALFORMED` | `RECORDS_UNSUPPORTED`
  */
-function checkFieldNames(meta: FileMetaData, rel: string): void {
+function checkFieldNames(meta: FileMetaData, rel: string): string[] {
   const schema = meta.schema;
+  const top: string[] = [];
+  const malformed = (why: string) => new SnapError('RECORDS_MALFORMED', `${rel}: the schema ${why}`, { path: rel });
   // Open groups: the names of the children seen so far, how many are still to come, their depth.
   const open: { names: Set<string>; left: number; depth: number }[] = [{ names: new Set(), left: Number(schema[0]?.num_children ?? 0), depth: 1 }];
+  if ((open[0] as (typeof open)[number]).left <= 0) open.pop();
   for (let i = 1; i < schema.length && open.length > 0; i++) {
     const parent = open[open.length - 1] as (typeof open)[number];
-    const el = schema[i] as { name: string; num_children?: number };
+    const el = schema[i] as { name?: unknown; num_children?: number };
+    if (typeof el.name !== 'string') throw malformed(`has a field with no name (element ${i})`);
     if (parent.names.has(el.name)) throw new SnapError('RECORDS_MALFORMED', `${rel}: the schema names field ${JSON.stringify(el.name)} twice in one group`, { path: rel });
+    if (parent.depth === 1) top.push(el.name);
     parent.names.add(el.name);
     if (parent.depth > 1 && el.name === '__proto__') throw new SnapError('RECORDS_UNSUPPORTED', `${rel}: a nested field is named "__proto__", which cannot be read as a member of a record`, { path: rel });
     parent.left--;
@@ -128,6 +124,8 @@ function checkFieldNames(meta: FileMetaData, rel: string): void {
     const children = Number(el.num_children ?? 0);
     if (children > 0) open.push({ names: new Set(), left: children, depth: parent.depth + 1 });
   }
+  if (open.length > 0) throw malformed(`declares more fields than it holds (${schema.length} elements)`);
+  return top;
 }
 
 type RowGroup = FileMetaData['row_groups'][number];
