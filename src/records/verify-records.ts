@@ -21,12 +21,17 @@ import { makeScratchDir, removeWhenDone } from '../io/scratch-dir.js';
 export interface RecordProblem {
   path: string;
   kind: string;
-  actual?: { sha256?: string } | object;
+  expected?: { sha256?: string; size?: number } | object;
+  actual?: { sha256?: string; size?: number } | object;
   movedFrom?: string;
   movedTo?: string;
   /** A modified record file: its record diff against the signed index (or why there is none). */
   records?: RecordSetDiff | { error: { code: string; message: string } };
-  /** A file moved between label folders of a label-folder set: the label flip. */
+  /**
+   * A file moved between label folders of a label-folder set: the label flip (on the extra file and
+   * its missing twin) — also on an extra file whose bytes are the signed bytes of its record under
+   * another label, where other bytes (a decoy) now are.
+   */
   label?: { set: string; key: string; from: string; to: string };
 }
 
@@ -114,5 +119,30 @@ export async function attachRecordFindings(problems: RecordProblem[], members: r
     p.label = { set: set.m.pattern as string, key, from: from.label as string, to: to.label as string };
     const src = problems.find((q) => q.kind === 'missing' && q.path === p.movedFrom);
     if (src) src.label = p.label;
+  }
+  // Files of a set whose bytes changed, by record and signed content: where a moved file's source may be,
+  // when a decoy was written in its place (diff names that flip, and the decoy as an added record).
+  const record = (path: string, digest: { sha256?: string; size?: number } | object | undefined) => {
+    const d = digest as { sha256?: string; size?: number } | undefined;
+    const set = d?.sha256 === undefined ? undefined : fileSets.find((s) => s.ig.ignores(path));
+    const forms = set && formsOf(path, set.m.labelSegment as number);
+    return set && forms ? { set, forms, id: `${set.m.pattern as string}\0${forms.key as string}\0${d?.sha256} ${d?.size}` } : undefined;
+  };
+  const changedBySignedContent = new Map<string, RecordProblem[]>();
+  for (const q of problems) {
+    const r = q.kind === 'modified' ? record(q.path, q.expected) : undefined;
+    if (!r) continue;
+    const list = changedBySignedContent.get(r.id);
+    if (list) list.push(q);
+    else changedBySignedContent.set(r.id, [q]);
+  }
+  for (const p of problems) {
+    // An extra file named as moved from another record (same bytes by chance) may still be this one.
+    if (p.kind !== 'extra' || p.label || changedBySignedContent.size === 0) continue;
+    const r = record(p.path, p.actual);
+    const q = r && changedBySignedContent.get(r.id)?.shift();
+    const from = q && formsOf(q.path, r.set.m.labelSegment as number);
+    if (!r || !from || from.label === r.forms.label) continue;
+    p.label = { set: r.set.m.pattern as string, key: (JSON.parse(r.forms.key as string) as string[])[0] as string, from: from.label as string, to: r.forms.label as string };
   }
 }

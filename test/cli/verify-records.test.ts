@@ -7,7 +7,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeTree, snapJson, useKeyPair } from '../helpers/tree.js';
+import { makeTree, snap, snapJson, useKeyPair } from '../helpers/tree.js';
 import { newStorePath } from '../helpers/store.js';
 
 const keys = useKeyPair();
@@ -93,5 +93,27 @@ describe('verify of a label-folder set with a moved file that cannot be a record
       ['missing', expect.stringMatching(/^mail\/spam\/"+\//), undefined],
       ['extra', 'mail/ham/1.txt', undefined],
     ]);
+  });
+});
+
+describe('verify names a label flip hidden behind a decoy', () => {
+  it('when a file moved to another label folder and other bytes were written where it was', async () => {
+    const dir = await makeTree({ 'mail/ham/1.txt': 'win money\n', 'mail/spam/s.txt': 'other\n' });
+    const store = await newStorePath();
+    const s = await snapJson(['seal', dir, '--as', 'ds@v1', '--key', keys.key, '--store', store, '--records', 'mail/*/* format=files label-segment=1']);
+    expect(s.code, s.stderr).toBe(0);
+    await fsp.rename(join(dir, 'mail/ham/1.txt'), join(dir, 'mail/spam/1.txt'));
+    await fsp.writeFile(join(dir, 'mail/ham/1.txt'), 'a decoy\n');
+
+    const d = await snapJson(['diff', 'ds@v1', dir, '--store', store]);
+    expect(d.json.records.sets[0].flipped.map((f: Json) => [f.key[0], f.from, f.to])).toEqual([['mail/1.txt', 'ham', 'spam']]);
+    const v = await snapJson(['verify', dir, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(v.code).toBe(1);
+    expect(v.json.problems.map((p: Json) => [p.kind, p.path, p.label])).toEqual([
+      ['modified', 'mail/ham/1.txt', undefined],
+      ['extra', 'mail/spam/1.txt', { set: 'mail/*/*', key: 'mail/1.txt', from: 'ham', to: 'spam' }],
+    ]);
+    const human = await snap(['verify', dir, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(human.stdout).toContain('label flipped: mail/1.txt: ham → spam');
   });
 });
