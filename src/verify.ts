@@ -49,8 +49,11 @@ export interface Problem {
   movedTo?: string;
   /** A modified record file (docs/FORMAT.md §19): which records changed, or why that is not known. */
   records?: RecordSetDiff | { error: { code: string; message: string } };
-  /** A file moved between the label folders of a label-folder set: the flip. */
-  label?: { set: string; key: string; from: string; to: string };
+  /**
+   * A file moved between the label folders of a label-folder set: the flip (`contentChanged`: its
+   * bytes changed too; docs/FORMAT.md §19.8).
+   */
+  label?: { set: string; key: string; from: string; to: string; contentChanged?: true };
 }
 
 /** Counts by outcome (SPEC §8 `counts`, plus the two rarer kinds). */

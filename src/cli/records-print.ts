@@ -160,7 +160,7 @@ export function recordsLines(r: RecordsReport): string[] {
 }
 
 /** The record lines under one verify problem: its record diff, or the label flip of a moved file. */
-export function problemRecordLines(p: { records?: RecordSetDiff | { error: { code: string; message: string } }; label?: { key: string; from: string; to: string }; kind: string }): string[] {
+export function problemRecordLines(p: { records?: RecordSetDiff | { error: { code: string; message: string } }; label?: { key: string; from: string; to: string; contentChanged?: true }; kind: string }): string[] {
   const out: string[] = [];
   if (p.records && 'error' in p.records) out.push(`    records: not compared: ${escapeMessage(p.records.error.message)} [${p.records.error.code}]`);
   else if (p.records) {
@@ -168,6 +168,9 @@ export function problemRecordLines(p: { records?: RecordSetDiff | { error: { cod
     out.push(...setLines(p.records, '      '));
     if (p.records.shift && p.records.summary.labelChanges + p.records.summary.added + p.records.summary.removed > 0) out.push(...shiftLines(p.records.shift, '      labels  '));
   }
-  if (p.label && p.kind === 'extra') out.push(`    label flipped: ${shown(p.label.key)}: ${labelShown(p.label.from)} → ${labelShown(p.label.to)}`);
+  if (p.label && p.kind === 'extra') {
+    const what = p.label.contentChanged ? 'label changed' : 'label flipped';
+    out.push(`    ${what}: ${shown(p.label.key)}: ${labelShown(p.label.from)} → ${labelShown(p.label.to)}${p.label.contentChanged ? ' (and its bytes)' : ''}`);
+  }
   return out;
 }

@@ -30,9 +30,11 @@ export interface RecordProblem {
   /**
    * A file moved between label folders of a label-folder set: the label flip (on the extra file and
    * its missing twin) — also on an extra file whose bytes are the signed bytes of its record under
-   * another label, where other bytes (a decoy) now are.
+   * another label, where other bytes (a decoy) now are. `contentChanged`: the file's bytes changed
+   * too (the only missing file of its record and the only extra one, under another label: `diff`'s
+   * modified record with another label).
    */
-  label?: { set: string; key: string; from: string; to: string };
+  label?: { set: string; key: string; from: string; to: string; contentChanged?: true };
 }
 
 /**
@@ -146,5 +148,28 @@ export async function attachRecordFindings(problems: RecordProblem[], members: r
     const from = q && formsOf(q.path, r.set.m.labelSegment as number);
     if (!r || !from || from.label === r.forms.label) continue;
     p.label = { set: r.set.m.pattern as string, key: (JSON.parse(r.forms.key as string) as string[])[0] as string, from: from.label as string, to: r.forms.label as string };
+  }
+  // A file moved to another label folder and edited: its record's only missing file and only extra
+  // one, under two labels (diff pairs them as one modified record whose label changed).
+  const byRecord = new Map<string, { set: (typeof fileSets)[number]; missing: RecordProblem[]; extra: RecordProblem[] }>();
+  for (const p of problems) {
+    if (p.kind !== 'missing' && p.kind !== 'extra') continue;
+    const set = fileSets.find((x) => x.ig.ignores(p.path));
+    const forms = set && formsOf(p.path, set.m.labelSegment as number);
+    if (!set || !forms) continue;
+    const id = `${set.m.pattern as string}\0${forms.key as string}`;
+    let g = byRecord.get(id);
+    if (!g) byRecord.set(id, (g = { set, missing: [], extra: [] }));
+    g[p.kind].push(p);
+  }
+  for (const g of byRecord.values()) {
+    const [from, to] = [g.missing[0], g.extra[0]];
+    if (g.missing.length !== 1 || g.extra.length !== 1 || !from || !to || from.label || to.label) continue;
+    const a = formsOf(from.path, g.set.m.labelSegment as number);
+    const b = formsOf(to.path, g.set.m.labelSegment as number);
+    if (!a || !b || a.label === b.label) continue;
+    const label = { set: g.set.m.pattern as string, key: (JSON.parse(b.key as string) as string[])[0] as string, from: a.label as string, to: b.label as string, contentChanged: true as const };
+    from.label = label;
+    to.label = label;
   }
 }

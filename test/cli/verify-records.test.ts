@@ -117,3 +117,26 @@ describe('verify names a label flip hidden behind a decoy', () => {
     expect(human.stdout).toContain('label flipped: mail/1.txt: ham → spam');
   });
 });
+
+describe('verify names a label change whose file was also edited', () => {
+  it('when a file moved to another label folder and a byte of it changed, as diff names a modified record with another label', async () => {
+    const dir = await makeTree({ 'mail/ham/1.txt': 'win money\n', 'mail/spam/s.txt': 'other\n' });
+    const store = await newStorePath();
+    const s = await snapJson(['seal', dir, '--as', 'ds@v1', '--key', keys.key, '--store', store, '--records', 'mail/*/* format=files label-segment=1']);
+    expect(s.code, s.stderr).toBe(0);
+    await fsp.rm(join(dir, 'mail/ham/1.txt'));
+    await fsp.writeFile(join(dir, 'mail/spam/1.txt'), 'win money!\n');
+
+    const d = await snapJson(['diff', 'ds@v1', dir, '--store', store]);
+    expect(d.json.records.sets[0].modified.map((m: Json) => [m.key[0], m.a.label, m.b.label, m.labelChanged])).toEqual([['mail/1.txt', 'ham', 'spam', true]]);
+    const v = await snapJson(['verify', dir, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(v.code).toBe(1);
+    const label = { set: 'mail/*/*', key: 'mail/1.txt', from: 'ham', to: 'spam', contentChanged: true };
+    expect(v.json.problems.map((p: Json) => [p.kind, p.path, p.label])).toEqual([
+      ['missing', 'mail/ham/1.txt', label],
+      ['extra', 'mail/spam/1.txt', label],
+    ]);
+    const human = await snap(['verify', dir, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(human.stdout).toContain('label changed: mail/1.txt: ham → spam (and its bytes)');
+  });
+});
