@@ -519,15 +519,18 @@ function refusedProblem(e: SnapError): Problem {
 
 /**
  * Pair each missing file with an extra file of exactly the same content (SHA-256 and size): a move.
- * @param sameRecord when given, a pairing hint: the record a path is in a label-folder set (its set
- *   and key, the path without its label segment), or undefined. Files with the same content and the
- *   same hint are paired first, so that of two identical files moved to two label folders each is
- *   paired with its own source (their label flips are named, as `diff` names them); the rest are
- *   paired by content alone, in problem order.
+ * @param sameRecord when given, a pairing hint: for a path in a label-folder set with the given
+ *   content, its record (`id`: its set and key, the path without its label segment) and its `rank`
+ *   (the record's fingerprint, docs/FORMAT.md §19.3), or undefined. Files with the same content and
+ *   the same record are paired first, extras in rank order — as `diff` pairs a record's files, so
+ *   that both name the same flip (of two identical files moved to two label folders, each is
+ *   paired with its own source; of one file copied to several, the same copy); the rest are paired
+ *   by content alone, in problem order.
  */
-export function nameMoves(problems: Problem[], sameRecord?: (path: string) => string | undefined): void {
+export function nameMoves(problems: Problem[], sameRecord?: (path: string, sha256: string) => { id: string; rank: string } | undefined): void {
   const content = (x: { sha256: string; size: number }) => `${x.sha256} ${x.size}`;
-  const pair = (key: (p: Problem) => string | undefined) => {
+  const digestOf = (p: Problem) => (p.kind === 'missing' ? p.expected : p.actual) as { sha256: string; size: number };
+  const pair = (key: (p: Problem) => string | undefined, extras: Problem[]) => {
     const missing = new Map<string, Problem[]>();
     for (const p of problems) {
       if (p.kind !== 'missing' || p.movedTo !== undefined || !p.expected || !('sha256' in p.expected)) continue;
@@ -538,8 +541,8 @@ export function nameMoves(problems: Problem[], sameRecord?: (path: string) => st
       else missing.set(k, [p]);
     }
     if (missing.size === 0) return;
-    for (const p of problems) {
-      if (p.kind !== 'extra' || p.movedFrom !== undefined || !p.actual || !('sha256' in p.actual)) continue;
+    for (const p of extras) {
+      if (p.movedFrom !== undefined) continue;
       const k = key(p);
       const from = k === undefined ? undefined : missing.get(k)?.shift();
       if (from) {
@@ -548,14 +551,20 @@ export function nameMoves(problems: Problem[], sameRecord?: (path: string) => st
       }
     }
   };
-  const digestOf = (p: Problem) => (p.kind === 'missing' ? p.expected : p.actual) as { sha256: string; size: number };
+  const extras = problems.filter((p) => p.kind === 'extra' && p.actual !== undefined && 'sha256' in p.actual);
   if (sameRecord) {
+    const records = new Map<Problem, { id: string; rank: string }>();
+    for (const p of problems) {
+      const r = (p.kind === 'missing' || p.kind === 'extra') && digestOf(p)?.sha256 !== undefined ? sameRecord(p.path, digestOf(p).sha256) : undefined;
+      if (r) records.set(p, r);
+    }
+    const ranked = extras.filter((p) => records.has(p)).sort((x, y) => compareUtf8((records.get(x) as { rank: string }).rank, (records.get(y) as { rank: string }).rank));
     pair((p) => {
-      const r = sameRecord(p.path);
-      return r === undefined ? undefined : `${content(digestOf(p))} ${r}`;
-    });
+      const r = records.get(p);
+      return r === undefined ? undefined : `${content(digestOf(p))} ${r.id}`;
+    }, ranked);
   }
-  pair((p) => content(digestOf(p)));
+  pair((p) => content(digestOf(p)), extras);
 }
 
 /**

@@ -5,6 +5,7 @@
  * folders of a label-folder set is named as a label flip. Runs only after the manifest was found to
  * match the signature, so the definitions and index digests it uses are trusted.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import ignore from 'ignore';
@@ -39,24 +40,31 @@ export interface RecordProblem {
 
 /**
  * Which record of a label-folder set a dataset path is, for pairing moved files (`nameMoves`).
- * @returns a function giving, for a path in one of `members`' `files` sets, its set's pattern and
- *   its key (the path without its label segment) as one string; undefined for any other path, and
- *   for a path that could not be a record (a label or key over its limit)
+ * @returns a function giving, for a path in one of `members`' `files` sets and its content digest,
+ *   its record — `id`: the set's pattern and the key (the path without its label segment) as one
+ *   string; `rank`: the record's fingerprint (§19.3), the order in which `diff` pairs a record's
+ *   files — or undefined for any other path, and for a path that could not be a record (a label or
+ *   key over its limit)
  */
-export function labelFolderRecord(members: readonly RecordSetMember[]): (path: string) => string | undefined {
+export function labelFolderRecord(members: readonly RecordSetMember[]): (path: string, sha256: string) => { id: string; rank: string } | undefined {
   const fileSets = members.filter((m) => m.format === 'files').map((m) => ({ m, ig: ignore().add(m.pattern as string) }));
-  return (path) => {
+  return (path, sha256) => {
     const set = fileSets.find((s) => s.ig.ignores(path));
     if (!set) return undefined;
-    const forms = formsOf(path, set.m.labelSegment as number);
-    return forms ? `${set.m.pattern as string}\0${forms.key as string}` : undefined;
+    const forms = formsOf(path, set.m.labelSegment as number, sha256);
+    return forms ? { id: `${set.m.pattern as string}\0${forms.key as string}`, rank: sha256Hex(forms.canonical) } : undefined;
   };
 }
 
-/** The record forms of a `files` set's path (only its key and label are used), or undefined when it is none. */
-function formsOf(path: string, labelSegment: number): ReturnType<typeof fileForms> {
+/** SHA-256 of a text's UTF-8 bytes, hex: a record's fingerprint (§19.3). */
+function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** The record forms of a `files` set's path (its key and label; its fingerprint only with its real `sha256`), or undefined when it is none. */
+function formsOf(path: string, labelSegment: number, sha256 = '0'.repeat(64)): ReturnType<typeof fileForms> {
   try {
-    return fileForms(path, '0'.repeat(64), labelSegment);
+    return fileForms(path, sha256, labelSegment);
   } catch (e) {
     if (isSnapError(e)) return undefined; // a label or key over its limit: no record of the set
     throw e;
@@ -140,9 +148,16 @@ export async function attachRecordFindings(problems: RecordProblem[], members: r
     if (list) list.push(q);
     else changedBySignedContent.set(r.id, [q]);
   }
-  for (const p of problems) {
+  // Extras in the order diff pairs a record's files (by fingerprint), so that both name the same flip.
+  const rank = (p: RecordProblem) => {
+    const set = fileSets.find((x) => x.ig.ignores(p.path));
+    const forms = set && formsOf(p.path, set.m.labelSegment as number, (p.actual as { sha256?: string } | undefined)?.sha256);
+    return forms ? sha256Hex(forms.canonical) : '';
+  };
+  const extras = changedBySignedContent.size === 0 ? [] : problems.filter((p) => p.kind === 'extra' && !p.label).map((p) => ({ p, r: rank(p) }));
+  extras.sort((x, y) => (x.r < y.r ? -1 : x.r > y.r ? 1 : 0));
+  for (const { p } of extras) {
     // An extra file named as moved from another record (same bytes by chance) may still be this one.
-    if (p.kind !== 'extra' || p.label || changedBySignedContent.size === 0) continue;
     const r = record(p.path, p.actual);
     const q = r && changedBySignedContent.get(r.id)?.shift();
     const from = q && formsOf(q.path, r.set.m.labelSegment as number);

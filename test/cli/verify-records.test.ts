@@ -80,6 +80,30 @@ describe('verify and diff name the same label flips in a label-folder set', () =
   });
 });
 
+describe('verify and diff name the same one flip when a file left its label folder for two others', () => {
+  it.each([
+    ['moved', false],
+    ['moved, a decoy written in its place', true],
+  ])('%s', async (_, decoy) => {
+    const dir = await makeTree({ 'mail/ham/1.txt': 'win money\n', 'mail/spam/s.txt': 'other\n' });
+    const store = await newStorePath();
+    const s = await snapJson(['seal', dir, '--as', 'ds@v1', '--key', keys.key, '--store', store, '--records', 'mail/*/* format=files label-segment=1']);
+    expect(s.code, s.stderr).toBe(0);
+    for (const label of ['eggs', 'spam', 'zzz']) {
+      await fsp.mkdir(join(dir, 'mail', label), { recursive: true });
+      await fsp.copyFile(join(dir, 'mail/ham/1.txt'), join(dir, 'mail', label, '1.txt'));
+    }
+    await fsp.rm(join(dir, 'mail/ham/1.txt'));
+    if (decoy) await fsp.writeFile(join(dir, 'mail/ham/1.txt'), 'a decoy\n');
+
+    const d = await snapJson(['diff', 'ds@v1', dir, '--store', store]);
+    const flips = d.json.records.sets[0].flipped.map((f: Json) => ({ set: 'mail/*/*', key: f.key[0], from: f.from, to: f.to }));
+    expect(flips).toHaveLength(1);
+    const v = await snapJson(['verify', dir, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(v.json.problems.filter((p: Json) => p.kind === 'extra' && p.label).map((p: Json) => p.label)).toEqual(flips);
+  });
+});
+
 describe('verify of a label-folder set with a moved file that cannot be a record', () => {
   it('still reports every problem and exits 1 when the file moved to a path whose key is over its limit', async () => {
     const dir = await makeTree({ 'mail/ham/1.txt': 'a\n', 'mail/spam/s.txt': 'b\n' });
