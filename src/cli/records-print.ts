@@ -105,7 +105,8 @@ export function setSummary(d: RecordSetDiff): string {
   if (s.flipped) {
     const pairs = new Map<string, number>();
     for (const f of d.flipped) {
-      const pair = `${labelShown(f.from)} → ${labelShown(f.to)}`;
+      // The same text on both sides: only the label's JSON type changed (1 → "1", §19.3).
+      const pair = `${labelShown(f.from)} → ${labelShown(f.to)}${f.from === f.to ? ', its JSON type' : ''}`;
       pairs.set(pair, (pairs.get(pair) ?? 0) + 1);
     }
     const top = [...pairs.entries()].sort((x, y) => y[1] - x[1]);

@@ -60,6 +60,7 @@ describe('labels in human output', () => {
 
   it('say when a flip kept the label text (a JSON 1 that became "1": its type changed)', () => {
     expect(setLines(flips([['1', '1']]))).toContain('    1: 1 → 1  (row 1)  (same label text: its JSON type changed)');
+    expect(setSummary(flips([['1', '1']]))).toBe('1 label flipped (1 → 1, its JSON type)');
   });
 
   it('are quoted the same way in the label table and the lists of new and vanished labels', () => {
