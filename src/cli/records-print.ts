@@ -10,26 +10,14 @@ import type { RecordSetDiff } from '../records/record-report.js';
 import type { RecordsReport } from '../records/diff-sets.js';
 import type { LabelShift } from '../records/stats.js';
 import { formatCount, plural } from './format.js';
-import { escapeForTerminal as shown, escapeMessage, NOT_BARE } from '../core/display.js';
+import { escapeForTerminal as shown, escapeMessage } from '../core/display.js';
+import { keyValueText, recordKeyText, type KeyValueText } from '../records/key-text.js';
 
 /** Items listed per kind in human output. */
 export const RECORDS_LISTED = 20;
 
-/** Formats whose key values are always strings (docs/FORMAT.md §19.2): a number-like value is not mistaken there. */
-const STRING_KEY_FORMATS: ReadonlySet<string> = new Set(['csv', 'tsv', 'files']);
-/** A string that reads like a JSON number, `true`, `false` or `null`. */
-const LIKE_OTHER_VALUE = /^(?:-?\d|true$|false$|null$)/;
-
-/**
- * One value of a key: a string as it is (escaped for the terminal), unless it could be mistaken —
- * it is empty, holds a comma or a double quote, begins or ends with white space, or (in a set whose
- * values need not be strings: JSONL, Parquet) reads like a number, `true`, `false` or `null` —
- * then as its JSON string (`"1"`, `"x, y"`), whose escapes read back to it; any other value as JSON.
- */
-function keyValueText(v: unknown, onlyStrings: boolean): string {
-  if (typeof v !== 'string') return JSON.stringify(v) ?? String(v);
-  return NOT_BARE.test(v) || (!onlyStrings && LIKE_OTHER_VALUE.test(v)) ? escapeMessage(JSON.stringify(v)) : shown(v);
-}
+/** A key value as the terminal shows it: JSON text with its escapes as they are, bare text escaped. */
+const onTerminal = (v: KeyValueText): string => (v.json ? escapeMessage(v.text) : shown(v.text));
 
 /**
  * A label as shown: like a key value of a CSV set (labels are text, §19.3), bare unless it could
@@ -37,20 +25,12 @@ function keyValueText(v: unknown, onlyStrings: boolean): string {
  * or beginning or ending with white space (`spam` beside `"spam "`) — then as its JSON string.
  */
 export function labelShown(label: string): string {
-  return keyValueText(label, true);
+  return onTerminal(keyValueText(label, true));
 }
 
-/**
- * A record key as one short line: its values joined by `, ` (`["a",2]` → `a, 2`; see
- * {@link keyValueText}: `["1"]` → `"1"` beside `[1]` → `1`, except in a CSV, TSV or `files` set,
- * where every value is a string: `17`), a feature hash shortened, a row number as `row N`.
- * @param format the record set's format (`csv`, `jsonl` …); when not given, values may be of any type
- */
+/** A record key as one short line, escaped for the terminal (records/key-text.ts). */
 export function keyText(key: unknown, format?: string): string {
-  const onlyStrings = format !== undefined && STRING_KEY_FORMATS.has(format);
-  if (Array.isArray(key)) return key.map((k) => keyValueText(k, onlyStrings)).join(', ');
-  if (typeof key === 'string') return /^[0-9a-f]{64}$/.test(key) ? `features ${key.slice(0, 12)}` : shown(key);
-  return `row ${String(key)}`;
+  return recordKeyText(key, format, onTerminal);
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;

@@ -14,6 +14,7 @@ import { recordSetUnchanged, type RecordSetDiff } from '../records/record-report
 import { labelShift, type LabelShift } from '../records/stats.js';
 import { shellCommand } from './escape.js';
 import { NOT_BARE } from '../core/display.js';
+import { recordKeyText } from '../records/key-text.js';
 
 /** Default of `--max-items`: how many of each kind of change a report lists. */
 export const DEFAULT_MAX_ITEMS = 50;
@@ -177,18 +178,14 @@ function cap<T, U>(list: readonly T[], max: number, map: (x: T) => U, total = li
   return { total, items: list.slice(0, max).map(map) };
 }
 
-/** A record key as shown: its JSON text (a string key without quotes), clipped. */
-export function keyText(key: unknown): string {
-  return clip(typeof key === 'string' ? key : (JSON.stringify(key) ?? String(key)));
-}
-
 /**
- * How a record is named in a report: its key; for identity `features` (no key: the record is its
- * feature hash) its row in B and the first 12 hex digits of that hash.
+ * How a record is named in a report: as `diff` names it (records/key-text.ts: `["a",2]` → `a, 2`,
+ * a value that could be mistaken as its JSON text), clipped; for identity `features` (no key: the
+ * record is its feature hash) its row in B and the first 12 hex digits of that hash.
  */
-export function recordName(key: unknown, identity: string, row: number): string {
+export function recordName(key: unknown, identity: string, row: number, format?: string): string {
   if (identity === 'features' && typeof key === 'string') return `row ${row} (features ${clip(key).slice(0, 12)}…)`;
-  return keyText(key);
+  return clip(recordKeyText(key, format));
 }
 
 function fileFact(e: ManifestEntry): FileFact {
@@ -243,7 +240,7 @@ function labelFacts(d: DiffReport, o: IncidentOptions, max: number): LabelFacts 
       total += s.flipped.length;
       for (const f of s.flipped) {
         if (flips.length >= max) break;
-        flips.push({ name: recordName(f.key, s.identity, f.b.row), set: clip(s.name), from: labelText(f.from), to: labelText(f.to) });
+        flips.push({ name: recordName(f.key, s.identity, f.b.row, s.format), set: clip(s.name), from: labelText(f.from), to: labelText(f.to) });
       }
     }
     const { labels, ...shift } = fromRecords;
@@ -274,11 +271,11 @@ function recordSetFacts(s: RecordSetDiff, max: number): RecordSetFacts {
     format: s.format,
     identity: s.identity,
     summary: s.summary,
-    flipped: cap(s.flipped, max, (f) => ({ key: recordName(f.key, s.identity, f.b.row), from: labelText(f.from), to: labelText(f.to) })),
-    added: cap(s.added, max, (r) => ({ key: recordName(r.key, s.identity, r.row), ...withLabel(r.label) })),
-    removed: cap(s.removed, max, (r) => ({ key: recordName(r.key, s.identity, r.row), ...withLabel(r.label) })),
+    flipped: cap(s.flipped, max, (f) => ({ key: recordName(f.key, s.identity, f.b.row, s.format), from: labelText(f.from), to: labelText(f.to) })),
+    added: cap(s.added, max, (r) => ({ key: recordName(r.key, s.identity, r.row, s.format), ...withLabel(r.label) })),
+    removed: cap(s.removed, max, (r) => ({ key: recordName(r.key, s.identity, r.row, s.format), ...withLabel(r.label) })),
     modified: cap(s.modified, max, (m) => ({
-      key: recordName(m.key, s.identity, m.b.row),
+      key: recordName(m.key, s.identity, m.b.row, s.format),
       ...(m.a.label !== undefined ? { from: labelText(m.a.label) } : {}),
       ...(m.b.label !== undefined ? { to: labelText(m.b.label) } : {}),
       labelChanged: m.labelChanged,

@@ -175,8 +175,9 @@ describe('the incident facts', () => {
     };
     const f = incidentFacts(report({ modified: [{ path: 'iris.csv', a: { path: 'iris.csv', sha256: SHA, size: 1 }, b: { path: 'iris.csv', sha256: 'ef'.repeat(32), size: 1 } }], records }), { folderLabels: { a: { x: 1 }, b: { x: 1 } } });
     expect(f.labels?.source).toBe('records');
-    expect(f.labels?.flips.items).toEqual([{ name: '2', set: 'iris.csv', from: 'setosa', to: 'virginica' }]);
-    expect(f.records?.sets.items[0]?.flipped.items).toEqual([{ key: '2', from: 'setosa', to: 'virginica' }]);
+    // A record of identity position is named as diff names it: by its row.
+    expect(f.labels?.flips.items).toEqual([{ name: 'row 2', set: 'iris.csv', from: 'setosa', to: 'virginica' }]);
+    expect(f.records?.sets.items[0]?.flipped.items).toEqual([{ key: 'row 2', from: 'setosa', to: 'virginica' }]);
     const page = renderIncidentHtml(f);
     expect(page).toContain('<code>setosa</code>');
   });
@@ -206,7 +207,8 @@ describe('the incident facts', () => {
     const f = incidentFacts(report({ modified: [{ path: 't.csv', a: { path: 't.csv', sha256: SHA, size: 1 }, b: { path: 't.csv', sha256: 'ef'.repeat(32), size: 1 } }], records }), { folderLabels: { a: {}, b: {} } });
     expect(f.labels?.flips.items[0]).toMatchObject({ from: 'spam', to: '"spam "' });
     expect(f.labels?.flips.items[2]).toMatchObject({ from: '""', to: '"a, b"' });
-    expect(f.records?.sets.items[0]?.flipped.items[0]).toEqual({ key: '["1"]', from: 'spam', to: '"spam "' });
+    // The key as diff writes it (a CSV key's values are strings: 1, not ["1"]).
+    expect(f.records?.sets.items[0]?.flipped.items[0]).toEqual({ key: '1', from: 'spam', to: '"spam "' });
     expect(f.labels?.chart.map((r) => r.label)).toEqual(['""', '"a, b"', 'spam', '"spam "']);
     expect(renderIncidentHtml(f)).toContain('<code>&quot;spam &quot;</code>');
     expect(renderIncidentMarkdown(f)).toContain('| spam | → "spam " |');

@@ -1,0 +1,43 @@
+/**
+ * How a record is named in text — diff, check and verify on a terminal, the incident report in
+ * HTML and Markdown — so that every output names it alike (docs/FORMAT.md §19.8): a key's values
+ * joined by `, ` (`["a",2]` → `a, 2`), each bare unless it could be mistaken for another value,
+ * then as its JSON text; a feature hash shortened; a row number as `row N`. Text only: each caller
+ * escapes for its medium.
+ */
+import { NOT_BARE } from '../core/display.js';
+
+/** Formats whose key values are always strings (docs/FORMAT.md §19.2): a number-like value is not mistaken there. */
+export const STRING_KEY_FORMATS: ReadonlySet<string> = new Set(['csv', 'tsv', 'files']);
+/** A string that reads like a JSON number, `true`, `false` or `null`. */
+const LIKE_OTHER_VALUE = /^(?:-?\d|true$|false$|null$)/;
+
+/** One value of a key as text: `json` when `text` is JSON (a quoted string, or a value that is not a string). */
+export interface KeyValueText {
+  text: string;
+  json: boolean;
+}
+
+/**
+ * One value of a key: a string as it is, unless it could be mistaken — it is empty, holds a comma
+ * or a double quote, begins or ends with white space, or (in a set whose values need not be
+ * strings: JSONL, Parquet) reads like a number, `true`, `false` or `null` — then as its JSON string
+ * (`"1"`, `"x, y"`), whose escapes read back to it; any other value as JSON.
+ */
+export function keyValueText(v: unknown, onlyStrings: boolean): KeyValueText {
+  if (typeof v !== 'string') return { text: JSON.stringify(v) ?? String(v), json: true };
+  return NOT_BARE.test(v) || (!onlyStrings && LIKE_OTHER_VALUE.test(v)) ? { text: JSON.stringify(v), json: true } : { text: v, json: false };
+}
+
+/**
+ * A record key as one short line (see the module comment): `["1"]` → `"1"` beside `[1]` → `1`,
+ * except in a CSV, TSV or `files` set, where every value is a string: `17`.
+ * @param format the record set's format (`csv`, `jsonl` …); when not given, values may be of any type
+ * @param escape how each value is written for the medium (default: as it is)
+ */
+export function recordKeyText(key: unknown, format?: string, escape: (v: KeyValueText) => string = (v) => v.text): string {
+  const onlyStrings = format !== undefined && STRING_KEY_FORMATS.has(format);
+  if (Array.isArray(key)) return key.map((k) => escape(keyValueText(k, onlyStrings))).join(', ');
+  if (typeof key === 'string') return /^[0-9a-f]{64}$/.test(key) ? `features ${key.slice(0, 12)}` : escape({ text: key, json: false });
+  return `row ${String(key)}`;
+}
