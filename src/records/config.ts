@@ -110,6 +110,20 @@ export function checkRule(v: unknown, where: string): RecordRule {
 }
 
 /**
+ * `line L, column C: ` for a JSON.parse message that gives a position (`… in JSON at position 41`,
+ * a UTF-16 offset into `text`; lines and columns from 1), so that a person can find it in the file;
+ * else nothing (V8 gives no position for some errors, such as an unexpected token).
+ */
+function whereInText(text: string, message: string): string {
+  const m = / at position (\d+)/.exec(message);
+  if (!m) return '';
+  const at = Math.min(Number(m[1]), text.length);
+  const before = text.slice(0, at);
+  const line = before.split('\n').length;
+  return `line ${line}, column ${at - before.lastIndexOf('\n')}: `;
+}
+
+/**
  * Parse `snap.json` bytes: `{"records": [rule…], "check": {thresholds}}`, both optional, nothing
  * else; at most {@link MAX_CONFIG_BYTES} bytes and {@link MAX_RULES} rules.
  * @param name the file's name for messages
@@ -118,10 +132,12 @@ export function checkRule(v: unknown, where: string): RecordRule {
 export function parseConfig(bytes: Uint8Array, name = CONFIG_FILE): RecordConfig {
   if (bytes.length > MAX_CONFIG_BYTES) fail(name, `is larger than ${MAX_CONFIG_BYTES} bytes`);
   let value: unknown;
+  let text = '';
   try {
-    value = JSON.parse(decodeUtf8(bytes));
+    text = decodeUtf8(bytes);
+    value = JSON.parse(text);
   } catch (e) {
-    fail(name, `is not UTF-8 JSON (${(e as Error).message})`);
+    fail(name, `is not UTF-8 JSON (${whereInText(text, (e as Error).message)}${(e as Error).message})`);
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(name, 'must be a JSON object');
   const o = value as Record<string, unknown>;

@@ -51,6 +51,8 @@ describe('snap.json', () => {
     ];
     for (const v of bad) expect(() => cfg(v), JSON.stringify(v)).toThrow(code('RECORDS_CONFIG_INVALID'));
     expect(() => parseConfig(Buffer.from('{"records": ['))).toThrow(code('RECORDS_CONFIG_INVALID'));
+    // Where the syntax error is, when the parser says (a member name expected after a trailing comma).
+    expect(() => parseConfig(Buffer.from('{\n  "records": [\n    {"path": "t.csv",}\n  ]\n}'))).toThrow(/snap\.json: is not UTF-8 JSON \(line 3, column 22: Expected double-quoted property name/);
     expect(() => parseConfig(Buffer.from([0xff, 0xfe]))).toThrow(code('RECORDS_CONFIG_INVALID'));
   });
 
