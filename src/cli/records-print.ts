@@ -19,11 +19,7 @@ export const RECORDS_LISTED = 20;
 /** A key value as the terminal shows it: JSON text with its escapes as they are, bare text escaped. */
 const onTerminal = (v: KeyValueText): string => (v.json ? escapeMessage(v.text) : shown(v.text));
 
-/**
- * A label as shown: like a key value of a CSV set (labels are text, §19.3), bare unless it could
- * not be told apart bare — empty, holding a comma (lists join labels with `, `) or a double quote,
- * or beginning or ending with white space (`spam` beside `"spam "`) — then as its JSON string.
- */
+/** A label as the terminal shows it (records/key-text.ts `labelText`, escaped). */
 export function labelShown(label: string): string {
   return onTerminal(keyValueText(label, true));
 }

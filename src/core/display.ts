@@ -115,13 +115,6 @@ export function escapeMessage(text: string): string {
   return NEEDS_ESCAPE_MESSAGE.test(text) ? escape(text, false) : text;
 }
 
-/**
- * A string that could not be told apart from others if printed bare in a list of values joined by
- * `, `: empty, holding a comma or a double quote, or beginning or ending with white space
- * (`spam` beside `spam `). Such a value is printed as its JSON string instead.
- */
-export const NOT_BARE = /^$|[,"]|^\s|\s$/;
-
 /** Bytes as a short human size: 0 B, 999 B, 1.2 KiB, 3.4 MiB, 5.6 GiB. */
 export function formatBytes(n: number): string {
   if (n < 1024) return `${Math.round(n)} B`;

@@ -7,7 +7,7 @@ import type { RecordsReport } from './diff-sets.js';
 import type { RecordSetDiff } from './record-report.js';
 import type { LabelShift } from './stats.js';
 import type { Thresholds } from './thresholds.js';
-import { NOT_BARE } from '../core/display.js';
+import { labelText } from './key-text.js';
 
 /** One threshold crossed. */
 export interface Breach {
@@ -30,11 +30,11 @@ export const LABELS_NAMED = 20;
 
 /**
  * `a, b, c` — or the first {@link LABELS_NAMED} and `… and N more`; a label that could not be told
- * apart bare (`NOT_BARE`: empty, a comma or quote, a space at an end) as its JSON string.
+ * apart bare (empty, a comma or quote, a space at an end) as its JSON string (`labelText`).
  */
 function labelList(labels: readonly string[]): string {
   const rest = labels.length - LABELS_NAMED;
-  return labels.slice(0, LABELS_NAMED).map((l) => (NOT_BARE.test(l) ? JSON.stringify(l) : l)).join(', ') + (rest > 0 ? `, … and ${rest} more` : '');
+  return labels.slice(0, LABELS_NAMED).map(labelText).join(', ') + (rest > 0 ? `, … and ${rest} more` : '');
 }
 
 /** Groups of B that A does not have (by identity for duplicates, by features for conflicts). */

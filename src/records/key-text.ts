@@ -5,7 +5,12 @@
  * then as its JSON text; a feature hash shortened; a row number as `row N`. Text only: each caller
  * escapes for its medium.
  */
-import { NOT_BARE } from '../core/display.js';
+/**
+ * A string that could not be told apart from others if printed bare in a list of values joined by
+ * `, `: empty, holding a comma or a double quote, or beginning or ending with white space
+ * (`spam` beside `spam `). Such a value is printed as its JSON string instead.
+ */
+const NOT_BARE = /^$|[,"]|^\s|\s$/;
 
 /** Formats whose key values are always strings (docs/FORMAT.md §19.2): a number-like value is not mistaken there. */
 export const STRING_KEY_FORMATS: ReadonlySet<string> = new Set(['csv', 'tsv', 'files']);
@@ -27,6 +32,15 @@ export interface KeyValueText {
 export function keyValueText(v: unknown, onlyStrings: boolean): KeyValueText {
   if (typeof v !== 'string') return { text: JSON.stringify(v) ?? String(v), json: true };
   return NOT_BARE.test(v) || (!onlyStrings && LIKE_OTHER_VALUE.test(v)) ? { text: JSON.stringify(v), json: true } : { text: v, json: false };
+}
+
+/**
+ * A label as text (labels are text, §19.3): like a key value of a CSV set, bare unless it could not
+ * be told apart bare — empty, holding a comma (lists join labels with `, `) or a double quote, or
+ * beginning or ending with white space (`spam` beside `"spam "`) — then as its JSON string.
+ */
+export function labelText(label: string): string {
+  return keyValueText(label, true).text;
 }
 
 /**

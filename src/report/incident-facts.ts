@@ -13,8 +13,7 @@ import type { DiffExtra, DiffReport, DiffSide } from '../diff.js';
 import { recordSetUnchanged, type RecordSetDiff } from '../records/record-report.js';
 import { labelShift, type LabelShift } from '../records/stats.js';
 import { shellCommand } from './escape.js';
-import { NOT_BARE } from '../core/display.js';
-import { recordKeyText } from '../records/key-text.js';
+import { labelText as labelTextOf, recordKeyText } from '../records/key-text.js';
 
 /** Default of `--max-items`: how many of each kind of change a report lists. */
 export const DEFAULT_MAX_ITEMS = 50;
@@ -166,12 +165,12 @@ export function clip(text: string): string {
 }
 
 /**
- * A label as shown, clipped: bare, or its JSON string when it would print like another label
- * (`NOT_BARE`: empty, a comma or a double quote, white space at an end — `spam` beside `"spam "`;
- * a Markdown table cell drops such a space, an HTML page shows none), as `diff` writes it.
+ * A label as shown, clipped: as `diff` writes it (records/key-text.ts: bare, or its JSON string
+ * when it would print like another label — a Markdown table cell drops a space at an end, an HTML
+ * page shows none).
  */
 export function labelText(label: string): string {
-  return clip(NOT_BARE.test(label) ? JSON.stringify(label) : label);
+  return clip(labelTextOf(label));
 }
 
 function cap<T, U>(list: readonly T[], max: number, map: (x: T) => U, total = list.length): Capped<U> {
