@@ -56,6 +56,11 @@ export function labelFolderRecord(members: readonly RecordSetMember[]): (path: s
   };
 }
 
+/** The key of a `files` record's forms as a label flip names it: the path without its label segment. */
+function keyName(forms: NonNullable<ReturnType<typeof fileForms>>): string {
+  return (JSON.parse(forms.key as string) as string[])[0] as string;
+}
+
 /** SHA-256 of a text's UTF-8 bytes, hex: a record's fingerprint (§19.3). */
 function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
@@ -117,6 +122,8 @@ export async function attachRecordFindings(problems: RecordProblem[], members: r
   // Label folders: a file that moved from one label folder to another, same name, same bytes.
   const fileSets = members.filter((m) => m.format === 'files').map((m) => ({ m, ig: ignore().add(m.pattern as string) }));
   if (fileSets.length === 0) return;
+  /** The first `files` set whose pattern takes the path, as the seal assigned it. */
+  const setOf = (path: string) => fileSets.find((x) => x.ig.ignores(path));
   // Missing files by path, to give the twin its label (a search per move was quadratic: 100,000 moves took 95 s).
   const missingAt = new Map(problems.filter((q) => q.kind === 'missing' && q.movedTo !== undefined).map((q) => [q.path, q]));
   for (const p of problems) {
@@ -127,8 +134,7 @@ export async function attachRecordFindings(problems: RecordProblem[], members: r
     const to = formsOf(p.path, set.m.labelSegment as number);
     const from = formsOf(p.movedFrom, set.m.labelSegment as number);
     if (!to || !from || to.key !== from.key || to.label === from.label) continue;
-    const key = (JSON.parse(to.key as string) as string[])[0] as string;
-    p.label = { set: set.m.pattern as string, key, from: from.label as string, to: to.label as string };
+    p.label = { set: set.m.pattern as string, key: keyName(to), from: from.label as string, to: to.label as string };
     const src = missingAt.get(p.movedFrom);
     if (src) src.label = p.label;
   }
@@ -136,7 +142,7 @@ export async function attachRecordFindings(problems: RecordProblem[], members: r
   // when a decoy was written in its place (diff names that flip, and the decoy as an added record).
   const record = (path: string, digest: { sha256?: string; size?: number } | object | undefined) => {
     const d = digest as { sha256?: string; size?: number } | undefined;
-    const set = d?.sha256 === undefined ? undefined : fileSets.find((s) => s.ig.ignores(path));
+    const set = d?.sha256 === undefined ? undefined : setOf(path);
     const forms = set && formsOf(path, set.m.labelSegment as number);
     return set && forms ? { set, forms, id: `${set.m.pattern as string}\0${forms.key as string}\0${d?.sha256} ${d?.size}` } : undefined;
   };
@@ -150,7 +156,7 @@ export async function attachRecordFindings(problems: RecordProblem[], members: r
   }
   // Extras in the order diff pairs a record's files (by fingerprint), so that both name the same flip.
   const rank = (p: RecordProblem) => {
-    const set = fileSets.find((x) => x.ig.ignores(p.path));
+    const set = setOf(p.path);
     const forms = set && formsOf(p.path, set.m.labelSegment as number, (p.actual as { sha256?: string } | undefined)?.sha256);
     return forms ? sha256Hex(forms.canonical) : '';
   };
@@ -162,14 +168,14 @@ export async function attachRecordFindings(problems: RecordProblem[], members: r
     const q = r && changedBySignedContent.get(r.id)?.shift();
     const from = q && formsOf(q.path, r.set.m.labelSegment as number);
     if (!r || !from || from.label === r.forms.label) continue;
-    p.label = { set: r.set.m.pattern as string, key: (JSON.parse(r.forms.key as string) as string[])[0] as string, from: from.label as string, to: r.forms.label as string };
+    p.label = { set: r.set.m.pattern as string, key: keyName(r.forms), from: from.label as string, to: r.forms.label as string };
   }
   // A file moved to another label folder and edited: its record's only missing file and only extra
   // one, under two labels (diff pairs them as one modified record whose label changed).
   const byRecord = new Map<string, { set: (typeof fileSets)[number]; missing: RecordProblem[]; extra: RecordProblem[] }>();
   for (const p of problems) {
     if (p.kind !== 'missing' && p.kind !== 'extra') continue;
-    const set = fileSets.find((x) => x.ig.ignores(p.path));
+    const set = setOf(p.path);
     const forms = set && formsOf(p.path, set.m.labelSegment as number);
     if (!set || !forms) continue;
     const id = `${set.m.pattern as string}\0${forms.key as string}`;
@@ -183,7 +189,7 @@ export async function attachRecordFindings(problems: RecordProblem[], members: r
     const a = formsOf(from.path, g.set.m.labelSegment as number);
     const b = formsOf(to.path, g.set.m.labelSegment as number);
     if (!a || !b || a.label === b.label) continue;
-    const label = { set: g.set.m.pattern as string, key: (JSON.parse(b.key as string) as string[])[0] as string, from: a.label as string, to: b.label as string, contentChanged: true as const };
+    const label = { set: g.set.m.pattern as string, key: keyName(b), from: a.label as string, to: b.label as string, contentChanged: true as const };
     from.label = label;
     to.label = label;
   }
