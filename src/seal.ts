@@ -649,7 +649,8 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
     let parent: string | undefined;
     let parentDir: string | undefined;
     let parentRef: string | undefined;
-    let parentSets: string[] = [];
+    /** The parent's statement, as readSnapshotUnverified read it (not verified). */
+    let parentStatement: Statement | undefined;
     if (typeof opts.parent === 'string') {
       const loc = await resolveRef(opts.parent, store.root);
       parentDir = loc.dir;
@@ -658,7 +659,7 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
       const read = await readSnapshotUnverified(loc);
       parent = read.snapshot;
       parentRef = opts.parent;
-      parentSets = (read.statement?.predicate.records ?? []).map(recordSetName);
+      parentStatement = read.statement;
     } else if (opts.parent === undefined) {
       const same = await listSnapshots(store, name);
       const newest = same[same.length - 1];
@@ -673,7 +674,7 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
         parent = read.snapshot;
         parentDir = newest.dir;
         parentRef = `${newest.name}@${newest.version}`;
-        parentSets = (read.statement?.predicate.records ?? []).map(recordSetName);
+        parentStatement = read.statement;
       }
     }
     const hints = !manifestOnly && parentDir && (await snapshotKeepsObjects(parentDir)) ? await ParentHints.read(join(parentDir, MANIFEST_FILE)) : undefined;
@@ -682,7 +683,7 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
       let source: IncrementalSource | undefined;
       let parentInfo: IncrementalScan['parent'];
       if (parent && parentDir) {
-        const st = (await readSnapshotUnverified({ dir: parentDir, ref: parent })).statement;
+        const st = parentStatement;
         if (st) {
           parentInfo = { snapshot: parent, manifestSha256: st.predicate.manifestSha256 };
           source = new IncrementalSource(statCachePath(opts.incremental.statCacheDir, parent), join(parentDir, MANIFEST_FILE), { snapshot: parent, fileCount: st.predicate.fileCount }, machine, dir);
@@ -755,7 +756,7 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
       incrementalResult = { ...(incremental.parent ? { parent: incremental.parent.snapshot } : {}), cache: incremental.source?.applied ? 'used' : (incremental.source?.status ?? 'absent'), reused: totals.reused ?? 0, reusedBytes: totals.reusedBytes ?? 0, ...(statCache ? { statCache } : {}), ...(note ? { note } : {}) };
     }
     const kept = new Set((signed.statement.predicate.records ?? []).map(recordSetName));
-    const notKept = parentSets.filter((n) => !kept.has(n));
+    const notKept = (parentStatement?.predicate.records ?? []).map(recordSetName).filter((n) => !kept.has(n));
     return {
       ...sealed,
       newObjects: totals.newObjects,
