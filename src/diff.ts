@@ -322,7 +322,7 @@ export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): 
       }
     }
     // A dataset in S3 has no record indexes here: its records are not compared.
-    const records = opts.records === false || a.kind === 'dataset' || b.kind === 'dataset' ? undefined : await diffRecordSides(await recordSide(a, pa, da, opts), await recordSide(b, pb, db, opts));
+    const records = opts.records === false || a.kind === 'dataset' || b.kind === 'dataset' ? undefined : await diffRecordSides(await recordSide(a, pa, da, opts), await recordSide(b, pb, db, opts), { jobs: opts.jobs });
     const addedOnly = added.filter((e) => !renamedTo.has(e.path));
     const removedOnly = removed.filter((e) => !renamedFrom.has(e.path));
     extra.sort((x, y) => compareUtf8(x.path, y.path) || (x.side < y.side ? -1 : x.side > y.side ? 1 : 0));

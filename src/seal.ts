@@ -719,7 +719,7 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
         now: opts.now,
         onProgress: opts.onProgress,
         ...(incremental ? { incremental } : {}),
-        ...(recordRules.length > 0 ? { records: async (manifestPath: string) => (indexed = await (await recordsModule()).indexForSeal({ dir, manifestPath, rules: recordRules, tmpDir: work, everyRule: opts.recordRules !== undefined })).members } : {}),
+        ...(recordRules.length > 0 ? { records: async (manifestPath: string) => (indexed = await (await recordsModule()).indexForSeal({ dir, manifestPath, rules: recordRules, tmpDir: work, everyRule: opts.recordRules !== undefined, jobs: opts.jobs })).members } : {}),
       },
       pool,
     );

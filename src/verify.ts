@@ -632,7 +632,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     const dirs = [opts.snapshot.objectsDir ?? (opts.snapshot.name !== undefined ? join(opts.snapshot.dir, '..', '..', '..', 'objects', 'sha256') : undefined), opts.store ? join(resolve(opts.store), 'objects', 'sha256') : undefined];
     // The record code (CSV, JSONL and Parquet readers) is loaded only when records are to be named.
     const { attachRecordFindings } = await import('./records/verify-records.js');
-    await attachRecordFindings(problems, pred.records, root, dirs.filter((d): d is string => d !== undefined));
+    await attachRecordFindings(problems, pred.records, root, dirs.filter((d): d is string => d !== undefined), { jobs: opts.jobs });
   }
   const problemsSorted = manifestOk ? problems.sort((a, b) => compareUtf8(a.path, b.path)) : [];
   return {

@@ -14,7 +14,8 @@ import { compareUtf8 } from '../core/paths.js';
 import { recordSetName, type RecordFormat, type RecordIdentity, type RecordSetMember } from '../core/records.js';
 import { manifestEntryRuns, rereadEntryRuns } from '../io/manifest-file.js';
 import { RuleSet, tabularSpec, type RecordConfig, type RecordSetSpec } from './config.js';
-import { FileSetIndexer, indexTabularFile } from './index-file.js';
+import { FileSetIndexer, type IndexFileOptions } from './index-file.js';
+import { indexWorkersFor, RecordIndexPool } from './index-pool.js';
 import type { IndexExpectation } from './read-index.js';
 import { diffIndexFiles } from './diff-index-files.js';
 import { RecordDiffCollector, type ConflictGroup, type RecordSetDiff } from './record-report.js';
@@ -91,7 +92,12 @@ const labelledDef = (d: SetDefinition) => d.label !== undefined || d.format === 
 const specOf = (d: SetDefinition): RecordSetSpec => ({ format: d.format, identity: d.identity, ...(d.key ? { key: d.key } : {}), ...(d.label !== undefined ? { label: d.label } : {}) });
 
 /** Where one side's index of a set comes from. */
-type Source = { kind: 'index'; path: string; x: IndexExpectation; member?: RecordSetMember; summaryPath?: string } | { kind: 'empty' } | { kind: 'unavailable'; reason: string };
+/**
+ * Where one side of a set's records come from. An index to be built on the fly (`build`, a folder
+ * side's file) is written at `path` once `ready` settles: the builds of every set are queued at
+ * once, so that several files are read at the same time (`index-pool.ts`).
+ */
+type Source = { kind: 'index'; path: string; x: IndexExpectation; member?: RecordSetMember; summaryPath?: string; build?: { options: IndexFileOptions; size: number }; ready?: Promise<unknown> } | { kind: 'empty' } | { kind: 'unavailable'; reason: string };
 
 /** The path of a store object named `hex`, in the first of `dirs` that has it. */
 function findObject(dirs: readonly string[], hex: string): string | undefined {
@@ -129,10 +135,12 @@ async function definitionsFromRules(config: RecordConfig, manifestPath: string):
 /**
  * Compare the records of two sides, set by set. A tabular file of a folder side with the same digest
  * as on the snapshot side is not read: the snapshot's signed index describes exactly those bytes.
+ * @param opts.jobs at most this many of a folder side's files are indexed at once (default: the cores)
  * @returns undefined when neither side defines any record set
- * @throws SnapError from reading or indexing (`RECORDS_*`, `OBJECT_CORRUPT`, `IO_ERROR`)
+ * @throws SnapError from reading or indexing (`RECORDS_*`, `OBJECT_CORRUPT`, `IO_ERROR`, `INTERNAL`
+ *   when an indexing worker dies)
  */
-export async function diffRecordSides(a: RecordSide, b: RecordSide): Promise<RecordsReport | undefined> {
+export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs?: number } = {}): Promise<RecordsReport | undefined> {
   // 1. The sets to compare, and their definitions.
   const defs = new Map<string, SetDefinition>();
   const unavailable: UnavailableSet[] = [];
@@ -183,6 +191,7 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide): Promise<Rec
     if (scratch === undefined) throw new SnapError('INTERNAL', 'a record index was to be built without a folder side');
     return scratch;
   };
+  let pool: RecordIndexPool | undefined;
   try {
     // 2. One pass over each side's manifest: which record files it has (and their digests), and the
     //    files of label-folder sets (folder sides build those indexes here).
@@ -191,11 +200,15 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide): Promise<Rec
     const filesDefs = [...defs.values()].filter((d) => d.format === 'files');
     const scan = async (side: RecordSide, tag: string) => {
       const digests = new Map<string, string>();
+      const sizes = new Map<string, number>();
       const builders = side.kind === 'folder' ? filesDefs.map((d) => ({ d, ig: ignore().add(d.name), ix: new FileSetIndexer(d.name, d.labelSegment as number, { tmpDir: tmp(), strictKeys: false }) })) : [];
       for await (const run of rereadEntryRuns(side.manifestPath, side.kind === 'snapshot' ? side.manifestSha256 : undefined)) {
         for (const e of run) {
           if (isSymlinkEntry(e)) continue;
-          if (tabularNames.has(e.path)) digests.set(e.path, e.sha256);
+          if (tabularNames.has(e.path)) {
+            digests.set(e.path, e.sha256);
+            sizes.set(e.path, e.size);
+          }
           else for (const bd of builders) if (bd.ig.ignores(e.path)) {
             await bd.ix.add(e);
             break;
@@ -207,7 +220,7 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide): Promise<Rec
         const out = join(tmp(), `files-${tag}-${filesIndexes.size}`);
         filesIndexes.set(bd.d.name, (await bd.ix.finish(out)) ? out : undefined);
       }
-      return { digests, filesIndexes };
+      return { digests, sizes, filesIndexes };
     };
     const seenA = await scan(a, 'a');
     const seenB = await scan(b, 'b');
@@ -239,15 +252,22 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide): Promise<Rec
         if (p) return { kind: 'index', path: p, x: x(om), member: om, ...summaryOf((other as SnapshotRecordSide).objectDirs, om) };
       }
       const out = join(tmp(), `index-${built++}`);
-      await indexTabularFile({ abs: join(side.dir, ...d.name.split('/')), rel: d.name, spec: specOf(d), tmpDir: tmp(), outPath: out, strictKeys: false, expectSha256: digest });
-      return { kind: 'index', path: out, x: x() };
+      const options: IndexFileOptions = { abs: join(side.dir, ...d.name.split('/')), rel: d.name, spec: specOf(d), tmpDir: tmp(), outPath: out, strictKeys: false, expectSha256: digest };
+      return { kind: 'index', path: out, x: x(), build: { options, size: seen.sizes.get(d.name) ?? 0 } };
     };
+    const sorted = [...defs.values()].sort((p, q) => compareUtf8(p.name, q.name));
+    const planned: [Source, Source][] = [];
+    for (const d of sorted) planned.push([await source(a, seenA, b, seenB, d), await source(b, seenB, a, seenA, d)]);
+    const builds = planned.flat().filter((src): src is Extract<Source, { kind: 'index' }> => src.kind === 'index' && src.build !== undefined);
+    pool = new RecordIndexPool(indexWorkersFor(builds.map((src) => (src.build as { size: number }).size), opts.jobs));
+    for (const src of builds) src.ready = pool.index((src.build as { options: IndexFileOptions }).options);
 
     // 3. Each set: merge-join, conflicts, label shift.
     const sets: RecordSetDiff[] = [];
-    for (const d of [...defs.values()].sort((p, q) => compareUtf8(p.name, q.name))) {
-      const sa = await source(a, seenA, b, seenB, d);
-      const sb = await source(b, seenB, a, seenA, d);
+    for (const [i, d] of sorted.entries()) {
+      const [sa, sb] = planned[i] as [Source, Source];
+      // In set order: the first set whose file cannot be indexed is the one reported.
+      for (const src of [sa, sb]) if (src.kind === 'index' && src.ready) await src.ready;
       if (sa.kind === 'unavailable' || sb.kind === 'unavailable') {
         const both = sa.kind === 'unavailable' && sb.kind === 'unavailable';
         unavailable.push({ name: d.name, side: both ? 'both' : sa.kind === 'unavailable' ? 'a' : 'b', reason: (sa.kind === 'unavailable' ? sa.reason : (sb as { reason: string }).reason) });
@@ -301,6 +321,7 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide): Promise<Rec
       ...(labelled.length > 0 ? { dataset: labelShift(sumLabels(labelled.map((s) => s.a.labels as Record<string, number>)), sumLabels(labelled.map((s) => s.b.labels as Record<string, number>))) } : {}),
     };
   } finally {
+    await pool?.close(); // before the scratch folder goes: a worker still reading writes into it
     await removeTmp();
   }
 }

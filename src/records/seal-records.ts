@@ -15,7 +15,8 @@ import { manifestEntryRuns } from '../io/manifest-file.js';
 import { fsyncDir, objectPath, type Store } from '../io/store.js';
 import { ioError } from '../io/errors.js';
 import { CONFIG_FILE, MAX_CONFIG_BYTES, parseConfig, RuleSet, tabularSpec, type RecordConfig, type RecordRule, type RecordSetSpec } from './config.js';
-import { FileSetIndexer, filesMember, indexTabularFile, tabularMember } from './index-file.js';
+import { FileSetIndexer, filesMember, tabularMember } from './index-file.js';
+import { indexWorkersFor, RecordIndexPool } from './index-pool.js';
 
 /**
  * The record configuration of a dataset folder: its `snap.json`, if there is one.
@@ -77,13 +78,16 @@ function ruleIndexedNothing(rule: RecordRule, matched: number, earlierRules: boo
  *   one that indexes nothing is most likely mistyped)
  * @throws SnapError `RECORDS_*` from reading and indexing, with file and line | `RECORDS_LIMIT`
  *   (more than {@link MAX_RECORD_SETS} sets) | `RECORDS_CONFIG_INVALID` (with `everyRule`, a rule
- *   that indexed nothing) | `FILE_CHANGED` | `IO_ERROR`
+ *   that indexed nothing) | `FILE_CHANGED` | `IO_ERROR` | `INTERRUPTED` / `TERMINATED` | `INTERNAL`
+ *   (an indexing worker died)
+ * @param o.jobs at most this many tabular files are read at once, one per worker thread (default:
+ *   the cores; see `index-pool.ts` for the memory bound and the small-dataset case)
  */
-export async function indexForSeal(o: { dir: string; manifestPath: string; rules: readonly RecordRule[]; tmpDir: string; everyRule?: boolean }): Promise<SealRecords> {
+export async function indexForSeal(o: { dir: string; manifestPath: string; rules: readonly RecordRule[]; tmpDir: string; everyRule?: boolean; jobs?: number }): Promise<SealRecords> {
   const rules = new RuleSet(o.rules);
   const matched = new Map<RecordRule, number>();
   const indexing = new Set<RecordRule>();
-  const tabular: { path: string; sha256: string; spec: RecordSetSpec }[] = [];
+  const tabular: { path: string; sha256: string; size: number; spec: RecordSetSpec }[] = [];
   const fileSets = new Map<string, FileSetIndexer>();
   const tooMany = () => new SnapError('RECORDS_LIMIT', `more than ${MAX_RECORD_SETS} record sets match the record rules; narrow the patterns`);
   let config: { sha256: string; size: number } | undefined;
@@ -107,7 +111,7 @@ export async function indexForSeal(o: { dir: string; manifestPath: string; rules
       const spec = tabularSpec(rule, e.path);
       if (!spec) continue;
       indexing.add(rule);
-      tabular.push({ path: e.path, sha256: e.sha256, spec });
+      tabular.push({ path: e.path, sha256: e.sha256, size: e.size, spec });
       if (tabular.length + fileSets.size > MAX_RECORD_SETS) throw tooMany();
     }
   }
@@ -120,12 +124,22 @@ export async function indexForSeal(o: { dir: string; manifestPath: string; rules
   const members: RecordSetMember[] = [];
   const objects: SealRecords['objects'] = [];
   let n = 0;
-  for (const t of tabular) {
-    const outPath = join(o.tmpDir, `records-${n++}.jsonl`);
-    const { built } = await indexTabularFile({ abs: join(o.dir, ...t.path.split('/')), rel: t.path, spec: t.spec, tmpDir: o.tmpDir, outPath, strictKeys: true, summary: true, expectSha256: t.sha256 });
-    members.push(tabularMember(t.path, t.spec, built));
-    objects.push({ path: outPath, sha256: built.sha256 });
-    if (built.summary) objects.push(built.summary);
+  // Several files are read at once, one per worker; results are taken in manifest order, so the
+  // first error met is the first file's in that order, as when they were read one by one.
+  const pool = new RecordIndexPool(indexWorkersFor(tabular.map((t) => t.size), o.jobs));
+  try {
+    const pending = tabular.map((t) => {
+      const outPath = join(o.tmpDir, `records-${n++}.jsonl`);
+      return { t, outPath, built: pool.index({ abs: join(o.dir, ...t.path.split('/')), rel: t.path, spec: t.spec, tmpDir: o.tmpDir, outPath, strictKeys: true, summary: true, expectSha256: t.sha256 }) };
+    });
+    for (const { t, outPath, built: pendingBuilt } of pending) {
+      const built = await pendingBuilt;
+      members.push(tabularMember(t.path, t.spec, built));
+      objects.push({ path: outPath, sha256: built.sha256 });
+      if (built.summary) objects.push(built.summary);
+    }
+  } finally {
+    await pool.close();
   }
   for (const [pattern, ix] of fileSets) {
     const outPath = join(o.tmpDir, `records-${n++}.jsonl`);

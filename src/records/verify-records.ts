@@ -12,7 +12,9 @@ import ignore from 'ignore';
 import { isSnapError } from '../core/errors.js';
 import type { RecordSetMember } from '../core/records.js';
 import { fileForms } from './canonical.js';
-import { indexTabularFile } from './index-file.js';
+import type { IndexFileOptions } from './index-file.js';
+import { indexWorkersFor, RecordIndexPool } from './index-pool.js';
+import type { RecordSetSpec } from './config.js';
 import { diffIndexFiles } from './diff-index-files.js';
 import { RecordDiffCollector, type RecordSetDiff } from './record-report.js';
 import { conflictGroups } from './conflicts.js';
@@ -81,29 +83,40 @@ function formsOf(path: string, labelSegment: number, sha256 = '0'.repeat(64)): R
  * be read or indexed: the problem gets `records.error` instead (the file is reported as modified
  * anyway).
  * @param objectDirs `objects/sha256` folders that may hold the signed index objects
+ * @param opts.jobs at most this many modified record files are indexed at once (default: the cores)
  */
-export async function attachRecordFindings(problems: RecordProblem[], members: readonly RecordSetMember[], dir: string, objectDirs: readonly string[]): Promise<void> {
+export async function attachRecordFindings(problems: RecordProblem[], members: readonly RecordSetMember[], dir: string, objectDirs: readonly string[], opts: { jobs?: number } = {}): Promise<void> {
   const tabular = new Map(members.filter((m) => m.path !== undefined).map((m) => [m.path as string, m]));
   let tmp: string | undefined;
   let removeTmp: (() => Promise<void>) | undefined;
+  let pool: RecordIndexPool | undefined;
   try {
+    // First what to index (every modified record file whose signed index is here), then the
+    // indexes built at once (several files at a time: `index-pool.ts`), then each compared.
+    const jobs: { p: RecordProblem; m: RecordSetMember; obj: string; out: string; spec: RecordSetSpec; options: IndexFileOptions; size: number }[] = [];
     for (const p of problems) {
       const m = p.kind === 'modified' ? tabular.get(p.path) : undefined;
       if (!m) continue;
+      const obj = objectDirs.map((d) => join(d, m.index.sha256.slice(0, 2), m.index.sha256.slice(2))).find((x) => existsSync(x));
+      if (!obj) {
+        p.records = { error: { code: 'OBJECT_MISSING', message: `the signed record index ${m.index.sha256.slice(0, 12)}… is not in the store` } };
+        continue;
+      }
+      if (tmp === undefined) {
+        tmp = await makeScratchDir('snap-verify-records-');
+        removeTmp = removeWhenDone(tmp);
+      }
+      const out = join(tmp, `index-${problems.indexOf(p)}`);
+      const spec: RecordSetSpec = { format: m.format, identity: m.identity, ...(m.key ? { key: m.key } : {}), ...(m.label !== undefined ? { label: m.label } : {}) };
+      const actual = p.actual as { sha256?: string; size?: number } | undefined;
+      const options: IndexFileOptions = { abs: join(dir, ...m.path!.split('/')), rel: m.path as string, spec, tmpDir: tmp, outPath: out, strictKeys: false, ...(actual?.sha256 ? { expectSha256: actual.sha256 } : {}) };
+      jobs.push({ p, m, obj, out, spec, options, size: actual?.size ?? 0 });
+    }
+    const indexes = jobs.length > 0 ? (pool = new RecordIndexPool(indexWorkersFor(jobs.map((j) => j.size), opts.jobs))) : undefined;
+    const built = jobs.map((j) => (indexes as RecordIndexPool).index(j.options));
+    for (const [i, { p, m, obj, out, spec }] of jobs.entries()) {
       try {
-        const obj = objectDirs.map((d) => join(d, m.index.sha256.slice(0, 2), m.index.sha256.slice(2))).find((x) => existsSync(x));
-        if (!obj) {
-          p.records = { error: { code: 'OBJECT_MISSING', message: `the signed record index ${m.index.sha256.slice(0, 12)}… is not in the store` } };
-          continue;
-        }
-        if (tmp === undefined) {
-          tmp = await makeScratchDir('snap-verify-records-');
-          removeTmp = removeWhenDone(tmp);
-        }
-        const out = join(tmp, `index-${problems.indexOf(p)}`);
-        const spec = { format: m.format, identity: m.identity, ...(m.key ? { key: m.key } : {}), ...(m.label !== undefined ? { label: m.label } : {}) };
-        const actual = (p.actual as { sha256?: string } | undefined)?.sha256;
-        await indexTabularFile({ abs: join(dir, ...m.path!.split('/')), rel: m.path as string, spec, tmpDir: tmp, outPath: out, strictKeys: false, ...(actual ? { expectSha256: actual } : {}) });
+        await built[i];
         const labelled = m.label !== undefined;
         const xa = { identity: m.identity, labelled, name: m.path as string, sha256: m.index.sha256, count: m.count };
         const xb = { identity: m.identity, labelled, name: m.path as string };
@@ -117,6 +130,7 @@ export async function attachRecordFindings(problems: RecordProblem[], members: r
       }
     }
   } finally {
+    await pool?.close(); // before the scratch folder goes: a worker still reading writes into it
     await removeTmp?.();
   }
   // Label folders: a file that moved from one label folder to another, same name, same bytes.
