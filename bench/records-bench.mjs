@@ -14,6 +14,9 @@
 //                index, alternated (without, with, without, with …), and prints per format the medians
 //                (min–max) of wall time, CPU-seconds (user + sys of the process) and peak RSS, and the
 //                ratio with / without of each pair; the load average before and after
+//   --files K    with --seal-rounds: the table cut into K files (train-000.csv …, each with the header),
+//                and a third seal per round, with the index and --jobs 1 (the files read one after
+//                another), so that the gain of reading several files at once is paired in the same run
 //   --cli PATH   run another build's dist/cli/main.js (to measure before / after a change)
 //   --columns C  C extra numeric feature columns (default 0: id, x, y, text, label); daff's time grows
 //                with the columns, snap's record diff does not (an index line per record, whatever its width)
@@ -159,7 +162,7 @@ export function benchRecords({ work, key, pub, rows = 1_000_000, daff = true, co
  * one (each into a fresh store). Returns per format the runs and their medians (min–max).
  * @param o.work a scratch folder (made and removed here)
  */
-export function benchSealPairs({ work, rows = 1_000_000, rounds = 5, formats = ['csv', 'jsonl'], columns = 0 }) {
+export function benchSealPairs({ work, rows = 1_000_000, rounds = 5, formats = ['csv', 'jsonl'], columns = 0, files = 1 }) {
   EXTRA = columns;
   const dir = join(work, `records-seal-${rows}`);
   rmSync(dir, { recursive: true, force: true });
@@ -168,17 +171,20 @@ export function benchSealPairs({ work, rows = 1_000_000, rounds = 5, formats = [
   const key = join(dir, 'bench.key');
   console.error(`records: making ${rows.toLocaleString('en-US')}-row tables in ${dir} …`);
   makeTables(dir, rows);
+  if (files > 1) for (const f of formats) splitTable(join(dir, `a-${f}`), `train.${f}`, files, f === 'csv');
   const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-  const out = { rows, rounds, loadBefore: load() };
-  for (const f of formats) out[f] = { without: [], with: [] };
+  const out = { rows, rounds, files, loadBefore: load() };
+  const modes = files > 1 ? ['without', 'with', 'withOneThread'] : ['without', 'with'];
+  for (const f of formats) out[f] = Object.fromEntries(modes.map((m) => [m, []]));
   for (let r = 0; r < rounds; r++) {
     for (const f of formats) {
       const a = join(dir, `a-${f}`);
       const store = join(dir, `store-${f}`);
-      for (const mode of ['without', 'with']) {
+      for (const mode of modes) {
         rmSync(store, { recursive: true, force: true });
         warm(a);
-        const flags = mode === 'with' ? ['--records', `train.${f} key=id label=label`] : ['--no-records'];
+        const rule = files > 1 ? `train-*.${f} key=id label=label` : `train.${f} key=id label=label`;
+        const flags = mode === 'without' ? ['--no-records'] : ['--records', rule, ...(mode === 'withOneThread' ? ['--jobs', '1'] : [])];
         const x = run('node', [cli, 'seal', a, '--as', 't@v1', '--key', key, '--store', store, ...flags, '--quiet']);
         out[f][mode].push({ ms: Math.round(x.ms), cpuS: x.cpuS, rssMiB: x.rssMiB });
         console.error(`records: round ${r + 1} ${f} ${mode}: ${(x.ms / 1000).toFixed(2)} s wall, ${x.cpuS?.toFixed(2)} CPU-s, ${x.rssMiB} MiB`);
@@ -191,6 +197,17 @@ export function benchSealPairs({ work, rows = 1_000_000, rounds = 5, formats = [
   return out;
 }
 
+/** Cut `dir/name` into `k` files `train-000.EXT` … of about equal rows (each CSV part with the header), then remove it. */
+function splitTable(dir, name, k, header) {
+  const lines = readFileSync(join(dir, name), 'utf8').split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  const head = header ? lines.shift() + '\n' : '';
+  const ext = name.split('.').pop();
+  const per = Math.ceil(lines.length / k);
+  for (let i = 0; i < k; i++) writeFileSync(join(dir, `train-${String(i).padStart(3, '0')}.${ext}`), head + lines.slice(i * per, (i + 1) * per).map((l) => l + '\n').join(''));
+  rmSync(join(dir, name));
+}
+
 /** Median and min–max of numbers, as text. */
 function spread(xs, digits = 2) {
   const s = [...xs].sort((p, q) => p - q);
@@ -201,7 +218,8 @@ function spread(xs, digits = 2) {
 /** The paired seal figures as a Markdown table. */
 export function sealPairsTable(r) {
   const formats = ['csv', 'jsonl'].filter((f) => r[f]);
-  const lines = [`${r.rows.toLocaleString('en-US')} rows, ${r.rounds} rounds (without, with alternated); medians (min–max); load average ${r.loadBefore} before, ${r.loadAfter} after`, '', `| | ${formats.map((f) => f.toUpperCase()).join(' | ')} |`, `|---|${formats.map(() => '---').join('|')}|`];
+  const split = r.files > 1;
+  const lines = [`${r.rows.toLocaleString('en-US')} rows${split ? ` in ${r.files} files` : ''}, ${r.rounds} rounds (${split ? 'without, with, with --jobs 1' : 'without, with'} alternated); medians (min–max); load average ${r.loadBefore} before, ${r.loadAfter} after`, '', `| | ${formats.map((f) => f.toUpperCase()).join(' | ')} |`, `|---|${formats.map(() => '---').join('|')}|`];
   const row = (name, fn) => lines.push(`| ${name} | ${formats.map((f) => fn(r[f])).join(' | ')} |`);
   row('seal without: wall s', (x) => spread(x.without.map((y) => y.ms / 1000)));
   row('seal with: wall s', (x) => spread(x.with.map((y) => y.ms / 1000)));
@@ -209,6 +227,12 @@ export function sealPairsTable(r) {
   row('seal with: CPU-s', (x) => spread(x.with.map((y) => y.cpuS)));
   row('ratio with / without, wall (per pair)', (x) => spread(x.with.map((y, i) => y.ms / x.without[i].ms)));
   row('ratio with / without, CPU (per pair)', (x) => spread(x.with.map((y, i) => y.cpuS / x.without[i].cpuS)));
+  if (split) {
+    row('seal with, --jobs 1 (files one at a time): wall s', (x) => spread(x.withOneThread.map((y) => y.ms / 1000)));
+    row('seal with, --jobs 1: CPU-s', (x) => spread(x.withOneThread.map((y) => y.cpuS)));
+    row('speed-up of several files at once, wall (per round)', (x) => spread(x.with.map((y, i) => x.withOneThread[i].ms / y.ms)));
+    row('ratio with / without, wall, --jobs 1 (per pair)', (x) => spread(x.withOneThread.map((y, i) => y.ms / x.without[i].ms)));
+  }
   row('peak RSS without / with, MiB (max)', (x) => `${Math.max(...x.without.map((y) => y.rssMiB))} / ${Math.max(...x.with.map((y) => y.rssMiB))}`);
   return lines.join('\n');
 }
@@ -241,7 +265,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   }
   const work = resolve(opt('dir', process.env.SNAP_BENCH_DIR ?? join(tmpdir(), 'snap-bench')));
   if (opt('seal-rounds', undefined) !== undefined) {
-    const r = benchSealPairs({ work, rows: Number(opt('rows', '1000000')), rounds: Number(opt('seal-rounds', '5')), columns: Number(opt('columns', '0')), formats: opt('formats', 'csv,jsonl').split(',') });
+    const r = benchSealPairs({ work, rows: Number(opt('rows', '1000000')), rounds: Number(opt('seal-rounds', '5')), columns: Number(opt('columns', '0')), formats: opt('formats', 'csv,jsonl').split(','), files: Number(opt('files', '1')) });
     console.log(sealPairsTable(r));
     const json = opt('json', undefined);
     if (json) writeFileSync(json, JSON.stringify(r, null, 2) + '\n');
