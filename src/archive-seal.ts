@@ -104,7 +104,7 @@ export async function sealToArchive(opts: SealArchiveOptions): Promise<SealArchi
       now: opts.now,
       onProgress: opts.onProgress,
       // Record indexes (FORMAT §19), built in the private folder and packed after the manifest (§10.1).
-      ...(recordRules.length > 0 ? { records: async (path: string) => (indexed = await indexForSeal({ dir: root, manifestPath: path, rules: recordRules, tmpDir: work, everyRule: opts.recordRules !== undefined, jobs: opts.jobs })).members } : {}),
+      ...(recordRules.length > 0 ? { records: async (path: string) => (indexed = await indexForSeal({ dir: root, manifestPath: path, rules: recordRules, tmpDir: work, everyRule: opts.recordRules !== undefined, jobs: opts.jobs, onProgress: opts.onProgress })).members } : {}),
     });
     const envelopeBytes = serializeEnvelope(envelope);
     // The archive's own rules (links that stay inside, nothing under a file or link), before packing.

@@ -44,6 +44,11 @@ export interface Progress {
   /** Known totals (verify knows them from the manifest; seal does not). */
   totalFiles?: number;
   totalBytes?: number;
+  /**
+   * A later phase of the same command, named (e.g. seal's "indexing records", after the files are
+   * hashed): its own bar, labelled so. Absent: the command's main phase.
+   */
+  phase?: string;
 }
 
 /** Options of {@link seal}. */
@@ -719,7 +724,7 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
         now: opts.now,
         onProgress: opts.onProgress,
         ...(incremental ? { incremental } : {}),
-        ...(recordRules.length > 0 ? { records: async (manifestPath: string) => (indexed = await (await recordsModule()).indexForSeal({ dir, manifestPath, rules: recordRules, tmpDir: work, everyRule: opts.recordRules !== undefined, jobs: opts.jobs })).members } : {}),
+        ...(recordRules.length > 0 ? { records: async (manifestPath: string) => (indexed = await (await recordsModule()).indexForSeal({ dir, manifestPath, rules: recordRules, tmpDir: work, everyRule: opts.recordRules !== undefined, jobs: opts.jobs, onProgress: opts.onProgress })).members } : {}),
       },
       pool,
     );

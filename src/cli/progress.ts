@@ -22,32 +22,43 @@ const NONE: ProgressReporter = { update() {}, stop() {} };
 async function progressReporter(enabled: boolean, stream: NodeJS.WriteStream, label: string): Promise<ProgressReporter> {
   if (!enabled) return NONE;
   const { default: cliProgress } = await import('cli-progress');
-  const t0 = performance.now();
-  const bar = new cliProgress.SingleBar(
-    {
-      stream,
-      format: `${label} {bar} {percentage}% | {files} files | {done} | {rate}/s | ETA {eta_formatted}`,
-      hideCursor: true,
-      clearOnComplete: true,
-      fps: 5,
-      etaBuffer: 50,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  let started = false;
+  /** One bar per phase: a `Progress` with another `phase` clears the bar drawn so far and starts its own. */
+  const start = (name: string) => ({
+    t0: performance.now(),
+    started: false,
+    bar: new cliProgress.SingleBar(
+      {
+        stream,
+        format: `${name} {bar} {percentage}% | {files} files | {done} | {rate}/s | ETA {eta_formatted}`,
+        hideCursor: true,
+        clearOnComplete: true,
+        fps: 5,
+        etaBuffer: 50,
+      },
+      cliProgress.Presets.shades_classic,
+    ),
+  });
+  let phase: string | undefined;
+  let cur = start(label);
   return {
     update(p) {
-      const total = p.totalBytes ?? 0;
-      const secs = Math.max((performance.now() - t0) / 1000, 0.001);
-      const payload = { files: formatCount(p.files), done: formatBytes(p.bytes), rate: formatBytes(p.bytes / secs) };
-      if (!started) {
-        bar.start(total > 0 ? total : 1, 0, payload);
-        started = true;
+      if (p.phase !== phase) {
+        if (cur.started) cur.bar.stop();
+        phase = p.phase;
+        cur = start(p.phase ?? label);
       }
-      bar.update(total > 0 ? Math.min(p.bytes, total) : 0, payload);
+      const total = p.totalBytes ?? 0;
+      const secs = Math.max((performance.now() - cur.t0) / 1000, 0.001);
+      const files = p.totalFiles !== undefined ? `${formatCount(p.files)}/${formatCount(p.totalFiles)}` : formatCount(p.files);
+      const payload = { files, done: formatBytes(p.bytes), rate: formatBytes(p.bytes / secs) };
+      if (!cur.started) {
+        cur.bar.start(total > 0 ? total : 1, 0, payload);
+        cur.started = true;
+      }
+      cur.bar.update(total > 0 ? Math.min(p.bytes, total) : 0, payload);
     },
     stop() {
-      if (started) bar.stop();
+      if (cur.started) cur.bar.stop();
     },
   };
 }

@@ -17,6 +17,7 @@ import { ioError } from '../io/errors.js';
 import { CONFIG_FILE, MAX_CONFIG_BYTES, parseConfig, RuleSet, tabularSpec, type RecordConfig, type RecordRule, type RecordSetSpec } from './config.js';
 import { FileSetIndexer, filesMember, tabularMember } from './index-file.js';
 import { indexWorkersFor, RecordIndexPool } from './index-pool.js';
+import type { Progress } from '../seal.js';
 
 /**
  * The record configuration of a dataset folder: its `snap.json`, if there is one.
@@ -44,6 +45,9 @@ export async function readRecordConfig(dir: string): Promise<RecordConfig | unde
     await fh.close();
   }
 }
+
+/** The progress phase of {@link indexForSeal}, after the files are hashed. */
+export const INDEXING_PHASE = 'indexing records';
 
 /** What indexing a dataset made: the statement members, and the files to store as objects (the indexes, and the dataset's `snap.json`). */
 export interface SealRecords {
@@ -82,8 +86,10 @@ function ruleIndexedNothing(rule: RecordRule, matched: number, earlierRules: boo
  *   (an indexing worker died)
  * @param o.jobs at most this many tabular files are read at once, one per worker thread (default:
  *   the cores; see `index-pool.ts` for the memory bound and the small-dataset case)
+ * @param o.onProgress told, as phase {@link INDEXING_PHASE}, the tabular files and bytes indexed so
+ *   far of how many (once before the first, then as each file is done)
  */
-export async function indexForSeal(o: { dir: string; manifestPath: string; rules: readonly RecordRule[]; tmpDir: string; everyRule?: boolean; jobs?: number }): Promise<SealRecords> {
+export async function indexForSeal(o: { dir: string; manifestPath: string; rules: readonly RecordRule[]; tmpDir: string; everyRule?: boolean; jobs?: number; onProgress?: (p: Progress) => void }): Promise<SealRecords> {
   const rules = new RuleSet(o.rules);
   const matched = new Map<RecordRule, number>();
   const indexing = new Set<RecordRule>();
@@ -127,10 +133,23 @@ export async function indexForSeal(o: { dir: string; manifestPath: string; rules
   // Several files are read at once, one per worker; results are taken in manifest order, so the
   // first error met is the first file's in that order, as when they were read one by one.
   const pool = new RecordIndexPool(indexWorkersFor(tabular.map((t) => t.size), o.jobs));
+  const progress = { phase: INDEXING_PHASE, files: 0, bytes: 0, totalFiles: tabular.length, totalBytes: tabular.reduce((sum, t) => sum + t.size, 0) };
+  if (tabular.length > 0) o.onProgress?.({ ...progress });
   try {
     const pending = tabular.map((t) => {
       const outPath = join(o.tmpDir, `records-${n++}.jsonl`);
-      return { t, outPath, built: pool.index({ abs: join(o.dir, ...t.path.split('/')), rel: t.path, spec: t.spec, tmpDir: o.tmpDir, outPath, strictKeys: true, summary: true, expectSha256: t.sha256 }) };
+      const built = pool.index({ abs: join(o.dir, ...t.path.split('/')), rel: t.path, spec: t.spec, tmpDir: o.tmpDir, outPath, strictKeys: true, summary: true, expectSha256: t.sha256 });
+      if (o.onProgress) {
+        built.then(
+          () => {
+            progress.files++;
+            progress.bytes += t.size;
+            o.onProgress?.({ ...progress });
+          },
+          () => {},
+        );
+      }
+      return { t, outPath, built };
     });
     for (const { t, outPath, built: pendingBuilt } of pending) {
       const built = await pendingBuilt;

@@ -53,6 +53,20 @@ describe('withProgress', () => {
     expect(err.text).toBe('');
   });
 
+  it('starts a bar of its own, with its name and files done of the total, when the work reports a later phase', async () => {
+    const err = new Term(true);
+    await withProgress({}, ioWith(err), 'sealing', async (onProgress) => {
+      onProgress?.({ files: 5, bytes: 5000 });
+      onProgress?.({ phase: 'indexing records', files: 1, bytes: 2048, totalFiles: 3, totalBytes: 4096 });
+    });
+    const sealing = err.text.indexOf('sealing');
+    const indexing = err.text.indexOf('indexing records');
+    expect(sealing).toBeGreaterThanOrEqual(0);
+    expect(indexing).toBeGreaterThan(sealing);
+    expect(err.text.slice(indexing)).toContain('1/3 files');
+    expect(err.text.slice(indexing)).toContain('50%');
+  });
+
   it("passes the work's error on, after stopping the bar", async () => {
     const err = new Term(true);
     const boom = new Error('boom');

@@ -167,3 +167,22 @@ describe('how many indexing workers a seal starts', () => {
     expect(indexWorkersFor(Array(10).fill(4 * MiB), 1)).toBe(0);
   });
 });
+
+describe("seal's progress while it indexes records", () => {
+  it('reports the phase "indexing records" with every tabular file and byte counted once, last of all', async () => {
+    const { seal } = await import('../../src/seal.js');
+    const { readPrivateKey } = await import('../../src/io/keyfile.js');
+    const { parseRuleFlag } = await import('../../src/records/config.js');
+    const files = { 'parts/a.csv': csv(300), 'parts/b.csv': csv(200, 300), 'parts/c.csv': csv(100, 500), 'notes.txt': 'hello\n' };
+    const data = await makeTree(files);
+    const events: { phase?: string; files: number; bytes: number; totalFiles?: number; totalBytes?: number }[] = [];
+    await seal({ dir: data, as: 'ds@v1', key: await readPrivateKey(keys.key), store: await newStorePath(), manifestOnly: true, recordRules: [parseRuleFlag('parts/*.csv key=id label=label')], onProgress: (p) => events.push({ ...p }) });
+    const indexing = events.filter((e) => e.phase === 'indexing records');
+    const total = ['parts/a.csv', 'parts/b.csv', 'parts/c.csv'].reduce((n, f) => n + Buffer.byteLength(files[f as keyof typeof files]), 0);
+    expect(indexing.map((e) => e.files)).toEqual([0, 1, 2, 3]);
+    expect(indexing.every((e) => e.totalFiles === 3 && e.totalBytes === total)).toBe(true);
+    expect(indexing.at(-1)?.bytes).toBe(total);
+    expect(events.indexOf(indexing[0] as (typeof events)[number])).toBeGreaterThan(0); // after the hashing's progress
+    expect(events.slice(events.indexOf(indexing[0] as (typeof events)[number])).every((e) => e.phase === 'indexing records')).toBe(true);
+  });
+});
