@@ -191,6 +191,27 @@ describe('snap bom --model', () => {
     const unverified = await bomOf(['poisoned@v1']);
     expect(props(unverified.metadata.component)['snap:signaturesVerified']).toBe('false');
   });
+
+  it('still exits 1 (SNAPSHOT_REVOKED) with --pubkey on a machine that saw the revocation once the store has lost it, as verify-model does', async () => {
+    const state = await tempDir('snap-state-');
+    const env = { SNAP_STATE_DIR: state };
+    await seal({ 'poisoned.csv': 'p2\n' }, 'poisoned@v2', []);
+    await fsp.writeFile(join(work, 'revoked2.bin'), 'R2');
+    const a = await snapJson(['attest', 'revoked2.bin', '--data', 'poisoned@v2', '--key', mlKey.key, '--as', 'revoked-clf@2', '--store', store], { cwd: work });
+    expect(a.code, a.stderr).toBe(0);
+    const v = await snapJson(['revoke', 'poisoned@v2', '--reason', 'labels flipped', '--key', dataKey.key, '--store', store]);
+    expect(v.code, v.stderr).toBe(0);
+    // This machine sees the revocation count once (verify-model keeps it in the trusted state).
+    const gate = await snapJson(['verify-model', 'revoked2.bin', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store], { cwd: work, env });
+    expect([gate.code, gate.json.failure.code]).toEqual([1, 'SNAPSHOT_REVOKED']);
+    // Someone with write access to the store, and no key, removes the revocation.
+    await fsp.rm(join(store, 'revocations', v.json.snapshot.slice(7)), { recursive: true, force: true });
+    for (const [args, out] of [[['--model', 'revoked-clf@2', '--pubkey', mlKey.pub], join(work, 'revoked2-model.cdx.json')], [['poisoned@v2'], join(work, 'revoked2-data.cdx.json')]] as const) {
+      const r = await snapJson(['bom', ...args, '--pubkey', dataKey.pub, '-o', out, '--store', store], { env });
+      expect([r.code, r.json?.failure?.code]).toEqual([1, 'SNAPSHOT_REVOKED']);
+      expect(existsSync(out)).toBe(false);
+    }
+  });
 });
 
 describe('snap bom refuses bad arguments', () => {

@@ -10,6 +10,7 @@ import { openStore, storePath, type SnapshotLocation, type Store } from '../../i
 import { writeOutputFile } from '../../io/output-temp.js';
 import { checkTrust, readSnapshotUnverified } from '../../snapshot.js';
 import { revocationSource } from '../../trust/revocations.js';
+import { stateDir } from '../../trust/state.js';
 import type { TrustRules } from '../../trust/rules.js';
 import { attestationsDir, checkStoredAttestation, readAttestationUnverified } from '../../provenance/attestation-store.js';
 import { modelBom, snapshotBom, type BomSnapshot, type BomTrainingData } from '../../provenance/bom.js';
@@ -17,6 +18,7 @@ import { locateTrainingSnapshot } from '../../provenance/verify-model.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { jsonOut, trustedKeys, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
 import { openSnapshotRef } from '../snapshot-ref.js';
+import { rememberedRevocations } from '../trust-args.js';
 
 /**
  * The signers a verified BOM names (`snap:signer`): the keys whose signatures verified, each once.
@@ -92,8 +94,11 @@ async function cmdBom(a: Args, io: CliIo): Promise<number> {
   const pubs = a.pubkey === undefined ? [] : (Array.isArray(a.pubkey) ? a.pubkey : [a.pubkey]).map(String);
   const keys = pubs.length > 0 ? await trustedKeys(pubs, io.cwd) : undefined;
   // With keys, the trust check is verify's and verify-model's: an expired snapshot, or one a trusted
-  // key revoked (the store's revocations), is not described as verified.
-  const rules: TrustRules = { now: new Date(), revocations: revocationSource(existsSync(join(storeRoot, 'store.json')) ? storeRoot : undefined, []) };
+  // key revoked (the store's revocations, and those this machine's trusted state kept: a store that
+  // deletes a revocation once seen here cannot get the snapshot described as verified), is not
+  // described as verified. Without keys nothing is judged, and the state is not read.
+  const remembered = keys ? await rememberedRevocations(stateDir(undefined, io.env, io.cwd), a, io) : undefined;
+  const rules: TrustRules = { now: new Date(), revocations: revocationSource(existsSync(join(storeRoot, 'store.json')) ? storeRoot : undefined, [], remembered, remembered?.counted) };
   let bom: Record<string, unknown> | Untrusted;
   if (model !== undefined) {
     bom = await modelInput(model, await openStore(storeRoot), keys, rules);
@@ -106,6 +111,7 @@ async function cmdBom(a: Args, io: CliIo): Promise<number> {
       await opened.close();
     }
   }
+  await remembered?.keep();
   if (bom instanceof Untrusted) {
     if (a.json) jsonOut(io, { ok: false, failure: bom.failure });
     io.stderr.write(`snap bom: not written: ${escapeMessage(bom.failure.message)} [${bom.failure.code}]\n`);
