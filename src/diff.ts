@@ -12,6 +12,7 @@ import type { TrustedKey } from './core/envelope.js';
 import { judgeManifest, manifestEntryRuns, type ManifestDigest } from './io/manifest-file.js';
 import { MANIFEST_FILE, type SnapshotLocation } from './io/store.js';
 import { checkTrust, readSnapshotUnverified } from './snapshot.js';
+import type { TrustRules } from './trust/rules.js';
 import { scanDataset, type Progress } from './seal.js';
 import { whyRefused } from './io/walk.js';
 import type { RecordSetMember } from './core/records.js';
@@ -83,6 +84,11 @@ export interface DiffOptions {
   jobs?: number;
   /** When given, each snapshot side's signers are checked against these keys. */
   trusted?: readonly TrustedKey[];
+  /**
+   * With `trusted`: the rules of trust/rules.ts each snapshot side must also meet (its revocations:
+   * the store's and those this machine kept; the time expiry is judged at), as verify applies them.
+   */
+  rules?: TrustRules;
   /** Folders to leave out of a folder side (the store). */
   skipDirs?: readonly string[];
   /** A store whose objects may hold the record indexes of either side (besides each snapshot's own store). */
@@ -101,7 +107,7 @@ export interface DiffOptions {
   onManifests?: (a: string, b: string, signed: { a?: string; b?: string }) => Promise<void>;
 }
 
-async function describe(input: DiffInput, trusted?: readonly TrustedKey[]): Promise<{ side: DiffSide; excludes: string[]; records?: RecordSetMember[]; predicate?: Statement['predicate'] }> {
+async function describe(input: DiffInput, trusted?: readonly TrustedKey[], rules?: TrustRules): Promise<{ side: DiffSide; excludes: string[]; records?: RecordSetMember[]; predicate?: Statement['predicate'] }> {
   if (input.kind === 'folder') return { side: { folder: input.path }, excludes: [] };
   if (input.kind === 'dataset') return { side: { folder: input.name }, excludes: [] };
   const info = await readSnapshotUnverified(input.location);
@@ -113,7 +119,7 @@ async function describe(input: DiffInput, trusted?: readonly TrustedKey[]): Prom
   let signers: { keyid: string; trusted?: boolean }[] = info.keyids.map((keyid) => ({ keyid }));
   let trust: { trusted: boolean; failure?: { code: string; message: string } } | undefined;
   if (trusted && trusted.length > 0) {
-    const t = await checkTrust(input.location, trusted);
+    const t = await checkTrust(input.location, trusted, 1, rules);
     signers = t.signers.map((s) => ({ keyid: s.keyid, trusted: s.trusted }));
     trust = { trusted: t.ok, ...(t.failure ? { failure: { code: t.failure.code, message: t.failure.message } } : {}) };
   }
@@ -237,8 +243,8 @@ function sameEntry(a: ManifestEntry, b: ManifestEntry): boolean {
 export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): Promise<DiffReport> {
   const cleanup: (() => Promise<void>)[] = []; // removes a scratch folder (also on a forced exit)
   try {
-    const da = await describe(a, opts.trusted);
-    const db = await describe(b, opts.trusted);
+    const da = await describe(a, opts.trusted, opts.rules);
+    const db = await describe(b, opts.trusted, opts.rules);
     const excludes = [...new Set([...da.excludes, ...db.excludes])];
     const extra: DiffExtra[] = [];
     const pa = await manifestOf(a, excludes, opts, cleanup, 'a', extra);

@@ -83,6 +83,19 @@ export async function trustSetup(a: Args, io: CliIo, storeRoot: string, now = ne
   return { trusted, threshold, rules, ...(policy ? { policy } : {}), stateDir: dir, keepRevocations };
 }
 
+/**
+ * The trust rules of a command that is given `--pubkey` keys only (`diff`, `check`, `bom`): the
+ * revocations of the store (when `storeRoot` is one) and those this machine's trusted state kept
+ * (see {@link rememberedRevocations}), judged with the command's keys, and `now` for `expiresAt` —
+ * so a snapshot that verify refuses as revoked is not called trusted there either.
+ * @returns the rules, and `keep()` to call once the checks are done (keeps the revocations that counted)
+ * @throws SnapError `STATE_MALFORMED`
+ */
+export async function pubkeyTrustRules(a: Args, io: CliIo, storeRoot: string, now = new Date()): Promise<{ rules: TrustRules; keep(): Promise<void> }> {
+  const remembered = await rememberedRevocations(stateDir(undefined, io.env, io.cwd), a, io);
+  return { rules: { now, revocations: revocationSource(isStore(storeRoot) ? storeRoot : undefined, [], remembered, remembered.counted) }, keep: remembered.keep };
+}
+
 /** The revocations this machine's trusted state kept, and how to keep those that count in a run. */
 export interface MachineRevocations extends RememberedRevocations {
   /** Give to `revocationSource`: told of each revocation that counted. */

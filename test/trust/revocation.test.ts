@@ -51,6 +51,29 @@ describe('a snapshot revoked in the store', () => {
     await expect(fsp.access(target)).rejects.toThrow();
   });
 
+  it('is no trusted side for diff --pubkey nor a trusted baseline for check --pubkey (exit 1, SNAPSHOT_REVOKED), also once the store has lost the revocation on a machine that saw it', async () => {
+    const state = await tempDir('snap-state-');
+    const env = { SNAP_STATE_DIR: state };
+    const config = JSON.stringify({ records: [{ pattern: 'train.csv', key: ['id'], label: 'label' }] });
+    const s = await sealTree({ 'train.csv': 'id,text,label\n1,win money,spam\n2,lunch,ham\n', 'snap.json': config }, alice, { store: shared.path });
+    expect((await snapJson(['revoke', s.ref, '--reason', REASON, '--key', alice.key, '--store', s.store])).code).toBe(0);
+    const gates = async () => ({
+      check: await snapJson(['check', s.data, '--against', s.ref, '--pubkey', alice.pub, '--store', s.store], { env }),
+      diff: await snapJson(['diff', s.ref, s.data, '--pubkey', alice.pub, '--store', s.store], { env }),
+    });
+    for (const when of ['in the store', 'removed from the store']) {
+      if (when === 'removed from the store') {
+        // Someone with write access to the store, and no key, removes the revocation.
+        await fsp.chmod(join(s.store, 'revocations', s.snapshot.slice(7)), 0o755);
+        await fsp.rm(join(s.store, 'revocations', s.snapshot.slice(7)), { recursive: true, force: true });
+      }
+      const { check, diff } = await gates();
+      expect([when, check.code, check.json.ok, check.json.a.trusted, check.json.a.failure?.code]).toEqual([when, 1, false, false, 'SNAPSHOT_REVOKED']);
+      expect(check.json.breaches[0]).toMatchObject({ rule: 'trust', value: 'untrusted' });
+      expect([when, diff.code, diff.json.a.trusted, diff.json.a.failure?.code]).toEqual([when, 1, false, 'SNAPSHOT_REVOKED']);
+    }
+  });
+
   it('does not count when signed by a key verify does not trust: reported (counts false), exit 0', async () => {
     const s = await sealTree(TREE, alice, { store: shared.path });
     expect((await snapJson(['revoke', s.ref, '--reason', 'I say so', '--key', mallory.key, '--store', s.store])).code).toBe(0);

@@ -9,8 +9,6 @@ import type { AttestationStatement } from '../../core/attestation.js';
 import { openStore, storePath, type SnapshotLocation, type Store } from '../../io/store.js';
 import { writeOutputFile } from '../../io/output-temp.js';
 import { checkTrust, readSnapshotUnverified } from '../../snapshot.js';
-import { revocationSource } from '../../trust/revocations.js';
-import { stateDir } from '../../trust/state.js';
 import type { TrustRules } from '../../trust/rules.js';
 import { attestationsDir, checkStoredAttestation, readAttestationUnverified } from '../../provenance/attestation-store.js';
 import { modelBom, snapshotBom, type BomSnapshot, type BomTrainingData } from '../../provenance/bom.js';
@@ -18,7 +16,7 @@ import { locateTrainingSnapshot } from '../../provenance/verify-model.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { jsonOut, trustedKeys, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
 import { openSnapshotRef } from '../snapshot-ref.js';
-import { rememberedRevocations } from '../trust-args.js';
+import { pubkeyTrustRules } from '../trust-args.js';
 
 /**
  * The signers a verified BOM names (`snap:signer`): the keys whose signatures verified, each once.
@@ -97,8 +95,8 @@ async function cmdBom(a: Args, io: CliIo): Promise<number> {
   // key revoked (the store's revocations, and those this machine's trusted state kept: a store that
   // deletes a revocation once seen here cannot get the snapshot described as verified), is not
   // described as verified. Without keys nothing is judged, and the state is not read.
-  const remembered = keys ? await rememberedRevocations(stateDir(undefined, io.env, io.cwd), a, io) : undefined;
-  const rules: TrustRules = { now: new Date(), revocations: revocationSource(existsSync(join(storeRoot, 'store.json')) ? storeRoot : undefined, [], remembered, remembered?.counted) };
+  const judged = keys ? await pubkeyTrustRules(a, io, storeRoot) : undefined;
+  const rules: TrustRules = judged?.rules ?? {};
   let bom: Record<string, unknown> | Untrusted;
   if (model !== undefined) {
     bom = await modelInput(model, await openStore(storeRoot), keys, rules);
@@ -111,7 +109,7 @@ async function cmdBom(a: Args, io: CliIo): Promise<number> {
       await opened.close();
     }
   }
-  await remembered?.keep();
+  await judged?.keep();
   if (bom instanceof Untrusted) {
     if (a.json) jsonOut(io, { ok: false, failure: bom.failure });
     io.stderr.write(`snap bom: not written: ${escapeMessage(bom.failure.message)} [${bom.failure.code}]\n`);

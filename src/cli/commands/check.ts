@@ -18,6 +18,7 @@ import { readSnapshotUnverified } from '../../snapshot.js';
 import type { RecordConfig } from '../../records/config.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { shortId, shortKeyid, styler } from '../format.js';
+import { pubkeyTrustRules } from '../trust-args.js';
 import { jsonOut, checkJobs, trustedKeys, commonFlags, withExamples, type Args, type CliIo, type CommandSpec } from '../common.js';
 import type { OpenedSnapshot } from '../snapshot-ref.js';
 import { diffInput } from './diff.js';
@@ -83,7 +84,10 @@ async function cmdCheck(a: Args, io: CliIo): Promise<number> {
     const fromA = mergeThresholds(DEFAULT_THRESHOLDS, (await sideConfig(ia, store))?.check);
     const fromB = mergeThresholds(DEFAULT_THRESHOLDS, (await sideConfig(ib, store))?.check);
     const thresholds = mergeThresholds(strictestThresholds(fromA, fromB), fromFlags);
-    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, skipDirs: [store], store });
+    // With keys, A is judged as verify judges it: revoked (the store's revocations, or those this machine kept) or expired, it is no trusted baseline.
+    const judged = trusted ? await pubkeyTrustRules(a, io, store) : undefined;
+    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, ...(judged ? { rules: judged.rules } : {}), skipDirs: [store], store });
+    await judged?.keep();
     if (!r.records || r.records.sets.length + r.records.unavailable.length === 0) {
       throw new SnapError('RECORDS_CONFIG_INVALID', 'nothing to check: neither side has record sets (seal with record rules in snap.json or --records; docs/FORMAT.md §19)');
     }

@@ -10,6 +10,7 @@ import { isSymlinkEntry } from '../../core/manifest.js';
 import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
+import { pubkeyTrustRules } from '../trust-args.js';
 import { jsonOut, checkJobs, trustedKeys, commonFlags, mustExistIfPath, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { openSnapshotRef, type OpenedSnapshot } from '../snapshot-ref.js';
 import { recordsLines } from '../records-print.js';
@@ -79,7 +80,10 @@ async function cmdDiff(a: Args, io: CliIo): Promise<number> {
     const ia = await diffInput(String(a.a), io, store, held);
     const ib = await diffInput(String(a.b), io, store, held);
     const trusted = a.pubkey ? await trustedKeys(a.pubkey as string[], io.cwd) : undefined;
-    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, skipDirs: [store], store, ...(a['no-records'] === true ? { records: false } : {}) });
+    // With keys, each snapshot side is judged as verify judges it: revoked (the store's revocations, or those this machine kept) or expired, it is untrusted.
+    const judged = trusted ? await pubkeyTrustRules(a, io, store) : undefined;
+    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, ...(judged ? { rules: judged.rules } : {}), skipDirs: [store], store, ...(a['no-records'] === true ? { records: false } : {}) });
+    await judged?.keep();
     if (a.json) jsonOut(io, r);
     else printDiff(r, io, !!io.stdout.isTTY && !io.env.NO_COLOR);
     // A side the keys do not trust is an integrity failure, identical or not (SPEC §8: exit 1).
