@@ -43,7 +43,7 @@ export { keepRevocation, readRevocationFile, storeRevocations, revocationSource,
 export { readPolicyFile, establishPolicy, rememberPolicy, type PolicyDoc, type VerifiedPolicy } from './trust/policy-trust.js';
 export { readState, updateState, stateDir, type TrustedState } from './trust/state.js';
 export { resolveLatest, rememberLatest, trustDomain, type LatestResult } from './trust/latest.js';
-export { makeCheckpoint, verifyCheckpoints, readCheckpointFile, type MadeCheckpoint, type CheckpointVerification } from './trust/log-checkpoints.js';
+export { makeCheckpoint, verifyCheckpoints, readCheckpointFile, rememberCheckpoint, type MadeCheckpoint, type CheckpointVerification, type RememberedCheckpoints } from './trust/log-checkpoints.js';
 export type { TrustRules } from './trust/rules.js';
 export { runCli, type CliIo } from './cli/run.js';
 export { parseShardSpec, ShardAssigner, MAX_SHARDS, FILE_WEIGHT, type ShardSpec } from './shards/assign.js';

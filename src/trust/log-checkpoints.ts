@@ -21,6 +21,8 @@ import { LOG_FILE, LOG_LOCK_FILE, logLines, openLogFile, verifyLog } from '../io
 import { nodeHashNative } from '../io/native-hash.js';
 import { acquireLockFile, fsyncDir, openStore, writeFileAtomic } from '../io/store.js';
 import { ioError } from '../io/errors.js';
+import { formatTime } from '../core/statement.js';
+import type { TrustedState } from './state.js';
 
 /** RFC 9162 §2.1.1 leaf prefix. */
 const LEAF_PREFIX = Buffer.from([0x00]);
@@ -164,6 +166,38 @@ export async function storeCheckpoints(storeRoot: string): Promise<{ checkpoints
   return { checkpoints: checkpoints.sort((a, b) => a.checkpoint.size - b.checkpoint.size), bad };
 }
 
+/**
+ * The checkpoints this machine has kept (the trusted state's `checkpoints`, trust/state.ts): per
+ * log origin, the largest checkpoint it signed or verified signed. The log must still extend it:
+ * whoever can write the store can remove the newer checkpoints and rewrite the lines after an
+ * older one (which is signed, and which the rewritten log extends), and only a checkpoint kept off
+ * the store notices that — one given with `--checkpoint FILE`, or this one.
+ */
+export interface RememberedCheckpoints {
+  /** Where they are kept (the state file), for reports. */
+  source: string;
+  byOrigin: Readonly<Record<string, { size: number; root: string }>>;
+}
+
+/**
+ * Keep a checkpoint this machine signed or verified signed in the trusted state, when it covers
+ * more lines than the one kept for its origin (a log only grows).
+ * @returns true when the state changed
+ */
+export function rememberCheckpoint(state: TrustedState, c: Checkpoint, now: Date): boolean {
+  const kept = state.checkpoints?.[c.origin];
+  if (kept && kept.size >= c.size) return false;
+  (state.checkpoints ??= {})[c.origin] = { size: c.size, root: toBase64(c.root), seenAt: formatTime(now) };
+  return true;
+}
+
+/** Why the log does not extend a kept checkpoint of `lines`… (`ahead`: it has fewer lines; `mismatch`: other lines), or undefined when it does. */
+function keptNotExtended(kept: { size: number; root: string }, lines: number, roots: ReadonlyMap<number, Uint8Array>): 'ahead' | 'mismatch' | undefined {
+  if (kept.size > lines) return 'ahead';
+  const root = roots.get(kept.size);
+  return root && toBase64(root) === kept.root ? undefined : 'mismatch';
+}
+
 /** What {@link makeCheckpoint} wrote. */
 export interface MadeCheckpoint {
   file: string;
@@ -185,7 +219,7 @@ export interface MadeCheckpoint {
  *   newest checkpoint, or a checkpoint of this size has another root or origin) | `CHECKPOINT_MALFORMED` |
  *   `STORE_LOCKED` | `NOT_FOUND` (no store) | `IO_ERROR`
  */
-export async function makeCheckpoint(storeRoot: string, key: PrivateKey, opts: { origin?: string } = {}): Promise<MadeCheckpoint> {
+export async function makeCheckpoint(storeRoot: string, key: PrivateKey, opts: { origin?: string; remembered?: RememberedCheckpoints } = {}): Promise<MadeCheckpoint> {
   const store = await openStore(storeRoot);
   const release = await acquireLockFile(join(store.root, LOG_LOCK_FILE), `the audit log of ${store.root}`, LOCK_WAIT_MS);
   try {
@@ -195,14 +229,19 @@ export async function makeCheckpoint(storeRoot: string, key: PrivateKey, opts: {
     const { checkpoints, bad } = await storeCheckpoints(store.root);
     if (bad.length > 0) throw new SnapError('CHECKPOINT_MALFORMED', `${bad[0]?.message}; nothing was signed (run snap log --verify)`, { path: bad[0]?.source });
     const newest = checkpoints[checkpoints.length - 1];
-    const log = await logRoots(store.root, newest ? [newest.checkpoint.size] : []);
+    const origin = opts.origin ?? newest?.checkpoint.origin ?? `snap.local/log/${randomBytes(8).toString('hex')}`;
+    const kept = opts.remembered?.byOrigin[origin];
+    const log = await logRoots(store.root, [...(newest ? [newest.checkpoint.size] : []), ...(kept ? [kept.size] : [])]);
     if (log.lines === 0) throw new SnapError('LOG_INCONSISTENT', 'the audit log is empty: there is nothing to sign', {});
     if (newest) {
       const c = newest.checkpoint;
       const root = log.roots.get(c.size);
       if (!root || !bytesEqual(root, c.root)) throw new SnapError('LOG_INCONSISTENT', c.size === 0 ? `${emptyRootMessage(newest.source)}; nothing was signed` : `the log no longer extends its newest checkpoint (${newest.source}, ${c.size} lines): it was rewritten; nothing was signed`, { path: newest.source });
     }
-    const origin = opts.origin ?? newest?.checkpoint.origin ?? `snap.local/log/${randomBytes(8).toString('hex')}`;
+    // A key never blesses a log rolled back behind a checkpoint this machine signed or verified (its newer checkpoints removed).
+    if (kept && keptNotExtended(kept, log.lines, log.roots)) {
+      throw new SnapError('LOG_INCONSISTENT', `this machine has kept a checkpoint of ${origin} of ${kept.size} lines (${opts.remembered?.source}), and the log ${kept.size > log.lines ? `has only ${log.lines}` : 'no longer gives its root'}: it was cut or rewritten after it, and the newer checkpoints removed; nothing was signed`, { path: opts.remembered?.source });
+    }
     const checkpoint: Checkpoint = { origin, size: log.lines, root: log.roots.get(log.lines) as Uint8Array, extensions: [] };
     const text = formatCheckpoint(checkpoint);
     const file = checkpointPath(store.root, checkpoint.size);
@@ -270,11 +309,18 @@ export interface CheckpointVerification {
  * log — and, with `pubkeys`, signed by one of them.
  * @throws SnapError `IO_ERROR`; a malformed `external` checkpoint throws `CHECKPOINT_MALFORMED`
  */
-export async function verifyCheckpoints(storeRoot: string, opts: { pubkeys: readonly PublicKey[]; external: readonly CheckpointFile[] }): Promise<CheckpointVerification> {
+export async function verifyCheckpoints(storeRoot: string, opts: { pubkeys: readonly PublicKey[]; external: readonly CheckpointFile[]; remembered?: RememberedCheckpoints }): Promise<CheckpointVerification> {
   const { checkpoints, bad } = await storeCheckpoints(storeRoot);
   const problems: CheckpointProblem[] = bad.map((b) => ({ kind: 'malformed', source: b.source, message: b.message }));
   const all = [...checkpoints, ...opts.external];
-  const { lines, roots } = await logRoots(storeRoot, all.map((c) => c.checkpoint.size));
+  // The checkpoints this machine kept of the logs these checkpoints name (by origin); one that is
+  // also among them (same origin, size and root) is checked with them, and reported once.
+  const kept = [...new Set(all.map((c) => c.checkpoint.origin))].flatMap((origin) => {
+    const k = opts.remembered?.byOrigin[origin];
+    const listed = k !== undefined && all.some((c) => c.checkpoint.origin === origin && c.checkpoint.size === k.size && toBase64(c.checkpoint.root) === k.root);
+    return k && !listed ? [{ origin, ...k }] : [];
+  });
+  const { lines, roots } = await logRoots(storeRoot, [...all.map((c) => c.checkpoint.size), ...kept.map((k) => k.size)]);
   const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
   const noteKeys = (origin: string) => opts.pubkeys.map((k) => ({ name: origin, publicKey: k.publicKey }));
   const origins = new Set(checkpoints.map((c) => c.checkpoint.origin));
@@ -298,6 +344,10 @@ export async function verifyCheckpoints(storeRoot: string, opts: { pubkeys: read
     if (!joined(a, b, roots)) {
       problems.push({ kind: 'inconsistent', source: (checkpoints[i] as CheckpointFile).source, size: b.size, message: `no consistency proof joins the checkpoints of ${a.size} and ${b.size} lines: the log between them was rewritten` });
     }
+  }
+  for (const k of kept) {
+    const why = keptNotExtended(k, lines, roots);
+    if (why) problems.push({ kind: 'not-extended', source: opts.remembered?.source ?? 'the trusted state', size: k.size, message: `this machine has kept a checkpoint of ${k.origin} of ${k.size} lines (signed or verified signed here), and the log ${why === 'ahead' ? `has only ${lines}: lines were removed` : 'no longer gives its root: it was rewritten after it'} (and the newer checkpoints removed)` });
   }
   const newestFile = checkpoints[checkpoints.length - 1];
   let newest: CheckpointVerification['newest'];

@@ -10,8 +10,13 @@
  * {"format":"snap-trusted-state/1",
  *  "latest":{"<trust domain>":{"<dataset>":{"createdAt":"…","seenAt":"…","snapshot":"sha256:…","version":"v8"}}},
  *  "policies":{"<policy name>":{"root":{"keys":{"<keyid>":"<SPKI base64>"},"threshold":2,"validUntil"?:{"<keyid>":"…"}},"seenAt":"…","sha256":"<payload hex>","version":3}},
- *  "revocations":{"<snapshot id hex>":{"<hex SHA-256 of the envelope>":"<the revocation envelope, canonical JSON>"}}}
+ *  "revocations":{"<snapshot id hex>":{"<hex SHA-256 of the envelope>":"<the revocation envelope, canonical JSON>"}},
+ *  "checkpoints":{"<log origin>":{"root":"<base64>","seenAt":"…","size":42}}}
  * ```
+ * `checkpoints` (present once one was kept) holds, per audit log origin, the largest checkpoint
+ * this machine signed (`log checkpoint`) or verified signed (`log --verify --pubkey`): from then on
+ * the log must extend it here, so a store that removes its newer checkpoints and rewrites the lines
+ * after an older one is noticed on this machine (trust/log-checkpoints.ts).
  * `revocations` (present once one was seen) keeps every revocation that counted in a verify on this
  * machine, whole, so that a store which deletes it afterwards cannot make the revoked snapshot pass
  * again here: it is judged again with each verify's own keys, like the store's.
@@ -60,6 +65,15 @@ export interface LatestMemory {
   seenAt: string;
 }
 
+/** The largest checkpoint of an audit log (by origin) this machine signed or verified signed. */
+export interface CheckpointMemory {
+  /** Tree size: lines of the log it covers. */
+  size: number;
+  /** Standard base64 of its 32-byte RFC 9162 root. */
+  root: string;
+  seenAt: string;
+}
+
 /** The whole state. */
 export interface TrustedState {
   format: typeof STATE_FORMAT;
@@ -69,6 +83,8 @@ export interface TrustedState {
   latest: Record<string, Record<string, LatestMemory>>;
   /** Snapshot id hex → envelope SHA-256 hex → a revocation envelope that counted here (canonical JSON). */
   revocations?: Record<string, Record<string, string>>;
+  /** Audit log origin → the largest checkpoint of it this machine signed or verified signed. */
+  checkpoints?: Record<string, CheckpointMemory>;
 }
 
 /** The state folder (see the module comment). */
@@ -90,8 +106,11 @@ function malformed(path: string, why: string): SnapError {
 /** Check the shape of a parsed state (members and types; unknown members refused). */
 function validateState(v: unknown, path: string): TrustedState {
   const obj = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x);
-  if (!obj(v) || v.format !== STATE_FORMAT || !obj(v.policies) || !obj(v.latest) || Object.keys(v).some((k) => !['format', 'policies', 'latest', 'revocations'].includes(k)) || ('revocations' in v && !obj(v.revocations))) {
-    throw malformed(path, `not {"format":"${STATE_FORMAT}","policies":{…},"latest":{…},"revocations"?:{…}}`);
+  if (!obj(v) || v.format !== STATE_FORMAT || !obj(v.policies) || !obj(v.latest) || Object.keys(v).some((k) => !['format', 'policies', 'latest', 'revocations', 'checkpoints'].includes(k)) || ('revocations' in v && !obj(v.revocations)) || ('checkpoints' in v && !obj(v.checkpoints))) {
+    throw malformed(path, `not {"format":"${STATE_FORMAT}","policies":{…},"latest":{…},"revocations"?:{…},"checkpoints"?:{…}}`);
+  }
+  for (const [origin, m] of Object.entries((v.checkpoints ?? {}) as Record<string, unknown>)) {
+    if (!obj(m) || !Number.isSafeInteger(m.size) || (m.size as number) < 0 || typeof m.root !== 'string' || !/^[A-Za-z0-9+/]{43}=$/.test(m.root) || typeof m.seenAt !== 'string') throw malformed(path, `checkpoints.${origin}`);
   }
   for (const [id, byFile] of Object.entries((v.revocations ?? {}) as Record<string, unknown>)) {
     if (!/^[0-9a-f]{64}$/.test(id) || !obj(byFile)) throw malformed(path, `revocations.${id}`);

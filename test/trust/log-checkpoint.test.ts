@@ -116,6 +116,31 @@ describe('snap log checkpoint', () => {
     expect(v.json.checkpoints.problems.map((p: { kind: string }) => p.kind)).toEqual(['unsigned']);
   });
 
+  it('notices, on a machine that verified a newer checkpoint, a log rewritten after an older one with the newer checkpoints removed (exit 1, not-extended); and that machine will not sign it', async () => {
+    const env = { SNAP_STATE_DIR: await tempDir('snap-state-') };
+    const t = await logged();
+    expect((await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', t.store], { env })).code).toBe(0); // 2 lines
+    await t.more();
+    const newer = await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', t.store], { env }); // 4 lines
+    expect(newer.code, newer.stderr).toBe(0);
+    expect((await snapJson(['log', '--verify', '--pubkey', auditor.pub, '--store', t.store], { env })).code).toBe(0);
+
+    // Someone who can write the store (no key) removes the newer checkpoint and rewrites what came after the older one.
+    await fsp.rm(newer.json.file);
+    let n = 0;
+    await rewriteLogAndHead(t.store, (o) => {
+      if (++n > 2) o.user = 'someone-else';
+    });
+    // A machine that has seen nothing cannot tell: the older checkpoint is signed and the log extends it.
+    expect((await snapJson(['log', '--verify', '--pubkey', auditor.pub, '--store', t.store], { env: { SNAP_STATE_DIR: await tempDir('snap-state-') } })).code).toBe(0);
+
+    const v = await snapJson(['log', '--verify', '--pubkey', auditor.pub, '--store', t.store], { env });
+    expect(v.code).toBe(1);
+    expect(v.json.checkpoints.problems.map((p: { kind: string; size: number }) => `${p.kind}@${p.size}`)).toEqual(['not-extended@4']);
+    const c = await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', t.store], { env });
+    expect([c.code, c.json.error?.code]).toEqual([1, 'LOG_INCONSISTENT']);
+  });
+
   it('checks every checkpoint and the consistency between successive ones (mismatch, inconsistent)', async () => {
     const t = await logged();
     expect((await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', t.store])).code).toBe(0); // 2 lines

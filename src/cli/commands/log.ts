@@ -2,15 +2,17 @@
 import { storePath, openStore } from '../../io/store.js';
 import { readLog, verifyLog, type LogRow } from '../../io/audit-log.js';
 import { NAME_RE, NAME_RULE_TEXT } from '../../core/refs.js';
-import { SnapError } from '../../core/errors.js';
+import { SnapError, isSnapError } from '../../core/errors.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { plural, shortId, shortKeyid, styler } from '../format.js';
 import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import { jsonOut, commonFlags, signingKeys, trustedKeys, audit, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
-import { makeCheckpoint, readCheckpointFile, verifyCheckpoints, type CheckpointVerification } from '../../trust/log-checkpoints.js';
+import { makeCheckpoint, readCheckpointFile, rememberCheckpoint, verifyCheckpoints, type CheckpointVerification, type RememberedCheckpoints } from '../../trust/log-checkpoints.js';
+import { STATE_FILE, readState, stateDir, updateState } from '../../trust/state.js';
+import type { Checkpoint } from '../../core/signed-note.js';
 import { writeOutputFile } from '../../io/output-temp.js';
 import type { PrivateKey } from '../../core/keys.js';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 /** The NAME part of a `NAME@VERSION` ref, if it is one. */
 function nameOf(ref: string | undefined): string | undefined {
@@ -37,8 +39,14 @@ async function cmdLog(a: Args, io: CliIo): Promise<number> {
     const pubkeys = await trustedKeys((a.pubkey as string[] | undefined) ?? [], io.cwd);
     const external = [];
     for (const f of (a.checkpoint as string[] | undefined) ?? []) external.push(await readCheckpointFile(resolve(io.cwd, f)));
-    const c = await verifyCheckpoints(store.root, { pubkeys, external });
+    const state = await keptCheckpoints(a, io);
+    const c = await verifyCheckpoints(store.root, { pubkeys, external, ...(state ? { remembered: state.remembered } : {}) });
     const ok = v.ok && c.ok;
+    // A newest checkpoint verified signed by a given key is kept: from now on the log must extend it on this machine.
+    if (state && c.ok && c.newest && c.newest.signedBy.length > 0) {
+      const n = c.newest;
+      await state.keep({ origin: n.origin, size: n.size, root: Buffer.from(n.root, 'hex'), extensions: [] });
+    }
     if (a.json) jsonOut(io, { store: store.root, ...v, ok, chainOk: v.ok, checkpoints: c });
     else {
       const s = styler(!!io.stdout.isTTY && !io.env.NO_COLOR);
@@ -103,7 +111,9 @@ async function cmdCheckpoint(a: Args, io: CliIo): Promise<number> {
   const store = await openStore(storePath(a.store, io.env, io.cwd));
   const [key, ...more] = await signingKeys(io, a);
   if (more.length > 0) throw new SnapError('USAGE', 'log checkpoint signs with one --key');
-  const made = await makeCheckpoint(store.root, key as PrivateKey, { ...(a.origin !== undefined ? { origin: String(a.origin) } : {}) });
+  const state = await keptCheckpoints(a, io);
+  const made = await makeCheckpoint(store.root, key as PrivateKey, { ...(a.origin !== undefined ? { origin: String(a.origin) } : {}), ...(state ? { remembered: state.remembered } : {}) });
+  await state?.keep(made.checkpoint);
   if (a.out !== undefined) await writeOutputFile(resolve(io.cwd, String(a.out)), made.note, { mode: 0o644, what: 'cannot write the checkpoint' });
   const root = Buffer.from(made.checkpoint.root).toString('hex');
   const log = await audit(io, store.root, { command: 'log-checkpoint', outcome: 'ok', details: { size: made.checkpoint.size, root, origin: made.checkpoint.origin, keyid: (key as PrivateKey).keyid, signed: made.signed } }, { quiet: !!a.quiet });
@@ -114,6 +124,32 @@ async function cmdCheckpoint(a: Args, io: CliIo): Promise<number> {
     if (!a.quiet) io.stderr.write(`${made.signed ? 'wrote' : 'already signed by this key:'} ${shown(made.file)} (${plural(made.checkpoint.size, 'line')}); keep a copy of this checkpoint off this machine, and check later with: snap log --verify --checkpoint FILE --pubkey KEY.pub\n`);
   }
   return EXIT_OK;
+}
+
+/**
+ * The checkpoints this machine's trusted state kept (trust/state.ts `checkpoints`), and how to keep
+ * one. A state this user cannot read is a note (the run goes on without them, as verify does with
+ * kept revocations); one that does not parse stops the run (`STATE_MALFORMED`).
+ * @returns undefined when the state cannot be read
+ */
+async function keptCheckpoints(a: Args, io: CliIo): Promise<{ remembered: RememberedCheckpoints; keep(c: Checkpoint): Promise<void> } | undefined> {
+  const dir = stateDir(undefined, io.env, io.cwd);
+  const state = await readState(dir).catch((e: unknown) => {
+    if (!isSnapError(e, 'IO_ERROR')) throw e;
+    if (!a.quiet) io.stderr.write(`note: ${escapeMessage(e.message)}: the checkpoints this machine has kept are not checked in this run\n`);
+    return undefined;
+  });
+  if (!state) return undefined;
+  return {
+    remembered: { source: join(dir, STATE_FILE), byOrigin: state.checkpoints ?? {} },
+    keep: async (c) => {
+      try {
+        await updateState(dir, (s) => rememberCheckpoint(s, c, new Date()));
+      } catch (e) {
+        if (!a.quiet) io.stderr.write(`note: the trusted state ${shown(dir)} was not updated (${escapeMessage((e as Error).message)}): this machine will not remember the checkpoint of ${shown(c.origin)} at ${c.size} lines\n`);
+      }
+    },
+  };
 }
 
 /** `snap log [name]`. */
