@@ -135,11 +135,23 @@ export async function readCheckpointFile(path: string): Promise<CheckpointFile> 
 }
 
 /**
- * The store's checkpoints, smallest tree first. A file that is not a checkpoint is returned in
- * `bad` (never skipped silently).
+ * A checkpoint of the store as {@link storeCheckpoints} keeps it: its origin, size and root only
+ * (no extension lines), and its note only for the newest (the largest tree): up to
+ * {@link MAX_CHECKPOINTS} planted notes of {@link MAX_NOTE_BYTES} each cost 1.4 GB kept whole.
+ */
+export interface StoredCheckpoint {
+  source: string;
+  checkpoint: Checkpoint;
+  /** The signed note: only on the newest checkpoint (read another's again with {@link readCheckpointFile}). */
+  note?: Note;
+}
+
+/**
+ * The store's checkpoints, smallest tree first, each read once and kept as a {@link StoredCheckpoint}.
+ * A file that is not a checkpoint is returned in `bad` (never skipped silently).
  * @throws SnapError `IO_ERROR`
  */
-export async function storeCheckpoints(storeRoot: string): Promise<{ checkpoints: CheckpointFile[]; bad: { source: string; message: string }[] }> {
+export async function storeCheckpoints(storeRoot: string): Promise<{ checkpoints: StoredCheckpoint[]; bad: { source: string; message: string }[] }> {
   const dir = join(storeRoot, CHECKPOINTS_DIR);
   let names: string[];
   try {
@@ -149,21 +161,30 @@ export async function storeCheckpoints(storeRoot: string): Promise<{ checkpoints
     throw ioError(e, dir, 'cannot list the checkpoints');
   }
   if (names.length > MAX_CHECKPOINTS) throw new SnapError('CHECKPOINT_MALFORMED', `${dir} holds more than ${MAX_CHECKPOINTS} files`, { path: dir });
-  const checkpoints: CheckpointFile[] = [];
+  const checkpoints: StoredCheckpoint[] = [];
   const bad: { source: string; message: string }[] = [];
+  let newest: CheckpointFile | undefined;
   for (const n of names) {
     const path = join(dir, n);
     const m = CHECKPOINT_NAME.exec(n);
     try {
       const c = await readCheckpointFile(path);
       if (!m || Number(m[1]) !== c.checkpoint.size) bad.push({ source: path, message: `${n} does not name its tree size ${c.checkpoint.size}` });
-      else checkpoints.push(c);
+      else {
+        const { origin, size, root } = c.checkpoint;
+        // The origin copied: a string split from the note's text may keep that whole text alive.
+        checkpoints.push({ source: c.source, checkpoint: { origin: Buffer.from(origin, 'utf8').toString('utf8'), size, root: Uint8Array.from(root), extensions: [] } });
+        if (!newest || size > newest.checkpoint.size) newest = c;
+      }
     } catch (e) {
       if (!isSnapError(e, 'CHECKPOINT_MALFORMED')) throw e;
       bad.push({ source: path, message: e.message });
     }
   }
-  return { checkpoints: checkpoints.sort((a, b) => a.checkpoint.size - b.checkpoint.size), bad };
+  checkpoints.sort((a, b) => a.checkpoint.size - b.checkpoint.size);
+  const last = checkpoints[checkpoints.length - 1];
+  if (last && newest) last.note = newest.note;
+  return { checkpoints, bad };
 }
 
 /**
@@ -248,7 +269,8 @@ export async function makeCheckpoint(storeRoot: string, key: PrivateKey, opts: {
     const line = signNoteLine(text, { name: origin, publicKey: key.publicKey, seed: key.seed });
     let note: Note = { text, signatures: [parseNote(`${text}\n${line}`).signatures[0] as Note['signatures'][number]] };
     let signed = true;
-    const same = checkpoints.find((c) => c.checkpoint.size === checkpoint.size);
+    const found = checkpoints.find((c) => c.checkpoint.size === checkpoint.size);
+    const same = found && (found.note ? { source: found.source, note: found.note } : await readCheckpointFile(found.source));
     if (same) {
       if (same.note.text !== text) throw new SnapError('LOG_INCONSISTENT', `${same.source} is a checkpoint of the same size with another origin or root; nothing was signed`, { path: same.source });
       if (same.note.signatures.some((s) => s.line === line)) {
@@ -327,7 +349,7 @@ export async function verifyCheckpoints(storeRoot: string, opts: { pubkeys: read
   if (origins.size > 1) problems.push({ kind: 'origin', source: CHECKPOINTS_DIR, message: `the checkpoints name ${origins.size} different origins (${[...origins].join(', ')}): they are not of one log` });
   // A checkpoint of more lines than the log has is ahead of it; one of 0 lines (the empty tree) is
   // extended by every log, provided its root is the empty tree's.
-  const extendsLog = (c: CheckpointFile): 'ahead' | 'mismatch' | undefined => {
+  const extendsLog = (c: { checkpoint: Checkpoint }): 'ahead' | 'mismatch' | undefined => {
     if (c.checkpoint.size > lines) return 'ahead';
     const root = roots.get(c.checkpoint.size);
     return root && bytesEqual(root, c.checkpoint.root) ? undefined : 'mismatch';
@@ -349,7 +371,8 @@ export async function verifyCheckpoints(storeRoot: string, opts: { pubkeys: read
     const why = keptNotExtended(k, lines, roots);
     if (why) problems.push({ kind: 'not-extended', source: opts.remembered?.source ?? 'the trusted state', size: k.size, message: `this machine has kept a checkpoint of ${k.origin} of ${k.size} lines (signed or verified signed here), and the log ${why === 'ahead' ? `has only ${lines}: lines were removed` : 'no longer gives its root: it was rewritten after it'} (and the newer checkpoints removed)` });
   }
-  const newestFile = checkpoints[checkpoints.length - 1];
+  const newestStored = checkpoints[checkpoints.length - 1];
+  const newestFile = newestStored && { ...newestStored, note: newestStored.note ?? (await readCheckpointFile(newestStored.source)).note };
   let newest: CheckpointVerification['newest'];
   if (newestFile) {
     const c = newestFile.checkpoint;

@@ -230,6 +230,20 @@ describe('snap log checkpoint', () => {
     expect(b.json.note.split('\n').filter((l: string) => l.startsWith('\u2014 '))).toHaveLength(2);
   });
 
+  it('keeps no more than one checkpoint note in memory: 1,000 planted checkpoints of 62 KB (extension lines) are reported (ahead) by log --verify in a 64 MiB heap, not an out-of-memory crash', async () => {
+    const t = await logged();
+    const c = await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', t.store]);
+    expect(c.code, c.stderr).toBe(0);
+    const [text, sigs] = (c.json.note as string).split('\n\n') as [string, string];
+    const [origin, , root] = text.split('\n');
+    const ext = `${'x'.repeat(1000)}\n`.repeat(62);
+    for (let n = 1000; n < 2000; n++) await fsp.writeFile(join(t.store, 'log.checkpoints', `${String(n).padStart(16, '0')}.checkpoint`), `${origin}\n${n}\n${root}\n${ext}\n${sigs}`);
+    const v = await snapBin(['log', '--verify', '--json', '--store', t.store], { env: { NODE_OPTIONS: '--max-old-space-size=64' } });
+    expect(v.code, v.stderr.slice(0, 400)).toBe(1);
+    const kinds = (JSON.parse(v.stdout) as { checkpoints: { problems: { kind: string }[] } }).checkpoints.problems.map((p) => p.kind);
+    expect(kinds).toEqual(Array(1000).fill('ahead'));
+  }, 60_000);
+
   it('refuses a checkpoint file that is not a signed note (exit 1, CHECKPOINT_MALFORMED)', async () => {
     const t = await logged();
     const bad = join(t.work, 'bad.checkpoint');
