@@ -43,7 +43,7 @@ function parser(program: ProgramName, active: CommandSpec | undefined, width: nu
     .usageConfiguration({ 'hide-types': true })
     .scriptName(program)
     .usage('$0 — tamper-evident training data: seal a dataset into a signed Merkle manifest, verify it before training, diff snapshots in an incident.\n\nUsage: $0 <command> [options]')
-    .option('json', { type: 'boolean', describe: 'one JSON document on stdout, nothing else', global: true })
+    .option('json', { type: 'boolean', describe: 'one JSON document on stdout, nothing else; its "ok" is true exactly when the exit code is 0', global: true })
     .option('debug', { type: 'boolean', describe: 'show stack traces', global: true })
     // `--no-parent` is a flag of its own (in conflict with --parent), not yargs' negation of --parent;
     // numbers are parsed by the options that take them, which show what was given when it is not one.

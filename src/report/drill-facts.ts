@@ -57,6 +57,8 @@ export interface DrillSummaryRow {
 
 /** The whole drill result. */
 export interface DrillResult {
+  /** True exactly when the verdict is `pass` (the drill's exit code 0); absent in files written before snap drill --json had it. */
+  ok?: boolean;
   drill: 1;
   dataset: string;
   against: { ref: string; id: string };
@@ -151,12 +153,15 @@ export function parseDrillResult(bytes: Uint8Array): DrillResult {
     throw new SnapError('DRILL_REPORT_MALFORMED', 'the drill file is not UTF-8 text');
   }
   const v = parseJsonStrict(text, 'DRILL_REPORT_MALFORMED', 'the drill file');
-  const o = object(v, '$', ['drill', 'dataset', 'against', 'seed', 'attacks', 'planted', 'summary', 'notApplicable', 'verdict'], ['records', 'rounds']);
+  const o = object(v, '$', ['drill', 'dataset', 'against', 'seed', 'attacks', 'planted', 'summary', 'notApplicable', 'verdict'], ['ok', 'records', 'rounds']);
   if (o.records !== undefined && typeof o.records !== 'boolean') bad('$.records', 'must be true or false');
+  // `ok` is what `snap drill --json` adds for scripts (the exit code as a boolean): it must agree with the verdict.
+  if (o.ok !== undefined && o.ok !== (o.verdict === 'pass')) bad('$.ok', 'must be true or false, true exactly when the verdict is "pass"');
   if (o.drill !== DRILL_VERSION) bad('$.drill', `must be ${DRILL_VERSION} (this snap reads drill format ${DRILL_VERSION})`);
   const against = object(o.against, '$.against', ['ref', 'id']);
   if (o.verdict !== 'pass' && o.verdict !== 'fail') bad('$.verdict', 'must be "pass" or "fail"');
   const r: DrillResult = {
+    ...(o.ok !== undefined ? { ok: o.ok as boolean } : {}),
     drill: DRILL_VERSION,
     dataset: string(o.dataset, '$.dataset'),
     against: { ref: string(against.ref, '$.against.ref'), id: string(against.id, '$.against.id') },

@@ -143,6 +143,7 @@ describe('snap show with an archive', () => {
     expect(r.code, r.stderr).toBe(0);
     const inStore = await snapJson(['show', 'ds@v1', '--store', x.store]);
     expect(r.json).toEqual({
+      ok: true,
       ref: 'ds@v1.snap.tar',
       snapshot: x.snapshot,
       archive: x.file,

@@ -149,6 +149,7 @@ describe('snap report --drill', () => {
     d.planted = d.planted.filter((p: { caught: boolean }) => p.caught);
     d.summary = d.summary.map((x: { caught: number }) => ({ ...x, planted: x.caught, missed: 0, notConfigured: 0 }));
     d.verdict = 'pass';
+    d.ok = true;
     const dir = await tempDir();
     await fsp.writeFile(join(dir, 'pass.json'), JSON.stringify(d));
     const r = await snap(['report', '--drill', join(dir, 'pass.json'), '-o', join(dir, 'drill.md')]);

@@ -56,11 +56,11 @@ describe('snap keygen', () => {
     expect(await fsp.readFile(join(dir, 'ci.pub'), 'utf8')).toBe('not mine to replace\n');
   });
 
-  it('prints {keyid, key, pub} with --json', async () => {
+  it('prints {ok, keyid, key, pub} with --json', async () => {
     const dir = await tempDir();
     const r = await snapJson(['keygen', 'j', '--out-dir', dir]);
     expect(r.code).toBe(0);
-    expect(r.json).toEqual({ keyid: expect.stringMatching(/^[0-9a-f]{64}$/), key: join(dir, 'j.key'), pub: join(dir, 'j.pub') });
+    expect(r.json).toEqual({ ok: true, keyid: expect.stringMatching(/^[0-9a-f]{64}$/), key: join(dir, 'j.key'), pub: join(dir, 'j.pub') });
   });
 });
 

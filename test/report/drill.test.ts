@@ -41,6 +41,7 @@ const BROKEN: [string, (d: Record<string, any>) => void][] = [
   ['notConfigured that is not a boolean', (d) => (d.planted[2].notConfigured = 1)],
   ['a round that is not a whole number', (d) => (d.planted[0].round = -1)],
   ['records that is not a boolean', (d) => (d.records = 'no')],
+  ['ok that is not a boolean', (d) => (d.ok = 'no')],
   ['by that is not a list', (d) => (d.planted[0].by = 'verify')],
   ['a list that is an object', (d) => (d.planted = {})],
   ['against without its id', (d) => delete d.against.id],
@@ -64,7 +65,7 @@ describe('reading snap drill --json', () => {
     expect(refusedCode(bytes(d))).toBe('DRILL_REPORT_MALFORMED');
   });
 
-  it('refuses what a schema cannot say: counts that do not add up, and a pass with a miss', () => {
+  it('refuses what a schema cannot say: counts that do not add up, a pass with a miss, and ok that is not the verdict', () => {
     const sums = fixture();
     (sums.summary[0] as { caught: number }).caught = 5;
     expect(validate(sums)).toBe(true);
@@ -73,6 +74,12 @@ describe('reading snap drill --json', () => {
     pass.verdict = 'pass';
     expect(validate(pass)).toBe(true);
     expect(refusedCode(bytes(pass))).toBe('DRILL_REPORT_MALFORMED');
+    const ok = fixture() as DrillResult & { ok?: boolean };
+    ok.ok = true; // the verdict is fail
+    expect(validate(ok)).toBe(true);
+    expect(refusedCode(bytes(ok))).toBe('DRILL_REPORT_MALFORMED');
+    delete ok.ok; // ok is optional: a drill file written before it was added is read
+    expect(refusedCode(bytes(ok))).toBeUndefined();
   });
 
   it('refuses text that is not JSON, a duplicate member, bytes that are not UTF-8, and a file over the size bound', () => {
@@ -102,6 +109,7 @@ describe('the drill report', () => {
     d.planted = d.planted.filter((p) => p.caught);
     d.summary = d.summary.map((r) => ({ ...r, planted: r.caught, missed: 0, notConfigured: 0 }));
     d.verdict = 'pass';
+    d.ok = true;
     expect(renderDrillHtml(parseDrillResult(bytes(d)), 50)).toContain('<strong>PASS</strong> — the gate caught all 3 planted change(s).');
     expect(renderDrillMarkdown(d, 50)).toContain('✅ **PASS**');
   });

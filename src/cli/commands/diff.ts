@@ -84,10 +84,11 @@ async function cmdDiff(a: Args, io: CliIo): Promise<number> {
     const judged = trusted ? await pubkeyTrustRules(a, io, store) : undefined;
     const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, ...(judged ? { rules: judged.rules } : {}), skipDirs: [store], store, ...(a['no-records'] === true ? { records: false } : {}) });
     await judged?.keep();
-    if (a.json) jsonOut(io, r);
-    else printDiff(r, io, !!io.stdout.isTTY && !io.env.NO_COLOR);
     // A side the keys do not trust is an integrity failure, identical or not (SPEC §8: exit 1).
-    return isIdentical(r) && untrustedSides(r).length === 0 ? EXIT_OK : EXIT_INTEGRITY;
+    const exit = isIdentical(r) && untrustedSides(r).length === 0 ? EXIT_OK : EXIT_INTEGRITY;
+    if (a.json) jsonOut(io, { ok: exit === EXIT_OK, ...r });
+    else printDiff(r, io, !!io.stdout.isTTY && !io.env.NO_COLOR);
+    return exit;
   } finally {
     await Promise.all(held.map((h) => h.close()));
   }

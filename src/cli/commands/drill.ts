@@ -51,7 +51,7 @@ async function cmdDrill(a: Args, io: CliIo): Promise<number> {
   if (!statSync(dir).isDirectory()) throw new SnapError('NOT_A_FOLDER', `${dir} is not a folder`, { path: dir });
   const snapshot = await locate(String(a.against), io, store);
   const r = await drill({ dir, dataset: String(a.dir), snapshot, trusted, threshold, rules, seed, kinds, records: a['no-records'] !== true && a.records !== false, store, skipDirs: storeInside(dir, store), jobs: checkJobs(a.jobs) });
-  if (a.json) jsonOut(io, r);
+  if (a.json) jsonOut(io, { ok: r.verdict === 'pass', ...r });
   else printDrill(r, io, !!io.stdout.isTTY && !io.env.NO_COLOR);
   return r.verdict === 'pass' ? EXIT_OK : EXIT_INTEGRITY;
 }

@@ -12,7 +12,7 @@ async function cmdImpact(a: Args, io: CliIo): Promise<number> {
   const loc = await locate(String(a.ref), io, storeRoot);
   const r = await impact(loc, store);
   if (a.json) {
-    jsonOut(io, { ...r, verified: false });
+    jsonOut(io, { ok: true, ...r, verified: false });
     return EXIT_OK;
   }
   const lines = [`impact of ${shown(r.snapshot.ref)} ${shown(r.snapshot.snapshot)}`];

@@ -12,7 +12,7 @@ async function cmdKeygen(a: Args, io: CliIo): Promise<number> {
     pass = await promptPassphrase(`passphrase for ${shown(String(a.name))}.key: `, { input: io.stdin, output: io.stderr as NodeJS.WriteStream, confirm: true });
   }
   const r = await writeKeyPair(resolve(io.cwd, String(a['out-dir'] ?? '.')), String(a.name), { passphrase: pass });
-  if (a.json) jsonOut(io, { keyid: r.keyid, key: r.keyPath, pub: r.pubPath });
+  if (a.json) jsonOut(io, { ok: true, keyid: r.keyid, key: r.keyPath, pub: r.pubPath });
   else {
     io.stdout.write(`${shown(r.keyid)}\n`);
     if (!a.quiet) io.stderr.write(`wrote ${shown(r.keyPath)} (private, mode 0600: keep it secret) and ${shown(r.pubPath)} (public: give it to verifiers)\n`);

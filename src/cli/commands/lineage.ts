@@ -20,7 +20,7 @@ async function cmdLineage(a: Args, io: CliIo): Promise<number> {
     }
     const r = await lineage(opened.location, store);
     if (a.json) {
-      jsonOut(io, { ...r, verified: false });
+      jsonOut(io, { ok: true, ...r, verified: false });
       return EXIT_OK;
     }
     const lines: string[] = [];

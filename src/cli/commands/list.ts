@@ -17,7 +17,7 @@ async function cmdList(a: Args, io: CliIo): Promise<number> {
   // A folder whose statement names another snapshot (swapped or moved) is listed, marked, and fails the listing.
   const exit = list.some((s) => s.signedAs !== undefined) ? EXIT_INTEGRITY : EXIT_OK;
   if (a.json) {
-    jsonOut(io, { store: store.root, snapshots: list.map(({ dir: _d, ...rest }) => ({ ref: `${rest.name}@${rest.version}`, ...rest })) });
+    jsonOut(io, { ok: exit === EXIT_OK, store: store.root, snapshots: list.map(({ dir: _d, ...rest }) => ({ ref: `${rest.name}@${rest.version}`, ...rest })) });
     return exit;
   }
   if (list.length === 0) {

@@ -67,7 +67,7 @@ async function cmdLog(a: Args, io: CliIo): Promise<number> {
   // A NAME that matches nothing is most likely mistyped: an error, not an empty table.
   if (name !== undefined && rows.length === 0) throw new SnapError('REF_NOT_FOUND', `no log entries for ${name} in ${store.root} (run "snap log" to see them all)`, { name });
   if (a.json) {
-    jsonOut(io, { store: store.root, entries: rows.map((r) => (r.entry ? { line: r.line, ...r.entry } : { line: r.line, malformed: true, complete: r.complete, raw: r.raw })) });
+    jsonOut(io, { ok: true, store: store.root, entries: rows.map((r) => (r.entry ? { line: r.line, ...r.entry } : { line: r.line, malformed: true, complete: r.complete, raw: r.raw })) });
     return EXIT_OK;
   }
   if (rows.length === 0) {

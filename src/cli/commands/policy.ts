@@ -181,8 +181,9 @@ async function cmdShow(a: Args, io: CliIo, file: string): Promise<number> {
     }
   }
   if (a.json) {
-    jsonOut(io, { file, sha256: doc.sha256, policy: p, signatures: sigs, ...(verified ? { verified } : {}) });
-    return verified && !verified.ok ? EXIT_INTEGRITY : EXIT_OK;
+    const ok = !verified || verified.ok;
+    jsonOut(io, { ok, file, sha256: doc.sha256, policy: p, signatures: sigs, ...(verified ? { verified } : {}) });
+    return ok ? EXIT_OK : EXIT_INTEGRITY;
   }
   const roleOf = (k: string) => [...(p.root.keyids.includes(k) ? ['root'] : []), ...Object.entries(p.roles).filter(([, r]) => r.keyids.includes(k)).map(([n]) => n)];
   const lines = [

@@ -51,7 +51,8 @@ function trustWords(a: Args): string[] {
 
 const usesTrust = (a: Args) => ['pubkey', 'policy', 'root', 'revocations'].some((k) => a[k] !== undefined);
 
-async function emit(a: Args, io: CliIo, text: string, format: ReportFormat, verdict: string, line: string): Promise<void> {
+/** Write the report to `-o`, and say so (`--json`: `ok`, true when the exit code is 0, as for every command). */
+async function emit(a: Args, io: CliIo, text: string, format: ReportFormat, verdict: string, ok: boolean, line: string): Promise<void> {
   const out = String(a.out);
   if (out === '-') {
     io.stdout.write(text);
@@ -60,7 +61,7 @@ async function emit(a: Args, io: CliIo, text: string, format: ReportFormat, verd
   const path = resolve(io.cwd, out);
   await writeReportFile(path, text);
   const bytes = Buffer.byteLength(text);
-  if (a.json) jsonOut(io, { out: path, format, bytes, verdict });
+  if (a.json) jsonOut(io, { ok, out: path, format, bytes, verdict });
   else io.stdout.write(`${line}\nwrote the ${format === 'html' ? 'HTML' : 'Markdown'} report to ${shown(path)} (${formatBytes(bytes)})\n`);
 }
 
@@ -75,7 +76,7 @@ async function cmdReport(a: Args, io: CliIo): Promise<number> {
     const d = await readDrillFile(resolve(io.cwd, String(a.drill)));
     const text = format === 'html' ? renderDrillHtml(d, maxItems) : renderDrillMarkdown(d, maxItems);
     const missed = d.planted.filter((p) => !p.caught).length;
-    await emit(a, io, text, format, d.verdict, d.verdict === 'pass' ? `PASS  the drill caught all ${d.planted.length} planted change(s)` : `FAIL  the drill missed ${missed} of ${d.planted.length} planted change(s)`);
+    await emit(a, io, text, format, d.verdict, d.verdict === 'pass', d.verdict === 'pass' ? `PASS  the drill caught all ${d.planted.length} planted change(s)` : `FAIL  the drill missed ${missed} of ${d.planted.length} planted change(s)`);
     return d.verdict === 'pass' ? EXIT_OK : EXIT_INTEGRITY;
   }
   if (a.a === undefined || a.b === undefined) throw new SnapError('USAGE', 'give the two sides to compare, A (before) and B (after), or --drill FILE');
@@ -100,7 +101,7 @@ async function cmdReport(a: Args, io: CliIo): Promise<number> {
     );
     const text = format === 'html' ? renderIncidentHtml(facts) : renderIncidentMarkdown(facts);
     const v = verdictLine(facts);
-    await emit(a, io, text, format, facts.verdict, `${v.head}  ${v.text}`);
+    await emit(a, io, text, format, facts.verdict, facts.verdict === 'identical', `${v.head}  ${v.text}`);
     return facts.verdict === 'identical' ? EXIT_OK : EXIT_INTEGRITY;
   } finally {
     await Promise.all(held.map((h) => h.close()));

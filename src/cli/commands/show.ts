@@ -46,7 +46,7 @@ async function showSnapshot({ location: loc, archive }: OpenedSnapshot, a: Args,
   if (a.json) {
     // An archive's snapshot folder is a temporary spool, gone when show returns: name the archive instead.
     const where = archive ? { archive } : { dir: loc.dir };
-    jsonOut(io, { ref: loc.ref, snapshot: info.snapshot, ...where, signers: info.keyids.map((k) => ({ keyid: k })), ...(info.envelopeProblem ? { envelopeProblem: info.envelopeProblem } : {}), statement: info.statement, verified: false });
+    jsonOut(io, { ok: true, ref: loc.ref, snapshot: info.snapshot, ...where, signers: info.keyids.map((k) => ({ keyid: k })), ...(info.envelopeProblem ? { envelopeProblem: info.envelopeProblem } : {}), statement: info.statement, verified: false });
     return EXIT_OK;
   }
   if (!p) throw new SnapError('SNAPSHOT_MALFORMED', 'no statement');
