@@ -75,3 +75,138 @@ export function findDuplicateMember(text: string): { name: string; depth?: false
   }
   return undefined;
 }
+
+/** Where a text stops being JSON: offset (UTF-16 units), line and column (from 1, in characters), and why. */
+export interface JsonSyntaxError {
+  offset: number;
+  line: number;
+  column: number;
+  reason: string;
+}
+
+const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
+const isHex = (c: number): boolean => isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+/** RFC 8259 §2: the four whitespace characters. */
+const isSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+/**
+ * The first syntax error of `text` read as one JSON value (RFC 8259 §2–§7), or undefined when it
+ * is JSON: the same texts `JSON.parse` refuses, located by this scanner rather than taken from the
+ * engine's message (V8 gives a position for some errors only, in words that change between
+ * versions). Line and column count from 1; lines end at LF, columns count code points. Linear in
+ * the text; nesting is kept on an explicit stack (no recursion).
+ */
+export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
+  const n = text.length;
+  let i = 0;
+  const at = (offset: number, reason: string): JsonSyntaxError => {
+    const before = text.slice(0, offset);
+    const lineStart = before.lastIndexOf('\n') + 1;
+    return { offset, line: before.split('\n').length, column: [...before.slice(lineStart)].length + 1, reason };
+  };
+  const found = (what: string): JsonSyntaxError => {
+    if (i >= n) return at(n, `the text ends where ${what} was expected`);
+    const ch = String.fromCodePoint(text.codePointAt(i) as number);
+    return at(i, `expected ${what}, found ${JSON.stringify(ch)}`);
+  };
+  const skipSpace = (): void => {
+    while (i < n && isSpace(text.charCodeAt(i))) i++;
+  };
+  /** A string from its opening quote at `i`; leaves `i` after the closing one. */
+  const string = (): JsonSyntaxError | undefined => {
+    i++;
+    for (;;) {
+      if (i >= n) return at(n, 'the text ends inside a string');
+      const c = text.charCodeAt(i);
+      if (c === 0x22) {
+        i++;
+        return undefined;
+      }
+      if (c < 0x20) return at(i, `a control character (U+${c.toString(16).toUpperCase().padStart(4, '0')}) inside a string: write it escaped`);
+      if (c === 0x5c) {
+        const e = text.charCodeAt(i + 1);
+        if (e === 0x75 /* u */) {
+          for (let k = 2; k < 6; k++) if (!isHex(text.charCodeAt(i + k))) return at(Math.min(i + k, n), 'expected four hex digits after \\u');
+          i += 6;
+        } else if ('"\\/bfnrt'.includes(text[i + 1] ?? 'x')) i += 2;
+        else return at(Math.min(i + 1, n), 'expected an escape (\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX) after \\');
+      } else i++;
+    }
+  };
+  /** A number starting at `i` (RFC 8259 §6); leaves `i` after it. */
+  const number = (): JsonSyntaxError | undefined => {
+    if (text.charCodeAt(i) === 0x2d) i++;
+    if (text.charCodeAt(i) === 0x30) {
+      i++;
+      if (isDigit(text.charCodeAt(i))) return at(i, 'a number with a leading zero');
+    } else if (isDigit(text.charCodeAt(i))) while (isDigit(text.charCodeAt(i))) i++;
+    else return found('a digit');
+    if (text.charCodeAt(i) === 0x2e) {
+      i++;
+      if (!isDigit(text.charCodeAt(i))) return found('a digit after the decimal point');
+      while (isDigit(text.charCodeAt(i))) i++;
+    }
+    if ((text.charCodeAt(i) | 0x20) === 0x65 /* e E */) {
+      i++;
+      if (text.charCodeAt(i) === 0x2b || text.charCodeAt(i) === 0x2d) i++;
+      if (!isDigit(text.charCodeAt(i))) return found('a digit in the exponent');
+      while (isDigit(text.charCodeAt(i))) i++;
+    }
+    return undefined;
+  };
+  // One entry per open container: true for an object, false for an array.
+  const stack: boolean[] = [];
+  for (;;) {
+    // A value is expected at i.
+    skipSpace();
+    const c = text.charCodeAt(i);
+    let err: JsonSyntaxError | undefined;
+    if (c === 0x7b || c === 0x5b) {
+      const isObject = c === 0x7b;
+      i++;
+      skipSpace();
+      if (text.charCodeAt(i) === (isObject ? 0x7d : 0x5d)) i++; // an empty container is a whole value
+      else {
+        stack.push(isObject);
+        if (isObject) {
+          if (text.charCodeAt(i) !== 0x22) return found('a member name in double quotes or "}"');
+          if ((err = string())) return err;
+          skipSpace();
+          if (text.charCodeAt(i) !== 0x3a) return found('":" after the member name');
+          i++;
+        }
+        continue;
+      }
+    } else if (c === 0x22) err = string();
+    else if (c === 0x2d || isDigit(c)) err = number();
+    else {
+      const word = ['true', 'false', 'null'].find((w) => text.startsWith(w, i));
+      if (word === undefined) return found('a value');
+      i += word.length;
+    }
+    if (err) return err;
+    // After a value: close containers, or go on to the next element or member.
+    for (;;) {
+      skipSpace();
+      if (stack.length === 0) return i < n ? found('the end of the text after the JSON value') : undefined;
+      const isObject = stack[stack.length - 1] as boolean;
+      const d = text.charCodeAt(i);
+      if (d === (isObject ? 0x7d : 0x5d)) {
+        i++;
+        stack.pop();
+        continue;
+      }
+      if (d !== 0x2c) return found(isObject ? '"," or "}"' : '"," or "]"');
+      i++;
+      if (isObject) {
+        skipSpace();
+        if (text.charCodeAt(i) !== 0x22) return found('a member name in double quotes');
+        if ((err = string())) return err;
+        skipSpace();
+        if (text.charCodeAt(i) !== 0x3a) return found('":" after the member name');
+        i++;
+      }
+      break;
+    }
+  }
+}

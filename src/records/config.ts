@@ -8,6 +8,7 @@ import ignore, { type Ignore } from 'ignore';
 import { SnapError } from '../core/errors.js';
 import { MAX_FIELD_NAME_BYTES, MAX_KEY_FIELDS, MAX_LABEL_SEGMENT, type RecordFormat, type RecordIdentity } from '../core/records.js';
 import { decodeUtf8 } from '../core/encoding.js';
+import { findJsonSyntaxError } from '../core/json-strict.js';
 import { utf8Length } from '../core/paths.js';
 import { parseThresholds, type Thresholds } from './thresholds.js';
 
@@ -110,20 +111,6 @@ export function checkRule(v: unknown, where: string): RecordRule {
 }
 
 /**
- * `line L, column C: ` for a JSON.parse message that gives a position (`… in JSON at position 41`,
- * a UTF-16 offset into `text`; lines and columns from 1), so that a person can find it in the file;
- * else nothing (V8 gives no position for some errors, such as an unexpected token).
- */
-function whereInText(text: string, message: string): string {
-  const m = / at position (\d+)/.exec(message);
-  if (!m) return '';
-  const at = Math.min(Number(m[1]), text.length);
-  const before = text.slice(0, at);
-  const line = before.split('\n').length;
-  return `line ${line}, column ${at - before.lastIndexOf('\n')}: `;
-}
-
-/**
  * Parse `snap.json` bytes: `{"records": [rule…], "check": {thresholds}}`, both optional, nothing
  * else; at most {@link MAX_CONFIG_BYTES} bytes and {@link MAX_RULES} rules.
  * @param name the file's name for messages
@@ -131,13 +118,21 @@ function whereInText(text: string, message: string): string {
  */
 export function parseConfig(bytes: Uint8Array, name = CONFIG_FILE): RecordConfig {
   if (bytes.length > MAX_CONFIG_BYTES) fail(name, `is larger than ${MAX_CONFIG_BYTES} bytes`);
-  let value: unknown;
-  let text = '';
+  let text: string;
   try {
     text = decodeUtf8(bytes);
+  } catch {
+    fail(name, 'is not UTF-8 JSON (its bytes are not UTF-8)');
+  }
+  // Where the text stops being JSON, found by our own scanner: the engine's message gives a
+  // position for some errors only, in words that change between versions.
+  const syntax = findJsonSyntaxError(text);
+  if (syntax) throw new SnapError('RECORDS_CONFIG_INVALID', `${name}: is not UTF-8 JSON (line ${syntax.line}, column ${syntax.column}: ${syntax.reason})`, { where: name, line: syntax.line, column: syntax.column });
+  let value: unknown;
+  try {
     value = JSON.parse(text);
   } catch (e) {
-    fail(name, `is not UTF-8 JSON (${whereInText(text, (e as Error).message)}${(e as Error).message})`);
+    fail(name, `is not UTF-8 JSON (${(e as Error).message})`); // the scanner and the engine agree (a test holds them to it)
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(name, 'must be a JSON object');
   const o = value as Record<string, unknown>;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { parseJsonStrict, findDuplicateMember, MAX_JSON_DEPTH } from '../../src/core/json-strict.js';
+import { parseJsonStrict, findDuplicateMember, findJsonSyntaxError, MAX_JSON_DEPTH } from '../../src/core/json-strict.js';
 import { parseEnvelope, signEnvelope, verifyEnvelope, MAX_SIGNATURES } from '../../src/core/envelope.js';
 import { privateKeyFromSeed } from '../../src/core/keys.js';
 import { isSnapError } from '../../src/core/errors.js';
@@ -80,5 +80,48 @@ describe('envelope bounds (SPEC §5, bounded work on hostile input)', () => {
     expect(r.signatures.map((s) => s.trusted)).toEqual([true, true]);
     expect(r.trustedKeyids).toEqual([key.keyid]);
     expect(r.ok).toBe(false);
+  });
+});
+
+describe('findJsonSyntaxError', () => {
+  const parses = (t: string): boolean => {
+    try {
+      JSON.parse(t);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it('finds an error exactly in the texts JSON.parse refuses: valid documents, and each with one character cut, doubled or replaced (property)', () => {
+    const pieces = ['', ' ', ',', ':', '"', '\\', '{', '}', '[', ']', '0', '-', '.', 'e', '+', 'u', 't', 'n', '\t', '\n', '\u0000', 'é', '\ud83d'];
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 4 }), fc.boolean(), fc.nat(), fc.integer({ min: 0, max: 3 }), fc.constantFrom(...pieces), (v, pretty, pos, edit, piece) => {
+        const doc = JSON.stringify(v, null, pretty ? 2 : undefined);
+        const k = doc.length === 0 ? 0 : pos % doc.length;
+        const text = [doc, doc.slice(0, k) + doc.slice(k + 1), doc.slice(0, k) + doc[k] + doc.slice(k), doc.slice(0, k) + piece + doc.slice(k + 1)][edit] as string;
+        const e = findJsonSyntaxError(text);
+        expect(e === undefined, JSON.stringify(text)).toBe(parses(text));
+        if (e) expect(e.offset).toBeGreaterThanOrEqual(0);
+        if (e) expect(e.offset).toBeLessThanOrEqual(text.length);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('names the place and the reason', () => {
+    expect(findJsonSyntaxError('[1,]')).toEqual({ offset: 3, line: 1, column: 4, reason: 'expected a value, found "]"' });
+    expect(findJsonSyntaxError('{"a":\n  01}')).toMatchObject({ offset: 9, line: 2, column: 4, reason: 'a number with a leading zero' });
+    expect(findJsonSyntaxError('{"a": "x')).toMatchObject({ offset: 8, reason: 'the text ends inside a string' });
+    expect(findJsonSyntaxError('{} x')).toMatchObject({ offset: 3, reason: 'expected the end of the text after the JSON value, found "x"' });
+    expect(findJsonSyntaxError('"\\q"')).toMatchObject({ offset: 2 });
+    expect(findJsonSyntaxError('')).toMatchObject({ offset: 0, line: 1, column: 1, reason: 'the text ends where a value was expected' });
+    expect(findJsonSyntaxError(' {"a": [1, 2.5e-3, true, null, "\\u00e9"]} ')).toBeUndefined();
+  });
+
+  it('takes nesting far deeper than JSON documents need without running out of stack', () => {
+    const deep = '['.repeat(200_000) + ']'.repeat(200_000);
+    expect(findJsonSyntaxError(deep)).toBeUndefined();
+    expect(findJsonSyntaxError(deep.slice(0, -1))).toMatchObject({ offset: 399_999 });
   });
 });

@@ -51,9 +51,31 @@ describe('snap.json', () => {
     ];
     for (const v of bad) expect(() => cfg(v), JSON.stringify(v)).toThrow(code('RECORDS_CONFIG_INVALID'));
     expect(() => parseConfig(Buffer.from('{"records": ['))).toThrow(code('RECORDS_CONFIG_INVALID'));
-    // Where the syntax error is, when the parser says (a member name expected after a trailing comma).
-    expect(() => parseConfig(Buffer.from('{\n  "records": [\n    {"path": "t.csv",}\n  ]\n}'))).toThrow(/snap\.json: is not UTF-8 JSON \(line 3, column 22: Expected double-quoted property name/);
+    // Where the syntax error is (a member name expected after a trailing comma).
+    expect(() => parseConfig(Buffer.from('{\n  "records": [\n    {"path": "t.csv",}\n  ]\n}'))).toThrow(/snap\.json: is not UTF-8 JSON \(line 3, column 22: /);
     expect(() => parseConfig(Buffer.from([0xff, 0xfe]))).toThrow(code('RECORDS_CONFIG_INVALID'));
+  });
+
+  it('says the line and column of a syntax error, also where V8\'s message gives no position', () => {
+    // Each: the text, where the error is; V8 (Node 20) says "Unexpected token" or "Unexpected end of JSON input" without a position for these.
+    const cases: [string, number, number][] = [
+      ['{\n  "records": [\n    {"pattern": "t.csv"},\n  ]\n}', 4, 3], // a trailing comma in an array
+      ['{\n  "check": {"maxShift": tru}\n}', 2, 25], // a misspelt literal
+      ['{"records": [', 1, 14], // the text ends early
+      ['', 1, 1],
+      ['{"check": {"maxShift": 0.1}}\n{}', 2, 1], // text after the document
+      ['{"records": [{"pattern": "m\u00e9\u{1F600}\t.csv"}]}', 1, 30], // a tab inside a string: columns count characters, not UTF-16 units
+    ];
+    for (const [text, line, column] of cases) {
+      let error: unknown;
+      try {
+        parseConfig(Buffer.from(text));
+      } catch (e) {
+        error = e;
+      }
+      expect(error, JSON.stringify(text)).toMatchObject({ code: 'RECORDS_CONFIG_INVALID', details: { line, column } });
+      expect((error as Error).message, JSON.stringify(text)).toContain(`(line ${line}, column ${column}: `);
+    }
   });
 
   it('is refused when larger than 64 KiB, before it is parsed', () => {
