@@ -146,6 +146,21 @@ function withMissingPositionals(error: string, active: CommandSpec): string {
   return `missing ${missing.join(' and ')}: the command is "${active.command}" (${error})`;
 }
 
+/**
+ * Whether the command line asks for `--json`, as yargs reads it, for the errors found before yargs
+ * has parsed it: `--json` or `--json=true` (yargs takes any other value of a boolean flag as false),
+ * the last one given winning, and nothing after a bare `--` (an argument there is not a flag).
+ */
+function asksForFlag(argv: readonly string[], flag: string): boolean {
+  let asked = false;
+  for (const x of argv) {
+    if (x === '--') break;
+    if (x === `--${flag}`) asked = true;
+    else if (x.startsWith(`--${flag}=`)) asked = x === `--${flag}=true`;
+  }
+  return asked;
+}
+
 /** Parse argv; yargs prints nothing itself: help, version and errors come back to us. */
 async function parse(argv: string[], program: ProgramName, active: CommandSpec | undefined, width: number): Promise<{ args?: Record<string, unknown>; output?: string; error?: string }> {
   return new Promise((res) => {
@@ -161,8 +176,8 @@ async function parse(argv: string[], program: ProgramName, active: CommandSpec |
  * @returns the exit code (SPEC §8)
  */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
-  const wantsJson = argv.includes('--json');
-  const debug = argv.includes('--debug');
+  const wantsJson = asksForFlag(argv, 'json');
+  const debug = asksForFlag(argv, 'debug');
   // Load only the module of the command being run: the first word that is not an option.
   const word = argv.find((x) => !x.startsWith('-'));
   const entry = COMMANDS.find((c) => commandName(c) === word);

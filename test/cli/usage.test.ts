@@ -94,6 +94,20 @@ describe('help and usage errors', () => {
     expect(r.json.error.code).toBe('USAGE');
   });
 
+  it('reports a usage error as JSON exactly when the command would have printed JSON: --json and --json=true, not --json=false nor a --json after --', async () => {
+    const store = await tempDir();
+    for (const [flag, json] of [[['--json=true'], true], [['--json'], true], [['--json=false'], false], [['--', '--json'], false]] as const) {
+      const r = await snap(['list', '--store', store, '--no-such-flag', ...flag]);
+      expect(r.code, flag.join(' ')).toBe(2);
+      expect(r.stderr, flag.join(' ')).toContain('Unknown argument');
+      if (json) expect(JSON.parse(r.stdout), flag.join(' ')).toMatchObject({ ok: false, error: { code: 'USAGE' } });
+      else expect(r.stdout, flag.join(' ')).toBe('');
+    }
+    // The same flags, on a run that parses, give JSON or not as yargs reads them.
+    expect(JSON.parse((await snap(['init', '--store', join(store, 's'), '--json=true'])).stdout)).toMatchObject({ ok: true });
+    expect((await snap(['init', '--store', join(store, 's'), '--json=false'])).stdout).not.toContain('{');
+  });
+
   it('names the command and the nearest flag of a mistyped one (exit 2), in stderr and in --json', async () => {
     const data = await makeTree({ 'a.txt': 'a' });
     const r = await snap(['verify', data, '--againt', 'ds@v1', '--pubkey', keys.pub]);
