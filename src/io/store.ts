@@ -101,6 +101,12 @@ export interface SnapshotInfo {
    * statement): the folder was swapped or moved, and every command refuses it under this name.
    */
   signedAs?: string;
+  /**
+   * Set when the statement cannot be read as one (not strict JSON, or its predicate lacks
+   * `createdAt`, `fileCount`, `totalBytes` or `merkleRoot` of the right types): why. The other
+   * fields are then placeholders (`''`, `0`), and every command that checks it refuses it.
+   */
+  malformed?: string;
 }
 
 /** The store path: `--store`, else `$SNAP_STORE`, else `./.snap` (SPEC §8). */
@@ -755,10 +761,17 @@ async function readInfo(dir: string, name: string, version: string): Promise<Sna
     return undefined;
   }
   let p: Record<string, unknown> = {};
+  let malformed: string | undefined;
   try {
-    p = (parseJsonStrict(bytes.toString('utf8'), 'SNAPSHOT_MALFORMED', 'the statement') as { predicate?: Record<string, unknown> }).predicate ?? {};
-  } catch {
-    /* listed with what we have; verify will refuse it */
+    const parsed = parseJsonStrict(bytes.toString('utf8'), 'SNAPSHOT_MALFORMED', 'the statement') as { predicate?: unknown };
+    if (parsed === null || typeof parsed !== 'object' || parsed.predicate === null || typeof parsed.predicate !== 'object') malformed = 'the statement has no predicate object';
+    else p = parsed.predicate as Record<string, unknown>;
+  } catch (e) {
+    malformed = e instanceof Error ? e.message : String(e); // listed with what we have, marked; verify refuses it
+  }
+  if (malformed === undefined) {
+    const wrong = ([['createdAt', 'string'], ['fileCount', 'number'], ['totalBytes', 'number'], ['merkleRoot', 'string']] as const).filter(([k, t]) => typeof p[k] !== t).map(([k]) => k);
+    if (wrong.length > 0) malformed = `the statement's predicate has no valid ${wrong.join(', ')}`;
   }
   const signedAs = typeof p.dataset === 'string' && typeof p.version === 'string' ? `${p.dataset}@${p.version}` : undefined;
   return {
@@ -772,6 +785,7 @@ async function readInfo(dir: string, name: string, version: string): Promise<Sna
     ...(typeof p.parent === 'string' ? { parent: p.parent } : {}),
     merkleRoot: typeof p.merkleRoot === 'string' ? p.merkleRoot : '',
     ...(signedAs !== undefined && signedAs !== `${name}@${version}` ? { signedAs } : {}),
+    ...(malformed !== undefined ? { malformed } : {}),
   };
 }
 

@@ -72,6 +72,25 @@ describe('snap list', () => {
     for (const ref of ['mail@v1', 'mail@v2', 'images@2026.11']) expect(r.stdout).toContain(ref);
   });
 
+  it('marks a snapshot whose statement is no statement (malformed JSON, or a predicate without its counts), and exits 1, instead of listing it ok with zeros', async () => {
+    const own = await newStorePath();
+    const data = await makeTree({ 'a.txt': 'a\n' });
+    for (const as of ['d@v1', 'd@v2', 'd@v3']) expect((await snapJson(['seal', data, '--as', as, '--key', keys.key, '--store', own])).code).toBe(0);
+    await writeFile(join(own, 'snapshots', 'd', 'v2', 'statement.json'), '{"predicate": {"createdAt": ');
+    await writeFile(join(own, 'snapshots', 'd', 'v3', 'statement.json'), JSON.stringify({ predicate: { dataset: 'd', version: 'v3', createdAt: '2026-01-01T00:00:00Z' } }));
+    const r = await snapJson(['list', '--store', own]);
+    expect(r.code).toBe(1);
+    expect(r.json.ok).toBe(false);
+    const byRef = Object.fromEntries(r.json.snapshots.map((s: { ref: string }) => [s.ref, s]));
+    expect(byRef['d@v1'].malformed).toBeUndefined();
+    expect(byRef['d@v2'].malformed).toMatch(/statement/);
+    expect(byRef['d@v3'].malformed).toBe("the statement's predicate has no valid fileCount, totalBytes, merkleRoot");
+    const human = await snap(['list', '--store', own]);
+    expect(human.code).toBe(1);
+    expect(human.stderr).toContain('d@v2 has a malformed statement');
+    expect(human.stderr).toContain('d@v3 has a malformed statement');
+  });
+
   it('exits 3 when there is no store', async () => {
     const r = await snapJson(['list', '--store', await newStorePath()]);
     expect(r.code).toBe(3);

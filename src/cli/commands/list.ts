@@ -14,8 +14,9 @@ async function cmdList(a: Args, io: CliIo): Promise<number> {
   const list = await listSnapshots(store, name);
   // A NAME that matches nothing is most likely mistyped: an error, not an empty list.
   if (name !== undefined && list.length === 0) throw new SnapError('REF_NOT_FOUND', `no snapshots of ${name} in ${store.root} (run "snap list" to see every NAME)`, { name });
-  // A folder whose statement names another snapshot (swapped or moved) is listed, marked, and fails the listing.
-  const exit = list.some((s) => s.signedAs !== undefined) ? EXIT_INTEGRITY : EXIT_OK;
+  // A folder whose statement names another snapshot (swapped or moved), or is no statement, is
+  // listed, marked, and fails the listing.
+  const exit = list.some((s) => s.signedAs !== undefined || s.malformed !== undefined) ? EXIT_INTEGRITY : EXIT_OK;
   if (a.json) {
     jsonOut(io, { ok: exit === EXIT_OK, store: store.root, snapshots: list.map(({ dir: _d, ...rest }) => ({ ref: `${rest.name}@${rest.version}`, ...rest })) });
     return exit;
@@ -31,6 +32,7 @@ async function cmdList(a: Args, io: CliIo): Promise<number> {
   io.stdout.write([fmt(head), ...rows.map(fmt)].join('\n') + '\n');
   for (const s of list) {
     if (s.signedAs !== undefined) io.stderr.write(`error: ${shown(`${s.name}@${s.version}`)} holds a snapshot signed as ${shown(s.signedAs)} (swapped or moved); every command refuses it under this name: run snap fsck\n`);
+    if (s.malformed !== undefined) io.stderr.write(`error: ${shown(`${s.name}@${s.version}`)} has a malformed statement (${shown(s.malformed)}); its row shows placeholders and every command refuses it: run snap fsck\n`);
   }
   return exit;
 }
