@@ -328,16 +328,26 @@ export interface CheckpointVerification {
  * joined by RFC 9162 consistency proofs (computed from the log, verified against the two
  * checkpoints' roots, §2.1.4); with `pubkeys`, the newest checkpoint carries a valid signature by
  * one of them (key name = origin); each `external` checkpoint (kept elsewhere) is extended by the
- * log — and, with `pubkeys`, signed by one of them.
+ * log — and, with `pubkeys`, signed by one of them. With `origin` (the log's name, as C2SP
+ * tlog-checkpoint has verifiers configured with it), every checkpoint must name that origin — a
+ * log, head and checkpoints copied from another store whose checkpoints the same key signs fail
+ * (`origin`) — and this machine's kept checkpoint of that origin is checked even when no checkpoint
+ * in the store names it.
  * @throws SnapError `IO_ERROR`; a malformed `external` checkpoint throws `CHECKPOINT_MALFORMED`
  */
-export async function verifyCheckpoints(storeRoot: string, opts: { pubkeys: readonly PublicKey[]; external: readonly CheckpointFile[]; remembered?: RememberedCheckpoints }): Promise<CheckpointVerification> {
+export async function verifyCheckpoints(storeRoot: string, opts: { pubkeys: readonly PublicKey[]; external: readonly CheckpointFile[]; remembered?: RememberedCheckpoints; origin?: string }): Promise<CheckpointVerification> {
   const { checkpoints, bad } = await storeCheckpoints(storeRoot);
   const problems: CheckpointProblem[] = bad.map((b) => ({ kind: 'malformed', source: b.source, message: b.message }));
   const all = [...checkpoints, ...opts.external];
-  // The checkpoints this machine kept of the logs these checkpoints name (by origin); one that is
-  // also among them (same origin, size and root) is checked with them, and reported once.
-  const kept = [...new Set(all.map((c) => c.checkpoint.origin))].flatMap((origin) => {
+  if (opts.origin !== undefined) {
+    for (const c of all) {
+      if (c.checkpoint.origin !== opts.origin) problems.push({ kind: 'origin', source: c.source, size: c.checkpoint.size, message: `${c.source} is a checkpoint of ${c.checkpoint.origin}, not of ${opts.origin} (--origin): the log of another store, or another log` });
+    }
+  }
+  // The checkpoints this machine kept of the logs these checkpoints name (by origin), and of
+  // `origin`; one that is also among them (same origin, size and root) is checked with them, and
+  // reported once.
+  const kept = [...new Set([...all.map((c) => c.checkpoint.origin), ...(opts.origin !== undefined ? [opts.origin] : [])])].flatMap((origin) => {
     const k = opts.remembered?.byOrigin[origin];
     const listed = k !== undefined && all.some((c) => c.checkpoint.origin === origin && c.checkpoint.size === k.size && toBase64(c.checkpoint.root) === k.root);
     return k && !listed ? [{ origin, ...k }] : [];
@@ -382,7 +392,7 @@ export async function verifyCheckpoints(storeRoot: string, opts: { pubkeys: read
       if (v.failed.length > 0) problems.push({ kind: 'bad-signature', source: newestFile.source, size: c.size, message: `a signature on ${newestFile.source} by a given key does not verify: the checkpoint was altered` });
       else if (v.verified.length === 0) problems.push({ kind: 'unsigned', source: newestFile.source, size: c.size, message: `the newest checkpoint ${newestFile.source} carries no signature by the given --pubkey keys (name ${c.origin}): it may have been forged` });
     }
-  } else if (opts.pubkeys.length > 0) {
+  } else if (opts.pubkeys.length > 0 || opts.origin !== undefined) {
     problems.push({ kind: 'none', source: CHECKPOINTS_DIR, message: 'the store has no checkpoint to check the log against (make one with snap log checkpoint --key KEY; if there were some, they were removed)' });
   }
   const external = opts.external.map((c) => {

@@ -141,6 +141,32 @@ describe('snap log checkpoint', () => {
     expect([c.code, c.json.error?.code]).toEqual([1, 'LOG_INCONSISTENT']);
   });
 
+  it('with --origin, refuses the log, head and checkpoints of another store signed by the same key (exit 1, origin), which pass without it', async () => {
+    const a = await logged();
+    const b = await logged();
+    const ca = await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', a.store]);
+    expect(ca.code, ca.stderr).toBe(0);
+    expect((await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', b.store])).code).toBe(0);
+    const originA = ca.json.origin as string;
+    expect((await snapJson(['log', '--verify', '--pubkey', auditor.pub, '--origin', originA, '--store', a.store])).code).toBe(0);
+    // Someone who can write store A replaces its log with B's.
+    await fsp.rm(join(a.store, 'log.checkpoints'), { recursive: true });
+    await fsp.cp(join(b.store, 'log.checkpoints'), join(a.store, 'log.checkpoints'), { recursive: true });
+    for (const f of ['log.jsonl', 'log.head']) await fsp.copyFile(join(b.store, f), join(a.store, f));
+    const plain = await snapJson(['log', '--verify', '--pubkey', auditor.pub, '--store', a.store]);
+    expect(plain.code).toBe(0);
+    const pinned = await snapJson(['log', '--verify', '--pubkey', auditor.pub, '--origin', originA, '--store', a.store]);
+    expect(pinned.code).toBe(1);
+    expect(pinned.json.checkpoints.problems.map((p: { kind: string }) => p.kind)).toContain('origin');
+    // This machine kept A's checkpoint when it verified it: pinned to A, the copied log does not extend it.
+    expect(pinned.json.checkpoints.problems.map((p: { kind: string }) => p.kind)).toContain('not-extended');
+    // A pinned origin with no checkpoint at all is no pass either.
+    await fsp.rm(join(a.store, 'log.checkpoints'), { recursive: true });
+    const none = await snapJson(['log', '--verify', '--origin', originA, '--store', a.store]);
+    expect(none.code).toBe(1);
+    expect(none.json.checkpoints.problems.map((p: { kind: string }) => p.kind)).toContain('none');
+  });
+
   it('checks every checkpoint and the consistency between successive ones (mismatch, inconsistent)', async () => {
     const t = await logged();
     expect((await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', t.store])).code).toBe(0); // 2 lines

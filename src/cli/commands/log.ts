@@ -40,7 +40,7 @@ async function cmdLog(a: Args, io: CliIo): Promise<number> {
     const external = [];
     for (const f of (a.checkpoint as string[] | undefined) ?? []) external.push(await readCheckpointFile(resolve(io.cwd, f)));
     const state = await keptCheckpoints(a, io);
-    const c = await verifyCheckpoints(store.root, { pubkeys, external, ...(state ? { remembered: state.remembered } : {}) });
+    const c = await verifyCheckpoints(store.root, { pubkeys, external, ...(state ? { remembered: state.remembered } : {}), ...(a.origin !== undefined ? { origin: String(a.origin) } : {}) });
     const ok = v.ok && c.ok;
     // A newest checkpoint verified signed by a given key is kept: from now on the log must extend it on this machine.
     if (state && c.ok && c.newest && c.newest.signedBy.length > 0) {
@@ -168,13 +168,14 @@ export const logCommand: CommandSpec = {
         .option('checkpoint', { type: 'string', array: true, requiresArg: true, describe: '--verify: a checkpoint kept elsewhere that the log must still extend; repeatable' })
         .option('key', { type: 'string', array: true, requiresArg: true, describe: 'log checkpoint: the private key to sign the checkpoint with' })
         .option('passphrase-env', { type: 'string', requiresArg: true, describe: 'log checkpoint: environment variable holding the key passphrase' })
-        .option('origin', { type: 'string', requiresArg: true, describe: "log checkpoint: the log's name in the checkpoint (default: that of the newest checkpoint, else a new snap.local/log/<random>)" })
+        .option('origin', { type: 'string', requiresArg: true, describe: "log checkpoint: the log's name in the checkpoint (default: that of the newest checkpoint, else a new snap.local/log/<random>); --verify: the name every checkpoint must carry (a log copied from another store fails)" })
         .option('out', { type: 'string', requiresArg: true, describe: 'log checkpoint: also write the checkpoint to this file' })
         .conflicts('verify', 'name'),
       [
         ['$0 log fraud-train', 'who sealed and verified fraud-train, when, with what outcome'],
         ['$0 log checkpoint --key audit.key > cp.txt', 'sign the log as it is now; keep cp.txt elsewhere'],
         ['$0 log --verify --pubkey audit.pub --checkpoint cp.txt', 'exit 1 if the log was rewritten since'],
+        ['$0 log --verify --pubkey audit.pub --origin snap.local/log/3f9a…', "exit 1 if the checkpoints are another log's"],
         ['$0 log --verify', 'exit 0 only if the log is an unbroken hash chain'],
       ],
     ),
