@@ -223,7 +223,9 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
   } catch (e) {
     await session.finish(true).catch(() => {});
     if (a.debug) io.stderr.write(`${io.program ?? 'snap'} ${cmd}: S3 transfer ${JSON.stringify(session.stats)}\n`);
-    for (const s of held) io.stdout.write(s);
+    // What the command printed goes out, then the error; with --json the error's document is the
+    // only one on stdout (the command's, already held, would make two).
+    if (!a.json) for (const s of held) io.stdout.write(s);
     if (e instanceof SnapError) throw new SnapError(e.code, shown(e.message), e.details);
     throw e;
   }
