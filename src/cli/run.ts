@@ -171,6 +171,23 @@ async function parse(argv: string[], program: ProgramName, active: CommandSpec |
   });
 }
 
+/** The common options that take a value (common.ts `commonFlags`), which may come before the command word. */
+const VALUE_OPTIONS = new Set(['--store', '--jobs', '-j']);
+
+/** The command word of `argv`: the first word that is neither an option nor the value of a {@link VALUE_OPTIONS} option given before it. */
+function commandWord(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const x = argv[i] as string;
+    if (x === '--') return argv[i + 1];
+    if (VALUE_OPTIONS.has(x)) {
+      i++;
+      continue;
+    }
+    if (!x.startsWith('-')) return x;
+  }
+  return undefined;
+}
+
 /**
  * Run the CLI. Never throws and never exits the process.
  * @returns the exit code (SPEC §8)
@@ -178,8 +195,9 @@ async function parse(argv: string[], program: ProgramName, active: CommandSpec |
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const wantsJson = asksForFlag(argv, 'json');
   const debug = asksForFlag(argv, 'debug');
-  // Load only the module of the command being run: the first word that is not an option.
-  const word = argv.find((x) => !x.startsWith('-'));
+  // Load only the module of the command being run: the first word that is not an option (nor the
+  // value of one of the common options that take one: `snap --store S list` names list).
+  const word = commandWord(argv);
   const entry = COMMANDS.find((c) => commandName(c) === word);
   const active = entry ? await entry.load() : undefined;
   const program = io.program ?? DEFAULT_PROGRAM_NAME;

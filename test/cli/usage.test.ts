@@ -141,6 +141,21 @@ describe('help and usage errors', () => {
     expect(r.stderr).toContain('snap list: Unknown argument: no-such-flag\n');
   });
 
+  it('takes --store and --jobs before the command word, as after it: snap --store S list is list, even with a store named list', async () => {
+    const work = await tempDir('snap-usage-');
+    const store = join(work, 'list');
+    const data = await makeTree({ 'a.txt': 'a\n' });
+    expect((await snapJson(['seal', data, '--as', 'd@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+    const before = await snapJson(['--store', store, 'list'], { cwd: work });
+    expect(before.code, before.stderr).toBe(0);
+    expect(before.json.snapshots.map((x: { ref: string }) => x.ref)).toEqual(['d@v1']);
+    const named = await snapJson(['--store', 'list', 'list'], { cwd: work });
+    expect(named.code, named.stderr).toBe(0);
+    expect(named.json.store).toBe(store);
+    const verified = await snapJson(['-j', '1', '--store', store, 'verify', data, '--against', 'd@v1', '--pubkey', keys.pub]);
+    expect(verified.code, verified.stderr).toBe(0);
+  });
+
   it('exits 2 when seal is missing --as', async () => {
     const data = await makeTree({ 'a.txt': 'a' });
     const r = await snap(['seal', data, '--key', keys.key, '--store', join(await tempDir(), 's')]);
