@@ -6,6 +6,7 @@
  * none starts its own.
  */
 import { prestartHashWorkers } from '../io/prestart.js';
+import { commandWord } from './command-word.js';
 
 /**
  * How many hashing workers to start before anything else: one for `seal DIR` and `verify DIR` (the
@@ -14,7 +15,7 @@ import { prestartHashWorkers } from '../io/prestart.js';
  * `*.tar`), shard report merging, or a `--jobs` value that is not a positive integer (a usage error).
  */
 export function earlyWorkerCount(argv: readonly string[]): number {
-  const word = argv.find((x) => !x.startsWith('-'));
+  const word = commandWord(argv);
   if (word !== 'seal' && word !== 'verify') return 0;
   for (const x of argv) {
     if (x === '--help' || x === '-h' || x === '--version' || x === '--out' || x.startsWith('--out=') || x === '--merge' || x.startsWith('--merge=')) return 0;

@@ -9,6 +9,7 @@ import { escapeForTerminal, escapeMessage } from '../core/display.js';
 import { TOOL_VERSION } from '../version.js';
 import { interruptedBy, interruptedError } from '../io/interrupt.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
+import { commandWord } from './command-word.js';
 import { jsonOut, type Args, type CliIo } from './common.js';
 import { COMMANDS, commandName } from './commands/index.js';
 import type { CommandSpec } from './common.js';
@@ -169,23 +170,6 @@ async function parse(argv: string[], program: ProgramName, active: CommandSpec |
       else res({ args, output });
     });
   });
-}
-
-/** The common options that take a value (common.ts `commonFlags`), which may come before the command word. */
-const VALUE_OPTIONS = new Set(['--store', '--jobs', '-j']);
-
-/** The command word of `argv`: the first word that is neither an option nor the value of a {@link VALUE_OPTIONS} option given before it. */
-function commandWord(argv: readonly string[]): string | undefined {
-  for (let i = 0; i < argv.length; i++) {
-    const x = argv[i] as string;
-    if (x === '--') return argv[i + 1];
-    if (VALUE_OPTIONS.has(x)) {
-      i++;
-      continue;
-    }
-    if (!x.startsWith('-')) return x;
-  }
-  return undefined;
 }
 
 /**

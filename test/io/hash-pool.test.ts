@@ -77,6 +77,8 @@ describe('earlyWorkerCount', () => {
     expect(earlyWorkerCount(['seal', 'data', '--as', 'a@1', '--key', 'k'])).toBe(1);
     expect(earlyWorkerCount(['verify', 'data', '--against', 'a@1', '--pubkey', 'k.pub', '--jobs', '4'])).toBe(1);
     expect(earlyWorkerCount(['--json', 'verify', 'data', '--jobs=2'])).toBe(1);
+    expect(earlyWorkerCount(['--store', 'seal', 'seal', 'data', '--as', 'a@1', '--key', 'k'])).toBe(1); // a store named seal, before the command
+    expect(earlyWorkerCount(['--store', 'verify', 'list'])).toBe(0);
   });
 
   it('starts none for other commands, help, version, S3, archives, merging or a bad --jobs', () => {
