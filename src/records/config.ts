@@ -8,7 +8,7 @@ import ignore, { type Ignore } from 'ignore';
 import { SnapError } from '../core/errors.js';
 import { MAX_FIELD_NAME_BYTES, MAX_KEY_FIELDS, MAX_LABEL_SEGMENT, type RecordFormat, type RecordIdentity } from '../core/records.js';
 import { decodeUtf8 } from '../core/encoding.js';
-import { findJsonSyntaxError } from '../core/json-strict.js';
+import { findDuplicateMember, findJsonSyntaxError, MAX_JSON_DEPTH } from '../core/json-strict.js';
 import { utf8Length } from '../core/paths.js';
 import { parseThresholds, type Thresholds } from './thresholds.js';
 
@@ -134,6 +134,11 @@ export function parseConfig(bytes: Uint8Array, name = CONFIG_FILE): RecordConfig
   } catch (e) {
     fail(name, `is not UTF-8 JSON (${(e as Error).message})`); // the scanner and the engine agree (a test holds them to it)
   }
+  // A member written twice: a reviewer reads the first, JSON.parse keeps the last (a second
+  // "records" or "check" would change the rules or the thresholds out of sight), as in a JSONL record.
+  const dup = findDuplicateMember(text);
+  if (dup?.depth) fail(name, `nests deeper than ${MAX_JSON_DEPTH} levels`);
+  if (dup) throw new SnapError('RECORDS_CONFIG_INVALID', `${name}: has the member ${JSON.stringify(dup.name)} twice in one object (duplicate members are refused: a reader of the file and snap would disagree on its value)`, { where: name, member: dup.name });
   if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(name, 'must be a JSON object');
   const o = value as Record<string, unknown>;
   for (const k of Object.keys(o)) if (k !== 'records' && k !== 'check') fail(name, `unknown member ${JSON.stringify(k)} (known: records, check)`);

@@ -78,6 +78,16 @@ describe('snap.json', () => {
     }
   });
 
+  it('is refused when an object has a member twice (a reader sees the first, JSON.parse keeps the last), at any depth', () => {
+    const twice = [
+      '{"records": [{"pattern": "train.csv", "key": "id"}], "records": []}',
+      '{"records": [{"pattern": "train.csv", "label": "label", "label": "id"}]}',
+      '{"check": {"maxLabelFlips": 0, "maxLabelFlips": 1000}}',
+    ];
+    for (const text of twice) expect(() => parseConfig(Buffer.from(text)), text).toThrow(expect.objectContaining({ code: 'RECORDS_CONFIG_INVALID', message: expect.stringContaining('twice in one object') }));
+    expect(parseConfig(Buffer.from('{"records": [{"pattern": "a.csv"}, {"pattern": "b.csv"}]}')).rules).toHaveLength(2); // the same name in two objects is fine
+  });
+
   it('is refused when larger than 64 KiB, before it is parsed', () => {
     expect(() => parseConfig(Buffer.alloc(MAX_CONFIG_BYTES + 1, 0x20))).toThrow(code('RECORDS_CONFIG_INVALID'));
   });
