@@ -843,10 +843,16 @@ export async function resolveRef(text: string, storeRoot: string): Promise<Snaps
   const all = await listSnapshots(store);
   const hits = all.filter((s) => s.id.slice(7).startsWith(parsed.hexPrefix));
   if (hits.length === 0) throw new SnapError('REF_NOT_FOUND', `no snapshot with id ${text} in ${store.root} (see "snap list")`, { ref: text });
+  let h = hits[0] as SnapshotInfo;
   if (hits.length > 1) {
-    throw new SnapError('REF_AMBIGUOUS', `${text} matches ${hits.length} snapshots (${hits.map((h) => `${h.name}@${h.version}`).join(', ')}); give more digits`, { ref: text });
+    const where = hits.map((x) => `${x.name}@${x.version}`).join(', ');
+    if (hits.some((x) => x.id !== h.id)) throw new SnapError('REF_AMBIGUOUS', `${text} matches ${hits.length} snapshots (${where}); give more digits`, { ref: text });
+    // One snapshot in several folders: copies, each signed as another folder's. The folder its
+    // statement names is the snapshot's own; more digits cannot tell the copies apart.
+    const own = hits.filter((x) => x.signedAs === undefined && x.malformed === undefined);
+    if (own.length !== 1) throw new SnapError('REF_AMBIGUOUS', `snapshot ${h.id} is in ${hits.length} folders (${where}), ${own.length === 0 ? 'none of them the one its statement names' : 'more than one of them its own'}: name it by NAME@VERSION, and run snap fsck`, { ref: text });
+    h = own[0] as SnapshotInfo;
   }
-  const h = hits[0] as SnapshotInfo;
   return { dir: h.dir, name: h.name, version: h.version, ref: text };
 }
 

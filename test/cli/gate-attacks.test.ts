@@ -53,11 +53,26 @@ describe('a store whose ds/v2 folder holds the snapshot signed as ds@v1', () => 
     expect(v.json.problems).toEqual([]);
   });
 
-  it('makes verify by snapshot id (found in the ds/v2 folder) exit 1 too', async () => {
+  it('resolves the snapshot id (also in the ds/v2 folder) to the folder its statement names, ds/v1: more digits could not tell the copies apart', async () => {
     const v = await snapJson(['verify', v1Data, '--against', v1Id.slice(7, 19), '--pubkey', keys.pub, '--store', store]);
-    // Two folders hold the same statement: the id is ambiguous, or the one found is under a wrong name.
-    expect([1, 2]).toContain(v.code);
-    expect(['SNAPSHOT_NAME_MISMATCH', 'REF_AMBIGUOUS']).toContain(codeOf(v));
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.json.snapshot).toBe(v1Id);
+    const shown = await snapJson(['show', v1Id, '--store', store]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.json.dir).toBe(snapshotFolder(store, 'ds', 'v1'));
+  });
+
+  it('calls the id ambiguous, naming the folders, when no copy is in the folder its statement names', async () => {
+    const other = await newStorePath();
+    const data = await makeTree({ 'a.txt': 'a\n' });
+    const s = await snapJson(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', other]);
+    expect(s.code, s.stderr).toBe(0);
+    for (const v of ['v2', 'v3']) await fsp.cp(snapshotFolder(other, 'ds', 'v1'), snapshotFolder(other, 'ds', v), { recursive: true });
+    await fsp.rm(snapshotFolder(other, 'ds', 'v1'), { recursive: true });
+    const v = await snapJson(['show', s.json.snapshot, '--store', other]);
+    expect([v.code, codeOf(v)]).toEqual([2, 'REF_AMBIGUOUS']);
+    expect(v.json.error.message).toContain('ds@v2, ds@v3');
+    expect(v.json.error.message).toContain('none of them the one its statement names');
   });
 
   it('still verifies ds@v1 itself (exit 0)', async () => {
