@@ -517,55 +517,7 @@ function refusedProblem(e: SnapError): Problem {
   return p;
 }
 
-/**
- * Pair each missing file with an extra file of exactly the same content (SHA-256 and size): a move.
- * @param sameRecord when given, a pairing hint: for a path in a label-folder set with the given
- *   content, its record (`id`: its set and key, the path without its label segment) and its `rank`
- *   (the record's fingerprint, docs/FORMAT.md §19.3), or undefined. Files with the same content and
- *   the same record are paired first, extras in rank order — as `diff` pairs a record's files, so
- *   that both name the same flip (of two identical files moved to two label folders, each is
- *   paired with its own source; of one file copied to several, the same copy); the rest are paired
- *   by content alone, in problem order.
- */
-export function nameMoves(problems: Problem[], sameRecord?: (path: string, sha256: string) => { id: string; rank: string } | undefined): void {
-  const content = (x: { sha256: string; size: number }) => `${x.sha256} ${x.size}`;
-  const digestOf = (p: Problem) => (p.kind === 'missing' ? p.expected : p.actual) as { sha256: string; size: number };
-  const pair = (key: (p: Problem) => string | undefined, extras: Problem[]) => {
-    const missing = new Map<string, Problem[]>();
-    for (const p of problems) {
-      if (p.kind !== 'missing' || p.movedTo !== undefined || !p.expected || !('sha256' in p.expected)) continue;
-      const k = key(p);
-      if (k === undefined) continue;
-      const list = missing.get(k);
-      if (list) list.push(p);
-      else missing.set(k, [p]);
-    }
-    if (missing.size === 0) return;
-    for (const p of extras) {
-      if (p.movedFrom !== undefined) continue;
-      const k = key(p);
-      const from = k === undefined ? undefined : missing.get(k)?.shift();
-      if (from) {
-        p.movedFrom = from.path;
-        from.movedTo = p.path;
-      }
-    }
-  };
-  const extras = problems.filter((p) => p.kind === 'extra' && p.actual !== undefined && 'sha256' in p.actual);
-  if (sameRecord) {
-    const records = new Map<Problem, { id: string; rank: string }>();
-    for (const p of problems) {
-      const r = (p.kind === 'missing' || p.kind === 'extra') && digestOf(p)?.sha256 !== undefined ? sameRecord(p.path, digestOf(p).sha256) : undefined;
-      if (r) records.set(p, r);
-    }
-    const ranked = extras.filter((p) => records.has(p)).sort((x, y) => compareUtf8((records.get(x) as { rank: string }).rank, (records.get(y) as { rank: string }).rank));
-    pair((p) => {
-      const r = records.get(p);
-      return r === undefined ? undefined : `${content(digestOf(p))} ${r.id}`;
-    }, ranked);
-  }
-  pair((p) => content(digestOf(p)), extras);
-}
+export { nameMoves } from './records/label-flips.js';
 
 /**
  * Verify a folder against a snapshot. Integrity failures are results (`ok: false`); only inputs
@@ -623,10 +575,13 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   if (!manifestError && digest.lines === 0) manifestError = new SnapError('MANIFEST_EMPTY', `${trust.manifestPath} has no entries`);
   ({ ok: manifestOk, failure } = await judgeManifest(trust.manifestPath, pred, manifestError, digest));
   if (assigner && shard) for (const p of deferred) if (assigner.ownerOf(p.path) === shard.index) add(p);
-  if (manifestOk) {
+  if (manifestOk && problems.length > 0) {
+    // Moves and flips are named over the problems in path order, as S3 verify and verify --merge name them (records/label-flips.ts).
+    problems.sort((a, b) => compareUtf8(a.path, b.path));
     // In a label-folder set, a file is paired first with the missing file of its own record (§19.8).
-    const labelFolders = pred.records?.some((m) => m.format === 'files') && problems.length > 0 ? (await import('./records/verify-records.js')).labelFolderRecord(pred.records) : undefined;
-    nameMoves(problems, labelFolders);
+    const { labelFolderRecord, labelFolderSets, nameMoves } = await import('./records/label-flips.js');
+    const sets = labelFolderSets(pred.records);
+    nameMoves(problems, sets.length > 0 ? labelFolderRecord(sets) : undefined);
   }
   if (manifestOk && pred.records && problems.length > 0) {
     const dirs = [opts.snapshot.objectsDir ?? (opts.snapshot.name !== undefined ? join(opts.snapshot.dir, '..', '..', '..', 'objects', 'sha256') : undefined), opts.store ? join(resolve(opts.store), 'objects', 'sha256') : undefined];

@@ -42,6 +42,8 @@ export const MAX_LABEL_BYTES = 256;
 export const MAX_INDEX_SUMMARY_BYTES = 64 << 20;
 /** Largest label segment index of a `files` set (a path has at most 2,048 segments). */
 export const MAX_LABEL_SEGMENT = 2048;
+/** Longest pattern of a `files` set, in UTF-8 bytes (a manifest path's limit, MAX_PATH_BYTES). */
+export const MAX_PATTERN_BYTES = 4096;
 
 /** The digests of one record index object. */
 export interface RecordIndexDigest {
@@ -121,7 +123,7 @@ export function validateRecordsMember(value: unknown): RecordSetMember[] {
     for (const k of Object.keys(v)) if (!allowed.has(k)) invalid(`${where} has a member ${JSON.stringify(k)} that a ${format} set with identity ${identity} does not take`);
     let name: string;
     if (files) {
-      if (typeof v.pattern !== 'string' || v.pattern.length === 0 || utf8Length(v.pattern) > 4096 || !isWellFormed(v.pattern)) invalid(`${where}.pattern must be a non-empty string`);
+      if (typeof v.pattern !== 'string' || v.pattern.length === 0 || utf8Length(v.pattern) > MAX_PATTERN_BYTES || !isWellFormed(v.pattern)) invalid(`${where}.pattern must be a non-empty string`);
       name = v.pattern;
       if (!Number.isSafeInteger(v.labelSegment) || (v.labelSegment as number) < 0 || (v.labelSegment as number) > MAX_LABEL_SEGMENT) invalid(`${where}.labelSegment must be an integer from 0 to ${MAX_LABEL_SEGMENT}`);
     } else {

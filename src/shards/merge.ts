@@ -8,7 +8,7 @@
  * and every report is itself ok. It re-checks nothing about the data: it trusts the workers that
  * wrote the reports (docs/DESIGN.md, "Verification split across workers").
  */
-import { compareUtf8 } from '../core/paths.js';
+import { nameMovesAndFlips } from '../records/label-flips.js';
 import type { Problem, VerifyCounts } from '../verify.js';
 import type { ShardReport } from './report.js';
 
@@ -38,7 +38,7 @@ export interface MergeReport {
   shards: { index: number; file: string; ok: boolean; leaves: { from: number; to: number } }[];
   findings: MergeFinding[];
   counts: VerifyCounts;
-  /** Every shard's problems, in path order, with moves between shards named. */
+  /** Every shard's problems, in path order, with moves and label flips named over all shards (as one verify names them). */
   problems: Problem[];
   files: number;
   bytes: number;
@@ -59,8 +59,9 @@ export function mergeShardReports(reports: readonly { file: string; report: Shar
   const byIndex = new Map<number, { file: string; report: ShardReport }[]>();
   for (const x of reports) {
     const r = x.report;
-    const differs = (['snapshot', 'merkleRoot', 'manifestSha256', 'fileCount'] as const).filter((k) => r[k] !== first?.[k]);
-    if (r.shard.count !== count) differs.push('shard.count' as never);
+    const differs: string[] = (['snapshot', 'merkleRoot', 'manifestSha256', 'fileCount'] as const).filter((k) => r[k] !== first?.[k]);
+    if (r.shard.count !== count) differs.push('shard.count');
+    if (setsText(r) !== setsText(first)) differs.push('labelFolders');
     if (differs.length > 0) {
       findings.push({ kind: 'mismatch', index: r.shard.index, files: [x.file], message: `${x.file} reports another ${differs.join(', ')} than ${reports[0]?.file}: it is not a shard of the same verify` });
       continue;
@@ -97,8 +98,8 @@ export function mergeShardReports(reports: readonly { file: string; report: Shar
   if (expectFrom !== undefined && count > 0 && byIndex.get(count)?.length === 1 && first?.fileCount !== undefined && expectFrom !== first.fileCount) {
     findings.push({ kind: 'range', index: count, message: `the last shard ends at leaf ${expectFrom}, but the manifest has ${first.fileCount}` });
   }
-  nameMovesAcross(problems);
-  problems.sort((a, b) => compareUtf8(a.path, b.path));
+  // Every shard paired only its own files: moves and label flips are named again over all of them, as one verify names them.
+  nameMovesAndFlips(problems, first?.labelFolders ?? []);
   return {
     ok: reports.length > 0 && findings.length === 0,
     snapshot: first?.snapshot ?? '',
@@ -114,22 +115,7 @@ export function mergeShardReports(reports: readonly { file: string; report: Shar
   };
 }
 
-/** A file missing in one shard whose exact content (SHA-256 and size) is an extra file in another: a move, named on both (as verify does within one shard). */
-function nameMovesAcross(problems: Problem[]): void {
-  const missing = new Map<string, Problem[]>();
-  for (const p of problems) {
-    if (p.kind !== 'missing' || p.movedTo || !p.expected || !('sha256' in p.expected)) continue;
-    const k = `${p.expected.sha256} ${p.expected.size}`;
-    const list = missing.get(k);
-    if (list) list.push(p);
-    else missing.set(k, [p]);
-  }
-  for (const p of problems) {
-    if (p.kind !== 'extra' || p.movedFrom || !p.actual || !('sha256' in p.actual)) continue;
-    const from = missing.get(`${p.actual.sha256} ${p.actual.size}`)?.shift();
-    if (from) {
-      p.movedFrom = from.path;
-      from.movedTo = p.path;
-    }
-  }
+/** A report's label-folder sets as one text, to compare two reports' (the member order of each set aside). */
+function setsText(r: ShardReport | undefined): string {
+  return JSON.stringify((r?.labelFolders ?? []).map((x) => [x.pattern, x.labelSegment]));
 }

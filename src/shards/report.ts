@@ -10,6 +10,8 @@ import { SnapError } from '../core/errors.js';
 import { parseJsonStrict } from '../core/json-strict.js';
 import { MAX_PATH_BYTES } from '../core/paths.js';
 import { SNAPSHOT_ID_RE } from '../core/refs.js';
+import { isWellFormed, MAX_LABEL_SEGMENT, MAX_PATTERN_BYTES, MAX_RECORD_SETS } from '../core/records.js';
+import { labelFolderSets, type LabelFolderSet } from '../records/label-flips.js';
 import { MAX_SHARDS, type ShardSpec } from './assign.js';
 import type { Problem, ProblemKind, VerifyCounts, VerifyReport } from '../verify.js';
 
@@ -44,6 +46,12 @@ export interface ShardReport {
   fileCount?: number;
   /** True when the whole manifest matched the signed root, digest, count and bytes. */
   manifestOk: boolean;
+  /**
+   * The signed statement's label-folder (`files`) record sets, in its order: what the merge needs to
+   * name a file moved between label folders whose missing and extra halves two shards found
+   * (docs/FORMAT.md §20.3). Present only when the snapshot was trusted and has such sets.
+   */
+  labelFolders?: LabelFolderSet[];
   shard: ShardRange;
   /** This shard's verdict: trusted, manifest ok, and no problem in its share. */
   ok: boolean;
@@ -64,7 +72,7 @@ const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isS
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const isPath = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && Buffer.byteLength(v) <= MAX_PATH_BYTES * 3;
 
-const REPORT_KEYS = new Set(['format', 'snapshot', 'ref', 'trusted', 'merkleRoot', 'manifestSha256', 'fileCount', 'manifestOk', 'shard', 'ok', 'signers', 'failure', 'counts', 'problems', 'files', 'bytes']);
+const REPORT_KEYS = new Set(['format', 'snapshot', 'ref', 'trusted', 'merkleRoot', 'manifestSha256', 'fileCount', 'manifestOk', 'labelFolders', 'shard', 'ok', 'signers', 'failure', 'counts', 'problems', 'files', 'bytes']);
 
 /**
  * Read a shard report from its text, strictly: JSON without duplicate members, every member known
@@ -86,7 +94,13 @@ export function parseShardReport(text: string, what: string): ShardReport {
     if (typeof v.merkleRoot !== 'string' || !HEX64.test(v.merkleRoot)) bad(what, 'merkleRoot must be 64 lowercase hex');
     if (typeof v.manifestSha256 !== 'string' || !HEX64.test(v.manifestSha256)) bad(what, 'manifestSha256 must be 64 lowercase hex');
     if (!isCount(v.fileCount) || v.fileCount < 1) bad(what, 'fileCount must be a positive integer');
-  } else if ('merkleRoot' in v || 'manifestSha256' in v || 'fileCount' in v || v.manifestOk) bad(what, 'an untrusted snapshot has no merkleRoot, manifestSha256, fileCount or manifest check');
+  } else if ('merkleRoot' in v || 'manifestSha256' in v || 'fileCount' in v || 'labelFolders' in v || v.manifestOk) bad(what, 'an untrusted snapshot has no merkleRoot, manifestSha256, fileCount, labelFolders or manifest check');
+  if ('labelFolders' in v) {
+    const f = v.labelFolders;
+    const isSet = (x: unknown) =>
+      isObject(x) && Object.keys(x).sort().join() === 'labelSegment,pattern' && typeof x.pattern === 'string' && x.pattern.length > 0 && Buffer.byteLength(x.pattern) <= MAX_PATTERN_BYTES && isWellFormed(x.pattern) && isCount(x.labelSegment) && x.labelSegment <= MAX_LABEL_SEGMENT;
+    if (!Array.isArray(f) || f.length === 0 || f.length > MAX_RECORD_SETS || !f.every(isSet)) bad(what, `labelFolders must be a list of 1 to ${MAX_RECORD_SETS} {pattern, labelSegment} (a non-empty pattern of at most ${MAX_PATTERN_BYTES} bytes, a segment from 0 to ${MAX_LABEL_SEGMENT})`);
+  }
   const s = v.shard;
   if (!isObject(s) || Object.keys(s).some((k) => !['index', 'count', 'leaves', 'firstPath', 'lastPath'].includes(k))) bad(what, 'shard must be {index, count, leaves[, firstPath, lastPath]}');
   if (!isCount(s.count) || s.count < 1 || s.count > MAX_SHARDS || !isCount(s.index) || s.index < 1 || s.index > s.count) bad(what, `shard.index and shard.count must satisfy 1 ≤ index ≤ count ≤ ${MAX_SHARDS}`);
@@ -122,6 +136,7 @@ export function buildShardReport(r: VerifyReport, spec: ShardSpec): ShardReport 
   const st = r.statement?.predicate;
   const trusted = st !== undefined;
   const manifestOk = trusted && r.manifest?.ok === true;
+  const labelFolders = labelFolderSets(st?.records);
   const shard: ShardRange = r.shard ?? { index: spec.index, count: spec.count, leaves: { from: 0, to: 0 } };
   return {
     format: SHARD_REPORT_FORMAT,
@@ -130,6 +145,7 @@ export function buildShardReport(r: VerifyReport, spec: ShardSpec): ShardReport 
     trusted,
     ...(st ? { merkleRoot: st.merkleRoot, manifestSha256: st.manifestSha256, fileCount: st.fileCount } : {}),
     manifestOk,
+    ...(labelFolders.length > 0 ? { labelFolders } : {}),
     shard,
     ok: r.ok && trusted && manifestOk,
     signers: r.signers.map((g) => ({ keyid: g.keyid, trusted: g.trusted })),

@@ -38,6 +38,7 @@ async function runShards(data: string, ref: string, store: string, n: number, ex
   return out;
 }
 
+type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 const key = (p: { path: string; kind: string }) => `${p.kind} ${p.path}`;
 
 describe('verify --shard over 4 workers', () => {
@@ -116,6 +117,79 @@ describe('verify --shard over 4 workers', () => {
     expect(m.json.problems).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'd0/f05.bin', kind: 'missing', movedTo: 'zz-moved.bin' })]));
   });
 
+  it('pairs moves over all shards as one verify pairs them: a file of the same content as two missing ones is named as moved from the first, not from the one in its own shard', async () => {
+    // a/x.bin and z/x.bin have one content; b.bin puts them in two shards of 2.
+    const same = Buffer.alloc(1000, 7);
+    const { data: sealed, store, ref } = await sealTree({ 'a/x.bin': same, 'b.bin': Buffer.alloc(400_000, 1), 'z/x.bin': same }, keys, { store: shared.path });
+    const data = await copyTree(sealed);
+    await fsp.rm(join(data, 'a/x.bin'));
+    await fsp.rename(join(data, 'z/x.bin'), join(data, 'z/y.bin'));
+    const whole = await snapJson(['verify', data, '--against', ref, '--pubkey', keys.pub, '--store', store]);
+    const named = (ps: Json[]) => ps.map((p) => [p.kind, p.path, p.movedFrom ?? p.movedTo]);
+    expect(named(whole.json.problems)).toEqual([
+      ['missing', 'a/x.bin', 'z/y.bin'],
+      ['missing', 'z/x.bin', undefined],
+      ['extra', 'z/y.bin', 'a/x.bin'],
+    ]);
+    const shards = await runShards(data, ref, store, 2);
+    expect(shards.map((s) => s.report.problems.map((p: Json) => p.path))).toEqual([['a/x.bin'], ['z/x.bin', 'z/y.bin']]);
+    const m = await snapJson(['verify', '--merge', ...shards.map((s) => s.file)]);
+    expect(named(m.json.problems)).toEqual(named(whole.json.problems));
+  });
+
+  it('names the label flips of files moved between label folders when the missing file and the extra one are in two shards, as one verify names them', async () => {
+    // 20 ham files and 4 spam files: shard 1 of 2 ends inside ham/, so each mail/spam/ extra (after the last ham file) is shard 2's.
+    const spec: TreeSpec = {};
+    for (let i = 1; i <= 20; i++) spec[`mail/ham/${String(i).padStart(4, '0')}.txt`] = `ham message ${i}\n`.repeat(50);
+    for (let i = 21; i <= 24; i++) spec[`mail/spam/${String(i).padStart(4, '0')}.txt`] = `spam message ${i}\n`.repeat(50);
+    const { data: sealed, store, ref } = await sealTree(spec, keys, { store: shared.path, extra: ['--records', 'mail/*/* format=files label-segment=1'] });
+    const data = await copyTree(sealed);
+    // A flip; a flip whose file was also edited; a flip with a decoy written where the file was.
+    await fsp.rename(join(data, 'mail/ham/0001.txt'), join(data, 'mail/spam/0001.txt'));
+    await fsp.rename(join(data, 'mail/ham/0002.txt'), join(data, 'mail/spam/0002.txt'));
+    await fsp.appendFile(join(data, 'mail/spam/0002.txt'), 'edited\n');
+    await fsp.copyFile(join(data, 'mail/ham/0003.txt'), join(data, 'mail/spam/0003.txt'));
+    await fsp.writeFile(join(data, 'mail/ham/0003.txt'), 'a decoy\n');
+
+    const flip = (n: string, extra: Json = {}) => ({ set: 'mail/*/*', key: `mail/${n}.txt`, from: 'ham', to: 'spam', ...extra });
+    const expected = [
+      ['missing', 'mail/ham/0001.txt', 'mail/spam/0001.txt', flip('0001')],
+      ['missing', 'mail/ham/0002.txt', undefined, flip('0002', { contentChanged: true })],
+      ['modified', 'mail/ham/0003.txt', undefined, undefined],
+      ['extra', 'mail/spam/0001.txt', 'mail/ham/0001.txt', flip('0001')],
+      ['extra', 'mail/spam/0002.txt', undefined, flip('0002', { contentChanged: true })],
+      ['extra', 'mail/spam/0003.txt', undefined, flip('0003')],
+    ];
+    const named = (ps: Json[]) => ps.map((p) => [p.kind, p.path, p.movedFrom ?? p.movedTo, p.label]);
+    const whole = await snapJson(['verify', data, '--against', ref, '--pubkey', keys.pub, '--store', store]);
+    expect(named(whole.json.problems)).toEqual(expected);
+
+    const shards = await runShards(data, ref, store, 2);
+    expect(shards.map((s) => s.report.problems.map((p: Json) => `${p.kind} ${p.path}`))).toEqual([
+      ['missing mail/ham/0001.txt', 'missing mail/ham/0002.txt', 'modified mail/ham/0003.txt'],
+      ['extra mail/spam/0001.txt', 'extra mail/spam/0002.txt', 'extra mail/spam/0003.txt'],
+    ]);
+    expect(shards[0]?.report.labelFolders).toEqual([{ pattern: 'mail/*/*', labelSegment: 1 }]);
+    // Neither shard alone can name a flip.
+    expect(shards.flatMap((s) => s.report.problems.filter((p: Json) => p.label))).toEqual([]);
+
+    const m = await snapJson(['verify', '--merge', ...shards.map((s) => s.file)]);
+    expect(m.code).toBe(1);
+    expect(named(m.json.problems)).toEqual(expected);
+    const human = await snap(['verify', '--merge', ...shards.map((s) => s.file)]);
+    expect(human.stdout).toContain('label flipped: mail/0001.txt: ham → spam');
+    expect(human.stdout).toContain('label changed: mail/0002.txt: ham → spam (and its bytes)');
+    expect(human.stdout).toContain('label flipped: mail/0003.txt: ham → spam');
+
+    // A report that names other label folders is not a shard of the same verify.
+    const other = JSON.parse(await fsp.readFile(shards[1]!.file, 'utf8'));
+    other.labelFolders = [{ pattern: 'mail/*/*', labelSegment: 0 }];
+    await fsp.writeFile(shards[1]!.file, JSON.stringify(other));
+    const mixed = await snapJson(['verify', '--merge', ...shards.map((s) => s.file)]);
+    expect(mixed.code).toBe(1);
+    expect(mixed.json.findings).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'mismatch', index: 2, message: expect.stringContaining('labelFolders') })]));
+  });
+
   it('checks the signature and the whole manifest in every shard: a tampered manifest fails all four', async () => {
     const { data, store, ref, dir } = await sealTree(datasetSpec(), keys, { store: shared.path });
     const manifest = join(dir, 'manifest.jsonl');
@@ -177,6 +251,11 @@ describe('verify --merge', () => {
       'liar.json': text.replace('"modified": 0', '"modified": 1'),
       'ok-but-failed.json': JSON.stringify({ ...JSON.parse(text), problems: [{ path: 'x', kind: 'missing' }], counts: { ...JSON.parse(text).counts, missing: 1 } }),
       'unknown.json': JSON.stringify({ ...JSON.parse(text), verdictOverride: true }),
+      'no-label-folders.json': JSON.stringify({ ...JSON.parse(text), labelFolders: [] }),
+      'label-folders-segment.json': JSON.stringify({ ...JSON.parse(text), labelFolders: [{ pattern: 'mail/*/*', labelSegment: -1 }] }),
+      'label-folders-member.json': JSON.stringify({ ...JSON.parse(text), labelFolders: [{ pattern: 'mail/*/*', labelSegment: 1, label: 'x' }] }),
+      'label-folders-pattern.json': JSON.stringify({ ...JSON.parse(text), labelFolders: [{ pattern: 'm'.repeat(4097), labelSegment: 1 }] }),
+      'label-folders-untrusted.json': JSON.stringify({ ...JSON.parse(text), trusted: false, merkleRoot: undefined, manifestSha256: undefined, fileCount: undefined, manifestOk: false, ok: false, labelFolders: [{ pattern: 'mail/*/*', labelSegment: 1 }] }),
     };
     for (const [name, body] of Object.entries(cases)) {
       const f = join(dir, name);

@@ -231,7 +231,8 @@ function printMerge(m: MergeReport, io: CliIo, color: boolean): void {
       const list = m.problems.filter((p) => p.kind === kind);
       if (list.length === 0) continue;
       out.push(`${s.bold(kind)} (${list.length}):`);
-      for (const p of list.slice(0, 20)) out.push(`  ${describeProblem(p)}`);
+      // The label flips the merge named (a shard's record diffs are passed on in --json, not printed).
+      for (const p of list.slice(0, 20)) out.push(`  ${describeProblem(p)}`, ...problemRecordLines({ kind: p.kind, ...(p.label ? { label: p.label } : {}) }));
       if (list.length > 20) out.push(`  … and ${list.length - 20} more (--json lists all)`);
     }
   }

@@ -1,0 +1,264 @@
+/**
+ * Moves and label flips among verify's problems (docs/FORMAT.md §19.8), from the problems alone:
+ * their paths and content digests, and the signed `files` record sets (pattern and label segment).
+ * Pure (no I/O), so that every verify names them the same way from the same differences: a folder's
+ * verify, a verify of a dataset in S3, and `verify --merge` over the shard reports of a split verify.
+ */
+import { createHash } from 'node:crypto';
+import ignore from 'ignore';
+import { isSnapError } from '../core/errors.js';
+import { compareUtf8 } from '../core/paths.js';
+import type { RecordSetMember } from '../core/records.js';
+import { fileForms } from './canonical.js';
+
+/** A `files` record set as the naming of label flips needs it: its pattern and its label's path segment (0-based). */
+export interface LabelFolderSet {
+  pattern: string;
+  labelSegment: number;
+}
+
+/** A label flip (see {@link LabelProblem.label}). */
+export interface LabelFlip {
+  set: string;
+  key: string;
+  from: string;
+  to: string;
+  contentChanged?: true;
+}
+
+/** The part of a verify problem this module reads and extends. */
+export interface LabelProblem {
+  path: string;
+  kind: string;
+  expected?: { sha256?: string; size?: number } | object;
+  actual?: { sha256?: string; size?: number } | object;
+  /** For an extra file: the missing path that had exactly this content. */
+  movedFrom?: string;
+  /** For a missing file: the extra path that now has exactly its content. */
+  movedTo?: string;
+  /**
+   * A file moved between label folders of a label-folder set: the label flip (on the extra file and
+   * its missing twin) — also on an extra file whose bytes are the signed bytes of its record under
+   * another label, where other bytes (a decoy) now are. `contentChanged`: the file's bytes changed
+   * too (the only missing file of its record and the only extra one, under another label: `diff`'s
+   * modified record with another label).
+   */
+  label?: LabelFlip;
+}
+
+/** The `files` sets of a statement's record sets, in their order (the first whose pattern takes a path is its set, as the seal assigned it). */
+export function labelFolderSets(members: readonly RecordSetMember[] | undefined): LabelFolderSet[] {
+  return (members ?? []).filter((m) => m.format === 'files').map((m) => ({ pattern: m.pattern as string, labelSegment: m.labelSegment as number }));
+}
+
+/** The sets with their matchers, and the first set whose pattern takes a path. */
+function matchers(sets: readonly LabelFolderSet[]) {
+  const fileSets = sets.map((m) => ({ m, ig: ignore().add(m.pattern) }));
+  return { fileSets, setOf: (path: string) => fileSets.find((x) => x.ig.ignores(path)) };
+}
+
+/**
+ * Which record of a label-folder set a dataset path is, for pairing moved files (`nameMoves`).
+ * @returns a function giving, for a path in one of `sets` and its content digest, its record —
+ *   `id`: the set's pattern and the key (the path without its label segment) as one string;
+ *   `rank`: the record's fingerprint (§19.3), the order in which `diff` pairs a record's files — or
+ *   undefined for any other path, and for a path that could not be a record (a label or key over
+ *   its limit)
+ */
+export function labelFolderRecord(sets: readonly LabelFolderSet[]): (path: string, sha256: string) => { id: string; rank: string } | undefined {
+  const { setOf } = matchers(sets);
+  return (path, sha256) => {
+    const set = setOf(path);
+    if (!set) return undefined;
+    const forms = formsOf(path, set.m.labelSegment, sha256);
+    return forms ? { id: `${set.m.pattern}\0${forms.key as string}`, rank: sha256Hex(forms.canonical) } : undefined;
+  };
+}
+
+/** The key of a `files` record's forms as a label flip names it: the path without its label segment. */
+function keyName(forms: NonNullable<ReturnType<typeof fileForms>>): string {
+  return (JSON.parse(forms.key as string) as string[])[0] as string;
+}
+
+/** SHA-256 of a text's UTF-8 bytes, hex: a record's fingerprint (§19.3). */
+function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** The record forms of a `files` set's path (its key and label; its fingerprint only with its real `sha256`), or undefined when it is none. */
+function formsOf(path: string, labelSegment: number, sha256 = '0'.repeat(64)): ReturnType<typeof fileForms> {
+  try {
+    return fileForms(path, sha256, labelSegment);
+  } catch (e) {
+    if (isSnapError(e)) return undefined; // a label or key over its limit: no record of the set
+    throw e;
+  }
+}
+
+/** A problem as {@link nameMoves} reads it: a file's digest is `{sha256, size}`. */
+type MoveProblem = LabelProblem & { expected?: object; actual?: object };
+
+/**
+ * Pair each missing file with an extra file of exactly the same content (SHA-256 and size): a move.
+ * Sets `movedTo` on the missing file and `movedFrom` on the extra one, in place; problems already
+ * paired are left as they are. Of several files with one content, missing and extra files are
+ * paired in the order of `problems` (verify passes them in path order).
+ * @param sameRecord when given, a pairing hint: for a path in a label-folder set with the given
+ *   content, its record (`id`: its set and key, the path without its label segment) and its `rank`
+ *   (the record's fingerprint, docs/FORMAT.md §19.3), or undefined. Files with the same content and
+ *   the same record are paired first, extras in rank order — as `diff` pairs a record's files, so
+ *   that both name the same flip (of two identical files moved to two label folders, each is
+ *   paired with its own source; of one file copied to several, the same copy); the rest are paired
+ *   by content alone, in problem order.
+ */
+export function nameMoves(problems: MoveProblem[], sameRecord?: (path: string, sha256: string) => { id: string; rank: string } | undefined): void {
+  const digestOf = (p: MoveProblem) => (p.kind === 'missing' ? p.expected : p.actual) as { sha256?: string; size?: number } | undefined;
+  const content = (p: MoveProblem) => {
+    const d = digestOf(p);
+    return d?.sha256 === undefined ? undefined : `${d.sha256} ${d.size}`;
+  };
+  const pair = (key: (p: MoveProblem) => string | undefined, extras: MoveProblem[]) => {
+    const missing = new Map<string, MoveProblem[]>();
+    for (const p of problems) {
+      if (p.kind !== 'missing' || p.movedTo !== undefined) continue;
+      const k = key(p);
+      if (k === undefined) continue;
+      const list = missing.get(k);
+      if (list) list.push(p);
+      else missing.set(k, [p]);
+    }
+    if (missing.size === 0) return;
+    for (const p of extras) {
+      if (p.movedFrom !== undefined) continue;
+      const k = key(p);
+      const from = k === undefined ? undefined : missing.get(k)?.shift();
+      if (from) {
+        p.movedFrom = from.path;
+        from.movedTo = p.path;
+      }
+    }
+  };
+  const extras = problems.filter((p) => p.kind === 'extra' && content(p) !== undefined);
+  if (sameRecord) {
+    const records = new Map<MoveProblem, { id: string; rank: string }>();
+    for (const p of problems) {
+      const sha = (p.kind === 'missing' || p.kind === 'extra') && content(p) !== undefined ? (digestOf(p)?.sha256 as string) : undefined;
+      const r = sha === undefined ? undefined : sameRecord(p.path, sha);
+      if (r) records.set(p, r);
+    }
+    const ranked = extras.filter((p) => records.has(p)).sort((x, y) => compareUtf8((records.get(x) as { rank: string }).rank, (records.get(y) as { rank: string }).rank));
+    pair((p) => {
+      const r = records.get(p);
+      const c = content(p);
+      return r === undefined || c === undefined ? undefined : `${c} ${r.id}`;
+    }, ranked);
+  }
+  pair(content, extras);
+}
+
+/**
+ * Name the label flips of label-folder sets among verify's problems, in place (`label` on the
+ * problems concerned; docs/FORMAT.md §19.8), after {@link nameMoves}:
+ *
+ * 1. an extra file moved from a missing one of the same set and key under another label (both get it);
+ * 2. an extra file whose bytes are the signed bytes of its record under another label, where a
+ *    `modified` file (a decoy) now is — of several, the first in fingerprint order, as diff;
+ * 3. a record's only missing file and only extra file, under two labels, of other bytes (a file
+ *    moved and edited): both get it, with `contentChanged`.
+ *
+ * What is named depends on the order of `problems` only where diff's order decides too (the
+ * fingerprint order of extras); pass them in path order, as every verify does.
+ */
+export function nameLabelFlips(problems: LabelProblem[], sets: readonly LabelFolderSet[]): void {
+  if (sets.length === 0) return;
+  const { fileSets, setOf } = matchers(sets);
+  // Label folders: a file that moved from one label folder to another, same name, same bytes.
+  // Missing files by path, to give the twin its label (a search per move was quadratic: 100,000 moves took 95 s).
+  const missingAt = new Map(problems.filter((q) => q.kind === 'missing' && q.movedTo !== undefined).map((q) => [q.path, q]));
+  for (const p of problems) {
+    if (p.kind !== 'extra' || !p.movedFrom) continue;
+    const set = fileSets.find((s) => s.ig.ignores(p.path) && s.ig.ignores(p.movedFrom as string));
+    if (!set) continue;
+    // A path that cannot be a record (its key over MAX_KEY_BYTES once escaped) names no flip; it is still reported.
+    const to = formsOf(p.path, set.m.labelSegment);
+    const from = formsOf(p.movedFrom, set.m.labelSegment);
+    if (!to || !from || to.key !== from.key || to.label === from.label) continue;
+    p.label = { set: set.m.pattern, key: keyName(to), from: from.label as string, to: to.label as string };
+    const src = missingAt.get(p.movedFrom);
+    if (src) src.label = p.label;
+  }
+  // Files of a set whose bytes changed, by record and signed content: where a moved file's source may be,
+  // when a decoy was written in its place (diff names that flip, and the decoy as an added record).
+  const record = (path: string, digest: { sha256?: string; size?: number } | object | undefined) => {
+    const d = digest as { sha256?: string; size?: number } | undefined;
+    const set = d?.sha256 === undefined ? undefined : setOf(path);
+    const forms = set && formsOf(path, set.m.labelSegment);
+    return set && forms ? { set, forms, id: `${set.m.pattern}\0${forms.key as string}\0${d?.sha256} ${d?.size}` } : undefined;
+  };
+  const changedBySignedContent = new Map<string, LabelProblem[]>();
+  for (const q of problems) {
+    const r = q.kind === 'modified' ? record(q.path, q.expected) : undefined;
+    if (!r) continue;
+    const list = changedBySignedContent.get(r.id);
+    if (list) list.push(q);
+    else changedBySignedContent.set(r.id, [q]);
+  }
+  // Extras in the order diff pairs a record's files (by fingerprint), so that both name the same flip.
+  const rank = (p: LabelProblem) => {
+    const set = setOf(p.path);
+    const forms = set && formsOf(p.path, set.m.labelSegment, (p.actual as { sha256?: string } | undefined)?.sha256);
+    return forms ? sha256Hex(forms.canonical) : '';
+  };
+  const extras = changedBySignedContent.size === 0 ? [] : problems.filter((p) => p.kind === 'extra' && !p.label).map((p) => ({ p, r: rank(p) }));
+  extras.sort((x, y) => (x.r < y.r ? -1 : x.r > y.r ? 1 : 0));
+  for (const { p } of extras) {
+    // An extra file named as moved from another record (same bytes by chance) may still be this one.
+    const r = record(p.path, p.actual);
+    const q = r && changedBySignedContent.get(r.id)?.shift();
+    const from = q && formsOf(q.path, r.set.m.labelSegment);
+    if (!r || !from || from.label === r.forms.label) continue;
+    p.label = { set: r.set.m.pattern, key: keyName(r.forms), from: from.label as string, to: r.forms.label as string };
+  }
+  // A file moved to another label folder and edited: its record's only missing file and only extra
+  // one, under two labels (diff pairs them as one modified record whose label changed).
+  const byRecord = new Map<string, { set: (typeof fileSets)[number]; missing: LabelProblem[]; extra: LabelProblem[] }>();
+  for (const p of problems) {
+    if (p.kind !== 'missing' && p.kind !== 'extra') continue;
+    const set = setOf(p.path);
+    const forms = set && formsOf(p.path, set.m.labelSegment);
+    if (!set || !forms) continue;
+    const id = `${set.m.pattern}\0${forms.key as string}`;
+    let g = byRecord.get(id);
+    if (!g) byRecord.set(id, (g = { set, missing: [], extra: [] }));
+    g[p.kind].push(p);
+  }
+  for (const g of byRecord.values()) {
+    const [from, to] = [g.missing[0], g.extra[0]];
+    if (g.missing.length !== 1 || g.extra.length !== 1 || !from || !to || from.label || to.label) continue;
+    const a = formsOf(from.path, g.set.m.labelSegment);
+    const b = formsOf(to.path, g.set.m.labelSegment);
+    if (!a || !b || a.label === b.label) continue;
+    const label = { set: g.set.m.pattern, key: keyName(b), from: a.label as string, to: b.label as string, contentChanged: true as const };
+    from.label = label;
+    to.label = label;
+  }
+}
+
+/**
+ * Name moves and label flips among verify's problems from scratch, as a folder's verify names them
+ * (its record diffs of tabular files aside): any `movedFrom`, `movedTo` and `label` they carry is
+ * dropped, the problems are sorted by path (UTF-8 bytes, the order verify reports them in), and
+ * {@link nameMoves} (with the record hint when there are `sets`) and {@link nameLabelFlips} run
+ * over all of them. For verify of a dataset in S3 (whose objects are read in parallel, in no fixed
+ * order) and `verify --merge` (whose shards each paired only their own files).
+ */
+export function nameMovesAndFlips(problems: LabelProblem[], sets: readonly LabelFolderSet[]): void {
+  for (const p of problems) {
+    delete p.movedFrom;
+    delete p.movedTo;
+    delete p.label;
+  }
+  problems.sort((a, b) => compareUtf8(a.path, b.path));
+  nameMoves(problems, sets.length > 0 ? labelFolderRecord(sets) : undefined);
+  nameLabelFlips(problems, sets);
+}
