@@ -19,7 +19,8 @@ import { checkTrust } from '../snapshot.js';
 import { excludeMatcher } from '../io/walk.js';
 import { isExcludedPath } from '../core/excludes.js';
 import type { ManifestSink, Progress, ScanTotals } from '../seal.js';
-import { nameMoves, type Problem, type VerifyCounts, type VerifyOptions, type VerifyReport } from '../verify.js';
+import type { Problem, VerifyCounts, VerifyOptions, VerifyReport } from '../verify.js';
+import { labelFolderSets, nameMovesAndFlips } from '../records/label-flips.js';
 import { createS3Client } from './client.js';
 import { formatS3Url, parseS3Url, type S3Location } from './location.js';
 import { listObjects, ObjectReader, type ListedObject, type ReaderOptions, type RefusedKey } from './read-objects.js';
@@ -161,7 +162,8 @@ const emptyCounts = (): VerifyCounts => ({ matched: 0, modified: 0, missing: 0, 
  * hashed by snap (never its ETag or S3 checksum). Findings are results: `modified`, `missing`,
  * `extra` (also keys that cannot be manifest paths, with the reason), `type-changed` (a symbolic
  * link in the manifest is an object in S3) and `unreadable` (refused by the server, or changed
- * while it was read).
+ * while it was read). Moves and label flips are named as a folder's verify names them
+ * (records/label-flips.ts); a modified record file gets no record diff (`records`).
  * @throws SnapError `IO_ERROR` | `NOT_FOUND` (no such bucket); a signed yet malformed manifest
  *   throws its `MANIFEST_*` code
  */
@@ -286,7 +288,9 @@ export async function verifyS3(opts: VerifyS3Options): Promise<VerifyReport> {
   const merkleRoot = manifestError ? undefined : toHex(tree.root());
   if (!manifestError && order.count === 0) manifestError = new SnapError('MANIFEST_EMPTY', `${trust.manifestPath} has no entries`);
   ({ ok: manifestOk, failure } = await judgeManifest(trust.manifestPath, pred, manifestError, manifestError ? {} : { sha256: raw.sha256, merkleRoot, lines: order.count, totalBytes: manifestTotal }));
-  if (manifestOk) nameMoves(problems);
+  // Moves and label flips, as a folder's verify names them (records/label-flips.ts); record diffs of
+  // tabular files are not made here (docs/DESIGN.md, "Datasets in S3").
+  if (manifestOk && problems.length > 0) nameMovesAndFlips(problems, labelFolderSets(pred.records));
   const sorted = manifestOk ? problems.sort((a, b) => compareUtf8(a.path, b.path)) : [];
   return {
     ok: manifestOk && sorted.length === 0,

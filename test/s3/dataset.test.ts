@@ -100,6 +100,53 @@ function datasetTests(kind: S3ServerKind): void {
       expect(v.json.problems).toEqual([expect.objectContaining({ path: 'big.bin', kind: 'modified' })]);
     });
 
+    it('names the moves and label flips of a label-folder dataset as a folder\'s verify names them', async () => {
+      // Sealed from a folder with a label-folder set; the changed files are in S3 and in a folder.
+      const before = { 'mail/ham/1.txt': 'same\n', 'mail/ham/2.txt': 'same\n', 'mail/ham/3.txt': 'three\n', 'mail/ham/4.txt': 'four\n', 'mail/ham/5.txt': 'five\n', 'mail/spam/s.txt': 'other\n', 'mail/eggs/e.txt': 'third\n' };
+      const sealed = await makeTree(before);
+      const store = await newStorePath();
+      const ref = `${uniqueName()}@v1`;
+      const s = await snapJson(['seal', sealed, '--as', ref, '--key', keys.key, '--store', store, '--records', 'mail/*/* format=files label-segment=1']);
+      expect(s.code, s.stderr).toBe(0);
+      // Two files of one content moved to two label folders; one moved and edited; one moved with a decoy left in its place.
+      const after = { 'mail/spam/1.txt': 'same\n', 'mail/eggs/2.txt': 'same\n', 'mail/spam/3.txt': 'three, edited\n', 'mail/ham/4.txt': 'a decoy\n', 'mail/spam/4.txt': 'four\n', 'mail/ham/5.txt': 'five\n', 'mail/spam/s.txt': 'other\n', 'mail/eggs/e.txt': 'third\n' };
+      const client = createS3Client(server.env);
+      const bucket = await newBucket(client);
+      await upload(client, bucket, 'mail-data/', after);
+      const dir = await makeTree(after);
+
+      const flip = (n: string, to: string, extra: Record<string, unknown> = {}) => ({ set: 'mail/*/*', key: `mail/${n}.txt`, from: 'ham', to, ...extra });
+      const named = (ps: { kind: string; path: string; movedFrom?: string; movedTo?: string; label?: unknown }[]) => ps.map((p) => [p.kind, p.path, p.movedFrom ?? p.movedTo, p.label]);
+      const expected = [
+        ['extra', 'mail/eggs/2.txt', 'mail/ham/2.txt', flip('2', 'eggs')],
+        ['missing', 'mail/ham/1.txt', 'mail/spam/1.txt', flip('1', 'spam')],
+        ['missing', 'mail/ham/2.txt', 'mail/eggs/2.txt', flip('2', 'eggs')],
+        ['missing', 'mail/ham/3.txt', undefined, flip('3', 'spam', { contentChanged: true })],
+        ['modified', 'mail/ham/4.txt', undefined, undefined],
+        ['extra', 'mail/spam/1.txt', 'mail/ham/1.txt', flip('1', 'spam')],
+        ['extra', 'mail/spam/3.txt', undefined, flip('3', 'spam', { contentChanged: true })],
+        ['extra', 'mail/spam/4.txt', undefined, flip('4', 'spam')],
+      ];
+      const local = await snapJson(['verify', dir, '--against', ref, '--pubkey', keys.pub, '--store', store]);
+      expect(named(local.json.problems)).toEqual(expected);
+      const v = await snapJson(['verify', `s3://${bucket}/mail-data/`, '--against', ref, '--pubkey', keys.pub, '--store', store], { env: env() });
+      expect(v.code).toBe(1);
+      expect(named(v.json.problems)).toEqual(expected);
+      const human = await snap(['verify', `s3://${bucket}/mail-data/`, '--against', ref, '--pubkey', keys.pub, '--store', store], { env: env() });
+      expect(human.stdout).toContain('label flipped: mail/1.txt: ham → spam');
+      expect(human.stdout).toContain('label changed: mail/3.txt: ham → spam (and its bytes)');
+
+      // The same snapshot in an S3 store: the folder and the S3 dataset are named alike against it.
+      const s3store = `s3://${bucket}/store`;
+      const s2 = await snapJson(['seal', sealed, '--as', ref, '--key', keys.key, '--store', s3store, '--records', 'mail/*/* format=files label-segment=1'], { env: env() });
+      expect(s2.code, s2.stderr).toBe(0);
+      for (const target of [dir, `s3://${bucket}/mail-data/`]) {
+        const w = await snapJson(['verify', target, '--against', ref, '--pubkey', keys.pub, '--store', s3store], { env: env() });
+        expect(w.code, w.stderr).toBe(1);
+        expect(named(w.json.problems), target).toEqual(expected);
+      }
+    });
+
     /** A bucket whose prefix p/ holds ok.txt, sealed into a new store as ref. */
     async function sealedPrefix() {
       const client = createS3Client(server.env);
