@@ -520,6 +520,15 @@ function refusedProblem(e: SnapError): Problem {
 export { nameMoves } from './records/label-flips.js';
 
 /**
+ * The `objects/sha256` folders that may hold a snapshot's signed record index objects: the
+ * snapshot's own store (or the folder an archive was unpacked to), and `--store`.
+ */
+export function signedIndexDirs(opts: Pick<VerifyOptions, 'snapshot' | 'store'>): string[] {
+  const dirs = [opts.snapshot.objectsDir ?? (opts.snapshot.name !== undefined ? join(opts.snapshot.dir, '..', '..', '..', 'objects', 'sha256') : undefined), opts.store ? join(resolve(opts.store), 'objects', 'sha256') : undefined];
+  return dirs.filter((d): d is string => d !== undefined);
+}
+
+/**
  * Verify a folder against a snapshot. Integrity failures are results (`ok: false`); only inputs
  * that cannot be read at all throw.
  * @throws SnapError `NOT_FOUND` | `IO_ERROR` (exit 3); a manifest that is malformed yet matches its
@@ -584,10 +593,9 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     nameMoves(problems, sets.length > 0 ? labelFolderRecord(sets) : undefined);
   }
   if (manifestOk && pred.records && problems.length > 0) {
-    const dirs = [opts.snapshot.objectsDir ?? (opts.snapshot.name !== undefined ? join(opts.snapshot.dir, '..', '..', '..', 'objects', 'sha256') : undefined), opts.store ? join(resolve(opts.store), 'objects', 'sha256') : undefined];
     // The record code (CSV, JSONL and Parquet readers) is loaded only when records are to be named.
     const { attachRecordFindings } = await import('./records/verify-records.js');
-    await attachRecordFindings(problems, pred.records, root, dirs.filter((d): d is string => d !== undefined), { jobs: opts.jobs });
+    await attachRecordFindings(problems, pred.records, root, signedIndexDirs(opts), { jobs: opts.jobs });
   }
   const problemsSorted = manifestOk ? problems.sort((a, b) => compareUtf8(a.path, b.path)) : [];
   return {

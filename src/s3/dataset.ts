@@ -163,7 +163,9 @@ const emptyCounts = (): VerifyCounts => ({ matched: 0, modified: 0, missing: 0, 
  * `extra` (also keys that cannot be manifest paths, with the reason), `type-changed` (a symbolic
  * link in the manifest is an object in S3) and `unreadable` (refused by the server, or changed
  * while it was read). Moves and label flips are named as a folder's verify names them
- * (records/label-flips.ts); a modified record file gets no record diff (`records`).
+ * (records/label-flips.ts); a modified record file (CSV, TSV, JSONL, Parquet that the statement
+ * indexes) is fetched again into a scratch folder and gets its records as a folder's would
+ * (`s3/record-findings.ts`).
  * @throws SnapError `IO_ERROR` | `NOT_FOUND` (no such bucket); a signed yet malformed manifest
  *   throws its `MANIFEST_*` code
  */
@@ -288,9 +290,13 @@ export async function verifyS3(opts: VerifyS3Options): Promise<VerifyReport> {
   const merkleRoot = manifestError ? undefined : toHex(tree.root());
   if (!manifestError && order.count === 0) manifestError = new SnapError('MANIFEST_EMPTY', `${trust.manifestPath} has no entries`);
   ({ ok: manifestOk, failure } = await judgeManifest(trust.manifestPath, pred, manifestError, manifestError ? {} : { sha256: raw.sha256, merkleRoot, lines: order.count, totalBytes: manifestTotal }));
-  // Moves and label flips, as a folder's verify names them (records/label-flips.ts); record diffs of
-  // tabular files are not made here (docs/DESIGN.md, "Datasets in S3").
+  // Moves and label flips, as a folder's verify names them (records/label-flips.ts); then the
+  // records of each modified record file, fetched again (s3/record-findings.ts).
   if (manifestOk && problems.length > 0) nameMovesAndFlips(problems, labelFolderSets(pred.records));
+  if (manifestOk && pred.records && counts.modified > 0) {
+    const [{ attachS3RecordFindings }, { signedIndexDirs }] = await Promise.all([import('./record-findings.js'), import('../verify.js')]);
+    await attachS3RecordFindings(problems, pred.records, ds, signedIndexDirs(opts));
+  }
   const sorted = manifestOk ? problems.sort((a, b) => compareUtf8(a.path, b.path)) : [];
   return {
     ok: manifestOk && sorted.length === 0,

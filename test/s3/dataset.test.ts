@@ -147,6 +147,30 @@ function datasetTests(kind: S3ServerKind): void {
       }
     });
 
+    it("names the records of a modified record file (labels flipped, rows added) as a folder's verify names them", async () => {
+      const before = { 'train.csv': 'id,text,label\n1,win money,spam\n2,lunch?,ham\n3,notes,ham\n', 'events.jsonl': '{"id":1,"label":"a"}\n{"id":2,"label":"b"}\n', 'README.txt': 'hi\n' };
+      // Sealed from a folder (a seal of an S3 dataset takes no record rules); the changed files are in S3 and in a folder.
+      const store = await newStorePath();
+      const ref = `${uniqueName()}@v1`;
+      const s = await snapJson(['seal', await makeTree(before), '--as', ref, '--key', keys.key, '--store', store, '--records', 'train.csv key=id label=label', '--records', 'events.jsonl key=id label=label']);
+      expect(s.code, s.stderr).toBe(0);
+      const after = { 'train.csv': 'id,text,label\n1,win money,ham\n2,lunch?,ham\n3,notes,ham\n4,new,spam\n', 'events.jsonl': '{"id":1,"label":"a"}\n' };
+      const client = createS3Client(server.env);
+      const bucket = await newBucket(client);
+      await upload(client, bucket, 'rec/', { ...before, ...after });
+      const dir = await makeTree({ ...before, ...after });
+      const local = await snapJson(['verify', dir, '--against', ref, '--pubkey', keys.pub, '--store', store]);
+      expect(local.code, local.stderr).toBe(1);
+      const v = await snapJson(['verify', `s3://${bucket}/rec/`, '--against', ref, '--pubkey', keys.pub, '--store', store], { env: env() });
+      expect(v.code, v.stderr).toBe(1);
+      const csvProblem = v.json.problems.find((p: { path: string }) => p.path === 'train.csv');
+      expect(csvProblem.records.summary).toMatchObject({ flipped: 1, added: 1, removed: 0 });
+      expect(v.json.problems.find((p: { path: string }) => p.path === 'events.jsonl').records.summary).toMatchObject({ removed: 1 });
+      expect(v.json.problems).toEqual(local.json.problems);
+      const human = await snap(['verify', `s3://${bucket}/rec/`, '--against', ref, '--pubkey', keys.pub, '--store', store], { env: env() });
+      expect(human.stdout).toContain('1: spam → ham');
+    });
+
     /** A bucket whose prefix p/ holds ok.txt, sealed into a new store as ref. */
     async function sealedPrefix() {
       const client = createS3Client(server.env);
