@@ -2,6 +2,8 @@
  * `snap retain <ref> --until DATE`: extend the Object Lock retention of a snapshot in an S3 store
  * (its commit object, its staged files, its co-signatures and every object it names), never shortening one
  * (docs/FORMAT.md §23.6). Only for `--store s3://…`; a local store cannot lock its files (USAGE).
+ * The objects locked are those of the files the snapshot's commit object pins: a snapshot whose
+ * files are not those is refused (`INTEGRITY_FAILURE`, exit 1), nothing locked.
  */
 import { SnapError } from '../../core/errors.js';
 import { parseRef } from '../../core/refs.js';
@@ -11,6 +13,11 @@ import { EXIT_OK } from '../exit-codes.js';
 import { jsonOut, commonFlags, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { s3StoreOf } from '../remote-store.js';
 import { makeScratchDir, removeWhenDone } from '../../io/scratch-dir.js';
+import { MANIFEST_FILE, STATEMENT_FILE } from '../../io/store.js';
+import { SNAPSHOT_FILE_NAMES } from '../../store/backend.js';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
 
 async function cmdRetain(a: Args, io: CliIo): Promise<number> {
   const url = s3StoreOf(a, io);
@@ -30,7 +37,19 @@ async function cmdRetain(a: Args, io: CliIo): Promise<number> {
     const dir = await makeScratchDir('snap-retain-');
     const removeDir = removeWhenDone(dir);
     try {
-      await remote.readSnapshotInto(ref.name, ref.version, dir);
+      // Which objects to lock is read from the snapshot's files: only from those its commit object
+      // pins. A manifest replaced in the bucket (by someone with write access and no key) would
+      // otherwise choose the objects locked, and leave the snapshot's own unlocked for deletion.
+      const { commit } = await remote.readCommit(ref.name, ref.version);
+      const written = await remote.readSnapshotInto(ref.name, ref.version, dir);
+      const wrong = await filesNotPinned(dir, written, commit.files);
+      if (wrong.length > 0) {
+        throw new SnapError(
+          'INTEGRITY_FAILURE',
+          `the files of ${ref.name}@${ref.version} in ${remote.location} are not those its commit object names (${wrong.map((w) => `${w.file}: ${w.why}`).join('; ')}); nothing was locked: run snap fsck --store ${remote.location}`,
+          { ref: `${ref.name}@${ref.version}`, files: wrong },
+        );
+      }
       objects = [...(await objectsOfSnapshotIn(dir))];
     } finally {
       await removeDir();
@@ -52,6 +71,36 @@ async function cmdRetain(a: Args, io: CliIo): Promise<number> {
   if (a.json) jsonOut(io, { ok: true, ref: `${ref.name}@${ref.version}`, mode, until: untilText, objects: objects.length });
   else if (!a.quiet) io.stdout.write(`retained ${shown(`${ref.name}@${ref.version}`)}: ${objects.length} objects and the snapshot's files locked (${mode}) until at least ${untilText}\n`);
   return EXIT_OK;
+}
+
+/**
+ * The snapshot files in `dir` (those of `written`) that are not what the commit object pins
+ * (`pinned`: file name → SHA-256 hex, FORMAT.md §23.3): missing, changed, or not pinned at all
+ * (the manifest and the statement must be). Each file is hashed as it streams.
+ * @throws SnapError `IO_ERROR` when a file cannot be read
+ */
+async function filesNotPinned(dir: string, written: string[], pinned: Record<string, string>): Promise<{ file: string; why: string }[]> {
+  const out: { file: string; why: string }[] = [];
+  for (const file of SNAPSHOT_FILE_NAMES) {
+    const pin = pinned[file];
+    if (pin === undefined) {
+      if (file === MANIFEST_FILE || file === STATEMENT_FILE) out.push({ file, why: 'not named by the commit object' });
+      continue;
+    }
+    if (!written.includes(file)) {
+      out.push({ file, why: 'missing' });
+      continue;
+    }
+    const h = createHash('sha256');
+    try {
+      for await (const chunk of createReadStream(join(dir, file))) h.update(chunk as Buffer);
+    } catch (e) {
+      throw new SnapError('IO_ERROR', `cannot read the copy of ${file}: ${(e as Error).message}`);
+    }
+    const got = h.digest('hex');
+    if (got !== pin) out.push({ file, why: `sha256 ${got}, the commit object names ${pin}` });
+  }
+  return out;
 }
 
 /** `snap retain <ref>`. */

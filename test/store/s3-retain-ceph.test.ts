@@ -1,0 +1,78 @@
+/**
+ * Object Lock retention of an S3 store when the bucket has been written by someone with no key
+ * (docs/FORMAT.md §23.6), on Ceph's RADOS Gateway (started here; never skipped: moto answers GetObjectRetention of an object without one with a body the SDK cannot parse): `snap retain` locks what
+ * was committed or nothing, and says so; `show` and `fsck` report every lock the snapshot counts on.
+ */
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { GetObjectCommand, GetObjectRetentionCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { useS3Server } from '../helpers/s3-server.js';
+import { makeTree, snapJson, useKeyPair } from '../helpers/tree.js';
+import { clientFor, newBucket } from './s3-fixture.js';
+
+const server = useS3Server('ceph');
+const kp = useKeyPair('s3retain');
+const env = (): Record<string, string> => ({ ...server.env, NODE_NO_WARNINGS: '1' });
+const run = (args: string[]) => snapJson(args, { env: env() });
+const expectOk = (r: { code: number; stdout: string; stderr: string }): void => expect(r.code, r.stdout + r.stderr).toBe(0);
+const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
+const objectKey = (prefix: string, hex: string): string => `${prefix}objects/sha256/${hex.slice(0, 2)}/${hex.slice(2)}`;
+
+/** The staged key of a committed snapshot's file. */
+async function stagedKey(client: S3Client, bucket: string, prefix: string, ref: string, file: string): Promise<string> {
+  const [name, version] = ref.split('@') as [string, string];
+  const r = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}snapshots/${name}/${version}/staged/` }));
+  const key = (r.Contents ?? []).map((o) => o.Key as string).find((k) => k.endsWith(`/${file}`));
+  if (!key) throw new Error(`no staged ${file} of ${ref}`);
+  return key;
+}
+
+/** The retain-until date of the current version of `key`, or null when it has none. */
+async function lockedUntil(client: S3Client, bucket: string, key: string): Promise<string | null> {
+  try {
+    const r = await client.send(new GetObjectRetentionCommand({ Bucket: bucket, Key: key }));
+    return r.Retention?.RetainUntilDate ? new Date(r.Retention.RetainUntilDate).toISOString() : null;
+  } catch {
+    return null;
+  }
+}
+
+describe('Object Lock retention of an S3 store whose bucket was written without a key (Ceph)', () => {
+  it('retain of a snapshot whose staged manifest was replaced locks nothing and fails (exit 1, INTEGRITY_FAILURE), instead of locking the objects the replacement names', { timeout: 120_000 }, async () => {
+    const client = clientFor(server);
+    const bucket = await newBucket(client, 'locked');
+    const store = `s3://${bucket}/st`;
+    const data = await makeTree({ 'a.txt': 'alpha\n', 'b.txt': 'bravo\n' });
+    expectOk(await run(['seal', data, '--as', 'ds@v1', '--key', kp.key, '--store', store]));
+    // Someone with write access, before the snapshot is locked: its manifest now names a.txt only,
+    // so that retain would leave b.txt's object unlocked (to be deleted later).
+    const key = await stagedKey(client, bucket, 'st/', 'ds@v1', 'manifest.jsonl');
+    const manifest = await (await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString();
+    const onlyA = manifest.split('\n').filter((l) => l.includes('"a.txt"')).join('\n') + '\n';
+    expect(onlyA).toContain(sha('alpha\n'));
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: onlyA }));
+
+    const r = await run(['retain', 'ds@v1', '--until', '30d', '--store', store]);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.json.error.code).toBe('INTEGRITY_FAILURE');
+    expect(r.json.error.message).toContain('manifest.jsonl');
+    // Nothing was locked: neither object, nor the snapshot's files.
+    expect(await lockedUntil(client, bucket, objectKey('st/', sha('alpha\n')))).toBeNull();
+    expect(await lockedUntil(client, bucket, objectKey('st/', sha('bravo\n')))).toBeNull();
+    expect(await lockedUntil(client, bucket, 'st/snapshots/ds/v1/commit.json')).toBeNull();
+  });
+
+  it('retain of an untouched snapshot locks every object and file it has', { timeout: 120_000 }, async () => {
+    const client = clientFor(server);
+    const bucket = await newBucket(client, 'locked');
+    const store = `s3://${bucket}/st`;
+    const data = await makeTree({ 'a.txt': 'alpha\n', 'b.txt': 'bravo\n' });
+    expectOk(await run(['seal', data, '--as', 'ds@v1', '--key', kp.key, '--store', store]));
+    const r = await run(['retain', 'ds@v1', '--until', '30d', '--store', store]);
+    expectOk(r);
+    expect(r.json.objects).toBe(2);
+    for (const hex of [sha('alpha\n'), sha('bravo\n')]) expect(await lockedUntil(client, bucket, objectKey('st/', hex))).not.toBeNull();
+    for (const f of ['manifest.jsonl', 'statement.json', 'envelope.json', 'contents.json']) expect(await lockedUntil(client, bucket, await stagedKey(client, bucket, 'st/', 'ds@v1', f))).not.toBeNull();
+    expect(await lockedUntil(client, bucket, 'st/snapshots/ds/v1/commit.json')).not.toBeNull();
+  });
+});
