@@ -238,10 +238,17 @@ export class ObjectReader<T> {
         new GetObjectCommand({ Bucket: this.bucket, Key: obj.key, ...(obj.size > 0 ? { Range: `bytes=${start}-${end}` } : {}), ...(obj.etag ? { IfMatch: obj.etag } : {}) }),
         { abortSignal: this.abort.signal },
       );
-      const data = res.Body ? await res.Body.transformToByteArray() : new Uint8Array(0);
-      const total = res.ContentRange ? Number(/\/(\d+)$/.exec(res.ContentRange)?.[1]) : obj.size === 0 ? Number(res.ContentLength ?? data.length) : undefined;
       const want = obj.size === 0 ? 0 : end - start + 1;
-      if (data.length !== want) return { ok: false, kind: 'changed', reason: `range ${start}-${end} returned ${data.length} bytes, not ${want}` };
+      // A server that ignores the Range header (or a hostile one) may send far more than asked: the
+      // body is read at most one byte past the range, never whole into memory.
+      const declared = res.ContentLength;
+      if (declared !== undefined && declared !== want) {
+        (res.Body as { destroy?: () => void } | undefined)?.destroy?.();
+        return { ok: false, kind: 'changed', reason: `range ${start}-${end} returned ${declared} bytes, not ${want}` };
+      }
+      const data = res.Body ? await readAtMost(res.Body as AsyncIterable<Uint8Array>, want + 1) : new Uint8Array(0);
+      const total = res.ContentRange ? Number(/\/(\d+)$/.exec(res.ContentRange)?.[1]) : obj.size === 0 ? Number(declared ?? data.length) : undefined;
+      if (data.length !== want) return { ok: false, kind: 'changed', reason: data.length > want ? `range ${start}-${end} returned more than ${want} bytes` : `range ${start}-${end} returned ${data.length} bytes, not ${want}` };
       this.opts.onBytes?.(data.length);
       return { ok: true, data, ...(res.ETag ? { etag: res.ETag } : {}), ...(res.VersionId ? { versionId: res.VersionId } : {}), ...(total !== undefined && Number.isFinite(total) ? { total } : {}) };
     } catch (e) {
@@ -288,6 +295,22 @@ export class ObjectReader<T> {
       await this.onDone(p.obj, p.tag, done);
     }
   }
+}
+
+/**
+ * The first `limit` bytes of a response body (all of it when shorter); the rest is never read
+ * (leaving the loop destroys the response).
+ */
+async function readAtMost(body: AsyncIterable<Uint8Array>, limit: number): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  for await (const chunk of body) {
+    const part = chunk.length > limit - n ? chunk.subarray(0, limit - n) : chunk;
+    parts.push(part);
+    n += part.length;
+    if (n >= limit) break;
+  }
+  return parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts);
 }
 
 /** A failure of an S3 request as a SnapError (`IO_ERROR`, exit 3), with the server's error name and status. */
