@@ -244,7 +244,7 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
     }
     if (doc && typeof doc === 'object') {
       if (retention.length > 0) {
-        const shorter = retention.some((r) => r.shorter.length > 0);
+        const shorter = retention.some(hasShorter);
         if (cmd === 'show') doc.retention = retentionJson(retention[0] as RetentionFinding);
         else doc.retention = retention.map(retentionJson);
         if (cmd === 'fsck' && shorter) doc.ok = false;
@@ -258,7 +258,7 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
     for (const r of retention) io.stdout.write(retentionLines(cmd, r));
   }
   // An object locked for less time than its snapshot is a broken promise of the store: fsck fails.
-  if (cmd === 'fsck' && code === 0 && retention.some((r) => r.shorter.length > 0)) return EXIT_INTEGRITY;
+  if (cmd === 'fsck' && code === 0 && retention.some(hasShorter)) return EXIT_INTEGRITY;
   return code;
 }
 
@@ -269,23 +269,28 @@ interface RetentionFinding {
   shorter: string[];
 }
 
+/** Whether an object or a file of the snapshot is locked for less time than the snapshot. */
+const hasShorter = (r: RetentionFinding): boolean => r.shorter.length > 0 || r.report.shorterFiles.length > 0;
+
 function retentionJson(r: RetentionFinding): Record<string, unknown> {
   return {
     ref: r.ref,
     ...(r.report.retention ? { mode: r.report.retention.mode, until: r.report.retention.until.toISOString().replace(/\.000Z$/, 'Z') } : { mode: null, until: null }),
     objects: r.report.objects,
     shorterLocks: r.shorter,
+    shorterFiles: r.report.shorterFiles,
   };
 }
 
 function retentionLines(cmd: string, r: RetentionFinding): string {
   const ret = r.report.retention;
   const until = ret ? `${ret.mode} until ${ret.until.toISOString().replace(/\.000Z$/, 'Z')}` : 'none (not under Object Lock)';
-  const head = cmd === 'show' ? `  retention        ${until}\n` : `${r.shorter.length ? 'FAIL' : 'OK  '}  retention of ${r.ref}: ${until}\n`;
+  const head = cmd === 'show' ? `  retention        ${until}\n` : `${hasShorter(r) ? 'FAIL' : 'OK  '}  retention of ${r.ref}: ${until}\n`;
   const more = r.shorter.length
     ? `  ${r.shorter.length} of ${r.report.objects} objects are locked for less time than the snapshot:\n${r.shorter.slice(0, 20).map((h) => `    ${h}\n`).join('')}${r.shorter.length > 20 ? `    … ${r.shorter.length - 20} more\n` : ''}`
     : '';
-  return head + more;
+  const files = r.report.shorterFiles.length ? `  the snapshot's files locked for less time than the snapshot: ${r.report.shorterFiles.join(', ')}\n` : '';
+  return head + more + files;
 }
 
 /** The retention of the snapshot `show` names, or of every snapshot for `fsck`. */

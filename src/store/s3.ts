@@ -900,22 +900,32 @@ export class S3Backend implements StoreBackend {
   }
 
   /**
-   * A committed snapshot's retention (its winning commit object's) and the objects among `objects`
-   * whose lock ends before it (or that have none while the snapshot has one).
+   * A committed snapshot's retention (its winning commit object's), the objects among `objects`
+   * and the snapshot's own files (its staged files, as read) whose lock ends before it (or that
+   * have none while the snapshot has one).
    */
   async retentionReport(name: string, version: string, objects: Iterable<string>): Promise<RetentionReport> {
-    const { version: v } = await this.readCommit(name, version);
+    const { version: v, commit } = await this.readCommit(name, version);
     const retention = await this.retentionOf(v.key, v.versionId);
     const list = [...objects];
     const shorter: string[] = [];
+    const shorterFiles: string[] = [];
     if (retention) {
       await mapLimit(list, 16, async (hex) => {
         if (!(await this.hasObject(hex))) return; // missing objects are fsck's own finding
         const r = await this.retentionOf(this.objectKey(hex));
         if (!r || r.until.getTime() < retention.until.getTime()) shorter.push(hex);
       });
+      // The snapshot's own files, as read (the current version of each staged key): a manifest
+      // whose lock ends first can be deleted while the commit object is still locked.
+      await mapLimit(Object.keys(commit.files), 16, async (f) => {
+        const key = this.key(`snapshots/${name}/${version}/staged/${commit.staged}/${f}`);
+        if (!(await this.exists(key))) return; // a missing file is verify's and fsck's own finding
+        const r = await this.retentionOf(key);
+        if (!r || r.until.getTime() < retention.until.getTime()) shorterFiles.push(f);
+      });
     }
-    return { ...(retention ? { retention } : {}), objects: list.length, shorter: shorter.sort() };
+    return { ...(retention ? { retention } : {}), objects: list.length, shorter: shorter.sort(), shorterFiles: shorterFiles.sort() };
   }
 
   /** Keys of a committed snapshot's commit object (its winning version) and staged files. */
@@ -933,6 +943,8 @@ export interface RetentionReport {
   objects: number;
   /** Those whose lock ends before the snapshot's (hex digests, sorted). */
   shorter: string[];
+  /** The snapshot's own files (names its commit object gives, e.g. `manifest.jsonl`) whose lock ends before the snapshot's, sorted. */
+  shorterFiles: string[];
 }
 
 /** Map with at most `limit` calls in flight, results in input order. */

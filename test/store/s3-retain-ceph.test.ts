@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { GetObjectCommand, GetObjectRetentionCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, GetObjectRetentionCommand, ListObjectsV2Command, PutObjectCommand, PutObjectRetentionCommand, type S3Client } from '@aws-sdk/client-s3';
 import { useS3Server } from '../helpers/s3-server.js';
 import { makeTree, snapJson, useKeyPair } from '../helpers/tree.js';
 import { clientFor, newBucket } from './s3-fixture.js';
@@ -74,5 +74,26 @@ describe('Object Lock retention of an S3 store whose bucket was written without 
     for (const hex of [sha('alpha\n'), sha('bravo\n')]) expect(await lockedUntil(client, bucket, objectKey('st/', hex))).not.toBeNull();
     for (const f of ['manifest.jsonl', 'statement.json', 'envelope.json', 'contents.json']) expect(await lockedUntil(client, bucket, await stagedKey(client, bucket, 'st/', 'ds@v1', f))).not.toBeNull();
     expect(await lockedUntil(client, bucket, 'st/snapshots/ds/v1/commit.json')).not.toBeNull();
+  });
+
+  it("fsck fails (exit 1) and show tells when a snapshot's own file is locked for less time than the snapshot, as it does for an object", { timeout: 120_000 }, async () => {
+    const client = clientFor(server);
+    const bucket = await newBucket(client, 'locked');
+    const store = `s3://${bucket}/st`;
+    const data = await makeTree({ 'a.txt': 'alpha\n' });
+    expectOk(await run(['seal', data, '--as', 'ds@v1', '--key', kp.key, '--store', store, '--retain', '30d', '--retain-mode', 'governance']));
+    expectOk(await run(['fsck', '--store', store]));
+    // Someone allowed to bypass a GOVERNANCE lock shortens the manifest's, to delete it once it ends.
+    const key = await stagedKey(client, bucket, 'st/', 'ds@v1', 'manifest.jsonl');
+    await client.send(new PutObjectRetentionCommand({ Bucket: bucket, Key: key, BypassGovernanceRetention: true, Retention: { Mode: 'GOVERNANCE', RetainUntilDate: new Date(Date.now() + 86_400_000) } }));
+    expect(await lockedUntil(client, bucket, key)).not.toBeNull();
+
+    const f = await run(['fsck', '--store', store]);
+    expect(f.code, f.stdout + f.stderr).toBe(1);
+    expect(f.json.ok).toBe(false);
+    expect([f.json.retention[0].shorterLocks, f.json.retention[0].shorterFiles]).toEqual([[], ['manifest.jsonl']]);
+    const s = await run(['show', 'ds@v1', '--store', store]);
+    expectOk(s);
+    expect(s.json.retention.shorterFiles).toEqual(['manifest.jsonl']);
   });
 });
