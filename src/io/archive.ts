@@ -25,6 +25,7 @@ import {
   ARCHIVE_SYMLINK_MODE, ARCHIVE_RECORDS_PREFIX, MAX_ENVELOPE_BYTES, MAX_STATEMENT_BYTES, archiveMtime, archiveFileClaim,
   type ArchiveRecordIndex,
 } from '../core/archive.js';
+import { TarStructureCheck } from '../core/tar-structure.js';
 import { checkedEntryRuns } from './manifest-file.js';
 import { WRITE_SLICE } from './write-slice.js';
 import { ReadPool, WHOLE_FILE_MAX, BLOCK, type ReadFailure, type ReadReply } from './read-pool.js';
@@ -621,6 +622,8 @@ const PATH_REASON: Record<string, string> = {
  */
 export class ArchiveReader {
   private readonly tail = { total: 0, zeros: 0 };
+  /** The raw blocks, walked as they arrive: what tar-stream passes over without a word (core/tar-structure.ts). */
+  private readonly structure = new TarStructureCheck();
   private lastEnd = 0;
   private closed = false;
   /** Set once the record index members have been read ({@link spoolRecordIndexes}). */
@@ -670,8 +673,10 @@ export class ArchiveReader {
     const reader = new ArchiveReader(file, spoolDir, src as never, extract as never, (extract as AsyncIterable<TarEntry>)[Symbol.asyncIterator]());
     reader.forget = leaveNothing(() => rmSync(spoolDir, { recursive: true, force: true }));
     const tail = reader.tail;
+    const structure = reader.structure;
     src.on('data', (chunk) => {
       const b = chunk as Buffer;
+      structure.push(b); // before the parser sees it: a fault is known by the time the member it precedes is
       tail.total += b.length;
       let i = b.length - 1;
       while (i >= 0 && b[i] === 0) i--;
@@ -726,6 +731,10 @@ export class ArchiveReader {
       r = await this.it.next();
     } catch (e) {
       throw this.tarError(e);
+    }
+    const fault = this.structure.fault;
+    if (fault && (r.done || typeof r.value.header.byteOffset !== 'number' || fault.offset < r.value.header.byteOffset)) {
+      throw hostile(`at byte ${fault.offset}, the archive holds ${fault.message}`, { reason: fault.reason, offset: fault.offset });
     }
     if (r.done) return undefined;
     const h = r.value.header;
@@ -841,7 +850,7 @@ export class ArchiveReader {
    * the caller hashes them itself, e.g. in worker threads.
    * @throws SnapError `ARCHIVE_HOSTILE` (`details.reason`: `type`, `hardlink`, `absolute`, `dotdot`,
    *   `outside-data`, `unexpected-entry`, `duplicate`, `not-in-manifest`, `type-mismatch`,
-   *   `size-mismatch`, `link-target`, `pax`, …) | `ARCHIVE_MALFORMED` (`truncated`, `not-tar`,
+   *   `size-mismatch`, `link-target`, `pax`, `extended-header`, …) | `ARCHIVE_MALFORMED` (`truncated`, `not-tar`,
    *   `no-end-marker`) | the manifest's codes
    */
   async *items(manifestPath: string, opts: { hash?: boolean } = {}): AsyncGenerator<ArchiveItem> {

@@ -19,7 +19,7 @@ import { readPrivateKey } from '../../src/io/keyfile.js';
 /** The createdAt of every statement made here, and so the mtime of every member. */
 export const CREATED_AT = '2026-11-21T10:00:00Z';
 
-/** One tar member, as written by {@link writeTar}. */
+/** One tar member, as written by {@link writeTar}; or `raw` bytes put in the archive as they are. */
 export interface Member {
   name: string;
   type?: 'file' | 'symlink' | 'link' | 'character-device' | 'block-device' | 'fifo' | 'directory';
@@ -27,47 +27,99 @@ export interface Member {
   linkname?: string;
   mode?: number;
   pax?: Record<string, string>;
+  /** Bytes written in this member's place instead (whole blocks, e.g. from {@link rawHeader}). */
+  raw?: Buffer;
 }
 
-/**
- * Write members to a tar file with tar-stream. `end: false` leaves out the two zero blocks that
- * end an archive.
- */
-export async function writeTar(path: string, members: Member[], opts: { end?: boolean } = {}): Promise<void> {
+/** The bytes tar-stream writes for one member (header, pax header if any, body and padding). */
+async function packMember(m: Member): Promise<Buffer> {
   const pack = tar.pack();
-  const out = createWriteStream(path);
   const chunks: Buffer[] = [];
   const done = new Promise<void>((res, rej) => {
     pack.on('data', (c: unknown) => void chunks.push(c as Buffer));
     pack.on('end', () => res());
     pack.on('error', rej);
   });
-  const mtime = new Date(CREATED_AT);
-  for (const m of members) {
-    const type = m.type ?? 'file';
-    const body = m.body === undefined ? undefined : Buffer.from(m.body);
-    const header = {
-      name: m.name,
-      type,
-      mode: m.mode ?? (type === 'symlink' ? 0o777 : 0o444),
-      uid: 0,
-      gid: 0,
-      uname: '',
-      gname: '',
-      mtime,
-      ...(m.linkname !== undefined ? { linkname: m.linkname } : {}),
-      ...(m.pax ? { pax: m.pax } : {}),
-    };
-    await new Promise<void>((res, rej) => {
-      if (body && type === 'file') pack.entry(header, body, (e) => (e ? rej(e) : res()));
-      else pack.entry(header, (e) => (e ? rej(e) : res())).end(undefined as never);
-    });
-  }
+  const type = m.type ?? 'file';
+  const body = m.body === undefined ? undefined : Buffer.from(m.body);
+  const header = {
+    name: m.name,
+    type,
+    mode: m.mode ?? (type === 'symlink' ? 0o777 : 0o444),
+    uid: 0,
+    gid: 0,
+    uname: '',
+    gname: '',
+    mtime: new Date(CREATED_AT),
+    ...(m.linkname !== undefined ? { linkname: m.linkname } : {}),
+    ...(m.pax ? { pax: m.pax } : {}),
+  };
+  await new Promise<void>((res, rej) => {
+    if (body && type === 'file') pack.entry(header, body, (e) => (e ? rej(e) : res()));
+    else pack.entry(header, (e) => (e ? rej(e) : res())).end(undefined as never);
+  });
   pack.finalize();
   await done;
-  let all = Buffer.concat(chunks);
-  if (opts.end === false) all = all.subarray(0, all.length - 1024);
-  await new Promise<void>((res, rej) => out.end(all, () => res()).on('error', rej));
+  const all = Buffer.concat(chunks);
+  return all.subarray(0, all.length - 1024); // without the end blocks
+}
+
+/**
+ * Write members to a tar file with tar-stream, one after another (a member with `raw` is those
+ * bytes). `end: false` leaves out the two zero blocks that end an archive.
+ */
+export async function writeTar(path: string, members: Member[], opts: { end?: boolean } = {}): Promise<void> {
+  const parts: Buffer[] = [];
+  for (const m of members) parts.push(m.raw ?? (await packMember(m)));
+  if (opts.end !== false) parts.push(Buffer.alloc(1024));
+  const out = createWriteStream(path);
+  await new Promise<void>((res, rej) => out.end(Buffer.concat(parts), () => res()).on('error', rej));
+}
+
+/**
+ * A raw ustar header block (POSIX.1-1988): `name`, type flag `flag` (one character) and `size`,
+ * every other field as snap writes it, and a correct checksum; `edit` changes the block before the
+ * checksum is computed (e.g. another magic).
+ */
+export function rawHeader(name: string, flag: string, size: number, edit?: (b: Buffer) => void): Buffer {
+  const b = Buffer.alloc(512);
+  b.write(name, 0);
+  b.write('000444 \0', 100);
+  b.write('000000 \0', 108);
+  b.write('000000 \0', 116);
+  b.write(size.toString(8).padStart(11, '0') + ' ', 124);
+  b.write(Math.floor(Date.parse(CREATED_AT) / 1000).toString(8).padStart(11, '0') + ' ', 136);
+  b[156] = flag.charCodeAt(0);
+  b.write('ustar\0' + '00', 257, 'latin1');
+  edit?.(b);
+  b.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const x of b) sum += x;
+  b.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
+  return b;
+}
+
+/** Pad bytes with zeros to whole 512-byte blocks. */
+export function blocks(bytes: Buffer | string): Buffer {
+  const b = Buffer.from(bytes);
+  return Buffer.concat([b, Buffer.alloc((512 - (b.length % 512)) % 512)]);
+}
+
+/** A pax extended-header body of `records` (POSIX.1-2001: each `"<length> <key>=<value>\n"`, the length counting the whole record). */
+export function paxBody(records: [string, string][]): Buffer {
+  return Buffer.concat(
+    records.map(([k, v]) => {
+      const rest = ` ${k}=${v}\n`;
+      let len = Buffer.byteLength(rest) + 1;
+      while (String(len).length + Buffer.byteLength(rest) !== len) len++;
+      return Buffer.from(`${len}${rest}`);
+    }),
+  );
+}
+
+/** A raw extended header (`x` local, `g` global, `L` GNU long name, …) carrying `body`, as one {@link Member}. */
+export function extendedHeader(flag: string, body: Buffer): Member {
+  return { name: `(${flag} header)`, raw: Buffer.concat([rawHeader(flag === 'g' ? 'pax_global_header' : 'PaxHeader', flag, body.length), blocks(body)]) };
 }
 
 /** A dataset entry to sign: a file (content) or a symlink (target). */

@@ -16,7 +16,7 @@ import { snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import type { PrivateKey } from '../../src/core/keys.js';
 import { serializeEntry } from '../../src/core/manifest.js';
 import { MAX_STATEMENT_BYTES } from '../../src/core/statement.js';
-import { dataMembers, exists, metaMembers, signSnapshot, testKey, treeState, writeTar, type DataSpec, type Member } from './helpers.js';
+import { dataMembers, exists, extendedHeader, metaMembers, paxBody, signSnapshot, testKey, treeState, writeTar, type DataSpec, type Member } from './helpers.js';
 
 const keys = useKeyPair('hostile');
 const stranger = useKeyPair('stranger');
@@ -48,6 +48,14 @@ interface Case {
   /** Paths (relative to the sandbox) that must not exist afterwards. */
   escapes?: string[];
 }
+
+/** DATA and a signed link that stays inside (sub/l -> ../a.txt): the last data member. */
+const LINKED: DataSpec[] = [...DATA, { path: 'sub/l', target: '../a.txt' }];
+/** The archive of LINKED with `extra` members put just before the link's member. */
+const beforeLink = (...extra: Member[]): Member[] => {
+  const n = [...metaMembers(signed(LINKED)), ...dataMembers(LINKED)];
+  return [...n.slice(0, -1), ...extra, n[n.length - 1] as Member];
+};
 
 const signed = (data: DataSpec[] = DATA, opts: Parameters<typeof signSnapshot>[2] = {}) => signSnapshot(data, key, opts);
 const normal = (data: DataSpec[] = DATA): Member[] => [...metaMembers(signed(data)), ...dataMembers(data)];
@@ -124,6 +132,32 @@ const CASES: Case[] = [
   { name: 'a FIFO', reason: 'type', build: () => ({ members: replaceData('data/a.txt', { name: 'data/a.txt', type: 'fifo' }) }), exit: 1, code: 'ARCHIVE_HOSTILE' },
   { name: 'a directory member', reason: 'type', build: () => ({ members: [...normal().slice(0, 5), { name: 'data/sub/', type: 'directory' }, ...normal().slice(5)] }), exit: 1, code: 'ARCHIVE_HOSTILE' },
   { name: 'a pax record the format never uses', reason: 'pax', build: () => ({ members: replaceData('data/a.txt', { name: 'data/a.txt', body: 'alpha\n', pax: { 'GNU.sparse.size': '999' } }) }), exit: 1, code: 'ARCHIVE_HOSTILE' },
+  // --- extended headers tar-stream passes over and other readers apply (GNU tar, Python's tarfile)
+  {
+    name: 'a pax global header (GNU tar and Python give the link after it the global linkpath /etc/passwd)', reason: 'extended-header',
+    build: () => ({ members: beforeLink(extendedHeader('g', paxBody([['linkpath', '/etc/passwd']]))) }),
+    exit: 1, code: 'ARCHIVE_HOSTILE',
+  },
+  {
+    name: 'two pax headers before one member (Python applies the first one\'s linkpath /etc/passwd too)', reason: 'extended-header',
+    build: () => ({ members: beforeLink(extendedHeader('x', paxBody([['linkpath', '/etc/passwd']])), extendedHeader('x', paxBody([['path', 'data/sub/l']]))) }),
+    exit: 1, code: 'ARCHIVE_HOSTILE',
+  },
+  {
+    name: 'a GNU long name and a pax header before one member (Python takes the long name, tar-stream the pax path)', reason: 'extended-header',
+    build: () => ({ members: beforeLink(extendedHeader('L', Buffer.from('data/evil\0')), extendedHeader('x', paxBody([['path', 'data/sub/l']]))) }),
+    exit: 1, code: 'ARCHIVE_HOSTILE',
+  },
+  {
+    name: 'a pax header with an empty linkpath (tar-stream ignores it, GNU tar and Python apply it)', reason: 'pax',
+    build: () => ({ members: beforeLink(extendedHeader('x', paxBody([['linkpath', '']]))) }),
+    exit: 1, code: 'ARCHIVE_HOSTILE',
+  },
+  {
+    name: 'a pax header whose records go on after a malformed one (tar-stream stops reading at it)', reason: 'pax',
+    build: () => ({ members: beforeLink(extendedHeader('x', Buffer.concat([paxBody([['path', 'data/sub/l']]), Buffer.from('garbage\n'), paxBody([['linkpath', '/etc/passwd']])]))) }),
+    exit: 1, code: 'ARCHIVE_HOSTILE',
+  },
   // --- order and completeness
   { name: 'a duplicate path', reason: 'duplicate', build: () => ({ members: [...normal().slice(0, 4), { name: 'data/a.txt', body: 'alpha\n' }, ...normal().slice(4)] }), exit: 1, code: 'ARCHIVE_HOSTILE' },
   {

@@ -1,0 +1,185 @@
+/**
+ * An independent walk over the raw blocks of a snapshot archive (docs/FORMAT.md §10.2, §10.4), fed
+ * the same bytes as the tar parser (tar-stream), to refuse what that parser silently passes over
+ * but other tar readers act on. tar-stream swallows extended headers and zero blocks without
+ * showing them: a pax global header (GNU tar and Python's `tarfile` apply its `linkpath` or `path`
+ * to every later member), a second pax header before one member (Python merges both, tar-stream
+ * keeps only the last), GNU long names and links, and pax records after a malformed one (tar-stream
+ * stops reading at the first). An archive snap verified could then unpack, with those readers, to
+ * another tree than the signed one, e.g. a link to `/etc/passwd`.
+ *
+ * So the walk holds every header to what snap writes: each member's header may be preceded by at
+ * most one pax extended header (`x`) whose records are exactly `path` and/or `linkpath`, well formed
+ * (POSIX.1-2001, pax "extended header" format: `"%d %s=%s\n"`, the length counting the whole
+ * record).
+ *
+ * Pure: fed bytes, keeps at most one header block and one bounded pax body.
+ */
+
+/** Size of a tar block, in bytes (POSIX.1-1988 ustar). */
+export const TAR_BLOCK = 512;
+
+/**
+ * The largest pax extended-header body the walk reads: a `path` and a `linkpath` record, each at
+ * most `data/` + 4096 bytes of path (MAX_PATH_BYTES, core/paths.ts) plus its length and key — a
+ * longer one cannot be a snap archive's.
+ */
+export const MAX_PAX_BYTES = 16 << 10;
+
+/** Type flags (ustar `typeflag`) of headers tar-stream consumes itself and never hands on as members. */
+const PAX_HEADER = 0x78; // 'x'
+const HIDDEN_HEADERS: Readonly<Record<number, string>> = {
+  0x67: 'a pax global header (GNU tar and Python apply it to every member after it, tar-stream ignores it)', // 'g'
+  0x4c: 'a GNU long name header (snap archives carry long names in a pax header; with both, readers disagree on which applies)', // 'L'
+  0x4b: 'a GNU long link header (snap archives carry long link texts in a pax header; with both, readers disagree on which applies)', // 'K'
+};
+
+/** The pax records a snap archive may carry (the same as ARCHIVE_PAX_KEYS, core/archive.ts). */
+const PAX_KEYS: ReadonlySet<string> = new Set(['path', 'linkpath']);
+
+/** Something the walk refuses, at the header block that shows it. */
+export interface TarStructureFault {
+  /** Byte offset of the header block (or zero block) at fault. */
+  offset: number;
+  /**
+   * `extended-header`: a global header, a GNU long name or link, or two pax headers before one
+   * member; `pax`: a pax header whose records are malformed, repeated, empty or not `path` /
+   * `linkpath`, or too long.
+   */
+  reason: 'extended-header' | 'pax';
+  message: string;
+}
+
+/**
+ * Walks the blocks of a tar stream as they arrive. Feed it every byte, in order, with {@link push};
+ * read {@link fault}. After a fault it stops.
+ */
+export class TarStructureCheck {
+  /** The first thing refused, if any. */
+  fault: TarStructureFault | undefined;
+  private pos = 0;
+  /** The header block being gathered. */
+  private readonly header = new Uint8Array(TAR_BLOCK);
+  private headerFill = 0;
+  /** Bytes of member data (and padding) to pass over. */
+  private skip = 0;
+  /** The pax body being gathered, and where its header was. */
+  private pax: { body: Uint8Array; fill: number; offset: number; padding: number } | undefined;
+  /** True when the last header was a pax header: the next must be the member it describes. */
+  private afterPax = false;
+
+  /** Feed the next bytes of the stream. */
+  push(chunk: Uint8Array): void {
+    let i = 0;
+    while (i < chunk.length && this.fault === undefined) {
+      if (this.skip > 0) {
+        const n = Math.min(this.skip, chunk.length - i);
+        this.skip -= n;
+        this.pos += n;
+        i += n;
+        continue;
+      }
+      if (this.pax) {
+        const p = this.pax;
+        const n = Math.min(p.body.length - p.fill, chunk.length - i);
+        p.body.set(chunk.subarray(i, i + n), p.fill);
+        p.fill += n;
+        this.pos += n;
+        i += n;
+        if (p.fill === p.body.length) {
+          this.pax = undefined;
+          this.skip = p.padding;
+          const why = paxProblem(p.body);
+          if (why) this.fail(p.offset, 'pax', why);
+        }
+        continue;
+      }
+      const n = Math.min(TAR_BLOCK - this.headerFill, chunk.length - i);
+      this.header.set(chunk.subarray(i, i + n), this.headerFill);
+      this.headerFill += n;
+      this.pos += n;
+      i += n;
+      if (this.headerFill === TAR_BLOCK) {
+        this.headerFill = 0;
+        this.onHeader(this.pos - TAR_BLOCK);
+      }
+    }
+  }
+
+  private onHeader(at: number): void {
+    const h = this.header;
+    if (h.every((b) => b === 0)) return; // the end of the archive (the reader checks what follows)
+    const size = sizeField(h);
+    const flag = h[156] as number;
+    const hidden = HIDDEN_HEADERS[flag];
+    if (hidden) return this.fail(at, 'extended-header', `${hidden}, which snap archives never hold`);
+    if (flag === PAX_HEADER) {
+      if (this.afterPax) return this.fail(at, 'extended-header', 'a second pax header before one member (tar readers disagree on which applies)');
+      if (size === undefined || size > MAX_PAX_BYTES) return this.fail(at, 'pax', `a pax header of ${size ?? 'an unreadable number of'} bytes, more than the ${MAX_PAX_BYTES} a snap archive's path and link text need`);
+      this.afterPax = true;
+      if (size === 0) return this.fail(at, 'pax', 'an empty pax header');
+      this.pax = { body: new Uint8Array(size), fill: 0, offset: at, padding: padded(size) - size };
+      return;
+    }
+    this.afterPax = false;
+    this.skip = size === undefined ? 0 : padded(size);
+  }
+
+  private fail(offset: number, reason: TarStructureFault['reason'], message: string): void {
+    this.fault ??= { offset, reason, message };
+  }
+}
+
+/** `n` rounded up to whole blocks. */
+function padded(n: number): number {
+  return Math.ceil(n / TAR_BLOCK) * TAR_BLOCK;
+}
+
+/**
+ * A header's size field (bytes 124–135): octal digits ended by a NUL or a space (nothing but NULs and
+ * spaces after them), or the base-256 form (first byte 0x80) for sizes from 8 GiB; undefined for
+ * anything else (no leading space, no sign, no digit 8 or 9: readers parse those differently).
+ */
+export function sizeField(h: Uint8Array): number | undefined {
+  const f = h.subarray(124, 136);
+  if (f[0] === 0x80) {
+    let n = 0;
+    for (let i = 1; i < f.length; i++) n = n * 256 + (f[i] as number);
+    return Number.isSafeInteger(n) ? n : undefined;
+  }
+  let n = 0;
+  let i = 0;
+  for (; i < f.length && (f[i] as number) >= 0x30 && (f[i] as number) <= 0x37; i++) n = n * 8 + ((f[i] as number) - 0x30);
+  if (i === 0) return undefined;
+  for (; i < f.length; i++) if (f[i] !== 0 && f[i] !== 0x20) return undefined;
+  return n;
+}
+
+/**
+ * What is wrong with a pax extended-header body, or undefined when it is records of the form
+ * `"<length> <key>=<value>\n"` back to back to its end (the length in decimal, no leading zero,
+ * counting the whole record), each key `path` or `linkpath`, at most once, with a value.
+ */
+export function paxProblem(body: Uint8Array): string | undefined {
+  const seen = new Set<string>();
+  const dec = new TextDecoder('utf-8', { fatal: false });
+  let at = 0;
+  while (at < body.length) {
+    let i = at;
+    while (i < body.length && (body[i] as number) >= 0x30 && (body[i] as number) <= 0x39 && i - at < 8) i++;
+    if (i === at || body[at] === 0x30 || body[i] !== 0x20) return `a malformed pax record at byte ${at} (no length, or no space after it)`;
+    const len = Number(dec.decode(body.subarray(at, i)));
+    const end = at + len;
+    if (end > body.length || end <= i + 1 || body[end - 1] !== 0x0a) return `a malformed pax record at byte ${at} (its length ${len} does not end it with a newline)`;
+    const rec = body.subarray(i + 1, end - 1);
+    const eq = rec.indexOf(0x3d);
+    if (eq <= 0) return `a malformed pax record at byte ${at} (no key=value)`;
+    const key = dec.decode(rec.subarray(0, eq));
+    if (!PAX_KEYS.has(key)) return `a pax record ${JSON.stringify(key)} that snap archives never use (readers could disagree on it)`;
+    if (seen.has(key)) return `the pax record ${JSON.stringify(key)} twice (readers disagree on which applies)`;
+    if (eq === rec.length - 1) return `an empty pax record ${JSON.stringify(key)} (readers disagree on whether it applies)`;
+    seen.add(key);
+    at = end;
+  }
+  return undefined;
+}
