@@ -6,12 +6,14 @@
  * to every later member), a second pax header before one member (Python merges both, tar-stream
  * keeps only the last), GNU long names and links, and pax records after a malformed one (tar-stream
  * stops reading at the first). An archive snap verified could then unpack, with those readers, to
- * another tree than the signed one, e.g. a link to `/etc/passwd`.
+ * another tree than the signed one, e.g. a link to `/etc/passwd`. tar-stream also reads on past
+ * zero blocks, where GNU tar and Python's `tarfile` see the end of the archive and stop: members
+ * after them would be verified by snap and never unpacked by those readers.
  *
  * So the walk holds every header to what snap writes: each member's header may be preceded by at
  * most one pax extended header (`x`) whose records are exactly `path` and/or `linkpath`, well formed
  * (POSIX.1-2001, pax "extended header" format: `"%d %s=%s\n"`, the length counting the whole
- * record).
+ * record); and no header follows a zero block (POSIX.1-1988: two zero blocks end the archive).
  *
  * Pure: fed bytes, keeps at most one header block and one bounded pax body.
  */
@@ -44,9 +46,9 @@ export interface TarStructureFault {
   /**
    * `extended-header`: a global header, a GNU long name or link, or two pax headers before one
    * member; `pax`: a pax header whose records are malformed, repeated, empty or not `path` /
-   * `linkpath`, or too long.
+   * `linkpath`, or too long; `zero-block`: a header after a zero block.
    */
-  reason: 'extended-header' | 'pax';
+  reason: 'extended-header' | 'pax' | 'zero-block';
   message: string;
 }
 
@@ -67,6 +69,8 @@ export class TarStructureCheck {
   private pax: { body: Uint8Array; fill: number; offset: number; padding: number } | undefined;
   /** True when the last header was a pax header: the next must be the member it describes. */
   private afterPax = false;
+  /** Offset of the first zero block, once one was seen: nothing but zero blocks may follow. */
+  private zeroAt: number | undefined;
 
   /** Feed the next bytes of the stream. */
   push(chunk: Uint8Array): void {
@@ -108,7 +112,13 @@ export class TarStructureCheck {
 
   private onHeader(at: number): void {
     const h = this.header;
-    if (h.every((b) => b === 0)) return; // the end of the archive (the reader checks what follows)
+    if (h.every((b) => b === 0)) {
+      this.zeroAt ??= at; // the end of the archive (the reader checks that it is the end of the file)
+      return;
+    }
+    if (this.zeroAt !== undefined) {
+      return this.fail(at, 'zero-block', `a header after the zero block at byte ${this.zeroAt}, where GNU tar and Python see the end of the archive (they would not unpack what follows)`);
+    }
     const size = sizeField(h);
     const flag = h[156] as number;
     const hidden = HIDDEN_HEADERS[flag];

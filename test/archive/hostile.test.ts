@@ -158,6 +158,17 @@ const CASES: Case[] = [
     build: () => ({ members: beforeLink(extendedHeader('x', Buffer.concat([paxBody([['path', 'data/sub/l']]), Buffer.from('garbage\n'), paxBody([['linkpath', '/etc/passwd']])]))) }),
     exit: 1, code: 'ARCHIVE_HOSTILE',
   },
+  // --- zero blocks before the end: tar-stream reads on, GNU tar and Python stop there
+  {
+    name: 'two zero blocks between the manifest and the data (tar -x and Python unpack no data, exit 0)', reason: 'zero-block',
+    build: () => { const n = normal(); return { members: [...n.slice(0, 3), { name: '(end blocks)', raw: Buffer.alloc(1024) }, ...n.slice(3)] }; },
+    exit: 1, code: 'ARCHIVE_HOSTILE',
+  },
+  {
+    name: 'one zero block before the last data member', reason: 'zero-block',
+    build: () => { const n = normal(); return { members: [...n.slice(0, -1), { name: '(zero block)', raw: Buffer.alloc(512) }, n[n.length - 1] as Member] }; },
+    exit: 1, code: 'ARCHIVE_HOSTILE',
+  },
   // --- order and completeness
   { name: 'a duplicate path', reason: 'duplicate', build: () => ({ members: [...normal().slice(0, 4), { name: 'data/a.txt', body: 'alpha\n' }, ...normal().slice(4)] }), exit: 1, code: 'ARCHIVE_HOSTILE' },
   {

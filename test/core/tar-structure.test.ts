@@ -29,6 +29,11 @@ describe('TarStructureCheck', () => {
     });
   }
 
+  it('finds a header after a zero block, and lets zero blocks at the end through', () => {
+    expect(walk(Buffer.concat([file('a', 'x'), Buffer.alloc(512), file('b', 'y'), END]), 7).fault).toMatchObject({ reason: 'zero-block', offset: 1536 });
+    expect(walk(Buffer.concat([file('a', 'x'), END, END]), 7).fault).toBeUndefined();
+  });
+
   it('finds a second pax header before one member', () => {
     const x = extendedHeader('x', paxBody([['path', 'data/a']])).raw as Buffer;
     expect(walk(Buffer.concat([x, x, rawHeader('PaxHeader', '0', 0), END]), 512).fault).toMatchObject({ reason: 'extended-header', offset: 1024 });
