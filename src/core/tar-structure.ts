@@ -13,7 +13,10 @@
  * So the walk holds every header to what snap writes: each member's header may be preceded by at
  * most one pax extended header (`x`) whose records are exactly `path` and/or `linkpath`, well formed
  * (POSIX.1-2001, pax "extended header" format: `"%d %s=%s\n"`, the length counting the whole
- * record); and no header follows a zero block (POSIX.1-1988: two zero blocks end the archive).
+ * record); no header follows a zero block (POSIX.1-1988: two zero blocks end the archive); every
+ * header is POSIX ustar (magic `ustar\0`, version `00`: Python's `tarfile` prepends the ustar name
+ * prefix field to the name whatever the magic, where an old GNU header keeps other data), and its
+ * size field is plain octal or base-256 (tar-stream reads `0_6` as 0, Python as 6).
  *
  * Pure: fed bytes, keeps at most one header block and one bounded pax body.
  */
@@ -46,9 +49,10 @@ export interface TarStructureFault {
   /**
    * `extended-header`: a global header, a GNU long name or link, or two pax headers before one
    * member; `pax`: a pax header whose records are malformed, repeated, empty or not `path` /
-   * `linkpath`, or too long; `zero-block`: a header after a zero block.
+   * `linkpath`, or too long; `zero-block`: a header after a zero block; `format`: a header that is
+   * not POSIX ustar, or a size field that readers could read differently.
    */
-  reason: 'extended-header' | 'pax' | 'zero-block';
+  reason: 'extended-header' | 'pax' | 'zero-block' | 'format';
   message: string;
 }
 
@@ -119,25 +123,34 @@ export class TarStructureCheck {
     if (this.zeroAt !== undefined) {
       return this.fail(at, 'zero-block', `a header after the zero block at byte ${this.zeroAt}, where GNU tar and Python see the end of the archive (they would not unpack what follows)`);
     }
+    if (!isUstar(h)) return this.fail(at, 'format', 'a header that is not POSIX ustar (magic "ustar", version "00"): an old GNU header keeps other data where ustar has its name prefix, and Python still reads that as part of the name');
     const size = sizeField(h);
+    if (size === undefined) return this.fail(at, 'format', 'a size field that is neither plain octal nor base-256 (tar readers parse such a number differently)');
     const flag = h[156] as number;
     const hidden = HIDDEN_HEADERS[flag];
     if (hidden) return this.fail(at, 'extended-header', `${hidden}, which snap archives never hold`);
     if (flag === PAX_HEADER) {
       if (this.afterPax) return this.fail(at, 'extended-header', 'a second pax header before one member (tar readers disagree on which applies)');
-      if (size === undefined || size > MAX_PAX_BYTES) return this.fail(at, 'pax', `a pax header of ${size ?? 'an unreadable number of'} bytes, more than the ${MAX_PAX_BYTES} a snap archive's path and link text need`);
+      if (size > MAX_PAX_BYTES) return this.fail(at, 'pax', `a pax header of ${size} bytes, more than the ${MAX_PAX_BYTES} a snap archive's path and link text need`);
       this.afterPax = true;
       if (size === 0) return this.fail(at, 'pax', 'an empty pax header');
       this.pax = { body: new Uint8Array(size), fill: 0, offset: at, padding: padded(size) - size };
       return;
     }
     this.afterPax = false;
-    this.skip = size === undefined ? 0 : padded(size);
+    this.skip = padded(size);
   }
 
   private fail(offset: number, reason: TarStructureFault['reason'], message: string): void {
     this.fault ??= { offset, reason, message };
   }
+}
+
+/** The POSIX ustar magic and version (bytes 257–264 of a header), as snap (tar-stream) writes them. */
+const USTAR_MAGIC_VERSION = [0x75, 0x73, 0x74, 0x61, 0x72, 0x00, 0x30, 0x30]; // "ustar\0" "00"
+
+function isUstar(h: Uint8Array): boolean {
+  return USTAR_MAGIC_VERSION.every((b, i) => h[257 + i] === b);
 }
 
 /** `n` rounded up to whole blocks. */

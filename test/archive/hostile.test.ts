@@ -16,7 +16,7 @@ import { snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import type { PrivateKey } from '../../src/core/keys.js';
 import { serializeEntry } from '../../src/core/manifest.js';
 import { MAX_STATEMENT_BYTES } from '../../src/core/statement.js';
-import { dataMembers, exists, extendedHeader, metaMembers, paxBody, signSnapshot, testKey, treeState, writeTar, type DataSpec, type Member } from './helpers.js';
+import { blocks, dataMembers, exists, extendedHeader, metaMembers, paxBody, rawHeader, signSnapshot, testKey, treeState, writeTar, type DataSpec, type Member } from './helpers.js';
 
 const keys = useKeyPair('hostile');
 const stranger = useKeyPair('stranger');
@@ -167,6 +167,21 @@ const CASES: Case[] = [
   {
     name: 'one zero block before the last data member', reason: 'zero-block',
     build: () => { const n = normal(); return { members: [...n.slice(0, -1), { name: '(zero block)', raw: Buffer.alloc(512) }, n[n.length - 1] as Member] }; },
+    exit: 1, code: 'ARCHIVE_HOSTILE',
+  },
+  // --- headers other readers read differently
+  {
+    name: 'an old GNU header with bytes where ustar has its prefix (Python reads them as one: ../../escape/data/a.txt)', reason: 'format',
+    build: () => ({ members: replaceData('data/a.txt', { name: 'data/a.txt', raw: Buffer.concat([rawHeader('data/a.txt', '0', 6, (b) => { b.write('ustar  \0', 257, 'latin1'); b.write('../../escape', 345); }), blocks('alpha\n')]) }) }),
+    exit: 1, code: 'ARCHIVE_HOSTILE', escapes: ['escape'],
+  },
+  {
+    name: 'a size field with an underscore (tar-stream reads 0, Python 6)', reason: 'format',
+    build: () => {
+      const data: DataSpec[] = [{ path: 'a.txt', content: '' }, ...DATA.slice(1)];
+      const n = [...metaMembers(signed(data)), ...dataMembers(data)];
+      return { members: n.map((m) => (m.name === 'data/a.txt' ? { ...m, raw: rawHeader('data/a.txt', '0', 0, (b) => b.write('0_000000006 ', 124, 'latin1')) } : m)) };
+    },
     exit: 1, code: 'ARCHIVE_HOSTILE',
   },
   // --- order and completeness

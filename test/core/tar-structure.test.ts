@@ -34,6 +34,13 @@ describe('TarStructureCheck', () => {
     expect(walk(Buffer.concat([file('a', 'x'), END, END]), 7).fault).toBeUndefined();
   });
 
+  it('finds a header that is not POSIX ustar, and a size field readers parse differently', () => {
+    const gnu = rawHeader('a', '0', 0, (b) => b.write('ustar  \0', 257, 'latin1'));
+    expect(walk(Buffer.concat([file('a', 'x'), gnu, END]), 7).fault).toMatchObject({ reason: 'format', offset: 1024 });
+    const underscore = rawHeader('a', '0', 0, (b) => b.write('0_000000001 ', 124, 'latin1'));
+    expect(walk(Buffer.concat([underscore, END]), 7).fault).toMatchObject({ reason: 'format', offset: 0 });
+  });
+
   it('finds a second pax header before one member', () => {
     const x = extendedHeader('x', paxBody([['path', 'data/a']])).raw as Buffer;
     expect(walk(Buffer.concat([x, x, rawHeader('PaxHeader', '0', 0), END]), 512).fault).toMatchObject({ reason: 'extended-header', offset: 1024 });
