@@ -20,7 +20,7 @@ import { SnapError, isSnapError, type SnapErrorCode } from './core/errors.js';
 import { nameMismatch, parseStatement, snapshotId, statementRef, type SnapshotPredicate, type Statement } from './core/statement.js';
 import { ARCHIVE_RECORDS_PREFIX, TreeShapeCheck, archiveFileClaim, archiveRecordIndexes, type TreeViolation } from './core/archive.js';
 import type { TrustedKey } from './core/envelope.js';
-import { ArchiveReader, writeArchive, checkArchiveTarget, type ArchiveWriteResult } from './io/archive.js';
+import { ArchiveReader, MAX_MANIFEST_ENTRY_BYTES, writeArchive, checkArchiveTarget, type ArchiveWriteResult } from './io/archive.js';
 import { WRITE_SLICE } from './io/write-slice.js';
 import { checkedEntryRuns, manifestEntryRuns, rawSha256, type ManifestDigest } from './io/manifest-file.js';
 import {
@@ -129,12 +129,18 @@ export interface OpenArchiveOptions {
 export async function openArchive(file: string, opts: OpenArchiveOptions): Promise<OpenedArchive> {
   const reader = await ArchiveReader.open(file, opts.spoolParent ?? tmpdir());
   try {
-    // The manifest is spooled first (checkTrust wants the whole snapshot folder), but nothing in it
-    // is looked at before the signature is trusted.
-    const spool = await reader.spoolManifest();
+    // Trust comes before the manifest member is read: an archive no trusted key signed cannot make
+    // snap spool a manifest of any length (a sparse file of a terabyte takes no disk). checkTrust
+    // wants a whole snapshot folder: an empty placeholder stands for the manifest, which it does not read.
+    await fsp.writeFile(join(reader.spoolDir, MANIFEST_FILE), '', { mode: 0o600, flag: 'wx' });
     const trust = await checkTrust({ ...reader.location, ref: opts.ref ?? file }, opts.trusted, opts.threshold ?? 1, opts.rules);
     if (!trust.ok || !trust.statement) return { reader, trust, failure: { code: (trust.failure?.code ?? 'SIGNATURE_INVALID') as SnapErrorCode, message: trust.failure?.message ?? 'not trusted' } };
     const pred = trust.statement.predicate;
+    const maxBytes = pred.fileCount * MAX_MANIFEST_ENTRY_BYTES;
+    const spool = await reader.spoolManifest(maxBytes);
+    if (spool.tooLarge) {
+      return { reader, trust, failure: { code: 'INTEGRITY_FAILURE', message: `snap/manifest.jsonl is ${spool.size} bytes, longer than the ${pred.fileCount} signed lines can be (${maxBytes} bytes): it is not the signed manifest` } };
+    }
     if (spool.sha256 !== pred.manifestSha256) {
       return { reader, trust, failure: { code: 'INTEGRITY_FAILURE', message: 'snap/manifest.jsonl does not match the signed manifestSha256 (it was altered)' } };
     }

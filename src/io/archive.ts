@@ -37,6 +37,13 @@ import { openRegularFile } from './small-file.js';
 import { outputTempPath, removeStaleOutputTemps } from './output-temp.js';
 import { makeScratchDir } from './scratch-dir.js';
 
+/**
+ * The most bytes one manifest line can take (docs/FORMAT.md §1): a 4,096-byte path and a 4,096-byte
+ * link target, every character escaped, are about 33 KB (io/manifest-file.ts). An archive's manifest
+ * longer than the signed `fileCount` lines of this size cannot be the signed one.
+ */
+export const MAX_MANIFEST_ENTRY_BYTES = 64 << 10;
+
 /** Read size for streamed content, in bytes. */
 const CHUNK = 1 << 20;
 /** Bytes the tar stream may buffer before the producer waits. */
@@ -768,17 +775,22 @@ export class ArchiveReader {
   }
 
   /**
-   * Read the third member, `snap/manifest.jsonl`, into the spool folder while hashing it.
-   * @returns its path there, SHA-256 (hex) and size in bytes
+   * Read the third member, `snap/manifest.jsonl`, into the spool folder while hashing it (over an
+   * empty placeholder of that name, if one is there).
+   * @param maxBytes the most bytes the manifest can have (the signed `fileCount` ×
+   *   {@link MAX_MANIFEST_ENTRY_BYTES}); a longer member is refused unread (`tooLarge`, nothing spooled)
+   * @returns its path there, SHA-256 (hex) and size in bytes, or `tooLarge` with its size
    * @throws SnapError `ARCHIVE_MALFORMED` | `ARCHIVE_HOSTILE` | `DISK_FULL` | `IO_ERROR`
    */
-  async spoolManifest(): Promise<{ path: string; sha256: string; size: number }> {
+  async spoolManifest(maxBytes = Infinity): Promise<{ path: string; sha256: string; size: number; tooLarge?: true }> {
     const e = await this.next();
     if (!e) throw malformed(this.file, `the archive ends before ${ARCHIVE_MANIFEST}`, { reason: 'truncated', expected: ARCHIVE_MANIFEST });
     this.checkMeta(e, ARCHIVE_MANIFEST);
     const path = join(this.spoolDir, MANIFEST_FILE);
+    if ((e.header.size ?? 0) > maxBytes) return { path, sha256: '', size: e.header.size ?? 0, tooLarge: true };
     const h = createHash('sha256');
     let size = 0;
+    await fsp.rm(path, { force: true }); // the placeholder trust was checked with (src/archive.ts openArchive)
     const fh = await fsp.open(path, 'wx', 0o600);
     try {
       for await (const c of this.body(e)) {

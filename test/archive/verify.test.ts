@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeTree, snap, snapBin, snapJson, tempDir, useKeyPair, writeTree } from '../helpers/tree.js';
-import { exists } from './helpers.js';
+import { exists, headers } from './helpers.js';
 
 const keys = useKeyPair('archive');
 const other = useKeyPair('other');
@@ -151,5 +151,72 @@ describe('snap verify DIR --against FILE.snap.tar', () => {
     const { data } = await exported();
     const r = await snapJson(['verify', data, '--pubkey', keys.pub]);
     expect(r.code).toBe(2);
+  });
+});
+
+describe('the manifest member is spooled only once the signature is trusted, and no longer than its signed fileCount allows', () => {
+  /** `file`'s snap/ members, with a manifest member of `size` bytes that takes no disk (a sparse file). */
+  async function hugeManifest(file: string, out: string, size: number): Promise<void> {
+    const h = await headers(file);
+    const bytes = await fsp.readFile(file);
+    const manifestAt = bytes.indexOf(Buffer.from('snap/manifest.jsonl'));
+    const head = Buffer.from(bytes.subarray(manifestAt, manifestAt + 512));
+    head.write(size.toString(8).padStart(11, '0') + ' ', 124, 'latin1');
+    head.fill(0x20, 148, 156);
+    let sum = 0;
+    for (const b of head) sum += b;
+    head.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
+    expect(h[2]?.name).toBe('snap/manifest.jsonl');
+    await fsp.writeFile(out, Buffer.concat([bytes.subarray(0, manifestAt), head]));
+    await fsp.truncate(out, manifestAt + 512 + size + 1024);
+  }
+
+  /** Run verify with the spool folder under `tmp`, and the largest manifest.jsonl seen spooled there meanwhile. */
+  async function verifyWatched(file: string, pub: string, tmp: string) {
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = tmp;
+    let peak = 0;
+    const watch = setInterval(() => {
+      void (async () => {
+        for (const d of await fsp.readdir(tmp).catch(() => [] as string[])) {
+          const st = await fsp.stat(join(tmp, d, 'manifest.jsonl')).catch(() => undefined);
+          if (st && st.size > peak) peak = st.size;
+        }
+      })();
+    }, 5);
+    try {
+      return { r: await snapJson(['verify', file, '--pubkey', pub]), peak: () => peak };
+    } finally {
+      clearInterval(watch);
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+  }
+
+  const SIZE = 200 << 20;
+
+  it('an archive signed by an untrusted key: its manifest is not spooled at all', async () => {
+    const { file, work } = await exported();
+    const out = join(work, 'huge.snap.tar');
+    await hugeManifest(file, out, SIZE);
+    const tmp = join(work, 'tmp');
+    await fsp.mkdir(tmp);
+    const { r, peak } = await verifyWatched(out, other.pub, tmp);
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.json.failure?.code).toBe('SIGNATURE_INVALID');
+    expect(peak()).toBeLessThan(1 << 20);
+  });
+
+  it('a trusted statement replayed with another, huge manifest: refused after fileCount × 64 KiB, not spooled whole', async () => {
+    const { file, work } = await exported();
+    const out = join(work, 'huge.snap.tar');
+    await hugeManifest(file, out, SIZE);
+    const tmp = join(work, 'tmp');
+    await fsp.mkdir(tmp);
+    const { r, peak } = await verifyWatched(out, keys.pub, tmp);
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.json.failure?.code).toBe('INTEGRITY_FAILURE');
+    expect(r.json.failure?.message).toMatch(/longer than/);
+    expect(peak()).toBeLessThan(1 << 20);
   });
 });
