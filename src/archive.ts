@@ -170,13 +170,26 @@ function requireTrusted(o: OpenedArchive, file: string): { statement: Statement;
  * Open an archive's three `snap/` members as a snapshot folder (in a private temporary folder), to
  * check a dataset folder against it with `verify()` (`verify DIR --against FILE.snap.tar`). Nothing
  * is trusted here: `verify()` checks the signature and the manifest itself. Data members are not read.
+ * With `trust` (the keys and rules the caller's verify will apply), trust comes first, as in
+ * {@link openArchive}: the manifest member of an archive those keys did not sign is never read (an
+ * empty placeholder stands for it, which `verify()`, failing on the signature, never reads), and a
+ * signed one longer than the signed `fileCount` lines can be is refused unread.
  * @returns the snapshot location (its `ref` is `ref`) and a function that removes the folder
- * @throws SnapError every code of {@link ArchiveReader.open} and {@link ArchiveReader.spoolManifest}
+ * @throws SnapError every code of {@link ArchiveReader.open} and {@link ArchiveReader.spoolManifest} |
+ *   `INTEGRITY_FAILURE` (with `trust`: a manifest member longer than the signed lines can be)
  */
-export async function openArchiveSnapshot(file: string, ref = file): Promise<{ location: SnapshotLocation; close: () => Promise<void> }> {
+export async function openArchiveSnapshot(file: string, ref = file, trust?: Omit<OpenArchiveOptions, 'spoolParent' | 'ref'>): Promise<{ location: SnapshotLocation; close: () => Promise<void> }> {
   const reader = await ArchiveReader.open(file, tmpdir());
   try {
-    await reader.spoolManifest();
+    let maxBytes = Infinity;
+    if (trust) {
+      await fsp.writeFile(join(reader.spoolDir, MANIFEST_FILE), '', { mode: 0o600, flag: 'wx' });
+      const t = await checkTrust({ ...reader.location, ref }, trust.trusted, trust.threshold ?? 1, trust.rules);
+      if (!t.ok || !t.statement) return { location: { ...reader.location, ref, objectsDir: join(reader.spoolDir, 'objects', 'sha256') }, close: () => reader.close() };
+      maxBytes = t.statement.predicate.fileCount * MAX_MANIFEST_ENTRY_BYTES;
+    }
+    const spool = await reader.spoolManifest(maxBytes);
+    if (spool.tooLarge) throw new SnapError('INTEGRITY_FAILURE', `${file}: snap/manifest.jsonl is ${spool.size} bytes, longer than the signed lines can be (${maxBytes} bytes): it is not the signed manifest`, { path: file });
     // Record indexes, for record diffs: which ones is read from the (not yet verified) statement; a
     // statement that does not parse is refused later by whoever checks it, so none are read then.
     let statement: Statement | undefined;

@@ -172,7 +172,7 @@ describe('the manifest member is spooled only once the signature is trusted, and
   }
 
   /** Run verify with the spool folder under `tmp`, and the largest manifest.jsonl seen spooled there meanwhile. */
-  async function verifyWatched(file: string, pub: string, tmp: string) {
+  async function verifyWatched(file: string, pub: string, tmp: string, data?: string) {
     const saved = process.env.TMPDIR;
     process.env.TMPDIR = tmp;
     let peak = 0;
@@ -185,7 +185,7 @@ describe('the manifest member is spooled only once the signature is trusted, and
       })();
     }, 5);
     try {
-      return { r: await snapJson(['verify', file, '--pubkey', pub]), peak: () => peak };
+      return { r: await snapJson(data === undefined ? ['verify', file, '--pubkey', pub] : ['verify', data, '--against', file, '--pubkey', pub]), peak: () => peak };
     } finally {
       clearInterval(watch);
       if (saved === undefined) delete process.env.TMPDIR;
@@ -205,6 +205,25 @@ describe('the manifest member is spooled only once the signature is trusted, and
     expect(r.code, r.stdout).toBe(1);
     expect(r.json.failure?.code).toBe('SIGNATURE_INVALID');
     expect(peak()).toBeLessThan(1 << 20);
+  });
+
+  it('verify DIR --against the archive: signed by an untrusted key, its manifest is not spooled; replayed with a trusted statement, refused unread', async () => {
+    const { file, work, data } = await exported();
+    const out = join(work, 'huge.snap.tar');
+    await hugeManifest(file, out, SIZE);
+    const tmp = join(work, 'tmp');
+    await fsp.mkdir(tmp);
+    const untrusted = await verifyWatched(out, other.pub, tmp, data);
+    expect(untrusted.r.code, untrusted.r.stdout).toBe(1);
+    expect(untrusted.r.json.failure?.code).toBe('SIGNATURE_INVALID');
+    expect(untrusted.peak()).toBeLessThan(1 << 20);
+    const replayed = await verifyWatched(out, keys.pub, tmp, data);
+    expect(replayed.r.code, replayed.r.stdout).toBe(1);
+    expect(replayed.r.json.error?.code ?? replayed.r.json.failure?.code).toBe('INTEGRITY_FAILURE');
+    expect(replayed.peak()).toBeLessThan(1 << 20);
+    // The archive itself still serves as the trusted side of a folder's verify.
+    const ok = await snapJson(['verify', data, '--against', file, '--pubkey', keys.pub]);
+    expect(ok.code, ok.stderr).toBe(0);
   });
 
   it('a trusted statement replayed with another, huge manifest: refused after fileCount × 64 KiB, not spooled whole', async () => {

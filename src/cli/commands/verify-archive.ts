@@ -9,6 +9,8 @@ import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js
 // The archive code (tar-stream) is loaded only when an archive is verified: not on every `snap verify`.
 const archiveModule = () => import('../../archive.js');
 import type { SnapshotLocation } from '../../io/store.js';
+import type { TrustedKey } from '../../core/envelope.js';
+import type { TrustRules } from '../../trust/rules.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
 import { withProgress } from '../progress.js';
@@ -26,12 +28,14 @@ export function verifiesArchiveItself(a: Args, io: CliIo): boolean {
 /**
  * When `--against` names an archive file, open its snapshot (statement, envelope, manifest) in a
  * private temporary folder for `verify()`; else undefined. The caller must `close()`.
+ * @param trust the keys and rules verify will judge it by: checked first, so that the manifest
+ *   member of an archive they did not sign is never read (archive.ts `openArchiveSnapshot`)
  */
-export async function archiveAgainst(a: Args, io: CliIo): Promise<{ location: SnapshotLocation; close: () => Promise<void> } | undefined> {
+export async function archiveAgainst(a: Args, io: CliIo, trust?: { trusted: readonly TrustedKey[]; threshold?: number; rules?: TrustRules }): Promise<{ location: SnapshotLocation; close: () => Promise<void> } | undefined> {
   const text = String(a.against);
   mustExistIfPath(text, io, 'snapshot folder or archive');
   if (!isArchiveFile(text, io.cwd)) return undefined;
-  return (await archiveModule()).openArchiveSnapshot(resolve(io.cwd, text), text);
+  return (await archiveModule()).openArchiveSnapshot(resolve(io.cwd, text), text, trust);
 }
 
 /** `snap verify FILE.snap.tar --pubkey …`: the report has the shape of `verify --json` (SPEC §8). */

@@ -118,12 +118,7 @@ async function cmdVerify(a: Args, io: CliIo): Promise<number> {
     if (a.shard !== undefined) throw new SnapError('USAGE', '--shard is for a dataset folder; a dataset in S3 is verified whole');
     parseS3Url(String(a.dir)); // a malformed location fails before anything else
     if (a.against === undefined) throw new SnapError('USAGE', 'verify s3://BUCKET/PREFIX needs --against REF (a snapshot ref or a .snap.tar archive)');
-    const held = await archiveAgainst(a, io);
-    try {
-      return await cmdVerifyDir(a, io, held?.location);
-    } finally {
-      await held?.close();
-    }
+    return cmdVerifyDir(a, io);
   }
   const given = resolve(io.cwd, String(a.dir));
   if (!existsSync(given)) throw new SnapError('NOT_FOUND', `${String(a.dir)} does not exist (verify checks a dataset folder or a .snap.tar archive)`, { path: given });
@@ -132,17 +127,24 @@ async function cmdVerify(a: Args, io: CliIo): Promise<number> {
     return cmdVerifyArchive(a, io); // snap verify FILE.snap.tar
   }
   if (a.against === undefined) throw new SnapError('USAGE', 'verify DIR needs --against REF (a snapshot ref or a .snap.tar archive)');
-  const held = await archiveAgainst(a, io); // --against FILE.snap.tar: its snapshot files, in a temporary folder
+  return cmdVerifyDir(a, io);
+}
+
+async function cmdVerifyDir(a: Args, io: CliIo): Promise<number> {
+  const store = storePath(a.store, io.env, io.cwd);
+  const { trusted, threshold, rules, policy, stateDir, keepRevocations } = await trustSetup(a, io, store);
+  // --against FILE.snap.tar: its snapshot files, in a temporary folder; trust is checked before its
+  // manifest member is read.
+  const held = await archiveAgainst(a, io, { trusted, threshold, rules });
   try {
-    return await cmdVerifyDir(a, io, held?.location);
+    return await verifyDirAgainst(a, io, held?.location, { trusted, threshold, rules, policy, stateDir, keepRevocations, store });
   } finally {
     await held?.close();
   }
 }
 
-async function cmdVerifyDir(a: Args, io: CliIo, archived: SnapshotLocation | undefined): Promise<number> {
-  const store = storePath(a.store, io.env, io.cwd);
-  const { trusted, threshold, rules, policy, stateDir, keepRevocations } = await trustSetup(a, io, store);
+async function verifyDirAgainst(a: Args, io: CliIo, archived: SnapshotLocation | undefined, t: Awaited<ReturnType<typeof trustSetup>> & { store: string }): Promise<number> {
+  const { trusted, threshold, rules, policy, stateDir, keepRevocations, store } = t;
   const domain = trustDomain(trusted, threshold, policy);
   const s3 = isS3Url(String(a.dir));
   const dir = s3 ? String(a.dir) : resolve(io.cwd, String(a.dir));
