@@ -20,6 +20,8 @@ export class WorkerPool<Reply extends { id: number }> {
   private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: unknown) => void }>();
   private nextId = 0;
   private failed: unknown;
+  /** Set by {@link close} and {@link abort}: the workers' exits that follow are asked for. */
+  private closing = false;
   private readonly unregister: () => void;
 
   private readonly jobs: number;
@@ -39,10 +41,12 @@ export class WorkerPool<Reply extends { id: number }> {
   constructor(source: string, jobs: number, label: string, dataFor: (w: number) => unknown = () => undefined, opts: { started?: Worker[]; lazy?: boolean } = {}) {
     if (!Number.isSafeInteger(jobs) || jobs < 1) throw new SnapError('USAGE', `--jobs must be a positive integer, got ${jobs}`);
     this.jobs = jobs;
-    const started = opts.started ?? [];
+    const death = testDeath(label);
+    const started = death ? [] : opts.started ?? [];
+    if (death) for (const w of opts.started ?? []) void w.terminate(); // they run the source without the planted death
     this.start = (w: number): Worker => {
       const early = started[w];
-      const worker = early ?? new Worker(source, { eval: true, workerData: dataFor(w) });
+      const worker = early ?? new Worker(death ? death.source + source : source, { eval: true, workerData: dataFor(w), resourceLimits: death?.resourceLimits });
       if (early) {
         early.ref(); // started unreferenced, so that an unused one never kept the process alive
         early.postMessage({ config: dataFor(w) });
@@ -55,8 +59,11 @@ export class WorkerPool<Reply extends { id: number }> {
         p.resolve(reply);
       });
       worker.on('error', (e) => this.fail(new SnapError('INTERNAL', `${label} worker failed: ${e.message}`, undefined, { cause: e })));
+      // A worker never ends on its own: any exit not asked for (process.exit, with any code, in the
+      // worker; a thread terminated by someone else) fails the waiting requests and every later one,
+      // which would otherwise wait forever for a reply (a message to an ended worker is dropped).
       worker.on('exit', (code) => {
-        if (code !== 0 && this.pending.size > 0) this.fail(new SnapError('INTERNAL', `${label} worker exited with code ${code}`));
+        if (!this.closing) this.fail(new SnapError('INTERNAL', `${label} worker ${w} ended unexpectedly (exit code ${code})`));
       });
       this.workers.push(worker);
       this.load.push(0);
@@ -74,6 +81,7 @@ export class WorkerPool<Reply extends { id: number }> {
    */
   private async abort(): Promise<void> {
     this.fail(interruptedError());
+    this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 
@@ -142,6 +150,23 @@ export class WorkerPool<Reply extends { id: number }> {
   /** Stop every worker (files they hold open are closed with them). */
   async close(): Promise<void> {
     this.unregister();
+    this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
+}
+
+/**
+ * Test hook: with `SNAP_TEST_WORKER_DEATH=LABEL:HOW:N` in the environment, every worker of the
+ * pools labelled LABEL ("hashing", "read", "write") dies on the N-th message it receives (1: the
+ * first), before handling it. HOW is `exit` (process.exit(7)), `exit0` (process.exit(0)), `throw`
+ * (an uncaught exception) or `oom` (allocates until its heap, limited to 32 MiB, runs out). Inert
+ * unless the variable is set; used to prove a worker's death fails the command at once.
+ */
+function testDeath(label: string): { source: string; resourceLimits?: { maxOldGenerationSizeMb: number } } | undefined {
+  const spec = process.env.SNAP_TEST_WORKER_DEATH;
+  const m = spec === undefined ? null : /^([a-z]+):(exit|exit0|throw|oom):([1-9][0-9]*)$/.exec(spec);
+  if (!m || m[1] !== label) return undefined;
+  const how = { exit: 'process.exit(7)', exit0: 'process.exit(0)', throw: "throw new Error('a death planted by SNAP_TEST_WORKER_DEATH')", oom: 'const a = []; for (;;) a.push(new Array(1 << 16).fill(a.length))' }[m[2] as 'exit'];
+  const source = `{ let n = 0; require('node:worker_threads').parentPort.on('message', () => { if (++n === ${m[3]}) { ${how}; } }); }\n`;
+  return { source, resourceLimits: m[2] === 'oom' ? { maxOldGenerationSizeMb: 32 } : undefined };
 }
