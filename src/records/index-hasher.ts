@@ -7,8 +7,12 @@
  * slot (a ring of {@link RING} per side), the worker is told which bytes to hash, and a slot is
  * written again only after the worker has hashed the block it held. No file is read twice, so a file
  * swapped while the diff runs cannot give the scan other bytes than the digest.
+ *
+ * The reader waits synchronously, so no `error` or `exit` event of the worker reaches it during a
+ * diff: the worker is started by a guard thread that watches it and writes its death into the shared
+ * memory, which wakes the reader at once (see `indexHashGuardMain`).
  */
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { createHash, type Hash } from 'node:crypto';
 import { SnapError } from '../core/errors.js';
 
@@ -52,26 +56,32 @@ declare const require: NodeJS.Require;
 
 /** Bytes of the shared buffer that carries the worker's error message (UTF-8, cut at this length). */
 const WHY_BYTES = 512;
-/** `ctrl` slots: blocks hashed per side (0, 1), digest ready per side (2, 3), the worker failed (4), its message's length (5). */
+/**
+ * `ctrl` slots: blocks hashed per side (0, 1), digest ready per side (2, 3), the worker failed (4),
+ * its message's length (5), and the claim of whoever reports a failure first (6: the worker or its guard).
+ */
 const FAILED = 4;
 const WHY_LENGTH = 5;
+const CTRL_SLOTS = 7;
 
 /**
  * The worker's body: self-contained (started from its source text), Node built-ins only. An
  * exception while handling a message is written to the shared memory (`ctrl[4]`, the message in
  * `why`) and every waiter woken: the reading thread waits synchronously, so the worker's `error`
- * event could not reach it.
+ * event could not reach it. It gets its messages on `workerData.port` (its guard is its parent).
  */
 function indexHashWorkerMain(require: NodeJS.Require): void {
-  const { parentPort, workerData } = require('node:worker_threads');
+  const { workerData } = require('node:worker_threads');
+  const parentPort = workerData.port;
   const { createHash } = require('node:crypto');
   const ctrl = new Int32Array(workerData.ctrl);
   const out = new Uint8Array(workerData.out);
   const why = new Uint8Array(workerData.why);
   const hashes = [createHash('sha256'), createHash('sha256')];
   let blocks = 0;
+  let dying = false; // tests only (workerData.die 'throw'): it answers nothing more
   parentPort.on('message', (m: { side: 0 | 1; sab?: SharedArrayBuffer; start?: number; end?: number }) => {
-    if (Atomics.load(ctrl, 4) !== 0) return; // ctrl[FAILED] (the body cannot see the constants): a hash would be of some blocks only
+    if (dying || Atomics.load(ctrl, 4) !== 0) return; // ctrl[FAILED] (the body cannot see the constants): a hash would be of some blocks only
     const side = m.side;
     try {
       if (m.sab === undefined) {
@@ -80,11 +90,25 @@ function indexHashWorkerMain(require: NodeJS.Require): void {
         Atomics.notify(ctrl, 2 + side);
         return;
       }
+      if (blocks === workerData.die?.blocks) {
+        const how = workerData.die.how;
+        if (how === 'exit') process.exit(7);
+        if (how === 'exit0') process.exit(0);
+        if (how === 'throw') {
+          dying = true;
+          setTimeout(() => {
+            throw new Error('a death planted by a test (die)');
+          });
+        }
+        if (how === 'oom') for (const a: unknown[] = []; ; ) a.push(new Array(1 << 16).fill(a.length));
+        return;
+      }
       if (blocks++ === workerData.failAfterBlocks) throw new Error('a failure planted by a test (failAfterBlocks)');
       hashes[side].update(new Uint8Array(m.sab, m.start, (m.end as number) - (m.start as number)));
       Atomics.add(ctrl, side, 1);
       Atomics.notify(ctrl, side);
     } catch (e) {
+      if (Atomics.compareExchange(ctrl, 6, 0, 1) !== 0) return; // ctrl[6]: its guard reported first
       const text = new TextEncoder().encode(String(e instanceof Error ? `${e.name}: ${e.message}` : e)).subarray(0, why.length);
       why.set(text);
       Atomics.store(ctrl, 5, text.length);
@@ -93,6 +117,32 @@ function indexHashWorkerMain(require: NodeJS.Require): void {
     }
   });
 }
+
+/**
+ * The guard's body: it starts the hashing worker as its own child and reports through the shared
+ * memory, like the worker's own failures, a death the worker cannot report itself — an uncaught
+ * exception outside a message, process.exit with any code, its heap exhausted, a failed start. The
+ * reading thread waits synchronously and cannot see the worker's `error` or `exit` event until the
+ * diff is over; the guard's event loop is free to. The guard does nothing else, so it is not itself
+ * expected to die; if it does, its worker ends with it and the reader's time-out is what is left.
+ */
+function indexHashGuardMain(require: NodeJS.Require): void {
+  const { Worker, workerData } = require('node:worker_threads');
+  const ctrl = new Int32Array(workerData.ctrl);
+  const why = new Uint8Array(workerData.why);
+  const report = (text: string): void => {
+    if (Atomics.compareExchange(ctrl, 6, 0, 1) !== 0) return; // ctrl[6]: reported already (by the worker, or before)
+    const bytes = new TextEncoder().encode(text).subarray(0, why.length);
+    why.set(bytes);
+    Atomics.store(ctrl, 5, bytes.length);
+    Atomics.store(ctrl, 4, 1);
+    for (let i = 0; i < 4; i++) Atomics.notify(ctrl, i);
+  };
+  const { source, resourceLimits, ...data } = workerData;
+  const worker = new Worker(source, { eval: true, workerData: data, transferList: [data.port], resourceLimits });
+  worker.on('error', (e: Error) => report(`${e.name}: ${e.message}`));
+  worker.on('exit', (code: number) => report(`it ended unexpectedly (exit code ${code})`));
+}
 /* eslint-enable */
 
 /**
@@ -100,29 +150,48 @@ function indexHashWorkerMain(require: NodeJS.Require): void {
  * {@link close} it.
  */
 export class HashWorker {
-  private readonly worker: Worker;
-  /** [blocks hashed of side 0, of side 1, digest of side 0 ready, of side 1 ready, the worker failed, length of `why`]. */
-  private readonly ctrl = new Int32Array(new SharedArrayBuffer(24));
+  /** The guard thread, parent of the hashing worker (see `indexHashGuardMain`). */
+  private readonly guard: Worker;
+  /** Where blocks and digest requests go: the hashing worker's end is its `workerData.port`. */
+  private readonly port: MessagePort;
+  /** [blocks hashed of side 0, of side 1, digest of side 0 ready, of side 1 ready, the worker failed, length of `why`, failure claimed]. */
+  private readonly ctrl = new Int32Array(new SharedArrayBuffer(CTRL_SLOTS * 4));
   private readonly out = new SharedArrayBuffer(64);
   /** The message of the worker's failure (UTF-8, `ctrl[5]` bytes). */
   private readonly why = new SharedArrayBuffer(WHY_BYTES);
   /**
-   * Why the worker died, when it did (its `error` event, seen only between diffs: during one, an
-   * exception in the worker is seen through `ctrl`, and a worker that died otherwise is a time-out).
+   * Why the guard died, when it did (its `error` event, seen only between diffs: during one, the
+   * worker's failures and deaths are seen through `ctrl`, and only a dead guard is a time-out).
    */
   private failed: Error | undefined;
-  /** @param options.failAfterBlocks tests only: the worker throws on the block after this many (0: on the first) */
-  constructor(options: { failAfterBlocks?: number } = {}) {
-    this.worker = new Worker(`(${indexHashWorkerMain.toString()})(require)`, { eval: true, workerData: { ctrl: this.ctrl.buffer, out: this.out, why: this.why, failAfterBlocks: options.failAfterBlocks ?? -1 } });
-    this.worker.on('error', (e) => {
+  /**
+   * @param options.failAfterBlocks tests only: the worker throws on the block after this many (0: on the first)
+   * @param options.die tests only: the worker dies on the block after `blocks` — `exit` (process.exit(7)),
+   *   `exit0` (process.exit(0)), `throw` (an uncaught exception) or `oom` (its heap, limited to 32 MiB, runs out)
+   */
+  constructor(options: { failAfterBlocks?: number; die?: { blocks: number; how: 'exit' | 'exit0' | 'throw' | 'oom' } } = {}) {
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    const workerData = {
+      source: `(${indexHashWorkerMain.toString()})(require)`,
+      resourceLimits: options.die?.how === 'oom' ? { maxOldGenerationSizeMb: 32 } : undefined,
+      port: port2,
+      ctrl: this.ctrl.buffer,
+      out: this.out,
+      why: this.why,
+      failAfterBlocks: options.failAfterBlocks ?? -1,
+      die: options.die,
+    };
+    this.guard = new Worker(`(${indexHashGuardMain.toString()})(require)`, { eval: true, workerData, transferList: [port2] });
+    this.guard.on('error', (e) => {
       this.failed = e;
     });
-    this.worker.unref();
+    this.guard.unref();
   }
 
   /** The hasher of side 0 (A) or 1 (B). */
   side(side: 0 | 1): BlockHasher {
-    const { worker, ctrl, out } = this;
+    const { port, ctrl, out } = this;
     const slots: Buffer[] = Array.from({ length: RING }, () => Buffer.from(new SharedArrayBuffer(0)));
     let posted = 0;
     const wait = (index: number, value: (v: number) => boolean, what: string) => {
@@ -153,19 +222,20 @@ export class HashWorker {
         return slot;
       },
       update(buf: Buffer, from: number, to: number): void {
-        worker.postMessage({ side, sab: buf.buffer, start: buf.byteOffset + from, end: buf.byteOffset + to });
+        port.postMessage({ side, sab: buf.buffer, start: buf.byteOffset + from, end: buf.byteOffset + to });
         posted++;
       },
       digest(): string {
-        worker.postMessage({ side });
+        port.postMessage({ side });
         wait(2 + side, (v) => v === 1, 'digest');
         return Buffer.from(out, side * 32, 32).toString('hex');
       },
     };
   }
 
-  /** Stop the worker. */
+  /** Stop the worker (and its guard). */
   close(): void {
-    void this.worker.terminate();
+    this.port.close();
+    void this.guard.terminate();
   }
 }

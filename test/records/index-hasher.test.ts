@@ -2,7 +2,9 @@
  * The worker that hashes record indexes during a diff (src/records/index-hasher.ts): its digests
  * match the reading thread's, and when it fails the reader gets `INTERNAL` at once — the reading
  * thread waits synchronously, so it must learn of the failure through the shared memory, not
- * through the worker's `error` event, which cannot fire until it stops waiting.
+ * through the worker's `error` event, which cannot fire until it stops waiting. A worker that dies
+ * (process.exit with any code, an uncaught exception, its heap exhausted) is reported the same way
+ * by the guard thread that started it, within a second instead of the two-minute time-out.
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -10,6 +12,8 @@ import { HashWorker, RING } from '../../src/records/index-hasher.js';
 
 /** A time well below the worker's two-minute time-out: a failure must be reported before it. */
 const PROMPTLY_MS = 10_000;
+/** A worker's death must be reported well under a second after it; this allows for the worker's start first. */
+const AFTER_DEATH_MS = 1500;
 
 describe('the record index hashing worker', () => {
   it('gives the SHA-256 of the blocks it was handed, per side', () => {
@@ -55,4 +59,27 @@ describe('the record index hashing worker', () => {
       w.close();
     }
   }, 180_000);
+});
+
+describe('the record index hashing worker, when it dies', () => {
+  for (const [how, why] of [
+    ['exit', /ended unexpectedly \(exit code 7\)/],
+    ['exit0', /ended unexpectedly \(exit code 0\)/],
+    ['throw', /failed: Error: a death planted by a test/],
+    ['oom', /failed: .*memory limit/],
+  ] as const) {
+    it(`makes the digest throw INTERNAL within a second, saying why, when the worker dies (${how})`, () => {
+      const w = new HashWorker({ die: { blocks: 0, how } });
+      try {
+        const h = w.side(0);
+        const buf = h.bufferFor(Buffer.alloc(0), 16);
+        const t0 = Date.now();
+        h.update(buf, 0, 16);
+        expect(() => h.digest()).toThrow(expect.objectContaining({ code: 'INTERNAL', message: expect.stringMatching(why) }));
+        expect(Date.now() - t0).toBeLessThan(AFTER_DEATH_MS);
+      } finally {
+        w.close();
+      }
+    }, 180_000);
+  }
 });
