@@ -21,6 +21,8 @@
  * The final `verify()` walks the whole folder (names, types, sizes, links, nothing extra) and
  * hashes every file, except a large file whose identity (device, inode, size, mtime, ctime) is
  * still the one it had when it was read back — the same file, unchanged since (docs/DESIGN.md).
+ * Once it passed, one syncfs of the target's file system makes every file and name durable before
+ * success is reported.
  *
  * The writing and hashing run in a pool of worker threads ({@link WritePool}); this thread reads
  * the manifest (and parses the archive), makes the folders and hands out batches.
@@ -34,7 +36,7 @@ import type { ArchiveItem } from './io/archive.js';
 import { checkedEntryRuns } from './io/manifest-file.js';
 import { leaveNothing } from './io/interrupt.js';
 import { WritePool, WHOLE_FILE_MAX, RESTORE_TEMP_RE, type WriteFailure, type WriteReply } from './io/write-pool.js';
-import { openStore, objectPath, snapshotKeepsObjects, type SnapshotLocation, type Store } from './io/store.js';
+import { openStore, objectPath, snapshotKeepsObjects, syncFileSystem, type SnapshotLocation, type Store } from './io/store.js';
 import { ioError } from './io/errors.js';
 import type { TrustRules } from './trust/rules.js';
 import { checkTrust, type SignerReport } from './snapshot.js';
@@ -402,6 +404,11 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
     await openUp().catch((e) => {
       throw ioError(e, root, 'cannot set the mode of the target folder');
     });
+    // Durable before it is reported: one flush of the target's file system (syncfs, as a seal into
+    // a store flushes its objects) puts every file's bytes and every name on disk, where one fsync
+    // per small file made a restore of 20,000 files up to 2.5 × slower. Without it, a power loss
+    // after "restored" could bring small files back empty under their names.
+    if (report.ok) syncFileSystem(root);
     return { ok: report.ok, ref: prep.ref, snapshot: prep.snapshot, signers: prep.signers, dir: root, files, symlinks, bytes, verify: report, seconds: (performance.now() - t0) / 1000 };
   } catch (e) {
     // Let the workers finish what they were doing before removing it.

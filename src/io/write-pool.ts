@@ -29,9 +29,10 @@
  * snapshot — only temporaries, which a failed restore's clean-up (or the user, after a SIGKILL)
  * removes with the folder. A large file is also flushed to disk (fdatasync) before it is named, so
  * a power loss cannot leave its name on a partial file either; small files are not (one fsync each
- * costs more than the restore), so after a power loss some may come back empty or short under
- * their names — as after any interrupted restore, `verify` of the folder says which. The file's
- * folder must exist.
+ * costs more than the restore): restore flushes them all at once, with one syncfs of the target's
+ * file system, before it reports success (see `restore.ts`). A power loss before that may bring
+ * some back empty or short under their names — as after any interrupted restore, `verify` of the
+ * folder says which. The file's folder must exist.
  */
 import { WorkerPool } from './worker-pool.js';
 import { defaultReadJobs, WHOLE_FILE_MAX } from './read-pool.js';
