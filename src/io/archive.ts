@@ -518,8 +518,10 @@ async function packArchive(out: string, tmp: string, fh: fsp.FileHandle, c: Arch
     pack.finalize();
     await consume;
     if (writeError) throw writeError;
-    // Not fsync'ed (like tar): the archive is self-verifying, so a copy damaged by a crash is refused
-    // by every reader; the temporary name keeps a failed or killed export from leaving a partial FILE.
+    // Flushed before it is named (unlike tar): once export reports success, a power loss cannot
+    // leave FILE empty or short (the folder is flushed after the link too). The temporary name keeps
+    // a failed or killed export from leaving a partial FILE.
+    await fh.sync();
     await fh.close();
   } catch (e) {
     pack.destroy(e as Error);

@@ -3,12 +3,13 @@
  * (syncfs, through `sync -f`) once every file is written, named and verified, before it reports
  * success — small files are not flushed one by one, so without it a power loss after "restored"
  * could bring them back empty. The flush is seen through a `sync` put first on PATH that records
- * its arguments and how many files the target held when it ran.
+ * its arguments and how many files the target held when it ran. Export flushes the archive before
+ * it names it: seen by recording which file each FileHandle.sync() of the run flushed.
  */
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { EXAMPLE, snapBin, tempDir, useKeyPair } from '../helpers/tree.js';
+import { chmodSync, promises as fsp, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { EXAMPLE, snapBin, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { newStorePath } from '../helpers/store.js';
 
 const keys = useKeyPair();
@@ -41,3 +42,29 @@ describe('restore', () => {
   });
 });
 
+describe('export', () => {
+  it('flushes the archive before it names it', async () => {
+    const store = await newStorePath();
+    expect((await snapJson(['seal', EXAMPLE, '--as', 'ds@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+    const out = join(await tempDir(), 'ds.snap.tar');
+    // Which file each sync() flushed, read from /proc while its descriptor is open (Linux).
+    const flushed: string[] = [];
+    const probe = await fsp.open(EXAMPLE, 'r');
+    const proto = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
+    await probe.close();
+    const original = proto.sync;
+    const spy = vi.spyOn(proto, 'sync').mockImplementation(function (this: fsp.FileHandle) {
+      flushed.push(readlinkSync(`/proc/self/fd/${this.fd}`));
+      return original.call(this);
+    });
+    try {
+      const r = await snapJson(['export', 'ds@v1', '-o', out, '--store', store]);
+      expect(r.code, r.stderr).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    // The archive is written under a temporary name beside FILE (.FILE.<host>-<pid>-<hex>.tmp), then linked.
+    const archive = flushed.filter((p) => dirname(p) === dirname(out) && basename(p).startsWith(`.${basename(out)}.`));
+    expect(archive, `files flushed: ${flushed.join(', ')}`).toHaveLength(1);
+  });
+});
