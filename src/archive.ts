@@ -487,8 +487,11 @@ async function importInto(store: Store, opts: ImportOptions): Promise<Omit<Impor
       }
       opts.onProgress?.({ files: result.files + result.symlinks, bytes: result.bytes, totalFiles: pred.fileCount, totalBytes: pred.totalBytes });
     }
-    // Everything checked: move the staged objects into place (a second pass over the manifest).
+    // Everything checked: move the staged objects into place (a second pass over the manifest) once
+    // their bytes are on disk (one syncfs, as seal does: an object is never under its final name
+    // before its bytes are durable), then flush the renames.
     if (result.newObjects > 0) {
+      syncFileSystem(staging);
       for await (const run of checkedEntryRuns(manifestPath)) {
         for (const e of run) {
           if ('type' in e) continue;

@@ -3,8 +3,9 @@
  * (syncfs, through `sync -f`) once every file is written, named and verified, before it reports
  * success — small files are not flushed one by one, so without it a power loss after "restored"
  * could bring them back empty. The flush is seen through a `sync` put first on PATH that records
- * its arguments and how many files the target held when it ran. Export flushes the archive before
- * it names it: seen by recording which file each FileHandle.sync() of the run flushed.
+ * its arguments and how many files the target held when it ran. Import flushes the objects it
+ * staged before it names them in the store (as seal does), seen the same way. Export flushes the
+ * archive before it names it: seen by recording which file each FileHandle.sync() of the run flushed.
  */
 import { chmodSync, promises as fsp, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -66,5 +67,26 @@ describe('export', () => {
     // The archive is written under a temporary name beside FILE (.FILE.<host>-<pid>-<hex>.tmp), then linked.
     const archive = flushed.filter((p) => dirname(p) === dirname(out) && basename(p).startsWith(`.${basename(out)}.`));
     expect(archive, `files flushed: ${flushed.join(', ')}`).toHaveLength(1);
+  });
+});
+
+describe('import', () => {
+  it('flushes the objects it staged before any is under its name in the store, then flushes the names', async () => {
+    const source = await newStorePath();
+    expect((await snapJson(['seal', EXAMPLE, '--as', 'ds@v1', '--key', keys.key, '--store', source])).code).toBe(0);
+    const work = await tempDir();
+    const archive = join(work, 'ds.snap.tar');
+    expect((await snapJson(['export', 'ds@v1', '-o', archive, '--store', source])).code).toBe(0);
+    const store = await newStorePath();
+    expect((await snapJson(['init', '--store', store])).code).toBe(0);
+    const log = join(work, 'sync.log');
+    const bin = await recordingSync(log, join(store, 'objects'));
+    const r = await snapBin(['import', archive, '--store', store, '--pubkey', keys.pub, '--json'], { env: { PATH: `${bin}:${process.env.PATH}` } });
+    expect(r.code, r.stderr).toBe(0);
+    const objects = JSON.parse(r.stdout).newObjects as number;
+    expect(objects).toBeGreaterThan(100);
+    // Each line: "-f PATH N", N the object files under STORE/objects when that flush ran.
+    const counts = readFileSync(log, 'utf8').trim().split('\n').map((l) => Number(l.split(' ').pop()));
+    expect(counts).toEqual([0, objects]);
   });
 });
