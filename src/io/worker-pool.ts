@@ -157,7 +157,7 @@ export class WorkerPool<Reply extends { id: number }> {
 
 /**
  * Test hook: with `SNAP_TEST_WORKER_DEATH=LABEL:HOW:N` in the environment, every worker of the
- * pools labelled LABEL ("hashing", "read", "write") dies on the N-th message it receives (1: the
+ * pools labelled LABEL ("hashing", "read", "write", "indexing") dies on the N-th message it receives (1: the
  * first), before handling it. HOW is `exit` (process.exit(7)), `exit0` (process.exit(0)), `throw`
  * (an uncaught exception) or `oom` (allocates until its heap, limited to 32 MiB, runs out). Inert
  * unless the variable is set; used to prove a worker's death fails the command at once.

@@ -89,7 +89,7 @@ export class RecordIndexPool {
       this.workers = 0;
       return;
     }
-    this.pool = new WorkerPool<IndexReply>(`import(${JSON.stringify(module)});`, workers, 'record indexing', () => undefined, { lazy: true });
+    this.pool = new WorkerPool<IndexReply>(`import(${JSON.stringify(module)});`, workers, 'indexing', () => undefined, { lazy: true });
   }
 
   /**

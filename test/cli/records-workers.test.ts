@@ -109,6 +109,21 @@ describe('a seal of several tabular files, indexed by worker threads', () => {
   }, 120_000);
 });
 
+describe('an indexing worker that dies', () => {
+  it.each(['exit0', 'exit', 'throw'])('(%s) fails the seal at once with INTERNAL (exit 3), leaving no snapshot and nothing in STORE/tmp', async (how) => {
+    const data = await makeTree({ 'parts/a.csv': csv(2000), 'parts/b.csv': csv(2000, 2000) });
+    const store = await newStorePath();
+    expect((await snapJson(['init', '--store', store])).code).toBe(0);
+    // A command that waited on the dead worker would be killed by snapBin after 30 s (exit -1).
+    const r = await snapBin(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', store, '--records', 'parts/*.csv key=id label=label', '--json'], { env: { ...WORKERS, SNAP_TEST_WORKER_DEATH: `indexing:${how}:1` } });
+    expect(r.code, r.stderr).toBe(3);
+    expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'INTERNAL', message: expect.stringContaining('indexing worker') });
+    expect((await snapJson(['list', '--store', store])).json.snapshots).toEqual([]);
+    expect(await filesUnder(join(store, 'tmp'))).toEqual([]);
+    expect(existsSync(join(store, 'lock'))).toBe(false);
+  }, 60_000);
+});
+
 describe('diff and verify against a folder of several changed tabular files, indexed by worker threads', () => {
   it('name exactly the records that indexing one by one names', async () => {
     const data = await makeTree({ 'parts/a.csv': csv(3000), 'parts/b.csv': csv(2000, 3000), 'parts/c.tsv': csv(1000, 0, '\t'), 'events.jsonl': jsonl(2500) });
