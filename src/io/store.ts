@@ -185,14 +185,30 @@ export async function fsyncDir(dir: string): Promise<void> {
 }
 
 /**
+ * What `sync -f` says when it cannot flush one file system — no `-f` (coreutils before 8.24,
+ * an old busybox), or a file system without syncfs — as opposed to a flush that failed (EIO).
+ */
+const SYNC_F_UNAVAILABLE = /unrecognized option|invalid option|unknown option|illegal option|usage|not implemented|not supported|function not implemented/i;
+
+/**
  * Flush every file written so far on the store's file system to disk: one syncfs(2) through
- * `sync -f` (coreutils), instead of one fsync per object; falls back to a global sync.
+ * `sync -f` (coreutils), instead of one fsync per object. Where `sync -f` is unavailable (no such
+ * option, no syncfs on that file system, no `sync` at all) it falls back to a global sync(2), which
+ * reports nothing; a flush that `sync -f` reports failed (an I/O error: the bytes may not be on
+ * disk) is an error, never a success reported over it.
+ * @throws SnapError `IO_ERROR` (the flush failed; `details.path`)
  */
 export function syncFileSystem(path: string): void {
   // Loaded here, not at start-up: node:child_process brings net and dgram, milliseconds of every run.
   const { spawnSync } = process.getBuiltinModule('node:child_process') as typeof ChildProcess;
-  const r = spawnSync('sync', ['-f', path], { stdio: 'ignore' });
-  if (r.status !== 0) spawnSync('sync', [], { stdio: 'ignore' });
+  const r = spawnSync('sync', ['-f', path], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (r.status === 0) return;
+  const why = (r.stderr ?? '').trim().split('\n')[0] ?? '';
+  if (r.error !== undefined || r.status === null || SYNC_F_UNAVAILABLE.test(why)) {
+    spawnSync('sync', [], { stdio: 'ignore' });
+    return;
+  }
+  throw new SnapError('IO_ERROR', `flushing ${path} to disk failed (${why || `sync -f exited ${r.status}`}): what was written may not survive a power loss`, { path });
 }
 
 /**

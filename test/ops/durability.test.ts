@@ -43,6 +43,40 @@ describe('restore', () => {
   });
 });
 
+describe('a flush that fails', () => {
+  /** A folder holding a `sync` whose `-f` prints `message` and exits `status`; plain `sync` appends to `log`. */
+  async function failingSync(message: string, status: number, log: string): Promise<string> {
+    const bin = await tempDir('snap-fake-sync-');
+    const script = join(bin, 'sync');
+    writeFileSync(script, `#!/bin/sh\nif [ "$1" = "-f" ]; then echo "${message}" >&2; exit ${status}; fi\necho plain >> '${log}'\n`);
+    chmodSync(script, 0o755);
+    return bin;
+  }
+
+  it('stops restore with IO_ERROR (exit 3) and removes what it wrote, instead of reporting success over an I/O error', async () => {
+    const store = await newStorePath();
+    expect((await snapBin(['seal', EXAMPLE, '--as', 'ds@v1', '--key', keys.key, '--store', store, '--quiet'])).code).toBe(0);
+    const work = await tempDir();
+    const bin = await failingSync("sync: error syncing 'x': Input/output error", 1, join(work, 'sync.log'));
+    const out = join(work, 'out');
+    const r = await snapBin(['restore', 'ds@v1', out, '--store', store, '--pubkey', keys.pub, '--json'], { env: { PATH: `${bin}:${process.env.PATH}` } });
+    expect(r.code, r.stderr).toBe(3);
+    expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'IO_ERROR', message: expect.stringContaining('Input/output error') });
+    await expect(fsp.stat(out)).rejects.toThrow();
+  });
+
+  it('falls back to a plain sync where sync has no -f (an old coreutils or busybox), and succeeds', async () => {
+    const store = await newStorePath();
+    expect((await snapBin(['seal', EXAMPLE, '--as', 'ds@v1', '--key', keys.key, '--store', store, '--quiet'])).code).toBe(0);
+    const work = await tempDir();
+    const log = join(work, 'sync.log');
+    const bin = await failingSync("sync: invalid option -- 'f'", 1, log);
+    const r = await snapBin(['restore', 'ds@v1', join(work, 'out'), '--store', store, '--pubkey', keys.pub, '--json'], { env: { PATH: `${bin}:${process.env.PATH}` } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(log, 'utf8')).toBe('plain\n');
+  });
+});
+
 describe('export', () => {
   it('flushes the archive before it names it', async () => {
     const store = await newStorePath();
