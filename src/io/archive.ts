@@ -796,6 +796,9 @@ export class ArchiveReader {
     const fh = await fsp.open(path, 'wx', 0o600);
     try {
       for await (const c of this.body(e)) {
+        // A manifest is JSON text, which never holds a NUL byte (RFC 8259 §7 escapes it): the
+        // zeros of a sparse file's hole, claimed as a manifest of a terabyte, stop at the first chunk.
+        if (c.includes(0)) throw hostile(`${ARCHIVE_MANIFEST} holds a NUL byte, which no manifest line can (after ${size + c.indexOf(0)} bytes): it is not a manifest`, { reason: 'nul', name: ARCHIVE_MANIFEST, offset: size + c.indexOf(0) });
         h.update(c);
         size += c.length;
         await writeAll(fh, c);
@@ -835,8 +838,12 @@ export class ArchiveReader {
       const tmp = join(dir, `${x.sha256.slice(2)}.part`);
       const h = createHash('sha256');
       const fh = await fsp.open(tmp, 'wx', 0o600);
+      let at = 0;
       try {
         for await (const c of this.body(e)) {
+          // Index lines are JSON text too (FORMAT §19.5): a NUL byte (a sparse hole) is no index.
+          if (c.includes(0)) throw hostile(`${x.name} holds a NUL byte, which no record index line can (after ${at + c.indexOf(0)} bytes): it is not the signed index`, { reason: 'nul', name: x.name, offset: at + c.indexOf(0) });
+          at += c.length;
           h.update(c);
           await writeAll(fh, c);
         }

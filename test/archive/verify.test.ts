@@ -172,7 +172,7 @@ describe('the manifest member is spooled only once the signature is trusted, and
   }
 
   /** Run verify with the spool folder under `tmp`, and the largest manifest.jsonl seen spooled there meanwhile. */
-  async function verifyWatched(file: string, pub: string, tmp: string, data?: string) {
+  async function verifyWatched(file: string, pub: string, tmp: string, data?: string, args?: string[]) {
     const saved = process.env.TMPDIR;
     process.env.TMPDIR = tmp;
     let peak = 0;
@@ -185,7 +185,7 @@ describe('the manifest member is spooled only once the signature is trusted, and
       })();
     }, 5);
     try {
-      return { r: await snapJson(data === undefined ? ['verify', file, '--pubkey', pub] : ['verify', data, '--against', file, '--pubkey', pub]), peak: () => peak };
+      return { r: await snapJson(args ?? (data === undefined ? ['verify', file, '--pubkey', pub] : ['verify', data, '--against', file, '--pubkey', pub])), peak: () => peak };
     } finally {
       clearInterval(watch);
       if (saved === undefined) delete process.env.TMPDIR;
@@ -224,6 +224,20 @@ describe('the manifest member is spooled only once the signature is trusted, and
     // The archive itself still serves as the trusted side of a folder's verify.
     const ok = await snapJson(['verify', data, '--against', file, '--pubkey', keys.pub]);
     expect(ok.code, ok.stderr).toBe(0);
+  });
+
+  it('show and diff, which take an archive without keys: a manifest member in a sparse hole (zeros) is refused at its first NUL byte, not spooled whole', async () => {
+    const { file, work, data } = await exported();
+    const out = join(work, 'huge.snap.tar');
+    await hugeManifest(file, out, SIZE);
+    const tmp = join(work, 'tmp');
+    await fsp.mkdir(tmp);
+    for (const args of [['show', out], ['diff', out, data]]) {
+      const { r, peak } = await verifyWatched(out, keys.pub, tmp, undefined, args);
+      expect(r.code, `${args[0]}: ${r.stderr}`).not.toBe(0);
+      expect(r.json.error).toMatchObject({ code: 'ARCHIVE_HOSTILE', details: { reason: 'nul' } });
+      expect(peak(), args[0]).toBeLessThan(1 << 20);
+    }
   });
 
   it('a trusted statement replayed with another, huge manifest: refused after fileCount × 64 KiB, not spooled whole', async () => {
