@@ -110,6 +110,8 @@ function planted(v: unknown, where: string): DrillPlanted {
   if (typeof o.caught !== 'boolean') bad(`${where}.caught`, 'must be true or false');
   if (o.notConfigured !== undefined && typeof o.notConfigured !== 'boolean') bad(`${where}.notConfigured`, 'must be true or false');
   if (o.notConfigured === true && o.caught) bad(`${where}.notConfigured`, 'is true for a change that was caught');
+  // A drill names what caught each caught change, and nothing for a miss (src/drill/judge.ts).
+  if (Array.isArray(o.by) && (o.by.length > 0) !== o.caught) bad(`${where}.by`, o.caught ? 'is empty for a change that was caught' : 'names what caught a change that was missed');
   return {
     id: string(o.id, `${where}.id`),
     kind: string(o.kind, `${where}.kind`),
@@ -142,7 +144,9 @@ function summaryRow(v: unknown, where: string): DrillSummaryRow {
  * Read and check the JSON of `snap drill --json`.
  * @param bytes the file's bytes (at most {@link MAX_DRILL_BYTES})
  * @throws SnapError `DRILL_REPORT_MALFORMED` (exit 3): too large, not UTF-8, not JSON (or a
- *   duplicate member), or not the drill shape (with `details.at`, the JSON path of the first fault)
+ *   duplicate member), not the drill shape, or at odds with itself (a verdict or a summary row
+ *   that is not what the planted list gives; `by` empty for a caught change or not for a miss),
+ *   with `details.at`, the JSON path of the first fault
  */
 export function parseDrillResult(bytes: Uint8Array): DrillResult {
   if (bytes.length > MAX_DRILL_BYTES) throw new SnapError('DRILL_REPORT_MALFORMED', `the drill file is larger than ${MAX_DRILL_BYTES} bytes`);
@@ -180,5 +184,35 @@ export function parseDrillResult(bytes: Uint8Array): DrillResult {
   const missed = r.planted.filter((p) => !p.caught).length;
   if (r.verdict === 'pass' && missed > 0) bad('$.verdict', `is "pass" but ${missed} planted change(s) were missed`);
   if (r.verdict === 'pass' && r.planted.length === 0) bad('$.verdict', 'is "pass" but nothing was planted');
+  if (r.verdict === 'fail' && r.planted.length > 0 && missed === 0) bad('$.verdict', `is "fail" but all ${r.planted.length} planted change(s) were caught`);
+  checkSummary(r);
   return r;
+}
+
+/**
+ * The summary must be the count of the planted list, kind by kind (as `snap drill` makes it,
+ * src/drill/report.ts): one row per kind planted, none for a kind that was not. The report shows
+ * both, so a file whose table says 500 caught, or a miss, where its list says otherwise is refused.
+ */
+function checkSummary(r: DrillResult): void {
+  const counted = new Map<string, { planted: number; caught: number; notConfigured: number }>();
+  for (const p of r.planted) {
+    const c = counted.get(p.kind) ?? { planted: 0, caught: 0, notConfigured: 0 };
+    c.planted++;
+    if (p.caught) c.caught++;
+    else if (p.notConfigured) c.notConfigured++;
+    counted.set(p.kind, c);
+  }
+  const seen = new Set<string>();
+  r.summary.forEach((row, i) => {
+    const where = `$.summary[${i}]`;
+    if (seen.has(row.kind)) bad(`${where}.kind`, `names ${JSON.stringify(row.kind.slice(0, 64))} a second time`);
+    seen.add(row.kind);
+    const c = counted.get(row.kind);
+    if (!c) bad(`${where}.kind`, `names ${JSON.stringify(row.kind.slice(0, 64))}, of which the planted list holds nothing`);
+    if (row.planted !== c.planted || row.caught !== c.caught || row.notConfigured !== c.notConfigured) {
+      bad(where, `counts ${row.planted} planted, ${row.caught} caught, ${row.notConfigured} not configured where the planted list has ${c.planted}, ${c.caught} and ${c.notConfigured}`);
+    }
+  });
+  for (const kind of counted.keys()) if (!seen.has(kind)) bad('$.summary', `has no row for ${JSON.stringify(kind.slice(0, 64))}, which the planted list holds`);
 }

@@ -82,6 +82,26 @@ describe('reading snap drill --json', () => {
     expect(refusedCode(bytes(ok))).toBeUndefined();
   });
 
+  it.each<[string, (d: DrillResult) => void]>([
+    ['a summary that counts more planted changes than the list holds', (d) => Object.assign(d.summary[2] as object, { planted: 500, caught: 499 })],
+    ['a summary that calls a caught change missed', (d) => Object.assign(d.summary[0] as object, { caught: 0, missed: 1 })],
+    ['a summary row of a kind nothing was planted of', (d) => d.summary.push({ kind: 'truncate', planted: 1, caught: 1, missed: 0, notConfigured: 0, by: ['verify:modified'] })],
+    ['a summary without a row for a kind that was planted', (d) => d.summary.splice(1, 1)],
+    ['a summary with one kind twice', (d) => d.summary.push({ ...(d.summary[0] as DrillResult['summary'][number]) })],
+    ['a planted change caught by nothing', (d) => ((d.planted[1] as DrillResult['planted'][number]).by = [])],
+    ['a missed change that names what caught it', (d) => ((d.planted[2] as DrillResult['planted'][number]).by = ['verify:modified'])],
+    ['a fail with nothing missed', (d) => {
+      d.planted = d.planted.filter((p) => p.caught);
+      d.summary = d.summary.map((r) => ({ ...r, planted: r.caught, missed: 0, notConfigured: 0 }));
+      delete d.ok;
+    }],
+  ])('refuses a file that contradicts itself, which the report would show as it is: %s', (_what, change) => {
+    const d = fixture();
+    change(d);
+    expect(validate(d)).toBe(true);
+    expect(refusedCode(bytes(d))).toBe('DRILL_REPORT_MALFORMED');
+  });
+
   it('refuses text that is not JSON, a duplicate member, bytes that are not UTF-8, and a file over the size bound', () => {
     expect(refusedCode(bytes('{"drill":1,'))).toBe('DRILL_REPORT_MALFORMED');
     expect(refusedCode(bytes(JSON.stringify(fixture()).replace('"seed":42', '"seed":42,"seed":43')))).toBe('DRILL_REPORT_MALFORMED');
