@@ -289,14 +289,20 @@ export function restoreTarget(ref: string): string {
   return `${safe || 'snapshot'}-restored`;
 }
 
-function nextStep(verdict: IncidentFacts['verdict'], a: SideFacts, b: SideFacts, o: IncidentOptions): NextStep {
+/**
+ * What to do next.
+ * @param aRef A's ref whole, as the diff names it (`a.ref` is cut for display, and a command made
+ *   from it would name a file that does not exist)
+ */
+function nextStep(verdict: IncidentFacts['verdict'], a: SideFacts, aRef: string | undefined, b: SideFacts, o: IncidentOptions): NextStep {
   if (verdict === 'identical') return { action: 'none', why: 'A and B hold the same data: there is nothing to restore.' };
   if (a.kind === 'folder') return { action: 'review', why: 'A is a folder, not a signed snapshot: there is no clean snapshot to restore. Review the changes; seal the data only once it is right.' };
   if (a.trust === 'untrusted') {
     return { action: 'review', why: `A (${a.ref}) failed its trust check too: do not restore it. Find an older snapshot that verifies (snap list, then snap verify … --against REF).` };
   }
   const trustWords = o.trustWords && o.trustWords.length > 0 ? o.trustWords : ['--pubkey', 'KEY.pub'];
-  const command = shellCommand([o.program ?? 'snap', 'restore', a.ref as string, restoreTarget(a.ref as string), ...trustWords, ...(o.storeWords ?? [])]);
+  const ref = aRef ?? (a.ref as string);
+  const command = shellCommand([o.program ?? 'snap', 'restore', ref, restoreTarget(ref), ...trustWords, ...(o.storeWords ?? [])]);
   const trustNote = o.trustWords && o.trustWords.length > 0 ? '' : ' Replace KEY.pub with the public key you trust (the report was made without one, so A\'s signers were not checked).';
   const bNote = b.trust === 'untrusted' ? ' B failed its trust check: do not train on it.' : '';
   return { action: 'restore', command, why: `Restore A, the last snapshot before the change, into a new folder (restore checks every file and verifies the folder), and train on that.${bNote}${trustNote}` };
@@ -343,7 +349,7 @@ export function incidentFacts(d: DiffReport, o: IncidentOptions = {}): IncidentF
           },
         }
       : {}),
-    next: nextStep(verdict, a, b, o),
+    next: nextStep(verdict, a, 'ref' in d.a ? d.a.ref : undefined, b, o),
     maxItems: max,
   };
 }

@@ -133,6 +133,13 @@ describe('the incident facts', () => {
     expect(f.next).toMatchObject({ action: 'restore', command: `snap restore spam@v1 spam-v1-restored --pubkey 'keys/ci pub' --store st` });
   });
 
+  it('names A whole in the restore command, however long its ref (an archive deep in folders): only the sides table cuts it', () => {
+    const archive = `${'/deep'.repeat(80)}/spam@v1.snap.tar`; // 416 characters, over MAX_SHOWN_CHARS
+    const f = incidentFacts(report({ a: side(archive, true), b: side('spam@v2', true), added: [{ path: 'ham/x', sha256: SHA, size: 1 }] }), { trustWords: ['--pubkey', 'ci.pub'] });
+    expect(f.a.ref).toBe(clip(archive));
+    expect(f.next.command).toBe(`snap restore ${archive} spam-v1-restored --pubkey ci.pub`);
+  });
+
   it('calls a side that failed its trust check untrusted whatever the contents, and never offers to restore an untrusted A', () => {
     expect(incidentFacts(report({ a: side('spam@v1', true), b: side('spam@v2', false) })).verdict).toBe('untrusted');
     const f = incidentFacts(report({ a: side('spam@v1', false), b: side('spam@v2', true), added: [{ path: 'x', sha256: SHA, size: 1 }] }));
