@@ -2,6 +2,10 @@
  * The frame every HTML report shares: one self-contained document — inline CSS, no script, no
  * external URL — under a content security policy that forbids loading anything
  * (`default-src 'none'`), so the page cannot reach the network even if a name in it tried to.
+ * Outside text may break anywhere (`overflow-wrap: anywhere`: in `code`, and in a table cell as
+ * {@link htmlText}, which also lowers the cell's smallest width), so a long name without a space
+ * cannot widen a table past the window and push the verdict column out of sight; our own words
+ * (headers, MISSED) still break only between words.
  * Pure: strings in, a string out.
  */
 import { html } from './escape.js';
@@ -26,6 +30,7 @@ code, .mono { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "Lib
 .verdict.warn { border-color: var(--warn); background: #fff8c5; }
 table { border-collapse: collapse; width: 100%; margin: 6px 0; }
 th, td { text-align: left; vertical-align: top; padding: 4px 8px; border-bottom: 1px solid var(--line); }
+h1, p, pre, .verdict, .text { overflow-wrap: anywhere; }
 th { background: #f6f8fa; font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .more { color: var(--muted); font-style: italic; margin: 4px 0 10px; }
@@ -81,6 +86,11 @@ export function htmlTable(head: readonly string[], rows: readonly (readonly stri
     '</tbody>',
     '</table>',
   ].join('\n');
+}
+
+/** Text for a table cell that may hold a long name (HTML already escaped): allowed to break anywhere. */
+export function htmlText(escaped: string): string {
+  return `<span class="text">${escaped}</span>`;
 }
 
 /** The "and N more" line of a capped list ('' when nothing was left out). */

@@ -9,7 +9,7 @@
  * `$(…)`.
  */
 import { html, htmlMessage, markdown, markdownMessage } from './escape.js';
-import { htmlPage, htmlTable, moreLine } from './html-page.js';
+import { htmlPage, htmlTable, htmlText, moreLine } from './html-page.js';
 import { clip, type Capped } from './incident-facts.js';
 import { mdMore, mdTable } from './render-incident-markdown.js';
 import type { DrillPlanted, DrillResult } from './drill-facts.js';
@@ -38,7 +38,7 @@ export function renderDrillHtml(d: DrillResult, maxItems: number): string {
   const misses = capped(d.planted.filter((p) => !p.caught), maxItems);
   const all = capped(d.planted, maxItems);
   const plantedRows = (list: DrillPlanted[]) =>
-    list.map((p) => [c(p.id), c(p.kind), `${c(p.path)}${p.key !== undefined ? `<br>key ${c(p.key)}` : ''}`, html(clip(p.detail)), p.caught ? '<span class="trusted">caught</span>' : p.notConfigured ? '<span class="untrusted">MISSED</span> (not configured)' : '<span class="untrusted">MISSED</span>', p.by.map(c).join('<br>') || '—', p.reason !== undefined ? htmlMessage(clip(p.reason)) : '']);
+    list.map((p) => [c(p.id), c(p.kind), `${c(p.path)}${p.key !== undefined ? `<br>key ${c(p.key)}` : ''}`, htmlText(html(clip(p.detail))), p.caught ? '<span class="trusted">caught</span>' : p.notConfigured ? '<span class="untrusted">MISSED</span> (not configured)' : '<span class="untrusted">MISSED</span>', p.by.map(c).join('<br>') || '—', p.reason !== undefined ? htmlText(htmlMessage(clip(p.reason))) : '']);
   const head = ['id', 'attack', 'path / key', 'what was done', 'verdict', 'caught by', 'why missed'];
   const body = [
     `<h1>${html(title(d))}</h1>`,
@@ -55,7 +55,7 @@ export function renderDrillHtml(d: DrillResult, maxItems: number): string {
     `<h2 id="planted">Planted changes (${all.total})</h2>`,
     htmlTable(head, plantedRows(all.items), 'drill-planted'),
     moreLine(all, HINT),
-    d.notApplicable.length ? `<h2 id="not-applicable">Not applicable to this dataset (${d.notApplicable.length})</h2>\n${htmlTable(['attack', 'why'], d.notApplicable.map((n) => [c(n.kind), htmlMessage(clip(n.reason))]))}` : '',
+    d.notApplicable.length ? `<h2 id="not-applicable">Not applicable to this dataset (${d.notApplicable.length})</h2>\n${htmlTable(['attack', 'why'], d.notApplicable.map((n) => [c(n.kind), htmlText(htmlMessage(clip(n.reason)))]))}` : '',
   ];
   return htmlPage(title(d), body.filter((x) => x !== '').join('\n'));
 }

@@ -7,7 +7,7 @@
 import { html, htmlMessage } from './escape.js';
 import { formatBytes } from '../core/display.js';
 import { renderChart } from './chart.js';
-import { formatStat, htmlPage, htmlTable, moreLine } from './html-page.js';
+import { formatStat, htmlPage, htmlTable, htmlText, moreLine } from './html-page.js';
 import type { FileFact, IncidentFacts, LabelFacts, RecordSetFacts, SideFacts } from './incident-facts.js';
 
 const DIFF_HINT = 'snap diff --json lists all';
@@ -44,7 +44,7 @@ function trustHtml(s: SideFacts): string {
     case 'trusted':
       return '<span class="trusted">trusted</span> (signed by a trusted key)';
     case 'untrusted':
-      return `<span class="untrusted">NOT trusted</span>${s.failure ? `: ${htmlMessage(s.failure.message)} <code>${html(s.failure.code)}</code>` : ''}`;
+      return `<span class="untrusted">NOT trusted</span>${s.failure ? `: ${htmlText(htmlMessage(s.failure.message))} <code>${html(s.failure.code)}</code>` : ''}`;
     case 'unchecked':
       return '<span class="unchecked">not checked</span> (no --pubkey or --policy given: signers are shown, not judged)';
     default:
@@ -135,7 +135,7 @@ function fileSection(f: IncidentFacts): string {
   out.push(part('Added (in B only)', 'added', x.added.total, htmlTable(['path', '#size'], x.added.items.map((e) => [`<code>${html(e.path)}</code>`, fileCell(e)]), 'added-files'), moreLine(x.added, DIFF_HINT)));
   out.push(part('Removed (in A only)', 'removed', x.removed.total, htmlTable(['path', '#size'], x.removed.items.map((e) => [`<code>${html(e.path)}</code>`, fileCell(e)]), 'removed-files'), moreLine(x.removed, DIFF_HINT)));
   out.push(part('Modified (same path, other content)', 'modified', x.modified.total, htmlTable(['path', '#A', '#B'], x.modified.items.map((m) => [`<code>${html(m.path)}</code>`, fileCell(m.a), fileCell(m.b)]), 'modified-files'), moreLine(x.modified, DIFF_HINT)));
-  out.push(part('In a folder side, but cannot be recorded', 'extra', x.extra.total, htmlTable(['side', 'path', 'why'], x.extra.items.map((e) => [html(e.side.toUpperCase()), `<code>${html(e.path)}</code>`, `${htmlMessage(e.reason)} <code>${html(e.code)}</code>`]), 'extra-files'), moreLine(x.extra, DIFF_HINT)));
+  out.push(part('In a folder side, but cannot be recorded', 'extra', x.extra.total, htmlTable(['side', 'path', 'why'], x.extra.items.map((e) => [html(e.side.toUpperCase()), `<code>${html(e.path)}</code>`, `${htmlText(htmlMessage(e.reason))} <code>${html(e.code)}</code>`]), 'extra-files'), moreLine(x.extra, DIFF_HINT)));
   return out.filter((s) => s !== '').join('\n');
 }
 
@@ -165,7 +165,7 @@ function recordSection(f: IncidentFacts): string {
   if (r.unchangedSets) out.push(`<p>${r.unchangedSets} record set(s) unchanged.</p>`);
   out.push(moreLine(r.sets, 'snap diff --json lists every set'));
   if (r.unavailable.total) {
-    out.push(`<h3>Record sets not compared (${r.unavailable.total})</h3>`, htmlTable(['set', 'side', 'why'], r.unavailable.items.map((u) => [`<code>${html(u.name)}</code>`, html(u.side), htmlMessage(u.reason)])), moreLine(r.unavailable, DIFF_HINT));
+    out.push(`<h3>Record sets not compared (${r.unavailable.total})</h3>`, htmlTable(['set', 'side', 'why'], r.unavailable.items.map((u) => [`<code>${html(u.name)}</code>`, html(u.side), htmlText(htmlMessage(u.reason))])), moreLine(r.unavailable, DIFF_HINT));
   }
   return out.filter((x) => x !== '').join('\n');
 }

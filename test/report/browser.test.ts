@@ -6,12 +6,16 @@
  * name the flipped e-mail and the injected file, and make no request but the one for itself. A
  * screenshot is taken. If Chromium cannot be started the test fails: it is never skipped.
  */
-import { existsSync, promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { EXAMPLE, copyTree, snap, tempDir, useKeyPair } from '../helpers/tree.js';
+import type { DrillResult } from '../../src/report/drill-facts.js';
+import { MAX_SHOWN_CHARS, incidentFacts } from '../../src/report/incident-facts.js';
+import { renderDrillHtml } from '../../src/report/render-drill.js';
+import { renderIncidentHtml } from '../../src/report/render-incident-html.js';
 
 /** Debian's chromium package (.ci/run installs it). */
 const CHROMIUM = '/usr/bin/chromium';
@@ -145,6 +149,42 @@ describe('the incident report in headless Chromium', () => {
     expect(found.flips.sort()).toEqual(names.map((n) => n.replace('ham/', 'spam/')).sort());
     expect(problems).toEqual([]);
     expect(requests).toEqual([pathToFileURL(out).href]);
+  });
+
+  it('keeps a long name without a break inside the page: no table grows past the window and pushes the verdicts out of sight', async () => {
+    const word = 'w'.repeat(MAX_SHOWN_CHARS); // a name of 300 letters: no space, no hyphen
+    const drill = JSON.parse(readFileSync(new URL('../fixtures/report/drill-fail.json', import.meta.url), 'utf8')) as DrillResult;
+    drill.dataset = word;
+    for (const p of drill.planted) p.detail = `${word} → ${word}`;
+    (drill.planted[2] as DrillResult['planted'][number]).reason = `not configured: ${word}`;
+    (drill.notApplicable[0] as DrillResult['notApplicable'][number]).reason = word;
+    const incident = incidentFacts({
+      a: { ref: 'spam@v1', snapshot: `sha256:${'ab'.repeat(32)}`, createdAt: '2026-01-01T00:00:00Z', signers: [{ keyid: 'cd'.repeat(32), trusted: true }], trusted: true },
+      b: { folder: word },
+      added: [],
+      removed: [],
+      modified: [],
+      renamed: [],
+      extra: [{ side: 'b', path: word, code: 'PATH_INVALID_UTF8', reason: `its name is not UTF-8: ${word}` }],
+      summary: { added: 0, removed: 0, modified: 0, renamed: 0, extra: 1, unchanged: 3, bytesAdded: 0, bytesRemoved: 0 },
+    });
+    const dir = await tempDir('snap-page-');
+    const width = 1024;
+    for (const [name, page] of [['drill.html', renderDrillHtml(drill, 50)], ['incident.html', renderIncidentHtml(incident)]] as const) {
+      await fsp.writeFile(join(dir, name), page);
+      const tab = await browser.newPage();
+      await tab.setViewportSize({ width, height: 800 });
+      await tab.goto(pathToFileURL(join(dir, name)).href, { waitUntil: 'load' });
+      const seen = await tab.evaluate(() => ({
+        scrollWidth: document.documentElement.scrollWidth,
+        widest: Math.max(...[...document.querySelectorAll('body > *')].map((e) => e.getBoundingClientRect().right)),
+        verdictCells: [...document.querySelectorAll('#drill-planted tbody tr td:nth-child(5)')].map((td) => td.getBoundingClientRect().right),
+      }));
+      await tab.close();
+      expect(seen.scrollWidth, name).toBeLessThanOrEqual(width);
+      expect(seen.widest, name).toBeLessThanOrEqual(width);
+      for (const right of seen.verdictCells) expect(right, name).toBeLessThanOrEqual(width);
+    }
   });
 
   it('sees a request a page makes (the network check can fail)', async () => {

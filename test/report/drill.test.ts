@@ -170,7 +170,7 @@ describe('the drill report', () => {
     (d.planted[0] as DrillResult['planted'][number]).detail = '#12345 records deleted';
     const page = renderDrillHtml(d, 50);
     expect(page).not.toContain('<td class="num">12345 records deleted</td>');
-    expect(page).toContain('<td>&#35;12345 records deleted</td>');
+    expect(page).toContain('<td><span class="text">&#35;12345 records deleted</span></td>');
   });
 
   it('keeps Markdown table rows to their columns', () => {
