@@ -7,7 +7,7 @@ import type { AttackKind } from './kinds.js';
 import { RECORD_KINDS } from './kinds.js';
 import { Rng } from './rng.js';
 import { MAX_PATH_BYTES, utf8Length } from '../core/paths.js';
-import { keyText, labelOf, parseTable, renderRecord, serializeTable, tableLines, writableField, type Table, type TableFormat } from './table.js';
+import { keyText, labelOf, parseTable, recordOf, renderRecord, serializeEdit, writableField, type Table, type TableFormat } from './table.js';
 
 /** A regular file of the signed manifest, with its bytes when the runner read them. */
 export interface DrillFile {
@@ -119,8 +119,10 @@ export function planDrill(input: PlanInput): Plan {
   const used = new Set<string>();
   const taken = new Set(input.allPaths);
   const tables = new Map<string, Table>();
+  const scans = new Map<string, Scan>();
   const tableReasons: string[] = [];
-  for (const r of input.records) {
+  // Record files are parsed only for record attacks (a table of millions of rows is not small).
+  for (const r of input.kinds.some((k) => RECORD_KINDS.has(k)) ? input.records : []) {
     const b = input.files.find((f) => f.path === r.path)?.bytes;
     if (!b) {
       tableReasons.push(`${r.path}: too large to read for planning`);
@@ -148,7 +150,7 @@ export function planDrill(input: PlanInput): Plan {
 
   for (const kind of input.kinds) {
     if (RECORD_KINDS.has(kind)) {
-      const r = planRecord(kind, input.records, tables, rng);
+      const r = planRecord(kind, input.records, tables, scans, rng);
       if (typeof r === 'string') none(kind, tableReasons.length > 0 ? `${r} (${tableReasons.join('; ')})` : r);
       else add(r);
       continue;
@@ -340,64 +342,88 @@ function describeRecord(r: RecordTarget, rec: Record<string, unknown>, row: numb
   return r.identity === 'key' && r.key ? `record ${keyText(rec, r.key)} (row ${row})` : `row ${row}`;
 }
 
+/** What planning needs to know of every record of a table, found in one pass (a record is parsed from its line each time it is read). */
+interface Scan {
+  /** The labels that can be written into a field, sorted. */
+  labels: string[];
+  /** Rows (0-based) whose record has a label. */
+  labelled: number[];
+  /** Rows with a numeric feature (a field that is neither key nor label). */
+  numeric: number[];
+}
+
+function scanTable(t: Table, r: RecordTarget): Scan {
+  const labels = new Set<string>();
+  const labelled: number[] = [];
+  const numeric: number[] = [];
+  for (let i = 0; i < t.length; i++) {
+    const rec = recordOf(t, i);
+    const l = r.label !== undefined ? labelOf(rec, r.label) : undefined;
+    if (l !== undefined) {
+      labelled.push(i);
+      if (writableField(t, l)) labels.add(l);
+    }
+    if (featureFields(t, r, rec).some((f) => numericField(t, rec[f]))) numeric.push(i);
+  }
+  return { labels: [...labels].sort(), labelled, numeric };
+}
+
 /** One record attack, or why none applies. */
-function planRecord(kind: AttackKind, targets: readonly RecordTarget[], tables: ReadonlyMap<string, Table>, rng: Rng): Omit<PlannedAttack, 'id'> | string {
+function planRecord(kind: AttackKind, targets: readonly RecordTarget[], tables: ReadonlyMap<string, Table>, scans: Map<string, Scan>, rng: Rng): Omit<PlannedAttack, 'id'> | string {
   const sets = targets.filter((r) => tables.has(r.path) && r.identity !== 'position');
   if (targets.length === 0) return 'no record files (CSV, TSV or JSONL) in the snapshot';
   if (sets.length === 0) return 'no record file the drill can edit line by line (identity position, or unreadable)';
-  const labelsOf = (r: RecordTarget, t: Table) => [...new Set(t.records.map((x) => (r.label ? labelOf(x, r.label) : undefined)).filter((x): x is string => x !== undefined && writableField(t, x)))].sort();
-  const options: { r: RecordTarget; t: Table }[] = [];
+  const scanOf = (r: RecordTarget, t: Table): Scan => {
+    let sc = scans.get(r.path);
+    if (!sc) scans.set(r.path, (sc = scanTable(t, r)));
+    return sc;
+  };
+  const options: { r: RecordTarget; t: Table; sc: Scan }[] = [];
   for (const r of sets) {
     const t = tables.get(r.path) as Table;
-    const n = t.records.length;
-    const labelled = r.label !== undefined && labelsOf(r, t).length >= 2;
+    const sc = scanOf(r, t);
+    const n = t.length;
+    const labelled = r.label !== undefined && sc.labels.length >= 2;
     const ok =
       kind === 'record-label-flip' || kind === 'record-duplicate-conflict' ? labelled && n > 0
       : kind === 'record-delete' ? n > 0
       : kind === 'record-inject' ? n > 0
-      : n > 0 && t.records.some((x) => featureFields(t, r, x).some((f) => numericField(t, x[f])));
-    if (ok) options.push({ r, t });
+      : n > 0 && sc.numeric.length > 0;
+    if (ok) options.push({ r, t, sc });
   }
   if (options.length === 0) {
     if (kind === 'feature-nudge') return 'no record file has a numeric feature';
     if (kind === 'record-label-flip' || kind === 'record-duplicate-conflict') return 'no record file has a label with two or more values';
     return 'no record file has records';
   }
-  const { r, t } = rng.pick(options);
-  const n = t.records.length;
-  const lines = tableLines(t);
+  const { r, t, sc } = rng.pick(options);
+  const n = t.length;
   const keyOf = (rec: Record<string, unknown>) => (r.identity === 'key' && r.key ? keyText(rec, r.key) : undefined);
   const base = { path: r.path, paths: [r.path], record: r };
   const write = (bytes: Uint8Array) => ({ op: 'write' as const, path: r.path, bytes });
-  const labelled = (i: number) => r.label !== undefined && labelOf(t.records[i] as Record<string, unknown>, r.label) !== undefined;
   switch (kind) {
     case 'record-label-flip':
     case 'record-duplicate-conflict': {
-      const rows = [...Array(n).keys()].filter(labelled);
-      const i = rng.pick(rows);
-      const rec = t.records[i] as Record<string, unknown>;
+      const i = rng.pick(sc.labelled);
+      const rec = recordOf(t, i);
       const from = labelOf(rec, r.label as string) as string;
-      const to = rng.pick(labelsOf(r, t).filter((l) => l !== from));
+      const to = rng.pick(sc.labels.filter((l) => l !== from));
       const changed = { ...rec, [r.label as string]: to };
       const key = keyOf(rec);
       if (kind === 'record-label-flip') {
-        lines[i] = { line: renderRecord(t, changed), end: lines[i]?.end };
-        return { kind, ...base, ...(key ? { key } : {}), row: i + 1, side: 'a', detail: `${describeRecord(r, rec, i + 1)}: label ${from} → ${to}`, edit: write(serializeTable(t, lines)) };
+        return { kind, ...base, ...(key ? { key } : {}), row: i + 1, side: 'a', detail: `${describeRecord(r, rec, i + 1)}: label ${from} → ${to}`, edit: write(serializeEdit(t, { replace: i, line: renderRecord(t, changed) })) };
       }
-      lines.push({ line: renderRecord(t, changed) });
-      return { kind, ...base, ...(key ? { key } : {}), row: n + 1, side: 'b', detail: `${describeRecord(r, rec, i + 1)} copied as row ${n + 1} with label ${to} (was ${from})`, edit: write(serializeTable(t, lines)) };
+      return { kind, ...base, ...(key ? { key } : {}), row: n + 1, side: 'b', detail: `${describeRecord(r, rec, i + 1)} copied as row ${n + 1} with label ${to} (was ${from})`, edit: write(serializeEdit(t, { append: renderRecord(t, changed) })) };
     }
     case 'record-delete': {
       const i = rng.below(n);
-      const rec = t.records[i] as Record<string, unknown>;
+      const rec = recordOf(t, i);
       const key = keyOf(rec);
-      lines.splice(i, 1);
-      if (lines.length > 0 && i === n - 1) lines[lines.length - 1] = { line: (lines[lines.length - 1] as { line: string }).line, end: t.ends[n - 1] };
-      return { kind, ...base, ...(key ? { key } : {}), row: i + 1, side: 'a', detail: `${describeRecord(r, rec, i + 1)} deleted`, edit: write(serializeTable(t, lines)) };
+      return { kind, ...base, ...(key ? { key } : {}), row: i + 1, side: 'a', detail: `${describeRecord(r, rec, i + 1)} deleted`, edit: write(serializeEdit(t, { remove: i })) };
     }
     case 'record-inject': {
       const i = rng.below(n);
-      const rec = { ...(t.records[i] as Record<string, unknown>) };
+      const rec = { ...recordOf(t, i) };
       if (r.identity === 'key' && r.key) for (const k of r.key) rec[k] = freshValue(t, k, rec[k]);
       else {
         const f = featureFields(t, r, rec)[0];
@@ -405,20 +431,17 @@ function planRecord(kind: AttackKind, targets: readonly RecordTarget[], tables: 
         rec[f] = typeof rec[f] === 'string' ? `${String(rec[f])} (planted)` : `planted`;
       }
       const key = keyOf(rec);
-      lines.push({ line: renderRecord(t, rec) });
-      return { kind, ...base, ...(key ? { key } : {}), row: n + 1, side: 'b', detail: `new record${key ? ` ${key}` : ''} appended as row ${n + 1}`, edit: write(serializeTable(t, lines)) };
+      return { kind, ...base, ...(key ? { key } : {}), row: n + 1, side: 'b', detail: `new record${key ? ` ${key}` : ''} appended as row ${n + 1}`, edit: write(serializeEdit(t, { append: renderRecord(t, rec) })) };
     }
     default: {
       // feature-nudge
-      const rows = [...Array(n).keys()].filter((i) => featureFields(t, r, t.records[i] as Record<string, unknown>).some((f) => numericField(t, (t.records[i] as Record<string, unknown>)[f])));
-      const i = rng.pick(rows);
-      const rec = t.records[i] as Record<string, unknown>;
+      const i = rng.pick(sc.numeric);
+      const rec = recordOf(t, i);
       const f = rng.pick(featureFields(t, r, rec).filter((x) => numericField(t, rec[x])));
       const old = rec[f];
       const now = nudge(old);
-      lines[i] = { line: renderRecord(t, { ...rec, [f]: now }), end: lines[i]?.end };
       const key = keyOf(rec);
-      return { kind, ...base, ...(key ? { key } : {}), row: i + 1, side: 'a', detail: `${describeRecord(r, rec, i + 1)}: ${f} ${String(old)} → ${String(now)}`, edit: write(serializeTable(t, lines)) };
+      return { kind, ...base, ...(key ? { key } : {}), row: i + 1, side: 'a', detail: `${describeRecord(r, rec, i + 1)}: ${f} ${String(old)} → ${String(now)}`, edit: write(serializeEdit(t, { replace: i, line: renderRecord(t, { ...rec, [f]: now }) })) };
     }
   }
 }
@@ -441,15 +464,21 @@ function nudge(v: unknown): unknown {
   return y !== x ? y : Number.isFinite(x + 1) && x + 1 !== x ? x + 1 : x - 1;
 }
 
-/** A key value no record of the table has: the largest number plus 1,000,000, or the text with `-planted`. */
+/** A key value no record of the table has: the largest number plus 1,000,000, or the text with `-planted-N`. */
 function freshValue(t: Table, field: string, like: unknown): unknown {
-  const values = t.records.map((x) => x[field]);
   if (typeof like === 'number' || (typeof like === 'string' && /^[0-9]+$/.test(like))) {
-    const max = values.reduce<number>((m, v) => Math.max(m, Number(v) || 0), 0);
+    let max = 0;
+    for (let i = 0; i < t.length; i++) max = Math.max(max, Number(recordOf(t, i)[field]) || 0);
     return typeof like === 'number' ? max + 1_000_000 : String(max + 1_000_000);
   }
-  const seen = new Set(values.map(String));
+  // Only the values that could collide are kept (not a set of every record's value).
+  const prefix = `${String(like)}-planted-`;
+  const seen = new Set<string>();
+  for (let i = 0; i < t.length; i++) {
+    const v = String(recordOf(t, i)[field]);
+    if (v.startsWith(prefix)) seen.add(v);
+  }
   let n = 1;
-  while (seen.has(`${String(like)}-planted-${n}`)) n++;
-  return `${String(like)}-planted-${n}`;
+  while (seen.has(`${prefix}${n}`)) n++;
+  return `${prefix}${n}`;
 }

@@ -26,7 +26,7 @@ import type { TrustRules } from '../trust/rules.js';
 import type { AttackKind } from './kinds.js';
 import { RECORD_KINDS } from './kinds.js';
 import { planDrill, type DrillFile, type PlannedAttack, type RecordTarget } from './plan.js';
-import { parseTable, type TableFormat } from './table.js';
+import { parseTable, recordOf, type TableFormat } from './table.js';
 import { applyEdit, undoEdits, type Scratch, type Touched } from './apply.js';
 import { judge, type GateResult, type Verdict } from './judge.js';
 import { drillReport, type DrillReport } from './report.js';
@@ -204,7 +204,7 @@ export async function drill(o: DrillOptions): Promise<DrillReport> {
       const format = formatOf(f.path) as TableFormat;
       const t = f.bytes ? parseTable(f.bytes, format) : undefined;
       if (!t || 'unsupported' in t) continue;
-      const fields = t.columns ?? Object.keys(t.records[0] ?? {});
+      const fields = t.columns ?? Object.keys(t.length > 0 ? recordOf(t, 0) : {});
       const label = fields.find((c) => LABEL_NAMES.includes(c.toLowerCase())) ?? fields[fields.length - 1];
       const key = fields.find((c) => c.toLowerCase() === 'id');
       const rule = JSON.stringify({ pattern: f.path, ...(key && key !== label ? { key: [key] } : {}), ...(label ? { label } : {}) });
@@ -226,6 +226,7 @@ export async function drill(o: DrillOptions): Promise<DrillReport> {
     targets.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 
     const plan = planDrill({ seed: o.seed, kinds: o.kinds, files, allPaths, records: targets, reserved: new Set([CONFIG_FILE]) });
+    for (const f of files) delete f.bytes; // read for planning only: the plan holds what it writes
     const groups = rounds(plan.planted);
 
     // Thresholds of `check`: its defaults, with the signed snapshot's own snap.json `check` member.

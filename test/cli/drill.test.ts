@@ -244,6 +244,25 @@ describe('snap drill leaves nothing behind', () => {
   }, SLOW);
 });
 
+describe('snap drill keeps its memory to a few times the record file', () => {
+  it('plans record attacks on a 4 MiB CSV of 450,000 short records in a 64 MiB heap: no out-of-memory crash, both caught, nothing left in TMPDIR', async () => {
+    const data = await tempDir('snap-drill-rows-');
+    const rows = Array.from({ length: 450_000 }, (_, i) => `${i},${i % 2 ? 'spam' : 'ham'}\n`);
+    await fsp.writeFile(join(data, 'train.csv'), `id,label\n${rows.join('')}`);
+    const store = await newStorePath();
+    expect((await snap(['seal', data, '--as', 'rows@v1', '--key', keys.key, '--store', store, '--records', 'train.csv key=id label=label'])).code).toBe(0);
+    const tmp = await tempDir('snap-drill-tmp-');
+    const r = await snapBin(['drill', data, '--against', 'rows@v1', '--pubkey', keys.pub, '--store', store, '--attacks', 'record-label-flip,record-delete', '--json'], {
+      env: { NODE_OPTIONS: '--max-old-space-size=64', TMPDIR: tmp },
+      timeoutMs: SLOW,
+    });
+    expect(r.code, r.stderr.slice(0, 400)).toBe(0);
+    const report = JSON.parse(r.stdout) as DrillReport;
+    expect(report.planted.map((p) => [p.kind, p.caught])).toEqual([['record-label-flip', true], ['record-delete', true]]);
+    expect(await fsp.readdir(tmp)).toEqual([]);
+  }, SLOW);
+});
+
 describe("snap drill judges record attacks with the signed snapshot's own check thresholds", () => {
   /** examples/tabular with its snap.json `check` member replaced, sealed as `as`. */
   async function sealedWithCheck(as: string, check: Record<string, unknown>) {

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ATTACK_KINDS, parseAttackList, RECORD_KINDS } from '../../src/drill/kinds.js';
 import { lookalike, planDrill, type DrillFile, type PlanInput, type RecordTarget } from '../../src/drill/plan.js';
-import { parseTable, serializeTable, tableLines } from '../../src/drill/table.js';
+import { lineOf, parseTable, serializeEdit } from '../../src/drill/table.js';
 import { judge } from '../../src/drill/judge.js';
 import { rounds } from '../../src/drill/run.js';
 import { drillReport } from '../../src/drill/report.js';
@@ -145,12 +145,29 @@ describe('lookalike', () => {
 });
 
 describe('table', () => {
+  const bytesText = (b: Uint8Array) => new TextDecoder('utf-8', { ignoreBOM: true }).decode(b); // the BOM kept
+
   it('gives back the same bytes it parsed, CRLF, BOM and a last line without newline included', () => {
-    for (const text of [CSV, '\uFEFFa,b\r\n1,2\r\n3,4', '{"a":1}\n{"a":2}']) {
+    for (const text of [CSV, '\uFEFFa,b\r\n1,2\r\n3,4', '{"a":1}\n{"a":2}', 'a,b\n1,2\n3,4\r']) {
       const t = parseTable(enc.encode(text), text.startsWith('{') ? 'jsonl' : 'csv');
       if ('unsupported' in t) throw new Error(t.unsupported);
-      expect(Buffer.from(serializeTable(t, tableLines(t))).equals(Buffer.from(text))).toBe(true);
+      for (let i = 0; i < t.length; i++) expect(bytesText(serializeEdit(t, { replace: i, line: lineOf(t, i) }))).toBe(text);
     }
+  });
+
+  it('changes only the record an edit names: a last line without a line end gets one when a record follows it, and a removed last record leaves its line end', () => {
+    const t = parseTable(enc.encode('\uFEFFa,b\r\n1,2\r\n3,4\r\n5,6'), 'csv');
+    if ('unsupported' in t) throw new Error(t.unsupported);
+    expect(bytesText(serializeEdit(t, { replace: 1, line: '3,9' }))).toBe('\uFEFFa,b\r\n1,2\r\n3,9\r\n5,6');
+    expect(bytesText(serializeEdit(t, { remove: 0 }))).toBe('\uFEFFa,b\r\n3,4\r\n5,6');
+    expect(bytesText(serializeEdit(t, { remove: 2 }))).toBe('\uFEFFa,b\r\n1,2\r\n3,4');
+    expect(bytesText(serializeEdit(t, { append: '7,8' }))).toBe('\uFEFFa,b\r\n1,2\r\n3,4\r\n5,6\r\n7,8\r\n');
+    const one = parseTable(enc.encode('a,b\n1,2\n'), 'csv');
+    if ('unsupported' in one) throw new Error(one.unsupported);
+    expect(bytesText(serializeEdit(one, { remove: 0 }))).toBe('a,b\n');
+    const none = parseTable(enc.encode('a,b'), 'csv');
+    if ('unsupported' in none) throw new Error(none.unsupported);
+    expect(bytesText(serializeEdit(none, { append: '1,2' }))).toBe('a,b\n1,2\n');
   });
 
   it('refuses quoted CSV and ragged rows (edited line by line they could change other records)', () => {
