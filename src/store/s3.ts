@@ -145,6 +145,14 @@ const MAX_COMMIT_BYTES = 64 * 1024;
 /** The top folders of the layout whose keys are no other files (listed by their own readers). */
 const OWN_FOLDERS: readonly string[] = ['objects/', 'snapshots/', 'log/', 'locks/'];
 
+/**
+ * The folders of a store's other files (docs/FORMAT.md §6, §23): revocations
+ * (trust/revocations.ts REVOCATIONS_DIR), model attestations (provenance/attestation-store.ts),
+ * audit log checkpoints (trust/log-checkpoints.ts CHECKPOINTS_DIR) and co-signatures
+ * (store/cosignatures.ts COSIGNATURES_DIR); a test holds them to those constants.
+ */
+export const FILE_FOLDERS: readonly string[] = ['revocations/', 'attestations/', 'log.checkpoints/', 'signatures/'];
+
 /** Audit log lines read at once. */
 export const LOG_READ_JOBS = 16;
 
@@ -719,26 +727,14 @@ export class S3Backend implements StoreBackend {
   }
 
   /**
-   * Every key under the store's prefix but those under {@link OWN_FOLDERS}: the root is listed
-   * with the delimiter `/`, then each other top folder in full. The objects, snapshot files, log
-   * lines and locks are listed by their own readers: listing them here too would list the whole
-   * store twice (one page per 1,000 keys) for every command.
+   * Every key under the folders of the store's other files ({@link FILE_FOLDERS}), each listed in
+   * full. Nothing else under the prefix is snap's: a key planted beside them (a junk folder of
+   * millions of keys, files of megabytes) is never listed nor pulled into a command's working copy,
+   * which would cost every command, `list` included, the listing and the bytes. The objects,
+   * snapshot files, log lines and locks are listed by their own readers.
    */
   private async *otherKeys(): AsyncIterable<string> {
-    const folders: string[] = [];
-    let token: string | undefined;
-    do {
-      let r;
-      try {
-        r = await this.client.send(new ListObjectsV2Command({ Bucket: this.where.bucket, Prefix: this.where.prefix, Delimiter: '/', ...(token ? { ContinuationToken: token } : {}) }));
-      } catch (e) {
-        throw s3Error(e, `list ${this.where.prefix}`);
-      }
-      for (const o of r.Contents ?? []) if (o.Key) yield o.Key;
-      for (const p of r.CommonPrefixes ?? []) if (p.Prefix && !OWN_FOLDERS.includes(p.Prefix.slice(this.where.prefix.length))) folders.push(p.Prefix);
-      token = r.IsTruncated ? r.NextContinuationToken : undefined;
-    } while (token);
-    for (const f of folders) yield* this.listKeys(f);
+    for (const f of FILE_FOLDERS) yield* this.listKeys(this.where.prefix + f);
   }
 
   /**

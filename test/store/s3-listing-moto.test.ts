@@ -3,6 +3,7 @@
  * here; never skipped): each key once — the objects, snapshot files, log lines and locks by their
  * own readers, the other files by a listing that skips those folders.
  */
+import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { useS3Server } from '../helpers/s3-server.js';
@@ -17,6 +18,14 @@ const server = useS3Server('moto');
 const kp = useKeyPair('s3listing');
 const run = (args: string[]) => snapJson(args, { env: { ...server.env, NODE_NO_WARNINGS: '1' } });
 
+describe('the folders of the other files', () => {
+  it('are those the local store writes them to', async () => {
+    const [{ REVOCATIONS_DIR }, { CHECKPOINTS_DIR }, { COSIGNATURES_DIR }, { FILE_FOLDERS }] = await Promise.all([import('../../src/trust/revocations.js'), import('../../src/trust/log-checkpoints.js'), import('../../src/store/cosignatures.js'), import('../../src/store/s3.js')]);
+    const { attestationsDir } = await import('../../src/provenance/attestation-store.js');
+    expect([...FILE_FOLDERS].sort()).toEqual([`${REVOCATIONS_DIR}/`, `${basename(attestationsDir({ root: '/s' } as never))}/`, `${CHECKPOINTS_DIR}/`, `${COSIGNATURES_DIR}/`].sort());
+  });
+});
+
 describe('the listings of an S3 store (moto)', () => {
   it.each(['plain', 'versioned'] as const)('a command on a %s bucket lists each key of the store once, and still gets the other files', { timeout: 120_000 }, async (kind) => {
     const bucket = await newBucket(clientFor(server), kind);
@@ -24,7 +33,9 @@ describe('the listings of an S3 store (moto)', () => {
     const ds = await makeTree({ 'a.txt': 'alpha\n', 'b.txt': 'bravo\n', 'c/d.txt': 'delta\n' });
     for (const as of ['ds@v1', 'ds@v2']) expect((await run(['seal', ds, '--as', as, '--key', kp.key, '--store', store])).code).toBe(0);
     await clientFor(server).send(new PutObjectCommand({ Bucket: bucket, Key: 'st/revocations/x/r.json', Body: '{}' }));
-    await clientFor(server).send(new PutObjectCommand({ Bucket: bucket, Key: 'st/notes.txt', Body: 'n' }));
+    // Keys that are none of snap's: beside the store files, a folder of junk — one key both a file
+    // and a folder, which no store file can be — are never listed nor pulled.
+    for (const key of ['st/notes.txt', 'st/junk/a', 'st/junk/a/b']) await clientFor(server).send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'n' }));
     const w = watchedClient(server);
     const session = await openRemoteSession(new S3Backend(w.client, { bucket, prefix: 'st/' }), { create: false, objects: 'none', note: () => {} });
     try {
@@ -33,7 +44,8 @@ describe('the listings of an S3 store (moto)', () => {
       // Every object and snapshot file was listed (once).
       expect([...w.listed.keys()].filter((k) => k.startsWith('st/objects/sha256/'))).toHaveLength(3);
       expect(w.listed.get('st/snapshots/ds/v1/commit.json')).toBe(1);
-      expect((await new LocalBackend(await openStore(session.root)).listFiles()).sort()).toEqual(['notes.txt', 'revocations/x/r.json']);
+      expect((await new LocalBackend(await openStore(session.root)).listFiles()).sort()).toEqual(['revocations/x/r.json']);
+      expect([...w.listed.keys()].filter((k) => k.startsWith('st/junk/') || k === 'st/notes.txt')).toEqual([]);
     } finally {
       await session.finish(false);
     }
