@@ -44,7 +44,10 @@ start_server() {
   setsid python3 -m moto.server -H 127.0.0.1 -p "$port" >"$dir/moto.log" 2>&1 < /dev/null &
   echo $! >"$dir/moto.pid"
   local deadline=$((SECONDS + 60))
-  until curl -sf -o /dev/null "http://127.0.0.1:$port/"; do
+  # Ready when our server says it listens on PORT and answers there: another server that took PORT
+  # first (a race between picking a free port and binding it) answers curl too, while ours fails to
+  # bind ("Address already in use") and exits.
+  until grep -q "Running on http://127.0.0.1:$port" "$dir/moto.log" && curl -sf -o /dev/null "http://127.0.0.1:$port/" && kill -0 "$(cat "$dir/moto.pid")" 2>/dev/null; do
     if ! kill -0 "$(cat "$dir/moto.pid")" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
       say "moto_server did not start on 127.0.0.1:$port"
       tail -n 30 "$dir/moto.log" >&2 || true

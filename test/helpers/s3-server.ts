@@ -100,6 +100,21 @@ async function readLogs(dir: string): Promise<string> {
  * @throws Error (never skips) when it does not start, with the script's output and the server's logs
  */
 export async function startS3Server(kind: S3ServerKind): Promise<S3Server> {
+  // A port found free can be taken by another file's server before ours binds it: ours then does
+  // not start (the scripts check that their own server listens), and another port is tried.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startS3ServerOnce(kind);
+    } catch (e) {
+      if (attempt >= START_ATTEMPTS) throw e;
+    }
+  }
+}
+
+/** Tries of {@link startS3Server}, each on a new free port. */
+const START_ATTEMPTS = 3;
+
+async function startS3ServerOnce(kind: S3ServerKind): Promise<S3Server> {
   const dir = await fsp.mkdtemp(join(tmpdir(), `snap-s3-${kind}-`));
   const script = join(REPO, 'scripts', kind === 'ceph' ? 's3-ceph.sh' : 's3-moto.sh');
   const port = await freePort();
