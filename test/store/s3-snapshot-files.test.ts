@@ -241,7 +241,7 @@ describe('other files of an S3 store (moto)', () => {
     expectOk(await run(['list', '--store', store]));
   });
 
-  it('a key planted as a file where store files need a folder of that name is refused by name (STORE_MALFORMED, exit 3), not an internal error', { timeout: 120_000 }, async () => {
+  it('a key planted as a file where store files need a folder of that name is none of snap\'s: not listed, and the revocation in that folder still counts (exit 1, SNAPSHOT_REVOKED)', { timeout: 120_000 }, async () => {
     const c = clientFor(server);
     const bucket = await newBucket(c, 'plain');
     const store = `s3://${bucket}/st`;
@@ -250,8 +250,14 @@ describe('other files of an S3 store (moto)', () => {
     expectOk(await run(['revoke', 'ds@v1', '--key', kp.key, '--reason', 'test', '--store', store]));
     await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'st/revocations', Body: 'junk' }));
     const r = await run(['verify', ds, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', store]);
-    expect([r.code, r.json.error?.code]).toEqual([3, 'STORE_MALFORMED']);
-    expect(r.json.error?.message).toContain('"revocations"');
+    expect([r.code, r.json.failure?.code]).toEqual([1, 'SNAPSHOT_REVOKED']);
+    // Inside a folder of store files, a key that is both a file and a folder is refused by name.
+    const listed = await c.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'st/revocations/' }));
+    const folder = (listed.Contents ?? []).map((o) => o.Key as string).find((k) => k.split('/').length === 4)?.split('/').slice(0, 3).join('/') as string;
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: folder, Body: 'junk' }));
+    const again = await run(['verify', ds, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', store]);
+    expect([again.code, again.json.error?.code]).toEqual([3, 'STORE_MALFORMED']);
+    expect(again.json.error?.message).toContain(JSON.stringify(folder.slice('st/'.length)));
   });
   it('a giant file planted among the other files (65 MiB under revocations/) is read only one byte past what a local reader reads: commands still work', { timeout: 120_000 }, async () => {
     const c = clientFor(server);
