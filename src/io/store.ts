@@ -829,6 +829,23 @@ export async function listSnapshots(store: Store, name?: string): Promise<Snapsh
   );
 }
 
+/**
+ * Every `snapshots/NAME/VERSION` entry of a store whose names are valid, whether or not it holds a
+ * readable snapshot (unlike {@link listSnapshots}, which leaves out a folder whose `statement.json`
+ * cannot be read). For commands that must report such a folder rather than not see it (`impact`).
+ * Sorted by NAME, then VERSION.
+ */
+export async function listSnapshotFolders(store: Store): Promise<{ name: string; version: string; dir: string }[]> {
+  const out: { name: string; version: string; dir: string }[] = [];
+  for (const n of (await fsp.readdir(store.snapshotsDir).catch(() => [] as string[])).sort()) {
+    if (!NAME_RE.test(n)) continue;
+    for (const v of (await fsp.readdir(join(store.snapshotsDir, n)).catch(() => [] as string[])).sort()) {
+      if (VERSION_RE.test(v)) out.push({ name: n, version: v, dir: join(store.snapshotsDir, n, v) });
+    }
+  }
+  return out;
+}
+
 /** True when `dir` holds the three snapshot files. */
 export function isSnapshotFolder(dir: string): boolean {
   return existsSync(join(dir, STATEMENT_FILE)) && existsSync(join(dir, ENVELOPE_FILE)) && existsSync(join(dir, MANIFEST_FILE));

@@ -8,7 +8,7 @@
 import { isSnapError } from '../core/errors.js';
 import type { ProvenanceSource } from '../core/provenance.js';
 import { statementRef, type Statement } from '../core/statement.js';
-import { listSnapshots, type SnapshotLocation, type Store } from '../io/store.js';
+import { listSnapshotFolders, listSnapshots, type SnapshotLocation, type Store } from '../io/store.js';
 import { readSnapshotUnverified } from '../snapshot.js';
 import { listAttestations, readAttestationUnverified } from './attestation-store.js';
 
@@ -64,13 +64,19 @@ function nodeOf(id: string, s: Statement): LineageNode {
 export async function readSnapshotGraph(store: Store): Promise<SnapshotGraph> {
   const nodes = new Map<string, LineageNode>();
   const skipped: Skipped[] = [];
-  for (const info of await listSnapshots(store)) {
+  // The listing (oldest first) leaves out a folder whose statement.json cannot be read: those
+  // folders are read after it, so that each is reported rather than unseen (a model trained on it,
+  // or on what was derived from it, would otherwise be missing from impact without a word).
+  const listed = await listSnapshots(store);
+  const seen = new Set(listed.map((i) => i.dir));
+  const unlisted = (await listSnapshotFolders(store)).filter((f) => !seen.has(f.dir));
+  for (const info of [...listed, ...unlisted]) {
     const ref = `${info.name}@${info.version}`;
     try {
       const r = await readSnapshotUnverified({ dir: info.dir, name: info.name, version: info.version, ref });
       if (r.statement) nodes.set(r.snapshot, nodeOf(r.snapshot, r.statement));
     } catch (e) {
-      if (!isSnapError(e) || e.code === 'IO_ERROR') throw e;
+      if (!isSnapError(e) || (e.code === 'IO_ERROR' && seen.has(info.dir))) throw e;
       skipped.push({ ref, code: e.code });
     }
   }

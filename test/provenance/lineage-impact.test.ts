@@ -148,6 +148,40 @@ describe('snap impact', () => {
   });
 });
 
+describe('impact over a store someone damaged (no key needed)', () => {
+  let s2: string;
+  beforeAll(async () => {
+    s2 = await newStorePath();
+    const w = await tempDir('snap-lin-dmg-');
+    const seal2 = async (files: Record<string, string>, as: string, extra: string[] = []) => {
+      const r = await snapJson(['seal', await makeTree(files), '--as', as, '--key', keys.key, '--store', s2, '--no-pipeline', ...extra]);
+      if (r.code !== 0) throw new Error(`seal ${as}: ${r.stderr}`);
+    };
+    await seal2({ 'raw.csv': '1\n' }, 'src@v1');
+    await seal2({ 'mid.csv': '1\n' }, 'mid@v1', ['--derived-from', 'src@v1']);
+    await fsp.writeFile(join(w, 'm.bin'), 'm');
+    const r = await snapJson(['attest', 'm.bin', '--data', 'mid@v1', '--key', keys.key, '--as', 'm@1', '--store', s2], { cwd: w });
+    if (r.code !== 0) throw new Error(`attest: ${r.stderr}`);
+  });
+
+  it('reports a snapshot folder whose statement.json is gone (its envelope intact) instead of leaving it and its models out silently', async () => {
+    const dir = join(s2, 'snapshots', 'mid', 'v1');
+    const before = await snapJson(['impact', 'src@v1', '--store', s2]);
+    expect(before.json.models.map((m: { ref: string }) => m.ref)).toEqual(['m@1']);
+    await fsp.chmod(dir, 0o755);
+    await fsp.rename(join(dir, 'statement.json'), join(dir, 'statement.json.away'));
+    try {
+      const r = await snapJson(['impact', 'src@v1', '--store', s2]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.json.skipped).toEqual([{ ref: 'mid@v1', code: 'NOT_FOUND' }]);
+      const human = await snap(['impact', 'src@v1', '--store', s2]);
+      expect(human.stdout).toMatch(/^note: mid@v1 left out: its statement cannot be used \[NOT_FOUND\]$/m);
+    } finally {
+      await fsp.rename(join(dir, 'statement.json.away'), join(dir, 'statement.json'));
+    }
+  });
+});
+
 describe('a long chain of versions (here planted: unsigned statements, as someone who can write to the store can add)', () => {
   const DEPTH = 40;
   let chain: string;
