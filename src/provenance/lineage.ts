@@ -146,6 +146,18 @@ export interface ImpactResult {
   derived: { ref: string; snapshot: string; createdAt: string; depth: number; via: { relation: Relation; from: string } }[];
   /** Every attested model trained on it or on a derived snapshot. */
   models: { ref: string; attestation: string; createdAt: string; artifacts: { name: string; sha256: string }[]; trainedOn: { ref: string; snapshot: string }[] }[];
+  /**
+   * Snapshots not known to derive from it whose lineage passes through a snapshot not in the store
+   * (`missing`: the first found; deleted, unreadable or never imported): whether they derive from it
+   * cannot be told here.
+   */
+  possiblyDerived: { ref: string; snapshot: string; createdAt: string; missing: { snapshot: string; ref?: string } }[];
+  /**
+   * Attested models not known to be trained on it, but trained on a snapshot that is not in the store
+   * (`inStore` false) or on one of {@link possiblyDerived} (`inStore` true): retrain or re-check them
+   * too, unless their lineage is known otherwise.
+   */
+  possiblyAffectedModels: { ref: string; attestation: string; createdAt: string; artifacts: { name: string; sha256: string }[]; trainedOn: { ref: string; snapshot: string; inStore: boolean }[] }[];
   skipped: Skipped[];
   /** Stored attestations left out because they cannot be read or are signed as another name: a model trained on the snapshot may hide among them. */
   skippedAttestations: SkippedAttestation[];
@@ -161,7 +173,8 @@ export interface SkippedAttestation {
 
 /**
  * The incident question: which snapshots were derived from this one (directly or not), and which
- * attested models learned from any of them.
+ * attested models learned from any of them; and, apart, what the store cannot rule out (snapshots
+ * and models whose lineage passes through a snapshot that is not in the store).
  * @throws SnapError codes of readSnapshotUnverified for the start | `IO_ERROR`
  */
 export async function impact(loc: SnapshotLocation, store: Store): Promise<ImpactResult> {
@@ -187,7 +200,29 @@ export async function impact(loc: SnapshotLocation, store: Store): Promise<Impac
       queue.push({ id: c.node.snapshot, ref: c.node.ref, depth: depth + 1 });
     }
   }
+  // What the store cannot rule out: a snapshot named by an edge but not in the store (deleted,
+  // unreadable, never imported) may itself derive from the start, and so may everything derived
+  // from it. Over-reporting is harmless; leaving out a model without a word is not.
+  const inStore = (id: string) => graph.nodes.has(id) || affected.has(id);
+  const possiblyDerived: ImpactResult['possiblyDerived'] = [];
+  const possibly = new Set<string>();
+  const unknownQueue: { id: string; missing: { snapshot: string; ref?: string } }[] = [];
+  for (const n of graph.nodes.values()) {
+    for (const f of n.from) {
+      if (!inStore(f.snapshot)) unknownQueue.push({ id: f.snapshot, missing: { snapshot: f.snapshot, ...(f.ref !== undefined ? { ref: f.ref } : {}) } });
+    }
+  }
+  while (unknownQueue.length > 0) {
+    const { id, missing } = unknownQueue.shift() as (typeof unknownQueue)[number];
+    for (const c of children.get(id) ?? []) {
+      if (affected.has(c.node.snapshot) || possibly.has(c.node.snapshot)) continue;
+      possibly.add(c.node.snapshot);
+      possiblyDerived.push({ ref: c.node.ref, snapshot: c.node.snapshot, createdAt: c.node.createdAt, missing });
+      unknownQueue.push({ id: c.node.snapshot, missing });
+    }
+  }
   const models: ImpactResult['models'] = [];
+  const possiblyAffectedModels: ImpactResult['possiblyAffectedModels'] = [];
   const skippedAttestations: SkippedAttestation[] = [];
   for (const a of await listAttestations(store)) {
     const r = await readAttestationUnverified(a);
@@ -195,9 +230,15 @@ export async function impact(loc: SnapshotLocation, store: Store): Promise<Impac
       skippedAttestations.push({ ref: `${a.model}@${a.version}`, code: r.unreadable.code, reason: r.unreadable.message });
       continue;
     }
-    const trainedOn = r.statement.predicate.datasets.filter((d) => affected.has(d.snapshot)).map((d) => ({ ref: d.ref, snapshot: d.snapshot }));
-    if (trainedOn.length === 0) continue;
-    models.push({ ref: `${a.model}@${a.version}`, attestation: r.id, createdAt: r.statement.predicate.createdAt, artifacts: r.statement.subject.map((s) => ({ name: s.name, sha256: s.digest.sha256 })), trainedOn });
+    const model = { ref: `${a.model}@${a.version}`, attestation: r.id, createdAt: r.statement.predicate.createdAt, artifacts: r.statement.subject.map((s) => ({ name: s.name, sha256: s.digest.sha256 })) };
+    const datasets = r.statement.predicate.datasets;
+    const trainedOn = datasets.filter((d) => affected.has(d.snapshot)).map((d) => ({ ref: d.ref, snapshot: d.snapshot }));
+    if (trainedOn.length > 0) {
+      models.push({ ...model, trainedOn });
+      continue;
+    }
+    const unknown = datasets.filter((d) => possibly.has(d.snapshot) || !inStore(d.snapshot)).map((d) => ({ ref: d.ref, snapshot: d.snapshot, inStore: inStore(d.snapshot) }));
+    if (unknown.length > 0) possiblyAffectedModels.push({ ...model, trainedOn: unknown });
   }
-  return { snapshot: { ref: start.ref, snapshot: start.snapshot }, derived, models, skipped: graph.skipped, skippedAttestations };
+  return { snapshot: { ref: start.ref, snapshot: start.snapshot }, derived, models, possiblyDerived, possiblyAffectedModels, skipped: graph.skipped, skippedAttestations };
 }

@@ -164,6 +164,38 @@ describe('impact over a store someone damaged (no key needed)', () => {
     if (r.code !== 0) throw new Error(`attest: ${r.stderr}`);
   });
 
+  it('names, as possibly affected, a model trained on a snapshot no longer in the store, and one whose lineage passes through such a snapshot', async () => {
+    // src@v1 → mid@v1 → end@v1 (derived), models m@1 on mid@v1 and e@1 on end@v1; then mid@v1's folder is removed.
+    const s3 = await newStorePath();
+    const w = await tempDir('snap-lin-gone-');
+    for (const [files, as, extra] of [[{ 'raw.csv': '1\n' }, 'src@v1', []], [{ 'mid.csv': '1\n' }, 'mid@v1', ['--derived-from', 'src@v1']], [{ 'end.csv': '1\n' }, 'end@v1', ['--derived-from', 'mid@v1']], [{ 'x.csv': '1\n' }, 'other@v1', []]] as const) {
+      expect((await snapJson(['seal', await makeTree(files), '--as', as, '--key', keys.key, '--store', s3, '--no-pipeline', ...extra])).code).toBe(0);
+    }
+    for (const [m, data] of [['m', 'mid@v1'], ['e', 'end@v1'], ['o', 'other@v1']] as const) {
+      await fsp.writeFile(join(w, `${m}.bin`), m);
+      expect((await snapJson(['attest', `${m}.bin`, '--data', data, '--key', keys.key, '--as', `${m}@1`, '--store', s3], { cwd: w })).code).toBe(0);
+    }
+    const mid = (await snapJson(['show', 'mid@v1', '--store', s3])).json.snapshot as string;
+    expect((await snapJson(['impact', 'src@v1', '--store', s3])).json.models.map((m: { ref: string }) => m.ref)).toEqual(['e@1', 'm@1']);
+    const dir = join(s3, 'snapshots', 'mid', 'v1');
+    await fsp.chmod(dir, 0o755);
+    await fsp.rm(dir, { recursive: true, force: true });
+
+    const r = await snapJson(['impact', 'src@v1', '--store', s3]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.models).toEqual([]);
+    expect(r.json.possiblyDerived.map((d: { ref: string; missing: unknown }) => [d.ref, d.missing])).toEqual([['end@v1', { snapshot: mid, ref: 'mid@v1' }]]);
+    expect(r.json.possiblyAffectedModels.map((m: { ref: string; trainedOn: unknown }) => [m.ref, m.trainedOn])).toEqual([
+      ['e@1', [{ ref: 'end@v1', snapshot: expect.stringMatching(/^sha256:/), inStore: true }]],
+      ['m@1', [{ ref: 'mid@v1', snapshot: mid, inStore: false }]],
+    ]);
+    const human = await snap(['impact', 'src@v1', '--store', s3]);
+    expect(human.stdout).toMatch(/^ {2}possibly affected .*:$/m);
+    expect(human.stdout).toMatch(/^ {4}end@v1 sha256:\S+ {2}\(came from mid@v1 sha256:\S+, not in the store\)$/m);
+    expect(human.stdout).toMatch(/^ {4}model m@1 sha256:\S+ {2}trained on mid@v1 \(not in the store\) /m);
+    expect(human.stdout).not.toContain('o@1');
+  });
+
   it('reports a snapshot folder whose statement.json is gone (its envelope intact) instead of leaving it and its models out silently', async () => {
     const dir = join(s2, 'snapshots', 'mid', 'v1');
     const before = await snapJson(['impact', 'src@v1', '--store', s2]);
