@@ -169,7 +169,10 @@ describe('snap bom --model', () => {
     const r = await snapJson(['bom', '--model', 'clf@1', '--pubkey', mlKey.pub, '-o', out, '--store', store]);
     expect(r.code).toBe(1);
     expect(r.json.failure.code).toBe('SIGNATURE_INVALID');
+    expect(r.json.failure.message).toMatch(/^training snapshot clean@v1 \(sha256:[0-9a-f]{64}\): no signature verifies/);
     expect(existsSync(out)).toBe(false);
+    const human = await snap(['bom', '--model', 'clf@1', '--pubkey', mlKey.pub, '-o', out, '--store', store]);
+    expect(human.stderr).toMatch(/^snap bom: not written: training snapshot clean@v1 \(sha256:/);
   });
 
   it('exits 1 (SNAPSHOT_REVOKED) and writes nothing with --pubkey when a trusted key revoked a training snapshot, as verify-model does', async () => {

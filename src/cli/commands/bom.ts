@@ -33,10 +33,11 @@ class Untrusted {
   constructor(readonly failure: { code: string; message: string }) {}
 }
 
-async function describeSnapshot(loc: SnapshotLocation, keys: TrustedKey[] | undefined, rules: TrustRules): Promise<BomSnapshot | Untrusted> {
+/** @param label how a failure names the snapshot (default: the ref it was found by) */
+async function describeSnapshot(loc: SnapshotLocation, keys: TrustedKey[] | undefined, rules: TrustRules, label = loc.ref): Promise<BomSnapshot | Untrusted> {
   if (keys) {
     const t = await checkTrust(loc, keys, 1, rules);
-    if (!t.ok || !t.statement) return new Untrusted({ code: t.failure?.code ?? 'SIGNATURE_INVALID', message: `${loc.ref}: ${t.failure?.message ?? 'not trusted'}` });
+    if (!t.ok || !t.statement) return new Untrusted({ code: t.failure?.code ?? 'SIGNATURE_INVALID', message: `${label}: ${t.failure?.message ?? 'not trusted'}` });
     return { snapshot: t.snapshot, statement: t.statement, signers: verifiedSigners(t.signers), verified: true };
   }
   const r = await readSnapshotUnverified(loc);
@@ -73,7 +74,8 @@ async function modelInput(text: string, store: Store, keys: TrustedKey[] | undef
       datasets.push(d);
       continue;
     }
-    const s = await describeSnapshot(loc, keys, rules);
+    // Named as the attestation names it (found by id, its ref would be the bare id).
+    const s = await describeSnapshot(loc, keys, rules, `training snapshot ${d.ref} (${d.snapshot})`);
     if (s instanceof Untrusted) return s;
     if (s.snapshot !== d.snapshot) {
       if (keys) return new Untrusted({ code: 'INTEGRITY_FAILURE', message: `${d.ref} in the store is now snapshot ${s.snapshot}, not the ${d.snapshot} the model was trained on` });
@@ -140,7 +142,7 @@ export const bomCommand: CommandSpec = {
         .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: 'verify the signatures against these trusted keys first (exit 1 and no BOM if they fail)' }),
       [
         ['$0 bom spam@v1 -o spam-v1.cdx.json', 'the BOM of a dataset snapshot'],
-        ['$0 bom --model spam-clf@1.0 -o model.cdx.json --pubkey keys/ml.pub', 'the BOM of a model and its training data, verified'],
+        ['$0 bom --model spam-clf@1.0 -o model.cdx.json --pubkey keys/ml.pub --pubkey keys/data.pub', 'the BOM of a model and its training data, verified (the keys of the attestation and of the data)'],
       ],
     ),
   run: cmdBom,
