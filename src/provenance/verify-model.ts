@@ -96,7 +96,12 @@ function covers(c: AttestationCheck, files: readonly HashedArtifact[]): boolean 
  */
 export async function verifyModel(opts: { files: readonly HashedArtifact[]; trusted: readonly TrustedKey[]; store: Store; attestationFile?: string; now?: Date; revocations?: RevocationSource }): Promise<VerifyModelResult> {
   const rules: TrustRules = { now: opts.now ?? new Date(), revocations: opts.revocations ?? revocationSource(opts.store.root, []) };
-  const checks: AttestationCheck[] = [];
+  // Only the attestations covering the files are kept: the store may hold any number of them (each
+  // statement up to 1 MiB), and keeping every one parsed made memory grow with the whole folder.
+  const matching: AttestationCheck[] = [];
+  const keep = (c: AttestationCheck) => {
+    if (covers(c, opts.files)) matching.push(c);
+  };
   if (opts.attestationFile !== undefined) {
     let bytes: Buffer;
     try {
@@ -110,12 +115,11 @@ export async function verifyModel(opts: { files: readonly HashedArtifact[]; trus
     } catch (e) {
       throw ioError(e, opts.attestationFile, 'cannot read the attestation');
     }
-    checks.push(checkAttestationEnvelope(bytes, opts.trusted));
+    keep(checkAttestationEnvelope(bytes, opts.trusted));
   } else {
-    for (const a of await listAttestations(opts.store)) checks.push(await checkStoredAttestation(a, opts.trusted));
+    for (const a of await listAttestations(opts.store)) keep(await checkStoredAttestation(a, opts.trusted));
   }
   const files = opts.files.map((f) => ({ path: f.path, name: f.name, sha256: f.digest.sha256 }));
-  const matching = checks.filter((c) => covers(c, opts.files));
   const rejected = matching.filter((c) => !c.ok).map((c) => ({ ...(c.statement ? { ref: attestationRef(c.statement) } : {}), id: c.id, failure: c.failure ?? { code: 'SIGNATURE_INVALID', message: 'not trusted' } }));
   const attestations: AttestationVerdict[] = [];
   for (const c of matching.filter((x) => x.ok && x.statement)) {

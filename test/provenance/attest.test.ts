@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeKeyPair, makeTree, snapBin, snapJson, snap, tempDir, type KeyPair } from '../helpers/tree.js';
 import { newStorePath, tamper } from '../helpers/store.js';
-import { validateAttestation, buildAttestation } from '../../src/core/attestation.js';
+import { validateAttestation, buildAttestation, serializeAttestation } from '../../src/core/attestation.js';
 import type { SnapError } from '../../src/core/errors.js';
 import { seal as sealLibrary } from '../../src/seal.js';
 import { readPrivateKey } from '../../src/io/keyfile.js';
@@ -280,6 +280,25 @@ describe('snap verify-model', () => {
     expect(quiet.code).toBe(0);
     expect(quiet.stderr).toBe('');
   });
+
+  it('keeps in memory only the attestations that cover the files: 500 planted ones of 256 long-named subjects each do not exhaust a 32 MiB heap', async () => {
+    const crowded = join(await tempDir('snap-model-crowd-'), 'store');
+    await fsp.cp(store, crowded, { recursive: true });
+    const subjects = (i: number) => Array.from({ length: 256 }, (_, k) => ({ name: `${i}-${k}-`.padEnd(255, 'x'), digest: { sha256: (i * 1000 + k).toString(16).padStart(64, '0') } }));
+    const datasets = [{ ref: 'x@v1', snapshot: `sha256:${'1'.repeat(64)}`, merkleRoot: '2'.repeat(64) }];
+    for (let i = 0; i < 500; i++) {
+      // Unsigned (no key needed): only the envelope is read, its payload parsed to match subjects.
+      const bytes = serializeAttestation(buildAttestation(subjects(i), { createdAt: '2026-01-01T00:00:00Z', datasets, model: 'planted', version: String(i), tool: { name: 'snap', version: '0.1.0' } }));
+      const dir = join(crowded, 'attestations', 'planted', String(i));
+      await fsp.mkdir(dir, { recursive: true });
+      await fsp.writeFile(join(dir, 'envelope.json'), JSON.stringify({ payload: Buffer.from(bytes).toString('base64'), payloadType: 'application/vnd.in-toto+json', signatures: [] }));
+    }
+    // The built CLI in its own process, so that the heap bound applies to it alone.
+    const r = await snapBin(['verify-model', 'weights.bin', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', crowded, '--json'], { cwd: work, env: { NODE_OPTIONS: '--max-old-space-size=32' }, timeoutMs: 50_000 });
+    expect(r.stderr).not.toMatch(/heap out of memory/);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).attestations.map((a: { ref: string }) => a.ref)).toEqual(['clf@1.0']);
+  }, 60_000);
 
   it('exits 3 (NOT_FOUND) when there is no store', async () => {
     const r = await snapJson(['verify-model', 'weights.bin', '--pubkey', mlKey.pub, '--store', await newStorePath()], { cwd: work });
