@@ -36,13 +36,31 @@ export interface Skipped {
   code: string;
 }
 
-/** The store's snapshots as a graph, by id. */
+/**
+ * The store's snapshots as a graph, by id. Its nodes hold the edges but not the provenance texts
+ * (description, licence, sources: up to half a MiB a snapshot), which {@link lineage} reads again
+ * for the snapshots it reports: a store of many snapshots, planted or not, costs memory for its
+ * edges only.
+ */
 export interface SnapshotGraph {
   nodes: Map<string, LineageNode>;
+  /** Where each node was read. */
+  locations: Map<string, SnapshotLocation>;
   skipped: Skipped[];
 }
 
-function nodeOf(id: string, s: Statement): LineageNode {
+/** The provenance texts of a statement, as a node reports them. */
+function provenanceTexts(s: Statement): Pick<LineageNode, 'description' | 'license' | 'sources'> {
+  const pv = s.predicate.provenance;
+  return {
+    ...(pv?.description !== undefined ? { description: pv.description } : {}),
+    ...(pv?.license !== undefined ? { license: pv.license } : {}),
+    ...(pv?.sources ? { sources: pv.sources } : {}),
+  };
+}
+
+/** A node of a statement: its edges, and its provenance texts when `texts` is true. */
+function nodeOf(id: string, s: Statement, texts: boolean): LineageNode {
   const p = s.predicate;
   const pv = p.provenance;
   const from: LineageNode['from'] = [];
@@ -50,9 +68,7 @@ function nodeOf(id: string, s: Statement): LineageNode {
   for (const d of pv?.derivedFrom ?? []) from.push({ relation: 'derived-from', snapshot: d.snapshot, ref: d.ref, inStore: false });
   return {
     ref: statementRef(s), snapshot: id, createdAt: p.createdAt, merkleRoot: p.merkleRoot, fileCount: p.fileCount, totalBytes: p.totalBytes,
-    ...(pv?.description !== undefined ? { description: pv.description } : {}),
-    ...(pv?.license !== undefined ? { license: pv.license } : {}),
-    ...(pv?.sources ? { sources: pv.sources } : {}),
+    ...(texts ? provenanceTexts(s) : {}),
     from,
   };
 }
@@ -63,6 +79,7 @@ function nodeOf(id: string, s: Statement): LineageNode {
  */
 export async function readSnapshotGraph(store: Store): Promise<SnapshotGraph> {
   const nodes = new Map<string, LineageNode>();
+  const locations = new Map<string, SnapshotLocation>();
   const skipped: Skipped[] = [];
   // The listing (oldest first) leaves out a folder whose statement.json cannot be read: those
   // folders are read after it, so that each is reported rather than unseen (a model trained on it,
@@ -73,8 +90,12 @@ export async function readSnapshotGraph(store: Store): Promise<SnapshotGraph> {
   for (const info of [...listed, ...unlisted]) {
     const ref = `${info.name}@${info.version}`;
     try {
-      const r = await readSnapshotUnverified({ dir: info.dir, name: info.name, version: info.version, ref });
-      if (r.statement) nodes.set(r.snapshot, nodeOf(r.snapshot, r.statement));
+      const loc = { dir: info.dir, name: info.name, version: info.version, ref };
+      const r = await readSnapshotUnverified(loc);
+      if (r.statement) {
+        nodes.set(r.snapshot, nodeOf(r.snapshot, r.statement, false));
+        locations.set(r.snapshot, loc);
+      }
     } catch (e) {
       if (!isSnapError(e) || (e.code === 'IO_ERROR' && seen.has(info.dir))) throw e;
       skipped.push({ ref, code: e.code });
@@ -87,21 +108,37 @@ export async function readSnapshotGraph(store: Store): Promise<SnapshotGraph> {
       if (target && f.ref === undefined) f.ref = target.ref;
     }
   }
-  return { nodes, skipped };
+  return { nodes, locations, skipped };
 }
 
-/** The node of a located snapshot (read and name-checked as `show` does). */
+/** The node of a located snapshot (read and name-checked as `show` does), with its provenance texts. */
 async function startNode(loc: SnapshotLocation, graph: SnapshotGraph): Promise<LineageNode> {
   const r = await readSnapshotUnverified(loc);
   const known = graph.nodes.get(r.snapshot);
-  if (known) return known;
-  const n = nodeOf(r.snapshot, r.statement as Statement);
+  if (known) return { ...known, ...provenanceTexts(r.statement as Statement) };
+  const n = nodeOf(r.snapshot, r.statement as Statement, true);
   for (const f of n.from) {
     const t = graph.nodes.get(f.snapshot);
     f.inStore = t !== undefined;
     if (t && f.ref === undefined) f.ref = t.ref;
   }
   return n;
+}
+
+/**
+ * A graph node with its provenance texts, read again from where it was found; without them when
+ * that folder no longer holds the same snapshot (changed since the graph was read).
+ */
+async function withTexts(node: LineageNode, graph: SnapshotGraph): Promise<LineageNode> {
+  const loc = graph.locations.get(node.snapshot);
+  if (!loc) return node;
+  try {
+    const r = await readSnapshotUnverified(loc);
+    return r.snapshot === node.snapshot && r.statement ? { ...node, ...provenanceTexts(r.statement) } : node;
+  } catch (e) {
+    if (isSnapError(e) && e.code !== 'IO_ERROR') return node;
+    throw e;
+  }
 }
 
 /** What {@link lineage} found. */
@@ -118,7 +155,7 @@ export interface LineageResult {
  * @throws SnapError codes of readSnapshotUnverified for the start (`SNAPSHOT_NAME_MISMATCH`, …)
  */
 export async function lineage(loc: SnapshotLocation, store: Store | undefined): Promise<LineageResult> {
-  const graph = store ? await readSnapshotGraph(store) : { nodes: new Map<string, LineageNode>(), skipped: [] };
+  const graph: SnapshotGraph = store ? await readSnapshotGraph(store) : { nodes: new Map(), locations: new Map(), skipped: [] };
   const start = await startNode(loc, graph);
   const chain: LineageResult['chain'] = [];
   const missing: LineageResult['missing'] = [];
@@ -126,7 +163,7 @@ export async function lineage(loc: SnapshotLocation, store: Store | undefined): 
   const queue: { node: LineageNode; depth: number }[] = [{ node: start, depth: 0 }];
   while (queue.length > 0) {
     const { node, depth } = queue.shift() as { node: LineageNode; depth: number };
-    chain.push({ ...node, depth });
+    chain.push({ ...(depth === 0 ? node : await withTexts(node, graph)), depth });
     for (const f of node.from) {
       if (seen.has(f.snapshot)) continue;
       seen.add(f.snapshot);

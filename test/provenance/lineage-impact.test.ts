@@ -5,7 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeKeyPair, makeTree, snap, snapJson, tempDir, type KeyPair } from '../helpers/tree.js';
+import { makeKeyPair, makeTree, snap, snapBin, snapJson, tempDir, type KeyPair } from '../helpers/tree.js';
 import { newStorePath } from '../helpers/store.js';
 import { buildStatement, serializeStatement, snapshotId } from '../../src/core/statement.js';
 
@@ -212,6 +212,32 @@ describe('impact over a store someone damaged (no key needed)', () => {
       await fsp.rename(join(dir, 'statement.json.away'), join(dir, 'statement.json'));
     }
   });
+});
+
+describe('a store crowded with planted snapshots of long provenance (unsigned: no key needed)', () => {
+  it('costs impact memory for the edges only: 100 snapshots of 256 sources of 2 KiB each do not exhaust a 32 MiB heap, and lineage still prints their sources', async () => {
+    const s4 = await newStorePath();
+    expect((await snapJson(['seal', await makeTree({ a: 'a' }), '--as', 'base@v1', '--key', keys.key, '--store', s4, '--no-pipeline'])).code).toBe(0);
+    for (let i = 0; i < 100; i++) {
+      const sources = Array.from({ length: 256 }, (_, k) => ({ uri: `https://e.example/${i}/${k}/`.padEnd(2048, 'x') }));
+      const bytes = serializeStatement(buildStatement({
+        dataset: 'planted', version: `v${i}`, merkleRoot: 'a'.repeat(64), manifestSha256: 'b'.repeat(64), fileCount: 1, totalBytes: 1,
+        createdAt: '2030-01-01T00:00:00Z', tool: { name: 'snap', version: '0.1.0' }, provenance: { sources },
+      }));
+      const dir = join(s4, 'snapshots', 'planted', `v${i}`);
+      await fsp.mkdir(dir, { recursive: true });
+      await fsp.writeFile(join(dir, 'statement.json'), bytes);
+      await fsp.writeFile(join(dir, 'envelope.json'), '{}');
+      await fsp.writeFile(join(dir, 'manifest.jsonl'), '');
+    }
+    // The built CLI in its own process, so that the heap bound applies to it alone.
+    const r = await snapBin(['impact', 'base@v1', '--store', s4, '--json'], { env: { NODE_OPTIONS: '--max-old-space-size=32' }, timeoutMs: 50_000 });
+    expect(r.stderr).not.toMatch(/heap out of memory/);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).derived).toEqual([]);
+    const shown = await snapJson(['lineage', 'planted@v7', '--store', s4]);
+    expect(shown.json.chain[0].sources).toHaveLength(256);
+  }, 60_000);
 });
 
 describe('a long chain of versions (here planted: unsigned statements, as someone who can write to the store can add)', () => {
