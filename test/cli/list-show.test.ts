@@ -3,7 +3,7 @@
  */
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeTree, snap, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { newStorePath, sha256 } from '../helpers/store.js';
@@ -89,6 +89,23 @@ describe('snap list', () => {
     expect(human.code).toBe(1);
     expect(human.stderr).toContain('d@v2 has a malformed statement');
     expect(human.stderr).toContain('d@v3 has a malformed statement');
+  });
+
+  it('names a snapshot folder whose statement.json is gone (unreadable) and exits 1, instead of leaving it out without a word', async () => {
+    const own = await newStorePath();
+    const data = await makeTree({ 'a.txt': 'a\n' });
+    for (const as of ['d@v1', 'd@v2']) expect((await snapJson(['seal', data, '--as', as, '--key', keys.key, '--store', own])).code).toBe(0);
+    await rm(join(own, 'snapshots', 'd', 'v2', 'statement.json'));
+    const r = await snapJson(['list', '--store', own]);
+    expect(r.code).toBe(1);
+    expect(r.json.ok).toBe(false);
+    expect(r.json.snapshots.map((x: { ref: string }) => x.ref)).toEqual(['d@v1']);
+    expect(r.json.unreadable).toEqual([{ ref: 'd@v2', reason: 'its statement.json is missing or not a regular file' }]);
+    const byName = await snapJson(['list', 'd', '--store', own]);
+    expect(byName.code).toBe(1);
+    const human = await snap(['list', '--store', own]);
+    expect(human.code).toBe(1);
+    expect(human.stderr).toContain('d@v2 is no readable snapshot');
   });
 
   it('exits 3 when there is no store', async () => {

@@ -1,5 +1,7 @@
 /** `snap list [name]`: List the snapshots in the store (all, or of one NAME). */
-import { storePath, openStore, listSnapshots } from '../../io/store.js';
+import { lstatSync } from 'node:fs';
+import { join } from 'node:path';
+import { storePath, openStore, listSnapshots, listSnapshotFolders, STATEMENT_FILE } from '../../io/store.js';
 import { NAME_RE, NAME_RULE_TEXT } from '../../core/refs.js';
 import { SnapError } from '../../core/errors.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
@@ -12,18 +14,26 @@ async function cmdList(a: Args, io: CliIo): Promise<number> {
   const name = a.name as string | undefined;
   if (name !== undefined && !NAME_RE.test(name)) throw new SnapError('USAGE', `${JSON.stringify(name)} is not a dataset NAME (${NAME_RULE_TEXT})`);
   const list = await listSnapshots(store, name);
+  // A folder whose statement.json cannot be read at all (missing, not a regular file) is no
+  // snapshot listSnapshots can describe: named apart, it fails the listing too (fsck says more).
+  const listed = new Set(list.map((x) => `${x.name}@${x.version}`));
+  const unreadable = (await listSnapshotFolders(store))
+    .filter((f) => (name === undefined || f.name === name) && !listed.has(`${f.name}@${f.version}`))
+    .filter((f) => !lstatSync(join(f.dir, STATEMENT_FILE), { throwIfNoEntry: false })?.isFile())
+    .map((f) => ({ ref: `${f.name}@${f.version}`, reason: `its ${STATEMENT_FILE} is missing or not a regular file` }));
   // A NAME that matches nothing is most likely mistyped: an error, not an empty list.
-  if (name !== undefined && list.length === 0) throw new SnapError('REF_NOT_FOUND', `no snapshots of ${name} in ${store.root} (run "snap list" to see every NAME)`, { name });
+  if (name !== undefined && list.length === 0 && unreadable.length === 0) throw new SnapError('REF_NOT_FOUND', `no snapshots of ${name} in ${store.root} (run "snap list" to see every NAME)`, { name });
   // A folder whose statement names another snapshot (swapped or moved), or is no statement, is
   // listed, marked, and fails the listing.
-  const exit = list.some((s) => s.signedAs !== undefined || s.malformed !== undefined) ? EXIT_INTEGRITY : EXIT_OK;
+  const exit = list.some((s) => s.signedAs !== undefined || s.malformed !== undefined) || unreadable.length > 0 ? EXIT_INTEGRITY : EXIT_OK;
   if (a.json) {
-    jsonOut(io, { ok: exit === EXIT_OK, store: store.root, snapshots: list.map(({ dir: _d, ...rest }) => ({ ref: `${rest.name}@${rest.version}`, ...rest })) });
+    jsonOut(io, { ok: exit === EXIT_OK, store: store.root, snapshots: list.map(({ dir: _d, ...rest }) => ({ ref: `${rest.name}@${rest.version}`, ...rest })), ...(unreadable.length > 0 ? { unreadable } : {}) });
     return exit;
   }
+  for (const u of unreadable) io.stderr.write(`error: ${shown(u.ref)} is no readable snapshot: ${u.reason}; every command refuses it: run snap fsck\n`);
   if (list.length === 0) {
     io.stdout.write(`no snapshots in ${shown(store.root)}\n`);
-    return EXIT_OK;
+    return exit;
   }
   const rows = list.map((s) => [shown(`${s.name}@${s.version}`), shortId(s.id), shown(s.createdAt), formatCount(s.fileCount), formatBytes(s.totalBytes)]);
   const head = ['REF', 'SNAPSHOT', 'CREATED', 'FILES', 'BYTES'];
