@@ -34,7 +34,7 @@ import type { RecordRule } from './records/config.js';
 import type { SealRecords } from './records/seal-records.js';
 import { CONFIG_FILE } from './records/config.js';
 import { serializeEntry } from './core/manifest.js';
-import { IncrementalSource, StatCacheWriter, statCachePath, thisMachine, type CacheStatus } from './incremental/stat-cache.js';
+import { IncrementalSource, StatCacheWriter, statCachePath, statId, thisMachine, type CacheStatus } from './incremental/stat-cache.js';
 import { writeAll } from './io/write-all.js';
 
 /** Progress of a long operation, for a progress bar. */
@@ -230,7 +230,8 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
   const pool = started ?? startScanPool(opts);
   const sizer = new BatchSizer(SEAL_BATCH_BYTES);
   const totals: ScanTotals = { files: 0, bytes: 0, newObjects: 0, newObjectBytes: 0 };
-  const inflight: { reply: Promise<SealReply>; count: number; items?: WalkItem[]; reused?: boolean }[] = [];
+  /** `ids` (a batch taken from the parent): each file's identity, to record again in the new stat cache. */
+  const inflight: { reply: Promise<SealReply>; count: number; items?: WalkItem[]; reused?: boolean; ids?: string[] }[] = [];
   const window = pool.size * WINDOW_PER_WORKER;
   const objectSink = opts.store ? opts.objectSink : undefined;
   let staged = 0;
@@ -262,7 +263,7 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
   let submitted = 0;
 
   const drainOne = async (): Promise<void> => {
-    const { reply, count, items, reused } = inflight.shift() as (typeof inflight)[number];
+    const { reply, count, items, reused, ids } = inflight.shift() as (typeof inflight)[number];
     const r = await reply;
     if (r.error) {
       const e = r.error;
@@ -273,6 +274,17 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
       throw ioError(Object.assign(new Error(e.message), { code: e.errno }), join(root, path), 'cannot read');
     }
     await sink(r.text, (r.folded ?? r.leaves) as Uint8Array | FoldedLeaves, count);
+    // The next incremental seal's stat cache, in manifest order: the identity of what was read (the
+    // worker's fstat of the descriptor it hashed, never an earlier lstat of the path), or of a file
+    // taken from the parent.
+    const writer = opts.incremental?.writer;
+    const recorded = ids ?? r.ids;
+    if (writer && items && recorded) {
+      for (let k = 0; k < items.length; k++) {
+        const id = recorded[k];
+        if (id) writer.add((items[k] as WalkItem).path, id);
+      }
+    }
     totals.files += count;
     totals.bytes += r.bytes;
     totals.newObjects += r.newObjects;
@@ -303,7 +315,7 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
       const rels = items.map((i) => i.path);
       const kinds = items.map((i) => (i.kind === 'symlink' ? 1 : 0));
       const extra = items.map((i, k) => (i.kind === 'symlink' ? i.target : (hints[k] ?? null)));
-      await submit({ rels, kinds, extra }, items.length, items);
+      await submit({ rels, kinds, extra, ...(inc ? { ids: true } : {}) }, items.length, items);
       want = sizer.next();
     };
     // Runs of files listed by the workers (parallel-walk.ts): batches of folders and names, no per-file object here.
@@ -345,18 +357,20 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
     const inc = opts.incremental;
     let reusedItems: WalkItem[] = [];
     let reusedLines: string[] = [];
+    let reusedIds: string[] = [];
     let reusedBytes = 0;
     const flushReused = async (): Promise<void> => {
       if (reusedItems.length === 0) return;
       const leaves = new Uint8Array(32 * reusedLines.length);
       reusedLines.forEach((line, i) => leaves.set(createHash('sha256').update(LEAF_PREFIX).update(line).digest(), 32 * i));
       const reply: SealReply = { id: 0, text: reusedLines.join('\n') + '\n', leaves, bytes: reusedBytes, written: 0, newObjects: 0 };
-      inflight.push({ reply: Promise.resolve(reply), count: reusedItems.length, items: reusedItems, reused: true });
+      inflight.push({ reply: Promise.resolve(reply), count: reusedItems.length, items: reusedItems, reused: true, ids: reusedIds });
       submitted += reusedItems.length;
       totals.reused = (totals.reused ?? 0) + reusedItems.length;
       totals.reusedBytes = (totals.reusedBytes ?? 0) + reusedBytes;
       reusedItems = [];
       reusedLines = [];
+      reusedIds = [];
       reusedBytes = 0;
       while (inflight.length >= window) await drainOne();
     };
@@ -380,8 +394,9 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
           if (hit) {
             if (batch.length > 0) await flush();
             reusedItems.push(item);
-            reusedLines.push(hit);
-            reusedBytes += Number(hit.slice(hit.lastIndexOf(':') + 1, -1));
+            reusedLines.push(hit.line);
+            reusedIds.push(hit.id);
+            reusedBytes += hit.size;
             inc.onReuse?.(item.path);
             if (reusedItems.length >= 1024) await flushReused();
             continue;
@@ -426,24 +441,26 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
 const LEAF_PREFIX = new Uint8Array([0x00]);
 
 /**
- * For an incremental scan: lstat a file (the identity recorded for the next seal, taken before the
- * worker reads it) and, when the parent's stat cache has exactly that identity for it and the
- * parent's manifest a digest of that size (and, in store mode, its object is in the store), the
- * canonical manifest line to use instead of reading it. A file that cannot be lstat'ed is left to
- * the worker, which reports what is wrong.
+ * For an incremental scan: lstat a file and, when the parent's stat cache has exactly that identity
+ * for it and the parent's manifest a digest of that size (and, in store mode, its object is in the
+ * store), the canonical manifest line to use instead of reading it, with that identity (recorded
+ * again for the next seal) and size. Otherwise the worker reads the file, and the identity recorded
+ * for the next seal is the worker's fstat of what it read: an lstat of the path says nothing of the
+ * file a later open finds there (a folder swapped in and out around the read moves no file's ctime).
+ * A file that cannot be lstat'ed is left to the worker, which reports what is wrong.
  */
-async function reusable(inc: IncrementalScan, root: string, path: string): Promise<string | undefined> {
+async function reusable(inc: IncrementalScan, root: string, path: string): Promise<{ line: string; id: string; size: number } | undefined> {
+  if (inc.source?.status !== 'used') return undefined; // nothing to take: no lstat
   let st: BigIntStats;
   try {
     st = lstatSync(join(root, path), { bigint: true });
   } catch {
     return undefined;
   }
-  inc.writer.add(path, st);
-  const hit = inc.source ? await inc.source.get(path) : undefined;
-  if (!hit || !st.isFile() || BigInt(hit.size) !== st.size || `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` !== hit.id) return undefined;
+  const hit = await inc.source.get(path);
+  if (!hit || !st.isFile() || BigInt(hit.size) !== st.size || statId(st) !== hit.id) return undefined;
   if (inc.objectsDir && !existsSync(join(inc.objectsDir, hit.sha256.slice(0, 2), hit.sha256.slice(2)))) return undefined;
-  return serializeEntry({ path, sha256: hit.sha256, size: hit.size });
+  return { line: serializeEntry({ path, sha256: hit.sha256, size: hit.size }), id: hit.id, size: hit.size };
 }
 
 /**

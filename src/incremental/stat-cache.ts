@@ -1,7 +1,8 @@
 /**
  * The stat cache of an incremental seal (`seal --incremental`, docs/FORMAT.md §22): for each file
- * a seal read, its `dev:ino:size:mtimeNs:ctimeNs` just before it was read, kept on this machine in
- * the state folder (`STATE/stat-cache/<snapshot hex>.jsonl`). The next `seal --incremental` whose
+ * a seal read, the `dev:ino:size:mtimeNs:ctimeNs` of the descriptor whose bytes it hashed (the
+ * hashing worker's fstat; for a file taken from the parent, the identity it matched), kept on this
+ * machine in the state folder (`STATE/stat-cache/<snapshot hex>.jsonl`). The next `seal --incremental` whose
  * parent is that snapshot takes the parent's digest — from the parent's own manifest, never from
  * the cache — for a file whose identity is still exactly that, instead of reading it.
  *
@@ -269,12 +270,18 @@ export class StatCacheWriter {
     return new StatCacheWriter(dir, tmp, fd, machine, root, sealStartNs);
   }
 
-  /** Record `path` with its lstat taken just before it was read (skipped when it changed too recently to be sure of, see {@link RACY_NS}). Paths must increase. */
-  add(path: string, st: BigIntStats): void {
-    if (this.fd === undefined || !st.isFile() || st.mtimeNs >= this.cutoff || st.ctimeNs >= this.cutoff) return;
+  /**
+   * Record regular file `path` with `id` ({@link statId} form): the identity of the very descriptor
+   * whose bytes gave its digest (or, for a file taken from the parent, the identity it matched).
+   * Skipped when it changed too recently to be sure of (see {@link RACY_NS}). Paths must increase.
+   */
+  add(path: string, id: string): void {
+    if (this.fd === undefined || !ID_RE.test(id)) return;
+    const [, , , mtimeNs, ctimeNs] = id.split(':').map(BigInt) as bigint[];
+    if ((mtimeNs as bigint) >= this.cutoff || (ctimeNs as bigint) >= this.cutoff) return;
     if (this.last !== undefined && compareUtf8(this.last, path) >= 0) return;
     this.last = path;
-    writeAllSync(this.fd, Buffer.from(JSON.stringify([path, statId(st)]) + '\n'));
+    writeAllSync(this.fd, Buffer.from(JSON.stringify([path, id]) + '\n'));
     this.count++;
   }
 

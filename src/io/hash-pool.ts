@@ -43,6 +43,8 @@ export interface SealReply {
   bytes: number;
   written: number;
   newObjects: number;
+  /** With a batch's `ids: true` (an incremental seal): per line, the `dev:ino:size:mtimeNs:ctimeNs` of the regular file as read (fstat of the descriptor hashed), null for a symbolic link. */
+  ids?: (string | null)[];
   error?: WorkerError;
 }
 
@@ -117,7 +119,7 @@ export class HashPool extends WorkerPool<{ id: number }> {
       workerIndex: w,
       // Test hook: an absolute path the worker appends to while reading it (proves FILE_CHANGED is caught).
       mutateForTest: process.env.SNAP_TEST_MUTATE_DURING_READ,
-      // Test hook: `symlink:ABS` or `remove:ABS`, done to ABS just before seal opens it.
+      // Test hook: `symlink:ABS`, `remove:ABS`, `fifo-after-hash:ABS` or `swap-folder:ABS` (hash-worker.ts, Config.replaceForTest).
       replaceForTest: process.env.SNAP_TEST_REPLACE_BEFORE_OPEN,
     }), { started: Number.isSafeInteger(jobs) && jobs >= 1 ? takeHashWorkers(jobs) : [], lazy: true });
   }

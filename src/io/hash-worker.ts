@@ -9,7 +9,8 @@
  *   leaf hash SHA-256(0x00 ‖ line), computed here with node:crypto; or, when the batch says where
  *   it starts in the manifest, the text as UTF-8 bytes in a transferred buffer and the roots of the
  *   aligned complete subtrees its leaves form (core `foldAlignedSubtrees`), so the main thread
- *   combines a few roots per batch, not one per file, and copies no text;
+ *   combines a few roots per batch, not one per file, and copies no text; with `ids: true` (an
+ *   incremental seal), also each regular file's `dev:ino:size:mtimeNs:ctimeNs` as read;
  * - verify mode: only the items that do not match their expected digest and size;
  * - `{ list: [FOLDER, …] }` (any mode): each folder's plain entries in manifest order, for the walk.
  *
@@ -56,7 +57,9 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
      * Tests only (SNAP_TEST_REPLACE_BEFORE_OPEN): `symlink:ABS` or `remove:ABS`, done to ABS just
      * before seal opens it (a change between the walk and the read); `fifo-after-hash:ABS`: ABS
      * replaced by a FIFO (mkfifo(1)) once seal has hashed it (a change between the hash and a later
-     * read, such as the record reader's).
+     * read, such as the record reader's); `swap-folder:ABS`: ABS's folder F and the folder `F.swap`
+     * trade places just before seal opens ABS, and trade back once it was hashed (a swap that moves no
+     * file's ctime).
      */
     replaceForTest?: string;
   }
@@ -207,15 +210,22 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
 
   /**
    * Read, hash and (in store mode) keep one regular file.
-   * Returns { sha256, size, written } or throws (errno errors, or Changed).
+   * Returns { sha256, size, written } or throws (errno errors, or Changed); with `wantId`, also `id`,
+   * the `dev:ino:size:mtimeNs:ctimeNs` of the descriptor read (a nanosecond fstat between the two
+   * compared ones, so it describes the bytes hashed), for an incremental seal's stat cache.
    */
-  function processFile(abs: string, hint: string | null): { sha256: string; size: number; written: number; created: boolean } {
+  function processFile(abs: string, hint: string | null, wantId = false): { sha256: string; size: number; written: number; created: boolean; id?: string } {
     const fd = fs.openSync(abs, OPEN_FLAGS);
     let outFd: number | null = null;
     let tmp: string | null = null;
     try {
       const before = fs.fstatSync(fd);
       if (!before.isFile()) throw new NotFile(`${abs} is no longer a regular file`);
+      let id: string | undefined;
+      if (wantId) {
+        const b = fs.fstatSync(fd, { bigint: true });
+        id = `${b.dev}:${b.ino}:${b.size}:${b.mtimeNs}:${b.ctimeNs}`;
+      }
       const size = before.size;
       if (mutateForTest !== undefined && abs === mutateForTest) fs.appendFileSync(abs, 'x');
       let hex: string;
@@ -293,7 +303,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
       }
       const after = fs.fstatSync(fd);
       if (!sameStat(before, after) || got !== size) throw new Changed(`${abs} changed while it was read`);
-      return { sha256: hex, size, written, created };
+      return id === undefined ? { sha256: hex, size, written, created } : { sha256: hex, size, written, created, id };
     } finally {
       fs.closeSync(fd);
       if (outFd !== null) fs.closeSync(outFd);
@@ -321,7 +331,16 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
   /** The test hook {@link Config.replaceForTest}, before the file is opened (`after`: once it was hashed). */
   function replaceForTestAt(abs: string, after: boolean): void {
     const [how, path] = [(replaceForTest as string).slice(0, (replaceForTest as string).indexOf(':')), (replaceForTest as string).slice((replaceForTest as string).indexOf(':') + 1)];
-    if (path !== abs || (how === 'fifo-after-hash') !== after) return;
+    if (path !== abs) return;
+    if (how === 'swap-folder') {
+      // The file's folder F and F.swap trade places (folder renames: no file's ctime moves), and back once hashed.
+      const dir = abs.slice(0, abs.lastIndexOf('/'));
+      const [away, into] = after ? [`${dir}.swap`, `${dir}.real`] : [`${dir}.real`, `${dir}.swap`];
+      fs.renameSync(dir, away);
+      fs.renameSync(into, dir);
+      return;
+    }
+    if ((how === 'fifo-after-hash') !== after) return;
     fs.rmSync(abs, { force: true });
     if (how === 'symlink') fs.symlinkSync('/dev/null', abs);
     if (how === 'fifo-after-hash') require('node:child_process').execFileSync('mkfifo', [abs]);
@@ -351,9 +370,11 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
   // `dirs` + `names` (regular files only, from `list`; `hints`: the parent's digests of the large
   // ones). With `start` (the batch's first leaf index in the whole manifest), the leaves are folded
   // here into aligned complete subtrees (`fold`) and only their roots are sent; otherwise every
-  // leaf hash is.
+  // leaf hash is. With `ids` (an incremental seal), the reply's `ids` give each regular file's
+  // identity as read (processFile), null for a symbolic link.
   function seal(msg: any): any {
     const { kinds, extra, start, hints } = msg as { kinds?: number[]; extra?: (string | null)[]; start?: number; hints?: Map<string, string> };
+    const ids: (string | null)[] | undefined = msg.ids === true ? [] : undefined;
     const rels: string[] = msg.rels ?? pathsOf(msg.dirs, msg.names);
     const n = rels.length;
     const folding = typeof start === 'number';
@@ -368,15 +389,17 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
       let line: string;
       if (kinds !== undefined && kinds[i] === 1) {
         line = `{"path":${JSON.stringify(rel)},"target":${JSON.stringify((extra as (string | null)[])[i])},"type":"symlink"}`;
+        ids?.push(null);
       } else {
         let r;
         try {
           if (replaceForTest !== undefined) replaceForTestAt(rootSlash + rel, false);
-          r = processFile(rootSlash + rel, extra?.[i] ?? hints?.get(rel) ?? null);
+          r = processFile(rootSlash + rel, extra?.[i] ?? hints?.get(rel) ?? null, ids !== undefined);
           if (replaceForTest !== undefined) replaceForTestAt(rootSlash + rel, true);
         } catch (e) {
           return { id: msg.id, error: { index: i, path: rel, ...errorInfo(changedSinceWalk(e, rootSlash + rel)) } };
         }
+        ids?.push(r.id ?? null);
         bytes += r.size;
         if (r.created) newObjects++;
         written += r.written;
@@ -390,9 +413,9 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
       // thread neither copies nor encodes it, and its garbage collector never moves it.
       const utf8 = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
       utf8.write(text, 0, 'utf8');
-      return { id: msg.id, text: utf8, folded: fold(leaves, start as number, n, nodeHash), bytes, written, newObjects };
+      return { id: msg.id, text: utf8, folded: fold(leaves, start as number, n, nodeHash), bytes, written, newObjects, ...(ids ? { ids } : {}) };
     }
-    return { id: msg.id, text, leaves, bytes, written, newObjects };
+    return { id: msg.id, text, leaves, bytes, written, newObjects, ...(ids ? { ids } : {}) };
   }
 
   /** Printable ASCII: a name that is a valid path segment as it is (readdir never returns `.` or `..`). */

@@ -9,7 +9,7 @@ import { promises as fsp } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { seal } from '../../src/seal.js';
 import { verify } from '../../src/verify.js';
 import { readPrivateKey, readPublicKey } from '../../src/io/keyfile.js';
@@ -90,6 +90,28 @@ describe('seal --incremental', () => {
     const r = await t.check('v2');
     expect(r.ok).toBe(false);
     expect(r.problems.map((x) => `${x.kind} ${x.path}`)).toEqual(['modified b/d.txt']);
+  });
+
+  it('records the identity of the file it read, not of the one it lstat-ed: a folder swapped in and out around the read does not make the next seal sign what was read then', async () => {
+    const t = await setup();
+    // e.txt's folder (the dataset root) and a look-alike trade places just while the seal reads e.txt:
+    // the seal reads the look-alike's e.txt, then the real folder is back, no file's ctime moved.
+    const swap = `${t.data}.swap`;
+    await fsp.mkdir(swap);
+    onTestFinished(() => fsp.rm(swap, { recursive: true, force: true }));
+    await fsp.writeFile(join(swap, 'e.txt'), 'EPSILON');
+    process.env.SNAP_TEST_REPLACE_BEFORE_OPEN = `swap-folder:${join(t.data, 'e.txt')}`;
+    try {
+      await t.run('v1');
+    } finally {
+      delete process.env.SNAP_TEST_REPLACE_BEFORE_OPEN;
+    }
+    expect(await t.manifest('v1')).toContain(`{"path":"e.txt","sha256":"${sha('EPSILON')}","size":7}`); // what was read then
+    expect(await fsp.readFile(join(t.data, 'e.txt'), 'utf8')).toBe('epsilon'); // what is there, unchanged since before v1
+    const v2 = await t.run('v2');
+    expect(v2.reused).toEqual(['a.txt', 'b/c.bin', 'b/d.txt']);
+    expect(await t.manifest('v2')).toContain(`{"path":"e.txt","sha256":"${sha('epsilon')}","size":7}`);
+    expect((await t.check('v2')).ok).toBe(true);
   });
 
   it("does not use a cache of another machine or folder, nor a damaged one, and still seals what is on disk", async () => {
