@@ -790,6 +790,7 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
       ...(notKept.length > 0 && parentRef ? { recordSetsNotKept: { parent: parentRef, sets: notKept } } : {}),
     };
   } finally {
+    await incremental?.source?.close().catch(() => {}); // the parent's stat cache, read or not to its end
     await writer?.abort(); // the seal failed: no stat cache for a snapshot that does not exist
     await pool?.close(); // started, but the seal stopped before the scan
     if (tmp) await fsp.rm(tmp, { recursive: true, force: true }).catch(() => {});

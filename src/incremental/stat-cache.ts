@@ -15,7 +15,7 @@
  * is within {@link RACY_NS} of the seal's start is not recorded: a write in the same timestamp tick
  * as the read could leave its identity unchanged.
  */
-import { closeSync, existsSync, fsyncSync, lstatSync, openSync, readFileSync, type BigIntStats } from 'node:fs';
+import { closeSync, fsyncSync, lstatSync, openSync, readFileSync, type BigIntStats } from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,8 @@ import { parseJsonStrict } from '../core/json-strict.js';
 import { isSymlinkEntry, ManifestOrder } from '../core/manifest.js';
 import { manifestLineRuns, parseManifestLine } from '../io/manifest-file.js';
 import { SNAPSHOT_ID_RE } from '../core/refs.js';
+import { isSnapError, SnapError } from '../core/errors.js';
+import { openRegularFileSync } from '../io/small-file.js';
 
 /** The `format` of a stat cache's header line. */
 export const STAT_CACHE_FORMAT = 'snap-stat-cache/1';
@@ -121,10 +123,22 @@ export class IncrementalSource {
     private readonly root: string,
   ) {}
 
-  /** Read and check the header; afterwards `status` is `used` when the cache applies. */
+  /**
+   * Read and check the header; afterwards `status` is `used` when the cache applies. The cache is
+   * opened without blocking and only as a regular file: a FIFO put in its place would otherwise
+   * hold the seal (and the store's lock) for ever; it, a folder or an unreadable file is
+   * `malformed`, and the seal reads every file.
+   */
   async open(): Promise<void> {
-    if (!existsSync(this.cachePath)) return;
-    this.cacheLines = readLines(this.cachePath);
+    let fd: number;
+    try {
+      fd = openRegularFileSync(this.cachePath, 'cannot read the stat cache', () => new SnapError('IO_ERROR', 'it is not a regular file'));
+    } catch (e) {
+      if (isSnapError(e) && e.code === 'NOT_FOUND') return;
+      const errno = isSnapError(e) ? e.details?.errno : undefined;
+      return this.stop(typeof errno === 'string' && errno !== '' ? `it cannot be read (${errno})` : 'it is not a regular file');
+    }
+    this.cacheLines = readLines(fd);
     const first = await this.nextCacheLine();
     let h: Record<string, unknown> | undefined;
     try {
@@ -142,6 +156,12 @@ export class IncrementalSource {
     this.status = 'used';
     this.applied = true;
     this.manifestLines = manifestLineRuns(this.manifestPath, this.raw);
+  }
+
+  /** Stop reading the cache and the parent's manifest (their descriptors are closed); call once the seal is over, whatever happened. */
+  async close(): Promise<void> {
+    await this.cacheLines?.return(undefined);
+    await this.manifestLines?.return(undefined);
   }
 
   private stop(why: string): void {
@@ -325,10 +345,10 @@ async function pruneCaches(dir: string): Promise<void> {
   for (const f of files.slice(KEEP_STAT_CACHES)) await fsp.rm(f.path, { force: true });
 }
 
-/** The lines of a file (without `\n`), a chunk's worth at a time. */
-async function* readLines(path: string): AsyncGenerator<string[]> {
+/** The lines of the open file `fd` (without `\n`), a chunk's worth at a time; `fd` is closed at the end, on an error or on `return()`. */
+async function* readLines(fd: number): AsyncGenerator<string[]> {
   let rest = '';
-  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
+  for await (const chunk of createReadStream('', { fd, encoding: 'utf8', highWaterMark: 1 << 20 })) {
     const lines = (rest + (chunk as string)).split('\n');
     rest = lines.pop() as string;
     if (rest.length > MAX_STAT_CACHE_LINE) {

@@ -141,6 +141,24 @@ describe('seal --incremental', () => {
     expect((await t.check('v4')).ok).toBe(true);
   });
 
+  it('does not wait on a FIFO (or read a folder) put where the stat cache should be: it reads every file, as with a damaged cache', async () => {
+    const t = await setup();
+    const v1 = await t.run('v1');
+    const cache = statCachePath(t.cacheDir, v1.r.snapshot);
+    await fsp.rm(cache);
+    execFileSync('mkfifo', [cache]);
+    const v2 = await t.run('v2');
+    expect(v2.reused).toEqual([]);
+    expect(v2.r.incremental).toMatchObject({ cache: 'malformed', reused: 0 });
+    expect((await t.check('v2')).ok).toBe(true);
+    const cache2 = statCachePath(t.cacheDir, v2.r.snapshot);
+    await fsp.rm(cache2);
+    await fsp.mkdir(cache2);
+    const v3 = await t.run('v3');
+    expect(v3.reused).toEqual([]);
+    expect(v3.r.incremental).toMatchObject({ cache: 'malformed', reused: 0 });
+  }, 20_000);
+
   it("refuses to sign when digests were taken from a parent manifest that no longer matches its statement", async () => {
     const t = await setup();
     await t.run('v1');
