@@ -245,6 +245,18 @@ describe('snap seal --incremental (CLI)', () => {
     expect(v.code).toBe(0);
   });
 
+  it('snap show says a snapshot was sealed incrementally and how many of its files were not read, so a reviewer can see it', async () => {
+    const t = await setup();
+    const v1 = await t.run('v1');
+    await t.run('v2');
+    const full = await snap(['show', 'inc@v1', '--store', t.store]);
+    expect(full.code).toBe(0);
+    expect(full.stdout).not.toContain('incremental');
+    const inc = await snap(['show', 'inc@v2', '--store', t.store]);
+    expect(inc.code).toBe(0);
+    expect(inc.stdout).toContain(`  incremental      4 of 5 files not read: their digests were taken from the parent ${v1.r.snapshot}`);
+  });
+
   it('refuses --incremental with --out: exit 2', async () => {
     const data = await makeTree({ 'a.txt': 'alpha' });
     const r = await snap(['seal', data, '--as', 'x@v1', '--key', keys.key, '--out', join(data, '..', 'x.snap.tar'), '--incremental']);

@@ -60,6 +60,8 @@ async function showSnapshot({ location: loc, archive }: OpenedSnapshot, a: Args,
     `  merkle root      ${shown(p.merkleRoot)}`,
     `  manifest sha256  ${shown(p.manifestSha256)}`,
     ...(p.parent ? [`  parent           ${shown(p.parent)}`] : []),
+    // seal --incremental (docs/FORMAT.md §22.3): files whose digests were signed without being read.
+    ...(p.incremental ? [`  incremental      ${formatCount(p.incremental.reused)} of ${formatCount(p.fileCount)} files not read: their digests were taken from the parent ${shown(p.incremental.parent)}`] : []),
     ...(p.excludes ? [`  excludes         ${p.excludes.map(shown).join(' ')}`] : []),
     ...(p.provenance ? provenanceLines(p.provenance) : []),
     `  tool             ${shown(p.tool.name)} ${shown(p.tool.version)}`,
