@@ -293,7 +293,9 @@ export class StatCacheWriter {
   /**
    * Record regular file `path` with `id` ({@link statId} form): the identity of the very descriptor
    * whose bytes gave its digest (or, for a file taken from the parent, the identity it matched).
-   * Skipped when it changed too recently to be sure of (see {@link RACY_NS}). Paths must increase.
+   * Skipped when it changed too recently to be sure of (see {@link RACY_NS}), or when `id` is not
+   * of the form a reader accepts (a time before 1970 is negative: its line would stop the next
+   * seal's use of the whole rest of the cache). Paths must increase.
    */
   add(path: string, id: string): void {
     if (this.fd === undefined || !ID_RE.test(id)) return;

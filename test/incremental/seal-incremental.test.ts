@@ -159,6 +159,16 @@ describe('seal --incremental', () => {
     expect(v3.r.incremental).toMatchObject({ cache: 'malformed', reused: 0 });
   }, 20_000);
 
+  it('a file dated before 1970 (negative mtime, which its owner may set) is read each time without stopping the use of the cache for the files after it', async () => {
+    const t = await setup();
+    await fsp.utimes(join(t.data, 'a.txt'), new Date('1960-01-01T00:00:00Z'), new Date('1960-01-01T00:00:00Z'));
+    await t.run('v1');
+    const v2 = await t.run('v2');
+    expect(v2.reused).toEqual(['b/c.bin', 'b/d.txt', 'e.txt']);
+    expect(v2.r.incremental).toMatchObject({ cache: 'used', reused: 3 });
+    expect(v2.r.incremental?.note).toBeUndefined();
+  });
+
   it("refuses to sign when digests were taken from a parent manifest that no longer matches its statement", async () => {
     const t = await setup();
     await t.run('v1');
