@@ -15,7 +15,7 @@
  * is within {@link RACY_NS} of the seal's start is not recorded: a write in the same timestamp tick
  * as the read could leave its identity unchanged.
  */
-import { closeSync, fsyncSync, lstatSync, openSync, readFileSync, type BigIntStats } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, lstatSync, openSync, readFileSync, type BigIntStats } from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -127,7 +127,9 @@ export class IncrementalSource {
    * Read and check the header; afterwards `status` is `used` when the cache applies. The cache is
    * opened without blocking and only as a regular file: a FIFO put in its place would otherwise
    * hold the seal (and the store's lock) for ever; it, a folder or an unreadable file is
-   * `malformed`, and the seal reads every file.
+   * `malformed`, and the seal reads every file. So is a cache that another user owns or may write
+   * (group or others write bit: a state folder shared between users), as ssh treats its keys:
+   * forged identities would make the seal sign the parent's digests for files it never read.
    */
   async open(): Promise<void> {
     let fd: number;
@@ -137,6 +139,15 @@ export class IncrementalSource {
       if (isSnapError(e) && e.code === 'NOT_FOUND') return;
       const errno = isSnapError(e) ? e.details?.errno : undefined;
       return this.stop(typeof errno === 'string' && errno !== '' ? `it cannot be read (${errno})` : 'it is not a regular file');
+    }
+    const st = fstatSync(fd);
+    const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+    // No POSIX owner and modes on Windows (every file reads 0666 there), as key-hygiene.ts.
+    const posix = process.platform !== 'win32';
+    const foreign = posix && uid !== undefined && st.uid !== uid ? 'it belongs to another user' : posix && (st.mode & 0o022) !== 0 ? 'other users may write it' : undefined;
+    if (foreign) {
+      closeSync(fd);
+      return this.stop(foreign);
     }
     this.cacheLines = readLines(fd);
     const first = await this.nextCacheLine();

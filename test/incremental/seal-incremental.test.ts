@@ -169,6 +169,25 @@ describe('seal --incremental', () => {
     expect(v2.r.incremental?.note).toBeUndefined();
   });
 
+  it('does not use a stat cache that other users may write (a shared state folder): it reads every file', async () => {
+    const t = await setup();
+    const v1 = await t.run('v1');
+    await fsp.chmod(statCachePath(t.cacheDir, v1.r.snapshot), 0o666);
+    const v2 = await t.run('v2');
+    expect(v2.reused).toEqual([]);
+    expect(v2.r.incremental).toMatchObject({ cache: 'malformed', reused: 0, note: expect.stringContaining('other users') });
+    expect((await fsp.stat(statCachePath(t.cacheDir, v2.r.snapshot))).mode & 0o777).toBe(0o600);
+    const v3 = await t.run('v3');
+    expect(v3.reused).toEqual(['a.txt', 'b/c.bin', 'b/d.txt', 'e.txt']);
+    // Owned by another user (only root can give a file away, so only then is this part run).
+    if (process.getuid?.() === 0) {
+      await fsp.chown(statCachePath(t.cacheDir, v3.r.snapshot), 65534, 65534);
+      const v4 = await t.run('v4');
+      expect(v4.reused).toEqual([]);
+      expect(v4.r.incremental).toMatchObject({ cache: 'malformed', note: expect.stringContaining('another user') });
+    }
+  });
+
   it("refuses to sign when digests were taken from a parent manifest that no longer matches its statement", async () => {
     const t = await setup();
     await t.run('v1');
