@@ -27,13 +27,14 @@
 import { promises as fsp } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { SnapError } from '../core/errors.js';
+import { SnapError, isSnapError } from '../core/errors.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { parseJsonStrict } from '../core/json-strict.js';
 import { isValidTime } from '../core/statement.js';
 import { acquireLockFile } from '../io/store.js';
 import { writeOutputFile } from '../io/output-temp.js';
 import { ioError } from '../io/errors.js';
+import { readSmallFile } from '../io/small-file.js';
 
 export const STATE_FILE = 'trusted-state.json';
 export const STATE_LOCK_FILE = 'trusted-state.lock';
@@ -138,12 +139,14 @@ export async function readState(dir: string): Promise<TrustedState> {
   const path = join(dir, STATE_FILE);
   let text: string;
   try {
-    const st = await fsp.stat(path);
-    if (st.size > MAX_STATE_BYTES) throw malformed(path, `larger than ${MAX_STATE_BYTES} bytes`);
-    text = await fsp.readFile(path, 'utf8');
+    // Bounded, never blocking, only a regular file: a FIFO planted in a shared state folder must
+    // not hang every verify, nor a file that grows after a size check be read whole.
+    const bytes = await readSmallFile(path, MAX_STATE_BYTES + 1, 'cannot read the trusted state', () => malformed(path, 'not a regular file'));
+    if (bytes.length > MAX_STATE_BYTES) throw malformed(path, `larger than ${MAX_STATE_BYTES} bytes`);
+    text = bytes.toString('utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyState();
-    throw ioError(e, path, 'cannot read the trusted state');
+    if (isSnapError(e, 'NOT_FOUND') && e.details?.errno === 'ENOENT') return emptyState();
+    throw isSnapError(e) ? e : ioError(e, path, 'cannot read the trusted state');
   }
   let v: unknown;
   try {

@@ -6,7 +6,8 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeKeyPair, makeTree, snapJson, tempDir, useKeyPair, writeTree, type KeyPair } from '../helpers/tree.js';
+import { STATE_FILE } from '../../src/trust/state.js';
+import { makeKeyPair, makeTree, snapBin, snapJson, tempDir, useKeyPair, writeTree, type KeyPair } from '../helpers/tree.js';
 
 const keys = useKeyPair('alice');
 let mallory: KeyPair;
@@ -140,5 +141,21 @@ describe('verify --against NAME@latest', () => {
     const r = await snapJson(['seal', data, '--as', 'ds@latest', '--key', keys.key, '--store', join(await tempDir(), 's')]);
     expect(r.code).toBe(2);
     expect(r.json.error.code).toBe('USAGE');
+  });
+});
+
+describe("this machine's trusted state", () => {
+  it('planted as a FIFO is refused at once (STATE_MALFORMED, exit 3), not waited on, and the FIFO is left as it was', async () => {
+    const t = await twoVersions();
+    await fsp.mkdir(t.state, { recursive: true });
+    const fifo = join(t.state, STATE_FILE);
+    await fsp.rm(fifo, { force: true });
+    const { spawnSync } = await import('node:child_process');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    // Run as a subprocess: a blocked open would hang the test process itself (snapBin kills it after 30 s).
+    const r = await snapBin(['verify', t.data, '--against', 'ds@v2', '--pubkey', keys.pub, '--store', t.store, '--json'], { env: t.env });
+    expect(r.code, r.stderr).toBe(3);
+    expect(JSON.parse(r.stdout).error.code).toBe('STATE_MALFORMED');
+    expect((await fsp.lstat(fifo)).isFIFO()).toBe(true);
   });
 });
