@@ -141,7 +141,9 @@ export async function readState(dir: string): Promise<TrustedState> {
   try {
     // Bounded, never blocking, only a regular file: a FIFO planted in a shared state folder must
     // not hang every verify, nor a file that grows after a size check be read whole.
-    const bytes = await readSmallFile(path, MAX_STATE_BYTES + 1, 'cannot read the trusted state', () => malformed(path, 'not a regular file'));
+    // Not a regular file (a folder, a FIFO) is a state that cannot be read (IO_ERROR: the callers go
+    // on with a note, as for one this user may not read), not one that does not parse.
+    const bytes = await readSmallFile(path, MAX_STATE_BYTES + 1, 'cannot read the trusted state', (shown) => new SnapError('IO_ERROR', `cannot read the trusted state: ${shown} is not a regular file`, { path }));
     if (bytes.length > MAX_STATE_BYTES) throw malformed(path, `larger than ${MAX_STATE_BYTES} bytes`);
     text = bytes.toString('utf8');
   } catch (e) {
