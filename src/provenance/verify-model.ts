@@ -47,6 +47,11 @@ export interface VerifyModelResult {
   failure?: { code: string; message: string };
 }
 
+/** Whether attestation `ref` (MODEL@VERSION) is the `expected` one: MODEL@VERSION exactly, or any version of MODEL. */
+function isExpected(ref: string, expected: string): boolean {
+  return expected.includes('@') ? ref === expected : ref.slice(0, ref.lastIndexOf('@')) === expected;
+}
+
 /**
  * The store folder of a training snapshot an attestation names: found by its id, or — when the id
  * finds no folder, or several (a copy planted under another name makes it ambiguous) — by the name
@@ -92,9 +97,11 @@ function covers(c: AttestationCheck, files: readonly HashedArtifact[]): boolean 
  * @param attestationFile an exported attestation envelope to use instead of the store's attestations
  * @param now the time expiry is judged at (default: now)
  * @param revocations where revocations are found (default: the store's)
+ * @param expect the model meant: `MODEL@VERSION`, or `MODEL` for any version; only trusted
+ *   attestations of it count (files another model's attestation covers fail, `ATTESTATION_NOT_FOUND`)
  * @throws SnapError `NOT_FOUND` | `IO_ERROR` (files unreadable)
  */
-export async function verifyModel(opts: { files: readonly HashedArtifact[]; trusted: readonly TrustedKey[]; store: Store; attestationFile?: string; now?: Date; revocations?: RevocationSource }): Promise<VerifyModelResult> {
+export async function verifyModel(opts: { files: readonly HashedArtifact[]; trusted: readonly TrustedKey[]; store: Store; attestationFile?: string; now?: Date; revocations?: RevocationSource; expect?: string }): Promise<VerifyModelResult> {
   const rules: TrustRules = { now: opts.now ?? new Date(), revocations: opts.revocations ?? revocationSource(opts.store.root, []) };
   // Only the attestations covering the files are kept: the store may hold any number of them (each
   // statement up to 1 MiB), and keeping every one parsed made memory grow with the whole folder.
@@ -122,14 +129,21 @@ export async function verifyModel(opts: { files: readonly HashedArtifact[]; trus
   const files = opts.files.map((f) => ({ path: f.path, name: f.name, sha256: f.digest.sha256 }));
   const rejected = matching.filter((c) => !c.ok).map((c) => ({ ...(c.statement ? { ref: attestationRef(c.statement) } : {}), id: c.id, failure: c.failure ?? { code: 'SIGNATURE_INVALID', message: 'not trusted' } }));
   const attestations: AttestationVerdict[] = [];
-  for (const c of matching.filter((x) => x.ok && x.statement)) {
+  // With `expect`, only attestations of that model (MODEL, or MODEL@VERSION) count: files that
+  // another model's trusted attestation covers are not the model meant for deployment.
+  const trustedOnes = matching.filter((x) => x.ok && x.statement);
+  const expected = trustedOnes.filter((x) => opts.expect === undefined || isExpected(attestationRef(x.statement as NonNullable<AttestationCheck['statement']>), opts.expect));
+  for (const c of expected) {
     const s = c.statement as NonNullable<AttestationCheck['statement']>;
     const datasets: DatasetVerdict[] = [];
     for (const d of s.predicate.datasets) datasets.push(await datasetVerdict(d, opts.store, opts.trusted, rules));
     attestations.push({ ref: attestationRef(s), id: c.id, createdAt: s.predicate.createdAt, signers: c.signers, datasets });
   }
   let failure: VerifyModelResult['failure'];
-  if (attestations.length === 0) {
+  if (attestations.length === 0 && trustedOnes.length > 0) {
+    const others = [...new Set(trustedOnes.map((x) => attestationRef(x.statement as NonNullable<AttestationCheck['statement']>)))];
+    failure = { code: 'ATTESTATION_NOT_FOUND', message: `these files are attested as ${others.join(', ')}, not as ${opts.expect} (--expect): they are another model's` };
+  } else if (attestations.length === 0) {
     failure = rejected.length > 0
       ? { code: rejected[0]!.failure.code, message: `the model's attestation is not trusted: ${rejected[0]!.failure.message}` }
       : { code: 'ATTESTATION_NOT_FOUND', message: 'no attestation covers these model files with their current contents (changed since attested, or never attested)' };

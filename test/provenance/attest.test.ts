@@ -135,6 +135,22 @@ describe('snap verify-model', () => {
     expect(r.json.attestations[0].datasets).toMatchObject([{ ref: 'clean@v1', snapshot: clean.id, trusted: true }]);
   });
 
+  it('with --expect, passes the model meant and fails (exit 1, ATTESTATION_NOT_FOUND) files attested only as another model: swapped-in weights of a trusted model are not the one to deploy', async () => {
+    const expectAs = (e: string) => snapJson(['verify-model', 'weights.bin', '--expect', e, '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store], { cwd: work });
+    for (const e of ['clf@1.0', 'clf']) {
+      const ok = await expectAs(e);
+      expect([e, ok.code, ok.json.ok]).toEqual([e, 0, true]);
+    }
+    for (const e of ['clf@2.0', 'fraud-model@1', 'fraud-model']) {
+      const r = await expectAs(e);
+      expect([e, r.code, r.json.failure?.code]).toEqual([e, 1, 'ATTESTATION_NOT_FOUND']);
+      expect(r.json.failure.message).toContain('attested as clf@1.0');
+      expect(r.json.attestations).toEqual([]);
+    }
+    const bad = await expectAs('Not A Name');
+    expect([bad.code, bad.json.error?.code]).toEqual([2, 'USAGE']);
+  });
+
   it('checks an exported attestation file with --attestation', async () => {
     const r = await snapJson(['verify-model', 'weights.bin', 'tokenizer.json', '--attestation', outFile, '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store], { cwd: work });
     expect(r.code, r.stdout).toBe(0);

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { revocationSource } from '../../trust/revocations.js';
 import { stateDir } from '../../trust/state.js';
 import { SnapError } from '../../core/errors.js';
+import { NAME_RE, NAME_RULE_TEXT, VERSION_RE } from '../../core/refs.js';
 import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import { openStore, storePath } from '../../io/store.js';
 import { hashArtifacts } from '../../provenance/artifacts.js';
@@ -16,6 +17,11 @@ async function cmdVerifyModel(a: Args, io: CliIo): Promise<number> {
   const storeRoot = storePath(a.store, io.env, io.cwd);
   const pubs = (Array.isArray(a.pubkey) ? a.pubkey : [a.pubkey]).filter((x) => x !== undefined).map(String);
   if (pubs.length === 0) throw new SnapError('USAGE', 'name the trusted keys with --pubkey PUB');
+  const expect = a.expect !== undefined ? String(a.expect) : undefined;
+  if (expect !== undefined) {
+    const [model, version, more] = expect.split('@');
+    if (more !== undefined || !NAME_RE.test(model as string) || (version !== undefined && !VERSION_RE.test(version))) throw new SnapError('USAGE', `--expect ${JSON.stringify(expect)} is not MODEL or MODEL@VERSION (${NAME_RULE_TEXT})`);
+  }
   const trusted = await trustedKeys(pubs, io.cwd);
   const files = (Array.isArray(a.files) ? a.files : [a.files]).map(String);
   const artifacts = await hashArtifacts(files, io.cwd);
@@ -25,7 +31,7 @@ async function cmdVerifyModel(a: Args, io: CliIo): Promise<number> {
   // An unreadable state is a note, as for verify (trust-args.ts).
   const remembered = await rememberedRevocations(stateDir(undefined, io.env, io.cwd), a, io);
   const revocations = revocationSource(store.root, [], remembered, remembered.counted);
-  const r = await verifyModel({ files: artifacts, trusted, store, revocations, ...(attestationFile ? { attestationFile } : {}) });
+  const r = await verifyModel({ files: artifacts, trusted, store, revocations, ...(attestationFile ? { attestationFile } : {}), ...(expect !== undefined ? { expect } : {}) });
   await remembered.keep();
   const log = await audit(io, storeRoot, { command: 'verify-model', ...(r.attestations[0] ? { ref: r.attestations[0].ref, snapshot: r.attestations[0].id } : {}), outcome: r.ok ? 'ok' : 'failed' }, { quiet: !!a.quiet });
   if (a.json) {
@@ -52,8 +58,12 @@ export const verifyModelCommand: CommandSpec = {
       commonFlags(y, { store: true, quiet: 'no notes on stderr' })
         .positional('files', { type: 'string', array: true, describe: 'the model artifacts, hashed and looked up among the attestations' })
         .option('pubkey', { type: 'string', array: true, requiresArg: true, demandOption: true, describe: 'trusted public key (required, repeatable): signs the attestation and the snapshots' })
-        .option('attestation', { type: 'string', requiresArg: true, describe: 'an exported attestation file to check instead of the store\'s attestations' }),
-      [['$0 verify-model model.safetensors --pubkey keys/ml.pub --pubkey keys/data.pub', 'check a model before deploying it']],
+        .option('attestation', { type: 'string', requiresArg: true, describe: 'an exported attestation file to check instead of the store\'s attestations' })
+        .option('expect', { type: 'string', requiresArg: true, describe: 'the model meant, MODEL@VERSION (or MODEL, any version): files attested only as another model fail (ATTESTATION_NOT_FOUND)' }),
+      [
+        ['$0 verify-model model.safetensors --pubkey keys/ml.pub --pubkey keys/data.pub', 'check a model before deploying it'],
+        ['$0 verify-model model.safetensors --expect fraud-model@3 --pubkey keys/ml.pub --pubkey keys/data.pub', 'and that these files are fraud-model@3, not another attested model'],
+      ],
     ),
   run: auditErrors('verify-model', () => undefined, cmdVerifyModel),
 };
