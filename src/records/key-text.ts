@@ -12,6 +12,31 @@
  */
 const NOT_BARE = /^$|[,"]|^\s|\s$/;
 
+/**
+ * Scripts whose letters pass for one another (UTS #39 confusables: Cyrillic а, е, о, р, с, х and
+ * Greek ο, ν beside Latin a, e, o, p, c, x, o, v). A value with letters of two of them — `cаt` with a
+ * Cyrillic а beside `cat` — reads as another on any screen.
+ */
+const CONFUSABLE_SCRIPTS: readonly RegExp[] = [/\p{Script=Latin}/u, /\p{Script=Greek}/u, /\p{Script=Cyrillic}/u, /\p{Script=Armenian}/u, /\p{Script=Cherokee}/u];
+
+/** Whether `v` holds letters of two of the {@link CONFUSABLE_SCRIPTS}. */
+export function mixesScripts(v: string): boolean {
+  if (/^[\x00-\x7f]*$/.test(v)) return false; // ASCII only: one script (the common case, at once)
+  let seen = -1;
+  for (const ch of v) {
+    const s = CONFUSABLE_SCRIPTS.findIndex((re) => re.test(ch));
+    if (s < 0) continue;
+    if (seen < 0) seen = s;
+    else if (s !== seen) return true;
+  }
+  return false;
+}
+
+/** `v` as a JSON string with every character outside ASCII written as `\uXXXX`: `"c\u0430t"`. */
+function jsonAsciiString(v: string): string {
+  return JSON.stringify(v).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** Formats whose key values are always strings (docs/FORMAT.md §19.2): a number-like value is not mistaken there. */
 export const STRING_KEY_FORMATS: ReadonlySet<string> = new Set(['csv', 'tsv', 'files']);
 /** A string that reads like a JSON number, `true`, `false` or `null`. */
@@ -27,17 +52,21 @@ export interface KeyValueText {
  * One value of a key: a string as it is, unless it could be mistaken — it is empty, holds a comma
  * or a double quote, begins or ends with white space, or (in a set whose values need not be
  * strings: JSONL, Parquet) reads like a number, `true`, `false` or `null` — then as its JSON string
- * (`"1"`, `"x, y"`), whose escapes read back to it; any other value as JSON.
+ * (`"1"`, `"x, y"`), whose escapes read back to it; a string that mixes letters of scripts that
+ * pass for one another ({@link mixesScripts}) as its JSON string with every character outside
+ * ASCII escaped (`"c\u0430t"`, not `cаt` beside `cat`); any other value as JSON.
  */
 export function keyValueText(v: unknown, onlyStrings: boolean): KeyValueText {
   if (typeof v !== 'string') return { text: JSON.stringify(v) ?? String(v), json: true };
+  if (mixesScripts(v)) return { text: jsonAsciiString(v), json: true };
   return NOT_BARE.test(v) || (!onlyStrings && LIKE_OTHER_VALUE.test(v)) ? { text: JSON.stringify(v), json: true } : { text: v, json: false };
 }
 
 /**
  * A label as text (labels are text, §19.3): like a key value of a CSV set, bare unless it could not
  * be told apart bare — empty, holding a comma (lists join labels with `, `) or a double quote, or
- * beginning or ending with white space (`spam` beside `"spam "`) — then as its JSON string.
+ * beginning or ending with white space (`spam` beside `"spam "`) — then as its JSON string; one
+ * that mixes look-alike scripts (`spаm` with a Cyrillic а) with its letters outside ASCII escaped.
  */
 export function labelText(label: string): string {
   return keyValueText(label, true).text;

@@ -58,6 +58,16 @@ describe('labels in human output', () => {
     expect(setSummary(flips([['spam', 'spam ']]))).toBe('1 label flipped (spam → "spam ")');
   });
 
+  it('show a label or key that mixes look-alike scripts with its letters outside ASCII escaped: cat beside "c\\u0430t" (a Cyrillic а), not two cats', () => {
+    const lines = setLines(flips([['cat', 'c\u0430t'], ['\u0441\u0440\u0430m', 'ham']]));
+    expect(lines).toContain('    1: cat → "c\\u0430t"  (row 1)');
+    expect(lines).toContain('    2: "\\u0441\\u0440\\u0430m" → ham  (row 2)');
+    const text = shiftLines(labelShift({ cat: 10 }, { 'c\u0430t': 10 }), '').join('\n');
+    expect(text).toContain('"c\\u0430t": 0 (0.0 %) → 10 (100.0 %)');
+    // One script only (Cyrillic, or Latin with accents) is printed as it is.
+    expect(setLines(flips([['\u043a\u043e\u0442', 'caf\u00e9']]))).toContain('    1: \u043a\u043e\u0442 → caf\u00e9  (row 1)');
+  });
+
   it('say when a flip kept the label text (a JSON 1 that became "1": its type changed)', () => {
     expect(setLines(flips([['1', '1']]))).toContain('    1: 1 → 1  (row 1)  (same label text: its JSON type changed)');
     expect(setSummary(flips([['1', '1']]))).toBe('1 label flipped (1 → 1, its JSON type)');
