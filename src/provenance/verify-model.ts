@@ -6,13 +6,12 @@
  * the attestation records, with the recorded Merkle root, and neither expired (`expiresAt`) nor
  * revoked by a trusted key (a revocation kept in the store, docs/FORMAT.md §15).
  */
-import { promises as fsp } from 'node:fs';
-import { isSnapError } from '../core/errors.js';
+import { SnapError, isSnapError } from '../core/errors.js';
 import { MAX_ENVELOPE_BYTES, type TrustedKey } from '../core/envelope.js';
 import { attestationRef, type TrainingDataset } from '../core/attestation.js';
 import { statementRef } from '../core/statement.js';
 import { resolveRef, type SnapshotLocation, type Store } from '../io/store.js';
-import { ioError } from '../io/errors.js';
+import { readSmallFile } from '../io/small-file.js';
 import { checkTrust, type SignerReport } from '../snapshot.js';
 import { revocationSource, type RevocationSource } from '../trust/revocations.js';
 import type { TrustRules } from '../trust/rules.js';
@@ -110,18 +109,8 @@ export async function verifyModel(opts: { files: readonly HashedArtifact[]; trus
     if (covers(c, opts.files)) matching.push(c);
   };
   if (opts.attestationFile !== undefined) {
-    let bytes: Buffer;
-    try {
-      const fh = await fsp.open(opts.attestationFile, 'r');
-      try {
-        const buf = Buffer.alloc(MAX_ENVELOPE_BYTES + 1);
-        bytes = buf.subarray(0, (await fh.read(buf, 0, buf.length, 0)).bytesRead);
-      } finally {
-        await fh.close();
-      }
-    } catch (e) {
-      throw ioError(e, opts.attestationFile, 'cannot read the attestation');
-    }
+    // Bounded, never blocking, only a regular file: a FIFO given as --attestation must not hang the gate.
+    const bytes = await readSmallFile(opts.attestationFile, MAX_ENVELOPE_BYTES + 1, 'cannot read the attestation', (shown) => new SnapError('IO_ERROR', `cannot read the attestation: ${shown} is not a regular file`, { path: opts.attestationFile }));
     keep(checkAttestationEnvelope(bytes, opts.trusted));
   } else {
     for (const a of await listAttestations(opts.store)) keep(await checkStoredAttestation(a, opts.trusted));

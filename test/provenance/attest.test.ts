@@ -151,6 +151,16 @@ describe('snap verify-model', () => {
     expect([bad.code, bad.json.error?.code]).toEqual([2, 'USAGE']);
   });
 
+  it('refuses a FIFO given as --attestation at once (IO_ERROR, exit 3) instead of waiting on it', async () => {
+    const fifo = inWork('attestation.fifo');
+    await fsp.rm(fifo, { force: true });
+    execFileSync('mkfifo', [fifo]);
+    // A subprocess: a blocked open would hang the test process itself (snapBin kills it after 30 s).
+    const r = await snapBin(['verify-model', 'weights.bin', '--attestation', fifo, '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store, '--json'], { cwd: work });
+    expect(r.code, r.stderr).toBe(3);
+    expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'IO_ERROR', message: expect.stringContaining('not a regular file') });
+  });
+
   it('checks an exported attestation file with --attestation', async () => {
     const r = await snapJson(['verify-model', 'weights.bin', 'tokenizer.json', '--attestation', outFile, '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store], { cwd: work });
     expect(r.code, r.stdout).toBe(0);
