@@ -149,6 +149,8 @@ describe('snap verify-model', () => {
     }
     const bad = await expectAs('Not A Name');
     expect([bad.code, bad.json.error?.code]).toEqual([2, 'USAGE']);
+    const badVersion = await expectAs('clf@');
+    expect([badVersion.code, badVersion.json.error?.code]).toEqual([2, 'REF_MALFORMED']);
   });
 
   it('refuses a FIFO given as --attestation at once (IO_ERROR, exit 3) instead of waiting on it', async () => {

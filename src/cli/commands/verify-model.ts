@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { revocationSource } from '../../trust/revocations.js';
 import { stateDir } from '../../trust/state.js';
 import { SnapError } from '../../core/errors.js';
-import { NAME_RE, NAME_RULE_TEXT, VERSION_RE } from '../../core/refs.js';
+import { NAME_RE, NAME_RULE_TEXT, parseNameVersion } from '../../core/refs.js';
 import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import { openStore, storePath } from '../../io/store.js';
 import { hashArtifacts } from '../../provenance/artifacts.js';
@@ -18,10 +18,9 @@ async function cmdVerifyModel(a: Args, io: CliIo): Promise<number> {
   const pubs = (Array.isArray(a.pubkey) ? a.pubkey : [a.pubkey]).filter((x) => x !== undefined).map(String);
   if (pubs.length === 0) throw new SnapError('USAGE', 'name the trusted keys with --pubkey PUB');
   const expect = a.expect !== undefined ? String(a.expect) : undefined;
-  if (expect !== undefined) {
-    const [model, version, more] = expect.split('@');
-    if (more !== undefined || !NAME_RE.test(model as string) || (version !== undefined && !VERSION_RE.test(version))) throw new SnapError('USAGE', `--expect ${JSON.stringify(expect)} is not MODEL or MODEL@VERSION (${NAME_RULE_TEXT})`);
-  }
+  // MODEL@VERSION as every ref is parsed (REF_MALFORMED, exit 2); a bare MODEL as a NAME.
+  if (expect !== undefined && expect.includes('@')) parseNameVersion(expect);
+  else if (expect !== undefined && !NAME_RE.test(expect)) throw new SnapError('USAGE', `--expect ${JSON.stringify(expect)} is not MODEL or MODEL@VERSION (MODEL: ${NAME_RULE_TEXT})`);
   const trusted = await trustedKeys(pubs, io.cwd);
   const files = (Array.isArray(a.files) ? a.files : [a.files]).map(String);
   const artifacts = await hashArtifacts(files, io.cwd);
