@@ -154,6 +154,16 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
     }
     return undefined;
   };
+  /** A member name and its `:`, at `i` (`expected`: what else may stand there); leaves `i` after the colon. */
+  const member = (expected: string): JsonSyntaxError | undefined => {
+    if (text.charCodeAt(i) !== 0x22) return found(expected);
+    const e = string();
+    if (e) return e;
+    skipSpace();
+    if (text.charCodeAt(i) !== 0x3a) return found('":" after the member name');
+    i++;
+    return undefined;
+  };
   // One entry per open container: true for an object, false for an array.
   const stack: boolean[] = [];
   for (;;) {
@@ -168,13 +178,7 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
       if (text.charCodeAt(i) === (isObject ? 0x7d : 0x5d)) i++; // an empty container is a whole value
       else {
         stack.push(isObject);
-        if (isObject) {
-          if (text.charCodeAt(i) !== 0x22) return found('a member name in double quotes or "}"');
-          if ((err = string())) return err;
-          skipSpace();
-          if (text.charCodeAt(i) !== 0x3a) return found('":" after the member name');
-          i++;
-        }
+        if (isObject && (err = member('a member name in double quotes or "}"'))) return err;
         continue;
       }
     } else if (c === 0x22) err = string();
@@ -200,11 +204,7 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
       i++;
       if (isObject) {
         skipSpace();
-        if (text.charCodeAt(i) !== 0x22) return found('a member name in double quotes');
-        if ((err = string())) return err;
-        skipSpace();
-        if (text.charCodeAt(i) !== 0x3a) return found('":" after the member name');
-        i++;
+        if ((err = member('a member name in double quotes'))) return err;
       }
       break;
     }
