@@ -26,7 +26,7 @@ const FLAGS: Record<string, string[]> = {
   list: ['store'],
   show: ['store'],
   fsck: ['store', 'quiet', 'jobs', 'clean', 'repair-from'],
-  log: ['store', 'verify', 'pubkey', 'checkpoint', 'key', 'passphrase-env', 'origin', 'out'],
+  log: ['store', 'verify', 'pubkey', 'checkpoint', 'key', 'passphrase-env', 'origin', 'out', 'quiet'],
   retain: ['store', 'quiet', 'until', 'retain-mode'],
   export: ['store', 'quiet', 'jobs', 'out'],
   import: ['store', 'quiet', ...TRUST],

@@ -71,6 +71,19 @@ describe('snap log checkpoint', () => {
     expect(v.json.checkpoints).toMatchObject({ ok: true, checkpoints: 1, newest: { size: 2, signedBy: [auditor.keyid] } });
   });
 
+  it('prints its hint on stderr, and nothing there with --quiet (-q), which log accepts like the other commands', async () => {
+    const t = await logged();
+    const loud = await snap(['log', 'checkpoint', '--key', auditor.key, '--store', t.store]);
+    expect(loud.code, loud.stderr).toBe(0);
+    expect(loud.stderr).toContain('keep a copy of this checkpoint off this machine');
+    await t.more();
+    const quiet = await snap(['log', 'checkpoint', '-q', '--key', auditor.key, '--store', t.store]);
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(quiet.stderr).toBe('');
+    const verify = await snap(['log', '--verify', '--quiet', '--pubkey', auditor.pub, '--store', t.store]);
+    expect(verify.code, verify.stderr).toBe(0);
+  });
+
   it('makes a rewrite of the log together with its head fail (exit 1, mismatch) — which passes without a checkpoint', async () => {
     const before = await logged();
     await rewriteLogAndHead(before.store, forgeVerdicts);

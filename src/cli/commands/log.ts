@@ -158,7 +158,7 @@ export const logCommand: CommandSpec = {
   describe: "Show the audit log (of one NAME), or check it with --verify",
   builder: (y) =>
     withExamples(
-      commonFlags(y, { store: true })
+      commonFlags(y, { store: true, quiet: 'log checkpoint, --verify: no hints and no notes on stderr' })
         .positional('name', { type: 'string', describe: 'only entries whose ref is NAME@… (exit 3 if there are none); the word checkpoint: sign a checkpoint of the log (see --key)' })
         .option('verify', {
           type: 'boolean',
