@@ -3,14 +3,15 @@
  * `parent` (the previous version) and `provenance.derivedFrom` (produced from). Statements are read
  * as `list` and `show` read them: not verified (use `verify`, `verify-model` for trust), but a
  * snapshot whose statement names another than its folder is left out and reported, and so is an
- * attestation that cannot be read or is signed as another name than its folder's.
+ * attestation that cannot be read or is signed as another name than its folder's. {@link impact}
+ * can be given an {@link ImpactTrust} (`snap impact --pubkey`): then only what verifies counts.
  */
 import { isSnapError } from '../core/errors.js';
 import type { ProvenanceSource } from '../core/provenance.js';
 import { statementRef, type Statement } from '../core/statement.js';
 import { listSnapshotFolders, listSnapshots, type SnapshotLocation, type Store } from '../io/store.js';
 import { readSnapshotUnverified } from '../snapshot.js';
-import { listAttestations, readAttestationUnverified } from './attestation-store.js';
+import { listAttestations, readAttestationUnverified, type AttestationCheck, type StoredAttestation } from './attestation-store.js';
 
 /** How one snapshot leads to another. */
 export type Relation = 'parent' | 'derived-from';
@@ -198,6 +199,39 @@ export interface ImpactResult {
   skipped: Skipped[];
   /** Stored attestations left out because they cannot be read or are signed as another name: a model trained on the snapshot may hide among them. */
   skippedAttestations: SkippedAttestation[];
+  /**
+   * With {@link ImpactTrust} only: the store's snapshots whose signatures do not verify under the
+   * trusted keys (planted, or with an edited statement). Their edges are not followed: whether they
+   * derive from the snapshot cannot be told, and what derives from them is in {@link possiblyDerived}.
+   */
+  unverified?: UnverifiedItem[];
+  /**
+   * With {@link ImpactTrust} only: the stored attestations that do not verify. What they claim to be
+   * trained on cannot be believed: a model trained on the snapshot may hide among them.
+   */
+  unverifiedModels?: UnverifiedItem[];
+}
+
+/** A snapshot or an attestation whose signatures do not verify (`code`, `message`: why). */
+export interface UnverifiedItem {
+  /** NAME@VERSION (MODEL@VERSION) of its folder. */
+  ref: string;
+  /** The snapshot id or attestation id of what the folder holds, when it could be read. */
+  id?: string;
+  code: string;
+  message: string;
+}
+
+/**
+ * How {@link impact} checks signatures, when asked to (`snap impact --pubkey`). Only the signatures
+ * (and that the files are the signed payload, signed as their folder's name) decide: a revoked or
+ * expired snapshot is still what its signers said it came from.
+ */
+export interface ImpactTrust {
+  /** The verdict on a snapshot of the store (checkTrust with the trusted keys and no rules). */
+  snapshot(loc: SnapshotLocation): Promise<{ ok: boolean; failure?: { code: string; message: string } }>;
+  /** The verdict on a stored attestation (checkStoredAttestation with the trusted keys). */
+  attestation(a: StoredAttestation): Promise<AttestationCheck>;
 }
 
 /** A stored attestation that {@link impact} could not read (`reason` says why). */
@@ -212,10 +246,26 @@ export interface SkippedAttestation {
  * The incident question: which snapshots were derived from this one (directly or not), and which
  * attested models learned from any of them; and, apart, what the store cannot rule out (snapshots
  * and models whose lineage passes through a snapshot that is not in the store).
+ *
+ * With `trust`, every snapshot and attestation of the store is checked first: one that does not
+ * verify is left out of the graph as a snapshot not in the store would be (what derives from it is
+ * possibly derived) and reported in `unverified` / `unverifiedModels`, so an edited statement or
+ * attestation can neither hide a model nor invent one unseen.
  * @throws SnapError codes of readSnapshotUnverified for the start | `IO_ERROR`
  */
-export async function impact(loc: SnapshotLocation, store: Store): Promise<ImpactResult> {
+export async function impact(loc: SnapshotLocation, store: Store, trust?: ImpactTrust): Promise<ImpactResult> {
   const graph = await readSnapshotGraph(store);
+  const unverified: UnverifiedItem[] = [];
+  if (trust) {
+    for (const [id, at] of graph.locations) {
+      const v = await trust.snapshot(at);
+      if (v.ok) continue;
+      const failure = v.failure ?? { code: 'SIGNATURE_INVALID', message: 'not trusted' };
+      unverified.push({ ref: at.ref, id, code: failure.code, message: failure.message });
+      graph.nodes.delete(id);
+    }
+    for (const n of graph.nodes.values()) for (const f of n.from) f.inStore = graph.nodes.has(f.snapshot);
+  }
   const start = await startNode(loc, graph);
   const children = new Map<string, { node: LineageNode; relation: Relation }[]>();
   for (const n of graph.nodes.values()) {
@@ -261,8 +311,18 @@ export async function impact(loc: SnapshotLocation, store: Store): Promise<Impac
   const models: ImpactResult['models'] = [];
   const possiblyAffectedModels: ImpactResult['possiblyAffectedModels'] = [];
   const skippedAttestations: SkippedAttestation[] = [];
+  const unverifiedModels: UnverifiedItem[] = [];
   for (const a of await listAttestations(store)) {
-    const r = await readAttestationUnverified(a);
+    let r: Awaited<ReturnType<typeof readAttestationUnverified>>;
+    if (trust) {
+      const c = await trust.attestation(a);
+      if (!c.ok || !c.statement) {
+        const failure = c.failure ?? { code: 'SIGNATURE_INVALID', message: 'not trusted' };
+        unverifiedModels.push({ ref: `${a.model}@${a.version}`, ...(c.id ? { id: c.id } : {}), code: failure.code, message: failure.message });
+        continue;
+      }
+      r = { id: c.id, statement: c.statement, keyids: [] };
+    } else r = await readAttestationUnverified(a);
     if ('unreadable' in r) {
       skippedAttestations.push({ ref: `${a.model}@${a.version}`, code: r.unreadable.code, reason: r.unreadable.message });
       continue;
@@ -277,5 +337,5 @@ export async function impact(loc: SnapshotLocation, store: Store): Promise<Impac
     const unknown = datasets.filter((d) => possibly.has(d.snapshot) || !inStore(d.snapshot)).map((d) => ({ ref: d.ref, snapshot: d.snapshot, inStore: inStore(d.snapshot) }));
     if (unknown.length > 0) possiblyAffectedModels.push({ ...model, trainedOn: unknown });
   }
-  return { snapshot: { ref: start.ref, snapshot: start.snapshot }, derived, models, possiblyDerived, possiblyAffectedModels, skipped: graph.skipped, skippedAttestations };
+  return { snapshot: { ref: start.ref, snapshot: start.snapshot }, derived, models, possiblyDerived, possiblyAffectedModels, skipped: graph.skipped, skippedAttestations, ...(trust ? { unverified, unverifiedModels } : {}) };
 }

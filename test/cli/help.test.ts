@@ -39,7 +39,7 @@ const FLAGS: Record<string, string[]> = {
   attest: ['store', 'quiet', 'data', 'key', 'passphrase-env', 'as', 'train-command', 'train-commit', 'hyperparameters', 'out'],
   'verify-model': ['store', 'quiet', 'pubkey', 'attestation', 'expect'],
   lineage: ['store'],
-  impact: ['store'],
+  impact: ['store', 'pubkey'],
   bom: ['store', 'model', 'out', 'pubkey'],
 };
 const EVERY_COMMAND = ['json', 'debug', 'help'];

@@ -278,3 +278,121 @@ describe('a long chain of versions (here planted: unsigned statements, as someon
     expect(r.stdout).toMatch(new RegExp(`^ {36}\\[depth ${DEPTH - 1}\\] deep@v${DEPTH} `, 'm'));
   });
 });
+
+describe('impact --pubkey: believing only what trusted keys signed', () => {
+  // src@v1 → mid@v1 (derived), model m@1 trained on mid@v1; other@v1 with model o@1.
+  let s4: string;
+  let w: string;
+  const sorted = (o: unknown): string =>
+    Array.isArray(o) ? `[${o.map(sorted).join(',')}]` : o !== null && typeof o === 'object' ? `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${sorted((o as Record<string, unknown>)[k])}`).join(',')}}` : JSON.stringify(o);
+  /** What someone who can write the store (not the keys) does: edit a signed statement, and put the edit in the envelope's payload too (its signature then fails). */
+  async function forge(dir: string, edit: (statement: Record<string, any>) => void): Promise<void> {
+    const statement = JSON.parse(await fsp.readFile(join(dir, 'statement.json'), 'utf8'));
+    edit(statement);
+    const bytes = sorted(statement);
+    const envelope = JSON.parse(await fsp.readFile(join(dir, 'envelope.json'), 'utf8'));
+    envelope.payload = Buffer.from(bytes).toString('base64');
+    await fsp.chmod(dir, 0o755);
+    for (const f of ['statement.json', 'envelope.json']) await fsp.chmod(join(dir, f), 0o644).catch(() => {});
+    await fsp.writeFile(join(dir, 'statement.json'), bytes);
+    await fsp.writeFile(join(dir, 'envelope.json'), JSON.stringify(envelope));
+  }
+  beforeAll(async () => {
+    s4 = await newStorePath();
+    w = await tempDir('snap-lin-trust-');
+    for (const [files, as, extra] of [[{ 'raw.csv': '1\n' }, 'src@v1', []], [{ 'mid.csv': '1\n' }, 'mid@v1', ['--derived-from', 'src@v1']], [{ 'x.csv': '1\n' }, 'other@v1', []]] as const) {
+      expect((await snapJson(['seal', await makeTree(files), '--as', as, '--key', keys.key, '--store', s4, '--no-pipeline', ...extra])).code).toBe(0);
+    }
+    for (const [m, data] of [['m', 'mid@v1'], ['o', 'other@v1']] as const) {
+      await fsp.writeFile(join(w, `${m}.bin`), m);
+      expect((await snapJson(['attest', `${m}.bin`, '--data', data, '--key', keys.key, '--as', `${m}@1`, '--store', s4], { cwd: w })).code).toBe(0);
+    }
+  });
+
+  it('gives the same answer as without it on an intact store, verified, exit 0', async () => {
+    const plain = await snapJson(['impact', 'src@v1', '--store', s4]);
+    const checked = await snapJson(['impact', 'src@v1', '--store', s4, '--pubkey', keys.pub]);
+    expect(checked.code, checked.stderr).toBe(0);
+    expect(checked.json).toMatchObject({ ok: true, verified: true, unverified: [], unverifiedModels: [] });
+    expect(checked.json.models).toEqual(plain.json.models);
+    expect(checked.json.derived).toEqual(plain.json.derived);
+    expect(plain.json.verified).toBe(false);
+    expect(plain.json.unverified).toBeUndefined();
+    const human = await snap(['impact', 'src@v1', '--store', s4, '--pubkey', keys.pub]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain('every snapshot and attestation of the store checked against the given key');
+  });
+
+  it('names an attestation whose training data was edited to hide its model (which passes unseen without --pubkey), exit 1', async () => {
+    const other = (await snapJson(['show', 'other@v1', '--store', s4])).json.snapshot as string;
+    const dir = join(s4, 'attestations', 'm', '1');
+    const keep = join(w, 'm-att');
+    await fsp.cp(dir, keep, { recursive: true });
+    try {
+      await forge(dir, (s) => {
+        s.predicate.datasets = [{ ...s.predicate.datasets[0], ref: 'other@v1', snapshot: other }];
+      });
+      const plain = await snapJson(['impact', 'src@v1', '--store', s4]);
+      expect(plain.code).toBe(0);
+      expect(plain.json.models).toEqual([]); // the attack: m@1 is gone from the answer
+      const checked = await snapJson(['impact', 'src@v1', '--store', s4, '--pubkey', keys.pub]);
+      expect(checked.code, JSON.stringify(checked.json)).toBe(1);
+      expect(checked.json.ok).toBe(false);
+      expect(checked.json.models).toEqual([]);
+      expect(checked.json.unverifiedModels.map((u: { ref: string; code: string }) => [u.ref, u.code])).toEqual([['m@1', 'SIGNATURE_INVALID']]);
+      const human = await snap(['impact', 'src@v1', '--store', s4, '--pubkey', keys.pub]);
+      expect(human.code).toBe(1);
+      expect(human.stdout).toMatch(/^ {2}not verified \(1\): .*may be incomplete:$/m);
+      expect(human.stdout).toMatch(/^ {4}model m@1 sha256:\S+ {2}.*\[SIGNATURE_INVALID\]$/m);
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
+      await fsp.cp(keep, dir, { recursive: true });
+    }
+  });
+
+  it('names a snapshot whose statement was edited to cut it from its source, and lists what was trained on it as possibly affected, exit 1', async () => {
+    const dir = join(s4, 'snapshots', 'mid', 'v1');
+    const keep = join(w, 'mid-snap');
+    await fsp.cp(dir, keep, { recursive: true });
+    try {
+      await forge(dir, (s) => {
+        delete s.predicate.provenance.derivedFrom;
+        if (Object.keys(s.predicate.provenance).length === 0) delete s.predicate.provenance;
+      });
+      const plain = await snapJson(['impact', 'src@v1', '--store', s4]);
+      expect(plain.code).toBe(0);
+      expect(plain.json.derived).toEqual([]); // the attack: mid@v1 no longer derives from src@v1
+      const checked = await snapJson(['impact', 'src@v1', '--store', s4, '--pubkey', keys.pub]);
+      expect(checked.code).toBe(1);
+      expect(checked.json.derived).toEqual([]);
+      expect(checked.json.unverified.map((u: { ref: string; code: string }) => [u.ref, u.code])).toEqual([['mid@v1', 'SIGNATURE_INVALID']]);
+      expect(checked.json.possiblyAffectedModels.map((m: { ref: string }) => m.ref)).toEqual(['m@1']);
+      const human = await snap(['impact', 'src@v1', '--store', s4, '--pubkey', keys.pub]);
+      expect(human.stdout).toMatch(/^ {4}snapshot mid@v1 sha256:\S+ {2}.*\[SIGNATURE_INVALID\]$/m);
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
+      await fsp.cp(keep, dir, { recursive: true });
+    }
+  });
+
+  it('does not count a planted unsigned snapshot claiming to derive from the source as derived: it is listed as not verified, exit 1', async () => {
+    const src = (await snapJson(['show', 'src@v1', '--store', s4])).json.snapshot as string;
+    const plant = join(s4, 'snapshots', 'fake', 'v1');
+    await fsp.cp(join(s4, 'snapshots', 'other', 'v1'), plant, { recursive: true });
+    try {
+      await forge(plant, (s) => {
+        s.subject[0].name = 'fake@v1';
+        s.predicate.dataset = 'fake';
+        s.predicate.provenance = { derivedFrom: [{ ref: 'src@v1', snapshot: src }] };
+      });
+      const plain = await snapJson(['impact', 'src@v1', '--store', s4]);
+      expect(plain.json.derived.map((d: { ref: string }) => d.ref)).toContain('fake@v1');
+      const checked = await snapJson(['impact', 'src@v1', '--store', s4, '--pubkey', keys.pub]);
+      expect(checked.code).toBe(1);
+      expect(checked.json.derived.map((d: { ref: string }) => d.ref)).toEqual(['mid@v1']);
+      expect(checked.json.unverified.map((u: { ref: string }) => u.ref)).toEqual(['fake@v1']);
+    } finally {
+      await fsp.rm(plant, { recursive: true, force: true });
+    }
+  });
+});

@@ -69,6 +69,14 @@ describe('an expired snapshot', () => {
     expect(v.json.problems).toEqual([]);
   });
 
+  it('still counts in impact --pubkey as what its signers said (verified, exit 0): expiry is about training on it, not about where it came from', async () => {
+    const store = await newStorePath();
+    await sealExpired(store, 'old@v1');
+    const r = await snapJson(['impact', 'old@v1', '--pubkey', keys.pub, '--store', store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ ok: true, verified: true, unverified: [], unverifiedModels: [] });
+  });
+
   it('is refused by restore (exit 1, SNAPSHOT_EXPIRED), writing nothing', async () => {
     const store = await newStorePath();
     await sealExpired(store, 'old@v1');
