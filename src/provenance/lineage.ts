@@ -144,8 +144,12 @@ async function withTexts(node: LineageNode, graph: SnapshotGraph): Promise<Linea
 
 /** What {@link lineage} found. */
 export interface LineageResult {
-  /** The snapshot asked about, then its ancestors (breadth first, each once), each with its sources. */
-  chain: (LineageNode & { depth: number })[];
+  /**
+   * The snapshot asked about, then its ancestors (breadth first, each once), each with its sources.
+   * With a trust check, each says whether it verified (`verified`), and why not (`failure`): the
+   * edges of one that did not are shown but not followed.
+   */
+  chain: (LineageNode & { depth: number; verified?: boolean; failure?: { code: string; message: string } })[];
   /** Ancestors named by a statement but not in the store. */
   missing: { snapshot: string; ref?: string }[];
   skipped: Skipped[];
@@ -153,9 +157,11 @@ export interface LineageResult {
 
 /**
  * The ancestry of a snapshot: its parents and what it was derived from, recursively.
+ * @param trust with it (`snap lineage --pubkey`), every snapshot of the chain is checked, and the
+ *   edges of one that does not verify are not followed (an edited statement can invent or cut them)
  * @throws SnapError codes of readSnapshotUnverified for the start (`SNAPSHOT_NAME_MISMATCH`, …)
  */
-export async function lineage(loc: SnapshotLocation, store: Store | undefined): Promise<LineageResult> {
+export async function lineage(loc: SnapshotLocation, store: Store | undefined, trust?: Pick<ImpactTrust, 'snapshot'>): Promise<LineageResult> {
   const graph: SnapshotGraph = store ? await readSnapshotGraph(store) : { nodes: new Map(), locations: new Map(), skipped: [] };
   const start = await startNode(loc, graph);
   const chain: LineageResult['chain'] = [];
@@ -164,7 +170,11 @@ export async function lineage(loc: SnapshotLocation, store: Store | undefined): 
   const queue: { node: LineageNode; depth: number }[] = [{ node: start, depth: 0 }];
   while (queue.length > 0) {
     const { node, depth } = queue.shift() as { node: LineageNode; depth: number };
-    chain.push({ ...(depth === 0 ? node : await withTexts(node, graph)), depth });
+    const at = depth === 0 ? loc : graph.locations.get(node.snapshot);
+    const verdict = trust && at ? await trust.snapshot(at) : undefined;
+    const checked = verdict ? { verified: verdict.ok, ...(verdict.ok ? {} : { failure: verdict.failure ?? { code: 'SIGNATURE_INVALID', message: 'not trusted' } }) } : {};
+    chain.push({ ...(depth === 0 ? node : await withTexts(node, graph)), depth, ...checked });
+    if (verdict && !verdict.ok) continue;
     for (const f of node.from) {
       if (seen.has(f.snapshot)) continue;
       seen.add(f.snapshot);

@@ -38,7 +38,7 @@ const FLAGS: Record<string, string[]> = {
   'verify-proof': ['pubkey', 'threshold', 'file', 'expect'],
   attest: ['store', 'quiet', 'data', 'key', 'passphrase-env', 'as', 'train-command', 'train-commit', 'hyperparameters', 'out'],
   'verify-model': ['store', 'quiet', 'pubkey', 'attestation', 'expect'],
-  lineage: ['store'],
+  lineage: ['store', 'pubkey'],
   impact: ['store', 'pubkey'],
   bom: ['store', 'model', 'out', 'pubkey'],
 };

@@ -396,3 +396,43 @@ describe('impact --pubkey: believing only what trusted keys signed', () => {
     }
   });
 });
+
+describe('lineage --pubkey', () => {
+  it('follows only what verifies: a statement edited to claim another origin is marked, its claimed origins are not followed, exit 1', async () => {
+    const s5 = await newStorePath();
+    for (const [files, as, extra] of [[{ 'raw.csv': '1\n' }, 'src@v1', []], [{ 'x.csv': '1\n' }, 'decoy@v1', []], [{ 'mid.csv': '1\n' }, 'mid@v1', ['--derived-from', 'src@v1']]] as const) {
+      expect((await snapJson(['seal', await makeTree(files), '--as', as, '--key', keys.key, '--store', s5, '--no-pipeline', ...extra])).code).toBe(0);
+    }
+    const intact = await snapJson(['lineage', 'mid@v1', '--store', s5, '--pubkey', keys.pub]);
+    expect(intact.code, intact.stderr).toBe(0);
+    expect(intact.json.chain.map((n: { ref: string; verified: boolean }) => [n.ref, n.verified])).toEqual([['mid@v1', true], ['src@v1', true]]);
+    expect(intact.json).toMatchObject({ ok: true, verified: true });
+
+    // Someone who can write the store (no key) makes mid@v1 claim to come from decoy@v1.
+    const decoy = (await snapJson(['show', 'decoy@v1', '--store', s5])).json.snapshot as string;
+    const dir = join(s5, 'snapshots', 'mid', 'v1');
+    const statement = JSON.parse(await fsp.readFile(join(dir, 'statement.json'), 'utf8'));
+    statement.predicate.provenance.derivedFrom = [{ ref: 'decoy@v1', snapshot: decoy }];
+    const sorted = (o: unknown): string =>
+      Array.isArray(o) ? `[${o.map(sorted).join(',')}]` : o !== null && typeof o === 'object' ? `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${sorted((o as Record<string, unknown>)[k])}`).join(',')}}` : JSON.stringify(o);
+    const envelope = JSON.parse(await fsp.readFile(join(dir, 'envelope.json'), 'utf8'));
+    envelope.payload = Buffer.from(sorted(statement)).toString('base64');
+    await fsp.chmod(dir, 0o755);
+    for (const f of ['statement.json', 'envelope.json']) await fsp.chmod(join(dir, f), 0o644);
+    await fsp.writeFile(join(dir, 'statement.json'), sorted(statement));
+    await fsp.writeFile(join(dir, 'envelope.json'), JSON.stringify(envelope));
+
+    const plain = await snapJson(['lineage', 'mid@v1', '--store', s5]);
+    expect(plain.code).toBe(0);
+    expect(plain.json.chain.map((n: { ref: string }) => n.ref)).toEqual(['mid@v1', 'decoy@v1']); // the attack, unseen without keys
+    const checked = await snapJson(['lineage', 'mid@v1', '--store', s5, '--pubkey', keys.pub]);
+    expect(checked.code).toBe(1);
+    expect(checked.json.ok).toBe(false);
+    expect(checked.json.chain.map((n: { ref: string; verified: boolean }) => [n.ref, n.verified])).toEqual([['mid@v1', false]]);
+    expect(checked.json.chain[0].failure.code).toBe('SIGNATURE_INVALID');
+    const human = await snap(['lineage', 'mid@v1', '--store', s5, '--pubkey', keys.pub]);
+    expect(human.code).toBe(1);
+    expect(human.stdout).toMatch(/^ {4}NOT VERIFIED .*\[SIGNATURE_INVALID\]: what it says it came from is not followed$/m);
+    expect(human.stdout).toMatch(/^ {4}derived from decoy@v1 sha256:\S+ \(unverified claim\)$/m);
+  });
+});
