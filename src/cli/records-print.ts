@@ -10,7 +10,7 @@ import type { RecordSetDiff } from '../records/record-report.js';
 import type { RecordsReport } from '../records/diff-sets.js';
 import type { LabelShift } from '../records/stats.js';
 import { formatCount, plural } from './format.js';
-import { escapeForTerminal as shown, escapeMessage } from '../core/display.js';
+import { escapeForTerminal as shown, escapeMessage, escapePath } from '../core/display.js';
 import { keyValueText, recordKeyText, type KeyValueText } from '../records/key-text.js';
 
 /** Items listed per kind in human output. */
@@ -51,7 +51,7 @@ function labelsText(labels: Record<string, number> | undefined, max = 8): string
 export function sealedRecordLines(members: readonly RecordSetMember[]): string[] {
   const out = [`  records      ${plural(members.length, 'record set')} indexed and signed`];
   for (const m of members.slice(0, RECORDS_LISTED)) {
-    out.push(`    ${shown(recordSetName(m))}: ${plural(m.count, 'record')} (${describeSet(m)})${m.labels ? `: ${labelsText(m.labels)}` : ''}`);
+    out.push(`    ${escapePath(recordSetName(m))}: ${plural(m.count, 'record')} (${describeSet(m)})${m.labels ? `: ${labelsText(m.labels)}` : ''}`);
   }
   if (members.length > RECORDS_LISTED) out.push(`    … and ${members.length - RECORDS_LISTED} more (--json lists all)`);
   return out;
@@ -123,12 +123,12 @@ export function recordsLines(r: RecordsReport): string[] {
   const s = r.summary;
   out.push(`records: ${plural(s.sets, 'record set')} compared: ${formatCount(s.flipped)} flipped, ${formatCount(s.modified)} modified, ${formatCount(s.added)} added, ${formatCount(s.removed)} removed, ${formatCount(s.unchanged)} unchanged`);
   for (const d of r.sets.slice(0, RECORDS_LISTED)) {
-    out.push(`  ${shown(d.name)} (${describeSet(d)}): ${formatCount(d.a.records)} → ${formatCount(d.b.records)} records: ${setSummary(d)}`);
+    out.push(`  ${escapePath(d.name)} (${describeSet(d)}): ${formatCount(d.a.records)} → ${formatCount(d.b.records)} records: ${setSummary(d)}`);
     out.push(...setLines(d, '    '));
     if (d.shift && (d.summary.labelChanges + d.summary.added + d.summary.removed > 0 || d.shift.lInf > 0)) out.push(...shiftLines(d.shift, '    labels  '));
   }
   if (r.sets.length > RECORDS_LISTED) out.push(`  … and ${r.sets.length - RECORDS_LISTED} more record sets (--json lists all)`);
-  for (const u of r.unavailable) out.push(`  ${shown(u.name)}: not compared (${u.side === 'both' ? 'both sides' : `side ${u.side}`}: ${escapeMessage(u.reason)})`);
+  for (const u of r.unavailable) out.push(`  ${escapePath(u.name)}: not compared (${u.side === 'both' ? 'both sides' : `side ${u.side}`}: ${escapeMessage(u.reason)})`);
   if (r.dataset && r.sets.filter((x) => x.shift).length > 1) {
     out.push('  dataset labels:');
     out.push(...shiftLines(r.dataset, '    '));

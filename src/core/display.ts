@@ -32,6 +32,8 @@
  * text. Its output is as safe; it is only not injective.
  */
 
+import { escapeNonAscii, pathPassesForAnother } from './look-alike.js';
+
 /**
  * Characters that need an escape: a fast test before walking the string. In `u` mode a well-formed
  * surrogate pair is one character, so `[\ud800-\udfff]` finds only lone surrogates.
@@ -113,6 +115,39 @@ export function escapeForTerminal(text: string): string {
  */
 export function escapeMessage(text: string): string {
   return NEEDS_ESCAPE_MESSAGE.test(text) ? escape(text, false) : text;
+}
+
+/**
+ * A file path (a manifest entry's, a folder's name for one, a link target, a store file's) safe and
+ * unambiguous to print: {@link escapeForTerminal}'s text, unless the path could pass for another
+ * one on a screen (`look-alike.ts`, `pathPassesForAnother`: look-alike scripts mixed in a segment
+ * as in `tr\u0430in.jsonl`, a name not in NFC such as `e` + U+0301 beside `é`, full-width or
+ * other letters that stand for ASCII, a combining mark on an ASCII letter, white space at an end
+ * of a segment) or begins with a double quote: then that text with each `"` written `\"` and each
+ * character outside ASCII `\uNNNN` (a character above U+FFFF as its two UTF-16 halves), between
+ * double quotes — `"tr\u0430in.jsonl"`, `"cafe\u0301.txt"`, `"x.csv "` —, as labels and key
+ * values are (records/key-text.ts). A bare path never begins with `"` and a quoted one always
+ * does, and each form is injective, so two paths never print alike. `--json` keeps the real string.
+ * @returns the text to print; `path` itself when nothing needed escaping
+ */
+export function escapePath(path: string): string {
+  if (path.charCodeAt(0) !== 0x22 && !pathPassesForAnother(path)) return escapeForTerminal(path);
+  return quoted(path, true);
+}
+
+/**
+ * A path (or a file name) always between double quotes, for output that has always quoted it (an
+ * artifact's name in `attest`, `impact`, `verify-model`): {@link escapeForTerminal}'s text with
+ * each `"` written `\"`, and each character outside ASCII as `\uNNNN` when the path could pass for
+ * another ({@link escapePath}): `"model.bin"`, `"mod\u0435l.bin"`.
+ */
+export function quotedPath(path: string): string {
+  return quoted(path, pathPassesForAnother(path));
+}
+
+function quoted(path: string, asciiOnly: boolean): string {
+  const text = escapeForTerminal(path).replace(/"/g, '\\"');
+  return `"${asciiOnly ? escapeNonAscii(text) : text}"`;
 }
 
 /** Bytes as a short human size: 0 B, 999 B, 1.2 KiB, 3.4 MiB, 5.6 GiB. */

@@ -5,37 +5,14 @@
  * then as its JSON text; a feature hash shortened; a row number as `row N`. Text only: each caller
  * escapes for its medium.
  */
+import { asciiJsonString, mixesScripts } from '../core/look-alike.js';
+
 /**
  * A string that could not be told apart from others if printed bare in a list of values joined by
  * `, `: empty, holding a comma or a double quote, or beginning or ending with white space
  * (`spam` beside `spam `). Such a value is printed as its JSON string instead.
  */
 const NOT_BARE = /^$|[,"]|^\s|\s$/;
-
-/**
- * Scripts whose letters pass for one another (UTS #39 confusables: Cyrillic а, е, о, р, с, х and
- * Greek ο, ν beside Latin a, e, o, p, c, x, o, v). A value with letters of two of them — `cаt` with a
- * Cyrillic а beside `cat` — reads as another on any screen.
- */
-const CONFUSABLE_SCRIPTS: readonly RegExp[] = [/\p{Script=Latin}/u, /\p{Script=Greek}/u, /\p{Script=Cyrillic}/u, /\p{Script=Armenian}/u, /\p{Script=Cherokee}/u];
-
-/** Whether `v` holds letters of two of the {@link CONFUSABLE_SCRIPTS}. */
-export function mixesScripts(v: string): boolean {
-  if (/^[\x00-\x7f]*$/.test(v)) return false; // ASCII only: one script (the common case, at once)
-  let seen = -1;
-  for (const ch of v) {
-    const s = CONFUSABLE_SCRIPTS.findIndex((re) => re.test(ch));
-    if (s < 0) continue;
-    if (seen < 0) seen = s;
-    else if (s !== seen) return true;
-  }
-  return false;
-}
-
-/** `v` as a JSON string with every character outside ASCII written as `\uXXXX`: `"c\u0430t"`. */
-function jsonAsciiString(v: string): string {
-  return JSON.stringify(v).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
 
 /** Formats whose key values are always strings (docs/FORMAT.md §19.2): a number-like value is not mistaken there. */
 export const STRING_KEY_FORMATS: ReadonlySet<string> = new Set(['csv', 'tsv', 'files']);
@@ -58,7 +35,7 @@ export interface KeyValueText {
  */
 export function keyValueText(v: unknown, onlyStrings: boolean): KeyValueText {
   if (typeof v !== 'string') return { text: JSON.stringify(v) ?? String(v), json: true };
-  if (mixesScripts(v)) return { text: jsonAsciiString(v), json: true };
+  if (mixesScripts(v)) return { text: asciiJsonString(v), json: true };
   return NOT_BARE.test(v) || (!onlyStrings && LIKE_OTHER_VALUE.test(v)) ? { text: JSON.stringify(v), json: true } : { text: v, json: false };
 }
 

@@ -310,6 +310,107 @@ describe('a name that differs only by a character with no glyph prints different
   });
 });
 
+/** `train.jsonl` with a Cyrillic а (U+0430): on a screen the same as `train.jsonl`. */
+const CYRILLIC = 'tr\u0430in.jsonl';
+/** `café.txt` with é as e + U+0301 (NFD): other bytes than the precomposed (NFC) `caf\u00e9.txt`, the same on a screen. */
+const NFC = 'caf\u00e9.txt';
+const NFD = 'cafe\u0301.txt';
+/** Full-width ｘ (U+FF58), and a name with a trailing space. */
+const WIDE = '\uff58.txt';
+const TRAILING = 'x.txt ';
+
+describe('a path that could pass for another prints quoted, its letters outside ASCII escaped; --json keeps the real string', () => {
+  it('verify: a look-alike file beside the real one, an NFD twin of a sealed NFC name, a full-width and a trailing-space twin', async () => {
+    const { data, store } = await sealed({ 'train.jsonl': 't', [NFC]: 'c', 'x.txt': 'x' });
+    await fsp.writeFile(join(data, CYRILLIC), 'evil');
+    await fsp.rename(join(data, NFC), join(data, NFD));
+    await fsp.writeFile(join(data, WIDE), 'w');
+    await fsp.writeFile(join(data, TRAILING), 's');
+    const args = ['verify', data, '--against', 'ds@v1', '--pubkey', keys.pub, '--store', store];
+    const r = await human(args);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`  ${NFC}  (1 B`); // the sealed name is NFC: bare
+    expect(r.stdout).toContain('moved to "cafe\\u0301.txt"');
+    expect(r.stdout).toContain('  "tr\\u0430in.jsonl"  (4 B');
+    expect(r.stdout).toContain('  "\\uff58.txt"  (1 B');
+    expect(r.stdout).toContain('  "x.txt "  (1 B');
+    const j = await json(args);
+    expect(j.json.problems.map((p: { path: string }) => p.path).sort()).toEqual([NFC, CYRILLIC, NFD, TRAILING, WIDE].sort());
+  });
+
+  it('diff: a folder and two snapshots, added, removed, modified and renamed', async () => {
+    const { data, store } = await sealed({ [NFC]: 'c', [CYRILLIC]: 'gone', [TRAILING]: 'old' });
+    await fsp.rename(join(data, NFC), join(data, NFD));
+    await fsp.rm(join(data, CYRILLIC));
+    await fsp.writeFile(join(data, TRAILING), 'new');
+    await fsp.writeFile(join(data, WIDE), 'w');
+    const d = await human(['diff', 'ds@v1', data, '--store', store]);
+    expect(d.code).toBe(1);
+    expect(d.stdout).toContain(`  ${NFC} → "cafe\\u0301.txt"  (1 B`);
+    expect(d.stdout).toContain('  - "tr\\u0430in.jsonl"  (4 B)');
+    expect(d.stdout).toContain('  ~ "x.txt "  3 B → 3 B');
+    expect(d.stdout).toContain('  + "\\uff58.txt"  (1 B)');
+    expect((await human(['seal', data, '--as', 'ds@v2', '--key', keys.key, '--store', store])).code).toBe(0);
+    const two = await human(['diff', 'ds@v1', 'ds@v2', '--store', store]);
+    expect(two.stdout).toContain(`  ${NFC} → "cafe\\u0301.txt"  (1 B`);
+    const j = await json(['diff', 'ds@v1', 'ds@v2', '--store', store]);
+    expect(j.json.renamed).toEqual([expect.objectContaining({ from: NFC, to: NFD })]);
+    expect(j.json.removed).toEqual([expect.objectContaining({ path: CYRILLIC })]);
+  });
+
+  it('verify of an archive names a modified member quoted', async () => {
+    const { store } = await sealed({ [CYRILLIC]: 'beta beta beta\n', 'a.txt': 'alpha alpha\n' });
+    const file = join(await tempDir(), 'ds@v1.snap.tar');
+    expect((await human(['export', 'ds@v1', '-o', file, '--store', store])).code).toBe(0);
+    const buf = await fsp.readFile(file);
+    buf.write('BETA', buf.indexOf('beta beta'));
+    await fsp.writeFile(file, buf);
+    const r = await human(['verify', file, '--pubkey', keys.pub]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('  "tr\\u0430in.jsonl"  ');
+  });
+
+  it('fsck names the snapshot path of a missing object quoted', async () => {
+    const { store } = await sealed({ 'train.jsonl': 'real', [CYRILLIC]: 'planted' });
+    const obj = (await objectFiles(store)).find((o) => o.name === sha256('planted'));
+    await fsp.rm(obj?.path as string);
+    const r = await human(['fsck', '--store', store]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('ds@v1:"tr\\u0430in.jsonl"');
+  });
+
+  it('seal and check name a record set whose path could pass for another quoted', async () => {
+    const set = 'tr\u0430in.csv';
+    const data = await makeTree({ [set]: 'id,label\n1,a\n2,b\n3,a\n4,b\n' });
+    const store = await newStorePath();
+    const s = await human(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', store, '--records', `${set} key=id label=label`]);
+    expect(s.code, s.stderr).toBe(0);
+    expect(s.stdout).toContain('    "tr\\u0430in.csv": 4 records (csv');
+    await fsp.writeFile(join(data, set), 'id,label\n1,a\n2,b\n3,a\n');
+    const c = await human(['check', data, '--against', 'ds@v1', '--store', store]);
+    expect(c.code).toBe(1);
+    expect(c.stdout).toContain('  "tr\\u0430in.csv": records removed: 1 (at most 0)  [maxRemoved]');
+    expect(c.stdout).toContain('  "tr\\u0430in.csv" (csv, key id, label label): 4 → 3 records');
+  });
+
+  it('prove and verify-proof name the entry quoted, and a link target too', async () => {
+    const { store } = await sealed({ 'train.jsonl': 'real', [NFD]: 'c', l: { symlink: CYRILLIC } });
+    const out = join(await tempDir(), 'p.json');
+    const p = await human(['prove', 'ds@v1', NFD, '-o', out, '--store', store]);
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.stdout).toContain('proved "cafe\\u0301.txt" in ds@v1');
+    const v = await human(['verify-proof', out, '--pubkey', keys.pub]);
+    expect(v.code).toBe(0);
+    expect(v.stdout).toContain('"cafe\\u0301.txt" is entry');
+    const outLink = join(await tempDir(), 'l.json');
+    const pl = await human(['prove', 'ds@v1', 'l', '-o', outLink, '--store', store]);
+    expect(pl.code, pl.stderr).toBe(0);
+    expect(pl.stdout).toContain('symbolic link → "tr\\u0430in.jsonl"');
+    const vl = await human(['verify-proof', outLink, '--pubkey', keys.pub]);
+    expect(vl.stdout).toContain('a symbolic link → "tr\\u0430in.jsonl"');
+  });
+});
+
 describe('every other command prints outside text escaped', () => {
   it('list, show, export, verify of an archive, import, restore and keygen, with folder names holding ESC, CR, LF, U+202E and a C1 control', async () => {
     const work = await tempDir();

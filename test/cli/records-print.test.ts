@@ -3,7 +3,7 @@
  * when the list below it names A's groups too; labels that would print alike bare are quoted.
  */
 import { describe, expect, it } from 'vitest';
-import { setLines, setSummary, shiftLines } from '../../src/cli/records-print.js';
+import { recordsLines, sealedRecordLines, setLines, setSummary, shiftLines } from '../../src/cli/records-print.js';
 import { labelShift } from '../../src/records/stats.js';
 import { checkRecords } from '../../src/records/check.js';
 import type { RecordsReport } from '../../src/records/diff-sets.js';
@@ -87,5 +87,18 @@ describe('labels in human output', () => {
     const breaches = checkRecords({ sets: [d], unavailable: [] } as unknown as RecordsReport, {});
     expect(breaches).toContainEqual(expect.objectContaining({ rule: 'newLabels', value: ['a, b', 'spam '], message: 'new labels: "a, b", "spam "' }));
     expect(breaches).toContainEqual(expect.objectContaining({ rule: 'vanishedLabels', value: ['spam'], message: 'vanished labels: spam' }));
+  });
+});
+
+describe('record set names (paths) in human output', () => {
+  it('are quoted, their letters outside ASCII escaped, when the path could pass for another: tr\\u0430in.csv beside train.csv', () => {
+    const d = diffWith({ a: 0, b: 0 });
+    d.name = 'tr\u0430in.csv';
+    const r = { summary: { sets: 1, flipped: 0, modified: 0, added: 0, removed: 0, unchanged: 10 }, sets: [d], unavailable: [{ name: 'cafe\u0301.csv', side: 'b', reason: 'gone' }] } as unknown as RecordsReport;
+    const lines = recordsLines(r);
+    expect(lines[1]).toMatch(/^  "tr\\u0430in\.csv" \(/);
+    expect(lines).toContain('  "cafe\\u0301.csv": not compared (side b: gone)');
+    const sealed = sealedRecordLines([{ path: 'tr\u0430in.csv', format: 'csv', identity: 'key', key: ['id'], count: 1 } as never]);
+    expect(sealed.some((l) => l.startsWith('    "tr\\u0430in.csv": 1 record'))).toBe(true);
   });
 });

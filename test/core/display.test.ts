@@ -4,9 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { escapeForTerminal, escapeMessage } from '../../src/core/display.js';
+import { escapeForTerminal, escapeMessage, escapePath, quotedPath } from '../../src/core/display.js';
 import { decodeNameBytes } from '../../src/core/name-bytes.js';
-import { unescapeTerminal, unsafeIn } from '../helpers/terminal.js';
+import { unescapePath, unescapeTerminal, unsafeIn } from '../helpers/terminal.js';
 
 /** Any UTF-16 string, lone surrogates included, with the characters that need escaping made frequent. */
 const anyText = fc
@@ -103,6 +103,73 @@ describe('escapeMessage', () => {
         expect(unsafeIn(escapeMessage(s), { lines: false })).toBeUndefined();
         const shown = escapeForTerminal(s);
         expect(escapeMessage(`error: ${shown}`)).toBe(`error: ${shown}`);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+/** Paths with the characters escapePath judges made frequent: look-alike letters, marks, spaces, quotes. */
+const anyPath = fc
+  .array(
+    fc.oneof(
+      anyText,
+      fc.constantFrom('/', '"', ' ', '\\', 'a', 'e', 'train', '\u0430', '\u0435', '\u03bf', '\u0301', '\u0307', '\u0338', '\u00e9', '\uff58', '\ufb01', '\u00a0', '\u3000', '\u212a', '\ud835\udc1a', '\udcff'),
+    ),
+    { maxLength: 12 },
+  )
+  .map((parts) => parts.join(''));
+
+describe('escapePath: a path that could pass for another prints quoted, its letters outside ASCII escaped', () => {
+  it.each([
+    ['a plain path, as it is', 'data/train.jsonl', 'data/train.jsonl'],
+    ['a path in one script, as it is', 'données/été/файл.txt', 'données/été/файл.txt'],
+    ['Latin with a Cyrillic а in one segment', 'data/tr\u0430in.jsonl', '"data/tr\\u0430in.jsonl"'],
+    ['a name not in NFC (e + U+0301 beside é)', 'cafe\u0301.txt', '"cafe\\u0301.txt"'],
+    ['full-width letters', '\uff58.txt', '"\\uff58.txt"'],
+    ['a ligature (ﬁ for fi)', '\ufb01le.txt', '"\\ufb01le.txt"'],
+    ['a letter above U+FFFF that stands for ASCII (mathematical bold a)', '\ud835\udc1a.txt', '"\\ud835\\udc1a.txt"'],
+    ['a no-break space in a name', 'a\u00a0b.txt', '"a\\u00a0b.txt"'],
+    ['a combining mark on an ASCII letter that NFC keeps (i + U+0307)', 'i\u0307.txt', '"i\\u0307.txt"'],
+    ['a combining mark at the start of a segment', 'a/\u0338b', '"a/\\u0338b"'],
+    ['a space at the end of a segment', 'x.csv ', '"x.csv "'],
+    ['a space at the start of a folder name', ' data/x.csv', '" data/x.csv"'],
+    ['a path that begins with a double quote', '"x".csv', '"\\"x\\".csv"'],
+    ['a quoted path keeps the escapes of escapeForTerminal', 'tr\u0430in\u202e\\\udcff', '"tr\\u0430in\\u202e\\\\\\xff"'],
+  ])('%s', (_what, path, shown) => {
+    expect(escapePath(path)).toBe(shown);
+    expect(unescapePath(shown)).toBe(path);
+  });
+
+  it('prints NFC and NFD twins, a Cyrillic а and a Latin a, a full-width and an ASCII x, a trailing space and none, all differently', () => {
+    for (const [x, y] of <[string, string][]>[
+      ['caf\u00e9.txt', 'cafe\u0301.txt'],
+      ['train.jsonl', 'tr\u0430in.jsonl'],
+      ['x.txt', '\uff58.txt'],
+      ['x.txt', 'x.txt '],
+    ]) expect(escapePath(x)).not.toBe(escapePath(y));
+  });
+
+  it('is injective and safe: every path reads back from its text, and a bare text never begins with a double quote', () => {
+    fc.assert(
+      fc.property(anyPath, (p) => {
+        const shown = escapePath(p);
+        expect(unsafeIn(shown, { lines: false })).toBeUndefined();
+        expect(unescapePath(shown)).toBe(p);
+        if (shown !== escapeForTerminal(p)) expect(shown).toMatch(/^"[\x20-\x7e]*"$/);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('quotedPath always quotes, and escapes letters outside ASCII only when the name could pass for another', () => {
+    expect(quotedPath('model.bin')).toBe('"model.bin"');
+    expect(quotedPath('modèle.bin')).toBe('"modèle.bin"');
+    expect(quotedPath('mod\u0435l.bin')).toBe('"mod\\u0435l.bin"');
+    expect(quotedPath('a"b')).toBe('"a\\"b"');
+    fc.assert(
+      fc.property(anyPath, (p) => {
+        expect(unescapePath(quotedPath(p))).toBe(p);
       }),
       { numRuns: 2000 },
     );

@@ -78,3 +78,13 @@ export function unescapeTerminal(text: string): string {
   }
   return out;
 }
+
+/**
+ * The path printed by `escapePath` or `quotedPath` (src/core/display.ts), read back: a quoted one
+ * (`"tr\u0430in.jsonl"`, its `"` written `\"`) or a bare one (as {@link unescapeTerminal}).
+ */
+export function unescapePath(text: string): string {
+  if (!text.startsWith('"')) return unescapeTerminal(text);
+  if (text.length < 2 || !text.endsWith('"') || /(^|[^\\])(\\\\)*"/.test(text.slice(1, -1))) throw new Error(`not a quoted path: ${JSON.stringify(text)}`);
+  return unescapeTerminal(text.slice(1, -1).replace(/\\(["\\])/g, (_m, c: string) => (c === '"' ? '"' : '\\\\')));
+}

@@ -73,6 +73,20 @@ describe('snap attest', () => {
     expect(r.json.ref).toMatch(/^other-model@[0-9a-f]{12}$/);
   });
 
+  it('quotes an artifact whose name could pass for another, its letters outside ASCII escaped, in attest, verify-model and impact', async () => {
+    const name = 'mod\u0435l.bin'; // a Cyrillic е: model.bin on a screen
+    await fsp.writeFile(inWork(name), 'LOOKALIKE');
+    const a = await snap(['attest', name, '--data', 'clean@v1', '--key', mlKey.key, '--as', 'lookalike@1', '--store', store], { cwd: work });
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.stdout).toContain('  artifact     "mod\\u0435l.bin" sha256 ');
+    const v = await snap(['verify-model', name, '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store], { cwd: work });
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.stdout).toContain('  file         "mod\\u0435l.bin" sha256 ');
+    const i = await snap(['impact', 'clean@v1', '--store', store], { cwd: work });
+    expect(i.stdout).toContain('"mod\\u0435l.bin"');
+    expect(i.stdout).toContain('"weights.bin"'); // a plain name keeps its quotes and its letters
+  });
+
   it('exits 3 (ATTESTATION_EXISTS) for an attestation name already in the store', async () => {
     const r = await snapJson(['attest', 'weights.bin', '--data', 'clean@v1', '--key', mlKey.key, '--as', 'clf@1.0', '--store', store], { cwd: work });
     expect(r.code).toBe(3);

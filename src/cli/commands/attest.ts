@@ -1,7 +1,7 @@
 /** `snap attest MODEL_FILE… --data REF… --key KEY [--as MODEL@VERSION]`: sign which snapshots a model was trained on. */
 import { resolve } from 'node:path';
 import { SnapError } from '../../core/errors.js';
-import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
+import { escapeForTerminal as shown, escapeMessage, quotedPath } from '../../core/display.js';
 import type { TrainingRun } from '../../core/attestation.js';
 import { openStore, storePath } from '../../io/store.js';
 import { hashArtifacts, hashFile } from '../../provenance/artifacts.js';
@@ -67,7 +67,7 @@ async function cmdAttest(a: Args, io: CliIo): Promise<number> {
       [
         `attested ${shown(r.ref)}`,
         `  attestation  ${shown(r.id)}`,
-        ...subjects.map((s) => `  artifact     "${shown(s.name)}" sha256 ${shown(s.sha256)}`),
+        ...subjects.map((s) => `  artifact     ${quotedPath(s.name)} sha256 ${shown(s.sha256)}`),
         ...r.statement.predicate.datasets.map((d) => `  trained on   ${shown(d.ref)} ${shown(d.snapshot)}`),
         `  signed by    ${shown(r.keyid)}`,
         `  stored in    ${shown(r.dir)}`,

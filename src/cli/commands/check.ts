@@ -23,7 +23,7 @@ import { jsonOut, checkJobs, trustedKeys, commonFlags, withExamples, type Args, 
 import type { OpenedSnapshot } from '../snapshot-ref.js';
 import { diffInput } from './diff.js';
 import { recordsLines } from '../records-print.js';
-import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
+import { escapeForTerminal as shown, escapeMessage, escapePath } from '../../core/display.js';
 
 /** Flag name → threshold name. */
 const FLAGS: [string, keyof Thresholds][] = [
@@ -101,7 +101,7 @@ async function cmdCheck(a: Args, io: CliIo): Promise<number> {
       const s = styler(!!io.stdout.isTTY && !io.env.NO_COLOR);
       const out = [`a: ${sideName(r.a)}`, `b: ${sideName(r.b)}`];
       out.push(ok ? `${s.green(s.bold('PASS'))}  ${shown(String(a.b))} is within the thresholds against ${shown(String(a.against))}` : `${s.red(s.bold('FAIL'))}  ${shown(String(a.b))} breaks ${breaches.length === 1 ? 'a threshold' : `${breaches.length} thresholds`} against ${shown(String(a.against))}:`);
-      for (const b of breaches) out.push(`  ${b.set === '*' ? 'dataset' : shown(b.set)}: ${escapeMessage(b.message)}  [${b.rule}]`);
+      for (const b of breaches) out.push(`  ${b.set === '*' ? 'dataset' : escapePath(b.set)}: ${escapeMessage(b.message)}  [${b.rule}]`);
       out.push(...recordsLines(r.records));
       // Where they come from, since B's own snap.json may say something looser than what applies.
       out.push(`thresholds: ${Object.entries(thresholds).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${String(v)}`).join(', ')} (the stricter of A's and B's snap.json over the defaults, then the flags)`);

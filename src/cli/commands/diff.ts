@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { storePath, isSnapshotFolder } from '../../io/store.js';
 import { diff, isIdentical, untrustedSides, type DiffInput, type DiffReport, type DiffSide } from '../../diff.js';
 import { isSymlinkEntry } from '../../core/manifest.js';
-import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
+import { escapeForTerminal as shown, escapeMessage, escapePath } from '../../core/display.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
 import { pubkeyTrustRules } from '../trust-args.js';
@@ -64,11 +64,11 @@ function printDiff(r: DiffReport, io: CliIo, color: boolean): void {
     for (const l of lines.slice(0, 50)) out.push(`  ${l}`);
     if (lines.length > 50) out.push(`  … and ${lines.length - 50} more (--json lists all)`);
   };
-  section('renamed', r.renamed.map((x) => `${shown(x.from)} → ${shown(x.to)}  (${formatBytes(x.size)}, ${shortDigest(x.sha256)})`));
-  section('added', r.added.map((e) => `${s.green('+')} ${shown(e.path)}  (${size(e)})`));
-  section('removed', r.removed.map((e) => `${s.red('-')} ${shown(e.path)}  (${size(e)})`));
-  section('modified', r.modified.map((x) => `${s.yellow('~')} ${shown(x.path)}  ${size(x.a)} → ${size(x.b)}${!isSymlinkEntry(x.a) && !isSymlinkEntry(x.b) ? `  ${shortDigest(x.a.sha256)} → ${shortDigest(x.b.sha256)}` : ''}`));
-  section('extra: cannot be recorded', r.extra.map((x) => `${s.red('!')} ${x.side}: ${shown(x.path)}  (${escapeMessage(x.reason)}, ${x.code})`)); // an S3 key's reason quotes the key
+  section('renamed', r.renamed.map((x) => `${escapePath(x.from)} → ${escapePath(x.to)}  (${formatBytes(x.size)}, ${shortDigest(x.sha256)})`));
+  section('added', r.added.map((e) => `${s.green('+')} ${escapePath(e.path)}  (${size(e)})`));
+  section('removed', r.removed.map((e) => `${s.red('-')} ${escapePath(e.path)}  (${size(e)})`));
+  section('modified', r.modified.map((x) => `${s.yellow('~')} ${escapePath(x.path)}  ${size(x.a)} → ${size(x.b)}${!isSymlinkEntry(x.a) && !isSymlinkEntry(x.b) ? `  ${shortDigest(x.a.sha256)} → ${shortDigest(x.b.sha256)}` : ''}`));
+  section('extra: cannot be recorded', r.extra.map((x) => `${s.red('!')} ${x.side}: ${escapePath(x.path)}  (${escapeMessage(x.reason)}, ${x.code})`)); // an S3 key's reason quotes the key
   if (r.records) out.push(...recordsLines(r.records));
   io.stdout.write(out.join('\n') + '\n');
 }

@@ -11,7 +11,7 @@ import { repairStore, type RepairResult } from '../../repair.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, styler } from '../format.js';
 import { withProgress } from '../progress.js';
-import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
+import { escapeForTerminal as shown, escapeMessage, escapePath } from '../../core/display.js';
 import { audit, auditErrors, checkJobs, commonFlags, jsonOut, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 
 /** At most this many items of one kind in the human report (--json lists all). */
@@ -19,7 +19,7 @@ const SHOW = 20;
 
 /** The users of a corrupt or missing object, the first three named. */
 function users(o: { usedBy: { ref: string; path: string }[]; users: number }): string {
-  const named = o.usedBy.slice(0, 3).map((u) => `${shown(u.ref)}:${shown(u.path)}`).join(', ');
+  const named = o.usedBy.slice(0, 3).map((u) => `${shown(u.ref)}:${escapePath(u.path)}`).join(', ');
   return named ? `${named}${o.users > 3 ? `, … (${plural(o.users, 'file')})` : ''}` : '';
 }
 
@@ -70,7 +70,7 @@ function printFsck(r: FsckReport, io: CliIo, color: boolean, done: { cleaned?: C
   section('snapshots with problems', r.snapshots.filter((x) => !x.ok), (x) =>
     `${shown(x.ref)}${x.snapshot ? ` (${shortId(x.snapshot)})` : ''}: ${x.problems.map((p) => escapeMessage(p.message)).join('; ')}`,
   );
-  section('not written by snap (left alone, not counted as corruption)', r.strays, (p) => shown(p));
+  section('not written by snap (left alone, not counted as corruption)', r.strays, escapePath);
   section('warnings: left by stopped or killed commands (not corruption)', r.leftovers, (l) => `${s.yellow('warning')} ${escapeMessage(l.message)}`);
   if (r.clean) out.push(`  To remove them: ${escapeMessage(r.clean)}`);
   if (!r.ok) {

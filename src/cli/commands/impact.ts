@@ -4,7 +4,7 @@
  * store is checked first, those that fail are left out of the graph and listed, and the exit code
  * is 1 if there is any (the answer may be incomplete).
  */
-import { escapeForTerminal as shown } from '../../core/display.js';
+import { escapeForTerminal as shown, quotedPath } from '../../core/display.js';
 import { openStore, storePath } from '../../io/store.js';
 import { impact, type ImpactTrust } from '../../provenance/lineage.js';
 import { checkStoredAttestation } from '../../provenance/attestation-store.js';
@@ -42,10 +42,10 @@ async function cmdImpact(a: Args, io: CliIo): Promise<number> {
   lines.push(r.derived.length === 0 ? '  derived snapshots: none' : `  derived snapshots (${r.derived.length}):`);
   for (const d of r.derived) lines.push(`    ${treeIndent(d.depth - 1, true)}${shown(d.ref)}  ${shown(d.snapshot)}  (${d.via.relation === 'parent' ? 'next version of' : 'derived from'} ${shown(d.via.from)})`);
   lines.push(r.models.length === 0 ? '  attested models: none' : `  attested models trained on them (${r.models.length}) — retrain or re-check:`);
-  for (const m of r.models) lines.push(`    ${shown(m.ref)}  ${shown(m.attestation)}  trained on ${m.trainedOn.map((t) => shown(t.ref)).join(', ')}  (${m.artifacts.map((x) => `"${shown(x.name)}"`).join(', ')})`);
+  for (const m of r.models) lines.push(`    ${shown(m.ref)}  ${shown(m.attestation)}  trained on ${m.trainedOn.map((t) => shown(t.ref)).join(', ')}  (${m.artifacts.map((x) => quotedPath(x.name)).join(', ')})`);
   if (r.possiblyDerived.length + r.possiblyAffectedModels.length > 0) lines.push(`  possibly affected (${r.possiblyDerived.length + r.possiblyAffectedModels.length}): their lineage passes through a snapshot ${trust ? 'not in the store or not verified' : 'not in the store'}, so whether they derive from ${shown(r.snapshot.ref)} cannot be told here:`);
   for (const d of r.possiblyDerived) lines.push(`    ${shown(d.ref)} ${shown(d.snapshot)}  (came from ${d.missing.ref !== undefined ? `${shown(d.missing.ref)} ` : ''}${shown(d.missing.snapshot)}, ${absent(d.missing.snapshot)})`);
-  for (const m of r.possiblyAffectedModels) lines.push(`    model ${shown(m.ref)} ${shown(m.attestation)}  trained on ${m.trainedOn.map((t) => `${shown(t.ref)}${t.inStore ? '' : ` (${absent(t.snapshot)})`}`).join(', ')}  (${m.artifacts.map((x) => `"${shown(x.name)}"`).join(', ')})`);
+  for (const m of r.possiblyAffectedModels) lines.push(`    model ${shown(m.ref)} ${shown(m.attestation)}  trained on ${m.trainedOn.map((t) => `${shown(t.ref)}${t.inStore ? '' : ` (${absent(t.snapshot)})`}`).join(', ')}  (${m.artifacts.map((x) => quotedPath(x.name)).join(', ')})`);
   if (failed > 0) lines.push(`  not verified (${failed}): their signatures fail under the given keys, so what they derive from or were trained on cannot be believed; the answer above may be incomplete:`);
   for (const u of r.unverified ?? []) lines.push(`    snapshot ${shown(u.ref)}${u.id ? ` ${shown(u.id)}` : ''}  ${shown(u.message)} [${u.code}]`);
   for (const u of r.unverifiedModels ?? []) lines.push(`    model ${shown(u.ref)}${u.id ? ` ${shown(u.id)}` : ''}  ${shown(u.message)} [${u.code}]`);

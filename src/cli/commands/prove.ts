@@ -14,7 +14,7 @@ import { objectsDirOf } from '../../diff.js';
 import type { TrustedKey } from '../../core/envelope.js';
 import type { IndexEntry } from '../../records/index-line.js';
 import { EXIT_OK } from '../exit-codes.js';
-import { escapeForTerminal as shown } from '../../core/display.js';
+import { escapeForTerminal as shown, escapePath } from '../../core/display.js';
 import { formatBytes, formatCount, plural, shortDigest, shortKeyid } from '../format.js';
 import { jsonOut, trustedKeys, checkThreshold, commonFlags, wholeNumberOption, withExamples, MAX_THRESHOLD, type Args, type CliIo, type CommandSpec } from '../common.js';
 import { openSnapshotRef } from '../snapshot-ref.js';
@@ -48,10 +48,10 @@ async function cmdProve(a: Args, io: CliIo): Promise<number> {
       auditPath: r.auditPathLength, keyids: r.keyids, proof: out, proofBytes: r.proof.length,
     });
   } else {
-    const what = isSymlinkEntry(e) ? `symbolic link → ${shown(e.target)}` : `${formatBytes(e.size)}, sha256 ${shortDigest(e.sha256)}`;
+    const what = isSymlinkEntry(e) ? `symbolic link → ${escapePath(e.target)}` : `${formatBytes(e.size)}, sha256 ${shortDigest(e.sha256)}`;
     io.stdout.write(
       [
-        `proved ${shown(e.path)} in ${r.ref}`,
+        `proved ${escapePath(e.path)} in ${r.ref}`,
         `  snapshot    ${r.snapshot}`,
         `  entry       ${formatCount(r.leafIndex + 1)} of ${plural(r.treeSize, 'entry', 'entries')} (${what})`,
         `  audit path  ${plural(r.auditPathLength, 'hash', 'hashes')}`,

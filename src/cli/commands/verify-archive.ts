@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { SnapError } from '../../core/errors.js';
-import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
+import { escapeForTerminal as shown, escapeMessage, escapePath } from '../../core/display.js';
 // The archive code (tar-stream) is loaded only when an archive is verified: not on every `snap verify`.
 const archiveModule = () => import('../../archive.js');
 import type { SnapshotLocation } from '../../io/store.js';
@@ -70,7 +70,7 @@ export async function cmdVerifyArchive(a: Args, io: CliIo): Promise<number> {
       for (const p of r.problems.slice(0, 20)) {
         const e = p.expected as { sha256?: string } | undefined;
         const x = p.actual as { sha256?: string } | undefined;
-        out.push(`  ${shown(p.path)}  ${shortDigest(e?.sha256 ?? '')} → ${shortDigest(x?.sha256 ?? '')}`);
+        out.push(`  ${escapePath(p.path)}  ${shortDigest(e?.sha256 ?? '')} → ${shortDigest(x?.sha256 ?? '')}`);
       }
       if (r.problems.length > 20) out.push(`  … and ${r.problems.length - 20} more (--json lists all)`);
     }

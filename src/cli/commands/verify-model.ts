@@ -4,7 +4,7 @@ import { revocationSource } from '../../trust/revocations.js';
 import { stateDir } from '../../trust/state.js';
 import { SnapError } from '../../core/errors.js';
 import { NAME_RE, NAME_RULE_TEXT, parseNameVersion } from '../../core/refs.js';
-import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
+import { escapeForTerminal as shown, escapeMessage, quotedPath } from '../../core/display.js';
 import { openStore, storePath } from '../../io/store.js';
 import { hashArtifacts } from '../../provenance/artifacts.js';
 import { verifyModel } from '../../provenance/verify-model.js';
@@ -37,7 +37,7 @@ async function cmdVerifyModel(a: Args, io: CliIo): Promise<number> {
     jsonOut(io, { ...r, log });
   } else {
     const lines = [r.ok ? 'model verified: every training snapshot is signed and trusted' : `MODEL NOT VERIFIED: ${escapeMessage(r.failure?.message ?? '')} [${r.failure?.code ?? ''}]`];
-    for (const f of r.files) lines.push(`  file         "${shown(f.name)}" sha256 ${f.sha256}`);
+    for (const f of r.files) lines.push(`  file         ${quotedPath(f.name)} sha256 ${f.sha256}`);
     for (const att of r.attestations) {
       lines.push(`  attestation  ${shown(att.ref)} ${shown(att.id)} (${shown(att.createdAt)}, signed by ${att.signers.filter((s) => s.trusted).map((s) => shortKeyid(s.keyid)).join(', ')})`);
       for (const d of att.datasets) lines.push(`    ${d.trusted ? 'trusted    ' : 'NOT TRUSTED'}  ${shown(d.ref)} ${shown(d.snapshot)}${d.failure ? `: ${escapeMessage(d.failure.message)} [${d.failure.code}]` : ''}`);

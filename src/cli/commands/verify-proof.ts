@@ -10,7 +10,7 @@ import type { IndexEntry } from '../../records/index-line.js';
 import { recordJson } from './prove.js';
 import { verifyProofFile, type ProofFileVerification } from '../../proofs/verify-proof.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
-import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
+import { escapeForTerminal as shown, escapeMessage, escapePath } from '../../core/display.js';
 import { formatBytes, formatCount, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
 import { jsonOut, trustedKeys, checkThreshold, trustFlags, withExamples, type Args, type CliIo, type CommandSpec } from '../common.js';
 
@@ -46,8 +46,8 @@ function printResult(r: ProofFileVerification, proofName: string, io: CliIo, now
     if (expiryLine) out.push(expiryLine);
   } else if (r.ok && e) {
     const signers = r.signers.map((g) => shortKeyid(g.keyid));
-    out.push(`${s.green(s.bold('OK'))}    ${shown(e.path)} is entry ${formatCount(r.leafIndex + 1)} of ${plural(r.treeSize, 'entry', 'entries')} of ${ref}, signed by ${signers.join(', ')}`);
-    out.push(isSymlinkEntry(e) ? `      a symbolic link → ${shown(e.target)}` : `      ${formatBytes(e.size)}, sha256 ${e.sha256}`);
+    out.push(`${s.green(s.bold('OK'))}    ${escapePath(e.path)} is entry ${formatCount(r.leafIndex + 1)} of ${plural(r.treeSize, 'entry', 'entries')} of ${ref}, signed by ${signers.join(', ')}`);
+    out.push(isSymlinkEntry(e) ? `      a symbolic link → ${escapePath(e.target)}` : `      ${formatBytes(e.size)}, sha256 ${e.sha256}`);
     if (r.dataFile) out.push(`      ${shown(r.dataFile.path)} is exactly this ${isSymlinkEntry(e) ? 'link' : 'file'}`);
     if (expiryLine) out.push(expiryLine);
   } else {

@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
 import { SnapError } from '../../core/errors.js';
-import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
+import { escapeForTerminal as shown, escapeMessage, escapePath } from '../../core/display.js';
 import { storePath, type SnapshotLocation } from '../../io/store.js';
 import { verify, type VerifyReport, type Problem } from '../../verify.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
@@ -30,15 +30,15 @@ function describeProblem(p: Problem): string {
   const e = p.expected as Record<string, unknown> | undefined;
   const x = p.actual as Record<string, unknown> | undefined;
   const sz = (o?: Record<string, unknown>) => (o && typeof o.size === 'number' ? formatBytes(o.size) : '');
-  const dg = (o?: Record<string, unknown>) => (o && typeof o.sha256 === 'string' ? shortDigest(o.sha256) : o && typeof o.target === 'string' ? `→ ${shown(o.target)}` : '');
-  const path = shown(p.path);
+  const dg = (o?: Record<string, unknown>) => (o && typeof o.sha256 === 'string' ? shortDigest(o.sha256) : o && typeof o.target === 'string' ? `→ ${escapePath(o.target)}` : '');
+  const path = escapePath(p.path);
   switch (p.kind) {
     case 'modified':
       return `${path}  ${[sz(e), dg(e)].filter(Boolean).join(' ')} → now ${[sz(x), dg(x)].filter(Boolean).join(' ')}`;
     case 'missing':
-      return `${path}  (${[sz(e), dg(e)].filter(Boolean).join(' ')})${p.movedTo ? `  moved to ${shown(p.movedTo)}` : ''}`;
+      return `${path}  (${[sz(e), dg(e)].filter(Boolean).join(' ')})${p.movedTo ? `  moved to ${escapePath(p.movedTo)}` : ''}`;
     case 'extra':
-      return `${path}  (${[sz(x), dg(x)].filter(Boolean).join(' ') || escapeMessage(p.reason ?? '')})${p.movedFrom ? `  same content as missing ${shown(p.movedFrom)}: moved (a flipped label?)` : ''}`;
+      return `${path}  (${[sz(x), dg(x)].filter(Boolean).join(' ') || escapeMessage(p.reason ?? '')})${p.movedFrom ? `  same content as missing ${escapePath(p.movedFrom)}: moved (a flipped label?)` : ''}`;
     case 'type-changed':
       return `${path}  was ${e && 'target' in e ? 'a symlink' : 'a file'}, now ${x && 'target' in x ? 'a symlink' : escapeMessage(String(x?.type ?? 'something else'))}`;
     default:
@@ -68,7 +68,7 @@ function printVerify(r: VerifyReport, dir: string, io: CliIo, color: boolean): v
   const out: string[] = [];
   if (r.shard) {
     const g = r.shard;
-    out.push(`shard ${g.index}/${g.count}: leaves ${g.leaves.from}–${g.leaves.to} of the manifest${g.firstPath !== undefined ? ` (${shown(g.firstPath)} … ${shown(g.lastPath ?? '')})` : ' (none)'}; signature and Merkle root checked in full`);
+    out.push(`shard ${g.index}/${g.count}: leaves ${g.leaves.from}–${g.leaves.to} of the manifest${g.firstPath !== undefined ? ` (${escapePath(g.firstPath)} … ${escapePath(g.lastPath ?? '')})` : ' (none)'}; signature and Merkle root checked in full`);
   }
   if (r.ok) {
     out.push(`${s.green(s.bold('OK'))}    ${shown(dir)} matches ${ref} (${shortId(r.snapshot)}): ${plural(r.counts.matched, 'file')}, ${formatBytes(r.bytes)}, signed by ${signers.join(', ')}${r.policy ? `; policy ${shown(r.policy.name)} v${r.policy.version} satisfied` : ''}`);
