@@ -1,7 +1,7 @@
 /** Model artifacts (weights, tokenizer, config files): their names and SHA-256, streamed. */
 import { createReadStream, promises as fsp } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { basename, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { SnapError } from '../core/errors.js';
 import { isArtifactName, MAX_MODEL_FILES, type ArtifactSubject } from '../core/attestation.js';
 import { ioError } from '../io/errors.js';
@@ -35,17 +35,63 @@ export async function hashFile(path: string): Promise<{ sha256: string; size: nu
 }
 
 /**
- * Hash model artifact files; each is named by its file name (the attestation's subject name).
+ * The files of a model folder: every entry directly in it, sorted by name (UTF-16 code units), each
+ * of which must be a regular file — a subfolder, a link or anything else is refused, since an
+ * artifact is named by its file name (docs/FORMAT.md §13) and a link would let the folder name a
+ * file kept elsewhere.
+ * @throws SnapError `USAGE` (empty, more than {@link MAX_MODEL_FILES} entries) |
+ *   `FILE_UNSUPPORTED_TYPE` (an entry that is not a regular file) | `IO_ERROR`
+ */
+async function folderFiles(dir: string): Promise<string[]> {
+  const entries = await fsp.readdir(dir, { withFileTypes: true }).catch((e) => {
+    throw ioError(e, dir, 'cannot read the model folder');
+  });
+  if (entries.length === 0) throw new SnapError('USAGE', `the model folder ${dir} is empty`, { path: dir });
+  if (entries.length > MAX_MODEL_FILES) throw new SnapError('USAGE', `the model folder ${dir} holds more than ${MAX_MODEL_FILES} entries (at most ${MAX_MODEL_FILES} model files)`, { path: dir });
+  const names = entries.map((e) => e.name).sort();
+  for (const e of entries) {
+    if (!e.isFile()) throw new SnapError('FILE_UNSUPPORTED_TYPE', `${join(dir, e.name)} is not a regular file: a model folder holds only its artifact files (no subfolder, no link)`, { path: join(dir, e.name) });
+  }
+  return names.map((n) => join(dir, n));
+}
+
+/** Model artifacts as {@link hashArtifacts} read them, and whether a whole folder was given. */
+export interface ModelFiles {
+  artifacts: HashedArtifact[];
+  /** True when an argument was a folder: its files are the whole model (`verify-model` then requires an attestation of exactly them). */
+  fromFolder: boolean;
+}
+
+/**
+ * Hash model artifact files; each is named by its file name (the attestation's subject name). A
+ * folder stands for every file directly in it (see {@link folderFiles}).
  * @throws SnapError `USAGE` (none, more than {@link MAX_MODEL_FILES}, two with one name, a name
- *   that is not a valid artifact name) | codes of {@link hashFile}
+ *   that is not a valid artifact name) | codes of {@link hashFile} and of {@link folderFiles}
  */
 export async function hashArtifacts(paths: readonly string[], cwd: string): Promise<HashedArtifact[]> {
-  if (paths.length === 0) throw new SnapError('USAGE', 'name at least one model file');
+  return (await hashModelFiles(paths, cwd)).artifacts;
+}
+
+/**
+ * {@link hashArtifacts}, saying too whether a folder was given.
+ * @throws SnapError the codes of {@link hashArtifacts}
+ */
+export async function hashModelFiles(args: readonly string[], cwd: string): Promise<ModelFiles> {
+  if (args.length === 0) throw new SnapError('USAGE', 'name at least one model file');
+  const paths: string[] = [];
+  let fromFolder = false;
+  for (const arg of args) {
+    const path = resolve(cwd, arg);
+    const st = await fsp.stat(path).catch(() => undefined);
+    if (st?.isDirectory()) {
+      fromFolder = true;
+      paths.push(...(await folderFiles(path)));
+    } else paths.push(path);
+  }
   if (paths.length > MAX_MODEL_FILES) throw new SnapError('USAGE', `at most ${MAX_MODEL_FILES} model files`);
   const out: HashedArtifact[] = [];
   const names = new Set<string>();
-  for (const p of paths) {
-    const path = resolve(cwd, p);
+  for (const path of paths) {
     const name = basename(path);
     if (!isArtifactName(name)) throw new SnapError('USAGE', `${JSON.stringify(name)} cannot name a model artifact (a file name of at most 255 bytes without control characters)`);
     if (names.has(name)) throw new SnapError('USAGE', `two model files are named ${name}; attest files with distinct names`);
@@ -53,5 +99,5 @@ export async function hashArtifacts(paths: readonly string[], cwd: string): Prom
     const { sha256, size } = await hashFile(path);
     out.push({ name, digest: { sha256 }, path, size });
   }
-  return out;
+  return { artifacts: out, fromFolder };
 }

@@ -32,6 +32,8 @@ export interface AttestationVerdict {
   createdAt: string;
   signers: SignerReport[];
   datasets: DatasetVerdict[];
+  /** Artifacts it attests that were not given under their attested name and digest (a subset of the model was checked). */
+  notGiven: string[];
 }
 
 /** What {@link verifyModel} found. */
@@ -86,6 +88,17 @@ async function datasetVerdict(d: TrainingDataset, store: Store, trusted: readonl
   return { ...d, trusted: true, signers: t.signers };
 }
 
+/** The artifacts an attestation names that are not among `files` by both name and digest. */
+function notGivenOf(s: NonNullable<AttestationCheck['statement']>, files: readonly HashedArtifact[]): string[] {
+  const given = new Set(files.map((f) => `${f.digest.sha256} ${f.name}`));
+  return s.subject.filter((x) => !given.has(`${x.digest.sha256} ${x.name}`)).map((x) => x.name);
+}
+
+/** Whether the attestation names exactly `files`: each by its name and digest, and nothing else. */
+function namesExactly(s: NonNullable<AttestationCheck['statement']>, files: readonly HashedArtifact[]): boolean {
+  return s.subject.length === files.length && notGivenOf(s, files).length === 0;
+}
+
 function covers(c: AttestationCheck, files: readonly HashedArtifact[]): boolean {
   const digests = new Set((c.statement?.subject ?? []).map((s) => s.digest.sha256));
   return files.every((f) => digests.has(f.digest.sha256));
@@ -98,9 +111,13 @@ function covers(c: AttestationCheck, files: readonly HashedArtifact[]): boolean 
  * @param revocations where revocations are found (default: the store's)
  * @param expect the model meant: `MODEL@VERSION`, or `MODEL` for any version; only trusted
  *   attestations of it count (files another model's attestation covers fail, `ATTESTATION_NOT_FOUND`)
+ * @param complete the files are the whole model: only an attestation that names exactly them (each
+ *   by its file name and digest, no other artifact) counts; one that also attests a file not given,
+ *   or names a given file otherwise, fails (`ATTESTATION_NOT_FOUND`). Without it, files covered by
+ *   digest are enough, and `notGiven` says what else an attestation names.
  * @throws SnapError `NOT_FOUND` | `IO_ERROR` (files unreadable)
  */
-export async function verifyModel(opts: { files: readonly HashedArtifact[]; trusted: readonly TrustedKey[]; store: Store; attestationFile?: string; now?: Date; revocations?: RevocationSource; expect?: string }): Promise<VerifyModelResult> {
+export async function verifyModel(opts: { files: readonly HashedArtifact[]; trusted: readonly TrustedKey[]; store: Store; attestationFile?: string; now?: Date; revocations?: RevocationSource; expect?: string; complete?: boolean }): Promise<VerifyModelResult> {
   const rules: TrustRules = { now: opts.now ?? new Date(), revocations: opts.revocations ?? revocationSource(opts.store.root, []) };
   // Only the attestations covering the files are kept: the store may hold any number of them (each
   // statement up to 1 MiB), and keeping every one parsed made memory grow with the whole folder.
@@ -121,15 +138,26 @@ export async function verifyModel(opts: { files: readonly HashedArtifact[]; trus
   // With `expect`, only attestations of that model (MODEL, or MODEL@VERSION) count: files that
   // another model's trusted attestation covers are not the model meant for deployment.
   const trustedOnes = matching.filter((x) => x.ok && x.statement);
-  const expected = trustedOnes.filter((x) => opts.expect === undefined || isExpected(attestationRef(x.statement as NonNullable<AttestationCheck['statement']>), opts.expect));
+  const named = trustedOnes.filter((x) => opts.expect === undefined || isExpected(attestationRef(x.statement as NonNullable<AttestationCheck['statement']>), opts.expect));
+  // With `complete`, only an attestation of exactly these files counts: a model checked file by
+  // file could otherwise pass with one of its files (a tokenizer, a config) swapped and left out.
+  const expected = opts.complete ? named.filter((x) => namesExactly(x.statement as NonNullable<AttestationCheck['statement']>, opts.files)) : named;
   for (const c of expected) {
     const s = c.statement as NonNullable<AttestationCheck['statement']>;
     const datasets: DatasetVerdict[] = [];
     for (const d of s.predicate.datasets) datasets.push(await datasetVerdict(d, opts.store, opts.trusted, rules));
-    attestations.push({ ref: attestationRef(s), id: c.id, createdAt: s.predicate.createdAt, signers: c.signers, datasets });
+    attestations.push({ ref: attestationRef(s), id: c.id, createdAt: s.predicate.createdAt, signers: c.signers, datasets, notGiven: notGivenOf(s, opts.files) });
   }
   let failure: VerifyModelResult['failure'];
-  if (attestations.length === 0 && trustedOnes.length > 0) {
+  if (attestations.length === 0 && named.length > 0) {
+    const partial = named.map((x) => {
+      const st = x.statement as NonNullable<AttestationCheck['statement']>;
+      const missing = notGivenOf(st, opts.files);
+      const otherNames = opts.files.filter((f) => !st.subject.some((y) => y.name === f.name && y.digest.sha256 === f.digest.sha256)).map((f) => f.name);
+      return `${attestationRef(st)}${missing.length > 0 ? ` also attests ${missing.map((m) => JSON.stringify(m)).join(', ')}, not given` : ''}${otherNames.length > 0 ? `${missing.length > 0 ? ';' : ''} names ${otherNames.map((m) => JSON.stringify(m)).join(', ')} otherwise` : ''}`;
+    });
+    failure = { code: 'ATTESTATION_NOT_FOUND', message: `no trusted attestation names exactly these files, as the whole model (a folder, or --complete): ${partial.join('; ')}` };
+  } else if (attestations.length === 0 && trustedOnes.length > 0) {
     const others = [...new Set(trustedOnes.map((x) => attestationRef(x.statement as NonNullable<AttestationCheck['statement']>)))];
     failure = { code: 'ATTESTATION_NOT_FOUND', message: `these files are attested as ${others.join(', ')}, not as ${opts.expect} (--expect): they are another model's` };
   } else if (attestations.length === 0) {

@@ -37,7 +37,7 @@ const FLAGS: Record<string, string[]> = {
   prove: ['store', 'out', 'pubkey', 'threshold', 'record'],
   'verify-proof': ['pubkey', 'threshold', 'file', 'expect'],
   attest: ['store', 'quiet', 'data', 'key', 'passphrase-env', 'as', 'train-command', 'train-commit', 'hyperparameters', 'out'],
-  'verify-model': ['store', 'quiet', 'pubkey', 'attestation', 'expect'],
+  'verify-model': ['store', 'quiet', 'pubkey', 'attestation', 'expect', 'complete'],
   lineage: ['store', 'pubkey'],
   impact: ['store', 'pubkey'],
   bom: ['store', 'model', 'out', 'pubkey'],

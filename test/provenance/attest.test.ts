@@ -167,6 +167,78 @@ describe('snap verify-model', () => {
     expect([badVersion.code, badVersion.json.error?.code]).toEqual([2, 'REF_MALFORMED']);
   });
 
+  it('says what else the attestation names when only some of the model files are given, and with --complete requires them all, each under its attested name (exit 1, ATTESTATION_NOT_FOUND)', async () => {
+    const vm = (files: string[], extra: string[] = []) => snapJson(['verify-model', ...files, ...extra, '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store], { cwd: work });
+    const part = await vm(['weights.bin']);
+    expect(part.code, part.stdout).toBe(0);
+    expect(part.json.attestations[0].notGiven).toEqual(['tokenizer.json']);
+    const human = await snap(['verify-model', 'weights.bin', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store], { cwd: work });
+    expect(human.stdout).toMatch(/^ {4}note {9}it also attests "tokenizer\.json", not checked here: .*--complete.*$/m);
+
+    const partComplete = await vm(['weights.bin'], ['--complete']);
+    expect([partComplete.code, partComplete.json.failure?.code]).toEqual([1, 'ATTESTATION_NOT_FOUND']);
+    expect(partComplete.json.failure.message).toContain('clf@1.0 also attests "tokenizer.json", not given');
+    const whole = await vm(['weights.bin', 'tokenizer.json'], ['--complete']);
+    expect(whole.code, whole.stdout).toBe(0);
+    expect(whole.json.attestations[0].notGiven).toEqual([]);
+
+    // The same bytes under another name: attested by digest, but not as this file.
+    const renamed = await tempDir('snap-model-renamed-');
+    await fsp.copyFile(inWork('weights.bin'), join(renamed, 'model.bin'));
+    await fsp.copyFile(inWork('tokenizer.json'), join(renamed, 'tokenizer.json'));
+    const byDigest = await vm([join(renamed, 'model.bin'), join(renamed, 'tokenizer.json')]);
+    expect(byDigest.code).toBe(0);
+    const byName = await vm([join(renamed, 'model.bin'), join(renamed, 'tokenizer.json')], ['--complete']);
+    expect([byName.code, byName.json.failure?.code]).toEqual([1, 'ATTESTATION_NOT_FOUND']);
+    expect(byName.json.failure.message).toContain('names "model.bin" otherwise');
+  });
+
+  it('takes a model folder as the whole model: every file in it, and exactly the files attested (a file left out, added or swapped fails, exit 1); a subfolder or link in it is refused (exit 3)', async () => {
+    const model = await tempDir('snap-model-dir-');
+    await fsp.copyFile(inWork('weights.bin'), join(model, 'weights.bin'));
+    await fsp.copyFile(inWork('tokenizer.json'), join(model, 'tokenizer.json'));
+    const vm = () => snapJson(['verify-model', model, '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store], { cwd: work });
+    const ok = await vm();
+    expect(ok.code, ok.stdout).toBe(0);
+    expect(ok.json.files.map((f: { name: string }) => f.name)).toEqual(['tokenizer.json', 'weights.bin']);
+
+    await fsp.rename(join(model, 'tokenizer.json'), join(work, 'tok.away'));
+    const missing = await vm();
+    expect([missing.code, missing.json.failure?.code]).toEqual([1, 'ATTESTATION_NOT_FOUND']);
+    expect(missing.json.failure.message).toContain('"tokenizer.json", not given');
+    await fsp.rename(join(work, 'tok.away'), join(model, 'tokenizer.json'));
+
+    await fsp.writeFile(join(model, 'extra.py'), 'import os\n');
+    const extra = await vm();
+    expect([extra.code, extra.json.failure?.code]).toEqual([1, 'ATTESTATION_NOT_FOUND']);
+    await fsp.rm(join(model, 'extra.py'));
+
+    await fsp.writeFile(join(model, 'tokenizer.json'), '{"vocab":["swapped"]}');
+    const swapped = await vm();
+    expect([swapped.code, swapped.json.failure?.code]).toEqual([1, 'ATTESTATION_NOT_FOUND']);
+    await fsp.copyFile(inWork('tokenizer.json'), join(model, 'tokenizer.json'));
+    expect((await vm()).code).toBe(0);
+
+    await fsp.symlink(inWork('hp.yaml'), join(model, 'hp.yaml'));
+    const link = await vm();
+    expect([link.code, link.json.error?.code]).toEqual([3, 'FILE_UNSUPPORTED_TYPE']);
+    await fsp.rm(join(model, 'hp.yaml'));
+    await fsp.mkdir(join(model, 'sub'));
+    const sub = await vm();
+    expect([sub.code, sub.json.error?.code]).toEqual([3, 'FILE_UNSUPPORTED_TYPE']);
+  });
+
+  it('attests a model folder as its files, which verify-model then takes as the folder (exit 0)', async () => {
+    const model = await tempDir('snap-model-attest-dir-');
+    await fsp.writeFile(join(model, 'config.json'), '{"layers":2}');
+    await fsp.writeFile(join(model, 'model.safetensors'), 'SAFETENSORS');
+    const a = await snapJson(['attest', model, '--data', 'clean@v1', '--key', mlKey.key, '--as', 'folder-model@1', '--store', store], { cwd: work });
+    expect(a.code, a.stderr).toBe(0);
+    const v = await snapJson(['verify-model', model, '--expect', 'folder-model@1', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store], { cwd: work });
+    expect(v.code, v.stdout).toBe(0);
+    expect(v.json.attestations.map((x: { ref: string }) => x.ref)).toEqual(['folder-model@1']);
+  });
+
   it('refuses a FIFO given as --attestation at once (IO_ERROR, exit 3) instead of waiting on it', async () => {
     const fifo = inWork('attestation.fifo');
     await fsp.rm(fifo, { force: true });

@@ -85,7 +85,7 @@ export const attestCommand: CommandSpec = {
   builder: (y) =>
     withExamples(
       commonFlags(y, { store: true, quiet: 'no notes on stderr' })
-        .positional('files', { type: 'string', array: true, describe: 'the model artifacts (weights, tokenizer, config): each file\'s SHA-256 is a subject of the attestation' })
+        .positional('files', { type: 'string', array: true, describe: 'the model artifacts (weights, tokenizer, config): each file\'s SHA-256 is a subject of the attestation; a folder: every file in it' })
         .option('data', { type: 'string', array: true, requiresArg: true, demandOption: true, describe: 'ref of a training-data snapshot (required, repeatable)' })
         .option('key', { type: 'string', requiresArg: true, demandOption: true, describe: 'private key file (PKCS#8 PEM) to sign with (required)' })
         .option('passphrase-env', { type: 'string', requiresArg: true, describe: 'environment variable holding the key passphrase' })

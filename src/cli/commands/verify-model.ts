@@ -6,7 +6,7 @@ import { SnapError } from '../../core/errors.js';
 import { NAME_RE, NAME_RULE_TEXT, parseNameVersion } from '../../core/refs.js';
 import { escapeForTerminal as shown, escapeMessage, quotedPath } from '../../core/display.js';
 import { openStore, storePath } from '../../io/store.js';
-import { hashArtifacts } from '../../provenance/artifacts.js';
+import { hashModelFiles } from '../../provenance/artifacts.js';
 import { verifyModel } from '../../provenance/verify-model.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { shortKeyid } from '../format.js';
@@ -23,14 +23,15 @@ async function cmdVerifyModel(a: Args, io: CliIo): Promise<number> {
   else if (expect !== undefined && !NAME_RE.test(expect)) throw new SnapError('USAGE', `--expect ${JSON.stringify(expect)} is not MODEL or MODEL@VERSION (MODEL: ${NAME_RULE_TEXT})`);
   const trusted = await trustedKeys(pubs, io.cwd);
   const files = (Array.isArray(a.files) ? a.files : [a.files]).map(String);
-  const artifacts = await hashArtifacts(files, io.cwd);
+  const { artifacts, fromFolder } = await hashModelFiles(files, io.cwd);
+  const complete = a.complete === true || fromFolder;
   const store = await openStore(storeRoot);
   const attestationFile = a.attestation !== undefined ? resolve(io.cwd, String(a.attestation)) : undefined;
   // The store's revocations and those this machine has kept (trusted state): a store that deletes one cannot clear the model.
   // An unreadable state is a note, as for verify (trust-args.ts).
   const remembered = await rememberedRevocations(stateDir(undefined, io.env, io.cwd), a, io);
   const revocations = revocationSource(store.root, [], remembered, remembered.counted);
-  const r = await verifyModel({ files: artifacts, trusted, store, revocations, ...(attestationFile ? { attestationFile } : {}), ...(expect !== undefined ? { expect } : {}) });
+  const r = await verifyModel({ files: artifacts, trusted, store, revocations, ...(attestationFile ? { attestationFile } : {}), ...(expect !== undefined ? { expect } : {}), complete });
   await remembered.keep();
   const log = await audit(io, storeRoot, { command: 'verify-model', ...(r.attestations[0] ? { ref: r.attestations[0].ref, snapshot: r.attestations[0].id } : {}), outcome: r.ok ? 'ok' : 'failed' }, { quiet: !!a.quiet });
   if (a.json) {
@@ -41,6 +42,7 @@ async function cmdVerifyModel(a: Args, io: CliIo): Promise<number> {
     for (const att of r.attestations) {
       lines.push(`  attestation  ${shown(att.ref)} ${shown(att.id)} (${shown(att.createdAt)}, signed by ${att.signers.filter((s) => s.trusted).map((s) => shortKeyid(s.keyid)).join(', ')})`);
       for (const d of att.datasets) lines.push(`    ${d.trusted ? 'trusted    ' : 'NOT TRUSTED'}  ${shown(d.ref)} ${shown(d.snapshot)}${d.failure ? `: ${escapeMessage(d.failure.message)} [${d.failure.code}]` : ''}`);
+      if (att.notGiven.length > 0) lines.push(`    note         it also attests ${att.notGiven.map(quotedPath).join(', ')}, not checked here: give the model folder, or every file with --complete, to check the whole model`);
     }
     for (const x of r.rejected) lines.push(`  rejected     ${x.ref !== undefined ? shown(x.ref) : '(unreadable)'} ${shown(x.id)}: ${escapeMessage(x.failure.message)} [${x.failure.code}]`);
     io.stdout.write(lines.join('\n') + '\n');
@@ -55,13 +57,15 @@ export const verifyModelCommand: CommandSpec = {
   builder: (y) =>
     withExamples(
       commonFlags(y, { store: true, quiet: 'no notes on stderr' })
-        .positional('files', { type: 'string', array: true, describe: 'the model artifacts, hashed and looked up among the attestations' })
+        .positional('files', { type: 'string', array: true, describe: 'the model artifacts, hashed and looked up among the attestations; a folder: every file in it, as the whole model' })
         .option('pubkey', { type: 'string', array: true, requiresArg: true, demandOption: true, describe: 'trusted public key (required, repeatable): signs the attestation and the snapshots' })
         .option('attestation', { type: 'string', requiresArg: true, describe: 'an exported attestation file to check instead of the store\'s attestations' })
+        .option('complete', { type: 'boolean', describe: 'the files given are the whole model: only an attestation of exactly these files (names and digests) counts (implied when a folder is given)' })
         .option('expect', { type: 'string', requiresArg: true, describe: 'the model meant, MODEL@VERSION (or MODEL, any version): files attested only as another model fail (ATTESTATION_NOT_FOUND)' }),
       [
         ['$0 verify-model model.safetensors --pubkey keys/ml.pub --pubkey keys/data.pub', 'check a model before deploying it'],
         ['$0 verify-model model.safetensors --expect fraud-model@3 --pubkey keys/ml.pub --pubkey keys/data.pub', 'and that these files are fraud-model@3, not another attested model'],
+        ['$0 verify-model ./fraud-model/ --pubkey keys/ml.pub --pubkey keys/data.pub', 'a model folder: every file in it, and exactly the files attested'],
       ],
     ),
   run: auditErrors('verify-model', () => undefined, cmdVerifyModel),
