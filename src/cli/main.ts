@@ -5,6 +5,7 @@ import { quietOnBrokenPipe } from './broken-pipe.js';
 import { escapeMessage } from '../core/display.js';
 import { programNameOf } from './program-name.js';
 import { cleanUpIfInterrupted, handleSignals } from './signals.js';
+import { handleCrashes } from './crash.js';
 import { installNativeEd25519 } from '../io/native-ed25519.js';
 import { startEarlyWorkers } from './early-workers.js';
 
@@ -21,6 +22,8 @@ installNativeEd25519();
 
 // `snap` or `snapds` (package.json installs both): usage, help and errors name the one that was run.
 const program = programNameOf(process.argv[1]);
+// An exception or rejection no command caught: exit 3 with locks and temporary files removed, not Node's exit 1 (crash.ts).
+handleCrashes(process.stderr, program);
 
 runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), stdin: process.stdin, program }).then(
   (code) => {

@@ -1,0 +1,41 @@
+/**
+ * A failure no command caught: an exception thrown outside every promise chain a command awaits,
+ * or a rejected promise that nothing handles (a library can leak one: hyparquet 1.33.0 did, for a
+ * column chunk of a hostile Parquet file that no schema column claims). Node would print the stack
+ * and exit 1 — the code snap keeps for a failed check (README, exit codes) — leaving the store's lock
+ * and temporary files behind. Instead the process reports an internal error and exits 3, after
+ * removing what the command registered to remove if it cannot finish (`io/interrupt.ts`,
+ * `leaveNothing`: temporary files and folders, held locks).
+ */
+import { escapeMessage } from '../core/display.js';
+import { removeLeftovers } from '../io/interrupt.js';
+import { EXIT_INPUT } from './exit-codes.js';
+
+/** The exit code of a crash: 3, as every internal error (`INTERNAL`). */
+export const EXIT_CRASH = EXIT_INPUT;
+
+/**
+ * Install the handlers of uncaught exceptions and unhandled rejections (the `snap` binary does,
+ * before it runs a command). Each writes `PROGRAM: internal error: STACK [INTERNAL]` (control
+ * characters escaped), removes the leftovers and exits {@link EXIT_CRASH} at once.
+ * @param stderr where the report goes
+ * @param program the name the binary was run as (`snap`, `snapds`)
+ */
+export function handleCrashes(stderr: NodeJS.WritableStream, program: string): void {
+  let crashed = false;
+  const crash = (e: unknown): void => {
+    if (!crashed) {
+      crashed = true;
+      try {
+        const text = String((e as Error)?.stack ?? e).split('\n').map(escapeMessage).join('\n');
+        stderr.write(`${program}: internal error: ${text} [INTERNAL]\n`);
+      } catch {
+        /* the report is best effort; the clean-up and the exit code are not */
+      }
+    }
+    removeLeftovers();
+    process.exit(EXIT_CRASH);
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+}
