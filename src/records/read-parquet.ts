@@ -72,7 +72,13 @@ async function readFully(fh: FileHandle, buf: Uint8Array, position: number): Pro
   }
 }
 
-function checkSchema(meta: FileMetaData, rel: string, fields: RecordFields): void {
+/**
+ * Refuse a schema that cannot be read exactly (INTERVAL, BSON, MAP, too wide a DECIMAL), field
+ * names the decoder would lose, and a key or label column it does not have.
+ * @returns the paths of its leaf columns, in schema order (see {@link checkColumnChunks})
+ * @throws SnapError `RECORDS_UNSUPPORTED` | `RECORDS_MALFORMED` | `RECORDS_KEY_MISSING` | `RECORDS_LABEL_MISSING`
+ */
+function checkSchema(meta: FileMetaData, rel: string, fields: RecordFields): string[][] {
   for (const el of meta.schema) {
     const ct = el.converted_type as string | undefined;
     if (ct === 'INTERVAL' || ct === 'BSON') throw new SnapError('RECORDS_UNSUPPORTED', `${rel}: column ${JSON.stringify(el.name)} has type ${ct}, which cannot be read exactly`, { path: rel });
@@ -85,11 +91,12 @@ function checkSchema(meta: FileMetaData, rel: string, fields: RecordFields): voi
       throw new SnapError('RECORDS_UNSUPPORTED', `${rel}: column ${JSON.stringify(el.name)} is a DECIMAL of ${el.precision} digits; more than ${MAX_DECIMAL_DIGITS} cannot be read exactly`, { path: rel });
     }
   }
-  const top = checkFieldNames(meta, rel);
+  const { top, leaves } = checkFieldNames(meta, rel);
   for (const k of fields.key ?? []) if (!top.includes(k)) throw new SnapError('RECORDS_KEY_MISSING', `${rel}: key column ${JSON.stringify(k)} is not in the schema (columns: ${listColumns(top)})`, { path: rel, column: k });
   if (fields.label !== undefined && !top.includes(fields.label)) {
     throw new SnapError('RECORDS_LABEL_MISSING', `${rel}: label column ${JSON.stringify(fields.label)} is not in the schema (columns: ${listColumns(top)})`, { path: rel, column: fields.label });
   }
+  return leaves;
 }
 
 /**
@@ -101,15 +108,17 @@ function checkSchema(meta: FileMetaData, rel: string, fields: RecordFields): voi
  * fingerprint. Also refused (`RECORDS_MALFORMED`): a field with no name, and a schema whose groups
  * declare more fields than it holds (a 40-byte file declaring 2,000,000,000 fields cost seconds of
  * CPU to list its columns). The schema is walked once, without recursion (its depth comes from the file).
- * @returns the top-level column names (the root's children), in schema order
+ * @returns the top-level column names (the root's children), in schema order, and the paths of the
+ *   leaf columns, in schema order (what each row group's column chunks must name, in that order)
  * @throws SnapError `RECORDS_MALFORMED` | `RECORDS_UNSUPPORTED`
  */
-function checkFieldNames(meta: FileMetaData, rel: string): string[] {
+function checkFieldNames(meta: FileMetaData, rel: string): { top: string[]; leaves: string[][] } {
   const schema = meta.schema;
   const top: string[] = [];
+  const leaves: string[][] = [];
   const malformed = (why: string) => new SnapError('RECORDS_MALFORMED', `${rel}: the schema ${why}`, { path: rel });
   // Open groups: the names of the children seen so far, how many are still to come, their depth.
-  const open: { names: Set<string>; left: number; depth: number }[] = [{ names: new Set(), left: Number(schema[0]?.num_children ?? 0), depth: 1 }];
+  const open: { names: Set<string>; left: number; depth: number; path: string[] }[] = [{ names: new Set(), left: Number(schema[0]?.num_children ?? 0), depth: 1, path: [] }];
   if ((open[0] as (typeof open)[number]).left <= 0) open.pop();
   for (let i = 1; i < schema.length && open.length > 0; i++) {
     const parent = open[open.length - 1] as (typeof open)[number];
@@ -122,10 +131,31 @@ function checkFieldNames(meta: FileMetaData, rel: string): string[] {
     parent.left--;
     while (open.length > 0 && (open[open.length - 1] as (typeof open)[number]).left <= 0) open.pop();
     const children = Number(el.num_children ?? 0);
-    if (children > 0) open.push({ names: new Set(), left: children, depth: parent.depth + 1 });
+    const path = [...parent.path, el.name];
+    if (children > 0) open.push({ names: new Set(), left: children, depth: parent.depth + 1, path });
+    else leaves.push(path);
   }
   if (open.length > 0) throw malformed(`declares more fields than it holds (${schema.length} elements)`);
-  return top;
+  return { top, leaves };
+}
+
+/**
+ * Refuse a row group whose column chunks are not the schema's leaf columns, one each, in schema
+ * order (Parquet format, `RowGroup.columns`: "one column chunk per leaf, in the order of the
+ * schema"). hyparquet decodes every chunk listed but assembles only those the schema claims: the
+ * decoding of an unclaimed chunk was never awaited, so its failure escaped as an unhandled
+ * rejection that ended the process (found by fuzzing, hyparquet 1.33.0), and a column whose chunk
+ * was missing or misnamed was simply absent from the records.
+ * @throws SnapError `RECORDS_MALFORMED`
+ */
+function checkColumnChunks(rg: RowGroup, g: number, leaves: readonly string[][], rel: string): void {
+  const named = rg.columns.map((c) => c.meta_data?.path_in_schema);
+  const same = (a: unknown, b: readonly string[]) => Array.isArray(a) && a.length === b.length && a.every((x, i) => x === b[i]);
+  if (named.length !== leaves.length || !named.every((p, i) => same(p, leaves[i] as string[]))) {
+    const i = named.findIndex((p, k) => !same(p, leaves[k] ?? []));
+    const at = i < 0 ? named.length : i;
+    throw new SnapError('RECORDS_MALFORMED', `${rel}: row group ${g}: its column chunks are not the schema's ${leaves.length} columns in order (chunk ${at} of ${named.length} names ${JSON.stringify(named[at] ?? null)}, the schema ${JSON.stringify(leaves[at] ?? null)}) (truncated or corrupt?)`, { path: rel });
+  }
 }
 
 type RowGroup = FileMetaData['row_groups'][number];
@@ -139,6 +169,37 @@ type RowGroup = FileMetaData['row_groups'][number];
  * writer claims.
  * @throws SnapError `RECORDS_LIMIT` | `RECORDS_MALFORMED` (a page header that cannot be read)
  */
+/** A whole number of at least 0 that a JavaScript number holds exactly. */
+const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
+
+/**
+ * What is wrong with a page header's shape, for hyparquet to decode its page safely, or undefined.
+ * The Thrift fields are read as whatever the file holds: a header of type DATA_PAGE_V2 without its
+ * level lengths made hyparquet compute an offset of NaN and loop for ever on the first byte
+ * (found by fuzzing; hyparquet 1.33.0), so every field it computes offsets or counts from is checked
+ * here to be present and a count, and the level lengths to fit in the page (Parquet format,
+ * `PageHeader`, `DataPageHeaderV2`: the levels are stored uncompressed before the values).
+ */
+function pageShapeProblem(h: ReturnType<typeof parquetHeader>, size: number, stored: number): string | undefined {
+  switch (h.type) {
+    case 'DATA_PAGE':
+      return h.data_page_header && isCount(h.data_page_header.num_values) ? undefined : 'of a data page has no data page header';
+    case 'DICTIONARY_PAGE':
+      return h.dictionary_page_header && isCount(h.dictionary_page_header.num_values) ? undefined : 'of a dictionary page has no dictionary page header';
+    case 'DATA_PAGE_V2': {
+      const v2 = h.data_page_header_v2;
+      if (!v2) return 'of a data page (v2) has no data page header';
+      const { num_values: values, num_nulls: nulls, num_rows: rows, definition_levels_byte_length: def, repetition_levels_byte_length: rep, is_compressed: compressed } = v2;
+      if (![values, nulls, rows, def, rep].every(isCount)) return 'of a data page (v2) lacks a count or a level length, or holds one that is not a whole number';
+      if (typeof compressed !== 'boolean') return 'of a data page (v2) says neither that it is compressed nor that it is not';
+      if (def + rep > stored || def + rep > size) return `of a data page (v2) declares ${def + rep} bytes of levels in a page of ${Math.min(stored, size)}`;
+      return undefined;
+    }
+    default:
+      return undefined; // an index page is skipped; an unknown type is refused by hyparquet when read
+  }
+}
+
 async function checkRowGroupPages(file: AsyncBuffer, rg: RowGroup, g: number, rel: string, maxValues: number, maxHeaderValues: number): Promise<void> {
   const limit = (what: string) => new SnapError('RECORDS_LIMIT', `${rel}: row group ${g} ${what}`, { path: rel });
   const malformed = (why: string) => new SnapError('RECORDS_MALFORMED', `${rel}: row group ${g}: ${why} (truncated or corrupt?)`, { path: rel });
@@ -179,7 +240,10 @@ async function checkRowGroupPages(file: AsyncBuffer, rg: RowGroup, g: number, re
       const size = h.uncompressed_page_size;
       const stored = h.compressed_page_size;
       const n = h.data_page_header?.num_values ?? h.data_page_header_v2?.num_values ?? h.dictionary_page_header?.num_values ?? 0;
-      if (![size, stored, n].every((x) => Number.isSafeInteger(x) && x >= 0)) throw malformed('a page header declares a negative or impossible size');
+      if (![size, stored, n].every(isCount)) throw malformed('a page header declares a negative or impossible size');
+      if (stored > reader.view.byteLength - reader.offset) throw malformed('a page runs past the end of its column chunk');
+      const shape = pageShapeProblem(h, size, stored);
+      if (shape) throw malformed(`a page header ${shape}`);
       bytes += size;
       values += n;
       if (bytes > MAX_ROW_GROUP_BYTES) throw limit(`declares more than ${MAX_ROW_GROUP_BYTES} bytes of uncompressed pages`);
@@ -247,13 +311,14 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
       if (isSnapError(e)) throw located(e, rel, {});
       throw malformed(`cannot read its metadata (${(e as Error).message}; truncated?)`);
     }
-    checkSchema(meta, rel, fields);
+    const leaves = checkSchema(meta, rel, fields);
     const shapes = new ObjectShapes(fields);
     let rowStart = 0;
     let row = 0;
     for (let g = 0; g < meta.row_groups.length; g++) {
       const rg = meta.row_groups[g] as FileMetaData['row_groups'][number];
       if (rg.total_byte_size > BigInt(MAX_ROW_GROUP_BYTES)) throw new SnapError('RECORDS_LIMIT', `${rel}: row group ${g} holds ${rg.total_byte_size} bytes uncompressed, more than ${MAX_ROW_GROUP_BYTES}`, { path: rel });
+      checkColumnChunks(rg, g, leaves, rel);
       await checkRowGroupPages(file, rg, g, rel, options.maxRowGroupValues ?? MAX_ROW_GROUP_VALUES, options.maxPageHeaderValues ?? MAX_PAGE_HEADER_VALUES);
       const rows = Number(rg.num_rows);
       // The group's columns, decoded (one list of chunks per top-level column, in schema order);
