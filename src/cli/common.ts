@@ -18,7 +18,7 @@ import { looksLikePath } from '../core/refs.js';
 import { appendAudit, type AppendResult } from '../io/audit-log.js';
 import { interruptedBy, interruptedError } from '../io/interrupt.js';
 import { EXIT_INTEGRITY, EXIT_OK, exitCodeFor } from './exit-codes.js';
-import { DEFAULT_PROGRAM_NAME, type ProgramName } from './program-name.js';
+import { DEFAULT_PROGRAM_NAME, PROGRAM_NAMES, type ProgramName } from './program-name.js';
 
 /** Where the CLI reads and writes; `process` by default, replaced in tests. */
 export interface CliIo {
@@ -113,14 +113,77 @@ export function commonFlags(y: Argv, flags: { store?: boolean; quiet?: string; j
   return y;
 }
 
+/** yargs lays out each example line with two columns of padding on either side (its usage.js). */
+const EXAMPLE_PADDING = 4;
+
+/** The longest name `$0` in an example becomes ({@link PROGRAM_NAMES}): lines are measured with it. */
+const LONGEST_PROGRAM_NAME = Math.max(...PROGRAM_NAMES.map((n) => n.length));
+
 /**
  * Add examples to a command's help as shell lines: a `# what it does` comment line, then the
  * command on a line of its own (yargs would lay them out in two half-width columns, splitting a
- * long command over several lines).
+ * long command over several lines). Lines that would not fit the help's width are broken here, not
+ * by yargs: a command at a space outside quotes, ending the line with ` \` (a shell line
+ * continuation), a comment at a space, each line starting `# `. Pasted into a shell, an example
+ * then runs as the one command it is, at any terminal width.
  */
 export function withExamples(y: Argv, list: readonly (readonly [command: string, what: string])[]): Argv {
-  for (const [command, what] of list) y = y.example(`# ${what}`, '').example(command, '');
+  // The builder runs once the parser's width is set (run.ts); null when wrapping is off.
+  const wrap = (y as unknown as { getInternalMethods(): { getUsageInstance(): { getWrap(): number | null } } }).getInternalMethods().getUsageInstance().getWrap();
+  const room = wrap ? wrap - EXAMPLE_PADDING : Infinity;
+  for (const [command, what] of list) y = y.example(commentLines(what, room), '').example(commandLines(command, room), '');
   return y;
+}
+
+/** The width of an example line as printed: `$0` becomes the program's name, at most {@link LONGEST_PROGRAM_NAME} long. */
+function printedWidth(line: string): number {
+  return line.replace(/\$0/g, 'x'.repeat(LONGEST_PROGRAM_NAME)).length;
+}
+
+/** `# what`, broken at spaces into lines of at most `room` columns, each starting `# `. */
+function commentLines(what: string, room: number): string {
+  const lines: string[] = [];
+  for (const word of what.split(' ')) {
+    const last = lines.length - 1;
+    if (last >= 0 && printedWidth(`${lines[last]} ${word}`) <= room) lines[last] += ` ${word}`;
+    else lines.push(`# ${word}`);
+  }
+  return lines.join('\n');
+}
+
+/**
+ * A shell command broken at spaces outside quotes into lines of at most `room` columns, each but
+ * the last ending ` \` (a word longer than a line stays whole).
+ */
+function commandLines(command: string, room: number): string {
+  const words: string[] = [];
+  let word = '';
+  let quote = '';
+  for (const c of command) {
+    if (quote) quote = c === quote ? '' : quote;
+    else if (c === "'" || c === '"') quote = c;
+    else if (c === ' ') {
+      if (word) words.push(word);
+      word = '';
+      continue;
+    }
+    word += c;
+  }
+  if (word) words.push(word);
+  const CONTINUATION = ' \\';
+  const lines: string[] = [];
+  let line = '';
+  words.forEach((w, i) => {
+    const longer = line ? `${line} ${w}` : w;
+    const isLast = i === words.length - 1;
+    if (!line || printedWidth(longer) + (isLast ? 0 : CONTINUATION.length) <= room) line = longer;
+    else {
+      lines.push(line + CONTINUATION);
+      line = w;
+    }
+  });
+  lines.push(line);
+  return lines.join('\n');
 }
 
 /** `--pubkey` (repeatable) and `--threshold`, for the commands that check signatures. */

@@ -129,10 +129,34 @@ describe('snap COMMAND --help', () => {
 
       it('breaks no word across lines, at any width', async () => {
         // Wrapping moves whole words only: the sequence of words is the same at every width (a
-        // terminal narrower than 60 columns gets help 60 columns wide).
-        const words = async (columns: number) => (await helpAt([name, '--help'], columns)).text.split(/\s+/).filter(Boolean);
+        // terminal narrower than 60 columns gets help 60 columns wide), but for the `\` and `#` that
+        // carry an example's command or comment over to its next line.
+        const words = async (columns: number) => (await helpAt([name, '--help'], columns)).text.split(/\s+/).filter((w) => w !== '' && w !== '\\' && w !== '#');
         const wide = await words(300);
         for (const columns of [30, 60, 72, 80, 100]) expect(await words(columns), `${columns} columns`).toEqual(wide);
+      });
+
+      it('prints each example as lines a shell reads as the whole command, at any width', async () => {
+        // A command too long for the terminal goes on with ` \` line continuations, a comment with
+        // `# ` on each line: pasted into a shell, no tail of an example runs as a command of its own.
+        const examples = async (columns: number) => {
+          const block = (await helpAt([name, '--help'], columns)).text.split(/\n\n/).find((b) => b.startsWith('Examples:')) ?? '';
+          const lines = block.split('\n').slice(1).map((l) => l.trim()).filter(Boolean);
+          const commands: string[] = [];
+          let continued = false;
+          for (const line of lines) {
+            if (continued) commands[commands.length - 1] += ` ${line.replace(/ \\$/, '')}`;
+            else if (!line.startsWith('#')) {
+              expect(line, `${name} --help at ${columns} columns: "${line}" is neither a comment nor a command`).toMatch(/(^|; )snap /);
+              commands.push(line.replace(/ \\$/, ''));
+            }
+            continued = !line.startsWith('#') && line.endsWith(' \\');
+          }
+          return commands;
+        };
+        const wide = await examples(300);
+        expect(wide.length, `${name} has examples`).toBeGreaterThan(0);
+        for (const columns of [60, 72, 80]) expect(await examples(columns), `${columns} columns`).toEqual(wide);
       });
 
       it('fits lines within the terminal width (80 columns)', async () => {
