@@ -302,6 +302,34 @@ describe('snap log checkpoint', () => {
     expect(JSON.parse(v.stdout).checkpoints.problems).toEqual([expect.objectContaining({ kind: 'malformed', message: expect.stringContaining('not a regular file') })]);
   });
 
+  it('refuses a flag that only another form of log uses (exit 2): `log --pubkey K --checkpoint F` without --verify checked nothing and exited 0', async () => {
+    const t = await logged();
+    const cp = join(t.work, 'cp.txt');
+    expect((await snapJson(['log', 'checkpoint', '--key', auditor.key, '--out', cp, '--store', t.store])).code).toBe(0);
+    const refused: [string[], string][] = [
+      [['log', '--pubkey', auditor.pub], '--pubkey'],
+      [['log', '--checkpoint', cp], '--checkpoint'],
+      [['log', '--origin', 'snap.local/log/x'], '--origin'],
+      [['log', '--key', auditor.key], '--key'],
+      [['log', '--out', join(t.work, 'o.txt')], '--out'],
+      [['log', '--verify', '--key', auditor.key], '--key'],
+      [['log', '--verify', '--passphrase-env', 'P'], '--passphrase-env'],
+      [['log', '--verify', '--out', join(t.work, 'o.txt')], '--out'],
+      [['log', 'checkpoint', '--key', auditor.key, '--pubkey', auditor.pub], '--pubkey'],
+      [['log', 'checkpoint', '--key', auditor.key, '--checkpoint', cp], '--checkpoint'],
+      [['log', 'ds', '--pubkey', auditor.pub], '--pubkey'],
+    ];
+    for (const [args, flag] of refused) {
+      const r = await snapJson([...args, '--store', t.store]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.json.error.code, args.join(' ')).toBe('USAGE');
+      expect(r.json.error.message, args.join(' ')).toContain(flag);
+    }
+    await expect(fsp.access(join(t.work, 'o.txt'))).rejects.toThrow();
+    // The forms that use them still take them.
+    expect((await snapJson(['log', '--verify', '--pubkey', auditor.pub, '--checkpoint', cp, '--origin', (await fsp.readFile(cp, 'utf8')).split('\n')[0] as string, '--store', t.store])).code).toBe(0);
+  });
+
   it('records the trusted keyids and the dataset folder in each verify line', async () => {
     const t = await logged();
     const log = await snapJson(['log', '--store', t.store]);

@@ -29,7 +29,31 @@ function outcomeText(row: LogRow): string {
   return shown(parts.join(' ')); // from an unsigned line: escaped for a terminal
 }
 
+/** The flags each form of `snap log` uses; another form given one is a usage error, not a flag ignored. */
+const FORM_FLAGS = {
+  checkpoint: ['key', 'passphrase-env', 'origin', 'out'],
+  verify: ['pubkey', 'checkpoint', 'origin'],
+  list: [],
+} as const satisfies Record<string, readonly string[]>;
+
+/**
+ * Refuse a flag of another form of `snap log`: `snap log --pubkey K --checkpoint F`, with
+ * `--verify` forgotten, would list the log and exit 0, having checked nothing.
+ * @throws SnapError `USAGE`
+ */
+function refuseOtherFormsFlags(a: Args, form: keyof typeof FORM_FLAGS): void {
+  const uses: readonly string[] = FORM_FLAGS[form];
+  const all = new Set<string>(Object.values(FORM_FLAGS).flat());
+  const what = { checkpoint: 'log checkpoint', verify: 'log --verify', list: 'listing the log' }[form];
+  for (const flag of all) {
+    if (uses.includes(flag) || a[flag] === undefined) continue;
+    const users = (Object.keys(FORM_FLAGS) as (keyof typeof FORM_FLAGS)[]).filter((f) => (FORM_FLAGS[f] as readonly string[]).includes(flag)).map((f) => (f === 'checkpoint' ? 'log checkpoint' : '--verify'));
+    throw new SnapError('USAGE', `${what} takes no --${flag} (it is for ${users.join(' and ')})`);
+  }
+}
+
 async function cmdLog(a: Args, io: CliIo): Promise<number> {
+  refuseOtherFormsFlags(a, a.name === CHECKPOINT_ACTION ? 'checkpoint' : a.verify ? 'verify' : 'list');
   if (a.name === CHECKPOINT_ACTION) return cmdCheckpoint(a, io);
   const store = await openStore(storePath(a.store, io.env, io.cwd));
   const name = a.name as string | undefined;
