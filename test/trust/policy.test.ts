@@ -466,6 +466,32 @@ describe('the policy file itself', () => {
   });
 });
 
+describe('a flag of another policy action', () => {
+  it('is a usage error (exit 2), the policy file untouched: `policy rule … --role reviewer` made a new version without it', async () => {
+    const w = await world();
+    const policy = await makePolicy(w);
+    const before = await fsp.readFile(policy);
+    for (const [args, flag] of [
+      [['policy', 'rule', policy, '--datasets', 'x-*', '--require', 'producer=1', '--role', 'reviewer'], '--role'],
+      [['policy', 'show', policy, '--name', 'other'], '--name'],
+      [['policy', 'show', policy, '--require', 'producer=2'], '--require'],
+      [['policy', 'sign', policy, '--key', r1.key, '--root', r1.pub], '--root'],
+      [['policy', 'add-key', policy, '--pub', r4.pub, '--role', 'auditor', '--max-age', '9d'], '--max-age'],
+      [['policy', 'revoke-key', policy, '--pub', bob.pub, '--reason', 'lost', '--key-name', 'bob'], '--key-name'],
+      [['policy', 'remove-key', policy, '--pub', bob.pub, '--reason', 'gone'], '--reason'],
+      [['policy', 'set', policy, '--expires', '30d', '--datasets', 'x'], '--datasets'],
+      [['policy', 'init', join(w.dir, 'new.json'), '--name', 'n', '--root-key', r1.pub, '--key', r1.key], '--key'],
+    ] as [string[], string][]) {
+      const r = await w.run(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.json.error.code, args.join(' ')).toBe('USAGE');
+      expect(r.json.error.message, args.join(' ')).toContain(flag);
+    }
+    expect(await fsp.readFile(policy)).toEqual(before);
+    await expect(fsp.access(join(w.dir, 'new.json'))).rejects.toThrow();
+  });
+});
+
 describe('two snap policy runs on one file', () => {
   it('take turns under the lock file beside it: a signing that waited adds its signature to what the other signer wrote, none is lost', async () => {
     const w = await world();

@@ -206,8 +206,36 @@ async function cmdShow(a: Args, io: CliIo, file: string): Promise<number> {
   return verified && !verified.ok ? EXIT_INTEGRITY : EXIT_OK;
 }
 
+/** The flags each action uses (`--quiet`, `--json` and `--debug` all take); another action's flag is a usage error, not ignored. */
+const ACTION_FLAGS: Record<Action, readonly string[]> = {
+  init: ['name', 'root-key', 'root-threshold', 'expires'],
+  'add-key': ['pub', 'key-name', 'role', 'valid-from', 'valid-until'],
+  'revoke-key': ['pub', 'keyid', 'reason'],
+  'remove-key': ['pub', 'keyid'],
+  rule: ['datasets', 'require', 'max-age'],
+  set: ['root-threshold', 'expires'],
+  sign: ['key', 'passphrase-env'],
+  show: ['root'],
+};
+
+/**
+ * Refuse a flag that only other actions use: `policy rule … --role reviewer` made a new version
+ * with the role nowhere, `policy show --require producer=2` showed the policy unchanged.
+ * @throws SnapError `USAGE`
+ */
+function refuseOtherActionsFlags(a: Args, action: Action): void {
+  if (!(action in ACTION_FLAGS)) return; // an unknown action is refused by cmdPolicy
+  const uses = ACTION_FLAGS[action];
+  for (const flag of new Set(Object.values(ACTION_FLAGS).flat())) {
+    if (uses.includes(flag) || a[flag] === undefined) continue;
+    const users = ACTIONS.filter((x) => ACTION_FLAGS[x].includes(flag));
+    throw new SnapError('USAGE', `policy ${action} takes no --${flag} (it is for ${users.join(', ')})`);
+  }
+}
+
 async function cmdPolicy(a: Args, io: CliIo): Promise<number> {
   const action = a.action as Action;
+  refuseOtherActionsFlags(a, action);
   const file = resolve(io.cwd, String(a.file));
   const now = new Date();
   switch (action) {
