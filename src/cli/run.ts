@@ -18,8 +18,11 @@ import { DEFAULT_PROGRAM_NAME, type ProgramName } from './program-name.js';
 export type { CliIo } from './common.js';
 
 // One paragraph each: yargs wraps them to the terminal's width at word boundaries.
+/** The exit codes (README, "Exit codes"; exit-codes.ts): the last paragraph of every command's help, and of `snap --help`. */
+const EXIT_CODES_TEXT =
+  'Exit codes: 0 success · 1 integrity failure (data differs; signature missing, invalid or untrusted; differences found) · 2 usage error · 3 input or environment error · 130 / 143 interrupted by SIGINT / SIGTERM (temporary files removed, locks released).';
 const EPILOG = [
-  'Exit codes: 0 success · 1 integrity failure (data differs; signature missing, invalid or untrusted; differences found) · 2 usage error · 3 input or environment error · 130 / 143 interrupted by SIGINT / SIGTERM (temporary files removed, locks released).',
+  EXIT_CODES_TEXT,
   'Store: --store PATH, else $SNAP_STORE, else ./.snap ("$0 init" makes one; seal and import make one where its parent folder exists, and say so). Docs: README.md, docs/FORMAT.md',
 ].join('\n\n');
 
@@ -66,7 +69,9 @@ function parser(program: ProgramName, active: CommandSpec | undefined, width: nu
   for (const c of COMMANDS) {
     const spec = active && commandName(active) === commandName(c) ? active : undefined;
     // --version belongs to `snap --version`: accepted after a command, but not listed in its help.
-    y = spec ? y.command(spec.command, spec.describe, (cy) => spec.builder(cy).hide('version')) : y.command(c.command, c.describe);
+    // A command's help ends with the exit codes: what 1 and 3 mean there too. yargs joins a command's
+    // epilogs with one newline: a command's own notes end with "\n" to leave a blank line before them.
+    y = spec ? y.command(spec.command, spec.describe, (cy) => spec.builder(cy).hide('version').epilog(EXIT_CODES_TEXT)) : y.command(c.command, c.describe);
   }
   return y;
 }

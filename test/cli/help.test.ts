@@ -159,6 +159,11 @@ describe('snap COMMAND --help', () => {
         for (const columns of [60, 72, 80]) expect(await examples(columns), `${columns} columns`).toEqual(wide);
       });
 
+      it('ends with what its exit codes mean', async () => {
+        const r = await helpAt([name, '--help'], 300);
+        expect(r.text.trimEnd().split('\n\n').at(-1)?.replace(/\s+/g, ' ')).toMatch(/^Exit codes: 0 success · 1 integrity failure .* · 2 usage error · 3 input or environment error · 130 \/ 143 interrupted/);
+      });
+
       it('fits lines within the terminal width (80 columns)', async () => {
         const r = await helpAt([name, '--help'], 80);
         const long = r.text.split('\n').filter((l) => l.length > 80 && /\s/.test(l.trim()));

@@ -126,7 +126,7 @@ export const fsckCommand: CommandSpec = {
             'internal consistency, not trust (use "snap verify --pubkey" for that). Leftovers of stopped or killed ' +
             'commands (a stale lock, files in STORE/tmp) are warnings, removed by --clean. --repair-from replaces ' +
             'damaged objects with copies whose bytes hash to their names (the source\'s signature is not needed), ' +
-            'never snapshot files, then checks again. Exit 0 clean, 1 corruption (left), 3 no store or source.',
+            'never snapshot files, then checks again. Exit 0 clean, 1 corruption (left), 3 no store or source.\n', // a blank line before the exit codes (run.ts)
         ),
       [
         ['$0 fsck --store /data/snap', 'exit 1 and name every corrupt or missing object'],

@@ -24,7 +24,7 @@ export const initCommand: CommandSpec = {
         .epilog(
           'Makes the store folder and any missing parent folders. An existing store is left as it is (exit 0); ' +
             'a folder that is not empty and not a store, or a file, is refused (exit 3). Without init, seal and import ' +
-            'make a store only where its parent folder exists, and say so on stderr.',
+            'make a store only where its parent folder exists, and say so on stderr.\n', // a blank line before the exit codes (run.ts)
         ),
       [
         ['$0 init --store /data/snap', 'a shared store for CI'],
