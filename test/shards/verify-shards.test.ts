@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { copyTree, snap, snapJson, tempDir, useKeyPair, type TreeSpec } from '../helpers/tree.js';
 import { sealTree, useStore } from '../helpers/store.js';
+import { FILE_WEIGHT } from '../../src/shards/assign.js';
 
 const keys = useKeyPair();
 const other = useKeyPair('other');
@@ -199,6 +200,51 @@ describe('verify --shard over 4 workers', () => {
     const shards = await runShards(data, ref, store, 4);
     expect(shards.map((s) => s.code)).toEqual([1, 1, 1, 1]);
     for (const s of shards) expect(s.report).toMatchObject({ ok: false, manifestOk: false, failure: { code: 'INTEGRITY_FAILURE' } });
+  });
+});
+
+describe('docs/FORMAT.md §20.6 worked example', () => {
+  /** The text of §20.6, from its heading to the next section. */
+  async function section(): Promise<string> {
+    const doc = await fsp.readFile(new URL('../../docs/FORMAT.md', import.meta.url), 'utf8');
+    const start = doc.indexOf('### 20.6 Worked example');
+    expect(start).toBeGreaterThan(0);
+    return doc.slice(start, doc.indexOf('\n## ', start));
+  }
+
+  it('gives the shards, digests and merged problems the section shows, computed here by snap', async () => {
+    const text = await section();
+    // The files as §20.6 gives them: mail/ham/1.txt is 200,000 bytes "h"; the others' bytes are not shown.
+    const spec: TreeSpec = { 'mail/ham/1.txt': Buffer.alloc(200_000, 'h'), 'mail/ham/2.txt': 'ham two\n', 'mail/ham/3.txt': 'ham three\n', 'mail/spam/4.txt': 'spam four\n' };
+    expect(text).toContain('`mail/ham/1.txt` (200,000 bytes, each `h`), `mail/ham/2.txt` (8), `mail/ham/3.txt` (10), `mail/spam/4.txt`\n(10)');
+    const { data: sealed, store, ref } = await sealTree(spec, keys, { store: shared.path, extra: ['--records', 'mail/*/* format=files label-segment=1'] });
+    const data = await copyTree(sealed);
+    await fsp.rename(join(data, 'mail/ham/1.txt'), join(data, 'mail/spam/1.txt'));
+    const shards = await runShards(data, ref, store, 2);
+
+    // W and the split.
+    const n = (x: string) => Number(x.replace(/,/g, ''));
+    const w = /`W = ([\d,]+) \+ 4 × ([\d,]+) = ([\d,]+)`/.exec(text);
+    expect(w && [n(w[1]!), n(w[2]!), n(w[3]!)]).toEqual([200_028, FILE_WEIGHT, 200_028 + 4 * FILE_WEIGHT]);
+    const shownShards = [...text.matchAll(/"shard": (\{ "index".*\}),$/gm)].map((m) => JSON.parse(m[1]!));
+    expect(shownShards).toHaveLength(2);
+    expect(shards.map((s) => s.report.shard)).toEqual(shownShards);
+
+    // The digest, shortened in the text as its first 8 and last 5 hex digits.
+    const sha = shards[0]!.report.problems[0].expected.sha256 as string;
+    const short = `${sha.slice(0, 8)}…${sha.slice(-5)}`;
+    expect(text.match(/[0-9a-f]{8}…[0-9a-f]{5}/g)?.every((d) => d === short), `${short} in §20.6`).toBe(true);
+    const full = (t: string) => JSON.parse(t.replaceAll(short, sha));
+    const shownReports = [...text.matchAll(/"problems": (\[ \{ "path".*?\} \} \])/gs)].map((m) => full(m[1]!));
+    expect(shards.map((s) => s.report.problems)).toEqual(shownReports);
+
+    // The merge, as the section lists it.
+    const merged = /`verify --merge s1\.json s2\.json --json` then lists[\s\S]*?```json\n("problems": \[[\s\S]*?\])\n```/.exec(text);
+    expect(merged).not.toBeNull();
+    const m = await snapJson(['verify', '--merge', ...shards.map((s) => s.file)]);
+    expect(m.code).toBe(1);
+    expect(m.json.problems).toEqual(full(`{${merged![1]}}`).problems);
+    expect((await snap(['verify', '--merge', ...shards.map((s) => s.file)])).stdout).toContain('label flipped: mail/1.txt: ham → spam');
   });
 });
 
