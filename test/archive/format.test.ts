@@ -216,6 +216,11 @@ describe('the worked example as an archive (docs/FORMAT.md §10.7)', () => {
       '-r--r--r-- 0/0               6 2026-11-21 10:00 data/ham/a.txt',
       '-r--r--r-- 0/0               6 2026-11-21 10:00 data/spam/b.txt',
     ]);
+    // docs/FORMAT.md §10.7 gives this size and digest (and the members' sizes) as computed here.
+    const doc = await fsp.readFile(join(REPO, 'docs', 'FORMAT.md'), 'utf8');
+    const s107 = doc.slice(doc.indexOf('### 10.7 Worked example'), doc.indexOf('\n## 11.'));
+    expect(s107.replace(/\s+/g, ' ')).toContain(`— is ${bytes.length} bytes (12 blocks of members, 2 end blocks), with SHA-256 \`${createHash('sha256').update(bytes).digest('hex')}\``);
+    expect(s107.replace(/\s+/g, ' ')).toContain(`\`snap/statement.json\` (${fx.statement.length} bytes), \`snap/envelope.json\` (${fx.envelope.length}), \`snap/manifest.jsonl\` (${fx.manifestLines.join('\n').length + 1})`);
     // A second write refuses to replace it.
     const again = await writeArchive(out, { statementBytes: Buffer.from(fx.statement), envelopeBytes: Buffer.from(fx.envelope), manifestPath: join(work, 'manifest.jsonl'), createdAt: '2026-11-21T10:00:00Z', filePath: (e) => join(work, 'data', e.path), mismatch: () => new Error('x') as never }).catch((e: unknown) => e);
     expect(isSnapError(again, 'FILE_EXISTS')).toBe(true);
