@@ -175,6 +175,36 @@ describe('the seal command a drill suggests', () => {
   }, SLOW);
 });
 
+describe('docs/FORMAT.md §21.6 worked example', () => {
+  it('prints, and gives as --json planted, what the section shows for seed 7 (the snapshot id aside: it depends on the time of the seal)', async () => {
+    const doc = await fsp.readFile(join(REPO, 'docs', 'FORMAT.md'), 'utf8');
+    const text = doc.slice(doc.indexOf('### 21.6 Worked example'), doc.indexOf('\n## 22.'));
+    const blocks = [...text.matchAll(/```\n([\s\S]*?)```/g)].map((m) => m[1] as string);
+    expect(blocks).toHaveLength(3);
+    // The dataset of the section (the two e-mails' bytes are not shown: any will do).
+    const rule = { pattern: 'train.csv', key: ['id'], label: 'label' };
+    expect(text).toContain('the rule `{ "pattern": "train.csv", "key": ["id"], "label": "label" }`');
+    const rows = [...text.matchAll(/`(\d+,[a-z ]+,(?:spam|ham))`/g)].map((m) => m[1]);
+    expect(rows).toHaveLength(3);
+    const data = await makeTree({ 'ham/1.txt': 'hello\n', 'spam/2.txt': 'win\n', 'train.csv': `id,text,label\n${rows.join('\n')}\n`, 'snap.json': JSON.stringify({ records: [rule] }) });
+    const store = await newStorePath();
+    expect((await snap(['seal', data, '--as', 'mail@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+    const drill = (extra: string[]) => ['drill', data, '--against', 'mail@v1', '--pubkey', keys.pub, '--store', store, '--seed', '7', ...extra];
+    const attacks = ['--attacks', 'label-folder-move,record-label-flip,record-duplicate-conflict,lookalike-name'];
+    const id = /\(sha256:[0-9a-f]{12}\)/;
+
+    const [shown, planted, missed] = blocks as [string, string, string];
+    const human = await snap(drill(attacks));
+    expect(human.code).toBe(0);
+    expect(human.stdout.replace(data, 'data').replace(id, '(sha256:…)')).toBe(shown.split('\n').slice(2).join('\n').replace(id, '(sha256:…)'));
+    const j = await runDrill(data, store, 'mail@v1', ['--seed', '7', ...attacks]);
+    expect(j.json.planted).toEqual(JSON.parse(`[${planted.trim().replace(/\}\n\{/g, '},{')}]`));
+    const off = await snap(drill(['--attacks', 'record-label-flip,crlf', '--no-records']));
+    expect(off.code).toBe(1);
+    expect(off.stdout.trimEnd().split('\n').slice(-3)).toEqual(missed.trimEnd().split('\n').slice(-3));
+  }, SLOW);
+});
+
 describe('snap drill is deterministic', () => {
   it('gives byte-identical --json for one seed, and plants other changes for another', async () => {
     const { data, store } = await sealed(TABULAR, 'tab@v1');
