@@ -64,6 +64,19 @@ describe('the record proof worked example (FORMAT §11.5)', () => {
     expect(kept.length).toBe(1829);
   });
 
+  it('is the proof docs/FORMAT.md §11.5 shows, with its length, digest, statement length, snapshot id and intermediate hash', () => {
+    const doc = readFileSync(new URL('../../docs/FORMAT.md', import.meta.url), 'utf8');
+    const text = doc.slice(doc.indexOf('### 11.5 Record proofs'), doc.indexOf('### 11.6'));
+    const proof = Buffer.from(x.proof);
+    expect(text).toContain(`\`\`\`\n${proof.toString('utf8')}\`\`\``);
+    expect(text.replace(/\s+/g, ' ')).toContain(`The file (${proof.length.toLocaleString('en-US')} bytes, one line ending with LF), SHA-256 \`${createHash('sha256').update(proof).digest('hex')}\``);
+    const id = createHash('sha256').update(x.statementBytes).digest('hex');
+    expect(text.replace(/\s+/g, ' ')).toContain(`the statement (${x.statementBytes.length} bytes, snapshot id \`sha256:${id}\`)`);
+    // Step 4: NH(leaf 0, leaf 1), the first node up the audit path.
+    const nh = createHash('sha256').update(Buffer.concat([Buffer.from([1]), x.leaves[0] as Uint8Array, x.leaves[1] as Uint8Array])).digest('hex');
+    expect(text).toContain(`r = NH(p, r) =\n   \`${nh}\``);
+  });
+
   it('checks out with only the public key, and names the set, the record, its label and row', () => {
     const v = verifyProof(parseProof(kept), [key], { expect: 'demo@v1' });
     expect(v.ok).toBe(true);

@@ -18,6 +18,28 @@ import { EXAMPLE, TRAIN_CSV } from '../helpers/records-example.js';
 
 const sha = (s: string | Uint8Array) => createHash('sha256').update(s).digest('hex');
 
+describe('docs/FORMAT.md §19.9 and §19.10, as written', () => {
+  it('shows every value the tests below compute: the file, the index lines, their digests, the leaves, root, member and summary', async () => {
+    const doc = await fsp.readFile(new URL('../../docs/FORMAT.md', import.meta.url), 'utf8');
+    const text = doc.slice(doc.indexOf('### 19.9 Worked example'), doc.indexOf('\n## 20.'));
+    const flat = text.replace(/\s+/g, ' ');
+    expect(flat).toContain(`\`train.csv\`, ${Buffer.byteLength(TRAIN_CSV)} bytes (LF line ends;`);
+    expect(text).toContain(`\`\`\`\n${TRAIN_CSV}\`\`\``);
+    expect(flat).toContain(`SHA-256 \`${EXAMPLE.fileSha256}\``);
+    const index = EXAMPLE.index.join('\n') + '\n';
+    expect(text).toContain(`\`\`\`\n${index}\`\`\``);
+    expect(flat).toContain(`The index (${Buffer.byteLength(index)} bytes; sorted by key bytes, so \`["10"]\` comes before \`["2"]\`), SHA-256 \`${EXAMPLE.indexSha256}\``);
+    EXAMPLE.leaves.forEach((l, i) => expect(text).toContain(`| leaf ${i} | \`${l}\` |`));
+    expect(text).toContain(`| root (n = 3: NH(NH(l0, l1), l2)) | \`${EXAMPLE.merkleRoot}\` |`);
+    expect(text).toContain(`\`objects/sha256/${EXAMPLE.indexSha256.slice(0, 2)}/${EXAMPLE.indexSha256.slice(2)}\``);
+    expect(text).toContain(`\`\`\`\n"records":[${EXAMPLE.member}]\n\`\`\``);
+    expect(flat).toContain(`its \`fingerprints\` is \`${EXAMPLE.fingerprintsSha256}\``);
+    expect(flat).toContain(`its \`leaves\`, \`${EXAMPLE.leavesSha256}\``);
+    expect(flat).toContain(`the summary is this one line (${Buffer.byteLength(EXAMPLE.summaryLine) + 1} bytes with its \`\\n\`), SHA-256 \`${EXAMPLE.summarySha256}\``);
+    expect(text).toContain(`\`\`\`\n${EXAMPLE.summaryLine}\n\`\`\``);
+  });
+});
+
 describe('the record-index worked example (FORMAT.md §19.9)', () => {
   it('has the documented file bytes', () => {
     expect(Buffer.byteLength(TRAIN_CSV)).toBe(81);
