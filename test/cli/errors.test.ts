@@ -85,6 +85,18 @@ describe('flags that conflict', () => {
     expectUsage(await snapJson(args(sealed)), what);
   });
 
+  it('names a positional as what it is, not as a flag: `log NAME --verify` said "--verify and --name", and log has no --name', async () => {
+    for (const [args, says] of [
+      [['log', sealed.name, '--verify', '--store', sealed.store], /--verify checks the whole log: it takes no NAME/],
+      [['log', 'checkpoint', '--verify', '--key', keys.key, '--store', sealed.store], /log checkpoint takes no --verify/],
+    ] as [string[], RegExp][]) {
+      const r = await snapJson(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.json.error.message).toMatch(says);
+      expect(r.json.error.message).not.toContain('--name');
+    }
+  });
+
   it('--no-parent alone records no parent', async () => {
     const r = await snapJson(['seal', sealed.data, '--as', `${sealed.name}@np`, '--key', keys.key, '--store', sealed.store, '--no-parent']);
     expect(r.code).toBe(0);

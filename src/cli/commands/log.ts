@@ -53,6 +53,9 @@ function refuseOtherFormsFlags(a: Args, form: keyof typeof FORM_FLAGS): void {
 }
 
 async function cmdLog(a: Args, io: CliIo): Promise<number> {
+  // Checked here, not by yargs' conflicts(): its message would call the positional NAME "--name".
+  if (a.verify && a.name === CHECKPOINT_ACTION) throw new SnapError('USAGE', 'log checkpoint takes no --verify (check the log with "log --verify", then sign it)');
+  if (a.verify && a.name !== undefined) throw new SnapError('USAGE', `log --verify checks the whole log: it takes no NAME (given ${JSON.stringify(String(a.name))})`);
   refuseOtherFormsFlags(a, a.name === CHECKPOINT_ACTION ? 'checkpoint' : a.verify ? 'verify' : 'list');
   if (a.name === CHECKPOINT_ACTION) return cmdCheckpoint(a, io);
   const store = await openStore(storePath(a.store, io.env, io.cwd));
@@ -193,8 +196,7 @@ export const logCommand: CommandSpec = {
         .option('key', { type: 'string', array: true, requiresArg: true, describe: 'log checkpoint: the private key to sign the checkpoint with' })
         .option('passphrase-env', { type: 'string', requiresArg: true, describe: 'log checkpoint: environment variable holding the key passphrase' })
         .option('origin', { type: 'string', requiresArg: true, describe: "log checkpoint: the log's name in the checkpoint (default: that of the newest checkpoint, else a new snap.local/log/<random>); --verify: the name every checkpoint must carry (a log copied from another store fails)" })
-        .option('out', { type: 'string', requiresArg: true, describe: 'log checkpoint: also write the checkpoint to this file' })
-        .conflicts('verify', 'name'),
+        .option('out', { type: 'string', requiresArg: true, describe: 'log checkpoint: also write the checkpoint to this file' }),
       [
         ['$0 log fraud-train', 'who sealed and verified fraud-train, when, with what outcome'],
         ['$0 log checkpoint --key audit.key > cp.txt', 'sign the log as it is now; keep cp.txt elsewhere'],
