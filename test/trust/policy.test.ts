@@ -492,6 +492,26 @@ describe('a flag of another policy action', () => {
   });
 });
 
+describe('a policy flag given without its value', () => {
+  it('is a usage error (exit 2) naming the flag, as for every other command: `add-key --pub --role producer` read the working folder as the key (IO_ERROR, exit 3)', async () => {
+    const w = await world();
+    const policy = await makePolicy(w);
+    for (const [args, flag] of [
+      [['policy', 'add-key', policy, '--pub', '--role', 'producer'], 'pub'],
+      [['policy', 'add-key', policy, '--pub', r4.pub, '--role'], 'role'],
+      [['policy', 'rule', policy, '--datasets', '--require', 'producer=1'], 'datasets'],
+      [['policy', 'set', policy, '--expires'], 'expires'],
+      [['policy', 'sign', policy, '--key'], 'key'],
+      [['policy', 'show', policy, '--root'], 'root'],
+      [['policy', 'init', join(w.dir, 'n.json'), '--name', '--root-key', r1.pub], 'name'],
+    ] as [string[], string][]) {
+      const r = await w.run(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.json.error, args.join(' ')).toMatchObject({ code: 'USAGE', message: expect.stringContaining(`Not enough arguments following: ${flag}`) });
+    }
+  });
+});
+
 describe('two snap policy runs on one file', () => {
   it('take turns under the lock file beside it: a signing that waited adds its signature to what the other signer wrote, none is lost', async () => {
     const w = await world();
