@@ -12,10 +12,10 @@ import { locate, type Args, type CliIo } from './common.js';
 /** Declare the provenance flags on a command. */
 export function provenanceOptions(y: Argv): Argv {
   return y
-    .option('message', { alias: 'm', type: 'string', describe: 'what this dataset is (signed into the statement)' })
-    .option('source', { type: 'string', array: true, describe: 'where the data came from: URI[#sha256=HEX] (repeatable; signed)' })
-    .option('license', { type: 'string', describe: 'SPDX licence identifier or expression of the data (signed)' })
-    .option('derived-from', { type: 'string', array: true, describe: 'ref of a snapshot this dataset was produced from (repeatable; must exist, signed as its name)' })
+    .option('message', { alias: 'm', type: 'string', requiresArg: true, describe: 'what this dataset is (signed into the statement)' })
+    .option('source', { type: 'string', array: true, requiresArg: true, describe: 'where the data came from: URI[#sha256=HEX] (repeatable; signed)' })
+    .option('license', { type: 'string', requiresArg: true, describe: 'SPDX licence identifier or expression of the data (signed)' })
+    .option('derived-from', { type: 'string', array: true, requiresArg: true, describe: 'ref of a snapshot this dataset was produced from (repeatable; must exist, signed as its name)' })
     .option('pipeline', { type: 'boolean', describe: 'record the git commit of the working tree and this command line (default: when any provenance flag is given)' })
     // A flag of its own: the CLI parses with yargs' boolean negation off (see run.ts).
     .option('no-pipeline', { type: 'boolean', describe: 'record no pipeline, even with other provenance flags' })

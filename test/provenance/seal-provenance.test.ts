@@ -132,6 +132,10 @@ describe('bad provenance is refused before anything is sealed', () => {
     ['a description with a control character', ['-m', 'a\x1b[2Jb']],
     ['a description over 4096 bytes', ['-m', 'x'.repeat(4097)]],
     ['--message given twice', ['-m', 'a', '-m', 'b']],
+    // Without a value, the repeatable ones were an empty list: sealed (exit 0), the flag dropped.
+    ['--source without a value', ['--source']],
+    ['--derived-from without a value', ['--derived-from']],
+    ['--source without a value, before another flag', ['--source', '--no-pipeline']],
   ];
   for (const [what, args] of cases) {
     it(`exits 2 (USAGE) for ${what}`, async () => {
