@@ -97,6 +97,19 @@ describe('flags that conflict', () => {
     }
   });
 
+  it('a value flag of sign or revoke given without its value is a usage error naming it (exit 2), nothing signed', async () => {
+    for (const [args, flag] of [
+      [['sign', sealed.ref, '--key', keys.key, '--passphrase-env', '--store', sealed.store], 'passphrase-env'],
+      [['revoke', sealed.ref, '--reason', 'x', '--key', keys.key, '--out', '--store', sealed.store], 'out'],
+      [['revoke', sealed.ref, '--reason', 'x', '--key', keys.key, '--passphrase-env', '--store', sealed.store], 'passphrase-env'],
+    ] as [string[], string][]) {
+      const r = await snapJson(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.json.error, args.join(' ')).toMatchObject({ code: 'USAGE', message: expect.stringContaining(`Not enough arguments following: ${flag}`) });
+    }
+    await expect(fsp.readdir(join(sealed.store, 'revocations'))).rejects.toThrow();
+  });
+
   it('--no-parent alone records no parent', async () => {
     const r = await snapJson(['seal', sealed.data, '--as', `${sealed.name}@np`, '--key', keys.key, '--store', sealed.store, '--no-parent']);
     expect(r.code).toBe(0);

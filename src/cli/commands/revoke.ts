@@ -99,10 +99,10 @@ export const revokeCommand: CommandSpec = {
     withExamples(
     commonFlags(y, { store: true, quiet: 'no notes on stderr' })
       .positional('ref', { type: 'string', describe: 'NAME@VERSION, snapshot id, snapshot folder, or an archive FILE.snap.tar' })
-      .option('reason', { type: 'string', demandOption: true, describe: 'why the snapshot must not be used (shown by verify)' })
-      .option('key', { type: 'string', array: true, demandOption: true, describe: 'private key file (PKCS#8 PEM) to sign the revocation with; repeatable' })
-      .option('passphrase-env', { type: 'string', describe: 'environment variable holding the key passphrase' })
-      .option('out', { type: 'string', describe: 'also write the revocation to this file (never overwritten)' })
+      .option('reason', { type: 'string', requiresArg: true, demandOption: true, describe: 'why the snapshot must not be used (shown by verify)' })
+      .option('key', { type: 'string', array: true, requiresArg: true, demandOption: true, describe: 'private key file (PKCS#8 PEM) to sign the revocation with; repeatable' })
+      .option('passphrase-env', { type: 'string', requiresArg: true, describe: 'environment variable holding the key passphrase' })
+      .option('out', { type: 'string', requiresArg: true, describe: 'also write the revocation to this file (never overwritten)' })
       .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: 'revoke only if one of these keys (its producer) signed the snapshot found; else exit 1, nothing revoked (repeatable)' }),
       [
         ['$0 revoke ds@v7 --reason "flipped labels" --key sec.key', 'verify refuses ds@v7 from now on'],

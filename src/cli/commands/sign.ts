@@ -55,8 +55,8 @@ export const signCommand: CommandSpec = {
     withExamples(
     commonFlags(y, { store: true, quiet: 'no notes on stderr' })
       .positional('ref', { type: 'string', describe: 'NAME@VERSION, snapshot id, snapshot folder, or an archive FILE.snap.tar' })
-      .option('key', { type: 'string', array: true, demandOption: true, describe: 'private key file (PKCS#8 PEM) to sign with; repeatable' })
-      .option('passphrase-env', { type: 'string', describe: 'environment variable holding the key passphrase' })
+      .option('key', { type: 'string', array: true, requiresArg: true, demandOption: true, describe: 'private key file (PKCS#8 PEM) to sign with; repeatable' })
+      .option('passphrase-env', { type: 'string', requiresArg: true, describe: 'environment variable holding the key passphrase' })
       .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: 'sign only if one of these keys (the producer you vouch after) already signed it; else exit 1, nothing signed (repeatable)' }),
       [
         ['$0 sign fraud@v3 --key reviewer.key --pubkey producer.pub', 'the reviewer adds a second signature, only to what the producer signed'],
