@@ -2,6 +2,7 @@
  * The split of a manifest between verify shards (src/shards/assign.ts): contiguous, deterministic,
  * balanced by weight, and every path — in the manifest or not — owned by exactly one shard.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { FILE_WEIGHT, MAX_SHARDS, ShardAssigner, parseShardSpec } from '../../src/shards/assign.js';
@@ -89,5 +90,21 @@ describe('docs/FORMAT.md §20.5 worked example', () => {
     expect(shards).toEqual([1, 1, 2, 2]);
     expect([a.range(1), a.range(2)]).toEqual([{ from: 0, to: 2 }, { from: 2, to: 4 }]);
     expect(['0.txt', 'b2.txt', 'd.txt'].map((p) => a.ownerOf(p))).toEqual([1, 1, 2]);
+  });
+
+  it('is the table the section shows: W, each leaf\'s start and shard, as computed here', () => {
+    const doc = readFileSync(new URL('../../docs/FORMAT.md', import.meta.url), 'utf8');
+    const text = doc.slice(doc.indexOf('### 20.5 Worked example'), doc.indexOf('### 20.6'));
+    const paths = ['a.txt', 'b.txt', 'c/d.txt', 'e.txt'];
+    const sizes = [100_000, 10, 10, 5];
+    const { shards } = assign(paths, sizes, 2);
+    const n = (x: number) => x.toLocaleString('en-US');
+    const total = sizes.reduce((x, y) => x + y, 0);
+    expect(text).toContain(`\`W = ${n(total)} + ${paths.length} × ${n(FILE_WEIGHT)} = ${n(total + paths.length * FILE_WEIGHT)}\``);
+    let start = 0;
+    paths.forEach((p, i) => {
+      expect(text).toContain(`| ${i} | \`${p}\` | ${n(start)} | ${shards[i]} |`);
+      start += (sizes[i] as number) + FILE_WEIGHT;
+    });
   });
 });
