@@ -11,13 +11,13 @@ import type { RecordsReport } from '../records/diff-sets.js';
 import type { LabelShift } from '../records/stats.js';
 import { formatCount, plural } from './format.js';
 import { escapeForTerminal as shown, escapeMessage, escapePath } from '../core/display.js';
-import { keyValueText, recordKeyText, type KeyValueText } from '../records/key-text.js';
+import { keyValueText, recordKeyText, shownKeyValue } from '../records/key-text.js';
 
 /** Items listed per kind in human output. */
 export const RECORDS_LISTED = 20;
 
 /** A key value as the terminal shows it: JSON text with its escapes as they are, bare text escaped. */
-const onTerminal = (v: KeyValueText): string => (v.json ? escapeMessage(v.text) : shown(v.text));
+const onTerminal = shownKeyValue;
 
 /** A label as the terminal shows it (records/key-text.ts `labelText`, escaped). */
 export function labelShown(label: string): string {

@@ -150,6 +150,27 @@ function quoted(path: string, asciiOnly: boolean): string {
   return `"${asciiOnly ? escapeNonAscii(text) : text}"`;
 }
 
+/**
+ * Where text made visible ({@link escapeForTerminal}, {@link escapeMessage}, {@link escapePath} or
+ * a JSON string such as `"c\u0430t"`) may be cut so that it ends at most at `max` (UTF-16 units)
+ * without splitting an escape — `\uNNNN`, `\xNN`, or a backslash and the one character it
+ * escapes (`\\`, `\n`, `\"` …) — or a surrogate pair: a cut half escape (`tr\u04`) would read
+ * as another name, or as a backslash that escapes what follows it.
+ * @returns the largest such index ≤ `max` (`text.length` when the text is no longer than `max`)
+ */
+export function visibleCutIndex(text: string, max: number): number {
+  if (text.length <= max) return text.length;
+  let i = 0;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    const next = text.charCodeAt(i + 1);
+    const len = c === 0x5c ? (next === 0x75 ? 6 : next === 0x78 ? 4 : 2) : c >= 0xd800 && c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff ? 2 : 1;
+    if (i + len > max) return i;
+    i += len;
+  }
+  return i;
+}
+
 /** Bytes as a short human size: 0 B, 999 B, 1.2 KiB, 3.4 MiB, 5.6 GiB. */
 export function formatBytes(n: number): string {
   if (n < 1024) return `${Math.round(n)} B`;

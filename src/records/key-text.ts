@@ -5,6 +5,7 @@
  * then as its JSON text; a feature hash shortened; a row number as `row N`. Text only: each caller
  * escapes for its medium.
  */
+import { escapeForTerminal, escapeMessage } from '../core/display.js';
 import { asciiJsonString, mixesScripts } from '../core/look-alike.js';
 
 /**
@@ -37,6 +38,15 @@ export function keyValueText(v: unknown, onlyStrings: boolean): KeyValueText {
   if (typeof v !== 'string') return { text: JSON.stringify(v) ?? String(v), json: true };
   if (mixesScripts(v)) return { text: asciiJsonString(v), json: true };
   return NOT_BARE.test(v) || (!onlyStrings && LIKE_OTHER_VALUE.test(v)) ? { text: JSON.stringify(v), json: true } : { text: v, json: false };
+}
+
+/**
+ * A key value (or label) as a screen or a report shows it, every character visible
+ * (core/display.ts): its JSON text with its escapes as they are (`escapeMessage`: `"c\u0430t"`
+ * stays so), bare text with `escapeForTerminal`.
+ */
+export function shownKeyValue(v: KeyValueText): string {
+  return v.json ? escapeMessage(v.text) : escapeForTerminal(v.text);
 }
 
 /**

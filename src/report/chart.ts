@@ -1,10 +1,11 @@
 /**
  * The label distribution before (A) and after (B) as an inline SVG bar chart: one group of two
  * horizontal bars per label, each with its count written beside it. Pure; every outside string
- * (labels) is escaped for SVG text and attributes. No script, no external reference: it renders
+ * (labels, shown text already: incident-facts.ts) is escaped for SVG text and attributes. No script, no external reference: it renders
  * under the report's `default-src 'none'` content security policy.
  */
-import { html } from './escape.js';
+import { htmlShown } from './escape.js';
+import { visibleCutIndex } from '../core/display.js';
 import type { ChartRow } from './incident-facts.js';
 
 /** Geometry of the chart, in CSS pixels. */
@@ -22,9 +23,9 @@ function n(x: number): string {
   return (Math.round(x * 10) / 10).toFixed(1).replace(/\.0$/, '');
 }
 
+/** A label (shown text: see incident-facts.ts) cut to {@link MAX_LABEL_CHARS} UTF-16 units, never inside an escape or a surrogate pair. */
 function shortLabel(label: string): string {
-  const chars = [...label];
-  return chars.length <= MAX_LABEL_CHARS ? label : `${chars.slice(0, MAX_LABEL_CHARS - 1).join('')}…`;
+  return label.length <= MAX_LABEL_CHARS ? label : `${label.slice(0, visibleCutIndex(label, MAX_LABEL_CHARS - 1))}…`;
 }
 
 /**
@@ -45,9 +46,9 @@ export function renderChart(rows: readonly ChartRow[]): string {
   out.push(`<rect class="bar b" x="${LABEL_WIDTH + 110}" y="4" width="12" height="12"/><text class="legend" x="${LABEL_WIDTH + 126}" y="14">after (B)</text>`);
   rows.forEach((r, i) => {
     const y = TOP + i * rowHeight;
-    const label = html(r.label);
+    const label = htmlShown(r.label);
     out.push(`<g class="label-row${r.other ? ' other' : ''}" data-label="${label}"><title>${label}: ${r.a} before, ${r.b} after</title>`);
-    out.push(`<text class="label" x="${LABEL_WIDTH - 8}" y="${n(y + BAR + 4)}" text-anchor="end">${html(shortLabel(r.label))}</text>`);
+    out.push(`<text class="label" x="${LABEL_WIDTH - 8}" y="${n(y + BAR + 4)}" text-anchor="end">${htmlShown(shortLabel(r.label))}</text>`);
     for (const [side, count, dy] of [['a', r.a, 0], ['b', r.b, BAR]] as const) {
       const w = count * scale;
       out.push(`<rect class="bar ${side}" x="${LABEL_WIDTH}" y="${n(y + dy)}" width="${n(w)}" height="${BAR - 1}"/>`);

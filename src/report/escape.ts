@@ -32,10 +32,19 @@ export function html(text: string): string {
   return leadingHash(htmlSpecial(escapeForTerminal(text)));
 }
 
-/** One of our own messages (which may embed escaped names) as HTML: `escapeMessage`, then `& < > " '` (and a leading `#`). */
-export function htmlMessage(text: string): string {
+/**
+ * Text made visible already as HTML: a name as the report's facts hold it (incident-facts.ts:
+ * `escapePath`, `escapeForTerminal` or a label's JSON string, then cut), or one of our own messages,
+ * which may embed such names. `escapeMessage` (which leaves a backslash as it is: the escapes in
+ * the text are written once, `"c\u0430t"`, never `"c\\u0430t"`), then `& < > " '` (and a
+ * leading `#`) as character references.
+ */
+export function htmlShown(text: string): string {
   return leadingHash(htmlSpecial(escapeMessage(text)));
 }
+
+/** One of our own messages (which may embed escaped names) as HTML: {@link htmlShown}. */
+export const htmlMessage = htmlShown;
 
 /**
  * Markdown characters that could, mid-line, start emphasis, code, a link or image, an HTML tag, an
@@ -84,10 +93,16 @@ export function markdown(text: string): string {
   return markdownText(escapeForTerminal(text));
 }
 
-/** One of our own messages as Markdown (see {@link markdown}; `escapeMessage` instead of `escapeForTerminal`). */
-export function markdownMessage(text: string): string {
+/**
+ * Text made visible already (see {@link htmlShown}) as Markdown (see {@link markdown};
+ * `escapeMessage` instead of `escapeForTerminal`, so its escapes are written once).
+ */
+export function markdownShown(text: string): string {
   return markdownText(escapeMessage(text));
 }
+
+/** One of our own messages as Markdown: {@link markdownShown}. */
+export const markdownMessage = markdownShown;
 
 const UTF8 = new TextEncoder();
 

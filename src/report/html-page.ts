@@ -8,7 +8,7 @@
  * (headers, MISSED) still break only between words.
  * Pure: strings in, a string out.
  */
-import { html } from './escape.js';
+import { html, htmlShown } from './escape.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import type { Capped } from './incident-facts.js';
 
@@ -48,7 +48,7 @@ footer { margin-top: 32px; color: var(--muted); font-size: 12px; }
 
 /**
  * A whole HTML document.
- * @param title plain text (escaped here)
+ * @param title shown text — names in it made visible already (`escapeForTerminal` …) — HTML-escaped here (`htmlShown`)
  * @param body HTML, already escaped by the caller
  */
 export function htmlPage(title: string, body: string): string {
@@ -60,7 +60,7 @@ export function htmlPage(title: string, body: string): string {
     `<meta http-equiv="Content-Security-Policy" content="${html(REPORT_CSP)}">`,
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     '<meta name="referrer" content="no-referrer">',
-    `<title>${html(title)}</title>`,
+    `<title>${htmlShown(title)}</title>`,
     `<style>\n${CSS}\n</style>`,
     '</head>',
     '<body>',

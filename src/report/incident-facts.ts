@@ -5,6 +5,13 @@
  * statistics, and what to do next. Pure (no I/O): the gatherer (`gather-incident.ts`) reads, this
  * decides what is shown, the renderers (`render-*.ts`) only write it out.
  *
+ * Every outside string in the facts is text as it is shown, the same text the CLI prints for it:
+ * made visible (core/display.ts) — a path with `escapePath` (quoted, with its characters outside
+ * ASCII as `\uXXXX`, when it could pass for another: `"tr\u0430in.jsonl"`), a label or a key
+ * value as `diff` writes it (records/key-text.ts, `shownKeyValue`), any other name with
+ * `escapeForTerminal` — and then cut ({@link clip}) without splitting an escape. The renderers only
+ * add their medium's escapes (`htmlShown`, `markdownShown`), never a second backslash.
+ *
  * Everything here is a function of its inputs: no clock, no environment, no machine, so the same
  * inputs give the same report, byte for byte.
  */
@@ -13,7 +20,8 @@ import type { DiffExtra, DiffReport, DiffSide } from '../diff.js';
 import { recordSetUnchanged, type RecordSetDiff } from '../records/record-report.js';
 import { labelShift, type LabelShift } from '../records/stats.js';
 import { shellCommand } from './escape.js';
-import { labelText as labelTextOf, recordKeyText } from '../records/key-text.js';
+import { escapeForTerminal, escapeMessage, escapePath, visibleCutIndex } from '../core/display.js';
+import { keyValueText, recordKeyText, shownKeyValue } from '../records/key-text.js';
 
 /** Default of `--max-items`: how many of each kind of change a report lists. */
 export const DEFAULT_MAX_ITEMS = 50;
@@ -21,7 +29,7 @@ export const DEFAULT_MAX_ITEMS = 50;
 export const MAX_MAX_ITEMS = 10_000;
 /** Most labels the chart draws; the rest are summed into one bar ("N other labels"). */
 export const MAX_CHART_LABELS = 20;
-/** Longest outside string (path, key, label) shown whole; longer ones are cut, saying how much was left out. */
+/** Longest outside string (path, key, label), in UTF-16 units of its shown text, shown whole; longer ones are cut, saying how much was left out. */
 export const MAX_SHOWN_CHARS = 300;
 
 /** A list cut to its first items, with how many there were in all. */
@@ -155,22 +163,38 @@ export interface IncidentOptions {
   program?: string;
 }
 
-/** Cut an outside string to {@link MAX_SHOWN_CHARS} characters, saying how many were left out. */
-export function clip(text: string): string {
-  if (text.length <= MAX_SHOWN_CHARS) return text;
-  let end = MAX_SHOWN_CHARS;
-  const c = text.charCodeAt(end - 1);
-  if (c >= 0xd800 && c <= 0xdbff) end--; // never split a surrogate pair
-  return `${text.slice(0, end)}… (${text.length - end} more characters)`;
+/**
+ * Cut text made visible (see the module comment) to at most {@link MAX_SHOWN_CHARS} UTF-16 units,
+ * saying how many were left out; the cut never splits an escape (`\u0430`, `\x1b`, `\\`) or a
+ * surrogate pair (core/display.ts, `visibleCutIndex`), so a cut name cannot read as another.
+ */
+export function clip(shown: string): string {
+  const end = visibleCutIndex(shown, MAX_SHOWN_CHARS);
+  return end === shown.length ? shown : `${shown.slice(0, end)}… (${shown.length - end} more characters)`;
+}
+
+/** A name (a ref, a keyid, a signer's name, a folder) as shown: `escapeForTerminal`, clipped. */
+export function shownName(name: string): string {
+  return clip(escapeForTerminal(name));
+}
+
+/**
+ * A file path (a manifest entry's, a link target, a record set's) as shown: `escapePath` on the
+ * whole path — quoted, its characters outside ASCII as `\uXXXX`, when it could pass for another —,
+ * then clipped.
+ */
+export function shownPath(path: string): string {
+  return clip(escapePath(path));
 }
 
 /**
  * A label as shown, clipped: as `diff` writes it (records/key-text.ts: bare, or its JSON string
  * when it would print like another label — a Markdown table cell drops a space at an end, an HTML
- * page shows none).
+ * page shows none —, with its characters outside ASCII as `\uXXXX` when it mixes look-alike
+ * scripts: `"c\u0430t"`), made visible once (`shownKeyValue`).
  */
 export function labelText(label: string): string {
-  return clip(labelTextOf(label));
+  return clip(shownKeyValue(keyValueText(label, true)));
 }
 
 function cap<T, U>(list: readonly T[], max: number, map: (x: T) => U, total = list.length): Capped<U> {
@@ -183,28 +207,28 @@ function cap<T, U>(list: readonly T[], max: number, map: (x: T) => U, total = li
  * record is its feature hash) its row in B and the first 12 hex digits of that hash.
  */
 export function recordName(key: unknown, identity: string, row: number, format?: string): string {
-  if (identity === 'features' && typeof key === 'string') return `row ${row} (features ${clip(key).slice(0, 12)}…)`;
-  return clip(recordKeyText(key, format));
+  if (identity === 'features' && typeof key === 'string') return `row ${row} (features ${escapeForTerminal(key.slice(0, 12))}…)`;
+  return clip(recordKeyText(key, format, shownKeyValue));
 }
 
 function fileFact(e: ManifestEntry): FileFact {
-  return isSymlinkEntry(e) ? { path: clip(e.path), target: clip(e.target) } : { path: clip(e.path), size: e.size };
+  return isSymlinkEntry(e) ? { path: shownPath(e.path), target: shownPath(e.target) } : { path: shownPath(e.path), size: e.size };
 }
 
 function sideFacts(s: DiffSide, trustChecked: boolean): SideFacts {
-  if ('folder' in s) return { kind: 'folder', folder: clip(s.folder), signers: [], trust: 'folder' };
+  if ('folder' in s) return { kind: 'folder', folder: shownName(s.folder), signers: [], trust: 'folder' };
   return {
     kind: 'snapshot',
-    ref: clip(s.ref),
-    snapshot: clip(s.snapshot),
-    createdAt: clip(s.createdAt),
+    ref: shownName(s.ref),
+    snapshot: shownName(s.snapshot),
+    createdAt: shownName(s.createdAt),
     signers: s.signers.map((g: { keyid: string; trusted?: boolean; name?: unknown }) => ({
-      keyid: clip(g.keyid),
+      keyid: shownName(g.keyid),
       ...(g.trusted !== undefined ? { trusted: g.trusted } : {}),
-      ...(typeof g.name === 'string' ? { name: clip(g.name) } : {}),
+      ...(typeof g.name === 'string' ? { name: shownName(g.name) } : {}),
     })),
     trust: !trustChecked ? 'unchecked' : s.trusted ? 'trusted' : 'untrusted',
-    ...(s.failure ? { failure: { code: s.failure.code, message: clip(s.failure.message) } } : {}),
+    ...(s.failure ? { failure: { code: s.failure.code, message: clip(escapeMessage(s.failure.message)) } } : {}),
   };
 }
 
@@ -230,6 +254,11 @@ export function chartRows(shift: LabelShift): ChartRow[] {
   return shown;
 }
 
+/** Shift statistics with their new and vanished labels as shown ({@link labelText}). */
+function shownShift(shift: Omit<LabelShift, 'labels'>): Omit<LabelShift, 'labels'> {
+  return { ...shift, newLabels: shift.newLabels.map(labelText), vanishedLabels: shift.vanishedLabels.map(labelText) };
+}
+
 function labelFacts(d: DiffReport, o: IncidentOptions, max: number): LabelFacts | undefined {
   const fromRecords = d.records?.dataset;
   if (fromRecords) {
@@ -239,11 +268,11 @@ function labelFacts(d: DiffReport, o: IncidentOptions, max: number): LabelFacts 
       total += s.flipped.length;
       for (const f of s.flipped) {
         if (flips.length >= max) break;
-        flips.push({ name: recordName(f.key, s.identity, f.b.row, s.format), set: clip(s.name), from: labelText(f.from), to: labelText(f.to) });
+        flips.push({ name: recordName(f.key, s.identity, f.b.row, s.format), set: shownPath(s.name), from: labelText(f.from), to: labelText(f.to) });
       }
     }
     const { labels, ...shift } = fromRecords;
-    return { source: 'records', shift, chart: chartRows(fromRecords), labelCount: labels.length, flips: { total, items: flips } };
+    return { source: 'records', shift: shownShift(shift), chart: chartRows(fromRecords), labelCount: labels.length, flips: { total, items: flips } };
   }
   if (!o.folderLabels) return undefined;
   const full = labelShift(o.folderLabels.a, o.folderLabels.b);
@@ -256,19 +285,19 @@ function labelFacts(d: DiffReport, o: IncidentOptions, max: number): LabelFacts 
   const { labels, ...shift } = full;
   return {
     source: 'folders',
-    shift,
+    shift: shownShift(shift),
     chart: chartRows(full),
     labelCount: labels.length,
-    flips: cap(moves, max, (r) => ({ name: clip(r.to), from: labelText(folderLabel(r.from) as string), to: labelText(folderLabel(r.to) as string) })),
+    flips: cap(moves, max, (r) => ({ name: shownPath(r.to), from: labelText(folderLabel(r.from) as string), to: labelText(folderLabel(r.to) as string) })),
   };
 }
 
 function recordSetFacts(s: RecordSetDiff, max: number): RecordSetFacts {
   const withLabel = (label: string | undefined) => (label !== undefined ? { label: labelText(label) } : {});
   return {
-    name: clip(s.name),
-    format: s.format,
-    identity: s.identity,
+    name: shownPath(s.name),
+    format: shownName(s.format),
+    identity: shownName(s.identity),
     summary: s.summary,
     flipped: cap(s.flipped, max, (f) => ({ key: recordName(f.key, s.identity, f.b.row, s.format), from: labelText(f.from), to: labelText(f.to) })),
     added: cap(s.added, max, (r) => ({ key: recordName(r.key, s.identity, r.row, s.format), ...withLabel(r.label) })),
@@ -323,7 +352,7 @@ export function incidentFacts(d: DiffReport, o: IncidentOptions = {}): IncidentF
   const differ = s.added + s.removed + s.modified + s.renamed + s.extra > 0;
   const verdict = a.trust === 'untrusted' || b.trust === 'untrusted' ? 'untrusted' : differ ? 'changed' : 'identical';
   const labels = labelFacts(d, o, max);
-  const extra = (x: DiffExtra) => ({ side: x.side, path: clip(x.path), reason: x.reason, code: x.code });
+  const extra = (x: DiffExtra) => ({ side: x.side, path: shownPath(x.path), reason: clip(escapeMessage(x.reason)), code: x.code });
   return {
     kind: 'incident',
     verdict,
@@ -332,10 +361,10 @@ export function incidentFacts(d: DiffReport, o: IncidentOptions = {}): IncidentF
     b,
     summary: s,
     files: {
-      renamed: cap(d.renamed, max, (r) => ({ from: clip(r.from), to: clip(r.to), size: r.size })),
+      renamed: cap(d.renamed, max, (r) => ({ from: shownPath(r.from), to: shownPath(r.to), size: r.size })),
       added: cap(d.added, max, fileFact),
       removed: cap(d.removed, max, fileFact),
-      modified: cap(d.modified, max, (m) => ({ path: clip(m.path), a: fileFact(m.a), b: fileFact(m.b) })),
+      modified: cap(d.modified, max, (m) => ({ path: shownPath(m.path), a: fileFact(m.a), b: fileFact(m.b) })),
       extra: cap(d.extra, max, extra),
     },
     ...(labels ? { labels } : {}),
@@ -345,7 +374,7 @@ export function incidentFacts(d: DiffReport, o: IncidentOptions = {}): IncidentF
             summary: d.records.summary,
             sets: cap(d.records.sets.filter((x) => !recordSetUnchanged(x)), max, (x) => recordSetFacts(x, max)),
             unchangedSets: d.records.sets.filter(recordSetUnchanged).length,
-            unavailable: cap(d.records.unavailable, max, (u) => ({ name: clip(u.name), side: u.side, reason: u.reason })),
+            unavailable: cap(d.records.unavailable, max, (u) => ({ name: shownPath(u.name), side: u.side, reason: clip(escapeMessage(u.reason)) })),
           },
         }
       : {}),

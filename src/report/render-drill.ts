@@ -6,11 +6,12 @@
  * A reason is a message (names in it are the drill's, and its suggested `seal --records` word is
  * quoted for a shell already): written with `htmlMessage` / `markdownMessage`, which keep a
  * backslash as it is — `html` would double it and turn the quoted `'\''` back into a pasteable
- * `$(…)`.
+ * `$(…)`. Other outside strings are shown as the incident report shows them (incident-facts.ts:
+ * a path with `escapePath`, anything else with `escapeForTerminal`, then cut).
  */
-import { html, htmlMessage, markdown, markdownMessage } from './escape.js';
+import { htmlMessage, htmlShown, markdownMessage, markdownShown } from './escape.js';
 import { htmlPage, htmlTable, htmlText, moreLine } from './html-page.js';
-import { clip, type Capped } from './incident-facts.js';
+import { clip, shownName, shownPath, type Capped } from './incident-facts.js';
 import { mdMore, mdTable } from './render-incident-markdown.js';
 import type { DrillPlanted, DrillResult } from './drill-facts.js';
 
@@ -24,24 +25,24 @@ function verdict(d: DrillResult): { tone: 'ok' | 'bad'; head: string; text: stri
   const planted = d.planted.length;
   const missed = d.planted.filter((p) => !p.caught);
   if (d.verdict === 'pass') return { tone: 'ok', head: 'PASS', text: `the gate caught all ${planted} planted change(s).` };
-  return { tone: 'bad', head: 'FAIL', text: `the gate missed ${missed.length} of ${planted} planted change(s)${missed.length ? ` (${[...new Set(missed.map((p) => p.kind))].map(clip).join(', ')})` : ''}.` };
+  return { tone: 'bad', head: 'FAIL', text: `the gate missed ${missed.length} of ${planted} planted change(s)${missed.length ? ` (${[...new Set(missed.map((p) => p.kind))].map(shownName).join(', ')})` : ''}.` };
 }
 
 function title(d: DrillResult): string {
-  return `snap drill report: ${clip(d.dataset)} against ${clip(d.against.ref)}`;
+  return `snap drill report: ${shownName(d.dataset)} against ${shownName(d.against.ref)}`;
 }
 
 /** The drill report as a whole HTML document; lists capped at `maxItems`. */
 export function renderDrillHtml(d: DrillResult, maxItems: number): string {
   const v = verdict(d);
-  const c = (s: string) => `<code>${html(clip(s))}</code>`;
+  const c = (s: string) => `<code>${htmlShown(shownName(s))}</code>`;
   const misses = capped(d.planted.filter((p) => !p.caught), maxItems);
   const all = capped(d.planted, maxItems);
   const plantedRows = (list: DrillPlanted[]) =>
-    list.map((p) => [c(p.id), c(p.kind), `${c(p.path)}${p.key !== undefined ? `<br>key ${c(p.key)}` : ''}`, htmlText(html(clip(p.detail))), p.caught ? '<span class="trusted">caught</span>' : p.notConfigured ? '<span class="untrusted">MISSED</span> (not configured)' : '<span class="untrusted">MISSED</span>', p.by.map(c).join('<br>') || '—', p.reason !== undefined ? htmlText(htmlMessage(clip(p.reason))) : '']);
+    list.map((p) => [c(p.id), c(p.kind), `<code>${htmlShown(shownPath(p.path))}</code>${p.key !== undefined ? `<br>key ${c(p.key)}` : ''}`, htmlText(htmlShown(shownName(p.detail))), p.caught ? '<span class="trusted">caught</span>' : p.notConfigured ? '<span class="untrusted">MISSED</span> (not configured)' : '<span class="untrusted">MISSED</span>', p.by.map(c).join('<br>') || '—', p.reason !== undefined ? htmlText(htmlMessage(clip(p.reason))) : '']);
   const head = ['id', 'attack', 'path / key', 'what was done', 'verdict', 'caught by', 'why missed'];
   const body = [
-    `<h1>${html(title(d))}</h1>`,
+    `<h1>${htmlShown(title(d))}</h1>`,
     `<section class="verdict ${v.tone}" id="verdict" data-verdict="${d.verdict}"><strong>${v.head}</strong> — ${htmlMessage(v.text)}</section>`,
     htmlTable(['', ''], [
       ['dataset', c(d.dataset)],
@@ -63,11 +64,11 @@ export function renderDrillHtml(d: DrillResult, maxItems: number): string {
 /** The drill report as GitHub-flavoured Markdown; lists capped at `maxItems`. */
 export function renderDrillMarkdown(d: DrillResult, maxItems: number): string {
   const v = verdict(d);
-  const m = (s: string) => markdown(clip(s));
+  const m = (s: string) => markdownShown(shownName(s));
   const misses = capped(d.planted.filter((p) => !p.caught), maxItems);
-  const rows = (list: DrillPlanted[]) => list.map((p) => [m(p.id), m(p.kind), `${m(p.path)}${p.key !== undefined ? ` key ${m(p.key)}` : ''}`, p.caught ? 'caught' : p.notConfigured ? '**MISSED** (not configured)' : '**MISSED**', p.by.map(m).join(', ') || '—', p.reason !== undefined ? markdownMessage(clip(p.reason)) : '']);
+  const rows = (list: DrillPlanted[]) => list.map((p) => [m(p.id), m(p.kind), `${markdownShown(shownPath(p.path))}${p.key !== undefined ? ` key ${m(p.key)}` : ''}`, p.caught ? 'caught' : p.notConfigured ? '**MISSED** (not configured)' : '**MISSED**', p.by.map(m).join(', ') || '—', p.reason !== undefined ? markdownMessage(clip(p.reason)) : '']);
   const out = [
-    `## ${markdown(title(d))}`,
+    `## ${markdownShown(title(d))}`,
     '',
     `${v.tone === 'ok' ? '✅' : '❌'} **${v.head}** — ${markdownMessage(v.text)}`,
     '',

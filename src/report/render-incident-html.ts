@@ -2,9 +2,10 @@
  * The incident report as one self-contained HTML page (see `html-page.ts`): the verdict first,
  * then the two sides and their trust, the label distribution chart with its shift statistics, the
  * label flips, the file changes and the record changes (each capped), and what to do next. Pure:
- * facts in, a string out; every outside string goes through `escape.ts`.
+ * facts in, a string out; every outside string — shown text already (incident-facts.ts) — goes
+ * through `htmlShown` (escape.ts), which adds HTML's escapes and no second backslash.
  */
-import { html, htmlMessage } from './escape.js';
+import { htmlMessage, htmlShown } from './escape.js';
 import { formatBytes } from '../core/display.js';
 import { renderChart } from './chart.js';
 import { formatStat, htmlPage, htmlTable, htmlText, moreLine } from './html-page.js';
@@ -44,7 +45,7 @@ function trustHtml(s: SideFacts): string {
     case 'trusted':
       return '<span class="trusted">trusted</span> (signed by a trusted key)';
     case 'untrusted':
-      return `<span class="untrusted">NOT trusted</span>${s.failure ? `: ${htmlText(htmlMessage(s.failure.message))} <code>${html(s.failure.code)}</code>` : ''}`;
+      return `<span class="untrusted">NOT trusted</span>${s.failure ? `: ${htmlText(htmlMessage(s.failure.message))} <code>${htmlShown(s.failure.code)}</code>` : ''}`;
     case 'unchecked':
       return '<span class="unchecked">not checked</span> (no --pubkey or --policy given: signers are shown, not judged)';
     default:
@@ -53,14 +54,14 @@ function trustHtml(s: SideFacts): string {
 }
 
 function sideRows(f: IncidentFacts): string[][] {
-  const v = (s: SideFacts, k: 'ref' | 'snapshot' | 'createdAt' | 'folder') => (s[k] !== undefined ? `<code>${html(s[k] as string)}</code>` : '—');
+  const v = (s: SideFacts, k: 'ref' | 'snapshot' | 'createdAt' | 'folder') => (s[k] !== undefined ? `<code>${htmlShown(s[k] as string)}</code>` : '—');
   const signers = (s: SideFacts) =>
     s.kind === 'folder'
       ? '—'
       : s.signers.length === 0
         ? 'nobody'
-        : s.signers.map((g) => `<code>${html(g.keyid)}</code>${g.name !== undefined ? ` (${html(g.name)})` : ''}${g.trusted === undefined ? '' : g.trusted ? ' <span class="trusted">trusted</span>' : ' <span class="untrusted">untrusted</span>'}`).join('<br>');
-  const row = (name: string, cell: (s: SideFacts) => string) => [html(name), cell(f.a), cell(f.b)];
+        : s.signers.map((g) => `<code>${htmlShown(g.keyid)}</code>${g.name !== undefined ? ` (${htmlShown(g.name)})` : ''}${g.trusted === undefined ? '' : g.trusted ? ' <span class="trusted">trusted</span>' : ' <span class="untrusted">untrusted</span>'}`).join('<br>');
+  const row = (name: string, cell: (s: SideFacts) => string) => [htmlShown(name), cell(f.a), cell(f.b)];
   return [
     row('ref / folder', (s) => (s.kind === 'folder' ? v(s, 'folder') : v(s, 'ref'))),
     row('snapshot id', (s) => v(s, 'snapshot')),
@@ -79,7 +80,7 @@ function labelSection(l: LabelFacts): string {
   out.push(
     htmlTable(
       ['label', '#before (A)', '#after (B)', '#change'],
-      l.chart.map((r) => [r.other ? `<em>${html(r.label)}</em>` : `<code>${html(r.label)}</code>`, `#${r.a}`, `#${r.b}`, `#${r.b - r.a > 0 ? '+' : ''}${r.b - r.a}`]),
+      l.chart.map((r) => [r.other ? `<em>${htmlShown(r.label)}</em>` : `<code>${htmlShown(r.label)}</code>`, `#${r.a}`, `#${r.b}`, `#${r.b - r.a > 0 ? '+' : ''}${r.b - r.a}`]),
       'label-counts',
     ),
   );
@@ -90,13 +91,13 @@ function labelSection(l: LabelFacts): string {
     htmlTable(
       ['statistic', '#value', 'reading'],
       [
-        [html('records'), `#${x.totalA} → ${x.totalB}`, html('A → B')],
-        [html('L∞ distance'), `#${formatStat(x.lInf)}`, html("the largest move of one label's share (what snap check gates on)")],
-        [html('Jensen–Shannon distance'), `#${formatStat(x.jsDistance)}`, html('0 = same distribution; natural log, at most 0.8326')],
-        [html('PSI'), `#${formatStat(x.psi)}`, html('< 0.1 stable, 0.1–0.25 moderate, > 0.25 large shift')],
-        [html('χ² homogeneity'), `#${chi}`, html('a small p says the distributions differ (sensitive on large data)')],
-        ...(x.newLabels.length ? [[html('new labels'), `#${x.newLabels.length}`, x.newLabels.slice(0, 20).map((n) => `<code>${html(n)}</code>`).join(', ')]] : []),
-        ...(x.vanishedLabels.length ? [[html('vanished labels'), `#${x.vanishedLabels.length}`, x.vanishedLabels.slice(0, 20).map((n) => `<code>${html(n)}</code>`).join(', ')]] : []),
+        [htmlShown('records'), `#${x.totalA} → ${x.totalB}`, htmlShown('A → B')],
+        [htmlShown('L∞ distance'), `#${formatStat(x.lInf)}`, htmlShown("the largest move of one label's share (what snap check gates on)")],
+        [htmlShown('Jensen–Shannon distance'), `#${formatStat(x.jsDistance)}`, htmlShown('0 = same distribution; natural log, at most 0.8326')],
+        [htmlShown('PSI'), `#${formatStat(x.psi)}`, htmlShown('< 0.1 stable, 0.1–0.25 moderate, > 0.25 large shift')],
+        [htmlShown('χ² homogeneity'), `#${chi}`, htmlShown('a small p says the distributions differ (sensitive on large data)')],
+        ...(x.newLabels.length ? [[htmlShown('new labels'), `#${x.newLabels.length}`, x.newLabels.slice(0, 20).map((n) => `<code>${htmlShown(n)}</code>`).join(', ')]] : []),
+        ...(x.vanishedLabels.length ? [[htmlShown('vanished labels'), `#${x.vanishedLabels.length}`, x.vanishedLabels.slice(0, 20).map((n) => `<code>${htmlShown(n)}</code>`).join(', ')]] : []),
       ],
       'shift-stats',
     ),
@@ -107,7 +108,7 @@ function labelSection(l: LabelFacts): string {
     out.push(
       htmlTable(
         l.source === 'folders' ? ['file (in B)', 'old label', 'new label'] : ['record key', 'record set', 'old label', 'new label'],
-        l.flips.items.map((p) => [`<code>${html(p.name)}</code>`, ...(l.source === 'records' ? [`<code>${html(p.set ?? '')}</code>`] : []), `<code>${html(p.from)}</code>`, `→ <code>${html(p.to)}</code>`]),
+        l.flips.items.map((p) => [`<code>${htmlShown(p.name)}</code>`, ...(l.source === 'records' ? [`<code>${htmlShown(p.set ?? '')}</code>`] : []), `<code>${htmlShown(p.from)}</code>`, `→ <code>${htmlShown(p.to)}</code>`]),
         'label-flips',
       ),
     );
@@ -117,7 +118,7 @@ function labelSection(l: LabelFacts): string {
 }
 
 function fileCell(e: FileFact): string {
-  return e.size !== undefined ? `#${sizeText(e.size)}` : `symlink → <code>${html(e.target ?? '')}</code>`;
+  return e.size !== undefined ? `#${sizeText(e.size)}` : `symlink → <code>${htmlShown(e.target ?? '')}</code>`;
 }
 
 function fileSection(f: IncidentFacts): string {
@@ -130,17 +131,17 @@ function fileSection(f: IncidentFacts): string {
       'file-summary',
     ),
   );
-  const part = (title: string, id: string, total: number, table: string, more: string) => (total > 0 ? `<h3 id="${id}">${html(title)} (${total})</h3>\n${table}\n${more}` : '');
-  out.push(part('Renamed (same content, new path)', 'renamed', x.renamed.total, htmlTable(['from (A)', 'to (B)', '#size'], x.renamed.items.map((r) => [`<code>${html(r.from)}</code>`, `<code>${html(r.to)}</code>`, `#${sizeText(r.size)}`]), 'renamed-files'), moreLine(x.renamed, DIFF_HINT)));
-  out.push(part('Added (in B only)', 'added', x.added.total, htmlTable(['path', '#size'], x.added.items.map((e) => [`<code>${html(e.path)}</code>`, fileCell(e)]), 'added-files'), moreLine(x.added, DIFF_HINT)));
-  out.push(part('Removed (in A only)', 'removed', x.removed.total, htmlTable(['path', '#size'], x.removed.items.map((e) => [`<code>${html(e.path)}</code>`, fileCell(e)]), 'removed-files'), moreLine(x.removed, DIFF_HINT)));
-  out.push(part('Modified (same path, other content)', 'modified', x.modified.total, htmlTable(['path', '#A', '#B'], x.modified.items.map((m) => [`<code>${html(m.path)}</code>`, fileCell(m.a), fileCell(m.b)]), 'modified-files'), moreLine(x.modified, DIFF_HINT)));
-  out.push(part('In a folder side, but cannot be recorded', 'extra', x.extra.total, htmlTable(['side', 'path', 'why'], x.extra.items.map((e) => [html(e.side.toUpperCase()), `<code>${html(e.path)}</code>`, `${htmlText(htmlMessage(e.reason))} <code>${html(e.code)}</code>`]), 'extra-files'), moreLine(x.extra, DIFF_HINT)));
+  const part = (title: string, id: string, total: number, table: string, more: string) => (total > 0 ? `<h3 id="${id}">${htmlShown(title)} (${total})</h3>\n${table}\n${more}` : '');
+  out.push(part('Renamed (same content, new path)', 'renamed', x.renamed.total, htmlTable(['from (A)', 'to (B)', '#size'], x.renamed.items.map((r) => [`<code>${htmlShown(r.from)}</code>`, `<code>${htmlShown(r.to)}</code>`, `#${sizeText(r.size)}`]), 'renamed-files'), moreLine(x.renamed, DIFF_HINT)));
+  out.push(part('Added (in B only)', 'added', x.added.total, htmlTable(['path', '#size'], x.added.items.map((e) => [`<code>${htmlShown(e.path)}</code>`, fileCell(e)]), 'added-files'), moreLine(x.added, DIFF_HINT)));
+  out.push(part('Removed (in A only)', 'removed', x.removed.total, htmlTable(['path', '#size'], x.removed.items.map((e) => [`<code>${htmlShown(e.path)}</code>`, fileCell(e)]), 'removed-files'), moreLine(x.removed, DIFF_HINT)));
+  out.push(part('Modified (same path, other content)', 'modified', x.modified.total, htmlTable(['path', '#A', '#B'], x.modified.items.map((m) => [`<code>${htmlShown(m.path)}</code>`, fileCell(m.a), fileCell(m.b)]), 'modified-files'), moreLine(x.modified, DIFF_HINT)));
+  out.push(part('In a folder side, but cannot be recorded', 'extra', x.extra.total, htmlTable(['side', 'path', 'why'], x.extra.items.map((e) => [htmlShown(e.side.toUpperCase()), `<code>${htmlShown(e.path)}</code>`, `${htmlText(htmlMessage(e.reason))} <code>${htmlShown(e.code)}</code>`]), 'extra-files'), moreLine(x.extra, DIFF_HINT)));
   return out.filter((s) => s !== '').join('\n');
 }
 
 function recordSetHtml(s: RecordSetFacts): string {
-  const out: string[] = [`<h3>Record set <code>${html(s.name)}</code> <small>(${html(s.format)}, identity ${html(s.identity)})</small></h3>`];
+  const out: string[] = [`<h3>Record set <code>${htmlShown(s.name)}</code> <small>(${htmlShown(s.format)}, identity ${htmlShown(s.identity)})</small></h3>`];
   const m = s.summary;
   out.push(
     htmlTable(
@@ -148,11 +149,11 @@ function recordSetHtml(s: RecordSetFacts): string {
       [[`#${m.unchanged}`, `#${m.added}`, `#${m.removed}`, `#${m.modified}`, `#${m.flipped}`, `#${m.labelChanges}`, `#${m.duplicates.b}`, `#${m.conflicts.b}`]],
     ),
   );
-  const label = (l: string | undefined) => (l === undefined ? '—' : `<code>${html(l)}</code>`);
-  if (s.flipped.total) out.push(`<p>Flipped labels (${s.flipped.total}):</p>`, htmlTable(['key', 'old label', 'new label'], s.flipped.items.map((r) => [`<code>${html(r.key)}</code>`, label(r.from), `→ ${label(r.to)}`])), moreLine(s.flipped, DIFF_HINT));
-  if (s.added.total) out.push(`<p>Added records (${s.added.total}):</p>`, htmlTable(['key', 'label'], s.added.items.map((r) => [`<code>${html(r.key)}</code>`, label(r.label)])), moreLine(s.added, DIFF_HINT));
-  if (s.removed.total) out.push(`<p>Removed records (${s.removed.total}):</p>`, htmlTable(['key', 'label'], s.removed.items.map((r) => [`<code>${html(r.key)}</code>`, label(r.label)])), moreLine(s.removed, DIFF_HINT));
-  if (s.modified.total) out.push(`<p>Modified records (${s.modified.total}):</p>`, htmlTable(['key', 'label A', 'label B'], s.modified.items.map((r) => [`<code>${html(r.key)}</code>`, label(r.from), `${r.labelChanged ? '<strong>changed</strong> → ' : ''}${label(r.to)}`])), moreLine(s.modified, DIFF_HINT));
+  const label = (l: string | undefined) => (l === undefined ? '—' : `<code>${htmlShown(l)}</code>`);
+  if (s.flipped.total) out.push(`<p>Flipped labels (${s.flipped.total}):</p>`, htmlTable(['key', 'old label', 'new label'], s.flipped.items.map((r) => [`<code>${htmlShown(r.key)}</code>`, label(r.from), `→ ${label(r.to)}`])), moreLine(s.flipped, DIFF_HINT));
+  if (s.added.total) out.push(`<p>Added records (${s.added.total}):</p>`, htmlTable(['key', 'label'], s.added.items.map((r) => [`<code>${htmlShown(r.key)}</code>`, label(r.label)])), moreLine(s.added, DIFF_HINT));
+  if (s.removed.total) out.push(`<p>Removed records (${s.removed.total}):</p>`, htmlTable(['key', 'label'], s.removed.items.map((r) => [`<code>${htmlShown(r.key)}</code>`, label(r.label)])), moreLine(s.removed, DIFF_HINT));
+  if (s.modified.total) out.push(`<p>Modified records (${s.modified.total}):</p>`, htmlTable(['key', 'label A', 'label B'], s.modified.items.map((r) => [`<code>${htmlShown(r.key)}</code>`, label(r.from), `${r.labelChanged ? '<strong>changed</strong> → ' : ''}${label(r.to)}`])), moreLine(s.modified, DIFF_HINT));
   return out.filter((x) => x !== '').join('\n');
 }
 
@@ -165,7 +166,7 @@ function recordSection(f: IncidentFacts): string {
   if (r.unchangedSets) out.push(`<p>${r.unchangedSets} record set(s) unchanged.</p>`);
   out.push(moreLine(r.sets, 'snap diff --json lists every set'));
   if (r.unavailable.total) {
-    out.push(`<h3>Record sets not compared (${r.unavailable.total})</h3>`, htmlTable(['set', 'side', 'why'], r.unavailable.items.map((u) => [`<code>${html(u.name)}</code>`, html(u.side), htmlText(htmlMessage(u.reason))])), moreLine(r.unavailable, DIFF_HINT));
+    out.push(`<h3>Record sets not compared (${r.unavailable.total})</h3>`, htmlTable(['set', 'side', 'why'], r.unavailable.items.map((u) => [`<code>${htmlShown(u.name)}</code>`, htmlShown(u.side), htmlText(htmlMessage(u.reason))])), moreLine(r.unavailable, DIFF_HINT));
   }
   return out.filter((x) => x !== '').join('\n');
 }
@@ -190,7 +191,7 @@ export function incidentTitle(f: IncidentFacts): string {
 export function renderIncidentHtml(f: IncidentFacts): string {
   const v = verdictLine(f);
   const body = [
-    `<h1>${html(incidentTitle(f))}</h1>`,
+    `<h1>${htmlShown(incidentTitle(f))}</h1>`,
     `<section class="verdict ${v.tone}" id="verdict" data-verdict="${f.verdict}"><strong>${v.head}</strong> — ${htmlMessage(v.text)}</section>`,
     '<h2 id="sides">The two sides</h2>',
     htmlTable(['', 'A (before)', 'B (after)'], sideRows(f), 'sides-table'),

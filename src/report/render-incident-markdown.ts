@@ -1,10 +1,10 @@
 /**
  * The incident report as GitHub-flavoured Markdown, for a CI job summary (`$GITHUB_STEP_SUMMARY`):
  * the same facts as the HTML page, in tables; the chart as a table of counts. Pure; every outside
- * string goes through `markdown()` (escape.ts), so `|`, backticks, `<` and line breaks in names
+ * string goes through `markdownShown()` (escape.ts), so `|`, backticks, `<` and line breaks in names
  * cannot break a table or inject HTML.
  */
-import { markdown, markdownMessage } from './escape.js';
+import { markdownMessage, markdownShown } from './escape.js';
 import { formatStat } from './html-page.js';
 import type { Capped, FileFact, IncidentFacts, SideFacts } from './incident-facts.js';
 import { incidentTitle, sizeText, verdictLine } from './render-incident-html.js';
@@ -20,14 +20,14 @@ export function mdMore(c: Capped<unknown>, hint = 'snap diff --json lists all'):
   return rest > 0 ? `\n\n_… and ${rest} more (the first ${c.items.length} are shown; ${hint})_` : '';
 }
 
-const code = (s: string) => (s === '' ? '' : markdown(s));
+const code = (s: string) => (s === '' ? '' : markdownShown(s));
 
 function trustText(s: SideFacts): string {
   switch (s.trust) {
     case 'trusted':
       return '✅ trusted';
     case 'untrusted':
-      return `❌ NOT trusted${s.failure ? `: ${markdownMessage(s.failure.message)} (${markdown(s.failure.code)})` : ''}`;
+      return `❌ NOT trusted${s.failure ? `: ${markdownMessage(s.failure.message)} (${markdownShown(s.failure.code)})` : ''}`;
     case 'unchecked':
       return '⚠️ not checked (no --pubkey or --policy)';
     default:
@@ -43,7 +43,7 @@ function fileSize(e: FileFact): string {
 export function renderIncidentMarkdown(f: IncidentFacts): string {
   const v = verdictLine(f);
   const icon = v.tone === 'ok' ? '✅' : '❌';
-  const out: string[] = [`## ${markdown(incidentTitle(f))}`, '', `${icon} **${v.head}** — ${markdownMessage(v.text)}`, ''];
+  const out: string[] = [`## ${markdownShown(incidentTitle(f))}`, '', `${icon} **${v.head}** — ${markdownMessage(v.text)}`, ''];
   const side = (s: SideFacts, k: 'ref' | 'snapshot' | 'createdAt' | 'folder') => (s[k] !== undefined ? code(s[k] as string) : '—');
   const signers = (s: SideFacts) => (s.kind === 'folder' ? '—' : s.signers.map((g) => `${code(g.keyid)}${g.name !== undefined ? ` (${code(g.name)})` : ''}${g.trusted === undefined ? '' : g.trusted ? ' (trusted)' : ' (untrusted)'}`).join('<br>') || 'nobody');
   out.push(
@@ -61,7 +61,7 @@ export function renderIncidentMarkdown(f: IncidentFacts): string {
   const l = f.labels;
   if (l) {
     out.push('', '### Label distribution', '', l.source === 'records' ? 'Labels of the record indexes.' : 'Label = the first folder of each path.', '');
-    out.push(mdTable(['label', 'before (A)', 'after (B)', 'change'], l.chart.map((r) => [r.other ? `_${markdown(r.label)}_` : code(r.label), String(r.a), String(r.b), `${r.b - r.a > 0 ? '+' : ''}${r.b - r.a}`])));
+    out.push(mdTable(['label', 'before (A)', 'after (B)', 'change'], l.chart.map((r) => [r.other ? `_${markdownShown(r.label)}_` : code(r.label), String(r.a), String(r.b), `${r.b - r.a > 0 ? '+' : ''}${r.b - r.a}`])));
     const x = l.shift;
     out.push('', `Shift: L∞ ${formatStat(x.lInf)} · Jensen–Shannon ${formatStat(x.jsDistance)} · PSI ${formatStat(x.psi)} · χ² ${x.chiSquare ? `${formatStat(x.chiSquare.statistic)} (df ${x.chiSquare.df}, p ${formatStat(x.chiSquare.p)})` : '—'}`);
     if (l.flips.total > 0) {
@@ -80,7 +80,7 @@ export function renderIncidentMarkdown(f: IncidentFacts): string {
   if (x.added.total) out.push('', `**Added** (${x.added.total})`, '', mdTable(['path', 'size'], x.added.items.map((e) => [code(e.path), fileSize(e)])) + mdMore(x.added));
   if (x.removed.total) out.push('', `**Removed** (${x.removed.total})`, '', mdTable(['path', 'size'], x.removed.items.map((e) => [code(e.path), fileSize(e)])) + mdMore(x.removed));
   if (x.modified.total) out.push('', `**Modified** (${x.modified.total})`, '', mdTable(['path', 'A', 'B'], x.modified.items.map((m) => [code(m.path), fileSize(m.a), fileSize(m.b)])) + mdMore(x.modified));
-  if (x.extra.total) out.push('', `**Cannot be recorded** (${x.extra.total})`, '', mdTable(['side', 'path', 'why'], x.extra.items.map((e) => [e.side.toUpperCase(), code(e.path), `${markdownMessage(e.reason)} (${markdown(e.code)})`])) + mdMore(x.extra));
+  if (x.extra.total) out.push('', `**Cannot be recorded** (${x.extra.total})`, '', mdTable(['side', 'path', 'why'], x.extra.items.map((e) => [e.side.toUpperCase(), code(e.path), `${markdownMessage(e.reason)} (${markdownShown(e.code)})`])) + mdMore(x.extra));
   const r = f.records;
   if (r) {
     out.push('', '### Record changes', '', `${r.summary.sets} record set(s): ${r.summary.added} added, ${r.summary.removed} removed, ${r.summary.modified} modified, ${r.summary.flipped} flipped.`);

@@ -204,7 +204,7 @@ describe('snap report with hostile names', () => {
     expect(page).toMatch(/<table id="label-flips">[\s\S]*spam\/&lt;script&gt;alert\(1\)\.eml<\/code><\/td><td><code>ham<\/code><\/td><td>→ <code>spam<\/code>/);
     expect(page).toMatch(/<table id="modified-files">[\s\S]*ham\/&quot;q&#39;uote&quot;\.eml/);
     expect(page).toContain('ham/invoice\\u202egpj.eml');
-    expect(page).toContain('data-label="&quot;&lt;b&gt;\\\\&quot;label&#39;&quot;"'); // its JSON string: it holds a double quote
+    expect(page).toContain('data-label="&quot;&lt;b&gt;\\&quot;label&#39;&quot;"'); // its JSON string (it holds a double quote), its \" written once
     expect(page).toContain('spam/new\\u2066.eml');
     expect(page).toContain('ham/bad\\xff\\xfe.eml');
     expect(page).toContain('ham/esc\\x1b[31m.eml');

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { escapeForTerminal, escapeMessage, escapePath, quotedPath } from '../../src/core/display.js';
+import { escapeForTerminal, escapeMessage, escapePath, quotedPath, visibleCutIndex } from '../../src/core/display.js';
 import { decodeNameBytes } from '../../src/core/name-bytes.js';
 import { unescapePath, unescapeTerminal, unsafeIn } from '../helpers/terminal.js';
 
@@ -172,6 +172,32 @@ describe('escapePath: a path that could pass for another prints quoted, its lett
         expect(unescapePath(quotedPath(p))).toBe(p);
       }),
       { numRuns: 2000 },
+    );
+  });
+});
+
+describe('visibleCutIndex: where shown text may be cut', () => {
+  it('moves a cut that falls inside an escape or a surrogate pair back to its start', () => {
+    const shown = '"tr\\u0430in"'; // "tr\u0430in"
+    expect(visibleCutIndex(shown, 100)).toBe(shown.length);
+    for (const max of [3, 4, 5, 6, 7, 8]) expect(visibleCutIndex(shown, max), String(max)).toBe(3);
+    expect(visibleCutIndex(shown, 9)).toBe(9);
+    expect(visibleCutIndex('a\\x1bz', 3)).toBe(1);
+    expect(visibleCutIndex('a\\\\b', 2)).toBe(1); // a\\b: the doubled backslash is one escape
+    expect(visibleCutIndex('a\u{1f600}b', 2)).toBe(1);
+  });
+
+  it('leaves a prefix that reads back, escape by escape, to a prefix of the name, at most 5 units short of the limit', () => {
+    fc.assert(
+      fc.property(anyText, fc.nat(60), (t, max) => {
+        const shown = escapeForTerminal(t);
+        const cut = visibleCutIndex(shown, max);
+        expect(cut).toBeLessThanOrEqual(Math.max(max, 0));
+        if (shown.length > max) expect(cut).toBeGreaterThanOrEqual(max - 5);
+        else expect(cut).toBe(shown.length);
+        expect(t.startsWith(unescapeTerminal(shown.slice(0, cut)))).toBe(true);
+      }),
+      { numRuns: 3000 },
     );
   });
 });

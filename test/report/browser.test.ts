@@ -151,6 +151,55 @@ describe('the incident report in headless Chromium', () => {
     expect(requests).toEqual([pathToFileURL(out).href]);
   });
 
+  it('shows a path and a label that could pass for others as the CLI prints them: quoted, non-ASCII escaped once, in the page and in the Markdown', async () => {
+    // train.jsonl beside tr\u0430in.jsonl (a Cyrillic а), and cat/2.txt moved into c\u0430t/: a
+    // label folder whose name reads as "cat".
+    const data = await tempDir('snap-lookalike-');
+    await fsp.mkdir(join(data, 'cat'));
+    await fsp.mkdir(join(data, 'dog'));
+    await fsp.writeFile(join(data, 'train.jsonl'), '{"x":1}\n');
+    await fsp.writeFile(join(data, 'cat', '1.txt'), 'one\n');
+    await fsp.writeFile(join(data, 'cat', '2.txt'), 'two\n');
+    await fsp.writeFile(join(data, 'dog', '3.txt'), 'three\n');
+    const store = join(await tempDir('snap-store-'), 'store');
+    expect((await snap(['seal', data, '--as', 'l@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+    await fsp.writeFile(join(data, 'tr\u0430in.jsonl'), '{"x":2}\n');
+    await fsp.mkdir(join(data, 'c\u0430t'));
+    await fsp.rename(join(data, 'cat', '2.txt'), join(data, 'c\u0430t', '2.txt'));
+    const dir = await tempDir('snap-page-');
+    const out = join(dir, 'lookalike.html');
+    const md = join(dir, 'lookalike.md');
+    for (const o of [out, md]) expect((await snap(['report', 'l@v1', data, '--store', store, '-o', o])).code).toBe(1);
+
+    const page = await browser.newPage();
+    await page.goto(pathToFileURL(out).href, { waitUntil: 'load' });
+    const seen = await page.evaluate(() => ({
+      added: [...document.querySelectorAll('#added-files tbody tr td:first-child')].map((td) => (td as HTMLElement).innerText),
+      renamed: [...document.querySelectorAll('#renamed-files tbody tr')].map((tr) => [...tr.querySelectorAll('td')].slice(0, 2).map((td) => td.innerText)),
+      flips: [...document.querySelectorAll('#label-flips tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.innerText)),
+      chartLabels: [...document.querySelectorAll('#label-chart g.label-row')].map((g) => g.getAttribute('data-label')),
+      chartText: [...document.querySelectorAll('#label-chart text.label')].map((t) => t.textContent),
+      counts: [...document.querySelectorAll('#label-counts tbody tr td:first-child')].map((td) => (td as HTMLElement).innerText),
+      body: document.body.innerText,
+    }));
+    await page.close();
+    expect(seen.added).toEqual(['"tr\\u0430in.jsonl"']);
+    expect(seen.renamed).toEqual([['cat/2.txt', '"c\\u0430t/2.txt"']]);
+    expect(seen.flips).toEqual([['"c\\u0430t/2.txt"', 'cat', '→ "c\\u0430t"']]);
+    expect(seen.chartLabels).toEqual(['cat', '"c\\u0430t"', 'dog']);
+    expect(seen.chartText).toEqual(['cat', '"c\\u0430t"', 'dog']);
+    expect(seen.counts).toEqual(['cat', '"c\\u0430t"', 'dog']);
+    expect(seen.body).not.toContain('\u0430'); // no Cyrillic letter is shown bare
+    expect(seen.body).not.toContain('\\\\u0430'); // nor an escape escaped twice
+
+    // The Markdown, read as a renderer reads it (CommonMark §2.4: a backslash escape is the character it escapes).
+    const text = (await fsp.readFile(md, 'utf8')).replace(/<!-- -->/g, '').replace(/\\(.)/g, '$1');
+    expect(text).toContain('| "tr\\u0430in.jsonl" | 8 B |');
+    expect(text).toContain('| "c\\u0430t/2.txt" | cat | → "c\\u0430t" |');
+    expect(text).toContain('| "c\\u0430t" | 0 | 1 | +1 |');
+    expect(text).not.toContain('\u0430');
+  });
+
   it('keeps a long name without a break inside the page: no table grows past the window and pushes the verdicts out of sight', async () => {
     const word = 'w'.repeat(MAX_SHOWN_CHARS); // a name of 300 letters: no space, no hyphen
     const drill = JSON.parse(readFileSync(new URL('../fixtures/report/drill-fail.json', import.meta.url), 'utf8')) as DrillResult;

@@ -242,6 +242,69 @@ describe('the incident facts', () => {
   });
 });
 
+describe('names that could pass for others', () => {
+  const CYRILLIC_TRAIN = 'tr\u0430in.jsonl'; // a Cyrillic а
+  const file = (path: string, size = 1) => ({ path, sha256: SHA, size });
+  /** What a Markdown renderer shows of a cell (CommonMark §2.4 backslash escapes, §6.6 comments, character references read back). */
+  const mdSeen = (md: string) => md.replace(/<!-- -->/g, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&').replace(/\\(.)/g, '$1');
+
+  it('writes a path that could pass for another as the CLI does: quoted, each character outside ASCII as \\uXXXX, in HTML and Markdown', () => {
+    const f = incidentFacts(report({ added: [file('train.jsonl'), file(CYRILLIC_TRAIN)], renamed: [{ from: 'caf\u00e9.txt', to: 'cafe\u0301.txt', sha256: SHA, size: 2 }] }));
+    expect(f.files.added.items.map((e) => e.path)).toEqual(['train.jsonl', '"tr\\u0430in.jsonl"']);
+    expect(f.files.renamed.items[0]).toMatchObject({ from: 'caf\u00e9.txt', to: '"cafe\\u0301.txt"' }); // NFC café is nobody's twin: bare
+    const page = renderIncidentHtml(f);
+    expect(page).toContain('<code>&quot;tr\\u0430in.jsonl&quot;</code>');
+    expect(page).toContain('<code>&quot;cafe\\u0301.txt&quot;</code>');
+    expect(page).not.toContain(CYRILLIC_TRAIN);
+    expect(page).not.toContain('\\\\u0430');
+    const md = renderIncidentMarkdown(f);
+    expect(mdSeen(md)).toContain('| "tr\\u0430in.jsonl" | 1 B |');
+    expect(mdSeen(md)).toContain('| caf\u00e9.txt | "cafe\\u0301.txt" | 2 B |');
+    expect(md).not.toContain(CYRILLIC_TRAIN);
+  });
+
+  it('shows a look-alike label and record key with their escapes once: "c\\u0430t", not "c\\\\u0430t"', () => {
+    const labelsA = { cat: 2 };
+    const labelsB = { cat: 1, 'c\u0430t': 1 };
+    const records: RecordsReport = {
+      sets: [
+        {
+          name: 't.jsonl', format: 'jsonl', identity: 'key', key: ['id'], label: 'y',
+          a: { records: 2, labels: labelsA }, b: { records: 2, labels: labelsB },
+          summary: { unchanged: 1, added: 0, removed: 0, modified: 0, flipped: 1, labelChanges: 1, duplicates: { a: 0, b: 0 }, conflicts: { a: 0, b: 0 } },
+          added: [], removed: [], modified: [], duplicates: [], conflicts: [],
+          flipped: [{ key: ['d\u043eg'], from: 'cat', to: 'c\u0430t', a: { row: 1 }, b: { row: 1 } }],
+          shift: labelShift(labelsA, labelsB),
+        },
+      ],
+      unavailable: [],
+      summary: { sets: 1, unchanged: 1, added: 0, removed: 0, modified: 0, flipped: 1, labelChanges: 1, duplicates: { a: 0, b: 0 }, conflicts: { a: 0, b: 0 } },
+      dataset: labelShift(labelsA, labelsB),
+    };
+    const f = incidentFacts(report({ modified: [{ path: 't.jsonl', a: file('t.jsonl'), b: { ...file('t.jsonl'), sha256: 'ef'.repeat(32) } }], records }));
+    expect(f.labels?.flips.items).toEqual([{ name: '"d\\u043eg"', set: 't.jsonl', from: 'cat', to: '"c\\u0430t"' }]);
+    expect(f.labels?.chart.map((r) => r.label)).toEqual(['cat', '"c\\u0430t"']);
+    const page = renderIncidentHtml(f);
+    expect(page).toContain('<td><code>&quot;d\\u043eg&quot;</code></td><td><code>t.jsonl</code></td><td><code>cat</code></td><td>→ <code>&quot;c\\u0430t&quot;</code></td>');
+    expect(page).toContain('data-label="&quot;c\\u0430t&quot;"');
+    expect(page).toContain('text-anchor="end">&quot;c\\u0430t&quot;</text>');
+    expect(page).not.toContain('\\\\u0');
+    const md = renderIncidentMarkdown(f);
+    expect(mdSeen(md)).toContain('| "d\\u043eg" | t.jsonl | cat | → "c\\u0430t" |');
+    expect(mdSeen(md)).toContain('| "c\\u0430t" | 0 | 1 | +1 |');
+    expect(mdSeen(md)).not.toContain('\\\\u0');
+  });
+
+  it('escapes a long look-alike path whole, then cuts the escaped text, never in the middle of an escape', () => {
+    const long = `${'a'.repeat(MAX_SHOWN_CHARS - 4)}\u0430.csv`; // one word mixing Latin and Cyrillic
+    const f = incidentFacts(report({ added: [file(long)] }));
+    // "aaa…a\u0430.csv": the cut at MAX_SHOWN_CHARS falls inside \u0430, so it comes before it.
+    const shown = `"${'a'.repeat(MAX_SHOWN_CHARS - 4)}\\u0430.csv"`;
+    expect(f.files.added.items[0]?.path).toBe(`${shown.slice(0, MAX_SHOWN_CHARS - 3)}… (${shown.length - (MAX_SHOWN_CHARS - 3)} more characters)`);
+    for (const cut of ['\\u', '\\u0', '\\u04', '\\u043']) expect(f.files.added.items[0]?.path).not.toContain(`${cut}…`);
+  });
+});
+
 describe('the HTML page', () => {
   it('is one self-contained document: a CSP that loads nothing, no script, no external URL', () => {
     const page = renderIncidentHtml(incidentFacts(report()));
@@ -259,8 +322,8 @@ describe('the HTML page', () => {
     const page = renderIncidentHtml(f);
     assertSafeHtml(page);
     expect(page).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
-    // (a label with a double quote is written as its JSON string, see labelText)
-    expect(page).toContain('data-label="&quot;\\\\&quot;&#39;&gt;&lt;svg onload=alert(1)&gt;&quot;"');
+    // (a label with a double quote is written as its JSON string, see labelText: its \" once, not \\")
+    expect(page).toContain('data-label="&quot;\\&quot;&#39;&gt;&lt;svg onload=alert(1)&gt;&quot;"');
     expect(page).toContain('invoice\\u202egpj.exe');
     expect(page).toContain('bad\\xffbyte');
     expect(page).toContain('a\\x1b[31mred\\x1b[0m');
