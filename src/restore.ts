@@ -6,7 +6,11 @@
  * Safety: the target must be absent or empty; the snapshot must be trusted and its manifest must
  * match the signed root and pass the tree rules (no link leaving the dataset, nothing under a file
  * or a link) before anything is written. Paths are SPEC §2 paths (no `..`, not absolute), joined
- * under the target. The target is mode 0700 while restore works in it (no other user can plant a
+ * under the target. A target whose file system folds names (case-insensitive, or NFC/NFD-insensitive
+ * as APFS and HFS+ are) is probed for it first, and a snapshot holding two paths it would take for
+ * one (`X.txt` and `x.txt`, `Data/` and `data/`, `café` in NFC and in NFD) is refused
+ * (`TARGET_FOLDS_NAMES`) before any file is written: they would land on one file, or merge two
+ * folders. The target is mode 0700 while restore works in it (no other user can plant a
  * link there), then 0755 less the umask (an existing folder gets its own mode back). Folders are
  * made by restore itself; each file is written under a temporary name beside it
  * (`.snap-restore.<12 hex>.tmp`, created with O_EXCL | O_NOFOLLOW: never through a link, never over
@@ -30,6 +34,9 @@
 import { promises as fsp, mkdirSync, symlinkSync, realpathSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SnapError, type SnapErrorCode } from './core/errors.js';
+import { escapeForTerminal, escapePath } from './core/display.js';
+import { FoldedTwins, foldsNames, type NameFolding } from './core/name-folding.js';
+import { probeNameFolding } from './io/name-folding.js';
 import type { FileEntry } from './core/manifest.js';
 import type { TrustedKey } from './core/envelope.js';
 import type { ArchiveItem } from './io/archive.js';
@@ -112,6 +119,35 @@ async function checkTarget(dir: string): Promise<string | undefined> {
   return realpathSync(dir);
 }
 
+/** What a folding file system ignores, in words. */
+function foldingWords(f: NameFolding): string {
+  return f.case && f.normalization ? 'case and Unicode normalization (NFC/NFD)' : f.case ? 'case' : 'Unicode normalization (NFC/NFD)';
+}
+
+/**
+ * Step 1b: refuse a target whose file system folds names when the snapshot holds two paths it
+ * takes for one (core/name-folding.ts) — before any file is written. The target is probed
+ * (`probeNameFolding`); only when it folds is the manifest read again, its paths folded.
+ * @throws SnapError `TARGET_FOLDS_NAMES` (details: `paths`, the two paths; `folding`) | from the probe
+ *   and the manifest (`IO_ERROR`, `MANIFEST_*`)
+ */
+async function refuseFoldedTwins(root: string, manifestPath: string, sourceName: string): Promise<void> {
+  const folding = await probeNameFolding(root);
+  if (!foldsNames(folding)) return;
+  const twins = new FoldedTwins(folding);
+  for await (const run of checkedEntryRuns(manifestPath)) {
+    for (const e of run) {
+      const pair = twins.add(e.path);
+      if (!pair) continue;
+      throw new SnapError(
+        'TARGET_FOLDS_NAMES',
+        `${escapePath(pair[0])} and ${escapePath(pair[1])} are two paths of ${escapeForTerminal(sourceName)}, but one name on the file system of ${escapeForTerminal(root)}, which ignores ${foldingWords(folding)}: restore into a folder on a file system that tells them apart — nothing was written`,
+        { paths: [pair[0], pair[1]], folding },
+      );
+    }
+  }
+}
+
 /** The trusted, checked snapshot a restore writes out. */
 interface Prepared {
   location: SnapshotLocation;
@@ -175,7 +211,8 @@ async function prepare(opts: RestoreOptions, threshold: number): Promise<Prepare
 /**
  * Restore a snapshot into a folder (see the module comment).
  * @returns the result; `ok` is the final verify's verdict (the CLI exits 0 only when it is true)
- * @throws SnapError `TARGET_NOT_EMPTY` | the trust failure's code (`SIGNATURE_INVALID`,
+ * @throws SnapError `TARGET_NOT_EMPTY` | `TARGET_FOLDS_NAMES` (two paths the target's file system
+ *   takes for one: see {@link refuseFoldedTwins}) | the trust failure's code (`SIGNATURE_INVALID`,
  *   `INTEGRITY_FAILURE`, …) | `SNAPSHOT_NO_CONTENTS` | `SNAPSHOT_UNSAFE` | `OBJECT_MISSING` |
  *   `OBJECT_CORRUPT` | `INTEGRITY_FAILURE` (archive bytes that do not match their digest) |
  *   `ARCHIVE_HOSTILE` | `ARCHIVE_MALFORMED` | `NOT_FOUND` | `DISK_FULL` | `IO_ERROR`.
@@ -222,6 +259,7 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
     // Interrupted and not unwound in time: remove what was restored on the way out.
     const madeHere = made;
     forget = leaveNothing(() => undoSync(asked, root, madeHere));
+    await refuseFoldedTwins(root, prep.manifestPath, sourceName);
     pool = new WritePool(opts.jobs);
     const wp = pool;
     const pathOf = (rel: string) => join(root, ...rel.split('/'));

@@ -102,6 +102,8 @@ export const ERROR_CODES = [
   'SNAPSHOT_UNSAFE',
   'OBJECT_MISSING',
   'TARGET_NOT_EMPTY',
+  /** restore: the target's file system folds names (case, NFC/NFD) and the snapshot holds two paths it takes for one. */
+  'TARGET_FOLDS_NAMES',
   'DISK_FULL',
   'STATE_MALFORMED',
   'IO_ERROR',
