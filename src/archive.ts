@@ -173,37 +173,43 @@ function requireTrusted(o: OpenedArchive, file: string): { statement: Statement;
  * With `trust` (the keys and rules the caller's verify will apply), trust comes first, as in
  * {@link openArchive}: the manifest member of an archive those keys did not sign is never read (an
  * empty placeholder stands for it, which `verify()`, failing on the signature, never reads), and a
- * signed one longer than the signed `fileCount` lines can be is refused unread.
+ * signed one longer than the signed `fileCount` lines can be is refused unread. Without `trust`,
+ * the manifest member is bounded by the archive's own (unverified) statement before it is read
+ * ({@link ArchiveReader.spoolDeclaredManifest}); when that statement does not parse, the manifest
+ * is not read (an empty placeholder stands for it; the caller's trust check refuses the statement).
  * @returns the snapshot location (its `ref` is `ref`) and a function that removes the folder
  * @throws SnapError every code of {@link ArchiveReader.open} and {@link ArchiveReader.spoolManifest} |
- *   `INTEGRITY_FAILURE` (with `trust`: a manifest member longer than the signed lines can be)
+ *   `INTEGRITY_FAILURE` (with `trust`: a manifest member longer than the signed lines can be) |
+ *   `ARCHIVE_HOSTILE` (`manifest-too-large`, without `trust`: longer than its own statement's lines can be)
  */
 export async function openArchiveSnapshot(file: string, ref = file, trust?: Omit<OpenArchiveOptions, 'spoolParent' | 'ref'>): Promise<{ location: SnapshotLocation; close: () => Promise<void> }> {
   const reader = await ArchiveReader.open(file, tmpdir());
   try {
-    let maxBytes = Infinity;
+    const unread = () => ({ location: { ...reader.location, ref, objectsDir: join(reader.spoolDir, 'objects', 'sha256') }, close: () => reader.close() });
+    let statement: Statement | undefined;
     if (trust) {
       await fsp.writeFile(join(reader.spoolDir, MANIFEST_FILE), '', { mode: 0o600, flag: 'wx' });
       const t = await checkTrust({ ...reader.location, ref }, trust.trusted, trust.threshold ?? 1, trust.rules);
-      if (!t.ok || !t.statement) return { location: { ...reader.location, ref, objectsDir: join(reader.spoolDir, 'objects', 'sha256') }, close: () => reader.close() };
-      maxBytes = t.statement.predicate.fileCount * MAX_MANIFEST_ENTRY_BYTES;
-    }
-    const spool = await reader.spoolManifest(maxBytes);
-    if (spool.tooLarge) throw new SnapError('INTEGRITY_FAILURE', `${file}: snap/manifest.jsonl is ${spool.size} bytes, longer than the signed lines can be (${maxBytes} bytes): it is not the signed manifest`, { path: file });
-    // Record indexes, for record diffs: which ones is read from the (not yet verified) statement; a
-    // statement that does not parse is refused later by whoever checks it, so none are read then.
-    let statement: Statement | undefined;
-    try {
-      statement = parseStatement(await fsp.readFile(join(reader.spoolDir, STATEMENT_FILE)));
-    } catch {
-      statement = undefined;
-    }
-    if (statement) {
-      const altered = (await reader.spoolRecordIndexes(archiveRecordIndexes(statement.predicate.records))).find((x) => x.actual !== x.sha256);
-      if (altered) {
-        const f = alteredIndex(altered);
-        throw new SnapError(f.code, `${file}: ${f.message}`, { path: file, reason: f.reason, sha256: altered.sha256 });
+      if (!t.ok || !t.statement) return unread();
+      const maxBytes = t.statement.predicate.fileCount * MAX_MANIFEST_ENTRY_BYTES;
+      const spool = await reader.spoolManifest(maxBytes);
+      if (spool.tooLarge) throw new SnapError('INTEGRITY_FAILURE', `${file}: snap/manifest.jsonl is ${spool.size} bytes, longer than the signed lines can be (${maxBytes} bytes): it is not the signed manifest`, { path: file });
+      statement = t.statement;
+    } else {
+      // No key yet: the manifest is bounded by the archive's own statement before it is read; a
+      // statement that does not parse is refused later by whoever checks it, so nothing more is
+      // read then (the empty placeholder stands for the manifest, as for an untrusted archive).
+      statement = (await reader.spoolDeclaredManifest()).statement;
+      if (!statement) {
+        await fsp.writeFile(join(reader.spoolDir, MANIFEST_FILE), '', { mode: 0o600, flag: 'wx' });
+        return unread();
       }
+    }
+    // Record indexes, for record diffs: which ones the statement names.
+    const altered = (await reader.spoolRecordIndexes(archiveRecordIndexes(statement.predicate.records))).find((x) => x.actual !== x.sha256);
+    if (altered) {
+      const f = alteredIndex(altered);
+      throw new SnapError(f.code, `${file}: ${f.message}`, { path: file, reason: f.reason, sha256: altered.sha256 });
     }
   } catch (e) {
     await reader.close();

@@ -18,10 +18,9 @@ import { dirname, join, resolve } from 'node:path';
 import { SnapError } from './core/errors.js';
 import { ArchiveReader } from './io/archive.js';
 import { archiveRecordIndexes } from './core/archive.js';
-import { parseStatement, type Statement } from './core/statement.js';
 import { ioError } from './io/errors.js';
 import { checkInterrupted } from './io/interrupt.js';
-import { fsyncDir, lockStore, makeTmpDir, objectPath, openStore, STATEMENT_FILE, type Store } from './io/store.js';
+import { fsyncDir, lockStore, makeTmpDir, objectPath, openStore, type Store } from './io/store.js';
 import { fsck, type FsckObjectSource, type FsckReport } from './fsck.js';
 import type { Progress } from './seal.js';
 import { writeAll } from './io/write-all.js';
@@ -242,15 +241,15 @@ async function fetchObjects(store: Store, source: Source, wanted: Map<string, Da
     } else {
       const reader = await ArchiveReader.open(source.file, work);
       try {
-        const manifest = await reader.spoolManifest();
-        // Record index members come first (FORMAT §10.1); which ones, the statement says (each copy is checked by its digest anyway).
-        let statement: Statement | undefined;
-        try {
-          statement = parseStatement(await fsp.readFile(join(reader.spoolDir, STATEMENT_FILE)));
-        } catch {
-          statement = undefined;
+        // No key is needed (each object is checked by its digest), but the manifest member is
+        // bounded by the archive's own statement before it is read: one that does not parse
+        // bounds nothing, and the archive is refused.
+        const { statement, manifest } = await reader.spoolDeclaredManifest();
+        if (!statement || !manifest) {
+          throw new SnapError('ARCHIVE_MALFORMED', `${source.file}: its statement does not parse, so the length of its manifest cannot be bounded; it cannot be a repair source`, { path: source.file, reason: 'statement' });
         }
-        for (const x of await reader.spoolRecordIndexes(archiveRecordIndexes(statement?.predicate.records))) {
+        // Record index members come first (FORMAT §10.1); which ones, the statement says (each copy is checked by its digest anyway).
+        for (const x of await reader.spoolRecordIndexes(archiveRecordIndexes(statement.predicate.records))) {
           if (wanted.has(x.sha256)) await take(x.sha256, createReadStream(x.path) as AsyncIterable<Buffer>);
         }
         if (wanted.size > 0) for await (const item of reader.items(manifest.path, { hash: false })) {

@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import * as tar from 'tar-stream';
 import { SnapError, isSnapError } from '../core/errors.js';
+import { parseStatement, type Statement } from '../core/statement.js';
 import { validatePath, compareUtf8 } from '../core/paths.js';
 import type { FileEntry, ManifestEntry, SymlinkEntry } from '../core/manifest.js';
 import {
@@ -809,6 +810,43 @@ export class ArchiveReader {
       await fh.close();
     }
     return { path, sha256: h.digest('hex'), size };
+  }
+
+  /**
+   * The archive's own statement, as spooled by {@link open}: parsed, NOT verified (no signature is
+   * checked here). Undefined when it does not parse.
+   */
+  async ownStatement(): Promise<Statement | undefined> {
+    try {
+      return parseStatement(await fsp.readFile(join(this.spoolDir, STATEMENT_FILE)));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * {@link spoolManifest} for a caller that holds no trusted key (`show`, `diff`, `sign` of an
+   * archive, `fsck --repair-from`): the member is bounded by what the archive's own, unverified
+   * statement declares — `fileCount` lines of at most {@link MAX_MANIFEST_ENTRY_BYTES} — before a
+   * byte of it is read. A longer member cannot be the manifest that statement describes (whoever
+   * signed it or not), so a real multi-gigabyte member claimed for a one-file snapshot is never
+   * spooled to the temporary folder. When the statement does not parse, nothing is read and
+   * `statement` is undefined (the caller refuses the statement, or the archive).
+   * @returns the statement and, when it parsed, the spooled manifest (as {@link spoolManifest})
+   * @throws SnapError `ARCHIVE_HOSTILE` (`reason` `manifest-too-large`, with `size` and `maxBytes`) |
+   *   the codes of {@link spoolManifest}
+   */
+  async spoolDeclaredManifest(): Promise<{ statement?: Statement; manifest?: { path: string; sha256: string; size: number } }> {
+    const statement = await this.ownStatement();
+    if (!statement) return {};
+    const maxBytes = statement.predicate.fileCount * MAX_MANIFEST_ENTRY_BYTES;
+    const manifest = await this.spoolManifest(maxBytes);
+    if (manifest.tooLarge) {
+      throw hostile(`${this.file}: ${ARCHIVE_MANIFEST} is ${manifest.size} bytes, longer than the ${statement.predicate.fileCount} lines its statement declares can be (${maxBytes} bytes): it is not that statement's manifest, and was not read`, {
+        path: this.file, reason: 'manifest-too-large', name: ARCHIVE_MANIFEST, size: manifest.size, maxBytes,
+      });
+    }
+    return { statement, manifest };
   }
 
   /**
