@@ -3,7 +3,10 @@
  * archive — checking each file's bytes against its digest as it is written, and finishing with a
  * `verify()` of the folder.
  *
- * Safety: the target must be absent or empty; the snapshot must be trusted and its manifest must
+ * Safety: the target must be absent or empty, and safe from other users — no folder above it that
+ * another user owns or may write in (unless sticky), not another user's itself — else
+ * `TARGET_UNSAFE` (restore writes by path: such a user could swap the target for a link and
+ * redirect every write; `allowSharedTarget` accepts that); the snapshot must be trusted and its manifest must
  * match the signed root and pass the tree rules (no link leaving the dataset, nothing under a file
  * or a link) before anything is written. Paths are SPEC §2 paths (no `..`, not absolute), joined
  * under the target. A target whose file system folds names (case-insensitive, or NFC/NFD-insensitive
@@ -32,7 +35,7 @@
  * the manifest (and parses the archive), makes the folders and hands out batches.
  */
 import { promises as fsp, mkdirSync, symlinkSync, realpathSync, readdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { SnapError, type SnapErrorCode } from './core/errors.js';
 import { escapeForTerminal, escapePath } from './core/display.js';
 import { FoldedTwins, foldsNames, type NameFolding } from './core/name-folding.js';
@@ -65,6 +68,12 @@ export interface RestoreOptions {
   rules?: TrustRules;
   /** Worker threads for writing and for the final verify (default: one per core). */
   jobs?: number;
+  /**
+   * Restore even where another user can write in the target or a folder above it (they could move
+   * the target away and put a link in its place, and so redirect restore's writes and change the
+   * result after it was verified). Default false: `TARGET_UNSAFE` (see {@link targetWriters}).
+   */
+  allowSharedTarget?: boolean;
   onProgress?: (p: Progress) => void;
 }
 
@@ -93,30 +102,97 @@ const IN_FLIGHT_PER_WORKER = 3;
 /** Chunks of one large file in flight before this thread waits. */
 const CHUNKS_IN_FLIGHT = 8;
 
-/** Check the target: absent (made later) or an empty folder. Returns its real path, or undefined when absent. */
-async function checkTarget(dir: string): Promise<string | undefined> {
+/** The sticky bit (S_ISVTX): in such a folder only an entry's owner (or the folder's) may rename or remove it. */
+const S_ISVTX = 0o1000;
+
+/**
+ * Who else could change what a path through the folder with this lstat leads to: undefined when
+ * no other user (but root) can — the folder belongs to this user or to root, and neither its group
+ * (unless that is this process's group) nor every user may write in it, or it is sticky (others
+ * may add names there, never rename or remove this user's). Else why not, in words.
+ * Where there are no user ids (Windows), undefined.
+ */
+export function targetWriters(st: { uid: number; gid: number; mode: number }): string | undefined {
+  if (typeof process.getuid !== 'function' || typeof process.getgid !== 'function') return undefined;
+  if (st.uid !== process.getuid() && st.uid !== 0) return `it belongs to another user (uid ${st.uid})`;
+  if ((st.mode & S_ISVTX) !== 0) return undefined;
+  if ((st.mode & 0o002) !== 0) return 'every user may write in it';
+  if ((st.mode & 0o020) !== 0 && st.gid !== process.getgid()) return `the users of group ${st.gid} may write in it`;
+  return undefined;
+}
+
+/**
+ * Refuse a target that another user could redirect or change (see {@link targetWriters}): any
+ * folder from the target's real parent up to `/`, and an existing target that is not this user's.
+ * @param real the target's real path (its parent's, joined with its name, when it is absent)
+ * @throws SnapError `TARGET_UNSAFE` | `IO_ERROR`
+ */
+async function refuseSharedTarget(asked: string, real: string, exists: boolean): Promise<void> {
+  const refuse = (path: string, why: string) =>
+    new SnapError(
+      'TARGET_UNSAFE',
+      `cannot restore into ${asked}: ${path === real ? 'the target' : `the folder ${path} above it`} is not safe from other users (${why}): they could move the target away and put a link in its place, so that restore writes elsewhere, or change the files once they are verified. Restore into a folder of your own (e.g. under your home folder), or pass --allow-shared-target to accept that — nothing was written`,
+      { path, why },
+    );
+  if (exists) {
+    const st = await fsp.lstat(real).catch((e) => {
+      throw ioError(e, real, 'cannot use the target folder');
+    });
+    if (typeof process.getuid === 'function' && st.uid !== process.getuid()) throw refuse(real, `it belongs to another user (uid ${st.uid})`);
+  }
+  for (let dir = dirname(real); ; dir = dirname(dir)) {
+    const st = await fsp.lstat(dir).catch((e) => {
+      throw ioError(e, dir, 'cannot use the target folder');
+    });
+    const why = targetWriters(st);
+    if (why) throw refuse(dir, why);
+    if (dirname(dir) === dir) return;
+  }
+}
+
+/**
+ * Check the target: absent (made later) or an empty folder, and (unless `allowShared`) safe from
+ * other users. An existing folder of this user's is made private (0700) BEFORE it is found empty,
+ * so nothing another user puts in it can be there unseen when restore starts writing.
+ * @returns its real path (for an absent one: its real parent's, with its name) and whether it exists,
+ *   and `openUp`: puts an existing folder's mode back (at the end, or on failure)
+ */
+async function checkTarget(dir: string, allowShared: boolean): Promise<{ real: string; exists: boolean; openUp: () => Promise<void> }> {
   let st;
   try {
     st = await fsp.stat(dir);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      let parent;
       try {
-        await fsp.stat(resolve(dir, '..'));
+        parent = realpathSync(resolve(dir, '..'));
       } catch (e2) {
         throw ioError(e2, resolve(dir, '..'), 'cannot restore into a folder whose parent is missing');
       }
-      return undefined;
+      const real = join(parent, basename(dir));
+      if (!allowShared) await refuseSharedTarget(dir, real, false);
+      return { real, exists: false, openUp: async () => {} };
     }
     throw ioError(e, dir, 'cannot use the target folder');
   }
   if (!st.isDirectory()) throw new SnapError('TARGET_NOT_EMPTY', `${dir} exists and is not a folder; restore into a new or empty folder`, { path: dir });
-  const names = await fsp.readdir(dir);
+  const real = realpathSync(dir);
+  if (!allowShared) await refuseSharedTarget(dir, real, true);
+  // Private (0700) while restore works in it, so no other user can plant a link in it and redirect
+  // a later write; its own mode is put back at the end. Made private first, then found empty.
+  let openUp = async (): Promise<void> => {};
+  if (typeof process.getuid === 'function' && st.uid === process.getuid() && (st.mode & 0o077) !== 0) {
+    await fsp.chmod(real, 0o700).catch(() => {});
+    openUp = () => fsp.chmod(real, st.mode & 0o7777);
+  }
+  const names = await fsp.readdir(real);
   if (names.length > 0) {
+    await openUp().catch(() => {});
     // A restore killed outright leaves its temporary files (only the top level is looked at).
     const stopped = names.some((n) => RESTORE_TEMP_RE.test(n)) ? '; it holds the temporary files of a restore that was stopped (.snap-restore.*.tmp): remove the folder and restore again' : '';
     throw new SnapError('TARGET_NOT_EMPTY', `${dir} is not empty (${names.length} ${names.length === 1 ? 'entry' : 'entries'})${stopped}; restore into a new or empty folder — nothing was written`, { path: dir });
   }
-  return realpathSync(dir);
+  return { real, exists: true, openUp };
 }
 
 /** What a folding file system ignores, in words. */
@@ -211,8 +287,8 @@ async function prepare(opts: RestoreOptions, threshold: number): Promise<Prepare
 /**
  * Restore a snapshot into a folder (see the module comment).
  * @returns the result; `ok` is the final verify's verdict (the CLI exits 0 only when it is true)
- * @throws SnapError `TARGET_NOT_EMPTY` | `TARGET_FOLDS_NAMES` (two paths the target's file system
- *   takes for one: see {@link refuseFoldedTwins}) | the trust failure's code (`SIGNATURE_INVALID`,
+ * @throws SnapError `TARGET_NOT_EMPTY` | `TARGET_UNSAFE` (see {@link targetWriters}) | `TARGET_FOLDS_NAMES`
+ *   (two paths the target's file system takes for one: see {@link refuseFoldedTwins}) | the trust failure's code (`SIGNATURE_INVALID`,
  *   `INTEGRITY_FAILURE`, …) | `SNAPSHOT_NO_CONTENTS` | `SNAPSHOT_UNSAFE` | `OBJECT_MISSING` |
  *   `OBJECT_CORRUPT` | `INTEGRITY_FAILURE` (archive bytes that do not match their digest) |
  *   `ARCHIVE_HOSTILE` | `ARCHIVE_MALFORMED` | `NOT_FOUND` | `DISK_FULL` | `IO_ERROR`.
@@ -220,20 +296,28 @@ async function prepare(opts: RestoreOptions, threshold: number): Promise<Prepare
  */
 export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
   const t0 = performance.now();
-  const asked = resolve(opts.dir);
-  const existing = await checkTarget(asked);
+  const given = resolve(opts.dir);
+  // From here on, only the real path: a link on the way there is not followed again.
+  const checked = await checkTarget(given, opts.allowSharedTarget === true);
+  const asked = checked.real;
   const threshold = opts.threshold ?? 1;
-  const prep = await prepare(opts, threshold);
+  // The target is private (0700) while restore works in it, so no other user can plant a link in a
+  // folder restore made and redirect a later write; its mode is set (or put back) at the end.
+  let openUp = checked.openUp;
+  let prep: Prepared;
+  try {
+    prep = await prepare(opts, threshold);
+  } catch (e) {
+    await openUp().catch(() => {});
+    throw e;
+  }
   const sourceName = opts.source.kind === 'archive' ? opts.source.file : opts.source.snapshot.ref;
 
   // Step 2: write, each file checked as it is written; links last.
-  let target = existing;
+  let target = checked.exists ? asked : undefined;
   let made = false;
   let pool: WritePool | undefined;
   const inflight: { reply: Promise<WriteReply>; entries: FileEntry[] }[] = [];
-  // The target is private (0700) while restore works in it, so no other user can plant a link in a
-  // folder restore made and redirect a later write; its mode is set (or put back) at the end.
-  let openUp = async (): Promise<void> => {};
   let forget = (): void => {};
   try {
     if (target === undefined) {
@@ -242,18 +326,11 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
         const mode = 0o755 & ~process.umask();
         openUp = () => fsp.chmod(asked, mode);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new SnapError('TARGET_NOT_EMPTY', `${asked} appeared while restoring; nothing was written`, { path: asked });
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new SnapError('TARGET_NOT_EMPTY', `${given} appeared while restoring; nothing was written`, { path: given });
         throw ioError(e, asked, 'cannot make the target folder');
       }
       made = true;
       target = realpathSync(asked);
-    } else {
-      const st = await fsp.stat(target);
-      if (typeof process.getuid === 'function' && st.uid === process.getuid() && (st.mode & 0o077) !== 0) {
-        const dir = target;
-        await fsp.chmod(dir, 0o700).catch(() => {});
-        openUp = () => fsp.chmod(dir, st.mode & 0o7777);
-      }
     }
     const root = target;
     // Interrupted and not unwound in time: remove what was restored on the way out.

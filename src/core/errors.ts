@@ -104,6 +104,7 @@ export const ERROR_CODES = [
   'TARGET_NOT_EMPTY',
   /** restore: the target's file system folds names (case, NFC/NFD) and the snapshot holds two paths it takes for one. */
   'TARGET_FOLDS_NAMES',
+  'TARGET_UNSAFE',
   'DISK_FULL',
   'STATE_MALFORMED',
   'IO_ERROR',

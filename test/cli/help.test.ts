@@ -30,7 +30,7 @@ const FLAGS: Record<string, string[]> = {
   retain: ['store', 'quiet', 'until', 'retain-mode'],
   export: ['store', 'quiet', 'jobs', 'out'],
   import: ['store', 'quiet', ...TRUST],
-  restore: ['store', 'quiet', 'jobs', ...TRUST],
+  restore: ['store', 'quiet', 'jobs', 'allow-shared-target', ...TRUST],
   sign: ['store', 'quiet', 'key', 'passphrase-env', 'pubkey'],
   revoke: ['store', 'quiet', 'reason', 'key', 'passphrase-env', 'out', 'pubkey'],
   policy: ['quiet', 'name', 'root-key', 'root-threshold', 'expires', 'pub', 'keyid', 'key-name', 'role', 'valid-from', 'valid-until', 'reason', 'datasets', 'require', 'max-age', 'key', 'passphrase-env', 'root'],

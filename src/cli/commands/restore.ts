@@ -19,7 +19,7 @@ async function cmdRestore(a: Args, io: CliIo): Promise<number> {
     ? { kind: 'archive', file: resolve(io.cwd, refText), ref: refText }
     : { kind: 'snapshot', snapshot: await locate(refText, io, store), store };
   const dir = resolve(io.cwd, String(a.dir));
-  const r = await withProgress(a, io, 'restoring', (onProgress) => restore({ source, dir, trusted, threshold, rules, jobs: checkJobs(a.jobs), onProgress })).finally(keepRevocations);
+  const r = await withProgress(a, io, 'restoring', (onProgress) => restore({ source, dir, trusted, threshold, rules, jobs: checkJobs(a.jobs), onProgress, allowSharedTarget: a['allow-shared-target'] === true })).finally(keepRevocations);
   const v = r.verify;
   const log = await audit(io, store, { command: 'restore', ref: r.ref, snapshot: r.snapshot, outcome: r.ok ? 'ok' : 'failed', details: { dir: r.dir } }, { quiet: !!a.quiet });
   if (a.json) {
@@ -52,7 +52,8 @@ export const restoreCommand: CommandSpec = {
     withExamples(
       trustOptions(commonFlags(y, { store: true, quiet: 'no progress and no notes', jobs: true }))
         .positional('ref', { type: 'string', describe: 'NAME@VERSION, snapshot id, snapshot folder, or an archive FILE.snap.tar' })
-        .positional('dir', { type: 'string', describe: 'target folder: absent (made) or empty' }),
+        .positional('dir', { type: 'string', describe: 'target folder: absent (made) or empty' })
+        .option('allow-shared-target', { type: 'boolean', describe: 'restore even where another user can write in the target or a folder above it (they could redirect the writes or change the files after the check)' }),
       [
         ['$0 restore spam@v1 data/ --pubkey keys/ci.pub', 'exit 0: data/ is exactly spam@v1'],
         ['$0 restore spam@v1.snap.tar data --pubkey ci.pub', 'straight from an archive, no store'],

@@ -1,0 +1,150 @@
+/**
+ * `snap restore` into a folder that other local users can change. Restore writes by path, so
+ * another user who can write in the target or in any folder above it can move the target away and
+ * put a link in its place — restore's files then land wherever the link points, and the folder the
+ * user named is the other user's afterwards. Restore therefore refuses such a target
+ * (TARGET_UNSAFE, exit 3, nothing written) unless told otherwise (--allow-shared-target); a sticky
+ * folder such as /tmp is fine (others cannot rename or remove this user's entries in it).
+ */
+import { promises as fsp, lstatSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
+import { sealTree } from '../helpers/store.js';
+import { restore } from '../../src/restore.js';
+import { resolveRef } from '../../src/io/store.js';
+import { readPublicKey } from '../../src/io/keyfile.js';
+
+const keys = useKeyPair('target-safety');
+const isRoot = process.getuid?.() === 0;
+/** The other user: "nobody" when the tests run as root; else this same user (the folders are what count). */
+const OTHER = 65534;
+
+const TREE: Record<string, string> = { 'sub/x.txt': 'x\n' };
+for (let i = 0; i < 400; i++) TREE[`f${i}.txt`] = `file ${i}\n`;
+
+/** A work folder others may enter (0755), with `shared/` (mode `sharedMode`) and a root-side `victim/` folder. */
+async function layout(sharedMode: number) {
+  const work = await tempDir('snap-target-');
+  await fsp.chmod(work, 0o755);
+  const shared = join(work, 'shared');
+  await fsp.mkdir(shared);
+  await fsp.chmod(shared, sharedMode);
+  const victim = join(work, 'victim');
+  await fsp.mkdir(victim, { mode: 0o755 });
+  return { work, shared, victim };
+}
+
+/**
+ * Another user's process: waits for `target` to appear, moves it away and puts a link to `victim`
+ * in its place. Resolves with what it did ('swapped', or the error) — or 'never' when it is stopped.
+ */
+function attacker(target: string, victim: string): Promise<string> {
+  const script = `const fs = require('fs'); const t = ${JSON.stringify(target)};
+    const stop = Date.now() + 20000;
+    for (;;) { if (Date.now() > stop) { console.log('never'); break; } try { fs.lstatSync(t); } catch { continue; }
+      try { fs.renameSync(t, t + '.moved'); fs.symlinkSync(${JSON.stringify(victim)}, t); console.log('swapped'); } catch (e) { console.log(e.code); } break; }`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'], ...(isRoot ? { uid: OTHER, gid: OTHER } : {}) });
+  onTestFinished(() => void child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  return new Promise((res) => child.on('close', () => res(out.trim() || 'never')));
+}
+
+describe('restore into a folder under one that every user may write in (not sticky)', () => {
+  it('is refused before anything is written (TARGET_UNSAFE, exit 3): another user swapping in a link finds nothing to redirect', async () => {
+    const s = await sealTree(TREE, keys);
+    const { shared, victim } = await layout(0o777);
+    const target = join(shared, 'out');
+    const swapped = attacker(target, victim);
+    const r = await snapJson(['restore', s.ref, target, '--pubkey', keys.pub, '--store', s.store]);
+    expect(r.code, r.stdout).toBe(3);
+    expect(r.json.error.code).toBe('TARGET_UNSAFE');
+    expect(r.json.error.details.path).toBe(shared);
+    expect(r.json.error.message).toMatch(/every user may write in it/);
+    expect(await fsp.readdir(victim)).toEqual([]);
+    expect(await fsp.readdir(shared)).toEqual([]);
+    await fsp.mkdir(target); // stops the attacker, who moves this one away
+    expect(await swapped).toBe('swapped');
+  });
+
+  it('is done as before with --allow-shared-target', async () => {
+    const s = await sealTree(TREE, keys);
+    const { shared } = await layout(0o777);
+    const r = await snapJson(['restore', s.ref, join(shared, 'out'), '--pubkey', keys.pub, '--store', s.store, '--allow-shared-target']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.files).toBe(Object.keys(TREE).length);
+  });
+
+  it('is refused from an archive too, and when the shared folder is further up', async () => {
+    const s = await sealTree(TREE, keys);
+    const { work, shared } = await layout(0o777);
+    await fsp.mkdir(join(shared, 'mine'), { mode: 0o755 });
+    const file = join(work, 'ds.snap.tar');
+    expect((await snapJson(['export', s.ref, '-o', file, '--store', s.store])).code).toBe(0);
+    const r = await snapJson(['restore', file, join(shared, 'mine', 'out'), '--pubkey', keys.pub]);
+    expect(r.code, r.stdout).toBe(3);
+    expect(r.json.error).toMatchObject({ code: 'TARGET_UNSAFE', details: { path: shared } });
+    expect(await fsp.readdir(join(shared, 'mine'))).toEqual([]);
+  });
+});
+
+describe('restore into a sticky folder every user may write in (as /tmp)', () => {
+  it('is done: others can add names there, but not move this user\'s target', async () => {
+    const s = await sealTree(TREE, keys);
+    const { shared } = await layout(0o1777);
+    const r = await snapJson(['restore', s.ref, join(shared, 'out'), '--pubkey', keys.pub, '--store', s.store]);
+    expect(r.code, r.stderr).toBe(0);
+  });
+});
+
+describe.skipIf(!isRoot)('restore where another user owns the way (run as root)', () => {
+  it('refuses an existing empty target that belongs to another user (TARGET_UNSAFE, exit 3), and leaves it as it was', async () => {
+    const s = await sealTree(TREE, keys);
+    const { shared } = await layout(0o755);
+    const target = join(shared, 'out');
+    await fsp.mkdir(target, { mode: 0o755 });
+    await fsp.chown(target, OTHER, OTHER);
+    const r = await snapJson(['restore', s.ref, target, '--pubkey', keys.pub, '--store', s.store]);
+    expect(r.code, r.stdout).toBe(3);
+    expect(r.json.error).toMatchObject({ code: 'TARGET_UNSAFE', details: { path: target } });
+    expect(await fsp.readdir(target)).toEqual([]);
+    expect(lstatSync(target).uid).toBe(OTHER);
+    expect(lstatSync(target).mode & 0o777).toBe(0o755);
+  });
+
+  it('refuses a target under a folder that belongs to another user, or that another group may write in', async () => {
+    const s = await sealTree(TREE, keys);
+    const { shared } = await layout(0o755);
+    await fsp.chown(shared, OTHER, OTHER);
+    const owned = await snapJson(['restore', s.ref, join(shared, 'out'), '--pubkey', keys.pub, '--store', s.store]);
+    expect(owned.json.error).toMatchObject({ code: 'TARGET_UNSAFE', details: { path: shared } });
+    await fsp.chown(shared, 0, OTHER);
+    await fsp.chmod(shared, 0o775);
+    const group = await snapJson(['restore', s.ref, join(shared, 'out'), '--pubkey', keys.pub, '--store', s.store]);
+    expect(group.json.error).toMatchObject({ code: 'TARGET_UNSAFE', details: { path: shared } });
+    expect(group.json.error.message).toMatch(/group 65534/);
+    expect(await fsp.readdir(shared)).toEqual([]);
+  });
+});
+
+describe('an existing empty target of this user that every user may write in', () => {
+  it('is private (0700) from the moment it is found empty until restore is done, then gets its mode back', async () => {
+    const s = await sealTree(TREE, keys);
+    const { work } = await layout(0o755);
+    const out = join(work, 'out');
+    await fsp.mkdir(out);
+    await fsp.chmod(out, 0o777);
+    const modes: number[] = [];
+    const r = await restore({
+      source: { kind: 'snapshot', snapshot: await resolveRef(s.ref, s.store), store: s.store },
+      dir: out,
+      trusted: [await readPublicKey(keys.pub)],
+      onProgress: () => modes.push(lstatSync(out).mode & 0o777),
+    });
+    expect(r.ok).toBe(true);
+    expect(new Set(modes)).toEqual(new Set([0o700]));
+    expect(lstatSync(out).mode & 0o777).toBe(0o777);
+  });
+});
