@@ -1,6 +1,6 @@
 /**
- * Commands that take an archive without needing a trusted key — `show`, `diff`, `sign` of an
- * archive and `fsck --repair-from` — spool its manifest member to a temporary folder. Its length
+ * Commands that take an archive without needing a trusted key — `show`, `diff`, `prove`, `bom`,
+ * `lineage`, `revoke`, `sign` of an archive and `fsck --repair-from` — spool its manifest member to a temporary folder. Its length
  * is bounded before any of it is read: the archive's own statement declares `fileCount` lines, and
  * no manifest line is longer than MAX_MANIFEST_ENTRY_BYTES, so a longer member cannot be the
  * manifest the statement describes. Such an archive is refused unread (ARCHIVE_HOSTILE, exit 1,
@@ -50,7 +50,7 @@ async function refused(args: string[], reason = 'manifest-too-large'): Promise<v
 }
 
 describe('an archive whose manifest member is longer than its own statement allows', () => {
-  it('is refused unread by show and diff, whose archive needs no key (ARCHIVE_HOSTILE, exit 1)', async () => {
+  it('is refused unread by show, diff, prove, bom and lineage, whose archive needs no key (ARCHIVE_HOSTILE, exit 1)', async () => {
     const work = await tempDir('snap-spool-');
     const { real, claimed } = await oversized(work);
     const folder = join(work, 'folder');
@@ -58,6 +58,9 @@ describe('an archive whose manifest member is longer than its own statement allo
     for (const file of [real, claimed]) {
       await refused(['show', file]);
       await refused(['diff', file, folder]);
+      await refused(['prove', file, 'a.txt']);
+      await refused(['bom', file]);
+      await refused(['lineage', file]);
     }
   });
 
