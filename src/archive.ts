@@ -175,8 +175,8 @@ function requireTrusted(o: OpenedArchive, file: string): { statement: Statement;
  * empty placeholder stands for it, which `verify()`, failing on the signature, never reads), and a
  * signed one longer than the signed `fileCount` lines can be is refused unread. Without `trust`,
  * the manifest member is bounded by the archive's own (unverified) statement before it is read
- * ({@link ArchiveReader.spoolDeclaredManifest}); when that statement does not parse, the manifest
- * is not read (an empty placeholder stands for it; the caller's trust check refuses the statement).
+ * ({@link ArchiveReader.spoolDeclaredManifest}); when neither it nor the envelope's payload parses,
+ * the manifest is not read (an empty placeholder stands for it; the caller's trust check refuses the statement).
  * @returns the snapshot location (its `ref` is `ref`) and a function that removes the folder
  * @throws SnapError every code of {@link ArchiveReader.open} and {@link ArchiveReader.spoolManifest} |
  *   `INTEGRITY_FAILURE` (with `trust`: a manifest member longer than the signed lines can be) |
@@ -196,14 +196,17 @@ export async function openArchiveSnapshot(file: string, ref = file, trust?: Omit
       if (spool.tooLarge) throw new SnapError('INTEGRITY_FAILURE', `${file}: snap/manifest.jsonl is ${spool.size} bytes, longer than the signed lines can be (${maxBytes} bytes): it is not the signed manifest`, { path: file });
       statement = t.statement;
     } else {
-      // No key yet: the manifest is bounded by the archive's own statement before it is read; a
-      // statement that does not parse is refused later by whoever checks it, so nothing more is
-      // read then (the empty placeholder stands for the manifest, as for an untrusted archive).
-      statement = (await reader.spoolDeclaredManifest()).statement;
-      if (!statement) {
+      // No key yet: the manifest is bounded by the archive's own statements before it is read;
+      // when none parses, it is refused later by whoever checks it, so nothing more is read then
+      // (the empty placeholder stands for the manifest, as for an untrusted archive).
+      const declared = await reader.spoolDeclaredManifest();
+      if (!declared.manifest) {
         await fsp.writeFile(join(reader.spoolDir, MANIFEST_FILE), '', { mode: 0o600, flag: 'wx' });
         return unread();
       }
+      // Record indexes are read as snap/statement.json names them; one that does not parse is refused later.
+      statement = declared.statement;
+      if (!statement) return unread();
     }
     // Record indexes, for record diffs: which ones the statement names.
     const altered = (await reader.spoolRecordIndexes(archiveRecordIndexes(statement.predicate.records))).find((x) => x.actual !== x.sha256);

@@ -242,14 +242,15 @@ async function fetchObjects(store: Store, source: Source, wanted: Map<string, Da
       const reader = await ArchiveReader.open(source.file, work);
       try {
         // No key is needed (each object is checked by its digest), but the manifest member is
-        // bounded by the archive's own statement before it is read: one that does not parse
-        // bounds nothing, and the archive is refused.
+        // bounded by the archive's own statements before it is read: when neither
+        // snap/statement.json nor the envelope's payload parses, nothing bounds it, and the
+        // archive is refused.
         const { statement, manifest } = await reader.spoolDeclaredManifest();
-        if (!statement || !manifest) {
-          throw new SnapError('ARCHIVE_MALFORMED', `${source.file}: its statement does not parse, so the length of its manifest cannot be bounded; it cannot be a repair source`, { path: source.file, reason: 'statement' });
+        if (!manifest) {
+          throw new SnapError('ARCHIVE_MALFORMED', `${source.file}: neither its statement nor its envelope's payload parses, so the length of its manifest cannot be bounded; it cannot be a repair source`, { path: source.file, reason: 'statement' });
         }
         // Record index members come first (FORMAT §10.1); which ones, the statement says (each copy is checked by its digest anyway).
-        for (const x of await reader.spoolRecordIndexes(archiveRecordIndexes(statement.predicate.records))) {
+        for (const x of await reader.spoolRecordIndexes(archiveRecordIndexes(statement?.predicate.records))) {
           if (wanted.has(x.sha256)) await take(x.sha256, createReadStream(x.path) as AsyncIterable<Buffer>);
         }
         if (wanted.size > 0) for await (const item of reader.items(manifest.path, { hash: false })) {

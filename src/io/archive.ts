@@ -19,6 +19,7 @@ import { basename, dirname, join } from 'node:path';
 import * as tar from 'tar-stream';
 import { SnapError, isSnapError } from '../core/errors.js';
 import { parseStatement, type Statement } from '../core/statement.js';
+import { parseEnvelope } from '../core/envelope.js';
 import { validatePath, compareUtf8 } from '../core/paths.js';
 import type { FileEntry, ManifestEntry, SymlinkEntry } from '../core/manifest.js';
 import {
@@ -813,40 +814,50 @@ export class ArchiveReader {
   }
 
   /**
-   * The archive's own statement, as spooled by {@link open}: parsed, NOT verified (no signature is
-   * checked here). Undefined when it does not parse.
+   * The archive's own statements, as spooled by {@link open}, parsed and NOT verified (no signature
+   * is checked here): `file` from `snap/statement.json`, `payload` from the envelope's payload
+   * (what a trust check would take as the statement). Each is undefined when it does not parse.
    */
-  async ownStatement(): Promise<Statement | undefined> {
-    try {
-      return parseStatement(await fsp.readFile(join(this.spoolDir, STATEMENT_FILE)));
-    } catch {
-      return undefined;
-    }
+  async ownStatements(): Promise<{ file?: Statement; payload?: Statement }> {
+    const parse = async (read: () => Promise<Uint8Array>): Promise<Statement | undefined> => {
+      try {
+        return parseStatement(await read());
+      } catch {
+        return undefined;
+      }
+    };
+    const file = await parse(() => fsp.readFile(join(this.spoolDir, STATEMENT_FILE)));
+    const payload = await parse(async () => Buffer.from(parseEnvelope(await fsp.readFile(join(this.spoolDir, ENVELOPE_FILE))).payload, 'base64'));
+    return { ...(file ? { file } : {}), ...(payload ? { payload } : {}) };
   }
 
   /**
-   * {@link spoolManifest} for a caller that holds no trusted key (`show`, `diff`, `sign` of an
-   * archive, `fsck --repair-from`): the member is bounded by what the archive's own, unverified
-   * statement declares — `fileCount` lines of at most {@link MAX_MANIFEST_ENTRY_BYTES} — before a
-   * byte of it is read. A longer member cannot be the manifest that statement describes (whoever
-   * signed it or not), so a real multi-gigabyte member claimed for a one-file snapshot is never
-   * spooled to the temporary folder. When the statement does not parse, nothing is read and
-   * `statement` is undefined (the caller refuses the statement, or the archive).
-   * @returns the statement and, when it parsed, the spooled manifest (as {@link spoolManifest})
+   * {@link spoolManifest} for a caller that holds no trusted key (`show`, `diff`, `prove`, `bom`,
+   * `lineage`, `revoke`, `sign` of an archive, `fsck --repair-from`): the member is bounded by what
+   * the archive's own, unverified statements declare — `fileCount` lines of at most
+   * {@link MAX_MANIFEST_ENTRY_BYTES}, the larger `fileCount` of `snap/statement.json` and of the
+   * envelope's payload — before a byte of it is read. A longer member cannot be the manifest either
+   * describes (whoever signed it or not), so a real multi-gigabyte member claimed for a one-file
+   * snapshot is never spooled to the temporary folder. When neither statement parses, nothing is
+   * read and `manifest` is undefined (the caller refuses the statement, or the archive).
+   * @returns `statement`: `snap/statement.json` parsed, when it parses; `manifest`: the spooled
+   *   manifest (as {@link spoolManifest}), when a statement bounded it
    * @throws SnapError `ARCHIVE_HOSTILE` (`reason` `manifest-too-large`, with `size` and `maxBytes`) |
    *   the codes of {@link spoolManifest}
    */
   async spoolDeclaredManifest(): Promise<{ statement?: Statement; manifest?: { path: string; sha256: string; size: number } }> {
-    const statement = await this.ownStatement();
-    if (!statement) return {};
-    const maxBytes = statement.predicate.fileCount * MAX_MANIFEST_ENTRY_BYTES;
+    const own = await this.ownStatements();
+    const counts = [own.file, own.payload].flatMap((x) => (x ? [x.predicate.fileCount] : []));
+    if (counts.length === 0) return {};
+    const fileCount = Math.max(...counts);
+    const maxBytes = fileCount * MAX_MANIFEST_ENTRY_BYTES;
     const manifest = await this.spoolManifest(maxBytes);
     if (manifest.tooLarge) {
-      throw hostile(`${this.file}: ${ARCHIVE_MANIFEST} is ${manifest.size} bytes, longer than the ${statement.predicate.fileCount} lines its statement declares can be (${maxBytes} bytes): it is not that statement's manifest, and was not read`, {
+      throw hostile(`${this.file}: ${ARCHIVE_MANIFEST} is ${manifest.size} bytes, longer than the ${fileCount} lines its statement declares can be (${maxBytes} bytes): it is not that statement's manifest, and was not read`, {
         path: this.file, reason: 'manifest-too-large', name: ARCHIVE_MANIFEST, size: manifest.size, maxBytes,
       });
     }
-    return { statement, manifest };
+    return { ...(own.file ? { statement: own.file } : {}), manifest };
   }
 
   /**

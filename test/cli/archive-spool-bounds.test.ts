@@ -98,4 +98,19 @@ describe('an archive whose manifest member is longer than its own statement allo
     ]);
     await refused(['show', file], 'nul');
   });
+
+  it('is bounded by the envelope\'s payload when snap/statement.json does not parse: prove still proves from the payload (exit 0)', async () => {
+    const work = await tempDir('snap-spool-');
+    const s = signSnapshot(DATA, await testKey(keys.key), { as: 'ds@v1' });
+    const file = join(work, 'ds@v1.snap.tar');
+    await writeTar(file, [
+      { name: 'snap/statement.json', body: '{"not":"a statement"}' },
+      { name: 'snap/envelope.json', body: s.envelope },
+      { name: 'snap/manifest.jsonl', body: s.manifest },
+      { name: 'data/a.txt', body: DATA[0]?.content as string },
+    ]);
+    const r = await snapJson(['prove', file, 'a.txt']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ kind: 'snap-inclusion-proof', manifest: { entry: expect.stringContaining('"path":"a.txt"') } });
+  });
 });
