@@ -666,20 +666,27 @@ export class ArchiveReader {
   /**
    * Open an archive and read its first two members, `snap/statement.json` and `snap/envelope.json`
    * (each at most 1 MiB), into a new spool folder under `spoolParent`. Nothing is trusted yet.
-   * @throws SnapError `NOT_FOUND` | `USAGE` (a folder) | `IO_ERROR` | `ARCHIVE_MALFORMED` (not a tar,
-   *   truncated, members missing, too large or out of order) | `ARCHIVE_HOSTILE` (a member of another
+   * @throws SnapError `NOT_FOUND` | `USAGE` (a folder) | `IO_ERROR` | `ARCHIVE_MALFORMED` (not a
+   *   regular file — `reason` `not-a-file` —, not a tar, truncated, members missing, too large or out of order) | `ARCHIVE_HOSTILE` (a member of another
    *   type, or pax records the format does not use)
    */
   static async open(file: string, spoolParent: string): Promise<ArchiveReader> {
-    let st;
+    // Opened without blocking, and read only as a regular file: a FIFO named as the archive (or
+    // put in its place by whoever can write its folder) blocked open(2) for ever — import and
+    // fsck --repair-from holding the store's lock, deaf to SIGTERM.
+    const fh = await openRegularFile(file, 'cannot open the archive', (shown, st) =>
+      st.isDirectory()
+        ? new SnapError('USAGE', `${file} is a folder, not a .snap.tar archive`, { path: file })
+        : new SnapError('ARCHIVE_MALFORMED', `${shown} is not a regular file (a FIFO, a device, a socket), so not a .snap.tar archive`, { path: file, reason: 'not-a-file' }),
+    );
+    let spoolDir: string;
     try {
-      st = await fsp.stat(file);
+      spoolDir = await makeScratchDir('snap-archive-', spoolParent);
     } catch (e) {
-      throw ioError(e, file, 'cannot open the archive');
+      await fh.close().catch(() => undefined);
+      throw e;
     }
-    if (st.isDirectory()) throw new SnapError('USAGE', `${file} is a folder, not a .snap.tar archive`, { path: file });
-    const spoolDir = await makeScratchDir('snap-archive-', spoolParent);
-    const src = createReadStream(file, { highWaterMark: CHUNK });
+    const src = fh.createReadStream({ highWaterMark: CHUNK, autoClose: true });
     const extract = tar.extract();
     const reader = new ArchiveReader(file, spoolDir, src as never, extract as never, (extract as AsyncIterable<TarEntry>)[Symbol.asyncIterator]());
     reader.forget = leaveNothing(() => rmSync(spoolDir, { recursive: true, force: true }));
