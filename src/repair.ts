@@ -12,7 +12,7 @@
  * Runs under the store's write lock: fsck first, then the repair, then the lock is released and
  * fsck runs again, so the report is of the repaired store.
  */
-import { promises as fsp, constants as FS, createReadStream, realpathSync } from 'node:fs';
+import { promises as fsp, constants as FS, realpathSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { SnapError } from './core/errors.js';
@@ -249,9 +249,11 @@ async function fetchObjects(store: Store, source: Source, wanted: Map<string, Da
         if (!manifest) {
           throw new SnapError('ARCHIVE_MALFORMED', `${source.file}: neither its statement nor its envelope's payload parses, so the length of its manifest cannot be bounded; it cannot be a repair source`, { path: source.file, reason: 'statement' });
         }
-        // Record index members come first (FORMAT §10.1); which ones, the statement says (each copy is checked by its digest anyway).
-        for (const x of await reader.spoolRecordIndexes(archiveRecordIndexes(statement?.predicate.records))) {
-          if (wanted.has(x.sha256)) await take(x.sha256, createReadStream(x.path) as AsyncIterable<Buffer>);
+        // Record index members come first (FORMAT §10.1); which ones, the statement says (each copy
+        // is checked by its digest anyway). Only a wanted one is read, straight into staging (at
+        // most the size the store's snapshots name); the others are passed over, never spooled.
+        for await (const x of reader.recordIndexMembers(archiveRecordIndexes(statement?.predicate.records))) {
+          if (wanted.has(x.index.sha256)) await take(x.index.sha256, x.body);
         }
         if (wanted.size > 0) for await (const item of reader.items(manifest.path, { hash: false })) {
           checkInterrupted();

@@ -880,15 +880,7 @@ export class ArchiveReader {
    */
   async spoolRecordIndexes(expected: readonly ArchiveRecordIndex[]): Promise<{ sha256: string; path: string; actual: string }[]> {
     const out: { sha256: string; path: string; actual: string }[] = [];
-    for (const x of expected) {
-      const e = await this.next();
-      if (!e) throw malformed(this.file, `the archive ends before ${x.name}`, { reason: 'truncated', expected: x.name });
-      if (e.header.name !== x.name) {
-        throw hostile(`the signed statement names the record index ${x.sha256}, but the member where ${x.name} belongs is ${JSON.stringify(e.header.name)} (the index is missing or out of order)`, { reason: 'records-missing', name: e.header.name, expected: x.name });
-      }
-      if (e.header.type !== 'file') throw hostile(`${x.name} is a ${e.header.type ?? 'member of unknown type'}, not a regular file`, { reason: 'type', name: x.name, type: e.header.type ?? null });
-      const size = e.header.size ?? 0;
-      if (size > x.maxBytes) throw hostile(`${x.name} is ${size} bytes, more than its signed record count allows (${x.maxBytes}): it is not the signed index`, { reason: 'records-too-large', name: x.name, size });
+    for await (const { index: x, body } of this.recordIndexMembers(expected)) {
       const dir = join(this.spoolDir, 'objects', 'sha256', x.sha256.slice(0, 2));
       await fsp.mkdir(dir, { recursive: true });
       const tmp = join(dir, `${x.sha256.slice(2)}.part`);
@@ -896,7 +888,7 @@ export class ArchiveReader {
       const fh = await fsp.open(tmp, 'wx', 0o600);
       let at = 0;
       try {
-        for await (const c of this.body(e)) {
+        for await (const c of body) {
           // Index lines are JSON text too (FORMAT §19.5): a NUL byte (a sparse hole) is no index.
           if (c.includes(0)) throw hostile(`${x.name} holds a NUL byte, which no record index line can (after ${at + c.indexOf(0)} bytes): it is not the signed index`, { reason: 'nul', name: x.name, offset: at + c.indexOf(0) });
           at += c.length;
@@ -913,8 +905,30 @@ export class ArchiveReader {
       await fsp.rename(tmp, path);
       out.push({ sha256: x.sha256, path, actual });
     }
-    this.recordsRead = true;
     return out;
+  }
+
+  /**
+   * The record index members that follow the manifest — exactly `expected`, in order — each checked
+   * (name, type, size at most its `maxBytes`) before a byte of it is read; the caller reads or skips
+   * each `body` before the next (a body not read is passed over, unwritten). Afterwards
+   * {@link items} may be called. {@link spoolRecordIndexes} spools them all; `fsck --repair-from`
+   * takes only the ones it wants.
+   * @throws SnapError as {@link spoolRecordIndexes}, but for the spooling
+   */
+  async *recordIndexMembers(expected: readonly ArchiveRecordIndex[]): AsyncGenerator<{ index: ArchiveRecordIndex; size: number; body: AsyncIterable<Buffer> }> {
+    for (const x of expected) {
+      const e = await this.next();
+      if (!e) throw malformed(this.file, `the archive ends before ${x.name}`, { reason: 'truncated', expected: x.name });
+      if (e.header.name !== x.name) {
+        throw hostile(`the signed statement names the record index ${x.sha256}, but the member where ${x.name} belongs is ${JSON.stringify(e.header.name)} (the index is missing or out of order)`, { reason: 'records-missing', name: e.header.name, expected: x.name });
+      }
+      if (e.header.type !== 'file') throw hostile(`${x.name} is a ${e.header.type ?? 'member of unknown type'}, not a regular file`, { reason: 'type', name: x.name, type: e.header.type ?? null });
+      const size = e.header.size ?? 0;
+      if (size > x.maxBytes) throw hostile(`${x.name} is ${size} bytes, more than its signed record count allows (${x.maxBytes}): it is not the signed index`, { reason: 'records-too-large', name: x.name, size });
+      yield { index: x, size, body: this.body(e) };
+    }
+    this.recordsRead = true;
   }
 
   /**

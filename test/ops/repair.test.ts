@@ -7,7 +7,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { snap, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
+import { makeTree, snap, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { newStorePath, objectFiles, sealAndExport, sealTree, sha256, sha256File, type Exported } from '../helpers/store.js';
 
 const keys = useKeyPair();
@@ -224,3 +224,44 @@ async function otherKey(): Promise<{ key: string }> {
   expect(r.code).toBe(0);
   return { key: r.json.key };
 }
+
+describe('snap fsck --repair-from an archive with record indexes', () => {
+  const TABLE = ['id,x,label', ...Array.from({ length: 40 }, (_, i) => `${i + 1},${i * 3},${i % 2 === 0 ? 'cat' : 'dog'}`)].join('\n') + '\n';
+
+  /** train.csv sealed with a record index and exported; the index's digest. */
+  async function withIndex() {
+    const data = await makeTree({ 'train.csv': TABLE });
+    const work = await tempDir('snap-repair-rec-');
+    const store = join(work, 'store');
+    const s = await snapJson(['seal', data, '--as', 't@v1', '--key', keys.key, '--store', store, '--records', 'train.csv key=id label=label']);
+    expect(s.code, s.stderr).toBe(0);
+    const file = join(work, 't@v1.snap.tar');
+    expect((await snapJson(['export', 't@v1', '-o', file, '--store', store])).code).toBe(0);
+    const show = await snapJson(['show', 't@v1', '--store', store]);
+    const index: string = show.json.statement.predicate.records[0].index.sha256;
+    return { store, file, index, work };
+  }
+
+  it('puts back a missing record index object from the archive, and exits 0', async () => {
+    const x = await withIndex();
+    await fsp.rm(join(x.store, 'objects', 'sha256', x.index.slice(0, 2), x.index.slice(2)));
+    expect((await snapJson(['fsck', '--store', x.store])).code).toBe(1);
+    const r = await snapJson(['fsck', '--repair-from', x.file, '--store', x.store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.repair.repaired.map((o: { sha256: string }) => o.sha256)).toEqual([x.index]);
+  });
+
+  it('passes over, unread, a record index it does not need: a NUL byte planted in it does not stop the repair of a data object', async () => {
+    const x = await withIndex();
+    const bytes = await fsp.readFile(x.file);
+    const header = bytes.indexOf(Buffer.from(`snap/records/${x.index}\0`));
+    expect(header).toBeGreaterThan(0);
+    bytes[header + 512 + 5] = 0; // inside the member's body: its size and the archive's layout unchanged
+    const altered = join(x.work, 'altered.snap.tar');
+    await fsp.writeFile(altered, bytes);
+    await fsp.rm(objectPathOf(x.store, TABLE));
+    const r = await snapJson(['fsck', '--repair-from', altered, '--store', x.store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.repair.repaired.map((o: { sha256: string }) => o.sha256)).toEqual([sha256(TABLE)]);
+  });
+});
