@@ -50,6 +50,11 @@ export const RING = 8;
 const SLOT_SLACK = 64 << 10;
 /** How long to wait for the worker before giving up (ms). */
 const WORKER_TIMEOUT_MS = 120_000;
+/**
+ * How long the guard thread's heartbeat may stand still (or, from the start, not begin) before the
+ * reader takes the guard for dead (ms): 50 beats, room for a thread slow to start on a loaded machine.
+ */
+export const GUARD_SILENCE_MS = 10_000;
 
 /* eslint-disable */
 declare const require: NodeJS.Require;
@@ -58,11 +63,17 @@ declare const require: NodeJS.Require;
 const WHY_BYTES = 512;
 /**
  * `ctrl` slots: blocks hashed per side (0, 1), digest ready per side (2, 3), the worker failed (4),
- * its message's length (5), and the claim of whoever reports a failure first (6: the worker or its guard).
+ * its message's length (5), the claim of whoever reports a failure first (6: the worker or its
+ * guard), and the guard's heartbeat (7: counts up every {@link GUARD_BEAT_MS} while it lives).
  */
 const FAILED = 4;
 const WHY_LENGTH = 5;
-const CTRL_SLOTS = 7;
+const BEAT = 7;
+const CTRL_SLOTS = 8;
+/** How often the guard thread counts `ctrl[7]` up (ms). */
+const GUARD_BEAT_MS = 200;
+/** A waiting reader looks at the worker every second at least; a longer gap between two looks means the reader did not run. */
+const LOOK_GAP_MS = 3_000;
 
 /**
  * The worker's body: self-contained (started from its source text), Node built-ins only. An
@@ -101,6 +112,10 @@ function indexHashWorkerMain(require: NodeJS.Require): void {
           });
         }
         if (how === 'oom') for (const a: unknown[] = []; ; ) a.push(new Array(1 << 16).fill(a.length));
+        if (how.startsWith('guard-')) {
+          dying = true; // its guard dies (and the worker with it): the block is never hashed
+          require('node:worker_threads').parentPort.postMessage(how);
+        }
         return;
       }
       if (blocks++ === workerData.failAfterBlocks) throw new Error('a failure planted by a test (failAfterBlocks)');
@@ -124,7 +139,9 @@ function indexHashWorkerMain(require: NodeJS.Require): void {
  * exception outside a message, process.exit with any code, its heap exhausted, a failed start. The
  * reading thread waits synchronously and cannot see the worker's `error` or `exit` event until the
  * diff is over; the guard's event loop is free to. The guard does nothing else, so it is not itself
- * expected to die; if it does, its worker ends with it and the reader's time-out is what is left.
+ * expected to die; if it does, its worker ends with it: an exit or an uncaught exception of its own
+ * it reports too (its `exit` event), and a death that runs no code (its heap exhausted, a failed
+ * start) is seen by the reader as its heartbeat (`ctrl[7]`) standing still.
  */
 function indexHashGuardMain(require: NodeJS.Require): void {
   const { Worker, workerData } = require('node:worker_threads');
@@ -138,12 +155,26 @@ function indexHashGuardMain(require: NodeJS.Require): void {
     Atomics.store(ctrl, 4, 1);
     for (let i = 0; i < 4; i++) Atomics.notify(ctrl, i);
   };
-  const { source, resourceLimits, ...data } = workerData;
+  // The reader's own time-out is two minutes: a guard that ends says so at once (it can run no code
+  // after a termination or with its heap exhausted; its silence then tells, see the beat below).
+  process.on('exit', (code: number) => report(`its guard thread ended unexpectedly (exit code ${code})`));
+  setInterval(() => Atomics.add(ctrl, 7, 1), workerData.beatMs); // ctrl[BEAT]
+  Atomics.add(ctrl, 7, 1);
+  const { source, resourceLimits, beatMs: _beatMs, ...data } = workerData;
   const worker = new Worker(source, { eval: true, workerData: data, transferList: [data.port], resourceLimits });
   worker.on('error', (e: Error) => report(`${e.name}: ${e.message}`));
   worker.on('exit', (code: number) => report(`it ended unexpectedly (exit code ${code})`));
+  // Tests only (workerData.die 'guard-…'): the guard dies when its worker asks.
+  worker.on('message', (how: string) => {
+    if (how === 'guard-exit') process.exit(5);
+    if (how === 'guard-throw') throw new Error('a death of the guard planted by a test (die)');
+    if (how === 'guard-oom') for (const a: unknown[] = []; ; ) a.push(new Array(1 << 16).fill(a.length));
+  });
 }
 /* eslint-enable */
+
+/** Tests only: how the hashing worker (or, `guard-…`, its guard thread) dies (see {@link HashWorker}'s constructor). */
+export type HashWorkerDeath = 'exit' | 'exit0' | 'throw' | 'oom' | 'guard-exit' | 'guard-throw' | 'guard-oom';
 
 /**
  * One worker thread hashing both sides of a diff. Get each side's hasher with {@link side}; always
@@ -164,12 +195,18 @@ export class HashWorker {
    * worker's failures and deaths are seen through `ctrl`, and only a dead guard is a time-out).
    */
   private failed: Error | undefined;
+  /** The guard's heartbeat (`ctrl[7]`) as last seen, and when it was first seen so (ms since the epoch; at first, the guard's start). */
+  private beat = 0;
+  private beatSeenAt = Date.now();
+  /** When the reader last looked at the heartbeat (ms since the epoch). */
+  private lookedAt = Date.now();
   /**
    * @param options.failAfterBlocks tests only: the worker throws on the block after this many (0: on the first)
    * @param options.die tests only: the worker dies on the block after `blocks` — `exit` (process.exit(7)),
-   *   `exit0` (process.exit(0)), `throw` (an uncaught exception) or `oom` (its heap, limited to 32 MiB, runs out)
+   *   `exit0` (process.exit(0)), `throw` (an uncaught exception) or `oom` (its heap, limited to 32 MiB, runs out);
+   *   or, with `guard-exit`, `guard-throw`, `guard-oom`, its guard dies so (process.exit(5)), and the worker with it
    */
-  constructor(options: { failAfterBlocks?: number; die?: { blocks: number; how: 'exit' | 'exit0' | 'throw' | 'oom' } } = {}) {
+  constructor(options: { failAfterBlocks?: number; die?: { blocks: number; how: HashWorkerDeath } } = {}) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     const workerData = {
@@ -181,8 +218,14 @@ export class HashWorker {
       why: this.why,
       failAfterBlocks: options.failAfterBlocks ?? -1,
       die: options.die,
+      beatMs: GUARD_BEAT_MS,
     };
-    this.guard = new Worker(`(${indexHashGuardMain.toString()})(require)`, { eval: true, workerData, transferList: [port2] });
+    this.guard = new Worker(`(${indexHashGuardMain.toString()})(require)`, {
+      eval: true,
+      workerData,
+      transferList: [port2],
+      resourceLimits: options.die?.how === 'guard-oom' ? { maxOldGenerationSizeMb: 32 } : undefined,
+    });
     this.guard.on('error', (e) => {
       this.failed = e;
     });
@@ -197,6 +240,15 @@ export class HashWorker {
     const wait = (index: number, value: (v: number) => boolean, what: string) => {
       const t0 = Date.now();
       for (;;) {
+        const beat = Atomics.load(ctrl, BEAT);
+        const now = Date.now();
+        // A beat missed while this thread was not running either (the process stopped, the machine
+        // asleep: a gap between two looks) is not the guard's silence.
+        if (beat !== this.beat || now - this.lookedAt > LOOK_GAP_MS) {
+          this.beat = beat;
+          this.beatSeenAt = now;
+        }
+        this.lookedAt = now;
         const v = Atomics.load(ctrl, index);
         if (value(v)) return;
         if (Atomics.load(ctrl, FAILED) !== 0) {
@@ -204,6 +256,7 @@ export class HashWorker {
           throw new SnapError('INTERNAL', `the record index hashing worker failed: ${text}`);
         }
         if (this.failed) throw new SnapError('INTERNAL', `the record index hashing worker failed: ${this.failed.message}`);
+        if (Date.now() - this.beatSeenAt > GUARD_SILENCE_MS) throw new SnapError('INTERNAL', `the record index hashing worker's guard thread stopped answering (no heartbeat for ${GUARD_SILENCE_MS / 1000} s; ${what})`);
         if (Date.now() - t0 > WORKER_TIMEOUT_MS) throw new SnapError('INTERNAL', `the record index hashing worker did not answer (${what})`);
         Atomics.wait(ctrl, index, v, 1000);
       }

@@ -4,11 +4,13 @@
  * thread waits synchronously, so it must learn of the failure through the shared memory, not
  * through the worker's `error` event, which cannot fire until it stops waiting. A worker that dies
  * (process.exit with any code, an uncaught exception, its heap exhausted) is reported the same way
- * by the guard thread that started it, within a second instead of the two-minute time-out.
+ * by the guard thread that started it, within a second instead of the two-minute time-out; a
+ * guard that exits or throws reports its own death as fast, and one that dies running no code (its
+ * heap exhausted) is known by its heartbeat standing still for GUARD_SILENCE_MS.
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { HashWorker, RING } from '../../src/records/index-hasher.js';
+import { GUARD_SILENCE_MS, HashWorker, RING } from '../../src/records/index-hasher.js';
 
 /** A time well below the worker's two-minute time-out: a failure must be reported before it. */
 const PROMPTLY_MS = 10_000;
@@ -77,6 +79,29 @@ describe('the record index hashing worker, when it dies', () => {
         h.update(buf, 0, 16);
         expect(() => h.digest()).toThrow(expect.objectContaining({ code: 'INTERNAL', message: expect.stringMatching(why) }));
         expect(Date.now() - t0).toBeLessThan(AFTER_DEATH_MS);
+      } finally {
+        w.close();
+      }
+    }, 180_000);
+  }
+});
+
+describe('the record index hashing worker, when its guard thread dies mid-run', () => {
+  for (const [how, why] of [
+    ['guard-exit', /guard .*ended unexpectedly \(exit code 5\)/],
+    ['guard-throw', /guard .*ended unexpectedly/],
+    ['guard-oom', /guard .*stopped answering/],
+  ] as const) {
+    it(`makes the reader throw INTERNAL well before the two-minute time-out, saying why (${how})`, () => {
+      const w = new HashWorker({ die: { blocks: 1, how } });
+      try {
+        const h = w.side(0);
+        h.update(h.bufferFor(Buffer.alloc(0), 16), 0, 16);
+        h.update(h.bufferFor(Buffer.alloc(0), 16), 0, 16); // the block on which the guard dies (its worker with it)
+        const t0 = Date.now();
+        expect(() => h.digest()).toThrow(expect.objectContaining({ code: 'INTERNAL', message: expect.stringMatching(why) }));
+        // A death the guard reports itself is seen at once; one it cannot report, by its silence.
+        expect(Date.now() - t0).toBeLessThan(how === 'guard-oom' ? GUARD_SILENCE_MS + AFTER_DEATH_MS : AFTER_DEATH_MS);
       } finally {
         w.close();
       }
