@@ -62,6 +62,13 @@ export function indexWorkersFor(files: readonly number[], jobs?: number): number
   return n >= 2 || forced ? Math.max(1, n) : 0;
 }
 
+/** A request of {@link RecordIndexPool.index}: the file, and how to settle its promise. */
+interface IndexJob {
+  options: IndexFileOptions;
+  resolve: (b: BuiltIndex) => void;
+  reject: (e: unknown) => void;
+}
+
 /**
  * A queue of files to index, served by `workers` worker threads (or, with 0, by the calling thread,
  * one file after another). Requests may be made all at once; each worker is sent its next file
@@ -72,7 +79,9 @@ export function indexWorkersFor(files: readonly number[], jobs?: number): number
  */
 export class RecordIndexPool {
   private readonly pool: WorkerPool<IndexReply> | undefined;
-  private readonly queue: { options: IndexFileOptions; resolve: (b: BuiltIndex) => void; reject: (e: unknown) => void }[] = [];
+  private readonly queue: IndexJob[] = [];
+  /** The requests sent to a worker and not yet answered (failed by {@link close}: a terminated worker never answers). */
+  private readonly inFlight = new Set<IndexJob>();
   private busy = 0;
   private inline: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -113,17 +122,20 @@ export class RecordIndexPool {
   private next(): void {
     const pool = this.pool as WorkerPool<IndexReply>;
     while (this.busy < this.workers && this.queue.length > 0 && !this.closed) {
-      const job = this.queue.shift() as (typeof this.queue)[number];
+      const job = this.queue.shift() as IndexJob;
       this.busy++;
+      this.inFlight.add(job);
       pool.send({ options: job.options }).then(
         (reply) => {
           this.busy--;
+          this.inFlight.delete(job);
           if ('error' in reply) job.reject(new SnapError(reply.error.code as SnapErrorCode, reply.error.message, reply.error.details));
           else job.resolve(fromWire(reply.built));
           this.next();
         },
         (e) => {
           this.busy--;
+          this.inFlight.delete(job);
           job.reject(e);
           this.next();
         },
@@ -131,10 +143,16 @@ export class RecordIndexPool {
     }
   }
 
-  /** Stop the workers; requests not yet answered fail with `INTERNAL` (nobody awaits them). */
+  /**
+   * Stop the workers; requests not yet answered, queued or being read, fail with `INTERNAL` (the
+   * worker pool's own close settles none of its requests in flight: a terminated worker never answers).
+   */
   async close(): Promise<void> {
     this.closed = true;
-    for (const job of this.queue.splice(0)) job.reject(new SnapError('INTERNAL', 'the record index pool was closed before this file was indexed'));
+    const why = () => new SnapError('INTERNAL', 'the record index pool was closed before this file was indexed');
+    for (const job of this.queue.splice(0)) job.reject(why());
+    for (const job of this.inFlight) job.reject(why());
+    this.inFlight.clear();
     await this.pool?.close();
   }
 }
