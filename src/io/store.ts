@@ -25,7 +25,7 @@ import { MAX_STATEMENT_BYTES, snapshotId } from '../core/statement.js';
 import { parseJsonStrict } from '../core/json-strict.js';
 import { ioError } from './errors.js';
 import { readSmallFile } from './small-file.js';
-import { checkInterrupted, leaveNothing } from './interrupt.js';
+import { checkInterrupted, interruptedBy, leaveNothing } from './interrupt.js';
 
 /** Largest `store.json` read (it is `{"format":"snap-store/1"}`); a longer one is refused by its parser. */
 const MAX_STORE_MARKER_BYTES = 64 << 10;
@@ -432,7 +432,8 @@ async function takeOverStale(path: string, held: { dev: number; ino: number; tex
  * audit log's append lock.
  * @param what    what is being locked, for the error message (e.g. "the store /s")
  * @param waitMs  how long to wait for the holder
- * @param opts.interruptible stop waiting when the process is interrupted (`INTERRUPTED` / `TERMINATED`)
+ * @param opts.interruptible stop waiting when the process is interrupted (`INTERRUPTED` / `TERMINATED`),
+ *   and give the lock back and stop so when the signal came while it was being taken
  * @returns a function that releases the lock (once; later calls do nothing). Until then, an
  *   interrupted process removes the lock on its way out (`interrupt.ts`).
  * @throws SnapError `STORE_LOCKED` after waiting | `IO_ERROR` / `NOT_FOUND` (e.g. a read-only or missing folder)
@@ -464,6 +465,12 @@ export async function acquireLockFile(path: string, what: string, waitMs: number
         await fsp.rm(path, { force: true });
         forget();
         throw ioError(e, path, `cannot lock ${what}`);
+      }
+      if (opts.interruptible && interruptedBy() !== undefined) {
+        // The signal came while the lock was being taken: give it back, and stop before doing anything under it.
+        await fsp.rm(path, { force: true });
+        forget();
+        checkInterrupted();
       }
       break;
     }
@@ -665,6 +672,11 @@ export async function lockStore(store: Store, waitMs = 60_000): Promise<StoreLoc
     forget();
     await release();
     throw ioError(e, store.tmpDir, 'cannot clear the temporary folder of the store');
+  }
+  if (interruptedBy() !== undefined) {
+    forget();
+    await release();
+    checkInterrupted();
   }
   let released = false;
   return {

@@ -11,6 +11,7 @@ import { SnapError, isSnapError } from '../core/errors.js';
 import { NAME_RE, VERSION_RE } from '../core/refs.js';
 import { MAX_ENVELOPE_BYTES, parseEnvelope, verifyEnvelope, type TrustedKey } from '../core/envelope.js';
 import { MAX_ATTESTATION_BYTES, attestationId, parseAttestation, type AttestationStatement } from '../core/attestation.js';
+import { checkInterrupted } from '../io/interrupt.js';
 import { ENVELOPE_FILE, STATEMENT_FILE, fsyncDir, lockStore, makeTmpDir, writeFileAtomic, type Store } from '../io/store.js';
 import { ioError } from '../io/errors.js';
 import { readSmallFile } from '../io/small-file.js';
@@ -47,7 +48,9 @@ export async function storeAttestation(store: Store, model: string, version: str
     await writeFileAtomic(join(tmp, ENVELOPE_FILE), envelopeBytes, { mode: 0o644, exclusive: true });
     await fsp.chmod(tmp, 0o755);
     await fsyncDir(tmp);
+    checkInterrupted(); // the last moment to stop with nothing attested (nor an empty MODEL folder made)
     await fsp.mkdir(join(attestationsDir(store), model), { recursive: true });
+    checkInterrupted();
     try {
       await fsp.rename(tmp, dest);
     } catch (e) {

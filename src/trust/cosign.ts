@@ -18,6 +18,7 @@ import { bytesEqual, fromBase64 } from '../core/encoding.js';
 import { verify as verifySignature } from '../core/ed25519.js';
 import { pae } from '../core/envelope.js';
 import type { PrivateKey } from '../core/keys.js';
+import { checkInterrupted } from '../io/interrupt.js';
 import { ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, acquireLockFile, lockStore, openStore, writeFileAtomic, type SnapshotLocation } from '../io/store.js';
 import { readSmallFile } from '../io/small-file.js';
 import { replaceArchiveEnvelope } from '../io/archive-envelope.js';
@@ -158,6 +159,7 @@ export async function cosignSnapshot(loc: SnapshotLocation, keys: readonly Priva
     const { envelope, added, alreadySigned } = cosignEnvelope(c, keys);
     const result = { ref: statementRef(c.statement), snapshot: c.snapshot, added, alreadySigned, signatures: envelope.signatures.length, changed: added.length > 0 };
     if (!result.changed) return result;
+    checkInterrupted(); // the last moment to stop with nothing signed
     await writeFileAtomic(join(loc.dir, ENVELOPE_FILE), serializeEnvelope(envelope), { mode: 0o644 });
     return result;
   } finally {

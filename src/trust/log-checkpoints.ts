@@ -19,6 +19,7 @@ import type { PrivateKey, PublicKey } from '../core/keys.js';
 import { formatCheckpoint, formatNote, parseCheckpoint, parseNote, signNoteLine, verifyNote, MAX_NOTE_BYTES, type Checkpoint, type Note } from '../core/signed-note.js';
 import { LOG_FILE, LOG_LOCK_FILE, logLines, openLogFile, verifyLog } from '../io/audit-log.js';
 import { nodeHashNative } from '../io/native-hash.js';
+import { checkInterrupted } from '../io/interrupt.js';
 import { acquireLockFile, fsyncDir, openStore, writeFileAtomic } from '../io/store.js';
 import { ioError } from '../io/errors.js';
 import { formatTime } from '../core/statement.js';
@@ -242,7 +243,7 @@ export interface MadeCheckpoint {
  */
 export async function makeCheckpoint(storeRoot: string, key: PrivateKey, opts: { origin?: string; remembered?: RememberedCheckpoints } = {}): Promise<MadeCheckpoint> {
   const store = await openStore(storeRoot);
-  const release = await acquireLockFile(join(store.root, LOG_LOCK_FILE), `the audit log of ${store.root}`, LOCK_WAIT_MS);
+  const release = await acquireLockFile(join(store.root, LOG_LOCK_FILE), `the audit log of ${store.root}`, LOCK_WAIT_MS, { interruptible: true });
   try {
     const chain = await verifyLog(store.root);
     const broken = chain.problems.filter((p) => p.kind !== 'truncated');
@@ -280,6 +281,7 @@ export async function makeCheckpoint(storeRoot: string, key: PrivateKey, opts: {
     }
     const bytes = formatNote(note);
     if (signed) {
+      checkInterrupted(); // the last moment to stop with nothing signed
       await fsp.mkdir(join(store.root, CHECKPOINTS_DIR), { recursive: true, mode: 0o755 });
       await writeFileAtomic(file, bytes, { mode: 0o644 });
       await fsyncDir(store.root);

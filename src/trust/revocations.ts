@@ -14,6 +14,7 @@ import { SnapError, isSnapError } from '../core/errors.js';
 import { parseEnvelope, serializeEnvelope, verifyEnvelope, type Envelope, type TrustedKey } from '../core/envelope.js';
 import { decodeUtf8, fromBase64 } from '../core/encoding.js';
 import { MAX_REVOCATION_BYTES, parseRevocation, revokedSnapshot, revocationId } from '../core/revocation.js';
+import { checkInterrupted } from '../io/interrupt.js';
 import { fsyncDir, lockStore, openStore, writeFileAtomic } from '../io/store.js';
 import { ioError } from '../io/errors.js';
 import { readSmallFile } from '../io/small-file.js';
@@ -222,6 +223,7 @@ export async function keepRevocation(storeRoot: string, envelopeBytes: Uint8Arra
     } catch {
       /* new */
     }
+    checkInterrupted(); // the last moment to stop with nothing revoked
     try {
       await fsp.mkdir(dir, { recursive: true, mode: 0o755 });
     } catch (e) {
