@@ -9,6 +9,8 @@ import type { PrivateKey } from '../core/keys.js';
 import { attestationId, buildAttestation, serializeAttestation, MAX_TRAINING_DATASETS, type AttestationStatement, type TrainingDataset, type TrainingRun } from '../core/attestation.js';
 import { formatTime, statementRef } from '../core/statement.js';
 import { promises as fsp } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { basename } from 'node:path';
 import { type SnapshotLocation, type Store } from '../io/store.js';
 import { writeOutputFile } from '../io/output-temp.js';
 import { readSnapshotUnverified } from '../snapshot.js';
@@ -50,6 +52,17 @@ export function defaultModelRef(first: HashedArtifact): string {
   let name = first.name.toLowerCase().replace(/\.[^.]*$/, '').replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 100);
   if (!NAME_RE.test(name)) name = 'model';
   return `${name}@${first.digest.sha256.slice(0, 12)}`;
+}
+
+/**
+ * The default MODEL@VERSION of a model folder: a NAME made of the folder's name, and the first 12
+ * hex of the SHA-256 of its artifacts' `SHA256 NAME` lines (sorted by name, each ending in a line
+ * feed), so that another content gives another version.
+ */
+export function defaultFolderRef(folder: string, artifacts: readonly HashedArtifact[]): string {
+  const lines = [...artifacts].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0)).map((x) => `${x.digest.sha256} ${x.name}\n`).join('');
+  const sha256 = createHash('sha256').update(lines).digest('hex');
+  return defaultModelRef({ name: basename(folder), digest: { sha256 }, path: folder, size: 0 });
 }
 
 /**

@@ -228,6 +228,22 @@ describe('snap verify-model', () => {
     expect([sub.code, sub.json.error?.code]).toEqual([3, 'FILE_UNSUPPORTED_TYPE']);
   });
 
+  it('names an attested model folder after the folder when --as is not given, its version from the files', async () => {
+    const parent = await tempDir('snap-model-named-');
+    const model = join(parent, 'Fraud Model');
+    await fsp.mkdir(model);
+    await fsp.writeFile(join(model, 'config.json'), '{"layers":3}');
+    await fsp.writeFile(join(model, 'weights.bin'), 'W3');
+    const a = await snapJson(['attest', model, '--data', 'clean@v1', '--key', mlKey.key, '--store', store], { cwd: work });
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.json.ref).toMatch(/^fraud-model@[0-9a-f]{12}$/);
+    await fsp.writeFile(join(model, 'weights.bin'), 'W4');
+    const b = await snapJson(['attest', model, '--data', 'clean@v1', '--key', mlKey.key, '--store', store], { cwd: work });
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.json.ref).toMatch(/^fraud-model@[0-9a-f]{12}$/);
+    expect(b.json.ref).not.toBe(a.json.ref);
+  });
+
   it('attests a model folder as its files, which verify-model then takes as the folder (exit 0)', async () => {
     const model = await tempDir('snap-model-attest-dir-');
     await fsp.writeFile(join(model, 'config.json'), '{"layers":2}');

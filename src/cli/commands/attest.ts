@@ -4,7 +4,8 @@ import { SnapError } from '../../core/errors.js';
 import { escapeForTerminal as shown, escapeMessage, quotedPath } from '../../core/display.js';
 import type { TrainingRun } from '../../core/attestation.js';
 import { openStore, storePath } from '../../io/store.js';
-import { hashArtifacts, hashFile } from '../../provenance/artifacts.js';
+import { hashModelFiles, hashFile } from '../../provenance/artifacts.js';
+import { defaultFolderRef } from '../../provenance/attest.js';
 import { attestModel } from '../../provenance/attest.js';
 import { storeRevocations } from '../../trust/revocations.js';
 import { EXIT_OK } from '../exit-codes.js';
@@ -44,12 +45,15 @@ async function cmdAttest(a: Args, io: CliIo): Promise<number> {
   if (dataRefs.length === 0) throw new SnapError('USAGE', 'name the training data with --data REF');
   const key = await signingKey(io, a);
   const training = await trainingRun(a, io);
-  const artifacts = await hashArtifacts(list(a.files), io.cwd);
+  const files = list(a.files);
+  const { artifacts, fromFolder } = await hashModelFiles(files, io.cwd);
+  // One model folder and no --as: the model is named after the folder, not after its first file.
+  const folderAs = as === undefined && fromFolder && files.length === 1 ? defaultFolderRef(resolve(io.cwd, files[0] as string), artifacts) : undefined;
   const store = await openStore(storeRoot, { create: true });
   const data = [];
   for (const ref of dataRefs) data.push(await locate(ref, io, storeRoot));
   const outPath = out !== undefined ? resolve(io.cwd, out) : undefined;
-  const r = await attestModel({ artifacts, data, key, store, ...(as !== undefined ? { as } : {}), ...(training ? { training } : {}), ...(outPath !== undefined ? { out: outPath } : {}) });
+  const r = await attestModel({ artifacts, data, key, store, ...(as !== undefined ? { as } : folderAs !== undefined ? { as: folderAs } : {}), ...(training ? { training } : {}), ...(outPath !== undefined ? { out: outPath } : {}) });
   const log = await audit(io, storeRoot, { command: 'attest', ref: r.ref, snapshot: r.id, outcome: 'ok' }, { quiet: !!a.quiet });
   const subjects = r.statement.subject.map((s) => ({ name: s.name, sha256: s.digest.sha256 }));
   // A training snapshot with a revocation in the store: attested all the same (it is a fact), but
