@@ -481,7 +481,11 @@ export async function acquireLockFile(path: string, what: string, waitMs: number
       continue;
     }
     if (Date.now() > deadline) {
-      throw new SnapError('STORE_LOCKED', `${what} is locked by another snap (pid ${holder.pid ?? '?'} on ${holder.host ?? '?'}); wait for it, or delete ${path} if that process is gone`, { path });
+      // A lock naming no holder: one being written now, or one left by a snap killed while it wrote it, taken over once it is GUARD_STALE_MS old.
+      if (typeof holder.pid !== 'number' || typeof holder.host !== 'string') {
+        throw new SnapError('STORE_LOCKED', `${what} is locked by a lock file that names no holder (a snap taking it now, or one killed while it took it); such a lock is taken over once it is ${GUARD_STALE_MS / 1000} s old: run the command again in a few seconds`, { path });
+      }
+      throw new SnapError('STORE_LOCKED', `${what} is locked by another snap (pid ${holder.pid} on ${holder.host}); wait for it, or delete ${path} if that process is gone`, { path });
     }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -175,6 +175,16 @@ describe('snap fsck and what stopped commands leave behind', () => {
     expect(await fsp.access(join(s.store, 'lock')).then(() => 'there', () => 'gone')).toBe('gone');
   });
 
+  it('says of a fresh lock that names no holder that it is taken over once 10 s old, instead of naming "pid ? on ?"', async () => {
+    const s = await sealTree(TREE, keys);
+    await fsp.writeFile(join(s.store, 'lock'), '');
+    const r = await snapJson(['fsck', '--clean', '--store', s.store]);
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('STORE_LOCKED');
+    expect(r.json.error.message).toMatch(/names no holder .* taken over once it is 10 s old: run the command again in a few seconds$/);
+    expect(r.json.error.message).not.toContain('pid ?');
+  });
+
   it('--clean without a store exits 3 (NOT_FOUND) and makes none', async () => {
     const store = await newStorePath();
     const r = await snapJson(['fsck', '--clean', '--store', store]);
