@@ -8,8 +8,8 @@
 //   - peak RSS of each (from /usr/bin/time).
 // The diff output is checked: exactly 100 flipped, 100 added, 100 removed.
 //
-// usage: node bench/records-bench.mjs [--rows N] [--columns C] [--formats csv,jsonl] [--dir DIR] [--no-daff] [--json FILE]
-//        node bench/records-bench.mjs --seal-rounds R [--rows N] [--formats csv,jsonl] [--cli PATH]
+// usage: node bench/records-bench.mjs [--help] [--rows N] [--columns C] [--formats csv,jsonl] [--dir DIR] [--no-daff] [--json FILE]
+//        node bench/records-bench.mjs --seal-rounds R [--rows N] [--formats csv,jsonl] [--files K] [--one-thread] [--cli PATH]
 //   --seal-rounds R  only the seal figures, R paired rounds: each round seals without and with a record
 //                index, alternated (without, with, without, with …), and prints per format the medians
 //                (min–max) of wall time, CPU-seconds (user + sys of the process) and peak RSS, and the
@@ -17,6 +17,8 @@
 //   --files K    with --seal-rounds: the table cut into K files (train-000.csv …, each with the header),
 //                and a third seal per round, with the index and --jobs 1 (the files read one after
 //                another), so that the gain of reading several files at once is paired in the same run
+//   --one-thread with --seal-rounds: that third seal (--jobs 1) also for one file, which the default
+//                --jobs reads in pieces on worker threads when it is large (src/records/split-index.ts)
 //   --cli PATH   run another build's dist/cli/main.js (to measure before / after a change)
 //   --columns C  C extra numeric feature columns (default 0: id, x, y, text, label); daff's time grows
 //                with the columns, snap's record diff does not (an index line per record, whatever its width)
@@ -162,7 +164,7 @@ export function benchRecords({ work, key, pub, rows = 1_000_000, daff = true, co
  * one (each into a fresh store). Returns per format the runs and their medians (min–max).
  * @param o.work a scratch folder (made and removed here)
  */
-export function benchSealPairs({ work, rows = 1_000_000, rounds = 5, formats = ['csv', 'jsonl'], columns = 0, files = 1 }) {
+export function benchSealPairs({ work, rows = 1_000_000, rounds = 5, formats = ['csv', 'jsonl'], columns = 0, files = 1, oneThread = false }) {
   EXTRA = columns;
   const dir = join(work, `records-seal-${rows}`);
   rmSync(dir, { recursive: true, force: true });
@@ -173,8 +175,8 @@ export function benchSealPairs({ work, rows = 1_000_000, rounds = 5, formats = [
   makeTables(dir, rows);
   if (files > 1) for (const f of formats) splitTable(join(dir, `a-${f}`), `train.${f}`, files, f === 'csv');
   const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-  const out = { rows, rounds, files, loadBefore: load() };
-  const modes = files > 1 ? ['without', 'with', 'withOneThread'] : ['without', 'with'];
+  const out = { rows, rounds, files, oneThread: oneThread || files > 1, loadBefore: load() };
+  const modes = out.oneThread ? ['without', 'with', 'withOneThread'] : ['without', 'with'];
   for (const f of formats) out[f] = Object.fromEntries(modes.map((m) => [m, []]));
   for (let r = 0; r < rounds; r++) {
     for (const f of formats) {
@@ -218,8 +220,8 @@ function spread(xs, digits = 2) {
 /** The paired seal figures as a Markdown table. */
 export function sealPairsTable(r) {
   const formats = ['csv', 'jsonl'].filter((f) => r[f]);
-  const split = r.files > 1;
-  const lines = [`${r.rows.toLocaleString('en-US')} rows${split ? ` in ${r.files} files` : ''}, ${r.rounds} rounds (${split ? 'without, with, with --jobs 1' : 'without, with'} alternated); medians (min–max); load average ${r.loadBefore} before, ${r.loadAfter} after`, '', `| | ${formats.map((f) => f.toUpperCase()).join(' | ')} |`, `|---|${formats.map(() => '---').join('|')}|`];
+  const split = r.oneThread || r.files > 1;
+  const lines = [`${r.rows.toLocaleString('en-US')} rows${r.files > 1 ? ` in ${r.files} files` : ''}, ${r.rounds} rounds (${split ? 'without, with, with --jobs 1' : 'without, with'} alternated); medians (min–max); load average ${r.loadBefore} before, ${r.loadAfter} after`, '', `| | ${formats.map((f) => f.toUpperCase()).join(' | ')} |`, `|---|${formats.map(() => '---').join('|')}|`];
   const row = (name, fn) => lines.push(`| ${name} | ${formats.map((f) => fn(r[f])).join(' | ')} |`);
   row('seal without: wall s', (x) => spread(x.without.map((y) => y.ms / 1000)));
   row('seal with: wall s', (x) => spread(x.with.map((y) => y.ms / 1000)));
@@ -228,12 +230,13 @@ export function sealPairsTable(r) {
   row('ratio with / without, wall (per pair)', (x) => spread(x.with.map((y, i) => y.ms / x.without[i].ms)));
   row('ratio with / without, CPU (per pair)', (x) => spread(x.with.map((y, i) => y.cpuS / x.without[i].cpuS)));
   if (split) {
-    row('seal with, --jobs 1 (files one at a time): wall s', (x) => spread(x.withOneThread.map((y) => y.ms / 1000)));
+    row('seal with, --jobs 1 (one thread reads): wall s', (x) => spread(x.withOneThread.map((y) => y.ms / 1000)));
     row('seal with, --jobs 1: CPU-s', (x) => spread(x.withOneThread.map((y) => y.cpuS)));
-    row('speed-up of several files at once, wall (per round)', (x) => spread(x.with.map((y, i) => x.withOneThread[i].ms / y.ms)));
+    row('speed-up of the default --jobs over --jobs 1, wall (per round)', (x) => spread(x.with.map((y, i) => x.withOneThread[i].ms / y.ms)));
     row('ratio with / without, wall, --jobs 1 (per pair)', (x) => spread(x.withOneThread.map((y, i) => y.ms / x.without[i].ms)));
   }
   row('peak RSS without / with, MiB (max)', (x) => `${Math.max(...x.without.map((y) => y.rssMiB))} / ${Math.max(...x.with.map((y) => y.rssMiB))}`);
+  if (split) row('peak RSS with --jobs 1, MiB (max)', (x) => `${Math.max(...x.withOneThread.map((y) => y.rssMiB))}`);
   return lines.join('\n');
 }
 
@@ -254,6 +257,12 @@ export function recordsTable(r) {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    // The usage is this file's header comment.
+    const head = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1);
+    console.log(head.slice(0, head.findIndex((l) => !l.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+    process.exit(0);
+  }
   const opt = (name, def) => {
     const i = args.indexOf(`--${name}`);
     return i >= 0 ? args[i + 1] : def;
@@ -265,7 +274,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   }
   const work = resolve(opt('dir', process.env.SNAP_BENCH_DIR ?? join(tmpdir(), 'snap-bench')));
   if (opt('seal-rounds', undefined) !== undefined) {
-    const r = benchSealPairs({ work, rows: Number(opt('rows', '1000000')), rounds: Number(opt('seal-rounds', '5')), columns: Number(opt('columns', '0')), formats: opt('formats', 'csv,jsonl').split(','), files: Number(opt('files', '1')) });
+    const r = benchSealPairs({ work, rows: Number(opt('rows', '1000000')), rounds: Number(opt('seal-rounds', '5')), columns: Number(opt('columns', '0')), formats: opt('formats', 'csv,jsonl').split(','), files: Number(opt('files', '1')), oneThread: args.includes('--one-thread') });
     console.log(sealPairsTable(r));
     const json = opt('json', undefined);
     if (json) writeFileSync(json, JSON.stringify(r, null, 2) + '\n');
