@@ -186,6 +186,10 @@ export async function readJsonl(abs: string, rel: string, fields: RecordFields, 
     if (text.charCodeAt(text.length - 1) === 0x0d) text = text.slice(0, -1);
     row++;
     try {
+      // The read loop bounds a line only while its end has not arrived: a line ending in a later
+      // chunk could pass by up to a chunk. Each line is held to the bound here (UTF-8 bytes; a
+      // string of at most MAX_RECORD_BYTES / 3 UTF-16 units cannot exceed it).
+      if (text.length > MAX_RECORD_BYTES / 3 && Buffer.byteLength(text) > MAX_RECORD_BYTES) throw new SnapError('RECORDS_LIMIT', `a line is longer than ${MAX_RECORD_BYTES} bytes`);
       if (text.trim() === '') throw new SnapError('RECORDS_MALFORMED', 'a blank line (every line of a JSONL file is one JSON object)');
       const refused = text.length > DEPTH_SCAN_FROM ? tooDeepOrLarge(text, { depth: MAX_DEPTH, values: MAX_RECORD_VALUES }) : undefined;
       if (refused === 'depth') throw new SnapError('RECORDS_MALFORMED', `values nested deeper than ${MAX_DEPTH} levels`);

@@ -195,6 +195,15 @@ describe('JSONL records', () => {
     for (const variant of [body.replace(/\n/g, '\r\n'), '\ufeff' + body, body.slice(0, -1)]) expect((await index('t.jsonl', variant, spec)).lines).toEqual(base.lines);
   });
 
+  it('refuse a line longer than 16 MiB wherever it ends, even 20 bytes over: it used to pass when its end came in the read after the bound was checked', async () => {
+    const line = `{"id":1,"label":"a","t":"${'x'.repeat((16 << 20) - 10)}"}`;
+    expect(Buffer.byteLength(line)).toBeGreaterThan(16 << 20);
+    const e = await failure('t.jsonl', `${line}\n{"id":2,"label":"b"}\n`, spec);
+    expect(e).toMatchObject({ code: 'RECORDS_LIMIT', details: { path: 't.jsonl', line: 1 } });
+    const at = await index('t.jsonl', `{"id":1,"label":"a","t":"${'x'.repeat((16 << 20) - 40)}"}\n`, spec);
+    expect(at.lines).toHaveLength(1);
+  });
+
   it('refuse invalid JSON, a blank line, a line that is not an object, naming the line', async () => {
     for (const [text, line] of [
       ['{"id":1,"label":"a"}\n{"id":2,"label":\n', 2],
