@@ -86,12 +86,16 @@ function parseOptions(format: 'csv' | 'tsv', info: boolean): Options {
 
 /**
  * The 1-based line where each of some records (1-based, header not counted) starts: the file parsed
- * again with csv-parse's `info`, up to the last of them. For error messages only.
+ * again with csv-parse's `info`, up to the last of them, for the byte where each record starts
+ * (`info.bytes` of the record before: the bytes read through its end, a BOM included), then read
+ * once more counting line feeds up to those bytes. A line ends at each LF (a CRLF is one line end).
+ * csv-parse's own `info.lines` counts the CR and the LF of a CRLF inside a quoted field as two
+ * lines, which put errors after such records lines too far. For error messages only.
  */
 export async function linesOfRows(abs: string, format: 'csv' | 'tsv', rows: readonly number[]): Promise<Map<number, number>> {
   const want = new Set(rows);
   const last = Math.max(...rows);
-  const out = new Map<number, number>();
+  const starts = new Map<number, number>();
   const parser = parse(parseOptions(format, true));
   let prevEnd = 0;
   let n = -1; // the header is record 0
@@ -100,14 +104,41 @@ export async function linesOfRows(abs: string, format: 'csv' | 'tsv', rows: read
   try {
     for await (const d of parser as AsyncIterable<{ info: Info }>) {
       n++;
-      if (want.has(n)) out.set(n, prevEnd + 1);
-      prevEnd = d.info.lines;
+      if (want.has(n)) starts.set(n, prevEnd);
+      prevEnd = d.info.bytes;
       if (n >= last) break;
     }
+  } catch (e) {
+    if (!(e instanceof CsvError)) throw e; // the record that does not parse: it starts where the last one read ended (below)
   } finally {
     stream.destroy();
     parser.destroy();
   }
+  // A wanted record the parse did not reach (it failed there) starts where the last one read ended.
+  for (const r of want) if (!starts.has(r) && r === n + 1) starts.set(r, prevEnd);
+  const order = [...starts].sort((a, b) => a[1] - b[1]);
+  const out = new Map<number, number>();
+  let pos = 0;
+  let lines = 1;
+  let k = 0;
+  const reader = (await openDataFile(abs)).createReadStream();
+  try {
+    for await (const chunk of reader as AsyncIterable<Buffer>) {
+      while (k < order.length && (order[k] as [number, number])[1] <= pos + chunk.length) {
+        const [row, at] = order[k] as [number, number];
+        let count = 0;
+        for (let i = chunk.indexOf(0x0a); i !== -1 && i < at - pos; i = chunk.indexOf(0x0a, i + 1)) count++;
+        out.set(row, lines + count);
+        k++;
+      }
+      if (k === order.length) break;
+      for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, i + 1)) lines++;
+      pos += chunk.length;
+    }
+  } finally {
+    reader.destroy();
+  }
+  for (; k < order.length; k++) out.set((order[k] as [number, number])[0], lines);
   return out;
 }
 
@@ -175,7 +206,9 @@ export async function readDelimited(abs: string, rel: string, format: 'csv' | 't
     }
     if (isSnapError(e)) throw e;
     if (e instanceof CsvError) {
-      const line = (e as unknown as { lines?: number }).lines;
+      // csv-parse's own line count takes the CR and LF of a quoted CRLF for two lines: count them again (linesOfRows).
+      const failed = shape ? row + 1 : 0;
+      const line = (await linesOfRows(abs, format, [failed]).catch(() => undefined))?.get(failed) ?? (e as unknown as { lines?: number }).lines;
       const code = e.code === 'CSV_MAX_RECORD_SIZE' ? 'RECORDS_LIMIT' : 'RECORDS_MALFORMED';
       throw located(new SnapError(code, csvProblem(e)), rel, { ...(line ? { line } : {}), ...(shape ? { row: row + 1 } : {}) });
     }

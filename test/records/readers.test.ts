@@ -70,6 +70,15 @@ describe('CSV records', () => {
     expect(e.details).toMatchObject({ path: 't.csv', line: 4 });
   });
 
+  it('count a CRLF inside a quoted field as one line end, in every error: the record after five such records starts at line 12, not 17', async () => {
+    const rows = ['k,v', ...[1, 2, 3, 4, 5].map((i) => `${i},"a\r\nb"`)];
+    const ragged = await failure('t.csv', [...rows, '6,x,extra'].join('\r\n') + '\r\n', { format: 'csv', identity: 'key', key: ['k'] });
+    expect(ragged).toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 't.csv', line: 12, row: 6 } });
+    expect(ragged.message).toMatch(/^t\.csv: line 12, record 6: /);
+    const empty = await failure('t.csv', [...rows, ',x'].join('\r\n') + '\r\n', { format: 'csv', identity: 'key', key: ['k'] });
+    expect(empty).toMatchObject({ code: 'RECORDS_KEY_EMPTY', details: { line: 12, row: 6 } });
+  });
+
   it('refuse a ragged row, naming file, line and record', async () => {
     const e = await failure('train.csv', TRAIN_CSV.replace('2,"lunch', '2,extra,"lunch'), KEYED);
     expect(e.code).toBe('RECORDS_MALFORMED');
