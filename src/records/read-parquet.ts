@@ -10,6 +10,8 @@
 import type { FileHandle } from 'node:fs/promises';
 import { parquetMetadata, parquetRead, type AsyncBuffer, type FileMetaData, type ParquetParsers } from 'hyparquet';
 import { parquetHeader } from 'hyparquet/src/column.js';
+import { decompressPage } from 'hyparquet/src/datapage.js';
+import { getMaxDefinitionLevel, getMaxRepetitionLevel, getSchemaPath } from 'hyparquet/src/schema.js';
 import { compressors } from 'hyparquet-compressors';
 import { SnapError, isSnapError } from '../core/errors.js';
 import { listColumns, ObjectShapes, parquetValue, type RecordFields } from './canonical.js';
@@ -166,7 +168,7 @@ type RowGroup = FileMetaData['row_groups'][number];
  * column chunk — against {@link MAX_ROW_GROUP_BYTES} and {@link MAX_ROW_GROUP_VALUES}, and the
  * stored sizes of its column chunks (each read whole) against {@link MAX_ROW_GROUP_STORED_BYTES}
  * before any is read; the row group's own `total_byte_size` and `num_rows` are only what its
- * writer claims.
+ * writer claims. Each data page's run-length/bit-packed streams are checked too ({@link pageRunProblem}).
  * @throws SnapError `RECORDS_LIMIT` | `RECORDS_MALFORMED` (a page header that cannot be read)
  */
 /** A whole number of at least 0 that a JavaScript number holds exactly. */
@@ -200,14 +202,117 @@ function pageShapeProblem(h: ReturnType<typeof parquetHeader>, size: number, sto
   }
 }
 
-async function checkRowGroupPages(file: AsyncBuffer, rg: RowGroup, g: number, rel: string, maxValues: number, maxHeaderValues: number): Promise<void> {
+/**
+ * What is wrong with a run-length/bit-packed hybrid stream (Parquet format, Encodings.md "Run Length
+ * Encoding / Bit-Packing Hybrid") that is to give `n` values of `width` bits, read from `bytes` at
+ * `start` as hyparquet 1.33.0 reads it (`readRleBitPackedHybrid`: runs until it has `n` values,
+ * 32-bit varint headers), or undefined. hyparquet writes an RLE run's value `count` times into an
+ * array made for `n`, without looking at `n`: a run of 2^30 in a page of 8 values grew that array
+ * until V8 ended the process (an 858-byte file: SIGTRAP, 1.6 GB; found by fuzzing). A bit-packed
+ * run of width 0 whose count overflows to a negative number is a loop that never ends. So a run
+ * may not give more than the values still wanted (a bit-packed one: its last group of 8 padded).
+ * Reading past the end is left to hyparquet, which throws there.
+ */
+export function hybridRunProblem(bytes: Uint8Array, start: number, width: number, n: number): string | undefined {
+  let pos = start;
+  let seen = 0;
+  while (seen < n) {
+    let header = 0;
+    let shift = 0;
+    let byte: number;
+    do {
+      if (pos >= bytes.length) return undefined;
+      byte = bytes[pos++] as number;
+      header |= (byte & 0x7f) << shift;
+      shift += 7;
+    } while (byte & 0x80);
+    if (header & 1) {
+      const count = (header >> 1) << 3;
+      if (count < 0 || count > n - seen + 7) return `a bit-packed run of ${count} values where ${n - seen} are left`;
+      pos += Math.max(1, (count * width) / 8);
+      seen = Math.min(n, seen + count);
+    } else {
+      const count = header >>> 1;
+      if (count > n - seen) return `a run of ${count} values where ${n - seen} are left`;
+      pos += (width + 7) >> 3;
+      seen += count;
+    }
+  }
+  return undefined;
+}
+
+/** Bits of a level of at most `max` (as hyparquet computes them). */
+const levelWidth = (max: number) => 32 - Math.clz32(max);
+
+/** The page's levels and values after its header, as the decoder will read them. */
+interface PageContext {
+  codec: string;
+  type: string | undefined;
+  maxDef: number;
+  maxRep: number;
+}
+
+/**
+ * What is wrong with the run-length/bit-packed hybrid streams of a data page (its levels and its
+ * dictionary indices or RLE booleans), see {@link hybridRunProblem}, or undefined. `raw` is the page
+ * as stored; it is decompressed here (as hyparquet will) only when such a stream is compressed.
+ */
+function pageRunProblem(h: ReturnType<typeof parquetHeader>, raw: Uint8Array, c: PageContext): string | undefined {
+  const u32 = (b: Uint8Array, at: number) => (at + 4 <= b.length ? new DataView(b.buffer, b.byteOffset + at, 4).getUint32(0, true) : undefined);
+  if (h.type === 'DATA_PAGE' && h.data_page_header) {
+    const d = h.data_page_header;
+    const hybridValues = d.encoding === 'RLE' || d.encoding === 'RLE_DICTIONARY' || d.encoding === 'PLAIN_DICTIONARY';
+    if (!c.maxRep && !c.maxDef && !hybridValues) return undefined;
+    const page = decompressPage(raw, h.uncompressed_page_size, c.codec as never, compressors);
+    let at = 0;
+    for (const max of [c.maxRep, c.maxDef]) {
+      if (!max) continue;
+      const length = u32(page, at);
+      if (length === undefined) return undefined;
+      const p = hybridRunProblem(page, at + 4, levelWidth(max), d.num_values);
+      if (p) return `(levels) ${p}`;
+      at += 4 + length;
+    }
+    if (!hybridValues) return undefined;
+    // Without the nulls counted, num_values bounds the values: an array grows at most to it.
+    let p: string | undefined;
+    if (c.type === 'BOOLEAN') p = at + 4 <= page.length ? hybridRunProblem(page, at + 4, 1, d.num_values) : undefined; // length-prefixed
+    else if (page[at]) p = hybridRunProblem(page, at + 1, page[at] as number, d.num_values); // a bit width of 0 reads no stream
+    return p && `(values) ${p}`;
+  }
+  if (h.type === 'DATA_PAGE_V2' && h.data_page_header_v2) {
+    const d = h.data_page_header_v2;
+    const rep = d.repetition_levels_byte_length;
+    const def = d.definition_levels_byte_length;
+    if (c.maxRep) {
+      const p = hybridRunProblem(raw, 0, levelWidth(c.maxRep), d.num_values);
+      if (p) return `(levels) ${p}`;
+    }
+    if (c.maxDef) {
+      const p = hybridRunProblem(raw, rep, levelWidth(c.maxDef), d.num_values);
+      if (p) return `(levels) ${p}`;
+    }
+    if (d.encoding !== 'RLE' && d.encoding !== 'RLE_DICTIONARY' && d.encoding !== 'PLAIN_DICTIONARY') return undefined;
+    const size = h.uncompressed_page_size - rep - def;
+    let page = raw.subarray(rep + def);
+    if (d.is_compressed !== false && size) page = decompressPage(page, size, c.codec as never, compressors);
+    const n = d.num_values - d.num_nulls;
+    let p: string | undefined;
+    if (d.encoding === 'RLE') p = page.length >= 4 ? hybridRunProblem(page, 4, 1, n) : undefined; // length-prefixed
+    else if (page.length >= 1) p = hybridRunProblem(page, 1, page[0] as number, n); // read even at a bit width of 0
+    return p && `(values) ${p}`;
+  }
+  return undefined;
+}
+
+async function checkRowGroupPages(file: AsyncBuffer, fileMeta: FileMetaData, rg: RowGroup, g: number, rel: string, maxValues: number, maxHeaderValues: number): Promise<void> {
   const limit = (what: string) => new SnapError('RECORDS_LIMIT', `${rel}: row group ${g} ${what}`, { path: rel });
   const malformed = (why: string) => new SnapError('RECORDS_MALFORMED', `${rel}: row group ${g}: ${why} (truncated or corrupt?)`, { path: rel });
   const rows = Number(rg.num_rows);
   if (!Number.isSafeInteger(rows) || rows < 0) throw malformed(`its row count ${String(rg.num_rows)} is not a whole number`);
   if (rows * Math.max(1, rg.columns.length) > maxValues) throw limit(`holds ${rows} rows of ${rg.columns.length} columns, more than ${maxValues} values`);
   // Where each column chunk lies, and what they declare together, before any is read.
-  const spans: { start: number; length: number }[] = [];
+  const spans: { start: number; length: number; context: PageContext }[] = [];
   let stored = 0;
   for (const chunk of rg.columns) {
     const meta = chunk.meta_data;
@@ -216,12 +321,13 @@ async function checkRowGroupPages(file: AsyncBuffer, rg: RowGroup, g: number, re
     const length = Number(meta.total_compressed_size);
     if (!Number.isSafeInteger(start) || start < 0 || !Number.isSafeInteger(length) || length < 0 || start + length > file.byteLength) throw malformed('a column chunk lies outside the file');
     stored += length;
-    spans.push({ start, length });
+    const path = getSchemaPath(fileMeta.schema, meta.path_in_schema); // checkColumnChunks: a leaf of the schema
+    spans.push({ start, length, context: { codec: String(meta.codec), type: meta.type, maxDef: getMaxDefinitionLevel(path), maxRep: getMaxRepetitionLevel(path) } });
   }
   if (stored > MAX_ROW_GROUP_STORED_BYTES) throw limit(`declares ${stored} bytes of column chunks, more than ${MAX_ROW_GROUP_STORED_BYTES}`);
   let bytes = 0;
   let values = 0;
-  for (const { start, length } of spans) {
+  for (const { start, length, context } of spans) {
     const reader = { view: new DataView(await file.slice(start, start + length)), offset: 0 };
     const bytesOf = new Uint8Array(reader.view.buffer, reader.view.byteOffset, reader.view.byteLength);
     while (reader.offset < reader.view.byteLength - 1) {
@@ -244,6 +350,13 @@ async function checkRowGroupPages(file: AsyncBuffer, rg: RowGroup, g: number, re
       if (stored > reader.view.byteLength - reader.offset) throw malformed('a page runs past the end of its column chunk');
       const shape = pageShapeProblem(h, size, stored);
       if (shape) throw malformed(`a page header ${shape}`);
+      let runs: string | undefined;
+      try {
+        runs = pageRunProblem(h, bytesOf.subarray(reader.offset, reader.offset + stored), context);
+      } catch (e) {
+        throw malformed(`a page cannot be decompressed (${(e as Error).message})`);
+      }
+      if (runs) throw malformed(`a page's run-length encoded ${runs}`);
       bytes += size;
       values += n;
       if (bytes > MAX_ROW_GROUP_BYTES) throw limit(`declares more than ${MAX_ROW_GROUP_BYTES} bytes of uncompressed pages`);
@@ -319,7 +432,7 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
       const rg = meta.row_groups[g] as FileMetaData['row_groups'][number];
       if (rg.total_byte_size > BigInt(MAX_ROW_GROUP_BYTES)) throw new SnapError('RECORDS_LIMIT', `${rel}: row group ${g} holds ${rg.total_byte_size} bytes uncompressed, more than ${MAX_ROW_GROUP_BYTES}`, { path: rel });
       checkColumnChunks(rg, g, leaves, rel);
-      await checkRowGroupPages(file, rg, g, rel, options.maxRowGroupValues ?? MAX_ROW_GROUP_VALUES, options.maxPageHeaderValues ?? MAX_PAGE_HEADER_VALUES);
+      await checkRowGroupPages(file, meta, rg, g, rel, options.maxRowGroupValues ?? MAX_ROW_GROUP_VALUES, options.maxPageHeaderValues ?? MAX_PAGE_HEADER_VALUES);
       const rows = Number(rg.num_rows);
       // The group's columns, decoded (one list of chunks per top-level column, in schema order);
       // its rows are made from them one at a time, so only one row object is alive at once.

@@ -1,6 +1,6 @@
 /**
- * Parquet files found by fuzzing that made the decoder (hyparquet 1.33.0) loop for ever or end the
- * process with an unhandled rejection: `seal` refuses each at once with RECORDS_MALFORMED (exit 3),
+ * Parquet files found by fuzzing that made the decoder (hyparquet 1.33.0) loop for ever, end the
+ * process with an unhandled rejection, or grow one array past what V8 holds (SIGTRAP): `seal` refuses each at once with RECORDS_MALFORMED (exit 3),
  * the store left as it was (no lock, nothing in its tmp). Run through the built binary with a
  * deadline, so that a regression fails here instead of hanging the suite.
  */
@@ -17,6 +17,8 @@ describe('seal of a hostile Parquet file (test/fixtures/parquet/README.md)', () 
   for (const [name, message] of [
     ['v2-page-without-level-lengths.parquet', /a page header of a data page \(v2\) lacks a count or a level length/],
     ['unclaimed-column-chunk.parquet', /its column chunks are not the schema's 4 columns in order \(chunk 3 of 4 names \["labe,"\], the schema \["label"\]\)/],
+    ['rle-run-past-page.parquet', /row group 0: a page's run-length encoded \(levels\) a run of 1073741824 values where 64 are left/],
+    ['v1-level-run-past-page.parquet', /row group 1: a page's run-length encoded \(levels\) a run of \d+ values where \d+ are left/],
   ] as const) {
     it(`refuses ${name} at once (RECORDS_MALFORMED, exit 3), leaving no lock and nothing in the store's tmp`, async () => {
       const data = await makeTree({ 'snap.json': JSON.stringify({ records: [{ pattern: 'f.parquet', key: ['id'], label: 'label' }] }) });
