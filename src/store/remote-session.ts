@@ -93,7 +93,7 @@ export interface SessionStats {
   /** Objects downloaded into the working copy, and their bytes. */
   objectsPulled: number;
   bytesPulled: number;
-  /** The snapshots (`NAME@VERSION`, sorted) whose manifests were copied into the working copy. */
+  /** The snapshots (`NAME@VERSION`, sorted) whose manifests were downloaded into the working copy (also one then left out for not being the one its commit object pins). */
   manifestsPulled: string[];
   /** Objects re-hashed as they streamed (fsck), never stored, and their bytes. */
   objectsStreamed: number;
@@ -289,13 +289,17 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
         // A commit object that is not one (planted, or overwritten in an unversioned bucket) names no
         // file: NAME@VERSION is there with none, and verify and fsck report it as they report a
         // local snapshot folder whose files are missing; the other snapshots are not concerned.
-        const names = await remote.readSnapshotInto(s.name, s.version, tmp, everyManifest ? SNAPSHOT_FILE_NAMES : WITHOUT_MANIFEST).catch((e: unknown) => {
+        let manifestRefused = false; // downloaded, and left out for not being the one pinned
+        const names = await remote.readSnapshotInto(s.name, s.version, tmp, everyManifest ? SNAPSHOT_FILE_NAMES : WITHOUT_MANIFEST, (text, file) => {
+          opts.note(text);
+          if (file === MANIFEST_FILE) manifestRefused = true;
+        }).catch((e: unknown) => {
           if (!(e instanceof SnapError && e.code === 'SNAPSHOT_MALFORMED')) throw e;
           opts.note(`${e.message}: none of its files is read`);
           malformed.add(ref);
           return [] as string[];
         });
-        if (names.includes(MANIFEST_FILE)) stats.manifestsPulled.push(ref);
+        if (names.includes(MANIFEST_FILE) || manifestRefused) stats.manifestsPulled.push(ref);
         const small = (f: string, limit: number): Promise<Buffer | undefined> =>
           names.includes(f) ? readSmallFile(join(tmp, f), limit, `cannot read the ${f} of ${ref}`, () => new SnapError('IO_ERROR', 'not a regular file')) : Promise.resolve(undefined);
         const envelope = await small(ENVELOPE_FILE, MAX_ENVELOPE_BYTES + 1);
@@ -350,7 +354,7 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
       }
       await mapLimit([...named].filter((r) => !malformed.has(r)), TRANSFER_JOBS, async (ref) => {
         const [name, version] = ref.split('@') as [string, string];
-        if (await pullManifest(remote, store, name, version)) stats.manifestsPulled.push(ref);
+        if (await pullManifest(remote, store, name, version, opts.note)) stats.manifestsPulled.push(ref);
       });
       if (stats.manifestsPulled.length > 0) await setFolderTimes();
     }
@@ -460,18 +464,23 @@ const WITHOUT_MANIFEST: readonly string[] = SNAPSHOT_FILE_NAMES.filter((f) => f 
 /**
  * Stream the manifest of the committed snapshot NAME@VERSION into its folder of the working copy
  * (through a temporary folder, then a rename). A manifest its commit object does not name, or that
- * is missing, is left out: the command reports it as for a local snapshot folder without one.
- * @returns whether it was copied
+ * is missing, or that is not the one it pins (said by `note`), is left out: the command reports it
+ * as for a local snapshot folder without one.
+ * @returns whether it was downloaded (copied, or left out for not being the one pinned)
  * @throws SnapError `IO_ERROR` and the other errors of reading the bucket
  */
-async function pullManifest(remote: S3Backend, store: Store, name: string, version: string): Promise<boolean> {
+async function pullManifest(remote: S3Backend, store: Store, name: string, version: string, note: (text: string) => void): Promise<boolean> {
   const tmp = await makeTmpDir(store, 'pull');
   try {
-    const names = await remote.readSnapshotInto(name, version, tmp, [MANIFEST_FILE]).catch((e: unknown) => {
+    let refused = false; // downloaded, and left out for not being the one pinned
+    const names = await remote.readSnapshotInto(name, version, tmp, [MANIFEST_FILE], (text) => {
+      note(text);
+      refused = true;
+    }).catch((e: unknown) => {
       if (e instanceof SnapError && e.code === 'SNAPSHOT_MALFORMED') return [] as string[]; // said when its other files were pulled
       throw e;
     });
-    if (!names.includes(MANIFEST_FILE)) return false;
+    if (!names.includes(MANIFEST_FILE)) return refused;
     await fsp.rename(join(tmp, MANIFEST_FILE), join(snapshotDir(store, name, version), MANIFEST_FILE));
     return true;
   } finally {

@@ -139,8 +139,27 @@ export const SNAPSHOT_FILE_LIMITS: Readonly<Record<string, number>> = {
   'contents.json': MAX_CONTENTS_BYTES + 1,
 };
 
-/** Largest commit object read (bytes); snap's are about 500. */
+/** Largest commit object read (bytes); snap's are about 500 (about 700 with `versions`). */
 const MAX_COMMIT_BYTES = 64 * 1024;
+
+/**
+ * A version ID a commit object may record (`versions`, FORMAT.md §23.3): 1 to 1,024 printable ASCII
+ * characters, no space. AWS's are about 32 characters of URL-safe base64 (with `+`, `/`, `.`, `_`),
+ * Ceph's 32 alphanumerics and `.`, moto's UUIDs.
+ */
+const VERSION_ID_RE = /^[\x21-\x7e]{1,1024}$/;
+
+/** A committed snapshot as its commit object names it (FORMAT.md §23.3). */
+export interface Commit {
+  /** The staged folder's token: 32 hex digits. */
+  staged: string;
+  /** Each file's SHA-256 (hex), by name (`manifest.jsonl`, …). */
+  files: Record<string, string>;
+  /** `sha256:<hex>` of the statement ('' when it has none). */
+  snapshot: string;
+  /** The version ID each file was written as, by name, in a versioned bucket (empty otherwise, and in commits written before snap recorded them). */
+  versions: Record<string, string>;
+}
 
 /** The top folders of the layout whose keys are no other files (listed by their own readers). */
 const OWN_FOLDERS: readonly string[] = ['objects/', 'snapshots/', 'log/', 'locks/'];
@@ -169,13 +188,18 @@ async function bodyPrefix(body: unknown, limit: number): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** Write the first `limit` bytes of `body` to a new file at `path` (mode 0444); the rest is not read. */
-async function copyAtMost(body: Readable, path: string, limit: number): Promise<void> {
+/**
+ * Write the first `limit` bytes of `body` to a new file at `path` (mode 0444); the rest is not read.
+ * @returns the SHA-256 (hex) of the bytes written
+ */
+async function copyAtMost(body: Readable, path: string, limit: number): Promise<string> {
   const fh = await fsp.open(path, 'wx', 0o444);
+  const h = createHash('sha256');
   try {
     let left = limit;
     for await (const chunk of body as AsyncIterable<Buffer>) {
       const part = chunk.length > left ? chunk.subarray(0, left) : chunk;
+      h.update(part);
       await fh.write(part);
       left -= part.length;
       if (left <= 0) break; // leaving the loop destroys the response: the rest is never downloaded
@@ -183,6 +207,7 @@ async function copyAtMost(body: Readable, path: string, limit: number): Promise<
   } finally {
     await fh.close();
   }
+  return h.digest('hex');
 }
 
 const sha256hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -298,14 +323,14 @@ export class S3Backend implements StoreBackend {
     return this.exists(this.objectKey(hex));
   }
 
-  private async exists(key: string): Promise<boolean> {
-    return (await this.sizeOf(key)) !== undefined;
+  private async exists(key: string, versionId?: string): Promise<boolean> {
+    return (await this.sizeOf(key, versionId)) !== undefined;
   }
 
-  /** The size in bytes of the object at `key` (a HEAD), `undefined` when there is none. */
-  private async sizeOf(key: string): Promise<number | undefined> {
+  /** The size in bytes of the object at `key` (a HEAD; of `versionId` when given), `undefined` when there is none. */
+  private async sizeOf(key: string, versionId?: string): Promise<number | undefined> {
     try {
-      const r = await this.client.send(new HeadObjectCommand({ Bucket: this.where.bucket, Key: key }));
+      const r = await this.client.send(new HeadObjectCommand({ Bucket: this.where.bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) }));
       return r.ContentLength ?? 0;
     } catch (e) {
       if (isNotFound(e)) return undefined;
@@ -347,7 +372,7 @@ export class S3Backend implements StoreBackend {
    * PUT unless present: `If-None-Match: *` (412 → present). Small bodies carry their SHA-256 as
    * `x-amz-checksum-sha256`; large ones go in parts through lib-storage (each part checksummed).
    */
-  private async putOnce(key: string, body: Uint8Array | (() => Readable), size: number, sha: string, retain?: Retention, once = true): Promise<PutResult> {
+  private async putOnce(key: string, body: Uint8Array | (() => Readable), size: number, sha: string, retain?: Retention, once = true, stored?: { versionId?: string }): Promise<PutResult> {
     const cond = once ? { IfNoneMatch: '*' } : {};
     try {
       if (size > this.multipartThreshold && typeof body === 'function') {
@@ -358,9 +383,10 @@ export class S3Backend implements StoreBackend {
           leavePartsOnError: false,
           params: { Bucket: this.where.bucket, Key: key, Body: body(), ChecksumAlgorithm: 'SHA256', ...cond, ...this.lockParams(retain) } as PutObjectCommandInput,
         });
-        await up.done();
+        const r = await up.done();
+        if (stored && r.VersionId) stored.versionId = r.VersionId;
       } else {
-        await this.client.send(
+        const r = await this.client.send(
           new PutObjectCommand({
             Bucket: this.where.bucket,
             Key: key,
@@ -371,6 +397,7 @@ export class S3Backend implements StoreBackend {
             ...this.lockParams(retain),
           }),
         );
+        if (stored && r.VersionId) stored.versionId = r.VersionId;
       }
       return 'stored';
     } catch (e) {
@@ -496,7 +523,7 @@ export class S3Backend implements StoreBackend {
    * @throws SnapError `NOT_FOUND` | `SNAPSHOT_MALFORMED` (not a commit object, or larger than
    *   {@link MAX_COMMIT_BYTES}: read no further) | `IO_ERROR`
    */
-  async readCommit(name: string, version: string): Promise<{ version: Version; commit: { staged: string; files: Record<string, string>; snapshot: string } }> {
+  async readCommit(name: string, version: string): Promise<{ version: Version; commit: Commit }> {
     const key = this.commitKey(name, version);
     let v = this.winners.get(key);
     if (!v) {
@@ -507,7 +534,7 @@ export class S3Backend implements StoreBackend {
     const bytes = await bodyPrefix(await this.get(key, v.versionId), MAX_COMMIT_BYTES + 1).catch((e: unknown) => {
       throw s3Error(e, `read ${key}`);
     });
-    let c: { format?: unknown; staged?: unknown; files?: unknown; snapshot?: unknown };
+    let c: { format?: unknown; staged?: unknown; files?: unknown; snapshot?: unknown; versions?: unknown };
     try {
       // Longer than any commit object snap writes (about 500 bytes): read no further, and refused.
       c = bytes.length > MAX_COMMIT_BYTES ? {} : JSON.parse(bytes.toString('utf8'));
@@ -516,10 +543,28 @@ export class S3Backend implements StoreBackend {
     }
     const files = c.files as Record<string, unknown> | undefined;
     if (c.format !== COMMIT_FORMAT || typeof c.staged !== 'string' || !/^[0-9a-f]{32}$/.test(c.staged) || typeof c.snapshot !== 'string' || !files || typeof files !== 'object' ||
-      Object.entries(files).some(([f, h]) => !/^[a-z][a-z0-9._-]{0,63}$/.test(f) || typeof h !== 'string' || !/^[0-9a-f]{64}$/.test(h))) {
+      Object.entries(files).some(([f, h]) => !/^[a-z][a-z0-9._-]{0,63}$/.test(f) || typeof h !== 'string' || !/^[0-9a-f]{64}$/.test(h)) ||
+      (c.versions !== undefined && (!c.versions || typeof c.versions !== 'object' || Array.isArray(c.versions) ||
+        Object.entries(c.versions).some(([f, id]) => !Object.prototype.hasOwnProperty.call(files, f) || typeof id !== 'string' || !VERSION_ID_RE.test(id))))) {
       throw new SnapError('SNAPSHOT_MALFORMED', `the commit object of ${name}@${version} in ${this.location} is malformed`, { ref: `${name}@${version}` });
     }
-    return { version: v, commit: { staged: c.staged, files: files as Record<string, string>, snapshot: c.snapshot } };
+    const versions = (c.versions ?? {}) as Record<string, string>;
+    return { version: v, commit: { staged: c.staged, files: files as Record<string, string>, snapshot: c.snapshot, versions } };
+  }
+
+  /**
+   * Where a committed snapshot's file is: its staged key and, when the commit object records it,
+   * the version the seal wrote (FORMAT.md §23.3): the one read, whatever was written over it since.
+   */
+  private stagedFile(name: string, version: string, commit: Commit, file: string): Version {
+    const key = this.key(`snapshots/${name}/${version}/staged/${commit.staged}/${file}`);
+    const versionId = Object.prototype.hasOwnProperty.call(commit.versions, file) ? commit.versions[file] : undefined;
+    return versionId !== undefined ? { key, versionId } : { key };
+  }
+
+  /** Why a file read is not the one its commit object pins, for a note. */
+  private notPinned(name: string, version: string, file: string, got: string, pin: string): string {
+    return `${name}@${version}: its ${file} in ${this.location} is not the one its commit object pins (sha256 ${got}, pinned ${pin}): left out, as a missing file`;
   }
 
   /**
@@ -529,56 +574,69 @@ export class S3Backend implements StoreBackend {
    * memory, whatever its size), every other file at most {@link SNAPSHOT_FILE_LIMITS} bytes, one
    * more than the local store's readers read, so that a larger one reaches the command cut there and
    * is refused by it as in a local store. A file the commit object names that is missing is left
-   * out, and a changed one is copied as read: the command reports either (its signature or digest fails).
+   * out, and so is one whose bytes are not those the commit object pins (its SHA-256): it is not the
+   * snapshot's file, and the command reports the file missing. Each is read at the version the
+   * commit object records for it (a versioned bucket): what was written over it since is not read.
    * @param only copy only these of its files (default: all four)
+   * @param note told of each file left out for not being the one pinned (a message, and its name)
    * @returns the names of the files written
    * @throws SnapError `NOT_FOUND` (no such snapshot) | `SNAPSHOT_MALFORMED` (its commit object) | `IO_ERROR`
    */
-  async readSnapshotInto(name: string, version: string, dir: string, only: readonly string[] = SNAPSHOT_FILE_NAMES): Promise<string[]> {
+  async readSnapshotInto(name: string, version: string, dir: string, only: readonly string[] = SNAPSHOT_FILE_NAMES, note: (text: string, file: string) => void = () => {}): Promise<string[]> {
     const { commit } = await this.readCommit(name, version);
     const written: string[] = [];
     // Only the files a snapshot has: any other name a commit object lists (planted) is not read.
     for (const f of Object.keys(commit.files).filter((n) => (SNAPSHOT_FILE_NAMES as readonly string[]).includes(n) && only.includes(n))) {
-      const key = this.key(`snapshots/${name}/${version}/staged/${commit.staged}/${f}`);
-      const body = await this.get(key).catch((e) => {
+      const v = this.stagedFile(name, version, commit, f);
+      const body = await this.get(v.key, v.versionId).catch((e) => {
         if (e instanceof SnapError && e.code === 'NOT_FOUND') return undefined;
         throw e;
       });
       if (!body) continue;
-      await copyAtMost(body, join(dir, f), SNAPSHOT_FILE_LIMITS[f] ?? Infinity).catch((e: unknown) => {
-        throw s3Error(e, `read ${key}`);
+      const path = join(dir, f);
+      const got = await copyAtMost(body, path, SNAPSHOT_FILE_LIMITS[f] ?? Infinity).catch((e: unknown) => {
+        throw s3Error(e, `read ${v.key}`);
       });
+      if (got !== commit.files[f]) {
+        await fsp.rm(path, { force: true });
+        note(this.notPinned(name, version, f, got, commit.files[f] as string), f);
+        continue;
+      }
       written.push(f);
     }
     return written;
   }
 
   /**
-   * A committed snapshot's files in memory (each at most 64 MiB: a larger one is `STORE_MALFORMED`).
-   * Commands copy snapshots with {@link readSnapshotInto}, which has no such bound.
+   * A committed snapshot's files in memory (each at most 64 MiB: a larger one is `STORE_MALFORMED`),
+   * read as {@link readSnapshotInto} reads them: at the version the commit object records, and left
+   * out when not the bytes it pins. Commands copy snapshots with {@link readSnapshotInto}, which has
+   * no such bound.
    */
   async readSnapshot(name: string, version: string): Promise<SnapshotFiles> {
     const { commit } = await this.readCommit(name, version);
     const out: SnapshotFiles = new Map();
     for (const [f, hex] of Object.entries(commit.files).filter(([n]) => (SNAPSHOT_FILE_NAMES as readonly string[]).includes(n))) {
-      const bytes = await this.getSmall(this.key(`snapshots/${name}/${version}/staged/${commit.staged}/${f}`)).catch((e) => {
+      const v = this.stagedFile(name, version, commit, f);
+      const bytes = await this.getSmall(v.key, v.versionId).catch((e) => {
         if (e instanceof SnapError && e.code === 'NOT_FOUND') return undefined; // a missing file is for verify to report
         throw e;
       });
-      if (!bytes) continue;
-      // A changed file is kept as read: verify and fsck report it (its signature or digest fails).
+      // A file that is not the one the commit object pins is not the snapshot's: left out, as missing.
+      if (!bytes || sha256hex(bytes) !== hex) continue;
       out.set(f, bytes);
-      void hex;
     }
     return out;
   }
 
   /**
    * Commit NAME@VERSION (FORMAT.md §23.3): upload the files under a fresh `staged/<token>/`, then
-   * PUT the commit object with `If-None-Match: *`. 412 → another sealer won. In a versioned bucket
-   * (where the server may ignore the condition) the commit object's versions are listed: only the
-   * first-written one is the snapshot; when it is not ours, this commit lost.
-   * @throws SnapError `SNAPSHOT_EXISTS`
+   * PUT the commit object with `If-None-Match: *`, naming each file by its SHA-256 and, in a
+   * versioned bucket, by the version ID its PUT returned. 412 → another sealer won. In a versioned
+   * bucket (where the server may ignore the condition) the commit object's versions are listed: only
+   * the first-written one is the snapshot; when it is not ours, this commit lost.
+   * @throws SnapError `SNAPSHOT_EXISTS` | `STORE_MALFORMED` (a staged key was written by another
+   *   writer before this seal's PUT: nothing is committed) | `IO_ERROR`
    */
   async commitSnapshot(name: string, version: string, files: SnapshotFiles, retain?: Retention): Promise<void> {
     const ref = `${name}@${version}`;
@@ -587,15 +645,26 @@ export class S3Backend implements StoreBackend {
     if ((await this.firstVersions(key)).has(key)) throw exists();
     const token = randomBytes(16).toString('hex');
     const digests: Record<string, string> = {};
+    const versions: Record<string, string> = {};
+    const taken: string[] = [];
     await Promise.all(
       [...files].map(async ([f, bytes]) => {
         const hex = sha256hex(bytes);
         digests[f] = hex;
-        await this.putOnce(this.key(`snapshots/${name}/${version}/staged/${token}/${f}`), bytes, bytes.length, hex, retain);
+        const written: { versionId?: string } = {};
+        const key = this.key(`snapshots/${name}/${version}/staged/${token}/${f}`);
+        if ((await this.putOnce(key, bytes, bytes.length, hex, retain, true, written)) === 'present') taken.push(key);
+        if (written.versionId !== undefined && VERSION_ID_RE.test(written.versionId)) versions[f] = written.versionId;
       }),
     );
+    // The token is new: a key of it already there was written by someone else, whose bytes the
+    // commit object would name by our digest. Nothing is committed.
+    if (taken.length) throw new SnapError('STORE_MALFORMED', `${taken.sort()[0]} was written by another writer before this seal wrote it; nothing was committed (seal again)`, { ref, keys: taken.sort() });
     const statement = files.get('statement.json');
-    const body = Buffer.from(canonicalJson({ files: digests, format: COMMIT_FORMAT, snapshot: statement ? `sha256:${sha256hex(statement)}` : '', staged: token }));
+    // The version each file was written as, only when all have one (a versioned bucket): the readers
+    // read those, not whatever was written over them between these PUTs and the commit.
+    const pinned = Object.keys(versions).length === files.size ? { versions } : {};
+    const body = Buffer.from(canonicalJson({ files: digests, format: COMMIT_FORMAT, snapshot: statement ? `sha256:${sha256hex(statement)}` : '', staged: token, ...pinned }));
     let ours: string | undefined;
     try {
       const r = await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: key, Body: body, ContentLength: body.length, ChecksumSHA256: b64(sha256hex(body)), IfNoneMatch: '*', ...this.lockParams(retain) }));
@@ -912,22 +981,22 @@ export class S3Backend implements StoreBackend {
         const r = await this.retentionOf(this.objectKey(hex));
         if (!r || r.until.getTime() < retention.until.getTime()) shorter.push(hex);
       });
-      // The snapshot's own files, as read (the current version of each staged key): a manifest
-      // whose lock ends first can be deleted while the commit object is still locked.
+      // The snapshot's own files, as read (the version the commit object records, else the current
+      // one): a manifest whose lock ends first can be deleted while the commit object is still locked.
       await mapLimit(Object.keys(commit.files), 16, async (f) => {
-        const key = this.key(`snapshots/${name}/${version}/staged/${commit.staged}/${f}`);
-        if (!(await this.exists(key))) return; // a missing file is verify's and fsck's own finding
-        const r = await this.retentionOf(key);
+        const v = this.stagedFile(name, version, commit, f);
+        if (!(await this.exists(v.key, v.versionId))) return; // a missing file is verify's and fsck's own finding
+        const r = await this.retentionOf(v.key, v.versionId);
         if (!r || r.until.getTime() < retention.until.getTime()) shorterFiles.push(f);
       });
     }
     return { ...(retention ? { retention } : {}), objects: list.length, shorter: shorter.sort(), shorterFiles: shorterFiles.sort() };
   }
 
-  /** Keys of a committed snapshot's commit object (its winning version) and staged files. */
+  /** Keys of a committed snapshot's commit object (its winning version) and staged files (the versions it records). */
   async snapshotKeys(name: string, version: string): Promise<Version[]> {
     const { version: v, commit } = await this.readCommit(name, version);
-    return [v, ...Object.keys(commit.files).map((f) => ({ key: this.key(`snapshots/${name}/${version}/staged/${commit.staged}/${f}`) }))];
+    return [v, ...Object.keys(commit.files).map((f) => this.stagedFile(name, version, commit, f))];
   }
 }
 

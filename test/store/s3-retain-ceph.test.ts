@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { GetObjectCommand, GetObjectRetentionCommand, ListObjectsV2Command, PutObjectCommand, PutObjectRetentionCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, GetObjectRetentionCommand, ListObjectsV2Command, PutObjectCommand, PutObjectRetentionCommand, type S3Client } from '@aws-sdk/client-s3';
 import { useS3Server } from '../helpers/s3-server.js';
 import { makeTree, snapJson, useKeyPair } from '../helpers/tree.js';
 import { clientFor, newBucket } from './s3-fixture.js';
@@ -27,10 +27,10 @@ async function stagedKey(client: S3Client, bucket: string, prefix: string, ref: 
   return key;
 }
 
-/** The retain-until date of the current version of `key`, or null when it has none. */
-async function lockedUntil(client: S3Client, bucket: string, key: string): Promise<string | null> {
+/** The retain-until date of the current version of `key` (or of `versionId`), or null when it has none. */
+async function lockedUntil(client: S3Client, bucket: string, key: string, versionId?: string): Promise<string | null> {
   try {
-    const r = await client.send(new GetObjectRetentionCommand({ Bucket: bucket, Key: key }));
+    const r = await client.send(new GetObjectRetentionCommand({ Bucket: bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) }));
     return r.Retention?.RetainUntilDate ? new Date(r.Retention.RetainUntilDate).toISOString() : null;
   } catch {
     return null;
@@ -38,28 +38,41 @@ async function lockedUntil(client: S3Client, bucket: string, key: string): Promi
 }
 
 describe('Object Lock retention of an S3 store whose bucket was written without a key (Ceph)', () => {
-  it('retain of a snapshot whose staged manifest was replaced locks nothing and fails (exit 1, INTEGRITY_FAILURE), instead of locking the objects the replacement names', { timeout: 120_000 }, async () => {
+  it('retain of a snapshot whose sealed manifest was removed locks nothing and fails (exit 1, INTEGRITY_FAILURE); one written over is not read: retain locks what the seal wrote', { timeout: 120_000 }, async () => {
     const client = clientFor(server);
-    const bucket = await newBucket(client, 'locked');
-    const store = `s3://${bucket}/st`;
-    const data = await makeTree({ 'a.txt': 'alpha\n', 'b.txt': 'bravo\n' });
-    expectOk(await run(['seal', data, '--as', 'ds@v1', '--key', kp.key, '--store', store]));
-    // Someone with write access, before the snapshot is locked: its manifest now names a.txt only,
-    // so that retain would leave b.txt's object unlocked (to be deleted later).
-    const key = await stagedKey(client, bucket, 'st/', 'ds@v1', 'manifest.jsonl');
-    const manifest = await (await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString();
-    const onlyA = manifest.split('\n').filter((l) => l.includes('"a.txt"')).join('\n') + '\n';
-    expect(onlyA).toContain(sha('alpha\n'));
-    await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: onlyA }));
+    for (const attack of ['removed', 'written over'] as const) {
+      const bucket = await newBucket(client, 'locked');
+      const store = `s3://${bucket}/st`;
+      const data = await makeTree({ 'a.txt': 'alpha\n', 'b.txt': 'bravo\n' });
+      expectOk(await run(['seal', data, '--as', 'ds@v1', '--key', kp.key, '--store', store]));
+      // Someone with write access, before the snapshot is locked: its manifest now names a.txt only,
+      // so that retain would leave b.txt's object unlocked (to be deleted later).
+      const key = await stagedKey(client, bucket, 'st/', 'ds@v1', 'manifest.jsonl');
+      const sealed = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const manifest = await sealed.Body!.transformToString();
+      const onlyA = manifest.split('\n').filter((l) => l.includes('"a.txt"')).join('\n') + '\n';
+      expect(onlyA).toContain(sha('alpha\n'));
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: onlyA }));
+      if (attack === 'removed') await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, VersionId: sealed.VersionId }));
 
-    const r = await run(['retain', 'ds@v1', '--until', '30d', '--store', store]);
-    expect(r.code, r.stdout + r.stderr).toBe(1);
-    expect(r.json.error.code).toBe('INTEGRITY_FAILURE');
-    expect(r.json.error.message).toContain('manifest.jsonl');
-    // Nothing was locked: neither object, nor the snapshot's files.
-    expect(await lockedUntil(client, bucket, objectKey('st/', sha('alpha\n')))).toBeNull();
-    expect(await lockedUntil(client, bucket, objectKey('st/', sha('bravo\n')))).toBeNull();
-    expect(await lockedUntil(client, bucket, 'st/snapshots/ds/v1/commit.json')).toBeNull();
+      const r = await run(['retain', 'ds@v1', '--until', '30d', '--store', store]);
+      if (attack === 'removed') {
+        expect(r.code, r.stdout + r.stderr).toBe(1);
+        expect(r.json.error.code).toBe('INTEGRITY_FAILURE');
+        expect(r.json.error.message).toContain('manifest.jsonl');
+        // Nothing was locked: neither object, nor the snapshot's files.
+        expect(await lockedUntil(client, bucket, objectKey('st/', sha('alpha\n')))).toBeNull();
+        expect(await lockedUntil(client, bucket, objectKey('st/', sha('bravo\n')))).toBeNull();
+        expect(await lockedUntil(client, bucket, 'st/snapshots/ds/v1/commit.json')).toBeNull();
+      } else {
+        expectOk(r);
+        expect(r.json.objects).toBe(2);
+        for (const hex of [sha('alpha\n'), sha('bravo\n')]) expect(await lockedUntil(client, bucket, objectKey('st/', hex))).not.toBeNull();
+        // The version the seal wrote is locked, not the one written over it.
+        expect(await lockedUntil(client, bucket, key, sealed.VersionId)).not.toBeNull();
+        expect(await lockedUntil(client, bucket, key)).toBeNull();
+      }
+    }
   });
 
   it('retain of an untouched snapshot locks every object and file it has', { timeout: 120_000 }, async () => {

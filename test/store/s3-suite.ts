@@ -61,7 +61,7 @@ export function defineS3StoreTests(kind: S3ServerKind): void {
     expect((local as { code?: number }[]).map((s) => s.code)).toEqual([0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, undefined]);
   }, 240_000);
 
-  it(`a tampered object in the S3 store (${kind}) is caught by fsck and restore; a tampered statement by verify`, async () => {
+  it(`a tampered object in the S3 store (${kind}) is caught by fsck and restore; a statement written over is not read, and one removed fails verify`, async () => {
     const c = clientFor(server);
     const bucket = await newBucket(c, 'versioned');
     const store = `s3://${bucket}/st`;
@@ -75,10 +75,13 @@ export function defineS3StoreTests(kind: S3ServerKind): void {
     expect(f.json.objects.corrupt.map((o: { sha256?: string } | string) => (typeof o === 'string' ? o : JSON.stringify(o))).join()).toContain(hex);
     const r = await run(['restore', 'ds@v1', join(await tempDir('snap-r-'), 'out'), '--pubkey', kp.pub, '--store', store]);
     expect(r.code).toBe(1);
-    // The statement: staged files are named by the commit object.
+    // The statement: staged files are named by the commit object, by digest and version (§23.3).
+    // A version written over the sealed one is not read; the sealed one removed, verify fails.
     const staged = (await allVersions(c, bucket, 'st/snapshots/ds/v1/staged/')).find((v) => v.Key?.endsWith('/statement.json'));
     const text = await (await c.send(new GetObjectCommand({ Bucket: bucket, Key: staged?.Key }))).Body?.transformToString();
     await c.send(new PutObjectCommand({ Bucket: bucket, Key: staged?.Key, Body: (text ?? '').replace('"fileCount":2', '"fileCount":3') }));
+    expectOk(await run(['verify', data, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', store]));
+    await c.send(new DeleteObjectCommand({ Bucket: bucket, Key: staged?.Key, VersionId: staged?.VersionId }));
     const v = await run(['verify', data, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', store]);
     expect(v.code).toBe(1);
   }, 120_000);

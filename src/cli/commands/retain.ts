@@ -41,8 +41,11 @@ async function cmdRetain(a: Args, io: CliIo): Promise<number> {
       // pins. A manifest replaced in the bucket (by someone with write access and no key) would
       // otherwise choose the objects locked, and leave the snapshot's own unlocked for deletion.
       const { commit } = await remote.readCommit(ref.name, ref.version);
-      const written = await remote.readSnapshotInto(ref.name, ref.version, dir);
+      const notPinned: string[] = [];
+      const written = await remote.readSnapshotInto(ref.name, ref.version, dir, SNAPSHOT_FILE_NAMES, (t) => notPinned.push(t));
       const wrong = await filesNotPinned(dir, written, commit.files);
+      // A file left out for not being the one pinned is said so, not only missing.
+      for (const w of wrong) if (w.why === 'missing' && notPinned.some((t) => t.includes(` its ${w.file} `))) w.why = 'not the bytes the commit object pins';
       if (wrong.length > 0) {
         throw new SnapError(
           'INTEGRITY_FAILURE',
