@@ -197,6 +197,8 @@ const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('he
  * @throws SnapError from the backend (`NOT_FOUND`, `STORE_LOCKED`, `IO_ERROR`, …)
  */
 export async function openRemoteSession(remote: S3Backend, opts: RemoteSessionOptions): Promise<RemoteSession> {
+  // Before any object of this command goes up: the start of a seal's default retention (pushBack).
+  const started = Date.now();
   const created = await remote.open(opts.create);
   const lock = await remote.lock(opts.lockWaitMs);
   const work = await makeScratchDir('snap-s3-');
@@ -234,7 +236,7 @@ export async function openRemoteSession(remote: S3Backend, opts: RemoteSessionOp
         if (finished) return;
         finished = true;
         try {
-          if (push) await pushBack(local, store, remote, state, opts.retain, stats, opts.note);
+          if (push) await pushBack(local, store, remote, state, opts.retain, stats, opts.note, started);
         } finally {
           await cleanup();
         }
@@ -699,7 +701,17 @@ async function strayObjectKeys(remote: S3Backend): Promise<string[]> {
   return out.sort();
 }
 
-async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, state: PulledState, retain: Retention | undefined, stats: SessionStats, note: (text: string) => void): Promise<void> {
+/**
+ * Push back what the command added (FORMAT.md §23.5): objects, snapshots, co-signatures, other
+ * files, audit log lines.
+ * @param retain the command's `--retain`: every object, file and log line it writes is locked so
+ * @param started when the session opened (ms since the epoch), before any of its objects went up:
+ *   without `retain`, in a bucket with a default retention rule of period P, each new snapshot's
+ *   files and commit object are locked until `started + P` and the objects it shares with older
+ *   snapshots extended to it; its new objects keep the rule's lock (their write + P, later), so
+ *   none of its objects or files is locked for less time than the snapshot (§23.6)
+ */
+async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, state: PulledState, retain: Retention | undefined, stats: SessionStats, note: (text: string) => void, started: number): Promise<void> {
   const added = (await local.listSnapshots()).filter((s) => !state.snapshots.has(`${s.name}@${s.version}`));
   const addedFiles = new Map<string, SnapshotFiles>();
   for (const s of added) addedFiles.set(`${s.name}@${s.version}`, await local.readSnapshot(s.name, s.version));
@@ -721,12 +733,15 @@ async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, st
     const size = await checkedSize(path, hex);
     if ((await remote.putObject(hex, () => createReadStream(path) as Readable, size, retain)) === 'stored') stats.objectsUploaded++;
   });
-  // 2. Snapshots, each committed last by its commit object.
+  // 2. Snapshots, each committed last by its commit object. Under a bucket's default retention the
+  //    commit object, written last, would be locked longer than every object and file it names.
+  const rule = retain === undefined && added.length > 0 ? await remote.defaultRetention() : undefined;
+  const snapshotRetain = retain ?? (rule ? { mode: rule.mode, until: new Date(started + rule.periodMs) } : undefined);
   for (const s of added) {
     const ref = `${s.name}@${s.version}`;
     const files = addedFiles.get(ref) as SnapshotFiles;
-    if (retain) await lockSharedObjects(remote, files, retain, new Set([...fresh, ...state.handedOver]));
-    await remote.commitSnapshot(s.name, s.version, files, retain);
+    if (snapshotRetain) await lockSharedObjects(remote, files, snapshotRetain, new Set([...fresh, ...state.handedOver]));
+    await remote.commitSnapshot(s.name, s.version, files, snapshotRetain);
     stats.snapshotsCommitted.push(ref);
   }
   // 2b. Co-signatures (`sign`) of snapshots that were there: one write-once file each (§23.8).

@@ -172,6 +172,9 @@ const OWN_FOLDERS: readonly string[] = ['objects/', 'snapshots/', 'log/', 'locks
  */
 export const FILE_FOLDERS: readonly string[] = ['revocations/', 'attestations/', 'log.checkpoints/', 'signatures/'];
 
+/** One day in milliseconds (S3 default retention periods are whole days, or years of 365 days here). */
+const DAY_MS = 86_400_000;
+
 /** Audit log lines read at once. */
 export const LOG_READ_JOBS = 16;
 
@@ -296,6 +299,31 @@ export class S3Backend implements StoreBackend {
       if (status(e) === 404 || (e as { name?: string })?.name === 'ObjectLockConfigurationNotFoundError') return false;
       throw s3Error(e, `read the Object Lock configuration of bucket ${this.where.bucket}`);
     }
+  }
+
+  /**
+   * The bucket's default retention rule (S3 `DefaultRetention`: a mode and a period of `Days` or
+   * `Years`, applied to every new object without retention of its own), when Object Lock is on and
+   * the bucket has one. A year counts 365 days (the shortest: a lock computed from it never ends
+   * after the one S3 gives an object written at the same moment).
+   * @returns the mode and the period (ms), or undefined
+   * @throws SnapError `IO_ERROR`
+   */
+  async defaultRetention(): Promise<{ mode: Retention['mode']; periodMs: number } | undefined> {
+    let rule;
+    try {
+      const r = await this.client.send(new GetObjectLockConfigurationCommand({ Bucket: this.where.bucket }));
+      if (r.ObjectLockConfiguration?.ObjectLockEnabled !== 'Enabled') return undefined;
+      rule = r.ObjectLockConfiguration.Rule?.DefaultRetention;
+    } catch (e) {
+      if (status(e) === 404 || (e as { name?: string })?.name === 'ObjectLockConfigurationNotFoundError') return undefined;
+      throw s3Error(e, `read the Object Lock configuration of bucket ${this.where.bucket}`);
+    }
+    const mode = rule?.Mode;
+    // One of the two is set; moto sends the other as 0.
+    const days = rule?.Days ? rule.Days : rule?.Years ? rule.Years * 365 : undefined;
+    if ((mode !== 'COMPLIANCE' && mode !== 'GOVERNANCE') || days === undefined || !Number.isSafeInteger(days) || days <= 0) return undefined;
+    return { mode, periodMs: days * DAY_MS };
   }
 
   /**

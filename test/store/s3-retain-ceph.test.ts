@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { DeleteObjectCommand, GetObjectCommand, GetObjectRetentionCommand, ListObjectsV2Command, PutObjectCommand, PutObjectRetentionCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, GetObjectRetentionCommand, ListObjectsV2Command, PutObjectCommand, PutObjectLockConfigurationCommand, PutObjectRetentionCommand, type S3Client } from '@aws-sdk/client-s3';
 import { useS3Server } from '../helpers/s3-server.js';
 import { makeTree, snapJson, useKeyPair } from '../helpers/tree.js';
 import { clientFor, newBucket } from './s3-fixture.js';
@@ -108,5 +108,29 @@ describe('Object Lock retention of an S3 store whose bucket was written without 
     const s = await run(['show', 'ds@v1', '--store', store]);
     expectOk(s);
     expect(s.json.retention.shorterFiles).toEqual(['manifest.jsonl']);
+  });
+
+  it("under the bucket's default retention rule, a seal without --retain locks none of the snapshot's objects or files for less time than the snapshot: fsck passes, and an object shared with an older snapshot is extended", { timeout: 120_000 }, async () => {
+    const client = clientFor(server);
+    const bucket = await newBucket(client, 'locked');
+    await client.send(new PutObjectLockConfigurationCommand({ Bucket: bucket, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 1 } } } }));
+    const store = `s3://${bucket}/st`;
+    const data = await makeTree({ 'a.txt': 'alpha\n', 'b.txt': 'bravo\n' });
+    expectOk(await run(['seal', data, '--as', 'ds@v1', '--key', kp.key, '--store', store]));
+    const more = await makeTree({ 'a.txt': 'alpha\n', 'c.txt': 'charlie\n' });
+    await new Promise((r) => setTimeout(r, 1100)); // the second seal's locks end measurably later
+    expectOk(await run(['seal', more, '--as', 'ds@v2', '--key', kp.key, '--store', store]));
+
+    const f = await run(['fsck', '--store', store]);
+    expect(f.code, f.stdout + f.stderr).toBe(0);
+    const found = f.json.retention as { ref: string; mode: string; until: string; shorterLocks: string[]; shorterFiles: string[] }[];
+    expect(found.map((r) => [r.ref, r.mode, r.shorterLocks, r.shorterFiles])).toEqual([
+      ['ds@v1', 'GOVERNANCE', [], []],
+      ['ds@v2', 'GOVERNANCE', [], []],
+    ]);
+    // About a day, as the rule says; alpha, shared, now held as long as ds@v2.
+    const v2 = Date.parse(found[1]!.until);
+    expect(Math.abs(v2 - Date.now() - 86_400_000)).toBeLessThan(120_000);
+    expect(Date.parse((await lockedUntil(client, bucket, objectKey('st/', sha('alpha\n')))) ?? '')).toBeGreaterThanOrEqual(v2);
   });
 });
