@@ -204,6 +204,32 @@ export function startCosignatureMerge(committed: Uint8Array, note: (text: string
 }
 
 /**
+ * Why the file at `path` (`signatures/NAME/VERSION/<hex>.json`) is not a co-signature of the
+ * snapshot whose committed envelope is `committed` — its name is not its SHA-256, it is not an
+ * envelope, or it signs another payload or payload type — or `undefined` when it is one (the
+ * signatures it carries are not checked: that takes trusted keys). What {@link startCosignatureMerge}
+ * ignores, said the same way.
+ */
+export function notCosignatureOf(committed: Uint8Array, path: string, bytes: Uint8Array): string | undefined {
+  let base: Envelope;
+  try {
+    base = parseEnvelope(committed);
+  } catch {
+    return 'cannot be compared with the committed envelope, which is not one';
+  }
+  const m = /\/([0-9a-f]{64})\.json$/.exec(path);
+  if (!m || m[1] !== sha(bytes)) return 'does not hash to its name';
+  let env: Envelope;
+  try {
+    env = parseEnvelope(bytes);
+  } catch {
+    return 'is not an envelope';
+  }
+  if (env.payload !== base.payload || env.payloadType !== base.payloadType) return "signs another payload than the snapshot's";
+  return undefined;
+}
+
+/**
  * The committed envelope with the co-signatures of `files` merged in (see the module comment):
  * {@link startCosignatureMerge} fed every file in name order.
  * @param committed the committed `envelope.json` bytes (returned as they are when unparsable:

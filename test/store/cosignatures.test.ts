@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { MAX_SIGNATURES, addSignatures, parseEnvelope, serializeEnvelope, signEnvelope, verifyEnvelope, type Envelope, type EnvelopeSignature } from '../../src/core/envelope.js';
 import { privateKeyFromSeed } from '../../src/core/keys.js';
-import { MAX_COSIGNATURE_FILES, mergeCosignatures, type CosignatureFile } from '../../src/store/cosignatures.js';
+import { MAX_COSIGNATURE_FILES, mergeCosignatures, notCosignatureOf, type CosignatureFile } from '../../src/store/cosignatures.js';
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const keyOf = (n: number) => privateKeyFromSeed(new Uint8Array(32).fill(n));
@@ -173,5 +173,18 @@ describe('merging co-signature files', () => {
     mergeCosignatures(committed, bad, (t) => notes.push(t), { trusted: trustedAB });
     expect(notes).toHaveLength(21);
     expect(notes[20]).toBe('5 more co-signature files ignored');
+  });
+});
+
+describe('telling a co-signature file from anything else in its folder (what retain locks)', () => {
+  it('a co-signature is one; junk, a file renamed, another payload and a non-envelope each say why not', () => {
+    const genuine = fileOf(addSignatures(committedEnv, [B]));
+    expect(notCosignatureOf(committed, genuine.path, genuine.bytes)).toBeUndefined();
+    expect(notCosignatureOf(committed, `${FOLDER}junk.bin`, genuine.bytes)).toBe('does not hash to its name');
+    expect(notCosignatureOf(committed, `${FOLDER}${'0'.repeat(64)}.json`, genuine.bytes)).toBe('does not hash to its name');
+    const other = fileOf(signEnvelope(Buffer.from('{"statement":"other@v1"}'), [B]));
+    expect(notCosignatureOf(committed, other.path, other.bytes)).toBe("signs another payload than the snapshot's");
+    const text = Buffer.from('not an envelope');
+    expect(notCosignatureOf(committed, `${FOLDER}${sha(text)}.json`, text)).toBe('is not an envelope');
   });
 });

@@ -12,6 +12,7 @@ import { clientFor, newBucket } from './s3-fixture.js';
 
 const server = useS3Server('ceph');
 const kp = useKeyPair('s3retain');
+const cosigner = useKeyPair('s3retain-cosigner');
 const env = (): Record<string, string> => ({ ...server.env, NODE_NO_WARNINGS: '1' });
 const run = (args: string[]) => snapJson(args, { env: env() });
 const expectOk = (r: { code: number; stdout: string; stderr: string }): void => expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -132,5 +133,29 @@ describe('Object Lock retention of an S3 store whose bucket was written without 
     const v2 = Date.parse(found[1]!.until);
     expect(Math.abs(v2 - Date.now() - 86_400_000)).toBeLessThan(120_000);
     expect(Date.parse((await lockedUntil(client, bucket, objectKey('st/', sha('alpha\n')))) ?? '')).toBeGreaterThanOrEqual(v2);
+  });
+
+  it('retain locks the co-signatures of the snapshot, and no other key planted in their folder (junk, a file that hashes to its name but is no envelope)', { timeout: 120_000 }, async () => {
+    const client = clientFor(server);
+    const bucket = await newBucket(client, 'locked');
+    const store = `s3://${bucket}/st`;
+    const data = await makeTree({ 'a.txt': 'alpha\n' });
+    expectOk(await run(['seal', data, '--as', 'ds@v1', '--key', kp.key, '--store', store]));
+    expectOk(await run(['sign', 'ds@v1', '--key', cosigner.key, '--store', store]));
+    const folder = 'st/signatures/ds/v1/';
+    const [genuine] = ((await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: folder }))).Contents ?? []).map((o) => o.Key as string);
+    expect(genuine).toMatch(/\/[0-9a-f]{64}\.json$/);
+    // Someone with write access, no key: junk that retain must not lock (under COMPLIANCE nobody
+    // could delete it until the date).
+    const junk = Buffer.alloc(1 << 20, 0x41);
+    const planted = [`${folder}junk.bin`, `${folder}${createHash('sha256').update(junk).digest('hex')}.json`];
+    for (const key of planted) await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: junk }));
+
+    const r = await run(['retain', 'ds@v1', '--until', '2d', '--retain-mode', 'governance', '--store', store]);
+    expectOk(r);
+    expect(await lockedUntil(client, bucket, genuine!)).not.toBeNull();
+    for (const key of planted) expect(await lockedUntil(client, bucket, key), key).toBeNull();
+    expect(r.stderr).toContain('co-signature file signatures/ds/v1/junk.bin does not hash to its name: not locked');
+    expect(r.stderr).toMatch(/co-signature file signatures\/ds\/v1\/[0-9a-f]{64}\.json is not an envelope: not locked/);
   });
 });

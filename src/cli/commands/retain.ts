@@ -13,11 +13,16 @@ import { EXIT_OK } from '../exit-codes.js';
 import { jsonOut, commonFlags, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { s3StoreOf } from '../remote-store.js';
 import { makeScratchDir, removeWhenDone } from '../../io/scratch-dir.js';
-import { MANIFEST_FILE, STATEMENT_FILE } from '../../io/store.js';
+import { ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE } from '../../io/store.js';
+import { MAX_COSIGNATURE_FILES, notCosignatureOf } from '../../store/cosignatures.js';
+import { MAX_ENVELOPE_BYTES } from '../../core/envelope.js';
 import { SNAPSHOT_FILE_NAMES } from '../../store/backend.js';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
+
+/** Co-signature files not locked named one by one on stderr; the rest are counted. */
+const MAX_NOTES = 20;
 
 async function cmdRetain(a: Args, io: CliIo): Promise<number> {
   const url = s3StoreOf(a, io);
@@ -32,6 +37,7 @@ async function cmdRetain(a: Args, io: CliIo): Promise<number> {
   await remote.checkObjectLock();
   const lock = await remote.lock();
   let objects: string[];
+  let committedEnvelope: Uint8Array | undefined;
   try {
     // The snapshot's files go through a temporary folder: its manifest may be larger than memory allows.
     const dir = await makeScratchDir('snap-retain-');
@@ -54,6 +60,7 @@ async function cmdRetain(a: Args, io: CliIo): Promise<number> {
         );
       }
       objects = [...(await objectsOfSnapshotIn(dir))];
+      committedEnvelope = written.includes(ENVELOPE_FILE) ? await fsp.readFile(join(dir, ENVELOPE_FILE)) : undefined;
     } finally {
       await removeDir();
     }
@@ -62,8 +69,24 @@ async function cmdRetain(a: Args, io: CliIo): Promise<number> {
       if (await remote.hasObject(hex)) await remote.extendRetention(remote.objectKey(hex), retain);
     });
     // Its co-signatures (FORMAT.md §23.8): a threshold of signers holds as long as the snapshot.
+    // Only files that are co-signatures of it, as readers merge them, and at most as many as a
+    // reader without trusted keys reads: any key planted under that folder (junk of any size)
+    // would otherwise be locked too, undeletable until then under COMPLIANCE.
     const cosigned = `signatures/${ref.name}/${ref.version}/`;
-    for (const path of (await remote.listFiles()).filter((p) => p.startsWith(cosigned))) await remote.extendRetention(remote.where.prefix + path, retain);
+    const paths = (await remote.listFiles()).filter((p) => p.startsWith(cosigned)).sort();
+    let notLocked = 0;
+    for (const [i, path] of paths.entries()) {
+      const why =
+        i >= MAX_COSIGNATURE_FILES ? `is past the first ${MAX_COSIGNATURE_FILES} co-signature files`
+        : !committedEnvelope ? 'cannot be compared with the committed envelope, which is missing'
+        : notCosignatureOf(committedEnvelope, path, (await remote.readFile(path, MAX_ENVELOPE_BYTES).catch((e: unknown) => {
+            if (e instanceof SnapError && (e.code === 'STORE_MALFORMED' || e.code === 'NOT_FOUND')) return new Uint8Array(0);
+            throw e;
+          })));
+      if (why === undefined) await remote.extendRetention(remote.where.prefix + path, retain);
+      else if (++notLocked <= MAX_NOTES) io.stderr.write(`${io.program ?? 'snap'} retain: co-signature file ${shown(path)} ${why}: not locked\n`);
+    }
+    if (notLocked > MAX_NOTES) io.stderr.write(`${io.program ?? 'snap'} retain: ${notLocked - MAX_NOTES} more co-signature files not locked\n`);
     // The snapshot's files, its commit object last: a snapshot is never locked longer than its objects.
     const keys = await remote.snapshotKeys(ref.name, ref.version);
     for (const k of [...keys.slice(1), keys[0]]) if (k) await remote.extendRetention(k.key, retain, k.versionId);
