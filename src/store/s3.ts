@@ -1011,7 +1011,7 @@ export class S3Backend implements StoreBackend {
       });
       // The snapshot's own files, as read (the version the commit object records, else the current
       // one): a manifest whose lock ends first can be deleted while the commit object is still locked.
-      await mapLimit(Object.keys(commit.files), 16, async (f) => {
+      await mapLimit(snapshotFilesOf(commit), 16, async (f) => {
         const v = this.stagedFile(name, version, commit, f);
         if (!(await this.exists(v.key, v.versionId))) return; // a missing file is verify's and fsck's own finding
         const r = await this.retentionOf(v.key, v.versionId);
@@ -1021,11 +1021,20 @@ export class S3Backend implements StoreBackend {
     return { ...(retention ? { retention } : {}), objects: list.length, shorter: shorter.sort(), shorterFiles: shorterFiles.sort() };
   }
 
-  /** Keys of a committed snapshot's commit object (its winning version) and staged files (the versions it records). */
+  /**
+   * Keys of a committed snapshot's commit object (its winning version) and staged files (the
+   * versions it records): of the files it names, those a snapshot has (SNAPSHOT_FILE_NAMES), no
+   * other — retain locks these, and a commit object may have been planted naming junk.
+   */
   async snapshotKeys(name: string, version: string): Promise<Version[]> {
     const { version: v, commit } = await this.readCommit(name, version);
-    return [v, ...Object.keys(commit.files).map((f) => this.stagedFile(name, version, commit, f))];
+    return [v, ...snapshotFilesOf(commit).map((f) => this.stagedFile(name, version, commit, f))];
   }
+}
+
+/** The files a commit object names that a snapshot has (SNAPSHOT_FILE_NAMES): any other name is none of snap's. */
+function snapshotFilesOf(commit: Commit): string[] {
+  return Object.keys(commit.files).filter((n) => (SNAPSHOT_FILE_NAMES as readonly string[]).includes(n));
 }
 
 /** What {@link S3Backend.retentionReport} found. */

@@ -158,4 +158,28 @@ describe('Object Lock retention of an S3 store whose bucket was written without 
     expect(r.stderr).toContain('co-signature file signatures/ds/v1/junk.bin does not hash to its name: not locked');
     expect(r.stderr).toMatch(/co-signature file signatures\/ds\/v1\/[0-9a-f]{64}\.json is not an envelope: not locked/);
   });
+
+  it('retain locks the four files of the snapshot and no other name its commit object gives: a commit object planted over the sealed one, naming junk beside them, gets no junk locked', { timeout: 120_000 }, async () => {
+    const client = clientFor(server);
+    const bucket = await newBucket(client, 'locked');
+    const store = `s3://${bucket}/st`;
+    const data = await makeTree({ 'a.txt': 'alpha\n' });
+    expectOk(await run(['seal', data, '--as', 'ds@v1', '--key', kp.key, '--store', store]));
+    // Someone with write access, no key, while nothing is locked yet: the sealed commit object is
+    // replaced (its version removed) by one that also names a junk file of the staged folder.
+    const commitKey = 'st/snapshots/ds/v1/commit.json';
+    const sealed = await client.send(new GetObjectCommand({ Bucket: bucket, Key: commitKey }));
+    const commit = JSON.parse(await sealed.Body!.transformToString()) as { staged: string; files: Record<string, string>; versions?: Record<string, string> };
+    const junk = Buffer.alloc(1 << 20, 0x41);
+    const junkKey = `st/snapshots/ds/v1/staged/${commit.staged}/extra.bin`;
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: junkKey, Body: junk }));
+    commit.files['extra.bin'] = createHash('sha256').update(junk).digest('hex');
+    delete commit.versions; // the four files are still read, as their current versions
+    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: commitKey, VersionId: sealed.VersionId }));
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: commitKey, Body: JSON.stringify(commit) }));
+
+    expectOk(await run(['retain', 'ds@v1', '--until', '2d', '--retain-mode', 'governance', '--store', store]));
+    expect(await lockedUntil(client, bucket, await stagedKey(client, bucket, 'st/', 'ds@v1', 'manifest.jsonl'))).not.toBeNull();
+    expect(await lockedUntil(client, bucket, junkKey)).toBeNull();
+  });
 });
