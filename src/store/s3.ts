@@ -306,7 +306,8 @@ export class S3Backend implements StoreBackend {
    * `Years`, applied to every new object without retention of its own), when Object Lock is on and
    * the bucket has one. A year counts 365 days (the shortest: a lock computed from it never ends
    * after the one S3 gives an object written at the same moment).
-   * @returns the mode and the period (ms), or undefined
+   * @returns the mode and the period (ms), or undefined (also when the key may not read the
+   *   bucket's configuration: 403, AccessDenied)
    * @throws SnapError `IO_ERROR`
    */
   async defaultRetention(): Promise<{ mode: Retention['mode']; periodMs: number } | undefined> {
@@ -317,6 +318,10 @@ export class S3Backend implements StoreBackend {
       rule = r.ObjectLockConfiguration.Rule?.DefaultRetention;
     } catch (e) {
       if (status(e) === 404 || (e as { name?: string })?.name === 'ObjectLockConfigurationNotFoundError') return undefined;
+      // A key allowed to write the store but not to read the bucket's configuration (a minimal
+      // policy without s3:GetBucketObjectLockConfiguration): seal as without a rule. Only the
+      // alignment is lost (fsck may then report the rule's shorter locks; snap retain extends them).
+      if (status(e) === 403 || (e as { name?: string })?.name === 'AccessDenied') return undefined;
       throw s3Error(e, `read the Object Lock configuration of bucket ${this.where.bucket}`);
     }
     const mode = rule?.Mode;
