@@ -213,6 +213,27 @@ export function rememberCheckpoint(state: TrustedState, c: Checkpoint, now: Date
   return true;
 }
 
+/** Most stores whose log origin the trusted state keeps; beyond it the oldest is forgotten (the state stays small). */
+export const MAX_LOG_ORIGINS = 10_000;
+
+/**
+ * Keep the origin of a store's audit log (`store`: its real path or s3:// URL) in the trusted state,
+ * when none is kept for it or `replace` (the user named the origin with `--origin`).
+ * @returns true when the state changed
+ */
+export function rememberLogOrigin(state: TrustedState, store: string, origin: string, now: Date, replace = false): boolean {
+  const kept = state.logOrigins?.[store];
+  if (kept && (kept.origin === origin || !replace)) return false;
+  const all = (state.logOrigins ??= {});
+  all[store] = { origin, seenAt: formatTime(now) };
+  const stores = Object.keys(all);
+  if (stores.length > MAX_LOG_ORIGINS) {
+    stores.sort((x, y) => ((all[x] as { seenAt: string }).seenAt < (all[y] as { seenAt: string }).seenAt ? -1 : 1));
+    for (const old of stores.slice(0, stores.length - MAX_LOG_ORIGINS)) delete all[old];
+  }
+  return true;
+}
+
 /** Why the log does not extend a kept checkpoint of `lines`… (`ahead`: it has fewer lines; `mismatch`: other lines), or undefined when it does. */
 function keptNotExtended(kept: { size: number; root: string }, lines: number, roots: ReadonlyMap<number, Uint8Array>): 'ahead' | 'mismatch' | undefined {
   if (kept.size > lines) return 'ahead';
@@ -334,16 +355,18 @@ export interface CheckpointVerification {
  * tlog-checkpoint has verifiers configured with it), every checkpoint must name that origin — a
  * log, head and checkpoints copied from another store whose checkpoints the same key signs fail
  * (`origin`) — and this machine's kept checkpoint of that origin is checked even when no checkpoint
- * in the store names it.
+ * in the store names it. `originFrom` says where `origin` came from, in the problem's message
+ * (default `--origin`; `log --verify` passes the trusted state when the origin is the one this
+ * machine kept for the store).
  * @throws SnapError `IO_ERROR`; a malformed `external` checkpoint throws `CHECKPOINT_MALFORMED`
  */
-export async function verifyCheckpoints(storeRoot: string, opts: { pubkeys: readonly PublicKey[]; external: readonly CheckpointFile[]; remembered?: RememberedCheckpoints; origin?: string }): Promise<CheckpointVerification> {
+export async function verifyCheckpoints(storeRoot: string, opts: { pubkeys: readonly PublicKey[]; external: readonly CheckpointFile[]; remembered?: RememberedCheckpoints; origin?: string; originFrom?: string }): Promise<CheckpointVerification> {
   const { checkpoints, bad } = await storeCheckpoints(storeRoot);
   const problems: CheckpointProblem[] = bad.map((b) => ({ kind: 'malformed', source: b.source, message: b.message }));
   const all = [...checkpoints, ...opts.external];
   if (opts.origin !== undefined) {
     for (const c of all) {
-      if (c.checkpoint.origin !== opts.origin) problems.push({ kind: 'origin', source: c.source, size: c.checkpoint.size, message: `${c.source} is a checkpoint of ${c.checkpoint.origin}, not of ${opts.origin} (--origin): the log of another store, or another log` });
+      if (c.checkpoint.origin !== opts.origin) problems.push({ kind: 'origin', source: c.source, size: c.checkpoint.size, message: `${c.source} is a checkpoint of ${c.checkpoint.origin}, not of ${opts.origin} (${opts.originFrom ?? '--origin'}): the log of another store, or another log` });
     }
   }
   // The checkpoints this machine kept of the logs these checkpoints name (by origin), and of

@@ -86,6 +86,17 @@ export interface TrustedState {
   revocations?: Record<string, Record<string, string>>;
   /** Audit log origin → the largest checkpoint of it this machine signed or verified signed. */
   checkpoints?: Record<string, CheckpointMemory>;
+  /**
+   * Store (its real path, or its s3:// URL) → the origin of its audit log, as this machine signed a
+   * checkpoint of it or verified one signed: `log --verify` then holds the store's log to it.
+   */
+  logOrigins?: Record<string, LogOriginMemory>;
+}
+
+/** The origin (log name) of a store's audit log, as this machine first signed or verified it signed. */
+export interface LogOriginMemory {
+  origin: string;
+  seenAt: string;
 }
 
 /** The state folder (see the module comment). */
@@ -107,8 +118,11 @@ function malformed(path: string, why: string): SnapError {
 /** Check the shape of a parsed state (members and types; unknown members refused). */
 function validateState(v: unknown, path: string): TrustedState {
   const obj = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x);
-  if (!obj(v) || v.format !== STATE_FORMAT || !obj(v.policies) || !obj(v.latest) || Object.keys(v).some((k) => !['format', 'policies', 'latest', 'revocations', 'checkpoints'].includes(k)) || ('revocations' in v && !obj(v.revocations)) || ('checkpoints' in v && !obj(v.checkpoints))) {
-    throw malformed(path, `not {"format":"${STATE_FORMAT}","policies":{…},"latest":{…},"revocations"?:{…},"checkpoints"?:{…}}`);
+  if (!obj(v) || v.format !== STATE_FORMAT || !obj(v.policies) || !obj(v.latest) || Object.keys(v).some((k) => !['format', 'policies', 'latest', 'revocations', 'checkpoints', 'logOrigins'].includes(k)) || ('revocations' in v && !obj(v.revocations)) || ('checkpoints' in v && !obj(v.checkpoints)) || ('logOrigins' in v && !obj(v.logOrigins))) {
+    throw malformed(path, `not {"format":"${STATE_FORMAT}","policies":{…},"latest":{…},"revocations"?:{…},"checkpoints"?:{…},"logOrigins"?:{…}}`);
+  }
+  for (const [store, m] of Object.entries((v.logOrigins ?? {}) as Record<string, unknown>)) {
+    if (!obj(m) || typeof m.origin !== 'string' || m.origin === '' || typeof m.seenAt !== 'string') throw malformed(path, `logOrigins.${store}`);
   }
   for (const [origin, m] of Object.entries((v.checkpoints ?? {}) as Record<string, unknown>)) {
     if (!obj(m) || !Number.isSafeInteger(m.size) || (m.size as number) < 0 || typeof m.root !== 'string' || !/^[A-Za-z0-9+/]{43}=$/.test(m.root) || typeof m.seenAt !== 'string') throw malformed(path, `checkpoints.${origin}`);

@@ -112,10 +112,12 @@ describe('snap log checkpoint', () => {
     const v = await snapJson(['log', '--verify', '--checkpoint', kept, '--store', t.store]);
     expect(v.code).toBe(1);
     expect(v.json.checkpoints.external).toEqual([expect.objectContaining({ extends: false, size: 2 })]);
-    expect(v.json.checkpoints.problems.map((p: { kind: string }) => p.kind)).toEqual(['not-extended']);
+    // (and 'none': this machine kept the store's log origin, and no checkpoint of it is left)
+    expect(v.json.checkpoints.problems.map((p: { kind: string }) => p.kind)).toEqual(['none', 'not-extended']);
     const signed = await snapJson(['log', '--verify', '--pubkey', auditor.pub, '--store', t.store]);
     expect(signed.code).toBe(1);
-    expect(signed.json.checkpoints.problems.map((p: { kind: string }) => p.kind)).toEqual(['none']);
+    // (and 'not-extended': with the store's origin kept here, this machine's kept checkpoint of it is checked too)
+    expect(signed.json.checkpoints.problems.map((p: { kind: string }) => p.kind)).toEqual(['not-extended', 'none']);
   });
 
   it('refuses a newest checkpoint not signed by the given key (exit 1, unsigned): the attacker signs their own', async () => {
@@ -126,7 +128,10 @@ describe('snap log checkpoint', () => {
     expect((await snapJson(['log', 'checkpoint', '--key', other.key, '--store', t.store])).code).toBe(0);
     const v = await snapJson(['log', '--verify', '--pubkey', auditor.pub, '--store', t.store]);
     expect(v.code).toBe(1);
-    expect(v.json.checkpoints.problems.map((p: { kind: string }) => p.kind)).toEqual(['unsigned']);
+    // (the attacker's checkpoint also names another origin than the one this machine kept for the store)
+    expect(v.json.checkpoints.problems.map((p: { kind: string }) => p.kind)).toEqual(expect.arrayContaining(['unsigned', 'origin']));
+    const elsewhere = await snapJson(['log', '--verify', '--pubkey', auditor.pub, '--store', t.store], { env: { SNAP_STATE_DIR: await tempDir('snap-other-machine-') } });
+    expect(elsewhere.json.checkpoints.problems.map((p: { kind: string }) => p.kind)).toEqual(['unsigned']);
   });
 
   it('notices, on a machine that verified a newer checkpoint, a log rewritten after an older one with the newer checkpoints removed (exit 1, not-extended); and that machine will not sign it', async () => {
@@ -154,7 +159,7 @@ describe('snap log checkpoint', () => {
     expect([c.code, c.json.error?.code]).toEqual([1, 'LOG_INCONSISTENT']);
   });
 
-  it('with --origin, refuses the log, head and checkpoints of another store signed by the same key (exit 1, origin), which pass without it', async () => {
+  it('with --origin, refuses the log, head and checkpoints of another store signed by the same key (exit 1, origin), which pass without it on a machine that never signed or verified the store', async () => {
     const a = await logged();
     const b = await logged();
     const ca = await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', a.store]);
@@ -166,8 +171,8 @@ describe('snap log checkpoint', () => {
     await fsp.rm(join(a.store, 'log.checkpoints'), { recursive: true });
     await fsp.cp(join(b.store, 'log.checkpoints'), join(a.store, 'log.checkpoints'), { recursive: true });
     for (const f of ['log.jsonl', 'log.head']) await fsp.copyFile(join(b.store, f), join(a.store, f));
-    const plain = await snapJson(['log', '--verify', '--pubkey', auditor.pub, '--store', a.store]);
-    expect(plain.code).toBe(0);
+    const elsewhere = await snapJson(['log', '--verify', '--pubkey', auditor.pub, '--store', a.store], { env: { SNAP_STATE_DIR: await tempDir('snap-other-machine-') } });
+    expect(elsewhere.code).toBe(0);
     const pinned = await snapJson(['log', '--verify', '--pubkey', auditor.pub, '--origin', originA, '--store', a.store]);
     expect(pinned.code).toBe(1);
     expect(pinned.json.checkpoints.problems.map((p: { kind: string }) => p.kind)).toContain('origin');
@@ -178,6 +183,30 @@ describe('snap log checkpoint', () => {
     const none = await snapJson(['log', '--verify', '--origin', originA, '--store', a.store]);
     expect(none.code).toBe(1);
     expect(none.json.checkpoints.problems.map((p: { kind: string }) => p.kind)).toContain('none');
+  });
+
+  it('without --origin, holds a store\'s log to the origin this machine signed or verified it under: another store\'s log copied in fails (exit 1, origin); --origin names a store made anew', async () => {
+    const a = await logged();
+    const b = await logged();
+    const ca = await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', a.store]);
+    expect(ca.code, ca.stderr).toBe(0);
+    const cb = await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', b.store]);
+    expect(cb.code, cb.stderr).toBe(0);
+    expect((await snapJson(['log', '--verify', '--pubkey', auditor.pub, '--store', a.store])).code).toBe(0);
+    // Someone who can write store A replaces its log, head and checkpoints with B's (signed by the same key).
+    await fsp.rm(join(a.store, 'log.checkpoints'), { recursive: true });
+    await fsp.cp(join(b.store, 'log.checkpoints'), join(a.store, 'log.checkpoints'), { recursive: true });
+    for (const f of ['log.jsonl', 'log.head']) await fsp.copyFile(join(b.store, f), join(a.store, f));
+    const plain = await snapJson(['log', '--verify', '--pubkey', auditor.pub, '--store', a.store]);
+    expect(plain.code).toBe(1);
+    const problem = plain.json.checkpoints.problems.find((p: { kind: string }) => p.kind === 'origin');
+    expect(problem.message).toContain(`not of ${ca.json.origin as string} (the origin this machine kept for this store`);
+    const human = await snap(['log', '--verify', '--pubkey', auditor.pub, '--store', a.store]);
+    expect(human.code).toBe(1);
+    expect(human.stdout).toMatch(/^ {2}origin: .*if the store was made anew, give --origin/m);
+    // Told that the store's log is now B's (a store made anew), the machine accepts it and keeps that.
+    expect((await snapJson(['log', '--verify', '--pubkey', auditor.pub, '--origin', cb.json.origin as string, '--store', a.store])).code).toBe(0);
+    expect((await snapJson(['log', '--verify', '--pubkey', auditor.pub, '--store', a.store])).code).toBe(0);
   });
 
   it('checks every checkpoint and the consistency between successive ones (mismatch, inconsistent)', async () => {

@@ -7,12 +7,13 @@ import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { plural, shortId, shortKeyid, styler } from '../format.js';
 import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import { jsonOut, commonFlags, signingKeys, trustedKeys, audit, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
-import { makeCheckpoint, readCheckpointFile, rememberCheckpoint, verifyCheckpoints, type CheckpointVerification, type RememberedCheckpoints } from '../../trust/log-checkpoints.js';
+import { makeCheckpoint, readCheckpointFile, rememberCheckpoint, rememberLogOrigin, verifyCheckpoints, type CheckpointVerification, type RememberedCheckpoints } from '../../trust/log-checkpoints.js';
 import { STATE_FILE, readState, stateDir, updateState } from '../../trust/state.js';
 import type { Checkpoint } from '../../core/signed-note.js';
 import { writeOutputFile } from '../../io/output-temp.js';
 import type { PrivateKey } from '../../core/keys.js';
 import { join, resolve } from 'node:path';
+import { promises as fsp } from 'node:fs';
 
 /** The NAME part of a `NAME@VERSION` ref, if it is one. */
 function nameOf(ref: string | undefined): string | undefined {
@@ -67,12 +68,18 @@ async function cmdLog(a: Args, io: CliIo): Promise<number> {
     const external = [];
     for (const f of (a.checkpoint as string[] | undefined) ?? []) external.push(await readCheckpointFile(resolve(io.cwd, f)));
     const state = await keptCheckpoints(a, io);
-    const c = await verifyCheckpoints(store.root, { pubkeys, external, ...(state ? { remembered: state.remembered } : {}), ...(a.origin !== undefined ? { origin: String(a.origin) } : {}) });
+    // The log's origin: --origin, else the one this machine kept for this store (signed or verified
+    // signed here before), so that another store's log copied in fails even without --origin.
+    const storeId = await storeIdentity(store.root, io);
+    const pinned = a.origin === undefined ? state?.origins[storeId] : undefined;
+    const origin = a.origin !== undefined ? String(a.origin) : pinned;
+    const c = await verifyCheckpoints(store.root, { pubkeys, external, ...(state ? { remembered: state.remembered } : {}), ...(origin !== undefined ? { origin } : {}), ...(pinned !== undefined ? { originFrom: `the origin this machine kept for this store in ${state?.remembered.source}; if the store was made anew, give --origin` } : {}) });
     const ok = v.ok && c.ok;
     // A newest checkpoint verified signed by a given key is kept: from now on the log must extend it on this machine.
     if (state && c.ok && c.newest && c.newest.signedBy.length > 0) {
       const n = c.newest;
       await state.keep({ origin: n.origin, size: n.size, root: Buffer.from(n.root, 'hex'), extensions: [] });
+      await state.keepOrigin(storeId, n.origin, a.origin !== undefined);
     }
     if (a.json) jsonOut(io, { store: store.root, ...v, ok, chainOk: v.ok, checkpoints: c });
     else {
@@ -141,6 +148,7 @@ async function cmdCheckpoint(a: Args, io: CliIo): Promise<number> {
   const state = await keptCheckpoints(a, io);
   const made = await makeCheckpoint(store.root, key as PrivateKey, { ...(a.origin !== undefined ? { origin: String(a.origin) } : {}), ...(state ? { remembered: state.remembered } : {}) });
   await state?.keep(made.checkpoint);
+  await state?.keepOrigin(await storeIdentity(store.root, io), made.checkpoint.origin, a.origin !== undefined);
   if (a.out !== undefined) await writeOutputFile(resolve(io.cwd, String(a.out)), made.note, { mode: 0o644, what: 'cannot write the checkpoint' });
   const root = Buffer.from(made.checkpoint.root).toString('hex');
   const log = await audit(io, store.root, { command: 'log-checkpoint', outcome: 'ok', details: { size: made.checkpoint.size, root, origin: made.checkpoint.origin, keyid: (key as PrivateKey).keyid, signed: made.signed } }, { quiet: !!a.quiet });
@@ -159,7 +167,16 @@ async function cmdCheckpoint(a: Args, io: CliIo): Promise<number> {
  * kept revocations); one that does not parse stops the run (`STATE_MALFORMED`).
  * @returns undefined when the state cannot be read
  */
-async function keptCheckpoints(a: Args, io: CliIo): Promise<{ remembered: RememberedCheckpoints; keep(c: Checkpoint): Promise<void> } | undefined> {
+/**
+ * How the trusted state names a store: the s3:// URL the user gave for an S3 store (run on a
+ * working copy), else the store folder's real path.
+ */
+async function storeIdentity(root: string, io: CliIo): Promise<string> {
+  if (io.givenStore) return String(io.givenStore.store ?? io.env.SNAP_STORE);
+  return fsp.realpath(root).catch(() => root);
+}
+
+async function keptCheckpoints(a: Args, io: CliIo): Promise<{ remembered: RememberedCheckpoints; origins: Readonly<Record<string, string>>; keep(c: Checkpoint): Promise<void>; keepOrigin(store: string, origin: string, replace: boolean): Promise<void> } | undefined> {
   const dir = stateDir(undefined, io.env, io.cwd);
   const state = await readState(dir).catch((e: unknown) => {
     if (!isSnapError(e, 'IO_ERROR')) throw e;
@@ -169,6 +186,14 @@ async function keptCheckpoints(a: Args, io: CliIo): Promise<{ remembered: Rememb
   if (!state) return undefined;
   return {
     remembered: { source: join(dir, STATE_FILE), byOrigin: state.checkpoints ?? {} },
+    origins: Object.fromEntries(Object.entries(state.logOrigins ?? {}).map(([k, m]) => [k, m.origin])),
+    keepOrigin: async (store, origin, replace) => {
+      try {
+        await updateState(dir, (s) => rememberLogOrigin(s, store, origin, new Date(), replace));
+      } catch (e) {
+        if (!a.quiet) io.stderr.write(`note: the trusted state ${shown(dir)} was not updated (${escapeMessage((e as Error).message)}): this machine will not remember that the log of ${shown(store)} is ${shown(origin)}\n`);
+      }
+    },
     keep: async (c) => {
       try {
         await updateState(dir, (s) => rememberCheckpoint(s, c, new Date()));
