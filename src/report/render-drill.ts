@@ -16,6 +16,12 @@ import { mdMore, mdTable } from './render-incident-markdown.js';
 import type { DrillPlanted, DrillResult } from './drill-facts.js';
 
 const HINT = 'the drill JSON lists all';
+/**
+ * What a drill report rests on: the JSON `snap drill` wrote, which nothing signs (whoever could edit
+ * it could make it say PASS). A drill is reproducible from its seed: the same dataset, snapshot and
+ * seed plant the same changes (docs/FORMAT.md §21.6), so a reader can run it again.
+ */
+const UNSIGNED_NOTE = 'read from the JSON of snap drill, which is not signed; to check it, run the drill again on the same dataset and snapshot with';
 
 function capped<T>(list: readonly T[], max: number): Capped<T> {
   return { total: list.length, items: list.slice(0, max) };
@@ -49,6 +55,7 @@ export function renderDrillHtml(d: DrillResult, maxItems: number): string {
       ['against', `${c(d.against.ref)} (${c(d.against.id)})`],
       ['seed', `#${d.seed}`],
       ['attacks', d.attacks.map(c).join(', ') || '—'],
+      ['record', `${UNSIGNED_NOTE} <code>--seed ${d.seed}</code>`],
     ], 'drill-setup'),
     '<h2 id="by-kind">By attack kind</h2>',
     htmlTable(['attack', '#planted', '#caught', '#missed', '#not configured', 'caught by'], d.summary.map((r) => [c(r.kind), `#${r.planted}`, `#${r.caught}`, `#${r.missed}`, `#${r.notConfigured}`, r.by.map(c).join(', ') || '—']), 'drill-summary'),
@@ -72,7 +79,7 @@ export function renderDrillMarkdown(d: DrillResult, maxItems: number): string {
     '',
     `${v.tone === 'ok' ? '✅' : '❌'} **${v.head}** — ${markdownMessage(v.text)}`,
     '',
-    `Dataset ${m(d.dataset)} against ${m(d.against.ref)} (${m(d.against.id)}), seed ${d.seed}.`,
+    `Dataset ${m(d.dataset)} against ${m(d.against.ref)} (${m(d.against.id)}), seed ${d.seed}. ${UNSIGNED_NOTE} \`--seed ${d.seed}\`.`,
     '',
     mdTable(['attack', 'planted', 'caught', 'missed', 'not configured', 'caught by'], d.summary.map((r) => [m(r.kind), String(r.planted), String(r.caught), String(r.missed), String(r.notConfigured), r.by.map(m).join(', ') || '—'])),
   ];

@@ -124,6 +124,13 @@ describe('the drill report', () => {
     expect(page).toContain('<td class="num">2</td><td class="num">1</td><td class="num">0</td><td class="num">1</td>');
   });
 
+  it('says that it rests on the unsigned JSON of snap drill, and how to check it: the same drill again with the same seed', () => {
+    const d = fixture();
+    const page = renderDrillHtml(d, 50);
+    expect(page).toContain(`read from the JSON of snap drill, which is not signed; to check it, run the drill again on the same dataset and snapshot with <code>--seed ${d.seed}</code>`);
+    expect(renderDrillMarkdown(d, 50)).toContain(`which is not signed; to check it, run the drill again on the same dataset and snapshot with \`--seed ${d.seed}\`.`);
+  });
+
   it('says PASS when every planted change was caught', () => {
     const d = fixture();
     d.planted = d.planted.filter((p) => p.caught);
