@@ -512,6 +512,20 @@ describe('a policy flag given without its value', () => {
   });
 });
 
+describe('policy --root-threshold', () => {
+  it('names the flag and the value when the value is not a whole number from 1 (exit 2), the file untouched', async () => {
+    const w = await world();
+    const policy = await makePolicy(w);
+    const before = await fsp.readFile(policy);
+    for (const value of ['abc', '0', '1.5']) {
+      const r = await w.run(['policy', 'set', policy, '--root-threshold', value]);
+      expect(r.code, value).toBe(2);
+      expect(r.json.error, value).toMatchObject({ code: 'USAGE', message: `--root-threshold takes a whole number from 1 to 1000; got ${JSON.stringify(value)}` });
+    }
+    expect(await fsp.readFile(policy)).toEqual(before);
+  });
+});
+
 describe('two snap policy runs on one file', () => {
   it('take turns under the lock file beside it: a signing that waited adds its signature to what the other signer wrote, none is lost', async () => {
     const w = await world();

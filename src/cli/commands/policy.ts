@@ -29,7 +29,7 @@ import { establishPolicy, readPolicyFile, type PolicyDoc } from '../../trust/pol
 import { checkReason } from '../../core/revocation.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { plural, shortKeyid } from '../format.js';
-import { jsonOut, signingKeys, trustedKeys, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
+import { jsonOut, signingKeys, trustedKeys, wholeNumberOption, MAX_THRESHOLD, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
 import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 
 const ACTIONS = ['init', 'add-key', 'revoke-key', 'remove-key', 'rule', 'set', 'sign', 'show'] as const;
@@ -298,7 +298,7 @@ export const policyCommand: CommandSpec = {
       .positional('file', { type: 'string', describe: 'the policy file (a DSSE envelope, JSON)' })
       .option('name', { type: 'string', requiresArg: true, describe: 'init: the policy name (names it across versions)' })
       .option('root-key', { type: 'string', array: true, requiresArg: true, describe: 'init: a root public key (repeatable)' })
-      .option('root-threshold', { type: 'number', requiresArg: true, describe: 'init, set: how many root keys must sign the policy (init default: all of them)' })
+      .option('root-threshold', wholeNumberOption('root-threshold', 'init, set: how many root keys must sign the policy (init default: all of them)', 1, MAX_THRESHOLD))
       .option('expires', { type: 'string', requiresArg: true, describe: 'init, set: when the policy expires (365d, a date, RFC 3339; init default: 365d)' })
       .option('pub', { type: 'string', requiresArg: true, describe: 'add-key, revoke-key, remove-key: the public key file' })
       .option('keyid', { type: 'string', requiresArg: true, describe: 'revoke-key, remove-key: the keyid instead of --pub' })
