@@ -220,7 +220,7 @@ export const logCommand: CommandSpec = {
         .option('checkpoint', { type: 'string', array: true, requiresArg: true, describe: '--verify: a checkpoint kept elsewhere that the log must still extend; repeatable' })
         .option('key', { type: 'string', array: true, requiresArg: true, describe: 'log checkpoint: the private key to sign the checkpoint with' })
         .option('passphrase-env', { type: 'string', requiresArg: true, describe: 'log checkpoint: environment variable holding the key passphrase' })
-        .option('origin', { type: 'string', requiresArg: true, describe: "log checkpoint: the log's name in the checkpoint (default: that of the newest checkpoint, else a new snap.local/log/<random>); --verify: the name every checkpoint must carry (a log copied from another store fails)" })
+        .option('origin', { type: 'string', requiresArg: true, describe: "log checkpoint: the log's name in the checkpoint (default: that of the newest checkpoint, else a new snap.local/log/<random>); --verify: the name every checkpoint must carry (a log copied from another store fails; default: the one this machine kept for the store when it signed or verified it)" })
         .option('out', { type: 'string', requiresArg: true, describe: 'log checkpoint: also write the checkpoint to this file' }),
       [
         ['$0 log fraud-train', 'who sealed and verified fraud-train, when, with what outcome'],
