@@ -10,8 +10,9 @@ import { isSnapError } from '../core/errors.js';
 import type { ProvenanceSource } from '../core/provenance.js';
 import { statementRef, type Statement } from '../core/statement.js';
 import { listSnapshotFolders, listSnapshots, type SnapshotLocation, type Store } from '../io/store.js';
-import { readSnapshotUnverified } from '../snapshot.js';
-import { listAttestations, readAttestationUnverified, type AttestationCheck, type StoredAttestation } from './attestation-store.js';
+import { checkTrust, readSnapshotUnverified } from '../snapshot.js';
+import type { TrustedKey } from '../core/envelope.js';
+import { checkStoredAttestation, listAttestations, readAttestationUnverified, type AttestationCheck, type StoredAttestation } from './attestation-store.js';
 
 /** How one snapshot leads to another. */
 export type Relation = 'parent' | 'derived-from';
@@ -153,6 +154,21 @@ export interface LineageResult {
   /** Ancestors named by a statement but not in the store. */
   missing: { snapshot: string; ref?: string }[];
   skipped: Skipped[];
+}
+
+/**
+ * The {@link ImpactTrust} of `--pubkey` keys: a snapshot's signatures, its statement.json being the
+ * signed payload and its signed name (checkTrust with no revocation rules); expiry, which checkTrust
+ * judges last, is no failure here. An attestation as checkStoredAttestation checks it.
+ */
+export function signatureTrust(keys: readonly TrustedKey[]): ImpactTrust {
+  return {
+    snapshot: async (at) => {
+      const t = await checkTrust(at, keys);
+      return t.ok || t.failure?.code === 'SNAPSHOT_EXPIRED' ? { ok: true } : t;
+    },
+    attestation: (at) => checkStoredAttestation(at, keys),
+  };
 }
 
 /**

@@ -6,9 +6,7 @@
  */
 import { escapeForTerminal as shown, quotedPath } from '../../core/display.js';
 import { openStore, storePath } from '../../io/store.js';
-import { impact, type ImpactTrust } from '../../provenance/lineage.js';
-import { checkStoredAttestation } from '../../provenance/attestation-store.js';
-import { checkTrust } from '../../snapshot.js';
+import { impact, signatureTrust, type ImpactTrust } from '../../provenance/lineage.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { treeIndent } from '../format.js';
 import { jsonOut, locate, trustedKeys, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
@@ -19,16 +17,8 @@ async function cmdImpact(a: Args, io: CliIo): Promise<number> {
   const loc = await locate(String(a.ref), io, storeRoot);
   const pubs = a.pubkey === undefined ? [] : (Array.isArray(a.pubkey) ? a.pubkey : [a.pubkey]).map(String);
   const keys = pubs.length > 0 ? await trustedKeys(pubs, io.cwd) : undefined;
-  // Signatures only: a revoked or expired snapshot is still what its signers said it came from. No
-  // revocation rules are given, and expiry, checked last (after the signatures, the payload and the
-  // name), is not a failure here.
-  const trust: ImpactTrust | undefined = keys && {
-    snapshot: async (at) => {
-      const t = await checkTrust(at, keys);
-      return t.ok || t.failure?.code === 'SNAPSHOT_EXPIRED' ? { ok: true } : t;
-    },
-    attestation: (at) => checkStoredAttestation(at, keys),
-  };
+  // Signatures only: a revoked or expired snapshot is still what its signers said it came from.
+  const trust: ImpactTrust | undefined = keys && signatureTrust(keys);
   const r = await impact(loc, store, trust);
   const failed = (r.unverified?.length ?? 0) + (r.unverifiedModels?.length ?? 0);
   const code = failed > 0 ? EXIT_INTEGRITY : EXIT_OK;

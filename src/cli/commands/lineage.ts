@@ -6,8 +6,7 @@
 import { isSnapError } from '../../core/errors.js';
 import { escapeForTerminal as shown } from '../../core/display.js';
 import { openStore, storePath, type Store } from '../../io/store.js';
-import { lineage } from '../../provenance/lineage.js';
-import { checkTrust } from '../../snapshot.js';
+import { lineage, signatureTrust } from '../../provenance/lineage.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, formatCount, treeIndent } from '../format.js';
 import { jsonOut, trustedKeys, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
@@ -25,13 +24,8 @@ async function cmdLineage(a: Args, io: CliIo): Promise<number> {
     }
     const pubs = a.pubkey === undefined ? [] : (Array.isArray(a.pubkey) ? a.pubkey : [a.pubkey]).map(String);
     const keys = pubs.length > 0 ? await trustedKeys(pubs, io.cwd) : undefined;
-    // Signatures only, as impact: expiry (checked last) and revocation do not change where a snapshot came from.
-    const trust = keys && {
-      snapshot: async (at: Parameters<typeof checkTrust>[0]) => {
-        const t = await checkTrust(at, keys);
-        return t.ok || t.failure?.code === 'SNAPSHOT_EXPIRED' ? { ok: true } : t;
-      },
-    };
+    // Signatures only, as impact: expiry and revocation do not change where a snapshot came from.
+    const trust = keys && signatureTrust(keys);
     const r = await lineage(opened.location, store, trust);
     const failed = r.chain.filter((n) => n.verified === false).length;
     const code = failed > 0 ? EXIT_INTEGRITY : EXIT_OK;
