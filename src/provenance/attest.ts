@@ -48,7 +48,7 @@ export interface AttestResult {
 }
 
 /** The default MODEL@VERSION of artifacts: a NAME made of the first file's name, and its digest's first 12 hex. */
-export function defaultModelRef(first: HashedArtifact): string {
+export function defaultModelRef(first: Pick<HashedArtifact, 'name' | 'digest'>): string {
   let name = first.name.toLowerCase().replace(/\.[^.]*$/, '').replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 100);
   if (!NAME_RE.test(name)) name = 'model';
   return `${name}@${first.digest.sha256.slice(0, 12)}`;
@@ -62,7 +62,7 @@ export function defaultModelRef(first: HashedArtifact): string {
 export function defaultFolderRef(folder: string, artifacts: readonly HashedArtifact[]): string {
   const lines = [...artifacts].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0)).map((x) => `${x.digest.sha256} ${x.name}\n`).join('');
   const sha256 = createHash('sha256').update(lines).digest('hex');
-  return defaultModelRef({ name: basename(folder), digest: { sha256 }, path: folder, size: 0 });
+  return defaultModelRef({ name: basename(folder), digest: { sha256 } });
 }
 
 /**
