@@ -151,15 +151,8 @@ export function startCosignatureMerge(committed: Uint8Array, note: (text: string
     add(f) {
       files++;
       if (!base) return;
-      const m = /\/([0-9a-f]{64})\.json$/.exec(f.path);
-      if (!m || m[1] !== sha(f.bytes)) return ignore(f.path, 'does not hash to its name');
-      let env: Envelope;
-      try {
-        env = parseEnvelope(f.bytes);
-      } catch {
-        return ignore(f.path, 'is not an envelope');
-      }
-      if (env.payload !== base.payload || env.payloadType !== base.payloadType) return ignore(f.path, "signs another payload than the snapshot's");
+      const env = asCosignature(base, f.path, f.bytes);
+      if ('why' in env) return ignore(f.path, env.why);
       const fresh = env.signatures.filter((s) => !seen.has(s.sig));
       if (fresh.length === 0) return;
       const checks = trusted.length > 0 ? verifyEnvelope({ ...base, signatures: fresh }, trusted).signatures : [];
@@ -204,11 +197,28 @@ export function startCosignatureMerge(committed: Uint8Array, note: (text: string
 }
 
 /**
- * Why the file at `path` (`signatures/NAME/VERSION/<hex>.json`) is not a co-signature of the
- * snapshot whose committed envelope is `committed` — its name is not its SHA-256, it is not an
- * envelope, or it signs another payload or payload type — or `undefined` when it is one (the
- * signatures it carries are not checked: that takes trusted keys). What {@link startCosignatureMerge}
- * ignores, said the same way.
+ * The file `path` (`signatures/NAME/VERSION/<hex>.json`) as a co-signature of the snapshot whose
+ * committed envelope is `base`: its envelope, or why it is none — its name is not its SHA-256, it
+ * is not an envelope, or it signs another payload or payload type. Its signatures are not checked
+ * (that takes trusted keys). The one rule {@link startCosignatureMerge} and `retain` apply.
+ */
+function asCosignature(base: Envelope, path: string, bytes: Uint8Array): Envelope | { why: string } {
+  const m = /\/([0-9a-f]{64})\.json$/.exec(path);
+  if (!m || m[1] !== sha(bytes)) return { why: 'does not hash to its name' };
+  let env: Envelope;
+  try {
+    env = parseEnvelope(bytes);
+  } catch {
+    return { why: 'is not an envelope' };
+  }
+  if (env.payload !== base.payload || env.payloadType !== base.payloadType) return { why: "signs another payload than the snapshot's" };
+  return env;
+}
+
+/**
+ * Why the file at `path` is not a co-signature of the snapshot whose committed envelope bytes are
+ * `committed` (see {@link asCosignature}), or `undefined` when it is one: what
+ * {@link startCosignatureMerge} ignores, said the same way.
  */
 export function notCosignatureOf(committed: Uint8Array, path: string, bytes: Uint8Array): string | undefined {
   let base: Envelope;
@@ -217,16 +227,8 @@ export function notCosignatureOf(committed: Uint8Array, path: string, bytes: Uin
   } catch {
     return 'cannot be compared with the committed envelope, which is not one';
   }
-  const m = /\/([0-9a-f]{64})\.json$/.exec(path);
-  if (!m || m[1] !== sha(bytes)) return 'does not hash to its name';
-  let env: Envelope;
-  try {
-    env = parseEnvelope(bytes);
-  } catch {
-    return 'is not an envelope';
-  }
-  if (env.payload !== base.payload || env.payloadType !== base.payloadType) return "signs another payload than the snapshot's";
-  return undefined;
+  const c = asCosignature(base, path, bytes);
+  return 'why' in c ? c.why : undefined;
 }
 
 /**
