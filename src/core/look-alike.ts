@@ -10,6 +10,9 @@
  * - letters of two scripts whose letters pass for one another ({@link mixesScripts}) — in a path,
  *   within one word (a run of letters and marks), so that `файл.txt`, a Cyrillic name with a Latin
  *   extension, is left as it is while `tr\u0430in.jsonl` is not;
+ * - a word of another script made only of letters that pass for Latin ones ({@link passesForLatin},
+ *   UTS #39 §4's whole-script confusables, with a small table): `\u0441\u043e\u0440.txt`, three
+ *   Cyrillic letters that read `cop.txt`;
  * - (paths) a name that is not in Unicode Normalization Form C (UAX #15): `e` + U+0301 beside the
  *   precomposed `é` are two names, two byte strings, that print alike;
  * - (paths) a character outside ASCII whose compatibility form (NFKC) is ASCII — full-width
@@ -46,10 +49,49 @@ export function mixesScripts(v: string): boolean {
   return false;
 }
 
+/** What separates the words of a path segment or a value: anything but a letter or a mark (`.`, `_`, `-`, digits, spaces …). */
+const NOT_A_LETTER = /[^\p{L}\p{M}]+/u;
+
+/**
+ * Letters of other scripts that Unicode's confusables data (UTS #39 §4, `confusables.txt`) maps to
+ * one ASCII Latin letter: Cyrillic а е о р с у х і ј ѕ һ ԁ ԛ ԝ ӏ and capitals А В Е К М Н О Р С Т
+ * Х У Ѕ І Ј Ԍ Ԛ Ԝ Ү Ӏ; Greek ο α ν ι ρ γ and capitals Α Β Ε Ζ Η Ι Κ Μ Ν Ο Ρ Τ Υ Χ; Armenian օ ո ս
+ * հ ց ք; Cherokee capitals that read as A B C D E G H J K L M P R S T V W Z. A selection (the data
+ * file maps thousands of characters), kept to the letters of the scripts {@link CONFUSABLE_SCRIPTS}
+ * names that pass for a Latin letter in common fonts.
+ */
+const LATIN_LOOK_ALIKES = new Set(
+  [
+    '\u0430\u0435\u043e\u0440\u0441\u0443\u0445\u0456\u0458\u0455\u04bb\u0501\u051b\u051d\u04cf',
+    '\u0410\u0412\u0415\u041a\u041c\u041d\u041e\u0420\u0421\u0422\u0425\u0423\u0405\u0406\u0408\u050c\u051a\u051c\u04ae\u04c0',
+    '\u03bf\u03b1\u03bd\u03b9\u03c1\u03b3',
+    '\u0391\u0392\u0395\u0396\u0397\u0399\u039a\u039c\u039d\u039f\u03a1\u03a4\u03a5\u03a7',
+    '\u0585\u0578\u057d\u0570\u0581\u0584',
+    '\u13aa\u13f4\u13df\u13a0\u13ac\u13c0\u13bb\u13ab\u13e6\u13de\u13b7\u13e2\u13a1\u13da\u13a2\u13d9\u13b3\u13c3',
+  ].join(''),
+);
+
+/**
+ * Whether one word (a run of letters and marks) is written in another script entirely with letters
+ * that pass for Latin ones ({@link LATIN_LOOK_ALIKES}), so that it reads as a Latin word:
+ * `\u0441\u043e\u0440` (Cyrillic) for `cop`, `\u0391\u0392` (Greek) for `AB`. A word with any other
+ * letter of its script (`\u0444\u0430\u0439\u043b`, Cyrillic for "file") does not, nor a Latin or
+ * ASCII one. UTS #39 §4 calls such a word a whole-script confusable.
+ */
+export function passesForLatin(word: string): boolean {
+  if (word === '' || ASCII_ONLY.test(word)) return false;
+  for (const ch of word) if (!LATIN_LOOK_ALIKES.has(ch)) return false;
+  return true;
+}
+
+/** Whether text holds a word that mixes look-alike scripts ({@link mixesScripts}) or passes for a Latin one ({@link passesForLatin}). */
+export function wordPassesForAnother(text: string): boolean {
+  if (ASCII_ONLY.test(text)) return false;
+  return text.split(NOT_A_LETTER).some((w) => mixesScripts(w) || passesForLatin(w));
+}
+
 /** White space at either end of a path segment (JavaScript's `\s`: ASCII and Unicode spaces). */
 const SPACE_AT_AN_END = /^\s|\s$/;
-/** What separates the words of a path segment: anything but a letter or a mark (`.`, `_`, `-`, digits, spaces …). */
-const NOT_A_LETTER = /[^\p{L}\p{M}]+/u;
 /** A combining mark at the start of a segment, or right after an ASCII character. */
 const MARK_ON_ASCII = /(?:^|[\x00-\x7f])\p{M}/u;
 /** One character outside ASCII (a surrogate pair is one in `u` mode). */
@@ -65,13 +107,13 @@ function passesForAscii(ch: string): boolean {
 function segmentPassesForAnother(seg: string): boolean {
   if (SPACE_AT_AN_END.test(seg)) return true;
   if (ASCII_ONLY.test(seg)) return false;
-  return seg.split(NOT_A_LETTER).some(mixesScripts) || MARK_ON_ASCII.test(seg) || (seg.match(NON_ASCII_CHAR) ?? []).some(passesForAscii);
+  return wordPassesForAnother(seg) || MARK_ON_ASCII.test(seg) || (seg.match(NON_ASCII_CHAR) ?? []).some(passesForAscii);
 }
 
 /**
  * Whether a file path (`/`-separated; any string, lone surrogates for bytes that are not UTF-8
  * included) could be read on a screen as another path: it is not in NFC, or one of its segments
- * mixes look-alike scripts in one word, holds a character that stands for ASCII, a combining mark
+ * mixes look-alike scripts in one word or has a word of another script that reads as Latin, holds a character that stands for ASCII, a combining mark
  * on an ASCII character or at its start, or white space at an end (see the module comment). Pure
  * ASCII paths without such white space answer at once.
  */

@@ -6,7 +6,7 @@
  * escapes for its medium.
  */
 import { escapeForTerminal, escapeMessage } from '../core/display.js';
-import { asciiJsonString, mixesScripts } from '../core/look-alike.js';
+import { asciiJsonString, mixesScripts, wordPassesForAnother } from '../core/look-alike.js';
 
 /**
  * A string that could not be told apart from others if printed bare in a list of values joined by
@@ -31,12 +31,14 @@ export interface KeyValueText {
  * or a double quote, begins or ends with white space, or (in a set whose values need not be
  * strings: JSONL, Parquet) reads like a number, `true`, `false` or `null` — then as its JSON string
  * (`"1"`, `"x, y"`), whose escapes read back to it; a string that mixes letters of scripts that
- * pass for one another ({@link mixesScripts}) as its JSON string with every character outside
- * ASCII escaped (`"c\u0430t"`, not `cаt` beside `cat`); any other value as JSON.
+ * pass for one another ({@link mixesScripts}), or has a word of another script made only of letters
+ * that pass for Latin ones ({@link wordPassesForAnother}: Cyrillic `сор` for `cop`), as its JSON
+ * string with every character outside ASCII escaped (`"c\u0430t"`, not `cаt` beside `cat`); any
+ * other value as JSON.
  */
 export function keyValueText(v: unknown, onlyStrings: boolean): KeyValueText {
   if (typeof v !== 'string') return { text: JSON.stringify(v) ?? String(v), json: true };
-  if (mixesScripts(v)) return { text: asciiJsonString(v), json: true };
+  if (mixesScripts(v) || wordPassesForAnother(v)) return { text: asciiJsonString(v), json: true };
   return NOT_BARE.test(v) || (!onlyStrings && LIKE_OTHER_VALUE.test(v)) ? { text: JSON.stringify(v), json: true } : { text: v, json: false };
 }
 

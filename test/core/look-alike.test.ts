@@ -3,7 +3,7 @@
  * to what needs no table, and the names of other scripts that must be left alone.
  */
 import { describe, expect, it } from 'vitest';
-import { pathPassesForAnother } from '../../src/core/look-alike.js';
+import { passesForLatin, pathPassesForAnother } from '../../src/core/look-alike.js';
 
 describe('pathPassesForAnother', () => {
   it.each([
@@ -19,6 +19,10 @@ describe('pathPassesForAnother', () => {
     ['a combining overlay at the start of a segment', 'a/\u0338b'],
     ['a trailing space', 'x.csv '],
     ['a leading space in a folder', 'x/ y/z'],
+    ['a whole Cyrillic word that reads cop', '\u0441\u043e\u0440.txt'],
+    ['a Greek folder of capitals that reads ABE', '\u0391\u0392\u0395/a.csv'],
+    ['a Cherokee word that reads SEW', '\u13da\u13ac\u13b3.jsonl'],
+    ['one Greek alpha as a name, beside a.txt', '\u03b1.txt'],
   ])('yes: %s', (_what, path) => {
     expect(pathPassesForAnother(path)).toBe(true);
   });
@@ -28,6 +32,7 @@ describe('pathPassesForAnother', () => {
     ['spaces inside a name', 'my data/a b.csv'],
     ['Latin letters with accents, in NFC', 'données/été.txt'],
     ['a Cyrillic name with a Latin extension', '\u0444\u0430\u0439\u043b.txt'],
+    ['a Cyrillic word with letters that pass for none (ф, й, л)', '\u0444\u0430\u0439\u043b/\u0441\u043e\u0440\u0442.csv'],
     ['a Greek folder beside a Latin file', '\u03b4\u03b5\u03b4\u03bf\u03bc\u03ad\u03bd\u03b1/train.jsonl'],
     ['Japanese and Chinese names', '\u30c7\u30fc\u30bf/\u8bad\u7ec3.csv'],
     ['a Devanagari word with its vowel signs (marks on a letter that is not ASCII)', '\u0921\u0947\u091f\u093e.csv'],
@@ -35,5 +40,18 @@ describe('pathPassesForAnother', () => {
     ['a byte that is not UTF-8', 'bad\udcff.csv'],
   ])('no: %s', (_what, path) => {
     expect(pathPassesForAnother(path)).toBe(false);
+  });
+});
+
+describe('passesForLatin', () => {
+  it('is true for a word of another script made only of letters that read as Latin ones', () => {
+    expect(passesForLatin('\u0441\u043e\u0440')).toBe(true); // сор → cop
+    expect(passesForLatin('\u0405\u0420\u0410\u041c')).toBe(true); // ЅРАМ → SPAM
+  });
+  it('is false for ASCII, for Latin letters with accents, for an empty word and for a word with any other letter', () => {
+    expect(passesForLatin('cop')).toBe(false);
+    expect(passesForLatin('\u00e9t\u00e9')).toBe(false);
+    expect(passesForLatin('')).toBe(false);
+    expect(passesForLatin('\u0441\u043e\u0440\u0442')).toBe(false); // сорт: т is not in the table
   });
 });

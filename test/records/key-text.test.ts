@@ -1,0 +1,27 @@
+/**
+ * How record keys and labels are written for a reader (src/records/key-text.ts): a value that could
+ * pass for another on a screen is written with its letters outside ASCII escaped.
+ */
+import { describe, expect, it } from 'vitest';
+import { labelText, recordKeyText } from '../../src/records/key-text.js';
+
+describe('labelText', () => {
+  it('escapes a label of Cyrillic letters that reads as the Latin label SPAM', () => {
+    expect(labelText('\u0405\u0420\u0410\u041c')).toBe('"\\u0405\\u0420\\u0410\\u041c"');
+  });
+  it('escapes a label that mixes a Cyrillic а into Latin letters', () => {
+    expect(labelText('sp\u0430m')).toBe('"sp\\u0430m"');
+  });
+  it('leaves a Russian label whose letters pass for no Latin ones as it is', () => {
+    expect(labelText('\u0441\u043f\u0430\u043c')).toBe('\u0441\u043f\u0430\u043c'); // спам
+  });
+  it('leaves an ASCII label as it is', () => {
+    expect(labelText('spam')).toBe('spam');
+  });
+});
+
+describe('recordKeyText', () => {
+  it('escapes one value of a key that reads as a Latin word', () => {
+    expect(recordKeyText(['\u0441\u043e\u0440', 'x'], 'csv')).toBe('"\\u0441\\u043e\\u0440", x');
+  });
+});
