@@ -19,6 +19,7 @@ import type { RecordSetMember } from './core/records.js';
 import type { Statement } from './core/statement.js';
 import { diffRecordSides, type RecordSide, type RecordsReport } from './records/diff-sets.js';
 import { readRecordConfig } from './records/seal-records.js';
+import type { RecordConfig } from './records/config.js';
 import { writeAll } from './io/write-all.js';
 import { makeScratchDir, removeWhenDone } from './io/scratch-dir.js';
 
@@ -95,6 +96,12 @@ export interface DiffOptions {
   store?: string;
   /** Compare records too (default true). */
   records?: boolean;
+  /**
+   * The signed `snap.json` of a snapshot side, when the caller read it (`check`: snapshot-config.ts):
+   * its record rules define sets beside the snapshot's indexes (records/diff-sets.ts), so a record
+   * file those rules match is compared even where one side did not index it.
+   */
+  recordConfigs?: { a?: RecordConfig; b?: RecordConfig };
   onProgress?: (p: Progress) => void;
   /**
    * Called with the manifest file of each side (a snapshot's own, or the temporary one made by
@@ -174,14 +181,14 @@ export function objectsDirOf(loc: SnapshotLocation): string | undefined {
 }
 
 /** One side of a diff as the record diff sees it. */
-async function recordSide(input: DiffInput, manifestPath: string, described: { records?: RecordSetMember[]; predicate?: Statement['predicate'] }, opts: DiffOptions): Promise<RecordSide> {
+async function recordSide(input: DiffInput, manifestPath: string, described: { records?: RecordSetMember[]; predicate?: Statement['predicate'] }, opts: DiffOptions, config?: RecordConfig): Promise<RecordSide> {
   if (input.kind === 'folder') {
     const config = await readRecordConfig(resolve(input.path));
     return { kind: 'folder', dir: resolve(input.path), manifestPath, ...(config ? { config } : {}) };
   }
   if (input.kind === 'dataset') return { kind: 'snapshot', members: [], manifestPath, objectDirs: [] }; // no record indexes (diff leaves records out)
   const dirs = [objectsDirOf(input.location), opts.store ? join(resolve(opts.store), 'objects', 'sha256') : undefined].filter((d): d is string => d !== undefined);
-  return { kind: 'snapshot', members: described.records ?? [], manifestPath, objectDirs: dirs, ...(described.predicate ? { manifestSha256: described.predicate.manifestSha256 } : {}) };
+  return { kind: 'snapshot', members: described.records ?? [], manifestPath, objectDirs: dirs, ...(described.predicate ? { manifestSha256: described.predicate.manifestSha256 } : {}), ...(config ? { config } : {}) };
 }
 
 /**
@@ -328,7 +335,7 @@ export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): 
       }
     }
     // A dataset in S3 has no record indexes here: its records are not compared.
-    const records = opts.records === false || a.kind === 'dataset' || b.kind === 'dataset' ? undefined : await diffRecordSides(await recordSide(a, pa, da, opts), await recordSide(b, pb, db, opts), { jobs: opts.jobs });
+    const records = opts.records === false || a.kind === 'dataset' || b.kind === 'dataset' ? undefined : await diffRecordSides(await recordSide(a, pa, da, opts, opts.recordConfigs?.a), await recordSide(b, pb, db, opts, opts.recordConfigs?.b), { jobs: opts.jobs });
     const addedOnly = added.filter((e) => !renamedTo.has(e.path));
     const removedOnly = removed.filter((e) => !renamedFrom.has(e.path));
     extra.sort((x, y) => compareUtf8(x.path, y.path) || (x.side < y.side ? -1 : x.side > y.side ? 1 : 0));

@@ -2,7 +2,8 @@
  * Record diffs of every record set two sides share (docs/DESIGN.md, "Record forensics"). A side is a
  * snapshot — its signed `predicate.records` and the index objects in a store — or a dataset folder,
  * whose record files are indexed on the fly, with the snapshot side's definitions (or, for two
- * folders, the sets both folders' `snap.json` rules define). Works with indexes only: the data of a snapshot is never read,
+ * folders, the sets both folders' `snap.json` rules define; a snapshot side's signed `snap.json`,
+ * when given, defines sets its indexes do not). Works with indexes only: the data of a snapshot is never read,
  * so two `--manifest-only` snapshots compare as well as any.
  */
 import { existsSync } from 'node:fs';
@@ -38,6 +39,12 @@ export interface SnapshotRecordSide {
   manifestSha256?: string;
   /** `objects/sha256` folders of stores that may hold its index objects (checked by digest). */
   objectDirs: readonly string[];
+  /**
+   * Its own signed `snap.json`, when the caller read it (snapshot-config.ts): its rules define, besides
+   * its indexes, the sets it would index in either side's files, so that a record file the other
+   * side holds and this one's rules match is compared (or `unavailable`), never left out.
+   */
+  config?: RecordConfig;
 }
 
 /** A folder side: its files, as a manifest made by scanning it. */
@@ -158,6 +165,27 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
         if (!unavailable.some((u) => u.name === d.name)) defs.set(d.name, d);
       }
     }
+    // The sets either side's rules define (a snapshot's signed snap.json, a folder's own) in either
+    // side's files, where no index defines one: a record file that only the other side holds, or
+    // that a version under review left out of its own rules, is compared (or unavailable: a
+    // snapshot holding the file without an index of it), not passed over. An index's definition wins.
+    const byRules = new Map<string, SetDefinition>();
+    for (const side of [a, b]) {
+      if (!side.config || side.config.rules.length === 0) continue;
+      const mine = new Map<string, SetDefinition>();
+      for (const m of [a.manifestPath, b.manifestPath]) for (const d of await definitionsFromRules(side.config, m)) mine.set(d.name, d);
+      for (const d of mine.values()) {
+        if (defs.has(d.name) || unavailable.some((u) => u.name === d.name)) continue;
+        const had = byRules.get(d.name);
+        if (had && !sameDef(had, d)) {
+          unavailable.push({ name: d.name, side: 'both', reason: "the two sides' snap.json define this set differently (format, identity, key or label)" });
+          byRules.delete(d.name);
+          continue;
+        }
+        byRules.set(d.name, d);
+      }
+    }
+    for (const [name, d] of byRules) if (!unavailable.some((u) => u.name === name)) defs.set(name, d);
   } else {
     // Two folders: the sets A's rules define and the sets B's rules define, each applied to the
     // files of both. B's snap.json is part of the change under review: it may add sets, but it

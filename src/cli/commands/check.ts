@@ -81,12 +81,17 @@ async function cmdCheck(a: Args, io: CliIo): Promise<number> {
     const trusted = a.pubkey ? await trustedKeys(a.pubkey as string[], io.cwd) : undefined;
     // Thresholds: the stricter of the reviewed version's snap.json and the new one's (each over the
     // defaults: the change under review cannot loosen its own gate), then flags.
-    const fromA = mergeThresholds(DEFAULT_THRESHOLDS, (await sideConfig(ia, store))?.check);
-    const fromB = mergeThresholds(DEFAULT_THRESHOLDS, (await sideConfig(ib, store))?.check);
+    const configA = await sideConfig(ia, store);
+    const configB = await sideConfig(ib, store);
+    const fromA = mergeThresholds(DEFAULT_THRESHOLDS, configA?.check);
+    const fromB = mergeThresholds(DEFAULT_THRESHOLDS, configB?.check);
     const thresholds = mergeThresholds(strictestThresholds(fromA, fromB), fromFlags);
     // With keys, A is judged as verify judges it: revoked (the store's revocations, or those this machine kept) or expired, it is no trusted baseline.
     const judged = trusted ? await pubkeyTrustRules(a, io, store) : undefined;
-    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, ...(judged ? { rules: judged.rules } : {}), skipDirs: [store], store });
+    // A snapshot's signed rules take part in choosing the sets (a record file they match is compared
+    // even where B did not index it); a folder's own snap.json is read by diff itself.
+    const recordConfigs = { ...(ia.kind === 'snapshot' && configA ? { a: configA } : {}), ...(ib.kind === 'snapshot' && configB ? { b: configB } : {}) };
+    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, ...(judged ? { rules: judged.rules } : {}), skipDirs: [store], store, recordConfigs });
     await judged?.keep();
     if (!r.records || r.records.sets.length + r.records.unavailable.length === 0) {
       throw new SnapError('RECORDS_CONFIG_INVALID', 'nothing to check: neither side has record sets (seal with record rules in snap.json or --records; docs/FORMAT.md §19)');

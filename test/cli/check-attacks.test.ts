@@ -1,0 +1,60 @@
+/**
+ * `snap check B --against A` against an attacker who writes the version under review (its files,
+ * its `snap.json`) or the store, and holds no key: the gate must not pass records it never compared,
+ * nor thresholds looser than the ones A signed (docs/FORMAT.md §19.8).
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { copyTree, makeTree, snapJson, useKeyPair } from '../helpers/tree.js';
+import { newStorePath } from '../helpers/store.js';
+
+const keys = useKeyPair();
+type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const RULES = { records: [{ pattern: '*.csv', key: ['id'], label: 'label' }] };
+const rows = (n: number, label: (i: number) => string, text = 'row') => ['id,text,label', ...Array.from({ length: n }, (_, i) => `${i + 1},${text}${i + 1},${label(i + 1)}`)].join('\n') + '\n';
+
+async function sealed(spec: Record<string, string>, store: string, as: string, extra: string[] = []): Promise<string> {
+  const dir = await makeTree(spec);
+  const r = await snapJson(['seal', dir, '--as', as, '--key', keys.key, '--store', store, ...extra]);
+  expect(r.code, r.stderr).toBe(0);
+  return dir;
+}
+
+describe('check: records the signed rules of A index are compared, whatever B says', () => {
+  it('a new record file in the folder under review, matched by A\'s signed rules, is compared: its records are added (exit 1)', async () => {
+    const store = await newStorePath();
+    const a = await sealed({ 'snap.json': JSON.stringify(RULES), 'train.csv': rows(50, (i) => String(i % 2)) }, store, 'd@1');
+    const b = await copyTree(a);
+    await fsp.writeFile(join(b, 'extra.csv'), rows(500, () => '1', 'poison'));
+    const c = await snapJson(['check', b, '--against', 'd@1', '--store', store, '--pubkey', keys.pub]);
+    expect(c.code, c.stdout).toBe(1);
+    expect(c.json.breaches.map((x: Json) => [x.set, x.rule])).toContainEqual(['extra.csv', 'maxAddedShare']);
+    const extra = c.json.records.sets.find((s: Json) => s.name === 'extra.csv');
+    expect(extra.summary.added).toBe(500);
+  });
+
+  it('a new version sealed with a snap.json narrowed to leave its new record file out fails: A indexes that file, B did not (unavailable)', async () => {
+    const store = await newStorePath();
+    const a = await sealed({ 'snap.json': JSON.stringify(RULES), 'train.csv': rows(50, (i) => String(i % 2)) }, store, 'd@1');
+    const b = await copyTree(a);
+    await fsp.writeFile(join(b, 'extra.csv'), rows(500, () => '1', 'poison'));
+    await fsp.writeFile(join(b, 'snap.json'), JSON.stringify({ records: [{ pattern: 'train.csv', key: ['id'], label: 'label' }] }));
+    const r = await snapJson(['seal', b, '--as', 'd@2', '--parent', 'd@1', '--key', keys.key, '--store', store]);
+    expect(r.code, r.stderr).toBe(0);
+    const c = await snapJson(['check', 'd@2', '--against', 'd@1', '--store', store, '--pubkey', keys.pub]);
+    expect(c.code, c.stdout).toBe(1);
+    expect(c.json.records.unavailable).toContainEqual(expect.objectContaining({ name: 'extra.csv', side: 'b' }));
+    expect(c.json.breaches.map((x: Json) => [x.set, x.rule])).toContainEqual(['extra.csv', 'unavailable']);
+  });
+
+  it('an unchanged version still passes: the rules add no set that was not indexed (exit 0)', async () => {
+    const store = await newStorePath();
+    const a = await sealed({ 'snap.json': JSON.stringify(RULES), 'train.csv': rows(50, (i) => String(i % 2)), 'notes.txt': 'x\n' }, store, 'd@1');
+    const b = await copyTree(a);
+    const c = await snapJson(['check', b, '--against', 'd@1', '--store', store, '--pubkey', keys.pub]);
+    expect(c.code, c.stdout).toBe(0);
+    expect(c.json.records.sets.map((s: Json) => s.name)).toEqual(['train.csv']);
+  });
+});
