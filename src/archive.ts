@@ -552,3 +552,35 @@ function writeChunk(fd: number, chunk: Buffer, path: string): void {
     throw ioError(e, path, 'cannot write');
   }
 }
+
+/**
+ * The bytes of one small data file of an archive, exactly as its signed manifest names them
+ * (`check` reads a snapshot's own `snap.json` here: its thresholds and record rules). The archive is
+ * read again from its start: its manifest member must be the one `predicate` signs (SHA-256), the
+ * record index members are passed over unread, and the data members are streamed, each checked
+ * against its manifest entry, up to `path`, whose bytes must hash to the entry's digest.
+ * @param maxBytes a larger entry is not read (undefined is returned)
+ * @returns the bytes, or undefined when the manifest has no such file or it is larger than `maxBytes`
+ * @throws SnapError `INTEGRITY_FAILURE` (the manifest member, or the file's bytes, are not the signed
+ *   ones) | every code of {@link ArchiveReader.open}, {@link ArchiveReader.items}
+ */
+export async function readArchiveDataFile(file: string, predicate: SnapshotPredicate, path: string, maxBytes: number): Promise<Buffer | undefined> {
+  const reader = await ArchiveReader.open(file, tmpdir());
+  try {
+    const spool = await reader.spoolManifest(predicate.fileCount * MAX_MANIFEST_ENTRY_BYTES);
+    if (spool.tooLarge || spool.sha256 !== predicate.manifestSha256) throw new SnapError('INTEGRITY_FAILURE', `${file}: snap/manifest.jsonl is not the signed manifest`, { path: file });
+    for await (const _ of reader.recordIndexMembers(archiveRecordIndexes(predicate.records))) void _; // bodies passed over, unread
+    for await (const item of reader.items(spool.path)) {
+      if (item.entry.path !== path) continue;
+      if (item.kind !== 'file' || item.entry.size > maxBytes) return undefined;
+      const parts: Buffer[] = [];
+      for await (const c of item.chunks()) parts.push(Buffer.from(c));
+      const v = await item.finish();
+      if (!v.ok) throw new SnapError('INTEGRITY_FAILURE', `${file}: ${path} is not the signed bytes`, { path: file, file: path });
+      return Buffer.concat(parts);
+    }
+    return undefined;
+  } finally {
+    await reader.close();
+  }
+}

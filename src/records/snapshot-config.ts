@@ -18,12 +18,14 @@ import { CONFIG_FILE, MAX_CONFIG_BYTES, parseConfig, type RecordConfig } from '.
 /**
  * The configuration a snapshot was sealed with, when its `snap.json` object is in one of `objectDirs`.
  * @param predicate the snapshot's statement predicate, which the manifest must match
- * @returns undefined when the snapshot has no `snap.json`, or its object is not there or not intact
+ * @returns `entry`: the manifest's `snap.json` entry (absent when the snapshot has none); `config`:
+ *   its configuration, absent when there is no entry or its object is not there or not intact (the
+ *   caller decides: whoever can write the store can delete or replace the object)
  * @throws SnapError `INTEGRITY_FAILURE` when the manifest does not match `predicate` (altered) |
  *   `RECORDS_CONFIG_INVALID` when the object is there and malformed | `MANIFEST_*` of a signed yet
  *   malformed manifest | `NOT_FOUND` | `IO_ERROR`
  */
-export async function snapshotConfig(manifestPath: string, objectDirs: readonly string[], predicate: Statement['predicate']): Promise<RecordConfig | undefined> {
+export async function snapshotConfig(manifestPath: string, objectDirs: readonly string[], predicate: Statement['predicate']): Promise<{ entry?: { sha256: string; size: number }; config?: RecordConfig }> {
   let digest: string | undefined;
   let size = 0;
   const read: Partial<ManifestDigest> = {};
@@ -45,7 +47,9 @@ export async function snapshotConfig(manifestPath: string, objectDirs: readonly 
   }
   const judged = await judgeManifest(manifestPath, predicate, error, error ? {} : read);
   if (!judged.ok) throw new SnapError('INTEGRITY_FAILURE', `${manifestPath}: ${judged.failure?.message ?? 'it does not match the statement'}; its ${CONFIG_FILE} was not used`, { path: manifestPath });
-  return digest === undefined ? undefined : configFromObject({ sha256: digest, size }, objectDirs);
+  if (digest === undefined) return {};
+  const config = await configFromObject({ sha256: digest, size }, objectDirs);
+  return { entry: { sha256: digest, size }, ...(config ? { config } : {}) };
 }
 
 /**

@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { copyTree, makeTree, snapJson, useKeyPair } from '../helpers/tree.js';
-import { newStorePath } from '../helpers/store.js';
+import { newStorePath, sha256 } from '../helpers/store.js';
 
 const keys = useKeyPair();
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -56,5 +56,44 @@ describe('check: records the signed rules of A index are compared, whatever B sa
     const c = await snapJson(['check', b, '--against', 'd@1', '--store', store, '--pubkey', keys.pub]);
     expect(c.code, c.stdout).toBe(0);
     expect(c.json.records.sets.map((s: Json) => s.name)).toEqual(['train.csv']);
+  });
+});
+
+describe("check: A's signed thresholds apply, wherever A is read from", () => {
+  const strict = { ...RULES, check: { maxShift: 0.001 } };
+  /** A sealed with maxShift 0.001, and a folder B that flips one label of 50 (a shift of 0.02), allowed one label change. */
+  async function flipOne(store: string, extra: string[] = []): Promise<{ a: string; b: string }> {
+    const a = await sealed({ 'snap.json': JSON.stringify(strict), 'train.csv': rows(50, (i) => String(i % 2)) }, store, 'd@1', extra);
+    const b = await copyTree(a);
+    await fsp.writeFile(join(b, 'snap.json'), JSON.stringify(RULES));
+    await fsp.writeFile(join(b, 'train.csv'), rows(50, (i) => (i === 2 ? '1' : String(i % 2))));
+    return { a, b };
+  }
+
+  it('A in the store: the breach of its maxShift is found; with its snap.json object deleted or replaced, check fails (INTEGRITY_FAILURE, exit 1), not the defaults', async () => {
+    const store = await newStorePath();
+    const { a, b } = await flipOne(store);
+    const args = ['check', b, '--against', 'd@1', '--store', store, '--pubkey', keys.pub, '--max-label-changes', '1'];
+    const before = await snapJson(args);
+    expect(before.code, before.stdout).toBe(1);
+    expect(before.json.breaches.map((x: Json) => x.rule)).toContain('maxShift');
+    const hex = sha256(await fsp.readFile(join(a, 'snap.json')));
+    const object = join(store, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2));
+    await fsp.writeFile(object, JSON.stringify({ ...RULES, check: { maxShift: 1 } }));
+    const replaced = await snapJson(args);
+    expect([replaced.code, replaced.json.error?.code], replaced.stdout).toEqual([1, 'INTEGRITY_FAILURE']);
+    await fsp.rm(object);
+    const deleted = await snapJson(args);
+    expect([deleted.code, deleted.json.error?.code], deleted.stdout).toEqual([1, 'INTEGRITY_FAILURE']);
+  });
+
+  it('A as an archive (seal --out): the snap.json it carries gives the thresholds, so the breach is found (exit 1)', async () => {
+    const store = await newStorePath();
+    const out = join(await makeTree({}), 'd@1.snap.tar');
+    const { b } = await flipOne(store, ['--out', out]);
+    const c = await snapJson(['check', b, '--against', out, '--pubkey', keys.pub, '--max-label-changes', '1']);
+    expect(c.code, c.stdout).toBe(1);
+    expect(c.json.thresholds.maxShift).toBe(0.001);
+    expect(c.json.breaches.map((x: Json) => x.rule)).toContain('maxShift');
   });
 });
