@@ -4,7 +4,7 @@ import { runCli } from './run.js';
 import { quietOnBrokenPipe } from './broken-pipe.js';
 import { escapeMessage } from '../core/display.js';
 import { programNameOf } from './program-name.js';
-import { cleanUpIfInterrupted, handleSignals } from './signals.js';
+import { cleanUpIfInterrupted, exitWhenWritten, handleSignals } from './signals.js';
 import { handleCrashes } from './crash.js';
 import { installNativeEd25519 } from '../io/native-ed25519.js';
 import { startEarlyWorkers } from './early-workers.js';
@@ -27,12 +27,12 @@ handleCrashes(process.stderr, program);
 
 runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), stdin: process.stdin, program }).then(
   (code) => {
-    process.exitCode = code;
     cleanUpIfInterrupted();
+    exitWhenWritten(code, process.stdout, process.stderr); // a signal from here on leaves the code as it is
   },
   (e) => {
     process.stderr.write(`${program}: internal error: ${String((e as Error)?.stack ?? e).split('\n').map(escapeMessage).join('\n')}\n`);
-    process.exitCode = 3;
     cleanUpIfInterrupted();
+    exitWhenWritten(3, process.stdout, process.stderr);
   },
 );

@@ -5,8 +5,9 @@
  * audit line records the error `INTERRUPTED` (exit 130) or `TERMINATED` (exit 143), as shells report
  * a process stopped by those signals (128 + the signal number). A command that has not finished
  * unwinding after {@link FORCE_EXIT_MS}, or a second signal, makes the process remove what is still
- * registered and exit at once (without an audit line). SIGKILL cannot be caught: what it leaves is
- * taken over by the next writer and reported by `snap fsck`.
+ * registered and exit at once (without an audit line). Once the command has returned, a signal
+ * changes nothing: its code stands ({@link exitWhenWritten}). SIGKILL cannot be caught: what it
+ * leaves is taken over by the next writer and reported by `snap fsck`.
  */
 import { interrupt, interruptedBy, removeLeftovers, type InterruptSignal } from '../io/interrupt.js';
 import { EXIT_INTERRUPTED, EXIT_TERMINATED } from './exit-codes.js';
@@ -18,6 +19,9 @@ export const FORCE_EXIT_MS = 5_000;
 export function exitCodeForSignal(signal: InterruptSignal): number {
   return signal === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED;
 }
+
+/** The command's exit code once it returned (set by {@link exitWhenWritten}); a signal then changes nothing. */
+let finishedWith: number | undefined;
 
 /** Remove whatever an interrupted command still holds and exit now (with its code, if it has one). */
 function exitNow(signal: InterruptSignal): never {
@@ -31,6 +35,9 @@ function exitNow(signal: InterruptSignal): never {
  */
 export function handleSignals(stderr: NodeJS.WritableStream): void {
   const on = (signal: InterruptSignal): void => {
+    // The command has finished (its verdict is printed and logged): its code stands, and the
+    // process, already on its way out, goes at once.
+    if (finishedWith !== undefined) process.exit(finishedWith);
     const first = interruptedBy();
     if (first) exitNow(first); // a second signal: do not wait any longer
     stderr.write(`\nsnap: ${signal === 'SIGINT' ? 'interrupted' : 'terminated'}; removing temporary files and releasing locks\n`);
@@ -52,4 +59,23 @@ export function handleSignals(stderr: NodeJS.WritableStream): void {
  */
 export function cleanUpIfInterrupted(): void {
   if (interruptedBy()) removeLeftovers();
+}
+
+/**
+ * End the process with the command's exit `code` once everything written to `stdout` and `stderr`
+ * has been handed to the operating system — by `process.exit`, not by letting the event loop run
+ * dry. A process that ends by itself closes its signal handlers while it tears down (its worker
+ * threads, a few ms), and a SIGINT that came then killed it — a shell reports 130 — after it had
+ * printed and logged its verdict (seen: `fsck --repair-from` printed `"ok": true`, logged exit 0,
+ * and died by SIGINT). From here on a signal changes nothing: see {@link handleSignals}.
+ */
+export function exitWhenWritten(code: number, stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream): void {
+  finishedWith = code;
+  process.exitCode = code;
+  const flushed = (s: NodeJS.WritableStream) => new Promise<void>((res) => {
+    // A stream whose reader is gone (broken-pipe.ts) or that is already closed calls back with an error, or not at all.
+    if ((s as { destroyed?: boolean }).destroyed || (s as { writableEnded?: boolean }).writableEnded) return res();
+    s.write('', () => res());
+  });
+  void Promise.all([flushed(stdout), flushed(stderr)]).then(() => process.exit(code));
 }

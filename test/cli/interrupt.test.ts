@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { makeTree, snapJson, spawnSnap, tempDir, useKeyPair, type BinResult } from '../helpers/tree.js';
-import { filesUnder, newStorePath, objectFiles, sha256File } from '../helpers/store.js';
+import { filesUnder, newStorePath, objectFiles, sealAndExport, sha256, sha256File } from '../helpers/store.js';
 import { Rng } from '../../src/drill/rng.js';
 
 const keys = useKeyPair();
@@ -221,5 +221,31 @@ describe('a command stopped by a second signal before it unwound', () => {
     // Both signals are pending at once: the process may take either first (130 or 143).
     expect([EXIT_FOR.SIGINT, EXIT_FOR.SIGTERM], `exit ${r.code} (${r.signal}): ${r.stderr}`).toContain(r.code);
     expect(await fsp.readdir(tmp)).toEqual([]);
+  }, 60_000);
+});
+
+describe('a signal that comes after the command finished', () => {
+  it('fsck --repair-from, Ctrl-C once its whole report is out: the exit is the report\'s own (0), not 130 nor death by SIGINT, at every try', async () => {
+    const e = await sealAndExport({ 'a.txt': 'alpha 5c1e\n', 'b.txt': 'beta 0d7a\n' }, keys, 'snap-late-signal-');
+    const hex = sha256('alpha 5c1e\n');
+    const obj = join(e.store, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2));
+    // The window between the report and the process's end is a few ms: several tries, each aimed at it.
+    for (let i = 0; i < 6; i++) {
+      await fsp.rm(obj);
+      const { child, done } = spawnSnap(['fsck', '--repair-from', e.file, '--store', e.store, '--json']);
+      let out = '';
+      child.stdout?.on('data', (d: string) => {
+        out += d;
+        try {
+          JSON.parse(out);
+        } catch {
+          return; // not the whole report yet
+        }
+        child.kill('SIGINT');
+      });
+      const r = await done;
+      expect(JSON.parse(r.stdout), `try ${i}`).toMatchObject({ ok: true, repair: { repaired: [expect.objectContaining({ sha256: hex, was: 'missing' })] } });
+      expect({ code: r.code, signal: r.signal }, `try ${i}: ${r.stderr}`).toEqual({ code: 0, signal: null });
+    }
   }, 60_000);
 });
