@@ -8,7 +8,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { copyTree, makeTree, REPO, snap, snapJson, useKeyPair, EXAMPLE } from '../helpers/tree.js';
+import { copyTree, makeKeyPair, makeTree, REPO, snap, snapJson, useKeyPair, EXAMPLE } from '../helpers/tree.js';
 import { newStorePath, objectFiles, sha256, snapshotFolder } from '../helpers/store.js';
 import { MAX_STATEMENT_BYTES } from '../../src/core/statement.js';
 import { MAX_LABELS } from '../../src/core/records.js';
@@ -423,6 +423,22 @@ describe('record command-line usage', () => {
     const r = await snapJson(['check', data, '--against', data]);
     expect(r.code).toBe(3);
     expect(r.json.error.code).toBe('RECORDS_CONFIG_INVALID');
+  });
+
+  it('reports a reviewed version signed by no trusted key first (exit 1, a trust breach), even when neither side has record sets', async () => {
+    const data = await makeTree({ 'x.csv': 'a\n1\n' });
+    const store = await newStorePath();
+    const sealed = await snapJson(['seal', data, '--as', 'plain@v1', '--key', keys.key, '--store', store]);
+    expect(sealed.code, sealed.stderr).toBe(0);
+    const stranger = await makeKeyPair('stranger');
+    const r = await snapJson(['check', data, '--against', 'plain@v1', '--pubkey', stranger.pub, '--store', store]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.json.ok).toBe(false);
+    expect(r.json.breaches).toEqual([expect.objectContaining({ set: '*', rule: 'trust', value: 'untrusted' })]);
+    const h = await snap(['check', data, '--against', 'plain@v1', '--pubkey', stranger.pub, '--store', store]);
+    expect(h.code).toBe(1);
+    expect(h.stdout).toMatch(/FAIL .*plain@v1 is not signed by a trusted key/s);
+    expect(h.stdout).toContain('no record sets to compare');
   });
 
   it('caps the labels check names in human output (a dataset planted with 4,000 labels), and --json lists them all', async () => {

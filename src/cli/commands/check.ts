@@ -108,11 +108,14 @@ async function cmdCheck(a: Args, io: CliIo): Promise<number> {
     const recordConfigs = { ...(ia.kind === 'snapshot' && configA ? { a: configA } : {}), ...(ib.kind === 'snapshot' && configB ? { b: configB } : {}) };
     const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, ...(judged ? { rules: judged.rules } : {}), skipDirs: [store], store, recordConfigs });
     await judged?.keep();
-    if (!r.records || r.records.sets.length + r.records.unavailable.length === 0) {
+    // Trust first, as verify judges it: an untrusted A fails the gate (exit 1) whatever the records
+    // say, and even when there are none to compare.
+    const untrusted = untrustedSides(r).includes('a');
+    const noSets = !r.records || r.records.sets.length + r.records.unavailable.length === 0;
+    if (noSets && !untrusted) {
       throw new SnapError('RECORDS_CONFIG_INVALID', 'nothing to check: neither side has record sets (seal with record rules in snap.json or --records; docs/FORMAT.md §19)');
     }
-    const breaches = checkRecords(r.records, thresholds);
-    const untrusted = untrustedSides(r).includes('a');
+    const breaches = r.records && !noSets ? checkRecords(r.records, thresholds) : [];
     if (untrusted) breaches.unshift({ set: '*', rule: 'trust', value: 'untrusted', message: `${String(a.against)} is not signed by a trusted key (--pubkey)` });
     const ok = breaches.length === 0;
     if (a.json) {
@@ -122,7 +125,7 @@ async function cmdCheck(a: Args, io: CliIo): Promise<number> {
       const out = [`a: ${sideName(r.a)}`, `b: ${sideName(r.b)}`];
       out.push(ok ? `${s.green(s.bold('PASS'))}  ${shown(String(a.b))} is within the thresholds against ${shown(String(a.against))}` : `${s.red(s.bold('FAIL'))}  ${shown(String(a.b))} breaks ${breaches.length === 1 ? 'a threshold' : `${breaches.length} thresholds`} against ${shown(String(a.against))}:`);
       for (const b of breaches) out.push(`  ${b.set === '*' ? 'dataset' : escapePath(b.set)}: ${escapeMessage(b.message)}  [${b.rule}]`);
-      out.push(...recordsLines(r.records));
+      out.push(...(r.records && !noSets ? recordsLines(r.records) : ['records: no record sets to compare (neither side has any)']));
       // Where they come from, since B's own snap.json may say something looser than what applies.
       out.push(`thresholds: ${Object.entries(thresholds).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${String(v)}`).join(', ')} (the stricter of A's and B's snap.json over the defaults, then the flags)`);
       io.stdout.write(out.join('\n') + '\n');
