@@ -152,8 +152,16 @@ function commentLines(what: string, room: number): string {
 }
 
 /**
+ * How much deeper than its command a continued line of an example is indented. yargs' layout
+ * (cliui) trims the start of every line it wraps, so {@link indentContinuedExamples} adds it to the
+ * printed help; {@link commandLines} leaves room for it.
+ */
+const CONTINUED_INDENT = '  ';
+
+/**
  * A shell command broken at spaces outside quotes into lines of at most `room` columns, each but
- * the last ending ` \` (a word longer than a line stays whole).
+ * the last ending ` \`, the lines after the first {@link CONTINUED_INDENT} narrower (a word longer
+ * than a line stays whole).
  */
 function commandLines(command: string, room: number): string {
   const words: string[] = [];
@@ -176,13 +184,36 @@ function commandLines(command: string, room: number): string {
   words.forEach((w, i) => {
     const longer = line ? `${line} ${w}` : w;
     const isLast = i === words.length - 1;
-    if (!line || printedWidth(longer) + (isLast ? 0 : CONTINUATION.length) <= room) line = longer;
+    const indent = lines.length > 0 ? CONTINUED_INDENT.length : 0;
+    if (!line || indent + printedWidth(longer) + (isLast ? 0 : CONTINUATION.length) <= room) line = longer;
     else {
       lines.push(line + CONTINUATION);
       line = w;
     }
   });
   lines.push(line);
+  return lines.join('\n');
+}
+
+/**
+ * Help text with each continued line of an example (one after a command line ending ` \\`)
+ * indented {@link CONTINUED_INDENT} deeper than the line the command starts on, so that it reads
+ * as part of that command. Only the `Examples:` block is touched.
+ */
+export function indentContinuedExamples(help: string): string {
+  const lines = help.split('\n');
+  let inExamples = false;
+  let command: string | undefined; // the indent of the command being continued
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string;
+    if (line === 'Examples:') inExamples = true;
+    else if (line === '') inExamples = false;
+    if (!inExamples || line === 'Examples:') continue;
+    const body = line.trimStart();
+    if (command !== undefined) lines[i] = command + CONTINUED_INDENT + body;
+    const continues = !body.startsWith('#') && line.endsWith(' \\');
+    command = continues ? (command ?? line.slice(0, line.length - body.length)) : undefined;
+  }
   return lines.join('\n');
 }
 

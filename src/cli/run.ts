@@ -10,7 +10,7 @@ import { TOOL_VERSION } from '../version.js';
 import { interruptedBy, interruptedError } from '../io/interrupt.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { commandWord } from './command-word.js';
-import { jsonOut, type Args, type CliIo } from './common.js';
+import { indentContinuedExamples, jsonOut, type Args, type CliIo } from './common.js';
 import { COMMANDS, commandName } from './commands/index.js';
 import type { CommandSpec } from './common.js';
 import { DEFAULT_PROGRAM_NAME, type ProgramName } from './program-name.js';
@@ -204,7 +204,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return EXIT_USAGE;
   }
   if (output) {
-    io.stdout.write(output + '\n');
+    io.stdout.write(indentContinuedExamples(output) + '\n');
     return EXIT_OK;
   }
   const a = args as Args;

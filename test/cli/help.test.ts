@@ -159,6 +159,22 @@ describe('snap COMMAND --help', () => {
         for (const columns of [60, 72, 80]) expect(await examples(columns), `${columns} columns`).toEqual(wide);
       });
 
+      it('indents the continued lines of a long example under its command, at any width', async () => {
+        // `snap check … \` then `  --max-added-share 0.1` at the command's own indent read as two
+        // commands: each continued line is indented two columns deeper than the line that starts it.
+        for (const columns of [60, 72, 80, 300]) {
+          const block = (await helpAt([name, '--help'], columns)).text.split(/\n\n/).find((b) => b.startsWith('Examples:')) ?? '';
+          const indent = (l: string) => l.length - l.trimStart().length;
+          let first: number | undefined;
+          for (const line of block.split('\n').slice(1)) {
+            if (first !== undefined) expect(indent(line), `${name} --help at ${columns} columns: "${line}"`).toBe(first + 2);
+            else expect(indent(line), `${name} --help at ${columns} columns: "${line}"`).toBe(2);
+            const continues = !line.trimStart().startsWith('#') && line.endsWith(' \\');
+            first = continues ? (first ?? indent(line)) : undefined;
+          }
+        }
+      });
+
       it('ends with what its exit codes mean', async () => {
         const r = await helpAt([name, '--help'], 300);
         expect(r.text.trimEnd().split('\n\n').at(-1)?.replace(/\s+/g, ' ')).toMatch(/^Exit codes: 0 success · 1 integrity failure .* · 2 usage error · 3 input or environment error · 130 \/ 143 interrupted/);
