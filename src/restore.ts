@@ -28,7 +28,9 @@
  * The final `verify()` walks the whole folder (names, types, sizes, links, nothing extra) and
  * hashes every file, except a large file whose identity (device, inode, size, mtime, ctime) is
  * still the one it had when it was read back — the same file, unchanged since (docs/DESIGN.md).
- * Once it passed, one syncfs of the target's file system makes every file and name durable before
+ * When it fails (something changed the folder while restore worked in it), what restore wrote is
+ * removed as on an error — a folder that failed its verify is never left to pass for a restore —
+ * and the result (`ok` false, `removed` true) carries the verify's problems. Once it passed, one syncfs of the target's file system makes every file and name durable before
  * success is reported.
  *
  * The writing and hashing run in a pool of worker threads ({@link WritePool}); this thread reads
@@ -91,6 +93,11 @@ export interface RestoreResult {
   bytes: number;
   /** The final `verify()` of the folder against the snapshot. */
   verify: VerifyReport;
+  /**
+   * True when the final verify failed and what restore wrote was therefore removed: the folder it
+   * made is gone, an existing (empty) one is empty again. Always `!ok`.
+   */
+  removed: boolean;
   seconds: number;
 }
 
@@ -286,7 +293,8 @@ async function prepare(opts: RestoreOptions, threshold: number): Promise<Prepare
 
 /**
  * Restore a snapshot into a folder (see the module comment).
- * @returns the result; `ok` is the final verify's verdict (the CLI exits 0 only when it is true)
+ * @returns the result; `ok` is the final verify's verdict (the CLI exits 0 only when it is true);
+ *   when it is false, nothing restored is left (`removed`)
  * @throws SnapError `TARGET_NOT_EMPTY` | `TARGET_UNSAFE` (see {@link targetWriters}) | `TARGET_FOLDS_NAMES`
  *   (two paths the target's file system takes for one: see {@link refuseFoldedTwins}) | the trust failure's code (`SIGNATURE_INVALID`,
  *   `INTEGRITY_FAILURE`, …) | `SNAPSHOT_NO_CONTENTS` | `SNAPSHOT_UNSAFE` | `OBJECT_MISSING` |
@@ -516,6 +524,14 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
 
     // Step 3: the folder as a whole, against the snapshot.
     const report = await verify({ dir: root, snapshot: prep.location, trusted: opts.trusted, threshold, rules: opts.rules, jobs: opts.jobs, hashed });
+    if (!report.ok) {
+      // A folder that failed its verify must not pass for a restore: it goes as after any error
+      // (the folder restore made removed, the empty one it was given emptied, its mode put back).
+      // What was wrong is in the report.
+      await undo(asked, root, made);
+      if (!made) await openUp().catch(() => {});
+      return { ok: false, ref: prep.ref, snapshot: prep.snapshot, signers: prep.signers, dir: root, files, symlinks, bytes, verify: report, removed: true, seconds: (performance.now() - t0) / 1000 };
+    }
     await openUp().catch((e) => {
       throw ioError(e, root, 'cannot set the mode of the target folder');
     });
@@ -523,8 +539,8 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
     // a store flushes its objects) puts every file's bytes and every name on disk, where one fsync
     // per small file made a restore of 20,000 files up to 2.5 × slower. Without it, a power loss
     // after "restored" could bring small files back empty under their names.
-    if (report.ok) syncFileSystem(root);
-    return { ok: report.ok, ref: prep.ref, snapshot: prep.snapshot, signers: prep.signers, dir: root, files, symlinks, bytes, verify: report, seconds: (performance.now() - t0) / 1000 };
+    syncFileSystem(root);
+    return { ok: true, ref: prep.ref, snapshot: prep.snapshot, signers: prep.signers, dir: root, files, symlinks, bytes, verify: report, removed: false, seconds: (performance.now() - t0) / 1000 };
   } catch (e) {
     // Let the workers finish what they were doing before removing it.
     await Promise.allSettled(inflight.map((r) => r.reply));

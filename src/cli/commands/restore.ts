@@ -1,6 +1,6 @@
 /** `snap restore <ref> <dir>`: write a snapshot's files into a new or empty folder, each checked, then verify the folder. */
 import { resolve } from 'node:path';
-import { escapeForTerminal as shown } from '../../core/display.js';
+import { escapeForTerminal as shown, escapeMessage, escapePath } from '../../core/display.js';
 import { storePath } from '../../io/store.js';
 import { restore, type RestoreSource } from '../../restore.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
@@ -9,6 +9,9 @@ import { withProgress } from '../progress.js';
 import { isArchiveFile } from '../snapshot-ref.js';
 import { trustOptions, trustSetup } from '../trust-args.js';
 import { jsonOut, checkJobs, locate, commonFlags, mustExistIfPath, type Args, type CliIo, type CommandSpec, audit, auditErrors, withExamples } from '../common.js';
+
+/** At most this many of a failed final verify's problems in the human report (--json lists all). */
+const PROBLEMS_SHOWN = 20;
 
 async function cmdRestore(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
@@ -27,7 +30,7 @@ async function cmdRestore(a: Args, io: CliIo): Promise<number> {
       log,
       ok: r.ok, ref: r.ref, snapshot: r.snapshot, dir: r.dir,
       signers: r.signers.map((x) => ({ keyid: x.keyid, trusted: x.trusted, ...(x.reason ? { reason: x.reason } : {}) })),
-      files: r.files, symlinks: r.symlinks, bytes: r.bytes,
+      files: r.files, symlinks: r.symlinks, bytes: r.bytes, removed: r.removed,
       verify: { ok: v.ok, counts: v.counts, problems: v.problems, ...(v.failure ? { failure: v.failure } : {}), manifest: v.manifest, seconds: Number(v.seconds.toFixed(3)) },
       seconds: Number(r.seconds.toFixed(3)),
     });
@@ -38,7 +41,10 @@ async function cmdRestore(a: Args, io: CliIo): Promise<number> {
     io.stdout.write(
       r.ok
         ? `${s.green(s.bold('OK'))}    restored ${shown(r.ref)} into ${shown(r.dir)}: ${what}, signed by ${signers}; the folder verifies\n`
-        : `${s.red(s.bold('FAIL'))}  restored ${shown(r.ref)} into ${shown(r.dir)}, but the folder does not verify: ${plural(v.problems.length, 'problem')} (see snap verify ${shown(r.dir)} --against ${shown(refText)} --json)\n`,
+        : `${s.red(s.bold('FAIL'))}  wrote ${shown(r.ref)} into ${shown(r.dir)}, but the folder did not verify (${plural(v.problems.length, 'problem')}: something changed it while restore worked in it), so what restore wrote was removed; nothing restored is left\n` +
+            v.problems.slice(0, PROBLEMS_SHOWN).map((p) => `  ${p.kind}: ${escapePath(p.path)}\n`).join('') +
+            (v.problems.length > PROBLEMS_SHOWN ? `  … and ${v.problems.length - PROBLEMS_SHOWN} more (--json lists all)\n` : '') +
+            (v.failure ? `  ${escapeMessage(v.failure.message)}\n` : ''),
     );
   }
   return r.ok ? EXIT_OK : EXIT_INTEGRITY;
@@ -53,7 +59,12 @@ export const restoreCommand: CommandSpec = {
       trustOptions(commonFlags(y, { store: true, quiet: 'no progress and no notes', jobs: true }))
         .positional('ref', { type: 'string', describe: 'NAME@VERSION, snapshot id, snapshot folder, or an archive FILE.snap.tar' })
         .positional('dir', { type: 'string', describe: 'target folder: absent (made) or empty' })
-        .option('allow-shared-target', { type: 'boolean', describe: 'restore even where another user can write in the target or a folder above it (they could redirect the writes or change the files after the check)' }),
+        .option('allow-shared-target', { type: 'boolean', describe: 'restore even where another user can write in the target or a folder above it (they could redirect the writes or change the files after the check)' })
+        .epilog(
+          'Each file is checked against its digest as it is written, then the whole folder is verified against the snapshot. ' +
+            'On any error, or when that final verify fails (something changed the folder meanwhile), what restore wrote is removed: ' +
+            'a folder that did not verify is never left behind. Exit 0 restored and verified, 1 not trusted or not verified (nothing left), 3 bad target or input.\n', // a blank line before the exit codes (run.ts)
+        ),
       [
         ['$0 restore spam@v1 data/ --pubkey keys/ci.pub', 'exit 0: data/ is exactly spam@v1'],
         ['$0 restore spam@v1.snap.tar data --pubkey ci.pub', 'straight from an archive, no store'],
