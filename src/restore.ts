@@ -36,7 +36,7 @@
  * The writing and hashing run in a pool of worker threads ({@link WritePool}); this thread reads
  * the manifest (and parses the archive), makes the folders and hands out batches.
  */
-import { promises as fsp, mkdirSync, symlinkSync, realpathSync, readdirSync, rmSync } from 'node:fs';
+import { promises as fsp, chmodSync, mkdirSync, symlinkSync, realpathSync, readdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SnapError, type SnapErrorCode } from './core/errors.js';
 import { escapeForTerminal, escapePath } from './core/display.js';
@@ -162,9 +162,10 @@ async function refuseSharedTarget(asked: string, real: string, exists: boolean):
  * other users. An existing folder of this user's is made private (0700) BEFORE it is found empty,
  * so nothing another user puts in it can be there unseen when restore starts writing.
  * @returns its real path (for an absent one: its real parent's, with its name) and whether it exists,
- *   and `openUp`: puts an existing folder's mode back (at the end, or on failure)
+ *   and `openUp`: puts an existing folder's mode back (at the end, or on failure); `ownMode`: that
+ *   mode, when it was changed (for the synchronous undo of an interrupted process)
  */
-async function checkTarget(dir: string, allowShared: boolean): Promise<{ real: string; exists: boolean; openUp: () => Promise<void> }> {
+async function checkTarget(dir: string, allowShared: boolean): Promise<{ real: string; exists: boolean; openUp: () => Promise<void>; ownMode?: number }> {
   let st;
   try {
     st = await fsp.stat(dir);
@@ -188,9 +189,11 @@ async function checkTarget(dir: string, allowShared: boolean): Promise<{ real: s
   // Private (0700) while restore works in it, so no other user can plant a link in it and redirect
   // a later write; its own mode is put back at the end. Made private first, then found empty.
   let openUp = async (): Promise<void> => {};
+  let ownMode: number | undefined;
   if (typeof process.getuid === 'function' && st.uid === process.getuid() && (st.mode & 0o077) !== 0) {
     await fsp.chmod(real, 0o700).catch(() => {});
-    openUp = () => fsp.chmod(real, st.mode & 0o7777);
+    ownMode = st.mode & 0o7777;
+    openUp = () => fsp.chmod(real, ownMode as number);
   }
   const names = await fsp.readdir(real);
   if (names.length > 0) {
@@ -199,7 +202,7 @@ async function checkTarget(dir: string, allowShared: boolean): Promise<{ real: s
     const stopped = names.some((n) => RESTORE_TEMP_RE.test(n)) ? '; it holds the temporary files of a restore that was stopped (.snap-restore.*.tmp): remove the folder and restore again' : '';
     throw new SnapError('TARGET_NOT_EMPTY', `${dir} is not empty (${names.length} ${names.length === 1 ? 'entry' : 'entries'})${stopped}; restore into a new or empty folder — nothing was written`, { path: dir });
   }
-  return { real, exists: true, openUp };
+  return { real, exists: true, openUp, ...(ownMode !== undefined ? { ownMode } : {}) };
 }
 
 /** What a folding file system ignores, in words. */
@@ -343,7 +346,7 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
     const root = target;
     // Interrupted and not unwound in time: remove what was restored on the way out.
     const madeHere = made;
-    forget = leaveNothing(() => undoSync(asked, root, madeHere));
+    forget = leaveNothing(() => undoSync(asked, root, madeHere, checked.ownMode));
     await refuseFoldedTwins(root, prep.manifestPath, sourceName);
     pool = new WritePool(opts.jobs);
     const wp = pool;
@@ -554,14 +557,22 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
   }
 }
 
-/** {@link undo}, synchronously and never throwing (for an interrupted process on its way out). */
-function undoSync(asked: string, target: string, made: boolean): void {
+/**
+ * {@link undo}, synchronously and never throwing (for an interrupted process on its way out); a
+ * folder restore was given also gets back `ownMode`, the mode it had before restore made it private.
+ */
+function undoSync(asked: string, target: string, made: boolean, ownMode?: number): void {
   try {
     if (made) {
       rmSync(asked, { recursive: true, force: true });
       return;
     }
     for (const name of readdirSync(target)) rmSync(join(target, name), { recursive: true, force: true });
+  } catch {
+    /* best effort */
+  }
+  try {
+    if (!made && ownMode !== undefined) chmodSync(target, ownMode);
   } catch {
     /* best effort */
   }

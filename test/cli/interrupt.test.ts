@@ -224,6 +224,21 @@ describe('a command stopped by a second signal before it unwound', () => {
   }, 60_000);
 });
 
+describe('a restore into a folder it was given, stopped at once by a second signal', () => {
+  it('leaves the folder empty and with its own mode back, not private (0700), so that a rerun works as if nothing happened', async () => {
+    const { store } = await bigExported();
+    const target = await tempDir('snap-restore-given-');
+    await fsp.chmod(target, 0o750);
+    const { child, done } = spawnSnap(['restore', 'big@v1', target, '--pubkey', keys.pub, '--store', store, '--jobs', '1', '--quiet']);
+    await signalWhen(child, () => readdirSync(target).length > 0, 'SIGINT');
+    child.kill('SIGTERM'); // the second signal: the process runs its registered undos and exits now
+    const r = await done;
+    expect([EXIT_FOR.SIGINT, EXIT_FOR.SIGTERM], `exit ${r.code} (${r.signal}): ${r.stderr}`).toContain(r.code);
+    expect(readdirSync(target)).toEqual([]);
+    expect((await fsp.stat(target)).mode & 0o777).toBe(0o750);
+  }, 60_000);
+});
+
 describe('a signal that comes after the command finished', () => {
   it('fsck --repair-from, Ctrl-C once its whole report is out: the exit is the report\'s own (0), not 130 nor death by SIGINT, at every try', async () => {
     const e = await sealAndExport({ 'a.txt': 'alpha 5c1e\n', 'b.txt': 'beta 0d7a\n' }, keys, 'snap-late-signal-');
