@@ -87,7 +87,16 @@ export function parseEnvelope(bytes: Uint8Array | string, payloadType: string = 
   } catch {
     throw new SnapError('ENVELOPE_MALFORMED', 'the envelope is not UTF-8');
   }
-  const v = parseJsonStrict(text, 'ENVELOPE_MALFORMED', 'the envelope');
+  return envelopeFromJson(parseJsonStrict(text, 'ENVELOPE_MALFORMED', 'the envelope'), payloadType);
+}
+
+/**
+ * The envelope in a JSON value already parsed strictly (duplicate members refused, see
+ * `parseJsonStrict`): the shape checks of {@link parseEnvelope}, for a caller that must look at the
+ * value before it knows it is an envelope (a shard report is a report or an envelope of one).
+ * @throws SnapError `ENVELOPE_MALFORMED` | `ENVELOPE_UNKNOWN_PAYLOAD_TYPE`
+ */
+export function envelopeFromJson(v: unknown, payloadType: string = PAYLOAD_TYPE): Envelope {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new SnapError('ENVELOPE_MALFORMED', 'the envelope is not a JSON object');
   const o = v as Record<string, unknown>;
   for (const k of Object.keys(o)) {

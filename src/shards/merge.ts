@@ -5,15 +5,22 @@
  * The merge passes only when there is exactly one report for each shard 1..N, all for one
  * snapshot, one signed Merkle root and manifest, one N; their leaf ranges tile the manifest
  * (shard 1 starts at leaf 0, each next one where the last ended, shard N ends at `fileCount`);
- * and every report is itself ok. It re-checks nothing about the data: it trusts the workers that
- * wrote the reports (docs/DESIGN.md, "Verification split across workers").
+ * and every report is itself ok. With worker keys (`--report-pubkey`) every report must be signed
+ * by one of them (`signed-report.ts`), and with a run id (`--run`) carry it. It re-checks nothing
+ * about the data: it trusts the workers that wrote the reports (docs/DESIGN.md, "Verification split
+ * across workers").
  */
 import { nameMovesAndFlips } from '../records/label-flips.js';
 import type { Problem, VerifyCounts } from '../verify.js';
 import type { ShardReport } from './report.js';
+import type { OpenedShardReport } from './signed-report.js';
 
-/** Why a merge fails, besides a shard's own findings. */
-export type MergeFindingKind = 'missing' | 'duplicate' | 'mismatch' | 'range' | 'failed';
+/**
+ * Why a merge fails, besides a shard's own findings: `unsigned` / `signature` (a report not signed
+ * by a `--report-pubkey` key, left out) and `stale` (a report of another `--run`, left out) besides
+ * the checks every merge makes.
+ */
+export type MergeFindingKind = 'missing' | 'duplicate' | 'mismatch' | 'range' | 'failed' | 'unsigned' | 'signature' | 'stale';
 
 /** One reason the merged verdict is not ok. */
 export interface MergeFinding {
@@ -34,8 +41,19 @@ export interface MergeReport {
   manifestSha256?: string;
   fileCount?: number;
   count: number;
-  /** Each report read, in shard order. */
-  shards: { index: number; file: string; ok: boolean; leaves: { from: number; to: number } }[];
+  /** The run id every report had to carry (`--run`), when one was asked for. */
+  run?: string;
+  /**
+   * Whether the reports' signatures were checked: `checked` (`--report-pubkey` given: each report
+   * used is signed by one of those keys) or `not checked` (the reports, signed or not, were taken
+   * as they are).
+   */
+  reportSignatures: 'checked' | 'not checked';
+  /**
+   * Each report read, in shard order; `signed` when it is an envelope, and `signedBy` the keyid of
+   * the `--report-pubkey` key that verified it (only when checked: an unchecked keyid is a hint).
+   */
+  shards: { index: number; file: string; ok: boolean; leaves: { from: number; to: number }; signed: boolean; signedBy?: string }[];
   findings: MergeFinding[];
   counts: VerifyCounts;
   /** Every shard's problems, in path order, with moves and label flips named over all shards (as one verify names them). */
@@ -44,22 +62,42 @@ export interface MergeReport {
   bytes: number;
 }
 
+/** One report file as the merge takes it: read strictly (`readShardReports`), maybe left out with a finding. */
+export type MergeInput = { file: string } & Partial<OpenedShardReport>;
+
 /**
- * Merge shard reports (already read strictly, see `parseShardReport`). The first report sets what
- * the others must agree with (snapshot, root, manifest digest, file count, N).
+ * Merge shard reports (already read strictly, see `parseShardReport` and `openShardReport`). A
+ * report with a `finding` (its signature, see `openShardReport`) is left out, the finding kept.
+ * The first report used sets what the others must agree with (snapshot, root, manifest digest,
+ * file count, N, run id).
+ * @param opts.run the run id every report must carry (`--run`): one without it, or with another, is
+ *   left out as `stale`
+ * @param opts.signaturesChecked true when the reports were read with `--report-pubkey` keys
  */
-export function mergeShardReports(reports: readonly { file: string; report: ShardReport }[]): MergeReport {
+export function mergeShardReports(inputs: readonly MergeInput[], opts: { run?: string; signaturesChecked?: boolean } = {}): MergeReport {
   const findings: MergeFinding[] = [];
+  const reports: { file: string; report: ShardReport; signed: boolean; signedBy?: string }[] = [];
+  for (const x of inputs) {
+    if (x.finding) findings.push({ kind: x.finding.kind, files: [x.file], message: x.finding.message });
+    else if (x.report) {
+      if (opts.run !== undefined && x.report.run !== opts.run) {
+        findings.push({ kind: 'stale', index: x.report.shard.index, files: [x.file], message: `${x.file} is ${x.report.run === undefined ? 'of no run (it has no run id)' : `of run ${JSON.stringify(x.report.run)}`}, not of run ${JSON.stringify(opts.run)}: a report of another run is not used` });
+        continue;
+      }
+      reports.push({ file: x.file, report: x.report, signed: x.signed ?? false, ...(x.signedBy !== undefined ? { signedBy: x.signedBy } : {}) });
+    }
+  }
+  const leftOut = findings.length > 0;
   const first = reports[0]?.report;
   const count = first?.shard.count ?? 0;
   const counts: VerifyCounts = { matched: 0, modified: 0, missing: 0, extra: 0, 'type-changed': 0, unreadable: 0 };
   const problems: Problem[] = [];
   let files = 0;
   let bytes = 0;
-  const byIndex = new Map<number, { file: string; report: ShardReport }[]>();
+  const byIndex = new Map<number, (typeof reports)[number][]>();
   for (const x of reports) {
     const r = x.report;
-    const differs: string[] = (['snapshot', 'merkleRoot', 'manifestSha256', 'fileCount'] as const).filter((k) => r[k] !== first?.[k]);
+    const differs: string[] = (['snapshot', 'merkleRoot', 'manifestSha256', 'fileCount', 'run'] as const).filter((k) => r[k] !== first?.[k]);
     if (r.shard.count !== count) differs.push('shard.count');
     if (setsText(r) !== setsText(first)) differs.push('labelFolders');
     if (differs.length > 0) {
@@ -76,7 +114,7 @@ export function mergeShardReports(reports: readonly { file: string; report: Shar
   for (let k = 1; k <= count; k++) {
     const list = byIndex.get(k);
     if (!list) {
-      findings.push({ kind: 'missing', index: k, message: `no report for shard ${k}/${count}: its files were not checked` });
+      findings.push({ kind: 'missing', index: k, message: `no ${leftOut ? 'usable ' : ''}report for shard ${k}/${count}: its files were not checked` });
       expectFrom = undefined;
       continue;
     }
@@ -85,8 +123,8 @@ export function mergeShardReports(reports: readonly { file: string; report: Shar
       expectFrom = undefined;
       continue;
     }
-    const { file, report: r } = list[0] as { file: string; report: ShardReport };
-    shards.push({ index: k, file, ok: r.ok, leaves: r.shard.leaves });
+    const { file, report: r, signed, signedBy } = list[0] as (typeof reports)[number];
+    shards.push({ index: k, file, ok: r.ok, leaves: r.shard.leaves, signed, ...(signedBy !== undefined ? { signedBy } : {}) });
     if (expectFrom !== undefined && r.shard.leaves.from !== expectFrom) findings.push({ kind: 'range', index: k, files: [file], message: `shard ${k}/${count} covers leaves from ${r.shard.leaves.from}, but the shard before it ended at ${expectFrom}: the reports do not tile the manifest` });
     expectFrom = r.shard.leaves.to;
     if (!r.ok) findings.push({ kind: 'failed', index: k, files: [file], message: r.failure ? `shard ${k}/${count}: ${r.failure.message}` : `shard ${k}/${count} found ${r.problems.length} problem(s)` });
@@ -106,6 +144,8 @@ export function mergeShardReports(reports: readonly { file: string; report: Shar
     ref: first?.ref ?? '',
     ...(first?.merkleRoot ? { merkleRoot: first.merkleRoot, manifestSha256: first.manifestSha256, fileCount: first.fileCount } : {}),
     count,
+    ...(opts.run !== undefined ? { run: opts.run } : {}),
+    reportSignatures: opts.signaturesChecked ? 'checked' : 'not checked',
     shards,
     findings,
     counts,

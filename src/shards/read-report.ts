@@ -1,27 +1,32 @@
 /**
  * Reading shard report files for `snap verify --merge` (docs/FORMAT.md §20), every size bounded
- * before anything is read in full.
+ * before anything is read in full: reports, or envelopes of signed ones (`signed-report.ts`).
  */
 import { promises as fsp } from 'node:fs';
 import { resolve } from 'node:path';
 import { SnapError } from '../core/errors.js';
 import { ioError } from '../io/errors.js';
 import { MAX_SHARDS } from './assign.js';
-import { MAX_SHARD_REPORT_BYTES, parseShardReport, type ShardReport } from './report.js';
+import type { TrustedKey } from '../core/envelope.js';
+import { MAX_SHARD_REPORT_BYTES } from './report.js';
+import { openShardReport, type OpenedShardReport } from './signed-report.js';
 
 /** Most bytes of shard reports one merge reads in all (256 MiB). */
 export const MAX_MERGE_BYTES = 256 * 1024 * 1024;
 
 /**
- * Read and check the shard report files `paths`, in the order given.
+ * Read and check the shard report files `paths`, in the order given (see `openShardReport`: with
+ * `opts.trusted`, a report not signed by one of those keys is a finding, not an error).
+ * @param opts.trusted the `--report-pubkey` keys, when given
  * @throws SnapError `USAGE` (none, or more than {@link MAX_SHARDS} files) | `SHARD_REPORT_MALFORMED`
- *   (too large, not UTF-8, not a shard report; see `parseShardReport`) | `NOT_FOUND` | `IO_ERROR`
+ *   (too large, not UTF-8, not a shard report or an envelope of one; see `openShardReport`) |
+ *   `NOT_FOUND` | `IO_ERROR`
  */
-export async function readShardReports(paths: readonly string[], cwd = process.cwd()): Promise<{ file: string; report: ShardReport }[]> {
+export async function readShardReports(paths: readonly string[], cwd = process.cwd(), opts: { trusted?: readonly TrustedKey[] } = {}): Promise<({ file: string } & OpenedShardReport)[]> {
   if (paths.length === 0) throw new SnapError('USAGE', 'verify --merge needs the shard report files (REPORT…)');
   if (paths.length > MAX_SHARDS) throw new SnapError('USAGE', `verify --merge takes at most ${MAX_SHARDS} reports; got ${paths.length}`);
   let total = 0;
-  const out: { file: string; report: ShardReport }[] = [];
+  const out: ({ file: string } & OpenedShardReport)[] = [];
   for (const given of paths) {
     const path = resolve(cwd, given);
     let text: string;
@@ -49,7 +54,7 @@ export async function readShardReports(paths: readonly string[], cwd = process.c
       await fh?.close();
     }
     try {
-      out.push({ file: given, report: parseShardReport(text, given) });
+      out.push({ file: given, ...openShardReport(text, given, opts.trusted) });
     } catch (e) {
       if (e instanceof SnapError) throw new SnapError(e.code, e.message, { ...e.details, path });
       throw e;

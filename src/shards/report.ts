@@ -2,9 +2,10 @@
  * The shard report (docs/FORMAT.md §20): what one `snap verify --shard K/N --report FILE` found,
  * and its strict reading for `snap verify --merge`. Pure: objects and text in, objects out.
  *
- * A report is unsigned: it says what the worker that wrote it claims to have checked. Reading one
- * checks its shape, its bounds and its own consistency (counts against problems, a range inside the
- * manifest), never the data it speaks of.
+ * A report says what the worker that wrote it claims to have checked; it may be written signed, as
+ * the payload of a DSSE envelope (`signed-report.ts`). Reading one checks its shape, its bounds and
+ * its own consistency (counts against problems, a range inside the manifest), never the data it
+ * speaks of.
  */
 import { SnapError } from '../core/errors.js';
 import { parseJsonStrict } from '../core/json-strict.js';
@@ -23,6 +24,29 @@ export const MAX_SHARD_REPORT_BYTES = 64 * 1024 * 1024;
 const KINDS: readonly ProblemKind[] = ['modified', 'missing', 'extra', 'type-changed', 'unreadable'];
 const HEX64 = /^[0-9a-f]{64}$/;
 
+/** Longest run id (`--run ID`), in bytes. */
+export const MAX_RUN_ID_BYTES = 128;
+/** A run id: 1 to {@link MAX_RUN_ID_BYTES} printable ASCII characters (U+0020 to U+007E), so one byte each. */
+const RUN_ID_RE = /^[\x20-\x7e]{1,128}$/;
+
+/** True when `v` is a run id (see {@link parseRunId}). */
+export function isRunId(v: unknown): v is string {
+  return typeof v === 'string' && RUN_ID_RE.test(v);
+}
+
+/**
+ * Check `--run ID`: the opaque id a CI run gives its shards and its merge (docs/FORMAT.md §20.3),
+ * 1 to {@link MAX_RUN_ID_BYTES} printable ASCII characters (space to `~`).
+ * @throws SnapError `USAGE` for anything else (empty, too long, a control or non-ASCII character)
+ */
+export function parseRunId(text: string): string {
+  if (!RUN_ID_RE.test(text)) {
+    const why = text.length === 0 ? 'it is empty' : text.length > MAX_RUN_ID_BYTES ? `it is ${Buffer.byteLength(text)} bytes long` : 'it holds a control or non-ASCII character';
+    throw new SnapError('USAGE', `--run takes an id of 1 to ${MAX_RUN_ID_BYTES} printable ASCII characters (space to ~); ${why}: ${JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text)}`);
+  }
+  return text;
+}
+
 /** One shard's range: `leaves` [from, to) of the manifest, and the paths of its first and last leaf (absent when it holds none). */
 export interface ShardRange {
   index: number;
@@ -38,6 +62,8 @@ export interface ShardReport {
   /** The snapshot id (`sha256:…` of its statement); empty when its envelope could not be read. */
   snapshot: string;
   ref: string;
+  /** The run id the worker was given (`--run ID`), when one: the merge can require it (freshness). */
+  run?: string;
   /** True when the envelope's signatures met the trust given to this worker (keys, threshold, policy). */
   trusted: boolean;
   /** The signed Merkle root and manifest digest, and the signed file count (absent when not trusted). */
@@ -72,7 +98,7 @@ const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isS
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const isPath = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && Buffer.byteLength(v) <= MAX_PATH_BYTES * 3;
 
-const REPORT_KEYS = new Set(['format', 'snapshot', 'ref', 'trusted', 'merkleRoot', 'manifestSha256', 'fileCount', 'manifestOk', 'labelFolders', 'shard', 'ok', 'signers', 'failure', 'counts', 'problems', 'files', 'bytes']);
+const REPORT_KEYS = new Set(['format', 'snapshot', 'ref', 'run', 'trusted', 'merkleRoot', 'manifestSha256', 'fileCount', 'manifestOk', 'labelFolders', 'shard', 'ok', 'signers', 'failure', 'counts', 'problems', 'files', 'bytes']);
 
 /**
  * Read a shard report from its text, strictly: JSON without duplicate members, every member known
@@ -83,12 +109,21 @@ const REPORT_KEYS = new Set(['format', 'snapshot', 'ref', 'trusted', 'merkleRoot
  */
 export function parseShardReport(text: string, what: string): ShardReport {
   if (text.length > MAX_SHARD_REPORT_BYTES) bad(what, `it is larger than ${MAX_SHARD_REPORT_BYTES} bytes`);
-  const v = parseJsonStrict(text, 'SHARD_REPORT_MALFORMED', what);
+  return shardReportFromJson(parseJsonStrict(text, 'SHARD_REPORT_MALFORMED', what), what);
+}
+
+/**
+ * The checks of {@link parseShardReport} on a JSON value already parsed strictly (duplicate members
+ * refused): for a reader that must look at the value first (a report or an envelope of one).
+ * @throws SnapError `SHARD_REPORT_MALFORMED`
+ */
+export function shardReportFromJson(v: unknown, what: string): ShardReport {
   if (!isObject(v)) bad(what, 'it is not a JSON object');
   for (const k of Object.keys(v)) if (!REPORT_KEYS.has(k)) bad(what, `unknown member ${JSON.stringify(k)}`);
   if (v.format !== SHARD_REPORT_FORMAT) bad(what, `format must be ${JSON.stringify(SHARD_REPORT_FORMAT)}`);
   if (typeof v.snapshot !== 'string' || (v.snapshot !== '' && !SNAPSHOT_ID_RE.test(v.snapshot))) bad(what, 'snapshot must be a snapshot id sha256:<64 hex>');
   if (typeof v.ref !== 'string' || v.ref.length > 4096) bad(what, 'ref must be a string');
+  if ('run' in v && !isRunId(v.run)) bad(what, `run must be 1 to ${MAX_RUN_ID_BYTES} printable ASCII characters`);
   if (typeof v.trusted !== 'boolean' || typeof v.manifestOk !== 'boolean' || typeof v.ok !== 'boolean') bad(what, 'trusted, manifestOk and ok must be true or false');
   if (v.trusted) {
     if (typeof v.merkleRoot !== 'string' || !HEX64.test(v.merkleRoot)) bad(what, 'merkleRoot must be 64 lowercase hex');
@@ -131,8 +166,9 @@ export function parseShardReport(text: string, what: string): ShardReport {
 /**
  * The shard report of a sharded verify (see `verify`'s `shard` option), from its report.
  * @param r a {@link VerifyReport} made with `shard` set (its range is then present)
+ * @param run the run id (`--run`, checked by {@link parseRunId}), when one
  */
-export function buildShardReport(r: VerifyReport, spec: ShardSpec): ShardReport {
+export function buildShardReport(r: VerifyReport, spec: ShardSpec, run?: string): ShardReport {
   const st = r.statement?.predicate;
   const trusted = st !== undefined;
   const manifestOk = trusted && r.manifest?.ok === true;
@@ -142,6 +178,7 @@ export function buildShardReport(r: VerifyReport, spec: ShardSpec): ShardReport 
     format: SHARD_REPORT_FORMAT,
     snapshot: r.snapshot,
     ref: r.ref,
+    ...(run !== undefined ? { run } : {}),
     trusted,
     ...(st ? { merkleRoot: st.merkleRoot, manifestSha256: st.manifestSha256, fileCount: st.fileCount } : {}),
     manifestOk,

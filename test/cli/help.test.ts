@@ -18,7 +18,7 @@ const FLAGS: Record<string, string[]> = {
   keygen: ['quiet', 'out-dir', 'passphrase-env', 'passphrase-prompt'],
   init: ['store', 'quiet'],
   seal: ['store', 'quiet', 'jobs', 'as', 'key', 'passphrase-env', 'parent', 'no-parent', 'exclude', 'manifest-only', 'expires', 'out', 'records', 'no-records', 'incremental', 'message', 'source', 'license', 'derived-from', 'pipeline', 'no-pipeline', 'retain', 'retain-mode'],
-  verify: ['store', 'quiet', 'jobs', 'against', 'shard', 'report', 'merge', ...TRUST],
+  verify: ['store', 'quiet', 'jobs', 'against', 'shard', 'report', 'report-key', 'passphrase-env', 'run', 'merge', 'report-pubkey', ...TRUST],
   diff: ['store', 'jobs', 'pubkey', 'no-records'],
   check: ['store', 'jobs', 'against', 'pubkey', 'max-label-changes', 'max-modified', 'max-removed', 'max-added-share', 'max-conflicts', 'max-duplicates', 'max-shift', 'max-js-distance', 'max-psi', 'min-chi-square-p', 'allow-new-labels', 'allow-vanished-labels'],
   drill: ['store', 'jobs', 'against', ...TRUST, 'seed', 'attacks', 'no-records'],

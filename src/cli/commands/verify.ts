@@ -8,7 +8,7 @@ import { verify, type VerifyReport, type Problem } from '../../verify.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
 import { withProgress } from '../progress.js';
-import { jsonOut, checkJobs, locate, storeInside, audit, auditErrors, commonFlags, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
+import { jsonOut, checkJobs, locate, storeInside, audit, auditErrors, commonFlags, signingKey, trustedKeys, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { verifiesArchiveItself, cmdVerifyArchive, archiveAgainst } from './verify-archive.js';
 import { trustOptions, trustSetup } from '../trust-args.js';
 import { isLatestRef, rememberLatest, resolveLatest, trustDomain, type LatestResult } from '../../trust/latest.js';
@@ -20,8 +20,12 @@ import type { TrustRules } from '../../trust/rules.js';
 import { problemRecordLines } from '../records-print.js';
 import { writeOutputFile } from '../../io/output-temp.js';
 import { parseShardSpec, type ShardSpec } from '../../shards/assign.js';
-import { buildShardReport } from '../../shards/report.js';
+import { buildShardReport, parseRunId } from '../../shards/report.js';
 import { readShardReports } from '../../shards/read-report.js';
+import { signShardReport } from '../../shards/signed-report.js';
+import { MAX_SHARDS } from '../../shards/assign.js';
+import type { PrivateKey } from '../../core/keys.js';
+import { utf8 } from '../../core/encoding.js';
 import { mergeShardReports, type MergeReport } from '../../shards/merge.js';
 import { isS3Url, parseS3Url } from '../../s3/location.js';
 
@@ -114,6 +118,12 @@ async function cmdVerify(a: Args, io: CliIo): Promise<number> {
   if (a.dir === undefined) throw new SnapError('USAGE', 'verify needs DIR (a dataset folder or a .snap.tar archive), or --merge REPORT…');
   if (a.report !== undefined && a.shard === undefined) throw new SnapError('USAGE', '--report FILE writes the report of one shard: give --shard K/N too');
   if (a.shard !== undefined) parseShardSpec(String(a.shard)); // a malformed K/N stops before anything is read
+  if (a['report-pubkey'] !== undefined) throw new SnapError('USAGE', '--report-pubkey checks the signatures of shard reports: it goes with --merge REPORT…');
+  for (const flag of ['report-key', 'run'] as const) {
+    if (a[flag] !== undefined && a.report === undefined) throw new SnapError('USAGE', `--${flag} is for the shard report: give --shard K/N --report FILE too`);
+  }
+  if (a['passphrase-env'] !== undefined && a['report-key'] === undefined) throw new SnapError('USAGE', '--passphrase-env is the passphrase of --report-key KEY: give --report-key too');
+  if (a.run !== undefined) parseRunId(String(a.run));
   if (isS3Url(String(a.dir))) {
     if (a.shard !== undefined) throw new SnapError('USAGE', '--shard is for a dataset folder; a dataset in S3 is verified whole');
     parseS3Url(String(a.dir)); // a malformed location fails before anything else
@@ -149,6 +159,9 @@ async function verifyDirAgainst(a: Args, io: CliIo, archived: SnapshotLocation |
   const s3 = isS3Url(String(a.dir));
   const dir = s3 ? String(a.dir) : resolve(io.cwd, String(a.dir));
   const shard: ShardSpec | undefined = a.shard !== undefined ? parseShardSpec(String(a.shard)) : undefined;
+  const run = a.run !== undefined ? parseRunId(String(a.run)) : undefined;
+  // The worker's key is read before anything else: a bad key file fails before the data is read.
+  const reportKey: PrivateKey | undefined = a['report-key'] !== undefined ? await signingKey(io, { ...a, key: a['report-key'] }) : undefined;
   if (!s3 && !existsSync(dir)) throw new SnapError('NOT_FOUND', `the dataset folder ${dir} does not exist`, { path: dir });
   if (!s3 && !statSync(dir).isDirectory()) throw new SnapError('NOT_A_FOLDER', `${dir} is not a folder`, { path: dir });
   let snapshot: SnapshotLocation;
@@ -192,7 +205,9 @@ async function verifyDirAgainst(a: Args, io: CliIo, archived: SnapshotLocation |
   const log = await audit(io, store, { command: 'verify', ref, snapshot: r.snapshot, outcome: r.ok ? 'ok' : 'failed', details }, { quiet: !!a.quiet });
   if (shard && a.report !== undefined) {
     const out = resolve(io.cwd, String(a.report));
-    await writeOutputFile(out, JSON.stringify(buildShardReport(r, shard), null, 2) + '\n', { mode: 0o644, what: 'cannot write the shard report' });
+    const text = JSON.stringify(buildShardReport(r, shard, run), null, 2) + '\n';
+    // --report-key: the same bytes, as the payload of a signed envelope (docs/FORMAT.md §20.7).
+    await writeOutputFile(out, reportKey ? signShardReport(utf8(text), reportKey) : text, { mode: 0o644, what: 'cannot write the shard report' });
   }
   if (a.json) {
     jsonOut(io, {
@@ -212,10 +227,14 @@ async function verifyDirAgainst(a: Args, io: CliIo, archived: SnapshotLocation |
 
 /** `snap verify --merge REPORT…`: one verdict from the shard reports (shards/merge.ts). */
 async function cmdMerge(a: Args, io: CliIo): Promise<number> {
-  const others = ['dir', 'against', 'shard', 'report', 'pubkey', 'policy', 'root', 'revocations'].filter((k) => a[k] !== undefined);
+  const others = ['dir', 'against', 'shard', 'report', 'report-key', 'passphrase-env', 'pubkey', 'policy', 'root', 'revocations'].filter((k) => a[k] !== undefined);
   if (others.length > 0) throw new SnapError('USAGE', `--merge combines shard reports and checks nothing else: it takes no ${others.map((k) => (k === 'dir' ? 'DIR' : `--${k}`)).join(', ')}`);
   const files = (Array.isArray(a.merge) ? a.merge : [a.merge]).map(String);
-  const m = mergeShardReports(await readShardReports(files, io.cwd));
+  const run = a.run !== undefined ? parseRunId(String(a.run)) : undefined;
+  const pubkeys = (a['report-pubkey'] as string[] | undefined) ?? [];
+  if (pubkeys.length > MAX_SHARDS) throw new SnapError('USAGE', `--report-pubkey takes at most ${MAX_SHARDS} keys (one per worker); got ${pubkeys.length}`);
+  const trusted = pubkeys.length > 0 ? await trustedKeys(pubkeys, io.cwd) : undefined;
+  const m = mergeShardReports(await readShardReports(files, io.cwd, trusted ? { trusted } : {}), { ...(run !== undefined ? { run } : {}), signaturesChecked: trusted !== undefined });
   if (a.json) jsonOut(io, m);
   else printMerge(m, io, !!io.stdout.isTTY && !io.env.NO_COLOR);
   return m.ok ? EXIT_OK : EXIT_INTEGRITY;
@@ -225,7 +244,8 @@ function printMerge(m: MergeReport, io: CliIo, color: boolean): void {
   const s = styler(color);
   const out: string[] = [];
   const what = `${shown(m.ref)} (${shortId(m.snapshot)})`;
-  if (m.ok) out.push(`${s.green(s.bold('OK'))}    all ${m.count} shards of ${what} passed: ${plural(m.counts.matched, 'file')}, ${formatBytes(m.bytes)}`);
+  const ofRun = m.run !== undefined ? ` in run ${shown(m.run)}` : '';
+  if (m.ok) out.push(`${s.green(s.bold('OK'))}    all ${m.count} shards of ${what} passed${ofRun}: ${plural(m.counts.matched, 'file')}, ${formatBytes(m.bytes)}`);
   else {
     out.push(`${s.red(s.bold('FAIL'))}  the shard reports of ${what} do not add up to a pass:`);
     for (const f of m.findings) out.push(`  ${f.kind}: ${escapeMessage(f.message)}`);
@@ -238,6 +258,10 @@ function printMerge(m: MergeReport, io: CliIo, color: boolean): void {
       if (list.length > 20) out.push(`  … and ${list.length - 20} more (--json lists all)`);
     }
   }
+  if (m.reportSignatures === 'checked') {
+    const keys = [...new Set(m.shards.map((x) => x.signedBy).filter((k): k is string => k !== undefined))];
+    if (keys.length > 0) out.push(`  each report signed by a --report-pubkey key (${keys.map(shortKeyid).join(', ')})`);
+  } else if (m.shards.some((x) => x.signed)) out.push("  note: the reports' signatures were not checked (give --report-pubkey KEY to check them)");
   out.push('  (the merge trusts the workers that wrote the reports; it re-checks no data)');
   io.stdout.write(out.join('\n') + '\n');
 }
@@ -263,7 +287,11 @@ export const verifyCommand: CommandSpec = {
           .positional('dir', { type: 'string', describe: 'the dataset folder to check, s3://BUCKET/PREFIX (a dataset in S3), or an archive FILE.snap.tar to check on its own (none with --merge)' })
           .option('shard', { type: 'string', requiresArg: true, describe: 'check the signature and the whole manifest, then only share K of N of the files (K from 1; docs/FORMAT.md §20)' })
           .option('report', { type: 'string', requiresArg: true, describe: 'with --shard: write the shard report (JSON) to FILE, to be merged' })
+          .option('report-key', { type: 'string', requiresArg: true, describe: "with --report: sign the shard report with this worker's private key (PKCS#8 PEM): written as a DSSE envelope (docs/FORMAT.md §20.7)" })
+          .option('passphrase-env', { type: 'string', requiresArg: true, describe: 'with --report-key: environment variable holding its passphrase' })
+          .option('run', { type: 'string', requiresArg: true, describe: "the CI run's id (1 to 128 printable ASCII characters): written into the shard report; a merge given it uses only reports that carry it (others are 'stale')" })
           .option('merge', { type: 'string', array: true, requiresArg: true, describe: 'combine shard reports REPORT… into one verdict: exit 1 if a shard is missing, twice, for another snapshot, or failed' })
+          .option('report-pubkey', { type: 'string', array: true, requiresArg: true, describe: "with --merge: a worker's public key (SPKI PEM; repeatable); every report must be signed by one of them, else exit 1" })
           .option('against', {
             type: 'string',
             requiresArg: true,
@@ -277,6 +305,8 @@ export const verifyCommand: CommandSpec = {
         ['$0 verify data --against spam@v1 --policy p.json --root r.pub', 'who must sign is the policy\'s to say'],
         ['$0 verify data --against spam@v1 --pubkey ci.pub --shard 2/4 --report s2.json', 'worker 2 of 4: its share of the files'],
         ['$0 verify --merge s1.json s2.json s3.json s4.json', 'one verdict from the four workers\' reports'],
+        ['$0 verify data --against spam@v1 --pubkey ci.pub --shard 2/4 --report s2.json --report-key worker.key --run "$RUN_ID"', 'the same, the report signed and of this run'],
+        ['$0 verify --merge s*.json --report-pubkey worker.pub --run "$RUN_ID"', 'only reports the worker key signed in this run'],
       ],
     ),
   run: auditErrors('verify', (a) => a.against, cmdVerify),
