@@ -11,7 +11,7 @@ import { promises as fsp, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO, snapJson, tempDir } from '../helpers/tree.js';
+import { REPO, snap, snapJson, tempDir } from '../helpers/tree.js';
 import { parseManifest, serializeManifest } from '../../src/core/manifest.js';
 import { leafHash, merkleRoot } from '../../src/core/merkle.js';
 import { buildStatement, parseStatement, serializeStatement, snapshotId } from '../../src/core/statement.js';
@@ -19,6 +19,8 @@ import { PAYLOAD_TYPE, pae, serializeEnvelope, signEnvelope } from '../../src/co
 import { encodeKeyPair, encodePrivateKeyDer, encodePublicKeyDer, parsePrivateKeyPem } from '../../src/core/keys.js';
 import { sign } from '../../src/core/ed25519.js';
 import { toBase64, toHex, utf8 } from '../../src/core/encoding.js';
+import { SHARD_REPORT_PAYLOAD_TYPE } from '../../src/shards/signed-report.js';
+import { FILE_WEIGHT } from '../../src/shards/assign.js';
 
 const doc = readFileSync(join(REPO, 'docs', 'FORMAT.md'), 'utf8');
 
@@ -123,5 +125,88 @@ describe('docs/FORMAT.md §7 worked example, as snap computes it', () => {
     expect(s7).toMatch(new RegExp(`^hex     ${hex(sig)}$`, 'm'));
     expect(s7).toContain(`base64  ${toBase64(sig)}\n`);
     expect(s7).toContain(fenced(new TextDecoder().decode(serializeEnvelope(signEnvelope(statement, [key])))));
+  });
+});
+
+describe('docs/FORMAT.md §20.8 worked example (a signed shard report), as snap computes it', () => {
+  const s208 = section('### 20.8 Worked example: a signed report');
+  const fixture = JSON.parse(readFileSync(join(REPO, 'test', 'fixtures', 'worked-example.json'), 'utf8')) as { files: { path: string; contentUtf8: string }[]; manifestLines: string[]; statement: string; envelope: string };
+
+  it("gives the report, PAE, signature, envelope and merge output that verify --shard 2/2 --report-key and verify --merge produce for §7's snapshot", async () => {
+    // §7's snapshot demo@v1 in a store (its files as the fixture holds them, which §7's test compares with the code), and its data.
+    const work = await tempDir('snap-format-20-8-');
+    const snapDir = join(work, 'store', 'snapshots', 'demo', 'v1');
+    await fsp.mkdir(snapDir, { recursive: true });
+    await fsp.writeFile(join(work, 'store', 'store.json'), '{"format":"snap-store/1"}');
+    await fsp.writeFile(join(snapDir, 'manifest.jsonl'), fixture.manifestLines.join('\n') + '\n');
+    await fsp.writeFile(join(snapDir, 'statement.json'), fixture.statement);
+    await fsp.writeFile(join(snapDir, 'envelope.json'), fixture.envelope);
+    expect(s7).toContain(fenced(fixture.envelope));
+    for (const f of fixture.files) {
+      await fsp.mkdir(join(work, 'data', f.path, '..'), { recursive: true });
+      await fsp.writeFile(join(work, 'data', f.path), f.contentUtf8);
+    }
+    const demoPub = /```\n(-----BEGIN PUBLIC KEY-----\n[\s\S]*?-----END PUBLIC KEY-----\n)```/.exec(s7)?.[1] as string;
+    await fsp.writeFile(join(work, 'demo.pub'), demoPub);
+    await fsp.mkdir(join(work, 'keys.example'));
+    const exampleKey = readFileSync(join(REPO, 'keys.example', 'example-DO-NOT-USE.key'), 'utf8');
+    await fsp.writeFile(join(work, 'keys.example', 'example-DO-NOT-USE.key'), exampleKey, { mode: 0o600 });
+    await fsp.copyFile(join(REPO, 'keys.example', 'example-DO-NOT-USE.pub'), join(work, 'keys.example', 'example-DO-NOT-USE.pub'));
+    const key = parsePrivateKeyPem(exampleKey);
+    expect(s208).toContain(`keyid\n\`${key.keyid}\``);
+
+    // The split: W and where shard 2's leaf starts.
+    expect(s208).toContain(`\`W = 12 + 2 × ${FILE_WEIGHT.toLocaleString('en')} = ${(12 + 2 * FILE_WEIGHT).toLocaleString('en')}\`; \`spam/b.txt\` starts at ${(6 + FILE_WEIGHT).toLocaleString('en')}`);
+
+    // The two workers, exactly as the section runs worker 2 (the store given by --store).
+    const args = (/```\nsnap (verify data [^\n]*\\\n[^\n]*)\n```/.exec(s208)?.[1] as string).replace('\\\n', ' ').split(/ +/);
+    const worker = (k: number) => snap([...args.map((a) => (a === 's2.json' ? `s${k}.json` : a === '2/2' ? `${k}/2` : a)), '--store', 'store'], { cwd: work });
+    for (const k of [1, 2]) expect((await worker(k)).code).toBe(0);
+    const envelope = await fsp.readFile(join(work, 's2.json'), 'utf8');
+    const env = JSON.parse(envelope) as { payload: string; signatures: { sig: string }[] };
+    const payload = Buffer.from(env.payload, 'base64');
+
+    // The payload, its PAE, the signature, the envelope.
+    expect(s208).toContain(`The report, the payload (${payload.length} bytes, ending in one LF):\n\n\`\`\`json\n${payload.toString('utf8')}\`\`\``);
+    const p = pae(SHARD_REPORT_PAYLOAD_TYPE, payload);
+    const header = new TextDecoder().decode(p.subarray(0, p.length - payload.length));
+    expect(s208).toContain(`PAE (${p.length} bytes) = the ${header.length}-byte ASCII header \`${header}\`\n(the payload type is ${utf8(SHARD_REPORT_PAYLOAD_TYPE).length} bytes, the payload ${payload.length})`);
+    expect(s208).toContain(`its SHA-256 is\n\`${sha256(p)}\``);
+    const sig = sign(p, key.seed);
+    expect(env.signatures).toEqual([{ keyid: key.keyid, sig: toBase64(sig) }]);
+    expect(s208).toContain(`hex     ${hex(sig)}\nbase64  ${toBase64(sig)}\n`);
+    expect(new TextDecoder().decode(serializeEnvelope(signEnvelope(payload, [key], SHARD_REPORT_PAYLOAD_TYPE)))).toBe(envelope);
+    expect(s208).toContain(`\`s2.json\`, the envelope (${Buffer.byteLength(envelope)} bytes, canonical JSON, no trailing newline):\n\n${fenced(envelope)}`);
+
+    // The merge, as the section runs it, prints what it shows.
+    const mergeArgs = (/```\nsnap (verify --merge [^\n]*)\n```/.exec(s208)?.[1] as string).split(' ');
+    const merged = await snap(mergeArgs, { cwd: work });
+    expect(merged.code).toBe(0);
+    expect(s208).toContain(`prints (exit 0):\n\n${fenced(merged.stdout)}`);
+
+    // And fails as the section says: a changed byte, another key, no key, another run.
+    const findingsFor = async (): Promise<string[]> => {
+      const r = await snap([...mergeArgs, '--json'], { cwd: work });
+      expect(r.code).toBe(1);
+      return (JSON.parse(r.stdout).findings as { kind: string }[]).map((f) => f.kind);
+    };
+    const flipped = Buffer.from(payload);
+    const at = flipped.indexOf('"bytes": 6') + '"bytes": '.length;
+    flipped[at] = '7'.charCodeAt(0);
+    await fsp.writeFile(join(work, 's2.json'), JSON.stringify({ ...env, payload: flipped.toString('base64') }));
+    expect(await findingsFor()).toEqual(['signature', 'missing']);
+    // Worker 2 again with one of the section's flags changed (to: undefined leaves the flag out).
+    const again = (from: string, to: string | undefined) => {
+      const i = args.indexOf(from);
+      return snap([...args.slice(0, to === undefined ? i - 1 : i), ...(to === undefined ? [] : [to]), ...args.slice(i + 1), '--store', 'store'], { cwd: work });
+    };
+    await fsp.writeFile(join(work, 'demo.key'), /```\n(-----BEGIN PRIVATE KEY-----\n[\s\S]*?-----END PRIVATE KEY-----\n)```/.exec(s7)?.[1] as string, { mode: 0o600 });
+    expect((await again('keys.example/example-DO-NOT-USE.key', 'demo.key')).code).toBe(0);
+    expect(await findingsFor()).toEqual(['signature', 'missing']);
+    expect((await again('keys.example/example-DO-NOT-USE.key', undefined)).code).toBe(0);
+    expect(await findingsFor()).toEqual(['unsigned', 'missing']);
+    expect((await again('ci-1234-1', 'ci-1234-2')).code).toBe(0);
+    expect(await findingsFor()).toEqual(['stale', 'missing']);
+    expect(s208).toContain('exits 1 with finding\n`signature`, `signature`, `unsigned` or `stale` for `s2.json` (and `missing` for shard 2)');
   });
 });
