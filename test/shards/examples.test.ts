@@ -12,6 +12,8 @@ import { REPO, snap, tempDir, useKeyPair } from '../helpers/tree.js';
 import { sealTree, useStore } from '../helpers/store.js';
 
 const keys = useKeyPair();
+/** The key the workers sign their reports with (docs/FORMAT.md §20.7), another than the snapshot's. */
+const worker = useKeyPair('worker');
 const shared = useStore();
 const K8S = join(REPO, 'examples', 'k8s', 'verify-indexed-job.yaml');
 const GHA = join(REPO, 'examples', 'github-actions', 'verify-matrix.yml');
@@ -81,7 +83,7 @@ describe('examples/k8s/verify-indexed-job.yaml', () => {
     const [shardLine, mergeLine] = commandLines(await fsp.readFile(K8S, 'utf8'));
     expect(shardLine).toContain('--shard');
     expect(mergeLine).toContain('--merge');
-    const vars = { SHARDS: '4', REF: s.ref, DATA: s.data, PUBKEY: keys.pub, REPORTS: reports };
+    const vars = { SHARDS: '4', REF: s.ref, DATA: s.data, PUBKEY: keys.pub, REPORTS: reports, WORKER_KEY: worker.key, WORKER_PUBKEY: worker.pub, RUN: 'spam-v1-run-1' };
     for (let i = 0; i < 4; i++) {
       const argv = await shellWords(shardLine as string, { ...vars, JOB_COMPLETION_INDEX: String(i) }, reports);
       const r = await snap(argv.slice(1), { env: { SNAP_STORE: s.store } });
@@ -89,8 +91,13 @@ describe('examples/k8s/verify-indexed-job.yaml', () => {
     }
     const merge = await shellWords(mergeLine as string, vars, '/');
     expect(merge.filter((w) => w.endsWith('.json')).length).toBe(4);
-    const r = await snap(merge.slice(1));
+    const r = await snap([...merge.slice(1), '--json']);
     expect(r.code, r.stdout).toBe(0);
+    expect(JSON.parse(r.stdout).shards.map((x: { signedBy?: string }) => x.signedBy)).toEqual(Array(4).fill(worker.keyid));
+    // A report of another run on the volume (RUN changed for this one) is refused.
+    const next = await snap(await shellWords(mergeLine as string, { ...vars, RUN: 'spam-v1-run-2' }, '/').then((w) => w.slice(1)));
+    expect(next.code, next.stdout).toBe(1);
+    expect(next.stdout).toMatch(/stale/);
   });
 });
 
@@ -108,7 +115,8 @@ describe('examples/github-actions/verify-matrix.yml', () => {
     await fsp.mkdir(join(work, 'reports'));
     const text = await fsp.readFile(GHA, 'utf8');
     const [shardLine, mergeLine] = commandLines(text);
-    const vars = { SHARDS: '4', REF: s.ref, DATA: s.data, PUBKEY: keys.pub };
+    const vars = { SHARDS: '4', REF: s.ref, DATA: s.data, PUBKEY: keys.pub, WORKER_KEY: worker.key, WORKER_PUBKEY: worker.pub, RUN: '8765' };
+    expect(text).toMatch(/^ {2}RUN: \$\{\{ github\.run_id \}\}$/m);
     for (let k = 1; k <= 4; k++) {
       const argv = await shellWords((shardLine as string).replace(/\$\{\{ matrix\.shard \}\}/g, String(k)), vars, work);
       // The artifact download puts every report in reports/: write them there directly.
@@ -119,5 +127,13 @@ describe('examples/github-actions/verify-matrix.yml', () => {
     const r = await snap(merge.slice(1), { cwd: work });
     expect(r.code, r.stdout).toBe(0);
     expect(r.stdout).toContain('all 4 shards');
+    // One report replaced by a forged, unsigned one that says it passed: the merge fails.
+    const one = join(work, 'reports', 'shard-2.json');
+    const unsigned = await snap(['verify', s.data, '--against', s.ref, '--pubkey', keys.pub, '--shard', '2/4', '--report', one, '--run', '8765'], { env: { SNAP_STORE: s.store } });
+    expect(unsigned.code, unsigned.stderr).toBe(0);
+    expect(JSON.parse(await fsp.readFile(one, 'utf8')).ok).toBe(true);
+    const again = await snap(merge.slice(1), { cwd: work });
+    expect(again.code, again.stdout).toBe(1);
+    expect(again.stdout).toMatch(/not signed/);
   });
 });
