@@ -4,7 +4,7 @@
  * an exit code, or throws a SnapError that `run.ts` maps through `exit-codes.ts`.
  */
 import { resolve, relative } from 'node:path';
-import type { FsckObjectSource } from '../fsck.js';
+import type { FsckObjectSource } from '../ops/fsck.js';
 import { existsSync } from 'node:fs';
 import type { Argv, Options } from 'yargs';
 import { SnapError, isSnapError } from '../core/errors.js';

@@ -3,7 +3,7 @@
  * bytes, MB/s and, when the totals are known, percent and ETA. Drawn with cli-progress, only when
  * stderr is a terminal and neither --quiet nor --json was given.
  */
-import type { Progress } from '../seal.js';
+import type { Progress } from '../ops/seal.js';
 import type { Args, CliIo } from './common.js';
 import { formatBytes, formatCount } from './format.js';
 

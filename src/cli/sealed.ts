@@ -1,5 +1,5 @@
 /** What both kinds of seal (into a store, `--out` an archive) print about the snapshot they made. */
-import type { SealedSnapshot } from '../seal.js';
+import type { SealedSnapshot } from '../ops/seal.js';
 import { formatBytes, formatCount } from './format.js';
 import { escapeForTerminal as shown } from '../core/display.js';
 

@@ -48,7 +48,7 @@ export async function openSnapshotRef(text: string, io: CliIo, store: string): P
   if (!isArchiveFile(text, io.cwd)) return { location: await locate(text, io, store), close: async () => {} };
   const file = resolve(io.cwd, text);
   // The archive code (tar-stream) is loaded only when an archive is named: not by every command that takes a ref.
-  const { openArchiveSnapshot } = await import('../archive.js');
+  const { openArchiveSnapshot } = await import('../ops/archive.js');
   const held = await openArchiveSnapshot(file, text);
   return {
     location: held.location,

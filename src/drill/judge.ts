@@ -3,7 +3,7 @@
  * it — a file-level change when verify reports every path it touched, a record-level change when
  * the record diff names that record (or its new duplicate or conflicting label). Pure.
  */
-import type { Problem } from '../verify.js';
+import type { Problem } from '../ops/verify.js';
 import type { RecordsReport } from '../records/diff-sets.js';
 import type { RecordSetDiff } from '../records/record-report.js';
 import type { Breach } from '../records/check.js';

@@ -1,7 +1,7 @@
 /**
  * Writing and reading snapshot archives, `NAME@VERSION.snap.tar` (docs/FORMAT.md §10), with
  * tar-stream. The layout and the safety rules are in `src/core/archive.ts`; what to do with the
- * entries (verify, import, restore) is in `src/archive.ts` and `src/restore.ts`.
+ * entries (verify, import, restore) is in `src/ops/archive.ts` and `src/ops/restore.ts`.
  *
  * Writing is deterministic: the members come in a fixed order and every header field is fixed
  * (mtime = createdAt, uid/gid 0, empty user and group names, mode 0444 / 0777), so one snapshot
@@ -801,7 +801,7 @@ export class ArchiveReader {
     if ((e.header.size ?? 0) > maxBytes) return { path, sha256: '', size: e.header.size ?? 0, tooLarge: true };
     const h = createHash('sha256');
     let size = 0;
-    await fsp.rm(path, { force: true }); // the placeholder trust was checked with (src/archive.ts openArchive)
+    await fsp.rm(path, { force: true }); // the placeholder trust was checked with (src/ops/archive.ts openArchive)
     const fh = await fsp.open(path, 'wx', 0o600);
     try {
       for await (const c of this.body(e)) {

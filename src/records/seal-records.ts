@@ -17,7 +17,7 @@ import { ioError } from '../io/errors.js';
 import { CONFIG_FILE, MAX_CONFIG_BYTES, parseConfig, RuleSet, tabularSpec, type RecordConfig, type RecordRule, type RecordSetSpec } from './config.js';
 import { FileSetIndexer, filesMember, tabularMember } from './index-file.js';
 import { indexWorkersFor, RecordIndexPool } from './index-pool.js';
-import type { Progress } from '../seal.js';
+import type { Progress } from '../ops/seal.js';
 
 /**
  * The record configuration of a dataset folder: its `snap.json`, if there is one.

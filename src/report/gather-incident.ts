@@ -1,15 +1,15 @@
 /**
  * Gathering the facts of an incident report (the I/O half; `incident-facts.ts` is the pure half):
- * the diff of A and B (src/diff.ts, records included), each snapshot side's trust under the given
+ * the diff of A and B (src/ops/diff.ts, records included), each snapshot side's trust under the given
  * keys or policy (`checkTrust`, the same check as `verify`), and — for a dataset labelled by folder
  * — the label counts of both sides, read from their whole manifests.
  */
 import type { TrustedKey } from '../core/envelope.js';
-import { diff, type DiffInput, type DiffReport, type DiffSide } from '../diff.js';
+import { diff, type DiffInput, type DiffReport, type DiffSide } from '../ops/diff.js';
 import { rereadEntryRuns } from '../io/manifest-file.js';
 import { countOf, newLabelCounts } from '../records/stats.js';
 import { checkTrust } from '../snapshot.js';
-import type { Progress } from '../seal.js';
+import type { Progress } from '../ops/seal.js';
 import type { TrustRules } from '../trust/rules.js';
 import { folderLabel, incidentFacts, type IncidentFacts, type IncidentOptions } from './incident-facts.js';
 

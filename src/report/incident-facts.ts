@@ -1,5 +1,5 @@
 /**
- * The facts an incident report shows, made from a diff (src/diff.ts) and the label counts of both
+ * The facts an incident report shows, made from a diff (src/ops/diff.ts) and the label counts of both
  * sides: the verdict, the two sides and their trust, file and record changes each capped at
  * `maxItems` with the count of the rest, the label distribution before and after with its shift
  * statistics, and what to do next. Pure (no I/O): the gatherer (`gather-incident.ts`) reads, this
@@ -16,7 +16,7 @@
  * inputs give the same report, byte for byte.
  */
 import { isSymlinkEntry, type ManifestEntry } from '../core/manifest.js';
-import type { DiffExtra, DiffReport, DiffSide } from '../diff.js';
+import type { DiffExtra, DiffReport, DiffSide } from '../ops/diff.js';
 import { recordSetUnchanged, type RecordSetDiff } from '../records/record-report.js';
 import { labelShift, type LabelShift } from '../records/stats.js';
 import { shellCommand } from './escape.js';

@@ -18,8 +18,8 @@ import { judgeManifest, manifestLineRuns, parseManifestLine } from '../io/manife
 import { checkTrust } from '../snapshot.js';
 import { excludeMatcher } from '../io/walk.js';
 import { isExcludedPath } from '../core/excludes.js';
-import type { ManifestSink, Progress, ScanTotals } from '../seal.js';
-import type { Problem, VerifyCounts, VerifyOptions, VerifyReport } from '../verify.js';
+import type { ManifestSink, Progress, ScanTotals } from '../ops/seal.js';
+import type { Problem, VerifyCounts, VerifyOptions, VerifyReport } from '../ops/verify.js';
 import { labelFolderSets, nameMovesAndFlips } from '../records/label-flips.js';
 import { createS3Client } from './client.js';
 import { formatS3Url, parseS3Url, type S3Location } from './location.js';
@@ -294,7 +294,7 @@ export async function verifyS3(opts: VerifyS3Options): Promise<VerifyReport> {
   // records of each modified record file, fetched again (s3/record-findings.ts).
   if (manifestOk && problems.length > 0) nameMovesAndFlips(problems, labelFolderSets(pred.records));
   if (manifestOk && pred.records && counts.modified > 0) {
-    const [{ attachS3RecordFindings }, { signedIndexDirs }] = await Promise.all([import('./record-findings.js'), import('../verify.js')]);
+    const [{ attachS3RecordFindings }, { signedIndexDirs }] = await Promise.all([import('./record-findings.js'), import('../ops/verify.js')]);
     await attachS3RecordFindings(problems, pred.records, ds, signedIndexDirs(opts));
   }
   const sorted = manifestOk ? problems.sort((a, b) => compareUtf8(a.path, b.path)) : [];

@@ -11,7 +11,7 @@
  * across workers").
  */
 import { nameMovesAndFlips } from '../records/label-flips.js';
-import type { Problem, VerifyCounts } from '../verify.js';
+import type { Problem, VerifyCounts } from '../ops/verify.js';
 import type { ShardReport } from './report.js';
 import type { OpenedShardReport } from './signed-report.js';
 

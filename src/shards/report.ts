@@ -14,7 +14,7 @@ import { SNAPSHOT_ID_RE } from '../core/refs.js';
 import { isWellFormed, MAX_LABEL_SEGMENT, MAX_PATTERN_BYTES, MAX_RECORD_SETS } from '../core/records.js';
 import { labelFolderSets, type LabelFolderSet } from '../records/label-flips.js';
 import { MAX_SHARDS, type ShardSpec } from './assign.js';
-import type { Problem, ProblemKind, VerifyCounts, VerifyReport } from '../verify.js';
+import type { Problem, ProblemKind, VerifyCounts, VerifyReport } from '../ops/verify.js';
 
 /** The `format` member of a shard report. */
 export const SHARD_REPORT_FORMAT = 'snap-verify-shard/1';

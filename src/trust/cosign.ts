@@ -22,7 +22,7 @@ import { checkInterrupted } from '../io/interrupt.js';
 import { ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, acquireLockFile, lockStore, openStore, writeFileAtomic, type SnapshotLocation } from '../io/store.js';
 import { readSmallFile } from '../io/small-file.js';
 import { replaceArchiveEnvelope } from '../io/archive-envelope.js';
-import { checkManifestAgainst, openArchiveSnapshot } from '../archive.js';
+import { checkManifestAgainst, openArchiveSnapshot } from '../ops/archive.js';
 import { MAX_ENVELOPE_BYTES, MAX_STATEMENT_BYTES } from '../core/archive.js';
 
 /** What {@link cosign} did. */

@@ -7,7 +7,7 @@ import { promises as fsp, writeFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeTree, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
-import { sealToArchive } from '../../src/archive-seal.js';
+import { sealToArchive } from '../../src/ops/archive-seal.js';
 import { readPrivateKey } from '../../src/io/keyfile.js';
 import { isSnapError } from '../../src/core/errors.js';
 import { exists } from './helpers.js';

@@ -185,7 +185,7 @@ describe('how many indexing workers a seal starts', () => {
 
 describe("seal's progress while it indexes records", () => {
   it('reports the phase "indexing records" with every tabular file and byte counted once, last of all', async () => {
-    const { seal } = await import('../../src/seal.js');
+    const { seal } = await import('../../src/ops/seal.js');
     const { readPrivateKey } = await import('../../src/io/keyfile.js');
     const { parseRuleFlag } = await import('../../src/records/config.js');
     const files = { 'parts/a.csv': csv(300), 'parts/b.csv': csv(200, 300), 'parts/c.csv': csv(100, 500), 'notes.txt': 'hello\n' };

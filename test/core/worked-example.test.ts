@@ -14,7 +14,7 @@ import { pae, serializeEnvelope, signEnvelope, verifyEnvelope, PAYLOAD_TYPE } fr
 import { privateKeyFromSeed, keyidOf } from '../../src/core/keys.js';
 import { sign } from '../../src/core/ed25519.js';
 import { fromHex, toBase64, toHex, utf8 } from '../../src/core/encoding.js';
-import { seal } from '../../src/seal.js';
+import { seal } from '../../src/ops/seal.js';
 import { TOOL_NAME, TOOL_VERSION } from '../../src/version.js';
 import { makeTree, tempDir } from '../helpers/tree.js';
 

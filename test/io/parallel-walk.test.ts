@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { scanDataset, appendLeaves } from '../../src/seal.js';
+import { scanDataset, appendLeaves } from '../../src/ops/seal.js';
 import { MerkleTreeBuilder } from '../../src/core/merkle.js';
 import { serializeEntry } from '../../src/core/manifest.js';
 import { compareUtf8 } from '../../src/core/paths.js';

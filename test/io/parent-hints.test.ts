@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { LARGE_FILE_BYTES, ParentHints } from '../../src/io/parent-hints.js';
 import { WHOLE_FILE_MAX } from '../../src/io/read-pool.js';
 import { serializeEntry } from '../../src/core/manifest.js';
-import { scanDataset } from '../../src/seal.js';
+import { scanDataset } from '../../src/ops/seal.js';
 import { openStore } from '../../src/io/store.js';
 import { makeTree, tempDir } from '../helpers/tree.js';
 

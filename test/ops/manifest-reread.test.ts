@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { diff } from '../../src/diff.js';
+import { diff } from '../../src/ops/diff.js';
 import { rereadEntryRuns } from '../../src/io/manifest-file.js';
 import { resolveRef } from '../../src/io/store.js';
 import { countFolderLabels } from '../../src/report/gather-incident.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir, useKeyPair } from '../helpers/tree.js';
 import { sealTree } from '../helpers/store.js';
-import { restore } from '../../src/restore.js';
+import { restore } from '../../src/ops/restore.js';
 import { resolveRef } from '../../src/io/store.js';
 import { readPublicKey } from '../../src/io/keyfile.js';
 

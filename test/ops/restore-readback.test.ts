@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { sealTree, sha256 } from '../helpers/store.js';
-import { verify } from '../../src/verify.js';
-import { restore } from '../../src/restore.js';
+import { verify } from '../../src/ops/verify.js';
+import { restore } from '../../src/ops/restore.js';
 import { resolveRef } from '../../src/io/store.js';
 import { readPublicKey } from '../../src/io/keyfile.js';
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { sealTree } from '../helpers/store.js';
-import { restore } from '../../src/restore.js';
+import { restore } from '../../src/ops/restore.js';
 import { resolveRef } from '../../src/io/store.js';
 import { readPublicKey } from '../../src/io/keyfile.js';
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useKeyPair, type TreeSpec } from '../helpers/tree.js';
 import { sealTree, type Sealed } from '../helpers/store.js';
-import { verify, type VerifyReport } from '../../src/verify.js';
+import { verify, type VerifyReport } from '../../src/ops/verify.js';
 import { resolveRef } from '../../src/io/store.js';
 import { readPublicKey } from '../../src/io/keyfile.js';
 

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { useKeyPair } from '../helpers/tree.js';
 import { sealTree } from '../helpers/store.js';
-import { verify } from '../../src/verify.js';
+import { verify } from '../../src/ops/verify.js';
 import { resolveRef } from '../../src/io/store.js';
 import { readPublicKey } from '../../src/io/keyfile.js';
 

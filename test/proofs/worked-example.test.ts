@@ -12,7 +12,7 @@ import { parseEnvelope } from '../../src/core/envelope.js';
 import { parseProof, serializeProof, verifyProof } from '../../src/core/proof.js';
 import { encodeKeyPair, privateKeyFromSeed } from '../../src/core/keys.js';
 import { fromHex, utf8 } from '../../src/core/encoding.js';
-import { seal } from '../../src/seal.js';
+import { seal } from '../../src/ops/seal.js';
 import { REPO, makeTree, snap, snapJson, tempDir } from '../helpers/tree.js';
 
 interface Fixture {

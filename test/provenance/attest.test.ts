@@ -10,7 +10,7 @@ import { makeKeyPair, makeTree, snapBin, snapJson, snap, tempDir, type KeyPair }
 import { newStorePath, tamper } from '../helpers/store.js';
 import { validateAttestation, buildAttestation, serializeAttestation } from '../../src/core/attestation.js';
 import type { SnapError } from '../../src/core/errors.js';
-import { seal as sealLibrary } from '../../src/seal.js';
+import { seal as sealLibrary } from '../../src/ops/seal.js';
 import { readPrivateKey } from '../../src/io/keyfile.js';
 import { formatTime } from '../../src/core/statement.js';
 

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { DiffReport, DiffSide } from '../../src/diff.js';
+import type { DiffReport, DiffSide } from '../../src/ops/diff.js';
 import type { RecordsReport } from '../../src/records/diff-sets.js';
 import { labelShift } from '../../src/records/stats.js';
 import { html, markdown, markdownMessage, shellWord } from '../../src/report/escape.js';

@@ -14,7 +14,7 @@ import { Readable } from 'node:stream';
 import { allVersions, clientFor, newBucket } from './s3-fixture.js';
 import { S3Backend } from '../../src/store/s3.js';
 import { openRemoteSession } from '../../src/store/remote-session.js';
-import { seal } from '../../src/seal.js';
+import { seal } from '../../src/ops/seal.js';
 import { readPrivateKey } from '../../src/io/keyfile.js';
 
 const hexOf = (b: string | Buffer): string => createHash('sha256').update(b).digest('hex');

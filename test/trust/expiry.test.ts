@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeTree, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { newStorePath, sealTree, useStore } from '../helpers/store.js';
-import { seal } from '../../src/seal.js';
+import { seal } from '../../src/ops/seal.js';
 import { readPrivateKey } from '../../src/io/keyfile.js';
 import { buildStatement, formatTime, validateStatement } from '../../src/core/statement.js';
 import { parseExpiry } from '../../src/core/durations.js';

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { SnapError } from '../../core/errors.js';
 import { storePath } from '../../io/store.js';
 import { MANIFEST_FILE } from '../../io/store.js';
-import { diff, objectsDirOf, untrustedSides } from '../../diff.js';
-import type { DiffInput, DiffSide } from '../../diff.js';
+import { diff, objectsDirOf, untrustedSides } from '../../ops/diff.js';
+import type { DiffInput, DiffSide } from '../../ops/diff.js';
 import { readRecordConfig } from '../../records/seal-records.js';
 import { snapshotConfig } from '../../records/snapshot-config.js';
 import { checkRecords } from '../../records/check.js';
@@ -73,7 +73,7 @@ async function sideConfig(input: DiffInput, store: string, archive: string | und
   const { entry, config } = await snapshotConfig(join(input.location.dir, MANIFEST_FILE), dirs, statement.predicate);
   if (!entry || config) return config;
   if (archive !== undefined) {
-    const { readArchiveDataFile } = await import('../../archive.js'); // tar-stream only when an archive is named
+    const { readArchiveDataFile } = await import('../../ops/archive.js'); // tar-stream only when an archive is named
     const bytes = await readArchiveDataFile(archive, statement.predicate, CONFIG_FILE, MAX_CONFIG_BYTES);
     if (bytes) return parseConfig(bytes, `${CONFIG_FILE} of the snapshot`);
   }

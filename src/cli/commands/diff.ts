@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
 import { storePath, isSnapshotFolder } from '../../io/store.js';
-import { diff, isIdentical, untrustedSides, type DiffInput, type DiffReport, type DiffSide } from '../../diff.js';
+import { diff, isIdentical, untrustedSides, type DiffInput, type DiffReport, type DiffSide } from '../../ops/diff.js';
 import { isSymlinkEntry } from '../../core/manifest.js';
 import { escapeForTerminal as shown, escapeMessage, escapePath } from '../../core/display.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';

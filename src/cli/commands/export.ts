@@ -5,7 +5,7 @@ import { escapeForTerminal as shown } from '../../core/display.js';
 import { archiveFileName, isArchivePath, ARCHIVE_SUFFIX } from '../../core/archive.js';
 import { storePath } from '../../io/store.js';
 import { readSnapshotUnverified } from '../../snapshot.js';
-import { exportSnapshot } from '../../archive.js';
+import { exportSnapshot } from '../../ops/archive.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural } from '../format.js';
 import { withProgress } from '../progress.js';

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { SnapError } from '../../core/errors.js';
 import { escapeForTerminal as shown } from '../../core/display.js';
 import { storePath } from '../../io/store.js';
-import { importArchive } from '../../archive.js';
+import { importArchive } from '../../ops/archive.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortKeyid } from '../format.js';
 import { withProgress } from '../progress.js';

@@ -10,7 +10,7 @@ import { storePath } from '../../io/store.js';
 import { writeOutputFile } from '../../io/output-temp.js';
 import { prove, type ProveResult } from '../../proofs/prove.js';
 import { proveRecord, type ProveRecordResult } from '../../proofs/prove-record.js';
-import { objectsDirOf } from '../../diff.js';
+import { objectsDirOf } from '../../ops/diff.js';
 import type { TrustedKey } from '../../core/envelope.js';
 import type { IndexEntry } from '../../records/index-line.js';
 import { EXIT_OK } from '../exit-codes.js';

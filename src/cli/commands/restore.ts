@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { escapeForTerminal as shown, escapeMessage, escapePath } from '../../core/display.js';
 import { storePath } from '../../io/store.js';
-import { restore, type RestoreSource } from '../../restore.js';
+import { restore, type RestoreSource } from '../../ops/restore.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortKeyid, styler } from '../format.js';
 import { withProgress } from '../progress.js';

@@ -4,7 +4,7 @@ import { SnapError } from '../../core/errors.js';
 import { escapeForTerminal as shown } from '../../core/display.js';
 import { isArchivePath, ARCHIVE_SUFFIX } from '../../core/archive.js';
 import { storePath } from '../../io/store.js';
-import { sealToArchive } from '../../archive-seal.js';
+import { sealToArchive } from '../../ops/archive-seal.js';
 import type { PrivateKey } from '../../core/keys.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes } from '../format.js';

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { stateDir } from '../../trust/state.js';
 import { STAT_CACHE_DIR } from '../../incremental/stat-cache.js';
 import { storePath } from '../../io/store.js';
-import { seal } from '../../seal.js';
+import { seal } from '../../ops/seal.js';
 import type { PrivateKey } from '../../core/keys.js';
 import { escapeForTerminal as shown } from '../../core/display.js';
 import { EXIT_OK } from '../exit-codes.js';
@@ -17,7 +17,7 @@ import { parseRuleFlag } from '../../records/config.js';
 import { sealedRecordLines } from '../records-print.js';
 import { isS3Url, parseS3Url } from '../../s3/location.js';
 import { SnapError } from '../../core/errors.js';
-import type { DatasetScan } from '../../seal.js';
+import type { DatasetScan } from '../../ops/seal.js';
 
 /**
  * `seal s3://BUCKET/PREFIX`: the scan of a dataset in S3 (loads the AWS SDK, only then), or

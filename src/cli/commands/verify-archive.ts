@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { SnapError } from '../../core/errors.js';
 import { escapeForTerminal as shown, escapeMessage, escapePath } from '../../core/display.js';
 // The archive code (tar-stream) is loaded only when an archive is verified: not on every `snap verify`.
-const archiveModule = () => import('../../archive.js');
+const archiveModule = () => import('../../ops/archive.js');
 import type { SnapshotLocation } from '../../io/store.js';
 import type { TrustedKey } from '../../core/envelope.js';
 import type { TrustRules } from '../../trust/rules.js';

@@ -4,7 +4,7 @@ import { existsSync, statSync } from 'node:fs';
 import { SnapError } from '../../core/errors.js';
 import { escapeForTerminal as shown, escapeMessage, escapePath } from '../../core/display.js';
 import { storePath, type SnapshotLocation } from '../../io/store.js';
-import { verify, type VerifyReport, type Problem } from '../../verify.js';
+import { verify, type VerifyReport, type Problem } from '../../ops/verify.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
 import { withProgress } from '../progress.js';

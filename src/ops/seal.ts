@@ -6,36 +6,36 @@
 import { promises as fsp, existsSync, lstatSync, type BigIntStats } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { SnapError } from './core/errors.js';
-import { MerkleTreeBuilder, appendLeaves, type FoldedLeaves } from './core/merkle.js';
-import { toHex } from './core/encoding.js';
-import { parseNameVersion } from './core/refs.js';
-import { MAX_STATEMENT_BYTES, buildStatement, formatTime, serializeStatement, snapshotId, type Statement } from './core/statement.js';
-import { serializeEnvelope, signEnvelope, type Envelope } from './core/envelope.js';
-import type { PrivateKey } from './core/keys.js';
-import type { Provenance } from './core/provenance.js';
-import { readSnapshotUnverified } from './snapshot.js';
-import { HashPool, BatchSizer, type SealReply, type CommitReply } from './io/hash-pool.js';
-import { walkDatasetRuns, type WalkItem, type WalkOptions } from './io/walk.js';
-import { walkParallel, isFileRun, type FileRun, type ParallelRun } from './io/parallel-walk.js';
-import { ParentHints } from './io/parent-hints.js';
+import { SnapError } from '../core/errors.js';
+import { MerkleTreeBuilder, appendLeaves, type FoldedLeaves } from '../core/merkle.js';
+import { toHex } from '../core/encoding.js';
+import { parseNameVersion } from '../core/refs.js';
+import { MAX_STATEMENT_BYTES, buildStatement, formatTime, serializeStatement, snapshotId, type Statement } from '../core/statement.js';
+import { serializeEnvelope, signEnvelope, type Envelope } from '../core/envelope.js';
+import type { PrivateKey } from '../core/keys.js';
+import type { Provenance } from '../core/provenance.js';
+import { readSnapshotUnverified } from '../snapshot.js';
+import { HashPool, BatchSizer, type SealReply, type CommitReply } from '../io/hash-pool.js';
+import { walkDatasetRuns, type WalkItem, type WalkOptions } from '../io/walk.js';
+import { walkParallel, isFileRun, type FileRun, type ParallelRun } from '../io/parallel-walk.js';
+import { ParentHints } from '../io/parent-hints.js';
 import {
   openStore, discardNewStore, lockStoreMaking, makeTmpDir, commitSnapshot, listSnapshots, resolveRef, snapshotDir, snapshotKeepsObjects, syncFileSystem, writeFileAtomic, fsyncDir,
   MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, CONTENTS_FILE, type Store,
-} from './io/store.js';
-import { ioError } from './io/errors.js';
-import { checkInterrupted } from './io/interrupt.js';
-import { objectSinkFor, type ObjectSink } from './io/object-sink.js';
-import { nodeHashNative } from './io/native-hash.js';
-import { TOOL_NAME, TOOL_VERSION } from './version.js';
-import { refuseReservedVersion } from './trust/latest.js';
-import { recordSetName, type RecordSetMember } from './core/records.js';
-import type { RecordRule } from './records/config.js';
-import type { SealRecords } from './records/seal-records.js';
-import { CONFIG_FILE } from './records/config.js';
-import { serializeEntry } from './core/manifest.js';
-import { IncrementalSource, StatCacheWriter, statCachePath, statId, thisMachine, type CacheStatus } from './incremental/stat-cache.js';
-import { writeAll } from './io/write-all.js';
+} from '../io/store.js';
+import { ioError } from '../io/errors.js';
+import { checkInterrupted } from '../io/interrupt.js';
+import { objectSinkFor, type ObjectSink } from '../io/object-sink.js';
+import { nodeHashNative } from '../io/native-hash.js';
+import { TOOL_NAME, TOOL_VERSION } from '../version.js';
+import { refuseReservedVersion } from '../trust/latest.js';
+import { recordSetName, type RecordSetMember } from '../core/records.js';
+import type { RecordRule } from '../records/config.js';
+import type { SealRecords } from '../records/seal-records.js';
+import { CONFIG_FILE } from '../records/config.js';
+import { serializeEntry } from '../core/manifest.js';
+import { IncrementalSource, StatCacheWriter, statCachePath, statId, thisMachine, type CacheStatus } from '../incremental/stat-cache.js';
+import { writeAll } from '../io/write-all.js';
 
 /** Progress of a long operation, for a progress bar. */
 export interface Progress {
@@ -612,7 +612,7 @@ function distinctSigners(keys: readonly PrivateKey[]): PrivateKey[] {
 }
 
 /** The record-index code (CSV, JSONL and Parquet readers): loaded only by a seal that has a record configuration. */
-const recordsModule = () => import('./records/seal-records.js');
+const recordsModule = () => import('../records/seal-records.js');
 
 /**
  * `readRecordConfig` of `dir`, loading the record code only when `dir` holds an entry named

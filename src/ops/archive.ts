@@ -3,7 +3,7 @@
  * `verify` of an archive on its own (signature, manifest, every data member, streamed, nothing
  * extracted), and `import` (archive → store, after verifying everything). The archive layout and
  * the tar reading and writing are in `src/core/archive.ts` and `src/io/archive.ts`; `restore` is in
- * `src/restore.ts`, `seal --out` in `src/archive-seal.ts`.
+ * `src/ops/restore.ts`, `seal --out` in `src/ops/archive-seal.ts`.
  *
  * Every reader follows the same order, and writes nothing before each step passes:
  * 1. `snap/statement.json` and `snap/envelope.json`: the signatures against the trusted keys, and
@@ -16,22 +16,22 @@
 import { promises as fsp, existsSync, openSync, writeSync, closeSync, renameSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { SnapError, isSnapError, type SnapErrorCode } from './core/errors.js';
-import { nameMismatch, parseStatement, snapshotId, statementRef, type SnapshotPredicate, type Statement } from './core/statement.js';
-import { ARCHIVE_RECORDS_PREFIX, TreeShapeCheck, archiveFileClaim, archiveRecordIndexes, type TreeViolation } from './core/archive.js';
-import type { TrustedKey } from './core/envelope.js';
-import { ArchiveReader, MAX_MANIFEST_ENTRY_BYTES, writeArchive, checkArchiveTarget, type ArchiveWriteResult } from './io/archive.js';
-import { WRITE_SLICE } from './io/write-slice.js';
-import { checkedEntryRuns, manifestEntryRuns, rawSha256, type ManifestDigest } from './io/manifest-file.js';
+import { SnapError, isSnapError, type SnapErrorCode } from '../core/errors.js';
+import { nameMismatch, parseStatement, snapshotId, statementRef, type SnapshotPredicate, type Statement } from '../core/statement.js';
+import { ARCHIVE_RECORDS_PREFIX, TreeShapeCheck, archiveFileClaim, archiveRecordIndexes, type TreeViolation } from '../core/archive.js';
+import type { TrustedKey } from '../core/envelope.js';
+import { ArchiveReader, MAX_MANIFEST_ENTRY_BYTES, writeArchive, checkArchiveTarget, type ArchiveWriteResult } from '../io/archive.js';
+import { WRITE_SLICE } from '../io/write-slice.js';
+import { checkedEntryRuns, manifestEntryRuns, rawSha256, type ManifestDigest } from '../io/manifest-file.js';
 import {
   openStore, discardNewStore, lockStoreMaking, makeTmpDir, commitSnapshot, snapshotDir, isSnapshotFolder, objectPath, snapshotKeepsObjects, syncFileSystem,
   writeFileAtomic, fsyncDir, MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, CONTENTS_FILE, type SnapshotLocation, type Store,
-} from './io/store.js';
-import { ioError } from './io/errors.js';
-import type { TrustRules } from './trust/rules.js';
-import { checkInterrupted } from './io/interrupt.js';
-import { storeIndexObjects } from './records/seal-records.js';
-import { checkTrust, type SignerReport, type TrustCheck } from './snapshot.js';
+} from '../io/store.js';
+import { ioError } from '../io/errors.js';
+import type { TrustRules } from '../trust/rules.js';
+import { checkInterrupted } from '../io/interrupt.js';
+import { storeIndexObjects } from '../records/seal-records.js';
+import { checkTrust, type SignerReport, type TrustCheck } from '../snapshot.js';
 import type { Progress } from './seal.js';
 import type { VerifyCounts, VerifyReport, Problem } from './verify.js';
 

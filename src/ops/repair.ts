@@ -15,15 +15,15 @@
 import { promises as fsp, constants as FS, realpathSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
-import { SnapError } from './core/errors.js';
-import { ArchiveReader } from './io/archive.js';
-import { archiveRecordIndexes } from './core/archive.js';
-import { ioError } from './io/errors.js';
-import { checkInterrupted } from './io/interrupt.js';
-import { fsyncDir, lockStore, makeTmpDir, objectPath, openStore, type Store } from './io/store.js';
+import { SnapError } from '../core/errors.js';
+import { ArchiveReader } from '../io/archive.js';
+import { archiveRecordIndexes } from '../core/archive.js';
+import { ioError } from '../io/errors.js';
+import { checkInterrupted } from '../io/interrupt.js';
+import { fsyncDir, lockStore, makeTmpDir, objectPath, openStore, type Store } from '../io/store.js';
 import { fsck, type FsckObjectSource, type FsckReport } from './fsck.js';
 import type { Progress } from './seal.js';
-import { writeAll } from './io/write-all.js';
+import { writeAll } from '../io/write-all.js';
 
 /** Options of {@link repairStore}. */
 export interface RepairOptions {

@@ -9,21 +9,21 @@
  */
 import { promises as fsp, existsSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
-import { SnapError, isSnapError } from './core/errors.js';
-import { parseEnvelope } from './core/envelope.js';
-import { parseStatement, snapshotId, type Statement } from './core/statement.js';
-import { bytesEqual, fromBase64 } from './core/encoding.js';
-import { NAME_RE, VERSION_RE } from './core/refs.js';
-import { isSymlinkEntry } from './core/manifest.js';
-import { HashPool, BatchSizer, type CheckReply } from './io/hash-pool.js';
-import { manifestEntryRuns, type ManifestDigest } from './io/manifest-file.js';
-import { MAX_INDEX_LINE_BYTES, MAX_INDEX_SUMMARY_BYTES, recordSetName } from './core/records.js';
-import { openStore, objectPath, snapshotKeepsObjects, CONTENTS_FILE, ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, type Store } from './io/store.js';
-import { ioError } from './io/errors.js';
-import { readSmallFile } from './io/small-file.js';
-import { MAX_ENVELOPE_BYTES } from './core/envelope.js';
-import { checkInterrupted } from './io/interrupt.js';
-import { findLeftovers, SNAPSHOT_PARTIAL_WRITE_RE, type CleanResult, type Leftover } from './io/leftovers.js';
+import { SnapError, isSnapError } from '../core/errors.js';
+import { parseEnvelope } from '../core/envelope.js';
+import { parseStatement, snapshotId, type Statement } from '../core/statement.js';
+import { bytesEqual, fromBase64 } from '../core/encoding.js';
+import { NAME_RE, VERSION_RE } from '../core/refs.js';
+import { isSymlinkEntry } from '../core/manifest.js';
+import { HashPool, BatchSizer, type CheckReply } from '../io/hash-pool.js';
+import { manifestEntryRuns, type ManifestDigest } from '../io/manifest-file.js';
+import { MAX_INDEX_LINE_BYTES, MAX_INDEX_SUMMARY_BYTES, recordSetName } from '../core/records.js';
+import { openStore, objectPath, snapshotKeepsObjects, CONTENTS_FILE, ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, type Store } from '../io/store.js';
+import { ioError } from '../io/errors.js';
+import { readSmallFile } from '../io/small-file.js';
+import { MAX_ENVELOPE_BYTES } from '../core/envelope.js';
+import { checkInterrupted } from '../io/interrupt.js';
+import { findLeftovers, SNAPSHOT_PARTIAL_WRITE_RE, type CleanResult, type Leftover } from '../io/leftovers.js';
 import type { Progress } from './seal.js';
 
 /** Options of {@link fsck}. */

@@ -11,22 +11,22 @@
  */
 import { promises as fsp, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { SnapError } from './core/errors.js';
-import { parseNameVersion } from './core/refs.js';
-import { serializeEnvelope } from './core/envelope.js';
-import type { PrivateKey } from './core/keys.js';
-import type { Provenance } from './core/provenance.js';
-import { writeArchive, readLinkNow, checkArchiveTarget, type ArchiveWriteResult } from './io/archive.js';
-import { MANIFEST_FILE } from './io/store.js';
+import { SnapError } from '../core/errors.js';
+import { parseNameVersion } from '../core/refs.js';
+import { serializeEnvelope } from '../core/envelope.js';
+import type { PrivateKey } from '../core/keys.js';
+import type { Provenance } from '../core/provenance.js';
+import { writeArchive, readLinkNow, checkArchiveTarget, type ArchiveWriteResult } from '../io/archive.js';
+import { MANIFEST_FILE } from '../io/store.js';
 import { scanAndSign, type Progress, type SealedSnapshot } from './seal.js';
 import { checkManifestAgainst } from './archive.js';
-import { refuseReservedVersion } from './trust/latest.js';
-import { leaveNothing } from './io/interrupt.js';
-import { archiveRecordIndexes } from './core/archive.js';
-import type { RecordRule } from './records/config.js';
-import type { RecordSetMember } from './core/records.js';
-import { indexForSeal, readRecordConfig, type SealRecords } from './records/seal-records.js';
-import { makeScratchDir } from './io/scratch-dir.js';
+import { refuseReservedVersion } from '../trust/latest.js';
+import { leaveNothing } from '../io/interrupt.js';
+import { archiveRecordIndexes } from '../core/archive.js';
+import type { RecordRule } from '../records/config.js';
+import type { RecordSetMember } from '../core/records.js';
+import { indexForSeal, readRecordConfig, type SealRecords } from '../records/seal-records.js';
+import { makeScratchDir } from '../io/scratch-dir.js';
 
 /** Options of {@link sealToArchive}. */
 export interface SealArchiveOptions {

@@ -5,23 +5,23 @@
  */
 import { promises as fsp } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { compareUtf8 } from './core/paths.js';
-import { SnapError, isSnapError } from './core/errors.js';
-import { isSymlinkEntry, serializeEntry, type FileEntry, type ManifestEntry } from './core/manifest.js';
-import type { TrustedKey } from './core/envelope.js';
-import { judgeManifest, manifestEntryRuns, type ManifestDigest } from './io/manifest-file.js';
-import { MANIFEST_FILE, type SnapshotLocation } from './io/store.js';
-import { checkTrust, readSnapshotUnverified } from './snapshot.js';
-import type { TrustRules } from './trust/rules.js';
+import { compareUtf8 } from '../core/paths.js';
+import { SnapError, isSnapError } from '../core/errors.js';
+import { isSymlinkEntry, serializeEntry, type FileEntry, type ManifestEntry } from '../core/manifest.js';
+import type { TrustedKey } from '../core/envelope.js';
+import { judgeManifest, manifestEntryRuns, type ManifestDigest } from '../io/manifest-file.js';
+import { MANIFEST_FILE, type SnapshotLocation } from '../io/store.js';
+import { checkTrust, readSnapshotUnverified } from '../snapshot.js';
+import type { TrustRules } from '../trust/rules.js';
 import { scanDataset, type Progress } from './seal.js';
-import { whyRefused } from './io/walk.js';
-import type { RecordSetMember } from './core/records.js';
-import type { Statement } from './core/statement.js';
-import { diffRecordSides, type RecordSide, type RecordsReport } from './records/diff-sets.js';
-import { readRecordConfig } from './records/seal-records.js';
-import type { RecordConfig } from './records/config.js';
-import { writeAll } from './io/write-all.js';
-import { makeScratchDir, removeWhenDone } from './io/scratch-dir.js';
+import { whyRefused } from '../io/walk.js';
+import type { RecordSetMember } from '../core/records.js';
+import type { Statement } from '../core/statement.js';
+import { diffRecordSides, type RecordSide, type RecordsReport } from '../records/diff-sets.js';
+import { readRecordConfig } from '../records/seal-records.js';
+import type { RecordConfig } from '../records/config.js';
+import { writeAll } from '../io/write-all.js';
+import { makeScratchDir, removeWhenDone } from '../io/scratch-dir.js';
 
 /**
  * A dataset that is not a folder (a prefix in S3, src/s3/dataset.ts): `name` is how it is shown

@@ -4,29 +4,29 @@
  * manifest exactly: no file modified, missing, extra, of another type, or unreadable.
  */
 import { resolve } from 'node:path';
-import { SnapError, isSnapError } from './core/errors.js';
-import { compareUtf8 } from './core/paths.js';
-import { isSymlinkEntry, type FileEntry, type ManifestEntry } from './core/manifest.js';
-import { MerkleTreeBuilder, appendLeaves, type FoldedLeaves } from './core/merkle.js';
-import { toHex } from './core/encoding.js';
-import { nodeHashNative } from './io/native-hash.js';
-import type { TrustedKey } from './core/envelope.js';
-import { HashPool, type CheckReply } from './io/hash-pool.js';
-import { walkParallel, isFileRun, fileRunPath, type FileRun, type ParallelRun } from './io/parallel-walk.js';
-import { walkDatasetRuns, whyRefused, type WalkItem } from './io/walk.js';
-import { judgeManifest, type ManifestDigest } from './io/manifest-file.js';
-import { ManifestReader, type ParsedLine } from './io/manifest-reader.js';
-import { checkTrust, type SignerReport } from './snapshot.js';
-import type { SnapshotLocation } from './io/store.js';
+import { SnapError, isSnapError } from '../core/errors.js';
+import { compareUtf8 } from '../core/paths.js';
+import { isSymlinkEntry, type FileEntry, type ManifestEntry } from '../core/manifest.js';
+import { MerkleTreeBuilder, appendLeaves, type FoldedLeaves } from '../core/merkle.js';
+import { toHex } from '../core/encoding.js';
+import { nodeHashNative } from '../io/native-hash.js';
+import type { TrustedKey } from '../core/envelope.js';
+import { HashPool, type CheckReply } from '../io/hash-pool.js';
+import { walkParallel, isFileRun, fileRunPath, type FileRun, type ParallelRun } from '../io/parallel-walk.js';
+import { walkDatasetRuns, whyRefused, type WalkItem } from '../io/walk.js';
+import { judgeManifest, type ManifestDigest } from '../io/manifest-file.js';
+import { ManifestReader, type ParsedLine } from '../io/manifest-reader.js';
+import { checkTrust, type SignerReport } from '../snapshot.js';
+import type { SnapshotLocation } from '../io/store.js';
 import type { Progress } from './seal.js';
-import type { TrustRules } from './trust/rules.js';
-import type { Statement } from './core/statement.js';
-import type { RevocationReport } from './trust/revocations.js';
-import type { PolicyReport } from './trust/signatures.js';
+import type { TrustRules } from '../trust/rules.js';
+import type { Statement } from '../core/statement.js';
+import type { RevocationReport } from '../trust/revocations.js';
+import type { PolicyReport } from '../trust/signatures.js';
 import { join } from 'node:path';
-import type { RecordSetDiff } from './records/record-report.js';
-import { ShardAssigner, type ShardSpec } from './shards/assign.js';
-import type { ShardRange } from './shards/report.js';
+import type { RecordSetDiff } from '../records/record-report.js';
+import { ShardAssigner, type ShardSpec } from '../shards/assign.js';
+import type { ShardRange } from '../shards/report.js';
 
 /** The kinds of problem verify reports (SPEC §8). */
 export type ProblemKind = 'modified' | 'missing' | 'extra' | 'type-changed' | 'unreadable';
@@ -517,7 +517,7 @@ function refusedProblem(e: SnapError): Problem {
   return p;
 }
 
-export { nameMoves } from './records/label-flips.js';
+export { nameMoves } from '../records/label-flips.js';
 
 /**
  * The `objects/sha256` folders that may hold a snapshot's signed record index objects: the
@@ -588,13 +588,13 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     // Moves and flips are named over the problems in path order, as S3 verify and verify --merge name them (records/label-flips.ts).
     problems.sort((a, b) => compareUtf8(a.path, b.path));
     // In a label-folder set, a file is paired first with the missing file of its own record (§19.8).
-    const { labelFolderRecord, labelFolderSets, nameMoves } = await import('./records/label-flips.js');
+    const { labelFolderRecord, labelFolderSets, nameMoves } = await import('../records/label-flips.js');
     const sets = labelFolderSets(pred.records);
     nameMoves(problems, sets.length > 0 ? labelFolderRecord(sets) : undefined);
   }
   if (manifestOk && pred.records && problems.length > 0) {
     // The record code (CSV, JSONL and Parquet readers) is loaded only when records are to be named.
-    const { attachRecordFindings } = await import('./records/verify-records.js');
+    const { attachRecordFindings } = await import('../records/verify-records.js');
     await attachRecordFindings(problems, pred.records, root, signedIndexDirs(opts), { jobs: opts.jobs });
   }
   const problemsSorted = manifestOk ? problems.sort((a, b) => compareUtf8(a.path, b.path)) : [];
