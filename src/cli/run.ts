@@ -167,6 +167,24 @@ function asksForFlag(argv: readonly string[], flag: string): boolean {
   return asked;
 }
 
+/**
+ * The name of the first flag in `argv` (before a bare `--`) that names a member every JavaScript
+ * object inherits (`--constructor`, `--toString`, `--has-own-property`, whose camelCase twin is
+ * `hasOwnProperty`): yargs 17.7 looks each given flag up in a plain object of conflicting flags and
+ * found `Object.prototype.constructor` there, throwing outside every promise (an internal error,
+ * exit 3, found by fuzzing the command line). No command has such a flag: it is an unknown argument.
+ */
+function inheritedMemberFlag(argv: readonly string[]): string | undefined {
+  for (const x of argv) {
+    if (x === '--') break;
+    if (!x.startsWith('--')) continue; // `-abc` is three one-letter flags
+    const name = x.replace(/^-+/, '').split('=')[0] as string;
+    const camel = name.replace(/-+([^-])/g, (_, c: string) => c.toUpperCase()); // yargs' camel-case expansion
+    if (name in Object.prototype || camel in Object.prototype) return name;
+  }
+  return undefined;
+}
+
 /** Parse argv; yargs prints nothing itself: help, version and errors come back to us. */
 async function parse(argv: string[], program: ProgramName, active: CommandSpec | undefined, width: number): Promise<{ args?: Record<string, unknown>; output?: string; error?: string }> {
   return new Promise((res) => {
@@ -192,7 +210,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const program = io.program ?? DEFAULT_PROGRAM_NAME;
   const columns = (io.stdout.isTTY && (io.stdout as { columns?: number }).columns) || DEFAULT_HELP_WIDTH;
   const width = Math.max(MIN_HELP_WIDTH, Math.min(MAX_HELP_WIDTH, columns));
-  const { args, output, error } = await parse(argv, program, active, width);
+  const inherited = inheritedMemberFlag(argv);
+  const { args, output, error } = inherited !== undefined ? { error: `Unknown argument: ${inherited}` } : await parse(argv, program, active, width);
   if (error !== undefined) {
     const message = active ? withMissingPositionals(withFlagSuggestions(error, argv, active), active) : error;
     if (wantsJson) jsonOut(io, { ok: false, error: { code: 'USAGE', message } });

@@ -205,3 +205,21 @@ describe('help and usage errors', () => {
     expect(r.json.error.code).toBe('KEY_MALFORMED');
   });
 });
+
+describe('a flag named like a member every JavaScript object has (found by fuzzing the command line)', () => {
+  // yargs looks each given flag up in a plain object of conflicting flags: `--constructor` found
+  // Object's constructor there, and its check threw outside every promise (internal error, exit 3).
+  it.each(['--constructor', '--toString=1', '--valueOf', '--has-own-property=x', '--__proto__'])('is an unknown argument: %s exits 2, one line, no stack', async (flag) => {
+    const store = await tempDir();
+    const r = await snapBin(['list', '--store', store, flag, '--json']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { code: 'USAGE' } });
+    expect(r.stderr).toMatch(/^snap list: Unknown argument: \S+\nRun "snap list --help" for usage\.\n$/);
+  });
+
+  it('is an unknown argument before the command word too', async () => {
+    const r = await snapBin(['--constructor', 'list', '--store', await tempDir()]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).not.toContain('internal error');
+  });
+});
