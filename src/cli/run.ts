@@ -50,8 +50,10 @@ function parser(program: ProgramName, active: CommandSpec | undefined, width: nu
     .option('json', { type: 'boolean', describe: 'one JSON document on stdout, nothing else; its "ok" is true exactly when the exit code is 0', global: true })
     .option('debug', { type: 'boolean', describe: 'show stack traces', global: true })
     // `--no-parent` is a flag of its own (in conflict with --parent), not yargs' negation of --parent;
-    // numbers are parsed by the options that take them, which show what was given when it is not one.
-    .parserConfiguration({ 'boolean-negation': false, 'parse-numbers': false })
+    // numbers are parsed by the options that take them, which show what was given when it is not one;
+    // no flag has a dot in its name, and no flag takes an object: `--store.x=1` is an unknown argument,
+    // not the store {x: "1"} (yargs' dot notation).
+    .parserConfiguration({ 'boolean-negation': false, 'parse-numbers': false, 'dot-notation': false })
     .check(refuseRepeatedFlags, true)
     .updateStrings({ 'Arguments %s and %s are mutually exclusive': '--%s and --%s cannot be given together' })
     .demandCommand(1, `Name a command (${program} --help lists them).`)

@@ -223,3 +223,21 @@ describe('a flag named like a member every JavaScript object has (found by fuzzi
     expect(r.stderr).not.toContain('internal error');
   });
 });
+
+describe('a flag name with a dot in it (found by fuzzing the command line)', () => {
+  // yargs' dot notation made `--store.x=1` the object {x: "1"} as the store, and `--pubkey.x=K` an
+  // object where a list of key files was expected: both reached the command (INTERNAL, exit 3).
+  it.each([
+    ['list --store.x=1', (store: string) => ['list', `--store.x=${store}`]],
+    ['verify --pubkey.x=K', (store: string) => ['verify', store, '--against', 'ds@v1', `--pubkey.x=${keys.pub}`, '--store', store]],
+    ['seal --as.x=NAME@VERSION', (store: string) => ['seal', store, '--as.x=ds@v1', '--key', keys.key, '--store', store]],
+    ['list --constructor.x=1', (store: string) => ['list', '--constructor.x=1', '--store', store]],
+  ])('is an unknown argument: %s exits 2 naming the flag as given, one line, no stack', async (_what, args) => {
+    const store = await tempDir();
+    const r = await snapBin([...args(store), '--json']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { code: 'USAGE', message: expect.stringMatching(/^Unknown argument: [a-z]+\.x\b/) } });
+    expect(r.stderr).toMatch(/^snap [a-z]+: Unknown argument: [a-z]+\.x.*\nRun "snap [a-z]+ --help" for usage\.\n$/);
+  });
+});
+
