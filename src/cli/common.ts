@@ -252,7 +252,9 @@ export function checkThreshold(a: Args): number {
 export function passphrase(io: CliIo, envName: unknown): string | undefined {
   if (envName === undefined) return undefined;
   const name = String(envName);
-  const v = io.env[name];
+  // The environment's own variables only: `io.env[name]` of __proto__, constructor or toString is a
+  // member every object inherits (an object or a function), not a variable that is set.
+  const v = Object.prototype.hasOwnProperty.call(io.env, name) ? io.env[name] : undefined;
   if (v === undefined) throw new SnapError('KEY_PASSPHRASE_REQUIRED', `--passphrase-env ${name}: that environment variable is not set`, { variable: name });
   if (v === '') throw new SnapError('KEY_PASSPHRASE_EMPTY', `--passphrase-env ${name}: that environment variable is set but empty; an empty passphrase protects nothing (set it to the passphrase, or leave --passphrase-env out for an unencrypted key)`, { variable: name });
   return v;

@@ -4,7 +4,7 @@
  * an input error (exit 3), not a hang.
  */
 import { describe, expect, it } from 'vitest';
-import { makeTree, snapJson, tempDir } from '../helpers/tree.js';
+import { makeTree, snapBin, snapJson, tempDir } from '../helpers/tree.js';
 
 describe('an encrypted signing key', () => {
   it('seals with --passphrase-env and refuses a wrong passphrase (exit 3, KEY_PASSPHRASE_WRONG)', async () => {
@@ -36,5 +36,22 @@ describe('an encrypted signing key', () => {
     const r = await snapJson(['keygen', 'enc', '--out-dir', dir, '--passphrase-env', 'SNAP_TEST_UNSET_VARIABLE']);
     expect(r.code).toBe(3);
     expect(r.json.error.code).toBe('KEY_PASSPHRASE_REQUIRED');
+  });
+
+  // Found by fuzzing the command line: the variable was looked up as a member of process.env, so a
+  // name every object inherits gave an object or a function as the passphrase (keygen: INTERNAL,
+  // exit 3) or, for constructor and toString, "the passphrase is empty"; seal: "wrong passphrase".
+  it.each(['__proto__', 'hasOwnProperty', 'constructor', 'toString'])('exits 3 (KEY_PASSPHRASE_REQUIRED, not set) when --passphrase-env names %s, which no environment sets', async (name) => {
+    const dir = await tempDir('snap-pp-');
+    const env = { ...process.env, PASS: 'pw' };
+    const k = await snapJson(['keygen', 'enc', '--out-dir', dir, '--passphrase-env', 'PASS'], { env });
+    expect(k.code).toBe(0);
+    const made = await snapBin(['keygen', 'other', '--out-dir', dir, '--passphrase-env', name, '--json']);
+    expect(made.code, made.stderr).toBe(3);
+    expect(JSON.parse(made.stdout).error).toMatchObject({ code: 'KEY_PASSPHRASE_REQUIRED', details: { variable: name } });
+    const data = await makeTree({ 'a.txt': 'a\n' });
+    const sealed = await snapBin(['seal', data, '--as', 'enc@v1', '--key', k.json.key, '--passphrase-env', name, '--store', `${dir}/store`, '--json']);
+    expect(sealed.code, sealed.stderr).toBe(3);
+    expect(JSON.parse(sealed.stdout).error.code).toBe('KEY_PASSPHRASE_REQUIRED');
   });
 });
