@@ -25,6 +25,7 @@ import { promises as fsp, type Stats } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { SnapError } from '../core/errors.js';
 import { GUARD_STALE_MS, pidAlive, writeFileAtomic } from './store.js';
 
 /** A temporary file untouched this long (ms) is stale even when its process cannot be checked: 1 hour. */
@@ -138,9 +139,27 @@ const TEST_HOLD_MS = 30_000;
  * @param opts.mode the new file's mode (less the umask)
  * @param opts.exclusive never replace an existing `path`
  * @param opts.what what the error message says could not be done (default `cannot write`)
- * @throws SnapError `FILE_EXISTS` (exclusive, and `path` exists) | `NOT_FOUND` (no such folder) | `DISK_FULL` | `IO_ERROR`
+ * What is at `path` is replaced only when it is a regular file or a symbolic link (the link itself,
+ * never what it points to): a device, a FIFO, a socket or a folder is refused, left as it was (a
+ * rename over `/dev/full`, run as root, made it a regular file). This guards against a mistaken
+ * name, not against a race: whoever can write in the folder can swap the name after the check.
+ * @throws SnapError `FILE_EXISTS` (exclusive, and `path` exists) | `FILE_UNSUPPORTED_TYPE` (`path` is
+ *   not a regular file) | `NOT_FOUND` (no such folder) | `DISK_FULL` | `IO_ERROR`
  */
 export async function writeOutputFile(path: string, data: Uint8Array | string, opts: { mode: number; exclusive?: boolean; what?: string }): Promise<void> {
+  const st = await fsp.lstat(path).catch(() => undefined);
+  if (st && !st.isFile() && !st.isSymbolicLink()) {
+    throw new SnapError('FILE_UNSUPPORTED_TYPE', `${path}: ${opts.what ?? 'cannot write'}: it is ${kindOf(st)}, not a regular file; snap never replaces it`, { path });
+  }
   await removeStaleOutputTemps(path);
   await writeFileAtomic(path, data, { ...opts, tmp: outputTempPath(path), beforeName: () => holdOutputForTest(path) });
+}
+
+/** What a file that is not a regular file is, in words: "a folder", "a FIFO", "a device", "a socket". */
+function kindOf(st: Stats): string {
+  if (st.isDirectory()) return 'a folder';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  if (st.isSocket()) return 'a socket';
+  return 'another kind of file';
 }

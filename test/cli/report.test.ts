@@ -4,6 +4,7 @@
  * written either way — 2 for usage, 3 for bad input; the same inputs give the same bytes.
  */
 import { promises as fsp } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXAMPLE, copyTree, makeKeyPair, snap, snapJson, tempDir, useKeyPair, writeTree, REPO } from '../helpers/tree.js';
@@ -172,6 +173,19 @@ describe('snap report --drill', () => {
     expect(folder.code).toBe(3);
     expect(await fsp.readFile(out, 'utf8')).toBe('old report');
     expect((await fsp.readdir(dir)).sort()).toEqual(['bad.json', 'drill.html']);
+  });
+});
+
+describe('snap report -o a path that is not a regular file', () => {
+  it('exits 3 (FILE_UNSUPPORTED_TYPE) and leaves a FIFO there as it was, instead of renaming the report over it', async () => {
+    const dir = await tempDir();
+    const fifo = join(dir, 'r.html');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const r = await snapJson(['report', '--drill', DRILL, '-o', fifo]);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.json.error.code).toBe('FILE_UNSUPPORTED_TYPE');
+    expect((await fsp.lstat(fifo)).isFIFO()).toBe(true);
+    expect(await fsp.readdir(dir)).toEqual(['r.html']);
   });
 });
 

@@ -105,4 +105,27 @@ describe('writeOutputFile', () => {
     await expect(writeOutputFile(file, 'x', { mode: 0o644, what: 'cannot write the proof' })).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('cannot write the proof') });
     expect(await fsp.readdir(dir)).toEqual([]);
   });
+
+  // Found by fuzzing the command line: `snap report … -o /dev/full`, run as root, renamed the report
+  // over the device node; /dev/full became a regular file holding the page.
+  it('refuses to replace what is not a regular file (a FIFO, a folder): FILE_UNSUPPORTED_TYPE, the thing left as it was, no temporary file', async () => {
+    const dir = await tempDir('snap-output-write-');
+    const fifo = join(dir, 'r.html');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    await expect(writeOutputFile(fifo, '<p>report</p>\n', { mode: 0o644, what: 'cannot write the report' })).rejects.toMatchObject({ code: 'FILE_UNSUPPORTED_TYPE', message: expect.stringContaining('cannot write the report') });
+    expect((await fsp.lstat(fifo)).isFIFO()).toBe(true);
+    await fsp.mkdir(join(dir, 'sub'));
+    await expect(writeOutputFile(join(dir, 'sub'), 'x', { mode: 0o644 })).rejects.toMatchObject({ code: 'FILE_UNSUPPORTED_TYPE' });
+    expect((await fsp.readdir(dir)).sort()).toEqual(['r.html', 'sub']);
+  });
+
+  it('replaces a symbolic link itself, never what it points to', async () => {
+    const dir = await tempDir('snap-output-write-');
+    await fsp.writeFile(join(dir, 'target'), 'kept\n');
+    await fsp.symlink('target', join(dir, 'link.html'));
+    await writeOutputFile(join(dir, 'link.html'), 'new\n', { mode: 0o644 });
+    expect((await fsp.lstat(join(dir, 'link.html'))).isFile()).toBe(true);
+    expect(await fsp.readFile(join(dir, 'link.html'), 'utf8')).toBe('new\n');
+    expect(await fsp.readFile(join(dir, 'target'), 'utf8')).toBe('kept\n');
+  });
 });
