@@ -14,14 +14,13 @@
  * 3. The newest policy must not have expired (`POLICY_EXPIRED`, TUF 5.3.10).
  * Then the trusted state remembers the new version (TUF 5.3.8).
  */
-import { promises as fsp } from 'node:fs';
 import { SnapError, isSnapError } from '../core/errors.js';
 import { parseEnvelope, verifyEnvelope, type Envelope, type TrustedKey } from '../core/envelope.js';
 import { fromBase64 } from '../core/encoding.js';
 import { formatTime } from '../core/statement.js';
 import { MAX_POLICY_BYTES, POLICY_PAYLOAD_TYPE, parsePolicy, policyDigest, policyKeys, usableRootKeys, type Policy } from '../core/policy.js';
 import { parsePublicKeyDer } from '../core/keys.js';
-import { ioError } from '../io/errors.js';
+import { readSmallFile } from '../io/small-file.js';
 import type { PolicyMemory, TrustedState } from './state.js';
 
 /** A policy file as read (not yet trusted). */
@@ -51,17 +50,13 @@ export const MAX_POLICY_FILE_BYTES = 2 * MAX_POLICY_BYTES;
 /**
  * Read a policy file: a DSSE envelope of payload type `application/vnd.snap.policy+json` whose
  * payload is a valid policy. Nothing is trusted yet.
- * @throws SnapError `NOT_FOUND` | `IO_ERROR` | `POLICY_MALFORMED` (exit 1: an unusable policy establishes no trust)
+ * @throws SnapError `NOT_FOUND` | `IO_ERROR` | `POLICY_MALFORMED` (exit 1: an unusable policy establishes no trust; also a file that is not a regular file, or larger than {@link MAX_POLICY_FILE_BYTES})
  */
 export async function readPolicyFile(file: string): Promise<PolicyDoc> {
-  let bytes: Buffer;
-  try {
-    const st = await fsp.stat(file);
-    if (st.size > MAX_POLICY_FILE_BYTES) throw new SnapError('POLICY_MALFORMED', `${file} is larger than ${MAX_POLICY_FILE_BYTES} bytes: not a policy`, { path: file });
-    bytes = await fsp.readFile(file);
-  } catch (e) {
-    throw ioError(e, file, 'cannot read the policy');
-  }
+  // Opened without blocking, only as a regular file, and read to one byte past the bound: a FIFO
+  // would block for ever, and a device (/dev/zero: size 0 to stat) never ends.
+  const bytes = await readSmallFile(file, MAX_POLICY_FILE_BYTES + 1, 'cannot read the policy', (shown) => new SnapError('POLICY_MALFORMED', `${shown} is not a regular file: not a policy`, { path: file }));
+  if (bytes.length > MAX_POLICY_FILE_BYTES) throw new SnapError('POLICY_MALFORMED', `${file} is larger than ${MAX_POLICY_FILE_BYTES} bytes: not a policy`, { path: file });
   try {
     const envelope = parseEnvelope(bytes, POLICY_PAYLOAD_TYPE);
     const payload = fromBase64(envelope.payload);

@@ -214,6 +214,22 @@ describe('a snapshot under a policy', () => {
 });
 
 describe('the policy file itself', () => {
+  // Found by fuzzing the files commands read: the policy was read with stat + readFile, so a FIFO
+  // blocked `policy show` for ever and /dev/zero (size 0 to stat) was read without a bound.
+  it('is refused when it is not a regular file (a FIFO): POLICY_MALFORMED at once, not a read that never ends', async () => {
+    const dir = await tempDir('snap-policy-');
+    const fifo = join(dir, 'policy.json');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const r = await spawnSnap(['policy', 'show', fifo, '--json'], { timeoutMs: 10_000 }).done;
+    expect(r.signal, 'killed after 10 s: it blocked on the FIFO').toBeNull();
+    expect(r.code, r.stderr).toBe(1);
+    expect(JSON.parse(r.stdout).error.code).toBe('POLICY_MALFORMED');
+  });
+
+  it('is read no further than its bound: a device that never ends (/dev/zero) is POLICY_MALFORMED (library)', async () => {
+    await expect(readPolicyFile('/dev/zero')).rejects.toMatchObject({ code: 'POLICY_MALFORMED' });
+  });
+
   it('is refused when altered after signing (exit 1, POLICY_SIGNATURE_INVALID), or unreadable (exit 1, POLICY_MALFORMED)', async () => {
     const w = await world();
     const policy = await makePolicy(w);
