@@ -485,8 +485,11 @@ export class S3Backend implements StoreBackend {
     for await (const o of this.listEntries(prefix)) yield o.key;
   }
 
-  /** Every key under `prefix` and its size (ListObjectsV2, paged). */
-  private async *listEntries(prefix: string): AsyncIterable<{ key: string; size: number }> {
+  /**
+   * Every key under `prefix`, its size in bytes and when the server last wrote it (ms since the
+   * epoch by the server's clock; undefined when the listing does not say), ListObjectsV2, paged.
+   */
+  private async *listEntries(prefix: string): AsyncIterable<{ key: string; size: number; modified?: number }> {
     let token: string | undefined;
     do {
       let r;
@@ -495,7 +498,11 @@ export class S3Backend implements StoreBackend {
       } catch (e) {
         throw s3Error(e, `list ${prefix}`);
       }
-      for (const o of r.Contents ?? []) if (o.Key) yield { key: o.Key, size: o.Size ?? 0 };
+      for (const o of r.Contents ?? []) {
+        if (!o.Key) continue;
+        const modified = o.LastModified ? new Date(o.LastModified).getTime() : NaN;
+        yield { key: o.Key, size: o.Size ?? 0, ...(Number.isFinite(modified) ? { modified } : {}) };
+      }
       token = r.IsTruncated ? r.NextContinuationToken : undefined;
     } while (token);
   }
@@ -881,8 +888,13 @@ export class S3Backend implements StoreBackend {
    * The write lock: PUT `locks/<ms>-<token>.json` ({pid, host, since}), then list `locks/`. Held
    * when ours is the only live lock there; else ours is deleted and we wait and try again. Listing
    * is strongly consistent after a PUT, so of two writers at least the second sees the first.
-   * A lock whose holder is a dead process on this host, or not refreshed for {@link LOCK_STALE_MS}
-   * (its holder rewrites it every minute), is stale and removed.
+   * A lock whose holder is a dead process on this host, or that was not rewritten for
+   * {@link LOCK_STALE_MS} (its holder rewrites it every minute), is stale and removed. Its age is the
+   * server's: the time the server gave our own lock object just written less the one it gave that
+   * object (S3 `LastModified`), so that no writer's clock counts — a `since` in the future (a
+   * skewed clock, or planted) cannot keep the store locked for longer than that.
+   * @throws SnapError `STORE_LOCKED` (after `waitMs`: naming the holder, its lock object and how to
+   *   break it) | `IO_ERROR`
    */
   async lock(waitMs = 60_000): Promise<BackendLock> {
     const deadline = Date.now() + waitMs;
@@ -895,14 +907,15 @@ export class S3Backend implements StoreBackend {
       } catch (e) {
         throw s3Error(e, `lock ${this.location}`);
       }
+      const now = await this.serverTime(mine);
       const others: string[] = [];
-      let malformed: string | undefined;
-      for await (const k of this.listKeys(base)) {
-        if (k === mine) continue;
-        const held = await this.lockState(k);
+      let first: string | undefined;
+      for await (const o of this.listEntries(base)) {
+        if (o.key === mine) continue;
+        const held = await this.lockState(o.key, now !== undefined && o.modified !== undefined ? now - o.modified : undefined);
         if (held === 'stale') continue;
-        others.push(k);
-        if (held !== 'live' && malformed === undefined) malformed = `${k} (${held.malformed})`;
+        others.push(o.key);
+        first ??= 'malformed' in held ? `a lock object that is not one snap writes: ${o.key} (${held.malformed})` : `another snap: ${held.holder}; its lock object is ${o.key}`;
       }
       if (others.length === 0) {
         let released = false;
@@ -924,47 +937,80 @@ export class S3Backend implements StoreBackend {
       }
       await this.client.send(new DeleteObjectCommand({ Bucket: this.where.bucket, Key: mine })).catch(() => {});
       if (Date.now() > deadline) {
-        // A malformed lock object is none snap wrote, and its age cannot be read: it is never taken
-        // for stale, so it keeps the store locked until someone removes it; the error names it.
-        if (malformed !== undefined) throw new SnapError('STORE_LOCKED', `${this.location} is locked by a lock object that is not one snap writes: ${malformed}; delete that object if no snap wrote it`, { store: this.location });
-        throw new SnapError('STORE_LOCKED', `${this.location} is locked by another snap (${others[0]}); wait for it, or delete that object if its process is gone`, { store: this.location });
+        const key = others[0] as string;
+        throw new SnapError(
+          'STORE_LOCKED',
+          `${this.location} is locked by ${first}. A lock object not rewritten for ${LOCK_STALE_MS / 60_000} minutes (by the server's clock) is taken over; if its process is gone, delete it now: aws s3 rm s3://${this.where.bucket}/${key}`,
+          { store: this.location, key },
+        );
       }
       await new Promise((r) => setTimeout(r, 200 + Math.floor(Math.random() * 400)));
     }
   }
 
+  /** When the server last wrote `key` (its `LastModified`, ms since the epoch), undefined when it cannot say. */
+  private async serverTime(key: string): Promise<number | undefined> {
+    try {
+      const r = await this.client.send(new HeadObjectCommand({ Bucket: this.where.bucket, Key: key }));
+      const t = r.LastModified ? new Date(r.LastModified).getTime() : NaN;
+      return Number.isFinite(t) ? t : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /**
-   * Whether the lock object at `key` is held (`live`), `stale` (then it is deleted), or malformed
-   * (larger than {@link MAX_LOCK_BYTES}, read no further, or not JSON): held, as before, so that the
-   * error can say which object keeps the store locked. One gone meanwhile is `live` (the next try
-   * lists again).
+   * Whether the lock object at `key` is held (then who holds it, for the error), `stale` (then it is
+   * deleted), or malformed (larger than {@link MAX_LOCK_BYTES}, read no further, or not a JSON
+   * object: none snap wrote). A lock, malformed or not, is stale when `ageMs` (by the server's
+   * clock, see {@link lock}) exceeds {@link LOCK_STALE_MS}, or when its holder is a dead process on
+   * this host; its `since` is only shown. Without `ageMs` (a listing without `LastModified`), a
+   * well-formed lock's `since` is its age when it is in the past, and a malformed one is held. One
+   * gone meanwhile is held (the next try lists again).
    */
-  private async lockState(key: string): Promise<'live' | 'stale' | { malformed: string }> {
-    let holder: { pid?: unknown; host?: unknown; since?: unknown } = {};
+  private async lockState(key: string, ageMs: number | undefined): Promise<'stale' | { holder: string } | { malformed: string }> {
+    const old = ageMs !== undefined && ageMs > LOCK_STALE_MS;
+    const state = await this.readLockObject(key, ageMs);
+    if (old || state === 'stale') {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.where.bucket, Key: key })).catch(() => {});
+      return 'stale';
+    }
+    return state;
+  }
+
+  /** The lock object at `key` read (see {@link lockState}); `stale` only for a dead holder on this host or, without `ageMs`, a past `since` older than LOCK_STALE_MS. */
+  private async readLockObject(key: string, ageMs: number | undefined): Promise<'stale' | { holder: string } | { malformed: string }> {
     let bytes: Buffer;
     try {
       bytes = await bodyPrefix(await this.get(key), MAX_LOCK_BYTES + 1);
     } catch {
-      return 'live'; // gone meanwhile
+      return { holder: 'a lock object removed while it was read' };
     }
     if (bytes.length > MAX_LOCK_BYTES) return { malformed: `larger than ${MAX_LOCK_BYTES} bytes` };
+    let holder: { pid?: unknown; host?: unknown; since?: unknown };
     try {
       holder = JSON.parse(bytes.toString('utf8'));
     } catch {
       return { malformed: 'not JSON' };
     }
-    if (!holder || typeof holder !== 'object') return { malformed: 'not a JSON object' };
+    if (!holder || typeof holder !== 'object' || Array.isArray(holder)) return { malformed: 'not a JSON object' };
     const since = typeof holder.since === 'string' ? Date.parse(holder.since) : NaN;
-    let stale = Number.isFinite(since) && Date.now() - since > LOCK_STALE_MS;
-    if (!stale && holder.host === hostname() && typeof holder.pid === 'number') {
+    if (ageMs === undefined && Number.isFinite(since) && Date.now() - since > LOCK_STALE_MS) return 'stale';
+    if (holder.host === hostname() && typeof holder.pid === 'number') {
       try {
         process.kill(holder.pid, 0);
       } catch (e) {
-        stale = (e as NodeJS.ErrnoException).code !== 'EPERM';
+        if ((e as NodeJS.ErrnoException).code !== 'EPERM') return 'stale';
       }
     }
-    if (stale) await this.client.send(new DeleteObjectCommand({ Bucket: this.where.bucket, Key: key })).catch(() => {});
-    return stale ? 'stale' : 'live';
+    const pid = typeof holder.pid === 'number' && Number.isSafeInteger(holder.pid) ? String(holder.pid) : '?';
+    const host = typeof holder.host === 'string' ? JSON.stringify(holder.host.slice(0, 255)) : '?';
+    const ahead = Number.isFinite(since) ? since - Date.now() : 0;
+    const sinceText = Number.isFinite(since)
+      ? `, since ${new Date(since).toISOString()}${ahead > 60_000 ? ` (${Math.round(ahead / 60_000)} minutes ahead of this machine's clock: its clock is wrong, or the object was planted)` : ''}`
+      : '';
+    const written = ageMs !== undefined ? `, last written ${Math.max(0, Math.round(ageMs / 1000))} s ago` : '';
+    return { holder: `pid ${pid} on host ${host}${sinceText}${written}` };
   }
 
   /** The retention of a key (undefined when it has none). */

@@ -2,11 +2,12 @@
  * The write lock of an S3 store (docs/FORMAT.md §23.4) against lock objects nobody's snap wrote,
  * on moto_server (started here; never skipped): a lock object is read at most MAX_LOCK_BYTES + 1
  * bytes, and a malformed one (too large, not JSON, not a JSON object) keeps the store locked, as a
- * held lock does, with a STORE_LOCKED error that names its key.
+ * held lock does, with a STORE_LOCKED error that names its key. A lock's age is the server's (its
+ * object's LastModified against that of the new lock object), never a holder's `since`.
  */
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { useS3Server } from '../helpers/s3-server.js';
 import { clientFor, newBucket, watchedClient } from './s3-fixture.js';
 import { MAX_LOCK_BYTES, S3Backend } from '../../src/store/s3.js';
@@ -66,4 +67,46 @@ describe('the write lock of an S3 store (moto)', () => {
     );
     expect(gone).toBe(true);
   });
+
+  it('a lock object from another host whose since is a year ahead keeps the store locked while fresh: STORE_LOCKED names its holder, says its since is ahead, and how to break it', { timeout: 60_000 }, async () => {
+    const bucket = await newBucket(clientFor(server), 'plain');
+    const key = 'st/locks/0000000000001-dddddddddddddddd.json';
+    const ahead = new Date(Date.now() + 365 * 86_400_000).toISOString();
+    await clientFor(server).send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify({ pid: 4242, host: 'build-7', since: ahead }) }));
+    const remote = new S3Backend(clientFor(server), { bucket, prefix: 'st/' });
+    const e = await rejection(remote.lock(500));
+    expect(e.code).toBe('STORE_LOCKED');
+    expect(e.message).toContain(`pid 4242 on host "build-7", since ${ahead}`);
+    expect(e.message).toMatch(/minutes ahead of this machine's clock/);
+    expect(e.message).toContain(`aws s3 rm s3://${bucket}/${key}`);
+  });
+
+  it.each([
+    ['whose since is a year ahead', JSON.stringify({ pid: 4242, host: 'build-7', since: new Date(Date.now() + 365 * 86_400_000).toISOString() })],
+    ['that is not JSON', 'hello'],
+  ])('a lock object %s, not rewritten for 16 minutes by the server\'s clock, is stale: it is removed and the lock is taken', { timeout: 60_000 }, async (_what, body) => {
+    const bucket = await newBucket(clientFor(server), 'plain');
+    const key = 'st/locks/0000000000001-eeeeeeeeeeeeeeee.json';
+    await clientFor(server).send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    // moto cannot date an object back: the listing says the planted one was written 16 minutes before the server wrote it.
+    const remote = new S3Backend(backdating(clientFor(server), key, 16 * 60_000), { bucket, prefix: 'st/' });
+    const lock = await remote.lock(500);
+    await lock.release();
+    const gone = await clientFor(server).send(new GetObjectCommand({ Bucket: bucket, Key: key })).then(
+      () => false,
+      () => true,
+    );
+    expect(gone).toBe(true);
+  });
 });
+
+/** A client whose listings give `key` a LastModified `ms` earlier than the server's. */
+function backdating(client: S3Client, key: string, ms: number): S3Client {
+  const send = client.send.bind(client) as (c: unknown) => Promise<unknown>;
+  (client as unknown as { send: (c: unknown) => Promise<unknown> }).send = async (cmd: unknown) => {
+    const r = (await send(cmd)) as { Contents?: { Key?: string; LastModified?: Date }[] };
+    if (cmd instanceof ListObjectsV2Command) for (const o of r.Contents ?? []) if (o.Key === key && o.LastModified) o.LastModified = new Date(o.LastModified.getTime() - ms);
+    return r;
+  };
+  return client;
+}
