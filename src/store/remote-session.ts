@@ -270,6 +270,11 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
   const pulled = new Map<string, { statement?: Uint8Array }>();
   const otherFiles = await remote.listFiles();
   const snaps = await remote.listSnapshots();
+  const junk = remote.snapshotJunk;
+  if (junk.count > 0) {
+    const first = junk.keys[0] as string;
+    opts.note(`${junk.count} key(s) under ${remote.location}snapshots/ are none of snap's (neither a commit object nor a staged file), e.g. ${JSON.stringify(first.length > 200 ? `${first.slice(0, 200)}…` : first)}: skipped (snap fsck lists them)`);
+  }
   /** Each snapshot's folder, downloaded, in the order of `snaps`: committed one by one after all were pulled. */
   const ready: (string | undefined)[] = new Array(snaps.length).fill(undefined);
   // Every manifest, unless the command said which snapshots' manifests it reads (then only theirs:
@@ -681,7 +686,16 @@ async function streamObjects(remote: S3Backend, present: Set<string>, stats: Ses
     onProgress?.({ files: checked, bytes, totalFiles: present.size });
   });
   const byPath = (a: { path: string }, b: { path: string }): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
-  return { objects: { checked, bytes, corrupt: corrupt.sort(byPath), unreadable: unreadable.sort(byPath) }, present, strays: await strayObjectKeys(remote) };
+  return { objects: { checked, bytes, corrupt: corrupt.sort(byPath), unreadable: unreadable.sort(byPath) }, present, strays: [...(await strayObjectKeys(remote)), ...snapshotStrays(remote)] };
+}
+
+/**
+ * The keys under `snapshots/` that are none of snap's, as fsck's strays: the first
+ * MAX_JUNK_KEYS_KEPT the session's listing kept by name, then one line counting the rest.
+ */
+function snapshotStrays(remote: S3Backend): string[] {
+  const { count, keys } = remote.snapshotJunk;
+  return count > keys.length ? [...keys.sort(), `snapshots/… (${count - keys.length} more keys not listed)`] : [...keys].sort();
 }
 
 /** Keys under `objects/` that are not `objects/sha256/<2 hex>/<62 hex>` (listed again: the session's listing skips them). */

@@ -175,6 +175,12 @@ export const FILE_FOLDERS: readonly string[] = ['revocations/', 'attestations/',
 /** One day in milliseconds (S3 default retention periods are whole days, or years of 365 days here). */
 const DAY_MS = 86_400_000;
 
+/**
+ * Most keys under `snapshots/` that are none of snap's kept by name (for fsck's strays and the
+ * note every command gives); the rest are only counted, so planted junk costs no memory.
+ */
+export const MAX_JUNK_KEYS_KEPT = 1000;
+
 /** Audit log lines read at once. */
 export const LOG_READ_JOBS = 16;
 
@@ -512,10 +518,10 @@ export class S3Backend implements StoreBackend {
    * out), with the later ones: in a versioned bucket from ListObjectVersions (which lists each key's
    * versions newest first, so the last one listed is the oldest); else the current object.
    */
-  private async firstVersions(prefix: string): Promise<Map<string, { first: Version; later: Version[] }>> {
+  private async firstVersions(prefix: string, keep: (key: string) => boolean = () => true): Promise<Map<string, { first: Version; later: Version[] }>> {
     const out = new Map<string, { first: Version; later: Version[] }>();
     if (!(await this.isVersioned())) {
-      for await (const k of this.listKeys(prefix)) out.set(k, { first: { key: k }, later: [] });
+      for await (const k of this.listKeys(prefix)) if (keep(k)) out.set(k, { first: { key: k }, later: [] });
       return out;
     }
     const all = new Map<string, Version[]>();
@@ -529,7 +535,7 @@ export class S3Backend implements StoreBackend {
         throw s3Error(e, `list the versions under ${prefix}`);
       }
       for (const v of r.Versions ?? []) {
-        if (!v.Key) continue;
+        if (!v.Key || !keep(v.Key)) continue;
         const list = all.get(v.Key) ?? [];
         list.push({ key: v.Key, ...(v.VersionId ? { versionId: v.VersionId } : {}) });
         all.set(v.Key, list);
@@ -542,12 +548,40 @@ export class S3Backend implements StoreBackend {
     return out;
   }
 
+  /**
+   * Keys under `snapshots/` that the last {@link listSnapshots} found to be none of snap's: neither
+   * a commit object of a valid NAME@VERSION nor a staged file (`NAME/VERSION/staged/<32 hex>/FILE`).
+   * `count` is all of them (each version once in a versioned bucket); `keys` the first
+   * {@link MAX_JUNK_KEYS_KEPT} in listing order, relative to the store's prefix.
+   */
+  snapshotJunk: { count: number; keys: string[] } = { count: 0, keys: [] };
+
+  /**
+   * Every committed snapshot (its commit object's first version). Only commit objects are kept from
+   * the listing of `snapshots/` (memory grows with the snapshots, not with the staged files nor with
+   * keys planted there); keys that are none of snap's are counted in {@link snapshotJunk}, skipped.
+   */
   async listSnapshots(): Promise<CommittedSnapshot[]> {
     const base = this.key('snapshots/');
     const out: CommittedSnapshot[] = [];
-    for (const [k, v] of await this.firstVersions(base)) {
+    const junk = { count: 0, keys: [] as string[] };
+    const commit = (k: string): RegExpExecArray | null => {
       const m = /^([^/]+)\/([^/]+)\/commit\.json$/.exec(k.slice(base.length));
-      if (!m || !NAME_RE.test(m[1] as string) || !VERSION_RE.test(m[2] as string)) continue;
+      return m && NAME_RE.test(m[1] as string) && VERSION_RE.test(m[2] as string) ? m : null;
+    };
+    const keep = (k: string): boolean => {
+      if (commit(k)) return true;
+      const m = /^([^/]+)\/([^/]+)\/staged\/[0-9a-f]{32}\/[^/]+$/.exec(k.slice(base.length));
+      if (!m || !NAME_RE.test(m[1] as string) || !VERSION_RE.test(m[2] as string)) {
+        junk.count++;
+        if (junk.keys.length < MAX_JUNK_KEYS_KEPT) junk.keys.push(k.slice(this.where.prefix.length));
+      }
+      return false;
+    };
+    const found = await this.firstVersions(base, keep);
+    this.snapshotJunk = junk;
+    for (const [k, v] of found) {
+      const m = commit(k) as RegExpExecArray;
       this.winners.set(k, v.first);
       out.push({ name: m[1] as string, version: m[2] as string, ...(v.later.length ? { ignored: v.later.map((l) => l.versionId ?? '?') } : {}) });
     }
@@ -765,8 +799,8 @@ export class S3Backend implements StoreBackend {
   /** The first version of every `log/<12 digits>.jsonl`, in seq order. */
   private async logLineVersions(): Promise<Version[]> {
     const base = this.key('log/');
-    return [...(await this.firstVersions(base))]
-      .filter(([k]) => /^\d{12}\.jsonl$/.test(k.slice(base.length)))
+    const line = (k: string): boolean => /^\d{12}\.jsonl$/.test(k.slice(base.length));
+    return [...(await this.firstVersions(base, line))]
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([, v]) => v.first);
   }

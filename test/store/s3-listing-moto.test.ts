@@ -9,7 +9,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { useS3Server } from '../helpers/s3-server.js';
 import { makeTree, snapJson, useKeyPair } from '../helpers/tree.js';
 import { clientFor, newBucket, watchedClient } from './s3-fixture.js';
-import { S3Backend } from '../../src/store/s3.js';
+import { MAX_JUNK_KEYS_KEPT, S3Backend } from '../../src/store/s3.js';
 import { openRemoteSession } from '../../src/store/remote-session.js';
 import { LocalBackend } from '../../src/store/local.js';
 import { openStore } from '../../src/io/store.js';
@@ -49,5 +49,28 @@ describe('the listings of an S3 store (moto)', () => {
     } finally {
       await session.finish(false);
     }
+  });
+
+  it('1,102 keys planted under snapshots/ (one with a 1,000-byte name) are skipped by every command, noted on stderr and listed by fsck as not written by snap, the first 1,000 by name, the rest counted', { timeout: 240_000 }, async () => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'versioned');
+    const store = `s3://${bucket}/st`;
+    const ds = await makeTree({ 'a.txt': 'alpha\n' });
+    expect((await run(['seal', ds, '--as', 'ds@v1', '--key', kp.key, '--store', store])).code).toBe(0);
+    const junk = [...Array.from({ length: 1100 }, (_, i) => `snapshots/junk${String(i).padStart(4, '0')}/v1/x`), `snapshots/${'n'.repeat(1000)}/v1/commit.json`, 'snapshots/ds/v1/commit.json/x'];
+    let next = 0;
+    await Promise.all(Array.from({ length: 16 }, async () => {
+      while (next < junk.length) await c.send(new PutObjectCommand({ Bucket: bucket, Key: `st/${junk[next++]}`, Body: 'junk' }));
+    }));
+
+    const l = await run(['list', '--store', store]);
+    expect(l.code, l.stderr).toBe(0);
+    expect(l.json.snapshots.map((x: { ref: string }) => x.ref)).toEqual(['ds@v1']);
+    expect(l.stderr).toContain(`1102 key(s) under ${store}/snapshots/ are none of snap's`);
+
+    const f = await run(['fsck', '--store', store]);
+    expect(f.code, f.stderr).toBe(0);
+    const kept = [...junk].sort().slice(0, MAX_JUNK_KEYS_KEPT);
+    expect(f.json.strays).toEqual([...kept, `snapshots/… (${junk.length - MAX_JUNK_KEYS_KEPT} more keys not listed)`]);
   });
 });
