@@ -217,9 +217,11 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
   };
   let code: number;
   let retention: RetentionFinding[] = [];
+  let overwritten: OverwrittenFinding[] = [];
   try {
     code = await handler({ ...a, store: session.root }, out);
     if (cmd === 'show' || cmd === 'fsck') retention = await retentionFindings(cmd, a, session.root, session.remote);
+    if (cmd === 'fsck') overwritten = await overwrittenFindings(session.root, session.remote);
   } catch (e) {
     await session.finish(true).catch(() => {});
     if (a.debug) io.stderr.write(`${io.program ?? 'snap'} ${cmd}: S3 transfer ${JSON.stringify(session.stats)}\n`);
@@ -234,7 +236,7 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
   if (a.debug) io.stderr.write(`${io.program ?? 'snap'} ${cmd}: S3 transfer ${JSON.stringify(session.stats)}\n`);
   const text = held.join('');
   const logFailed = session.stats.logPushFailed;
-  if (retention.length === 0 && !(a.json && logFailed !== undefined)) io.stdout.write(text);
+  if (retention.length === 0 && overwritten.length === 0 && !(a.json && logFailed !== undefined)) io.stdout.write(text);
   else if (a.json) {
     let doc: Record<string, unknown> | undefined;
     try {
@@ -249,6 +251,10 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
         else doc.retention = retention.map(retentionJson);
         if (cmd === 'fsck' && shorter) doc.ok = false;
       }
+      if (overwritten.length > 0) {
+        doc.overwritten = overwritten;
+        doc.ok = false;
+      }
       // The line was written to the working copy but not to the bucket: --json says what is true.
       if (logFailed !== undefined && doc.log !== null && typeof doc.log === 'object') doc.log = { written: false, reason: shown(logFailed) };
       io.stdout.write(JSON.stringify(doc, null, 2) + '\n');
@@ -256,10 +262,47 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
   } else {
     io.stdout.write(text);
     for (const r of retention) io.stdout.write(retentionLines(cmd, r));
+    for (const o of overwritten) io.stdout.write(overwrittenLine(remote.location, o));
   }
-  // An object locked for less time than its snapshot is a broken promise of the store: fsck fails.
-  if (cmd === 'fsck' && code === 0 && retention.some(hasShorter)) return EXIT_INTEGRITY;
+  // An object locked for less time than its snapshot is a broken promise of the store, and a
+  // snapshot file written over is someone changing what was sealed: fsck fails.
+  if (cmd === 'fsck' && code === 0 && (retention.some(hasShorter) || overwritten.length > 0)) return EXIT_INTEGRITY;
   return code;
+}
+
+/**
+ * A staged file of a snapshot whose current version in the bucket is not the one its commit object
+ * pins (FORMAT.md §23.3): `current` is the version now there, `null` when a delete marker is.
+ */
+interface OverwrittenFinding {
+  ref: string;
+  file: string;
+  pinned: string;
+  current: string | null;
+}
+
+/** Snapshots whose staged files fsck looks up at once (see {@link overwrittenFindings}). */
+const OVERWRITE_CHECK_JOBS = 8;
+
+/** fsck's finding of every snapshot, in NAME@VERSION order (see {@link S3Backend.overwrittenFiles}). */
+async function overwrittenFindings(root: string, remote: S3Backend): Promise<OverwrittenFinding[]> {
+  const [{ openStore, listSnapshots }, { mapLimit }] = await Promise.all([import('../io/store.js'), import('../store/s3.js')]);
+  const refs = (await listSnapshots(await openStore(root))).map((s) => ({ name: s.name, version: s.version }));
+  refs.sort((x, y) => (x.name === y.name ? (x.version < y.version ? -1 : x.version > y.version ? 1 : 0) : x.name < y.name ? -1 : 1));
+  // Four HEADs a snapshot, OVERWRITE_CHECK_JOBS snapshots at once; results in NAME@VERSION order.
+  const found = await mapLimit(refs, OVERWRITE_CHECK_JOBS, (r) =>
+    remote.overwrittenFiles(r.name, r.version).catch((e: unknown) => {
+      // A commit object that cannot be read is reported by fsck as a snapshot without its files.
+      if (e instanceof SnapError && (e.code === 'SNAPSHOT_MALFORMED' || e.code === 'NOT_FOUND')) return [];
+      throw e;
+    }),
+  );
+  return found.flatMap((files, i) => files.map((f) => ({ ref: `${(refs[i] as { name: string }).name}@${(refs[i] as { version: string }).version}`, ...f })));
+}
+
+function overwrittenLine(location: string, o: OverwrittenFinding): string {
+  const now = o.current === null ? 'deleted (a delete marker is its newest version)' : `written over (now version ${o.current})`;
+  return escapeMessage(`FAIL  ${o.ref}: its ${o.file} in ${location} was ${now} after the seal wrote version ${o.pinned}, which its commit object pins and every command reads: someone with write access to the bucket changed it`) + '\n';
 }
 
 /** One snapshot's retention as show and fsck report it. */

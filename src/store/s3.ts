@@ -1107,6 +1107,35 @@ export class S3Backend implements StoreBackend {
   }
 
   /**
+   * The staged files of a committed snapshot whose current version is not the one its commit object
+   * pins (FORMAT.md §23.3): written over, or deleted (a delete marker), after the seal's PUT —
+   * between it and the commit, or since — by someone with write access to the bucket. Readers read
+   * the pinned version whatever this says; fsck reports it. One HEAD per pinned file; files without
+   * a recorded version (an unversioned bucket: a file written over there does not hash to its pin
+   * and is left out as missing) are not looked at.
+   * @returns the files, in name order, each with the current version ID (`null`: deleted)
+   * @throws SnapError `NOT_FOUND` | `SNAPSHOT_MALFORMED` (its commit object) | `IO_ERROR`
+   */
+  async overwrittenFiles(name: string, version: string): Promise<{ file: string; pinned: string; current: string | null }[]> {
+    const { commit } = await this.readCommit(name, version);
+    const out: { file: string; pinned: string; current: string | null }[] = [];
+    for (const f of snapshotFilesOf(commit).sort()) {
+      const v = this.stagedFile(name, version, commit, f);
+      if (v.versionId === undefined) continue;
+      let current: string | null;
+      try {
+        const r = await this.client.send(new HeadObjectCommand({ Bucket: this.where.bucket, Key: v.key }));
+        current = r.VersionId ?? 'null';
+      } catch (e) {
+        if (!isNotFound(e)) throw s3Error(e, `look for ${v.key}`);
+        current = null;
+      }
+      if (current !== v.versionId) out.push({ file: f, pinned: v.versionId, current });
+    }
+    return out;
+  }
+
+  /**
    * Keys of a committed snapshot's commit object (its winning version) and staged files (the
    * versions it records): of the files it names, those a snapshot has (SNAPSHOT_FILE_NAMES), no
    * other — retain locks these, and a commit object may have been planted naming junk.

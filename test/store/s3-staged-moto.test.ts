@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { useS3Server } from '../helpers/s3-server.js';
-import { makeTree, snapJson, useKeyPair } from '../helpers/tree.js';
+import { makeTree, snap, snapJson, useKeyPair } from '../helpers/tree.js';
 import { clientFor, newBucket } from './s3-fixture.js';
 import { S3Backend } from '../../src/store/s3.js';
 
@@ -69,8 +69,11 @@ describe('staged snapshot files of an S3 store written over by another writer (m
       const reader = new S3Backend(clientFor(server), { bucket, prefix: 'st/' });
       const read = await reader.readSnapshot('ds', 'v1');
       expect(Buffer.from(read.get('manifest.jsonl') ?? []).toString(), kind).toBe('{"path":"a.txt"}\n');
-      if (kind === 'versioned') expect(Buffer.from(read.get('contents.json') ?? []).toString(), kind).toBe('{"objects":true}\n');
-      else expect(read.has('contents.json'), kind).toBe(false);
+      if (kind === 'versioned') {
+        expect(Buffer.from(read.get('contents.json') ?? []).toString(), kind).toBe('{"objects":true}\n');
+        // …and the version written over it before the commit is found, for fsck to report.
+        expect((await reader.overwrittenFiles('ds', 'v1')).map((o) => [o.file, typeof o.current])).toEqual([['contents.json', 'string']]);
+      } else expect(read.has('contents.json'), kind).toBe(false);
     }
   });
 
@@ -122,5 +125,33 @@ describe('staged snapshot files of an S3 store written over by another writer (m
     const v = await run(['verify', data, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', store]);
     expectOk(v);
     expect(v.json.counts.matched).toBe(2);
+  });
+
+  it('a manifest written over and a statement deleted after the seal (versioned bucket): verify still reads the sealed versions and passes, fsck fails naming both files and what is there now', { timeout: 120_000 }, async () => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'versioned');
+    const store = `s3://${bucket}/st`;
+    const data = await makeTree({ 'a.txt': 'alpha\n', 'b.txt': 'bravo\n' });
+    expectOk(await run(['seal', data, '--as', 'ds@v1', '--key', kp.key, '--store', store]));
+    expectOk(await run(['fsck', '--store', store]));
+    const keys = ((await c.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'st/snapshots/ds/v1/staged/' }))).Contents ?? []).map((o) => o.Key as string);
+    const manifest = keys.find((k) => k.endsWith('/manifest.jsonl')) as string;
+    const statement = keys.find((k) => k.endsWith('/statement.json')) as string;
+    const put = await c.send(new PutObjectCommand({ Bucket: bucket, Key: manifest, Body: 'attacker\n' }));
+    await c.send(new DeleteObjectCommand({ Bucket: bucket, Key: statement }));
+
+    expectOk(await run(['verify', data, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', store]));
+    const f = await run(['fsck', '--store', store]);
+    expect(f.code, f.stdout + f.stderr).toBe(1);
+    expect(f.json.ok).toBe(false);
+    expect(f.json.overwritten.map((o: { ref: string; file: string; current: string | null }) => [o.ref, o.file, o.current])).toEqual([
+      ['ds@v1', 'manifest.jsonl', put.VersionId],
+      ['ds@v1', 'statement.json', null],
+    ]);
+    const human = await snap(['fsck', '--store', store], { env: env() });
+    expect(human.code).toBe(1);
+    expect(human.stdout).toMatch(/FAIL {2}ds@v1: its manifest\.jsonl in s3:\/\/\S+ was written over \(now version \S+\) after the seal wrote version \S+, which its commit object pins and every command reads/);
+    expect(human.stdout).toContain('ds@v1: its statement.json in');
+    expect(human.stdout).toContain('was deleted (a delete marker is its newest version)');
   });
 });
