@@ -506,9 +506,14 @@ async function pullCosignatures(remote: S3Backend, committed: Uint8Array, paths:
   const merge = startCosignatureMerge(committed, note, opts);
   const sorted = [...paths].sort();
   let next = 0;
+  let changedFiles = 0;
   while (next < sorted.length && !merge.done()) {
     const batch = sorted.slice(next, next + TRANSFER_JOBS);
     const read = await mapLimit(batch, TRANSFER_JOBS, async (path) => {
+      // In a versioned bucket the file's first version is read: a later one, or a delete marker, is
+      // someone else's (the file is named by its bytes and written once), and is said.
+      const changed = remote.cosignatureVersion(path)?.changed;
+      if (changed && ++changedFiles <= MAX_CHANGED_NOTES) note(`co-signature file ${path} was ${changed} in the bucket after it was written: its first version is read`);
       try {
         return { path, bytes: await remote.readFile(path, MAX_ENVELOPE_BYTES) };
       } catch (e) {
@@ -524,8 +529,12 @@ async function pullCosignatures(remote: S3Backend, committed: Uint8Array, paths:
       next++;
     }
   }
+  if (changedFiles > MAX_CHANGED_NOTES) note(`${changedFiles - MAX_CHANGED_NOTES} more co-signature files were written over or deleted in the bucket: their first versions are read`);
   return merge.finish(sorted.length - next);
 }
+
+/** Co-signature files written over or deleted that are named one by one on stderr; the rest are counted. */
+const MAX_CHANGED_NOTES = 20;
 
 /**
  * Mark every object of `hexes` present in the working copy: an empty file under its name (the

@@ -172,6 +172,9 @@ const OWN_FOLDERS: readonly string[] = ['objects/', 'snapshots/', 'log/', 'locks
  */
 export const FILE_FOLDERS: readonly string[] = ['revocations/', 'attestations/', 'log.checkpoints/', 'signatures/'];
 
+/** The folder of co-signature files (store/cosignatures.ts COSIGNATURES_DIR), one of {@link FILE_FOLDERS}. */
+const COSIGNATURE_FOLDER = 'signatures/';
+
 /** One day in milliseconds (S3 default retention periods are whole days, or years of 365 days here). */
 const DAY_MS = 86_400_000;
 
@@ -877,7 +880,71 @@ export class S3Backend implements StoreBackend {
    * snapshot files, log lines and locks are listed by their own readers.
    */
   private async *otherKeys(): AsyncIterable<string> {
-    for (const f of FILE_FOLDERS) yield* this.listKeys(this.where.prefix + f);
+    this.cosignatureFirsts.clear();
+    for (const f of FILE_FOLDERS) {
+      if (f === COSIGNATURE_FOLDER && (await this.isVersioned())) yield* this.cosignatureKeys();
+      else yield* this.listKeys(this.where.prefix + f);
+    }
+  }
+
+  /**
+   * Co-signature files of a versioned bucket, as the last {@link listFiles} found them: path (under
+   * the prefix) → its first version, which is what {@link readFile} reads, and whether the key was
+   * written over or deleted since. A co-signature file is named by its bytes' digest and written
+   * once, so a later version or a delete marker is someone else's: its first version is still the
+   * co-signature (under Object Lock it is locked; a delete marker is not).
+   */
+  private cosignatureFirsts = new Map<string, { versionId: string; changed?: 'written over' | 'deleted' }>();
+
+  /**
+   * The keys under `signatures/` of a versioned bucket that have a version that is not a delete
+   * marker — also those whose newest version is a delete marker — each once; fills
+   * {@link cosignatureFirsts}. ListObjectVersions lists each key's versions newest first.
+   */
+  private async *cosignatureKeys(): AsyncIterable<string> {
+    const prefix = this.where.prefix + COSIGNATURE_FOLDER;
+    const seen = new Map<string, { versionId?: string; versions: number; deleted: boolean }>();
+    let keyMarker: string | undefined;
+    let versionMarker: string | undefined;
+    for (;;) {
+      let r;
+      try {
+        r = await this.client.send(new ListObjectVersionsCommand({ Bucket: this.where.bucket, Prefix: prefix, ...(keyMarker ? { KeyMarker: keyMarker } : {}), ...(versionMarker ? { VersionIdMarker: versionMarker } : {}) }));
+      } catch (e) {
+        throw s3Error(e, `list the versions under ${prefix}`);
+      }
+      for (const d of r.DeleteMarkers ?? []) {
+        if (!d.Key || !d.IsLatest) continue;
+        const x = seen.get(d.Key) ?? { versions: 0, deleted: false };
+        x.deleted = true;
+        seen.set(d.Key, x);
+      }
+      for (const v of r.Versions ?? []) {
+        if (!v.Key || !v.VersionId) continue;
+        const x = seen.get(v.Key) ?? { versions: 0, deleted: false };
+        x.versions++;
+        x.versionId = v.VersionId; // the last one listed is the oldest
+        seen.set(v.Key, x);
+      }
+      if (!r.IsTruncated) break;
+      keyMarker = r.NextKeyMarker;
+      versionMarker = r.NextVersionIdMarker;
+    }
+    for (const [k, x] of seen) {
+      if (x.versionId === undefined) continue; // only delete markers: nothing to read
+      const changed = x.deleted ? 'deleted' : x.versions > 1 ? 'written over' : undefined;
+      this.cosignatureFirsts.set(k.slice(this.where.prefix.length), { versionId: x.versionId, ...(changed ? { changed } : {}) });
+      yield k;
+    }
+  }
+
+  /**
+   * A co-signature file as the last {@link listFiles} found it in a versioned bucket: the version
+   * read (its first) and whether the key was written over or deleted since it was written; undefined
+   * in an unversioned bucket (the current object is read) and for any other path.
+   */
+  cosignatureVersion(path: string): { versionId: string; changed?: 'written over' | 'deleted' } | undefined {
+    return this.cosignatureFirsts.get(path);
   }
 
   /**
@@ -891,12 +958,13 @@ export class S3Backend implements StoreBackend {
   }
 
   /**
-   * An other file's bytes.
+   * An other file's bytes (of a co-signature file in a versioned bucket, its first version: see
+   * {@link cosignatureVersion}).
    * @param limit most bytes read (default 64 MiB): a larger file is refused as soon as that many came
    * @throws SnapError `STORE_MALFORMED` (larger than `limit`) | `NOT_FOUND` | `IO_ERROR`
    */
   async readFile(path: string, limit = SMALL_LIMIT): Promise<Uint8Array> {
-    return this.getSmall(this.key(path), undefined, limit);
+    return this.getSmall(this.key(path), this.cosignatureFirsts.get(path)?.versionId, limit);
   }
 
   /**
