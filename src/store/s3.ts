@@ -30,6 +30,7 @@ import {
   GetObjectRetentionCommand,
   HeadObjectCommand,
   ListObjectVersionsCommand,
+  type ListObjectVersionsCommandOutput,
   ListObjectsV2Command,
   PutObjectCommand,
   PutObjectRetentionCommand,
@@ -528,24 +529,13 @@ export class S3Backend implements StoreBackend {
       return out;
     }
     const all = new Map<string, Version[]>();
-    let keyMarker: string | undefined;
-    let versionMarker: string | undefined;
-    for (;;) {
-      let r;
-      try {
-        r = await this.client.send(new ListObjectVersionsCommand({ Bucket: this.where.bucket, Prefix: prefix, ...(keyMarker ? { KeyMarker: keyMarker } : {}), ...(versionMarker ? { VersionIdMarker: versionMarker } : {}) }));
-      } catch (e) {
-        throw s3Error(e, `list the versions under ${prefix}`);
-      }
+    for await (const r of this.versionPages(prefix)) {
       for (const v of r.Versions ?? []) {
         if (!v.Key || !keep(v.Key)) continue;
         const list = all.get(v.Key) ?? [];
         list.push({ key: v.Key, ...(v.VersionId ? { versionId: v.VersionId } : {}) });
         all.set(v.Key, list);
       }
-      if (!r.IsTruncated) break;
-      keyMarker = r.NextKeyMarker;
-      versionMarker = r.NextVersionIdMarker;
     }
     for (const [k, list] of all) out.set(k, { first: list[list.length - 1] as Version, later: list.slice(0, -1).reverse() });
     return out;
@@ -897,6 +887,28 @@ export class S3Backend implements StoreBackend {
   private cosignatureFirsts = new Map<string, { versionId: string; changed?: 'written over' | 'deleted' }>();
 
   /**
+   * Every page of ListObjectVersions under `prefix` (versions and delete markers; each key's versions
+   * newest first), following the key and version-id markers until the listing is no longer truncated.
+   * @throws SnapError (s3Error) when a page cannot be listed
+   */
+  private async *versionPages(prefix: string): AsyncIterable<ListObjectVersionsCommandOutput> {
+    let keyMarker: string | undefined;
+    let versionMarker: string | undefined;
+    for (;;) {
+      let r: ListObjectVersionsCommandOutput;
+      try {
+        r = await this.client.send(new ListObjectVersionsCommand({ Bucket: this.where.bucket, Prefix: prefix, ...(keyMarker ? { KeyMarker: keyMarker } : {}), ...(versionMarker ? { VersionIdMarker: versionMarker } : {}) }));
+      } catch (e) {
+        throw s3Error(e, `list the versions under ${prefix}`);
+      }
+      yield r;
+      if (!r.IsTruncated) return;
+      keyMarker = r.NextKeyMarker;
+      versionMarker = r.NextVersionIdMarker;
+    }
+  }
+
+  /**
    * The keys under `signatures/` of a versioned bucket that have a version that is not a delete
    * marker — also those whose newest version is a delete marker — each once; fills
    * {@link cosignatureFirsts}. ListObjectVersions lists each key's versions newest first.
@@ -904,15 +916,7 @@ export class S3Backend implements StoreBackend {
   private async *cosignatureKeys(): AsyncIterable<string> {
     const prefix = this.where.prefix + COSIGNATURE_FOLDER;
     const seen = new Map<string, { versionId?: string; versions: number; deleted: boolean }>();
-    let keyMarker: string | undefined;
-    let versionMarker: string | undefined;
-    for (;;) {
-      let r;
-      try {
-        r = await this.client.send(new ListObjectVersionsCommand({ Bucket: this.where.bucket, Prefix: prefix, ...(keyMarker ? { KeyMarker: keyMarker } : {}), ...(versionMarker ? { VersionIdMarker: versionMarker } : {}) }));
-      } catch (e) {
-        throw s3Error(e, `list the versions under ${prefix}`);
-      }
+    for await (const r of this.versionPages(prefix)) {
       for (const d of r.DeleteMarkers ?? []) {
         if (!d.Key || !d.IsLatest) continue;
         const x = seen.get(d.Key) ?? { versions: 0, deleted: false };
@@ -926,9 +930,6 @@ export class S3Backend implements StoreBackend {
         x.versionId = v.VersionId; // the last one listed is the oldest
         seen.set(v.Key, x);
       }
-      if (!r.IsTruncated) break;
-      keyMarker = r.NextKeyMarker;
-      versionMarker = r.NextVersionIdMarker;
     }
     for (const [k, x] of seen) {
       if (x.versionId === undefined) continue; // only delete markers: nothing to read
