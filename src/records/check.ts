@@ -15,8 +15,12 @@ export interface Breach {
   set: string;
   /** The threshold's name (`maxLabelChanges`, …), or `unavailable` / `newLabels` / `vanishedLabels`. */
   rule: string;
-  /** The measured value; for `newLabels` / `vanishedLabels`, every such label. */
-  value: number | string[] | string;
+  /**
+   * The measured value; for `newLabels` / `vanishedLabels`, every such label; for `unavailable`, why.
+   * `null` for `maxAddedShare` when A's set has no records: any addition breaches it, and the share
+   * has no number (JSON has no Infinity, which `--json` printed as `null` unsaid).
+   */
+  value: number | string[] | string | null;
   limit?: number | boolean;
   /** One line for a person; it names at most {@link LABELS_NAMED} labels (`value` has them all). */
   message: string;
@@ -82,8 +86,8 @@ export function checkRecords(r: RecordsReport, t: Thresholds): Breach[] {
     over(d.name, 'maxDuplicates', fresh.duplicates, t.maxDuplicates, 'new duplicate keys or records');
     over(d.name, 'maxConflicts', fresh.conflicts, t.maxConflicts, 'new groups of conflicting labels');
     if (t.maxAddedShare !== undefined && s.added > 0) {
-      const share = d.a.records > 0 ? s.added / d.a.records : Number.POSITIVE_INFINITY;
-      if (share > t.maxAddedShare) out.push({ set: d.name, rule: 'maxAddedShare', value: share, limit: t.maxAddedShare, message: `records added: ${s.added}, ${Number.isFinite(share) ? `${(100 * share).toFixed(1)} %` : 'all'} of ${d.a.records} (at most ${(100 * t.maxAddedShare).toFixed(1)} %)` });
+      const share = d.a.records > 0 ? s.added / d.a.records : null; // null: A had none, every record is added
+      if (share === null || share > t.maxAddedShare) out.push({ set: d.name, rule: 'maxAddedShare', value: share, limit: t.maxAddedShare, message: `records added: ${s.added}, ${share !== null ? `${(100 * share).toFixed(1)} %` : 'all'} of ${d.a.records} (at most ${(100 * t.maxAddedShare).toFixed(1)} %)` });
     }
     if (d.shift) shiftBreaches(d.name, d.shift, t, out);
   }

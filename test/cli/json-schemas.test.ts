@@ -33,7 +33,7 @@ const CSV = 'id,text,label\n1,win money now,spam\n2,lunch at noon,ham\n3,meeting
 const SNAP_JSON = JSON.stringify({ records: [{ pattern: 'train.csv', key: ['id'], label: 'label' }] });
 
 /** Paths the cases use, made in `beforeAll`. */
-const w = { work: '', store: '', data: '', flipped: '', model: '', broken: '', archive: '', tampered: '', proof: '', damaged: '' };
+const w = { work: '', store: '', data: '', flipped: '', model: '', broken: '', archive: '', tampered: '', proof: '', damaged: '', grown: '' };
 const S = () => ['--store', w.store];
 
 /** One run: the schema its stdout must meet, its name, its arguments, and the exit code it must end with. */
@@ -53,6 +53,7 @@ const CASES: Case[] = [
   ['check', 'check within the thresholds', () => ['check', w.data, '--against', 'ds@v1', '--pubkey', keys.pub, ...S()], 0],
   ['check', 'check of a flipped label', () => ['check', w.flipped, '--against', 'ds@v1', ...S()], 1],
   ['check', 'check against a version signed by no trusted key', () => ['check', w.data, '--against', 'ds@v1', '--pubkey', other.pub, ...S()], 1],
+  ['check', 'check of records added to a set that had none', () => ['check', w.grown, '--against', 'empty@v1', ...S()], 1],
   ['diff', 'diff of a snapshot with itself', () => ['diff', 'ds@v1', 'ds@v1', ...S()], 0],
   ['diff', 'diff of a flipped label', () => ['diff', 'ds@v1', w.flipped, '--pubkey', keys.pub, ...S()], 1],
   ['verify-model', 'verify-model', () => ['verify-model', w.model, '--pubkey', keys.pub, ...S()], 0],
@@ -86,6 +87,9 @@ beforeAll(async () => {
     expect(r.code, `${args.join(' ')}\n${r.stderr}${r.stdout}`).toBe(0);
   };
   await ok(['seal', w.data, '--as', 'ds@v1', '--key', keys.key, ...S()]);
+  // A set with no records, sealed; the same set with one record added.
+  await ok(['seal', await makeTree({ 'train.csv': 'id,text,label\n', 'snap.json': SNAP_JSON }), '--as', 'empty@v1', '--key', keys.key, '--no-parent', ...S()]);
+  w.grown = await makeTree({ 'train.csv': 'id,text,label\n1,win money now,spam\n', 'snap.json': SNAP_JSON });
   w.archive = join(w.work, 'ds@v1.snap.tar');
   await ok(['export', 'ds@v1', '-o', w.archive, ...S()]);
   // The same archive with one byte of a.txt's member changed (its size kept).
@@ -164,6 +168,7 @@ const RENAMES: [schema: string, caseName: string, path: (string | number)[], to:
   ['verify-archive', 'verify of an archive with a changed member', ['counts', 'modified'], 'changed'],
   ['verify-merge', 'verify --merge with a shard missing', ['findings', 0, 'kind'], 'type'],
   ['check', 'check of a flipped label', ['breaches', 0, 'limit'], 'max'],
+  ['check', 'check of records added to a set that had none', ['breaches', 0, 'value'], 'share'],
   ['diff', 'diff of a flipped label', ['summary', 'bytesAdded'], 'addedBytes'],
   ['verify-model', 'verify-model', ['attestations', 0, 'datasets', 0, 'merkleRoot'], 'root'],
   ['verify-proof', 'verify-proof', ['treeSize'], 'tree_size'],
@@ -192,6 +197,8 @@ describe('each schema refuses a real output with one member renamed', () => {
     const v = outputs.get('verify of a folder with a flipped label (a modified record file)') as { counts: { matched: unknown }; problems: { kind: string }[] };
     expect(errorsOf('verify', { ...v, counts: { ...v.counts, matched: '2' } })).not.toBe('');
     expect(errorsOf('verify', { ...v, problems: [{ ...v.problems[0], kind: 'changed' }] })).not.toBe('');
+    const c = outputs.get('check of a flipped label') as { breaches: { rule: string; value: unknown }[] };
+    expect(errorsOf('check', { ...c, breaches: [{ ...c.breaches[0], value: null }] }), 'value null is for maxAddedShare only').not.toBe('');
     const e = outputs.get('verify of an unknown ref') as { error: object };
     expect(errorsOf('error', { ...e, error: { ...e.error, code: 'REF_UNKNOWN' } })).not.toBe('');
     expect(errorsOf('error', { ...e, ok: true })).not.toBe('');

@@ -73,6 +73,13 @@ describe('label shift statistics', () => {
     expect(labelShift({ x: 1e9, y: 1e9 }, { x: 1e9, y: 1e9 + 1 }).lInf).toBe(2.49999999875e-10);
   });
 
+  it('a record added to a set A had none of breaches maxAddedShare with the value null (no share), as --json shows it, not Infinity', () => {
+    const summary = { unchanged: 0, added: 1, removed: 0, modified: 0, flipped: 0, labelChanges: 0, duplicates: { a: 0, b: 0 }, conflicts: { a: 0, b: 0 } };
+    const set = { name: 't.csv', a: { records: 0 }, b: { records: 1 }, summary, duplicates: [], conflicts: [] };
+    const breaches = checkRecords({ sets: [set], unavailable: [] } as unknown as RecordsReport, DEFAULT_THRESHOLDS);
+    expect(breaches).toEqual([{ set: 't.csv', rule: 'maxAddedShare', value: null, limit: 0.5, message: 'records added: 1, all of 0 (at most 50.0 %)' }]);
+  });
+
   it('Jensen–Shannon distance keeps its digits when the distributions nearly agree (a billion records, one moved)', () => {
     // mpmath 1.3 at 60 digits: sqrt(Σ ½ p·ln(p/m) + ½ q·ln(q/m)) on the exact shares. SciPy's
     // jensenshannon, like snap before, gives 5.28e-9 for the first: the terms cancel to their rounding.
