@@ -7,24 +7,11 @@
  */
 import { promises as fsp, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeTree, snapJson, tempDir, useKeyPair, REPO } from '../helpers/tree.js';
+import { makeTree, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { newStorePath, objectFiles } from '../helpers/store.js';
+import { SCHEMAS, schemaErrors as errorsOf } from '../helpers/json-schemas.js';
 import { ERROR_CODES } from '../../src/core/errors.js';
-
-const SCHEMAS = join(REPO, 'docs', 'schemas');
-const BASE = 'https://snap.invalid/schemas/';
-
-const ajv = new Ajv2020({ allErrors: true, strict: true });
-for (const f of readdirSync(SCHEMAS).filter((n) => n.endsWith('.schema.json'))) ajv.addSchema(JSON.parse(readFileSync(join(SCHEMAS, f), 'utf8')) as object);
-
-/** The errors of `doc` under schema `name` (`docs/schemas/NAME.schema.json`), as text; '' when valid. */
-function errorsOf(name: string, doc: unknown): string {
-  const validate = ajv.getSchema(`${BASE}${name}.schema.json`);
-  if (!validate) throw new Error(`no schema ${name}`);
-  return validate(doc) ? '' : ajv.errorsText(validate.errors, { separator: '\n' });
-}
 
 const keys = useKeyPair('ci');
 const other = useKeyPair('other');

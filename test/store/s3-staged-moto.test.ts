@@ -12,6 +12,7 @@ import { useS3Server } from '../helpers/s3-server.js';
 import { makeTree, snap, snapJson, useKeyPair } from '../helpers/tree.js';
 import { clientFor, newBucket } from './s3-fixture.js';
 import { S3Backend } from '../../src/store/s3.js';
+import { schemaErrors } from '../helpers/json-schemas.js';
 
 const server = useS3Server('moto');
 const kp = useKeyPair('s3staged');
@@ -144,6 +145,7 @@ describe('staged snapshot files of an S3 store written over by another writer (m
     const f = await run(['fsck', '--store', store]);
     expect(f.code, f.stdout + f.stderr).toBe(1);
     expect(f.json.ok).toBe(false);
+    expect(schemaErrors('fsck', f.json)).toBe(''); // docs/schemas/fsck.schema.json: the S3-only member included
     expect(f.json.overwritten.map((o: { ref: string; file: string; current: string | null }) => [o.ref, o.file, o.current])).toEqual([
       ['ds@v1', 'manifest.jsonl', put.VersionId],
       ['ds@v1', 'statement.json', null],
