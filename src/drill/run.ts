@@ -19,7 +19,7 @@ import { checkInterrupted, interruptedBy, interruptedError, leaveNothing } from 
 import { verify, type VerifyReport } from '../ops/verify.js';
 import { diff, objectsDirOf } from '../ops/diff.js';
 import { checkRecords } from '../records/check.js';
-import { configFromObject } from '../records/snapshot-config.js';
+import { configFromFile, configFromObject } from '../records/snapshot-config.js';
 import { DEFAULT_THRESHOLDS, mergeThresholds, type Thresholds } from '../records/thresholds.js';
 import { CONFIG_FILE } from '../records/config.js';
 import type { TrustRules } from '../trust/rules.js';
@@ -99,7 +99,8 @@ export function rounds(planted: readonly PlannedAttack[]): PlannedAttack[][] {
 /**
  * Run a drill.
  * @throws SnapError with the trust failure's code when REF cannot be trusted (exit 1);
- *   `INTEGRITY_FAILURE` when DIR does not match REF before anything is planted; `INTERRUPTED` /
+ *   `INTEGRITY_FAILURE` when DIR does not match REF before anything is planted, or the signed
+ *   `snap.json` (check's thresholds) is intact neither in the private copy nor in the store; `INTERRUPTED` /
  *   `TERMINATED`; `NOT_FOUND` | `IO_ERROR` | `DISK_FULL` from reading, and from the private copy
  *   (copying DIR, planting, putting back: any file system error there, such as a path of DIR too
  *   long under the scratch folder, with `details.path` and `details.errno`)
@@ -229,11 +230,18 @@ export async function drill(o: DrillOptions): Promise<DrillReport> {
     for (const f of files) delete f.bytes; // read for planning only: the plan holds what it writes
     const groups = rounds(plan.planted);
 
-    // Thresholds of `check`: its defaults, with the signed snapshot's own snap.json `check` member.
+    // Thresholds of `check`: its defaults, with the signed snapshot's own snap.json `check` member,
+    // read from the private copy verify just passed (the bytes hashed again), else from the store.
+    // Never the defaults in its place: whoever can write the store can delete its object, and a
+    // drill judged by other thresholds than check applies would name breaches check never reports.
     let thresholds: Thresholds = DEFAULT_THRESHOLDS;
-    if (recordsOn) {
+    if (recordsOn && configEntry) {
       const dirs = [objectsDirOf(o.snapshot), o.store ? join(resolve(o.store), 'objects', 'sha256') : undefined].filter((d): d is string => d !== undefined);
-      thresholds = mergeThresholds(DEFAULT_THRESHOLDS, configEntry ? (await configFromObject(configEntry, dirs))?.check : undefined);
+      const config = (await configFromFile(join(s.data, CONFIG_FILE), configEntry)) ?? (await configFromObject(configEntry, dirs));
+      if (!config) {
+        throw new SnapError('INTEGRITY_FAILURE', `${o.snapshot.ref}: its signed ${CONFIG_FILE} (object ${configEntry.sha256.slice(0, 12)}…, its check thresholds) is neither in the drill's verified copy nor in the store: the drill cannot judge with what the snapshot signed`, { ref: o.snapshot.ref, sha256: configEntry.sha256 });
+      }
+      thresholds = mergeThresholds(DEFAULT_THRESHOLDS, config.check);
     }
 
     const results: { attack: PlannedAttack; verdict: Verdict; round: number }[] = [];

@@ -314,6 +314,21 @@ describe("snap drill judges record attacks with the signed snapshot's own check 
     expect(byOf(r, 'record-label-flip')).not.toContain('check:maxLabelChanges');
   }, SLOW);
 
+  it("a snapshot that allows label changes, its snap.json object deleted or replaced in the store: still judged by the signed thresholds (read from the verified copy), not check's defaults", async () => {
+    const { data, store } = await sealedWithCheck('lax2@v1', { maxLabelChanges: 1000000, maxShift: 1 });
+    const hex = createHash('sha256').update(await fsp.readFile(join(data, 'snap.json'))).digest('hex');
+    const object = join(store, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2));
+    await fsp.rm(object);
+    const gone = await runDrill(data, store, 'lax2@v1', ['--attacks', 'record-label-flip']);
+    expect(gone.code, gone.stdout).toBe(0);
+    expect(byOf(gone, 'record-label-flip')).toContain('records:flipped');
+    expect(byOf(gone, 'record-label-flip')).not.toContain('check:maxLabelChanges');
+    await fsp.writeFile(object, JSON.stringify({ check: { maxLabelChanges: 0 } }));
+    const replaced = await runDrill(data, store, 'lax2@v1', ['--attacks', 'record-label-flip']);
+    expect(replaced.code, replaced.stdout).toBe(0);
+    expect(byOf(replaced, 'record-label-flip')).not.toContain('check:maxLabelChanges');
+  }, SLOW);
+
   it('the defaults: the same flip breaches check:maxLabelChanges', async () => {
     const { data, store } = await sealedWithCheck('dflt@v1', {});
     const r = await runDrill(data, store, 'dflt@v1', ['--attacks', 'record-label-flip']);
