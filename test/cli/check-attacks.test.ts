@@ -1,7 +1,8 @@
 /**
  * `snap check B --against A` against an attacker who writes the version under review (its files,
  * its `snap.json`) or the store, and holds no key: the gate must not pass records it never compared,
- * nor thresholds looser than the ones A signed (docs/FORMAT.md §19.8).
+ * nor thresholds looser than the ones A signed (docs/FORMAT.md §19.8); and `diff`, the incident tool,
+ * must not pass over a record file A's signed rules match.
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
@@ -95,5 +96,39 @@ describe("check: A's signed thresholds apply, wherever A is read from", () => {
     expect(c.code, c.stdout).toBe(1);
     expect(c.json.thresholds.maxShift).toBe(0.001);
     expect(c.json.breaches.map((x: Json) => x.rule)).toContain('maxShift');
+  });
+});
+
+describe("diff: a snapshot side's signed rules choose the record sets too, as in check", () => {
+  /** d@1 with rules *.csv, and d@2 sealed with a snap.json narrowed to train.csv that carries extra.csv unindexed. */
+  async function narrowed(store: string): Promise<string> {
+    const a = await sealed({ 'snap.json': JSON.stringify(RULES), 'train.csv': rows(50, (i) => String(i % 2)) }, store, 'd@1');
+    const b = await copyTree(a);
+    await fsp.writeFile(join(b, 'extra.csv'), rows(500, () => '1', 'poison'));
+    await fsp.writeFile(join(b, 'snap.json'), JSON.stringify({ records: [{ pattern: 'train.csv', key: ['id'], label: 'label' }] }));
+    const r = await snapJson(['seal', b, '--as', 'd@2', '--parent', 'd@1', '--key', keys.key, '--store', store]);
+    expect(r.code, r.stderr).toBe(0);
+    return a;
+  }
+
+  it('a record file that A\'s rules match and B left unindexed is listed as an unavailable record set, not passed over', async () => {
+    const store = await newStorePath();
+    await narrowed(store);
+    const d = await snapJson(['diff', 'd@1', 'd@2', '--store', store]);
+    expect(d.code, d.stdout).toBe(1);
+    expect(d.json.records.sets.map((s: Json) => s.name)).toEqual(['train.csv']);
+    expect(d.json.records.unavailable).toContainEqual(expect.objectContaining({ name: 'extra.csv', side: 'b' }));
+  });
+
+  it("with A's snap.json object deleted from the store, diff stops with INTEGRITY_FAILURE (exit 1); --no-records still compares the files", async () => {
+    const store = await newStorePath();
+    const a = await narrowed(store);
+    const hex = sha256(await fsp.readFile(join(a, 'snap.json')));
+    await fsp.rm(join(store, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2)));
+    const d = await snapJson(['diff', 'd@1', 'd@2', '--store', store]);
+    expect([d.code, d.json.error?.code], d.stdout).toEqual([1, 'INTEGRITY_FAILURE']);
+    const files = await snapJson(['diff', 'd@1', 'd@2', '--store', store, '--no-records']);
+    expect(files.code, files.stdout).toBe(1);
+    expect(files.json.added.map((e: Json) => e.path)).toEqual(['extra.csv']);
   });
 });

@@ -4,18 +4,12 @@
  * records modified or removed, records added as a share, new duplicates or conflicting labels, a
  * label's share moved more than the L∞ limit, a new or vanished label).
  */
-import { join } from 'node:path';
 import { SnapError } from '../../core/errors.js';
 import { storePath } from '../../io/store.js';
-import { MANIFEST_FILE } from '../../io/store.js';
-import { diff, objectsDirOf, untrustedSides } from '../../ops/diff.js';
+import { diff, untrustedSides } from '../../ops/diff.js';
 import type { DiffInput, DiffSide } from '../../ops/diff.js';
-import { readRecordConfig } from '../../records/seal-records.js';
-import { snapshotConfig } from '../../records/snapshot-config.js';
 import { checkRecords } from '../../records/check.js';
 import { DEFAULT_THRESHOLDS, mergeThresholds, parseThresholds, strictestThresholds, type Thresholds } from '../../records/thresholds.js';
-import { readSnapshotUnverified } from '../../snapshot.js';
-import { CONFIG_FILE, MAX_CONFIG_BYTES, parseConfig, type RecordConfig } from '../../records/config.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { shortId, shortKeyid, styler } from '../format.js';
 import { pubkeyTrustRules } from '../trust-args.js';
@@ -23,6 +17,7 @@ import { jsonOut, checkJobs, trustedKeys, commonFlags, withExamples, type Args, 
 import type { OpenedSnapshot } from '../snapshot-ref.js';
 import { diffInput } from './diff.js';
 import { recordsLines } from '../records-print.js';
+import { sideConfig } from '../side-config.js';
 import { escapeForTerminal as shown, escapeMessage, escapePath } from '../../core/display.js';
 
 /** Flag name → threshold name. */
@@ -57,29 +52,6 @@ function flagThresholds(a: Args): Thresholds {
   }
 }
 
-/**
- * The configuration that goes with a side: a folder's snap.json, or a snapshot's own signed one (an
- * archive's from its data member). A snapshot whose manifest names a snap.json that cannot be read
- * as its signed bytes fails: its thresholds and record rules are part of the gate, and whoever can
- * write the store could delete or replace the object to fall back to the looser defaults.
- * @throws SnapError `INTEGRITY_FAILURE` (the signed snap.json is not there, or altered) | `USAGE` (S3) | the codes of snapshotConfig
- */
-async function sideConfig(input: DiffInput, store: string, archive: string | undefined): Promise<RecordConfig | undefined> {
-  if (input.kind === 'folder') return readRecordConfig(input.path);
-  if (input.kind === 'dataset') throw new SnapError('USAGE', `check compares records, and a dataset in S3 (${input.name}) has no record indexes: check a snapshot or a folder`);
-  const dirs = [objectsDirOf(input.location), join(store, 'objects', 'sha256')].filter((d): d is string => d !== undefined);
-  const statement = (await readSnapshotUnverified(input.location)).statement;
-  if (!statement) return undefined;
-  const { entry, config } = await snapshotConfig(join(input.location.dir, MANIFEST_FILE), dirs, statement.predicate);
-  if (!entry || config) return config;
-  if (archive !== undefined) {
-    const { readArchiveDataFile } = await import('../../ops/archive.js'); // tar-stream only when an archive is named
-    const bytes = await readArchiveDataFile(archive, statement.predicate, CONFIG_FILE, MAX_CONFIG_BYTES);
-    if (bytes) return parseConfig(bytes, `${CONFIG_FILE} of the snapshot`);
-  }
-  throw new SnapError('INTEGRITY_FAILURE', `${input.location.ref}: its signed ${CONFIG_FILE} (object ${entry.sha256.slice(0, 12)}…, its thresholds and record rules) is not in the store, or not its signed bytes: check cannot apply what the snapshot signed`, { ref: input.location.ref, sha256: entry.sha256 });
-}
-
 function sideName(s: DiffSide): string {
   return 'folder' in s ? shown(s.folder) : `${shown(s.ref)} (${shortId(s.snapshot)}, signed by ${s.signers.map((g) => shortKeyid(g.keyid) + (g.trusted === undefined ? '' : g.trusted ? ' trusted' : ' UNTRUSTED')).join(', ') || 'nobody'})`;
 }
@@ -96,8 +68,8 @@ async function cmdCheck(a: Args, io: CliIo): Promise<number> {
     // Thresholds: the stricter of the reviewed version's snap.json and the new one's (each over the
     // defaults: the change under review cannot loosen its own gate), then flags.
     const archiveOf = (i: DiffInput) => (i.kind === 'snapshot' ? held.find((h) => h.location === i.location)?.archive : undefined);
-    const configA = await sideConfig(ia, store, archiveOf(ia));
-    const configB = await sideConfig(ib, store, archiveOf(ib));
+    const configA = await sideConfig(ia, store, archiveOf(ia), 'check');
+    const configB = await sideConfig(ib, store, archiveOf(ib), 'check');
     const fromA = mergeThresholds(DEFAULT_THRESHOLDS, configA?.check);
     const fromB = mergeThresholds(DEFAULT_THRESHOLDS, configB?.check);
     const thresholds = mergeThresholds(strictestThresholds(fromA, fromB), fromFlags);

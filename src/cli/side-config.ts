@@ -1,0 +1,40 @@
+/**
+ * The signed `snap.json` of a snapshot side of `check` or `diff` (docs/FORMAT.md §19.8): its record
+ * rules choose which record files are compared, and its `check` member gives check's thresholds.
+ */
+import { join } from 'node:path';
+import { SnapError } from '../core/errors.js';
+import { MANIFEST_FILE } from '../io/store.js';
+import { objectsDirOf, type DiffInput } from '../ops/diff.js';
+import { readRecordConfig } from '../records/seal-records.js';
+import { snapshotConfig } from '../records/snapshot-config.js';
+import { readSnapshotUnverified } from '../snapshot.js';
+import { CONFIG_FILE, MAX_CONFIG_BYTES, parseConfig, type RecordConfig } from '../records/config.js';
+
+/**
+ * The configuration that goes with a side: a folder's snap.json, or a snapshot's own signed one (an
+ * archive's from its data member). A snapshot whose manifest names a snap.json that cannot be read
+ * as its signed bytes fails: its thresholds and record rules are part of what the snapshot signed,
+ * and whoever can write the store could delete or replace the object to fall back to the looser
+ * defaults, or to a record file passed over unnamed.
+ * @param store the store folder whose objects may hold the snap.json
+ * @param archive the archive a snapshot side was opened from, if any (its data member is read)
+ * @param command the command named in the error (`check`, `diff`)
+ * @throws SnapError `INTEGRITY_FAILURE` (the signed snap.json is not there, or altered) | `USAGE` (an
+ *   S3 dataset side) | the codes of snapshotConfig
+ */
+export async function sideConfig(input: DiffInput, store: string, archive: string | undefined, command: string): Promise<RecordConfig | undefined> {
+  if (input.kind === 'folder') return readRecordConfig(input.path);
+  if (input.kind === 'dataset') throw new SnapError('USAGE', `${command} compares records, and a dataset in S3 (${input.name}) has no record indexes: ${command} a snapshot or a folder`);
+  const dirs = [objectsDirOf(input.location), join(store, 'objects', 'sha256')].filter((d): d is string => d !== undefined);
+  const statement = (await readSnapshotUnverified(input.location)).statement;
+  if (!statement) return undefined;
+  const { entry, config } = await snapshotConfig(join(input.location.dir, MANIFEST_FILE), dirs, statement.predicate);
+  if (!entry || config) return config;
+  if (archive !== undefined) {
+    const { readArchiveDataFile } = await import('../ops/archive.js'); // tar-stream only when an archive is named
+    const bytes = await readArchiveDataFile(archive, statement.predicate, CONFIG_FILE, MAX_CONFIG_BYTES);
+    if (bytes) return parseConfig(bytes, `${CONFIG_FILE} of the snapshot`);
+  }
+  throw new SnapError('INTEGRITY_FAILURE', `${input.location.ref}: its signed ${CONFIG_FILE} (object ${entry.sha256.slice(0, 12)}…, its thresholds and record rules) is not in the store, or not its signed bytes: ${command} cannot apply what the snapshot signed`, { ref: input.location.ref, sha256: entry.sha256 });
+}
