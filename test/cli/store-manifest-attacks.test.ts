@@ -15,7 +15,6 @@ import { join } from 'node:path';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { copyTree, makeTree, REPO, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { newStorePath, snapshotFolder, tamper } from '../helpers/store.js';
-import { DEFAULT_THRESHOLDS } from '../../src/records/thresholds.js';
 
 const keys = useKeyPair('alice');
 const TABULAR = join(REPO, 'examples', 'tabular');
@@ -197,15 +196,14 @@ describe("check's thresholds", () => {
     expect(f.json.breaches.map((x: Json) => x.rule)).not.toContain('maxLabelChanges');
   });
 
-  it('ignore a snap.json object replaced by a FIFO (never blocking on it) and fall back to the defaults', async () => {
+  it('take a snap.json object replaced by a FIFO for one not there (never blocking on it): INTEGRITY_FAILURE, not the defaults', async () => {
     const { store: s2 } = await twoVersions();
     const sha = createHash('sha256').update(await fsp.readFile(join(TABULAR, 'snap.json'))).digest('hex');
     const object = join(s2, 'objects', 'sha256', sha.slice(0, 2), sha.slice(2));
     await fsp.rm(object);
     execFileSync('mkfifo', [object]);
     const c = await snapJson(['check', 'tab@v2', '--against', 'tab@v1', '--store', s2]);
-    expect(c.code).toBe(1);
-    expect(c.json.thresholds).toMatchObject({ maxAddedShare: DEFAULT_THRESHOLDS.maxAddedShare, maxLabelChanges: 0 });
+    expect([c.code, c.json.error?.code], c.stdout).toEqual([1, 'INTEGRITY_FAILURE']);
   });
 
   it("between two folders, cannot take a set out of the comparison or redefine it with the version under review's own snap.json rules", async () => {
