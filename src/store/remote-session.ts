@@ -49,6 +49,7 @@ import { parseAttestation, MAX_TRAINING_DATASETS } from '../core/attestation.js'
 import { fromBase64 } from '../core/encoding.js';
 import { MAX_INDEX_LINE_BYTES, MAX_INDEX_SUMMARY_BYTES } from '../core/records.js';
 import { makeScratchDir } from '../io/scratch-dir.js';
+import { CONFIG_FILE, MAX_CONFIG_BYTES } from '../records/config.js';
 
 /**
  * Which objects a command reads from the store: none; the record indexes of every snapshot, or
@@ -398,6 +399,17 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
       for (const [h, most] of recordObjectLimits(statement, new Map())) {
         wantedObjects.add(h);
         limits.set(h, Math.max(limits.get(h) ?? 0, most));
+      }
+      // A record command (check, diff, drill, verify) also reads the snapshot's signed snap.json:
+      // its record rules and thresholds (records/snapshot-config.ts), checked there against the
+      // manifest; without it check and diff fail (INTEGRITY_FAILURE), as on a local store without it.
+      if (opts.objects.objects === 'record-indexes') {
+        const [name, version] = ref.split('@') as [string, string];
+        const config = await configObjectOfFile(join(snapshotDir(store, name, version), MANIFEST_FILE));
+        if (config) {
+          wantedObjects.add(config);
+          limits.set(config, Math.max(limits.get(config) ?? 0, MAX_CONFIG_BYTES + 1));
+        }
       }
     }
     need = [...wantedObjects].filter((h) => state.objects.has(h)).sort();
@@ -912,6 +924,36 @@ export async function manifestSizesOfFile(path: string): Promise<Map<string, num
     if (!(e instanceof SnapError) || e.code === 'IO_ERROR') throw e;
   }
   return out;
+}
+
+/**
+ * The object a manifest file's `snap.json` entry names (a regular file's digest), read as it streams
+ * up to that entry; undefined when there is none, or the file is missing or does not parse there
+ * (left to the command, which checks the manifest against its statement before using the entry).
+ * Lines are sorted by the UTF-8 bytes of their path (docs/FORMAT.md §1): the read stops at the first
+ * path after it.
+ * @throws SnapError `IO_ERROR`
+ */
+export async function configObjectOfFile(path: string): Promise<string | undefined> {
+  try {
+    for await (const run of manifestLineRuns(path, { bytes: 0 })) {
+      for (const line of run) {
+        let e: { path?: unknown; sha256?: unknown };
+        try {
+          e = JSON.parse(line) as { path?: unknown; sha256?: unknown };
+        } catch {
+          return undefined;
+        }
+        if (typeof e.path !== 'string') return undefined;
+        // 'snap.json' is ASCII: UTF-16 order against it is UTF-8 order.
+        if (e.path > CONFIG_FILE) return undefined;
+        if (e.path === CONFIG_FILE) return typeof e.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256) ? e.sha256 : undefined;
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof SnapError) || e.code === 'IO_ERROR') throw e;
+  }
+  return undefined;
 }
 
 /**

@@ -199,6 +199,34 @@ describe('reading from an S3 store (moto) without copying the store', { retry: 1
     // check and diff see the flipped label; the revoked snapshot fails verify.
     expect(codes).toEqual(['seal 0', 'seal 0', 'check 1', 'check 1', 'diff 1', 'report 1', 'attest 0', expect.stringMatching(/^verify-model /), 'bom 0', 'bom 0', 'revoke 0', 'verify 1', 'list 0']);
   }, 240_000);
+  it("check and diff read a snapshot's signed snap.json (its thresholds and rules) from an S3 store as from a local one: a flip its strict maxShift forbids fails check, not INTEGRITY_FAILURE", async () => {
+    const { local, s3 } = await twoStores();
+    const results: Record<string, unknown[]> = {};
+    const config = JSON.stringify({ records: [{ pattern: '*.csv', key: ['id'], label: 'label' }], check: { maxShift: 0.001 } });
+    for (const store of [local, s3]) {
+      const data = await makeTree({ 'snap.json': config, 'train.csv': TRAIN_CSV });
+      const out: unknown[] = [];
+      const step = async (args: string[]): Promise<void> => {
+        const r = await snapJson([...args, '--store', store], { env: env() });
+        out.push({ step: args[0], code: r.code, error: r.json?.error?.code, breaches: (r.json?.breaches ?? []).map((b: { rule: string }) => b.rule), unavailable: (r.json?.records?.unavailable ?? []).map((u: { name: string }) => u.name) });
+      };
+      await step(['seal', data, '--as', 'ds@v1', '--key', kp.key]);
+      await fsp.writeFile(join(data, 'train.csv'), TRAIN_CSV.replace('1,win money now,spam', '1,win money now,ham'));
+      await fsp.writeFile(join(data, 'extra.csv'), 'id,text,label\n1,x,spam\n');
+      await fsp.writeFile(join(data, 'snap.json'), JSON.stringify({ records: [{ pattern: 'train.csv', key: ['id'], label: 'label' }] }));
+      await step(['check', data, '--against', 'ds@v1', '--pubkey', kp.pub, '--max-label-changes', '1']);
+      await step(['seal', data, '--as', 'ds@v2', '--key', kp.key]);
+      await step(['diff', 'ds@v1', 'ds@v2']);
+      results[store === local ? 'local' : 's3'] = out;
+    }
+    expect(results.s3).toEqual(results.local);
+    expect(results.local).toEqual([
+      expect.objectContaining({ step: 'seal', code: 0 }),
+      expect.objectContaining({ step: 'check', code: 1, breaches: expect.arrayContaining(['maxShift']) }),
+      expect.objectContaining({ step: 'seal', code: 0 }),
+      expect.objectContaining({ step: 'diff', code: 1, unavailable: ['extra.csv'] }),
+    ]);
+  }, 240_000);
   it('sign co-signs a committed snapshot in an S3 store by a write-once co-signature file, as on a local store; one written over or removed is still read at its first version (versioned bucket), and said', async () => {
     const { local, s3, bucket } = await twoStores();
     const c = clientFor(server);
