@@ -145,12 +145,64 @@ function validateState(v: unknown, path: string): TrustedState {
   return v as unknown as TrustedState;
 }
 
+/** Mode bits that let the group or others write (S_IWGRP | S_IWOTH). */
+const GROUP_OR_OTHER_WRITE = 0o022;
+/** The sticky bit (S_ISVTX): in a folder, only an entry's owner (or the folder's) may rename or remove it. */
+const STICKY = 0o1000;
+
 /**
- * Read the trusted state; an absent file is an empty state.
+ * Why another user could write the trusted state — plant a remembered policy whose root keys are
+ * theirs, forget a revocation or a newer version — or undefined when only this user (or root) can:
+ * the state folder must be owned by this user or root and not writable by the group or others
+ * unless sticky (as `/tmp`), and the state file, when there, owned by this user or root and
+ * writable by no one else. As OpenSSH's StrictModes, for the same reason: a trust anchor another
+ * user can write is not one. Not checked where the platform has no user ids (Windows).
+ * @throws SnapError `IO_ERROR` when the folder cannot be looked at (`NOT_FOUND` when it is not there)
+ */
+export async function unsafeStateReason(dir: string): Promise<string | undefined> {
+  const uid = process.geteuid?.();
+  if (uid === undefined) return undefined;
+  const mine = (owner: number) => owner === uid || owner === 0;
+  let d;
+  try {
+    d = await fsp.stat(dir);
+  } catch (e) {
+    throw ioError(e, dir, 'cannot read the trusted state');
+  }
+  if (!d.isDirectory()) return undefined; // reading the file in it fails, and says so
+  if (!mine(d.uid)) return `the folder ${dir} belongs to user ${d.uid}, not to this user (${uid}) or root`;
+  if ((d.mode & GROUP_OR_OTHER_WRITE) !== 0 && (d.mode & STICKY) === 0) return `the folder ${dir} can be written by its group or by others (mode ${(d.mode & 0o7777).toString(8)})`;
+  const path = join(dir, STATE_FILE);
+  let f;
+  try {
+    f = await fsp.lstat(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw ioError(e, path, 'cannot read the trusted state');
+  }
+  if (!mine(f.uid)) return `${path} belongs to user ${f.uid}, not to this user (${uid}) or root`;
+  if (f.isFile() && (f.mode & GROUP_OR_OTHER_WRITE) !== 0) return `${path} can be written by its group or by others (mode ${(f.mode & 0o7777).toString(8)})`;
+  return undefined;
+}
+
+/**
+ * Read the trusted state; an absent file (or folder) is an empty state. A state another user could
+ * have written ({@link unsafeStateReason}) is not read: `IO_ERROR`, as for a state this user cannot
+ * read (callers that can go on without it do so with a note; a policy's anchor cannot).
  * @throws SnapError `STATE_MALFORMED` | `IO_ERROR`
  */
 export async function readState(dir: string): Promise<TrustedState> {
   const path = join(dir, STATE_FILE);
+  let unsafe: string | undefined;
+  try {
+    unsafe = await unsafeStateReason(dir);
+  } catch (e) {
+    if (isSnapError(e, 'NOT_FOUND') && e.details?.errno === 'ENOENT') return emptyState();
+    throw e;
+  }
+  if (unsafe !== undefined) {
+    throw new SnapError('IO_ERROR', `the trusted state is not used: ${unsafe}, so another user could have written what it remembers (make the folder and file this user's, mode 0700 and 0600, or give another --state-dir)`, { path, reason: 'unsafe' });
+  }
   let text: string;
   try {
     // Bounded, never blocking, only a regular file: a FIFO planted in a shared state folder must

@@ -1,0 +1,94 @@
+/**
+ * This machine's trusted state (docs/FORMAT.md §16.5) against another user who can write its
+ * folder or file, and holds no key: the policy root it remembers is the anchor that outranks
+ * `--root`, so a state planted there made a policy signed by that user's own key pass verify. A
+ * state another user could write is not used (IO_ERROR, exit 3), as OpenSSH's StrictModes refuses
+ * an authorized_keys file others can write.
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { makeKeyPair, makeTree, snapJson, tempDir, type KeyPair } from '../helpers/tree.js';
+
+let root: KeyPair, producer: KeyPair, mallory: KeyPair;
+beforeAll(async () => {
+  [root, producer, mallory] = await Promise.all([makeKeyPair('root'), makeKeyPair('producer'), makeKeyPair('mallory')]);
+});
+
+const run = (args: string[], state: string) => snapJson(args, { env: { SNAP_STATE_DIR: state } });
+
+/** Policy acme v1 with root `r` and producer `p`, every dataset needing one producer, signed by `r`. */
+async function policy(file: string, r: KeyPair, p: KeyPair, state: string): Promise<string> {
+  for (const args of [
+    ['policy', 'init', file, '--name', 'acme', '--root-key', r.pub],
+    ['policy', 'add-key', file, '--pub', p.pub, '--role', 'producer'],
+    ['policy', 'rule', file, '--datasets', '*', '--require', 'producer=1'],
+    ['policy', 'sign', file, '--key', r.key],
+  ]) {
+    const c = await run(args, state);
+    expect(c.code, c.stderr).toBe(0);
+  }
+  return file;
+}
+
+/**
+ * The real policy (root `root`) trusted once on this machine; then mallory's data, sealed by her
+ * key, her own policy acme (root and producer: her key), and a state remembering her root, made
+ * with snap itself in a folder of hers and copied over this machine's.
+ */
+async function planted() {
+  const dir = await tempDir('snap-state-attack-');
+  const state = join(dir, 'state');
+  const store = join(dir, 'store');
+  const data = await makeTree({ 'a.txt': 'poisoned\n' });
+  expect((await run(['seal', data, '--as', 'ds@1', '--key', mallory.key, '--store', store], state)).code).toBe(0);
+  const real = await policy(join(dir, 'real.json'), root, producer, state);
+  const first = await run(['verify', data, '--against', 'ds@1', '--policy', real, '--root', root.pub, '--store', store], state);
+  expect(first.code, first.stdout).toBe(1); // mallory is no producer of the real policy
+  const forged = join(dir, 'forged');
+  const evil = await policy(join(dir, 'evil.json'), mallory, mallory, forged);
+  expect((await run(['verify', data, '--against', 'ds@1', '--policy', evil, '--root', mallory.pub, '--store', store], forged)).code).toBe(0);
+  await fsp.copyFile(join(forged, 'trusted-state.json'), join(state, 'trusted-state.json'));
+  const attack = ['verify', data, '--against', 'ds@1', '--policy', evil, '--root', root.pub, '--store', store];
+  return { state, attack };
+}
+
+describe('a trusted state another user can write is not used', () => {
+  it('in a folder others can write: mallory\'s policy, anchored by her planted state, does not pass verify --root ROOT.pub (IO_ERROR, exit 3)', async () => {
+    const { state, attack } = await planted();
+    await fsp.chmod(state, 0o777);
+    const r = await run(attack, state);
+    expect([r.code, r.json.error?.code], r.stdout).toEqual([3, 'IO_ERROR']);
+    expect(r.json.error.message).toMatch(/can be written by its group or by others/);
+  });
+
+  it('a state file others can write, or that belongs to another user: not used either (IO_ERROR, exit 3)', async () => {
+    const { state, attack } = await planted();
+    const file = join(state, 'trusted-state.json');
+    await fsp.chmod(file, 0o666);
+    const writable = await run(attack, state);
+    expect([writable.code, writable.json.error?.code], writable.stdout).toEqual([3, 'IO_ERROR']);
+    await fsp.chmod(file, 0o600);
+    if (process.geteuid?.() === 0) {
+      await fsp.chown(file, 65534, 65534);
+      const foreign = await run(attack, state);
+      expect([foreign.code, foreign.json.error?.code], foreign.stdout).toEqual([3, 'IO_ERROR']);
+      expect(foreign.json.error.message).toMatch(/belongs to user 65534/);
+    }
+  });
+
+  it('in a sticky folder others can write (as /tmp), a state file of this user is used: the real policy still anchors (exit 1 for mallory\'s data)', async () => {
+    const dir = await tempDir('snap-state-sticky-');
+    const state = join(dir, 'state');
+    await fsp.mkdir(state);
+    await fsp.chmod(state, 0o1777);
+    const store = join(dir, 'store');
+    const data = await makeTree({ 'a.txt': 'fine\n' });
+    expect((await run(['seal', data, '--as', 'ds@1', '--key', producer.key, '--store', store], state)).code).toBe(0);
+    const real = await policy(join(dir, 'real.json'), root, producer, state);
+    const r = await run(['verify', data, '--against', 'ds@1', '--policy', real, '--root', root.pub, '--store', store], state);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const kept = JSON.parse(await fsp.readFile(join(state, 'trusted-state.json'), 'utf8'));
+    expect(Object.keys(kept.policies)).toEqual(['acme']);
+  });
+});
