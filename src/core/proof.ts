@@ -282,7 +282,7 @@ export interface VerifyProofOptions {
  * 1. `envelope`: the envelope member is a DSSE envelope (`parseEnvelope`: shape, payload type,
  *    at most `MAX_SIGNATURES`, at most `MAX_ENVELOPE_BYTES`), with standard padded base64.
  * 2. `signature`: every signature verifies (strict Ed25519 over PAE) under one of `trusted`, its
- *    keyid names that key, and at least `threshold` distinct keys signed.
+ *    keyid names that key, none repeats another's bytes, and at least `threshold` distinct keys signed.
  * 3. `statement`: the statement parsed only from the verified payload (`parseStatement`).
  * 4. `snapshot`: when `expect` is given, the statement is that snapshot.
  * 5. `entry`: the line is a valid canonical manifest entry (`parseEntry`).
@@ -324,6 +324,8 @@ export function verifyProof(proof: InclusionProof, trusted: readonly TrustedKey[
   });
   const sigs = env.signatures;
   if (sigs.length === 0) return fail('SIGNATURE_INVALID', 'signature', 'the envelope has no signatures');
+  // Signature bytes (hex) → the 1-based number of the first signature that carried them.
+  const firstWith = new Map<string, number>();
   for (let i = 0; i < sigs.length; i++) {
     const s = verdict.signatures[i] as (typeof verdict.signatures)[number];
     const sig = (sigs[i] as { sig: string }).sig;
@@ -334,6 +336,11 @@ export function verifyProof(proof: InclusionProof, trusted: readonly TrustedKey[
     if (s.verifiedBy !== s.keyid) {
       return fail('SIGNATURE_INVALID', 'signature', `signature ${i + 1} claims keyid ${JSON.stringify(s.keyid.slice(0, 64))} but was made by ${s.verifiedBy}: in a proof the keyid must name the signing key`);
     }
+    // snap prove writes each signature once: a copy is bytes added that would still pass.
+    const bytes = toHex(fromBase64(sig));
+    const first = firstWith.get(bytes);
+    if (first !== undefined) return fail('SIGNATURE_INVALID', 'signature', `signature ${i + 1} repeats signature ${first}: a proof carries each signature once`);
+    firstWith.set(bytes, i + 1);
   }
   if (!verdict.ok) return fail('SIGNATURE_INVALID', 'signature', `only ${verdict.trustedKeyids.length} of the required ${threshold} given keys signed`);
 

@@ -158,6 +158,14 @@ describe('no changed byte lets a record proof pass', () => {
     expect(verdict(proofWith({ entry: (EXAMPLE.index[1] as string).replace(',"key":["10"]', '') }))).toBe('fail:entry');
   });
 
+  it('a signature copied in again (a proof longer by one signature, every byte of it valid) fails the signature check', () => {
+    const twice = edited(kept, (v) => {
+      v.envelope.signatures = [...v.envelope.signatures, ...v.envelope.signatures];
+    });
+    expect(verdict(twice)).toBe('fail:signature');
+    expect(verifyProof(parseProof(twice), [key]).failure?.message).toMatch(/repeats signature 1/);
+  });
+
   it('under another key it fails the signature check', () => {
     const v = verifyProof(parseProof(kept), [trustedOf(testKey(9))]);
     expect(v.failure).toMatchObject({ code: 'SIGNATURE_INVALID', check: 'signature' });
