@@ -5,7 +5,8 @@
 import { join } from 'node:path';
 import { SnapError } from '../core/errors.js';
 import { MANIFEST_FILE } from '../io/store.js';
-import { objectsDirOf, type DiffInput } from '../ops/diff.js';
+import { objectsDirOf, type DiffInput, type DiffOptions } from '../ops/diff.js';
+import type { OpenedSnapshot } from './snapshot-ref.js';
 import { readRecordConfig } from '../records/seal-records.js';
 import { snapshotConfig } from '../records/snapshot-config.js';
 import { readSnapshotUnverified } from '../snapshot.js';
@@ -37,4 +38,17 @@ export async function sideConfig(input: DiffInput, store: string, archive: strin
     if (bytes) return parseConfig(bytes, `${CONFIG_FILE} of the snapshot`);
   }
   throw new SnapError('INTEGRITY_FAILURE', `${input.location.ref}: its signed ${CONFIG_FILE} (object ${entry.sha256.slice(0, 12)}…, its thresholds and record rules) is not in the store, or not its signed bytes: ${command} cannot apply what the snapshot signed`, { ref: input.location.ref, sha256: entry.sha256 });
+}
+
+/**
+ * The signed `snap.json` of each snapshot side of a record diff (`DiffOptions.recordConfigs`), for
+ * `diff` and `report`: a folder side's own is read by the diff itself, a dataset in S3 has none.
+ * @param held the snapshots opened from the command line (an archive's data member is read)
+ * @throws SnapError the codes of {@link sideConfig} (`INTEGRITY_FAILURE` when a signed snap.json is not there)
+ */
+export async function snapshotRecordConfigs(a: DiffInput, b: DiffInput, store: string, held: readonly OpenedSnapshot[], command: string): Promise<NonNullable<DiffOptions['recordConfigs']>> {
+  const configOf = async (i: DiffInput) => (i.kind === 'snapshot' ? sideConfig(i, store, held.find((h) => h.location === i.location)?.archive, command) : undefined);
+  const configA = await configOf(a);
+  const configB = await configOf(b);
+  return { ...(configA ? { a: configA } : {}), ...(configB ? { b: configB } : {}) };
 }

@@ -5,7 +5,7 @@
  * — the label counts of both sides, read from their whole manifests.
  */
 import type { TrustedKey } from '../core/envelope.js';
-import { diff, type DiffInput, type DiffReport, type DiffSide } from '../ops/diff.js';
+import { diff, type DiffInput, type DiffOptions, type DiffReport, type DiffSide } from '../ops/diff.js';
 import { rereadEntryRuns } from '../io/manifest-file.js';
 import { countOf, newLabelCounts } from '../records/stats.js';
 import { checkTrust } from '../snapshot.js';
@@ -30,6 +30,8 @@ export interface GatherOptions extends Omit<IncidentOptions, 'folderLabels'> {
   store?: string;
   /** Check trust; without it each side's signers are listed, not judged. */
   trust?: ReportTrust;
+  /** The signed `snap.json` of each snapshot side, for the record diff (`DiffOptions.recordConfigs`). */
+  recordConfigs?: DiffOptions['recordConfigs'];
   onProgress?: (p: Progress) => void;
 }
 
@@ -83,6 +85,7 @@ export async function gatherIncident(a: DiffInput, b: DiffInput, o: GatherOption
     ...(o.jobs !== undefined ? { jobs: o.jobs } : {}),
     ...(o.skipDirs ? { skipDirs: o.skipDirs } : {}),
     ...(o.store !== undefined ? { store: o.store } : {}),
+    ...(o.recordConfigs ? { recordConfigs: o.recordConfigs } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     onManifests: async (pa, pb, signed) => {
       const la = await countFolderLabels(pa, signed.a);

@@ -120,6 +120,17 @@ describe("diff: a snapshot side's signed rules choose the record sets too, as in
     expect(d.json.records.unavailable).toContainEqual(expect.objectContaining({ name: 'extra.csv', side: 'b' }));
   });
 
+  it('report lists it too, among the record sets not compared', async () => {
+    const store = await newStorePath();
+    await narrowed(store);
+    const md = join(await makeTree({}), 'incident.md');
+    const r = await snapJson(['report', 'd@1', 'd@2', '--store', store, '-o', md]);
+    expect(r.code, r.stderr).toBe(1);
+    const text = await fsp.readFile(md, 'utf8');
+    expect(text).toMatch(/\| set not compared \|/);
+    expect(text).toMatch(/\| extra\.csv \| b \|/);
+  });
+
   it("with A's snap.json object deleted from the store, diff stops with INTEGRITY_FAILURE (exit 1); --no-records still compares the files", async () => {
     const store = await newStorePath();
     const a = await narrowed(store);

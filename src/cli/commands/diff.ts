@@ -14,7 +14,7 @@ import { pubkeyTrustRules } from '../trust-args.js';
 import { jsonOut, checkJobs, trustedKeys, commonFlags, mustExistIfPath, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { openSnapshotRef, type OpenedSnapshot } from '../snapshot-ref.js';
 import { recordsLines } from '../records-print.js';
-import { sideConfig } from '../side-config.js';
+import { snapshotRecordConfigs } from '../side-config.js';
 import { isS3Url, parseS3Url } from '../../s3/location.js';
 
 /** One side: a dataset folder (walked and hashed by diff), else a snapshot or archive, added to `held` to be closed. */
@@ -86,12 +86,8 @@ async function cmdDiff(a: Args, io: CliIo): Promise<number> {
     // A snapshot's signed rules take part in choosing the record sets, as in check: a record file
     // they match that the other side left unindexed is listed as unavailable, not passed over.
     const records = a['no-records'] !== true;
-    const archiveOf = (i: DiffInput) => (i.kind === 'snapshot' ? held.find((h) => h.location === i.location)?.archive : undefined);
-    const configOf = async (i: DiffInput) => (records && i.kind === 'snapshot' ? sideConfig(i, store, archiveOf(i), 'diff') : undefined);
-    const configA = await configOf(ia);
-    const configB = await configOf(ib);
-    const recordConfigs = { ...(configA ? { a: configA } : {}), ...(configB ? { b: configB } : {}) };
-    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, ...(judged ? { rules: judged.rules } : {}), skipDirs: [store], store, ...(records ? { recordConfigs } : { records: false }) });
+    const recordConfigs = records ? await snapshotRecordConfigs(ia, ib, store, held, 'diff') : undefined;
+    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, ...(judged ? { rules: judged.rules } : {}), skipDirs: [store], store, ...(recordConfigs ? { recordConfigs } : { records: false }) });
     await judged?.keep();
     // A side the keys do not trust is an integrity failure, identical or not (SPEC §8: exit 1).
     const exit = isIdentical(r) && untrustedSides(r).length === 0 ? EXIT_OK : EXIT_INTEGRITY;
