@@ -24,6 +24,7 @@ export function trustOptions(y: Argv): Argv {
     .option('threshold', wholeNumberOption('threshold', 'how many distinct --pubkey keys must have signed (default: 1)', 1, MAX_THRESHOLD, 1))
     .option('policy', { type: 'string', array: true, requiresArg: true, describe: 'signed trust policy (snap policy …); several: a chain of versions, oldest first' })
     .option('root', { type: 'string', array: true, requiresArg: true, describe: 'root public key of the policy (anchors its first use on this machine); repeatable' })
+    .option('policy-name', { type: 'string', requiresArg: true, describe: 'require the policy to be the one of this name (its root keys may sign others)' })
     .option('state-dir', { type: 'string', requiresArg: true, describe: 'folder of the trusted state (default: $SNAP_STATE_DIR, else $XDG_STATE_HOME/snap, else ~/.local/state/snap)' })
     .option('revocations', { type: 'string', array: true, requiresArg: true, describe: "revocation file (from snap revoke --out); repeatable. The store's own revocations are always read" });
 }
@@ -59,6 +60,7 @@ export async function trustSetup(a: Args, io: CliIo, storeRoot: string, now = ne
   const policies = (a.policy as string[] | undefined) ?? [];
   if (pubkeys.length === 0 && policies.length === 0) throw new SnapError('USAGE', 'say whom to trust: --pubkey KEY.pub… , or --policy POLICY --root ROOT.pub…');
   if (policies.length === 0 && a.root !== undefined) throw new SnapError('USAGE', '--root anchors a --policy; give the policy too');
+  if (policies.length === 0 && a['policy-name'] !== undefined) throw new SnapError('USAGE', '--policy-name names the --policy required; give the policy too');
   const trusted = await trustedKeys(pubkeys, io.cwd);
   const dir = stateDir(a['state-dir'] as string | undefined, io.env, io.cwd);
   let policy: VerifiedPolicy | undefined;
@@ -66,7 +68,8 @@ export async function trustSetup(a: Args, io: CliIo, storeRoot: string, now = ne
     const docs = [];
     for (const f of policies) docs.push(await readPolicyFile(resolve(io.cwd, f)));
     const roots = await trustedKeys((a.root as string[] | undefined) ?? [], io.cwd);
-    policy = establishPolicy(docs, roots, await readState(dir), now);
+    const name = a['policy-name'] !== undefined ? String(a['policy-name']) : undefined;
+    policy = establishPolicy(docs, roots, await readState(dir), now, name !== undefined ? { name } : {});
     const v = policy;
     if (opts.remember !== false) try {
       await updateState(dir, (s) => rememberPolicy(s, v, now));

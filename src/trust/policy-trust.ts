@@ -116,15 +116,21 @@ export function policyMemory(p: Policy, sha256: string, now: Date): PolicyMemory
  * @param docs policy files, oldest first (one, or a chain of rotations)
  * @param roots the `--root` keys (used only when the state remembers no version of this policy)
  * @param state the trusted state
+ * @param opts.name the policy name required (`--policy-name`): a root key signs every policy its
+ *   holders make, and each name is anchored apart, so without it a policy of another name signed by
+ *   the same root (an old one, or one for another team) is taken in place of the one meant
  * @throws SnapError `USAGE` (no policy; files of different policies or out of order; first use
- *   without `--root`) | `POLICY_SIGNATURE_INVALID` (reason `root-threshold`, `not-signed-by-given-roots`
- *   or `rotation`) | `POLICY_ROLLBACK` (reason `older` or `same-version-different-content`) |
- *   `POLICY_EXPIRED`
+ *   without `--root`) | `POLICY_SIGNATURE_INVALID` (reason `other-name`, `root-threshold`,
+ *   `not-signed-by-given-roots` or `rotation`) | `POLICY_ROLLBACK` (reason `older` or
+ *   `same-version-different-content`) | `POLICY_EXPIRED`
  */
-export function establishPolicy(docs: readonly PolicyDoc[], roots: readonly TrustedKey[], state: TrustedState, now: Date): VerifiedPolicy {
+export function establishPolicy(docs: readonly PolicyDoc[], roots: readonly TrustedKey[], state: TrustedState, now: Date, opts: { name?: string } = {}): VerifiedPolicy {
   const last = docs[docs.length - 1];
   if (!last) throw new SnapError('USAGE', 'give a policy file with --policy');
   const name = last.policy.name;
+  if (opts.name !== undefined && name !== opts.name) {
+    throw refused('POLICY_SIGNATURE_INVALID', last, 'other-name', `it is policy ${JSON.stringify(name)}, not the policy ${JSON.stringify(opts.name)} that --policy-name requires (another policy its root keys signed is not that one)`);
+  }
   for (let i = 0; i < docs.length; i++) {
     const d = docs[i] as PolicyDoc;
     if (d.policy.name !== name) throw new SnapError('USAGE', `--policy files must be versions of one policy: ${d.file} is policy ${d.policy.name}, ${last.file} is ${name}`);

@@ -11,7 +11,7 @@ import { snapBin } from '../helpers/tree.js';
 import { yargs } from '../../src/cli/yargs.js';
 
 /** The trust flags of verify, import and restore (src/cli/trust-args.ts). */
-const TRUST = ['pubkey', 'threshold', 'policy', 'root', 'state-dir', 'revocations'];
+const TRUST = ['pubkey', 'threshold', 'policy', 'root', 'policy-name', 'state-dir', 'revocations'];
 
 /** Every flag each command takes (long names). `--json`, `--debug` and `--help` every command takes. */
 const FLAGS: Record<string, string[]> = {

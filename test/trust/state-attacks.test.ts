@@ -92,3 +92,27 @@ describe('a trusted state another user can write is not used', () => {
     expect(Object.keys(kept.policies)).toEqual(['acme']);
   });
 });
+
+describe('--policy-name: a policy of another name signed by the same root is not the one meant', () => {
+  it("the root's policy acme-old (mallory a producer) passes verify in place of acme without it (as documented), and is refused with --policy-name acme (POLICY_SIGNATURE_INVALID, other-name, exit 1)", async () => {
+    const dir = await tempDir('snap-policy-name-');
+    const state = join(dir, 'state');
+    const store = join(dir, 'store');
+    const data = await makeTree({ 'a.txt': 'poisoned\n' });
+    expect((await run(['seal', data, '--as', 'ds@1', '--key', mallory.key, '--store', store], state)).code).toBe(0);
+    const real = await policy(join(dir, 'real.json'), root, producer, state);
+    const base = ['verify', data, '--against', 'ds@1', '--root', root.pub, '--store', store];
+    expect((await run([...base, '--policy', real, '--policy-name', 'acme'], state)).code).toBe(1);
+    // Another policy the same root once signed, under another name, with mallory as a producer.
+    const other = join(dir, 'old.json');
+    for (const args of [
+      ['policy', 'init', other, '--name', 'acme-old', '--root-key', root.pub],
+      ['policy', 'add-key', other, '--pub', mallory.pub, '--role', 'producer'],
+      ['policy', 'rule', other, '--datasets', '*', '--require', 'producer=1'],
+      ['policy', 'sign', other, '--key', root.key],
+    ]) expect((await run(args, state)).code).toBe(0);
+    expect((await run([...base, '--policy', other], state)).code).toBe(0);
+    const pinned = await run([...base, '--policy', other, '--policy-name', 'acme'], state);
+    expect([pinned.code, pinned.json.error?.code, pinned.json.error?.details?.reason], pinned.stdout).toEqual([1, 'POLICY_SIGNATURE_INVALID', 'other-name']);
+  });
+});

@@ -45,6 +45,7 @@ function trustWords(a: Args): string[] {
   if (a.threshold !== undefined && a.threshold !== 1) words.push('--threshold', String(a.threshold));
   each('policy');
   each('root');
+  if (typeof a['policy-name'] === 'string') words.push('--policy-name', a['policy-name']);
   if (typeof a['state-dir'] === 'string') words.push('--state-dir', a['state-dir']);
   each('revocations');
   return words;
