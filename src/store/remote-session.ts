@@ -400,9 +400,10 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
         wantedObjects.add(h);
         limits.set(h, Math.max(limits.get(h) ?? 0, most));
       }
-      // A record command (check, diff, drill, verify) also reads the snapshot's signed snap.json:
-      // its record rules and thresholds (records/snapshot-config.ts), checked there against the
-      // manifest; without it check and diff fail (INTEGRITY_FAILURE), as on a local store without it.
+      // check, diff and report also read the snapshot's signed snap.json: its record rules and
+      // thresholds (records/snapshot-config.ts), checked there against the manifest; without it
+      // they fail (INTEGRITY_FAILURE), as on a local store without it. The other commands that
+      // pull record indexes get it too (at most MAX_CONFIG_BYTES + 1 bytes a snapshot).
       if (opts.objects.objects === 'record-indexes') {
         const [name, version] = ref.split('@') as [string, string];
         const config = await configObjectOfFile(join(snapshotDir(store, name, version), MANIFEST_FILE));
