@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeKeyPair, makeTree, snapJson, spawnSnap, tempDir, type KeyPair, type RunResult } from '../helpers/tree.js';
+import { makeKeyPair, makeTree, snap, snapJson, spawnSnap, tempDir, type KeyPair, type RunResult } from '../helpers/tree.js';
 import { pae } from '../../src/core/envelope.js';
 import { POLICY_PAYLOAD_TYPE, assignRoles, validatePolicy, type Policy } from '../../src/core/policy.js';
 import { establishPolicy, readPolicyFile, rememberPolicy } from '../../src/trust/policy-trust.js';
@@ -264,6 +264,23 @@ describe('the policy file itself', () => {
     const v = await w.run(verifyArgs(w, data, 'ds@v1', [file]));
     expect(v.code).toBe(1);
     expect(v.json.error.code).toBe('POLICY_SIGNATURE_INVALID');
+  });
+
+  it('policy sign counts only root keys that count: signed by a root key the policy revoked, it says 0 root signatures and asks for one, as verify refuses it (root-threshold)', async () => {
+    const w = await world();
+    const file = join(w.dir, 'p.json');
+    await w.ok(['policy', 'init', file, '--name', 'acme', '--root-key', r1.pub, '--root-threshold', '1']);
+    await w.ok(['policy', 'add-key', file, '--pub', r2.pub, '--role', 'root']);
+    await w.ok(['policy', 'add-key', file, '--pub', carol.pub, '--role', 'producer']);
+    await w.ok(['policy', 'rule', file, '--datasets', '*', '--require', 'producer=1']);
+    await w.ok(['policy', 'revoke-key', file, '--pub', r1.pub, '--reason', 'stolen']);
+    const signed = await w.ok(['policy', 'sign', file, '--key', r1.key]);
+    expect(signed.json.signatures).toBe(0);
+    const human = await snap(['policy', 'sign', file, '--key', r1.key], { env: { SNAP_STATE_DIR: w.state } });
+    expect(human.stdout).toMatch(/0 of 1 root signatures\n {2}it needs 1 root signature: snap policy sign/);
+    const data = await sealed(w, 'ds@v1', [carol]);
+    const v = await w.run(verifyArgs(w, data, 'ds@v1', [file], [r1]));
+    expect([v.code, v.json.error?.code, v.json.error?.details?.reason]).toEqual([1, 'POLICY_SIGNATURE_INVALID', 'root-threshold']);
   });
 
   it('on first use must be signed by the --root keys given (exit 1, POLICY_SIGNATURE_INVALID), and needs them (exit 2, USAGE)', async () => {

@@ -20,7 +20,7 @@ import { toBase64 } from '../../core/encoding.js';
 import { encodePublicKeyDer } from '../../core/keys.js';
 import { parseDuration, parseExpiry } from '../../core/durations.js';
 import { formatTime, isValidTime } from '../../core/statement.js';
-import { POLICY_PAYLOAD_TYPE, keyUnusable, policyKeys, serializePolicy, type Policy } from '../../core/policy.js';
+import { POLICY_PAYLOAD_TYPE, keyUnusable, policyKeys, serializePolicy, usableRootKeys, type Policy } from '../../core/policy.js';
 import { addKey, newPolicy, removeKey, revokeKey, setFields, setRule, type NewKey } from '../../core/policy-edit.js';
 import { acquireLockFile } from '../../io/store.js';
 import { writeOutputFile } from '../../io/output-temp.js';
@@ -152,7 +152,9 @@ async function signLocked(a: Args, io: CliIo, file: string, keys: Awaited<Return
   for (const k of keys) {
     if (!doc.policy.root.keyids.includes(k.keyid) && !a.quiet) io.stderr.write(`note: keyid ${shortKeyid(k.keyid)} is not a root key of this version; its signature counts only as a previous root key's (a rotation)\n`);
   }
-  const rootSigned = verifyEnvelope(env, policyKeys(doc.policy).filter((k) => doc.policy.root.keyids.includes(k.keyid)), 1, POLICY_PAYLOAD_TYPE).trustedKeyids.length;
+  // Only root keys that count now (not revoked, within their validity), as verify counts them
+  // (trust/policy-trust.ts step 1): a revoked root key's signature makes no root signature.
+  const rootSigned = verifyEnvelope(env, usableRootKeys(doc.policy, new Date()), 1, POLICY_PAYLOAD_TYPE).trustedKeyids.length;
   return report(a, io, file, doc.policy, rootSigned, `version ${doc.policy.version}: ${added === 0 ? 'already signed by these keys' : `${plural(added, 'signature')} added`}; ${rootSigned} of ${doc.policy.root.threshold} root signatures`);
 }
 
