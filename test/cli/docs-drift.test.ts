@@ -1,0 +1,115 @@
+/**
+ * The docs stay true to the code (the guide: keep the docs true): README's command table names
+ * only flags each command takes, and names every flag each command takes. Drift of this kind is
+ * silent otherwise — a flag renamed, or added to a command and never documented — so it is
+ * checked here rather than by reading.
+ */
+import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/run.js';
+import { COMMANDS, commandName } from '../../src/cli/commands/index.js';
+import { REPO } from '../helpers/tree.js';
+
+const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+
+/** Captures what is written. */
+class Sink extends Writable {
+  text = '';
+  override _write(chunk: Buffer | string, _enc: BufferEncoding, cb: () => void): void {
+    this.text += String(chunk);
+    cb();
+  }
+}
+
+/** The flags `snap NAME --help` lists: long names, and each one-letter alias mapped to its long name. */
+async function flagsOf(name: string): Promise<{ long: Set<string>; short: Map<string, string> }> {
+  const stdout = new Sink();
+  expect(await runCli([name, '--help'], { stdout, stderr: new Sink(), env: {}, cwd: REPO })).toBe(0);
+  const options = stdout.text.split(/\n\n/).find((block) => block.startsWith('Options:')) ?? '';
+  const long = new Set<string>();
+  const short = new Map<string, string>();
+  for (const m of options.matchAll(/^\s+(?:-(\w), )?--([a-z][a-z-]*)/gm)) {
+    long.add(m[2] as string);
+    if (m[1]) short.set(m[1], m[2] as string);
+  }
+  return { long, short };
+}
+
+/** The `--flag` / `-f` names in a piece of README text (long names; one-letter ones as `-f`). */
+function flagsIn(text: string): string[] {
+  return [...text.matchAll(/(?<![\w-])(--[a-z][a-z-]*|-[a-zA-Z])(?![\w-])/g)].map((m) => m[1] as string);
+}
+
+/** The rows of README's command table: the synopsis (first cell) and the whole row. */
+function tableRows(): { synopsis: string; row: string }[] {
+  return readme
+    .split('\n')
+    .filter((l) => /^\| `(snap |--store)/.test(l))
+    .map((row) => ({ synopsis: row.split(/(?<!\\)\|/)[1] ?? '', row }));
+}
+
+/** Each `snap CMD …` piece of the code spans of `text`: the command and what follows it up to the next `snap`. */
+function commandPieces(text: string): { command: string; text: string }[] {
+  const pieces: { command: string; text: string }[] = [];
+  for (const span of text.matchAll(/`([^`]+)`/g)) {
+    for (const piece of (span[1] as string).split(/(?=\bsnap [a-z])/)) {
+      const m = /^snap ([a-z][a-z-]*)/.exec(piece);
+      if (m) pieces.push({ command: m[1] as string, text: piece.slice(m[0].length) });
+    }
+  }
+  return pieces;
+}
+
+/** The flags every command (or every command that uses them) takes, named once in the prose under the table. */
+const GENERAL = ['--json', '--debug', '--help', '--store', '--quiet', '--jobs'];
+
+/** The trust flags of verify (src/cli/trust-args.ts): a row that says "the trust flags of `verify`" names them all. */
+const TRUST = ['--pubkey', '--threshold', '--policy', '--root', '--state-dir', '--revocations'];
+
+/** Commands whose flags README leaves to their own help: `policy`'s eight actions each take their own (FORMAT §16). */
+const HELP_ONLY = new Set(['policy']);
+
+describe("README's command table", () => {
+  it('gives each command only flags it takes', async () => {
+    const names = new Set(COMMANDS.map(commandName));
+    const wrong: string[] = [];
+    // Every `snap CMD …` of the table and of README's shell examples.
+    const examples = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => `\`${(m[1] as string).replace(/\\\n\s*/g, ' ').replace(/#.*$/gm, '')}\``).join('\n');
+    for (const { command, text } of commandPieces(tableRows().map((r) => r.row).join('\n') + '\n' + examples)) {
+      if (!names.has(command)) {
+        wrong.push(`snap ${command}: no such command`);
+        continue;
+      }
+      const { long, short } = await flagsOf(command);
+      for (const f of flagsIn(text)) {
+        const ok = f.startsWith('--') ? long.has(f.slice(2)) : short.has(f.slice(1));
+        if (!ok) wrong.push(`snap ${command} ${f}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('names every flag of every command, in a row about that command', async () => {
+    const prose = readme.slice(readme.indexOf('A **ref** is'));
+    for (const f of GENERAL) expect(prose, `README's prose under the table names ${f}`).toContain(`\`${f}`);
+    // An encrypted key's passphrase: said once, for every command that signs (keygen's row).
+    expect(readme).toMatch(/every command that signs[^|]*`--passphrase-env VAR`/);
+    const omitted: string[] = [];
+    for (const name of COMMANDS.map(commandName).filter((n) => !HELP_ONLY.has(n))) {
+      const { long, short } = await flagsOf(name);
+      const named = new Set<string>([...GENERAL, '--passphrase-env']);
+      for (const { synopsis, row } of tableRows()) {
+        if (!commandPieces(synopsis).some((p) => p.command === name)) continue;
+        for (const f of flagsIn(row)) named.add(f.startsWith('--') ? f : `--${short.get(f.slice(1)) ?? f}`);
+        if (row.includes('the trust flags of `verify`')) for (const f of TRUST) named.add(f);
+      }
+      for (const { command, text } of commandPieces(tableRows().map((r) => r.row).join('\n'))) {
+        if (command === name) for (const f of flagsIn(text)) named.add(f.startsWith('--') ? f : `--${short.get(f.slice(1)) ?? f}`);
+      }
+      for (const f of long) if (!named.has(`--${f}`)) omitted.push(`snap ${name} --${f}`);
+    }
+    expect(omitted).toEqual([]);
+  });
+});
