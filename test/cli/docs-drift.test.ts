@@ -1,10 +1,11 @@
 /**
  * The docs stay true to the code (the guide: keep the docs true): README's command table names
- * only flags each command takes, and names every flag each command takes. Drift of this kind is
- * silent otherwise — a flag renamed, or added to a command and never documented — so it is
- * checked here rather than by reading.
+ * only flags each command takes, and names every flag each command takes; every source file the
+ * docs name exists. Drift of this kind is silent otherwise — a flag renamed, or added to a command
+ * and never documented, a module moved (the operations moved to `src/ops/`) — so it is checked
+ * here rather than by reading.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -111,5 +112,52 @@ describe("README's command table", () => {
       for (const f of long) if (!named.has(`--${f}`)) omitted.push(`snap ${name} --${f}`);
     }
     expect(omitted).toEqual([]);
+  });
+});
+
+/** The docs that describe the code as it is. PERFORMANCE.md is a dated record: a path there may be of its time when followed by `(now \`NEW\`)`. */
+const DOCS = ['README.md', 'docs/DESIGN.md', 'docs/FORMAT.md', 'docs/PERFORMANCE.md', 'keys.example/README.md'];
+
+/** The folders of `src/` a doc may name a module by without the `src/` (`io/store.ts`). */
+const SRC_FOLDERS = readdirSync(join(REPO, 'src'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+
+/** Every file name under `dir`, at any depth (for a module named alone: `` `parallel-walk.ts` ``). */
+function fileNames(dir: string, into = new Set<string>()): Set<string> {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) fileNames(join(dir, e.name), into);
+    else into.add(e.name);
+  }
+  return into;
+}
+
+describe('the source paths the docs name', () => {
+  it('exist: every src/, test/, bench/, scripts/ and examples/ path, module path (`io/store.ts`) and module name', () => {
+    const names = new Set<string>();
+    for (const d of ['src', 'test', 'bench', 'scripts', 'docs']) fileNames(join(REPO, d), names);
+    for (const e of readdirSync(REPO, { withFileTypes: true })) if (e.isFile()) names.add(e.name);
+    const missing: string[] = [];
+    for (const doc of DOCS) {
+      const text = readFileSync(join(REPO, doc), 'utf8');
+      const where = (at: number) => `${doc}:${text.slice(0, at).split('\n').length}`;
+      // Moved since a dated entry of PERFORMANCE.md, and said so: `OLD` (now `NEW`).
+      const nowSaid = (at: number, end: number) => {
+        const m = /^`? \(now `([^`]+)`\)/.exec(text.slice(end));
+        return m !== null && existsSync(join(REPO, m[1] as string));
+      };
+      // src/…, test/…, bench/…, scripts/…, examples/… (a glob or a cut name, `s3-*`, `x…`, is not a path).
+      for (const m of text.matchAll(/(?<![\w./$-])(?:src|test|bench|scripts|examples)\/[\w./-]*[\w/](?![\w*…])/g)) {
+        if (!existsSync(join(REPO, m[0])) && !nowSaid(m.index, m.index + m[0].length)) missing.push(`${where(m.index)} ${m[0]}`);
+      }
+      // A module by its folder under src/: `io/store.ts`, records/label-flips.ts.
+      const short = new RegExp(`(?<![\\w./-])(?:${SRC_FOLDERS.join('|')})\\/[\\w.-]+\\.ts\\b`, 'g');
+      for (const m of text.matchAll(short)) {
+        if (!existsSync(join(REPO, 'src', m[0])) && !nowSaid(m.index, m.index + m[0].length)) missing.push(`${where(m.index)} ${m[0]} (src/${m[0]})`);
+      }
+      // A module by its name alone: `parallel-walk.ts`.
+      for (const m of text.matchAll(/`([\w.-]+\.(?:ts|mjs))`/g)) {
+        if (!names.has(m[1] as string)) missing.push(`${where(m.index)} ${m[1]}`);
+      }
+    }
+    expect(missing).toEqual([]);
   });
 });
