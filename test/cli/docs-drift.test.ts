@@ -1,7 +1,7 @@
 /**
  * The docs stay true to the code (the guide: keep the docs true): README's command table names
  * only flags each command takes, and names every flag each command takes; every source file the
- * docs name exists. Drift of this kind is silent otherwise — a flag renamed, or added to a command
+ * docs name exists; README and DESIGN list the commands that write an audit-log line. Drift of this kind is silent otherwise — a flag renamed, or added to a command
  * and never documented, a module moved (the operations moved to `src/ops/`) — so it is checked
  * here rather than by reading.
  */
@@ -159,5 +159,46 @@ describe('the source paths the docs name', () => {
       }
     }
     expect(missing).toEqual([]);
+  });
+});
+
+/**
+ * The commands that append to the audit log, from their modules: each `audit(io, …, { command: 'X'`
+ * (a line when the command ends) and each `auditErrors('X'` (a line when an error stops it), with
+ * `log-checkpoint` as the docs write it, `log checkpoint`.
+ */
+function auditedCommands(): { any: Set<string>; onError: Set<string> } {
+  const any = new Set<string>();
+  const onError = new Set<string>();
+  const dir = join(REPO, 'src', 'cli', 'commands');
+  for (const file of readdirSync(dir)) {
+    const text = readFileSync(join(dir, file), 'utf8');
+    for (const m of text.matchAll(/\baudit\(\s*io,[^{]*\{\s*command: '([a-z-]+)'/g)) any.add((m[1] as string).replace('log-checkpoint', 'log checkpoint'));
+    for (const m of text.matchAll(/\bauditErrors\('([a-z-]+)'/g)) onError.add(m[1] as string);
+  }
+  return { any, onError };
+}
+
+/** The command names of a doc's list `a, b (…), c and d`, without their parenthesized remarks and backticks. */
+function listed(text: string): string[] {
+  return text.replace(/\([^)]*\)/g, '').replace(/`/g, '').split(/,\s*|\s+and\s+/).map((w) => w.trim()).filter(Boolean).sort();
+}
+
+describe('the commands the docs say write an audit-log line', () => {
+  it('are those that do, in README and in DESIGN', () => {
+    const { any, onError } = auditedCommands();
+    expect(any.size, 'the audit calls were found').toBeGreaterThan(5);
+    for (const c of onError) expect(any, `${c} logs its errors, and its verdict too`).toContain(c);
+    const readmeList = /one hash-chained line per ([^:]+):/.exec(readme)?.[1];
+    expect(readmeList, "README's log row: one hash-chained line per …:").toBeDefined();
+    expect(listed(readmeList as string)).toEqual([...any].sort());
+    const design = readFileSync(join(REPO, 'docs', 'DESIGN.md'), 'utf8').replace(/\s+/g, ' ');
+    const designList = /`STORE\/log\.jsonl` gets one line per (.+?), including commands/.exec(design)?.[1];
+    expect(designList, 'DESIGN, "Audit log": gets one line per …, including commands').toBeDefined();
+    expect(listed(designList as string)).toEqual([...any].sort());
+    // "including commands that stopped with an error (all but X and Y; …)": X and Y log only how they ended well.
+    const notErring = /including commands that stopped with an error \(all but ([^;]+);/.exec(design)?.[1];
+    expect(notErring, 'DESIGN names the commands whose errors are not logged').toBeDefined();
+    expect(listed(notErring as string)).toEqual([...any].filter((c) => !onError.has(c)).sort());
   });
 });
