@@ -1,17 +1,19 @@
 /**
  * The docs stay true to the code (the guide: keep the docs true): README's command table names
  * only flags each command takes, and names every flag each command takes; every source file the
- * docs name exists; README and DESIGN list the commands that write an audit-log line. Drift of this kind is silent otherwise — a flag renamed, or added to a command
+ * docs name exists; README and DESIGN list the commands that write an audit-log line; README names
+the commands that take a `.snap.tar` archive where a ref goes. Drift of this kind is silent otherwise — a flag renamed, or added to a command
  * and never documented, a module moved (the operations moved to `src/ops/`) — so it is checked
  * here rather than by reading.
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run.js';
 import { COMMANDS, commandName } from '../../src/cli/commands/index.js';
-import { REPO } from '../helpers/tree.js';
+import { REPO, snapJson, useKeyPair, writeTree } from '../helpers/tree.js';
+import { sealAndExport } from '../helpers/store.js';
 
 const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
 
@@ -201,4 +203,53 @@ describe('the commands the docs say write an audit-log line', () => {
     expect(notErring, 'DESIGN names the commands whose errors are not logged').toBeDefined();
     expect(listed(notErring as string)).toEqual([...any].filter((c) => !onError.has(c)).sort());
   });
+});
+
+const keys = useKeyPair('docs-drift');
+
+/**
+ * One run of each command that takes a snapshot ref, with the archive `ds@v1.snap.tar` (in the
+ * working folder) as that ref. `retain` is left out: it needs an S3 store.
+ */
+const ARCHIVE_AS_REF: Record<string, (x: { data: string; store: string; model: string }) => string[]> = {
+  diff: (x) => ['diff', 'ds@v1.snap.tar', x.data],
+  report: (x) => ['report', 'ds@v1.snap.tar', x.data, '-o', 'incident.html'],
+  check: (x) => ['check', x.data, '--against', 'ds@v1.snap.tar'],
+  show: () => ['show', 'ds@v1.snap.tar'],
+  prove: () => ['prove', 'ds@v1.snap.tar', 'a.txt', '-o', 'p.json'],
+  lineage: () => ['lineage', 'ds@v1.snap.tar'],
+  impact: () => ['impact', 'ds@v1.snap.tar'],
+  bom: () => ['bom', 'ds@v1.snap.tar', '-o', 'bom.json'],
+  sign: () => ['sign', 'ds@v1.snap.tar', '--key', keys.key],
+  revoke: () => ['revoke', 'ds@v1.snap.tar', '--reason', 'a drill', '--key', keys.key],
+  export: () => ['export', 'ds@v1.snap.tar', '-o', 'again.snap.tar'],
+  'attest --data': (x) => ['attest', x.model, '--data', 'ds@v1.snap.tar', '--key', keys.key, '--as', 'm@1'],
+  'verify --against': (x) => ['verify', x.data, '--against', 'ds@v1.snap.tar', '--pubkey', keys.pub],
+  'drill --against': (x) => ['drill', x.data, '--against', 'ds@v1.snap.tar', '--pubkey', keys.pub, '--attacks', 'crlf'],
+  restore: () => ['restore', 'ds@v1.snap.tar', 'restored', '--pubkey', keys.pub],
+};
+
+describe('the commands README says take an archive where a ref goes', () => {
+  it('are those that do', async () => {
+    const x = await sealAndExport({ 'a.txt': 'alpha\n', 't.csv': 'id,label\n1,ham\n2,spam\n', 'snap.json': '{"records":[{"pattern":"t.csv","key":["id"],"label":"label"}]}' }, keys, 'snap-docs-drift-');
+    const take: string[] = [];
+    for (const [name, args] of Object.entries(ARCHIVE_AS_REF)) {
+      // Each in a folder of its own with its own copy: sign rewrites the archive.
+      const cwd = join(x.work, name.replace(/\W+/g, '-'));
+      mkdirSync(cwd);
+      copyFileSync(x.file, join(cwd, 'ds@v1.snap.tar'));
+      const model = join(cwd, 'model.bin');
+      await writeTree(cwd, { 'model.bin': 'weights\n' });
+      const r = await snapJson(args({ data: x.data, store: x.store, model }).concat(['--store', x.store]), { cwd });
+      // A verdict (0 or 1) is taking it; "not a snapshot folder" (REF_NOT_FOUND, exit 3) is not.
+      if (r.code === 0 || r.code === 1) take.push(name);
+      else expect({ name, code: r.code, error: r.json?.error?.code }).toEqual({ name, code: 3, error: 'REF_NOT_FOUND' });
+    }
+    const said = /; (`[^;.]*`) also take an archive file `NAME@VERSION\.snap\.tar`/.exec(readme.replace(/\s+/g, ' '))?.[1];
+    expect(said, 'README: `…` also take an archive file `NAME@VERSION.snap.tar`').toBeDefined();
+    expect(listed(said as string)).toEqual(take.sort());
+    const saidNot = /; (`[^;.]*`) take none: `REF_NOT_FOUND`/.exec(readme.replace(/\s+/g, ' '))?.[1];
+    expect(saidNot, 'README: `…` take none: `REF_NOT_FOUND`').toBeDefined();
+    expect(listed(saidNot as string)).toEqual(Object.keys(ARCHIVE_AS_REF).filter((n) => !take.includes(n)).sort());
+  }, 120_000);
 });
