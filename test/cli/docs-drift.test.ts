@@ -2,13 +2,14 @@
  * The docs stay true to the code (the guide: keep the docs true): README's command table names
  * only flags each command takes, and names every flag each command takes; every source file the
  * docs name exists; README and DESIGN list the commands that write an audit-log line; README names
-the commands that take a `.snap.tar` archive where a ref goes. Drift of this kind is silent otherwise — a flag renamed, or added to a command
+the commands that take a `.snap.tar` archive where a ref goes; DESIGN's table of layers has a row
+for every folder of `src/` and names every layer each one loads. Drift of this kind is silent otherwise — a flag renamed, or added to a command
  * and never documented, a module moved (the operations moved to `src/ops/`) — so it is checked
  * here rather than by reading.
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run.js';
 import { COMMANDS, commandName } from '../../src/cli/commands/index.js';
@@ -252,4 +253,53 @@ describe('the commands README says take an archive where a ref goes', () => {
     expect(saidNot, 'README: `…` take none: `REF_NOT_FOUND`').toBeDefined();
     expect(listed(saidNot as string)).toEqual(Object.keys(ARCHIVE_AS_REF).filter((n) => !take.includes(n)).sort());
   }, 120_000);
+});
+
+/** Every `.ts` file under `dir`. */
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? tsFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+}
+
+/**
+ * The layers the modules of `src/FOLDER/` load at run time: the folder of `src/` (or the top-level
+ * module, `snapshot`) each relative import and re-export leads to, but for `import type` and
+ * `export type` (erased) and `version.ts` (the version string, which any layer may read).
+ */
+function layersLoadedBy(folder: string): Set<string> {
+  const src = join(REPO, 'src');
+  const loaded = new Set<string>();
+  for (const file of tsFiles(join(src, folder))) {
+    const code = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+    const specs = [
+      ...[...code.matchAll(/^\s*(?:import|export)\s+(type\s+)?(?:[^'";]*?\bfrom\s*)?'(\.[^']+)'/gm)].filter((m) => !m[1]).map((m) => m[2] as string),
+      ...[...code.matchAll(/\bimport\(\s*'(\.[^']+)'\s*\)/g)].map((m) => m[1] as string),
+    ];
+    for (const spec of specs) {
+      const [top, ...rest] = relative(src, resolve(dirname(file), spec)).split('/');
+      const layer = rest.length > 0 ? (top as string) : (top as string).replace(/\.js$/, '');
+      if (layer !== folder && layer !== 'version') loaded.add(layer);
+    }
+  }
+  return loaded;
+}
+
+describe("DESIGN's table of layers", () => {
+  const design = readFileSync(join(REPO, 'docs', 'DESIGN.md'), 'utf8');
+  const rows = new Map([...design.matchAll(/^\| `src\/([a-z0-9]+)\/` \|.*\| ([^|]*) \|$/gm)].map((m) => [m[1] as string, m[2] as string]));
+  const folders = readdirSync(join(REPO, 'src'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+
+  it('has a row for every folder of src/', () => {
+    expect([...rows.keys()].sort()).toEqual([...folders].sort());
+  });
+
+  it("names, in each row's \"may use\", every layer its modules load", () => {
+    const unnamed: string[] = [];
+    for (const [folder, mayUse] of rows) {
+      // `core`, `src/core/`, `records/index-line.ts`, `snapshot.ts`: the layer each names; "everything (below `cli`)".
+      const named = new Set([...mayUse.matchAll(/`(?:src\/)?([a-z0-9]+)(?:\/[^`]*|\.ts)?`/g)].map((m) => m[1] as string));
+      const all = /everything below `cli`/.test(mayUse) ? folders.filter((f) => f !== 'cli').concat('snapshot') : /everything/.test(mayUse) ? [...folders, 'snapshot'] : [];
+      for (const layer of layersLoadedBy(folder)) if (!named.has(layer) && !all.includes(layer)) unnamed.push(`src/${folder}/ loads ${layer}`);
+    }
+    expect(unnamed).toEqual([]);
+  });
 });
