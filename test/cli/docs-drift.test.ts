@@ -3,7 +3,8 @@
  * only flags each command takes, and names every flag each command takes; every source file the
  * docs name exists; README and DESIGN list the commands that write an audit-log line; README names
 the commands that take a `.snap.tar` archive where a ref goes; DESIGN's table of layers has a row
-for every folder of `src/` and names every layer each one loads. Drift of this kind is silent otherwise — a flag renamed, or added to a command
+for every folder of `src/` and names every layer each one loads; an error code the docs give an
+exit code has that exit code. Drift of this kind is silent otherwise — a flag renamed, or added to a command
  * and never documented, a module moved (the operations moved to `src/ops/`) — so it is checked
  * here rather than by reading.
  */
@@ -12,6 +13,7 @@ import { Writable } from 'node:stream';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run.js';
+import { exitCodeFor } from '../../src/cli/exit-codes.js';
 import { COMMANDS, commandName } from '../../src/cli/commands/index.js';
 import { REPO, snapJson, useKeyPair, writeTree } from '../helpers/tree.js';
 import { sealAndExport } from '../helpers/store.js';
@@ -301,5 +303,24 @@ describe("DESIGN's table of layers", () => {
       for (const layer of layersLoadedBy(folder)) if (!named.has(layer) && !all.includes(layer)) unnamed.push(`src/${folder}/ loads ${layer}`);
     }
     expect(unnamed).toEqual([]);
+  });
+});
+
+describe('the exit codes the docs give error codes', () => {
+  it('are those the CLI maps them to (src/cli/exit-codes.ts)', () => {
+    const wrong: string[] = [];
+    let pairs = 0;
+    for (const doc of ['README.md', 'docs/DESIGN.md', 'docs/FORMAT.md']) {
+      // One line of prose, table cells kept apart: "`CODE`, exit N", "(exit N, `CODE`", "`CODE` (exit N)".
+      const text = readFileSync(join(REPO, doc), 'utf8').replace(/ \| /g, ' . ').replace(/\s+/g, ' ');
+      for (const m of text.matchAll(/`([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)`[,:]? \(?exit (\d+)|exit (\d+)[,:]? \(?`([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)`/g)) {
+        const code = (m[1] ?? m[4]) as string;
+        const exit = Number(m[2] ?? m[3]);
+        pairs++;
+        if (exitCodeFor(code) !== exit) wrong.push(`${doc}: ${code} exit ${exit}, but the CLI exits ${exitCodeFor(code)}: …${text.slice(Math.max(0, m.index - 60), m.index + m[0].length)}`);
+      }
+    }
+    expect(pairs, 'pairs found').toBeGreaterThan(40);
+    expect(wrong).toEqual([]);
   });
 });
