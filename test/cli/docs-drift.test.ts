@@ -306,6 +306,24 @@ describe("DESIGN's table of layers", () => {
   });
 });
 
+describe('report, whose sides README says are "as for `diff`"', () => {
+  it('describes in its help each kind of side diff takes, s3://BUCKET/PREFIX included', async () => {
+    const positionalsOf = async (name: string) => {
+      const stdout = new Sink();
+      expect(await runCli([name, '--help'], { stdout, stderr: new Sink(), env: {}, cwd: REPO })).toBe(0);
+      return (stdout.text.split(/\n\n/).find((b) => b.startsWith('Positionals:')) ?? '').replace(/\s+/g, ' ');
+    };
+    expect(readme).toMatch(/the \*\*incident report\*\* of A \(the last known-good side\) → B, sides as for `diff`/);
+    const diff = await positionalsOf('diff');
+    const report = await positionalsOf('report');
+    for (const kind of ['NAME@VERSION', 'snap.tar', 'folder', 's3://BUCKET/PREFIX']) {
+      expect(diff, `diff --help: ${kind}`).toContain(kind);
+      expect(report.split(/ b /)[0], `report --help, a: ${kind}`).toContain(kind);
+      expect(report.split(/ b /)[1] ?? '', `report --help, b: ${kind === 'NAME@VERSION' || kind === 'snap.tar' ? 'a ref, an archive' : kind}`).toContain(kind === 'NAME@VERSION' ? 'a ref' : kind === 'snap.tar' ? 'an archive' : kind);
+    }
+  });
+});
+
 describe('the exit codes the docs give error codes', () => {
   it('are those the CLI maps them to (src/cli/exit-codes.ts)', () => {
     const wrong: string[] = [];

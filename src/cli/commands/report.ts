@@ -120,8 +120,8 @@ export const reportCommand: CommandSpec = {
   builder: (y) =>
     withExamples(
       trustOptions(commonFlags(y, { store: true, quiet: 'no progress', jobs: true }))
-        .positional('a', { type: 'string', describe: 'the last known-good side: a ref (NAME@VERSION, snapshot id), a NAME@VERSION.snap.tar archive, or a folder' })
-        .positional('b', { type: 'string', describe: 'the side under suspicion: a ref, an archive, or a folder' })
+        .positional('a', { type: 'string', describe: 'the last known-good side: a ref (NAME@VERSION, snapshot id), a NAME@VERSION.snap.tar archive, a folder, or s3://BUCKET/PREFIX (a dataset in S3)' })
+        .positional('b', { type: 'string', describe: 'the side under suspicion: a ref, an archive, a folder, or s3://BUCKET/PREFIX' })
         .option('out', { alias: 'o', type: 'string', requiresArg: true, demandOption: true, describe: 'the report file to write (replaced whole); - for standard output' })
         .option('format', { type: 'string', choices: REPORT_FORMATS as unknown as string[], describe: 'html (one self-contained page) or markdown (a CI job summary); default: markdown for -o *.md, else html' })
         .option('max-items', wholeNumberOption('max-items', `how many of each kind of change to list, 1 to ${MAX_MAX_ITEMS} (default ${DEFAULT_MAX_ITEMS}; the rest are counted)`, 1, MAX_MAX_ITEMS, DEFAULT_MAX_ITEMS))
