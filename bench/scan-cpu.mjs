@@ -20,11 +20,13 @@ import { createHash } from 'node:crypto';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = resolve(process.env.SNAP_BENCH_DIST ?? join(here, '..', 'dist')); // SNAP_BENCH_DIST: another build, for A/B runs
-if (!existsSync(join(dist, 'seal.js'))) {
+// The operations are in dist/ops/ (since the fifteenth session); an older build given as SNAP_BENCH_DIST has them in dist/.
+const sealModule = [join(dist, 'ops', 'seal.js'), join(dist, 'seal.js')].find((p) => existsSync(p));
+if (!sealModule) {
   console.error('dist/ is missing: run "npm run build" first');
   process.exit(2);
 }
-const { scanDataset, appendLeaves } = await import(join(dist, 'seal.js'));
+const { scanDataset, appendLeaves } = await import(sealModule);
 const { MerkleTreeBuilder } = await import(join(dist, 'core', 'merkle.js'));
 const { nodeHashNative } = await import(join(dist, 'io', 'native-hash.js'));
 
