@@ -12,6 +12,7 @@
  */
 import { GetObjectCommand, ListObjectsV2Command, type GetObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { createHash, type Hash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { SnapError } from '../core/errors.js';
 import { compareUtf8, validatePath } from '../core/paths.js';
 import { checkInterrupted } from '../io/interrupt.js';
@@ -25,6 +26,11 @@ export const MAX_DATASET_OBJECTS = 10_000_000;
 export const DEFAULT_PART_BYTES = 8 << 20;
 /** Ranged GETs in flight; at most this many parts are held in memory (64 MiB with 8 MiB parts). */
 export const DEFAULT_READ_CONCURRENCY = 8;
+
+/** Abort listeners one GET in flight may hold on the reader's signal (the SDK's retry race, its HTTP handler, and room for one more layer). */
+const ABORT_LISTENERS_PER_REQUEST = 3;
+/** Listeners beyond those of the requests in flight: requests that settled but whose sockets have not closed yet. */
+const ABORT_LISTENERS_SLACK = 16;
 
 /** One object of a listing whose key is a valid manifest path under the prefix. */
 export interface ListedObject {
@@ -206,6 +212,11 @@ export class ObjectReader<T> {
   ) {
     this.partBytes = Math.max(1 << 16, opts.partBytes ?? DEFAULT_PART_BYTES);
     this.concurrency = Math.max(1, opts.concurrency ?? DEFAULT_READ_CONCURRENCY);
+    // Every request in flight adds abort listeners to the one signal (the SDK's retry race and its
+    // HTTP handler, each removed when the request settles, the handler's only when its socket
+    // closes): with 8 in flight Node warned "MaxListenersExceededWarning … 11 abort listeners" on
+    // stderr of a seal of many small objects. The count is bounded by the requests in flight.
+    setMaxListeners(ABORT_LISTENERS_PER_REQUEST * this.concurrency + ABORT_LISTENERS_SLACK, this.abort.signal);
   }
 
   /** Queue an object (waits while `concurrency` parts are in flight). @throws SnapError `IO_ERROR` on a network or server failure */
