@@ -72,7 +72,7 @@ function commandPieces(text: string): { command: string; text: string }[] {
 const GENERAL = ['--json', '--debug', '--help', '--store', '--quiet', '--jobs'];
 
 /** The trust flags of verify (src/cli/trust-args.ts): a row that says "the trust flags of `verify`" names them all. */
-const TRUST = ['--pubkey', '--threshold', '--policy', '--root', '--state-dir', '--revocations'];
+const TRUST = ['--pubkey', '--threshold', '--policy', '--root', '--state-dir', '--revocations', '--policy-name'];
 
 /** Commands whose flags README leaves to their own help: `policy`'s eight actions each take their own (FORMAT §16). */
 const HELP_ONLY = new Set(['policy']);
