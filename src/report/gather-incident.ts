@@ -97,6 +97,6 @@ export async function gatherIncident(a: DiffInput, b: DiffInput, o: GatherOption
     d.a = await judged(a, d.a, o.trust);
     d.b = await judged(b, d.b, o.trust);
   }
-  const facts = incidentFacts(d, { ...o, ...(labels ? { folderLabels: labels } : {}) });
+  const facts = incidentFacts(d, { ...o, ...(labels ? { folderLabels: labels } : {}), datasets: { a: a.kind === 'dataset', b: b.kind === 'dataset' } });
   return { diff: d, facts };
 }

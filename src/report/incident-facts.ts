@@ -45,8 +45,10 @@ export interface SideFacts {
   ref?: string;
   snapshot?: string;
   createdAt?: string;
-  /** Folder side: its path. */
+  /** Folder side: its path (for a dataset in S3, its `s3://BUCKET/PREFIX`). */
   folder?: string;
+  /** Folder side that is a dataset in S3 (`s3://BUCKET/PREFIX`), not a local folder: named so in the report. */
+  dataset?: true;
   /** Each signature's keyid; with keys or a policy, whether it is trusted, and its name in the policy. */
   signers: { keyid: string; trusted?: boolean; name?: string }[];
   /**
@@ -161,6 +163,13 @@ export interface IncidentOptions {
   storeWords?: string[];
   /** The program name to write commands with (default `snap`). */
   program?: string;
+  /** Which folder sides are datasets in S3 (`s3://BUCKET/PREFIX`), named so rather than as folders. */
+  datasets?: { a?: boolean; b?: boolean };
+}
+
+/** How the report names a side that is not a snapshot: `a dataset in S3` or `a folder`. */
+export function unsignedSideWord(s: SideFacts): string {
+  return s.dataset ? 'a dataset in S3' : 'a folder';
 }
 
 /**
@@ -215,8 +224,8 @@ function fileFact(e: ManifestEntry): FileFact {
   return isSymlinkEntry(e) ? { path: shownPath(e.path), target: shownPath(e.target) } : { path: shownPath(e.path), size: e.size };
 }
 
-function sideFacts(s: DiffSide, trustChecked: boolean): SideFacts {
-  if ('folder' in s) return { kind: 'folder', folder: shownName(s.folder), signers: [], trust: 'folder' };
+function sideFacts(s: DiffSide, trustChecked: boolean, dataset = false): SideFacts {
+  if ('folder' in s) return { kind: 'folder', folder: shownName(s.folder), ...(dataset ? { dataset: true as const } : {}), signers: [], trust: 'folder' };
   return {
     kind: 'snapshot',
     ref: shownName(s.ref),
@@ -325,7 +334,7 @@ export function restoreTarget(ref: string): string {
  */
 function nextStep(verdict: IncidentFacts['verdict'], a: SideFacts, aRef: string | undefined, b: SideFacts, o: IncidentOptions): NextStep {
   if (verdict === 'identical') return { action: 'none', why: 'A and B hold the same data: there is nothing to restore.' };
-  if (a.kind === 'folder') return { action: 'review', why: 'A is a folder, not a signed snapshot: there is no clean snapshot to restore. Review the changes; seal the data only once it is right.' };
+  if (a.kind === 'folder') return { action: 'review', why: `A is ${unsignedSideWord(a)}, not a signed snapshot: there is no clean snapshot to restore. Review the changes; seal the data only once it is right.` };
   if (a.trust === 'untrusted') {
     return { action: 'review', why: `A (${a.ref}) failed its trust check too: do not restore it. Find an older snapshot that verifies (snap list, then snap verify … --against REF).` };
   }
@@ -346,8 +355,8 @@ function nextStep(verdict: IncidentFacts['verdict'], a: SideFacts, aRef: string 
 export function incidentFacts(d: DiffReport, o: IncidentOptions = {}): IncidentFacts {
   const max = o.maxItems ?? DEFAULT_MAX_ITEMS;
   const trustChecked = [d.a, d.b].some((s) => 'snapshot' in s && s.trusted !== undefined);
-  const a = sideFacts(d.a, trustChecked);
-  const b = sideFacts(d.b, trustChecked);
+  const a = sideFacts(d.a, trustChecked, o.datasets?.a === true);
+  const b = sideFacts(d.b, trustChecked, o.datasets?.b === true);
   const s = d.summary;
   const differ = s.added + s.removed + s.modified + s.renamed + s.extra > 0;
   const verdict = a.trust === 'untrusted' || b.trust === 'untrusted' ? 'untrusted' : differ ? 'changed' : 'identical';

@@ -9,7 +9,7 @@ import { htmlMessage, htmlShown } from './escape.js';
 import { formatBytes } from '../core/display.js';
 import { renderChart } from './chart.js';
 import { formatStat, htmlPage, htmlTable, htmlText, moreLine } from './html-page.js';
-import type { FileFact, IncidentFacts, LabelFacts, RecordSetFacts, SideFacts } from './incident-facts.js';
+import { unsignedSideWord, type FileFact, type IncidentFacts, type LabelFacts, type RecordSetFacts, type SideFacts } from './incident-facts.js';
 
 const DIFF_HINT = 'snap diff --json lists all';
 
@@ -34,8 +34,8 @@ export function verdictLine(f: IncidentFacts): { tone: 'ok' | 'bad' | 'warn'; he
 
 /** Which side is trusted, in a sentence. */
 function trustSentence(f: IncidentFacts): string {
-  const word = (s: SideFacts) => (s.trust === 'trusted' ? 'trusted' : s.trust === 'untrusted' ? 'NOT trusted' : s.trust === 'unchecked' ? 'not checked' : 'a folder (unsigned)');
-  if (!f.trustChecked) return `Signers not checked (give --pubkey or --policy): A is ${f.a.kind === 'folder' ? 'a folder' : 'a snapshot'}, B is ${f.b.kind === 'folder' ? 'a folder' : 'a snapshot'}.`;
+  const word = (s: SideFacts) => (s.trust === 'trusted' ? 'trusted' : s.trust === 'untrusted' ? 'NOT trusted' : s.trust === 'unchecked' ? 'not checked' : `${unsignedSideWord(s)} (unsigned)`);
+  if (!f.trustChecked) return `Signers not checked (give --pubkey or --policy): A is ${f.a.kind === 'folder' ? unsignedSideWord(f.a) : 'a snapshot'}, B is ${f.b.kind === 'folder' ? unsignedSideWord(f.b) : 'a snapshot'}.`;
   return `A is ${word(f.a)}; B is ${word(f.b)}.`;
 }
 
@@ -49,7 +49,7 @@ function trustHtml(s: SideFacts): string {
     case 'unchecked':
       return '<span class="unchecked">not checked</span> (no --pubkey or --policy given: signers are shown, not judged)';
     default:
-      return 'a folder (not signed)';
+      return `${unsignedSideWord(s)} (not signed)`;
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import { markdownMessage, markdownShown } from './escape.js';
 import { formatStat } from './html-page.js';
-import type { Capped, FileFact, IncidentFacts, SideFacts } from './incident-facts.js';
+import { unsignedSideWord, type Capped, type FileFact, type IncidentFacts, type SideFacts } from './incident-facts.js';
 import { incidentTitle, sizeText, verdictLine } from './render-incident-html.js';
 
 /** A GFM table; cells are Markdown already. */
@@ -31,7 +31,7 @@ function trustText(s: SideFacts): string {
     case 'unchecked':
       return '⚠️ not checked (no --pubkey or --policy)';
     default:
-      return 'a folder (not signed)';
+      return `${unsignedSideWord(s)} (not signed)`;
   }
 }
 

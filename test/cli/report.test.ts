@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXAMPLE, copyTree, makeKeyPair, snap, snapJson, tempDir, useKeyPair, writeTree, REPO } from '../helpers/tree.js';
 import { sealTree, useStore } from '../helpers/store.js';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { useS3Server } from '../helpers/s3-server.js';
+import { clientFor, newBucket } from '../store/s3-fixture.js';
 
 const keys = useKeyPair();
 const shared = useStore();
@@ -133,6 +136,28 @@ describe('snap report A B', () => {
     expect(w.code).toBe(3);
     expect(w.json.error.code).toBe('NOT_FOUND');
     expect(await fsp.readdir(dir)).toEqual([]);
+  });
+});
+
+describe('snap report A s3://BUCKET/PREFIX (moto)', () => {
+  const server = useS3Server('moto');
+
+  it('names the S3 side a dataset in S3, not a folder, in the verdict, the trust row and the next step', { timeout: 120_000 }, async () => {
+    const s = await sealTree(TREE, keys, { store: shared.path });
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'plain');
+    for (const [path, body] of Object.entries({ ...TREE, 'spam/e.eml': 'planted\n' })) await c.send(new PutObjectCommand({ Bucket: bucket, Key: `data/${path}`, Body: body }));
+    const url = `s3://${bucket}/data/`;
+    for (const [a, b, which] of [[s.ref, url, 'B'], [url, s.ref, 'A']] as const) {
+      const out = join(await tempDir(), 'r.md');
+      const r = await snapJson(['report', a, b, '--store', shared.path, '--pubkey', keys.pub, '-o', out], { env: server.env });
+      expect(r.code, r.stderr).toBe(1);
+      const md = await fsp.readFile(out, 'utf8');
+      expect(md).toContain(`${which} is a dataset in S3 (unsigned)`);
+      expect(md).toContain('a dataset in S3 (not signed)');
+      expect(md).not.toContain('a folder (');
+      if (which === 'A') expect(md).toContain('A is a dataset in S3, not a signed snapshot');
+    }
   });
 });
 
