@@ -40,7 +40,7 @@ import { setObjectSink, type ObjectSink } from '../io/object-sink.js';
 import { LocalBackend, splitLogLines } from './local.js';
 import { SNAPSHOT_FILE_NAMES, type Retention, type SnapshotFiles } from './backend.js';
 import { ListObjectVersionsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { mapLimit, s3Error, wrongSize, type S3Backend } from './s3.js';
+import { MAX_JUNK_KEYS_KEPT, mapLimit, s3Error, wrongSize, type S3Backend } from './s3.js';
 import { clearStagedLeftovers, findStagedLeftovers } from './s3-leftovers.js';
 import type { CleanResult, Leftover } from '../io/leftovers.js';
 import { COSIGNATURES_DIR, cosignatureFolder, cosignaturePath, startCosignatureMerge, type CosignatureMergeOptions } from './cosignatures.js';
@@ -720,9 +720,14 @@ function snapshotStrays(remote: S3Backend): string[] {
   return count > keys.length ? [...keys.sort(), `snapshots/… (${count - keys.length} more keys not listed)`] : [...keys].sort();
 }
 
-/** Keys under `objects/` that are not `objects/sha256/<2 hex>/<62 hex>` (listed again: the session's listing skips them). */
+/**
+ * Keys under `objects/` that are not `objects/sha256/<2 hex>/<62 hex>` (listed again: the session's
+ * listing skips them), as fsck's strays: the first MAX_JUNK_KEYS_KEPT by name, then one line
+ * counting the rest (`objects/… (N more keys not listed)`), so that keys planted there cost no memory.
+ */
 async function strayObjectKeys(remote: S3Backend): Promise<string[]> {
   const out: string[] = [];
+  let more = 0;
   let token: string | undefined;
   do {
     const r = await remote.client.send(new ListObjectsV2Command({ Bucket: remote.where.bucket, Prefix: `${remote.where.prefix}objects/`, ...(token ? { ContinuationToken: token } : {}) })).catch((e: unknown) => {
@@ -730,11 +735,13 @@ async function strayObjectKeys(remote: S3Backend): Promise<string[]> {
     });
     for (const o of r.Contents ?? []) {
       const rel = (o.Key ?? '').slice(remote.where.prefix.length);
-      if (!/^objects\/sha256\/[0-9a-f]{2}\/[0-9a-f]{62}$/.test(rel)) out.push(rel);
+      if (/^objects\/sha256\/[0-9a-f]{2}\/[0-9a-f]{62}$/.test(rel)) continue;
+      if (out.length < MAX_JUNK_KEYS_KEPT) out.push(rel);
+      else more++;
     }
     token = r.IsTruncated ? r.NextContinuationToken : undefined;
   } while (token);
-  return out.sort();
+  return more > 0 ? [...out.sort(), `objects/… (${more} more keys not listed)`] : out.sort();
 }
 
 /**

@@ -20,100 +20,141 @@ import { LOCK_STALE_MS, s3Error, type S3Backend } from './s3.js';
 /** Staged files of an uncommitted NAME@VERSION younger than this (ms) are left alone. */
 export const STAGED_MIN_AGE_MS = LOCK_STALE_MS;
 
-/** One group of staged files and its keys. */
-interface StagedGroup {
-  leftover: Leftover;
-  keys: string[];
-}
-
 /**
- * Every staged folder no winning commit names (see the module comment).
- * @throws SnapError `IO_ERROR` (listing or reading a commit object failed)
+ * Most staged folders that no commit names that fsck lists one by one, and that one `fsck --clean`
+ * names as removed or kept; the rest are counted, in one more entry (path `snapshots/…`). A store
+ * has one such folder per seal stopped before its commit or commit that lost (a handful; 1,000 is
+ * far more than a store in use leaves between two runs of `fsck --clean`), but a bucket writer can
+ * plant any number of staged-looking keys (`NAME/VERSION/staged/<32 hex>/FILE`): memory stays
+ * bounded by this, whatever their number, and no folder's keys are ever kept (`--clean` lists each
+ * folder again to remove it).
  */
-async function findStaged(remote: S3Backend, now: number): Promise<StagedGroup[]> {
-  const base = `${remote.where.prefix}snapshots/`;
-  const groups = new Map<string, { keys: string[]; bytes: number; newest: number }>();
+export const MAX_STAGED_LEFTOVERS_KEPT = 1000;
+
+/** Every key under `prefix`, its size in bytes and when the server last wrote it (ms; ListObjectsV2, paged, in key order). */
+async function* listed(remote: S3Backend, prefix: string): AsyncIterable<{ key: string; size: number; modified?: number }> {
   let token: string | undefined;
   do {
-    const r = await remote.client.send(new ListObjectsV2Command({ Bucket: remote.where.bucket, Prefix: base, ...(token ? { ContinuationToken: token } : {}) })).catch((e: unknown) => {
-      throw s3Error(e, `list ${base}`);
+    const r = await remote.client.send(new ListObjectsV2Command({ Bucket: remote.where.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) })).catch((e: unknown) => {
+      throw s3Error(e, `list ${prefix}`);
     });
-    for (const o of r.Contents ?? []) {
-      const m = /^([^/]+\/[^/]+)\/staged\/([0-9a-f]{32})\/[^/]+$/.exec((o.Key ?? '').slice(base.length));
-      if (!m) continue;
-      const g = `${m[1]}/staged/${m[2]}`;
-      const x = groups.get(g) ?? { keys: [], bytes: 0, newest: 0 };
-      x.keys.push(o.Key as string);
-      x.bytes += o.Size ?? 0;
-      x.newest = Math.max(x.newest, o.LastModified?.getTime() ?? now);
-      groups.set(g, x);
-    }
+    for (const o of r.Contents ?? []) if (o.Key) yield { key: o.Key, size: o.Size ?? 0, ...(o.LastModified ? { modified: o.LastModified.getTime() } : {}) };
     token = r.IsTruncated ? r.NextContinuationToken : undefined;
   } while (token);
-  const winners = new Map<string, string | null | undefined>(); // NAME/VERSION → winning token, null: no commit, undefined: unreadable
-  const out: StagedGroup[] = [];
-  for (const [g, x] of [...groups].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const [name, version, , staged] = g.split('/') as [string, string, string, string];
-    const nv = `${name}/${version}`;
-    if (!winners.has(nv)) {
-      winners.set(
-        nv,
-        await remote.readCommit(name, version).then(
-          (c) => c.commit.staged,
-          (e) => (isSnapError(e, 'NOT_FOUND') ? null : undefined),
-        ),
-      );
-    }
-    const winner = winners.get(nv);
-    if (winner === undefined || winner === staged) continue;
-    const age = now - x.newest;
-    const removable = winner !== null || age >= STAGED_MIN_AGE_MS;
-    const ref = `${name}@${version}`;
-    const message =
-      winner !== null
-        ? `snapshots/${g}/: the files of a commit of ${ref} that lost (another commit is the snapshot); no reader reads them`
-        : `snapshots/${g}/: the staged files of a seal of ${ref} that stopped before its commit${removable ? '' : ` (written ${Math.round(age / 1000)} s ago: kept until ${STAGED_MIN_AGE_MS / 60_000} minutes old, in case that seal is still committing)`}`;
-    out.push({ leftover: { kind: 'staged', path: `snapshots/${g}/`, bytes: x.bytes, entries: x.keys.length, removable, message }, keys: x.keys });
-  }
-  return out;
-}
-
-/** The staged leftovers of an S3 store, as fsck reports leftovers (warnings, not failures). */
-export async function findStagedLeftovers(remote: S3Backend, now = Date.now()): Promise<Leftover[]> {
-  return (await findStaged(remote, now)).map((g) => g.leftover);
 }
 
 /**
- * Remove the removable staged leftovers (the caller holds the store's lock). In a versioned bucket
- * a removal is a delete marker: the versions stay until their retention ends.
+ * Each staged folder no winning commit names (see the module comment), in key order, handed to
+ * `each` as it is found: `prefix` is the key prefix of its files (`…/staged/<token>/`). Only the
+ * folder being listed and the winning commit of its NAME/VERSION are held: a listing sorts keys, so
+ * the keys of one folder, and the folders of one NAME/VERSION, come one after the other.
+ * @throws SnapError `IO_ERROR` (listing or reading a commit object failed)
+ */
+async function forEachStaged(remote: S3Backend, now: number, each: (leftover: Leftover, prefix: string) => Promise<void>): Promise<void> {
+  const base = `${remote.where.prefix}snapshots/`;
+  let winner: { nv: string; token: string | null | undefined } | undefined; // null: no commit, undefined: unreadable
+  let current: { g: string; keys: number; bytes: number; newest: number } | undefined;
+  const close = async (x: { g: string; keys: number; bytes: number; newest: number }): Promise<void> => {
+    const [name, version, , staged] = x.g.split('/') as [string, string, string, string];
+    const nv = `${name}/${version}`;
+    if (winner?.nv !== nv) {
+      const token = await remote.readCommit(name, version).then(
+        (c) => c.commit.staged as string | null | undefined,
+        (e: unknown) => (isSnapError(e, 'NOT_FOUND') ? null : undefined),
+      );
+      winner = { nv, token };
+    }
+    if (winner.token === undefined || winner.token === staged) return;
+    const age = now - x.newest;
+    const removable = winner.token !== null || age >= STAGED_MIN_AGE_MS;
+    const ref = `${name}@${version}`;
+    const message =
+      winner.token !== null
+        ? `snapshots/${x.g}/: the files of a commit of ${ref} that lost (another commit is the snapshot); no reader reads them`
+        : `snapshots/${x.g}/: the staged files of a seal of ${ref} that stopped before its commit${removable ? '' : ` (written ${Math.round(age / 1000)} s ago: kept until ${STAGED_MIN_AGE_MS / 60_000} minutes old, in case that seal is still committing)`}`;
+    await each({ kind: 'staged', path: `snapshots/${x.g}/`, bytes: x.bytes, entries: x.keys, removable, message }, `${base}${x.g}/`);
+  };
+  for await (const o of listed(remote, base)) {
+    const m = /^([^/]+\/[^/]+)\/staged\/([0-9a-f]{32})\/[^/]+$/.exec(o.key.slice(base.length));
+    if (!m) continue;
+    const g = `${m[1]}/staged/${m[2]}`;
+    if (current?.g !== g) {
+      if (current) await close(current);
+      current = { g, keys: 0, bytes: 0, newest: 0 };
+    }
+    current.keys++;
+    current.bytes += o.size;
+    current.newest = Math.max(current.newest, o.modified ?? now);
+  }
+  if (current) await close(current);
+}
+
+/** Staged folders past the first {@link MAX_STAGED_LEFTOVERS_KEPT}, counted. */
+class Rest {
+  folders = 0;
+  keys = 0;
+  bytes = 0;
+  add(l: Leftover): void {
+    this.folders++;
+    this.keys += l.entries ?? 0;
+    this.bytes += l.bytes;
+  }
+  /** The one entry that counts them (none when there are none). */
+  entry(what: string, removable: boolean): Leftover[] {
+    if (this.folders === 0) return [];
+    return [{ kind: 'staged', path: 'snapshots/…', bytes: this.bytes, entries: this.keys, removable, message: `snapshots/…: ${this.folders} more staged folder(s) that no commit names (${this.keys} keys, ${this.bytes} bytes) ${what}, not listed one by one (the first ${MAX_STAGED_LEFTOVERS_KEPT} are)` }];
+  }
+}
+
+/**
+ * The staged leftovers of an S3 store, as fsck reports leftovers (warnings, not failures): the first
+ * {@link MAX_STAGED_LEFTOVERS_KEPT} in key order, then one entry (`snapshots/…`) counting the rest.
+ * @throws SnapError `IO_ERROR`
+ */
+export async function findStagedLeftovers(remote: S3Backend, now = Date.now()): Promise<Leftover[]> {
+  const out: Leftover[] = [];
+  const rest = new Rest();
+  await forEachStaged(remote, now, async (l) => {
+    if (out.length < MAX_STAGED_LEFTOVERS_KEPT) out.push(l);
+    else rest.add(l);
+  });
+  return [...out, ...rest.entry('found', false)];
+}
+
+/**
+ * Remove the removable staged leftovers (the caller holds the store's lock), every one of them, each
+ * folder listed again as it is removed. In a versioned bucket a removal is a delete marker: the
+ * versions stay until their retention ends. `removed` and `kept` name the first
+ * {@link MAX_STAGED_LEFTOVERS_KEPT} each, then one entry counting the rest.
  * @throws SnapError `IO_ERROR`
  */
 export async function clearStagedLeftovers(remote: S3Backend, now = Date.now()): Promise<CleanResult> {
   const removed: Leftover[] = [];
   const kept: Leftover[] = [];
+  const moreRemoved = new Rest();
+  const moreKept = new Rest();
+  const keep = (l: Leftover): void => (kept.length < MAX_STAGED_LEFTOVERS_KEPT ? void kept.push(l) : moreKept.add(l));
   const locking = await remote.objectLockEnabled();
-  for (const g of await findStaged(remote, now)) {
-    if (!g.leftover.removable) {
-      kept.push(g.leftover);
-      continue;
-    }
+  await forEachStaged(remote, now, async (l, prefix) => {
+    if (!l.removable) return keep(l);
     let lockedUntil: Date | undefined;
     if (locking) {
-      for (const key of g.keys) {
-        const r = await remote.retentionOf(key);
+      for await (const o of listed(remote, prefix)) {
+        if (o.key.slice(prefix.length).includes('/')) continue; // not one of the folder's files
+        const r = await remote.retentionOf(o.key);
         if (r && r.until.getTime() > now && (!lockedUntil || r.until > lockedUntil)) lockedUntil = r.until;
       }
     }
-    if (lockedUntil) {
-      kept.push({ ...g.leftover, removable: false, message: `${g.leftover.message}; locked until ${lockedUntil.toISOString()}, so kept` });
-      continue;
-    }
-    for (const key of g.keys) {
-      await remote.client.send(new DeleteObjectCommand({ Bucket: remote.where.bucket, Key: key })).catch((e: unknown) => {
-        throw s3Error(e, `remove ${key}`);
+    if (lockedUntil) return keep({ ...l, removable: false, message: `${l.message}; locked until ${lockedUntil.toISOString()}, so kept` });
+    for await (const o of listed(remote, prefix)) {
+      // Only the folder's own files (`…/staged/<token>/FILE`), as found: not a key nested deeper.
+      if (o.key.slice(prefix.length).includes('/')) continue;
+      await remote.client.send(new DeleteObjectCommand({ Bucket: remote.where.bucket, Key: o.key })).catch((e: unknown) => {
+        throw s3Error(e, `remove ${o.key}`);
       });
     }
-    removed.push(g.leftover);
-  }
-  return { removed, kept };
+    if (removed.length < MAX_STAGED_LEFTOVERS_KEPT) removed.push(l);
+    else moreRemoved.add(l);
+  });
+  return { removed: [...removed, ...moreRemoved.entry('removed', true)], kept: [...kept, ...moreKept.entry('kept', false)] };
 }

@@ -181,7 +181,9 @@ const DAY_MS = 86_400_000;
 
 /**
  * Most keys under `snapshots/` that are none of snap's kept by name (for fsck's strays and the
- * note every command gives); the rest are only counted, so planted junk costs no memory.
+ * note every command gives), and most keys under `objects/` that are not object names listed by
+ * fsck as strays; the rest are only counted, so planted junk costs no memory. snap writes none of
+ * them: a store in use has none.
  */
 export const MAX_JUNK_KEYS_KEPT = 1000;
 

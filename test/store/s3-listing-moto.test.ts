@@ -5,18 +5,39 @@
  */
 import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { useS3Server } from '../helpers/s3-server.js';
 import { makeTree, snapJson, useKeyPair } from '../helpers/tree.js';
 import { clientFor, newBucket, watchedClient } from './s3-fixture.js';
 import { MAX_JUNK_KEYS_KEPT, S3Backend } from '../../src/store/s3.js';
 import { openRemoteSession } from '../../src/store/remote-session.js';
+import { MAX_STAGED_LEFTOVERS_KEPT } from '../../src/store/s3-leftovers.js';
 import { LocalBackend } from '../../src/store/local.js';
 import { openStore } from '../../src/io/store.js';
 
 const server = useS3Server('moto');
 const kp = useKeyPair('s3listing');
 const run = (args: string[]) => snapJson(args, { env: { ...server.env, NODE_NO_WARNINGS: '1' } });
+
+/** PUT each key (body `junk`), 16 at once. */
+async function plant(c: S3Client, bucket: string, keys: readonly string[]): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (next < keys.length) await c.send(new PutObjectCommand({ Bucket: bucket, Key: keys[next++] as string, Body: 'junk' }));
+  }));
+}
+
+/** Every key under `prefix`, sorted. */
+async function keysUnder(c: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const out: string[] = [];
+  let token: string | undefined;
+  do {
+    const r = await c.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
+    for (const o of r.Contents ?? []) out.push(o.Key as string);
+    token = r.IsTruncated ? r.NextContinuationToken : undefined;
+  } while (token);
+  return out.sort();
+}
 
 describe('the folders of the other files', () => {
   it('are those the local store writes them to', async () => {
@@ -72,5 +93,39 @@ describe('the listings of an S3 store (moto)', () => {
     expect(f.code, f.stderr).toBe(0);
     const kept = [...junk].sort().slice(0, MAX_JUNK_KEYS_KEPT);
     expect(f.json.strays).toEqual([...kept, `snapshots/… (${junk.length - MAX_JUNK_KEYS_KEPT} more keys not listed)`]);
+  });
+
+  it('1,100 keys planted under objects/ and 2,049 staged-looking keys (1,050 folders no commit names, one of 1,000 keys) are listed by fsck the first 1,000 by name, the rest counted; fsck --clean removes every such folder', { timeout: 400_000 }, async () => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'plain');
+    const store = `s3://${bucket}/st`;
+    const ds = await makeTree({ 'a.txt': 'alpha\n' });
+    expect((await run(['seal', ds, '--as', 'ds@v1', '--key', kp.key, '--store', store])).code).toBe(0);
+    const before = await keysUnder(c, bucket, 'st/snapshots/');
+    const token = (i: number): string => i.toString(16).padStart(32, '0');
+    const objectJunk = Array.from({ length: 1100 }, (_, i) => `objects/junk/${String(i).padStart(4, '0')}`);
+    // Staged folders of ds@v1 that its commit does not name (a lost commit's, as far as snap can
+    // tell): removable at once. The first, token 0…0, holds 1,000 keys.
+    const staged = [...Array.from({ length: 1000 }, (_, i) => `snapshots/ds/v1/staged/${token(0)}/f${String(i).padStart(4, '0')}`), ...Array.from({ length: 1049 }, (_, i) => `snapshots/ds/v1/staged/${token(i + 1)}/manifest.jsonl`)];
+    await plant(c, bucket, [...objectJunk, ...staged].map((k) => `st/${k}`));
+
+    const f = await run(['fsck', '--store', store]);
+    expect(f.code, f.stderr).toBe(0);
+    expect(f.json.strays).toEqual([...objectJunk.slice(0, MAX_JUNK_KEYS_KEPT), `objects/… (${objectJunk.length - MAX_JUNK_KEYS_KEPT} more keys not listed)`]);
+    const left = f.json.leftovers as { path: string; entries: number; removable: boolean; message: string }[];
+    expect(left).toHaveLength(MAX_STAGED_LEFTOVERS_KEPT + 1);
+    expect(left.slice(0, MAX_STAGED_LEFTOVERS_KEPT).map((l) => l.path)).toEqual(Array.from({ length: MAX_STAGED_LEFTOVERS_KEPT }, (_, i) => `snapshots/ds/v1/staged/${token(i)}/`));
+    expect(left[0]).toMatchObject({ entries: 1000, removable: true });
+    expect(left[MAX_STAGED_LEFTOVERS_KEPT]).toMatchObject({ path: 'snapshots/…', entries: 50, removable: false });
+    expect(left[MAX_STAGED_LEFTOVERS_KEPT]?.message).toContain('50 more staged folder(s) that no commit names (50 keys');
+
+    const cleaned = await run(['fsck', '--clean', '--store', store]);
+    expect(cleaned.code, cleaned.stderr).toBe(0);
+    const removed = cleaned.json.cleaned.removed as { path: string; entries: number }[];
+    expect(removed).toHaveLength(MAX_STAGED_LEFTOVERS_KEPT + 1);
+    expect(removed[MAX_STAGED_LEFTOVERS_KEPT]).toMatchObject({ path: 'snapshots/…', entries: 50 });
+    expect(cleaned.json.cleaned.kept).toEqual([]);
+    expect(await keysUnder(c, bucket, 'st/snapshots/')).toEqual(before);
+    expect((await run(['verify', ds, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', store])).code).toBe(0);
   });
 });
