@@ -276,6 +276,13 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
     const first = junk.keys[0] as string;
     opts.note(`${junk.count} key(s) under ${remote.location}snapshots/ are none of snap's (neither a commit object nor a staged file), e.g. ${JSON.stringify(first.length > 200 ? `${first.slice(0, 200)}…` : first)}: skipped (snap fsck lists them)`);
   }
+  const fileJunk = remote.fileJunk;
+  if (fileJunk.count > 0) {
+    const first = fileJunk.keys[0] as string;
+    opts.note(`${fileJunk.count} key(s) under ${remote.location}'s folders of store files (revocations/, attestations/, log.checkpoints/, signatures/) are none of snap's, e.g. ${JSON.stringify(first.length > 200 ? `${first.slice(0, 200)}…` : first)}: skipped (snap fsck lists them)`);
+  }
+  const skips = remote.fileSkips;
+  if (skips.count > 0) opts.note(`${skips.count} store file(s) of ${remote.location} past what a reader reads (FORMAT.md §23.5), e.g. ${JSON.stringify(skips.first ?? '')}: skipped`);
   /** Each snapshot's folder, downloaded, in the order of `snaps`: committed one by one after all were pulled. */
   const ready: (string | undefined)[] = new Array(snaps.length).fill(undefined);
   // Every manifest, unless the command said which snapshots' manifests it reads (then only theirs:
@@ -708,7 +715,7 @@ async function streamObjects(remote: S3Backend, present: Set<string>, stats: Ses
     onProgress?.({ files: checked, bytes, totalFiles: present.size });
   });
   const byPath = (a: { path: string }, b: { path: string }): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
-  return { objects: { checked, bytes, corrupt: corrupt.sort(byPath), unreadable: unreadable.sort(byPath) }, present, strays: [...(await strayObjectKeys(remote)), ...snapshotStrays(remote)] };
+  return { objects: { checked, bytes, corrupt: corrupt.sort(byPath), unreadable: unreadable.sort(byPath) }, present, strays: [...(await strayObjectKeys(remote)), ...snapshotStrays(remote), ...fileStrays(remote)] };
 }
 
 /**
@@ -718,6 +725,16 @@ async function streamObjects(remote: S3Backend, present: Set<string>, stats: Ses
 function snapshotStrays(remote: S3Backend): string[] {
   const { count, keys } = remote.snapshotJunk;
   return count > keys.length ? [...keys.sort(), `snapshots/… (${count - keys.length} more keys not listed)`] : [...keys].sort();
+}
+
+/**
+ * The keys under the folders of the other files that are none of snap's (S3Backend.listFiles), as
+ * fsck's strays: the first MAX_JUNK_KEYS_KEPT the session's listing kept by name, then one line
+ * counting the rest.
+ */
+function fileStrays(remote: S3Backend): string[] {
+  const { count, keys } = remote.fileJunk;
+  return count > keys.length ? [...keys].sort().concat(`… (${count - keys.length} more keys under the folders of store files not listed)`) : [...keys].sort();
 }
 
 /**

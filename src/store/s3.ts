@@ -187,6 +187,42 @@ const DAY_MS = 86_400_000;
  */
 export const MAX_JUNK_KEYS_KEPT = 1000;
 
+/**
+ * Bounds of the listing of the other files ({@link FILE_FOLDERS}; FORMAT.md §23.5), so that the
+ * memory a command spends on it, and the files it copies, do not grow with keys planted there.
+ * Each equals, or is one past, what the local store's reader of those files reads (a test holds
+ * them to trust/revocations.ts, trust/log-checkpoints.ts and store/cosignatures.ts):
+ *
+ * - revocations: per snapshot folder `revocations/<64 hex>/`, {@link MAX_REVOCATION_FILES_READ} + 1
+ *   files (the reader refuses a folder with more, REVOCATION_MALFORMED, as in a local store); in
+ *   all, {@link MAX_REVOCATION_FILES_LISTED};
+ * - attestations: {@link MAX_ATTESTATION_FILES_LISTED} files (two an attestation);
+ * - log checkpoints: {@link MAX_CHECKPOINT_FILES_READ} + 1 files (the reader refuses more,
+ *   CHECKPOINT_MALFORMED);
+ * - co-signatures: per snapshot folder `signatures/NAME/VERSION/`, the first
+ *   {@link MAX_COSIGNATURE_FILES_READ} by name (no reader reads more); in all,
+ *   {@link MAX_COSIGNATURE_FILES_LISTED}.
+ *
+ * Past a bound, co-signature and checkpoint files are counted and skipped ({@link fileSkips}): a
+ * co-signature not read can leave a threshold unmet, never make a snapshot trusted, and the
+ * checkpoint reader refuses the folder anyway. Past the bound of revocations or of attestations the
+ * listing is refused (`STORE_MALFORMED`): a revocation left out could let a revoked snapshot pass,
+ * and an attestation left out could be written over by `attest` (a store file goes back by a plain
+ * PUT). A store in use is far below each: revocations and attestations are a few per snapshot or
+ * model, not thousands.
+ */
+export const MAX_REVOCATION_FILES_READ = 64;
+/** See {@link MAX_REVOCATION_FILES_READ}: revocation files listed in all (of any number of snapshots). */
+export const MAX_REVOCATION_FILES_LISTED = 10_000;
+/** See {@link MAX_REVOCATION_FILES_READ}: attestation files listed (statement.json and envelope.json of 10,000 attestations). */
+export const MAX_ATTESTATION_FILES_LISTED = 20_000;
+/** See {@link MAX_REVOCATION_FILES_READ}: trust/log-checkpoints.ts MAX_CHECKPOINTS. */
+export const MAX_CHECKPOINT_FILES_READ = 10_000;
+/** See {@link MAX_REVOCATION_FILES_READ}: store/cosignatures.ts MAX_COSIGNATURE_FILES. */
+export const MAX_COSIGNATURE_FILES_READ = 1024;
+/** See {@link MAX_REVOCATION_FILES_READ}: co-signature files listed in all (of any number of snapshots). */
+export const MAX_COSIGNATURE_FILES_LISTED = 100_000;
+
 /** Audit log lines read at once. */
 export const LOG_READ_JOBS = 16;
 
@@ -838,24 +874,79 @@ export class S3Backend implements StoreBackend {
   }
 
   /**
+   * Keys under the folders of the other files that the last {@link listFiles} found to be none of
+   * snap's (see there), skipped: `count` is all of them; `keys` the first {@link MAX_JUNK_KEYS_KEPT}
+   * in listing order, relative to the store's prefix.
+   */
+  fileJunk: { count: number; keys: string[] } = { count: 0, keys: [] };
+
+  /**
+   * Store files the last {@link listFiles} skipped for being past a bound (see
+   * {@link MAX_REVOCATION_FILES_READ}): how many, and the first of them (relative to the prefix).
+   */
+  fileSkips: { count: number; first?: string } = { count: 0 };
+
+  /**
    * The other files' paths (revocations/, attestations/, signatures/, …), as a local store can hold
    * them: keys with an empty, `.` or `..` segment, a segment starting with `.` or longer than
    * {@link MAX_NAME_BYTES} bytes, or under a name a local store keeps for itself (`tmp/`, `lock`,
-   * `log.jsonl`, … : RESERVED_ROOT_NAMES) are none of snap's and are left out.
+   * `log.jsonl`, … : RESERVED_ROOT_NAMES) are none of snap's and are left out, as are those no
+   * reader reads: under `revocations/` all but `<64 hex>/FILE.json`, under `attestations/` all but
+   * `MODEL/VERSION/statement.json` and `envelope.json` (valid names), under `signatures/` all but
+   * `NAME/VERSION/FILE`, under `log.checkpoints/` all but `FILE`. They are counted in {@link fileJunk}. At most the bounds of
+   * {@link MAX_REVOCATION_FILES_READ} are kept: memory grows with the store's files, not with keys
+   * planted among them.
    * @throws SnapError `STORE_MALFORMED` when a path is both a file and the folder of another (keys
-   *   `a` and `a/b`: one was not written by snap, and which is cannot be told) | `IO_ERROR`
+   *   `a` and `a/b`: one was not written by snap, and which is cannot be told), or past the bound
+   *   of revocations or of attestations | `IO_ERROR`
    */
   async listFiles(): Promise<string[]> {
     const out: string[] = [];
     const folders = new Set<string>();
-    for await (const k of this.otherKeys()) {
-      const rel = k.slice(this.where.prefix.length);
-      const parts = rel.split('/');
-      const top = parts[0] as string;
-      if (rel === 'store.json' || rel === 'log.head' || OWN_FOLDERS.includes(`${top}/`) && rel.includes('/')) continue;
-      if (parts.some((p) => p === '' || p === '.' || p === '..' || p.startsWith('.') || Buffer.byteLength(p) > MAX_NAME_BYTES) || RESERVED_ROOT_NAMES.has(top)) continue;
-      for (let i = 1; i < parts.length; i++) folders.add(parts.slice(0, i).join('/'));
-      out.push(rel);
+    const junk = { count: 0, keys: [] as string[] };
+    const skips: { count: number; first?: string } = { count: 0 };
+    const skip = (rel: string): void => {
+      if (skips.count++ === 0) skips.first = rel;
+    };
+    /** Files kept per folder, and of the current subfolder (keys come in key order: a subfolder's one after the other). */
+    const kept = new Map<string, number>();
+    let sub = { folder: '', n: 0 };
+    this.cosignatureFirsts.clear();
+    try {
+      for await (const { key: k, first } of this.otherKeys()) {
+        const rel = k.slice(this.where.prefix.length);
+        const parts = rel.split('/');
+        const top = parts[0] as string;
+        const bad = rel === 'store.json' || rel === 'log.head' || (OWN_FOLDERS.includes(`${top}/`) && rel.includes('/')) ||
+          parts.some((p) => p === '' || p === '.' || p === '..' || p.startsWith('.') || Buffer.byteLength(p) > MAX_NAME_BYTES) || RESERVED_ROOT_NAMES.has(top) || !snapsFile(rel);
+        if (bad) {
+          junk.count++;
+          if (junk.keys.length < MAX_JUNK_KEYS_KEPT) junk.keys.push(rel);
+          continue;
+        }
+        const folder = `${top}/`;
+        const n = kept.get(folder) ?? 0;
+        const subfolder = parts.slice(0, -1).join('/');
+        if (sub.folder !== subfolder) sub = { folder: subfolder, n: 0 };
+        if (folder === 'revocations/') {
+          if (sub.n > MAX_REVOCATION_FILES_READ) { skip(rel); continue; } // the reader refuses the folder already
+          if (n >= MAX_REVOCATION_FILES_LISTED) throw tooMany(this.location, folder, MAX_REVOCATION_FILES_LISTED, 'a revocation left out could let a revoked snapshot pass');
+        } else if (folder === 'attestations/') {
+          if (n >= MAX_ATTESTATION_FILES_LISTED) throw tooMany(this.location, folder, MAX_ATTESTATION_FILES_LISTED, 'an attestation left out could be written over');
+        } else if (folder === 'log.checkpoints/') {
+          if (n > MAX_CHECKPOINT_FILES_READ) { skip(rel); continue; } // the reader refuses the folder already
+        } else if (folder === COSIGNATURE_FOLDER) {
+          if (sub.n >= MAX_COSIGNATURE_FILES_READ || n >= MAX_COSIGNATURE_FILES_LISTED) { skip(rel); continue; }
+        }
+        sub.n++;
+        kept.set(folder, n + 1);
+        for (let i = 1; i < parts.length; i++) folders.add(parts.slice(0, i).join('/'));
+        if (first) this.cosignatureFirsts.set(rel, first);
+        out.push(rel);
+      }
+    } finally {
+      this.fileJunk = junk;
+      this.fileSkips = skips;
     }
     const both = out.find((p) => folders.has(p));
     if (both !== undefined) {
@@ -866,16 +957,16 @@ export class S3Backend implements StoreBackend {
 
   /**
    * Every key under the folders of the store's other files ({@link FILE_FOLDERS}), each listed in
-   * full. Nothing else under the prefix is snap's: a key planted beside them (a junk folder of
-   * millions of keys, files of megabytes) is never listed nor pulled into a command's working copy,
-   * which would cost every command, `list` included, the listing and the bytes. The objects,
-   * snapshot files, log lines and locks are listed by their own readers.
+   * full, in key order (with, for a co-signature of a versioned bucket, its first version). Nothing
+   * else under the prefix is snap's: a key planted beside them (a junk folder of millions of keys,
+   * files of megabytes) is never listed nor pulled into a command's working copy, which would cost
+   * every command, `list` included, the listing and the bytes. The objects, snapshot files, log
+   * lines and locks are listed by their own readers.
    */
-  private async *otherKeys(): AsyncIterable<string> {
-    this.cosignatureFirsts.clear();
+  private async *otherKeys(): AsyncIterable<{ key: string; first?: { versionId: string; changed?: 'written over' | 'deleted' } }> {
     for (const f of FILE_FOLDERS) {
       if (f === COSIGNATURE_FOLDER && (await this.isVersioned())) yield* this.cosignatureKeys();
-      else yield* this.listKeys(this.where.prefix + f);
+      else for await (const key of this.listKeys(this.where.prefix + f)) yield { key };
     }
   }
 
@@ -912,12 +1003,25 @@ export class S3Backend implements StoreBackend {
 
   /**
    * The keys under `signatures/` of a versioned bucket that have a version that is not a delete
-   * marker — also those whose newest version is a delete marker — each once; fills
-   * {@link cosignatureFirsts}. ListObjectVersions lists each key's versions newest first.
+   * marker — also those whose newest version is a delete marker — each once, in key order, with its
+   * first version and whether it was written over or deleted since (for {@link cosignatureFirsts}).
+   * ListObjectVersions lists keys in order and each key's versions newest first, so a key is done
+   * once a later key is listed: only the keys of one page are held, whatever the folder holds.
    */
-  private async *cosignatureKeys(): AsyncIterable<string> {
+  private async *cosignatureKeys(): AsyncIterable<{ key: string; first?: { versionId: string; changed?: 'written over' | 'deleted' } }> {
     const prefix = this.where.prefix + COSIGNATURE_FOLDER;
     const seen = new Map<string, { versionId?: string; versions: number; deleted: boolean }>();
+    /** Every key listed so far but `open` (the key the next page starts with, which may go on there), in key order. */
+    const done = function* (open?: string): Generator<{ key: string; first: { versionId: string; changed?: 'written over' | 'deleted' } }> {
+      for (const k of [...seen.keys()].sort()) {
+        if (k === open) continue;
+        const x = seen.get(k) as { versionId?: string; versions: number; deleted: boolean };
+        seen.delete(k);
+        if (x.versionId === undefined) continue; // only delete markers: nothing to read
+        const changed = x.deleted ? 'deleted' : x.versions > 1 ? 'written over' : undefined;
+        yield { key: k, first: { versionId: x.versionId, ...(changed ? { changed } : {}) } };
+      }
+    };
     for await (const r of this.versionPages(prefix)) {
       for (const d of r.DeleteMarkers ?? []) {
         if (!d.Key || !d.IsLatest) continue;
@@ -932,13 +1036,10 @@ export class S3Backend implements StoreBackend {
         x.versionId = v.VersionId; // the last one listed is the oldest
         seen.set(v.Key, x);
       }
+      // The next page starts at NextKeyMarker: only that key can go on; every other one is done.
+      if (r.IsTruncated) yield* done(r.NextKeyMarker);
     }
-    for (const [k, x] of seen) {
-      if (x.versionId === undefined) continue; // only delete markers: nothing to read
-      const changed = x.deleted ? 'deleted' : x.versions > 1 ? 'written over' : undefined;
-      this.cosignatureFirsts.set(k.slice(this.where.prefix.length), { versionId: x.versionId, ...(changed ? { changed } : {}) });
-      yield k;
-    }
+    yield* done();
   }
 
   /**
@@ -1218,6 +1319,31 @@ export class S3Backend implements StoreBackend {
 }
 
 /** The files a commit object names that a snapshot has (SNAPSHOT_FILE_NAMES): any other name is none of snap's. */
+/**
+ * Whether `rel` (a key under one of {@link FILE_FOLDERS}, relative to the prefix) is where snap
+ * writes a store file that a reader reads: `revocations/<64 hex>/FILE.json`,
+ * `attestations/MODEL/VERSION/statement.json|envelope.json` (valid names), `log.checkpoints/FILE`
+ * (the reader reports every name there that is not a checkpoint), `signatures/NAME/VERSION/FILE`.
+ */
+function snapsFile(rel: string): boolean {
+  const p = rel.split('/');
+  switch (p[0]) {
+    case 'revocations':
+      return p.length === 3 && /^[0-9a-f]{64}$/.test(p[1] as string) && (p[2] as string).endsWith('.json');
+    case 'attestations':
+      return p.length === 4 && NAME_RE.test(p[1] as string) && VERSION_RE.test(p[2] as string) && (p[3] === 'statement.json' || p[3] === 'envelope.json');
+    case 'signatures':
+      return p.length === 4;
+    default: // log.checkpoints
+      return p.length === 2;
+  }
+}
+
+/** `STORE_MALFORMED`: more files under `folder` than `most` (see {@link MAX_REVOCATION_FILES_READ}). */
+function tooMany(location: string, folder: string, most: number, why: string): SnapError {
+  return new SnapError('STORE_MALFORMED', `${location}: more than ${most} files under ${folder}, more than a store in use holds: they were planted; remove those snap did not write (${why}, so none is skipped)`, { store: location, path: folder });
+}
+
 function snapshotFilesOf(commit: Commit): string[] {
   return Object.keys(commit.files).filter((n) => (SNAPSHOT_FILE_NAMES as readonly string[]).includes(n));
 }

@@ -9,7 +9,7 @@ import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/
 import { useS3Server } from '../helpers/s3-server.js';
 import { makeTree, snapJson, useKeyPair } from '../helpers/tree.js';
 import { clientFor, newBucket, watchedClient } from './s3-fixture.js';
-import { MAX_JUNK_KEYS_KEPT, S3Backend } from '../../src/store/s3.js';
+import { MAX_COSIGNATURE_FILES_READ, MAX_JUNK_KEYS_KEPT, MAX_REVOCATION_FILES_READ, MAX_REVOCATION_FILES_LISTED, S3Backend } from '../../src/store/s3.js';
 import { openRemoteSession } from '../../src/store/remote-session.js';
 import { MAX_STAGED_LEFTOVERS_KEPT } from '../../src/store/s3-leftovers.js';
 import { LocalBackend } from '../../src/store/local.js';
@@ -45,6 +45,11 @@ describe('the folders of the other files', () => {
     const { attestationsDir } = await import('../../src/provenance/attestation-store.js');
     expect([...FILE_FOLDERS].sort()).toEqual([`${REVOCATIONS_DIR}/`, `${basename(attestationsDir({ root: '/s' } as never))}/`, `${CHECKPOINTS_DIR}/`, `${COSIGNATURES_DIR}/`].sort());
   });
+
+  it('are listed up to what their readers read', async () => {
+    const [{ MAX_REVOCATION_FILES }, { MAX_CHECKPOINTS }, { MAX_COSIGNATURE_FILES }, s3] = await Promise.all([import('../../src/trust/revocations.js'), import('../../src/trust/log-checkpoints.js'), import('../../src/store/cosignatures.js'), import('../../src/store/s3.js')]);
+    expect([s3.MAX_REVOCATION_FILES_READ, s3.MAX_CHECKPOINT_FILES_READ, s3.MAX_COSIGNATURE_FILES_READ]).toEqual([MAX_REVOCATION_FILES, MAX_CHECKPOINTS, MAX_COSIGNATURE_FILES]);
+  });
 });
 
 describe('the listings of an S3 store (moto)', () => {
@@ -53,7 +58,8 @@ describe('the listings of an S3 store (moto)', () => {
     const store = `s3://${bucket}/st`;
     const ds = await makeTree({ 'a.txt': 'alpha\n', 'b.txt': 'bravo\n', 'c/d.txt': 'delta\n' });
     for (const as of ['ds@v1', 'ds@v2']) expect((await run(['seal', ds, '--as', as, '--key', kp.key, '--store', store])).code).toBe(0);
-    await clientFor(server).send(new PutObjectCommand({ Bucket: bucket, Key: 'st/revocations/x/r.json', Body: '{}' }));
+    const revocation = `revocations/${'ab'.repeat(32)}/r.json`;
+    await clientFor(server).send(new PutObjectCommand({ Bucket: bucket, Key: `st/${revocation}`, Body: '{}' }));
     // Keys that are none of snap's: beside the store files, a folder of junk — one key both a file
     // and a folder, which no store file can be — are never listed nor pulled.
     for (const key of ['st/notes.txt', 'st/junk/a', 'st/junk/a/b']) await clientFor(server).send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'n' }));
@@ -65,7 +71,7 @@ describe('the listings of an S3 store (moto)', () => {
       // Every object and snapshot file was listed (once).
       expect([...w.listed.keys()].filter((k) => k.startsWith('st/objects/sha256/'))).toHaveLength(3);
       expect(w.listed.get('st/snapshots/ds/v1/commit.json')).toBe(1);
-      expect((await new LocalBackend(await openStore(session.root)).listFiles()).sort()).toEqual(['revocations/x/r.json']);
+      expect((await new LocalBackend(await openStore(session.root)).listFiles()).sort()).toEqual([revocation]);
       expect([...w.listed.keys()].filter((k) => k.startsWith('st/junk/') || k === 'st/notes.txt')).toEqual([]);
     } finally {
       await session.finish(false);
@@ -127,5 +133,52 @@ describe('the listings of an S3 store (moto)', () => {
     expect(cleaned.json.cleaned.kept).toEqual([]);
     expect(await keysUnder(c, bucket, 'st/snapshots/')).toEqual(before);
     expect((await run(['verify', ds, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', store])).code).toBe(0);
+  });
+
+  it.each(['plain', 'versioned'] as const)('keys planted among the other files of a %s bucket (2,200: junk under revocations/, a revocation folder of 70, a co-signature folder of 1,030) cost memory only up to what readers read: the rest are counted, noted and listed by fsck', { timeout: 400_000 }, async (kind) => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, kind);
+    const store = `s3://${bucket}/st`;
+    const ds = await makeTree({ 'a.txt': 'alpha\n' });
+    expect((await run(['seal', ds, '--as', 'ds@v1', '--key', kp.key, '--store', store])).code).toBe(0);
+    const n = (i: number): string => String(i).padStart(4, '0');
+    const junk = Array.from({ length: 1100 }, (_, i) => `revocations/junk/${n(i)}`);
+    const revocations = Array.from({ length: 70 }, (_, i) => `revocations/${'cd'.repeat(32)}/${n(i)}.json`);
+    const cosignatures = Array.from({ length: 1030 }, (_, i) => `signatures/ghost/v1/${n(i)}.json`);
+    await plant(c, bucket, [...junk, ...revocations, ...cosignatures].map((k) => `st/${k}`));
+
+    const notes: string[] = [];
+    const remote = new S3Backend(clientFor(server), { bucket, prefix: 'st/' });
+    const session = await openRemoteSession(remote, { create: false, objects: 'none', note: (t) => notes.push(t) });
+    try {
+      const pulled = (await new LocalBackend(await openStore(session.root)).listFiles()).sort();
+      // Co-signature files are merged into envelopes, never copied; of the junk, none is copied.
+      expect(pulled).toEqual(revocations.slice(0, MAX_REVOCATION_FILES_READ + 1));
+      expect(remote.fileJunk).toEqual({ count: junk.length, keys: junk.slice(0, MAX_JUNK_KEYS_KEPT) });
+      expect(remote.fileSkips).toEqual({ count: 70 - (MAX_REVOCATION_FILES_READ + 1) + 1030 - MAX_COSIGNATURE_FILES_READ, first: revocations[MAX_REVOCATION_FILES_READ + 1] });
+      expect(notes.join('\n')).toContain(`${junk.length} key(s) under s3://${bucket}/st/'s folders of store files`);
+      expect(notes.join('\n')).toContain(`${remote.fileSkips.count} store file(s) of s3://${bucket}/st/ past what a reader reads`);
+    } finally {
+      await session.finish(false);
+    }
+    const f = await run(['fsck', '--store', store]);
+    expect(f.code, f.stderr).toBe(0);
+    expect(f.json.strays).toEqual([...junk.slice(0, MAX_JUNK_KEYS_KEPT), `… (${junk.length - MAX_JUNK_KEYS_KEPT} more keys under the folders of store files not listed)`]);
+    // None of the planted keys is ds@v1's: its verify still passes.
+    const v = await run(['verify', ds, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', store]);
+    expect(v.code, v.stderr).toBe(0);
+  });
+
+  it(`more than ${MAX_REVOCATION_FILES_LISTED} revocation files planted (none skipped: one left out could let a revoked snapshot pass) make the listing refuse the store, STORE_MALFORMED, exit 3`, { timeout: 600_000 }, async () => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'plain');
+    const store = `s3://${bucket}/st`;
+    const ds = await makeTree({ 'a.txt': 'alpha\n' });
+    expect((await run(['seal', ds, '--as', 'ds@v1', '--key', kp.key, '--store', store])).code).toBe(0);
+    const keys = Array.from({ length: MAX_REVOCATION_FILES_LISTED + 1 }, (_, i) => `st/revocations/${(Math.floor(i / 50)).toString(16).padStart(64, '0')}/${String(i % 50).padStart(2, '0')}.json`);
+    await plant(c, bucket, keys);
+    const l = await run(['list', '--store', store]);
+    expect([l.code, l.json.error?.code]).toEqual([3, 'STORE_MALFORMED']);
+    expect(l.json.error?.message).toContain(`more than ${MAX_REVOCATION_FILES_LISTED} files under revocations/`);
   });
 });
