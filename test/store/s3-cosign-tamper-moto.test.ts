@@ -69,17 +69,18 @@ describe('a co-signature file of an S3 store written over or deleted (moto)', ()
     expect(gone.stdout).toContain('only 1 of the required 2 trusted keys signed');
   });
 
-  it('the producer\'s signature planted again, claiming the reviewer\'s keyid, in two co-signature files does not count twice: with the real co-signature deleted, --threshold 2 fails', { timeout: 120_000 }, async () => {
+  it('the producer\'s signature planted again, claiming the reviewer\'s keyid, in other co-signature files does not count twice: with the real co-signature deleted, --threshold 2 fails', { timeout: 120_000 }, async () => {
     const { c, bucket, file, verify } = await cosigned('plain');
     await c.send(new DeleteObjectCommand({ Bucket: bucket, Key: file }));
     const staged = (await keysUnder(c, bucket, 'st/snapshots/ds/v1/staged/')).find((k) => k.endsWith('/envelope.json')) as string;
     const committed = parseEnvelope(Buffer.from(await (await c.send(new GetObjectCommand({ Bucket: bucket, Key: staged }))).Body!.transformToByteArray()));
     const theirs = committed.signatures[0]!;
-    // The same signature in two other base64 spellings (unpadded; URL-safe), so that neither is
-    // dropped as a duplicate of the committed one: both verify under the producer's key.
+    // The same signature in other base64 spellings (unpadded; URL-safe), so that none is dropped as
+    // a duplicate of the committed one: each verifies under the producer's key. (The URL-safe one
+    // differs only when the signature has a + or a /, as most but not all do: keys are new each run.)
     const unpadded = theirs.sig.replace(/=+$/, '');
-    const spellings = [unpadded, unpadded.replace(/\+/g, '-').replace(/\//g, '_')];
-    expect(new Set([theirs.sig, ...spellings]).size).toBe(3);
+    const spellings = [...new Set([unpadded, unpadded.replace(/\+/g, '-').replace(/\//g, '_')])];
+    expect(spellings).not.toContain(theirs.sig);
     for (const sig of spellings) {
       const bytes = serializeEnvelope({ ...committed, signatures: [...committed.signatures, { keyid: reviewer.keyid, sig }] });
       await c.send(new PutObjectCommand({ Bucket: bucket, Key: `st/signatures/ds/v1/${sha(bytes)}.json`, Body: bytes }));
@@ -87,9 +88,9 @@ describe('a co-signature file of an S3 store written over or deleted (moto)', ()
     const r = await verify();
     expect(r.code, r.stdout + r.stderr).toBe(1);
     expect(r.stdout).toContain('only 1 of the required 2 trusted keys signed');
-    // Both planted copies were merged (none ignored): three signatures, each found to be the
-    // producer's whatever keyid it claims, which counts once.
+    // Every planted copy was merged (none ignored): each signature found to be the producer's
+    // whatever keyid it claims, which counts once.
     expect(r.stderr).not.toContain('ignored');
-    expect(r.stdout.match(new RegExp(`signature keyid ${producer.keyid.slice(0, 16)}: trusted`, 'g')) ?? []).toHaveLength(3);
+    expect(r.stdout.match(new RegExp(`signature keyid ${producer.keyid.slice(0, 16)}: trusted`, 'g')) ?? []).toHaveLength(1 + spellings.length);
   });
 });
