@@ -15,7 +15,7 @@
  * is within {@link RACY_NS} of the seal's start is not recorded: a write in the same timestamp tick
  * as the read could leave its identity unchanged.
  */
-import { closeSync, fstatSync, fsyncSync, lstatSync, openSync, readFileSync, type BigIntStats } from 'node:fs';
+import { closeSync, constants as FS, fstatSync, fsyncSync, lstatSync, openSync, readFileSync, type BigIntStats } from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -27,8 +27,6 @@ import { parseJsonStrict } from '../core/json-strict.js';
 import { isSymlinkEntry, ManifestOrder } from '../core/manifest.js';
 import { manifestLineRuns, parseManifestLine } from '../io/manifest-file.js';
 import { SNAPSHOT_ID_RE } from '../core/refs.js';
-import { isSnapError, SnapError } from '../core/errors.js';
-import { openRegularFileSync } from '../io/small-file.js';
 
 /** The `format` of a stat cache's header line. */
 export const STAT_CACHE_FORMAT = 'snap-stat-cache/1';
@@ -129,22 +127,34 @@ export class IncrementalSource {
    * hold the seal (and the store's lock) for ever; it, a folder or an unreadable file is
    * `malformed`, and the seal reads every file. So is a cache that another user owns or may write
    * (group or others write bit: a state folder shared between users), as ssh treats its keys:
-   * forged identities would make the seal sign the parent's digests for files it never read.
+   * forged identities would make the seal sign the parent's digests for files it never read. And
+   * so is a symbolic link (never followed: O_NOFOLLOW) or a file with more than one hard link: in
+   * a state folder another user may write, either names a file of this user's whose bytes that
+   * user chose (a store object this user's seal copied from their data, say), with this user's
+   * owner and mode, and the header of a parent snapshot they forged in the store.
    */
   async open(): Promise<void> {
     let fd: number;
     try {
-      fd = openRegularFileSync(this.cachePath, 'cannot read the stat cache', () => new SnapError('IO_ERROR', 'it is not a regular file'));
+      fd = openSync(this.cachePath, FS.O_RDONLY | (FS.O_NOFOLLOW ?? 0) | (FS.O_NONBLOCK ?? 0));
     } catch (e) {
-      if (isSnapError(e) && e.code === 'NOT_FOUND') return;
-      const errno = isSnapError(e) ? e.details?.errno : undefined;
-      return this.stop(typeof errno === 'string' && errno !== '' ? `it cannot be read (${errno})` : 'it is not a regular file');
+      const errno = (e as NodeJS.ErrnoException).code;
+      if (errno === 'ENOENT' || errno === 'ENOTDIR') return;
+      return this.stop(errno === 'ELOOP' ? 'it is a symbolic link' : `it cannot be read (${errno ?? String(e)})`);
     }
     const st = fstatSync(fd);
     const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
     // No POSIX owner and modes on Windows (every file reads 0666 there), as key-hygiene.ts.
     const posix = process.platform !== 'win32';
-    const foreign = posix && uid !== undefined && st.uid !== uid ? 'it belongs to another user' : posix && (st.mode & 0o022) !== 0 ? 'other users may write it' : undefined;
+    const foreign = !st.isFile()
+      ? 'it is not a regular file'
+      : posix && st.nlink !== 1
+        ? 'it has another hard link'
+        : posix && uid !== undefined && st.uid !== uid
+          ? 'it belongs to another user'
+          : posix && (st.mode & 0o022) !== 0
+            ? 'other users may write it'
+            : undefined;
     if (foreign) {
       closeSync(fd);
       return this.stop(foreign);

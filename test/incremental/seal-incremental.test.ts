@@ -188,6 +188,26 @@ describe('seal --incremental', () => {
     }
   });
 
+  it('does not follow a symbolic link, nor read a second hard link, put where the stat cache should be (in a state folder another user may write, a link to a file of this user whose bytes that user chose): it reads every file', async () => {
+    const t = await setup();
+    const v1 = await t.run('v1');
+    const cache = statCachePath(t.cacheDir, v1.r.snapshot);
+    const elsewhere = join(await tempDir('snap-elsewhere-'), 'copied.jsonl');
+    await fsp.rename(cache, elsewhere); // this user's file, mode 0600: only the link is the other user's
+    await fsp.symlink(elsewhere, cache);
+    const v2 = await t.run('v2');
+    expect(v2.reused).toEqual([]);
+    expect(v2.r.incremental).toMatchObject({ cache: 'malformed', reused: 0, note: expect.stringContaining('symbolic link') });
+    expect((await t.check('v2')).ok).toBe(true);
+    const cache2 = statCachePath(t.cacheDir, v2.r.snapshot);
+    const elsewhere2 = join(await tempDir('snap-elsewhere-'), 'copied.jsonl');
+    await fsp.rename(cache2, elsewhere2);
+    await fsp.link(elsewhere2, cache2);
+    const v3 = await t.run('v3');
+    expect(v3.reused).toEqual([]);
+    expect(v3.r.incremental).toMatchObject({ cache: 'malformed', reused: 0, note: expect.stringContaining('hard link') });
+  });
+
   it("refuses to sign when digests were taken from a parent manifest that no longer matches its statement", async () => {
     const t = await setup();
     await t.run('v1');
