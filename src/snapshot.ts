@@ -167,21 +167,25 @@ export async function checkTrust(loc: SnapshotLocation, trusted: readonly Truste
  * (a swapped store folder or a renamed archive) is refused. `payloadMatches` tells whether
  * `statement.json` is byte for byte that payload (false too when the envelope cannot be read): a
  * check that needs no key. `envelopeProblem` says why the envelope could not be read (its error
- * code and message), for `show` to report instead of "no signatures".
+ * code and message), for `show` to report instead of "no signatures". `envelope` is the parsed
+ * envelope when its payload is the statement returned (for a caller that checks its signatures
+ * against keys of its own, as an incremental seal does its parent's).
  * @throws SnapError `NOT_FOUND` | `IO_ERROR` | `SNAPSHOT_MALFORMED` | `SNAPSHOT_NAME_MISMATCH` (exit 1)
  */
-export async function readSnapshotUnverified(loc: SnapshotLocation): Promise<{ snapshot: string; statement: Statement | undefined; keyids: string[]; statementBytes: Uint8Array; payloadMatches: boolean; envelopeProblem?: { code: string; message: string } }> {
+export async function readSnapshotUnverified(loc: SnapshotLocation): Promise<{ snapshot: string; statement: Statement | undefined; keyids: string[]; statementBytes: Uint8Array; payloadMatches: boolean; envelopeProblem?: { code: string; message: string }; envelope?: Envelope }> {
   const fileBytes = await readFileOr3(join(loc.dir, STATEMENT_FILE), STATEMENT_FILE);
   const envelopeBytes = await readFileOr3(join(loc.dir, ENVELOPE_FILE), ENVELOPE_FILE);
   let keyids: string[] = [];
   let payload: Uint8Array | undefined;
   let statement: Statement | undefined;
   let envelopeProblem: { code: string; message: string } | undefined;
+  let envelope: Envelope | undefined;
   try {
     const env = parseEnvelope(envelopeBytes);
     keyids = env.signatures.map((s) => s.keyid);
     payload = fromBase64(env.payload);
     statement = parseStatement(payload);
+    envelope = env;
   } catch (e) {
     // Verify fails on it; statement.json is all there is to show, and the caller can say why.
     payload = undefined;
@@ -200,5 +204,5 @@ export async function readSnapshotUnverified(loc: SnapshotLocation): Promise<{ s
   const expected = expectedName(loc);
   const mismatch = expected && nameMismatch(statement, expected);
   if (mismatch) throw new SnapError('SNAPSHOT_NAME_MISMATCH', mismatch, { ref: loc.ref, expected: `${expected.name}@${expected.version}`, signed: `${statement.predicate.dataset}@${statement.predicate.version}` });
-  return { snapshot: snapshotId(statementBytes), statement, keyids, statementBytes, payloadMatches, ...(envelopeProblem ? { envelopeProblem } : {}) };
+  return { snapshot: snapshotId(statementBytes), statement, keyids, statementBytes, payloadMatches, ...(envelopeProblem ? { envelopeProblem } : {}), ...(envelope ? { envelope } : {}) };
 }

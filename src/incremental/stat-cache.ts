@@ -81,8 +81,8 @@ export interface Reusable {
   size: number;
 }
 
-/** Why a cache was or was not used. */
-export type CacheStatus = 'absent' | 'other-machine' | 'malformed' | 'used';
+/** Why a cache was or was not used (`unsigned-parent`: the parent's envelope has no valid signature by a sealing key, ops/seal.ts). */
+export type CacheStatus = 'absent' | 'other-machine' | 'malformed' | 'unsigned-parent' | 'used';
 
 /**
  * The parent's digests for files unchanged since its seal on this machine: its stat cache and its

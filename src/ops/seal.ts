@@ -11,7 +11,7 @@ import { MerkleTreeBuilder, appendLeaves, type FoldedLeaves } from '../core/merk
 import { toHex } from '../core/encoding.js';
 import { parseNameVersion } from '../core/refs.js';
 import { MAX_STATEMENT_BYTES, buildStatement, formatTime, serializeStatement, snapshotId, type Statement } from '../core/statement.js';
-import { serializeEnvelope, signEnvelope, type Envelope } from '../core/envelope.js';
+import { serializeEnvelope, signEnvelope, verifyEnvelope, type Envelope } from '../core/envelope.js';
 import type { PrivateKey } from '../core/keys.js';
 import type { Provenance } from '../core/provenance.js';
 import { readSnapshotUnverified } from '../snapshot.js';
@@ -605,6 +605,24 @@ export async function scanAndSign(opts: ScanAndSignOptions, started?: HashPool):
   return { sealed, totals, merkleRoot, manifestSha256, createdAt, statement, statementBytes, envelope: signEnvelope(statementBytes, signers) };
 }
 
+/**
+ * Whether a parent snapshot's envelope is signed by one of `keys` (DSSE, SPEC §5: a signature valid
+ * under a key's public half) over the statement whose id is `parent`. An incremental seal takes a
+ * parent's digests only then: its statement is read from the store, which whoever can write the
+ * store may have forged together with its manifest (a planted object's digest for an unchanged
+ * file), and the stat cache that names it may have been forged too (docs/DESIGN.md, "Incremental
+ * seal"). Its own keys are all a seal can check against: it takes no trust flags.
+ */
+function signedBySealer(envelope: Envelope | undefined, parent: string, keys: readonly PrivateKey[]): boolean {
+  if (!envelope) return false;
+  try {
+    const v = verifyEnvelope(envelope, keys.map((k) => ({ publicKey: k.publicKey, keyid: k.keyid })));
+    return v.ok && snapshotId(v.payload) === parent;
+  } catch {
+    return false; // another payload type, or a payload that is not base64: not the parent's signature
+  }
+}
+
 /** The keys in order, each keyid once (the same key given twice signs once). */
 function distinctSigners(keys: readonly PrivateKey[]): PrivateKey[] {
   const seen = new Set<string>();
@@ -663,6 +681,8 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
   let tmp: string | undefined;
   let writer: StatCacheWriter | undefined;
   let incremental: IncrementalScan | undefined;
+  /** An incremental seal whose parent no sealing key signed: none of its digests is taken. */
+  let parentUnsigned = false;
   // Boot the workers now, while the lock, parent and hints are sorted out.
   let pool: HashPool | undefined = opts.scan ? undefined : startScanPool({ dir, jobs: opts.jobs, store: manifestOnly ? undefined : store });
   try {
@@ -673,6 +693,8 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
     let parentRef: string | undefined;
     /** The parent's statement, as readSnapshotUnverified read it (not verified). */
     let parentStatement: Statement | undefined;
+    /** The parent's envelope, when its payload is that statement (its signatures checked only by an incremental seal). */
+    let parentEnvelope: Envelope | undefined;
     if (typeof opts.parent === 'string') {
       const loc = await resolveRef(opts.parent, store.root);
       parentDir = loc.dir;
@@ -682,6 +704,7 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
       parent = read.snapshot;
       parentRef = opts.parent;
       parentStatement = read.statement;
+      parentEnvelope = read.envelope;
     } else if (opts.parent === undefined) {
       const same = await listSnapshots(store, name);
       const newest = same[same.length - 1];
@@ -697,6 +720,7 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
         parentDir = newest.dir;
         parentRef = `${newest.name}@${newest.version}`;
         parentStatement = read.statement;
+        parentEnvelope = read.envelope;
       }
     }
     const hints = !manifestOnly && parentDir && (await snapshotKeepsObjects(parentDir)) ? await ParentHints.read(join(parentDir, MANIFEST_FILE)) : undefined;
@@ -710,6 +734,11 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
           parentInfo = { snapshot: parent, manifestSha256: st.predicate.manifestSha256 };
           source = new IncrementalSource(statCachePath(opts.incremental.statCacheDir, parent), join(parentDir, MANIFEST_FILE), { snapshot: parent, fileCount: st.predicate.fileCount }, machine, dir);
           await source.open();
+          if (source.status === 'used' && !signedBySealer(parentEnvelope, parent, [opts.key, ...(opts.coSigners ?? [])])) {
+            await source.close();
+            source = undefined;
+            parentUnsigned = true;
+          }
         }
       }
       writer = await StatCacheWriter.open(opts.incremental.statCacheDir, machine, dir, BigInt((opts.now ?? (() => new Date()))().getTime()) * 1_000_000n);
@@ -775,7 +804,7 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
         note = `the stat cache for the next --incremental seal was not written (${(e as Error).message})`;
       }
       writer = undefined;
-      incrementalResult = { ...(incremental.parent ? { parent: incremental.parent.snapshot } : {}), cache: incremental.source?.applied ? 'used' : (incremental.source?.status ?? 'absent'), reused: totals.reused ?? 0, reusedBytes: totals.reusedBytes ?? 0, ...(statCache ? { statCache } : {}), ...(note ? { note } : {}) };
+      incrementalResult = { ...(incremental.parent ? { parent: incremental.parent.snapshot } : {}), cache: parentUnsigned ? 'unsigned-parent' : incremental.source?.applied ? 'used' : (incremental.source?.status ?? 'absent'), reused: totals.reused ?? 0, reusedBytes: totals.reusedBytes ?? 0, ...(statCache ? { statCache } : {}), ...(note ? { note } : {}) };
     }
     const kept = new Set((signed.statement.predicate.records ?? []).map(recordSetName));
     const notKept = (parentStatement?.predicate.records ?? []).map(recordSetName).filter((n) => !kept.has(n));

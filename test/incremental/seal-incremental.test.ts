@@ -18,8 +18,10 @@ import { makeTree, snap, snapJson, tempDir, useKeyPair } from '../helpers/tree.j
 import { newStorePath } from '../helpers/store.js';
 import { statCachePath } from '../../src/incremental/stat-cache.js';
 import { isSnapError } from '../../src/core/errors.js';
+import { serializeStatement } from '../../src/core/statement.js';
 
 const keys = useKeyPair();
+const otherKeys = useKeyPair('other');
 const FILES = { 'a.txt': 'alpha', 'b/c.bin': Buffer.alloc(100_000, 3), 'b/d.txt': 'delta', 'e.txt': 'epsilon', 'link': { symlink: 'a.txt' } } as const;
 /** A clock 5 s ahead: files just written count as older than the seal's racy window (2 s). */
 const later = () => new Date(Date.now() + 5000);
@@ -206,6 +208,55 @@ describe('seal --incremental', () => {
     const v3 = await t.run('v3');
     expect(v3.reused).toEqual([]);
     expect(v3.r.incremental).toMatchObject({ cache: 'malformed', reused: 0, note: expect.stringContaining('hard link') });
+  });
+
+  it("takes no digest from a parent its signature does not bind to the sealing key: a parent forged in the store (manifest and statement edited, signature left stale) and a stat cache naming it make every file be read, not the poisoned digest signed", async () => {
+    const t = await setup();
+    await t.run('v1');
+    const dir = join(t.store, 'snapshots', 'inc', 'v1');
+    // The store's attacker: a.txt's digest becomes that of a poisoned object they plant; the
+    // statement and the envelope's payload follow (the signature no longer verifies).
+    const poison = 'EVIL!';
+    const h = sha(poison);
+    await fsp.mkdir(join(t.store, 'objects', 'sha256', h.slice(0, 2)), { recursive: true });
+    await fsp.writeFile(join(t.store, 'objects', 'sha256', h.slice(0, 2), h.slice(2)), poison);
+    for (const f of ['manifest.jsonl', 'statement.json', 'envelope.json']) await fsp.chmod(join(dir, f), 0o644);
+    const manifest = (await fsp.readFile(join(dir, 'manifest.jsonl'), 'utf8')).replace(sha('alpha'), h);
+    await fsp.writeFile(join(dir, 'manifest.jsonl'), manifest);
+    const st = JSON.parse(await fsp.readFile(join(dir, 'statement.json'), 'utf8'));
+    st.predicate.manifestSha256 = sha(manifest);
+    const bytes = Buffer.from(serializeStatement(st));
+    await fsp.writeFile(join(dir, 'statement.json'), bytes);
+    const env = JSON.parse(await fsp.readFile(join(dir, 'envelope.json'), 'utf8'));
+    env.payload = bytes.toString('base64');
+    await fsp.writeFile(join(dir, 'envelope.json'), JSON.stringify(env));
+    // Whoever could write the stat cache: one naming the forged parent and the files as they are.
+    const forgedId = `sha256:${sha(bytes)}`;
+    const real = JSON.parse((await fsp.readFile(join(t.cacheDir, (await fsp.readdir(t.cacheDir)).find((n) => n.endsWith('.jsonl')) as string), 'utf8')).split('\n')[0] as string);
+    const lines = [JSON.stringify({ ...real, snapshot: forgedId })];
+    for (const p of ['a.txt', 'b/c.bin', 'b/d.txt', 'e.txt']) {
+      const s = await fsp.lstat(join(t.data, p), { bigint: true });
+      lines.push(JSON.stringify([p, `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`]));
+    }
+    await fsp.writeFile(statCachePath(t.cacheDir, forgedId), lines.join('\n') + '\n', { mode: 0o600 });
+    const v2 = await t.run('v2');
+    expect(v2.r.parent).toBe(forgedId);
+    expect(v2.reused).toEqual([]);
+    expect(v2.r.incremental).toMatchObject({ cache: 'unsigned-parent', reused: 0 });
+    expect(await t.manifest('v2')).toContain(`{"path":"a.txt","sha256":"${sha('alpha')}","size":5}`);
+    expect((await t.check('v2')).ok).toBe(true);
+  });
+
+  it('takes no digest from a parent signed by another key than the sealing keys, and takes them when one of the sealing keys signed it', async () => {
+    const t = await setup();
+    const other = await readPrivateKey(otherKeys.key);
+    const key = await readPrivateKey(keys.key);
+    await t.run('v1', { key: other });
+    const v2 = await t.run('v2');
+    expect(v2.reused).toEqual([]);
+    expect(v2.r.incremental).toMatchObject({ cache: 'unsigned-parent', reused: 0 });
+    const v3 = await t.run('v3', { key: other, coSigners: [key] });
+    expect(v3.reused).toEqual(['a.txt', 'b/c.bin', 'b/d.txt', 'e.txt']);
   });
 
   it("refuses to sign when digests were taken from a parent manifest that no longer matches its statement", async () => {

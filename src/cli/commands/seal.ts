@@ -103,6 +103,7 @@ function incrementalLines(x: NonNullable<Awaited<ReturnType<typeof seal>>['incre
     absent: 'no stat cache of the parent on this machine: every file was read; the next --incremental seal can skip unchanged files',
     'other-machine': "the parent's stat cache is of another machine, boot or folder: every file was read",
     malformed: "the parent's stat cache is damaged and was not used: every file was read",
+    'unsigned-parent': "the parent is not signed by a key this seal signs with (forged in the store, or sealed with another key): none of its digests was taken, every file was read",
     used: `${plural(x.reused, 'file')} (${formatBytes(x.reusedBytes)}) unchanged since the parent was sealed here: digests taken from it, not read`,
   };
   return [`  incremental  ${x.parent ? why[x.cache] : 'no parent: every file was read'}`, ...(x.note ? [`  note         ${shown(x.note)}`] : [])];
