@@ -25,7 +25,7 @@ import { leaveNothing } from '../io/interrupt.js';
 import { archiveRecordIndexes } from '../core/archive.js';
 import type { RecordRule } from '../records/config.js';
 import type { RecordSetMember } from '../core/records.js';
-import { indexForSeal, readRecordConfig, type SealRecords } from '../records/seal-records.js';
+import { indexForSeal, readRecordConfigSource, type SealRecords } from '../records/seal-records.js';
 import { makeScratchDir } from '../io/scratch-dir.js';
 
 /** Options of {@link sealToArchive}. */
@@ -86,7 +86,8 @@ export async function sealToArchive(opts: SealArchiveOptions): Promise<SealArchi
   try {
     // Pass 1: hash, stream the manifest, sign (the same code as a seal into a store).
     const manifestPath = join(work, MANIFEST_FILE);
-    const recordRules = opts.recordRules ?? (await readRecordConfig(root))?.rules ?? [];
+    const config = opts.recordRules ? undefined : await readRecordConfigSource(root);
+    const recordRules = opts.recordRules ?? config?.config.rules ?? [];
     let indexed: SealRecords | undefined;
     const { sealed, totals, createdAt, statement, statementBytes, envelope } = await scanAndSign({
       dir: root,
@@ -104,7 +105,7 @@ export async function sealToArchive(opts: SealArchiveOptions): Promise<SealArchi
       now: opts.now,
       onProgress: opts.onProgress,
       // Record indexes (FORMAT §19), built in the private folder and packed after the manifest (§10.1).
-      ...(recordRules.length > 0 ? { records: async (path: string) => (indexed = await indexForSeal({ dir: root, manifestPath: path, rules: recordRules, tmpDir: work, everyRule: opts.recordRules !== undefined, jobs: opts.jobs, onProgress: opts.onProgress })).members } : {}),
+      ...(recordRules.length > 0 ? { records: async (path: string) => (indexed = await indexForSeal({ dir: root, manifestPath: path, rules: recordRules, tmpDir: work, everyRule: opts.recordRules !== undefined, jobs: opts.jobs, onProgress: opts.onProgress, ...(config ? { configSource: config.source } : {}) })).members } : {}),
     });
     const envelopeBytes = serializeEnvelope(envelope);
     // The archive's own rules (links that stay inside, nothing under a file or link), before packing.

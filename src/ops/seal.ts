@@ -633,17 +633,18 @@ function distinctSigners(keys: readonly PrivateKey[]): PrivateKey[] {
 const recordsModule = () => import('../records/seal-records.js');
 
 /**
- * `readRecordConfig` of `dir`, loading the record code only when `dir` holds an entry named
- * `snap.json` (of any type: `readRecordConfig` says what is wrong with one that is not a file).
+ * `readRecordConfigSource` of `dir` (its rules, and the bytes they were parsed from), loading the
+ * record code only when `dir` holds an entry named `snap.json` (of any type: the reader says what
+ * is wrong with one that is not a file).
  */
-async function readRecordConfigIfAny(dir: string): ReturnType<Awaited<ReturnType<typeof recordsModule>>['readRecordConfig']> {
+async function readRecordConfigIfAny(dir: string): ReturnType<Awaited<ReturnType<typeof recordsModule>>['readRecordConfigSource']> {
   try {
     await fsp.lstat(join(dir, CONFIG_FILE));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined; // as readRecordConfig: no config (or DIR is not a folder: the seal says so)
   }
-  return (await recordsModule()).readRecordConfig(dir);
+  return (await recordsModule()).readRecordConfigSource(dir);
 }
 
 /**
@@ -658,17 +659,19 @@ async function readRecordConfigIfAny(dir: string): ReturnType<Awaited<ReturnType
 export async function seal(opts: SealOptions): Promise<SealResult> {
   parseNameVersion(opts.as); // a malformed NAME@VERSION makes no store
   // Record rules first: a malformed snap.json stops the seal before anything is hashed or made.
-  const recordRules = opts.scan ? [] : (opts.recordRules ?? (await readRecordConfigIfAny(resolve(opts.dir)))?.rules ?? []);
+  const config = opts.scan || opts.recordRules ? undefined : await readRecordConfigIfAny(resolve(opts.dir));
+  const recordRules = opts.scan ? [] : (opts.recordRules ?? config?.config.rules ?? []);
   const store = await openStore(opts.store, { create: true });
   try {
-    return { ...(await sealInto(store, opts, recordRules)), storeCreated: store.created !== undefined };
+    return { ...(await sealInto(store, opts, recordRules, config?.source)), storeCreated: store.created !== undefined };
   } catch (e) {
     await discardNewStore(store); // a seal that fails leaves no new store behind
     throw e;
   }
 }
 
-async function sealInto(store: Store, opts: SealOptions, recordRules: readonly RecordRule[]): Promise<Omit<SealResult, 'storeCreated'>> {
+/** `configSource`: the bytes of the dataset's `snap.json` that `recordRules` were parsed from (none with `--records`). */
+async function sealInto(store: Store, opts: SealOptions, recordRules: readonly RecordRule[], configSource?: Uint8Array): Promise<Omit<SealResult, 'storeCreated'>> {
   const t0 = performance.now();
   const { name, version } = parseNameVersion(opts.as);
   refuseReservedVersion(version);
@@ -770,7 +773,7 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
         now: opts.now,
         onProgress: opts.onProgress,
         ...(incremental ? { incremental } : {}),
-        ...(recordRules.length > 0 ? { records: async (manifestPath: string) => (indexed = await (await recordsModule()).indexForSeal({ dir, manifestPath, rules: recordRules, tmpDir: work, everyRule: opts.recordRules !== undefined, jobs: opts.jobs, onProgress: opts.onProgress })).members } : {}),
+        ...(recordRules.length > 0 ? { records: async (manifestPath: string) => (indexed = await (await recordsModule()).indexForSeal({ dir, manifestPath, rules: recordRules, tmpDir: work, everyRule: opts.recordRules !== undefined, jobs: opts.jobs, onProgress: opts.onProgress, ...(configSource ? { configSource } : {}) })).members } : {}),
       },
       pool,
     );

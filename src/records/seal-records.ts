@@ -7,7 +7,7 @@
 import { promises as fsp, constants as FS } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { SnapError } from '../core/errors.js';
+import { SnapError, isSnapError } from '../core/errors.js';
 import { isSymlinkEntry } from '../core/manifest.js';
 import { compareUtf8 } from '../core/paths.js';
 import { MAX_RECORD_SETS, recordSetName, type RecordSetMember } from '../core/records.js';
@@ -25,6 +25,29 @@ import type { Progress } from '../ops/seal.js';
  * @throws SnapError `RECORDS_CONFIG_INVALID` (malformed, too large, not a regular file) | `IO_ERROR`
  */
 export async function readRecordConfig(dir: string): Promise<RecordConfig | undefined> {
+  return (await readRecordConfigSource(dir))?.config;
+}
+
+/**
+ * {@link readRecordConfig}, with `source`, the bytes the configuration was parsed from: a seal
+ * keeps exactly these, once it has checked that they are the `snap.json` it hashed
+ * ({@link indexForSeal}'s `configSource`).
+ * @returns undefined when the folder has no `snap.json`
+ * @throws SnapError as {@link readRecordConfig}
+ */
+export async function readRecordConfigSource(dir: string): Promise<{ config: RecordConfig; source: Uint8Array } | undefined> {
+  const source = await readConfigBytes(dir);
+  return source === undefined ? undefined : { config: parseConfig(source, CONFIG_FILE), source };
+}
+
+/**
+ * The bytes of a dataset folder's `snap.json`, opened as a regular file only (O_NOFOLLOW,
+ * O_NONBLOCK: a symbolic link is refused, a FIFO is never waited on); at most
+ * {@link MAX_CONFIG_BYTES} + 1 bytes are read (more is for the parser to refuse).
+ * @returns undefined when the folder has no `snap.json`
+ * @throws SnapError `RECORDS_CONFIG_INVALID` (a symbolic link, not a regular file) | `IO_ERROR`
+ */
+async function readConfigBytes(dir: string): Promise<Uint8Array | undefined> {
   const path = join(dir, CONFIG_FILE);
   let fh;
   try {
@@ -39,8 +62,10 @@ export async function readRecordConfig(dir: string): Promise<RecordConfig | unde
     const st = await fh.stat();
     if (!st.isFile()) throw new SnapError('RECORDS_CONFIG_INVALID', `${path} is not a regular file`, { path });
     const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    return parseConfig(buf.subarray(0, bytesRead), CONFIG_FILE);
+    let got = 0;
+    let n: number;
+    while (got < buf.length && (n = (await fh.read(buf, got, buf.length - got, got)).bytesRead) > 0) got += n;
+    return buf.subarray(0, got);
   } finally {
     await fh.close();
   }
@@ -80,6 +105,12 @@ function ruleIndexedNothing(rule: RecordRule, matched: number, earlierRules: boo
  * @param o.tmpDir a private folder in the store's tmp (index files are written here)
  * @param o.everyRule each rule must index at least one record set (rules from `--records` flags:
  *   one that indexes nothing is most likely mistyped)
+ * @param o.configSource when the rules are the dataset's `snap.json`'s: the bytes they were parsed
+ *   from ({@link readRecordConfig}). The manifest's `snap.json` must be exactly these bytes (they
+ *   are what is kept as its object), else `FILE_CHANGED`: the file changed between the reading of
+ *   its rules and its hashing, and the snapshot would sign one `snap.json` and index by another.
+ *   Without it (`--records`), the `snap.json` the manifest names, if any, is read again and must
+ *   match its digest.
  * @throws SnapError `RECORDS_*` from reading and indexing, with file and line | `RECORDS_LIMIT`
  *   (more than {@link MAX_RECORD_SETS} sets) | `RECORDS_CONFIG_INVALID` (with `everyRule`, a rule
  *   that indexed nothing) | `FILE_CHANGED` | `IO_ERROR` | `INTERRUPTED` / `TERMINATED` | `INTERNAL`
@@ -89,7 +120,7 @@ function ruleIndexedNothing(rule: RecordRule, matched: number, earlierRules: boo
  * @param o.onProgress told, as phase {@link INDEXING_PHASE}, the tabular files and bytes indexed so
  *   far of how many (once before the first, then as each file is done)
  */
-export async function indexForSeal(o: { dir: string; manifestPath: string; rules: readonly RecordRule[]; tmpDir: string; everyRule?: boolean; jobs?: number; onProgress?: (p: Progress) => void }): Promise<SealRecords> {
+export async function indexForSeal(o: { dir: string; manifestPath: string; rules: readonly RecordRule[]; tmpDir: string; everyRule?: boolean; jobs?: number; onProgress?: (p: Progress) => void; configSource?: Uint8Array }): Promise<SealRecords> {
   const rules = new RuleSet(o.rules);
   const matched = new Map<RecordRule, number>();
   const indexing = new Set<RecordRule>();
@@ -169,13 +200,19 @@ export async function indexForSeal(o: { dir: string; manifestPath: string; rules
     if (built.summary) objects.push(built.summary);
   }
   if (members.length > MAX_RECORD_SETS) throw tooMany();
+  const configChanged = () => new SnapError('FILE_CHANGED', `${CONFIG_FILE} changed while the dataset was sealed (its record rules were read from other bytes than were hashed); nothing was committed`, { path: CONFIG_FILE });
+  if (o.configSource !== undefined && config === undefined) throw configChanged();
   // The dataset's snap.json is kept as an object too (also with --manifest-only): `check` reads its
   // thresholds from a snapshot whose data is gone.
   if (config && config.size <= MAX_CONFIG_BYTES) {
-    const bytes = await fsp.readFile(join(o.dir, CONFIG_FILE)).catch((e) => {
-      throw ioError(e, join(o.dir, CONFIG_FILE), 'cannot read');
-    });
-    if (createHash('sha256').update(bytes).digest('hex') !== config.sha256) throw new SnapError('FILE_CHANGED', `${CONFIG_FILE} changed while the dataset was sealed; nothing was committed`, { path: CONFIG_FILE });
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = o.configSource ?? (await readConfigBytes(o.dir));
+    } catch (e) {
+      if (isSnapError(e) && e.code === 'RECORDS_CONFIG_INVALID') throw configChanged(); // a link or a FIFO now: it was a regular file when hashed
+      throw e;
+    }
+    if (bytes === undefined || createHash('sha256').update(bytes).digest('hex') !== config.sha256) throw configChanged();
     const path = join(o.tmpDir, 'config.json');
     const fh = await fsp.open(path, 'wx', 0o600);
     try {

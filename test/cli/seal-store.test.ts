@@ -192,6 +192,27 @@ describe('a file that changes during the seal', () => {
       expect(await fsp.readFile(o.path, 'utf8')).not.toMatch(/"fingerprint"/); // no record index was stored
     }
   });
+  it('does not wait on a FIFO put in place of snap.json once it was hashed: with its rules, the seal keeps the bytes it read them from (those hashed) and succeeds; with --records, where it reads snap.json again to keep it, it stops with FILE_CHANGED (exit 3)', async () => {
+    const config = JSON.stringify({ records: [{ pattern: 'train.csv', key: ['id'], label: 'label' }] });
+    for (const flags of [[], ['--records', 'train.csv key=id label=label']]) {
+      const data = await makeTree({ 'snap.json': config, 'train.csv': 'id,label\n1,ham\n2,spam\n' });
+      const store = await newStorePath();
+      const r = await snapBin([...sealArgs(data, store, 'ds@v1'), ...flags, '--json'], {
+        env: { SNAP_TEST_REPLACE_BEFORE_OPEN: `fifo-after-hash:${join(data, 'snap.json')}` },
+        timeoutMs: 20_000,
+      });
+      expect(r.signal, 'the seal hung on the FIFO').toBeNull();
+      expect((await fsp.lstat(join(data, 'snap.json'))).isFIFO()).toBe(true); // the swap happened, after the hash
+      if (flags.length === 0) {
+        expect(r.code, r.stderr).toBe(0);
+        expect(await fsp.readFile(join(store, 'objects', 'sha256', sha256(config).slice(0, 2), sha256(config).slice(2)), 'utf8')).toBe(config);
+      } else {
+        expect(r.code, r.stderr).toBe(3);
+        expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'FILE_CHANGED', details: { path: 'snap.json' } });
+        expect(await filesUnder(join(store, 'snapshots'))).toEqual([]);
+      }
+    }
+  }, 60_000);
   it('stops the seal: exit 3, FILE_CHANGED naming the file; no snapshot is committed and the seal’s tmp folder is removed', async () => {
     const data = await makeTree({ 'a.txt': 'alpha\n', 'b/victim.txt': 'read me twice\n', 'c.txt': 'gamma\n' });
     const store = await newStorePath();
