@@ -2,7 +2,7 @@
  * `attest`: sign a model attestation (core/attestation.ts) naming the training-data snapshots of
  * a model's artifacts, and keep it in the store (provenance/attestation-store.ts).
  */
-import { SnapError } from '../core/errors.js';
+import { SnapError, type SnapErrorCode } from '../core/errors.js';
 import { parseNameVersion, NAME_RE } from '../core/refs.js';
 import { serializeEnvelope, signEnvelope } from '../core/envelope.js';
 import type { PrivateKey } from '../core/keys.js';
@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { type SnapshotLocation, type Store } from '../io/store.js';
 import { writeOutputFile } from '../io/output-temp.js';
-import { readSnapshotUnverified } from '../snapshot.js';
+import { readSnapshotUnverified, type TrustCheck } from '../snapshot.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import type { HashedArtifact } from './artifacts.js';
 import { storeAttestation } from './attestation-store.js';
@@ -29,6 +29,13 @@ export interface AttestOptions {
   as?: string;
   training?: TrainingRun;
   now?: () => Date;
+  /**
+   * How each training snapshot is checked before it is named (`attest --pubkey`: checkTrust with
+   * the keys and the trust rules, as `verify-model` will judge it). Without it, a snapshot is only
+   * required to carry a signature, by any key: whoever can write the store could put a snapshot of
+   * their own under the name given, and the attester's key would vouch for it.
+   */
+  check?: (loc: SnapshotLocation) => Promise<TrustCheck>;
   /**
    * Also write the signed envelope to this new file (`attest --out`), before the attestation is
    * stored: a file that exists (`FILE_EXISTS`) or cannot be written stops the attestation with
@@ -78,9 +85,25 @@ export async function trainingDatasetOf(loc: SnapshotLocation): Promise<Training
 }
 
 /**
+ * The training-data record of a snapshot that passed `check`: its id, signed name and Merkle root
+ * are those of the payload the check verified (not read again).
+ * @throws SnapError the check's failure code (`SIGNATURE_INVALID`, `INTEGRITY_FAILURE`,
+ *   `SNAPSHOT_NAME_MISMATCH`, `SNAPSHOT_REVOKED`, `SNAPSHOT_EXPIRED`, …: exit 1) | `NOT_FOUND` | `IO_ERROR`
+ */
+export async function checkedTrainingDatasetOf(loc: SnapshotLocation, check: (loc: SnapshotLocation) => Promise<TrustCheck>): Promise<TrainingDataset> {
+  const t = await check(loc);
+  if (!t.ok || !t.statement) {
+    const f = t.failure ?? { code: 'SIGNATURE_INVALID', message: 'not trusted' };
+    throw new SnapError(f.code as SnapErrorCode, `training data ${loc.ref} is not trusted by the --pubkey keys: ${f.message}; nothing was attested`, { ref: loc.ref });
+  }
+  return { ref: statementRef(t.statement), snapshot: t.snapshot, merkleRoot: t.statement.predicate.merkleRoot };
+}
+
+/**
  * Attest that `artifacts` were trained on `data`; sign and store the attestation (write-once).
  * @throws SnapError `USAGE` (no data, too many, a snapshot named twice) | `REF_MALFORMED` (`as`) |
- *   `ATTESTATION_EXISTS` | `STATEMENT_INVALID` | `FILE_EXISTS` (`out`) | `DISK_FULL` | codes of {@link trainingDatasetOf} and of storeAttestation
+ *   `ATTESTATION_EXISTS` | `STATEMENT_INVALID` | `FILE_EXISTS` (`out`) | `DISK_FULL` | codes of
+ *   {@link trainingDatasetOf} (or, with `check`, {@link checkedTrainingDatasetOf}) and of storeAttestation
  */
 export async function attestModel(opts: AttestOptions): Promise<AttestResult> {
   if (opts.data.length === 0) throw new SnapError('USAGE', 'name the training data with --data REF');
@@ -90,7 +113,7 @@ export async function attestModel(opts: AttestOptions): Promise<AttestResult> {
   const { name: model, version } = parseNameVersion(opts.as ?? defaultModelRef(first));
   const datasets: TrainingDataset[] = [];
   for (const loc of opts.data) {
-    const d = await trainingDatasetOf(loc);
+    const d = opts.check ? await checkedTrainingDatasetOf(loc, opts.check) : await trainingDatasetOf(loc);
     if (datasets.some((x) => x.snapshot === d.snapshot)) throw new SnapError('USAGE', `--data names ${d.ref} twice`);
     datasets.push(d);
   }

@@ -113,6 +113,37 @@ describe('snap attest', () => {
     expect(existsSync(inWork('dup.json'))).toBe(false);
   });
 
+  it('with --pubkey, attests only training data those keys trust: a snapshot forged in the store under the name given (SIGNATURE_INVALID) or revoked (SNAPSHOT_REVOKED) stops it, exit 1, nothing stored', async () => {
+    await seal({ 'swap.csv': 's\n' }, 'swap@v1');
+    await seal({ 'gone.csv': 'g\n' }, 'gone@v1');
+    await fsp.writeFile(inWork('checked.bin'), 'CHECKED');
+    const attest = (data: string, as: string) => snapJson(['attest', 'checked.bin', '--data', data, '--key', mlKey.key, '--as', as, '--pubkey', dataKey.pub, '--store', store], { cwd: work });
+    const fine = await attest('swap@v1', 'checked@1');
+    expect(fine.code, fine.stderr).toBe(0);
+    expect(fine.json.dataVerified).toBe(true);
+    // Someone who can write the store, and holds no data key, puts a snapshot of their own in its place.
+    const stranger = await makeKeyPair('forger');
+    const otherStore = await newStorePath();
+    const forged = await snapJson(['seal', await makeTree({ 'swap.csv': 'poison\n' }), '--as', 'swap@v1', '--key', stranger.key, '--store', otherStore, '--no-pipeline']);
+    expect(forged.code, forged.stderr).toBe(0);
+    await fsp.rm(join(store, 'snapshots', 'swap', 'v1'), { recursive: true });
+    await fsp.cp(join(otherStore, 'snapshots', 'swap', 'v1'), join(store, 'snapshots', 'swap', 'v1'), { recursive: true });
+    const swapped = await attest('swap@v1', 'checked@2');
+    expect(swapped.code).toBe(1);
+    expect(swapped.json.error.code).toBe('SIGNATURE_INVALID');
+    expect(swapped.json.error.message).toContain('swap@v1');
+    expect(existsSync(join(store, 'attestations', 'checked', '2'))).toBe(false);
+    expect((await snapJson(['revoke', 'gone@v1', '--reason', 'labels flipped', '--key', dataKey.key, '--store', store])).code).toBe(0);
+    const revoked = await attest('gone@v1', 'checked@3');
+    expect(revoked.code).toBe(1);
+    expect(revoked.json.error.code).toBe('SNAPSHOT_REVOKED');
+    expect(existsSync(join(store, 'attestations', 'checked', '3'))).toBe(false);
+    // Without --pubkey the forged snapshot is attested as before, and the output says its signatures were not checked.
+    const unchecked = await snap(['attest', 'checked.bin', '--data', 'swap@v1', '--key', mlKey.key, '--as', 'checked@4', '--store', store], { cwd: work });
+    expect(unchecked.code, unchecked.stderr).toBe(0);
+    expect(unchecked.stderr).toMatch(/^note: the training snapshots' signatures were not checked/m);
+  });
+
   it('exits 3 (REF_NOT_FOUND) for training data not in the store', async () => {
     const r = await snapJson(['attest', 'weights.bin', '--data', 'nothing@v1', '--key', mlKey.key, '--as', 'clf@x1', '--store', store], { cwd: work });
     expect(r.code).toBe(3);

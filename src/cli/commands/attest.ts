@@ -8,8 +8,10 @@ import { hashModelFiles, hashFile } from '../../provenance/artifacts.js';
 import { defaultFolderRef } from '../../provenance/attest.js';
 import { attestModel } from '../../provenance/attest.js';
 import { storeRevocations } from '../../trust/revocations.js';
+import { checkTrust } from '../../snapshot.js';
 import { EXIT_OK } from '../exit-codes.js';
-import { jsonOut, signingKey, locate, audit, auditErrors, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
+import { jsonOut, signingKey, locate, audit, auditErrors, trustedKeys, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
+import { pubkeyTrustRules } from '../trust-args.js';
 import { basename } from 'node:path';
 
 function list(v: unknown): string[] {
@@ -53,7 +55,19 @@ async function cmdAttest(a: Args, io: CliIo): Promise<number> {
   const data = [];
   for (const ref of dataRefs) data.push(await locate(ref, io, storeRoot));
   const outPath = out !== undefined ? resolve(io.cwd, out) : undefined;
-  const r = await attestModel({ artifacts, data, key, store, ...(as !== undefined ? { as } : folderAs !== undefined ? { as: folderAs } : {}), ...(training ? { training } : {}), ...(outPath !== undefined ? { out: outPath } : {}) });
+  // With --pubkey, each training snapshot is checked as verify-model will judge it (signatures, the
+  // statement being the signed payload, its signed name, revocations — the store's and those this
+  // machine kept — and expiry) before the key vouches for it; one that fails stops the attestation.
+  const pubs = list(a.pubkey);
+  const keys = pubs.length > 0 ? await trustedKeys(pubs, io.cwd) : undefined;
+  const judged = keys ? await pubkeyTrustRules(a, io, storeRoot) : undefined;
+  const check = keys && judged ? (loc: Parameters<typeof checkTrust>[0]) => checkTrust(loc, keys, 1, judged.rules) : undefined;
+  let r: Awaited<ReturnType<typeof attestModel>>;
+  try {
+    r = await attestModel({ artifacts, data, key, store, ...(as !== undefined ? { as } : folderAs !== undefined ? { as: folderAs } : {}), ...(training ? { training } : {}), ...(outPath !== undefined ? { out: outPath } : {}), ...(check ? { check } : {}) });
+  } finally {
+    await judged?.keep();
+  }
   const log = await audit(io, storeRoot, { command: 'attest', ref: r.ref, snapshot: r.id, outcome: 'ok' }, { quiet: !!a.quiet });
   const subjects = r.statement.subject.map((s) => ({ name: s.name, sha256: s.digest.sha256 }));
   // A training snapshot with a revocation in the store: attested all the same (it is a fact), but
@@ -64,9 +78,10 @@ async function cmdAttest(a: Args, io: CliIo): Promise<number> {
     if (kept > 0) notes.push(`${d.ref} (${d.snapshot}) has ${kept === 1 ? 'a revocation' : `${kept} revocations`} in the store, not judged here: verify-model refuses the model if one is signed by a key it trusts`);
   }
   if (a.json) {
-    jsonOut(io, { ok: true, ref: r.ref, attestation: r.id, subjects, datasets: r.statement.predicate.datasets, ...(r.statement.predicate.training ? { training: r.statement.predicate.training } : {}), signer: r.keyid, createdAt: r.statement.predicate.createdAt, dir: r.dir, ...(outPath ? { out: outPath } : {}), ...(notes.length ? { notes } : {}), log });
+    jsonOut(io, { ok: true, ref: r.ref, attestation: r.id, subjects, datasets: r.statement.predicate.datasets, dataVerified: keys !== undefined, ...(r.statement.predicate.training ? { training: r.statement.predicate.training } : {}), signer: r.keyid, createdAt: r.statement.predicate.createdAt, dir: r.dir, ...(outPath ? { out: outPath } : {}), ...(notes.length ? { notes } : {}), log });
   } else {
     if (!a.quiet) for (const n of notes) io.stderr.write(`note: ${escapeMessage(n)}\n`);
+    if (!a.quiet && !keys) io.stderr.write(`note: the training snapshots' signatures were not checked (only that each is signed): give --pubkey KEY.pub to attest only data those keys trust\n`);
     io.stdout.write(
       [
         `attested ${shown(r.ref)}`,
@@ -97,8 +112,9 @@ export const attestCommand: CommandSpec = {
         .option('train-command', { type: 'string', requiresArg: true, describe: 'the training command (signed)' })
         .option('train-commit', { type: 'string', requiresArg: true, describe: 'git commit of the training code (signed)' })
         .option('hyperparameters', { type: 'string', requiresArg: true, describe: 'hyper-parameters file; its SHA-256 is signed' })
-        .option('out', { alias: 'o', type: 'string', requiresArg: true, describe: 'also export the signed attestation (DSSE envelope) to this new file' }),
-      [['$0 attest model.safetensors --data spam@v1 --key keys/ml.key --as spam-clf@1.0', 'attest a model trained on spam@v1']],
+        .option('out', { alias: 'o', type: 'string', requiresArg: true, describe: 'also export the signed attestation (DSSE envelope) to this new file' })
+        .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: "the data's trusted key(s): each --data snapshot must verify under them, not revoked or expired, or nothing is attested (exit 1); repeatable" }),
+      [['$0 attest model.safetensors --data spam@v1 --key keys/ml.key --pubkey keys/data.pub --as spam-clf@1.0', 'attest a model trained on spam@v1, checked against the data key first']],
     ),
   run: auditErrors('attest', (a) => a.as, cmdAttest),
 };
