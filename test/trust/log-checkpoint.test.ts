@@ -98,6 +98,21 @@ describe('snap log checkpoint', () => {
     expect(v.json.checkpoints.problems.map((p: { kind: string }) => p.kind)).toEqual(['mismatch']);
   });
 
+  it('says which lines come after the newest checkpoint, which a rewrite together with the head changes unseen (exit 0): an OK is not read as covering the whole log', async () => {
+    const t = await logged();
+    expect((await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', t.store])).code).toBe(0);
+    await t.more();
+    // Lines 3 (the checkpoint's own) and 4 (a verify) follow the checkpoint of 2 lines; line 4 is rewritten.
+    await rewriteLogAndHead(t.store, (o) => {
+      if ((o.seq as number) > 2 && o.command === 'verify') o.user = 'someone-else';
+    });
+    const v = await snap(['log', '--verify', '--pubkey', auditor.pub, '--store', t.store]);
+    expect(v.code, v.stdout).toBe(0);
+    expect(v.stdout).toMatch(/lines 3–4 come after the newest checkpoint: no signature covers them yet/);
+    const cp = await snap(['log', '--verify', '--store', t.store]);
+    expect(cp.stdout).toMatch(/lines 3–4 come after the newest checkpoint/);
+  });
+
   it('notices a checkpoint kept elsewhere that the log no longer extends (exit 1, not-extended), even with the checkpoints removed', async () => {
     const t = await logged();
     const kept = join(t.work, 'kept.checkpoint');
