@@ -129,6 +129,15 @@ describe('snap bom REF', () => {
     expect(fromArchive.code).toBe(0);
     expect(await schemaErrors(fromArchive.stdout)).toBeNull();
   });
+
+  it('says on stderr that nothing was verified when it writes an unverified BOM to standard output, as it does with -o: its snap:signer keyids are claims anyone who can write the store can make', async () => {
+    const r = await snap(['bom', 'raw@v1', '--store', store]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^note: signatures not verified: snap:signer names the keyids the envelopes claim; add --pubkey to verify them first/m);
+    const verified = await snap(['bom', 'raw@v1', '--pubkey', dataKey.pub, '--store', store]);
+    expect(verified.code).toBe(0);
+    expect(verified.stderr).toBe('');
+  });
 });
 
 describe('snap bom --model', () => {

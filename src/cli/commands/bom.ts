@@ -120,6 +120,8 @@ async function cmdBom(a: Args, io: CliIo): Promise<number> {
   const text = JSON.stringify(bom, null, 2) + '\n';
   if (a.out === undefined) {
     io.stdout.write(text);
+    // Said here too, not only after -o: a BOM piped on carries snap:signer keyids that are claims.
+    if (!keys) io.stderr.write('note: signatures not verified: snap:signer names the keyids the envelopes claim; add --pubkey to verify them first\n');
     return EXIT_OK;
   }
   const out = resolve(io.cwd, String(a.out));
