@@ -56,11 +56,12 @@ export function objectNeedOf(cmd: string, a: Args): ObjectNeed {
  * snapshot file of unbounded size, so one planted in a snapshot the command does not read must not
  * cost it. What each command reads (a store snapshot's manifest is read, or must be there, only
  * where named below; every other reader of a snapshot takes its statement and envelope):
- * - none: list, log, init; lineage and impact (statements only); revoke and attest (the named
- *   snapshots' statement and envelope); bom without --pubkey; import of a revocation (FILE.json);
+ * - none: list, log, init; lineage and impact (statements only); revoke and attest without
+ *   --pubkey (the named snapshots' statement and envelope); bom without --pubkey; import of a
+ *   revocation (FILE.json);
  * - the named snapshots' (`NAME@latest`: every snapshot of NAME): verify, drill, diff, report,
- *   check, show, prove, export, restore, sign; bom REF --pubkey (the trust check wants the manifest
- *   there); import of `NAME@VERSION.snap.tar` (whether NAME@VERSION is already there: an archive so
+ *   check, show, prove, export, restore, sign; bom REF --pubkey and attest --data REF --pubkey (the
+ *   trust check wants the manifest there); import of `NAME@VERSION.snap.tar` (whether NAME@VERSION is already there: an archive so
  *   named holding another snapshot is refused before);
  * - seal: its parent's (the hints of its large files, and --incremental's digests): `--parent REF`,
  *   or the newest snapshot of NAME; none with --no-parent, or with --manifest-only (or a dataset in
@@ -79,8 +80,10 @@ export function manifestNeedOf(cmd: string, a: Args): ManifestNeed {
     case 'lineage':
     case 'impact':
     case 'revoke':
-    case 'attest':
       return refs();
+    case 'attest':
+      // With --pubkey each --data snapshot gets the trust check, which wants its manifest there.
+      return listOf(a.pubkey).length === 0 ? refs() : refs(...listOf(a.data));
     case 'verify':
     case 'drill':
       return refs(a.against);

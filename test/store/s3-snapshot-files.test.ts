@@ -170,6 +170,8 @@ describe('snapshot files of an S3 store (moto)', () => {
     expect(await copied(['lineage', 'ds@v2'])).toEqual([]);
     expect(await copied(['impact', 'ds@v1'])).toEqual([]);
     expect(await copied(['attest', model, '--data', 'ds@v1', '--key', kp.key, '--as', 'clf@1'])).toEqual([]);
+    // attest --pubkey checks the data first, as bom REF --pubkey does: its manifest, and no other.
+    expect(await copied(['attest', model, '--data', 'ds@v1', '--key', kp.key, '--as', 'clf@checked', '--pubkey', kp.pub])).toEqual(['ds@v1']);
     expect(await copied(['bom', 'ds@v1'])).toEqual([]);
     expect(await copied(['bom', 'ds@v1', '--pubkey', kp.pub])).toEqual(['ds@v1']);
     // Whether ds@v1 is already there is read from its folder: found, it is not imported again.
