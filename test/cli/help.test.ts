@@ -36,7 +36,7 @@ const FLAGS: Record<string, string[]> = {
   policy: ['quiet', 'name', 'root-key', 'root-threshold', 'expires', 'pub', 'keyid', 'key-name', 'role', 'valid-from', 'valid-until', 'reason', 'datasets', 'require', 'max-age', 'key', 'passphrase-env', 'root'],
   prove: ['store', 'out', 'pubkey', 'threshold', 'record'],
   'verify-proof': ['pubkey', 'threshold', 'file', 'expect'],
-  attest: ['store', 'quiet', 'data', 'key', 'passphrase-env', 'as', 'train-command', 'train-commit', 'hyperparameters', 'out'],
+  attest: ['store', 'quiet', 'data', 'key', 'passphrase-env', 'as', 'train-command', 'train-commit', 'hyperparameters', 'out', 'pubkey'],
   'verify-model': ['store', 'quiet', 'pubkey', 'attestation', 'expect', 'complete'],
   lineage: ['store', 'pubkey'],
   impact: ['store', 'pubkey'],
