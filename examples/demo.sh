@@ -72,8 +72,8 @@ mentions "spam/$first" "ham/$first" "ham/injected.eml"
 step "9. attest a tiny model trained on v1, and one retrained on the poisoned v2"
 printf 'weights trained on v1\n' >"$T/spam-clf.bin"
 printf 'weights trained on v2\n' >"$T/spam-clf-nightly.bin"
-run 0 attest "$T/spam-clf.bin" --data spam-mini@v1 --as spam-clf@1.0 --key "$KEYS/demo.key" --store "$STORE"
-run 0 attest "$T/spam-clf-nightly.bin" --data spam-mini@v2 --as spam-clf@nightly --key "$KEYS/demo.key" --store "$STORE"
+run 0 attest "$T/spam-clf.bin" --data spam-mini@v1 --as spam-clf@1.0 --key "$KEYS/demo.key" --pubkey "$KEYS/demo.pub" --store "$STORE"
+run 0 attest "$T/spam-clf-nightly.bin" --data spam-mini@v2 --as spam-clf@nightly --key "$KEYS/demo.key" --pubkey "$KEYS/demo.pub" --store "$STORE"
 run 0 verify-model "$T/spam-clf.bin" --pubkey "$KEYS/demo.pub" --store "$STORE"
 mentions spam-mini@v1
 
