@@ -8,7 +8,9 @@
  * `TARGET_UNSAFE` (restore writes by path: such a user could swap the target for a link and
  * redirect every write; `allowSharedTarget` accepts that); the snapshot must be trusted and its manifest must
  * match the signed root and pass the tree rules (no link leaving the dataset, nothing under a file
- * or a link) before anything is written. Paths are SPEC §2 paths (no `..`, not absolute), joined
+ * or a link) before anything is written. A store snapshot's manifest is copied to a private scratch
+ * folder (`snap-restore-`) and that copy is judged and then read by every pass that writes: one
+ * swapped in the store after the check never steers a write. Paths are SPEC §2 paths (no `..`, not absolute), joined
  * under the target. A target whose file system folds names (case-insensitive, or NFC/NFD-insensitive
  * as APFS and HFS+ are) is probed for it first, and a snapshot holding two paths it would take for
  * one (`X.txt` and `x.txt`, `Data/` and `data/`, `café` in NFC and in NFD) is refused
@@ -48,7 +50,11 @@ import type { ArchiveItem } from '../io/archive.js';
 import { checkedEntryRuns } from '../io/manifest-file.js';
 import { leaveNothing } from '../io/interrupt.js';
 import { WritePool, WHOLE_FILE_MAX, RESTORE_TEMP_RE, type WriteFailure, type WriteReply } from '../io/write-pool.js';
-import { openStore, objectPath, snapshotKeepsObjects, syncFileSystem, type SnapshotLocation, type Store } from '../io/store.js';
+import { openStore, objectPath, snapshotKeepsObjects, syncFileSystem, MANIFEST_FILE, type SnapshotLocation, type Store } from '../io/store.js';
+import { MAX_MANIFEST_ENTRY_BYTES } from '../io/archive.js';
+import { makeScratchDir, removeWhenDone } from '../io/scratch-dir.js';
+import { openRegularFile } from '../io/small-file.js';
+import { writeAll } from '../io/write-all.js';
 import { ioError } from '../io/errors.js';
 import type { TrustRules } from '../trust/rules.js';
 import { checkTrust, type SignerReport } from '../snapshot.js';
@@ -245,6 +251,8 @@ interface Prepared {
   totalBytes: number;
   store?: Store;
   opened?: OpenedArchive;
+  /** Removes the private copy of a store snapshot's manifest (`manifestPath`). */
+  release?: () => Promise<void>;
 }
 
 /** Step 1: trust and the manifest, before anything is written. */
@@ -280,18 +288,68 @@ async function prepare(opts: RestoreOptions, threshold: number): Promise<Prepare
     throw new SnapError(f.code as SnapErrorCode, `${src.snapshot.ref}: ${f.message}; nothing was restored`, { ref: src.snapshot.ref, signers: trust.signers });
   }
   const p = trust.statement.predicate;
-  const failure = await checkManifestAgainst(trust.manifestPath, p, 'snapshot');
-  if (failure) throw new SnapError(failure.code, `${src.snapshot.ref}: ${failure.message}; nothing was restored`, { ref: src.snapshot.ref });
-  return {
-    location: src.snapshot,
-    manifestPath: trust.manifestPath,
-    snapshot: trust.snapshot,
-    signers: trust.signers,
-    ref: `${p.dataset}@${p.version}`,
-    fileCount: p.fileCount,
-    totalBytes: p.totalBytes,
-    store,
-  };
+  // Every later pass (folding check, files, links) reads this private copy, the bytes judged here:
+  // the store's file, which someone who can write the store may swap after it was judged, is read
+  // again only by the final verify, which judges it itself.
+  const scratch = await makeScratchDir('snap-restore-');
+  const release = removeWhenDone(scratch);
+  try {
+    const manifestPath = join(scratch, MANIFEST_FILE);
+    const maxBytes = p.fileCount * MAX_MANIFEST_ENTRY_BYTES;
+    if (!(await copyManifest(trust.manifestPath, manifestPath, maxBytes))) {
+      throw new SnapError('INTEGRITY_FAILURE', `${src.snapshot.ref}: its manifest is longer than the ${p.fileCount} signed lines can be (${maxBytes} bytes): it was altered; nothing was restored`, { ref: src.snapshot.ref });
+    }
+    const failure = await checkManifestAgainst(manifestPath, p, 'snapshot');
+    if (failure) throw new SnapError(failure.code, `${src.snapshot.ref}: ${failure.message}; nothing was restored`, { ref: src.snapshot.ref });
+    return {
+      location: src.snapshot,
+      manifestPath,
+      snapshot: trust.snapshot,
+      signers: trust.signers,
+      ref: `${p.dataset}@${p.version}`,
+      fileCount: p.fileCount,
+      totalBytes: p.totalBytes,
+      store,
+      release,
+    };
+  } catch (e) {
+    await release();
+    throw e;
+  }
+}
+
+/**
+ * Copy a store snapshot's manifest to `to` (a new file, mode 0600) — a regular file only, never
+ * blocking on a FIFO, and at most `maxBytes` bytes (a longer one cannot be the signed manifest).
+ * @returns false (nothing more read, `to` removed) when it is longer than `maxBytes`
+ * @throws SnapError `NOT_FOUND` | `IO_ERROR` | `DISK_FULL`
+ */
+async function copyManifest(from: string, to: string, maxBytes: number): Promise<boolean> {
+  const src = await openRegularFile(from, 'cannot read the manifest');
+  try {
+    const out = await fsp.open(to, 'wx', 0o600).catch((e) => {
+      throw ioError(e, to, 'cannot copy the manifest');
+    });
+    let size = 0;
+    try {
+      for await (const c of src.createReadStream({ start: 0, autoClose: false, highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+        size += c.length;
+        if (size > maxBytes) break;
+        await writeAll(out, c);
+      }
+    } catch (e) {
+      throw ioError(e, to, 'cannot copy the manifest');
+    } finally {
+      await out.close();
+    }
+    if (size > maxBytes) {
+      await fsp.rm(to, { force: true });
+      return false;
+    }
+    return true;
+  } finally {
+    await src.close();
+  }
 }
 
 /**
@@ -554,6 +612,7 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
   } finally {
     forget();
     await prep.opened?.reader.close();
+    await prep.release?.();
   }
 }
 
