@@ -2,6 +2,7 @@
  * Streaming `manifest.jsonl` from disk: lines in runs, the SHA-256 of the raw bytes, and the
  * RFC 9162 Merkle root over the lines, in one pass and O(1) memory in the manifest's length.
  */
+import { promises as fsp } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { SnapError } from '../core/errors.js';
 import { MerkleTreeBuilder } from '../core/merkle.js';
@@ -9,6 +10,7 @@ import { ManifestOrder, parseEntry, type ManifestEntry } from '../core/manifest.
 import { toHex } from '../core/encoding.js';
 import { ioError } from './errors.js';
 import { openRegularFile } from './small-file.js';
+import { writeAll } from './write-all.js';
 import { leafHashOfLine, nodeHashNative } from './native-hash.js';
 import type { Statement } from '../core/statement.js';
 
@@ -206,4 +208,40 @@ export async function judgeManifest(manifestPath: string, pred: Pick<Statement['
   if (digest.totalBytes !== pred.totalBytes) wrong.push('totalBytes');
   if (wrong.length === 0) return { ok: true };
   return { ok: false, failure: { code: 'INTEGRITY_FAILURE', message: `manifest.jsonl does not match the signed statement (${wrong.join(', ')} differ): it was altered` } };
+}
+
+/**
+ * Copy a store snapshot's manifest to `to` (a new file, mode 0600) — a regular file only, never
+ * blocking on a FIFO, and at most `maxBytes` bytes (a longer one cannot be the signed manifest).
+ * `restore` and `export` judge and then use this private copy, so that a manifest swapped in the
+ * store after it was judged never steers what they write.
+ * @returns false (nothing more read, `to` removed) when it is longer than `maxBytes`
+ * @throws SnapError `NOT_FOUND` | `IO_ERROR` | `DISK_FULL`
+ */
+export async function copyManifest(from: string, to: string, maxBytes: number): Promise<boolean> {
+  const src = await openRegularFile(from, 'cannot read the manifest');
+  try {
+    const out = await fsp.open(to, 'wx', 0o600).catch((e) => {
+      throw ioError(e, to, 'cannot copy the manifest');
+    });
+    let size = 0;
+    try {
+      for await (const c of src.createReadStream({ start: 0, autoClose: false, highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+        size += c.length;
+        if (size > maxBytes) break;
+        await writeAll(out, c);
+      }
+    } catch (e) {
+      throw ioError(e, to, 'cannot copy the manifest');
+    } finally {
+      await out.close();
+    }
+    if (size > maxBytes) {
+      await fsp.rm(to, { force: true });
+      return false;
+    }
+    return true;
+  } finally {
+    await src.close();
+  }
 }

@@ -6,8 +6,8 @@
  * folders it compares (`snap-diff-`) and its record indexes (`snap-records-`); `verify` re-indexes
  * changed record files (`snap-verify-records-`); `seal --out` keeps its manifest (`snap-seal-`); an
  * S3 store's commands stage a working store (`snap-s3-`); reading an archive spools its small
- * members (`snap-archive-`); `restore` from a store keeps the manifest it checked
- * (`snap-restore-`); `retain` reads a snapshot's files (`snap-retain-`). A stopped command
+ * members (`snap-archive-`); `restore` and `export` from a store keep the manifest they
+ * checked (`snap-restore-`, `snap-export-`); `retain` reads a snapshot's files (`snap-retain-`). A stopped command
  * (SIGINT, SIGTERM, an error) removes its own; a SIGKILL cannot be caught and leaves it — for ever,
  * and a drill's holds a full copy of the dataset.
  *
@@ -35,7 +35,7 @@ import { hostTag, ownedByThisUser, removeLeftovers, writerGone } from './output-
 import { GUARD_STALE_MS } from './store.js';
 
 /** Every prefix of a snap scratch folder (see the module comment); a longer one before a shorter one it starts with. */
-export const SCRATCH_PREFIXES = ['snap-verify-records-', 'snap-records-', 'snap-archive-', 'snap-restore-', 'snap-retain-', 'snap-drill-', 'snap-diff-', 'snap-seal-', 'snap-s3-'] as const;
+export const SCRATCH_PREFIXES = ['snap-verify-records-', 'snap-records-', 'snap-archive-', 'snap-restore-', 'snap-export-', 'snap-retain-', 'snap-drill-', 'snap-diff-', 'snap-seal-', 'snap-s3-'] as const;
 
 /** The prefix of a snap scratch folder. */
 export type ScratchPrefix = (typeof SCRATCH_PREFIXES)[number];

@@ -22,7 +22,8 @@ import { ARCHIVE_RECORDS_PREFIX, TreeShapeCheck, archiveFileClaim, archiveRecord
 import type { TrustedKey } from '../core/envelope.js';
 import { ArchiveReader, MAX_MANIFEST_ENTRY_BYTES, writeArchive, checkArchiveTarget, type ArchiveWriteResult } from '../io/archive.js';
 import { WRITE_SLICE } from '../io/write-slice.js';
-import { checkedEntryRuns, manifestEntryRuns, rawSha256, type ManifestDigest } from '../io/manifest-file.js';
+import { checkedEntryRuns, copyManifest, manifestEntryRuns, rawSha256, type ManifestDigest } from '../io/manifest-file.js';
+import { makeScratchDir, removeWhenDone } from '../io/scratch-dir.js';
 import {
   openStore, discardNewStore, lockStoreMaking, makeTmpDir, commitSnapshot, snapshotDir, isSnapshotFolder, objectPath, snapshotKeepsObjects, syncFileSystem,
   writeFileAtomic, fsyncDir, MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, CONTENTS_FILE, type SnapshotLocation, type Store,
@@ -247,8 +248,9 @@ export interface ExportResult extends ArchiveWriteResult {
 
 /**
  * Export a store snapshot as a deterministic archive (docs/FORMAT.md §10). The snapshot's manifest
- * is checked against its statement first, and every object is hashed as it is packed; the archive
- * appears only when complete. The signature is not checked here: whoever reads the archive does.
+ * is copied to a private scratch folder (`snap-export-`) and that copy is checked against its
+ * statement first and then packed (a manifest swapped in the store meanwhile changes nothing), and
+ * every object is hashed as it is packed; the archive appears only when complete. The signature is not checked here: whoever reads the archive does.
  * @throws SnapError `SNAPSHOT_NO_CONTENTS` (sealed --manifest-only) | `OBJECT_MISSING` (exit 3) |
  *   `OBJECT_CORRUPT` (an object's bytes differ from its name, exit 1) | `INTEGRITY_FAILURE` (the
  *   manifest does not match the statement) | `SNAPSHOT_UNSAFE` | `SNAPSHOT_MALFORMED` |
@@ -275,8 +277,25 @@ export async function exportSnapshot(opts: ExportOptions): Promise<ExportResult>
   const envelopeBytes = await fsp.readFile(join(dir, ENVELOPE_FILE)).catch((e) => {
     throw ioError(e, join(dir, ENVELOPE_FILE), "cannot read the snapshot's envelope");
   });
-  const manifestPath = join(dir, MANIFEST_FILE);
   const pred = statement.predicate;
+  // What is packed (the manifest member, and the data members it lists) is a private copy, the
+  // bytes judged here: the store's file may be swapped by someone who can write the store.
+  const scratch = await makeScratchDir('snap-export-');
+  const release = removeWhenDone(scratch);
+  try {
+    const manifestPath = join(scratch, MANIFEST_FILE);
+    const maxBytes = pred.fileCount * MAX_MANIFEST_ENTRY_BYTES;
+    if (!(await copyManifest(join(dir, MANIFEST_FILE), manifestPath, maxBytes))) {
+      throw new SnapError('INTEGRITY_FAILURE', `${opts.snapshot.ref}: its manifest is longer than the ${pred.fileCount} signed lines can be (${maxBytes} bytes): it was altered; nothing was exported`, { ref: opts.snapshot.ref });
+    }
+    return await packSnapshot(opts, store, statementBytes, envelopeBytes, manifestPath, pred, t0);
+  } finally {
+    await release();
+  }
+}
+
+/** {@link exportSnapshot} once the statement and envelope are read and the manifest copied to `manifestPath`. */
+async function packSnapshot(opts: ExportOptions, store: Store, statementBytes: Buffer, envelopeBytes: Buffer, manifestPath: string, pred: SnapshotPredicate, t0: number): Promise<ExportResult> {
   const failure = await checkManifestAgainst(manifestPath, pred, 'snapshot');
   if (failure) throw new SnapError('INTEGRITY_FAILURE', `${opts.snapshot.ref}: ${failure.message}; nothing was exported`, { ref: opts.snapshot.ref });
   const r = await writeArchive(opts.out, {

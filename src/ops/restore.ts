@@ -47,14 +47,12 @@ import { probeNameFolding } from '../io/name-folding.js';
 import type { FileEntry } from '../core/manifest.js';
 import type { TrustedKey } from '../core/envelope.js';
 import type { ArchiveItem } from '../io/archive.js';
-import { checkedEntryRuns } from '../io/manifest-file.js';
+import { checkedEntryRuns, copyManifest } from '../io/manifest-file.js';
 import { leaveNothing } from '../io/interrupt.js';
 import { WritePool, WHOLE_FILE_MAX, RESTORE_TEMP_RE, type WriteFailure, type WriteReply } from '../io/write-pool.js';
 import { openStore, objectPath, snapshotKeepsObjects, syncFileSystem, MANIFEST_FILE, type SnapshotLocation, type Store } from '../io/store.js';
 import { MAX_MANIFEST_ENTRY_BYTES } from '../io/archive.js';
 import { makeScratchDir, removeWhenDone } from '../io/scratch-dir.js';
-import { openRegularFile } from '../io/small-file.js';
-import { writeAll } from '../io/write-all.js';
 import { ioError } from '../io/errors.js';
 import type { TrustRules } from '../trust/rules.js';
 import { checkTrust, type SignerReport } from '../snapshot.js';
@@ -318,39 +316,6 @@ async function prepare(opts: RestoreOptions, threshold: number): Promise<Prepare
   }
 }
 
-/**
- * Copy a store snapshot's manifest to `to` (a new file, mode 0600) — a regular file only, never
- * blocking on a FIFO, and at most `maxBytes` bytes (a longer one cannot be the signed manifest).
- * @returns false (nothing more read, `to` removed) when it is longer than `maxBytes`
- * @throws SnapError `NOT_FOUND` | `IO_ERROR` | `DISK_FULL`
- */
-async function copyManifest(from: string, to: string, maxBytes: number): Promise<boolean> {
-  const src = await openRegularFile(from, 'cannot read the manifest');
-  try {
-    const out = await fsp.open(to, 'wx', 0o600).catch((e) => {
-      throw ioError(e, to, 'cannot copy the manifest');
-    });
-    let size = 0;
-    try {
-      for await (const c of src.createReadStream({ start: 0, autoClose: false, highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-        size += c.length;
-        if (size > maxBytes) break;
-        await writeAll(out, c);
-      }
-    } catch (e) {
-      throw ioError(e, to, 'cannot copy the manifest');
-    } finally {
-      await out.close();
-    }
-    if (size > maxBytes) {
-      await fsp.rm(to, { force: true });
-      return false;
-    }
-    return true;
-  } finally {
-    await src.close();
-  }
-}
 
 /**
  * Restore a snapshot into a folder (see the module comment).
