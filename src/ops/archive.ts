@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { SnapError, isSnapError, type SnapErrorCode } from '../core/errors.js';
 import { nameMismatch, parseStatement, snapshotId, statementRef, type SnapshotPredicate, type Statement } from '../core/statement.js';
-import { ARCHIVE_RECORDS_PREFIX, TreeShapeCheck, archiveFileClaim, archiveRecordIndexes, type TreeViolation } from '../core/archive.js';
+import { ARCHIVE_RECORDS_PREFIX, MAX_STATEMENT_BYTES, TreeShapeCheck, archiveFileClaim, archiveRecordIndexes, type TreeViolation } from '../core/archive.js';
 import type { TrustedKey } from '../core/envelope.js';
 import { ArchiveReader, MAX_MANIFEST_ENTRY_BYTES, writeArchive, checkArchiveTarget, type ArchiveWriteResult } from '../io/archive.js';
 import { WRITE_SLICE } from '../io/write-slice.js';
@@ -29,6 +29,7 @@ import {
   writeFileAtomic, fsyncDir, MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, CONTENTS_FILE, type SnapshotLocation, type Store,
 } from '../io/store.js';
 import { ioError } from '../io/errors.js';
+import { readSmallFile } from '../io/small-file.js';
 import type { TrustRules } from '../trust/rules.js';
 import { checkInterrupted } from '../io/interrupt.js';
 import { storeIndexObjects } from '../records/seal-records.js';
@@ -443,7 +444,7 @@ export interface ImportResult {
  * refused or failed import adds nothing to the store. When there is no store, one is made where its
  * parent folder exists (`storeCreated` says so), and removed again if the import is refused or fails.
  * @throws SnapError the trust failure's code (`SIGNATURE_INVALID`, `INTEGRITY_FAILURE`, …: nothing is
- *   written) | `SNAPSHOT_EXISTS` (NAME@VERSION holds another snapshot) | `INTEGRITY_FAILURE` (a member's
+ *   written) | `SNAPSHOT_EXISTS` (NAME@VERSION holds another snapshot, or a statement that is not a regular file) | `INTEGRITY_FAILURE` (a member's
  *   bytes differ from its digest) | `ARCHIVE_HOSTILE` | `ARCHIVE_MALFORMED` | `STORE_LOCKED` |
  *   `STORE_MALFORMED` | `NOT_FOUND` | `DISK_FULL` | `IO_ERROR`
  */
@@ -474,7 +475,11 @@ async function importInto(store: Store, opts: ImportOptions): Promise<Omit<Impor
       ref, snapshot: id, alreadyPresent: false, signers: o.trust.signers, files: 0, symlinks: 0, bytes: 0, newObjects: 0, newObjectBytes: 0, dir: dest, seconds: 0,
     };
     if (isSnapshotFolder(dest)) {
-      const there = snapshotId(await fsp.readFile(join(dest, STATEMENT_FILE)));
+      // Bounded, and never a FIFO: one planted there would hang the import, store locked, past SIGTERM.
+      const bytes = await readSmallFile(join(dest, STATEMENT_FILE), MAX_STATEMENT_BYTES + 1, 'cannot read the statement', (shown) =>
+        new SnapError('SNAPSHOT_EXISTS', `${ref} already exists in ${store.root}, but its statement ${shown} is not a regular file (run snap fsck); snapshots are write-once`, { ref }),
+      );
+      const there = snapshotId(bytes);
       if (there !== id) throw new SnapError('SNAPSHOT_EXISTS', `${ref} already exists in ${store.root} as another snapshot (${there}); snapshots are write-once`, { ref, snapshot: there });
       return { ...result, alreadyPresent: true, seconds: (performance.now() - t0) / 1000 };
     }

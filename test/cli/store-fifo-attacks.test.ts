@@ -1,7 +1,7 @@
 /**
  * A FIFO (named pipe) planted in a store by someone who can write to it but holds no key, where a
  * snapshot file or a revocation should be. Before, `verify` (by name, by id, `NAME@latest`),
- * `sign`, `show`, `list` and `fsck` opened it and waited forever for a writer — and did not even
+ * `sign`, `show`, `list`, `fsck` and `import` opened it and waited forever for a writer — and did not even
  * stop on SIGTERM, since the read waited in a worker thread: a pre-training gate that hangs instead
  * of failing. Every one of them must now finish at once with its verdict.
  */
@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { snapBin, useKeyPair } from '../helpers/tree.js';
+import { snapBin, tempDir, useKeyPair } from '../helpers/tree.js';
 import { sealTree, snapshotFolder, type Sealed } from '../helpers/store.js';
 
 const alice = useKeyPair('alice');
@@ -103,6 +103,20 @@ describe('a FIFO planted in the store', () => {
     const seal = await run(['seal', s.data, '--as', 'ds@v2', '--key', alice.key, '--store', s.store]);
     expect(seal.killed, 'seal hung on the parent manifest FIFO').toBe(false);
     expect(seal.code, seal.stderr).toBe(0);
+  });
+
+  it("as the statement of the NAME@VERSION an archive brings makes import exit 3 (SNAPSHOT_EXISTS) at once", async () => {
+    const work = await tempDir('snap-fifo-import-');
+    const file = join(work, 'ds@v1.snap.tar');
+    const e = await run(['export', 'ds@v1', '-o', file, '--store', s.store]);
+    expect(e.code, e.stderr).toBe(0);
+    const other = await sealTree({ 'z.txt': 'other\n' }, alice, { as: 'ds@v1' });
+    await fifoAt(join(other.dir, 'statement.json'));
+    const i = await run(['import', file, '--pubkey', alice.pub, '--store', other.store]);
+    expect(i.killed, 'import hung on the FIFO').toBe(false);
+    expect(i.code, i.stderr).toBe(3);
+    expect(i.stderr).toContain('SNAPSHOT_EXISTS');
+    expect(i.stderr).toContain('not a regular file');
   });
 
   it('as store.json makes every command exit 3 (STORE_MALFORMED) at once', async () => {
