@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { SnapError, isSnapError, type SnapErrorCode } from '../core/errors.js';
 import { nameMismatch, parseStatement, snapshotId, statementRef, type SnapshotPredicate, type Statement } from '../core/statement.js';
-import { ARCHIVE_RECORDS_PREFIX, MAX_STATEMENT_BYTES, TreeShapeCheck, archiveFileClaim, archiveRecordIndexes, type TreeViolation } from '../core/archive.js';
+import { ARCHIVE_RECORDS_PREFIX, MAX_ENVELOPE_BYTES, MAX_STATEMENT_BYTES, TreeShapeCheck, archiveFileClaim, archiveRecordIndexes, type TreeViolation } from '../core/archive.js';
 import type { TrustedKey } from '../core/envelope.js';
 import { ArchiveReader, MAX_MANIFEST_ENTRY_BYTES, writeArchive, checkArchiveTarget, type ArchiveWriteResult } from '../io/archive.js';
 import { WRITE_SLICE } from '../io/write-slice.js';
@@ -254,7 +254,7 @@ export interface ExportResult extends ArchiveWriteResult {
  * every object is hashed as it is packed; the archive appears only when complete. The signature is not checked here: whoever reads the archive does.
  * @throws SnapError `SNAPSHOT_NO_CONTENTS` (sealed --manifest-only) | `OBJECT_MISSING` (exit 3) |
  *   `OBJECT_CORRUPT` (an object's bytes differ from its name, exit 1) | `INTEGRITY_FAILURE` (the
- *   manifest does not match the statement) | `SNAPSHOT_UNSAFE` | `SNAPSHOT_MALFORMED` |
+ *   manifest does not match the statement; the statement or envelope is not a regular file) | `SNAPSHOT_UNSAFE` | `SNAPSHOT_MALFORMED` |
  *   `FILE_EXISTS` | `NOT_FOUND` | `DISK_FULL` | `IO_ERROR`
  */
 export async function exportSnapshot(opts: ExportOptions): Promise<ExportResult> {
@@ -275,9 +275,7 @@ export async function exportSnapshot(opts: ExportOptions): Promise<ExportResult>
     const mismatch = claim && nameMismatch(statement, claim);
     if (mismatch) throw new SnapError('SNAPSHOT_NAME_MISMATCH', `${mismatch}; nothing was exported`, { ref: opts.snapshot.ref, expected: `${claim.name}@${claim.version}`, signed: statementRef(statement) });
   }
-  const envelopeBytes = await fsp.readFile(join(dir, ENVELOPE_FILE)).catch((e) => {
-    throw ioError(e, join(dir, ENVELOPE_FILE), "cannot read the snapshot's envelope");
-  });
+  const envelopeBytes = await readSmallFile(join(dir, ENVELOPE_FILE), MAX_ENVELOPE_BYTES + 1, "cannot read the snapshot's envelope", damaged(opts.snapshot.ref, join(dir, ENVELOPE_FILE)));
   const pred = statement.predicate;
   // What is packed (the manifest member, and the data members it lists) is a private copy, the
   // bytes judged here: the store's file may be swapped by someone who can write the store.
@@ -316,14 +314,15 @@ async function packSnapshot(opts: ExportOptions, store: Store, statementBytes: B
   return { ...r, ref: `${pred.dataset}@${pred.version}`, snapshot: snapshotId(statementBytes), seconds: (performance.now() - t0) / 1000 };
 }
 
+/** The error for a snapshot file that is not a regular file (a FIFO planted in the store must not hang export). */
+function damaged(ref: string, path: string): (shown: string) => SnapError {
+  return (shown) => new SnapError('INTEGRITY_FAILURE', `${ref}: ${shown} is not a regular file: the snapshot was damaged; nothing was exported`, { ref, path });
+}
+
 async function readStatement(dir: string, ref: string): Promise<{ statementBytes: Buffer; statement: Statement }> {
   const path = join(dir, STATEMENT_FILE);
-  let statementBytes: Buffer;
-  try {
-    statementBytes = await fsp.readFile(path);
-  } catch (e) {
-    throw ioError(e, path, "cannot read the snapshot's statement");
-  }
+  // Bounded (a longer one is cut short, and refused by the parser) and never a FIFO.
+  const statementBytes = await readSmallFile(path, MAX_STATEMENT_BYTES + 1, "cannot read the snapshot's statement", damaged(ref, path));
   try {
     return { statementBytes, statement: parseStatement(statementBytes) };
   } catch (e) {

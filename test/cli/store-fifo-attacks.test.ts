@@ -51,6 +51,17 @@ describe('a FIFO planted in the store', () => {
       expect(w.killed, 'show hung on the FIFO').toBe(false);
       expect(w.code).toBe(1);
     });
+
+    it(`as a snapshot's ${file} makes export exit 1 (INTEGRITY_FAILURE) at once, writing no archive`, async () => {
+      await fifoAt(join(s.dir, file));
+      const out = join(await tempDir('snap-fifo-export-'), 'ds@v1.snap.tar');
+      const e = await run(['export', 'ds@v1', '-o', out, '--store', s.store]);
+      expect(e.killed, 'export hung on the FIFO').toBe(false);
+      expect(e.code, e.stderr).toBe(1);
+      expect(e.stderr).toContain('INTEGRITY_FAILURE');
+      expect(e.stderr).toContain('not a regular file');
+      await expect(fsp.stat(out)).rejects.toThrow();
+    });
   }
 
   it('as the statement of another version leaves list, NAME@latest, an id lookup and fsck unblocked', async () => {
