@@ -444,7 +444,7 @@ export interface ImportResult {
  * parent folder exists (`storeCreated` says so), and removed again if the import is refused or fails.
  * @throws SnapError the trust failure's code (`SIGNATURE_INVALID`, `INTEGRITY_FAILURE`, …: nothing is
  *   written) | `SNAPSHOT_EXISTS` (NAME@VERSION holds another snapshot, or a statement that is not a regular file) | `INTEGRITY_FAILURE` (a member's
- *   bytes differ from its digest) | `ARCHIVE_HOSTILE` | `ARCHIVE_MALFORMED` | `STORE_LOCKED` |
+ *   bytes differ from its digest; the store holds this snapshot with a manifest that is not the signed one) | `ARCHIVE_HOSTILE` | `ARCHIVE_MALFORMED` | `STORE_LOCKED` |
  *   `STORE_MALFORMED` | `NOT_FOUND` | `DISK_FULL` | `IO_ERROR`
  */
 export async function importArchive(opts: ImportOptions): Promise<ImportResult> {
@@ -480,6 +480,10 @@ async function importInto(store: Store, opts: ImportOptions): Promise<Omit<Impor
       );
       const there = snapshotId(bytes);
       if (there !== id) throw new SnapError('SNAPSHOT_EXISTS', `${ref} already exists in ${store.root} as another snapshot (${there}); snapshots are write-once`, { ref, snapshot: there });
+      // "Already there" only when it is: the store's manifest must be the signed one (one read of it).
+      if ((await rawSha256(join(dest, MANIFEST_FILE))) !== pred.manifestSha256) {
+        throw new SnapError('INTEGRITY_FAILURE', `${ref} (${id}) is in ${store.root}, but its manifest.jsonl there is not the signed one (it was altered): the store's copy is damaged and snapshots are write-once, so nothing was imported (run snap fsck)`, { ref, snapshot: id, path: join(dest, MANIFEST_FILE) });
+      }
       return { ...result, alreadyPresent: true, seconds: (performance.now() - t0) / 1000 };
     }
     // New objects are staged under STORE/tmp, named by digest, and moved into objects/ only once the

@@ -109,6 +109,16 @@ describe('snap import', () => {
     expect(r.json).toMatchObject({ ok: true, alreadyPresent: true, snapshot, newObjects: 0 });
   });
 
+  it("refuses (INTEGRITY_FAILURE, exit 1) when the store holds that snapshot with a manifest that is not the signed one, rather than calling it already there", async () => {
+    const { file, store } = await setup({ 'a.txt': 'a', 'b.txt': 'b' });
+    const manifest = join(store, 'snapshots', 'ds', 'v1', 'manifest.jsonl');
+    await fsp.chmod(manifest, 0o644);
+    await fsp.writeFile(manifest, (await fsp.readFile(manifest, 'utf8')).replace('"b.txt"', '"c.txt"'));
+    const r = await snapJson(['import', file, '--pubkey', keys.pub, '--store', store]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.json.error.code).toBe('INTEGRITY_FAILURE');
+  });
+
   it('refuses when NAME@VERSION holds another snapshot (SNAPSHOT_EXISTS, exit 3), changing nothing', async () => {
     const { file, work } = await setup({ 'a.txt': 'a' });
     const store2 = join(work, 'store2');
