@@ -59,6 +59,7 @@ import { checkTrust, type SignerReport } from '../snapshot.js';
 import { checkManifestAgainst, openArchive, dataMismatch, type OpenedArchive } from './archive.js';
 import { verify, type VerifyReport } from './verify.js';
 import type { Progress } from './seal.js';
+import { otherWriters, type OwnerAndMode } from '../core/other-writers.js';
 
 /** Where a restore reads from: a store snapshot, or an archive. */
 export type RestoreSource = { kind: 'snapshot'; snapshot: SnapshotLocation; store: string } | { kind: 'archive'; file: string; ref?: string };
@@ -113,23 +114,16 @@ const IN_FLIGHT_PER_WORKER = 3;
 /** Chunks of one large file in flight before this thread waits. */
 const CHUNKS_IN_FLIGHT = 8;
 
-/** The sticky bit (S_ISVTX): in such a folder only an entry's owner (or the folder's) may rename or remove it. */
-const S_ISVTX = 0o1000;
-
 /**
  * Who else could change what a path through the folder with this lstat leads to: undefined when
  * no other user (but root) can — the folder belongs to this user or to root, and neither its group
  * (unless that is this process's group) nor every user may write in it, or it is sticky (others
- * may add names there, never rename or remove this user's). Else why not, in words.
- * Where there are no user ids (Windows), undefined.
+ * may add names there, never rename or remove this user's). Else why not, in words
+ * (`core/other-writers.ts`). Where there are no user ids (Windows), undefined.
  */
-export function targetWriters(st: { uid: number; gid: number; mode: number }): string | undefined {
+export function targetWriters(st: OwnerAndMode): string | undefined {
   if (typeof process.getuid !== 'function' || typeof process.getgid !== 'function') return undefined;
-  if (st.uid !== process.getuid() && st.uid !== 0) return `it belongs to another user (uid ${st.uid})`;
-  if ((st.mode & S_ISVTX) !== 0) return undefined;
-  if ((st.mode & 0o002) !== 0) return 'every user may write in it';
-  if ((st.mode & 0o020) !== 0 && st.gid !== process.getgid()) return `the users of group ${st.gid} may write in it`;
-  return undefined;
+  return otherWriters(st, { uid: process.getuid(), gid: process.getgid() }, { ownGroup: true, sticky: true });
 }
 
 /**

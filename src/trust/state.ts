@@ -35,6 +35,7 @@ import { acquireLockFile } from '../io/store.js';
 import { writeOutputFile } from '../io/output-temp.js';
 import { ioError } from '../io/errors.js';
 import { readSmallFile } from '../io/small-file.js';
+import { otherWriters } from '../core/other-writers.js';
 
 export const STATE_FILE = 'trusted-state.json';
 export const STATE_LOCK_FILE = 'trusted-state.lock';
@@ -145,10 +146,6 @@ function validateState(v: unknown, path: string): TrustedState {
   return v as unknown as TrustedState;
 }
 
-/** Mode bits that let the group or others write (S_IWGRP | S_IWOTH). */
-const GROUP_OR_OTHER_WRITE = 0o022;
-/** The sticky bit (S_ISVTX): in a folder, only an entry's owner (or the folder's) may rename or remove it. */
-const STICKY = 0o1000;
 
 /**
  * Why another user could write the trusted state — plant a remembered policy whose root keys are
@@ -162,7 +159,7 @@ const STICKY = 0o1000;
 export async function unsafeStateReason(dir: string): Promise<string | undefined> {
   const uid = process.geteuid?.();
   if (uid === undefined) return undefined;
-  const mine = (owner: number) => owner === uid || owner === 0;
+  const me = { uid, gid: process.getegid?.() ?? -1 };
   let d;
   try {
     d = await fsp.stat(dir);
@@ -170,8 +167,8 @@ export async function unsafeStateReason(dir: string): Promise<string | undefined
     throw ioError(e, dir, 'cannot read the trusted state');
   }
   if (!d.isDirectory()) return undefined; // reading the file in it fails, and says so
-  if (!mine(d.uid)) return `the folder ${dir} belongs to user ${d.uid}, not to this user (${uid}) or root`;
-  if ((d.mode & GROUP_OR_OTHER_WRITE) !== 0 && (d.mode & STICKY) === 0) return `the folder ${dir} can be written by its group or by others (mode ${(d.mode & 0o7777).toString(8)})`;
+  const folder = otherWriters(d, me, { ownGroup: false, sticky: true });
+  if (folder) return `the folder ${dir} is not this user's alone: ${folder}`;
   const path = join(dir, STATE_FILE);
   let f;
   try {
@@ -180,8 +177,9 @@ export async function unsafeStateReason(dir: string): Promise<string | undefined
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw ioError(e, path, 'cannot read the trusted state');
   }
-  if (!mine(f.uid)) return `${path} belongs to user ${f.uid}, not to this user (${uid}) or root`;
-  if (f.isFile() && (f.mode & GROUP_OR_OTHER_WRITE) !== 0) return `${path} can be written by its group or by others (mode ${(f.mode & 0o7777).toString(8)})`;
+  // A link's own mode bits mean nothing: only its owner is judged (reading it refuses it anyway).
+  const file = otherWriters({ uid: f.uid, gid: f.gid, mode: f.isFile() ? f.mode : 0 }, me, { ownGroup: false, sticky: false });
+  if (file) return `${path} is not this user's alone: ${file}`;
   return undefined;
 }
 

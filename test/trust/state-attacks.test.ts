@@ -59,7 +59,7 @@ describe('a trusted state another user can write is not used', () => {
     await fsp.chmod(state, 0o777);
     const r = await run(attack, state);
     expect([r.code, r.json.error?.code], r.stdout).toEqual([3, 'IO_ERROR']);
-    expect(r.json.error.message).toMatch(/can be written by its group or by others/);
+    expect(r.json.error.message).toMatch(/is not this user's alone: every user may write in it/);
   });
 
   it('a state file others can write, or that belongs to another user: not used either (IO_ERROR, exit 3)', async () => {
@@ -73,7 +73,7 @@ describe('a trusted state another user can write is not used', () => {
       await fsp.chown(file, 65534, 65534);
       const foreign = await run(attack, state);
       expect([foreign.code, foreign.json.error?.code], foreign.stdout).toEqual([3, 'IO_ERROR']);
-      expect(foreign.json.error.message).toMatch(/belongs to user 65534/);
+      expect(foreign.json.error.message).toMatch(/belongs to another user \(uid 65534\)/);
     }
   });
 
