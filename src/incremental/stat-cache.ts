@@ -27,6 +27,7 @@ import { parseJsonStrict } from '../core/json-strict.js';
 import { isSymlinkEntry, ManifestOrder } from '../core/manifest.js';
 import { manifestLineRuns, parseManifestLine } from '../io/manifest-file.js';
 import { SNAPSHOT_ID_RE } from '../core/refs.js';
+import { otherWriters } from '../core/other-writers.js';
 
 /** The `format` of a stat cache's header line. */
 export const STAT_CACHE_FORMAT = 'snap-stat-cache/1';
@@ -150,11 +151,9 @@ export class IncrementalSource {
       ? 'it is not a regular file'
       : posix && st.nlink !== 1
         ? 'it has another hard link'
-        : posix && uid !== undefined && st.uid !== uid
-          ? 'it belongs to another user'
-          : posix && (st.mode & 0o022) !== 0
-            ? 'other users may write it'
-            : undefined;
+        : posix && uid !== undefined
+          ? otherWriters(st, { uid, gid: process.getgid?.() ?? -1 }, { ownGroup: false, sticky: false })
+          : undefined;
     if (foreign) {
       closeSync(fd);
       return this.stop(foreign);

@@ -177,7 +177,7 @@ describe('seal --incremental', () => {
     await fsp.chmod(statCachePath(t.cacheDir, v1.r.snapshot), 0o666);
     const v2 = await t.run('v2');
     expect(v2.reused).toEqual([]);
-    expect(v2.r.incremental).toMatchObject({ cache: 'malformed', reused: 0, note: expect.stringContaining('other users') });
+    expect(v2.r.incremental).toMatchObject({ cache: 'malformed', reused: 0, note: expect.stringContaining('every user may write in it (mode 666)') });
     expect((await fsp.stat(statCachePath(t.cacheDir, v2.r.snapshot))).mode & 0o777).toBe(0o600);
     const v3 = await t.run('v3');
     expect(v3.reused).toEqual(['a.txt', 'b/c.bin', 'b/d.txt', 'e.txt']);
