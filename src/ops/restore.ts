@@ -48,7 +48,7 @@ import type { FileEntry } from '../core/manifest.js';
 import type { TrustedKey } from '../core/envelope.js';
 import type { ArchiveItem } from '../io/archive.js';
 import { checkedEntryRuns, copyManifest } from '../io/manifest-file.js';
-import { leaveNothing } from '../io/interrupt.js';
+import { checkInterrupted, leaveNothing } from '../io/interrupt.js';
 import { WritePool, WHOLE_FILE_MAX, RESTORE_TEMP_RE, type WriteFailure, type WriteReply } from '../io/write-pool.js';
 import { openStore, objectPath, snapshotKeepsObjects, syncFileSystem, MANIFEST_FILE, type SnapshotLocation, type Store } from '../io/store.js';
 import { MAX_MANIFEST_ENTRY_BYTES } from '../io/archive.js';
@@ -542,7 +542,8 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
       }
     }
 
-    // Step 3: the folder as a whole, against the snapshot.
+    // Step 3: the folder as a whole, against the snapshot (which may need no worker: a signal is looked at here).
+    checkInterrupted();
     const report = await verify({ dir: root, snapshot: prep.location, trusted: opts.trusted, threshold, rules: opts.rules, jobs: opts.jobs, hashed });
     if (!report.ok) {
       // A folder that failed its verify must not pass for a restore: it goes as after any error
@@ -560,6 +561,10 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
     // per small file made a restore of 20,000 files up to 2.5 × slower. Without it, a power loss
     // after "restored" could bring small files back empty under their names.
     syncFileSystem(root);
+    // syncfs blocks the event loop (seconds, for gigabytes written): a signal that came meanwhile is
+    // handled at the next turn. The last moment it stops the restore; once returned, it is done.
+    await new Promise((r) => setImmediate(r));
+    checkInterrupted();
     return { ok: true, ref: prep.ref, snapshot: prep.snapshot, signers: prep.signers, dir: root, files, symlinks, bytes, verify: report, removed: false, seconds: (performance.now() - t0) / 1000 };
   } catch (e) {
     // Let the workers finish what they were doing before removing it.
