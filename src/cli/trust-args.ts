@@ -71,6 +71,9 @@ export async function trustSetup(a: Args, io: CliIo, storeRoot: string, now = ne
     const name = a['policy-name'] !== undefined ? String(a['policy-name']) : undefined;
     policy = establishPolicy(docs, roots, await readState(dir), now, name !== undefined ? { name } : {});
     const v = policy;
+    // Root keys sign every policy their holders make: without the name pinned, another policy they
+    // signed (an old one, another team's) given in this one's place would be taken as well.
+    if (name === undefined && !a.quiet) io.stderr.write(`note: policy ${escapeForTerminal(v.policy.name)} was taken because its root keys signed it; pin its name with --policy-name ${escapeForTerminal(v.policy.name)} (else any other policy those root keys signed would be taken in its place)\n`);
     if (opts.remember !== false) try {
       await updateState(dir, (s) => rememberPolicy(s, v, now));
     } catch (e) {

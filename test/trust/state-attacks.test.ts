@@ -111,7 +111,12 @@ describe('--policy-name: a policy of another name signed by the same root is not
       ['policy', 'rule', other, '--datasets', '*', '--require', 'producer=1'],
       ['policy', 'sign', other, '--key', root.key],
     ]) expect((await run(args, state)).code).toBe(0);
-    expect((await run([...base, '--policy', other], state)).code).toBe(0);
+    const unpinned = await run([...base, '--policy', other], state);
+    expect(unpinned.code).toBe(0);
+    // It passes, and says how to pin the name; with the name pinned, no such note.
+    expect(unpinned.stderr).toContain('note: policy acme-old was taken because its root keys signed it; pin its name with --policy-name acme-old');
+    const pinnedReal = await run([...base, '--policy', real, '--policy-name', 'acme'], state);
+    expect(pinnedReal.stderr).not.toContain('--policy-name');
     const pinned = await run([...base, '--policy', other, '--policy-name', 'acme'], state);
     expect([pinned.code, pinned.json.error?.code, pinned.json.error?.details?.reason], pinned.stdout).toEqual([1, 'POLICY_SIGNATURE_INVALID', 'other-name']);
   });
