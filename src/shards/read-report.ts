@@ -1,8 +1,9 @@
 /**
  * Reading shard report files for `snap verify --merge` (docs/FORMAT.md §20), every size bounded
- * before anything is read in full: reports, or envelopes of signed ones (`signed-report.ts`).
+ * before anything is read in full, each opened without blocking and read only when it is a regular
+ * file (a FIFO is refused at once): reports, or envelopes of signed ones (`signed-report.ts`).
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, constants as FS } from 'node:fs';
 import { resolve } from 'node:path';
 import { SnapError } from '../core/errors.js';
 import { ioError } from '../io/errors.js';
@@ -32,7 +33,9 @@ export async function readShardReports(paths: readonly string[], cwd = process.c
     let text: string;
     let fh: fsp.FileHandle | undefined;
     try {
-      fh = await fsp.open(path, 'r');
+      // Non-blocking: open(2) of a FIFO given as a report would wait for a writer for ever (in a
+      // thread of the pool, which SIGTERM does not stop); it is refused below as not a regular file.
+      fh = await fsp.open(path, FS.O_RDONLY | (FS.O_NONBLOCK ?? 0));
       const st = await fh.stat();
       if (!st.isFile()) throw new SnapError('SHARD_REPORT_MALFORMED', `${path} is not a regular file`, { path });
       if (st.size > MAX_SHARD_REPORT_BYTES) throw new SnapError('SHARD_REPORT_MALFORMED', `${path} is ${st.size} bytes, more than the ${MAX_SHARD_REPORT_BYTES} a shard report may have`, { path, limit: MAX_SHARD_REPORT_BYTES });

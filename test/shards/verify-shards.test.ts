@@ -8,7 +8,7 @@ import { promises as fsp } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { copyTree, snap, snapJson, tempDir, useKeyPair, type TreeSpec } from '../helpers/tree.js';
+import { copyTree, snap, snapBin, snapJson, tempDir, useKeyPair, type TreeSpec } from '../helpers/tree.js';
 import { sealTree, useStore } from '../helpers/store.js';
 import { FILE_WEIGHT } from '../../src/shards/assign.js';
 
@@ -317,6 +317,19 @@ describe('verify --merge', () => {
     expect(r.code).toBe(3);
     expect(r.json.error.code).toBe('SHARD_REPORT_MALFORMED');
     expect((await snap(['verify', '--merge', join(dir, 'absent.json')])).code).toBe(3);
+  });
+
+  it('refuses a FIFO given as a report at once (exit 3), without waiting for a writer', async () => {
+    const { data, store, ref } = await sealTree(datasetSpec(), keys, { store: shared.path });
+    const [good] = await runShards(data, ref, store, 1);
+    const fifo = join(await tempDir('snap-fifo-report-'), 'shard-2.json');
+    execFileSync('mkfifo', [fifo]);
+    // A subprocess: open(2) of a FIFO waits in a thread of the pool, which SIGTERM does not stop.
+    const r = await snapBin(['verify', '--merge', good!.file, fifo, '--json'], { timeoutMs: 15_000 });
+    expect(r.signal, 'verify --merge waited on the FIFO').toBeNull();
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.stdout).error.code).toBe('SHARD_REPORT_MALFORMED');
+    expect(r.stderr + r.stdout).toContain('not a regular file');
   });
 });
 
