@@ -17,10 +17,11 @@ import type { OpenedShardReport } from './signed-report.js';
 
 /**
  * Why a merge fails, besides a shard's own findings: `unsigned` / `signature` (a report not signed
- * by a `--report-pubkey` key, left out) and `stale` (a report of another `--run`, left out) besides
- * the checks every merge makes.
+ * by a `--report-pubkey` key, left out), `stale` (a report of another `--run`, left out) and
+ * `other-snapshot` (a report of another snapshot than `--against`, left out) besides the checks
+ * every merge makes.
  */
-export type MergeFindingKind = 'missing' | 'duplicate' | 'mismatch' | 'range' | 'failed' | 'unsigned' | 'signature' | 'stale';
+export type MergeFindingKind = 'missing' | 'duplicate' | 'mismatch' | 'range' | 'failed' | 'unsigned' | 'signature' | 'stale' | 'other-snapshot';
 
 /** One reason the merged verdict is not ok. */
 export interface MergeFinding {
@@ -43,6 +44,8 @@ export interface MergeReport {
   count: number;
   /** The run id every report had to carry (`--run`), when one was asked for. */
   run?: string;
+  /** The snapshot every report had to be of (`--against`: its `ref`, or its snapshot id), when one was asked for. */
+  against?: string;
   /**
    * Whether the reports' signatures were checked: `checked` (`--report-pubkey` given: each report
    * used is signed by one of those keys) or `not checked` (the reports, signed or not, were taken
@@ -72,9 +75,13 @@ export type MergeInput = { file: string } & Partial<OpenedShardReport>;
  * file count, N, run id).
  * @param opts.run the run id every report must carry (`--run`): one without it, or with another, is
  *   left out as `stale`
+ * @param opts.against the snapshot every report must be of (`--against`): the `--against` REF its
+ *   worker was given (its `ref`, compared exactly), or its snapshot id `sha256:<64 hex>`; any other
+ *   report is left out as `other-snapshot`. Without it, the first report used names the snapshot:
+ *   a complete set of reports of another snapshot passes.
  * @param opts.signaturesChecked true when the reports were read with `--report-pubkey` keys
  */
-export function mergeShardReports(inputs: readonly MergeInput[], opts: { run?: string; signaturesChecked?: boolean } = {}): MergeReport {
+export function mergeShardReports(inputs: readonly MergeInput[], opts: { run?: string; against?: string; signaturesChecked?: boolean } = {}): MergeReport {
   const findings: MergeFinding[] = [];
   const reports: { file: string; report: ShardReport; signed: boolean; signedBy?: string }[] = [];
   for (const x of inputs) {
@@ -82,6 +89,10 @@ export function mergeShardReports(inputs: readonly MergeInput[], opts: { run?: s
     else if (x.report) {
       if (opts.run !== undefined && x.report.run !== opts.run) {
         findings.push({ kind: 'stale', index: x.report.shard.index, files: [x.file], message: `${x.file} is ${x.report.run === undefined ? 'of no run (it has no run id)' : `of run ${JSON.stringify(x.report.run)}`}, not of run ${JSON.stringify(opts.run)}: a report of another run is not used` });
+        continue;
+      }
+      if (opts.against !== undefined && x.report.ref !== opts.against && x.report.snapshot !== opts.against) {
+        findings.push({ kind: 'other-snapshot', index: x.report.shard.index, files: [x.file], message: `${x.file} is a report of ${JSON.stringify(x.report.ref)} (${x.report.snapshot || 'no snapshot id'}), not of ${JSON.stringify(opts.against)}: a report of another snapshot is not used` });
         continue;
       }
       reports.push({ file: x.file, report: x.report, signed: x.signed ?? false, ...(x.signedBy !== undefined ? { signedBy: x.signedBy } : {}) });
@@ -145,6 +156,7 @@ export function mergeShardReports(inputs: readonly MergeInput[], opts: { run?: s
     ...(first?.merkleRoot ? { merkleRoot: first.merkleRoot, manifestSha256: first.manifestSha256, fileCount: first.fileCount } : {}),
     count,
     ...(opts.run !== undefined ? { run: opts.run } : {}),
+    ...(opts.against !== undefined ? { against: opts.against } : {}),
     reportSignatures: opts.signaturesChecked ? 'checked' : 'not checked',
     shards,
     findings,

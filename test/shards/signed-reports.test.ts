@@ -11,6 +11,7 @@ import { copyTree, snap, snapJson, tempDir, useKeyPair, type TreeSpec } from '..
 import { sealTree, useStore } from '../helpers/store.js';
 import { SHARD_REPORT_PAYLOAD_TYPE, signShardReport } from '../../src/shards/signed-report.js';
 import { parsePrivateKeyPem } from '../../src/core/keys.js';
+import { schemaErrors } from '../helpers/json-schemas.js';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -205,6 +206,38 @@ describe('verify --merge --run', () => {
     const r = await snapJson(['verify', '--merge', ...none.map((s) => s.file), '--run', 'run-42']);
     expect(r.code).toBe(1);
     expect(r.json.findings.filter((f: Json) => f.kind === 'stale')).toHaveLength(2);
+  });
+
+  it('with --against REF, fails the genuine signed reports of another snapshot of the same run (other-snapshot), which pass a merge that does not name its snapshot', async () => {
+    // One CI run gates two datasets with the same run id; the second is tampered with, and its
+    // reports are replaced by the first's (all signed by the worker key, all of run-7).
+    const train = await sealTree(datasetSpec(), keys, { store: shared.path });
+    const evalSet = await sealTree({ 'x.txt': 'a\n', 'y.txt': 'b\n' }, keys, { store: shared.path });
+    await fsp.writeFile(join(evalSet.data, 'y.txt'), 'POISON\n');
+    const flags = ['--report-key', worker.key, '--run', 'run-7'];
+    const trainReports = (await runShards(train.data, train.ref, train.store, 2, flags)).map((s) => s.file);
+    const evalReports = (await runShards(evalSet.data, evalSet.ref, evalSet.store, 2, flags)).map((s) => s.file);
+    const merge = (files: string[], against: string) => snapJson(['verify', '--merge', ...files, '--report-pubkey', worker.pub, '--run', 'run-7', '--against', against]);
+
+    expect((await merge(evalReports, evalSet.ref)).code).toBe(1);
+    // Without --against the swapped set passes: the reports alone name their snapshot.
+    const unpinned = await snapJson(['verify', '--merge', ...trainReports, '--report-pubkey', worker.pub, '--run', 'run-7']);
+    expect(unpinned.code).toBe(0);
+    const swapped = await merge(trainReports, evalSet.ref);
+    expect(swapped.code).toBe(1);
+    expect(swapped.json.ok).toBe(false);
+    expect(swapped.json.against).toBe(evalSet.ref);
+    expect(schemaErrors('verify-merge', swapped.json)).toBe('');
+    expect(swapped.json.findings.filter((f: Json) => f.kind === 'other-snapshot').map((f: Json) => f.files)).toEqual(trainReports.map((f) => [f]));
+    expect(swapped.json.shards).toEqual([]); // no report used
+    const human = await snap(['verify', '--merge', ...trainReports, '--report-pubkey', worker.pub, '--run', 'run-7', '--against', evalSet.ref]);
+    expect(human.code).toBe(1);
+    expect(human.stdout).toContain('other-snapshot:');
+    // The workers' own REF, or the snapshot id, names the snapshot the reports are of.
+    expect((await merge(trainReports, train.ref)).code).toBe(0);
+    expect((await merge(trainReports, train.snapshot)).code).toBe(0);
+    expect((await merge(trainReports, evalSet.snapshot)).code).toBe(1);
+    expect((await snapJson(['verify', '--merge', ...trainReports, '--against', ''])).code).toBe(2);
   });
 });
 

@@ -227,14 +227,17 @@ async function verifyDirAgainst(a: Args, io: CliIo, archived: SnapshotLocation |
 
 /** `snap verify --merge REPORT…`: one verdict from the shard reports (shards/merge.ts). */
 async function cmdMerge(a: Args, io: CliIo): Promise<number> {
-  const others = ['dir', 'against', 'shard', 'report', 'report-key', 'passphrase-env', 'pubkey', 'policy', 'root', 'revocations'].filter((k) => a[k] !== undefined);
+  const others = ['dir', 'shard', 'report', 'report-key', 'passphrase-env', 'pubkey', 'policy', 'root', 'revocations'].filter((k) => a[k] !== undefined);
   if (others.length > 0) throw new SnapError('USAGE', `--merge combines shard reports and checks nothing else: it takes no ${others.map((k) => (k === 'dir' ? 'DIR' : `--${k}`)).join(', ')}`);
   const files = (Array.isArray(a.merge) ? a.merge : [a.merge]).map(String);
   const run = a.run !== undefined ? parseRunId(String(a.run)) : undefined;
+  // --against REF: the snapshot the workers were to verify; a report of another is left out.
+  const against = a.against !== undefined ? String(a.against) : undefined;
+  if (against !== undefined && against.length === 0) throw new SnapError('USAGE', '--against with --merge takes the REF the workers were given (or the snapshot id sha256:<64 hex>); got an empty value');
   const pubkeys = (a['report-pubkey'] as string[] | undefined) ?? [];
   if (pubkeys.length > MAX_SHARDS) throw new SnapError('USAGE', `--report-pubkey takes at most ${MAX_SHARDS} keys (one per worker); got ${pubkeys.length}`);
   const trusted = pubkeys.length > 0 ? await trustedKeys(pubkeys, io.cwd) : undefined;
-  const m = mergeShardReports(await readShardReports(files, io.cwd, trusted ? { trusted } : {}), { ...(run !== undefined ? { run } : {}), signaturesChecked: trusted !== undefined });
+  const m = mergeShardReports(await readShardReports(files, io.cwd, trusted ? { trusted } : {}), { ...(run !== undefined ? { run } : {}), ...(against !== undefined ? { against } : {}), signaturesChecked: trusted !== undefined });
   if (a.json) jsonOut(io, m);
   else printMerge(m, io, !!io.stdout.isTTY && !io.env.NO_COLOR);
   return m.ok ? EXIT_OK : EXIT_INTEGRITY;
@@ -243,7 +246,8 @@ async function cmdMerge(a: Args, io: CliIo): Promise<number> {
 function printMerge(m: MergeReport, io: CliIo, color: boolean): void {
   const s = styler(color);
   const out: string[] = [];
-  const what = `${shown(m.ref)} (${shortId(m.snapshot)})`;
+  // No report used (all left out): the snapshot asked for, if any; the reports name none.
+  const what = m.shards.length > 0 || m.against === undefined ? `${shown(m.ref)} (${shortId(m.snapshot)})` : shown(m.against);
   const ofRun = m.run !== undefined ? ` in run ${shown(m.run)}` : '';
   if (m.ok) out.push(`${s.green(s.bold('OK'))}    all ${m.count} shards of ${what} passed${ofRun}: ${plural(m.counts.matched, 'file')}, ${formatBytes(m.bytes)}`);
   else {
@@ -295,7 +299,7 @@ export const verifyCommand: CommandSpec = {
           .option('against', {
             type: 'string',
             requiresArg: true,
-            describe: 'the snapshot DIR must match: NAME@VERSION, NAME@latest (the newest trusted one, never older than one this machine has seen), snapshot id (or 8+ hex prefix), snapshot folder, or FILE.snap.tar (required, unless DIR is an archive)',
+            describe: 'the snapshot DIR must match: NAME@VERSION, NAME@latest (the newest trusted one, never older than one this machine has seen), snapshot id (or 8+ hex prefix), snapshot folder, or FILE.snap.tar (required, unless DIR is an archive); with --merge: the REF the workers were given (or the snapshot id sha256:<64 hex>), and a report of another snapshot is not used',
           }),
       ),
       [
@@ -306,7 +310,7 @@ export const verifyCommand: CommandSpec = {
         ['$0 verify data --against spam@v1 --pubkey ci.pub --shard 2/4 --report s2.json', 'worker 2 of 4: its share of the files'],
         ['$0 verify --merge s1.json s2.json s3.json s4.json', 'one verdict from the four workers\' reports'],
         ['$0 verify data --against spam@v1 --pubkey ci.pub --shard 2/4 --report s2.json --report-key worker.key --run "$RUN_ID"', 'the same, the report signed and of this run'],
-        ['$0 verify --merge s*.json --report-pubkey worker.pub --run "$RUN_ID"', 'only reports the worker key signed in this run'],
+        ['$0 verify --merge s*.json --report-pubkey worker.pub --run "$RUN_ID" --against spam@v1', 'only reports the worker key signed in this run, of spam@v1'],
       ],
     ),
   run: auditErrors('verify', (a) => a.against, cmdVerify),
