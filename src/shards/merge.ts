@@ -140,7 +140,8 @@ export function mergeShardReports(inputs: readonly MergeInput[], opts: { run?: s
     expectFrom = r.shard.leaves.to;
     if (!r.ok) findings.push({ kind: 'failed', index: k, files: [file], message: r.failure ? `shard ${k}/${count}: ${r.failure.message}` : `shard ${k}/${count} found ${r.problems.length} problem(s)` });
     for (const key of Object.keys(counts) as (keyof VerifyCounts)[]) counts[key] += r.counts[key];
-    problems.push(...r.problems.map((p) => ({ ...p })));
+    // A loop, not push(...): a report may hold some 200,000 problems, and a spread of that many overflows the stack.
+    for (const p of r.problems) problems.push({ ...p });
     files += r.files;
     bytes += r.bytes;
   }

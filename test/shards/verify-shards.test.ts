@@ -319,6 +319,24 @@ describe('verify --merge', () => {
     expect((await snap(['verify', '--merge', join(dir, 'absent.json')])).code).toBe(3);
   });
 
+  it('merges a report of 200,000 problems (what its 64 MiB bound holds) into a verdict, exit 1, not a crash', async () => {
+    const { data, store, ref } = await sealTree(datasetSpec(), keys, { store: shared.path });
+    const [good] = await runShards(data, ref, store, 1);
+    const report = JSON.parse(await fsp.readFile(good!.file, 'utf8'));
+    const n = 200_000;
+    // As a worker reports a folder whose files were all removed: one missing file per problem.
+    report.problems = Array.from({ length: n }, (_, i) => ({ path: `gone/${String(i).padStart(7, '0')}.bin`, kind: 'missing', expected: { sha256: '0'.repeat(64), size: 1 } }));
+    report.counts = { ...report.counts, missing: n };
+    report.ok = false;
+    const file = join(await tempDir('snap-many-problems-'), 'shard-1.json');
+    await fsp.writeFile(file, JSON.stringify(report));
+    const r = await snapJson(['verify', '--merge', file]);
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.json.counts.missing).toBe(n);
+    expect(r.json.problems).toHaveLength(n);
+    expect(r.json.findings).toEqual([expect.objectContaining({ kind: 'failed', index: 1 })]);
+  });
+
   it('refuses a FIFO given as a report at once (exit 3), without waiting for a writer', async () => {
     const { data, store, ref } = await sealTree(datasetSpec(), keys, { store: shared.path });
     const [good] = await runShards(data, ref, store, 1);
