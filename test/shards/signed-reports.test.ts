@@ -223,6 +223,8 @@ describe('verify --merge --run', () => {
     // Without --against the swapped set passes: the reports alone name their snapshot.
     const unpinned = await snapJson(['verify', '--merge', ...trainReports, '--report-pubkey', worker.pub, '--run', 'run-7']);
     expect(unpinned.code).toBe(0);
+    expect(unpinned.stderr).toContain(`note: which snapshot the workers were to verify was not checked: give --against ${train.ref}`);
+    expect((await merge(trainReports, train.ref)).stderr).not.toContain('note:');
     const swapped = await merge(trainReports, evalSet.ref);
     expect(swapped.code).toBe(1);
     expect(swapped.json.ok).toBe(false);

@@ -240,6 +240,8 @@ async function cmdMerge(a: Args, io: CliIo): Promise<number> {
   const m = mergeShardReports(await readShardReports(files, io.cwd, trusted ? { trusted } : {}), { ...(run !== undefined ? { run } : {}), ...(against !== undefined ? { against } : {}), signaturesChecked: trusted !== undefined });
   if (a.json) jsonOut(io, m);
   else printMerge(m, io, !!io.stdout.isTTY && !io.env.NO_COLOR);
+  // The reports alone name their snapshot: a complete set of another snapshot's reports would pass.
+  if (against === undefined && m.ok && !a.quiet) io.stderr.write(`note: which snapshot the workers were to verify was not checked: give --against ${shown(m.ref)} (their REF) so that the reports of another snapshot fail\n`);
   return m.ok ? EXIT_OK : EXIT_INTEGRITY;
 }
 
