@@ -8,6 +8,8 @@ import { serializeTCompactProtocol } from 'hyparquet-writer/src/thrift.js';
 import { parquetMetadata } from 'hyparquet';
 import { indexTabularFile } from '../../src/records/index-file.js';
 import type { RecordSetSpec } from '../../src/records/config.js';
+import { boundedFields } from '../../src/records/read-delimited.js';
+import { MAX_COLUMNS } from '../../src/records/read-common.js';
 import { DEPTH_SCAN_FROM, hasInexactInteger, MAX_RECORD_VALUES, tooDeepOrLarge } from '../../src/records/read-jsonl.js';
 import { MAX_METADATA_VALUES, MAX_PAGE_HEADER_VALUES, MAX_ROW_GROUP_STORED_BYTES, MAX_ROW_GROUP_VALUES, readParquet } from '../../src/records/read-parquet.js';
 import { tempDir } from '../helpers/tree.js';
@@ -105,6 +107,36 @@ describe('CSV records', () => {
     const e = await failure('t.csv', 'a,b\n1,"' + 'x\n'.repeat(9 << 20), { format: 'csv', identity: 'features' });
     expect(e.code).toBe('RECORDS_LIMIT');
     expect(e.details).toMatchObject({ path: 't.csv' });
+  });
+
+  it('refuse a record of more than MAX_COLUMNS fields as RECORDS_LIMIT, also one that quoted line breaks spread over many lines (csv-parse bounded neither)', async () => {
+    const spread = 'a,b\n1,2\n' + ('"",'.repeat(4000) + '"\n",').repeat(3) + 'x\n';
+    const e = await failure('t.csv', spread, { format: 'csv', identity: 'features' });
+    expect(e.code).toBe('RECORDS_LIMIT');
+    expect(e.message).toBe(`t.csv: line 3, record 2: a record has more than ${MAX_COLUMNS} fields`);
+    expect(e.details).toMatchObject({ path: 't.csv', line: 3, row: 2 });
+    const tsv = await failure('t.tsv', 'a\tb\n' + '\t'.repeat(MAX_COLUMNS) + '\n', { format: 'tsv', identity: 'features' });
+    expect(tsv.code).toBe('RECORDS_LIMIT');
+    expect(tsv.details).toMatchObject({ path: 't.tsv', line: 2, row: 1 });
+    const header = await failure('t.csv', ','.repeat(MAX_COLUMNS) + '\n', { format: 'csv', identity: 'features' });
+    expect(header.code).toBe('RECORDS_LIMIT');
+    expect(header.message).toBe(`t.csv: line 1: the header has more than ${MAX_COLUMNS} columns`);
+  });
+
+  it('count fields before the parser sees them: the chunk that holds the field over the bound is never passed on; commas and line feeds inside quotes are not counted', async () => {
+    async function* chunks(...parts: string[]) {
+      for (const p of parts) yield Buffer.from(p);
+    }
+    const passed: string[] = [];
+    const run = async (format: 'csv' | 'tsv', ...parts: string[]) => {
+      passed.length = 0;
+      for await (const c of boundedFields(chunks(...parts), 'f', format, 3)) passed.push(c.toString());
+    };
+    await expect(run('csv', 'a,b,c\n', '1,2,', '3,4\n')).rejects.toMatchObject({ code: 'RECORDS_LIMIT', details: { line: 2, row: 1 } });
+    expect(passed).toEqual(['a,b,c\n', '1,2,']);
+    await run('csv', 'a,b,c\n', '"1,\n,""2",', '"x\n,\n",z\n');
+    expect(passed).toHaveLength(3);
+    await expect(run('tsv', 'a\tb\tc\n', '"\t"\t"\t"\n')).rejects.toMatchObject({ code: 'RECORDS_LIMIT', details: { line: 2, row: 1 } });
   });
 
   it('refuse invalid UTF-8, naming the line', async () => {
