@@ -350,6 +350,12 @@ async function checkRowGroupPages(file: AsyncBuffer, fileMeta: FileMetaData, rg:
       if (stored > reader.view.byteLength - reader.offset) throw malformed('a page runs past the end of its column chunk');
       const shape = pageShapeProblem(h, size, stored);
       if (shape) throw malformed(`a page header ${shape}`);
+      // Counted before the page is decompressed (for its run-length streams, below): a page of a
+      // gzip stream declaring 1,000 MiB was inflated whole (1.1 GB) before the bound refused it.
+      bytes += size;
+      values += n;
+      if (bytes > MAX_ROW_GROUP_BYTES) throw limit(`declares more than ${MAX_ROW_GROUP_BYTES} bytes of uncompressed pages`);
+      if (values > maxValues) throw limit(`declares more than ${maxValues} values in its pages`);
       let runs: string | undefined;
       try {
         runs = pageRunProblem(h, bytesOf.subarray(reader.offset, reader.offset + stored), context);
@@ -357,10 +363,6 @@ async function checkRowGroupPages(file: AsyncBuffer, fileMeta: FileMetaData, rg:
         throw malformed(`a page cannot be decompressed (${(e as Error).message})`);
       }
       if (runs) throw malformed(`a page's run-length encoded ${runs}`);
-      bytes += size;
-      values += n;
-      if (bytes > MAX_ROW_GROUP_BYTES) throw limit(`declares more than ${MAX_ROW_GROUP_BYTES} bytes of uncompressed pages`);
-      if (values > maxValues) throw limit(`declares more than ${maxValues} values in its pages`);
       reader.offset += stored;
     }
   }

@@ -5,13 +5,14 @@ import { describe, expect, it } from 'vitest';
 import { ByteWriter, parquetWriteBuffer } from 'hyparquet-writer';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { serializeTCompactProtocol } from 'hyparquet-writer/src/thrift.js';
+import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
 import { parquetMetadata } from 'hyparquet';
 import { indexTabularFile } from '../../src/records/index-file.js';
 import type { RecordSetSpec } from '../../src/records/config.js';
 import { boundedFields } from '../../src/records/read-delimited.js';
 import { MAX_COLUMNS } from '../../src/records/read-common.js';
 import { DEPTH_SCAN_FROM, hasInexactInteger, MAX_RECORD_VALUES, tooDeepOrLarge } from '../../src/records/read-jsonl.js';
-import { MAX_METADATA_VALUES, MAX_PAGE_HEADER_VALUES, MAX_ROW_GROUP_STORED_BYTES, MAX_ROW_GROUP_VALUES, readParquet } from '../../src/records/read-parquet.js';
+import { MAX_METADATA_VALUES, MAX_PAGE_HEADER_VALUES, MAX_ROW_GROUP_BYTES, MAX_ROW_GROUP_STORED_BYTES, MAX_ROW_GROUP_VALUES, readParquet } from '../../src/records/read-parquet.js';
 import { tempDir } from '../helpers/tree.js';
 import { EXAMPLE, TRAIN_CSV } from '../helpers/records-example.js';
 
@@ -536,6 +537,43 @@ describe('Parquet records', () => {
     expect(nameless).toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 't.parquet' }, message: expect.stringMatching(/no name/) });
     // the same schemas, well formed, are read
     expect(await index('t.parquet', schemaOnly([{ name: 'root', num_children: 2 }, { name: 'id', type: INT32 }, { name: 'x', type: INT32 }]), { format: 'parquet', identity: 'key', key: ['id'] })).toMatchObject({ lines: [] });
+  });
+
+  /**
+   * A file of one optional INT32 column `id` (rows 1, 2, 3) in one data page (v1) of `codec`, its
+   * stored bytes `body` (by default the page uncompressed: levels, then values) and its header's
+   * uncompressed size `size` (by default the real one).
+   */
+  const onePage = (o: { codec?: string; body?: Uint8Array; size?: number } = {}) => {
+    const raw = Buffer.from([2, 0, 0, 0, 6, 1, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0]); // definition levels (a run of three 1s), three INT32
+    const body = o.body ?? raw;
+    const meta = parquetMetadata(parquetWriteBuffer({ columnData: [{ name: 'id', data: [1, 2, 3], type: 'INT32' }], codec: 'UNCOMPRESSED' }));
+    const chunk = meta.row_groups[0]?.columns[0];
+    if (!chunk?.meta_data) throw new Error('no column chunk');
+    const w = new ByteWriter();
+    w.appendBytes(Buffer.from('PAR1'));
+    const page = { type: 'DATA_PAGE', uncompressed_page_size: o.size ?? raw.length, compressed_page_size: body.length, data_page_header: { num_values: 3, encoding: 'PLAIN', definition_level_encoding: 'RLE', repetition_level_encoding: 'RLE' } };
+    writePageHeader(w, page as unknown as Parameters<typeof writePageHeader>[1]);
+    w.appendBytes(body);
+    Object.assign(chunk.meta_data, { codec: o.codec ?? 'UNCOMPRESSED', data_page_offset: 4n, dictionary_page_offset: undefined, total_compressed_size: BigInt(w.offset - 4) });
+    Object.assign(chunk, { offset_index_offset: undefined, offset_index_length: undefined, column_index_offset: undefined, column_index_length: undefined });
+    const mw = new ByteWriter();
+    writeMetadata(mw, meta as unknown as Parameters<typeof writeMetadata>[1]);
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(mw.offset);
+    return Buffer.concat([Buffer.from(w.getBuffer()), Buffer.from(mw.getBuffer()), len, Buffer.from('PAR1')]);
+  };
+
+  it('refuse a page that declares more uncompressed bytes than a row group may hold before decompressing it (a gzip stream of 1,000 MiB was inflated first)', async () => {
+    const dir = await tempDir('snap-records-');
+    const abs = join(dir, 't.parquet');
+    await fsp.writeFile(abs, onePage());
+    expect(await readParquet(abs, 't.parquet', {}, () => {})).toMatchObject({ records: 3 });
+    // Not a gzip stream: decompressing it would fail; the declared size is refused first.
+    await fsp.writeFile(abs, onePage({ codec: 'GZIP', body: Buffer.alloc(64, 0x55), size: MAX_ROW_GROUP_BYTES + 1 }));
+    const e = await readParquet(abs, 't.parquet', {}, () => {}).catch((x) => x);
+    expect(e).toMatchObject({ code: 'RECORDS_LIMIT', details: { path: 't.parquet' } });
+    expect(e.message).toBe(`t.parquet: row group 0 declares more than ${MAX_ROW_GROUP_BYTES} bytes of uncompressed pages`);
   });
 
   it('refuse a truncated file, a file that is not Parquet, and a key column it lacks', async () => {
