@@ -12,7 +12,7 @@ import type { RecordSetSpec } from '../../src/records/config.js';
 import { boundedFields } from '../../src/records/read-delimited.js';
 import { MAX_COLUMNS } from '../../src/records/read-common.js';
 import { DEPTH_SCAN_FROM, hasInexactInteger, MAX_RECORD_VALUES, tooDeepOrLarge } from '../../src/records/read-jsonl.js';
-import { MAX_METADATA_VALUES, MAX_PAGE_HEADER_VALUES, MAX_ROW_GROUP_BYTES, MAX_ROW_GROUP_STORED_BYTES, MAX_ROW_GROUP_VALUES, readParquet } from '../../src/records/read-parquet.js';
+import { MAX_METADATA_VALUES, MAX_PAGE_HEADER_VALUES, MAX_ROW_GROUP_BYTES, MAX_ROW_GROUP_STORED_BYTES, MAX_ROW_GROUP_VALUES, readParquet, zstdBounded } from '../../src/records/read-parquet.js';
 import { tempDir } from '../helpers/tree.js';
 import { EXAMPLE, TRAIN_CSV } from '../helpers/records-example.js';
 
@@ -574,6 +574,32 @@ describe('Parquet records', () => {
     const e = await readParquet(abs, 't.parquet', {}, () => {}).catch((x) => x);
     expect(e).toMatchObject({ code: 'RECORDS_LIMIT', details: { path: 't.parquet' } });
     expect(e.message).toBe(`t.parquet: row group 0 declares more than ${MAX_ROW_GROUP_BYTES} bytes of uncompressed pages`);
+  });
+
+  /** A Zstandard frame (RFC 8878 §3.1.1) of a 128 KiB window, no content size, holding `blocks`. */
+  const zstdFrame = (...blocks: Buffer[]) => Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x38]), ...blocks]);
+  /** A Zstandard block: raw (its bytes) or RLE (one byte, `size` times); the last one says so. */
+  const zstdBlock = (b: { raw?: Uint8Array; rle?: [byte: number, size: number]; last?: boolean }) => {
+    const h = (b.last ? 1 : 0) | ((b.raw ? 0 : 1) << 1) | ((b.raw ? b.raw.length : (b.rle as [number, number])[1]) << 3);
+    return Buffer.concat([Buffer.from([h & 0xff, (h >> 8) & 0xff, h >> 16]), b.raw ? Buffer.from(b.raw) : Buffer.from([(b.rle as [number, number])[0]])]);
+  };
+
+  it('decompress a Zstandard page into no more than its declared size: a frame of more is refused at the first block past it, not decoded whole', async () => {
+    const dir = await tempDir('snap-records-');
+    const abs = join(dir, 't.parquet');
+    const raw = Buffer.from([2, 0, 0, 0, 6, 1, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0]);
+    await fsp.writeFile(abs, onePage({ codec: 'ZSTD', body: zstdFrame(zstdBlock({ raw, last: true })) }));
+    const ids: string[] = [];
+    expect(await readParquet(abs, 't.parquet', {}, (f) => ids.push(f.canonical))).toMatchObject({ records: 3 });
+    expect(ids).toEqual(['{"id":1}', '{"id":2}', '{"id":3}']);
+    // The same 18 bytes, then 256 run-length blocks of 128 KiB: 32 MiB from 1 KB.
+    const rle = Array.from({ length: 256 }, (_, i) => zstdBlock({ rle: [0, 128 << 10], last: i === 255 }));
+    await fsp.writeFile(abs, onePage({ codec: 'ZSTD', body: zstdFrame(zstdBlock({ raw }), ...rle) }));
+    const e = await readParquet(abs, 't.parquet', {}, () => {}).catch((x) => x);
+    expect(e).toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 't.parquet' } });
+    expect(e.message).toMatch(/a Zstandard frame holds more than the 18 bytes its page header declares/);
+    expect(() => zstdBounded(zstdFrame(zstdBlock({ raw }), ...rle), 18)).toThrow(/more than the 18 bytes/);
+    expect(zstdBounded(zstdFrame(zstdBlock({ raw, last: true })), 18)).toEqual(new Uint8Array(raw));
   });
 
   it('refuse a truncated file, a file that is not Parquet, and a key column it lacks', async () => {
