@@ -602,6 +602,19 @@ describe('Parquet records', () => {
     expect(zstdBounded(zstdFrame(zstdBlock({ raw, last: true })), 18)).toEqual(new Uint8Array(raw));
   });
 
+  it('decompress a Snappy page into exactly its declared size: a stream that holds more bytes than the page header declares is refused, not cut', async () => {
+    const dir = await tempDir('snap-records-');
+    const abs = join(dir, 't.parquet');
+    const raw = Buffer.from([2, 0, 0, 0, 6, 1, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0]);
+    // A Snappy stream: its length (a varint), then one literal of n bytes (tag (n - 1) << 2).
+    const snappy = (bytes: Buffer) => Buffer.concat([Buffer.from([bytes.length, (bytes.length - 1) << 2]), bytes]);
+    await fsp.writeFile(abs, onePage({ codec: 'SNAPPY', body: snappy(raw) }));
+    expect(await readParquet(abs, 't.parquet', {}, () => {})).toMatchObject({ records: 3 });
+    await fsp.writeFile(abs, onePage({ codec: 'SNAPPY', body: snappy(Buffer.concat([raw, Buffer.alloc(12, 7)])), size: raw.length }));
+    const e = await readParquet(abs, 't.parquet', {}, () => {}).catch((x) => x);
+    expect(e).toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 't.parquet' } });
+  });
+
   it('refuse a truncated file, a file that is not Parquet, and a key column it lacks', async () => {
     const f = file();
     expect((await failure('t.parquet', f.subarray(0, f.length - 10), spec)).code).toBe('RECORDS_MALFORMED');
