@@ -11,12 +11,11 @@ import type { FileHandle } from 'node:fs/promises';
 import { parquetMetadata, parquetRead, type AsyncBuffer, type Compressors, type FileMetaData, type ParquetParsers } from 'hyparquet';
 import { parquetHeader } from 'hyparquet/src/column.js';
 import { decompressPage } from 'hyparquet/src/datapage.js';
-import { getMaxDefinitionLevel, getMaxRepetitionLevel, getSchemaPath } from 'hyparquet/src/schema.js';
 import { compressors } from 'hyparquet-compressors';
 import { Decompress } from 'fzstd';
 import { SnapError, isSnapError } from '../core/errors.js';
 import { listColumns, ObjectShapes, parquetValue, type RecordFields } from './canonical.js';
-import { located, newHash, openDataFile, READ_CHUNK, type ReadResult, type RecordSink } from './read-common.js';
+import { located, newHash, openDataFile, MAX_COLUMNS, READ_CHUNK, type ReadResult, type RecordSink } from './read-common.js';
 import { ioError } from '../io/errors.js';
 import { walkThriftStruct } from './thrift-bounds.js';
 import { parseStrictJson } from './read-jsonl.js';
@@ -112,10 +111,10 @@ async function readFully(fh: FileHandle, buf: Uint8Array, position: number): Pro
 /**
  * Refuse a schema that cannot be read exactly (INTERVAL, BSON, MAP, too wide a DECIMAL), field
  * names the decoder would lose, and a key or label column it does not have.
- * @returns the paths of its leaf columns, in schema order (see {@link checkColumnChunks})
- * @throws SnapError `RECORDS_UNSUPPORTED` | `RECORDS_MALFORMED` | `RECORDS_KEY_MISSING` | `RECORDS_LABEL_MISSING`
+ * @returns its leaf columns, in schema order (see {@link checkColumnChunks})
+ * @throws SnapError `RECORDS_UNSUPPORTED` | `RECORDS_MALFORMED` | `RECORDS_LIMIT` | `RECORDS_KEY_MISSING` | `RECORDS_LABEL_MISSING`
  */
-function checkSchema(meta: FileMetaData, rel: string, fields: RecordFields): string[][] {
+function checkSchema(meta: FileMetaData, rel: string, fields: RecordFields): Leaf[] {
   for (const el of meta.schema) {
     const ct = el.converted_type as string | undefined;
     if (ct === 'INTERVAL' || ct === 'BSON') throw new SnapError('RECORDS_UNSUPPORTED', `${rel}: column ${JSON.stringify(el.name)} has type ${ct}, which cannot be read exactly`, { path: rel });
@@ -144,22 +143,31 @@ function checkSchema(meta: FileMetaData, rel: string, fields: RecordFields): str
  * prototype and the field is lost). Either way a change in the lost field would change no
  * fingerprint. Also refused (`RECORDS_MALFORMED`): a field with no name, and a schema whose groups
  * declare more fields than it holds (a 40-byte file declaring 2,000,000,000 fields cost seconds of
- * CPU to list its columns). The schema is walked once, without recursion (its depth comes from the file).
- * @returns the top-level column names (the root's children), in schema order, and the paths of the
- *   leaf columns, in schema order (what each row group's column chunks must name, in that order)
- * @throws SnapError `RECORDS_MALFORMED` | `RECORDS_UNSUPPORTED`
+ * CPU to list its columns). More than {@link MAX_COLUMNS} leaf columns is `RECORDS_LIMIT`, as a CSV
+ * header of more columns: hyparquet looks each column up among its siblings (`getTreePath`,
+ * `Array.find`), which is quadratic in the columns of each row group. The schema is walked once,
+ * without recursion (its depth comes from the file), and each leaf's levels computed on the way
+ * (a schema tree built again for each column chunk made a 5.5 MB file of 20,000 columns run past
+ * five minutes).
+ * @returns the top-level column names (the root's children), in schema order, and the leaf
+ *   columns, in schema order (what each row group's column chunks must name, in that order)
+ * @throws SnapError `RECORDS_MALFORMED` | `RECORDS_UNSUPPORTED` | `RECORDS_LIMIT`
  */
-function checkFieldNames(meta: FileMetaData, rel: string): { top: string[]; leaves: string[][] } {
+function checkFieldNames(meta: FileMetaData, rel: string): { top: string[]; leaves: Leaf[] } {
   const schema = meta.schema;
   const top: string[] = [];
-  const leaves: string[][] = [];
+  const leaves: Leaf[] = [];
   const malformed = (why: string) => new SnapError('RECORDS_MALFORMED', `${rel}: the schema ${why}`, { path: rel });
-  // Open groups: the names of the children seen so far, how many are still to come, their depth.
-  const open: { names: Set<string>; left: number; depth: number; path: string[] }[] = [{ names: new Set(), left: Number(schema[0]?.num_children ?? 0), depth: 1, path: [] }];
+  // Open groups: the names of the children seen so far, how many are still to come, their depth,
+  // their path and levels (as hyparquet's getMaxDefinitionLevel and getMaxRepetitionLevel count
+  // them: the root's repetition counts, its definition does not).
+  const open: { names: Set<string>; left: number; depth: number; path: string[]; maxDef: number; maxRep: number }[] = [
+    { names: new Set(), left: Number(schema[0]?.num_children ?? 0), depth: 1, path: [], maxDef: 0, maxRep: schema[0]?.repetition_type === 'REPEATED' ? 1 : 0 },
+  ];
   if ((open[0] as (typeof open)[number]).left <= 0) open.pop();
   for (let i = 1; i < schema.length && open.length > 0; i++) {
     const parent = open[open.length - 1] as (typeof open)[number];
-    const el = schema[i] as { name?: unknown; num_children?: number };
+    const el = schema[i] as { name?: unknown; num_children?: number; repetition_type?: string };
     if (typeof el.name !== 'string') throw malformed(`has a field with no name (element ${i})`);
     if (parent.names.has(el.name)) throw new SnapError('RECORDS_MALFORMED', `${rel}: the schema names field ${JSON.stringify(el.name)} twice in one group`, { path: rel });
     if (parent.depth === 1) top.push(el.name);
@@ -169,11 +177,20 @@ function checkFieldNames(meta: FileMetaData, rel: string): { top: string[]; leav
     while (open.length > 0 && (open[open.length - 1] as (typeof open)[number]).left <= 0) open.pop();
     const children = Number(el.num_children ?? 0);
     const path = [...parent.path, el.name];
-    if (children > 0) open.push({ names: new Set(), left: children, depth: parent.depth + 1, path });
-    else leaves.push(path);
+    const maxDef = parent.maxDef + (el.repetition_type !== 'REQUIRED' ? 1 : 0);
+    const maxRep = parent.maxRep + (el.repetition_type === 'REPEATED' ? 1 : 0);
+    if (children > 0) open.push({ names: new Set(), left: children, depth: parent.depth + 1, path, maxDef, maxRep });
+    else if (leaves.push({ path, maxDef, maxRep }) > MAX_COLUMNS) throw new SnapError('RECORDS_LIMIT', `${rel}: the schema has more than ${MAX_COLUMNS} columns`, { path: rel });
   }
   if (open.length > 0) throw malformed(`declares more fields than it holds (${schema.length} elements)`);
   return { top, leaves };
+}
+
+/** A leaf column of the schema: its path, and its highest definition and repetition levels. */
+interface Leaf {
+  path: string[];
+  maxDef: number;
+  maxRep: number;
 }
 
 /**
@@ -185,7 +202,8 @@ function checkFieldNames(meta: FileMetaData, rel: string): { top: string[]; leav
  * was missing or misnamed was simply absent from the records.
  * @throws SnapError `RECORDS_MALFORMED`
  */
-function checkColumnChunks(rg: RowGroup, g: number, leaves: readonly string[][], rel: string): void {
+function checkColumnChunks(rg: RowGroup, g: number, leafColumns: readonly Leaf[], rel: string): void {
+  const leaves = leafColumns.map((l) => l.path);
   const named = rg.columns.map((c) => c.meta_data?.path_in_schema);
   const same = (a: unknown, b: readonly string[]) => Array.isArray(a) && a.length === b.length && a.every((x, i) => x === b[i]);
   if (named.length !== leaves.length || !named.every((p, i) => same(p, leaves[i] as string[]))) {
@@ -340,7 +358,7 @@ function pageRunProblem(h: ReturnType<typeof parquetHeader>, raw: Uint8Array, c:
   return undefined;
 }
 
-async function checkRowGroupPages(file: AsyncBuffer, fileMeta: FileMetaData, rg: RowGroup, g: number, rel: string, maxValues: number, maxHeaderValues: number): Promise<void> {
+async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg: RowGroup, g: number, rel: string, maxValues: number, maxHeaderValues: number): Promise<void> {
   const limit = (what: string) => new SnapError('RECORDS_LIMIT', `${rel}: row group ${g} ${what}`, { path: rel });
   const malformed = (why: string) => new SnapError('RECORDS_MALFORMED', `${rel}: row group ${g}: ${why} (truncated or corrupt?)`, { path: rel });
   const rows = Number(rg.num_rows);
@@ -349,15 +367,15 @@ async function checkRowGroupPages(file: AsyncBuffer, fileMeta: FileMetaData, rg:
   // Where each column chunk lies, and what they declare together, before any is read.
   const spans: { start: number; length: number; context: PageContext }[] = [];
   let stored = 0;
-  for (const chunk of rg.columns) {
+  for (const [i, chunk] of rg.columns.entries()) {
     const meta = chunk.meta_data;
     if (!meta) throw malformed('a column chunk has no metadata');
     const start = Number(meta.dictionary_page_offset || meta.data_page_offset);
     const length = Number(meta.total_compressed_size);
     if (!Number.isSafeInteger(start) || start < 0 || !Number.isSafeInteger(length) || length < 0 || start + length > file.byteLength) throw malformed('a column chunk lies outside the file');
     stored += length;
-    const path = getSchemaPath(fileMeta.schema, meta.path_in_schema); // checkColumnChunks: a leaf of the schema
-    spans.push({ start, length, context: { codec: String(meta.codec), type: meta.type, maxDef: getMaxDefinitionLevel(path), maxRep: getMaxRepetitionLevel(path) } });
+    const { maxDef, maxRep } = leaves[i] as Leaf; // checkColumnChunks: chunk i is leaf i
+    spans.push({ start, length, context: { codec: String(meta.codec), type: meta.type, maxDef, maxRep } });
   }
   if (stored > MAX_ROW_GROUP_STORED_BYTES) throw limit(`declares ${stored} bytes of column chunks, more than ${MAX_ROW_GROUP_STORED_BYTES}`);
   let bytes = 0;
@@ -469,7 +487,7 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
       const rg = meta.row_groups[g] as FileMetaData['row_groups'][number];
       if (rg.total_byte_size > BigInt(MAX_ROW_GROUP_BYTES)) throw new SnapError('RECORDS_LIMIT', `${rel}: row group ${g} holds ${rg.total_byte_size} bytes uncompressed, more than ${MAX_ROW_GROUP_BYTES}`, { path: rel });
       checkColumnChunks(rg, g, leaves, rel);
-      await checkRowGroupPages(file, meta, rg, g, rel, options.maxRowGroupValues ?? MAX_ROW_GROUP_VALUES, options.maxPageHeaderValues ?? MAX_PAGE_HEADER_VALUES);
+      await checkRowGroupPages(file, leaves, rg, g, rel, options.maxRowGroupValues ?? MAX_ROW_GROUP_VALUES, options.maxPageHeaderValues ?? MAX_PAGE_HEADER_VALUES);
       const rows = Number(rg.num_rows);
       // The group's columns, decoded (one list of chunks per top-level column, in schema order);
       // its rows are made from them one at a time, so only one row object is alive at once.

@@ -615,6 +615,20 @@ describe('Parquet records', () => {
     expect(e).toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 't.parquet' } });
   });
 
+  it('refuse a schema of more than MAX_COLUMNS leaf columns at once (RECORDS_LIMIT), and read one of MAX_COLUMNS in seconds (a schema tree built per column chunk made 20,000 columns run past five minutes)', async () => {
+    const dir = await tempDir('snap-records-');
+    const abs = join(dir, 't.parquet');
+    const wide = (n: number) => new Uint8Array(parquetWriteBuffer({ columnData: Array.from({ length: n }, (_, c) => ({ name: `c${c}`, data: [c, c + 1], type: 'INT32' as const })), codec: 'UNCOMPRESSED', statistics: false }));
+    await fsp.writeFile(abs, wide(MAX_COLUMNS + 1));
+    const e = await readParquet(abs, 't.parquet', {}, () => {}).catch((x) => x);
+    expect(e).toMatchObject({ code: 'RECORDS_LIMIT', details: { path: 't.parquet' } });
+    expect(e.message).toBe(`t.parquet: the schema has more than ${MAX_COLUMNS} columns`);
+    await fsp.writeFile(abs, wide(MAX_COLUMNS));
+    const started = Date.now();
+    expect(await readParquet(abs, 't.parquet', {}, () => {})).toMatchObject({ records: 2 });
+    expect(Date.now() - started).toBeLessThan(15_000);
+  }, 60_000);
+
   it('refuse a truncated file, a file that is not Parquet, and a key column it lacks', async () => {
     const f = file();
     expect((await failure('t.parquet', f.subarray(0, f.length - 10), spec)).code).toBe('RECORDS_MALFORMED');
