@@ -14,7 +14,7 @@ import { decompressPage } from 'hyparquet/src/datapage.js';
 import { compressors } from 'hyparquet-compressors';
 import { Decompress } from 'fzstd';
 import { SnapError, isSnapError } from '../core/errors.js';
-import { listColumns, ObjectShapes, parquetValue, type RecordFields } from './canonical.js';
+import { listColumns, MAX_DEPTH, ObjectShapes, parquetValue, type RecordFields } from './canonical.js';
 import { located, newHash, openDataFile, MAX_COLUMNS, READ_CHUNK, type ReadResult, type RecordSink } from './read-common.js';
 import { ioError } from '../io/errors.js';
 import { walkThriftStruct } from './thrift-bounds.js';
@@ -48,6 +48,14 @@ export const MAX_METADATA_BYTES = 64 << 20;
 export const MAX_METADATA_VALUES = 8 << 20;
 /** Most Thrift values one page header may hold (a real one has about 20). */
 export const MAX_PAGE_HEADER_VALUES = 4096;
+/**
+ * Deepest nesting of a schema (groups in groups, the root not counted): three levels for each of
+ * the {@link MAX_DEPTH} levels a value may nest (a LIST is a group, a repeated group and its
+ * element), so no schema whose values could be read is refused. hyparquet builds the schema tree by
+ * recursion, and each leaf's path is as long as its depth: a 50 KB footer nesting 5,000 groups took
+ * 400 MB and ended in "Maximum call stack size exceeded".
+ */
+export const MAX_SCHEMA_DEPTH = 3 * MAX_DEPTH;
 /** Most digits of a DECIMAL that hyparquet's doubles hold exactly. */
 const MAX_DECIMAL_DIGITS = 15;
 const MAGIC = 0x31524150; // "PAR1", little-endian
@@ -143,7 +151,8 @@ function checkSchema(meta: FileMetaData, rel: string, fields: RecordFields): Lea
  * prototype and the field is lost). Either way a change in the lost field would change no
  * fingerprint. Also refused (`RECORDS_MALFORMED`): a field with no name, and a schema whose groups
  * declare more fields than it holds (a 40-byte file declaring 2,000,000,000 fields cost seconds of
- * CPU to list its columns). More than {@link MAX_COLUMNS} leaf columns is `RECORDS_LIMIT`, as a CSV
+ * CPU to list its columns). Groups nested deeper than {@link MAX_SCHEMA_DEPTH} are `RECORDS_LIMIT`,
+ * and so are more than {@link MAX_COLUMNS} leaf columns, as a CSV
  * header of more columns: hyparquet looks each column up among its siblings (`getTreePath`,
  * `Array.find`), which is quadratic in the columns of each row group. The schema is walked once,
  * without recursion (its depth comes from the file), and each leaf's levels computed on the way
@@ -179,6 +188,7 @@ function checkFieldNames(meta: FileMetaData, rel: string): { top: string[]; leav
     const path = [...parent.path, el.name];
     const maxDef = parent.maxDef + (el.repetition_type !== 'REQUIRED' ? 1 : 0);
     const maxRep = parent.maxRep + (el.repetition_type === 'REPEATED' ? 1 : 0);
+    if (children > 0 && parent.depth >= MAX_SCHEMA_DEPTH) throw new SnapError('RECORDS_LIMIT', `${rel}: the schema nests groups deeper than ${MAX_SCHEMA_DEPTH} levels`, { path: rel });
     if (children > 0) open.push({ names: new Set(), left: children, depth: parent.depth + 1, path, maxDef, maxRep });
     else if (leaves.push({ path, maxDef, maxRep }) > MAX_COLUMNS) throw new SnapError('RECORDS_LIMIT', `${rel}: the schema has more than ${MAX_COLUMNS} columns`, { path: rel });
   }

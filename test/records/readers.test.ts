@@ -12,7 +12,7 @@ import type { RecordSetSpec } from '../../src/records/config.js';
 import { boundedFields } from '../../src/records/read-delimited.js';
 import { MAX_COLUMNS } from '../../src/records/read-common.js';
 import { DEPTH_SCAN_FROM, hasInexactInteger, MAX_RECORD_VALUES, tooDeepOrLarge } from '../../src/records/read-jsonl.js';
-import { MAX_METADATA_VALUES, MAX_PAGE_HEADER_VALUES, MAX_ROW_GROUP_BYTES, MAX_ROW_GROUP_STORED_BYTES, MAX_ROW_GROUP_VALUES, readParquet, zstdBounded } from '../../src/records/read-parquet.js';
+import { MAX_METADATA_VALUES, MAX_PAGE_HEADER_VALUES, MAX_ROW_GROUP_BYTES, MAX_ROW_GROUP_STORED_BYTES, MAX_ROW_GROUP_VALUES, MAX_SCHEMA_DEPTH, readParquet, zstdBounded } from '../../src/records/read-parquet.js';
 import { tempDir } from '../helpers/tree.js';
 import { EXAMPLE, TRAIN_CSV } from '../helpers/records-example.js';
 
@@ -628,6 +628,36 @@ describe('Parquet records', () => {
     expect(await readParquet(abs, 't.parquet', {}, () => {})).toMatchObject({ records: 2 });
     expect(Date.now() - started).toBeLessThan(15_000);
   }, 60_000);
+
+  it('refuse a schema that nests groups deeper than MAX_SCHEMA_DEPTH (RECORDS_LIMIT) before building its tree; 5,000 groups took 400 MB and ended in a stack overflow', async () => {
+    /** The one-column file, its INT32 column `id` put inside `depth` nested optional groups named g. */
+    const nested = (depth: number) => {
+      const real = Buffer.from(parquetWriteBuffer({ columnData: [{ name: 'id', data: [1, 2, 3], type: 'INT32' }], codec: 'UNCOMPRESSED' }));
+      const meta = parquetMetadata(real);
+      const [root, leaf] = meta.schema;
+      meta.schema = [{ ...root, num_children: 1 } as typeof root, ...Array.from({ length: depth }, () => ({ name: 'g', repetition_type: 'OPTIONAL' as const, num_children: 1 })), leaf] as typeof meta.schema;
+      const chunk = meta.row_groups[0]?.columns[0]?.meta_data;
+      if (!chunk) throw new Error('no column chunk');
+      chunk.path_in_schema = [...Array.from({ length: depth }, () => 'g'), 'id'];
+      const w = new ByteWriter();
+      writeMetadata(w, meta as unknown as Parameters<typeof writeMetadata>[1]);
+      const len = Buffer.alloc(4);
+      len.writeUInt32LE(w.offset);
+      return Buffer.concat([real.subarray(0, real.length - 8 - real.readUInt32LE(real.length - 8)), Buffer.from(w.getBuffer()), len, Buffer.from('PAR1')]);
+    };
+    const dir = await tempDir('snap-records-');
+    const abs = join(dir, 't.parquet');
+    await fsp.writeFile(abs, nested(5000));
+    const e = await readParquet(abs, 't.parquet', {}, () => {}).catch((x) => x);
+    expect(e).toMatchObject({ code: 'RECORDS_LIMIT', details: { path: 't.parquet' } });
+    expect(e.message).toBe(`t.parquet: the schema nests groups deeper than ${MAX_SCHEMA_DEPTH} levels`);
+    expect(MAX_SCHEMA_DEPTH).toBe(192);
+    await fsp.writeFile(abs, nested(MAX_SCHEMA_DEPTH));
+    expect(await readParquet(abs, 't.parquet', {}, () => {}).catch((x) => x)).toMatchObject({ code: 'RECORDS_LIMIT' });
+    // One group less is read (the column's levels, written for no groups, make most rows null near the top).
+    await fsp.writeFile(abs, nested(MAX_SCHEMA_DEPTH - 1));
+    expect(await readParquet(abs, 't.parquet', {}, () => {})).toMatchObject({ records: 3 });
+  });
 
   it('refuse a truncated file, a file that is not Parquet, and a key column it lacks', async () => {
     const f = file();
