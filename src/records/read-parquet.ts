@@ -134,8 +134,22 @@ function checkSchema(meta: FileMetaData, rel: string, fields: RecordFields): Lea
     if (ct === 'DECIMAL' && (el.precision ?? 0) > MAX_DECIMAL_DIGITS) {
       throw new SnapError('RECORDS_UNSUPPORTED', `${rel}: column ${JSON.stringify(el.name)} is a DECIMAL of ${el.precision} digits; more than ${MAX_DECIMAL_DIGITS} cannot be read exactly`, { path: rel });
     }
+    // Without a precision, or with a scale outside 0..precision (Parquet format, LogicalTypes.md
+    // "DECIMAL"), the values' digits have no bound to be held to: an INT64 of 2^60 + 1 read as 2^60.
+    const precision = el.precision as number | undefined;
+    const scale = el.scale ?? 0;
+    if (ct === 'DECIMAL' && !(Number.isSafeInteger(precision) && (precision as number) >= 1 && Number.isSafeInteger(scale) && scale >= 0 && scale <= (precision as number))) {
+      throw new SnapError('RECORDS_UNSUPPORTED', `${rel}: column ${JSON.stringify(el.name)} is a DECIMAL of precision ${String(precision)} and scale ${String(scale)}; it cannot be read exactly without a precision of 1 to ${MAX_DECIMAL_DIGITS} and a scale from 0 to its precision`, { path: rel });
+    }
   }
   const { top, leaves } = checkFieldNames(meta, rel);
+  for (const leaf of leaves) {
+    if (leaf.element.converted_type !== 'DECIMAL' || leaf.element.type === 'INT32') continue;
+    // An INT64 or a byte array can hold more digits than the precision claims; each value is held to it (decimalProblem).
+    if (leaf.path.length > 1) {
+      throw new SnapError('RECORDS_UNSUPPORTED', `${rel}: column ${JSON.stringify(leaf.path.join('.'))} is a DECIMAL stored as ${leaf.element.type} inside a group, whose values cannot be checked to hold no more digits than its precision; store it as INT32 or as a top-level column`, { path: rel });
+    }
+  }
   for (const k of fields.key ?? []) if (!top.includes(k)) throw new SnapError('RECORDS_KEY_MISSING', `${rel}: key column ${JSON.stringify(k)} is not in the schema (columns: ${listColumns(top)})`, { path: rel, column: k });
   if (fields.label !== undefined && !top.includes(fields.label)) {
     throw new SnapError('RECORDS_LABEL_MISSING', `${rel}: label column ${JSON.stringify(fields.label)} is not in the schema (columns: ${listColumns(top)})`, { path: rel, column: fields.label });
@@ -190,15 +204,31 @@ function checkFieldNames(meta: FileMetaData, rel: string): { top: string[]; leav
     const maxRep = parent.maxRep + (el.repetition_type === 'REPEATED' ? 1 : 0);
     if (children > 0 && parent.depth >= MAX_SCHEMA_DEPTH) throw new SnapError('RECORDS_LIMIT', `${rel}: the schema nests groups deeper than ${MAX_SCHEMA_DEPTH} levels`, { path: rel });
     if (children > 0) open.push({ names: new Set(), left: children, depth: parent.depth + 1, path, maxDef, maxRep });
-    else if (leaves.push({ path, maxDef, maxRep }) > MAX_COLUMNS) throw new SnapError('RECORDS_LIMIT', `${rel}: the schema has more than ${MAX_COLUMNS} columns`, { path: rel });
+    else if (leaves.push({ path, element: el as FileMetaData['schema'][number], maxDef, maxRep }) > MAX_COLUMNS) throw new SnapError('RECORDS_LIMIT', `${rel}: the schema has more than ${MAX_COLUMNS} columns`, { path: rel });
   }
   if (open.length > 0) throw malformed(`declares more fields than it holds (${schema.length} elements)`);
   return { top, leaves };
 }
 
-/** A leaf column of the schema: its path, and its highest definition and repetition levels. */
+/**
+ * What is wrong with a value of a top-level DECIMAL column stored as INT64 or as bytes, or
+ * undefined: hyparquet reads a DECIMAL as a double (the stored integer divided by 10^scale), which
+ * holds it exactly only while the integer has at most {@link MAX_DECIMAL_DIGITS} digits; the
+ * precision that checkSchema holds to that is only what the writer claims. A stored integer of
+ * more digits than the precision (2^60 and 2^60 + 1 under DECIMAL(10, 0) were both read as
+ * 1152921504606847000) is refused.
+ */
+function decimalProblem(v: unknown, element: Leaf['element']): string | undefined {
+  if (typeof v !== 'number') return undefined; // null
+  const precision = element.precision as number;
+  const scale = element.scale ?? 0;
+  return Math.abs(v) * 10 ** scale < 10 ** precision ? undefined : `column ${JSON.stringify(element.name)} holds a value of more digits than its DECIMAL precision ${precision} (scale ${scale}), which cannot be read exactly`;
+}
+
+/** A leaf column of the schema: its path, its element, and its highest definition and repetition levels. */
 interface Leaf {
   path: string[];
+  element: FileMetaData['schema'][number];
   maxDef: number;
   maxRep: number;
 }
@@ -490,6 +520,7 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
       throw malformed(`cannot read its metadata (${(e as Error).message}; truncated?)`);
     }
     const leaves = checkSchema(meta, rel, fields);
+    const decimals = new Map(leaves.filter((l) => l.path.length === 1 && l.element.converted_type === 'DECIMAL' && l.element.type !== 'INT32').map((l) => [l.path[0] as string, l.element]));
     const shapes = new ObjectShapes(fields);
     let rowStart = 0;
     let row = 0;
@@ -523,13 +554,14 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
       }
       // Each column must give a value for every row of the group, its chunks one after another.
       const cursors = [...columns].map(([name, chunks]) => {
+        const decimal = decimals.get(name);
         let at = rowStart;
         for (const c of chunks) {
           if (c.start !== at) throw malformed(`row group ${g}: column ${JSON.stringify(name)} does not give its rows in order`);
           at += c.data.length;
         }
         if (at < rowStart + rows) throw malformed(`row group ${g} gave ${at - rowStart} rows of column ${JSON.stringify(name)} where its metadata says ${rows}`);
-        return { name, chunks, chunk: 0, offset: 0 };
+        return { name, chunks, chunk: 0, offset: 0, decimal };
       });
       if (rows > 0 && cursors.length === 0) throw malformed(`row group ${g} gave no columns for its ${rows} rows`);
       for (let i = 0; i < rows; i++) {
@@ -541,7 +573,12 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
             c.offset = 0;
             ch = c.chunks[c.chunk] as { data: ArrayLike<unknown> };
           }
-          r[c.name] = ch.data[c.offset++];
+          const v = ch.data[c.offset++];
+          if (c.decimal) {
+            const problem = decimalProblem(v, c.decimal);
+            if (problem) throw located(new SnapError('RECORDS_MALFORMED', problem), rel, { row: row + 1 });
+          }
+          r[c.name] = v;
         }
         row++;
         try {

@@ -659,6 +659,33 @@ describe('Parquet records', () => {
     expect(await readParquet(abs, 't.parquet', {}, () => {})).toMatchObject({ records: 3 });
   });
 
+  it('hold a DECIMAL stored as INT64 to its precision: a value of more digits is refused (2^60 and 2^60 + 1 were both read as 1152921504606847000), and so is a DECIMAL without a precision', async () => {
+    /** A file of `id` and an INT64 `amount` annotated DECIMAL with `decimal` (precision, scale). */
+    const decimalFile = (amounts: bigint[], decimal: { precision?: number; scale?: number }) => {
+      const real = Buffer.from(parquetWriteBuffer({ columnData: [{ name: 'id', data: amounts.map((_, i) => i + 1), type: 'INT32' }, { name: 'amount', data: amounts, type: 'INT64' }], codec: 'UNCOMPRESSED', statistics: false }));
+      const meta = parquetMetadata(real);
+      Object.assign(meta.schema[2] as object, { converted_type: 'DECIMAL', ...decimal });
+      const w = new ByteWriter();
+      writeMetadata(w, meta as unknown as Parameters<typeof writeMetadata>[1]);
+      const len = Buffer.alloc(4);
+      len.writeUInt32LE(w.offset);
+      return Buffer.concat([real.subarray(0, real.length - 8 - real.readUInt32LE(real.length - 8)), Buffer.from(w.getBuffer()), len, Buffer.from('PAR1')]);
+    };
+    const dir = await tempDir('snap-records-');
+    const abs = join(dir, 't.parquet');
+    const read = async (bytes: Buffer) => {
+      await fsp.writeFile(abs, bytes);
+      const forms: string[] = [];
+      return readParquet(abs, 't.parquet', {}, (f) => forms.push(f.canonical)).then(() => forms, (e) => e);
+    };
+    expect(await read(decimalFile([123456789012n, -999999999999n], { precision: 12, scale: 2 }))).toEqual(['{"amount":1234567890.12,"id":1}', '{"amount":-9999999999.99,"id":2}']);
+    const e = await read(decimalFile([1n, 2n ** 60n, 2n ** 60n + 1n], { precision: 10, scale: 0 }));
+    expect(e).toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 't.parquet', row: 2 } });
+    expect(e.message).toBe('t.parquet: record 2: column "amount" holds a value of more digits than its DECIMAL precision 10 (scale 0), which cannot be read exactly');
+    expect(await read(decimalFile([1n], { scale: 0 }))).toMatchObject({ code: 'RECORDS_UNSUPPORTED', message: expect.stringMatching(/DECIMAL of precision undefined and scale 0/) });
+    expect(await read(decimalFile([1n], { precision: 5, scale: 400 }))).toMatchObject({ code: 'RECORDS_UNSUPPORTED' });
+  });
+
   it('refuse a truncated file, a file that is not Parquet, and a key column it lacks', async () => {
     const f = file();
     expect((await failure('t.parquet', f.subarray(0, f.length - 10), spec)).code).toBe('RECORDS_MALFORMED');
