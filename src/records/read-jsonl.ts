@@ -20,6 +20,29 @@ const LONG_DIGITS = /\d{16}/;
  */
 export function hasInexactInteger(text: string): boolean {
   if (!LONG_DIGITS.test(text)) return false;
+  return someNumber(text, (tok) => {
+    if (!/^-?\d+$/.test(tok)) return false;
+    const digits = tok.replace(/^-?0*/, '');
+    return digits.length > 16 || (digits.length === 16 && BigInt(digits) > BigInt(Number.MAX_SAFE_INTEGER));
+  });
+}
+
+/** An exponent of -100 or below: with {@link LONG_DIGITS}, the only lines that may write a number a double reads as 0. */
+const SMALL_EXPONENT = /[eE]-0*[1-9]\d{2}/;
+
+/**
+ * Whether a JSON text writes a number that is not zero but too small for a double (below about
+ * 2.5e-324), which JSON.parse reads as 0: `1e-400` and `0` would be one canonical form, where
+ * `1e400` (Infinity) is refused as not finite. A number that underflows needs either an exponent of
+ * three digits or hundreds of digits in a row.
+ */
+export function hasUnderflow(text: string): boolean {
+  if (!SMALL_EXPONENT.test(text) && !LONG_DIGITS.test(text)) return false;
+  return someNumber(text, (tok) => Number(tok) === 0 && /[1-9]/.test(tok.split(/[eE]/)[0] as string));
+}
+
+/** Whether `test` holds for some number token of a JSON text (strings and their escapes skipped). */
+function someNumber(text: string, test: (token: string) => boolean): boolean {
   let i = 0;
   const n = text.length;
   while (i < n) {
@@ -39,11 +62,7 @@ export function hasInexactInteger(text: string): boolean {
         if ((d >= 0x30 && d <= 0x39) || d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === 0x2d) i++;
         else break;
       }
-      const tok = text.slice(start, i);
-      if (/^-?\d+$/.test(tok)) {
-        const digits = tok.replace(/^-?0*/, '');
-        if (digits.length > 16 || (digits.length === 16 && BigInt(digits) > BigInt(Number.MAX_SAFE_INTEGER))) return true;
-      }
+      if (test(text.slice(start, i))) return true;
       continue;
     }
     i++;
@@ -159,6 +178,7 @@ export function parseStrictJson(text: string): unknown {
     throw new SnapError('RECORDS_MALFORMED', `a value is not valid JSON (${(e as Error).message})`);
   }
   if (hasInexactInteger(text)) throw new SnapError('RECORDS_MALFORMED', 'a JSON value holds an integer beyond ±2^53, which cannot be read exactly as a JSON number');
+  if (hasUnderflow(text)) throw new SnapError('RECORDS_MALFORMED', 'a JSON value holds a number too small for a double, which would be read as 0');
   refuseDuplicateMember(text, value, 'a JSON object');
   return value;
 }
@@ -201,6 +221,7 @@ export async function readJsonl(abs: string, rel: string, fields: RecordFields, 
         throw new SnapError('RECORDS_MALFORMED', `not valid JSON (${(e as Error).message})`);
       }
       if (hasInexactInteger(text)) throw new SnapError('RECORDS_MALFORMED', 'an integer beyond ±2^53 cannot be read exactly as a JSON number; write it as a string');
+      if (hasUnderflow(text)) throw new SnapError('RECORDS_MALFORMED', 'a number too small for a double would be read as 0 (as one too large is not finite); write it as a string');
       const forms = shapes.forms(value); // (nesting checked here, before membersOf recurses)
       refuseDuplicateMember(text, value, 'an object');
       sink(forms, row, line);

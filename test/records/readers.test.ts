@@ -11,7 +11,7 @@ import { indexTabularFile } from '../../src/records/index-file.js';
 import type { RecordSetSpec } from '../../src/records/config.js';
 import { boundedFields } from '../../src/records/read-delimited.js';
 import { MAX_COLUMNS } from '../../src/records/read-common.js';
-import { DEPTH_SCAN_FROM, hasInexactInteger, MAX_RECORD_VALUES, tooDeepOrLarge } from '../../src/records/read-jsonl.js';
+import { DEPTH_SCAN_FROM, hasInexactInteger, hasUnderflow, MAX_RECORD_VALUES, tooDeepOrLarge } from '../../src/records/read-jsonl.js';
 import { MAX_METADATA_VALUES, MAX_PAGE_HEADER_VALUES, MAX_ROW_GROUP_BYTES, MAX_ROW_GROUP_STORED_BYTES, MAX_ROW_GROUP_VALUES, MAX_SCHEMA_DEPTH, readParquet, zstdBounded } from '../../src/records/read-parquet.js';
 import { tempDir } from '../helpers/tree.js';
 import { EXAMPLE, TRAIN_CSV } from '../helpers/records-example.js';
@@ -297,6 +297,20 @@ describe('JSONL records', () => {
     expect(hasInexactInteger('{"a":"9007199254740993","b":1.2345678901234567e5}')).toBe(false);
     expect(hasInexactInteger('{"a":"x\\"","b":-9007199254740993}')).toBe(true);
     expect(hasInexactInteger('[0.12345678901234567]')).toBe(false);
+  });
+
+  it('refuse a number too small for a double, which JSON.parse reads as 0 ({"x":1e-400} and {"x":0} had one fingerprint), as one too large is refused; zero itself and the smallest subnormal are numbers', async () => {
+    for (const tiny of ['1e-400', '-2.5E-330', '0.' + '0'.repeat(400) + '1', '[1,{"y":1e-00400}]']) {
+      const e = await failure('t.jsonl', `{"id":1,"label":"a"}\n{"id":2,"label":"a","x":${tiny}}\n`, spec);
+      expect(e.code).toBe('RECORDS_MALFORMED');
+      expect(e.details).toMatchObject({ line: 2, row: 2 });
+      expect(e.message).toMatch(/a number too small for a double would be read as 0/);
+    }
+    expect((await failure('t.jsonl', '{"id":1,"label":"a","x":1e400}\n', spec)).message).toMatch(/not finite/);
+    const ok = await index('t.jsonl', '{"id":1,"label":"a","x":0}\n{"id":2,"label":"a","x":-0}\n{"id":3,"label":"a","x":0e-500}\n{"id":4,"label":"a","x":5e-324}\n{"id":5,"label":"e-400","x":"1e-400"}\n', spec);
+    expect(ok.built.count).toBe(5);
+    expect(hasUnderflow('{"a":"1e-400","b":1e-300}')).toBe(false);
+    expect(hasUnderflow('{"a":"x\\"","b":1e-324}')).toBe(true);
   });
 
   it('refuse invalid UTF-8, a missing key field and a missing label, naming the line', async () => {
