@@ -10,12 +10,30 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { GUARD_SILENCE_MS, HashWorker, RING } from '../../src/records/index-hasher.js';
+import { GUARD_SILENCE_MS, HashWorker, RING, type HashWorkerDeath } from '../../src/records/index-hasher.js';
 
 /** A time well below the worker's two-minute time-out: a failure must be reported before it. */
 const PROMPTLY_MS = 10_000;
-/** A worker's death must be reported well under a second after it; this allows for the worker's start first. */
+/**
+ * A worker's death must be reported well under a second after it. The clock starts once the worker
+ * is known to run ({@link running}): starting two threads takes seconds on a loaded machine, and a
+ * clock started before them failed this bound there (3 to 6 s, the reader and its worker sharing a
+ * busy core) with nothing slow in the report itself.
+ */
 const AFTER_DEATH_MS = 1500;
+
+/**
+ * A worker that dies on its second block (`how`), once it has hashed a first block of side 1 and
+ * answered its digest: the guard and the worker are up, and the next block, of side 0, is the one
+ * it dies on.
+ */
+function running(how: HashWorkerDeath): HashWorker {
+  const w = new HashWorker({ die: { blocks: 1, how } });
+  const first = w.side(1);
+  first.update(first.bufferFor(Buffer.alloc(0), 16), 0, 16);
+  first.digest();
+  return w;
+}
 
 describe('the record index hashing worker', () => {
   it('gives the SHA-256 of the blocks it was handed, per side', () => {
@@ -71,12 +89,12 @@ describe('the record index hashing worker, when it dies', () => {
     ['oom', /failed: .*memory limit/],
   ] as const) {
     it(`makes the digest throw INTERNAL within a second, saying why, when the worker dies (${how})`, () => {
-      const w = new HashWorker({ die: { blocks: 0, how } });
+      const w = running(how);
       try {
         const h = w.side(0);
         const buf = h.bufferFor(Buffer.alloc(0), 16);
         const t0 = Date.now();
-        h.update(buf, 0, 16);
+        h.update(buf, 0, 16); // the block it dies on
         expect(() => h.digest()).toThrow(expect.objectContaining({ code: 'INTERNAL', message: expect.stringMatching(why) }));
         expect(Date.now() - t0).toBeLessThan(AFTER_DEATH_MS);
       } finally {
@@ -93,12 +111,11 @@ describe('the record index hashing worker, when its guard thread dies mid-run', 
     ['guard-oom', /guard .*stopped answering/],
   ] as const) {
     it(`makes the reader throw INTERNAL well before the two-minute time-out, saying why (${how})`, () => {
-      const w = new HashWorker({ die: { blocks: 1, how } });
+      const w = running(how);
       try {
         const h = w.side(0);
-        h.update(h.bufferFor(Buffer.alloc(0), 16), 0, 16);
-        h.update(h.bufferFor(Buffer.alloc(0), 16), 0, 16); // the block on which the guard dies (its worker with it)
         const t0 = Date.now();
+        h.update(h.bufferFor(Buffer.alloc(0), 16), 0, 16); // the block on which the guard dies (its worker with it)
         expect(() => h.digest()).toThrow(expect.objectContaining({ code: 'INTERNAL', message: expect.stringMatching(why) }));
         // A death the guard reports itself is seen at once; one it cannot report, by its silence.
         expect(Date.now() - t0).toBeLessThan(how === 'guard-oom' ? GUARD_SILENCE_MS + AFTER_DEATH_MS : AFTER_DEATH_MS);
