@@ -6,14 +6,37 @@
 import { describe, expect, it } from 'vitest';
 import { WorkerPool } from '../../src/io/worker-pool.js';
 
-/** A worker that answers `{ id }` with `{ id }`, and ends as told by `{ die: 'exit0' | 'exit3' | 'throw' }`. */
+/**
+ * A worker that answers `{ id }` with `{ id }`, and ends as told by `{ die: 'exit0' | 'exit3' | 'throw' }`;
+ * told to throw, it answers nothing more (the throw comes from a timer, after the messages already queued).
+ */
 const SOURCE = `const { parentPort } = require('node:worker_threads');
+let dying = false;
 parentPort.on('message', (m) => {
+  if (dying) return;
   if (m.die === 'exit0') process.exit(0);
   if (m.die === 'exit3') process.exit(3);
-  if (m.die === 'throw') setTimeout(() => { throw new Error('thrown in the worker'); });
+  if (m.die === 'throw') {
+    dying = true;
+    setTimeout(() => { throw new Error('thrown in the worker'); });
+  }
   if (m.die === undefined) parentPort.postMessage({ id: m.id });
 });`;
+
+/**
+ * Wait until `pool` has taken its worker for gone (it refuses a post then), at most `ms`. A message
+ * posted meanwhile is one more `exit3`, which the worker, exiting already, never reads.
+ */
+async function untilFailed(pool: WorkerPool<{ id: number }>, ms = 30_000): Promise<void> {
+  for (const stop = Date.now() + ms; Date.now() < stop; await new Promise((r) => setTimeout(r, 10))) {
+    try {
+      pool.post({ die: 'exit3' }, 0);
+    } catch {
+      return;
+    }
+  }
+  throw new Error(`the pool did not see its worker end within ${ms} ms`);
+}
 
 /** Resolves to what `p` settled with, or 'still waiting' after `ms`. */
 function within<T>(p: Promise<T>, ms: number): Promise<T | 'still waiting' | { rejected: unknown }> {
@@ -24,6 +47,7 @@ describe('WorkerPool, when a worker ends on its own', () => {
   it('fails a waiting request at once when the worker exits with code 0', async () => {
     const pool = new WorkerPool(SOURCE, 1, 'test');
     try {
+      expect(await pool.send({})).toEqual({ id: 0 }); // started: the time below is the death's alone
       const r = await within(pool.send({ die: 'exit0' }), 2000);
       expect(r).toMatchObject({ rejected: { code: 'INTERNAL', message: 'test worker 0 ended unexpectedly (exit code 0)' } });
     } finally {
@@ -36,7 +60,7 @@ describe('WorkerPool, when a worker ends on its own', () => {
     try {
       expect(await pool.send({})).toEqual({ id: 0 });
       pool.post({ die: 'exit3' }, 0);
-      await new Promise((r) => setTimeout(r, 300));
+      await untilFailed(pool); // it exited while idle: no request was waiting
       const r = await within(pool.send({}), 2000);
       expect(r).toMatchObject({ rejected: { code: 'INTERNAL', message: 'test worker 0 ended unexpectedly (exit code 3)' } });
     } finally {
@@ -47,9 +71,9 @@ describe('WorkerPool, when a worker ends on its own', () => {
   it('fails a waiting request with the worker’s own error when it throws outside a request', async () => {
     const pool = new WorkerPool(SOURCE, 1, 'test');
     try {
+      expect(await pool.send({})).toEqual({ id: 0 }); // started: the time below is the throw's alone
       pool.post({ die: 'throw' }, 0);
-      await new Promise((r) => setTimeout(r, 300));
-      const r = await within(pool.send({}, 0), 2000);
+      const r = await within(pool.send({}, 0), 2000); // waits: the worker answers nothing more, then throws
       expect(r).toMatchObject({ rejected: { code: 'INTERNAL', message: 'test worker failed: thrown in the worker' } });
     } finally {
       await pool.close();
