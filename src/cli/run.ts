@@ -8,6 +8,7 @@ import { SnapError, isSnapError } from '../core/errors.js';
 import { escapeForTerminal, escapeMessage } from '../core/display.js';
 import { TOOL_VERSION } from '../version.js';
 import { interruptedBy, interruptedError } from '../io/interrupt.js';
+import { setLockWaitNotice } from '../io/lock-wait-notice.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { commandWord } from './command-word.js';
 import { indentContinuedExamples, jsonOut, type Args, type CliIo } from './common.js';
@@ -235,6 +236,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.stderr.write(`${program}: unknown command "${escapeForTerminal(cmd)}"; run "${program} --help"\n`);
     return EXIT_USAGE;
   }
+  // A command that waits for a lock another snap holds says so (io/lock-wait-notice.ts), unless --quiet.
+  const stopNotices = setLockWaitNotice((message) => {
+    if (!a.quiet) io.stderr.write(`note: ${escapeMessage(message)}\n`);
+  });
   try {
     // An S3 store (and its SDK) is loaded only when one is named.
     // (`retain` talks to its S3 store itself; keygen, verify-proof and policy use no store; seal --out writes no store.)
@@ -255,5 +260,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.stderr.write(`${program} ${cmd}: ${escapeMessage(err.message)} [${err.code}]\n`);
     if (debug) io.stderr.write(`${((e as Error)?.stack ?? '').split('\n').map(escapeMessage).join('\n')}\n`);
     return code;
+  } finally {
+    stopNotices();
   }
 }

@@ -26,6 +26,7 @@ import { parseJsonStrict } from '../core/json-strict.js';
 import { ioError } from './errors.js';
 import { readSmallFile } from './small-file.js';
 import { checkInterrupted, interruptedBy, leaveNothing } from './interrupt.js';
+import { noticeLockWait, LOCK_WAIT_NOTICE_MS } from './lock-wait-notice.js';
 
 /** Largest `store.json` read (it is `{"format":"snap-store/1"}`); a longer one is refused by its parser. */
 const MAX_STORE_MARKER_BYTES = 64 << 10;
@@ -434,6 +435,8 @@ async function takeOverStale(path: string, held: { dev: number; ino: number; tex
  * @param waitMs  how long to wait for the holder
  * @param opts.interruptible stop waiting when the process is interrupted (`INTERRUPTED` / `TERMINATED`),
  *   and give the lock back and stop so when the signal came while it was being taken
+ * After {@link LOCK_WAIT_NOTICE_MS} of waiting it says so, once (`lock-wait-notice.ts`; the CLI
+ * writes it on stderr).
  * @returns a function that releases the lock (once; later calls do nothing). Until then, an
  *   interrupted process removes the lock on its way out (`interrupt.ts`).
  * @throws SnapError `STORE_LOCKED` after waiting | `IO_ERROR` / `NOT_FOUND` (e.g. a read-only or missing folder)
@@ -444,7 +447,9 @@ export async function acquireLockFile(path: string, what: string, waitMs: number
   const pidns = pidNamespace();
   const me = { pid: process.pid, host: hostname(), since: new Date().toISOString(), ...(boot !== undefined ? { boot } : {}), ...(start !== undefined ? { start } : {}), ...(pidns !== undefined ? { pidns } : {}) };
   const text = JSON.stringify(me);
-  const deadline = Date.now() + waitMs;
+  const started = Date.now();
+  const deadline = started + waitMs;
+  let noticed = false;
   let forget: (() => void) | undefined;
   for (;;) {
     if (opts.interruptible) checkInterrupted();
@@ -486,6 +491,11 @@ export async function acquireLockFile(path: string, what: string, waitMs: number
         throw new SnapError('STORE_LOCKED', `${what} is locked by a lock file that names no holder (a snap taking it now, or one killed while it took it); such a lock is taken over once it is ${GUARD_STALE_MS / 1000} s old: run the command again in a few seconds`, { path });
       }
       throw new SnapError('STORE_LOCKED', `${what} is locked by another snap (pid ${holder.pid} on ${holder.host}); wait for it, or delete ${path} if that process is gone`, { path });
+    }
+    if (!noticed && Date.now() - started >= LOCK_WAIT_NOTICE_MS) {
+      noticed = true;
+      const by = typeof holder.pid === 'number' && typeof holder.host === 'string' ? `another snap (pid ${holder.pid} on ${holder.host}${typeof holder.since === 'string' ? `, since ${holder.since}` : ''})` : 'another snap';
+      noticeLockWait(`waiting for ${what}, locked by ${by}: up to ${Math.ceil(waitMs / 1000)} s in all`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -238,6 +238,32 @@ export function spawnSnap(args: string[], opts: BinOptions = {}): { child: Child
 }
 
 /**
+ * Resolve once `child` (from {@link spawnSnap}) has written `text` on its stderr — e.g. the note
+ * that it waits for a lock, so a test acts when the child really waits rather than after a guessed
+ * time. Rejects if the child exits first, or after `ms`.
+ */
+export function stderrSays(child: ChildProcess, text: string, ms = 20_000): Promise<void> {
+  return new Promise<void>((res, rej) => {
+    let seen = '';
+    const stop = (e?: Error) => {
+      clearTimeout(timer);
+      child.stderr?.off('data', onData);
+      child.off('close', onClose);
+      if (e) rej(e);
+      else res();
+    };
+    const onData = (d: string | Buffer) => {
+      seen += String(d);
+      if (seen.includes(text)) stop();
+    };
+    const onClose = () => stop(new Error(`the child exited before it wrote ${JSON.stringify(text)} on stderr (it wrote: ${JSON.stringify(seen)})`));
+    const timer = setTimeout(() => stop(new Error(`no ${JSON.stringify(text)} on stderr after ${ms} ms (it wrote: ${JSON.stringify(seen)})`)), ms);
+    child.stderr?.on('data', onData);
+    child.on('close', onClose);
+  });
+}
+
+/**
  * Options that make a subprocess subject to file permissions even when the tests run as root (as
  * they do in CI): run as the user "nobody" (65534) when it can read the built CLI; otherwise (a
  * checkout under a private folder) stay root but without the capabilities that bypass permission

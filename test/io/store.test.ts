@@ -8,7 +8,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { acquireLockFile, bootId, pidNamespace, processStart, commitSnapshot, discardNewStore, lockStore, makeTmpDir, openStore, resolveRef, writeFileAtomic } from '../../src/io/store.js';
-import { makeKeyPair, makeTree, spawnSnap, tempDir } from '../helpers/tree.js';
+import { makeKeyPair, makeTree, snap, spawnSnap, stderrSays, tempDir } from '../helpers/tree.js';
+import { setLockWaitNotice, LOCK_WAIT_NOTICE_MS } from '../../src/io/lock-wait-notice.js';
 
 async function newStore() {
   return openStore(join(await tempDir(), 'store'), { create: true });
@@ -138,8 +139,8 @@ describe('discardNewStore', () => {
     // Another command made the store and holds its lock; then it fails, releases the lock and discards the store.
     const made = await newStore();
     const lock = await lockStore(made);
-    const { done } = spawnSnap(['seal', data, '--as', 'ds@v1', '--key', key.key, '--store', made.root, '--json']);
-    await new Promise((r) => setTimeout(r, 1500)); // the seal has opened the store by now, and waits for the lock
+    const { child, done } = spawnSnap(['seal', data, '--as', 'ds@v1', '--key', key.key, '--store', made.root, '--json']);
+    await stderrSays(child, `note: waiting for the store ${made.root}, locked by another snap (pid ${process.pid}`); // it opened the store, and waits for the lock
     await lock.release();
     await discardNewStore(made);
     const r = await done;
@@ -162,6 +163,41 @@ describe('writeFileAtomic', () => {
     await writeFileAtomic(join(dir, 'new.json'), 'data', { exclusive: true });
     expect(await fsp.readFile(join(dir, 'new.json'), 'utf8')).toBe('data');
     expect((await fsp.stat(join(dir, 'new.json'))).mode & 0o777).toBe(0o444);
+  });
+});
+
+describe('waiting for a lock', () => {
+  it('says so once, after LOCK_WAIT_NOTICE_MS, naming what is locked and by whom; a wait that ends sooner says nothing', async () => {
+    const s = await newStore();
+    const held = await lockStore(s);
+    const said: string[] = [];
+    const stop = setLockWaitNotice((m) => said.push(m));
+    try {
+      await expect(lockStore(s, LOCK_WAIT_NOTICE_MS / 2)).rejects.toMatchObject({ code: 'STORE_LOCKED' });
+      expect(said).toEqual([]);
+      await expect(lockStore(s, LOCK_WAIT_NOTICE_MS + 500)).rejects.toMatchObject({ code: 'STORE_LOCKED' });
+      expect(said).toHaveLength(1);
+      expect(said[0]).toMatch(new RegExp(`^waiting for the store .+, locked by another snap \\(pid ${process.pid} on .+, since .+\\): up to 2 s in all$`));
+    } finally {
+      stop();
+      await held.release();
+    }
+  });
+
+  it('is a note on stderr in the CLI, and nothing with --quiet', async () => {
+    const key = await makeKeyPair('notice');
+    const data = await makeTree({ 'a.txt': 'a\n' });
+    const s = await newStore();
+    const held = await lockStore(s);
+    setTimeout(() => void held.release(), LOCK_WAIT_NOTICE_MS + 700);
+    const loud = await snap(['seal', data, '--as', 'ds@v1', '--key', key.key, '--store', s.root]);
+    expect(loud.code, loud.stderr).toBe(0);
+    expect(loud.stderr).toContain(`note: waiting for the store ${s.root}, locked by another snap (pid ${process.pid}`);
+    const again = await lockStore(s);
+    setTimeout(() => void again.release(), LOCK_WAIT_NOTICE_MS + 700);
+    const quiet = await snap(['seal', data, '--as', 'ds@v2', '--key', key.key, '--store', s.root, '--quiet']);
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(quiet.stderr).toBe('');
   });
 });
 

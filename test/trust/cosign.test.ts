@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeKeyPair, snapJson, spawnSnap, tempDir, useKeyPair, type KeyPair } from '../helpers/tree.js';
+import { makeKeyPair, snapJson, spawnSnap, stderrSays, tempDir, useKeyPair, type KeyPair } from '../helpers/tree.js';
 import { sealAndExport, sealTree, tamper, useStore } from '../helpers/store.js';
 
 const alice = useKeyPair('alice');
@@ -171,10 +171,10 @@ describe('snap sign on a store snapshot named by its folder path', () => {
     // Carol holds the store's lock (this live process stands for it) while bob signs the folder by its path.
     const lock = join(s.store, 'lock');
     await fsp.writeFile(lock, JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }));
-    const { done } = spawnSnap(['sign', s.dir, '--key', bob.key, '--store', join(work, 'no-store'), '--json']);
+    const { child, done } = spawnSnap(['sign', s.dir, '--key', bob.key, '--store', join(work, 'no-store'), '--json']);
     try {
       // Without the store's lock, bob would read alice's envelope and finish now; carol's rename would then drop bob's signature.
-      await Promise.race([done, new Promise((res) => setTimeout(res, 1000))]);
+      await stderrSays(child, `note: waiting for the store ${s.store}, locked by another snap (pid ${process.pid}`);
       await fsp.chmod(join(s.dir, 'envelope.json'), 0o644);
       await fsp.copyFile(join(other, 'envelope.json'), join(s.dir, 'envelope.json'));
     } finally {
@@ -204,9 +204,9 @@ describe('snap sign on a snapshot folder outside a store', () => {
     // The other signer holds the folder's lock (this live process stands for it) while bob signs.
     const lock = join(folder, '.envelope.json.lock');
     await fsp.writeFile(lock, JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }));
-    const { done } = spawnSnap(['sign', folder, '--key', bob.key, '--store', join(work, 'no-store'), '--json']);
+    const { child, done } = spawnSnap(['sign', folder, '--key', bob.key, '--store', join(work, 'no-store'), '--json']);
     // Without the lock, bob would read alice's envelope and finish now; carol's rename would then drop bob's signature.
-    await Promise.race([done, new Promise((r) => setTimeout(r, 1000))]);
+    await stderrSays(child, `note: waiting for the snapshot folder ${folder}, locked by another snap (pid ${process.pid}`);
     await fsp.copyFile(join(other, 'envelope.json'), join(folder, 'envelope.json'));
     await fsp.rm(lock);
     const r = await done;

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeKeyPair, makeTree, snap, snapJson, spawnSnap, tempDir, type KeyPair, type RunResult } from '../helpers/tree.js';
+import { makeKeyPair, makeTree, snap, snapJson, spawnSnap, stderrSays, tempDir, type KeyPair, type RunResult } from '../helpers/tree.js';
 import { pae } from '../../src/core/envelope.js';
 import { POLICY_PAYLOAD_TYPE, assignRoles, validatePolicy, type Policy } from '../../src/core/policy.js';
 import { establishPolicy, readPolicyFile, rememberPolicy } from '../../src/trust/policy-trust.js';
@@ -571,9 +571,9 @@ describe('two snap policy runs on one file', () => {
     // The other signer holds the policy's lock (this live process stands for it) while r2 signs.
     const lock = join(w.dir, '.policy.json.lock');
     await fsp.writeFile(lock, JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }));
-    const { done } = spawnSnap(['policy', 'sign', policy, '--key', r2.key, '--json'], { env: { SNAP_STATE_DIR: w.state } });
+    const { child, done } = spawnSnap(['policy', 'sign', policy, '--key', r2.key, '--json'], { env: { SNAP_STATE_DIR: w.state } });
     // Without the lock, r2 would read the unsigned file and finish now; the other signer's rename would then drop r2's signature.
-    await Promise.race([done, new Promise((r) => setTimeout(r, 1000))]);
+    await stderrSays(child, `note: waiting for the policy ${policy}, locked by another snap (pid ${process.pid}`);
     await fsp.copyFile(other, policy);
     await fsp.rm(lock);
     const r = await done;
