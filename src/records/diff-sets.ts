@@ -16,6 +16,7 @@ import { recordSetName, type RecordFormat, type RecordIdentity, type RecordSetMe
 import { manifestEntryRuns, rereadEntryRuns } from '../io/manifest-file.js';
 import { RuleSet, tabularSpec, type RecordConfig, type RecordSetSpec } from './config.js';
 import { FileSetIndexer, type IndexFileOptions } from './index-file.js';
+import { fileForms } from './canonical.js';
 import { indexWorkersFor, RecordIndexPool } from './index-pool.js';
 import type { IndexExpectation } from './read-index.js';
 import { diffIndexFiles } from './diff-index-files.js';
@@ -226,10 +227,16 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
     const tabular = [...defs.values()].filter((d) => d.format !== 'files');
     const tabularNames = new Set(tabular.map((d) => d.name));
     const filesDefs = [...defs.values()].filter((d) => d.format === 'files');
+    const memberOf = (side: RecordSide, name: string) => (side.kind === 'snapshot' ? side.members.find((m) => recordSetName(m) === name) : undefined);
     const scan = async (side: RecordSide, tag: string) => {
       const digests = new Map<string, string>();
       const sizes = new Map<string, number>();
       const builders = side.kind === 'folder' ? filesDefs.map((d) => ({ d, ig: ignore().add(d.name), ix: new FileSetIndexer(d.name, d.labelSegment as number, { tmpDir: tmp(), strictKeys: false }) })) : [];
+      // A snapshot side: which label-folder sets it holds a record file of (one it holds none of is an
+      // empty set, as a tabular file it does not hold is; one it holds files of without an index of
+      // them is unavailable).
+      const unindexed = side.kind === 'snapshot' ? filesDefs.filter((d) => !memberOf(side, d.name)).map((d) => ({ d, ig: ignore().add(d.name) })) : [];
+      const filesHeld = new Set<string>();
       for await (const run of rereadEntryRuns(side.manifestPath, side.kind === 'snapshot' ? side.manifestSha256 : undefined)) {
         for (const e of run) {
           if (isSymlinkEntry(e)) continue;
@@ -237,9 +244,15 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
             digests.set(e.path, e.sha256);
             sizes.set(e.path, e.size);
           }
-          else for (const bd of builders) if (bd.ig.ignores(e.path)) {
-            await bd.ix.add(e);
-            break;
+          else {
+            for (const bd of builders) if (bd.ig.ignores(e.path)) {
+              await bd.ix.add(e);
+              break;
+            }
+            for (const u of unindexed) if (u.ig.ignores(e.path)) {
+              if (fileForms(e.path, e.sha256, u.d.labelSegment as number)) filesHeld.add(u.d.name);
+              break;
+            }
           }
         }
       }
@@ -248,19 +261,18 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
         const out = join(tmp(), `files-${tag}-${filesIndexes.size}`);
         filesIndexes.set(bd.d.name, (await bd.ix.finish(out)) ? out : undefined);
       }
-      return { digests, sizes, filesIndexes };
+      return { digests, sizes, filesIndexes, filesHeld };
     };
     const seenA = await scan(a, 'a');
     const seenB = await scan(b, 'b');
 
-    const memberOf = (side: RecordSide, name: string) => (side.kind === 'snapshot' ? side.members.find((m) => recordSetName(m) === name) : undefined);
     let built = 0;
     const source = async (side: RecordSide, seen: typeof seenA, other: RecordSide, otherSeen: typeof seenA, d: SetDefinition): Promise<Source> => {
       const x = (member?: RecordSetMember): IndexExpectation => ({ identity: d.identity, labelled: labelledDef(d), name: d.name, ...(member ? { sha256: member.index.sha256, count: member.count } : {}) });
       if (side.kind === 'snapshot') {
         const m = memberOf(side, d.name);
         if (!m) {
-          if (d.format !== 'files' && !seen.digests.has(d.name)) return { kind: 'empty' };
+          if (d.format === 'files' ? !seen.filesHeld.has(d.name) : !seen.digests.has(d.name)) return { kind: 'empty' };
           return { kind: 'unavailable', reason: 'this snapshot has no record index for it (sealed without a record rule for it)' };
         }
         const path = findObject(side.objectDirs, m.index.sha256);

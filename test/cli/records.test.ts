@@ -260,6 +260,25 @@ describe('a label-by-folder dataset', () => {
     const d2 = await snapJson(['diff', 'mail@v1', 'mail@v2', '--store', store]);
     expect(d2.json.records.sets[0].flipped.map((f: Json) => [f.key, f.from, f.to])).toEqual([[[name], 'ham', 'spam']]);
   });
+
+  it('counts a snapshot whose snap.json rule matches none of its files as an empty set: every file of the other snapshot added or removed, not unavailable', async () => {
+    const store = await newStorePath();
+    const config = JSON.stringify({ records: [{ pattern: 'img/*/*', format: 'files', labelSegment: 1 }] });
+    const before = await makeTree({ 'snap.json': config, 'img/cat/x.txt': 'x', 'img/dog/y.txt': 'y' });
+    const after = await makeTree({ 'snap.json': config, 'other.txt': 'every labelled file deleted' });
+    await seal(before, store, 'pets@v1', ['--manifest-only']);
+    await seal(after, store, 'pets@v2', ['--manifest-only']);
+    for (const [from, to, kind] of [['pets@v1', 'pets@v2', 'removed'], ['pets@v2', 'pets@v1', 'added']] as const) {
+      const d = await snapJson(['diff', from, to, '--store', store]);
+      expect(d.json.records.unavailable).toEqual([]);
+      const set = d.json.records.sets.find((s: Json) => s.name === 'img/*/*');
+      expect(set.summary).toMatchObject({ [kind]: 2, unchanged: 0 });
+      expect(sortedKeys(set[kind])).toEqual(['["img/x.txt"]', '["img/y.txt"]']);
+    }
+    // as the folder itself is compared
+    const d = await snapJson(['diff', 'pets@v1', after, '--store', store]);
+    expect(d.json.records.sets[0].summary).toMatchObject({ removed: 2 });
+  });
 });
 
 describe('malformed record files', () => {
