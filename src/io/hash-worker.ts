@@ -490,8 +490,9 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
   const FILE_TAIL = /([0-9a-f]{64})","size":(0|[1-9][0-9]{0,15})\}$/y;
 
   /**
-   * Hash a file for verify, which needs no fstat in the common case: read `expected + 1` bytes;
-   * getting exactly `expected` bytes means the file is that long, and the digest says the rest. A
+   * Hash a file for verify, which needs no fstat in the common case: read up to `expected + 1`
+   * bytes, until that many or the end; getting exactly `expected` bytes means the file is that long
+   * (for `expected` 0 an fstat must also find a regular file), and the digest says the rest. A
    * change during the read either shows in the digest or did not alter the bytes read. Anything
    * else (another size, an error such as EISDIR or EAGAIN from a swapped-in folder or FIFO, a large
    * file) takes the general path: fstat (must be a regular file) and hash from offset 0 to the end.
@@ -504,11 +505,14 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
         let got = 0;
         let n: number;
         try {
-          while (got < expected && (n = fs.readSync(fd, whole, got, expected + 1 - got, null)) > 0) got += n;
+          // Read until one byte past `expected` or the end: a file that is longer than its line says
+          // must be seen to be (with `got < expected` a file signed empty was never read at all).
+          while (got <= expected && (n = fs.readSync(fd, whole, got, expected + 1 - got, null)) > 0) got += n;
         } catch {
           got = -1; // e.g. EISDIR, EAGAIN: let the general path say what it is
         }
-        if (got === expected) return { sha256: sha256hex(whole.subarray(0, got)), size: got };
+        // Nothing read proves nothing about what was opened (a FIFO without a writer reads as empty): fstat.
+        if (got === expected && (expected > 0 || fs.fstatSync(fd).isFile())) return { sha256: sha256hex(whole.subarray(0, got)), size: got };
       }
       const st = fs.fstatSync(fd);
       if (!st.isFile()) throw new NotFile(`${abs} is no longer a regular file`);

@@ -92,6 +92,21 @@ describe('seal then verify', () => {
     expect(v.json.counts.matched).toBe(2);
   });
 
+  it('reports a file signed empty that now holds bytes as modified (exit 1), with one job or several', async () => {
+    const { data, store, ref } = await sealTree({ 'empty.bin': '', 'sub/empty.txt': '', 'x.txt': 'x' }, keys, { store: shared.path });
+    await fsp.writeFile(join(data, 'empty.bin'), 'planted');
+    await fsp.writeFile(join(data, 'sub', 'empty.txt'), 'p');
+    for (const jobs of ['1', '2']) {
+      const v = await snapJson(['verify', data, '--against', ref, '--pubkey', keys.pub, '--store', store, '--jobs', jobs]);
+      expect(v.code).toBe(1);
+      expect(v.json.problems.map((p: { path: string; kind: string; expected: unknown; actual: { size: number } }) => [p.path, p.kind, p.actual.size])).toEqual([
+        ['empty.bin', 'modified', 7],
+        ['sub/empty.txt', 'modified', 1],
+      ]);
+      expect(v.json.counts).toMatchObject({ matched: 1, modified: 2 });
+    }
+  });
+
   it('ignores empty folders (they are not entries)', async () => {
     const { data, store, ref } = await sealTree({ 'a.txt': 'alpha' }, keys, { store: shared.path });
     await fsp.mkdir(join(data, 'new-empty-folder', 'deeper'), { recursive: true });
