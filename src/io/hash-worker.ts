@@ -55,8 +55,9 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
     mutateForTest?: string;
     /**
      * Tests only (SNAP_TEST_REPLACE_BEFORE_OPEN): `symlink:ABS` or `remove:ABS`, done to ABS just
-     * before seal opens it (a change between the walk and the read); `fifo-after-hash:ABS`: ABS
-     * replaced by a FIFO (mkfifo(1)) once seal has hashed it (a change between the hash and a later
+     * before seal or verify opens it (a change between the walk and the read); `fifo-after-hash:ABS`: ABS
+     * replaced by a FIFO (mkfifo(1)) once seal has hashed it; `fifo:ABS`: ABS replaced by a FIFO just
+     * before verify opens it (a swap between the walk and the read) (a change between the hash and a later
      * read, such as the record reader's); `swap-folder:ABS`: ABS's folder F and the folder `F.swap`
      * trade places just before seal opens ABS, and trade back once it was hashed (a swap that moves no
      * file's ctime).
@@ -343,7 +344,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
     if ((how === 'fifo-after-hash') !== after) return;
     fs.rmSync(abs, { force: true });
     if (how === 'symlink') fs.symlinkSync('/dev/null', abs);
-    if (how === 'fifo-after-hash') require('node:child_process').execFileSync('mkfifo', [abs]);
+    if (how === 'fifo-after-hash' || how === 'fifo') require('node:child_process').execFileSync('mkfifo', [abs]);
   }
 
   function errorInfo(e: any): { code: string; errno: string; message: string } {
@@ -490,14 +491,15 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
   const FILE_TAIL = /([0-9a-f]{64})","size":(0|[1-9][0-9]{0,15})\}$/y;
 
   /**
-   * Hash a file for verify, which needs no fstat in the common case: read up to `expected + 1`
-   * bytes, until that many or the end; getting exactly `expected` bytes means the file is that long
+   * Hash a file for verify, which needs no fstat in the common case: read `expected + 1` bytes (at
+   * least one read, also for `expected` 0); getting exactly `expected` bytes means the file is that long
    * (for `expected` 0 an fstat must also find a regular file), and the digest says the rest. A
    * change during the read either shows in the digest or did not alter the bytes read. Anything
    * else (another size, an error such as EISDIR or EAGAIN from a swapped-in folder or FIFO, a large
    * file) takes the general path: fstat (must be a regular file) and hash from offset 0 to the end.
    */
   function checkFile(abs: string, expected: number): { sha256: string; size: number } {
+    if (replaceForTest !== undefined) replaceForTestAt(abs, false);
     const fd = fs.openSync(abs, OPEN_FLAGS);
     try {
       if (expected >= 0 && expected < WHOLE_FILE_MAX) {
@@ -505,9 +507,14 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
         let got = 0;
         let n: number;
         try {
-          // Read until one byte past `expected` or the end: a file that is longer than its line says
-          // must be seen to be (with `got < expected` a file signed empty was never read at all).
-          while (got <= expected && (n = fs.readSync(fd, whole, got, expected + 1 - got, null)) > 0) got += n;
+          // At least one read, of `expected + 1` bytes: a file longer than its line says is seen to
+          // be (a loop that read only while `got < expected` never read a file signed empty, and
+          // took any bytes planted in it for the empty file). A short read of a regular file is its
+          // end, as in seal, so a file of exactly `expected` bytes costs one read, no more.
+          do {
+            n = fs.readSync(fd, whole, got, expected + 1 - got, null);
+            got += n;
+          } while (n > 0 && got < expected);
         } catch {
           got = -1; // e.g. EISDIR, EAGAIN: let the general path say what it is
         }

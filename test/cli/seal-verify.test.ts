@@ -92,6 +92,25 @@ describe('seal then verify', () => {
     expect(v.json.counts.matched).toBe(2);
   });
 
+  it('does not take a FIFO for a file signed empty (a FIFO without a writer reads as empty): exit 1, no hang, whether the walk sees it or it is swapped in just before the read', async () => {
+    const { data, store, ref } = await sealTree({ 'empty.bin': '', 'x.txt': 'x' }, keys, { store: shared.path });
+    const args = ['verify', data, '--against', ref, '--pubkey', keys.pub, '--store', store];
+    // Swapped in between the walk (which saw a regular file) and the worker's open.
+    process.env.SNAP_TEST_REPLACE_BEFORE_OPEN = `fifo:${join(data, 'empty.bin')}`; // read by the hash pool when it starts
+    let swapped;
+    try {
+      swapped = await snapJson(args);
+    } finally {
+      delete process.env.SNAP_TEST_REPLACE_BEFORE_OPEN;
+    }
+    expect(swapped.code, swapped.stdout).toBe(1);
+    expect(swapped.json.problems.map((p: { path: string; kind: string }) => [p.path, p.kind])).toEqual([['empty.bin', 'type-changed']]);
+    // There before the walk: not a regular file (extra), and the signed file missing.
+    const seen = await snapJson(args);
+    expect(seen.code, seen.stdout).toBe(1);
+    expect(seen.json.problems.map((p: { path: string; kind: string }) => [p.path, p.kind])).toEqual([['empty.bin', 'extra'], ['empty.bin', 'missing']]);
+  });
+
   it('reports a file signed empty that now holds bytes as modified (exit 1), with one job or several', async () => {
     const { data, store, ref } = await sealTree({ 'empty.bin': '', 'sub/empty.txt': '', 'x.txt': 'x' }, keys, { store: shared.path });
     await fsp.writeFile(join(data, 'empty.bin'), 'planted');
