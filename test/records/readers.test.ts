@@ -322,6 +322,15 @@ describe('JSONL records', () => {
   });
 });
 
+/** A Parquet file's bytes with its footer (FileMetaData, Thrift) replaced by `meta`, written with hyparquet-writer's writer. */
+function withFooter(real: Buffer, meta: ReturnType<typeof parquetMetadata>): Buffer {
+  const w = new ByteWriter();
+  writeMetadata(w, meta as unknown as Parameters<typeof writeMetadata>[1]);
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(w.offset);
+  return Buffer.concat([real.subarray(0, real.length - 8 - real.readUInt32LE(real.length - 8)), Buffer.from(w.getBuffer()), len, Buffer.from('PAR1')]);
+}
+
 describe('Parquet records', () => {
   const file = (rowGroupSize = 1000) =>
     new Uint8Array(
@@ -653,11 +662,7 @@ describe('Parquet records', () => {
       const chunk = meta.row_groups[0]?.columns[0]?.meta_data;
       if (!chunk) throw new Error('no column chunk');
       chunk.path_in_schema = [...Array.from({ length: depth }, () => 'g'), 'id'];
-      const w = new ByteWriter();
-      writeMetadata(w, meta as unknown as Parameters<typeof writeMetadata>[1]);
-      const len = Buffer.alloc(4);
-      len.writeUInt32LE(w.offset);
-      return Buffer.concat([real.subarray(0, real.length - 8 - real.readUInt32LE(real.length - 8)), Buffer.from(w.getBuffer()), len, Buffer.from('PAR1')]);
+      return withFooter(real, meta);
     };
     const dir = await tempDir('snap-records-');
     const abs = join(dir, 't.parquet');
@@ -679,11 +684,7 @@ describe('Parquet records', () => {
       const real = Buffer.from(parquetWriteBuffer({ columnData: [{ name: 'id', data: amounts.map((_, i) => i + 1), type: 'INT32' }, { name: 'amount', data: amounts, type: 'INT64' }], codec: 'UNCOMPRESSED', statistics: false }));
       const meta = parquetMetadata(real);
       Object.assign(meta.schema[2] as object, { converted_type: 'DECIMAL', ...decimal });
-      const w = new ByteWriter();
-      writeMetadata(w, meta as unknown as Parameters<typeof writeMetadata>[1]);
-      const len = Buffer.alloc(4);
-      len.writeUInt32LE(w.offset);
-      return Buffer.concat([real.subarray(0, real.length - 8 - real.readUInt32LE(real.length - 8)), Buffer.from(w.getBuffer()), len, Buffer.from('PAR1')]);
+      return withFooter(real, meta);
     };
     const dir = await tempDir('snap-records-');
     const abs = join(dir, 't.parquet');
