@@ -517,6 +517,37 @@ function refusedProblem(e: SnapError): Problem {
   return p;
 }
 
+/**
+ * A socket, FIFO or device where the manifest signed a file or link is that entry of another type:
+ * the walk reports it as an `extra` special (`onSpecial`) and the join finds nothing to pair with
+ * the entry (`missing`); the two, at one path, become one `type-changed` problem (`expected` the
+ * entry, `actual` the special's type), as a symbolic link there is, and as a worker names a FIFO
+ * swapped in after the walk (hash-worker.ts `checkFailure`). Both are in one shard's problems (an
+ * extra belongs to the shard of the entry at or before its path, FORMAT §20.2). Edits `problems`
+ * and `counts` in place.
+ */
+function foldSpecials(problems: Problem[], counts: VerifyCounts): void {
+  const specials = new Map<string, Problem>();
+  for (const p of problems) if (p.kind === 'extra' && p.actual !== undefined && !('target' in p.actual) && !('sha256' in p.actual)) specials.set(p.path, p);
+  if (specials.size === 0) return;
+  const folded = new Set<Problem>();
+  for (let i = 0; i < problems.length; i++) {
+    const m = problems[i] as Problem;
+    const s = m.kind === 'missing' ? specials.get(m.path) : undefined;
+    if (s === undefined) continue;
+    problems[i] = { path: m.path, kind: 'type-changed', ...(m.expected ? { expected: m.expected } : {}), actual: s.actual as Problem['actual'] };
+    folded.add(s);
+    counts.missing--;
+    counts.extra--;
+    counts['type-changed']++;
+  }
+  if (folded.size > 0) {
+    let j = 0;
+    for (const p of problems) if (!folded.has(p)) problems[j++] = p;
+    problems.length = j;
+  }
+}
+
 export { nameMoves } from '../records/label-flips.js';
 
 /**
@@ -584,6 +615,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   if (!manifestError && digest.lines === 0) manifestError = new SnapError('MANIFEST_EMPTY', `${trust.manifestPath} has no entries`);
   ({ ok: manifestOk, failure } = await judgeManifest(trust.manifestPath, pred, manifestError, digest));
   if (assigner && shard) for (const p of deferred) if (assigner.ownerOf(p.path) === shard.index) add(p);
+  foldSpecials(problems, counts);
   if (manifestOk && problems.length > 0) {
     // Moves and flips are named over the problems in path order, as S3 verify and verify --merge name them (records/label-flips.ts).
     problems.sort((a, b) => compareUtf8(a.path, b.path));

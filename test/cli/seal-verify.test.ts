@@ -3,6 +3,8 @@
  * `verify --json` shape, symbolic links recorded and not followed, a store inside the dataset, and
  * `--exclude`.
  */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -105,10 +107,39 @@ describe('seal then verify', () => {
     }
     expect(swapped.code, swapped.stdout).toBe(1);
     expect(swapped.json.problems.map((p: { path: string; kind: string }) => [p.path, p.kind])).toEqual([['empty.bin', 'type-changed']]);
-    // There before the walk: not a regular file (extra), and the signed file missing.
+    // There before the walk: the same finding, of another type now.
     const seen = await snapJson(args);
     expect(seen.code, seen.stdout).toBe(1);
-    expect(seen.json.problems.map((p: { path: string; kind: string }) => [p.path, p.kind])).toEqual([['empty.bin', 'extra'], ['empty.bin', 'missing']]);
+    expect(seen.json.problems.map((p: { path: string; kind: string }) => [p.path, p.kind])).toEqual([['empty.bin', 'type-changed']]);
+  });
+
+  it('names a FIFO where a signed file or link was as type-changed (as a symlink there is), not as a missing entry and an extra at one path; in one verify, in shards and merged', async () => {
+    const { data, store, ref } = await sealTree({ 'a.txt': 'alpha', 'b.txt': 'beta', 'ln': { symlink: 'a.txt' }, 'z.txt': 'zeta' }, keys, { store: shared.path });
+    for (const p of ['b.txt', 'ln']) {
+      await fsp.rm(join(data, p));
+      execFileSync('mkfifo', [join(data, p)]);
+    }
+    const want = [
+      { path: 'b.txt', kind: 'type-changed', expected: { sha256: createHash('sha256').update('beta').digest('hex'), size: 4 }, actual: { type: 'a FIFO (named pipe)' } },
+      { path: 'ln', kind: 'type-changed', expected: { target: 'a.txt', type: 'symlink' }, actual: { type: 'a FIFO (named pipe)' } },
+    ];
+    const args = ['verify', data, '--against', ref, '--pubkey', keys.pub, '--store', store];
+    const v = await snapJson(args);
+    expect(v.code, v.stdout).toBe(1);
+    expect(v.json.problems).toEqual(want);
+    expect(v.json.counts).toMatchObject({ matched: 2, missing: 0, extra: 0, 'type-changed': 2 });
+    const human = await snap(args);
+    expect(human.stdout).toContain('b.txt  was a file, now a FIFO (named pipe)');
+    expect(human.stdout).toContain('ln  was a symlink, now a FIFO (named pipe)');
+    const reports: string[] = [];
+    for (const k of [1, 2, 3]) {
+      const file = join(data, '..', `${uniqueName('fifo-shard')}.json`);
+      await snap([...args, '--shard', `${k}/3`, '--report', file, '--quiet']);
+      reports.push(file);
+    }
+    const merged = await snapJson(['verify', '--merge', ...reports, '--against', ref]);
+    expect(merged.code, merged.stdout).toBe(1);
+    expect(merged.json.problems).toEqual(want);
   });
 
   it('reports a file signed empty that now holds bytes as modified (exit 1), with one job or several', async () => {
