@@ -279,17 +279,37 @@ export async function exportSnapshot(opts: ExportOptions): Promise<ExportResult>
   const pred = statement.predicate;
   // What is packed (the manifest member, and the data members it lists) is a private copy, the
   // bytes judged here: the store's file may be swapped by someone who can write the store.
-  const scratch = await makeScratchDir('snap-export-');
+  const copy = await privateManifestCopy(join(dir, MANIFEST_FILE), 'snap-export-', opts.snapshot.ref, pred.fileCount, 'exported');
+  try {
+    return await packSnapshot(opts, store, statementBytes, envelopeBytes, copy.manifestPath, pred, t0);
+  } finally {
+    await copy.release();
+  }
+}
+
+/**
+ * Copy a store snapshot's manifest (`from`) into a new private scratch folder (`prefix`), for
+ * `restore` and `export` to judge against the signed statement and then use: one swapped in the
+ * store after it was judged never steers what they write. At most `fileCount` ×
+ * {@link MAX_MANIFEST_ENTRY_BYTES} bytes are copied (a longer file cannot be the signed manifest).
+ * @param nothing the past participle of the command's work ("restored", "exported") for the error
+ * @returns the copy's path and `release()`, which removes the folder (also on an interrupt)
+ * @throws SnapError `INTEGRITY_FAILURE` (longer than its signed lines can be) | the codes of
+ *   copyManifest (`NOT_FOUND`, `IO_ERROR`, `DISK_FULL`) and makeScratchDir
+ */
+export async function privateManifestCopy(from: string, prefix: 'snap-restore-' | 'snap-export-', ref: string, fileCount: number, nothing: string): Promise<{ manifestPath: string; release: () => Promise<void> }> {
+  const scratch = await makeScratchDir(prefix);
   const release = removeWhenDone(scratch);
   try {
     const manifestPath = join(scratch, MANIFEST_FILE);
-    const maxBytes = pred.fileCount * MAX_MANIFEST_ENTRY_BYTES;
-    if (!(await copyManifest(join(dir, MANIFEST_FILE), manifestPath, maxBytes))) {
-      throw new SnapError('INTEGRITY_FAILURE', `${opts.snapshot.ref}: its manifest is longer than the ${pred.fileCount} signed lines can be (${maxBytes} bytes): it was altered; nothing was exported`, { ref: opts.snapshot.ref });
+    const maxBytes = fileCount * MAX_MANIFEST_ENTRY_BYTES;
+    if (!(await copyManifest(from, manifestPath, maxBytes))) {
+      throw new SnapError('INTEGRITY_FAILURE', `${ref}: its manifest is longer than the ${fileCount} signed lines can be (${maxBytes} bytes): it was altered; nothing was ${nothing}`, { ref });
     }
-    return await packSnapshot(opts, store, statementBytes, envelopeBytes, manifestPath, pred, t0);
-  } finally {
+    return { manifestPath, release };
+  } catch (e) {
     await release();
+    throw e;
   }
 }
 

@@ -47,16 +47,14 @@ import { probeNameFolding } from '../io/name-folding.js';
 import type { FileEntry } from '../core/manifest.js';
 import type { TrustedKey } from '../core/envelope.js';
 import type { ArchiveItem } from '../io/archive.js';
-import { checkedEntryRuns, copyManifest } from '../io/manifest-file.js';
+import { checkedEntryRuns } from '../io/manifest-file.js';
 import { checkInterrupted, leaveNothing } from '../io/interrupt.js';
 import { WritePool, WHOLE_FILE_MAX, RESTORE_TEMP_RE, type WriteFailure, type WriteReply } from '../io/write-pool.js';
-import { openStore, objectPath, snapshotKeepsObjects, syncFileSystem, MANIFEST_FILE, type SnapshotLocation, type Store } from '../io/store.js';
-import { MAX_MANIFEST_ENTRY_BYTES } from '../io/archive.js';
-import { makeScratchDir, removeWhenDone } from '../io/scratch-dir.js';
+import { openStore, objectPath, snapshotKeepsObjects, syncFileSystem, type SnapshotLocation, type Store } from '../io/store.js';
 import { ioError } from '../io/errors.js';
 import type { TrustRules } from '../trust/rules.js';
 import { checkTrust, type SignerReport } from '../snapshot.js';
-import { checkManifestAgainst, openArchive, dataMismatch, type OpenedArchive } from './archive.js';
+import { checkManifestAgainst, openArchive, dataMismatch, privateManifestCopy, type OpenedArchive } from './archive.js';
 import { verify, type VerifyReport } from './verify.js';
 import type { Progress } from './seal.js';
 import { otherWriters, type OwnerAndMode } from '../core/other-writers.js';
@@ -283,14 +281,8 @@ async function prepare(opts: RestoreOptions, threshold: number): Promise<Prepare
   // Every later pass (folding check, files, links) reads this private copy, the bytes judged here:
   // the store's file, which someone who can write the store may swap after it was judged, is read
   // again only by the final verify, which judges it itself.
-  const scratch = await makeScratchDir('snap-restore-');
-  const release = removeWhenDone(scratch);
+  const { manifestPath, release } = await privateManifestCopy(trust.manifestPath, 'snap-restore-', src.snapshot.ref, p.fileCount, 'restored');
   try {
-    const manifestPath = join(scratch, MANIFEST_FILE);
-    const maxBytes = p.fileCount * MAX_MANIFEST_ENTRY_BYTES;
-    if (!(await copyManifest(trust.manifestPath, manifestPath, maxBytes))) {
-      throw new SnapError('INTEGRITY_FAILURE', `${src.snapshot.ref}: its manifest is longer than the ${p.fileCount} signed lines can be (${maxBytes} bytes): it was altered; nothing was restored`, { ref: src.snapshot.ref });
-    }
     const failure = await checkManifestAgainst(manifestPath, p, 'snapshot');
     if (failure) throw new SnapError(failure.code, `${src.snapshot.ref}: ${failure.message}; nothing was restored`, { ref: src.snapshot.ref });
     return {
