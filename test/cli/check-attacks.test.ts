@@ -23,6 +23,17 @@ async function sealed(spec: Record<string, string>, store: string, as: string, e
   return dir;
 }
 
+
+/** d@1 with rules *.csv, and d@2 sealed with a snap.json narrowed to train.csv that carries extra.csv unindexed; returns d@1's folder. */
+async function narrowed(store: string): Promise<string> {
+  const a = await sealed({ 'snap.json': JSON.stringify(RULES), 'train.csv': rows(50, (i) => String(i % 2)) }, store, 'd@1');
+  const b = await copyTree(a);
+  await fsp.writeFile(join(b, 'extra.csv'), rows(500, () => '1', 'poison'));
+  await fsp.writeFile(join(b, 'snap.json'), JSON.stringify({ records: [{ pattern: 'train.csv', key: ['id'], label: 'label' }] }));
+  const r = await snapJson(['seal', b, '--as', 'd@2', '--parent', 'd@1', '--key', keys.key, '--store', store]);
+  expect(r.code, r.stderr).toBe(0);
+  return a;
+}
 describe('check: records the signed rules of A index are compared, whatever B says', () => {
   it('a new record file in the folder under review, matched by A\'s signed rules, is compared: its records are added (exit 1)', async () => {
     const store = await newStorePath();
@@ -38,12 +49,7 @@ describe('check: records the signed rules of A index are compared, whatever B sa
 
   it('a new version sealed with a snap.json narrowed to leave its new record file out fails: A indexes that file, B did not (unavailable)', async () => {
     const store = await newStorePath();
-    const a = await sealed({ 'snap.json': JSON.stringify(RULES), 'train.csv': rows(50, (i) => String(i % 2)) }, store, 'd@1');
-    const b = await copyTree(a);
-    await fsp.writeFile(join(b, 'extra.csv'), rows(500, () => '1', 'poison'));
-    await fsp.writeFile(join(b, 'snap.json'), JSON.stringify({ records: [{ pattern: 'train.csv', key: ['id'], label: 'label' }] }));
-    const r = await snapJson(['seal', b, '--as', 'd@2', '--parent', 'd@1', '--key', keys.key, '--store', store]);
-    expect(r.code, r.stderr).toBe(0);
+    await narrowed(store);
     const c = await snapJson(['check', 'd@2', '--against', 'd@1', '--store', store, '--pubkey', keys.pub]);
     expect(c.code, c.stdout).toBe(1);
     expect(c.json.records.unavailable).toContainEqual(expect.objectContaining({ name: 'extra.csv', side: 'b' }));
@@ -100,16 +106,6 @@ describe("check: A's signed thresholds apply, wherever A is read from", () => {
 });
 
 describe("diff: a snapshot side's signed rules choose the record sets too, as in check", () => {
-  /** d@1 with rules *.csv, and d@2 sealed with a snap.json narrowed to train.csv that carries extra.csv unindexed. */
-  async function narrowed(store: string): Promise<string> {
-    const a = await sealed({ 'snap.json': JSON.stringify(RULES), 'train.csv': rows(50, (i) => String(i % 2)) }, store, 'd@1');
-    const b = await copyTree(a);
-    await fsp.writeFile(join(b, 'extra.csv'), rows(500, () => '1', 'poison'));
-    await fsp.writeFile(join(b, 'snap.json'), JSON.stringify({ records: [{ pattern: 'train.csv', key: ['id'], label: 'label' }] }));
-    const r = await snapJson(['seal', b, '--as', 'd@2', '--parent', 'd@1', '--key', keys.key, '--store', store]);
-    expect(r.code, r.stderr).toBe(0);
-    return a;
-  }
 
   it('a record file that A\'s rules match and B left unindexed is listed as an unavailable record set, not passed over', async () => {
     const store = await newStorePath();

@@ -25,6 +25,14 @@ async function rejection(p: Promise<unknown>): Promise<SnapError> {
   return e as SnapError;
 }
 
+
+/** Whether the object `key` of `bucket` can no longer be read (a GET fails). */
+async function isGone(bucket: string, key: string): Promise<boolean> {
+  return clientFor(server).send(new GetObjectCommand({ Bucket: bucket, Key: key })).then(
+    () => false,
+    () => true,
+  );
+}
 describe('the write lock of an S3 store (moto)', () => {
   it('a planted 70 MB lock object is read no further than MAX_LOCK_BYTES + 1 bytes and keeps the store locked: STORE_LOCKED names its key', { timeout: 120_000 }, async () => {
     const bucket = await newBucket(clientFor(server), 'plain');
@@ -61,11 +69,7 @@ describe('the write lock of an S3 store (moto)', () => {
     const remote = new S3Backend(clientFor(server), { bucket, prefix: 'st/' });
     const lock = await remote.lock(500);
     await lock.release();
-    const gone = await clientFor(server).send(new GetObjectCommand({ Bucket: bucket, Key: key })).then(
-      () => false,
-      () => true,
-    );
-    expect(gone).toBe(true);
+    expect(await isGone(bucket, key)).toBe(true);
   });
 
   it('a lock object from another host whose since is a year ahead keeps the store locked while fresh: STORE_LOCKED names its holder, says its since is ahead, and how to break it', { timeout: 60_000 }, async () => {
@@ -92,11 +96,7 @@ describe('the write lock of an S3 store (moto)', () => {
     const remote = new S3Backend(backdating(clientFor(server), key, 16 * 60_000), { bucket, prefix: 'st/' });
     const lock = await remote.lock(500);
     await lock.release();
-    const gone = await clientFor(server).send(new GetObjectCommand({ Bucket: bucket, Key: key })).then(
-      () => false,
-      () => true,
-    );
-    expect(gone).toBe(true);
+    expect(await isGone(bucket, key)).toBe(true);
   });
 });
 
