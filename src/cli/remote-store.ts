@@ -11,7 +11,7 @@
 import { SnapError } from '../core/errors.js';
 import { escapeMessage } from '../core/display.js';
 import { parseExpiry } from '../core/durations.js';
-import { isS3Store, type Retention } from '../store/backend.js';
+import { changedFileText, isS3Store, type ChangedFile, type Retention } from '../store/backend.js';
 import type { TrustedKey } from '../core/envelope.js';
 import type { ManifestNeed, ObjectNeed } from '../store/remote-session.js';
 import { archiveFileClaim } from '../core/archive.js';
@@ -277,11 +277,8 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
  * A staged file of a snapshot whose current version in the bucket is not the one its commit object
  * pins (FORMAT.md §23.3): `current` is the version now there, `null` when a delete marker is.
  */
-interface OverwrittenFinding {
+interface OverwrittenFinding extends ChangedFile {
   ref: string;
-  file: string;
-  pinned: string;
-  current: string | null;
 }
 
 /** Snapshots whose staged files fsck looks up at once (see {@link overwrittenFindings}). */
@@ -304,8 +301,7 @@ async function overwrittenFindings(root: string, remote: S3Backend): Promise<Ove
 }
 
 function overwrittenLine(location: string, o: OverwrittenFinding): string {
-  const now = o.current === null ? 'deleted (a delete marker is its newest version)' : `written over (now version ${o.current})`;
-  return escapeMessage(`FAIL  ${o.ref}: its ${o.file} in ${location} was ${now} after the seal wrote version ${o.pinned}, which its commit object pins and every command reads: someone with write access to the bucket changed it`) + '\n';
+  return escapeMessage(`FAIL  ${changedFileText(location, o.ref, o)} and every command reads: someone with write access to the bucket changed it`) + '\n';
 }
 
 /** One snapshot's retention as show and fsck report it. */

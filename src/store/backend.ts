@@ -103,3 +103,29 @@ export function isS3Store(text: string | undefined): text is string {
 
 /** The snapshot file names every snapshot has, and the unsigned bookkeeping beside them. */
 export const SNAPSHOT_FILE_NAMES = ['manifest.jsonl', 'statement.json', 'envelope.json', 'contents.json'] as const;
+
+/**
+ * A committed snapshot's staged file whose current version in a versioned bucket is not the one its
+ * commit object pins (FORMAT.md §23.3): written over (`current`, the version ID now there) or
+ * deleted (`current` `null`: a delete marker) after the seal wrote version `pinned`. Every reader
+ * still reads `pinned`; someone with write access to the bucket changed the key.
+ */
+export interface ChangedFile {
+  /** The file's name (`manifest.jsonl`, …). */
+  file: string;
+  /** The version ID the commit object records. */
+  pinned: string;
+  /** The key's current version ID; `null` for a delete marker. */
+  current: string | null;
+}
+
+/**
+ * What happened to a {@link ChangedFile} of snapshot `ref` in the store at `location`, as fsck's
+ * failure and every reader's note begin: `REF: its FILE in LOCATION was written over (now version
+ * V) | was deleted (a delete marker is its newest version) after the seal wrote version P, which
+ * its commit object pins`.
+ */
+export function changedFileText(location: string, ref: string, c: ChangedFile): string {
+  const now = c.current === null ? 'deleted (a delete marker is its newest version)' : `written over (now version ${c.current})`;
+  return `${ref}: its ${c.file} in ${location} was ${now} after the seal wrote version ${c.pinned}, which its commit object pins`;
+}

@@ -38,7 +38,7 @@ import { LOG_FILE, LOG_HEAD_FILE } from '../io/audit-log.js';
 import { leaveNothing } from '../io/interrupt.js';
 import { setObjectSink, type ObjectSink } from '../io/object-sink.js';
 import { LocalBackend, splitLogLines } from './local.js';
-import { SNAPSHOT_FILE_NAMES, type Retention, type SnapshotFiles } from './backend.js';
+import { SNAPSHOT_FILE_NAMES, changedFileText, type ChangedFile, type Retention, type SnapshotFiles } from './backend.js';
 import { ListObjectVersionsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { MAX_JUNK_KEYS_KEPT, mapLimit, s3Error, wrongSize, type S3Backend } from './s3.js';
 import { clearStagedLeftovers, findStagedLeftovers } from './s3-leftovers.js';
@@ -308,7 +308,7 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
         const names = await remote.readSnapshotInto(s.name, s.version, tmp, everyManifest ? SNAPSHOT_FILE_NAMES : WITHOUT_MANIFEST, (text, file) => {
           opts.note(text);
           if (file === MANIFEST_FILE) manifestRefused = true;
-        }).catch((e: unknown) => {
+        }, (c) => opts.note(changedNote(remote, ref, c))).catch((e: unknown) => {
           if (!(e instanceof SnapError && e.code === 'SNAPSHOT_MALFORMED')) throw e;
           opts.note(`${e.message}: none of its files is read`);
           malformed.add(ref);
@@ -485,6 +485,15 @@ async function pullAttestations(remote: S3Backend, local: LocalBackend, otherFil
   return [...new Set(named.flat())];
 }
 
+/**
+ * The note every command gives of a snapshot file read at the version its commit object pins while
+ * the bucket's current version of the key is another or a delete marker (FORMAT.md §23.3): the
+ * command is not misled, but someone changed what was sealed, and fsck fails on it.
+ */
+function changedNote(remote: S3Backend, ref: string, c: ChangedFile): string {
+  return `${changedFileText(remote.location, ref, c)}: that version is read; someone with write access to the bucket changed the key (snap fsck fails on it)`;
+}
+
 /** A snapshot's files but its manifest (what is pulled of a snapshot whose manifest the command does not read). */
 const WITHOUT_MANIFEST: readonly string[] = SNAPSHOT_FILE_NAMES.filter((f) => f !== MANIFEST_FILE);
 
@@ -503,7 +512,7 @@ async function pullManifest(remote: S3Backend, store: Store, name: string, versi
     const names = await remote.readSnapshotInto(name, version, tmp, [MANIFEST_FILE], (text) => {
       note(text);
       refused = true;
-    }).catch((e: unknown) => {
+    }, (c) => note(changedNote(remote, `${name}@${version}`, c))).catch((e: unknown) => {
       if (e instanceof SnapError && e.code === 'SNAPSHOT_MALFORMED') return [] as string[]; // said when its other files were pulled
       throw e;
     });

@@ -46,7 +46,7 @@ import { MAX_ENVELOPE_BYTES } from '../core/envelope.js';
 import { MAX_CONTENTS_BYTES } from '../io/store.js';
 import { MAX_HEAD_BYTES, MAX_LOG_LINE_BYTES } from '../io/audit-log.js';
 import { RESERVED_ROOT_NAMES, rehashing } from './local.js';
-import { SNAPSHOT_FILE_NAMES, type BackendLock, type CommittedSnapshot, type PutResult, type Retention, type SnapshotFiles, type StoreBackend } from './backend.js';
+import { SNAPSHOT_FILE_NAMES, type BackendLock, type ChangedFile, type CommittedSnapshot, type PutResult, type Retention, type SnapshotFiles, type StoreBackend } from './backend.js';
 
 /**
  * Longest segment of a store file's path, in UTF-8 bytes: 255 (NAME_MAX of the local file systems)
@@ -673,6 +673,39 @@ export class S3Backend implements StoreBackend {
   }
 
   /**
+   * Open the body of a staged file at the version its commit object pins, and find whether that
+   * version is still the key's current one, at no extra request when it is (FORMAT.md §23.3): the
+   * key is read without a version first, and when the server answers with the pinned version ID
+   * those are the bytes; otherwise (another version, or a delete marker: `404`) that response is
+   * dropped unread and the pinned version is read — one GET more, only for a changed file. A GET of
+   * the pinned version alone could not tell (nothing in its answer says whether it is the newest).
+   * A file without a pinned version (an unversioned bucket) is read as it is: one written over there
+   * does not hash to its pin, and one deleted is missing, which the readers already report.
+   * @returns the body (`undefined`: no such version), and `changed` when the current version is not the pinned one
+   * @throws SnapError `IO_ERROR`
+   */
+  private async getPinned(v: Version): Promise<{ body?: Readable; changed?: { pinned: string; current: string | null } }> {
+    const orMissing = (e: unknown): undefined => {
+      if (e instanceof SnapError && e.code === 'NOT_FOUND') return undefined;
+      throw e;
+    };
+    if (v.versionId === undefined) return { body: await this.get(v.key).catch(orMissing) };
+    let current: string | null;
+    try {
+      const r = await this.client.send(new GetObjectCommand({ Bucket: this.where.bucket, Key: v.key }));
+      if (r.VersionId === v.versionId) return { body: r.Body as Readable };
+      (r.Body as Readable | undefined)?.destroy();
+      // A server that names no version cannot tell: the pinned version is read, and nothing said.
+      if (r.VersionId === undefined) return { body: await this.get(v.key, v.versionId).catch(orMissing) };
+      current = r.VersionId;
+    } catch (e) {
+      if (!isNotFound(e)) throw s3Error(e, `read ${v.key}`);
+      current = null;
+    }
+    return { body: await this.get(v.key, v.versionId).catch(orMissing), changed: { pinned: v.versionId, current } };
+  }
+
+  /**
    * Copy a committed snapshot's files — those of SNAPSHOT_FILE_NAMES its commit object names, no
    * other — into the folder `dir` (which must exist), each streamed from
    * its staged key to a file of the same name (mode 0444): the manifest whole (never held in
@@ -681,22 +714,23 @@ export class S3Backend implements StoreBackend {
    * is refused by it as in a local store. A file the commit object names that is missing is left
    * out, and so is one whose bytes are not those the commit object pins (its SHA-256): it is not the
    * snapshot's file, and the command reports the file missing. Each is read at the version the
-   * commit object records for it (a versioned bucket): what was written over it since is not read.
+   * commit object records for it (a versioned bucket): what was written over it since is not read,
+   * and is told to `changed` (found at no extra request for a file not changed: {@link getPinned}).
    * @param only copy only these of its files (default: all four)
    * @param note told of each file left out for not being the one pinned (a message, and its name)
+   * @param changed told of each file read whose current version in the bucket is not the one pinned
+   *   (`current` `null`: a delete marker), as fsck's {@link overwrittenFiles} finds them
    * @returns the names of the files written
    * @throws SnapError `NOT_FOUND` (no such snapshot) | `SNAPSHOT_MALFORMED` (its commit object) | `IO_ERROR`
    */
-  async readSnapshotInto(name: string, version: string, dir: string, only: readonly string[] = SNAPSHOT_FILE_NAMES, note: (text: string, file: string) => void = () => {}): Promise<string[]> {
+  async readSnapshotInto(name: string, version: string, dir: string, only: readonly string[] = SNAPSHOT_FILE_NAMES, note: (text: string, file: string) => void = () => {}, changed: (c: ChangedFile) => void = () => {}): Promise<string[]> {
     const { commit } = await this.readCommit(name, version);
     const written: string[] = [];
     // Only the files a snapshot has: any other name a commit object lists (planted) is not read.
     for (const f of Object.keys(commit.files).filter((n) => (SNAPSHOT_FILE_NAMES as readonly string[]).includes(n) && only.includes(n))) {
       const v = this.stagedFile(name, version, commit, f);
-      const body = await this.get(v.key, v.versionId).catch((e) => {
-        if (e instanceof SnapError && e.code === 'NOT_FOUND') return undefined;
-        throw e;
-      });
+      const { body, changed: ch } = await this.getPinned(v);
+      if (ch) changed({ file: f, ...ch });
       if (!body) continue;
       const path = join(dir, f);
       const got = await copyAtMost(body, path, SNAPSHOT_FILE_LIMITS[f] ?? Infinity).catch((e: unknown) => {
@@ -1288,9 +1322,9 @@ export class S3Backend implements StoreBackend {
    * @returns the files, in name order, each with the current version ID (`null`: deleted)
    * @throws SnapError `NOT_FOUND` | `SNAPSHOT_MALFORMED` (its commit object) | `IO_ERROR`
    */
-  async overwrittenFiles(name: string, version: string): Promise<{ file: string; pinned: string; current: string | null }[]> {
+  async overwrittenFiles(name: string, version: string): Promise<ChangedFile[]> {
     const { commit } = await this.readCommit(name, version);
-    const out: { file: string; pinned: string; current: string | null }[] = [];
+    const out: ChangedFile[] = [];
     for (const f of snapshotFilesOf(commit).sort()) {
       const v = this.stagedFile(name, version, commit, f);
       if (v.versionId === undefined) continue;

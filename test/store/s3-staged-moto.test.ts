@@ -6,6 +6,8 @@
  * is not the bytes pinned (a plain bucket) is not the snapshot's and is left out, as missing.
  */
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { useS3Server } from '../helpers/s3-server.js';
@@ -155,5 +157,70 @@ describe('staged snapshot files of an S3 store written over by another writer (m
     expect(human.stdout).toMatch(/FAIL {2}ds@v1: its manifest\.jsonl in s3:\/\/\S+ was written over \(now version \S+\) after the seal wrote version \S+, which its commit object pins and every command reads/);
     expect(human.stdout).toContain('ds@v1: its statement.json in');
     expect(human.stdout).toContain('was deleted (a delete marker is its newest version)');
+  });
+
+  it('a manifest written over and a statement deleted after the seal (versioned bucket): verify and restore still read the sealed versions and pass, and say on stderr which file was changed, what is there now and which version they read', { timeout: 120_000 }, async () => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'versioned');
+    const store = `s3://${bucket}/st`;
+    const data = await makeTree({ 'a.txt': 'alpha\n', 'b.txt': 'bravo\n' });
+    expectOk(await run(['seal', data, '--as', 'ds@v1', '--key', kp.key, '--store', store]));
+    const clean = await run(['verify', data, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', store]);
+    expectOk(clean);
+    expect(clean.stderr).not.toContain('after the seal wrote version');
+    const keys = ((await c.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'st/snapshots/ds/v1/staged/' }))).Contents ?? []).map((o) => o.Key as string);
+    const manifest = keys.find((k) => k.endsWith('/manifest.jsonl')) as string;
+    const statement = keys.find((k) => k.endsWith('/statement.json')) as string;
+    const put = await c.send(new PutObjectCommand({ Bucket: bucket, Key: manifest, Body: 'attacker\n' }));
+    await c.send(new DeleteObjectCommand({ Bucket: bucket, Key: statement }));
+
+    const v = await run(['verify', data, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', store]);
+    expectOk(v);
+    expect(v.json.counts.matched).toBe(2);
+    expect(v.stderr).toMatch(new RegExp(`ds@v1: its manifest\\.jsonl in s3://${bucket}/st/ was written over \\(now version ${put.VersionId}\\) after the seal wrote version \\S+, which its commit object pins: that version is read`));
+    expect(v.stderr).toMatch(/ds@v1: its statement\.json in s3:\/\/\S+ was deleted \(a delete marker is its newest version\) after the seal wrote version \S+, which its commit object pins: that version is read/);
+    const out = join(await makeTree({}), 'out');
+    const r = await run(['restore', 'ds@v1', out, '--pubkey', kp.pub, '--store', store]);
+    expectOk(r);
+    expect(await readFile(join(out, 'b.txt'), 'utf8')).toBe('bravo\n');
+    expect(r.stderr).toContain('ds@v1: its manifest.jsonl in');
+    expect(r.stderr).toContain('ds@v1: its statement.json in');
+  });
+
+  it('reading a snapshot whose files were not changed costs one GET a file and nothing more; a file written over costs one GET more, and is told with the version now there', { timeout: 60_000 }, async () => {
+    const bucket = await newBucket(clientFor(server), 'versioned');
+    const sealer = new S3Backend(clientFor(server), { bucket, prefix: 'st/' });
+    await sealer.open(true);
+    await sealer.commitSnapshot('ds', 'v1', files());
+    const sent: string[] = [];
+    const client = clientFor(server);
+    const send = client.send.bind(client) as (cmd: unknown) => Promise<unknown>;
+    (client as unknown as { send: (cmd: unknown) => Promise<unknown> }).send = (cmd: unknown) => {
+      sent.push((cmd as { constructor: { name: string } }).constructor.name);
+      return send(cmd);
+    };
+    const reader = new S3Backend(client, { bucket, prefix: 'st/' });
+    await reader.listSnapshots();
+    const read = async (): Promise<{ names: string[]; contents: string; changed: unknown[]; sent: string[] }> => {
+      const dir = await makeTree({});
+      const changed: unknown[] = [];
+      sent.length = 0;
+      const names = await reader.readSnapshotInto('ds', 'v1', dir, undefined, undefined, (ch) => changed.push(ch));
+      return { names: names.sort(), contents: await readFile(join(dir, 'contents.json'), 'utf8'), changed, sent: [...sent] };
+    };
+    const before = await read();
+    expect(before.names).toEqual(['contents.json', 'manifest.jsonl']);
+    expect(before.changed).toEqual([]);
+    // The commit object, then one GET a file: no HEAD, no listing.
+    expect(before.sent).toEqual(['GetObjectCommand', 'GetObjectCommand', 'GetObjectCommand']);
+    const key = 'st/snapshots/ds/v1/staged/';
+    const listed = await clientFor(server).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key }));
+    const contents = (listed.Contents ?? []).map((o) => o.Key as string).find((k) => k.endsWith('/contents.json')) as string;
+    const put = await clientFor(server).send(new PutObjectCommand({ Bucket: bucket, Key: contents, Body: '{"objects":false}\n' }));
+    const after = await read();
+    expect(after.names).toEqual(['contents.json', 'manifest.jsonl']);
+    expect(after.contents).toBe('{"objects":true}\n');
+    expect(after.changed).toEqual([{ file: 'contents.json', pinned: expect.any(String), current: put.VersionId }]);
+    expect(after.sent).toEqual(['GetObjectCommand', 'GetObjectCommand', 'GetObjectCommand', 'GetObjectCommand']);
   });
 });
