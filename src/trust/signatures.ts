@@ -43,6 +43,25 @@ function rolesOf(v: VerifiedPolicy, keyid: string): string[] {
     .map(([role]) => role);
 }
 
+/** Trusted keys named one by one in a threshold failure; the rest are counted. */
+const MAX_KEYS_NAMED = 8;
+
+/**
+ * The part of a threshold failure that names the trusted keys no signature verifies under (their
+ * keyids' first 16 hex digits, as verify shows signers; the first {@link MAX_KEYS_NAMED}, then a
+ * count): `; none verifies under trusted key K1, K2 and 3 more`, or '' when every key signed. A
+ * signature that was there and went (e.g. a co-signature file deleted from an S3 store, which
+ * leaves no trace) is named by the key that made it.
+ */
+function notSigned(trusted: readonly TrustedKey[], signed: readonly string[]): string {
+  const have = new Set(signed);
+  const ids = [...new Set(trusted.map((k) => k.keyid).filter((k) => !have.has(k)))];
+  if (ids.length === 0) return '';
+  const named = ids.slice(0, MAX_KEYS_NAMED).map((k) => k.slice(0, 16));
+  const list = ids.length > MAX_KEYS_NAMED ? `${named.join(', ')} and ${ids.length - MAX_KEYS_NAMED} more` : named.length > 1 ? `${named.slice(0, -1).join(', ')} and ${named.at(-1)}` : named[0];
+  return `; none verifies under trusted key${ids.length > 1 ? 's' : ''} ${list}`;
+}
+
 /**
  * Judge an envelope's signatures (see the module comment).
  * @throws SnapError `ENVELOPE_UNKNOWN_PAYLOAD_TYPE` | `BASE64_INVALID` (payload) | `USAGE` (threshold)
@@ -58,7 +77,7 @@ export function judgeSignatures(env: Envelope, trusted: readonly TrustedKey[], t
         ? 'the envelope has no signatures'
         : n === 0
           ? 'no signature verifies under a trusted key (wrong --pubkey, or the statement was altered)'
-          : `only ${n} of the required ${threshold} trusted keys signed`;
+          : `only ${n} of the required ${threshold} trusted keys signed${notSigned(trusted, r.trustedKeyids)}`;
     return { payload: r.payload, signers, policySigners: [], failure: { code: 'SIGNATURE_INVALID', message } };
   }
   const given = new Set(trusted.map((k) => k.keyid));
@@ -77,7 +96,7 @@ export function judgeSignatures(env: Envelope, trusted: readonly TrustedKey[], t
   const policySigners = r.trustedKeyids.filter((k) => k in p.keys && keyUnusable(p, k, now) === undefined);
   const pubSigned = r.trustedKeyids.filter((k) => given.has(k)).length;
   if (trusted.length > 0 && pubSigned < threshold) {
-    return { payload: r.payload, signers, policySigners, failure: { code: 'SIGNATURE_INVALID', message: `only ${pubSigned} of the required ${threshold} --pubkey keys signed` } };
+    return { payload: r.payload, signers, policySigners, failure: { code: 'SIGNATURE_INVALID', message: `only ${pubSigned} of the required ${threshold} --pubkey keys signed${notSigned(trusted, r.trustedKeyids)}` } };
   }
   if (trusted.length === 0 && policySigners.length === 0) {
     const message = env.signatures.length === 0 ? 'the envelope has no signatures' : `no signature verifies under a key of policy ${p.name} v${p.version} that counts now (an unknown, revoked or expired key, or the statement was altered)`;

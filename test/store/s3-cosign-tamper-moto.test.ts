@@ -56,8 +56,8 @@ describe('a co-signature file of an S3 store written over or deleted (moto)', ()
     expect(gone.stderr).toContain(`co-signature file ${file.slice('st/'.length)} was deleted in the bucket after it was written: its first version is read`);
   });
 
-  it('in a plain bucket, a spoiled co-signature fails the threshold and is named on stderr; a deleted one fails it', { timeout: 120_000 }, async () => {
-    const { c, bucket, file, verify } = await cosigned('plain');
+  it('in a plain bucket, a spoiled co-signature fails the threshold and is named on stderr; a deleted one fails it, and verify and restore name the trusted key no signature verifies under', { timeout: 120_000 }, async () => {
+    const { c, bucket, store, file, run, verify } = await cosigned('plain');
     await c.send(new PutObjectCommand({ Bucket: bucket, Key: file, Body: 'junk\n' }));
     const over = await verify();
     expect(over.code).toBe(1);
@@ -66,7 +66,13 @@ describe('a co-signature file of an S3 store written over or deleted (moto)', ()
     await c.send(new DeleteObjectCommand({ Bucket: bucket, Key: file }));
     const gone = await verify();
     expect(gone.code).toBe(1);
-    expect(gone.stdout).toContain('only 1 of the required 2 trusted keys signed');
+    // A deleted file leaves no trace to name, but the missing signature is named by its key.
+    const missing = `only 1 of the required 2 trusted keys signed; none verifies under trusted key ${reviewer.keyid.slice(0, 16)}`;
+    expect(gone.stdout).toContain(missing);
+    expect(gone.stdout.split('\n')[0]).not.toContain(producer.keyid.slice(0, 16)); // the producer did sign
+    const restored = await run(['restore', 'ds@v1', join(await tempDir('snap-cosign-out-'), 'out'), '--pubkey', producer.pub, '--pubkey', reviewer.pub, '--threshold', '2', '--store', store]);
+    expect(restored.code).toBe(1);
+    expect(restored.stderr).toContain(missing);
   });
 
   it('the producer\'s signature planted again, claiming the reviewer\'s keyid, in other co-signature files does not count twice: with the real co-signature deleted, --threshold 2 fails', { timeout: 120_000 }, async () => {
