@@ -8,7 +8,9 @@
  *   cannot be read;
  * - staged files of a NAME@VERSION without a commit object younger than {@link STAGED_MIN_AGE_MS}
  *   (a seal could still be about to commit them, were its lock taken over);
- * - a file under an Object Lock retention that has not ended (its group is kept, and said).
+ * - a file under an Object Lock retention that has not ended (its group is kept, and said);
+ * - the folders of the NAME/VERSIONs past the first {@link MAX_COMMIT_LOOKUPS} of one scan, whose
+ *   commit objects are not looked up (counted in one entry, kept).
  *
  * Stale lock objects need no cleaning: taking the lock removes them (§23.4).
  */
@@ -31,6 +33,20 @@ export const STAGED_MIN_AGE_MS = LOCK_STALE_MS;
  */
 export const MAX_STAGED_LEFTOVERS_KEPT = 1000;
 
+/**
+ * Most NAME/VERSIONs whose commit object one scan looks up (a request or two each: a listing of the
+ * key's versions, then a GET). A store in use has a staged folder left only under a few, but a
+ * bucket writer can plant staged-looking keys under any number of names, each otherwise one more
+ * look-up: the folders of the NAME/VERSIONs past this are not looked at, counted in one entry, kept
+ * (never removed unread), and the next `fsck --clean` goes on once the first are removed.
+ */
+export const MAX_COMMIT_LOOKUPS = 1000;
+
+/** Options of a scan: `maxLookups` (default {@link MAX_COMMIT_LOOKUPS}), for tests. */
+export interface StagedScanOptions {
+  maxLookups?: number;
+}
+
 /** Every key under `prefix`, its size in bytes and when the server last wrote it (ms; ListObjectsV2, paged, in key order). */
 async function* listed(remote: S3Backend, prefix: string): AsyncIterable<{ key: string; size: number; modified?: number }> {
   let token: string | undefined;
@@ -47,23 +63,33 @@ async function* listed(remote: S3Backend, prefix: string): AsyncIterable<{ key: 
  * Each staged folder no winning commit names (see the module comment), in key order, handed to
  * `each` as it is found: `prefix` is the key prefix of its files (`…/staged/<token>/`). Only the
  * folder being listed and the winning commit of its NAME/VERSION are held: a listing sorts keys, so
- * the keys of one folder, and the folders of one NAME/VERSION, come one after the other.
+ * the keys of one folder, and the folders of one NAME/VERSION, come one after the other. The commit
+ * objects of the first `maxLookups` NAME/VERSIONs with a staged folder are looked up; the folders
+ * of the others are counted in `skipped`, not looked at.
  * @throws SnapError `IO_ERROR` (listing or reading a commit object failed)
  */
-async function forEachStaged(remote: S3Backend, now: number, each: (leftover: Leftover, prefix: string) => Promise<void>): Promise<void> {
+async function forEachStaged(remote: S3Backend, now: number, each: (leftover: Leftover, prefix: string) => Promise<void>, skipped: Skipped, maxLookups: number): Promise<void> {
   const base = `${remote.where.prefix}snapshots/`;
-  let winner: { nv: string; token: string | null | undefined } | undefined; // null: no commit, undefined: unreadable
+  let winner: { nv: string; token: string | null | undefined | 'skipped' } | undefined; // null: no commit, undefined: unreadable
+  let lookups = 0;
   let current: { g: string; keys: number; bytes: number; newest: number } | undefined;
   const close = async (x: { g: string; keys: number; bytes: number; newest: number }): Promise<void> => {
     const [name, version, , staged] = x.g.split('/') as [string, string, string, string];
     const nv = `${name}/${version}`;
     if (winner?.nv !== nv) {
-      const token = await remote.readCommit(name, version).then(
-        (c) => c.commit.staged as string | null | undefined,
-        (e: unknown) => (isSnapError(e, 'NOT_FOUND') ? null : undefined),
-      );
-      winner = { nv, token };
+      if (lookups >= maxLookups) {
+        winner = { nv, token: 'skipped' };
+        skipped.names++;
+      } else {
+        lookups++;
+        const token = await remote.readCommit(name, version).then(
+          (c) => c.commit.staged as string | null | undefined,
+          (e: unknown) => (isSnapError(e, 'NOT_FOUND') ? null : undefined),
+        );
+        winner = { nv, token };
+      }
     }
+    if (winner.token === 'skipped') return skipped.add(x);
     if (winner.token === undefined || winner.token === staged) return;
     const age = now - x.newest;
     const removable = winner.token !== null || age >= STAGED_MIN_AGE_MS;
@@ -106,34 +132,57 @@ class Rest {
   }
 }
 
+/** Staged folders of the NAME/VERSIONs past {@link MAX_COMMIT_LOOKUPS}, counted, not looked at. */
+class Skipped {
+  names = 0;
+  folders = 0;
+  keys = 0;
+  bytes = 0;
+  constructor(private readonly maxLookups: number) {}
+  add(x: { keys: number; bytes: number }): void {
+    this.folders++;
+    this.keys += x.keys;
+    this.bytes += x.bytes;
+  }
+  /** The one entry that counts them, kept (none when there are none). */
+  entry(): Leftover[] {
+    if (this.folders === 0) return [];
+    return [{ kind: 'staged', path: 'snapshots/…', bytes: this.bytes, entries: this.keys, removable: false, message: `snapshots/…: ${this.folders} staged folder(s) of ${this.names} NAME@VERSION(s) (${this.keys} keys, ${this.bytes} bytes) not looked at: whether a commit object names them was looked up for the first ${this.maxLookups} NAME@VERSIONs only (MAX_COMMIT_LOOKUPS), so that keys planted under many names cost no more requests; kept — run snap fsck --clean again once the others are removed` }];
+  }
+}
+
 /**
  * The staged leftovers of an S3 store, as fsck reports leftovers (warnings, not failures): the first
- * {@link MAX_STAGED_LEFTOVERS_KEPT} in key order, then one entry (`snapshots/…`) counting the rest.
+ * {@link MAX_STAGED_LEFTOVERS_KEPT} in key order, then one entry (`snapshots/…`) counting the rest,
+ * then one counting the folders of the NAME/VERSIONs past {@link MAX_COMMIT_LOOKUPS}.
  * @throws SnapError `IO_ERROR`
  */
-export async function findStagedLeftovers(remote: S3Backend, now = Date.now()): Promise<Leftover[]> {
+export async function findStagedLeftovers(remote: S3Backend, now = Date.now(), opts: StagedScanOptions = {}): Promise<Leftover[]> {
   const out: Leftover[] = [];
   const rest = new Rest();
+  const skipped = new Skipped(opts.maxLookups ?? MAX_COMMIT_LOOKUPS);
   await forEachStaged(remote, now, async (l) => {
     if (out.length < MAX_STAGED_LEFTOVERS_KEPT) out.push(l);
     else rest.add(l);
-  });
-  return [...out, ...rest.entry('found', false)];
+  }, skipped, opts.maxLookups ?? MAX_COMMIT_LOOKUPS);
+  return [...out, ...rest.entry('found', false), ...skipped.entry()];
 }
 
 /**
  * Remove the removable staged leftovers (the caller holds the store's lock), every one of them, each
  * folder listed again as it is removed. In a versioned bucket a removal is a delete marker: the
  * versions stay until their retention ends. `removed` and `kept` name the first
- * {@link MAX_STAGED_LEFTOVERS_KEPT} each, then one entry counting the rest.
+ * {@link MAX_STAGED_LEFTOVERS_KEPT} each, then one entry counting the rest; `kept` ends with one
+ * entry counting the folders of the NAME/VERSIONs past {@link MAX_COMMIT_LOOKUPS}, not looked at.
  * @throws SnapError `IO_ERROR`
  */
-export async function clearStagedLeftovers(remote: S3Backend, now = Date.now()): Promise<CleanResult> {
+export async function clearStagedLeftovers(remote: S3Backend, now = Date.now(), opts: StagedScanOptions = {}): Promise<CleanResult> {
   const removed: Leftover[] = [];
   const kept: Leftover[] = [];
   const moreRemoved = new Rest();
   const moreKept = new Rest();
   const keep = (l: Leftover): void => (kept.length < MAX_STAGED_LEFTOVERS_KEPT ? void kept.push(l) : moreKept.add(l));
+  const skipped = new Skipped(opts.maxLookups ?? MAX_COMMIT_LOOKUPS);
   const locking = await remote.objectLockEnabled();
   await forEachStaged(remote, now, async (l, prefix) => {
     if (!l.removable) return keep(l);
@@ -155,6 +204,6 @@ export async function clearStagedLeftovers(remote: S3Backend, now = Date.now()):
     }
     if (removed.length < MAX_STAGED_LEFTOVERS_KEPT) removed.push(l);
     else moreRemoved.add(l);
-  });
-  return { removed: [...removed, ...moreRemoved.entry('removed', true)], kept: [...kept, ...moreKept.entry('kept', false)] };
+  }, skipped, opts.maxLookups ?? MAX_COMMIT_LOOKUPS);
+  return { removed: [...removed, ...moreRemoved.entry('removed', true)], kept: [...kept, ...moreKept.entry('kept', false), ...skipped.entry()] };
 }

@@ -1,0 +1,62 @@
+/**
+ * The scan of an S3 store's staged leftovers (docs/FORMAT.md §23.5, store/s3-leftovers.ts) against
+ * someone who can write the bucket and holds no key, on moto (started here; never skipped): staged-
+ * looking keys planted under many NAME/VERSIONs would each cost the scan a look-up of that
+ * NAME@VERSION's commit object. The look-ups are capped; the folders past the cap are counted, kept
+ * and said, and the next `fsck --clean` goes on where this one stopped.
+ */
+import { describe, expect, it } from 'vitest';
+import { ListObjectVersionsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { useS3Server } from '../helpers/s3-server.js';
+import { clientFor, newBucket } from './s3-fixture.js';
+import { S3Backend } from '../../src/store/s3.js';
+import { clearStagedLeftovers, findStagedLeftovers } from '../../src/store/s3-leftovers.js';
+
+const server = useS3Server('moto');
+const token = (i: number): string => i.toString(16).padStart(32, '0');
+/** Past the 15 minutes an uncommitted seal's staged files are left alone: every folder is removable. */
+const later = (): number => Date.now() + 60 * 60_000;
+
+/** A client that counts the commit objects looked up (a listing whose prefix is a commit object's key). */
+function countingClient(): { client: S3Client; lookups: () => number } {
+  const client = clientFor(server);
+  let n = 0;
+  const send = client.send.bind(client) as (cmd: unknown) => Promise<unknown>;
+  (client as unknown as { send: (cmd: unknown) => Promise<unknown> }).send = (cmd: unknown) => {
+    if ((cmd instanceof ListObjectsV2Command || cmd instanceof ListObjectVersionsCommand) && (cmd.input.Prefix ?? '').endsWith('/commit.json')) n++;
+    return send(cmd);
+  };
+  return { client, lookups: () => n };
+}
+
+describe('staged leftovers planted under many NAME/VERSIONs (moto)', () => {
+  it.each(['plain', 'versioned'] as const)('in a %s bucket, the scan looks up at most the cap of NAME@VERSIONs; the folders past it are one entry, kept, naming how many were not looked at; fsck --clean run again removes them', { timeout: 120_000 }, async (kind) => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, kind);
+    // Six NAME/VERSIONs without a commit object, one staged folder each (two keys).
+    for (let i = 0; i < 6; i++) for (const f of ['manifest.jsonl', 'statement.json']) await c.send(new PutObjectCommand({ Bucket: bucket, Key: `st/snapshots/ghost${i}/v1/staged/${token(i)}/${f}`, Body: 'junk' }));
+
+    const counted = countingClient();
+    const remote = new S3Backend(counted.client, { bucket, prefix: 'st/' });
+    const found = await findStagedLeftovers(remote, later(), { maxLookups: 2 });
+    expect(counted.lookups()).toBe(2);
+    expect(found.map((l) => [l.path, l.removable])).toEqual([
+      [`snapshots/ghost0/v1/staged/${token(0)}/`, true],
+      [`snapshots/ghost1/v1/staged/${token(1)}/`, true],
+      ['snapshots/…', false],
+    ]);
+    expect(found[2]).toMatchObject({ kind: 'staged', entries: 8, bytes: 32 });
+    expect(found[2]?.message).toBe('snapshots/…: 4 staged folder(s) of 4 NAME@VERSION(s) (8 keys, 32 bytes) not looked at: whether a commit object names them was looked up for the first 2 NAME@VERSIONs only (MAX_COMMIT_LOOKUPS), so that keys planted under many names cost no more requests; kept — run snap fsck --clean again once the others are removed');
+
+    const first = await clearStagedLeftovers(remote, later(), { maxLookups: 2 });
+    expect(first.removed.map((l) => l.path)).toEqual([`snapshots/ghost0/v1/staged/${token(0)}/`, `snapshots/ghost1/v1/staged/${token(1)}/`]);
+    expect(first.kept.map((l) => [l.path, l.entries])).toEqual([['snapshots/…', 8]]);
+    expect(counted.lookups()).toBe(4);
+    const second = await clearStagedLeftovers(remote, later(), { maxLookups: 2 });
+    expect(second.removed.map((l) => l.path)).toEqual([`snapshots/ghost2/v1/staged/${token(2)}/`, `snapshots/ghost3/v1/staged/${token(3)}/`]);
+    const third = await clearStagedLeftovers(remote, later(), { maxLookups: 2 });
+    expect(third.removed.map((l) => l.path)).toEqual([`snapshots/ghost4/v1/staged/${token(4)}/`, `snapshots/ghost5/v1/staged/${token(5)}/`]);
+    expect(third.kept).toEqual([]);
+    expect(await findStagedLeftovers(remote, later(), { maxLookups: 2 })).toEqual([]);
+  });
+});
