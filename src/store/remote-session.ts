@@ -12,7 +12,8 @@
  *    for verify, diff, check, show, report and prove --record). Staging is bounded: the objects'
  *    bytes (from the signed manifest's sizes) must fit in the free space of the working copy's disk
  *    (`DISK_FULL` otherwise, before anything is downloaded). fsck copies none: it re-hashes every
- *    object as it streams from the bucket ({@link RemoteSession.checkObjects}). Every object read is
+ *    object a snapshot names, and the first {@link MAX_UNREFERENCED_OBJECTS_READ} others, as they
+ *    stream from the bucket ({@link RemoteSession.checkObjects}). Every object read is
  *    re-hashed: one that does not hash to its name is kept as read (so that restore and export
  *    report it with their own verdicts) and said on stderr;
  * 3. run the command on the working copy;
@@ -126,8 +127,10 @@ export interface RemoteSession {
   /** Whether opening made the remote store. */
   created: boolean;
   /**
-   * fsck's objects (`stream`): re-hash every object of the bucket as it streams (eight at once,
-   * nothing stored), in the shape fsck reports them; `present` is every object the store lists.
+   * fsck's objects (`stream`): re-hash the objects of the bucket as they stream (eight at once,
+   * nothing stored), in the shape fsck reports them — every object a snapshot of the working copy
+   * names, and of the others the first {@link RemoteSessionOptions.unreferencedObjectsRead} (the rest
+   * counted in one stray entry, not read); `present` is the objects listed that were read or named.
    */
   checkObjects(onProgress?: (p: { files: number; bytes: number; totalFiles?: number }) => void): Promise<StreamedObjects>;
   /**
@@ -152,9 +155,22 @@ export interface StreamedObjects {
     unreadable: { path: string; reason: string }[];
   };
   present: Set<string>;
-  /** Keys under `objects/` that are not object names (paths relative to the store), as fsck's strays. */
+  /**
+   * Keys under `objects/` that are not object names (paths relative to the store), as fsck's
+   * strays, and one entry counting the objects no snapshot names past those read.
+   */
   strays: string[];
 }
+
+/**
+ * Most objects that no snapshot names which fsck reads (re-hashes) from an S3 store, in key order.
+ * A store in use has few (a seal stopped before its commit leaves its uploads, which its rerun
+ * names), but a bucket writer can plant any number of keys of an object's shape: each read is a
+ * GET, and the listing is not held, so the rest are counted (one stray entry), not read. They
+ * matter to no snapshot; once a seal names one (it reuses a listed object of the right size), fsck
+ * reads it as it reads every named object.
+ */
+export const MAX_UNREFERENCED_OBJECTS_READ = 1000;
 
 /** Options of {@link openRemoteSession}. */
 export interface RemoteSessionOptions {
@@ -188,6 +204,8 @@ export interface RemoteSessionOptions {
   manifests?: ManifestNeed;
   /** Where notes go (objects that failed their re-hash, ignored commits). */
   note: (text: string) => void;
+  /** With `objects: 'stream'`: how many objects no snapshot names fsck reads ({@link MAX_UNREFERENCED_OBJECTS_READ} unless given). */
+  unreferencedObjectsRead?: number;
   lockWaitMs?: number;
 }
 
@@ -224,7 +242,7 @@ export async function openRemoteSession(remote: S3Backend, opts: RemoteSessionOp
       remote,
       stats,
       created,
-      checkObjects: (onProgress) => streamObjects(remote, new Set(state.objects.keys()), stats, opts.note, onProgress),
+      checkObjects: (onProgress) => streamObjects(remote, store, opts.unreferencedObjectsRead ?? MAX_UNREFERENCED_OBJECTS_READ, stats, opts.note, onProgress),
       leftovers: () => findStagedLeftovers(remote),
       clean: () => clearStagedLeftovers(remote),
       async installObject(hex, path, size) {
@@ -377,7 +395,8 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
   } finally {
     for (const tmp of ready) if (tmp !== undefined) await fsp.rm(tmp, { recursive: true, force: true });
   }
-  for await (const o of remote.listObjectSizes()) state.objects.set(o.hex, o.size);
+  // fsck streams the listing itself (streamObjects), holding only what it reads or a snapshot names.
+  if (opts.objects !== 'stream') for await (const o of remote.listObjectSizes()) state.objects.set(o.hex, o.size);
   if (opts.presence) await markPresent(store, state.objects.keys());
   let need: string[] = [];
   /**
@@ -689,17 +708,26 @@ async function pullObject(remote: S3Backend, store: Store, hex: string, limit = 
 }
 
 /**
- * Re-hash every object of `present` as it streams from the bucket (TRANSFER_JOBS at once; each
- * chunk hashed and dropped: memory is bounded, nothing goes to disk). An object that went away
- * meanwhile or cannot be read is unreadable, as fsck says of a local one.
+ * Re-hash the bucket's objects as they stream (TRANSFER_JOBS at once; each chunk hashed and
+ * dropped: memory is bounded, nothing goes to disk): every object a snapshot of the working copy
+ * `store` names (its manifest's entries, its statement's record indexes: all that fsck asks about),
+ * and of the others the first `unreferenced` in key order. The listing is read page by page, never
+ * held: what is kept is the named objects and those read, so keys planted under `objects/sha256/`
+ * cost no memory and, past `unreferenced`, no GET — they are counted in one stray entry. An object
+ * that went away meanwhile or cannot be read is unreadable, as fsck says of a local one.
  */
-async function streamObjects(remote: S3Backend, present: Set<string>, stats: SessionStats, note: (t: string) => void, onProgress?: (p: { files: number; bytes: number; totalFiles?: number }) => void): Promise<StreamedObjects> {
+async function streamObjects(remote: S3Backend, store: Store, unreferenced: number, stats: SessionStats, note: (t: string) => void, onProgress?: (p: { files: number; bytes: number; totalFiles?: number }) => void): Promise<StreamedObjects> {
+  const named = new Set<string>();
+  for (const s of await listSnapshots(store)) for (const h of await objectsOfSnapshotIn(snapshotDir(store, s.name, s.version))) named.add(h);
   const corrupt: StreamedObjects['objects']['corrupt'] = [];
   const unreadable: StreamedObjects['objects']['unreadable'] = [];
+  const present = new Set<string>();
+  const notRead = { count: 0, bytes: 0 };
+  let others = 0;
   let checked = 0;
   let bytes = 0;
   const rel = (hex: string): string => `${hex.slice(0, 2)}/${hex.slice(2)}`;
-  await mapLimit([...present].sort(), TRANSFER_JOBS, async (hex) => {
+  const check = async (hex: string): Promise<void> => {
     const h = createHash('sha256');
     let size = 0;
     try {
@@ -721,11 +749,30 @@ async function streamObjects(remote: S3Backend, present: Set<string>, stats: Ses
     bytes += size;
     stats.objectsStreamed++;
     stats.bytesStreamed += size;
-    onProgress?.({ files: checked, bytes, totalFiles: present.size });
-  });
+    onProgress?.({ files: checked, bytes });
+  };
+  let batch: string[] = [];
+  for await (const o of remote.listObjectSizes()) {
+    if (!named.has(o.hex) && others++ >= unreferenced) {
+      notRead.count++;
+      notRead.bytes += o.size;
+      continue;
+    }
+    present.add(o.hex);
+    batch.push(o.hex);
+    if (batch.length >= STREAM_BATCH) {
+      await mapLimit(batch, TRANSFER_JOBS, check);
+      batch = [];
+    }
+  }
+  await mapLimit(batch, TRANSFER_JOBS, check);
+  const skipped = notRead.count > 0 ? [`objects/sha256/… (${notRead.count} more objects that no snapshot names, ${notRead.bytes} bytes: not read; fsck reads the first ${unreferenced} of them)`] : [];
   const byPath = (a: { path: string }, b: { path: string }): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
-  return { objects: { checked, bytes, corrupt: corrupt.sort(byPath), unreadable: unreadable.sort(byPath) }, present, strays: [...(await strayObjectKeys(remote)), ...snapshotStrays(remote), ...fileStrays(remote)] };
+  return { objects: { checked, bytes, corrupt: corrupt.sort(byPath), unreadable: unreadable.sort(byPath) }, present, strays: [...(await strayObjectKeys(remote)), ...skipped, ...snapshotStrays(remote), ...fileStrays(remote)] };
 }
+
+/** Objects listed for fsck that are handed to the readers at once (then the next batch is listed). */
+const STREAM_BATCH = 256;
 
 /**
  * The keys under `snapshots/` that are none of snap's, as fsck's strays: the first
