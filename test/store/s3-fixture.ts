@@ -22,6 +22,17 @@ export function clientFor(server: S3Server): S3Client {
   return new S3Client({ endpoint: server.endpoint, region: server.region, forcePathStyle: true, credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey } });
 }
 
+/** An SDK client for the server that hands each command to `spy` before sending it. */
+export function spiedClient(server: S3Server, spy: (cmd: unknown) => void): S3Client {
+  const client = clientFor(server);
+  const send = client.send.bind(client) as (c: unknown) => Promise<unknown>;
+  (client as unknown as { send: (c: unknown) => Promise<unknown> }).send = (cmd: unknown) => {
+    spy(cmd);
+    return send(cmd);
+  };
+  return client;
+}
+
 /** What a {@link watchedClient} saw. */
 export interface Watched {
   client: S3Client;

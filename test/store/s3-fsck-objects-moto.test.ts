@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { useS3Server } from '../helpers/s3-server.js';
 import { makeTree, snapJson, useKeyPair } from '../helpers/tree.js';
-import { clientFor, newBucket } from './s3-fixture.js';
+import { clientFor, newBucket, spiedClient } from './s3-fixture.js';
 import { S3Backend } from '../../src/store/s3.js';
 import { MAX_UNREFERENCED_OBJECTS_READ, openRemoteSession } from '../../src/store/remote-session.js';
 
@@ -21,13 +21,10 @@ const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
 
 /** A client that records the key of every object GET. */
 function countingClient(): { client: S3Client; got: string[] } {
-  const client = clientFor(server);
   const got: string[] = [];
-  const send = client.send.bind(client) as (cmd: unknown) => Promise<unknown>;
-  (client as unknown as { send: (cmd: unknown) => Promise<unknown> }).send = (cmd: unknown) => {
+  const client = spiedClient(server, (cmd) => {
     if (cmd instanceof GetObjectCommand && (cmd.input.Key ?? '').includes('/objects/')) got.push(cmd.input.Key as string);
-    return send(cmd);
-  };
+  });
   return { client, got };
 }
 

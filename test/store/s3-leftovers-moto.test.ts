@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { ListObjectVersionsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { useS3Server } from '../helpers/s3-server.js';
-import { clientFor, newBucket } from './s3-fixture.js';
+import { clientFor, newBucket, spiedClient } from './s3-fixture.js';
 import { S3Backend } from '../../src/store/s3.js';
 import { clearStagedLeftovers, findStagedLeftovers } from '../../src/store/s3-leftovers.js';
 
@@ -19,13 +19,10 @@ const later = (): number => Date.now() + 60 * 60_000;
 
 /** A client that counts the commit objects looked up (a listing whose prefix is a commit object's key). */
 function countingClient(): { client: S3Client; lookups: () => number } {
-  const client = clientFor(server);
   let n = 0;
-  const send = client.send.bind(client) as (cmd: unknown) => Promise<unknown>;
-  (client as unknown as { send: (cmd: unknown) => Promise<unknown> }).send = (cmd: unknown) => {
+  const client = spiedClient(server, (cmd) => {
     if ((cmd instanceof ListObjectsV2Command || cmd instanceof ListObjectVersionsCommand) && (cmd.input.Prefix ?? '').endsWith('/commit.json')) n++;
-    return send(cmd);
-  };
+  });
   return { client, lookups: () => n };
 }
 

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { useS3Server } from '../helpers/s3-server.js';
 import { makeTree, snap, snapJson, useKeyPair } from '../helpers/tree.js';
-import { clientFor, newBucket } from './s3-fixture.js';
+import { clientFor, newBucket, spiedClient } from './s3-fixture.js';
 import { S3Backend } from '../../src/store/s3.js';
 import { schemaErrors } from '../helpers/json-schemas.js';
 
@@ -193,12 +193,7 @@ describe('staged snapshot files of an S3 store written over by another writer (m
     await sealer.open(true);
     await sealer.commitSnapshot('ds', 'v1', files());
     const sent: string[] = [];
-    const client = clientFor(server);
-    const send = client.send.bind(client) as (cmd: unknown) => Promise<unknown>;
-    (client as unknown as { send: (cmd: unknown) => Promise<unknown> }).send = (cmd: unknown) => {
-      sent.push((cmd as { constructor: { name: string } }).constructor.name);
-      return send(cmd);
-    };
+    const client = spiedClient(server, (cmd) => sent.push((cmd as { constructor: { name: string } }).constructor.name));
     const reader = new S3Backend(client, { bucket, prefix: 'st/' });
     await reader.listSnapshots();
     const read = async (): Promise<{ names: string[]; contents: string; changed: unknown[]; sent: string[] }> => {
