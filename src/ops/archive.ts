@@ -13,14 +13,15 @@
  *    {@link TreeShapeCheck} (no link leaving the dataset, nothing under a file or a link);
  * 3. each data member exactly the next manifest entry, its bytes hashed as they stream.
  */
-import { promises as fsp, existsSync, openSync, writeSync, closeSync, renameSync, mkdirSync } from 'node:fs';
+import { promises as fsp, constants as FS, existsSync, openSync, readSync, fstatSync, writeSync, closeSync, renameSync, rmSync, lstatSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { SnapError, isSnapError, type SnapErrorCode } from '../core/errors.js';
 import { nameMismatch, parseStatement, snapshotId, statementRef, type SnapshotPredicate, type Statement } from '../core/statement.js';
 import { ARCHIVE_RECORDS_PREFIX, MAX_ENVELOPE_BYTES, MAX_STATEMENT_BYTES, TreeShapeCheck, archiveFileClaim, archiveRecordIndexes, type TreeViolation } from '../core/archive.js';
 import type { TrustedKey } from '../core/envelope.js';
-import { ArchiveReader, MAX_MANIFEST_ENTRY_BYTES, writeArchive, checkArchiveTarget, type ArchiveWriteResult } from '../io/archive.js';
+import { ArchiveReader, MAX_MANIFEST_ENTRY_BYTES, writeArchive, checkArchiveTarget, type ArchiveFileItem, type ArchiveWriteResult } from '../io/archive.js';
 import { WRITE_SLICE } from '../io/write-slice.js';
 import { checkedEntryRuns, copyManifest, manifestEntryRuns, rawSha256, type ManifestDigest } from '../io/manifest-file.js';
 import { makeScratchDir, removeWhenDone } from '../io/scratch-dir.js';
@@ -447,6 +448,12 @@ export interface ImportResult {
   /** Objects added, and their bytes (the rest were already in the store). */
   newObjects: number;
   newObjectBytes: number;
+  /**
+   * Digests (64 hex) of objects the store already had under this archive's digests whose bytes were
+   * not those (another size, other content, or not a regular file): each was replaced by the
+   * archive's checked copy. Empty when nothing needed mending (and when `alreadyPresent`).
+   */
+  mendedObjects: string[];
   /** The snapshot's folder in the store. */
   dir: string;
   seconds: number;
@@ -457,7 +464,9 @@ export interface ImportResult {
 /**
  * Import an archive into a store: only a trusted archive (signature, statement, manifest) is
  * read past its manifest; each new file's bytes are written to `STORE/tmp` while hashed (an object
- * already in the store, or already staged, is hashed and not written again); only when every member
+ * already staged is hashed and not written again; one already in the store is compared byte for byte
+ * with the member as it streams, and when it is not those bytes — another size, other content, a
+ * link or a folder — the member's bytes are staged and replace it: `mendedObjects`); only when every member
  * has checked out are the staged objects moved into `objects/` and the snapshot folder (statement,
  * envelope, manifest, contents.json) committed atomically. Runs under the store's write lock. A
  * refused or failed import adds nothing to the store. When there is no store, one is made where its
@@ -491,7 +500,7 @@ async function importInto(store: Store, opts: ImportOptions): Promise<Omit<Impor
     const id = o.trust.snapshot;
     const dest = snapshotDir(store, pred.dataset, pred.version);
     const result: Omit<ImportResult, 'storeCreated'> = {
-      ref, snapshot: id, alreadyPresent: false, signers: o.trust.signers, files: 0, symlinks: 0, bytes: 0, newObjects: 0, newObjectBytes: 0, dir: dest, seconds: 0,
+      ref, snapshot: id, alreadyPresent: false, signers: o.trust.signers, files: 0, symlinks: 0, bytes: 0, newObjects: 0, newObjectBytes: 0, mendedObjects: [], dir: dest, seconds: 0,
     };
     if (isSnapshotFolder(dest)) {
       // Bounded, and never a FIFO: one planted there would hang the import, store locked, past SIGTERM.
@@ -518,9 +527,21 @@ async function importInto(store: Store, opts: ImportOptions): Promise<Omit<Impor
       } else {
         const e = item.entry;
         const staged = join(staging, e.sha256);
-        if (existsSync(objectPath(store, e.sha256)) || existsSync(staged)) {
-          const v = await item.finish(); // already there: check the bytes, keep one copy
+        let present: number | 'damaged' | undefined;
+        if (existsSync(staged)) {
+          const v = await item.finish(); // already staged: check the bytes, keep one copy
           if (!v.ok) throw dataMismatch(opts.file, e.path, e.sha256, v.sha256);
+        } else if ((present = openPresentObject(objectPath(store, e.sha256), e.size)) !== undefined) {
+          // Already in the store: compared with the member as it streams; staged only when it is not those bytes.
+          const tmp = join(work, `obj-${n++}`);
+          const copied = await compareOrStage(item, present, objectPath(store, e.sha256), tmp);
+          const v = await item.finish();
+          if (!v.ok) throw dataMismatch(opts.file, e.path, e.sha256, v.sha256);
+          if (copied) {
+            if (copied.sha256 !== e.sha256) throw new SnapError('OBJECT_CORRUPT', `object ${e.sha256} in ${store.root} changed while import read it; nothing was imported (run snap fsck)`, { sha256: e.sha256 });
+            renameSync(tmp, staged);
+            result.mendedObjects.push(e.sha256);
+          }
         } else {
           const tmp = join(work, `obj-${n++}`);
           const fd = openSync(tmp, 'wx', 0o444);
@@ -546,7 +567,8 @@ async function importInto(store: Store, opts: ImportOptions): Promise<Omit<Impor
     // Everything checked: move the staged objects into place (a second pass over the manifest) once
     // their bytes are on disk (one syncfs, as seal does: an object is never under its final name
     // before its bytes are durable), then flush the renames.
-    if (result.newObjects > 0) {
+    const staged = result.newObjects + result.mendedObjects.length;
+    if (staged > 0) {
       syncFileSystem(staging);
       for await (const run of checkedEntryRuns(manifestPath)) {
         for (const e of run) {
@@ -554,14 +576,14 @@ async function importInto(store: Store, opts: ImportOptions): Promise<Omit<Impor
           const final = objectPath(store, e.sha256);
           try {
             mkdirSync(dirname(final), { recursive: true });
-            renameSync(join(staging, e.sha256), final);
+            moveIntoPlace(join(staging, e.sha256), final);
           } catch (err) {
             if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(err, final, 'cannot add the object to the store');
           }
         }
       }
     }
-    if (result.newObjects > 0) syncFileSystem(store.objectsDir);
+    if (staged > 0) syncFileSystem(store.objectsDir);
     // The record indexes the statement names, checked when spooled: objects too, before the snapshot names them.
     await storeIndexObjects(store, o.recordIndexes ?? []);
     const snap = join(work, 'snapshot');
@@ -582,6 +604,113 @@ async function importInto(store: Store, opts: ImportOptions): Promise<Omit<Impor
     await o?.reader.close();
     if (work) await fsp.rm(work, { recursive: true, force: true }).catch(() => {});
     await lock.release();
+  }
+}
+
+/**
+ * Open the store's object at `path` if there is one, for {@link compareOrStage}.
+ * @param size the size the archive's manifest gives the object's bytes
+ * @returns an open fd of a regular file of `size` bytes (the caller's, to close through
+ *   compareOrStage); `'damaged'` when something else is there (a link, a folder, a FIFO, another
+ *   size, or a file this user cannot read); undefined when nothing is (a new object)
+ * @throws SnapError `IO_ERROR`
+ */
+function openPresentObject(path: string, size: number): number | 'damaged' | undefined {
+  let fd: number;
+  try {
+    // Never follows a link, never blocks on a FIFO.
+    fd = openSync(path, FS.O_RDONLY | (FS.O_NOFOLLOW ?? 0) | (FS.O_NONBLOCK ?? 0));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ELOOP' || code === 'EACCES' || code === 'EPERM' || code === 'ENXIO') return 'damaged';
+    throw ioError(e, path, 'cannot read the object');
+  }
+  let st;
+  try {
+    st = fstatSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    throw ioError(e, path, 'cannot read the object');
+  }
+  if (st.isFile() && st.size === size) return fd;
+  closeSync(fd);
+  return 'damaged';
+}
+
+/** Reused by {@link compareOrStage} to read the store's bytes beside each chunk (grown as needed). */
+let compareBuffer = Buffer.alloc(0);
+
+/** Read `len` bytes of `fd` at `pos` into the compare buffer; fewer when the file ends first. */
+function readAt(fd: number, pos: number, len: number): Buffer {
+  if (compareBuffer.length < len) compareBuffer = Buffer.allocUnsafe(Math.max(len, 1 << 16));
+  let got = 0;
+  while (got < len) {
+    const k = readSync(fd, compareBuffer, got, len - got, pos + got);
+    if (k === 0) break;
+    got += k;
+  }
+  return compareBuffer.subarray(0, got);
+}
+
+/**
+ * Stream an archive member past the object the store already has at its digest. A present object
+ * (an fd of the right size, from {@link openPresentObject}) is compared byte for byte with each
+ * chunk (one read of the object, no second hash: the member itself is hashed as it streams); at
+ * the first difference, the bytes compared so far are copied from the object into `tmp` (mode
+ * 0444) and the rest of the member follows. A `'damaged'` object gets the whole member in `tmp`.
+ * The fd is closed. Checking the member against its digest is the caller's (`item.finish()`).
+ * @param obj the object's path (named in an error)
+ * @returns undefined when the object holds the member's bytes; else the SHA-256 (hex) of what was
+ *   written to `tmp` (the caller renames it over the object only when that is the object's name:
+ *   the copied prefix comes from the store, which could have changed between the two reads)
+ * @throws SnapError `IO_ERROR` | `DISK_FULL` | `INTERRUPTED` / `TERMINATED`
+ */
+async function compareOrStage(item: ArchiveFileItem, present: number | 'damaged', obj: string, tmp: string): Promise<{ sha256: string } | undefined> {
+  const fd = present === 'damaged' ? undefined : present;
+  let out: number | undefined;
+  const h = createHash('sha256');
+  const write = (b: Buffer): void => {
+    h.update(b);
+    writeChunk(out as number, b, tmp);
+  };
+  try {
+    if (fd === undefined) out = openSync(tmp, 'wx', 0o444);
+    let pos = 0;
+    for await (const chunk of item.chunks()) {
+      checkInterrupted();
+      if (out === undefined) {
+        if (readAt(fd as number, pos, chunk.length).equals(chunk)) {
+          pos += chunk.length;
+          continue;
+        }
+        out = openSync(tmp, 'wx', 0o444);
+        for (let at = 0; at < pos; at += WRITE_SLICE) write(readAt(fd as number, at, Math.min(WRITE_SLICE, pos - at)));
+      }
+      write(chunk);
+      pos += chunk.length;
+    }
+  } catch (e) {
+    throw isSnapError(e) ? e : ioError(e, obj, 'cannot check the object against the archive');
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+    if (out !== undefined) closeSync(out);
+  }
+  return out === undefined ? undefined : { sha256: h.digest('hex') };
+}
+
+/**
+ * Rename a staged object to its final name, over whatever is there: a damaged object (mode 0444
+ * does not stop a rename) or link is replaced; a folder in its place is removed first.
+ */
+function moveIntoPlace(staged: string, final: string): void {
+  try {
+    renameSync(staged, final);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if ((code !== 'EISDIR' && code !== 'ENOTEMPTY' && code !== 'EEXIST') || !lstatSync(final).isDirectory()) throw e;
+    rmSync(final, { recursive: true, force: true });
+    renameSync(staged, final);
   }
 }
 

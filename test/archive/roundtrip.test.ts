@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import { randomBytes, createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeTree, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
+import { makeTree, snap, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { diffTrees, exists, treeState } from './helpers.js';
 import { sealAndExport } from '../helpers/store.js';
 
@@ -156,6 +156,71 @@ describe('snap import', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.json).toMatchObject({ files: 2, newObjects: 1, newObjectBytes: 3 });
     void store;
+  });
+
+  describe('an object the store already has, damaged, is mended from the archive (whose every member checked out)', () => {
+    const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+    const damages: Array<[string, (obj: string) => Promise<void>]> = [
+      ['same size, other bytes', async (obj) => fsp.writeFile(obj, 'sharXd')],
+      ['truncated', async (obj) => fsp.writeFile(obj, 'sha')],
+      ['a folder in its place', async (obj) => fsp.mkdir(obj)],
+      ['a symbolic link in its place', async (obj) => fsp.symlink('/dev/null', obj)],
+    ];
+    for (const [what, damage] of damages) {
+      it(`${what}: import replaces it, names it (note, --json mendedObjects), and the snapshot restores`, async () => {
+        const { file, work } = await setup({ 'a.txt': 'shared', 'b.txt': 'new' });
+        const store2 = join(work, 'store2');
+        expect((await snapJson(['seal', await makeTree({ 'x.txt': 'shared' }), '--as', 'other@v1', '--key', keys.key, '--store', store2])).code).toBe(0);
+        const hex = sha('shared');
+        const obj = join(store2, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2));
+        await fsp.chmod(obj, 0o644);
+        await fsp.rm(obj);
+        await damage(obj);
+        const r = await snapJson(['import', file, '--pubkey', keys.pub, '--store', store2]);
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.json).toMatchObject({ files: 2, newObjects: 1, newObjectBytes: 3, mendedObjects: [hex] });
+        expect(await fsp.readFile(obj, 'utf8')).toBe('shared');
+        const h = await snapJson(['import', file, '--pubkey', keys.pub, '--store', join(work, 'store3')]);
+        expect(h.json.mendedObjects).toEqual([]); // nothing to mend in a fresh store
+        const out = join(work, 'restored');
+        const rs = await snapJson(['restore', 'ds@v1', out, '--pubkey', keys.pub, '--store', store2]);
+        expect(rs.code, rs.stderr).toBe(0);
+        const f = await snapJson(['fsck', '--store', store2]);
+        expect(f.code, f.stdout).toBe(0);
+      });
+    }
+
+    it('a large object with one byte changed far past its first chunk: the matching prefix and the rest make the copy', async () => {
+      const big = randomBytes((3 << 20) + 11);
+      const { file, work } = await setup({ 'big.bin': big });
+      const store2 = join(work, 'store2');
+      expect((await snapJson(['seal', await makeTree({ 'same.bin': big }), '--as', 'other@v1', '--key', keys.key, '--store', store2])).code).toBe(0);
+      const hex = createHash('sha256').update(big).digest('hex');
+      const obj = join(store2, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2));
+      const bad = Buffer.from(big);
+      const at = (2 << 20) + 5;
+      bad.writeUInt8(bad.readUInt8(at) ^ 0xff, at);
+      await fsp.chmod(obj, 0o644);
+      await fsp.writeFile(obj, bad);
+      const r = await snapJson(['import', file, '--pubkey', keys.pub, '--store', store2]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.json).toMatchObject({ newObjects: 0, mendedObjects: [hex] });
+      expect((await fsp.readFile(obj)).equals(big)).toBe(true);
+      expect((await fsp.stat(obj)).mode & 0o777).toBe(0o444);
+    });
+
+    it('says so in words on stderr, naming the object', async () => {
+      const { file, work } = await setup({ 'a.txt': 'shared' });
+      const store2 = join(work, 'store2');
+      expect((await snapJson(['seal', await makeTree({ 'x.txt': 'shared' }), '--as', 'other@v1', '--key', keys.key, '--store', store2])).code).toBe(0);
+      const hex = sha('shared');
+      const obj = join(store2, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2));
+      await fsp.chmod(obj, 0o644);
+      await fsp.writeFile(obj, 'sharXd');
+      const r = await snap(['import', file, '--pubkey', keys.pub, '--store', store2]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain(`note: 1 object already in the store did not hold its bytes and was replaced from the archive: ${hex}`);
+    });
   });
 
   it('needs --pubkey (importing untrusted data is refused: usage error, exit 2)', async () => {

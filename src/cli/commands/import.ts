@@ -13,6 +13,9 @@ import { importRevocationFile } from './import-revocation.js';
 import { expiredKeysValidAt } from '../../core/policy.js';
 import { jsonOut, commonFlags, announceNewStore, type Args, type CliIo, type CommandSpec, audit, auditErrors, withExamples } from '../common.js';
 
+/** How many mended objects the note names by digest (the rest are counted; `--json` lists every one). */
+const MENDED_NAMED = 20;
+
 async function cmdImport(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
   const { trusted, threshold, rules, keepRevocations } = await trustSetup(a, io, store);
@@ -27,12 +30,18 @@ async function cmdImport(a: Args, io: CliIo): Promise<number> {
   const r = await withProgress(a, io, 'importing', (onProgress) => importArchive({ file, store, trusted, threshold, rules, onProgress })).finally(keepRevocations);
   announceNewStore(io, r.storeCreated, store);
   const signers = r.signers.map((x) => ({ keyid: x.keyid, trusted: x.trusted, ...(x.reason ? { reason: x.reason } : {}) }));
-  const log = await audit(io, store, { command: 'import', ref: r.ref, snapshot: r.snapshot, outcome: 'ok', ...(r.alreadyPresent ? { details: { alreadyPresent: true } } : {}) }, { quiet: !!a.quiet });
+  const details = { ...(r.alreadyPresent ? { alreadyPresent: true } : {}), ...(r.mendedObjects.length > 0 ? { mendedObjects: r.mendedObjects.length } : {}) };
+  const log = await audit(io, store, { command: 'import', ref: r.ref, snapshot: r.snapshot, outcome: 'ok', ...(Object.keys(details).length > 0 ? { details } : {}) }, { quiet: !!a.quiet });
+  const m = r.mendedObjects;
+  if (m.length > 0 && !a.quiet) {
+    const named = m.slice(0, MENDED_NAMED).join(', ') + (m.length > MENDED_NAMED ? `, and ${m.length - MENDED_NAMED} more (--json lists them all)` : '');
+    io.stderr.write(`note: ${m.length === 1 ? '1 object' : `${m.length} objects`} already in the store did not hold ${m.length === 1 ? 'its' : 'their'} bytes and ${m.length === 1 ? 'was' : 'were'} replaced from the archive: ${named}\n`);
+  }
   if (a.json) {
     jsonOut(io, {
       log,
       ok: true, ref: r.ref, snapshot: r.snapshot, store, storeCreated: r.storeCreated, alreadyPresent: r.alreadyPresent, signers, files: r.files, symlinks: r.symlinks,
-      bytes: r.bytes, newObjects: r.newObjects, newObjectBytes: r.newObjectBytes, seconds: Number(r.seconds.toFixed(3)),
+      bytes: r.bytes, newObjects: r.newObjects, newObjectBytes: r.newObjectBytes, mendedObjects: r.mendedObjects, seconds: Number(r.seconds.toFixed(3)),
     });
   } else if (r.alreadyPresent) {
     io.stdout.write(`${shown(r.ref)} (${shown(r.snapshot)}) is already in ${shown(store)}; nothing to import\n`);
