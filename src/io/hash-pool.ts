@@ -21,6 +21,8 @@ export interface PoolOptions {
   /** Store mode: `STORE/objects/sha256` and a temporary folder on the same file system. */
   objectsDir?: string;
   tmpDir?: string;
+  /** Store mode, an S3 store's working copy: an empty file under an object's name marks an object in the bucket (hash-worker.ts `inStore`). */
+  markers?: boolean;
 }
 
 /** An error reported by a worker for one item of a batch. */
@@ -70,6 +72,8 @@ export interface CommitReply {
   hexes?: string[];
   duplicates: number;
   duplicateBytes: number;
+  /** Objects whose name held something else (a link, a folder, a file of another size), now replaced: digests. */
+  replaced?: string[];
   error?: WorkerError;
 }
 
@@ -116,6 +120,7 @@ export class HashPool extends WorkerPool<{ id: number }> {
       mode: opts.mode,
       objectsDir: opts.objectsDir,
       tmpDir: opts.tmpDir,
+      markers: opts.markers === true,
       workerIndex: w,
       // Test hook: an absolute path the worker appends to while reading it (proves FILE_CHANGED is caught).
       mutateForTest: process.env.SNAP_TEST_MUTATE_DURING_READ,

@@ -49,6 +49,8 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
     root: string;
     mode: 'seal' | 'store' | 'verify' | 'objects';
     objectsDir?: string;
+    /** Store mode, an S3 store's working copy: an empty file under an object's name is the session's marker (present in the bucket), not a damaged object. */
+    markers?: boolean;
     tmpDir?: string;
     workerIndex: number;
     /** Tests only (SNAP_TEST_MUTATE_DURING_READ): append to this file between the two fstats, to prove a change is caught. */
@@ -66,6 +68,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
   }
   let mode: Config['mode'] = 'seal';
   let objectsDir: string | undefined;
+  let markers = false;
   let tmpDir: string | undefined;
   let workerIndex = 0;
   let mutateForTest: string | undefined;
@@ -79,6 +82,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
   let pendingDir = '';
   function configure(c: Config): void {
     ({ mode, objectsDir, tmpDir, workerIndex, mutateForTest, replaceForTest } = c);
+    markers = c.markers === true;
     rootAbs = require('node:path').resolve(c.root);
     rootSlash = rootAbs.endsWith('/') ? rootAbs : `${rootAbs}/`;
     pendingDir = tmpDir ? join(tmpDir as string, `pending-${workerIndex}`) : '';
@@ -162,12 +166,30 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
   const pendingPath = (hex: string): string => join(pendingDir, hex);
 
   /**
-   * Keep a temporary file as the pending object `hex`, unless that object already exists in the
-   * store or is already pending here. Returns true if it was new.
+   * Is the object `hex` in the store as `size` bytes? One lstat, as the existence check it replaces
+   * cost (no link is followed): a link, a folder or a file of another size under its name — planted
+   * by someone who can write the store, or truncated — is not the object, which is then written
+   * again from the file sealed (and renamed over it at commit). A planted file of the right size is
+   * not caught here (that takes a read; fsck, restore and export re-hash every object they read).
+   * In an S3 working copy (`markers`), an empty file is the session's marker of an object in the bucket.
    */
-  function commitObject(tmp: string, hex: string): boolean {
+  function inStore(hex: string, size: number): boolean {
+    let st;
+    try {
+      st = fs.lstatSync(objectPath(hex), { throwIfNoEntry: false });
+    } catch {
+      return false; // ENOTDIR (a file in place of the fan-out folder), EACCES: not there as an object
+    }
+    return st !== undefined && st.isFile() && (st.size === size || (markers && st.size === 0));
+  }
+
+  /**
+   * Keep a temporary file as the pending object `hex` (`size` bytes), unless that object is already
+   * in the store ({@link inStore}) or pending here. Returns true if it was new.
+   */
+  function commitObject(tmp: string, hex: string, size: number): boolean {
     const pending = pendingPath(hex);
-    if (fs.existsSync(objectPath(hex)) || fs.existsSync(pending)) {
+    if (inStore(hex, size) || fs.existsSync(pending)) {
       fs.unlinkSync(tmp);
       return false;
     }
@@ -175,26 +197,40 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
     return true;
   }
 
-  /** Is the object `hex` in the store, or pending in this worker? */
-  const haveObject = (hex: string): boolean => fs.existsSync(objectPath(hex)) || fs.existsSync(pendingPath(hex));
+  /** Is the object `hex` in the store as `size` bytes, or pending in this worker? */
+  const haveObject = (hex: string, size: number): boolean => inStore(hex, size) || fs.existsSync(pendingPath(hex));
 
   /**
    * Commit: rename every pending object into objects/ (the caller has flushed their data to disk
    * first). An object that another worker committed meanwhile is dropped, and its bytes reported.
+   * Whatever else is under its name (a link, a folder, a file of another size: see {@link inStore})
+   * is replaced, and the digest reported in `replaced`.
    */
   function commitPending(msg: any): any {
     let renamed = 0;
     let duplicates = 0;
     let duplicateBytes = 0;
     const hexes: string[] = [];
+    const replaced: string[] = [];
     for (const hex of fs.readdirSync(pendingDir)) {
       const from = join(pendingDir, hex);
       const dest = objectPath(hex);
-      if (fs.existsSync(dest)) {
-        duplicateBytes += fs.statSync(from).size;
+      const size = fs.statSync(from).size;
+      if (inStore(hex, size)) {
+        duplicateBytes += size;
         fs.unlinkSync(from);
         duplicates++;
       } else {
+        let there;
+        try {
+          there = fs.lstatSync(dest, { throwIfNoEntry: false });
+        } catch {
+          there = undefined; // no fan-out folder as such: the rename below says what is wrong
+        }
+        if (there !== undefined) {
+          replaced.push(hex);
+          if (there.isDirectory()) fs.rmSync(dest, { recursive: true, force: true }); // a rename cannot replace a folder
+        }
         try {
           fs.renameSync(from, dest);
         } catch (e: any) {
@@ -206,7 +242,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
         hexes.push(hex);
       }
     }
-    return { id: msg.id, renamed, duplicates, duplicateBytes, hexes };
+    return { id: msg.id, renamed, duplicates, duplicateBytes, hexes, replaced };
   }
 
   /**
@@ -246,7 +282,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
         hex = sha256hex(whole.subarray(0, got));
         // Looked up even when it equals the parent's digest for this path: the parent's object may
         // have been removed from the store since, and must then be stored again.
-        if (mode === 'store' && !fs.existsSync(objectPath(hex))) {
+        if (mode === 'store' && !inStore(hex, got)) {
           // Straight to this worker's pending name; O_EXCL: already pending here means a duplicate.
           let ofd: number | null = null;
           try {
@@ -268,10 +304,10 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
         }
       } else if (mode !== 'store') {
         [hex, got] = hashStream(fd, null);
-      } else if (hint !== null && haveObject(hint)) {
+      } else if (hint !== null && haveObject(hint, size)) {
         // Probably unchanged since the parent snapshot: hash first, copy only if it is new after all.
         [hex, got] = hashStream(fd, null);
-        if (!haveObject(hex)) {
+        if (!haveObject(hex, got)) {
           tmp = tmpName();
           outFd = fs.openSync(tmp, 'wx', 0o444);
           const fd2 = fs.openSync(abs, OPEN_FLAGS);
@@ -285,7 +321,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
           if (hex2 !== hex || got2 !== got) throw new Changed(`${abs} changed while it was copied`);
           fs.closeSync(outFd as number);
           outFd = null;
-          created = commitObject(tmp, hex);
+          created = commitObject(tmp, hex, got);
           if (created) written = got;
           tmp = null;
         }
@@ -298,7 +334,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
         outFd = null;
         const after0 = fs.fstatSync(fd);
         if (!sameStat(before, after0) || got !== size) throw new Changed(`${abs} changed while it was read`);
-        created = commitObject(tmp, hex);
+        created = commitObject(tmp, hex, got);
         if (created) written = got;
         tmp = null;
       }

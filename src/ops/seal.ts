@@ -3,7 +3,7 @@
  * root, sign the statement, keep a deduplicated copy of the contents in the store, and commit the
  * snapshot atomically (SPEC §2–§7).
  */
-import { promises as fsp, existsSync, lstatSync, type BigIntStats } from 'node:fs';
+import { promises as fsp, lstatSync, type BigIntStats } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { SnapError } from '../core/errors.js';
@@ -121,6 +121,12 @@ export interface SealResult extends SealedSnapshot {
   /** Objects added to the store, and their bytes (0 with --manifest-only or when all were there). */
   newObjects: number;
   newObjectBytes: number;
+  /**
+   * Digests (64 hex) of objects whose name in the store held something else than the file sealed
+   * under it — a link, a folder, or a file of another size (planted, or truncated) — replaced from
+   * that file (they count among `newObjects`). A planted file of the right size is not seen here.
+   */
+  mendedObjects: string[];
   /** Wall time, in seconds. */
   seconds: number;
   dir: string;
@@ -190,8 +196,10 @@ export interface IncrementalScan {
   /** The parent's stat cache and manifest, when there is a parent. */
   source?: IncrementalSource;
   writer: StatCacheWriter;
-  /** Store mode: a file is taken from the parent only when its object is in the store. */
+  /** Store mode: a file is taken from the parent only when its object is in the store, as a regular file of the file's size. */
   objectsDir?: string;
+  /** An S3 store's working copy: an empty file under an object's name is the session's marker (present in the bucket). */
+  markers?: boolean;
   /** Test hook: called for each file taken from the parent instead of being read. */
   onReuse?: (path: string) => void;
   /** The parent's snapshot id and its statement's `manifestSha256`: the parent's manifest must match it whenever a digest was taken from it. */
@@ -204,6 +212,8 @@ export interface ScanTotals {
   bytes: number;
   newObjects: number;
   newObjectBytes: number;
+  /** Objects whose name held something else, replaced from the file sealed (see {@link SealResult.mendedObjects}). */
+  mendedObjects?: string[];
   /** Files (and their bytes) whose digest was taken from the parent, unread (incremental seal). */
   reused?: number;
   reusedBytes?: number;
@@ -248,6 +258,7 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
       totals.newObjects -= c.duplicates;
       totals.newObjectBytes -= c.duplicateBytes;
       hexes.push(...(c.hexes ?? []));
+      if (c.replaced?.length) (totals.mendedObjects ??= []).push(...c.replaced);
     }
     return hexes;
   };
@@ -459,8 +470,23 @@ async function reusable(inc: IncrementalScan, root: string, path: string): Promi
   }
   const hit = await inc.source.get(path);
   if (!hit || !st.isFile() || BigInt(hit.size) !== st.size || statId(st) !== hit.id) return undefined;
-  if (inc.objectsDir && !existsSync(join(inc.objectsDir, hit.sha256.slice(0, 2), hit.sha256.slice(2)))) return undefined;
+  if (inc.objectsDir && !objectOfSize(join(inc.objectsDir, hit.sha256.slice(0, 2), hit.sha256.slice(2)), hit.size, inc.markers === true)) return undefined;
   return { line: serializeEntry({ path, sha256: hit.sha256, size: hit.size }), id: hit.id, size: hit.size };
+}
+
+/**
+ * Is a regular file of `size` bytes at the object path `path` (one lstat: a link is not followed)?
+ * Else the file is read and its object written again (a planted or truncated object is replaced).
+ * With `markers` (an S3 working copy) an empty file also counts: the session's marker.
+ */
+function objectOfSize(path: string, size: number, markers: boolean): boolean {
+  let st;
+  try {
+    st = lstatSync(path, { throwIfNoEntry: false });
+  } catch {
+    return false;
+  }
+  return st !== undefined && st.isFile() && (st.size === size || (markers && st.size === 0));
 }
 
 /**
@@ -468,7 +494,8 @@ async function reusable(inc: IncrementalScan, root: string, path: string): Promi
  * to {@link scanDataset}, which closes it.
  */
 export function startScanPool(opts: Pick<ScanOptions, 'dir' | 'jobs' | 'store'>): HashPool {
-  return new HashPool({ jobs: opts.jobs, mode: opts.store ? 'store' : 'seal', root: resolve(opts.dir), objectsDir: opts.store?.objectsDir, tmpDir: opts.store?.tmpDir });
+  const markers = opts.store !== undefined && objectSinkFor(opts.store.root) !== undefined;
+  return new HashPool({ jobs: opts.jobs, mode: opts.store ? 'store' : 'seal', root: resolve(opts.dir), objectsDir: opts.store?.objectsDir, tmpDir: opts.store?.tmpDir, markers });
 }
 
 /** Options of {@link scanAndSign}: a scan, where its manifest goes, and what the statement names. */
@@ -745,7 +772,7 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
         }
       }
       writer = await StatCacheWriter.open(opts.incremental.statCacheDir, machine, dir, BigInt((opts.now ?? (() => new Date()))().getTime()) * 1_000_000n);
-      incremental = { source, writer, parent: parentInfo, ...(opts.manifestOnly ? {} : { objectsDir: store.objectsDir }), ...(opts.onReuse ? { onReuse: opts.onReuse } : {}) };
+      incremental = { source, writer, parent: parentInfo, ...(opts.manifestOnly ? {} : { objectsDir: store.objectsDir, markers: objectSinkFor(store.root) !== undefined }), ...(opts.onReuse ? { onReuse: opts.onReuse } : {}) };
     }
 
     tmp = await makeTmpDir(store, 'seal');
@@ -815,6 +842,7 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
       ...sealed,
       newObjects: totals.newObjects,
       newObjectBytes: totals.newObjectBytes,
+      mendedObjects: totals.mendedObjects ?? [],
       seconds: (performance.now() - t0) / 1000,
       dir: finalDir,
       ...(signed.statement.predicate.records ? { records: signed.statement.predicate.records } : {}),

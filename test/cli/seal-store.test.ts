@@ -150,6 +150,52 @@ describe('the store', () => {
   });
 });
 
+describe('an object planted in the store under the digest of a file not yet sealed (someone who can write the store, with no key)', () => {
+  const BIG = Buffer.alloc((9 << 20) + 3, 7); // over 8 MiB: the copy-while-hashing path
+  const plants: Array<[string, (obj: string) => Promise<void>]> = [
+    ['a shorter file', (obj) => fsp.writeFile(obj, 'planted', { mode: 0o444 })],
+    ['a folder', (obj) => fsp.mkdir(obj)],
+    ['a symbolic link', (obj) => fsp.symlink('/etc/hostname', obj)],
+  ];
+  const cases: Array<[string, string | Buffer, string, (obj: string) => Promise<void>]> = [
+    ...plants.map(([what, plant]): [string, string | Buffer, string, (obj: string) => Promise<void>] => ['a small file', 'the real bytes of new.txt\n', what, plant]),
+    ['a file over 8 MiB', BIG, plants[0]![0], plants[0]![1]],
+  ];
+  for (const [file, bytes, what, plant] of cases) {
+    it(`${file} whose object is ${what}: seal replaces it from the file (counted new, named in mendedObjects), and fsck finds the store clean`, async () => {
+      const store = await newStorePath();
+      expect((await snapJson(sealArgs(await makeTree({ 'other.txt': 'x' }), store))).code).toBe(0);
+      const hex = sha256(bytes);
+      const obj = join(store, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2));
+      await fsp.mkdir(join(obj, '..'), { recursive: true });
+      await plant(obj);
+      const r = await snapJson(sealArgs(await makeTree({ 'new.bin': bytes }), store));
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.json).toMatchObject({ newObjects: 1, newObjectBytes: bytes.length, mendedObjects: [hex] });
+      expect(await sha256File(obj)).toBe(hex);
+      expect((await fsp.lstat(obj)).mode & 0o777).toBe(0o444);
+      const f = await snapJson(['fsck', '--store', store]);
+      expect(f.code, f.stdout).toBe(0);
+    }, 60_000);
+  }
+
+  it('says so in words on stderr, naming the object; an unchanged second seal mends nothing', async () => {
+    const store = await newStorePath();
+    const data = await makeTree({ 'new.txt': 'the real bytes\n' });
+    const hex = sha256('the real bytes\n');
+    const obj = join(store, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2));
+    expect((await snapJson(sealArgs(await makeTree({ 'other.txt': 'x' }), store))).code).toBe(0);
+    await fsp.mkdir(join(obj, '..'), { recursive: true });
+    await fsp.writeFile(obj, 'planted');
+    const name = uniqueName();
+    const r = await snap(sealArgs(data, store, `${name}@v1`));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`note: 1 object already in the store was not the size of the file sealed under its digest and was replaced from it: ${hex}`);
+    const again = await snapJson(sealArgs(data, store, `${name}@v2`));
+    expect(again.json).toMatchObject({ newObjects: 0, mendedObjects: [] });
+  });
+});
+
 describe('a file that changes during the seal', () => {
   it.each([
     ['becomes a symbolic link', 'symlink', 'no longer a regular file'],

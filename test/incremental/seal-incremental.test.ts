@@ -62,6 +62,19 @@ describe('seal --incremental', () => {
     expect((await t.check('v2')).ok).toBe(true);
   });
 
+  it('reads an unchanged file again when its object in the store is not its size (planted or truncated since), and puts its bytes back', async () => {
+    const t = await setup();
+    await t.run('v1');
+    const hex = sha('epsilon');
+    const obj = join(t.store, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2));
+    await fsp.chmod(obj, 0o644);
+    await fsp.writeFile(obj, 'eps');
+    const v2 = await t.run('v2');
+    expect(v2.reused).toEqual(['a.txt', 'b/c.bin', 'b/d.txt']);
+    expect(v2.r.mendedObjects).toEqual([hex]);
+    expect(await fsp.readFile(obj, 'utf8')).toBe('epsilon');
+  });
+
   it('re-reads a file whose content changed even with its mtime and size restored (its ctime moved)', async () => {
     const t = await setup();
     await t.run('v1');
