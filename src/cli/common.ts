@@ -16,7 +16,7 @@ import type { PrivateKey } from '../core/keys.js';
 import { resolveRef, storePath, type SnapshotLocation } from '../io/store.js';
 import { looksLikePath } from '../core/refs.js';
 import { appendAudit, type AppendResult } from '../io/audit-log.js';
-import { interruptedBy, interruptedError } from '../io/interrupt.js';
+import { interruptedBy, interruptionOf } from '../io/interrupt.js';
 import { EXIT_INTEGRITY, EXIT_OK, exitCodeFor } from './exit-codes.js';
 import { DEFAULT_PROGRAM_NAME, PROGRAM_NAMES, type ProgramName } from './program-name.js';
 
@@ -402,7 +402,7 @@ export function auditErrors(command: string, refOf: (a: Args) => unknown, run: C
       return await run(a, io);
     } catch (e) {
       const ref = refOf(a);
-      const err = interruptedBy() ? interruptedError() : e; // recorded as INTERRUPTED / TERMINATED
+      const err = interruptedBy() ? interruptionOf(e) : e; // recorded as INTERRUPTED / TERMINATED
       await audit(io, storePath(a.store, io.env, io.cwd), { command, ...(ref !== undefined ? { ref: String(ref) } : {}), error: err }, { quiet: true });
       throw err;
     }

@@ -7,7 +7,7 @@ import { yargs } from './yargs.js';
 import { SnapError, isSnapError } from '../core/errors.js';
 import { escapeForTerminal, escapeMessage } from '../core/display.js';
 import { TOOL_VERSION } from '../version.js';
-import { interruptedBy, interruptedError } from '../io/interrupt.js';
+import { interruptedBy, interruptionOf } from '../io/interrupt.js';
 import { setLockWaitNotice } from '../io/lock-wait-notice.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { commandWord } from './command-word.js';
@@ -252,7 +252,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return await handler(a, { ...io, argv });
   } catch (e) {
     // Once a signal came, whatever the command stopped on, it was stopped by the signal.
-    const err = interruptedBy() ? interruptedError() : isSnapError(e) ? e : new SnapError('INTERNAL', `unexpected error: ${(e as Error)?.message ?? String(e)} (please report this)`, undefined, { cause: e });
+    // (A command's own INTERRUPTED or TERMINATED is kept: its message may say what the command had done by then.)
+    const err = interruptedBy() ? interruptionOf(e) : isSnapError(e) ? e : new SnapError('INTERNAL', `unexpected error: ${(e as Error)?.message ?? String(e)} (please report this)`, undefined, { cause: e });
     const code = exitCodeFor(err.code);
     if (a.json) jsonOut(io, { ok: false, error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
     // The one place an error reaches the terminal: messages embed names and outside text, so

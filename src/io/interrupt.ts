@@ -19,7 +19,7 @@
  * removed by the next command that makes one there (`io/output-temp.ts`, `io/scratch-dir.ts`; see
  * docs/DESIGN.md, "Interrupted commands").
  */
-import { SnapError } from '../core/errors.js';
+import { SnapError, isSnapError } from '../core/errors.js';
 
 /** The signals snap stops cleanly on. */
 export type InterruptSignal = 'SIGINT' | 'SIGTERM';
@@ -42,6 +42,16 @@ export function interruptedError(signal: InterruptSignal = received ?? 'SIGINT')
   return signal === 'SIGTERM'
     ? new SnapError('TERMINATED', 'stopped by SIGTERM; its temporary files were removed and its lock released', { signal })
     : new SnapError('INTERRUPTED', 'interrupted (SIGINT); its temporary files were removed and its lock released', { signal });
+}
+
+/**
+ * The error a command stopped by a signal ends with: the command's own `INTERRUPTED` / `TERMINATED`
+ * when it threw one of the signal's code (its message may say what the command had done by then,
+ * e.g. the objects `fsck --repair-from` had put back), else {@link interruptedError}.
+ */
+export function interruptionOf(e: unknown): SnapError {
+  const mine = received === 'SIGTERM' ? 'TERMINATED' : 'INTERRUPTED';
+  return isSnapError(e) && e.code === mine ? e : interruptedError();
 }
 
 /**

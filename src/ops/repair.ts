@@ -15,11 +15,11 @@
 import { promises as fsp, constants as FS, realpathSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
-import { SnapError } from '../core/errors.js';
+import { SnapError, isSnapError } from '../core/errors.js';
 import { ArchiveReader } from '../io/archive.js';
 import { archiveRecordIndexes } from '../core/archive.js';
 import { ioError } from '../io/errors.js';
-import { checkInterrupted } from '../io/interrupt.js';
+import { checkInterrupted, interruptedError } from '../io/interrupt.js';
 import { fsyncDir, lockStore, makeTmpDir, objectPath, openStore, type Store } from '../io/store.js';
 import { fsck, type FsckObjectSource, type FsckReport } from './fsck.js';
 import type { Progress } from './seal.js';
@@ -294,23 +294,53 @@ async function fetchObjects(store: Store, source: Source, wanted: Map<string, Da
  * @throws SnapError `NOT_FOUND` (no store, no source) | `STORE_MALFORMED` | `USAGE` (the source is the
  *   store itself) | `STORE_LOCKED` | `ARCHIVE_MALFORMED` / `ARCHIVE_HOSTILE` / `MANIFEST_*` (an archive
  *   that cannot be read; objects already put back stay, each was checked) | `DISK_FULL` | `IO_ERROR` |
- *   `INTERRUPTED` / `TERMINATED`
+ *   `INTERRUPTED` / `TERMINATED` (during the repair or the check after it: the message names the
+ *   objects already put back, which stay, and `details.repaired` lists them, see {@link stoppedAfterRepairing})
  */
 export async function repairStore(opts: RepairOptions): Promise<RepairReport> {
   const store = await openStore(opts.store);
   const from = resolve(opts.from);
   const source = await openSource(from, store);
   const result: RepairResult = { source: from, kind: source.kind, repaired: [], unrepaired: [], bytes: 0 };
-  const lock = await lockStore(store, opts.lockWaitMs);
-  let before: FsckReport;
   try {
-    const objects = opts.objectSource ? { objectSource: opts.objectSource } : {};
-    before = await fsck({ store: store.root, jobs: opts.jobs, onProgress: opts.onProgress, ...objects });
-    const wanted = damaged(before);
-    if (wanted.size > 0) await fetchObjects(store, source, wanted, sizeBounds(before), result, opts.objectSource);
-  } finally {
-    await lock.release();
+    const lock = await lockStore(store, opts.lockWaitMs);
+    let before: FsckReport;
+    try {
+      const objects = opts.objectSource ? { objectSource: opts.objectSource } : {};
+      before = await fsck({ store: store.root, jobs: opts.jobs, onProgress: opts.onProgress, ...objects });
+      const wanted = damaged(before);
+      if (wanted.size > 0) await fetchObjects(store, source, wanted, sizeBounds(before), result, opts.objectSource);
+    } finally {
+      await lock.release();
+    }
+    const after = result.repaired.length > 0 ? await fsck({ store: store.root, jobs: opts.jobs, onProgress: opts.onProgress, ...(opts.objectSource ? { objectSource: opts.objectSource } : {}) }) : before;
+    return { before, repair: result, after };
+  } catch (e) {
+    if (isSnapError(e) && (e.code === 'INTERRUPTED' || e.code === 'TERMINATED') && result.repaired.length > 0) throw stoppedAfterRepairing(e.code, result.repaired);
+    throw e;
   }
-  const after = result.repaired.length > 0 ? await fsck({ store: store.root, jobs: opts.jobs, onProgress: opts.onProgress, ...(opts.objectSource ? { objectSource: opts.objectSource } : {}) }) : before;
-  return { before, repair: result, after };
+}
+
+/** How many digests the message of {@link stoppedAfterRepairing} names (`details.repaired` lists up to {@link MAX_LISTED_REPAIRED}). */
+const NAMED_REPAIRED = 20;
+/** How many digests `details.repaired` of {@link stoppedAfterRepairing} lists (64 hex each: at most about 650 KiB of JSON). */
+const MAX_LISTED_REPAIRED = 10_000;
+
+/**
+ * The error of a repair stopped by a signal once it had put objects back: the interruption's own
+ * code and message (exit 130 / 143), followed by how many objects were put back and the first
+ * {@link NAMED_REPAIRED} digests; `details.repaired` lists the first {@link MAX_LISTED_REPAIRED}
+ * and `details.repairedCount` counts them all. They stay put back (each hashed to its name before
+ * it was renamed into place), and a re-run of fsck checks them.
+ */
+function stoppedAfterRepairing(code: 'INTERRUPTED' | 'TERMINATED', repaired: readonly RepairedObject[]): SnapError {
+  const base = interruptedError(code === 'TERMINATED' ? 'SIGTERM' : 'SIGINT');
+  const n = repaired.length;
+  const named = repaired.slice(0, NAMED_REPAIRED).map((r) => r.sha256).join(', ') + (n > NAMED_REPAIRED ? `, and ${n - NAMED_REPAIRED} more` : '');
+  const what = n === 1 ? '1 object was put back before it (each checked against its digest; it stays)' : `${n} objects were put back before it (each checked against its digest; they stay)`;
+  return new SnapError(code, `${base.message}; ${what}: ${named}; run snap fsck to check the store`, {
+    ...base.details,
+    repairedCount: n,
+    repaired: repaired.slice(0, MAX_LISTED_REPAIRED).map((r) => ({ sha256: r.sha256, was: r.was, size: r.size })),
+  });
 }
