@@ -585,7 +585,7 @@ async function importInto(store: Store, opts: ImportOptions): Promise<Omit<Impor
     }
     if (staged > 0) syncFileSystem(store.objectsDir);
     // The record indexes the statement names, checked when spooled: objects too, before the snapshot names them.
-    await storeIndexObjects(store, o.recordIndexes ?? []);
+    result.mendedObjects.push(...(await storeIndexObjects(store, o.recordIndexes ?? [], 'content')));
     const snap = join(work, 'snapshot');
     await fsp.mkdir(snap);
     await fsp.copyFile(manifestPath, join(snap, MANIFEST_FILE));

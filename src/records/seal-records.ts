@@ -234,18 +234,34 @@ export async function indexForSeal(o: { dir: string; manifestPath: string; rules
 
 /**
  * Move index files into the store as objects (`objects/sha256/xx/…`, mode 0444), each flushed
- * before its rename (the builder fsynced it) and each folder after; an object already there is kept.
+ * before its rename (the builder fsynced it) and each folder after. An object already there is kept
+ * when it holds the copy's bytes, judged by `check`: `'size'` (one lstat: a regular file of the
+ * copy's size; seal, whose every unchanged run would otherwise read its indexes again) or
+ * `'content'` (also byte for byte: import, which has read the member anyway). Anything else there
+ * — a link, a folder, another size, other bytes — is replaced by the checked copy (a folder removed
+ * first), and its digest returned.
+ * @param objects each index file's path and the digest it was checked to have
+ * @returns the digests of the objects replaced
  * @throws SnapError `IO_ERROR`
  */
-export async function storeIndexObjects(store: Store, objects: SealRecords['objects']): Promise<void> {
+export async function storeIndexObjects(store: Store, objects: SealRecords['objects'], check: 'size' | 'content' = 'size'): Promise<string[]> {
   const dirs = new Set<string>();
+  const replaced: string[] = [];
   for (const o of objects) {
     const target = objectPath(store, o.sha256);
     const fan = join(store.objectsDir, o.sha256.slice(0, 2));
     try {
-      if (await fsp.access(target).then(() => true, () => false)) {
-        await fsp.rm(o.path, { force: true });
-        continue;
+      const there = await fsp.lstat(target).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return undefined;
+        throw e;
+      });
+      if (there) {
+        if (there.isFile() && there.size === (await fsp.stat(o.path)).size && (check === 'size' || (await sameBytes(target, o.path)))) {
+          await fsp.rm(o.path, { force: true });
+          continue;
+        }
+        replaced.push(o.sha256);
+        if (there.isDirectory()) await fsp.rm(target, { recursive: true, force: true }); // a rename cannot replace a folder
       }
       await fsp.mkdir(fan, { recursive: true });
       await fsp.chmod(o.path, 0o444);
@@ -256,4 +272,29 @@ export async function storeIndexObjects(store: Store, objects: SealRecords['obje
     }
   }
   for (const d of dirs) await fsyncDir(d);
+  return replaced;
+}
+
+/** Chunk in which {@link sameBytes} compares two files (1 MiB). */
+const COMPARE_CHUNK = 1 << 20;
+
+/** Do two files of the same size hold the same bytes? (Read side by side; a link at `a` is not followed.) */
+async function sameBytes(a: string, b: string): Promise<boolean> {
+  const fa = await fsp.open(a, FS.O_RDONLY | (FS.O_NOFOLLOW ?? 0) | (FS.O_NONBLOCK ?? 0));
+  try {
+    const fb = await fsp.open(b, 'r');
+    try {
+      const ba = Buffer.allocUnsafe(COMPARE_CHUNK);
+      const bb = Buffer.allocUnsafe(COMPARE_CHUNK);
+      for (let pos = 0; ; pos += COMPARE_CHUNK) {
+        const [ra, rb] = await Promise.all([fa.read(ba, 0, COMPARE_CHUNK, pos), fb.read(bb, 0, COMPARE_CHUNK, pos)]);
+        if (ra.bytesRead !== rb.bytesRead || !ba.subarray(0, ra.bytesRead).equals(bb.subarray(0, rb.bytesRead))) return false;
+        if (ra.bytesRead === 0) return true;
+      }
+    } finally {
+      await fb.close();
+    }
+  } finally {
+    await fa.close();
+  }
 }

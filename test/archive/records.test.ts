@@ -119,6 +119,28 @@ describe('archives carry record indexes', () => {
     expect(v.json.problems[0].records.flipped).toEqual([{ key: ['10'], from: 'ham', to: 'spam', a: { row: 3 }, b: { row: 3 } }]);
   });
 
+  it('import replaces a record index object the store already has with other bytes (same size, or another), naming it in mendedObjects', async () => {
+    const { work, file, data } = await sealedExample();
+    const store2 = join(work, 'store2');
+    // Another snapshot of the same file and rule: the store holds the same index object.
+    expect((await snapJson(['seal', data, '--as', 'other@v1', '--key', keys.key, '--store', store2, ...RULE])).code).toBe(0);
+    const obj = (await objectFiles(store2)).find((o) => o.name === EXAMPLE.indexSha256)!;
+    const sum = (await objectFiles(store2)).find((o) => o.name === EXAMPLE.summarySha256)!;
+    const good = await fsp.readFile(obj.path);
+    const bad = Buffer.from(good);
+    bad.writeUInt8(bad.readUInt8(3) ^ 0x01, 3); // same size, one bit off
+    await fsp.chmod(obj.path, 0o644);
+    await fsp.writeFile(obj.path, bad);
+    await fsp.chmod(sum.path, 0o644);
+    await fsp.writeFile(sum.path, 'short');
+    const i = await snapJson(['import', file, '--pubkey', keys.pub, '--store', store2]);
+    expect(i.code, i.stderr).toBe(0);
+    expect([...i.json.mendedObjects].sort()).toEqual([EXAMPLE.indexSha256, EXAMPLE.summarySha256].sort());
+    expect((await fsp.readFile(obj.path)).equals(good)).toBe(true);
+    const f = await snapJson(['fsck', '--store', store2]);
+    expect(f.code, f.stdout).toBe(0);
+  });
+
   it('fsck --repair-from an archive puts back a lost record index', async () => {
     const { store, file } = await sealedExample();
     const obj = (await objectFiles(store)).find((o) => o.name === EXAMPLE.indexSha256)!;

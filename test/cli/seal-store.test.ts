@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeTree, snap, snapBin, snapJson, writeTree, useKeyPair } from '../helpers/tree.js';
+import { TRAIN_CSV, EXAMPLE } from '../helpers/records-example.js';
 import { filesUnder, newStorePath, objectFiles, sealTree, sha256, sha256File, uniqueName, useStore } from '../helpers/store.js';
 
 const keys = useKeyPair();
@@ -178,6 +179,20 @@ describe('an object planted in the store under the digest of a file not yet seal
       expect(f.code, f.stdout).toBe(0);
     }, 60_000);
   }
+
+  it('a record index whose object is a shorter file: seal --records replaces it from the index it built', async () => {
+    const store = await newStorePath();
+    expect((await snapJson(sealArgs(await makeTree({ 'other.txt': 'x' }), store))).code).toBe(0);
+    const obj = join(store, 'objects', 'sha256', EXAMPLE.indexSha256.slice(0, 2), EXAMPLE.indexSha256.slice(2));
+    await fsp.mkdir(join(obj, '..'), { recursive: true });
+    await fsp.writeFile(obj, 'planted', { mode: 0o444 });
+    const r = await snapJson([...sealArgs(await makeTree({ 'train.csv': TRAIN_CSV }), store), '--records', 'train.csv key=id label=label']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.mendedObjects).toEqual([EXAMPLE.indexSha256]);
+    expect(await sha256File(obj)).toBe(EXAMPLE.indexSha256);
+    const f = await snapJson(['fsck', '--store', store]);
+    expect(f.code, f.stdout).toBe(0);
+  });
 
   it('says so in words on stderr, naming the object; an unchanged second seal mends nothing', async () => {
     const store = await newStorePath();
