@@ -27,7 +27,7 @@ import { keyValueText, recordKeyText, shownKeyValue } from '../records/key-text.
 export const DEFAULT_MAX_ITEMS = 50;
 /** Largest `--max-items` accepted (a report stays a page, not a dump: `diff --json` lists all). */
 export const MAX_MAX_ITEMS = 10_000;
-/** Most labels the chart draws; the rest are summed into one bar ("N other labels"). */
+/** Most labels the chart draws; the rest are summed into one bar ("N others, summed": {@link otherLabelsText}). */
 export const MAX_CHART_LABELS = 20;
 /** Longest outside string (path, key, label), in UTF-16 units of its shown text, shown whole; longer ones are cut, saying how much was left out. */
 export const MAX_SHOWN_CHARS = 300;
@@ -248,6 +248,17 @@ export function folderLabel(path: string): string | undefined {
 }
 
 /**
+ * The name of the chart's row that sums the labels beyond {@link MAX_CHART_LABELS}: `N others,
+ * summed` (at most 22 characters below ten million labels, so the chart draws it whole). It holds
+ * a comma, so no label is shown as it: a label with a comma is shown as its JSON string, in double
+ * quotes ({@link labelText}). It read `N other labels`, which a poisoner could name a label to
+ * pass for the sum: two rows of the chart and of its table read alike.
+ */
+export function otherLabelsText(n: number): string {
+  return `${n} others, summed`;
+}
+
+/**
  * The chart's rows: every label when there are at most {@link MAX_CHART_LABELS}; else the
  * {@link MAX_CHART_LABELS} largest (by the larger of their two counts, ties by label), in label
  * order, and one row summing the rest.
@@ -259,7 +270,7 @@ export function chartRows(shift: LabelShift): ChartRow[] {
   const kept = new Set(byWeight.slice(0, MAX_CHART_LABELS).map((r) => r.label));
   const shown = rows.filter((r) => kept.has(r.label)).map((r) => ({ ...r, label: labelText(r.label) }));
   const rest = rows.filter((r) => !kept.has(r.label));
-  shown.push({ label: `${rest.length} other labels`, a: rest.reduce((s, r) => s + r.a, 0), b: rest.reduce((s, r) => s + r.b, 0), other: true });
+  shown.push({ label: otherLabelsText(rest.length), a: rest.reduce((s, r) => s + r.a, 0), b: rest.reduce((s, r) => s + r.b, 0), other: true });
   return shown;
 }
 

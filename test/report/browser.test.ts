@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { EXAMPLE, copyTree, snap, tempDir, useKeyPair } from '../helpers/tree.js';
+import type { DiffReport } from '../../src/ops/diff.js';
 import type { DrillResult } from '../../src/report/drill-facts.js';
 import { MAX_SHOWN_CHARS, incidentFacts } from '../../src/report/incident-facts.js';
 import { renderDrillHtml } from '../../src/report/render-drill.js';
@@ -47,6 +48,40 @@ async function demoIncident(): Promise<{ dir: string; store: string; flipped: st
   await fsp.writeFile(join(data, 'ham', 'injected.eml'), 'Subject: totally legit\n\nThis message was planted in ham/ after the data was sealed.\n');
   expect((await snap(['seal', data, '--as', 'spam-mini@v2', '--key', keys.key, '--store', store])).code).toBe(0);
   return { dir, store, flipped: first };
+}
+
+/** A diff of two trusted snapshots in which one file was modified (facts for a page made without the CLI). */
+function incidentDiff(): DiffReport {
+  const side = (ref: string) => ({ ref, snapshot: `sha256:${'ab'.repeat(32)}`, createdAt: '2026-01-01T00:00:00Z', signers: [{ keyid: 'cd'.repeat(32), trusted: true }], trusted: true });
+  const file = (sha: string) => ({ path: 'x.bin', sha256: sha.repeat(32), size: 1 });
+  return {
+    a: side('spam@v1'),
+    b: side('spam@v2'),
+    added: [],
+    removed: [],
+    modified: [{ path: 'x.bin', a: file('ab'), b: file('ef') }],
+    renamed: [],
+    extra: [],
+    summary: { added: 0, removed: 0, modified: 1, renamed: 0, extra: 0, unchanged: 3, bytesAdded: 0, bytesRemoved: 0 },
+  };
+}
+
+/** `page` opened from a file in Chromium; what `read` returns there. The page must make no request but for itself, and log nothing. */
+async function onPage<T>(page: string, read: () => T): Promise<T> {
+  const file = join(await tempDir('snap-page-'), 'page.html');
+  await fsp.writeFile(file, page);
+  const tab = await browser.newPage();
+  const requests: string[] = [];
+  const problems: string[] = [];
+  tab.on('request', (q) => requests.push(q.url()));
+  tab.on('console', (m) => problems.push(`${m.type()}: ${m.text()}`));
+  tab.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  await tab.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+  const seen = await tab.evaluate(read);
+  await tab.close();
+  expect(problems).toEqual([]);
+  expect(requests).toEqual([pathToFileURL(file).href]);
+  return seen;
 }
 
 /** How many files each label folder of the example holds. */
@@ -234,6 +269,25 @@ describe('the incident report in headless Chromium', () => {
       expect(seen.widest, name).toBeLessThanOrEqual(width);
       for (const right of seen.verdictCells) expect(right, name).toBeLessThanOrEqual(width);
     }
+  });
+
+  it('shows a label named like the bar that sums the other labels as a label: no two rows of the chart or its table read alike', async () => {
+    // 22 labels: the chart draws 20 and sums 2 into one bar, "2 other labels" as it read; one of
+    // the 20, the largest, is a label whose name is exactly that text.
+    const a: Record<string, number> = { '2 other labels': 900 };
+    const b: Record<string, number> = { '2 other labels': 5 };
+    for (let i = 0; i < 21; i++) {
+      a[`l${String(i).padStart(2, '0')}`] = 100 + i;
+      b[`l${String(i).padStart(2, '0')}`] = 100 + i;
+    }
+    const f = incidentFacts(incidentDiff(), { folderLabels: { a, b } });
+    const seen = await onPage(renderIncidentHtml(f), () => ({
+      chart: [...document.querySelectorAll('#label-chart text.label')].map((t) => t.textContent),
+      table: [...document.querySelectorAll('#label-counts tbody tr td:first-child')].map((td) => (td as HTMLElement).innerText),
+    }));
+    expect(seen.chart).toHaveLength(21);
+    expect(new Set(seen.chart).size).toBe(seen.chart.length);
+    expect(new Set(seen.table).size).toBe(seen.table.length);
   });
 
   it('sees a request a page makes (the network check can fail)', async () => {

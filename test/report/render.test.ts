@@ -231,7 +231,7 @@ describe('the incident facts', () => {
     const rows = chartRows(labelShift(a, b));
     expect(rows).toHaveLength(MAX_CHART_LABELS + 1);
     const other = rows[rows.length - 1];
-    expect(other).toMatchObject({ other: true, label: '30 other labels', a: (30 * 31) / 2, b: (30 * 31) / 2 + 30 });
+    expect(other).toMatchObject({ other: true, label: '30 others, summed', a: (30 * 31) / 2, b: (30 * 31) / 2 + 30 });
     expect(rows.slice(0, -1).map((r) => r.label)).toEqual(Array.from({ length: 20 }, (_, i) => `l${i + 30}`));
   });
 
