@@ -71,6 +71,20 @@ function sideRows(f: IncidentFacts): string[][] {
   ];
 }
 
+/** Most new (or vanished) labels the shift statistics name; the rest are counted. */
+export const MAX_SHIFT_LABELS_NAMED = 20;
+
+/**
+ * Labels (shown text) as a list of `<code>`, the first {@link MAX_SHIFT_LABELS_NAMED}, then how many
+ * more there are, as every capped list of the page says it; the list stopped at 20 without a word.
+ * (No pointer to `diff --json`: it lists the labels of record indexes, not those of label folders.)
+ */
+function labelList(labels: readonly string[]): string {
+  const named = labels.slice(0, MAX_SHIFT_LABELS_NAMED).map((n) => `<code>${htmlShown(n)}</code>`).join(', ');
+  const rest = labels.length - MAX_SHIFT_LABELS_NAMED;
+  return rest > 0 ? `${named}, … and ${rest} more (the first ${MAX_SHIFT_LABELS_NAMED} are shown)` : named;
+}
+
 function labelSection(l: LabelFacts): string {
   const out: string[] = ['<h2 id="labels">Label distribution</h2>'];
   out.push(
@@ -96,8 +110,8 @@ function labelSection(l: LabelFacts): string {
         [htmlShown('Jensen–Shannon distance'), `#${formatStat(x.jsDistance)}`, htmlShown('0 = same distribution; natural log, at most 0.8326')],
         [htmlShown('PSI'), `#${formatStat(x.psi)}`, htmlShown('< 0.1 stable, 0.1–0.25 moderate, > 0.25 large shift')],
         [htmlShown('χ² homogeneity'), `#${chi}`, htmlShown('a small p says the distributions differ (sensitive on large data)')],
-        ...(x.newLabels.length ? [[htmlShown('new labels'), `#${x.newLabels.length}`, x.newLabels.slice(0, 20).map((n) => `<code>${htmlShown(n)}</code>`).join(', ')]] : []),
-        ...(x.vanishedLabels.length ? [[htmlShown('vanished labels'), `#${x.vanishedLabels.length}`, x.vanishedLabels.slice(0, 20).map((n) => `<code>${htmlShown(n)}</code>`).join(', ')]] : []),
+        ...(x.newLabels.length ? [[htmlShown('new labels'), `#${x.newLabels.length}`, labelList(x.newLabels)]] : []),
+        ...(x.vanishedLabels.length ? [[htmlShown('vanished labels'), `#${x.vanishedLabels.length}`, labelList(x.vanishedLabels)]] : []),
       ],
       'shift-stats',
     ),

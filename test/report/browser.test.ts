@@ -290,6 +290,24 @@ describe('the incident report in headless Chromium', () => {
     expect(new Set(seen.table).size).toBe(seen.table.length);
   });
 
+  it('says how many new and vanished labels it does not name, as every capped list of the page does', async () => {
+    const a: Record<string, number> = { ham: 10 };
+    const b: Record<string, number> = { ham: 10 };
+    for (let i = 0; i < 25; i++) {
+      a[`gone${String(i).padStart(2, '0')}`] = 1;
+      b[`new${String(i).padStart(2, '0')}`] = 1;
+    }
+    const f = incidentFacts(incidentDiff(), { folderLabels: { a, b } });
+    const rows = await onPage(renderIncidentHtml(f), () => [...document.querySelectorAll('#shift-stats tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => (td as HTMLElement).innerText)));
+    const row = (name: string) => rows.find((r) => r[0] === name) ?? [];
+    for (const [name, prefix] of [['new labels', 'new'], ['vanished labels', 'gone']] as const) {
+      expect(row(name)[1]).toBe('25');
+      expect(row(name)[2]).toContain(`${prefix}19`);
+      expect(row(name)[2]).not.toContain(`${prefix}20`);
+      expect(row(name)[2]).toMatch(/, … and 5 more \(the first 20 are shown\)$/);
+    }
+  });
+
   it('sees a request a page makes (the network check can fail)', async () => {
     const dir = await tempDir('snap-page-');
     const file = join(dir, 'leaky.html');
