@@ -22,6 +22,16 @@ export function mdMore(c: Capped<unknown>, hint = 'snap diff --json lists all'):
 
 const code = (s: string) => (s === '' ? '' : markdownShown(s));
 
+/**
+ * The duplicate keys and conflicting label groups B holds, as the HTML page counts them
+ * (`; duplicates in B: N; conflicting labels in B: M`, '' when both are 0). A key given a second
+ * record with another label is a poisoning that reads as mere additions without them; the
+ * summary left them out.
+ */
+function inB(s: { duplicates: { b: number }; conflicts: { b: number } }): string {
+  return s.duplicates.b || s.conflicts.b ? `; duplicates in B: ${s.duplicates.b}; conflicting labels in B: ${s.conflicts.b}` : '';
+}
+
 function trustText(s: SideFacts): string {
   switch (s.trust) {
     case 'trusted':
@@ -83,10 +93,10 @@ export function renderIncidentMarkdown(f: IncidentFacts): string {
   if (x.extra.total) out.push('', `**Cannot be recorded** (${x.extra.total})`, '', mdTable(['side', 'path', 'why'], x.extra.items.map((e) => [e.side.toUpperCase(), code(e.path), `${markdownMessage(e.reason)} (${markdownShown(e.code)})`])) + mdMore(x.extra));
   const r = f.records;
   if (r) {
-    out.push('', '### Record changes', '', `${r.summary.sets} record set(s): ${r.summary.added} added, ${r.summary.removed} removed, ${r.summary.modified} modified, ${r.summary.flipped} flipped.`);
+    out.push('', '### Record changes', '', `${r.summary.sets} record set(s): ${r.summary.added} added, ${r.summary.removed} removed, ${r.summary.modified} modified, ${r.summary.flipped} flipped${inB(r.summary)}.`);
     for (const s of r.sets.items) {
       const m = s.summary;
-      out.push('', `**${code(s.name)}**: ${m.added} added, ${m.removed} removed, ${m.modified} modified, ${m.flipped} flipped`);
+      out.push('', `**${code(s.name)}**: ${m.added} added, ${m.removed} removed, ${m.modified} modified, ${m.flipped} flipped${inB(m)}`);
       const lab = (v?: string) => (v === undefined ? '—' : code(v));
       if (s.flipped.total) out.push('', mdTable(['key', 'old label', 'new label'], s.flipped.items.map((q) => [code(q.key), lab(q.from), `→ ${lab(q.to)}`])) + mdMore(s.flipped));
       if (s.added.total) out.push('', mdTable(['added key', 'label'], s.added.items.map((q) => [code(q.key), lab(q.label)])) + mdMore(s.added));

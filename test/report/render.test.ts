@@ -382,6 +382,31 @@ describe('the Markdown summary', () => {
     expect(md).not.toMatch(/[\x00-\x09\x0b-\x1f\u202e]/);
   });
 
+  it('counts the duplicate keys and conflicting labels B holds, as the page and diff --json do: a key given a second record with another label is the poisoning', () => {
+    // B (a folder) repeats keys 1 and 2, each with the other label: diff counts 2 records added, 2 duplicates and 1 conflicting label group in B.
+    const summary = { unchanged: 2, added: 2, removed: 0, modified: 0, flipped: 0, labelChanges: 0, duplicates: { a: 0, b: 2 }, conflicts: { a: 0, b: 1 } };
+    const records: RecordsReport = {
+      sets: [
+        {
+          name: 't.csv', format: 'csv', identity: 'key', key: ['id'], label: 'label',
+          a: { records: 2, labels: { ham: 1, spam: 1 } }, b: { records: 4, labels: { ham: 2, spam: 2 } },
+          summary,
+          added: [{ key: ['1'], row: 3, label: 'ham', fingerprint: SHA }, { key: ['2'], row: 4, label: 'spam', fingerprint: SHA }],
+          removed: [], modified: [], flipped: [], duplicates: [], conflicts: [],
+          shift: labelShift({ ham: 1, spam: 1 }, { ham: 2, spam: 2 }),
+        },
+      ],
+      unavailable: [],
+      summary: { sets: 1, ...summary },
+      dataset: labelShift({ ham: 1, spam: 1 }, { ham: 2, spam: 2 }),
+    };
+    const f = incidentFacts(report({ modified: [{ path: 't.csv', a: { path: 't.csv', sha256: SHA, size: 1 }, b: { path: 't.csv', sha256: 'ef'.repeat(32), size: 2 } }], records }));
+    expect(renderIncidentHtml(f)).toContain('duplicates in B: 2; conflicting labels in B: 1');
+    const md = renderIncidentMarkdown(f);
+    expect(md).toContain('1 record set(s): 2 added, 0 removed, 0 modified, 0 flipped; duplicates in B: 2; conflicting labels in B: 1.');
+    expect(md).toContain('**t.csv**: 2 added, 0 removed, 0 modified, 0 flipped; duplicates in B: 2; conflicting labels in B: 1');
+  });
+
   it('writes the restore command in a shell code block', () => {
     const md = renderIncidentMarkdown(incidentFacts(report({ a: side('spam@v1', true), b: side('spam@v2', true), added: [{ path: 'x', sha256: SHA, size: 1 }] }), { trustWords: ['--pubkey', 'ci.pub'] }));
     expect(md).toContain('```sh\nsnap restore spam@v1 spam-v1-restored --pubkey ci.pub\n```');
