@@ -1,6 +1,7 @@
 /**
  * The label distribution before (A) and after (B) as an inline SVG bar chart: one group of two
- * horizontal bars per label, each with its count written beside it. Pure; every outside string
+ * horizontal bars per label, each with its count written beside it, and the label whole (over as
+ * many lines as it needs). Pure; every outside string
  * (labels, shown text already: incident-facts.ts) is escaped for SVG text and attributes. No script, no external reference: it renders
  * under the report's `default-src 'none'` content security policy.
  */
@@ -15,17 +16,32 @@ const COUNT_WIDTH = 90;
 const BAR = 14;
 const ROW_GAP = 12;
 const TOP = 28;
-/** Longest label drawn whole beside its bars (the whole label is in the bar group's `<title>`). */
+/** Most characters of a label on one line beside its bars; a longer label goes on over more lines. */
 const MAX_LABEL_CHARS = 22;
+/** Height of one line of a label, in CSS pixels (12 px text). */
+const LINE = 15;
 
 /** A number as SVG writes it: at most one decimal, no exponent. */
 function n(x: number): string {
   return (Math.round(x * 10) / 10).toFixed(1).replace(/\.0$/, '');
 }
 
-/** A label (shown text: see incident-facts.ts) cut to {@link MAX_LABEL_CHARS} UTF-16 units, never inside an escape or a surrogate pair. */
-function shortLabel(label: string): string {
-  return label.length <= MAX_LABEL_CHARS ? label : `${label.slice(0, visibleCutIndex(label, MAX_LABEL_CHARS - 1))}…`;
+/**
+ * A label (shown text: see incident-facts.ts, at most `MAX_SHOWN_CHARS` and its cut note) as lines
+ * of at most {@link MAX_LABEL_CHARS} UTF-16 units, never split inside an escape or a surrogate
+ * pair: drawn whole. It was cut to one line with `…`, and two labels that begin alike (a poisoner's
+ * `positive_sentiment_higX` beside `positive_sentiment_high`) read as one.
+ */
+function labelLines(label: string): string[] {
+  const lines: string[] = [];
+  let rest = label;
+  while (rest.length > MAX_LABEL_CHARS) {
+    const end = Math.max(1, visibleCutIndex(rest, MAX_LABEL_CHARS));
+    lines.push(rest.slice(0, end));
+    rest = rest.slice(end);
+  }
+  lines.push(rest);
+  return lines;
 }
 
 /**
@@ -37,24 +53,28 @@ function shortLabel(label: string): string {
 export function renderChart(rows: readonly ChartRow[]): string {
   const max = Math.max(1, ...rows.map((r) => Math.max(r.a, r.b)));
   const scale = (WIDTH - LABEL_WIDTH - COUNT_WIDTH) / max;
-  const rowHeight = 2 * BAR + ROW_GAP;
-  const height = TOP + rows.length * rowHeight + 4;
+  const lines = rows.map((r) => labelLines(r.label));
+  // Each row is as tall as its two bars, or as its label's lines.
+  const heights = lines.map((l) => Math.max(2 * BAR, l.length * LINE) + ROW_GAP);
+  const height = TOP + heights.reduce((s, h) => s + h, 0) + 4;
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" aria-labelledby="chart-title" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}">`);
   out.push('<title id="chart-title">Records per label: before (A) and after (B)</title>');
   out.push(`<rect class="bar a" x="${LABEL_WIDTH}" y="4" width="12" height="12"/><text class="legend" x="${LABEL_WIDTH + 16}" y="14">before (A)</text>`);
   out.push(`<rect class="bar b" x="${LABEL_WIDTH + 110}" y="4" width="12" height="12"/><text class="legend" x="${LABEL_WIDTH + 126}" y="14">after (B)</text>`);
+  let y = TOP;
   rows.forEach((r, i) => {
-    const y = TOP + i * rowHeight;
     const label = htmlShown(r.label);
+    const text = (lines[i] as string[]).map((line, k) => `<tspan x="${LABEL_WIDTH - 8}" y="${n(y + BAR + 4 + k * LINE)}">${htmlShown(line)}</tspan>`).join('');
     out.push(`<g class="label-row${r.other ? ' other' : ''}" data-label="${label}"><title>${label}: ${r.a} before, ${r.b} after</title>`);
-    out.push(`<text class="label" x="${LABEL_WIDTH - 8}" y="${n(y + BAR + 4)}" text-anchor="end">${htmlShown(shortLabel(r.label))}</text>`);
+    out.push(`<text class="label" x="${LABEL_WIDTH - 8}" y="${n(y + BAR + 4)}" text-anchor="end">${text}</text>`);
     for (const [side, count, dy] of [['a', r.a, 0], ['b', r.b, BAR]] as const) {
       const w = count * scale;
       out.push(`<rect class="bar ${side}" x="${LABEL_WIDTH}" y="${n(y + dy)}" width="${n(w)}" height="${BAR - 1}"/>`);
       out.push(`<text class="count" data-side="${side}" x="${n(LABEL_WIDTH + w + 4)}" y="${n(y + dy + BAR - 3)}">${count}</text>`);
     }
     out.push('</g>');
+    y += heights[i] as number;
   });
   out.push('</svg>');
   return out.join('\n');

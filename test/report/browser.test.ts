@@ -317,6 +317,21 @@ describe('the incident report in headless Chromium', () => {
     expect(verdict).toContain('1 record set(s) not compared');
   });
 
+  it('draws two long labels that begin alike as two different names in the chart, each whole and inside its own row', async () => {
+    // The chart cut a label at 22 characters: a poisoner's new "positive_sentiment_higX" read as the real "positive_sentiment_high".
+    const f = incidentFacts(incidentDiff(), { folderLabels: { a: { positive_sentiment_high: 50, neg: 50 }, b: { positive_sentiment_high: 50, positive_sentiment_higX: 9, neg: 41 } } });
+    const seen = await onPage(renderIncidentHtml(f), () =>
+      [...document.querySelectorAll('#label-chart g.label-row')].map((g) => {
+        const box = (e: Element | null) => (e as SVGGraphicsElement).getBBox();
+        const label = box(g.querySelector('text.label'));
+        const bars = [...g.querySelectorAll('rect.bar')].map((r) => box(r));
+        return { text: g.querySelector('text.label')?.textContent, top: Math.min(label.y, ...bars.map((b) => b.y)), bottom: Math.max(label.y + label.height, ...bars.map((b) => b.y + b.height)) };
+      }),
+    );
+    expect(seen.map((r) => r.text)).toEqual(['neg', 'positive_sentiment_higX', 'positive_sentiment_high']);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!.top, `row ${i} overlaps the row above`).toBeGreaterThanOrEqual(seen[i - 1]!.bottom);
+  });
+
   it('sees a request a page makes (the network check can fail)', async () => {
     const dir = await tempDir('snap-page-');
     const file = join(dir, 'leaky.html');

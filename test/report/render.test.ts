@@ -44,7 +44,7 @@ function report(over: Partial<DiffReport> = {}): DiffReport {
 const HOSTILE = ['<script>alert(1)</script>', `"'><svg onload=alert(1)>`, 'a\x1b[31mred\x1b[0m', 'two\nlines|`x`', 'invoice\u202egpj.exe', 'bad\udcffbyte', '&amp;<img src=x>'];
 
 /** Every tag a report may contain: anything else in the output came from a name. */
-const TAGS = new Set(['!DOCTYPE', 'html', 'head', 'meta', 'title', 'style', 'body', 'footer', 'h1', 'h2', 'h3', 'p', 'section', 'strong', 'em', 'small', 'code', 'pre', 'br', 'span', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'figure', 'svg', 'rect', 'text', 'g']);
+const TAGS = new Set(['!DOCTYPE', 'html', 'head', 'meta', 'title', 'style', 'body', 'footer', 'h1', 'h2', 'h3', 'p', 'section', 'strong', 'em', 'small', 'code', 'pre', 'br', 'span', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'figure', 'svg', 'rect', 'text', 'tspan', 'g']);
 
 function assertSafeHtml(page: string): void {
   for (const m of page.matchAll(/<\/?([!A-Za-z][A-Za-z0-9]*)/g)) expect(TAGS, `tag <${m[1]}>`).toContain(m[1]);
@@ -287,7 +287,7 @@ describe('names that could pass for others', () => {
     const page = renderIncidentHtml(f);
     expect(page).toContain('<td><code>&quot;d\\u043eg&quot;</code></td><td><code>t.jsonl</code></td><td><code>cat</code></td><td>→ <code>&quot;c\\u0430t&quot;</code></td>');
     expect(page).toContain('data-label="&quot;c\\u0430t&quot;"');
-    expect(page).toContain('text-anchor="end">&quot;c\\u0430t&quot;</text>');
+    expect(page).toMatch(/text-anchor="end"><tspan [^>]*>&quot;c\\u0430t&quot;<\/tspan><\/text>/);
     expect(page).not.toContain('\\\\u0');
     const md = renderIncidentMarkdown(f);
     expect(mdSeen(md)).toContain('| "d\\u043eg" | t.jsonl | cat | → "c\\u0430t" |');
