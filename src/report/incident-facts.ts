@@ -312,17 +312,36 @@ function labelFacts(d: DiffReport, o: IncidentOptions, max: number): LabelFacts 
   };
 }
 
-function recordSetFacts(s: RecordSetDiff, max: number): RecordSetFacts {
+/**
+ * How many record rows (flipped, added, removed, modified) the report lists over all its record
+ * sets together: as many as the four lists of one set hold (4 × `maxItems`). Each list was cut to
+ * `maxItems` on its own, so 50 sets made 10,000 rows — with long names written as `&lt;`, a 27 MB
+ * page (and Markdown GitHub refuses as a job summary). The sets are given rows in order; a set
+ * left none is still counted, each list saying how many it holds.
+ */
+export const RECORD_ROW_LISTS = 4;
+
+/** Rows still free for the record lists of the report (see {@link RECORD_ROW_LISTS}). */
+interface RowBudget {
+  left: number;
+}
+
+function recordSetFacts(s: RecordSetDiff, max: number, budget: RowBudget): RecordSetFacts {
   const withLabel = (label: string | undefined) => (label !== undefined ? { label: labelText(label) } : {});
+  const take = <T, U>(list: readonly T[], map: (x: T) => U): Capped<U> => {
+    const c = cap(list, Math.min(max, budget.left), map);
+    budget.left -= c.items.length;
+    return c;
+  };
   return {
     name: shownPath(s.name),
     format: shownName(s.format),
     identity: shownName(s.identity),
     summary: s.summary,
-    flipped: cap(s.flipped, max, (f) => ({ key: recordName(f.key, s.identity, f.b.row, s.format), from: labelText(f.from), to: labelText(f.to) })),
-    added: cap(s.added, max, (r) => ({ key: recordName(r.key, s.identity, r.row, s.format), ...withLabel(r.label) })),
-    removed: cap(s.removed, max, (r) => ({ key: recordName(r.key, s.identity, r.row, s.format), ...withLabel(r.label) })),
-    modified: cap(s.modified, max, (m) => ({
+    flipped: take(s.flipped, (f) => ({ key: recordName(f.key, s.identity, f.b.row, s.format), from: labelText(f.from), to: labelText(f.to) })),
+    added: take(s.added, (r) => ({ key: recordName(r.key, s.identity, r.row, s.format), ...withLabel(r.label) })),
+    removed: take(s.removed, (r) => ({ key: recordName(r.key, s.identity, r.row, s.format), ...withLabel(r.label) })),
+    modified: take(s.modified, (m) => ({
       key: recordName(m.key, s.identity, m.b.row, s.format),
       ...(m.a.label !== undefined ? { from: labelText(m.a.label) } : {}),
       ...(m.b.label !== undefined ? { to: labelText(m.b.label) } : {}),
@@ -372,6 +391,7 @@ export function incidentFacts(d: DiffReport, o: IncidentOptions = {}): IncidentF
   const differ = s.added + s.removed + s.modified + s.renamed + s.extra > 0;
   const verdict = a.trust === 'untrusted' || b.trust === 'untrusted' ? 'untrusted' : differ ? 'changed' : 'identical';
   const labels = labelFacts(d, o, max);
+  const rows: RowBudget = { left: RECORD_ROW_LISTS * max };
   const extra = (x: DiffExtra) => ({ side: x.side, path: shownPath(x.path), reason: clip(escapeMessage(x.reason)), code: x.code });
   return {
     kind: 'incident',
@@ -392,7 +412,7 @@ export function incidentFacts(d: DiffReport, o: IncidentOptions = {}): IncidentF
       ? {
           records: {
             summary: d.records.summary,
-            sets: cap(d.records.sets.filter((x) => !recordSetUnchanged(x)), max, (x) => recordSetFacts(x, max)),
+            sets: cap(d.records.sets.filter((x) => !recordSetUnchanged(x)), max, (x) => recordSetFacts(x, max, rows)),
             unchangedSets: d.records.sets.filter(recordSetUnchanged).length,
             unavailable: cap(d.records.unavailable, max, (u) => ({ name: shownPath(u.name), side: u.side, reason: clip(escapeMessage(u.reason)) })),
           },

@@ -9,7 +9,7 @@ import { htmlMessage, htmlShown } from './escape.js';
 import { formatBytes } from '../core/display.js';
 import { renderChart } from './chart.js';
 import { formatStat, htmlPage, htmlTable, htmlText, moreLine } from './html-page.js';
-import { unsignedSideWord, type FileFact, type IncidentFacts, type LabelFacts, type RecordSetFacts, type SideFacts } from './incident-facts.js';
+import { unsignedSideWord, type Capped, type FileFact, type IncidentFacts, type LabelFacts, type RecordSetFacts, type SideFacts } from './incident-facts.js';
 
 const DIFF_HINT = 'snap diff --json lists all';
 
@@ -157,6 +157,9 @@ function fileSection(f: IncidentFacts): string {
   return out.filter((s) => s !== '').join('\n');
 }
 
+/** A record list's table, or '' when the report's record rows ran out before it (its "… and N more" line then says all). */
+const listed = (c: Capped<unknown>, table: string) => (c.items.length > 0 ? table : '');
+
 function recordSetHtml(s: RecordSetFacts): string {
   const out: string[] = [`<h3>Record set <code>${htmlShown(s.name)}</code> <small>(${htmlShown(s.format)}, identity ${htmlShown(s.identity)})</small></h3>`];
   const m = s.summary;
@@ -167,10 +170,10 @@ function recordSetHtml(s: RecordSetFacts): string {
     ),
   );
   const label = (l: string | undefined) => (l === undefined ? '—' : `<code>${htmlShown(l)}</code>`);
-  if (s.flipped.total) out.push(`<p>Flipped labels (${s.flipped.total}):</p>`, htmlTable(['key', 'old label', 'new label'], s.flipped.items.map((r) => [`<code>${htmlShown(r.key)}</code>`, label(r.from), `→ ${label(r.to)}`])), moreLine(s.flipped, DIFF_HINT));
-  if (s.added.total) out.push(`<p>Added records (${s.added.total}):</p>`, htmlTable(['key', 'label'], s.added.items.map((r) => [`<code>${htmlShown(r.key)}</code>`, label(r.label)])), moreLine(s.added, DIFF_HINT));
-  if (s.removed.total) out.push(`<p>Removed records (${s.removed.total}):</p>`, htmlTable(['key', 'label'], s.removed.items.map((r) => [`<code>${htmlShown(r.key)}</code>`, label(r.label)])), moreLine(s.removed, DIFF_HINT));
-  if (s.modified.total) out.push(`<p>Modified records (${s.modified.total}):</p>`, htmlTable(['key', 'label A', 'label B'], s.modified.items.map((r) => [`<code>${htmlShown(r.key)}</code>`, label(r.from), `${r.labelChanged ? '<strong>changed</strong> → ' : ''}${label(r.to)}`])), moreLine(s.modified, DIFF_HINT));
+  if (s.flipped.total) out.push(`<p>Flipped labels (${s.flipped.total}):</p>`, listed(s.flipped, htmlTable(['key', 'old label', 'new label'], s.flipped.items.map((r) => [`<code>${htmlShown(r.key)}</code>`, label(r.from), `→ ${label(r.to)}`]))), moreLine(s.flipped, DIFF_HINT));
+  if (s.added.total) out.push(`<p>Added records (${s.added.total}):</p>`, listed(s.added, htmlTable(['key', 'label'], s.added.items.map((r) => [`<code>${htmlShown(r.key)}</code>`, label(r.label)]))), moreLine(s.added, DIFF_HINT));
+  if (s.removed.total) out.push(`<p>Removed records (${s.removed.total}):</p>`, listed(s.removed, htmlTable(['key', 'label'], s.removed.items.map((r) => [`<code>${htmlShown(r.key)}</code>`, label(r.label)]))), moreLine(s.removed, DIFF_HINT));
+  if (s.modified.total) out.push(`<p>Modified records (${s.modified.total}):</p>`, listed(s.modified, htmlTable(['key', 'label A', 'label B'], s.modified.items.map((r) => [`<code>${htmlShown(r.key)}</code>`, label(r.from), `${r.labelChanged ? '<strong>changed</strong> → ' : ''}${label(r.to)}`]))), moreLine(s.modified, DIFF_HINT));
   return out.filter((x) => x !== '').join('\n');
 }
 

@@ -32,6 +32,14 @@ function inB(s: { duplicates: { b: number }; conflicts: { b: number } }): string
   return s.duplicates.b || s.conflicts.b ? `; duplicates in B: ${s.duplicates.b}; conflicting labels in B: ${s.conflicts.b}` : '';
 }
 
+/**
+ * A record list's table and its "… and N more" line; when the report's record rows ran out before
+ * it (incident-facts.ts, `RECORD_ROW_LISTS`), the line alone, naming the list (`what`).
+ */
+function mdListed(c: Capped<unknown>, what: string, table: string): string {
+  return c.items.length > 0 ? table + mdMore(c) : `_${what}: ${mdMore(c).trim().slice(1)}`;
+}
+
 function trustText(s: SideFacts): string {
   switch (s.trust) {
     case 'trusted':
@@ -98,10 +106,10 @@ export function renderIncidentMarkdown(f: IncidentFacts): string {
       const m = s.summary;
       out.push('', `**${code(s.name)}**: ${m.added} added, ${m.removed} removed, ${m.modified} modified, ${m.flipped} flipped${inB(m)}`);
       const lab = (v?: string) => (v === undefined ? '—' : code(v));
-      if (s.flipped.total) out.push('', mdTable(['key', 'old label', 'new label'], s.flipped.items.map((q) => [code(q.key), lab(q.from), `→ ${lab(q.to)}`])) + mdMore(s.flipped));
-      if (s.added.total) out.push('', mdTable(['added key', 'label'], s.added.items.map((q) => [code(q.key), lab(q.label)])) + mdMore(s.added));
-      if (s.removed.total) out.push('', mdTable(['removed key', 'label'], s.removed.items.map((q) => [code(q.key), lab(q.label)])) + mdMore(s.removed));
-      if (s.modified.total) out.push('', mdTable(['modified key', 'label A', 'label B'], s.modified.items.map((q) => [code(q.key), lab(q.from), lab(q.to)])) + mdMore(s.modified));
+      if (s.flipped.total) out.push('', mdListed(s.flipped, 'Flipped labels', mdTable(['key', 'old label', 'new label'], s.flipped.items.map((q) => [code(q.key), lab(q.from), `→ ${lab(q.to)}`]))));
+      if (s.added.total) out.push('', mdListed(s.added, 'Added records', mdTable(['added key', 'label'], s.added.items.map((q) => [code(q.key), lab(q.label)]))));
+      if (s.removed.total) out.push('', mdListed(s.removed, 'Removed records', mdTable(['removed key', 'label'], s.removed.items.map((q) => [code(q.key), lab(q.label)]))));
+      if (s.modified.total) out.push('', mdListed(s.modified, 'Modified records', mdTable(['modified key', 'label A', 'label B'], s.modified.items.map((q) => [code(q.key), lab(q.from), lab(q.to)]))));
     }
     if (r.unchangedSets) out.push('', `${r.unchangedSets} record set(s) unchanged.`);
     if (r.sets.total > r.sets.items.length) out.push('', `_… and ${r.sets.total - r.sets.items.length} more record sets_`);

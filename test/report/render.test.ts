@@ -366,6 +366,38 @@ describe('the HTML page', () => {
     expect(page).toContain(`… and ${n - 50} more`);
     expect(Buffer.byteLength(renderIncidentMarkdown(f))).toBeLessThan(1_000_000);
   });
+
+  it('stays under 1 MB for 50 record sets of 60 flipped, added, removed and modified records each, keys and labels long and all "<": the sets share the rows', () => {
+    // Each list of each set was cut to --max-items on its own: 50 sets × 4 lists × 50 rows, each
+    // name written as up to 1,200 characters of "&lt;", made a 27 MB page and Markdown (a GitHub
+    // job summary over 1 MiB is refused whole).
+    const label = (i: number) => '<'.repeat(250) + i;
+    const key = (s: number, i: string) => ['<'.repeat(290) + `${s}_${i}`];
+    const summary = { unchanged: 0, added: 60, removed: 60, modified: 60, flipped: 60, labelChanges: 120, duplicates: { a: 0, b: 0 }, conflicts: { a: 0, b: 0 } };
+    const sets = Array.from({ length: 50 }, (_, s) => {
+      const rows = <T>(f: (i: number) => T) => Array.from({ length: 60 }, (_, i) => f(i));
+      return {
+        name: `set${s}.csv`, format: 'csv', identity: 'key' as const, key: ['id'], label: 'y',
+        a: { records: 180, labels: {} }, b: { records: 180, labels: {} }, summary,
+        flipped: rows((i) => ({ key: key(s, `f${i}`), from: label(1), to: label(2), a: { row: i }, b: { row: i } })),
+        added: rows((i) => ({ key: key(s, `a${i}`), row: i, label: label(3), fingerprint: SHA })),
+        removed: rows((i) => ({ key: key(s, `r${i}`), row: i, label: label(4), fingerprint: SHA })),
+        modified: rows((i) => ({ key: key(s, `m${i}`), a: { row: i, label: label(5) }, b: { row: i, label: label(6) }, labelChanged: true })),
+        duplicates: [], conflicts: [],
+      };
+    });
+    const records = { sets, unavailable: [], summary: { sets: 50, unchanged: 0, added: 3000, removed: 3000, modified: 3000, flipped: 3000, labelChanges: 6000, duplicates: { a: 0, b: 0 }, conflicts: { a: 0, b: 0 } } } as unknown as RecordsReport;
+    const f = incidentFacts(report({ modified: sets.map((x) => ({ path: x.name, a: { path: x.name, sha256: SHA, size: 1 }, b: { path: x.name, sha256: 'ef'.repeat(32), size: 2 } })), records }));
+    const page = renderIncidentHtml(f);
+    const md = renderIncidentMarkdown(f);
+    expect(Buffer.byteLength(page)).toBeLessThan(1_000_000);
+    expect(Buffer.byteLength(md)).toBeLessThan(1_000_000);
+    // Every set is still counted, and what is not listed is said.
+    expect(f.records?.sets.items).toHaveLength(50);
+    for (const x of f.records?.sets.items ?? []) expect([x.flipped.total, x.added.total, x.removed.total, x.modified.total]).toEqual([60, 60, 60, 60]);
+    expect(page).toContain('… and 60 more (the first 0 are shown; snap diff --json lists all)');
+    expect(md).toContain('_Added records: … and 60 more (the first 0 are shown; snap diff --json lists all)_');
+  });
 });
 
 describe('the Markdown summary', () => {
