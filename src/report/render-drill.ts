@@ -16,6 +16,20 @@ import { mdMore, mdTable } from './render-incident-markdown.js';
 import type { DrillPlanted, DrillResult } from './drill-facts.js';
 
 const HINT = 'the drill JSON lists all';
+
+/**
+ * Most checks a "caught by" cell names (a drill's checks are a handful: `verify:modified`,
+ * `records:label-changed` …); the rest are counted. The file allows 256 per change and per kind,
+ * each up to 8,192 characters: written whole, 256 entries of 300 "<" per cell made a 6 MB drill
+ * file a 24 MB page.
+ */
+export const MAX_BY_NAMED = 5;
+
+/** The first {@link MAX_BY_NAMED} of `by`, each written by `one`, joined by `sep`, then `… and N more`; '' for none. */
+function byList(by: readonly string[], one: (s: string) => string, sep: string): string {
+  const named = by.slice(0, MAX_BY_NAMED).map(one).join(sep);
+  return by.length > MAX_BY_NAMED ? `${named}${sep}… and ${by.length - MAX_BY_NAMED} more` : named;
+}
 /**
  * What a drill report rests on: the JSON `snap drill` wrote, which nothing signs (whoever could edit
  * it could make it say PASS). A drill is reproducible from its seed: the same dataset, snapshot and
@@ -45,7 +59,7 @@ export function renderDrillHtml(d: DrillResult, maxItems: number): string {
   const misses = capped(d.planted.filter((p) => !p.caught), maxItems);
   const all = capped(d.planted, maxItems);
   const plantedRows = (list: DrillPlanted[]) =>
-    list.map((p) => [c(p.id), c(p.kind), `<code>${htmlShown(shownPath(p.path))}</code>${p.key !== undefined ? `<br>key ${c(p.key)}` : ''}`, htmlText(htmlShown(shownName(p.detail))), p.caught ? '<span class="trusted">caught</span>' : p.notConfigured ? '<span class="untrusted">MISSED</span> (not configured)' : '<span class="untrusted">MISSED</span>', p.by.map(c).join('<br>') || '—', p.reason !== undefined ? htmlText(htmlMessage(clip(p.reason))) : '']);
+    list.map((p) => [c(p.id), c(p.kind), `<code>${htmlShown(shownPath(p.path))}</code>${p.key !== undefined ? `<br>key ${c(p.key)}` : ''}`, htmlText(htmlShown(shownName(p.detail))), p.caught ? '<span class="trusted">caught</span>' : p.notConfigured ? '<span class="untrusted">MISSED</span> (not configured)' : '<span class="untrusted">MISSED</span>', byList(p.by, c, '<br>') || '—', p.reason !== undefined ? htmlText(htmlMessage(clip(p.reason))) : '']);
   const head = ['id', 'attack', 'path / key', 'what was done', 'verdict', 'caught by', 'why missed'];
   const body = [
     `<h1>${htmlShown(title(d))}</h1>`,
@@ -58,7 +72,7 @@ export function renderDrillHtml(d: DrillResult, maxItems: number): string {
       ['record', `${UNSIGNED_NOTE} <code>--seed ${d.seed}</code>`],
     ], 'drill-setup'),
     '<h2 id="by-kind">By attack kind</h2>',
-    htmlTable(['attack', '#planted', '#caught', '#missed', '#not configured', 'caught by'], d.summary.map((r) => [c(r.kind), `#${r.planted}`, `#${r.caught}`, `#${r.missed}`, `#${r.notConfigured}`, r.by.map(c).join(', ') || '—']), 'drill-summary'),
+    htmlTable(['attack', '#planted', '#caught', '#missed', '#not configured', 'caught by'], d.summary.map((r) => [c(r.kind), `#${r.planted}`, `#${r.caught}`, `#${r.missed}`, `#${r.notConfigured}`, byList(r.by, c, ', ') || '—']), 'drill-summary'),
     misses.total ? `<h2 id="misses">Missed (${misses.total})</h2>\n${htmlTable(head, plantedRows(misses.items), 'drill-misses')}\n${moreLine(misses, HINT)}` : '',
     `<h2 id="planted">Planted changes (${all.total})</h2>`,
     htmlTable(head, plantedRows(all.items), 'drill-planted'),
@@ -73,7 +87,7 @@ export function renderDrillMarkdown(d: DrillResult, maxItems: number): string {
   const v = verdict(d);
   const m = (s: string) => markdownShown(shownName(s));
   const misses = capped(d.planted.filter((p) => !p.caught), maxItems);
-  const rows = (list: DrillPlanted[]) => list.map((p) => [m(p.id), m(p.kind), `${markdownShown(shownPath(p.path))}${p.key !== undefined ? ` key ${m(p.key)}` : ''}`, p.caught ? 'caught' : p.notConfigured ? '**MISSED** (not configured)' : '**MISSED**', p.by.map(m).join(', ') || '—', p.reason !== undefined ? markdownMessage(clip(p.reason)) : '']);
+  const rows = (list: DrillPlanted[]) => list.map((p) => [m(p.id), m(p.kind), `${markdownShown(shownPath(p.path))}${p.key !== undefined ? ` key ${m(p.key)}` : ''}`, p.caught ? 'caught' : p.notConfigured ? '**MISSED** (not configured)' : '**MISSED**', byList(p.by, m, ', ') || '—', p.reason !== undefined ? markdownMessage(clip(p.reason)) : '']);
   const out = [
     `## ${markdownShown(title(d))}`,
     '',
@@ -81,7 +95,7 @@ export function renderDrillMarkdown(d: DrillResult, maxItems: number): string {
     '',
     `Dataset ${m(d.dataset)} against ${m(d.against.ref)} (${m(d.against.id)}), seed ${d.seed}. ${UNSIGNED_NOTE} \`--seed ${d.seed}\`.`,
     '',
-    mdTable(['attack', 'planted', 'caught', 'missed', 'not configured', 'caught by'], d.summary.map((r) => [m(r.kind), String(r.planted), String(r.caught), String(r.missed), String(r.notConfigured), r.by.map(m).join(', ') || '—'])),
+    mdTable(['attack', 'planted', 'caught', 'missed', 'not configured', 'caught by'], d.summary.map((r) => [m(r.kind), String(r.planted), String(r.caught), String(r.missed), String(r.notConfigured), byList(r.by, m, ', ') || '—'])),
   ];
   if (misses.total) out.push('', `### Missed (${misses.total})`, '', mdTable(['id', 'attack', 'path / key', 'verdict', 'caught by', 'why missed'], rows(misses.items)) + mdMore(misses, HINT));
   if (d.notApplicable.length) out.push('', '### Not applicable', '', mdTable(['attack', 'why'], d.notApplicable.map((n) => [m(n.kind), markdownMessage(clip(n.reason))])));

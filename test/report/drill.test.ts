@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { Ajv } from 'ajv';
 import { isSnapError } from '../../src/core/errors.js';
 import { MAX_DRILL_BYTES, parseDrillResult, type DrillResult } from '../../src/report/drill-facts.js';
-import { renderDrillHtml, renderDrillMarkdown } from '../../src/report/render-drill.js';
+import { MAX_BY_NAMED, renderDrillHtml, renderDrillMarkdown } from '../../src/report/render-drill.js';
 import { shellWord } from '../../src/report/escape.js';
 
 const FIXTURE = new URL('../fixtures/report/drill-fail.json', import.meta.url);
@@ -153,6 +153,28 @@ describe('the drill report', () => {
     expect(page).toContain('… and 49950 more');
     expect(page).toContain('… and 99950 more');
     expect(Buffer.byteLength(renderDrillMarkdown(r, 50))).toBeLessThan(1_000_000);
+  });
+
+  it('stays under 1 MB for a drill file whose caught changes each name 256 "caught by" checks of 300 "<": each cell names a few and counts the rest', () => {
+    // 40 caught changes and their 40 summary rows, each with 256 "by" entries: a 6 MB file (the
+    // bound is 16 MB) whose "by" cells were written whole, each entry as 1,200 characters of "&lt;":
+    // a 24 MB page and a 12 MB Markdown.
+    const by = Array.from({ length: 256 }, (_, i) => '<'.repeat(296) + String(i).padStart(4, '0'));
+    const d = fixture();
+    d.planted = Array.from({ length: 40 }, (_, k) => ({ id: `p${k}`, kind: `k${k}`, path: 'x', detail: 'd', caught: true, by }));
+    d.planted.push({ id: 'm', kind: 'miss', path: 'x', detail: 'd', caught: false, by: [] });
+    d.summary = [...d.planted.map((p) => ({ kind: p.kind, planted: 1, caught: p.caught ? 1 : 0, missed: p.caught ? 0 : 1, notConfigured: 0, by: p.by }))];
+    d.attacks = d.planted.map((p) => p.kind);
+    d.notApplicable = [];
+    delete d.ok;
+    d.verdict = 'fail';
+    const r = parseDrillResult(bytes(JSON.stringify(d)));
+    const page = renderDrillHtml(r, 50);
+    const md = renderDrillMarkdown(r, 50);
+    expect(Buffer.byteLength(page)).toBeLessThan(1_000_000);
+    expect(Buffer.byteLength(md)).toBeLessThan(1_000_000);
+    expect(page).toContain(`… and ${256 - MAX_BY_NAMED} more`);
+    expect(md).toContain(`… and ${256 - MAX_BY_NAMED} more`);
   });
 
   it("shows a miss's reason with its suggested seal command intact: pasted from the page or the rendered Markdown, it runs nothing", () => {
