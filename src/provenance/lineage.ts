@@ -151,8 +151,11 @@ export interface LineageResult {
    * edges of one that did not are shown but not followed.
    */
   chain: (LineageNode & { depth: number; verified?: boolean; failure?: { code: string; message: string } })[];
-  /** Ancestors named by a statement but not in the store. */
-  missing: { snapshot: string; ref?: string }[];
+  /**
+   * Ancestors named by a statement but not in the store. With a trust check each has a `failure`
+   * (`REF_NOT_FOUND`): it cannot be checked, so the chain is not verified past it (fail closed).
+   */
+  missing: { snapshot: string; ref?: string; failure?: { code: string; message: string } }[];
   skipped: Skipped[];
 }
 
@@ -171,10 +174,17 @@ export function signatureTrust(keys: readonly TrustedKey[]): ImpactTrust {
   };
 }
 
+/** The finding of an ancestor that a checked chain names but the store does not hold. */
+function missingAncestor(f: { snapshot: string; ref?: string }): { code: string; message: string } {
+  return { code: 'REF_NOT_FOUND', message: `${f.ref !== undefined ? `${f.ref} ` : ''}${f.snapshot} is not in the store: its signatures cannot be checked, so the chain is not verified past it` };
+}
+
 /**
  * The ancestry of a snapshot: its parents and what it was derived from, recursively.
  * @param trust with it (`snap lineage --pubkey`), every snapshot of the chain is checked, and the
- *   edges of one that does not verify are not followed (an edited statement can invent or cut them)
+ *   edges of one that does not verify are not followed (an edited statement can invent or cut them);
+ *   an ancestor a verified snapshot names that is not in the store gets a `failure` in `missing`
+ *   (`REF_NOT_FOUND`): removing a folder needs no key, and what cannot be checked is not verified
  * @throws SnapError codes of readSnapshotUnverified for the start (`SNAPSHOT_NAME_MISMATCH`, …)
  */
 export async function lineage(loc: SnapshotLocation, store: Store | undefined, trust?: Pick<ImpactTrust, 'snapshot'>): Promise<LineageResult> {
@@ -196,7 +206,7 @@ export async function lineage(loc: SnapshotLocation, store: Store | undefined, t
       seen.add(f.snapshot);
       const next = graph.nodes.get(f.snapshot);
       if (next) queue.push({ node: next, depth: depth + 1 });
-      else missing.push({ snapshot: f.snapshot, ...(f.ref ? { ref: f.ref } : {}) });
+      else missing.push({ snapshot: f.snapshot, ...(f.ref ? { ref: f.ref } : {}), ...(trust ? { failure: missingAncestor(f) } : {}) });
     }
   }
   return { chain, missing, skipped: graph.skipped };

@@ -435,4 +435,30 @@ describe('lineage --pubkey', () => {
     expect(human.stdout).toMatch(/^ {4}NOT VERIFIED .*\[SIGNATURE_INVALID\]: what it says it came from is not followed$/m);
     expect(human.stdout).toMatch(/^ {4}derived from decoy@v1 sha256:\S+ \(unverified claim\)$/m);
   });
+
+  it('fails closed on an ancestor that is not in the store: it cannot be checked, so the chain is not verified past it (REF_NOT_FOUND, exit 1); without keys it is listed, exit 0', async () => {
+    // src@v1 → mid@v1 → end@v1 (derived), all signed; then src@v1's folder is removed, which needs no key.
+    const s6 = await newStorePath();
+    for (const [files, as, extra] of [[{ 'raw.csv': '1\n' }, 'src@v1', []], [{ 'mid.csv': '1\n' }, 'mid@v1', ['--derived-from', 'src@v1']], [{ 'end.csv': '1\n' }, 'end@v1', ['--derived-from', 'mid@v1']]] as const) {
+      expect((await snapJson(['seal', await makeTree(files), '--as', as, '--key', keys.key, '--store', s6, '--no-pipeline', ...extra])).code).toBe(0);
+    }
+    const src = (await snapJson(['show', 'src@v1', '--store', s6])).json.snapshot as string;
+    const dir = join(s6, 'snapshots', 'src', 'v1');
+    await fsp.chmod(dir, 0o755);
+    await fsp.rm(dir, { recursive: true, force: true });
+
+    const plain = await snapJson(['lineage', 'end@v1', '--store', s6]);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.json.missing).toEqual([{ snapshot: src, ref: 'src@v1' }]);
+    const checked = await snapJson(['lineage', 'end@v1', '--store', s6, '--pubkey', keys.pub]);
+    expect(checked.code, checked.stderr).toBe(1);
+    expect(checked.json.ok).toBe(false);
+    expect(checked.json.chain.map((n: { ref: string; verified: boolean }) => [n.ref, n.verified])).toEqual([['end@v1', true], ['mid@v1', true]]);
+    expect(checked.json.missing).toEqual([{ snapshot: src, ref: 'src@v1', failure: { code: 'REF_NOT_FOUND', message: expect.stringContaining('not in the store') } }]);
+    const human = await snap(['lineage', 'end@v1', '--store', s6, '--pubkey', keys.pub]);
+    expect(human.code).toBe(1);
+    expect(human.stdout).toMatch(/^ {6}derived from src@v1 sha256:\S+ \(not in the store\)$/m);
+    expect(human.stdout).toMatch(/^NOT VERIFIED src@v1 sha256:\S+ is not in the store: its signatures cannot be checked, so the chain is not verified past it \[REF_NOT_FOUND\]$/m);
+    expect(human.stdout).toMatch(/; 1 failed\)$/m);
+  });
 });
