@@ -54,3 +54,27 @@ export function styler(enabled: boolean) {
   return { red: wrap(31, 39), green: wrap(32, 39), yellow: wrap(33, 39), bold: wrap(1, 22), dim: wrap(2, 22) };
 }
 
+
+/** A diff or check side as {@link sideSigners} reads it: a snapshot's signers, `trusted` set only when keys were given. */
+type SignedSide = { folder: string } | { signers: readonly { keyid: string; trusted?: boolean }[] };
+
+/**
+ * The signers of a snapshot side of `diff` or `check`, for human output: `signed by KEYID trusted`
+ * (or `UNTRUSTED`) when they were checked against `--pubkey` keys; without keys `envelope names
+ * KEYID, not checked`, since the key ids of an envelope nobody verified are whatever its writer put
+ * there (a store or an archive is writable without a key). Key ids shortened and escaped.
+ */
+export function sideSigners(signers: readonly { keyid: string; trusted?: boolean }[]): string {
+  if (signers.length === 0) return 'signed by nobody';
+  if (signers.every((g) => g.trusted === undefined)) return `envelope names ${signers.map((g) => shortKeyid(g.keyid)).join(', ')}, not checked`;
+  return `signed by ${signers.map((g) => shortKeyid(g.keyid) + (g.trusted === undefined ? '' : g.trusted ? ' trusted' : ' UNTRUSTED')).join(', ')}`;
+}
+
+/**
+ * The closing note of `diff` and `check` when a snapshot side's signatures were not checked (no
+ * `--pubkey`), else undefined: a side that reads as signed by a known key may be signed by nobody.
+ */
+export function signersNotCheckedNote(sides: readonly SignedSide[], keysGiven: boolean): string | undefined {
+  if (keysGiven || !sides.some((s) => 'signers' in s)) return undefined;
+  return '(signatures not checked: the key ids above are what each snapshot side\'s envelope names; give --pubkey KEY.pub to check them)';
+}

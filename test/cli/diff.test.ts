@@ -116,6 +116,32 @@ describe('snap diff', () => {
     expect(both.code).toBe(0);
   });
 
+  it('says without --pubkey that the signers it names were not checked: a side whose envelope names a trusted key id over a signature that key never made is not shown as signed by it', async () => {
+    // Someone who can write the store (no key) signs B with their own key, then renames the signature's key id to the producer's.
+    const stranger = await makeKeyPair('forger');
+    const s = await sealTree({ 'snap.json': '{"records":[{"pattern":"t.csv","key":["id"],"label":"label"}]}', 't.csv': 'id,label\n1,ham\n' }, keys, { store: shared.path });
+    await fsp.writeFile(join(s.data, 't.csv'), 'id,label\n1,spam\n');
+    expect((await snapJson(['seal', s.data, '--as', `${s.name}@v2`, '--key', stranger.key, '--store', s.store])).code).toBe(0);
+    const envelopePath = join(s.store, 'snapshots', s.name, 'v2', 'envelope.json');
+    const envelope = JSON.parse(await fsp.readFile(envelopePath, 'utf8'));
+    for (const g of envelope.signatures) g.keyid = keys.keyid;
+    await fsp.chmod(envelopePath, 0o644);
+    await fsp.writeFile(envelopePath, JSON.stringify(envelope));
+
+    const short = keys.keyid.slice(0, 16);
+    for (const args of [['diff', s.ref, `${s.name}@v2`], ['check', `${s.name}@v2`, '--against', s.ref]]) {
+      const plain = await snap([...args, '--store', s.store]);
+      expect(plain.code, plain.stderr).toBe(1);
+      expect(plain.stdout, args[0]).not.toMatch(new RegExp(`signed by ${short}\\)`));
+      expect(plain.stdout, args[0]).toMatch(new RegExp(`^b: ${s.name}@v2 \\(.*envelope names ${short}, not checked\\)$`, 'm'));
+      expect(plain.stdout, args[0]).toMatch(/^\(signatures not checked: .*--pubkey.*\)$/m);
+      const checked = await snap([...args, '--store', s.store, '--pubkey', keys.pub]);
+      expect(checked.code).toBe(1);
+      expect(checked.stdout, args[0]).toMatch(new RegExp(`^b: ${s.name}@v2 \\(.*signed by ${short} UNTRUSTED\\)$`, 'm'));
+      expect(checked.stdout, args[0]).not.toContain('signatures not checked');
+    }
+  });
+
   it('prints a human summary naming the changed paths without --json', async () => {
     const s = await sealTree(TREE, keys, { store: shared.path });
     await fsp.rename(join(s.data, 'c.txt'), join(s.data, 'b/c.txt'));

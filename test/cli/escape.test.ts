@@ -245,7 +245,7 @@ describe('diff reports what a folder holds that no manifest can record (extra, e
     await fsp.rename(join(data, BIDI), join(data, 'renamed.csv'));
     const r = await human(['diff', 'ds@v1', data, '--store', store]);
     expect(r.code).toBe(1);
-    for (const line of r.stdout.trimEnd().split('\n')) expect(line).toMatch(/^(a: |b: |differences: |  \S|[a-z: ]+ \(\d+\):$)/);
+    for (const line of r.stdout.trimEnd().split('\n')) expect(line).toMatch(/^(a: |b: |differences: |  \S|[a-z: ]+ \(\d+\):$|\(signatures not checked: .*\)$)/);
     for (const name of [SPOOF, NEWLINE, BAD, BIDI]) expect(r.stdout).toContain(shown(name));
     const j = await json(['diff', 'ds@v1', data, '--store', store]);
     expect(j.code).toBe(1);

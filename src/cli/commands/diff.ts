@@ -9,7 +9,7 @@ import { diff, isIdentical, untrustedSides, type DiffInput, type DiffReport, typ
 import { isSymlinkEntry } from '../../core/manifest.js';
 import { escapeForTerminal as shown, escapeMessage, escapePath } from '../../core/display.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
-import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
+import { formatBytes, plural, shortDigest, shortId, sideSigners, signersNotCheckedNote, styler } from '../format.js';
 import { pubkeyTrustRules } from '../trust-args.js';
 import { jsonOut, checkJobs, trustedKeys, commonFlags, mustExistIfPath, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { openSnapshotRef, type OpenedSnapshot } from '../snapshot-ref.js';
@@ -45,10 +45,10 @@ async function s3Input(url: string, io: CliIo): Promise<DiffInput> {
 }
 
 function sideName(s: DiffSide): string {
-  return 'folder' in s ? shown(s.folder) : `${shown(s.ref)} (${shortId(s.snapshot)}, ${shown(s.createdAt)}, signed by ${s.signers.map((g) => shortKeyid(g.keyid) + (g.trusted === undefined ? '' : g.trusted ? ' trusted' : ' UNTRUSTED')).join(', ') || 'nobody'})`;
+  return 'folder' in s ? shown(s.folder) : `${shown(s.ref)} (${shortId(s.snapshot)}, ${shown(s.createdAt)}, ${sideSigners(s.signers)})`;
 }
 
-function printDiff(r: DiffReport, io: CliIo, color: boolean): void {
+function printDiff(r: DiffReport, io: CliIo, color: boolean, keysGiven: boolean): void {
   const s = styler(color);
   const m = r.summary;
   const out: string[] = [`a: ${sideName(r.a)}`, `b: ${sideName(r.b)}`];
@@ -71,6 +71,8 @@ function printDiff(r: DiffReport, io: CliIo, color: boolean): void {
   section('modified', r.modified.map((x) => `${s.yellow('~')} ${escapePath(x.path)}  ${size(x.a)} → ${size(x.b)}${!isSymlinkEntry(x.a) && !isSymlinkEntry(x.b) ? `  ${shortDigest(x.a.sha256)} → ${shortDigest(x.b.sha256)}` : ''}`));
   section('extra: cannot be recorded', r.extra.map((x) => `${s.red('!')} ${x.side}: ${escapePath(x.path)}  (${escapeMessage(x.reason)}, ${x.code})`)); // an S3 key's reason quotes the key
   if (r.records) out.push(...recordsLines(r.records));
+  const note = signersNotCheckedNote([r.a, r.b], keysGiven);
+  if (note) out.push(note);
   io.stdout.write(out.join('\n') + '\n');
 }
 
@@ -92,7 +94,7 @@ async function cmdDiff(a: Args, io: CliIo): Promise<number> {
     // A side the keys do not trust is an integrity failure, identical or not (SPEC §8: exit 1).
     const exit = isIdentical(r) && untrustedSides(r).length === 0 ? EXIT_OK : EXIT_INTEGRITY;
     if (a.json) jsonOut(io, { ok: exit === EXIT_OK, ...r });
-    else printDiff(r, io, !!io.stdout.isTTY && !io.env.NO_COLOR);
+    else printDiff(r, io, !!io.stdout.isTTY && !io.env.NO_COLOR, trusted !== undefined);
     return exit;
   } finally {
     await Promise.all(held.map((h) => h.close()));
