@@ -63,7 +63,7 @@ export interface DiffReport {
    * (SPEC §2: a control character, not UTF-8, too long), a link whose target is not UTF-8, or a
    * socket, FIFO or device. `path` as in verify's problems (decoded without loss, `pathHex` the
    * exact bytes when they are not UTF-8); `side` the side that holds it; `code` the error seal
-   * would stop with. In path order.
+   * would stop with; `other` the other side's entry at the same path, if it has one. In path order.
    */
   extra: DiffExtra[];
   summary: { added: number; removed: number; modified: number; renamed: number; extra: number; unchanged: number; bytesAdded: number; bytesRemoved: number };
@@ -78,6 +78,12 @@ export interface DiffExtra {
   pathHex?: string;
   code: string;
   reason: string;
+  /**
+   * The entry the other side holds at this very path (a file or link where this side holds, say, a
+   * FIFO): the one difference at that path, as verify's `type-changed` is, so the entry is not also
+   * in `removed` or `added`.
+   */
+  other?: ManifestEntry;
 }
 
 /** Options of {@link diff}. */
@@ -235,6 +241,24 @@ async function manifestOf(input: DiffInput, excludes: string[], opts: DiffOption
   return path;
 }
 
+/**
+ * Pair each entry of `entries` (removed: only side A holds it; added: only side B) with an extra of
+ * side `extraSide` at the same path (not a name kept as bytes, `pathHex`, which no entry can have):
+ * the extra gets the entry as `other`, and the entry leaves `entries` (edited in place).
+ */
+function pairWithExtras(extra: DiffExtra[], entries: ManifestEntry[], extraSide: 'a' | 'b'): void {
+  const byPath = new Map<string, DiffExtra>();
+  for (const x of extra) if (x.side === extraSide && x.pathHex === undefined) byPath.set(x.path, x);
+  if (byPath.size === 0) return;
+  let kept = 0;
+  for (const e of entries) {
+    const x = byPath.get(e.path);
+    if (x) x.other = e;
+    else entries[kept++] = e;
+  }
+  entries.length = kept;
+}
+
 function sameEntry(a: ManifestEntry, b: ManifestEntry): boolean {
   return serializeEntry(a) === serializeEntry(b);
 }
@@ -314,6 +338,11 @@ export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): 
       const sb = signed(b, db.predicate);
       await opts.onManifests(pa, pb, { ...(sa ? { a: sa } : {}), ...(sb ? { b: sb } : {}) });
     }
+    // A path one side holds as what no manifest can record (a FIFO, a socket, a device) and the
+    // other as a signed file or link is one difference there, as verify's type-changed is: the
+    // extra names the entry (`other`), which is then neither removed nor added (nor renamed).
+    pairWithExtras(extra, removed, 'b');
+    pairWithExtras(extra, added, 'a');
     // Renames: a removed file and an added file with the same content, paired in path order.
     const removedByDigest = new Map<string, FileEntry[]>();
     for (const e of removed) {
@@ -341,6 +370,8 @@ export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): 
     extra.sort((x, y) => compareUtf8(x.path, y.path) || (x.side < y.side ? -1 : x.side > y.side ? 1 : 0));
     const bytesOf = (l: ManifestEntry[]) => l.reduce((s, e) => s + (isSymlinkEntry(e) ? 0 : e.size), 0);
     const modBytes = (side: 'a' | 'b') => modified.reduce((s, m) => s + (isSymlinkEntry(m[side]) ? 0 : (m[side] as FileEntry).size), 0);
+    // A signed file stood in for by an extra: its bytes are gone from (or new to) the other side, as a removed (added) file's are.
+    const standInBytes = (side: 'a' | 'b') => bytesOf(extra.filter((x) => x.side === side && x.other !== undefined).map((x) => x.other as ManifestEntry));
     return {
       a: da.side,
       b: db.side,
@@ -356,8 +387,8 @@ export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): 
         renamed: renamed.length,
         extra: extra.length,
         unchanged,
-        bytesAdded: bytesOf(addedOnly) + modBytes('b'),
-        bytesRemoved: bytesOf(removedOnly) + modBytes('a'),
+        bytesAdded: bytesOf(addedOnly) + modBytes('b') + standInBytes('a'),
+        bytesRemoved: bytesOf(removedOnly) + modBytes('a') + standInBytes('b'),
       },
       ...(records ? { records } : {}),
     };

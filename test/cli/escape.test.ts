@@ -283,6 +283,28 @@ describe('diff reports what a folder holds that no manifest can record (extra, e
     expect(k.json.extra).toEqual([expect.objectContaining({ side: 'b', path: 'pipe', code: 'FILE_UNSUPPORTED_TYPE' })]);
   });
 
+  it('names a FIFO where a signed file was once, as verify names it type-changed: one extra naming the signed entry it stands in for (other), not also a removed file; and the same from either side', async () => {
+    const { data, store } = await sealed({ 'a.csv': 'a', 'b.csv': 'bb' });
+    await fsp.rm(join(data, 'b.csv'));
+    execFileSync('mkfifo', [join(data, 'b.csv')]);
+    const v = await json(['verify', data, '--against', 'ds@v1', '--pubkey', keys.pub, '--store', store]);
+    expect(v.json.problems).toEqual([expect.objectContaining({ path: 'b.csv', kind: 'type-changed' })]);
+    const signed = { path: 'b.csv', sha256: expect.stringMatching(/^[0-9a-f]{64}$/), size: 2 };
+    const fwd = await json(['diff', 'ds@v1', data, '--store', store]);
+    expect(fwd.code).toBe(1);
+    expect(fwd.json.removed).toEqual([]);
+    expect(fwd.json.extra).toEqual([{ side: 'b', path: 'b.csv', code: 'FILE_UNSUPPORTED_TYPE', reason: 'it is a FIFO (named pipe)', other: signed }]);
+    expect(fwd.json.summary).toMatchObject({ added: 0, removed: 0, modified: 0, extra: 1, unchanged: 1, bytesAdded: 0, bytesRemoved: 2 });
+    const back = await json(['diff', data, 'ds@v1', '--store', store]);
+    expect(back.code).toBe(1);
+    expect(back.json.added).toEqual([]);
+    expect(back.json.extra).toEqual([{ side: 'a', path: 'b.csv', code: 'FILE_UNSUPPORTED_TYPE', reason: 'it is a FIFO (named pipe)', other: signed }]);
+    expect(back.json.summary).toMatchObject({ added: 0, removed: 0, extra: 1, bytesAdded: 2, bytesRemoved: 0 });
+    const h = await human(['diff', 'ds@v1', data, '--store', store]);
+    expect(h.stdout).toMatch(/^ {2}! b: b\.csv {2}\(it is a FIFO \(named pipe\), FILE_UNSUPPORTED_TYPE; a holds a file there, 2 B\)$/m);
+    expect(h.stdout).not.toMatch(/^removed/m);
+  });
+
   it('two snapshots: added, removed and renamed names escaped', async () => {
     const { data, store } = await sealed({ 'a.csv': 'a', [BIDI]: 'b', 'c.csv': 'c' });
     await fsp.rename(join(data, BIDI), join(data, 'x\u2066y.csv'));

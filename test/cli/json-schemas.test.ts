@@ -7,6 +7,7 @@
  */
 import { promises as fsp, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeTree, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { newStorePath, objectFiles } from '../helpers/store.js';
@@ -20,7 +21,7 @@ const CSV = 'id,text,label\n1,win money now,spam\n2,lunch at noon,ham\n3,meeting
 const SNAP_JSON = JSON.stringify({ records: [{ pattern: 'train.csv', key: ['id'], label: 'label' }] });
 
 /** Paths the cases use, made in `beforeAll`. */
-const w = { work: '', store: '', data: '', flipped: '', model: '', broken: '', archive: '', tampered: '', proof: '', damaged: '', grown: '' };
+const w = { work: '', store: '', data: '', flipped: '', model: '', broken: '', archive: '', tampered: '', proof: '', damaged: '', grown: '', piped: '' };
 const S = () => ['--store', w.store];
 
 /** One run: the schema its stdout must meet, its name, its arguments, and the exit code it must end with. */
@@ -43,6 +44,7 @@ const CASES: Case[] = [
   ['check', 'check of records added to a set that had none', () => ['check', w.grown, '--against', 'empty@v1', ...S()], 1],
   ['diff', 'diff of a snapshot with itself', () => ['diff', 'ds@v1', 'ds@v1', ...S()], 0],
   ['diff', 'diff of a flipped label', () => ['diff', 'ds@v1', w.flipped, '--pubkey', keys.pub, ...S()], 1],
+  ['diff', 'diff of a folder with a FIFO where a signed file was (an extra naming it as other)', () => ['diff', 'ds@v1', w.piped, ...S()], 1],
   ['verify-model', 'verify-model', () => ['verify-model', w.model, '--pubkey', keys.pub, ...S()], 0],
   ['verify-model', 'verify-model by an untrusted key', () => ['verify-model', w.model, '--pubkey', other.pub, ...S()], 1],
   ['verify-proof', 'verify-proof', () => ['verify-proof', w.proof, '--pubkey', keys.pub, '--file', join(w.data, 'a.txt')], 0],
@@ -76,6 +78,8 @@ beforeAll(async () => {
   await ok(['seal', w.data, '--as', 'ds@v1', '--key', keys.key, ...S()]);
   // A set with no records, sealed; the same set with one record added.
   await ok(['seal', await makeTree({ 'train.csv': 'id,text,label\n', 'snap.json': SNAP_JSON }), '--as', 'empty@v1', '--key', keys.key, '--no-parent', ...S()]);
+  w.piped = await makeTree({ 'train.csv': CSV, 'snap.json': SNAP_JSON });
+  expect(spawnSync('mkfifo', [join(w.piped, 'a.txt')]).status).toBe(0);
   w.grown = await makeTree({ 'train.csv': 'id,text,label\n1,win money now,spam\n', 'snap.json': SNAP_JSON });
   w.archive = join(w.work, 'ds@v1.snap.tar');
   await ok(['export', 'ds@v1', '-o', w.archive, ...S()]);

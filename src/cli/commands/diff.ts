@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
 import { storePath, isSnapshotFolder } from '../../io/store.js';
-import { diff, isIdentical, untrustedSides, type DiffInput, type DiffReport, type DiffSide } from '../../ops/diff.js';
+import { diff, isIdentical, untrustedSides, type DiffExtra, type DiffInput, type DiffReport, type DiffSide } from '../../ops/diff.js';
 import { isSymlinkEntry } from '../../core/manifest.js';
 import { escapeForTerminal as shown, escapeMessage, escapePath } from '../../core/display.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
@@ -69,7 +69,8 @@ function printDiff(r: DiffReport, io: CliIo, color: boolean, keysGiven: boolean)
   section('added', r.added.map((e) => `${s.green('+')} ${escapePath(e.path)}  (${size(e)})`));
   section('removed', r.removed.map((e) => `${s.red('-')} ${escapePath(e.path)}  (${size(e)})`));
   section('modified', r.modified.map((x) => `${s.yellow('~')} ${escapePath(x.path)}  ${size(x.a)} → ${size(x.b)}${!isSymlinkEntry(x.a) && !isSymlinkEntry(x.b) ? `  ${shortDigest(x.a.sha256)} → ${shortDigest(x.b.sha256)}` : ''}`));
-  section('extra: cannot be recorded', r.extra.map((x) => `${s.red('!')} ${x.side}: ${escapePath(x.path)}  (${escapeMessage(x.reason)}, ${x.code})`)); // an S3 key's reason quotes the key
+  const otherHolds = (x: DiffExtra) => (x.other === undefined ? '' : `; ${x.side === 'a' ? 'b' : 'a'} holds ${isSymlinkEntry(x.other) ? 'a symlink' : `a file`} there${isSymlinkEntry(x.other) ? '' : `, ${formatBytes(x.other.size)}`}`);
+  section('extra: cannot be recorded', r.extra.map((x) => `${s.red('!')} ${x.side}: ${escapePath(x.path)}  (${escapeMessage(x.reason)}, ${x.code}${otherHolds(x)})`)); // an S3 key's reason quotes the key
   if (r.records) out.push(...recordsLines(r.records));
   const note = signersNotCheckedNote([r.a, r.b], keysGiven);
   if (note) out.push(note);
