@@ -78,3 +78,17 @@ export function signersNotCheckedNote(sides: readonly SignedSide[], keysGiven: b
   if (keysGiven || !sides.some((s) => 'signers' in s)) return undefined;
   return '(signatures not checked: the key ids above are what each snapshot side\'s envelope names; give --pubkey KEY.pub to check them)';
 }
+
+/**
+ * The closing note of `diff` and `check` when a side is a `.snap.tar` archive (`archiveSides`, in
+ * order), else undefined: its signed manifest is compared (and its snap.json read, checked against
+ * its signed digest), not its data members' bytes, so a data member edited in the archive changes
+ * nothing in the result; `snap verify FILE` reads and checks every member.
+ */
+export function archiveSidesNote(archiveSides: readonly ('a' | 'b')[]): string | undefined {
+  if (archiveSides.length === 0) return undefined;
+  const one = archiveSides.length === 1;
+  return one
+    ? `(${archiveSides[0]} is a .snap.tar archive: its signed manifest was compared, not the bytes of its data members; "snap verify FILE --pubkey KEY.pub" checks those)`
+    : '(a and b are .snap.tar archives: their signed manifests were compared, not the bytes of their data members; "snap verify FILE --pubkey KEY.pub" checks those)';
+}

@@ -90,6 +90,28 @@ describe('snap diff with an archive', () => {
     expect(d.json.summary.unchanged).toBe(3);
   });
 
+  it('says so in its human output: an archive side whose data members were edited is compared by its signed manifest, and the note names the command that reads them (with and without --pubkey)', async () => {
+    const x = await exported();
+    await patch(x.file, 'gamma gamma', 'GAMMA');
+    for (const keysGiven of [[], ['--pubkey', keys.pub]]) {
+      const d = await snap(['diff', x.file, x.data, ...keysGiven]);
+      expect(d.code, d.stderr).toBe(0);
+      expect(d.stdout).toMatch(/^identical: 3 entries$/m);
+      expect(d.stdout).toMatch(/^\(a is a \.snap\.tar archive: its signed manifest was compared, not the bytes of its data members; "snap verify FILE --pubkey KEY\.pub" checks those\)$/m);
+    }
+    const store = await snap(['diff', 'ds@v1', x.data, '--store', x.store, '--pubkey', keys.pub]);
+    expect(store.code).toBe(0);
+    expect(store.stdout).not.toContain('archive');
+    const both = await snap(['diff', x.file, x.file, '--pubkey', keys.pub]);
+    expect(both.stdout).toMatch(/^\(a and b are \.snap\.tar archives: their signed manifests were compared, not the bytes of their data members; .*\)$/m);
+    expect((await snap(['verify', x.file, '--pubkey', keys.pub])).code).toBe(1); // what the note points to finds the edit
+    // check compares the same way, and says so too.
+    const r = await sealAndExport({ 'snap.json': '{"records":[{"pattern":"t.csv","key":["id"],"label":"label"}]}', 't.csv': 'id,label\n1,ham\n' }, keys, 'snap-aref-check-');
+    const c = await snap(['check', r.data, '--against', r.file, '--pubkey', keys.pub]);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stdout).toMatch(/^\(a is a \.snap\.tar archive: its signed manifest was compared, not the bytes of its data members; .*\)$/m);
+  });
+
   it('compares a store snapshot with an archive of another version (both ways), and an archive with itself', async () => {
     const x = await exported();
     await fsp.rm(join(x.data, 'b', 'c.txt'));

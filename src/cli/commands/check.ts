@@ -11,11 +11,11 @@ import type { DiffInput, DiffSide } from '../../ops/diff.js';
 import { checkRecords } from '../../records/check.js';
 import { DEFAULT_THRESHOLDS, mergeThresholds, parseThresholds, strictestThresholds, type Thresholds } from '../../records/thresholds.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
-import { shortId, sideSigners, signersNotCheckedNote, styler } from '../format.js';
+import { archiveSidesNote, shortId, sideSigners, signersNotCheckedNote, styler } from '../format.js';
 import { pubkeyTrustRules } from '../trust-args.js';
 import { jsonOut, checkJobs, trustedKeys, commonFlags, withExamples, type Args, type CliIo, type CommandSpec } from '../common.js';
 import type { OpenedSnapshot } from '../snapshot-ref.js';
-import { diffInput } from './diff.js';
+import { archiveSidesOf, diffInput } from './diff.js';
 import { recordsLines } from '../records-print.js';
 import { sideConfig } from '../side-config.js';
 import { escapeForTerminal as shown, escapeMessage, escapePath } from '../../core/display.js';
@@ -100,8 +100,7 @@ async function cmdCheck(a: Args, io: CliIo): Promise<number> {
       out.push(...(r.records && !noSets ? recordsLines(r.records) : ['records: no record sets to compare (neither side has any)']));
       // Where they come from, since B's own snap.json may say something looser than what applies.
       out.push(`thresholds: ${Object.entries(thresholds).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${String(v)}`).join(', ')} (the stricter of A's and B's snap.json over the defaults, then the flags)`);
-      const note = signersNotCheckedNote([r.a, r.b], trusted !== undefined);
-      if (note) out.push(note);
+      for (const note of [archiveSidesNote(archiveSidesOf([ia, ib], held)), signersNotCheckedNote([r.a, r.b], trusted !== undefined)]) if (note) out.push(note);
       io.stdout.write(out.join('\n') + '\n');
     }
     return ok ? EXIT_OK : EXIT_INTEGRITY;

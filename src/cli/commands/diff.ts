@@ -9,7 +9,7 @@ import { diff, isIdentical, untrustedSides, type DiffExtra, type DiffInput, type
 import { isSymlinkEntry } from '../../core/manifest.js';
 import { escapeForTerminal as shown, escapeMessage, escapePath } from '../../core/display.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
-import { formatBytes, plural, shortDigest, shortId, sideSigners, signersNotCheckedNote, styler } from '../format.js';
+import { archiveSidesNote, formatBytes, plural, shortDigest, shortId, sideSigners, signersNotCheckedNote, styler } from '../format.js';
 import { pubkeyTrustRules } from '../trust-args.js';
 import { jsonOut, checkJobs, trustedKeys, commonFlags, mustExistIfPath, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { openSnapshotRef, type OpenedSnapshot } from '../snapshot-ref.js';
@@ -44,11 +44,17 @@ async function s3Input(url: string, io: CliIo): Promise<DiffInput> {
   };
 }
 
+/** Which of the sides `inputs` (a, b) were opened from a `.snap.tar` archive (in `held`). */
+export function archiveSidesOf(inputs: readonly [DiffInput, DiffInput], held: readonly OpenedSnapshot[]): ('a' | 'b')[] {
+  const fromArchive = (x: DiffInput) => x.kind === 'snapshot' && held.some((h) => h.archive !== undefined && h.location === x.location);
+  return (['a', 'b'] as const).filter((_, i) => fromArchive(inputs[i] as DiffInput));
+}
+
 function sideName(s: DiffSide): string {
   return 'folder' in s ? shown(s.folder) : `${shown(s.ref)} (${shortId(s.snapshot)}, ${shown(s.createdAt)}, ${sideSigners(s.signers)})`;
 }
 
-function printDiff(r: DiffReport, io: CliIo, color: boolean, keysGiven: boolean): void {
+function printDiff(r: DiffReport, io: CliIo, color: boolean, keysGiven: boolean, archiveSides: readonly ('a' | 'b')[]): void {
   const s = styler(color);
   const m = r.summary;
   const out: string[] = [`a: ${sideName(r.a)}`, `b: ${sideName(r.b)}`];
@@ -72,8 +78,7 @@ function printDiff(r: DiffReport, io: CliIo, color: boolean, keysGiven: boolean)
   const otherHolds = (x: DiffExtra) => (x.other === undefined ? '' : `; ${x.side === 'a' ? 'b' : 'a'} holds ${isSymlinkEntry(x.other) ? 'a symlink' : `a file`} there${isSymlinkEntry(x.other) ? '' : `, ${formatBytes(x.other.size)}`}`);
   section('extra: cannot be recorded', r.extra.map((x) => `${s.red('!')} ${x.side}: ${escapePath(x.path)}  (${escapeMessage(x.reason)}, ${x.code}${otherHolds(x)})`)); // an S3 key's reason quotes the key
   if (r.records) out.push(...recordsLines(r.records));
-  const note = signersNotCheckedNote([r.a, r.b], keysGiven);
-  if (note) out.push(note);
+  for (const note of [archiveSidesNote(archiveSides), signersNotCheckedNote([r.a, r.b], keysGiven)]) if (note) out.push(note);
   io.stdout.write(out.join('\n') + '\n');
 }
 
@@ -95,7 +100,7 @@ async function cmdDiff(a: Args, io: CliIo): Promise<number> {
     // A side the keys do not trust is an integrity failure, identical or not (SPEC §8: exit 1).
     const exit = isIdentical(r) && untrustedSides(r).length === 0 ? EXIT_OK : EXIT_INTEGRITY;
     if (a.json) jsonOut(io, { ok: exit === EXIT_OK, ...r });
-    else printDiff(r, io, !!io.stdout.isTTY && !io.env.NO_COLOR, trusted !== undefined);
+    else printDiff(r, io, !!io.stdout.isTTY && !io.env.NO_COLOR, trusted !== undefined, archiveSidesOf([ia, ib], held));
     return exit;
   } finally {
     await Promise.all(held.map((h) => h.close()));
