@@ -168,10 +168,21 @@ export function signatureTrust(keys: readonly TrustedKey[]): ImpactTrust {
   return {
     snapshot: async (at) => {
       const t = await checkTrust(at, keys);
-      return t.ok || t.failure?.code === 'SNAPSHOT_EXPIRED' ? { ok: true } : t;
+      return t.ok || t.failure?.code === 'SNAPSHOT_EXPIRED' ? { ok: true, snapshot: t.snapshot } : t;
     },
     attestation: (at) => checkStoredAttestation(at, keys),
   };
+}
+
+/**
+ * A verdict on the folder a graph node `id` was read from, held to that id: the folder may have been
+ * swapped between the read of the graph and the check (whoever writes the store can race them), and
+ * a verdict on other files must not vouch for the edges read before (`INTEGRITY_FAILURE`).
+ */
+async function verdictOn(trust: Pick<ImpactTrust, 'snapshot'>, at: SnapshotLocation, id: string): Promise<{ ok: boolean; failure?: { code: string; message: string } }> {
+  const v = await trust.snapshot(at);
+  if (!v.ok || v.snapshot === undefined || v.snapshot === id) return v;
+  return { ok: false, failure: { code: 'INTEGRITY_FAILURE', message: `${at.ref} changed while it was read: it now holds snapshot ${v.snapshot}, not the ${id} whose origins were read` } };
 }
 
 /** The finding of an ancestor that a checked chain names but the store does not hold. */
@@ -197,7 +208,7 @@ export async function lineage(loc: SnapshotLocation, store: Store | undefined, t
   while (queue.length > 0) {
     const { node, depth } = queue.shift() as { node: LineageNode; depth: number };
     const at = depth === 0 ? loc : graph.locations.get(node.snapshot);
-    const verdict = trust && at ? await trust.snapshot(at) : undefined;
+    const verdict = trust && at ? await verdictOn(trust, at, node.snapshot) : undefined;
     const checked = verdict ? { verified: verdict.ok, ...(verdict.ok ? {} : { failure: verdict.failure ?? { code: 'SIGNATURE_INVALID', message: 'not trusted' } }) } : {};
     chain.push({ ...(depth === 0 ? node : await withTexts(node, graph)), depth, ...checked });
     if (verdict && !verdict.ok) continue;
@@ -264,8 +275,11 @@ export interface UnverifiedItem {
  * expired snapshot is still what its signers said it came from.
  */
 export interface ImpactTrust {
-  /** The verdict on a snapshot of the store (checkTrust with the trusted keys and no rules). */
-  snapshot(loc: SnapshotLocation): Promise<{ ok: boolean; failure?: { code: string; message: string } }>;
+  /**
+   * The verdict on a snapshot of the store (checkTrust with the trusted keys and no rules), and the
+   * id of the snapshot it verified (`snapshot`), which must be the one whose edges were read.
+   */
+  snapshot(loc: SnapshotLocation): Promise<{ ok: boolean; snapshot?: string; failure?: { code: string; message: string } }>;
   /** The verdict on a stored attestation (checkStoredAttestation with the trusted keys). */
   attestation(a: StoredAttestation): Promise<AttestationCheck>;
 }
@@ -294,7 +308,7 @@ export async function impact(loc: SnapshotLocation, store: Store, trust?: Impact
   const unverified: UnverifiedItem[] = [];
   if (trust) {
     for (const [id, at] of graph.locations) {
-      const v = await trust.snapshot(at);
+      const v = await verdictOn(trust, at, id);
       if (v.ok) continue;
       const failure = v.failure ?? { code: 'SIGNATURE_INVALID', message: 'not trusted' };
       unverified.push({ ref: at.ref, id, code: failure.code, message: failure.message });

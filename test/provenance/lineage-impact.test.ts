@@ -8,6 +8,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { makeKeyPair, makeTree, snap, snapBin, snapJson, tempDir, type KeyPair } from '../helpers/tree.js';
 import { newStorePath } from '../helpers/store.js';
 import { buildStatement, serializeStatement, snapshotId } from '../../src/core/statement.js';
+import { lineage, impact, signatureTrust, type ImpactTrust } from '../../src/provenance/lineage.js';
+import { openStore, resolveRef } from '../../src/io/store.js';
+import { readPublicKey } from '../../src/io/keyfile.js';
 
 let keys: KeyPair;
 let store: string;
@@ -460,5 +463,56 @@ describe('lineage --pubkey', () => {
     expect(human.stdout).toMatch(/^ {6}derived from src@v1 sha256:\S+ \(not in the store\)$/m);
     expect(human.stdout).toMatch(/^NOT VERIFIED src@v1 sha256:\S+ is not in the store: its signatures cannot be checked, so the chain is not verified past it \[REF_NOT_FOUND\]$/m);
     expect(human.stdout).toMatch(/; 1 failed\)$/m);
+  });
+});
+
+describe('a snapshot folder swapped between the read of the graph and the signature check (someone who can write the store, racing)', () => {
+  // src@v1, decoy@v1, and mid@v1 derived from src@v1. The store holds a forged mid@v1 (claiming decoy@v1, unsigned) while
+  // the graph is read; the genuine files are put back just before mid@v1's signatures are checked.
+  async function setUp() {
+    const st = await newStorePath();
+    for (const [files, as, extra] of [[{ 'raw.csv': '1\n' }, 'src@v1', []], [{ 'x.csv': '1\n' }, 'decoy@v1', []], [{ 'mid.csv': '1\n' }, 'mid@v1', ['--derived-from', 'src@v1']]] as const) {
+      expect((await snapJson(['seal', await makeTree(files), '--as', as, '--key', keys.key, '--store', st, '--no-pipeline', ...extra])).code).toBe(0);
+    }
+    const decoy = (await snapJson(['show', 'decoy@v1', '--store', st])).json.snapshot as string;
+    const dir = join(st, 'snapshots', 'mid', 'v1');
+    const genuine = { statement: await fsp.readFile(join(dir, 'statement.json')), envelope: await fsp.readFile(join(dir, 'envelope.json')) };
+    const statement = JSON.parse(genuine.statement.toString('utf8'));
+    statement.predicate.provenance.derivedFrom = [{ ref: 'decoy@v1', snapshot: decoy }];
+    const sorted = (o: unknown): string =>
+      Array.isArray(o) ? `[${o.map(sorted).join(',')}]` : o !== null && typeof o === 'object' ? `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${sorted((o as Record<string, unknown>)[k])}`).join(',')}}` : JSON.stringify(o);
+    const envelope = JSON.parse(genuine.envelope.toString('utf8'));
+    envelope.payload = Buffer.from(sorted(statement)).toString('base64');
+    await fsp.chmod(dir, 0o755);
+    for (const f of ['statement.json', 'envelope.json']) await fsp.chmod(join(dir, f), 0o644);
+    await fsp.writeFile(join(dir, 'statement.json'), sorted(statement));
+    await fsp.writeFile(join(dir, 'envelope.json'), JSON.stringify(envelope));
+    const checked = signatureTrust([await readPublicKey(keys.pub)]);
+    // The race, made certain: the genuine files are back when mid@v1 is checked.
+    const racing: ImpactTrust = {
+      snapshot: async (at) => {
+        if (at.dir === dir) {
+          await fsp.writeFile(join(dir, 'statement.json'), genuine.statement);
+          await fsp.writeFile(join(dir, 'envelope.json'), genuine.envelope);
+        }
+        return checked.snapshot(at);
+      },
+      attestation: checked.attestation,
+    };
+    return { st, decoy, racing };
+  }
+
+  it('lineage does not follow the origins it read from the forged files as verified: mid@v1 is marked (INTEGRITY_FAILURE), decoy@v1 is not in the chain', async () => {
+    const { st, racing } = await setUp();
+    const r = await lineage(await resolveRef('mid@v1', st), await openStore(st), racing);
+    expect(r.chain.map((n) => [n.ref, n.verified])).toEqual([['mid@v1', false]]);
+    expect(r.chain[0]?.failure?.code).toBe('INTEGRITY_FAILURE');
+  });
+
+  it('impact does not count what it read from the forged files as verified: mid@v1 is listed as unverified (INTEGRITY_FAILURE), not as derived from decoy@v1', async () => {
+    const { st, racing } = await setUp();
+    const r = await impact(await resolveRef('decoy@v1', st), await openStore(st), racing);
+    expect(r.derived).toEqual([]);
+    expect(r.unverified?.map((u) => [u.ref, u.code])).toEqual([['mid@v1', 'INTEGRITY_FAILURE']]);
   });
 });
