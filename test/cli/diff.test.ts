@@ -142,6 +142,22 @@ describe('snap diff', () => {
     }
   });
 
+  it('refuses a folder side that holds a snapshot folder\'s three files besides its data (REF_AMBIGUOUS, exit 2): copied there by whoever can write the data, they made diff and check compare the signed snapshot with itself, identical and trusted (exit 0)', async () => {
+    const s = await sealTree({ 'snap.json': '{"records":[{"pattern":"t.csv","key":["id"],"label":"label"}]}', 't.csv': 'id,label\n1,ham\n2,spam\n' }, keys, { store: shared.path });
+    await fsp.writeFile(join(s.data, 't.csv'), 'id,label\n1,spam\n2,ham\n'); // both labels flipped
+    for (const f of ['statement.json', 'envelope.json', 'manifest.jsonl']) await fsp.copyFile(join(s.dir, f), join(s.data, f));
+    for (const args of [['diff', s.ref, `${s.data}/`], ['diff', `${s.data}/`, s.ref], ['check', `${s.data}/`, '--against', s.ref]]) {
+      const r = await snapJson([...args, '--store', s.store, '--pubkey', keys.pub]);
+      expect(r.code, `${args[0]}: ${r.stdout}`).toBe(2);
+      expect(r.json.error.code).toBe('REF_AMBIGUOUS');
+      expect(r.json.error.message).toMatch(/both a dataset folder and a snapshot folder/);
+    }
+    // The snapshot folder itself (its files and the store's contents.json, nothing else) is still a snapshot side.
+    const own = await snapJson(['diff', s.ref, s.dir, '--store', s.store, '--pubkey', keys.pub]);
+    expect(own.code, own.stderr).toBe(0);
+    expect(own.json.b).toMatchObject({ snapshot: s.snapshot, trusted: true });
+  });
+
   it('prints a human summary naming the changed paths without --json', async () => {
     const s = await sealTree(TREE, keys, { store: shared.path });
     await fsp.rename(join(s.data, 'c.txt'), join(s.data, 'b/c.txt'));

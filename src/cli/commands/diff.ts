@@ -4,7 +4,9 @@
  */
 import { resolve } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
-import { storePath, isSnapshotFolder } from '../../io/store.js';
+import { promises as fsp } from 'node:fs';
+import { SnapError } from '../../core/errors.js';
+import { storePath, isSnapshotFolder, CONTENTS_FILE, ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE } from '../../io/store.js';
 import { diff, isIdentical, untrustedSides, type DiffExtra, type DiffInput, type DiffReport, type DiffSide } from '../../ops/diff.js';
 import { isSymlinkEntry } from '../../core/manifest.js';
 import { escapeForTerminal as shown, escapeMessage, escapePath } from '../../core/display.js';
@@ -17,12 +19,42 @@ import { recordsLines } from '../records-print.js';
 import { snapshotRecordConfigs } from '../side-config.js';
 import { isS3Url, parseS3Url } from '../../s3/location.js';
 
-/** One side: a dataset folder (walked and hashed by diff), else a snapshot or archive, added to `held` to be closed. */
+/** What a snapshot folder holds: its three files, and in a store the unsigned `contents.json`. */
+const SNAPSHOT_FOLDER_ENTRIES: ReadonlySet<string> = new Set([STATEMENT_FILE, ENVELOPE_FILE, MANIFEST_FILE, CONTENTS_FILE]);
+
+/**
+ * The first entry of folder `dir` that a snapshot folder does not hold, if any. Read one entry at a
+ * time and stopped at the first such: a dataset folder may hold millions of names.
+ * @throws the errors of opendir (`fs` errors, mapped by the CLI)
+ */
+async function firstNonSnapshotEntry(dir: string): Promise<string | undefined> {
+  const d = await fsp.opendir(dir);
+  try {
+    for (let e = await d.read(); e !== null; e = await d.read()) if (!SNAPSHOT_FOLDER_ENTRIES.has(e.name)) return e.name;
+    return undefined;
+  } finally {
+    await d.close().catch(() => {});
+  }
+}
+
+/**
+ * One side: a dataset folder (walked and hashed by diff), else a snapshot or archive, added to `held` to be closed.
+ * A folder holding a snapshot folder's three files and anything else is refused: whoever can write a
+ * dataset can copy a signed snapshot's files into it, and read as that snapshot the folder would
+ * compare identical (and trusted) to it whatever its data.
+ * @throws SnapError `REF_AMBIGUOUS` (such a folder) | the codes of openSnapshotRef
+ */
 export async function diffInput(text: string, io: CliIo, store: string, held: OpenedSnapshot[]): Promise<DiffInput> {
   if (isS3Url(text)) return s3Input(text, io);
   mustExistIfPath(text, io, 'folder, snapshot folder or archive');
   const p = resolve(io.cwd, text);
-  if (existsSync(p) && statSync(p).isDirectory() && !isSnapshotFolder(p)) return { kind: 'folder', path: p };
+  if (existsSync(p) && statSync(p).isDirectory()) {
+    if (!isSnapshotFolder(p)) return { kind: 'folder', path: p };
+    const other = await firstNonSnapshotEntry(p);
+    if (other !== undefined) {
+      throw new SnapError('REF_AMBIGUOUS', `${text} is both a dataset folder and a snapshot folder: it holds ${STATEMENT_FILE}, ${ENVELOPE_FILE} and ${MANIFEST_FILE} besides other entries (such as ${JSON.stringify(other)}), so which is meant cannot be told; name the snapshot by its ref (NAME@VERSION or id), or move those three files out of the dataset folder`, { path: p });
+    }
+  }
   const opened = await openSnapshotRef(text, io, store);
   held.push(opened);
   return { kind: 'snapshot', location: opened.location };
