@@ -129,8 +129,8 @@ export const checkCommand: CommandSpec = {
         .option('max-js-distance', { type: 'number', requiresArg: true, describe: 'Jensen–Shannon distance, 0 to 1 (default: not gated)' })
         .option('max-psi', { type: 'number', requiresArg: true, describe: 'population stability index (default: not gated)' })
         .option('min-chi-square-p', { type: 'number', requiresArg: true, describe: 'smallest χ² p-value, 0 to 1 (default: not gated)' })
-        .option('allow-new-labels', { type: 'boolean', describe: 'let a label appear' })
-        .option('allow-vanished-labels', { type: 'boolean', describe: 'let a label vanish' }),
+        .option('allow-new-labels', { type: 'boolean', describe: 'let a label appear (=false forbids it where a snap.json allows it; --no-… is not taken)' })
+        .option('allow-vanished-labels', { type: 'boolean', describe: 'let a label vanish (=false forbids it where a snap.json allows it)' }),
       [
         ['$0 check data/ --against train@v3 --pubkey ci.pub', 'gate a new version before sealing it'],
         ['$0 check train@v4 --against train@v3 --max-added-share 0.1', 'at most 10 % new records'],
