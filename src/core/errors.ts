@@ -104,6 +104,8 @@ export const ERROR_CODES = [
   'TARGET_NOT_EMPTY',
   /** restore: the target's file system folds names (case, NFC/NFD) and the snapshot holds two paths it takes for one. */
   'TARGET_FOLDS_NAMES',
+  /** restore: the snapshot holds a symbolic link and the target's file system cannot hold one (FAT, exFAT). */
+  'TARGET_NO_SYMLINKS',
   'TARGET_UNSAFE',
   'DISK_FULL',
   'STATE_MALFORMED',

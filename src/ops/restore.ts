@@ -15,7 +15,8 @@
  * as APFS and HFS+ are) is probed for it first, and a snapshot holding two paths it would take for
  * one (`X.txt` and `x.txt`, `Data/` and `data/`, `café` in NFC and in NFD) is refused
  * (`TARGET_FOLDS_NAMES`) before any file is written: they would land on one file, or merge two
- * folders. The target is mode 0700 while restore works in it (no other user can plant a
+ * folders. Likewise a target that cannot hold symbolic links (FAT, exFAT: a probe link fails) is
+ * refused for a snapshot that holds one (`TARGET_NO_SYMLINKS`) before any file is written. The target is mode 0700 while restore works in it (no other user can plant a
  * link there), then 0755 less the umask (an existing folder gets its own mode back). Folders are
  * made by restore itself; each file is written under a temporary name beside it
  * (`.snap-restore.<12 hex>.tmp`, created with O_EXCL | O_NOFOLLOW: never through a link, never over
@@ -44,6 +45,7 @@ import { SnapError, type SnapErrorCode } from '../core/errors.js';
 import { escapeForTerminal, escapePath } from '../core/display.js';
 import { FoldedTwins, foldsNames, type NameFolding } from '../core/name-folding.js';
 import { probeNameFolding } from '../io/name-folding.js';
+import { probeSymlinks } from '../io/symlink-probe.js';
 import type { FileEntry } from '../core/manifest.js';
 import type { TrustedKey } from '../core/envelope.js';
 import type { ArchiveItem } from '../io/archive.js';
@@ -230,6 +232,27 @@ async function refuseFoldedTwins(root: string, manifestPath: string, sourceName:
   }
 }
 
+/**
+ * Step 1c: refuse a target whose file system cannot hold symbolic links (FAT, exFAT) when the
+ * snapshot holds one — before any file is written, not at the first link once every file is. The
+ * target is probed (`probeSymlinks`); only when it cannot hold links is the manifest read again.
+ * @throws SnapError `TARGET_NO_SYMLINKS` (details: `path`, the snapshot's first link) | from the
+ *   probe and the manifest (`DISK_FULL`, `IO_ERROR`, `MANIFEST_*`)
+ */
+async function refuseLinksWhereNone(root: string, manifestPath: string, sourceName: string): Promise<void> {
+  if (await probeSymlinks(root)) return;
+  for await (const run of checkedEntryRuns(manifestPath)) {
+    for (const e of run) {
+      if (!('type' in e)) continue;
+      throw new SnapError(
+        'TARGET_NO_SYMLINKS',
+        `${escapePath(e.path)} is a symbolic link of ${escapeForTerminal(sourceName)}, but the file system of ${escapeForTerminal(root)} cannot hold symbolic links (FAT, exFAT, some network shares): restore into a folder on a file system that can — nothing was written`,
+        { path: e.path },
+      );
+    }
+  }
+}
+
 /** The trusted, checked snapshot a restore writes out. */
 interface Prepared {
   location: SnapshotLocation;
@@ -308,7 +331,8 @@ async function prepare(opts: RestoreOptions, threshold: number): Promise<Prepare
  * @returns the result; `ok` is the final verify's verdict (the CLI exits 0 only when it is true);
  *   when it is false, nothing restored is left (`removed`)
  * @throws SnapError `TARGET_NOT_EMPTY` | `TARGET_UNSAFE` (see {@link targetWriters}) | `TARGET_FOLDS_NAMES`
- *   (two paths the target's file system takes for one: see {@link refuseFoldedTwins}) | the trust failure's code (`SIGNATURE_INVALID`,
+ *   (two paths the target's file system takes for one: see {@link refuseFoldedTwins}) | `TARGET_NO_SYMLINKS`
+ *   (a link, and a target that cannot hold one: see {@link refuseLinksWhereNone}) | the trust failure's code (`SIGNATURE_INVALID`,
  *   `INTEGRITY_FAILURE`, …) | `SNAPSHOT_NO_CONTENTS` | `SNAPSHOT_UNSAFE` | `OBJECT_MISSING` |
  *   `OBJECT_CORRUPT` | `INTEGRITY_FAILURE` (archive bytes that do not match their digest) |
  *   `ARCHIVE_HOSTILE` | `ARCHIVE_MALFORMED` | `NOT_FOUND` | `DISK_FULL` | `IO_ERROR`.
@@ -357,6 +381,7 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
     const madeHere = made;
     forget = leaveNothing(() => undoSync(asked, root, madeHere, checked.ownMode));
     await refuseFoldedTwins(root, prep.manifestPath, sourceName);
+    await refuseLinksWhereNone(root, prep.manifestPath, sourceName);
     pool = new WritePool(opts.jobs);
     const wp = pool;
     const pathOf = (rel: string) => join(root, ...rel.split('/'));

@@ -1,0 +1,70 @@
+/**
+ * Restore onto a file system that cannot hold symbolic links (FAT: symlink(2) fails with ENOSYS or
+ * EPERM). A snapshot with a link cannot be restored there whole; restore asks the target first and
+ * refuses it (TARGET_NO_SYMLINKS, exit 3, naming the link) before it writes any file — not after
+ * it wrote every file of the dataset, which may be terabytes, and then failed on the first link
+ * with a bare "ENOSYS: function not implemented".
+ *
+ * The FAT file system is a 16 MiB image mounted with fusefat (FUSE; Debian's fusefat and
+ * dosfstools, which .ci/run installs); the test needs root, as CI has, and fails when it cannot
+ * mount one rather than pass unseen.
+ */
+import { promises as fsp } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
+import { sealTree } from '../helpers/store.js';
+
+const keys = useKeyPair('no-links');
+
+/** A file larger than the FAT image, and a link: writing the files first fills the disk before the link is reached. */
+const WITH_LINK = { 'big.bin': Buffer.alloc(20 << 20, 1), 'notes.txt': 'notes\n', 'latest': { symlink: 'notes.txt' } };
+
+const fat = { dir: '', mnt: '' };
+
+beforeAll(async () => {
+  fat.dir = await fsp.mkdtemp(join(tmpdir(), 'snap-fat-'));
+  const img = join(fat.dir, 'fat.img');
+  fat.mnt = join(fat.dir, 'mnt');
+  await fsp.mkdir(fat.mnt);
+  const mkfs = spawnSync('mkfs.vfat', ['-C', img, '16384'], { encoding: 'utf8' });
+  expect(mkfs.status, `mkfs.vfat (install dosfstools): ${mkfs.error?.message ?? mkfs.stderr}`).toBe(0);
+  const mount = spawnSync('fusefat', ['-o', 'rw+', img, fat.mnt], { encoding: 'utf8' });
+  expect(mount.status, `fusefat (install fusefat; needs root): ${mount.error?.message ?? mount.stderr}`).toBe(0);
+});
+
+afterAll(async () => {
+  if (fat.mnt) spawnSync('umount', [fat.mnt]);
+  if (fat.dir) await fsp.rm(fat.dir, { recursive: true, force: true });
+});
+
+describe('restore onto a file system without symbolic links (FAT, through fusefat)', () => {
+  const onDisk = async () => (await fsp.readdir(fat.mnt, { recursive: true })).map(String).sort();
+
+  beforeEach(async () => {
+    for (const name of await fsp.readdir(fat.mnt)) await fsp.rm(join(fat.mnt, name), { recursive: true, force: true });
+  });
+
+  it('refuses a snapshot with a link with TARGET_NO_SYMLINKS, exit 3, naming it, before any file is written; the folder it made is gone', async () => {
+    const s = await sealTree(WITH_LINK, keys);
+    const r = await snapJson(['restore', s.ref, join(fat.mnt, 'out'), '--pubkey', keys.pub, '--store', s.store]);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.json.error.code).toBe('TARGET_NO_SYMLINKS');
+    expect(r.json.error.details.path).toBe('latest');
+    expect(r.json.error.message).toMatch(/^latest is a symbolic link of .*, but the file system of .* cannot hold symbolic links .*: restore into a folder on a file system that can — nothing was written$/);
+    expect(await onDisk()).toEqual([]);
+  });
+
+  it('refuses it from an archive too; an existing empty folder is left empty', async () => {
+    const s = await sealTree(WITH_LINK, keys);
+    const archive = join(await tempDir('snap-no-links-'), `${s.ref}.snap.tar`);
+    expect((await snapJson(['export', s.ref, '-o', archive, '--store', s.store])).code).toBe(0);
+    await fsp.mkdir(join(fat.mnt, 'out'));
+    const r = await snapJson(['restore', archive, join(fat.mnt, 'out'), '--pubkey', keys.pub]);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.json.error.code).toBe('TARGET_NO_SYMLINKS');
+    expect(await onDisk()).toEqual(['out']);
+  });
+});
