@@ -203,6 +203,14 @@ async function checkTarget(dir: string, allowShared: boolean): Promise<{ real: s
   return { real, exists: true, openUp, ...(ownMode !== undefined ? { ownMode } : {}) };
 }
 
+/**
+ * What chmod(2) says on a file system without Unix modes: ENOSYS (FUSE without the operation, as
+ * fusefat), EPERM (the kernel's FAT, for a mode its mount options cannot show), ENOTSUP / EOPNOTSUPP.
+ * The target's final chmod is skipped then (restore made the folder or found it this user's, so
+ * EPERM is not a question of ownership).
+ */
+const NO_MODES = new Set(['ENOSYS', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP']);
+
 /** What a folding file system ignores, in words. */
 function foldingWords(f: NameFolding): string {
   return f.case && f.normalization ? 'case and Unicode normalization (NFC/NFD)' : f.case ? 'case' : 'Unicode normalization (NFC/NFD)';
@@ -571,6 +579,9 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
       return { ok: false, ref: prep.ref, snapshot: prep.snapshot, signers: prep.signers, dir: root, files, symlinks, bytes, verify: report, removed: true, seconds: (performance.now() - t0) / 1000 };
     }
     await openUp().catch((e) => {
+      // A file system without Unix modes (FAT, exFAT, some shares) refuses chmod: the folder keeps
+      // the mode its mount gives every file; a mode is not part of a snapshot.
+      if (NO_MODES.has((e as NodeJS.ErrnoException).code ?? '')) return;
       throw ioError(e, root, 'cannot set the mode of the target folder');
     });
     // Durable before it is reported: one flush of the target's file system (syncfs, as a seal into

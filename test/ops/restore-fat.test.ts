@@ -1,9 +1,15 @@
 /**
- * Restore onto a file system that cannot hold symbolic links (FAT: symlink(2) fails with ENOSYS or
- * EPERM). A snapshot with a link cannot be restored there whole; restore asks the target first and
- * refuses it (TARGET_NO_SYMLINKS, exit 3, naming the link) before it writes any file — not after
- * it wrote every file of the dataset, which may be terabytes, and then failed on the first link
- * with a bare "ENOSYS: function not implemented".
+ * Restore onto FAT, a file system without symbolic links and without Unix modes.
+ *
+ * Links: symlink(2) fails there (ENOSYS through fusefat, EPERM from the kernel). A snapshot with a
+ * link cannot be restored there whole; restore asks the target first and refuses it
+ * (TARGET_NO_SYMLINKS, exit 3, naming the link) before it writes any file — not after it wrote
+ * every file of the dataset, which may be terabytes, and then failed on the first link with a bare
+ * "ENOSYS: function not implemented".
+ *
+ * Modes: chmod(2) fails there too (ENOSYS through fusefat; EPERM from the kernel for a mode the
+ * mount options cannot show). A mode is not part of a snapshot, so the chmod that gives the restored
+ * folder its final mode must not fail a restore that wrote and verified every file.
  *
  * The FAT file system is a 16 MiB image mounted with fusefat (FUSE; Debian's fusefat and
  * dosfstools, which .ci/run installs); the test needs root, as CI has, and fails when it cannot
@@ -66,5 +72,27 @@ describe('restore onto a file system without symbolic links (FAT, through fusefa
     expect(r.code, r.stderr).toBe(3);
     expect(r.json.error.code).toBe('TARGET_NO_SYMLINKS');
     expect(await onDisk()).toEqual(['out']);
+  });
+});
+
+describe('restore onto a file system without Unix modes (FAT, through fusefat)', () => {
+  beforeEach(async () => {
+    for (const name of await fsp.readdir(fat.mnt)) await fsp.rm(join(fat.mnt, name), { recursive: true, force: true });
+  });
+
+  it('restores a snapshot without links into a folder it makes there, whole and verified (the final chmod of the folder fails: no mode to set)', async () => {
+    const s = await sealTree({ 'a.txt': 'a\n', 'sub/b.txt': 'b\n' }, keys);
+    const r = await snapJson(['restore', s.ref, join(fat.mnt, 'out'), '--pubkey', keys.pub, '--store', s.store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.verify.ok).toBe(true);
+    expect(await fsp.readFile(join(fat.mnt, 'out', 'sub', 'b.txt'), 'utf8')).toBe('b\n');
+  });
+
+  it('restores it into an existing empty folder there too', async () => {
+    const s = await sealTree({ 'a.txt': 'a\n' }, keys);
+    await fsp.mkdir(join(fat.mnt, 'out'));
+    const r = await snapJson(['restore', s.ref, join(fat.mnt, 'out'), '--pubkey', keys.pub, '--store', s.store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await fsp.readFile(join(fat.mnt, 'out', 'a.txt'), 'utf8')).toBe('a\n');
   });
 });
