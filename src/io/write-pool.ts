@@ -10,7 +10,8 @@
  * - `write`: a batch of small files whose bytes come with the request (back to back in one
  *   transferred buffer), hashed and written out only when they match;
  * - `copy-big`: one large store object, copied inside the kernel (copy_file_range, no trip through
- *   this process), then read back from the target and hashed; on a mismatch the file is removed;
+ *   this process) — by reads and writes where the target has no Unix modes (FAT: copyFile's chmod
+ *   fails) —, then read back from the target and hashed; on a mismatch the file is removed;
  * - `open` / `chunk` / `end`: one large file whose bytes come in chunks (from an archive), written,
  *   then read back from the target and hashed at `end`; removed on a mismatch. All requests for one
  *   such file go to the same worker, in order.
@@ -174,6 +175,40 @@ function writeWorkerMain(require: NodeJS.Require, slice: number): void {
     }
     removeQuietly(tmp);
   }
+  /** Errors of a chmod (copyFile sets the source's mode on its copy) on a file system without Unix modes. */
+  const NO_MODES = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+  /**
+   * Copy the store object `src` (`size` bytes) to the new temporary file `tmp` by reads and writes
+   * of {@link CHUNK} bytes; `tmp` is removed on failure. Checked afterwards by the read-back.
+   */
+  function copyByHand(src: string, tmp: string, size: number): void {
+    const from = openSource(src, size);
+    let to = -1;
+    try {
+      to = create(tmp);
+      if (back === null) back = Buffer.allocUnsafe(CHUNK);
+      let n: number;
+      try {
+        n = fs.readSync(from, back, 0, CHUNK, null);
+      } catch (e) {
+        throw io(e, src);
+      }
+      while (n > 0) {
+        writeAll(to, back.subarray(0, n), tmp);
+        try {
+          n = fs.readSync(from, back, 0, CHUNK, null);
+        } catch (e) {
+          throw io(e, src);
+        }
+      }
+    } catch (e) {
+      if (to >= 0) removeQuietly(tmp);
+      throw e;
+    } finally {
+      fs.closeSync(from);
+      if (to >= 0) fs.closeSync(to);
+    }
+  }
   /** Flush a file's bytes to disk before it gets its name: a crash never leaves its name on a partial file. */
   function flush(fd: number, file: string): void {
     try {
@@ -315,14 +350,21 @@ function writeWorkerMain(require: NodeJS.Require, slice: number): void {
         }
         if (!st.isFile()) throw new Fail('not-a-file', m.src);
         if (st.size !== m.size) throw new Fail('size', m.src);
-        const tmp = tempFor(m.dst);
+        let tmp = tempFor(m.dst);
+        let mode: number | undefined = m.mode;
         try {
           fs.copyFileSync(m.src, tmp, O.COPYFILE_EXCL);
         } catch (e: any) {
           removeQuietly(tmp);
-          throw io(e, e?.code === 'ENOENT' ? m.src : m.dst);
+          if (!NO_MODES.has(e?.code)) throw io(e, e?.code === 'ENOENT' ? m.src : m.dst);
+          // A target without Unix modes (FAT: ENOSYS through FUSE, EPERM from the kernel) refuses
+          // the chmod to the object's 0444 that copyFile makes: copy by reads and writes instead,
+          // into a new temporary file created as every other one (its mode is the mount's).
+          tmp = tempFor(m.dst);
+          copyByHand(m.src, tmp, m.size);
+          mode = undefined;
         }
-        const identity = named(tmp, m.dst, readBack(tmp, m.size, m.sha256, m.mode, m.src));
+        const identity = named(tmp, m.dst, readBack(tmp, m.size, m.sha256, mode, m.src));
         parentPort.postMessage({ id: m.id, identity });
         return;
       } else if (m.op === 'open') {

@@ -88,6 +88,16 @@ describe('restore onto a file system without Unix modes (FAT, through fusefat)',
     expect(await fsp.readFile(join(fat.mnt, 'out', 'sub', 'b.txt'), 'utf8')).toBe('b\n');
   });
 
+  it('restores a file larger than 8 MiB from a store there (the kernel copy sets the object\'s mode, which FAT refuses: copied by reads and writes instead)', async () => {
+    const big = Buffer.alloc(9 << 20, 3);
+    const s = await sealTree({ 'big.bin': big, 'a.txt': 'a\n' }, keys);
+    const r = await snapJson(['restore', s.ref, join(fat.mnt, 'out'), '--pubkey', keys.pub, '--store', s.store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.verify.ok).toBe(true);
+    expect((await fsp.readFile(join(fat.mnt, 'out', 'big.bin'))).equals(big)).toBe(true);
+    expect((await fsp.readdir(join(fat.mnt, 'out'))).sort()).toEqual(['a.txt', 'big.bin']);
+  });
+
   it('restores it into an existing empty folder there too', async () => {
     const s = await sealTree({ 'a.txt': 'a\n' }, keys);
     await fsp.mkdir(join(fat.mnt, 'out'));
