@@ -169,6 +169,10 @@ async function checkTarget(dir: string, allowShared: boolean): Promise<{ real: s
     st = await fsp.stat(dir);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      // A link to nothing is not an absent target: restore would not make the folder it names (nor
+      // write through it), and mkdir would fail on it as if it "appeared while restoring".
+      const target = await fsp.readlink(dir).catch(() => undefined);
+      if (target !== undefined) throw new SnapError('TARGET_NOT_EMPTY', `${dir} is a symbolic link to nothing (${escapeForTerminal(target)}); restore into a new or empty folder — nothing was written`, { path: dir });
       let parent;
       try {
         parent = realpathSync(resolve(dir, '..'));

@@ -4,6 +4,7 @@
  * with its exit code and error code, writing nothing.
  */
 import { promises as fsp } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { randomBytes, createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -240,6 +241,33 @@ describe('snap restore', () => {
     expect(r.code).toBe(3);
     expect(r.json.error.code).toBe('TARGET_NOT_EMPTY');
     expect(await treeState(out)).toEqual({ 'mine.txt': `file:${createHash('sha256').update('do not touch').digest('hex')}` });
+  });
+
+  it('refuses a target that is a file, a FIFO or a link to nothing (TARGET_NOT_EMPTY, exit 3), saying what it is, and leaves it as it was', async () => {
+    const { file, work } = await setup({ 'a.txt': 'a' });
+    await fsp.writeFile(join(work, 'a-file'), 'mine');
+    expect(spawnSync('mkfifo', [join(work, 'a-fifo')]).status).toBe(0);
+    await fsp.symlink('nowhere', join(work, 'dangling'));
+    for (const [name, says] of [['a-file', /a-file exists and is not a folder/], ['a-fifo', /a-fifo exists and is not a folder/], ['dangling', /dangling is a symbolic link to nothing \(nowhere\)/]] as const) {
+      const r = await snapJson(['restore', file, join(work, name), '--pubkey', keys.pub]);
+      expect(r.code, name).toBe(3);
+      expect(r.json.error.code, name).toBe('TARGET_NOT_EMPTY');
+      expect(r.json.error.message, name).toMatch(says);
+    }
+    expect(await fsp.readFile(join(work, 'a-file'), 'utf8')).toBe('mine');
+    expect((await fsp.lstat(join(work, 'a-fifo'))).isFIFO()).toBe(true);
+    expect(await fsp.readlink(join(work, 'dangling'))).toBe('nowhere');
+    expect(await exists(join(work, 'nowhere'))).toBe(false);
+  });
+
+  it('restores into the folder a link names, and under a linked parent', async () => {
+    const { file, work } = await setup({ 'a.txt': 'a' });
+    await fsp.mkdir(join(work, 'real'));
+    await fsp.symlink('real', join(work, 'link'));
+    expect((await snapJson(['restore', file, join(work, 'link'), '--pubkey', keys.pub])).code).toBe(0);
+    expect(await fsp.readFile(join(work, 'real', 'a.txt'), 'utf8')).toBe('a');
+    expect((await snapJson(['restore', file, join(work, 'link', 'sub'), '--pubkey', keys.pub])).code).toBe(0);
+    expect(await fsp.readFile(join(work, 'real', 'sub', 'a.txt'), 'utf8')).toBe('a');
   });
 
   it('refuses an untrusted snapshot (exit 1) without making the target', async () => {
