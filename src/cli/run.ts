@@ -156,6 +156,34 @@ function withMissingPositionals(error: string, active: CommandSpec): string {
 }
 
 /**
+ * A flag's description with its "required" mark taken out ("… (required)", "(required; repeatable)",
+ * "; required, repeatable"): in a message about a missing flag, that it is required goes without saying.
+ */
+function withoutRequiredMark(describe: string): string {
+  return describe.replace(/ \(required\)/, '').replace(/\(required[;,] /, '(').replace(/; required, /, '; ');
+}
+
+/**
+ * yargs' "Missing required argument(s): as, key" in the command's words: each missing flag as it
+ * is typed, with what it takes, from its help line ("missing --as: NAME@VERSION of the new
+ * snapshot, e.g. fraud-train@model-v3"). yargs' message is kept after it, in parentheses; another
+ * error is returned as it is.
+ */
+function withMissingFlags(error: string, active: CommandSpec): string {
+  const m = /^Missing required arguments?: (.+)$/.exec(error);
+  if (!m) return error;
+  const descriptions = (active.builder(yargs()) as Argv & { getInternalMethods(): { getUsageInstance(): { getDescriptions(): Record<string, string | undefined> } } })
+    .getInternalMethods()
+    .getUsageInstance()
+    .getDescriptions();
+  const parts = (m[1] as string).split(', ').map((name) => {
+    const d = descriptions[name];
+    return typeof d === 'string' && d !== '' ? `missing --${name}: ${withoutRequiredMark(d)}` : `missing --${name}`;
+  });
+  return `${parts.join('; ')} (${error})`;
+}
+
+/**
  * Whether the command line asks for `--json`, as yargs reads it, for the errors found before yargs
  * has parsed it: `--json` or `--json=true` (yargs takes any other value of a boolean flag as false),
  * the last one given winning, and nothing after a bare `--` (an argument there is not a flag).
@@ -216,7 +244,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const inherited = inheritedMemberFlag(argv);
   const { args, output, error } = inherited !== undefined ? { error: `Unknown argument: ${inherited}` } : await parse(argv, program, active, width);
   if (error !== undefined) {
-    const message = active ? withMissingPositionals(withFlagSuggestions(error, argv, active), active) : error;
+    const message = active ? withMissingFlags(withMissingPositionals(withFlagSuggestions(error, argv, active), active), active) : error;
     if (wantsJson) jsonOut(io, { ok: false, error: { code: 'USAGE', message } });
     // yargs writes some errors on several lines ("Invalid values:\n  Argument: …"): each is escaped, the breaks kept.
     const lines = message.split('\n').map(escapeMessage).join('\n');

@@ -134,6 +134,22 @@ describe('help and usage errors', () => {
     expect(j.json.error.message).toMatch(/^missing B: the command is "diff <a> <b>"/);
   });
 
+  it('names a missing required flag as a flag, with what it takes (seal without --as or --key, report without -o), in stderr and in --json', async () => {
+    const data = await makeTree({ 'a.txt': 'a' });
+    const r = await snap(['seal', data, '--key', keys.key, '--store', join(await tempDir(), 's')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('snap seal: missing --as: NAME@VERSION of the new snapshot, e.g. fraud-train@model-v3 (Missing required argument: as)\n');
+    const both = await snapJson(['seal', data]);
+    expect(both.code).toBe(2);
+    expect(both.json.error).toEqual({
+      code: 'USAGE',
+      message: 'missing --as: NAME@VERSION of the new snapshot, e.g. fraud-train@model-v3; missing --key: private key file (PKCS#8 PEM) to sign with (repeatable: each key signs) (Missing required arguments: as, key)',
+    });
+    const report = await snap(['report', 'a@v1', 'a@v2']);
+    expect(report.code).toBe(2);
+    expect(report.stderr).toContain('snap report: missing --out: the report file to write (replaced whole); - for standard output (Missing required argument: out)\n');
+  });
+
   it('suggests no flag when none is near the mistyped one', async () => {
     const store = await tempDir();
     const r = await snap(['list', '--store', store, '--no-such-flag']);
