@@ -11,6 +11,7 @@ import { interruptedBy, interruptionOf } from '../io/interrupt.js';
 import { setLockWaitNotice } from '../io/lock-wait-notice.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { commandWord } from './command-word.js';
+import { nearestName } from '../core/nearest.js';
 import { indentContinuedExamples, jsonOut, type Args, type CliIo } from './common.js';
 import { COMMANDS, commandName } from './commands/index.js';
 import type { CommandSpec } from './common.js';
@@ -100,17 +101,6 @@ function refuseRepeatedFlags(argv: Record<string, unknown>, options: { array?: s
 /** A mistyped flag is suggested its nearest known flag within this many single-letter edits. */
 const MAX_FLAG_SUGGESTION_EDITS = 2;
 
-/** Levenshtein distance of two short strings (flag names), in single-character edits. */
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[b.length] as number;
-}
-
 /**
  * yargs' "Unknown argument(s): againt", each name once, with the nearest flag of the command for each name that was
  * given as a flag (`--againt`): "Unknown argument: againt (did you mean --against?)". A name with
@@ -130,12 +120,7 @@ function withFlagSuggestions(error: string, argv: string[], active: CommandSpec)
   const hints: string[] = [];
   for (const name of names) {
     if (!given.has(name)) continue;
-    let best: string | undefined;
-    let bestDistance = MAX_FLAG_SUGGESTION_EDITS + 1;
-    for (const f of flags) {
-      const d = editDistance(name, f);
-      if (d < bestDistance) [best, bestDistance] = [f, d];
-    }
+    const best = nearestName(name, flags, MAX_FLAG_SUGGESTION_EDITS);
     if (best !== undefined) hints.push(`--${best}`);
   }
   return hints.length === 0 ? head : `${head} (did you mean ${hints.join(', ')}?)`;

@@ -23,6 +23,7 @@ import { SnapError } from '../core/errors.js';
 import { parseRef, looksLikePath, NAME_RE, VERSION_RE } from '../core/refs.js';
 import { MAX_STATEMENT_BYTES, snapshotId } from '../core/statement.js';
 import { parseJsonStrict } from '../core/json-strict.js';
+import { nearestName } from '../core/nearest.js';
 import { ioError } from './errors.js';
 import { readSmallFile } from './small-file.js';
 import { checkInterrupted, interruptedBy, leaveNothing } from './interrupt.js';
@@ -872,6 +873,35 @@ export async function listSnapshotFolders(store: Store): Promise<{ name: string;
   return out;
 }
 
+/** A "no snapshot NAME@VERSION" message names at most this many of NAME's versions (a store may hold thousands). */
+const MAX_VERSIONS_NAMED = 10;
+/** A NAME no snapshot has is suggested the store's nearest NAME within this many single-character edits. */
+const MAX_NAME_SUGGESTION_EDITS = 2;
+
+/**
+ * What the store holds instead of `NAME@VERSION` (or `NAME@latest`), for a "no snapshot" message:
+ * the versions of NAME (at most {@link MAX_VERSIONS_NAMED}, by name, with a count of the rest), or,
+ * when no snapshot has NAME, the nearest NAME of the store, or that the store holds no snapshot at
+ * all (a wrong `--store` or `$SNAP_STORE`). Read from the folder names only (`snapshots/NAME/VERSION`
+ * whose names are valid); never throws.
+ * @returns text to follow "no snapshot … in STORE", starting with "; "
+ */
+export async function whatTheStoreHoldsInstead(store: Store, name: string): Promise<string> {
+  const versions = (await fsp.readdir(join(store.snapshotsDir, name)).catch(() => [] as string[])).filter((v) => VERSION_RE.test(v)).sort();
+  if (versions.length > 0) {
+    const shown = versions.slice(0, MAX_VERSIONS_NAMED).join(', ');
+    const rest = versions.length > MAX_VERSIONS_NAMED ? ` and ${versions.length - MAX_VERSIONS_NAMED} more` : '';
+    return `; ${name} has ${versions.length === 1 ? 'one version' : `${versions.length} versions`}: ${shown}${rest} (see "snap list ${name}")`;
+  }
+  const names: string[] = [];
+  for (const n of (await fsp.readdir(store.snapshotsDir).catch(() => [] as string[])).sort()) {
+    if (NAME_RE.test(n) && (await fsp.readdir(join(store.snapshotsDir, n)).catch(() => [] as string[])).some((v) => VERSION_RE.test(v))) names.push(n);
+  }
+  if (names.length === 0) return '; the store holds no snapshot at all (a wrong --store or $SNAP_STORE?)';
+  const near = nearestName(name, names, MAX_NAME_SUGGESTION_EDITS);
+  return near !== undefined ? `; no snapshot is named ${name}: did you mean ${near}? (see "snap list")` : `; no snapshot is named ${name} (see "snap list")`;
+}
+
 /** True when `dir` holds the three snapshot files. */
 export function isSnapshotFolder(dir: string): boolean {
   return existsSync(join(dir, STATEMENT_FILE)) && existsSync(join(dir, ENVELOPE_FILE)) && existsSync(join(dir, MANIFEST_FILE));
@@ -896,7 +926,7 @@ export async function resolveRef(text: string, storeRoot: string): Promise<Snaps
     const dir = snapshotDir(store, parsed.name, parsed.version);
     // The folder is the snapshot: if one of its files was deleted, that is for the trust check to
     // report (a missing signature is an integrity failure, exit 1), not "no such snapshot".
-    if (!existsSync(dir)) throw new SnapError('REF_NOT_FOUND', `no snapshot ${text} in ${store.root} (see "snap list")`, { ref: text });
+    if (!existsSync(dir)) throw new SnapError('REF_NOT_FOUND', `no snapshot ${text} in ${store.root}${await whatTheStoreHoldsInstead(store, parsed.name)}`, { ref: text });
     return { dir, name: parsed.name, version: parsed.version, ref: text };
   }
   const all = await listSnapshots(store);

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { SnapError } from '../core/errors.js';
 import type { TrustedKey } from '../core/envelope.js';
 import { formatTime, type Statement } from '../core/statement.js';
-import { listSnapshots, openStore, type SnapshotInfo, type SnapshotLocation } from '../io/store.js';
+import { listSnapshots, openStore, whatTheStoreHoldsInstead, type SnapshotInfo, type SnapshotLocation } from '../io/store.js';
 import type { TrustCheck } from '../snapshot.js';
 import type { VerifiedPolicy } from './policy-trust.js';
 import type { LatestMemory, TrustedState } from './state.js';
@@ -66,7 +66,7 @@ export interface LatestResult {
 export async function resolveLatest(name: string, storeRoot: string, check: (loc: SnapshotLocation) => Promise<TrustCheck>, seen: LatestMemory | undefined): Promise<LatestResult> {
   const store = await openStore(storeRoot);
   const all = (await listSnapshots(store, name)).filter((s) => s.name === name);
-  if (all.length === 0) throw new SnapError('REF_NOT_FOUND', `no snapshot of ${name} in ${store.root} (see "snap list")`, { ref: `${name}@${LATEST}` });
+  if (all.length === 0) throw new SnapError('REF_NOT_FOUND', `no snapshot of ${name} in ${store.root}${await whatTheStoreHoldsInstead(store, name)}`, { ref: `${name}@${LATEST}` });
   const loc = (s: SnapshotInfo): SnapshotLocation => ({ dir: s.dir, name: s.name, version: s.version, ref: `${s.name}@${s.version}` });
   let firstFailure: TrustCheck['failure'];
   let tried = 0;

@@ -3,7 +3,8 @@
  * conflicting flags are usage errors; a path with nothing there is NOT_FOUND, not "not a ref"; a
  * file given as --store is NOT_A_FOLDER; numbers are checked as given; a store is made only where
  * its parent folder exists, said so, and never left behind by a command that fails; a NAME that
- * matches nothing is REF_NOT_FOUND. Tests assert exit codes and error codes, never message text.
+ * matches nothing is REF_NOT_FOUND. Tests assert exit codes and error codes, and message text only
+ * where the message is the point (a missing ref names the versions and NAMEs that do exist).
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
@@ -315,6 +316,35 @@ describe('a NAME that matches nothing', () => {
       expect(r.code, cmd).toBe(3);
       expect(r.json.error.code, cmd).toBe('REF_NOT_FOUND');
     }
+  });
+
+  it('names the versions NAME has when VERSION is not one of them (verify, show, diff), and NAME@latest the nearest NAME when none has it', async () => {
+    const store = await newStorePath();
+    await sealTree(TREE, keys, { store, as: 'sentiment@v1' });
+    await sealTree(TREE, keys, { store, as: 'sentiment@v2', extra: ['--parent', 'sentiment@v1'] });
+    const cases: [string[], string][] = [
+      [['verify', sealed.data, '--against', 'sentiment@v3', '--pubkey', keys.pub], 'no snapshot sentiment@v3 in '],
+      [['show', 'sentiment@v3'], 'no snapshot sentiment@v3 in '],
+      [['diff', 'sentiment@v1', 'sentiment@v9'], 'no snapshot sentiment@v9 in '],
+    ];
+    for (const [args, head] of cases) {
+      const r = await snapJson([...args, '--store', store]);
+      expect(r.code, args[0]).toBe(3);
+      expect(r.json.error.code, args[0]).toBe('REF_NOT_FOUND');
+      expect(r.json.error.message, args[0]).toContain(head);
+      expect(r.json.error.message, args[0]).toMatch(/; sentiment has 2 versions: v1, v2 \(see "snap list sentiment"\)$/);
+    }
+    const typo = await snapJson(['show', 'sentimnet@v1', '--store', store]);
+    expect(typo.json.error.message).toMatch(/; no snapshot is named sentimnet: did you mean sentiment\? \(see "snap list"\)$/);
+    const latest = await snapJson(['verify', sealed.data, '--against', 'sentimnet@latest', '--pubkey', keys.pub, '--store', store]);
+    expect(latest.code).toBe(3);
+    expect(latest.json.error.message).toMatch(/^no snapshot of sentimnet in .*; no snapshot is named sentimnet: did you mean sentiment\?/);
+    const far = await snapJson(['show', 'fraud@v1', '--store', store]);
+    expect(far.json.error.message).toMatch(/; no snapshot is named fraud \(see "snap list"\)$/);
+    const empty = await newStorePath();
+    expect((await snapJson(['init', '--store', empty])).code).toBe(0);
+    const none = await snapJson(['show', 'sentiment@v1', '--store', empty]);
+    expect(none.json.error.message).toMatch(/; the store holds no snapshot at all \(a wrong --store or \$SNAP_STORE\?\)$/);
   });
 
   it('while a NAME with snapshots lists them, exit 0', async () => {
