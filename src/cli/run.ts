@@ -105,6 +105,9 @@ const MAX_FLAG_SUGGESTION_EDITS = 2;
  * yargs' "Unknown argument(s): againt", each name once, with the nearest flag of the command for each name that was
  * given as a flag (`--againt`): "Unknown argument: againt (did you mean --against?)". A name with
  * no flag within {@link MAX_FLAG_SUGGESTION_EDITS} edits, or another error, is returned as it is.
+ * A word given beyond the command's positional arguments (yargs lists it as an unknown argument
+ * too) is named first as unexpected, with the command's form: `check A B` reads "unexpected
+ * argument B: the command is "check <b>", the rest are flags (Unknown argument: B)".
  */
 function withFlagSuggestions(error: string, argv: string[], active: CommandSpec): string {
   const m = /^Unknown arguments?: (.+)$/.exec(error);
@@ -116,9 +119,15 @@ function withFlagSuggestions(error: string, argv: string[], active: CommandSpec)
   // yargs lists `--no-such-flag` also as its camelCase twin `noSuchFlag`: name it once.
   const listed = (m[1] as string).split(', ');
   const names = listed.filter((n) => !(/[A-Z]/.test(n) && listed.includes(n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`))));
-  const head = `Unknown argument${names.length === 1 ? '' : 's'}: ${names.join(', ')}`;
+  // A word given beyond the command's positionals (`check A B`), not as a flag, is an unexpected argument.
+  const words = new Set(argv.slice(0, argv.includes('--') ? argv.indexOf('--') : argv.length).filter((x) => !x.startsWith('-')));
+  const extra = names.filter((n) => !given.has(n) && words.has(n));
+  const flagNames = names.filter((n) => !extra.includes(n));
+  const unexpected = extra.length === 0 ? '' : `unexpected argument${extra.length === 1 ? '' : 's'} ${extra.join(', ')}: the command is "${active.command}", the rest are flags`;
+  if (flagNames.length === 0) return `${unexpected} (${error})`;
+  const head = `${unexpected === '' ? '' : `${unexpected}; `}Unknown argument${flagNames.length === 1 ? '' : 's'}: ${flagNames.join(', ')}`;
   const hints: string[] = [];
-  for (const name of names) {
+  for (const name of flagNames) {
     if (!given.has(name)) continue;
     const best = nearestName(name, flags, MAX_FLAG_SUGGESTION_EDITS);
     if (best !== undefined) hints.push(`--${best}`);

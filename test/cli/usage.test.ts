@@ -150,6 +150,18 @@ describe('help and usage errors', () => {
     expect(report.stderr).toContain('snap report: missing --out: the report file to write (replaced whole); - for standard output (Missing required argument: out)\n');
   });
 
+  it('names an argument given beyond the command\'s positionals as unexpected, with the command\'s form (check A B, verify DIR REF), not as an unknown flag', async () => {
+    const r = await snap(['check', 'ds@v1', 'ds@v2']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('snap check: unexpected argument ds@v2: the command is "check <b>", the rest are flags (Unknown argument: ds@v2)\n');
+    const j = await snapJson(['verify', 'data', 'ds@v1', '--pubkey', keys.pub]);
+    expect(j.code).toBe(2);
+    expect(j.json.error).toEqual({ code: 'USAGE', message: 'unexpected argument ds@v1: the command is "verify [dir]", the rest are flags (Unknown argument: ds@v1)' });
+    const both = await snap(['show', 'ds@v1', 'x', 'y', '--jsno']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('snap show: unexpected arguments x, y: the command is "show <ref>", the rest are flags; Unknown argument: jsno (did you mean --json?)\n');
+  });
+
   it('suggests no flag when none is near the mistyped one', async () => {
     const store = await tempDir();
     const r = await snap(['list', '--store', store, '--no-such-flag']);
