@@ -95,6 +95,19 @@ export function archiveFileName(name: string, version: string): string {
 }
 
 /**
+ * The archive name to suggest for `given`, an output name that does not end in {@link ARCHIVE_SUFFIX},
+ * for the snapshot `ref`: a folder (a name ending in `/`, or empty) gets the conventional file name
+ * inside it ({@link archiveFileName} of a `NAME@VERSION` ref, else the text `NAME@VERSION.snap.tar`);
+ * another name has a `.tar` ending, if any, replaced by {@link ARCHIVE_SUFFIX}, or gets it appended.
+ * Text only: nothing is looked up on disk.
+ */
+export function suggestedArchiveName(given: string, ref: string): string {
+  if (given !== '' && !given.endsWith('/')) return `${given.replace(/(\.snap)?\.tar$/i, '')}${ARCHIVE_SUFFIX}`;
+  const m = /^([^@/]+)@([^@/]+)$/.exec(ref);
+  return `${given}${m ? archiveFileName(m[1] as string, m[2] as string) : `NAME@VERSION${ARCHIVE_SUFFIX}`}`;
+}
+
+/**
  * The modification time written in every member header: the statement's `createdAt`, in whole
  * seconds since the Unix epoch.
  * @throws SnapError `STATEMENT_INVALID` when `createdAt` is not RFC 3339 UTC with whole seconds, or

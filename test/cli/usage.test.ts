@@ -162,6 +162,20 @@ describe('help and usage errors', () => {
     expect(both.stderr).toContain('snap show: unexpected arguments x, y: the command is "show <ref>", the rest are flags; Unknown argument: jsno (did you mean --json?)\n');
   });
 
+  it('answers an archive name without .snap.tar (export -o, seal --out) with one that has it: a folder gets NAME@VERSION.snap.tar inside it', async () => {
+    const cases: [string[], string][] = [
+      [['export', 'ds@v2', '-o', 'out/'], '-o out/: an archive\'s name ends in .snap.tar (e.g. -o out/ds@v2.snap.tar)'],
+      [['export', 'sha256:0123456789ab', '-o', 'backups/'], '-o backups/: an archive\'s name ends in .snap.tar (e.g. -o backups/NAME@VERSION.snap.tar)'],
+      [['export', 'ds@v2', '-o', 'ds-v2.tar'], '-o ds-v2.tar: an archive\'s name ends in .snap.tar (e.g. -o ds-v2.snap.tar)'],
+      [['seal', 'data', '--as', 'ds@v3', '--key', keys.key, '--out', 'dist/'], '--out dist/: an archive\'s name ends in .snap.tar (e.g. --out dist/ds@v3.snap.tar)'],
+    ];
+    for (const [args, message] of cases) {
+      const r = await snapJson([...args, '--store', join(await tempDir(), 's')]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.json.error, args.join(' ')).toEqual({ code: 'USAGE', message });
+    }
+  });
+
   it('suggests no flag when none is near the mistyped one', async () => {
     const store = await tempDir();
     const r = await snap(['list', '--store', store, '--no-such-flag']);

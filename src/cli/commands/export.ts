@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { SnapError } from '../../core/errors.js';
 import { escapeForTerminal as shown } from '../../core/display.js';
-import { archiveFileName, isArchivePath, ARCHIVE_SUFFIX } from '../../core/archive.js';
+import { archiveFileName, isArchivePath, suggestedArchiveName, ARCHIVE_SUFFIX } from '../../core/archive.js';
 import { storePath } from '../../io/store.js';
 import { readSnapshotUnverified } from '../../snapshot.js';
 import { exportSnapshot } from '../../ops/archive.js';
@@ -13,7 +13,9 @@ import { jsonOut, locate, checkJobs, commonFlags, type Args, type CliIo, type Co
 
 async function cmdExport(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
-  if (a.out !== undefined && !isArchivePath(String(a.out))) throw new SnapError('USAGE', `-o ${String(a.out)}: an archive's name ends in ${ARCHIVE_SUFFIX}`);
+  if (a.out !== undefined && !isArchivePath(String(a.out))) {
+    throw new SnapError('USAGE', `-o ${String(a.out)}: an archive's name ends in ${ARCHIVE_SUFFIX} (e.g. -o ${suggestedArchiveName(String(a.out), String(a.ref))})`);
+  }
   const snapshot = await locate(String(a.ref), io, store);
   let outName = a.out as string | undefined;
   if (outName === undefined) {

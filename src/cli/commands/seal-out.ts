@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { SnapError } from '../../core/errors.js';
 import { escapeForTerminal as shown } from '../../core/display.js';
-import { isArchivePath, ARCHIVE_SUFFIX } from '../../core/archive.js';
+import { isArchivePath, suggestedArchiveName, ARCHIVE_SUFFIX } from '../../core/archive.js';
 import { storePath } from '../../io/store.js';
 import { sealToArchive } from '../../ops/archive-seal.js';
 import type { PrivateKey } from '../../core/keys.js';
@@ -20,7 +20,7 @@ import { jsonOut, checkJobs, signingKeys, locate, storeInside, type Args, type C
 /** Run `seal … --out FILE.snap.tar`. */
 export async function cmdSealOut(a: Args, io: CliIo): Promise<number> {
   const outText = String(a.out);
-  if (!isArchivePath(outText)) throw new SnapError('USAGE', `--out ${outText}: an archive's name ends in ${ARCHIVE_SUFFIX}`);
+  if (!isArchivePath(outText)) throw new SnapError('USAGE', `--out ${outText}: an archive's name ends in ${ARCHIVE_SUFFIX} (e.g. --out ${suggestedArchiveName(outText, String(a.as))})`);
   const expiresAt = a.expires === undefined ? undefined : parseExpiry(String(a.expires), new Date());
   const store = storePath(a.store, io.env, io.cwd);
   const [key, ...coSigners] = await signingKeys(io, a);
