@@ -177,6 +177,19 @@ function withMissingFlags(error: string, active: CommandSpec): string {
   return `${parts.join('; ')} (${error})`;
 }
 
+/** A mistyped command word is suggested the nearest command within this many single-letter edits. */
+const MAX_COMMAND_SUGGESTION_EDITS = 2;
+
+/**
+ * The error for a command word that names no command (`snap verfy …`), with the nearest command
+ * within {@link MAX_COMMAND_SUGGESTION_EDITS} edits: yargs reported it as one more unknown argument,
+ * among the flags it then could not know ("Unknown arguments: against, verfy, data").
+ */
+function unknownCommand(word: string, program: ProgramName): string {
+  const near = nearestName(word, COMMANDS.map(commandName), MAX_COMMAND_SUGGESTION_EDITS);
+  return `unknown command ${JSON.stringify(word)}${near !== undefined ? ` (did you mean ${near}?)` : ''}; "${program} --help" lists the commands`;
+}
+
 /**
  * Whether the command line asks for `--json`, as yargs reads it, for the errors found before yargs
  * has parsed it: `--json` or `--json=true` (yargs takes any other value of a boolean flag as false),
@@ -238,7 +251,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const inherited = inheritedMemberFlag(argv);
   const { args, output, error } = inherited !== undefined ? { error: `Unknown argument: ${inherited}` } : await parse(argv, program, active, width);
   if (error !== undefined) {
-    const message = active ? withMissingFlags(withMissingPositionals(withFlagSuggestions(error, argv, active), active), active) : error;
+    const message = active ? withMissingFlags(withMissingPositionals(withFlagSuggestions(error, argv, active), active), active) : word !== undefined ? unknownCommand(word, program) : error;
     if (wantsJson) jsonOut(io, { ok: false, error: { code: 'USAGE', message } });
     // yargs writes some errors on several lines ("Invalid values:\n  Argument: …"): each is escaped, the breaks kept.
     const lines = message.split('\n').map(escapeMessage).join('\n');

@@ -83,6 +83,17 @@ describe('help and usage errors', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('names a mistyped command as an unknown command, with the nearest one, in stderr and in --json', async () => {
+    const r = await snap(['verfy', 'data', '--against', 'ds@v1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('snap: unknown command "verfy" (did you mean verify?); "snap --help" lists the commands\nRun "snap --help" (or "snap <command> --help") for usage.\n');
+    const j = await snapJson(['--store', 'st', 'lsit']);
+    expect(j.code).toBe(2);
+    expect(j.json.error).toEqual({ code: 'USAGE', message: 'unknown command "lsit" (did you mean list?); "snap --help" lists the commands' });
+    const far = await snapJson(['frobnicate']);
+    expect(far.json.error).toEqual({ code: 'USAGE', message: 'unknown command "frobnicate"; "snap --help" lists the commands' });
+  });
+
   it('exits 2 with no command at all', async () => {
     expect((await snap([])).code).toBe(2);
   });
