@@ -266,6 +266,15 @@ describe('the policy file itself', () => {
     expect(v.json.error.code).toBe('POLICY_SIGNATURE_INVALID');
   });
 
+  it('policy sign, short of the root threshold, says how many more root signatures it needs, not the whole threshold again', async () => {
+    const w = await world();
+    const file = join(w.dir, 'p.json');
+    await w.ok(['policy', 'init', file, '--name', 'acme', '--root-key', r1.pub, '--root-key', r2.pub, '--root-threshold', '2']);
+    const human = await snap(['policy', 'sign', file, '--key', r1.key], { env: { SNAP_STATE_DIR: w.state } });
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/: 1 signature added; 1 of 2 root signatures\n {2}it needs 1 more root signature, by another root key: snap policy sign \S+ --key ROOT\.key\n$/);
+  });
+
   it('policy sign counts only root keys that count: signed by a root key the policy revoked, it says 0 root signatures and asks for one, as verify refuses it (root-threshold)', async () => {
     const w = await world();
     const file = join(w.dir, 'p.json');

@@ -122,7 +122,11 @@ function report(a: Args, io: CliIo, file: string, p: Policy, signatures: number,
   if (a.json) jsonOut(io, { ok: true, file, name: p.name, version: p.version, signatures });
   else {
     io.stdout.write(`${shown(file)}: policy ${shown(p.name)} ${what}\n`);
-    if (signatures < p.root.threshold && !a.quiet) io.stdout.write(`  it needs ${p.root.threshold} root signature${p.root.threshold === 1 ? '' : 's'}: snap policy sign ${shown(file)} --key ROOT.key\n`);
+    if (signatures < p.root.threshold && !a.quiet) {
+      // Signed by some root keys already: how many more, and that they must be other root keys.
+      const needed = signatures === 0 ? `${p.root.threshold} root signature${p.root.threshold === 1 ? '' : 's'}` : p.root.threshold - signatures === 1 ? '1 more root signature, by another root key' : `${p.root.threshold - signatures} more root signatures, by other root keys`;
+      io.stdout.write(`  it needs ${needed}: snap policy sign ${shown(file)} --key ROOT.key\n`);
+    }
   }
   return EXIT_OK;
 }
