@@ -62,6 +62,11 @@ export async function trustSetup(a: Args, io: CliIo, storeRoot: string, now = ne
   if (policies.length === 0 && a.root !== undefined) throw new SnapError('USAGE', '--root anchors a --policy; give the policy too');
   if (policies.length === 0 && a['policy-name'] !== undefined) throw new SnapError('USAGE', '--policy-name names the --policy required; give the policy too');
   const trusted = await trustedKeys(pubkeys, io.cwd);
+  // A key counts once, however many files hold it: a threshold above the distinct keys given fails every snapshot.
+  const distinct = new Set(trusted.map((k) => k.keyid)).size;
+  if (distinct > 0 && distinct < threshold && !a.quiet) {
+    io.stderr.write(`note: --threshold ${threshold} asks for more keys than the ${distinct} distinct --pubkey key${distinct === 1 ? '' : 's'} given: no snapshot can pass; give ${threshold} or more --pubkey keys, or a lower --threshold\n`);
+  }
   const dir = stateDir(a['state-dir'] as string | undefined, io.env, io.cwd);
   let policy: VerifiedPolicy | undefined;
   if (policies.length > 0) {

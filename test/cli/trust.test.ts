@@ -69,6 +69,19 @@ describe('signers', () => {
     expectSnapshotRefused(v);
   });
 
+  it('says on stderr that a --threshold above the distinct --pubkey keys given can never be met (exit 1 as before); not when it can', async () => {
+    const s = await sealTree(TREE, keys, { store: shared.path });
+    for (const pubkeys of [[keys.pub], [keys.pub, keys.pub]]) {
+      const v = await verifyJson(s, pubkeys, ['--threshold', '2']);
+      expectSnapshotRefused(v);
+      expect(v.stderr).toContain('note: --threshold 2 asks for more keys than the 1 distinct --pubkey key given: no snapshot can pass; give 2 or more --pubkey keys, or a lower --threshold\n');
+    }
+    const met = await verifyJson(s, [keys.pub, other.pub], ['--threshold', '2']);
+    expect(met.stderr).not.toContain('--threshold 2 asks for');
+    const quiet = await verifyJson(s, [keys.pub], ['--threshold', '2', '--quiet']);
+    expect(quiet.stderr).not.toContain('--threshold 2 asks for');
+  });
+
   it('counts one key given in two --pubkey files once in verify-proof, restore and import too (SIGNATURE_INVALID, exit 1)', async () => {
     const s = await sealTree(TREE, keys, { store: shared.path });
     const dir = await tempDir('snap-trust-dup-');
