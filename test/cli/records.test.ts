@@ -378,13 +378,15 @@ describe('record command-line usage', () => {
     expect((await snap(['check', data, '--against', data, '--max-shift', '2'])).code).toBe(2);
   });
 
-  it('names the mistyped check flag as it was typed, not its snap.json member', async () => {
+  it('names the mistyped check flag as it was typed, not its snap.json member, with the value given; a share given as a percentage is answered with the share', async () => {
     const data = await makeTree({ 'x.csv': 'a\n1\n' });
     const r = await snapJson(['check', data, '--against', data, '--max-label-changes', '-1']);
     expect(r.code).toBe(2);
-    expect(r.json.error.message).toBe('--max-label-changes must be a whole number of at least 0');
+    expect(r.json.error.message).toBe('--max-label-changes must be a whole number of at least 0; got "-1"');
     const s = await snapJson(['check', data, '--against', data, '--max-shift', '5']);
-    expect(s.json.error.message).toBe('--max-shift must be a number from 0 to 1');
+    expect(s.json.error.message).toBe('--max-shift must be a number from 0 to 1; got "5" (a share: --max-shift 0.05 for 5 %)');
+    const t = await snapJson(['check', data, '--against', data, '--max-added-share=five']);
+    expect(t.json.error.message).toBe('--max-added-share must be a number from 0 to 1; got "five"');
   });
 
   it('--no-records: seal indexes nothing whatever snap.json says, diff compares files only; with --records it is a usage error (exit 2)', async () => {

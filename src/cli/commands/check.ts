@@ -36,8 +36,26 @@ const FLAGS: [string, keyof Thresholds][] = [
   ['allow-vanished-labels', 'allowVanishedLabels'],
 ];
 
-/** The thresholds given as flags. @throws SnapError `USAGE` */
-function flagThresholds(a: Args): Thresholds {
+/**
+ * The text given for `--flag` on the command line (its last `--flag X` or `--flag=X`), for an error
+ * to show: yargs hands a number flag given "five" over as NaN.
+ */
+function givenText(argv: readonly string[] | undefined, flag: string): string | undefined {
+  let given: string | undefined;
+  for (let i = 0; argv && i < argv.length; i++) {
+    const x = argv[i] as string;
+    if (x === '--') break;
+    if (x === `--${flag}`) given = argv[i + 1];
+    else if (x.startsWith(`--${flag}=`)) given = x.slice(flag.length + 3);
+  }
+  return given;
+}
+
+/** Share thresholds given as flags: a value from 1 to 100 given for one was likely meant as a percentage. */
+const SHARE_FLAGS = new Set(['max-added-share', 'max-shift', 'max-js-distance', 'min-chi-square-p']);
+
+/** The thresholds given as flags. @throws SnapError `USAGE` (naming the flag, what it takes and what was given) */
+function flagThresholds(a: Args, argv?: readonly string[]): Thresholds {
   const o: Record<string, unknown> = {};
   for (const [flag, name] of FLAGS) if (a[flag] !== undefined) o[name] = a[flag];
   try {
@@ -47,7 +65,13 @@ function flagThresholds(a: Args): Thresholds {
     // "or null" that only snap.json can give.
     if (!(e instanceof SnapError)) throw e;
     let m = e.message.replace(/^flags: /, '').replace(/, or null$/, '');
-    for (const [flag, name] of FLAGS) m = m.replace(new RegExp(`^${name}\\b`), `--${flag}`);
+    for (const [flag, name] of FLAGS) {
+      if (!new RegExp(`^${name}\\b`).test(m)) continue;
+      const given = givenText(argv, flag) ?? String(a[flag]);
+      const v = Number(given);
+      const percent = SHARE_FLAGS.has(flag) && v > 1 && v <= 100 ? ` (a share: --${flag} ${v / 100} for ${v} %)` : '';
+      m = `${m.replace(new RegExp(`^${name}\\b`), `--${flag}`)}; got ${JSON.stringify(given)}${percent}`;
+    }
     throw new SnapError('USAGE', m);
   }
 }
@@ -59,7 +83,7 @@ function sideName(s: DiffSide): string {
 async function cmdCheck(a: Args, io: CliIo): Promise<number> {
   if (a.against === undefined) throw new SnapError('USAGE', 'check B needs --against A (the reviewed version: a ref, an archive or a folder)');
   const store = storePath(a.store, io.env, io.cwd);
-  const fromFlags = flagThresholds(a);
+  const fromFlags = flagThresholds(a, io.argv);
   const held: OpenedSnapshot[] = [];
   try {
     const ia = await diffInput(String(a.against), io, store, held);
