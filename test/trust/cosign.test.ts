@@ -45,6 +45,23 @@ describe('snap sign --pubkey: a co-signer signs only what the expected producer 
     expect((await snapJson(['sign', s.ref, '--key', bob.key, '--store', s.store])).code).toBe(0);
   });
 
+  it('says on stderr, when it signs without --pubkey, that nothing checked who signed the snapshot first (as revoke does); not with --pubkey, --quiet, or when nothing was signed', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    const blind = await snapJson(['sign', s.ref, '--key', bob.key, '--store', s.store]);
+    expect(blind.code, blind.stderr).toBe(0);
+    expect(blind.stderr).toContain(`note: without --pubkey, nothing checked who signed the snapshot found as ${s.ref} (${s.snapshot.slice(0, 19)}) before this signature was added:`);
+    expect(blind.stderr).toContain('give --pubkey PRODUCER.pub to sign only what its producer signed\n');
+    const again = await snapJson(['sign', s.ref, '--key', bob.key, '--store', s.store]);
+    expect(again.stderr).not.toContain('note: without --pubkey');
+    const t = await sealTree(TREE, alice, { store: shared.path });
+    const checked = await snapJson(['sign', t.ref, '--key', bob.key, '--pubkey', alice.pub, '--store', t.store]);
+    expect(checked.stderr).not.toContain('note: without --pubkey');
+    const u = await sealTree(TREE, alice, { store: shared.path });
+    const quiet = await snapJson(['sign', u.ref, '--key', bob.key, '--quiet', '--store', u.store]);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).not.toContain('note: without --pubkey');
+  });
+
   it('refuses an archive not signed by the --pubkey key, leaving the file as it was', async () => {
     const mallory = await makeKeyPair('mallory2');
     const e = await sealAndExport(TREE, mallory);

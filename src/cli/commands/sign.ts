@@ -28,6 +28,10 @@ async function cmdSign(a: Args, io: CliIo): Promise<number> {
     const inStore = loc.name !== undefined || loc.dir.startsWith(store + sep);
     r = await cosignSnapshot(loc, keys, inStore ? store : undefined, expected);
   }
+  // As revoke: without --pubkey the signature vouches for whatever the store (or file) held under that name.
+  if (!expected && r.added.length > 0 && !a.quiet) {
+    io.stderr.write(`note: without --pubkey, nothing checked who signed the snapshot found as ${shown(refText)} (${shortId(r.snapshot)}) before this signature was added: were it swapped for one signed by another key, that one now carries it; give --pubkey PRODUCER.pub to sign only what its producer signed\n`);
+  }
   const log = await audit(
     io,
     store,
