@@ -127,12 +127,12 @@ export function parseConfig(bytes: Uint8Array, name = CONFIG_FILE): RecordConfig
   // Where the text stops being JSON, found by our own scanner: the engine's message gives a
   // position for some errors only, in words that change between versions.
   const syntax = findJsonSyntaxError(text);
-  if (syntax) throw new SnapError('RECORDS_CONFIG_INVALID', `${name}: is not UTF-8 JSON (line ${syntax.line}, column ${syntax.column}: ${syntax.reason})`, { where: name, line: syntax.line, column: syntax.column });
+  if (syntax) throw new SnapError('RECORDS_CONFIG_INVALID', `${name}: is not valid JSON (line ${syntax.line}, column ${syntax.column}: ${syntax.reason})`, { where: name, line: syntax.line, column: syntax.column });
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (e) {
-    fail(name, `is not UTF-8 JSON (${(e as Error).message})`); // the scanner and the engine agree (a test holds them to it)
+    fail(name, `is not valid JSON (${(e as Error).message})`); // the scanner and the engine agree (a test holds them to it)
   }
   // A member written twice: a reviewer reads the first, JSON.parse keeps the last (a second
   // "records" or "check" would change the rules or the thresholds out of sight), as in a JSONL record.

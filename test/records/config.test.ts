@@ -52,8 +52,10 @@ describe('snap.json', () => {
     for (const v of bad) expect(() => cfg(v), JSON.stringify(v)).toThrow(code('RECORDS_CONFIG_INVALID'));
     expect(() => parseConfig(Buffer.from('{"records": ['))).toThrow(code('RECORDS_CONFIG_INVALID'));
     // Where the syntax error is (a member name expected after a trailing comma).
-    expect(() => parseConfig(Buffer.from('{\n  "records": [\n    {"path": "t.csv",}\n  ]\n}'))).toThrow(/snap\.json: is not UTF-8 JSON \(line 3, column 22: /);
+    // A syntax error in UTF-8 text is named as a JSON error, not as an encoding one.
+    expect(() => parseConfig(Buffer.from('{\n  "records": [\n    {"path": "t.csv",}\n  ]\n}'))).toThrow(/^snap\.json: is not valid JSON \(line 3, column 22: /);
     expect(() => parseConfig(Buffer.from([0xff, 0xfe]))).toThrow(code('RECORDS_CONFIG_INVALID'));
+    expect(() => parseConfig(Buffer.from([0xff, 0xfe]))).toThrow(/^snap\.json: is not UTF-8 JSON \(its bytes are not UTF-8\)$/);
   });
 
   it('says the line and column of a syntax error, also where V8\'s message gives no position', () => {
