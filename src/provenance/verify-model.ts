@@ -166,7 +166,11 @@ export async function verifyModel(opts: { files: readonly HashedArtifact[]; trus
       : { code: 'ATTESTATION_NOT_FOUND', message: 'no attestation covers these model files with their current contents (changed since attested, or never attested)' };
   } else {
     const bad = attestations.flatMap((a) => a.datasets).find((d) => !d.trusted);
-    if (bad) failure = { code: bad.failure?.code ?? 'SIGNATURE_INVALID', message: `training data not trusted: ${bad.failure?.message ?? bad.ref}` };
+    // No signature of the snapshot verified under any --pubkey: most often only the model's key was
+    // given, as "--pubkey" reads like the attestation's key alone. Say that the same keys check both.
+    const noKey = bad !== undefined && bad.failure?.code === 'SIGNATURE_INVALID' && bad.signers.length > 0 && bad.signers.every((x) => !x.trusted);
+    const hint = noKey ? "; verify-model checks the attestation and the snapshots with the same --pubkey keys: give the data's public key too (--pubkey DATA.pub)" : '';
+    if (bad) failure = { code: bad.failure?.code ?? 'SIGNATURE_INVALID', message: `training data not trusted: ${bad.failure?.message ?? bad.ref}${hint}` };
   }
   return { ok: failure === undefined, files, attestations, rejected, ...(failure ? { failure } : {}) };
 }

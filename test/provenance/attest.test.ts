@@ -309,6 +309,9 @@ describe('snap verify-model', () => {
     const text = await snap(['verify-model', 'weights.bin', '--pubkey', mlKey.pub, '--store', store], { cwd: work });
     expect(text.code).toBe(1);
     expect(text.stdout).toContain('NOT TRUSTED');
+    // The usual cause: only the model's key was given. The verdict says to give the data's too.
+    expect(r.json.failure.message).toMatch(/^training data not trusted: clean@v1: .*; verify-model checks the attestation and the snapshots with the same --pubkey keys: give the data's public key too \(--pubkey DATA\.pub\)$/);
+    expect(text.stdout).toMatch(/^MODEL NOT VERIFIED: training data not trusted: .*give the data's public key too \(--pubkey DATA\.pub\)/);
   });
 
   it('exits 1 (SIGNATURE_INVALID) when the attestation itself is not signed by a trusted key', async () => {
