@@ -10,6 +10,7 @@ import { promises as fsp, rmSync } from 'node:fs';
 import { createPrivateKey, randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { SnapError, isSnapError } from '../core/errors.js';
+import { escapeForTerminal } from '../core/display.js';
 import {
   decodePem,
   encodeKeyPair,
@@ -50,13 +51,24 @@ function inFile(e: unknown, path: string): never {
 /**
  * Read a small regular file as text. Opened non-blocking so that a FIFO given by mistake is
  * refused instead of hanging.
+ * @param ending the usual ending of such a key file: a NOT_FOUND for PATH, where PATH+ending is a
+ *   file, names it ("did you mean ci.pub?")
  * @throws SnapError `NOT_FOUND` | `IO_ERROR` (unreadable, a directory, not a regular file) |
  *   `KEY_MALFORMED` (larger than {@link MAX_KEY_FILE_BYTES}); all with `details.path`
  */
-async function readKeyText(path: string, what: string): Promise<string> {
-  const fh = await openRegularFile(path, what, (_shown, st) =>
-    st.isDirectory() ? new SnapError('IO_ERROR', `${what}: ${path} is a directory, not a key file`, { path, errno: 'EISDIR' }) : new SnapError('IO_ERROR', `${what}: ${path} is not a regular file`, { path }),
-  );
+async function readKeyText(path: string, what: string, ending: '.key' | '.pub'): Promise<string> {
+  let fh;
+  try {
+    fh = await openRegularFile(path, what, (_shown, st) =>
+      st.isDirectory() ? new SnapError('IO_ERROR', `${what}: ${path} is a directory, not a key file`, { path, errno: 'EISDIR' }) : new SnapError('IO_ERROR', `${what}: ${path} is not a regular file`, { path }),
+    );
+  } catch (e) {
+    // A key named by its NAME alone (`--pubkey ci` beside ci.pub, as keygen names them): say which file is there.
+    if (isSnapError(e) && e.code === 'NOT_FOUND' && !path.endsWith(ending) && (await fsp.stat(path + ending).then((st) => st.isFile(), () => false))) {
+      throw new SnapError('NOT_FOUND', `${e.message}; did you mean ${escapeForTerminal(path + ending)}?`, e.details, { cause: e });
+    }
+    throw e;
+  }
   try {
     const st = await fh.stat();
     if (st.size > MAX_KEY_FILE_BYTES) {
@@ -131,7 +143,7 @@ function decryptPrivateKey(der: Uint8Array, passphrase: string): PrivateKey {
  *   `KEY_PASSPHRASE_WRONG`; key errors name the file in the message and in `details.path`
  */
 export async function readPrivateKey(path: string, opts: { passphrase?: string } = {}): Promise<PrivateKey> {
-  const text = await readKeyText(path, 'cannot read the private key');
+  const text = await readKeyText(path, 'cannot read the private key', '.key');
   try {
     const { label, der } = decodePem(text);
     if (label !== 'ENCRYPTED PRIVATE KEY') return parsePrivateKeyPem(text);
@@ -152,7 +164,7 @@ export async function readPrivateKey(path: string, opts: { passphrase?: string }
  *   key, e.g. a private key) | `KEY_NOT_ED25519`; key errors name the file
  */
 export async function readPublicKey(path: string): Promise<PublicKey> {
-  const text = await readKeyText(path, 'cannot read the public key');
+  const text = await readKeyText(path, 'cannot read the public key', '.pub');
   try {
     return parsePublicKeyPem(text);
   } catch (e) {

@@ -243,6 +243,21 @@ describe('help and usage errors', () => {
     expect(r.json.error.code).toBe('USAGE');
   });
 
+  it('names NAME.key or NAME.pub when a key is given by its NAME alone and that file is there (NOT_FOUND, exit 3, as before)', async () => {
+    const data = await makeTree({ 'a.txt': 'a' });
+    const dir = await tempDir();
+    expect((await snap(['keygen', 'ci', '--out-dir', dir])).code).toBe(0);
+    const stem = join(dir, 'ci');
+    const sealed = await snapJson(['seal', data, '--as', 'ds@v1', '--key', stem, '--store', join(dir, 's')]);
+    expect(sealed.code).toBe(3);
+    expect(sealed.json.error).toMatchObject({ code: 'NOT_FOUND', message: `cannot read the private key: ${stem} does not exist; did you mean ${stem}.key?` });
+    const verified = await snapJson(['verify', data, '--against', 'ds@v1', '--pubkey', stem, '--store', join(dir, 's')]);
+    expect(verified.code).toBe(3);
+    expect(verified.json.error).toMatchObject({ code: 'NOT_FOUND', message: `cannot read the public key: ${stem} does not exist; did you mean ${stem}.pub?` });
+    const none = await snapJson(['verify', data, '--against', 'ds@v1', '--pubkey', join(dir, 'other'), '--store', join(dir, 's')]);
+    expect(none.json.error.message).toBe(`cannot read the public key: ${join(dir, 'other')} does not exist`);
+  });
+
   it('exits 3 (NOT_FOUND) when the signing key file does not exist', async () => {
     const data = await makeTree({ 'a.txt': 'a' });
     const dir = await tempDir();
