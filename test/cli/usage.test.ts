@@ -56,6 +56,15 @@ describe('snap keygen', () => {
     expect(await fsp.readFile(join(dir, 'ci.pub'), 'utf8')).toBe('not mine to replace\n');
   });
 
+  it('answers a NAME that is a path (keys/ci) with the --out-dir form, writing nothing (USAGE, exit 2)', async () => {
+    const dir = await tempDir();
+    const r = await snapJson(['keygen', 'keys/ci'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.json.error.code).toBe('USAGE');
+    expect(r.json.error.message).toMatch(/^"keys\/ci" is not a valid key name: .*; to write it into a folder: snap keygen ci --out-dir keys$/);
+    expect(await fsp.readdir(dir)).toEqual([]);
+  });
+
   it('prints {ok, keyid, key, pub} with --json', async () => {
     const dir = await tempDir();
     const r = await snapJson(['keygen', 'j', '--out-dir', dir]);

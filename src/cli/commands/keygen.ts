@@ -1,6 +1,7 @@
 /** `snap keygen <name>`: Make an Ed25519 key pair NAME.key (0600) and NAME.pub; never overwrites. */
-import { resolve } from 'node:path';
-import { writeKeyPair } from '../../io/keyfile.js';
+import { basename, dirname, resolve } from 'node:path';
+import { KEY_NAME_RE, writeKeyPair } from '../../io/keyfile.js';
+import { SnapError, isSnapError } from '../../core/errors.js';
 import { escapeForTerminal as shown } from '../../core/display.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { jsonOut, passphrase, commonFlags, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
@@ -11,7 +12,15 @@ async function cmdKeygen(a: Args, io: CliIo): Promise<number> {
     const { promptPassphrase } = await import('../prompt.js');
     pass = await promptPassphrase(`passphrase for ${shown(String(a.name))}.key: `, { input: io.stdin, output: io.stderr as NodeJS.WriteStream, confirm: true });
   }
-  const r = await writeKeyPair(resolve(io.cwd, String(a['out-dir'] ?? '.')), String(a.name), { passphrase: pass });
+  const r = await writeKeyPair(resolve(io.cwd, String(a['out-dir'] ?? '.')), String(a.name), { passphrase: pass }).catch((e: unknown) => {
+    // A NAME given as a path (keys/ci): the folder is --out-dir's to say.
+    const name = String(a.name);
+    const stem = basename(name);
+    if (isSnapError(e) && e.code === 'USAGE' && name.includes('/') && a['out-dir'] === '.' && KEY_NAME_RE.test(stem)) {
+      throw new SnapError('USAGE', `${e.message}; to write it into a folder: ${io.program ?? 'snap'} keygen ${stem} --out-dir ${dirname(name)}`, e.details, { cause: e });
+    }
+    throw e;
+  });
   if (a.json) jsonOut(io, { ok: true, keyid: r.keyid, key: r.keyPath, pub: r.pubPath });
   else {
     io.stdout.write(`${shown(r.keyid)}\n`);
