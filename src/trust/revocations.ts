@@ -148,11 +148,16 @@ export interface ParsedRevocation {
   id: string;
 }
 
+/** What a malformed revocation means where revocations are read to be trusted (a store's, `--revocations`). */
+const MALFORMED_REVOCATION_CONSEQUENCE = 'it may be a damaged real one, so nothing is trusted until it is fixed or removed';
+
 /**
  * Parse a revocation file: a DSSE envelope whose payload is a revocation statement.
+ * @param consequence what the error says follows from it, after the reason (default: nothing is
+ *   trusted until the file is fixed or removed; `import` of one file says what it takes instead)
  * @throws SnapError `REVOCATION_MALFORMED` naming the file
  */
-export function parseRevocationDoc(doc: RevocationDoc): ParsedRevocation {
+export function parseRevocationDoc(doc: RevocationDoc, consequence = MALFORMED_REVOCATION_CONSEQUENCE): ParsedRevocation {
   try {
     const envelope = parseEnvelope(doc.bytes);
     const statementBytes = fromBase64(envelope.payload);
@@ -160,7 +165,7 @@ export function parseRevocationDoc(doc: RevocationDoc): ParsedRevocation {
     return { envelope, statementBytes, snapshot: revokedSnapshot(r), ref: r.subject[0].name, reason: r.predicate.reason, revokedAt: r.predicate.revokedAt, id: revocationId(statementBytes) };
   } catch (e) {
     if (!isSnapError(e)) throw e;
-    throw new SnapError('REVOCATION_MALFORMED', `${doc.source} is not a valid revocation (${e.message}); it may be a damaged real one, so nothing is trusted until it is fixed or removed`, { path: doc.source, reason: e.code });
+    throw new SnapError('REVOCATION_MALFORMED', `${doc.source} is not a valid revocation (${e.message}); ${consequence}`, { path: doc.source, reason: e.code });
   }
 }
 

@@ -189,6 +189,19 @@ describe('a revocation carried as a file', () => {
     expect(i.json.error.code).toBe('SNAPSHOT_REVOKED');
   });
 
+  it('answers a .json given to import that is no revocation (a proof, a BOM) with what import takes; REVOCATION_MALFORMED, exit 1, nothing kept, as before', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    const dir = await tempDir('snap-import-json-');
+    const proof = join(dir, 'p.json');
+    expect((await snapJson(['prove', s.ref, 'ham/1.txt', '--out', proof, '--store', s.store])).code).toBe(0);
+    const store = await newStorePath();
+    const r = await snapJson(['import', proof, '--pubkey', alice.pub, '--store', store]);
+    expect(r.code).toBe(1);
+    expect(r.json.error.code).toBe('REVOCATION_MALFORMED');
+    expect(r.json.error.message).toMatch(/^\S*p\.json is not a valid revocation \(.*\); snap import takes a NAME@VERSION\.snap\.tar archive or a revocation written by "snap revoke --out": nothing was kept$/);
+    expect(r.json.error.message).not.toContain('damaged real one');
+  });
+
   it('is not imported when no trusted key signed it (exit 1, SIGNATURE_INVALID), and nothing is kept', async () => {
     const e = await sealAndExport(TREE, alice);
     const file = join(e.work, 'v1.revocation.json');

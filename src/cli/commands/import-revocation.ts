@@ -17,7 +17,8 @@ import { escapeForTerminal as shown } from '../../core/display.js';
  */
 export async function importRevocationFile(a: Args, io: CliIo, file: string, store: string, trusted: readonly TrustedKey[], trustedAt?: (revokedAt: string) => readonly TrustedKey[]): Promise<number> {
   const doc = await readRevocationFile(file);
-  const p = parseRevocationDoc(doc);
+  // A .json given to import may be any JSON file (a proof, a BOM): say what import takes.
+  const p = parseRevocationDoc(doc, 'snap import takes a NAME@VERSION.snap.tar archive or a revocation written by "snap revoke --out": nothing was kept');
   let v = verifyEnvelope(p.envelope, trusted, 1);
   // A policy key whose period ended since it signed the revocation still counts for it (FORMAT §16.4), as in verify.
   if (!v.ok && trustedAt) v = verifyEnvelope(p.envelope, trustedAt(p.revokedAt), 1);
