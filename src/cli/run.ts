@@ -157,6 +157,31 @@ function withoutRequiredMark(describe: string): string {
   return describe.replace(/ \(required\)/, '').replace(/\(required[;,] /, '(').replace(/; required, /, '; ');
 }
 
+/** The help line of each flag of `active` (yargs' descriptions, by long name). */
+function flagDescriptions(active: CommandSpec): Record<string, string | undefined> {
+  return (active.builder(yargs()) as Argv & { getInternalMethods(): { getUsageInstance(): { getDescriptions(): Record<string, string | undefined> } } })
+    .getInternalMethods()
+    .getUsageInstance()
+    .getDescriptions();
+}
+
+/**
+ * yargs' "Not enough arguments following: as" (a flag given last, or before another flag, without
+ * its value) in the command's words: the flag as typed, with what it takes, from its help line
+ * ("--as needs a value: NAME@VERSION of the new snapshot, …"; a one-letter alias with its long name,
+ * "-o (--out)"). yargs' message is kept after it, in parentheses; another error is returned as it is.
+ */
+function withFlagValueMissing(error: string, active: CommandSpec): string {
+  const m = /^Not enough arguments following: (.+)$/.exec(error);
+  if (!m) return error;
+  const given = m[1] as string;
+  const aliases = (active.builder(yargs()) as Argv & { getOptions(): { alias: Record<string, string[]> } }).getOptions().alias;
+  const long = given.length === 1 ? (Object.entries(aliases).find(([k, v]) => k.length > 1 && v.includes(given))?.[0] ?? given) : given;
+  const flag = given.length === 1 ? (long !== given ? `-${given} (--${long})` : `-${given}`) : `--${given}`;
+  const d = flagDescriptions(active)[long];
+  return `${flag} needs a value${typeof d === 'string' && d !== '' ? `: ${withoutRequiredMark(d)}` : ''} (${error})`;
+}
+
 /**
  * yargs' "Missing required argument(s): as, key" in the command's words: each missing flag as it
  * is typed, with what it takes, from its help line ("missing --as: NAME@VERSION of the new
@@ -166,10 +191,7 @@ function withoutRequiredMark(describe: string): string {
 function withMissingFlags(error: string, active: CommandSpec): string {
   const m = /^Missing required arguments?: (.+)$/.exec(error);
   if (!m) return error;
-  const descriptions = (active.builder(yargs()) as Argv & { getInternalMethods(): { getUsageInstance(): { getDescriptions(): Record<string, string | undefined> } } })
-    .getInternalMethods()
-    .getUsageInstance()
-    .getDescriptions();
+  const descriptions = flagDescriptions(active);
   const parts = (m[1] as string).split(', ').map((name) => {
     const d = descriptions[name];
     return typeof d === 'string' && d !== '' ? `missing --${name}: ${withoutRequiredMark(d)}` : `missing --${name}`;
@@ -251,7 +273,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const inherited = inheritedMemberFlag(argv);
   const { args, output, error } = inherited !== undefined ? { error: `Unknown argument: ${inherited}` } : await parse(argv, program, active, width);
   if (error !== undefined) {
-    const message = active ? withMissingFlags(withMissingPositionals(withFlagSuggestions(error, argv, active), active), active) : word !== undefined ? unknownCommand(word, program) : error;
+    const message = active ? withFlagValueMissing(withMissingFlags(withMissingPositionals(withFlagSuggestions(error, argv, active), active), active), active) : word !== undefined ? unknownCommand(word, program) : error;
     if (wantsJson) jsonOut(io, { ok: false, error: { code: 'USAGE', message } });
     // yargs writes some errors on several lines ("Invalid values:\n  Argument: …"): each is escaped, the breaks kept.
     const lines = message.split('\n').map(escapeMessage).join('\n');

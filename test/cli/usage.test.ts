@@ -170,6 +170,18 @@ describe('help and usage errors', () => {
     expect(report.stderr).toContain('snap report: missing --out: the report file to write (replaced whole); - for standard output (Missing required argument: out)\n');
   });
 
+  it('names a flag given without its value as a flag, with what it takes (--as, --pubkey, -o), in stderr and in --json', async () => {
+    const r = await snap(['seal', 'data', '--key', keys.key, '--as']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('snap seal: --as needs a value: NAME@VERSION of the new snapshot, e.g. fraud-train@model-v3 (Not enough arguments following: as)\n');
+    const j = await snapJson(['verify', 'data', '--against', 'ds@v1', '--pubkey']);
+    expect(j.code).toBe(2);
+    expect(j.json.error).toEqual({ code: 'USAGE', message: '--pubkey needs a value: trusted public key file (SPKI PEM); repeatable (needed unless --policy is given) (Not enough arguments following: pubkey)' });
+    const o = await snap(['export', 'ds@v1', '-o']);
+    expect(o.code).toBe(2);
+    expect(o.stderr).toContain('snap export: -o (--out) needs a value: archive to write, ending in .snap.tar (default: ./NAME@VERSION.snap.tar); never overwritten (Not enough arguments following: o)\n');
+  });
+
   it('names an argument given beyond the command\'s positionals as unexpected, with the command\'s form (check A B, verify DIR REF), not as an unknown flag', async () => {
     const r = await snap(['check', 'ds@v1', 'ds@v2']);
     expect(r.code).toBe(2);
