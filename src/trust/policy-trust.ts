@@ -148,7 +148,7 @@ export function establishPolicy(docs: readonly PolicyDoc[], roots: readonly Trus
     const p = d.policy;
     const own = signedBy(d, usableRootKeys(p, now));
     if (own.length < p.root.threshold) {
-      throw refused('POLICY_SIGNATURE_INVALID', d, 'root-threshold', `signed by ${own.length} of its root keys that count, and it needs ${p.root.threshold} (an unsigned, altered or re-signed policy; or its root keys were revoked)`);
+      throw refused('POLICY_SIGNATURE_INVALID', d, 'root-threshold', `signed by ${own.length} of its root keys that count, and it needs ${p.root.threshold} (an unsigned, altered or re-signed policy; or its root keys were revoked); if it is the policy you meant, a root key holder adds a signature: snap policy sign ${d.file} --key ROOT.key`);
     }
     if (anchor) {
       if (p.version < anchor.version) throw refused('POLICY_ROLLBACK', d, 'older', `this machine has already trusted version ${anchor.version} of this policy: an older version is refused (rollback)`);

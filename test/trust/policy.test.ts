@@ -266,6 +266,19 @@ describe('the policy file itself', () => {
     expect(v.json.error.code).toBe('POLICY_SIGNATURE_INVALID');
   });
 
+  it('verify of a policy short of its root signatures says how to add one (POLICY_SIGNATURE_INVALID, exit 1, as before)', async () => {
+    const w = await world();
+    const file = join(w.dir, 'p.json');
+    await w.ok(['policy', 'init', file, '--name', 'acme', '--root-key', r1.pub, '--root-key', r2.pub, '--root-threshold', '2']);
+    await w.ok(['policy', 'add-key', file, '--pub', carol.pub, '--role', 'producer']);
+    await w.ok(['policy', 'rule', file, '--datasets', '*', '--require', 'producer=1']);
+    await w.ok(['policy', 'sign', file, '--key', r1.key]);
+    const data = await sealed(w, 'ds@v1', [carol]);
+    const v = await w.run(verifyArgs(w, data, 'ds@v1', [file]));
+    expect([v.code, v.json.error?.code, v.json.error?.details?.reason]).toEqual([1, 'POLICY_SIGNATURE_INVALID', 'root-threshold']);
+    expect(v.json.error.message).toMatch(/signed by 1 of its root keys that count, and it needs 2 \(.*\); if it is the policy you meant, a root key holder adds a signature: snap policy sign \S*p\.json --key ROOT\.key$/);
+  });
+
   it('policy sign, short of the root threshold, says how many more root signatures it needs, not the whole threshold again', async () => {
     const w = await world();
     const file = join(w.dir, 'p.json');
