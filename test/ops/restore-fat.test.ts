@@ -11,47 +11,29 @@
  * mount options cannot show). A mode is not part of a snapshot, so the chmod that gives the restored
  * folder its final mode must not fail a restore that wrote and verified every file.
  *
- * The FAT file system is a 16 MiB image mounted with fusefat (FUSE; Debian's fusefat and
- * dosfstools, which .ci/run installs); the test needs root, as CI has, and fails when it cannot
+ * The FAT file system is a 16 MiB image mounted with fusefat (test/helpers/fat.ts: Debian's fusefat
+ * and dosfstools, which .ci/run installs); the test needs root, as CI has, and fails when it cannot
  * mount one rather than pass unseen.
  */
 import { promises as fsp } from 'node:fs';
-import { spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { sealTree } from '../helpers/store.js';
+import { useFat } from '../helpers/fat.js';
 
 const keys = useKeyPair('no-links');
 
 /** A file larger than the FAT image, and a link: writing the files first fills the disk before the link is reached. */
 const WITH_LINK = { 'big.bin': Buffer.alloc(20 << 20, 1), 'notes.txt': 'notes\n', 'latest': { symlink: 'notes.txt' } };
 
-const fat = { dir: '', mnt: '' };
+/** A 16 MiB FAT image mounted with fusefat (fails its first test where it cannot be). */
+const fat = await useFat();
 
-beforeAll(async () => {
-  fat.dir = await fsp.mkdtemp(join(tmpdir(), 'snap-fat-'));
-  const img = join(fat.dir, 'fat.img');
-  fat.mnt = join(fat.dir, 'mnt');
-  await fsp.mkdir(fat.mnt);
-  const mkfs = spawnSync('mkfs.vfat', ['-C', img, '16384'], { encoding: 'utf8' });
-  expect(mkfs.status, `mkfs.vfat (install dosfstools): ${mkfs.error?.message ?? mkfs.stderr}`).toBe(0);
-  const mount = spawnSync('fusefat', ['-o', 'rw+', img, fat.mnt], { encoding: 'utf8' });
-  expect(mount.status, `fusefat (install fusefat; needs root): ${mount.error?.message ?? mount.stderr}`).toBe(0);
-});
+describe.skipIf(fat.why !== undefined)('restore onto a file system without symbolic links (FAT, through fusefat)', () => {
+  const { onDisk } = fat;
 
-afterAll(async () => {
-  if (fat.mnt) spawnSync('umount', [fat.mnt]);
-  if (fat.dir) await fsp.rm(fat.dir, { recursive: true, force: true });
-});
-
-describe('restore onto a file system without symbolic links (FAT, through fusefat)', () => {
-  const onDisk = async () => (await fsp.readdir(fat.mnt, { recursive: true })).map(String).sort();
-
-  beforeEach(async () => {
-    for (const name of await fsp.readdir(fat.mnt)) await fsp.rm(join(fat.mnt, name), { recursive: true, force: true });
-  });
+  beforeEach(() => fat.clear());
 
   it('refuses a snapshot with a link with TARGET_NO_SYMLINKS, exit 3, naming it, before any file is written; the folder it made is gone', async () => {
     const s = await sealTree(WITH_LINK, keys);
@@ -75,10 +57,8 @@ describe('restore onto a file system without symbolic links (FAT, through fusefa
   });
 });
 
-describe('restore onto a file system without Unix modes (FAT, through fusefat)', () => {
-  beforeEach(async () => {
-    for (const name of await fsp.readdir(fat.mnt)) await fsp.rm(join(fat.mnt, name), { recursive: true, force: true });
-  });
+describe.skipIf(fat.why !== undefined)('restore onto a file system without Unix modes (FAT, through fusefat)', () => {
+  beforeEach(() => fat.clear());
 
   it('restores a snapshot without links into a folder it makes there, whole and verified (the final chmod of the folder fails: no mode to set)', async () => {
     const s = await sealTree({ 'a.txt': 'a\n', 'sub/b.txt': 'b\n' }, keys);

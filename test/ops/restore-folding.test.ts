@@ -13,12 +13,11 @@
  * file fails (its first test names why) rather than pass unseen.
  */
 import { promises as fsp } from 'node:fs';
-import { spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { sealTree } from '../helpers/store.js';
+import { useFat } from '../helpers/fat.js';
 import { probeNameFolding } from '../../src/io/name-folding.js';
 
 const keys = useKeyPair('folding');
@@ -26,26 +25,8 @@ const keys = useKeyPair('folding');
 /** Twins under case folding and under NFC/NFD, and a plain file. */
 const TWINS = { 'X.txt': 'upper\n', 'x.txt': 'lower\n', 'Data/a.txt': 'in Data\n', 'data/b.txt': 'in data\n', 'caf\u00e9.txt': 'nfc\n', 'cafe\u0301.txt': 'nfd\n', 'plain.txt': 'plain\n' };
 
-/** A 16 MiB FAT image mounted with fusefat, or why not. */
-async function mountFat(): Promise<{ mnt: string; dir: string } | { why: string }> {
-  const dir = await fsp.mkdtemp(join(tmpdir(), 'snap-fat-'));
-  const img = join(dir, 'fat.img');
-  const mnt = join(dir, 'mnt');
-  await fsp.mkdir(mnt);
-  const mkfs = spawnSync('mkfs.vfat', ['-C', img, '16384'], { encoding: 'utf8' });
-  if (mkfs.status !== 0) return { why: `mkfs.vfat: ${mkfs.error?.message ?? mkfs.stderr}` };
-  const mount = spawnSync('fusefat', ['-o', 'rw+', img, mnt], { encoding: 'utf8' });
-  if (mount.status !== 0) return { why: `fusefat: ${mount.error?.message ?? mount.stderr}` };
-  return { mnt, dir };
-}
-
-const fat = await mountFat();
-
-afterAll(async () => {
-  if ('why' in fat) return;
-  spawnSync('umount', [fat.mnt]);
-  await fsp.rm(fat.dir, { recursive: true, force: true });
-});
+/** A 16 MiB FAT image mounted with fusefat (fails its first test where it cannot be). */
+const fat = await useFat();
 
 describe('restore onto a file system that keeps the names apart', () => {
   it('writes twins that differ only by case, by folder case or by NFC/NFD, each as its own file, and verifies', async () => {
@@ -62,18 +43,10 @@ describe('restore onto a file system that keeps the names apart', () => {
   });
 });
 
-// A test that cannot start what it needs fails; it is never skipped (the developers' guide).
-it('mounts a FAT file system to restore onto (fusefat and dosfstools, as root)', () => {
-  expect('why' in fat ? fat.why : undefined).toBeUndefined();
-});
+describe.skipIf(fat.why !== undefined)('restore onto a case-insensitive file system (FAT, through fusefat)', () => {
+  const { mnt, onDisk } = fat;
 
-describe.skipIf('why' in fat)('restore onto a case-insensitive file system (FAT, through fusefat)', () => {
-  const mnt = 'why' in fat ? '' : fat.mnt;
-  const onDisk = async () => (await fsp.readdir(mnt, { recursive: true })).map(String).sort();
-
-  beforeEach(async () => {
-    for (const name of await fsp.readdir(mnt)) await fsp.rm(join(mnt, name), { recursive: true, force: true });
-  });
+  beforeEach(() => fat.clear());
 
   it('is found to fold case by the probe, which leaves nothing behind', async () => {
     expect(await probeNameFolding(mnt)).toEqual({ case: true, normalization: false }); // FAT refuses é here: it cannot fold what it cannot hold
