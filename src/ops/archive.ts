@@ -24,6 +24,7 @@ import type { TrustedKey } from '../core/envelope.js';
 import { ArchiveReader, MAX_MANIFEST_ENTRY_BYTES, writeArchive, checkArchiveTarget, type ArchiveFileItem, type ArchiveWriteResult } from '../io/archive.js';
 import { WRITE_SLICE } from '../io/write-slice.js';
 import { checkedEntryRuns, copyManifest, manifestEntryRuns, rawSha256, type ManifestDigest } from '../io/manifest-file.js';
+import type { ManifestEntry } from '../core/manifest.js';
 import { makeScratchDir, removeWhenDone } from '../io/scratch-dir.js';
 import {
   openStore, discardNewStore, lockStoreMaking, makeTmpDir, commitSnapshot, snapshotDir, isSnapshotFolder, objectPath, snapshotKeepsObjects, syncFileSystem,
@@ -58,10 +59,13 @@ function treeError(v: TreeViolation, where: 'archive' | 'snapshot'): SnapError {
  *   signed one, so a bad line or an unsafe tree is the archive's fault (`ARCHIVE_HOSTILE` for paths
  *   and links, `ARCHIVE_MALFORMED` for other line errors); `snapshot`: from a store or folder
  *   (`SNAPSHOT_UNSAFE`; line errors keep their `MANIFEST_*` / `PATH_*` code)
+ * @param see called with each entry as it is read (restore looks for names the target may not hold,
+ *   core/name-trouble.ts, in this pass rather than in one more); what it saw counts only when this
+ *   returns undefined
  * @returns undefined when it matches; an `INTEGRITY_FAILURE` when it does not match the predicate
  * @throws SnapError as above | `NOT_FOUND` | `IO_ERROR`
  */
-export async function checkManifestAgainst(path: string, pred: SnapshotPredicate, where: 'archive' | 'snapshot'): Promise<TrustFailure | undefined> {
+export async function checkManifestAgainst(path: string, pred: SnapshotPredicate, where: 'archive' | 'snapshot', see?: (e: ManifestEntry) => void): Promise<TrustFailure | undefined> {
   const digest: Partial<ManifestDigest> = {};
   const tree = new TreeShapeCheck();
   let violation: TreeViolation | undefined;
@@ -71,6 +75,7 @@ export async function checkManifestAgainst(path: string, pred: SnapshotPredicate
       for (const e of run) {
         violation = tree.check(e);
         if (violation) break;
+        see?.(e);
       }
     }
   } catch (e) {
@@ -121,6 +126,8 @@ export interface OpenArchiveOptions {
   spoolParent?: string;
   /** How the user named the archive (reports show it); default the path. */
   ref?: string;
+  /** Called with each entry of the manifest as it is checked (see {@link checkManifestAgainst}'s `see`). */
+  seeEntry?: (e: ManifestEntry) => void;
 }
 
 /**
@@ -147,7 +154,7 @@ export async function openArchive(file: string, opts: OpenArchiveOptions): Promi
     if (spool.sha256 !== pred.manifestSha256) {
       return { reader, trust, failure: { code: 'INTEGRITY_FAILURE', message: 'snap/manifest.jsonl does not match the signed manifestSha256 (it was altered)' } };
     }
-    const failure = await checkManifestAgainst(spool.path, pred, 'archive');
+    const failure = await checkManifestAgainst(spool.path, pred, 'archive', opts.seeEntry);
     if (failure) return { reader, trust, failure };
     // The record indexes the statement names (FORMAT §10.1): each must be there and be its signed bytes.
     const recordIndexes = await reader.spoolRecordIndexes(archiveRecordIndexes(pred.records));

@@ -16,7 +16,10 @@
  * one (`X.txt` and `x.txt`, `Data/` and `data/`, `café` in NFC and in NFD) is refused
  * (`TARGET_FOLDS_NAMES`) before any file is written: they would land on one file, or merge two
  * folders. Likewise a target that cannot hold symbolic links (FAT, exFAT: a probe link fails) is
- * refused for a snapshot that holds one (`TARGET_NO_SYMLINKS`) before any file is written. The target is mode 0700 while restore works in it (no other user can plant a
+ * refused for a snapshot that holds one (`TARGET_NO_SYMLINKS`) before any file is written. And a target that cannot hold one of the snapshot's names (FAT:
+ * `12:00.json`) is refused (`TARGET_NAME_UNSUPPORTED`) before any file
+ * is written: the first name of each kind of trouble, collected as the manifest is checked, is tried
+ * in a probe folder (core/name-trouble.ts, io/name-probe.ts). The target is mode 0700 while restore works in it (no other user can plant a
  * link there), then 0755 less the umask (an existing folder gets its own mode back). Folders are
  * made by restore itself; each file is written under a temporary name beside it
  * (`.snap-restore.<12 hex>.tmp`, created with O_EXCL | O_NOFOLLOW: never through a link, never over
@@ -46,6 +49,8 @@ import { escapeForTerminal, escapePath } from '../core/display.js';
 import { FoldedTwins, foldsNames, type NameFolding } from '../core/name-folding.js';
 import { probeNameFolding } from '../io/name-folding.js';
 import { probeSymlinks } from '../io/symlink-probe.js';
+import { NameTroubles, type NameTrouble } from '../core/name-trouble.js';
+import { probeNames } from '../io/name-probe.js';
 import type { FileEntry } from '../core/manifest.js';
 import type { TrustedKey } from '../core/envelope.js';
 import type { ArchiveItem } from '../io/archive.js';
@@ -265,6 +270,37 @@ async function refuseLinksWhereNone(root: string, manifestPath: string, sourceNa
   }
 }
 
+/** A kind of name trouble, in words, for {@link refuseUnholdableNames}. */
+function troubleWords(t: NameTrouble): string {
+  if (t.kind.startsWith('char ')) return `it holds ${escapeForTerminal(JSON.stringify(t.kind.slice(5)))}`;
+  if (t.kind === 'trailing dot' || t.kind === 'trailing space') return `it ends with a ${t.kind.slice(9)}`;
+  return 'it holds characters outside ASCII';
+}
+
+/**
+ * Step 1d: refuse a target whose file system cannot hold a name of the snapshot — FAT refuses
+ * `12:00.json` — before any file is written, not at that file with a
+ * bare "permission denied" once the files before it are. The manifest pass that checked it
+ * collected the first name of each kind of trouble (core/name-trouble.ts: `: * ? " < > | \`, a
+ * trailing dot or space, non-ASCII); only those are probed (`probeNames`), a
+ * few system calls each, and none at all for a snapshot of plain ASCII names.
+ * @throws SnapError `TARGET_NAME_UNSUPPORTED` (details: `path`, the entry; `name`, the name in it
+ *   the target refused; `kind`; `why`, the errno or `kept as …`) | from the probe (`DISK_FULL`, `IO_ERROR`)
+ */
+async function refuseUnholdableNames(root: string, troubles: readonly NameTrouble[], sourceName: string): Promise<void> {
+  if (troubles.length === 0) return;
+  const whys = await probeNames(root, troubles.map((t) => t.name));
+  troubles.forEach((t, i) => {
+    const why = whys[i];
+    if (why === undefined) return;
+    throw new SnapError(
+      'TARGET_NAME_UNSUPPORTED',
+      `${escapePath(t.path)} is a path of ${escapeForTerminal(sourceName)}, but the file system of ${escapeForTerminal(root)} cannot hold the name ${escapePath(t.name)} (${troubleWords(t)}; ${escapeForTerminal(why)}): restore into a folder on a file system that can — nothing was written`,
+      { path: t.path, name: t.name, kind: t.kind, why },
+    );
+  });
+}
+
 /** The trusted, checked snapshot a restore writes out. */
 interface Prepared {
   location: SnapshotLocation;
@@ -278,13 +314,17 @@ interface Prepared {
   opened?: OpenedArchive;
   /** Removes the private copy of a store snapshot's manifest (`manifestPath`). */
   release?: () => Promise<void>;
+  /** The first name of each kind the target may not hold, seen as the manifest was checked. */
+  troubles: NameTrouble[];
 }
 
 /** Step 1: trust and the manifest, before anything is written. */
 async function prepare(opts: RestoreOptions, threshold: number): Promise<Prepared> {
+  const troubles = new NameTroubles();
+  const see = (e: { path: string }) => troubles.add(e.path);
   if (opts.source.kind === 'archive') {
     const src = opts.source;
-    const opened = await openArchive(src.file, { trusted: opts.trusted, threshold, ref: src.ref ?? src.file, rules: opts.rules });
+    const opened = await openArchive(src.file, { trusted: opts.trusted, threshold, ref: src.ref ?? src.file, rules: opts.rules, seeEntry: see });
     if (opened.failure || !opened.statement || !opened.manifestPath) {
       await opened.reader.close();
       const f = opened.failure ?? { code: 'SIGNATURE_INVALID' as SnapErrorCode, message: 'not trusted' };
@@ -300,6 +340,7 @@ async function prepare(opts: RestoreOptions, threshold: number): Promise<Prepare
       fileCount: p.fileCount,
       totalBytes: p.totalBytes,
       opened,
+      troubles: troubles.list(),
     };
   }
   const src = opts.source;
@@ -318,7 +359,7 @@ async function prepare(opts: RestoreOptions, threshold: number): Promise<Prepare
   // again only by the final verify, which judges it itself.
   const { manifestPath, release } = await privateManifestCopy(trust.manifestPath, 'snap-restore-', src.snapshot.ref, p.fileCount, 'restored');
   try {
-    const failure = await checkManifestAgainst(manifestPath, p, 'snapshot');
+    const failure = await checkManifestAgainst(manifestPath, p, 'snapshot', see);
     if (failure) throw new SnapError(failure.code, `${src.snapshot.ref}: ${failure.message}; nothing was restored`, { ref: src.snapshot.ref });
     return {
       location: src.snapshot,
@@ -330,6 +371,7 @@ async function prepare(opts: RestoreOptions, threshold: number): Promise<Prepare
       totalBytes: p.totalBytes,
       store,
       release,
+      troubles: troubles.list(),
     };
   } catch (e) {
     await release();
@@ -344,7 +386,8 @@ async function prepare(opts: RestoreOptions, threshold: number): Promise<Prepare
  *   when it is false, nothing restored is left (`removed`)
  * @throws SnapError `TARGET_NOT_EMPTY` | `TARGET_UNSAFE` (see {@link targetWriters}) | `TARGET_FOLDS_NAMES`
  *   (two paths the target's file system takes for one: see {@link refuseFoldedTwins}) | `TARGET_NO_SYMLINKS`
- *   (a link, and a target that cannot hold one: see {@link refuseLinksWhereNone}) | the trust failure's code (`SIGNATURE_INVALID`,
+ *   (a link, and a target that cannot hold one: see {@link refuseLinksWhereNone}) | `TARGET_NAME_UNSUPPORTED` (a name the target
+ *   cannot hold: see {@link refuseUnholdableNames}) | the trust failure's code (`SIGNATURE_INVALID`,
  *   `INTEGRITY_FAILURE`, …) | `SNAPSHOT_NO_CONTENTS` | `SNAPSHOT_UNSAFE` | `OBJECT_MISSING` |
  *   `OBJECT_CORRUPT` | `INTEGRITY_FAILURE` (archive bytes that do not match their digest) |
  *   `ARCHIVE_HOSTILE` | `ARCHIVE_MALFORMED` | `NOT_FOUND` | `DISK_FULL` | `IO_ERROR`.
@@ -394,6 +437,7 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
     forget = leaveNothing(() => undoSync(asked, root, madeHere, checked.ownMode));
     await refuseFoldedTwins(root, prep.manifestPath, sourceName);
     await refuseLinksWhereNone(root, prep.manifestPath, sourceName);
+    await refuseUnholdableNames(root, prep.troubles, sourceName);
     pool = new WritePool(opts.jobs);
     const wp = pool;
     const pathOf = (rel: string) => join(root, ...rel.split('/'));

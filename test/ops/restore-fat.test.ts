@@ -86,3 +86,59 @@ describe.skipIf(fat.why !== undefined)('restore onto a file system without Unix 
     expect(await fsp.readFile(join(fat.mnt, 'out', 'a.txt'), 'utf8')).toBe('a\n');
   });
 });
+
+describe.skipIf(fat.why !== undefined)('restore onto a file system that cannot hold some names (FAT, through fusefat)', () => {
+  const { onDisk } = fat;
+
+  beforeEach(() => fat.clear());
+
+  it('refuses a snapshot holding 12:00.json with TARGET_NAME_UNSUPPORTED, exit 3, naming it, before any file is written (a file larger than the disk comes first); the folder it made is gone', async () => {
+    const s = await sealTree({ '0big.bin': Buffer.alloc(20 << 20, 1), '12:00.json': '{}\n', 'notes.txt': 'notes\n' }, keys);
+    const r = await snapJson(['restore', s.ref, join(fat.mnt, 'out'), '--pubkey', keys.pub, '--store', s.store]);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.json.error.code).toBe('TARGET_NAME_UNSUPPORTED');
+    expect(r.json.error.details).toMatchObject({ path: '12:00.json', name: '12:00.json' });
+    expect(r.json.error.message).toMatch(/^12:00\.json is a path of .*, but the file system of .* cannot hold the name 12:00\.json \(.*\): restore into a folder on a file system that can — nothing was written$/);
+    expect(await onDisk()).toEqual([]);
+  });
+
+  it.each(['a?b', 'a"b', 'a*b', 'a<b', 'a>b', 'a|b', 'a\\b', 'caf\u00e9'])('refuses a file named %s the same way', async (name) => {
+    const s = await sealTree({ 'a.txt': 'a\n', [name]: 'x\n', 'z.txt': 'z\n' }, keys);
+    const r = await snapJson(['restore', s.ref, join(fat.mnt, 'out'), '--pubkey', keys.pub, '--store', s.store]);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.json.error.code).toBe('TARGET_NAME_UNSUPPORTED');
+    expect(r.json.error.details).toMatchObject({ path: name, name });
+    expect(await onDisk()).toEqual([]);
+  });
+
+  it('refuses a folder it cannot name (what?/), naming the first file under it and the folder', async () => {
+    const s = await sealTree({ 'a.txt': 'a\n', 'what?/b.txt': 'b\n', 'what?/c.txt': 'c\n' }, keys);
+    const r = await snapJson(['restore', s.ref, join(fat.mnt, 'out'), '--pubkey', keys.pub, '--store', s.store]);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.json.error.code).toBe('TARGET_NAME_UNSUPPORTED');
+    expect(r.json.error.details).toMatchObject({ path: 'what?/b.txt', name: 'what?' });
+    expect(await onDisk()).toEqual([]);
+  });
+
+  it('refuses it from an archive too; an existing empty folder is left empty', async () => {
+    const s = await sealTree({ 'a.txt': 'a\n', 'b:c.txt': 'b\n' }, keys);
+    const archive = join(await tempDir('snap-fat-names-'), `${s.ref}.snap.tar`);
+    expect((await snapJson(['export', s.ref, '-o', archive, '--store', s.store])).code).toBe(0);
+    await fsp.mkdir(join(fat.mnt, 'out'));
+    const r = await snapJson(['restore', archive, join(fat.mnt, 'out'), '--pubkey', keys.pub]);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.json.error.code).toBe('TARGET_NAME_UNSUPPORTED');
+    expect(r.json.error.details).toMatchObject({ path: 'b:c.txt' });
+    expect(await onDisk()).toEqual(['out']);
+  });
+
+  it('restores names that look odd but that it holds (a trailing dot or space, a DOS device name): the target is asked, not guessed at', async () => {
+    const spec = { 'trail.': '1\n', 'trail ': '2\n', 'con': '3\n', 'sub./x.txt': '4\n' };
+    const s = await sealTree(spec, keys);
+    const r = await snapJson(['restore', s.ref, join(fat.mnt, 'out'), '--pubkey', keys.pub, '--store', s.store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.verify.ok).toBe(true);
+    for (const [path, text] of Object.entries(spec)) expect(await fsp.readFile(join(fat.mnt, 'out', path), 'utf8'), path).toBe(text);
+    expect(await onDisk()).toEqual(['out', 'out/con', 'out/sub.', 'out/sub./x.txt', 'out/trail ', 'out/trail.']);
+  });
+});
