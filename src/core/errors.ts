@@ -106,7 +106,7 @@ export const ERROR_CODES = [
   'TARGET_FOLDS_NAMES',
   /** restore: the snapshot holds a symbolic link and the target's file system cannot hold one (FAT, exFAT). */
   'TARGET_NO_SYMLINKS',
-  /** restore: the target's file system cannot hold a name of the snapshot (FAT: `12:00.json`). */
+  /** restore: the target's file system cannot hold a name of the snapshot (FAT: `12:00.json`; ext4: a name over 255 bytes). */
   'TARGET_NAME_UNSUPPORTED',
   'TARGET_UNSAFE',
   'DISK_FULL',

@@ -2,7 +2,8 @@
  * Names some file systems cannot hold. A manifest path is any SPEC §2 path, so a snapshot sealed on
  * ext4, or from an S3 bucket or a tar archive, may hold names that a restore target refuses: FAT and
  * exFAT (and NTFS as Windows writes it) refuse `: * ? " < > | \` in a name; fusefat any character
- * outside ASCII; the kernel's FAT drops a trailing dot or space. Restore collects
+ * outside ASCII; the kernel's FAT drops a trailing dot or space; ext4 refuses a name over 255 UTF-8
+ * bytes (NAME_MAX), FAT one over 255 UTF-16 units, eCryptfs one over 143 bytes. Restore collects
  * the first name of each kind of such trouble as it checks the manifest, and asks the target about
  * that name only (`io/name-probe.ts`): a probe per kind of trouble, never one per file, and nothing
  * assumed about a target that turns out to hold them. Pure.
@@ -10,8 +11,15 @@
 /** Characters FAT and exFAT refuse in a name (Microsoft's FAT specification, "long names"; besides `/` and control characters, which no manifest path holds in a name). */
 export const FAT_RESERVED_CHARS = ':*?"<>|\\';
 
-/** The kinds of trouble, each probed once with its first name. */
-export type NameTroubleKind = `char ${string}` | 'trailing dot' | 'trailing space' | 'non-ASCII';
+/**
+ * Names longer than this, in UTF-8 bytes or in UTF-16 units, are probed: eCryptfs (an encrypted
+ * home folder) holds up to 143 bytes, ext4 and most Linux file systems 255 bytes (NAME_MAX), FAT,
+ * exFAT and NTFS 255 UTF-16 units; no file system is known to hold fewer.
+ */
+export const LONG_NAME_MIN = 143;
+
+/** The kinds of trouble, each probed once with its first name (the longest name, for the two lengths). */
+export type NameTroubleKind = 'longest in bytes' | 'longest in UTF-16 units' | `char ${string}` | 'trailing dot' | 'trailing space' | 'non-ASCII';
 
 /** The first name of one kind of trouble. */
 export interface NameTrouble {
@@ -26,29 +34,75 @@ export interface NameTrouble {
 const SUSPECT_RE = /[:*?"<>|\\\u0080-\uffff]|[. ](?:\/|$)/;
 const NON_ASCII_RE = /[\u0080-\uffff]/;
 
+/** Length of `s` in UTF-8 bytes, without encoding it (a manifest path holds no lone surrogate). */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      n += 4; // a surrogate pair: one code point over U+FFFF
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
 /**
  * The first name of each kind of trouble among a manifest's paths. Give it every entry's path; a
  * path that is short and plain (most) costs one regular-expression test. Memory: at most one
- * {@link NameTrouble} per kind (the reserved characters, the two trailing ones, non-ASCII).
+ * {@link NameTrouble} per kind (the two longest names, the reserved characters, the two trailing
+ * ones, non-ASCII).
  */
 export class NameTroubles {
   private readonly first = new Map<NameTroubleKind, NameTrouble>();
+  private longestBytes: { trouble: NameTrouble; length: number } | undefined;
+  private longestUnits: { trouble: NameTrouble; length: number } | undefined;
 
   /** Look at one entry's path (and its folders' names). */
   add(path: string): void {
-    if (!SUSPECT_RE.test(path)) return;
-    for (const name of path.split('/')) {
-      if (!SUSPECT_RE.test(name)) continue;
-      for (const c of FAT_RESERVED_CHARS) if (name.includes(c)) this.note(`char ${c}`, path, name);
-      if (name.endsWith('.')) this.note('trailing dot', path, name);
-      if (name.endsWith(' ')) this.note('trailing space', path, name);
-      if (NON_ASCII_RE.test(name)) this.note('non-ASCII', path, name);
+    // A path without a suspect character is ASCII (a byte a unit): of at most LONG_NAME_MIN units, it holds no longer name.
+    const suspect = SUSPECT_RE.test(path);
+    if (!suspect && path.length <= LONG_NAME_MIN) return;
+    for (let start = 0; start < path.length; ) {
+      let end = path.indexOf('/', start);
+      if (end < 0) end = path.length;
+      const units = end - start;
+      if (suspect || units > LONG_NAME_MIN) this.look(path, path.slice(start, end), suspect);
+      start = end + 1;
     }
   }
 
-  /** The first name of each kind found, in the order they were found. */
+  /** One name of `path`; `suspect`: whether the path holds a suspect character anywhere. */
+  private look(path: string, name: string, suspect: boolean): void {
+    const ascii = !suspect || !NON_ASCII_RE.test(name);
+    if (suspect && SUSPECT_RE.test(name)) {
+      for (const c of FAT_RESERVED_CHARS) if (name.includes(c)) this.note(`char ${c}`, path, name);
+      if (name.endsWith('.')) this.note('trailing dot', path, name);
+      if (name.endsWith(' ')) this.note('trailing space', path, name);
+      if (!ascii) this.note('non-ASCII', path, name);
+    }
+    if (name.length > LONG_NAME_MIN && name.length > (this.longestUnits?.length ?? 0)) {
+      this.longestUnits = { trouble: { kind: 'longest in UTF-16 units', path, name }, length: name.length };
+    }
+    // At most 3 UTF-8 bytes per UTF-16 unit (a pair of 2 units is 4 bytes); ASCII is a byte a unit.
+    if (name.length * (ascii ? 1 : 3) > LONG_NAME_MIN) {
+      const bytes = ascii ? name.length : utf8Length(name);
+      if (bytes > LONG_NAME_MIN && bytes > (this.longestBytes?.length ?? 0)) this.longestBytes = { trouble: { kind: 'longest in bytes', path, name }, length: bytes };
+    }
+  }
+
+  /**
+   * The names to probe: the longest in bytes, the longest in UTF-16 units (when another name), then
+   * the first name of each other kind, in the order they were found. Lengths come first: a long
+   * name refused (ENAMETOOLONG) is then said to be too long, not to hold a character.
+   */
   list(): NameTrouble[] {
-    return [...this.first.values()];
+    const out: NameTrouble[] = [];
+    if (this.longestBytes) out.push(this.longestBytes.trouble);
+    if (this.longestUnits && this.longestUnits.trouble.name !== this.longestBytes?.trouble.name) out.push(this.longestUnits.trouble);
+    return [...out, ...this.first.values()];
   }
 
   private note(kind: NameTroubleKind, path: string, name: string): void {

@@ -17,7 +17,7 @@
  * (`TARGET_FOLDS_NAMES`) before any file is written: they would land on one file, or merge two
  * folders. Likewise a target that cannot hold symbolic links (FAT, exFAT: a probe link fails) is
  * refused for a snapshot that holds one (`TARGET_NO_SYMLINKS`) before any file is written. And a target that cannot hold one of the snapshot's names (FAT:
- * `12:00.json`) is refused (`TARGET_NAME_UNSUPPORTED`) before any file
+ * `12:00.json`; ext4: a name over 255 bytes) is refused (`TARGET_NAME_UNSUPPORTED`) before any file
  * is written: the first name of each kind of trouble, collected as the manifest is checked, is tried
  * in a probe folder (core/name-trouble.ts, io/name-probe.ts). The target is mode 0700 while restore works in it (no other user can plant a
  * link there), then 0755 less the umask (an existing folder gets its own mode back). Folders are
@@ -46,6 +46,7 @@ import { promises as fsp, chmodSync, mkdirSync, symlinkSync, realpathSync, readd
 import { basename, dirname, join, resolve } from 'node:path';
 import { SnapError, type SnapErrorCode } from '../core/errors.js';
 import { escapeForTerminal, escapePath } from '../core/display.js';
+import { utf8 } from '../core/encoding.js';
 import { FoldedTwins, foldsNames, type NameFolding } from '../core/name-folding.js';
 import { probeNameFolding } from '../io/name-folding.js';
 import { probeSymlinks } from '../io/symlink-probe.js';
@@ -271,7 +272,9 @@ async function refuseLinksWhereNone(root: string, manifestPath: string, sourceNa
 }
 
 /** A kind of name trouble, in words, for {@link refuseUnholdableNames}. */
-function troubleWords(t: NameTrouble): string {
+function troubleWords(t: NameTrouble, why: string): string {
+  if (t.kind === 'longest in bytes' || why === 'ENAMETOOLONG') return `it is ${utf8(t.name).length} bytes long`;
+  if (t.kind === 'longest in UTF-16 units') return `it is ${t.name.length} UTF-16 units long`;
   if (t.kind.startsWith('char ')) return `it holds ${escapeForTerminal(JSON.stringify(t.kind.slice(5)))}`;
   if (t.kind === 'trailing dot' || t.kind === 'trailing space') return `it ends with a ${t.kind.slice(9)}`;
   return 'it holds characters outside ASCII';
@@ -279,11 +282,11 @@ function troubleWords(t: NameTrouble): string {
 
 /**
  * Step 1d: refuse a target whose file system cannot hold a name of the snapshot — FAT refuses
- * `12:00.json` — before any file is written, not at that file with a
+ * `12:00.json`, ext4 a name over 255 bytes — before any file is written, not at that file with a
  * bare "permission denied" once the files before it are. The manifest pass that checked it
- * collected the first name of each kind of trouble (core/name-trouble.ts: `: * ? " < > | \`, a
- * trailing dot or space, non-ASCII); only those are probed (`probeNames`), a
- * few system calls each, and none at all for a snapshot of plain ASCII names.
+ * collected the first name of each kind of trouble (core/name-trouble.ts: the longest names when
+ * over 143 bytes or UTF-16 units, `: * ? " < > | \`, a trailing dot or space, non-ASCII); only those are probed (`probeNames`), a
+ * few system calls each, and none at all for a snapshot of short, plain ASCII names.
  * @throws SnapError `TARGET_NAME_UNSUPPORTED` (details: `path`, the entry; `name`, the name in it
  *   the target refused; `kind`; `why`, the errno or `kept as …`) | from the probe (`DISK_FULL`, `IO_ERROR`)
  */
@@ -295,7 +298,7 @@ async function refuseUnholdableNames(root: string, troubles: readonly NameTroubl
     if (why === undefined) return;
     throw new SnapError(
       'TARGET_NAME_UNSUPPORTED',
-      `${escapePath(t.path)} is a path of ${escapeForTerminal(sourceName)}, but the file system of ${escapeForTerminal(root)} cannot hold the name ${escapePath(t.name)} (${troubleWords(t)}; ${escapeForTerminal(why)}): restore into a folder on a file system that can — nothing was written`,
+      `${escapePath(t.path)} is a path of ${escapeForTerminal(sourceName)}, but the file system of ${escapeForTerminal(root)} cannot hold the name ${escapePath(t.name)} (${troubleWords(t, why)}; ${escapeForTerminal(why)}): restore into a folder on a file system that can — nothing was written`,
       { path: t.path, name: t.name, kind: t.kind, why },
     );
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NameTroubles } from '../../src/core/name-trouble.js';
+import { LONG_NAME_MIN, NameTroubles } from '../../src/core/name-trouble.js';
 
 const troublesOf = (...paths: string[]) => {
   const t = new NameTroubles();
@@ -9,7 +9,7 @@ const troublesOf = (...paths: string[]) => {
 
 describe('NameTroubles: the first name of each kind a target may not hold', () => {
   it('finds nothing in short, plain ASCII paths', () => {
-    expect(troublesOf('a.txt', 'sub/b-c_d.json', 'x'.repeat(300))).toEqual([]);
+    expect(troublesOf('a.txt', 'sub/b-c_d.json', 'x'.repeat(LONG_NAME_MIN))).toEqual([]);
   });
 
   it('keeps the first name holding each reserved character, and the path it is in', () => {
@@ -32,4 +32,16 @@ describe('NameTroubles: the first name of each kind a target may not hold', () =
     ]);
   });
 
+  it('keeps the longest name over the limit, in UTF-8 bytes and in UTF-16 units, once when it is one name', () => {
+    const long = 'L'.repeat(300);
+    const longer = 'M'.repeat(301);
+    expect(troublesOf(`a/${long}`, `${longer}/b`).filter((t) => t.kind.startsWith('longest'))).toEqual([{ kind: 'longest in bytes', path: `${longer}/b`, name: longer }]);
+    // 100 × é is 200 bytes but 100 units; 150 ASCII letters are 150 of both: two probes
+    const wide = '\u00e9'.repeat(100);
+    const narrow = 'n'.repeat(150);
+    expect(troublesOf(wide, narrow).filter((t) => t.kind.startsWith('longest'))).toEqual([
+      { kind: 'longest in bytes', path: wide, name: wide },
+      { kind: 'longest in UTF-16 units', path: narrow, name: narrow },
+    ]);
+  });
 });

@@ -21,6 +21,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { sealTree } from '../helpers/store.js';
 import { useFat } from '../helpers/fat.js';
+import { dataMembers, metaMembers, signSnapshot, testKey, writeTar } from '../archive/helpers.js';
 
 const keys = useKeyPair('no-links');
 
@@ -130,6 +131,26 @@ describe.skipIf(fat.why !== undefined)('restore onto a file system that cannot h
     expect(r.json.error.code).toBe('TARGET_NAME_UNSUPPORTED');
     expect(r.json.error.details).toMatchObject({ path: 'b:c.txt' });
     expect(await onDisk()).toEqual(['out']);
+  });
+
+  it('refuses a name of 256 characters (FAT holds 255 UTF-16 units) from an archive, before any file is written (a file larger than the disk comes first); a name of 255 restores', async () => {
+    const long = 'L'.repeat(256);
+    const data = [{ path: '0big.bin', content: Buffer.alloc(20 << 20, 1) }, { path: long, content: 'long\n' }];
+    const archive = join(await tempDir('snap-fat-names-'), 'long@v1.snap.tar');
+    await writeTar(archive, [...metaMembers(signSnapshot(data, await testKey(keys.key), { as: 'long@v1' })), ...dataMembers(data)]);
+    const r = await snapJson(['restore', archive, join(fat.mnt, 'out'), '--pubkey', keys.pub]);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.json.error.code).toBe('TARGET_NAME_UNSUPPORTED');
+    expect(r.json.error.details).toMatchObject({ path: long, name: long, kind: 'longest in bytes' });
+    expect(r.json.error.message).toContain('(it is 256 bytes long; ');
+    expect(await onDisk()).toEqual([]);
+
+    const fits = [{ path: 'M'.repeat(255), content: 'max\n' }];
+    const ok = join(await tempDir('snap-fat-names-'), 'max@v1.snap.tar');
+    await writeTar(ok, [...metaMembers(signSnapshot(fits, await testKey(keys.key), { as: 'max@v1' })), ...dataMembers(fits)]);
+    const r2 = await snapJson(['restore', ok, join(fat.mnt, 'out'), '--pubkey', keys.pub]);
+    expect(r2.code, r2.stderr).toBe(0);
+    expect(await onDisk()).toEqual(['out', `out/${'M'.repeat(255)}`]);
   });
 
   it('restores names that look odd but that it holds (a trailing dot or space, a DOS device name): the target is asked, not guessed at', async () => {
