@@ -9,7 +9,8 @@
  *    command reads it: {@link RemoteSessionOptions.manifests}), the audit log, the other files; the objects only when
  *    the command reads them, and only those of the snapshots it names (every object of the named
  *    snapshot for export and restore; the record indexes named by the named snapshots' statements
- *    for verify, diff, check, show, report and prove --record). Staging is bounded: the objects'
+ *    for verify, diff, check, show, report and prove --record), looked up by {@link lookUpObjects},
+ *    never by holding the listing of every object. Staging is bounded: the objects'
  *    bytes (from the signed manifest's sizes) must fit in the free space of the working copy's disk
  *    (`DISK_FULL` otherwise, before anything is downloaded). fsck copies none: it re-hashes every
  *    object a snapshot names, and the first {@link MAX_UNREFERENCED_OBJECTS_READ} others, as they
@@ -53,12 +54,12 @@ import { makeScratchDir } from '../io/scratch-dir.js';
 import { CONFIG_FILE, MAX_CONFIG_BYTES } from '../records/config.js';
 
 /**
- * Which objects a command reads from the store: none; the record indexes of every snapshot, or
- * every object (`all`, kept for callers that need the whole store); `stream` (fsck: none copied,
- * each re-hashed as it streams by {@link RemoteSession.checkObjects}); or the objects of the
- * snapshots `refs` names ({@link ObjectsOfRefs}).
+ * Which objects a command reads from the store: none; `stream` (fsck: none copied, each re-hashed
+ * as it streams by {@link RemoteSession.checkObjects}); or the objects of the snapshots `refs`
+ * names ({@link ObjectsOfRefs}). No command reads the whole store: the objects it needs are looked
+ * up ({@link lookUpObjects}), so keys planted under `objects/` cost it no memory.
  */
-export type ObjectNeed = 'none' | 'record-indexes' | 'all' | 'stream' | ObjectsOfRefs;
+export type ObjectNeed = 'none' | 'stream' | ObjectsOfRefs;
 
 /**
  * The objects of the snapshots some refs name: `all` (every object its manifest lists and its
@@ -272,7 +273,11 @@ interface PulledState {
   snapshots: Set<string>;
   /** Each pulled snapshot's envelope as the working copy got it (co-signatures merged). */
   envelopes: Map<string, Uint8Array>;
-  /** The remote objects (digest → size in bytes, as listed). */
+  /**
+   * The remote objects this session looked up and found (digest → size in bytes): those the
+   * command reads, those a seal marked present, those the snapshots it pushes name — never the
+   * whole listing of `objects/` ({@link lookUpObjects}).
+   */
   objects: Map<string, number>;
   /** Objects a seal handed over and this session uploaded while it ran (now markers in the working copy). */
   handedOver: Set<string>;
@@ -283,8 +288,6 @@ interface PulledState {
 
 async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: RemoteSessionOptions, stats: SessionStats): Promise<PulledState> {
   const state: PulledState = { snapshots: new Set(), envelopes: new Map(), objects: new Map(), handedOver: new Set(), logBytes: 0, files: new Map() };
-  /** Record objects (indexes, summaries) of the pulled statements, each with the most bytes it can have (`record-indexes`). */
-  const wanted = new Map<string, number>();
   /** Each pulled snapshot's statement (its bytes, when it has one): the manifests stay on disk. */
   const pulled = new Map<string, { statement?: Uint8Array }>();
   const otherFiles = await remote.listFiles();
@@ -347,7 +350,6 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
           state.envelopes.set(ref, merged);
         }
         const statement = await small(STATEMENT_FILE, MAX_STATEMENT_BYTES + 1);
-        if (opts.objects === 'record-indexes') recordObjectLimits(statement, wanted);
         pulled.set(ref, statement ? { statement } : {});
         ready[i] = tmp;
       } catch (e) {
@@ -395,9 +397,12 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
   } finally {
     for (const tmp of ready) if (tmp !== undefined) await fsp.rm(tmp, { recursive: true, force: true });
   }
-  // fsck streams the listing itself (streamObjects), holding only what it reads or a snapshot names.
-  if (opts.objects !== 'stream') for await (const o of remote.listObjectSizes()) state.objects.set(o.hex, o.size);
-  if (opts.presence) await markPresent(store, state.objects.keys());
+  // fsck streams the listing itself (streamObjects), holding only what it reads or a snapshot names;
+  // the other commands look up the objects they need (below), and only a seal lists them all.
+  if (opts.presence) {
+    for await (const page of remote.objectPages()) for (const o of page.objects) state.objects.set(o.hex, o.size);
+    await markPresent(store, state.objects.keys());
+  }
   let need: string[] = [];
   /**
    * The most bytes read of an object: one more than its size in the named snapshot's manifest (a
@@ -406,12 +411,7 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
    * the longest it can be (see {@link recordObjectLimits}).
    */
   const limits = new Map<string, number>();
-  if (opts.objects === 'all') need = [...state.objects.keys()];
-  else if (opts.objects === 'record-indexes') {
-    need = [...wanted.keys()].filter((h) => state.objects.has(h));
-    for (const [h, most] of wanted) limits.set(h, most);
-  }
-  else if (typeof opts.objects === 'object') {
+  if (typeof opts.objects === 'object') {
     const wantedObjects = new Set<string>();
     for (const ref of await refsInStore(opts.objects.refs, store.root, pulled)) {
       const statement = pulled.get(ref)?.statement;
@@ -439,6 +439,8 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
         }
       }
     }
+    // Only these are looked up: an object the bucket lacks is not copied, and the command reports it missing.
+    for (const [h, size] of await lookUpObjects(remote, wantedObjects)) state.objects.set(h, size);
     need = [...wantedObjects].filter((h) => state.objects.has(h)).sort();
     // What will be downloaded: each object as listed, at most its limit.
     await checkStagingRoom(store.root, need.reduce((n, h) => n + Math.min(state.objects.get(h) ?? 0, limits.get(h) ?? Infinity), 0), need.length);
@@ -771,6 +773,47 @@ async function streamObjects(remote: S3Backend, store: Store, unreferenced: numb
   return { objects: { checked, bytes, corrupt: corrupt.sort(byPath), unreadable: unreadable.sort(byPath) }, present, strays: [...(await strayObjectKeys(remote)), ...skipped, ...snapshotStrays(remote), ...fileStrays(remote)] };
 }
 
+/**
+ * Objects looked up per page of the listing of `objects/sha256/` read (1,000 keys): a lookup of N
+ * objects reads at most ceil(N / 10) pages, then asks for each object past the last key listed by
+ * a HEAD. A store's listing is cheaper than a HEAD an object while it holds at most ten times the
+ * keys looked up; keys planted there (by someone who can write the bucket) cost at most that many
+ * pages, and no memory.
+ */
+export const LOOKUPS_PER_LIST_PAGE = 10;
+
+/**
+ * Which of the objects `wanted` (digests) the bucket holds, and their sizes in bytes: the listing
+ * of `objects/sha256/` read page by page, in key order, each page filtered against `wanted` and
+ * dropped, for at most ceil(|wanted| / {@link LOOKUPS_PER_LIST_PAGE}) pages; the wanted objects past
+ * the last key listed are then looked up by a HEAD each ({@link TRANSFER_JOBS} at once). Memory
+ * grows with `wanted`, never with the bucket; requests are at most |wanted| / 10 + 1 pages plus
+ * |wanted| HEADs, and none when nothing is wanted.
+ * @returns digest → size in bytes, for the wanted objects the bucket holds
+ * @throws SnapError `IO_ERROR` (a listing or a HEAD failed)
+ */
+export async function lookUpObjects(remote: S3Backend, wanted: Iterable<string>): Promise<Map<string, number>> {
+  const sorted = [...new Set(wanted)].sort();
+  const found = new Map<string, number>();
+  if (sorted.length === 0) return found;
+  const keyOf = (hex: string): string => `${hex.slice(0, 2)}/${hex.slice(2)}`;
+  const want = new Set(sorted);
+  let pages = Math.ceil(sorted.length / LOOKUPS_PER_LIST_PAGE);
+  let listedTo = ''; // every object key up to this one (relative to objects/sha256/) was listed
+  for await (const page of remote.objectPages()) {
+    for (const o of page.objects) if (want.has(o.hex)) found.set(o.hex, o.size);
+    if (page.last > listedTo) listedTo = page.last;
+    if (!page.more) return found; // the whole listing was read
+    if (--pages <= 0) break;
+  }
+  const rest = sorted.filter((h) => keyOf(h) > listedTo);
+  await mapLimit(rest, TRANSFER_JOBS, async (hex) => {
+    const size = await remote.objectSize(hex);
+    if (size !== undefined) found.set(hex, size);
+  });
+  return found;
+}
+
 /** Objects listed for fsck that are handed to the readers at once (then the next batch is listed). */
 const STREAM_BATCH = 256;
 
@@ -833,6 +876,10 @@ async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, st
   for (const s of added) addedFiles.set(`${s.name}@${s.version}`, await local.readSnapshot(s.name, s.version));
   // 0. A new snapshot must not count on an object the remote holds with another size than its
   //    content's (written there by someone else: it cannot hash to its name). Nothing goes up.
+  //    The objects they name that this session has not looked up yet are looked up now.
+  const unknown = new Set<string>();
+  for (const files of addedFiles.values()) for (const hex of objectsOf(files)) if (!state.objects.has(hex) && !state.handedOver.has(hex)) unknown.add(hex);
+  for (const [h, size] of await lookUpObjects(remote, unknown)) state.objects.set(h, size);
   const wrong: { sha256: string; size: number; stored: number }[] = [];
   for (const files of addedFiles.values()) {
     for (const [hex, size] of manifestSizes(files)) {

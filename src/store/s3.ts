@@ -521,11 +521,41 @@ export class S3Backend implements StoreBackend {
 
   /** Every object's digest and size in bytes (as listed: one ListObjectsV2 page per 1,000 objects). */
   async *listObjectSizes(): AsyncIterable<{ hex: string; size: number }> {
+    for await (const page of this.objectPages()) yield* page.objects;
+  }
+
+  /**
+   * The listing of `objects/sha256/`, one ListObjectsV2 page (at most 1,000 keys) at a time, in key
+   * order: the objects of the page (digest, size in bytes; keys of another shape left out) and the
+   * page's last key relative to `objects/sha256/` (any shape: every object key up to it was listed);
+   * `more` when another page follows.
+   */
+  async *objectPages(): AsyncIterable<{ objects: { hex: string; size: number }[]; last: string; more: boolean }> {
     const base = this.key('objects/sha256/');
-    for await (const o of this.listEntries(base)) {
-      const m = /^([0-9a-f]{2})\/([0-9a-f]{62})$/.exec(o.key.slice(base.length));
-      if (m) yield { hex: (m[1] as string) + (m[2] as string), size: o.size };
-    }
+    let token: string | undefined;
+    do {
+      let r;
+      try {
+        r = await this.client.send(new ListObjectsV2Command({ Bucket: this.where.bucket, Prefix: base, ...(token ? { ContinuationToken: token } : {}) }));
+      } catch (e) {
+        throw s3Error(e, `list ${base}`);
+      }
+      const objects: { hex: string; size: number }[] = [];
+      let last = '';
+      for (const o of r.Contents ?? []) {
+        if (!o.Key) continue;
+        last = o.Key.slice(base.length);
+        const m = /^([0-9a-f]{2})\/([0-9a-f]{62})$/.exec(last);
+        if (m) objects.push({ hex: (m[1] as string) + (m[2] as string), size: o.Size ?? 0 });
+      }
+      token = r.IsTruncated ? r.NextContinuationToken : undefined;
+      yield { objects, last, more: token !== undefined };
+    } while (token);
+  }
+
+  /** The size in bytes of the object `hex` (a HEAD), `undefined` when the bucket has none. */
+  async objectSize(hex: string): Promise<number | undefined> {
+    return this.sizeOf(this.objectKey(hex));
   }
 
   /** Every key under `prefix` (ListObjectsV2, paged). */

@@ -1,0 +1,113 @@
+/**
+ * Keys of an object's shape planted under `objects/sha256/` of an S3 store (docs/FORMAT.md §23.5)
+ * by someone who can write the bucket and holds no key, on moto (started here; never skipped): a
+ * command looks up the objects its snapshots name, so the planted keys cost it neither memory nor
+ * a listing page each thousand. Requests are counted on a spied client.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { useS3Server } from '../helpers/s3-server.js';
+import { makeTree, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
+import { clientFor, newBucket, spiedClient } from './s3-fixture.js';
+import { S3Backend } from '../../src/store/s3.js';
+import { LOOKUPS_PER_LIST_PAGE, openRemoteSession, type ObjectNeed } from '../../src/store/remote-session.js';
+
+const server = useS3Server('moto');
+const kp = useKeyPair('s3objectlookups');
+const run = (args: string[]) => snapJson(args, { env: { ...server.env, NODE_NO_WARNINGS: '1' } });
+const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+/** Keys planted: 1,200 of an object's shape, each sorted before every real object (they start with 00). */
+const PLANTED = 1200;
+
+/** PUT `n` keys of an object's shape under `st/objects/sha256/00/…` (1 byte each), 16 at once. */
+async function plant(c: S3Client, bucket: string, n: number): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (next < n) {
+      const hex = `00${(next++).toString(16).padStart(8, '0')}${'0'.repeat(54)}`;
+      await c.send(new PutObjectCommand({ Bucket: bucket, Key: `st/objects/sha256/${hex.slice(0, 2)}/${hex.slice(2)}`, Body: 'x' }));
+    }
+  }));
+}
+
+/** A client that counts the listing pages of `objects/` and the HEADs of objects it sends. */
+function countingClient(): { client: S3Client; pages: () => number; heads: () => number } {
+  let pages = 0;
+  let heads = 0;
+  const client = spiedClient(server, (cmd) => {
+    if (cmd instanceof ListObjectsV2Command && (cmd.input.Prefix ?? '').includes('/objects/')) pages++;
+    if (cmd instanceof HeadObjectCommand && (cmd.input.Key ?? '').includes('/objects/')) heads++;
+  });
+  return { client, pages: () => pages, heads: () => heads };
+}
+
+describe(`${PLANTED} keys of an object's shape planted in the bucket (moto)`, () => {
+  let bucket = '';
+  const store = (): string => `s3://${bucket}/st`;
+  const a = sha('alpha\n');
+  const b = sha('bravo\n');
+
+  /** Open a session of the store for `objects`, count its requests, and close it. */
+  async function session(objects: ObjectNeed, refs: string[]) {
+    const counted = countingClient();
+    const s = await openRemoteSession(new S3Backend(counted.client, { bucket, prefix: 'st/' }), { create: false, objects, manifests: { refs }, note: () => {} });
+    try {
+      const pulled = await Promise.all([a, b].map((h) => fsp.stat(join(s.root, 'objects', 'sha256', h.slice(0, 2), h.slice(2))).then(() => h, () => undefined)));
+      return { pages: counted.pages(), heads: counted.heads(), pulled: pulled.filter((h) => h !== undefined), stats: { ...s.stats } };
+    } finally {
+      await s.finish(false);
+    }
+  }
+
+  it('are planted next to a snapshot of two objects', { timeout: 180_000 }, async () => {
+    const c = clientFor(server);
+    bucket = await newBucket(c, 'plain');
+    const ds = await makeTree({ 'a.txt': 'alpha\n', 'b.txt': 'bravo\n' });
+    expect((await run(['seal', ds, '--as', 'ds@v1', '--key', kp.key, '--store', store()])).code).toBe(0);
+    await plant(c, bucket, PLANTED);
+  });
+
+  it('restore\'s session copies the snapshot\'s two objects after reading one page of the listing, and asks for those past it by a HEAD each', { timeout: 120_000 }, async () => {
+    const r = await session({ refs: ['ds@v1'], objects: 'all' }, ['ds@v1']);
+    expect(r.pulled.sort()).toEqual([a, b].sort());
+    expect(r.stats.objectsCorrupt).toEqual([]);
+    expect(r.pages).toBe(Math.ceil(2 / LOOKUPS_PER_LIST_PAGE));
+    expect(r.heads).toBe(2);
+  });
+
+  it('verify\'s session, whose snapshot names no record index, lists no object and asks for none', { timeout: 120_000 }, async () => {
+    const r = await session({ refs: ['ds@v1'], objects: 'record-indexes' }, ['ds@v1']);
+    expect(r).toMatchObject({ pages: 0, heads: 0, pulled: [] });
+  });
+
+  it('list\'s session lists no object', { timeout: 120_000 }, async () => {
+    const r = await session('none', []);
+    expect(r).toMatchObject({ pages: 0, heads: 0, pulled: [] });
+  });
+
+  it('restore and verify give their verdicts as without the planted keys', { timeout: 120_000 }, async () => {
+    const out = join(await tempDir(), 'out');
+    const r = await run(['restore', 'ds@v1', out, '--pubkey', kp.pub, '--store', store(), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await fsp.readFile(join(out, 'b.txt'), 'utf8')).toBe('bravo\n');
+    const v = await run(['verify', out, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', store(), '--json']);
+    expect(v.code, v.stderr).toBe(0);
+  });
+
+  it('import into a bucket holding one of the archive\'s objects with other bytes of another size fails OBJECT_CORRUPT and commits nothing: the objects the snapshot names are looked up, not listed', { timeout: 180_000 }, async () => {
+    const archive = join(await tempDir(), 'ds@v1.snap.tar');
+    expect((await run(['export', 'ds@v1', '-o', archive, '--store', store()])).code).toBe(0);
+    const c = clientFor(server);
+    const other = await newBucket(c, 'plain');
+    await plant(c, other, PLANTED);
+    await c.send(new PutObjectCommand({ Bucket: other, Key: `st/objects/sha256/${b.slice(0, 2)}/${b.slice(2)}`, Body: 'not bravo at all\n' }));
+    const r = await run(['import', archive, '--pubkey', kp.pub, '--store', `s3://${other}/st`]);
+    expect([r.code, r.json.error?.code], r.stderr).toEqual([1, 'OBJECT_CORRUPT']);
+    const commits = await c.send(new ListObjectsV2Command({ Bucket: other, Prefix: 'st/snapshots/' }));
+    expect(commits.Contents ?? []).toEqual([]);
+  });
+});
