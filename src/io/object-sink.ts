@@ -15,8 +15,16 @@ export interface ObjectSink {
   /**
    * Take over these objects, now committed in the store under their names (each exactly once).
    * Called again only after the previous call's promise settled.
+   * @returns how many of them, and of how many bytes, the sink's store already held (not new to
+   *   it after all: the seal no longer counts them as new)
    */
-  take(hexes: string[]): Promise<void>;
+  take(hexes: string[]): Promise<SinkTaken>;
+}
+
+/** What {@link ObjectSink.take} found already there: objects, and their bytes. */
+export interface SinkTaken {
+  present: number;
+  presentBytes: number;
 }
 
 const sinks = new Map<string, ObjectSink>();

@@ -267,7 +267,13 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
     staged = 0;
     const hexes = await commitPending();
     if (handing) await handing;
-    handing = hexes.length ? (objectSink as ObjectSink).take(hexes) : undefined;
+    // Objects the sink's store held already (an S3 bucket: objects no parent names) are not new.
+    handing = hexes.length
+      ? (objectSink as ObjectSink).take(hexes).then((t) => {
+          totals.newObjects -= t.present;
+          totals.newObjectBytes -= t.presentBytes;
+        })
+      : undefined;
     handing?.catch(() => {}); // awaited at the next hand-over or at the end
   };
   /** Leaves handed to the workers so far: the index in the manifest of the next batch's first line. */

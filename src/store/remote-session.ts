@@ -24,7 +24,8 @@
  * 5. release the lock, remove the working copy.
  *
  * An interrupted command leaves uploaded objects and possibly staged snapshot files, never a
- * commit object: no snapshot. Its rerun finds those objects listed and uploads none of them again.
+ * commit object: no snapshot. Its rerun finds those objects there (each upload HEADs first) and
+ * uploads none of them again.
  */
 import { promises as fsp, createReadStream, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -180,10 +181,14 @@ export interface RemoteSessionOptions {
   /** Lock every object and file of each snapshot this command commits, and its log lines. */
   retain?: Retention;
   /**
-   * The command stores objects (seal): every object the remote store holds is marked present in the
-   * working copy (an empty file under its name), so that the command's own "is it in the store?"
-   * (the hashing workers', the incremental seal's) is answered by the remote store. A marked object
-   * is never staged, uploaded or read; nothing else runs on a seal's working copy.
+   * The command stores objects (seal): every object that the snapshots whose manifests are pulled
+   * (a seal's parent) name and the remote store holds is marked present in the working copy (an
+   * empty file under its name; looked up, {@link lookUpObjects}), so that the command's own "is it
+   * in the store?" (the hashing workers', the incremental seal's) is answered by the remote store
+   * for them. A marked object is never staged, uploaded or read; nothing else runs on a seal's
+   * working copy. Any other object the seal makes is staged and handed over, and the upload's HEAD
+   * tells an object the bucket holds already (not uploaded, and not counted new:
+   * {@link ObjectSink.take}). Memory and requests grow with the parent, not with the bucket.
    */
   presence?: boolean;
   /**
@@ -398,9 +403,15 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
     for (const tmp of ready) if (tmp !== undefined) await fsp.rm(tmp, { recursive: true, force: true });
   }
   // fsck streams the listing itself (streamObjects), holding only what it reads or a snapshot names;
-  // the other commands look up the objects they need (below), and only a seal lists them all.
+  // the other commands look up the objects they need (below). A seal marks present the objects of
+  // the snapshots whose manifests it pulled (its parent's): those its checks ask about first.
   if (opts.presence) {
-    for await (const page of remote.objectPages()) for (const o of page.objects) state.objects.set(o.hex, o.size);
+    const named = new Set<string>();
+    for (const ref of stats.manifestsPulled) {
+      const [name, version] = ref.split('@') as [string, string];
+      for (const h of await objectsOfSnapshotIn(snapshotDir(store, name, version))) named.add(h);
+    }
+    for (const [h, size] of await lookUpObjects(remote, named)) state.objects.set(h, size);
     await markPresent(store, state.objects.keys());
   }
   let need: string[] = [];
@@ -610,6 +621,7 @@ function uploadAsSealed(remote: S3Backend, store: Store, state: PulledState, opt
     everyBytes: opts.stageBytes ?? STAGE_BYTES,
     async take(hexes) {
       let bytes = 0;
+      const taken = { present: 0, presentBytes: 0 };
       // Once each: two workers committing at once can both rename the same object into place
       // (same bytes), so a digest may come twice in one batch.
       await mapLimit([...new Set(hexes)], TRANSFER_JOBS, async (hex) => {
@@ -617,6 +629,10 @@ function uploadAsSealed(remote: S3Backend, store: Store, state: PulledState, opt
         const size = await checkedSize(path, hex);
         bytes += size;
         if ((await remote.putObject(hex, () => createReadStream(path) as Readable, size, opts.retain)) === 'stored') stats.objectsUploaded++;
+        else {
+          taken.present++;
+          taken.presentBytes += size;
+        }
         state.handedOver.add(hex);
         const mark = join(store.tmpDir, `marker-${hex}`);
         await fsp.writeFile(mark, '', { flag: 'wx', mode: 0o444 });
@@ -624,6 +640,7 @@ function uploadAsSealed(remote: S3Backend, store: Store, state: PulledState, opt
       });
       stats.handOvers++;
       stats.largestHandOver = Math.max(stats.largestHandOver, bytes);
+      return taken;
     },
   };
 }

@@ -110,4 +110,27 @@ describe(`${PLANTED} keys of an object's shape planted in the bucket (moto)`, ()
     const commits = await c.send(new ListObjectsV2Command({ Bucket: other, Prefix: 'st/snapshots/' }));
     expect(commits.Contents ?? []).toEqual([]);
   });
+
+  it('seal\'s session marks present only the objects its parent names, after one page of the listing: two markers, not one per key planted', { timeout: 120_000 }, async () => {
+    const counted = countingClient();
+    const s = await openRemoteSession(new S3Backend(counted.client, { bucket, prefix: 'st/' }), { create: false, objects: 'none', presence: true, manifests: { refs: ['ds@v1'] }, note: () => {} });
+    try {
+      const markers = (await fsp.readdir(join(s.root, 'objects', 'sha256'), { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
+      expect(markers.map((e) => e.name).sort()).toEqual([a.slice(2), b.slice(2)].sort());
+      expect([counted.pages(), counted.heads()]).toEqual([Math.ceil(2 / LOOKUPS_PER_LIST_PAGE), 2]);
+    } finally {
+      await s.finish(false);
+    }
+  });
+
+  it('a seal counts as new only what the bucket lacks: a new file under the parent, none for the same files under a NAME without a parent', { timeout: 180_000 }, async () => {
+    const ds = await makeTree({ 'a.txt': 'alpha\n', 'b.txt': 'bravo\n', 'c.txt': 'charlie\n' });
+    const v2 = await run(['seal', ds, '--as', 'ds@v2', '--key', kp.key, '--store', store(), '--json']);
+    expect([v2.code, v2.json.newObjects, v2.json.newObjectBytes], v2.stderr).toEqual([0, 1, 8]);
+    const other = await run(['seal', ds, '--as', 'other@v1', '--key', kp.key, '--store', store(), '--json']);
+    expect([other.code, other.json.newObjects, other.json.newObjectBytes], other.stderr).toEqual([0, 0, 0]);
+    const c = sha('charlie\n');
+    const head = await clientFor(server).send(new HeadObjectCommand({ Bucket: bucket, Key: `st/objects/sha256/${c.slice(0, 2)}/${c.slice(2)}` }));
+    expect(head.ContentLength).toBe(8);
+  });
 });
