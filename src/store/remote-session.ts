@@ -730,8 +730,8 @@ async function pullObject(remote: S3Backend, store: Store, hex: string, limit = 
  * Re-hash the bucket's objects as they stream (TRANSFER_JOBS at once; each chunk hashed and
  * dropped: memory is bounded, nothing goes to disk): every object a snapshot of the working copy
  * `store` names (its manifest's entries, its statement's record indexes: all that fsck asks about),
- * and of the others the first `unreferenced` in key order. The listing is read page by page, never
- * held: what is kept is the named objects and those read, so keys planted under `objects/sha256/`
+ * and of the others the first `unreferenced` in key order. The listing of `objects/` is read once,
+ * page by page, never held (the keys that are not object names are fsck's strays): what is kept is the named objects and those read, so keys planted under `objects/sha256/`
  * cost no memory and, past `unreferenced`, no GET — they are counted in one stray entry. An object
  * that went away meanwhile or cannot be read is unreadable, as fsck says of a local one.
  */
@@ -770,8 +770,17 @@ async function streamObjects(remote: S3Backend, store: Store, unreferenced: numb
     stats.bytesStreamed += size;
     onProgress?.({ files: checked, bytes });
   };
+  // Keys under objects/ that are not object names, as fsck's strays: the first MAX_JUNK_KEYS_KEPT
+  // by name, the rest counted (`objects/… (N more keys not listed)`): planted ones cost no memory.
+  const strayKeys: string[] = [];
+  let moreStrays = 0;
   let batch: string[] = [];
-  for await (const o of remote.listObjectSizes()) {
+  for await (const o of objectListing(remote)) {
+    if ('stray' in o) {
+      if (strayKeys.length < MAX_JUNK_KEYS_KEPT) strayKeys.push(o.stray);
+      else moreStrays++;
+      continue;
+    }
     if (!named.has(o.hex) && others++ >= unreferenced) {
       notRead.count++;
       notRead.bytes += o.size;
@@ -787,7 +796,7 @@ async function streamObjects(remote: S3Backend, store: Store, unreferenced: numb
   await mapLimit(batch, TRANSFER_JOBS, check);
   const skipped = notRead.count > 0 ? [`objects/sha256/… (${notRead.count} more objects that no snapshot names, ${notRead.bytes} bytes: not read; fsck reads the first ${unreferenced} of them)`] : [];
   const byPath = (a: { path: string }, b: { path: string }): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
-  return { objects: { checked, bytes, corrupt: corrupt.sort(byPath), unreadable: unreadable.sort(byPath) }, present, strays: [...(await strayObjectKeys(remote)), ...skipped, ...snapshotStrays(remote), ...fileStrays(remote)] };
+  return { objects: { checked, bytes, corrupt: corrupt.sort(byPath), unreadable: unreadable.sort(byPath) }, present, strays: [...strayKeys.sort(), ...(moreStrays > 0 ? [`objects/… (${moreStrays} more keys not listed)`] : []), ...skipped, ...snapshotStrays(remote), ...fileStrays(remote)] };
 }
 
 /**
@@ -854,13 +863,12 @@ function fileStrays(remote: S3Backend): string[] {
 }
 
 /**
- * Keys under `objects/` that are not `objects/sha256/<2 hex>/<62 hex>` (listed again: the session's
- * listing skips them), as fsck's strays: the first MAX_JUNK_KEYS_KEPT by name, then one line
- * counting the rest (`objects/… (N more keys not listed)`), so that keys planted there cost no memory.
+ * The listing of `objects/`, page by page (ListObjectsV2, in key order), once: each object key
+ * `objects/sha256/<2 hex>/<62 hex>` as its digest and size in bytes, each other key as a stray
+ * (relative to the store's prefix). Nothing is held past the page being read.
+ * @throws SnapError `IO_ERROR` (the listing failed)
  */
-async function strayObjectKeys(remote: S3Backend): Promise<string[]> {
-  const out: string[] = [];
-  let more = 0;
+async function* objectListing(remote: S3Backend): AsyncGenerator<{ hex: string; size: number } | { stray: string }> {
   let token: string | undefined;
   do {
     const r = await remote.client.send(new ListObjectsV2Command({ Bucket: remote.where.bucket, Prefix: `${remote.where.prefix}objects/`, ...(token ? { ContinuationToken: token } : {}) })).catch((e: unknown) => {
@@ -868,13 +876,11 @@ async function strayObjectKeys(remote: S3Backend): Promise<string[]> {
     });
     for (const o of r.Contents ?? []) {
       const rel = (o.Key ?? '').slice(remote.where.prefix.length);
-      if (/^objects\/sha256\/[0-9a-f]{2}\/[0-9a-f]{62}$/.test(rel)) continue;
-      if (out.length < MAX_JUNK_KEYS_KEPT) out.push(rel);
-      else more++;
+      const m = /^objects\/sha256\/([0-9a-f]{2})\/([0-9a-f]{62})$/.exec(rel);
+      yield m ? { hex: (m[1] as string) + (m[2] as string), size: o.Size ?? 0 } : { stray: rel };
     }
     token = r.IsTruncated ? r.NextContinuationToken : undefined;
   } while (token);
-  return more > 0 ? [...out.sort(), `objects/… (${more} more keys not listed)`] : out.sort();
 }
 
 /**

@@ -133,4 +133,18 @@ describe(`${PLANTED} keys of an object's shape planted in the bucket (moto)`, ()
     const head = await clientFor(server).send(new HeadObjectCommand({ Bucket: bucket, Key: `st/objects/sha256/${c.slice(0, 2)}/${c.slice(2)}` }));
     expect(head.ContentLength).toBe(8);
   });
+
+  it('fsck\'s session lists objects/ once: each page both re-hashes the objects and collects the strays (two pages for 1,200-odd keys, not four)', { timeout: 180_000 }, async () => {
+    await clientFor(server).send(new PutObjectCommand({ Bucket: bucket, Key: 'st/objects/not-an-object', Body: 'x' }));
+    const counted = countingClient();
+    const s = await openRemoteSession(new S3Backend(counted.client, { bucket, prefix: 'st/' }), { create: false, objects: 'stream', note: () => {} });
+    try {
+      const r = await s.checkObjects();
+      expect(r.strays).toContain('objects/not-an-object');
+      expect(r.present.has(a) && r.present.has(b)).toBe(true);
+      expect(counted.pages()).toBe(2);
+    } finally {
+      await s.finish(false);
+    }
+  });
 });
