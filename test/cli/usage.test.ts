@@ -65,6 +65,17 @@ describe('snap keygen', () => {
     expect(await fsp.readdir(dir)).toEqual([]);
   });
 
+  it('answers a NAME ending in .key or .pub with the base name, writing nothing (USAGE, exit 2): ci.key would become ci.key.key', async () => {
+    const dir = await tempDir();
+    for (const name of ['ci.key', 'ci.pub']) {
+      const r = await snapJson(['keygen', name], { cwd: dir });
+      expect(r.code).toBe(2);
+      expect(r.json.error.code).toBe('USAGE');
+      expect(r.json.error.message).toBe(`NAME is the base name of the two files: "snap keygen ci" writes ci.key and ci.pub (${name} would give ${name}.key and ${name}.pub)`);
+    }
+    expect(await fsp.readdir(dir)).toEqual([]);
+  });
+
   it('prints {ok, keyid, key, pub} with --json', async () => {
     const dir = await tempDir();
     const r = await snapJson(['keygen', 'j', '--out-dir', dir]);

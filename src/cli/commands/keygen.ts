@@ -6,7 +6,15 @@ import { escapeForTerminal as shown } from '../../core/display.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { jsonOut, passphrase, commonFlags, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 
+/** The endings of the two files keygen writes: a NAME given with one would double it (ci.key.key). */
+const KEY_FILE_ENDING = /\.(key|pub)$/;
+
 async function cmdKeygen(a: Args, io: CliIo): Promise<number> {
+  const given = String(a.name);
+  if (KEY_FILE_ENDING.test(given) && KEY_NAME_RE.test(basename(given).replace(KEY_FILE_ENDING, ''))) {
+    const stem = basename(given).replace(KEY_FILE_ENDING, '');
+    throw new SnapError('USAGE', `NAME is the base name of the two files: "${io.program ?? 'snap'} keygen ${stem}" writes ${stem}.key and ${stem}.pub (${given} would give ${given}.key and ${given}.pub)`);
+  }
   let pass = passphrase(io, a['passphrase-env']);
   if (pass === undefined && a['passphrase-prompt']) {
     const { promptPassphrase } = await import('../prompt.js');
