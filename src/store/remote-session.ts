@@ -189,8 +189,14 @@ export interface RemoteSessionOptions {
    * working copy. Any other object the seal makes is staged and handed over, and the upload's HEAD
    * tells an object the bucket holds already (not uploaded, and not counted new:
    * {@link ObjectSink.take}). Memory and requests grow with the parent, not with the bucket.
+   * A seal without a parent (a new NAME, `--no-parent`, the re-run of a first seal that was
+   * stopped) marks instead the first `presenceListed` objects of the bucket's listing, so that the
+   * files the bucket already holds are neither staged again nor asked for one by one, within a bound
+   * that keys planted under `objects/sha256/` cannot pass.
    */
   presence?: boolean;
+  /** With `presence` and no parent: at most this many objects listed and marked ({@link MAX_PRESENCE_LISTED} unless given). */
+  presenceListed?: number;
   /**
    * With `presence`: the bytes of new objects a seal stages in the working copy before they are
    * uploaded and dropped there ({@link STAGE_BYTES} unless given; the CLI takes $SNAP_S3_STAGE_BYTES).
@@ -411,7 +417,20 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
       const [name, version] = ref.split('@') as [string, string];
       for (const h of await objectsOfSnapshotIn(snapshotDir(store, name, version))) named.add(h);
     }
-    for (const [h, size] of await lookUpObjects(remote, named)) state.objects.set(h, size);
+    if (stats.manifestsPulled.length > 0) {
+      for (const [h, size] of await lookUpObjects(remote, named)) state.objects.set(h, size);
+    } else {
+      // No parent: the start of the listing, bounded (a seal of files the bucket holds under another
+      // NAME, or the re-run of a stopped first seal, then stages and HEADs none of those).
+      const most = opts.presenceListed ?? MAX_PRESENCE_LISTED;
+      listing: for await (const page of remote.objectPages()) {
+        for (const o of page.objects) {
+          if (state.objects.size >= most) break listing;
+          state.objects.set(o.hex, o.size);
+        }
+        if (!page.more || state.objects.size >= most) break;
+      }
+    }
     await markPresent(store, state.objects.keys());
   }
   let need: string[] = [];
@@ -807,6 +826,13 @@ async function streamObjects(remote: S3Backend, store: Store, unreferenced: numb
  * pages, and no memory.
  */
 export const LOOKUPS_PER_LIST_PAGE = 10;
+
+/**
+ * Objects a seal without a parent lists and marks present at most (100 pages of the listing of
+ * `objects/sha256/`, about 15 MB of map and as many empty marker files): past them, an object the
+ * seal makes is staged and its upload's HEAD finds it there, as for any object not marked.
+ */
+export const MAX_PRESENCE_LISTED = 100_000;
 
 /**
  * Which of the objects `wanted` (digests) the bucket holds, and their sizes in bytes: the listing

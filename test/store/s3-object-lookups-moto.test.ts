@@ -13,7 +13,7 @@ import { useS3Server } from '../helpers/s3-server.js';
 import { makeTree, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { clientFor, newBucket, spiedClient } from './s3-fixture.js';
 import { S3Backend } from '../../src/store/s3.js';
-import { LOOKUPS_PER_LIST_PAGE, openRemoteSession, type ObjectNeed } from '../../src/store/remote-session.js';
+import { LOOKUPS_PER_LIST_PAGE, MAX_PRESENCE_LISTED, openRemoteSession, type ObjectNeed } from '../../src/store/remote-session.js';
 
 const server = useS3Server('moto');
 const kp = useKeyPair('s3objectlookups');
@@ -121,6 +121,30 @@ describe(`${PLANTED} keys of an object's shape planted in the bucket (moto)`, ()
     } finally {
       await s.finish(false);
     }
+  });
+
+  /** The marker files of a seal's session without a parent (`presenceListed` given or not), and its requests. */
+  async function sealSessionWithoutParent(presenceListed?: number) {
+    const counted = countingClient();
+    const s = await openRemoteSession(new S3Backend(counted.client, { bucket, prefix: 'st/' }), { create: false, objects: 'none', presence: true, ...(presenceListed !== undefined ? { presenceListed } : {}), manifests: { refs: [] }, note: () => {} });
+    try {
+      const markers = (await fsp.readdir(join(s.root, 'objects', 'sha256'), { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+      return { markers, pages: counted.pages(), heads: counted.heads() };
+    } finally {
+      await s.finish(false);
+    }
+  }
+
+  it('seal\'s session without a parent marks present the objects of the listing, up to its bound, and asks for none by a HEAD: a seal of files the bucket holds under another NAME stages none of them', { timeout: 120_000 }, async () => {
+    expect(MAX_PRESENCE_LISTED).toBeGreaterThan(PLANTED + 2);
+    const all = await sealSessionWithoutParent();
+    expect(all.markers).toHaveLength(PLANTED + 2);
+    expect(all.markers).toEqual(expect.arrayContaining([a.slice(2), b.slice(2)]));
+    expect([all.pages, all.heads]).toEqual([2, 0]);
+    // Bounded: the planted keys sort first, so a bound of 100 marks 100 of them and reads one page.
+    const bounded = await sealSessionWithoutParent(100);
+    expect(bounded.markers).toHaveLength(100);
+    expect([bounded.pages, bounded.heads]).toEqual([1, 0]);
   });
 
   it('a seal counts as new only what the bucket lacks: a new file under the parent, none for the same files under a NAME without a parent', { timeout: 180_000 }, async () => {
