@@ -813,7 +813,7 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
     pool = undefined; // scanAndSign closed it
     const { sealed, totals, statementBytes, envelope } = signed;
     // Record indexes are objects too (kept with --manifest-only): in place before the snapshot names them.
-    if (indexed) (totals.mendedObjects ??= []).push(...(await (await recordsModule()).storeIndexObjects(store, indexed.objects, 'size')));
+    if (indexed) (totals.mendedObjects ??= []).push(...(await (await recordsModule()).storeIndexObjects(store, indexed.objects, 'size', objectSinkFor(store.root) !== undefined)));
     // Objects were flushed and committed by scanDataset before the snapshot that references them appears.
     // The three files at once: their fsyncs overlap (one journal commit instead of six, where the
     // file system batches them). All settle before a failure is thrown, so the clean-up of tmp

@@ -241,10 +241,12 @@ export async function indexForSeal(o: { dir: string; manifestPath: string; rules
  * — a link, a folder, another size, other bytes — is replaced by the checked copy (a folder removed
  * first), and its digest returned.
  * @param objects each index file's path and the digest it was checked to have
+ * @param markers the store is an S3 store's working copy (seal): an empty regular file there is the
+ *   session's marker of an object the bucket holds (remote-session.ts, `markPresent`), kept as it is
  * @returns the digests of the objects replaced
  * @throws SnapError `IO_ERROR`
  */
-export async function storeIndexObjects(store: Store, objects: SealRecords['objects'], check: 'size' | 'content' = 'size'): Promise<string[]> {
+export async function storeIndexObjects(store: Store, objects: SealRecords['objects'], check: 'size' | 'content' = 'size', markers = false): Promise<string[]> {
   const dirs = new Set<string>();
   const replaced: string[] = [];
   for (const o of objects) {
@@ -256,7 +258,8 @@ export async function storeIndexObjects(store: Store, objects: SealRecords['obje
         throw e;
       });
       if (there) {
-        if (there.isFile() && there.size === (await fsp.stat(o.path)).size && (check === 'size' || (await sameBytes(target, o.path)))) {
+        const marker = markers && there.isFile() && there.size === 0;
+        if (marker || (there.isFile() && there.size === (await fsp.stat(o.path)).size && (check === 'size' || (await sameBytes(target, o.path))))) {
           await fsp.rm(o.path, { force: true });
           continue;
         }

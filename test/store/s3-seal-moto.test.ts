@@ -45,6 +45,23 @@ describe('sealing into an S3 store (moto)', () => {
     expect((await run(['fsck', '--store', store])).code).toBe(0);
   }, 120_000);
 
+  it('an unchanged second seal with a record set takes its parent\'s record index objects as present: none is named mended, no note, nothing uploaded', async () => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'plain');
+    const store = `s3://${bucket}/st`;
+    const data = await makeTree({ 'train.csv': 'id,y\n1,a\n2,b\n' });
+    const rule = ['--records', 'train.csv key=id label=y'];
+    const first = await run(['seal', data, '--as', 'ds@v1', '--key', kp.key, '--store', store, ...rule]);
+    expect([first.code, first.json.mendedObjects]).toEqual([0, []]);
+    const before = (await allVersions(c, bucket, 'st/objects/')).length;
+    // The parent's index and summary are empty markers in the second seal's working copy.
+    const second = await run(['seal', data, '--as', 'ds@v2', '--key', kp.key, '--store', store, ...rule]);
+    expect([second.code, second.json.newObjects, second.json.mendedObjects]).toEqual([0, 0, []]);
+    expect(second.stderr).not.toMatch(/replaced/);
+    expect((await allVersions(c, bucket, 'st/objects/')).length).toBe(before);
+    expect((await run(['fsck', '--store', store])).code).toBe(0);
+  }, 120_000);
+
   it('an object deleted from the bucket is stored again by the next seal, although the parent names it (small and large files)', async () => {
     const c = clientFor(server);
     const bucket = await newBucket(c, 'plain');
