@@ -9,6 +9,7 @@ import { runCli } from '../../src/cli/run.js';
 import { COMMANDS, commandName } from '../../src/cli/commands/index.js';
 import { snapBin } from '../helpers/tree.js';
 import { yargs } from '../../src/cli/yargs.js';
+import { MAX_UNREFERENCED_OBJECTS_READ } from '../../src/store/remote-session.js';
 
 /** The trust flags of verify, import and restore (src/cli/trust-args.ts). */
 const TRUST = ['pubkey', 'threshold', 'policy', 'root', 'policy-name', 'state-dir', 'revocations'];
@@ -187,6 +188,12 @@ describe('snap COMMAND --help', () => {
       });
     });
   }
+
+  it('fsck says what it re-hashes in an S3 store (the objects no snapshot names up to MAX_UNREFERENCED_OBJECTS_READ) and what a repair stopped by a signal names', async () => {
+    const text = (await helpAt(['fsck', '--help'], 300)).text.replace(/\s+/g, ' ');
+    expect(text).toContain(`in an S3 store, of the objects no snapshot names only the first ${MAX_UNREFERENCED_OBJECTS_READ.toLocaleString('en-US')}, the others counted`);
+    expect(text).toContain('stopped by Ctrl-C or SIGTERM, it names the objects it had put back, which stay');
+  });
 
   it('refuses a flag the command does not take: exit 2', async () => {
     for (const args of [['list', '--jobs', '2'], ['show', 'x@v1', '-q'], ['keygen', 'k', '--store', '/tmp']]) {

@@ -120,13 +120,13 @@ export const fsckCommand: CommandSpec = {
         .option('clean', { type: 'boolean', describe: 'first remove what stopped or killed commands left: a dead process\'s lock, files in STORE/tmp (in an S3 store: staged files no commit names), under the store lock' })
         .option('repair-from', { type: 'string', requiresArg: true, describe: 'put back every corrupt or missing object from FILE.snap.tar or another store (each checked against its digest)' })
         .epilog(
-          'Re-hashes every object (its SHA-256 must be its name); checks that each snapshot\'s envelope and ' +
+          'Re-hashes every object (its SHA-256 must be its name; in an S3 store, of the objects no snapshot names only the first 1,000, the others counted); checks that each snapshot\'s envelope and ' +
             'statement parse and agree, that its manifest matches the statement\'s digest, Merkle root and counts, and ' +
             'that every file it lists has its object (not for --manifest-only snapshots). Needs no keys: it checks ' +
             'internal consistency, not trust (use "snap verify --pubkey" for that). Leftovers of stopped or killed ' +
             'commands (a stale lock, files in STORE/tmp) are warnings, removed by --clean. --repair-from replaces ' +
             'damaged objects with copies whose bytes hash to their names (the source\'s signature is not needed), ' +
-            'never snapshot files, then checks again. Exit 0 clean, 1 corruption (left), 3 no store or source.\n', // a blank line before the exit codes (run.ts)
+            'never snapshot files, then checks again; stopped by Ctrl-C or SIGTERM, it names the objects it had put back, which stay. Exit 0 clean, 1 corruption (left), 3 no store or source.\n', // a blank line before the exit codes (run.ts)
         ),
       [
         ['$0 fsck --store /data/snap', 'exit 1 and name every corrupt or missing object'],
