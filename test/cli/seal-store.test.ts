@@ -194,6 +194,19 @@ describe('an object planted in the store under the digest of a file not yet seal
     expect(f.code, f.stdout).toBe(0);
   });
 
+  it('with --manifest-only too, which keeps record indexes: the replaced index object is named in --json mendedObjects, as on stderr and in the audit line', async () => {
+    const store = await newStorePath();
+    expect((await snapJson(sealArgs(await makeTree({ 'other.txt': 'x' }), store))).code).toBe(0);
+    const obj = join(store, 'objects', 'sha256', EXAMPLE.indexSha256.slice(0, 2), EXAMPLE.indexSha256.slice(2));
+    await fsp.mkdir(join(obj, '..'), { recursive: true });
+    await fsp.writeFile(obj, 'planted', { mode: 0o444 });
+    const r = await snapJson([...sealArgs(await makeTree({ 'train.csv': TRAIN_CSV }), store), '--manifest-only', '--records', 'train.csv key=id label=label']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`was replaced from it: ${EXAMPLE.indexSha256}`);
+    expect(r.json.mendedObjects).toEqual([EXAMPLE.indexSha256]);
+    expect(await sha256File(obj)).toBe(EXAMPLE.indexSha256);
+  });
+
   it('says so in words on stderr, naming the object; an unchanged second seal mends nothing', async () => {
     const store = await newStorePath();
     const data = await makeTree({ 'new.txt': 'the real bytes\n' });

@@ -85,7 +85,7 @@ async function cmdSeal(a: Args, io: CliIo): Promise<number> {
   }
   if (a.json) {
     jsonOut(io, {
-      ...sealedJson(r), newObjects: r.newObjects, newObjectBytes: r.newObjectBytes, ...(scan || manifestOnly ? {} : { mendedObjects: r.mendedObjects }),
+      ...sealedJson(r), newObjects: r.newObjects, newObjectBytes: r.newObjectBytes, mendedObjects: r.mendedObjects, // --manifest-only keeps record indexes, which may be mended too
       seconds: Number(r.seconds.toFixed(3)), store, storeCreated: r.storeCreated, manifestOnly, ...(r.records ? { records: r.records } : {}), ...(r.incremental ? { incremental: r.incremental } : {}),
       ...(r.recordSetsNotKept ? { recordSetsNotKept: r.recordSetsNotKept } : {}), log,
     });
