@@ -10,6 +10,7 @@ import { COMMANDS, commandName } from '../../src/cli/commands/index.js';
 import { snapBin } from '../helpers/tree.js';
 import { yargs } from '../../src/cli/yargs.js';
 import { MAX_UNREFERENCED_OBJECTS_READ } from '../../src/store/remote-session.js';
+import { RECORD_ROW_LISTS } from '../../src/report/incident-facts.js';
 
 /** The trust flags of verify, import and restore (src/cli/trust-args.ts). */
 const TRUST = ['pubkey', 'threshold', 'policy', 'root', 'policy-name', 'state-dir', 'revocations'];
@@ -193,6 +194,11 @@ describe('snap COMMAND --help', () => {
     const text = (await helpAt(['fsck', '--help'], 300)).text.replace(/\s+/g, ' ');
     expect(text).toContain(`in an S3 store, of the objects no snapshot names only the first ${MAX_UNREFERENCED_OBJECTS_READ.toLocaleString('en-US')}, the others counted`);
     expect(text).toContain('stopped by Ctrl-C or SIGTERM, it names the objects it had put back, which stay');
+  });
+
+  it('report says that the record lists of all sets share RECORD_ROW_LISTS × --max-items rows', async () => {
+    const text = (await helpAt(['report', '--help'], 300)).text.replace(/\s+/g, ' ');
+    expect(text).toContain(`the record lists of all record sets share ${RECORD_ROW_LISTS} × that many rows`);
   });
 
   it('refuses a flag the command does not take: exit 2', async () => {

@@ -124,7 +124,7 @@ export const reportCommand: CommandSpec = {
         .positional('b', { type: 'string', describe: 'the side under suspicion: a ref, an archive, a folder, or s3://BUCKET/PREFIX' })
         .option('out', { alias: 'o', type: 'string', requiresArg: true, demandOption: true, describe: 'the report file to write (replaced whole); - for standard output' })
         .option('format', { type: 'string', choices: REPORT_FORMATS as unknown as string[], describe: 'html (one self-contained page) or markdown (a CI job summary); default: markdown for -o *.md, else html' })
-        .option('max-items', wholeNumberOption('max-items', `how many of each kind of change to list, 1 to ${MAX_MAX_ITEMS} (default ${DEFAULT_MAX_ITEMS}; the rest are counted)`, 1, MAX_MAX_ITEMS, DEFAULT_MAX_ITEMS))
+        .option('max-items', wholeNumberOption('max-items', `how many of each kind of change to list, 1 to ${MAX_MAX_ITEMS} (default ${DEFAULT_MAX_ITEMS}; the rest are counted); the record lists of all record sets share 4 × that many rows`, 1, MAX_MAX_ITEMS, DEFAULT_MAX_ITEMS))
         .option('drill', { type: 'string', requiresArg: true, describe: 'report a poisoning drill instead: the JSON file of snap drill --json' }),
       [
         ['$0 report spam@v1 spam@v2 -o incident.html --pubkey ci.pub', 'one page to read and forward: verdict, signers, changes, label chart, the restore command'],
