@@ -42,7 +42,7 @@ import { leaveNothing } from '../io/interrupt.js';
 import { setObjectSink, type ObjectSink } from '../io/object-sink.js';
 import { LocalBackend, splitLogLines } from './local.js';
 import { SNAPSHOT_FILE_NAMES, changedFileText, type ChangedFile, type Retention, type SnapshotFiles } from './backend.js';
-import { ListObjectVersionsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { MAX_JUNK_KEYS_KEPT, mapLimit, s3Error, wrongSize, type S3Backend } from './s3.js';
 import { clearStagedLeftovers, findStagedLeftovers } from './s3-leftovers.js';
 import type { CleanResult, Leftover } from '../io/leftovers.js';
@@ -895,18 +895,11 @@ function fileStrays(remote: S3Backend): string[] {
  * @throws SnapError `IO_ERROR` (the listing failed)
  */
 async function* objectListing(remote: S3Backend): AsyncGenerator<{ hex: string; size: number } | { stray: string }> {
-  let token: string | undefined;
-  do {
-    const r = await remote.client.send(new ListObjectsV2Command({ Bucket: remote.where.bucket, Prefix: `${remote.where.prefix}objects/`, ...(token ? { ContinuationToken: token } : {}) })).catch((e: unknown) => {
-      throw s3Error(e, 'list objects/');
-    });
-    for (const o of r.Contents ?? []) {
-      const rel = (o.Key ?? '').slice(remote.where.prefix.length);
-      const m = /^objects\/sha256\/([0-9a-f]{2})\/([0-9a-f]{62})$/.exec(rel);
-      yield m ? { hex: (m[1] as string) + (m[2] as string), size: o.Size ?? 0 } : { stray: rel };
-    }
-    token = r.IsTruncated ? r.NextContinuationToken : undefined;
-  } while (token);
+  for await (const o of remote.listEntries(`${remote.where.prefix}objects/`)) {
+    const rel = o.key.slice(remote.where.prefix.length);
+    const m = /^objects\/sha256\/([0-9a-f]{2})\/([0-9a-f]{62})$/.exec(rel);
+    yield m ? { hex: (m[1] as string) + (m[2] as string), size: o.size } : { stray: rel };
+  }
 }
 
 /**

@@ -14,7 +14,7 @@
  *
  * Stale lock objects need no cleaning: taking the lock removes them (§23.4).
  */
-import { DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { isSnapError } from '../core/errors.js';
 import type { CleanResult, Leftover } from '../io/leftovers.js';
 import { LOCK_STALE_MS, s3Error, type S3Backend } from './s3.js';
@@ -45,18 +45,6 @@ export const MAX_COMMIT_LOOKUPS = 1000;
 /** Options of a scan: `maxLookups` (default {@link MAX_COMMIT_LOOKUPS}), for tests. */
 export interface StagedScanOptions {
   maxLookups?: number;
-}
-
-/** Every key under `prefix`, its size in bytes and when the server last wrote it (ms; ListObjectsV2, paged, in key order). */
-async function* listed(remote: S3Backend, prefix: string): AsyncIterable<{ key: string; size: number; modified?: number }> {
-  let token: string | undefined;
-  do {
-    const r = await remote.client.send(new ListObjectsV2Command({ Bucket: remote.where.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) })).catch((e: unknown) => {
-      throw s3Error(e, `list ${prefix}`);
-    });
-    for (const o of r.Contents ?? []) if (o.Key) yield { key: o.Key, size: o.Size ?? 0, ...(o.LastModified ? { modified: o.LastModified.getTime() } : {}) };
-    token = r.IsTruncated ? r.NextContinuationToken : undefined;
-  } while (token);
 }
 
 /**
@@ -100,7 +88,7 @@ async function forEachStaged(remote: S3Backend, now: number, each: (leftover: Le
         : `snapshots/${x.g}/: the staged files of a seal of ${ref} that stopped before its commit${removable ? '' : ` (written ${Math.round(age / 1000)} s ago: kept until ${STAGED_MIN_AGE_MS / 60_000} minutes old, in case that seal is still committing)`}`;
     await each({ kind: 'staged', path: `snapshots/${x.g}/`, bytes: x.bytes, entries: x.keys, removable, message }, `${base}${x.g}/`);
   };
-  for await (const o of listed(remote, base)) {
+  for await (const o of remote.listEntries(base)) {
     const m = /^([^/]+\/[^/]+)\/staged\/([0-9a-f]{32})\/[^/]+$/.exec(o.key.slice(base.length));
     if (!m) continue;
     const g = `${m[1]}/staged/${m[2]}`;
@@ -188,14 +176,14 @@ export async function clearStagedLeftovers(remote: S3Backend, now = Date.now(), 
     if (!l.removable) return keep(l);
     let lockedUntil: Date | undefined;
     if (locking) {
-      for await (const o of listed(remote, prefix)) {
+      for await (const o of remote.listEntries(prefix)) {
         if (o.key.slice(prefix.length).includes('/')) continue; // not one of the folder's files
         const r = await remote.retentionOf(o.key);
         if (r && r.until.getTime() > now && (!lockedUntil || r.until > lockedUntil)) lockedUntil = r.until;
       }
     }
     if (lockedUntil) return keep({ ...l, removable: false, message: `${l.message}; locked until ${lockedUntil.toISOString()}, so kept` });
-    for await (const o of listed(remote, prefix)) {
+    for await (const o of remote.listEntries(prefix)) {
       // Only the folder's own files (`…/staged/<token>/FILE`), as found: not a key nested deeper.
       if (o.key.slice(prefix.length).includes('/')) continue;
       await remote.client.send(new DeleteObjectCommand({ Bucket: remote.where.bucket, Key: o.key })).catch((e: unknown) => {

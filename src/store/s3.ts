@@ -270,6 +270,13 @@ export interface S3Counters {
   objectsPresent: number;
 }
 
+/** A key of a listing: the whole key, its size in bytes, and when the server last wrote it (ms since the epoch, when the listing says). */
+export interface ListedKey {
+  key: string;
+  size: number;
+  modified?: number;
+}
+
 /** An S3 bucket prefix as a {@link StoreBackend}. */
 export class S3Backend implements StoreBackend {
   readonly kind = 's3' as const;
@@ -532,25 +539,16 @@ export class S3Backend implements StoreBackend {
    */
   async *objectPages(): AsyncIterable<{ objects: { hex: string; size: number }[]; last: string; more: boolean }> {
     const base = this.key('objects/sha256/');
-    let token: string | undefined;
-    do {
-      let r;
-      try {
-        r = await this.client.send(new ListObjectsV2Command({ Bucket: this.where.bucket, Prefix: base, ...(token ? { ContinuationToken: token } : {}) }));
-      } catch (e) {
-        throw s3Error(e, `list ${base}`);
-      }
+    for await (const page of this.listPages(base)) {
       const objects: { hex: string; size: number }[] = [];
       let last = '';
-      for (const o of r.Contents ?? []) {
-        if (!o.Key) continue;
-        last = o.Key.slice(base.length);
+      for (const o of page.entries) {
+        last = o.key.slice(base.length);
         const m = /^([0-9a-f]{2})\/([0-9a-f]{62})$/.exec(last);
-        if (m) objects.push({ hex: (m[1] as string) + (m[2] as string), size: o.Size ?? 0 });
+        if (m) objects.push({ hex: (m[1] as string) + (m[2] as string), size: o.size });
       }
-      token = r.IsTruncated ? r.NextContinuationToken : undefined;
-      yield { objects, last, more: token !== undefined };
-    } while (token);
+      yield { objects, last, more: page.more };
+    }
   }
 
   /** The size in bytes of the object `hex` (a HEAD), `undefined` when the bucket has none. */
@@ -565,9 +563,20 @@ export class S3Backend implements StoreBackend {
 
   /**
    * Every key under `prefix`, its size in bytes and when the server last wrote it (ms since the
-   * epoch by the server's clock; undefined when the listing does not say), ListObjectsV2, paged.
+   * epoch by the server's clock; undefined when the listing does not say), ListObjectsV2, paged, in
+   * key order; nothing is held past the page being read.
+   * @throws SnapError `IO_ERROR` (a listing failed)
    */
-  private async *listEntries(prefix: string): AsyncIterable<{ key: string; size: number; modified?: number }> {
+  async *listEntries(prefix: string): AsyncIterable<ListedKey> {
+    for await (const page of this.listPages(prefix)) yield* page.entries;
+  }
+
+  /**
+   * The keys under `prefix` one ListObjectsV2 page (at most 1,000 keys) at a time, in key order, as
+   * {@link listEntries} gives them; `more` when another page follows.
+   * @throws SnapError `IO_ERROR` (a listing failed)
+   */
+  private async *listPages(prefix: string): AsyncIterable<{ entries: ListedKey[]; more: boolean }> {
     let token: string | undefined;
     do {
       let r;
@@ -576,12 +585,14 @@ export class S3Backend implements StoreBackend {
       } catch (e) {
         throw s3Error(e, `list ${prefix}`);
       }
+      const entries: ListedKey[] = [];
       for (const o of r.Contents ?? []) {
         if (!o.Key) continue;
         const modified = o.LastModified ? new Date(o.LastModified).getTime() : NaN;
-        yield { key: o.Key, size: o.Size ?? 0, ...(Number.isFinite(modified) ? { modified } : {}) };
+        entries.push({ key: o.Key, size: o.Size ?? 0, ...(Number.isFinite(modified) ? { modified } : {}) });
       }
       token = r.IsTruncated ? r.NextContinuationToken : undefined;
+      yield { entries, more: token !== undefined };
     } while (token);
   }
 
