@@ -329,6 +329,28 @@ describe('reading from an S3 store (moto) without copying the store', { retry: 1
     const rep = (results.s3 as { json: { repair: { repaired: { sha256: string; was: string }[] } } }[])[0]?.json.repair;
     expect(rep?.repaired.map((o) => [o.sha256, o.was]).sort()).toEqual([[alpha, 'corrupt'], [bravo, 'missing']].sort());
   }, 180_000);
+  it('import into an S3 store keeps an object the bucket holds with the member\'s size, as seal does (it reads no object of the bucket): fsck fails on it, and fsck --repair-from FILE puts it back', async () => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'plain');
+    const store = `s3://${bucket}/st`;
+    const work = await tempDir('snap-s3read-');
+    const local = join(work, 'local');
+    const tar = join(work, 'ds@v1.snap.tar');
+    expectOk(await run(['seal', await makeTree({ 'a.txt': 'alpha\n' }), '--as', 'ds@v1', '--key', kp.key, '--store', local]));
+    expectOk(await run(['export', 'ds@v1', '-o', tar, '--store', local]));
+    const alpha = sha('alpha\n');
+    // Planted by someone who can write the bucket, with the size of the real bytes.
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: `st/objects/sha256/${alpha.slice(0, 2)}/${alpha.slice(2)}`, Body: 'ALPHA\n' }));
+    const i = await run(['import', tar, '--pubkey', kp.pub, '--store', store]);
+    expect([i.code, i.json.mendedObjects]).toEqual([0, []]);
+    const f = await run(['fsck', '--store', store]);
+    expect(f.code).toBe(1);
+    expectOk(await run(['fsck', '--repair-from', tar, '--store', store]));
+    const out = join(work, 'out');
+    expectOk(await run(['restore', 'ds@v1', out, '--pubkey', kp.pub, '--store', store]));
+    expect(await fsp.readFile(join(out, 'a.txt'), 'utf8')).toBe('alpha\n');
+  }, 120_000);
+
   it('fsck reports the staged files no commit names as leftovers, and fsck --clean removes those of a lost commit, never a committed snapshot\'s files or an object', async () => {
     const { s3, bucket } = await twoStores();
     const c = clientFor(server);
