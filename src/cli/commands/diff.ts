@@ -146,8 +146,8 @@ export const diffCommand: CommandSpec = {
   builder: (y) =>
     withExamples(
       commonFlags(y, { store: true, jobs: true })
-        .positional('a', { type: 'string', describe: 'the old side: a ref (NAME@VERSION, snapshot id), a NAME@VERSION.snap.tar archive, a folder, or s3://BUCKET/PREFIX (a dataset in S3)' })
-        .positional('b', { type: 'string', describe: 'the new side: a ref (NAME@VERSION, snapshot id), a NAME@VERSION.snap.tar archive, a folder, or s3://BUCKET/PREFIX (a dataset in S3)' })
+        .positional('a', { type: 'string', describe: 'the old side: a ref (NAME@VERSION, snapshot id), a NAME@VERSION.snap.tar archive, a folder, or s3://BUCKET/PREFIX (a dataset in S3); a folder that holds a snapshot\'s statement.json, envelope.json and manifest.jsonl besides other entries is refused (REF_AMBIGUOUS): name that snapshot by its ref' })
+        .positional('b', { type: 'string', describe: 'the new side: the same kinds as A' })
         .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: 'check each snapshot or archive side\'s signers against these public keys (repeatable): exit 1 if a side is not trusted' })
         .option('no-records', { type: 'boolean', describe: 'compare files only, not the records of record sets' }),
       [
