@@ -5,13 +5,11 @@
  * share), and per folder — ext4 and F2FS fold case only in folders that carry the attribute.
  */
 import { promises as fsp } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { NameFolding } from '../core/name-folding.js';
 import { ioError } from './errors.js';
+import { CANNOT_HOLD, probeName } from './name-probe.js';
 
-/** Probe names: `.snap-probe.<12 hex>.<suffix>`, never a name a snapshot file is written under (those are `.snap-restore.<12 hex>.tmp`). */
-const PROBE_PREFIX = '.snap-probe.';
 /** The name created and its case twin (ASCII: any file system can hold both). */
 const CASE_PROBE = ['a', 'A'] as const;
 /** The name created, in NFC (`é`, U+00E9), and its canonical twin in NFD (`e` + U+0301). */
@@ -28,8 +26,7 @@ async function foldsTo(dir: string, base: string, made: string, twin: string): P
   try {
     fh = await fsp.open(path, 'wx', 0o600); // O_CREAT | O_EXCL: never an existing file
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EPERM' || code === 'EINVAL' || code === 'EILSEQ' || code === 'ENAMETOOLONG') return false;
+    if (CANNOT_HOLD.has((e as NodeJS.ErrnoException).code ?? '')) return false;
     throw ioError(e, dir, 'cannot probe how the target folder folds names');
   }
   await fh.close();
@@ -47,12 +44,12 @@ async function foldsTo(dir: string, base: string, made: string, twin: string): P
 
 /**
  * How the file system of `dir` folds names: a probe file is created (O_EXCL, mode 0600) under a
- * random `.snap-probe.` name, its case twin and its NFD twin are looked up, and it is removed.
+ * probe name (`probeName`), its case twin and its NFD twin are looked up, and it is removed.
  * @param dir an existing folder the caller may write in (restore: its private, empty target)
  * @throws SnapError `NOT_FOUND` | `DISK_FULL` | `IO_ERROR` when the folder cannot be written or read
  */
 export async function probeNameFolding(dir: string): Promise<NameFolding> {
-  const base = `${PROBE_PREFIX}${randomBytes(6).toString('hex')}.`;
+  const base = probeName('');
   return {
     case: await foldsTo(dir, base, CASE_PROBE[0], CASE_PROBE[1]),
     normalization: await foldsTo(dir, base, NORMALIZATION_PROBE[0], NORMALIZATION_PROBE[1]),

@@ -11,10 +11,17 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { ioError } from './errors.js';
 
-/** The probe folder: `.snap-probe.<12 hex>.names`, as the other probes' names (io/symlink-probe.ts), never a name a snapshot file is written under. */
-const PROBE_PREFIX = '.snap-probe.';
+/**
+ * A new probe name, `.snap-probe.<12 random hex>.SUFFIX`: every probe restore makes in its target
+ * (this folder of names, the symbolic link of io/symlink-probe.ts, the files of io/name-folding.ts)
+ * is named so, never a name a snapshot file is written under (those are `.snap-restore.<12 hex>.tmp`).
+ */
+export function probeName(suffix: string): string {
+  return `.snap-probe.${randomBytes(6).toString('hex')}.${suffix}`;
+}
+
 /** What creating a file says when the file system cannot hold its name (FAT through fusefat: EPERM; the kernel's FAT and NTFS: EINVAL; APFS: EILSEQ; any: ENAMETOOLONG). */
-const CANNOT_HOLD = new Set(['EPERM', 'EINVAL', 'EILSEQ', 'ENAMETOOLONG']);
+export const CANNOT_HOLD: ReadonlySet<string> = new Set(['EPERM', 'EINVAL', 'EILSEQ', 'ENAMETOOLONG']);
 
 /**
  * Which of `names` the file system of `dir` cannot hold: a probe folder (mode 0700) is made under a
@@ -28,7 +35,7 @@ const CANNOT_HOLD = new Set(['EPERM', 'EINVAL', 'EILSEQ', 'ENAMETOOLONG']);
  */
 export async function probeNames(dir: string, names: readonly string[]): Promise<(string | undefined)[]> {
   const what = 'cannot probe which names the target folder can hold';
-  const folder = join(dir, `${PROBE_PREFIX}${randomBytes(6).toString('hex')}.names`);
+  const folder = join(dir, probeName('names'));
   try {
     await fsp.mkdir(folder, { mode: 0o700 });
   } catch (e) {

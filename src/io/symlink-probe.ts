@@ -5,26 +5,24 @@
  * snapshot that holds links, instead of failing on the first link once every file is written.
  */
 import { promises as fsp } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { ioError } from './errors.js';
+import { probeName } from './name-probe.js';
 
-/** Probe names: `.snap-probe.<12 hex>.link`, as the name-folding probe's (io/name-folding.ts), never a name a snapshot file is written under. */
-const PROBE_PREFIX = '.snap-probe.';
 /** What symlink(2) says on a file system without symbolic links (Linux: EPERM; FUSE without the operation: ENOSYS; others: EOPNOTSUPP). */
 const NO_SYMLINKS = new Set(['EPERM', 'ENOSYS', 'ENOTSUP', 'EOPNOTSUPP']);
 
 /**
  * Whether the file system of `dir` can hold symbolic links: a probe link (to a name that does not
- * exist: nothing is ever reached through it) is made under a random `.snap-probe.` name and removed.
+ * exist: nothing is ever reached through it) is made under a probe name (`probeName`) and removed.
  * @param dir an existing folder the caller may write in (restore: its private, empty target)
  * @returns false when symlink(2) fails with EPERM, ENOSYS, ENOTSUP or EOPNOTSUPP
  * @throws SnapError `NOT_FOUND` | `DISK_FULL` | `IO_ERROR` when the folder cannot be written otherwise
  */
 export async function probeSymlinks(dir: string): Promise<boolean> {
-  const path = join(dir, `${PROBE_PREFIX}${randomBytes(6).toString('hex')}.link`);
+  const path = join(dir, probeName('link'));
   try {
-    await fsp.symlink(`${PROBE_PREFIX}target`, path);
+    await fsp.symlink(probeName('target'), path);
   } catch (e) {
     if (NO_SYMLINKS.has((e as NodeJS.ErrnoException).code ?? '')) return false;
     throw ioError(e, dir, 'cannot probe whether the target folder can hold symbolic links');
