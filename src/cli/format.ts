@@ -92,3 +92,22 @@ export function archiveSidesNote(archiveSides: readonly ('a' | 'b')[]): string |
     ? `(${archiveSides[0]} is a .snap.tar archive: its signed manifest was compared, not the bytes of its data members; "snap verify FILE --pubkey KEY.pub" checks those)`
     : '(a and b are .snap.tar archives: their signed manifests were compared, not the bytes of their data members; "snap verify FILE --pubkey KEY.pub" checks those)';
 }
+
+/** How many mended objects a note names by digest (the rest are counted; `--json` lists every one). */
+const MENDED_NAMED = 20;
+
+/**
+ * The note of `seal` and `import` on objects already in the store that were replaced (their
+ * `mendedObjects`, 64-hex digests): `note: N objects already in the store WHY and were replaced
+ * FROM: D1, D2, … and K more (--json lists them all)`, naming the first {@link MENDED_NAMED};
+ * undefined when there are none.
+ * @param why what was wrong with them, singular and plural (`['was not the size …', 'were not the size …']`)
+ * @param from where the good bytes came from (`it`, `the archive`)
+ */
+export function mendedObjectsNote(mended: readonly string[], why: readonly [string, string], from: string): string | undefined {
+  const n = mended.length;
+  if (n === 0) return undefined;
+  const named = mended.slice(0, MENDED_NAMED).join(', ') + (n > MENDED_NAMED ? `, and ${n - MENDED_NAMED} more (--json lists them all)` : '');
+  return `note: ${n === 1 ? '1 object' : `${n} objects`} already in the store ${n === 1 ? why[0] : why[1]} and ${n === 1 ? 'was' : 'were'} replaced from ${from}: ${named}\n`;
+}
+

@@ -6,15 +6,13 @@ import { escapeForTerminal as shown } from '../../core/display.js';
 import { storePath } from '../../io/store.js';
 import { importArchive } from '../../ops/archive.js';
 import { EXIT_OK } from '../exit-codes.js';
-import { formatBytes, plural, shortKeyid } from '../format.js';
+import { formatBytes, mendedObjectsNote, plural, shortKeyid } from '../format.js';
 import { withProgress } from '../progress.js';
 import { trustOptions, trustSetup } from '../trust-args.js';
 import { importRevocationFile } from './import-revocation.js';
 import { expiredKeysValidAt } from '../../core/policy.js';
 import { jsonOut, commonFlags, announceNewStore, type Args, type CliIo, type CommandSpec, audit, auditErrors, withExamples } from '../common.js';
 
-/** How many mended objects the note names by digest (the rest are counted; `--json` lists every one). */
-const MENDED_NAMED = 20;
 
 async function cmdImport(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
@@ -32,11 +30,8 @@ async function cmdImport(a: Args, io: CliIo): Promise<number> {
   const signers = r.signers.map((x) => ({ keyid: x.keyid, trusted: x.trusted, ...(x.reason ? { reason: x.reason } : {}) }));
   const details = { ...(r.alreadyPresent ? { alreadyPresent: true } : {}), ...(r.mendedObjects.length > 0 ? { mendedObjects: r.mendedObjects.length } : {}) };
   const log = await audit(io, store, { command: 'import', ref: r.ref, snapshot: r.snapshot, outcome: 'ok', ...(Object.keys(details).length > 0 ? { details } : {}) }, { quiet: !!a.quiet });
-  const m = r.mendedObjects;
-  if (m.length > 0 && !a.quiet) {
-    const named = m.slice(0, MENDED_NAMED).join(', ') + (m.length > MENDED_NAMED ? `, and ${m.length - MENDED_NAMED} more (--json lists them all)` : '');
-    io.stderr.write(`note: ${m.length === 1 ? '1 object' : `${m.length} objects`} already in the store did not hold ${m.length === 1 ? 'its' : 'their'} bytes and ${m.length === 1 ? 'was' : 'were'} replaced from the archive: ${named}\n`);
-  }
+  const mended = mendedObjectsNote(r.mendedObjects, ['did not hold its bytes', 'did not hold their bytes'], 'the archive');
+  if (mended && !a.quiet) io.stderr.write(mended);
   if (a.json) {
     jsonOut(io, {
       log,

@@ -7,7 +7,7 @@ import { seal } from '../../ops/seal.js';
 import type { PrivateKey } from '../../core/keys.js';
 import { escapeForTerminal as shown } from '../../core/display.js';
 import { EXIT_OK } from '../exit-codes.js';
-import { formatBytes, plural } from '../format.js';
+import { formatBytes, mendedObjectsNote, plural } from '../format.js';
 import { withProgress } from '../progress.js';
 import { parseExpiry } from '../../core/durations.js';
 import { sealedJson, sealedLines } from '../sealed.js';
@@ -43,9 +43,6 @@ export function recordRulesOf(a: Args) {
   return list.length > 0 ? list.map(parseRuleFlag) : undefined;
 }
 
-/** How many mended objects the note names by digest (the rest are counted; `--json` lists every one). */
-const MENDED_NAMED = 20;
-
 async function cmdSeal(a: Args, io: CliIo): Promise<number> {
   const scan = await s3Scan(a, io);
   // Straight into an archive, no store (its code, with tar-stream, loaded only then).
@@ -78,11 +75,8 @@ async function cmdSeal(a: Args, io: CliIo): Promise<number> {
   );
   announceNewStore(io, r.storeCreated, store);
   const log = await audit(io, store, { command: 'seal', ref: r.ref, snapshot: r.snapshot, outcome: 'ok', ...(r.mendedObjects.length > 0 ? { details: { mendedObjects: r.mendedObjects.length } } : {}) }, { quiet: !!a.quiet });
-  const m = r.mendedObjects;
-  if (m.length > 0 && !a.quiet) {
-    const named = m.slice(0, MENDED_NAMED).join(', ') + (m.length > MENDED_NAMED ? `, and ${m.length - MENDED_NAMED} more (--json lists them all)` : '');
-    io.stderr.write(`note: ${m.length === 1 ? '1 object' : `${m.length} objects`} already in the store ${m.length === 1 ? 'was' : 'were'} not the size of the file sealed under ${m.length === 1 ? 'its' : 'their'} digest and ${m.length === 1 ? 'was' : 'were'} replaced from it: ${named}\n`);
-  }
+  const mended = mendedObjectsNote(r.mendedObjects, ['was not the size of the file sealed under its digest', 'were not the size of the file sealed under their digest'], 'it');
+  if (mended && !a.quiet) io.stderr.write(mended);
   if (a.json) {
     jsonOut(io, {
       ...sealedJson(r), newObjects: r.newObjects, newObjectBytes: r.newObjectBytes, mendedObjects: r.mendedObjects, // --manifest-only keeps record indexes, which may be mended too
