@@ -692,6 +692,7 @@ async function compareOrStage(item: ArchiveFileItem, present: number | 'damaged'
           continue;
         }
         out = openSync(tmp, 'wx', 0o444);
+        if (process.env.SNAP_TEST_CHANGE_OBJECT_BEFORE_COPY === obj && pos > 0) changeFirstByteForTest(obj);
         for (let at = 0; at < pos; at += WRITE_SLICE) write(readAt(fd as number, at, Math.min(WRITE_SLICE, pos - at)));
       }
       write(chunk);
@@ -704,6 +705,23 @@ async function compareOrStage(item: ArchiveFileItem, present: number | 'damaged'
     if (out !== undefined) closeSync(out);
   }
   return out === undefined ? undefined : { sha256: h.digest('hex') };
+}
+
+/**
+ * Test hook (SNAP_TEST_CHANGE_OBJECT_BEFORE_COPY = an object's path): flip the first byte of the
+ * object in place, as someone writing the store between import's comparison of the object and its
+ * copy of the matching start would; proves that such a copy is refused, not stored.
+ */
+function changeFirstByteForTest(obj: string): void {
+  const fd = openSync(obj, 'r+');
+  try {
+    const b = Buffer.alloc(1);
+    readSync(fd, b, 0, 1, 0);
+    b[0] = (b[0] as number) ^ 0xff;
+    writeSync(fd, b, 0, 1, 0);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**

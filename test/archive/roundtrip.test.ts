@@ -210,6 +210,29 @@ describe('snap import', () => {
       expect((await fsp.stat(obj)).mode & 0o777).toBe(0o444);
     });
 
+    it('an object that changes between the comparison and the copy of its matching start is refused (OBJECT_CORRUPT, exit 1): nothing imported, no copy of it kept', async () => {
+      const big = randomBytes((3 << 20) + 11);
+      const { file, work } = await setup({ 'big.bin': big });
+      const store2 = join(work, 'store2');
+      expect((await snapJson(['seal', await makeTree({ 'same.bin': big }), '--as', 'other@v1', '--key', keys.key, '--store', store2])).code).toBe(0);
+      const hex = createHash('sha256').update(big).digest('hex');
+      const obj = join(store2, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2));
+      const bad = Buffer.from(big);
+      bad.writeUInt8(bad.readUInt8((2 << 20) + 5) ^ 0xff, (2 << 20) + 5);
+      await fsp.chmod(obj, 0o644);
+      await fsp.writeFile(obj, bad);
+      process.env.SNAP_TEST_CHANGE_OBJECT_BEFORE_COPY = obj;
+      try {
+        const r = await snapJson(['import', file, '--pubkey', keys.pub, '--store', store2]);
+        expect([r.code, r.json.error?.code], r.stderr).toEqual([1, 'OBJECT_CORRUPT']);
+        expect(r.json.error.message).toContain(`object ${hex} in ${store2} changed while import read it; nothing was imported`);
+      } finally {
+        delete process.env.SNAP_TEST_CHANGE_OBJECT_BEFORE_COPY;
+      }
+      expect(await exists(join(store2, 'snapshots', 'ds'))).toBe(false);
+      expect((await fsp.readdir(join(store2, 'tmp'))).filter((n) => !n.startsWith('.'))).toEqual([]);
+    });
+
     it('says so in words on stderr, naming the object', async () => {
       const { file, work } = await setup({ 'a.txt': 'shared' });
       const store2 = join(work, 'store2');
