@@ -52,7 +52,7 @@ import { probeNameFolding } from '../io/name-folding.js';
 import { probeSymlinks } from '../io/symlink-probe.js';
 import { NameTroubles, type NameTrouble } from '../core/name-trouble.js';
 import { probeNames } from '../io/name-probe.js';
-import type { FileEntry } from '../core/manifest.js';
+import { isSymlinkEntry, type FileEntry, type ManifestEntry } from '../core/manifest.js';
 import type { TrustedKey } from '../core/envelope.js';
 import type { ArchiveItem } from '../io/archive.js';
 import { checkedEntryRuns } from '../io/manifest-file.js';
@@ -253,22 +253,18 @@ async function refuseFoldedTwins(root: string, manifestPath: string, sourceName:
 /**
  * Step 1c: refuse a target whose file system cannot hold symbolic links (FAT, exFAT) when the
  * snapshot holds one — before any file is written, not at the first link once every file is. The
- * target is probed (`probeSymlinks`); only when it cannot hold links is the manifest read again.
+ * target is probed (`probeSymlinks`) only for a snapshot with a link (its first, noted as the
+ * manifest was checked).
  * @throws SnapError `TARGET_NO_SYMLINKS` (details: `path`, the snapshot's first link) | from the
- *   probe and the manifest (`DISK_FULL`, `IO_ERROR`, `MANIFEST_*`)
+ *   probe (`DISK_FULL`, `IO_ERROR`)
  */
-async function refuseLinksWhereNone(root: string, manifestPath: string, sourceName: string): Promise<void> {
-  if (await probeSymlinks(root)) return;
-  for await (const run of checkedEntryRuns(manifestPath)) {
-    for (const e of run) {
-      if (!('type' in e)) continue;
-      throw new SnapError(
-        'TARGET_NO_SYMLINKS',
-        `${escapePath(e.path)} is a symbolic link of ${escapeForTerminal(sourceName)}, but the file system of ${escapeForTerminal(root)} cannot hold symbolic links (FAT, exFAT, some network shares): restore into a folder on a file system that can — nothing was written`,
-        { path: e.path },
-      );
-    }
-  }
+async function refuseLinksWhereNone(root: string, firstLink: string | undefined, sourceName: string): Promise<void> {
+  if (firstLink === undefined || (await probeSymlinks(root))) return;
+  throw new SnapError(
+    'TARGET_NO_SYMLINKS',
+    `${escapePath(firstLink)} is a symbolic link of ${escapeForTerminal(sourceName)}, but the file system of ${escapeForTerminal(root)} cannot hold symbolic links (FAT, exFAT, some network shares): restore into a folder on a file system that can — nothing was written`,
+    { path: firstLink },
+  );
 }
 
 /** A kind of name trouble, in words, for {@link refuseUnholdableNames}. */
@@ -319,12 +315,18 @@ interface Prepared {
   release?: () => Promise<void>;
   /** The first name of each kind the target may not hold, seen as the manifest was checked. */
   troubles: NameTrouble[];
+  /** The path of the snapshot's first symbolic link, seen as the manifest was checked (none: undefined). */
+  firstLink?: string;
 }
 
 /** Step 1: trust and the manifest, before anything is written. */
 async function prepare(opts: RestoreOptions, threshold: number): Promise<Prepared> {
   const troubles = new NameTroubles();
-  const see = (e: { path: string }) => troubles.add(e.path);
+  let firstLink: string | undefined;
+  const see = (e: ManifestEntry) => {
+    troubles.add(e.path);
+    if (firstLink === undefined && isSymlinkEntry(e)) firstLink = e.path;
+  };
   if (opts.source.kind === 'archive') {
     const src = opts.source;
     const opened = await openArchive(src.file, { trusted: opts.trusted, threshold, ref: src.ref ?? src.file, rules: opts.rules, seeEntry: see });
@@ -344,6 +346,7 @@ async function prepare(opts: RestoreOptions, threshold: number): Promise<Prepare
       totalBytes: p.totalBytes,
       opened,
       troubles: troubles.list(),
+      ...(firstLink !== undefined ? { firstLink } : {}),
     };
   }
   const src = opts.source;
@@ -375,6 +378,7 @@ async function prepare(opts: RestoreOptions, threshold: number): Promise<Prepare
       store,
       release,
       troubles: troubles.list(),
+      ...(firstLink !== undefined ? { firstLink } : {}),
     };
   } catch (e) {
     await release();
@@ -439,7 +443,7 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
     const madeHere = made;
     forget = leaveNothing(() => undoSync(asked, root, madeHere, checked.ownMode));
     await refuseFoldedTwins(root, prep.manifestPath, sourceName);
-    await refuseLinksWhereNone(root, prep.manifestPath, sourceName);
+    await refuseLinksWhereNone(root, prep.firstLink, sourceName);
     await refuseUnholdableNames(root, prep.troubles, sourceName);
     pool = new WritePool(opts.jobs);
     const wp = pool;
