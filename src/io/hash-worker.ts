@@ -215,18 +215,19 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
     for (const hex of fs.readdirSync(pendingDir)) {
       const from = join(pendingDir, hex);
       const dest = objectPath(hex);
-      const size = fs.statSync(from).size;
-      if (inStore(hex, size)) {
-        duplicateBytes += size;
+      // One lstat, as the existence check it replaces: nothing there (the usual case) is renamed to.
+      let there;
+      try {
+        there = fs.lstatSync(dest, { throwIfNoEntry: false });
+      } catch {
+        there = undefined; // no fan-out folder as such: the rename below says what is wrong
+      }
+      const size = there === undefined ? 0 : fs.statSync(from).size;
+      if (there !== undefined && there.isFile() && (there.size === size || (markers && there.size === 0))) {
+        duplicateBytes += size; // committed meanwhile by another worker (or marked in the bucket): the same object ({@link inStore})
         fs.unlinkSync(from);
         duplicates++;
       } else {
-        let there;
-        try {
-          there = fs.lstatSync(dest, { throwIfNoEntry: false });
-        } catch {
-          there = undefined; // no fan-out folder as such: the rename below says what is wrong
-        }
         if (there !== undefined) {
           replaced.push(hex);
           if (there.isDirectory()) fs.rmSync(dest, { recursive: true, force: true }); // a rename cannot replace a folder
