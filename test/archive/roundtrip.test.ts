@@ -191,7 +191,8 @@ describe('snap import', () => {
       });
     }
 
-    it('a large object with one byte changed far past its first chunk: the matching prefix and the rest make the copy', async () => {
+    /** An archive of one 3 MiB file, and another store holding its object with one byte changed far past its first chunk. */
+    async function bigObjectChangedPastFirstChunk() {
       const big = randomBytes((3 << 20) + 11);
       const { file, work } = await setup({ 'big.bin': big });
       const store2 = join(work, 'store2');
@@ -203,6 +204,11 @@ describe('snap import', () => {
       bad.writeUInt8(bad.readUInt8(at) ^ 0xff, at);
       await fsp.chmod(obj, 0o644);
       await fsp.writeFile(obj, bad);
+      return { big, file, store2, hex, obj };
+    }
+
+    it('a large object with one byte changed far past its first chunk: the matching prefix and the rest make the copy', async () => {
+      const { big, file, store2, hex, obj } = await bigObjectChangedPastFirstChunk();
       const r = await snapJson(['import', file, '--pubkey', keys.pub, '--store', store2]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.json).toMatchObject({ newObjects: 0, mendedObjects: [hex] });
@@ -211,16 +217,7 @@ describe('snap import', () => {
     });
 
     it('an object that changes between the comparison and the copy of its matching start is refused (OBJECT_CORRUPT, exit 1): nothing imported, no copy of it kept', async () => {
-      const big = randomBytes((3 << 20) + 11);
-      const { file, work } = await setup({ 'big.bin': big });
-      const store2 = join(work, 'store2');
-      expect((await snapJson(['seal', await makeTree({ 'same.bin': big }), '--as', 'other@v1', '--key', keys.key, '--store', store2])).code).toBe(0);
-      const hex = createHash('sha256').update(big).digest('hex');
-      const obj = join(store2, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2));
-      const bad = Buffer.from(big);
-      bad.writeUInt8(bad.readUInt8((2 << 20) + 5) ^ 0xff, (2 << 20) + 5);
-      await fsp.chmod(obj, 0o644);
-      await fsp.writeFile(obj, bad);
+      const { file, store2, hex, obj } = await bigObjectChangedPastFirstChunk();
       process.env.SNAP_TEST_CHANGE_OBJECT_BEFORE_COPY = obj;
       try {
         const r = await snapJson(['import', file, '--pubkey', keys.pub, '--store', store2]);
