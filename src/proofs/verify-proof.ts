@@ -88,11 +88,14 @@ async function dataFileMismatch(path: string, entry: ManifestEntry): Promise<str
   if (!st.isFile()) return `${entry.path} is a file in the snapshot, but ${path} is ${kind}`;
   let fh;
   try {
-    fh = await fsp.open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    // O_NONBLOCK: a FIFO swapped in after the lstat above is never waited on (refused just below).
+    fh = await fsp.open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (e) {
     throw ioError(e, path, 'cannot read the file to check');
   }
   try {
+    const opened = await fh.stat();
+    if (!opened.isFile()) return `${entry.path} is a file in the snapshot, but ${path} is not a regular file`;
     const h = createHash('sha256');
     let size = 0;
     for await (const chunk of fh.createReadStream({ highWaterMark: 1 << 20, autoClose: false }) as AsyncIterable<Buffer>) {
