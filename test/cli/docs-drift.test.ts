@@ -16,7 +16,7 @@ import { runCli } from '../../src/cli/run.js';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
 import { COMMANDS, commandName } from '../../src/cli/commands/index.js';
 import { REPO, snapJson, useKeyPair, writeTree } from '../helpers/tree.js';
-import { sealAndExport } from '../helpers/store.js';
+import { sealAndExport, sealTree } from '../helpers/store.js';
 
 const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
 
@@ -341,4 +341,37 @@ describe('the exit codes the docs give error codes', () => {
     expect(pairs, 'pairs found').toBeGreaterThan(40);
     expect(wrong).toEqual([]);
   });
+});
+
+describe('DESIGN\'s audit-log line ("Audit log": "Each line is RFC 8785 JSON of `{…}`")', () => {
+  it('is what the log holds: the members it says every line has are in every line, no line has one it does not name, and each command and outcome is spelled as a line spells it', async () => {
+    const design = readFileSync(join(REPO, 'docs', 'DESIGN.md'), 'utf8');
+    const section = design.slice(design.indexOf('\n## Audit log'), design.indexOf('\n## ', design.indexOf('\n## Audit log') + 1)).replace(/\s+/g, ' ');
+    const sentence = /Each line is RFC 8785 JSON of `\{([^}]*)\}`([^.]*)\./.exec(section);
+    expect(sentence, 'DESIGN, "Audit log": Each line is RFC 8785 JSON of `{…}` …').not.toBeNull();
+    const always = (sentence?.[1] as string).split(/,\s*/);
+    const named = new Set([...always, ...[...(sentence?.[2] as string).matchAll(/`([a-zA-Z]+)`/g)].map((m) => m[1] as string)]);
+    const spelled = new Set([...section.matchAll(/`([a-z-]+)`/g)].map((m) => m[1] as string));
+    const commands = new Set(COMMANDS.map(commandName));
+
+    // Lines of each outcome, with and without a snapshot: a seal, a verify that fails, one stopped
+    // before it found its snapshot, an fsck, a checkpoint.
+    const s = await sealTree({ 'a.txt': 'alpha\n' }, keys);
+    await writeTree(s.data, { 'a.txt': 'alpha!\n' });
+    expect((await snapJson(['verify', s.data, '--against', s.ref, '--pubkey', keys.pub, '--store', s.store])).code).toBe(1);
+    expect((await snapJson(['verify', s.data, '--against', 'absent@v1', '--pubkey', keys.pub, '--store', s.store])).code).toBe(3);
+    expect((await snapJson(['fsck', '--store', s.store])).code).toBe(0);
+    expect((await snapJson(['log', 'checkpoint', '--key', keys.key, '--store', s.store])).code).toBe(0);
+    const lines = readFileSync(join(s.store, 'log.jsonl'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => l.command)).toEqual(['seal', 'verify', 'verify', 'fsck', 'log-checkpoint']);
+    const wrong: string[] = [];
+    for (const l of lines) {
+      for (const m of always) if (!(m in l)) wrong.push(`${String(l.command)}: no ${m}, which DESIGN says every line has`);
+      for (const m of Object.keys(l)) if (!named.has(m)) wrong.push(`${String(l.command)}: ${m}, which DESIGN does not name`);
+      // A command is named as it is typed (\`seal\`), unless its line spells it otherwise (\`log checkpoint\`).
+      if (!commands.has(String(l.command)) && !spelled.has(String(l.command))) wrong.push(`${String(l.command)}: the command, not written so in DESIGN's "Audit log"`);
+      if (!spelled.has(String(l.outcome))) wrong.push(`${String(l.command)}: outcome \`${String(l.outcome)}\`, not written so in DESIGN's "Audit log"`);
+    }
+    expect(wrong).toEqual([]);
+  }, 60_000);
 });
