@@ -2,11 +2,13 @@
  * The docs stay true to the code (the guide: keep the docs true): README's command table names
  * only flags each command takes, and names every flag each command takes; every source file the
  * docs name exists; README and DESIGN list the commands that write an audit-log line; README names
-the commands that take a `.snap.tar` archive where a ref goes; DESIGN's table of layers has a row
-for every folder of `src/` and names every layer each one loads; an error code the docs give an
-exit code has that exit code. Drift of this kind is silent otherwise — a flag renamed, or added to a command
- * and never documented, a module moved (the operations moved to `src/ops/`) — so it is checked
- * here rather than by reading.
+ * the commands that take a `.snap.tar` archive where a ref goes; DESIGN's table of layers has a row
+ * for every folder of `src/` and names every layer each one loads; an error code the docs give an
+ * exit code has that exit code; DESIGN's audit-log line has the members a real line has; a constant
+ * the docs quote by name with a value has that value in `src/`. Drift of this kind is silent
+ * otherwise — a flag renamed, or added to a command and never documented, a module moved (the
+ * operations moved to `src/ops/`), a bound raised in the code and not in the docs — so it is
+ * checked here rather than by reading.
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { Writable } from 'node:stream';
@@ -374,4 +376,48 @@ describe('DESIGN\'s audit-log line ("Audit log": "Each line is RFC 8785 JSON of 
     }
     expect(wrong).toEqual([]);
   }, 60_000);
+});
+
+/** The multiples a quoted size may carry. */
+const UNIT: Record<string, number> = { KiB: 1024, MiB: 1024 * 1024, GiB: 1024 * 1024 * 1024 };
+/** A number as the docs write one (`1,024`, `64 KiB`): not part of a word (`UTF-8`), a sum (`+ 1`) or a larger number. */
+const QUOTED = String.raw`(?<![\w.,+-])(?<![\d+] )(\d{1,3}(?:,\d{3})+|\d+)(?: (KiB|MiB|GiB)\b)?`;
+const CONSTANT = '`([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)`';
+/**
+ * The ways the docs give a constant its value, each a regex with the groups of the value, its unit
+ * and the constant's name: "64 KiB (`X`", "1,024 lines (`X`", "the first 1,000 by name, `X`", "64 MiB — `X`",
+ * "`X` (1,000", "`X` = 65,536", and a table row "| `X`: what | 64 |". (Not "(`X` + 256 KiB)": a sum.)
+ */
+const QUOTE_FORMS: { re: RegExp; value: number; name: number }[] = [
+  { re: new RegExp(`${QUOTED}(?: [A-Za-z][\\w-]*){0,3} \\(${CONSTANT}(?! [+×])`, 'g'), value: 1, name: 3 },
+  { re: new RegExp(`${QUOTED}(?: [A-Za-z][\\w-]*){0,3}(?: —|,) ${CONSTANT}(?! [+×])`, 'g'), value: 1, name: 3 },
+  { re: new RegExp(`${CONSTANT} (?:\\(|= )${QUOTED}`, 'g'), value: 2, name: 1 },
+  { re: new RegExp(`\\| ${CONSTANT}[^|]*\\| ${QUOTED}`, 'g'), value: 2, name: 1 },
+];
+
+describe('the constants the docs quote with their value', () => {
+  it('have that value in src/: each `NAME` of an exported constant given a number beside it', async () => {
+    const defined = new Map<string, string>();
+    for (const file of tsFiles(join(REPO, 'src'))) for (const m of readFileSync(file, 'utf8').matchAll(/^export const ([A-Z][A-Z0-9_]+) /gm)) defined.set(m[1] as string, file);
+    const wrong: string[] = [];
+    let quotes = 0;
+    for (const doc of ['README.md', 'docs/FORMAT.md', 'docs/DESIGN.md']) {
+      const text = readFileSync(join(REPO, doc), 'utf8').replace(/\s+/g, ' ');
+      for (const form of QUOTE_FORMS) {
+        for (const m of text.matchAll(form.re)) {
+          const name = m[form.name] as string;
+          const file = defined.get(name);
+          if (file === undefined) continue; // an error code or an environment variable
+          const value: unknown = ((await import(file)) as Record<string, unknown>)[name];
+          if (typeof value !== 'number') continue;
+          quotes++;
+          const unit = m[form.value + 1];
+          const quoted = Number((m[form.value] as string).replace(/,/g, '')) * (unit ? (UNIT[unit] as number) : 1);
+          if (quoted !== value) wrong.push(`${doc}: "${m[0]}" gives ${name} ${quoted}, but ${relative(REPO, file)} has ${value}`);
+        }
+      }
+    }
+    expect(quotes, 'quotes found').toBeGreaterThan(30);
+    expect(wrong).toEqual([]);
+  });
 });
