@@ -421,3 +421,41 @@ describe('the constants the docs quote with their value', () => {
     expect(wrong).toEqual([]);
   });
 });
+
+/** Every member name a JSON Schema's objects declare (`properties`), outside its `$defs`. */
+function schemaMembers(schema: unknown, into = new Set<string>()): Set<string> {
+  if (Array.isArray(schema)) for (const s of schema) schemaMembers(s, into);
+  else if (typeof schema === 'object' && schema !== null) {
+    for (const [k, v] of Object.entries(schema)) {
+      if (k === 'properties') for (const name of Object.keys(v as object)) into.add(name);
+      if (k !== '$defs') schemaMembers(v, into);
+    }
+  }
+  return into;
+}
+
+/** The outputs FORMAT describes member by member, and the sections that do. */
+const OUTPUT_SECTIONS: Record<string, string[]> = {
+  'verify-model': ['## 13.'],
+  'verify-merge': ['### 20.3', '### 20.4'],
+  check: ['### 19.8'],
+  'verify-proof': ['### 11.5', '### 11.6'],
+};
+
+describe("FORMAT's descriptions of --json outputs", () => {
+  it('name every member of the output the published schema (docs/schemas/) allows', () => {
+    const format = readFileSync(join(REPO, 'docs', 'FORMAT.md'), 'utf8');
+    const section = (heading: string) => {
+      const start = format.indexOf(`\n${heading}`);
+      expect(start, heading).toBeGreaterThan(0);
+      return format.slice(start, format.indexOf('\n#', start + 1));
+    };
+    const unnamed: string[] = [];
+    for (const [output, headings] of Object.entries(OUTPUT_SECTIONS)) {
+      const text = headings.map(section).join('\n');
+      const schema: unknown = JSON.parse(readFileSync(join(REPO, 'docs', 'schemas', `${output}.schema.json`), 'utf8'));
+      for (const member of schemaMembers(schema)) if (!new RegExp(`\\b${member}\\b`).test(text)) unnamed.push(`${output}: ${member} (FORMAT ${headings.join(', ')})`);
+    }
+    expect(unnamed).toEqual([]);
+  });
+});
