@@ -24,6 +24,9 @@ export function utf8Length(s: string): number {
   return n;
 }
 
+/** Printable ASCII with no empty, "." or ".." segment and no leading "/": the common case, checked in one pass. */
+const PLAIN_ASCII_PATH = /^(?!\/)(?!.*(?:^|\/)\.{0,2}(?:\/|$))[\x20-\x7e]{1,4096}$/;
+
 /**
  * Check a dataset path against every rule of SPEC §2: relative, `/`-separated, never empty, no
  * empty, `.` or `..` segment, no leading `/`, no code point below U+0020 nor U+007F, valid UTF-8
@@ -33,9 +36,6 @@ export function utf8Length(s: string): number {
  *   `PATH_DOTDOT_SEGMENT` | `PATH_CONTROL_CHAR` | `PATH_INVALID_UTF8` | `PATH_TOO_LONG`,
  *   with `details.path`
  */
-/** Printable ASCII with no empty, "." or ".." segment and no leading "/": the common case, checked in one pass. */
-const PLAIN_ASCII_PATH = /^(?!\/)(?!.*(?:^|\/)\.{0,2}(?:\/|$))[\x20-\x7e]{1,4096}$/;
-
 export function validatePath(path: string): string {
   if (typeof path === 'string' && PLAIN_ASCII_PATH.test(path)) return path;
   const fail = (code: ConstructorParameters<typeof SnapError>[0], why: string): never => {

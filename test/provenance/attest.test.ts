@@ -180,6 +180,22 @@ describe('snap verify-model', () => {
     expect(r.json.attestations[0].datasets).toMatchObject([{ ref: 'clean@v1', snapshot: clean.id, trusted: true }]);
   });
 
+  it('logs each run with the model files\' SHA-256 and, when it fails, the failure code: an unattested model is named in the audit log by its bytes', async () => {
+    await fsp.writeFile(inWork('stranger.bin'), 'NOT ATTESTED');
+    const r = await snapJson(['verify-model', 'stranger.bin', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store], { cwd: work });
+    expect([r.code, r.json.failure?.code]).toEqual([1, 'ATTESTATION_NOT_FOUND']);
+    const lines = (await fsp.readFile(join(store, 'log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const last = lines.at(-1);
+    const sha = execFileSync('sha256sum', [inWork('stranger.bin')], { encoding: 'utf8' }).slice(0, 64);
+    expect(last).toMatchObject({ command: 'verify-model', outcome: 'failed', details: { models: [sha], failure: 'ATTESTATION_NOT_FOUND' } });
+    expect(last.ref).toBeUndefined();
+    const ok = await snapJson(['verify-model', 'weights.bin', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store], { cwd: work });
+    expect(ok.code).toBe(0);
+    const okLine = JSON.parse((await fsp.readFile(join(store, 'log.jsonl'), 'utf8')).trim().split('\n').at(-1) as string);
+    expect(okLine).toMatchObject({ command: 'verify-model', outcome: 'ok', ref: 'clf@1.0' });
+    expect(okLine.details).toEqual({ models: [execFileSync('sha256sum', [inWork('weights.bin')], { encoding: 'utf8' }).slice(0, 64)] });
+  });
+
   it('with --expect, passes the model meant and fails (exit 1, ATTESTATION_NOT_FOUND) files attested only as another model: swapped-in weights of a trusted model are not the one to deploy', async () => {
     const expectAs = (e: string) => snapJson(['verify-model', 'weights.bin', '--expect', e, '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store], { cwd: work });
     for (const e of ['clf@1.0', 'clf']) {

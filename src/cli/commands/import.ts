@@ -34,9 +34,9 @@ async function cmdImport(a: Args, io: CliIo): Promise<number> {
   if (mended && !a.quiet) io.stderr.write(mended);
   if (a.json) {
     jsonOut(io, {
-      log,
       ok: true, ref: r.ref, snapshot: r.snapshot, store, storeCreated: r.storeCreated, alreadyPresent: r.alreadyPresent, signers, files: r.files, symlinks: r.symlinks,
       bytes: r.bytes, newObjects: r.newObjects, newObjectBytes: r.newObjectBytes, mendedObjects: r.mendedObjects, seconds: Number(r.seconds.toFixed(3)),
+      log,
     });
   } else if (r.alreadyPresent) {
     io.stdout.write(`${shown(r.ref)} (${shown(r.snapshot)}) is already in ${shown(store)}; nothing to import\n`);

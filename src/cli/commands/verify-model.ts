@@ -33,7 +33,7 @@ async function cmdVerifyModel(a: Args, io: CliIo): Promise<number> {
   const revocations = revocationSource(store.root, [], remembered, remembered.counted);
   const r = await verifyModel({ files: artifacts, trusted, store, revocations, ...(attestationFile ? { attestationFile } : {}), ...(expect !== undefined ? { expect } : {}), complete });
   await remembered.keep();
-  const log = await audit(io, storeRoot, { command: 'verify-model', ...(r.attestations[0] ? { ref: r.attestations[0].ref, snapshot: r.attestations[0].id } : {}), outcome: r.ok ? 'ok' : 'failed' }, { quiet: !!a.quiet });
+  const log = await audit(io, storeRoot, { command: 'verify-model', ...(r.attestations[0] ? { ref: r.attestations[0].ref, snapshot: r.attestations[0].id } : {}), outcome: r.ok ? 'ok' : 'failed', details: { models: r.files.map((f) => f.sha256), ...(r.failure ? { failure: r.failure.code } : {}) } }, { quiet: !!a.quiet });
   if (a.json) {
     jsonOut(io, { ...r, log });
   } else {
