@@ -6,7 +6,10 @@
  * bytes (NAME_MAX), FAT one over 255 UTF-16 units, eCryptfs one over 143 bytes. Restore collects
  * the first name of each kind of such trouble as it checks the manifest, and asks the target about
  * that name only (`io/name-probe.ts`): a probe per kind of trouble, never one per file, and nothing
- * assumed about a target that turns out to hold them. Pure.
+ * assumed about a target that turns out to hold them. Besides names, a whole path: a manifest path
+ * may be 4,096 bytes (SPEC §2), and under the target (and with the temporary name a file is written
+ * under first) it may be longer than the system takes (Linux: PATH_MAX, 4,096 bytes with the NUL);
+ * the longest such path is kept too ({@link NameTroubles.longestPath}). Pure.
  */
 /** Characters FAT and exFAT refuse in a name (Microsoft's FAT specification, "long names"; besides `/` and control characters, which no manifest path holds in a name). */
 export const FAT_RESERVED_CHARS = ':*?"<>|\\';
@@ -50,20 +53,45 @@ function utf8Length(s: string): number {
 }
 
 /**
- * The first name of each kind of trouble among a manifest's paths. Give it every entry's path; a
- * path that is short and plain (most) costs one regular-expression test. Memory: at most one
- * {@link NameTrouble} per kind (the two longest names, the reserved characters, the two trailing
- * ones, non-ASCII).
+ * The path restore passes to the system that is longest, in UTF-8 bytes, relative to the target: an
+ * entry's own path, or — for a file, which is written under a temporary name beside its own first —
+ * its folder, a `/` and that temporary name, when that is longer.
+ */
+export interface LongestPath {
+  /** The entry's manifest path. */
+  path: string;
+  /** Whether the longest form is the temporary name beside it (`folder/.snap-restore.….tmp`) rather than `path`. */
+  temporary: boolean;
+  /** Its length in UTF-8 bytes, without the target's own path. */
+  bytes: number;
+}
+
+/**
+ * The first name of each kind of trouble among a manifest's paths, and the longest path. Give it
+ * every entry's path; a path that is short and plain (most) costs one regular-expression test and
+ * one comparison of lengths. Memory: at most one {@link NameTrouble} per kind (the two longest
+ * names, the reserved characters, the two trailing ones, non-ASCII) and one {@link LongestPath}.
  */
 export class NameTroubles {
   private readonly first = new Map<NameTroubleKind, NameTrouble>();
   private longestBytes: { trouble: NameTrouble; length: number } | undefined;
   private longestUnits: { trouble: NameTrouble; length: number } | undefined;
+  private longest: LongestPath | undefined;
 
-  /** Look at one entry's path (and its folders' names). */
-  add(path: string): void {
+  /**
+   * @param tempNameBytes the length in bytes of the temporary name a file is written under, beside
+   *   its own (restore: `RESTORE_TEMP_NAME_BYTES` of io/write-pool.ts); 0 when there is none
+   */
+  constructor(private readonly tempNameBytes = 0) {}
+
+  /**
+   * Look at one entry's path (and its folders' names).
+   * @param file whether the entry is a file (written under a temporary name first), not a link
+   */
+  add(path: string, file = true): void {
     // A path without a suspect character is ASCII (a byte a unit): of at most LONG_NAME_MIN units, it holds no longer name.
     const suspect = SUSPECT_RE.test(path);
+    this.lookAtLength(path, file, !suspect);
     if (!suspect && path.length <= LONG_NAME_MIN) return;
     for (let start = 0; start < path.length; ) {
       let end = path.indexOf('/', start);
@@ -72,6 +100,29 @@ export class NameTroubles {
       if (suspect || units > LONG_NAME_MIN) this.look(path, path.slice(start, end), suspect);
       start = end + 1;
     }
+  }
+
+  /**
+   * Keep `path` when it, or (a file) its folder with the temporary name, is the longest so far.
+   * `ascii`: whether the path is known to be ASCII (a byte a unit; else at most 3 bytes a unit),
+   * so that most paths are compared without counting their bytes.
+   */
+  private lookAtLength(path: string, file: boolean, ascii: boolean): void {
+    const most = this.longest?.bytes ?? 0;
+    const perUnit = ascii ? 1 : 3;
+    if (perUnit * (path.length + this.tempNameBytes) <= most) return; // neither form can be longer (most paths)
+    const folderUnits = path.lastIndexOf('/'); // -1 at the top: the temporary name alone
+    const tempUnits = file && this.tempNameBytes > 0 ? folderUnits + 1 + this.tempNameBytes : 0;
+    if (perUnit * Math.max(path.length, tempUnits) <= most) return;
+    const bytes = ascii ? path.length : utf8Length(path);
+    const temp = tempUnits === 0 ? 0 : (ascii || folderUnits < 0 ? folderUnits + 1 : utf8Length(path.slice(0, folderUnits)) + 1) + this.tempNameBytes;
+    const longer = Math.max(bytes, temp);
+    if (longer > most) this.longest = { path, temporary: temp > bytes, bytes: longer };
+  }
+
+  /** The longest path restore would pass, relative to its target (undefined before any path was added). */
+  longestPath(): LongestPath | undefined {
+    return this.longest;
   }
 
   /** One name of `path`; `suspect`: whether the path holds a suspect character anywhere. */

@@ -63,3 +63,22 @@ export async function probeNames(dir: string, names: readonly string[]): Promise
     await fsp.rm(folder, { recursive: true, force: true }).catch(() => {});
   }
 }
+
+/**
+ * Whether the system refuses `path` for its length — Linux takes no path of PATH_MAX (4,096) bytes
+ * or more with its NUL (ENAMETOOLONG from any call given it, whatever the file system), macOS
+ * 1,024 — asked without writing anything: `path` is looked up (lstat) and its length alone is
+ * what can make the lookup fail with ENAMETOOLONG, as the path leads into a folder that holds
+ * nothing yet (its first missing name ends the lookup with ENOENT).
+ * @param path an absolute path under an existing, empty folder (restore: its target) whose names
+ *   were probed already (a name over NAME_MAX that the lookup reached would also say ENAMETOOLONG)
+ * @returns true when the lookup said ENAMETOOLONG; false on any other answer
+ */
+export async function pathTooLong(path: string): Promise<boolean> {
+  try {
+    await fsp.lstat(path);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENAMETOOLONG';
+  }
+}

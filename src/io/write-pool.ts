@@ -47,6 +47,9 @@ export { WHOLE_FILE_MAX };
  */
 export const RESTORE_TEMP_RE = /^\.snap-restore\.[0-9a-f]{12}\.tmp$/;
 
+/** Length in bytes of such a temporary name ({@link RESTORE_TEMP_RE}): `.snap-restore.` (14), 12 hex, `.tmp` (4). */
+export const RESTORE_TEMP_NAME_BYTES = 30;
+
 /** A failure on one file of a request. */
 export interface WriteFailure {
   /** Index of the file in a batch (0 for single-file requests). */

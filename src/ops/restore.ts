@@ -19,7 +19,8 @@
  * refused for a snapshot that holds one (`TARGET_NO_SYMLINKS`) before any file is written. And a target that cannot hold one of the snapshot's names (FAT:
  * `12:00.json`; ext4: a name over 255 bytes) is refused (`TARGET_NAME_UNSUPPORTED`) before any file
  * is written: the first name of each kind of trouble, collected as the manifest is checked, is tried
- * in a probe folder (core/name-trouble.ts, io/name-probe.ts). The target is mode 0700 while restore works in it (no other user can plant a
+ * in a probe folder (core/name-trouble.ts, io/name-probe.ts); so is a path longer than the system
+ * takes under the target (Linux: PATH_MAX), its longest looked up there once. The target is mode 0700 while restore works in it (no other user can plant a
  * link there), then 0755 less the umask (an existing folder gets its own mode back). Folders are
  * made by restore itself; each file is written under a temporary name beside it
  * (`.snap-restore.<12 hex>.tmp`, created with O_EXCL | O_NOFOLLOW: never through a link, never over
@@ -50,14 +51,14 @@ import { utf8 } from '../core/encoding.js';
 import { FoldedTwins, foldsNames, type NameFolding } from '../core/name-folding.js';
 import { probeNameFolding } from '../io/name-folding.js';
 import { probeSymlinks } from '../io/symlink-probe.js';
-import { NameTroubles, type NameTrouble } from '../core/name-trouble.js';
-import { probeNames } from '../io/name-probe.js';
+import { NameTroubles, type LongestPath, type NameTrouble } from '../core/name-trouble.js';
+import { pathTooLong, probeNames } from '../io/name-probe.js';
 import { isSymlinkEntry, type FileEntry, type ManifestEntry } from '../core/manifest.js';
 import type { TrustedKey } from '../core/envelope.js';
 import type { ArchiveItem } from '../io/archive.js';
 import { checkedEntryRuns } from '../io/manifest-file.js';
 import { checkInterrupted, leaveNothing } from '../io/interrupt.js';
-import { WritePool, WHOLE_FILE_MAX, RESTORE_TEMP_RE, type WriteFailure, type WriteReply } from '../io/write-pool.js';
+import { WritePool, WHOLE_FILE_MAX, RESTORE_TEMP_RE, RESTORE_TEMP_NAME_BYTES, type WriteFailure, type WriteReply } from '../io/write-pool.js';
 import { openStore, objectPath, snapshotKeepsObjects, syncFileSystem, type SnapshotLocation, type Store } from '../io/store.js';
 import { ioError } from '../io/errors.js';
 import type { TrustRules } from '../trust/rules.js';
@@ -300,6 +301,32 @@ async function refuseUnholdableNames(root: string, troubles: readonly NameTroubl
   });
 }
 
+/**
+ * Step 1e: refuse a target under which the snapshot's longest path (or the temporary name a file is
+ * written under beside it) is longer than the system takes — Linux: PATH_MAX, 4,096 bytes with the
+ * NUL; a manifest path may be 4,096 bytes itself (SPEC §2) — before any file is written, not at
+ * that file with a bare ENAMETOOLONG once the files before it are. The longest was kept as the
+ * manifest was checked (core/name-trouble.ts); one lookup of it under the target asks the system
+ * (`pathTooLong`), whatever its limit is.
+ * @throws SnapError `TARGET_NAME_UNSUPPORTED` (details: `path`, the entry; `name`, the same; `kind`
+ *   `longest path in bytes`; `why` ENAMETOOLONG; `bytes`, the length of the path refused, the target's included)
+ */
+async function refuseLongPaths(root: string, longest: LongestPath | undefined, sourceName: string): Promise<void> {
+  if (longest === undefined) return;
+  const rel = longest.path.split('/');
+  // The name looked up for the temporary one is only its length: nothing is made.
+  if (longest.temporary) rel[rel.length - 1] = 't'.repeat(RESTORE_TEMP_NAME_BYTES);
+  const abs = join(root, ...rel);
+  if (!(await pathTooLong(abs))) return;
+  const bytes = utf8(abs).length;
+  const temp = longest.temporary ? `, with the temporary name beside it (${RESTORE_TEMP_NAME_BYTES} bytes) that restore writes it under first` : '';
+  throw new SnapError(
+    'TARGET_NAME_UNSUPPORTED',
+    `${escapePath(longest.path)} is a path of ${escapeForTerminal(sourceName)}, but the system cannot hold the path under ${escapeForTerminal(root)} (it is ${bytes} bytes long under the target${temp}; ENAMETOOLONG): restore into a folder with a shorter path, or on a system that holds longer paths — nothing was written`,
+    { path: longest.path, name: longest.path, kind: 'longest path in bytes', why: 'ENAMETOOLONG', bytes },
+  );
+}
+
 /** The trusted, checked snapshot a restore writes out. */
 interface Prepared {
   location: SnapshotLocation;
@@ -315,16 +342,18 @@ interface Prepared {
   release?: () => Promise<void>;
   /** The first name of each kind the target may not hold, seen as the manifest was checked. */
   troubles: NameTrouble[];
+  /** The longest path restore will pass under the target (core/name-trouble.ts), seen then too. */
+  longestPath?: LongestPath;
   /** The path of the snapshot's first symbolic link, seen as the manifest was checked (none: undefined). */
   firstLink?: string;
 }
 
 /** Step 1: trust and the manifest, before anything is written. */
 async function prepare(opts: RestoreOptions, threshold: number): Promise<Prepared> {
-  const troubles = new NameTroubles();
+  const troubles = new NameTroubles(RESTORE_TEMP_NAME_BYTES);
   let firstLink: string | undefined;
   const see = (e: ManifestEntry) => {
-    troubles.add(e.path);
+    troubles.add(e.path, !isSymlinkEntry(e));
     if (firstLink === undefined && isSymlinkEntry(e)) firstLink = e.path;
   };
   if (opts.source.kind === 'archive') {
@@ -346,6 +375,7 @@ async function prepare(opts: RestoreOptions, threshold: number): Promise<Prepare
       totalBytes: p.totalBytes,
       opened,
       troubles: troubles.list(),
+      longestPath: troubles.longestPath(),
       ...(firstLink !== undefined ? { firstLink } : {}),
     };
   }
@@ -378,6 +408,7 @@ async function prepare(opts: RestoreOptions, threshold: number): Promise<Prepare
       store,
       release,
       troubles: troubles.list(),
+      longestPath: troubles.longestPath(),
       ...(firstLink !== undefined ? { firstLink } : {}),
     };
   } catch (e) {
@@ -394,7 +425,7 @@ async function prepare(opts: RestoreOptions, threshold: number): Promise<Prepare
  * @throws SnapError `TARGET_NOT_EMPTY` | `TARGET_UNSAFE` (see {@link targetWriters}) | `TARGET_FOLDS_NAMES`
  *   (two paths the target's file system takes for one: see {@link refuseFoldedTwins}) | `TARGET_NO_SYMLINKS`
  *   (a link, and a target that cannot hold one: see {@link refuseLinksWhereNone}) | `TARGET_NAME_UNSUPPORTED` (a name the target
- *   cannot hold: see {@link refuseUnholdableNames}) | the trust failure's code (`SIGNATURE_INVALID`,
+ *   cannot hold: see {@link refuseUnholdableNames}; a path too long under it: {@link refuseLongPaths}) | the trust failure's code (`SIGNATURE_INVALID`,
  *   `INTEGRITY_FAILURE`, …) | `SNAPSHOT_NO_CONTENTS` | `SNAPSHOT_UNSAFE` | `OBJECT_MISSING` |
  *   `OBJECT_CORRUPT` | `INTEGRITY_FAILURE` (archive bytes that do not match their digest) |
  *   `ARCHIVE_HOSTILE` | `ARCHIVE_MALFORMED` | `NOT_FOUND` | `DISK_FULL` | `IO_ERROR`.
@@ -445,6 +476,7 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
     await refuseFoldedTwins(root, prep.manifestPath, sourceName);
     await refuseLinksWhereNone(root, prep.firstLink, sourceName);
     await refuseUnholdableNames(root, prep.troubles, sourceName);
+    await refuseLongPaths(root, prep.longestPath, sourceName);
     pool = new WritePool(opts.jobs);
     const wp = pool;
     const pathOf = (rel: string) => join(root, ...rel.split('/'));

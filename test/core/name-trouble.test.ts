@@ -44,4 +44,21 @@ describe('NameTroubles: the first name of each kind a target may not hold', () =
       { kind: 'longest in UTF-16 units', path: narrow, name: narrow },
     ]);
   });
+
+  it('keeps the longest path in bytes, or a file\'s folder with the temporary name beside it when that is longer; a link has no temporary name', () => {
+    const longestOf = (temp: number, ...entries: [string, boolean][]) => {
+      const t = new NameTroubles(temp);
+      for (const [p, file] of entries) t.add(p, file);
+      return t.longestPath();
+    };
+    expect(longestOf(30)).toBeUndefined();
+    // 'abcdef/g' is 8 bytes, its temporary path 'abcdef/' + 30 = 37; a top-level file's is 30
+    expect(longestOf(30, ['x.txt', true], ['abcdef/g', true])).toEqual({ path: 'abcdef/g', temporary: true, bytes: 37 });
+    expect(longestOf(30, ['abcdef/g', false])).toEqual({ path: 'abcdef/g', temporary: false, bytes: 8 });
+    const name = 'n'.repeat(100);
+    expect(longestOf(30, [`a/${name}`, true], ['b/c', true])).toEqual({ path: `a/${name}`, temporary: false, bytes: 102 });
+    // bytes, not units: 60 × é is 120 bytes, longer than 100 ASCII letters, found after them
+    const wide = '\u00e9'.repeat(60);
+    expect(longestOf(0, [name, true], [`d/${wide}`, true])).toEqual({ path: `d/${wide}`, temporary: false, bytes: 122 });
+  });
 });

@@ -86,3 +86,47 @@ describe('restore of a name longer than the target holds (ext4: 255 bytes)', () 
     expect((await fsp.readdir(out)).sort()).toEqual([MAX, 'N'.repeat(255)]);
   });
 });
+
+/** A folder path of `depth` names of 200 bytes each (201 with its `/`), after `a.txt` in the manifest's order. */
+const deepFolder = (depth: number) => Array.from({ length: depth }, (_, i) => `p${String(i).padStart(2, '0')}${'D'.repeat(197)}`).join('/');
+
+describe('restore of a path longer than the system takes under the target (Linux: PATH_MAX, 4,096 bytes with its NUL)', () => {
+  it('refuses a path of 4,090 bytes (a valid SPEC §2 path; every name in it fits) with TARGET_NAME_UNSUPPORTED, exit 3, before any file is written', async () => {
+    const deep = `${deepFolder(20)}/${'f'.repeat(70)}`;
+    expect(Buffer.byteLength(deep)).toBe(4090);
+    const archive = await archiveOf([{ path: 'a.txt', content: 'a\n' }, { path: deep, content: 'deep\n' }, { path: 'z.txt', content: 'z\n' }], 'deep@v1');
+    const out = join(await tempDir('snap-long-out-'), 'out');
+    const r = await snapJson(['restore', archive, out, '--pubkey', keys.pub]);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.json.error.code).toBe('TARGET_NAME_UNSUPPORTED');
+    expect(r.json.error.details).toMatchObject({ path: deep, kind: 'longest path in bytes', why: 'ENAMETOOLONG' });
+    expect(r.json.error.message).toMatch(/cannot hold the path .* \(it is \d+ bytes long under the target.*; ENAMETOOLONG\): restore into a folder with a shorter path, or on a system that holds longer paths — nothing was written$/);
+    await expect(fsp.lstat(out)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('counts the temporary name a file is written under (.snap-restore.<12 hex>.tmp, 30 bytes) beside a short name: a 1-byte file at the end of a 4,060-byte folder is refused', async () => {
+    const deep = `${deepFolder(20)}/${'f'.repeat(40)}/x`;
+    const archive = await archiveOf([{ path: 'a.txt', content: 'a\n' }, { path: deep, content: 'x\n' }], 'deeptemp@v1');
+    const out = await tempDir('snap-long-out-');
+    // The path itself fits under the target; the temporary one beside it does not.
+    expect(Buffer.byteLength(join(out, deep))).toBeLessThan(4096);
+    expect(Buffer.byteLength(join(out, deep)) - 1 + 30).toBeGreaterThanOrEqual(4096);
+    const r = await snapJson(['restore', archive, out, '--pubkey', keys.pub]);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.json.error.code).toBe('TARGET_NAME_UNSUPPORTED');
+    expect(r.json.error.details).toMatchObject({ path: deep, kind: 'longest path in bytes', why: 'ENAMETOOLONG' });
+    expect(await fsp.readdir(out)).toEqual([]);
+  });
+
+  it('restores a path of 4,000 bytes under a short target, and verifies', async () => {
+    const deep = `${deepFolder(19)}/${'f'.repeat(181)}`;
+    expect(Buffer.byteLength(deep)).toBe(4000);
+    const archive = await archiveOf([{ path: 'a.txt', content: 'a\n' }, { path: deep, content: 'deep\n' }], 'deepok@v1');
+    const out = join(await tempDir('snap-long-out-'), 'o');
+    expect(Buffer.byteLength(join(out, deep)) + 1).toBeLessThan(4096 - 30);
+    const r = await snapJson(['restore', archive, out, '--pubkey', keys.pub]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.verify.ok).toBe(true);
+    expect(await fsp.readFile(join(out, deep), 'utf8')).toBe('deep\n');
+  });
+});
