@@ -8,7 +8,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { NameFolding } from '../core/name-folding.js';
 import { ioError } from './errors.js';
-import { CANNOT_HOLD, probeName } from './name-probe.js';
+import { CANNOT_HOLD, holdProbeForTest, probeName } from './name-probe.js';
 
 /** The name created and its case twin (ASCII: any file system can hold both). */
 const CASE_PROBE = ['a', 'A'] as const;
@@ -31,6 +31,7 @@ async function foldsTo(dir: string, base: string, made: string, twin: string): P
   }
   await fh.close();
   try {
+    await holdProbeForTest('folding');
     await fsp.lstat(join(dir, base + twin));
     return true;
   } catch (e) {

@@ -6,19 +6,94 @@
  * another spelling (the kernel's FAT drops a trailing dot) is one it cannot hold either: the file
  * would not be found under its own name.
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, type Stats } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { ioError } from './errors.js';
+import { OUTPUT_TEMP_ABANDONED_MS, hostTag, ownedByThisUser, writerGone } from './output-temp.js';
 
 /**
- * A new probe name, `.snap-probe.<12 random hex>.SUFFIX`: every probe restore makes in its target
+ * A new probe name, `.snap-probe.<host>-<pid>-<12 random hex>.SUFFIX` — `<host>` the first 8 hex
+ * digits of the SHA-256 of this host's name, `<pid>` this process's id (decimal), as in the
+ * temporary names of io/output-temp.ts, so that what a killed restore left can be told from the
+ * probe of one still running ({@link removeProbeLeftovers}). Every probe restore makes in its target
  * (this folder of names, the symbolic link of io/symlink-probe.ts, the files of io/name-folding.ts)
  * is named so, never a name a snapshot file is written under (those are `.snap-restore.<12 hex>.tmp`).
  */
 export function probeName(suffix: string): string {
-  return `.snap-probe.${randomBytes(6).toString('hex')}.${suffix}`;
+  return `.snap-probe.${hostTag()}-${process.pid}-${randomBytes(6).toString('hex')}.${suffix}`;
 }
+
+/**
+ * The name of an entry a probe makes in the target: the folder of names (`names`), the link
+ * (`link`), the folding probe's files (`a`, and `é` in NFC, or in NFD as a file system that stores
+ * NFD keeps it); with `<host>-<pid>-` (group 1, 2) or without it, as before this version.
+ */
+const PROBE_ENTRY_RE = /^\.snap-probe\.(?:([0-9a-f]{8})-([1-9][0-9]{0,9})-)?[0-9a-f]{12}\.(names|link|a|\u00e9|e\u0301)$/;
+
+/** Entries a probe folder of names may hold when its restore was killed: one at a time is made, so more means it is not one. */
+const PROBE_FOLDER_MAX_ENTRIES = 4;
+
+/** Whether the entry `path` (its lstat `st`, its kind `kind`) has the shape a probe gives it: an empty file, a link, or a folder of empty files. */
+async function probeShaped(path: string, st: Stats, kind: string): Promise<boolean> {
+  if (kind === 'link') return st.isSymbolicLink();
+  if (kind !== 'names') return st.isFile() && st.size === 0;
+  if (!st.isDirectory()) return false;
+  const inside = await fsp.readdir(path).catch(() => undefined);
+  if (inside === undefined || inside.length > PROBE_FOLDER_MAX_ENTRIES) return false;
+  for (const n of inside) {
+    const s = await fsp.lstat(join(path, n)).catch(() => undefined);
+    if (!s?.isFile() || s.size !== 0) return false;
+  }
+  return true;
+}
+
+/**
+ * Remove, from a restore's target, the probe entries a restore killed outright (SIGKILL) left
+ * there: among `names` (the target's entries), those named as a probe names its entries, of this
+ * user, of the shape a probe gives them (an empty file, a link, a folder of at most
+ * {@link PROBE_FOLDER_MAX_ENTRIES} empty files), whose restore is over — a process of this host
+ * that no longer runs; for one made on another host, or named without its process (older
+ * versions), untouched for {@link OUTPUT_TEMP_ABANDONED_MS}. Best effort: one that cannot be
+ * removed is left (the target is then not empty).
+ * @param dir the target: this user's, private (0700), checked safe from other users
+ * @returns `removed`, the names removed; `live`, probe entries left as a running restore's
+ */
+export async function removeProbeLeftovers(dir: string, names: readonly string[], now = Date.now()): Promise<{ removed: string[]; live: string[] }> {
+  const removed: string[] = [];
+  const live: string[] = [];
+  for (const name of names) {
+    const m = PROBE_ENTRY_RE.exec(name);
+    if (!m) continue;
+    const path = join(dir, name);
+    const st = await fsp.lstat(path).catch(() => undefined);
+    if (!st || !ownedByThisUser(st) || !(await probeShaped(path, st, m[3] as string))) continue;
+    const over = m[1] !== undefined && m[1] === hostTag() ? writerGone(m[1], Number(m[2])) : now - st.mtimeMs >= OUTPUT_TEMP_ABANDONED_MS;
+    if (!over) {
+      live.push(name);
+      continue;
+    }
+    try {
+      await fsp.rm(path, { recursive: st.isDirectory(), force: true });
+      removed.push(name);
+    } catch {
+      /* left: the target is not empty */
+    }
+  }
+  return { removed, live };
+}
+
+/**
+ * Test hook: with `SNAP_TEST_HOLD_PROBE=WHICH` in the environment (`names`, `link` or `folding`),
+ * that probe waits {@link PROBE_HOLD_MS} once its probe entry is made, before removing it, so that a
+ * test can SIGKILL restore there (test/cli/restore-probe-killed.test.ts). Otherwise returns at once.
+ */
+export async function holdProbeForTest(which: 'names' | 'link' | 'folding'): Promise<void> {
+  if (process.env.SNAP_TEST_HOLD_PROBE === which) await new Promise((r) => setTimeout(r, PROBE_HOLD_MS));
+}
+
+/** How long (ms) {@link holdProbeForTest} waits: 30 s, longer than any test lets it run. */
+const PROBE_HOLD_MS = 30_000;
 
 /** What creating a file says when the file system cannot hold its name (FAT through fusefat: EPERM; the kernel's FAT and NTFS: EINVAL; APFS: EILSEQ; any: ENAMETOOLONG). */
 export const CANNOT_HOLD: ReadonlySet<string> = new Set(['EPERM', 'EINVAL', 'EILSEQ', 'ENAMETOOLONG']);
@@ -46,6 +121,7 @@ export async function probeNames(dir: string, names: readonly string[]): Promise
     for (const name of names) {
       try {
         await (await fsp.open(join(folder, name), 'wx', 0o600)).close();
+        await holdProbeForTest('names');
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code ?? '';
         if (!CANNOT_HOLD.has(code)) throw ioError(e, dir, what);

@@ -7,7 +7,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { ioError } from './errors.js';
-import { probeName } from './name-probe.js';
+import { holdProbeForTest, probeName } from './name-probe.js';
 
 /** What symlink(2) says on a file system without symbolic links (Linux: EPERM; FUSE without the operation: ENOSYS; others: EOPNOTSUPP). */
 const NO_SYMLINKS = new Set(['EPERM', 'ENOSYS', 'ENOTSUP', 'EOPNOTSUPP']);
@@ -23,6 +23,7 @@ export async function probeSymlinks(dir: string): Promise<boolean> {
   const path = join(dir, probeName('link'));
   try {
     await fsp.symlink(probeName('target'), path);
+    await holdProbeForTest('link');
   } catch (e) {
     if (NO_SYMLINKS.has((e as NodeJS.ErrnoException).code ?? '')) return false;
     throw ioError(e, dir, 'cannot probe whether the target folder can hold symbolic links');

@@ -3,7 +3,8 @@
  * archive — checking each file's bytes against its digest as it is written, and finishing with a
  * `verify()` of the folder.
  *
- * Safety: the target must be absent or empty, and safe from other users — no folder above it that
+ * Safety: the target must be absent or empty (but for the probe entries a restore killed outright
+ * while probing it left, which are removed: io/name-probe.ts, `removeProbeLeftovers`), and safe from other users — no folder above it that
  * another user owns or may write in (unless sticky), not another user's itself — else
  * `TARGET_UNSAFE` (restore writes by path: such a user could swap the target for a link and
  * redirect every write; `allowSharedTarget` accepts that); the snapshot must be trusted and its manifest must
@@ -52,7 +53,7 @@ import { FoldedTwins, foldsNames, type NameFolding } from '../core/name-folding.
 import { probeNameFolding } from '../io/name-folding.js';
 import { probeSymlinks } from '../io/symlink-probe.js';
 import { NameTroubles, type LongestPath, type NameTrouble } from '../core/name-trouble.js';
-import { pathTooLong, probeNames } from '../io/name-probe.js';
+import { pathTooLong, probeNames, removeProbeLeftovers } from '../io/name-probe.js';
 import { isSymlinkEntry, type FileEntry, type ManifestEntry } from '../core/manifest.js';
 import type { TrustedKey } from '../core/envelope.js';
 import type { ArchiveItem } from '../io/archive.js';
@@ -74,7 +75,7 @@ export type RestoreSource = { kind: 'snapshot'; snapshot: SnapshotLocation; stor
 /** Options of {@link restore}. */
 export interface RestoreOptions {
   source: RestoreSource;
-  /** The target folder: absent (it is made; its parent must exist) or empty. */
+  /** The target folder: absent (it is made; its parent must exist) or empty (a killed restore's probe entries are removed first). */
   dir: string;
   trusted: readonly TrustedKey[];
   threshold?: number;
@@ -163,7 +164,8 @@ async function refuseSharedTarget(asked: string, real: string, exists: boolean):
 }
 
 /**
- * Check the target: absent (made later) or an empty folder, and (unless `allowShared`) safe from
+ * Check the target: absent (made later) or an empty folder — once the probe entries a restore killed
+ * while probing it left are removed (`removeProbeLeftovers`) — and (unless `allowShared`) safe from
  * other users. An existing folder of this user's is made private (0700) BEFORE it is found empty,
  * so nothing another user puts in it can be there unseen when restore starts writing.
  * @returns its real path (for an absent one: its real parent's, with its name) and whether it exists,
@@ -204,11 +206,23 @@ async function checkTarget(dir: string, allowShared: boolean): Promise<{ real: s
     ownMode = st.mode & 0o7777;
     openUp = () => fsp.chmod(real, ownMode as number);
   }
-  const names = await fsp.readdir(real);
+  let names = await fsp.readdir(real);
+  // A restore killed outright while it probed the target left its probe entry: removed, so that
+  // the folder is empty again (one of a restore still running is left, and named below).
+  let live: string[] = [];
+  if (names.length > 0) {
+    const probes = await removeProbeLeftovers(real, names);
+    live = probes.live;
+    if (probes.removed.length > 0) names = await fsp.readdir(real);
+  }
   if (names.length > 0) {
     await openUp().catch(() => {});
     // A restore killed outright leaves its temporary files (only the top level is looked at).
-    const stopped = names.some((n) => RESTORE_TEMP_RE.test(n)) ? '; it holds the temporary files of a restore that was stopped (.snap-restore.*.tmp): remove the folder and restore again' : '';
+    const stopped = names.some((n) => RESTORE_TEMP_RE.test(n))
+      ? '; it holds the temporary files of a restore that was stopped (.snap-restore.*.tmp): remove the folder and restore again'
+      : live.length > 0
+        ? '; it holds the probe files of a restore that may still be running (.snap-probe.*: their process runs, or they were made on another host less than an hour ago): let it end, or remove them if no restore is at work there'
+        : '';
     throw new SnapError('TARGET_NOT_EMPTY', `${dir} is not empty (${names.length} ${names.length === 1 ? 'entry' : 'entries'})${stopped}; restore into a new or empty folder — nothing was written`, { path: dir });
   }
   return { real, exists: true, openUp, ...(ownMode !== undefined ? { ownMode } : {}) };

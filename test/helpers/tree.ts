@@ -159,6 +159,7 @@ function runEnv(extra: RunOptions['env']): NodeJS.ProcessEnv {
   delete env.SNAP_TEST_MUTATE_DURING_READ;
   delete env.SNAP_TEST_REPLACE_BEFORE_OPEN;
   delete env.SNAP_TEST_HOLD_OUTPUT_TEMP;
+  delete env.SNAP_TEST_HOLD_PROBE;
   delete env.SNAP_TEST_RECORD_WORKERS;
   delete env.SNAP_TEST_WORKER_DEATH;
   delete env.NO_COLOR;

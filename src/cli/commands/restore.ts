@@ -58,7 +58,7 @@ export const restoreCommand: CommandSpec = {
     withExamples(
       trustOptions(commonFlags(y, { store: true, quiet: 'no progress and no notes', jobs: true }))
         .positional('ref', { type: 'string', describe: 'NAME@VERSION, snapshot id, snapshot folder, or an archive FILE.snap.tar' })
-        .positional('dir', { type: 'string', describe: 'target folder: absent (made) or empty' })
+        .positional('dir', { type: 'string', describe: 'target folder: absent (made) or empty (the .snap-probe.* entries a killed restore left there are removed first)' })
         .option('allow-shared-target', { type: 'boolean', describe: 'restore even where another user can write in the target or a folder above it (they could redirect the writes or change the files after the check)' })
         .epilog(
           'Each file is checked against its digest as it is written, then the whole folder is verified against the snapshot. ' +
