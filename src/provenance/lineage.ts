@@ -280,7 +280,10 @@ export interface ImpactTrust {
    * id of the snapshot it verified (`snapshot`), which must be the one whose edges were read.
    */
   snapshot(loc: SnapshotLocation): Promise<{ ok: boolean; snapshot?: string; failure?: { code: string; message: string } }>;
-  /** The verdict on a stored attestation (checkStoredAttestation with the trusted keys). */
+  /**
+   * The verdict on a stored attestation (checkStoredAttestation with the trusted keys). It may throw
+   * `NOT_FOUND` / `IO_ERROR` for files it cannot read: {@link impact} reports that as a failed check.
+   */
   attestation(a: StoredAttestation): Promise<AttestationCheck>;
 }
 
@@ -365,7 +368,12 @@ export async function impact(loc: SnapshotLocation, store: Store, trust?: Impact
   for (const a of await listAttestations(store)) {
     let r: Awaited<ReturnType<typeof readAttestationUnverified>>;
     if (trust) {
-      const c = await trust.attestation(a);
+      // A folder whose files cannot be read (missing, not a regular file) is a failed check like a
+      // bad signature, as it is a skipped attestation without keys: the answer goes on, exit 1.
+      const c = await trust.attestation(a).catch((e: unknown): AttestationCheck => {
+        if (isSnapError(e) && (e.code === 'NOT_FOUND' || e.code === 'IO_ERROR')) return { ok: false, id: '', signers: [], failure: { code: e.code, message: e.message } };
+        throw e;
+      });
       if (!c.ok || !c.statement) {
         const failure = c.failure ?? { code: 'SIGNATURE_INVALID', message: 'not trusted' };
         unverifiedModels.push({ ref: `${a.model}@${a.version}`, ...(c.id ? { id: c.id } : {}), code: failure.code, message: failure.message });

@@ -378,6 +378,25 @@ describe('impact --pubkey: believing only what trusted keys signed', () => {
     }
   });
 
+  it('lists an attestation folder it cannot read (no envelope.json: a folder made needs no key) as not verified, exit 1, and still answers; it stopped with no answer (NOT_FOUND, exit 3)', async () => {
+    const planted = join(s4, 'attestations', 'hidden', '1');
+    await fsp.mkdir(planted, { recursive: true });
+    try {
+      const plain = await snapJson(['impact', 'src@v1', '--store', s4]);
+      expect(plain.json.skippedAttestations.map((x: { ref: string; code: string }) => [x.ref, x.code])).toEqual([['hidden@1', 'NOT_FOUND']]);
+      const checked = await snapJson(['impact', 'src@v1', '--store', s4, '--pubkey', keys.pub]);
+      expect(checked.code, checked.stderr).toBe(1);
+      expect(checked.json.ok).toBe(false);
+      expect(checked.json.models.map((m: { ref: string }) => m.ref)).toEqual(['m@1']);
+      expect(checked.json.unverifiedModels.map((u: { ref: string; code: string }) => [u.ref, u.code])).toEqual([['hidden@1', 'NOT_FOUND']]);
+      const human = await snap(['impact', 'src@v1', '--store', s4, '--pubkey', keys.pub]);
+      expect(human.code).toBe(1);
+      expect(human.stdout).toMatch(/^ {4}model hidden@1 {2}.*envelope\.json does not exist \[NOT_FOUND\]$/m);
+    } finally {
+      await fsp.rm(join(s4, 'attestations', 'hidden'), { recursive: true, force: true });
+    }
+  });
+
   it('does not count a planted unsigned snapshot claiming to derive from the source as derived: it is listed as not verified, exit 1', async () => {
     const src = (await snapJson(['show', 'src@v1', '--store', s4])).json.snapshot as string;
     const plant = join(s4, 'snapshots', 'fake', 'v1');
