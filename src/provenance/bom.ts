@@ -138,13 +138,38 @@ function serialize(bom: Models.Bom): Record<string, unknown> {
   return JSON.parse(ser.serialize(bom, { sortLists: false })) as Record<string, unknown>;
 }
 
-/** Add the `data` members the library cannot model to every dataset component of a serialized BOM. */
+/**
+ * Characters no URI may hold (RFC 3986 §2: neither reserved nor unreserved) that a signed source
+ * URI can hold (core/provenance.ts refuses whitespace and controls), and their percent-encodings.
+ */
+const NOT_IN_URI: Record<string, string> = { '"': '%22', '<': '%3C', '>': '%3E', '{': '%7B', '}': '%7D' };
+
+/**
+ * A signed source URI as the BOM's `externalReferences[].url`: as signed, but for the characters
+ * of {@link NOT_IN_URI}, percent-encoded. The library's serializer also encodes `[`, `]` and `'`,
+ * which are reserved characters (RFC 3986 §2.2: encoding one makes another URI; `[…]` encloses an
+ * IPv6 host), so that `http://[2001:db8::1]/x` came out as `http://%5B2001:db8::1%5D/x`.
+ */
+function bomUri(uri: string): string {
+  return uri.replace(/["<>{}]/g, (c) => NOT_IN_URI[c] as string);
+}
+
+/**
+ * Add the `data` members the library cannot model to every dataset component of a serialized BOM,
+ * and give its source URIs as signed ({@link bomUri}).
+ */
 function addComponentData(json: Record<string, unknown>, datasets: BomTrainingData[]): void {
   const byRef = new Map(datasets.map((d) => [datasetBomRef(d.snapshot), d]));
   const visit = (list: unknown): void => {
     for (const c of (Array.isArray(list) ? list : []) as Record<string, unknown>[]) {
       const d = byRef.get(String(c['bom-ref']));
-      if (d && c.type === 'data') c.data = componentData(d);
+      if (d && c.type === 'data') {
+        c.data = componentData(d);
+        // One externalReference per signed source, in order (datasetComponent, sortLists false).
+        const sources = 'statement' in d ? (d.statement.predicate.provenance?.sources ?? []) : [];
+        const refs = c.externalReferences as Record<string, unknown>[] | undefined;
+        if (refs?.length === sources.length) sources.forEach((src, i) => ((refs[i] as Record<string, unknown>).url = bomUri(src.uri)));
+      }
       visit(c.components);
     }
   };

@@ -95,6 +95,13 @@ describe('snap bom REF', () => {
     expect(props(c)['snap:derivedFrom']).toBe(`raw@v1 ${sealed['raw@v1']!.snapshot}`);
   });
 
+  it('gives each source URI as signed: brackets of an IPv6 host and an apostrophe are reserved characters, not percent-encoded (which makes another URI); only characters no URI may hold are', async () => {
+    const signed = ['http://[2001:db8::1]:8443/dump.csv', "https://vendor.example/it's.csv?part=[1]", 'https://vendor.example/a{b}<c>"d'];
+    await seal({ 'v6.csv': '1\n' }, 'v6@v1', signed.flatMap((uri) => ['--source', uri]));
+    const c = (await bomOf(['v6@v1'])).metadata.component;
+    expect(c.externalReferences.map((x: { url: string }) => x.url)).toEqual(['http://[2001:db8::1]:8443/dump.csv', "https://vendor.example/it's.csv?part=[1]", 'https://vendor.example/a%7Bb%7D%3Cc%3E%22d']);
+  });
+
   it('verifies the signatures first with --pubkey', async () => {
     const c = (await bomOf(['raw@v1', '--pubkey', dataKey.pub])).metadata.component;
     expect(props(c)['snap:signaturesVerified']).toBe('true');
