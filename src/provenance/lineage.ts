@@ -347,9 +347,15 @@ export async function impact(loc: SnapshotLocation, store: Store, trust?: Impact
   const possiblyDerived: ImpactResult['possiblyDerived'] = [];
   const possibly = new Set<string>();
   const unknownQueue: { id: string; missing: { snapshot: string; ref?: string } }[] = [];
+  // Each missing snapshot is queued once, however many edges name it: queued once per edge, its
+  // children were walked again for every one (64 × N² steps for N planted snapshots that each name
+  // the same 64 missing ones: minutes for a few thousand).
+  const queuedMissing = new Set<string>();
   for (const n of graph.nodes.values()) {
     for (const f of n.from) {
-      if (!inStore(f.snapshot)) unknownQueue.push({ id: f.snapshot, missing: { snapshot: f.snapshot, ...(f.ref !== undefined ? { ref: f.ref } : {}) } });
+      if (inStore(f.snapshot) || queuedMissing.has(f.snapshot)) continue;
+      queuedMissing.add(f.snapshot);
+      unknownQueue.push({ id: f.snapshot, missing: { snapshot: f.snapshot, ...(f.ref !== undefined ? { ref: f.ref } : {}) } });
     }
   }
   while (unknownQueue.length > 0) {
