@@ -121,9 +121,14 @@ export async function verifyModel(opts: { files: readonly HashedArtifact[]; trus
   const rules: TrustRules = { now: opts.now ?? new Date(), revocations: opts.revocations ?? revocationSource(opts.store.root, []) };
   // Only the attestations covering the files are kept: the store may hold any number of them (each
   // statement up to 1 MiB), and keeping every one parsed made memory grow with the whole folder.
+  // Of one that is not trusted only what `rejected` reports is kept: anyone who can write the store
+  // can plant any number that cover the files (their digests are public), unsigned.
   const matching: AttestationCheck[] = [];
+  const rejected: VerifyModelResult['rejected'] = [];
   const keep = (c: AttestationCheck) => {
-    if (covers(c, opts.files)) matching.push(c);
+    if (!covers(c, opts.files)) return;
+    if (c.ok) matching.push(c);
+    else rejected.push({ ...(c.statement ? { ref: attestationRef(c.statement) } : {}), id: c.id, failure: c.failure ?? { code: 'SIGNATURE_INVALID', message: 'not trusted' } });
   };
   if (opts.attestationFile !== undefined) {
     // Bounded, never blocking, only a regular file: a FIFO given as --attestation must not hang the gate.
@@ -133,7 +138,6 @@ export async function verifyModel(opts: { files: readonly HashedArtifact[]; trus
     for (const a of await listAttestations(opts.store)) keep(await checkStoredAttestation(a, opts.trusted));
   }
   const files = opts.files.map((f) => ({ path: f.path, name: f.name, sha256: f.digest.sha256 }));
-  const rejected = matching.filter((c) => !c.ok).map((c) => ({ ...(c.statement ? { ref: attestationRef(c.statement) } : {}), id: c.id, failure: c.failure ?? { code: 'SIGNATURE_INVALID', message: 'not trusted' } }));
   const attestations: AttestationVerdict[] = [];
   // With `expect`, only attestations of that model (MODEL, or MODEL@VERSION) count: files that
   // another model's trusted attestation covers are not the model meant for deployment.

@@ -3,6 +3,7 @@
  * and the gate before deployment that says which snapshots those were and whether each is trusted.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { promises as fsp, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -478,6 +479,28 @@ describe('snap verify-model', () => {
     expect(r.stderr).not.toMatch(/heap out of memory/);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).attestations.map((a: { ref: string }) => a.ref)).toEqual(['clf@1.0']);
+  }, 60_000);
+
+  it('keeps of an untrusted attestation that covers the files only what it reports: 500 planted ones naming the weights\' digest beside 255 long-named subjects do not exhaust a 32 MiB heap, and each is listed as rejected', async () => {
+    const crowded = join(await tempDir('snap-model-crowd-'), 'store');
+    await fsp.cp(store, crowded, { recursive: true });
+    const weights = createHash('sha256').update(await fsp.readFile(inWork('weights.bin'))).digest('hex'); // public: it is in the genuine attestation
+    const subjects = (i: number) => [{ name: 'weights.bin', digest: { sha256: weights } }, ...Array.from({ length: 255 }, (_, k) => ({ name: `${i}-${k}-`.padEnd(255, 'x'), digest: { sha256: (i * 1000 + k).toString(16).padStart(64, '0') } }))];
+    const datasets = [{ ref: 'x@v1', snapshot: `sha256:${'1'.repeat(64)}`, merkleRoot: '2'.repeat(64) }];
+    for (let i = 0; i < 500; i++) {
+      // Unsigned (no key needed), and it covers the files: the check rejects it, but it was kept parsed.
+      const bytes = serializeAttestation(buildAttestation(subjects(i), { createdAt: '2026-01-01T00:00:00Z', datasets, model: 'planted', version: String(i), training: { command: 'y'.repeat(4096) }, tool: { name: 'snap', version: '0.1.0' } }));
+      const dir = join(crowded, 'attestations', 'planted', String(i));
+      await fsp.mkdir(dir, { recursive: true });
+      await fsp.writeFile(join(dir, 'envelope.json'), JSON.stringify({ payload: Buffer.from(bytes).toString('base64'), payloadType: 'application/vnd.in-toto+json', signatures: [] }));
+    }
+    const r = await snapBin(['verify-model', 'weights.bin', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', crowded, '--json'], { cwd: work, env: { NODE_OPTIONS: '--max-old-space-size=32' }, timeoutMs: 50_000 });
+    expect(r.stderr).not.toMatch(/heap out of memory/);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.attestations.map((a: { ref: string }) => a.ref)).toEqual(['clf@1.0']);
+    expect(out.rejected).toHaveLength(500);
+    expect(out.rejected[0]).toMatchObject({ ref: 'planted@0', failure: { code: 'SIGNATURE_INVALID' } });
   }, 60_000);
 
   it('exits 3 (NOT_FOUND) when there is no store', async () => {
