@@ -43,9 +43,52 @@ function prop(c: Models.Component, name: string, value: string | number | boolea
   c.properties.add(new Models.Property(`snap:${name}`, String(value)));
 }
 
+/** A license-ref of SPDX 2.3 Annex D: `[DocumentRef-IDSTRING:]LicenseRef-IDSTRING`. */
+const LICENSE_REF = /^(?:DocumentRef-[A-Za-z0-9.-]+:)?LicenseRef-[A-Za-z0-9.-]+$/;
+/** An idstring of SPDX 2.3 Annex D (a license exception id is one). */
+const IDSTRING = /^[A-Za-z0-9.-]+$/;
+
+/**
+ * True when `text` is an SPDX license expression (SPDX 2.3 Annex D): simple expressions — an id
+ * the SPDX list holds, optionally with `+`, or a license-ref — joined by `AND`, `OR` and `WITH`
+ * (then an exception id), with parentheses. `MIT AND (` or `Vendor AND Terms` are not.
+ */
+export function isSpdxExpression(text: string): boolean {
+  const tokens = text.replace(/[()]/g, ' $& ').trim().split(/\s+/);
+  let at = 0;
+  const simple = (): boolean => {
+    const t = tokens[at];
+    if (t === undefined || !(LICENSE_REF.test(t) || isSupportedSpdxId(t.endsWith('+') ? t.slice(0, -1) : t))) return false;
+    at++;
+    if (tokens[at] !== 'WITH') return true;
+    at++;
+    return IDSTRING.test(tokens[at++] ?? '');
+  };
+  const term = (): boolean => {
+    if (tokens[at] !== '(') return simple();
+    at++;
+    if (!expression()) return false;
+    return tokens[at++] === ')';
+  };
+  const expression = (): boolean => {
+    if (!term()) return false;
+    while (tokens[at] === 'AND' || tokens[at] === 'OR') {
+      at++;
+      if (!term()) return false;
+    }
+    return true;
+  };
+  return expression() && at === tokens.length;
+}
+
+/**
+ * The CycloneDX licence of the signed `provenance.license`: an SPDX id the library knows as
+ * `license.id`, an SPDX expression ({@link isSpdxExpression}) as `expression`, anything else as
+ * `license.name` (CycloneDX 1.6 takes `expression` to be a valid SPDX expression).
+ */
 function licenseOf(text: string): Models.License {
   if (isSupportedSpdxId(text)) return new Models.SpdxLicense(text);
-  if (/\s(AND|OR|WITH)\s/.test(text)) return new Models.LicenseExpression(text);
+  if (isSpdxExpression(text)) return new Models.LicenseExpression(text);
   return new Models.NamedLicense(text);
 }
 

@@ -102,6 +102,21 @@ describe('snap bom REF', () => {
     expect(c.externalReferences.map((x: { url: string }) => x.url)).toEqual(['http://[2001:db8::1]:8443/dump.csv', "https://vendor.example/it's.csv?part=[1]", 'https://vendor.example/a%7Bb%7D%3Cc%3E%22d']);
   });
 
+  it('gives a licence as an SPDX expression only when it is one (ids the SPDX list holds or LicenseRef-, joined by AND, OR, WITH and parentheses); other text is a named licence', async () => {
+    const cases: [string, unknown][] = [
+      ['Apache-2.0 AND (MIT OR GPL-2.0-only WITH Classpath-exception-2.0)', [{ expression: 'Apache-2.0 AND (MIT OR GPL-2.0-only WITH Classpath-exception-2.0)' }]],
+      ['LicenseRef-vendor-terms', [{ expression: 'LicenseRef-vendor-terms' }]],
+      ['MIT AND (', [{ license: { name: 'MIT AND (' } }]],
+      ['MIT OR', [{ license: { name: 'MIT OR' } }]],
+      ['Vendor AND Terms', [{ license: { name: 'Vendor AND Terms' } }]],
+      ['MIT', [{ license: { id: 'MIT' } }]],
+    ];
+    for (const [i, [license, expected]] of cases.entries()) {
+      await seal({ [`l${i}.csv`]: `${i}\n` }, `lic${i}@v1`, ['--license', license]);
+      expect([license, (await bomOf([`lic${i}@v1`])).metadata.component.licenses]).toEqual([license, expected]);
+    }
+  });
+
   it('verifies the signatures first with --pubkey', async () => {
     const c = (await bomOf(['raw@v1', '--pubkey', dataKey.pub])).metadata.component;
     expect(props(c)['snap:signaturesVerified']).toBe('true');
