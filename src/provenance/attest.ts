@@ -73,8 +73,9 @@ export function defaultFolderRef(folder: string, artifacts: readonly HashedArtif
 }
 
 /**
- * The training-data record of a snapshot: it must be signed (at least one signature) and signed as
- * the name it was found under; its signatures are checked by `verify-model`, not here.
+ * The training-data record of a snapshot: it must carry a signature (at least one, checked by no
+ * key: one that verifies under none passes) and be signed as the name it was found under; its
+ * signatures are checked by `verify-model`, not here.
  * @throws SnapError `SNAPSHOT_MALFORMED` | `SNAPSHOT_NAME_MISMATCH` | `SIGNATURE_INVALID` (unsigned) | `NOT_FOUND` | `IO_ERROR`
  */
 export async function trainingDatasetOf(loc: SnapshotLocation): Promise<TrainingDataset> {
