@@ -125,15 +125,20 @@ export async function verifyModel(opts: { files: readonly HashedArtifact[]; trus
   // can plant any number that cover the files (their digests are public), unsigned.
   const matching: AttestationCheck[] = [];
   const rejected: VerifyModelResult['rejected'] = [];
+  const reject = (c: AttestationCheck) => rejected.push({ ...(c.statement ? { ref: attestationRef(c.statement) } : {}), id: c.id, failure: c.failure ?? { code: 'SIGNATURE_INVALID', message: 'not trusted' } });
   const keep = (c: AttestationCheck) => {
     if (!covers(c, opts.files)) return;
     if (c.ok) matching.push(c);
-    else rejected.push({ ...(c.statement ? { ref: attestationRef(c.statement) } : {}), id: c.id, failure: c.failure ?? { code: 'SIGNATURE_INVALID', message: 'not trusted' } });
+    else reject(c);
   };
   if (opts.attestationFile !== undefined) {
     // Bounded, never blocking, only a regular file: a FIFO given as --attestation must not hang the gate.
     const bytes = await readSmallFile(opts.attestationFile, MAX_ENVELOPE_BYTES + 1, 'cannot read the attestation', (shown) => new SnapError('IO_ERROR', `cannot read the attestation: ${shown} is not a regular file`, { path: opts.attestationFile }));
-    keep(checkAttestationEnvelope(bytes, opts.trusted));
+    const c = checkAttestationEnvelope(bytes, opts.trusted);
+    // The file named is no model attestation (a snapshot's envelope, other JSON): said with the code
+    // it was refused with, not taken for one that does not cover the files ("changed since attested").
+    if (!c.statement) reject(c);
+    else keep(c);
   } else {
     for (const a of await listAttestations(opts.store)) keep(await checkStoredAttestation(a, opts.trusted));
   }

@@ -318,6 +318,19 @@ describe('snap verify-model', () => {
     expect(r.code, r.stdout).toBe(0);
   });
 
+  it('with --attestation, names a file that is no model attestation as such (exit 1, the code it was refused with), not as a model changed since it was attested', async () => {
+    const junk = inWork('junk.attestation.json');
+    await fsp.writeFile(junk, '{"x":1}');
+    for (const [file, code] of [[join(store, 'snapshots', 'clean', 'v1', 'envelope.json'), 'STATEMENT_UNKNOWN_PREDICATE_TYPE'], [junk, 'ENVELOPE_MALFORMED']] as const) {
+      const r = await snapJson(['verify-model', 'weights.bin', '--attestation', file, '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store], { cwd: work });
+      expect([file, r.code, r.json.failure?.code]).toEqual([file, 1, code]);
+      expect(r.json.failure.message).not.toMatch(/changed since attested/);
+      expect(r.json.rejected).toEqual([{ id: '', failure: { code, message: expect.stringContaining('attestation refused') } }]);
+      const human = await snap(['verify-model', 'weights.bin', '--attestation', file, '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store], { cwd: work });
+      expect(human.stdout).toMatch(new RegExp(`^ {2}rejected {5}\\(unreadable\\): attestation refused: .*\\[${code}\\]$`, 'm'));
+    }
+  });
+
   it('exits 1 (SIGNATURE_INVALID) naming the snapshot when its signer is not trusted', async () => {
     const r = await snapJson(['verify-model', 'weights.bin', '--pubkey', mlKey.pub, '--store', store], { cwd: work });
     expect(r.code).toBe(1);

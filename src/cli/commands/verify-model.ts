@@ -44,7 +44,7 @@ async function cmdVerifyModel(a: Args, io: CliIo): Promise<number> {
       for (const d of att.datasets) lines.push(`    ${d.trusted ? 'trusted    ' : 'NOT TRUSTED'}  ${shown(d.ref)} ${shown(d.snapshot)}${d.failure ? `: ${escapeMessage(d.failure.message)} [${d.failure.code}]` : ''}`);
       if (att.notGiven.length > 0) lines.push(`    note         it also attests ${att.notGiven.map(quotedPath).join(', ')}, not checked here: give the model folder, or every file with --complete, to check the whole model`);
     }
-    for (const x of r.rejected) lines.push(`  rejected     ${x.ref !== undefined ? shown(x.ref) : '(unreadable)'} ${shown(x.id)}: ${escapeMessage(x.failure.message)} [${x.failure.code}]`);
+    for (const x of r.rejected) lines.push(`  rejected     ${x.ref !== undefined ? shown(x.ref) : '(unreadable)'}${x.id ? ` ${shown(x.id)}` : ''}: ${escapeMessage(x.failure.message)} [${x.failure.code}]`);
     io.stdout.write(lines.join('\n') + '\n');
   }
   return r.ok ? EXIT_OK : EXIT_INTEGRITY;
