@@ -99,6 +99,15 @@ function namesExactly(s: NonNullable<AttestationCheck['statement']>, files: read
   return s.subject.length === files.length && notGivenOf(s, files).length === 0;
 }
 
+/**
+ * The files given under the name of an artifact the attestation names with another digest: their
+ * bytes are another artifact's (copied over it), not a renamed copy of one.
+ */
+function swappedOf(s: NonNullable<AttestationCheck['statement']>, files: readonly HashedArtifact[]): string[] {
+  const attested = new Map(s.subject.map((x) => [x.name, x.digest.sha256]));
+  return files.filter((f) => attested.has(f.name) && attested.get(f.name) !== f.digest.sha256).map((f) => f.name);
+}
+
 function covers(c: AttestationCheck, files: readonly HashedArtifact[]): boolean {
   const digests = new Set((c.statement?.subject ?? []).map((s) => s.digest.sha256));
   return files.every((f) => digests.has(f.digest.sha256));
@@ -114,7 +123,8 @@ function covers(c: AttestationCheck, files: readonly HashedArtifact[]): boolean 
  * @param complete the files are the whole model: only an attestation that names exactly them (each
  *   by its file name and digest, no other artifact) counts; one that also attests a file not given,
  *   or names a given file otherwise, fails (`ATTESTATION_NOT_FOUND`). Without it, files covered by
- *   digest are enough, and `notGiven` says what else an attestation names.
+ *   digest are enough (names may differ), unless a file has the name of an attested artifact but not
+ *   its digest (swapped: `ATTESTATION_NOT_FOUND`), and `notGiven` says what else an attestation names.
  * @throws SnapError `NOT_FOUND` | `IO_ERROR` (files unreadable)
  */
 export async function verifyModel(opts: { files: readonly HashedArtifact[]; trusted: readonly TrustedKey[]; store: Store; attestationFile?: string; now?: Date; revocations?: RevocationSource; expect?: string; complete?: boolean }): Promise<VerifyModelResult> {
@@ -150,7 +160,12 @@ export async function verifyModel(opts: { files: readonly HashedArtifact[]; trus
   const named = trustedOnes.filter((x) => opts.expect === undefined || isExpected(attestationRef(x.statement as NonNullable<AttestationCheck['statement']>), opts.expect));
   // With `complete`, only an attestation of exactly these files counts: a model checked file by
   // file could otherwise pass with one of its files (a tokenizer, a config) swapped and left out.
-  const expected = opts.complete ? named.filter((x) => namesExactly(x.statement as NonNullable<AttestationCheck['statement']>, opts.files)) : named;
+  // Without it, files are matched by digest (names may differ), but a file given under the name of
+  // an attested artifact must be that artifact: the weights copied over the tokenizer are not it.
+  const expected = named.filter((x) => {
+    const st = x.statement as NonNullable<AttestationCheck['statement']>;
+    return opts.complete ? namesExactly(st, opts.files) : swappedOf(st, opts.files).length === 0;
+  });
   for (const c of expected) {
     const s = c.statement as NonNullable<AttestationCheck['statement']>;
     const datasets: DatasetVerdict[] = [];
@@ -158,7 +173,13 @@ export async function verifyModel(opts: { files: readonly HashedArtifact[]; trus
     attestations.push({ ref: attestationRef(s), id: c.id, createdAt: s.predicate.createdAt, signers: c.signers, datasets, notGiven: notGivenOf(s, opts.files) });
   }
   let failure: VerifyModelResult['failure'];
-  if (attestations.length === 0 && named.length > 0) {
+  if (attestations.length === 0 && named.length > 0 && !opts.complete) {
+    const swapped = named.map((x) => {
+      const st = x.statement as NonNullable<AttestationCheck['statement']>;
+      return `${attestationRef(st)} attests ${swappedOf(st, opts.files).map((m) => JSON.stringify(m)).join(', ')} with other contents`;
+    });
+    failure = { code: 'ATTESTATION_NOT_FOUND', message: `a file given under an attested artifact's name holds another artifact's bytes: ${swapped.join('; ')}` };
+  } else if (attestations.length === 0 && named.length > 0) {
     const partial = named.map((x) => {
       const st = x.statement as NonNullable<AttestationCheck['statement']>;
       const missing = notGivenOf(st, opts.files);

@@ -241,6 +241,18 @@ describe('snap verify-model', () => {
     expect(byName.json.failure.message).toContain('names "model.bin" otherwise');
   });
 
+  it('fails (exit 1, ATTESTATION_NOT_FOUND) a file given under an attested artifact\'s name whose bytes are another artifact\'s, even without --complete: the weights copied over the tokenizer are not the attested tokenizer', async () => {
+    const swapped = await tempDir('snap-model-swapped-');
+    await fsp.copyFile(inWork('weights.bin'), join(swapped, 'tokenizer.json'));
+    const r = await snapJson(['verify-model', join(swapped, 'tokenizer.json'), '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store], { cwd: work });
+    expect([r.code, r.json.failure?.code]).toEqual([1, 'ATTESTATION_NOT_FOUND']);
+    expect(r.json.failure.message).toContain('clf@1.0 attests "tokenizer.json" with other contents');
+    // Renamed, not swapped: the bytes under a name the attestation does not use still pass by digest.
+    const renamed = await tempDir('snap-model-renamed-');
+    await fsp.copyFile(inWork('weights.bin'), join(renamed, 'model.bin'));
+    expect((await snapJson(['verify-model', join(renamed, 'model.bin'), '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store], { cwd: work })).code).toBe(0);
+  });
+
   it('takes a model folder as the whole model: every file in it, and exactly the files attested (a file left out, added or swapped fails, exit 1); a subfolder or link in it is refused (exit 3)', async () => {
     const model = await tempDir('snap-model-dir-');
     await fsp.copyFile(inWork('weights.bin'), join(model, 'weights.bin'));
