@@ -21,7 +21,8 @@ import { trustedKeys, wholeNumberOption, MAX_THRESHOLD, type Args, type CliIo } 
 export function trustOptions(y: Argv): Argv {
   return y
     .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: 'trusted public key file (SPKI PEM); repeatable (needed unless --policy is given)' })
-    .option('threshold', wholeNumberOption('threshold', 'how many distinct --pubkey keys must have signed (default: 1)', 1, MAX_THRESHOLD, 1))
+    // No yargs default: a --threshold given without --pubkey is told apart, and refused (trustSetup).
+    .option('threshold', wholeNumberOption('threshold', 'how many distinct --pubkey keys must have signed (default: 1)', 1, MAX_THRESHOLD))
     .option('policy', { type: 'string', array: true, requiresArg: true, describe: 'signed trust policy (snap policy …); several: a chain of versions, oldest first' })
     .option('root', { type: 'string', array: true, requiresArg: true, describe: 'root public key of the policy (anchors its first use on this machine); repeatable' })
     .option('policy-name', { type: 'string', requiresArg: true, describe: 'require the policy to be the one of this name (its root keys may sign others)' })
@@ -54,11 +55,13 @@ export interface TrustSetup {
  *   reading keys, policies (`POLICY_*`), the state (`STATE_MALFORMED`) and revocation files
  */
 export async function trustSetup(a: Args, io: CliIo, storeRoot: string, now = new Date(), opts: { remember?: boolean } = {}): Promise<TrustSetup> {
-  const threshold = a.threshold as number;
+  const threshold = (a.threshold as number | undefined) ?? 1;
   if (!Number.isSafeInteger(threshold) || threshold < 1) throw new SnapError('USAGE', `--threshold must be a whole number of at least 1, got ${String(a.threshold)}`);
   const pubkeys = (a.pubkey as string[] | undefined) ?? [];
   const policies = (a.policy as string[] | undefined) ?? [];
   if (pubkeys.length === 0 && policies.length === 0) throw new SnapError('USAGE', 'say whom to trust: --pubkey KEY.pub… , or --policy POLICY --root ROOT.pub…');
+  // Beside a policy alone it was ignored: "--policy P --threshold 2" passed a snapshot the policy's rule passed, with one signature.
+  if (a.threshold !== undefined && pubkeys.length === 0) throw new SnapError('USAGE', `--threshold counts the --pubkey keys, and none was given: how many signatures of which roles a snapshot needs is the policy's rule (snap policy rule … --require ROLE=N); give --pubkey KEY.pub… with --threshold, or leave it out`);
   if (policies.length === 0 && a.root !== undefined) throw new SnapError('USAGE', '--root anchors a --policy; give the policy too');
   if (policies.length === 0 && a['policy-name'] !== undefined) throw new SnapError('USAGE', '--policy-name names the --policy required; give the policy too');
   const trusted = await trustedKeys(pubkeys, io.cwd);

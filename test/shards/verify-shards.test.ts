@@ -366,6 +366,12 @@ describe('--shard K/N validation', () => {
     expect((await snap(['verify', data, '--against', ref, '--pubkey', keys.pub, '--store', store, '--report', join(data, '..', 'r.json')])).code).toBe(2);
     expect((await snap(['verify', data, '--merge', 'r.json'])).code).toBe(2);
     expect((await snap(['verify', '--merge', 'r.json', '--pubkey', keys.pub])).code).toBe(2);
+    // Flags of a trust check that the merge does not make: it took them and ignored them.
+    for (const flag of [['--threshold', '2'], ['--policy-name', 'acme'], ['--state-dir', data]]) {
+      const r = await snapJson(['verify', '--merge', 'r.json', ...flag]);
+      expect([r.code, r.json.error?.code], flag.join(' ')).toEqual([2, 'USAGE']);
+      expect(r.json.error.message).toContain(`it takes no ${flag[0]}`);
+    }
     expect((await snap(['verify'])).code).toBe(2);
   });
 });

@@ -137,6 +137,21 @@ describe('a snapshot under a policy', () => {
     expect(other.json.failure.code).toBe('SIGNATURE_INVALID');
   });
 
+  it('refuses --threshold without --pubkey as a usage error (exit 2): it counts --pubkey keys, and beside a policy alone it was ignored (exit 0 with --threshold 5)', async () => {
+    const w = await world();
+    const policy = await makePolicy(w);
+    const data = await sealed(w, 'fraud-train@v1', [carol, bob]);
+    for (const n of ['5', '1']) {
+      const v = await w.run([...verifyArgs(w, data, 'fraud-train@v1', [policy]), '--threshold', n]);
+      expect([v.code, v.json.error?.code], v.stderr).toEqual([2, 'USAGE']);
+      expect(v.json.error.message).toContain('--threshold counts the --pubkey keys');
+    }
+    const restore = await w.run(['restore', 'fraud-train@v1', join(w.dir, 'out'), '--policy', policy, '--root', r1.pub, '--root', r2.pub, '--threshold', '2', '--store', w.store]);
+    expect([restore.code, restore.json.error?.code]).toEqual([2, 'USAGE']);
+    const withKey = await w.run([...verifyArgs(w, data, 'fraud-train@v1', [policy]), '--pubkey', carol.pub, '--threshold', '1']);
+    expect(withKey.code, withKey.stderr).toBe(0);
+  });
+
   it('counts a revocation signed by a key of the policy, naming who revoked (SNAPSHOT_REVOKED, exit 1)', async () => {
     const w = await world();
     const policy = await makePolicy(w);

@@ -51,7 +51,7 @@ function trustWords(a: Args): string[] {
   return words;
 }
 
-const usesTrust = (a: Args) => ['pubkey', 'policy', 'root', 'revocations'].some((k) => a[k] !== undefined);
+const usesTrust = (a: Args) => ['pubkey', 'threshold', 'policy', 'root', 'policy-name', 'revocations'].some((k) => a[k] !== undefined);
 
 /** Write the report to `-o`, and say so (`--json`: `ok`, true when the exit code is 0, as for every command). */
 async function emit(a: Args, io: CliIo, text: string, format: ReportFormat, verdict: string, ok: boolean, line: string): Promise<void> {
@@ -74,7 +74,7 @@ async function cmdReport(a: Args, io: CliIo): Promise<number> {
   if (a.json && String(a.out) === '-') throw new SnapError('USAGE', '--json and -o - both want standard output: write the report to a file with -o FILE for a JSON summary, or drop --json');
   if (a.drill !== undefined) {
     if (a.a !== undefined || a.b !== undefined) throw new SnapError('USAGE', 'give either A B (an incident report) or --drill FILE (a drill report), not both');
-    if (usesTrust(a)) throw new SnapError('USAGE', '--pubkey, --policy, --root and --revocations apply to an incident report (A B), not to --drill');
+    if (usesTrust(a)) throw new SnapError('USAGE', '--pubkey, --threshold, --policy, --root, --policy-name and --revocations apply to an incident report (A B), not to --drill');
     const d = await readDrillFile(resolve(io.cwd, String(a.drill)));
     const text = format === 'html' ? renderDrillHtml(d, maxItems) : renderDrillMarkdown(d, maxItems);
     const missed = d.planted.filter((p) => !p.caught).length;

@@ -227,7 +227,7 @@ async function verifyDirAgainst(a: Args, io: CliIo, archived: SnapshotLocation |
 
 /** `snap verify --merge REPORT…`: one verdict from the shard reports (shards/merge.ts). */
 async function cmdMerge(a: Args, io: CliIo): Promise<number> {
-  const others = ['dir', 'shard', 'report', 'report-key', 'passphrase-env', 'pubkey', 'policy', 'root', 'revocations'].filter((k) => a[k] !== undefined);
+  const others = ['dir', 'shard', 'report', 'report-key', 'passphrase-env', 'pubkey', 'threshold', 'policy', 'root', 'policy-name', 'state-dir', 'revocations'].filter((k) => a[k] !== undefined);
   if (others.length > 0) throw new SnapError('USAGE', `--merge combines shard reports and checks nothing else: it takes no ${others.map((k) => (k === 'dir' ? 'DIR' : `--${k}`)).join(', ')}`);
   const files = (Array.isArray(a.merge) ? a.merge : [a.merge]).map(String);
   const run = a.run !== undefined ? parseRunId(String(a.run)) : undefined;
