@@ -17,6 +17,18 @@ import { establishPolicy, readPolicyFile, rememberPolicy, type VerifiedPolicy } 
 import { STATE_FILE, readState, stateDir, updateState } from '../trust/state.js';
 import { trustedKeys, wholeNumberOption, MAX_THRESHOLD, type Args, type CliIo } from './common.js';
 
+/** `--state-dir DIR`: the trusted state folder, as every command that reads the state takes it. */
+export const STATE_DIR_OPTION = { type: 'string', requiresArg: true, describe: 'folder of the trusted state (default: $SNAP_STATE_DIR, else $XDG_STATE_HOME/snap, else ~/.local/state/snap)' } as const;
+
+/**
+ * `--state-dir` for the commands that judge trust with `--pubkey` keys only (`diff`, `check`,
+ * `bom`, `attest`): the kept revocations it names are read only with keys.
+ * @throws SnapError `USAGE` when it is given without `--pubkey`
+ */
+export function stateDirNeedsPubkey(a: Args): void {
+  if (a['state-dir'] !== undefined && a.pubkey === undefined) throw new SnapError('USAGE', '--state-dir names the trusted state whose kept revocations are judged with the --pubkey keys: give --pubkey too');
+}
+
 /** Declare the shared trust flags on a command. */
 export function trustOptions(y: Argv): Argv {
   return y
@@ -26,7 +38,7 @@ export function trustOptions(y: Argv): Argv {
     .option('policy', { type: 'string', array: true, requiresArg: true, describe: 'signed trust policy (snap policy …); several: a chain of versions, oldest first' })
     .option('root', { type: 'string', array: true, requiresArg: true, describe: 'root public key of the policy (anchors its first use on this machine); repeatable' })
     .option('policy-name', { type: 'string', requiresArg: true, describe: 'require the policy to be the one of this name (its root keys may sign others)' })
-    .option('state-dir', { type: 'string', requiresArg: true, describe: 'folder of the trusted state (default: $SNAP_STATE_DIR, else $XDG_STATE_HOME/snap, else ~/.local/state/snap)' })
+    .option('state-dir', STATE_DIR_OPTION)
     .option('revocations', { type: 'string', array: true, requiresArg: true, describe: "revocation file (from snap revoke --out); repeatable. The store's own revocations are always read" });
 }
 
@@ -98,15 +110,16 @@ export async function trustSetup(a: Args, io: CliIo, storeRoot: string, now = ne
 }
 
 /**
- * The trust rules of a command that is given `--pubkey` keys only (`diff`, `check`, `bom`): the
- * revocations of the store (when `storeRoot` is one) and those this machine's trusted state kept
- * (see {@link rememberedRevocations}), judged with the command's keys, and `now` for `expiresAt` —
+ * The trust rules of a command that is given `--pubkey` keys only (`diff`, `check`, `bom`,
+ * `attest`): the revocations of the store (when `storeRoot` is one) and those this machine's
+ * trusted state kept (`--state-dir`, else the default folder; see {@link rememberedRevocations}),
+ * judged with the command's keys, and `now` for `expiresAt` —
  * so a snapshot that verify refuses as revoked is not called trusted there either.
  * @returns the rules, and `keep()` to call once the checks are done (keeps the revocations that counted)
  * @throws SnapError `STATE_MALFORMED`
  */
 export async function pubkeyTrustRules(a: Args, io: CliIo, storeRoot: string, now = new Date()): Promise<{ rules: TrustRules; keep(): Promise<void> }> {
-  const remembered = await rememberedRevocations(stateDir(undefined, io.env, io.cwd), a, io);
+  const remembered = await rememberedRevocations(stateDir(a['state-dir'] as string | undefined, io.env, io.cwd), a, io);
   return { rules: { now, revocations: revocationSource(isStore(storeRoot) ? storeRoot : undefined, [], remembered, remembered.counted) }, keep: remembered.keep };
 }
 

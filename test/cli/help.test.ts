@@ -21,8 +21,8 @@ const FLAGS: Record<string, string[]> = {
   init: ['store', 'quiet'],
   seal: ['store', 'quiet', 'jobs', 'as', 'key', 'passphrase-env', 'parent', 'no-parent', 'exclude', 'manifest-only', 'expires', 'out', 'records', 'no-records', 'incremental', 'message', 'source', 'license', 'derived-from', 'pipeline', 'no-pipeline', 'retain', 'retain-mode'],
   verify: ['store', 'quiet', 'jobs', 'against', 'shard', 'report', 'report-key', 'passphrase-env', 'run', 'merge', 'report-pubkey', ...TRUST],
-  diff: ['store', 'jobs', 'pubkey', 'no-records'],
-  check: ['store', 'jobs', 'against', 'pubkey', 'max-label-changes', 'max-modified', 'max-removed', 'max-added-share', 'max-conflicts', 'max-duplicates', 'max-shift', 'max-js-distance', 'max-psi', 'min-chi-square-p', 'allow-new-labels', 'allow-vanished-labels'],
+  diff: ['store', 'jobs', 'pubkey', 'state-dir', 'no-records'],
+  check: ['store', 'jobs', 'against', 'pubkey', 'state-dir', 'max-label-changes', 'max-modified', 'max-removed', 'max-added-share', 'max-conflicts', 'max-duplicates', 'max-shift', 'max-js-distance', 'max-psi', 'min-chi-square-p', 'allow-new-labels', 'allow-vanished-labels'],
   drill: ['store', 'jobs', 'against', ...TRUST, 'seed', 'attacks', 'no-records'],
   report: ['store', 'quiet', 'jobs', ...TRUST, 'out', 'format', 'max-items', 'drill'],
   list: ['store'],
@@ -38,11 +38,11 @@ const FLAGS: Record<string, string[]> = {
   policy: ['quiet', 'name', 'root-key', 'root-threshold', 'expires', 'pub', 'keyid', 'key-name', 'role', 'valid-from', 'valid-until', 'reason', 'datasets', 'require', 'max-age', 'key', 'passphrase-env', 'root'],
   prove: ['store', 'out', 'pubkey', 'threshold', 'record'],
   'verify-proof': ['pubkey', 'threshold', 'file', 'expect'],
-  attest: ['store', 'quiet', 'data', 'key', 'passphrase-env', 'as', 'train-command', 'train-commit', 'hyperparameters', 'out', 'pubkey'],
-  'verify-model': ['store', 'quiet', 'pubkey', 'attestation', 'expect', 'complete'],
+  attest: ['store', 'quiet', 'data', 'key', 'passphrase-env', 'as', 'train-command', 'train-commit', 'hyperparameters', 'out', 'pubkey', 'state-dir'],
+  'verify-model': ['store', 'quiet', 'pubkey', 'state-dir', 'attestation', 'expect', 'complete'],
   lineage: ['store', 'pubkey'],
   impact: ['store', 'pubkey'],
-  bom: ['store', 'model', 'out', 'pubkey'],
+  bom: ['store', 'model', 'out', 'pubkey', 'state-dir'],
 };
 const EVERY_COMMAND = ['json', 'debug', 'help'];
 

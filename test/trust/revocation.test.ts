@@ -135,6 +135,35 @@ describe('a revocation this machine has seen', () => {
     expect((await verify(s.data, s.ref, s.store, ['--state-dir', await tempDir('snap-state-')])).code).toBe(0);
   });
 
+  it('kept in a --state-dir, keeps counting for diff, check, bom, attest and verify-model given that --state-dir once the store has lost it (exit 1, SNAPSHOT_REVOKED): they took no --state-dir and read only the default state', async () => {
+    const state = await tempDir('snap-state-');
+    const env = { SNAP_STATE_DIR: await tempDir('snap-default-state-') }; // the default state never saw it
+    const config = JSON.stringify({ records: [{ pattern: 'train.csv', key: ['id'], label: 'label' }] });
+    const s = await sealTree({ 'train.csv': 'id,text,label\n1,win money,spam\n2,lunch,ham\n', 'snap.json': config }, alice, { as: 'kept-elsewhere@v1' });
+    const work = await tempDir('snap-model-');
+    await fsp.writeFile(join(work, 'model.bin'), 'weights');
+    await fsp.writeFile(join(work, 'model2.bin'), 'other weights');
+    expect((await snapJson(['attest', 'model.bin', '--data', s.ref, '--key', alice.key, '--as', 'clf@1', '--store', s.store], { cwd: work, env })).code).toBe(0);
+    expect((await snapJson(['revoke', s.ref, '--reason', REASON, '--key', alice.key, '--store', s.store])).code).toBe(0);
+    expect((await verify(s.data, s.ref, s.store, ['--state-dir', state])).json.failure.code).toBe('SNAPSHOT_REVOKED');
+    // Someone with write access to the store, and no key, removes the revocation.
+    await fsp.chmod(join(s.store, 'revocations', s.snapshot.slice(7)), 0o755);
+    await fsp.rm(join(s.store, 'revocations'), { recursive: true, force: true });
+    const kept = ['--pubkey', alice.pub, '--state-dir', state, '--store', s.store];
+    const diff = await snapJson(['diff', s.ref, s.data, ...kept], { env });
+    expect([diff.code, diff.json.a?.failure?.code], diff.stderr).toEqual([1, 'SNAPSHOT_REVOKED']);
+    const check = await snapJson(['check', s.data, '--against', s.ref, ...kept], { env });
+    expect([check.code, check.json.a?.failure?.code], check.stderr).toEqual([1, 'SNAPSHOT_REVOKED']);
+    const bom = await snapJson(['bom', s.ref, ...kept], { env });
+    expect([bom.code, bom.json.error?.code ?? bom.json.failure?.code], bom.stderr).toEqual([1, 'SNAPSHOT_REVOKED']);
+    const attest = await snapJson(['attest', 'model2.bin', '--data', s.ref, '--key', alice.key, '--as', 'clf@2', ...kept], { cwd: work, env });
+    expect([attest.code, attest.json.error?.code ?? attest.json.failure?.code], attest.stderr).toEqual([1, 'SNAPSHOT_REVOKED']);
+    const model = await snapJson(['verify-model', 'model.bin', ...kept], { cwd: work, env });
+    expect([model.code, model.json.failure?.code], model.stderr).toEqual([1, 'SNAPSHOT_REVOKED']);
+    // --state-dir says where the kept revocations are read from for --pubkey: alone it is a usage error.
+    expect((await snapJson(['diff', s.ref, s.data, '--state-dir', state, '--store', s.store], { env })).json.error?.code).toBe('USAGE');
+  });
+
   it('is judged with the keys of each verify: kept, it does not count under keys that did not sign it', async () => {
     const state = await tempDir('snap-state-');
     const s = await sealTree(TREE, alice, { as: 'seen-revoked@v2' });

@@ -11,7 +11,7 @@ import { storeRevocations } from '../../trust/revocations.js';
 import { checkTrust } from '../../snapshot.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { jsonOut, signingKey, locate, audit, auditErrors, trustedKeys, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
-import { pubkeyTrustRules } from '../trust-args.js';
+import { STATE_DIR_OPTION, pubkeyTrustRules, stateDirNeedsPubkey } from '../trust-args.js';
 import { basename } from 'node:path';
 
 function list(v: unknown): string[] {
@@ -40,6 +40,7 @@ async function trainingRun(a: Args, io: CliIo): Promise<TrainingRun | undefined>
 }
 
 async function cmdAttest(a: Args, io: CliIo): Promise<number> {
+  stateDirNeedsPubkey(a);
   const storeRoot = storePath(a.store, io.env, io.cwd);
   const out = single(a.out, '--out');
   const as = single(a.as, '--as');
@@ -113,7 +114,8 @@ export const attestCommand: CommandSpec = {
         .option('train-commit', { type: 'string', requiresArg: true, describe: 'git commit of the training code (signed)' })
         .option('hyperparameters', { type: 'string', requiresArg: true, describe: 'hyper-parameters file; its SHA-256 is signed' })
         .option('out', { alias: 'o', type: 'string', requiresArg: true, describe: 'also export the signed attestation (DSSE envelope) to this new file' })
-        .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: "the data's trusted key(s): each --data snapshot must verify under them, not revoked or expired, or nothing is attested (exit 1); repeatable" }),
+        .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: "the data's trusted key(s): each --data snapshot must verify under them, not revoked or expired, or nothing is attested (exit 1); repeatable" })
+        .option('state-dir', { ...STATE_DIR_OPTION, describe: 'with --pubkey: folder of the trusted state, whose kept revocations count (default: $SNAP_STATE_DIR, else $XDG_STATE_HOME/snap, else ~/.local/state/snap)' }),
       [['$0 attest model.safetensors --data spam@v1 --key keys/ml.key --pubkey keys/data.pub --as spam-clf@1.0', 'attest a model trained on spam@v1, checked against the data key first']],
     ),
   run: auditErrors('attest', (a) => a.as, cmdAttest),

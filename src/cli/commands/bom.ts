@@ -16,7 +16,7 @@ import { locateTrainingSnapshot } from '../../provenance/verify-model.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { jsonOut, trustedKeys, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
 import { openSnapshotRef } from '../snapshot-ref.js';
-import { pubkeyTrustRules } from '../trust-args.js';
+import { STATE_DIR_OPTION, pubkeyTrustRules, stateDirNeedsPubkey } from '../trust-args.js';
 
 /**
  * The signers a verified BOM names (`snap:signer`): the keys whose signatures verified, each once.
@@ -88,6 +88,7 @@ async function modelInput(text: string, store: Store, keys: TrustedKey[] | undef
 }
 
 async function cmdBom(a: Args, io: CliIo): Promise<number> {
+  stateDirNeedsPubkey(a);
   const storeRoot = storePath(a.store, io.env, io.cwd);
   const model = a.model !== undefined ? String(a.model) : undefined;
   if ((a.ref === undefined) === (model === undefined)) throw new SnapError('USAGE', 'give either a snapshot REF or --model MODEL@VERSION');
@@ -141,7 +142,8 @@ export const bomCommand: CommandSpec = {
         .positional('ref', { type: 'string', describe: 'the snapshot: NAME@VERSION, an id or prefix, a snapshot folder, or a .snap.tar archive' })
         .option('model', { type: 'string', requiresArg: true, describe: 'MODEL@VERSION of a model attestation in the store, instead of REF' })
         .option('out', { alias: 'o', type: 'string', requiresArg: true, describe: 'write the BOM to this new file (default: standard output)' })
-        .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: 'verify the signatures against these trusted keys first (exit 1 and no BOM if they fail)' }),
+        .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: 'verify the signatures against these trusted keys first (exit 1 and no BOM if they fail)' })
+        .option('state-dir', { ...STATE_DIR_OPTION, describe: 'with --pubkey: folder of the trusted state, whose kept revocations count (default: $SNAP_STATE_DIR, else $XDG_STATE_HOME/snap, else ~/.local/state/snap)' }),
       [
         ['$0 bom spam@v1 -o spam-v1.cdx.json', 'the BOM of a dataset snapshot'],
         ['$0 bom --model spam-clf@1.0 -o model.cdx.json --pubkey keys/ml.pub --pubkey keys/data.pub', 'the BOM of a model and its training data, verified (the keys of the attestation and of the data)'],

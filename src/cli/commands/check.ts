@@ -12,7 +12,7 @@ import { checkRecords } from '../../records/check.js';
 import { DEFAULT_THRESHOLDS, mergeThresholds, parseThresholds, strictestThresholds, type Thresholds } from '../../records/thresholds.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { archiveSidesNote, shortId, sideSigners, signersNotCheckedNote, styler } from '../format.js';
-import { pubkeyTrustRules } from '../trust-args.js';
+import { STATE_DIR_OPTION, pubkeyTrustRules, stateDirNeedsPubkey } from '../trust-args.js';
 import { jsonOut, checkJobs, trustedKeys, commonFlags, withExamples, type Args, type CliIo, type CommandSpec } from '../common.js';
 import type { OpenedSnapshot } from '../snapshot-ref.js';
 import { archiveSidesOf, diffInput } from './diff.js';
@@ -81,6 +81,7 @@ function sideName(s: DiffSide): string {
 }
 
 async function cmdCheck(a: Args, io: CliIo): Promise<number> {
+  stateDirNeedsPubkey(a);
   if (a.against === undefined) throw new SnapError('USAGE', 'check B needs --against A (the reviewed version: a ref, an archive or a folder)');
   const store = storePath(a.store, io.env, io.cwd);
   const fromFlags = flagThresholds(a, io.argv);
@@ -143,6 +144,7 @@ export const checkCommand: CommandSpec = {
         .positional('b', { type: 'string', describe: 'the new version: a folder, a ref (NAME@VERSION, snapshot id) or a NAME@VERSION.snap.tar archive' })
         .option('against', { type: 'string', requiresArg: true, demandOption: true, describe: 'the reviewed version A: a ref, an archive or a folder (required)' })
         .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: "check each snapshot side's signers against these public keys (repeatable; A must be trusted)" })
+        .option('state-dir', { ...STATE_DIR_OPTION, describe: 'with --pubkey: folder of the trusted state, whose kept revocations count (default: $SNAP_STATE_DIR, else $XDG_STATE_HOME/snap, else ~/.local/state/snap)' })
         .option('max-label-changes', { type: 'number', requiresArg: true, describe: 'labels changed on existing records (default 0)' })
         .option('max-modified', { type: 'number', requiresArg: true, describe: 'records modified (default 0)' })
         .option('max-removed', { type: 'number', requiresArg: true, describe: 'records removed (default 0)' })

@@ -12,7 +12,7 @@ import { isSymlinkEntry } from '../../core/manifest.js';
 import { escapeForTerminal as shown, escapeMessage, escapePath } from '../../core/display.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { archiveSidesNote, formatBytes, plural, shortDigest, shortId, sideSigners, signersNotCheckedNote, styler } from '../format.js';
-import { pubkeyTrustRules } from '../trust-args.js';
+import { STATE_DIR_OPTION, pubkeyTrustRules, stateDirNeedsPubkey } from '../trust-args.js';
 import { jsonOut, checkJobs, trustedKeys, commonFlags, mustExistIfPath, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { openSnapshotRef, type OpenedSnapshot } from '../snapshot-ref.js';
 import { recordsLines } from '../records-print.js';
@@ -115,6 +115,7 @@ function printDiff(r: DiffReport, io: CliIo, color: boolean, keysGiven: boolean,
 }
 
 async function cmdDiff(a: Args, io: CliIo): Promise<number> {
+  stateDirNeedsPubkey(a);
   const store = storePath(a.store, io.env, io.cwd);
   const held: OpenedSnapshot[] = []; // archives spooled to temporary folders: always closed
   try {
@@ -149,6 +150,7 @@ export const diffCommand: CommandSpec = {
         .positional('a', { type: 'string', describe: 'the old side: a ref (NAME@VERSION, snapshot id), a NAME@VERSION.snap.tar archive, a folder, or s3://BUCKET/PREFIX (a dataset in S3); a folder that holds a snapshot\'s statement.json, envelope.json and manifest.jsonl besides other entries is refused (REF_AMBIGUOUS): name that snapshot by its ref' })
         .positional('b', { type: 'string', describe: 'the new side: the same kinds as A' })
         .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: 'check each snapshot or archive side\'s signers against these public keys (repeatable): exit 1 if a side is not trusted' })
+        .option('state-dir', { ...STATE_DIR_OPTION, describe: 'with --pubkey: folder of the trusted state, whose kept revocations count (default: $SNAP_STATE_DIR, else $XDG_STATE_HOME/snap, else ~/.local/state/snap)' })
         .option('no-records', { type: 'boolean', describe: 'compare files only, not the records of record sets' }),
       [
         ['$0 diff spam@v1 spam@v2', 'added, removed, modified and renamed files; flipped, added, removed and modified records'],

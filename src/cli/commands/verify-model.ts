@@ -11,7 +11,7 @@ import { verifyModel } from '../../provenance/verify-model.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { shortKeyid } from '../format.js';
 import { jsonOut, trustedKeys, audit, auditErrors, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
-import { rememberedRevocations } from '../trust-args.js';
+import { STATE_DIR_OPTION, rememberedRevocations } from '../trust-args.js';
 
 async function cmdVerifyModel(a: Args, io: CliIo): Promise<number> {
   const storeRoot = storePath(a.store, io.env, io.cwd);
@@ -29,7 +29,7 @@ async function cmdVerifyModel(a: Args, io: CliIo): Promise<number> {
   const attestationFile = a.attestation !== undefined ? resolve(io.cwd, String(a.attestation)) : undefined;
   // The store's revocations and those this machine has kept (trusted state): a store that deletes one cannot clear the model.
   // An unreadable state is a note, as for verify (trust-args.ts).
-  const remembered = await rememberedRevocations(stateDir(undefined, io.env, io.cwd), a, io);
+  const remembered = await rememberedRevocations(stateDir(a['state-dir'] as string | undefined, io.env, io.cwd), a, io);
   const revocations = revocationSource(store.root, [], remembered, remembered.counted);
   const r = await verifyModel({ files: artifacts, trusted, store, revocations, ...(attestationFile ? { attestationFile } : {}), ...(expect !== undefined ? { expect } : {}), complete });
   await remembered.keep();
@@ -59,6 +59,7 @@ export const verifyModelCommand: CommandSpec = {
       commonFlags(y, { store: true, quiet: 'no notes on stderr' })
         .positional('files', { type: 'string', array: true, describe: 'the model artifacts, hashed and looked up among the attestations; a folder: every file in it, as the whole model' })
         .option('pubkey', { type: 'string', array: true, requiresArg: true, demandOption: true, describe: 'trusted public key (required, repeatable): signs the attestation and the snapshots' })
+        .option('state-dir', { ...STATE_DIR_OPTION, describe: 'folder of the trusted state, whose kept revocations count (default: $SNAP_STATE_DIR, else $XDG_STATE_HOME/snap, else ~/.local/state/snap)' })
         .option('attestation', { type: 'string', requiresArg: true, describe: 'an exported attestation file to check instead of the store\'s attestations' })
         .option('complete', { type: 'boolean', describe: 'the files given are the whole model: only an attestation of exactly these files (names and digests) counts (implied when a folder is given)' })
         .option('expect', { type: 'string', requiresArg: true, describe: 'the model meant, MODEL@VERSION (or MODEL, any version): files attested only as another model fail (ATTESTATION_NOT_FOUND)' }),
