@@ -10,7 +10,8 @@
  *    remembered version's root keys (`POLICY_SIGNATURE_INVALID`, reason `rotation`; TUF 5.3.4 (1)).
  *    With no memory (first use on this machine), the root keys given on the command line
  *    (`--root`) are the anchor: a threshold of them (distinct keyids: one key given in two files
- *    counts once) that the policy names as its root must have signed it. Several policy files may be given, oldest first, to walk a chain of rotations.
+ *    counts once) that the policy names as its root must have signed it. Several policy files may be given, oldest first, to walk a chain of rotations;
+ *    those older than the remembered version are walked past (the same chain may be given on every run).
  * 3. The newest policy must not have expired (`POLICY_EXPIRED`, TUF 5.3.10).
  * Then the trusted state remembers the new version (TUF 5.3.8).
  */
@@ -146,6 +147,11 @@ export function establishPolicy(docs: readonly PolicyDoc[], roots: readonly Trus
   let lastSigners: string[] = [];
   for (const d of docs) {
     const p = d.policy;
+    // A version older than the one remembered is part of the chain this machine walked already (a
+    // gate gives the same chain on every run): walked past, as TUF's client starts from its trusted
+    // root. It anchors nothing; the next version is held to the remembered one. Only the newest
+    // given, when older, is a rollback (below).
+    if (remembered && p.version < remembered.version && d !== last) continue;
     const own = signedBy(d, usableRootKeys(p, now));
     if (own.length < p.root.threshold) {
       throw refused('POLICY_SIGNATURE_INVALID', d, 'root-threshold', `signed by ${own.length} of its root keys that count, and it needs ${p.root.threshold} (an unsigned, altered or re-signed policy; or its root keys were revoked); if it is the policy you meant, a root key holder adds a signature: snap policy sign ${d.file} --key ROOT.key`);

@@ -361,6 +361,39 @@ describe('the policy file itself', () => {
     expect((await snapJson(verifyArgs(w, data, 'fraud-train@v1', [v1]), { env: { SNAP_STATE_DIR: join(w.dir, 'other-state') } })).code).toBe(0);
   });
 
+  it('takes the same chain of --policy files again on the next run: the versions this machine has trusted already are walked past, not refused as a rollback (exit 0); the versions after them are still anchored by the remembered roots', async () => {
+    const w = await world();
+    const v1 = await makePolicy(w);
+    const data = await sealed(w, 'fraud-train@v1', [carol, bob]);
+    // v2: roots r3, r4 replace r1, r2, signed by the old roots and the new.
+    const v2 = join(w.dir, 'v2.json');
+    await fsp.copyFile(v1, v2);
+    await w.ok(['policy', 'add-key', v2, '--pub', r3.pub, '--role', 'root']);
+    await w.ok(['policy', 'add-key', v2, '--pub', r4.pub, '--role', 'root']);
+    await w.ok(['policy', 'remove-key', v2, '--pub', r1.pub]);
+    await w.ok(['policy', 'remove-key', v2, '--pub', r2.pub]);
+    await w.ok(['policy', 'sign', v2, '--key', r1.key, '--key', r2.key, '--key', r3.key, '--key', r4.key]);
+    // The gate's command, the same on every run: the whole chain from the first roots.
+    for (const run of [1, 2]) {
+      const v = await w.run(verifyArgs(w, data, 'fraud-train@v1', [v1, v2]));
+      expect([run, v.code, v.json.error?.code], v.stderr).toEqual([run, 0, undefined]);
+      expect(v.json.policy).toMatchObject({ name: 'acme', version: 2 });
+    }
+    // A v3 that whoever still holds the rotated-out r1 and r2 made (roots r1, r2 again), after the
+    // chain: walking past v1 does not make r1 and r2 an anchor again.
+    const v3 = join(w.dir, 'v3.json');
+    await fsp.copyFile(v1, v3);
+    await w.ok(['policy', 'set', v3, '--expires', '300d']);
+    await w.ok(['policy', 'sign', v3, '--key', r1.key, '--key', r2.key]);
+    await w.ok(['policy', 'set', v3, '--expires', '200d']);
+    await w.ok(['policy', 'sign', v3, '--key', r1.key, '--key', r2.key]);
+    const forged = await w.run(verifyArgs(w, data, 'fraud-train@v1', [v1, v3]));
+    expect([forged.code, forged.json.error?.code, forged.json.error?.details?.reason]).toEqual([1, 'POLICY_SIGNATURE_INVALID', 'rotation']);
+    // The newest given older than the one trusted is still a rollback, chain or not.
+    const back = await w.run(verifyArgs(w, data, 'fraud-train@v1', [v1]));
+    expect([back.code, back.json.error?.code, back.json.error?.details?.reason]).toEqual([1, 'POLICY_ROLLBACK', 'older']);
+  });
+
   it('with the same version as one seen but other content is refused (exit 1, POLICY_ROLLBACK)', async () => {
     const w = await world();
     const v1 = await makePolicy(w);
