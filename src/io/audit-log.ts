@@ -21,7 +21,7 @@
  *
  * What the chain and the head prove, and what they cannot: see {@link verifyLog}.
  */
-import { promises as fsp, constants as FS, createReadStream, existsSync } from 'node:fs';
+import { promises as fsp, constants as FS, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -209,22 +209,38 @@ interface Tail {
   size: number;
   /** Offset just after the last `\n` (0 when there is none). */
   completeEnd: number;
-  /** The last whole line, without its `\n`. */
+  /** The last whole line, without its `\n`, when it is at most {@link MAX_LOG_LINE_BYTES} long. */
   last?: Buffer;
+  /** Where the last whole line starts when it is longer (no log line can be: it is hashed from the file, never held). */
+  longLastStart?: number;
 }
 
-/** Read backwards from the end to the last whole line, in 64 KiB blocks. */
+/**
+ * Read backwards from the end to the last whole line, in 64 KiB blocks, keeping at most
+ * {@link MAX_LOG_LINE_BYTES} of it: a planted last line of any length costs time, not memory
+ * (held whole, a 300 MiB line made one verify's append take 683 MB).
+ */
 async function readTail(fh: fsp.FileHandle): Promise<Tail> {
   const size = (await fh.stat()).size;
   const BLOCK = 1 << 16;
   let completeEnd = -1; // offset after the last \n
   let lineStart = -1; // offset after the \n before it
   const parts: Buffer[] = [];
+  let kept = 0;
+  let long = false;
+  const keep = (b: Buffer): void => {
+    if (long) return;
+    kept += b.length;
+    if (kept > MAX_LOG_LINE_BYTES) {
+      long = true;
+      parts.length = 0;
+    } else parts.unshift(Buffer.from(b)); // a copy: not the whole block behind a slice
+  };
   let pos = size;
+  const buf = Buffer.allocUnsafe(BLOCK); // one block, reused (kept parts are copies)
   while (pos > 0 && lineStart < 0) {
     const start = Math.max(0, pos - BLOCK);
-    const buf = Buffer.allocUnsafe(pos - start);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, start);
+    const { bytesRead } = await fh.read(buf, 0, pos - start, start);
     const b = buf.subarray(0, bytesRead);
     let end = b.length; // scan b[0..end) from the back
     if (completeEnd < 0) {
@@ -238,29 +254,57 @@ async function readTail(fh: fsp.FileHandle): Promise<Tail> {
       const j = end > 0 ? b.lastIndexOf(NL, end - 1) : -1;
       if (j >= 0) {
         lineStart = start + j + 1;
-        parts.unshift(b.subarray(j + 1, end));
+        keep(b.subarray(j + 1, end));
       } else {
-        parts.unshift(b.subarray(0, end));
+        keep(b.subarray(0, end));
         if (start === 0) lineStart = 0;
       }
     }
     pos = start;
   }
   if (completeEnd < 0) return { size, completeEnd: 0 };
+  if (long) return { size, completeEnd, longLastStart: lineStart };
   return { size, completeEnd, last: Buffer.concat(parts) };
+}
+
+/** The block {@link eachBlock} reads a file through. */
+const SCAN_BLOCK_BYTES = 1 << 20;
+
+/**
+ * Give `each` the bytes of a file from `offset` to `end` (exclusive; default: its end), read
+ * through one reused buffer of {@link SCAN_BLOCK_BYTES}: memory stays at one block whatever the
+ * length (a stream's chunks, each a new buffer, piled up faster than they were collected).
+ */
+async function eachBlock(path: string, offset: number, end: number | undefined, each: (b: Buffer) => void): Promise<void> {
+  const fh = await openLogFile(path);
+  try {
+    const buf = Buffer.allocUnsafe(SCAN_BLOCK_BYTES);
+    for (let pos = offset; ; ) {
+      const want = end === undefined ? buf.length : Math.min(buf.length, end - pos);
+      if (want <= 0) break;
+      const { bytesRead } = await fh.read(buf, 0, want, pos);
+      if (bytesRead === 0) break;
+      each(buf.subarray(0, bytesRead));
+      pos += bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Number of `\n` in the file (used only when the last line is unreadable and the head is too). */
 async function countLines(path: string): Promise<number> {
   let n = 0;
-  for await (const c of createReadStream(path) as AsyncIterable<Buffer>) for (let i = c.indexOf(NL); i >= 0; i = c.indexOf(NL, i + 1)) n++;
+  await eachBlock(path, 0, undefined, (c) => {
+    for (let i = c.indexOf(NL); i >= 0; i = c.indexOf(NL, i + 1)) n++;
+  });
   return n;
 }
 
-/** SHA-256 of a file's bytes from `offset` to its end. */
-async function hashFrom(path: string, offset: number): Promise<string> {
+/** SHA-256 of a file's bytes from `offset` to `end` (exclusive; default: its end). */
+async function hashFrom(path: string, offset: number, end?: number): Promise<string> {
   const h = createHash('sha256');
-  for await (const c of createReadStream(path, { start: offset }) as AsyncIterable<Buffer>) h.update(c);
+  await eachBlock(path, offset, end, (c) => h.update(c));
   return h.digest('hex');
 }
 
@@ -311,6 +355,10 @@ async function findChainPoint(logPath: string, head: LogHead | undefined): Promi
       // The head names this very line: chain to what it was when written, so an edit of it shows.
       if (head && head.seq === lastSeq) prev = head.sha256;
     } else lastSeq = await countLines(logPath);
+  } else if (tail.longLastStart !== undefined) {
+    // Longer than any log line can be: malformed, chained to by the digest of its bytes and newline.
+    prev = await hashFrom(logPath, tail.longLastStart, tail.completeEnd);
+    lastSeq = await countLines(logPath);
   }
   // A head ahead of the log (last lines removed) leaves a seq gap for verifyLog to report.
   const seq = Math.max(lastSeq, head ? head.seq : 0) + 1;

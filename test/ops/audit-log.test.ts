@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeTree, shareWithEveryone, snap, snapBin, snapJson, spawnSnap, tempDir, unprivileged, useKeyPair } from '../helpers/tree.js';
+import { makeTree, REPO, shareWithEveryone, snap, snapBin, snapJson, spawnSnap, tempDir, unprivileged, useKeyPair } from '../helpers/tree.js';
 import { newStorePath, sealTree, sha256, type Sealed } from '../helpers/store.js';
 import { canonicalJson } from '../../src/core/canonical-json.js';
 import { appendAudit } from '../../src/io/audit-log.js';
@@ -390,6 +390,35 @@ describe('a planted line of any length', () => {
     expect(Buffer.from(log.roots.get(6) as Uint8Array).toString('hex')).toBe(Buffer.from(merkleRoot(lines.map(leaf))).toString('hex'));
     expect(Buffer.from(log.roots.get(5) as Uint8Array).toString('hex')).toBe(Buffer.from(merkleRoot(lines.slice(0, 5).map(leaf))).toString('hex'));
   }, 30_000);
+});
+
+describe('a planted last line of any length, complete', () => {
+  /** 256 MiB: held whole, it cost the append about 2.3 times its length (a 300 MiB line: 683 MB of memory for one verify). */
+  const LONG = 256 << 20;
+  /** What the appending process may use at most, in KiB (node itself takes about 50 MiB). */
+  const MAX_RSS_KIB = 160 * 1024;
+
+  it('is chained to by the next append from its digest, read in blocks: the appender\'s memory stays far below the line\'s length', async () => {
+    const s = await storeWithLog();
+    const before = (await fsp.stat(logFile(s.store))).size;
+    // A sparse line of zero bytes, then its newline: planted by whoever can write the store.
+    await fsp.truncate(logFile(s.store), before + LONG);
+    await fsp.appendFile(logFile(s.store), '\n');
+    const script = `const { appendAudit } = await import(${JSON.stringify(join(REPO, 'dist', 'io', 'audit-log.js'))});
+const r = await appendAudit(${JSON.stringify(s.store)}, { command: 'verify', outcome: 'ok', exit: 0 });
+// The peak of this process's own memory (VmHWM): getrusage's maxRSS keeps the forking parent's peak across exec on Linux.
+const fs = await import('node:fs');
+const hwm = fs.existsSync('/proc/self/status') ? /VmHWM:\\s*(\\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8')) : null;
+process.stdout.write(JSON.stringify({ r, maxRssKiB: hwm ? Number(hwm[1]) : process.resourceUsage().maxRSS }));`;
+    const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 }));
+    expect(out.r).toMatchObject({ written: true, seq: 6 });
+    const text = await fsp.readFile(logFile(s.store));
+    const appended = text.subarray(before + LONG + 1).toString('utf8');
+    const planted = createHash('sha256').update(Buffer.alloc(LONG)).update('\n').digest('hex');
+    expect(appended.endsWith('\n')).toBe(true);
+    expect(JSON.parse(appended)).toMatchObject({ seq: 6, prev: planted });
+    expect(out.maxRssKiB).toBeLessThan(MAX_RSS_KIB);
+  }, 60_000);
 });
 
 describe('a planted log of many lines', () => {
