@@ -14,7 +14,7 @@
  * Write-once: new files are written under a temporary name in the same file system, flushed, then
  * renamed into place, so a crash never leaves a partial object or snapshot under its final name.
  */
-import { promises as fsp, constants as FS, closeSync, existsSync, fstatSync, lstatSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, unlinkSync } from 'node:fs';
+import { promises as fsp, constants as FS, closeSync, existsSync, fstatSync, lstatSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, rmSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve, dirname, basename, sep } from 'node:path';
 import type * as ChildProcess from 'node:child_process';
@@ -390,6 +390,30 @@ export function pidAlive(pid: number): boolean {
 export const GUARD_STALE_MS = 10_000;
 
 /**
+ * Most bytes of a lock file read. What a snap writes there (`{pid, host, since, boot, start,
+ * pidns}`) is under 300 bytes; a longer file names no holder. A lock file sits in the store, where
+ * whoever can write it may plant one of any length: read whole, 300 MiB cost a verify 1.6 GB.
+ */
+export const MAX_LOCK_BYTES = 4096;
+
+/** A lock file's text, read to at most {@link MAX_LOCK_BYTES} + 1 bytes (`whole`: it is no longer than that bound). */
+async function lockText(fh: fsp.FileHandle): Promise<{ text: string; whole: boolean }> {
+  const buf = Buffer.alloc(MAX_LOCK_BYTES + 1);
+  let n = 0;
+  // From the current position (the start), not at an offset: a FIFO planted as the lock cannot be read at one (ESPIPE).
+  for (let r; n < buf.length && (r = await fh.read(buf, n, buf.length - n, null)).bytesRead > 0; ) n += r.bytesRead;
+  return { text: buf.subarray(0, n).toString('utf8'), whole: n <= MAX_LOCK_BYTES };
+}
+
+/** {@link lockText}, synchronously (for a process on its way out). */
+function lockTextSync(fd: number): string {
+  const buf = Buffer.alloc(MAX_LOCK_BYTES + 1);
+  let n = 0;
+  for (let r; n < buf.length && (r = readSync(fd, buf, n, buf.length - n, null)) > 0; ) n += r;
+  return buf.subarray(0, n).toString('utf8');
+}
+
+/**
  * Remove a stale lock file — but only the very file found stale (`held`: its device, inode and
  * text; the text too, since a freed inode number can be reused at once). Two waiters can both find
  * the same dead holder; were each to remove what it found, the second would delete the lock the
@@ -398,7 +422,7 @@ export const GUARD_STALE_MS = 10_000;
  * by then it is the same stale file, gone, or someone's live lock (left alone). A guard left by a
  * process that died holding it is removed after {@link GUARD_STALE_MS}.
  */
-async function takeOverStale(path: string, held: { dev: number; ino: number; text: string }): Promise<void> {
+async function takeOverStale(path: string, held: LockInspection['held']): Promise<void> {
   const guard = `${path}.takeover`;
   let gh: fsp.FileHandle;
   try {
@@ -416,7 +440,7 @@ async function takeOverStale(path: string, held: { dev: number; ino: number; tex
     let same: boolean;
     try {
       const st = await fh.stat();
-      same = st.dev === held.dev && st.ino === held.ino && (await fh.readFile('utf8')) === held.text;
+      same = st.dev === held.dev && st.ino === held.ino && st.size === held.size && (await lockText(fh)).text === held.text;
     } finally {
       await fh.close();
     }
@@ -579,8 +603,8 @@ export interface LockInspection {
    */
   state: 'live' | 'stale' | 'unknown';
   holder: { pid?: number; host?: string; since?: string; boot?: string; start?: number; pidns?: string };
-  /** What {@link takeOverStale} needs to remove exactly this file. */
-  held: { dev: number; ino: number; text: string };
+  /** What {@link takeOverStale} needs to remove exactly this file (its text: the first {@link MAX_LOCK_BYTES} + 1 bytes). */
+  held: { dev: number; ino: number; size: number; text: string };
   /** Size of the lock file (bytes) and when it was last written (ms since the epoch). */
   bytes: number;
   mtimeMs: number;
@@ -598,10 +622,13 @@ export async function inspectLock(path: string): Promise<LockInspection | undefi
     return undefined;
   }
   let held: LockInspection['held'];
+  let whole: boolean;
   let st;
   try {
     st = await fh.stat();
-    held = { dev: st.dev, ino: st.ino, text: await fh.readFile('utf8') };
+    const read = await lockText(fh);
+    whole = read.whole;
+    held = { dev: st.dev, ino: st.ino, size: st.size, text: read.text };
   } catch {
     return undefined;
   } finally {
@@ -609,7 +636,7 @@ export async function inspectLock(path: string): Promise<LockInspection | undefi
   }
   let holder: LockInspection['holder'] = {};
   try {
-    const o = JSON.parse(held.text);
+    const o = whole ? JSON.parse(held.text) : undefined; // longer than any lock snap writes: names no holder
     if (o && typeof o === 'object' && !Array.isArray(o)) holder = o;
   } catch {
     /* being written, or garbage */
@@ -651,7 +678,7 @@ function removeOwnLock(path: string, text: string): void {
     const fd = openSync(path, FS.O_RDONLY | (FS.O_NONBLOCK ?? 0));
     let now: string;
     try {
-      now = fstatSync(fd).isFile() ? readFileSync(fd, 'utf8') : '\0not a file';
+      now = fstatSync(fd).isFile() ? lockTextSync(fd) : '\0not a file';
     } finally {
       closeSync(fd);
     }

@@ -58,6 +58,22 @@ function logVerify(store: string) {
   return snapJson(['log', '--verify', '--store', store]);
 }
 
+/**
+ * appendAudit in a process of its own, and the peak of that process's memory in KiB (VmHWM where
+ * there is /proc: getrusage's maxRSS keeps the forking parent's peak across exec on Linux).
+ */
+function appendInChild(store: string): { r: { written: boolean; seq?: number; reason?: string }; maxRssKiB: number } {
+  const script = `const { appendAudit } = await import(${JSON.stringify(join(REPO, 'dist', 'io', 'audit-log.js'))});
+const r = await appendAudit(${JSON.stringify(store)}, { command: 'verify', outcome: 'ok', exit: 0 });
+const fs = await import('node:fs');
+const hwm = fs.existsSync('/proc/self/status') ? /VmHWM:\\s*(\\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8')) : null;
+process.stdout.write(JSON.stringify({ r, maxRssKiB: hwm ? Number(hwm[1]) : process.resourceUsage().maxRSS }));`;
+  return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 }));
+}
+
+/** What an appending process may use at most, in KiB, whatever was planted (node itself takes about 50 MiB). */
+const MAX_RSS_KIB = 160 * 1024;
+
 describe('the audit log', () => {
   it('has one line per seal, verify and fsck, with time, command, ref, snapshot, outcome, user, host and pid', async () => {
     const s = await sealTree(TREE, keys);
@@ -136,6 +152,19 @@ describe('the audit log', () => {
     expect((await snap(verifyArgs(s))).code).toBe(0);
     expect(await rawLines(s.store)).toHaveLength(2);
   });
+
+  it('reads a planted log.lock of any length no further than a lock can be: the append takes over a stale one of 256 MiB and writes, its memory far below the file\'s length', async () => {
+    const s = await sealTree(TREE, keys);
+    const lock = join(s.store, 'log.lock');
+    await fsp.writeFile(lock, '');
+    await fsp.truncate(lock, 256 << 20); // sparse: names no holder
+    const old = new Date(Date.now() - 60_000);
+    await fsp.utimes(lock, old, old); // older than GUARD_STALE_MS: stale, taken over
+    const out = appendInChild(s.store);
+    expect(out.r).toMatchObject({ written: true, seq: 2 });
+    expect(await rawLines(s.store)).toHaveLength(2);
+    expect(out.maxRssKiB).toBeLessThan(MAX_RSS_KIB);
+  }, 60_000);
 
   it('gives up on a log locked by a live process, writes nothing and says why', async () => {
     const s = await sealTree(TREE, keys);
@@ -395,8 +424,6 @@ describe('a planted line of any length', () => {
 describe('a planted last line of any length, complete', () => {
   /** 256 MiB: held whole, it cost the append about 2.3 times its length (a 300 MiB line: 683 MB of memory for one verify). */
   const LONG = 256 << 20;
-  /** What the appending process may use at most, in KiB (node itself takes about 50 MiB). */
-  const MAX_RSS_KIB = 160 * 1024;
 
   it('is chained to by the next append from its digest, read in blocks: the appender\'s memory stays far below the line\'s length', async () => {
     const s = await storeWithLog();
@@ -404,13 +431,7 @@ describe('a planted last line of any length, complete', () => {
     // A sparse line of zero bytes, then its newline: planted by whoever can write the store.
     await fsp.truncate(logFile(s.store), before + LONG);
     await fsp.appendFile(logFile(s.store), '\n');
-    const script = `const { appendAudit } = await import(${JSON.stringify(join(REPO, 'dist', 'io', 'audit-log.js'))});
-const r = await appendAudit(${JSON.stringify(s.store)}, { command: 'verify', outcome: 'ok', exit: 0 });
-// The peak of this process's own memory (VmHWM): getrusage's maxRSS keeps the forking parent's peak across exec on Linux.
-const fs = await import('node:fs');
-const hwm = fs.existsSync('/proc/self/status') ? /VmHWM:\\s*(\\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8')) : null;
-process.stdout.write(JSON.stringify({ r, maxRssKiB: hwm ? Number(hwm[1]) : process.resourceUsage().maxRSS }));`;
-    const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 }));
+    const out = appendInChild(s.store);
     expect(out.r).toMatchObject({ written: true, seq: 6 });
     const text = await fsp.readFile(logFile(s.store));
     const appended = text.subarray(before + LONG + 1).toString('utf8');
