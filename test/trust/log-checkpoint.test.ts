@@ -174,6 +174,28 @@ describe('snap log checkpoint', () => {
     expect([c.code, c.json.error?.code]).toEqual([1, 'LOG_INCONSISTENT']);
   });
 
+  it('keeps and checks the checkpoint in the --state-dir given, as verify keeps its state there: a log rewritten after an older checkpoint fails (exit 1, not-extended) and is not signed; listing the log takes no --state-dir (exit 2)', async () => {
+    const state = await tempDir('snap-state-');
+    const env = { SNAP_STATE_DIR: await tempDir('snap-default-state-') }; // the default state never sees it
+    const t = await logged();
+    const kept = ['--state-dir', state, '--store', t.store];
+    expect((await snapJson(['log', 'checkpoint', '--key', auditor.key, ...kept], { env })).code).toBe(0); // 2 lines
+    await t.more();
+    const newer = await snapJson(['log', 'checkpoint', '--key', auditor.key, ...kept], { env }); // 4 lines
+    expect(newer.code, newer.stderr).toBe(0);
+    await fsp.rm(newer.json.file);
+    let n = 0;
+    await rewriteLogAndHead(t.store, (o) => {
+      if (++n > 2) o.user = 'someone-else';
+    });
+    const v = await snapJson(['log', '--verify', '--pubkey', auditor.pub, ...kept], { env });
+    expect([v.code, v.json.checkpoints?.problems.map((p: { kind: string; size: number }) => `${p.kind}@${p.size}`)], v.stderr).toEqual([1, ['not-extended@4']]);
+    const c = await snapJson(['log', 'checkpoint', '--key', auditor.key, ...kept], { env });
+    expect([c.code, c.json.error?.code]).toEqual([1, 'LOG_INCONSISTENT']);
+    const list = await snapJson(['log', ...kept], { env });
+    expect([list.code, list.json.error?.code]).toEqual([2, 'USAGE']);
+  });
+
   it('with --origin, refuses the log, head and checkpoints of another store signed by the same key (exit 1, origin), which pass without it on a machine that never signed or verified the store', async () => {
     const a = await logged();
     const b = await logged();

@@ -14,6 +14,7 @@ import { writeOutputFile } from '../../io/output-temp.js';
 import type { PrivateKey } from '../../core/keys.js';
 import { join, resolve } from 'node:path';
 import { promises as fsp } from 'node:fs';
+import { STATE_DIR_OPTION } from '../trust-args.js';
 
 /** The NAME part of a `NAME@VERSION` ref, if it is one. */
 function nameOf(ref: string | undefined): string | undefined {
@@ -32,8 +33,8 @@ function outcomeText(row: LogRow): string {
 
 /** The flags each form of `snap log` uses; another form given one is a usage error, not a flag ignored. */
 const FORM_FLAGS = {
-  checkpoint: ['key', 'passphrase-env', 'origin', 'out'],
-  verify: ['pubkey', 'checkpoint', 'origin'],
+  checkpoint: ['key', 'passphrase-env', 'origin', 'out', 'state-dir'],
+  verify: ['pubkey', 'checkpoint', 'origin', 'state-dir'],
   list: [],
 } as const satisfies Record<string, readonly string[]>;
 
@@ -184,7 +185,7 @@ async function storeIdentity(root: string, io: CliIo): Promise<string> {
 }
 
 async function keptCheckpoints(a: Args, io: CliIo): Promise<{ remembered: RememberedCheckpoints; origins: Readonly<Record<string, string>>; keep(c: Checkpoint): Promise<void>; keepOrigin(store: string, origin: string, replace: boolean): Promise<void> } | undefined> {
-  const dir = stateDir(undefined, io.env, io.cwd);
+  const dir = stateDir(a['state-dir'] as string | undefined, io.env, io.cwd);
   const state = await readState(dir).catch((e: unknown) => {
     if (!isSnapError(e, 'IO_ERROR')) throw e;
     if (!a.quiet) io.stderr.write(`note: ${escapeMessage(e.message)}: the checkpoints this machine has kept are not checked in this run\n`);
@@ -228,7 +229,8 @@ export const logCommand: CommandSpec = {
         .option('key', { type: 'string', array: true, requiresArg: true, describe: 'log checkpoint: the private key to sign the checkpoint with' })
         .option('passphrase-env', { type: 'string', requiresArg: true, describe: 'log checkpoint: environment variable holding the key passphrase' })
         .option('origin', { type: 'string', requiresArg: true, describe: "log checkpoint: the log's name in the checkpoint (default: that of the newest checkpoint, else a new snap.local/log/<random>); --verify: the name every checkpoint must carry (a log copied from another store fails; default: the one this machine kept for the store when it signed or verified it)" })
-        .option('out', { type: 'string', requiresArg: true, describe: 'log checkpoint: also write the checkpoint to this file' }),
+        .option('out', { type: 'string', requiresArg: true, describe: 'log checkpoint: also write the checkpoint to this file' })
+        .option('state-dir', { ...STATE_DIR_OPTION, describe: 'log checkpoint, --verify: folder of the trusted state, where the checkpoint this machine signed or verified is kept (default: $SNAP_STATE_DIR, else $XDG_STATE_HOME/snap, else ~/.local/state/snap)' }),
       [
         ['$0 log fraud-train', 'who sealed and verified fraud-train, when, with what outcome'],
         ['$0 log checkpoint --key audit.key > cp.txt', 'sign the log as it is now; keep cp.txt elsewhere'],
