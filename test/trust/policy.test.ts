@@ -290,6 +290,34 @@ describe('the policy file itself', () => {
     expect(human.stdout).toMatch(/: 1 signature added; 1 of 2 root signatures\n {2}it needs 1 more root signature, by another root key: snap policy sign \S+ --key ROOT\.key\n$/);
   });
 
+  it('policy sign notes a signature by a key of the policy that no longer verifies: the file was changed after that root key signed, so the next holder reads before signing', async () => {
+    const w = await world();
+    const file = join(w.dir, 'p.json');
+    await w.ok(['policy', 'init', file, '--name', 'acme', '--root-key', r1.pub, '--root-key', r2.pub, '--root-threshold', '2']);
+    await w.ok(['policy', 'add-key', file, '--pub', carol.pub, '--key-name', 'carol', '--role', 'producer']);
+    await w.ok(['policy', 'rule', file, '--datasets', '*', '--require', 'producer=1']);
+    await w.ok(['policy', 'sign', file, '--key', r1.key]);
+    // Someone who can write the file swaps in other content (here: a later expiry), keeping r1's signature.
+    const env = JSON.parse(await fsp.readFile(file, 'utf8'));
+    const payload = JSON.parse(Buffer.from(env.payload, 'base64').toString('utf8'));
+    payload.expires = '2099-01-01T00:00:00Z';
+    env.payload = Buffer.from(JSON.stringify(payload)).toString('base64');
+    await fsp.writeFile(file, JSON.stringify(env));
+    const signed = await snapJson(['policy', 'sign', file, '--key', r2.key], { env: { SNAP_STATE_DIR: w.state } });
+    expect(signed.code, signed.stderr).toBe(0);
+    expect(signed.json.invalidSignatures).toEqual([r1.keyid]);
+    expect(signed.json.signatures).toBe(1);
+    const human = await snap(['policy', 'sign', file, '--key', r2.key], { env: { SNAP_STATE_DIR: w.state } });
+    expect(human.stderr).toContain(`note: the signature by ${r1.keyid.slice(0, 16)}`);
+    expect(human.stderr).toContain('does not verify over what the file now says');
+    // An untouched file signed by both: no note.
+    const clean = join(w.dir, 'clean.json');
+    await w.ok(['policy', 'init', clean, '--name', 'acme', '--root-key', r1.pub, '--root-key', r2.pub, '--root-threshold', '2']);
+    await w.ok(['policy', 'sign', clean, '--key', r1.key]);
+    const second = await snapJson(['policy', 'sign', clean, '--key', r2.key], { env: { SNAP_STATE_DIR: w.state } });
+    expect([second.code, second.json.signatures, second.json.invalidSignatures]).toEqual([0, 2, undefined]);
+  });
+
   it('policy sign counts only root keys that count: signed by a root key the policy revoked, it says 0 root signatures and asks for one, as verify refuses it (root-threshold)', async () => {
     const w = await world();
     const file = join(w.dir, 'p.json');

@@ -118,8 +118,8 @@ async function editLocked(a: Args, io: CliIo, file: string, change: (p: Policy) 
   return report(a, io, file, p, 0, bumped ? `version ${p.version} (the signatures of version ${doc.policy.version} were dropped)` : `version ${p.version}`);
 }
 
-function report(a: Args, io: CliIo, file: string, p: Policy, signatures: number, what: string): number {
-  if (a.json) jsonOut(io, { ok: true, file, name: p.name, version: p.version, signatures });
+function report(a: Args, io: CliIo, file: string, p: Policy, signatures: number, what: string, invalid?: string[]): number {
+  if (a.json) jsonOut(io, { ok: true, file, name: p.name, version: p.version, signatures, ...(invalid && invalid.length > 0 ? { invalidSignatures: invalid } : {}) });
   else {
     io.stdout.write(`${shown(file)}: policy ${shown(p.name)} ${what}\n`);
     if (signatures < p.root.threshold && !a.quiet) {
@@ -159,7 +159,34 @@ async function signLocked(a: Args, io: CliIo, file: string, keys: Awaited<Return
   // Only root keys that count now (not revoked, within their validity), as verify counts them
   // (trust/policy-trust.ts step 1): a revoked root key's signature makes no root signature.
   const rootSigned = verifyEnvelope(env, usableRootKeys(doc.policy, new Date()), 1, POLICY_PAYLOAD_TYPE).trustedKeyids.length;
-  return report(a, io, file, doc.policy, rootSigned, `version ${doc.policy.version}: ${added === 0 ? 'already signed by these keys' : `${plural(added, 'signature')} added`}; ${rootSigned} of ${doc.policy.root.threshold} root signatures`);
+  const invalid = invalidSignatures(doc);
+  if (invalid.length > 0 && !a.quiet) {
+    const who = invalid.map((k) => `${shortKeyid(k)}${doc.policy.keys[k] ? ` (${shown((doc.policy.keys[k] as { name: string }).name)})` : ''}`).join(', ');
+    io.stderr.write(`note: ${invalid.length === 1 ? 'the signature' : 'the signatures'} by ${who}, a key of this policy, ${invalid.length === 1 ? 'does' : 'do'} not verify over what the file now says: it was changed after ${invalid.length === 1 ? 'that key' : 'those keys'} signed (read it with snap policy show ${shown(file)} before trusting your own signature), and ${invalid.length === 1 ? 'it counts' : 'they count'} for nothing\n`);
+  }
+  return report(a, io, file, doc.policy, rootSigned, `version ${doc.policy.version}: ${added === 0 ? 'already signed by these keys' : `${plural(added, 'signature')} added`}; ${rootSigned} of ${doc.policy.root.threshold} root signatures`, invalid);
+}
+
+/**
+ * The keyids of the signatures a policy file carries under the keyid of one of its own keys that do
+ * not verify over its payload (DSSE PAE): made over other content, so the file was changed after
+ * they were made. A signature by a key the policy does not name (a previous root key's, for a
+ * rotation) cannot be checked here and is not listed.
+ */
+function invalidSignatures(doc: PolicyDoc): string[] {
+  const all = policyKeys(doc.policy);
+  const bad: string[] = [];
+  for (const s of doc.envelope.signatures) {
+    if (!all.some((k) => k.keyid === s.keyid)) continue;
+    let ok = false;
+    try {
+      ok = verifyEnvelope({ ...doc.envelope, signatures: [s] }, all, 1, POLICY_PAYLOAD_TYPE).trustedKeyids.length === 1;
+    } catch {
+      ok = false;
+    }
+    if (!ok && !bad.includes(s.keyid)) bad.push(s.keyid);
+  }
+  return bad;
 }
 
 async function cmdShow(a: Args, io: CliIo, file: string): Promise<number> {
