@@ -31,12 +31,16 @@ export const TAR_BLOCK = 512;
  */
 export const MAX_PAX_BYTES = 16 << 10;
 
-/** Type flags (ustar `typeflag`) of headers tar-stream consumes itself and never hands on as members. */
+/**
+ * Type flags (ustar `typeflag`) of headers tar-stream consumes itself and never hands on as members:
+ * `x`, `g`, `L`, `K` and `N` (tar-stream 3 headers.js `toType`: 72, 55, 28, 27 and 30 above `'0'`).
+ */
 const PAX_HEADER = 0x78; // 'x'
 const HIDDEN_HEADERS: Readonly<Record<number, string>> = {
   0x67: 'a pax global header (GNU tar and Python apply it to every member after it, tar-stream ignores it)', // 'g'
   0x4c: 'a GNU long name header (snap archives carry long names in a pax header; with both, readers disagree on which applies)', // 'L'
   0x4b: 'a GNU long link header (snap archives carry long link texts in a pax header; with both, readers disagree on which applies)', // 'K'
+  0x4e: 'an old GNU long name header (type N: tar-stream and node-tar take its body as the next member\'s name, GNU tar and Python unpack it as a file of its own)', // 'N'
 };
 
 /** The pax records a snap archive may carry (the same as ARCHIVE_PAX_KEYS, core/archive.ts). */
@@ -47,7 +51,7 @@ export interface TarStructureFault {
   /** Byte offset of the header block (or zero block) at fault. */
   offset: number;
   /**
-   * `extended-header`: a global header, a GNU long name or link, or two pax headers before one
+   * `extended-header`: a global header, a GNU long name or link (`L`, `K`, or the old `N`), or two pax headers before one
    * member; `pax`: a pax header whose records are malformed, repeated, empty or not `path` /
    * `linkpath`, or too long; `zero-block`: a header after a zero block; `format`: a header that is
    * not POSIX ustar, or a size field that readers could read differently.

@@ -149,6 +149,22 @@ const CASES: Case[] = [
     exit: 1, code: 'ARCHIVE_HOSTILE',
   },
   {
+    name: 'an old GNU long name header (type N) before a member (tar-stream takes its body as the next name, GNU tar and Python unpack it as a file of its own)', reason: 'extended-header',
+    build: () => {
+      const body = Buffer.from('data/b.txt\0#!/bin/sh\necho pwned\n');
+      const n = normal();
+      return {
+        members: [
+          ...n.filter((m) => m.name !== 'data/b.txt' && m.name !== 'data/sub/c.txt'),
+          { name: '(N header)', raw: Buffer.concat([rawHeader('data/evil.sh', 'N', body.length), blocks(body)]) },
+          { name: '(b under another name)', raw: Buffer.concat([rawHeader('data/zzz', '0', 5), blocks('beta\n')]) },
+          ...n.filter((m) => m.name === 'data/sub/c.txt'),
+        ],
+      };
+    },
+    exit: 1, code: 'ARCHIVE_HOSTILE',
+  },
+  {
     name: 'a pax header with an empty linkpath (tar-stream ignores it, GNU tar and Python apply it)', reason: 'pax',
     build: () => ({ members: beforeLink(extendedHeader('x', paxBody([['linkpath', '']]))) }),
     exit: 1, code: 'ARCHIVE_HOSTILE',
