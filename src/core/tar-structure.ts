@@ -32,6 +32,15 @@ export const TAR_BLOCK = 512;
 export const MAX_PAX_BYTES = 16 << 10;
 
 /**
+ * The longest run of zero blocks the walk reads, in bytes: snap writes two (1,024 bytes) at the end,
+ * GNU tar pads its archives to a 10,240-byte record by default; far above both. A longer run is
+ * refused where it crosses this bound, and the reader reads no further: an archive with a sparse
+ * hole of terabytes appended (a few kilobytes of disk) was otherwise read to its end, zero block
+ * by zero block — about 10 s a gigabyte — and then passed.
+ */
+export const MAX_ZERO_RUN = 1 << 20;
+
+/**
  * Type flags (ustar `typeflag`) of headers tar-stream consumes itself and never hands on as members:
  * `x`, `g`, `L`, `K` and `N` (tar-stream 3 headers.js `toType`: 72, 55, 28, 27 and 30 above `'0'`).
  */
@@ -54,10 +63,17 @@ export interface TarStructureFault {
    * `extended-header`: a global header, a GNU long name or link (`L`, `K`, or the old `N`), or two pax headers before one
    * member; `pax`: a pax header whose records are malformed, repeated, empty or not `path` /
    * `linkpath`, or too long; `zero-block`: a header after a zero block; `format`: a header that is
-   * not POSIX ustar, or a size field that readers could read differently.
+   * not POSIX ustar, or a size field that readers could read differently; `zero-block` too: a run
+   * of zero blocks longer than {@link MAX_ZERO_RUN}.
    */
   reason: 'extended-header' | 'pax' | 'zero-block' | 'format';
   message: string;
+  /**
+   * True when the reader must read no further (a run of zero blocks over {@link MAX_ZERO_RUN}, which
+   * could go on for terabytes): it ends the tar parser's input there, so the parser finishes what it
+   * was given and the fault is raised where the next member would be.
+   */
+  endsInput?: true;
 }
 
 /**
@@ -122,6 +138,10 @@ export class TarStructureCheck {
     const h = this.header;
     if (h.every((b) => b === 0)) {
       this.zeroAt ??= at; // the end of the archive (the reader checks that it is the end of the file)
+      if (at + TAR_BLOCK - this.zeroAt > MAX_ZERO_RUN) {
+        this.fail(this.zeroAt, 'zero-block', `more than ${MAX_ZERO_RUN} bytes of zero blocks from byte ${this.zeroAt} on, where a snap archive ends with two (1,024 bytes): a hole appended to the archive, not read further`);
+        (this.fault as TarStructureFault).endsInput = true;
+      }
       return;
     }
     if (this.zeroAt !== undefined) {

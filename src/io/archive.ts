@@ -639,6 +639,8 @@ export class ArchiveReader {
   private closed = false;
   /** Set once the record index members have been read ({@link spoolRecordIndexes}). */
   private recordsRead = false;
+  /** Set when the input was ended early, at a structure fault that `endsInput` (core/tar-structure.ts), not at the end of the file. */
+  private inputEnded = false;
   /** The first error the tar parser (or the file) reported. */
   private failure: unknown;
   /** Unregisters the spool folder's removal on interrupt (`interrupt.ts`). */
@@ -700,10 +702,19 @@ export class ArchiveReader {
       while (i >= 0 && b[i] === 0) i--;
       tail.zeros = i < 0 ? tail.zeros + b.length : b.length - 1 - i;
       if (!extract.write(b)) src.pause();
+      // A run of zero blocks past its bound (a sparse hole): read no further. The parser ends on
+      // what it was given, and next() raises the fault where the next member would be.
+      if (structure.fault?.endsInput && !reader.inputEnded) {
+        reader.inputEnded = true;
+        src.destroy();
+        extract.end(undefined as never);
+      }
     });
     extract.on('drain', () => src.resume());
     extract.on('error', (e: unknown) => (reader.failure ??= e));
-    src.on('end', () => extract.end(undefined as never));
+    src.on('end', () => {
+      if (!reader.inputEnded) extract.end(undefined as never);
+    });
     src.on('error', (e) => (extract as unknown as { destroy(e: Error): void }).destroy(ioError(e, file, 'cannot read the archive')));
     try {
       const statement = await reader.readSmall(ARCHIVE_STATEMENT, MAX_STATEMENT_BYTES);

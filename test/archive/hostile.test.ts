@@ -47,6 +47,10 @@ interface Case {
   verify?: VerifyExpect;
   /** Paths (relative to the sandbox) that must not exist afterwards. */
   escapes?: string[];
+  /** Bytes of sparse hole (zeros that take no disk) appended to the archive file. */
+  hole?: number;
+  /** Each command must be done within this many ms (a bound on what it reads). */
+  timeout?: number;
 }
 
 /** DATA and a signed link that stays inside (sub/l -> ../a.txt): the last data member. */
@@ -185,6 +189,17 @@ const CASES: Case[] = [
     build: () => { const n = normal(); return { members: [...n.slice(0, -1), { name: '(zero block)', raw: Buffer.alloc(512) }, n[n.length - 1] as Member] }; },
     exit: 1, code: 'ARCHIVE_HOSTILE',
   },
+  // --- a sparse hole of zeros: 1 TiB on 8 KiB of disk, read to its end at about 10 s a gigabyte
+  {
+    name: 'a sparse hole of 1 TiB appended after the end blocks (read no further than MAX_ZERO_RUN)', reason: 'zero-block',
+    build: () => ({ members: normal() }), hole: 2 ** 40, timeout: 30_000,
+    exit: 1, code: 'ARCHIVE_HOSTILE',
+  },
+  {
+    name: 'a sparse hole of 1 TiB after the envelope, where the manifest belongs', reason: 'zero-block',
+    build: () => ({ members: normal().slice(0, 2), end: false }), hole: 2 ** 40, timeout: 30_000,
+    exit: 1, code: 'ARCHIVE_HOSTILE',
+  },
   // --- headers other readers read differently
   {
     name: 'an old GNU header with bytes where ustar has its prefix (Python reads them as one: ../../escape/data/a.txt)', reason: 'format',
@@ -271,10 +286,12 @@ async function sandbox(c: Case): Promise<{ work: string; file: string; before: R
   const work = await tempDir('snap-hostile-');
   await fsp.mkdir(join(work, 'sentinel'));
   await fsp.writeFile(join(work, 'sentinel', 'keep.txt'), 'keep me');
-  const file = join(work, 'hostile.snap.tar');
+  // A file with a hole stays out of the sandbox, whose state is taken by reading every file.
+  const file = join(c.hole ? await tempDir('snap-hole-') : work, 'hostile.snap.tar');
   const { members, end, cut } = c.build(work);
   await writeTar(file, members, { end });
   if (cut) await fsp.writeFile(file, cut(await fsp.readFile(file)));
+  if (c.hole) await fsp.truncate(file, (await fsp.stat(file)).size + c.hole);
   return { work, file, before: await treeState(work) };
 }
 
@@ -295,7 +312,7 @@ describe('hostile and broken archives are refused, and nothing is written outsid
         if (c.reason) expect(r.json.error?.details?.reason, r.stdout).toBe(c.reason);
         await nothingOutside(c, work, before);
         expect(await treeState(work)).toEqual(before);
-      });
+      }, c.timeout);
 
       it(`restore into an existing empty folder: exit ${c.exit}, the folder is left empty`, async () => {
         const { work, file } = await sandbox(c);
@@ -304,7 +321,7 @@ describe('hostile and broken archives are refused, and nothing is written outsid
         const r = await snapJson(['restore', file, target, '--pubkey', keys.pub]);
         expect(r.code, r.stdout).toBe(c.exit);
         expect(await fsp.readdir(target)).toEqual([]);
-      });
+      }, c.timeout);
 
       it(`import: exit ${c.exit} (${c.code}), the store gains no snapshot and no object`, async () => {
         const { work, file, before } = await sandbox(c);
@@ -315,7 +332,7 @@ describe('hostile and broken archives are refused, and nothing is written outsid
         const inStore = await treeState(store);
         expect(Object.entries(inStore).filter(([k, v]) => v !== 'dir' && k !== 'store.json' && k !== 'log.jsonl' && k !== 'log.head' && k !== 'lock')).toEqual([]);
         await nothingOutside(c, work, before);
-      });
+      }, c.timeout);
 
       it(`verify: exit ${c.exit}, nothing written`, async () => {
         const { work, file, before } = await sandbox(c);
@@ -327,7 +344,18 @@ describe('hostile and broken archives are refused, and nothing is written outsid
         else expect(r.json.problems.length, r.stdout).toBeGreaterThan(0);
         if (how !== 'error') expect(r.json.ok).toBe(false);
         expect(await treeState(work)).toEqual(before);
-      });
+      }, c.timeout);
     });
   }
+});
+
+describe('show, which takes an archive without a key, reads no further than MAX_ZERO_RUN into a sparse hole', () => {
+  it('a hole of 1 TiB after the envelope, where the manifest belongs: exit 1 (ARCHIVE_HOSTILE, zero-block)', async () => {
+    const file = join(await tempDir('snap-hole-'), 'hostile.snap.tar');
+    await writeTar(file, normal().slice(0, 2), { end: false });
+    await fsp.truncate(file, (await fsp.stat(file)).size + 2 ** 40);
+    const r = await snapJson(['show', file]);
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.json.error).toMatchObject({ code: 'ARCHIVE_HOSTILE', details: { reason: 'zero-block' } });
+  }, 30_000);
 });

@@ -3,7 +3,7 @@
  * over, wherever the stream is cut into chunks, and lets through what snap writes.
  */
 import { describe, expect, it } from 'vitest';
-import { TarStructureCheck, paxProblem, sizeField } from '../../src/core/tar-structure.js';
+import { MAX_ZERO_RUN, TarStructureCheck, paxProblem, sizeField } from '../../src/core/tar-structure.js';
 import { blocks, extendedHeader, paxBody, rawHeader } from '../archive/helpers.js';
 
 /** Walk `bytes` fed `step` bytes at a time. */
@@ -32,6 +32,12 @@ describe('TarStructureCheck', () => {
   it('finds a header after a zero block, and lets zero blocks at the end through', () => {
     expect(walk(Buffer.concat([file('a', 'x'), Buffer.alloc(512), file('b', 'y'), END]), 7).fault).toMatchObject({ reason: 'zero-block', offset: 1536 });
     expect(walk(Buffer.concat([file('a', 'x'), END, END]), 7).fault).toBeUndefined();
+  });
+
+  it('lets a run of MAX_ZERO_RUN bytes of zero blocks through, and stops the reader one block after it', () => {
+    const at = 512 + 512; // after file('a', 'x')
+    expect(walk(Buffer.concat([file('a', 'x'), Buffer.alloc(MAX_ZERO_RUN)]), 100_000).fault).toBeUndefined();
+    expect(walk(Buffer.concat([file('a', 'x'), Buffer.alloc(MAX_ZERO_RUN + 512)]), 100_000).fault).toMatchObject({ reason: 'zero-block', offset: at, endsInput: true });
   });
 
   it('finds a header that is not POSIX ustar, and a size field readers parse differently', () => {
