@@ -64,9 +64,10 @@ export interface TarStructureFault {
    * member; `pax`: a pax header whose records are malformed, repeated, empty or not `path` /
    * `linkpath`, or too long; `zero-block`: a header after a zero block; `format`: a header that is
    * not POSIX ustar, or a size field that readers could read differently; `zero-block` too: a run
-   * of zero blocks longer than {@link MAX_ZERO_RUN}.
+   * of zero blocks longer than {@link MAX_ZERO_RUN}; `header-field`: a mode or owner field (uid, gid,
+   * user or group name) other than snap writes (GNU tar and node-tar apply them).
    */
-  reason: 'extended-header' | 'pax' | 'zero-block' | 'format';
+  reason: 'extended-header' | 'pax' | 'zero-block' | 'format' | 'header-field';
   message: string;
   /**
    * True when the reader must read no further (a run of zero blocks over {@link MAX_ZERO_RUN}, which
@@ -151,6 +152,8 @@ export class TarStructureCheck {
     const size = sizeField(h);
     if (size === undefined) return this.fail(at, 'format', 'a size field that is neither plain octal nor base-256 (tar readers parse such a number differently)');
     const flag = h[156] as number;
+    const field = headerFieldProblem(h, flag);
+    if (field) return this.fail(at, 'header-field', field);
     const hidden = HIDDEN_HEADERS[flag];
     if (hidden) return this.fail(at, 'extended-header', `${hidden}, which snap archives never hold`);
     if (flag === PAX_HEADER) {
@@ -175,6 +178,39 @@ const USTAR_MAGIC_VERSION = [0x75, 0x73, 0x74, 0x61, 0x72, 0x00, 0x30, 0x30]; //
 
 function isUstar(h: Uint8Array): boolean {
   return USTAR_MAGIC_VERSION.every((b, i) => h[257 + i] === b);
+}
+
+/**
+ * The mode, uid and gid fields (bytes 100–123) as snap (tar-stream 3) writes them: six octal digits,
+ * a space and a NUL each; mode 0444 for a regular file (and anything but a link), 0777 for a
+ * symbolic link (FORMAT §10.2), either for a pax header (it takes the mode of its member).
+ */
+const MODE_FIELD = { file: '000444 \0', link: '000777 \0' } as const;
+const OWNER_FIELDS = '000000 \0' + '000000 \0'; // uid, gid
+/** uname and gname empty (bytes 265–328). (The device numbers are not looked at: a device member is refused whatever they say.) */
+const NO_NAMES = '\0'.repeat(64);
+const SYMLINK_FLAG = 0x32; // '2'
+
+function latin1(h: Uint8Array, from: number, to: number): string {
+  let out = '';
+  for (let i = from; i < to; i++) out += String.fromCharCode(h[i] as number);
+  return out;
+}
+
+/**
+ * What is wrong with a header's mode and owner fields, or undefined when they are exactly
+ * what snap writes. snap never applies them, but GNU tar and node-tar apply the mode (setuid bits
+ * and all) and, run as root, the owner — by user name first — so an archive whose signed contents
+ * check out could otherwise unpack to files another user owns and can change; and readers parse a
+ * field like `0_1234` differently (tar-stream reads 0, Python 668).
+ */
+export function headerFieldProblem(h: Uint8Array, flag: number): string | undefined {
+  const mode = latin1(h, 100, 108);
+  const allowed: string[] = flag === PAX_HEADER ? [MODE_FIELD.file, MODE_FIELD.link] : [flag === SYMLINK_FLAG ? MODE_FIELD.link : MODE_FIELD.file];
+  if (!allowed.includes(mode)) return `a mode field ${JSON.stringify(mode)} where snap writes ${JSON.stringify(allowed[0])} (tar -x applies it: setuid bits, write for all)`;
+  if (latin1(h, 108, 124) !== OWNER_FIELDS) return `a uid or gid field ${JSON.stringify(latin1(h, 108, 124))} where snap writes 0 (tar -x as root gives the file to that owner)`;
+  if (latin1(h, 265, 329) !== NO_NAMES) return 'a user or group name where snap writes none (tar -x as root gives the file to a named user first)';
+  return undefined;
 }
 
 /** `n` rounded up to whole blocks. */

@@ -84,7 +84,7 @@ export async function writeTar(path: string, members: Member[], opts: { end?: bo
 export function rawHeader(name: string, flag: string, size: number, edit?: (b: Buffer) => void): Buffer {
   const b = Buffer.alloc(512);
   b.write(name, 0);
-  b.write('000444 \0', 100);
+  b.write(flag === '2' ? '000777 \0' : '000444 \0', 100); // as snap writes a link, and anything else
   b.write('000000 \0', 108);
   b.write('000000 \0', 116);
   b.write(size.toString(8).padStart(11, '0') + ' ', 124);

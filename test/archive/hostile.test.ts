@@ -215,6 +215,27 @@ const CASES: Case[] = [
     },
     exit: 1, code: 'ARCHIVE_HOSTILE',
   },
+  // --- owner and mode fields: snap never applies them, GNU tar and node-tar do (as root, the owner too)
+  {
+    name: 'a member of mode 06777 owned by uid 1234 (GNU tar -x as root makes it setuid, world-writable and that user\'s)', reason: 'header-field',
+    build: () => ({ members: replaceData('data/a.txt', { name: 'data/a.txt', raw: Buffer.concat([rawHeader('data/a.txt', '0', 6, (b) => { b.write('006777 \0', 100, 'latin1'); b.write('002322 \0', 108, 'latin1'); b.write('002322 \0', 116, 'latin1'); }), blocks('alpha\n')]) }) }),
+    exit: 1, code: 'ARCHIVE_HOSTILE',
+  },
+  {
+    name: 'a member whose owner is named (uname "mallory": GNU tar -x as root gives the file to that user)', reason: 'header-field',
+    build: () => ({ members: replaceData('data/b.txt', { name: 'data/b.txt', raw: Buffer.concat([rawHeader('data/b.txt', '0', 5, (b) => b.write('mallory', 265, 'latin1')), blocks('beta\n')]) }) }),
+    exit: 1, code: 'ARCHIVE_HOSTILE',
+  },
+  {
+    name: 'a uid field Python reads as 668 and tar-stream as 0 (0_1234)', reason: 'header-field',
+    build: () => ({ members: replaceData('data/a.txt', { name: 'data/a.txt', raw: Buffer.concat([rawHeader('data/a.txt', '0', 6, (b) => b.write('0_1234 \0', 108, 'latin1')), blocks('alpha\n')]) }) }),
+    exit: 1, code: 'ARCHIVE_HOSTILE',
+  },
+  {
+    name: 'snap/statement.json of mode 0777', reason: 'header-field',
+    build: () => { const n = normal(); return { members: [{ ...(n[0] as Member), mode: 0o777 }, ...n.slice(1)] }; },
+    exit: 1, code: 'ARCHIVE_HOSTILE',
+  },
   // --- order and completeness
   { name: 'a duplicate path', reason: 'duplicate', build: () => ({ members: [...normal().slice(0, 4), { name: 'data/a.txt', body: 'alpha\n' }, ...normal().slice(4)] }), exit: 1, code: 'ARCHIVE_HOSTILE' },
   {
