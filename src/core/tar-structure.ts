@@ -62,7 +62,8 @@ export interface TarStructureFault {
   /**
    * `extended-header`: a global header, a GNU long name or link (`L`, `K`, or the old `N`), or two pax headers before one
    * member; `pax`: a pax header whose records are malformed, repeated, empty or not `path` /
-   * `linkpath`, or too long; `zero-block`: a header after a zero block; `format`: a header that is
+   * `linkpath`, or too long, or a pax header or the member after it whose own ustar name is not
+   * `PaxHeader`; `zero-block`: a header after a zero block; `format`: a header that is
    * not POSIX ustar, or a size field that readers could read differently; `zero-block` too: a run
    * of zero blocks longer than {@link MAX_ZERO_RUN}; `header-field`: a mode or owner field (uid, gid,
    * user or group name) other than snap writes (GNU tar and node-tar apply them).
@@ -156,6 +157,8 @@ export class TarStructureCheck {
     if (field) return this.fail(at, 'header-field', field);
     const hidden = HIDDEN_HEADERS[flag];
     if (hidden) return this.fail(at, 'extended-header', `${hidden}, which snap archives never hold`);
+    const names = paxNamesProblem(h, this.afterPax || flag === PAX_HEADER);
+    if (names) return this.fail(at, 'pax', names);
     if (flag === PAX_HEADER) {
       if (this.afterPax) return this.fail(at, 'extended-header', 'a second pax header before one member (tar readers disagree on which applies)');
       if (size > MAX_PAX_BYTES) return this.fail(at, 'pax', `a pax header of ${size} bytes, more than the ${MAX_PAX_BYTES} a snap archive's path and link text need`);
@@ -210,6 +213,28 @@ export function headerFieldProblem(h: Uint8Array, flag: number): string | undefi
   if (!allowed.includes(mode)) return `a mode field ${JSON.stringify(mode)} where snap writes ${JSON.stringify(allowed[0])} (tar -x applies it: setuid bits, write for all)`;
   if (latin1(h, 108, 124) !== OWNER_FIELDS) return `a uid or gid field ${JSON.stringify(latin1(h, 108, 124))} where snap writes 0 (tar -x as root gives the file to that owner)`;
   if (latin1(h, 265, 329) !== NO_NAMES) return 'a user or group name where snap writes none (tar -x as root gives the file to a named user first)';
+  return undefined;
+}
+
+/** The ustar name tar-stream gives a pax header and the member it describes (FORMAT §10.2, §10.6). */
+const PAX_USTAR_NAME = 'PaxHeader';
+
+/**
+ * For a pax header or the member after one (`described`): what is wrong with its ustar name,
+ * prefix and link name, or undefined when they are what tar-stream writes — the name `PaxHeader`,
+ * no prefix, no link name or `PaxHeader`. Readers that know pax headers take the pax `path` and
+ * `linkpath` and ignore these fields; one that does not (POSIX.1-1988 readers unpack an unknown
+ * type as a regular file) uses them, so that other names could put files outside its target.
+ */
+function paxNamesProblem(h: Uint8Array, described: boolean): string | undefined {
+  if (!described) return undefined;
+  const field = (from: number, len: number) => latin1(h, from, from + len).replace(/\0+$/, '');
+  const name = field(0, 100);
+  const prefix = field(345, 155);
+  const link = field(157, 100);
+  if (name !== PAX_USTAR_NAME || prefix !== '' || (link !== '' && link !== PAX_USTAR_NAME)) {
+    return `a pax header, or the member it describes, whose own ustar name is ${JSON.stringify((prefix ? prefix + '/' : '') + name)}${link && link !== PAX_USTAR_NAME ? ` (link ${JSON.stringify(link)})` : ''}, where snap writes ${PAX_USTAR_NAME}: a reader that does not know pax headers would unpack it under that name`;
+  }
   return undefined;
 }
 

@@ -178,6 +178,20 @@ const CASES: Case[] = [
     build: () => ({ members: beforeLink(extendedHeader('x', Buffer.concat([paxBody([['path', 'data/sub/l']]), Buffer.from('garbage\n'), paxBody([['linkpath', '/etc/passwd']])]))) }),
     exit: 1, code: 'ARCHIVE_HOSTILE',
   },
+  // --- the ustar names a reader that does not know pax headers would use (POSIX: an unknown type is a regular file)
+  {
+    name: 'a member described by a pax path whose own ustar name is ../../escape.txt (a reader without pax support unpacks it there)', reason: 'pax',
+    build: () => ({ members: replaceData('data/a.txt', { name: 'data/a.txt', raw: Buffer.concat([extendedHeader('x', paxBody([['path', 'data/a.txt']])).raw as Buffer, rawHeader('../../escape.txt', '0', 6), blocks('alpha\n')]) }) }),
+    exit: 1, code: 'ARCHIVE_HOSTILE', escapes: ['escape.txt'],
+  },
+  {
+    name: 'a pax header named ../../escape.txt (a reader without pax support unpacks its records there)', reason: 'pax',
+    build: () => {
+      const body = paxBody([['path', 'data/a.txt']]);
+      return { members: replaceData('data/a.txt', { name: 'data/a.txt', raw: Buffer.concat([rawHeader('../../escape.txt', 'x', body.length), blocks(body), rawHeader('PaxHeader', '0', 6), blocks('alpha\n')]) }) };
+    },
+    exit: 1, code: 'ARCHIVE_HOSTILE', escapes: ['escape.txt'],
+  },
   // --- zero blocks before the end: tar-stream reads on, GNU tar and Python stop there
   {
     name: 'two zero blocks between the manifest and the data (tar -x and Python unpack no data, exit 0)', reason: 'zero-block',
