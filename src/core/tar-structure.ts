@@ -65,8 +65,8 @@ export interface TarStructureFault {
    * `linkpath`, or too long, or a pax header or the member after it whose own ustar name is not
    * `PaxHeader`; `zero-block`: a header after a zero block; `format`: a header that is
    * not POSIX ustar, or a size field that readers could read differently; `zero-block` too: a run
-   * of zero blocks longer than {@link MAX_ZERO_RUN}; `header-field`: a mode or owner field (uid, gid,
-   * user or group name) other than snap writes (GNU tar and node-tar apply them).
+   * of zero blocks longer than {@link MAX_ZERO_RUN}; `header-field`: a mode, owner (uid, gid, user
+   * or group name), mtime, checksum or device field not written as snap writes it.
    */
   reason: 'extended-header' | 'pax' | 'zero-block' | 'format' | 'header-field';
   message: string;
@@ -190,8 +190,14 @@ function isUstar(h: Uint8Array): boolean {
  */
 const MODE_FIELD = { file: '000444 \0', link: '000777 \0' } as const;
 const OWNER_FIELDS = '000000 \0' + '000000 \0'; // uid, gid
-/** uname and gname empty (bytes 265–328). (The device numbers are not looked at: a device member is refused whatever they say.) */
+/** uname and gname empty (bytes 265–328). */
 const NO_NAMES = '\0'.repeat(64);
+/** devmajor and devminor 0 (bytes 329–344), as tar-stream writes them. */
+const NO_DEVICE = '000000 \0' + '000000 \0';
+/** mtime (bytes 136–147): 11 octal digits and a space (its value, `createdAt`, is not looked at). */
+const MTIME_FIELD = /^[0-7]{11} $/;
+/** chksum (bytes 148–155): 6 octal digits, a space and a NUL, as tar-stream writes it (tar-stream checks its value). */
+const CHECKSUM_FIELD = /^[0-7]{6} \0$/;
 const SYMLINK_FLAG = 0x32; // '2'
 
 function latin1(h: Uint8Array, from: number, to: number): string {
@@ -201,11 +207,13 @@ function latin1(h: Uint8Array, from: number, to: number): string {
 }
 
 /**
- * What is wrong with a header's mode and owner fields, or undefined when they are exactly
- * what snap writes. snap never applies them, but GNU tar and node-tar apply the mode (setuid bits
- * and all) and, run as root, the owner — by user name first — so an archive whose signed contents
- * check out could otherwise unpack to files another user owns and can change; and readers parse a
- * field like `0_1234` differently (tar-stream reads 0, Python 668).
+ * What is wrong with a header's mode, owner, mtime, checksum and device fields, or undefined when
+ * they are exactly what snap writes. snap never applies them, but GNU tar and node-tar apply the
+ * mode (setuid bits and all) and, run as root, the owner — by user name first — so an archive whose
+ * signed contents check out could otherwise unpack to files another user owns and can change;
+ * readers parse a field like `0_1234` differently (tar-stream reads 0, Python 668); and a number
+ * another reader cannot parse makes it skip the header (GNU tar, for the checksum: it then reads
+ * the member's data as headers, e.g. a .tar file's) or end the archive there (Python).
  */
 export function headerFieldProblem(h: Uint8Array, flag: number): string | undefined {
   const mode = latin1(h, 100, 108);
@@ -213,6 +221,9 @@ export function headerFieldProblem(h: Uint8Array, flag: number): string | undefi
   if (!allowed.includes(mode)) return `a mode field ${JSON.stringify(mode)} where snap writes ${JSON.stringify(allowed[0])} (tar -x applies it: setuid bits, write for all)`;
   if (latin1(h, 108, 124) !== OWNER_FIELDS) return `a uid or gid field ${JSON.stringify(latin1(h, 108, 124))} where snap writes 0 (tar -x as root gives the file to that owner)`;
   if (latin1(h, 265, 329) !== NO_NAMES) return 'a user or group name where snap writes none (tar -x as root gives the file to a named user first)';
+  if (!MTIME_FIELD.test(latin1(h, 136, 148))) return `an mtime field ${JSON.stringify(latin1(h, 136, 148))} that is not 11 octal digits and a space, as snap writes it (readers parse others differently)`;
+  if (!CHECKSUM_FIELD.test(latin1(h, 148, 156))) return `a checksum field ${JSON.stringify(latin1(h, 148, 156))} that is not 6 octal digits, a space and a NUL, as snap writes it (GNU tar skips such a header and reads on inside the member's data, as if it held headers)`;
+  if (latin1(h, 329, 345) !== NO_DEVICE) return `device number fields ${JSON.stringify(latin1(h, 329, 345))} where snap writes 0 (Python's tarfile ends the archive at a header whose numbers it cannot parse)`;
   return undefined;
 }
 

@@ -91,11 +91,13 @@ export function rawHeader(name: string, flag: string, size: number, edit?: (b: B
   b.write(Math.floor(Date.parse(CREATED_AT) / 1000).toString(8).padStart(11, '0') + ' ', 136);
   b[156] = flag.charCodeAt(0);
   b.write('ustar\0' + '00', 257, 'latin1');
+  b.write('000000 \0', 329, 'latin1'); // devmajor
+  b.write('000000 \0', 337, 'latin1'); // devminor
   edit?.(b);
   b.fill(0x20, 148, 156);
   let sum = 0;
   for (const x of b) sum += x;
-  b.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
+  b.write(sum.toString(8).padStart(6, '0') + ' \0', 148, 'latin1'); // as tar-stream writes it (GNU tar: NUL, space)
   return b;
 }
 

@@ -250,6 +250,28 @@ const CASES: Case[] = [
     build: () => { const n = normal(); return { members: [{ ...(n[0] as Member), mode: 0o777 }, ...n.slice(1)] }; },
     exit: 1, code: 'ARCHIVE_HOSTILE',
   },
+  // --- numeric fields other readers cannot parse: GNU tar skips the header and reads on in the data, Python stops there
+  {
+    name: 'a checksum field with a stray letter (tar-stream reads its digits; GNU tar skips the header and unpacks the tar file inside the data: data/a.txt overwritten)', reason: 'header-field',
+    build: () => {
+      const inner = Buffer.concat([rawHeader('data/a.txt', '0', 6), blocks('pwned\n'), Buffer.alloc(1024)]);
+      const data: DataSpec[] = [...DATA, { path: 'shard.tar', content: inner }];
+      const header = rawHeader('data/shard.tar', '0', inner.length);
+      header[154] = 0x78; // "dddddd \0" -> "ddddddx\0": not part of the sum (the checksum field counts as spaces)
+      return { members: [...metaMembers(signed(data)), ...dataMembers(data).map((m) => (m.name === 'data/shard.tar' ? { ...m, raw: Buffer.concat([header, inner]) } : m))] };
+    },
+    exit: 1, code: 'ARCHIVE_HOSTILE',
+  },
+  {
+    name: 'a device number field Python cannot parse (its tarfile ends the archive there, unpacking a shorter tree)', reason: 'header-field',
+    build: () => ({ members: replaceData('data/a.txt', { name: 'data/a.txt', raw: Buffer.concat([rawHeader('data/a.txt', '0', 6, (b) => b.write('0000x00\0', 329, 'latin1')), blocks('alpha\n')]) }) }),
+    exit: 1, code: 'ARCHIVE_HOSTILE',
+  },
+  {
+    name: 'an mtime field with an underscore (tar-stream reads 0o1533, Python the whole number)', reason: 'header-field',
+    build: () => ({ members: replaceData('data/a.txt', { name: 'data/a.txt', raw: Buffer.concat([rawHeader('data/a.txt', '0', 6, (b) => b.write('1533_446440 ', 136, 'latin1')), blocks('alpha\n')]) }) }),
+    exit: 1, code: 'ARCHIVE_HOSTILE',
+  },
   // --- order and completeness
   { name: 'a duplicate path', reason: 'duplicate', build: () => ({ members: [...normal().slice(0, 4), { name: 'data/a.txt', body: 'alpha\n' }, ...normal().slice(4)] }), exit: 1, code: 'ARCHIVE_HOSTILE' },
   {

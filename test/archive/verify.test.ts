@@ -165,7 +165,7 @@ describe('the manifest member is spooled only once the signature is trusted, and
     head.fill(0x20, 148, 156);
     let sum = 0;
     for (const b of head) sum += b;
-    head.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
+    head.write(sum.toString(8).padStart(6, '0') + ' \0', 148, 'latin1');
     expect(h[2]?.name).toBe('snap/manifest.jsonl');
     await fsp.writeFile(out, Buffer.concat([bytes.subarray(0, manifestAt), head]));
     await fsp.truncate(out, manifestAt + 512 + size + 1024);
