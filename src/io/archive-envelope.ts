@@ -11,6 +11,7 @@ import { dirname } from 'node:path';
 import * as tar from 'tar-stream';
 import { SnapError } from '../core/errors.js';
 import { ARCHIVE_ENVELOPE, ARCHIVE_STATEMENT, archiveMtime } from '../core/archive.js';
+import { TarStructureCheck } from '../core/tar-structure.js';
 import { fileHeader } from './archive.js';
 import { fsyncDir } from './store.js';
 import { ioError } from './errors.js';
@@ -69,6 +70,8 @@ async function envelopeMember(envelope: Uint8Array, createdAt: string): Promise<
  * caller has checked that `envelope` has the archive's payload and a superset of its signatures.
  * @param check called with the temporary file before it replaces `file`; may throw to stop
  * @throws SnapError `ARCHIVE_MALFORMED` (the first two members are not as snap writes them) |
+ *   `ARCHIVE_HOSTILE` (what every reader refuses in the blocks copied, core/tar-structure.ts: e.g.
+ *   `reason` `zero-block` for a run of zero blocks over MAX_ZERO_RUN, which stops the copy there) |
  *   `NOT_FOUND` | `IO_ERROR` | `DISK_FULL`; on any error `file` is unchanged and the temporary file removed
  */
 export async function replaceArchiveEnvelope(file: string, envelope: Uint8Array, createdAt: string, check: (tmp: string) => Promise<void>): Promise<void> {
@@ -96,11 +99,22 @@ export async function replaceArchiveEnvelope(file: string, envelope: Uint8Array,
     });
     const buf = Buffer.alloc(COPY_CHUNK);
     let w = 0;
+    // The new archive's blocks are walked as they are written, as every reader walks them
+    // (core/tar-structure.ts): the copy stops at the first fault — above all a run of zero
+    // blocks past MAX_ZERO_RUN, a sparse hole appended to the archive, which was otherwise
+    // copied to the temporary file as real zeros (a terabyte's hole filled the disk).
+    const structure = new TarStructureCheck();
+    const walked = (bytes: Uint8Array): void => {
+      structure.push(bytes);
+      const f = structure.fault;
+      if (f) throw new SnapError('ARCHIVE_HOSTILE', `${file}: at byte ${f.offset}, the archive holds ${f.message}; it was not changed`, { path: file, reason: f.reason, offset: f.offset });
+    };
     const copy = async (from: number, to: number): Promise<void> => {
       for (let pos = from; to < 0 || pos < to; ) {
         const want = to < 0 ? COPY_CHUNK : Math.min(COPY_CHUNK, to - pos);
         const { bytesRead } = await src.read(buf, 0, want, pos);
         if (bytesRead === 0) break;
+        walked(buf.subarray(0, bytesRead));
         await writeAll(out as fsp.FileHandle, buf.subarray(0, bytesRead), w);
         w += bytesRead;
         pos += bytesRead;
@@ -108,6 +122,7 @@ export async function replaceArchiveEnvelope(file: string, envelope: Uint8Array,
     };
     await copy(0, afterStatement);
     const member = await envelopeMember(envelope, createdAt);
+    walked(member);
     await writeAll(out, member, w);
     w += member.length;
     await copy(afterEnvelope, -1);

@@ -283,6 +283,17 @@ describe('snap sign on an archive', () => {
     expect(await fsp.readFile(e.file)).toEqual(before);
   });
 
+  it('refuses an archive with a sparse hole of 1 TiB appended (ARCHIVE_HOSTILE, zero-block, exit 1) after copying at most 1 MiB of it: the archive is unchanged, no temporary file', async () => {
+    const e = await sealAndExport(TREE, alice);
+    const size = (await fsp.stat(e.file)).size;
+    await fsp.truncate(e.file, size + 2 ** 40);
+    const r = await snapJson(['sign', e.file, '--key', bob.key, '--store', e.store]);
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.json.error).toMatchObject({ code: 'ARCHIVE_HOSTILE', details: { reason: 'zero-block' } });
+    expect((await fsp.stat(e.file)).size).toBe(size + 2 ** 40);
+    expect((await fsp.readdir(e.work)).filter((n) => n.startsWith('.'))).toEqual([]);
+  }, 30_000);
+
   it('refuses a file that is not an archive (exit 3, ARCHIVE_MALFORMED) and leaves no temporary file', async () => {
     const dir = await tempDir();
     const file = join(dir, 'junk@v1.snap.tar');
