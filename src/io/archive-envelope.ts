@@ -69,12 +69,16 @@ async function envelopeMember(envelope: Uint8Array, createdAt: string): Promise<
  * Write `file` again with `envelope` as its `snap/envelope.json` (see the module comment). The
  * caller has checked that `envelope` has the archive's payload and a superset of its signatures.
  * @param check called with the temporary file before it replaces `file`; may throw to stop
+ * @param maxTailBytes the most bytes that may follow the envelope member (archiveTailBound of the
+ *   statement, io/archive.ts): a longer archive is refused when the copy passes the bound
+ *   (`ARCHIVE_HOSTILE`, `reason` `too-large`) — a member whose size field claims a terabyte of
+ *   sparse hole is not copied whole
  * @throws SnapError `ARCHIVE_MALFORMED` (the first two members are not as snap writes them) |
  *   `ARCHIVE_HOSTILE` (what every reader refuses in the blocks copied, core/tar-structure.ts: e.g.
  *   `reason` `zero-block` for a run of zero blocks over MAX_ZERO_RUN, which stops the copy there) |
  *   `NOT_FOUND` | `IO_ERROR` | `DISK_FULL`; on any error `file` is unchanged and the temporary file removed
  */
-export async function replaceArchiveEnvelope(file: string, envelope: Uint8Array, createdAt: string, check: (tmp: string) => Promise<void>): Promise<void> {
+export async function replaceArchiveEnvelope(file: string, envelope: Uint8Array, createdAt: string, check: (tmp: string) => Promise<void>, maxTailBytes = Infinity): Promise<void> {
   await removeStaleOutputTemps(file); // a killed writer's (io/output-temp.ts)
   const tmp = outputTempPath(file);
   let src: fsp.FileHandle;
@@ -115,6 +119,9 @@ export async function replaceArchiveEnvelope(file: string, envelope: Uint8Array,
         const { bytesRead } = await src.read(buf, 0, want, pos);
         if (bytesRead === 0) break;
         walked(buf.subarray(0, bytesRead));
+        if (to < 0 && pos + bytesRead - from > maxTailBytes) {
+          throw new SnapError('ARCHIVE_HOSTILE', `${file}: the members after ${ARCHIVE_ENVELOPE} run past the ${maxTailBytes} bytes its statement allows (its files, manifest and record indexes); it was not changed`, { path: file, reason: 'too-large', maxBytes: maxTailBytes });
+        }
         await writeAll(out as fsp.FileHandle, buf.subarray(0, bytesRead), w);
         w += bytesRead;
         pos += bytesRead;

@@ -18,16 +18,16 @@ import { createHash } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import * as tar from 'tar-stream';
 import { SnapError, isSnapError } from '../core/errors.js';
-import { parseStatement, type Statement } from '../core/statement.js';
+import { parseStatement, type SnapshotPredicate, type Statement } from '../core/statement.js';
 import { parseEnvelope } from '../core/envelope.js';
 import { validatePath, compareUtf8 } from '../core/paths.js';
 import type { FileEntry, ManifestEntry, SymlinkEntry } from '../core/manifest.js';
 import {
   ARCHIVE_DATA_PREFIX, ARCHIVE_ENVELOPE, ARCHIVE_FILE_MODE, ARCHIVE_MANIFEST, ARCHIVE_PAX_KEYS, ARCHIVE_STATEMENT,
-  ARCHIVE_SYMLINK_MODE, ARCHIVE_RECORDS_PREFIX, MAX_ENVELOPE_BYTES, MAX_STATEMENT_BYTES, archiveMtime, archiveFileClaim,
+  ARCHIVE_SYMLINK_MODE, ARCHIVE_RECORDS_PREFIX, MAX_ENVELOPE_BYTES, MAX_STATEMENT_BYTES, archiveMtime, archiveFileClaim, archiveRecordIndexes,
   type ArchiveRecordIndex,
 } from '../core/archive.js';
-import { TarStructureCheck } from '../core/tar-structure.js';
+import { MAX_PAX_BYTES, MAX_ZERO_RUN, TAR_BLOCK, TarStructureCheck } from '../core/tar-structure.js';
 import { checkedEntryRuns } from './manifest-file.js';
 import { WRITE_SLICE } from './write-slice.js';
 import { ReadPool, WHOLE_FILE_MAX, BLOCK, type ReadFailure, type ReadReply } from './read-pool.js';
@@ -45,6 +45,22 @@ import { makeScratchDir } from './scratch-dir.js';
  * longer than the signed `fileCount` lines of this size cannot be the signed one.
  */
 export const MAX_MANIFEST_ENTRY_BYTES = 64 << 10;
+
+/**
+ * The most bytes the members after `snap/envelope.json` can take in an archive of a snapshot
+ * whose statement says `pred` (FORMAT §10.1), end blocks included: every member (the manifest,
+ * each record index, each entry) with its header, a pax header of at most MAX_PAX_BYTES and
+ * padding; the manifest at most `fileCount` × {@link MAX_MANIFEST_ENTRY_BYTES}; each record index
+ * at most its bound ({@link archiveRecordIndexes}); the files' `totalBytes`; a run of zero blocks
+ * of at most MAX_ZERO_RUN. Bounds what `sign FILE.snap.tar` copies of an archive it does not read
+ * member by member.
+ */
+export function archiveTailBound(pred: SnapshotPredicate): number {
+  const indexes = archiveRecordIndexes(pred.records);
+  const members = 1 + indexes.length + pred.fileCount;
+  const perMember = 2 * TAR_BLOCK + MAX_PAX_BYTES + TAR_BLOCK; // header, pax header and body, padding
+  return members * perMember + pred.fileCount * MAX_MANIFEST_ENTRY_BYTES + indexes.reduce((n, x) => n + x.maxBytes, 0) + pred.totalBytes + MAX_ZERO_RUN;
+}
 
 /** Read size for streamed content, in bytes. */
 const CHUNK = 1 << 20;

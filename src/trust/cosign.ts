@@ -22,6 +22,7 @@ import { checkInterrupted } from '../io/interrupt.js';
 import { ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, acquireLockFile, lockStore, openStore, writeFileAtomic, type SnapshotLocation } from '../io/store.js';
 import { readSmallFile } from '../io/small-file.js';
 import { replaceArchiveEnvelope } from '../io/archive-envelope.js';
+import { archiveTailBound } from '../io/archive.js';
 import { checkManifestAgainst, openArchiveSnapshot } from '../ops/archive.js';
 import { MAX_ENVELOPE_BYTES, MAX_STATEMENT_BYTES } from '../core/archive.js';
 
@@ -215,6 +216,6 @@ async function cosignArchiveLocked(file: string, ref: string, keys: readonly Pri
     } finally {
       await again.close();
     }
-  });
+  }, archiveTailBound(c.statement.predicate));
   return result;
 }

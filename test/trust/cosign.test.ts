@@ -294,6 +294,27 @@ describe('snap sign on an archive', () => {
     expect((await fsp.readdir(e.work)).filter((n) => n.startsWith('.'))).toEqual([]);
   }, 30_000);
 
+  it('refuses an archive whose last member claims 1 TiB, a sparse hole (ARCHIVE_HOSTILE, too-large, exit 1), copying no more than its statement allows: the archive is unchanged', async () => {
+    const e = await sealAndExport(TREE, alice);
+    const bytes = await fsp.readFile(e.file);
+    const at = bytes.lastIndexOf(Buffer.from('data/b/2.txt\0'));
+    const head = Buffer.from(bytes.subarray(at, at + 512));
+    head.fill(0, 124, 136); // the size in base-256, as snap writes one from 8 GiB on
+    head[124] = 0x80;
+    head.writeUIntBE(2 ** 40, 130, 6);
+    head.fill(0x20, 148, 156);
+    let sum = 0;
+    for (const b of head) sum += b;
+    head.write(sum.toString(8).padStart(6, '0') + ' \0', 148, 'latin1');
+    await fsp.writeFile(e.file, Buffer.concat([bytes.subarray(0, at), head, bytes.subarray(at + 512)]));
+    await fsp.truncate(e.file, at + 512 + 2 ** 40 + 1024);
+    const r = await snapJson(['sign', e.file, '--key', bob.key, '--store', e.store]);
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.json.error).toMatchObject({ code: 'ARCHIVE_HOSTILE', details: { reason: 'too-large' } });
+    expect((await fsp.stat(e.file)).size).toBe(at + 512 + 2 ** 40 + 1024);
+    expect((await fsp.readdir(e.work)).filter((n) => n.startsWith('.'))).toEqual([]);
+  }, 30_000);
+
   it('refuses a file that is not an archive (exit 3, ARCHIVE_MALFORMED) and leaves no temporary file', async () => {
     const dir = await tempDir();
     const file = join(dir, 'junk@v1.snap.tar');
