@@ -172,6 +172,21 @@ describe('snap export: a deterministic archive', () => {
     expect(manifest?.size).toBe((await fsp.stat(join(store, 'snapshots', 'ds', 'v1', 'manifest.jsonl'))).size);
   });
 
+  it('holds a short non-ASCII link text in the ustar link name, and a link text over 100 bytes in a pax header with path and linkpath (FORMAT §10.2)', async () => {
+    const long = 'l'.repeat(120);
+    const { work, store } = await sealed({ 'é.txt': 'x\n', 'short': { symlink: 'é.txt' }, 'long': { symlink: long } });
+    const file = join(work, 'links.snap.tar');
+    expect((await snapJson(['export', 'ds@v1', '-o', file, '--store', store])).code).toBe(0);
+    const raw = await fsp.readFile(file);
+    const short = raw.indexOf(Buffer.from('data/short\0'));
+    expect(short % 512).toBe(0); // a ustar header of its own name: no pax header before it
+    expect(raw.subarray(short + 157, short + 157 + 7)).toEqual(Buffer.from('é.txt\0'));
+    const pax = raw.indexOf(Buffer.from(` path=data/long\n`));
+    expect(pax).toBeGreaterThan(0);
+    expect(raw.indexOf(Buffer.from(` linkpath=${long}\n`))).toBeGreaterThan(pax);
+    expect(raw.indexOf(Buffer.from('data/long\0'))).toBe(-1); // only in the pax record
+  });
+
   it('writes the default file name NAME@VERSION.snap.tar in the working folder when -o is left out', async () => {
     const { work, store } = await sealed({ 'a.txt': 'a' });
     const r = await snapJson(['export', 'ds@v1', '--store', store], { cwd: work });
