@@ -7,6 +7,8 @@
 import { promises as fsp } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { stripUserInfo, type GitState } from '../core/provenance.js';
+import { SnapError } from '../core/errors.js';
+import { readSmallFile } from '../io/small-file.js';
 
 /** Largest `.git` file read (HEAD, a ref, `commondir`, `config`); `packed-refs` may be larger. */
 const MAX_GIT_FILE_BYTES = 1024 * 1024;
@@ -17,16 +19,16 @@ const MAX_DEPTH = 64;
 const MAX_SYMREFS = 5;
 const COMMIT_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
+/**
+ * The text of the regular file `path` of at most `max` bytes, else undefined. Opened without
+ * blocking (`readSmallFile`): a FIFO planted as `.git/HEAD` (the working tree may be the
+ * dataset, which whoever supplies the data can write) blocked open(2) for ever, in a thread that
+ * SIGTERM does not stop. Read at most `max` + 1 bytes, so a file that grew after its stat is refused too.
+ */
 async function readSmall(path: string, max = MAX_GIT_FILE_BYTES): Promise<string | undefined> {
   try {
-    const fh = await fsp.open(path, 'r');
-    try {
-      const st = await fh.stat();
-      if (!st.isFile() || st.size > max) return undefined;
-      return await fh.readFile('utf8');
-    } finally {
-      await fh.close();
-    }
+    const buf = await readSmallFile(path, max + 1, 'cannot read the git file', () => new SnapError('IO_ERROR', 'not a regular file'));
+    return buf.length > max ? undefined : buf.toString('utf8');
   } catch {
     return undefined;
   }

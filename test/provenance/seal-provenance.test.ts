@@ -2,10 +2,11 @@
  * `seal -m/--source/--license/--derived-from/--pipeline`: provenance signed into the statement
  * (docs/FORMAT.md §3.1), shown by `show`, and covered by the signature.
  */
+import { execFileSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeTree, snap, snapJson, tempDir, useKeyPair, writeTree } from '../helpers/tree.js';
+import { makeTree, snap, snapBin, snapJson, tempDir, useKeyPair, writeTree } from '../helpers/tree.js';
 import { sealTree, tamper, uniqueName, useStore } from '../helpers/store.js';
 import { validateStatement } from '../../src/core/statement.js';
 import { SnapError } from '../../src/core/errors.js';
@@ -84,6 +85,26 @@ describe('seal records provenance in the signed statement', () => {
     expect((await predicateOf(a.ref)).provenance).toEqual({ license: 'MIT' });
     const b = await sealWith(['--pipeline'], { cwd: await gitTree() });
     expect(Object.keys((await predicateOf(b.ref)).provenance)).toEqual(['pipeline']);
+  });
+
+  it('reads no file of .git that is a FIFO (a planted HEAD hung the seal for ever, deaf to SIGTERM): HEAD, packed-refs or config a FIFO gives no git state, or none of what it holds', async () => {
+    const cases: { file: string; git: unknown }[] = [
+      { file: 'HEAD', git: undefined },
+      { file: 'packed-refs', git: undefined }, // read only because the branch's own ref file is gone
+      { file: 'config', git: { commit: COMMIT, ref: 'refs/heads/main' } },
+    ];
+    for (const c of cases) {
+      const cwd = await gitTree();
+      if (c.file === 'packed-refs') await fsp.rm(join(cwd, '.git/refs/heads/main'));
+      await fsp.rm(join(cwd, '.git', c.file), { force: true });
+      execFileSync('mkfifo', [join(cwd, '.git', c.file)]);
+      const data = await makeTree({ 'a.txt': 'a\n' });
+      const ref = `${uniqueName('prov')}@v1`;
+      const r = await snapBin(['seal', data, '--as', ref, '--key', keys.key, '--store', store.path, '--pipeline', '-q'], { cwd, timeoutMs: 15_000 });
+      expect(r.signal, `seal hung on .git/${c.file} as a FIFO`).toBeNull();
+      expect(r.code, r.stderr).toBe(0);
+      expect((await predicateOf(ref)).provenance.pipeline.git, c.file).toEqual(c.git);
+    }
   });
 
   it('records provenance in a seal straight into an archive (--out)', async () => {
