@@ -3,9 +3,8 @@
  * or not at all: to a temporary file beside the target, then renamed over it, so a reader (a CI
  * artifact upload, a browser) never sees half a page and an old report is kept when writing fails.
  */
-import { promises as fsp } from 'node:fs';
 import { SnapError } from '../core/errors.js';
-import { ioError } from '../io/errors.js';
+import { readSmallFile } from '../io/small-file.js';
 import { writeOutputFile } from '../io/output-temp.js';
 import { MAX_DRILL_BYTES, parseDrillResult, type DrillResult } from './drill-facts.js';
 
@@ -20,30 +19,11 @@ export async function writeReportFile(path: string, text: string): Promise<void>
 
 /**
  * Read and check a drill file (`snap drill --json` output), reading at most one byte more than
- * {@link MAX_DRILL_BYTES}.
- * @throws SnapError `NOT_FOUND` | `IO_ERROR` | `DRILL_REPORT_MALFORMED` (see `parseDrillResult`)
+ * {@link MAX_DRILL_BYTES}. Opened without blocking (`readSmallFile`): a FIFO named as the drill
+ * file (or put in its place) blocked open(2) for ever, in a thread SIGTERM does not stop.
+ * @throws SnapError `NOT_FOUND` | `IO_ERROR` | `DRILL_REPORT_MALFORMED` (not a regular file; see `parseDrillResult`)
  */
 export async function readDrillFile(path: string): Promise<DrillResult> {
-  let bytes: Buffer;
-  try {
-    const fh = await fsp.open(path, 'r');
-    try {
-      if (!(await fh.stat()).isFile()) throw new SnapError('DRILL_REPORT_MALFORMED', 'the drill file is not a regular file', { path });
-      const buf = Buffer.alloc(MAX_DRILL_BYTES + 1);
-      let got = 0;
-      for (;;) {
-        const { bytesRead } = await fh.read(buf, got, buf.length - got, null);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-        if (got === buf.length) break;
-      }
-      bytes = buf.subarray(0, got);
-    } finally {
-      await fh.close();
-    }
-  } catch (e) {
-    if (e instanceof SnapError) throw e;
-    throw ioError(e, path, 'cannot read the drill file');
-  }
+  const bytes = await readSmallFile(path, MAX_DRILL_BYTES + 1, 'cannot read the drill file', () => new SnapError('DRILL_REPORT_MALFORMED', 'the drill file is not a regular file', { path }));
   return parseDrillResult(bytes);
 }

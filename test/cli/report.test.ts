@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EXAMPLE, copyTree, makeKeyPair, snap, snapJson, tempDir, useKeyPair, writeTree, REPO } from '../helpers/tree.js';
+import { EXAMPLE, copyTree, makeKeyPair, snap, snapBin, snapJson, tempDir, useKeyPair, writeTree, REPO } from '../helpers/tree.js';
 import { sealTree, useStore } from '../helpers/store.js';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { useS3Server } from '../helpers/s3-server.js';
@@ -198,6 +198,22 @@ describe('snap report --drill', () => {
     expect(folder.code).toBe(3);
     expect(await fsp.readFile(out, 'utf8')).toBe('old report');
     expect((await fsp.readdir(dir)).sort()).toEqual(['bad.json', 'drill.html']);
+  });
+});
+
+describe('snap report --drill of a file that is not a regular file', () => {
+  it('refuses a FIFO at once (DRILL_REPORT_MALFORMED, exit 3), and a link to /dev/zero: it waited for a writer for ever, deaf to SIGTERM', async () => {
+    const dir = await tempDir();
+    const out = join(dir, 'drill.html');
+    spawnSync('mkfifo', [join(dir, 'drill.json')]);
+    await fsp.symlink('/dev/zero', join(dir, 'zero.json'));
+    for (const name of ['drill.json', 'zero.json']) {
+      const r = await snapBin(['report', '--drill', join(dir, name), '-o', out, '--json'], { timeoutMs: 15_000 });
+      expect(r.signal, `report hung on ${name}`).toBeNull();
+      expect(r.code, r.stderr).toBe(3);
+      expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'DRILL_REPORT_MALFORMED', message: expect.stringContaining('not a regular file') });
+    }
+    expect((await fsp.readdir(dir)).sort()).toEqual(['drill.json', 'zero.json']);
   });
 });
 
