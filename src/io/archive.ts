@@ -28,7 +28,7 @@ import {
   type ArchiveRecordIndex,
 } from '../core/archive.js';
 import { MAX_PAX_BYTES, MAX_ZERO_RUN, TAR_BLOCK, TarStructureCheck } from '../core/tar-structure.js';
-import { checkedEntryRuns } from './manifest-file.js';
+import { MAX_MANIFEST_ENTRY_BYTES, checkedEntryRuns } from './manifest-file.js';
 import { WRITE_SLICE } from './write-slice.js';
 import { ReadPool, WHOLE_FILE_MAX, BLOCK, type ReadFailure, type ReadReply } from './read-pool.js';
 import { ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, fsyncDir, type SnapshotLocation } from './store.js';
@@ -39,12 +39,8 @@ import { openRegularFile } from './small-file.js';
 import { outputTempPath, removeStaleOutputTemps } from './output-temp.js';
 import { makeScratchDir } from './scratch-dir.js';
 
-/**
- * The most bytes one manifest line can take (docs/FORMAT.md §1): a 4,096-byte path and a 4,096-byte
- * link target, every character escaped, are about 33 KB (io/manifest-file.ts). An archive's manifest
- * longer than the signed `fileCount` lines of this size cannot be the signed one.
- */
-export const MAX_MANIFEST_ENTRY_BYTES = 64 << 10;
+/** The most bytes one manifest line can take: defined in io/manifest-file.ts (an archive's manifest longer than `fileCount` of them is not read). */
+export { MAX_MANIFEST_ENTRY_BYTES };
 
 /**
  * The most bytes the members after `snap/envelope.json` can take in an archive of a snapshot

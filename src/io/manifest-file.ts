@@ -174,13 +174,32 @@ function changedSinceJudged(path: string, why: string): SnapError {
   return new SnapError('INTEGRITY_FAILURE', `${path} changed after it was checked against its statement (${why}): it was altered while this command read it`, { path });
 }
 
-/** The hex SHA-256 of a file's bytes (a manifest's raw digest). @throws SnapError `IO_ERROR` */
-export async function rawSha256(path: string): Promise<string> {
+/**
+ * The most bytes one manifest line can take (docs/FORMAT.md §1): a 4,096-byte path and a 4,096-byte
+ * link target, every character escaped, are about 33 KB. A manifest longer than the signed
+ * `fileCount` lines of this size cannot be the signed one, and is not read (an archive's member,
+ * io/archive.ts; a store's manifest that does not parse, {@link judgeManifest}).
+ */
+export const MAX_MANIFEST_ENTRY_BYTES = 64 << 10;
+
+/**
+ * The hex SHA-256 of a file's bytes (a manifest's raw digest).
+ * @param maxBytes when given, a longer file is not read: `{ size }` comes back instead of a digest
+ * @throws SnapError `IO_ERROR`
+ */
+export async function rawSha256(path: string): Promise<string>;
+export async function rawSha256(path: string, maxBytes: number): Promise<string | { size: number }>;
+export async function rawSha256(path: string, maxBytes?: number): Promise<string | { size: number }> {
   const h = createHash('sha256');
+  const fh = await openRegularFile(path, 'cannot read the manifest');
   try {
-    for await (const c of (await openRegularFile(path, 'cannot read the manifest')).createReadStream({ highWaterMark: MANIFEST_CHUNK })) h.update(c as Buffer);
+    const { size } = await fh.stat();
+    if (maxBytes !== undefined && size > maxBytes) return { size };
+    for await (const c of fh.createReadStream({ highWaterMark: MANIFEST_CHUNK, autoClose: false })) h.update(c as Buffer);
   } catch (e) {
     throw ioError(e, path, 'cannot read the manifest');
+  } finally {
+    await fh.close().catch(() => undefined);
   }
   return h.digest('hex');
 }
@@ -197,7 +216,13 @@ export async function rawSha256(path: string): Promise<string> {
  */
 export async function judgeManifest(manifestPath: string, pred: Pick<Statement['predicate'], 'manifestSha256' | 'merkleRoot' | 'fileCount' | 'totalBytes'>, manifestError: SnapError | undefined, digest: Partial<ManifestDigest>): Promise<{ ok: boolean; failure?: { code: 'INTEGRITY_FAILURE'; message: string } }> {
   if (manifestError) {
-    const sha = await rawSha256(manifestPath);
+    // Longer than the signed lines can be: not the signed manifest, and not hashed (a planted sparse
+    // file of a terabyte would take hours).
+    const maxBytes = pred.fileCount * MAX_MANIFEST_ENTRY_BYTES;
+    const sha = await rawSha256(manifestPath, maxBytes);
+    if (typeof sha !== 'string') {
+      return { ok: false, failure: { code: 'INTEGRITY_FAILURE', message: `manifest.jsonl is ${sha.size} bytes, longer than its ${pred.fileCount} signed line${pred.fileCount === 1 ? '' : 's'} can be (${maxBytes} bytes): it was altered (${manifestError.message})` } };
+    }
     if (sha === pred.manifestSha256) throw manifestError; // signed, yet malformed: not tampering
     return { ok: false, failure: { code: 'INTEGRITY_FAILURE', message: `manifest.jsonl does not match the signed manifestSha256 (it was altered): ${manifestError.message}` } };
   }

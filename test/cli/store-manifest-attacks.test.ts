@@ -13,8 +13,9 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { copyTree, makeTree, REPO, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
-import { newStorePath, snapshotFolder, tamper } from '../helpers/store.js';
+import { copyTree, makeTree, REPO, snapBin, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
+import { newStorePath, sealTree, snapshotFolder, tamper } from '../helpers/store.js';
+import { MAX_MANIFEST_ENTRY_BYTES } from '../../src/io/manifest-file.js';
 
 const keys = useKeyPair('alice');
 const TABULAR = join(REPO, 'examples', 'tabular');
@@ -240,4 +241,18 @@ describe("check's thresholds", () => {
     expect(c.code).toBe(1);
     expect(codeOf(c)).toBe('INTEGRITY_FAILURE');
   });
+});
+
+describe('a manifest replaced by a file longer than its signed fileCount lines can be', () => {
+  it('is refused unread: verify exits 1 (INTEGRITY_FAILURE) at once; a sparse 64 GiB file was hashed whole, for minutes, to compare with the signed digest', async () => {
+    const s = await sealTree({ 'a.txt': 'one\n', 'b.txt': 'two\n' }, keys);
+    const path = join(s.dir, 'manifest.jsonl');
+    await fsp.rm(path);
+    await fsp.writeFile(path, '');
+    await fsp.truncate(path, 64 * 2 ** 30);
+    const r = await snapBin(['verify', s.data, '--against', s.ref, '--store', s.store, '--pubkey', keys.pub, '--json'], { timeoutMs: 20_000 });
+    expect(r.signal, 'verify hashed the whole file').toBeNull();
+    expect(r.code, r.stderr).toBe(1);
+    expect(JSON.parse(r.stdout).failure).toMatchObject({ code: 'INTEGRITY_FAILURE', message: expect.stringContaining(`longer than its 2 signed lines can be (${2 * MAX_MANIFEST_ENTRY_BYTES} bytes)`) });
+  }, 30_000);
 });
