@@ -173,11 +173,15 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, o
   }
 }
 
-/** fsync a folder so that a rename in it survives a crash (ignored where unsupported). */
+/**
+ * fsync a folder so that a rename in it survives a crash (ignored where unsupported, and where
+ * `dir` is no longer a folder). Opened O_DIRECTORY | O_NONBLOCK: a FIFO swapped in for the folder
+ * (by whoever can write its parent) is refused at once instead of waited on for ever.
+ */
 export async function fsyncDir(dir: string): Promise<void> {
   let fh;
   try {
-    fh = await fsp.open(dir, 'r');
+    fh = await fsp.open(dir, FS.O_RDONLY | (FS.O_DIRECTORY ?? 0) | (FS.O_NONBLOCK ?? 0));
     await fh.sync();
   } catch {
     /* some file systems refuse fsync on folders */

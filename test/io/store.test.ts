@@ -7,8 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { acquireLockFile, bootId, pidNamespace, processStart, commitSnapshot, discardNewStore, lockStore, makeTmpDir, openStore, resolveRef, writeFileAtomic } from '../../src/io/store.js';
-import { makeKeyPair, makeTree, snap, spawnSnap, stderrSays, tempDir } from '../helpers/tree.js';
+import { acquireLockFile, bootId, inspectLock, pidNamespace, processStart, commitSnapshot, discardNewStore, lockStore, makeTmpDir, openStore, resolveRef, writeFileAtomic, GUARD_STALE_MS } from '../../src/io/store.js';
+import { makeKeyPair, makeTree, snap, spawnSnap, stderrSays, tempDir, REPO } from '../helpers/tree.js';
 import { setLockWaitNotice, LOCK_WAIT_NOTICE_MS } from '../../src/io/lock-wait-notice.js';
 
 async function newStore() {
@@ -150,6 +150,17 @@ describe('discardNewStore', () => {
   });
 });
 
+describe('fsyncDir', () => {
+  it('returns at once when a FIFO stands where the folder was (one swapped in after a write): it opened it and waited for a writer for ever', async () => {
+    const fifo = join(await tempDir(), 'swapped');
+    spawnSync('mkfifo', [fifo]);
+    const script = `import { fsyncDir } from ${JSON.stringify(join(REPO, 'dist', 'io', 'store.js'))}; await fsyncDir(${JSON.stringify(fifo)}); console.log('done');`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 10_000 });
+    expect(r.signal, 'fsyncDir waited on the FIFO').toBeNull();
+    expect(r.stdout).toBe('done\n');
+  });
+});
+
 describe('writeFileAtomic', () => {
   it('never replaces an existing file when exclusive: FILE_EXISTS, contents unchanged, no temporary file left', async () => {
     const dir = await makeTree({ 'f.json': 'first' });
@@ -257,6 +268,29 @@ describe('lockStore', () => {
     const again = await lockStore(s, 150);
     expect((await fsp.lstat(s.tmpDir)).isDirectory()).toBe(true);
     await again.release();
+  });
+
+  it('takes over a lock file that is a sparse file of 3 GiB and older than GUARD_STALE_MS, as one naming no holder (it could not be read, and kept the store locked for ever: STORE_LOCKED)', async () => {
+    const s = await newStore();
+    const path = join(s.root, 'lock');
+    await fsp.writeFile(path, '');
+    await fsp.truncate(path, 3 * 2 ** 30);
+    const old = new Date(Date.now() - 2 * GUARD_STALE_MS);
+    await fsp.utimes(path, old, old);
+    expect(await inspectLock(path)).toMatchObject({ state: 'stale', holder: {}, bytes: 3 * 2 ** 30 });
+    const lock = await lockStore(s, 150);
+    expect(JSON.parse(await fsp.readFile(path, 'utf8'))).toMatchObject({ pid: process.pid });
+    await lock.release();
+  });
+
+  it('reads a lock file planted as a link to /dev/zero no further than MAX_LOCK_BYTES + 1 bytes: it names no holder, and the link is taken over (it read 2 GiB at every look, then kept the store locked)', async () => {
+    const s = await newStore();
+    const path = join(s.root, 'lock');
+    await fsp.symlink('/dev/zero', path);
+    expect(await inspectLock(path)).toMatchObject({ state: 'stale', holder: {} });
+    const lock = await lockStore(s, 150);
+    expect((await fsp.lstat(path)).isFile()).toBe(true);
+    await lock.release();
   });
 
   it('does not take over a lock held by a live process', async () => {
