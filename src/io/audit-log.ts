@@ -535,18 +535,32 @@ export interface LogRow {
 }
 
 /**
- * Read the audit log for display (not verified: see {@link verifyLog}).
+ * The audit log's lines for display (not verified: see {@link verifyLog}), one at a time in file
+ * order, so that a log of any length — a planted one of 30 million empty lines included — is
+ * listed in bounded memory (each line's bytes are bounded by {@link MAX_LOG_LINE_BYTES}; `raw`
+ * keeps at most 200 characters). Nothing when the store has no log yet.
+ * @param opts.maxLines stop after this many lines (a second pass over a log that grew meanwhile)
+ * @throws SnapError `IO_ERROR` when the log exists but cannot be read
+ */
+export async function* logRows(storeRoot: string, opts: { maxLines?: number } = {}): AsyncGenerator<LogRow> {
+  const path = join(storeRoot, LOG_FILE);
+  if (!existsSync(path)) return;
+  for await (const l of logLines(path)) {
+    if (opts.maxLines !== undefined && l.line > opts.maxLines) return;
+    const entry = l.complete && !l.long ? parseAuditLine(l.bytes) : undefined;
+    yield entry ? { line: l.line, entry, complete: true } : { line: l.line, raw: l.bytes.toString('utf8').slice(0, 200), complete: l.complete };
+  }
+}
+
+/**
+ * Read the audit log for display (not verified: see {@link verifyLog}), every line at once: memory
+ * grows with the log ({@link logRows} streams it).
  * @returns every line in file order; [] when the store has no log yet
  * @throws SnapError `IO_ERROR` when the log exists but cannot be read
  */
 export async function readLog(storeRoot: string): Promise<LogRow[]> {
-  const path = join(storeRoot, LOG_FILE);
-  if (!existsSync(path)) return [];
   const rows: LogRow[] = [];
-  for await (const l of logLines(path)) {
-    const entry = l.complete && !l.long ? parseAuditLine(l.bytes) : undefined;
-    rows.push(entry ? { line: l.line, entry, complete: true } : { line: l.line, raw: l.bytes.toString('utf8').slice(0, 200), complete: l.complete });
-  }
+  for await (const r of logRows(storeRoot)) rows.push(r);
   return rows;
 }
 

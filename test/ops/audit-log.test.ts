@@ -470,6 +470,34 @@ describe('a planted log of many lines', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim().split('\n')).toHaveLength(1 + 4 + MANY);
   }, 120_000);
+
+  it('is listed by snap log in bounded memory: 2,000,000 planted empty lines, a 48 MiB heap, only the 3 rows of NAME shown (every row was held at once: out of memory)', async () => {
+    const s = await storeWithLog();
+    await fsp.appendFile(logFile(s.store), '\n'.repeat(2_000_000));
+    const name = s.ref.slice(0, s.ref.indexOf('@'));
+    const r = await snapBin(['log', name, '--store', s.store], { env: { NODE_OPTIONS: '--max-old-space-size=48' }, timeoutMs: 110_000 });
+    expect(r.code, r.stderr.slice(0, 400)).toBe(0);
+    expect(r.stdout.trim().split('\n')).toHaveLength(1 + 3); // the header, seal and two verifies (fsck names no snapshot)
+  }, 120_000);
+
+  it('gives --json as the bytes JSON.stringify(value, null, 2) gives, streamed: rows and malformed lines alike, and an empty list for an empty log', async () => {
+    const s = await storeWithLog();
+    await fsp.appendFile(logFile(s.store), '\nnot json\n');
+    const r = await snap(['log', '--json', '--store', s.store]);
+    expect(r.code, r.stderr).toBe(0);
+    const value = JSON.parse(r.stdout);
+    expect(r.stdout).toBe(JSON.stringify(value, null, 2) + '\n');
+    expect(value.entries).toHaveLength(6);
+    expect(value.entries[5]).toEqual({ line: 6, malformed: true, complete: true, raw: 'not json' });
+    const named = await snap(['log', s.ref.slice(0, s.ref.indexOf('@')), '--json', '--store', s.store]);
+    expect(named.stdout).toBe(JSON.stringify(JSON.parse(named.stdout), null, 2) + '\n');
+    expect(JSON.parse(named.stdout).entries.map((e: { command: string }) => e.command)).toEqual(['seal', 'verify', 'verify']);
+    const empty = join(await tempDir('snap-log-empty-'), 'store');
+    expect((await snap(['init', '--store', empty])).code).toBe(0);
+    await fsp.rm(logFile(empty)); // init logs itself: a store with no log at all
+    const none = await snap(['log', '--json', '--store', empty]);
+    expect([none.code, none.stdout]).toEqual([0, JSON.stringify({ ok: true, store: empty, entries: [] }, null, 2) + '\n']);
+  }, 60_000);
 });
 
 describe('a FIFO planted in place of a file of the log', () => {

@@ -1,6 +1,6 @@
 /** `snap log [name]`: show the store's audit log, or check its hash chain with `--verify`. */
 import { storePath, openStore } from '../../io/store.js';
-import { readLog, verifyLog, type LogRow } from '../../io/audit-log.js';
+import { logRows, verifyLog, type LogRow } from '../../io/audit-log.js';
 import { NAME_RE, NAME_RULE_TEXT } from '../../core/refs.js';
 import { SnapError, isSnapError } from '../../core/errors.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
@@ -98,30 +98,72 @@ async function cmdLog(a: Args, io: CliIo): Promise<number> {
     }
     return ok ? EXIT_OK : EXIT_INTEGRITY;
   }
-  const rows = (await readLog(store.root)).filter((r) => name === undefined || (r.entry !== undefined && nameOf(r.entry.ref) === name));
-  // A NAME that matches nothing is most likely mistyped: an error, not an empty table.
-  if (name !== undefined && rows.length === 0) throw new SnapError('REF_NOT_FOUND', `no log entries for ${name} in ${store.root} (run "snap log" to see them all)`, { name });
-  if (a.json) {
-    jsonOut(io, { ok: true, store: store.root, entries: rows.map((r) => (r.entry ? { line: r.line, ...r.entry } : { line: r.line, malformed: true, complete: r.complete, raw: r.raw })) });
-    return EXIT_OK;
-  }
-  if (rows.length === 0) {
-    io.stdout.write(`the audit log of ${shown(store.root)} is empty\n`);
-    return EXIT_OK;
-  }
-  const table = rows.map((r) =>
-    r.entry
-      ? // A log line is unsigned: every field of it is shown escaped for a terminal.
-        [String(r.entry.seq), shown(r.entry.time), shown(r.entry.command), r.entry.ref !== undefined ? shown(r.entry.ref) : r.entry.snapshot ? shortId(r.entry.snapshot) : '-', outcomeText(r), shown(`${r.entry.user}@${r.entry.host}`)]
-      : [`(${r.line})`, '?', '?', '?', outcomeText(r), '?'],
-  );
+  return listLog(io, store.root, name, !!a.json);
+}
+
+/** Text written to stdout is gathered up to this many characters before a write (and a wait for `drain`). */
+const LIST_CHUNK_CHARS = 1 << 16;
+
+/**
+ * `snap log [NAME]`: list the log's lines (of NAME's snapshots), streamed in two passes — the
+ * first counts the lines shown and measures the columns, the second prints them (no more lines
+ * than the first pass saw) — so that memory stays bounded whatever the log's length; `--json` is
+ * the bytes `JSON.stringify(value, null, 2)` of `{ ok, store, entries }` would give.
+ * @throws SnapError `REF_NOT_FOUND` (a NAME with no lines) | `IO_ERROR`
+ */
+async function listLog(io: CliIo, root: string, name: string | undefined, json: boolean): Promise<number> {
+  const shownRow = (r: LogRow): boolean => name === undefined || (r.entry !== undefined && nameOf(r.entry.ref) === name);
   const head = ['SEQ', 'TIME', 'COMMAND', 'REF', 'OUTCOME', 'USER@HOST'];
-  // A loop, not Math.max(...): a spread of hundreds of thousands of rows overflows the stack.
   const widths = head.map((h) => h.length);
-  for (const r of table) for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i] as number, (r[i] as string).length);
+  let count = 0;
+  let lines = 0;
+  for await (const r of logRows(root)) {
+    lines = r.line;
+    if (!shownRow(r)) continue;
+    count++;
+    if (json) continue;
+    const cells = cellsOf(r);
+    for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i] as number, (cells[i] as string).length);
+  }
+  // A NAME that matches nothing is most likely mistyped: an error, not an empty table.
+  if (name !== undefined && count === 0) throw new SnapError('REF_NOT_FOUND', `no log entries for ${name} in ${root} (run "snap log" to see them all)`, { name });
+  if (!json && count === 0) {
+    io.stdout.write(`the audit log of ${shown(root)} is empty\n`);
+    return EXIT_OK;
+  }
+  let pending = '';
+  const put = async (text: string): Promise<void> => {
+    pending += text;
+    if (pending.length < LIST_CHUNK_CHARS) return;
+    const out = pending;
+    pending = '';
+    if (!io.stdout.write(out)) await new Promise<void>((done) => io.stdout.once('drain', () => done()));
+  };
   const fmt = (r: string[]) => r.map((c, i) => (i === 0 ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join('  ').trimEnd();
-  io.stdout.write([fmt(head), ...table.map(fmt)].join('\n') + '\n');
+  if (json) {
+    const top = JSON.stringify({ ok: true, store: root, entries: [] }, null, 2);
+    await put(top.slice(0, top.lastIndexOf('[') + 1));
+    let first = true;
+    for await (const r of logRows(root, { maxLines: lines })) {
+      if (!shownRow(r)) continue;
+      const value = r.entry ? { line: r.line, ...r.entry } : { line: r.line, malformed: true, complete: r.complete, raw: r.raw };
+      await put(`${first ? '' : ','}\n    ${JSON.stringify(value, null, 2).replace(/\n/g, '\n    ')}`);
+      first = false;
+    }
+    await put(`${first ? '' : '\n  '}]\n}\n`);
+  } else {
+    await put(fmt(head) + '\n');
+    for await (const r of logRows(root, { maxLines: lines })) if (shownRow(r)) await put(fmt(cellsOf(r)) + '\n');
+  }
+  if (pending.length > 0) io.stdout.write(pending);
   return EXIT_OK;
+}
+
+/** A row's cells in the listing; a log line is unsigned: every field of it is shown escaped for a terminal. */
+function cellsOf(r: LogRow): string[] {
+  return r.entry
+    ? [String(r.entry.seq), shown(r.entry.time), shown(r.entry.command), r.entry.ref !== undefined ? shown(r.entry.ref) : r.entry.snapshot ? shortId(r.entry.snapshot) : '-', outcomeText(r), shown(`${r.entry.user}@${r.entry.host}`)]
+    : [`(${r.line})`, '?', '?', '?', outcomeText(r), '?'];
 }
 
 /** The word that makes `snap log checkpoint` sign a checkpoint instead of showing entries of a dataset NAME. */
