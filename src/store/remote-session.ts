@@ -53,6 +53,7 @@ import { fromBase64 } from '../core/encoding.js';
 import { MAX_INDEX_LINE_BYTES, MAX_INDEX_SUMMARY_BYTES } from '../core/records.js';
 import { makeScratchDir } from '../io/scratch-dir.js';
 import { CONFIG_FILE, MAX_CONFIG_BYTES } from '../records/config.js';
+import { killPointForTest } from '../io/test-kill-point.js';
 
 /**
  * Which objects a command reads from the store: none; `stream` (fsck: none copied, each re-hashed
@@ -232,6 +233,7 @@ export async function openRemoteSession(remote: S3Backend, opts: RemoteSessionOp
   const started = Date.now();
   const created = await remote.open(opts.create);
   const lock = await remote.lock(opts.lockWaitMs);
+  killPointForTest('s3-locked');
   const work = await makeScratchDir('snap-s3-');
   const forget = leaveNothing(() => rmSync(work, { recursive: true, force: true }));
   const stats: SessionStats = { objectsPulled: 0, bytesPulled: 0, manifestsPulled: [], objectsStreamed: 0, bytesStreamed: 0, objectsCorrupt: [], objectsUploaded: 0, snapshotsCommitted: [], logLinesPushed: 0, handOvers: 0, largestHandOver: 0, ignoredCommits: [], objectsRepaired: 0, cosignaturesPushed: [] };
@@ -247,6 +249,7 @@ export async function openRemoteSession(remote: S3Backend, opts: RemoteSessionOp
     const local = new LocalBackend(store);
     const state = await pull(remote, local, store, opts, stats);
     root = store.root;
+    killPointForTest('s3-pulled');
     if (opts.presence) setObjectSink(root, uploadAsSealed(remote, store, state, opts, stats));
     let finished = false;
     return {
@@ -262,12 +265,15 @@ export async function openRemoteSession(remote: S3Backend, opts: RemoteSessionOp
         await remote.replaceObject(hex, () => createReadStream(path) as Readable, size, retain);
         state.objects.set(hex, size);
         stats.objectsRepaired++;
+        killPointForTest('s3-object-repaired');
       },
       async finish(push: boolean) {
         if (finished) return;
         finished = true;
         try {
+          if (push) killPointForTest('s3-ran');
           if (push) await pushBack(local, store, remote, state, opts.retain, stats, opts.note, started);
+          killPointForTest('s3-pushed');
         } finally {
           await cleanup();
         }
@@ -658,6 +664,7 @@ function uploadAsSealed(remote: S3Backend, store: Store, state: PulledState, opt
         await fsp.rename(mark, path);
       });
       stats.handOvers++;
+      killPointForTest('s3-handed-over');
       stats.largestHandOver = Math.max(stats.largestHandOver, bytes);
       return taken;
     },
@@ -938,6 +945,7 @@ async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, st
     const size = await checkedSize(path, hex);
     if ((await remote.putObject(hex, () => createReadStream(path) as Readable, size, retain)) === 'stored') stats.objectsUploaded++;
   });
+  killPointForTest('s3-objects-pushed');
   // 2. Snapshots, each committed last by its commit object. Under a bucket's default retention the
   //    commit object, written last, would be locked longer than every object and file it names.
   const rule = retain === undefined && added.length > 0 ? await remote.defaultRetention() : undefined;
@@ -948,6 +956,7 @@ async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, st
     if (snapshotRetain) await lockSharedObjects(remote, files, snapshotRetain, new Set([...fresh, ...state.handedOver]));
     await remote.commitSnapshot(s.name, s.version, files, snapshotRetain);
     stats.snapshotsCommitted.push(ref);
+    killPointForTest('s3-committed');
   }
   // 2b. Co-signatures (`sign`) of snapshots that were there: one write-once file each (§23.8).
   for (const [ref, before] of state.envelopes) {
@@ -957,12 +966,14 @@ async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, st
     const path = cosignaturePath(name, version, now);
     await remote.putFileOnce(path, now, await snapshotRetention(remote, name, version));
     stats.cosignaturesPushed.push(path);
+    killPointForTest('s3-cosigned');
   }
   // 3. Other files this command wrote or changed.
   for (const path of await local.listFiles()) {
     const bytes = await local.readFile(path);
     if (state.files.get(path) !== sha(bytes)) await remote.writeFile(path, bytes);
   }
+  killPointForTest('s3-files-pushed');
   // 4. The audit log lines it appended.
   const lines = await linesAfter(join(store.root, LOG_FILE), state.logBytes);
   const head = await fsp.readFile(join(store.root, LOG_HEAD_FILE)).catch(() => undefined);

@@ -18,6 +18,7 @@ import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { isSnapError } from '../core/errors.js';
 import type { CleanResult, Leftover } from '../io/leftovers.js';
 import { LOCK_STALE_MS, s3Error, type S3Backend } from './s3.js';
+import { killPointForTest } from '../io/test-kill-point.js';
 
 /** Staged files of an uncommitted NAME@VERSION younger than this (ms) are left alone. */
 export const STAGED_MIN_AGE_MS = LOCK_STALE_MS;
@@ -189,6 +190,7 @@ export async function clearStagedLeftovers(remote: S3Backend, now = Date.now(), 
       await remote.client.send(new DeleteObjectCommand({ Bucket: remote.where.bucket, Key: o.key })).catch((e: unknown) => {
         throw s3Error(e, `remove ${o.key}`);
       });
+      killPointForTest('s3-leftover-key-removed');
     }
     if (removed.length < MAX_STAGED_LEFTOVERS_KEPT) removed.push(l);
     else moreRemoved.add(l);

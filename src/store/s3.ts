@@ -47,6 +47,7 @@ import { MAX_CONTENTS_BYTES } from '../io/store.js';
 import { MAX_HEAD_BYTES, MAX_LOG_LINE_BYTES } from '../io/audit-log.js';
 import { RESERVED_ROOT_NAMES, rehashing } from './local.js';
 import { SNAPSHOT_FILE_NAMES, type BackendLock, type ChangedFile, type CommittedSnapshot, type PutResult, type Retention, type SnapshotFiles, type StoreBackend } from './backend.js';
+import { killPointForTest } from '../io/test-kill-point.js';
 
 /**
  * Longest segment of a store file's path, in UTF-8 bytes: 255 (NAME_MAX of the local file systems)
@@ -840,6 +841,7 @@ export class S3Backend implements StoreBackend {
     // The token is new: a key of it already there was written by someone else, whose bytes the
     // commit object would name by our digest. Nothing is committed.
     if (taken.length) throw new SnapError('STORE_MALFORMED', `${taken.sort()[0]} was written by another writer before this seal wrote it; nothing was committed (seal again)`, { ref, keys: taken.sort() });
+    killPointForTest('s3-staged');
     const statement = files.get('statement.json');
     // The version each file was written as, only when all have one (a versioned bucket): the readers
     // read those, not whatever was written over them between these PUTs and the commit.
@@ -941,6 +943,7 @@ export class S3Backend implements StoreBackend {
       const r = await this.putOnce(this.key(`log/${String(seq).padStart(12, '0')}.jsonl`), line, line.length, sha256hex(line), retain);
       if (r === 'present') throw new SnapError('LOG_INCONSISTENT', `audit log line ${seq} of ${this.location} was written by another writer`, { seq });
     }
+    killPointForTest('s3-log-lines');
     try {
       await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: this.key('log.head'), Body: head, ContentLength: head.length, ChecksumSHA256: b64(sha256hex(head)) }));
     } catch (e) {

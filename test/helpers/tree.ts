@@ -162,6 +162,7 @@ function runEnv(extra: RunOptions['env']): NodeJS.ProcessEnv {
   delete env.SNAP_TEST_HOLD_PROBE;
   delete env.SNAP_TEST_RECORD_WORKERS;
   delete env.SNAP_TEST_WORKER_DEATH;
+  delete env.SNAP_TEST_KILL_AT;
   delete env.NO_COLOR;
   for (const [k, v] of Object.entries(extra ?? {})) {
     if (v === undefined) delete env[k];
