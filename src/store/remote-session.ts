@@ -43,7 +43,7 @@ import { setObjectSink, type ObjectSink } from '../io/object-sink.js';
 import { LocalBackend, splitLogLines } from './local.js';
 import { SNAPSHOT_FILE_NAMES, changedFileText, type ChangedFile, type Retention, type SnapshotFiles } from './backend.js';
 import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
-import { MAX_JUNK_KEYS_KEPT, mapLimit, s3Error, wrongSize, type S3Backend } from './s3.js';
+import { MAX_JUNK_KEYS_KEPT, mapLimit, s3Error, workingCopyFull, wrongSize, type S3Backend } from './s3.js';
 import { clearStagedLeftovers, findStagedLeftovers } from './s3-leftovers.js';
 import type { CleanResult, Leftover } from '../io/leftovers.js';
 import { COSIGNATURES_DIR, cosignatureFolder, cosignaturePath, startCosignatureMerge, type CosignatureMergeOptions } from './cosignatures.js';
@@ -281,7 +281,9 @@ export async function openRemoteSession(remote: S3Backend, opts: RemoteSessionOp
     };
   } catch (e) {
     await cleanup();
-    throw e;
+    // The working copy's disk filling up while it is filled (the log, the snapshot files, the
+    // objects): DISK_FULL, as for a local store, not an unexpected error.
+    throw workingCopyFull(e, `cannot copy ${remote.location} into a working copy`) ?? e;
   }
 }
 

@@ -19,7 +19,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import { hostname } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import {
@@ -100,9 +100,22 @@ function isNotFound(e: unknown): boolean {
 function isPreconditionFailed(e: unknown): boolean {
   return status(e) === 412 || (e as { name?: string })?.name === 'PreconditionFailed';
 }
-/** A transport or server error as `IO_ERROR` (SnapErrors pass through). */
+/**
+ * The working copy's disk filling up (ENOSPC, EDQUOT: errors of the local file system, never of
+ * the server) while `what` wrote to it, as `DISK_FULL` — what io/errors.ts `ioError` names it for a
+ * local store; undefined for any other error.
+ */
+export function workingCopyFull(e: unknown, what: string): SnapError | undefined {
+  const code = (e as { code?: unknown } | undefined)?.code;
+  if (e instanceof SnapError || (code !== 'ENOSPC' && code !== 'EDQUOT')) return undefined;
+  return new SnapError('DISK_FULL', `${what}: no space left on the device of the S3 store's working copy (${tmpdir()}, $TMPDIR); free some space there, or point $TMPDIR at a larger disk, and run the command again`, { errno: code }, { cause: e });
+}
+
+/** A transport or server error as `IO_ERROR` (SnapErrors pass through; a full working copy's disk: {@link workingCopyFull}). */
 export function s3Error(e: unknown, what: string): SnapError {
   if (e instanceof SnapError) return e;
+  const full = workingCopyFull(e, `S3: cannot ${what}`);
+  if (full) return full;
   const err = e as { name?: string; message?: string };
   return new SnapError('IO_ERROR', `S3: cannot ${what}: ${err?.name ?? 'Error'}: ${err?.message ?? String(e)}`, { status: status(e) ?? null });
 }

@@ -395,6 +395,12 @@ describe("the working copy's disk full during a seal into an S3 store (moto; $TM
     if (small.mounted) spawnSync('umount', [small.mnt]);
   });
 
+  /** Fill the small disk but for `pages` free blocks. */
+  async function fillLeaving(pages: number): Promise<void> {
+    const st = await fsp.statfs(small.mnt);
+    await fsp.writeFile(join(small.mnt, 'filler'), Buffer.alloc(Math.max(0, st.bavail - pages) * st.bsize));
+  }
+
   /**
    * Seal `data` as `ref` into `bucket` with $TMPDIR on the small disk: DISK_FULL, exit 3, nothing
    * committed, no lock object left, nothing of the working copy left on the disk (but `filler`);
@@ -423,4 +429,18 @@ describe("the working copy's disk full during a seal into an S3 store (moto; $TM
     const data = await makeTree({ ...spec(true), 'big.bin': Buffer.alloc(6 << 20, 4) });
     await expectFullThenRoom(await bucketWithV1(), data, 'ds@v3', 'a seal with a parent');
   }, 120_000);
+
+  it('a seal with a parent on a disk left with a few free pages: DISK_FULL, exit 3, nothing committed; with room it seals', async () => {
+    // The disk fills while the working copy is filled: at 1 page free its snapshot files (was
+    // IO_ERROR "S3: cannot read …"), at 5 its audit log (was INTERNAL, "unexpected error: ENOSPC");
+    // with 200 (800 KiB) the seal fits.
+    for (const pages of ALL_POINTS ? [0, 1, 2, 3, 5, 8, 14, 30, 80, 120] : [1, 5]) {
+      await fillLeaving(pages);
+      try {
+        await expectFullThenRoom(await bucketWithV1(), fx.v2, 'ds@v2', `${pages} pages free`);
+      } finally {
+        await fsp.rm(join(small.mnt, 'filler'));
+      }
+    }
+  }, 180_000);
 });
