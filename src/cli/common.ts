@@ -43,6 +43,13 @@ export interface CliIo {
    * (the report's restore command); `a.store` is then the working copy's path.
    */
   givenStore?: { store: string | undefined };
+  /**
+   * Set for a command run on an S3 store's working copy: `fn` runs once what the command wrote is
+   * pushed to the bucket — never when the push fails, nor when the process dies before. For what
+   * this machine must not remember ahead of the store (the trusted state's checkpoint and log
+   * origin of `log checkpoint`). Without it (a local store) the command does it at once.
+   */
+  afterPush?: (fn: () => Promise<void>) => void;
 }
 
 /** The common flags (SPEC §8); `--json` and `--debug` every command takes, the others those that use them. */

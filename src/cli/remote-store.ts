@@ -210,8 +210,10 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
   });
   const shown = (s: string): string => s.split(session.root).join(remote.location.replace(/\/$/, ''));
   const held: string[] = [];
+  const afterPush: (() => Promise<void>)[] = [];
   const out: CliIo = {
     ...io,
+    afterPush: (fn) => void afterPush.push(fn),
     env: { ...io.env, SNAP_STORE: session.root },
     givenStore: { store: typeof a.store === 'string' ? a.store : undefined },
     ...(cmd === 'fsck' ? { storeObjects: { checkObjects: (p) => session.checkObjects(p), installObject: (h, p, n) => session.installObject(h, p, n), leftovers: () => session.leftovers(), clean: () => session.clean() } } : {}),
@@ -235,6 +237,7 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
     throw e;
   }
   await session.finish(true);
+  for (const fn of afterPush) await fn();
   // What went over the wire, for whoever measures it (tests count objects pulled, not time).
   if (a.debug) io.stderr.write(`${io.program ?? 'snap'} ${cmd}: S3 transfer ${JSON.stringify(session.stats)}\n`);
   const text = held.join('');

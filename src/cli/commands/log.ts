@@ -197,8 +197,16 @@ async function cmdCheckpoint(a: Args, io: CliIo): Promise<number> {
   if (more.length > 0) throw new SnapError('USAGE', 'log checkpoint signs with one --key');
   const state = await keptCheckpoints(a, io);
   const made = await makeCheckpoint(store.root, key as PrivateKey, { ...(a.origin !== undefined ? { origin: String(a.origin) } : {}), ...(state ? { remembered: state.remembered } : {}) });
-  await state?.keep(made.checkpoint);
-  await state?.keepOrigin(await storeIdentity(store.root, io), made.checkpoint.origin, a.origin !== undefined);
+  // This machine remembers the checkpoint and the store's log origin only once the checkpoint is in
+  // the store: on an S3 store, after the push (a kill or a failed push before it would leave the
+  // state naming an origin whose store has no checkpoint, and every later log --verify failing).
+  const storeId = await storeIdentity(store.root, io);
+  const remember = async (): Promise<void> => {
+    await state?.keep(made.checkpoint);
+    await state?.keepOrigin(storeId, made.checkpoint.origin, a.origin !== undefined);
+  };
+  if (io.afterPush) io.afterPush(remember);
+  else await remember();
   if (a.out !== undefined) await writeOutputFile(resolve(io.cwd, String(a.out)), made.note, { mode: 0o644, what: 'cannot write the checkpoint' });
   const root = Buffer.from(made.checkpoint.root).toString('hex');
   const log = await audit(io, store.root, { command: 'log-checkpoint', outcome: 'ok', details: { size: made.checkpoint.size, root, origin: made.checkpoint.origin, keyid: (key as PrivateKey).keyid, signed: made.signed } }, { quiet: !!a.quiet });
