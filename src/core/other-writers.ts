@@ -1,8 +1,9 @@
 /**
  * Who besides this user could write in a folder or a file, judged from its owner and mode bits as
- * lstat(2) gives them — the rule of OpenSSH's StrictModes, shared by the restore target's folders
- * (`ops/restore.ts`, `TARGET_UNSAFE`) and the trusted state (`trust/state.ts`). Pure: the caller
- * passes the stat fields and its own user and group ids. ACLs are not looked at.
+ * lstat(2) gives them — the rule of OpenSSH's StrictModes, shared by the folders above a restore
+ * target or the trusted state (`io/shared-folders.ts`; `TARGET_UNSAFE`) and by the trusted state's
+ * folder and file (`trust/state.ts`). Pure: the caller passes the stat fields and its own user and
+ * group ids. ACLs are not looked at.
  */
 
 /** The sticky bit (S_ISVTX, inode(7)): in such a folder only an entry's owner (or the folder's) may rename or remove it. */

@@ -45,7 +45,7 @@
  * the manifest (and parses the archive), makes the folders and hands out batches.
  */
 import { promises as fsp, chmodSync, mkdirSync, symlinkSync, realpathSync, readdirSync, rmSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { SnapError, type SnapErrorCode } from '../core/errors.js';
 import { escapeForTerminal, escapePath } from '../core/display.js';
 import { utf8 } from '../core/encoding.js';
@@ -67,7 +67,7 @@ import { checkTrust, type SignerReport } from '../snapshot.js';
 import { checkManifestAgainst, openArchive, dataMismatch, privateManifestCopy, type OpenedArchive } from './archive.js';
 import { verify, type VerifyReport } from './verify.js';
 import type { Progress } from './seal.js';
-import { otherWriters, type OwnerAndMode } from '../core/other-writers.js';
+import { sharedFolderAbove } from '../io/shared-folders.js';
 
 /** Where a restore reads from: a store snapshot, or an archive. */
 export type RestoreSource = { kind: 'snapshot'; snapshot: SnapshotLocation; store: string } | { kind: 'archive'; file: string; ref?: string };
@@ -86,7 +86,7 @@ export interface RestoreOptions {
   /**
    * Restore even where another user can write in the target or a folder above it (they could move
    * the target away and put a link in its place, and so redirect restore's writes and change the
-   * result after it was verified). Default false: `TARGET_UNSAFE` (see {@link targetWriters}).
+   * result after it was verified). Default false: `TARGET_UNSAFE` (see `sharedFolderWriters`, io/shared-folders.ts).
    */
   allowSharedTarget?: boolean;
   onProgress?: (p: Progress) => void;
@@ -123,20 +123,9 @@ const IN_FLIGHT_PER_WORKER = 3;
 const CHUNKS_IN_FLIGHT = 8;
 
 /**
- * Who else could change what a path through the folder with this lstat leads to: undefined when
- * no other user (but root) can — the folder belongs to this user or to root, and neither its group
- * (unless that is this process's group) nor every user may write in it, or it is sticky (others
- * may add names there, never rename or remove this user's). Else why not, in words
- * (`core/other-writers.ts`). Where there are no user ids (Windows), undefined.
- */
-export function targetWriters(st: OwnerAndMode): string | undefined {
-  if (typeof process.getuid !== 'function' || typeof process.getgid !== 'function') return undefined;
-  return otherWriters(st, { uid: process.getuid(), gid: process.getgid() }, { ownGroup: true, sticky: true });
-}
-
-/**
- * Refuse a target that another user could redirect or change (see {@link targetWriters}): any
- * folder from the target's real parent up to `/`, and an existing target that is not this user's.
+ * Refuse a target that another user could redirect or change (`sharedFolderAbove`,
+ * io/shared-folders.ts): any folder from the target's real parent up to `/`, and an existing
+ * target that is not this user's.
  * @param real the target's real path (its parent's, joined with its name, when it is absent)
  * @throws SnapError `TARGET_UNSAFE` | `IO_ERROR`
  */
@@ -153,14 +142,8 @@ async function refuseSharedTarget(asked: string, real: string, exists: boolean):
     });
     if (typeof process.getuid === 'function' && st.uid !== process.getuid()) throw refuse(real, `it belongs to another user (uid ${st.uid})`);
   }
-  for (let dir = dirname(real); ; dir = dirname(dir)) {
-    const st = await fsp.lstat(dir).catch((e) => {
-      throw ioError(e, dir, 'cannot use the target folder');
-    });
-    const why = targetWriters(st);
-    if (why) throw refuse(dir, why);
-    if (dirname(dir) === dir) return;
-  }
+  const shared = await sharedFolderAbove(real, 'cannot use the target folder');
+  if (shared) throw refuse(shared.path, shared.why);
 }
 
 /**
@@ -436,7 +419,7 @@ async function prepare(opts: RestoreOptions, threshold: number): Promise<Prepare
  * Restore a snapshot into a folder (see the module comment).
  * @returns the result; `ok` is the final verify's verdict (the CLI exits 0 only when it is true);
  *   when it is false, nothing restored is left (`removed`)
- * @throws SnapError `TARGET_NOT_EMPTY` | `TARGET_UNSAFE` (see {@link targetWriters}) | `TARGET_FOLDS_NAMES`
+ * @throws SnapError `TARGET_NOT_EMPTY` | `TARGET_UNSAFE` (see `sharedFolderWriters`, io/shared-folders.ts) | `TARGET_FOLDS_NAMES`
  *   (two paths the target's file system takes for one: see {@link refuseFoldedTwins}) | `TARGET_NO_SYMLINKS`
  *   (a link, and a target that cannot hold one: see {@link refuseLinksWhereNone}) | `TARGET_NAME_UNSUPPORTED` (a name the target
  *   cannot hold: see {@link refuseUnholdableNames}; a path too long under it: {@link refuseLongPaths}) | the trust failure's code (`SIGNATURE_INVALID`,

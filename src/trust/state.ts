@@ -26,7 +26,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { SnapError, isSnapError } from '../core/errors.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { parseJsonStrict } from '../core/json-strict.js';
@@ -36,6 +36,7 @@ import { writeOutputFile } from '../io/output-temp.js';
 import { ioError } from '../io/errors.js';
 import { readSmallFile } from '../io/small-file.js';
 import { otherWriters } from '../core/other-writers.js';
+import { sharedFolderAbove, type SharedFolder } from '../io/shared-folders.js';
 
 export const STATE_FILE = 'trusted-state.json';
 export const STATE_LOCK_FILE = 'trusted-state.lock';
@@ -148,15 +149,54 @@ function validateState(v: unknown, path: string): TrustedState {
 
 
 /**
+ * The first folder above the state folder that another user could change (io/shared-folders.ts,
+ * the rule restore's target has: owned by another user but root, or writable by every user or by a
+ * group not this process's own, and not sticky), judged on the path as given (a link on the way
+ * is not followed: its own folder is judged) and on its real path (where the links lead). Such a
+ * user can rename the state folder away — and snap would run with an empty state — whether or not
+ * it is there now; folders not there yet (made by the first update) are passed by.
+ * @throws SnapError `IO_ERROR` when a folder cannot be looked at
+ */
+async function sharedFolderAboveState(dir: string): Promise<SharedFolder | undefined> {
+  const what = 'cannot read the trusted state';
+  const asGiven = await sharedFolderAbove(dir, what, { missingOk: true });
+  if (asGiven) return asGiven;
+  // The real path of the deepest folder there, with the names not there yet after it.
+  let real: string | undefined;
+  for (let d = dir, rest = ''; real === undefined; d = dirname(d)) {
+    try {
+      real = join(await fsp.realpath(d), rest);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(d) === d) throw ioError(e, d, what);
+      rest = join(basename(d), rest);
+    }
+  }
+  return real === dir ? undefined : sharedFolderAbove(real, what, { missingOk: true });
+}
+
+/**
  * Why another user could write the trusted state — plant a remembered policy whose root keys are
  * theirs, forget a revocation or a newer version — or undefined when only this user (or root) can:
- * the state folder must be owned by this user or root and not writable by the group or others
- * unless sticky (as `/tmp`), and the state file, when there, owned by this user or root and
- * writable by no one else. As OpenSSH's StrictModes, for the same reason: a trust anchor another
- * user can write is not one. Not checked where the platform has no user ids (Windows).
- * @throws SnapError `IO_ERROR` when the folder cannot be looked at (`NOT_FOUND` when it is not there)
+ * no folder above the state folder may be changed by another user ({@link sharedFolderAboveState}:
+ * they could move the state folder away, absent or not), the state folder must be owned by this
+ * user or root and not writable by the group or others unless sticky (as `/tmp`), and the state
+ * file, when there, owned by this user or root and writable by no one else. As OpenSSH's
+ * StrictModes, for the same reason: a trust anchor another user can write is not one. Not checked
+ * where the platform has no user ids (Windows).
+ * @throws SnapError `IO_ERROR` when a folder cannot be looked at (`NOT_FOUND` when the state folder is not there)
  */
 export async function unsafeStateReason(dir: string): Promise<string | undefined> {
+  if (process.geteuid?.() === undefined) return undefined;
+  const above = await sharedFolderAboveState(dir);
+  return above ? aboveReason(dir, above) : unsafeFolderOrFile(dir);
+}
+
+function aboveReason(dir: string, above: SharedFolder): string {
+  return `the folder ${above.path} above the state folder ${dir} is not safe from other users (${above.why}): they could move the state folder away, and this machine would forget without a word the policy versions, revocations and checkpoints it kept`;
+}
+
+/** The state folder's and file's part of {@link unsafeStateReason}. */
+async function unsafeFolderOrFile(dir: string): Promise<string | undefined> {
   const uid = process.geteuid?.();
   if (uid === undefined) return undefined;
   const me = { uid, gid: process.getegid?.() ?? -1 };
@@ -184,16 +224,31 @@ export async function unsafeStateReason(dir: string): Promise<string | undefined
 }
 
 /**
+ * Refuse a state folder under a folder another user could change ({@link sharedFolderAboveState}),
+ * there or not.
+ * @throws SnapError `IO_ERROR` (`details.reason` "unsafe", `details.path` that folder)
+ */
+async function refuseSharedFolderAbove(dir: string): Promise<void> {
+  if (process.geteuid?.() === undefined) return;
+  const above = await sharedFolderAboveState(dir);
+  if (above) {
+    throw new SnapError('IO_ERROR', `the trusted state is not used: ${aboveReason(dir, above)}. Keep the state in a folder of your own (--state-dir DIR or SNAP_STATE_DIR, e.g. under your home folder), or make ${above.path} this user's or root's and writable by no other user, or sticky (chmod +t)`, { path: above.path, reason: 'unsafe' });
+  }
+}
+
+/**
  * Read the trusted state; an absent file (or folder) is an empty state. A state another user could
- * have written ({@link unsafeStateReason}) is not read: `IO_ERROR`, as for a state this user cannot
- * read (callers that can go on without it do so with a note; a policy's anchor cannot).
+ * have written, or moved away ({@link unsafeStateReason}), is not read: `IO_ERROR`, as for a state
+ * this user cannot read (callers that can go on without it do so with a note; a policy's anchor
+ * cannot) — also when the state folder is not there, if a folder above it is not safe.
  * @throws SnapError `STATE_MALFORMED` | `IO_ERROR`
  */
 export async function readState(dir: string): Promise<TrustedState> {
   const path = join(dir, STATE_FILE);
+  await refuseSharedFolderAbove(dir);
   let unsafe: string | undefined;
   try {
-    unsafe = await unsafeStateReason(dir);
+    unsafe = await unsafeFolderOrFile(dir);
   } catch (e) {
     if (isSnapError(e, 'NOT_FOUND') && e.details?.errno === 'ENOENT') return emptyState();
     throw e;
@@ -231,6 +286,7 @@ export async function readState(dir: string): Promise<TrustedState> {
  * @throws SnapError `STATE_MALFORMED` | `STORE_LOCKED` (the state lock is held for more than 10 s) | `IO_ERROR`
  */
 export async function updateState(dir: string, change: (s: TrustedState) => boolean): Promise<boolean> {
+  await refuseSharedFolderAbove(dir); // before a state folder is made there
   try {
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
   } catch (e) {

@@ -7,6 +7,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeKeyPair, makeTree, snapJson, tempDir, type KeyPair } from '../helpers/tree.js';
 
@@ -119,5 +120,107 @@ describe('--policy-name: a policy of another name signed by the same root is not
     expect(pinnedReal.stderr).not.toContain('--policy-name');
     const pinned = await run([...base, '--policy', other, '--policy-name', 'acme'], state);
     expect([pinned.code, pinned.json.error?.code, pinned.json.error?.details?.reason], pinned.stdout).toEqual([1, 'POLICY_SIGNATURE_INVALID', 'other-name']);
+  });
+});
+
+/**
+ * The folders above the state folder: another user who can rename entries in one of them can move
+ * the state folder away, and snap would then run with an empty state — the policy versions,
+ * revocations and checkpoints this machine kept, forgotten without a word. The rule is restore's
+ * (TARGET_UNSAFE): a folder another user owns (root excepted), or that every user — or a group
+ * other than this process's own — may write in, and is not sticky.
+ */
+describe('a trusted state under a folder another user can change is not used', () => {
+  const isRoot = process.getuid?.() === 0;
+  /** The other user: "nobody" when the tests run as root; else this same user (the folders are what count). */
+  const OTHER = 65534;
+
+  /** Another user's process renames `from` to `to`: 'moved', or the error code it got. */
+  function renameAsOther(from: string, to: string): string {
+    const script = `try { require('fs').renameSync(${JSON.stringify(from)}, ${JSON.stringify(to)}); console.log('moved'); } catch (e) { console.log(e.code); }`;
+    return spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', ...(isRoot ? { uid: OTHER, gid: OTHER } : {}) }).stdout.trim();
+  }
+
+  /**
+   * `work/shared/state` (work 0755, shared 0755, this user's) remembering version 2 of the real
+   * policy; `rollback` verifies with version 1, which that memory refuses (POLICY_ROLLBACK).
+   */
+  async function remembered() {
+    const work = await tempDir('snap-state-above-');
+    await fsp.chmod(work, 0o755);
+    const shared = join(work, 'shared');
+    await fsp.mkdir(shared, { mode: 0o755 });
+    const state = join(shared, 'state');
+    const store = join(work, 'store');
+    const data = await makeTree({ 'a.txt': 'fine\n' });
+    expect((await run(['seal', data, '--as', 'ds@1', '--key', producer.key, '--store', store], state)).code).toBe(0);
+    const v1 = await policy(join(work, 'v1.json'), root, producer, state);
+    const v2 = join(work, 'v2.json');
+    await fsp.copyFile(v1, v2);
+    for (const args of [['policy', 'add-key', v2, '--pub', mallory.pub, '--role', 'auditor'], ['policy', 'sign', v2, '--key', root.key]]) {
+      const c = await run(args, state);
+      expect(c.code, c.stderr).toBe(0);
+    }
+    const verifyWith = (file: string) => ['verify', data, '--against', 'ds@1', '--policy', file, '--root', root.pub, '--store', store];
+    for (const file of [v1, v2]) expect((await run(verifyWith(file), state)).code).toBe(0);
+    const rollback = verifyWith(v1);
+    const refused = await run(rollback, state);
+    expect([refused.code, refused.json.error?.code], refused.stdout).toEqual([1, 'POLICY_ROLLBACK']);
+    return { work, shared, state, rollback };
+  }
+
+  it('under a folder every user may write in (not sticky): another user moves the state folder away, and the rolled-back policy is still refused — the state is not used (IO_ERROR, exit 3, naming the folder)', async () => {
+    const { shared, state, rollback } = await remembered();
+    await fsp.chmod(shared, 0o777);
+    expect(renameAsOther(state, join(shared, 'state.moved'))).toBe('moved');
+    const r = await run(rollback, state);
+    expect([r.code, r.json.error?.code, r.json.error?.details?.path], r.stdout).toEqual([3, 'IO_ERROR', shared]);
+    expect(r.json.error.message).toMatch(/the folder \S+shared above the state folder \S+ is not safe from other users \(every user may write in it/);
+    expect(r.json.error.message).toMatch(/Keep the state in a folder of your own/);
+    expect(await fsp.readdir(shared)).toEqual(['state.moved']); // no new state folder made there
+    // Refused too while the state folder is still there.
+    await fsp.rename(join(shared, 'state.moved'), state);
+    const there = await run(rollback, state);
+    expect([there.code, there.json.error?.code, there.json.error?.details?.path], there.stdout).toEqual([3, 'IO_ERROR', shared]);
+  });
+
+  it.skipIf(!isRoot)('under a folder that belongs to another user, or that another group may write in (run as root): not used (IO_ERROR, exit 3)', async () => {
+    const { shared, state, rollback } = await remembered();
+    await fsp.chown(shared, OTHER, OTHER);
+    const owned = await run(rollback, state);
+    expect([owned.code, owned.json.error?.code, owned.json.error?.details?.path], owned.stdout).toEqual([3, 'IO_ERROR', shared]);
+    expect(owned.json.error.message).toMatch(/belongs to another user \(uid 65534\)/);
+    await fsp.chown(shared, 0, OTHER);
+    await fsp.chmod(shared, 0o775);
+    const group = await run(rollback, state);
+    expect([group.code, group.json.error?.code, group.json.error?.details?.path], group.stdout).toEqual([3, 'IO_ERROR', shared]);
+    expect(group.json.error.message).toMatch(/group 65534/);
+  });
+
+  it('under a sticky folder every user may write in (as /tmp), or one only this user\'s own group may write in (user-private groups): used — the rollback is refused (exit 1, POLICY_ROLLBACK)', async () => {
+    const { shared, state, rollback } = await remembered();
+    await fsp.chmod(shared, 0o1777);
+    if (isRoot) expect(renameAsOther(state, join(shared, 'state.moved'))).toBe('EPERM');
+    const sticky = await run(rollback, state);
+    expect([sticky.code, sticky.json.error?.code], sticky.stdout).toEqual([1, 'POLICY_ROLLBACK']);
+    await fsp.chown(shared, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
+    await fsp.chmod(shared, 0o775);
+    const ownGroup = await run(rollback, state);
+    expect([ownGroup.code, ownGroup.json.error?.code], ownGroup.stdout).toEqual([1, 'POLICY_ROLLBACK']);
+  });
+
+  it('log --verify: kept checkpoints under a folder every user may write in are not used, and said so (a note, naming the folder)', async () => {
+    const work = await tempDir('snap-state-above-log-');
+    await fsp.chmod(work, 0o755);
+    const shared = join(work, 'shared');
+    await fsp.mkdir(shared, { mode: 0o777 });
+    await fsp.chmod(shared, 0o777);
+    const state = join(shared, 'state');
+    const store = join(work, 'store');
+    expect((await run(['seal', await makeTree({ 'a.txt': 'a\n' }), '--as', 'ds@1', '--key', producer.key, '--store', store], state)).code).toBe(0);
+    const r = await run(['log', '--verify', '--store', store], state);
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.stderr).toContain(`the folder ${shared} above the state folder ${state} is not safe from other users`);
+    expect(r.stderr).toContain('the checkpoints this machine has kept are not checked in this run');
   });
 });

@@ -1,0 +1,54 @@
+/**
+ * Folders on the way to a path that another local user could change: such a user can rename what
+ * this user keeps there and put something else (or nothing) in its place. Shared by restore (its
+ * target, `TARGET_UNSAFE`) and the trusted state (`trust/state.ts`: a state folder moved away is an
+ * empty state, and rollback protection is lost without a word). The rule on owner and mode bits is
+ * `core/other-writers.ts`; here the folders are looked at (lstat(2)).
+ */
+import { promises as fsp } from 'node:fs';
+import { dirname } from 'node:path';
+import { otherWriters, type OwnerAndMode } from '../core/other-writers.js';
+import { ioError } from './errors.js';
+
+/**
+ * Who else could change what a path through the folder with this lstat leads to: undefined when
+ * no other user (but root) can — the folder belongs to this user or to root, and neither its group
+ * (unless that is this process's group: user-private groups) nor every user may write in it, or it
+ * is sticky (others may add names there, never rename or remove this user's). Else why not, in
+ * words (`core/other-writers.ts`). Where there are no user ids (Windows), undefined.
+ */
+export function sharedFolderWriters(st: OwnerAndMode): string | undefined {
+  if (typeof process.getuid !== 'function' || typeof process.getgid !== 'function') return undefined;
+  return otherWriters(st, { uid: process.getuid(), gid: process.getgid() }, { ownGroup: true, sticky: true });
+}
+
+/** A folder another user could change, and why (the words of {@link sharedFolderWriters}). */
+export interface SharedFolder {
+  path: string;
+  why: string;
+}
+
+/**
+ * The first folder from `path`'s parent up to `/` that another user could change
+ * ({@link sharedFolderWriters}), or undefined when there is none. Each folder is looked at with
+ * lstat: a symbolic link on the way is not followed — it cannot be changed but by renaming it, which
+ * the folder holding it allows or not — so give a real path to judge where the links lead.
+ * `missingOk`: a folder that is not there (made later) is passed by, and its parent judged.
+ * @param what the words of an error, e.g. "cannot use the target folder"
+ * @throws SnapError `IO_ERROR` (`NOT_FOUND` for a missing folder without `missingOk`) when a folder cannot be looked at
+ */
+export async function sharedFolderAbove(path: string, what: string, opts: { missingOk?: boolean } = {}): Promise<SharedFolder | undefined> {
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    let st;
+    try {
+      st = await fsp.lstat(dir);
+    } catch (e) {
+      if (!(opts.missingOk && (e as NodeJS.ErrnoException).code === 'ENOENT')) throw ioError(e, dir, what);
+    }
+    if (st?.isDirectory()) {
+      const why = sharedFolderWriters(st);
+      if (why) return { path: dir, why };
+    }
+    if (dirname(dir) === dir) return undefined;
+  }
+}
