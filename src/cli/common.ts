@@ -40,9 +40,11 @@ export interface CliIo {
   /**
    * Set for a command run on an S3 store's working copy: `--store` as the user gave it (`undefined`
    * when it came from `$SNAP_STORE`), for what a command writes into a file rather than prints
-   * (the report's restore command); `a.store` is then the working copy's path.
+   * (the report's restore command); `url`, the store's location as the S3 store resolves it,
+   * `s3://BUCKET/PREFIX/` (`s3://BUCKET/` for a whole bucket) however it was given — the name the
+   * trusted state keeps it by. `a.store` and `$SNAP_STORE` are then the working copy's path.
    */
-  givenStore?: { store: string | undefined };
+  givenStore?: { store: string | undefined; url: string };
   /**
    * Set for a command run on an S3 store's working copy: `fn` runs once what the command wrote is
    * pushed to the bucket — never when the push fails, nor when the process dies before. For what

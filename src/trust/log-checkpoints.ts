@@ -217,8 +217,9 @@ export function rememberCheckpoint(state: TrustedState, c: Checkpoint, now: Date
 export const MAX_LOG_ORIGINS = 10_000;
 
 /**
- * Keep the origin of a store's audit log (`store`: its real path or s3:// URL) in the trusted state,
- * when none is kept for it or `replace` (the user named the origin with `--origin`).
+ * Keep the origin of a store's audit log (`store`: its real path, or its `s3://BUCKET/PREFIX/` URL
+ * as the S3 store resolves it) in the trusted state, when none is kept for it or `replace` (the
+ * user named the origin with `--origin`).
  * @returns true when the state changed
  */
 export function rememberLogOrigin(state: TrustedState, store: string, origin: string, now: Date, replace = false): boolean {

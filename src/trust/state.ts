@@ -89,8 +89,9 @@ export interface TrustedState {
   /** Audit log origin → the largest checkpoint of it this machine signed or verified signed. */
   checkpoints?: Record<string, CheckpointMemory>;
   /**
-   * Store (its real path, or its s3:// URL) → the origin of its audit log, as this machine signed a
-   * checkpoint of it or verified one signed: `log --verify` then holds the store's log to it.
+   * Store (its real path, or its `s3://BUCKET/PREFIX/` URL as the S3 store resolves it) → the
+   * origin of its audit log, as this machine signed a checkpoint of it or verified one signed:
+   * `log --verify` then holds the store's log to it.
    */
   logOrigins?: Record<string, LogOriginMemory>;
 }

@@ -15,6 +15,7 @@ import type { PrivateKey } from '../../core/keys.js';
 import { join, resolve } from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { STATE_DIR_OPTION } from '../trust-args.js';
+import { S3_SCHEME } from '../../s3/location.js';
 
 /** The NAME part of a `NAME@VERSION` ref, if it is one. */
 function nameOf(ref: string | undefined): string | undefined {
@@ -72,7 +73,7 @@ async function cmdLog(a: Args, io: CliIo): Promise<number> {
     // The log's origin: --origin, else the one this machine kept for this store (signed or verified
     // signed here before), so that another store's log copied in fails even without --origin.
     const storeId = await storeIdentity(store.root, io);
-    const pinned = a.origin === undefined ? state?.origins[storeId] : undefined;
+    const pinned = a.origin === undefined && state ? keptOrigin(state.origins, storeId) : undefined;
     const origin = a.origin !== undefined ? String(a.origin) : pinned;
     const c = await verifyCheckpoints(store.root, { pubkeys, external, ...(state ? { remembered: state.remembered } : {}), ...(origin !== undefined ? { origin } : {}), ...(pinned !== undefined ? { originFrom: `the origin this machine kept for this store in ${state?.remembered.source}; if the store was made anew, give --origin` } : {}) });
     const ok = v.ok && c.ok;
@@ -226,12 +227,24 @@ async function cmdCheckpoint(a: Args, io: CliIo): Promise<number> {
  * @returns undefined when the state cannot be read
  */
 /**
- * How the trusted state names a store: the s3:// URL the user gave for an S3 store (run on a
- * working copy), else the store folder's real path.
+ * How the trusted state names a store: for an S3 store (run on a working copy), its URL as the S3
+ * store resolves it, `s3://BUCKET/PREFIX/` — whether given as `s3://BUCKET/PREFIX` or with the
+ * "/", by `--store` or `$SNAP_STORE` (s3/location.ts `parseS3Url`); else the store folder's real path.
  */
 async function storeIdentity(root: string, io: CliIo): Promise<string> {
-  if (io.givenStore) return String(io.givenStore.store ?? io.env.SNAP_STORE);
+  if (io.givenStore) return io.givenStore.url;
   return fsp.realpath(root).catch(() => root);
+}
+
+/**
+ * The origin this machine kept for the store named `id` ({@link storeIdentity}); for an S3 store,
+ * also one an earlier snap kept under the URL as typed without its last "/" (`s3://BUCKET/PREFIX`),
+ * so that an upgrade does not forget it.
+ */
+function keptOrigin(origins: Readonly<Record<string, string>>, id: string): string | undefined {
+  if (Object.hasOwn(origins, id)) return origins[id];
+  const typed = id.startsWith(S3_SCHEME) ? id.replace(/\/$/, '') : undefined;
+  return typed !== undefined && Object.hasOwn(origins, typed) ? origins[typed] : undefined;
 }
 
 async function keptCheckpoints(a: Args, io: CliIo): Promise<{ remembered: RememberedCheckpoints; origins: Readonly<Record<string, string>>; keep(c: Checkpoint): Promise<void>; keepOrigin(store: string, origin: string, replace: boolean): Promise<void> } | undefined> {
