@@ -44,6 +44,13 @@ export interface VerifyModelResult {
   attestations: AttestationVerdict[];
   /** Attestations covering every file given, but not trusted (with why). */
   rejected: { ref?: string; id: string; failure: { code: string; message: string } }[];
+  /**
+   * Attestation folders of the store that could not be read (`NOT_FOUND`: empty, or a file where
+   * the folder should be; `IO_ERROR`: a file that is not a regular file, unreadable), by their
+   * folder's MODEL@VERSION. They are skipped: an attestation is only ever evidence for a model, and
+   * whoever can make one unreadable could as well delete it (see {@link verifyModel}).
+   */
+  unreadable: { ref: string; failure: { code: string; message: string } }[];
   /** Why the model is not verified, when it is not. */
   failure?: { code: string; message: string };
 }
@@ -125,7 +132,15 @@ function covers(c: AttestationCheck, files: readonly HashedArtifact[]): boolean 
  *   or names a given file otherwise, fails (`ATTESTATION_NOT_FOUND`). Without it, files covered by
  *   digest are enough (names may differ), unless a file has the name of an attested artifact but not
  *   its digest (swapped: `ATTESTATION_NOT_FOUND`), and `notGiven` says what else an attestation names.
- * @throws SnapError `NOT_FOUND` | `IO_ERROR` (files unreadable)
+ *
+ * An attestation folder of the store that cannot be read is skipped and listed in `unreadable`,
+ * not thrown: otherwise anyone who can write the store could block every model with one empty
+ * folder or one FIFO. Skipping cannot pass a model that deleting the folder (which needs no key)
+ * would not: a model passes only on a trusted attestation that was read, and the only way an
+ * attestation counts against a model — a trusted one covering it names training data that is not
+ * trusted — is lost as well by deleting it. Revocations are read from `revocations/`, never from
+ * attestations.
+ * @throws SnapError `NOT_FOUND` | `IO_ERROR` (`attestationFile` unreadable or not a regular file)
  */
 export async function verifyModel(opts: { files: readonly HashedArtifact[]; trusted: readonly TrustedKey[]; store: Store; attestationFile?: string; now?: Date; revocations?: RevocationSource; expect?: string; complete?: boolean }): Promise<VerifyModelResult> {
   const rules: TrustRules = { now: opts.now ?? new Date(), revocations: opts.revocations ?? revocationSource(opts.store.root, []) };
@@ -135,6 +150,7 @@ export async function verifyModel(opts: { files: readonly HashedArtifact[]; trus
   // can plant any number that cover the files (their digests are public), unsigned.
   const matching: AttestationCheck[] = [];
   const rejected: VerifyModelResult['rejected'] = [];
+  const unreadable: VerifyModelResult['unreadable'] = [];
   const reject = (c: AttestationCheck) => rejected.push({ ...(c.statement ? { ref: attestationRef(c.statement) } : {}), id: c.id, failure: c.failure ?? { code: 'SIGNATURE_INVALID', message: 'not trusted' } });
   const keep = (c: AttestationCheck) => {
     if (!covers(c, opts.files)) return;
@@ -150,7 +166,17 @@ export async function verifyModel(opts: { files: readonly HashedArtifact[]; trus
     if (!c.statement) reject(c);
     else keep(c);
   } else {
-    for (const a of await listAttestations(opts.store)) keep(await checkStoredAttestation(a, opts.trusted));
+    for (const a of await listAttestations(opts.store)) {
+      let c: AttestationCheck;
+      try {
+        c = await checkStoredAttestation(a, opts.trusted);
+      } catch (e) {
+        if (!isSnapError(e) || (e.code !== 'NOT_FOUND' && e.code !== 'IO_ERROR')) throw e;
+        unreadable.push({ ref: `${a.model}@${a.version}`, failure: { code: e.code, message: e.message } });
+        continue;
+      }
+      keep(c);
+    }
   }
   const files = opts.files.map((f) => ({ path: f.path, name: f.name, sha256: f.digest.sha256 }));
   const attestations: AttestationVerdict[] = [];
@@ -193,7 +219,7 @@ export async function verifyModel(opts: { files: readonly HashedArtifact[]; trus
   } else if (attestations.length === 0) {
     failure = rejected.length > 0
       ? { code: rejected[0]!.failure.code, message: `the model's attestation is not trusted: ${rejected[0]!.failure.message}` }
-      : { code: 'ATTESTATION_NOT_FOUND', message: 'no attestation covers these model files with their current contents (changed since attested, or never attested)' };
+      : { code: 'ATTESTATION_NOT_FOUND', message: `no attestation covers these model files with their current contents (changed since attested, or never attested)${unreadable.length > 0 ? `; ${unreadable.length} attestation ${unreadable.length === 1 ? 'folder' : 'folders'} of the store could not be read (${unreadable.map((u) => u.ref).join(', ')}), and the model's may be among them` : ''}` };
   } else {
     const bad = attestations.flatMap((a) => a.datasets).find((d) => !d.trusted);
     // No signature of the snapshot verified under any --pubkey: most often only the model's key was
@@ -202,6 +228,6 @@ export async function verifyModel(opts: { files: readonly HashedArtifact[]; trus
     const hint = noKey ? "; verify-model checks the attestation and the snapshots with the same --pubkey keys: give the data's public key too (--pubkey DATA.pub)" : '';
     if (bad) failure = { code: bad.failure?.code ?? 'SIGNATURE_INVALID', message: `training data not trusted: ${bad.failure?.message ?? bad.ref}${hint}` };
   }
-  return { ok: failure === undefined, files, attestations, rejected, ...(failure ? { failure } : {}) };
+  return { ok: failure === undefined, files, attestations, rejected, unreadable, ...(failure ? { failure } : {}) };
 }
 

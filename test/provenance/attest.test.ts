@@ -539,16 +539,16 @@ describe('snap verify-model', () => {
     expect(r.code).toBe(2);
   });
 
-  it('exits 3 (IO_ERROR) at once when an attestation file in the store was replaced by a FIFO, and impact leaves that attestation out and says so, instead of both blocking for ever', async () => {
+  it('judges the model at once on the attestations it can read when one in the store was replaced by a FIFO, lists the FIFO one as unreadable, and impact leaves it out and says so, instead of both blocking for ever', async () => {
     const planted = join(store, 'attestations', 'planted');
     await fsp.mkdir(join(planted, '1'), { recursive: true });
     execFileSync('mkfifo', [join(planted, '1', 'envelope.json')]);
     try {
-      // In subprocesses: without the fix each blocks in open(2) until killed.
+      // In subprocesses: without the non-blocking open each blocks in open(2) until killed.
       const v = await snapBin(['verify-model', 'weights.bin', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store, '--json'], { cwd: work, timeoutMs: 15_000 });
       expect(v.signal).toBeNull();
-      expect(v.code).toBe(3);
-      expect(JSON.parse(v.stdout).error).toMatchObject({ code: 'IO_ERROR', message: expect.stringContaining('not a regular file') });
+      expect(v.code, v.stdout + v.stderr).toBe(0);
+      expect(JSON.parse(v.stdout).unreadable).toEqual([{ ref: 'planted@1', failure: { code: 'IO_ERROR', message: expect.stringContaining('not a regular file') } }]);
       const i = await snapBin(['impact', 'clean@v1', '--store', store, '--json'], { timeoutMs: 15_000 });
       expect(i.signal).toBeNull();
       expect(i.code, i.stderr).toBe(0);
@@ -556,6 +556,41 @@ describe('snap verify-model', () => {
       expect(JSON.parse(i.stdout).skippedAttestations).toContainEqual(expect.objectContaining({ ref: 'planted@1', code: 'IO_ERROR', reason: expect.stringContaining('not a regular file') }));
     } finally {
       await fsp.rm(planted, { recursive: true, force: true });
+    }
+  });
+
+  it('is not blocked for every model by one attestation folder it cannot read (empty, a file, a FIFO, a trusted envelope without its statement): each is skipped and named, the model judged on the rest (exit 0)', async () => {
+    const root = join(store, 'attestations');
+    await fsp.mkdir(join(root, 'empty', '1'), { recursive: true });
+    await fsp.mkdir(join(root, 'afile'), { recursive: true });
+    await fsp.writeFile(join(root, 'afile', '1'), 'not a folder');
+    await fsp.mkdir(join(root, 'piped', '1'), { recursive: true });
+    execFileSync('mkfifo', [join(root, 'piped', '1', 'envelope.json')]);
+    // clf@1.0's own signed envelope, copied without statement.json: trusted, covering the files, unreadable.
+    await fsp.mkdir(join(root, 'clf', '9'), { recursive: true });
+    await fsp.copyFile(join(root, 'clf', '1.0', 'envelope.json'), join(root, 'clf', '9', 'envelope.json'));
+    try {
+      const args = ['verify-model', 'weights.bin', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store];
+      const v = await snapBin([...args, '--json'], { cwd: work, timeoutMs: 15_000 });
+      expect(v.code, v.stdout + v.stderr).toBe(0);
+      const out = JSON.parse(v.stdout);
+      expect(out.attestations.map((a: { ref: string }) => a.ref)).toEqual(['clf@1.0']);
+      expect(out.unreadable.map((u: { ref: string; failure: { code: string } }) => [u.ref, u.failure.code])).toEqual([
+        ['afile@1', 'NOT_FOUND'],
+        ['clf@9', 'NOT_FOUND'],
+        ['empty@1', 'NOT_FOUND'],
+        ['piped@1', 'IO_ERROR'],
+      ]);
+      const h = await snapBin(args, { cwd: work, timeoutMs: 15_000 });
+      expect(h.code, h.stdout + h.stderr).toBe(0);
+      expect(h.stdout).toMatch(/^note: attestation empty@1 left out, it cannot be read: .* \[NOT_FOUND\]$/m);
+      // A model no readable attestation covers still fails (exit 1), and the message names the unreadable folders.
+      await fsp.writeFile(inWork('unattested.bin'), 'NEVER ATTESTED');
+      const u = await snapBin(['verify-model', 'unattested.bin', '--pubkey', mlKey.pub, '--store', store, '--json'], { cwd: work, timeoutMs: 15_000 });
+      expect(u.code, u.stdout + u.stderr).toBe(1);
+      expect(JSON.parse(u.stdout).failure).toMatchObject({ code: 'ATTESTATION_NOT_FOUND', message: expect.stringContaining('4 attestation folders of the store could not be read') });
+    } finally {
+      for (const d of ['empty', 'afile', 'piped', join('clf', '9')]) await fsp.rm(join(root, d), { recursive: true, force: true });
     }
   });
 

@@ -45,6 +45,7 @@ async function cmdVerifyModel(a: Args, io: CliIo): Promise<number> {
       if (att.notGiven.length > 0) lines.push(`    note         it also attests ${att.notGiven.map(quotedPath).join(', ')}, not checked here: give the model folder, or every file with --complete, to check the whole model`);
     }
     for (const x of r.rejected) lines.push(`  rejected     ${x.ref !== undefined ? shown(x.ref) : '(unreadable)'}${x.id ? ` ${shown(x.id)}` : ''}: ${escapeMessage(x.failure.message)} [${x.failure.code}]`);
+    for (const u of r.unreadable) lines.push(`note: attestation ${shown(u.ref)} left out, it cannot be read: ${escapeMessage(u.failure.message)} [${u.failure.code}]`);
     io.stdout.write(lines.join('\n') + '\n');
   }
   return r.ok ? EXIT_OK : EXIT_INTEGRITY;
