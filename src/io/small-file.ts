@@ -71,17 +71,29 @@ export async function readSmallFile(path: string, limit: number, what: string, n
   const fh = await openRegularFile(path, what, notRegular);
   try {
     const st = await fh.stat();
-    const buf = Buffer.alloc(Math.min(limit, st.size + 1));
-    let n = 0;
-    while (n < buf.length) {
-      const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
-      if (bytesRead === 0) break;
-      n += bytesRead;
-    }
-    return buf.subarray(0, n);
+    return await readAtMost(fh, Math.min(limit, st.size + 1));
   } catch (e) {
     throw ioError(e, path, what);
   } finally {
     await fh.close().catch(() => undefined);
   }
+}
+
+/**
+ * Read the open file `fh` from its start, through its descriptor, up to `limit` bytes: never more,
+ * whatever its size is now or becomes while it is read (unlike `FileHandle.readFile`, which reads
+ * to the end of a file grown after it was checked).
+ * @param limit the most bytes read, and the size of the buffer allocated
+ * @returns the bytes read (fewer than `limit` at the end of the file)
+ * @throws the file system's error (the caller wraps it, e.g. with {@link ioError})
+ */
+export async function readAtMost(fh: fsp.FileHandle, limit: number): Promise<Buffer> {
+  const buf = Buffer.alloc(limit);
+  let n = 0;
+  while (n < buf.length) {
+    const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
+    if (bytesRead === 0) break;
+    n += bytesRead;
+  }
+  return buf.subarray(0, n);
 }

@@ -22,6 +22,8 @@ import { nodeHashNative } from '../io/native-hash.js';
 import { checkInterrupted } from '../io/interrupt.js';
 import { acquireLockFile, fsyncDir, openStore, writeFileAtomic } from '../io/store.js';
 import { ioError } from '../io/errors.js';
+import { swapFileForTest } from '../io/test-swap.js';
+import { readAtMost } from '../io/small-file.js';
 import { formatTime } from '../core/statement.js';
 import type { TrustedState } from './state.js';
 
@@ -113,7 +115,9 @@ export function readCheckpoint(source: string, bytes: Uint8Array): CheckpointFil
 }
 
 /**
- * Read a checkpoint file (at most 64 KiB).
+ * Read a checkpoint file (at most 64 KiB, {@link MAX_NOTE_BYTES}): opened once, without blocking,
+ * only as a regular file, and read through that descriptor no further than the bound — a file
+ * that grows after its size was checked (a sparse hole of gigabytes) is not read to its end.
  * @throws SnapError `NOT_FOUND` | `IO_ERROR` | `CHECKPOINT_MALFORMED`
  */
 export async function readCheckpointFile(path: string): Promise<CheckpointFile> {
@@ -125,8 +129,11 @@ export async function readCheckpointFile(path: string): Promise<CheckpointFile> 
       throw e;
     });
     const st = await fh.stat();
-    if (st.size > MAX_NOTE_BYTES) throw new SnapError('CHECKPOINT_MALFORMED', `${path} is larger than ${MAX_NOTE_BYTES} bytes: not a checkpoint`, { path });
-    bytes = await fh.readFile();
+    swapFileForTest('fstat', path);
+    const tooLarge = () => new SnapError('CHECKPOINT_MALFORMED', `${path} is larger than ${MAX_NOTE_BYTES} bytes: not a checkpoint`, { path });
+    if (st.size > MAX_NOTE_BYTES) throw tooLarge();
+    bytes = await readAtMost(fh, MAX_NOTE_BYTES + 1);
+    if (bytes.length > MAX_NOTE_BYTES) throw tooLarge(); // it grew after the fstat
   } catch (e) {
     throw ioError(e, path, 'cannot read the checkpoint');
   } finally {

@@ -158,6 +158,7 @@ function runEnv(extra: RunOptions['env']): NodeJS.ProcessEnv {
   delete env.SNAP_STORE;
   delete env.SNAP_TEST_MUTATE_DURING_READ;
   delete env.SNAP_TEST_REPLACE_BEFORE_OPEN;
+  delete env.SNAP_TEST_SWAP_FILE;
   delete env.SNAP_TEST_HOLD_OUTPUT_TEMP;
   delete env.SNAP_TEST_HOLD_PROBE;
   delete env.SNAP_TEST_RECORD_WORKERS;

@@ -368,6 +368,16 @@ describe('snap log checkpoint', () => {
     expect(JSON.parse(v.stdout).checkpoints.problems).toEqual([expect.objectContaining({ kind: 'malformed', message: expect.stringContaining('not a regular file') })]);
   });
 
+  it('reads no more of a checkpoint file than its bound when it grows after its size was checked (exit 1, CHECKPOINT_MALFORMED): one grown to 3 GiB was read to its end', async () => {
+    const t = await logged();
+    const kept = join(t.work, 'kept.checkpoint');
+    const c = await snapBin(['log', 'checkpoint', '--key', auditor.key, '--out', kept, '--store', t.store]);
+    expect(c.code, c.stderr).toBe(0);
+    const v = await snapBin(['log', '--verify', '--checkpoint', kept, '--store', t.store, '--json'], { env: { SNAP_TEST_SWAP_FILE: `grow:${kept}` }, timeoutMs: 15_000 });
+    expect(v.code, v.stdout + v.stderr).toBe(1);
+    expect(JSON.parse(v.stdout).error).toMatchObject({ code: 'CHECKPOINT_MALFORMED', message: expect.stringContaining('larger than 65536 bytes') });
+  });
+
   it('refuses a flag that only another form of log uses (exit 2): `log --pubkey K --checkpoint F` without --verify checked nothing and exited 0', async () => {
     const t = await logged();
     const cp = join(t.work, 'cp.txt');
