@@ -594,6 +594,32 @@ describe('snap verify-model', () => {
     }
   });
 
+  it('hashes a model file through one descriptor: one swapped for a FIFO after it was checked is refused at once (exit 3, FILE_UNSUPPORTED_TYPE), not waited on for ever', async () => {
+    const dir = await tempDir('snap-model-swap-');
+    await fsp.writeFile(join(dir, 'weights.bin'), 'WEIGHTS');
+    const r = await snapBin(['verify-model', join(dir, 'weights.bin'), '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store, '--json'], { env: { SNAP_TEST_SWAP_FILE: `fifo:${join(dir, 'weights.bin')}` }, timeoutMs: 15_000 });
+    expect(r.signal).toBeNull();
+    expect([r.code, JSON.parse(r.stdout).error?.code]).toEqual([3, 'FILE_UNSUPPORTED_TYPE']);
+  });
+
+  it('reads a model file no further than the size its descriptor had: one grown to 3 GiB while it is hashed is refused (exit 3, FILE_CHANGED), not hashed to its end', async () => {
+    const dir = await tempDir('snap-model-swap-');
+    await fsp.writeFile(join(dir, 'weights.bin'), 'WEIGHTS');
+    const r = await snapBin(['verify-model', join(dir, 'weights.bin'), '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store, '--json'], { env: { SNAP_TEST_SWAP_FILE: `grow:${join(dir, 'weights.bin')}` }, timeoutMs: 60_000 });
+    expect(r.signal).toBeNull();
+    expect([r.code, JSON.parse(r.stdout).error?.code]).toEqual([3, 'FILE_CHANGED']);
+  });
+
+  it('refuses a file of a model folder made a link after the folder was listed (exit 3, FILE_UNSUPPORTED_TYPE): a folder holds no links, even one put there between the listing and the read', async () => {
+    const model = await tempDir('snap-model-swap-dir-');
+    await fsp.writeFile(join(model, 'config.json'), '{"layers":3}');
+    await fsp.writeFile(join(model, 'model.safetensors'), 'LINKSWAP');
+    const a = await snapJson(['attest', model, '--data', 'clean@v1', '--key', mlKey.key, '--as', 'linkswap@1', '--store', store], { cwd: work });
+    expect(a.code, a.stderr).toBe(0);
+    const r = await snapBin(['verify-model', model, '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store, '--json'], { env: { SNAP_TEST_SWAP_FILE: `symlink:${join(model, 'model.safetensors')}` }, timeoutMs: 15_000 });
+    expect([r.code, JSON.parse(r.stdout).error?.code], r.stdout).toEqual([3, 'FILE_UNSUPPORTED_TYPE']);
+  });
+
   it('still judges the model, and list and show end at once, when a snapshot folder planted in the store holds a FIFO as statement.json or envelope.json', async () => {
     const planted = join(store, 'snapshots', 'planted');
     for (const [version, fifo] of [['v1', 'statement.json'], ['v2', 'envelope.json']] as const) {
