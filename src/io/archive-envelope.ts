@@ -6,7 +6,7 @@
  * after the old member 2, copied unchanged. It is written to a temporary file beside the archive,
  * flushed, checked, and renamed over it: a reader sees the old archive or the new one, never a mix.
  */
-import { promises as fsp, constants as FS, unlinkSync } from 'node:fs';
+import { promises as fsp, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as tar from 'tar-stream';
 import { SnapError } from '../core/errors.js';
@@ -17,6 +17,8 @@ import { fsyncDir } from './store.js';
 import { ioError } from './errors.js';
 import { leaveNothing } from './interrupt.js';
 import { writeAll } from './write-all.js';
+import { swapFileForTest } from './test-swap.js';
+import { openRegularFile } from './small-file.js';
 import { outputTempPath, removeStaleOutputTemps } from './output-temp.js';
 
 /** A tar block, in bytes (POSIX ustar). */
@@ -76,17 +78,21 @@ async function envelopeMember(envelope: Uint8Array, createdAt: string): Promise<
  * @throws SnapError `ARCHIVE_MALFORMED` (the first two members are not as snap writes them) |
  *   `ARCHIVE_HOSTILE` (what every reader refuses in the blocks copied, core/tar-structure.ts: e.g.
  *   `reason` `zero-block` for a run of zero blocks over MAX_ZERO_RUN, which stops the copy there) |
- *   `NOT_FOUND` | `IO_ERROR` | `DISK_FULL`; on any error `file` is unchanged and the temporary file removed
+ *   `ARCHIVE_MALFORMED` `reason` `not-a-file` (`file` is no longer a regular file: a FIFO swapped in
+ *   after it was checked is not waited on) | `USAGE` (a folder) | `NOT_FOUND` | `IO_ERROR` | `DISK_FULL`; on any error `file` is unchanged and the temporary file removed
  */
 export async function replaceArchiveEnvelope(file: string, envelope: Uint8Array, createdAt: string, check: (tmp: string) => Promise<void>, maxTailBytes = Infinity): Promise<void> {
   await removeStaleOutputTemps(file); // a killed writer's (io/output-temp.ts)
   const tmp = outputTempPath(file);
-  let src: fsp.FileHandle;
-  try {
-    src = await fsp.open(file, FS.O_RDONLY);
-  } catch (e) {
-    throw ioError(e, file, 'cannot open the archive');
-  }
+  // Opened without blocking and read only as a regular file, as every archive reader opens it
+  // (io/archive.ts): the archive was checked through another descriptor, and a FIFO put in its
+  // place since then blocked a plain open(2) for ever, holding the archive's lock, deaf to SIGTERM.
+  swapFileForTest('open', file);
+  const src = await openRegularFile(file, 'cannot open the archive', (shown, st) =>
+    st.isDirectory()
+      ? new SnapError('USAGE', `${file} is a folder, not a .snap.tar archive`, { path: file })
+      : new SnapError('ARCHIVE_MALFORMED', `${shown} is not a regular file (a FIFO, a device, a socket), so not a .snap.tar archive; nothing was changed`, { path: file, reason: 'not-a-file' }),
+  );
   let out: fsp.FileHandle | undefined;
   let forget: (() => void) | undefined;
   try {

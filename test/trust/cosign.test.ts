@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeKeyPair, snapJson, spawnSnap, stderrSays, tempDir, useKeyPair, type KeyPair } from '../helpers/tree.js';
+import { makeKeyPair, snapBin, snapJson, spawnSnap, stderrSays, tempDir, useKeyPair, type KeyPair } from '../helpers/tree.js';
 import { sealAndExport, sealTree, tamper, useStore } from '../helpers/store.js';
 
 const alice = useKeyPair('alice');
@@ -314,6 +314,16 @@ describe('snap sign on an archive', () => {
     expect((await fsp.stat(e.file)).size).toBe(at + 512 + 2 ** 40 + 1024);
     expect((await fsp.readdir(e.work)).filter((n) => n.startsWith('.'))).toEqual([]);
   }, 30_000);
+
+  it('refuses an archive swapped for a FIFO after it was checked (exit 3, ARCHIVE_MALFORMED, not-a-file) at once, instead of waiting on it for ever, and leaves the FIFO and no temporary file', async () => {
+    const e = await sealAndExport(TREE, alice);
+    const r = await snapBin(['sign', e.file, '--key', bob.key, '--store', e.store, '--json'], { env: { SNAP_TEST_SWAP_FILE: `fifo:${e.file}` }, timeoutMs: 15_000 });
+    expect(r.signal).toBeNull();
+    expect(r.code, r.stdout + r.stderr).toBe(3);
+    expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'ARCHIVE_MALFORMED', details: { reason: 'not-a-file' } });
+    expect((await fsp.lstat(e.file)).isFIFO()).toBe(true);
+    expect((await fsp.readdir(e.work)).filter((n) => n.startsWith('.'))).toEqual([]);
+  });
 
   it('refuses a file that is not an archive (exit 3, ARCHIVE_MALFORMED) and leaves no temporary file', async () => {
     const dir = await tempDir();
