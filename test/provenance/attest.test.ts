@@ -33,6 +33,10 @@ async function seal(files: Record<string, string>, as: string, extra: string[] =
 
 const inWork = (name: string) => join(work, name);
 
+/** `verify-model MODEL --json` in a process of its own, with the file swap hook SNAP_TEST_SWAP_FILE=`swap` (io/test-swap.ts). */
+const verifyModelWithSwap = (model: string, swap: string, timeoutMs: number) =>
+  snapBin(['verify-model', model, '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store, '--json'], { env: { SNAP_TEST_SWAP_FILE: swap }, timeoutMs });
+
 beforeAll(async () => {
   dataKey = await makeKeyPair('data');
   mlKey = await makeKeyPair('ml');
@@ -597,7 +601,7 @@ describe('snap verify-model', () => {
   it('hashes a model file through one descriptor: one swapped for a FIFO after it was checked is refused at once (exit 3, FILE_UNSUPPORTED_TYPE), not waited on for ever', async () => {
     const dir = await tempDir('snap-model-swap-');
     await fsp.writeFile(join(dir, 'weights.bin'), 'WEIGHTS');
-    const r = await snapBin(['verify-model', join(dir, 'weights.bin'), '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store, '--json'], { env: { SNAP_TEST_SWAP_FILE: `fifo:${join(dir, 'weights.bin')}` }, timeoutMs: 15_000 });
+    const r = await verifyModelWithSwap(join(dir, 'weights.bin'), `fifo:${join(dir, 'weights.bin')}`, 15_000);
     expect(r.signal).toBeNull();
     expect([r.code, JSON.parse(r.stdout).error?.code]).toEqual([3, 'FILE_UNSUPPORTED_TYPE']);
   });
@@ -605,7 +609,7 @@ describe('snap verify-model', () => {
   it('reads a model file no further than the size its descriptor had: one grown to 3 GiB while it is hashed is refused (exit 3, FILE_CHANGED), not hashed to its end', async () => {
     const dir = await tempDir('snap-model-swap-');
     await fsp.writeFile(join(dir, 'weights.bin'), 'WEIGHTS');
-    const r = await snapBin(['verify-model', join(dir, 'weights.bin'), '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store, '--json'], { env: { SNAP_TEST_SWAP_FILE: `grow:${join(dir, 'weights.bin')}` }, timeoutMs: 60_000 });
+    const r = await verifyModelWithSwap(join(dir, 'weights.bin'), `grow:${join(dir, 'weights.bin')}`, 60_000);
     expect(r.signal).toBeNull();
     expect([r.code, JSON.parse(r.stdout).error?.code]).toEqual([3, 'FILE_CHANGED']);
   });
@@ -616,7 +620,7 @@ describe('snap verify-model', () => {
     await fsp.writeFile(join(model, 'model.safetensors'), 'LINKSWAP');
     const a = await snapJson(['attest', model, '--data', 'clean@v1', '--key', mlKey.key, '--as', 'linkswap@1', '--store', store], { cwd: work });
     expect(a.code, a.stderr).toBe(0);
-    const r = await snapBin(['verify-model', model, '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store, '--json'], { env: { SNAP_TEST_SWAP_FILE: `symlink:${join(model, 'model.safetensors')}` }, timeoutMs: 15_000 });
+    const r = await verifyModelWithSwap(model, `symlink:${join(model, 'model.safetensors')}`, 15_000);
     expect([r.code, JSON.parse(r.stdout).error?.code], r.stdout).toEqual([3, 'FILE_UNSUPPORTED_TYPE']);
   });
 

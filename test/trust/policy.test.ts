@@ -39,6 +39,21 @@ async function world() {
 type World = Awaited<ReturnType<typeof world>>;
 
 /**
+ * v2 of the policy file `v1`: roots r3, r4 replace r1, r2; signed by the old roots (the rotation)
+ * and the new (its own threshold). Returns its path.
+ */
+async function rotateRoots(w: World, v1: string): Promise<string> {
+  const v2 = join(w.dir, 'v2.json');
+  await fsp.copyFile(v1, v2);
+  await w.ok(['policy', 'add-key', v2, '--pub', r3.pub, '--role', 'root']);
+  await w.ok(['policy', 'add-key', v2, '--pub', r4.pub, '--role', 'root']);
+  await w.ok(['policy', 'remove-key', v2, '--pub', r1.pub]);
+  await w.ok(['policy', 'remove-key', v2, '--pub', r2.pub]);
+  await w.ok(['policy', 'sign', v2, '--key', r1.key, '--key', r2.key, '--key', r3.key, '--key', r4.key]);
+  return v2;
+}
+
+/**
  * Policy acme v1: roots r1, r2 (threshold 2); alice producer and reviewer, bob reviewer, carol
  * producer; rule fraud-*: 1 producer + 1 reviewer; signed by r1 and r2.
  */
@@ -393,14 +408,7 @@ describe('the policy file itself', () => {
     const w = await world();
     const v1 = await makePolicy(w);
     const data = await sealed(w, 'fraud-train@v1', [carol, bob]);
-    // v2: roots r3, r4 replace r1, r2, signed by the old roots and the new.
-    const v2 = join(w.dir, 'v2.json');
-    await fsp.copyFile(v1, v2);
-    await w.ok(['policy', 'add-key', v2, '--pub', r3.pub, '--role', 'root']);
-    await w.ok(['policy', 'add-key', v2, '--pub', r4.pub, '--role', 'root']);
-    await w.ok(['policy', 'remove-key', v2, '--pub', r1.pub]);
-    await w.ok(['policy', 'remove-key', v2, '--pub', r2.pub]);
-    await w.ok(['policy', 'sign', v2, '--key', r1.key, '--key', r2.key, '--key', r3.key, '--key', r4.key]);
+    const v2 = await rotateRoots(w, v1);
     // The gate's command, the same on every run: the whole chain from the first roots.
     for (const run of [1, 2]) {
       const v = await w.run(verifyArgs(w, data, 'fraud-train@v1', [v1, v2]));
@@ -444,14 +452,7 @@ describe('the policy file itself', () => {
     const data = await sealed(w, 'fraud-train@v1', [carol, bob]);
     expect((await w.run(verifyArgs(w, data, 'fraud-train@v1', [v1]))).code).toBe(0);
 
-    // v2: roots r3, r4 replace r1, r2; signed by the old roots (rotation) and the new (its own threshold).
-    const v2 = join(w.dir, 'v2.json');
-    await fsp.copyFile(v1, v2);
-    await w.ok(['policy', 'add-key', v2, '--pub', r3.pub, '--role', 'root']);
-    await w.ok(['policy', 'add-key', v2, '--pub', r4.pub, '--role', 'root']);
-    await w.ok(['policy', 'remove-key', v2, '--pub', r1.pub]);
-    await w.ok(['policy', 'remove-key', v2, '--pub', r2.pub]);
-    await w.ok(['policy', 'sign', v2, '--key', r1.key, '--key', r2.key, '--key', r3.key, '--key', r4.key]);
+    const v2 = await rotateRoots(w, v1);
     expect(JSON.parse(Buffer.from(JSON.parse(await fsp.readFile(v2, 'utf8')).payload, 'base64').toString()).version).toBe(2);
     expect((await w.run(verifyArgs(w, data, 'fraud-train@v1', [v2]))).code).toBe(0);
 
