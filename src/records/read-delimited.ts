@@ -2,8 +2,9 @@
  * CSV and TSV records (docs/FORMAT.md §19.2), through csv-parse in its strictest settings: the
  * first record is the header; every row has exactly as many fields as the header; a broken quote
  * is an error; a UTF-8 BOM at the start is skipped; records end at `\n` or `\r\n`. TSV has no
- * quoting (IANA text/tab-separated-values). Bytes are hashed as they are read and checked to be
- * UTF-8 before they reach the parser.
+ * quoting (IANA text/tab-separated-values), and a TSV field that begins with a quote is an error
+ * (the common readers take it for one). Bytes are hashed as they are read and checked to be UTF-8
+ * before they reach the parser.
  */
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -190,6 +191,23 @@ export async function linesOfRows(abs: string, format: 'csv' | 'tsv', rows: read
 }
 
 /**
+ * Refuse a TSV record with a field that begins with `"`. TSV has no quoting (IANA
+ * text/tab-separated-values), so snap reads the quote as data; but Python's `csv` (delimiter tab),
+ * pandas and pyarrow read a quote at the start of a field as an opening quote, and take every tab
+ * and line end up to the closing one as data: a quote opened in one added record and closed in
+ * another hid every record between them, as the text of one record, from the training job, while
+ * snap's diff said "2 added". A quote inside a field is data to all of them alike.
+ * @throws SnapError `RECORDS_MALFORMED`
+ */
+function refuseOpeningQuote(record: readonly string[]): void {
+  for (let i = 0; i < record.length; i++) {
+    if ((record[i] as string).charCodeAt(0) === QUOTE) {
+      throw new SnapError('RECORDS_MALFORMED', `field ${i + 1} begins with a double quote: TSV has no quoting and snap reads it as data, but Python's csv, pandas and pyarrow read it as an opening quote that takes in tabs and lines up to the next one; write the file as CSV`);
+    }
+  }
+}
+
+/**
  * Read the records of a CSV or TSV file into `sink`.
  * @param abs the file on disk
  * @param rel its dataset path (for messages)
@@ -208,11 +226,13 @@ export async function readDelimited(abs: string, rel: string, format: 'csv' | 't
   const take = (record: string[]) => {
     try {
       if (shape === undefined) {
+        if (format === 'tsv') refuseOpeningQuote(record);
         if (record.length > MAX_COLUMNS) throw new SnapError('RECORDS_LIMIT', `the header has more than ${MAX_COLUMNS} columns`);
         shape = new CsvShape(record, fields);
         return;
       }
       row++;
+      if (format === 'tsv') refuseOpeningQuote(record);
       sink(shape.forms(record), row, 0);
     } catch (e) {
       throw located(e, rel, shape && row > 0 ? { row } : { line: 1 });
