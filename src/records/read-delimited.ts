@@ -1,10 +1,11 @@
 /**
  * CSV and TSV records (docs/FORMAT.md §19.2), through csv-parse in its strictest settings: the
  * first record is the header; every row has exactly as many fields as the header; a broken quote
- * is an error; a UTF-8 BOM at the start is skipped; records end at `\n` or `\r\n`. TSV has no
- * quoting (IANA text/tab-separated-values), and a TSV field that begins with a quote is an error
- * (the common readers take it for one). Bytes are hashed as they are read and checked to be UTF-8
- * before they reach the parser.
+ * is an error; a UTF-8 BOM at the start is skipped; records end at `\n` or `\r\n`, and a lone `\r`
+ * outside quotes is an error (the common readers end a line there). TSV has no quoting (IANA
+ * text/tab-separated-values), and a TSV field that begins with a quote is an error (the common
+ * readers take it for one). Bytes are hashed as they are read and checked to be UTF-8 before they
+ * reach the parser.
  */
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -51,6 +52,7 @@ export async function* utf8Chunks(chunks: AsyncIterable<Buffer>, rel: string): A
 }
 
 const LF = 0x0a;
+const CR = 0x0d;
 const QUOTE = 0x22;
 
 /**
@@ -65,8 +67,14 @@ const QUOTE = 0x22;
  * quoting (CSV only; a doubled quote inside a quoted field toggles twice, between which neither a
  * delimiter nor a line feed can come), which follows exactly every CSV the strict parser accepts.
  * About 1 ns a byte, a few percent of the parse.
+ *
+ * The same pass refuses a lone CR (one not followed by LF) outside quotes. csv-parse, as set here,
+ * ends records at LF and CR LF only and reads a lone CR as data; Python's `csv`, pandas and
+ * pyarrow end a line at it: the record `ham,2,meeting\rspam\rspam` was one record to snap (its
+ * text modified) and three to them (two added, labelled spam). A CR inside quotes is data to all.
  * @throws SnapError `RECORDS_LIMIT` naming the line where the record starts and its record number
- *   (`row`, the header not counted; the header is "the header")
+ *   (`row`, the header not counted; the header is "the header"); `RECORDS_MALFORMED` (a lone CR
+ *   outside quotes), located the same way
  */
 export async function* boundedFields(chunks: AsyncIterable<Buffer>, rel: string, format: 'csv' | 'tsv', maxFields = MAX_COLUMNS): AsyncGenerator<Buffer> {
   const delimiter = format === 'tsv' ? 0x09 : 0x2c;
@@ -76,10 +84,21 @@ export async function* boundedFields(chunks: AsyncIterable<Buffer>, rel: string,
   let line = 1;
   let start = 1; // the line where the current record starts
   let record = 0; // the header is record 0
+  let cr = false; // the byte before was a CR outside quotes (perhaps at the end of the last chunk)
+  const loneCr = () => {
+    const what = 'a carriage return (CR) not followed by a line feed, outside quotes: snap reads it as data, but Python\'s csv, pandas and pyarrow end a line there; end lines with LF or CR LF';
+    return located(new SnapError('RECORDS_MALFORMED', what), rel, record === 0 ? { line: start } : { line: start, row: record });
+  };
   for await (const chunk of chunks) {
     for (let i = 0; i < chunk.length; i++) {
       const c = chunk[i] as number;
-      if (c === LF) {
+      if (cr) {
+        if (c !== LF) throw loneCr();
+        cr = false;
+      }
+      if (c === CR) {
+        if (!quoted) cr = true;
+      } else if (c === LF) {
         line++;
         if (!quoted) {
           fields = 1;
@@ -95,6 +114,7 @@ export async function* boundedFields(chunks: AsyncIterable<Buffer>, rel: string,
     }
     yield chunk;
   }
+  if (cr) throw loneCr();
 }
 
 /** The message of a csv-parse error, without its own line wording. */

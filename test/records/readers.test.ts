@@ -61,10 +61,29 @@ describe('CSV records', () => {
     expect(bom.read.sha256).not.toBe(EXAMPLE.fileSha256);
   });
 
-  it('keep raw strings: a quoted field with a line break, doubled quotes, spaces, a lone CR', async () => {
-    const r = await index('t.csv', 'k,v\n1,"a\nb ""q"""\n2, x \r\n3,y\rz\n', { format: 'csv', identity: 'key', key: ['k'] });
+  it('keep raw strings: a quoted field with a line break, doubled quotes, spaces, a quoted lone CR', async () => {
+    const r = await index('t.csv', 'k,v\n1,"a\nb ""q"""\n2, x \r\n3,"y\rz"\n', { format: 'csv', identity: 'key', key: ['k'] });
     const fp = (canonical: string) => sha(canonical);
     expect(r.lines.map((l) => JSON.parse(l).fingerprint)).toEqual([fp('{"k":"1","v":"a\\nb \\"q\\""}'), fp('{"k":"2","v":" x "}'), fp('{"k":"3","v":"y\\rz"}')]);
+  });
+
+  it('refuse a lone CR outside quotes, naming the line and record: Python csv, pandas and pyarrow end a line there, so one record modified was five records added', async () => {
+    const spec: RecordSetSpec = { format: 'csv', identity: 'key', key: ['id'], label: 'label' };
+    // snap read 2 records (the text of record 2 "meeting\rspam\r…"); the common readers read 2 + 5 records labelled spam.
+    const e = await failure('t.csv', 'label,id,text\nham,1,hello\nham,2,meeting\rspam\rspam\rspam\rspam\rspam\n', spec);
+    expect(e).toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 't.csv', line: 3, row: 2 } });
+    expect(e.message).toMatch(/^t\.csv: line 3, record 2: .*carriage return/);
+    // At the very end of the file, in the header, in TSV: the same.
+    expect(await failure('t.csv', 'label,id\nham,1\r', spec)).toMatchObject({ code: 'RECORDS_MALFORMED', details: { line: 2, row: 1 } });
+    expect(await failure('t.csv', 'label,id\rham,1\n', spec)).toMatchObject({ code: 'RECORDS_MALFORMED', details: { line: 1 } });
+    expect(await failure('t.tsv', 'label\tid\nham\t1\rspam\t2\n', { ...spec, format: 'tsv' })).toMatchObject({ code: 'RECORDS_MALFORMED', details: { line: 2, row: 1 } });
+    // A CR LF cut between two reads is a line end; a CR inside quotes is data.
+    async function* chunks(...parts: string[]) {
+      for (const p of parts) yield Buffer.from(p);
+    }
+    const passed: string[] = [];
+    for await (const c of boundedFields(chunks('a,b\r', '\n1,"x\ry"\r', '\n'), 'f', 'csv')) passed.push(c.toString());
+    expect(passed.join('')).toBe('a,b\r\n1,"x\ry"\r\n');
   });
 
   it('count lines from the start of each record (a quoted line break moves later records down)', async () => {
