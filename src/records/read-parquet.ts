@@ -410,6 +410,14 @@ async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg
   for (const [i, chunk] of rg.columns.entries()) {
     const meta = chunk.meta_data;
     if (!meta) throw malformed('a column chunk has no metadata');
+    // hyparquet starts a chunk at its dictionary page offset whenever one is set (and not 0); Arrow
+    // (pyarrow, pandas) at its data page offset unless a dictionary page offset above 0 comes before
+    // it. A dictionary page declared after the data page made them read two different runs of pages:
+    // pyarrow read the labels of one page, snap those of another appended to the file.
+    const dict = meta.dictionary_page_offset;
+    if (dict !== undefined && dict !== 0n && dict > meta.data_page_offset) {
+      throw malformed(`column chunk ${i + 1} (${JSON.stringify((leaves[i] as Leaf).path.join('.'))}) declares a dictionary page at byte ${dict}, after its first data page at byte ${meta.data_page_offset}: Arrow (pyarrow, pandas) reads the chunk from its data page and snap's reader from the dictionary page, so they would read different values`);
+    }
     const start = Number(meta.dictionary_page_offset || meta.data_page_offset);
     const length = Number(meta.total_compressed_size);
     if (!Number.isSafeInteger(start) || start < 0 || !Number.isSafeInteger(length) || length < 0 || start + length > file.byteLength) throw malformed('a column chunk lies outside the file');

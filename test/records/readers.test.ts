@@ -731,6 +731,33 @@ describe('Parquet records', () => {
     expect(await read(decimalFile([1n], { precision: 5, scale: 400 }))).toMatchObject({ code: 'RECORDS_UNSUPPORTED' });
   });
 
+  it('refuse a column chunk whose dictionary page offset lies after its data page offset: Arrow (pyarrow, pandas) starts reading it at the data page, hyparquet at the "dictionary" page', async () => {
+    // The spam file, with the label page of the ham file appended after its pages and named as the
+    // label chunk's dictionary page. pyarrow and pandas read three records labelled spam; snap read
+    // three labelled ham: diff of the ham file's snapshot against it said "3 unchanged" and check passed.
+    const file = (labels: string[]) => Buffer.from(parquetWriteBuffer({ columnData: [{ name: 'id', data: [1, 2, 3], type: 'INT32' }, { name: 'label', data: labels, type: 'STRING', encoding: 'PLAIN' }], codec: 'UNCOMPRESSED', statistics: false }));
+    const ham = file(['ham', 'ham', 'ham']);
+    const spam = file(['spm', 'spm', 'spm']);
+    const hamChunk = parquetMetadata(ham).row_groups[0]?.columns[1]?.meta_data;
+    const meta = parquetMetadata(spam);
+    const chunk = meta.row_groups[0]?.columns[1]?.meta_data;
+    if (!hamChunk || !chunk) throw new Error('no label chunk');
+    expect(chunk.dictionary_page_offset).toBeUndefined();
+    const pages = spam.subarray(0, spam.length - 8 - spam.readUInt32LE(spam.length - 8));
+    chunk.dictionary_page_offset = BigInt(pages.length);
+    const start = Number(hamChunk.data_page_offset);
+    const footerless = Buffer.concat([pages, ham.subarray(start, start + Number(hamChunk.total_compressed_size)), Buffer.from([0, 0, 0, 0]), Buffer.from('PAR1')]); // a footer of 0 bytes, for withFooter to replace
+    const e = await failure('t.parquet', withFooter(footerless, meta), { format: 'parquet', identity: 'key', key: ['id'], label: 'label' });
+    expect(e).toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 't.parquet' } });
+    expect(e.message).toMatch(/^t\.parquet: row group 0: column chunk 2 \("label"\) declares a dictionary page at byte \d+, after its first data page at byte \d+/);
+    // A dictionary page before the data pages, as every writer puts it, is read.
+    const ids = Array.from({ length: 60 }, (_, i) => i + 1);
+    const dict = Buffer.from(parquetWriteBuffer({ columnData: [{ name: 'id', data: ids, type: 'INT32' }, { name: 'label', data: ids.map((i) => (i % 3 ? 'ham' : 'spam')), type: 'STRING' }] }));
+    const d = parquetMetadata(dict).row_groups[0]?.columns[1]?.meta_data;
+    expect(d?.dictionary_page_offset).toBeLessThan(d?.data_page_offset ?? 0n);
+    expect((await index('t.parquet', dict, { format: 'parquet', identity: 'key', key: ['id'], label: 'label' })).built).toMatchObject({ count: 60, labels: { ham: 40, spam: 20 } });
+  });
+
   it('refuse a truncated file, a file that is not Parquet, and a key column it lacks', async () => {
     const f = file();
     expect((await failure('t.parquet', f.subarray(0, f.length - 10), spec)).code).toBe('RECORDS_MALFORMED');
