@@ -116,6 +116,58 @@ async function readFully(fh: FileHandle, buf: Uint8Array, position: number): Pro
   }
 }
 
+/** The key-value metadata key under which pyarrow stores how pandas names a table's columns. */
+const PANDAS_METADATA_KEY = 'pandas';
+
+/**
+ * Whether pandas, reading a column stored as `field`, labels it `name` (from the `pandas`
+ * metadata): a string the same string, a number the number that `field` writes (pandas writes the
+ * column labelled 0 as "0"), a boolean Python's `True`/`False`, and null (a column labelled None,
+ * which no pipeline looks a label up by) alike.
+ */
+function pandasNamesAsStored(name: unknown, field: string): boolean {
+  if (name === null || name === undefined) return true;
+  if (typeof name === 'string') return name === field;
+  if (typeof name === 'number') return field.trim() !== '' && Number(field) === name;
+  if (typeof name === 'boolean') return field === (name ? 'True' : 'False');
+  return false;
+}
+
+/**
+ * Refuse a file whose `pandas` key-value metadata (pyarrow's pandas_compat) names a column other
+ * than by its Parquet name: `pandas.read_parquet` labels each column by the metadata's `name` for
+ * its `field_name`, so a file whose metadata swapped the names of `label` and another column read,
+ * in pandas, the other column as the label, while snap read every record unchanged and `check`
+ * passed. pandas writes every column under its own name (a column labelled 0 as "0"); index columns
+ * go to the DataFrame's index, not its columns, and may have any name. Metadata that is not JSON is
+ * refused too (Python's json reads `NaN`, which JSON.parse does not: skipping it would skip the check).
+ * @throws SnapError `RECORDS_MALFORMED`
+ */
+function checkPandasNames(meta: FileMetaData, top: readonly string[], rel: string): void {
+  const columns = new Set(top);
+  for (const kv of meta.key_value_metadata ?? []) {
+    if (kv.key !== PANDAS_METADATA_KEY || kv.value === undefined) continue;
+    let md: unknown;
+    try {
+      md = JSON.parse(kv.value);
+    } catch {
+      throw new SnapError('RECORDS_MALFORMED', `${rel}: its pandas metadata (key-value metadata "${PANDAS_METADATA_KEY}") is not JSON as JSON.parse reads it, so how pandas names its columns cannot be checked`, { path: rel });
+    }
+    if (typeof md !== 'object' || md === null) continue;
+    const { columns: described, index_columns: indexColumns } = md as { columns?: unknown; index_columns?: unknown };
+    if (!Array.isArray(described)) continue;
+    const index = new Set(Array.isArray(indexColumns) ? indexColumns.filter((c): c is string => typeof c === 'string') : []);
+    for (const c of described) {
+      if (typeof c !== 'object' || c === null) continue;
+      const { name, field_name: field } = c as { name?: unknown; field_name?: unknown };
+      if (typeof field !== 'string' || !columns.has(field) || index.has(field)) continue;
+      if (!pandasNamesAsStored(name, field)) {
+        throw new SnapError('RECORDS_MALFORMED', `${rel}: its pandas metadata names column ${JSON.stringify(field)} ${JSON.stringify(name) ?? String(name)}: pandas.read_parquet reads the column under that name, snap under its own; pandas writes every column under its own name`, { path: rel, column: field });
+      }
+    }
+  }
+}
+
 /**
  * Refuse a schema that cannot be read exactly (INTERVAL, BSON, MAP, too wide a DECIMAL), field
  * names the decoder would lose, and a key or label column it does not have.
@@ -143,6 +195,7 @@ function checkSchema(meta: FileMetaData, rel: string, fields: RecordFields): Lea
     }
   }
   const { top, leaves } = checkFieldNames(meta, rel);
+  checkPandasNames(meta, top, rel);
   for (const leaf of leaves) {
     if (leaf.element.converted_type !== 'DECIMAL' || leaf.element.type === 'INT32') continue;
     // An INT64 or a byte array can hold more digits than the precision claims; each value is held to it (decimalProblem).

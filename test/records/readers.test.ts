@@ -758,6 +758,28 @@ describe('Parquet records', () => {
     expect((await index('t.parquet', dict, { format: 'parquet', identity: 'key', key: ['id'], label: 'label' })).built).toMatchObject({ count: 60, labels: { ham: 40, spam: 20 } });
   });
 
+  it('refuse a file whose pandas metadata names a column other than by its Parquet name: pandas.read_parquet reads the column under that name', async () => {
+    /** The file id, label, pred with key-value metadata "pandas" as pyarrow writes it (pandas 3), each column named by `names`. */
+    const withPandas = (names: Record<string, unknown>, raw?: string) => {
+      const real = Buffer.from(parquetWriteBuffer({ columnData: [{ name: 'id', data: [1, 2, 3], type: 'INT32' }, { name: 'label', data: ['ham', 'spam', 'ham'], type: 'STRING' }, { name: 'pred', data: ['spam', 'spam', 'spam'], type: 'STRING' }] }));
+      const meta = parquetMetadata(real);
+      const columns = ['id', 'label', 'pred'].map((f) => ({ name: f in names ? names[f] : f, field_name: f, pandas_type: f === 'id' ? 'int32' : 'object', numpy_type: f === 'id' ? 'int32' : 'str', metadata: null }));
+      const value = raw ?? JSON.stringify({ index_columns: [{ kind: 'range', name: null, start: 0, stop: 3, step: 1 }], column_indexes: [{ name: null, field_name: null, pandas_type: 'unicode', numpy_type: 'str', metadata: { encoding: 'UTF-8' } }], columns, attributes: {}, creator: { library: 'pyarrow', version: '25.0.1' }, pandas_version: '3.0.6' });
+      meta.key_value_metadata = [{ key: 'pandas', value }];
+      return withFooter(real, meta);
+    };
+    const spec: RecordSetSpec = { format: 'parquet', identity: 'key', key: ['id'], label: 'label' };
+    expect((await index('t.parquet', withPandas({}), spec)).built).toMatchObject({ count: 3, labels: { ham: 2, spam: 1 } });
+    // pandas.read_parquet of this file gives label spam, spam, spam (the pred column) and pred ham, spam, ham: snap read the labels ham, spam, ham, and check passed.
+    const swapped = await failure('t.parquet', withPandas({ label: 'pred', pred: 'label' }), spec);
+    expect(swapped).toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 't.parquet' } });
+    expect(swapped.message).toMatch(/^t\.parquet: its pandas metadata names column "label" "pred"/);
+    // A number for a name is pandas' own (a column labelled 0 is written "0"); another number is not.
+    expect((await failure('t.parquet', withPandas({ pred: 0 }), spec)).message).toMatch(/names column "pred" 0/);
+    // Metadata pandas reads but JSON.parse does not (Python's json takes NaN) is refused, not skipped.
+    expect((await failure('t.parquet', withPandas({}, '{"columns": [{"name": "pred", "field_name": "label", "x": NaN}]}'), spec)).message).toMatch(/pandas metadata .*is not JSON/);
+  });
+
   it('refuse a truncated file, a file that is not Parquet, and a key column it lacks', async () => {
     const f = file();
     expect((await failure('t.parquet', f.subarray(0, f.length - 10), spec)).code).toBe('RECORDS_MALFORMED');
