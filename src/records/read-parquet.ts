@@ -387,6 +387,78 @@ export function hybridRunProblem(bytes: Uint8Array, start: number, width: number
   return undefined;
 }
 
+/** The 1 bits of each byte. */
+const BIT_COUNT = Uint8Array.from({ length: 256 }, (_, b) => {
+  let n = 0;
+  for (let x = b; x; x >>= 1) n += x & 1;
+  return n;
+});
+
+/**
+ * How many of the first `n` values of a run-length/bit-packed hybrid stream of `width` bits (from
+ * `start`; its runs already checked by {@link hybridRunProblem}) are 0: on a column's repetition
+ * levels, how many records begin. Bytes past the end read as 0 (hyparquet throws there when it reads).
+ */
+export function hybridZeros(bytes: Uint8Array, start: number, width: number, n: number): number {
+  const byteWidth = (width + 7) >> 3;
+  let pos = start;
+  let seen = 0;
+  let zeros = 0;
+  while (seen < n && pos < bytes.length) {
+    let header = 0;
+    let shift = 0;
+    let byte: number;
+    do {
+      byte = bytes[pos++] ?? 0;
+      header |= (byte & 0x7f) << shift;
+      shift += 7;
+    } while (byte & 0x80 && pos < bytes.length);
+    if (header & 1) {
+      const count = (header >>> 1) << 3;
+      const take = Math.min(count, n - seen);
+      let i = 0;
+      if (width === 1) {
+        // A list that does not nest: a byte at a time, each 0 bit a record begun.
+        for (; i + 8 <= take; i += 8) zeros += 8 - (BIT_COUNT[bytes[pos + (i >> 3)] ?? 0] as number);
+      }
+      for (; i < take; i++) {
+        let v = 0;
+        for (let b = 0; b < width; b++) {
+          const bit = i * width + b;
+          v |= (((bytes[pos + (bit >> 3)] ?? 0) >> (bit & 7)) & 1) << b;
+        }
+        if (v === 0) zeros++;
+      }
+      pos += (count * width) >> 3;
+      seen += take;
+    } else {
+      const count = header >>> 1;
+      let v = 0;
+      for (let b = 0; b < byteWidth; b++) v |= (bytes[pos + b] ?? 0) << (8 * b);
+      pos += byteWidth;
+      const take = Math.min(count, n - seen);
+      if (v === 0) zeros += take;
+      seen += take;
+    }
+  }
+  return zeros;
+}
+
+/**
+ * How many records begin among the first `limit` level entries of a data page of a repeated column
+ * (its repetition levels that are 0), or undefined for a page that is not a data page. A data page
+ * (v1) is decompressed unless `decompressed` is given (the page {@link pageRunProblem} decompressed).
+ */
+function pageRecords(h: ReturnType<typeof parquetHeader>, raw: Uint8Array, c: PageContext, limit: number, decompressed?: Uint8Array): number | undefined {
+  const width = levelWidth(c.maxRep);
+  if (h.type === 'DATA_PAGE' && h.data_page_header) {
+    const page = decompressed ?? decompressPage(raw, h.uncompressed_page_size, c.codec as never, CODECS);
+    return hybridZeros(page, 4, width, Math.min(limit, h.data_page_header.num_values)); // after the stream's 4-byte length
+  }
+  if (h.type === 'DATA_PAGE_V2' && h.data_page_header_v2) return hybridZeros(raw.subarray(0, h.data_page_header_v2.repetition_levels_byte_length), 0, width, Math.min(limit, h.data_page_header_v2.num_values));
+  return undefined;
+}
+
 /** Bits of a level of at most `max` (as hyparquet computes them). */
 const levelWidth = (max: number) => 32 - Math.clz32(max);
 
@@ -403,13 +475,14 @@ interface PageContext {
  * dictionary indices or RLE booleans), see {@link hybridRunProblem}, or undefined. `raw` is the page
  * as stored; it is decompressed here (as hyparquet will) only when such a stream is compressed.
  */
-function pageRunProblem(h: ReturnType<typeof parquetHeader>, raw: Uint8Array, c: PageContext): string | undefined {
+function pageRunProblem(h: ReturnType<typeof parquetHeader>, raw: Uint8Array, c: PageContext, decompressed: { page?: Uint8Array } = {}): string | undefined {
   const u32 = (b: Uint8Array, at: number) => (at + 4 <= b.length ? new DataView(b.buffer, b.byteOffset + at, 4).getUint32(0, true) : undefined);
   if (h.type === 'DATA_PAGE' && h.data_page_header) {
     const d = h.data_page_header;
     const hybridValues = d.encoding === 'RLE' || d.encoding === 'RLE_DICTIONARY' || d.encoding === 'PLAIN_DICTIONARY';
     if (!c.maxRep && !c.maxDef && !hybridValues) return undefined;
     const page = decompressPage(raw, h.uncompressed_page_size, c.codec as never, CODECS);
+    decompressed.page = page;
     let at = 0;
     for (const max of [c.maxRep, c.maxDef]) {
       if (!max) continue;
@@ -458,7 +531,7 @@ async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg
   if (!Number.isSafeInteger(rows) || rows < 0) throw malformed(`its row count ${String(rg.num_rows)} is not a whole number`);
   if (rows * Math.max(1, rg.columns.length) > maxValues) throw limit(`holds ${rows} rows of ${rg.columns.length} columns, more than ${maxValues} values`);
   // Where each column chunk lies, and what they declare together, before any is read.
-  const spans: { start: number; length: number; context: PageContext }[] = [];
+  const spans: { start: number; length: number; context: PageContext; column: string; entries: number }[] = [];
   let stored = 0;
   for (const [i, chunk] of rg.columns.entries()) {
     const meta = chunk.meta_data;
@@ -475,13 +548,23 @@ async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg
     const length = Number(meta.total_compressed_size);
     if (!Number.isSafeInteger(start) || start < 0 || !Number.isSafeInteger(length) || length < 0 || start + length > file.byteLength) throw malformed('a column chunk lies outside the file');
     stored += length;
-    const { maxDef, maxRep } = leaves[i] as Leaf; // checkColumnChunks: chunk i is leaf i
-    spans.push({ start, length, context: { codec: String(meta.codec), type: meta.type, maxDef, maxRep } });
+    const { maxDef, maxRep, path } = leaves[i] as Leaf; // checkColumnChunks: chunk i is leaf i
+    const column = `column chunk ${i + 1} (${JSON.stringify(path.join('.'))})`;
+    // Arrow (pyarrow, pandas) reads a chunk's num_values level entries, whatever the row group's
+    // row count; hyparquet reads the row count: a file of six records that declared three was
+    // three records to snap and six to pyarrow. A column that does not repeat has a record an entry.
+    const entries = Number(meta.num_values);
+    if (!Number.isSafeInteger(entries) || entries < 0) throw malformed(`${column} declares ${String(meta.num_values)} values`);
+    if (maxRep === 0 && entries !== rows) throw malformed(`${column} holds ${entries} values where the row group has ${rows} rows: Arrow (pyarrow, pandas) reads every value of the column, snap's reader the row group's rows`);
+    spans.push({ start, length, context: { codec: String(meta.codec), type: meta.type, maxDef, maxRep }, column, entries });
   }
   if (stored > MAX_ROW_GROUP_STORED_BYTES) throw limit(`declares ${stored} bytes of column chunks, more than ${MAX_ROW_GROUP_STORED_BYTES}`);
   let bytes = 0;
   let values = 0;
-  for (const { start, length, context } of spans) {
+  for (const { start, length, context, column, entries } of spans) {
+    // A repeated column's records, counted on the repetition levels of its first `entries` level entries.
+    let records = 0;
+    let left = entries;
     const reader = { view: new DataView(await file.slice(start, start + length)), offset: 0 };
     const bytesOf = new Uint8Array(reader.view.buffer, reader.view.byteOffset, reader.view.byteLength);
     while (reader.offset < reader.view.byteLength - 1) {
@@ -511,14 +594,28 @@ async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg
       if (bytes > MAX_ROW_GROUP_BYTES) throw limit(`declares more than ${MAX_ROW_GROUP_BYTES} bytes of uncompressed pages`);
       if (values > maxValues) throw limit(`declares more than ${maxValues} values in its pages`);
       let runs: string | undefined;
+      const decompressed: { page?: Uint8Array } = {};
       try {
-        runs = pageRunProblem(h, bytesOf.subarray(reader.offset, reader.offset + stored), context);
+        runs = pageRunProblem(h, bytesOf.subarray(reader.offset, reader.offset + stored), context, decompressed);
       } catch (e) {
         throw malformed(`a page cannot be decompressed (${(e as Error).message})`);
       }
       if (runs) throw malformed(`a page's run-length encoded ${runs}`);
+      if (context.maxRep > 0 && left > 0) {
+        let begun: number | undefined;
+        try {
+          begun = pageRecords(h, bytesOf.subarray(reader.offset, reader.offset + stored), context, left, decompressed.page);
+        } catch (e) {
+          throw malformed(`a page cannot be decompressed (${(e as Error).message})`);
+        }
+        if (begun !== undefined) {
+          records += begun;
+          left -= Math.min(left, n);
+        }
+      }
       reader.offset += stored;
     }
+    if (context.maxRep > 0 && records !== rows) throw malformed(`${column} holds ${records} records where the row group has ${rows} rows: Arrow (pyarrow, pandas) reads every record of the column, snap's reader the row group's rows`);
   }
 }
 

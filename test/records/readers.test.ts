@@ -12,7 +12,7 @@ import type { RecordSetSpec } from '../../src/records/config.js';
 import { boundedFields } from '../../src/records/read-delimited.js';
 import { MAX_COLUMNS } from '../../src/records/read-common.js';
 import { DEPTH_SCAN_FROM, hasInexactInteger, hasUnderflow, MAX_RECORD_VALUES, tooDeepOrLarge } from '../../src/records/read-jsonl.js';
-import { MAX_METADATA_VALUES, MAX_PAGE_HEADER_VALUES, MAX_ROW_GROUP_BYTES, MAX_ROW_GROUP_STORED_BYTES, MAX_ROW_GROUP_VALUES, MAX_SCHEMA_DEPTH, readParquet, zstdBounded } from '../../src/records/read-parquet.js';
+import { hybridZeros, MAX_METADATA_VALUES, MAX_PAGE_HEADER_VALUES, MAX_ROW_GROUP_BYTES, MAX_ROW_GROUP_STORED_BYTES, MAX_ROW_GROUP_VALUES, MAX_SCHEMA_DEPTH, readParquet, zstdBounded } from '../../src/records/read-parquet.js';
 import { tempDir } from '../helpers/tree.js';
 import { EXAMPLE, TRAIN_CSV } from '../helpers/records-example.js';
 
@@ -778,6 +778,39 @@ describe('Parquet records', () => {
     expect((await failure('t.parquet', withPandas({ pred: 0 }), spec)).message).toMatch(/names column "pred" 0/);
     // Metadata pandas reads but JSON.parse does not (Python's json takes NaN) is refused, not skipped.
     expect((await failure('t.parquet', withPandas({}, '{"columns": [{"name": "pred", "field_name": "label", "x": NaN}]}'), spec)).message).toMatch(/pandas metadata .*is not JSON/);
+  });
+
+  it('refuse a row group whose columns hold more records than its row count: pyarrow and pandas read every value of a column chunk, snap read the row count', async () => {
+    /** `real` with its row group (and file) declaring `rows` rows. */
+    const declaring = (real: Buffer, rows: bigint) => {
+      const meta = parquetMetadata(real);
+      const rg = meta.row_groups[0];
+      if (!rg) throw new Error('no row group');
+      rg.num_rows = rows;
+      meta.num_rows = rows;
+      return withFooter(real, meta);
+    };
+    // Six records, the last three added with the label spam, declared as three: snap read the first three (diff: "3 unchanged", check passed), pyarrow all six.
+    const flat = Buffer.from(parquetWriteBuffer({ columnData: [{ name: 'id', data: [1, 2, 3, 4, 5, 6], type: 'INT32' }, { name: 'label', data: ['ham', 'ham', 'ham', 'spam', 'spam', 'spam'], type: 'STRING' }], codec: 'UNCOMPRESSED', statistics: false }));
+    const e = await failure('t.parquet', declaring(flat, 3n), { format: 'parquet', identity: 'key', key: ['id'], label: 'label' });
+    expect(e).toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 't.parquet' } });
+    expect(e.message).toMatch(/^t\.parquet: row group 0: column chunk 1 \("id"\) holds 6 values where the row group has 3 rows/);
+    // A list column: its values are not its records; the records are counted on its repetition levels.
+    const tags = [['a'], ['b', 'c'], [], ['spam']];
+    const listed = Buffer.from(parquetWriteBuffer({
+      columnData: [{ name: 'tags', data: tags }],
+      codec: 'UNCOMPRESSED',
+      statistics: false,
+      schema: [{ name: 'root', num_children: 1 }, { name: 'tags', repetition_type: 'OPTIONAL', converted_type: 'LIST', num_children: 1 }, { name: 'list', repetition_type: 'REPEATED', num_children: 1 }, { name: 'element', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' }],
+    }));
+    expect((await index('t.parquet', listed, { format: 'parquet', identity: 'features' })).built.count).toBe(4);
+    const l = await failure('t.parquet', declaring(listed, 3n), { format: 'parquet', identity: 'features' });
+    expect(l).toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 't.parquet' } });
+    expect(l.message).toMatch(/^t\.parquet: row group 0: column chunk 1 \("tags\.list\.element"\) holds 4 records where the row group has 3 rows/);
+    // The records are the 0s among the first n levels: an RLE run of five 0s; bit-packed, 1 bit (0,1,0,0,1,1,0,1) and 2 bits (0,1,2,3,0,0,1,0).
+    expect([hybridZeros(Uint8Array.of(10, 0), 0, 1, 5), hybridZeros(Uint8Array.of(10, 0), 0, 1, 3), hybridZeros(Uint8Array.of(10, 1), 0, 1, 5)]).toEqual([5, 3, 0]);
+    expect([hybridZeros(Uint8Array.of(3, 0b10110010), 0, 1, 8), hybridZeros(Uint8Array.of(3, 0b10110010), 0, 1, 4)]).toEqual([4, 3]);
+    expect([hybridZeros(Uint8Array.of(3, 0xe4, 0x10), 0, 2, 8), hybridZeros(Uint8Array.of(3, 0xe4, 0x10), 0, 2, 5)]).toEqual([4, 2]);
   });
 
   it('refuse a truncated file, a file that is not Parquet, and a key column it lacks', async () => {
