@@ -183,6 +183,17 @@ function checkSchema(meta: FileMetaData, rel: string, fields: RecordFields): Lea
     if (ct === 'MAP' || ct === 'MAP_KEY_VALUE' || (el.logical_type as { type?: string } | undefined)?.type === 'MAP') {
       throw new SnapError('RECORDS_UNSUPPORTED', `${rel}: column ${JSON.stringify(el.name)} is a MAP, which cannot be read exactly (a key written twice, or the key "__proto__", would be lost); declare no record set on this file, or store the map as a list of key-value structs`, { path: rel });
     }
+    // Arrow (pyarrow, pandas) reads a DECIMAL by its logical type when it has one; hyparquet by its
+    // converted type and the element's scale. A logical scale of 0 beside a scale of 2 was 123 to
+    // pyarrow and 1.23 to snap, as in the file before the logical type was changed.
+    const lt = el.logical_type as { type?: string; scale?: number; precision?: number } | undefined;
+    if (lt?.type === 'DECIMAL' && ct !== 'DECIMAL') {
+      throw new SnapError('RECORDS_MALFORMED', `${rel}: column ${JSON.stringify(el.name)} is a DECIMAL by its logical type but not by its converted type (${ct ?? 'none'}): Arrow (pyarrow, pandas) reads the one, snap's reader the other`, { path: rel });
+    }
+    if (ct === 'DECIMAL' && lt !== undefined && (lt.type !== 'DECIMAL' || lt.scale !== (el.scale ?? 0) || lt.precision !== el.precision)) {
+      const logical = lt.type === 'DECIMAL' ? `a DECIMAL of scale ${lt.scale} and precision ${lt.precision}` : `${lt.type}`;
+      throw new SnapError('RECORDS_MALFORMED', `${rel}: column ${JSON.stringify(el.name)} is a DECIMAL of scale ${el.scale ?? 0} and precision ${el.precision} by its converted type but ${logical} by its logical type: Arrow (pyarrow, pandas) reads the logical type, snap's reader the converted type, so they would read different values`, { path: rel });
+    }
     if (ct === 'DECIMAL' && (el.precision ?? 0) > MAX_DECIMAL_DIGITS) {
       throw new SnapError('RECORDS_UNSUPPORTED', `${rel}: column ${JSON.stringify(el.name)} is a DECIMAL of ${el.precision} digits; more than ${MAX_DECIMAL_DIGITS} cannot be read exactly`, { path: rel });
     }

@@ -731,6 +731,25 @@ describe('Parquet records', () => {
     expect(await read(decimalFile([1n], { precision: 5, scale: 400 }))).toMatchObject({ code: 'RECORDS_UNSUPPORTED' });
   });
 
+  it('refuse a DECIMAL whose logical type and converted type disagree: Arrow (pyarrow, pandas) reads the logical type, hyparquet the converted type and its scale', async () => {
+    /** `id` and an INT32 `amount` 123, 456 annotated with `annotation`. */
+    const annotated = (annotation: Record<string, unknown>) => {
+      const real = Buffer.from(parquetWriteBuffer({ columnData: [{ name: 'id', data: [1, 2], type: 'INT32' }, { name: 'amount', data: [123, 456], type: 'INT32' }], codec: 'UNCOMPRESSED', statistics: false }));
+      const meta = parquetMetadata(real);
+      Object.assign(meta.schema[2] as object, annotation);
+      return withFooter(real, meta);
+    };
+    const spec: RecordSetSpec = { format: 'parquet', identity: 'key', key: ['id'] };
+    const both = { converted_type: 'DECIMAL', scale: 2, precision: 5 };
+    const forms = async (bytes: Buffer) => (await index('t.parquet', bytes, spec)).lines.map((l) => JSON.parse(l).fingerprint);
+    expect(await forms(annotated({ ...both, logical_type: { type: 'DECIMAL', scale: 2, precision: 5 } }))).toEqual(await forms(annotated(both)));
+    // pyarrow read 123 and 456 here, snap 1.23 and 4.56, as in the file before the logical type's scale was changed: diff said "2 unchanged".
+    const e = await failure('t.parquet', annotated({ ...both, logical_type: { type: 'DECIMAL', scale: 0, precision: 5 } }), spec);
+    expect(e).toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 't.parquet' } });
+    expect(e.message).toMatch(/^t\.parquet: column "amount" is a DECIMAL of scale 2 and precision 5 by its converted type but a DECIMAL of scale 0 and precision 5 by its logical type/);
+    expect((await failure('t.parquet', annotated({ logical_type: { type: 'DECIMAL', scale: 2, precision: 5 } }), spec)).message).toMatch(/column "amount" is a DECIMAL by its logical type but not by its converted type/);
+  });
+
   it('refuse a column chunk whose dictionary page offset lies after its data page offset: Arrow (pyarrow, pandas) starts reading it at the data page, hyparquet at the "dictionary" page', async () => {
     // The spam file, with the label page of the ham file appended after its pages and named as the
     // label chunk's dictionary page. pyarrow and pandas read three records labelled spam; snap read
