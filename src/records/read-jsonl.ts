@@ -158,32 +158,6 @@ function refuseDuplicateMember(text: string, value: unknown, what: string): void
 }
 
 /**
- * One JSON value read as strictly as a JSONL line (a Parquet column of logical type JSON): nesting
- * at most {@link MAX_DEPTH} and at most {@link MAX_RECORD_VALUES} values (measured before parsing),
- * no integer beyond ±2^53 written as a number (JSON.parse would round it: two values, one
- * canonical form), no object naming a member twice (JSON.parse keeps the last value, other
- * readers the first).
- * @param text the JSON text
- * @returns the parsed value
- * @throws SnapError `RECORDS_MALFORMED` (not JSON, too deep, an inexact integer, a member twice) | `RECORDS_LIMIT` (too many values)
- */
-export function parseStrictJson(text: string): unknown {
-  const refused = tooDeepOrLarge(text, { depth: MAX_DEPTH, values: MAX_RECORD_VALUES });
-  if (refused === 'depth') throw new SnapError('RECORDS_MALFORMED', `a JSON value is nested deeper than ${MAX_DEPTH} levels`);
-  if (refused === 'values') throw new SnapError('RECORDS_LIMIT', `a JSON value holds more than ${MAX_RECORD_VALUES} values (members and array elements)`);
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new SnapError('RECORDS_MALFORMED', `a value is not valid JSON (${(e as Error).message})`);
-  }
-  if (hasInexactInteger(text)) throw new SnapError('RECORDS_MALFORMED', 'a JSON value holds an integer beyond ±2^53, which cannot be read exactly as a JSON number');
-  if (hasUnderflow(text)) throw new SnapError('RECORDS_MALFORMED', 'a JSON value holds a number too small for a double, which would be read as 0');
-  refuseDuplicateMember(text, value, 'a JSON object');
-  return value;
-}
-
-/**
  * Read the records of a JSON Lines file into `sink`.
  * @throws SnapError `RECORDS_MALFORMED` | `RECORDS_LIMIT` | `RECORDS_KEY_MISSING` |
  *   `RECORDS_KEY_EMPTY` | `RECORDS_LABEL_MISSING` | `NOT_FOUND` | `IO_ERROR`, each naming the file,

@@ -18,7 +18,6 @@ import { listColumns, MAX_DEPTH, ObjectShapes, parquetValue, type RecordFields }
 import { located, newHash, openDataFile, MAX_COLUMNS, READ_CHUNK, type ReadResult, type RecordSink } from './read-common.js';
 import { ioError } from '../io/errors.js';
 import { walkThriftStruct } from './thrift-bounds.js';
-import { parseStrictJson } from './read-jsonl.js';
 
 /** Largest row group, uncompressed, in bytes (a row group is held in memory while it is read). */
 export const MAX_ROW_GROUP_BYTES = 256 << 20;
@@ -96,15 +95,18 @@ export function zstdBounded(input: Uint8Array, size: number): Uint8Array {
 const { SNAPPY: _wasmSnappy, ...boundedCodecs } = compressors;
 const CODECS: Compressors = { ...boundedCodecs, ZSTD: zstdBounded };
 
-/** Parsers that keep every value exact: stored integers for times and dates, strict UTF-8. */
+/**
+ * Parsers that keep every value exact: stored integers for times and dates, strict UTF-8, and a
+ * JSON value as its text — as pyarrow and pandas read a column of logical type JSON (a string).
+ * Parsed, the texts `1`, `1.0` and ` 1` were one label to snap and three to them.
+ */
 const PARSERS: Partial<ParquetParsers> = {
   timestampFromMilliseconds: (v: bigint) => v,
   timestampFromMicroseconds: (v: bigint) => v,
   timestampFromNanoseconds: (v: bigint) => v,
   dateFromDays: (d: number) => d,
   stringFromBytes: (b: Uint8Array) => (b ? strict.decode(b) : b),
-  // As strictly as a JSONL line: an integer beyond 2^53 or a member written twice would read as another value.
-  jsonFromBytes: (b: Uint8Array) => (b ? parseStrictJson(strict.decode(b)) : b),
+  jsonFromBytes: (b: Uint8Array) => (b ? strict.decode(b) : b),
 };
 
 async function readFully(fh: FileHandle, buf: Uint8Array, position: number): Promise<void> {
