@@ -82,8 +82,12 @@ export interface Reusable {
   size: number;
 }
 
-/** Why a cache was or was not used (`unsigned-parent`: the parent's envelope has no valid signature by a sealing key, ops/seal.ts). */
-export type CacheStatus = 'absent' | 'other-machine' | 'malformed' | 'unsigned-parent' | 'used';
+/**
+ * Why a cache was or was not used (`unsigned-parent`: the parent's envelope has no valid signature
+ * by a sealing key; `unsafe`: the stat-cache folder, or one above it, is one another user could
+ * change, and no cache was read or written there — ops/seal.ts).
+ */
+export type CacheStatus = 'absent' | 'other-machine' | 'malformed' | 'unsigned-parent' | 'unsafe' | 'used';
 
 /**
  * The parent's digests for files unchanged since its seal on this machine: its stat cache and its

@@ -1,12 +1,14 @@
 /**
  * Folders on the way to a path that another local user could change: such a user can rename what
  * this user keeps there and put something else (or nothing) in its place. Shared by restore (its
- * target, `TARGET_UNSAFE`) and the trusted state (`trust/state.ts`: a state folder moved away is an
- * empty state, and rollback protection is lost without a word). The rule on owner and mode bits is
- * `core/other-writers.ts`; here the folders are looked at (lstat(2)).
+ * target, `TARGET_UNSAFE`), the trusted state (`trust/state.ts`: a state folder moved away is an
+ * empty state, and rollback protection is lost without a word) and the stat cache of an
+ * incremental seal (`ops/seal.ts`: a state folder put in place of this user's holds the cache they
+ * chose). The rule on owner and mode bits is `core/other-writers.ts`; here the folders are looked
+ * at (lstat(2)).
  */
 import { promises as fsp } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { otherWriters, type OwnerAndMode } from '../core/other-writers.js';
 import { ioError } from './errors.js';
 
@@ -51,4 +53,27 @@ export async function sharedFolderAbove(path: string, what: string, opts: { miss
     }
     if (dirname(dir) === dir) return undefined;
   }
+}
+
+/**
+ * {@link sharedFolderAbove} judged twice: on `path` as given (a link on the way is not followed:
+ * the folder holding it is judged) and on its real path (where the links lead), for a path that
+ * may not be there yet — folders not there (made later) are passed by, and the real path is that
+ * of the deepest folder there, with the missing names after it.
+ * @param what the words of an error, e.g. "cannot read the trusted state"
+ * @throws SnapError `IO_ERROR` when a folder cannot be looked at
+ */
+export async function sharedFolderOnTheWay(path: string, what: string): Promise<SharedFolder | undefined> {
+  const asGiven = await sharedFolderAbove(path, what, { missingOk: true });
+  if (asGiven) return asGiven;
+  let real: string | undefined;
+  for (let d = path, rest = ''; real === undefined; d = dirname(d)) {
+    try {
+      real = join(await fsp.realpath(d), rest);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(d) === d) throw ioError(e, d, what);
+      rest = join(basename(d), rest);
+    }
+  }
+  return real === path ? undefined : sharedFolderAbove(real, what, { missingOk: true });
 }

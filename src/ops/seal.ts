@@ -36,6 +36,7 @@ import { CONFIG_FILE } from '../records/config.js';
 import { serializeEntry } from '../core/manifest.js';
 import { IncrementalSource, StatCacheWriter, statCachePath, statId, thisMachine, type CacheStatus } from '../incremental/stat-cache.js';
 import { writeAll } from '../io/write-all.js';
+import { sharedFolderOnTheWay } from '../io/shared-folders.js';
 
 /** Progress of a long operation, for a progress bar. */
 export interface Progress {
@@ -83,7 +84,9 @@ export interface SealOptions {
   /**
    * `--incremental`: take the parent's digest for each file whose `dev:ino:size:mtimeNs:ctimeNs`
    * is unchanged since the parent was sealed on this machine (its stat cache in `statCacheDir`),
-   * and record this seal's stat cache there for the next one (incremental/stat-cache.ts).
+   * and record this seal's stat cache there for the next one (incremental/stat-cache.ts). Under a
+   * folder another user could change (io/shared-folders.ts: the stat-cache folder or one above it)
+   * no cache is read or written: every file is read, and `incremental.cache` is `unsafe`.
    */
   incremental?: { statCacheDir: string };
   /** Test hook of an incremental seal: called for each file taken from the parent instead of being read. */
@@ -703,6 +706,25 @@ export async function seal(opts: SealOptions): Promise<SealResult> {
   }
 }
 
+/**
+ * Why the stat caches in `statCacheDir` are not safe from other users — the first folder, from it
+ * up to `/`, that another user could change (io/shared-folders.ts, on the path as given and on its
+ * real path; folders not there yet are passed by) — in words for a note, or undefined when they
+ * are. A folder that cannot be looked at is said so: the cache is then not used either.
+ */
+async function unsafeStatCacheFolder(statCacheDir: string): Promise<string | undefined> {
+  const keep = 'keep the state in a folder of your own (SNAP_STATE_DIR, e.g. under your home folder)';
+  try {
+    // Any name in the folder: the folders judged are the stat-cache folder and those above it.
+    const shared = await sharedFolderOnTheWay(join(statCacheDir, 'cache'), 'cannot use the stat cache');
+    if (shared === undefined) return undefined;
+    const which = shared.path === statCacheDir ? `the stat-cache folder ${statCacheDir}` : `the folder ${shared.path} above the stat cache ${statCacheDir}`;
+    return `${which} is not safe from other users (${shared.why}): they could put a stat cache of their choosing in its place, so none was read or written and every file was read; ${keep}, or make ${shared.path} this user's or root's and writable by no other user, or sticky (chmod +t)`;
+  } catch (e) {
+    return `the folders above the stat cache ${statCacheDir} could not be checked (${(e as Error).message}), so none was read or written and every file was read; ${keep}`;
+  }
+}
+
 /** `configSource`: the bytes of the dataset's `snap.json` that `recordRules` were parsed from (none with `--records`). */
 async function sealInto(store: Store, opts: SealOptions, recordRules: readonly RecordRule[], configSource?: Uint8Array): Promise<Omit<SealResult, 'storeCreated'>> {
   const t0 = performance.now();
@@ -717,6 +739,8 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
   let tmp: string | undefined;
   let writer: StatCacheWriter | undefined;
   let incremental: IncrementalScan | undefined;
+  /** What an incremental seal reports (set early when its stat cache is not used at all). */
+  let incrementalResult: SealResult['incremental'];
   /** An incremental seal whose parent no sealing key signed: none of its digests is taken. */
   let parentUnsigned = false;
   // Boot the workers now, while the lock, parent and hints are sorted out.
@@ -760,7 +784,16 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
       }
     }
     const hints = !manifestOnly && parentDir && (await snapshotKeepsObjects(parentDir)) ? await ParentHints.read(join(parentDir, MANIFEST_FILE)) : undefined;
-    if (opts.incremental) {
+    // A stat cache under a folder another user could change is theirs to choose: a state folder
+    // of theirs put in place of this user's (a rename in a folder they may write) holds the cache
+    // they chose — a file of this user's whose bytes they wrote passes every check of the file
+    // itself — or leads, through a link, to a folder of this user's where the seal would write its
+    // cache and remove files named as caches. Such a cache is neither read nor written; the seal
+    // goes on reading every file (it signs the same digests, only slower), and says why.
+    const unsafeCache = opts.incremental ? await unsafeStatCacheFolder(opts.incremental.statCacheDir) : undefined;
+    if (opts.incremental && unsafeCache !== undefined) {
+      incrementalResult = { ...(parent ? { parent } : {}), cache: 'unsafe', reused: 0, reusedBytes: 0, note: unsafeCache };
+    } else if (opts.incremental) {
       const machine = thisMachine();
       let source: IncrementalSource | undefined;
       let parentInfo: IncrementalScan['parent'];
@@ -829,7 +862,6 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
     checkInterrupted(); // the last moment a signal stops the seal; once committed, it is done
     const finalDir = await commitSnapshot(store, tmp, name, version);
     tmp = undefined;
-    let incrementalResult: SealResult['incremental'];
     if (incremental && writer) {
       // The snapshot is committed: a stat cache that cannot be kept only makes the next seal read everything.
       let statCache: string | undefined;

@@ -26,7 +26,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { SnapError, isSnapError } from '../core/errors.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { parseJsonStrict } from '../core/json-strict.js';
@@ -36,7 +36,7 @@ import { writeOutputFile } from '../io/output-temp.js';
 import { ioError } from '../io/errors.js';
 import { readSmallFile } from '../io/small-file.js';
 import { otherWriters } from '../core/other-writers.js';
-import { sharedFolderAbove, type SharedFolder } from '../io/shared-folders.js';
+import { sharedFolderOnTheWay, type SharedFolder } from '../io/shared-folders.js';
 
 export const STATE_FILE = 'trusted-state.json';
 export const STATE_LOCK_FILE = 'trusted-state.lock';
@@ -159,20 +159,7 @@ function validateState(v: unknown, path: string): TrustedState {
  * @throws SnapError `IO_ERROR` when a folder cannot be looked at
  */
 async function sharedFolderAboveState(dir: string): Promise<SharedFolder | undefined> {
-  const what = 'cannot read the trusted state';
-  const asGiven = await sharedFolderAbove(dir, what, { missingOk: true });
-  if (asGiven) return asGiven;
-  // The real path of the deepest folder there, with the names not there yet after it.
-  let real: string | undefined;
-  for (let d = dir, rest = ''; real === undefined; d = dirname(d)) {
-    try {
-      real = join(await fsp.realpath(d), rest);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(d) === d) throw ioError(e, d, what);
-      rest = join(basename(d), rest);
-    }
-  }
-  return real === dir ? undefined : sharedFolderAbove(real, what, { missingOk: true });
+  return sharedFolderOnTheWay(dir, 'cannot read the trusted state');
 }
 
 /**

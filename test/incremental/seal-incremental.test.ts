@@ -398,3 +398,91 @@ describe('predicate.incremental in the statement', () => {
     expect(codeOf(() => buildStatement({ ...noParent, incremental: { parent: base.parent, reused: 1 } }))).toBe('STATEMENT_INVALID');
   });
 });
+
+/**
+ * The folders above the stat cache (docs/FORMAT.md §22.2), as the trusted state's
+ * (test/trust/state-attacks.test.ts): another user who can rename entries in one of them can put a
+ * state folder of theirs in place of this user's, whose `stat-cache` leads where they choose. The
+ * rule is io/shared-folders.ts (restore's TARGET_UNSAFE): a folder another user owns (root
+ * excepted), or that every user — or a group other than this process's own — may write in, and is
+ * not sticky. Such a cache is neither read nor written: the seal reads every file, with a note.
+ */
+describe('seal --incremental under a folder another user can change', () => {
+  const isRoot = process.getuid?.() === 0;
+  /** The other user: "nobody" when the tests run as root; else this same user (the folders are what count). */
+  const OTHER = 65534;
+  const later5s = () => new Promise((r) => setTimeout(r, 2100)); // older than the racy window of the first seal
+
+  /** Another user's process runs `script` (node, CommonJS; `fs` is there): what it printed. */
+  function asOther(script: string): string {
+    return execFileSync(process.execPath, ['-e', `const fs = require('fs'); ${script}`], { encoding: 'utf8', ...(isRoot ? { uid: OTHER, gid: OTHER } : {}) }).trim();
+  }
+
+  /** `work/shared/state` (work 0755, shared 0755, then `mode`) holding the stat cache of `inc@v1`, sealed from `data`. */
+  async function sealedOnce(mode: number) {
+    const work = await tempDir('snap-stat-cache-above-');
+    await fsp.chmod(work, 0o755);
+    const shared = join(work, 'shared');
+    await fsp.mkdir(shared, { mode: 0o755 });
+    const state = join(shared, 'state');
+    const data = await makeTree({ 'a.txt': 'alpha', 'b.txt': 'beta' });
+    const store = join(work, 'store');
+    const seal = (version: string) => snapJson(['seal', data, '--as', `inc@${version}`, '--key', keys.key, '--store', store, '--incremental'], { env: { SNAP_STATE_DIR: state } });
+    await later5s();
+    const v1 = await seal('v1');
+    expect(v1.code, v1.stderr).toBe(0);
+    expect(await fsp.readdir(join(state, 'stat-cache'))).toEqual([`${v1.json.snapshot.slice(7)}.jsonl`]);
+    await fsp.chmod(shared, mode);
+    return { work, shared, state, data, store, seal, v1 };
+  }
+
+  it('another user puts a state folder of theirs in place, its stat-cache a link to a folder of this user\'s: seal neither writes a cache there nor removes that folder\'s files, reads every file and says why', async () => {
+    const t = await sealedOnce(0o777);
+    // A folder of this user's whose files happen to be named as caches are (content-addressed shards).
+    const keep = join(t.work, 'shards');
+    await fsp.mkdir(keep);
+    const shards = Array.from({ length: 20 }, (_, i) => `${sha(String(i))}.jsonl`).sort();
+    for (const n of shards) await fsp.writeFile(join(keep, n), '{"x":1}\n');
+    expect(asOther(`fs.renameSync(${JSON.stringify(t.state)}, ${JSON.stringify(t.state + '.moved')}); fs.mkdirSync(${JSON.stringify(t.state)}); fs.symlinkSync(${JSON.stringify(keep)}, ${JSON.stringify(join(t.state, 'stat-cache'))}); console.log('swapped')`)).toBe('swapped');
+    const v2 = await t.seal('v2');
+    expect(v2.code, v2.stderr).toBe(0);
+    expect(v2.json.incremental).toMatchObject({ parent: t.v1.json.snapshot, cache: 'unsafe', reused: 0 });
+    expect(v2.json.incremental.statCache).toBeUndefined();
+    // The nearest such folder is named: the other user's state folder (as root), else the shared one.
+    expect(v2.json.incremental.note).toMatch(isRoot ? /the folder \S+shared\/state above the stat cache \S+ is not safe from other users \(it belongs to another user \(uid 65534\)\)/ : /the folder \S+shared above the stat cache \S+ is not safe from other users \(every user may write in it/);
+    expect(v2.json.incremental.note).toMatch(/so none was read or written and every file was read; keep the state in a folder of your own/);
+    expect((await fsp.readdir(keep)).sort()).toEqual(shards);
+    const text = await snap(['seal', t.data, '--as', 'inc@v3', '--key', keys.key, '--store', t.store, '--incremental'], { env: { SNAP_STATE_DIR: t.state } });
+    expect(text.stdout).toMatch(/incremental {2}the stat cache is under a folder another user could change: it was neither read nor written, every file was read/);
+    expect(text.stdout).toMatch(/note {9}the folder \S+shared(\/state)? above the stat cache/);
+  });
+
+  it("another user moves into their state folder a file of this user's whose bytes they chose (a cache naming the parent, and a changed file as it is now): seal does not take the parent's digest for that file", async () => {
+    const t = await sealedOnce(0o777);
+    await fsp.writeFile(join(t.data, 'a.txt'), 'ALPHA'); // changed since v1, by this user
+    const cacheOf = (dir: string) => join(dir, 'stat-cache', `${t.v1.json.snapshot.slice(7)}.jsonl`);
+    const header = (await fsp.readFile(cacheOf(t.state), 'utf8')).split('\n')[0] as string; // host, boot id, folder: no secret
+    const s = await fsp.lstat(join(t.data, 'a.txt'), { bigint: true });
+    // This user's file in the shared folder, with the other user's bytes (a download, say).
+    const planted = join(t.shared, 'download.jsonl');
+    await fsp.writeFile(planted, `${header}\n${JSON.stringify(['a.txt', `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`])}\n`, { mode: 0o600 });
+    expect(asOther(`fs.renameSync(${JSON.stringify(t.state)}, ${JSON.stringify(t.state + '.moved')}); fs.mkdirSync(${JSON.stringify(join(t.state, 'stat-cache'))}, { recursive: true }); fs.renameSync(${JSON.stringify(planted)}, ${JSON.stringify(cacheOf(t.state))}); console.log('swapped')`)).toBe('swapped');
+    const v2 = await t.seal('v2');
+    expect(v2.code, v2.stderr).toBe(0);
+    expect(v2.json.incremental).toMatchObject({ cache: 'unsafe', reused: 0 });
+    const v = await snapJson(['verify', t.data, '--against', 'inc@v2', '--pubkey', keys.pub, '--store', t.store]);
+    expect(v.code, v.stdout).toBe(0);
+  });
+
+  it('under a sticky folder every user may write in (as /tmp): the cache is used, and another user cannot move the state folder away', async () => {
+    const t = await sealedOnce(0o1777);
+    if (isRoot) expect(asOther(`try { fs.renameSync(${JSON.stringify(t.state)}, ${JSON.stringify(t.state + '.moved')}); console.log('moved'); } catch (e) { console.log(e.code); }`)).toBe('EPERM');
+    const v2 = await t.seal('v2');
+    expect(v2.code, v2.stderr).toBe(0);
+    expect(v2.json.incremental).toMatchObject({ cache: 'used', reused: 2 });
+    // The stat-cache folder itself is held to the same rule.
+    await fsp.chmod(join(t.state, 'stat-cache'), 0o777);
+    const v3 = await t.seal('v3');
+    expect(v3.json.incremental).toMatchObject({ cache: 'unsafe', reused: 0, note: expect.stringMatching(/^the stat-cache folder \S+\/state\/stat-cache is not safe from other users \(every user may write in it/) });
+  });
+});

@@ -106,6 +106,7 @@ function incrementalLines(x: NonNullable<Awaited<ReturnType<typeof seal>>['incre
     'other-machine': "the parent's stat cache is of another machine, boot or folder: every file was read",
     malformed: "the parent's stat cache is damaged and was not used: every file was read",
     'unsigned-parent': "the parent is not signed by a key this seal signs with (forged in the store, or sealed with another key): none of its digests was taken, every file was read",
+    unsafe: 'the stat cache is under a folder another user could change: it was neither read nor written, every file was read',
     used: `${plural(x.reused, 'file')} (${formatBytes(x.reusedBytes)}) unchanged since the parent was sealed here: digests taken from it, not read`,
   };
   return [`  incremental  ${x.parent ? why[x.cache] : 'no parent: every file was read'}`, ...(x.note ? [`  note         ${shown(x.note)}`] : [])];
@@ -133,7 +134,7 @@ export const sealCommand: CommandSpec = {
         .option('records', { type: 'string', array: true, requiresArg: true, describe: "record rule instead of DIR/snap.json's, e.g. 'train.csv key=id label=y' or 'mail/*/* format=files label-segment=1' (repeatable; docs/FORMAT.md §19)" })
         .option('no-records', { type: 'boolean', describe: 'index no records, whatever DIR/snap.json says' })
         .conflicts('records', 'no-records')
-        .option('incremental', { type: 'boolean', describe: "take the parent's digest for each file unchanged (device, inode, size, mtime, ctime) since the parent was sealed on this machine, instead of reading it; signed as predicate.incremental (docs/FORMAT.md §22)" })
+        .option('incremental', { type: 'boolean', describe: "take the parent's digest for each file unchanged (device, inode, size, mtime, ctime) since the parent was sealed on this machine, instead of reading it (its stat cache is kept in the state folder, $SNAP_STATE_DIR, else $XDG_STATE_HOME/snap, else ~/.local/state/snap: under a folder another user could change, none is read or written and every file is read); signed as predicate.incremental (docs/FORMAT.md §22)" })
         .conflicts('incremental', 'out')
         .option('retain', { type: 'string', requiresArg: true, describe: 'S3 store with Object Lock only: lock every object and file of the snapshot until then (400d, 2w, a date 2027-01-31 or 2027-01-31T12:00:00Z); a shared object\'s lock is extended, never shortened' })
         .option('retain-mode', { type: 'string', requiresArg: true, choices: ['compliance', 'governance'], describe: 'with --retain: compliance (nobody can delete or shorten; default) or governance' })
