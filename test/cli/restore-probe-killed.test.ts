@@ -27,20 +27,31 @@ async function probeEntries(dir: string): Promise<string[]> {
   return names.filter((n) => n.startsWith('.snap-probe.'));
 }
 
-/** Wait until `dir` holds a probe entry (the probe is then held), or fail after 20 s. */
-async function untilProbed(dir: string): Promise<string[]> {
+/**
+ * The suffix of the entry each held probe makes first: the folding probe's `a` file, the link, the
+ * folder of names. The probes run in this order (folding, link, names), each removing its entries
+ * before the next starts, so an entry of an earlier probe may be seen for a moment on the way.
+ */
+const HELD_ENTRY: Readonly<Record<string, string>> = { folding: '.a', link: '.link', names: '.names' };
+
+/**
+ * Wait until `dir` holds the entry of probe `which` (that probe is then held, and the earlier
+ * probes' entries are gone), or fail after 20 s; returns the probe entries there then.
+ */
+async function untilProbed(dir: string, which: string): Promise<string[]> {
+  const suffix = HELD_ENTRY[which] as string;
   for (const stop = Date.now() + 20_000; Date.now() < stop; ) {
     const found = await probeEntries(dir);
-    if (found.length > 0) return found;
+    if (found.some((n) => n.endsWith(suffix))) return found;
     await new Promise((r) => setTimeout(r, 20));
   }
-  throw new Error(`no probe entry appeared in ${dir}`);
+  throw new Error(`no ${which} probe entry appeared in ${dir}`);
 }
 
 /** Start restoring `ref` into `out`, held in probe `which`, and return once the probe entry is there. */
 async function heldInProbe(s: { ref: string; store: string }, out: string, which: string) {
   const run = spawnSnap(['restore', s.ref, out, '--pubkey', keys.pub, '--store', s.store, '--quiet'], { env: { SNAP_TEST_HOLD_PROBE: which }, timeoutMs: 60_000 });
-  const left = await untilProbed(out);
+  const left = await untilProbed(out, which);
   return { ...run, left };
 }
 
