@@ -9,6 +9,7 @@ import type { TrustedKey } from '../core/envelope.js';
 import { isSymlinkEntry, type ManifestEntry } from '../core/manifest.js';
 import { MAX_PROOF_BYTES, parseProof, verifyProof, type ProofVerification } from '../core/proof.js';
 import { ioError } from '../io/errors.js';
+import { swapFileForTest } from '../io/test-swap.js';
 
 /** Options of {@link verifyProofFile}. */
 export interface VerifyProofFileOptions {
@@ -64,7 +65,10 @@ async function readProofFile(path: string): Promise<Uint8Array> {
 
 /**
  * Why the file at `path` is not what `entry` describes, or undefined when it is: a regular file with
- * the entry's size and SHA-256, or a symbolic link (not followed) with the entry's target.
+ * the entry's size and SHA-256, or a symbolic link (not followed) with the entry's target. The file
+ * is opened without blocking and judged by fstat of that descriptor (a FIFO swapped in is not a
+ * regular file; a size other than the entry's is a mismatch, unread), then read to at most one
+ * byte past the entry's size.
  * @throws SnapError `NOT_FOUND` | `IO_ERROR` when it cannot be read
  */
 async function dataFileMismatch(path: string, entry: ManifestEntry): Promise<string | undefined> {
@@ -87,6 +91,7 @@ async function dataFileMismatch(path: string, entry: ManifestEntry): Promise<str
   }
   if (!st.isFile()) return `${entry.path} is a file in the snapshot, but ${path} is ${kind}`;
   let fh;
+  swapFileForTest('open', path);
   try {
     // O_NONBLOCK: a FIFO swapped in after the lstat above is never waited on (refused just below).
     fh = await fsp.open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -96,14 +101,18 @@ async function dataFileMismatch(path: string, entry: ManifestEntry): Promise<str
   try {
     const opened = await fh.stat();
     if (!opened.isFile()) return `${entry.path} is a file in the snapshot, but ${path} is not a regular file`;
+    // A file of another size is not the entry's: said unread (a sparse file of terabytes was hashed
+    // to its end first). Read at most one byte past the signed size, however the file grows meanwhile.
+    if (opened.size !== entry.size) return `${path} is ${opened.size} bytes, the signed entry ${entry.size}`;
     const h = createHash('sha256');
     let size = 0;
-    for await (const chunk of fh.createReadStream({ highWaterMark: 1 << 20, autoClose: false }) as AsyncIterable<Buffer>) {
+    for await (const chunk of fh.createReadStream({ highWaterMark: 1 << 20, autoClose: false, start: 0, end: entry.size }) as AsyncIterable<Buffer>) {
       h.update(chunk);
       size += chunk.length;
     }
     const sha256 = h.digest('hex');
-    if (size !== entry.size) return `${path} is ${size} bytes, the signed entry ${entry.size}`;
+    if (size > entry.size) return `${path} grew past the signed entry's ${entry.size} bytes while it was read`;
+    if (size < entry.size) return `${path} is ${size} bytes, the signed entry ${entry.size}`;
     return sha256 === entry.sha256 ? undefined : `${path} has SHA-256 ${sha256}, the signed entry ${entry.sha256}`;
   } catch (e) {
     throw ioError(e, path, 'cannot read the file to check');

@@ -8,7 +8,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { makeKeyPair, snap, snapJson, tempDir, useKeyPair, type KeyPair } from '../helpers/tree.js';
+import { makeKeyPair, snap, snapBin, snapJson, tempDir, useKeyPair, type KeyPair } from '../helpers/tree.js';
 import { sealTree, snapshotFolder, tamper, useStore, type Sealed } from '../helpers/store.js';
 import { readPrivateKey } from '../../src/io/keyfile.js';
 import { addSignatures, parseEnvelope, serializeEnvelope } from '../../src/core/envelope.js';
@@ -125,6 +125,31 @@ describe('snap prove, then snap verify-proof with only the public key', () => {
     const gone = await verifyAt(desk, ['--file', join(s.data, 'ham', 'nope.txt')]);
     expect(gone.code).toBe(3);
     expect(gone.json.error.code).toBe('NOT_FOUND');
+  });
+
+  it('with --file: a file of another size than the signed entry fails on its size, unread — a sparse 64 GiB file is answered at once (exit 1), not hashed for minutes', async () => {
+    const { s, proof } = await sealAndProve('ham/2.txt');
+    const desk = await verifierDesk(proof);
+    const file = join(s.data, 'ham', '2.txt');
+    await fsp.truncate(file, 64 * 2 ** 30);
+    const v = await snapBin(['verify-proof', desk.proof, '--pubkey', desk.pubs[0] as string, '--file', file, '--json'], { cwd: desk.dir, env: { SNAP_STORE: join(desk.dir, 'no-store') }, timeoutMs: 15_000 });
+    expect(v.signal, v.stderr).toBeNull();
+    expect(v.code, v.stderr).toBe(1);
+    const json = JSON.parse(v.stdout);
+    expect(json).toMatchObject({ ok: false, file: { path: file, ok: false }, failure: { code: 'INTEGRITY_FAILURE', check: 'file' } });
+    expect(json.failure.message).toContain(`is ${64 * 2 ** 30} bytes, the signed entry 8`);
+  });
+
+  it('with --file: a FIFO swapped in for the file after it was looked at is refused (exit 1, not a regular file), not waited on', async () => {
+    const { s, proof } = await sealAndProve('ham/2.txt');
+    const desk = await verifierDesk(proof);
+    const file = join(s.data, 'ham', '2.txt');
+    const v = await snapBin(['verify-proof', desk.proof, '--pubkey', desk.pubs[0] as string, '--file', file, '--json'], { cwd: desk.dir, env: { SNAP_STORE: join(desk.dir, 'no-store'), SNAP_TEST_SWAP_FILE: `fifo:${file}` }, timeoutMs: 15_000 });
+    expect(v.signal, v.stderr).toBeNull();
+    expect(v.code, v.stderr).toBe(1);
+    const json = JSON.parse(v.stdout);
+    expect(json).toMatchObject({ ok: false, file: { path: file, ok: false }, failure: { code: 'INTEGRITY_FAILURE', check: 'file' } });
+    expect(json.failure.message).toContain('is not a regular file');
   });
 
   it('with --expect: exit 0 for the proof’s own NAME@VERSION or id, 1 for another snapshot', async () => {
