@@ -33,6 +33,31 @@ async function seal(files: Record<string, string>, as: string, extra: string[] =
 
 const inWork = (name: string) => join(work, name);
 
+/**
+ * A copy of the store with 500 unsigned attestations planted as `planted@0…499` (no key needed),
+ * attestation i naming `subjects(i)`, each with one training snapshot and, if given, `training`.
+ */
+async function storeWithPlantedAttestations(subjects: (i: number) => { name: string; digest: { sha256: string } }[], training?: { command: string }): Promise<string> {
+  const crowded = join(await tempDir('snap-model-crowd-'), 'store');
+  await fsp.cp(store, crowded, { recursive: true });
+  const datasets = [{ ref: 'x@v1', snapshot: `sha256:${'1'.repeat(64)}`, merkleRoot: '2'.repeat(64) }];
+  for (let i = 0; i < 500; i++) {
+    const bytes = serializeAttestation(buildAttestation(subjects(i), { createdAt: '2026-01-01T00:00:00Z', datasets, model: 'planted', version: String(i), ...(training ? { training } : {}), tool: { name: 'snap', version: '0.1.0' } }));
+    const dir = join(crowded, 'attestations', 'planted', String(i));
+    await fsp.mkdir(dir, { recursive: true });
+    await fsp.writeFile(join(dir, 'envelope.json'), JSON.stringify({ payload: Buffer.from(bytes).toString('base64'), payloadType: 'application/vnd.in-toto+json', signatures: [] }));
+  }
+  return crowded;
+}
+
+/** `verify-model weights.bin --json` against `crowded`, the built CLI in its own process so that a 32 MiB heap bound applies to it alone; it must not run out of memory, and must exit 0. */
+async function verifyModelUnder32MiB(crowded: string) {
+  const r = await snapBin(['verify-model', 'weights.bin', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', crowded, '--json'], { cwd: work, env: { NODE_OPTIONS: '--max-old-space-size=32' }, timeoutMs: 50_000 });
+  expect(r.stderr).not.toMatch(/heap out of memory/);
+  expect(r.code, r.stderr).toBe(0);
+  return r;
+}
+
 /** `verify-model MODEL --json` in a process of its own, with the file swap hook SNAP_TEST_SWAP_FILE=`swap` (io/test-swap.ts). */
 const verifyModelWithSwap = (model: string, swap: string, timeoutMs: number) =>
   snapBin(['verify-model', model, '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', store, '--json'], { env: { SNAP_TEST_SWAP_FILE: swap }, timeoutMs });
@@ -492,40 +517,17 @@ describe('snap verify-model', () => {
   });
 
   it('keeps in memory only the attestations that cover the files: 500 planted ones of 256 long-named subjects each do not exhaust a 32 MiB heap', async () => {
-    const crowded = join(await tempDir('snap-model-crowd-'), 'store');
-    await fsp.cp(store, crowded, { recursive: true });
     const subjects = (i: number) => Array.from({ length: 256 }, (_, k) => ({ name: `${i}-${k}-`.padEnd(255, 'x'), digest: { sha256: (i * 1000 + k).toString(16).padStart(64, '0') } }));
-    const datasets = [{ ref: 'x@v1', snapshot: `sha256:${'1'.repeat(64)}`, merkleRoot: '2'.repeat(64) }];
-    for (let i = 0; i < 500; i++) {
-      // Unsigned (no key needed): only the envelope is read, its payload parsed to match subjects.
-      const bytes = serializeAttestation(buildAttestation(subjects(i), { createdAt: '2026-01-01T00:00:00Z', datasets, model: 'planted', version: String(i), tool: { name: 'snap', version: '0.1.0' } }));
-      const dir = join(crowded, 'attestations', 'planted', String(i));
-      await fsp.mkdir(dir, { recursive: true });
-      await fsp.writeFile(join(dir, 'envelope.json'), JSON.stringify({ payload: Buffer.from(bytes).toString('base64'), payloadType: 'application/vnd.in-toto+json', signatures: [] }));
-    }
-    // The built CLI in its own process, so that the heap bound applies to it alone.
-    const r = await snapBin(['verify-model', 'weights.bin', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', crowded, '--json'], { cwd: work, env: { NODE_OPTIONS: '--max-old-space-size=32' }, timeoutMs: 50_000 });
-    expect(r.stderr).not.toMatch(/heap out of memory/);
-    expect(r.code, r.stderr).toBe(0);
+    // Unsigned (no key needed): only the envelope is read, its payload parsed to match subjects.
+    const r = await verifyModelUnder32MiB(await storeWithPlantedAttestations(subjects));
     expect(JSON.parse(r.stdout).attestations.map((a: { ref: string }) => a.ref)).toEqual(['clf@1.0']);
   }, 60_000);
 
   it('keeps of an untrusted attestation that covers the files only what it reports: 500 planted ones naming the weights\' digest beside 255 long-named subjects do not exhaust a 32 MiB heap, and each is listed as rejected', async () => {
-    const crowded = join(await tempDir('snap-model-crowd-'), 'store');
-    await fsp.cp(store, crowded, { recursive: true });
     const weights = createHash('sha256').update(await fsp.readFile(inWork('weights.bin'))).digest('hex'); // public: it is in the genuine attestation
     const subjects = (i: number) => [{ name: 'weights.bin', digest: { sha256: weights } }, ...Array.from({ length: 255 }, (_, k) => ({ name: `${i}-${k}-`.padEnd(255, 'x'), digest: { sha256: (i * 1000 + k).toString(16).padStart(64, '0') } }))];
-    const datasets = [{ ref: 'x@v1', snapshot: `sha256:${'1'.repeat(64)}`, merkleRoot: '2'.repeat(64) }];
-    for (let i = 0; i < 500; i++) {
-      // Unsigned (no key needed), and it covers the files: the check rejects it, but it was kept parsed.
-      const bytes = serializeAttestation(buildAttestation(subjects(i), { createdAt: '2026-01-01T00:00:00Z', datasets, model: 'planted', version: String(i), training: { command: 'y'.repeat(4096) }, tool: { name: 'snap', version: '0.1.0' } }));
-      const dir = join(crowded, 'attestations', 'planted', String(i));
-      await fsp.mkdir(dir, { recursive: true });
-      await fsp.writeFile(join(dir, 'envelope.json'), JSON.stringify({ payload: Buffer.from(bytes).toString('base64'), payloadType: 'application/vnd.in-toto+json', signatures: [] }));
-    }
-    const r = await snapBin(['verify-model', 'weights.bin', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', crowded, '--json'], { cwd: work, env: { NODE_OPTIONS: '--max-old-space-size=32' }, timeoutMs: 50_000 });
-    expect(r.stderr).not.toMatch(/heap out of memory/);
-    expect(r.code, r.stderr).toBe(0);
+    // Unsigned (no key needed), and it covers the files: the check rejects it, but it was kept parsed.
+    const r = await verifyModelUnder32MiB(await storeWithPlantedAttestations(subjects, { command: 'y'.repeat(4096) }));
     const out = JSON.parse(r.stdout);
     expect(out.attestations.map((a: { ref: string }) => a.ref)).toEqual(['clf@1.0']);
     expect(out.rejected).toHaveLength(500);
