@@ -80,9 +80,10 @@ export async function readSmallFile(path: string, limit: number, what: string, n
 }
 
 /**
- * Read the open file `fh` from its start, through its descriptor, up to `limit` bytes: never more,
- * whatever its size is now or becomes while it is read (unlike `FileHandle.readFile`, which reads
- * to the end of a file grown after it was checked).
+ * Read the open file `fh` from where it stands (the start, for a file just opened), through its
+ * descriptor, up to `limit` bytes: never more, whatever its size is now or becomes while it is read
+ * (unlike `FileHandle.readFile`, which reads to the end of a file grown after it was checked). It
+ * reads at no offset, so a FIFO or a pipe (which cannot seek: ESPIPE) is read the same way.
  * @param limit the most bytes read, and the size of the buffer allocated
  * @returns the bytes read (fewer than `limit` at the end of the file)
  * @throws the file system's error (the caller wraps it, e.g. with {@link ioError})
@@ -91,7 +92,7 @@ export async function readAtMost(fh: fsp.FileHandle, limit: number): Promise<Buf
   const buf = Buffer.alloc(limit);
   let n = 0;
   while (n < buf.length) {
-    const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
+    const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
     if (bytesRead === 0) break;
     n += bytesRead;
   }

@@ -25,7 +25,7 @@ import { MAX_STATEMENT_BYTES, snapshotId } from '../core/statement.js';
 import { parseJsonStrict } from '../core/json-strict.js';
 import { nearestName } from '../core/nearest.js';
 import { ioError } from './errors.js';
-import { readSmallFile } from './small-file.js';
+import { readAtMost, readSmallFile } from './small-file.js';
 import { checkInterrupted, interruptedBy, leaveNothing } from './interrupt.js';
 import { noticeLockWait, LOCK_WAIT_NOTICE_MS } from './lock-wait-notice.js';
 
@@ -402,11 +402,8 @@ export const MAX_LOCK_BYTES = 4096;
 
 /** A lock file's text, read to at most {@link MAX_LOCK_BYTES} + 1 bytes (`whole`: it is no longer than that bound). */
 async function lockText(fh: fsp.FileHandle): Promise<{ text: string; whole: boolean }> {
-  const buf = Buffer.alloc(MAX_LOCK_BYTES + 1);
-  let n = 0;
-  // From the current position (the start), not at an offset: a FIFO planted as the lock cannot be read at one (ESPIPE).
-  for (let r; n < buf.length && (r = await fh.read(buf, n, buf.length - n, null)).bytesRead > 0; ) n += r.bytesRead;
-  return { text: buf.subarray(0, n).toString('utf8'), whole: n <= MAX_LOCK_BYTES };
+  const bytes = await readAtMost(fh, MAX_LOCK_BYTES + 1); // at no offset: a FIFO planted as the lock is read too
+  return { text: bytes.toString('utf8'), whole: bytes.length <= MAX_LOCK_BYTES };
 }
 
 /** {@link lockText}, synchronously (for a process on its way out). */

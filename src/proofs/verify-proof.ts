@@ -9,6 +9,7 @@ import type { TrustedKey } from '../core/envelope.js';
 import { isSymlinkEntry, type ManifestEntry } from '../core/manifest.js';
 import { MAX_PROOF_BYTES, parseProof, verifyProof, type ProofVerification } from '../core/proof.js';
 import { ioError } from '../io/errors.js';
+import { readAtMost } from '../io/small-file.js';
 import { swapFileForTest } from '../io/test-swap.js';
 
 /** Options of {@link verifyProofFile}. */
@@ -47,15 +48,9 @@ async function readProofFile(path: string): Promise<Uint8Array> {
     if (st.isDirectory()) throw new SnapError('IO_ERROR', `cannot read the proof: ${path} is a folder`, { path });
     // A pipe (snap prove … | snap verify-proof /dev/stdin) has no size: the read below is bounded too.
     if (st.size > MAX_PROOF_BYTES) throw new SnapError('PROOF_MALFORMED', `the proof is malformed: ${path} is larger than ${MAX_PROOF_BYTES} bytes`, { reason: 'too-large', path });
-    const buf = Buffer.alloc(MAX_PROOF_BYTES + 1);
-    let n = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
-      if (bytesRead === 0) break;
-      n += bytesRead;
-      if (n === buf.length) throw new SnapError('PROOF_MALFORMED', `the proof is malformed: ${path} is larger than ${MAX_PROOF_BYTES} bytes`, { reason: 'too-large', path });
-    }
-    return buf.subarray(0, n);
+    const bytes = await readAtMost(fh, MAX_PROOF_BYTES + 1);
+    if (bytes.length > MAX_PROOF_BYTES) throw new SnapError('PROOF_MALFORMED', `the proof is malformed: ${path} is larger than ${MAX_PROOF_BYTES} bytes`, { reason: 'too-large', path });
+    return bytes;
   } catch (e) {
     throw ioError(e, path, 'cannot read the proof');
   } finally {

@@ -6,9 +6,10 @@
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { makeKeyPair, snap, snapBin, snapJson, tempDir, useKeyPair, type KeyPair } from '../helpers/tree.js';
+import { BIN, makeKeyPair, snap, snapBin, snapJson, tempDir, useKeyPair, type KeyPair } from '../helpers/tree.js';
 import { sealTree, snapshotFolder, tamper, useStore, type Sealed } from '../helpers/store.js';
 import { readPrivateKey } from '../../src/io/keyfile.js';
 import { addSignatures, parseEnvelope, serializeEnvelope } from '../../src/core/envelope.js';
@@ -329,6 +330,19 @@ describe('refusals', () => {
       const v = await verifyAt(desk);
       expect({ code: v.code, error: v.json.error?.code }).toEqual({ code: 3, error: code });
     }
+  });
+
+  it('reads a proof from a pipe (verify-proof /dev/stdin): the proof checks out (exit 0); one over MAX_PROOF_BYTES is refused after that many bytes (exit 3, PROOF_MALFORMED, too-large)', async () => {
+    const { proof } = await sealAndProve();
+    const desk = await verifierDesk(proof);
+    // A shell pipe, as a user writes it (Node's own stdin pipes are sockets, which /dev/stdin cannot open).
+    const throughPipe = (file: string) =>
+      spawnSync('bash', ['-c', 'cat "$0" | "$1" "$2" verify-proof /dev/stdin --json "${@:3}"', file, process.execPath, BIN, ...desk.pubs.flatMap((p) => ['--pubkey', p])], { cwd: desk.dir, encoding: 'utf8', env: { ...process.env, SNAP_STORE: join(desk.dir, 'no-store') }, timeout: 30_000 });
+    const ok = throughPipe(join(desk.dir, desk.proof));
+    expect([ok.status, JSON.parse(ok.stdout).ok], ok.stderr).toEqual([0, true]);
+    await fsp.writeFile(join(desk.dir, 'big.json'), Buffer.alloc(MAX_PROOF_BYTES + 1, 0x20));
+    const big = throughPipe(join(desk.dir, 'big.json'));
+    expect([big.status, JSON.parse(big.stdout).error?.code, JSON.parse(big.stdout).error?.details?.reason]).toEqual([3, 'PROOF_MALFORMED', 'too-large']);
   });
 
   it('a missing proof file: exit 3, NOT_FOUND', async () => {
