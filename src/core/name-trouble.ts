@@ -11,6 +11,8 @@
  * under first) it may be longer than the system takes (Linux: PATH_MAX, 4,096 bytes with the NUL);
  * the longest such path is kept too ({@link NameTroubles.longestPath}). Pure.
  */
+import { utf8Length } from './paths.js';
+
 /** Characters FAT and exFAT refuse in a name (Microsoft's FAT specification, "long names"; besides `/` and control characters, which no manifest path holds in a name). */
 export const FAT_RESERVED_CHARS = ':*?"<>|\\';
 
@@ -36,21 +38,6 @@ export interface NameTrouble {
 /** A path that holds any of the characters, non-ASCII, or a trailing dot or space in some segment. */
 const SUSPECT_RE = /[:*?"<>|\\\u0080-\uffff]|[. ](?:\/|$)/;
 const NON_ASCII_RE = /[\u0080-\uffff]/;
-
-/** Length of `s` in UTF-8 bytes, without encoding it (a manifest path holds no lone surrogate). */
-function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff) {
-      n += 4; // a surrogate pair: one code point over U+FFFF
-      i++;
-    } else n += 3;
-  }
-  return n;
-}
 
 /**
  * The path restore passes to the system that is longest, in UTF-8 bytes, relative to the target: an

@@ -12,13 +12,13 @@ import * as tar from 'tar-stream';
 import { SnapError } from '../core/errors.js';
 import { ARCHIVE_ENVELOPE, ARCHIVE_STATEMENT, archiveMtime } from '../core/archive.js';
 import { TarStructureCheck } from '../core/tar-structure.js';
-import { fileHeader } from './archive.js';
+import { fileHeader, openArchiveFile } from './archive.js';
+import { escapeForTerminal } from '../core/display.js';
 import { fsyncDir } from './store.js';
 import { ioError } from './errors.js';
 import { leaveNothing } from './interrupt.js';
 import { writeAll } from './write-all.js';
 import { swapFileForTest } from './test-swap.js';
-import { openRegularFile } from './small-file.js';
 import { outputTempPath, removeStaleOutputTemps } from './output-temp.js';
 
 /** A tar block, in bytes (POSIX ustar). */
@@ -88,11 +88,7 @@ export async function replaceArchiveEnvelope(file: string, envelope: Uint8Array,
   // (io/archive.ts): the archive was checked through another descriptor, and a FIFO put in its
   // place since then blocked a plain open(2) for ever, holding the archive's lock, deaf to SIGTERM.
   swapFileForTest('open', file);
-  const src = await openRegularFile(file, 'cannot open the archive', (shown, st) =>
-    st.isDirectory()
-      ? new SnapError('USAGE', `${file} is a folder, not a .snap.tar archive`, { path: file })
-      : new SnapError('ARCHIVE_MALFORMED', `${shown} is not a regular file (a FIFO, a device, a socket), so not a .snap.tar archive; nothing was changed`, { path: file, reason: 'not-a-file' }),
-  );
+  const src = await openArchiveFile(file, '; nothing was changed');
   let out: fsp.FileHandle | undefined;
   let forget: (() => void) | undefined;
   try {
@@ -117,7 +113,7 @@ export async function replaceArchiveEnvelope(file: string, envelope: Uint8Array,
     const walked = (bytes: Uint8Array): void => {
       structure.push(bytes);
       const f = structure.fault;
-      if (f) throw new SnapError('ARCHIVE_HOSTILE', `${file}: at byte ${f.offset}, the archive holds ${f.message}; it was not changed`, { path: file, reason: f.reason, offset: f.offset });
+      if (f) throw new SnapError('ARCHIVE_HOSTILE', `${escapeForTerminal(file)}: at byte ${f.offset}, the archive holds ${f.message}; it was not changed`, { path: file, reason: f.reason, offset: f.offset });
     };
     const copy = async (from: number, to: number): Promise<void> => {
       for (let pos = from; to < 0 || pos < to; ) {
@@ -126,7 +122,7 @@ export async function replaceArchiveEnvelope(file: string, envelope: Uint8Array,
         if (bytesRead === 0) break;
         walked(buf.subarray(0, bytesRead));
         if (to < 0 && pos + bytesRead - from > maxTailBytes) {
-          throw new SnapError('ARCHIVE_HOSTILE', `${file}: the members after ${ARCHIVE_ENVELOPE} run past the ${maxTailBytes} bytes its statement allows (its files, manifest and record indexes); it was not changed`, { path: file, reason: 'too-large', maxBytes: maxTailBytes });
+          throw new SnapError('ARCHIVE_HOSTILE', `${escapeForTerminal(file)}: the members after ${ARCHIVE_ENVELOPE} run past the ${maxTailBytes} bytes its statement allows (its files, manifest and record indexes); it was not changed`, { path: file, reason: 'too-large', maxBytes: maxTailBytes });
         }
         await writeAll(out as fsp.FileHandle, buf.subarray(0, bytesRead), w);
         w += bytesRead;

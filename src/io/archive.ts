@@ -58,6 +58,21 @@ export function archiveTailBound(pred: SnapshotPredicate): number {
   return members * perMember + pred.fileCount * MAX_MANIFEST_ENTRY_BYTES + indexes.reduce((n, x) => n + x.maxBytes, 0) + pred.totalBytes + MAX_ZERO_RUN;
 }
 
+/**
+ * Open an archive file without blocking, as a regular file only: a FIFO named as the archive (or
+ * put in its place by whoever can write its folder) blocked open(2) for ever, holding a lock.
+ * @param notChanged said after the refusal when the command would have changed the archive (sign)
+ * @throws SnapError `NOT_FOUND` | `IO_ERROR` | `USAGE` (a folder) | `ARCHIVE_MALFORMED` (reason
+ *   `not-a-file`: a FIFO, a device, a socket)
+ */
+export async function openArchiveFile(file: string, notChanged = ''): Promise<fsp.FileHandle> {
+  return openRegularFile(file, 'cannot open the archive', (shown, st) =>
+    st.isDirectory()
+      ? new SnapError('USAGE', `${shown} is a folder, not a .snap.tar archive${notChanged}`, { path: file })
+      : new SnapError('ARCHIVE_MALFORMED', `${shown} is not a regular file (a FIFO, a device, a socket), so not a .snap.tar archive${notChanged}`, { path: file, reason: 'not-a-file' }),
+  );
+}
+
 /** Read size for streamed content, in bytes. */
 const CHUNK = 1 << 20;
 /** Bytes the tar stream may buffer before the producer waits. */
@@ -688,11 +703,7 @@ export class ArchiveReader {
     // Opened without blocking, and read only as a regular file: a FIFO named as the archive (or
     // put in its place by whoever can write its folder) blocked open(2) for ever — import and
     // fsck --repair-from holding the store's lock, deaf to SIGTERM.
-    const fh = await openRegularFile(file, 'cannot open the archive', (shown, st) =>
-      st.isDirectory()
-        ? new SnapError('USAGE', `${file} is a folder, not a .snap.tar archive`, { path: file })
-        : new SnapError('ARCHIVE_MALFORMED', `${shown} is not a regular file (a FIFO, a device, a socket), so not a .snap.tar archive`, { path: file, reason: 'not-a-file' }),
-    );
+    const fh = await openArchiveFile(file);
     let spoolDir: string;
     try {
       spoolDir = await makeScratchDir('snap-archive-', spoolParent);

@@ -921,10 +921,7 @@ export async function whatTheStoreHoldsInstead(store: Store, name: string): Prom
     const rest = versions.length > MAX_VERSIONS_NAMED ? ` and ${versions.length - MAX_VERSIONS_NAMED} more` : '';
     return `; ${name} has ${versions.length === 1 ? 'one version' : `${versions.length} versions`}: ${shown}${rest} (see "snap list ${name}")`;
   }
-  const names: string[] = [];
-  for (const n of (await fsp.readdir(store.snapshotsDir).catch(() => [] as string[])).sort()) {
-    if (NAME_RE.test(n) && (await fsp.readdir(join(store.snapshotsDir, n)).catch(() => [] as string[])).some((v) => VERSION_RE.test(v))) names.push(n);
-  }
+  const names = [...new Set((await listSnapshotFolders(store)).map((f) => f.name))];
   if (names.length === 0) return '; the store holds no snapshot at all (a wrong --store or $SNAP_STORE?)';
   const near = nearestName(name, names, MAX_NAME_SUGGESTION_EDITS);
   return near !== undefined ? `; no snapshot is named ${name}: did you mean ${near}? (see "snap list")` : `; no snapshot is named ${name} (see "snap list")`;

@@ -48,7 +48,7 @@ import { promises as fsp, chmodSync, mkdirSync, symlinkSync, realpathSync, readd
 import { basename, join, resolve } from 'node:path';
 import { SnapError, type SnapErrorCode } from '../core/errors.js';
 import { escapeForTerminal, escapePath } from '../core/display.js';
-import { utf8 } from '../core/encoding.js';
+import { utf8Length } from '../core/paths.js';
 import { FoldedTwins, foldsNames, type NameFolding } from '../core/name-folding.js';
 import { probeNameFolding } from '../io/name-folding.js';
 import { probeSymlinks } from '../io/symlink-probe.js';
@@ -164,7 +164,7 @@ async function checkTarget(dir: string, allowShared: boolean): Promise<{ real: s
       // A link to nothing is not an absent target: restore would not make the folder it names (nor
       // write through it), and mkdir would fail on it as if it "appeared while restoring".
       const target = await fsp.readlink(dir).catch(() => undefined);
-      if (target !== undefined) throw new SnapError('TARGET_NOT_EMPTY', `${dir} is a symbolic link to nothing (${escapeForTerminal(target)}); restore into a new or empty folder — nothing was written`, { path: dir });
+      if (target !== undefined) throw new SnapError('TARGET_NOT_EMPTY', `${escapeForTerminal(dir)} is a symbolic link to nothing (${escapeForTerminal(target)}); restore into a new or empty folder — nothing was written`, { path: dir });
       let parent;
       try {
         parent = realpathSync(resolve(dir, '..'));
@@ -267,7 +267,7 @@ async function refuseLinksWhereNone(root: string, firstLink: string | undefined,
 
 /** A kind of name trouble, in words, for {@link refuseUnholdableNames}. */
 function troubleWords(t: NameTrouble, why: string): string {
-  if (t.kind === 'longest in bytes' || why === 'ENAMETOOLONG') return `it is ${utf8(t.name).length} bytes long`;
+  if (t.kind === 'longest in bytes' || why === 'ENAMETOOLONG') return `it is ${utf8Length(t.name)} bytes long`;
   if (t.kind === 'longest in UTF-16 units') return `it is ${t.name.length} UTF-16 units long`;
   if (t.kind.startsWith('char ')) return `it holds ${escapeForTerminal(JSON.stringify(t.kind.slice(5)))}`;
   if (t.kind === 'trailing dot' || t.kind === 'trailing space') return `it ends with a ${t.kind.slice(9)}`;
@@ -315,7 +315,7 @@ async function refuseLongPaths(root: string, longest: LongestPath | undefined, s
   if (longest.temporary) rel[rel.length - 1] = 't'.repeat(RESTORE_TEMP_NAME_BYTES);
   const abs = join(root, ...rel);
   if (!(await pathTooLong(abs))) return;
-  const bytes = utf8(abs).length;
+  const bytes = utf8Length(abs);
   const temp = longest.temporary ? `, with the temporary name beside it (${RESTORE_TEMP_NAME_BYTES} bytes) that restore writes it under first` : '';
   throw new SnapError(
     'TARGET_NAME_UNSUPPORTED',

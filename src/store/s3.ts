@@ -39,6 +39,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { SnapError } from '../core/errors.js';
+import { escapeForTerminal } from '../core/display.js';
 import { NAME_RE, VERSION_RE } from '../core/refs.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { MAX_STATEMENT_BYTES } from '../core/statement.js';
@@ -108,7 +109,7 @@ function isPreconditionFailed(e: unknown): boolean {
 export function workingCopyFull(e: unknown, what: string): SnapError | undefined {
   const code = (e as { code?: unknown } | undefined)?.code;
   if (e instanceof SnapError || (code !== 'ENOSPC' && code !== 'EDQUOT')) return undefined;
-  return new SnapError('DISK_FULL', `${what}: no space left on the device of the S3 store's working copy (${tmpdir()}, $TMPDIR); free some space there, or point $TMPDIR at a larger disk, and run the command again`, { errno: code }, { cause: e });
+  return new SnapError('DISK_FULL', `${what}: no space left on the device of the S3 store's working copy (${escapeForTerminal(tmpdir())}, $TMPDIR); free some space there, or point $TMPDIR at a larger disk, and run the command again`, { errno: code }, { cause: e });
 }
 
 /** A transport or server error as `IO_ERROR` (SnapErrors pass through; a full working copy's disk: {@link workingCopyFull}). */
