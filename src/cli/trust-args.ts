@@ -29,6 +29,9 @@ export function stateDirNeedsPubkey(a: Args): void {
   if (a['state-dir'] !== undefined && a.pubkey === undefined) throw new SnapError('USAGE', '--state-dir names the trusted state whose kept revocations are judged with the --pubkey keys: give --pubkey too');
 }
 
+/** The flags {@link trustOptions} declares: what a command that checks no signature (`report --drill`, `verify --merge`) refuses. */
+export const TRUST_FLAGS = ['pubkey', 'threshold', 'policy', 'root', 'policy-name', 'state-dir', 'revocations'] as const;
+
 /** Declare the shared trust flags on a command. */
 export function trustOptions(y: Argv): Argv {
   return y

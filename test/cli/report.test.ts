@@ -116,6 +116,8 @@ describe('snap report A B', () => {
     expect((await snap(['report', s.ref, '--store', s.store, '-o', out])).code).toBe(2); // no B
     expect((await snap(['report', s.ref, s.ref, '--drill', DRILL, '-o', out])).code).toBe(2);
     expect((await snap(['report', '--drill', DRILL, '--pubkey', keys.pub, '-o', out])).code).toBe(2);
+    const stateDir = await snapJson(['report', '--drill', DRILL, '--state-dir', join(out, '..', 'state'), '-o', out]); // a trust flag: it was taken and ignored
+    expect([stateDir.code, stateDir.json.error?.code, stateDir.json.error?.message]).toEqual([2, 'USAGE', '--state-dir: trust flags apply to an incident report (A B), not to --drill']);
     expect((await snap(['report', s.ref, s.ref, '--store', s.store, '-o', out, '--format', 'pdf'])).code).toBe(2);
     expect((await snap(['report', s.ref, s.ref, '--store', s.store, '-o', out, '--max-items', '0'])).code).toBe(2);
     expect((await snap(['report', s.ref, 'Not@A@Ref', '--store', s.store, '-o', out])).code).toBe(2);

@@ -18,7 +18,7 @@ import { readDrillFile, writeReportFile } from '../../report/write-report.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes } from '../format.js';
 import { withProgress } from '../progress.js';
-import { trustOptions, trustSetup } from '../trust-args.js';
+import { TRUST_FLAGS, trustOptions, trustSetup } from '../trust-args.js';
 import { checkJobs, commonFlags, jsonOut, wholeNumberOption, withExamples, type Args, type CliIo, type CommandSpec } from '../common.js';
 import { diffInput } from './diff.js';
 import { snapshotRecordConfigs } from '../side-config.js';
@@ -51,7 +51,7 @@ function trustWords(a: Args): string[] {
   return words;
 }
 
-const usesTrust = (a: Args) => ['pubkey', 'threshold', 'policy', 'root', 'policy-name', 'revocations'].some((k) => a[k] !== undefined);
+const trustFlagsGiven = (a: Args) => TRUST_FLAGS.filter((k) => a[k] !== undefined);
 
 /** Write the report to `-o`, and say so (`--json`: `ok`, true when the exit code is 0, as for every command). */
 async function emit(a: Args, io: CliIo, text: string, format: ReportFormat, verdict: string, ok: boolean, line: string): Promise<void> {
@@ -74,7 +74,8 @@ async function cmdReport(a: Args, io: CliIo): Promise<number> {
   if (a.json && String(a.out) === '-') throw new SnapError('USAGE', '--json and -o - both want standard output: write the report to a file with -o FILE for a JSON summary, or drop --json');
   if (a.drill !== undefined) {
     if (a.a !== undefined || a.b !== undefined) throw new SnapError('USAGE', 'give either A B (an incident report) or --drill FILE (a drill report), not both');
-    if (usesTrust(a)) throw new SnapError('USAGE', '--pubkey, --threshold, --policy, --root, --policy-name and --revocations apply to an incident report (A B), not to --drill');
+    const given = trustFlagsGiven(a);
+    if (given.length > 0) throw new SnapError('USAGE', `${given.map((k) => `--${k}`).join(', ')}: trust flags apply to an incident report (A B), not to --drill`);
     const d = await readDrillFile(resolve(io.cwd, String(a.drill)));
     const text = format === 'html' ? renderDrillHtml(d, maxItems) : renderDrillMarkdown(d, maxItems);
     const missed = d.planted.filter((p) => !p.caught).length;
@@ -84,7 +85,7 @@ async function cmdReport(a: Args, io: CliIo): Promise<number> {
   if (a.a === undefined || a.b === undefined) throw new SnapError('USAGE', 'give the two sides to compare, A (before) and B (after), or --drill FILE');
   const store = storePath(a.store, io.env, io.cwd);
   const given = io.givenStore ? io.givenStore.store : a.store; // an S3 store's URL, not its working copy
-  const trust = usesTrust(a) ? await trustSetup(a, io, store) : undefined;
+  const trust = trustFlagsGiven(a).length > 0 ? await trustSetup(a, io, store) : undefined;
   const held: OpenedSnapshot[] = [];
   try {
     const ia = await diffInput(String(a.a), io, store, held);

@@ -10,7 +10,7 @@ import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler } from '.
 import { withProgress } from '../progress.js';
 import { jsonOut, checkJobs, locate, storeInside, audit, auditErrors, commonFlags, signingKey, trustedKeys, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { verifiesArchiveItself, cmdVerifyArchive, archiveAgainst } from './verify-archive.js';
-import { trustOptions, trustSetup } from '../trust-args.js';
+import { TRUST_FLAGS, trustOptions, trustSetup } from '../trust-args.js';
 import { isLatestRef, rememberLatest, resolveLatest, trustDomain, type LatestResult } from '../../trust/latest.js';
 import { readState, updateState } from '../../trust/state.js';
 import { checkTrust } from '../../snapshot.js';
@@ -227,7 +227,7 @@ async function verifyDirAgainst(a: Args, io: CliIo, archived: SnapshotLocation |
 
 /** `snap verify --merge REPORT…`: one verdict from the shard reports (shards/merge.ts). */
 async function cmdMerge(a: Args, io: CliIo): Promise<number> {
-  const others = ['dir', 'shard', 'report', 'report-key', 'passphrase-env', 'pubkey', 'threshold', 'policy', 'root', 'policy-name', 'state-dir', 'revocations'].filter((k) => a[k] !== undefined);
+  const others = ['dir', 'shard', 'report', 'report-key', 'passphrase-env', ...TRUST_FLAGS].filter((k) => a[k] !== undefined);
   if (others.length > 0) throw new SnapError('USAGE', `--merge combines shard reports and checks nothing else: it takes no ${others.map((k) => (k === 'dir' ? 'DIR' : `--${k}`)).join(', ')}`);
   const files = (Array.isArray(a.merge) ? a.merge : [a.merge]).map(String);
   const run = a.run !== undefined ? parseRunId(String(a.run)) : undefined;
