@@ -149,41 +149,20 @@ function validateState(v: unknown, path: string): TrustedState {
 }
 
 
-/**
- * The first folder above the state folder that another user could change (io/shared-folders.ts,
- * the rule restore's target has: owned by another user but root, or writable by every user or by a
- * group not this process's own, and not sticky), judged on the path as given (a link on the way
- * is not followed: its own folder is judged) and on its real path (where the links lead). Such a
- * user can rename the state folder away — and snap would run with an empty state — whether or not
- * it is there now; folders not there yet (made by the first update) are passed by.
- * @throws SnapError `IO_ERROR` when a folder cannot be looked at
- */
-async function sharedFolderAboveState(dir: string): Promise<SharedFolder | undefined> {
-  return sharedFolderOnTheWay(dir, 'cannot read the trusted state');
+function aboveReason(dir: string, above: SharedFolder): string {
+  return `the folder ${above.path} above the state folder ${dir} is not safe from other users (${above.why}): they could move the state folder away, and this machine would forget without a word the policy versions, revocations and checkpoints it kept`;
 }
 
 /**
  * Why another user could write the trusted state — plant a remembered policy whose root keys are
  * theirs, forget a revocation or a newer version — or undefined when only this user (or root) can:
- * no folder above the state folder may be changed by another user ({@link sharedFolderAboveState}:
- * they could move the state folder away, absent or not), the state folder must be owned by this
- * user or root and not writable by the group or others unless sticky (as `/tmp`), and the state
- * file, when there, owned by this user or root and writable by no one else. As OpenSSH's
+ * the state folder must be owned by this user or root and not writable by the group or others
+ * unless sticky (as `/tmp`), and the state file, when there, owned by this user or root and
+ * writable by no one else (the folders above it: {@link refuseSharedFolderAbove}). As OpenSSH's
  * StrictModes, for the same reason: a trust anchor another user can write is not one. Not checked
  * where the platform has no user ids (Windows).
- * @throws SnapError `IO_ERROR` when a folder cannot be looked at (`NOT_FOUND` when the state folder is not there)
+ * @throws SnapError `IO_ERROR` when the folder cannot be looked at
  */
-export async function unsafeStateReason(dir: string): Promise<string | undefined> {
-  if (process.geteuid?.() === undefined) return undefined;
-  const above = await sharedFolderAboveState(dir);
-  return above ? aboveReason(dir, above) : unsafeFolderOrFile(dir);
-}
-
-function aboveReason(dir: string, above: SharedFolder): string {
-  return `the folder ${above.path} above the state folder ${dir} is not safe from other users (${above.why}): they could move the state folder away, and this machine would forget without a word the policy versions, revocations and checkpoints it kept`;
-}
-
-/** The state folder's and file's part of {@link unsafeStateReason}. */
 async function unsafeFolderOrFile(dir: string): Promise<string | undefined> {
   const uid = process.geteuid?.();
   if (uid === undefined) return undefined;
@@ -212,13 +191,17 @@ async function unsafeFolderOrFile(dir: string): Promise<string | undefined> {
 }
 
 /**
- * Refuse a state folder under a folder another user could change ({@link sharedFolderAboveState}),
- * there or not.
+ * Refuse a state folder under a folder another user could change, there or not: such a user can
+ * rename the state folder away, and snap would run with an empty state. The first such folder is
+ * found by io/shared-folders.ts (the rule restore's target has: owned by another user but root, or
+ * writable by every user or by a group not this process's own, and not sticky), on the path as
+ * given (a link on the way is not followed: its own folder is judged) and on its real path;
+ * folders not there yet (made by the first update) are passed by.
  * @throws SnapError `IO_ERROR` (`details.reason` "unsafe", `details.path` that folder)
  */
 async function refuseSharedFolderAbove(dir: string): Promise<void> {
   if (process.geteuid?.() === undefined) return;
-  const above = await sharedFolderAboveState(dir);
+  const above = await sharedFolderOnTheWay(dir, 'cannot read the trusted state');
   if (above) {
     throw new SnapError('IO_ERROR', `the trusted state is not used: ${aboveReason(dir, above)}. Keep the state in a folder of your own (--state-dir DIR or SNAP_STATE_DIR, e.g. under your home folder), or make ${above.path} this user's or root's and writable by no other user, or sticky (chmod +t)`, { path: above.path, reason: 'unsafe' });
   }
@@ -226,7 +209,7 @@ async function refuseSharedFolderAbove(dir: string): Promise<void> {
 
 /**
  * Read the trusted state; an absent file (or folder) is an empty state. A state another user could
- * have written, or moved away ({@link unsafeStateReason}), is not read: `IO_ERROR`, as for a state
+ * have written, or moved away ({@link refuseSharedFolderAbove}, `unsafeFolderOrFile`), is not read: `IO_ERROR`, as for a state
  * this user cannot read (callers that can go on without it do so with a note; a policy's anchor
  * cannot) — also when the state folder is not there, if a folder above it is not safe.
  * @throws SnapError `STATE_MALFORMED` | `IO_ERROR`
