@@ -248,6 +248,14 @@ async function writeNew(file: string, text: string, mode: number, path: string):
 }
 
 /**
+ * The error for a key NAME that does not match {@link KEY_NAME_RE}; `hint` is appended to its message.
+ * @returns SnapError `USAGE` with `details.name`
+ */
+export function invalidKeyName(name: string, hint = ''): SnapError {
+  return new SnapError('USAGE', `${JSON.stringify(name)} is not a valid key name: use letters, digits, ".", "_", "-" (starting with a letter or digit, at most 128 characters)${hint}`, { name });
+}
+
+/**
  * Make a new Ed25519 key pair (SPEC §6, `snap keygen`): `DIR/NAME.key`, PKCS#8 PEM, mode 0600
  * (encrypted PKCS#8 with AES-256-CBC when `opts.passphrase` is given), and `DIR/NAME.pub`, SPKI
  * PEM, mode 0644; both readable by `openssl pkey`. The seed is 32 bytes from node:crypto's CSPRNG.
@@ -264,9 +272,7 @@ async function writeNew(file: string, text: string, mode: number, path: string):
  *   `NOT_FOUND` | `IO_ERROR` | `DISK_FULL`
  */
 export async function writeKeyPair(dir: string, name: string, opts: { passphrase?: string } = {}): Promise<{ keyPath: string; pubPath: string; keyid: string }> {
-  if (typeof name !== 'string' || !KEY_NAME_RE.test(name)) {
-    throw new SnapError('USAGE', `${JSON.stringify(name)} is not a valid key name: use letters, digits, ".", "_", "-" (starting with a letter or digit, at most 128 characters)`, { name });
-  }
+  if (typeof name !== 'string' || !KEY_NAME_RE.test(name)) throw invalidKeyName(String(name));
   if (opts.passphrase !== undefined && opts.passphrase.length === 0) {
     throw new SnapError('USAGE', 'the passphrase is empty: an empty passphrase protects nothing (leave it out for an unencrypted key)');
   }

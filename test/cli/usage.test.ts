@@ -65,6 +65,14 @@ describe('snap keygen', () => {
     expect(await fsp.readdir(dir)).toEqual([]);
   });
 
+  it('refuses a NAME that is no key name before asking for a passphrase (USAGE, exit 2): --passphrase-prompt asked twice, then refused the name', async () => {
+    const dir = await tempDir();
+    const r = await snapJson(['keygen', 'keys/ci', '--passphrase-prompt'], { cwd: dir });
+    expect([r.code, r.json.error?.code]).toEqual([2, 'USAGE']);
+    expect(r.json.error.message).toMatch(/^"keys\/ci" is not a valid key name: .*; to write it into a folder: snap keygen ci --out-dir keys$/);
+    expect(await fsp.readdir(dir)).toEqual([]);
+  });
+
   it('answers a NAME ending in .key or .pub with the base name, writing nothing (USAGE, exit 2): ci.key would become ci.key.key', async () => {
     const dir = await tempDir();
     for (const name of ['ci.key', 'ci.pub']) {

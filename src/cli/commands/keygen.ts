@@ -1,7 +1,7 @@
 /** `snap keygen <name>`: Make an Ed25519 key pair NAME.key (0600) and NAME.pub; never overwrites. */
 import { basename, dirname, resolve } from 'node:path';
-import { KEY_NAME_RE, writeKeyPair } from '../../io/keyfile.js';
-import { SnapError, isSnapError } from '../../core/errors.js';
+import { KEY_NAME_RE, invalidKeyName, writeKeyPair } from '../../io/keyfile.js';
+import { SnapError } from '../../core/errors.js';
 import { escapeForTerminal as shown } from '../../core/display.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { jsonOut, passphrase, commonFlags, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
@@ -15,20 +15,18 @@ async function cmdKeygen(a: Args, io: CliIo): Promise<number> {
     const stem = basename(given).replace(KEY_FILE_ENDING, '');
     throw new SnapError('USAGE', `NAME is the base name of the two files: "${io.program ?? 'snap'} keygen ${stem}" writes ${stem}.key and ${stem}.pub (${given} would give ${given}.key and ${given}.pub)`);
   }
+  // Checked before any passphrase is asked for. A NAME given as a path (keys/ci): the folder is --out-dir's to say.
+  if (!KEY_NAME_RE.test(given)) {
+    const stem = basename(given);
+    const hint = given.includes('/') && a['out-dir'] === '.' && KEY_NAME_RE.test(stem) ? `; to write it into a folder: ${io.program ?? 'snap'} keygen ${stem} --out-dir ${dirname(given)}` : '';
+    throw invalidKeyName(given, hint);
+  }
   let pass = passphrase(io, a['passphrase-env']);
   if (pass === undefined && a['passphrase-prompt']) {
     const { promptPassphrase } = await import('../prompt.js');
     pass = await promptPassphrase(`passphrase for ${shown(String(a.name))}.key: `, { input: io.stdin, output: io.stderr as NodeJS.WriteStream, confirm: true });
   }
-  const r = await writeKeyPair(resolve(io.cwd, String(a['out-dir'] ?? '.')), String(a.name), { passphrase: pass }).catch((e: unknown) => {
-    // A NAME given as a path (keys/ci): the folder is --out-dir's to say.
-    const name = String(a.name);
-    const stem = basename(name);
-    if (isSnapError(e) && e.code === 'USAGE' && name.includes('/') && a['out-dir'] === '.' && KEY_NAME_RE.test(stem)) {
-      throw new SnapError('USAGE', `${e.message}; to write it into a folder: ${io.program ?? 'snap'} keygen ${stem} --out-dir ${dirname(name)}`, e.details, { cause: e });
-    }
-    throw e;
-  });
+  const r = await writeKeyPair(resolve(io.cwd, String(a['out-dir'] ?? '.')), given, { passphrase: pass });
   if (a.json) jsonOut(io, { ok: true, keyid: r.keyid, key: r.keyPath, pub: r.pubPath });
   else {
     io.stdout.write(`${shown(r.keyid)}\n`);
