@@ -215,7 +215,7 @@ function latin1(h: Uint8Array, from: number, to: number): string {
  * another reader cannot parse makes it skip the header (GNU tar, for the checksum: it then reads
  * the member's data as headers, e.g. a .tar file's) or end the archive there (Python).
  */
-export function headerFieldProblem(h: Uint8Array, flag: number): string | undefined {
+function headerFieldProblem(h: Uint8Array, flag: number): string | undefined {
   const mode = latin1(h, 100, 108);
   const allowed: string[] = flag === PAX_HEADER ? [MODE_FIELD.file, MODE_FIELD.link] : [flag === SYMLINK_FLAG ? MODE_FIELD.link : MODE_FIELD.file];
   if (!allowed.includes(mode)) return `a mode field ${JSON.stringify(mode)} where snap writes ${JSON.stringify(allowed[0])} (tar -x applies it: setuid bits, write for all)`;

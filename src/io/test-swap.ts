@@ -14,10 +14,10 @@ import { renameSync, rmSync, symlinkSync, truncateSync } from 'node:fs';
 import { basename } from 'node:path';
 
 /** The environment variable of the hook. */
-export const SWAP_FILE_ENV = 'SNAP_TEST_SWAP_FILE';
+const SWAP_FILE_ENV = 'SNAP_TEST_SWAP_FILE';
 
 /** What `grow` extends the file to: 3 GiB, past Node's 2 GiB limit of one readFile (ERR_FS_FILE_TOO_LARGE). */
-export const SWAP_GROW_BYTES = 3 * 2 ** 30;
+const SWAP_GROW_BYTES = 3 * 2 ** 30;
 
 /** The moments a reader offers the hook: `open`, just before the file is opened; `fstat`, just after the descriptor's fstat. */
 export type SwapMoment = 'open' | 'fstat';

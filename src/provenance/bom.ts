@@ -53,7 +53,7 @@ const IDSTRING = /^[A-Za-z0-9.-]+$/;
  * the SPDX list holds, optionally with `+`, or a license-ref — joined by `AND`, `OR` and `WITH`
  * (then an exception id), with parentheses. `MIT AND (` or `Vendor AND Terms` are not.
  */
-export function isSpdxExpression(text: string): boolean {
+function isSpdxExpression(text: string): boolean {
   const tokens = text.replace(/[()]/g, ' $& ').trim().split(/\s+/);
   let at = 0;
   const simple = (): boolean => {

@@ -254,7 +254,7 @@ export function folderLabel(path: string): string | undefined {
  * quotes ({@link labelText}). It read `N other labels`, which a poisoner could name a label to
  * pass for the sum: two rows of the chart and of its table read alike.
  */
-export function otherLabelsText(n: number): string {
+function otherLabelsText(n: number): string {
   return `${n} others, summed`;
 }
 

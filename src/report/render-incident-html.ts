@@ -75,7 +75,7 @@ function sideRows(f: IncidentFacts): string[][] {
 }
 
 /** Most new (or vanished) labels the shift statistics name; the rest are counted. */
-export const MAX_SHIFT_LABELS_NAMED = 20;
+const MAX_SHIFT_LABELS_NAMED = 20;
 
 /**
  * Labels (shown text) as a list of `<code>`, the first {@link MAX_SHIFT_LABELS_NAMED}, then how many

@@ -853,7 +853,7 @@ export const MAX_PRESENCE_LISTED = 100_000;
  * @returns digest → size in bytes, for the wanted objects the bucket holds
  * @throws SnapError `IO_ERROR` (a listing or a HEAD failed)
  */
-export async function lookUpObjects(remote: S3Backend, wanted: Iterable<string>): Promise<Map<string, number>> {
+async function lookUpObjects(remote: S3Backend, wanted: Iterable<string>): Promise<Map<string, number>> {
   const sorted = [...new Set(wanted)].sort();
   const found = new Map<string, number>();
   if (sorted.length === 0) return found;
