@@ -174,19 +174,10 @@ async function signLocked(a: Args, io: CliIo, file: string, keys: Awaited<Return
  * rotation) cannot be checked here and is not listed.
  */
 function invalidSignatures(doc: PolicyDoc): string[] {
-  const all = policyKeys(doc.policy);
-  const bad: string[] = [];
-  for (const s of doc.envelope.signatures) {
-    if (!all.some((k) => k.keyid === s.keyid)) continue;
-    let ok = false;
-    try {
-      ok = verifyEnvelope({ ...doc.envelope, signatures: [s] }, all, 1, POLICY_PAYLOAD_TYPE).trustedKeyids.length === 1;
-    } catch {
-      ok = false;
-    }
-    if (!ok && !bad.includes(s.keyid)) bad.push(s.keyid);
-  }
-  return bad;
+  const keys = policyKeys(doc.policy);
+  const named = new Set(keys.map((k) => k.keyid));
+  const checks = verifyEnvelope(doc.envelope, keys, 1, POLICY_PAYLOAD_TYPE).signatures;
+  return [...new Set(checks.filter((c) => !c.trusted && named.has(c.keyid)).map((c) => c.keyid))];
 }
 
 async function cmdShow(a: Args, io: CliIo, file: string): Promise<number> {
