@@ -106,32 +106,16 @@ async function cmdLog(a: Args, io: CliIo): Promise<number> {
 const LIST_CHUNK_CHARS = 1 << 16;
 
 /**
- * `snap log [NAME]`: list the log's lines (of NAME's snapshots), streamed in two passes — the
- * first counts the lines shown and measures the columns, the second prints them (no more lines
- * than the first pass saw) — so that memory stays bounded whatever the log's length; `--json` is
- * the bytes `JSON.stringify(value, null, 2)` of `{ ok, store, entries }` would give.
+ * `snap log [NAME]`: list the log's lines (of NAME's snapshots), streamed so that memory stays
+ * bounded whatever the log's length: the table in two passes — the first measures the columns, the
+ * second prints the rows (no more lines than the first pass saw) —, `--json` in one, as the bytes
+ * `JSON.stringify(value, null, 2)` of `{ ok, store, entries }` would give.
  * @throws SnapError `REF_NOT_FOUND` (a NAME with no lines) | `IO_ERROR`
  */
 async function listLog(io: CliIo, root: string, name: string | undefined, json: boolean): Promise<number> {
   const shownRow = (r: LogRow): boolean => name === undefined || (r.entry !== undefined && nameOf(r.entry.ref) === name);
-  const head = ['SEQ', 'TIME', 'COMMAND', 'REF', 'OUTCOME', 'USER@HOST'];
-  const widths = head.map((h) => h.length);
-  let count = 0;
-  let lines = 0;
-  for await (const r of logRows(root)) {
-    lines = r.line;
-    if (!shownRow(r)) continue;
-    count++;
-    if (json) continue;
-    const cells = cellsOf(r);
-    for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i] as number, (cells[i] as string).length);
-  }
-  // A NAME that matches nothing is most likely mistyped: an error, not an empty table.
-  if (name !== undefined && count === 0) throw new SnapError('REF_NOT_FOUND', `no log entries for ${name} in ${root} (run "snap log" to see them all)`, { name });
-  if (!json && count === 0) {
-    io.stdout.write(`the audit log of ${shown(root)} is empty\n`);
-    return EXIT_OK;
-  }
+  // A NAME that matches nothing is most likely mistyped: an error, not an empty table (thrown before anything is written).
+  const noEntries = () => new SnapError('REF_NOT_FOUND', `no log entries for ${name} in ${root} (run "snap log" to see them all)`, { name });
   let pending = '';
   const put = async (text: string): Promise<void> => {
     pending += text;
@@ -140,19 +124,38 @@ async function listLog(io: CliIo, root: string, name: string | undefined, json: 
     pending = '';
     if (!io.stdout.write(out)) await new Promise<void>((done) => io.stdout.once('drain', () => done()));
   };
-  const fmt = (r: string[]) => r.map((c, i) => (i === 0 ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join('  ').trimEnd();
   if (json) {
+    // One pass: the document's head is written with the first row shown.
     const top = JSON.stringify({ ok: true, store: root, entries: [] }, null, 2);
-    await put(top.slice(0, top.lastIndexOf('[') + 1));
+    const opening = top.slice(0, top.lastIndexOf('[') + 1);
     let first = true;
-    for await (const r of logRows(root, { maxLines: lines })) {
+    for await (const r of logRows(root)) {
       if (!shownRow(r)) continue;
       const value = r.entry ? { line: r.line, ...r.entry } : { line: r.line, malformed: true, complete: r.complete, raw: r.raw };
-      await put(`${first ? '' : ','}\n    ${JSON.stringify(value, null, 2).replace(/\n/g, '\n    ')}`);
+      await put(`${first ? opening : ','}\n    ${JSON.stringify(value, null, 2).replace(/\n/g, '\n    ')}`);
       first = false;
     }
-    await put(`${first ? '' : '\n  '}]\n}\n`);
+    if (first && name !== undefined) throw noEntries();
+    await put(first ? `${opening}]\n}\n` : '\n  ]\n}\n');
   } else {
+    // Two passes: the first measures the columns (and counts the lines, the most the second prints).
+    const head = ['SEQ', 'TIME', 'COMMAND', 'REF', 'OUTCOME', 'USER@HOST'];
+    const widths = head.map((h) => h.length);
+    let count = 0;
+    let lines = 0;
+    for await (const r of logRows(root)) {
+      lines = r.line;
+      if (!shownRow(r)) continue;
+      count++;
+      const cells = cellsOf(r);
+      for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i] as number, (cells[i] as string).length);
+    }
+    if (count === 0) {
+      if (name !== undefined) throw noEntries();
+      io.stdout.write(`the audit log of ${shown(root)} is empty\n`);
+      return EXIT_OK;
+    }
+    const fmt = (r: string[]) => r.map((c, i) => (i === 0 ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join('  ').trimEnd();
     await put(fmt(head) + '\n');
     for await (const r of logRows(root, { maxLines: lines })) if (shownRow(r)) await put(fmt(cellsOf(r)) + '\n');
   }
