@@ -95,6 +95,7 @@ async function dataFileMismatch(path: string, entry: ManifestEntry): Promise<str
   }
   try {
     const opened = await fh.stat();
+    swapFileForTest('fstat', path);
     if (!opened.isFile()) return `${entry.path} is a file in the snapshot, but ${path} is not a regular file`;
     // A file of another size is not the entry's: said unread (a sparse file of terabytes was hashed
     // to its end first). Read at most one byte past the signed size, however the file grows meanwhile.

@@ -153,6 +153,18 @@ describe('snap prove, then snap verify-proof with only the public key', () => {
     expect(json.failure.message).toContain('is not a regular file');
   });
 
+  it('with --file: a file that grows after its size was checked is read to one byte past the signed size and fails as grown (exit 1), not hashed to its new end', async () => {
+    const { s, proof } = await sealAndProve('ham/2.txt');
+    const desk = await verifierDesk(proof);
+    const file = join(s.data, 'ham', '2.txt');
+    const v = await snapBin(['verify-proof', desk.proof, '--pubkey', desk.pubs[0] as string, '--file', file, '--json'], { cwd: desk.dir, env: { SNAP_STORE: join(desk.dir, 'no-store'), SNAP_TEST_SWAP_FILE: `grow:${file}` }, timeoutMs: 15_000 });
+    expect(v.signal, v.stderr).toBeNull();
+    expect(v.code, v.stderr).toBe(1);
+    const json = JSON.parse(v.stdout);
+    expect(json).toMatchObject({ ok: false, file: { path: file, ok: false }, failure: { code: 'INTEGRITY_FAILURE', check: 'file' } });
+    expect(json.failure.message).toContain("grew past the signed entry's 8 bytes while it was read");
+  });
+
   it('with --expect: exit 0 for the proof’s own NAME@VERSION or id, 1 for another snapshot', async () => {
     const { s, proof } = await sealAndProve();
     const desk = await verifierDesk(proof);
