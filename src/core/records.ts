@@ -22,6 +22,18 @@ export const RECORD_IDENTITIES = ['key', 'features', 'position', 'path'] as cons
 export type RecordIdentity = (typeof RECORD_IDENTITIES)[number];
 
 /**
+ * How the quote character `"` is read in a TSV file (docs/FORMAT.md §19.2), when not the default.
+ * The default (no `quoting` member) reads every byte but tab and line end as data and refuses a
+ * field that begins with `"`, which the common readers take for an opening quote. `none`: no
+ * quoting at all, a `"` anywhere is data (IANA text/tab-separated-values; Python's csv with
+ * `quoting=csv.QUOTE_NONE`, pandas `quoting=3`, as GLUE-style TSV loaders read). `csv`: quoted as
+ * in CSV, with tab for comma (RFC 4180 quoting; Python's csv `excel-tab` dialect, pandas
+ * `read_csv(sep="\t")` as it reads by default).
+ */
+export const TSV_QUOTINGS = ['none', 'csv'] as const;
+export type TsvQuoting = (typeof TSV_QUOTINGS)[number];
+
+/**
  * Upper bound on one record index line, in bytes, used to bound an index member by its signed
  * record count: two 64-hex digests and member names (~190), a key whose RFC 8785 text is at most
  * 4,096 bytes (a `files` path of 4,096 bytes, escaped, at most twice that), a label of at most 256
@@ -69,6 +81,8 @@ export interface RecordSetMember {
   label?: string;
   /** `files` sets: which `/`-separated segment of the path (0-based) is the label. */
   labelSegment?: number;
+  /** TSV sets: how `"` is read ({@link TsvQuoting}); absent for the default. */
+  quoting?: TsvQuoting;
   /** Number of records (index lines). */
   count: number;
   index: RecordIndexDigest;
@@ -119,7 +133,7 @@ export function validateRecordsMember(value: unknown): RecordSetMember[] {
     if (!RECORD_IDENTITIES.includes(identity)) invalid(`${where}.identity must be one of ${RECORD_IDENTITIES.join(', ')}`);
     const files = format === 'files';
     if (files !== (identity === 'path')) invalid(`${where}: identity "path" goes with format "files" and only with it`);
-    const allowed = new Set(['format', 'identity', 'count', 'index', 'labels', files ? 'pattern' : 'path', ...(files ? ['labelSegment'] : ['label']), ...(identity === 'key' ? ['key'] : [])]);
+    const allowed = new Set(['format', 'identity', 'count', 'index', 'labels', files ? 'pattern' : 'path', ...(files ? ['labelSegment'] : ['label']), ...(identity === 'key' ? ['key'] : []), ...(format === 'tsv' ? ['quoting'] : [])]);
     for (const k of Object.keys(v)) if (!allowed.has(k)) invalid(`${where} has a member ${JSON.stringify(k)} that a ${format} set with identity ${identity} does not take`);
     let name: string;
     if (files) {
@@ -133,6 +147,7 @@ export function validateRecordsMember(value: unknown): RecordSetMember[] {
         invalid(`${where}.path must be a dataset path`);
       }
       if ('label' in v) checkName(v.label, `${where}.label`);
+      if ('quoting' in v && !TSV_QUOTINGS.includes(v.quoting as TsvQuoting)) invalid(`${where}.quoting must be one of ${TSV_QUOTINGS.join(', ')}`);
     }
     if (prev !== undefined && compareUtf8(prev, name) >= 0) invalid(`must be sorted by path or pattern, each once (${JSON.stringify(name)})`);
     prev = name;

@@ -7,6 +7,7 @@ import type { AttackKind } from './kinds.js';
 import { RECORD_KINDS } from './kinds.js';
 import { Rng } from './rng.js';
 import { MAX_PATH_BYTES, utf8Length } from '../core/paths.js';
+import type { TsvQuoting } from '../core/records.js';
 import { keyText, labelOf, parseTable, recordOf, renderRecord, serializeEdit, writableField, type Table, type TableFormat } from './table.js';
 
 /** A regular file of the signed manifest, with its bytes when the runner read them. */
@@ -23,6 +24,8 @@ export interface RecordTarget {
   identity: 'key' | 'features' | 'position';
   key?: string[];
   label?: string;
+  /** TSV: how `"` is read (the record set's `quoting`), when not the default. */
+  quoting?: TsvQuoting;
   /** Whether the gate compares this file's records (a signed record set, and records not switched off). */
   configured: boolean;
   /** When not configured: why, and the configuration that would catch a change. */
@@ -128,7 +131,7 @@ export function planDrill(input: PlanInput): Plan {
       tableReasons.push(`${r.path}: too large to read for planning`);
       continue;
     }
-    const t = parseTable(b, r.format);
+    const t = parseTable(b, r.format, r.quoting);
     if ('unsupported' in t) tableReasons.push(`${r.path}: ${t.unsupported}`);
     else tables.set(r.path, t);
   }

@@ -180,6 +180,7 @@ export async function drill(o: DrillOptions): Promise<DrillReport> {
         identity: m.identity as RecordTarget['identity'],
         ...(m.key ? { key: m.key } : {}),
         ...(m.label ? { label: m.label } : {}),
+        ...(m.quoting ? { quoting: m.quoting } : {}),
         configured: o.records,
         ...(o.records ? {} : { notConfigured: `record checks are switched off (--no-records); without it the signed record index of ${m.path} would name the record` }),
       });

@@ -2,6 +2,7 @@
  * Record files as the drill edits them: CSV, TSV and JSONL, one record per line. Parsing keeps
  * every line's bytes, so an edit changes only the record it means to. Pure.
  */
+import type { TsvQuoting } from '../core/records.js';
 import { jcs } from '../records/canonical.js';
 
 /** The record formats the drill can edit. */
@@ -60,7 +61,7 @@ export function recordOf(t: Table, i: number): Record<string, unknown> {
  * @returns the table, or a reason it cannot be edited line by line (quoted CSV fields, a ragged
  *   row, a line that is not a JSON object, invalid UTF-8, no header)
  */
-export function parseTable(bytes: Uint8Array, format: TableFormat): Table | { unsupported: string } {
+export function parseTable(bytes: Uint8Array, format: TableFormat, quoting?: TsvQuoting): Table | { unsupported: string } {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
@@ -70,6 +71,7 @@ export function parseTable(bytes: Uint8Array, format: TableFormat): Table | { un
   const bom = text.startsWith(BOM);
   if (bom) text = text.slice(1);
   if (format === 'csv' && text.includes('"')) return { unsupported: 'it has quoted CSV fields (a record may span lines)' };
+  if (quoting === 'csv' && text.includes('"')) return { unsupported: 'it has quoted TSV fields (a record may span lines)' };
   // Lines: split at LF; a CR before it belongs to the line end; an empty last piece is no line.
   let count = 0;
   for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) count++;

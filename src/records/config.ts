@@ -6,7 +6,7 @@
  */
 import ignore, { type Ignore } from 'ignore';
 import { SnapError } from '../core/errors.js';
-import { MAX_FIELD_NAME_BYTES, MAX_KEY_FIELDS, MAX_LABEL_SEGMENT, type RecordFormat, type RecordIdentity } from '../core/records.js';
+import { MAX_FIELD_NAME_BYTES, MAX_KEY_FIELDS, MAX_LABEL_SEGMENT, TSV_QUOTINGS, type RecordFormat, type RecordIdentity, type TsvQuoting } from '../core/records.js';
 import { decodeUtf8 } from '../core/encoding.js';
 import { findDuplicateMember, findJsonSyntaxError, MAX_JSON_DEPTH } from '../core/json-strict.js';
 import { utf8Length } from '../core/paths.js';
@@ -42,6 +42,8 @@ export interface RecordRule {
   key?: string[];
   label?: string;
   labelSegment?: number;
+  /** Format `tsv` only: how `"` is read (core `TsvQuoting`); undefined for the default. */
+  quoting?: TsvQuoting;
 }
 
 /** A parsed configuration. */
@@ -58,6 +60,8 @@ export interface RecordSetSpec {
   key?: string[];
   label?: string;
   labelSegment?: number;
+  /** TSV: how `"` is read; undefined for the default. */
+  quoting?: TsvQuoting;
 }
 
 function fail(where: string, why: string): never {
@@ -76,7 +80,7 @@ function fieldName(v: unknown, where: string): string {
 export function checkRule(v: unknown, where: string): RecordRule {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) fail(where, 'must be an object');
   const o = v as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!['pattern', 'format', 'identity', 'key', 'label', 'labelSegment'].includes(k)) fail(where, `unknown member ${JSON.stringify(k)} (known: pattern, format, identity, key, label, labelSegment)`);
+  for (const k of Object.keys(o)) if (!['pattern', 'format', 'identity', 'key', 'label', 'labelSegment', 'quoting'].includes(k)) fail(where, `unknown member ${JSON.stringify(k)} (known: pattern, format, identity, key, label, labelSegment, quoting)`);
   const pattern = o.pattern;
   if (typeof pattern !== 'string' || pattern.trim() === '' || utf8Length(pattern) > MAX_PATTERN_BYTES) fail(`${where}.pattern`, `must be a non-empty gitignore-style pattern of at most ${MAX_PATTERN_BYTES} bytes`);
   if (pattern.startsWith('!') || pattern.startsWith('#') || /[\r\n]/.test(pattern)) fail(`${where}.pattern`, 'must be one positive pattern (no "!", "#" or line break)');
@@ -84,6 +88,13 @@ export function checkRule(v: unknown, where: string): RecordRule {
   if (format !== undefined && !FORMATS.includes(format)) fail(`${where}.format`, `must be one of ${FORMATS.join(', ')}`);
   const rule: RecordRule = { pattern, identity: 'features' };
   if (format !== undefined) rule.format = format;
+  if ('quoting' in o) {
+    // Only with format "tsv" said outright: on a rule that also matches CSV or JSONL files it would
+    // mean nothing for them, and a reader of snap.json could take it to.
+    if (format !== 'tsv') fail(where, 'quoting goes with format "tsv" (a CSV file is always read with RFC 4180 quoting)');
+    if (!TSV_QUOTINGS.includes(o.quoting as TsvQuoting)) fail(`${where}.quoting`, `must be one of ${TSV_QUOTINGS.map((q) => JSON.stringify(q)).join(', ')} ("none": every quote is data; "csv": quoted as in CSV, with tab for comma)`);
+    rule.quoting = o.quoting as TsvQuoting;
+  }
   if (format === 'files') {
     for (const k of ['key', 'label', 'identity']) if (k in o) fail(where, `a "files" rule takes no ${k}: its records are files, identified by their path without the label segment`);
     const seg = o.labelSegment;
@@ -152,7 +163,7 @@ export function parseConfig(bytes: Uint8Array, name = CONFIG_FILE): RecordConfig
 
 /**
  * Parse one rule in the attribute form of `--records` (like a gitattributes line):
- * `PATTERN [format=F] [key=A,B] [label=L] [identity=I] [label-segment=N]`, separated by spaces.
+ * `PATTERN [format=F] [key=A,B] [label=L] [identity=I] [label-segment=N] [quoting=Q]`, separated by spaces.
  * @throws SnapError `USAGE`
  */
 export function parseRuleFlag(text: string): RecordRule {
@@ -165,10 +176,10 @@ export function parseRuleFlag(text: string): RecordRule {
     const k = eq < 0 ? p : p.slice(0, eq);
     const v = eq < 0 ? '' : p.slice(eq + 1);
     if (v === '') throw new SnapError('USAGE', `--records ${JSON.stringify(text)}: ${JSON.stringify(p)} is not NAME=VALUE`);
-    if (k === 'format' || k === 'label' || k === 'identity') o[k] = v;
+    if (k === 'format' || k === 'label' || k === 'identity' || k === 'quoting') o[k] = v;
     else if (k === 'key') o.key = v.split(',');
     else if (k === 'label-segment') o.labelSegment = /^\d{1,4}$/.test(v) ? Number(v) : v;
-    else throw new SnapError('USAGE', `--records ${JSON.stringify(text)}: unknown attribute ${JSON.stringify(k)} (known: format, key, label, identity, label-segment)`);
+    else throw new SnapError('USAGE', `--records ${JSON.stringify(text)}: unknown attribute ${JSON.stringify(k)} (known: format, key, label, identity, label-segment, quoting)`);
   }
   try {
     return checkRule(o, `--records ${JSON.stringify(text)}`);
@@ -211,5 +222,5 @@ export function tabularSpec(rule: RecordRule, path: string): RecordSetSpec | und
     format = BY_EXTENSION.find(([ext]) => lower.endsWith(ext))?.[1];
   }
   if (format === undefined || format === 'files') return undefined;
-  return { format, identity: rule.identity === 'path' ? 'features' : rule.identity, ...(rule.key ? { key: rule.key } : {}), ...(rule.label !== undefined ? { label: rule.label } : {}) };
+  return { format, identity: rule.identity === 'path' ? 'features' : rule.identity, ...(rule.key ? { key: rule.key } : {}), ...(rule.label !== undefined ? { label: rule.label } : {}), ...(format === 'tsv' && rule.quoting !== undefined ? { quoting: rule.quoting } : {}) };
 }

@@ -12,7 +12,7 @@ import ignore from 'ignore';
 import { SnapError } from '../core/errors.js';
 import { isSymlinkEntry } from '../core/manifest.js';
 import { compareUtf8 } from '../core/paths.js';
-import { recordSetName, type RecordFormat, type RecordIdentity, type RecordSetMember } from '../core/records.js';
+import { recordSetName, type RecordFormat, type RecordIdentity, type RecordSetMember, type TsvQuoting } from '../core/records.js';
 import { manifestEntryRuns, rereadEntryRuns } from '../io/manifest-file.js';
 import { RuleSet, tabularSpec, type RecordConfig, type RecordSetSpec } from './config.js';
 import { FileSetIndexer, type IndexFileOptions } from './index-file.js';
@@ -84,6 +84,8 @@ export interface SetDefinition {
   key?: string[];
   label?: string;
   labelSegment?: number;
+  /** TSV sets: how `"` is read, when not the default. */
+  quoting?: TsvQuoting;
 }
 
 const defOf = (m: RecordSetMember): SetDefinition => ({
@@ -93,11 +95,12 @@ const defOf = (m: RecordSetMember): SetDefinition => ({
   ...(m.key ? { key: m.key } : {}),
   ...(m.label !== undefined ? { label: m.label } : {}),
   ...(m.labelSegment !== undefined ? { labelSegment: m.labelSegment } : {}),
+  ...(m.quoting !== undefined ? { quoting: m.quoting } : {}),
 });
 
 const sameDef = (x: SetDefinition, y: SetDefinition) => JSON.stringify(x) === JSON.stringify(y);
 const labelledDef = (d: SetDefinition) => d.label !== undefined || d.format === 'files';
-const specOf = (d: SetDefinition): RecordSetSpec => ({ format: d.format, identity: d.identity, ...(d.key ? { key: d.key } : {}), ...(d.label !== undefined ? { label: d.label } : {}) });
+const specOf = (d: SetDefinition): RecordSetSpec => ({ format: d.format, identity: d.identity, ...(d.key ? { key: d.key } : {}), ...(d.label !== undefined ? { label: d.label } : {}), ...(d.quoting !== undefined ? { quoting: d.quoting } : {}) });
 
 /** Where one side's index of a set comes from. */
 /**

@@ -81,7 +81,7 @@ export async function indexTabularFile(o: IndexFileOptions): Promise<{ built: Bu
       switch (o.spec.format) {
         case 'csv':
         case 'tsv':
-          read = await (await import('./read-delimited.js')).readDelimited(o.abs, o.rel, o.spec.format, fields, sink);
+          read = await (await import('./read-delimited.js')).readDelimited(o.abs, o.rel, o.spec.format, fields, sink, o.spec.quoting);
           break;
         case 'jsonl':
           read = await (await import('./read-jsonl.js')).readJsonl(o.abs, o.rel, fields, sink);
@@ -110,7 +110,7 @@ export async function indexTabularFile(o: IndexFileOptions): Promise<{ built: Bu
       const rows = isSnapError(e, 'RECORDS_DUPLICATE_KEY') ? (e.details?.rows as number[] | undefined) : undefined;
       if (rows && (o.spec.format === 'csv' || o.spec.format === 'tsv')) {
         const { linesOfRows } = await import('./read-delimited.js');
-        const at = await linesOfRows(o.abs, o.spec.format, rows).catch(() => undefined);
+        const at = await linesOfRows(o.abs, o.spec.format, rows, o.spec.quoting).catch(() => undefined);
         const lines = rows.map((r) => at?.get(r));
         if (lines.every((l) => l !== undefined)) {
           throw new SnapError('RECORDS_DUPLICATE_KEY', `${(e as SnapError).message.replace(/\(record (\d+) and record (\d+)\)/, `(record $1, line ${lines[0]} and record $2, line ${lines[1]})`)}`, { ...(e as SnapError).details, lines });
@@ -178,6 +178,7 @@ export function tabularMember(path: string, spec: RecordSetSpec, built: BuiltInd
     identity: spec.identity,
     ...(spec.identity === 'key' && spec.key ? { key: [...spec.key] } : {}),
     ...(spec.label !== undefined ? { label: spec.label } : {}),
+    ...(spec.format === 'tsv' && spec.quoting !== undefined ? { quoting: spec.quoting } : {}),
     count: built.count,
     index: indexDigestOf(built),
     ...(built.labels ? { labels: built.labels } : {}),

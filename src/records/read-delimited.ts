@@ -4,14 +4,16 @@
  * is an error; a UTF-8 BOM at the start is skipped; records end at `\n` or `\r\n`, and a lone `\r`
  * outside quotes is an error (the common readers end a line there). TSV has no quoting (IANA
  * text/tab-separated-values), and a TSV field that begins with a quote is an error (the common
- * readers take it for one). Bytes are hashed as they are read and checked to be UTF-8 before they
- * reach the parser.
+ * readers take it for one) — unless the record set says how its quotes are read (`quoting`,
+ * core `TsvQuoting`: `none`, every quote is data; `csv`, quoted as CSV is). Bytes are hashed as
+ * they are read and checked to be UTF-8 before they reach the parser.
  */
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isUtf8 } from 'node:buffer';
 import { parse, CsvError, type Info, type Options } from 'csv-parse';
 import { SnapError, isSnapError } from '../core/errors.js';
+import type { TsvQuoting } from '../core/records.js';
 import { CsvShape, type RecordFields } from './canonical.js';
 import { hashedChunks, lineOfInvalidUtf8, openDataFile, located, newHash, MAX_COLUMNS, MAX_RECORD_BYTES, type ReadResult, type RecordSink } from './read-common.js';
 
@@ -55,6 +57,9 @@ const LF = 0x0a;
 const CR = 0x0d;
 const QUOTE = 0x22;
 
+/** Whether `"` quotes fields: always in CSV; in TSV only with quoting `csv`. */
+const quotesFields = (format: 'csv' | 'tsv', quoting: TsvQuoting | undefined): boolean => format === 'csv' || quoting === 'csv';
+
 /**
  * Chunks passed on as they are once no record in them has more than `maxFields` fields (default
  * {@link MAX_COLUMNS}: a row must have as many fields as the header, which may have no more), counted
@@ -76,9 +81,9 @@ const QUOTE = 0x22;
  *   (`row`, the header not counted; the header is "the header"); `RECORDS_MALFORMED` (a lone CR
  *   outside quotes), located the same way
  */
-export async function* boundedFields(chunks: AsyncIterable<Buffer>, rel: string, format: 'csv' | 'tsv', maxFields = MAX_COLUMNS): AsyncGenerator<Buffer> {
+export async function* boundedFields(chunks: AsyncIterable<Buffer>, rel: string, format: 'csv' | 'tsv', maxFields = MAX_COLUMNS, quoting?: TsvQuoting): AsyncGenerator<Buffer> {
   const delimiter = format === 'tsv' ? 0x09 : 0x2c;
-  const quotes = format === 'csv';
+  const quotes = quotesFields(format, quoting);
   let quoted = false;
   let fields = 1;
   let line = 1;
@@ -138,11 +143,11 @@ function csvProblem(e: CsvError): string {
 }
 
 /** csv-parse options: the strictest it has. */
-function parseOptions(format: 'csv' | 'tsv', info: boolean): Options {
+function parseOptions(format: 'csv' | 'tsv', info: boolean, quoting?: TsvQuoting): Options {
   return {
     bom: true,
     delimiter: format === 'tsv' ? '\t' : ',',
-    quote: format === 'tsv' ? false : '"',
+    quote: quotesFields(format, quoting) ? '"' : false,
     record_delimiter: ['\r\n', '\n'],
     relax_column_count: false,
     relax_quotes: false,
@@ -160,11 +165,11 @@ function parseOptions(format: 'csv' | 'tsv', info: boolean): Options {
  * csv-parse's own `info.lines` counts the CR and the LF of a CRLF inside a quoted field as two
  * lines, which put errors after such records lines too far. For error messages only.
  */
-export async function linesOfRows(abs: string, format: 'csv' | 'tsv', rows: readonly number[]): Promise<Map<number, number>> {
+export async function linesOfRows(abs: string, format: 'csv' | 'tsv', rows: readonly number[], quoting?: TsvQuoting): Promise<Map<number, number>> {
   const want = new Set(rows);
   const last = Math.max(...rows);
   const starts = new Map<number, number>();
-  const parser = parse(parseOptions(format, true));
+  const parser = parse(parseOptions(format, true, quoting));
   let prevEnd = 0;
   let n = -1; // the header is record 0
   const stream = (await openDataFile(abs)).createReadStream();
@@ -222,7 +227,7 @@ export async function linesOfRows(abs: string, format: 'csv' | 'tsv', rows: read
 function refuseOpeningQuote(record: readonly string[]): void {
   for (let i = 0; i < record.length; i++) {
     if ((record[i] as string).charCodeAt(0) === QUOTE) {
-      throw new SnapError('RECORDS_MALFORMED', `field ${i + 1} begins with a double quote: TSV has no quoting and snap reads it as data, but Python's csv, pandas and pyarrow read it as an opening quote that takes in tabs and lines up to the next one; write the file as CSV`);
+      throw new SnapError('RECORDS_MALFORMED', `field ${i + 1} begins with a double quote: TSV has no quoting and snap reads it as data, but Python's csv, pandas and pyarrow read it as an opening quote that takes in tabs and lines up to the next one; write the file as CSV, or say how its quotes are read: \"quoting\": \"none\" (every quote is data, as Python's csv.QUOTE_NONE reads) or \"csv\" (quoted as in CSV) in its snap.json rule, with \"format\": \"tsv\"`);
     }
   }
 }
@@ -231,28 +236,31 @@ function refuseOpeningQuote(record: readonly string[]): void {
  * Read the records of a CSV or TSV file into `sink`.
  * @param abs the file on disk
  * @param rel its dataset path (for messages)
+ * @param quoting TSV only: how `"` is read (core `TsvQuoting`); undefined for the default, which
+ *   refuses a field that begins with `"`
  * @throws SnapError `RECORDS_MALFORMED` | `RECORDS_LIMIT` | `RECORDS_KEY_MISSING` |
  *   `RECORDS_LABEL_MISSING` | `RECORDS_KEY_EMPTY` | `NOT_FOUND` | `IO_ERROR`, each naming the file,
  *   line and record
  */
-export async function readDelimited(abs: string, rel: string, format: 'csv' | 'tsv', fields: RecordFields, sink: RecordSink): Promise<ReadResult> {
+export async function readDelimited(abs: string, rel: string, format: 'csv' | 'tsv', fields: RecordFields, sink: RecordSink, quoting?: TsvQuoting): Promise<ReadResult> {
+  const refuseQuote = format === 'tsv' && quoting === undefined;
   const hash = newHash();
   let bytes = 0;
   // Without csv-parse's per-record `info` (a tenth of the parse time): the line where a record
   // starts is found again, on the error path only, by lineOfRow.
-  const parser = parse(parseOptions(format, false));
+  const parser = parse(parseOptions(format, false, quoting));
   let shape: CsvShape | undefined;
   let row = 0;
   const take = (record: string[]) => {
     try {
       if (shape === undefined) {
-        if (format === 'tsv') refuseOpeningQuote(record);
+        if (refuseQuote) refuseOpeningQuote(record);
         if (record.length > MAX_COLUMNS) throw new SnapError('RECORDS_LIMIT', `the header has more than ${MAX_COLUMNS} columns`);
         shape = new CsvShape(record, fields);
         return;
       }
       row++;
-      if (format === 'tsv') refuseOpeningQuote(record);
+      if (refuseQuote) refuseOpeningQuote(record);
       sink(shape.forms(record), row, 0);
     } catch (e) {
       throw located(e, rel, shape && row > 0 ? { row } : { line: 1 });
@@ -279,7 +287,7 @@ export async function readDelimited(abs: string, rel: string, format: 'csv' | 't
     },
   });
   async function* counted(): AsyncGenerator<Buffer> {
-    for await (const c of boundedFields(utf8Chunks(hashedChunks(abs, hash), rel), rel, format)) {
+    for await (const c of boundedFields(utf8Chunks(hashedChunks(abs, hash), rel), rel, format, MAX_COLUMNS, quoting)) {
       bytes += c.length;
       yield c;
     }
@@ -288,14 +296,14 @@ export async function readDelimited(abs: string, rel: string, format: 'csv' | 't
     await pipeline(counted(), parser, out);
   } catch (e) {
     if (isSnapError(e) && typeof e.details?.row === 'number' && e.details.line === undefined) {
-      const line = (await linesOfRows(abs, format, [e.details.row]).catch(() => undefined))?.get(e.details.row);
+      const line = (await linesOfRows(abs, format, [e.details.row], quoting).catch(() => undefined))?.get(e.details.row);
       if (line !== undefined) throw located(e.cause ?? e, rel, { line, row: e.details.row });
     }
     if (isSnapError(e)) throw e;
     if (e instanceof CsvError) {
       // csv-parse's own line count takes the CR and LF of a quoted CRLF for two lines: count them again (linesOfRows).
       const failed = shape ? row + 1 : 0;
-      const line = (await linesOfRows(abs, format, [failed]).catch(() => undefined))?.get(failed) ?? (e as unknown as { lines?: number }).lines;
+      const line = (await linesOfRows(abs, format, [failed], quoting).catch(() => undefined))?.get(failed) ?? (e as unknown as { lines?: number }).lines;
       const code = e.code === 'CSV_MAX_RECORD_SIZE' ? 'RECORDS_LIMIT' : 'RECORDS_MALFORMED';
       throw located(new SnapError(code, csvProblem(e)), rel, { ...(line ? { line } : {}), ...(shape ? { row: row + 1 } : {}) });
     }

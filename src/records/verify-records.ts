@@ -53,7 +53,7 @@ export async function attachRecordFindings(problems: RecordProblem[], members: r
         removeTmp = removeWhenDone(tmp);
       }
       const out = join(tmp, `index-${problems.indexOf(p)}`);
-      const spec: RecordSetSpec = { format: m.format, identity: m.identity, ...(m.key ? { key: m.key } : {}), ...(m.label !== undefined ? { label: m.label } : {}) };
+      const spec: RecordSetSpec = { format: m.format, identity: m.identity, ...(m.key ? { key: m.key } : {}), ...(m.label !== undefined ? { label: m.label } : {}), ...(m.quoting !== undefined ? { quoting: m.quoting } : {}) };
       const actual = p.actual as { sha256?: string; size?: number } | undefined;
       const options: IndexFileOptions = { abs: join(dir, ...m.path!.split('/')), rel: m.path as string, spec, tmpDir: tmp, outPath: out, strictKeys: false, ...(actual?.sha256 ? { expectSha256: actual.sha256 } : {}) };
       jobs.push({ p, m, obj, out, spec, options, size: actual?.size ?? 0 });

@@ -261,6 +261,27 @@ describe('a label-by-folder dataset', () => {
     expect(d2.json.records.sets[0].flipped.map((f: Json) => [f.key, f.from, f.to])).toEqual([[[name], 'ham', 'spam']]);
   });
 
+  it('read a TSV whose sentences begin with a quote once its rule says "quoting": "none": the set is signed with its quoting, and a flip in a folder is named by diff and verify', async () => {
+    const sst = 'sentence\tlabel\n"Great movie," he said.\t1\nBoring.\t0\n"Meh" at best\t0\n';
+    const store = await newStorePath();
+    const plain = await makeTree({ 'sst.tsv': sst });
+    const refused = await snapJson(['seal', plain, '--as', 'sst@v0', '--key', keys.key, '--store', store, '--records', 'sst.tsv format=tsv label=label']);
+    expect(refused.code).toBe(3);
+    expect(refused.json.error).toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 'sst.tsv', line: 2, row: 1 } });
+    expect(refused.json.error.message).toContain('"quoting": "none"');
+    const data = await makeTree({ 'sst.tsv': sst, 'snap.json': JSON.stringify({ records: [{ pattern: 'sst.tsv', format: 'tsv', quoting: 'none', label: 'label' }] }) });
+    const s = await seal(data, store, 'sst@v1');
+    expect(s.records).toEqual([expect.objectContaining({ path: 'sst.tsv', format: 'tsv', identity: 'features', quoting: 'none', count: 3, labels: { '0': 2, '1': 1 } })]);
+    await edit(join(data, 'sst.tsv'), (t) => t.replace('"Meh" at best\t0', '"Meh" at best\t1'));
+    const d = await snapJson(['diff', 'sst@v1', data, '--store', store]);
+    expect(d.code, d.stderr).toBe(1);
+    expect(d.json.records.sets[0].flipped.map((f: Json) => [f.from, f.to])).toEqual([['0', '1']]);
+    expect(d.json.records.sets[0].summary).toMatchObject({ added: 0, removed: 0, modified: 0, flipped: 1, unchanged: 2 });
+    const v = await snapJson(['verify', data, '--against', 'sst@v1', '--pubkey', keys.pub, '--store', store]);
+    expect(v.code).toBe(1);
+    expect(v.json.problems.find((p: Json) => p.path === 'sst.tsv').records.summary).toMatchObject({ flipped: 1, added: 0, removed: 0, modified: 0 });
+  });
+
   it('counts a snapshot whose snap.json rule matches none of its files as an empty set: every file of the other snapshot added or removed, not unavailable', async () => {
     const store = await newStorePath();
     const config = JSON.stringify({ records: [{ pattern: 'img/*/*', format: 'files', labelSegment: 1 }] });

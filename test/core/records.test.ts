@@ -50,6 +50,13 @@ describe('the records member of a statement', () => {
     expect(validateRecordsMember([unlabelled])).toHaveLength(1);
   });
 
+  it('takes quoting on a TSV set only, and only "none" or "csv"', () => {
+    expect(validateRecordsMember([csvSet({ path: 't.tsv', format: 'tsv', quoting: 'none' })])).toHaveLength(1);
+    expect(validateRecordsMember([csvSet({ path: 't.tsv', format: 'tsv', quoting: 'csv' })])).toHaveLength(1);
+    expect(() => validateRecordsMember([csvSet({ quoting: 'none' })])).toThrow(code('STATEMENT_INVALID'));
+    expect(() => validateRecordsMember([csvSet({ path: 't.tsv', format: 'tsv', quoting: 'excel' as 'csv' })])).toThrow(code('STATEMENT_INVALID'));
+  });
+
   it('is refused, as STATEMENT_INVALID, when any member is off', () => {
     const { key: _k, ...noKey } = csvSet();
     const cases: unknown[] = [

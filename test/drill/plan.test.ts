@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ATTACK_KINDS, parseAttackList, RECORD_KINDS } from '../../src/drill/kinds.js';
 import { lookalike, planDrill, type DrillFile, type PlanInput, type RecordTarget } from '../../src/drill/plan.js';
-import { lineOf, parseTable, serializeEdit } from '../../src/drill/table.js';
+import { lineOf, parseTable, recordOf, serializeEdit } from '../../src/drill/table.js';
 import { judge } from '../../src/drill/judge.js';
 import { rounds } from '../../src/drill/run.js';
 import { drillReport } from '../../src/drill/report.js';
@@ -174,6 +174,14 @@ describe('table', () => {
     expect(parseTable(enc.encode('a,b\n"x,y",1\n'), 'csv')).toHaveProperty('unsupported');
     expect(parseTable(enc.encode('a,b\n1\n'), 'csv')).toHaveProperty('unsupported');
     expect(parseTable(enc.encode('[1]\n'), 'jsonl')).toHaveProperty('unsupported');
+  });
+
+  it('refuses a TSV read with quoting "csv" that holds a quote, and edits one read with quoting "none" line by line (its quotes are data)', () => {
+    const text = enc.encode('a\tb\n"x\t1\n');
+    expect(parseTable(text, 'tsv', 'csv')).toHaveProperty('unsupported');
+    const t = parseTable(text, 'tsv', 'none');
+    if ('unsupported' in t) throw new Error(t.unsupported);
+    expect(recordOf(t, 0)).toEqual({ a: '"x', b: '1' });
   });
 });
 

@@ -45,6 +45,9 @@ describe('snap.json', () => {
       { records: [{ pattern: 'x/*', format: 'files', labelSegment: 0, label: 'y' }] },
       { records: [{ pattern: 'x.csv', extra: 1 }] },
       { records: Array.from({ length: 65 }, () => ({ pattern: 'x.csv' })) },
+      { records: [{ pattern: 'x.tsv', quoting: 'none' }] }, // quoting needs format "tsv" said outright
+      { records: [{ pattern: 'x.csv', format: 'csv', quoting: 'none' }] },
+      { records: [{ pattern: 'x.tsv', format: 'tsv', quoting: 'excel' }] },
       { check: { maxShift: 2 } },
       { check: { maxRemoved: -1 } },
       { check: { maxFlips: 0 } },
@@ -99,10 +102,16 @@ describe('--records rules', () => {
   it('read like a gitattributes line', () => {
     expect(parseRuleFlag('data/*.csv key=id,part label=y')).toEqual({ pattern: 'data/*.csv', identity: 'key', key: ['id', 'part'], label: 'y' });
     expect(parseRuleFlag('mail/** format=files label-segment=1')).toEqual({ pattern: 'mail/**', format: 'files', identity: 'path', labelSegment: 1 });
+    expect(parseRuleFlag('glue/*.tsv format=tsv quoting=none label=label')).toEqual({ pattern: 'glue/*.tsv', format: 'tsv', identity: 'features', label: 'label', quoting: 'none' });
+  });
+
+  it('carry a TSV rule\'s quoting into the spec of each file it matches', () => {
+    const rule = cfg({ records: [{ pattern: '*.tsv', format: 'tsv', quoting: 'csv', label: 'y' }] }).rules[0]!;
+    expect(tabularSpec(rule, 'a/b.tsv')).toEqual({ format: 'tsv', identity: 'features', label: 'y', quoting: 'csv' });
   });
 
   it('are usage errors when malformed', () => {
-    for (const t of ['', 'x.csv key', 'x.csv colour=red', 'x.csv format=xlsx', 'm/* format=files label-segment=x']) expect(() => parseRuleFlag(t), t).toThrow(code('USAGE'));
+    for (const t of ['', 'x.csv key', 'x.csv colour=red', 'x.csv format=xlsx', 'm/* format=files label-segment=x', 'x.tsv quoting=none', 'x.tsv format=tsv quoting=yes']) expect(() => parseRuleFlag(t), t).toThrow(code('USAGE'));
   });
 });
 

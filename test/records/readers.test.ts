@@ -244,6 +244,23 @@ describe('CSV records', () => {
     expect(header).toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 't.tsv', line: 1 } });
   });
 
+  it('read a TSV set with quoting "none" as Python csv.QUOTE_NONE does: a field may begin with a quote, and every quote, tab and line end is what it is', async () => {
+    const hiding = 'id\ttext\tlabel\n1\thello\tham\n5\t"\tx\n2\tlunch\tham\n3\tcall\tham\n6\t"\tspam\n';
+    const r = await index('t.tsv', hiding, { format: 'tsv', identity: 'key', key: ['id'], label: 'label', quoting: 'none' });
+    expect(r.lines.map((l) => JSON.parse(l).key)).toEqual([['1'], ['2'], ['3'], ['5'], ['6']]);
+    expect(JSON.parse(r.lines[3]!).fingerprint).toBe(sha('{"id":"5","label":"x","text":"\\""}'));
+  });
+
+  it('read a TSV set with quoting "csv" as pandas read_csv(sep="\\t") does: a quoted field holds tabs, doubled quotes and line breaks; a broken quote is refused', async () => {
+    const quoted = 'id\ttext\tlabel\n1\t"a\tb"\tham\n2\t"say ""hi""\nthere"\tspam\n';
+    const r = await index('t.tsv', quoted, { format: 'tsv', identity: 'key', key: ['id'], label: 'label', quoting: 'csv' });
+    expect(r.lines.map((l) => JSON.parse(l).fingerprint)).toEqual([sha('{"id":"1","label":"ham","text":"a\\tb"}'), sha('{"id":"2","label":"spam","text":"say \\"hi\\"\\nthere"}')]);
+    const broken = await failure('t.tsv', 'id\ttext\n1\t"a"b\n', { format: 'tsv', identity: 'key', key: ['id'], quoting: 'csv' });
+    expect(broken).toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 't.tsv', line: 2, row: 1 } });
+    // The same bytes under the default are refused (a field begins with a quote), so no set changes meaning unasked.
+    expect(await failure('t.tsv', quoted, { format: 'tsv', identity: 'key', key: ['id'], label: 'label' })).toMatchObject({ code: 'RECORDS_MALFORMED' });
+  });
+
   it('index by position when asked: the key is the row', async () => {
     const r = await index('t.csv', 'a\nz\ny\nx\n', { format: 'csv', identity: 'position' });
     expect(r.lines.map((l) => JSON.parse(l).row)).toEqual([1, 2, 3]);

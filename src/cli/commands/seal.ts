@@ -131,7 +131,7 @@ export const sealCommand: CommandSpec = {
         .option('expires', { type: 'string', requiresArg: true, describe: 'the snapshot expires after this: 90d, 12h, 2w, a date 2027-01-31 or 2027-01-31T12:00:00Z (recorded as expiresAt; verify refuses it from then on)' })
         .option('out', { type: 'string', requiresArg: true, describe: 'seal straight into this archive (FILE.snap.tar) instead of the store; it holds the contents' })
         .conflicts('out', 'manifest-only')
-        .option('records', { type: 'string', array: true, requiresArg: true, describe: "record rule instead of DIR/snap.json's, e.g. 'train.csv key=id label=y' or 'mail/*/* format=files label-segment=1' (repeatable; docs/FORMAT.md §19)" })
+        .option('records', { type: 'string', array: true, requiresArg: true, describe: "record rule instead of DIR/snap.json's, e.g. 'train.csv key=id label=y', 'mail/*/* format=files label-segment=1' or 'sst.tsv format=tsv quoting=none label=label' (repeatable; docs/FORMAT.md §19)" })
         .option('no-records', { type: 'boolean', describe: 'index no records, whatever DIR/snap.json says' })
         .conflicts('records', 'no-records')
         .option('incremental', { type: 'boolean', describe: "take the parent's digest for each file unchanged (device, inode, size, mtime, ctime) since the parent was sealed on this machine, instead of reading it (its stat cache is kept in the state folder, $SNAP_STATE_DIR, else $XDG_STATE_HOME/snap, else ~/.local/state/snap: under a folder another user could change, none is read or written and every file is read); signed as predicate.incremental (docs/FORMAT.md §22)" })
