@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** Entry point of the `snap` binary (also installed as `snapds`). */
 import { runCli } from './run.js';
-import { quietOnBrokenPipe } from './broken-pipe.js';
+import { exitCodeAfterOutput, quietOnBrokenPipe } from './broken-pipe.js';
 import { escapeMessage } from '../core/display.js';
 import { programNameOf } from './program-name.js';
 import { cleanUpIfInterrupted, exitWhenWritten, handleSignals } from './signals.js';
@@ -13,6 +13,7 @@ import { startEarlyWorkers } from './early-workers.js';
 startEarlyWorkers(process.argv.slice(2));
 // A reader that closed its end of the pipe (`snap list --json | head -1`) is not an error: no
 // stack trace, the rest of the output is dropped, and the exit code stays the command's own.
+// A stdout that cannot be written (`> /dev/full`) is said at the end, and a success exits 3 (broken-pipe.ts).
 quietOnBrokenPipe(process.stdout);
 quietOnBrokenPipe(process.stderr);
 // Ctrl-C and SIGTERM: clean up, then exit 130 / 143 (signals.ts).
@@ -28,7 +29,8 @@ handleCrashes(process.stderr, program);
 runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), stdin: process.stdin, program }).then(
   (code) => {
     cleanUpIfInterrupted();
-    exitWhenWritten(code, process.stdout, process.stderr); // a signal from here on leaves the code as it is
+    // a signal from here on leaves the code as it is
+    exitWhenWritten(exitCodeAfterOutput(code, process.stdout, process.stderr, program), process.stdout, process.stderr);
   },
   (e) => {
     process.stderr.write(`${program}: internal error: ${String((e as Error)?.stack ?? e).split('\n').map(escapeMessage).join('\n')}\n`);

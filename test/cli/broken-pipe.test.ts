@@ -6,7 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { spawnSnap, useKeyPair, type BinResult } from '../helpers/tree.js';
+import { makeTree, snapBin, spawnSnap, tempDir, useKeyPair, type BinResult } from '../helpers/tree.js';
 import { sealTree, useStore } from '../helpers/store.js';
 
 const keys = useKeyPair('pipe');
@@ -62,5 +62,54 @@ describe('a closed stdout or stderr', () => {
     const json = await runClosed([...missing, '--json']);
     expectNoCrash(json);
     expect(json.code).toBe(3);
+  });
+});
+
+describe('a stdout or stderr that cannot be written (a full disk: > /dev/full)', () => {
+  it('stdout on a full disk: one line on stderr saying so, no stack trace, exit 3 instead of 0', async () => {
+    const s = await sealTree({ 'a.txt': 'a\n' }, keys, { store: shared.path });
+    for (const args of [['list', '--store', s.store], ['list', '--json', '--store', s.store], ['--help'], ['verify', s.data, '--against', s.ref, '--pubkey', keys.pub, '--store', s.store, '--json']]) {
+      const r = await snapBin(args, { stdoutFile: '/dev/full' });
+      expectNoCrash(r);
+      expect(r.stderr, args.join(' ')).not.toMatch(/INTERNAL|please report/);
+      expect(r.stderr, args.join(' ')).toMatch(/^snap: could not write the output to standard output: no space left on the device \(ENOSPC\)/m);
+      expect(r.code, args.join(' ')).toBe(3);
+    }
+  });
+
+  it('stdout on a full disk keeps the exit code of a failed check (1) or an error (2, 3)', async () => {
+    const s = await sealTree({ 'a.txt': 'a\n' }, keys, { store: shared.path });
+    await fsp.writeFile(join(s.data, 'a.txt'), 'changed\n');
+    const cases: [string[], number][] = [
+      [['verify', s.data, '--against', s.ref, '--pubkey', keys.pub, '--store', s.store, '--json'], 1],
+      [['show', 'nope@v1', '--store', s.store, '--json'], 3],
+      [['no-such-command', '--json'], 2],
+    ];
+    for (const [args, code] of cases) {
+      const r = await snapBin(args, { stdoutFile: '/dev/full' });
+      expectNoCrash(r);
+      expect(r.stderr, args.join(' ')).not.toMatch(/INTERNAL|please report/);
+      expect(r.code, args.join(' ')).toBe(code);
+    }
+  });
+
+  it('stderr on a full disk changes nothing: verify keeps 0 or 1, and its --json on stdout', async () => {
+    const s = await sealTree({ 'a.txt': 'a\n' }, keys, { store: shared.path });
+    const ok = await snapBin(['verify', s.data, '--against', s.ref, '--pubkey', keys.pub, '--store', s.store, '--json'], { stderrFile: '/dev/full' });
+    expect(ok.signal).toBeNull();
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout).ok).toBe(true);
+    await fsp.writeFile(join(s.data, 'a.txt'), 'changed\n');
+    const bad = await snapBin(['verify', s.data, '--against', s.ref, '--pubkey', keys.pub, '--store', s.store, '--json'], { stderrFile: '/dev/full' });
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.stdout).ok).toBe(false);
+  });
+
+  it('a seal whose notes go to a full stderr seals, and says so on stdout', async () => {
+    const data = await makeTree({ 'a.txt': 'a\n' });
+    const store = join(await tempDir('snap-full-stderr-'), 'store'); // a new store: seal writes a note on stderr first
+    const r = await snapBin(['seal', data, '--as', 'full@v1', '--key', keys.key, '--store', store, '--json'], { stderrFile: '/dev/full' });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, storeCreated: true });
   });
 });

@@ -5,7 +5,7 @@
  * Every folder made here is removed after the test that made it (or after the file, when made in
  * a `beforeAll`).
  */
-import { promises as fsp } from 'node:fs';
+import { closeSync, openSync, promises as fsp } from 'node:fs';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -205,6 +205,9 @@ export interface BinOptions extends RunOptions {
   timeoutMs?: number;
   /** A command (and its arguments) to run node through, e.g. `setpriv …`. */
   wrap?: string[];
+  /** Open this file (e.g. `/dev/full`) as the process's stdout or stderr instead of a pipe (that output is then not captured). */
+  stdoutFile?: string;
+  stderrFile?: string;
 }
 
 /** A subprocess run's result; `signal` is set when it was killed. */
@@ -215,13 +218,16 @@ export interface BinResult extends RunResult {
 /** Start `node dist/cli/main.js ARGS` as a subprocess; `done` resolves when it exits. */
 export function spawnSnap(args: string[], opts: BinOptions = {}): { child: ChildProcess; done: Promise<BinResult> } {
   const argv = [...(opts.wrap ?? []), process.execPath, BIN, ...args];
+  // A file given as stdout or stderr is open in the child only (spawn dups it): closed here at once.
+  const files = [opts.stdoutFile, opts.stderrFile].map((f) => (f === undefined ? 'pipe' : openSync(f, 'w')));
   const child = spawn(argv[0] as string, argv.slice(1), {
     cwd: opts.cwd ?? process.cwd(),
     env: runEnv(opts.env),
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', files[0] as number | 'pipe', files[1] as number | 'pipe'],
     ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
     ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
   });
+  for (const fd of files) if (typeof fd === 'number') closeSync(fd);
   let stdout = '';
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
