@@ -70,4 +70,26 @@ describe('exit codes', () => {
     expect(r.json).toMatchObject({ ok: false, error: { code: 'INTERNAL', message: expect.stringContaining('planted by a test') } });
     expect(r.stderr).toContain('[INTERNAL]');
   });
+
+  it('exit 3 with NOT_FOUND, naming the store, for every command that reads or writes a store that does not exist', async () => {
+    const work = await tempDir('snap-exit-');
+    const data = await makeTree({ 'a.txt': 'alpha\n' });
+    const model = join(work, 'model.bin');
+    await fsp.writeFile(model, 'weights');
+    const missing = join(work, 'no-store');
+    const runs: string[][] = [
+      ['list'], ['show', 'ds@v1'], ['log'], ['log', 'checkpoint', '--key', keys.key], ['fsck'],
+      ['verify', data, '--against', 'ds@v1', '--pubkey', keys.pub], ['diff', 'ds@v1', data], ['check', data, '--against', 'ds@v1'],
+      ['report', 'ds@v1', data, '-o', join(work, 'r.html')], ['drill', data, '--against', 'ds@v1', '--pubkey', keys.pub],
+      ['sign', 'ds@v1', '--key', keys.key], ['revoke', 'ds@v1', '--reason', 'poisoned', '--key', keys.key],
+      ['export', 'ds@v1', '-o', join(work, 'x.snap.tar')], ['restore', 'ds@v1', join(work, 'restored'), '--pubkey', keys.pub],
+      ['prove', 'ds@v1', 'a.txt', '-o', join(work, 'p.json')], ['lineage', 'ds@v1'], ['impact', 'ds@v1'], ['bom', 'ds@v1', '-o', join(work, 'bom.json')],
+      ['verify-model', model, '--pubkey', keys.pub],
+    ];
+    for (const args of runs) {
+      const r = await snapJson([...args, '--store', missing]);
+      expect({ args: args.join(' '), code: r.code, error: r.json.error?.code }).toEqual({ args: args.join(' '), code: 3, error: 'NOT_FOUND' });
+      expect(r.json.error.message, args.join(' ')).toContain(missing);
+    }
+  }, 120_000);
 });

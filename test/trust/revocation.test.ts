@@ -273,11 +273,13 @@ describe('snap revoke', () => {
     }
   });
 
-  it('needs a store or --out to keep the revocation (exit 2, USAGE)', async () => {
+  it('needs a store or --out to keep the revocation: no store there is NOT_FOUND (exit 3), as for every command, naming --out', async () => {
     const e = await sealAndExport(TREE, alice);
-    const r = await snapJson(['revoke', e.file, '--reason', REASON, '--key', alice.key, '--store', await newStorePath()]);
-    expect(r.code).toBe(2);
-    expect(r.json.error.code).toBe('USAGE');
+    const store = await newStorePath();
+    const r = await snapJson(['revoke', e.file, '--reason', REASON, '--key', alice.key, '--store', store]);
+    expect(r.code).toBe(3);
+    expect(r.json.error).toMatchObject({ code: 'NOT_FOUND', details: { path: store } });
+    expect(r.json.error.message).toContain('give --out FILE');
   });
 
   it('that cannot be written to --out (FILE_EXISTS, exit 3) is not kept in the store either: the failed command revokes nothing, and verify still passes', async () => {

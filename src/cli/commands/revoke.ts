@@ -42,7 +42,8 @@ async function cmdRevoke(a: Args, io: CliIo): Promise<number> {
   const reason = checkReason(String(a.reason ?? ''));
   const out = a.out === undefined ? undefined : resolve(io.cwd, String(a.out));
   const haveStore = existsSync(join(store, 'store.json'));
-  if (!haveStore && out === undefined) throw new SnapError('USAGE', `there is no store at ${store} to keep the revocation in: give --out FILE (or --store)`);
+  // No store is an input error (exit 3, as for every command that needs one), not a usage error.
+  if (!haveStore && out === undefined) throw new SnapError('NOT_FOUND', `no snap store at ${store} to keep the revocation in: give --out FILE (or --store / $SNAP_STORE an existing store)`, { path: store });
   const keys = await signingKeys(io, a);
   // --pubkey: whose signature the snapshot must carry (its producer), or nothing is revoked.
   const expected = a.pubkey ? await trustedKeys(a.pubkey as string[], io.cwd) : undefined;
