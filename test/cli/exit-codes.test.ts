@@ -5,7 +5,7 @@
  * run here: an expired trust policy (exit 1) and an unexpected error inside a command (exit 3),
  * each with its one `--json` error document.
  */
-import { promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { ERROR_CODES, type SnapErrorCode } from '../../src/core/errors.js';
@@ -84,12 +84,14 @@ describe('exit codes', () => {
       ['sign', 'ds@v1', '--key', keys.key], ['revoke', 'ds@v1', '--reason', 'poisoned', '--key', keys.key],
       ['export', 'ds@v1', '-o', join(work, 'x.snap.tar')], ['restore', 'ds@v1', join(work, 'restored'), '--pubkey', keys.pub],
       ['prove', 'ds@v1', 'a.txt', '-o', join(work, 'p.json')], ['lineage', 'ds@v1'], ['impact', 'ds@v1'], ['bom', 'ds@v1', '-o', join(work, 'bom.json')],
-      ['verify-model', model, '--pubkey', keys.pub],
+      ['attest', model, '--data', 'ds@v1', '--key', keys.key], ['verify-model', model, '--pubkey', keys.pub],
     ];
     for (const args of runs) {
       const r = await snapJson([...args, '--store', missing]);
       expect({ args: args.join(' '), code: r.code, error: r.json.error?.code }).toEqual({ args: args.join(' '), code: 3, error: 'NOT_FOUND' });
       expect(r.json.error.message, args.join(' ')).toContain(missing);
+      // Only init, seal and import make a store (README): a failed command leaves none behind.
+      expect(existsSync(missing), args.join(' ')).toBe(false);
     }
   }, 120_000);
 });

@@ -52,7 +52,8 @@ async function cmdAttest(a: Args, io: CliIo): Promise<number> {
   const { artifacts, fromFolder } = await hashModelFiles(files, io.cwd);
   // One model folder and no --as: the model is named after the folder, not after its first file.
   const folderAs = as === undefined && fromFolder && files.length === 1 ? defaultFolderRef(resolve(io.cwd, files[0] as string), artifacts) : undefined;
-  const store = await openStore(storeRoot, { create: true });
+  // attest never makes a store (README: only init, seal and import do): none there is NOT_FOUND, exit 3.
+  const store = await openStore(storeRoot);
   const data = [];
   for (const ref of dataRefs) data.push(await locate(ref, io, storeRoot));
   const outPath = out !== undefined ? resolve(io.cwd, out) : undefined;
