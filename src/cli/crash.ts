@@ -15,17 +15,44 @@ import { EXIT_INPUT } from './exit-codes.js';
 export const EXIT_CRASH = EXIT_INPUT;
 
 /**
+ * The `--json` error document of a crash, as runCli gives any other unexpected error: INTERNAL,
+ * `unexpected error: MESSAGE (please report this)`, the message exact (JSON escapes it).
+ */
+function crashDocument(e: unknown): string {
+  const message = `unexpected error: ${(e as Error)?.message ?? String(e)} (please report this)`;
+  return JSON.stringify({ ok: false, error: { code: 'INTERNAL', message } }, null, 2) + '\n';
+}
+
+/**
  * Install the handlers of uncaught exceptions and unhandled rejections (the `snap` binary does,
  * before it runs a command). Each writes `PROGRAM: internal error: STACK [INTERNAL]` (control
- * characters escaped), removes the leftovers and exits {@link EXIT_CRASH} at once.
+ * characters escaped), removes the leftovers and exits {@link EXIT_CRASH} at once. With
+ * `jsonStdout` (the command was run with `--json`), it first writes the error document there
+ * ({@link crashDocument}: README, "--json": one document on every exit) unless the command had
+ * already written to it, which would make two.
  * @param stderr where the report goes
  * @param program the name the binary was run as (`snap`, `snapds`)
+ * @param jsonStdout stdout, when `--json` was asked for
  */
-export function handleCrashes(stderr: NodeJS.WritableStream, program: string): void {
+export function handleCrashes(stderr: NodeJS.WritableStream, program: string, jsonStdout?: NodeJS.WritableStream): void {
   let crashed = false;
+  let written = false;
+  if (jsonStdout) {
+    // Note the first write of the command's own output (its document, or a part of it).
+    const write = jsonStdout.write.bind(jsonStdout) as (...args: unknown[]) => boolean;
+    jsonStdout.write = ((...args: unknown[]) => {
+      written = true;
+      return write(...args);
+    }) as typeof jsonStdout.write;
+  }
   const crash = (e: unknown): void => {
     if (!crashed) {
       crashed = true;
+      try {
+        if (jsonStdout && !written) jsonStdout.write(crashDocument(e));
+      } catch {
+        /* best effort, as the report below */
+      }
       try {
         const text = String((e as Error)?.stack ?? e).split('\n').map(escapeMessage).join('\n');
         stderr.write(`${program}: internal error: ${text} [INTERNAL]\n`);

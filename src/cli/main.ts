@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** Entry point of the `snap` binary (also installed as `snapds`). */
-import { runCli } from './run.js';
+import { asksForFlag, runCli } from './run.js';
 import { exitCodeAfterOutput, quietOnBrokenPipe } from './broken-pipe.js';
 import { escapeMessage } from '../core/display.js';
 import { programNameOf } from './program-name.js';
@@ -24,9 +24,11 @@ installNativeEd25519();
 // `snap` or `snapds` (package.json installs both): usage, help and errors name the one that was run.
 const program = programNameOf(process.argv[1]);
 // An exception or rejection no command caught: exit 3 with locks and temporary files removed, not Node's exit 1 (crash.ts).
-handleCrashes(process.stderr, program);
+// With --json, also its one error document on stdout, unless the command had written there.
+const argv = process.argv.slice(2);
+handleCrashes(process.stderr, program, asksForFlag(argv, 'json') ? process.stdout : undefined);
 
-runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), stdin: process.stdin, program }).then(
+runCli(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), stdin: process.stdin, program }).then(
   (code) => {
     cleanUpIfInterrupted();
     // a signal from here on leaves the code as it is

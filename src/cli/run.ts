@@ -217,7 +217,7 @@ function unknownCommand(word: string, program: ProgramName): string {
  * has parsed it: `--json` or `--json=true` (yargs takes any other value of a boolean flag as false),
  * the last one given winning, and nothing after a bare `--` (an argument there is not a flag).
  */
-function asksForFlag(argv: readonly string[], flag: string): boolean {
+export function asksForFlag(argv: readonly string[], flag: string): boolean {
   let asked = false;
   for (const x of argv) {
     if (x === '--') break;

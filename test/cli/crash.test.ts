@@ -12,8 +12,11 @@ import { tempDir } from '../helpers/tree.js';
 
 const dist = (p: string) => pathToFileURL(resolve(__dirname, '../../dist', p)).href;
 
-/** Run a script that installs the crash handlers, registers a file to remove, then fails by `how`. */
-async function crashWith(how: string): Promise<{ status: number | null; stderr: string; leftover: boolean }> {
+/**
+ * Run a script that installs the crash handlers, registers a file to remove, then fails by `how`;
+ * with `json`, as `snap … --json` does (the handlers then owe stdout its one JSON document).
+ */
+async function crashWith(how: string, json = false): Promise<{ status: number | null; stdout: string; stderr: string; leftover: boolean }> {
   const dir = await tempDir('snap-crash-');
   const lock = join(dir, 'lock');
   await fsp.writeFile(lock, 'held');
@@ -22,12 +25,12 @@ async function crashWith(how: string): Promise<{ status: number | null; stderr: 
     `import { handleCrashes } from ${JSON.stringify(dist('cli/crash.js'))};`,
     `import { leaveNothing } from ${JSON.stringify(dist('io/interrupt.js'))};`,
     `leaveNothing(() => rmSync(${JSON.stringify(lock)}, { force: true }));`,
-    `handleCrashes(process.stderr, 'snap');`,
+    json ? `handleCrashes(process.stderr, 'snap', process.stdout);` : `handleCrashes(process.stderr, 'snap');`,
     how,
     `setTimeout(() => {}, 5000);`,
   ].join('\n');
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
-  return { status: r.status, stderr: r.stderr, leftover: existsSync(lock) };
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, leftover: existsSync(lock) };
 }
 
 describe('a failure no command caught', () => {
@@ -45,5 +48,20 @@ describe('a failure no command caught', () => {
     expect(r.stderr).toMatch(/^snap: internal error: Error: thrown from a timer\\x1b\[31m\n/);
     expect(r.stderr).not.toContain('second');
     expect(r.leftover).toBe(false);
+  });
+
+  it('with --json, stdout holds one error document (INTERNAL, its message escaped on stderr only), as for every other error', async () => {
+    const r = await crashWith(`Promise.reject(new Error('leaked by a library\\u001b[31m'));`, true);
+    expect(r.status).toBe(3);
+    expect(JSON.parse(r.stdout)).toEqual({ ok: false, error: { code: 'INTERNAL', message: 'unexpected error: leaked by a library\u001b[31m (please report this)' } });
+    expect(r.stderr).toMatch(/^snap: internal error: Error: leaked by a library\\x1b\[31m\n/);
+    expect(r.leftover).toBe(false);
+  });
+
+  it('with --json, after the command wrote its output, stdout gets no second document', async () => {
+    const r = await crashWith(`process.stdout.write(JSON.stringify({ ok: true }) + '\\n'); setTimeout(() => { throw new Error('after the output'); }, 10);`, true);
+    expect(r.status).toBe(3);
+    expect(JSON.parse(r.stdout)).toEqual({ ok: true });
+    expect(r.stderr).toMatch(/after the output/);
   });
 });
