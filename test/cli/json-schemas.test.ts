@@ -21,7 +21,7 @@ const CSV = 'id,text,label\n1,win money now,spam\n2,lunch at noon,ham\n3,meeting
 const SNAP_JSON = JSON.stringify({ records: [{ pattern: 'train.csv', key: ['id'], label: 'label' }] });
 
 /** Paths the cases use, made in `beforeAll`. */
-const w = { work: '', store: '', data: '', flipped: '', model: '', broken: '', archive: '', tampered: '', proof: '', damaged: '', grown: '', piped: '' };
+const w = { work: '', store: '', data: '', flipped: '', model: '', broken: '', archive: '', tampered: '', proof: '', recordProof: '', damaged: '', grown: '', piped: '' };
 const S = () => ['--store', w.store];
 
 /** One run: the schema its stdout must meet, its name, its arguments, and the exit code it must end with. */
@@ -50,6 +50,8 @@ const CASES: Case[] = [
   ['verify-proof', 'verify-proof', () => ['verify-proof', w.proof, '--pubkey', keys.pub, '--file', join(w.data, 'a.txt')], 0],
   ['verify-proof', 'verify-proof of another file', () => ['verify-proof', w.proof, '--pubkey', keys.pub, '--file', join(w.data, 'train.csv')], 1],
   ['verify-proof', 'verify-proof by an untrusted key', () => ['verify-proof', w.proof, '--pubkey', other.pub], 1],
+  ['verify-proof', 'verify-proof of a record proof', () => ['verify-proof', w.recordProof, '--pubkey', keys.pub], 0],
+  ['verify-proof', 'verify-proof of a record proof by an untrusted key', () => ['verify-proof', w.recordProof, '--pubkey', other.pub], 1],
   ['impact', 'impact', () => ['impact', 'ds@v1', '--pubkey', keys.pub, ...S()], 0],
   ['impact', 'impact with keys that sign nothing in the store', () => ['impact', 'ds@v1', '--pubkey', other.pub, ...S()], 1],
   ['fsck', 'fsck', () => ['fsck', ...S()], 0],
@@ -95,6 +97,8 @@ beforeAll(async () => {
   await ok(['attest', w.model, '--data', 'ds@v1', '--key', keys.key, '--as', 'clf@1', ...S()]);
   w.proof = join(w.work, 'a.proof.json');
   await ok(['prove', 'ds@v1', 'a.txt', '-o', w.proof, '--pubkey', keys.pub, ...S()]);
+  w.recordProof = join(w.work, 'record-1.proof.json');
+  await ok(['prove', 'ds@v1', 'train.csv', '--record', '1', '-o', w.recordProof, '--pubkey', keys.pub, ...S()]);
   await ok(['verify', w.data, '--against', 'ds@v1', '--pubkey', keys.pub, '--shard', '2/2', '--report', join(w.work, 'shard2.json'), ...S()]);
   // A copy of the store with one object's bytes changed: fsck fails (exit 1), --repair-from the archive mends it.
   w.damaged = join(await tempDir('snap-json-schemas-damaged-'), 'store');
