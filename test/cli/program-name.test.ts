@@ -73,6 +73,21 @@ describe.each(PROGRAM_NAMES.map((n) => [n]))('the CLI run as %s', (name) => {
     expect(JSON.parse(r.stdout).error.code).toBe('NOT_FOUND');
     expect(r.stderr.startsWith(`${name} list: `), r.stderr).toBe(true);
   });
+
+  it('names itself in a failed check\'s line: bom of a snapshot no --pubkey key signed, exit 1, no BOM', async () => {
+    const bin = await binFolder();
+    const work = await tempDir();
+    const data = join(work, 'data');
+    await fsp.mkdir(data);
+    await fsp.writeFile(join(data, 'a.txt'), 'alpha\n');
+    for (const k of ['signer', 'stranger']) expect(run(bin, name, ['keygen', k, '--out-dir', work]).code).toBe(0);
+    const store = join(work, 'store');
+    expect(run(bin, name, ['seal', data, '--as', 'ds@v1', '--key', join(work, 'signer.key'), '--store', store]).code).toBe(0);
+    const r = run(bin, name, ['bom', 'ds@v1', '--pubkey', join(work, 'stranger.pub'), '--store', store]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.startsWith(`${name} bom: not written: `), r.stderr).toBe(true);
+  });
 });
 
 describe('programNameOf', () => {

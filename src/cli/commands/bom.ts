@@ -115,7 +115,7 @@ async function cmdBom(a: Args, io: CliIo): Promise<number> {
   await judged?.keep();
   if (bom instanceof Untrusted) {
     if (a.json) jsonOut(io, { ok: false, failure: bom.failure });
-    io.stderr.write(`snap bom: not written: ${escapeMessage(bom.failure.message)} [${bom.failure.code}]\n`);
+    io.stderr.write(`${io.program ?? 'snap'} bom: not written: ${escapeMessage(bom.failure.message)} [${bom.failure.code}]\n`);
     return EXIT_INTEGRITY;
   }
   const text = JSON.stringify(bom, null, 2) + '\n';
