@@ -42,7 +42,7 @@ const FLAGS: Record<string, string[]> = {
   'verify-model': ['store', 'quiet', 'pubkey', 'state-dir', 'attestation', 'expect', 'complete'],
   lineage: ['store', 'pubkey'],
   impact: ['store', 'pubkey'],
-  bom: ['store', 'model', 'out', 'pubkey', 'state-dir'],
+  bom: ['store', 'quiet', 'model', 'out', 'pubkey', 'state-dir'],
 };
 const EVERY_COMMAND = ['json', 'debug', 'help'];
 

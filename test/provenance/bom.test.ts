@@ -160,6 +160,13 @@ describe('snap bom REF', () => {
     expect(verified.code).toBe(0);
     expect(verified.stderr).toBe('');
   });
+
+  it('takes --quiet, as every command that writes notes (README: "--quiet (no progress, no notes)"): the same BOM, no note', async () => {
+    const r = await snap(['bom', 'raw@v1', '--quiet', '--store', store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(await schemaErrors(r.stdout)).toBeNull();
+  });
 });
 
 describe('snap bom --model', () => {

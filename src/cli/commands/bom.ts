@@ -122,7 +122,7 @@ async function cmdBom(a: Args, io: CliIo): Promise<number> {
   if (a.out === undefined) {
     io.stdout.write(text);
     // Said here too, not only after -o: a BOM piped on carries snap:signer keyids that are claims.
-    if (!keys) io.stderr.write('note: signatures not verified: snap:signer names the keyids the envelopes claim; add --pubkey to verify them first\n');
+    if (!keys && !a.quiet) io.stderr.write('note: signatures not verified: snap:signer names the keyids the envelopes claim; add --pubkey to verify them first\n');
     return EXIT_OK;
   }
   const out = resolve(io.cwd, String(a.out));
@@ -138,7 +138,7 @@ export const bomCommand: CommandSpec = {
   describe: 'Write a CycloneDX 1.6 ML-BOM of a snapshot or of a model attestation',
   builder: (y) =>
     withExamples(
-      commonFlags(y, { store: true })
+      commonFlags(y, { store: true, quiet: 'no note on stderr (that the signatures were not verified)' })
         .positional('ref', { type: 'string', describe: 'the snapshot: NAME@VERSION, an id or prefix, a snapshot folder, or a .snap.tar archive' })
         .option('model', { type: 'string', requiresArg: true, describe: 'MODEL@VERSION of a model attestation in the store, instead of REF' })
         .option('out', { alias: 'o', type: 'string', requiresArg: true, describe: 'write the BOM to this new file (default: standard output)' })
