@@ -76,6 +76,30 @@ export interface CommandSpec {
   run: (args: Args, io: CliIo) => Promise<number>;
 }
 
+/**
+ * Write `text` on `stream` and, when the stream asks the writer to wait (write returned false),
+ * wait for its 'drain' — or for its 'error' or 'close': a stream whose write failed (a full disk,
+ * `> /dev/full`) or whose reader went away (EPIPE) never drains, and a command waiting for it would
+ * never finish (Node would exit 0 with the promise pending, its exit code and its stdout-failure
+ * message lost: broken-pipe.ts). A stream that has already failed or closed is not waited for.
+ */
+export async function writeWaitingForDrain(stream: NodeJS.WritableStream, text: string): Promise<void> {
+  if (stream.write(text)) return;
+  const s = stream as NodeJS.WritableStream & { errored?: unknown; destroyed?: boolean; closed?: boolean };
+  if (s.errored || s.destroyed || s.closed) return;
+  await new Promise<void>((done) => {
+    const finish = (): void => {
+      stream.off('drain', finish);
+      stream.off('error', finish);
+      stream.off('close', finish);
+      done();
+    };
+    stream.once('drain', finish);
+    stream.once('error', finish);
+    stream.once('close', finish);
+  });
+}
+
 /** Write one JSON document on stdout. */
 export function jsonOut(io: CliIo, value: unknown): void {
   io.stdout.write(JSON.stringify(value, null, 2) + '\n');

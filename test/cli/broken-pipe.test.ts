@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeTree, snapBin, spawnSnap, tempDir, useKeyPair, type BinResult } from '../helpers/tree.js';
-import { sealTree, useStore } from '../helpers/store.js';
+import { newStorePath, sealTree, useStore } from '../helpers/store.js';
 
 const keys = useKeyPair('pipe');
 const shared = useStore();
@@ -111,5 +111,19 @@ describe('a stdout or stderr that cannot be written (a full disk: > /dev/full)',
     const r = await snapBin(['seal', data, '--as', 'full@v1', '--key', keys.key, '--store', store, '--json'], { stderrFile: '/dev/full' });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, storeCreated: true });
+  });
+
+  it('log --json of a log longer than one write (64 KiB of output) on a full disk: the message and exit 3, not exit 0 waiting for a drain that never comes', async () => {
+    const s = await sealTree({ 'a.txt': 'a\n' }, keys, { store: await newStorePath() });
+    // 2,000 lines the log cannot parse (listed as malformed rows): about 400 KiB of --json output.
+    const log = join(s.store, 'log.jsonl');
+    await fsp.chmod(log, 0o644);
+    await fsp.appendFile(log, Array.from({ length: 2000 }, (_, i) => JSON.stringify({ junk: i, pad: 'x'.repeat(80) }) + '\n').join(''));
+    for (const args of [['log', '--json', '--store', s.store], ['log', '--store', s.store]]) {
+      const r = await snapBin(args, { stdoutFile: '/dev/full' });
+      expectNoCrash(r);
+      expect(r.stderr, args.join(' ')).toMatch(/^snap: could not write the output to standard output: no space left on the device \(ENOSPC\)/m);
+      expect(r.code, args.join(' ')).toBe(3);
+    }
   });
 });

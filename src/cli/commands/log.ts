@@ -6,7 +6,7 @@ import { SnapError, isSnapError } from '../../core/errors.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { plural, shortId, shortKeyid, styler } from '../format.js';
 import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
-import { jsonOut, commonFlags, signingKeys, trustedKeys, audit, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
+import { jsonOut, writeWaitingForDrain, commonFlags, signingKeys, trustedKeys, audit, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { makeCheckpoint, readCheckpointFile, rememberCheckpoint, rememberLogOrigin, verifyCheckpoints, type CheckpointVerification, type RememberedCheckpoints } from '../../trust/log-checkpoints.js';
 import { STATE_FILE, readState, stateDir, updateState } from '../../trust/state.js';
 import type { Checkpoint } from '../../core/signed-note.js';
@@ -122,7 +122,7 @@ async function listLog(io: CliIo, root: string, name: string | undefined, json: 
     if (pending.length < LIST_CHUNK_CHARS) return;
     const out = pending;
     pending = '';
-    if (!io.stdout.write(out)) await new Promise<void>((done) => io.stdout.once('drain', () => done()));
+    await writeWaitingForDrain(io.stdout, out);
   };
   if (json) {
     // One pass: the document's head is written with the first row shown.
