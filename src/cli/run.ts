@@ -271,7 +271,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const columns = (io.stdout.isTTY && (io.stdout as { columns?: number }).columns) || DEFAULT_HELP_WIDTH;
   const width = Math.max(MIN_HELP_WIDTH, Math.min(MAX_HELP_WIDTH, columns));
   const inherited = inheritedMemberFlag(argv);
-  const { args, output, error } = inherited !== undefined ? { error: `Unknown argument: ${inherited}` } : await parse(argv, program, active, width);
+  // A word that names no command is a usage error before anything else: with --help or --version,
+  // yargs would print the general help or the version and exit 0 (`snap verfy --help`).
+  const { args, output, error } =
+    inherited !== undefined ? { error: `Unknown argument: ${inherited}` } : word !== undefined && entry === undefined ? { error: 'unknown command' } : await parse(argv, program, active, width);
   if (error !== undefined) {
     const message = active ? withFlagValueMissing(withMissingFlags(withMissingPositionals(withFlagSuggestions(error, argv, active), active), active), active) : word !== undefined ? unknownCommand(word, program) : error;
     if (wantsJson) jsonOut(io, { ok: false, error: { code: 'USAGE', message } });

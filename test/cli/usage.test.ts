@@ -122,6 +122,22 @@ describe('help and usage errors', () => {
     expect(far.json.error).toEqual({ code: 'USAGE', message: 'unknown command "frobnicate"; "snap --help" lists the commands' });
   });
 
+  it('names a mistyped command given with --help or --version as an unknown command too (exit 2), not the general help or the version with exit 0', async () => {
+    for (const flag of ['--help', '-h', '--version']) {
+      const r = await snap(['verfy', flag]);
+      expect(r.code, flag).toBe(2);
+      expect(r.stdout, flag).toBe('');
+      expect(r.stderr, flag).toContain('snap: unknown command "verfy" (did you mean verify?)');
+      const j = await snapJson(['verfy', 'data', flag, '--json']);
+      expect(j.code, flag).toBe(2);
+      expect(j.json.error, flag).toEqual({ code: 'USAGE', message: 'unknown command "verfy" (did you mean verify?); "snap --help" lists the commands' });
+    }
+    // A command's own help, and the general help, are unchanged.
+    expect((await snap(['verify', '--help'])).code).toBe(0);
+    expect((await snap(['--help'])).code).toBe(0);
+    expect((await snap(['--store', 'st', '--help'])).code).toBe(0);
+  });
+
   it('exits 2 with no command at all', async () => {
     expect((await snap([])).code).toBe(2);
   });
