@@ -10,7 +10,7 @@ import { TOOL_VERSION } from '../version.js';
 import { interruptedBy, interruptionOf } from '../io/interrupt.js';
 import { setLockWaitNotice } from '../io/lock-wait-notice.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
-import { commandWord } from './command-word.js';
+import { VALUE_OPTIONS, commandWord } from './command-word.js';
 import { nearestName } from '../core/nearest.js';
 import { indentContinuedExamples, jsonOut, type Args, type CliIo } from './common.js';
 import { COMMANDS, commandName } from './commands/index.js';
@@ -245,12 +245,44 @@ function inheritedMemberFlag(argv: readonly string[]): string | undefined {
   return undefined;
 }
 
+/**
+ * The words after a bare `--` that follows the command word are operands, never flags (POSIX
+ * Utility Syntax Guidelines, 10): `snap verify --against REF … -- -data` verifies the folder
+ * `-data`. yargs 17.7 counts them only after it has checked that the command got its positionals
+ * ("missing REF" for `snap show -- ds@v1`), so the `--` is taken out here and each operand that
+ * starts with `-` is given to yargs as a stand-in no command line can hold (it has a NUL), which
+ * {@link putOperandsBack} turns back into the word. A `--` before the command word is left to yargs.
+ */
+function operandsAsPositionals(argv: readonly string[]): { argv: string[]; operands: string[] } {
+  // Where the command word is, as commandWord finds it: the first word before `--` that is neither an option nor a common option's value.
+  const dd = argv.indexOf('--');
+  let at = -1;
+  for (let i = 0; i < (dd < 0 ? 0 : dd) && at < 0; i++) {
+    if (VALUE_OPTIONS.has(argv[i] as string)) i++;
+    else if (!(argv[i] as string).startsWith('-')) at = i;
+  }
+  if (at < 0) return { argv: [...argv], operands: [] };
+  const operands: string[] = [];
+  const rest = argv.slice(dd + 1).map((x) => (x.startsWith('-') ? `\u0000${operands.push(x) - 1}\u0000` : x));
+  return { argv: [...argv.slice(0, dd), ...rest], operands };
+}
+
+/** `value` (an argument, a list of them, or a message) with each stand-in of {@link operandsAsPositionals} back as its word. */
+function putOperandsBack<T>(value: T, operands: readonly string[]): T {
+  if (operands.length === 0) return value;
+  const back = (text: string): string => text.replace(/\u0000(\d+)\u0000/g, (_, i: string) => operands[Number(i)] ?? '');
+  if (typeof value === 'string') return back(value) as T;
+  if (Array.isArray(value)) return value.map((v) => (typeof v === 'string' ? back(v) : v)) as T;
+  return value;
+}
+
 /** Parse argv; yargs prints nothing itself: help, version and errors come back to us. */
-async function parse(argv: string[], program: ProgramName, active: CommandSpec | undefined, width: number): Promise<{ args?: Record<string, unknown>; output?: string; error?: string }> {
+async function parse(given: string[], program: ProgramName, active: CommandSpec | undefined, width: number): Promise<{ args?: Record<string, unknown>; output?: string; error?: string }> {
+  const { argv, operands } = operandsAsPositionals(given);
   return new Promise((res) => {
     parser(program, active, width).parse(argv, {}, (err: Error | undefined, args: Record<string, unknown>, output: string) => {
-      if (err) res({ error: err.message, output });
-      else res({ args, output });
+      if (err) res({ error: putOperandsBack(err.message, operands), output });
+      else res({ args: Object.fromEntries(Object.entries(args).map(([k, v]) => [k, putOperandsBack(v, operands)])), output });
     });
   });
 }

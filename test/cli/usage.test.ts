@@ -6,6 +6,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeTree, snap, snapBin, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
+import { sealTree } from '../helpers/store.js';
 
 const keys = useKeyPair();
 
@@ -120,6 +121,24 @@ describe('help and usage errors', () => {
     expect(j.json.error).toEqual({ code: 'USAGE', message: 'unknown command "lsit" (did you mean list?); "snap --help" lists the commands' });
     const far = await snapJson(['frobnicate']);
     expect(far.json.error).toEqual({ code: 'USAGE', message: 'unknown command "frobnicate"; "snap --help" lists the commands' });
+  });
+
+  it('takes the words after a bare -- as operands, never flags: a ref, and a folder whose name starts with -', async () => {
+    const s = await sealTree({ 'a.txt': 'alpha\n' }, keys);
+    const shown = await snap(['show', '--store', s.store, '--json', '--', s.ref]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(JSON.parse(shown.stdout).ref).toBe(s.ref);
+    // A dataset folder named "-data", reachable only after --.
+    const work = await tempDir();
+    await fsp.cp(s.data, join(work, '-data'), { recursive: true });
+    const v = await snap(['verify', '--against', s.ref, '--pubkey', keys.pub, '--store', s.store, '--json', '--', '-data'], { cwd: work });
+    expect(v.code, v.stderr).toBe(0);
+    expect(JSON.parse(v.stdout)).toMatchObject({ ok: true, counts: { matched: 1 } });
+    // A word after -- that the command has no place for is named as given.
+    const extra = await snap(['show', '--store', s.store, '--', s.ref, '-x']);
+    expect(extra.code).toBe(2);
+    expect(extra.stderr).toContain('-x');
+    expect(extra.stderr).not.toContain('\u0000');
   });
 
   it('names a mistyped command given with --help or --version as an unknown command too (exit 2), not the general help or the version with exit 0', async () => {
