@@ -12,6 +12,10 @@ import { statementRef, type Statement } from '../core/statement.js';
 import { listSnapshotFolders, listSnapshots, type SnapshotLocation, type Store } from '../io/store.js';
 import { checkTrust, readSnapshotUnverified } from '../snapshot.js';
 import type { TrustedKey } from '../core/envelope.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { LOG_FILE } from '../io/audit-log.js';
+import { attestRecords } from './attest-log.js';
 import { checkStoredAttestation, listAttestations, readAttestationUnverified, type AttestationCheck, type StoredAttestation } from './attestation-store.js';
 
 /** How one snapshot leads to another. */
@@ -230,7 +234,7 @@ export interface ImpactResult {
   /** Every snapshot derived from it through `parent` and `derivedFrom`, breadth first, with the edge that reached it. */
   derived: { ref: string; snapshot: string; createdAt: string; depth: number; via: { relation: Relation; from: string } }[];
   /** Every attested model trained on it or on a derived snapshot. */
-  models: { ref: string; attestation: string; createdAt: string; artifacts: { name: string; sha256: string }[]; trainedOn: { ref: string; snapshot: string }[] }[];
+  models: { ref: string; attestation: string; createdAt: string; artifacts: { name: string; sha256: string }[]; trainedOn: { ref: string; snapshot: string }[]; fromLog?: FromLog }[];
   /**
    * Snapshots not known to derive from it whose lineage passes through a snapshot not in the store
    * (`missing`: the first found; deleted, unreadable or never imported): whether they derive from it
@@ -242,7 +246,7 @@ export interface ImpactResult {
    * (`inStore` false) or on one of {@link possiblyDerived} (`inStore` true): retrain or re-check them
    * too, unless their lineage is known otherwise.
    */
-  possiblyAffectedModels: { ref: string; attestation: string; createdAt: string; artifacts: { name: string; sha256: string }[]; trainedOn: { ref: string; snapshot: string; inStore: boolean }[] }[];
+  possiblyAffectedModels: { ref: string; attestation: string; createdAt: string; artifacts: { name: string; sha256: string }[]; trainedOn: { ref: string; snapshot: string; inStore: boolean }[]; fromLog?: FromLog }[];
   skipped: Skipped[];
   /** Stored attestations left out because they cannot be read or are signed as another name: a model trained on the snapshot may hide among them. */
   skippedAttestations: SkippedAttestation[];
@@ -257,7 +261,77 @@ export interface ImpactResult {
    * trained on cannot be believed: a model trained on the snapshot may hide among them.
    */
   unverifiedModels?: UnverifiedItem[];
+  /**
+   * The attestations the audit log records (a successful `attest` each) that the store does not
+   * hold as recorded — removed, replaced by another id, unreadable, or (with {@link ImpactTrust})
+   * not verifying — in log order, the first {@link MAX_MISSING_ATTESTATIONS_LISTED} (the rest are
+   * counted in {@link AuditLogCheck.unlisted}). The model each names is not vouched for; when the
+   * log records that it was trained on an affected snapshot it is in {@link models} too (with
+   * `fromLog`), on a possibly derived one or one not in the store in {@link possiblyAffectedModels}.
+   */
+  missingAttestations: MissingAttestation[];
+  /** What was read of the audit log for {@link missingAttestations}. */
+  auditLog: AuditLogCheck;
 }
+
+/**
+ * Why an attestation the audit log records is not in the store as recorded: `gone` (no folder of
+ * its MODEL@VERSION), `replaced` (the folder holds another attestation id), `unreadable` (the
+ * folder cannot be read or is signed as another name: see `skippedAttestations`), `unverified`
+ * (with keys: it does not verify, see `unverifiedModels`).
+ */
+export type MissingState = 'gone' | 'replaced' | 'unreadable' | 'unverified';
+
+/** Where a model {@link impact} lists was read from when its attestation is missing: the audit log line `seq`. */
+export interface FromLog {
+  seq: number;
+  state: MissingState;
+}
+
+/** An attestation the audit log records that the store does not hold as recorded. */
+export interface MissingAttestation {
+  /** MODEL@VERSION and attestation id, as the log line records them. */
+  ref: string;
+  id: string;
+  /** The log line's seq and time. */
+  seq: number;
+  time: string;
+  state: MissingState;
+  /** For `replaced` (and `unverified` of another id): the id the store's folder holds. */
+  found?: string;
+  /** What the log records it was trained on, and its artifacts: absent for a line of an older snap (or whose details were refused, see {@link AuditLogCheck.refused}). */
+  datasets?: { ref: string; snapshot: string }[];
+  models?: { name: string; sha256: string }[];
+}
+
+/** What {@link impact} read of the audit log. */
+export interface AuditLogCheck {
+  /** False when there is no log, or it could not be read (`error`). */
+  read: boolean;
+  /** Successful `attest` lines read. */
+  attestations: number;
+  /** Missing attestations beyond those listed in {@link ImpactResult.missingAttestations}. */
+  unlisted: number;
+  /** Complete lines that are no log line (malformed, or over 1 MiB: never parsed), torn appends sealed off aside: an attestation one records is not checked. */
+  unreadableLines: number;
+  /**
+   * `attest` lines whose record cannot be used, the first {@link MAX_REFUSED_LISTED}
+   * (`refusedUnlisted` counts the rest): `attestationChecked` true when only its details were
+   * refused (the attestation it names was still looked for), false when it names none.
+   */
+  refused: { seq: number; line: number; reason: string; attestationChecked: boolean }[];
+  refusedUnlisted: number;
+  /** Why the log could not be read (it exists, but is unreadable or not a regular file). */
+  error?: string;
+}
+
+/**
+ * Most missing attestations {@link impact} lists (each holds at most 64 snapshots and 256 artifact
+ * names of 255 bytes: ~180 KB); a log planted with more costs a count, not memory.
+ */
+export const MAX_MISSING_ATTESTATIONS_LISTED = 100;
+/** Most refused `attest` lines {@link impact} lists; the rest are counted. */
+export const MAX_REFUSED_LISTED = 100;
 
 /** A snapshot or an attestation whose signatures do not verify (`code`, `message`: why). */
 export interface UnverifiedItem {
@@ -304,6 +378,11 @@ export interface SkippedAttestation {
  * verify is left out of the graph as a snapshot not in the store would be (what derives from it is
  * possibly derived) and reported in `unverified` / `unverifiedModels`, so an edited statement or
  * attestation can neither hide a model nor invent one unseen.
+ *
+ * Every attestation the store's audit log records must be in the store as recorded
+ * ({@link checkAttestLog}): one removed, replaced, unreadable or not verifying is listed in
+ * `missingAttestations`, and its model in `models` / `possiblyAffectedModels` (with `fromLog`) by
+ * what the log records it was trained on; `auditLog` says what of the log was read.
  * @throws SnapError codes of readSnapshotUnverified for the start | `IO_ERROR`
  */
 export async function impact(loc: SnapshotLocation, store: Store, trust?: ImpactTrust): Promise<ImpactResult> {
@@ -371,6 +450,8 @@ export async function impact(loc: SnapshotLocation, store: Store, trust?: Impact
   const possiblyAffectedModels: ImpactResult['possiblyAffectedModels'] = [];
   const skippedAttestations: SkippedAttestation[] = [];
   const unverifiedModels: UnverifiedItem[] = [];
+  /** What the store holds of each MODEL@VERSION (for the audit log's records): its id when read, and whether it counted above. */
+  const held = new Map<string, { id?: string; state: 'ok' | 'unreadable' | 'unverified' }>();
   for (const a of await listAttestations(store)) {
     let r: Awaited<ReturnType<typeof readAttestationUnverified>>;
     if (trust) {
@@ -383,14 +464,17 @@ export async function impact(loc: SnapshotLocation, store: Store, trust?: Impact
       if (!c.ok || !c.statement) {
         const failure = c.failure ?? { code: 'SIGNATURE_INVALID', message: 'not trusted' };
         unverifiedModels.push({ ref: `${a.model}@${a.version}`, ...(c.id ? { id: c.id } : {}), code: failure.code, message: failure.message });
+        held.set(`${a.model}@${a.version}`, { ...(c.id ? { id: c.id } : {}), state: 'unverified' });
         continue;
       }
       r = { id: c.id, statement: c.statement, keyids: [] };
     } else r = await readAttestationUnverified(a);
     if ('unreadable' in r) {
       skippedAttestations.push({ ref: `${a.model}@${a.version}`, code: r.unreadable.code, reason: r.unreadable.message });
+      held.set(`${a.model}@${a.version}`, { state: 'unreadable' });
       continue;
     }
+    held.set(`${a.model}@${a.version}`, { id: r.id, state: 'ok' });
     const model = { ref: `${a.model}@${a.version}`, attestation: r.id, createdAt: r.statement.predicate.createdAt, artifacts: r.statement.subject.map((s) => ({ name: s.name, sha256: s.digest.sha256 })) };
     const datasets = r.statement.predicate.datasets;
     const trainedOn = datasets.filter((d) => affected.has(d.snapshot)).map((d) => ({ ref: d.ref, snapshot: d.snapshot }));
@@ -401,5 +485,69 @@ export async function impact(loc: SnapshotLocation, store: Store, trust?: Impact
     const unknown = datasets.filter((d) => possibly.has(d.snapshot) || !inStore(d.snapshot)).map((d) => ({ ref: d.ref, snapshot: d.snapshot, inStore: inStore(d.snapshot) }));
     if (unknown.length > 0) possiblyAffectedModels.push({ ...model, trainedOn: unknown });
   }
-  return { snapshot: { ref: start.ref, snapshot: start.snapshot }, derived, models, possiblyDerived, possiblyAffectedModels, skipped: graph.skipped, skippedAttestations, ...(trust ? { unverified, unverifiedModels } : {}) };
+  const { missingAttestations, auditLog } = await checkAttestLog(store, held, (rec, datasets, fromLog) => {
+    const model = { ref: rec.ref, attestation: rec.id, createdAt: rec.time, artifacts: rec.models };
+    const trainedOn = datasets.filter((d) => affected.has(d.snapshot));
+    if (trainedOn.length > 0) return void models.push({ ...model, trainedOn, fromLog });
+    const unknown = datasets.filter((d) => possibly.has(d.snapshot) || !inStore(d.snapshot)).map((d) => ({ ...d, inStore: inStore(d.snapshot) }));
+    if (unknown.length > 0) possiblyAffectedModels.push({ ...model, trainedOn: unknown, fromLog });
+  });
+  return { snapshot: { ref: start.ref, snapshot: start.snapshot }, derived, models, possiblyDerived, possiblyAffectedModels, skipped: graph.skipped, skippedAttestations, ...(trust ? { unverified, unverifiedModels } : {}), missingAttestations, auditLog };
+}
+
+/**
+ * Hold the store to the attestations its audit log records ({@link attestRecords}): each must be
+ * held under its MODEL@VERSION with its id, readable (and, with keys, verified). Whoever can
+ * write the store can delete an attestation folder without a key, and its model then left
+ * impact's answer unseen. Each that is not is listed (the first
+ * {@link MAX_MISSING_ATTESTATIONS_LISTED}, once per MODEL@VERSION and id), and given to `place`
+ * with what the log records it was trained on, when it does. A log line is a claim (unsigned after
+ * the newest checkpoint): it can only add to the answer — a planted one is a false alarm.
+ * @throws nothing but what `place` throws: a log that cannot be read is `auditLog.error`
+ */
+async function checkAttestLog(
+  store: Store,
+  held: ReadonlyMap<string, { id?: string; state: 'ok' | 'unreadable' | 'unverified' }>,
+  place: (rec: { ref: string; id: string; time: string; models: { name: string; sha256: string }[] }, datasets: { ref: string; snapshot: string }[], fromLog: FromLog) => void,
+): Promise<{ missingAttestations: MissingAttestation[]; auditLog: AuditLogCheck }> {
+  const missingAttestations: MissingAttestation[] = [];
+  const auditLog: AuditLogCheck = { read: existsSync(join(store.root, LOG_FILE)), attestations: 0, unlisted: 0, unreadableLines: 0, refused: [], refusedUnlisted: 0 };
+  const listed = new Set<string>();
+  const refuse = (x: AuditLogCheck['refused'][number]): void => {
+    if (auditLog.refused.length < MAX_REFUSED_LISTED) auditLog.refused.push(x);
+    else auditLog.refusedUnlisted++;
+  };
+  try {
+    for await (const item of attestRecords(store.root)) {
+      if ('unreadable' in item) {
+        auditLog.unreadableLines++;
+        continue;
+      }
+      if ('refused' in item) {
+        refuse({ ...item.refused, attestationChecked: false });
+        continue;
+      }
+      const rec = item.record;
+      auditLog.attestations++;
+      if (rec.refusedDetails !== undefined) refuse({ seq: rec.seq, line: rec.line, reason: rec.refusedDetails, attestationChecked: true });
+      const at = held.get(rec.ref);
+      if (at?.state === 'ok' && at.id === rec.id) continue;
+      const key = `${rec.ref} ${rec.id}`;
+      if (listed.has(key)) continue;
+      if (listed.size >= MAX_MISSING_ATTESTATIONS_LISTED) {
+        auditLog.unlisted++;
+        continue;
+      }
+      listed.add(key);
+      const state: MissingState = !at ? 'gone' : at.state === 'ok' ? 'replaced' : at.state;
+      const found = at?.id !== undefined && at.id !== rec.id ? at.id : undefined;
+      missingAttestations.push({ ref: rec.ref, id: rec.id, seq: rec.seq, time: rec.time, state, ...(found !== undefined ? { found } : {}), ...(rec.details ? { datasets: rec.details.datasets, models: rec.details.models } : {}) });
+      if (rec.details) place({ ref: rec.ref, id: rec.id, time: rec.time, models: rec.details.models }, rec.details.datasets, { seq: rec.seq, state });
+    }
+  } catch (e) {
+    if (!isSnapError(e) || (e.code !== 'IO_ERROR' && e.code !== 'NOT_FOUND')) throw e;
+    auditLog.read = false;
+    auditLog.error = e.message;
+  }
+  return { missingAttestations, auditLog };
 }

@@ -139,13 +139,15 @@ describe('snap impact', () => {
     await fsp.cp(att('good'), att('renamed'), { recursive: true });
 
     const r = await snapJson(['impact', 'src@v1', '--store', s2]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.json.models.map((m: { ref: string }) => m.ref)).toEqual(['good@1']);
+    // bad@1 was attested (the audit log says so, and what it was trained on): its model stays in the answer, exit 1.
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.json.models.map((m: { ref: string; fromLog?: { state: string } }) => [m.ref, m.fromLog?.state])).toEqual([['good@1', undefined], ['bad@1', 'unreadable']]);
+    expect(r.json.missingAttestations.map((m: { ref: string; state: string }) => [m.ref, m.state])).toEqual([['bad@1', 'unreadable']]);
     expect(r.json.skippedAttestations.map((s: { ref: string; code: string }) => [s.ref, s.code])).toEqual([['bad@1', 'ENVELOPE_MALFORMED'], ['renamed@1', 'SNAPSHOT_NAME_MISMATCH']]);
     expect(r.json.skippedAttestations[1].reason).toContain('signed as good@1');
 
     const human = await snap(['impact', 'src@v1', '--store', s2]);
-    expect(human.code).toBe(0);
+    expect(human.code).toBe(1);
     expect(human.stdout).toMatch(/^note: attestation bad@1 left out, .*\[ENVELOPE_MALFORMED\]$/m);
     expect(human.stdout).toMatch(/^note: attestation renamed@1 left out, .*signed as good@1 \[SNAPSHOT_NAME_MISMATCH\]$/m);
   });
@@ -366,8 +368,9 @@ describe('impact --pubkey: believing only what trusted keys signed', () => {
     expect(human.stdout).toContain('every snapshot and attestation of the store checked against the given key');
   });
 
-  it('names an attestation whose training data was edited to hide its model (which passes unseen without --pubkey), exit 1', async () => {
+  it('names an attestation whose training data was edited to hide its model (without --pubkey, the audit log still names it), exit 1', async () => {
     const other = (await snapJson(['show', 'other@v1', '--store', s4])).json.snapshot as string;
+    const original = (await snapJson(['impact', 'src@v1', '--store', s4])).json.models[0].attestation as string;
     const dir = join(s4, 'attestations', 'm', '1');
     const keep = join(w, 'm-att');
     await fsp.cp(dir, keep, { recursive: true });
@@ -376,12 +379,13 @@ describe('impact --pubkey: believing only what trusted keys signed', () => {
         s.predicate.datasets = [{ ...s.predicate.datasets[0], ref: 'other@v1', snapshot: other }];
       });
       const plain = await snapJson(['impact', 'src@v1', '--store', s4]);
-      expect(plain.code).toBe(0);
-      expect(plain.json.models).toEqual([]); // the attack: m@1 is gone from the answer
+      // The attack took m@1 out of the store's answer; the audit log recorded its attestation id and training data.
+      expect(plain.code).toBe(1);
+      expect(plain.json.models.map((m: { ref: string; attestation: string; fromLog?: { state: string } }) => [m.ref, m.attestation, m.fromLog?.state])).toEqual([['m@1', original, 'replaced']]);
       const checked = await snapJson(['impact', 'src@v1', '--store', s4, '--pubkey', keys.pub]);
       expect(checked.code, JSON.stringify(checked.json)).toBe(1);
       expect(checked.json.ok).toBe(false);
-      expect(checked.json.models).toEqual([]);
+      expect(checked.json.models.map((m: { ref: string; attestation: string; fromLog?: { state: string } }) => [m.ref, m.attestation, m.fromLog?.state])).toEqual([['m@1', original, 'unverified']]);
       expect(checked.json.unverifiedModels.map((u: { ref: string; code: string }) => [u.ref, u.code])).toEqual([['m@1', 'SIGNATURE_INVALID']]);
       const human = await snap(['impact', 'src@v1', '--store', s4, '--pubkey', keys.pub]);
       expect(human.code).toBe(1);

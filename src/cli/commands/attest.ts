@@ -7,6 +7,7 @@ import { openStore, storePath } from '../../io/store.js';
 import { hashModelFiles, hashFile } from '../../provenance/artifacts.js';
 import { defaultFolderRef } from '../../provenance/attest.js';
 import { attestModel } from '../../provenance/attest.js';
+import { attestLogDetails } from '../../provenance/attest-log.js';
 import { storeRevocations } from '../../trust/revocations.js';
 import { checkTrust } from '../../snapshot.js';
 import { EXIT_OK } from '../exit-codes.js';
@@ -70,7 +71,8 @@ async function cmdAttest(a: Args, io: CliIo): Promise<number> {
   } finally {
     await judged?.keep();
   }
-  const log = await audit(io, storeRoot, { command: 'attest', ref: r.ref, snapshot: r.id, outcome: 'ok' }, { quiet: !!a.quiet });
+  // What names the model and its data once the attestation folder is gone (impact holds the store to it).
+  const log = await audit(io, storeRoot, { command: 'attest', ref: r.ref, snapshot: r.id, outcome: 'ok', details: { ...attestLogDetails(r.statement) } }, { quiet: !!a.quiet });
   const subjects = r.statement.subject.map((s) => ({ name: s.name, sha256: s.digest.sha256 }));
   // A training snapshot with a revocation in the store: attested all the same (it is a fact), but
   // said now rather than first at verify-model, which judges the revocation against its keys.

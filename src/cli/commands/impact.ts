@@ -2,13 +2,16 @@
  * `snap impact <ref>`: every snapshot derived from REF, and every model attested as trained on any
  * of them. Nothing is verified unless `--pubkey` is given: then every snapshot and attestation of the
  * store is checked first, those that fail are left out of the graph and listed, and the exit code
- * is 1 if there is any (the answer may be incomplete).
+ * is 1 if there is any (the answer may be incomplete). Every attestation the audit log records must
+ * still be in the store (docs/FORMAT.md §13): one that is not is listed, its model with it when the
+ * log says it was trained on what REF reached, and the exit code is 1 too — as it is when lines of
+ * the log cannot be read or used.
  */
-import { escapeForTerminal as shown, quotedPath } from '../../core/display.js';
+import { escapeForTerminal as shown, escapeMessage, quotedPath } from '../../core/display.js';
 import { openStore, storePath } from '../../io/store.js';
-import { impact, signatureTrust, type ImpactTrust } from '../../provenance/lineage.js';
+import { impact, signatureTrust, type FromLog, type ImpactResult, type ImpactTrust, type MissingState } from '../../provenance/lineage.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
-import { treeIndent } from '../format.js';
+import { plural, treeIndent } from '../format.js';
 import { jsonOut, locate, trustedKeys, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
 
 async function cmdImpact(a: Args, io: CliIo): Promise<number> {
@@ -21,7 +24,11 @@ async function cmdImpact(a: Args, io: CliIo): Promise<number> {
   const trust: ImpactTrust | undefined = keys && signatureTrust(keys);
   const r = await impact(loc, store, trust);
   const failed = (r.unverified?.length ?? 0) + (r.unverifiedModels?.length ?? 0);
-  const code = failed > 0 ? EXIT_INTEGRITY : EXIT_OK;
+  // What the audit log records and the store no longer holds, or what of the log cannot be checked: the answer cannot be vouched for either.
+  const log = r.auditLog;
+  const unchecked = log.unreadableLines + log.refused.filter((x) => !x.attestationChecked).length + log.refusedUnlisted + (log.error !== undefined ? 1 : 0);
+  const missing = r.missingAttestations.length + log.unlisted;
+  const code = failed + missing + unchecked > 0 ? EXIT_INTEGRITY : EXIT_OK;
   if (a.json) {
     jsonOut(io, { ok: code === EXIT_OK, ...r, verified: trust !== undefined });
     return code;
@@ -32,18 +39,44 @@ async function cmdImpact(a: Args, io: CliIo): Promise<number> {
   lines.push(r.derived.length === 0 ? '  derived snapshots: none' : `  derived snapshots (${r.derived.length}):`);
   for (const d of r.derived) lines.push(`    ${treeIndent(d.depth - 1, true)}${shown(d.ref)}  ${shown(d.snapshot)}  (${d.via.relation === 'parent' ? 'next version of' : 'derived from'} ${shown(d.via.from)})`);
   lines.push(r.models.length === 0 ? '  attested models: none' : `  attested models trained on them (${r.models.length}) — retrain or re-check:`);
-  for (const m of r.models) lines.push(`    ${shown(m.ref)}  ${shown(m.attestation)}  trained on ${m.trainedOn.map((t) => shown(t.ref)).join(', ')}  (${m.artifacts.map((x) => quotedPath(x.name)).join(', ')})`);
+  for (const m of r.models) lines.push(`    ${shown(m.ref)}  ${shown(m.attestation)}  trained on ${m.trainedOn.map((t) => shown(t.ref)).join(', ')}  (${m.artifacts.map((x) => quotedPath(x.name)).join(', ')})${goneNote(m.fromLog, r)}`);
   if (r.possiblyDerived.length + r.possiblyAffectedModels.length > 0) lines.push(`  possibly affected (${r.possiblyDerived.length + r.possiblyAffectedModels.length}): their lineage passes through a snapshot ${trust ? 'not in the store or not verified' : 'not in the store'}, so whether they derive from ${shown(r.snapshot.ref)} cannot be told here:`);
   for (const d of r.possiblyDerived) lines.push(`    ${shown(d.ref)} ${shown(d.snapshot)}  (came from ${d.missing.ref !== undefined ? `${shown(d.missing.ref)} ` : ''}${shown(d.missing.snapshot)}, ${absent(d.missing.snapshot)})`);
-  for (const m of r.possiblyAffectedModels) lines.push(`    model ${shown(m.ref)} ${shown(m.attestation)}  trained on ${m.trainedOn.map((t) => `${shown(t.ref)}${t.inStore ? '' : ` (${absent(t.snapshot)})`}`).join(', ')}  (${m.artifacts.map((x) => quotedPath(x.name)).join(', ')})`);
+  for (const m of r.possiblyAffectedModels) lines.push(`    model ${shown(m.ref)} ${shown(m.attestation)}  trained on ${m.trainedOn.map((t) => `${shown(t.ref)}${t.inStore ? '' : ` (${absent(t.snapshot)})`}`).join(', ')}  (${m.artifacts.map((x) => quotedPath(x.name)).join(', ')})${goneNote(m.fromLog, r)}`);
+  if (missing > 0) lines.push(`  attestations the audit log records that the store no longer holds (${missing}) — the models they name are not vouched for here; retrain or re-check them:`);
+  for (const m of r.missingAttestations) {
+    const what = m.datasets ? `trained on ${m.datasets.map((d) => `${shown(d.ref)} ${shown(d.snapshot)}`).join(', ')}  (${(m.models ?? []).map((x) => quotedPath(x.name)).join(', ')})` : 'the log does not record what it was trained on (a line of an older snap, or its details refused)';
+    lines.push(`    ${shown(m.ref)} ${shown(m.id)}  ${MISSING_TEXT[m.state]}${m.found !== undefined ? ` by ${shown(m.found)}` : ''} (audit log seq ${m.seq}, ${shown(m.time)})  ${what}`);
+  }
+  if (log.unlisted > 0) lines.push(`    … and ${log.unlisted} more, not listed (the first ${r.missingAttestations.length} are)`);
   if (failed > 0) lines.push(`  not verified (${failed}): their signatures fail under the given keys, so what they derive from or were trained on cannot be believed; the answer above may be incomplete:`);
   for (const u of r.unverified ?? []) lines.push(`    snapshot ${shown(u.ref)}${u.id ? ` ${shown(u.id)}` : ''}  ${shown(u.message)} [${u.code}]`);
   for (const u of r.unverifiedModels ?? []) lines.push(`    model ${shown(u.ref)}${u.id ? ` ${shown(u.id)}` : ''}  ${shown(u.message)} [${u.code}]`);
   for (const s of r.skipped) lines.push(`note: ${shown(s.ref)} left out: its statement cannot be used [${s.code}]`);
   for (const s of r.skippedAttestations) lines.push(`note: attestation ${shown(s.ref)} left out, so a model trained on these snapshots may be missing above: ${shown(s.reason)} [${s.code}]`);
+  for (const x of log.refused) lines.push(`note: audit log line ${x.line} (seq ${x.seq}) ${x.attestationChecked ? 'records an attestation whose training data and artifacts' : 'records an attestation that'} cannot be used: ${shown(x.reason)}${x.attestationChecked ? '' : ' (it is not checked)'}`);
+  if (log.refusedUnlisted > 0) lines.push(`note: … and ${plural(log.refusedUnlisted, 'more attest line')} of the audit log that cannot be used`);
+  if (log.unreadableLines > 0) lines.push(`note: ${plural(log.unreadableLines, 'line')} of the audit log cannot be read (malformed, or over 1 MiB): an attestation ${log.unreadableLines === 1 ? 'it records' : 'they record'} is not checked (snap log --verify)`);
+  if (log.error !== undefined) lines.push(`note: the audit log cannot be read, so the attestations it records are not checked: ${escapeMessage(log.error)}`);
   lines.push(trust ? `(every snapshot and attestation of the store checked against ${pubs.length === 1 ? 'the given key' : `${pubs.length} given keys`}: signatures only, revocations and expiry aside)` : '(read from the store, not verified: give --pubkey to check the signatures of every snapshot and attestation, or run "snap verify-model" on each model)');
   io.stdout.write(lines.join('\n') + '\n');
   return code;
+}
+
+/** How the human output says why a model's attestation is missing (ImpactResult `missingAttestations[].state`). */
+const MISSING_TEXT: Record<MissingState, string> = {
+  gone: 'removed',
+  replaced: 'replaced',
+  unreadable: 'its folder cannot be read (see the note below)',
+  unverified: 'does not verify (see below)',
+};
+
+/** The note after a model listed from the audit log because its attestation is missing. */
+function goneNote(fromLog: FromLog | undefined, r: ImpactResult): string {
+  if (!fromLog) return '';
+  const found = r.missingAttestations.find((m) => m.seq === fromLog.seq)?.found;
+  const what = { gone: 'is gone from the store', replaced: `was replaced in the store${found !== undefined ? ` by ${shown(found)}` : ''}`, unreadable: 'cannot be read in the store', unverified: 'does not verify' }[fromLog.state];
+  return ` — its attestation ${what} (audit log seq ${fromLog.seq})`;
 }
 
 /** `snap impact <ref>`. */

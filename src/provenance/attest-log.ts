@@ -1,0 +1,160 @@
+/**
+ * What the audit log records of each attestation made, and reading it back (docs/FORMAT.md §13,
+ * §18; docs/DESIGN.md, "Audit log"). The line of a successful `attest` carries the attestation's
+ * `MODEL@VERSION` (`ref`) and id (`snapshot`), and in `details`:
+ * ```
+ * {"datasets":[{"ref":"spam@v1","snapshot":"sha256:<64 hex>"}],"models":[{"name":"model.safetensors","sha256":"<64 hex>"}]}
+ * ```
+ * — enough to name the model and its training data once the attestation folder is gone (deleting
+ * it needs no key). `snap impact` reads the records back ({@link attestRecords}) and holds the
+ * store to them. A log line is not signed until a checkpoint covers it, so a record is read as a
+ * claim: checked strictly, bounded, and able only to add to an answer (a false alarm), never to
+ * take a model out of it.
+ */
+import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { NAME_RE, SNAPSHOT_ID_RE, VERSION_RE } from '../core/refs.js';
+import { MAX_MODEL_FILES, MAX_TRAINING_DATASETS, isArtifactName, type AttestationStatement } from '../core/attestation.js';
+import { logLines, LOG_FILE, parseAuditLine, type AuditLine } from '../io/audit-log.js';
+
+/** A training snapshot as an attest line records it: its signed name and id. */
+export interface LoggedDataset {
+  ref: string;
+  snapshot: string;
+}
+
+/** A model artifact as an attest line records it: its file name and SHA-256 (hex). */
+export interface LoggedArtifact {
+  name: string;
+  sha256: string;
+}
+
+/** The `details` of the audit line of a successful `attest`. */
+export interface AttestLogDetails {
+  /** The training snapshots, as the attestation names them: 1 to 64 ({@link MAX_TRAINING_DATASETS}). */
+  datasets: LoggedDataset[];
+  /** The artifacts (the attestation's subjects): 1 to 256 ({@link MAX_MODEL_FILES}). */
+  models: LoggedArtifact[];
+}
+
+/** The `details` an attest line records of a signed attestation (at most ~180 KB: §13 bounds the counts and names). */
+export function attestLogDetails(s: AttestationStatement): AttestLogDetails {
+  return {
+    datasets: s.predicate.datasets.map((d) => ({ ref: d.ref, snapshot: d.snapshot })),
+    models: s.subject.map((x) => ({ name: x.name, sha256: x.digest.sha256 })),
+  };
+}
+
+/** An attestation the audit log says was made: one `attest` line with outcome `ok`. */
+export interface AttestRecord {
+  /** The line's seq, and its 1-based line number in the file. */
+  seq: number;
+  line: number;
+  /** The line's time (RFC 3339 UTC): when the attestation was stored. */
+  time: string;
+  /** MODEL@VERSION. */
+  ref: string;
+  /** The attestation id, `sha256:<64 hex>`. */
+  id: string;
+  /** What it was trained on and its artifacts; absent for a line of a snap before they were recorded, or whose details were refused. */
+  details?: AttestLogDetails;
+  /** Why the line's details (present, but not as {@link AttestLogDetails}) were not used. */
+  refusedDetails?: string;
+}
+
+/** An `attest` line with outcome `ok` that names no attestation that can be looked for (no valid MODEL@VERSION or id). */
+export interface RefusedAttestLine {
+  seq: number;
+  line: number;
+  reason: string;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+/** Whether `ref` is a MODEL@VERSION (NAME and VERSION of SPEC §1). */
+const isModelRef = (ref: string): boolean => {
+  const at = ref.indexOf('@');
+  return at > 0 && NAME_RE.test(ref.slice(0, at)) && VERSION_RE.test(ref.slice(at + 1));
+};
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/**
+ * The {@link AttestLogDetails} of a line's `details`, copied member by member (nothing else of the
+ * parsed line is kept), or why it is not one. Members other than `datasets` and `models` are
+ * ignored (a later version may add some).
+ */
+function detailsOf(d: Record<string, unknown>): AttestLogDetails | string {
+  const ds = d.datasets;
+  const ms = d.models;
+  if (!Array.isArray(ds) || ds.length === 0 || ds.length > MAX_TRAINING_DATASETS) return `details.datasets must hold 1 to ${MAX_TRAINING_DATASETS} snapshots`;
+  if (!Array.isArray(ms) || ms.length === 0 || ms.length > MAX_MODEL_FILES) return `details.models must hold 1 to ${MAX_MODEL_FILES} artifacts`;
+  const datasets: LoggedDataset[] = [];
+  for (const [i, x] of ds.entries()) {
+    if (!isObject(x) || typeof x.ref !== 'string' || !isModelRef(x.ref) || typeof x.snapshot !== 'string' || !SNAPSHOT_ID_RE.test(x.snapshot)) return `details.datasets[${i}] is not {ref: NAME@VERSION, snapshot: sha256:<64 hex>}`;
+    datasets.push({ ref: x.ref, snapshot: x.snapshot });
+  }
+  const models: LoggedArtifact[] = [];
+  for (const [i, x] of ms.entries()) {
+    if (!isObject(x) || typeof x.name !== 'string' || !isArtifactName(x.name)) return `details.models[${i}].name is not an artifact name (a file name of at most 255 bytes, no control character)`;
+    if (typeof x.sha256 !== 'string' || !HEX64.test(x.sha256)) return `details.models[${i}].sha256 is not 64 lowercase hex`;
+    models.push({ name: x.name, sha256: x.sha256 });
+  }
+  return { datasets, models };
+}
+
+/**
+ * The attestation a parsed log line records: undefined for any line but an `attest` with outcome
+ * `ok`; a {@link RefusedAttestLine} when its `ref` is no MODEL@VERSION or its `snapshot` no
+ * attestation id; else the record, with its details when they are valid (a line without details —
+ * an older snap's — or with refused ones still names the attestation to look for). Pure.
+ */
+export function attestRecordOf(e: AuditLine, line: number): AttestRecord | RefusedAttestLine | undefined {
+  if (e.command !== 'attest' || e.outcome !== 'ok') return undefined;
+  if (typeof e.ref !== 'string' || !isModelRef(e.ref)) return { seq: e.seq, line, reason: 'its ref is not a MODEL@VERSION' };
+  if (typeof e.snapshot !== 'string' || !SNAPSHOT_ID_RE.test(e.snapshot)) return { seq: e.seq, line, reason: 'its snapshot is not an attestation id (sha256:<64 hex>)' };
+  const base = { seq: e.seq, line, time: e.time, ref: e.ref, id: e.snapshot };
+  if (e.details === undefined) return base;
+  const d = isObject(e.details) ? detailsOf(e.details) : 'details is not an object';
+  return typeof d === 'string' ? { ...base, refusedDetails: d } : { ...base, details: d };
+}
+
+/** One item of {@link attestRecords}. */
+export type AttestLogItem =
+  | { record: AttestRecord }
+  | { refused: RefusedAttestLine }
+  /** A complete line that is no log line (malformed, or over 1 MiB: never parsed), and was not sealed off by the next append as a torn one. */
+  | { unreadable: number };
+
+/**
+ * The attestations the store's audit log records, streamed in file order (logLines: each line's
+ * bytes bounded by MAX_LOG_LINE_BYTES, a longer one hashed as it streams, never kept), so that a
+ * log of any length — planted or not — costs one pass and bounded memory. A torn last line (no
+ * `\n`) is no record; a malformed line that the next line records as the torn append it sealed off
+ * (`recovered`, matching its length and SHA-256) is not reported. Nothing when there is no log.
+ * @throws SnapError `IO_ERROR` (the log exists but cannot be read, or is not a regular file)
+ */
+export async function* attestRecords(storeRoot: string): AsyncGenerator<AttestLogItem> {
+  const path = join(storeRoot, LOG_FILE);
+  if (!existsSync(path)) return;
+  let malformed: { line: number; bytes: number; sha256: string } | undefined;
+  for await (const l of logLines(path)) {
+    if (!l.complete) break;
+    const e = l.long ? undefined : parseAuditLine(l.bytes);
+    if (!e) {
+      if (malformed) yield { unreadable: malformed.line };
+      malformed = { line: l.line, bytes: l.size, sha256: l.long?.sha256 ?? createHash('sha256').update(l.bytes).digest('hex') };
+      continue;
+    }
+    if (malformed) {
+      const sealedOff = malformed.line === l.line - 1 && e.recovered?.bytes === malformed.bytes && e.recovered.sha256 === malformed.sha256;
+      if (!sealedOff) yield { unreadable: malformed.line };
+      malformed = undefined;
+    }
+    const r = attestRecordOf(e, l.line);
+    if (r) yield 'reason' in r ? { refused: r } : { record: r };
+  }
+  if (malformed) yield { unreadable: malformed.line };
+}
