@@ -41,7 +41,7 @@ const FLAGS: Record<string, string[]> = {
   attest: ['store', 'quiet', 'data', 'key', 'passphrase-env', 'as', 'train-command', 'train-commit', 'hyperparameters', 'out', 'pubkey', 'state-dir'],
   'verify-model': ['store', 'quiet', 'pubkey', 'state-dir', 'attestation', 'expect', 'complete'],
   lineage: ['store', 'pubkey'],
-  impact: ['store', 'pubkey'],
+  impact: ['store', 'pubkey', 'state-dir'],
   bom: ['store', 'quiet', 'model', 'out', 'pubkey', 'state-dir'],
 };
 const EVERY_COMMAND = ['json', 'debug', 'help'];

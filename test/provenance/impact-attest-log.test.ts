@@ -218,3 +218,65 @@ describe('an attest line written before the log recorded what was attested (no d
     expect(human.stdout).toMatch(/^ {4}old@1 sha256:\S+ {2}removed .*the log does not record what it was trained on/m);
   });
 });
+
+describe('an attestation deleted together with its audit line, the log rewritten to hold together (no key needed)', () => {
+  /** What someone who can write the store does: remove `model`'s attestation and its attest line, and write the log and log.head anew from the other lines (an intact chain). */
+  async function eraseWithItsLine(store: string, model: string): Promise<void> {
+    await removeAttestation(store, model);
+    const kept = (await logEntries(store)).filter((e) => !(e.command === 'attest' && e.ref === `${model}@1`));
+    await fsp.rm(join(store, LOG_FILE));
+    await fsp.rm(join(store, 'log.head'));
+    for (const e of kept) {
+      const r = await appendAudit(store, { command: e.command, ...(e.ref !== undefined ? { ref: e.ref } : {}), ...(e.snapshot !== undefined ? { snapshot: e.snapshot } : {}), outcome: e.outcome, exit: e.exit, ...(e.error !== undefined ? { error: e.error } : {}), ...(e.details !== undefined ? { details: e.details } : {}), now: new Date(e.time) });
+      expect(r.written).toBe(true);
+    }
+  }
+
+  it('is caught once a checkpoint covered its line: the log no longer extends it, impact says so and does not exit 0 (log --verify agrees)', async () => {
+    const s = await makeStore({ kept: 'mid@v1', gone: 'mid@v1' });
+    const auditor = await makeKeyPair('attlog-auditor');
+    expect((await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', s.store])).code).toBe(0);
+    await eraseWithItsLine(s.store, 'gone');
+    expect((await snapJson(['log', '--verify', '--store', s.store])).json.chainOk).toBe(true); // the chain alone holds
+
+    const r = await snapJson(['impact', 'src@v1', '--store', s.store]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.json.missingAttestations).toEqual([]); // its line is gone too
+    expect(r.json.auditLog.checkpoints.problems.map((p: { kind: string }) => p.kind)).toEqual(['mismatch']);
+    const human = await snap(['impact', 'src@v1', '--store', s.store]);
+    expect(human.code).toBe(1);
+    expect(human.stdout).toMatch(/^ {2}the audit log does not hold to its checkpoints \(1 problem\): lines were removed or rewritten .*snap log --verify/m);
+    expect(human.stdout).toMatch(/^ {4}mismatch: the first \d+ lines of the log no longer give the root of /m);
+  });
+
+  it('is caught when the checkpoints were removed too, on a machine that signed one (the checkpoint and the log origin kept in its trusted state)', async () => {
+    const s = await makeStore({ kept: 'mid@v1', gone: 'mid@v1' });
+    const auditor = await makeKeyPair('attlog-auditor2');
+    const state = await tempDir('snap-att-log-state-');
+    expect((await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', s.store, '--state-dir', state])).code).toBe(0);
+    await eraseWithItsLine(s.store, 'gone');
+    await fsp.rm(join(s.store, 'log.checkpoints'), { recursive: true, force: true });
+
+    const r = await snapJson(['impact', 'src@v1', '--store', s.store, '--state-dir', state]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.json.auditLog.checkpoints.problems.map((p: { kind: string }) => p.kind).sort()).toEqual(['none', 'not-extended']);
+    // A machine that kept nothing cannot tell: said in a note, not an exit code.
+    const fresh = await snap(['impact', 'src@v1', '--store', s.store, '--state-dir', await tempDir('snap-att-log-fresh-')]);
+    expect(fresh.code).toBe(0);
+    expect(fresh.stdout).toMatch(/^note: the audit log has no checkpoint: an attestation deleted together with its line and log\.head cannot be seen here/m);
+  });
+
+  it('says which lines follow the newest checkpoint (unsigned: an attestation line there can be removed unseen), and that the checkpoint signatures are checked by log --verify', async () => {
+    const s = await makeStore({ m: 'mid@v1' });
+    const auditor = await makeKeyPair('attlog-auditor3');
+    const c = await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', s.store]);
+    expect(c.code).toBe(0);
+    await appendAudit(s.store, { command: 'verify', outcome: 'ok', exit: 0 });
+    const r = await snapJson(['impact', 'src@v1', '--store', s.store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.auditLog.checkpoints).toMatchObject({ count: 1, newest: { size: c.json.size, origin: c.json.origin }, covered: c.json.size, problems: [] });
+    expect(r.json.auditLog.lines).toBe(c.json.size + 2);
+    const human = await snap(['impact', 'src@v1', '--store', s.store]);
+    expect(human.stdout).toMatch(new RegExp(`^note: lines ${c.json.size + 1}–${c.json.size + 2} of the audit log come after its newest checkpoint: an attestation line there, deleted with the attestation and log\\.head, cannot be seen here .*snap log --verify --pubkey`, 'm'));
+  });
+});

@@ -11,6 +11,10 @@ import { escapeForTerminal as shown, escapeMessage, quotedPath } from '../../cor
 import { openStore, storePath } from '../../io/store.js';
 import { impact, signatureTrust, type FromLog, type ImpactResult, type ImpactTrust, type MissingState } from '../../provenance/lineage.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
+import { isSnapError } from '../../core/errors.js';
+import { verifyCheckpoints, type CheckpointProblem } from '../../trust/log-checkpoints.js';
+import { STATE_DIR_OPTION } from '../trust-args.js';
+import { keptCheckpoints, keptOrigin, storeIdentity } from './log.js';
 import { plural, treeIndent } from '../format.js';
 import { jsonOut, locate, trustedKeys, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
 
@@ -22,13 +26,15 @@ async function cmdImpact(a: Args, io: CliIo): Promise<number> {
   const keys = pubs.length > 0 ? await trustedKeys(pubs, io.cwd) : undefined;
   // Signatures only: a revoked or expired snapshot is still what its signers said it came from.
   const trust: ImpactTrust | undefined = keys && signatureTrust(keys);
-  const r = await impact(loc, store, trust);
+  const r0 = await impact(loc, store, trust);
+  const r = { ...r0, auditLog: { ...r0.auditLog, ...(await logAgainstCheckpoints(a, io, store.root)) } };
   const failed = (r.unverified?.length ?? 0) + (r.unverifiedModels?.length ?? 0);
   // What the audit log records and the store no longer holds, or what of the log cannot be checked: the answer cannot be vouched for either.
   const log = r.auditLog;
   const unchecked = log.unreadableLines + log.refused.filter((x) => !x.attestationChecked).length + log.refusedUnlisted + (log.error !== undefined ? 1 : 0);
   const missing = r.missingAttestations.length + log.unlisted;
-  const code = failed + missing + unchecked > 0 ? EXIT_INTEGRITY : EXIT_OK;
+  const cps = r.auditLog.checkpoints;
+  const code = failed + missing + unchecked + cps.problems.length > 0 ? EXIT_INTEGRITY : EXIT_OK;
   if (a.json) {
     jsonOut(io, { ok: code === EXIT_OK, ...r, verified: trust !== undefined });
     return code;
@@ -54,13 +60,64 @@ async function cmdImpact(a: Args, io: CliIo): Promise<number> {
   for (const u of r.unverifiedModels ?? []) lines.push(`    model ${shown(u.ref)}${u.id ? ` ${shown(u.id)}` : ''}  ${shown(u.message)} [${u.code}]`);
   for (const s of r.skipped) lines.push(`note: ${shown(s.ref)} left out: its statement cannot be used [${s.code}]`);
   for (const s of r.skippedAttestations) lines.push(`note: attestation ${shown(s.ref)} left out, so a model trained on these snapshots may be missing above: ${shown(s.reason)} [${s.code}]`);
+  if (cps.problems.length > 0) {
+    lines.push(`  the audit log does not hold to its checkpoints (${plural(cps.problems.length, 'problem')}): lines were removed or rewritten after a signed checkpoint, so an attestation and its line may both be gone and its model missing above (snap log --verify):`);
+    for (const p of cps.problems) lines.push(`    ${p.kind}: ${escapeMessage(p.message)}`);
+  }
   for (const x of log.refused) lines.push(`note: audit log line ${x.line} (seq ${x.seq}) ${x.attestationChecked ? 'records an attestation whose training data and artifacts' : 'records an attestation that'} cannot be used: ${shown(x.reason)}${x.attestationChecked ? '' : ' (it is not checked)'}`);
   if (log.refusedUnlisted > 0) lines.push(`note: … and ${plural(log.refusedUnlisted, 'more attest line')} of the audit log that cannot be used`);
   if (log.unreadableLines > 0) lines.push(`note: ${plural(log.unreadableLines, 'line')} of the audit log cannot be read (malformed, or over 1 MiB): an attestation ${log.unreadableLines === 1 ? 'it records' : 'they record'} is not checked (snap log --verify)`);
   if (log.error !== undefined) lines.push(`note: the audit log cannot be read, so the attestations it records are not checked: ${escapeMessage(log.error)}`);
+  if (cps.problems.length === 0 && r.auditLog.lines > cps.covered) {
+    const span = r.auditLog.lines === cps.covered + 1 ? `line ${r.auditLog.lines} of the audit log comes` : `lines ${cps.covered + 1}–${r.auditLog.lines} of the audit log come`;
+    lines.push(cps.newest === undefined && cps.covered === 0
+      ? 'note: the audit log has no checkpoint: an attestation deleted together with its line and log.head cannot be seen here (sign one after each attest: snap log checkpoint --key KEY)'
+      : `note: ${span} after its newest checkpoint: an attestation line there, deleted with the attestation and log.head, cannot be seen here (snap log checkpoint --key KEY); the checkpoints' signatures are checked by snap log --verify --pubkey KEY.pub`);
+  }
   lines.push(trust ? `(every snapshot and attestation of the store checked against ${pubs.length === 1 ? 'the given key' : `${pubs.length} given keys`}: signatures only, revocations and expiry aside)` : '(read from the store, not verified: give --pubkey to check the signatures of every snapshot and attestation, or run "snap verify-model" on each model)');
   io.stdout.write(lines.join('\n') + '\n');
   return code;
+}
+
+/** What impact found of the audit log against its checkpoints (ImpactResult `auditLog` adds it). */
+export interface LogCheckpointCheck {
+  /** Complete lines of the log (the leaves of its RFC 9162 tree). */
+  lines: number;
+  checkpoints: {
+    /** Checkpoints in the store. */
+    count: number;
+    /** The newest (largest) checkpoint of the store. */
+    newest?: { size: number; origin: string };
+    /** Lines signed by a checkpoint the log extends: the store's newest or the one this machine kept, the larger (0 when there are problems). */
+    covered: number;
+    /** As `snap log --verify` reports them (FORMAT.md §18), signatures aside. */
+    problems: CheckpointProblem[];
+  };
+}
+
+/**
+ * The log against its checkpoints, as `log --verify` checks it without keys (trust/log-checkpoints
+ * `verifyCheckpoints`: each store checkpoint's root is that of the log's first N lines, successive
+ * ones joined, and the checkpoint this machine kept — in the trusted state of `--state-dir` — still
+ * extended, with the log origin kept for this store pinned). The signatures are not checked here
+ * (the audit key is not the data's): `log --verify --pubkey` does. A log rewritten after a
+ * checkpoint to drop an attestation's line is a problem; the log is streamed (memory O(log lines)).
+ * A checkpoints folder that cannot be read is one too (`malformed`), never an exit 3.
+ * @throws SnapError `STATE_MALFORMED` (the trusted state does not parse, as for log --verify)
+ */
+async function logAgainstCheckpoints(a: Args, io: CliIo, root: string): Promise<LogCheckpointCheck> {
+  const state = await keptCheckpoints(a, io);
+  const pinned = state ? keptOrigin(state.origins, await storeIdentity(root, io)) : undefined;
+  try {
+    const c = await verifyCheckpoints(root, { pubkeys: [], external: [], ...(state ? { remembered: state.remembered } : {}), ...(pinned !== undefined ? { origin: pinned, originFrom: `the origin this machine kept for this store in ${state?.remembered.source}` } : {}) });
+    const origin = pinned ?? c.newest?.origin;
+    const kept = origin !== undefined ? (state?.remembered.byOrigin[origin]?.size ?? 0) : 0;
+    const covered = c.problems.length > 0 ? 0 : Math.max(c.newest?.size ?? 0, kept);
+    return { lines: c.lines, checkpoints: { count: c.checkpoints, ...(c.newest ? { newest: { size: c.newest.size, origin: c.newest.origin } } : {}), covered, problems: c.problems } };
+  } catch (e) {
+    if (!isSnapError(e) || (e.code !== 'IO_ERROR' && e.code !== 'CHECKPOINT_MALFORMED')) throw e;
+    return { lines: 0, checkpoints: { count: 0, covered: 0, problems: [{ kind: 'malformed', source: root, message: e.message }] } };
+  }
 }
 
 /** How the human output says why a model's attestation is missing (ImpactResult `missingAttestations[].state`). */
@@ -87,7 +144,8 @@ export const impactCommand: CommandSpec = {
     withExamples(
       commonFlags(y, { store: true })
         .positional('ref', { type: 'string', describe: 'NAME@VERSION, a snapshot id or prefix, or a snapshot folder' })
-        .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: 'check the signatures of every snapshot and attestation of the store against these keys (repeatable; the data and the model keys): those that fail are left out and listed, exit 1' }),
+        .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: 'check the signatures of every snapshot and attestation of the store against these keys (repeatable; the data and the model keys): those that fail are left out and listed, exit 1' })
+        .option('state-dir', { ...STATE_DIR_OPTION, describe: "folder of the trusted state, whose kept audit-log checkpoint the log must extend (default: $SNAP_STATE_DIR, else $XDG_STATE_HOME/snap, else ~/.local/state/snap)" }),
       [
         ['$0 impact vendor-dump@2026-11', 'which datasets and models a poisoned source reached'],
         ['$0 impact vendor-dump@2026-11 --pubkey keys/data.pub --pubkey keys/ml.pub', 'the same, believing only what those keys signed (exit 1 if anything in the store fails)'],

@@ -234,7 +234,7 @@ async function cmdCheckpoint(a: Args, io: CliIo): Promise<number> {
  * store resolves it, `s3://BUCKET/PREFIX/` — whether given as `s3://BUCKET/PREFIX` or with the
  * "/", by `--store` or `$SNAP_STORE` (s3/location.ts `parseS3Url`); else the store folder's real path.
  */
-async function storeIdentity(root: string, io: CliIo): Promise<string> {
+export async function storeIdentity(root: string, io: CliIo): Promise<string> {
   if (io.givenStore) return io.givenStore.url;
   return fsp.realpath(root).catch(() => root);
 }
@@ -244,13 +244,13 @@ async function storeIdentity(root: string, io: CliIo): Promise<string> {
  * also one an earlier snap kept under the URL as typed without its last "/" (`s3://BUCKET/PREFIX`),
  * so that an upgrade does not forget it.
  */
-function keptOrigin(origins: Readonly<Record<string, string>>, id: string): string | undefined {
+export function keptOrigin(origins: Readonly<Record<string, string>>, id: string): string | undefined {
   if (Object.hasOwn(origins, id)) return origins[id];
   const typed = id.startsWith(S3_SCHEME) ? id.replace(/\/$/, '') : undefined;
   return typed !== undefined && Object.hasOwn(origins, typed) ? origins[typed] : undefined;
 }
 
-async function keptCheckpoints(a: Args, io: CliIo): Promise<{ remembered: RememberedCheckpoints; origins: Readonly<Record<string, string>>; keep(c: Checkpoint): Promise<void>; keepOrigin(store: string, origin: string, replace: boolean): Promise<void> } | undefined> {
+export async function keptCheckpoints(a: Args, io: CliIo): Promise<{ remembered: RememberedCheckpoints; origins: Readonly<Record<string, string>>; keep(c: Checkpoint): Promise<void>; keepOrigin(store: string, origin: string, replace: boolean): Promise<void> } | undefined> {
   const dir = stateDir(a['state-dir'] as string | undefined, io.env, io.cwd);
   const state = await readState(dir).catch((e: unknown) => {
     if (!isSnapError(e, 'IO_ERROR')) throw e;
