@@ -21,7 +21,7 @@ const CSV = 'id,text,label\n1,win money now,spam\n2,lunch at noon,ham\n3,meeting
 const SNAP_JSON = JSON.stringify({ records: [{ pattern: 'train.csv', key: ['id'], label: 'label' }] });
 
 /** Paths the cases use, made in `beforeAll`. */
-const w = { work: '', store: '', data: '', flipped: '', model: '', broken: '', archive: '', tampered: '', proof: '', recordProof: '', damaged: '', grown: '', piped: '' };
+const w = { work: '', store: '', data: '', flipped: '', model: '', broken: '', archive: '', tampered: '', proof: '', recordProof: '', damaged: '', grown: '', piped: '', attGone: '' };
 const S = () => ['--store', w.store];
 
 /** One run: the schema its stdout must meet, its name, its arguments, and the exit code it must end with. */
@@ -54,6 +54,7 @@ const CASES: Case[] = [
   ['verify-proof', 'verify-proof of a record proof by an untrusted key', () => ['verify-proof', w.recordProof, '--pubkey', other.pub], 1],
   ['impact', 'impact', () => ['impact', 'ds@v1', '--pubkey', keys.pub, ...S()], 0],
   ['impact', 'impact with keys that sign nothing in the store', () => ['impact', 'ds@v1', '--pubkey', other.pub, ...S()], 1],
+  ['impact', 'impact of a store whose model attestation was deleted (the audit log names it)', () => ['impact', 'ds@v1', '--store', w.attGone], 1],
   ['fsck', 'fsck', () => ['fsck', ...S()], 0],
   ['fsck', 'fsck of a store with a swapped snapshot folder', () => ['fsck', '--store', w.broken], 1],
   ['fsck', 'fsck --clean', () => ['fsck', '--clean', ...S()], 0],
@@ -106,6 +107,10 @@ beforeAll(async () => {
   const victim = (await objectFiles(w.damaged))[0]?.path as string;
   await fsp.chmod(victim, 0o644);
   await fsp.writeFile(victim, 'not what was sealed\n');
+  // A copy of the store without clf@1's attestation folder (removing it needs no key): impact names it from the audit log (exit 1).
+  w.attGone = join(await tempDir('snap-json-schemas-att-gone-'), 'store');
+  await fsp.cp(w.store, w.attGone, { recursive: true });
+  await fsp.rm(join(w.attGone, 'attestations', 'clf'), { recursive: true, force: true });
   // A store whose ds/v2 folder holds ds@v1's snapshot (a swapped folder): fsck fails (exit 1).
   w.broken = await newStorePath();
   const src = await makeTree({ 'a.txt': 'alpha\n' });
@@ -168,6 +173,9 @@ const RENAMES: [schema: string, caseName: string, path: (string | number)[], to:
   ['verify-model', 'verify-model', ['attestations', 0, 'datasets', 0, 'merkleRoot'], 'root'],
   ['verify-proof', 'verify-proof', ['treeSize'], 'tree_size'],
   ['impact', 'impact with keys that sign nothing in the store', ['unverified', 0, 'code'], 'error'],
+  ['impact', 'impact of a store whose model attestation was deleted (the audit log names it)', ['missingAttestations', 0, 'state'], 'status'],
+  ['impact', 'impact of a store whose model attestation was deleted (the audit log names it)', ['models', 0, 'fromLog', 'seq'], 'line'],
+  ['impact', 'impact of a store whose model attestation was deleted (the audit log names it)', ['auditLog', 'checkpoints', 'covered'], 'signed'],
   ['fsck', 'fsck of a store with a swapped snapshot folder', ['snapshots', 1, 'keepsObjects'], 'keepObjects'],
   ['fsck', 'fsck --repair-from an archive', ['repair', 'repaired', 0, 'was'], 'kind'],
   ['error', 'verify of an unknown ref', ['error', 'code'], 'kind'],

@@ -139,6 +139,25 @@ describe('planted and malformed attest lines in the audit log (its lines after t
     ]);
   });
 
+  it('lists the first 100 missing attestations of a log planted with more, each once, and counts the rest (memory bounded by the listing, not the log)', async () => {
+    const s = await makeStore({});
+    const details = { datasets: [{ ref: 'src@v1', snapshot: s.ids['src@v1'] }], models: [{ name: 'g.bin', sha256: 'cd'.repeat(32) }] };
+    for (let i = 0; i < 105; i++) {
+      const line = { command: 'attest', ref: `ghost@${i}`, snapshot: FAKE_ID, outcome: 'ok' as const, exit: 0, details };
+      expect((await appendAudit(s.store, line)).written).toBe(true);
+      if (i < 3) await appendAudit(s.store, line); // the same record twice: listed once
+    }
+    const r = await snapJson(['impact', 'src@v1', '--store', s.store]);
+    expect(r.code).toBe(1);
+    expect(r.json.missingAttestations).toHaveLength(100);
+    expect(r.json.missingAttestations.map((m: { ref: string }) => m.ref).slice(0, 4)).toEqual(['ghost@0', 'ghost@1', 'ghost@2', 'ghost@3']);
+    expect(r.json.auditLog).toMatchObject({ attestations: 108, unlisted: 5 });
+    expect(r.json.models).toHaveLength(100);
+    const human = await snap(['impact', 'src@v1', '--store', s.store]);
+    expect(human.stdout).toMatch(/^ {2}attestations the audit log records that the store no longer holds \(105\)/m);
+    expect(human.stdout).toMatch(/^ {4}… and 5 more, not listed \(the first 100 are\)$/m);
+  });
+
   it('refuses a line whose details are malformed or carry control characters, and prints nothing of them unescaped', async () => {
     const s = await makeStore({ m: 'mid@v1' });
     await appendAudit(s.store, { command: 'attest', ref: 'evil@1', snapshot: FAKE_ID, outcome: 'ok', exit: 0, details: { datasets: 'all of them', models: 5 } });
