@@ -158,3 +158,33 @@ export async function* attestRecords(storeRoot: string): AsyncGenerator<AttestLo
   }
   if (malformed) yield { unreadable: malformed.line };
 }
+
+/**
+ * Why an attestation the audit log records is not in the store as recorded: `gone` (no folder of
+ * its MODEL@VERSION), `replaced` (the folder holds another attestation id), `unreadable` (the
+ * folder cannot be read or is signed as another name), `unverified` (impact with keys: it does
+ * not verify, see its `unverifiedModels`).
+ */
+export type MissingState = 'gone' | 'replaced' | 'unreadable' | 'unverified';
+
+/** An attestation the audit log records that the store does not hold as recorded. */
+export interface MissingAttestation {
+  /** MODEL@VERSION and attestation id, as the log line records them. */
+  ref: string;
+  id: string;
+  /** The log line's seq and time. */
+  seq: number;
+  time: string;
+  state: MissingState;
+  /** For `replaced` (and `unverified` of another id): the id the store's folder holds. */
+  found?: string;
+  /** What the log records it was trained on, and its artifacts: absent for a line of an older snap (or whose details were refused: impact's `auditLog.refused`). */
+  datasets?: { ref: string; snapshot: string }[];
+  models?: { name: string; sha256: string }[];
+}
+
+/**
+ * Most missing attestations impact and verify-model list (each holds at most 64 snapshots and 256
+ * artifact names of 255 bytes: ~180 KB); a log planted with more costs a count, not memory.
+ */
+export const MAX_MISSING_ATTESTATIONS_LISTED = 100;

@@ -15,7 +15,9 @@ import type { TrustedKey } from '../core/envelope.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LOG_FILE } from '../io/audit-log.js';
-import { attestRecords } from './attest-log.js';
+import { attestRecords, MAX_MISSING_ATTESTATIONS_LISTED, type MissingAttestation, type MissingState } from './attest-log.js';
+
+export { MAX_MISSING_ATTESTATIONS_LISTED, type MissingAttestation, type MissingState };
 import { checkStoredAttestation, listAttestations, readAttestationUnverified, type AttestationCheck, type StoredAttestation } from './attestation-store.js';
 
 /** How one snapshot leads to another. */
@@ -274,34 +276,10 @@ export interface ImpactResult {
   auditLog: AuditLogCheck;
 }
 
-/**
- * Why an attestation the audit log records is not in the store as recorded: `gone` (no folder of
- * its MODEL@VERSION), `replaced` (the folder holds another attestation id), `unreadable` (the
- * folder cannot be read or is signed as another name: see `skippedAttestations`), `unverified`
- * (with keys: it does not verify, see `unverifiedModels`).
- */
-export type MissingState = 'gone' | 'replaced' | 'unreadable' | 'unverified';
-
 /** Where a model {@link impact} lists was read from when its attestation is missing: the audit log line `seq`. */
 export interface FromLog {
   seq: number;
   state: MissingState;
-}
-
-/** An attestation the audit log records that the store does not hold as recorded. */
-export interface MissingAttestation {
-  /** MODEL@VERSION and attestation id, as the log line records them. */
-  ref: string;
-  id: string;
-  /** The log line's seq and time. */
-  seq: number;
-  time: string;
-  state: MissingState;
-  /** For `replaced` (and `unverified` of another id): the id the store's folder holds. */
-  found?: string;
-  /** What the log records it was trained on, and its artifacts: absent for a line of an older snap (or whose details were refused, see {@link AuditLogCheck.refused}). */
-  datasets?: { ref: string; snapshot: string }[];
-  models?: { name: string; sha256: string }[];
 }
 
 /** What {@link impact} read of the audit log. */
@@ -325,11 +303,6 @@ export interface AuditLogCheck {
   error?: string;
 }
 
-/**
- * Most missing attestations {@link impact} lists (each holds at most 64 snapshots and 256 artifact
- * names of 255 bytes: ~180 KB); a log planted with more costs a count, not memory.
- */
-export const MAX_MISSING_ATTESTATIONS_LISTED = 100;
 /** Most refused `attest` lines {@link impact} lists; the rest are counted. */
 export const MAX_REFUSED_LISTED = 100;
 

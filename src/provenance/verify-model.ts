@@ -17,6 +17,7 @@ import { revocationSource, type RevocationSource } from '../trust/revocations.js
 import type { TrustRules } from '../trust/rules.js';
 import type { HashedArtifact } from './artifacts.js';
 import { checkAttestationEnvelope, checkStoredAttestation, listAttestations, type AttestationCheck } from './attestation-store.js';
+import { attestRecords, MAX_MISSING_ATTESTATIONS_LISTED, type MissingAttestation, type MissingState } from './attest-log.js';
 
 /** A training-data snapshot's verdict. */
 export interface DatasetVerdict extends TrainingDataset {
@@ -51,6 +52,15 @@ export interface VerifyModelResult {
    * whoever can make one unreadable could as well delete it (see {@link verifyModel}).
    */
   unreadable: { ref: string; failure: { code: string; message: string } }[];
+  /**
+   * Store mode only (no `attestationFile`): the attestations the audit log records as covering these
+   * files (as the attestations found here are chosen: by digest, `expect`, `complete`) that the store
+   * no longer holds as recorded — removed (`gone`), `replaced` by another id, `unreadable` — the
+   * first {@link MAX_MISSING_ATTESTATIONS_LISTED}. Any makes the model fail (`INTEGRITY_FAILURE`,
+   * unless it failed otherwise): such an attestation counted against the model when it named
+   * untrusted data, and deleting its folder needs no key.
+   */
+  missingAttestations?: MissingAttestation[];
   /** Why the model is not verified, when it is not. */
   failure?: { code: string; message: string };
 }
@@ -138,8 +148,9 @@ function covers(c: AttestationCheck, files: readonly HashedArtifact[]): boolean 
  * folder or one FIFO. Skipping cannot pass a model that deleting the folder (which needs no key)
  * would not: a model passes only on a trusted attestation that was read, and the only way an
  * attestation counts against a model — a trusted one covering it names training data that is not
- * trusted — is lost as well by deleting it. Revocations are read from `revocations/`, never from
- * attestations.
+ * trusted — is lost as well by deleting it. Both are caught when the audit log records the
+ * attestation (`missingAttestations`, {@link loggedAttestations}). Revocations are read from
+ * `revocations/`, never from attestations.
  * @throws SnapError `NOT_FOUND` | `IO_ERROR` (`attestationFile` unreadable or not a regular file)
  */
 export async function verifyModel(opts: { files: readonly HashedArtifact[]; trusted: readonly TrustedKey[]; store: Store; attestationFile?: string; now?: Date; revocations?: RevocationSource; expect?: string; complete?: boolean }): Promise<VerifyModelResult> {
@@ -149,6 +160,8 @@ export async function verifyModel(opts: { files: readonly HashedArtifact[]; trus
   // Of one that is not trusted only what `rejected` reports is kept: anyone who can write the store
   // can plant any number that cover the files (their digests are public), unsigned.
   const matching: AttestationCheck[] = [];
+  /** The store's attestation folders by MODEL@VERSION: the id each holds (whether trusted or not), undefined when unreadable. */
+  const held = new Map<string, string | undefined>();
   const rejected: VerifyModelResult['rejected'] = [];
   const unreadable: VerifyModelResult['unreadable'] = [];
   const reject = (c: AttestationCheck) => rejected.push({ ...(c.statement ? { ref: attestationRef(c.statement) } : {}), id: c.id, failure: c.failure ?? { code: 'SIGNATURE_INVALID', message: 'not trusted' } });
@@ -173,11 +186,15 @@ export async function verifyModel(opts: { files: readonly HashedArtifact[]; trus
       } catch (e) {
         if (!isSnapError(e) || (e.code !== 'NOT_FOUND' && e.code !== 'IO_ERROR')) throw e;
         unreadable.push({ ref: `${a.model}@${a.version}`, failure: { code: e.code, message: e.message } });
+        held.set(`${a.model}@${a.version}`, undefined);
         continue;
       }
+      // Signed as another name than its folder's, it does not stand for the folder's attestation.
+      held.set(`${a.model}@${a.version}`, c.failure?.code === 'SNAPSHOT_NAME_MISMATCH' ? undefined : c.id || undefined);
       keep(c);
     }
   }
+  const logged = opts.attestationFile === undefined ? await loggedAttestations(opts, held) : undefined;
   const files = opts.files.map((f) => ({ path: f.path, name: f.name, sha256: f.digest.sha256 }));
   const attestations: AttestationVerdict[] = [];
   // With `expect`, only attestations of that model (MODEL, or MODEL@VERSION) count: files that
@@ -228,6 +245,55 @@ export async function verifyModel(opts: { files: readonly HashedArtifact[]; trus
     const hint = noKey ? "; verify-model checks the attestation and the snapshots with the same --pubkey keys: give the data's public key too (--pubkey DATA.pub)" : '';
     if (bad) failure = { code: bad.failure?.code ?? 'SIGNATURE_INVALID', message: `training data not trusted: ${bad.failure?.message ?? bad.ref}${hint}` };
   }
-  return { ok: failure === undefined, files, attestations, rejected, unreadable, ...(failure ? { failure } : {}) };
+  if (!failure && logged && logged.why !== undefined) failure = { code: 'INTEGRITY_FAILURE', message: logged.why };
+  return { ok: failure === undefined, files, attestations, rejected, unreadable, ...(logged ? { missingAttestations: logged.missing } : {}), ...(failure ? { failure } : {}) };
+}
+
+/**
+ * The attestations the audit log records (attest-log.ts) that would count for these files — their
+ * artifacts cover every file's digest, of the `expect`ed model, naming exactly the files with
+ * `complete`, or no file under an artifact's name with another digest — and that the store does not
+ * hold with the recorded id (`held`), and why that fails the model (`why`): also when the log, or a
+ * line of it, cannot be read — an attestation it records cannot be checked. A line of an older snap
+ * (no artifacts recorded) cannot be matched to files and is passed over.
+ */
+async function loggedAttestations(opts: { files: readonly HashedArtifact[]; expect?: string; complete?: boolean; store: Store }, held: ReadonlyMap<string, string | undefined>): Promise<{ missing: MissingAttestation[]; why?: string }> {
+  const missing: MissingAttestation[] = [];
+  const listed = new Set<string>();
+  let unlisted = 0;
+  let unreadableLines = 0;
+  try {
+    for await (const item of attestRecords(opts.store.root)) {
+      if ('unreadable' in item) unreadableLines++;
+      if (!('record' in item) || !item.record.details) continue;
+      const rec = item.record;
+      const details = rec.details as NonNullable<typeof rec.details>;
+      const subject = details.models.map((m) => ({ name: m.name, digest: { sha256: m.sha256 } }));
+      const st = { subject } as unknown as NonNullable<AttestationCheck['statement']>;
+      if (!covers({ ok: true, id: rec.id, signers: [], statement: st }, opts.files)) continue;
+      if (opts.expect !== undefined && !isExpected(rec.ref, opts.expect)) continue;
+      if (opts.complete ? !namesExactly(st, opts.files) : swappedOf(st, opts.files).length > 0) continue;
+      if (held.has(rec.ref) && held.get(rec.ref) === rec.id) continue;
+      const key = `${rec.ref} ${rec.id}`;
+      if (listed.has(key)) continue;
+      if (listed.size >= MAX_MISSING_ATTESTATIONS_LISTED) {
+        unlisted++;
+        continue;
+      }
+      listed.add(key);
+      const found = held.get(rec.ref);
+      const state: MissingState = !held.has(rec.ref) ? 'gone' : found === undefined ? 'unreadable' : 'replaced';
+      missing.push({ ref: rec.ref, id: rec.id, seq: rec.seq, time: rec.time, state, ...(found !== undefined ? { found } : {}), datasets: details.datasets, models: details.models });
+    }
+  } catch (e) {
+    if (!isSnapError(e) || (e.code !== 'IO_ERROR' && e.code !== 'NOT_FOUND')) throw e;
+    return { missing, why: `the audit log cannot be read, so an attestation of these files it records cannot be checked (one removed from the store would count against the model): ${e.message}` };
+  }
+  if (missing.length > 0) {
+    const named = missing.map((m) => `${m.ref} (${m.state === 'gone' ? 'removed' : m.state === 'replaced' ? `replaced by ${m.found}` : 'unreadable'}, audit log seq ${m.seq})`).join(', ');
+    return { missing, why: `the audit log records ${missing.length + unlisted === 1 ? 'an attestation' : `${missing.length + unlisted} attestations`} of these files that the store no longer holds: ${named}${unlisted > 0 ? ` and ${unlisted} more` : ''}; what ${missing.length + unlisted === 1 ? 'it says' : 'they say'} of the model's training data cannot be judged (deleting an attestation needs no key): restore ${missing.length + unlisted === 1 ? 'it' : 'them'} from a copy, or run snap impact on its training snapshots` };
+  }
+  if (unreadableLines > 0) return { missing, why: `${unreadableLines === 1 ? 'a line' : `${unreadableLines} lines`} of the audit log cannot be read (malformed, or over 1 MiB): an attestation of these files ${unreadableLines === 1 ? 'it records' : 'they record'} cannot be checked (snap log --verify)` };
+  return { missing };
 }
 

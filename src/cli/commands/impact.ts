@@ -11,10 +11,8 @@ import { escapeForTerminal as shown, escapeMessage, quotedPath } from '../../cor
 import { openStore, storePath } from '../../io/store.js';
 import { impact, signatureTrust, type FromLog, type ImpactResult, type ImpactTrust, type MissingState } from '../../provenance/lineage.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
-import { isSnapError } from '../../core/errors.js';
-import { verifyCheckpoints, type CheckpointProblem } from '../../trust/log-checkpoints.js';
 import { STATE_DIR_OPTION } from '../trust-args.js';
-import { keptCheckpoints, keptOrigin, storeIdentity } from './log.js';
+import { logAgainstCheckpoints } from '../audit-log-check.js';
 import { plural, treeIndent } from '../format.js';
 import { jsonOut, locate, trustedKeys, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
 
@@ -77,47 +75,6 @@ async function cmdImpact(a: Args, io: CliIo): Promise<number> {
   lines.push(trust ? `(every snapshot and attestation of the store checked against ${pubs.length === 1 ? 'the given key' : `${pubs.length} given keys`}: signatures only, revocations and expiry aside)` : '(read from the store, not verified: give --pubkey to check the signatures of every snapshot and attestation, or run "snap verify-model" on each model)');
   io.stdout.write(lines.join('\n') + '\n');
   return code;
-}
-
-/** What impact found of the audit log against its checkpoints (ImpactResult `auditLog` adds it). */
-export interface LogCheckpointCheck {
-  /** Complete lines of the log (the leaves of its RFC 9162 tree). */
-  lines: number;
-  checkpoints: {
-    /** Checkpoints in the store. */
-    count: number;
-    /** The newest (largest) checkpoint of the store. */
-    newest?: { size: number; origin: string };
-    /** Lines signed by a checkpoint the log extends: the store's newest or the one this machine kept, the larger (0 when there are problems). */
-    covered: number;
-    /** As `snap log --verify` reports them (FORMAT.md §18), signatures aside. */
-    problems: CheckpointProblem[];
-  };
-}
-
-/**
- * The log against its checkpoints, as `log --verify` checks it without keys (trust/log-checkpoints
- * `verifyCheckpoints`: each store checkpoint's root is that of the log's first N lines, successive
- * ones joined, and the checkpoint this machine kept — in the trusted state of `--state-dir` — still
- * extended, with the log origin kept for this store pinned). The signatures are not checked here
- * (the audit key is not the data's): `log --verify --pubkey` does. A log rewritten after a
- * checkpoint to drop an attestation's line is a problem; the log is streamed (memory O(log lines)).
- * A checkpoints folder that cannot be read is one too (`malformed`), never an exit 3.
- * @throws SnapError `STATE_MALFORMED` (the trusted state does not parse, as for log --verify)
- */
-async function logAgainstCheckpoints(a: Args, io: CliIo, root: string): Promise<LogCheckpointCheck> {
-  const state = await keptCheckpoints(a, io);
-  const pinned = state ? keptOrigin(state.origins, await storeIdentity(root, io)) : undefined;
-  try {
-    const c = await verifyCheckpoints(root, { pubkeys: [], external: [], ...(state ? { remembered: state.remembered } : {}), ...(pinned !== undefined ? { origin: pinned, originFrom: `the origin this machine kept for this store in ${state?.remembered.source}` } : {}) });
-    const origin = pinned ?? c.newest?.origin;
-    const kept = origin !== undefined ? (state?.remembered.byOrigin[origin]?.size ?? 0) : 0;
-    const covered = c.problems.length > 0 ? 0 : Math.max(c.newest?.size ?? 0, kept);
-    return { lines: c.lines, checkpoints: { count: c.checkpoints, ...(c.newest ? { newest: { size: c.newest.size, origin: c.newest.origin } } : {}), covered, problems: c.problems } };
-  } catch (e) {
-    if (!isSnapError(e) || (e.code !== 'IO_ERROR' && e.code !== 'CHECKPOINT_MALFORMED')) throw e;
-    return { lines: 0, checkpoints: { count: 0, covered: 0, problems: [{ kind: 'malformed', source: root, message: e.message }] } };
-  }
 }
 
 /** How the human output says why a model's attestation is missing (ImpactResult `missingAttestations[].state`). */

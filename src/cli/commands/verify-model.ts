@@ -12,6 +12,7 @@ import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { shortKeyid } from '../format.js';
 import { jsonOut, trustedKeys, audit, auditErrors, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
 import { STATE_DIR_OPTION, rememberedRevocations } from '../trust-args.js';
+import { logAgainstCheckpoints } from '../audit-log-check.js';
 
 async function cmdVerifyModel(a: Args, io: CliIo): Promise<number> {
   const storeRoot = storePath(a.store, io.env, io.cwd);
@@ -31,11 +32,19 @@ async function cmdVerifyModel(a: Args, io: CliIo): Promise<number> {
   // An unreadable state is a note, as for verify (trust-args.ts).
   const remembered = await rememberedRevocations(stateDir(a['state-dir'] as string | undefined, io.env, io.cwd), a, io);
   const revocations = revocationSource(store.root, [], remembered, remembered.counted);
-  const r = await verifyModel({ files: artifacts, trusted, store, revocations, ...(attestationFile ? { attestationFile } : {}), ...(expect !== undefined ? { expect } : {}), complete });
+  const r0 = await verifyModel({ files: artifacts, trusted, store, revocations, ...(attestationFile ? { attestationFile } : {}), ...(expect !== undefined ? { expect } : {}), complete });
   await remembered.keep();
+  // With the store's attestations, what the audit log records of them counts (verifyModel's
+  // missingAttestations): the log must then still extend its checkpoints, or an attestation of
+  // these files may have been removed with its line.
+  const auditLog = attestationFile === undefined ? await logAgainstCheckpoints(a, io, store.root) : undefined;
+  const cpProblems = auditLog?.checkpoints.problems ?? [];
+  const r = r0.ok && cpProblems.length > 0
+    ? { ...r0, ok: false, failure: { code: 'INTEGRITY_FAILURE', message: `the audit log no longer extends its checkpoints (${[...new Set(cpProblems.map((p) => p.kind))].join(', ')}): an attestation of these files may have been removed together with its log line (snap log --verify)` } }
+    : r0;
   const log = await audit(io, storeRoot, { command: 'verify-model', ...(r.attestations[0] ? { ref: r.attestations[0].ref, snapshot: r.attestations[0].id } : {}), outcome: r.ok ? 'ok' : 'failed', details: { models: r.files.map((f) => f.sha256), ...(r.failure ? { failure: r.failure.code } : {}) } }, { quiet: !!a.quiet });
   if (a.json) {
-    jsonOut(io, { ...r, log });
+    jsonOut(io, { ...r, ...(auditLog ? { auditLog } : {}), log });
   } else {
     const lines = [r.ok ? 'model verified: every training snapshot is signed and trusted' : `MODEL NOT VERIFIED: ${escapeMessage(r.failure?.message ?? '')} [${r.failure?.code ?? ''}]`];
     for (const f of r.files) lines.push(`  file         ${quotedPath(f.name)} sha256 ${f.sha256}`);
@@ -45,6 +54,8 @@ async function cmdVerifyModel(a: Args, io: CliIo): Promise<number> {
       if (att.notGiven.length > 0) lines.push(`    note         it also attests ${att.notGiven.map(quotedPath).join(', ')}, not checked here: give the model folder, or every file with --complete, to check the whole model`);
     }
     for (const x of r.rejected) lines.push(`  rejected     ${x.ref !== undefined ? shown(x.ref) : '(unreadable)'}${x.id ? ` ${shown(x.id)}` : ''}: ${escapeMessage(x.failure.message)} [${x.failure.code}]`);
+    for (const m of r.missingAttestations ?? []) lines.push(`  missing      ${shown(m.ref)} ${shown(m.id)}  ${m.state === 'gone' ? 'removed' : m.state === 'replaced' ? `replaced by ${shown(m.found ?? '')}` : 'cannot be read'} (audit log seq ${m.seq}), trained on ${(m.datasets ?? []).map((d) => shown(d.ref)).join(', ')}`);
+    for (const p of cpProblems) lines.push(`  audit log    ${p.kind}: ${escapeMessage(p.message)}`);
     for (const u of r.unreadable) lines.push(`note: attestation ${shown(u.ref)} left out, it cannot be read: ${escapeMessage(u.failure.message)} [${u.failure.code}]`);
     io.stdout.write(lines.join('\n') + '\n');
   }
@@ -60,7 +71,7 @@ export const verifyModelCommand: CommandSpec = {
       commonFlags(y, { store: true, quiet: 'no notes on stderr' })
         .positional('files', { type: 'string', array: true, describe: 'the model artifacts, hashed and looked up among the attestations; a folder: every file in it, as the whole model' })
         .option('pubkey', { type: 'string', array: true, requiresArg: true, demandOption: true, describe: 'trusted public key (required, repeatable): signs the attestation and the snapshots' })
-        .option('state-dir', { ...STATE_DIR_OPTION, describe: 'folder of the trusted state, whose kept revocations count (default: $SNAP_STATE_DIR, else $XDG_STATE_HOME/snap, else ~/.local/state/snap)' })
+        .option('state-dir', { ...STATE_DIR_OPTION, describe: 'folder of the trusted state, whose kept revocations count and whose kept audit-log checkpoint the log must extend (default: $SNAP_STATE_DIR, else $XDG_STATE_HOME/snap, else ~/.local/state/snap)' })
         .option('attestation', { type: 'string', requiresArg: true, describe: 'an exported attestation file to check instead of the store\'s attestations' })
         .option('complete', { type: 'boolean', describe: 'the files given are the whole model: only an attestation of exactly these files (names and digests) counts (implied when a folder is given)' })
         .option('expect', { type: 'string', requiresArg: true, describe: 'the model meant, MODEL@VERSION (or MODEL, any version): files attested only as another model fail (ATTESTATION_NOT_FOUND)' }),
