@@ -121,6 +121,15 @@ export function attestRecordOf(e: AuditLine, line: number): AttestRecord | Refus
   return typeof d === 'string' ? { ...base, refusedDetails: d } : { ...base, details: d };
 }
 
+/**
+ * The bytes every line that could record an attestation holds (`"command":"attest"`, in the
+ * line's canonical form). A line without them is not parsed: it is no attest line, and if it is
+ * a malformed one, it stands for a line removed (no key is needed to garble a line, nor to remove
+ * it), which only the checkpoints can show (impact's and verify-model's checkpoint check). Parsing
+ * every line strictly cost about 5 µs of 9 a line: a 300,000-line log took 2.75 CPU-s per verify-model.
+ */
+const ATTEST_MARK = Buffer.from('attest');
+
 /** One item of {@link attestRecords}. */
 export type AttestLogItem =
   | { record: AttestRecord }
@@ -133,7 +142,9 @@ export type AttestLogItem =
  * bytes bounded by MAX_LOG_LINE_BYTES, a longer one hashed as it streams, never kept), so that a
  * log of any length — planted or not — costs one pass and bounded memory. A torn last line (no
  * `\n`) is no record; a malformed line that the next line records as the torn append it sealed off
- * (`recovered`, matching its length and SHA-256) is not reported. Nothing when there is no log.
+ * (`recovered`, matching its length and SHA-256) is not reported. A line that does not hold the
+ * word `attest` is not parsed ({@link ATTEST_MARK}), unless it follows a malformed line (it may
+ * record that line as a torn append it sealed off). Nothing when there is no log.
  * @throws SnapError `IO_ERROR` (the log exists but cannot be read, or is not a regular file)
  */
 export async function* attestRecords(storeRoot: string): AsyncGenerator<AttestLogItem> {
@@ -142,6 +153,7 @@ export async function* attestRecords(storeRoot: string): AsyncGenerator<AttestLo
   let malformed: { line: number; bytes: number; sha256: string } | undefined;
   for await (const l of logLines(path)) {
     if (!l.complete) break;
+    if (!l.long && !malformed && l.bytes.indexOf(ATTEST_MARK) < 0) continue;
     const e = l.long ? undefined : parseAuditLine(l.bytes);
     if (!e) {
       if (malformed) yield { unreadable: malformed.line };
