@@ -6,10 +6,11 @@
  * - CSV / TSV: `{column: raw field string}` — the fields exactly as the file holds them after CSV
  *   unquoting (no trimming, no number parsing), so `1.0` and `1` are different values;
  * - JSONL: the line's object, as RFC 8785 serializes it;
- * - Parquet: `{column: value}` with the exact value: INT64 and timestamps as decimal strings, other
- *   integers and floats as JSON numbers, NaN and ±Infinity as the strings `NaN`, `Infinity`,
- *   `-Infinity`, byte arrays as lowercase hex, UTF-8 strings as strings, lists and structs as JSON
- *   arrays and objects;
+ * - Parquet: `{column: value}` with the exact value: INT64 as decimal strings, other integers and
+ *   floats as JSON numbers, NaN and ±Infinity as the strings `NaN`, `Infinity`, `-Infinity`,
+ *   timestamps, times and dates as ISO 8601 text to the nanosecond whatever unit they are stored in
+ *   (a timestamp adjusted to UTC ending in `Z`), byte arrays as lowercase hex, UTF-8 strings as
+ *   strings, lists and structs as JSON arrays and objects;
  * - files: `{"label": label segment, "path": path without it, "sha256": content digest}`.
  *
  * Pure: strings in, strings out. Errors are SnapErrors without a location; the readers add the file
@@ -281,14 +282,86 @@ function hexOf(b: Uint8Array): string {
 }
 
 /**
+ * A Parquet TIMESTAMP value (or INT96), its unit applied: nanoseconds since 1970-01-01T00:00:00 (on
+ * the UTC time line when its column is adjusted to UTC, else a local wall-clock time).
+ */
+export class ParquetInstant {
+  constructor(readonly ns: bigint) {}
+}
+
+/** A Parquet DATE value: days since 1970-01-01. */
+export class ParquetDate {
+  constructor(readonly days: number) {}
+}
+
+const NS_PER_DAY = 86_400_000_000_000n;
+
+/**
+ * ISO 8601 calendar date of a day number (days since 1970-01-01, proleptic Gregorian): `YYYY-MM-DD`
+ * for the years 0000 to 9999, and a sign and at least six digits for the year outside them
+ * (`+275760-09-13`, `-000001-12-31`: ISO 8601's expanded years, as ECMAScript's `toISOString` writes
+ * them). Exact for any whole number of days a JavaScript number holds (H. Hinnant,
+ * "chrono-Compatible Low-Level Date Algorithms", `civil_from_days`).
+ */
+export function isoDate(days: number): string {
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097; // [0, 146096]
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365); // [0, 399]
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100)); // [0, 365]
+  const mp = Math.floor((5 * doy + 2) / 153); // [0, 11], from March
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  const year = y >= 0 && y <= 9999 ? String(y).padStart(4, '0') : (y < 0 ? '-' : '+') + String(Math.abs(y)).padStart(6, '0');
+  return `${year}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+}
+
+/** `HH:MM:SS.nnnnnnnnn` of a time of day in nanoseconds, 0 ≤ ns < 86,400 s. */
+function clockOf(ns: bigint): string {
+  const two = (x: bigint) => String(x).padStart(2, '0');
+  const s = ns / 1_000_000_000n;
+  return `${two(s / 3600n)}:${two((s / 60n) % 60n)}:${two(s % 60n)}.${String(ns % 1_000_000_000n).padStart(9, '0')}`;
+}
+
+/**
+ * ISO 8601 text of a timestamp, to the nanosecond whatever unit it was stored in:
+ * `2020-01-01T00:00:00.123000000Z` for an instant adjusted to UTC, without the `Z` for a local
+ * (wall-clock) time — pyarrow reads the first as an aware datetime and the second as a naive one.
+ * Years as {@link isoDate} writes them.
+ */
+export function isoTimestamp(ns: bigint, utc: boolean): string {
+  let days = ns / NS_PER_DAY;
+  let rest = ns % NS_PER_DAY;
+  if (rest < 0n) {
+    rest += NS_PER_DAY;
+    days -= 1n;
+  }
+  return `${isoDate(Number(days))}T${clockOf(rest)}${utc ? 'Z' : ''}`;
+}
+
+/**
+ * ISO 8601 text of a Parquet TIME, to the nanosecond: `HH:MM:SS.nnnnnnnnn`.
+ * @throws SnapError `RECORDS_MALFORMED` for a time outside 00:00 to 24:00 (Parquet LogicalTypes.md
+ *   "TIME": a time of day; pyarrow's to_pylist() cannot read one either)
+ */
+export function isoTime(ns: bigint): string {
+  if (ns < 0n || ns >= NS_PER_DAY) malformed(`a TIME value of ${ns} nanoseconds is not a time of day`);
+  return clockOf(ns);
+}
+
+/**
  * A Parquet value as hyparquet returns it (with the parsers of `read-parquet.ts`), turned into the
  * JSON value its canonical form uses: bigint → decimal string; NaN, ±Infinity → `"NaN"`,
- * `"Infinity"`, `"-Infinity"`; byte arrays → lowercase hex; typed arrays → arrays; objects and
- * arrays recursively; undefined → null.
+ * `"Infinity"`, `"-Infinity"`; {@link ParquetInstant} → {@link isoTimestamp} text (with `Z`
+ * unless `local`); {@link ParquetDate} → {@link isoDate} text; byte arrays → lowercase hex; typed
+ * arrays → arrays; objects and arrays recursively; undefined → null.
+ * @param local whether the timestamps in `v` are local times (its column's TIMESTAMP is not
+ *   adjusted to UTC, or is INT96)
  * @throws SnapError `RECORDS_UNSUPPORTED` for a value of another kind (e.g. a Date from a parser
  *   this module did not set); `RECORDS_MALFORMED` for nesting deeper than {@link MAX_DEPTH}
  */
-export function parquetValue(v: unknown, depth = 0): unknown {
+export function parquetValue(v: unknown, depth = 0, local = false): unknown {
   if (v === null || v === undefined) return null;
   switch (typeof v) {
     case 'string':
@@ -300,12 +373,14 @@ export function parquetValue(v: unknown, depth = 0): unknown {
       return Number.isFinite(v) ? v : Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
     case 'object': {
       if (depth >= MAX_DEPTH) malformed(`values nested deeper than ${MAX_DEPTH} levels`);
+      if (v instanceof ParquetInstant) return isoTimestamp(v.ns, !local);
+      if (v instanceof ParquetDate) return isoDate(v.days);
       if (v instanceof Uint8Array) return hexOf(v);
-      if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<unknown>, (x) => parquetValue(x, depth + 1));
-      if (Array.isArray(v)) return v.map((x) => parquetValue(x, depth + 1));
+      if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<unknown>, (x) => parquetValue(x, depth + 1, local));
+      if (Array.isArray(v)) return v.map((x) => parquetValue(x, depth + 1, local));
       if (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null) {
         const out: Record<string, unknown> = Object.create(null); // a column named __proto__ stays a column
-        for (const [k, x] of Object.entries(v)) out[k] = parquetValue(x, depth + 1);
+        for (const [k, x] of Object.entries(v)) out[k] = parquetValue(x, depth + 1, local);
         return out;
       }
       throw new SnapError('RECORDS_UNSUPPORTED', `a Parquet value of kind ${Object.prototype.toString.call(v)} has no canonical form`);

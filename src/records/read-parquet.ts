@@ -1,8 +1,9 @@
 /**
  * Parquet records (docs/FORMAT.md §19.2), through hyparquet (pure JavaScript) with
  * hyparquet-compressors, one row group at a time. Values keep their exact type (see
- * `canonical.ts` `parquetValue`): the timestamp and date parsers here return the stored integers,
- * strings are decoded as strict UTF-8, other byte arrays stay bytes.
+ * `canonical.ts` `parquetValue`): the timestamp and date parsers here return the stored integers
+ * with their unit applied (`ParquetInstant`, `ParquetDate`), times are made text from their column's
+ * unit, strings are decoded as strict UTF-8, other byte arrays stay bytes.
  *
  * Parquet is not read as a stream (its footer comes first), so the file is hashed in a first pass
  * over one open descriptor, and its size, inode and times are compared after the rows were read.
@@ -14,7 +15,7 @@ import { decompressPage } from 'hyparquet/src/datapage.js';
 import { compressors } from 'hyparquet-compressors';
 import { Decompress } from 'fzstd';
 import { SnapError, isSnapError } from '../core/errors.js';
-import { listColumns, MAX_DEPTH, ObjectShapes, parquetValue, type RecordFields } from './canonical.js';
+import { isoTime, listColumns, MAX_DEPTH, ObjectShapes, ParquetDate, ParquetInstant, parquetValue, type RecordFields } from './canonical.js';
 import { located, newHash, openDataFile, MAX_COLUMNS, READ_CHUNK, type ReadResult, type RecordSink } from './read-common.js';
 import { ioError } from '../io/errors.js';
 import { walkThriftStruct } from './thrift-bounds.js';
@@ -96,15 +97,17 @@ const { SNAPPY: _wasmSnappy, ...boundedCodecs } = compressors;
 const CODECS: Compressors = { ...boundedCodecs, ZSTD: zstdBounded };
 
 /**
- * Parsers that keep every value exact: stored integers for times and dates, strict UTF-8, and a
- * JSON value as its text — as pyarrow and pandas read a column of logical type JSON (a string).
- * Parsed, the texts `1`, `1.0` and ` 1` were one label to snap and three to them.
+ * Parsers that keep every value exact: a timestamp as its nanoseconds (its unit applied: the stored
+ * integers alone read 2020-01-01T00:00:00.123 in milliseconds and 1970-01-19T06:17:16.800123 in
+ * microseconds alike), a date as its day number, strict UTF-8, and a JSON value as its text — as
+ * pyarrow and pandas read a column of logical type JSON (a string). Parsed, the texts `1`, `1.0` and
+ * ` 1` were one label to snap and three to them. INT96 comes as nanoseconds.
  */
 const PARSERS: Partial<ParquetParsers> = {
-  timestampFromMilliseconds: (v: bigint) => v,
-  timestampFromMicroseconds: (v: bigint) => v,
-  timestampFromNanoseconds: (v: bigint) => v,
-  dateFromDays: (d: number) => d,
+  timestampFromMilliseconds: (v: bigint) => new ParquetInstant(BigInt(v) * 1_000_000n),
+  timestampFromMicroseconds: (v: bigint) => new ParquetInstant(BigInt(v) * 1_000n),
+  timestampFromNanoseconds: (v: bigint) => new ParquetInstant(BigInt(v)),
+  dateFromDays: (d: number) => new ParquetDate(d),
   stringFromBytes: (b: Uint8Array) => (b ? strict.decode(b) : b),
   jsonFromBytes: (b: Uint8Array) => (b ? strict.decode(b) : b),
 };
@@ -116,6 +119,75 @@ async function readFully(fh: FileHandle, buf: Uint8Array, position: number): Pro
     if (bytesRead === 0) throw new SnapError('FILE_CHANGED', 'the file became shorter while it was read');
     off += bytesRead;
   }
+}
+
+/** Nanoseconds in one unit of a Parquet TIME or TIMESTAMP (LogicalTypes.md `TimeUnit`). */
+const NANOS_PER_UNIT: Record<string, bigint> = { MILLIS: 1_000_000n, MICROS: 1_000n, NANOS: 1n };
+
+/** How the values of one top-level column are made canonical (see {@link temporalColumns}). */
+interface ColumnReading {
+  /** Its timestamps are local times (not adjusted to UTC, or INT96): written without `Z`. */
+  local: boolean;
+  /** A TIME column: nanoseconds in one stored unit. */
+  timeUnit?: bigint;
+}
+
+/**
+ * How each top-level column's times, dates and timestamps are read, as Arrow (pyarrow, pandas)
+ * reads them: by the logical type when there is one, else by the converted type (Parquet
+ * LogicalTypes.md; a converted TIMESTAMP_MILLIS or TIMESTAMP_MICROS alone is adjusted to UTC, and
+ * pyarrow reads INT96 as a naive, local time). hyparquet picks a timestamp's unit by the converted
+ * type first, and reads a DATE only by its converted type: each leaf's converted type is set here to
+ * the one its logical type means (a converted TIMESTAMP_MILLIS beside a logical TIMESTAMP(MICROS)
+ * was milliseconds to snap and microseconds to pyarrow), before any row group is read.
+ * @returns for each top-level column holding a time, date or timestamp, how it is read
+ * @throws SnapError `RECORDS_MALFORMED` (a converted type of a time, date or timestamp beside a
+ *   logical type of another kind, or stored in another physical type than Parquet allows) |
+ *   `RECORDS_UNSUPPORTED` (a TIME inside a group, whose values the decoder gives as plain integers
+ *   among others; a column holding timestamps both adjusted to UTC and not)
+ */
+function temporalColumns(leaves: readonly Leaf[], rel: string): Map<string, ColumnReading> {
+  const out = new Map<string, ColumnReading>();
+  const malformed = (leaf: Leaf, why: string) => new SnapError('RECORDS_MALFORMED', `${rel}: column ${JSON.stringify(leaf.path.join('.'))} ${why}`, { path: rel, column: leaf.path.join('.') });
+  for (const leaf of leaves) {
+    const el = leaf.element as FileMetaData['schema'][number] & { converted_type?: string };
+    const lt = el.logical_type as { type?: string; unit?: string; isAdjustedToUTC?: boolean } | undefined;
+    const ct = el.converted_type as string | undefined;
+    const top = leaf.path[0] as string;
+    let utc: boolean | undefined;
+    const temporalCt = ct === 'TIMESTAMP_MILLIS' || ct === 'TIMESTAMP_MICROS' || ct === 'DATE' || ct === 'TIME_MILLIS' || ct === 'TIME_MICROS';
+    const kind = lt?.type ?? (ct?.startsWith('TIMESTAMP_') ? 'TIMESTAMP' : ct?.startsWith('TIME_') ? 'TIME' : ct);
+    if (lt && temporalCt && kind !== (ct?.startsWith('TIMESTAMP_') ? 'TIMESTAMP' : ct?.startsWith('TIME_') ? 'TIME' : ct)) {
+      throw malformed(leaf, `is a ${ct} by its converted type but ${lt.type} by its logical type: Arrow (pyarrow, pandas) reads the logical type, snap's reader the converted type`);
+    }
+    if (kind === 'TIMESTAMP') {
+      const unit = lt ? lt.unit : ct === 'TIMESTAMP_MILLIS' ? 'MILLIS' : 'MICROS';
+      if (el.type !== 'INT64' || unit === undefined || !(unit in NANOS_PER_UNIT)) throw malformed(leaf, `is a TIMESTAMP of unit ${String(unit)} stored as ${el.type}; Parquet stores one as INT64 in MILLIS, MICROS or NANOS`);
+      utc = lt ? lt.isAdjustedToUTC === true : true;
+      // What hyparquet reads first: the converted type of the logical type's unit (NANOS has none).
+      el.converted_type = unit === 'NANOS' ? undefined : (`TIMESTAMP_${unit}` as never);
+    } else if (el.type === 'INT96' && !lt && !ct) {
+      utc = false;
+    } else if (kind === 'DATE') {
+      if (el.type !== 'INT32') throw malformed(leaf, `is a DATE stored as ${el.type}; Parquet stores one as INT32`);
+      el.converted_type = 'DATE' as never;
+    } else if (kind === 'TIME') {
+      const unit = lt ? lt.unit : ct === 'TIME_MILLIS' ? 'MILLIS' : 'MICROS';
+      if (unit === undefined || !(unit in NANOS_PER_UNIT) || el.type !== (unit === 'MILLIS' ? 'INT32' : 'INT64')) throw malformed(leaf, `is a TIME of unit ${String(unit)} stored as ${el.type}; Parquet stores one in MILLIS as INT32, in MICROS or NANOS as INT64`);
+      if (leaf.path.length > 1) {
+        throw new SnapError('RECORDS_UNSUPPORTED', `${rel}: column ${JSON.stringify(leaf.path.join('.'))} is a TIME inside a group, whose values cannot be told from the integers beside them; store it as a top-level column`, { path: rel, column: leaf.path.join('.') });
+      }
+      out.set(top, { local: false, timeUnit: NANOS_PER_UNIT[unit] as bigint });
+      continue;
+    } else continue;
+    if (utc === undefined) continue;
+    const had = out.get(top);
+    if (had && had.local === utc) {
+      throw new SnapError('RECORDS_UNSUPPORTED', `${rel}: column ${JSON.stringify(top)} holds timestamps adjusted to UTC and timestamps that are not; store them in columns of their own`, { path: rel, column: top });
+    }
+    out.set(top, { local: !utc });
+  }
+  return out;
 }
 
 /** The key-value metadata key under which pyarrow stores how pandas names a table's columns. */
@@ -691,6 +763,7 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
       throw malformed(`cannot read its metadata (${(e as Error).message}; truncated?)`);
     }
     const leaves = checkSchema(meta, rel, fields);
+    const readings = temporalColumns(leaves, rel);
     const decimals = new Map(leaves.filter((l) => l.path.length === 1 && l.element.converted_type === 'DECIMAL' && l.element.type !== 'INT32').map((l) => [l.path[0] as string, l.element]));
     const shapes = new ObjectShapes(fields);
     let rowStart = 0;
@@ -732,7 +805,7 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
           at += c.data.length;
         }
         if (at < rowStart + rows) throw malformed(`row group ${g} gave ${at - rowStart} rows of column ${JSON.stringify(name)} where its metadata says ${rows}`);
-        return { name, chunks, chunk: 0, offset: 0, decimal };
+        return { name, chunks, chunk: 0, offset: 0, decimal, reading: readings.get(name) };
       });
       if (rows > 0 && cursors.length === 0) throw malformed(`row group ${g} gave no columns for its ${rows} rows`);
       for (let i = 0; i < rows; i++) {
@@ -753,7 +826,12 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
         }
         row++;
         try {
-          sink(shapes.forms(parquetValue(r)), row, 0);
+          for (const c of cursors) {
+            const v = r[c.name];
+            const time = c.reading?.timeUnit;
+            r[c.name] = time === undefined ? parquetValue(v, 1, c.reading?.local) : v === null || v === undefined ? null : isoTime(BigInt(v as number | bigint) * time);
+          }
+          sink(shapes.forms(r), row, 0);
         } catch (e) {
           throw located(e, rel, { row });
         }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import canonicalize from 'canonicalize';
-import { CsvShape, fileForms, jcs, jcsString, ObjectShapes, objectForms, parquetValue } from '../../src/records/canonical.js';
+import { CsvShape, fileForms, isoDate, isoTime, isoTimestamp, jcs, jcsString, ObjectShapes, objectForms, ParquetDate, ParquetInstant, parquetValue } from '../../src/records/canonical.js';
 
 const code = (c: string) => expect.objectContaining({ code: c });
 
@@ -163,6 +163,46 @@ describe('Parquet values', () => {
 
   it('refuse a kind of value that has no canonical form', () => {
     expect(() => parquetValue(new Date(0))).toThrow(code('RECORDS_UNSUPPORTED'));
+  });
+
+  it('write timestamps as ECMAScript writes the same millisecond (toISOString), to the nanosecond, over the whole range of a Date', () => {
+    const MAX_DATE_MS = 8.64e15; // ECMA-262 §21.4.1.22 TimeClip
+    fc.assert(
+      fc.property(fc.integer({ min: -MAX_DATE_MS, max: MAX_DATE_MS }), fc.integer({ min: 0, max: 999_999 }), (ms, ns) => {
+        const iso = new Date(ms).toISOString();
+        expect(isoTimestamp(BigInt(ms) * 1_000_000n + BigInt(ns), true)).toBe(`${iso.slice(0, -1)}${String(ns).padStart(6, '0')}Z`);
+        expect(isoTimestamp(BigInt(ms) * 1_000_000n, false)).toBe(`${iso.slice(0, -1)}000000`);
+        expect(isoDate(Math.floor(ms / 86_400_000))).toBe(iso.slice(0, iso.indexOf('T')));
+      }),
+    );
+    for (const ms of [0, -1, MAX_DATE_MS, -MAX_DATE_MS, -62167219200000, 253402300799999, 253402300800000]) {
+      expect(isoTimestamp(BigInt(ms) * 1_000_000n, true)).toBe(new Date(ms).toISOString().replace('Z', '000000Z'));
+    }
+  });
+
+  it('write the extreme timestamps exactly: INT64 milliseconds reach 292 million years either side', () => {
+    expect(isoTimestamp(-1n, true)).toBe('1969-12-31T23:59:59.999999999Z');
+    expect(isoTimestamp(9223372036854775807n, true)).toBe('2262-04-11T23:47:16.854775807Z');
+    expect(isoTimestamp(9223372036854775807n * 1_000_000n, false)).toBe('+292278994-08-17T07:12:55.807000000');
+    expect(isoTimestamp(-9223372036854775808n * 1_000_000n, false)).toBe('-292275055-05-16T16:47:04.192000000');
+    expect(isoDate(2147483647)).toBe('+5881580-07-11');
+    expect(isoDate(-719529)).toBe('-000001-12-31');
+    expect(isoDate(-719528)).toBe('0000-01-01');
+  });
+
+  it('write times of day to the nanosecond and refuse one outside a day (RECORDS_MALFORMED)', () => {
+    expect(isoTime(0n)).toBe('00:00:00.000000000');
+    expect(isoTime(45296123456789n)).toBe('12:34:56.123456789');
+    expect(isoTime(86_399_999_999_999n)).toBe('23:59:59.999999999');
+    expect(() => isoTime(86_400_000_000_000n)).toThrow(code('RECORDS_MALFORMED'));
+    expect(() => isoTime(-1n)).toThrow(code('RECORDS_MALFORMED'));
+  });
+
+  it('write a timestamp with Z unless its column holds local times, a date as its day, inside lists and structs too', () => {
+    const t = new ParquetInstant(1577836800123000000n);
+    expect(parquetValue(t)).toBe('2020-01-01T00:00:00.123000000Z');
+    expect(parquetValue(t, 0, true)).toBe('2020-01-01T00:00:00.123000000');
+    expect(jcs(parquetValue({ l: [t, null], d: new ParquetDate(18262) }, 0, true))).toBe('{"d":"2020-01-01","l":["2020-01-01T00:00:00.123000000",null]}');
   });
 });
 
