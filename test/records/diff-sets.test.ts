@@ -2,7 +2,8 @@ import { promises as fsp } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { diffRecordSides, type FolderRecordSide } from '../../src/records/diff-sets.js';
+import { diffRecordSides, type FolderRecordSide, type SnapshotRecordSide } from '../../src/records/diff-sets.js';
+import { indexTabularFile } from '../../src/records/index-file.js';
 import { parseConfig } from '../../src/records/config.js';
 import { serializeEntry } from '../../src/core/manifest.js';
 import { compareUtf8 } from '../../src/core/paths.js';
@@ -86,5 +87,36 @@ describe('record diffs of two folders with a snap.json', () => {
     const a = await folder({ 'snap.json': config, 'train.csv': train });
     const b = await folder({ 'snap.json': config, 'train.csv': train + '6,f\n' });
     await expect(diffRecordSides(a, b)).rejects.toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 'train.csv', line: 6 } });
+  });
+});
+
+describe('record diffs of two snapshots whose record file has the same bytes', () => {
+  const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'parquet', 'temporal');
+
+  /**
+   * A snapshot side holding `t.parquet` with the digest `fileSha256`, whose signed index is the one
+   * snap makes of `indexed` (a fixture): the index of another file stands for an index of the same
+   * bytes made in another canonical form (FORMAT §19.3, "Indexes made by older versions").
+   */
+  async function snapshotOf(fileSha256: string, indexed: string): Promise<SnapshotRecordSide> {
+    const dir = await tempDir('snap-side-');
+    const objects = join(dir, 'objects');
+    const out = join(dir, 'index.jsonl');
+    const spec = { format: 'parquet' as const, identity: 'key' as const, key: ['id'] };
+    const { built } = await indexTabularFile({ abs: join(FIXTURES, indexed), rel: 't.parquet', spec, tmpDir: dir, outPath: out, strictKeys: true });
+    await fsp.mkdir(join(objects, built.sha256.slice(0, 2)), { recursive: true });
+    await fsp.rename(out, join(objects, built.sha256.slice(0, 2), built.sha256.slice(2)));
+    const manifestPath = join(dir, 'manifest.jsonl');
+    await fsp.writeFile(manifestPath, serializeEntry({ path: 't.parquet', sha256: fileSha256, size: 1260 }) + '\n');
+    return { kind: 'snapshot', manifestPath, objectDirs: [objects], members: [{ path: 't.parquet', ...spec, count: built.count, index: { sha256: built.sha256, merkleRoot: built.merkleRoot } }] };
+  }
+
+  it('report the set unchanged when the two indexes differ (one made by an older snap): the same bytes hold the same records', async () => {
+    const same = 'ab'.repeat(32);
+    const r = (await diffRecordSides(await snapshotOf(same, 't-local.parquet'), await snapshotOf(same, 'base.parquet')))!;
+    expect(r.summary).toMatchObject({ sets: 1, unchanged: 3, modified: 0, added: 0, removed: 0 });
+    // With other bytes the two indexes are compared record by record.
+    const other = (await diffRecordSides(await snapshotOf('cd'.repeat(32), 't-local.parquet'), await snapshotOf(same, 'base.parquet')))!;
+    expect(other.summary).toMatchObject({ sets: 1, unchanged: 1, modified: 2 });
   });
 });
