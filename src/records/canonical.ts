@@ -8,8 +8,8 @@
  * - JSONL: the line's object, as RFC 8785 serializes it;
  * - Parquet: `{column: value}` with the exact value: INT64 as decimal strings, other integers and
  *   floats as JSON numbers, NaN and ±Infinity as the strings `NaN`, `Infinity`, `-Infinity`,
- *   timestamps, times and dates as ISO 8601 text to the nanosecond whatever unit they are stored in
- *   (a timestamp adjusted to UTC ending in `Z`), byte arrays as lowercase hex, UTF-8 strings as
+ *   timestamps, times, dates and durations as ISO 8601 text to the nanosecond whatever unit they are
+ *   stored in (a timestamp adjusted to UTC ending in `Z`), byte arrays as lowercase hex, UTF-8 strings as
  *   strings, lists and structs as JSON arrays and objects;
  * - files: `{"label": label segment, "path": path without it, "sha256": content digest}`.
  *
@@ -348,6 +348,15 @@ export function isoTimestamp(ns: bigint, utc: boolean): string {
 export function isoTime(ns: bigint): string {
   if (ns < 0n || ns >= NS_PER_DAY) malformed(`a TIME value of ${ns} nanoseconds is not a time of day`);
   return clockOf(ns);
+}
+
+/**
+ * ISO 8601 text of a duration, to the nanosecond whatever unit it was stored in:
+ * `PT1.000000000S`, `-PT0.000000001S` (a sign before a negative one, as ISO 8601-2 allows).
+ */
+export function isoDuration(ns: bigint): string {
+  const abs = ns < 0n ? -ns : ns;
+  return `${ns < 0n ? '-' : ''}PT${abs / 1_000_000_000n}.${String(abs % 1_000_000_000n).padStart(9, '0')}S`;
 }
 
 /**

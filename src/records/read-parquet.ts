@@ -15,10 +15,11 @@ import { decompressPage } from 'hyparquet/src/datapage.js';
 import { compressors } from 'hyparquet-compressors';
 import { Decompress } from 'fzstd';
 import { SnapError, isSnapError } from '../core/errors.js';
-import { isoTime, listColumns, MAX_DEPTH, ObjectShapes, ParquetDate, ParquetInstant, parquetValue, type RecordFields } from './canonical.js';
+import { isoDuration, isoTime, listColumns, MAX_DEPTH, ObjectShapes, ParquetDate, ParquetInstant, parquetValue, type RecordFields } from './canonical.js';
 import { located, newHash, openDataFile, MAX_COLUMNS, READ_CHUNK, type ReadResult, type RecordSink } from './read-common.js';
 import { ioError } from '../io/errors.js';
 import { walkThriftStruct } from './thrift-bounds.js';
+import { arrowSchemaFields } from './arrow-schema.js';
 
 /** Largest row group, uncompressed, in bytes (a row group is held in memory while it is read). */
 export const MAX_ROW_GROUP_BYTES = 256 << 20;
@@ -130,6 +131,55 @@ interface ColumnReading {
   local: boolean;
   /** A TIME column: nanoseconds in one stored unit. */
   timeUnit?: bigint;
+  /** A DURATION (by the Arrow schema): nanoseconds in one stored unit. */
+  durationUnit?: bigint;
+}
+
+/** The key-value metadata key under which pyarrow stores the Arrow schema of a table. */
+const ARROW_SCHEMA_KEY = 'ARROW:schema';
+
+/**
+ * The top-level columns that pyarrow reads as durations: pyarrow writes a DURATION as a plain INT64
+ * and keeps its unit only in the Arrow schema it stores under `ARROW:schema`, which it applies field
+ * by field, by position (not by name), when it has as many fields as the file has top-level columns
+ * (`parquet/arrow/schema.cc`, `ApplyOriginalMetadata`). The same integers were 1 s to pyarrow in one
+ * file and 1 ms in another that differed only there, and one record to snap.
+ * @returns top-level column name → nanoseconds in its unit
+ * @throws SnapError `RECORDS_MALFORMED` (an Arrow schema that cannot be read — pyarrow refuses the
+ *   file too —, or given twice) | `RECORDS_UNSUPPORTED` (a duration inside a group, or on a column
+ *   that is not a top-level INT64) | `RECORDS_LIMIT`
+ */
+function arrowDurations(meta: FileMetaData, leaves: readonly Leaf[], rel: string): Map<string, bigint> {
+  const out = new Map<string, bigint>();
+  const stored = (meta.key_value_metadata ?? []).filter((kv) => kv.key === ARROW_SCHEMA_KEY);
+  if (stored.length === 0) return out;
+  if (stored.length > 1) throw new SnapError('RECORDS_MALFORMED', `${rel}: its key-value metadata holds "${ARROW_SCHEMA_KEY}" ${stored.length} times`, { path: rel });
+  let fields;
+  try {
+    fields = arrowSchemaFields(stored[0]?.value ?? '', 4 * MAX_COLUMNS, MAX_SCHEMA_DEPTH);
+  } catch (e) {
+    throw located(e, rel, {});
+  }
+  const top: Leaf[][] = [];
+  for (const leaf of leaves) {
+    const last = top[top.length - 1];
+    if (last && (last[0] as Leaf).path[0] === leaf.path[0]) last.push(leaf);
+    else top.push([leaf]);
+  }
+  if (fields.length !== top.length) return out; // pyarrow applies none of it
+  for (const [i, f] of fields.entries()) {
+    const column = top[i] as Leaf[];
+    const name = (column[0] as Leaf).path[0] as string;
+    const unsupported = (why: string) => new SnapError('RECORDS_UNSUPPORTED', `${rel}: column ${JSON.stringify(name)} ${why} (its Arrow schema, key-value metadata "${ARROW_SCHEMA_KEY}", names it ${JSON.stringify(f.name)}), which snap cannot read as pyarrow does`, { path: rel, column: name });
+    if (f.nestedDuration) throw unsupported('holds a duration inside a group');
+    if (f.durationUnit === undefined) continue;
+    const el = (column[0] as Leaf).element;
+    const lt = el.logical_type as { type?: string; bitWidth?: number; isSigned?: boolean } | undefined;
+    const int64 = el.type === 'INT64' && (lt ? lt.type === 'INTEGER' && lt.bitWidth === 64 && lt.isSigned === true : el.converted_type === undefined || el.converted_type === 'INT_64');
+    if (column.length !== 1 || (column[0] as Leaf).path.length !== 1 || !int64) throw unsupported(`is a duration by its Arrow schema but not stored as a plain INT64`);
+    out.set(name, f.durationUnit);
+  }
+  return out;
 }
 
 /**
@@ -764,6 +814,7 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
     }
     const leaves = checkSchema(meta, rel, fields);
     const readings = temporalColumns(leaves, rel);
+    for (const [name, unit] of arrowDurations(meta, leaves, rel)) readings.set(name, { local: false, durationUnit: unit });
     const decimals = new Map(leaves.filter((l) => l.path.length === 1 && l.element.converted_type === 'DECIMAL' && l.element.type !== 'INT32').map((l) => [l.path[0] as string, l.element]));
     const shapes = new ObjectShapes(fields);
     let rowStart = 0;
@@ -828,8 +879,11 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
         try {
           for (const c of cursors) {
             const v = r[c.name];
-            const time = c.reading?.timeUnit;
-            r[c.name] = time === undefined ? parquetValue(v, 1, c.reading?.local) : v === null || v === undefined ? null : isoTime(BigInt(v as number | bigint) * time);
+            const { timeUnit, durationUnit } = c.reading ?? {};
+            if (v === null || v === undefined) r[c.name] = null;
+            else if (timeUnit !== undefined) r[c.name] = isoTime(BigInt(v as number | bigint) * timeUnit);
+            else if (durationUnit !== undefined) r[c.name] = isoDuration(BigInt(v as bigint) * durationUnit);
+            else r[c.name] = parquetValue(v, 1, c.reading?.local);
           }
           sink(shapes.forms(r), row, 0);
         } catch (e) {

@@ -117,3 +117,27 @@ describe('Parquet times and timestamps inside groups', () => {
     await expect(e).rejects.toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 't.parquet', column: 'd' }, message: expect.stringMatching(/DATE by its converted type but INTEGER by its logical type/) });
   });
 });
+
+describe('Parquet durations, whose unit pyarrow keeps only in its Arrow schema (key-value metadata ARROW:schema)', () => {
+  it('write a duration as ISO 8601 text to the nanosecond, and name no record modified when the same durations are rewritten in milliseconds', async () => {
+    const seconds = await fixture('du-seconds.parquet');
+    expect((await linesOf(seconds)).get('2')?.fingerprint).toBe(sha('{"du":"PT1.000000000S","id":2}'));
+    expect(await modified(seconds, await fixture('du-milliseconds.parquet'))).toEqual([]);
+  });
+
+  it('name the record whose duration changed when the same integers are declared in milliseconds, and every one become a plain INT64', async () => {
+    const seconds = await fixture('du-seconds.parquet');
+    expect(await modified(seconds, await fixture('du-same-integers-milliseconds.parquet'))).toEqual([2]);
+    expect(await modified(seconds, await fixture('du-int64.parquet'))).toEqual([1, 2]);
+  });
+
+  it('refuse a duration inside a group (RECORDS_UNSUPPORTED) and an Arrow schema that cannot be read (RECORDS_MALFORMED, as pyarrow refuses it)', async () => {
+    await expect(linesOf(await fixture('du-in-list.parquet'))).rejects.toMatchObject({ code: 'RECORDS_UNSUPPORTED', details: { path: 't.parquet', column: 'du' } });
+    const bytes = await fixture('du-seconds.parquet');
+    const meta = parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+    for (const rg of meta.row_groups) for (const c of rg.columns) if (c.meta_data) delete c.meta_data.statistics;
+    const kv = (meta.key_value_metadata ?? []).find((k) => k.key === 'ARROW:schema') as { value: string };
+    kv.value = Buffer.from([0xff, 0xff, 0xff, 0xff, 8, 0, 0, 0, ...Buffer.from('garbage!')]).toString('base64');
+    await expect(linesOf(withFooter(bytes, meta))).rejects.toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 't.parquet' }, message: expect.stringMatching(/ARROW:schema/) });
+  });
+});

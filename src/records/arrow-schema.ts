@@ -1,0 +1,130 @@
+/**
+ * The durations of an Arrow schema that pyarrow stores in a Parquet file's key-value metadata
+ * (`ARROW:schema`): pyarrow writes a DURATION as a plain INT64, its unit only there, and reads the
+ * column back as `timedelta`s of that unit (`parquet/arrow/schema.cc`, `ApplyOriginalMetadata`).
+ * So the same integers are 1 second or 1 millisecond depending on these bytes alone.
+ *
+ * The value is the base64 of an Arrow IPC message (Arrow Columnar Format, "Encapsulated message
+ * format": an optional 0xFFFFFFFF continuation marker, a 32-bit little-endian length, then a
+ * FlatBuffers `Message` whose header is a `Schema`, format/Schema.fbs and Message.fbs). Only what
+ * finding durations needs is read: each field's type and children. Every offset is checked
+ * against the buffer, and the fields visited are bounded (a FlatBuffer can name one table from
+ * many places, so a small buffer can describe an exponentially large tree).
+ *
+ * Pure: bytes in, a description out. Errors are SnapErrors without a location.
+ */
+import { SnapError } from '../core/errors.js';
+
+/** Arrow `Type` union tag of `Duration` (format/Schema.fbs: NONE 0, Null 1, … Map 17, Duration 18). */
+const TYPE_DURATION = 18;
+/** Arrow `MessageHeader` union tag of `Schema` (format/Message.fbs). */
+const HEADER_SCHEMA = 1;
+/** Nanoseconds in each Arrow `TimeUnit` (SECOND 0, MILLISECOND 1, MICROSECOND 2, NANOSECOND 3). */
+const TIME_UNIT_NANOS = [1_000_000_000n, 1_000_000n, 1_000n, 1n] as const;
+/** Arrow's default `Duration.unit`: MILLISECOND. */
+const DEFAULT_TIME_UNIT = 1;
+
+/** A top-level field of the Arrow schema: its name, and where durations are in it. */
+export interface ArrowField {
+  name: string;
+  /** The field is a DURATION: nanoseconds in one of its units. */
+  durationUnit?: bigint;
+  /** A field inside it (a list's element, a struct's member, …) is a DURATION. */
+  nestedDuration: boolean;
+}
+
+/**
+ * The top-level fields of the Arrow schema in an `ARROW:schema` value, in order.
+ * @param maxFields most fields (top-level and nested, each visit counted) read before `RECORDS_LIMIT`
+ * @param maxDepth deepest nesting of fields before `RECORDS_LIMIT`
+ * @throws SnapError `RECORDS_MALFORMED` (not an Arrow schema message: pyarrow refuses such a file
+ *   too, "Invalid flatbuffers message") | `RECORDS_LIMIT`
+ */
+export function arrowSchemaFields(base64: string, maxFields: number, maxDepth: number): ArrowField[] {
+  const bad = (why: string): never => {
+    throw new SnapError('RECORDS_MALFORMED', `its Arrow schema (key-value metadata "ARROW:schema") cannot be read: ${why}`);
+  };
+  const all = Buffer.from(base64, 'base64');
+  const le = (b: Buffer, at: number) => (at >= 0 && at + 4 <= b.length ? b.readUInt32LE(at) : bad('it is cut short'));
+  let start = 4;
+  let length = le(all, 0);
+  if (length === 0xffffffff) {
+    start = 8;
+    length = le(all, 4);
+  }
+  if (length > all.length - start) bad(`its message declares ${length} bytes, more than it holds`);
+  const b = all.subarray(start, start + length);
+  const u32 = (at: number) => le(b, at);
+  const u16 = (at: number) => (at >= 0 && at + 2 <= b.length ? b.readUInt16LE(at) : bad('it is cut short'));
+  const i32 = (at: number) => (at >= 0 && at + 4 <= b.length ? b.readInt32LE(at) : bad('it is cut short'));
+  /** Where field `k` of the table at `table` is, or undefined (absent: its default). */
+  const slot = (table: number, k: number): number | undefined => {
+    const vt = table - i32(table);
+    const size = u16(vt);
+    if (size < 4 || vt + size > b.length) bad('a table has no valid vtable');
+    if (4 + 2 * k + 2 > size) return undefined;
+    const off = u16(vt + 4 + 2 * k);
+    return off === 0 ? undefined : table + off;
+  };
+  const ref = (at: number) => {
+    const to = at + u32(at);
+    if (to >= b.length) bad('an offset points past its end');
+    return to;
+  };
+  const vector = (table: number, k: number): number[] => {
+    const at = slot(table, k);
+    if (at === undefined) return [];
+    const v = ref(at);
+    const n = u32(v);
+    if (n > (b.length - v - 4) / 4) bad('a vector holds more elements than it has bytes');
+    return Array.from({ length: n }, (_, i) => ref(v + 4 + 4 * i));
+  };
+  const byte = (table: number, k: number, dflt: number) => {
+    const at = slot(table, k);
+    return at === undefined ? dflt : at < b.length ? (b[at] as number) : bad('it is cut short');
+  };
+
+  const message = ref(0);
+  if (byte(message, 1, 0) !== HEADER_SCHEMA) bad('its message is not a schema');
+  const headerAt = slot(message, 2);
+  if (headerAt === undefined) bad('its message has no schema');
+  const schema = ref(headerAt as number);
+  let visited = 0;
+  const visit = (depth: number) => {
+    if (++visited > maxFields) throw new SnapError('RECORDS_LIMIT', `its Arrow schema (key-value metadata "ARROW:schema") has more than ${maxFields} fields`);
+    if (depth > maxDepth) throw new SnapError('RECORDS_LIMIT', `its Arrow schema (key-value metadata "ARROW:schema") nests fields deeper than ${maxDepth} levels`);
+  };
+  /** Nanoseconds in one unit of the field at `field` when it is a DURATION, else undefined. */
+  const durationUnit = (field: number): bigint | undefined => {
+    if (byte(field, 2, 0) !== TYPE_DURATION) return undefined;
+    const typeAt = slot(field, 3);
+    let unit = DEFAULT_TIME_UNIT;
+    if (typeAt !== undefined) {
+      const u = slot(ref(typeAt), 0);
+      if (u !== undefined) unit = u16(u);
+    }
+    return TIME_UNIT_NANOS[unit as 0 | 1 | 2 | 3] ?? bad(`a duration has the unknown time unit ${unit}`);
+  };
+  /** Whether the field at `field`, or one inside it, is a DURATION. */
+  const holdsDuration = (field: number, depth: number): boolean => {
+    visit(depth);
+    let found = durationUnit(field) !== undefined;
+    for (const child of vector(field, 5)) if (holdsDuration(child, depth + 1)) found = true;
+    return found;
+  };
+  return vector(schema, 1).map((field) => {
+    visit(1);
+    const nameAt = slot(field, 0);
+    let name = '';
+    if (nameAt !== undefined) {
+      const s = ref(nameAt);
+      const n = u32(s);
+      if (n > b.length - s - 4) bad('a name runs past its end');
+      name = b.subarray(s + 4, s + 4 + n).toString('utf8');
+    }
+    const unit = durationUnit(field);
+    let nestedDuration = false;
+    for (const child of vector(field, 5)) if (holdsDuration(child, 2)) nestedDuration = true;
+    return { name, ...(unit !== undefined ? { durationUnit: unit } : {}), nestedDuration };
+  });
+}

@@ -1,0 +1,82 @@
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { parquetMetadata } from 'hyparquet';
+import { arrowSchemaFields } from '../../src/records/arrow-schema.js';
+import { isSnapError } from '../../src/core/errors.js';
+
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'parquet', 'temporal');
+
+/** The ARROW:schema value pyarrow wrote into a fixture. */
+async function arrowSchemaOf(name: string): Promise<string> {
+  const b = await fsp.readFile(join(FIXTURES, name));
+  const meta = parquetMetadata(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
+  return ((meta.key_value_metadata ?? []).find((kv) => kv.key === 'ARROW:schema') as { value: string }).value;
+}
+
+/**
+ * An Arrow schema message (FlatBuffers, little-endian) of one field whose children are a chain of
+ * `levels` fields, each naming the next one twice: `levels` × 20 bytes that describe 2^levels fields.
+ */
+function doublingSchema(levels: number): string {
+  const b = Buffer.alloc(68 + 20 * levels + 4);
+  b.writeUInt32LE(16, 0); // root: the Message table at 16
+  // Message vtable at 4: 10 bytes, table 12 bytes; version absent, header_type at +4, header at +8.
+  [10, 12, 0, 4, 8].forEach((v, i) => b.writeUInt16LE(v, 4 + 2 * i));
+  b.writeInt32LE(16 - 4, 16);
+  b.writeUInt8(1, 20); // header_type Schema
+  b.writeUInt32LE(36 - 24, 24); // header: the Schema table at 36
+  // Schema vtable at 28: endianness absent, fields at +4.
+  [8, 8, 0, 4].forEach((v, i) => b.writeUInt16LE(v, 28 + 2 * i));
+  b.writeInt32LE(36 - 28, 36);
+  b.writeUInt32LE(44 - 40, 40); // fields: the vector at 44
+  b.writeUInt32LE(1, 44);
+  b.writeUInt32LE(68 - 48, 48); // one field, at 68
+  // Field vtable at 52 (shared by every field): children (slot 5) at +4, the rest absent.
+  [16, 8, 0, 0, 0, 0, 0, 4].forEach((v, i) => b.writeUInt16LE(v, 52 + 2 * i));
+  for (let k = 0, p = 68; k < levels; k++, p += 20) {
+    b.writeInt32LE(p - 52, p);
+    b.writeUInt32LE(4, p + 4); // children: the vector right after
+    b.writeUInt32LE(k === levels - 1 ? 0 : 2, p + 8);
+    b.writeUInt32LE(8, p + 12); // both elements: the next field, at p + 20
+    b.writeUInt32LE(4, p + 16);
+  }
+  const len = Buffer.alloc(8);
+  len.writeUInt32LE(0xffffffff, 0);
+  len.writeUInt32LE(b.length, 4);
+  return Buffer.concat([len, b]).toString('base64');
+}
+
+describe('the Arrow schema pyarrow stores in a Parquet file (ARROW:schema)', () => {
+  it('give each top-level field with the unit of a duration, by position, and whether one is inside it', async () => {
+    expect(arrowSchemaFields(await arrowSchemaOf('du-seconds.parquet'), 100, 10)).toEqual([
+      { name: 'id', nestedDuration: false },
+      { name: 'du', durationUnit: 1_000_000_000n, nestedDuration: false },
+    ]);
+    expect(arrowSchemaFields(await arrowSchemaOf('du-same-integers-milliseconds.parquet'), 100, 10)[1]).toEqual({ name: 'du', durationUnit: 1_000_000n, nestedDuration: false });
+    expect(arrowSchemaFields(await arrowSchemaOf('du-in-list.parquet'), 100, 10)[1]).toEqual({ name: 'du', nestedDuration: true });
+  });
+
+  it('count every field it visits: 600 bytes naming one table twice from each level were 2^30 fields (RECORDS_LIMIT)', () => {
+    expect(arrowSchemaFields(doublingSchema(3), 100, 10)).toEqual([{ name: '', nestedDuration: false }]);
+    expect(() => arrowSchemaFields(doublingSchema(30), 40_000, 192)).toThrow(expect.objectContaining({ code: 'RECORDS_LIMIT', message: expect.stringMatching(/more than 40000 fields/) }));
+    expect(() => arrowSchemaFields(doublingSchema(12), 1_000_000, 8)).toThrow(expect.objectContaining({ code: 'RECORDS_LIMIT', message: expect.stringMatching(/deeper than 8 levels/) }));
+  });
+
+  it('refuse bytes cut short or changed anywhere with RECORDS_MALFORMED or RECORDS_LIMIT, never another error', async () => {
+    const real = Buffer.from(await arrowSchemaOf('du-in-list.parquet'), 'base64');
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: real.length }), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }), (cut, flips) => {
+        const b = Buffer.from(real.subarray(0, cut));
+        for (const [at, v] of flips) if (b.length > 0) b[at % b.length] = v;
+        try {
+          arrowSchemaFields(b.toString('base64'), 1000, 64);
+        } catch (e) {
+          expect(isSnapError(e) && ['RECORDS_MALFORMED', 'RECORDS_LIMIT'].includes(e.code)).toBe(true);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
