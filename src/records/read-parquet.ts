@@ -187,8 +187,8 @@ function arrowDurations(meta: FileMetaData, leaves: readonly Leaf[], rel: string
  * reads them: by the logical type when there is one, else by the converted type (Parquet
  * LogicalTypes.md; a converted TIMESTAMP_MILLIS or TIMESTAMP_MICROS alone is adjusted to UTC, and
  * pyarrow reads INT96 as a naive, local time). hyparquet picks a timestamp's unit by the converted
- * type first, and reads a DATE only by its converted type: each leaf's converted type is set here to
- * the one its logical type means (a converted TIMESTAMP_MILLIS beside a logical TIMESTAMP(MICROS)
+ * type first, and reads a DATE and a JSON text only by their converted types: each leaf's converted
+ * type is set here to the one its logical type means (a converted TIMESTAMP_MILLIS beside a logical TIMESTAMP(MICROS)
  * was milliseconds to snap and microseconds to pyarrow), before any row group is read.
  * @returns for each top-level column holding a time, date or timestamp, how it is read
  * @throws SnapError `RECORDS_MALFORMED` (a converted type of a time, date or timestamp beside a
@@ -218,6 +218,10 @@ function temporalColumns(leaves: readonly Leaf[], rel: string): Map<string, Colu
       el.converted_type = unit === 'NANOS' ? undefined : (`TIMESTAMP_${unit}` as never);
     } else if (el.type === 'INT96' && !lt && !ct) {
       utc = false;
+    } else if (lt?.type === 'JSON') {
+      // hyparquet reads JSON by its converted type alone: without it, the text was read as hex bytes.
+      el.converted_type = 'JSON' as never;
+      continue;
     } else if (kind === 'DATE') {
       if (el.type !== 'INT32') throw malformed(leaf, `is a DATE stored as ${el.type}; Parquet stores one as INT32`);
       el.converted_type = 'DATE' as never;

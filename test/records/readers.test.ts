@@ -485,6 +485,18 @@ describe('Parquet records', () => {
     expect(labels.built.labels).toEqual({ '1': 1, '1.0': 1, ' 1': 1 });
   });
 
+  it('read a column of logical type JSON without a converted type as its text too, as pyarrow does (it was read as hex bytes)', async () => {
+    const real = Buffer.from(jsonColumn('1234567890123456'));
+    const meta = parquetMetadata(real);
+    // hyparquet-writer writes the converted type JSON alone; a writer of logical types only, the logical type alone.
+    const j = meta.schema.find((e) => e.name === 'j') as { converted_type?: string; logical_type?: { type: string } };
+    expect(j.converted_type).toBe('JSON');
+    delete j.converted_type;
+    j.logical_type = { type: 'JSON' };
+    const r = await index('t.parquet', withFooter(real, meta), spec);
+    expect(JSON.parse(r.lines[1] as string).fingerprint).toBe(sha('{"id":2,"j":"{\\"v\\":1234567890123456,\\"xxx\\":1}","label":"b"}'));
+  });
+
   it('refuse a MAP column (RECORDS_UNSUPPORTED): the decoder read a row with the key x twice and a key __proto__ as {"x":4}', async () => {
     // Written by pyarrow (test/fixtures/parquet/README.md).
     const bytes = new Uint8Array(await fsp.readFile(join(import.meta.dirname, '..', 'fixtures', 'parquet', 'map-column.parquet')));
