@@ -125,14 +125,111 @@ async function readFully(fh: FileHandle, buf: Uint8Array, position: number): Pro
 /** Nanoseconds in one unit of a Parquet TIME or TIMESTAMP (LogicalTypes.md `TimeUnit`). */
 const NANOS_PER_UNIT: Record<string, bigint> = { MILLIS: 1_000_000n, MICROS: 1_000n, NANOS: 1n };
 
-/** How the values of one top-level column are made canonical (see {@link temporalColumns}). */
-interface ColumnReading {
-  /** Its timestamps are local times (not adjusted to UTC, or INT96): written without `Z`. */
-  local: boolean;
-  /** A TIME column: nanoseconds in one stored unit. */
-  timeUnit?: bigint;
-  /** A DURATION (by the Arrow schema): nanoseconds in one stored unit. */
-  durationUnit?: bigint;
+/**
+ * How a file's values are made canonical beyond what the decoder gives (see {@link columnReadings}).
+ */
+interface Readings {
+  /** Top-level columns whose timestamps are local times (not adjusted to UTC, or INT96): written without `Z`. */
+  local: Set<string>;
+  /** Top-level columns of one value a row (not repeated): a conversion of each value that is not null. */
+  flat: Map<string, (v: unknown) => unknown>;
+  /** Other leaf columns, by their path (`JSON.stringify`): a conversion of each value that is not null, made on the decoded pages. */
+  nested: Map<string, (v: unknown) => unknown>;
+}
+
+/** Arrow's reading of an INTEGER of `bits` < 32 stored as INT32: the low bits, as a signed or unsigned number. */
+function narrowInteger(bits: 8 | 16, signed: boolean): (v: unknown) => unknown {
+  const shift = 32 - bits;
+  const mask = (1 << bits) - 1;
+  return signed ? (v) => ((v as number) << shift) >> shift : (v) => (v as number) & mask;
+}
+
+/**
+ * How each column's values are read, as Arrow (pyarrow, pandas) reads them: by the logical type when
+ * there is one, else by the converted type (Parquet LogicalTypes.md; a converted TIMESTAMP_MILLIS or
+ * TIMESTAMP_MICROS alone is adjusted to UTC, and pyarrow reads INT96 as a naive, local time).
+ * hyparquet reads by the converted type first (a timestamp's unit, an integer's sign) or only (a
+ * DATE, a JSON text): each leaf's converted type is set here to the one its logical type means —
+ * a converted TIMESTAMP_MILLIS beside a logical TIMESTAMP(MICROS) was milliseconds to snap and
+ * microseconds to pyarrow, a converted UINT_32 beside a logical INT(32, signed) 4294967295 to snap
+ * and -1 to pyarrow — before any row group is read. What the decoder leaves as stored integers is
+ * converted from them: a TIME to its text, and an INTEGER of 8 or 16 bits to its low bits, as Arrow
+ * casts it (a stored 300 is 44 as UINT_8, a stored 200 is -56 as INT_8).
+ * @throws SnapError `RECORDS_MALFORMED` (a converted type of a time, date or timestamp beside a
+ *   logical type of another kind, or a type stored in a physical type Parquet does not allow for it) |
+ *   `RECORDS_UNSUPPORTED` (a column holding timestamps both adjusted to UTC and not)
+ */
+function columnReadings(leaves: readonly Leaf[], rel: string): Readings {
+  const readings: Readings = { local: new Set(), flat: new Map(), nested: new Map() };
+  const utcOf = new Map<string, boolean>();
+  const malformed = (leaf: Leaf, why: string) => new SnapError('RECORDS_MALFORMED', `${rel}: column ${JSON.stringify(leaf.path.join('.'))} ${why}`, { path: rel, column: leaf.path.join('.') });
+  for (const leaf of leaves) {
+    const el = leaf.element as FileMetaData['schema'][number] & { converted_type?: string };
+    const lt = el.logical_type as { type?: string; unit?: string; isAdjustedToUTC?: boolean; bitWidth?: number; isSigned?: boolean } | undefined;
+    const ct = el.converted_type as string | undefined;
+    const top = leaf.path[0] as string;
+    const convert = (f: (v: unknown) => unknown) => {
+      if (leaf.path.length === 1 && el.repetition_type !== 'REPEATED') readings.flat.set(top, f);
+      else readings.nested.set(JSON.stringify(leaf.path), f);
+    };
+    const ctKind = ct?.startsWith('TIMESTAMP_') ? 'TIMESTAMP' : ct?.startsWith('TIME_') ? 'TIME' : ct?.startsWith('INT_') || ct?.startsWith('UINT_') ? 'INTEGER' : ct;
+    const kind = lt?.type ?? ctKind;
+    if (lt && (ctKind === 'TIMESTAMP' || ctKind === 'TIME' || ctKind === 'DATE' || ctKind === 'INTEGER') && kind !== ctKind) {
+      throw malformed(leaf, `is a ${ct} by its converted type but ${lt.type} by its logical type: Arrow (pyarrow, pandas) reads the logical type, snap's reader the converted type`);
+    }
+    let utc: boolean | undefined;
+    if (kind === 'TIMESTAMP') {
+      const unit = lt ? lt.unit : ct === 'TIMESTAMP_MILLIS' ? 'MILLIS' : 'MICROS';
+      if (el.type !== 'INT64' || unit === undefined || !(unit in NANOS_PER_UNIT)) throw malformed(leaf, `is a TIMESTAMP of unit ${String(unit)} stored as ${el.type}; Parquet stores one as INT64 in MILLIS, MICROS or NANOS`);
+      utc = lt ? lt.isAdjustedToUTC === true : true;
+      // What hyparquet reads first: the converted type of the logical type's unit (NANOS has none).
+      el.converted_type = unit === 'NANOS' ? undefined : (`TIMESTAMP_${unit}` as never);
+    } else if (el.type === 'INT96' && !lt && !ct) {
+      utc = false;
+    } else if (kind === 'DATE') {
+      if (el.type !== 'INT32') throw malformed(leaf, `is a DATE stored as ${el.type}; Parquet stores one as INT32`);
+      el.converted_type = 'DATE' as never;
+    } else if (kind === 'TIME') {
+      const unit = lt ? lt.unit : ct === 'TIME_MILLIS' ? 'MILLIS' : 'MICROS';
+      if (unit === undefined || !(unit in NANOS_PER_UNIT) || el.type !== (unit === 'MILLIS' ? 'INT32' : 'INT64')) throw malformed(leaf, `is a TIME of unit ${String(unit)} stored as ${el.type}; Parquet stores one in MILLIS as INT32, in MICROS or NANOS as INT64`);
+      const nanos = NANOS_PER_UNIT[unit] as bigint;
+      convert((v) => isoTime(BigInt(v as number | bigint) * nanos));
+    } else if (kind === 'INTEGER') {
+      const bits = lt ? lt.bitWidth : Number(ct?.split('_')[1]);
+      const signed = lt ? lt.isSigned === true : ct?.startsWith('INT_') === true;
+      if (!(bits === 8 || bits === 16 || bits === 32 || bits === 64) || el.type !== (bits === 64 ? 'INT64' : 'INT32')) throw malformed(leaf, `is an INTEGER of ${String(bits)} bits stored as ${el.type}; Parquet stores one of 8, 16 or 32 bits as INT32, of 64 as INT64`);
+      el.converted_type = `${signed ? 'INT' : 'UINT'}_${bits}` as never;
+      if (bits === 8 || bits === 16) convert(narrowInteger(bits, signed));
+    } else if (lt?.type === 'JSON' || lt?.type === 'STRING' || lt?.type === 'ENUM') {
+      // hyparquet reads JSON by its converted type alone (without it the text was read as hex bytes),
+      // and a converted UTF8 as text whatever the logical type (Arrow reads an ENUM as bytes).
+      el.converted_type = (lt.type === 'STRING' ? 'UTF8' : lt.type) as never;
+    } else if (lt?.type === 'UUID' || lt?.type === 'FLOAT16') {
+      el.converted_type = undefined;
+    }
+    if (utc === undefined) continue;
+    if (utcOf.has(top) && utcOf.get(top) !== utc) {
+      throw new SnapError('RECORDS_UNSUPPORTED', `${rel}: column ${JSON.stringify(top)} holds timestamps adjusted to UTC and timestamps that are not; store them in columns of their own`, { path: rel, column: top });
+    }
+    utcOf.set(top, utc);
+    if (!utc) readings.local.add(top);
+  }
+  return readings;
+}
+
+/**
+ * Convert, in place, the values of a decoded page of a leaf column inside a group or repeated
+ * (arrays of arrays, one level a repetition): each value that is not null or undefined, by `f`.
+ * @throws SnapError `RECORDS_MALFORMED` for nesting deeper than {@link MAX_SCHEMA_DEPTH}
+ */
+function convertInPlace(data: unknown[], f: (v: unknown) => unknown, depth = 0): void {
+  if (depth > MAX_SCHEMA_DEPTH) throw new SnapError('RECORDS_MALFORMED', `values nested deeper than ${MAX_SCHEMA_DEPTH} levels`);
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v === null || v === undefined) continue;
+    if (Array.isArray(v)) convertInPlace(v, f, depth + 1);
+    else data[i] = f(v);
+  }
 }
 
 /** The key-value metadata key under which pyarrow stores the Arrow schema of a table. */
@@ -176,70 +273,8 @@ function arrowDurations(meta: FileMetaData, leaves: readonly Leaf[], rel: string
     const el = (column[0] as Leaf).element;
     const lt = el.logical_type as { type?: string; bitWidth?: number; isSigned?: boolean } | undefined;
     const int64 = el.type === 'INT64' && (lt ? lt.type === 'INTEGER' && lt.bitWidth === 64 && lt.isSigned === true : el.converted_type === undefined || el.converted_type === 'INT_64');
-    if (column.length !== 1 || (column[0] as Leaf).path.length !== 1 || !int64) throw unsupported(`is a duration by its Arrow schema but not stored as a plain INT64`);
+    if (column.length !== 1 || (column[0] as Leaf).path.length !== 1 || el.repetition_type === 'REPEATED' || !int64) throw unsupported(`is a duration by its Arrow schema but not stored as a plain INT64`);
     out.set(name, f.durationUnit);
-  }
-  return out;
-}
-
-/**
- * How each top-level column's times, dates and timestamps are read, as Arrow (pyarrow, pandas)
- * reads them: by the logical type when there is one, else by the converted type (Parquet
- * LogicalTypes.md; a converted TIMESTAMP_MILLIS or TIMESTAMP_MICROS alone is adjusted to UTC, and
- * pyarrow reads INT96 as a naive, local time). hyparquet picks a timestamp's unit by the converted
- * type first, and reads a DATE and a JSON text only by their converted types: each leaf's converted
- * type is set here to the one its logical type means (a converted TIMESTAMP_MILLIS beside a logical TIMESTAMP(MICROS)
- * was milliseconds to snap and microseconds to pyarrow), before any row group is read.
- * @returns for each top-level column holding a time, date or timestamp, how it is read
- * @throws SnapError `RECORDS_MALFORMED` (a converted type of a time, date or timestamp beside a
- *   logical type of another kind, or stored in another physical type than Parquet allows) |
- *   `RECORDS_UNSUPPORTED` (a TIME inside a group, whose values the decoder gives as plain integers
- *   among others; a column holding timestamps both adjusted to UTC and not)
- */
-function temporalColumns(leaves: readonly Leaf[], rel: string): Map<string, ColumnReading> {
-  const out = new Map<string, ColumnReading>();
-  const malformed = (leaf: Leaf, why: string) => new SnapError('RECORDS_MALFORMED', `${rel}: column ${JSON.stringify(leaf.path.join('.'))} ${why}`, { path: rel, column: leaf.path.join('.') });
-  for (const leaf of leaves) {
-    const el = leaf.element as FileMetaData['schema'][number] & { converted_type?: string };
-    const lt = el.logical_type as { type?: string; unit?: string; isAdjustedToUTC?: boolean } | undefined;
-    const ct = el.converted_type as string | undefined;
-    const top = leaf.path[0] as string;
-    let utc: boolean | undefined;
-    const temporalCt = ct === 'TIMESTAMP_MILLIS' || ct === 'TIMESTAMP_MICROS' || ct === 'DATE' || ct === 'TIME_MILLIS' || ct === 'TIME_MICROS';
-    const kind = lt?.type ?? (ct?.startsWith('TIMESTAMP_') ? 'TIMESTAMP' : ct?.startsWith('TIME_') ? 'TIME' : ct);
-    if (lt && temporalCt && kind !== (ct?.startsWith('TIMESTAMP_') ? 'TIMESTAMP' : ct?.startsWith('TIME_') ? 'TIME' : ct)) {
-      throw malformed(leaf, `is a ${ct} by its converted type but ${lt.type} by its logical type: Arrow (pyarrow, pandas) reads the logical type, snap's reader the converted type`);
-    }
-    if (kind === 'TIMESTAMP') {
-      const unit = lt ? lt.unit : ct === 'TIMESTAMP_MILLIS' ? 'MILLIS' : 'MICROS';
-      if (el.type !== 'INT64' || unit === undefined || !(unit in NANOS_PER_UNIT)) throw malformed(leaf, `is a TIMESTAMP of unit ${String(unit)} stored as ${el.type}; Parquet stores one as INT64 in MILLIS, MICROS or NANOS`);
-      utc = lt ? lt.isAdjustedToUTC === true : true;
-      // What hyparquet reads first: the converted type of the logical type's unit (NANOS has none).
-      el.converted_type = unit === 'NANOS' ? undefined : (`TIMESTAMP_${unit}` as never);
-    } else if (el.type === 'INT96' && !lt && !ct) {
-      utc = false;
-    } else if (lt?.type === 'JSON') {
-      // hyparquet reads JSON by its converted type alone: without it, the text was read as hex bytes.
-      el.converted_type = 'JSON' as never;
-      continue;
-    } else if (kind === 'DATE') {
-      if (el.type !== 'INT32') throw malformed(leaf, `is a DATE stored as ${el.type}; Parquet stores one as INT32`);
-      el.converted_type = 'DATE' as never;
-    } else if (kind === 'TIME') {
-      const unit = lt ? lt.unit : ct === 'TIME_MILLIS' ? 'MILLIS' : 'MICROS';
-      if (unit === undefined || !(unit in NANOS_PER_UNIT) || el.type !== (unit === 'MILLIS' ? 'INT32' : 'INT64')) throw malformed(leaf, `is a TIME of unit ${String(unit)} stored as ${el.type}; Parquet stores one in MILLIS as INT32, in MICROS or NANOS as INT64`);
-      if (leaf.path.length > 1) {
-        throw new SnapError('RECORDS_UNSUPPORTED', `${rel}: column ${JSON.stringify(leaf.path.join('.'))} is a TIME inside a group, whose values cannot be told from the integers beside them; store it as a top-level column`, { path: rel, column: leaf.path.join('.') });
-      }
-      out.set(top, { local: false, timeUnit: NANOS_PER_UNIT[unit] as bigint });
-      continue;
-    } else continue;
-    if (utc === undefined) continue;
-    const had = out.get(top);
-    if (had && had.local === utc) {
-      throw new SnapError('RECORDS_UNSUPPORTED', `${rel}: column ${JSON.stringify(top)} holds timestamps adjusted to UTC and timestamps that are not; store them in columns of their own`, { path: rel, column: top });
-    }
-    out.set(top, { local: !utc });
   }
   return out;
 }
@@ -817,8 +852,8 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
       throw malformed(`cannot read its metadata (${(e as Error).message}; truncated?)`);
     }
     const leaves = checkSchema(meta, rel, fields);
-    const readings = temporalColumns(leaves, rel);
-    for (const [name, unit] of arrowDurations(meta, leaves, rel)) readings.set(name, { local: false, durationUnit: unit });
+    const readings = columnReadings(leaves, rel);
+    for (const [name, unit] of arrowDurations(meta, leaves, rel)) readings.flat.set(name, (v) => isoDuration(BigInt(v as bigint) * unit));
     const decimals = new Map(leaves.filter((l) => l.path.length === 1 && l.element.converted_type === 'DECIMAL' && l.element.type !== 'INT32').map((l) => [l.path[0] as string, l.element]));
     const shapes = new ObjectShapes(fields);
     let rowStart = 0;
@@ -841,6 +876,13 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
           compressors: CODECS,
           utf8: false,
           parsers: PARSERS,
+          // A leaf inside a group: its values converted on each decoded page, before they are assembled.
+          onPage: (p) => {
+            const f = readings.nested.get(JSON.stringify(p.pathInSchema));
+            if (!f) return;
+            if (!Array.isArray(p.columnData)) throw new SnapError('RECORDS_UNSUPPORTED', `${rel}: column ${JSON.stringify(p.pathInSchema.join('.'))} was decoded in a form snap's reader does not convert`, { path: rel });
+            convertInPlace(p.columnData, f);
+          },
           onChunk: (c) => {
             let list = columns.get(c.columnName);
             if (!list) columns.set(c.columnName, (list = []));
@@ -860,7 +902,7 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
           at += c.data.length;
         }
         if (at < rowStart + rows) throw malformed(`row group ${g} gave ${at - rowStart} rows of column ${JSON.stringify(name)} where its metadata says ${rows}`);
-        return { name, chunks, chunk: 0, offset: 0, decimal, reading: readings.get(name) };
+        return { name, chunks, chunk: 0, offset: 0, decimal, convert: readings.flat.get(name), local: readings.local.has(name) };
       });
       if (rows > 0 && cursors.length === 0) throw malformed(`row group ${g} gave no columns for its ${rows} rows`);
       for (let i = 0; i < rows; i++) {
@@ -883,11 +925,7 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
         try {
           for (const c of cursors) {
             const v = r[c.name];
-            const { timeUnit, durationUnit } = c.reading ?? {};
-            if (v === null || v === undefined) r[c.name] = null;
-            else if (timeUnit !== undefined) r[c.name] = isoTime(BigInt(v as number | bigint) * timeUnit);
-            else if (durationUnit !== undefined) r[c.name] = isoDuration(BigInt(v as bigint) * durationUnit);
-            else r[c.name] = parquetValue(v, 1, c.reading?.local);
+            r[c.name] = v === null || v === undefined ? null : c.convert ? c.convert(v) : parquetValue(v, 1, c.local);
           }
           sink(shapes.forms(r), row, 0);
         } catch (e) {

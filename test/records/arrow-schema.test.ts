@@ -6,7 +6,7 @@ import { parquetMetadata } from 'hyparquet';
 import { arrowSchemaFields } from '../../src/records/arrow-schema.js';
 import { isSnapError } from '../../src/core/errors.js';
 
-const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'parquet', 'temporal');
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'parquet', 'types');
 
 /** The ARROW:schema value pyarrow wrote into a fixture. */
 async function arrowSchemaOf(name: string): Promise<string> {

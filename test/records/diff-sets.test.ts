@@ -91,7 +91,7 @@ describe('record diffs of two folders with a snap.json', () => {
 });
 
 describe('record diffs of two snapshots whose record file has the same bytes', () => {
-  const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'parquet', 'temporal');
+  const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'parquet', 'types');
 
   /**
    * A snapshot side holding `t.parquet` with the digest `fileSha256`, whose signed index is the one

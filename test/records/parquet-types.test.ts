@@ -10,17 +10,17 @@ import type { RecordSetSpec } from '../../src/records/config.js';
 import { tempDir } from '../helpers/tree.js';
 
 /**
- * Files written by pyarrow 25 (test/fixtures/parquet/temporal/make.py, which prints the rows
+ * Files written by pyarrow 25 (test/fixtures/parquet/types/make.py, which prints the rows
  * pyarrow's to_pylist() reads differently from base.parquet): id 1..3, t TIMESTAMP, tm TIME, d DATE;
  * row 1 the epoch, row 2 2020-01-01T00:00:00.123 / 12:34:56.123 / 2020-01-01, row 3 nulls.
  */
-const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'parquet', 'temporal');
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'parquet', 'types');
 const SPEC: RecordSetSpec = { format: 'parquet', identity: 'key', key: ['id'] };
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /** The index lines of a Parquet file's bytes, by key. */
 async function linesOf(bytes: Uint8Array): Promise<Map<string, { fingerprint: string }>> {
-  const dir = await tempDir('snap-temporal-');
+  const dir = await tempDir('snap-types-');
   const abs = join(dir, 't.parquet');
   await fsp.writeFile(abs, bytes);
   const outPath = join(dir, 'index.jsonl');
@@ -105,8 +105,11 @@ describe('Parquet times and timestamps inside groups', () => {
     expect(lines.get('3')?.fingerprint).toBe(sha('{"id":3,"tl":[null],"ts":{"at":"2020-01-01T00:00:00.123000000"}}'));
   });
 
-  it('refuse a TIME inside a group and a column holding timestamps both adjusted to UTC and not (RECORDS_UNSUPPORTED, naming the column)', async () => {
-    await expect(linesOf(await fixture('time-in-list.parquet'))).rejects.toMatchObject({ code: 'RECORDS_UNSUPPORTED', details: { path: 't.parquet', column: 'tml.list.element' } });
+  it('read a TIME inside a list as a time, as pyarrow reads it (datetime.time(0, 0, 0, 1000)), not as the integer 1', async () => {
+    expect((await linesOf(await fixture('time-in-list.parquet'))).get('1')?.fingerprint).toBe(sha('{"id":1,"tml":["00:00:00.001000000"]}'));
+  });
+
+  it('refuse a column holding timestamps both adjusted to UTC and not (RECORDS_UNSUPPORTED, naming the column)', async () => {
     await expect(linesOf(await fixture('utc-and-local-in-struct.parquet'))).rejects.toMatchObject({ code: 'RECORDS_UNSUPPORTED', details: { path: 't.parquet', column: 's' } });
   });
 
@@ -139,5 +142,20 @@ describe('Parquet durations, whose unit pyarrow keeps only in its Arrow schema (
     const kv = (meta.key_value_metadata ?? []).find((k) => k.key === 'ARROW:schema') as { value: string };
     kv.value = Buffer.from([0xff, 0xff, 0xff, 0xff, 8, 0, 0, 0, ...Buffer.from('garbage!')]).toString('base64');
     await expect(linesOf(withFooter(bytes, meta))).rejects.toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 't.parquet' }, message: expect.stringMatching(/ARROW:schema/) });
+  });
+});
+
+describe('Parquet integers read as Arrow reads them', () => {
+  it('read a signed integer by its logical type when its converted type says unsigned: 4294967295 became -1 to pyarrow, and to snap', async () => {
+    const unsigned = await fixture('u32.parquet');
+    const signed = await fixture('u32-read-signed.parquet');
+    expect((await linesOf(signed)).get('2')?.fingerprint).toBe(sha('{"id":2,"u":-1}'));
+    expect(await modified(unsigned, signed)).toEqual([2]);
+  });
+
+  it('read an INTEGER of 8 bits stored as the INT32 300 as 44, its low bits, as pyarrow does', async () => {
+    const stored300 = await fixture('u8-stored-300.parquet');
+    expect((await linesOf(stored300)).get('1')?.fingerprint).toBe(sha('{"id":1,"u":44}'));
+    expect(await modified(await fixture('u8.parquet'), stored300)).toEqual([]);
   });
 });
