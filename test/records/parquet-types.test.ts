@@ -6,6 +6,7 @@ import { ByteWriter } from 'hyparquet-writer';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { parquetMetadata } from 'hyparquet';
 import { indexTabularFile } from '../../src/records/index-file.js';
+import { readParquet } from '../../src/records/read-parquet.js';
 import type { RecordSetSpec } from '../../src/records/config.js';
 import { tempDir } from '../helpers/tree.js';
 
@@ -107,6 +108,16 @@ describe('Parquet times and timestamps inside groups', () => {
 
   it('read a TIME inside a list as a time, as pyarrow reads it (datetime.time(0, 0, 0, 1000)), not as the integer 1', async () => {
     expect((await linesOf(await fixture('time-in-list.parquet'))).get('1')?.fingerprint).toBe(sha('{"id":1,"tml":["00:00:00.001000000"]}'));
+  });
+
+  it('convert a TIME and an INT8 inside lists on every page of every row group, v1 pages and v2 pages with a dictionary, as pyarrow reads them', async () => {
+    const expected = (await fsp.readFile(join(FIXTURES, 'nested-pages.expected.jsonl'), 'utf8')).trimEnd().split('\n');
+    expect(expected).toHaveLength(300);
+    for (const name of ['nested-pages-v1.parquet', 'nested-pages-v2.parquet']) {
+      const got: string[] = [];
+      await readParquet(join(FIXTURES, name), name, {}, (forms) => got.push(forms.canonical));
+      expect(got).toEqual(expected);
+    }
   });
 
   it('refuse a column holding timestamps both adjusted to UTC and not (RECORDS_UNSUPPORTED, naming the column)', async () => {
