@@ -343,7 +343,7 @@ export function isoTimestamp(ns: bigint, utc: boolean): string {
 /**
  * ISO 8601 text of a Parquet TIME, to the nanosecond: `HH:MM:SS.nnnnnnnnn`.
  * @throws SnapError `RECORDS_MALFORMED` for a time outside 00:00 to 24:00 (Parquet LogicalTypes.md
- *   "TIME": a time of day; pyarrow's to_pylist() cannot read one either)
+ *   "TIME": a time of day; pandas refuses one, while pyarrow's to_pylist() reads it modulo a day)
  */
 export function isoTime(ns: bigint): string {
   if (ns < 0n || ns >= NS_PER_DAY) malformed(`a TIME value of ${ns} nanoseconds is not a time of day`);

@@ -124,6 +124,10 @@ describe('Parquet times and timestamps inside groups', () => {
     await expect(linesOf(await fixture('utc-and-local-in-struct.parquet'))).rejects.toMatchObject({ code: 'RECORDS_UNSUPPORTED', details: { path: 't.parquet', column: 's' } });
   });
 
+  it('refuse a TIME past the end of a day, naming the record (RECORDS_MALFORMED): pandas refuses it, pyarrow reads 25:00 as 01:00', async () => {
+    await expect(linesOf(await fixture('time-past-a-day.parquet'))).rejects.toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 't.parquet', row: 2 }, message: expect.stringMatching(/not a time of day/) });
+  });
+
   it('refuse a converted type of a time, date or timestamp beside a logical type of another kind (RECORDS_MALFORMED)', async () => {
     const base = await fixture('base.parquet');
     // Converted DATE, logical INTEGER(32): pyarrow reads the numbers 0 and 18262.
