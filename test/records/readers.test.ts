@@ -497,6 +497,14 @@ describe('Parquet records', () => {
     expect(JSON.parse(r.lines[1] as string).fingerprint).toBe(sha('{"id":2,"j":"{\\"v\\":1234567890123456,\\"xxx\\":1}","label":"b"}'));
   });
 
+  it('read a string column of logical type ENUM (its converted type UTF8) as bytes, as pyarrow does (b"ham"), not as the text ham', async () => {
+    const real = Buffer.from(file());
+    const meta = parquetMetadata(real);
+    Object.assign(meta.schema.find((e) => e.name === 'label') as object, { logical_type: { type: 'ENUM' } });
+    const r = await index('t.parquet', withFooter(real, meta), spec);
+    expect(r.built.labels).toEqual({ '68616d': 2, '7370616d': 1 });
+  });
+
   it('refuse a MAP column (RECORDS_UNSUPPORTED): the decoder read a row with the key x twice and a key __proto__ as {"x":4}', async () => {
     // Written by pyarrow (test/fixtures/parquet/README.md).
     const bytes = new Uint8Array(await fsp.readFile(join(import.meta.dirname, '..', 'fixtures', 'parquet', 'map-column.parquet')));
