@@ -16,7 +16,11 @@
 import { SnapError } from '../core/errors.js';
 
 /** Arrow `Type` union tag of `Duration` (format/Schema.fbs: NONE 0, Null 1, … Map 17, Duration 18). */
-const TYPE_DURATION = 18;
+export const TYPE_DURATION = 18;
+/** Arrow `Type` union tag of `Struct_`. */
+export const TYPE_STRUCT = 13;
+/** Arrow `Type` union tags of the lists: List 12, FixedSizeList 16, LargeList 21, ListView 25, LargeListView 26. */
+export const TYPE_LISTS: ReadonlySet<number> = new Set([12, 16, 21, 25, 26]);
 /** Arrow `MessageHeader` union tag of `Schema` (format/Message.fbs). */
 const HEADER_SCHEMA = 1;
 /** Nanoseconds in each Arrow `TimeUnit` (SECOND 0, MILLISECOND 1, MICROSECOND 2, NANOSECOND 3). */
@@ -24,13 +28,20 @@ const TIME_UNIT_NANOS = [1_000_000_000n, 1_000_000n, 1_000n, 1n] as const;
 /** Arrow's default `Duration.unit`: MILLISECOND. */
 const DEFAULT_TIME_UNIT = 1;
 
-/** A top-level field of the Arrow schema: its name, and where durations are in it. */
+/** A field of the Arrow schema: its name, its type, and the fields inside it. */
 export interface ArrowField {
   name: string;
+  /** Its `Type` union tag (format/Schema.fbs). */
+  type: number;
   /** The field is a DURATION: nanoseconds in one of its units. */
   durationUnit?: bigint;
-  /** A field inside it (a list's element, a struct's member, …) is a DURATION. */
-  nestedDuration: boolean;
+  /** A list's element, a struct's members, …, in order. */
+  children: ArrowField[];
+}
+
+/** Whether `f`, or a field inside it, is a DURATION. */
+export function holdsDuration(f: ArrowField): boolean {
+  return f.durationUnit !== undefined || f.children.some(holdsDuration);
 }
 
 /**
@@ -105,15 +116,9 @@ export function arrowSchemaFields(base64: string, maxFields: number, maxDepth: n
     }
     return TIME_UNIT_NANOS[unit as 0 | 1 | 2 | 3] ?? bad(`a duration has the unknown time unit ${unit}`);
   };
-  /** Whether the field at `field`, or one inside it, is a DURATION. */
-  const holdsDuration = (field: number, depth: number): boolean => {
+  /** The field at `field`, and the fields inside it. */
+  const fieldAt = (field: number, depth: number): ArrowField => {
     visit(depth);
-    let found = durationUnit(field) !== undefined;
-    for (const child of vector(field, 5)) if (holdsDuration(child, depth + 1)) found = true;
-    return found;
-  };
-  return vector(schema, 1).map((field) => {
-    visit(1);
     const nameAt = slot(field, 0);
     let name = '';
     if (nameAt !== undefined) {
@@ -123,8 +128,8 @@ export function arrowSchemaFields(base64: string, maxFields: number, maxDepth: n
       name = b.subarray(s + 4, s + 4 + n).toString('utf8');
     }
     const unit = durationUnit(field);
-    let nestedDuration = false;
-    for (const child of vector(field, 5)) if (holdsDuration(child, 2)) nestedDuration = true;
-    return { name, ...(unit !== undefined ? { durationUnit: unit } : {}), nestedDuration };
-  });
+    const children = vector(field, 5).map((child) => fieldAt(child, depth + 1));
+    return { name, type: byte(field, 2, 0), ...(unit !== undefined ? { durationUnit: unit } : {}), children };
+  };
+  return vector(schema, 1).map((field) => fieldAt(field, 1));
 }

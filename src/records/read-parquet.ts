@@ -9,7 +9,7 @@
  * over one open descriptor, and its size, inode and times are compared after the rows were read.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { parquetMetadata, parquetRead, type AsyncBuffer, type Compressors, type FileMetaData, type ParquetParsers } from 'hyparquet';
+import { parquetMetadata, parquetRead, parquetSchema, type AsyncBuffer, type Compressors, type FileMetaData, type ParquetParsers } from 'hyparquet';
 import { parquetHeader } from 'hyparquet/src/column.js';
 import { decompressPage } from 'hyparquet/src/datapage.js';
 import { compressors } from 'hyparquet-compressors';
@@ -19,7 +19,7 @@ import { isoDuration, isoTime, listColumns, MAX_DEPTH, ObjectShapes, ParquetDate
 import { located, newHash, openDataFile, MAX_COLUMNS, READ_CHUNK, type ReadResult, type RecordSink } from './read-common.js';
 import { ioError } from '../io/errors.js';
 import { walkThriftStruct } from './thrift-bounds.js';
-import { arrowSchemaFields } from './arrow-schema.js';
+import { arrowSchemaFields, holdsDuration, TYPE_LISTS, TYPE_STRUCT, type ArrowField } from './arrow-schema.js';
 
 /** Largest row group, uncompressed, in bytes (a row group is held in memory while it is read). */
 export const MAX_ROW_GROUP_BYTES = 256 << 20;
@@ -236,46 +236,73 @@ function convertInPlace(data: unknown[], f: (v: unknown) => unknown, depth = 0):
 const ARROW_SCHEMA_KEY = 'ARROW:schema';
 
 /**
- * The top-level columns that pyarrow reads as durations: pyarrow writes a DURATION as a plain INT64
- * and keeps its unit only in the Arrow schema it stores under `ARROW:schema`, which it applies field
- * by field, by position (not by name), when it has as many fields as the file has top-level columns
+ * The leaf columns that pyarrow reads as durations: pyarrow writes a DURATION as a plain INT64 and
+ * keeps its unit only in the Arrow schema it stores under `ARROW:schema`, which it applies field by
+ * field, by position (not by name), when it has as many fields as the file has top-level columns
  * (`parquet/arrow/schema.cc`, `ApplyOriginalMetadata`). The same integers were 1 s to pyarrow in one
- * file and 1 ms in another that differed only there, and one record to snap.
- * @returns top-level column name → nanoseconds in its unit
+ * file and 1 ms in another that differed only there, and one record to snap. Arrow fields are
+ * matched to the schema as Arrow reads it: a struct's members in order, a list's element (a LIST
+ * group's repeated group's one child, or a repeated leaf itself).
+ * @returns leaf path (`JSON.stringify`) → its conversion: the duration's ISO 8601 text
  * @throws SnapError `RECORDS_MALFORMED` (an Arrow schema that cannot be read — pyarrow refuses the
- *   file too —, or given twice) | `RECORDS_UNSUPPORTED` (a duration inside a group, or on a column
- *   that is not a top-level INT64) | `RECORDS_LIMIT`
+ *   file too —, or given twice) | `RECORDS_UNSUPPORTED` (a duration whose place in the schema snap
+ *   cannot match, or on a column that is not a plain INT64) | `RECORDS_LIMIT`
  */
-function arrowDurations(meta: FileMetaData, leaves: readonly Leaf[], rel: string): Map<string, bigint> {
-  const out = new Map<string, bigint>();
+function arrowDurations(meta: FileMetaData, rel: string): Map<string, (v: unknown) => unknown> {
+  const out = new Map<string, (v: unknown) => unknown>();
   const stored = (meta.key_value_metadata ?? []).filter((kv) => kv.key === ARROW_SCHEMA_KEY);
   if (stored.length === 0) return out;
   if (stored.length > 1) throw new SnapError('RECORDS_MALFORMED', `${rel}: its key-value metadata holds "${ARROW_SCHEMA_KEY}" ${stored.length} times`, { path: rel });
-  let fields;
+  let fields: ArrowField[];
   try {
     fields = arrowSchemaFields(stored[0]?.value ?? '', 4 * MAX_COLUMNS, MAX_SCHEMA_DEPTH);
   } catch (e) {
     throw located(e, rel, {});
   }
-  const top: Leaf[][] = [];
-  for (const leaf of leaves) {
-    const last = top[top.length - 1];
-    if (last && (last[0] as Leaf).path[0] === leaf.path[0]) last.push(leaf);
-    else top.push([leaf]);
-  }
-  if (fields.length !== top.length) return out; // pyarrow applies none of it
-  for (const [i, f] of fields.entries()) {
-    const column = top[i] as Leaf[];
-    const name = (column[0] as Leaf).path[0] as string;
-    const unsupported = (why: string) => new SnapError('RECORDS_UNSUPPORTED', `${rel}: column ${JSON.stringify(name)} ${why} (its Arrow schema, key-value metadata "${ARROW_SCHEMA_KEY}", names it ${JSON.stringify(f.name)}), which snap cannot read as pyarrow does`, { path: rel, column: name });
-    if (f.nestedDuration) throw unsupported('holds a duration inside a group');
-    if (f.durationUnit === undefined) continue;
-    const el = (column[0] as Leaf).element;
+  const root = parquetSchema(meta); // its depth checked (checkFieldNames)
+  if (fields.length !== root.children.length) return out; // pyarrow applies none of it
+  type Node = ReturnType<typeof parquetSchema>;
+  const unsupported = (node: Node, why: string) => new SnapError('RECORDS_UNSUPPORTED', `${rel}: column ${JSON.stringify(node.path.join('.'))} ${why} (by its Arrow schema, key-value metadata "${ARROW_SCHEMA_KEY}"), which snap cannot read as pyarrow does`, { path: rel, column: node.path.join('.') });
+  const leaf = (f: ArrowField, node: Node) => {
+    if (f.durationUnit === undefined) {
+      if (holdsDuration(f)) throw unsupported(node, 'is a leaf column where its Arrow field holds a duration');
+      return;
+    }
+    const el = node.element;
     const lt = el.logical_type as { type?: string; bitWidth?: number; isSigned?: boolean } | undefined;
     const int64 = el.type === 'INT64' && (lt ? lt.type === 'INTEGER' && lt.bitWidth === 64 && lt.isSigned === true : el.converted_type === undefined || el.converted_type === 'INT_64');
-    if (column.length !== 1 || (column[0] as Leaf).path.length !== 1 || el.repetition_type === 'REPEATED' || !int64) throw unsupported(`is a duration by its Arrow schema but not stored as a plain INT64`);
-    out.set(name, f.durationUnit);
-  }
+    if (!int64) throw unsupported(node, 'is a duration but not stored as a plain INT64');
+    const unit = f.durationUnit;
+    out.set(JSON.stringify(node.path), (v) => isoDuration(BigInt(v as bigint) * unit));
+  };
+  const match = (f: ArrowField, node: Node): void => {
+    const el = node.element;
+    const mismatch = (why: string) => {
+      if (holdsDuration(f)) throw unsupported(node, `holds a duration where ${why}`);
+    };
+    if (node.children.length === 0 && el.repetition_type !== 'REPEATED') return leaf(f, node);
+    if (node.children.length === 0 || el.repetition_type === 'REPEATED') {
+      // A repeated field outside a LIST group: a list of it (Parquet LogicalTypes.md, "Lists", backward compatibility).
+      if (!TYPE_LISTS.has(f.type) || f.children.length !== 1) return mismatch('its Arrow field is not a list');
+      return node.children.length === 0 ? leaf(f.children[0] as ArrowField, node) : matchGroup(f.children[0] as ArrowField, node);
+    }
+    if (el.converted_type === 'LIST') {
+      const repeated = node.children[0] as Node;
+      if (!TYPE_LISTS.has(f.type) || f.children.length !== 1 || node.children.length !== 1 || repeated.element.repetition_type !== 'REPEATED') return mismatch('its Arrow field and its schema are not both a list');
+      // The standard three levels only: a repeated group of one child, neither named "array" nor "<list>_tuple".
+      if (repeated.children.length !== 1 || repeated.element.name === 'array' || repeated.element.name === `${el.name}_tuple`) return mismatch('its list is written in a legacy form');
+      return match(f.children[0] as ArrowField, repeated.children[0] as Node);
+    }
+    return matchGroup(f, node);
+  };
+  const matchGroup = (f: ArrowField, node: Node): void => {
+    if (f.type !== TYPE_STRUCT || f.children.length !== node.children.length) {
+      if (holdsDuration(f)) throw unsupported(node, 'holds a duration where its Arrow field is not a struct of its members');
+      return;
+    }
+    node.children.forEach((child, i) => match(f.children[i] as ArrowField, child));
+  };
+  fields.forEach((f, i) => match(f, root.children[i] as Node));
   return out;
 }
 
@@ -853,7 +880,12 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
     }
     const leaves = checkSchema(meta, rel, fields);
     const readings = columnReadings(leaves, rel);
-    for (const [name, unit] of arrowDurations(meta, leaves, rel)) readings.flat.set(name, (v) => isoDuration(BigInt(v as bigint) * unit));
+    for (const [key, convert] of arrowDurations(meta, rel)) {
+      const path = JSON.parse(key) as string[];
+      const flat = leaves.find((l) => l.path.length === 1 && l.path[0] === path[0] && l.element.repetition_type !== 'REPEATED');
+      if (path.length === 1 && flat) readings.flat.set(path[0] as string, convert);
+      else readings.nested.set(key, convert);
+    }
     const decimals = new Map(leaves.filter((l) => l.path.length === 1 && l.element.converted_type === 'DECIMAL' && l.element.type !== 'INT32').map((l) => [l.path[0] as string, l.element]));
     const shapes = new ObjectShapes(fields);
     let rowStart = 0;

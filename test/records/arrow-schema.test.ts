@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { parquetMetadata } from 'hyparquet';
-import { arrowSchemaFields } from '../../src/records/arrow-schema.js';
+import { arrowSchemaFields, holdsDuration, TYPE_DURATION, type ArrowField } from '../../src/records/arrow-schema.js';
 import { isSnapError } from '../../src/core/errors.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'parquet', 'types');
@@ -49,17 +49,19 @@ function doublingSchema(levels: number): string {
 }
 
 describe('the Arrow schema pyarrow stores in a Parquet file (ARROW:schema)', () => {
-  it('give each top-level field with the unit of a duration, by position, and whether one is inside it', async () => {
+  it('give each field with its type, the unit of a duration, and the fields inside it, in order', async () => {
     expect(arrowSchemaFields(await arrowSchemaOf('du-seconds.parquet'), 100, 10)).toEqual([
-      { name: 'id', nestedDuration: false },
-      { name: 'du', durationUnit: 1_000_000_000n, nestedDuration: false },
+      { name: 'id', type: 2, children: [] },
+      { name: 'du', type: TYPE_DURATION, durationUnit: 1_000_000_000n, children: [] },
     ]);
-    expect(arrowSchemaFields(await arrowSchemaOf('du-same-integers-milliseconds.parquet'), 100, 10)[1]).toEqual({ name: 'du', durationUnit: 1_000_000n, nestedDuration: false });
-    expect(arrowSchemaFields(await arrowSchemaOf('du-in-list.parquet'), 100, 10)[1]).toEqual({ name: 'du', nestedDuration: true });
+    expect(arrowSchemaFields(await arrowSchemaOf('du-same-integers-milliseconds.parquet'), 100, 10)[1]).toMatchObject({ name: 'du', durationUnit: 1_000_000n });
+    const list = arrowSchemaFields(await arrowSchemaOf('du-in-list.parquet'), 100, 10)[1] as ArrowField;
+    expect(list).toEqual({ name: 'du', type: 12, children: [{ name: 'item', type: TYPE_DURATION, durationUnit: 1_000_000_000n, children: [] }] });
+    expect(holdsDuration(list)).toBe(true);
   });
 
   it('count every field it visits: 600 bytes naming one table twice from each level were 2^30 fields (RECORDS_LIMIT)', () => {
-    expect(arrowSchemaFields(doublingSchema(3), 100, 10)).toEqual([{ name: '', nestedDuration: false }]);
+    expect(arrowSchemaFields(doublingSchema(2), 100, 10)).toEqual([{ name: '', type: 0, children: [{ name: '', type: 0, children: [] }, { name: '', type: 0, children: [] }] }]);
     expect(() => arrowSchemaFields(doublingSchema(30), 40_000, 192)).toThrow(expect.objectContaining({ code: 'RECORDS_LIMIT', message: expect.stringMatching(/more than 40000 fields/) }));
     expect(() => arrowSchemaFields(doublingSchema(12), 1_000_000, 8)).toThrow(expect.objectContaining({ code: 'RECORDS_LIMIT', message: expect.stringMatching(/deeper than 8 levels/) }));
   });

@@ -149,8 +149,14 @@ describe('Parquet durations, whose unit pyarrow keeps only in its Arrow schema (
     expect(await modified(seconds, await fixture('du-int64.parquet'))).toEqual([1, 2]);
   });
 
-  it('refuse a duration inside a group (RECORDS_UNSUPPORTED) and an Arrow schema that cannot be read (RECORDS_MALFORMED, as pyarrow refuses it)', async () => {
-    await expect(linesOf(await fixture('du-in-list.parquet'))).rejects.toMatchObject({ code: 'RECORDS_UNSUPPORTED', details: { path: 't.parquet', column: 'du' } });
+  it('read durations inside a list and a struct as pyarrow reads them (timedelta(seconds=1), timedelta(microseconds=1000))', async () => {
+    const list = await linesOf(await fixture('du-in-list.parquet'));
+    expect([...list.values()].map((l) => l.fingerprint)).toEqual([sha('{"du":["PT0.000000000S"],"id":1}'), sha('{"du":null,"id":2}'), sha('{"du":["PT1.000000000S"],"id":3}')]);
+    const struct = await linesOf(await fixture('du-in-struct.parquet'));
+    expect([...struct.values()].map((l) => l.fingerprint)).toEqual([sha('{"du":{"a":"PT0.001000000S","b":"2"},"id":1}'), sha('{"du":null,"id":2}'), sha('{"du":{"a":null,"b":"3"},"id":3}')]);
+  });
+
+  it('refuse an Arrow schema that cannot be read (RECORDS_MALFORMED, as pyarrow refuses it)', async () => {
     const bytes = await fixture('du-seconds.parquet');
     const meta = parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
     for (const rg of meta.row_groups) for (const c of rg.columns) if (c.meta_data) delete c.meta_data.statistics;
