@@ -740,9 +740,12 @@ async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg
     // hyparquet starts a chunk at its dictionary page offset whenever one is set (and not 0); Arrow
     // (pyarrow, pandas) at its data page offset unless a dictionary page offset above 0 comes before
     // it. A dictionary page declared after the data page made them read two different runs of pages:
-    // pyarrow read the labels of one page, snap those of another appended to the file.
+    // pyarrow read the labels of one page, snap those of another appended to the file. A chunk of
+    // no values in a row group of no rows is read by neither: pyarrow writes an empty table so, a
+    // dictionary page and no data page, its data page offset 0.
     const dict = meta.dictionary_page_offset;
-    if (dict !== undefined && dict !== 0n && dict > meta.data_page_offset) {
+    const nothingRead = rows === 0 && meta.num_values === 0n;
+    if (dict !== undefined && dict !== 0n && dict > meta.data_page_offset && !nothingRead) {
       throw malformed(`column chunk ${i + 1} (${JSON.stringify((leaves[i] as Leaf).path.join('.'))}) declares a dictionary page at byte ${dict}, after its first data page at byte ${meta.data_page_offset}: Arrow (pyarrow, pandas) reads the chunk from its data page and snap's reader from the dictionary page, so they would read different values`);
     }
     const start = Number(meta.dictionary_page_offset || meta.data_page_offset);

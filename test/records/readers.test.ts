@@ -819,6 +819,22 @@ describe('Parquet records', () => {
     expect((await index('t.parquet', dict, { format: 'parquet', identity: 'key', key: ['id'], label: 'label' })).built).toMatchObject({ count: 60, labels: { ham: 40, spam: 20 } });
   });
 
+  it('read an empty table as pyarrow writes it: a row group of 0 rows whose column chunks hold a dictionary page and no data page (data page offset 0) is a set of 0 records', async () => {
+    // pq.write_table(pa.Table.from_pylist([], schema=pa.schema([('id', pa.int64()), ('label', pa.string())])), 'empty.parquet')
+    // with pyarrow 25.0.1 (its defaults: dictionary encoding, Snappy). Each chunk declares dictionary_page_offset 4 (or 19) and
+    // data_page_offset 0, as it has no data page: neither Arrow nor hyparquet reads a value of it. snap refused the file as a
+    // dictionary page declared after its first data page (RECORDS_MALFORMED), so a shard emptied by pyarrow could not be sealed or diffed.
+    const empty = Buffer.from(
+      'UEFSMRUEFQAVAkwVABUAEgAAABUEFQAVAkwVABUAEgAAABUEGTw1ABgGc2NoZW1hFQQAFQQlAhgCaWQAFQwlAhgFbGFiZWwlAEwcAAAAFgAZHBksJgAcFQQZJQAGGRgCaWQVAhYAFhwWHiYAJggpHBUEFQAVAgAAACYAHBUMGSUABhkYBWxhYmVsFQIWABYcFh4mACYmKRwVBBUAFQIAAAAWOBYAJggWPAAZHBgMQVJST1c6c2NoZW1hGOwBLy8vLy82Z0FBQUFRQUFBQUFBQUtBQXdBQmdBRkFBZ0FDZ0FBQUFBQkJBQU1BQUFBQ0FBSUFBQUFCQUFJQUFBQUJBQUFBQUlBQUFCRUFBQUFCQUFBQU5ULy8vOEFBQUVGRUFBQUFCd0FBQUFFQUFBQUFBQUFBQVVBQUFCc1lXSmxiQUFBQUFRQUJBQUVBQUFBRUFBVUFBZ0FCZ0FIQUF3QUFBQVFBQkFBQUFBQUFBRUNFQUFBQUJ3QUFBQUVBQUFBQUFBQUFBSUFBQUJwWkFBQUNBQU1BQWdBQndBSUFBQUFBQUFBQVVBQUFBQT0AGCBwYXJxdWV0LWNwcC1hcnJvdyB2ZXJzaW9uIDI1LjAuMRksHAAAHAAAALMBAABQQVIx',
+      'base64',
+    );
+    const chunk = parquetMetadata(empty).row_groups[0]?.columns[0]?.meta_data;
+    expect([parquetMetadata(empty).row_groups[0]?.num_rows, chunk?.num_values, chunk?.dictionary_page_offset, chunk?.data_page_offset]).toEqual([0n, 0n, 4n, 0n]);
+    const r = await index('t.parquet', empty, { format: 'parquet', identity: 'key', key: ['id'], label: 'label' });
+    expect(r.built).toMatchObject({ count: 0, labels: {} });
+    expect(r.text).toBe('');
+  });
+
   it('refuse a file whose pandas metadata names a column other than by its Parquet name: pandas.read_parquet reads the column under that name', async () => {
     /** The file id, label, pred with key-value metadata "pandas" as pyarrow writes it (pandas 3), each column named by `names`. */
     const withPandas = (names: Record<string, unknown>, raw?: string) => {
