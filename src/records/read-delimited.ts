@@ -77,9 +77,11 @@ const quotesFields = (format: 'csv' | 'tsv', quoting: TsvQuoting | undefined): b
  * ends records at LF and CR LF only and reads a lone CR as data; Python's `csv`, pandas and
  * pyarrow end a line at it: the record `ham,2,meeting\rspam\rspam` was one record to snap (its
  * text modified) and three to them (two added, labelled spam). A CR inside quotes is data to all.
+ * It refuses a blank line outside quotes too: they skip it, and in a file of one column csv-parse
+ * reads it as a record of one empty field (a new label `""` to snap, nothing to pandas).
  * @throws SnapError `RECORDS_LIMIT` naming the line where the record starts and its record number
  *   (`row`, the header not counted; the header is "the header"); `RECORDS_MALFORMED` (a lone CR
- *   outside quotes), located the same way
+ *   or a blank line outside quotes), located the same way
  */
 export async function* boundedFields(chunks: AsyncIterable<Buffer>, rel: string, format: 'csv' | 'tsv', maxFields = MAX_COLUMNS, quoting?: TsvQuoting): AsyncGenerator<Buffer> {
   const delimiter = format === 'tsv' ? 0x09 : 0x2c;
@@ -90,8 +92,13 @@ export async function* boundedFields(chunks: AsyncIterable<Buffer>, rel: string,
   let start = 1; // the line where the current record starts
   let record = 0; // the header is record 0
   let cr = false; // the byte before was a CR outside quotes (perhaps at the end of the last chunk)
+  let blank = true; // the current record has no byte yet (a CR of its CR LF aside)
   const loneCr = () => {
     const what = 'a carriage return (CR) not followed by a line feed, outside quotes: snap reads it as data, but Python\'s csv, pandas and pyarrow end a line there; end lines with LF or CR LF';
+    return located(new SnapError('RECORDS_MALFORMED', what), rel, record === 0 ? { line: start } : { line: start, row: record });
+  };
+  const blankLine = () => {
+    const what = 'a blank line: Python\'s csv, pandas and pyarrow skip it, so a record of one empty field to snap is none to them; write an empty field as ""';
     return located(new SnapError('RECORDS_MALFORMED', what), rel, record === 0 ? { line: start } : { line: start, row: record });
   };
   for await (const chunk of chunks) {
@@ -103,19 +110,26 @@ export async function* boundedFields(chunks: AsyncIterable<Buffer>, rel: string,
       }
       if (c === CR) {
         if (!quoted) cr = true;
+        else blank = false;
       } else if (c === LF) {
-        line++;
         if (!quoted) {
+          if (blank) throw blankLine();
+          blank = true;
           fields = 1;
-          start = line;
+          start = line + 1;
           record++;
         }
+        line++;
       } else if (c === delimiter && !quoted) {
+        blank = false;
         if (++fields > maxFields) {
           const what = record === 0 ? `the header has more than ${maxFields} columns` : `a record has more than ${maxFields} fields`;
           throw located(new SnapError('RECORDS_LIMIT', what), rel, record === 0 ? { line: start } : { line: start, row: record });
         }
-      } else if (c === QUOTE && quotes) quoted = !quoted;
+      } else {
+        blank = false;
+        if (c === QUOTE && quotes) quoted = !quoted;
+      }
     }
     yield chunk;
   }

@@ -86,6 +86,23 @@ describe('CSV records', () => {
     expect(passed.join('')).toBe('a,b\r\n1,"x\ry"\r\n');
   });
 
+  it('refuse a blank line outside quotes, naming the line and record: Python csv, pandas and pyarrow skip it, snap read a record of one empty field', async () => {
+    // A one-column file ham, (blank), spam: pandas.read_csv, pyarrow.csv.read_csv and csv.DictReader read 2 records;
+    // snap read 3, the second labelled "" (diff: 1 added, a new label "", and every later row number one past pandas').
+    const spec: RecordSetSpec = { format: 'csv', identity: 'features', label: 'label' };
+    const e = await failure('t.csv', 'label\nham\n\nspam\n', spec);
+    expect(e).toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 't.csv', line: 3, row: 2 } });
+    expect(e.message).toMatch(/^t\.csv: line 3, record 2: a blank line/);
+    // With CR LF line ends, at the end of the file, before the header, in TSV: the same.
+    expect(await failure('t.csv', 'label\r\nham\r\n\r\nspam\r\n', spec)).toMatchObject({ code: 'RECORDS_MALFORMED', details: { line: 3, row: 2 } });
+    expect(await failure('t.csv', 'label\nham\n\n', spec)).toMatchObject({ code: 'RECORDS_MALFORMED', details: { line: 3, row: 2 } });
+    expect(await failure('t.csv', '\nlabel\nham\n', spec)).toMatchObject({ code: 'RECORDS_MALFORMED', details: { line: 1 } });
+    expect(await failure('t.tsv', 'label\nham\n\nspam\n', { ...spec, format: 'tsv' })).toMatchObject({ code: 'RECORDS_MALFORMED', details: { line: 3, row: 2 } });
+    // A quoted empty field is a record to all of them (pandas: NaN), and a blank line inside quotes is data.
+    expect((await index('t.csv', 'label\nham\n""\nspam\n', spec)).built).toMatchObject({ count: 3, labels: { '': 1, ham: 1, spam: 1 } });
+    expect((await index('t.csv', 'label\n"ham\n\nx"\nspam\n', spec)).built).toMatchObject({ count: 2 });
+  });
+
   it('count lines from the start of each record (a quoted line break moves later records down)', async () => {
     const e = await failure('t.csv', 'k,v\n1,"a\nb"\n2,x,extra\n', { format: 'csv', identity: 'key', key: ['k'] });
     expect(e.code).toBe('RECORDS_MALFORMED');
