@@ -51,7 +51,7 @@ function labelsText(labels: Record<string, number> | undefined, max = 8): string
 export function sealedRecordLines(members: readonly RecordSetMember[]): string[] {
   const out = [`  records      ${plural(members.length, 'record set')} indexed and signed`];
   for (const m of members.slice(0, RECORDS_LISTED)) {
-    out.push(`    ${escapePath(recordSetName(m))}: ${plural(m.count, 'record')} (${describeSet(m)})${m.labels ? `: ${labelsText(m.labels)}` : ''}`);
+    out.push(`    ${escapePath(recordSetName(m))}: ${plural(m.count, 'record')} (${describeSet(m)})${m.labels && m.count > 0 ? `: ${labelsText(m.labels)}` : ''}`);
   }
   if (members.length > RECORDS_LISTED) out.push(`    … and ${members.length - RECORDS_LISTED} more (--json lists all)`);
   return out;

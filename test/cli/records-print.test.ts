@@ -102,3 +102,12 @@ describe('record set names (paths) in human output', () => {
     expect(sealed.some((l) => l.startsWith('    "tr\\u0430in.csv": 1 record'))).toBe(true);
   });
 });
+
+describe('seal output', () => {
+  it('a labelled set of no records says so without a dangling colon (an empty table sealed: "0 records (…)", no ": " and nothing after it)', () => {
+    const lines = sealedRecordLines([{ path: 't.parquet', format: 'parquet', identity: 'key', key: ['id'], label: 'label', count: 0, labels: {} } as never]);
+    expect(lines[1]).toBe('    t.parquet: 0 records (parquet, key id, label label)');
+    const two = sealedRecordLines([{ path: 't.csv', format: 'csv', identity: 'key', key: ['id'], label: 'label', count: 3, labels: { ham: 2, spam: 1 } } as never]);
+    expect(two[1]).toBe('    t.csv: 3 records (csv, key id, label label): ham 2, spam 1');
+  });
+});
