@@ -84,8 +84,11 @@ export interface VerifyReport {
   statement?: Statement;
   /** The manifest's own check. */
   manifest?: { ok: boolean; merkleRoot?: string; manifestSha256?: string };
+  /** Manifest entries checked (with `shard`, of its share). */
   files: number;
+  /** Bytes read from the folder: the files checked, and the extra files hashed to pair them with missing ones as moves. */
   bytes: number;
+  /** Wall time of the check, seconds. */
   seconds: number;
   /** With `shard`: the share this verify checked (docs/FORMAT.md §20); counts and problems are of that share only. */
   shard?: ShardRange;
