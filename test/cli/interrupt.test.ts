@@ -225,6 +225,23 @@ describe('a command stopped by a second signal before it unwound', () => {
 });
 
 describe('a restore into a folder it was given, stopped at once by a second signal', () => {
+  it('snap log of a long log, Ctrl-C once the listing has begun: exit 130, the listing not finished', async () => {
+    const store = await newStorePath();
+    const data = await makeTree({ 'a.txt': 'a\n' });
+    expect((await snapJson(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', store, '--manifest-only'])).code).toBe(0);
+    const line = (await fsp.readFile(join(store, 'log.jsonl'), 'utf8')).split('\n')[0] as string;
+    await fsp.appendFile(join(store, 'log.jsonl'), `${line}\n`.repeat(300_000)); // about 90 MB of listing: seconds of work
+    for (const json of [true, false]) {
+      const { child, done } = spawnSnap(['log', '--store', store, ...(json ? ['--json'] : [])], { timeoutMs: 60_000 });
+      let out = 0;
+      child.stdout?.on('data', (d: Buffer | string) => (out += d.length));
+      await signalWhen(child, () => out > 0, 'SIGINT');
+      const r = await done;
+      expect(r.code, `${json ? '--json' : 'table'}: ${r.stderr}`).toBe(130);
+      expect(r.stdout.length).toBeLessThan(80_000_000);
+    }
+  }, 120_000);
+
   it('leaves the folder empty and with its own mode back, not private (0700), so that a rerun works as if nothing happened', async () => {
     const { store } = await bigExported();
     const target = await tempDir('snap-restore-given-');

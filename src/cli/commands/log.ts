@@ -7,6 +7,7 @@ import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { plural, shortId, shortKeyid, styler } from '../format.js';
 import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import { jsonOut, writeWaitingForDrain, commonFlags, signingKeys, trustedKeys, audit, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
+import { checkInterrupted } from '../../io/interrupt.js';
 import { makeCheckpoint, readCheckpointFile, rememberCheckpoint, rememberLogOrigin, verifyCheckpoints, type CheckpointVerification, type RememberedCheckpoints } from '../../trust/log-checkpoints.js';
 import { STATE_FILE, readState, stateDir, updateState } from '../../trust/state.js';
 import type { Checkpoint } from '../../core/signed-note.js';
@@ -110,7 +111,7 @@ const LIST_CHUNK_CHARS = 1 << 16;
  * bounded whatever the log's length: the table in two passes — the first measures the columns, the
  * second prints the rows (no more lines than the first pass saw) —, `--json` in one, as the bytes
  * `JSON.stringify(value, null, 2)` of `{ ok, store, entries }` would give.
- * @throws SnapError `REF_NOT_FOUND` (a NAME with no lines) | `IO_ERROR`
+ * @throws SnapError `REF_NOT_FOUND` (a NAME with no lines) | `IO_ERROR` | `INTERRUPTED` / `TERMINATED` (a signal)
  */
 async function listLog(io: CliIo, root: string, name: string | undefined, json: boolean): Promise<number> {
   const shownRow = (r: LogRow): boolean => name === undefined || (r.entry !== undefined && nameOf(r.entry.ref) === name);
@@ -118,6 +119,7 @@ async function listLog(io: CliIo, root: string, name: string | undefined, json: 
   const noEntries = () => new SnapError('REF_NOT_FOUND', `no log entries for ${name} in ${root} (run "snap log" to see them all)`, { name });
   let pending = '';
   const put = async (text: string): Promise<void> => {
+    checkInterrupted(); // Ctrl-C stops the listing (exit 130), however long the log
     pending += text;
     if (pending.length < LIST_CHUNK_CHARS) return;
     const out = pending;
@@ -145,6 +147,7 @@ async function listLog(io: CliIo, root: string, name: string | undefined, json: 
     let lines = 0;
     for await (const r of logRows(root)) {
       lines = r.line;
+      if ((lines & 1023) === 0) checkInterrupted();
       if (!shownRow(r)) continue;
       count++;
       const cells = cellsOf(r);
