@@ -232,6 +232,22 @@ export function syncFileSystem(path: string): void {
  *   missing from a non-empty folder, or of another format) | `IO_ERROR`
  */
 export async function openStore(root: string, opts: { create?: boolean; parents?: boolean } = {}): Promise<Store> {
+  // Made a store by another command while this one looked (its store.json is there now): look again.
+  for (let attempt = 1; ; attempt++) {
+    const s = await openStoreOnce(root, opts, attempt < MAX_REOPEN_ATTEMPTS);
+    if (s) return s;
+  }
+}
+
+/** How often {@link openStore} looks at a folder that other commands keep making a store meanwhile. */
+const MAX_REOPEN_ATTEMPTS = 3;
+
+/**
+ * One look of {@link openStore}; undefined (when `again`) if another command made the store in
+ * the folder between the look for its `store.json` and the look at what the folder holds, or
+ * removed the folder (discarding the store it had made).
+ */
+async function openStoreOnce(root: string, opts: { create?: boolean; parents?: boolean }, again: boolean): Promise<Store | undefined> {
   const s = layout(resolve(root));
   const marker = join(s.root, 'store.json');
   const kind = await pathKind(s.root);
@@ -246,7 +262,16 @@ export async function openStore(root: string, opts: { create?: boolean; parents?
     if (!(e instanceof SnapError && e.code === 'NOT_FOUND')) throw ioError(e, marker, 'cannot read the store');
   }
   if (text === undefined) {
-    const empty = kind === 'missing' || (await fsp.readdir(s.root)).length === 0 || (await unfinishedStore(s));
+    let names: string[] | undefined;
+    try {
+      names = kind === 'missing' ? [] : await fsp.readdir(s.root);
+    } catch (e) {
+      // Removed since (the folder of a store another command discarded): look again.
+      if (!again || (e as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(e, s.root, 'cannot read the store');
+      return undefined;
+    }
+    const empty = names.length === 0 || (await unfinishedStore(s));
+    if (!empty && again && existsSync(marker)) return undefined;
     if (!opts.create) {
       if (!empty) throw new SnapError('STORE_MALFORMED', `${s.root} exists but is not a snap store (no store.json)`, { path: s.root });
       throw new SnapError('NOT_FOUND', `no snap store at ${s.root}; make one with "snap init --store ${s.root}" (or seal a dataset into it), or point --store / $SNAP_STORE at an existing one`, { path: s.root });
@@ -296,20 +321,33 @@ const MARKER_TMP_RE = /^\.store\.json\.[0-9a-f]{12}\.tmp$/;
  * being refused for ever as "not a snap store".
  */
 async function unfinishedStore(store: Store): Promise<boolean> {
+  // A name gone by the time it is looked at (removed by the command discarding the store) holds nothing.
+  const gone = (e: unknown) => (e as NodeJS.ErrnoException).code === 'ENOENT';
   const isEmptyDir = async (dir: string, allowed: string[] = []): Promise<boolean> => {
     try {
       if (!(await fsp.lstat(dir)).isDirectory()) return false;
       for (const n of await fsp.readdir(dir)) if (!allowed.includes(n) || !(await isEmptyDir(join(dir, n)))) return false;
       return true;
-    } catch {
-      return false;
+    } catch (e) {
+      return gone(e);
     }
+  };
+  /**
+   * The lock of a store being discarded (discardNewStore removes it last) or of one being made
+   * again: it names its holder, or is empty (just made with O_EXCL, not yet written), or is gone
+   * (released while the folder was looked at).
+   */
+  const aLock = async (path: string): Promise<boolean> => {
+    const st = await fsp.lstat(path).catch((e: unknown) => (gone(e) ? undefined : null));
+    if (st === undefined) return true;
+    if (st === null || !st.isFile()) return false;
+    const found = await inspectLock(path);
+    return found === undefined || found.bytes === 0 || typeof found.holder.pid === 'number';
   };
   try {
     for (const n of await fsp.readdir(store.root)) {
       if (MARKER_TMP_RE.test(n)) continue;
-      // The lock of a store being discarded (discardNewStore removes it last), or of one being made again.
-      if (n === LOCK_FILE && typeof (await inspectLock(join(store.root, n)))?.holder.pid === 'number') continue;
+      if (n === LOCK_FILE && (await aLock(join(store.root, n)))) continue;
       if (n === 'tmp' || n === 'snapshots') {
         if (!(await isEmptyDir(join(store.root, n)))) return false;
       } else if (n === 'objects') {
