@@ -11,7 +11,8 @@
  *   --store`: `revocations/<64 hex>/.<64 hex>.json.<12 hex>.tmp`) or of a log checkpoint (`snap log
  *   checkpoint`: `log.checkpoints/.<16 digits>.checkpoint.<12 hex>.tmp`), older than that;
  * - `foreign-lock`: a lock held from another host. Its pid cannot be checked, so it is reported
- *   and never removed (delete it by hand once that host's snap is known to be gone).
+ *   and never removed (delete it by hand once that host's snap is known to be gone). Also a lock
+ *   that is no file snap wrote (a folder, a link to nothing), which every writer refuses at once.
  *
  * None of these is corruption: a SIGKILL leaves them, and the next writer takes a dead holder's lock
  * over and empties `STORE/tmp`. They cost disk space (a killed seal of large files leaves their
@@ -20,7 +21,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { LOG_LOCK_FILE } from './audit-log.js';
-import { acquireLockFile, inspectLock, lockStore, GUARD_STALE_MS, LOCK_FILE, type LockInspection, type Store } from './store.js';
+import { acquireLockFile, inspectLock, lockStore, notALockAdvice, GUARD_STALE_MS, LOCK_FILE, type LockInspection, type Store } from './store.js';
 import { REVOCATIONS_DIR } from '../trust/revocations.js';
 import { CHECKPOINTS_DIR } from '../trust/log-checkpoints.js';
 
@@ -93,6 +94,11 @@ function lockLeftover(kind: 'stale-lock' | 'stale-log-lock', path: string, l: Lo
   };
 }
 
+/** A lock that is no file snap wrote (a folder, a link to nothing: `LockInspection.notALock`): reported as a `foreign-lock`, never removed. */
+function notALockLeftover(store: Store, path: string, what: string, bytes: number): Leftover {
+  return { kind: 'foreign-lock', path, bytes, removable: false, message: `${path} is ${notALockAdvice(join(store.root, path), what)}` };
+}
+
 /**
  * Find the leftovers in a store (see the module comment). Reads only.
  * @returns them in a fixed order: locks, guards, tmp, partial writes
@@ -101,8 +107,9 @@ export async function findLeftovers(store: Store): Promise<Leftover[]> {
   const out: Leftover[] = [];
   const lock = await inspectLock(join(store.root, LOCK_FILE));
   // A writer that runs (or may run, on another host) owns tmp/: its files there are no leftovers.
-  const writerMayRun = lock !== undefined && lock.state !== 'stale';
+  const writerMayRun = lock !== undefined && lock.state !== 'stale' && lock.notALock === undefined;
   if (lock?.state === 'stale') out.push(lockLeftover('stale-lock', LOCK_FILE, lock));
+  else if (lock?.notALock !== undefined) out.push(notALockLeftover(store, LOCK_FILE, lock.notALock, lock.bytes));
   else if (lock?.state === 'unknown' && typeof lock.holder.host === 'string') {
     out.push({
       kind: 'foreign-lock', path: LOCK_FILE, bytes: lock.bytes, holder: lock.holder, removable: false,
@@ -111,6 +118,7 @@ export async function findLeftovers(store: Store): Promise<Leftover[]> {
   }
   const logLock = await inspectLock(join(store.root, LOG_LOCK_FILE));
   if (logLock?.state === 'stale') out.push(lockLeftover('stale-log-lock', LOG_LOCK_FILE, logLock));
+  else if (logLock?.notALock !== undefined) out.push(notALockLeftover(store, LOG_LOCK_FILE, logLock.notALock, logLock.bytes));
   for (const guard of [`${LOCK_FILE}.takeover`, `${LOG_LOCK_FILE}.takeover`]) {
     const g = await ageOf(join(store.root, guard));
     if (g && g.age > GUARD_STALE_MS) out.push({ kind: 'lock-guard', path: guard, bytes: g.bytes, removable: true, message: `${guard} was left by a process that stopped while taking over a lock` });

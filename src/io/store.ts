@@ -503,7 +503,8 @@ async function takeOverStale(path: string, held: LockInspection['held']): Promis
  * writes it on stderr).
  * @returns a function that releases the lock (once; later calls do nothing). Until then, an
  *   interrupted process removes the lock on its way out (`interrupt.ts`).
- * @throws SnapError `STORE_LOCKED` after waiting | `IO_ERROR` / `NOT_FOUND` (e.g. a read-only or missing folder)
+ * @throws SnapError `STORE_LOCKED` after waiting, or at once when the lock is no file snap wrote
+ *   ({@link LockInspection.notALock}: a folder, a link to nothing) | `IO_ERROR` / `NOT_FOUND` (e.g. a read-only or missing folder)
  */
 export async function acquireLockFile(path: string, what: string, waitMs: number, opts: { interruptible?: boolean } = {}): Promise<() => Promise<void>> {
   const boot = bootId();
@@ -549,7 +550,12 @@ export async function acquireLockFile(path: string, what: string, waitMs: number
       await takeOverStale(path, found.held);
       continue;
     }
+    // Never taken over, never gone by itself: waiting is no use.
+    if (found?.notALock !== undefined) throw new SnapError('STORE_LOCKED', `${what} is locked by ${path}, which is ${notALockAdvice(path, found.notALock)}`, { path });
     if (Date.now() > deadline) {
+      if (found?.unreadable !== undefined) {
+        throw new SnapError('STORE_LOCKED', `${what} is locked by ${path}, which this user cannot read (${found.unreadable}): another user's snap may hold it; wait for it, or delete ${path} if no snap runs`, { path });
+      }
       // A lock naming no holder: one being written now, or one left by a snap killed while it wrote it, taken over once it is GUARD_STALE_MS old.
       if (typeof holder.pid !== 'number' || typeof holder.host !== 'string') {
         throw new SnapError('STORE_LOCKED', `${what} is locked by a lock file that names no holder (a snap taking it now, or one killed while it took it); such a lock is taken over once it is ${GUARD_STALE_MS / 1000} s old: run the command again in a few seconds`, { path });
@@ -647,6 +653,24 @@ export interface LockInspection {
   /** Size of the lock file (bytes) and when it was last written (ms since the epoch). */
   bytes: number;
   mtimeMs: number;
+  /**
+   * Set when the lock is no file snap wrote, and no snap will ever take it over or remove it: `a
+   * folder`, `a symbolic link to nothing`, or what else it is (a socket …). Planted, or made by
+   * something else; removed only by hand ({@link notALockAdvice}). State `unknown`.
+   */
+  notALock?: string;
+  /** Set when this user cannot read the lock file (`EACCES`: another user's, made under umask 077). State `unknown`. */
+  unreadable?: string;
+}
+
+/**
+ * What to say of the lock at `path` that is {@link LockInspection.notALock} (`what`): `WHAT, not a
+ * lock file snap writes: …`, with the command that removes it (the path quoted for a POSIX shell
+ * when it needs it).
+ */
+export function notALockAdvice(path: string, what: string): string {
+  const quoted = /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replace(/'/g, `'\\''`)}'`;
+  return `${what}, not a lock file snap writes: no snap takes it over; remove it (rm ${what === 'a folder' ? '-r ' : ''}${quoted}) once you know what put it there`;
 }
 
 /**
@@ -657,14 +681,26 @@ export async function inspectLock(path: string): Promise<LockInspection | undefi
   let fh: fsp.FileHandle;
   try {
     fh = await fsp.open(path, FS.O_RDONLY | (FS.O_NONBLOCK ?? 0)); // a FIFO planted as the lock reads as empty, never blocks
-  } catch {
-    return undefined;
+  } catch (e) {
+    // Gone, or there and not to be read: a link to nothing, a socket, another user's file.
+    const st = await fsp.lstat(path).catch(() => undefined);
+    if (!st) return undefined;
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    // Gone when opened, and a new lock made since: looked at again.
+    if (code === 'ENOENT' && !st.isSymbolicLink()) return undefined;
+    const base = { state: 'unknown' as const, holder: {}, held: { dev: st.dev, ino: st.ino, size: st.size, text: '' }, bytes: st.size, mtimeMs: st.mtimeMs };
+    if (code === 'EACCES' && st.isFile()) return { ...base, unreadable: code };
+    const what = st.isDirectory() ? 'a folder' : st.isSymbolicLink() ? (code === 'ENOENT' ? 'a symbolic link to nothing' : `a symbolic link that cannot be opened (${code})`) : st.isSocket() ? 'a socket' : `no file that can be opened (${code})`;
+    return { ...base, notALock: what };
   }
   let held: LockInspection['held'];
   let whole: boolean;
   let st;
   try {
     st = await fh.stat();
+    if (st.isDirectory()) {
+      return { state: 'unknown', holder: {}, held: { dev: st.dev, ino: st.ino, size: st.size, text: '' }, bytes: st.size, mtimeMs: st.mtimeMs, notALock: 'a folder' };
+    }
     const read = await lockText(fh);
     whole = read.whole;
     held = { dev: st.dev, ino: st.ino, size: st.size, text: read.text };

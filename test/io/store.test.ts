@@ -2,7 +2,7 @@
  * The local store (SPEC §7): opening and creating, write-once files, the advisory lock (taken over
  * from a dead writer, refused while a live one holds it), and ref resolution.
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, constants as FS } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -340,6 +340,38 @@ describe('lockStore', () => {
     const lock = await lockStore(s, 150);
     expect((await fsp.lstat(path)).isFile()).toBe(true);
     await lock.release();
+  });
+
+  it('refuses at once a folder or a link to nothing planted as the lock, naming it and how to remove it (it waited the whole wait, then said such a lock "is taken over once it is 10 s old", which it never was)', async () => {
+    for (const plant of [(p: string) => fsp.mkdir(p), (p: string) => fsp.symlink('nowhere', p)]) {
+      const s = await newStore();
+      const path = join(s.root, 'lock');
+      await plant(path);
+      const t0 = Date.now();
+      const e = await lockStore(s, 3_000).catch((x: unknown) => x);
+      expect(e).toMatchObject({ code: 'STORE_LOCKED' });
+      expect(Date.now() - t0).toBeLessThan(2_000);
+      expect((e as Error).message).toMatch(/^the store .+ is locked by .+\/lock, which is (a folder|a symbolic link to nothing), not a lock file snap writes: no snap takes it over; remove it \(rm (-r )?.+\/lock\) once you know what put it there$/);
+      expect((await fsp.lstat(path)).isFile(), 'left in place').toBe(false);
+    }
+  });
+
+  it('says a lock file this user cannot read is one, when it stops waiting (it said the file "names no holder" and would be taken over)', async () => {
+    const s = await newStore();
+    const path = join(s.root, 'lock');
+    await fsp.writeFile(path, JSON.stringify({ pid: process.pid, host: hostname() }), { mode: 0o000 });
+    // Another user's lock made under umask 077 (0600); this test may run as root, who reads any file.
+    const open = fsp.open;
+    const spy = vi.spyOn(fsp, 'open').mockImplementation(((p: string, flags: number, ...rest: unknown[]) =>
+      p === path && (flags & FS.O_CREAT) === 0 ? Promise.reject(Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' })) : (open as (...a: unknown[]) => unknown)(p, flags, ...rest)) as typeof fsp.open);
+    let e: unknown;
+    try {
+      e = await acquireLockFile(path, 'the store S', 300).catch((x: unknown) => x);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(e).toMatchObject({ code: 'STORE_LOCKED' });
+    expect((e as Error).message).toMatch(/^the store S is locked by .+\/lock, which this user cannot read \(EACCES\): another user's snap may hold it; wait for it, or delete .+\/lock if no snap runs$/);
   });
 
   it('does not take over a lock held by a live process', async () => {

@@ -173,6 +173,14 @@ describe('the audit log', () => {
     expect(r).toMatchObject({ written: false, reason: expect.any(String) });
     expect(await rawLines(s.store)).toHaveLength(1);
   });
+
+  it('gives up at once on a folder planted as log.lock, and says what it is and how to remove it (it waited 10 s at every command, then said "names no holder")', async () => {
+    const s = await sealTree(TREE, keys);
+    await fsp.mkdir(join(s.store, 'log.lock'));
+    const r = await appendAudit(s.store, { command: 'verify', outcome: 'ok', exit: 0 }, process.env, { lockWaitMs: 3_000 });
+    expect(r).toMatchObject({ written: false, reason: expect.stringMatching(/^the audit log of .+ is locked by .+\/log\.lock, which is a folder, not a lock file snap writes: no snap takes it over; remove it \(rm -r .+\/log\.lock\) once you know what put it there$/) });
+    expect(await rawLines(s.store)).toHaveLength(1);
+  });
 });
 
 describe('snap log', () => {

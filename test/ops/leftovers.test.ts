@@ -163,6 +163,20 @@ describe('snap fsck and what stopped commands leave behind', () => {
     expect(r.json.clean).toBeUndefined();
   });
 
+  it('reports a folder or a link to nothing planted as the lock or the log\'s lock, which no snap removes, with how to remove it (fsck said nothing, while every writer was refused)', async () => {
+    const s = await sealTree(TREE, keys);
+    await fsp.mkdir(join(s.store, 'lock'));
+    await fsp.symlink('nowhere', join(s.store, 'log.lock'));
+    const r = await snapJson(['fsck', '--store', s.store]);
+    expect(r.code).toBe(0);
+    expect(r.json.leftovers).toEqual([
+      expect.objectContaining({ kind: 'foreign-lock', path: 'lock', removable: false, message: expect.stringMatching(/^lock is a folder, not a lock file snap writes: no snap takes it over; remove it \(rm -r .+\/lock\) once you know what put it there$/) }),
+      expect.objectContaining({ kind: 'foreign-lock', path: 'log.lock', removable: false, message: expect.stringMatching(/^log.lock is a symbolic link to nothing, not a lock file snap writes: no snap takes it over; remove it \(rm .+\/log.lock\) once you know what put it there$/) }),
+    ]);
+    const human = await snap(['fsck', '--store', s.store]);
+    expect(human.stdout).toContain('lock is a folder, not a lock file snap writes');
+  });
+
   it('treats an old lock that names no holder (a writer killed between making and writing it) as stale: fsck warns, and the next seal takes it over', async () => {
     const s = await sealTree(TREE, keys);
     await fsp.writeFile(join(s.store, 'lock'), '');
