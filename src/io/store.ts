@@ -14,7 +14,7 @@
  * Write-once: new files are written under a temporary name in the same file system, flushed, then
  * renamed into place, so a crash never leaves a partial object or snapshot under its final name.
  */
-import { promises as fsp, constants as FS, closeSync, existsSync, fstatSync, lstatSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, rmSync, unlinkSync } from 'node:fs';
+import { promises as fsp, constants as FS, closeSync, existsSync, fstatSync, linkSync, lstatSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, rmSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve, dirname, basename, sep } from 'node:path';
 import type * as ChildProcess from 'node:child_process';
@@ -453,13 +453,74 @@ function lockTextSync(fd: number): string {
 }
 
 /**
+ * Remove the file at `path` only if it is still the one `isSame` describes. There is no
+ * compare-and-remove in POSIX; a check then an unlink would remove a file made between the two (by
+ * another process, which then believes it holds it). So the file is first moved to a name of this
+ * process's own (`.NAME.<12 hex>.tmp` beside it, rename(2): exactly one mover gets a given file),
+ * checked there, and removed if it is the one; else it is put back (link(2), which never replaces
+ * a file made since) and its own name removed.
+ * @param isSame judges the moved file: its stat and its text (the first {@link MAX_LOCK_BYTES} + 1 bytes), both through a link
+ * @returns true when the file found was removed, false when there was none or it was another (put back)
+ */
+async function removeIfSame(path: string, isSame: (st: import('node:fs').Stats, text: string) => boolean): Promise<boolean> {
+  const moved = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await fsp.rename(path, moved);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw ioError(e, path, 'cannot take over a stale lock');
+  }
+  const forget = leaveNothing(() => {
+    try {
+      linkSync(moved, path);
+    } catch {
+      /* another file there now, or gone */
+    }
+    rmSync(moved, { force: true });
+  });
+  try {
+    // Looked at as inspectLock looks at a lock: through a link, without blocking on a FIFO.
+    const fh = await fsp.open(moved, FS.O_RDONLY | (FS.O_NONBLOCK ?? 0)).catch(() => undefined);
+    let same = false;
+    if (fh) {
+      try {
+        const st = await fh.stat();
+        same = isSame(st, st.isDirectory() ? '' : (await lockText(fh)).text);
+      } catch {
+        /* not to be read: not the file found */
+      } finally {
+        await fh.close();
+      }
+    }
+    if (same) return true;
+    await fsp.link(moved, path).catch(() => {}); // another's: put back, unless a newer one is there
+    return false;
+  } finally {
+    await fsp.rm(moved, { force: true }).catch(() => {});
+    forget();
+  }
+}
+
+/** How long (ms, and as much again at random) a waiter pauses when another waiter holds the takeover guard. */
+const TAKEOVER_BACKOFF_MS = 20;
+
+/**
  * Remove a stale lock file — but only the very file found stale (`held`: its device, inode and
  * text; the text too, since a freed inode number can be reused at once). Two waiters can both find
  * the same dead holder; were each to remove what it found, the second would delete the lock the
  * first had just made, and both would go in. So a waiter removes a stale lock only while holding
  * `PATH.takeover` (made with O_EXCL, held for a few milliseconds), after reading the lock again:
- * by then it is the same stale file, gone, or someone's live lock (left alone). A guard left by a
- * process that died holding it is removed after {@link GUARD_STALE_MS}.
+ * by then it is the same stale file, gone, or someone's live lock (left alone); and it removes
+ * only that very file ({@link removeIfSame}). A guard left by a process that died holding it is
+ * removed after {@link GUARD_STALE_MS} — that very guard too: two waiters that both found it old
+ * removed it and then the one the first had just made, held the guard together, and both took the
+ * lock (8 processes on a stale lock and a stale guard: two holders at once in one round in 15). A
+ * waiter removes its own guard the same way, and one that finds the guard held pauses before it
+ * looks again. What is left: a file moved away to be judged that is not the one found is put back
+ * with link(2), which fails if another was made in that instant (both its maker and the one whose
+ * file it was then hold the lock); that needs a guard left by a waiter killed in the milliseconds it
+ * held it, and another waiter to make its file in that instant (none in 140 rounds of 8 processes,
+ * 70 of them with a stale guard).
  */
 async function takeOverStale(path: string, held: LockInspection['held']): Promise<void> {
   const guard = `${path}.takeover`;
@@ -469,24 +530,36 @@ async function takeOverStale(path: string, held: LockInspection['held']): Promis
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(e, guard, 'cannot take over a stale lock');
     const st = await fsp.stat(guard).catch(() => undefined);
-    if (st && Date.now() - st.mtimeMs > GUARD_STALE_MS) await fsp.rm(guard, { force: true });
-    return; // another waiter is taking over: look again
+    if (st && Date.now() - st.mtimeMs > GUARD_STALE_MS) await removeIfSame(guard, (now) => now.dev === st.dev && now.ino === st.ino && now.mtimeMs === st.mtimeMs);
+    // Another waiter is taking over: look again in a moment, not at once — waiters that look
+    // without pause make a lock (or guard) in the instant a file is away being judged, and it
+    // could not be put back.
+    await new Promise((r) => setTimeout(r, TAKEOVER_BACKOFF_MS + Math.random() * TAKEOVER_BACKOFF_MS));
+    return;
   }
   const forgetGuard = leaveNothing(() => rmSync(guard, { force: true }));
+  let mine: import('node:fs').Stats | undefined;
   try {
+    mine = await gh.stat();
+    const isHeld = (st: import('node:fs').Stats, text: string) => st.dev === held.dev && st.ino === held.ino && st.size === held.size && text === held.text;
+    // Looked at again before it is moved: a live lock is never moved (were it moved, a lock made
+    // while it was away would keep it from being put back, and two would hold the lock).
     const fh = await fsp.open(path, FS.O_RDONLY | (FS.O_NONBLOCK ?? 0)).catch(() => undefined); // never blocks on a planted FIFO
     if (!fh) return; // already taken over
     let same: boolean;
     try {
       const st = await fh.stat();
-      same = st.dev === held.dev && st.ino === held.ino && st.size === held.size && (await lockText(fh)).text === held.text;
+      same = isHeld(st, (await lockText(fh)).text);
     } finally {
       await fh.close();
     }
-    if (same) await fsp.rm(path, { force: true });
+    if (same) await removeIfSame(path, isHeld);
   } finally {
     await gh.close();
-    await fsp.rm(guard, { force: true });
+    if (mine) {
+      const { dev, ino } = mine;
+      await removeIfSame(guard, (st) => st.dev === dev && st.ino === ino);
+    } else await fsp.rm(guard, { force: true });
     forgetGuard();
   }
 }

@@ -304,6 +304,45 @@ describe('lockStore', () => {
     expect((await fsp.readdir(s.root)).filter((n) => n.startsWith('lock'))).toEqual([]);
   });
 
+  it('never removes the fresh takeover guard of another waiter in place of the stale one it found (two waiters then both took the lock: 1 round in 15 of 8 processes on a stale lock and guard)', async () => {
+    const s = await newStore();
+    const path = join(s.root, 'lock');
+    const guard = `${path}.takeover`;
+    await fsp.writeFile(path, JSON.stringify({ pid: deadPid(), host: hostname(), since: new Date().toISOString() }));
+    await fsp.writeFile(guard, '');
+    const old = new Date(Date.now() - 2 * GUARD_STALE_MS);
+    await fsp.utimes(guard, old, old);
+    // Just after this waiter looked at the stale guard, another waiter removes it and makes its own,
+    // which it holds for 300 ms while it takes the lock over.
+    let othersGuard: Promise<boolean> | undefined;
+    const other = async (): Promise<boolean> => {
+      await fsp.rm(guard);
+      await fsp.writeFile(guard, 'the other waiter', { flag: 'wx' });
+      await new Promise((r) => setTimeout(r, 300));
+      const still = await fsp.readFile(guard, 'utf8').catch(() => undefined);
+      if (still === 'the other waiter') await fsp.rm(guard);
+      return still === 'the other waiter';
+    };
+    const spies = (['stat', 'lstat'] as const).map((m) => {
+      const real = fsp[m];
+      return vi.spyOn(fsp, m).mockImplementation((async (p: string, ...rest: unknown[]) => {
+        const st = await (real as (...a: unknown[]) => Promise<unknown>)(p, ...rest);
+        if (p === guard && othersGuard === undefined) {
+          othersGuard = other();
+          await new Promise((r) => setTimeout(r, 20)); // the other waiter's guard is made
+        }
+        return st;
+      }) as never);
+    });
+    try {
+      const release = await acquireLockFile(path, 'the test lock', 5_000);
+      await release();
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    expect(await othersGuard, "the other waiter's guard was there until it removed it").toBe(true);
+  });
+
   it('removes a link planted in place of tmp while the lock was held, and never empties the folder it points to', async () => {
     const s = await newStore();
     const victim = await makeTree({ 'precious.txt': 'keep me', 'sub/also.txt': 'and me' });
