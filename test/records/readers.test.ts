@@ -2,6 +2,7 @@ import { promises as fsp } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { ByteWriter, parquetWriteBuffer } from 'hyparquet-writer';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { serializeTCompactProtocol } from 'hyparquet-writer/src/thrift.js';
@@ -11,7 +12,7 @@ import { indexTabularFile } from '../../src/records/index-file.js';
 import type { RecordSetSpec } from '../../src/records/config.js';
 import { boundedFields } from '../../src/records/read-delimited.js';
 import { MAX_COLUMNS } from '../../src/records/read-common.js';
-import { DEPTH_SCAN_FROM, hasInexactInteger, hasUnderflow, MAX_RECORD_VALUES, tooDeepOrLarge } from '../../src/records/read-jsonl.js';
+import { DEPTH_SCAN_FROM, hasInexactInteger, hasUnderflow, MAX_RECORD_VALUES, NUMBER_SUSPECT, tooDeepOrLarge } from '../../src/records/read-jsonl.js';
 import { hybridZeros, MAX_METADATA_VALUES, MAX_PAGE_HEADER_VALUES, MAX_ROW_GROUP_BYTES, MAX_ROW_GROUP_STORED_BYTES, MAX_ROW_GROUP_VALUES, MAX_SCHEMA_DEPTH, readParquet, zstdBounded } from '../../src/records/read-parquet.js';
 import { tempDir } from '../helpers/tree.js';
 import { EXAMPLE, TRAIN_CSV } from '../helpers/records-example.js';
@@ -375,6 +376,24 @@ describe('JSONL records', () => {
     expect(ok.built.count).toBe(5);
     expect(hasUnderflow('{"a":"1e-400","b":1e-300}')).toBe(false);
     expect(hasUnderflow('{"a":"x\\"","b":1e-324}')).toBe(true);
+  });
+
+  it('take the number checks only on lines NUMBER_SUSPECT matches: on a line it does not match, neither check finds anything', () => {
+    // JSON-like text made of digits, signs, exponents, points, quotes and backslashes, where the checks look.
+    const piece = fc.constantFrom('0', '1', '9', '00000000', '12345678', '-', '+', '.', 'e', 'E', 'e-', 'E-4', '1e-400', '"', '\\"', ',', ':', '[', '{"x":', '}', ' ');
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 60 }), (parts) => {
+        const text = parts.join('');
+        if (!NUMBER_SUSPECT.test(text)) {
+          expect(hasInexactInteger(text)).toBe(false);
+          expect(hasUnderflow(text)).toBe(false);
+        }
+      }),
+      { numRuns: 5000 },
+    );
+    expect(NUMBER_SUSPECT.test('{"id":9007199254740993}')).toBe(true);
+    expect(NUMBER_SUSPECT.test('{"x":1e-400}')).toBe(true);
+    expect(NUMBER_SUSPECT.test('{"id":900719925474099,"x":1e-99}')).toBe(false);
   });
 
   it('refuse invalid UTF-8, a missing key field and a missing label, naming the line', async () => {
