@@ -7,8 +7,9 @@
  *   keys into an array, labels as small integers, row and line numbers into typed arrays.
  * - A full run (at most {@link RUN_RECORDS} records or {@link RUN_KEY_CHARS} key characters) is
  *   sorted and written to a temporary file in a compact binary form.
- * - `finish` merges the runs (a binary heap over buffered run readers) — or, when everything fit in
- *   one run, takes it straight from memory — and writes the index lines, hashing them (SHA-256 of
+ * - `finish` merges the runs (a binary heap over buffered run readers, the last run read from
+ *   memory rather than spilled) — or, when everything fit in one run, takes it straight from
+ *   memory — and writes the index lines, hashing them (SHA-256 of
  *   the bytes, RFC 9162 Merkle root of the lines) and counting labels as they go.
  */
 import { closeSync, fsyncSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
@@ -57,6 +58,8 @@ function digitsOf(n: number): number {
 
 /** RFC 9162 leaf prefix (docs/FORMAT.md §2). */
 const LEAF_PREFIX = 0x00;
+/** An empty buffer (a cursor's key when records have no key). */
+const EMPTY = Buffer.alloc(0);
 
 /** What was built. */
 export interface BuiltIndex {
@@ -92,10 +95,19 @@ export interface IndexBuilderOptions {
   summary?: boolean;
 }
 
-/** One record in the merge: where its bytes are. */
+/**
+ * One record in the merge: where its bytes are. Views into its run's read buffer, valid until that
+ * run's next record is read (which the merge does only after this one is written): no copy and no
+ * object per record.
+ */
 interface Cursor {
-  key: Buffer | undefined;
-  digests: Buffer; // fingerprint ‖ feature hash, 64 bytes
+  /** The buffer that holds the key's UTF-8 bytes at [ks, ke) (runs without keys: empty). */
+  kb: Buffer;
+  ks: number;
+  ke: number;
+  /** The buffer that holds fingerprint ‖ feature hash (64 bytes) at dOff. */
+  db: Buffer;
+  dOff: number;
   label: number;
   row: number;
   line: number;
@@ -108,7 +120,10 @@ class RunReader {
   private len = 0;
   private pos = 0;
   private eof = false;
-  cur: Cursor | undefined;
+  /** The current record; meaningful only while {@link done} is false. */
+  readonly cur: Cursor = { kb: EMPTY, ks: 0, ke: 0, db: EMPTY, dOff: 0, label: 0, row: 0, line: 0 };
+  /** Past the last record. */
+  done = false;
 
   constructor(readonly path: string, private readonly hasKey: boolean) {
     this.fd = openSync(path, 'r');
@@ -133,32 +148,86 @@ class RunReader {
     return this.len - this.pos >= n;
   }
 
-  /** Advance to the next record; `cur` is undefined at the end. */
+  /**
+   * Advance to the next record (`done` at the end). The buffer may be refilled (moved) here: the
+   * last record's views are no longer valid after this call.
+   */
   next(): void {
     if (!this.fill(4)) {
-      this.cur = undefined;
+      this.done = true;
       return;
     }
     const klen = this.buf.readUInt32LE(this.pos);
     const size = 4 + klen + 64 + 2 + 16;
     if (!this.fill(size)) throw new SnapError('INTERNAL', `${this.path}: a sorted run ends inside a record`);
+    const b = this.buf;
+    const c = this.cur;
     let p = this.pos + 4;
-    // Copies, not views: the buffer is refilled under them.
-    const key = this.hasKey ? Buffer.from(this.buf.subarray(p, p + klen)) : undefined;
+    c.kb = b;
+    c.ks = p;
+    c.ke = this.hasKey ? p + klen : p;
     p += klen;
-    const digests = Buffer.from(this.buf.subarray(p, p + 64));
+    c.db = b;
+    c.dOff = p;
     p += 64;
-    const label = this.buf.readUInt16LE(p);
-    const row = this.buf.readDoubleLE(p + 2);
-    const line = this.buf.readDoubleLE(p + 10);
+    c.label = b.readUInt16LE(p);
+    c.row = b.readDoubleLE(p + 2);
+    c.line = b.readDoubleLE(p + 10);
     this.pos += size;
-    this.cur = { key, digests, label, row, line };
   }
 
   close(): void {
     closeSync(this.fd);
   }
 }
+
+/**
+ * The last run, still in memory when the index is finished, read in its sorted order as {@link RunReader}
+ * reads a spilled one: the merge takes it from memory instead of writing it to a file and reading it
+ * back. Each key is encoded (UTF-8, as a spilled run holds it) into one reused buffer.
+ */
+class MemoryRun {
+  readonly cur: Cursor = { kb: EMPTY, ks: 0, ke: 0, db: EMPTY, dOff: 0, label: 0, row: 0, line: 0 };
+  done = false;
+  private j = 0;
+  private keyBuf = Buffer.allocUnsafe(3 * MAX_KEY_TEXT);
+
+  constructor(
+    private readonly order: Uint32Array,
+    private readonly keys: readonly string[] | undefined,
+    private readonly digests: Buffer,
+    private readonly labels: Uint16Array,
+    private readonly rows: Float64Array,
+    private readonly lines: Float64Array,
+  ) {}
+
+  /** Advance to the next record (`done` at the end); the last record's key view is overwritten. */
+  next(): void {
+    if (this.j >= this.order.length) {
+      this.done = true;
+      return;
+    }
+    const i = this.order[this.j++] as number;
+    const c = this.cur;
+    if (this.keys) {
+      const k = this.keys[i] as string;
+      // A UTF-16 code unit is at most 3 UTF-8 bytes: room for the whole key.
+      if (3 * k.length > this.keyBuf.length) this.keyBuf = Buffer.allocUnsafe(3 * k.length);
+      c.kb = this.keyBuf;
+      c.ke = this.keyBuf.write(k, 0, 'utf8');
+    }
+    c.db = this.digests;
+    c.dOff = 64 * i;
+    c.label = this.labels[i] as number;
+    c.row = this.rows[i] as number;
+    c.line = this.lines[i] as number;
+  }
+
+  close(): void {}
+}
+
+/** A run the merge reads: spilled to a file, or the last one, in memory. */
+type RunSource = RunReader | MemoryRun;
 
 /**
  * An index under construction. `add` each record (synchronously), then `finish` once.
@@ -364,9 +433,12 @@ export class IndexBuilder {
         buf[pos++] = HEX_DIGITS[b & 15] as number;
       }
     };
-    /** Emit one record, in index order. `key` is the key's RFC 8785 text (identities key/path), as a string or its UTF-8 bytes. */
-    const emit = (key: string | Buffer | undefined, digests: Buffer, dOff: number, label: number, row: number, line: number): void => {
-      const keyBytes = key === undefined ? 0 : typeof key === 'string' ? Buffer.byteLength(key, 'utf8') : key.length;
+    /**
+     * Emit one record, in index order. Its key (identities key/path) is the key's RFC 8785 text:
+     * `key` as a string, or else, when `kb` is given, its UTF-8 bytes at [ks, ke) of `kb`.
+     */
+    const emit = (key: string | undefined, kb: Buffer | undefined, ks: number, ke: number, digests: Buffer, dOff: number, label: number, row: number, line: number): void => {
+      const keyBytes = key !== undefined ? Buffer.byteLength(key, 'utf8') : kb !== undefined ? ke - ks : 0;
       const most = LINE_FIXED + keyBytes + (labelled ? (labelBytes[label] as Buffer).length : 0);
       if (pos + most > buf.length) {
         flush();
@@ -380,7 +452,10 @@ export class IndexBuilder {
       buf[pos++] = 0x22; // "
       if (key !== undefined) {
         part(PART_KEY);
-        pos += typeof key === 'string' ? buf.write(key, pos, 'utf8') : key.copy(buf, pos);
+        pos += buf.write(key, pos, 'utf8');
+      } else if (kb !== undefined) {
+        part(PART_KEY);
+        pos += kb.copy(buf, pos, ks, ke);
       }
       if (labelled) {
         part(PART_LABEL);
@@ -409,19 +484,19 @@ export class IndexBuilder {
         same = prevLen === 32 && digests.compare(prevBytes, 0, 32, dOff + 32, dOff + 64) === 0;
         digests.copy(prevBytes, 0, dOff + 32, dOff + 64);
         prevLen = 32;
-      } else if (typeof key === 'string') {
+      } else if (key !== undefined) {
         same = key === prevKey;
         prevKey = key;
-      } else if (key !== undefined) {
-        same = prevLen === key.length && key.compare(prevBytes, 0, prevLen) === 0;
-        if (key.length <= prevBytes.length) {
-          key.copy(prevBytes, 0);
-          prevLen = key.length;
+      } else if (kb !== undefined) {
+        same = prevLen === keyBytes && kb.compare(prevBytes, 0, prevLen, ks, ke) === 0;
+        if (keyBytes <= prevBytes.length) {
+          kb.copy(prevBytes, 0, ks, ke);
+          prevLen = keyBytes;
         } else prevLen = -1;
       }
       if (same) {
         if (strictKeys) {
-          const text = typeof key === 'string' ? key : String(key?.toString('utf8'));
+          const text = key !== undefined ? key : String(kb?.toString('utf8', ks, ke));
           throw new SnapError(
             'RECORDS_DUPLICATE_KEY',
             `${this.opts.name}: key ${text} is used by two records (record ${prevRow}${prevLine ? `, line ${prevLine}` : ''} and record ${row}${line ? `, line ${line}` : ''}); keys must be unique — declare more key fields, or fix the data`,
@@ -441,12 +516,9 @@ export class IndexBuilder {
         const order = this.sortedRun();
         for (let j = 0; j < order.length; j++) {
           const i = order[j] as number;
-          emit(this.hasKey ? (this.keys[i] as string) : undefined, this.digests, 64 * i, this.labels[i] as number, this.rows[i] as number, this.lines[i] as number);
+          emit(this.hasKey ? (this.keys[i] as string) : undefined, undefined, 0, 0, this.digests, 64 * i, this.labels[i] as number, this.rows[i] as number, this.lines[i] as number);
         }
-      } else {
-        this.spill();
-        this.merge(emit);
-      }
+      } else this.merge(emit);
       cutter?.close();
       flush();
       fsyncSync(out);
@@ -494,24 +566,25 @@ export class IndexBuilder {
     }
   }
 
-  /** k-way merge of the spilled runs through a binary heap. */
-  private merge(emit: (key: string | Buffer | undefined, digests: Buffer, dOff: number, label: number, row: number, line: number) => void): void {
-    const readers = this.runs.map((p) => new RunReader(p, this.hasKey));
+  /** k-way merge of the spilled runs and the run still in memory, through a binary heap. */
+  private merge(emit: (key: string | undefined, kb: Buffer | undefined, ks: number, ke: number, digests: Buffer, dOff: number, label: number, row: number, line: number) => void): void {
+    const readers: (RunSource)[] = this.runs.map((p) => new RunReader(p, this.hasKey));
+    if (this.n > 0) readers.push(new MemoryRun(this.sortedRun(), this.hasKey ? this.keys : undefined, this.digests, this.labels, this.rows, this.lines));
     try {
       const byFeatures = this.opts.identity === 'features';
       const byRow = this.opts.identity === 'position';
       const less = (a: Cursor, b: Cursor): boolean => {
-        let c = byRow ? 0 : byFeatures ? a.digests.compare(b.digests, 32, 64, 32, 64) : Buffer.compare(a.key as Buffer, b.key as Buffer);
-        if (c === 0) c = byRow ? 0 : a.digests.compare(b.digests, 0, 32, 0, 32);
+        let c = byRow ? 0 : byFeatures ? a.db.compare(b.db, b.dOff + 32, b.dOff + 64, a.dOff + 32, a.dOff + 64) : a.kb.compare(b.kb, b.ks, b.ke, a.ks, a.ke);
+        if (c === 0) c = byRow ? 0 : a.db.compare(b.db, b.dOff, b.dOff + 32, a.dOff, a.dOff + 32);
         if (c === 0) c = a.row - b.row;
         return c < 0;
       };
-      const heap: RunReader[] = [];
+      const heap: (RunSource)[] = [];
       const up = (i: number) => {
         while (i > 0) {
           const p = (i - 1) >> 1;
-          if (!less((heap[i] as RunReader).cur as Cursor, (heap[p] as RunReader).cur as Cursor)) break;
-          [heap[i], heap[p]] = [heap[p] as RunReader, heap[i] as RunReader];
+          if (!less((heap[i] as RunSource).cur, (heap[p] as RunSource).cur)) break;
+          [heap[i], heap[p]] = [heap[p] as RunSource, heap[i] as RunSource];
           i = p;
         }
       };
@@ -520,28 +593,28 @@ export class IndexBuilder {
           const l = 2 * i + 1;
           const r = l + 1;
           let m = i;
-          if (l < heap.length && less((heap[l] as RunReader).cur as Cursor, (heap[m] as RunReader).cur as Cursor)) m = l;
-          if (r < heap.length && less((heap[r] as RunReader).cur as Cursor, (heap[m] as RunReader).cur as Cursor)) m = r;
+          if (l < heap.length && less((heap[l] as RunSource).cur, (heap[m] as RunSource).cur)) m = l;
+          if (r < heap.length && less((heap[r] as RunSource).cur, (heap[m] as RunSource).cur)) m = r;
           if (m === i) return;
-          [heap[i], heap[m]] = [heap[m] as RunReader, heap[i] as RunReader];
+          [heap[i], heap[m]] = [heap[m] as RunSource, heap[i] as RunSource];
           i = m;
         }
       };
       for (const r of readers) {
         r.next();
-        if (r.cur) {
+        if (!r.done) {
           heap.push(r);
           up(heap.length - 1);
         }
       }
       while (heap.length > 0) {
-        const top = heap[0] as RunReader;
-        const c = top.cur as Cursor;
-        emit(c.key ?? undefined, c.digests, 0, c.label, c.row, c.line);
+        const top = heap[0] as RunSource;
+        const c = top.cur;
+        emit(undefined, this.hasKey ? c.kb : undefined, c.ks, c.ke, c.db, c.dOff, c.label, c.row, c.line);
         top.next();
-        if (top.cur) down(0);
+        if (!top.done) down(0);
         else {
-          const last = heap.pop() as RunReader;
+          const last = heap.pop() as RunSource;
           if (heap.length > 0) {
             heap[0] = last;
             down(0);

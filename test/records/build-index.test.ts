@@ -46,6 +46,16 @@ describe('the index builder', () => {
     });
   }
 
+  it('writes the same bytes when its sorted runs are longer than the merge reads at once (the run buffers are refilled under the records being merged)', async () => {
+    // 3 runs of 6,000 records of some 250 bytes each: 1.5 MB a run, over the merge's 1 MiB read buffer.
+    const records = Array.from({ length: 18_000 }, (_, i) => ({ key: `k${(i * 7919) % 18_000}-${'x'.repeat(150)}`, body: String(i % 97), label: i % 3 ? 'a' : 'b' }));
+    const inMemory = await build(records, 'key', 1 << 16, true);
+    const spilled = await build(records, 'key', 6_000, true);
+    expect(spilled.text).toBe(inMemory.text);
+    expect(spilled.built).toEqual(inMemory.built);
+    expect(inMemory.built.count).toBe(18_000);
+  });
+
   it('finds duplicate keys across runs when strict', async () => {
     const records = [{ key: 'a', body: '1', label: 'a' }, { key: 'b', body: '2', label: 'a' }, { key: 'c', body: '3', label: 'a' }, { key: 'a', body: '4', label: 'b' }];
     await expect(build(records, 'key', 2, true)).rejects.toMatchObject({ code: 'RECORDS_DUPLICATE_KEY', details: { rows: [1, 4] } });
