@@ -56,6 +56,26 @@ function digitsOf(n: number): number {
   return d;
 }
 
+/**
+ * Write `src` into `dst` at `at`, byte by byte (the short constant parts of a line: a Buffer.copy
+ * call costs more than their bytes); returns the end. Module functions taking the buffer and
+ * position, not a closure over them: V8 keeps the position in a register.
+ */
+function putBytes(dst: Uint8Array, at: number, src: Uint8Array): number {
+  for (let k = 0; k < src.length; k++) dst[at++] = src[k] as number;
+  return at;
+}
+
+/** Write the 32 bytes of `src` at `from` into `dst` at `at` as 64 lowercase hex digits; returns the end. */
+function putHex(dst: Uint8Array, at: number, src: Uint8Array, from: number): number {
+  for (let i = from; i < from + 32; i++) {
+    const b = src[i] as number;
+    dst[at++] = HEX_DIGITS[b >> 4] as number;
+    dst[at++] = HEX_DIGITS[b & 15] as number;
+  }
+  return at;
+}
+
 /** RFC 9162 leaf prefix (docs/FORMAT.md §2). */
 const LEAF_PREFIX = 0x00;
 /** An empty buffer (a cursor's key when records have no key). */
@@ -334,14 +354,14 @@ export class IndexBuilder {
       };
       for (let j = 0; j < order.length; j++) {
         const i = order[j] as number;
-        const key = this.hasKey ? Buffer.from(this.keys[i] as string, 'utf8') : undefined;
-        const klen = key ? key.length : 0;
-        const size = 4 + klen + 64 + 2 + 16;
-        if (len + size > out.length) flush();
-        if (size > out.length) {
+        const key = this.hasKey ? (this.keys[i] as string) : undefined;
+        // At most: a UTF-16 unit of the key is at most 3 UTF-8 bytes.
+        const most = 4 + (key === undefined ? 0 : 3 * key.length) + 64 + 2 + 16;
+        if (len + most > out.length) flush();
+        if (most > out.length) {
           // A key longer than the buffer (keys are bounded to 4 KiB, so never): write it alone.
-          const one = Buffer.allocUnsafe(size);
-          this.encode(one, 0, i, key);
+          const one = Buffer.allocUnsafe(most);
+          const size = this.encode(one, 0, i, key);
           let off = 0;
           while (off < size) off += writeSync(fd, one, off, size - off);
           continue;
@@ -360,11 +380,12 @@ export class IndexBuilder {
     this.keyChars = 0;
   }
 
-  private encode(out: Buffer, at: number, i: number, key: Buffer | undefined): number {
+  /** Write record `i` of the run at `at` of `out` (which has room for it: see spill), its key's UTF-8 straight into it; returns the end. */
+  private encode(out: Buffer, at: number, i: number, key: string | undefined): number {
     let p = at;
-    out.writeUInt32LE(key ? key.length : 0, p);
-    p += 4;
-    if (key) p += key.copy(out, p);
+    const klen = key === undefined ? 0 : out.write(key, p + 4, 'utf8');
+    out.writeUInt32LE(klen, p);
+    p += 4 + klen;
     p += this.digests.copy(out, p, 64 * i, 64 * i + 64);
     out.writeUInt16LE(this.labels[i] as number, p);
     out.writeDoubleLE(this.rows[i] as number, p + 2);
@@ -422,58 +443,53 @@ export class IndexBuilder {
       }
       pos = 1;
     };
-    // Short constant parts byte by byte: a Buffer.copy call costs more than the bytes.
-    const part = (p: Uint8Array) => {
-      for (let k = 0; k < p.length; k++) buf[pos++] = p[k] as number;
-    };
-    const hex = (digests: Buffer, from: number) => {
-      for (let i = from; i < from + 32; i++) {
-        const b = digests[i] as number;
-        buf[pos++] = HEX_DIGITS[b >> 4] as number;
-        buf[pos++] = HEX_DIGITS[b & 15] as number;
-      }
-    };
     /**
      * Emit one record, in index order. Its key (identities key/path) is the key's RFC 8785 text:
      * `key` as a string, or else, when `kb` is given, its UTF-8 bytes at [ks, ke) of `kb`.
      */
     const emit = (key: string | undefined, kb: Buffer | undefined, ks: number, ke: number, digests: Buffer, dOff: number, label: number, row: number, line: number): void => {
-      const keyBytes = key !== undefined ? Buffer.byteLength(key, 'utf8') : kb !== undefined ? ke - ks : 0;
-      const most = LINE_FIXED + keyBytes + (labelled ? (labelBytes[label] as Buffer).length : 0);
+      const keyBytes = kb !== undefined ? ke - ks : 0;
+      // Room for the key: its bytes, or at most 3 UTF-8 bytes per UTF-16 unit of a key text.
+      const most = LINE_FIXED + (key !== undefined ? 3 * key.length : keyBytes) + (labelled ? (labelBytes[label] as Buffer).length : 0);
       if (pos + most > buf.length) {
         flush();
         if (1 + most > buf.length) buf = Buffer.allocUnsafe(1 + most + OUT_BUFFER);
       }
+      // The buffer and position in locals while the line is written (`pos` is shared with flush).
+      const b = buf;
       const start = pos;
-      part(PART_FEATURES);
-      hex(digests, dOff + 32);
-      part(PART_FINGERPRINT);
-      hex(digests, dOff);
-      buf[pos++] = 0x22; // "
+      let p = putBytes(b, start, PART_FEATURES);
+      p = putHex(b, p, digests, dOff + 32);
+      p = putBytes(b, p, PART_FINGERPRINT);
+      p = putHex(b, p, digests, dOff);
+      b[p++] = 0x22; // "
       if (key !== undefined) {
-        part(PART_KEY);
-        pos += buf.write(key, pos, 'utf8');
+        p = putBytes(b, p, PART_KEY);
+        p += b.write(key, p, 'utf8');
       } else if (kb !== undefined) {
-        part(PART_KEY);
-        pos += kb.copy(buf, pos, ks, ke);
+        p = putBytes(b, p, PART_KEY);
+        p += kb.copy(b, p, ks, ke);
       }
       if (labelled) {
-        part(PART_LABEL);
-        part(labelBytes[label] as Buffer);
+        p = putBytes(b, p, PART_LABEL);
+        p = putBytes(b, p, labelBytes[label] as Buffer);
         (counts[label] as number)++;
       }
-      part(PART_ROW);
-      for (let r = row, d = digitsOf(row); d > 0; d--) {
-        buf[pos + d - 1] = 0x30 + (r % 10);
+      p = putBytes(b, p, PART_ROW);
+      const rowDigits = digitsOf(row);
+      for (let r = row, d = rowDigits; d > 0; d--) {
+        b[p + d - 1] = 0x30 + (r % 10);
         r = Math.floor(r / 10);
       }
-      pos += digitsOf(row);
-      buf[pos++] = 0x7d; // }
-      const before = buf[start - 1] as number;
-      buf[start - 1] = LEAF_PREFIX;
-      const leaf = tree.appendPrefixed(buf.subarray(start - 1, pos));
-      buf[start - 1] = before;
-      buf[pos++] = 0x0a; // LF
+      p += rowDigits;
+      b[p++] = 0x7d; // }
+      const before = b[start - 1] as number;
+      b[start - 1] = LEAF_PREFIX;
+      // A plain Uint8Array view costs a third of Buffer#subarray (which builds a Buffer through the species constructor).
+      const leaf = tree.appendPrefixed(new Uint8Array(b.buffer, b.byteOffset + start - 1, p - start + 1));
+      b[start - 1] = before;
+      b[p++] = 0x0a; // LF
+      pos = p;
       if (cutter) {
         if (tags) tags[nTags++] = conflictTag(digests, dOff + 32, label);
         cutter.add(digests, dOff, leaf, pos - start);
