@@ -21,7 +21,7 @@
  *
  * What the chain and the head prove, and what they cannot: see {@link verifyLog}.
  */
-import { promises as fsp, constants as FS, existsSync } from 'node:fs';
+import { promises as fsp, constants as FS, existsSync, lstatSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -108,13 +108,22 @@ function sha256hex(...parts: Uint8Array[]): string {
 }
 
 /**
- * Open a file of the log (`log.jsonl`, `log.head`, a checkpoint) with O_NONBLOCK, and refuse
- * anything but a regular file: a FIFO planted in its place would otherwise block the open or the
- * read forever — and every command appends to the log. On a regular file O_NONBLOCK changes nothing.
- * @throws the open's error, or one with code `EINVAL` (not a regular file)
+ * Open a file of the log (`log.jsonl`, `log.head`, a checkpoint) with O_NONBLOCK and O_NOFOLLOW, and
+ * refuse anything but a regular file: a FIFO planted in its place would otherwise block the open or
+ * the read forever — and every command appends to the log —, and a symbolic link planted in its
+ * place made every command append its line to whatever file the link named (a dangling link created
+ * it), and `snap log` print the lines of any file the user could read. On a regular file O_NONBLOCK
+ * changes nothing.
+ * @throws the open's error (`ELOOP`: a symbolic link), or one with code `EINVAL` (not a regular file)
  */
 export async function openLogFile(path: string, flags: number = FS.O_RDONLY, mode?: number): Promise<fsp.FileHandle> {
-  const fh = await fsp.open(path, flags | (FS.O_NONBLOCK ?? 0), mode);
+  let fh: fsp.FileHandle;
+  try {
+    fh = await fsp.open(path, flags | (FS.O_NONBLOCK ?? 0) | (FS.O_NOFOLLOW ?? 0), mode);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException)?.code === 'ELOOP') throw Object.assign(new Error("it is a symbolic link; snap does not follow links in place of the store's log files (remove it)"), { code: 'ELOOP' });
+    throw e;
+  }
   try {
     if (!(await fh.stat()).isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EINVAL' });
   } catch (e) {
@@ -122,6 +131,18 @@ export async function openLogFile(path: string, flags: number = FS.O_RDONLY, mod
     throw e;
   }
   return fh;
+}
+
+/**
+ * Whether anything is at `path`, a symbolic link included (not followed): a link planted as a log
+ * file is then opened by {@link openLogFile} and refused, not taken for a log that is not there.
+ */
+export function logFileThere(path: string): boolean {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return true; // ENOTDIR, EACCES …: the open says what is wrong
+  }
 }
 
 /** A valid `log.head` is one short line; a longer file is not read past this. */
@@ -544,7 +565,7 @@ export interface LogRow {
  */
 export async function* logRows(storeRoot: string, opts: { maxLines?: number } = {}): AsyncGenerator<LogRow> {
   const path = join(storeRoot, LOG_FILE);
-  if (!existsSync(path)) return;
+  if (!logFileThere(path)) return;
   for await (const l of logLines(path)) {
     if (opts.maxLines !== undefined && l.line > opts.maxLines) return;
     const entry = l.complete && !l.long ? parseAuditLine(l.bytes) : undefined;
@@ -639,7 +660,7 @@ export async function verifyLog(storeRoot: string): Promise<LogVerification> {
   let prevSeqInFile = 0;
   /** The previous physical line when it was malformed: its byte length and hash (a torn line sealed off). */
   let malformedBefore: { line: number; bytes: number; sha256: string; listed: boolean } | undefined;
-  if (existsSync(path)) {
+  if (logFileThere(path)) {
     for await (const l of logLines(path)) {
       lines = l.line;
       if (!l.complete) {

@@ -11,12 +11,11 @@
  * claim: checked strictly, bounded, and able only to add to an answer (a false alarm), never to
  * take a model out of it.
  */
-import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { NAME_RE, SNAPSHOT_ID_RE, VERSION_RE } from '../core/refs.js';
 import { MAX_MODEL_FILES, MAX_TRAINING_DATASETS, isArtifactName, type AttestationStatement } from '../core/attestation.js';
-import { logLines, LOG_FILE, parseAuditLine, type AuditLine } from '../io/audit-log.js';
+import { logFileThere, logLines, LOG_FILE, parseAuditLine, type AuditLine } from '../io/audit-log.js';
 
 /** A training snapshot as an attest line records it: its signed name and id. */
 export interface LoggedDataset {
@@ -149,7 +148,7 @@ export type AttestLogItem =
  */
 export async function* attestRecords(storeRoot: string): AsyncGenerator<AttestLogItem> {
   const path = join(storeRoot, LOG_FILE);
-  if (!existsSync(path)) return;
+  if (!logFileThere(path)) return;
   let malformed: { line: number; bytes: number; sha256: string } | undefined;
   for await (const l of logLines(path)) {
     if (!l.complete) break;

@@ -9,7 +9,7 @@
  * so it fails as soon as one checkpoint exists; a copy of a checkpoint kept off the machine
  * (`log checkpoint` prints it) catches even a rewrite of the checkpoints folder.
  */
-import { promises as fsp, existsSync } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { SnapError, isSnapError } from '../core/errors.js';
@@ -17,7 +17,7 @@ import { EMPTY_ROOT, MerkleTreeBuilder } from '../core/merkle.js';
 import { bytesEqual, toBase64 } from '../core/encoding.js';
 import type { PrivateKey, PublicKey } from '../core/keys.js';
 import { formatCheckpoint, formatNote, parseCheckpoint, parseNote, signNoteLine, verifyNote, MAX_NOTE_BYTES, type Checkpoint, type Note } from '../core/signed-note.js';
-import { LOG_FILE, LOG_LOCK_FILE, logLines, openLogFile, verifyLog } from '../io/audit-log.js';
+import { LOG_FILE, LOG_LOCK_FILE, logFileThere, logLines, openLogFile, verifyLog } from '../io/audit-log.js';
 import { nodeHashNative } from '../io/native-hash.js';
 import { checkInterrupted } from '../io/interrupt.js';
 import { acquireLockFile, fsyncDir, openStore, writeFileAtomic } from '../io/store.js';
@@ -74,7 +74,7 @@ export async function logRoots(storeRoot: string, sizes: readonly number[]): Pro
   const roots = new Map<number, Uint8Array>();
   const want = new Set(sizes);
   if (want.has(0)) roots.set(0, EMPTY_ROOT);
-  if (!existsSync(path)) return { lines: 0, roots };
+  if (!logFileThere(path)) return { lines: 0, roots };
   const b = new MerkleTreeBuilder({ nodeHash: nodeHashNative });
   for await (const l of logLines(path)) {
     if (!l.complete) break;

@@ -540,6 +540,30 @@ describe('a FIFO planted in place of a file of the log', () => {
   });
 });
 
+describe('a symbolic link planted in place of log.jsonl', () => {
+  it('is never followed: verify exits 0 and says the log was not written, the file it names is neither made nor appended to, and log exits 3 without printing that file', async () => {
+    const s = await storeWithLog();
+    const outside = await tempDir('snap-log-link-');
+    const existing = join(outside, 'train.csv');
+    await fsp.writeFile(existing, 'id,label\n1,ham\n');
+    for (const target of [join(outside, 'made-by-snap'), existing]) {
+      await fsp.rm(logFile(s.store), { force: true });
+      await fsp.symlink(target, logFile(s.store));
+      const r = await snapBin([...verifyArgs(s), '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).log).toMatchObject({ written: false });
+      expect(JSON.parse(r.stdout).log.reason).toContain('is a symbolic link');
+      const l = await snapBin(['log', '--json', '--store', s.store]);
+      expect(l.code).toBe(3);
+      expect(JSON.parse(l.stdout).error.code).toBe('IO_ERROR');
+      expect(l.stdout).not.toContain('ham');
+      expect((await logVerify(s.store)).code).toBe(3);
+    }
+    expect(await fsp.readdir(outside)).toEqual(['train.csv']);
+    expect(await fsp.readFile(existing, 'utf8')).toBe('id,label\n1,ham\n');
+  });
+});
+
 describe('verify with a store it cannot write', () => {
   it('still verifies (exit 0) and says in --json that the log was not written', async () => {
     const s = await sealTree(TREE, keys);
