@@ -251,15 +251,29 @@ function inheritedMemberFlag(argv: readonly string[]): string | undefined {
  * `-data`. yargs 17.7 counts them only after it has checked that the command got its positionals
  * ("missing REF" for `snap show -- ds@v1`), so the `--` is taken out here and each operand that
  * starts with `-` is given to yargs as a stand-in no command line can hold (it has a NUL), which
- * {@link putOperandsBack} turns back into the word. A `--` before the command word is left to yargs.
+ * {@link putOperandsBack} turns back into the word. A `--` before the command word ends the flags
+ * there too: the word after it is the command (as commandWord reads it) and every word after that
+ * an operand — `snap -- log --verify` is `log` given the operand "--verify" (a usage error), never
+ * `log` with "--verify" dropped (yargs ran it so: the listing of an edited log, exit 0).
  */
-function operandsAsPositionals(argv: readonly string[]): { argv: string[]; operands: string[] } {
+function operandsAsPositionals(given: readonly string[]): { argv: string[]; operands: string[] } {
   // Where the command word is, as commandWord finds it: the first word before `--` that is neither an option nor a common option's value.
-  const dd = argv.indexOf('--');
-  let at = -1;
-  for (let i = 0; i < (dd < 0 ? 0 : dd) && at < 0; i++) {
-    if (VALUE_OPTIONS.has(argv[i] as string)) i++;
-    else if (!(argv[i] as string).startsWith('-')) at = i;
+  const find = (argv: readonly string[]): { dd: number; at: number } => {
+    const dd = argv.indexOf('--');
+    let at = -1;
+    for (let i = 0; i < (dd < 0 ? 0 : dd) && at < 0; i++) {
+      if (VALUE_OPTIONS.has(argv[i] as string)) i++;
+      else if (!(argv[i] as string).startsWith('-')) at = i;
+    }
+    return { dd, at };
+  };
+  let argv = given;
+  let { dd, at } = find(argv);
+  // `snap [OPTIONS] -- CMD WORD…`: the command word moves before the `--`, the words after it stay operands.
+  const word = argv[dd + 1];
+  if (dd >= 0 && at < 0 && word !== undefined && !word.startsWith('-')) {
+    argv = [...argv.slice(0, dd), word, '--', ...argv.slice(dd + 2)];
+    ({ dd, at } = find(argv));
   }
   if (at < 0) return { argv: [...argv], operands: [] };
   const operands: string[] = [];

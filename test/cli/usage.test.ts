@@ -141,6 +141,24 @@ describe('help and usage errors', () => {
     expect(extra.stderr).not.toContain('\u0000');
   });
 
+  it('takes a -- before the command word as ending the flags there too: the command runs on operands, its flags are never dropped (`snap -- log --verify` on an edited log is no exit 0)', async () => {
+    const s = await sealTree({ 'a.txt': 'alpha\n' }, keys);
+    const log = join(s.store, 'log.jsonl');
+    await fsp.writeFile(log, (await fsp.readFile(log, 'utf8')).replace('"seal"', '"SEAL"'));
+    const env = { SNAP_STORE: s.store };
+    expect((await snap(['log', '--verify'], { env })).code).toBe(1);
+    // Before: yargs ran `log` with every word after -- dropped, listing the edited log (exit 0).
+    const hidden = await snap(['--', 'log', '--verify'], { env });
+    expect(hidden.code, hidden.stdout).toBe(2);
+    expect(hidden.stderr).toContain('--verify');
+    // The command word after -- is still the command, and the words after it its operands.
+    const shown = await snap(['--', 'show', s.ref], { env });
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toContain(s.ref);
+    const stored = await snap(['--store', s.store, '--', 'show', s.ref]);
+    expect(stored.code, stored.stderr).toBe(0);
+  });
+
   it('names a mistyped command given with --help or --version as an unknown command too (exit 2), not the general help or the version with exit 0', async () => {
     for (const flag of ['--help', '-h', '--version']) {
       const r = await snap(['verfy', flag]);
