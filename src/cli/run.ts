@@ -256,7 +256,7 @@ function inheritedMemberFlag(argv: readonly string[]): string | undefined {
  * an operand — `snap -- log --verify` is `log` given the operand "--verify" (a usage error), never
  * `log` with "--verify" dropped (yargs ran it so: the listing of an edited log, exit 0).
  */
-function operandsAsPositionals(given: readonly string[]): { argv: string[]; operands: string[] } {
+function operandsAsPositionals(given: readonly string[], severalValues: () => ReadonlySet<string> = () => new Set()): { argv: string[]; operands: string[] } {
   // Where the command word is, as commandWord finds it: the first word before `--` that is neither an option nor a common option's value.
   const find = (argv: readonly string[]): { dd: number; at: number } => {
     const dd = argv.indexOf('--');
@@ -278,7 +278,34 @@ function operandsAsPositionals(given: readonly string[]): { argv: string[]; oper
   if (at < 0) return { argv: [...argv], operands: [] };
   const operands: string[] = [];
   const rest = argv.slice(dd + 1).map((x) => (x.startsWith('-') ? `\u0000${operands.push(x) - 1}\u0000` : x));
-  return { argv: [...argv.slice(0, dd), ...rest], operands };
+  // yargs gives a flag that takes several values (`--pubkey`) every word after it up to the next
+  // flag: the `--` that ended them is gone, so the operands go before that flag (its values, the
+  // words between it and `--`, stay its own): `verify-model --pubkey K -- F` is F, not a second key.
+  let to = dd;
+  for (let j = dd - 1; j > at; j--) {
+    const w = argv[j] as string;
+    if (!w.startsWith('-')) continue;
+    if (severalValues().has(w.split('=')[0] as string)) to = j;
+    break;
+  }
+  return { argv: [...argv.slice(0, to), ...rest, ...argv.slice(to, dd)], operands };
+}
+
+/**
+ * The flags of `active` that take several values (yargs `array`), as they may be typed: `--pubkey`,
+ * `--state-dir` and `--stateDir`, a one-letter alias as `-k`.
+ */
+function severalValueFlags(active: CommandSpec | undefined): Set<string> {
+  const flags = new Set<string>();
+  if (!active) return flags;
+  const o = (active.builder(yargs()) as Argv & { getOptions(): { array: string[]; alias: Record<string, string[]> } }).getOptions();
+  for (const key of o.array) {
+    for (const name of [key, ...(o.alias[key] ?? [])]) {
+      if (name.length === 1) flags.add(`-${name}`);
+      else for (const form of [name, name.replace(/-+([^-])/g, (_, c: string) => c.toUpperCase()), name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)]) flags.add(`--${form}`);
+    }
+  }
+  return flags;
 }
 
 /** `value` (an argument, a list of them, or a message) with each stand-in of {@link operandsAsPositionals} back as its word. */
@@ -292,7 +319,8 @@ function putOperandsBack<T>(value: T, operands: readonly string[]): T {
 
 /** Parse argv; yargs prints nothing itself: help, version and errors come back to us. */
 async function parse(given: string[], program: ProgramName, active: CommandSpec | undefined, width: number): Promise<{ args?: Record<string, unknown>; output?: string; error?: string }> {
-  const { argv, operands } = operandsAsPositionals(given);
+  let several: Set<string> | undefined;
+  const { argv, operands } = operandsAsPositionals(given, () => (several ??= severalValueFlags(active)));
   return new Promise((res) => {
     parser(program, active, width).parse(argv, {}, (err: Error | undefined, args: Record<string, unknown>, output: string) => {
       if (err) res({ error: putOperandsBack(err.message, operands), output });

@@ -159,6 +159,20 @@ describe('help and usage errors', () => {
     expect(stored.code, stored.stderr).toBe(0);
   });
 
+  it('ends a flag that takes several values at --: `verify-model --pubkey K -- FILE` and `attest --data REF -- FILE` name FILE, not a second key or dataset', async () => {
+    const s = await sealTree({ 'a.txt': 'alpha\n' }, keys);
+    const work = await tempDir();
+    await fsp.writeFile(join(work, '-m.bin'), 'weights');
+    const attested = await snap(['attest', '--as', 'm@1', '--store', s.store, '--key', keys.key, '--data', s.ref, '--', '-m.bin'], { cwd: work });
+    expect(attested.code, attested.stderr).toBe(0);
+    const v = await snap(['verify-model', '--store', s.store, '--pubkey', keys.pub, '--', '-m.bin'], { cwd: work });
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.stdout).toContain('model verified');
+    // Words between the flag and -- are still its values: two keys, then the file.
+    const two = await snap(['verify-model', '--store', s.store, '--pubkey', keys.pub, keys.pub, '--', '-m.bin'], { cwd: work });
+    expect(two.code, two.stderr).toBe(0);
+  });
+
   it('names a mistyped command given with --help or --version as an unknown command too (exit 2), not the general help or the version with exit 0', async () => {
     for (const flag of ['--help', '-h', '--version']) {
       const r = await snap(['verfy', flag]);
