@@ -100,4 +100,21 @@ describe('verify-model of a model whose attestation naming revoked data was dele
     expect(r.json.failure.message).toContain('no longer extends its checkpoints');
     expect(r.json.auditLog.checkpoints.problems.map((p: { kind: string }) => p.kind)).toEqual(['mismatch']);
   });
+  it('takes a log.checkpoints that is a file, not a folder, as a problem of the log (malformed, exit 1), in verify-model and impact, not as an error (exit 3)', async () => {
+    const s = await newStorePath();
+    const w = await tempDir('snap-vm-log-cpfile-');
+    expect((await snapJson(['seal', await makeTree({ 'a.csv': '1\n' }), '--as', 'clean@v1', '--key', keys.key, '--store', s, '--no-pipeline'])).code).toBe(0);
+    await fsp.writeFile(join(w, 'm.bin'), 'weights');
+    expect((await snapJson(['attest', 'm.bin', '--data', 'clean@v1', '--key', keys.key, '--as', 'm@1', '--store', s], { cwd: w })).code).toBe(0);
+    expect((await snapJson(['verify-model', join(w, 'm.bin'), '--pubkey', keys.pub, '--store', s])).code).toBe(0);
+    await fsp.rm(join(s, 'log.checkpoints'), { recursive: true, force: true });
+    await fsp.writeFile(join(s, 'log.checkpoints'), 'not a folder\n');
+    const r = await snapJson(['verify-model', join(w, 'm.bin'), '--pubkey', keys.pub, '--store', s]);
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.json.failure.code).toBe('INTEGRITY_FAILURE');
+    expect(r.json.auditLog.checkpoints.problems.map((p: { kind: string }) => p.kind)).toEqual(['malformed']);
+    const i = await snapJson(['impact', 'clean@v1', '--store', s]);
+    expect(i.code, i.stdout).toBe(1);
+    expect(i.json.auditLog.checkpoints.problems.map((p: { kind: string }) => p.kind)).toEqual(['malformed']);
+  });
 });
