@@ -112,7 +112,11 @@ const MAX_FLAG_SUGGESTION_EDITS = 2;
 function withFlagSuggestions(error: string, argv: string[], active: CommandSpec): string {
   const m = /^Unknown arguments?: (.+)$/.exec(error);
   if (!m) return error;
-  const given = new Set(argv.filter((x) => x.startsWith('--')).map((x) => x.slice(2).split('=')[0]));
+  // The words after a bare `--` are operands (operandsAsPositionals), never flags.
+  const dd = argv.indexOf('--');
+  const flagWords = dd < 0 ? argv : argv.slice(0, dd);
+  const operands = dd < 0 ? [] : argv.slice(dd + 1);
+  const given = new Set(flagWords.filter((x) => x.startsWith('--')).map((x) => x.slice(2).split('=')[0]));
   // The command's own flags, and the global ones the parser declares (not in the command's builder).
   const own = Object.keys((active.builder(yargs()) as Argv & { getOptions(): { key: Record<string, unknown> } }).getOptions().key);
   const flags = [...own, 'json', 'debug', 'help'].filter((k) => k.length > 1 && k !== 'version');
@@ -120,7 +124,7 @@ function withFlagSuggestions(error: string, argv: string[], active: CommandSpec)
   const listed = (m[1] as string).split(', ');
   const names = listed.filter((n) => !(/[A-Z]/.test(n) && listed.includes(n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`))));
   // A word given beyond the command's positionals (`check A B`), not as a flag, is an unexpected argument.
-  const words = new Set(argv.slice(0, argv.includes('--') ? argv.indexOf('--') : argv.length).filter((x) => !x.startsWith('-')));
+  const words = new Set([...flagWords.filter((x) => !x.startsWith('-')), ...operands]);
   const extra = names.filter((n) => !given.has(n) && words.has(n));
   const flagNames = names.filter((n) => !extra.includes(n));
   const unexpected = extra.length === 0 ? '' : `unexpected argument${extra.length === 1 ? '' : 's'} ${extra.join(', ')}: the command is "${active.command}", the rest are flags`;

@@ -139,6 +139,11 @@ describe('help and usage errors', () => {
     expect(extra.code).toBe(2);
     expect(extra.stderr).toContain('-x');
     expect(extra.stderr).not.toContain('\u0000');
+    // …as an argument the command has no place for, never as an unknown flag: it is no flag.
+    expect(extra.stderr).toMatch(/^snap show: unexpected argument -x: the command is "show <ref>"/);
+    const flagLike = await snap(['show', '--store', s.store, '--', s.ref, '--store', 'x']);
+    expect(flagLike.code).toBe(2);
+    expect(flagLike.stderr).toMatch(/^snap show: unexpected arguments --store, x: the command is "show <ref>"/);
   });
 
   it('takes a -- before the command word as ending the flags there too: the command runs on operands, its flags are never dropped (`snap -- log --verify` on an edited log is no exit 0)', async () => {
