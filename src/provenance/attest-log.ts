@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { NAME_RE, SNAPSHOT_ID_RE, VERSION_RE } from '../core/refs.js';
+import { isValidTime } from '../core/statement.js';
 import { MAX_MODEL_FILES, MAX_TRAINING_DATASETS, isArtifactName, type AttestationStatement } from '../core/attestation.js';
 import { logFileThere, logLines, LOG_FILE, parseAuditLine, type AuditLine } from '../io/audit-log.js';
 
@@ -106,14 +107,17 @@ function detailsOf(d: Record<string, unknown>): AttestLogDetails | string {
 
 /**
  * The attestation a parsed log line records: undefined for any line but an `attest` with outcome
- * `ok`; a {@link RefusedAttestLine} when its `ref` is no MODEL@VERSION or its `snapshot` no
- * attestation id; else the record, with its details when they are valid (a line without details —
+ * `ok`; a {@link RefusedAttestLine} when its `ref` is no MODEL@VERSION, its `snapshot` no
+ * attestation id or its `time` no RFC 3339 UTC time as snap writes it (a planted time of up to
+ * 1 MiB was copied into every answer listing the record); else the record, with its details when they are valid (a line without details —
  * an older snap's — or with refused ones still names the attestation to look for). Pure.
  */
 export function attestRecordOf(e: AuditLine, line: number): AttestRecord | RefusedAttestLine | undefined {
   if (e.command !== 'attest' || e.outcome !== 'ok') return undefined;
   if (typeof e.ref !== 'string' || !isModelRef(e.ref)) return { seq: e.seq, line, reason: 'its ref is not a MODEL@VERSION' };
   if (typeof e.snapshot !== 'string' || !SNAPSHOT_ID_RE.test(e.snapshot)) return { seq: e.seq, line, reason: 'its snapshot is not an attestation id (sha256:<64 hex>)' };
+  // The only member of a record not bounded by §13's counts and names: snap writes it with formatTime.
+  if (!isValidTime(e.time)) return { seq: e.seq, line, reason: 'its time is not an RFC 3339 UTC time with whole seconds (2026-11-21T10:00:00Z)' };
   const base = { seq: e.seq, line, time: e.time, ref: e.ref, id: e.snapshot };
   if (e.details === undefined) return base;
   const d = isObject(e.details) ? detailsOf(e.details) : 'details is not an object';

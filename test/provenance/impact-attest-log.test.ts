@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { makeKeyPair, makeTree, snap, snapJson, tempDir, type KeyPair } from '../helpers/tree.js';
 import { newStorePath } from '../helpers/store.js';
 import { appendAudit, LOG_FILE, MAX_LOG_LINE_BYTES } from '../../src/io/audit-log.js';
+import { canonicalJson } from '../../src/core/canonical-json.js';
 
 let keys: KeyPair;
 
@@ -190,6 +191,18 @@ describe('planted and malformed attest lines in the audit log (its lines after t
     expect(r.json.missingAttestations.map((m: { ref: string }) => m.ref)).toEqual(['gone@1']);
     const human = await snap(['impact', 'src@v1', '--store', s.store]);
     expect(human.stdout).toMatch(/^note: 1 line of the audit log cannot be read/m);
+  });
+
+  it('refuses a line whose time is no RFC 3339 time as snap writes it: a planted time (up to 1 MiB) is not copied into the answer (it was, once as the attestation\'s time and once as its model\'s createdAt)', async () => {
+    const s = await makeStore({ m: 'mid@v1' });
+    const line = { command: 'attest', exit: 0, host: 'h', outcome: 'ok', pid: 1, prev: '0'.repeat(64), ref: 'slow@1', seq: 999, snapshot: FAKE_ID, time: '\u001b'.repeat(100_000), user: 'u', details: { datasets: [{ ref: 'src@v1', snapshot: s.ids['src@v1'] }], models: [{ name: 'slow.bin', sha256: 'cd'.repeat(32) }] } };
+    await fsp.appendFile(join(s.store, LOG_FILE), `${canonicalJson(line)}\n`);
+    const r = await snapJson(['impact', 'src@v1', '--store', s.store]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.json.missingAttestations).toEqual([]);
+    expect(r.json.models.map((m: { ref: string }) => m.ref)).toEqual(['m@1']);
+    expect(r.json.auditLog.refused).toEqual([{ line: expect.any(Number), seq: 999, reason: expect.stringContaining('RFC 3339'), attestationChecked: false }]);
+    expect(r.stdout.length).toBeLessThan(20_000);
   });
 
   it('refuses details naming more training snapshots than an attestation can hold (64), and checks the attestation by its id alone', async () => {
