@@ -9,7 +9,10 @@
  * FlatBuffers `Message` whose header is a `Schema`, format/Schema.fbs and Message.fbs). Only what
  * finding durations needs is read: each field's type and children. Every offset is checked
  * against the buffer, and the fields visited are bounded (a FlatBuffer can name one table from
- * many places, so a small buffer can describe an exponentially large tree).
+ * many places, so a small buffer can describe an exponentially large tree), and so are the bytes of
+ * the names read, to the message's own length (a schema as Arrow writes it stores each field's name
+ * once): one name of 1 MB named by 40,000 fields was 40 GB of strings, and a Parquet file of 3.6 MB
+ * took node past its heap.
  *
  * Pure: bytes in, a description out. Errors are SnapErrors without a location.
  */
@@ -49,7 +52,8 @@ export function holdsDuration(f: ArrowField): boolean {
  * @param maxFields most fields (top-level and nested, each visit counted) read before `RECORDS_LIMIT`
  * @param maxDepth deepest nesting of fields before `RECORDS_LIMIT`
  * @throws SnapError `RECORDS_MALFORMED` (not an Arrow schema message: pyarrow refuses such a file
- *   too, "Invalid flatbuffers message") | `RECORDS_LIMIT`
+ *   too, "Invalid flatbuffers message") | `RECORDS_LIMIT` (more fields or deeper than these, or
+ *   names that add up to more bytes than the message holds)
  */
 export function arrowSchemaFields(base64: string, maxFields: number, maxDepth: number): ArrowField[] {
   const bad = (why: string): never => {
@@ -101,6 +105,7 @@ export function arrowSchemaFields(base64: string, maxFields: number, maxDepth: n
   if (headerAt === undefined) bad('its message has no schema');
   const schema = ref(headerAt as number);
   let visited = 0;
+  let nameBytes = 0;
   const visit = (depth: number) => {
     if (++visited > maxFields) throw new SnapError('RECORDS_LIMIT', `its Arrow schema (key-value metadata "ARROW:schema") has more than ${maxFields} fields`);
     if (depth > maxDepth) throw new SnapError('RECORDS_LIMIT', `its Arrow schema (key-value metadata "ARROW:schema") nests fields deeper than ${maxDepth} levels`);
@@ -125,6 +130,8 @@ export function arrowSchemaFields(base64: string, maxFields: number, maxDepth: n
       const s = ref(nameAt);
       const n = u32(s);
       if (n > b.length - s - 4) bad('a name runs past its end');
+      nameBytes += n;
+      if (nameBytes > b.length) throw new SnapError('RECORDS_LIMIT', `its Arrow schema (key-value metadata "ARROW:schema") has names that add up to more than its ${b.length} bytes (one name read for many fields)`);
       name = b.subarray(s + 4, s + 4 + n).toString('utf8');
     }
     const unit = durationUnit(field);

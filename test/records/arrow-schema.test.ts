@@ -48,6 +48,37 @@ function doublingSchema(levels: number): string {
   return Buffer.concat([len, b]).toString('base64');
 }
 
+/**
+ * An Arrow schema message of `fields` top-level fields that all name one field table, whose name is
+ * `nameBytes` bytes of "a": a message of about 4 × `fields` + `nameBytes` bytes.
+ */
+function sharedNameSchema(fields: number, nameBytes: number): string {
+  const vector = 44;
+  const vtable = vector + 4 + 4 * fields; // the field's vtable: 6 bytes, table 8, name (slot 0) at +4
+  const field = vtable + 8;
+  const name = field + 8;
+  const b = Buffer.alloc(name + 4 + nameBytes + 4);
+  b.writeUInt32LE(16, 0);
+  [10, 12, 0, 4, 8].forEach((v, i) => b.writeUInt16LE(v, 4 + 2 * i));
+  b.writeInt32LE(16 - 4, 16);
+  b.writeUInt8(1, 20);
+  b.writeUInt32LE(36 - 24, 24);
+  [8, 8, 0, 4].forEach((v, i) => b.writeUInt16LE(v, 28 + 2 * i));
+  b.writeInt32LE(36 - 28, 36);
+  b.writeUInt32LE(vector - 40, 40);
+  b.writeUInt32LE(fields, vector);
+  for (let i = 0; i < fields; i++) b.writeUInt32LE(field - (vector + 4 + 4 * i), vector + 4 + 4 * i);
+  [6, 8, 4].forEach((v, i) => b.writeUInt16LE(v, vtable + 2 * i));
+  b.writeInt32LE(field - vtable, field);
+  b.writeUInt32LE(name - (field + 4), field + 4);
+  b.writeUInt32LE(nameBytes, name);
+  b.fill(0x61, name + 4, name + 4 + nameBytes);
+  const len = Buffer.alloc(8);
+  len.writeUInt32LE(0xffffffff, 0);
+  len.writeUInt32LE(b.length, 4);
+  return Buffer.concat([len, b]).toString('base64');
+}
+
 describe('the Arrow schema pyarrow stores in a Parquet file (ARROW:schema)', () => {
   it('give each field with its type, the unit of a duration, and the fields inside it, in order', async () => {
     expect(arrowSchemaFields(await arrowSchemaOf('du-seconds.parquet'), 100, 10)).toEqual([
@@ -64,6 +95,11 @@ describe('the Arrow schema pyarrow stores in a Parquet file (ARROW:schema)', () 
     expect(arrowSchemaFields(doublingSchema(2), 100, 10)).toEqual([{ name: '', type: 0, children: [{ name: '', type: 0, children: [] }, { name: '', type: 0, children: [] }] }]);
     expect(() => arrowSchemaFields(doublingSchema(30), 40_000, 192)).toThrow(expect.objectContaining({ code: 'RECORDS_LIMIT', message: expect.stringMatching(/more than 40000 fields/) }));
     expect(() => arrowSchemaFields(doublingSchema(12), 1_000_000, 8)).toThrow(expect.objectContaining({ code: 'RECORDS_LIMIT', message: expect.stringMatching(/deeper than 8 levels/) }));
+  });
+
+  it('count the bytes of the names it reads: one name of 20 KB named by 39,990 fields was 800 MB of strings, and one of 1 MB (a Parquet file of 3.6 MB) took node past its heap (RECORDS_LIMIT)', () => {
+    expect(arrowSchemaFields(sharedNameSchema(3, 5), 100, 10)).toEqual([0, 1, 2].map(() => ({ name: 'aaaaa', type: 0, children: [] })));
+    expect(() => arrowSchemaFields(sharedNameSchema(39_990, 20_000), 40_000, 192)).toThrow(expect.objectContaining({ code: 'RECORDS_LIMIT', message: expect.stringMatching(/names that add up to more than its 180032 bytes/) }));
   });
 
   it('refuse bytes cut short or changed anywhere with RECORDS_MALFORMED or RECORDS_LIMIT, never another error', async () => {
