@@ -56,6 +56,8 @@ export async function* utf8Chunks(chunks: AsyncIterable<Buffer>, rel: string): A
 const LF = 0x0a;
 const CR = 0x0d;
 const QUOTE = 0x22;
+const SPACE = 0x20;
+const TAB = 0x09;
 
 /** Whether `"` quotes fields: always in CSV; in TSV only with quoting `csv`. */
 const quotesFields = (format: 'csv' | 'tsv', quoting: TsvQuoting | undefined): boolean => format === 'csv' || quoting === 'csv';
@@ -78,10 +80,14 @@ const quotesFields = (format: 'csv' | 'tsv', quoting: TsvQuoting | undefined): b
  * pyarrow end a line at it: the record `ham,2,meeting\rspam\rspam` was one record to snap (its
  * text modified) and three to them (two added, labelled spam). A CR inside quotes is data to all.
  * It refuses a blank line outside quotes too: they skip it, and in a file of one column csv-parse
- * reads it as a record of one empty field (a new label `""` to snap, nothing to pandas).
+ * reads it as a record of one empty field (a new label `""` to snap, nothing to pandas). And a line
+ * of only spaces (and tabs, where tab is not the delimiter) outside quotes: pandas skips it
+ * (tokenizer.c, `WHITESPACE_LINE`, both engines alike) where Python's `csv`, pyarrow and csv-parse
+ * read a record of it, so in a file of one column `hello`, `   `, `world` was 3 records to snap and
+ * 2 to pandas.
  * @throws SnapError `RECORDS_LIMIT` naming the line where the record starts and its record number
- *   (`row`, the header not counted; the header is "the header"); `RECORDS_MALFORMED` (a lone CR
- *   or a blank line outside quotes), located the same way
+ *   (`row`, the header not counted; the header is "the header"); `RECORDS_MALFORMED` (a lone CR,
+ *   a blank line or a line of only spaces outside quotes), located the same way
  */
 export async function* boundedFields(chunks: AsyncIterable<Buffer>, rel: string, format: 'csv' | 'tsv', maxFields = MAX_COLUMNS, quoting?: TsvQuoting): AsyncGenerator<Buffer> {
   const delimiter = format === 'tsv' ? 0x09 : 0x2c;
@@ -93,12 +99,17 @@ export async function* boundedFields(chunks: AsyncIterable<Buffer>, rel: string,
   let record = 0; // the header is record 0
   let cr = false; // the byte before was a CR outside quotes (perhaps at the end of the last chunk)
   let blank = true; // the current record has no byte yet (a CR of its CR LF aside)
+  let spaces = true; // the current record has no byte but spaces (and tabs, in CSV) yet (a CR of its CR LF aside)
   const loneCr = () => {
     const what = 'a carriage return (CR) not followed by a line feed, outside quotes: snap reads it as data, but Python\'s csv, pandas and pyarrow end a line there; end lines with LF or CR LF';
     return located(new SnapError('RECORDS_MALFORMED', what), rel, record === 0 ? { line: start } : { line: start, row: record });
   };
   const blankLine = () => {
     const what = 'a blank line: Python\'s csv, pandas and pyarrow skip it, so a record of one empty field to snap is none to them; write an empty field as ""';
+    return located(new SnapError('RECORDS_MALFORMED', what), rel, record === 0 ? { line: start } : { line: start, row: record });
+  };
+  const spaceLine = () => {
+    const what = 'a line of only spaces: pandas skips it, while Python\'s csv and pyarrow read a record of it, as snap would; quote a field of spaces ("   ")';
     return located(new SnapError('RECORDS_MALFORMED', what), rel, record === 0 ? { line: start } : { line: start, row: record });
   };
   for await (const chunk of chunks) {
@@ -114,7 +125,9 @@ export async function* boundedFields(chunks: AsyncIterable<Buffer>, rel: string,
       } else if (c === LF) {
         if (!quoted) {
           if (blank) throw blankLine();
+          if (spaces) throw spaceLine();
           blank = true;
+          spaces = true;
           fields = 1;
           start = line + 1;
           record++;
@@ -122,18 +135,21 @@ export async function* boundedFields(chunks: AsyncIterable<Buffer>, rel: string,
         line++;
       } else if (c === delimiter && !quoted) {
         blank = false;
+        spaces = false;
         if (++fields > maxFields) {
           const what = record === 0 ? `the header has more than ${maxFields} columns` : `a record has more than ${maxFields} fields`;
           throw located(new SnapError('RECORDS_LIMIT', what), rel, record === 0 ? { line: start } : { line: start, row: record });
         }
       } else {
         blank = false;
+        if (c !== SPACE && c !== TAB) spaces = false;
         if (c === QUOTE && quotes) quoted = !quoted;
       }
     }
     yield chunk;
   }
   if (cr) throw loneCr();
+  if (!blank && spaces && !quoted) throw spaceLine();
 }
 
 /** The message of a csv-parse error, without its own line wording. */

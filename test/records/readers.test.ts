@@ -104,6 +104,26 @@ describe('CSV records', () => {
     expect((await index('t.csv', 'label\n"ham\n\nx"\nspam\n', spec)).built).toMatchObject({ count: 2 });
   });
 
+  it('refuse a line of only spaces outside quotes (and tabs, in CSV): pandas skips it, Python csv and pyarrow read a record of it, snap read one', async () => {
+    // A one-column file hello, "   ", world: pandas.read_csv (both engines) read 2 records, csv.reader and
+    // pyarrow.csv.read_csv 3; snap read 3 (a record "   " that the training job reading with pandas never sees).
+    const spec: RecordSetSpec = { format: 'csv', identity: 'features' };
+    const e = await failure('t.csv', 'text\nhello\n   \nworld\n', spec);
+    expect(e).toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 't.csv', line: 3, row: 2 } });
+    expect(e.message).toMatch(/^t\.csv: line 3, record 2: a line of only spaces/);
+    // Spaces and tabs with CR LF, the last line without its LF, before the header, in TSV with each quoting: the same.
+    expect(await failure('t.csv', 'text\r\nhello\r\n \t \r\nworld\r\n', spec)).toMatchObject({ code: 'RECORDS_MALFORMED', details: { line: 3, row: 2 } });
+    expect(await failure('t.csv', 'text\nhello\n  ', spec)).toMatchObject({ code: 'RECORDS_MALFORMED', details: { line: 3, row: 2 } });
+    expect(await failure('t.csv', '  \ntext\nhello\n', spec)).toMatchObject({ code: 'RECORDS_MALFORMED', details: { line: 1 } });
+    for (const quoting of [undefined, 'none', 'csv'] as const) {
+      expect(await failure('t.tsv', 'text\nhello\n   \nworld\n', { format: 'tsv', identity: 'features', ...(quoting ? { quoting } : {}) })).toMatchObject({ code: 'RECORDS_MALFORMED', details: { line: 3, row: 2 } });
+    }
+    // A field of spaces beside another, a tab in TSV (a delimiter: two empty fields to pandas too), quoted spaces: records to all.
+    expect((await index('t.csv', 'a,b\n  ,x\n', { format: 'csv', identity: 'features' })).built).toMatchObject({ count: 1 });
+    expect((await index('t.tsv', 'a\tb\n  \t\n', { format: 'tsv', identity: 'features' })).built).toMatchObject({ count: 1 });
+    expect((await index('t.csv', 'text\nhello\n"   "\n', spec)).built).toMatchObject({ count: 2 });
+  });
+
   it('count lines from the start of each record (a quoted line break moves later records down)', async () => {
     const e = await failure('t.csv', 'k,v\n1,"a\nb"\n2,x,extra\n', { format: 'csv', identity: 'key', key: ['k'] });
     expect(e.code).toBe('RECORDS_MALFORMED');
