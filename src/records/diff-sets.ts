@@ -162,7 +162,7 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
         const d = defOf(m);
         const had = defs.get(d.name);
         if (had && !sameDef(had, d)) {
-          unavailable.push({ name: d.name, side: 'both', reason: 'the two snapshots index this set differently (format, identity, key or label)' });
+          unavailable.push({ name: d.name, side: 'both', reason: 'the two snapshots index this set differently (format, identity, key, label or quoting)' });
           defs.delete(d.name);
           continue;
         }
@@ -172,17 +172,27 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
     // The sets either side's rules define (a snapshot's signed snap.json, a folder's own) in either
     // side's files, where no index defines one: a record file that only the other side holds, or
     // that a version under review left out of its own rules, is compared (or unavailable: a
-    // snapshot holding the file without an index of it), not passed over. An index's definition wins.
+    // snapshot holding the file without an index of it), not passed over. An index's definition wins
+    // over a snapshot's rules; a folder's snap.json that defines an indexed set differently (another
+    // key, label or quoting) is the change under review, and the set is not compared (unavailable, a
+    // breach for check), as between two folders: read with the snapshot's definition, a TSV whose
+    // rule went from quoting "none" to "csv" was "3 → 3 records, no record changed", and 1 record once sealed.
     const byRules = new Map<string, SetDefinition>();
     for (const side of [a, b]) {
       if (!side.config || side.config.rules.length === 0) continue;
       const mine = new Map<string, SetDefinition>();
       for (const m of [a.manifestPath, b.manifestPath]) for (const d of await definitionsFromRules(side.config, m)) mine.set(d.name, d);
       for (const d of mine.values()) {
+        const indexed = defs.get(d.name);
+        if (indexed && side.kind === 'folder' && !sameDef(indexed, d)) {
+          unavailable.push({ name: d.name, side: side === a ? 'a' : 'b', reason: "the folder's snap.json defines this set differently from the snapshot's index (format, identity, key, label or quoting)" });
+          defs.delete(d.name);
+          continue;
+        }
         if (defs.has(d.name) || unavailable.some((u) => u.name === d.name)) continue;
         const had = byRules.get(d.name);
         if (had && !sameDef(had, d)) {
-          unavailable.push({ name: d.name, side: 'both', reason: "the two sides' snap.json define this set differently (format, identity, key or label)" });
+          unavailable.push({ name: d.name, side: 'both', reason: "the two sides' snap.json define this set differently (format, identity, key, label or quoting)" });
           byRules.delete(d.name);
           continue;
         }
@@ -204,7 +214,7 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
       for (const d of mine.values()) {
         const had = byRules.get(d.name);
         if (had && !sameDef(had, d)) {
-          if (!unavailable.some((u) => u.name === d.name)) unavailable.push({ name: d.name, side: 'both', reason: "the two folders' snap.json define this set differently (format, identity, key or label)" });
+          if (!unavailable.some((u) => u.name === d.name)) unavailable.push({ name: d.name, side: 'both', reason: "the two folders' snap.json define this set differently (format, identity, key, label or quoting)" });
           continue;
         }
         byRules.set(d.name, d);

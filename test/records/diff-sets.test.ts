@@ -73,7 +73,7 @@ describe('record diffs of two folders with a snap.json', () => {
     const c = await folder({ 'snap.json': unlabelled, 'train.csv': flipped });
     const s = (await diffRecordSides(a, c))!;
     expect(s.sets.map((x) => x.name)).toEqual(['plain.jsonl']);
-    expect(s.unavailable).toEqual([{ name: 'train.csv', side: 'both', reason: "the two folders' snap.json define this set differently (format, identity, key or label)" }]);
+    expect(s.unavailable).toEqual([{ name: 'train.csv', side: 'both', reason: "the two folders' snap.json define this set differently (format, identity, key, label or quoting)" }]);
   });
 
   it('count every record of a file that is gone as removed', async () => {
@@ -118,5 +118,36 @@ describe('record diffs of two snapshots whose record file has the same bytes', (
     // With other bytes the two indexes are compared record by record.
     const other = (await diffRecordSides(await snapshotOf('cd'.repeat(32), 't-local.parquet'), await snapshotOf(same, 'base.parquet')))!;
     expect(other.summary).toMatchObject({ sets: 1, unchanged: 1, modified: 2 });
+  });
+});
+
+describe("record diffs of a snapshot and a folder whose snap.json defines the snapshot's set differently", () => {
+  /** Three records read with quoting "none"; one, its text spanning three lines, read with "csv" (as pandas reads it by default). */
+  const tsv = 'id\ttext\tlabel\n1\t"hello\tham\n2\tx\tspam\n3\ty"\tham\n';
+  const rule = (quoting: 'none' | 'csv') => JSON.stringify({ records: [{ pattern: 'x.tsv', format: 'tsv', quoting, key: ['id'], label: 'label' }] });
+
+  /** A snapshot side holding `x.tsv` (`tsv`) indexed with quoting "none", as `seal` signs it. */
+  async function sealedWithNone(): Promise<SnapshotRecordSide> {
+    const dir = await tempDir('snap-side-');
+    const data = await makeTree({ 'x.tsv': tsv });
+    const objects = join(dir, 'objects');
+    const out = join(dir, 'index.jsonl');
+    const spec = { format: 'tsv' as const, identity: 'key' as const, key: ['id'], label: 'label', quoting: 'none' as const };
+    const { built } = await indexTabularFile({ abs: join(data, 'x.tsv'), rel: 'x.tsv', spec, tmpDir: dir, outPath: out, strictKeys: true });
+    await fsp.mkdir(join(objects, built.sha256.slice(0, 2)), { recursive: true });
+    await fsp.rename(out, join(objects, built.sha256.slice(0, 2), built.sha256.slice(2)));
+    const manifestPath = join(dir, 'manifest.jsonl');
+    await fsp.writeFile(manifestPath, serializeEntry({ path: 'x.tsv', sha256: createHash('sha256').update(tsv).digest('hex'), size: Buffer.byteLength(tsv) }) + '\n');
+    return { kind: 'snapshot', manifestPath, objectDirs: [objects], members: [{ path: 'x.tsv', ...spec, count: built.count, index: { sha256: built.sha256, merkleRoot: built.merkleRoot }, labels: built.labels as Record<string, number> }] };
+  }
+
+  it('do not compare it (unavailable, a breach for check): the same bytes were "3 → 3 records, no record changed" while the folder sealed is 1 record', async () => {
+    const a = await sealedWithNone();
+    const r = (await diffRecordSides(a, await folder({ 'snap.json': rule('csv'), 'x.tsv': tsv })))!;
+    expect(r.sets).toEqual([]);
+    expect(r.unavailable).toEqual([{ name: 'x.tsv', side: 'b', reason: "the folder's snap.json defines this set differently from the snapshot's index (format, identity, key, label or quoting)" }]);
+    // The same the other way round, and a folder whose rule is the snapshot's is compared.
+    expect((await diffRecordSides(await folder({ 'snap.json': rule('csv'), 'x.tsv': tsv }), a))!.unavailable).toMatchObject([{ name: 'x.tsv', side: 'a' }]);
+    expect((await diffRecordSides(a, await folder({ 'snap.json': rule('none'), 'x.tsv': tsv })))!.summary).toMatchObject({ sets: 1, unchanged: 3 });
   });
 });
