@@ -28,6 +28,8 @@ export const TYPE_LISTS: ReadonlySet<number> = new Set([12, 16, 21, 25, 26]);
 const HEADER_SCHEMA = 1;
 /** Nanoseconds in each Arrow `TimeUnit` (SECOND 0, MILLISECOND 1, MICROSECOND 2, NANOSECOND 3). */
 const TIME_UNIT_NANOS = [1_000_000_000n, 1_000_000n, 1_000n, 1n] as const;
+/** Base64 as pyarrow (25) takes it: the RFC 4648 §4 alphabet, `=` padding at the end only (a space, a line feed, the URL-safe alphabet or a missing pad fails its read). */
+const STRICT_BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 /** Arrow's default `Duration.unit`: MILLISECOND. */
 const DEFAULT_TIME_UNIT = 1;
 
@@ -51,14 +53,17 @@ export function holdsDuration(f: ArrowField): boolean {
  * The top-level fields of the Arrow schema in an `ARROW:schema` value, in order.
  * @param maxFields most fields (top-level and nested, each visit counted) read before `RECORDS_LIMIT`
  * @param maxDepth deepest nesting of fields before `RECORDS_LIMIT`
- * @throws SnapError `RECORDS_MALFORMED` (not an Arrow schema message: pyarrow refuses such a file
- *   too, "Invalid flatbuffers message") | `RECORDS_LIMIT` (more fields or deeper than these, or
+ * @throws SnapError `RECORDS_MALFORMED` (not strict base64, or not an Arrow schema message: pyarrow
+ *   refuses such a file too, "Invalid base64 input", "Invalid flatbuffers message") | `RECORDS_LIMIT` (more fields or deeper than these, or
  *   names that add up to more bytes than the message holds)
  */
 export function arrowSchemaFields(base64: string, maxFields: number, maxDepth: number): ArrowField[] {
   const bad = (why: string): never => {
     throw new SnapError('RECORDS_MALFORMED', `its Arrow schema (key-value metadata "ARROW:schema") cannot be read: ${why}`);
   };
+  // Strict base64 (RFC 4648 §4, padded), as Arrow decodes it: Buffer.from skips any other character
+  // and reads what is left, where pyarrow refuses the file ("Invalid base64 input").
+  if (base64.length % 4 !== 0 || !STRICT_BASE64.test(base64)) bad('its value is not base64 (RFC 4648, padded, no other character), which pyarrow refuses too');
   const all = Buffer.from(base64, 'base64');
   const le = (b: Buffer, at: number) => (at >= 0 && at + 4 <= b.length ? b.readUInt32LE(at) : bad('it is cut short'));
   let start = 4;

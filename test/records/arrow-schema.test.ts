@@ -102,6 +102,16 @@ describe('the Arrow schema pyarrow stores in a Parquet file (ARROW:schema)', () 
     expect(() => arrowSchemaFields(sharedNameSchema(39_990, 20_000), 40_000, 192)).toThrow(expect.objectContaining({ code: 'RECORDS_LIMIT', message: expect.stringMatching(/names that add up to more than its 180032 bytes/) }));
   });
 
+  it('refuse a value that is not strict base64, as pyarrow refuses the file ("Invalid base64 input"), where Buffer.from skipped the stray characters and read the durations', async () => {
+    const good = await arrowSchemaOf('du-seconds.parquet');
+    const mid = good.length >> 1;
+    expect(arrowSchemaFields(good, 100, 10)).toHaveLength(2);
+    // pyarrow 25: a space, a line feed or a "!" inside, "!!!!" after, the padding dropped, the URL-safe alphabet: each an error reading the file.
+    for (const bad of [`${good.slice(0, mid)} ${good.slice(mid)}`, `${good.slice(0, mid)}\n${good.slice(mid)}`, `${good.slice(0, mid)}!${good.slice(mid)}`, `${good}!!!!`, good.replace(/=+$/, ''), good.replaceAll('/', '_'), `${good.slice(0, 4)}=${good.slice(5)}`]) {
+      expect(() => arrowSchemaFields(bad, 100, 10)).toThrow(expect.objectContaining({ code: 'RECORDS_MALFORMED', message: expect.stringMatching(/not base64/) }));
+    }
+  });
+
   it('refuse bytes cut short or changed anywhere with RECORDS_MALFORMED or RECORDS_LIMIT, never another error', async () => {
     const real = Buffer.from(await arrowSchemaOf('du-in-list.parquet'), 'base64');
     fc.assert(
