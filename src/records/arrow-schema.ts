@@ -26,6 +26,12 @@ export const TYPE_STRUCT = 13;
 export const TYPE_LISTS: ReadonlySet<number> = new Set([12, 16, 21, 25, 26]);
 /** Arrow `MessageHeader` union tag of `Schema` (format/Message.fbs). */
 const HEADER_SCHEMA = 1;
+/**
+ * The `MetadataVersion`s (format/Schema.fbs: V1 0 … V4 3, V5 4; absent is V1) pyarrow reads: it
+ * refuses the file for any other ("Old metadata version not supported", "Unsupported future
+ * MetadataVersion"), so snap does not read durations from such a schema either.
+ */
+const READ_METADATA_VERSIONS: ReadonlySet<number> = new Set([3, 4]);
 /** Nanoseconds in each Arrow `TimeUnit` (SECOND 0, MILLISECOND 1, MICROSECOND 2, NANOSECOND 3). */
 const TIME_UNIT_NANOS = [1_000_000_000n, 1_000_000n, 1_000n, 1n] as const;
 /** Base64 as pyarrow (25) takes it: the RFC 4648 §4 alphabet, `=` padding at the end only (a space, a line feed, the URL-safe alphabet or a missing pad fails its read). */
@@ -53,8 +59,9 @@ export function holdsDuration(f: ArrowField): boolean {
  * The top-level fields of the Arrow schema in an `ARROW:schema` value, in order.
  * @param maxFields most fields (top-level and nested, each visit counted) read before `RECORDS_LIMIT`
  * @param maxDepth deepest nesting of fields before `RECORDS_LIMIT`
- * @throws SnapError `RECORDS_MALFORMED` (not strict base64, or not an Arrow schema message: pyarrow
- *   refuses such a file too, "Invalid base64 input", "Invalid flatbuffers message") | `RECORDS_LIMIT` (more fields or deeper than these, or
+ * @throws SnapError `RECORDS_MALFORMED` (not strict base64, not an Arrow schema message, or one of
+ *   a metadata version before V4 or after V5: pyarrow refuses such a file too, "Invalid base64
+ *   input", "Invalid flatbuffers message", "Old metadata version not supported") | `RECORDS_LIMIT` (more fields or deeper than these, or
  *   names that add up to more bytes than the message holds)
  */
 export function arrowSchemaFields(base64: string, maxFields: number, maxDepth: number): ArrowField[] {
@@ -105,6 +112,9 @@ export function arrowSchemaFields(base64: string, maxFields: number, maxDepth: n
   };
 
   const message = ref(0);
+  const versionAt = slot(message, 0);
+  const version = versionAt === undefined ? 0 : versionAt >= 0 && versionAt + 2 <= b.length ? b.readInt16LE(versionAt) : bad('it is cut short');
+  if (!READ_METADATA_VERSIONS.has(version)) bad(`its message has the metadata version ${version} (V${version + 1}); pyarrow reads V4 and V5 only, and refuses the file`);
   if (byte(message, 1, 0) !== HEADER_SCHEMA) bad('its message is not a schema');
   const headerAt = slot(message, 2);
   if (headerAt === undefined) bad('its message has no schema');

@@ -22,10 +22,11 @@ async function arrowSchemaOf(name: string): Promise<string> {
 function doublingSchema(levels: number): string {
   const b = Buffer.alloc(68 + 20 * levels + 4);
   b.writeUInt32LE(16, 0); // root: the Message table at 16
-  // Message vtable at 4: 10 bytes, table 12 bytes; version absent, header_type at +4, header at +8.
-  [10, 12, 0, 4, 8].forEach((v, i) => b.writeUInt16LE(v, 4 + 2 * i));
+  // Message vtable at 4: 10 bytes, table 12 bytes; version at +6, header_type at +4, header at +8.
+  [10, 12, 6, 4, 8].forEach((v, i) => b.writeUInt16LE(v, 4 + 2 * i));
   b.writeInt32LE(16 - 4, 16);
   b.writeUInt8(1, 20); // header_type Schema
+  b.writeInt16LE(4, 22); // version V5
   b.writeUInt32LE(36 - 24, 24); // header: the Schema table at 36
   // Schema vtable at 28: endianness absent, fields at +4.
   [8, 8, 0, 4].forEach((v, i) => b.writeUInt16LE(v, 28 + 2 * i));
@@ -59,9 +60,10 @@ function sharedNameSchema(fields: number, nameBytes: number): string {
   const name = field + 8;
   const b = Buffer.alloc(name + 4 + nameBytes + 4);
   b.writeUInt32LE(16, 0);
-  [10, 12, 0, 4, 8].forEach((v, i) => b.writeUInt16LE(v, 4 + 2 * i));
+  [10, 12, 6, 4, 8].forEach((v, i) => b.writeUInt16LE(v, 4 + 2 * i));
   b.writeInt32LE(16 - 4, 16);
   b.writeUInt8(1, 20);
+  b.writeInt16LE(4, 22);
   b.writeUInt32LE(36 - 24, 24);
   [8, 8, 0, 4].forEach((v, i) => b.writeUInt16LE(v, 28 + 2 * i));
   b.writeInt32LE(36 - 28, 36);
@@ -109,6 +111,24 @@ describe('the Arrow schema pyarrow stores in a Parquet file (ARROW:schema)', () 
     // pyarrow 25: a space, a line feed or a "!" inside, "!!!!" after, the padding dropped, the URL-safe alphabet: each an error reading the file.
     for (const bad of [`${good.slice(0, mid)} ${good.slice(mid)}`, `${good.slice(0, mid)}\n${good.slice(mid)}`, `${good.slice(0, mid)}!${good.slice(mid)}`, `${good}!!!!`, good.replace(/=+$/, ''), good.replaceAll('/', '_'), `${good.slice(0, 4)}=${good.slice(5)}`]) {
       expect(() => arrowSchemaFields(bad, 100, 10)).toThrow(expect.objectContaining({ code: 'RECORDS_MALFORMED', message: expect.stringMatching(/not base64/) }));
+    }
+  });
+
+  it('refuse a message of a metadata version other than V4 and V5, as pyarrow refuses the file ("Old metadata version not supported", "Unsupported future MetadataVersion")', async () => {
+    const good = await arrowSchemaOf('du-seconds.parquet');
+    /** `good` with its Message's version (slot 0, a short) set to `v`, or absent (V1, the default). */
+    const withVersion = (v: number | undefined) => {
+      const all = Buffer.from(good, 'base64');
+      const b = all.subarray(8); // after the continuation marker and the length
+      const message = b.readUInt32LE(0);
+      const vtable = message - b.readInt32LE(message);
+      if (v === undefined) b.writeUInt16LE(0, vtable + 4);
+      else b.writeInt16LE(v, message + b.readUInt16LE(vtable + 4));
+      return all.toString('base64');
+    };
+    for (const v of [3, 4]) expect(arrowSchemaFields(withVersion(v), 100, 10)[1]).toMatchObject({ name: 'du', durationUnit: 1_000_000_000n });
+    for (const v of [undefined, 0, 1, 2, 5, -1]) {
+      expect(() => arrowSchemaFields(withVersion(v), 100, 10)).toThrow(expect.objectContaining({ code: 'RECORDS_MALFORMED', message: expect.stringMatching(/metadata version/) }));
     }
   });
 
