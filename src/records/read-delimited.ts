@@ -57,6 +57,7 @@ const LF = 0x0a;
 const CR = 0x0d;
 const QUOTE = 0x22;
 const SPACE = 0x20;
+const NUL = 0x00;
 const TAB = 0x09;
 
 /** Whether `"` quotes fields: always in CSV; in TSV only with quoting `csv`. */
@@ -84,10 +85,13 @@ const quotesFields = (format: 'csv' | 'tsv', quoting: TsvQuoting | undefined): b
  * of only spaces (and tabs, where tab is not the delimiter) outside quotes: pandas skips it
  * (tokenizer.c, `WHITESPACE_LINE`, both engines alike) where Python's `csv`, pyarrow and csv-parse
  * read a record of it, so in a file of one column `hello`, `   `, `world` was 3 records to snap and
- * 2 to pandas.
+ * 2 to pandas. And a NUL byte anywhere, quoted or not: pandas (its C engine, the default) ends
+ * the field there and drops the rest of it, where Python's `csv`, pyarrow and csv-parse read it as
+ * data, so `1,a\0b` was `a` to pandas and a record changed only after the NUL the same one.
  * @throws SnapError `RECORDS_LIMIT` naming the line where the record starts and its record number
  *   (`row`, the header not counted; the header is "the header"); `RECORDS_MALFORMED` (a lone CR,
- *   a blank line or a line of only spaces outside quotes), located the same way
+ *   a blank line or a line of only spaces outside quotes), located the same way; `RECORDS_MALFORMED`
+ *   (a NUL byte) naming the line it is on and its record
  */
 export async function* boundedFields(chunks: AsyncIterable<Buffer>, rel: string, format: 'csv' | 'tsv', maxFields = MAX_COLUMNS, quoting?: TsvQuoting): AsyncGenerator<Buffer> {
   const delimiter = format === 'tsv' ? 0x09 : 0x2c;
@@ -141,6 +145,10 @@ export async function* boundedFields(chunks: AsyncIterable<Buffer>, rel: string,
           throw located(new SnapError('RECORDS_LIMIT', what), rel, record === 0 ? { line: start } : { line: start, row: record });
         }
       } else {
+        if (c === NUL) {
+          const what = 'a NUL byte: pandas ends the field there and drops the rest of it, while Python\'s csv and pyarrow read it as data, as snap would';
+          throw located(new SnapError('RECORDS_MALFORMED', what), rel, record === 0 ? { line } : { line, row: record });
+        }
         blank = false;
         if (c !== SPACE && c !== TAB) spaces = false;
         if (c === QUOTE && quotes) quoted = !quoted;

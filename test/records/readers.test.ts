@@ -124,6 +124,20 @@ describe('CSV records', () => {
     expect((await index('t.csv', 'text\nhello\n"   "\n', spec)).built).toMatchObject({ count: 2 });
   });
 
+  it('refuse a NUL byte, quoted or not: pandas ends the field there, Python csv and pyarrow read it as data', async () => {
+    // k,v / 1,a\0b / 2,\0 / \03,c: pandas.read_csv read 1 → "a", 2 → "" and a key "" for "\03"; csv.reader,
+    // pyarrow.csv.read_csv and snap read every byte. A record changed only after a NUL was the same record to pandas.
+    const spec: RecordSetSpec = { format: 'csv', identity: 'key', key: ['k'] };
+    const e = await failure('t.csv', 'k,v\n1,a\0b\n2,x\n', spec);
+    expect(e).toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 't.csv', line: 2, row: 1 } });
+    expect(e.message).toMatch(/^t\.csv: line 2, record 1: a NUL byte/);
+    expect(await failure('t.csv', 'k,v\n1,"x\ny\0"\n', spec)).toMatchObject({ code: 'RECORDS_MALFORMED', details: { line: 3, row: 1 } });
+    expect(await failure('t.csv', 'k\0z,v\n1,a\n', spec)).toMatchObject({ code: 'RECORDS_MALFORMED', details: { line: 1 } });
+    for (const quoting of [undefined, 'none', 'csv'] as const) {
+      expect(await failure('t.tsv', 'k\tv\n1\ta\0b\n', { format: 'tsv', identity: 'key', key: ['k'], ...(quoting ? { quoting } : {}) })).toMatchObject({ code: 'RECORDS_MALFORMED', details: { line: 2, row: 1 } });
+    }
+  });
+
   it('count lines from the start of each record (a quoted line break moves later records down)', async () => {
     const e = await failure('t.csv', 'k,v\n1,"a\nb"\n2,x,extra\n', { format: 'csv', identity: 'key', key: ['k'] });
     expect(e.code).toBe('RECORDS_MALFORMED');
