@@ -102,12 +102,20 @@ const CODECS: Compressors = { ...boundedCodecs, ZSTD: zstdBounded };
  * integers alone read 2020-01-01T00:00:00.123 in milliseconds and 1970-01-19T06:17:16.800123 in
  * microseconds alike), a date as its day number, strict UTF-8, and a JSON value as its text — as
  * pyarrow and pandas read a column of logical type JSON (a string). Parsed, the texts `1`, `1.0` and
- * ` 1` were one label to snap and three to them. INT96 comes as nanoseconds.
+ * ` 1` were one label to snap and three to them. INT96 comes as nanoseconds, and one beyond a signed
+ * 64-bit integer of them (the years 1677 to 2262; a TIMESTAMP(NANOS) is an INT64, always within) is
+ * `RECORDS_UNSUPPORTED`: Arrow (pyarrow, pandas) reads INT96 in nanoseconds wrapped around 64 bits
+ * (3000-01-01 as 1830-11-23T00:50:52.580896768), and hyparquet reads a Julian day or a nanosecond of
+ * the day with its top bit set as a negative number, which also lands there.
  */
 const PARSERS: Partial<ParquetParsers> = {
   timestampFromMilliseconds: (v: bigint) => new ParquetInstant(BigInt(v) * 1_000_000n),
   timestampFromMicroseconds: (v: bigint) => new ParquetInstant(BigInt(v) * 1_000n),
-  timestampFromNanoseconds: (v: bigint) => new ParquetInstant(BigInt(v)),
+  timestampFromNanoseconds: (v: bigint) => {
+    const ns = BigInt(v);
+    if (ns !== BigInt.asIntN(64, ns)) throw new SnapError('RECORDS_UNSUPPORTED', `an INT96 timestamp outside the years 1677 to 2262 (${ns} ns from 1970): Arrow (pyarrow, pandas) reads it in nanoseconds wrapped around 64 bits, another instant, which snap does not sign`);
+    return new ParquetInstant(ns);
+  },
   dateFromDays: (d: number) => new ParquetDate(d),
   stringFromBytes: (b: Uint8Array) => (b ? strict.decode(b) : b),
   jsonFromBytes: (b: Uint8Array) => (b ? strict.decode(b) : b),

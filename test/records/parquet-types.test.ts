@@ -84,6 +84,10 @@ describe('Parquet times, dates and timestamps (FORMAT §19.3): a record diff nam
     expect(await modified(await fixture('t-local.parquet'), await fixture('t-int96.parquet'))).toEqual([]);
   });
 
+  it('refuse an INT96 timestamp outside the years 1677 to 2262 (RECORDS_UNSUPPORTED): pyarrow and pandas read it in nanoseconds, wrapped around, 3000-01-01 as 1830-11-23T00:50:52.580896768', async () => {
+    await expect(linesOf(await fixture('t-int96-year-3000.parquet'))).rejects.toMatchObject({ code: 'RECORDS_UNSUPPORTED', details: { path: 't.parquet' }, message: expect.stringMatching(/INT96 timestamp .*wrapped/) });
+  });
+
   it('read a timestamp by its logical type, as Arrow does, when its converted type names another unit', async () => {
     // Converted TIMESTAMP_MILLIS beside logical TIMESTAMP(MICROS): pyarrow reads microseconds (1970-01-19T06:17:16.800123).
     const base = await fixture('base.parquet');
