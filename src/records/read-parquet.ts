@@ -97,6 +97,20 @@ export function zstdBounded(input: Uint8Array, size: number): Uint8Array {
 const { SNAPPY: _wasmSnappy, ...boundedCodecs } = compressors;
 const CODECS: Compressors = { ...boundedCodecs, ZSTD: zstdBounded };
 
+/** INT64 -2^63: pandas' NaT, its missing time (and pyarrow's `to_pylist()` of nanoseconds gives NaT). */
+const NAT = -(2n ** 63n);
+
+/**
+ * `v`, a stored timestamp or duration, unless it is -2^63: Arrow reads a value there and pandas
+ * NaT, as it reads a null (`[1970-01-01, NaT, NaT]` of 0, -2^63, null), so a null changed into it,
+ * or it into a null, was a record modified to snap and the same record to the training job.
+ * @throws SnapError `RECORDS_UNSUPPORTED`
+ */
+function notNaT(v: bigint, what: 'timestamp' | 'duration'): bigint {
+  if (v === NAT) throw new SnapError('RECORDS_UNSUPPORTED', `a ${what} of INT64 -2^63: pandas reads it as NaT, a missing value, and Arrow as a value, which snap does not sign`);
+  return v;
+}
+
 /**
  * Parsers that keep every value exact: a timestamp as its nanoseconds (its unit applied: the stored
  * integers alone read 2020-01-01T00:00:00.123 in milliseconds and 1970-01-19T06:17:16.800123 in
@@ -109,10 +123,10 @@ const CODECS: Compressors = { ...boundedCodecs, ZSTD: zstdBounded };
  * the day with its top bit set as a negative number, which also lands there.
  */
 const PARSERS: Partial<ParquetParsers> = {
-  timestampFromMilliseconds: (v: bigint) => new ParquetInstant(BigInt(v) * 1_000_000n),
-  timestampFromMicroseconds: (v: bigint) => new ParquetInstant(BigInt(v) * 1_000n),
+  timestampFromMilliseconds: (v: bigint) => new ParquetInstant(notNaT(BigInt(v), 'timestamp') * 1_000_000n),
+  timestampFromMicroseconds: (v: bigint) => new ParquetInstant(notNaT(BigInt(v), 'timestamp') * 1_000n),
   timestampFromNanoseconds: (v: bigint) => {
-    const ns = BigInt(v);
+    const ns = notNaT(BigInt(v), 'timestamp');
     if (ns !== BigInt.asIntN(64, ns)) throw new SnapError('RECORDS_UNSUPPORTED', `an INT96 timestamp outside the years 1677 to 2262 (${ns} ns from 1970): Arrow (pyarrow, pandas) reads it in nanoseconds wrapped around 64 bits, another instant, which snap does not sign`);
     return new ParquetInstant(ns);
   },
@@ -281,7 +295,7 @@ function arrowDurations(meta: FileMetaData, rel: string): Map<string, (v: unknow
     const int64 = el.type === 'INT64' && (lt ? lt.type === 'INTEGER' && lt.bitWidth === 64 && lt.isSigned === true : el.converted_type === undefined || el.converted_type === 'INT_64');
     if (!int64) throw unsupported(node, 'is a duration but not stored as a plain INT64');
     const unit = f.durationUnit;
-    out.set(JSON.stringify(node.path), (v) => isoDuration(BigInt(v as bigint) * unit));
+    out.set(JSON.stringify(node.path), (v) => isoDuration(notNaT(BigInt(v as bigint), 'duration') * unit));
   };
   const match = (f: ArrowField, node: Node): void => {
     const el = node.element;

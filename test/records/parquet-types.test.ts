@@ -88,6 +88,12 @@ describe('Parquet times, dates and timestamps (FORMAT §19.3): a record diff nam
     await expect(linesOf(await fixture('t-int96-year-3000.parquet'))).rejects.toMatchObject({ code: 'RECORDS_UNSUPPORTED', details: { path: 't.parquet' }, message: expect.stringMatching(/INT96 timestamp .*wrapped/) });
   });
 
+  it('refuse a timestamp or duration of INT64 -2^63 (RECORDS_UNSUPPORTED): pandas reads it as NaT, as it reads a null, where snap read a value', async () => {
+    // pandas.read_parquet: [1970-01-01, NaT, NaT] and [0 days, NaT, NaT]; Arrow: the second is not null.
+    await expect(linesOf(await fixture('t-int64-min.parquet'))).rejects.toMatchObject({ code: 'RECORDS_UNSUPPORTED', details: { path: 't.parquet' }, message: expect.stringMatching(/NaT/) });
+    await expect(linesOf(await fixture('du-int64-min.parquet'))).rejects.toMatchObject({ code: 'RECORDS_UNSUPPORTED', details: { path: 't.parquet' }, message: expect.stringMatching(/NaT/) });
+  });
+
   it('read a timestamp by its logical type, as Arrow does, when its converted type names another unit', async () => {
     // Converted TIMESTAMP_MILLIS beside logical TIMESTAMP(MICROS): pyarrow reads microseconds (1970-01-19T06:17:16.800123).
     const base = await fixture('base.parquet');
