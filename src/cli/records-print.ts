@@ -33,10 +33,10 @@ const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 const num = (x: number | null, digits = 4) => (x === null ? 'n/a' : x < 1e-4 && x > 0 ? x.toExponential(2) : x.toFixed(digits));
 
 /** How a set identifies and labels its records, for one line. */
-function describeSet(m: Pick<RecordSetMember, 'format' | 'identity' | 'key' | 'label' | 'labelSegment'>): string {
+function describeSet(m: Pick<RecordSetMember, 'format' | 'identity' | 'key' | 'label' | 'labelSegment' | 'quoting'>): string {
   const id = m.identity === 'key' ? `key ${shown((m.key ?? []).join(', '))}` : m.identity === 'features' ? 'keyed by features' : m.identity === 'position' ? 'keyed by position' : 'keyed by path';
   const label = m.label !== undefined ? `, label ${shown(m.label)}` : m.labelSegment !== undefined ? `, label = folder ${m.labelSegment}` : '';
-  return `${m.format}, ${id}${label}`;
+  return `${m.format}${m.quoting !== undefined ? `, quoting ${m.quoting}` : ''}, ${id}${label}`;
 }
 
 /** Label counts in one short text: `ham 80, spam 40`. */

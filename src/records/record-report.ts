@@ -3,7 +3,7 @@
  * `diffRecords`, with the label distributions and their shift. Pure.
  */
 import { SnapError } from '../core/errors.js';
-import type { RecordFormat, RecordIdentity, RecordSetMember } from '../core/records.js';
+import type { RecordFormat, RecordIdentity, RecordSetMember, TsvQuoting } from '../core/records.js';
 import type { IndexEntry } from './index-line.js';
 import type { DuplicateGroup, RecordDiffCounts, RecordDiffSink } from './record-diff.js';
 import { labelShift, type LabelShift } from './stats.js';
@@ -55,6 +55,8 @@ export interface RecordSetDiff {
   key?: string[];
   label?: string;
   labelSegment?: number;
+  /** TSV sets: how `"` was read (core `TsvQuoting`), when not the default. */
+  quoting?: TsvQuoting;
   /** Each side: its record count and labels; `indexed: false` when that side has no index for this set. */
   a: { records: number; labels?: Record<string, number> };
   b: { records: number; labels?: Record<string, number> };
@@ -127,7 +129,7 @@ export class RecordDiffCollector implements RecordDiffSink {
    * The report of the set.
    * @param def the set's definition (a statement member, or one made for a folder)
    */
-  report(def: Pick<RecordSetMember, 'format' | 'identity' | 'key' | 'label' | 'labelSegment'> & { name: string }, counts: RecordDiffCounts, conflicts: ConflictGroup[]): RecordSetDiff {
+  report(def: Pick<RecordSetMember, 'format' | 'identity' | 'key' | 'label' | 'labelSegment' | 'quoting'> & { name: string }, counts: RecordDiffCounts, conflicts: ConflictGroup[]): RecordSetDiff {
     const labelled = def.label !== undefined || def.format === 'files';
     return {
       name: def.name,
@@ -136,6 +138,7 @@ export class RecordDiffCollector implements RecordDiffSink {
       ...(def.key ? { key: def.key } : {}),
       ...(def.label !== undefined ? { label: def.label } : {}),
       ...(def.labelSegment !== undefined ? { labelSegment: def.labelSegment } : {}),
+      ...(def.quoting !== undefined ? { quoting: def.quoting } : {}),
       a: { records: counts.a, ...(labelled ? { labels: counts.labelsA } : {}) },
       b: { records: counts.b, ...(labelled ? { labels: counts.labelsB } : {}) },
       summary: {

@@ -277,6 +277,9 @@ describe('a label-by-folder dataset', () => {
     expect(d.code, d.stderr).toBe(1);
     expect(d.json.records.sets[0].flipped.map((f: Json) => [f.from, f.to])).toEqual([['0', '1']]);
     expect(d.json.records.sets[0].summary).toMatchObject({ added: 0, removed: 0, modified: 0, flipped: 1, unchanged: 2 });
+    // The quoting is named wherever the set is: diff's JSON, and its human line.
+    expect(d.json.records.sets[0]).toMatchObject({ format: 'tsv', quoting: 'none' });
+    expect((await snap(['diff', 'sst@v1', data, '--store', store])).stdout).toContain('sst.tsv (tsv, quoting none, keyed by features, label label): 3 → 3 records');
     const v = await snapJson(['verify', data, '--against', 'sst@v1', '--pubkey', keys.pub, '--store', store]);
     expect(v.code).toBe(1);
     expect(v.json.problems.find((p: Json) => p.path === 'sst.tsv').records.summary).toMatchObject({ flipped: 1, added: 0, removed: 0, modified: 0 });
