@@ -58,6 +58,7 @@ const CR = 0x0d;
 const QUOTE = 0x22;
 const SPACE = 0x20;
 const NUL = 0x00;
+const UTF8_BOM = [0xef, 0xbb, 0xbf] as const;
 const TAB = 0x09;
 
 /** Whether `"` quotes fields: always in CSV; in TSV only with quoting `csv`. */
@@ -85,7 +86,9 @@ const quotesFields = (format: 'csv' | 'tsv', quoting: TsvQuoting | undefined): b
  * of only spaces (and tabs, where tab is not the delimiter) outside quotes: pandas skips it
  * (tokenizer.c, `WHITESPACE_LINE`, both engines alike) where Python's `csv`, pyarrow and csv-parse
  * read a record of it, so in a file of one column `hello`, `   `, `world` was 3 records to snap and
- * 2 to pandas. And a NUL byte anywhere, quoted or not: pandas (its C engine, the default) ends
+ * 2 to pandas. A byte-order mark at the start is no byte of the first line here, as it is none to
+ * them: BOM, blank line, `label`, `ham` was a header of one empty column and 2 records to snap, and
+ * the column `label` and 1 record to pandas. And a NUL byte anywhere, quoted or not: pandas (its C engine, the default) ends
  * the field there and drops the rest of it, where Python's `csv`, pyarrow and csv-parse read it as
  * data, so `1,a\0b` was `a` to pandas and a record changed only after the NUL the same one.
  * @throws SnapError `RECORDS_LIMIT` naming the line where the record starts and its record number
@@ -104,6 +107,10 @@ export async function* boundedFields(chunks: AsyncIterable<Buffer>, rel: string,
   let cr = false; // the byte before was a CR outside quotes (perhaps at the end of the last chunk)
   let blank = true; // the current record has no byte yet (a CR of its CR LF aside)
   let spaces = true; // the current record has no byte but spaces (and tabs, in CSV) yet (a CR of its CR LF aside)
+  // How many bytes of a UTF-8 byte-order mark the file has begun with (-1: past it). csv-parse skips
+  // one, and so do pandas and pyarrow: a blank line after it is a blank line (pandas took the line
+  // after it for the header, snap a header of one empty column).
+  let bom = 0;
   const loneCr = () => {
     const what = 'a carriage return (CR) not followed by a line feed, outside quotes: snap reads it as data, but Python\'s csv, pandas and pyarrow end a line there; end lines with LF or CR LF';
     return located(new SnapError('RECORDS_MALFORMED', what), rel, record === 0 ? { line: start } : { line: start, row: record });
@@ -119,6 +126,13 @@ export async function* boundedFields(chunks: AsyncIterable<Buffer>, rel: string,
   for await (const chunk of chunks) {
     for (let i = 0; i < chunk.length; i++) {
       const c = chunk[i] as number;
+      if (bom >= 0) {
+        if (c === (UTF8_BOM[bom] as number)) {
+          bom = bom === UTF8_BOM.length - 1 ? -1 : bom + 1;
+          continue;
+        }
+        bom = -1;
+      }
       if (cr) {
         if (c !== LF) throw loneCr();
         cr = false;

@@ -124,6 +124,18 @@ describe('CSV records', () => {
     expect((await index('t.csv', 'text\nhello\n"   "\n', spec)).built).toMatchObject({ count: 2 });
   });
 
+  it('refuse a blank line or a line of only spaces right after a byte-order mark, where the header would be: pandas skips it and takes the next line for the header', async () => {
+    // BOM, (blank), label, ham, spam: pandas read the column label and 2 records; snap read a column "" and 3 records (label among them).
+    const spec: RecordSetSpec = { format: 'csv', identity: 'features' };
+    for (const first of ['', '   ']) {
+      const e = await failure('t.csv', `\ufeff${first}\nlabel\nham\nspam\n`, spec);
+      expect(e).toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 't.csv', line: 1 } });
+      expect(e.message).toMatch(first === '' ? /a blank line/ : /a line of only spaces/);
+    }
+    // A byte-order mark before a header is still skipped.
+    expect((await index('t.csv', '\ufefflabel\nham\n', spec)).built).toMatchObject({ count: 1 });
+  });
+
   it('refuse a NUL byte, quoted or not: pandas ends the field there, Python csv and pyarrow read it as data', async () => {
     // k,v / 1,a\0b / 2,\0 / \03,c: pandas.read_csv read 1 → "a", 2 → "" and a key "" for "\03"; csv.reader,
     // pyarrow.csv.read_csv and snap read every byte. A record changed only after a NUL was the same record to pandas.
