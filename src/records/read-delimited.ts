@@ -182,6 +182,11 @@ function csvProblem(e: CsvError): string {
       const m = /expect (\d+), got (\d+)/.exec(e.message);
       return `${m ? `a row has ${m[2]} fields where the header has ${m[1]}` : 'a row has another number of fields than the header'} (a ragged row)`;
     }
+    case 'INVALID_OPENING_QUOTE': {
+      // csv-parse counts fields from 0 and quotes the field's text: the field counted from 1 instead, without its text.
+      const m = /field (\d+)/.exec(e.message);
+      return `a quote inside a field that does not begin with one${m ? ` (field ${Number(m[1]) + 1})` : ''}: quote the whole field and double the quote (x""y as "x""y")`;
+    }
     case 'CSV_QUOTE_NOT_CLOSED':
       return 'a quoted field is not closed before the end of the file';
     case 'CSV_INVALID_CLOSING_QUOTE':

@@ -325,6 +325,12 @@ describe('CSV records', () => {
     expect(await failure('t.tsv', quoted, { format: 'tsv', identity: 'key', key: ['id'], label: 'label' })).toMatchObject({ code: 'RECORDS_MALFORMED' });
   });
 
+  it('say which field holds a quote in the middle, counted from 1 as the header is, and how to write it', async () => {
+    const e = await failure('t.csv', 'id,text\n1,ok\n2,say "hi"\n', { format: 'csv', identity: 'key', key: ['id'] });
+    expect(e).toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 't.csv', line: 3, row: 2 } });
+    expect(e.message).toMatch(/^t\.csv: line 3, record 2: a quote inside a field that does not begin with one \(field 2\): quote the whole field/);
+  });
+
   it('index by position when asked: the key is the row', async () => {
     const r = await index('t.csv', 'a\nz\ny\nx\n', { format: 'csv', identity: 'position' });
     expect(r.lines.map((l) => JSON.parse(l).row)).toEqual([1, 2, 3]);
