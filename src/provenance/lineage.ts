@@ -299,6 +299,8 @@ export interface AuditLogCheck {
    */
   refused: { seq: number; line: number; reason: string; attestationChecked: boolean }[];
   refusedUnlisted: number;
+  /** Of {@link refusedUnlisted}, those that name no attestation (`attestationChecked` false): they, not the others, leave the answer unchecked. */
+  refusedUnlistedUnchecked: number;
   /** Why the log could not be read (it exists, but is unreadable or not a regular file). */
   error?: string;
 }
@@ -484,11 +486,14 @@ async function checkAttestLog(
   place: (rec: { ref: string; id: string; time: string; models: { name: string; sha256: string }[] }, datasets: { ref: string; snapshot: string }[], fromLog: FromLog) => void,
 ): Promise<{ missingAttestations: MissingAttestation[]; auditLog: AuditLogCheck }> {
   const missingAttestations: MissingAttestation[] = [];
-  const auditLog: AuditLogCheck = { read: existsSync(join(store.root, LOG_FILE)), attestations: 0, unlisted: 0, unreadableLines: 0, refused: [], refusedUnlisted: 0 };
+  const auditLog: AuditLogCheck = { read: existsSync(join(store.root, LOG_FILE)), attestations: 0, unlisted: 0, unreadableLines: 0, refused: [], refusedUnlisted: 0, refusedUnlistedUnchecked: 0 };
   const listed = new Set<string>();
   const refuse = (x: AuditLogCheck['refused'][number]): void => {
     if (auditLog.refused.length < MAX_REFUSED_LISTED) auditLog.refused.push(x);
-    else auditLog.refusedUnlisted++;
+    else {
+      auditLog.refusedUnlisted++;
+      if (!x.attestationChecked) auditLog.refusedUnlistedUnchecked++;
+    }
   };
   try {
     for await (const item of attestRecords(store.root)) {

@@ -214,6 +214,28 @@ describe('planted and malformed attest lines in the audit log (its lines after t
     expect(r.json.missingAttestations).toEqual([]);
     expect(r.json.auditLog.refused).toEqual([{ line: expect.any(Number), seq: expect.any(Number), reason: expect.stringContaining('1 to 64'), attestationChecked: true }]);
   });
+
+  it('does not exit 1 for more than 100 lines whose details alone are refused, when the attestation each names is in the store (as it does not for one)', async () => {
+    const s = await makeStore({ m: 'mid@v1' });
+    for (let i = 0; i < 101; i++) {
+      expect((await appendAudit(s.store, { command: 'attest', ref: 'm@1', snapshot: s.attestations.m, outcome: 'ok', exit: 0, details: { datasets: [], models: [] } })).written).toBe(true);
+    }
+    const r = await snapJson(['impact', 'src@v1', '--store', s.store]);
+    expect(r.json.missingAttestations).toEqual([]);
+    expect(r.json.auditLog.refused).toHaveLength(100);
+    expect(r.json.auditLog.refused.every((x: { attestationChecked: boolean }) => x.attestationChecked)).toBe(true);
+    expect(r.json.auditLog.refusedUnlisted).toBe(1);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  it('still exits 1 for a line past the first 100 refused that names no attestation', async () => {
+    const s = await makeStore({ m: 'mid@v1' });
+    for (let i = 0; i < 100; i++) await appendAudit(s.store, { command: 'attest', ref: 'm@1', snapshot: s.attestations.m, outcome: 'ok', exit: 0, details: { datasets: [], models: [] } });
+    await appendAudit(s.store, { command: 'attest', ref: 'not a ref', snapshot: FAKE_ID, outcome: 'ok', exit: 0 });
+    const r = await snapJson(['impact', 'src@v1', '--store', s.store]);
+    expect(r.json.auditLog.refusedUnlisted).toBe(1);
+    expect(r.code, r.stderr).toBe(1);
+  });
 });
 
 describe('an audit log that cannot be read', () => {

@@ -29,7 +29,7 @@ async function cmdImpact(a: Args, io: CliIo): Promise<number> {
   const failed = (r.unverified?.length ?? 0) + (r.unverifiedModels?.length ?? 0);
   // What the audit log records and the store no longer holds, or what of the log cannot be checked: the answer cannot be vouched for either.
   const log = r.auditLog;
-  const unchecked = log.unreadableLines + log.refused.filter((x) => !x.attestationChecked).length + log.refusedUnlisted + (log.error !== undefined ? 1 : 0);
+  const unchecked = log.unreadableLines + log.refused.filter((x) => !x.attestationChecked).length + log.refusedUnlistedUnchecked + (log.error !== undefined ? 1 : 0);
   const missing = r.missingAttestations.length + log.unlisted;
   const cps = r.auditLog.checkpoints;
   const code = failed + missing + unchecked + cps.problems.length > 0 ? EXIT_INTEGRITY : EXIT_OK;
