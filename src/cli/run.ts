@@ -260,7 +260,7 @@ function inheritedMemberFlag(argv: readonly string[]): string | undefined {
  * an operand — `snap -- log --verify` is `log` given the operand "--verify" (a usage error), never
  * `log` with "--verify" dropped (yargs ran it so: the listing of an edited log, exit 0).
  */
-function operandsAsPositionals(given: readonly string[], severalValues: () => ReadonlySet<string> = () => new Set()): { argv: string[]; operands: string[] } {
+function operandsAsPositionals(given: readonly string[], severalValues: () => ReadonlySet<string> = () => new Set(), booleans: () => ReadonlySet<string> = () => new Set()): { argv: string[]; operands: string[] } {
   // Where the command word is, as commandWord finds it: the first word before `--` that is neither an option nor a common option's value.
   const find = (argv: readonly string[]): { dd: number; at: number } => {
     const dd = argv.indexOf('--');
@@ -285,14 +285,40 @@ function operandsAsPositionals(given: readonly string[], severalValues: () => Re
   // yargs gives a flag that takes several values (`--pubkey`) every word after it up to the next
   // flag: the `--` that ended them is gone, so the operands go before that flag (its values, the
   // words between it and `--`, stay its own): `verify-model --pubkey K -- F` is F, not a second key.
+  // And yargs takes a `true` or `false` after a boolean flag for its value (`verify --json -- true`
+  // read "true" as --json's value and verified no folder): the operands go before the boolean flags
+  // given last, without a value of their own (`--json`, not `--json=true`), too.
   let to = dd;
-  for (let j = dd - 1; j > at; j--) {
+  while (to - 1 > at && booleans().has(argv[to - 1] as string)) to--;
+  for (let j = to - 1; j > at; j--) {
     const w = argv[j] as string;
     if (!w.startsWith('-')) continue;
     if (severalValues().has(w.split('=')[0] as string)) to = j;
     break;
   }
   return { argv: [...argv.slice(0, to), ...rest, ...argv.slice(to, dd)], operands };
+}
+
+/**
+ * The boolean flags of `active` and the global ones (`--json`, `--debug`, `--help`, `--version`),
+ * as they may be typed without a value: `--quiet`, `--no-quiet`, camelCase forms, a one-letter alias as `-q`.
+ */
+function booleanFlags(active: CommandSpec | undefined): Set<string> {
+  const flags = new Set<string>(['--json', '--debug', '--help', '-h', '--version']);
+  if (!active) return flags;
+  const o = (active.builder(yargs()) as Argv & { getOptions(): { boolean: string[]; alias: Record<string, string[]> } }).getOptions();
+  for (const key of o.boolean) {
+    for (const name of [key, ...(o.alias[key] ?? [])]) {
+      if (name.length === 1) flags.add(`-${name}`);
+      else {
+        for (const form of [name, name.replace(/-+([^-])/g, (_, c: string) => c.toUpperCase()), name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)]) {
+          flags.add(`--${form}`);
+          flags.add(`--no-${form}`);
+        }
+      }
+    }
+  }
+  return flags;
 }
 
 /**
@@ -324,7 +350,8 @@ function putOperandsBack<T>(value: T, operands: readonly string[]): T {
 /** Parse argv; yargs prints nothing itself: help, version and errors come back to us. */
 async function parse(given: string[], program: ProgramName, active: CommandSpec | undefined, width: number): Promise<{ args?: Record<string, unknown>; output?: string; error?: string }> {
   let several: Set<string> | undefined;
-  const { argv, operands } = operandsAsPositionals(given, () => (several ??= severalValueFlags(active)));
+  let booleans: Set<string> | undefined;
+  const { argv, operands } = operandsAsPositionals(given, () => (several ??= severalValueFlags(active)), () => (booleans ??= booleanFlags(active)));
   return new Promise((res) => {
     parser(program, active, width).parse(argv, {}, (err: Error | undefined, args: Record<string, unknown>, output: string) => {
       if (err) res({ error: putOperandsBack(err.message, operands), output });

@@ -178,6 +178,21 @@ describe('help and usage errors', () => {
     expect(two.code, two.stderr).toBe(0);
   });
 
+  it('ends a boolean flag at -- too: `verify --json -- true` verifies the folder "true", it does not read "true" as the value of --json', async () => {
+    const s = await sealTree({ 'a.txt': 'alpha\n' }, keys);
+    const work = await tempDir();
+    await fsp.cp(s.data, join(work, 'true'), { recursive: true });
+    const v = await snap(['verify', '--against', s.ref, '--pubkey', keys.pub, '--store', s.store, '--json', '--', 'true'], { cwd: work });
+    expect(v.code, v.stderr).toBe(0);
+    expect(JSON.parse(v.stdout)).toMatchObject({ ok: true, counts: { matched: 1 } });
+    // Two boolean flags before --, after a flag of several values: the operand is neither a key nor a flag's value.
+    await fsp.writeFile(join(work, 'false'), 'weights');
+    expect((await snap(['attest', '--as', 'm@1', '--store', s.store, '--key', keys.key, '--data', s.ref, '--', 'false'], { cwd: work })).code).toBe(0);
+    const m = await snap(['verify-model', '--store', s.store, '--pubkey', keys.pub, '--json', '--quiet', '--', 'false'], { cwd: work });
+    expect(m.code, m.stderr).toBe(0);
+    expect(JSON.parse(m.stdout)).toMatchObject({ ok: true, files: [{ name: 'false' }] });
+  });
+
   it('names a mistyped command given with --help or --version as an unknown command too (exit 2), not the general help or the version with exit 0', async () => {
     for (const flag of ['--help', '-h', '--version']) {
       const r = await snap(['verfy', flag]);
