@@ -177,14 +177,24 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
     // key, label or quoting) is the change under review, and the set is not compared (unavailable, a
     // breach for check), as between two folders: read with the snapshot's definition, a TSV whose
     // rule went from quoting "none" to "csv" was "3 → 3 records, no record changed", and 1 record once sealed.
+    // A folder's rule that is the snapshot's own (its signed snap.json) is no change, even where the
+    // index differs from it: `seal --records` indexes by its flags instead of snap.json.
     const byRules = new Map<string, SetDefinition>();
+    const rulesOf = new Map<RecordSide, Map<string, SetDefinition>>();
     for (const side of [a, b]) {
       if (!side.config || side.config.rules.length === 0) continue;
       const mine = new Map<string, SetDefinition>();
       for (const m of [a.manifestPath, b.manifestPath]) for (const d of await definitionsFromRules(side.config, m)) mine.set(d.name, d);
+      rulesOf.set(side, mine);
+    }
+    for (const side of [a, b]) {
+      const mine = rulesOf.get(side);
+      if (!mine) continue;
+      const other = side === a ? b : a;
       for (const d of mine.values()) {
         const indexed = defs.get(d.name);
-        if (indexed && side.kind === 'folder' && !sameDef(indexed, d)) {
+        const unchanged = other.kind === 'snapshot' && rulesOf.get(other)?.get(d.name) !== undefined && sameDef(rulesOf.get(other)?.get(d.name) as SetDefinition, d);
+        if (indexed && side.kind === 'folder' && !sameDef(indexed, d) && !unchanged) {
           unavailable.push({ name: d.name, side: side === a ? 'a' : 'b', reason: "the folder's snap.json defines this set differently from the snapshot's index (format, identity, key, label or quoting)" });
           defs.delete(d.name);
           continue;

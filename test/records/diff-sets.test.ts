@@ -150,4 +150,11 @@ describe("record diffs of a snapshot and a folder whose snap.json defines the sn
     expect((await diffRecordSides(await folder({ 'snap.json': rule('csv'), 'x.tsv': tsv }), a))!.unavailable).toMatchObject([{ name: 'x.tsv', side: 'a' }]);
     expect((await diffRecordSides(a, await folder({ 'snap.json': rule('none'), 'x.tsv': tsv })))!.summary).toMatchObject({ sets: 1, unchanged: 3 });
   });
+
+  it('compare it when the folder\'s snap.json is the snapshot\'s own (the set was indexed by seal --records, which overrides snap.json): the rules did not change, and the index\'s definition is read', async () => {
+    const a = { ...(await sealedWithNone()), config: parseConfig(Buffer.from(rule('csv'))) };
+    const r = (await diffRecordSides(a, await folder({ 'snap.json': rule('csv'), 'x.tsv': tsv })))!;
+    expect(r.unavailable).toEqual([]);
+    expect(r.summary).toMatchObject({ sets: 1, unchanged: 3 });
+  });
 });
