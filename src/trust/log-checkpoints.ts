@@ -22,7 +22,6 @@ import { nodeHashNative } from '../io/native-hash.js';
 import { checkInterrupted } from '../io/interrupt.js';
 import { acquireLockFile, fsyncDir, openStore, writeFileAtomic } from '../io/store.js';
 import { ioError } from '../io/errors.js';
-import { escapeForTerminal } from '../core/display.js';
 import { swapFileForTest } from '../io/test-swap.js';
 import { readAtMost } from '../io/small-file.js';
 import { formatTime } from '../core/statement.js';
@@ -169,7 +168,7 @@ export async function storeCheckpoints(storeRoot: string): Promise<{ checkpoints
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { checkpoints: [], bad: [] };
     // A file (or a link to one) in the folder's place: not "does not exist" (ioError's NOT_FOUND),
     // which impact and verify-model took for an error of their own (exit 3), not a problem of the log.
-    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') throw new SnapError('IO_ERROR', `cannot list the checkpoints: ${escapeForTerminal(dir)} is not a folder`, { path: dir, errno: 'ENOTDIR' }, { cause: e });
+    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') throw new SnapError('IO_ERROR', `cannot list the checkpoints: ${dir} is not a folder`, { path: dir, errno: 'ENOTDIR' }, { cause: e });
     throw ioError(e, dir, 'cannot list the checkpoints');
   }
   if (names.length > MAX_CHECKPOINTS) throw new SnapError('CHECKPOINT_MALFORMED', `${dir} holds more than ${MAX_CHECKPOINTS} files`, { path: dir });

@@ -116,5 +116,10 @@ describe('verify-model of a model whose attestation naming revoked data was dele
     const i = await snapJson(['impact', 'clean@v1', '--store', s]);
     expect(i.code, i.stdout).toBe(1);
     expect(i.json.auditLog.checkpoints.problems.map((p: { kind: string }) => p.kind)).toEqual(['malformed']);
+    expect(i.json.auditLog.checkpoints.problems[0].message).toBe(`cannot list the checkpoints: ${join(s, 'log.checkpoints')} is not a folder`);
+    // Said as what it is: the log cannot be checked — not that lines were removed or rewritten.
+    const h = await snap(['impact', 'clean@v1', '--store', s]);
+    expect(h.stdout).toContain('the audit log cannot be checked against its checkpoints');
+    expect(h.stdout).not.toContain('removed or rewritten');
   });
 });

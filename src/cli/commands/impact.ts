@@ -59,7 +59,10 @@ async function cmdImpact(a: Args, io: CliIo): Promise<number> {
   for (const s of r.skipped) lines.push(`note: ${shown(s.ref)} left out: its statement cannot be used [${s.code}]`);
   for (const s of r.skippedAttestations) lines.push(`note: attestation ${shown(s.ref)} left out, so a model trained on these snapshots may be missing above: ${shown(s.reason)} [${s.code}]`);
   if (cps.problems.length > 0) {
-    lines.push(`  the audit log does not hold to its checkpoints (${plural(cps.problems.length, 'problem')}): lines were removed or rewritten after a signed checkpoint, so an attestation and its line may both be gone and its model missing above (snap log --verify):`);
+    const unreadable = cps.problems.every((p) => p.kind === 'malformed');
+    lines.push(unreadable
+      ? `  the audit log cannot be checked against its checkpoints (${plural(cps.problems.length, 'problem')}): an attestation and its line may both be gone and its model missing above (snap log --verify):`
+      : `  the audit log does not hold to its checkpoints (${plural(cps.problems.length, 'problem')}): lines were removed or rewritten after a signed checkpoint, so an attestation and its line may both be gone and its model missing above (snap log --verify):`);
     for (const p of cps.problems) lines.push(`    ${p.kind}: ${escapeMessage(p.message)}`);
   }
   for (const x of log.refused) lines.push(`note: audit log line ${x.line} (seq ${x.seq}) ${x.attestationChecked ? 'records an attestation whose training data and artifacts' : 'records an attestation that'} cannot be used: ${shown(x.reason)}${x.attestationChecked ? '' : ' (it is not checked)'}`);
