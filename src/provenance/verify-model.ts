@@ -236,7 +236,9 @@ export async function verifyModel(opts: { files: readonly HashedArtifact[]; trus
   } else if (attestations.length === 0) {
     failure = rejected.length > 0
       ? { code: rejected[0]!.failure.code, message: `the model's attestation is not trusted: ${rejected[0]!.failure.message}` }
-      : { code: 'ATTESTATION_NOT_FOUND', message: `no attestation covers these model files with their current contents (changed since attested, or never attested)${unreadable.length > 0 ? `; ${unreadable.length} attestation ${unreadable.length === 1 ? 'folder' : 'folders'} of the store could not be read (${unreadable.map((u) => u.ref).join(', ')}), and the model's may be among them` : ''}` };
+      : logged !== undefined && logged.missing.length > 0
+        ? { code: 'ATTESTATION_NOT_FOUND', message: `no attestation in the store covers these model files, but the audit log records ${logged.missing.map((m) => `${m.ref} (${m.id}, line seq ${m.seq})`).join(', ')} as made for them, and ${logged.missing.length === 1 ? 'it is' : 'they are'} ${logged.missing.every((m) => m.state === 'gone') ? 'gone from the store' : 'gone, replaced or unreadable in the store'}: removed after it was made (missingAttestations)` }
+        : { code: 'ATTESTATION_NOT_FOUND', message: `no attestation covers these model files with their current contents (changed since attested, or never attested)${unreadable.length > 0 ? `; ${unreadable.length} attestation ${unreadable.length === 1 ? 'folder' : 'folders'} of the store could not be read (${unreadable.map((u) => u.ref).join(', ')}), and the model's may be among them` : ''}` };
   } else {
     const bad = attestations.flatMap((a) => a.datasets).find((d) => !d.trusted);
     // No signature of the snapshot verified under any --pubkey: most often only the model's key was

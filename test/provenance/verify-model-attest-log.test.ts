@@ -57,6 +57,22 @@ describe('verify-model of a model whose attestation naming revoked data was dele
     }
   });
 
+  it('says, when every attestation of the files was deleted, that the audit log records one as made for them (not "never attested")', async () => {
+    const dirs = ['m-scrape', 'm-clean'].map((m) => join(store, 'attestations', m));
+    const kept = dirs.map((d, i) => join(work, `kept-all-${i}`));
+    for (let i = 0; i < dirs.length; i++) await fsp.cp(dirs[i] as string, kept[i] as string, { recursive: true });
+    for (const d of dirs) await fsp.rm(d, { recursive: true, force: true });
+    try {
+      const r = await snapJson(['verify-model', join(work, 'm.bin'), '--pubkey', keys.pub, '--store', store]);
+      expect(r.code, r.stdout).toBe(1);
+      expect(r.json.failure.code).toBe('ATTESTATION_NOT_FOUND');
+      expect(r.json.failure.message).toMatch(/^no attestation in the store covers these model files, but the audit log records m-scrape@1 \(sha256:[0-9a-f]{64}, line seq \d+\), m-clean@1 \(sha256:[0-9a-f]{64}, line seq \d+\) as made for them, and they are gone from the store/);
+      expect(r.json.failure.message).not.toContain('never attested');
+    } finally {
+      for (let i = 0; i < dirs.length; i++) await fsp.cp(kept[i] as string, dirs[i] as string, { recursive: true });
+    }
+  });
+
   it('is not failed by a planted line for other files, nor by one for a model of another name under --expect', async () => {
     const s = await newStorePath();
     expect((await snapJson(['seal', await makeTree({ 'a.csv': '1\n' }), '--as', 'clean@v1', '--key', keys.key, '--store', s])).code).toBe(0);
