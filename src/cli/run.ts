@@ -300,42 +300,44 @@ function operandsAsPositionals(given: readonly string[], severalValues: () => Re
 }
 
 /**
- * The boolean flags of `active` and the global ones (`--json`, `--debug`, `--help`, `--version`),
- * as they may be typed without a value: `--quiet`, `--no-quiet`, camelCase forms, a one-letter alias as `-q`.
+ * How each flag of `keys` (with its aliases in `alias`) may be typed: `--state-dir`, `--stateDir`,
+ * a one-letter alias as `-k`, and with `negations` also `--no-state-dir` and `--no-stateDir`.
  */
-function booleanFlags(active: CommandSpec | undefined): Set<string> {
-  const flags = new Set<string>(['--json', '--debug', '--help', '-h', '--version']);
-  if (!active) return flags;
-  const o = (active.builder(yargs()) as Argv & { getOptions(): { boolean: string[]; alias: Record<string, string[]> } }).getOptions();
-  for (const key of o.boolean) {
-    for (const name of [key, ...(o.alias[key] ?? [])]) {
-      if (name.length === 1) flags.add(`-${name}`);
-      else {
-        for (const form of [name, name.replace(/-+([^-])/g, (_, c: string) => c.toUpperCase()), name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)]) {
-          flags.add(`--${form}`);
-          flags.add(`--no-${form}`);
-        }
+function typedForms(keys: readonly string[], alias: Readonly<Record<string, string[]>>, negations: boolean): Set<string> {
+  const flags = new Set<string>();
+  for (const key of keys) {
+    for (const name of [key, ...(alias[key] ?? [])]) {
+      if (name.length === 1) {
+        flags.add(`-${name}`);
+        continue;
+      }
+      for (const form of [name, name.replace(/-+([^-])/g, (_, c: string) => c.toUpperCase()), name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)]) {
+        flags.add(`--${form}`);
+        if (negations) flags.add(`--no-${form}`);
       }
     }
   }
   return flags;
 }
 
-/**
- * The flags of `active` that take several values (yargs `array`), as they may be typed: `--pubkey`,
- * `--state-dir` and `--stateDir`, a one-letter alias as `-k`.
- */
+/** The boolean and the several-valued (yargs `array`) options of `active`, as its builder declares them. */
+function declaredOptions(active: CommandSpec): { boolean: string[]; array: string[]; alias: Record<string, string[]> } {
+  return (active.builder(yargs()) as Argv & { getOptions(): { boolean: string[]; array: string[]; alias: Record<string, string[]> } }).getOptions();
+}
+
+/** The boolean flags of `active` and the global ones (`--json`, `--debug`, `--help`, `--version`), as they may be typed without a value. */
+function booleanFlags(active: CommandSpec | undefined): Set<string> {
+  const global = ['--json', '--debug', '--help', '-h', '--version'];
+  if (!active) return new Set(global);
+  const o = declaredOptions(active);
+  return new Set([...global, ...typedForms(o.boolean, o.alias, true)]);
+}
+
+/** The flags of `active` that take several values (yargs `array`), as they may be typed: `--pubkey`, `--state-dir` and `--stateDir`, a one-letter alias as `-k`. */
 function severalValueFlags(active: CommandSpec | undefined): Set<string> {
-  const flags = new Set<string>();
-  if (!active) return flags;
-  const o = (active.builder(yargs()) as Argv & { getOptions(): { array: string[]; alias: Record<string, string[]> } }).getOptions();
-  for (const key of o.array) {
-    for (const name of [key, ...(o.alias[key] ?? [])]) {
-      if (name.length === 1) flags.add(`-${name}`);
-      else for (const form of [name, name.replace(/-+([^-])/g, (_, c: string) => c.toUpperCase()), name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)]) flags.add(`--${form}`);
-    }
-  }
-  return flags;
+  if (!active) return new Set();
+  const o = declaredOptions(active);
+  return typedForms(o.array, o.alias, false);
 }
 
 /** `value` (an argument, a list of them, or a message) with each stand-in of {@link operandsAsPositionals} back as its word. */
