@@ -111,18 +111,11 @@ export async function* boundedFields(chunks: AsyncIterable<Buffer>, rel: string,
   // one, and so do pandas and pyarrow: a blank line after it is a blank line (pandas took the line
   // after it for the header, snap a header of one empty column).
   let bom = 0;
-  const loneCr = () => {
-    const what = 'a carriage return (CR) not followed by a line feed, outside quotes: snap reads it as data, but Python\'s csv, pandas and pyarrow end a line there; end lines with LF or CR LF';
-    return located(new SnapError('RECORDS_MALFORMED', what), rel, record === 0 ? { line: start } : { line: start, row: record });
-  };
-  const blankLine = () => {
-    const what = 'a blank line: Python\'s csv, pandas and pyarrow skip it, so a record of one empty field to snap is none to them; write an empty field as ""';
-    return located(new SnapError('RECORDS_MALFORMED', what), rel, record === 0 ? { line: start } : { line: start, row: record });
-  };
-  const spaceLine = () => {
-    const what = 'a line of only spaces: pandas skips it, while Python\'s csv and pyarrow read a record of it, as snap would; quote a field of spaces ("   ")';
-    return located(new SnapError('RECORDS_MALFORMED', what), rel, record === 0 ? { line: start } : { line: start, row: record });
-  };
+  /** An error of the record being read, at the line where it starts. */
+  const here = (code: 'RECORDS_MALFORMED' | 'RECORDS_LIMIT', what: string) => located(new SnapError(code, what), rel, record === 0 ? { line: start } : { line: start, row: record });
+  const loneCr = () => here('RECORDS_MALFORMED', 'a carriage return (CR) not followed by a line feed, outside quotes: snap reads it as data, but Python\'s csv, pandas and pyarrow end a line there; end lines with LF or CR LF');
+  const blankLine = () => here('RECORDS_MALFORMED', 'a blank line: Python\'s csv, pandas and pyarrow skip it, so a record of one empty field to snap is none to them; write an empty field as ""');
+  const spaceLine = () => here('RECORDS_MALFORMED', 'a line of only spaces: pandas skips it, while Python\'s csv and pyarrow read a record of it, as snap would; quote a field of spaces ("   ")');
   for await (const chunk of chunks) {
     for (let i = 0; i < chunk.length; i++) {
       const c = chunk[i] as number;
@@ -155,8 +148,7 @@ export async function* boundedFields(chunks: AsyncIterable<Buffer>, rel: string,
         blank = false;
         spaces = false;
         if (++fields > maxFields) {
-          const what = record === 0 ? `the header has more than ${maxFields} columns` : `a record has more than ${maxFields} fields`;
-          throw located(new SnapError('RECORDS_LIMIT', what), rel, record === 0 ? { line: start } : { line: start, row: record });
+          throw here('RECORDS_LIMIT', record === 0 ? `the header has more than ${maxFields} columns` : `a record has more than ${maxFields} fields`);
         }
       } else {
         if (c === NUL) {
