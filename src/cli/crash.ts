@@ -14,13 +14,17 @@ import { EXIT_INPUT } from './exit-codes.js';
 /** The exit code of a crash: 3, as every internal error (`INTERNAL`). */
 export const EXIT_CRASH = EXIT_INPUT;
 
+/** The message of an error no command expected (code INTERNAL), as runCli and a crash give it. */
+export function unexpectedMessage(e: unknown): string {
+  return `unexpected error: ${(e as Error)?.message ?? String(e)} (please report this)`;
+}
+
 /**
  * The `--json` error document of a crash, as runCli gives any other unexpected error: INTERNAL,
- * `unexpected error: MESSAGE (please report this)`, the message exact (JSON escapes it).
+ * {@link unexpectedMessage}, the message exact (JSON escapes it).
  */
 function crashDocument(e: unknown): string {
-  const message = `unexpected error: ${(e as Error)?.message ?? String(e)} (please report this)`;
-  return JSON.stringify({ ok: false, error: { code: 'INTERNAL', message } }, null, 2) + '\n';
+  return JSON.stringify({ ok: false, error: { code: 'INTERNAL', message: unexpectedMessage(e) } }, null, 2) + '\n';
 }
 
 /**

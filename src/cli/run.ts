@@ -16,6 +16,7 @@ import { indentContinuedExamples, jsonOut, type Args, type CliIo } from './commo
 import { COMMANDS, commandName } from './commands/index.js';
 import type { CommandSpec } from './common.js';
 import { DEFAULT_PROGRAM_NAME, type ProgramName } from './program-name.js';
+import { unexpectedMessage } from './crash.js';
 
 export type { CliIo } from './common.js';
 
@@ -420,7 +421,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   } catch (e) {
     // Once a signal came, whatever the command stopped on, it was stopped by the signal.
     // (A command's own INTERRUPTED or TERMINATED is kept: its message may say what the command had done by then.)
-    const err = interruptedBy() ? interruptionOf(e) : isSnapError(e) ? e : new SnapError('INTERNAL', `unexpected error: ${(e as Error)?.message ?? String(e)} (please report this)`, undefined, { cause: e });
+    const err = interruptedBy() ? interruptionOf(e) : isSnapError(e) ? e : new SnapError('INTERNAL', unexpectedMessage(e), undefined, { cause: e });
     const code = exitCodeFor(err.code);
     if (a.json) jsonOut(io, { ok: false, error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
     // The one place an error reaches the terminal: messages embed names and outside text, so
