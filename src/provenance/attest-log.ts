@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { NAME_RE, SNAPSHOT_ID_RE, VERSION_RE } from '../core/refs.js';
+import { parseNameVersion, SNAPSHOT_ID_RE } from '../core/refs.js';
 import { isValidTime } from '../core/statement.js';
 import { MAX_MODEL_FILES, MAX_TRAINING_DATASETS, isArtifactName, type AttestationStatement } from '../core/attestation.js';
 import { logFileThere, logLines, LOG_FILE, parseAuditLine, type AuditLine } from '../io/audit-log.js';
@@ -71,10 +71,14 @@ export interface RefusedAttestLine {
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
-/** Whether `ref` is a MODEL@VERSION (NAME and VERSION of SPEC §1). */
+/** Whether `ref` is a MODEL@VERSION (NAME and VERSION of SPEC §1, as core `parseNameVersion` reads them). */
 const isModelRef = (ref: string): boolean => {
-  const at = ref.indexOf('@');
-  return at > 0 && NAME_RE.test(ref.slice(0, at)) && VERSION_RE.test(ref.slice(at + 1));
+  try {
+    parseNameVersion(ref);
+    return true;
+  } catch {
+    return false;
+  }
 };
 
 function isObject(v: unknown): v is Record<string, unknown> {
