@@ -34,6 +34,30 @@ export const TSV_QUOTINGS = ['none', 'csv'] as const;
 export type TsvQuoting = (typeof TSV_QUOTINGS)[number];
 
 /**
+ * The canonical record form (docs/FORMAT.md §19.3) snap writes today, per format: the form whose
+ * SHA-256 is each record's fingerprint. 1 is the first form; a format's number goes up whenever a
+ * record that was read before gets another canonical form. Parquet is 2 since times, dates,
+ * timestamps and durations became ISO 8601 text and integers, JSON and ENUM columns are read by
+ * their logical type (§19.3, "Indexes made by older versions"); CSV, TSV, JSONL and `files` never
+ * changed. A set's `form` member says which form made its index (absent for the first), so that a
+ * record diff never compares fingerprints made by different forms.
+ */
+export const RECORD_FORMS: Readonly<Record<RecordFormat, number>> = { csv: 1, tsv: 1, jsonl: 1, parquet: 2, files: 1 };
+/** The first canonical form of every format: a set indexed by it has no `form` member. */
+export const FIRST_RECORD_FORM = 1;
+
+/** The canonical form a set's index was made by ({@link RECORD_FORMS}): its `form` member, else the first. */
+export function formOf(m: Pick<RecordSetMember, 'form'>): number {
+  return m.form ?? FIRST_RECORD_FORM;
+}
+
+/** The `form` member of a set indexed today in `format`: nothing for the first form (statements of formats whose form never changed stay as they were). */
+export function currentFormMember(format: RecordFormat): { form?: number } {
+  const form = RECORD_FORMS[format];
+  return form === FIRST_RECORD_FORM ? {} : { form };
+}
+
+/**
  * Upper bound on one record index line, in bytes, used to bound an index member by its signed
  * record count: two 64-hex digests and member names (~190), a key whose RFC 8785 text is at most
  * 4,096 bytes (a `files` path of 4,096 bytes, escaped, at most twice that), a label of at most 256
@@ -83,6 +107,8 @@ export interface RecordSetMember {
   labelSegment?: number;
   /** TSV sets: how `"` is read ({@link TsvQuoting}); absent for the default. */
   quoting?: TsvQuoting;
+  /** The canonical form its index was made by ({@link RECORD_FORMS}), from 2; absent for the first. */
+  form?: number;
   /** Number of records (index lines). */
   count: number;
   index: RecordIndexDigest;
@@ -133,7 +159,7 @@ export function validateRecordsMember(value: unknown): RecordSetMember[] {
     if (!RECORD_IDENTITIES.includes(identity)) invalid(`${where}.identity must be one of ${RECORD_IDENTITIES.join(', ')}`);
     const files = format === 'files';
     if (files !== (identity === 'path')) invalid(`${where}: identity "path" goes with format "files" and only with it`);
-    const allowed = new Set(['format', 'identity', 'count', 'index', 'labels', files ? 'pattern' : 'path', ...(files ? ['labelSegment'] : ['label']), ...(identity === 'key' ? ['key'] : []), ...(format === 'tsv' ? ['quoting'] : [])]);
+    const allowed = new Set(['format', 'identity', 'count', 'index', 'labels', files ? 'pattern' : 'path', ...(files ? ['labelSegment'] : ['label']), ...(identity === 'key' ? ['key'] : []), ...(format === 'tsv' ? ['quoting'] : []), 'form']);
     for (const k of Object.keys(v)) if (!allowed.has(k)) invalid(`${where} has a member ${JSON.stringify(k)} that a ${format} set with identity ${identity} does not take`);
     let name: string;
     if (files) {
@@ -148,6 +174,14 @@ export function validateRecordsMember(value: unknown): RecordSetMember[] {
       }
       if ('label' in v) checkName(v.label, `${where}.label`);
       if ('quoting' in v && !TSV_QUOTINGS.includes(v.quoting as TsvQuoting)) invalid(`${where}.quoting must be one of ${TSV_QUOTINGS.join(', ')}`);
+    }
+    if ('form' in v) {
+      // Fail closed: fingerprints of a form this snap does not know cannot be compared with its own.
+      const form = v.form;
+      if (!Number.isSafeInteger(form) || (form as number) < FIRST_RECORD_FORM) invalid(`${where}.form must be an integer from ${FIRST_RECORD_FORM + 1}`);
+      if (form === FIRST_RECORD_FORM) invalid(`${where}.form is absent for the first form (${FIRST_RECORD_FORM})`);
+      const known = RECORD_FORMS[format];
+      if ((form as number) > known) invalid(`${where}: its records were indexed by canonical form ${String(form)} of ${format} records (docs/FORMAT.md §19.3), a newer snap's: this snap knows ${known === FIRST_RECORD_FORM ? `form ${known} only` : `forms ${FIRST_RECORD_FORM} to ${known}`}, and cannot compare its fingerprints; use a newer snap`);
     }
     if (prev !== undefined && compareUtf8(prev, name) >= 0) invalid(`must be sorted by path or pattern, each once (${JSON.stringify(name)})`);
     prev = name;

@@ -3,8 +3,10 @@
  * snapshot — its signed `predicate.records` and the index objects in a store — or a dataset folder,
  * whose record files are indexed on the fly, with the snapshot side's definitions (or, for two
  * folders, the sets both folders' `snap.json` rules define; a snapshot side's signed `snap.json`,
- * when given, defines sets its indexes do not). Works with indexes only: the data of a snapshot is never read,
- * so two `--manifest-only` snapshots compare as well as any.
+ * when given, defines sets its indexes do not). Works with indexes only — so two `--manifest-only`
+ * snapshots compare as well as any — except where the two sides' indexes were made by different
+ * canonical forms (`form`, docs/FORMAT.md §19.3): the older side's file is then indexed again from
+ * its bytes in the store, or the set is `unavailable`.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +14,7 @@ import ignore from 'ignore';
 import { SnapError } from '../core/errors.js';
 import { isSymlinkEntry } from '../core/manifest.js';
 import { compareUtf8 } from '../core/paths.js';
-import { recordSetName, type RecordFormat, type RecordIdentity, type RecordSetMember, type TsvQuoting } from '../core/records.js';
+import { formOf, recordSetName, RECORD_FORMS, type RecordFormat, type RecordIdentity, type RecordSetMember, type TsvQuoting } from '../core/records.js';
 import { manifestEntryRuns, rereadEntryRuns } from '../io/manifest-file.js';
 import { RuleSet, tabularSpec, type RecordConfig, type RecordSetSpec } from './config.js';
 import { FileSetIndexer, type IndexFileOptions } from './index-file.js';
@@ -102,13 +104,16 @@ const sameDef = (x: SetDefinition, y: SetDefinition) => JSON.stringify(x) === JS
 const labelledDef = (d: SetDefinition) => d.label !== undefined || d.format === 'files';
 const specOf = (d: SetDefinition): RecordSetSpec => ({ format: d.format, identity: d.identity, ...(d.key ? { key: d.key } : {}), ...(d.label !== undefined ? { label: d.label } : {}), ...(d.quoting !== undefined ? { quoting: d.quoting } : {}) });
 
-/** Where one side's index of a set comes from. */
 /**
  * Where one side of a set's records come from. An index to be built on the fly (`build`, a folder
- * side's file) is written at `path` once `ready` settles: the builds of every set are queued at
- * once, so that several files are read at the same time (`index-pool.ts`).
+ * side's file, or a snapshot's file read again from the store) is written at `path` once `ready`
+ * settles: the builds of every set are queued at once, so that several files are read at the same
+ * time (`index-pool.ts`). `form` is the canonical form its fingerprints were made by (§19.3).
  */
-type Source = { kind: 'index'; path: string; x: IndexExpectation; member?: RecordSetMember; summaryPath?: string; build?: { options: IndexFileOptions; size: number }; ready?: Promise<unknown> } | { kind: 'empty' } | { kind: 'unavailable'; reason: string };
+type Source = { kind: 'index'; path: string; x: IndexExpectation; form: number; member?: RecordSetMember; summaryPath?: string; build?: { options: IndexFileOptions; size: number }; ready?: Promise<unknown> } | { kind: 'empty' } | { kind: 'unavailable'; reason: string };
+
+/** Why a set is not compared when one side's index was made by an older form and its file's bytes are not at hand. */
+export const OLDER_FORM_UNAVAILABLE = 'indexed by an older canonical form (FORMAT §19.3) and its bytes are not in the store';
 
 /** The path of a store object named `hex`, in the first of `dirs` that has it. */
 function findObject(dirs: readonly string[], hex: string): string | undefined {
@@ -146,6 +151,9 @@ async function definitionsFromRules(config: RecordConfig, manifestPath: string):
 /**
  * Compare the records of two sides, set by set. A tabular file of a folder side with the same digest
  * as on the snapshot side is not read: the snapshot's signed index describes exactly those bytes.
+ * Fingerprints made by different canonical forms are never compared: a snapshot side whose index is
+ * of an older form than the other side's is indexed again from the store's object of its file
+ * (checked against its manifest digest), or is `unavailable` ({@link OLDER_FORM_UNAVAILABLE}).
  * @param opts.jobs at most this many of a folder side's files are indexed at once (default: the cores)
  * @returns undefined when neither side defines any record set
  * @throws SnapError from reading or indexing (`RECORDS_*`, `OBJECT_CORRUPT`, `IO_ERROR`, `INTERNAL`
@@ -236,11 +244,12 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
 
   // A private folder for the indexes a folder side is given on the fly: none between two snapshots,
   // whose signed indexes are read where they are (making, sweeping and removing one cost a diff
-  // tens of milliseconds of waiting).
-  const scratch = a.kind === 'folder' || b.kind === 'folder' ? await makeScratchDir('snap-records-') : undefined;
+  // tens of milliseconds of waiting), unless one was indexed by an older form (read again below).
+  const olderForm = snapshots.some((s) => s.members.some((m) => formOf(m) !== RECORD_FORMS[m.format]));
+  const scratch = a.kind === 'folder' || b.kind === 'folder' || olderForm ? await makeScratchDir('snap-records-') : undefined;
   const removeTmp = scratch ? removeWhenDone(scratch) : async () => {};
   const tmp = (): string => {
-    if (scratch === undefined) throw new SnapError('INTERNAL', 'a record index was to be built without a folder side');
+    if (scratch === undefined) throw new SnapError('INTERNAL', 'a record index was to be built without a folder side or an index of an older form');
     return scratch;
   };
   let pool: RecordIndexPool | undefined;
@@ -300,11 +309,11 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
         }
         const path = findObject(side.objectDirs, m.index.sha256);
         if (!path) return { kind: 'unavailable', reason: `its record index object ${m.index.sha256.slice(0, 12)}… is not in the store` };
-        return { kind: 'index', path, x: x(m), member: m, ...summaryOf(side.objectDirs, m) };
+        return { kind: 'index', path, x: x(m), form: formOf(m), member: m, ...summaryOf(side.objectDirs, m) };
       }
       if (d.format === 'files') {
         const p = seen.filesIndexes.get(d.name);
-        return p ? { kind: 'index', path: p, x: x() } : { kind: 'empty' };
+        return p ? { kind: 'index', path: p, x: x(), form: RECORD_FORMS.files } : { kind: 'empty' };
       }
       const digest = seen.digests.get(d.name);
       if (digest === undefined) return { kind: 'empty' };
@@ -312,11 +321,15 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
       const om = memberOf(other, d.name);
       if (om && otherSeen.digests.get(d.name) === digest) {
         const p = findObject((other as SnapshotRecordSide).objectDirs, om.index.sha256);
-        if (p) return { kind: 'index', path: p, x: x(om), member: om, ...summaryOf((other as SnapshotRecordSide).objectDirs, om) };
+        if (p) return { kind: 'index', path: p, x: x(om), form: formOf(om), member: om, ...summaryOf((other as SnapshotRecordSide).objectDirs, om) };
       }
+      return indexed(join(side.dir, ...d.name.split('/')), d, digest, seen.sizes.get(d.name) ?? 0);
+    };
+    /** An index of a tabular file's bytes at `abs` (which must have the SHA-256 `digest`), built in today's form. */
+    const indexed = (abs: string, d: SetDefinition, digest: string, size: number): Source => {
       const out = join(tmp(), `index-${built++}`);
-      const options: IndexFileOptions = { abs: join(side.dir, ...d.name.split('/')), rel: d.name, spec: specOf(d), tmpDir: tmp(), outPath: out, strictKeys: false, expectSha256: digest };
-      return { kind: 'index', path: out, x: x(), build: { options, size: seen.sizes.get(d.name) ?? 0 } };
+      const options: IndexFileOptions = { abs, rel: d.name, spec: specOf(d), tmpDir: tmp(), outPath: out, strictKeys: false, expectSha256: digest };
+      return { kind: 'index', path: out, x: { identity: d.identity, labelled: labelledDef(d), name: d.name }, form: RECORD_FORMS[d.format], build: { options, size } };
     };
     const sorted = [...defs.values()].sort((p, q) => compareUtf8(p.name, q.name));
     const planned: [Source, Source][] = [];
@@ -330,6 +343,22 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
       const digest = seenA.digests.get(d.name);
       if (sa.kind === 'index' && sb.kind === 'index' && sa.member && sb.member && digest !== undefined && digest === seenB.digests.get(d.name) && sa.member.index.sha256 !== sb.member.index.sha256) {
         planned[i] = [sb, sb];
+      }
+    }
+    // Fingerprints made by different canonical forms are never compared (every record holding a
+    // value whose form changed would be "modified"): a snapshot side indexed by an older form than
+    // the other side is indexed again in today's form from its file's bytes in the store (checked
+    // against its manifest digest), or, when they are not there (`--manifest-only`), not compared.
+    for (const [i, d] of sorted.entries()) {
+      const pair = planned[i] as [Source, Source];
+      const [sa, sb] = pair;
+      if (sa.kind !== 'index' || sb.kind !== 'index' || sa.form === sb.form) continue;
+      for (const [j, side, seen] of [[0, a, seenA], [1, b, seenB]] as const) {
+        const src = pair[j] as Extract<Source, { kind: 'index' }>;
+        if (src.form === RECORD_FORMS[d.format]) continue;
+        const digest = seen.digests.get(d.name);
+        const object = side.kind === 'snapshot' && d.format !== 'files' && digest !== undefined ? findObject(side.objectDirs, digest) : undefined;
+        pair[j] = object !== undefined && digest !== undefined ? indexed(object, d, digest, seen.sizes.get(d.name) ?? 0) : { kind: 'unavailable', reason: OLDER_FORM_UNAVAILABLE };
       }
     }
     const builds = planned.flat().filter((src): src is Extract<Source, { kind: 'index' }> => src.kind === 'index' && src.build !== undefined);

@@ -5,7 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { SnapError, isSnapError } from '../core/errors.js';
-import type { RecordSetMember } from '../core/records.js';
+import { currentFormMember, type RecordSetMember } from '../core/records.js';
 import { fileForms } from './canonical.js';
 import type { RecordSetSpec } from './config.js';
 import { IndexBuilder, type BuiltIndex } from './build-index.js';
@@ -170,7 +170,7 @@ export class FileSetIndexer {
   }
 }
 
-/** The statement member of a tabular set. */
+/** The statement member of a tabular set, with the canonical form it was indexed by (`form`, absent for the first: core `currentFormMember`). */
 export function tabularMember(path: string, spec: RecordSetSpec, built: BuiltIndex): RecordSetMember {
   return {
     path,
@@ -179,15 +179,16 @@ export function tabularMember(path: string, spec: RecordSetSpec, built: BuiltInd
     ...(spec.identity === 'key' && spec.key ? { key: [...spec.key] } : {}),
     ...(spec.label !== undefined ? { label: spec.label } : {}),
     ...(spec.format === 'tsv' && spec.quoting !== undefined ? { quoting: spec.quoting } : {}),
+    ...currentFormMember(spec.format),
     count: built.count,
     index: indexDigestOf(built),
     ...(built.labels ? { labels: built.labels } : {}),
   };
 }
 
-/** The statement member of a label-folder set. */
+/** The statement member of a label-folder set (its form, like a tabular set's, absent while it is the first). */
 export function filesMember(pattern: string, labelSegment: number, built: BuiltIndex): RecordSetMember {
-  return { pattern, format: 'files', identity: 'path', labelSegment, count: built.count, index: indexDigestOf(built), labels: built.labels ?? {} };
+  return { pattern, format: 'files', identity: 'path', labelSegment, ...currentFormMember('files'), count: built.count, index: indexDigestOf(built), labels: built.labels ?? {} };
 }
 
 /** The statement's `index` member of a built index: its digests, and its summary's when it has one (§19.10). */

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isSnapError } from '../core/errors.js';
-import type { RecordSetMember } from '../core/records.js';
+import { formOf, RECORD_FORMS, type RecordSetMember } from '../core/records.js';
 import { labelFolderSets, nameLabelFlips, type LabelProblem } from './label-flips.js';
 import type { IndexFileOptions } from './index-file.js';
 import { indexWorkersFor, RecordIndexPool } from './index-pool.js';
@@ -27,8 +27,10 @@ export interface RecordProblem extends LabelProblem {
 /**
  * Add record findings to verify's problems, in place. Never throws for a record file that cannot
  * be read or indexed: the problem gets `records.error` instead (the file is reported as modified
- * anyway).
- * @param objectDirs `objects/sha256` folders that may hold the signed index objects
+ * anyway). A signed index made by an older canonical form than today's (`form`, docs/FORMAT.md
+ * §19.3) is not compared with the file's: the signed file's bytes are indexed again from the store
+ * (checked against the signed digest), or the problem gets `records.error` (`OBJECT_MISSING`).
+ * @param objectDirs `objects/sha256` folders that may hold the signed index objects (and the signed files' bytes)
  * @param opts.jobs at most this many modified record files are indexed at once (default: the cores)
  */
 export async function attachRecordFindings(problems: RecordProblem[], members: readonly RecordSetMember[], dir: string, objectDirs: readonly string[], opts: { jobs?: number } = {}): Promise<void> {
@@ -39,7 +41,9 @@ export async function attachRecordFindings(problems: RecordProblem[], members: r
   try {
     // First what to index (every modified record file whose signed index is here), then the
     // indexes built at once (several files at a time: `index-pool.ts`), then each compared.
-    const jobs: { p: RecordProblem; m: RecordSetMember; obj: string; out: string; spec: RecordSetSpec; options: IndexFileOptions; size: number }[] = [];
+    // A signed index made by an older canonical form (§19.3) is not compared with today's: the
+    // signed file's bytes, when the store has them, are indexed again in today's form (`signed`).
+    const jobs: { p: RecordProblem; m: RecordSetMember; obj: string; out: string; spec: RecordSetSpec; options: IndexFileOptions; size: number; signed?: { options: IndexFileOptions; size: number } }[] = [];
     for (const p of problems) {
       const m = p.kind === 'modified' ? tabular.get(p.path) : undefined;
       if (!m) continue;
@@ -52,23 +56,38 @@ export async function attachRecordFindings(problems: RecordProblem[], members: r
         tmp = await makeScratchDir('snap-verify-records-');
         removeTmp = removeWhenDone(tmp);
       }
-      const out = join(tmp, `index-${problems.indexOf(p)}`);
       const spec: RecordSetSpec = { format: m.format, identity: m.identity, ...(m.key ? { key: m.key } : {}), ...(m.label !== undefined ? { label: m.label } : {}), ...(m.quoting !== undefined ? { quoting: m.quoting } : {}) };
+      let signed: { options: IndexFileOptions; size: number } | undefined;
+      if (formOf(m) !== RECORD_FORMS[m.format]) {
+        const expected = p.expected as { sha256?: string; size?: number } | undefined;
+        const bytes = expected?.sha256 ? objectDirs.map((d) => join(d, (expected.sha256 as string).slice(0, 2), (expected.sha256 as string).slice(2))).find((x) => existsSync(x)) : undefined;
+        if (!bytes || !expected?.sha256) {
+          p.records = { error: { code: 'OBJECT_MISSING', message: `its signed record index was made by an older canonical form (FORMAT §19.3), and its signed bytes are not in the store to be indexed again` } };
+          continue;
+        }
+        signed = { options: { abs: bytes, rel: m.path as string, spec, tmpDir: tmp, outPath: join(tmp, `signed-${problems.indexOf(p)}`), strictKeys: false, expectSha256: expected.sha256 }, size: expected.size ?? 0 };
+      }
+      const out = join(tmp, `index-${problems.indexOf(p)}`);
       const actual = p.actual as { sha256?: string; size?: number } | undefined;
       const options: IndexFileOptions = { abs: join(dir, ...m.path!.split('/')), rel: m.path as string, spec, tmpDir: tmp, outPath: out, strictKeys: false, ...(actual?.sha256 ? { expectSha256: actual.sha256 } : {}) };
-      jobs.push({ p, m, obj, out, spec, options, size: actual?.size ?? 0 });
+      jobs.push({ p, m, obj, out, spec, options, size: actual?.size ?? 0, ...(signed ? { signed } : {}) });
     }
-    const indexes = jobs.length > 0 ? (pool = new RecordIndexPool(indexWorkersFor(jobs.map((j) => j.size), opts.jobs))) : undefined;
-    const built = jobs.map((j) => (indexes as RecordIndexPool).index(j.options));
-    for (const [i, { p, m, obj, out, spec }] of jobs.entries()) {
+    const indexes = jobs.length > 0 ? (pool = new RecordIndexPool(indexWorkersFor(jobs.flatMap((j) => [j.size, ...(j.signed ? [j.signed.size] : [])]), opts.jobs))) : undefined;
+    const built = jobs.map((j) => {
+      const both = Promise.all([(indexes as RecordIndexPool).index(j.options), ...(j.signed ? [(indexes as RecordIndexPool).index(j.signed.options)] : [])]);
+      both.catch(() => {}); // handled where awaited, in order
+      return both;
+    });
+    for (const [i, { p, m, obj, out, spec, signed }] of jobs.entries()) {
       try {
         await built[i];
         const labelled = m.label !== undefined;
-        const xa = { identity: m.identity, labelled, name: m.path as string, sha256: m.index.sha256, count: m.count };
         const xb = { identity: m.identity, labelled, name: m.path as string };
+        // The signed index, checked against its signed digest and count; or the signed bytes indexed again.
+        const a = signed ? { path: signed.options.outPath, x: xb } : { path: obj, x: { ...xb, sha256: m.index.sha256, count: m.count } };
         const c = new RecordDiffCollector(m.identity);
-        const { counts, candidates } = await diffIndexFiles({ path: obj, x: xa }, { path: out, x: xb }, m.identity, c);
-        const conflicts = [...(await conflictGroups(obj, xa, 'a', candidates.a)), ...(await conflictGroups(out, xb, 'b', candidates.b))];
+        const { counts, candidates } = await diffIndexFiles(a, { path: out, x: xb }, m.identity, c);
+        const conflicts = [...(await conflictGroups(a.path, a.x, 'a', candidates.a)), ...(await conflictGroups(out, xb, 'b', candidates.b))];
         p.records = c.report({ name: m.path as string, ...spec }, counts, conflicts);
       } catch (e) {
         if (!isSnapError(e)) throw e;

@@ -57,6 +57,17 @@ describe('the records member of a statement', () => {
     expect(() => validateRecordsMember([csvSet({ path: 't.tsv', format: 'tsv', quoting: 'excel' as 'csv' })])).toThrow(code('STATEMENT_INVALID'));
   });
 
+  it('takes the canonical form a set was indexed by (form) only when it is not the first, and only one this snap knows', () => {
+    const parquet = (over: Partial<RecordSetMember> = {}) => csvSet({ path: 't.parquet', format: 'parquet', ...over });
+    expect(validateRecordsMember([parquet({ form: 2 })])).toEqual([parquet({ form: 2 })]);
+    expect(validateRecordsMember([parquet()])).toHaveLength(1); // form 1, the first: no member
+    expect(() => validateRecordsMember([parquet({ form: 1 })])).toThrow(/form is absent for the first form/);
+    expect(() => validateRecordsMember([parquet({ form: 3 })])).toThrow(/indexed by canonical form 3 of parquet records.*this snap knows forms 1 to 2/);
+    expect(() => validateRecordsMember([csvSet({ form: 2 })])).toThrow(/indexed by canonical form 2 of csv records.*this snap knows form 1/);
+    for (const form of [0, -1, 2.5, '2', null]) expect(() => validateRecordsMember([parquet({ form: form as number })])).toThrow(code('STATEMENT_INVALID'));
+    expect(() => validateRecordsMember([{ ...filesSet, form: 2 }])).toThrow(code('STATEMENT_INVALID'));
+  });
+
   it('is refused, as STATEMENT_INVALID, when any member is off', () => {
     const { key: _k, ...noKey } = csvSet();
     const cases: unknown[] = [
