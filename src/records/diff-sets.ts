@@ -19,7 +19,7 @@ import { manifestEntryRuns, rereadEntryRuns } from '../io/manifest-file.js';
 import { RuleSet, tabularSpec, type RecordConfig, type RecordSetSpec } from './config.js';
 import { FileSetIndexer, type IndexFileOptions } from './index-file.js';
 import { fileForms } from './canonical.js';
-import { indexWorkersFor, RecordIndexPool } from './index-pool.js';
+import { indexStoreObject, indexWorkersFor, RecordIndexPool } from './index-pool.js';
 import type { IndexExpectation } from './read-index.js';
 import { diffIndexFiles } from './diff-index-files.js';
 import { RecordDiffCollector, type ConflictGroup, type RecordSetDiff } from './record-report.js';
@@ -110,7 +110,7 @@ const specOf = (d: SetDefinition): RecordSetSpec => ({ format: d.format, identit
  * settles: the builds of every set are queued at once, so that several files are read at the same
  * time (`index-pool.ts`). `form` is the canonical form its fingerprints were made by (§19.3).
  */
-type Source = { kind: 'index'; path: string; x: IndexExpectation; form: number; member?: RecordSetMember; summaryPath?: string; build?: { options: IndexFileOptions; size: number }; ready?: Promise<unknown> } | { kind: 'empty' } | { kind: 'unavailable'; reason: string };
+type Source = { kind: 'index'; path: string; x: IndexExpectation; form: number; member?: RecordSetMember; summaryPath?: string; build?: { options: IndexFileOptions; size: number; fromStore?: true }; ready?: Promise<unknown> } | { kind: 'empty' } | { kind: 'unavailable'; reason: string };
 
 /** Why a set is not compared when one side's index was made by an older form and its file's bytes are not at hand. */
 export const OLDER_FORM_UNAVAILABLE = 'indexed by an older canonical form (FORMAT §19.3) and its bytes are not in the store';
@@ -326,10 +326,10 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
       return indexed(join(side.dir, ...d.name.split('/')), d, digest, seen.sizes.get(d.name) ?? 0);
     };
     /** An index of a tabular file's bytes at `abs` (which must have the SHA-256 `digest`), built in today's form. */
-    const indexed = (abs: string, d: SetDefinition, digest: string, size: number): Source => {
+    const indexed = (abs: string, d: SetDefinition, digest: string, size: number, fromStore?: true): Source => {
       const out = join(tmp(), `index-${built++}`);
       const options: IndexFileOptions = { abs, rel: d.name, spec: specOf(d), tmpDir: tmp(), outPath: out, strictKeys: false, expectSha256: digest };
-      return { kind: 'index', path: out, x: { identity: d.identity, labelled: labelledDef(d), name: d.name }, form: RECORD_FORMS[d.format], build: { options, size } };
+      return { kind: 'index', path: out, x: { identity: d.identity, labelled: labelledDef(d), name: d.name }, form: RECORD_FORMS[d.format], build: { options, size, ...(fromStore ? { fromStore } : {}) } };
     };
     const sorted = [...defs.values()].sort((p, q) => compareUtf8(p.name, q.name));
     const planned: [Source, Source][] = [];
@@ -358,12 +358,15 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
         if (src.form === RECORD_FORMS[d.format]) continue;
         const digest = seen.digests.get(d.name);
         const object = side.kind === 'snapshot' && d.format !== 'files' && digest !== undefined ? findObject(side.objectDirs, digest) : undefined;
-        pair[j] = object !== undefined && digest !== undefined ? indexed(object, d, digest, seen.sizes.get(d.name) ?? 0) : { kind: 'unavailable', reason: OLDER_FORM_UNAVAILABLE };
+        pair[j] = object !== undefined && digest !== undefined ? indexed(object, d, digest, seen.sizes.get(d.name) ?? 0, true) : { kind: 'unavailable', reason: OLDER_FORM_UNAVAILABLE };
       }
     }
     const builds = planned.flat().filter((src): src is Extract<Source, { kind: 'index' }> => src.kind === 'index' && src.build !== undefined);
     pool = new RecordIndexPool(indexWorkersFor(builds.map((src) => (src.build as { size: number }).size), opts.jobs));
-    for (const src of builds) src.ready = pool.index((src.build as { options: IndexFileOptions }).options);
+    for (const src of builds) {
+      const build = src.build as NonNullable<typeof src.build>;
+      src.ready = build.fromStore ? indexStoreObject(pool, build.options as IndexFileOptions & { expectSha256: string }) : pool.index(build.options);
+    }
 
     // 3. Each set: merge-join, conflicts, label shift.
     const sets: RecordSetDiff[] = [];

@@ -14,7 +14,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { SnapError, type SnapErrorCode } from '../core/errors.js';
+import { isSnapError, SnapError, type SnapErrorCode } from '../core/errors.js';
 import { WorkerPool } from '../io/worker-pool.js';
 import type { BuiltIndex } from './build-index.js';
 import { indexTabularFile, type IndexFileOptions } from './index-file.js';
@@ -155,4 +155,21 @@ export class RecordIndexPool {
     this.inFlight.clear();
     await this.pool?.close();
   }
+}
+
+/**
+ * Index a snapshot's file again from its store object (an index of an older canonical form): a
+ * `FILE_CHANGED` from the indexer — the object is not the bytes of its name, its manifest digest — is
+ * the store's damage, `OBJECT_CORRUPT` (exit 1), not a dataset file that changed while read.
+ * @returns the pool's promise, its rejection translated (and handled: awaited where the set is compared)
+ */
+export function indexStoreObject(pool: RecordIndexPool, options: IndexFileOptions & { expectSha256: string }): Promise<unknown> {
+  const p = pool.index(options).catch((e: unknown) => {
+    if (isSnapError(e) && e.code === 'FILE_CHANGED') {
+      throw new SnapError('OBJECT_CORRUPT', `the store object ${options.expectSha256.slice(0, 12)}… of ${options.rel} (${options.abs}) is not the bytes its name says: the store is damaged (snap fsck names what is). Its records were being indexed again because its signed index was made by an older canonical form (FORMAT §19.3)`, { path: options.rel, sha256: options.expectSha256 });
+    }
+    throw e;
+  });
+  p.catch(() => {});
+  return p;
 }

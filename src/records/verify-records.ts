@@ -11,7 +11,7 @@ import { isSnapError } from '../core/errors.js';
 import { formOf, RECORD_FORMS, type RecordSetMember } from '../core/records.js';
 import { labelFolderSets, nameLabelFlips, type LabelProblem } from './label-flips.js';
 import type { IndexFileOptions } from './index-file.js';
-import { indexWorkersFor, RecordIndexPool } from './index-pool.js';
+import { indexStoreObject, indexWorkersFor, RecordIndexPool } from './index-pool.js';
 import type { RecordSetSpec } from './config.js';
 import { diffIndexFiles } from './diff-index-files.js';
 import { RecordDiffCollector, type RecordSetDiff } from './record-report.js';
@@ -74,7 +74,7 @@ export async function attachRecordFindings(problems: RecordProblem[], members: r
     }
     const indexes = jobs.length > 0 ? (pool = new RecordIndexPool(indexWorkersFor(jobs.flatMap((j) => [j.size, ...(j.signed ? [j.signed.size] : [])]), opts.jobs))) : undefined;
     const built = jobs.map((j) => {
-      const both = Promise.all([(indexes as RecordIndexPool).index(j.options), ...(j.signed ? [(indexes as RecordIndexPool).index(j.signed.options)] : [])]);
+      const both = Promise.all([(indexes as RecordIndexPool).index(j.options), ...(j.signed ? [indexStoreObject(indexes as RecordIndexPool, j.signed.options as IndexFileOptions & { expectSha256: string })] : [])]);
       both.catch(() => {}); // handled where awaited, in order
       return both;
     });

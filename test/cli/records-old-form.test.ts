@@ -109,6 +109,36 @@ describe('a Parquet snapshot sealed by an older canonical form, its file bytes i
   });
 });
 
+describe('a Parquet snapshot sealed by an older canonical form whose file object in the store is damaged', () => {
+  /** A copy of the store whose t.parquet object has four bytes overwritten. */
+  async function damaged(): Promise<string> {
+    const store = await storeCopy('store');
+    const object = join(store, 'objects', 'sha256', ...T_OBJECT);
+    await fsp.chmod(object, 0o644);
+    const bytes = await fsp.readFile(object);
+    bytes.write('PAR1', 10);
+    await fsp.writeFile(object, bytes);
+    return store;
+  }
+
+  it('diff and check stop with OBJECT_CORRUPT (exit 1), naming the object, not "t.parquet changed … seal again"', async () => {
+    const store = await damaged();
+    const dir = await folder(rewritten(true));
+    for (const args of [['diff', 'ds@v1', dir, '--store', store], ['check', dir, '--against', 'ds@v1', '--store', store, '--pubkey', PUB]]) {
+      const r = await snapJson(args);
+      expect([r.code, r.json.error?.code]).toEqual([1, 'OBJECT_CORRUPT']);
+      expect(r.json.error.message).toContain('368500c0c8e1');
+    }
+  });
+
+  it('verify says the records are not compared because the object is corrupt', async () => {
+    const store = await damaged();
+    const v = await snapJson(['verify', await folder(rewritten(true)), '--against', 'ds@v1', '--store', store, '--pubkey', PUB]);
+    expect(v.code).toBe(1);
+    expect(v.json.problems.find((p: Json) => p.path === 't.parquet').records.error.code).toBe('OBJECT_CORRUPT');
+  });
+});
+
 describe('a Parquet snapshot sealed by an older canonical form with --manifest-only', () => {
   const reason = 'indexed by an older canonical form (FORMAT §19.3) and its bytes are not in the store';
 
