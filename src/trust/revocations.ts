@@ -11,7 +11,7 @@ import { promises as fsp } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { SnapError, isSnapError } from '../core/errors.js';
-import { parseEnvelope, serializeEnvelope, verifyEnvelope, type Envelope, type TrustedKey } from '../core/envelope.js';
+import { MAX_SIGNATURES, parseEnvelope, serializeEnvelope, verifyEnvelope, type Envelope, type TrustedKey } from '../core/envelope.js';
 import { decodeUtf8, fromBase64 } from '../core/encoding.js';
 import { MAX_REVOCATION_BYTES, parseRevocation, revokedSnapshot, revocationId } from '../core/revocation.js';
 import { checkInterrupted } from '../io/interrupt.js';
@@ -26,6 +26,15 @@ export const REVOCATIONS_DIR = 'revocations';
 export const MAX_REVOCATION_FILE_BYTES = 4 * MAX_REVOCATION_BYTES;
 /** Most revocation files read for one snapshot from a store, or given with --revocations. */
 export const MAX_REVOCATION_FILES = 64;
+
+/**
+ * Most signatures, distinct ones, that all the revocations of one snapshot may carry together (the
+ * store's, `--revocations` files and those the trusted state kept). Each may be tried against every
+ * key trusted to revoke; without this bound, 64 files of 64 junk signatures planted in a store cost
+ * 64 × 64 × keys Ed25519 verifications (7 s of CPU with one key, 29 s with four) in every verify.
+ * More is refused as a damaged revocation is (`REVOCATION_MALFORMED`), before any is tried.
+ */
+export const MAX_REVOCATION_SIGNATURES = 2 * MAX_SIGNATURES;
 
 /** One revocation file as read: where it came from and its bytes. */
 export interface RevocationDoc {
@@ -174,14 +183,19 @@ export function parseRevocationDoc(doc: RevocationDoc, consequence = MALFORMED_R
  * counts when signed by one of `revokers`, or by one of `revokersAt(revokedAt)`: keys that counted
  * at the revocation's signed `revokedAt` (a policy key whose period has ended since, §16.4).
  * @param names policy names of keyids, for the report
- * @throws SnapError `REVOCATION_MALFORMED` for a file that is not a revocation
+ * @throws SnapError `REVOCATION_MALFORMED` for a file that is not a revocation, or when the
+ *   revocations of `snapshot` carry more than {@link MAX_REVOCATION_SIGNATURES} distinct signatures
  */
 export function judgeRevocations(docs: readonly RevocationDoc[], snapshot: string, revokers: readonly TrustedKey[], names?: ReadonlyMap<string, string>, counted?: (doc: RevocationDoc) => void, revokersAt?: (revokedAt: string) => readonly TrustedKey[]): RevocationReport[] {
   const reports: RevocationReport[] = [];
   const seen = new Set<string>();
-  for (const doc of docs) {
-    const p = parseRevocationDoc(doc);
-    if (p.snapshot !== snapshot) continue;
+  const parsed = docs.map((doc) => ({ doc, p: parseRevocationDoc(doc) })).filter(({ p }) => p.snapshot === snapshot);
+  const signatures = new Set(parsed.flatMap(({ p }) => p.envelope.signatures.map((s) => s.sig)));
+  if (signatures.size > MAX_REVOCATION_SIGNATURES) {
+    const sources = [...new Set(parsed.map(({ doc }) => doc.source))];
+    throw new SnapError('REVOCATION_MALFORMED', `the revocations of ${snapshot} carry ${signatures.size} distinct signatures; at most ${MAX_REVOCATION_SIGNATURES} are checked (${sources.slice(0, 3).join(', ')}${sources.length > 3 ? ` and ${sources.length - 3} more` : ''}): signatures planted to slow every verify may hide a real revocation, so nothing is trusted until the files that do not belong are removed`, { snapshot, signatures: signatures.size });
+  }
+  for (const { doc, p } of parsed) {
     const key = `${p.id} ${doc.source}`;
     if (seen.has(key)) continue;
     seen.add(key);
