@@ -65,6 +65,16 @@ describe('verify --against NAME@latest', () => {
     expect(fresh.json.resolved).toBe('ds@v1');
   });
 
+  it('says the rollback without an empty snapshot id: no snapshot was chosen, so the FAIL line names none', async () => {
+    const t = await twoVersions();
+    expect((await t.verifyLatest()).code).toBe(0);
+    await fsp.rm(join(t.store, 'snapshots', 'ds', 'v2'), { recursive: true, force: true });
+    const r = await snapBin(['verify', t.data, '--against', 'ds@latest', '--pubkey', keys.pub, '--store', t.store], { env: t.env });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^FAIL {2}ds@latest cannot be trusted: this machine has trusted ds@v2/);
+    expect(r.stdout).not.toContain('()');
+  });
+
   it('is refused when the newest snapshot is still there but no longer signed as it was (exit 1, SNAPSHOT_ROLLBACK)', async () => {
     const t = await twoVersions();
     expect((await t.verifyLatest()).code).toBe(0);

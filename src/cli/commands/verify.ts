@@ -77,7 +77,8 @@ function printVerify(r: VerifyReport, dir: string, io: CliIo, color: boolean): v
   if (r.ok) {
     out.push(`${s.green(s.bold('OK'))}    ${shown(dir)} matches ${ref} (${shortId(r.snapshot)}): ${plural(r.counts.matched, 'file')}, ${formatBytes(r.bytes)}, signed by ${signers.join(', ')}${r.policy ? `; policy ${shown(r.policy.name)} v${r.policy.version} satisfied` : ''}`);
   } else if (r.failure) {
-    out.push(`${s.red(s.bold('FAIL'))}  ${ref} (${shortId(r.snapshot)}) cannot be trusted: ${escapeMessage(r.failure.message)}`);
+    // No snapshot chosen (a NAME@latest rollback, a snapshot without statement.json): no id to name.
+    out.push(`${s.red(s.bold('FAIL'))}  ${ref}${r.snapshot ? ` (${shortId(r.snapshot)})` : ''} cannot be trusted: ${escapeMessage(r.failure.message)}`);
     for (const g of r.signers) out.push(`  signature keyid ${shortKeyid(g.keyid) || '(none)'}${g.name ? ` (${shown(g.name)})` : ''}: ${g.trusted ? 'trusted' : escapeMessage(g.reason ?? 'untrusted')}`);
     out.push('  No data check is trusted. Do not train on this data.');
   } else {
