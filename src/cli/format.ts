@@ -111,3 +111,16 @@ export function mendedObjectsNote(mended: readonly string[], why: readonly [stri
   return `note: ${n === 1 ? '1 object' : `${n} objects`} already in the store ${n === 1 ? why[0] : why[1]} and ${n === 1 ? 'was' : 'were'} replaced from ${from}: ${named}\n`;
 }
 
+/**
+ * The trusted signers of a verdict, each key once, in the order first seen: an envelope may carry
+ * one key's signature twice (the same bytes in the other base64 alphabet, another keyid hint), and
+ * a key counts once (SPEC §5), so a verdict names it once.
+ */
+export function trustedOnce<T extends { keyid: string; trusted: boolean }>(signers: readonly T[]): T[] {
+  const seen = new Set<string>();
+  return signers.filter((s) => {
+    if (!s.trusted || seen.has(s.keyid)) return false;
+    seen.add(s.keyid);
+    return true;
+  });
+}

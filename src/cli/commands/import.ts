@@ -6,7 +6,7 @@ import { escapeForTerminal as shown } from '../../core/display.js';
 import { storePath } from '../../io/store.js';
 import { importArchive } from '../../ops/archive.js';
 import { EXIT_OK } from '../exit-codes.js';
-import { formatBytes, mendedObjectsNote, plural, shortKeyid } from '../format.js';
+import { formatBytes, mendedObjectsNote, plural, shortKeyid, trustedOnce } from '../format.js';
 import { withProgress } from '../progress.js';
 import { trustOptions, trustSetup } from '../trust-args.js';
 import { importRevocationFile } from './import-revocation.js';
@@ -45,7 +45,7 @@ async function cmdImport(a: Args, io: CliIo): Promise<number> {
       [
         `imported ${shown(r.ref)}`,
         `  snapshot   ${shown(r.snapshot)}`,
-        `  signed by  ${r.signers.filter((s) => s.trusted).map((s) => shortKeyid(s.keyid)).join(', ')} (trusted)`,
+        `  signed by  ${trustedOnce(r.signers).map((s) => shortKeyid(s.keyid)).join(', ')} (trusted)`,
         `  contents   ${plural(r.files, 'file')}${r.symlinks ? `, ${plural(r.symlinks, 'symbolic link')}` : ''} (${formatBytes(r.bytes)}), every one checked`,
         `  store      ${shown(store)}: ${plural(r.newObjects, 'new object')} (${formatBytes(r.newObjectBytes)})`,
         `  took       ${r.seconds.toFixed(2)} s`,

@@ -4,7 +4,7 @@ import { escapeForTerminal as shown, escapeMessage, escapePath } from '../../cor
 import { storePath } from '../../io/store.js';
 import { restore, type RestoreSource } from '../../ops/restore.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
-import { formatBytes, plural, shortKeyid, styler } from '../format.js';
+import { formatBytes, plural, shortKeyid, styler, trustedOnce } from '../format.js';
 import { withProgress } from '../progress.js';
 import { isArchiveFile } from '../snapshot-ref.js';
 import { trustOptions, trustSetup } from '../trust-args.js';
@@ -37,7 +37,7 @@ async function cmdRestore(a: Args, io: CliIo): Promise<number> {
   } else {
     const s = styler(!!io.stdout.isTTY && !io.env.NO_COLOR);
     const what = `${plural(r.files, 'file')}${r.symlinks ? `, ${plural(r.symlinks, 'symbolic link')}` : ''} (${formatBytes(r.bytes)})`;
-    const signers = r.signers.filter((x) => x.trusted).map((x) => shortKeyid(x.keyid)).join(', ');
+    const signers = trustedOnce(r.signers).map((x) => shortKeyid(x.keyid)).join(', ');
     io.stdout.write(
       r.ok
         ? `${s.green(s.bold('OK'))}    restored ${shown(r.ref)} into ${shown(r.dir)}: ${what}, signed by ${signers}; the folder verifies\n`

@@ -12,7 +12,7 @@ import type { SnapshotLocation } from '../../io/store.js';
 import type { TrustedKey } from '../../core/envelope.js';
 import type { TrustRules } from '../../trust/rules.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
-import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
+import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler, trustedOnce } from '../format.js';
 import { withProgress } from '../progress.js';
 import { jsonOut, mustExistIfPath, type Args, type CliIo } from '../common.js';
 import { isArchiveFile } from '../snapshot-ref.js';
@@ -60,7 +60,7 @@ export async function cmdVerifyArchive(a: Args, io: CliIo): Promise<number> {
     const s = styler(!!io.stdout.isTTY && !io.env.NO_COLOR);
     const out: string[] = [];
     if (r.ok) {
-      const signers = r.signers.filter((x) => x.trusted).map((x) => shortKeyid(x.keyid));
+      const signers = trustedOnce(r.signers).map((x) => shortKeyid(x.keyid));
       out.push(`${s.green(s.bold('OK'))}    ${refWithSignedName(r)} (${shortId(r.snapshot)}): ${plural(r.files, 'entry', 'entries')}, ${formatBytes(r.bytes)}, every one matches; signed by ${signers.join(', ')}`);
     } else if (r.failure) {
       out.push(`${s.red(s.bold('FAIL'))}  ${shown(text)} (${shortId(r.snapshot)}) cannot be trusted: ${escapeMessage(r.failure.message)}`);

@@ -9,7 +9,7 @@ import { openStore, storePath } from '../../io/store.js';
 import { hashModelFiles } from '../../provenance/artifacts.js';
 import { verifyModel } from '../../provenance/verify-model.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
-import { shortKeyid } from '../format.js';
+import { shortKeyid, trustedOnce } from '../format.js';
 import { jsonOut, trustedKeys, audit, auditErrors, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
 import { STATE_DIR_OPTION, rememberedRevocations } from '../trust-args.js';
 import { logAgainstCheckpoints } from '../audit-log-check.js';
@@ -49,7 +49,7 @@ async function cmdVerifyModel(a: Args, io: CliIo): Promise<number> {
     const lines = [r.ok ? 'model verified: every training snapshot is signed and trusted' : `MODEL NOT VERIFIED: ${escapeMessage(r.failure?.message ?? '')} [${r.failure?.code ?? ''}]`];
     for (const f of r.files) lines.push(`  file         ${quotedPath(f.name)} sha256 ${f.sha256}`);
     for (const att of r.attestations) {
-      lines.push(`  attestation  ${shown(att.ref)} ${shown(att.id)} (${shown(att.createdAt)}, signed by ${att.signers.filter((s) => s.trusted).map((s) => shortKeyid(s.keyid)).join(', ')})`);
+      lines.push(`  attestation  ${shown(att.ref)} ${shown(att.id)} (${shown(att.createdAt)}, signed by ${trustedOnce(att.signers).map((s) => shortKeyid(s.keyid)).join(', ')})`);
       for (const d of att.datasets) lines.push(`    ${d.trusted ? 'trusted    ' : 'NOT TRUSTED'}  ${shown(d.ref)} ${shown(d.snapshot)}${d.failure ? `: ${escapeMessage(d.failure.message)} [${d.failure.code}]` : ''}`);
       if (att.notGiven.length > 0) lines.push(`    note         it also attests ${att.notGiven.map(quotedPath).join(', ')}, not checked here: give the model folder, or every file with --complete, to check the whole model`);
     }

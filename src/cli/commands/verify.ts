@@ -6,7 +6,7 @@ import { escapeForTerminal as shown, escapeMessage, escapePath } from '../../cor
 import { storePath, type SnapshotLocation } from '../../io/store.js';
 import { verify, type VerifyReport, type Problem } from '../../ops/verify.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
-import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
+import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler, trustedOnce } from '../format.js';
 import { withProgress } from '../progress.js';
 import { jsonOut, checkJobs, locate, storeInside, audit, auditErrors, commonFlags, signingKey, trustedKeys, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { verifiesArchiveItself, cmdVerifyArchive, archiveAgainst } from './verify-archive.js';
@@ -67,7 +67,7 @@ export function refWithSignedName(r: VerifyReport): string {
 
 function printVerify(r: VerifyReport, dir: string, io: CliIo, color: boolean): void {
   const s = styler(color);
-  const signers = r.signers.filter((x) => x.trusted).map(signerName);
+  const signers = trustedOnce(r.signers).map(signerName);
   const ref = refWithSignedName(r);
   const out: string[] = [];
   if (r.shard) {
@@ -198,7 +198,7 @@ async function verifyDirAgainst(a: Args, io: CliIo, archived: SnapshotLocation |
   const details = {
     dir,
     trusted: trusted.map((k) => k.keyid),
-    signedBy: r.signers.filter((x) => x.trusted).map((x) => x.keyid),
+    signedBy: trustedOnce(r.signers).map((x) => x.keyid),
     ...(policy ? { policy: { name: policy.policy.name, version: policy.policy.version } } : {}),
     ...(r.failure ? { failure: r.failure.code } : {}),
     ...(shard ? { shard: `${shard.index}/${shard.count}` } : {}),
