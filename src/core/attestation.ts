@@ -10,6 +10,7 @@ import { decodeUtf8, utf8 } from './encoding.js';
 import { NAME_RE, SNAPSHOT_ID_RE, VERSION_RE } from './refs.js';
 import { parseJsonStrict } from './json-strict.js';
 import { isValidTime, snapshotId, STATEMENT_TYPE } from './statement.js';
+import { isObject } from './is-object.js';
 
 /** The predicate type of a model attestation. */
 export const ATTESTATION_PREDICATE_TYPE = 'urn:snap:model-attestation:v1';
@@ -75,9 +76,6 @@ function invalid(why: string): never {
   throw new SnapError('STATEMENT_INVALID', `invalid model attestation: ${why}`);
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 function onlyKeys(o: Record<string, unknown>, allowed: readonly string[], where: string): void {
   for (const k of Object.keys(o)) if (!allowed.includes(k)) invalid(`unknown member ${JSON.stringify(k)} in ${where}`);

@@ -21,6 +21,7 @@ import { NAME_RE } from './refs.js';
 import { isValidTime } from './statement.js';
 import { parsePublicKeyDer } from './keys.js';
 import type { TrustedKey } from './envelope.js';
+import { isObject } from './is-object.js';
 
 /** The DSSE payload type of a policy (never that of a snapshot statement). */
 export const POLICY_PAYLOAD_TYPE = 'application/vnd.snap.policy+json';
@@ -95,9 +96,6 @@ function invalid(why: string): never {
   throw new SnapError('POLICY_MALFORMED', `invalid policy: ${why}`);
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 function onlyMembers(o: Record<string, unknown>, allowed: readonly string[], required: readonly string[], what: string): void {
   for (const k of Object.keys(o)) if (!allowed.includes(k)) invalid(`${what} has an unknown member ${JSON.stringify(k)}`);

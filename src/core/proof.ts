@@ -21,6 +21,7 @@ import { parseJsonStrict } from './json-strict.js';
 import { MAX_INDEX_LINE_BYTES, recordSetName, type RecordSetMember } from './records.js';
 // Record index lines are parsed by the records module's pure parser (no I/O: lines in, entries out).
 import { parseIndexLine, type IndexEntry } from '../records/index-line.js';
+import { isObject } from './is-object.js';
 
 /** The `kind` of a snap inclusion proof. */
 export const PROOF_KIND = 'snap-inclusion-proof';
@@ -96,9 +97,6 @@ function malformed(reason: string, message: string, extra: Record<string, unknow
   throw new SnapError('PROOF_MALFORMED', `the proof is malformed: ${message}`, { reason, ...extra });
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 function checkMembers(o: Record<string, unknown>, allowed: readonly string[], where: string): void {
   for (const k of Object.keys(o)) if (!allowed.includes(k)) malformed('members', `${where} has the unknown member ${JSON.stringify(k)}`, { member: k });

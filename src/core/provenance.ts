@@ -8,6 +8,7 @@
  */
 import { SNAPSHOT_ID_RE, NAME_RE, VERSION_RE } from './refs.js';
 import { utf8 } from './encoding.js';
+import { isObject } from './is-object.js';
 
 /** Largest description (`seal -m`), in UTF-8 bytes. */
 export const MAX_DESCRIPTION_BYTES = 4096;
@@ -105,9 +106,6 @@ export function stripUserInfo(uri: string): string {
   return uri.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#@]*@/, '$1');
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 function onlyKeys(o: Record<string, unknown>, allowed: readonly string[], where: string, invalid: (why: string) => never): void {
   for (const k of Object.keys(o)) if (!allowed.includes(k)) invalid(`unknown member ${JSON.stringify(k)} in ${where}`);

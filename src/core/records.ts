@@ -8,6 +8,7 @@
  */
 import { SnapError } from './errors.js';
 import { compareUtf8, utf8Length, validatePath } from './paths.js';
+import { isObject } from './is-object.js';
 
 /** Tabular formats read record by record, and `files` (one record per file, labelled by a folder). */
 export const RECORD_FORMATS = ['csv', 'tsv', 'jsonl', 'parquet', 'files'] as const;
@@ -122,9 +123,6 @@ function invalid(why: string): never {
   throw new SnapError('STATEMENT_INVALID', `invalid statement: predicate.records ${why}`);
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 function checkName(v: unknown, what: string): string {
   if (typeof v !== 'string' || v.length === 0 || utf8Length(v) > MAX_FIELD_NAME_BYTES || !isWellFormed(v)) invalid(`${what} must be a non-empty field name of at most ${MAX_FIELD_NAME_BYTES} bytes`);

@@ -15,6 +15,7 @@ import { isWellFormed, MAX_LABEL_SEGMENT, MAX_PATTERN_BYTES, MAX_RECORD_SETS } f
 import { labelFolderSets, type LabelFolderSet } from '../records/label-flips.js';
 import { MAX_SHARDS, type ShardSpec } from './assign.js';
 import type { Problem, ProblemKind, VerifyCounts, VerifyReport } from '../ops/verify.js';
+import { isObject } from '../core/is-object.js';
 
 /** The `format` member of a shard report. */
 export const SHARD_REPORT_FORMAT = 'snap-verify-shard/1';
@@ -95,7 +96,6 @@ function bad(what: string, why: string): never {
 }
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const isPath = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && Buffer.byteLength(v) <= MAX_PATH_BYTES * 3;
 
 const REPORT_KEYS = new Set(['format', 'snapshot', 'ref', 'run', 'trusted', 'merkleRoot', 'manifestSha256', 'fileCount', 'manifestOk', 'labelFolders', 'shard', 'ok', 'signers', 'failure', 'counts', 'problems', 'files', 'bytes']);
