@@ -106,13 +106,15 @@ export function rounds(planted: readonly PlannedAttack[]): PlannedAttack[][] {
  *   long under the scratch folder, with `details.path` and `details.errno`)
  */
 export async function drill(o: DrillOptions): Promise<DrillReport> {
-  const root = resolve(o.dir);
+  // The folder DIR names, links followed (as verify reads it): given as a symbolic link, the copy
+  // was that link, and every change was planted in the dataset itself.
+  const root = await realFolder(o.dir);
   const scratchRoot = await makeScratchDir('snap-drill-');
   await fsp.chmod(scratchRoot, 0o700);
   const forget = leaveNothing(() => removeScratchDirSync(scratchRoot));
   try {
     const s: Scratch = { data: join(scratchRoot, 'data'), elsewhere: join(scratchRoot, 'elsewhere'), pristine: join(scratchRoot, 'pristine') };
-    const skip = (o.skipDirs ?? []).map((d) => resolve(d));
+    const skip = await Promise.all((o.skipDirs ?? []).map(realFolder));
     let readOnly = false; // DIR holds a folder or file its owner cannot write: the copy keeps its mode
     await fsp.cp(root, s.data, {
       recursive: true,
@@ -130,6 +132,8 @@ export async function drill(o: DrillOptions): Promise<DrillReport> {
         return st !== undefined && (st.isFile() || st.isDirectory() || st.isSymbolicLink());
       },
     });
+    // A copy that is not a folder of its own (DIR swapped for a link since it was resolved) is not changed.
+    if (!(await fsp.lstat(s.data)).isDirectory()) throw new SnapError('INTEGRITY_FAILURE', `${o.dataset} changed while the drill copied it (it is no longer a folder)`, { path: root });
     // The copy is the drill's to change and to remove: its owner may write every folder and file
     // in it (modes are not in the manifest, so the gate sees the same data).
     if (readOnly) await grantOwnerAccess(s.data, { files: true });
@@ -284,6 +288,11 @@ export async function drill(o: DrillOptions): Promise<DrillReport> {
     await removeScratchDir(scratchRoot).catch(() => {});
     forget();
   }
+}
+
+/** A path with its symbolic links followed (`realpath`); as it is (made absolute) when it cannot be resolved (the copy then reports it missing). */
+async function realFolder(p: string): Promise<string> {
+  return fsp.realpath(resolve(p)).catch(() => resolve(p));
 }
 
 /** Whether `p` lies inside `dir` (tests and the CLI: a store inside the dataset is not copied). */

@@ -274,6 +274,24 @@ describe('snap drill leaves nothing behind', () => {
   }, SLOW);
 });
 
+describe('snap drill writes only in its private copy', () => {
+  /** {@link picture} with each entry's inode: a file written and put back is no longer the same file. */
+  async function pictureWithInodes(root: string): Promise<string[]> {
+    const lines = await picture(root);
+    return Promise.all(lines.map(async (l) => `${l} ino=${(await fsp.lstat(join(root, l.slice(0, l.indexOf(' ')) === '.' ? '' : l.slice(0, l.indexOf(' '))))).ino}`));
+  }
+
+  it('given DIR as a symbolic link to the dataset folder: drills a copy of the folder, never the folder itself (its files are the same files after, untouched)', async () => {
+    const { data, store } = await sealed(TABULAR, 'tab@v1');
+    const link = join(await tempDir(), 'data-link');
+    await fsp.symlink(data, link);
+    const before = await pictureWithInodes(data);
+    const r = await runDrill(link, store, 'tab@v1', ['--attacks', 'truncate,file-inject,crlf,record-label-flip']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await pictureWithInodes(data)).toEqual(before);
+  }, SLOW);
+});
+
 describe('snap drill keeps its memory to a few times the record file', () => {
   it('plans record attacks on a 4 MiB CSV of 450,000 short records in a 64 MiB heap: no out-of-memory crash, both caught, nothing left in TMPDIR', async () => {
     const data = await tempDir('snap-drill-rows-');
