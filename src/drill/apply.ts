@@ -6,6 +6,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { SnapError } from '../core/errors.js';
 import type { Edit } from './plan.js';
 
 /** The scratch folders a round works in. */
@@ -43,12 +44,43 @@ async function parents(s: Scratch, t: Touched, rel: string): Promise<void> {
   }
 }
 
+/** The dataset paths an edit writes, moves, makes or removes. */
+function editPaths(e: Edit): string[] {
+  return e.op === 'move' ? [e.from, e.to] : [e.path];
+}
+
 /**
- * Apply one edit to the copy.
+ * Refuse an edit that would go through a symbolic link of the copy (DIR's links are copied as
+ * links): every folder above each path of the edit that exists must be a folder, not a link (nor
+ * a file), and a path that is written in place (`write`, `truncate`, `symlink-copy`) a regular
+ * file. A link the plan could not see (left out of the snapshot by `--exclude`) would otherwise
+ * take the write outside the private copy, into the folder or file it points to.
+ * @throws SnapError `IO_ERROR` naming the path, before anything of the edit is done
+ */
+async function refuseLinks(s: Scratch, e: Edit): Promise<void> {
+  const refuse = (rel: string, what: string) => new SnapError('IO_ERROR', `the drill's private copy holds ${what} at ${JSON.stringify(rel)}: the drill writes nothing through it (it could lead outside the copy)`, { path: join(s.data, rel) });
+  for (const path of editPaths(e)) {
+    const segs = path.split('/');
+    for (let i = 1; i < segs.length; i++) {
+      const rel = segs.slice(0, i).join('/');
+      const st = await fsp.lstat(join(s.data, rel)).catch(() => undefined);
+      if (st === undefined) break; // made by the edit, as a folder
+      if (!st.isDirectory()) throw refuse(rel, st.isSymbolicLink() ? 'a symbolic link' : 'a file');
+    }
+  }
+  if (e.op === 'write' || e.op === 'truncate' || e.op === 'symlink-copy') {
+    const st = await fsp.lstat(join(s.data, e.path)).catch(() => undefined);
+    if (st !== undefined && !st.isFile()) throw refuse(e.path, st.isSymbolicLink() ? 'a symbolic link' : 'something other than a file');
+  }
+}
+
+/**
+ * Apply one edit to the copy (never through a symbolic link of it: {@link refuseLinks}).
  * @param id the planted change's id (names its copy under `elsewhere`)
- * @throws the file system's errors (the runner removes the whole scratch folder)
+ * @throws SnapError `IO_ERROR` for a path through a link ({@link refuseLinks}); the file system's errors (the runner removes the whole scratch folder)
  */
 export async function applyEdit(s: Scratch, t: Touched, id: string, e: Edit): Promise<void> {
+  await refuseLinks(s, e);
   switch (e.op) {
     case 'write': {
       await keep(s, t, e.path);
@@ -71,7 +103,9 @@ export async function applyEdit(s: Scratch, t: Touched, id: string, e: Edit): Pr
     case 'create':
       await keep(s, t, e.path);
       await parents(s, t, e.path);
-      await fsp.writeFile(join(s.data, e.path), e.bytes); // a file there (left out by --exclude) was kept above
+      // Whatever is there (left out by --exclude: a file, or a link writeFile would follow) was kept above.
+      await fsp.rm(join(s.data, e.path), { force: true, recursive: true });
+      await fsp.writeFile(join(s.data, e.path), e.bytes, { flag: 'wx' });
       return;
     case 'symlink-copy': {
       await keep(s, t, e.path);

@@ -109,6 +109,16 @@ export const MAX_NAME_BYTES = 255;
 export function fitsOnDisk(path: string): boolean {
   return utf8Length(path) <= MAX_PATH_BYTES && path.split('/').every((seg) => utf8Length(seg) <= MAX_NAME_BYTES);
 }
+/**
+ * Whether no folder of `path` is an entry of the manifest (`taken`: a file or a symbolic link). A
+ * new path under a symbolic link of the dataset would be written through it, outside the drill's
+ * private copy: a link `\u0455pam` → a folder elsewhere, and the look-alike attack's move of
+ * `spam/a.txt` to `\u0455pam/a.txt` put a file of the dataset into that folder.
+ */
+export function noEntryAbove(path: string, taken: ReadonlySet<string>): boolean {
+  for (let i = path.indexOf('/'); i > 0; i = path.indexOf('/', i + 1)) if (taken.has(path.slice(0, i))) return false;
+  return true;
+}
 const isText = (b: Uint8Array) => !b.includes(0);
 const NUMBER = /^-?[0-9]+(\.[0-9]+)?$/;
 
@@ -177,7 +187,7 @@ export function planDrill(input: PlanInput): Plan {
           const siblings = [...(byParent.get(dirOf(d)) ?? [])].filter((s) => s !== baseOf(d)).sort();
           for (const s of siblings) {
             const to = join(join(dirOf(d), s), baseOf(f.path));
-            if (!taken.has(to) && fitsOnDisk(to)) moves.push({ from: f.path, to });
+            if (!taken.has(to) && fitsOnDisk(to) && noEntryAbove(to, taken)) moves.push({ from: f.path, to });
           }
           if (moves.length > 0) break;
         }
@@ -235,7 +245,7 @@ export function planDrill(input: PlanInput): Plan {
         // The neighbour's extension, unless the name would then be too long.
         const borrowed = near && dot > 0 ? named(baseOf(near.path).slice(dot)) : undefined;
         const path = borrowed !== undefined && fitsOnDisk(borrowed) ? borrowed : named('.txt');
-        if (!fitsOnDisk(path)) {
+        if (!fitsOnDisk(path) || !noEntryAbove(path, taken)) {
           none(kind, `a new file in ${dir} would have a path longer than ${MAX_PATH_BYTES} bytes`);
           break;
         }
@@ -246,8 +256,8 @@ export function planDrill(input: PlanInput): Plan {
       case 'lookalike-name': {
         let found: { from: string; to: string; what: string } | undefined;
         for (const f of fileTargets(() => true)) {
-          const to = lookalike(f.path);
-          if (to && !taken.has(to.path) && fitsOnDisk(to.path)) {
+          const to = lookalikes(f.path).find((c) => !taken.has(c.path) && fitsOnDisk(c.path) && noEntryAbove(c.path, taken));
+          if (to) {
             found = { from: f.path, to: to.path, what: to.what };
             break;
           }
@@ -320,8 +330,18 @@ function toCrlf(b: Uint8Array): Uint8Array {
 
 /** The path with one letter replaced by its look-alike: in a folder name first (`spam/` → `ѕpam/`), else in the file name. */
 export function lookalike(path: string): { path: string; what: string } | undefined {
+  return lookalikes(path)[0];
+}
+
+/**
+ * Each way of giving the path a look-alike (one per name of the path, in {@link lookalike}'s order:
+ * its folders, then the file name; the first such letter of each name), so that the plan can take
+ * another when the first is already a path of the dataset or lies under one.
+ */
+export function lookalikes(path: string): { path: string; what: string }[] {
   const segs = path.split('/');
   const order = [...segs.keys()].slice(0, -1).concat([segs.length - 1]);
+  const out: { path: string; what: string }[] = [];
   for (const i of order) {
     const s = segs[i] as string;
     for (let c = 0; c < s.length; c++) {
@@ -329,10 +349,11 @@ export function lookalike(path: string): { path: string; what: string } | undefi
       if (!to) continue;
       const next = [...segs];
       next[i] = s.slice(0, c) + to + s.slice(c + 1);
-      return { path: next.join('/'), what: `"${s[c]}" → U+${(to.codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0')}` };
+      out.push({ path: next.join('/'), what: `"${s[c]}" → U+${(to.codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0')}` });
+      break;
     }
   }
-  return undefined;
+  return out;
 }
 
 /** The fields of a record that are neither key nor label. */

@@ -290,6 +290,36 @@ describe('snap drill writes only in its private copy', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(await pictureWithInodes(data)).toEqual(before);
   }, SLOW);
+
+  it('never moves a file through a symbolic link of the dataset: a look-alike folder name that is a link to a folder outside is not a folder to plant in (the file\'s own name gets the look-alike)', async () => {
+    const outside = await makeTree({ 'a.txt': 'the file outside the dataset\n' });
+    const data = await makeTree({ 'spam/a.txt': 'planted by whoever can write the dataset\n' });
+    await fsp.symlink(outside, join(data, '\u0455pam')); // "spam" with a Cyrillic s, as the look-alike attack names it
+    const store = await newStorePath();
+    expect((await snap(['seal', data, '--as', 'lk@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+    const before = await pictureWithInodes(outside);
+    for (const seed of ['1', '2', '3']) {
+      const r = await runDrill(data, store, 'lk@v1', ['--attacks', 'lookalike-name', '--seed', seed]);
+      expect(r.code, r.stderr + r.stdout).toBe(0);
+      // The look-alike goes into the file's own name instead: spam/\u0430.txt.
+      expect(r.json.planted.map((p) => [p.path, p.caught])).toEqual([['spam/\u0430.txt', true]]);
+    }
+    expect(await pictureWithInodes(outside)).toEqual(before);
+  }, SLOW);
+
+  it('a link to a folder outside that the snapshot leaves out (--exclude), named as the look-alike folder: the drill stops (IO_ERROR, exit 3) and writes nothing through it', async () => {
+    const outside = await makeTree({ 'a.txt': 'the file outside the dataset\n' });
+    const data = await makeTree({ 'spam/a.txt': 'planted by whoever can write the dataset\n' });
+    await fsp.symlink(outside, join(data, '\u0455pam'));
+    const store = await newStorePath();
+    expect((await snap(['seal', data, '--as', 'lx@v1', '--key', keys.key, '--store', store, '--exclude', '\u0455pam'])).code).toBe(0);
+    const before = await pictureWithInodes(outside);
+    const r = await runDrill(data, store, 'lx@v1', ['--attacks', 'lookalike-name']);
+    expect(r.code, r.stderr + r.stdout).toBe(3);
+    expect((r.json as unknown as { error: { code: string; message: string } }).error.code).toBe('IO_ERROR');
+    expect(r.stderr).toMatch(/symbolic link/);
+    expect(await pictureWithInodes(outside)).toEqual(before);
+  }, SLOW);
 });
 
 describe('snap drill keeps its memory to a few times the record file', () => {
