@@ -13,12 +13,12 @@
  * - a word of another script made only of letters that pass for Latin ones ({@link passesForLatin},
  *   UTS #39 §4's whole-script confusables, with a small table): `\u0441\u043e\u0440.txt`, three
  *   Cyrillic letters that read `cop.txt`;
- * - (paths) a name that is not in Unicode Normalization Form C (UAX #15): `e` + U+0301 beside the
+ * - (paths, keys and labels) a name that is not in Unicode Normalization Form C (UAX #15): `e` + U+0301 beside the
  *   precomposed `é` are two names, two byte strings, that print alike;
- * - (paths) a character outside ASCII whose compatibility form (NFKC) is ASCII — full-width
+ * - (paths, keys and labels) a character outside ASCII whose compatibility form (NFKC) is ASCII — full-width
  *   `ｘ` (U+FF58) for `x`, the ligature `ﬁ`, mathematical letters, the Kelvin sign, a no-break or
  *   ideographic space —, which a reader takes for the ASCII it stands for;
- * - (paths) a combining mark at the start of a segment or right after an ASCII character (one that
+ * - (paths, keys and labels) a combining mark at the start of a segment (a value) or right after an ASCII character (one that
  *   NFC could not compose: `i` + U+0307 reads as `i`; `/` + U+0338 draws over the separator);
  * - (paths) a segment that begins or ends with white space (`x.csv ` beside `x.csv`).
  *
@@ -108,6 +108,20 @@ function segmentPassesForAnother(seg: string): boolean {
   if (SPACE_AT_AN_END.test(seg)) return true;
   if (ASCII_ONLY.test(seg)) return false;
   return wordPassesForAnother(seg) || MARK_ON_ASCII.test(seg) || (seg.match(NON_ASCII_CHAR) ?? []).some(passesForAscii);
+}
+
+/**
+ * Whether a value (a record key value or a label, records/key-text.ts) prints like another one in
+ * a way {@link wordPassesForAnother} does not see: it is not in NFC (`cafe` + U+0301 beside the
+ * precomposed `caf\u00e9`), holds a combining mark at its start or on an ASCII character (`ham` +
+ * U+0338 reads as `ham` struck through, not as a new label), or a character that stands for ASCII
+ * (full-width `\uff48am` for `ham`). The rules paths have (`pathPassesForAnother`) but for white
+ * space at an end, which values judge on their own (key-text.ts, `NOT_BARE`).
+ */
+export function valuePassesForAnother(v: string): boolean {
+  if (ASCII_ONLY.test(v)) return false;
+  if (v.normalize('NFC') !== v) return true;
+  return MARK_ON_ASCII.test(v) || (v.match(NON_ASCII_CHAR) ?? []).some(passesForAscii);
 }
 
 /**

@@ -6,7 +6,7 @@
  * escapes for its medium.
  */
 import { escapeForTerminal, escapeMessage } from '../core/display.js';
-import { asciiJsonString, mixesScripts, wordPassesForAnother } from '../core/look-alike.js';
+import { asciiJsonString, mixesScripts, valuePassesForAnother, wordPassesForAnother } from '../core/look-alike.js';
 
 /**
  * A string that could not be told apart from others if printed bare in a list of values joined by
@@ -33,12 +33,13 @@ export interface KeyValueText {
  * (`"1"`, `"x, y"`), whose escapes read back to it; a string that mixes letters of scripts that
  * pass for one another ({@link mixesScripts}), or has a word of another script made only of letters
  * that pass for Latin ones ({@link wordPassesForAnother}: Cyrillic `сор` for `cop`), as its JSON
- * string with every character outside ASCII escaped (`"c\u0430t"`, not `cаt` beside `cat`); any
- * other value as JSON.
+ * string with every character outside ASCII escaped (`"c\u0430t"`, not `cаt` beside `cat`), and so
+ * is one not in NFC, with a combining mark on an ASCII letter, or with a character that stands for
+ * ASCII ({@link valuePassesForAnother}: `"cafe\u0301"` beside `café`); any other value as JSON.
  */
 export function keyValueText(v: unknown, onlyStrings: boolean): KeyValueText {
   if (typeof v !== 'string') return { text: JSON.stringify(v) ?? String(v), json: true };
-  if (mixesScripts(v) || wordPassesForAnother(v)) return { text: asciiJsonString(v), json: true };
+  if (mixesScripts(v) || wordPassesForAnother(v) || valuePassesForAnother(v)) return { text: asciiJsonString(v), json: true };
   return NOT_BARE.test(v) || (!onlyStrings && LIKE_OTHER_VALUE.test(v)) ? { text: JSON.stringify(v), json: true } : { text: v, json: false };
 }
 
@@ -55,7 +56,8 @@ export function shownKeyValue(v: KeyValueText): string {
  * A label as text (labels are text, §19.3): like a key value of a CSV set, bare unless it could not
  * be told apart bare — empty, holding a comma (lists join labels with `, `) or a double quote, or
  * beginning or ending with white space (`spam` beside `"spam "`) — then as its JSON string; one
- * that mixes look-alike scripts (`spаm` with a Cyrillic а) with its letters outside ASCII escaped.
+ * that mixes look-alike scripts (`spаm` with a Cyrillic а), is not in NFC or has a mark on an ASCII
+ * letter (`cafe` + U+0301) with its letters outside ASCII escaped.
  */
 export function labelText(label: string): string {
   return keyValueText(label, true).text;

@@ -18,6 +18,14 @@ describe('labelText', () => {
   it('leaves an ASCII label as it is', () => {
     expect(labelText('spam')).toBe('spam');
   });
+  it('escapes a label not in NFC, which prints as its composed form: cafe + U+0301 beside caf\u00e9', () => {
+    expect(labelText('cafe\u0301')).toBe('"cafe\\u0301"');
+    expect(labelText('caf\u00e9')).toBe('caf\u00e9');
+  });
+  it('escapes a label with a combining mark on an ASCII letter, and one with a letter that stands for ASCII (full-width h)', () => {
+    expect(labelText('ham\u0338')).toBe('"ham\\u0338"');
+    expect(labelText('\uff48am')).toBe('"\\uff48am"');
+  });
 });
 
 describe('recordKeyText', () => {

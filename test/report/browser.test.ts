@@ -290,6 +290,22 @@ describe('the incident report in headless Chromium', () => {
     expect(new Set(seen.table).size).toBe(seen.table.length);
   });
 
+  it('shows labels that print alike as different names: one not in NFC (cafe + U+0301 beside caf\u00e9), one with a mark drawn over an ASCII letter', async () => {
+    const a: Record<string, number> = { 'caf\u00e9': 10, ham: 10 };
+    const b: Record<string, number> = { 'caf\u00e9': 5, 'cafe\u0301': 5, ham: 5, 'ham\u0338': 5 };
+    const seen = await onPage(renderIncidentHtml(incidentFacts(incidentDiff(), { folderLabels: { a, b } })), () => ({
+      chart: [...document.querySelectorAll('#label-chart text.label')].map((t) => t.textContent ?? ''),
+      table: [...document.querySelectorAll('#label-counts tbody tr td:first-child')].map((td) => (td as HTMLElement).innerText),
+    }));
+    for (const shown of [seen.chart, seen.table]) {
+      expect(shown).toHaveLength(4);
+      // What a reader sees: the composed form of each; no two alike, and no mark drawn on an ASCII letter.
+      expect(new Set(shown.map((t) => t.normalize('NFC'))).size).toBe(4);
+      for (const t of shown) expect(t).not.toMatch(/[\x00-\x7f]\p{M}/u);
+    }
+    expect(seen.table).toEqual(['"cafe\\u0301"', 'caf\u00e9', 'ham', '"ham\\u0338"']);
+  });
+
   it('says how many new and vanished labels it does not name, as every capped list of the page does', async () => {
     const a: Record<string, number> = { ham: 10 };
     const b: Record<string, number> = { ham: 10 };
