@@ -26,12 +26,15 @@ export interface Touched {
 
 const exists = (p: string) => fsp.lstat(p).then(() => true, () => false);
 
-/** Keep a copy of `rel` as it is now (once per round). */
+/**
+ * Keep a copy of `rel` as it is now (once per round): a file, a link, or a whole folder (a path the
+ * snapshot leaves out by `--exclude` can be a folder where the drill plants a file).
+ */
 async function keep(s: Scratch, t: Touched, rel: string): Promise<void> {
   if (t.paths.has(rel)) return;
   t.paths.add(rel);
   const from = join(s.data, rel);
-  if (await exists(from)) await fsp.cp(from, join(s.pristine, rel), { preserveTimestamps: true, verbatimSymlinks: true, force: false, errorOnExist: true });
+  if (await exists(from)) await fsp.cp(from, join(s.pristine, rel), { recursive: true, preserveTimestamps: true, verbatimSymlinks: true, force: false, errorOnExist: true });
 }
 
 /** Make the parent folders of `rel`, remembering the ones that are new. */

@@ -467,6 +467,17 @@ describe('snap drill usage', () => {
     expect(r.json.verdict).toBe('pass');
   }, SLOW);
 
+  it('plants a file where the copy holds a folder the snapshot leaves out (--exclude injected-*): no INTERNAL; the miss is reported, since verify does not look there', async () => {
+    const data = await makeTree({ 'a.txt': 'hi\n', 'injected-1.txt/f': 'left out\n' });
+    const store = await newStorePath();
+    expect((await snap(['seal', data, '--as', 'ex@v1', '--key', keys.key, '--store', store, '--exclude', 'injected-*'])).code).toBe(0);
+    const before = await picture(data);
+    const r = await runDrill(data, store, 'ex@v1', ['--attacks', 'file-inject']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.json.planted.map((p) => [p.path, p.caught, p.reason])).toEqual([['injected-1.txt', false, 'verify did not name injected-1.txt']]);
+    expect(await picture(data)).toEqual(before);
+  }, SLOW);
+
   it('lists every attack kind in --help', async () => {
     const r = await snap(['drill', '--help']);
     expect(r.code).toBe(0);
