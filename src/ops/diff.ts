@@ -115,9 +115,11 @@ export interface DiffOptions {
    * before any temporary file is removed: a caller that needs every entry (not only the
    * differences), such as the report's label counts, reads them here. `signed` gives, for each
    * snapshot side, the hex SHA-256 its statement signed for that manifest: a second read must check
-   * it (`rereadEntryRuns`), since the store may change between the reads.
+   * it (`rereadEntryRuns`), since the store may change between the reads. `excludes` are the
+   * snapshot sides' `--exclude` patterns (their statements' `excludes`), which a folder side's scan
+   * left out: paths there were not compared.
    */
-  onManifests?: (a: string, b: string, signed: { a?: string; b?: string }) => Promise<void>;
+  onManifests?: (a: string, b: string, signed: { a?: string; b?: string }, excludes: readonly string[]) => Promise<void>;
 }
 
 async function describe(input: DiffInput, trusted?: readonly TrustedKey[], rules?: TrustRules): Promise<{ side: DiffSide; excludes: string[]; records?: RecordSetMember[]; predicate?: Statement['predicate'] }> {
@@ -336,7 +338,7 @@ export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): 
       const signed = (input: DiffInput, p: Statement['predicate'] | undefined) => (input.kind === 'snapshot' && p ? p.manifestSha256 : undefined);
       const sa = signed(a, da.predicate);
       const sb = signed(b, db.predicate);
-      await opts.onManifests(pa, pb, { ...(sa ? { a: sa } : {}), ...(sb ? { b: sb } : {}) });
+      await opts.onManifests(pa, pb, { ...(sa ? { a: sa } : {}), ...(sb ? { b: sb } : {}) }, excludes);
     }
     // A path one side holds as what no manifest can record (a FIFO, a socket, a device) and the
     // other as a signed file or link is one difference there, as verify's type-changed is: the

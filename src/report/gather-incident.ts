@@ -81,13 +81,16 @@ async function judged(input: DiffInput, side: DiffSide, trust: ReportTrust): Pro
  */
 export async function gatherIncident(a: DiffInput, b: DiffInput, o: GatherOptions = {}): Promise<{ diff: DiffReport; facts: IncidentFacts }> {
   let labels: { a: Record<string, number>; b: Record<string, number> } | undefined;
+  let leftOut: readonly string[] = [];
   const d = await diff(a, b, {
     ...(o.jobs !== undefined ? { jobs: o.jobs } : {}),
     ...(o.skipDirs ? { skipDirs: o.skipDirs } : {}),
     ...(o.store !== undefined ? { store: o.store } : {}),
     ...(o.recordConfigs ? { recordConfigs: o.recordConfigs } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
-    onManifests: async (pa, pb, signed) => {
+    onManifests: async (pa, pb, signed, excludes) => {
+      // A snapshot's manifest is compared whole; only a folder side's scan leaves these paths out.
+      if (a.kind !== 'snapshot' || b.kind !== 'snapshot') leftOut = excludes;
       const la = await countFolderLabels(pa, signed.a);
       const lb = la && (await countFolderLabels(pb, signed.b));
       if (la && lb) labels = { a: la, b: lb };
@@ -97,6 +100,6 @@ export async function gatherIncident(a: DiffInput, b: DiffInput, o: GatherOption
     d.a = await judged(a, d.a, o.trust);
     d.b = await judged(b, d.b, o.trust);
   }
-  const facts = incidentFacts(d, { ...o, ...(labels ? { folderLabels: labels } : {}), datasets: { a: a.kind === 'dataset', b: b.kind === 'dataset' } });
+  const facts = incidentFacts(d, { ...o, ...(labels ? { folderLabels: labels } : {}), ...(leftOut.length > 0 ? { leftOut } : {}), datasets: { a: a.kind === 'dataset', b: b.kind === 'dataset' } });
   return { diff: d, facts };
 }

@@ -140,7 +140,15 @@ export interface IncidentFacts {
   };
   next: NextStep;
   maxItems: number;
+  /**
+   * The snapshot's `--exclude` patterns a folder side was scanned without (shown text, at most
+   * {@link MAX_LEFT_OUT_NAMED}), and how many there are: paths matching them were not compared.
+   */
+  leftOut?: Capped<string>;
 }
+
+/** Most `--exclude` patterns the report names (the rest are counted). */
+export const MAX_LEFT_OUT_NAMED = 10;
 
 /** What to do next. */
 export interface NextStep {
@@ -165,6 +173,8 @@ export interface IncidentOptions {
   program?: string;
   /** Which folder sides are datasets in S3 (`s3://BUCKET/PREFIX`), named so rather than as folders. */
   datasets?: { a?: boolean; b?: boolean };
+  /** The snapshot's `--exclude` patterns a folder side was scanned without (`diff`'s `onManifests`). */
+  leftOut?: readonly string[];
 }
 
 /** How the report names a side that is not a snapshot: `a dataset in S3` or `a folder`. */
@@ -420,5 +430,6 @@ export function incidentFacts(d: DiffReport, o: IncidentOptions = {}): IncidentF
       : {}),
     next: nextStep(verdict, a, 'ref' in d.a ? d.a.ref : undefined, b, o),
     maxItems: max,
+    ...(o.leftOut && o.leftOut.length > 0 ? { leftOut: cap(o.leftOut, MAX_LEFT_OUT_NAMED, shownName) } : {}),
   };
 }

@@ -26,13 +26,25 @@ export function verdictLine(f: IncidentFacts): { tone: 'ok' | 'bad' | 'warn'; he
   // records that may have moved: its count stands beside the zeros, which alone read as none moved.
   const notCompared = f.records?.unavailable.total ? ` (${f.records.unavailable.total} record set(s) not compared: their records are not counted)` : '';
   const changes = `${parts.join(', ')} file(s)${flips ? `; ${flips} label(s) flipped` : ''}${f.records ? `; records: ${f.records.summary.added} added, ${f.records.summary.removed} removed, ${f.records.summary.flipped} flipped, ${f.records.summary.modified} modified${notCompared}` : ''}`;
-  const trust = trustSentence(f);
+  const trust = trustSentence(f) + leftOutSentence(f);
   if (f.verdict === 'untrusted') {
     const which = (['a', 'b'] as const).filter((k) => f[k].trust === 'untrusted').map((k) => k.toUpperCase()).join(' and ');
     return { tone: 'bad', head: 'UNTRUSTED', text: `${which} failed the trust check: do not train on ${which === 'A and B' ? 'either' : 'it'}. ${s.added + s.removed + s.modified + s.renamed + s.extra ? `Changes: ${changes}.` : 'The contents are identical.'} ${trust}` };
   }
   if (f.verdict === 'changed') return { tone: 'bad', head: 'CHANGED', text: `B differs from A: ${changes}. ${trust}` };
   return { tone: 'ok', head: 'CLEAN', text: `A and B are identical (${s.unchanged} entries). ${trust}` };
+}
+
+/**
+ * What a folder side was not compared on, in a sentence ('' when nothing was left out): the
+ * snapshot's signed `--exclude` patterns, as verify leaves them out. Without it a file planted under
+ * such a pattern made the page read "identical", saying nothing of what it had not looked at.
+ */
+function leftOutSentence(f: IncidentFacts): string {
+  const l = f.leftOut;
+  if (!l) return '';
+  const rest = l.total - l.items.length;
+  return ` Paths matching the snapshot's --exclude pattern(s) ${l.items.join(', ')}${rest > 0 ? `, … and ${rest} more` : ''} were not compared in the folder (as verify leaves them out).`;
 }
 
 /** Which side is trusted, in a sentence. */

@@ -306,6 +306,25 @@ describe('the incident report in headless Chromium', () => {
     expect(seen.table).toEqual(['"cafe\\u0301"', 'caf\u00e9', 'ham', '"ham\\u0338"']);
   });
 
+  it("says which paths of a folder side it did not compare: a file under the snapshot's --exclude pattern is not passed over in silence", async () => {
+    const data = await tempDir('snap-exclude-');
+    await fsp.writeFile(join(data, 'a.txt'), 'a\n');
+    const store = join(await tempDir('snap-store-'), 'store');
+    expect((await snap(['seal', data, '--as', 'q@v1', '--key', keys.key, '--store', store, '--exclude', '*.tmp'])).code).toBe(0);
+    await fsp.writeFile(join(data, 'evil.tmp'), 'planted after the seal\n');
+    const out = join(await tempDir('snap-page-'), 'exclude.html');
+    const r = await snap(['report', 'q@v1', data, '--pubkey', keys.pub, '--store', store, '-o', out]);
+    expect(r.code, r.stderr).toBe(0); // as verify: the signed snapshot leaves *.tmp out
+    expect(r.stdout).toContain('*.tmp');
+    const page = await browser.newPage();
+    await page.goto(pathToFileURL(out).href, { waitUntil: 'load' });
+    const verdict = await page.evaluate(() => (document.querySelector('#verdict') as HTMLElement).innerText);
+    await page.close();
+    expect(verdict).toMatch(/^CLEAN/);
+    expect(verdict).toContain('not compared');
+    expect(verdict).toContain('*.tmp');
+  });
+
   it('says how many new and vanished labels it does not name, as every capped list of the page does', async () => {
     const a: Record<string, number> = { ham: 10 };
     const b: Record<string, number> = { ham: 10 };
