@@ -31,6 +31,7 @@ import { SnapError, isSnapError } from '../core/errors.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { parseJsonStrict } from '../core/json-strict.js';
 import { isValidTime } from '../core/statement.js';
+import { isObject } from '../core/is-object.js';
 import { acquireLockFile } from '../io/store.js';
 import { writeOutputFile } from '../io/output-temp.js';
 import { ioError } from '../io/errors.js';
@@ -120,7 +121,7 @@ function malformed(path: string, why: string): SnapError {
 
 /** Check the shape of a parsed state (members and types; unknown members refused). */
 function validateState(v: unknown, path: string): TrustedState {
-  const obj = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x);
+  const obj = isObject;
   if (!obj(v) || v.format !== STATE_FORMAT || !obj(v.policies) || !obj(v.latest) || Object.keys(v).some((k) => !['format', 'policies', 'latest', 'revocations', 'checkpoints', 'logOrigins'].includes(k)) || ('revocations' in v && !obj(v.revocations)) || ('checkpoints' in v && !obj(v.checkpoints)) || ('logOrigins' in v && !obj(v.logOrigins))) {
     throw malformed(path, `not {"format":"${STATE_FORMAT}","policies":{…},"latest":{…},"revocations"?:{…},"checkpoints"?:{…},"logOrigins"?:{…}}`);
   }
@@ -137,6 +138,10 @@ function validateState(v: unknown, path: string): TrustedState {
   for (const [name, m] of Object.entries(v.policies)) {
     if (!obj(m) || !Number.isSafeInteger(m.version) || typeof m.sha256 !== 'string' || typeof m.seenAt !== 'string' || !obj(m.root) || !obj(m.root.keys) || !Number.isSafeInteger(m.root.threshold)) throw malformed(path, `policies.${name}`);
     for (const spki of Object.values(m.root.keys)) if (typeof spki !== 'string') throw malformed(path, `policies.${name}.root.keys`);
+    // As a policy's own rule (core/policy.ts): version from 1, threshold from 1 to its number of root keys.
+    // A threshold of 0 would let any self-signed next version rotate in.
+    const keyCount = Object.keys(m.root.keys).length;
+    if ((m.version as number) < 1 || (m.root.threshold as number) < 1 || (m.root.threshold as number) > keyCount) throw malformed(path, `policies.${name}: version from 1, root.threshold from 1 to its ${keyCount} root keys`);
     if ('validUntil' in m.root && (!obj(m.root.validUntil) || Object.values(m.root.validUntil).some((t) => !isValidTime(t)))) throw malformed(path, `policies.${name}.root.validUntil`);
   }
   for (const [domain, ds] of Object.entries(v.latest)) {
