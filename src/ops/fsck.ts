@@ -94,6 +94,8 @@ export const USED_BY_MAX = 1000;
 export interface UnreadableObject {
   path: string;
   reason: string;
+  /** As {@link CorruptObject.maxBytes}: the largest size a good copy can have, when a snapshot names the object. */
+  maxBytes?: number;
 }
 
 /** Kinds of problem with one snapshot. */
@@ -300,6 +302,11 @@ function problemFrom(kind: SnapshotProblemKind, e: unknown, what: string): Snaps
   return { kind, code: e.code, message: `${what}: ${e.message}` };
 }
 
+/** Note that a snapshot names an unreadable object as at most `maxBytes` bytes (the bound `fsck --repair-from` reads a copy of it to). */
+function boundUnreadable(o: UnreadableObject | undefined, maxBytes: number): void {
+  if (o) o.maxBytes = Math.max(o.maxBytes ?? 0, maxBytes);
+}
+
 /** Record one more user of a corrupt or missing object, which names it as at most `maxBytes` bytes. */
 function addUser(o: { usedBy: ObjectUser[]; users: number; maxBytes?: number }, ref: string, path: string, maxBytes: number): void {
   o.users++;
@@ -310,9 +317,9 @@ function addUser(o: { usedBy: ObjectUser[]; users: number; maxBytes?: number }, 
 /**
  * Check one snapshot folder: envelope, statement, manifest, objects. A missing object is added to
  * `missing` (once, by digest) and the file to its users; files whose object is corrupt are added to
- * that object's users.
+ * that object's users; an unreadable object gets the largest size a snapshot names it as.
  */
-async function checkSnapshot(store: Store, name: string, version: string, keepsObjects: boolean, corrupt: Map<string, CorruptObject>, missing: Map<string, MissingObject>, has: (hex: string) => boolean): Promise<SnapshotFsck> {
+async function checkSnapshot(store: Store, name: string, version: string, keepsObjects: boolean, corrupt: Map<string, CorruptObject>, unreadable: Map<string, UnreadableObject>, missing: Map<string, MissingObject>, has: (hex: string) => boolean): Promise<SnapshotFsck> {
   const ref = `${name}@${version}`;
   const dir = join(store.snapshotsDir, name, version);
   const problems: SnapshotProblem[] = [];
@@ -360,6 +367,7 @@ async function checkSnapshot(store: Store, name: string, version: string, keepsO
           if (isSymlinkEntry(e)) continue;
           const bad = corrupt.get(e.sha256);
           if (bad) addUser(bad, ref, e.path, e.size);
+          boundUnreadable(unreadable.get(e.sha256), e.size);
           if (!keepsObjects) continue;
           let gone = missing.get(e.sha256);
           if (!gone && !has(e.sha256)) {
@@ -398,6 +406,7 @@ async function checkSnapshot(store: Store, name: string, version: string, keepsO
   for (const { h, user, most } of indexObjects) {
     const bad = corrupt.get(h);
     if (bad) addUser(bad, ref, user, most);
+    boundUnreadable(unreadable.get(h), most);
     let gone = missing.get(h);
     if (!gone && !has(h)) {
       gone = { sha256: h, path: `${h.slice(0, 2)}/${h.slice(2)}`, usedBy: [], users: 0 };
@@ -414,7 +423,7 @@ async function checkSnapshot(store: Store, name: string, version: string, keepsO
 }
 
 /** Every snapshot folder of the store, checked; badly named entries are strays. */
-async function checkSnapshots(store: Store, corrupt: Map<string, CorruptObject>, missing: Map<string, MissingObject>, strays: string[], has: (hex: string) => boolean): Promise<SnapshotFsck[]> {
+async function checkSnapshots(store: Store, corrupt: Map<string, CorruptObject>, unreadable: Map<string, UnreadableObject>, missing: Map<string, MissingObject>, strays: string[], has: (hex: string) => boolean): Promise<SnapshotFsck[]> {
   const out: SnapshotFsck[] = [];
   const known = new Set([STATEMENT_FILE, ENVELOPE_FILE, MANIFEST_FILE, CONTENTS_FILE]);
   for (const n of await readdirOrThrow(store.snapshotsDir, 'the snapshots')) {
@@ -430,7 +439,7 @@ async function checkSnapshots(store: Store, corrupt: Map<string, CorruptObject>,
       const dir = join(store.snapshotsDir, n.name, v.name);
       // A partial write of sign's is a leftover (io/leftovers.ts), not a stray.
       for (const f of await readdirOrThrow(dir, 'a snapshot')) if (!known.has(f.name) && !SNAPSHOT_PARTIAL_WRITE_RE.test(f.name)) strays.push(`snapshots/${n.name}/${v.name}/${f.name}`);
-      out.push(await checkSnapshot(store, n.name, v.name, await snapshotKeepsObjects(dir), corrupt, missing, has));
+      out.push(await checkSnapshot(store, n.name, v.name, await snapshotKeepsObjects(dir), corrupt, unreadable, missing, has));
     }
   }
   return out;
@@ -460,7 +469,8 @@ export async function fsck(opts: FsckOptions): Promise<FsckReport> {
   } else objects = await checkObjects(store, opts, strays);
   const corrupt = new Map(objects.corrupt.map((c) => [c.name, c]));
   const missing = new Map<string, MissingObject>();
-  const snapshots = await checkSnapshots(store, corrupt, missing, strays, has);
+  const unreadable = new Map(objects.unreadable.map((u) => [u.path.replace('/', ''), u]));
+  const snapshots = await checkSnapshots(store, corrupt, unreadable, missing, strays, has);
   const missingObjects = [...missing.values()].sort((a, b) => (a.sha256 < b.sha256 ? -1 : a.sha256 > b.sha256 ? 1 : 0));
   const badSnapshots = snapshots.filter((s) => !s.ok).length;
   const ok = objects.corrupt.length === 0 && objects.unreadable.length === 0 && badSnapshots === 0;

@@ -59,8 +59,12 @@ export interface RepairedObject {
 export interface UnrepairedObject {
   sha256: string;
   was: DamageKind;
-  /** `OBJECT_MISSING`: the source does not hold it · `OBJECT_CORRUPT`: its bytes there do not hash to its name. */
-  code: 'OBJECT_MISSING' | 'OBJECT_CORRUPT';
+  /**
+   * `OBJECT_MISSING`: the source does not hold it · `OBJECT_CORRUPT`: its bytes there do not hash to
+   * its name (or are longer than a snapshot names them) · `OBJECT_UNUSED`: no snapshot of the store
+   * names it, so nothing needs it and no size bounds a copy: nothing of it was read from the source.
+   */
+  code: 'OBJECT_MISSING' | 'OBJECT_CORRUPT' | 'OBJECT_UNUSED';
   message: string;
   /** For `OBJECT_CORRUPT`: what the source's bytes hash to, and their length. */
   actual?: { sha256: string; size: number };
@@ -113,10 +117,17 @@ function damaged(r: FsckReport): Map<string, DamageKind> {
   return out;
 }
 
-/** The largest size a good copy of each damaged object can have, where a snapshot names it (fsck's `maxBytes`). */
+/**
+ * The largest size a good copy of each damaged object can have, where a snapshot names it (fsck's
+ * `maxBytes`; an object no snapshot names has none, and is not read from the source).
+ */
 function sizeBounds(r: FsckReport): Map<string, number> {
   const out = new Map<string, number>();
-  for (const o of [...r.objects.corrupt.map((c) => ({ hex: c.name, maxBytes: c.maxBytes })), ...r.missingObjects.map((m) => ({ hex: m.sha256, maxBytes: m.maxBytes }))]) {
+  for (const o of [
+    ...r.objects.corrupt.map((c) => ({ hex: c.name, maxBytes: c.maxBytes })),
+    ...r.objects.unreadable.map((u) => ({ hex: u.path.replace('/', ''), maxBytes: u.maxBytes })),
+    ...r.missingObjects.map((m) => ({ hex: m.sha256, maxBytes: m.maxBytes })),
+  ]) {
     if (o.maxBytes !== undefined) out.set(o.hex, o.maxBytes);
   }
   return out;
@@ -190,10 +201,19 @@ async function install(store: Store, staged: string, hex: string): Promise<void>
 }
 
 /**
- * Fetch every wanted object from the source, check it and install it.
+ * Fetch every wanted object from the source, check it and install it. An object no snapshot names
+ * (no bound in `bounds`) is not read at all: nothing needs it, and nothing would bound its copy — a
+ * huge or sparse file planted under its name in the source would fill the store's disk
+ * (`OBJECT_UNUSED`).
  * @param wanted digests to put back (entries are removed as they are repaired)
  */
 async function fetchObjects(store: Store, source: Source, wanted: Map<string, DamageKind>, bounds: ReadonlyMap<string, number>, result: RepairResult, objectSource?: FsckObjectSource): Promise<void> {
+  for (const [hex, was] of wanted) {
+    if (bounds.has(hex)) continue;
+    wanted.delete(hex);
+    result.unrepaired.push({ sha256: hex, was, code: 'OBJECT_UNUSED', message: `no snapshot of the store names it, so nothing needs it and no size bounds a copy: nothing of it was read from the source (remove objects/sha256/${hex.slice(0, 2)}/${hex.slice(2)} if no snapshot is to use it)` });
+  }
+  if (wanted.size === 0) return;
   const work = await makeTmpDir(store, 'repair');
   let n = 0;
   /** Candidates refused so far (a later archive member may still be right). */

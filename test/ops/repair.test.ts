@@ -5,6 +5,7 @@
  * reported (exit 1) and is never written.
  */
 import { promises as fsp } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeTree, snap, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
@@ -172,6 +173,47 @@ describe('snap fsck --repair-from a source that plants a huge copy', () => {
     // Refused within the first chunk read, not after copying the gigabyte.
     expect(Number(/refused after (\d+) bytes/.exec(refused.message)?.[1])).toBeLessThanOrEqual(1 << 20);
     expect(r.json.missingObjects).toEqual([expect.objectContaining({ sha256: sha256(ALPHA), maxBytes: Buffer.byteLength(ALPHA) })]);
+    expect(await fsp.readdir(join(e.store, 'tmp')).catch(() => [])).toEqual([]);
+  });
+
+  it('reads no more of an unreadable object\'s copy than the size the manifests name (a FIFO in its place): refused, nothing staged, exit 1', async () => {
+    const e = await sealAndExport(TREE, keys, 'snap-repair-');
+    // ALPHA's object made unreadable: a FIFO where the file was (fsck reads no FIFO, and no size comes with it).
+    const there = objectPathOf(e.store, ALPHA);
+    await fsp.rm(there);
+    execFileSync('mkfifo', [there]);
+    const big = await sealTree(TREE, keys);
+    const planted = objectPathOf(big.store, ALPHA);
+    await fsp.chmod(planted, 0o644);
+    await fsp.truncate(planted, 1 << 30); // 1 GiB, sparse: it would fill the store's disk if copied whole
+    const r = await snapJson(['fsck', '--repair-from', big.store, '--store', e.store]);
+    expect(r.code).toBe(1);
+    expect(r.json.objects.unreadable).toEqual([expect.objectContaining({ maxBytes: Buffer.byteLength(ALPHA) })]);
+    expect(r.json.repair.repaired).toEqual([]);
+    const refused = r.json.repair.unrepaired.find((u: { sha256: string }) => u.sha256 === sha256(ALPHA));
+    expect(refused).toMatchObject({ code: 'OBJECT_CORRUPT', was: 'unreadable' });
+    expect(refused.message).toContain(`longer than the ${Buffer.byteLength(ALPHA)} bytes the snapshots name`);
+    expect(Number(/refused after (\d+) bytes/.exec(refused.message)?.[1])).toBeLessThanOrEqual(1 << 20);
+    expect(await fsp.readdir(join(e.store, 'tmp')).catch(() => [])).toEqual([]);
+  });
+
+  it('reads nothing of a copy of a damaged object no snapshot names (no size bounds it, and nothing needs it): not repaired (OBJECT_UNUSED), exit 1', async () => {
+    const e = await sealAndExport(TREE, keys, 'snap-repair-');
+    const UNUSED = 'bytes no snapshot lists 5c1e\n';
+    const there = objectPathOf(e.store, UNUSED);
+    await fsp.mkdir(join(there, '..'), { recursive: true });
+    await fsp.writeFile(there, 'garbage', { mode: 0o444 }); // a corrupt object nothing uses
+    const big = await sealTree({ ...TREE, 'unused.txt': UNUSED }, keys);
+    const planted = objectPathOf(big.store, UNUSED);
+    await fsp.chmod(planted, 0o644);
+    await fsp.truncate(planted, 1 << 30);
+    const r = await snapJson(['fsck', '--repair-from', big.store, '--store', e.store]);
+    expect(r.code).toBe(1);
+    expect(r.json.objects.corrupt).toEqual([expect.objectContaining({ name: sha256(UNUSED), usedBy: [] })]);
+    expect(r.json.repair.repaired).toEqual([]);
+    expect(r.json.repair.bytes).toBe(0);
+    expect(r.json.repair.unrepaired).toEqual([expect.objectContaining({ sha256: sha256(UNUSED), code: 'OBJECT_UNUSED', was: 'corrupt' })]);
+    expect(r.json.repair.unrepaired[0].message).toContain('no snapshot of the store names it');
     expect(await fsp.readdir(join(e.store, 'tmp')).catch(() => [])).toEqual([]);
   });
 });
