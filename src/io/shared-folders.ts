@@ -24,6 +24,18 @@ export function sharedFolderWriters(st: OwnerAndMode): string | undefined {
   return otherWriters(st, { uid: process.getuid(), gid: process.getgid() }, { ownGroup: true, sticky: true });
 }
 
+/**
+ * Why another user could replace the symbolic link with this lstat, in words, or undefined when
+ * none can: it must belong to this user or to root. Its owner may rename or remove it wherever
+ * they may write in its folder — in a sticky folder such as `/tmp` too, where this user's own
+ * entries are safe (the folder holding it is judged by {@link sharedFolderWriters}). Where there
+ * are no user ids (Windows), undefined.
+ */
+export function sharedLinkOwner(st: { uid: number }): string | undefined {
+  if (typeof process.getuid !== 'function') return undefined;
+  return st.uid === process.getuid() || st.uid === 0 ? undefined : `it is a symbolic link that belongs to another user (uid ${st.uid})`;
+}
+
 /** A folder another user could change, and why (the words of {@link sharedFolderWriters}). */
 export interface SharedFolder {
   path: string;
@@ -34,12 +46,15 @@ export interface SharedFolder {
  * The first folder from `path`'s parent up to `/` that another user could change
  * ({@link sharedFolderWriters}), or undefined when there is none. Each folder is looked at with
  * lstat: a symbolic link on the way is not followed — it cannot be changed but by renaming it, which
- * the folder holding it allows or not — so give a real path to judge where the links lead.
- * `missingOk`: a folder that is not there (made later) is passed by, and its parent judged.
+ * the folder holding it allows or not (or, in a sticky folder, by its owner: with `links`, a link
+ * that is not this user's or root's is judged as such a folder, {@link sharedLinkOwner}) — so give
+ * a real path to judge where the links lead.
+ * `missingOk`: a folder that is not there (made later) is passed by, and its parent judged. `links`:
+ * a link on the way is judged by its owner too.
  * @param what the words of an error, e.g. "cannot use the target folder"
  * @throws SnapError `IO_ERROR` (`NOT_FOUND` for a missing folder without `missingOk`) when a folder cannot be looked at
  */
-export async function sharedFolderAbove(path: string, what: string, opts: { missingOk?: boolean } = {}): Promise<SharedFolder | undefined> {
+export async function sharedFolderAbove(path: string, what: string, opts: { missingOk?: boolean; links?: boolean } = {}): Promise<SharedFolder | undefined> {
   for (let dir = dirname(path); ; dir = dirname(dir)) {
     let st;
     try {
@@ -47,10 +62,8 @@ export async function sharedFolderAbove(path: string, what: string, opts: { miss
     } catch (e) {
       if (!(opts.missingOk && (e as NodeJS.ErrnoException).code === 'ENOENT')) throw ioError(e, dir, what);
     }
-    if (st?.isDirectory()) {
-      const why = sharedFolderWriters(st);
-      if (why) return { path: dir, why };
-    }
+    const why = st?.isDirectory() ? sharedFolderWriters(st) : opts.links && st?.isSymbolicLink() ? sharedLinkOwner(st) : undefined;
+    if (why) return { path: dir, why };
     if (dirname(dir) === dir) return undefined;
   }
 }

@@ -67,7 +67,7 @@ import { checkTrust, type SignerReport } from '../snapshot.js';
 import { checkManifestAgainst, openArchive, dataMismatch, privateManifestCopy, type OpenedArchive } from './archive.js';
 import { verify, type VerifyReport } from './verify.js';
 import type { Progress } from './seal.js';
-import { sharedFolderAbove } from '../io/shared-folders.js';
+import { sharedFolderAbove, sharedLinkOwner } from '../io/shared-folders.js';
 
 /** Where a restore reads from: a store snapshot, or an archive. */
 export type RestoreSource = { kind: 'snapshot'; snapshot: SnapshotLocation; store: string } | { kind: 'archive'; file: string; ref?: string };
@@ -125,7 +125,11 @@ const CHUNKS_IN_FLIGHT = 8;
 /**
  * Refuse a target that another user could redirect or change (`sharedFolderAbove`,
  * io/shared-folders.ts): any folder from the target's real parent up to `/`, and an existing
- * target that is not this user's.
+ * target that is not this user's; and, when the target is named through symbolic links, the way as
+ * named too — the target itself when it is a link (its owner must be this user or root), and each
+ * folder or link above it — since whoever can replace a link on the way can make the name lead
+ * elsewhere once restore is done, where restore's files were verified.
+ * @param asked the target as given (absolute, links not resolved)
  * @param real the target's real path (its parent's, joined with its name, when it is absent)
  * @throws SnapError `TARGET_UNSAFE` | `IO_ERROR`
  */
@@ -133,7 +137,7 @@ async function refuseSharedTarget(asked: string, real: string, exists: boolean):
   const refuse = (path: string, why: string) =>
     new SnapError(
       'TARGET_UNSAFE',
-      `cannot restore into ${asked}: ${path === real ? 'the target' : `the folder ${path} above it`} is not safe from other users (${why}): they could move the target away and put a link in its place, so that restore writes elsewhere, or change the files once they are verified. Restore into a folder of your own (e.g. under your home folder), or pass --allow-shared-target to accept that — nothing was written`,
+      `cannot restore into ${asked}: ${path === real || path === asked ? 'the target' : `the folder ${path} above it`} is not safe from other users (${why}): they could move the target away and put a link in its place, so that restore writes elsewhere, or change the files once they are verified. Restore into a folder of your own (e.g. under your home folder), or pass --allow-shared-target to accept that — nothing was written`,
       { path, why },
     );
   if (exists) {
@@ -141,6 +145,13 @@ async function refuseSharedTarget(asked: string, real: string, exists: boolean):
       throw ioError(e, real, 'cannot use the target folder');
     });
     if (typeof process.getuid === 'function' && st.uid !== process.getuid()) throw refuse(real, `it belongs to another user (uid ${st.uid})`);
+  }
+  if (asked !== real) {
+    const self = await fsp.lstat(asked).catch(() => undefined);
+    const link = self?.isSymbolicLink() ? sharedLinkOwner(self) : undefined;
+    if (link) throw refuse(asked, link);
+    const onTheWay = await sharedFolderAbove(asked, 'cannot use the target folder', { links: true });
+    if (onTheWay) throw refuse(onTheWay.path, onTheWay.why);
   }
   const shared = await sharedFolderAbove(real, 'cannot use the target folder');
   if (shared) throw refuse(shared.path, shared.why);

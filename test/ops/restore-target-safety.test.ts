@@ -129,6 +129,51 @@ describe.skipIf(!isRoot)('restore where another user owns the way (run as root)'
   });
 });
 
+describe('a target named through a symbolic link that another user can change', () => {
+  it('is refused when the link is in a folder every user may write in (TARGET_UNSAFE, exit 3): the link, not only where it leads, is judged', async () => {
+    const s = await sealTree(TREE, keys);
+    const { shared, victim } = await layout(0o777);
+    const target = join(shared, 'x');
+    await fsp.symlink(victim, target); // leads to this user's empty folder: safe itself, but the link can be swapped
+    const r = await snapJson(['restore', s.ref, target, '--pubkey', keys.pub, '--store', s.store]);
+    expect(r.code, r.stdout).toBe(3);
+    expect(r.json.error).toMatchObject({ code: 'TARGET_UNSAFE', details: { path: shared } });
+    expect(await fsp.readdir(victim)).toEqual([]);
+  });
+
+  it('is refused when a folder above the target is named through such a link, the target absent', async () => {
+    const s = await sealTree(TREE, keys);
+    const { shared, victim } = await layout(0o777);
+    await fsp.symlink(victim, join(shared, 'p'));
+    const r = await snapJson(['restore', s.ref, join(shared, 'p', 'out'), '--pubkey', keys.pub, '--store', s.store]);
+    expect(r.code, r.stdout).toBe(3);
+    expect(r.json.error).toMatchObject({ code: 'TARGET_UNSAFE', details: { path: shared } });
+    expect(await fsp.readdir(victim)).toEqual([]);
+  });
+
+  it.skipIf(!isRoot)('is refused when the link belongs to another user, even in a sticky folder (its owner may replace it there)', async () => {
+    const s = await sealTree(TREE, keys);
+    const { shared, victim } = await layout(0o1777);
+    const target = join(shared, 'x');
+    await fsp.symlink(victim, target);
+    await fsp.lchown(target, OTHER, OTHER);
+    const r = await snapJson(['restore', s.ref, target, '--pubkey', keys.pub, '--store', s.store]);
+    expect(r.code, r.stdout).toBe(3);
+    expect(r.json.error).toMatchObject({ code: 'TARGET_UNSAFE', details: { path: target } });
+    expect(r.json.error.message).toMatch(/symbolic link that belongs to another user \(uid 65534\)/);
+    expect(await fsp.readdir(victim)).toEqual([]);
+  });
+
+  it("is done through this user's own link in a sticky folder", async () => {
+    const s = await sealTree(TREE, keys);
+    const { shared, victim } = await layout(0o1777);
+    await fsp.symlink(victim, join(shared, 'x'));
+    const r = await snapJson(['restore', s.ref, join(shared, 'x'), '--pubkey', keys.pub, '--store', s.store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await fsp.readdir(victim)).length).toBeGreaterThan(0);
+  });
+});
+
 describe('an existing empty target of this user that every user may write in', () => {
   it('is private (0700) from the moment it is found empty until restore is done, then gets its mode back', async () => {
     const s = await sealTree(TREE, keys);
