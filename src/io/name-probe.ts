@@ -57,25 +57,33 @@ async function probeShaped(path: string, st: Stats, kind: string): Promise<boole
  * versions), untouched for {@link OUTPUT_TEMP_ABANDONED_MS}. Best effort: one that cannot be
  * removed is left (the target is then not empty).
  * @param dir the target: this user's, private (0700), checked safe from other users
+ * @param opts.onlyIfAll remove nothing unless every one of `names` is such a leftover (restore: a
+ *   folder holding anything else is not a target, and is left exactly as it was — a dataset
+ *   restored there may hold an empty file or a link under a probe's name)
  * @returns `removed`, the names removed; `live`, probe entries left as a running restore's
  */
-export async function removeProbeLeftovers(dir: string, names: readonly string[], now = Date.now()): Promise<{ removed: string[]; live: string[] }> {
-  const removed: string[] = [];
+export async function removeProbeLeftovers(dir: string, names: readonly string[], now = Date.now(), opts: { onlyIfAll?: boolean } = {}): Promise<{ removed: string[]; live: string[] }> {
+  const over: { name: string; path: string; folder: boolean }[] = [];
   const live: string[] = [];
+  let others = 0;
   for (const name of names) {
     const m = PROBE_ENTRY_RE.exec(name);
-    if (!m) continue;
     const path = join(dir, name);
-    const st = await fsp.lstat(path).catch(() => undefined);
-    if (!st || !ownedByThisUser(st) || !(await probeShaped(path, st, m[3] as string))) continue;
-    const over = m[1] !== undefined && m[1] === hostTag() ? writerGone(m[1], Number(m[2])) : now - st.mtimeMs >= OUTPUT_TEMP_ABANDONED_MS;
-    if (!over) {
-      live.push(name);
+    const st = m ? await fsp.lstat(path).catch(() => undefined) : undefined;
+    if (!m || !st || !ownedByThisUser(st) || !(await probeShaped(path, st, m[3] as string))) {
+      others++;
       continue;
     }
+    const gone = m[1] !== undefined && m[1] === hostTag() ? writerGone(m[1], Number(m[2])) : now - st.mtimeMs >= OUTPUT_TEMP_ABANDONED_MS;
+    if (gone) over.push({ name, path, folder: st.isDirectory() });
+    else live.push(name);
+  }
+  const removed: string[] = [];
+  if (opts.onlyIfAll && (others > 0 || live.length > 0)) return { removed, live };
+  for (const o of over) {
     try {
-      await fsp.rm(path, { recursive: st.isDirectory(), force: true });
-      removed.push(name);
+      await fsp.rm(o.path, { recursive: o.folder, force: true });
+      removed.push(o.name);
     } catch {
       /* left: the target is not empty */
     }

@@ -205,7 +205,8 @@ async function checkTarget(dir: string, allowShared: boolean): Promise<{ real: s
   // the folder is empty again (one of a restore still running is left, and named below).
   let live: string[] = [];
   if (names.length > 0) {
-    const probes = await removeProbeLeftovers(real, names);
+    // Only when nothing else is there: a folder holding anything else is refused untouched.
+    const probes = await removeProbeLeftovers(real, names, Date.now(), { onlyIfAll: true });
     live = probes.live;
     if (probes.removed.length > 0) names = await fsp.readdir(real);
   }

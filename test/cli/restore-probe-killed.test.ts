@@ -107,4 +107,21 @@ describe('restore into a target where a restore was killed (SIGKILL) while probi
     expect(r.json.error.code).toBe('TARGET_NOT_EMPTY');
     expect(await fsp.readFile(probe, 'utf8')).toBe('not a probe\n');
   });
+
+  it('removes nothing from a folder that holds anything else: entries named and shaped as a dead probe\'s, beside a file of the user\'s, are kept, and the folder refused (TARGET_NOT_EMPTY, exit 3)', async () => {
+    const s = await sealTree(SPEC, keys);
+    const out = await tempDir('snap-probe-killed-');
+    // An empty file and a link under probe names, untouched for two hours (as a dataset restored there may hold), and a file of the user's.
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600 * 1000);
+    await fsp.writeFile(join(out, '.snap-probe.0123456789ab.a'), '');
+    await fsp.symlink('data.csv', join(out, '.snap-probe.0123456789ab.link'));
+    for (const n of ['.snap-probe.0123456789ab.a', '.snap-probe.0123456789ab.link']) await fsp.lutimes(join(out, n), twoHoursAgo, twoHoursAgo);
+    await fsp.writeFile(join(out, 'data.csv'), 'keep\n');
+    const before = (await fsp.readdir(out)).sort();
+    const r = await snapJson(['restore', s.ref, out, '--pubkey', keys.pub, '--store', s.store]);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.json.error.code).toBe('TARGET_NOT_EMPTY');
+    expect(r.json.error.message).toContain('(3 entries)');
+    expect((await fsp.readdir(out)).sort()).toEqual(before);
+  });
 });

@@ -67,4 +67,20 @@ describe('removeProbeLeftovers: the probe entries of a killed restore', () => {
     expect(await removeProbeLeftovers(dir, names)).toEqual({ removed: [], live: [] });
     expect((await fsp.readdir(dir)).sort()).toEqual(names);
   });
+
+  it('with onlyIfAll, removes nothing unless every entry is a leftover to remove (the folder then empty), and everything when each is', async () => {
+    const dir = await tempDir('snap-probe-left-');
+    const pid = endedPid();
+    const dead = (suffix: string) => `.snap-probe.${hostTag()}-${pid}-0123456789ab.${suffix}`;
+    await fsp.writeFile(join(dir, dead('a')), '');
+    await fsp.symlink('nowhere', join(dir, dead('link')));
+    await fsp.writeFile(join(dir, 'data.txt'), 'mine\n');
+    const names = (await fsp.readdir(dir)).sort();
+    expect(await removeProbeLeftovers(dir, names, Date.now(), { onlyIfAll: true })).toEqual({ removed: [], live: [] });
+    expect((await fsp.readdir(dir)).sort()).toEqual(names);
+    await fsp.rm(join(dir, 'data.txt'));
+    const left = [dead('a'), dead('link')].sort();
+    expect((await removeProbeLeftovers(dir, left, Date.now(), { onlyIfAll: true })).removed.sort()).toEqual(left);
+    expect(await fsp.readdir(dir)).toEqual([]);
+  });
 });
