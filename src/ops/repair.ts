@@ -177,13 +177,22 @@ async function stage(work: string, n: number, hex: string, chunks: AsyncIterable
 /**
  * Put a checked copy in place of object `hex`: rename it over whatever is there (a corrupt object
  * is mode 0444, which does not stop a rename; a folder in its place is removed first), then flush
- * the folder.
+ * the folder. Nothing is written through a fan-out folder that is not a folder of the store's own
+ * (a symbolic link planted in its place would have the object, and the mode a read-only fan-out
+ * folder is given back, land on whatever folder it leads to).
+ * @throws SnapError `STORE_MALFORMED` (the fan-out folder is a link, or not a folder) | `IO_ERROR` | `DISK_FULL`
  */
 async function install(store: Store, staged: string, hex: string): Promise<void> {
   const final = objectPath(store, hex);
   const dir = dirname(final);
+  const fan = `objects/sha256/${hex.slice(0, 2)}`;
   try {
     await fsp.mkdir(dir, { recursive: true });
+    const there = await fsp.lstat(dir);
+    if (!there.isDirectory()) {
+      const what = there.isSymbolicLink() ? `a symbolic link (to ${await fsp.readlink(dir).catch(() => '?')})` : 'not a folder';
+      throw new SnapError('STORE_MALFORMED', `${store.root}: ${fan} is ${what}, where the store keeps a folder of objects: repair writes nothing through it; put the folder it should be in its place (run snap fsck to see its objects) and repair again`, { path: dir });
+    }
     const st = await fsp.lstat(final).catch(() => undefined);
     if (st?.isDirectory()) await fsp.rm(final, { recursive: true, force: true });
     try {
@@ -191,10 +200,18 @@ async function install(store: Store, staged: string, hex: string): Promise<void>
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== 'EACCES' && code !== 'EPERM') throw e;
-      await fsp.chmod(dir, 0o755); // a fan-out folder made read-only: snap makes them 0755
+      // A fan-out folder made read-only: snap makes them 0755. Changed through a descriptor opened
+      // without following a link, so only the store's own folder is.
+      const fh = await fsp.open(dir, FS.O_RDONLY | (FS.O_DIRECTORY ?? 0) | (FS.O_NOFOLLOW ?? 0));
+      try {
+        await fh.chmod(0o755);
+      } finally {
+        await fh.close();
+      }
       await fsp.rename(staged, final);
     }
   } catch (e) {
+    if (isSnapError(e)) throw e;
     throw ioError(e, final, 'cannot put the repaired object in place');
   }
   await fsyncDir(dir);

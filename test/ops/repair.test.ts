@@ -218,6 +218,29 @@ describe('snap fsck --repair-from a source that plants a huge copy', () => {
   });
 });
 
+describe('snap fsck --repair-from a store whose fan-out folder is a symbolic link', () => {
+  it('writes nothing through it and changes no mode behind it: refused (STORE_MALFORMED, exit 3), the folder it leads to as it was', async () => {
+    const e = await sealAndExport(TREE, keys, 'snap-repair-');
+    // ALPHA's object gone, and its fan-out folder a link to a private folder outside the store (as
+    // someone who can write the store may plant): before, repair renamed the object into it, and,
+    // when that was refused (EACCES), made the folder 0755 to retry.
+    const fan = join(objectPathOf(e.store, ALPHA), '..');
+    expect((await fsp.readdir(fan)).length).toBe(1);
+    await fsp.rm(fan, { recursive: true, force: true });
+    const outside = join(await tempDir('snap-repair-outside-'), 'private');
+    await fsp.mkdir(outside);
+    await fsp.writeFile(join(outside, 'notes.txt'), 'mine\n');
+    await fsp.chmod(outside, 0o500);
+    await fsp.symlink(outside, fan);
+    const r = await snapJson(['fsck', '--repair-from', e.file, '--store', e.store]);
+    expect(r.code, r.stdout).toBe(3);
+    expect(r.json.error.code).toBe('STORE_MALFORMED');
+    expect(r.json.error.message).toContain('symbolic link');
+    expect(await fsp.readdir(outside)).toEqual(['notes.txt']);
+    expect((await fsp.stat(outside)).mode & 0o777).toBe(0o500);
+  });
+});
+
 describe('snap fsck --repair-from with nothing to repair, or no usable source', () => {
   it('on a clean store reads nothing from the source and exits 0', async () => {
     const e = await sealAndExport(TREE, keys, 'snap-repair-');
