@@ -133,6 +133,30 @@ export function objectPath(store: Store, hex: string): string {
 }
 
 /**
+ * The fan-out folder of object `hex` (`objects/sha256/<2 hex>`), made when it is not there, and
+ * checked to be a folder of the store's own: a symbolic link (or anything but a folder) in its
+ * place is refused, so that nothing is written through it into the folder it leads to (readers
+ * and fsck read through such a link; writers never write through one).
+ * @param what the command's words for the refusal, e.g. "repair writes nothing through it"
+ * @returns the folder's path
+ * @throws SnapError `STORE_MALFORMED` (a link or another non-folder there) | `IO_ERROR` | `DISK_FULL`
+ */
+export async function ownFanFolder(store: Store, hex: string, what: string): Promise<string> {
+  const dir = join(store.objectsDir, hex.slice(0, 2));
+  try {
+    await fsp.mkdir(dir, { recursive: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(e, dir, 'cannot make a folder of objects');
+  }
+  const st = await fsp.lstat(dir).catch((e) => {
+    throw ioError(e, dir, 'cannot make a folder of objects');
+  });
+  if (st.isDirectory()) return dir;
+  const is = st.isSymbolicLink() ? `a symbolic link (to ${await fsp.readlink(dir).catch(() => '?')})` : 'not a folder';
+  throw new SnapError('STORE_MALFORMED', `${store.root}: objects/sha256/${hex.slice(0, 2)} is ${is}, where the store keeps a folder of objects: ${what}; put the folder it should be in its place (snap fsck lists the objects behind it) and run the command again`, { path: dir });
+}
+
+/**
  * Write a small file atomically: temporary name in the same folder, fsync, rename, fsync folder.
  * @param opts.exclusive when true, never replace an existing file (`FILE_EXISTS`)
  * @param opts.tmp the temporary file's path (default `.<name>.<12 hex>.tmp` beside it, the name fsck knows in a store)

@@ -13,10 +13,10 @@
  *    {@link TreeShapeCheck} (no link leaving the dataset, nothing under a file or a link);
  * 3. each data member exactly the next manifest entry, its bytes hashed as they stream.
  */
-import { promises as fsp, constants as FS, existsSync, openSync, readSync, fstatSync, writeSync, closeSync, renameSync, rmSync, lstatSync, mkdirSync } from 'node:fs';
+import { promises as fsp, constants as FS, existsSync, openSync, readSync, fstatSync, writeSync, closeSync, renameSync, rmSync, lstatSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { SnapError, isSnapError, type SnapErrorCode } from '../core/errors.js';
 import { nameMismatch, parseStatement, snapshotId, statementRef, type SnapshotPredicate, type Statement } from '../core/statement.js';
 import { ARCHIVE_RECORDS_PREFIX, MAX_ENVELOPE_BYTES, MAX_STATEMENT_BYTES, TreeShapeCheck, archiveFileClaim, archiveRecordIndexes, type TreeViolation } from '../core/archive.js';
@@ -28,7 +28,7 @@ import type { ManifestEntry } from '../core/manifest.js';
 import { makeScratchDir, removeWhenDone } from '../io/scratch-dir.js';
 import {
   openStore, discardNewStore, lockStoreMaking, makeTmpDir, commitSnapshot, snapshotDir, isSnapshotFolder, objectPath, snapshotKeepsObjects, syncFileSystem,
-  writeFileAtomic, fsyncDir, MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, CONTENTS_FILE, type SnapshotLocation, type Store,
+  writeFileAtomic, fsyncDir, ownFanFolder, MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, CONTENTS_FILE, type SnapshotLocation, type Store,
 } from '../io/store.js';
 import { ioError } from '../io/errors.js';
 import { readSmallFile } from '../io/small-file.js';
@@ -575,6 +575,11 @@ async function importInto(store: Store, opts: ImportOptions): Promise<Omit<Impor
     // their bytes are on disk (one syncfs, as seal does: an object is never under its final name
     // before its bytes are durable), then flush the renames.
     const staged = result.newObjects + result.mendedObjects.length;
+    // Every fan-out folder a staged object or a record index goes to, made or checked before any is
+    // moved: one that is a symbolic link is refused (nothing is written through it into where it leads).
+    const fans = new Map<string, string>();
+    for (const hex of [...(await fsp.readdir(staging)), ...(o.recordIndexes ?? []).map((x) => x.sha256)]) if (!fans.has(hex.slice(0, 2))) fans.set(hex.slice(0, 2), hex);
+    for (const hex of fans.values()) await ownFanFolder(store, hex, 'import writes nothing through it, and added nothing to the store');
     if (staged > 0) {
       syncFileSystem(staging);
       for await (const run of checkedEntryRuns(manifestPath)) {
@@ -582,7 +587,6 @@ async function importInto(store: Store, opts: ImportOptions): Promise<Omit<Impor
           if ('type' in e) continue;
           const final = objectPath(store, e.sha256);
           try {
-            mkdirSync(dirname(final), { recursive: true });
             moveIntoPlace(join(staging, e.sha256), final);
           } catch (err) {
             if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(err, final, 'cannot add the object to the store');

@@ -14,13 +14,13 @@
  */
 import { promises as fsp, constants as FS, realpathSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { SnapError, isSnapError } from '../core/errors.js';
 import { ArchiveReader } from '../io/archive.js';
 import { archiveRecordIndexes } from '../core/archive.js';
 import { ioError } from '../io/errors.js';
 import { checkInterrupted, interruptedError } from '../io/interrupt.js';
-import { fsyncDir, lockStore, makeTmpDir, objectPath, openStore, type Store } from '../io/store.js';
+import { fsyncDir, lockStore, makeTmpDir, objectPath, openStore, ownFanFolder, type Store } from '../io/store.js';
 import { fsck, type FsckObjectSource, type FsckReport } from './fsck.js';
 import type { Progress } from './seal.js';
 import { writeAll } from '../io/write-all.js';
@@ -184,15 +184,8 @@ async function stage(work: string, n: number, hex: string, chunks: AsyncIterable
  */
 async function install(store: Store, staged: string, hex: string): Promise<void> {
   const final = objectPath(store, hex);
-  const dir = dirname(final);
-  const fan = `objects/sha256/${hex.slice(0, 2)}`;
+  const dir = await ownFanFolder(store, hex, 'repair writes nothing through it');
   try {
-    await fsp.mkdir(dir, { recursive: true });
-    const there = await fsp.lstat(dir);
-    if (!there.isDirectory()) {
-      const what = there.isSymbolicLink() ? `a symbolic link (to ${await fsp.readlink(dir).catch(() => '?')})` : 'not a folder';
-      throw new SnapError('STORE_MALFORMED', `${store.root}: ${fan} is ${what}, where the store keeps a folder of objects: repair writes nothing through it; put the folder it should be in its place (run snap fsck to see its objects) and repair again`, { path: dir });
-    }
     const st = await fsp.lstat(final).catch(() => undefined);
     if (st?.isDirectory()) await fsp.rm(final, { recursive: true, force: true });
     try {

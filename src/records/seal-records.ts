@@ -12,7 +12,7 @@ import { isSymlinkEntry } from '../core/manifest.js';
 import { compareUtf8 } from '../core/paths.js';
 import { MAX_RECORD_SETS, recordSetName, type RecordSetMember } from '../core/records.js';
 import { manifestEntryRuns } from '../io/manifest-file.js';
-import { fsyncDir, objectPath, type Store } from '../io/store.js';
+import { fsyncDir, objectPath, ownFanFolder, type Store } from '../io/store.js';
 import { ioError } from '../io/errors.js';
 import { CONFIG_FILE, MAX_CONFIG_BYTES, parseConfig, RuleSet, tabularSpec, type RecordConfig, type RecordRule, type RecordSetSpec } from './config.js';
 import { FileSetIndexer, filesMember, tabularMember } from './index-file.js';
@@ -266,7 +266,7 @@ export async function storeIndexObjects(store: Store, objects: SealRecords['obje
         replaced.push(o.sha256);
         if (there.isDirectory()) await fsp.rm(target, { recursive: true, force: true }); // a rename cannot replace a folder
       }
-      await fsp.mkdir(fan, { recursive: true });
+      await ownFanFolder(store, o.sha256, 'no record index is written through it');
       await fsp.chmod(o.path, 0o444);
       await fsp.rename(o.path, target);
       dirs.add(fan);

@@ -141,6 +141,21 @@ describe('archives carry record indexes', () => {
     expect(f.code, f.stdout).toBe(0);
   });
 
+  it('import writes no record index through a fan-out folder that is a symbolic link (STORE_MALFORMED, exit 3), and adds no snapshot', async () => {
+    const { work, file } = await sealedExample();
+    const fresh = join(work, 'fresh');
+    expect((await snapJson(['init', '--store', fresh])).code).toBe(0);
+    const outside = join(work, 'outside');
+    await fsp.mkdir(outside);
+    await fsp.mkdir(join(fresh, 'objects', 'sha256'), { recursive: true });
+    await fsp.symlink(outside, join(fresh, 'objects', 'sha256', EXAMPLE.indexSha256.slice(0, 2)));
+    const i = await snapJson(['import', file, '--pubkey', keys.pub, '--store', fresh]);
+    expect(i.code, i.stdout).toBe(3);
+    expect(i.json.error.code).toBe('STORE_MALFORMED');
+    expect(await fsp.readdir(outside)).toEqual([]);
+    expect(await fsp.readdir(join(fresh, 'snapshots'))).toEqual([]);
+  });
+
   it('fsck --repair-from an archive puts back a lost record index', async () => {
     const { store, file } = await sealedExample();
     const obj = (await objectFiles(store)).find((o) => o.name === EXAMPLE.indexSha256)!;

@@ -149,6 +149,23 @@ describe('snap import', () => {
     expect(objects).toEqual([]);
   });
 
+  it('writes nothing through a fan-out folder that is a symbolic link (STORE_MALFORMED, exit 3): no object lands where it leads, no snapshot is added', async () => {
+    const { file, work } = await setup({ 'a.txt': 'a' });
+    const fresh = join(work, 'fresh');
+    expect((await snapJson(['init', '--store', fresh])).code).toBe(0);
+    const hex = createHash('sha256').update('a').digest('hex');
+    const outside = join(work, 'outside');
+    await fsp.mkdir(outside);
+    await fsp.mkdir(join(fresh, 'objects', 'sha256'), { recursive: true });
+    await fsp.symlink(outside, join(fresh, 'objects', 'sha256', hex.slice(0, 2)));
+    const r = await snapJson(['import', file, '--pubkey', keys.pub, '--store', fresh]);
+    expect(r.code, r.stdout).toBe(3);
+    expect(r.json.error.code).toBe('STORE_MALFORMED');
+    expect(r.json.error.message).toContain(`objects/sha256/${hex.slice(0, 2)} is a symbolic link`);
+    expect(await fsp.readdir(outside)).toEqual([]);
+    expect(await exists(join(fresh, 'snapshots', 'ds'))).toBe(false);
+  });
+
   it('deduplicates: objects the store already has are checked, not written again', async () => {
     const { file, store, work } = await setup({ 'a.txt': 'shared', 'b.txt': 'new' });
     const store2 = join(work, 'store2');
