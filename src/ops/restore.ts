@@ -44,7 +44,7 @@
  * The writing and hashing run in a pool of worker threads ({@link WritePool}); this thread reads
  * the manifest (and parses the archive), makes the folders and hands out batches.
  */
-import { promises as fsp, chmodSync, mkdirSync, symlinkSync, realpathSync, readdirSync, rmSync } from 'node:fs';
+import { promises as fsp, constants as FS, closeSync, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, symlinkSync, realpathSync, readdirSync, rmSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { SnapError, type SnapErrorCode } from '../core/errors.js';
 import { escapeForTerminal, escapePath } from '../core/display.js';
@@ -108,7 +108,8 @@ export interface RestoreResult {
   verify: VerifyReport;
   /**
    * True when the final verify failed and what restore wrote was therefore removed: the folder it
-   * made is gone, an existing (empty) one is empty again. Always `!ok`.
+   * made is gone, an existing (empty) one is empty again. False when `ok`, and when the folder was
+   * no longer the one restore worked in (moved away, something else in its place): then nothing is removed.
    */
   removed: boolean;
   seconds: number;
@@ -157,6 +158,69 @@ async function refuseSharedTarget(asked: string, real: string, exists: boolean):
   if (shared) throw refuse(shared.path, shared.why);
 }
 
+/** The device and inode of the folder restore works in: a folder or link put in its place is not it. */
+interface FolderId {
+  dev: number;
+  ino: number;
+}
+
+/** `path`'s identity when it is a folder (lstat: a symbolic link is not one), else undefined. */
+function folderIdOf(path: string): FolderId | undefined {
+  try {
+    const st = lstatSync(path);
+    return st.isDirectory() ? { dev: st.dev, ino: st.ino } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `path` is still the folder `id` (not followed if a link). */
+function stillFolder(path: string, id: FolderId): boolean {
+  const now = folderIdOf(path);
+  return now !== undefined && now.dev === id.dev && now.ino === id.ino;
+}
+
+/** Flags that open a folder without following a link (to chmod the folder itself, never where a link planted in its place leads). */
+const OPEN_FOLDER = FS.O_RDONLY | (FS.O_DIRECTORY ?? 0) | (FS.O_NOFOLLOW ?? 0);
+/** What opening {@link OPEN_FOLDER} says when `path` is no longer a folder (a link, a file, gone). */
+const NOT_THE_FOLDER = new Set(['ELOOP', 'ENOTDIR', 'ENOENT']);
+
+/**
+ * Give the folder `id` at `path` mode `mode`, through a descriptor opened without following a
+ * link; when something else is there now (another restore's user swapped it: a link, another
+ * folder), nothing is changed.
+ * @throws the chmod's error (the caller judges a file system without Unix modes)
+ */
+async function chmodFolder(path: string, id: FolderId, mode: number): Promise<void> {
+  let fh;
+  try {
+    fh = await fsp.open(path, OPEN_FOLDER);
+  } catch (e) {
+    if (NOT_THE_FOLDER.has((e as NodeJS.ErrnoException).code ?? '')) return;
+    throw e;
+  }
+  try {
+    const st = await fh.stat();
+    if (st.dev === id.dev && st.ino === id.ino) await fh.chmod(mode);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** {@link chmodFolder}, synchronously and never throwing (for an interrupted process on its way out). */
+function chmodFolderSync(path: string, id: FolderId, mode: number): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, OPEN_FOLDER);
+    const st = fstatSync(fd);
+    if (st.dev === id.dev && st.ino === id.ino) fchmodSync(fd, mode);
+  } catch {
+    /* best effort */
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 /**
  * Check the target: absent (made later) or an empty folder — once the probe entries a restore killed
  * while probing it left are removed (`removeProbeLeftovers`) — and (unless `allowShared`) safe from
@@ -164,9 +228,10 @@ async function refuseSharedTarget(asked: string, real: string, exists: boolean):
  * so nothing another user puts in it can be there unseen when restore starts writing.
  * @returns its real path (for an absent one: its real parent's, with its name) and whether it exists,
  *   and `openUp`: puts an existing folder's mode back (at the end, or on failure); `ownMode`: that
- *   mode, when it was changed (for the synchronous undo of an interrupted process)
+ *   mode, when it was changed (for the synchronous undo of an interrupted process); `id`: an
+ *   existing folder's identity (only that folder is ever emptied or given its mode back)
  */
-async function checkTarget(dir: string, allowShared: boolean): Promise<{ real: string; exists: boolean; openUp: () => Promise<void>; ownMode?: number }> {
+async function checkTarget(dir: string, allowShared: boolean): Promise<{ real: string; exists: boolean; openUp: () => Promise<void>; ownMode?: number; id?: FolderId }> {
   let st;
   try {
     st = await fsp.stat(dir);
@@ -191,14 +256,18 @@ async function checkTarget(dir: string, allowShared: boolean): Promise<{ real: s
   if (!st.isDirectory()) throw new SnapError('TARGET_NOT_EMPTY', `${dir} exists and is not a folder; restore into a new or empty folder`, { path: dir });
   const real = realpathSync(dir);
   if (!allowShared) await refuseSharedTarget(dir, real, true);
+  // The folder itself, from here on: emptied on failure and given its mode back only while it is
+  // still this folder (with --allow-shared-target, another user may put a link in its place).
+  const id = folderIdOf(real);
+  if (id === undefined) throw new SnapError('TARGET_NOT_EMPTY', `${dir} changed while restore looked at it (it is no longer a folder); restore into a new or empty folder — nothing was written`, { path: dir });
   // Private (0700) while restore works in it, so no other user can plant a link in it and redirect
   // a later write; its own mode is put back at the end. Made private first, then found empty.
   let openUp = async (): Promise<void> => {};
   let ownMode: number | undefined;
   if (typeof process.getuid === 'function' && st.uid === process.getuid() && (st.mode & 0o077) !== 0) {
-    await fsp.chmod(real, 0o700).catch(() => {});
+    await chmodFolder(real, id, 0o700).catch(() => {});
     ownMode = st.mode & 0o7777;
-    openUp = () => fsp.chmod(real, ownMode as number);
+    openUp = () => chmodFolder(real, id, ownMode as number);
   }
   let names = await fsp.readdir(real);
   // A restore killed outright while it probed the target left its probe entry: removed, so that
@@ -220,7 +289,7 @@ async function checkTarget(dir: string, allowShared: boolean): Promise<{ real: s
         : '';
     throw new SnapError('TARGET_NOT_EMPTY', `${dir} is not empty (${names.length} ${names.length === 1 ? 'entry' : 'entries'})${stopped}; restore into a new or empty folder — nothing was written`, { path: dir });
   }
-  return { real, exists: true, openUp, ...(ownMode !== undefined ? { ownMode } : {}) };
+  return { real, exists: true, openUp, id, ...(ownMode !== undefined ? { ownMode } : {}) };
 }
 
 /**
@@ -462,6 +531,8 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
   // Step 2: write, each file checked as it is written; links last.
   let target = checked.exists ? asked : undefined;
   let made = false;
+  /** The folder restore works in (given, or made): the only one its clean-up empties or removes. */
+  let id = checked.id;
   let pool: WritePool | undefined;
   const inflight: { reply: Promise<WriteReply>; entries: FileEntry[] }[] = [];
   let forget = (): void => {};
@@ -469,19 +540,23 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
     if (target === undefined) {
       try {
         await fsp.mkdir(asked, { mode: 0o700 });
-        const mode = 0o755 & ~process.umask();
-        openUp = () => fsp.chmod(asked, mode);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new SnapError('TARGET_NOT_EMPTY', `${given} appeared while restoring; nothing was written`, { path: given });
         throw ioError(e, asked, 'cannot make the target folder');
       }
       made = true;
+      const mine = folderIdOf(asked);
       target = realpathSync(asked);
+      if (mine === undefined || !stillFolder(target, mine)) throw new SnapError('TARGET_NOT_EMPTY', `${given} was replaced while restoring (the folder restore made is no longer there); nothing was written`, { path: given });
+      id = mine;
+      const mode = 0o755 & ~process.umask();
+      openUp = () => chmodFolder(asked, mine, mode);
     }
     const root = target;
+    const rootId = id as FolderId;
     // Interrupted and not unwound in time: remove what was restored on the way out.
     const madeHere = made;
-    forget = leaveNothing(() => undoSync(asked, root, madeHere, checked.ownMode));
+    forget = leaveNothing(() => undoSync(asked, root, madeHere, rootId, checked.ownMode));
     await refuseFoldedTwins(root, prep.manifestPath, sourceName);
     await refuseLinksWhereNone(root, prep.firstLink, sourceName);
     await refuseUnholdableNames(root, prep.troubles, sourceName);
@@ -670,9 +745,9 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
       // A folder that failed its verify must not pass for a restore: it goes as after any error
       // (the folder restore made removed, the empty one it was given emptied, its mode put back).
       // What was wrong is in the report.
-      await undo(asked, root, made);
+      const removed = await undo(asked, root, made, rootId);
       if (!made) await openUp().catch(() => {});
-      return { ok: false, ref: prep.ref, snapshot: prep.snapshot, signers: prep.signers, dir: root, files, symlinks, bytes, verify: report, removed: true, seconds: (performance.now() - t0) / 1000 };
+      return { ok: false, ref: prep.ref, snapshot: prep.snapshot, signers: prep.signers, dir: root, files, symlinks, bytes, verify: report, removed, seconds: (performance.now() - t0) / 1000 };
     }
     await openUp().catch((e) => {
       // A file system without Unix modes (FAT, exFAT, some shares) refuses chmod: the folder keeps
@@ -694,7 +769,7 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
     // Let the workers finish what they were doing before removing it.
     await Promise.allSettled(inflight.map((r) => r.reply));
     await pool?.close();
-    await undo(asked, target, made);
+    if (id !== undefined) await undo(asked, target, made, id);
     if (!made) await openUp().catch(() => {});
     throw e;
   } finally {
@@ -708,33 +783,38 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
  * {@link undo}, synchronously and never throwing (for an interrupted process on its way out); a
  * folder restore was given also gets back `ownMode`, the mode it had before restore made it private.
  */
-function undoSync(asked: string, target: string, made: boolean, ownMode?: number): void {
+function undoSync(asked: string, target: string, made: boolean, id: FolderId, ownMode?: number): void {
   try {
     if (made) {
-      rmSync(asked, { recursive: true, force: true });
+      if (stillFolder(asked, id)) rmSync(asked, { recursive: true, force: true });
       return;
     }
-    for (const name of readdirSync(target)) rmSync(join(target, name), { recursive: true, force: true });
+    if (stillFolder(target, id)) for (const name of readdirSync(target)) rmSync(join(target, name), { recursive: true, force: true });
   } catch {
     /* best effort */
   }
-  try {
-    if (!made && ownMode !== undefined) chmodSync(target, ownMode);
-  } catch {
-    /* best effort */
-  }
+  if (!made && ownMode !== undefined) chmodFolderSync(target, id, ownMode);
 }
 
-/** Remove what a failed restore made: the folder it created, or the contents of the empty folder it was given. */
-async function undo(asked: string, target: string | undefined, made: boolean): Promise<void> {
+/**
+ * Remove what a failed restore made: the folder it created, or the contents of the empty folder it
+ * was given — only while that is still the folder `id` restore worked in. Where something else is
+ * in its place (with --allow-shared-target, another user may move the target away and put a link
+ * to a folder of this user's there), nothing is removed: what the link leads to is not restore's.
+ * @returns whether it was removed (emptied)
+ */
+async function undo(asked: string, target: string | undefined, made: boolean, id: FolderId): Promise<boolean> {
   try {
     if (made) {
+      if (!stillFolder(asked, id)) return false;
       await fsp.rm(asked, { recursive: true, force: true });
-      return;
+      return true;
     }
-    if (target === undefined) return;
+    if (target === undefined || !stillFolder(target, id)) return false;
     for (const name of await fsp.readdir(target)) await fsp.rm(join(target, name), { recursive: true, force: true });
+    return true;
   } catch {
     /* best effort: the error that stopped the restore is what the user needs */
+    return false;
   }
 }

@@ -129,6 +129,45 @@ describe.skipIf(!isRoot)('restore where another user owns the way (run as root)'
   });
 });
 
+/**
+ * Another user's process: waits until `target`, an existing folder, is made private (0700: restore
+ * has checked it and is about to write), then moves it away and puts a link to `victim` in its place.
+ */
+function swapWhenPrivate(target: string, victim: string): Promise<string> {
+  const script = `const fs = require('fs'); const t = ${JSON.stringify(target)};
+    const stop = Date.now() + 20000;
+    for (;;) { if (Date.now() > stop) { console.log('never'); break; }
+      let st; try { st = fs.lstatSync(t); } catch { continue; }
+      if (!st.isDirectory() || (st.mode & 0o777) !== 0o700) continue;
+      try { fs.renameSync(t, t + '.moved'); fs.symlinkSync(${JSON.stringify(victim)}, t); console.log('swapped'); } catch (e) { console.log(e.code); } break; }`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'], ...(isRoot ? { uid: OTHER, gid: OTHER } : {}) });
+  onTestFinished(() => void child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  return new Promise((res) => child.on('close', () => res(out.trim() || 'never')));
+}
+
+describe('restore with --allow-shared-target, the target swapped for a link while it works', () => {
+  it('removes nothing where the link leads when it fails: the clean-up takes only the folder restore checked, not what is in its place', async () => {
+    const s = await sealTree(TREE, keys);
+    const { shared, victim } = await layout(0o777);
+    // This user's folder, which the link will lead to: f0.txt there makes the restore fail (EEXIST).
+    await fsp.writeFile(join(victim, 'f0.txt'), 'mine\n');
+    await fsp.writeFile(join(victim, 'thesis.tex'), 'years of work\n');
+    await fsp.mkdir(join(victim, 'photos'));
+    await fsp.writeFile(join(victim, 'photos', '1.jpg'), 'jpg');
+    const target = join(shared, 'out');
+    await fsp.mkdir(target);
+    const swapped = swapWhenPrivate(target, victim);
+    const r = await snapJson(['restore', s.ref, target, '--pubkey', keys.pub, '--store', s.store, '--allow-shared-target']);
+    expect(await swapped).toBe('swapped');
+    expect(r.code, r.stdout).toBe(3);
+    expect(await fsp.readFile(join(victim, 'f0.txt'), 'utf8')).toBe('mine\n');
+    expect(await fsp.readFile(join(victim, 'thesis.tex'), 'utf8')).toBe('years of work\n');
+    expect(await fsp.readFile(join(victim, 'photos', '1.jpg'), 'utf8')).toBe('jpg');
+  });
+});
+
 describe('a target named through a symbolic link that another user can change', () => {
   it('is refused when the link is in a folder every user may write in (TARGET_UNSAFE, exit 3): the link, not only where it leads, is judged', async () => {
     const s = await sealTree(TREE, keys);

@@ -41,7 +41,7 @@ async function cmdRestore(a: Args, io: CliIo): Promise<number> {
     io.stdout.write(
       r.ok
         ? `${s.green(s.bold('OK'))}    restored ${shown(r.ref)} into ${shown(r.dir)}: ${what}, signed by ${signers}; the folder verifies\n`
-        : `${s.red(s.bold('FAIL'))}  wrote ${shown(r.ref)} into ${shown(r.dir)}, but the folder did not verify (${plural(v.problems.length, 'problem')}: something changed it while restore worked in it), so what restore wrote was removed; nothing restored is left\n` +
+        : `${s.red(s.bold('FAIL'))}  wrote ${shown(r.ref)} into ${shown(r.dir)}, but the folder did not verify (${plural(v.problems.length, 'problem')}: something changed it while restore worked in it), ${r.removed ? 'so what restore wrote was removed; nothing restored is left' : 'and it is no longer the folder restore worked in (moved away, something else in its place), so nothing was removed there: do not use it'}\n` +
             v.problems.slice(0, PROBLEMS_SHOWN).map((p) => `  ${p.kind}: ${escapePath(p.path)}\n`).join('') +
             (v.problems.length > PROBLEMS_SHOWN ? `  … and ${v.problems.length - PROBLEMS_SHOWN} more (--json lists all)\n` : '') +
             (v.failure ? `  ${escapeMessage(v.failure.message)}\n` : ''),
