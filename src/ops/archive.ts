@@ -577,8 +577,10 @@ async function importInto(store: Store, opts: ImportOptions): Promise<Omit<Impor
     const staged = result.newObjects + result.mendedObjects.length;
     // Every fan-out folder a staged object or a record index goes to, made or checked before any is
     // moved: one that is a symbolic link is refused (nothing is written through it into where it leads).
+    // (Streamed: at most 256 fan-out folders, however many objects are staged.)
     const fans = new Map<string, string>();
-    for (const hex of [...(await fsp.readdir(staging)), ...(o.recordIndexes ?? []).map((x) => x.sha256)]) if (!fans.has(hex.slice(0, 2))) fans.set(hex.slice(0, 2), hex);
+    for await (const d of await fsp.opendir(staging)) if (!fans.has(d.name.slice(0, 2))) fans.set(d.name.slice(0, 2), d.name);
+    for (const x of o.recordIndexes ?? []) if (!fans.has(x.sha256.slice(0, 2))) fans.set(x.sha256.slice(0, 2), x.sha256);
     for (const hex of fans.values()) await ownFanFolder(store, hex, 'import writes nothing through it, and added nothing to the store');
     if (staged > 0) {
       syncFileSystem(staging);
