@@ -976,12 +976,21 @@ export function snapshotDir(store: Store, name: string, version: string): string
 }
 
 /**
- * Move a complete snapshot folder from tmp into place (atomic rename; write-once).
- * @throws SnapError `SNAPSHOT_EXISTS`
+ * Move a complete snapshot folder from tmp into place (atomic rename; write-once). Never through
+ * a `snapshots/NAME` that is a symbolic link (or not a folder): the snapshot would land in the
+ * folder it leads to (readers and fsck read through such a link; writers never write through one).
+ * @throws SnapError `SNAPSHOT_EXISTS` | `STORE_MALFORMED` (`snapshots/NAME` a link, or not a folder) | `IO_ERROR`
  */
 export async function commitSnapshot(store: Store, tmp: string, name: string, version: string): Promise<string> {
   const dest = snapshotDir(store, name, version);
   await fsp.mkdir(dirname(dest), { recursive: true });
+  const folder = await fsp.lstat(dirname(dest)).catch((e) => {
+    throw ioError(e, dirname(dest), 'cannot commit the snapshot');
+  });
+  if (!folder.isDirectory()) {
+    const is = folder.isSymbolicLink() ? `a symbolic link (to ${await fsp.readlink(dirname(dest)).catch(() => '?')})` : 'not a folder';
+    throw new SnapError('STORE_MALFORMED', `${store.root}: snapshots/${name} is ${is}, where the store keeps the folder of ${name}'s snapshots: ${name}@${version} is written nothing through it; put the folder it should be in its place and run the command again`, { path: dirname(dest) });
+  }
   if (existsSync(dest)) throw new SnapError('SNAPSHOT_EXISTS', `${name}@${version} already exists in ${store.root}; snapshots are write-once, choose a new VERSION`, { ref: `${name}@${version}` });
   try {
     await fsp.rename(tmp, dest);

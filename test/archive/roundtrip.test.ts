@@ -166,6 +166,20 @@ describe('snap import', () => {
     expect(await exists(join(fresh, 'snapshots', 'ds'))).toBe(false);
   });
 
+  it('writes no snapshot folder through a snapshots/NAME folder that is a symbolic link (STORE_MALFORMED, exit 3)', async () => {
+    const { file, work } = await setup({ 'a.txt': 'a' });
+    const fresh = join(work, 'fresh');
+    expect((await snapJson(['init', '--store', fresh])).code).toBe(0);
+    const outside = join(work, 'outside');
+    await fsp.mkdir(outside);
+    await fsp.symlink(outside, join(fresh, 'snapshots', 'ds'));
+    const r = await snapJson(['import', file, '--pubkey', keys.pub, '--store', fresh]);
+    expect(r.code, r.stdout).toBe(3);
+    expect(r.json.error.code).toBe('STORE_MALFORMED');
+    expect(r.json.error.message).toContain('snapshots/ds is a symbolic link');
+    expect(await fsp.readdir(outside)).toEqual([]);
+  });
+
   it('deduplicates: objects the store already has are checked, not written again', async () => {
     const { file, store, work } = await setup({ 'a.txt': 'shared', 'b.txt': 'new' });
     const store2 = join(work, 'store2');
