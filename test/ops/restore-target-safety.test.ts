@@ -161,7 +161,11 @@ describe('restore with --allow-shared-target, the target swapped for a link whil
     const swapped = swapWhenPrivate(target, victim);
     const r = await snapJson(['restore', s.ref, target, '--pubkey', keys.pub, '--store', s.store, '--allow-shared-target']);
     expect(await swapped).toBe('swapped');
-    expect(r.code, r.stdout).toBe(3);
+    // Swapped while it writes: EEXIST at f0.txt (exit 3); swapped only once every file was written
+    // (a loaded machine starts the swapper late): its final verify reads through the link and fails
+    // (exit 1). Either way it fails, and what the link leads to keeps every file.
+    expect([1, 3], r.stdout).toContain(r.code);
+    expect(r.json.ok).toBe(false);
     expect(await fsp.readFile(join(victim, 'f0.txt'), 'utf8')).toBe('mine\n');
     expect(await fsp.readFile(join(victim, 'thesis.tex'), 'utf8')).toBe('years of work\n');
     expect(await fsp.readFile(join(victim, 'photos', '1.jpg'), 'utf8')).toBe('jpg');
