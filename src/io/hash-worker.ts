@@ -125,6 +125,10 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
     code = 'FILE_CHANGED';
   }
   class NotFile extends Changed {}
+  /** The store is not as snap keeps it (a link where a folder of objects belongs): `STORE_MALFORMED`. */
+  class Malformed extends Error {
+    code = 'STORE_MALFORMED';
+  }
 
   /**
    * Same file, unchanged: size, device, inode, mtime and ctime. Number stats, not BigInt ones (no BigInt
@@ -201,6 +205,24 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
   const haveObject = (hex: string, size: number): boolean => inStore(hex, size) || fs.existsSync(pendingPath(hex));
 
   /**
+   * The fan-out folder of `hex` (`objects/sha256/<2 hex>`) must be a folder of the store's own, or
+   * absent (made at the rename): a symbolic link planted there by someone who can write the store
+   * would have objects written into the folder it leads to (as io/store.ts `ownFanFolder` refuses
+   * for import and repair). Throws {@link Malformed}.
+   */
+  function refuseLinkedFan(hex: string): void {
+    const fan = `${objectsDir as string}/${hex.slice(0, 2)}`;
+    let st;
+    try {
+      st = fs.lstatSync(fan, { throwIfNoEntry: false });
+    } catch {
+      return; // ENOTDIR, EACCES: the rename says what is wrong
+    }
+    if (st === undefined || st.isDirectory()) return;
+    throw new Malformed(`objects/sha256/${hex.slice(0, 2)} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}, where the store keeps a folder of objects: seal writes nothing through it, and committed no snapshot; put the folder it should be in its place (snap fsck lists the objects behind it) and seal again`);
+  }
+
+  /**
    * Commit: rename every pending object into objects/ (the caller has flushed their data to disk
    * first). An object that another worker committed meanwhile is dropped, and its bytes reported.
    * Whatever else is under its name (a link, a folder, a file of another size: see {@link inStore})
@@ -212,9 +234,14 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
     let duplicateBytes = 0;
     const hexes: string[] = [];
     const replaced: string[] = [];
+    const ownFans = new Set<string>();
     for (const hex of fs.readdirSync(pendingDir)) {
       const from = join(pendingDir, hex);
       const dest = objectPath(hex);
+      if (!ownFans.has(hex.slice(0, 2))) {
+        refuseLinkedFan(hex);
+        ownFans.add(hex.slice(0, 2));
+      }
       // One lstat, as the existence check it replaces: nothing there (the usual case) is renamed to.
       let there;
       try {
@@ -386,6 +413,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
 
   function errorInfo(e: any): { code: string; errno: string; message: string } {
     if (e instanceof Changed) return { code: 'FILE_CHANGED', errno: '', message: e.message };
+    if (e instanceof Malformed) return { code: 'STORE_MALFORMED', errno: '', message: e.message };
     const errno = typeof e?.code === 'string' ? e.code : '';
     return { code: errno === 'ENOSPC' || errno === 'EDQUOT' ? 'DISK_FULL' : 'IO_ERROR', errno, message: String(e?.message ?? e) };
   }

@@ -257,6 +257,7 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
     const commits = await pool.broadcast<CommitReply>({ commit: true });
     const hexes: string[] = [];
     for (const c of commits) {
+      if (c.error?.code === 'STORE_MALFORMED') throw new SnapError('STORE_MALFORMED', `${(opts.store as Store).root}: ${c.error.message}`, { path: (opts.store as Store).objectsDir });
       if (c.error) throw ioError(Object.assign(new Error(c.error.message), { code: c.error.errno }), (opts.store as Store).objectsDir, 'cannot commit objects');
       totals.newObjects -= c.duplicates;
       totals.newObjectBytes -= c.duplicateBytes;

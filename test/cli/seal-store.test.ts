@@ -224,6 +224,27 @@ describe('an object planted in the store under the digest of a file not yet seal
   });
 });
 
+describe('a fan-out folder of the store replaced by a symbolic link (someone who can write the store, with no key)', () => {
+  for (const [file, bytes] of [['a small file', 'the bytes of new.txt\n'], ['a file over 8 MiB', Buffer.alloc((9 << 20) + 5, 3)]] as const) {
+    it(`${file}: seal writes no object through it into the folder it leads to (STORE_MALFORMED, exit 3, naming it), and commits no snapshot`, async () => {
+      const store = await newStorePath();
+      expect((await snapJson(sealArgs(await makeTree({ 'other.txt': 'x' }), store))).code).toBe(0);
+      const hex = sha256(bytes);
+      const outside = join(store, '..', 'outside');
+      await fsp.mkdir(outside);
+      await fsp.rm(join(store, 'objects', 'sha256', hex.slice(0, 2)), { recursive: true, force: true });
+      await fsp.symlink(outside, join(store, 'objects', 'sha256', hex.slice(0, 2)));
+      const as = `${uniqueName()}@v1`;
+      const r = await snapJson(sealArgs(await makeTree({ 'new.bin': bytes }), store, as));
+      expect(r.code, r.stdout).toBe(3);
+      expect(r.json.error.code).toBe('STORE_MALFORMED');
+      expect(r.json.error.message).toContain(`objects/sha256/${hex.slice(0, 2)} is a symbolic link`);
+      expect(await fsp.readdir(outside)).toEqual([]);
+      expect(await fsp.readdir(join(store, 'snapshots'))).not.toContain(as.split('@')[0]);
+    }, 60_000);
+  }
+});
+
 describe('a file that changes during the seal', () => {
   it.each([
     ['becomes a symbolic link', 'symlink', 'no longer a regular file'],
