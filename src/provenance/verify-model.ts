@@ -164,11 +164,20 @@ export async function verifyModel(opts: { files: readonly HashedArtifact[]; trus
   const held = new Map<string, string | undefined>();
   const rejected: VerifyModelResult['rejected'] = [];
   const unreadable: VerifyModelResult['unreadable'] = [];
+  /**
+   * Attestations covering the files that a trusted key signed but whose store copy was altered
+   * (`statement.json` is not the signed payload: no key needed). Each is genuine, and may be the one
+   * naming untrusted data: set aside as untrusted, the model passed on another attestation.
+   */
+  const altered: AttestationCheck[] = [];
   const reject = (c: AttestationCheck) => rejected.push({ ...(c.statement ? { ref: attestationRef(c.statement) } : {}), id: c.id, failure: c.failure ?? { code: 'SIGNATURE_INVALID', message: 'not trusted' } });
   const keep = (c: AttestationCheck) => {
     if (!covers(c, opts.files)) return;
     if (c.ok) matching.push(c);
-    else reject(c);
+    else {
+      if (c.statement && c.failure?.code === 'INTEGRITY_FAILURE' && c.signers.some((x) => x.trusted)) altered.push(c);
+      reject(c);
+    }
   };
   if (opts.attestationFile !== undefined) {
     // Bounded, never blocking, only a regular file: a FIFO given as --attestation must not hang the gate.
@@ -205,10 +214,15 @@ export async function verifyModel(opts: { files: readonly HashedArtifact[]; trus
   // file could otherwise pass with one of its files (a tokenizer, a config) swapped and left out.
   // Without it, files are matched by digest (names may differ), but a file given under the name of
   // an attested artifact must be that artifact: the weights copied over the tokenizer are not it.
-  const expected = named.filter((x) => {
+  const counts = (x: AttestationCheck) => {
     const st = x.statement as NonNullable<AttestationCheck['statement']>;
+    if (opts.expect !== undefined && !isExpected(attestationRef(st), opts.expect)) return false;
     return opts.complete ? namesExactly(st, opts.files) : swappedOf(st, opts.files).length === 0;
-  });
+  };
+  const expected = named.filter(counts);
+  // A trusted attestation that would count here, whose store copy was altered: what it says of the
+  // training data cannot be set aside (it may name revoked data), so the model fails.
+  const alteredCounting = altered.filter(counts);
   for (const c of expected) {
     const s = c.statement as NonNullable<AttestationCheck['statement']>;
     const datasets: DatasetVerdict[] = [];
@@ -246,6 +260,10 @@ export async function verifyModel(opts: { files: readonly HashedArtifact[]; trus
     const noKey = bad !== undefined && bad.failure?.code === 'SIGNATURE_INVALID' && bad.signers.length > 0 && bad.signers.every((x) => !x.trusted);
     const hint = noKey ? "; verify-model checks the attestation and the snapshots with the same --pubkey keys: give the data's public key too (--pubkey DATA.pub)" : '';
     if (bad) failure = { code: bad.failure?.code ?? 'SIGNATURE_INVALID', message: `training data not trusted: ${bad.failure?.message ?? bad.ref}${hint}` };
+  }
+  if (!failure && alteredCounting.length > 0) {
+    const refs = alteredCounting.map((x) => `${attestationRef(x.statement as NonNullable<AttestationCheck['statement']>)} (${x.id})`).join(', ');
+    failure = { code: 'INTEGRITY_FAILURE', message: `the store's copy of ${alteredCounting.length === 1 ? 'an attestation' : `${alteredCounting.length} attestations`} of these files that a trusted key signed was altered (statement.json is not the signed payload): ${refs}; what ${alteredCounting.length === 1 ? 'it says' : 'they say'} of the model's training data cannot be set aside: restore ${alteredCounting.length === 1 ? 'its' : 'their'} statement.json from the signed envelope or a copy` };
   }
   if (!failure && logged && logged.why !== undefined) failure = { code: 'INTEGRITY_FAILURE', message: logged.why };
   return { ok: failure === undefined, files, attestations, rejected, unreadable, ...(logged ? { missingAttestations: logged.missing } : {}), ...(failure ? { failure } : {}) };

@@ -57,6 +57,21 @@ describe('verify-model of a model whose attestation naming revoked data was dele
     }
   });
 
+  it('fails (INTEGRITY_FAILURE, exit 1) when the statement.json of the trusted attestation naming revoked data was altered (no key needed): its signed envelope still says so; it passed on the other attestation', async () => {
+    const file = join(store, 'attestations', 'm-scrape', '1', 'statement.json');
+    const before = await fsp.readFile(file);
+    await fsp.writeFile(file, Buffer.concat([before, Buffer.from(' ')]));
+    try {
+      const r = await snapJson(['verify-model', join(work, 'm.bin'), '--pubkey', keys.pub, '--store', store]);
+      expect(r.code, r.stdout).toBe(1);
+      expect(r.json.failure.code).toBe('INTEGRITY_FAILURE');
+      expect(r.json.failure.message).toContain('m-scrape@1');
+      expect(r.json.rejected).toEqual([{ ref: 'm-scrape@1', id: ids['m-scrape@1'], failure: { code: 'INTEGRITY_FAILURE', message: expect.stringContaining('differs from the signed payload') } }]);
+    } finally {
+      await fsp.writeFile(file, before);
+    }
+  });
+
   it('says, when every attestation of the files was deleted, that the audit log records one as made for them (not "never attested")', async () => {
     const dirs = ['m-scrape', 'm-clean'].map((m) => join(store, 'attestations', m));
     const kept = dirs.map((d, i) => join(work, `kept-all-${i}`));
