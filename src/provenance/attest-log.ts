@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { parseNameVersion, SNAPSHOT_ID_RE } from '../core/refs.js';
 import { isValidTime } from '../core/statement.js';
 import { MAX_MODEL_FILES, MAX_TRAINING_DATASETS, isArtifactName, type AttestationStatement } from '../core/attestation.js';
+import { MAX_SIGNATURES } from '../core/envelope.js';
 import { logFileThere, logLines, LOG_FILE, parseAuditLine, type AuditLine } from '../io/audit-log.js';
 
 /** A training snapshot as an attest line records it: its signed name and id. */
@@ -36,13 +37,23 @@ export interface AttestLogDetails {
   datasets: LoggedDataset[];
   /** The artifacts (the attestation's subjects): 1 to 256 ({@link MAX_MODEL_FILES}). */
   models: LoggedArtifact[];
+  /**
+   * The keyids (64 hex) of the keys that signed it: 1 to {@link MAX_SIGNATURES}; absent for a line
+   * of a snap before they were recorded. A keyless edit of the envelope (a signature corrupted,
+   * removed, or its keyid changed) makes an attestation no trusted key's; the log says whose it was.
+   */
+  signers?: string[];
 }
 
-/** The `details` an attest line records of a signed attestation (at most ~180 KB: §13 bounds the counts and names). */
-export function attestLogDetails(s: AttestationStatement): AttestLogDetails {
+/**
+ * The `details` an attest line records of a signed attestation (at most ~180 KB: §13 bounds the
+ * counts and names), with the keyids of the keys that signed it.
+ */
+export function attestLogDetails(s: AttestationStatement, signers: readonly string[]): AttestLogDetails {
   return {
     datasets: s.predicate.datasets.map((d) => ({ ref: d.ref, snapshot: d.snapshot })),
     models: s.subject.map((x) => ({ name: x.name, sha256: x.digest.sha256 })),
+    signers: [...new Set(signers)],
   };
 }
 
@@ -87,8 +98,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /**
  * The {@link AttestLogDetails} of a line's `details`, copied member by member (nothing else of the
- * parsed line is kept), or why it is not one. Members other than `datasets` and `models` are
- * ignored (a later version may add some).
+ * parsed line is kept), or why it is not one. Members other than `datasets`, `models` and
+ * `signers` (optional) are ignored (a later version may add some).
  */
 function detailsOf(d: Record<string, unknown>): AttestLogDetails | string {
   const ds = d.datasets;
@@ -106,7 +117,10 @@ function detailsOf(d: Record<string, unknown>): AttestLogDetails | string {
     if (typeof x.sha256 !== 'string' || !HEX64.test(x.sha256)) return `details.models[${i}].sha256 is not 64 lowercase hex`;
     models.push({ name: x.name, sha256: x.sha256 });
   }
-  return { datasets, models };
+  if (d.signers === undefined) return { datasets, models };
+  const ks = d.signers;
+  if (!Array.isArray(ks) || ks.length === 0 || ks.length > MAX_SIGNATURES || !ks.every((k) => typeof k === 'string' && HEX64.test(k))) return `details.signers must hold 1 to ${MAX_SIGNATURES} keyids (64 lowercase hex)`;
+  return { datasets, models, signers: [...(ks as string[])] };
 }
 
 /**
@@ -182,7 +196,8 @@ export async function* attestRecords(storeRoot: string): AsyncGenerator<AttestLo
  * Why an attestation the audit log records is not in the store as recorded: `gone` (no folder of
  * its MODEL@VERSION), `replaced` (the folder holds another attestation id), `unreadable` (the
  * folder cannot be read or is signed as another name), `unverified` (impact with keys: it does
- * not verify, see its `unverifiedModels`).
+ * not verify, see its `unverifiedModels`; verify-model: the line's `signers` names a trusted key,
+ * and no signature of it verifies under one).
  */
 export type MissingState = 'gone' | 'replaced' | 'unreadable' | 'unverified';
 

@@ -162,6 +162,8 @@ export async function verifyModel(opts: { files: readonly HashedArtifact[]; trus
   const matching: AttestationCheck[] = [];
   /** The store's attestation folders by MODEL@VERSION: the id each holds (whether trusted or not), undefined when unreadable. */
   const held = new Map<string, string | undefined>();
+  /** The ids of the store's attestations that carry a signature verifying under a trusted key. */
+  const signedByTrusted = new Set<string>();
   const rejected: VerifyModelResult['rejected'] = [];
   const unreadable: VerifyModelResult['unreadable'] = [];
   /**
@@ -200,10 +202,11 @@ export async function verifyModel(opts: { files: readonly HashedArtifact[]; trus
       }
       // Signed as another name than its folder's, it does not stand for the folder's attestation.
       held.set(`${a.model}@${a.version}`, c.failure?.code === 'SNAPSHOT_NAME_MISMATCH' ? undefined : c.id || undefined);
+      if (c.id && c.signers.some((x) => x.trusted)) signedByTrusted.add(c.id);
       keep(c);
     }
   }
-  const logged = opts.attestationFile === undefined ? await loggedAttestations(opts, held) : undefined;
+  const logged = opts.attestationFile === undefined ? await loggedAttestations(opts, held, signedByTrusted) : undefined;
   const files = opts.files.map((f) => ({ path: f.path, name: f.name, sha256: f.digest.sha256 }));
   const attestations: AttestationVerdict[] = [];
   // With `expect`, only attestations of that model (MODEL, or MODEL@VERSION) count: files that
@@ -277,7 +280,8 @@ export async function verifyModel(opts: { files: readonly HashedArtifact[]; trus
  * line of it, cannot be read — an attestation it records cannot be checked. A line of an older snap
  * (no artifacts recorded) cannot be matched to files and is passed over.
  */
-async function loggedAttestations(opts: { files: readonly HashedArtifact[]; expect?: string; complete?: boolean; store: Store }, held: ReadonlyMap<string, string | undefined>): Promise<{ missing: MissingAttestation[]; why?: string }> {
+async function loggedAttestations(opts: { files: readonly HashedArtifact[]; trusted: readonly TrustedKey[]; expect?: string; complete?: boolean; store: Store }, held: ReadonlyMap<string, string | undefined>, signedByTrusted: ReadonlySet<string>): Promise<{ missing: MissingAttestation[]; why?: string }> {
+  const trustedKeyids = new Set(opts.trusted.map((k) => k.keyid));
   const missing: MissingAttestation[] = [];
   const listed = new Set<string>();
   let unlisted = 0;
@@ -293,7 +297,11 @@ async function loggedAttestations(opts: { files: readonly HashedArtifact[]; expe
       if (!covers({ ok: true, id: rec.id, signers: [], statement: st }, opts.files)) continue;
       if (opts.expect !== undefined && !isExpected(rec.ref, opts.expect)) continue;
       if (opts.complete ? !namesExactly(st, opts.files) : swappedOf(st, opts.files).length > 0) continue;
-      if (held.has(rec.ref) && held.get(rec.ref) === rec.id) continue;
+      // Held with the recorded id: there, unless the log says a trusted key signed it and no
+      // signature of it verifies now (corrupted, removed or re-labelled in the store: no key needed).
+      const heldSame = held.has(rec.ref) && held.get(rec.ref) === rec.id;
+      const unsigned = heldSame && !signedByTrusted.has(rec.id) && (details.signers ?? []).some((k) => trustedKeyids.has(k));
+      if (heldSame && !unsigned) continue;
       const key = `${rec.ref} ${rec.id}`;
       if (listed.has(key)) continue;
       if (listed.size >= MAX_MISSING_ATTESTATIONS_LISTED) {
@@ -302,15 +310,15 @@ async function loggedAttestations(opts: { files: readonly HashedArtifact[]; expe
       }
       listed.add(key);
       const found = held.get(rec.ref);
-      const state: MissingState = !held.has(rec.ref) ? 'gone' : found === undefined ? 'unreadable' : 'replaced';
-      missing.push({ ref: rec.ref, id: rec.id, seq: rec.seq, time: rec.time, state, ...(found !== undefined ? { found } : {}), datasets: details.datasets, models: details.models });
+      const state: MissingState = unsigned ? 'unverified' : !held.has(rec.ref) ? 'gone' : found === undefined ? 'unreadable' : 'replaced';
+      missing.push({ ref: rec.ref, id: rec.id, seq: rec.seq, time: rec.time, state, ...(found !== undefined && !unsigned ? { found } : {}), datasets: details.datasets, models: details.models });
     }
   } catch (e) {
     if (!isSnapError(e) || (e.code !== 'IO_ERROR' && e.code !== 'NOT_FOUND')) throw e;
     return { missing, why: `the audit log cannot be read, so an attestation of these files it records cannot be checked (one removed from the store would count against the model): ${e.message}` };
   }
   if (missing.length > 0) {
-    const named = missing.map((m) => `${m.ref} (${m.state === 'gone' ? 'removed' : m.state === 'replaced' ? `replaced by ${m.found}` : 'unreadable'}, audit log seq ${m.seq})`).join(', ');
+    const named = missing.map((m) => `${m.ref} (${m.state === 'gone' ? 'removed' : m.state === 'replaced' ? `replaced by ${m.found}` : m.state === 'unverified' ? 'signed by a trusted key, the log says, but no signature of it verifies now' : 'unreadable'}, audit log seq ${m.seq})`).join(', ');
     return { missing, why: `the audit log records ${missing.length + unlisted === 1 ? 'an attestation' : `${missing.length + unlisted} attestations`} of these files that the store no longer holds: ${named}${unlisted > 0 ? ` and ${unlisted} more` : ''}; what ${missing.length + unlisted === 1 ? 'it says' : 'they say'} of the model's training data cannot be judged (deleting an attestation needs no key): restore ${missing.length + unlisted === 1 ? 'it' : 'them'} from a copy, or run snap impact on its training snapshots` };
   }
   if (unreadableLines > 0) return { missing, why: `${unreadableLines === 1 ? 'a line' : `${unreadableLines} lines`} of the audit log cannot be read (malformed, or over 1 MiB): an attestation of these files ${unreadableLines === 1 ? 'it records' : 'they record'} cannot be checked (snap log --verify)` };

@@ -54,13 +54,14 @@ beforeAll(async () => {
 });
 
 describe('the audit line of a successful attest', () => {
-  it('records the training snapshots and the artifacts by name and SHA-256, besides MODEL@VERSION and the attestation id', async () => {
+  it('records the training snapshots, the artifacts by name and SHA-256 and the keyid that signed it, besides MODEL@VERSION and the attestation id', async () => {
     const { store, ids, attestations } = await makeStore({ m: 'mid@v1' });
     const line = (await logEntries(store)).find((e) => e.command === 'attest');
     expect(line).toMatchObject({ command: 'attest', outcome: 'ok', ref: 'm@1', snapshot: attestations.m });
     expect(line?.details).toEqual({
       datasets: [{ ref: 'mid@v1', snapshot: ids['mid@v1'] }],
       models: [{ name: 'm.bin', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }],
+      signers: [keys.keyid],
     });
   });
 });

@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { makeKeyPair, makeTree, snap, snapJson, tempDir, type KeyPair } from '../helpers/tree.js';
 import { newStorePath } from '../helpers/store.js';
 import { appendAudit } from '../../src/io/audit-log.js';
+import { schemaErrors } from '../helpers/json-schemas.js';
 
 let keys: KeyPair;
 let store: string;
@@ -70,6 +71,32 @@ describe('verify-model of a model whose attestation naming revoked data was dele
     } finally {
       await fsp.writeFile(file, before);
     }
+  });
+
+  it('fails (INTEGRITY_FAILURE, exit 1) when the signature of the attestation naming revoked data was corrupted or removed in the store (no key needed): the audit log records that a trusted key signed it; it passed on the other attestation', async () => {
+    const file = join(store, 'attestations', 'm-scrape', '1', 'envelope.json');
+    const before = await fsp.readFile(file, 'utf8');
+    const env = JSON.parse(before);
+    const sig = env.signatures[0].sig as string;
+    const corrupted = { ...env, signatures: [{ ...env.signatures[0], sig: (sig[0] === 'A' ? 'B' : 'A') + sig.slice(1) }] };
+    const otherKeyid = { ...env, signatures: [{ keyid: 'f'.repeat(64), sig: corrupted.signatures[0].sig }] };
+    try {
+      for (const edited of [corrupted, otherKeyid, { ...env, signatures: [] }]) {
+        await fsp.writeFile(file, JSON.stringify(edited));
+        const r = await snapJson(['verify-model', join(work, 'm.bin'), '--pubkey', keys.pub, '--store', store]);
+        expect(r.code, r.stdout).toBe(1);
+        expect(r.json.failure.code).toBe('INTEGRITY_FAILURE');
+        expect(r.json.missingAttestations).toEqual([expect.objectContaining({ ref: 'm-scrape@1', id: ids['m-scrape@1'], state: 'unverified' })]);
+        expect(schemaErrors('verify-model', r.json)).toBe('');
+      }
+      const human = await snap(['verify-model', join(work, 'm.bin'), '--pubkey', keys.pub, '--store', store]);
+      expect(human.stdout).toMatch(/^ {2}missing {6}m-scrape@1 sha256:\S+ {2}its trusted signature no longer verifies \(audit log seq \d+\), trained on scrape@v1$/m);
+    } finally {
+      await fsp.writeFile(file, before);
+    }
+    const log = await fsp.readFile(join(store, 'log.jsonl'), 'utf8');
+    const line = log.split('\n').map((l) => (l ? JSON.parse(l) : undefined)).find((l) => l?.command === 'attest' && l.ref === 'm-scrape@1');
+    expect(line.details.signers).toEqual([keys.keyid]);
   });
 
   it('says, when every attestation of the files was deleted, that the audit log records one as made for them (not "never attested")', async () => {

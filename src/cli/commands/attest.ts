@@ -72,7 +72,7 @@ async function cmdAttest(a: Args, io: CliIo): Promise<number> {
     await judged?.keep();
   }
   // What names the model and its data once the attestation folder is gone (impact holds the store to it).
-  const log = await audit(io, storeRoot, { command: 'attest', ref: r.ref, snapshot: r.id, outcome: 'ok', details: { ...attestLogDetails(r.statement) } }, { quiet: !!a.quiet });
+  const log = await audit(io, storeRoot, { command: 'attest', ref: r.ref, snapshot: r.id, outcome: 'ok', details: { ...attestLogDetails(r.statement, [r.keyid]) } }, { quiet: !!a.quiet });
   const subjects = r.statement.subject.map((s) => ({ name: s.name, sha256: s.digest.sha256 }));
   // A training snapshot with a revocation in the store: attested all the same (it is a fact), but
   // said now rather than first at verify-model, which judges the revocation against its keys.

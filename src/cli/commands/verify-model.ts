@@ -54,7 +54,7 @@ async function cmdVerifyModel(a: Args, io: CliIo): Promise<number> {
       if (att.notGiven.length > 0) lines.push(`    note         it also attests ${att.notGiven.map(quotedPath).join(', ')}, not checked here: give the model folder, or every file with --complete, to check the whole model`);
     }
     for (const x of r.rejected) lines.push(`  rejected     ${x.ref !== undefined ? shown(x.ref) : '(unreadable)'}${x.id ? ` ${shown(x.id)}` : ''}: ${escapeMessage(x.failure.message)} [${x.failure.code}]`);
-    for (const m of r.missingAttestations ?? []) lines.push(`  missing      ${shown(m.ref)} ${shown(m.id)}  ${m.state === 'gone' ? 'removed' : m.state === 'replaced' ? `replaced by ${shown(m.found ?? '')}` : 'cannot be read'} (audit log seq ${m.seq}), trained on ${(m.datasets ?? []).map((d) => shown(d.ref)).join(', ')}`);
+    for (const m of r.missingAttestations ?? []) lines.push(`  missing      ${shown(m.ref)} ${shown(m.id)}  ${m.state === 'gone' ? 'removed' : m.state === 'replaced' ? `replaced by ${shown(m.found ?? '')}` : m.state === 'unverified' ? 'its trusted signature no longer verifies' : 'cannot be read'} (audit log seq ${m.seq}), trained on ${(m.datasets ?? []).map((d) => shown(d.ref)).join(', ')}`);
     for (const p of cpProblems) lines.push(`  audit log    ${p.kind}: ${escapeMessage(p.message)}`);
     for (const u of r.unreadable) lines.push(`note: attestation ${shown(u.ref)} left out, it cannot be read: ${escapeMessage(u.failure.message)} [${u.failure.code}]`);
     io.stdout.write(lines.join('\n') + '\n');
