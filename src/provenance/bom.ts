@@ -182,19 +182,22 @@ function serialize(bom: Models.Bom): Record<string, unknown> {
 }
 
 /**
- * Characters no URI may hold (RFC 3986 §2: neither reserved nor unreserved) that a signed source
- * URI can hold (core/provenance.ts refuses whitespace and controls), and their percent-encodings.
+ * What a signed source URI can hold (core/provenance.ts refuses whitespace and controls) that no URI
+ * nor IRI may (RFC 3986 §2 — neither reserved nor unreserved: `"` `<` `>` `{` `}` `|` `\` `^` `` ` `` —
+ * and RFC 3987 §4.1, the bidirectional formatting characters U+200E, U+200F, U+202A–U+202E and
+ * U+2066–U+2069), and a `%` that begins no percent-encoding (two hex digits).
  */
-const NOT_IN_URI: Record<string, string> = { '"': '%22', '<': '%3C', '>': '%3E', '{': '%7B', '}': '%7D' };
+const NOT_IN_URI = /["<>{}|\\^`\u200e\u200f\u202a-\u202e\u2066-\u2069]|%(?![0-9A-Fa-f]{2})/gu;
 
 /**
- * A signed source URI as the BOM's `externalReferences[].url`: as signed, but for the characters
- * of {@link NOT_IN_URI}, percent-encoded. The library's serializer also encodes `[`, `]` and `'`,
- * which are reserved characters (RFC 3986 §2.2: encoding one makes another URI; `[…]` encloses an
- * IPv6 host), so that `http://[2001:db8::1]/x` came out as `http://%5B2001:db8::1%5D/x`.
+ * A signed source URI as the BOM's `externalReferences[].url` (CycloneDX: an IRI reference): as
+ * signed, but for the characters of {@link NOT_IN_URI}, percent-encoded as their UTF-8 bytes (a
+ * stray `%` as `%25`). The library's serializer also encodes `[`, `]` and `'`, which are reserved
+ * characters (RFC 3986 §2.2: encoding one makes another URI; `[…]` encloses an IPv6 host), so that
+ * `http://[2001:db8::1]/x` came out as `http://%5B2001:db8::1%5D/x`.
  */
 function bomUri(uri: string): string {
-  return uri.replace(/["<>{}]/g, (c) => NOT_IN_URI[c] as string);
+  return uri.replace(NOT_IN_URI, (c) => [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''));
 }
 
 /**

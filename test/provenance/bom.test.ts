@@ -102,6 +102,13 @@ describe('snap bom REF', () => {
     expect(c.externalReferences.map((x: { url: string }) => x.url)).toEqual(['http://[2001:db8::1]:8443/dump.csv', "https://vendor.example/it's.csv?part=[1]", 'https://vendor.example/a%7Bb%7D%3Cc%3E%22d']);
   });
 
+  it('percent-encodes every character no URI or IRI may hold (RFC 3986 §2, RFC 3987 §4.1): | \\ ^ ` and a bidirectional control, as UTF-8; a % that begins no percent-encoding is %25', async () => {
+    const signed = ['https://vendor.example/a|b\\c^d`e', 'https://vendor.example/100%zz%41', 'urn:vendor:\u202eexe.txt'];
+    await seal({ 'odd.csv': '1\n' }, 'odd-uri@v1', signed.flatMap((uri) => ['--source', uri]));
+    const c = (await bomOf(['odd-uri@v1'])).metadata.component;
+    expect(c.externalReferences.map((x: { url: string }) => x.url)).toEqual(['https://vendor.example/a%7Cb%5Cc%5Ed%60e', 'https://vendor.example/100%25zz%41', 'urn:vendor:%E2%80%AEexe.txt']);
+  });
+
   it('gives a licence as an SPDX expression only when it is one (ids the SPDX list holds or LicenseRef-, joined by AND, OR, WITH and parentheses); other text is a named licence', async () => {
     const cases: [string, unknown][] = [
       ['Apache-2.0 AND (MIT OR GPL-2.0-only WITH Classpath-exception-2.0)', [{ expression: 'Apache-2.0 AND (MIT OR GPL-2.0-only WITH Classpath-exception-2.0)' }]],
