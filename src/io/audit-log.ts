@@ -22,7 +22,7 @@
  * What the chain and the head prove, and what they cannot: see {@link verifyLog}.
  */
 import { promises as fsp, constants as FS, existsSync, lstatSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createHash, hash as oneShotHash } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseJsonStrict } from '../core/json-strict.js';
@@ -30,6 +30,7 @@ import { canonicalJson } from '../core/canonical-json.js';
 import { formatTime } from '../core/statement.js';
 import { acquireLockFile, fsyncDir, writeFileAtomic } from './store.js';
 import { ioError } from './errors.js';
+import { LEAF_PREFIX } from '../core/merkle.js';
 
 /** File names in the store root. */
 export const LOG_FILE = 'log.jsonl';
@@ -485,65 +486,208 @@ export interface RawLogLine {
   bytes: Buffer;
   /** The line's length in bytes, without the `\n`. */
   size: number;
-  /** For a line longer than {@link MAX_LOG_LINE_BYTES}: SHA-256 of its bytes, and its RFC 9162 leaf hash. */
-  long?: { sha256: string; leaf: Buffer };
+  /**
+   * For a line longer than {@link MAX_LOG_LINE_BYTES}: SHA-256 of its bytes, and its RFC 9162 leaf
+   * hash when it was asked for ({@link LogScanOptions}.leaves covers the line).
+   */
+  long?: { sha256: string; leaf?: Buffer };
   /** False for a last line with no `\n` (torn). */
   complete: boolean;
 }
 
 /**
- * The physical lines of a log file, streamed in order: one pass, memory bounded by
- * {@link MAX_LOG_LINE_BYTES} whatever the lines' lengths.
+ * What a pass over the log ({@link logLines}) hashes of the RFC 9162 tree of its lines (each
+ * complete line without its `\n` a leaf, in file order), for a checker of its checkpoints: the
+ * leaves of the first {@link upTo} complete lines only — a line beyond every size asked for is
+ * counted, not hashed, so that lines planted after the checkpoints cost a newline search each.
+ */
+export interface LeafSink {
+  /** Leaves wanted: those of the first `upTo` complete lines (Infinity: all). */
+  readonly upTo: number;
+  /** The leaf hash SHA-256(0x00 ‖ line) of the next complete line (32 bytes, the sink's to keep). */
+  leaf(hash: Uint8Array): void;
+  /** The pass read the whole file: it has `lines` complete lines (a torn last line is none). */
+  end(lines: number): void;
+  /** The pass failed with `e` (thrown to the consumer too). */
+  fail(e: unknown): void;
+}
+
+/** How {@link logLines} reads the log. */
+export interface LogScanOptions {
+  /** Hash the leaves of the first lines into this sink, and tell it how many complete lines there are. */
+  leaves?: LeafSink;
+  /**
+   * Hand over only the lines holding `mark` (bytes without `\n`; none: no line for it), the lines longer than
+   * {@link MAX_LOG_LINE_BYTES}, a torn last line, and every line while the consumer keeps
+   * `wantNext` set (it may set or clear it as it handles a line); every line when absent.
+   */
+  select?: { mark?: Uint8Array; wantNext: boolean };
+}
+
+/** Bytes read from the log at a time. */
+const LOG_READ_BYTES = 1 << 20;
+const hasOneShot = typeof oneShotHash === 'function';
+/** SHA-256 of `b` (node:crypto's one-shot where there is one: about half the cost of a Hash object for a short line). */
+const sha256Of = (b: Uint8Array): Buffer => (hasOneShot ? (oneShotHash('sha256', b, 'buffer') as Buffer) : createHash('sha256').update(b).digest());
+
+/**
+ * The physical lines of a log file, in order, in one pass over the file with memory bounded by
+ * about {@link MAX_LOG_LINE_BYTES} + 1 MiB whatever the lines' lengths (a longer line is hashed as
+ * it is read, never kept). The file is read into one buffer, reused: a line's `bytes` are valid
+ * only until the consumer asks for the next line (copy them to keep them). With `opts.leaves`,
+ * each wanted leaf is hashed in place (no copy of the line), and with `opts.select` the lines not
+ * selected cost a search for `\n` and for the mark over the buffer, no allocation: 10^7 planted
+ * empty lines after the checkpoints are counted in a fraction of a second.
  * @throws SnapError `NOT_FOUND` | `IO_ERROR`
  */
-export async function* logLines(path: string): AsyncGenerator<RawLogLine> {
-  let parts: Buffer[] = [];
-  let size = 0;
-  let long: { plain: ReturnType<typeof createHash>; leaf: ReturnType<typeof createHash>; prefix: Buffer } | undefined;
-  let line = 0;
-  const add = (b: Buffer): void => {
-    if (b.length === 0) return;
-    if (!long && size + b.length > MAX_LOG_LINE_BYTES) {
-      const plain = createHash('sha256');
-      const leaf = createHash('sha256').update(Buffer.from([0]));
-      for (const p of parts) {
-        plain.update(p);
-        leaf.update(p);
-      }
-      long = { plain, leaf, prefix: Buffer.concat([...parts, b], Math.min(LONG_LINE_PREFIX, size + b.length)) };
-      parts = [];
-    }
-    if (long) {
-      long.plain.update(b);
-      long.leaf.update(b);
-    } else parts.push(b);
-    size += b.length;
+export function logLines(path: string, opts: LogScanOptions = {}): AsyncGenerator<RawLogLine> {
+  return scanLines(path, opts) as AsyncGenerator<RawLogLine>; // without `visit`, only lines are yielded
+}
+
+/**
+ * {@link logLines} with each line handed to `visit` as it is found, in the same pass, instead of
+ * yielded: no await per line, and one {@link RawLogLine} object reused (its fields, and `bytes`,
+ * are valid only during the call). For a consumer that looks at every line (`verifyLog`): a
+ * planted log of 10^7 one-byte lines costs a few CPU-seconds, not a minute.
+ * @throws SnapError `NOT_FOUND` | `IO_ERROR`
+ */
+export async function visitLogLines(path: string, opts: LogScanOptions, visit: (l: RawLogLine) => void): Promise<void> {
+  for await (const _ of visitLogChunks(path, opts, visit)) {
+    // every line went to visit
+  }
+}
+
+/**
+ * {@link visitLogLines}, pausing after the lines of each read of the file (up to 1 MiB) were
+ * visited: a consumer that turns lines into items hands them on between reads, its memory bounded
+ * by what one read holds (provenance `attestRecords`).
+ * @throws SnapError `NOT_FOUND` | `IO_ERROR`
+ */
+export function visitLogChunks(path: string, opts: LogScanOptions, visit: (l: RawLogLine) => void): AsyncGenerator<unknown> {
+  return scanLines(path, opts, visit);
+}
+
+/** The pass of {@link logLines} (lines yielded) and {@link visitLogChunks} (lines given to `visit`, undefined yielded after each read). */
+async function* scanLines(path: string, opts: LogScanOptions, visit?: (l: RawLogLine) => void): AsyncGenerator<RawLogLine | undefined> {
+  const reused: RawLogLine = { line: 0, bytes: Buffer.alloc(0), size: 0, complete: true };
+  const sink = opts.leaves;
+  const select = opts.select;
+  const upTo = sink?.upTo ?? 0;
+  let fh: fsp.FileHandle | undefined;
+  try {
+    fh = await openLogFile(path);
+  } catch (e) {
+    const err = ioError(e, path, 'cannot read the audit log');
+    sink?.fail(err);
+    throw err;
+  }
+  // buf[0] is never data: the byte before a line (its prefix slot) is always in the buffer.
+  const buf = Buffer.allocUnsafe(1 + MAX_LOG_LINE_BYTES + LOG_READ_BYTES);
+  let end = 1; // data is buf[1..end)
+  let start = 1; // start of the line being read
+  let line = 0; // complete lines so far
+  /** Where the next mark is in buf[from..end) (-1: none there), valid while ≥ start. */
+  let mark = -2;
+  /** A line longer than MAX_LOG_LINE_BYTES being read: its hashes and first bytes. */
+  let long: { plain: ReturnType<typeof createHash>; leaf?: ReturnType<typeof createHash>; prefix: Buffer; size: number } | undefined;
+  const startLong = (from: number, to: number): void => {
+    const leafWanted = line + 1 <= upTo;
+    long = { plain: createHash('sha256'), ...(leafWanted ? { leaf: createHash('sha256').update(Buffer.from([LEAF_PREFIX])) } : {}), prefix: Buffer.from(buf.subarray(from, from + LONG_LINE_PREFIX)), size: 0 };
+    addLong(from, to);
   };
-  const take = (): { bytes: Buffer; size: number; long?: RawLogLine['long'] } => {
-    const r = long
-      ? { bytes: long.prefix, size, long: { sha256: long.plain.digest('hex'), leaf: long.leaf.digest() } }
-      : { bytes: parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, size), size };
-    parts = [];
-    size = 0;
+  const addLong = (from: number, to: number): void => {
+    const l = long as NonNullable<typeof long>;
+    const part = buf.subarray(from, to);
+    l.plain.update(part);
+    l.leaf?.update(part);
+    l.size += to - from;
+  };
+  const endLong = (complete: boolean): RawLogLine => {
+    const l = long as NonNullable<typeof long>;
     long = undefined;
-    return r;
+    const sha256 = l.plain.digest('hex');
+    const leaf = complete ? l.leaf?.digest() : undefined;
+    if (complete) {
+      line++;
+      if (leaf) sink?.leaf(leaf);
+    }
+    return { line: complete ? line : line + 1, bytes: l.prefix, size: l.size, long: { sha256, ...(leaf ? { leaf } : {}) }, complete };
   };
   try {
-    const fh = await openLogFile(path);
-    for await (const chunk of fh.createReadStream({ highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-      let from = 0;
-      let i: number;
-      while ((i = chunk.indexOf(NL, from)) >= 0) {
-        add(chunk.subarray(from, i));
-        yield { line: ++line, ...take(), complete: true };
-        from = i + 1;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, end, Math.min(LOG_READ_BYTES, buf.length - end), null);
+      if (bytesRead === 0) break;
+      const data = buf.subarray(0, end + bytesRead);
+      let from = end; // where to look for the next \n
+      end += bytesRead;
+      if (long) {
+        // Continue a long line: its bytes are hashed and dropped.
+        const i = data.indexOf(NL, from);
+        if (i < 0) {
+          addLong(from, end);
+          start = end = 1;
+          mark = -2;
+          continue;
+        }
+        addLong(from, i);
+        if (visit) visit(endLong(true));
+        else yield endLong(true);
+        start = from = i + 1;
+        mark = -2;
       }
-      add(chunk.subarray(from));
+      let i: number;
+      while ((i = data.indexOf(NL, from)) >= 0) {
+        from = i + 1;
+        if (i - start > MAX_LOG_LINE_BYTES) {
+          startLong(start, i);
+          if (visit) visit(endLong(true));
+          else yield endLong(true);
+          start = from;
+          continue;
+        }
+        line++;
+        if (line <= upTo) {
+          const before = buf[start - 1] as number;
+          buf[start - 1] = LEAF_PREFIX;
+          (sink as LeafSink).leaf(sha256Of(buf.subarray(start - 1, i)));
+          buf[start - 1] = before;
+        }
+        let wanted = select === undefined;
+        if (!wanted && select) {
+          if (mark !== -1 && mark < start) mark = select.mark ? data.indexOf(select.mark, start) : -1;
+          wanted = select.wantNext || (mark >= 0 && mark < i);
+        }
+        if (wanted && visit) {
+          reused.line = line;
+          reused.bytes = buf.subarray(start, i);
+          reused.size = i - start;
+          visit(reused);
+        } else if (wanted) yield { line, bytes: buf.subarray(start, i), size: i - start, complete: true };
+        start = from;
+      }
+      // The line not yet complete: moved to the front, or hashed as a long one.
+      if (end - start > MAX_LOG_LINE_BYTES) {
+        startLong(start, end);
+        start = end = 1;
+      } else {
+        buf.copyWithin(1, start, end);
+        end -= start - 1;
+        start = 1;
+      }
+      mark = -2;
+      if (visit) yield undefined;
     }
   } catch (e) {
-    throw ioError(e, path, 'cannot read the audit log');
+    const err = ioError(e, path, 'cannot read the audit log');
+    sink?.fail(err);
+    throw err;
+  } finally {
+    await fh.close().catch(() => {});
   }
-  if (size > 0) yield { line: ++line, ...take(), complete: false };
+  sink?.end(line);
+  const last = long ? endLong(false) : end > start ? { line: line + 1, bytes: buf.subarray(start, end), size: end - start, complete: false } : undefined;
+  if (last && visit) visit(last);
+  else if (last) yield last;
 }
 
 /** One line of the log for display: parsed, or not (`entry` absent). */
@@ -637,15 +781,17 @@ export interface LogVerification {
  * Limit: the chain and head are not secret and not signed. Whoever can write the store can rewrite
  * the whole log from any line on and write a matching head; that is only caught against a copy of
  * the head kept elsewhere (see docs/DESIGN.md, "Audit log").
+ * @param opts.leaves the same pass hashes the leaves a check of the log's checkpoints needs
+ *   (trust/log-checkpoints `prepareCheckpointCheck`): `log --verify` reads the log once
  * @throws SnapError `IO_ERROR` when the log exists but cannot be read
  */
-export async function verifyLog(storeRoot: string): Promise<LogVerification> {
+export async function verifyLog(storeRoot: string, opts: { leaves?: LeafSink } = {}): Promise<LogVerification> {
   const path = join(storeRoot, LOG_FILE);
   const problems: LogProblem[] = [];
   let unlisted = 0;
-  /** Add a problem to the list, or count it once the list is full; true when listed. */
-  const note = (p: LogProblem): boolean => {
-    if (problems.length < MAX_LOG_PROBLEMS) return problems.push(p) > 0;
+  /** Add a problem (made by `p` when a function: only when listed) to the list, or count it once the list is full; true when listed. */
+  const note = (p: LogProblem | (() => LogProblem)): boolean => {
+    if (problems.length < MAX_LOG_PROBLEMS) return problems.push(typeof p === 'function' ? p() : p) > 0;
     unlisted++;
     return false;
   };
@@ -658,22 +804,30 @@ export async function verifyLog(storeRoot: string): Promise<LogVerification> {
   let lines = 0;
   let lastSeq = 0;
   let prevSeqInFile = 0;
-  /** The previous physical line when it was malformed: its byte length and hash (a torn line sealed off). */
-  let malformedBefore: { line: number; bytes: number; sha256: string; listed: boolean } | undefined;
-  if (logFileThere(path)) {
-    for await (const l of logLines(path)) {
+  /**
+   * The previous physical line when it was malformed: its byte length and a copy of its bytes, or
+   * the hash of a long one (a torn line sealed off; hashed only when the next line says so).
+   */
+  let malformedBefore: { line: number; bytes: number; sha256?: string; listed: boolean } | undefined;
+  /** The bytes of the malformed line before, when not long (one buffer, reused). */
+  let copy: Buffer | undefined;
+  if (!logFileThere(path)) opts.leaves?.end(0);
+  else {
+    await visitLogLines(path, opts.leaves ? { leaves: opts.leaves } : {}, (l) => {
       lines = l.line;
       if (!l.complete) {
         note({ line: l.line, kind: 'truncated', message: `line ${l.line} has no newline (${l.size} bytes): an append was interrupted; the next append will seal it off and record it` });
-        break;
+        return;
       }
       const e = l.long ? undefined : parseAuditLine(l.bytes);
       if (!e) {
-        const listed = note({ line: l.line, kind: 'malformed', message: `line ${l.line} is not a valid log line (not canonical JSON with seq, prev, time, command, outcome, user, host and pid)` });
-        malformedBefore = { line: l.line, bytes: l.size, sha256: l.long?.sha256 ?? sha256hex(l.bytes), listed };
-        continue;
+        const line = l.line;
+        const listed = note(() => ({ line, kind: 'malformed', message: `line ${line} is not a valid log line (not canonical JSON with seq, prev, time, command, outcome, user, host and pid)` }));
+        if (!l.long) l.bytes.copy((copy ??= Buffer.allocUnsafe(MAX_LOG_LINE_BYTES)), 0);
+        malformedBefore = { line: l.line, bytes: l.size, ...(l.long ? { sha256: l.long.sha256 } : {}), listed };
+        return;
       }
-      if (e.recovered && malformedBefore && malformedBefore.line === l.line - 1 && e.recovered.bytes === malformedBefore.bytes && e.recovered.sha256 === malformedBefore.sha256) {
+      if (e.recovered && malformedBefore && malformedBefore.line === l.line - 1 && e.recovered.bytes === malformedBefore.bytes && e.recovered.sha256 === (malformedBefore.sha256 ?? sha256hex((copy as Buffer).subarray(0, malformedBefore.bytes)))) {
         // The malformed line before is a torn append that this line sealed off and recorded.
         if (malformedBefore.listed) {
           const i = problems.findIndex((p) => p.line === l.line - 1 && p.kind === 'malformed');
@@ -692,7 +846,7 @@ export async function verifyLog(storeRoot: string): Promise<LogVerification> {
       prevSeqInFile = Math.max(prevSeqInFile, e.seq);
       lastSeq = Math.max(lastSeq, e.seq);
       malformedBefore = undefined;
-    }
+    });
   }
   // The chain, by seq: line s must hold the hash of line s-1, wherever that line is.
   const present = [...bySeq.keys()].sort((a, b) => a - b);

@@ -17,7 +17,7 @@ import { parseNameVersion, SNAPSHOT_ID_RE } from '../core/refs.js';
 import { isValidTime } from '../core/statement.js';
 import { MAX_MODEL_FILES, MAX_TRAINING_DATASETS, isArtifactName, type AttestationStatement } from '../core/attestation.js';
 import { MAX_SIGNATURES } from '../core/envelope.js';
-import { logFileThere, logLines, LOG_FILE, parseAuditLine, type AuditLine } from '../io/audit-log.js';
+import { logFileThere, visitLogChunks, LOG_FILE, MAX_LOG_LINE_BYTES, parseAuditLine, type AuditLine, type LeafSink, type RawLogLine } from '../io/audit-log.js';
 
 /** A training snapshot as an attest line records it: its signed name and id. */
 export interface LoggedDataset {
@@ -155,41 +155,69 @@ const ATTEST_MARK = Buffer.from('attest');
 export type AttestLogItem =
   | { record: AttestRecord }
   | { refused: RefusedAttestLine }
-  /** A complete line that is no log line (malformed, or over 1 MiB: never parsed), and was not sealed off by the next append as a torn one. */
-  | { unreadable: number };
+  /**
+   * Complete lines that are no log lines (malformed, or over 1 MiB: never parsed), and were not
+   * sealed off by the next append as torn ones: `lines` of them, from line `unreadable` on.
+   */
+  | { unreadable: number; lines: number };
 
 /**
- * The attestations the store's audit log records, streamed in file order (logLines: each line's
+ * The attestations the store's audit log records, in file order (io `visitLogChunks`: each line's
  * bytes bounded by MAX_LOG_LINE_BYTES, a longer one hashed as it streams, never kept), so that a
- * log of any length — planted or not — costs one pass and bounded memory. A torn last line (no
- * `\n`) is no record; a malformed line that the next line records as the torn append it sealed off
- * (`recovered`, matching its length and SHA-256) is not reported. A line that does not hold the
- * word `attest` is not parsed ({@link ATTEST_MARK}), unless it follows a malformed line (it may
- * record that line as a torn append it sealed off). Nothing when there is no log.
+ * log of any length — planted or not — costs one pass and bounded memory: the items of one read
+ * of the file are handed on before the next. A torn last line (no `\n`) is no record; a malformed
+ * line that the next line records as the torn append it sealed off (`recovered`, matching its
+ * length and SHA-256) is not reported. A line that does not hold the word `attest` is not parsed
+ * ({@link ATTEST_MARK}), unless it follows a malformed line (it may record that line as a torn
+ * append it sealed off); a run of such unreadable lines is one item. Nothing when there is no log.
+ * With `opts.leaves`, the same pass hashes the leaves a check of the log's checkpoints needs
+ * (trust/log-checkpoints `prepareCheckpointCheck`), so that impact and verify-model read the log once.
  * @throws SnapError `IO_ERROR` (the log exists but cannot be read, or is not a regular file)
  */
-export async function* attestRecords(storeRoot: string): AsyncGenerator<AttestLogItem> {
+export async function* attestRecords(storeRoot: string, opts: { leaves?: LeafSink } = {}): AsyncGenerator<AttestLogItem> {
   const path = join(storeRoot, LOG_FILE);
-  if (!logFileThere(path)) return;
-  let malformed: { line: number; bytes: number; sha256: string } | undefined;
-  for await (const l of logLines(path)) {
-    if (!l.complete) break;
-    if (!l.long && !malformed && l.bytes.indexOf(ATTEST_MARK) < 0) continue;
+  if (!logFileThere(path)) return opts.leaves?.end(0);
+  const items: AttestLogItem[] = [];
+  const unreadable = (line: number): void => {
+    const last = items[items.length - 1];
+    if (last && 'unreadable' in last && last.unreadable + last.lines === line) last.lines++;
+    else items.push({ unreadable: line, lines: 1 });
+  };
+  /** The line before, when malformed: its number and length, and its SHA-256 when long (else its bytes are in `copy`, hashed only if the next line records it). */
+  let malformed: { line: number; bytes: number; sha256?: string } | undefined;
+  let copy: Buffer | undefined;
+  // The lines holding the mark, and each line after a malformed one, are handed over (wantNext).
+  const select = { mark: ATTEST_MARK, wantNext: false };
+  let torn = false;
+  const visit = (l: RawLogLine): void => {
+    if (!l.complete) {
+      torn = true;
+      return;
+    }
     const e = l.long ? undefined : parseAuditLine(l.bytes);
     if (!e) {
-      if (malformed) yield { unreadable: malformed.line };
-      malformed = { line: l.line, bytes: l.size, sha256: l.long?.sha256 ?? createHash('sha256').update(l.bytes).digest('hex') };
-      continue;
+      if (malformed) unreadable(malformed.line);
+      if (!l.long) l.bytes.copy((copy ??= Buffer.allocUnsafe(MAX_LOG_LINE_BYTES)), 0);
+      malformed = { line: l.line, bytes: l.size, ...(l.long ? { sha256: l.long.sha256 } : {}) };
+      select.wantNext = true;
+      return;
     }
     if (malformed) {
-      const sealedOff = malformed.line === l.line - 1 && e.recovered?.bytes === malformed.bytes && e.recovered.sha256 === malformed.sha256;
-      if (!sealedOff) yield { unreadable: malformed.line };
+      const m = malformed;
+      const sealedOff = m.line === l.line - 1 && e.recovered?.bytes === m.bytes && e.recovered.sha256 === (m.sha256 ?? createHash('sha256').update((copy as Buffer).subarray(0, m.bytes)).digest('hex'));
+      if (!sealedOff) unreadable(m.line);
       malformed = undefined;
+      select.wantNext = false;
     }
     const r = attestRecordOf(e, l.line);
-    if (r) yield 'reason' in r ? { refused: r } : { record: r };
+    if (r) items.push('reason' in r ? { refused: r } : { record: r });
+  };
+  for await (const _ of visitLogChunks(path, { select, ...(opts.leaves ? { leaves: opts.leaves } : {}) }, visit)) {
+    yield* items.splice(0);
+    if (torn) break;
   }
-  if (malformed) yield { unreadable: malformed.line };
+  if (malformed) unreadable(malformed.line);
+  yield* items.splice(0);
 }
 
 /**

@@ -14,7 +14,7 @@ import { checkTrust, readSnapshotUnverified } from '../snapshot.js';
 import type { TrustedKey } from '../core/envelope.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { LOG_FILE } from '../io/audit-log.js';
+import { LOG_FILE, type LeafSink } from '../io/audit-log.js';
 import { attestRecords, MAX_MISSING_ATTESTATIONS_LISTED, type MissingAttestation, type MissingState } from './attest-log.js';
 
 export { MAX_MISSING_ATTESTATIONS_LISTED, type MissingAttestation, type MissingState };
@@ -358,9 +358,11 @@ export interface SkippedAttestation {
  * ({@link checkAttestLog}): one removed, replaced, unreadable or not verifying is listed in
  * `missingAttestations`, and its model in `models` / `possiblyAffectedModels` (with `fromLog`) by
  * what the log records it was trained on; `auditLog` says what of the log was read.
+ * @param opts.logLeaves the same pass over the log hashes the leaves a check of its checkpoints
+ *   needs (the CLI's, trust/log-checkpoints `prepareCheckpointCheck`): the log is read once
  * @throws SnapError codes of readSnapshotUnverified for the start | `IO_ERROR`
  */
-export async function impact(loc: SnapshotLocation, store: Store, trust?: ImpactTrust): Promise<ImpactResult> {
+export async function impact(loc: SnapshotLocation, store: Store, trust?: ImpactTrust, opts: { logLeaves?: LeafSink } = {}): Promise<ImpactResult> {
   const graph = await readSnapshotGraph(store);
   const unverified: UnverifiedItem[] = [];
   if (trust) {
@@ -460,7 +462,7 @@ export async function impact(loc: SnapshotLocation, store: Store, trust?: Impact
     const unknown = datasets.filter((d) => possibly.has(d.snapshot) || !inStore(d.snapshot)).map((d) => ({ ref: d.ref, snapshot: d.snapshot, inStore: inStore(d.snapshot) }));
     if (unknown.length > 0) possiblyAffectedModels.push({ ...model, trainedOn: unknown });
   }
-  const { missingAttestations, auditLog } = await checkAttestLog(store, held, (rec, datasets, fromLog) => {
+  const { missingAttestations, auditLog } = await checkAttestLog(store, opts.logLeaves, held, (rec, datasets, fromLog) => {
     const model = { ref: rec.ref, attestation: rec.id, createdAt: rec.time, artifacts: rec.models };
     const trainedOn = datasets.filter((d) => affected.has(d.snapshot));
     if (trainedOn.length > 0) return void models.push({ ...model, trainedOn, fromLog });
@@ -482,6 +484,7 @@ export async function impact(loc: SnapshotLocation, store: Store, trust?: Impact
  */
 async function checkAttestLog(
   store: Store,
+  leaves: LeafSink | undefined,
   held: ReadonlyMap<string, { id?: string; state: 'ok' | 'unreadable' | 'unverified' }>,
   place: (rec: { ref: string; id: string; time: string; models: { name: string; sha256: string }[] }, datasets: { ref: string; snapshot: string }[], fromLog: FromLog) => void,
 ): Promise<{ missingAttestations: MissingAttestation[]; auditLog: AuditLogCheck }> {
@@ -496,9 +499,9 @@ async function checkAttestLog(
     }
   };
   try {
-    for await (const item of attestRecords(store.root)) {
+    for await (const item of attestRecords(store.root, leaves ? { leaves } : {})) {
       if ('unreadable' in item) {
-        auditLog.unreadableLines++;
+        auditLog.unreadableLines += item.lines;
         continue;
       }
       if ('refused' in item) {

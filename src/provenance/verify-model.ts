@@ -17,6 +17,7 @@ import { revocationSource, type RevocationSource } from '../trust/revocations.js
 import type { TrustRules } from '../trust/rules.js';
 import type { HashedArtifact } from './artifacts.js';
 import { checkAttestationEnvelope, checkStoredAttestation, listAttestations, type AttestationCheck } from './attestation-store.js';
+import type { LeafSink } from '../io/audit-log.js';
 import { attestRecords, MAX_MISSING_ATTESTATIONS_LISTED, type MissingAttestation, type MissingState } from './attest-log.js';
 
 /** A training-data snapshot's verdict. */
@@ -151,9 +152,11 @@ function covers(c: AttestationCheck, files: readonly HashedArtifact[]): boolean 
  * trusted — is lost as well by deleting it. Both are caught when the audit log records the
  * attestation (`missingAttestations`, {@link loggedAttestations}). Revocations are read from
  * `revocations/`, never from attestations.
+ * @param logLeaves the same pass over the audit log (without `attestationFile`) hashes the leaves a
+ *   check of its checkpoints needs (trust/log-checkpoints `prepareCheckpointCheck`): read once
  * @throws SnapError `NOT_FOUND` | `IO_ERROR` (`attestationFile` unreadable or not a regular file)
  */
-export async function verifyModel(opts: { files: readonly HashedArtifact[]; trusted: readonly TrustedKey[]; store: Store; attestationFile?: string; now?: Date; revocations?: RevocationSource; expect?: string; complete?: boolean }): Promise<VerifyModelResult> {
+export async function verifyModel(opts: { files: readonly HashedArtifact[]; trusted: readonly TrustedKey[]; store: Store; attestationFile?: string; now?: Date; revocations?: RevocationSource; expect?: string; complete?: boolean; logLeaves?: LeafSink }): Promise<VerifyModelResult> {
   const rules: TrustRules = { now: opts.now ?? new Date(), revocations: opts.revocations ?? revocationSource(opts.store.root, []) };
   // Only the attestations covering the files are kept: the store may hold any number of them (each
   // statement up to 1 MiB), and keeping every one parsed made memory grow with the whole folder.
@@ -280,15 +283,15 @@ export async function verifyModel(opts: { files: readonly HashedArtifact[]; trus
  * line of it, cannot be read — an attestation it records cannot be checked. A line of an older snap
  * (no artifacts recorded) cannot be matched to files and is passed over.
  */
-async function loggedAttestations(opts: { files: readonly HashedArtifact[]; trusted: readonly TrustedKey[]; expect?: string; complete?: boolean; store: Store }, held: ReadonlyMap<string, string | undefined>, signedByTrusted: ReadonlySet<string>): Promise<{ missing: MissingAttestation[]; why?: string }> {
+async function loggedAttestations(opts: { files: readonly HashedArtifact[]; trusted: readonly TrustedKey[]; expect?: string; complete?: boolean; store: Store; logLeaves?: LeafSink }, held: ReadonlyMap<string, string | undefined>, signedByTrusted: ReadonlySet<string>): Promise<{ missing: MissingAttestation[]; why?: string }> {
   const trustedKeyids = new Set(opts.trusted.map((k) => k.keyid));
   const missing: MissingAttestation[] = [];
   const listed = new Set<string>();
   let unlisted = 0;
   let unreadableLines = 0;
   try {
-    for await (const item of attestRecords(opts.store.root)) {
-      if ('unreadable' in item) unreadableLines++;
+    for await (const item of attestRecords(opts.store.root, opts.logLeaves ? { leaves: opts.logLeaves } : {})) {
+      if ('unreadable' in item) unreadableLines += item.lines;
       if (!('record' in item) || !item.record.details) continue;
       const rec = item.record;
       const details = rec.details as NonNullable<typeof rec.details>;

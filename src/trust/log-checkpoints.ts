@@ -10,14 +10,14 @@
  * (`log checkpoint` prints it) catches even a rewrite of the checkpoints folder.
  */
 import { promises as fsp } from 'node:fs';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { SnapError, isSnapError } from '../core/errors.js';
 import { EMPTY_ROOT, MerkleTreeBuilder } from '../core/merkle.js';
 import { bytesEqual, toBase64 } from '../core/encoding.js';
 import type { PrivateKey, PublicKey } from '../core/keys.js';
 import { formatCheckpoint, formatNote, parseCheckpoint, parseNote, signNoteLine, verifyNote, MAX_NOTE_BYTES, type Checkpoint, type Note } from '../core/signed-note.js';
-import { LOG_FILE, LOG_LOCK_FILE, logFileThere, logLines, openLogFile, verifyLog } from '../io/audit-log.js';
+import { LOG_FILE, LOG_LOCK_FILE, logFileThere, logLines, openLogFile, verifyLog, type LeafSink } from '../io/audit-log.js';
 import { nodeHashNative } from '../io/native-hash.js';
 import { checkInterrupted } from '../io/interrupt.js';
 import { acquireLockFile, fsyncDir, openStore, writeFileAtomic } from '../io/store.js';
@@ -26,9 +26,6 @@ import { swapFileForTest } from '../io/test-swap.js';
 import { readAtMost } from '../io/small-file.js';
 import { formatTime } from '../core/statement.js';
 import type { TrustedState } from './state.js';
-
-/** RFC 9162 §2.1.1 leaf prefix. */
-const LEAF_PREFIX = Buffer.from([0x00]);
 
 /** The folder of checkpoints in a store. */
 export const CHECKPOINTS_DIR = 'log.checkpoints';
@@ -57,32 +54,93 @@ export interface LogRoots {
   lines: number;
   /**
    * Root of the first n lines, for each asked n ≤ {@link lines}, and for n = {@link lines} itself
-   * (when > 0). n = 0, when asked, is the empty tree's root (SHA-256 of nothing, RFC 9162 §2.1.1),
-   * which every log extends.
+   * (when > 0) unless only the sizes asked were wanted ({@link logRoots} `whole: false`). n = 0, when asked, is the empty tree's root
+   * (SHA-256 of nothing, RFC 9162 §2.1.1), which every log extends.
    */
   roots: Map<number, Uint8Array>;
 }
 
 /**
+ * The roots of the log's first lines at given sizes, gathered from the leaves a pass over the log
+ * hands it (a {@link LeafSink} for io `logLines`), so that a command that reads the log for
+ * another purpose too (impact's and verify-model's attest lines, `log --verify`'s chain) reads it
+ * once. Only the leaves of the first max(sizes) lines are asked for — or all of them, with
+ * `whole`, for the root of the whole log: no root beyond the largest size is ever compared.
+ */
+export class LogRootsCollector implements LeafSink {
+  readonly upTo: number;
+  private readonly want: Set<number>;
+  private readonly roots = new Map<number, Uint8Array>();
+  private readonly tree = new MerkleTreeBuilder({ nodeHash: nodeHashNative });
+  private readonly whole: boolean;
+  private outcome: { lines: number } | { error: unknown } | undefined;
+
+  constructor(sizes: readonly number[], opts: { whole?: boolean } = {}) {
+    this.want = new Set(sizes);
+    if (this.want.has(0)) this.roots.set(0, EMPTY_ROOT);
+    this.whole = opts.whole === true;
+    this.upTo = this.whole ? Infinity : sizes.reduce((m, n) => Math.max(m, n), 0);
+  }
+
+  leaf(hash: Uint8Array): void {
+    this.tree.appendLeafHash(hash);
+    if (this.want.has(this.tree.size)) this.roots.set(this.tree.size, this.tree.root());
+  }
+
+  end(lines: number): void {
+    this.outcome = { lines };
+  }
+
+  fail(e: unknown): void {
+    this.outcome = { error: e };
+  }
+
+  /** Whether the roots at each of `sizes` are among those it gathers. */
+  gathers(sizes: readonly number[]): boolean {
+    return sizes.every((n) => this.want.has(n));
+  }
+
+  /** Whether a pass over the log ended (read to its end, or failed). */
+  get done(): boolean {
+    return this.outcome !== undefined;
+  }
+
+  /**
+   * The roots, once a pass ended.
+   * @throws the pass's error, when it failed; `INTERNAL` when no pass ended
+   */
+  result(): LogRoots {
+    const o = this.outcome;
+    if (o === undefined) throw new SnapError('INTERNAL', 'no pass over the audit log ended');
+    if ('error' in o) throw o.error;
+    if (this.whole && o.lines > 0) this.roots.set(o.lines, this.tree.root());
+    return { lines: o.lines, roots: this.roots };
+  }
+}
+
+/**
  * RFC 9162 roots of the first n complete lines of the log (each line without its `\n` a leaf, in
- * file order), for each n of `sizes`, in one streaming pass: memory O(log lines) — no leaf is kept,
- * so a log planted with millions of (empty) lines costs time, not memory.
+ * file order), for each n of `sizes` and of the whole log, in one streaming pass: memory O(log
+ * lines) — no leaf is kept. With `whole: false`, only the roots at `sizes` are made: a line beyond
+ * the largest is counted, not hashed, so a log planted with millions of (empty) lines after its
+ * checkpoints costs a newline search a line.
  * @throws SnapError `IO_ERROR`
  */
-export async function logRoots(storeRoot: string, sizes: readonly number[]): Promise<LogRoots> {
+export async function logRoots(storeRoot: string, sizes: readonly number[], opts: { whole?: boolean } = {}): Promise<LogRoots> {
+  const c = new LogRootsCollector(sizes, { whole: opts.whole ?? true });
+  await hashLog(storeRoot, c);
+  return c.result();
+}
+
+/**
+ * One pass over the store's log for `sink` alone (no line handed to anyone): its leaves, and its
+ * count of complete lines (0 when there is no log). An error of the pass is the sink's too.
+ * @throws SnapError `IO_ERROR`
+ */
+export async function hashLog(storeRoot: string, sink: LeafSink): Promise<void> {
   const path = join(storeRoot, LOG_FILE);
-  const roots = new Map<number, Uint8Array>();
-  const want = new Set(sizes);
-  if (want.has(0)) roots.set(0, EMPTY_ROOT);
-  if (!logFileThere(path)) return { lines: 0, roots };
-  const b = new MerkleTreeBuilder({ nodeHash: nodeHashNative });
-  for await (const l of logLines(path)) {
-    if (!l.complete) break;
-    b.appendLeafHash(l.long ? l.long.leaf : createHash('sha256').update(LEAF_PREFIX).update(l.bytes).digest());
-    if (want.has(b.size)) roots.set(b.size, b.root());
-  }
-  if (b.size > 0) roots.set(b.size, b.root());
-  return { lines: b.size, roots };
+  if (!logFileThere(path)) return sink.end(0);
+  for await (const l of logLines(path, { leaves: sink, select: { wantNext: false } })) if (!l.complete) break;
 }
 
 /**
@@ -285,7 +343,7 @@ export async function makeCheckpoint(storeRoot: string, key: PrivateKey, opts: {
     const newest = checkpoints[checkpoints.length - 1];
     const origin = opts.origin ?? newest?.checkpoint.origin ?? `snap.local/log/${randomBytes(8).toString('hex')}`;
     const kept = opts.remembered?.byOrigin[origin];
-    const log = await logRoots(store.root, [...(newest ? [newest.checkpoint.size] : []), ...(kept ? [kept.size] : [])]);
+    const log = await logRoots(store.root, [...(newest ? [newest.checkpoint.size] : []), ...(kept ? [kept.size] : [])], { whole: true });
     if (log.lines === 0) throw new SnapError('LOG_INCONSISTENT', 'the audit log is empty: there is nothing to sign', {});
     if (newest) {
       const c = newest.checkpoint;
@@ -371,8 +429,62 @@ export interface CheckpointVerification {
  * machine kept for the store).
  * @throws SnapError `IO_ERROR`; a malformed `external` checkpoint throws `CHECKPOINT_MALFORMED`
  */
-export async function verifyCheckpoints(storeRoot: string, opts: { pubkeys: readonly PublicKey[]; external: readonly CheckpointFile[]; remembered?: RememberedCheckpoints; origin?: string; originFrom?: string }): Promise<CheckpointVerification> {
+export async function verifyCheckpoints(storeRoot: string, opts: CheckpointCheckOptions): Promise<CheckpointVerification> {
+  return (await prepareCheckpointCheck(storeRoot)).finish(opts);
+}
+
+/** What {@link verifyCheckpoints} is given. */
+export interface CheckpointCheckOptions {
+  pubkeys: readonly PublicKey[];
+  external: readonly CheckpointFile[];
+  remembered?: RememberedCheckpoints;
+  origin?: string;
+  originFrom?: string;
+}
+
+/** A {@link verifyCheckpoints} whose store checkpoints are read, waiting for a pass over the log. */
+export interface PreparedCheckpointCheck {
+  /**
+   * The leaves it expects to need: give it to a pass over the log made for another purpose too
+   * (io `logLines`, `verifyLog`, provenance `attestRecords`), so that the log is read once.
+   */
+  leaves: LogRootsCollector;
+  /**
+   * The verdict of {@link verifyCheckpoints} with `opts`, on the checkpoints read by the prepare
+   * step and the roots `leaves` gathered; when no pass ended, or `opts` asks for roots at sizes
+   * `leaves` did not gather (a checkpoint of this machine's other than the one expected), it makes
+   * its own pass over the log. Call it once.
+   */
+  finish(opts: CheckpointCheckOptions): Promise<CheckpointVerification>;
+}
+
+/**
+ * The checkpoints this machine kept of the logs that `all` name (by origin), and of `origin`; one
+ * that is also among `all` (same origin, size and root) is checked with them, and reported once.
+ */
+function keptToCheck(all: readonly { checkpoint: Checkpoint }[], opts: { remembered?: RememberedCheckpoints; origin?: string }): { origin: string; size: number; root: string }[] {
+  return [...new Set([...all.map((c) => c.checkpoint.origin), ...(opts.origin !== undefined ? [opts.origin] : [])])].flatMap((origin) => {
+    const k = opts.remembered?.byOrigin[origin];
+    const listed = k !== undefined && all.some((c) => c.checkpoint.origin === origin && c.checkpoint.size === k.size && toBase64(c.checkpoint.root) === k.root);
+    return k && !listed ? [{ origin, ...k }] : [];
+  });
+}
+
+/**
+ * {@link verifyCheckpoints} in two steps, around a pass over the log that the caller makes for
+ * another purpose too: the store's checkpoints are read now, and the roots at their sizes — and at
+ * `expected.sizes` and those of this machine's kept checkpoints in `expected` (what `finish` is
+ * expected to be given) — are gathered by `leaves` from whichever pass reads the log next.
+ * @throws SnapError `IO_ERROR` | `CHECKPOINT_MALFORMED` (the checkpoints folder, as {@link storeCheckpoints})
+ */
+export async function prepareCheckpointCheck(storeRoot: string, expected: { remembered?: RememberedCheckpoints; origin?: string; sizes?: readonly number[] } = {}): Promise<PreparedCheckpointCheck> {
   const { checkpoints, bad } = await storeCheckpoints(storeRoot);
+  const leaves = new LogRootsCollector([...checkpoints.map((c) => c.checkpoint.size), ...(expected.sizes ?? []), ...keptToCheck(checkpoints, expected).map((k) => k.size)]);
+  return { leaves, finish: (opts) => judgeCheckpoints(storeRoot, checkpoints, bad, leaves, opts) };
+}
+
+/** The verdict of {@link verifyCheckpoints} on the store's checkpoints read (`checkpoints`, `bad`), with the roots of `leaves` when it gathered every size needed. */
+async function judgeCheckpoints(storeRoot: string, checkpoints: readonly StoredCheckpoint[], bad: readonly { source: string; message: string }[], leaves: LogRootsCollector, opts: CheckpointCheckOptions): Promise<CheckpointVerification> {
   const problems: CheckpointProblem[] = bad.map((b) => ({ kind: 'malformed', source: b.source, message: b.message }));
   const all = [...checkpoints, ...opts.external];
   if (opts.origin !== undefined) {
@@ -380,16 +492,10 @@ export async function verifyCheckpoints(storeRoot: string, opts: { pubkeys: read
       if (c.checkpoint.origin !== opts.origin) problems.push({ kind: 'origin', source: c.source, size: c.checkpoint.size, message: `${c.source} is a checkpoint of ${c.checkpoint.origin}, not of ${opts.origin} (${opts.originFrom ?? '--origin'}): the log of another store, or another log` });
     }
   }
-  // The checkpoints this machine kept of the logs these checkpoints name (by origin), and of
-  // `origin`; one that is also among them (same origin, size and root) is checked with them, and
-  // reported once.
-  const kept = [...new Set([...all.map((c) => c.checkpoint.origin), ...(opts.origin !== undefined ? [opts.origin] : [])])].flatMap((origin) => {
-    const k = opts.remembered?.byOrigin[origin];
-    const listed = k !== undefined && all.some((c) => c.checkpoint.origin === origin && c.checkpoint.size === k.size && toBase64(c.checkpoint.root) === k.root);
-    return k && !listed ? [{ origin, ...k }] : [];
-  });
-  const { lines, roots } = await logRoots(storeRoot, [...all.map((c) => c.checkpoint.size), ...kept.map((k) => k.size)]);
-  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+  const kept = keptToCheck(all, opts);
+  const sizes = [...all.map((c) => c.checkpoint.size), ...kept.map((k) => k.size)];
+  const { lines, roots } = leaves.done && leaves.gathers(sizes) ? leaves.result() : await logRoots(storeRoot, sizes, { whole: false });
+    const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
   const noteKeys = (origin: string) => opts.pubkeys.map((k) => ({ name: origin, publicKey: k.publicKey }));
   const origins = new Set(checkpoints.map((c) => c.checkpoint.origin));
   if (origins.size > 1) problems.push({ kind: 'origin', source: CHECKPOINTS_DIR, message: `the checkpoints name ${origins.size} different origins (${[...origins].join(', ')}): they are not of one log` });

@@ -12,7 +12,7 @@ import { openStore, storePath } from '../../io/store.js';
 import { impact, signatureTrust, type FromLog, type ImpactResult, type ImpactTrust, type MissingState } from '../../provenance/lineage.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { STATE_DIR_OPTION } from '../trust-args.js';
-import { logAgainstCheckpoints } from '../audit-log-check.js';
+import { beginLogCheck } from '../audit-log-check.js';
 import { plural, treeIndent } from '../format.js';
 import { jsonOut, locate, trustedKeys, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
 
@@ -24,8 +24,10 @@ async function cmdImpact(a: Args, io: CliIo): Promise<number> {
   const keys = pubs.length > 0 ? await trustedKeys(pubs, io.cwd) : undefined;
   // Signatures only: a revoked or expired snapshot is still what its signers said it came from.
   const trust: ImpactTrust | undefined = keys && signatureTrust(keys);
-  const r0 = await impact(loc, store, trust);
-  const r = { ...r0, auditLog: { ...r0.auditLog, ...(await logAgainstCheckpoints(a, io, store.root)) } };
+  // The checkpoint check shares impact's pass over the audit log (read once).
+  const logCheck = await beginLogCheck(a, io, store.root);
+  const r0 = await impact(loc, store, trust, logCheck.leaves ? { logLeaves: logCheck.leaves } : {});
+  const r = { ...r0, auditLog: { ...r0.auditLog, ...(await logCheck.finish()) } };
   const failed = (r.unverified?.length ?? 0) + (r.unverifiedModels?.length ?? 0);
   // What the audit log records and the store no longer holds, or what of the log cannot be checked: the answer cannot be vouched for either.
   const log = r.auditLog;

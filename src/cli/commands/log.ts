@@ -8,7 +8,7 @@ import { plural, shortId, shortKeyid, styler } from '../format.js';
 import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import { jsonOut, writeWaitingForDrain, commonFlags, signingKeys, trustedKeys, audit, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { checkInterrupted } from '../../io/interrupt.js';
-import { makeCheckpoint, readCheckpointFile, rememberCheckpoint, rememberLogOrigin, verifyCheckpoints, type CheckpointVerification, type RememberedCheckpoints } from '../../trust/log-checkpoints.js';
+import { makeCheckpoint, prepareCheckpointCheck, readCheckpointFile, rememberCheckpoint, rememberLogOrigin, type CheckpointVerification, type PreparedCheckpointCheck, type RememberedCheckpoints } from '../../trust/log-checkpoints.js';
 import { STATE_FILE, readState, stateDir, updateState } from '../../trust/state.js';
 import type { Checkpoint } from '../../core/signed-note.js';
 import { writeOutputFile } from '../../io/output-temp.js';
@@ -66,7 +66,9 @@ async function cmdLog(a: Args, io: CliIo): Promise<number> {
   const name = a.name as string | undefined;
   if (name !== undefined && !NAME_RE.test(name)) throw new SnapError('USAGE', `"${shown(name)}" is not a dataset NAME (${NAME_RULE_TEXT})`);
   if (a.verify) {
-    const v = await verifyLog(store.root);
+    // The checkpoint check shares verifyLog's pass over the log (read once): begun here, finished below.
+    const begun = await beginCheckpointCheck(a, io, store.root, a.origin !== undefined ? String(a.origin) : undefined, (a.checkpoint as string[] | undefined) ?? []);
+    const v = await verifyLog(store.root, 'prepared' in begun ? { leaves: begun.prepared.leaves } : {});
     const pubkeys = await trustedKeys((a.pubkey as string[] | undefined) ?? [], io.cwd);
     const external = [];
     for (const f of (a.checkpoint as string[] | undefined) ?? []) external.push(await readCheckpointFile(resolve(io.cwd, f)));
@@ -76,7 +78,8 @@ async function cmdLog(a: Args, io: CliIo): Promise<number> {
     const storeId = await storeIdentity(store.root, io);
     const pinned = a.origin === undefined && state ? keptOrigin(state.origins, storeId) : undefined;
     const origin = a.origin !== undefined ? String(a.origin) : pinned;
-    const c = await verifyCheckpoints(store.root, { pubkeys, external, ...(state ? { remembered: state.remembered } : {}), ...(origin !== undefined ? { origin } : {}), ...(pinned !== undefined ? { originFrom: `the origin this machine kept for this store in ${state?.remembered.source}; if the store was made anew, give --origin` } : {}) });
+    if ('failure' in begun) throw begun.failure;
+    const c = await begun.prepared.finish({ pubkeys, external, ...(state ? { remembered: state.remembered } : {}), ...(origin !== undefined ? { origin } : {}), ...(pinned !== undefined ? { originFrom: `the origin this machine kept for this store in ${state?.remembered.source}; if the store was made anew, give --origin` } : {}) });
     const ok = v.ok && c.ok;
     // A newest checkpoint verified signed by a given key is kept: from now on the log must extend it on this machine.
     if (state && c.ok && c.newest && c.newest.signedBy.length > 0) {
@@ -251,6 +254,27 @@ export function keptOrigin(origins: Readonly<Record<string, string>>, id: string
   if (Object.hasOwn(origins, id)) return origins[id];
   const typed = id.startsWith(S3_SCHEME) ? id.replace(/\/$/, '') : undefined;
   return typed !== undefined && Object.hasOwn(origins, typed) ? origins[typed] : undefined;
+}
+
+/**
+ * A check of the log against its checkpoints (trust/log-checkpoints `prepareCheckpointCheck`)
+ * begun before a pass over the log that it shares: the store's checkpoints are read, and — quietly,
+ * only to know which roots will be needed — the trusted state's kept checkpoints and origin of this
+ * store, and the `external` checkpoint files; {@link keptCheckpoints} and the files are read again,
+ * as before, for the verdict. An error reading the store's checkpoints is returned (`failure`), to
+ * be thrown where the check used to throw it.
+ */
+export async function beginCheckpointCheck(a: Args, io: CliIo, root: string, origin: string | undefined, external: readonly string[] = []): Promise<{ prepared: PreparedCheckpointCheck } | { failure: unknown }> {
+  try {
+    const dir = stateDir(a['state-dir'] as string | undefined, io.env, io.cwd);
+    const state = await readState(dir).catch(() => undefined);
+    const pinned = origin ?? (state ? keptOrigin(Object.fromEntries(Object.entries(state.logOrigins ?? {}).map(([k, m]) => [k, m.origin])), await storeIdentity(root, io)) : undefined);
+    const sizes: number[] = [];
+    for (const f of external) await readCheckpointFile(resolve(io.cwd, f)).then((c) => sizes.push(c.checkpoint.size), () => {});
+    return { prepared: await prepareCheckpointCheck(root, { sizes, ...(state ? { remembered: { source: join(dir, STATE_FILE), byOrigin: state.checkpoints ?? {} } } : {}), ...(pinned !== undefined ? { origin: pinned } : {}) }) };
+  } catch (e) {
+    return { failure: e };
+  }
 }
 
 export async function keptCheckpoints(a: Args, io: CliIo): Promise<{ remembered: RememberedCheckpoints; origins: Readonly<Record<string, string>>; keep(c: Checkpoint): Promise<void>; keepOrigin(store: string, origin: string, replace: boolean): Promise<void> } | undefined> {

@@ -12,7 +12,7 @@ import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { shortKeyid, trustedOnce } from '../format.js';
 import { jsonOut, trustedKeys, audit, auditErrors, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
 import { STATE_DIR_OPTION, rememberedRevocations } from '../trust-args.js';
-import { logAgainstCheckpoints } from '../audit-log-check.js';
+import { beginLogCheck } from '../audit-log-check.js';
 
 async function cmdVerifyModel(a: Args, io: CliIo): Promise<number> {
   const storeRoot = storePath(a.store, io.env, io.cwd);
@@ -32,12 +32,14 @@ async function cmdVerifyModel(a: Args, io: CliIo): Promise<number> {
   // An unreadable state is a note, as for verify (trust-args.ts).
   const remembered = await rememberedRevocations(stateDir(a['state-dir'] as string | undefined, io.env, io.cwd), a, io);
   const revocations = revocationSource(store.root, [], remembered, remembered.counted);
-  const r0 = await verifyModel({ files: artifacts, trusted, store, revocations, ...(attestationFile ? { attestationFile } : {}), ...(expect !== undefined ? { expect } : {}), complete });
+  // With the store's attestations, the checkpoint check shares verifyModel's pass over the audit log (read once).
+  const logCheck = attestationFile === undefined ? await beginLogCheck(a, io, store.root) : undefined;
+  const r0 = await verifyModel({ files: artifacts, trusted, store, revocations, ...(attestationFile ? { attestationFile } : {}), ...(expect !== undefined ? { expect } : {}), complete, ...(logCheck?.leaves ? { logLeaves: logCheck.leaves } : {}) });
   await remembered.keep();
   // With the store's attestations, what the audit log records of them counts (verifyModel's
   // missingAttestations): the log must then still extend its checkpoints, or an attestation of
   // these files may have been removed with its line.
-  const auditLog = attestationFile === undefined ? await logAgainstCheckpoints(a, io, store.root) : undefined;
+  const auditLog = logCheck ? await logCheck.finish() : undefined;
   const cpProblems = auditLog?.checkpoints.problems ?? [];
   const r = r0.ok && cpProblems.length > 0
     ? { ...r0, ok: false, failure: { code: 'INTEGRITY_FAILURE', message: `the audit log no longer extends its checkpoints (${[...new Set(cpProblems.map((p) => p.kind))].join(', ')}): an attestation of these files may have been removed together with its log line (snap log --verify)` } }
