@@ -3,6 +3,9 @@
  * shares the pass that reads the attest lines, or the chain), and a log planted by whoever can
  * write the store — millions of empty lines, no key needed — costs them about what its bytes cost,
  * not a minute: 10^7 empty lines (10 MB) took verify-model 86 s, impact 53 s and log --verify 92 s.
+ * Their verdicts on such logs are checked here; what they cost is measured in docs/PERFORMANCE.md
+ * (no timing in unit tests), and the work is checked by count: no line past the largest checkpoint
+ * size asked for is hashed.
  */
 import { promises as fsp } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -16,25 +19,16 @@ import { LogRootsCollector, logRoots } from '../../src/trust/log-checkpoints.js'
 const keys = useKeyPair();
 /** Planted empty lines: 10^6, one tenth of what was measured. */
 const PLANTED = 1_000_000;
-/** CPU-seconds (user + system) each command may take on such a log: 3.6 to 5.7 before, about 0.5 now. */
-const MAX_CPU_S = 2;
 
 let store: string;
 let work: string;
 let genuine: Buffer;
 let head: Buffer;
 
-/** A snap command in a process of its own: its exit code, --json output, and CPU-seconds (user + system). */
-function timed(args: string[]): { code: number; json: Record<string, unknown>; cpu: number } {
-  const script = `const fs = await import('node:fs');
-process.on('exit', () => { const u = process.cpuUsage(); fs.writeSync(2, '\\nCPU-US ' + (u.user + u.system) + '\\n'); });
-process.argv = [process.argv[0], ${JSON.stringify(BIN)}, ...${JSON.stringify(args)}];
-await import(${JSON.stringify(BIN)});`;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120_000, cwd: work, env: { ...process.env, SNAP_STATE_DIR: join(work, 'state') } });
-  const { stdout, stderr } = r;
-  const code = r.status ?? -1;
-  const cpu = /CPU-US (\d+)/.exec(stderr ?? '');
-  return { code, json: JSON.parse(stdout), cpu: cpu ? Number(cpu[1]) / 1e6 : NaN };
+/** A snap command in a process of its own: its exit code and --json output. */
+function run(args: string[]): { code: number; json: Record<string, unknown> } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000, cwd: work, env: { ...process.env, SNAP_STATE_DIR: join(work, 'state') } });
+  return { code: r.status ?? -1, json: JSON.parse(r.stdout) };
 }
 
 /** The log as it was made, then `extra` appended (and log.head as it was made). */
@@ -56,38 +50,34 @@ beforeAll(async () => {
 }, 60_000);
 
 describe('a log planted with a million empty lines after its checkpoint', () => {
-  it('leaves verify-model passing (exit 0: no line it could use was planted), in a few CPU-seconds', async () => {
+  it('leaves verify-model passing (exit 0: no line it could use was planted)', async () => {
     await plant(Buffer.alloc(PLANTED, 0x0a));
-    const r = timed(['verify-model', join(work, 'm.bin'), '--pubkey', keys.pub, '--store', store, '--json']);
+    const r = run(['verify-model', join(work, 'm.bin'), '--pubkey', keys.pub, '--store', store, '--json']);
     expect(r.code).toBe(0);
     expect(r.json.auditLog).toMatchObject({ lines: genuine.toString().split('\n').length - 1 + PLANTED, checkpoints: { count: 1, problems: [] } });
-    expect(r.cpu).toBeLessThan(MAX_CPU_S);
   }, 120_000);
 
-  it('leaves impact answering as before (exit 0), in a few CPU-seconds', async () => {
+  it('leaves impact answering as before (exit 0)', async () => {
     await plant(Buffer.alloc(PLANTED, 0x0a));
-    const r = timed(['impact', 'data@v1', '--store', store, '--json']);
+    const r = run(['impact', 'data@v1', '--store', store, '--json']);
     expect(r.code).toBe(0);
     expect(r.json.models).toEqual([expect.objectContaining({ ref: 'm@1' })]);
     expect(r.json.auditLog).toMatchObject({ attestations: 1, unreadableLines: 0, checkpoints: { problems: [] } });
-    expect(r.cpu).toBeLessThan(MAX_CPU_S);
   }, 120_000);
 
-  it('makes log --verify exit 1 listing 1000 malformed lines and counting the rest, in a few CPU-seconds', async () => {
+  it('makes log --verify exit 1 listing 1000 malformed lines and counting the rest', async () => {
     await plant(Buffer.alloc(PLANTED, 0x0a));
-    const r = timed(['log', '--verify', '--store', store, '--json']);
+    const r = run(['log', '--verify', '--store', store, '--json']);
     expect(r.code).toBe(1);
     expect(r.json).toMatchObject({ chainOk: false, unlisted: PLANTED - 1000 });
     expect((r.json.problems as { kind: string }[]).every((p) => p.kind === 'malformed')).toBe(true);
-    expect(r.cpu).toBeLessThan(MAX_CPU_S);
   }, 120_000);
 
-  it('after a garbled attest line, makes impact count every one of them unreadable (exit 1), in a few CPU-seconds', async () => {
+  it('after a garbled attest line, makes impact count every one of them unreadable (exit 1)', async () => {
     await plant(Buffer.concat([Buffer.from('{"command":"attest" garbled\n'), Buffer.alloc(PLANTED, 0x0a)]));
-    const r = timed(['impact', 'data@v1', '--store', store, '--json']);
+    const r = run(['impact', 'data@v1', '--store', store, '--json']);
     expect(r.code).toBe(1);
     expect(r.json.auditLog).toMatchObject({ attestations: 1, unreadableLines: PLANTED + 1 });
-    expect(r.cpu).toBeLessThan(MAX_CPU_S);
   }, 120_000);
 });
 
