@@ -17,6 +17,7 @@ import { parseNameVersion, SNAPSHOT_ID_RE } from '../core/refs.js';
 import { isValidTime } from '../core/statement.js';
 import { MAX_MODEL_FILES, MAX_TRAINING_DATASETS, isArtifactName, type AttestationStatement } from '../core/attestation.js';
 import { MAX_SIGNATURES } from '../core/envelope.js';
+import { isObject } from '../core/is-object.js';
 import { logFileThere, visitLogChunks, LOG_FILE, MAX_LOG_LINE_BYTES, parseAuditLine, type AuditLine, type LeafSink, type RawLogLine } from '../io/audit-log.js';
 
 /** A training snapshot as an attest line records it: its signed name and id. */
@@ -91,10 +92,6 @@ const isModelRef = (ref: string): boolean => {
     return false;
   }
 };
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 /**
  * The {@link AttestLogDetails} of a line's `details`, copied member by member (nothing else of the
