@@ -56,7 +56,7 @@ export function objectNeedOf(cmd: string, a: Args): ObjectNeed {
  * snapshot file of unbounded size, so one planted in a snapshot the command does not read must not
  * cost it. What each command reads (a store snapshot's manifest is read, or must be there, only
  * where named below; every other reader of a snapshot takes its statement and envelope):
- * - none: list, log, init; lineage and impact (statements only); revoke and attest without
+ * - none: list, log, init; lineage and impact without --pubkey (statements only); revoke and attest without
  *   --pubkey (the named snapshots' statement and envelope); bom without --pubkey; import of a
  *   revocation (FILE.json);
  * - the named snapshots' (`NAME@latest`: every snapshot of NAME): verify, drill, diff, report,
@@ -68,8 +68,10 @@ export function objectNeedOf(cmd: string, a: Args): ObjectNeed {
  *   S3) and no --incremental;
  * - the snapshots the store's model attestations name (read first: `attested`): verify-model and
  *   bom --model --pubkey;
- * - every snapshot's: fsck (checks each), import of an archive named otherwise, and any command
- *   added later.
+ * - every snapshot's: fsck (checks each); lineage --pubkey and impact --pubkey (the trust check
+ *   of each snapshot they look at, any of the store's, wants its manifest there; without them every
+ *   snapshot was reported damaged, its manifest missing); import of an archive named otherwise, and
+ *   any command added later.
  */
 export function manifestNeedOf(cmd: string, a: Args): ManifestNeed {
   const refs = (...xs: unknown[]): { refs: string[] } => ({ refs: xs.filter((x): x is string => typeof x === 'string') });
@@ -77,10 +79,11 @@ export function manifestNeedOf(cmd: string, a: Args): ManifestNeed {
     case 'list':
     case 'log':
     case 'init':
-    case 'lineage':
-    case 'impact':
     case 'revoke':
       return refs();
+    case 'lineage':
+    case 'impact':
+      return listOf(a.pubkey).length === 0 ? refs() : 'all';
     case 'attest':
       // With --pubkey each --data snapshot gets the trust check, which wants its manifest there.
       return listOf(a.pubkey).length === 0 ? refs() : refs(...listOf(a.data));

@@ -280,6 +280,24 @@ describe('other files of an S3 store (moto)', () => {
 });
 
 describe('the audit log of an S3 store (moto)', () => {
+  it('lineage --pubkey and impact --pubkey of an S3 store verify every snapshot they check as on a local store: its manifest is copied, not reported missing ("the snapshot was damaged")', { timeout: 120_000 }, async () => {
+    const bucket = await newBucket(clientFor(server), 'plain');
+    const store = `s3://${bucket}/st`;
+    const ds = await makeTree({ 'a.txt': 'alpha\n' });
+    expectOk(await run(['seal', ds, '--as', 'ds@v1', '--key', kp.key, '--store', store]));
+    await fsp.writeFile(join(ds, 'b.txt'), 'bravo\n');
+    expectOk(await run(['seal', ds, '--as', 'ds@v2', '--key', kp.key, '--store', store]));
+
+    const impact = await run(['impact', 'ds@v1', '--pubkey', kp.pub, '--store', store]);
+    expectOk(impact);
+    expect(impact.json.unverified).toEqual([]);
+    expect((impact.json.derived as { ref: string }[]).map((d) => d.ref)).toEqual(['ds@v2']);
+
+    const lineage = await run(['lineage', 'ds@v2', '--pubkey', kp.pub, '--store', store]);
+    expectOk(lineage);
+    expect((lineage.json.chain as { ref: string; verified: boolean }[]).map((n) => [n.ref, n.verified])).toEqual([['ds@v2', true], ['ds@v1', true]]);
+  });
+
   it('a line planted ahead of the log, on the key the next line needs, does not fail the commands: verify of intact data still exits 0, with a note that its log line was not written', { timeout: 120_000 }, async () => {
     const c = clientFor(server);
     const bucket = await newBucket(c, 'plain');
