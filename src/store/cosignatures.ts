@@ -22,7 +22,7 @@
  *
  * What bucket write access without keys can do with this: add signatures (they count only when a
  * trusted key made them, as in any envelope), or (in an unversioned bucket: a versioned one's
- * readers read each file's first version, S3Backend.cosignatureVersion) remove or spoil a co-signature file, which can
+ * readers read each file's first version, S3Backend.firstVersionOf) remove or spoil a co-signature file, which can
  * only make a threshold fail. Planted files full of junk signatures (their names ground to sort
  * first) cannot push out a signature that a trusted key made when the reader knows its trusted
  * keys (step 2); a reader that does not (sign, export, fsck) keeps the first MAX_SIGNATURES, and

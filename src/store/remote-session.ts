@@ -43,7 +43,7 @@ import { setObjectSink, type ObjectSink } from '../io/object-sink.js';
 import { LocalBackend, splitLogLines } from './local.js';
 import { SNAPSHOT_FILE_NAMES, changedFileText, type ChangedFile, type Retention, type SnapshotFiles } from './backend.js';
 import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
-import { MAX_JUNK_KEYS_KEPT, mapLimit, s3Error, workingCopyFull, wrongSize, type S3Backend } from './s3.js';
+import { MAX_JUNK_KEYS_KEPT, REVOCATION_FOLDER, mapLimit, s3Error, workingCopyFull, wrongSize, type S3Backend } from './s3.js';
 import { clearStagedLeftovers, findStagedLeftovers } from './s3-leftovers.js';
 import type { CleanResult, Leftover } from '../io/leftovers.js';
 import { COSIGNATURES_DIR, cosignatureFolder, cosignaturePath, startCosignatureMerge, type CosignatureMergeOptions } from './cosignatures.js';
@@ -502,9 +502,14 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
   } finally {
     await fsp.rm(logDir, { recursive: true, force: true });
   }
+  let changedRevocations = 0;
   for (const path of otherFiles) {
     if (path.startsWith(`${COSIGNATURES_DIR}/`)) continue; // merged into the envelopes above
     if (state.files.has(path)) continue; // an attestation, pulled before the manifests
+    // A revocation in a versioned bucket is read at its first version: a delete marker put on it, or
+    // a version written over it, is someone else's and must not make a revoked snapshot pass.
+    const changed = path.startsWith(REVOCATION_FOLDER) ? remote.firstVersionOf(path)?.changed : undefined;
+    if (changed && ++changedRevocations <= MAX_CHANGED_NOTES) opts.note(`revocation file ${path} was ${changed} in the bucket after it was written: its first version is read`);
     // Cut one byte past the largest bound of a local reader of store files (envelopes of
     // attestations; revocations and checkpoints are smaller): a larger, planted file is refused by
     // the command reading it, as in a local store, and costs no more. An unchanged file is never pushed back.
@@ -512,6 +517,7 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
     state.files.set(path, sha(bytes));
     await local.writeFile(path, bytes);
   }
+  if (changedRevocations > MAX_CHANGED_NOTES) opts.note(`${changedRevocations - MAX_CHANGED_NOTES} more revocation files were written over or deleted in the bucket: their first versions are read`);
   return state;
 }
 
@@ -600,7 +606,7 @@ async function pullCosignatures(remote: S3Backend, committed: Uint8Array, paths:
     const read = await mapLimit(batch, TRANSFER_JOBS, async (path) => {
       // In a versioned bucket the file's first version is read: a later one, or a delete marker, is
       // someone else's (the file is named by its bytes and written once), and is said.
-      const changed = remote.cosignatureVersion(path)?.changed;
+      const changed = remote.firstVersionOf(path)?.changed;
       if (changed && ++changedFiles <= MAX_CHANGED_NOTES) note(`co-signature file ${path} was ${changed} in the bucket after it was written: its first version is read`);
       try {
         return { path, bytes: await remote.readFile(path, MAX_ENVELOPE_BYTES) };

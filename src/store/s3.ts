@@ -191,6 +191,17 @@ export const FILE_FOLDERS: readonly string[] = ['revocations/', 'attestations/',
 /** The folder of co-signature files (store/cosignatures.ts COSIGNATURES_DIR), one of {@link FILE_FOLDERS}. */
 const COSIGNATURE_FOLDER = 'signatures/';
 
+/** The folder of revocations (trust/revocations.ts REVOCATIONS_DIR), one of {@link FILE_FOLDERS}. */
+export const REVOCATION_FOLDER = 'revocations/';
+
+/**
+ * The folders of {@link FILE_FOLDERS} whose files are named by their bytes' SHA-256 and written
+ * once (co-signatures, FORMAT.md §23.8; revocations, §15): in a versioned bucket each is read at its
+ * first version ({@link S3Backend.firstVersionOf}), whatever was written over it or a delete marker
+ * put on it later — someone else's, which must not take a co-signature away nor hide a revocation.
+ */
+const FIRST_VERSION_FOLDERS: readonly string[] = [COSIGNATURE_FOLDER, REVOCATION_FOLDER];
+
 /** One day in milliseconds (S3 default retention periods are whole days, or years of 365 days here). */
 const DAY_MS = 86_400_000;
 
@@ -1003,7 +1014,7 @@ export class S3Backend implements StoreBackend {
     /** Files kept per folder, and of the current subfolder (keys come in key order: a subfolder's one after the other). */
     const kept = new Map<string, number>();
     let sub = { folder: '', n: 0 };
-    this.cosignatureFirsts.clear();
+    this.fileFirsts.clear();
     try {
       for await (const { key: k, first } of this.otherKeys()) {
         const rel = k.slice(this.where.prefix.length);
@@ -1033,7 +1044,7 @@ export class S3Backend implements StoreBackend {
         sub.n++;
         kept.set(folder, n + 1);
         for (let i = 1; i < parts.length; i++) folders.add(parts.slice(0, i).join('/'));
-        if (first) this.cosignatureFirsts.set(rel, first);
+        if (first) this.fileFirsts.set(rel, first);
         out.push(rel);
       }
     } finally {
@@ -1049,7 +1060,8 @@ export class S3Backend implements StoreBackend {
 
   /**
    * Every key under the folders of the store's other files ({@link FILE_FOLDERS}), each listed in
-   * full, in key order (with, for a co-signature of a versioned bucket, its first version). Nothing
+   * full, in key order (with, for a co-signature or a revocation of a versioned bucket, its first
+   * version: {@link FIRST_VERSION_FOLDERS}). Nothing
    * else under the prefix is snap's: a key planted beside them (a junk folder of millions of keys,
    * files of megabytes) is never listed nor pulled into a command's working copy, which would cost
    * every command, `list` included, the listing and the bytes. The objects, snapshot files, log
@@ -1057,19 +1069,21 @@ export class S3Backend implements StoreBackend {
    */
   private async *otherKeys(): AsyncIterable<{ key: string; first?: { versionId: string; changed?: 'written over' | 'deleted' } }> {
     for (const f of FILE_FOLDERS) {
-      if (f === COSIGNATURE_FOLDER && (await this.isVersioned())) yield* this.cosignatureKeys();
+      if (FIRST_VERSION_FOLDERS.includes(f) && (await this.isVersioned())) yield* this.firstVersionKeys(f);
       else for await (const key of this.listKeys(this.where.prefix + f)) yield { key };
     }
   }
 
   /**
-   * Co-signature files of a versioned bucket, as the last {@link listFiles} found them: path (under
-   * the prefix) → its first version, which is what {@link readFile} reads, and whether the key was
-   * written over or deleted since. A co-signature file is named by its bytes' digest and written
-   * once, so a later version or a delete marker is someone else's: its first version is still the
-   * co-signature (under Object Lock it is locked; a delete marker is not).
+   * Co-signature and revocation files of a versioned bucket ({@link FIRST_VERSION_FOLDERS}), as the
+   * last {@link listFiles} found them: path (under the prefix) → its first version, which is what
+   * {@link readFile} and {@link readFilePrefix} read, and whether the key was written over or
+   * deleted since. Such a file is named by its bytes' digest and written once, so a later version or
+   * a delete marker is someone else's: its first version is still the co-signature or the
+   * revocation (under Object Lock it is locked; a delete marker is not, and a plain DELETE, no
+   * version named, only adds one).
    */
-  private cosignatureFirsts = new Map<string, { versionId: string; changed?: 'written over' | 'deleted' }>();
+  private fileFirsts = new Map<string, { versionId: string; changed?: 'written over' | 'deleted' }>();
 
   /**
    * Every page of ListObjectVersions under `prefix` (versions and delete markers; each key's versions
@@ -1094,14 +1108,15 @@ export class S3Backend implements StoreBackend {
   }
 
   /**
-   * The keys under `signatures/` of a versioned bucket that have a version that is not a delete
-   * marker — also those whose newest version is a delete marker — each once, in key order, with its
-   * first version and whether it was written over or deleted since (for {@link cosignatureFirsts}).
+   * The keys under `folder` (one of {@link FIRST_VERSION_FOLDERS}) of a versioned bucket that have a
+   * version that is not a delete marker — also those whose newest version is a delete marker — each
+   * once, in key order, with its first version and whether it was written over or deleted since (for
+   * {@link fileFirsts}).
    * ListObjectVersions lists keys in order and each key's versions newest first, so a key is done
    * once a later key is listed: only the keys of one page are held, whatever the folder holds.
    */
-  private async *cosignatureKeys(): AsyncIterable<{ key: string; first?: { versionId: string; changed?: 'written over' | 'deleted' } }> {
-    const prefix = this.where.prefix + COSIGNATURE_FOLDER;
+  private async *firstVersionKeys(folder: string): AsyncIterable<{ key: string; first?: { versionId: string; changed?: 'written over' | 'deleted' } }> {
+    const prefix = this.where.prefix + folder;
     const seen = new Map<string, { versionId?: string; versions: number; deleted: boolean }>();
     /** Every key listed so far but `open` (the key the next page starts with, which may go on there), in key order. */
     const done = function* (open?: string): Generator<{ key: string; first: { versionId: string; changed?: 'written over' | 'deleted' } }> {
@@ -1135,12 +1150,13 @@ export class S3Backend implements StoreBackend {
   }
 
   /**
-   * A co-signature file as the last {@link listFiles} found it in a versioned bucket: the version
-   * read (its first) and whether the key was written over or deleted since it was written; undefined
-   * in an unversioned bucket (the current object is read) and for any other path.
+   * A co-signature or revocation file ({@link FIRST_VERSION_FOLDERS}) as the last {@link listFiles}
+   * found it in a versioned bucket: the version read (its first) and whether the key was written
+   * over or deleted since it was written; undefined in an unversioned bucket (the current object is
+   * read) and for any other path.
    */
-  cosignatureVersion(path: string): { versionId: string; changed?: 'written over' | 'deleted' } | undefined {
-    return this.cosignatureFirsts.get(path);
+  firstVersionOf(path: string): { versionId: string; changed?: 'written over' | 'deleted' } | undefined {
+    return this.fileFirsts.get(path);
   }
 
   /**
@@ -1154,22 +1170,23 @@ export class S3Backend implements StoreBackend {
   }
 
   /**
-   * An other file's bytes (of a co-signature file in a versioned bucket, its first version: see
-   * {@link cosignatureVersion}).
+   * An other file's bytes (of a co-signature or revocation file in a versioned bucket, its first
+   * version: see {@link firstVersionOf}).
    * @param limit most bytes read (default 64 MiB): a larger file is refused as soon as that many came
    * @throws SnapError `STORE_MALFORMED` (larger than `limit`) | `NOT_FOUND` | `IO_ERROR`
    */
   async readFile(path: string, limit = SMALL_LIMIT): Promise<Uint8Array> {
-    return this.getSmall(this.key(path), this.cosignatureFirsts.get(path)?.versionId, limit);
+    return this.getSmall(this.key(path), this.fileFirsts.get(path)?.versionId, limit);
   }
 
   /**
-   * An other file's first `limit` bytes (all of them when it is shorter): the rest is never read.
+   * An other file's first `limit` bytes (all of them when it is shorter): the rest is never read. Of
+   * a co-signature or revocation file in a versioned bucket, its first version ({@link firstVersionOf}).
    * @throws SnapError `NOT_FOUND` | `IO_ERROR`
    */
   async readFilePrefix(path: string, limit: number): Promise<Uint8Array> {
     const key = this.key(path);
-    return bodyPrefix(await this.get(key), limit).catch((e: unknown) => {
+    return bodyPrefix(await this.get(key, this.fileFirsts.get(path)?.versionId), limit).catch((e: unknown) => {
       throw s3Error(e, `read ${key}`);
     });
   }

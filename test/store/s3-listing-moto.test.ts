@@ -41,9 +41,10 @@ async function keysUnder(c: S3Client, bucket: string, prefix: string): Promise<s
 
 describe('the folders of the other files', () => {
   it('are those the local store writes them to', async () => {
-    const [{ REVOCATIONS_DIR }, { CHECKPOINTS_DIR }, { COSIGNATURES_DIR }, { FILE_FOLDERS }] = await Promise.all([import('../../src/trust/revocations.js'), import('../../src/trust/log-checkpoints.js'), import('../../src/store/cosignatures.js'), import('../../src/store/s3.js')]);
+    const [{ REVOCATIONS_DIR }, { CHECKPOINTS_DIR }, { COSIGNATURES_DIR }, { FILE_FOLDERS, REVOCATION_FOLDER }] = await Promise.all([import('../../src/trust/revocations.js'), import('../../src/trust/log-checkpoints.js'), import('../../src/store/cosignatures.js'), import('../../src/store/s3.js')]);
     const { attestationsDir } = await import('../../src/provenance/attestation-store.js');
     expect([...FILE_FOLDERS].sort()).toEqual([`${REVOCATIONS_DIR}/`, `${basename(attestationsDir({ root: '/s' } as never))}/`, `${CHECKPOINTS_DIR}/`, `${COSIGNATURES_DIR}/`].sort());
+    expect(REVOCATION_FOLDER).toBe(`${REVOCATIONS_DIR}/`);
   });
 
   it('are listed up to what their readers read', async () => {

@@ -83,7 +83,7 @@ async function cmdRetain(a: Args, io: CliIo): Promise<number> {
             if (e instanceof SnapError && (e.code === 'STORE_MALFORMED' || e.code === 'NOT_FOUND')) return new Uint8Array(0);
             throw e;
           })));
-      if (why === undefined) await remote.extendRetention(remote.where.prefix + path, retain, remote.cosignatureVersion(path)?.versionId);
+      if (why === undefined) await remote.extendRetention(remote.where.prefix + path, retain, remote.firstVersionOf(path)?.versionId);
       else if (++notLocked <= MAX_NOTES) io.stderr.write(`${io.program ?? 'snap'} retain: co-signature file ${shown(path)} ${why}: not locked\n`);
     }
     if (notLocked > MAX_NOTES) io.stderr.write(`${io.program ?? 'snap'} retain: ${notLocked - MAX_NOTES} more co-signature files not locked\n`);
