@@ -52,6 +52,12 @@ export interface CliIo {
    * origin of `log checkpoint`). Without it (a local store) the command does it at once.
    */
   afterPush?: (fn: () => Promise<void>) => void;
+  /**
+   * Set with {@link afterPush}: what the push uploaded, read in an `afterPush` function — objects
+   * the bucket did not hold, and their bytes. An object the bucket held already (of another
+   * snapshot, or planted there of the right size) is not uploaded, nor read.
+   */
+  pushed?: () => { objectsUploaded: number; bytesUploaded: number };
 }
 
 /** The common flags (SPEC §8); `--json` and `--debug` every command takes, the others those that use them. */

@@ -217,6 +217,7 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
   const out: CliIo = {
     ...io,
     afterPush: (fn) => void afterPush.push(fn),
+    pushed: () => ({ objectsUploaded: session.stats.objectsUploaded, bytesUploaded: session.stats.bytesUploaded }),
     env: { ...io.env, SNAP_STORE: session.root },
     givenStore: { store: typeof a.store === 'string' ? a.store : undefined, url: remote.location },
     ...(cmd === 'fsck' ? { storeObjects: { checkObjects: (p) => session.checkObjects(p), installObject: (h, p, n) => session.installObject(h, p, n), leftovers: () => session.leftovers(), clean: () => session.clean() } } : {}),

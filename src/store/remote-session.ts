@@ -105,7 +105,9 @@ export interface SessionStats {
   bytesStreamed: number;
   /** Objects that did not hash to their name, pulled or streamed. */
   objectsCorrupt: string[];
+  /** Objects uploaded (PUT: the bucket did not hold them), and their bytes. */
   objectsUploaded: number;
+  bytesUploaded: number;
   snapshotsCommitted: string[];
   logLinesPushed: number;
   /** Why the command's audit log lines could not be pushed to the bucket (then its `--json` says `log.written: false`). */
@@ -236,7 +238,7 @@ export async function openRemoteSession(remote: S3Backend, opts: RemoteSessionOp
   killPointForTest('s3-locked');
   const work = await makeScratchDir('snap-s3-');
   const forget = leaveNothing(() => rmSync(work, { recursive: true, force: true }));
-  const stats: SessionStats = { objectsPulled: 0, bytesPulled: 0, manifestsPulled: [], objectsStreamed: 0, bytesStreamed: 0, objectsCorrupt: [], objectsUploaded: 0, snapshotsCommitted: [], logLinesPushed: 0, handOvers: 0, largestHandOver: 0, ignoredCommits: [], objectsRepaired: 0, cosignaturesPushed: [] };
+  const stats: SessionStats = { objectsPulled: 0, bytesPulled: 0, manifestsPulled: [], objectsStreamed: 0, bytesStreamed: 0, objectsCorrupt: [], objectsUploaded: 0, bytesUploaded: 0, snapshotsCommitted: [], logLinesPushed: 0, handOvers: 0, largestHandOver: 0, ignoredCommits: [], objectsRepaired: 0, cosignaturesPushed: [] };
   let root: string | undefined;
   const cleanup = async (): Promise<void> => {
     if (root) setObjectSink(root, undefined);
@@ -661,8 +663,10 @@ function uploadAsSealed(remote: S3Backend, store: Store, state: PulledState, opt
         const path = objectPath(store, hex);
         const size = await checkedSize(path, hex);
         bytes += size;
-        if ((await remote.putObject(hex, () => createReadStream(path) as Readable, size, opts.retain)) === 'stored') stats.objectsUploaded++;
-        else {
+        if ((await remote.putObject(hex, () => createReadStream(path) as Readable, size, opts.retain)) === 'stored') {
+          stats.objectsUploaded++;
+          stats.bytesUploaded += size;
+        } else {
           taken.present++;
           taken.presentBytes += size;
         }
@@ -951,7 +955,10 @@ async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, st
   await mapLimit(fresh, TRANSFER_JOBS, async (hex) => {
     const path = objectPath(store, hex);
     const size = await checkedSize(path, hex);
-    if ((await remote.putObject(hex, () => createReadStream(path) as Readable, size, retain)) === 'stored') stats.objectsUploaded++;
+    if ((await remote.putObject(hex, () => createReadStream(path) as Readable, size, retain)) === 'stored') {
+      stats.objectsUploaded++;
+      stats.bytesUploaded += size;
+    }
   });
   killPointForTest('s3-objects-pushed');
   // 2. Snapshots, each committed last by its commit object. Under a bucket's default retention the

@@ -32,26 +32,43 @@ async function cmdImport(a: Args, io: CliIo): Promise<number> {
   const log = await audit(io, store, { command: 'import', ref: r.ref, snapshot: r.snapshot, outcome: 'ok', ...(Object.keys(details).length > 0 ? { details } : {}) }, { quiet: !!a.quiet });
   const mended = mendedObjectsNote(r.mendedObjects, ['did not hold its bytes', 'did not hold their bytes'], 'the archive');
   if (mended && !a.quiet) io.stderr.write(mended);
-  if (a.json) {
-    jsonOut(io, {
-      ok: true, ref: r.ref, snapshot: r.snapshot, store, storeCreated: r.storeCreated, alreadyPresent: r.alreadyPresent, signers, files: r.files, symlinks: r.symlinks,
-      bytes: r.bytes, newObjects: r.newObjects, newObjectBytes: r.newObjectBytes, mendedObjects: r.mendedObjects, seconds: Number(r.seconds.toFixed(3)),
-      log,
+  const report = (newObjects: number, newObjectBytes: number): void => {
+    if (a.json) {
+      jsonOut(io, {
+        ok: true, ref: r.ref, snapshot: r.snapshot, store, storeCreated: r.storeCreated, alreadyPresent: r.alreadyPresent, signers, files: r.files, symlinks: r.symlinks,
+        bytes: r.bytes, newObjects, newObjectBytes, mendedObjects: r.mendedObjects, seconds: Number(r.seconds.toFixed(3)),
+        log,
+      });
+    } else if (r.alreadyPresent) {
+      io.stdout.write(`${shown(r.ref)} (${shown(r.snapshot)}) is already in ${shown(store)}; nothing to import\n`);
+    } else {
+      io.stdout.write(
+        [
+          `imported ${shown(r.ref)}`,
+          `  snapshot   ${shown(r.snapshot)}`,
+          `  signed by  ${trustedOnce(r.signers).map((s) => shortKeyid(s.keyid)).join(', ')} (trusted)`,
+          `  contents   ${plural(r.files, 'file')}${r.symlinks ? `, ${plural(r.symlinks, 'symbolic link')}` : ''} (${formatBytes(r.bytes)}), every one checked`,
+          `  store      ${shown(store)}: ${plural(newObjects, 'new object')} (${formatBytes(newObjectBytes)})`,
+          `  took       ${r.seconds.toFixed(2)} s`,
+        ].join('\n') + '\n',
+      );
+    }
+  };
+  const pushed = io.pushed;
+  if (io.afterPush && pushed && !r.alreadyPresent) {
+    // An S3 store: the objects go up after the command, and only those the bucket does not hold
+    // (HEAD first). One it holds, of the member's size, is neither uploaded nor read — another
+    // snapshot's, or planted there — so it is not new, and the import cannot say it checked it.
+    io.afterPush(async () => {
+      const up = pushed();
+      const kept = r.newObjects - up.objectsUploaded;
+      if (kept > 0 && !a.quiet) {
+        const bytes = formatBytes(Math.max(0, r.newObjectBytes - up.bytesUploaded));
+        io.stderr.write(`${io.program ?? 'snap'} import: ${kept === 1 ? `1 object of the archive (${bytes}) was` : `${kept} objects of the archive (${bytes}) were`} in the bucket already, of the right size: not uploaded, and not read (snap fsck re-hashes the store's objects; snap fsck --repair-from ${shown(String(a.file))} puts back one that is not its bytes)\n`);
+      }
+      report(up.objectsUploaded, up.bytesUploaded);
     });
-  } else if (r.alreadyPresent) {
-    io.stdout.write(`${shown(r.ref)} (${shown(r.snapshot)}) is already in ${shown(store)}; nothing to import\n`);
-  } else {
-    io.stdout.write(
-      [
-        `imported ${shown(r.ref)}`,
-        `  snapshot   ${shown(r.snapshot)}`,
-        `  signed by  ${trustedOnce(r.signers).map((s) => shortKeyid(s.keyid)).join(', ')} (trusted)`,
-        `  contents   ${plural(r.files, 'file')}${r.symlinks ? `, ${plural(r.symlinks, 'symbolic link')}` : ''} (${formatBytes(r.bytes)}), every one checked`,
-        `  store      ${shown(store)}: ${plural(r.newObjects, 'new object')} (${formatBytes(r.newObjectBytes)})`,
-        `  took       ${r.seconds.toFixed(2)} s`,
-      ].join('\n') + '\n',
-    );
-  }
+  } else report(r.newObjects, r.newObjectBytes);
   return EXIT_OK;
 }
 
