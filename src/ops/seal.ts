@@ -145,6 +145,14 @@ export interface SealResult extends SealedSnapshot {
    * cannot compare those records. Usually `--records` given once instead of rules in `snap.json`.
    */
   recordSetsNotKept?: { parent: string; sets: string[] };
+  /**
+   * The parent (its ref, as given or found) when none of the keys this seal signs with signed it
+   * (its envelope, over the statement its id names): planted in the store by whoever can write it
+   * (with a key of their own), or sealed with another key. Its id is signed into the new statement
+   * all the same; said so that such a lineage does not go in unseen. `byDefault` when it was the
+   * newest snapshot of NAME, not `--parent`.
+   */
+  unsignedParent?: { ref: string; byDefault: boolean };
 }
 
 /**
@@ -756,6 +764,7 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
     let parentStatement: Statement | undefined;
     /** The parent's envelope, when its payload is that statement (its signatures checked only by an incremental seal). */
     let parentEnvelope: Envelope | undefined;
+    let parentByDefault = false;
     if (typeof opts.parent === 'string') {
       const loc = await resolveRef(opts.parent, store.root);
       parentDir = loc.dir;
@@ -782,8 +791,10 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
         parentRef = `${newest.name}@${newest.version}`;
         parentStatement = read.statement;
         parentEnvelope = read.envelope;
+        parentByDefault = true;
       }
     }
+    const unsignedParent = parent && parentRef && !signedBySealer(parentEnvelope, parent, [opts.key, ...(opts.coSigners ?? [])]) ? { ref: parentRef, byDefault: parentByDefault } : undefined;
     const hints = !manifestOnly && parentDir && (await snapshotKeepsObjects(parentDir)) ? await ParentHints.read(join(parentDir, MANIFEST_FILE)) : undefined;
     // A stat cache under a folder another user could change is theirs to choose: a state folder
     // of theirs put in place of this user's (a rename in a folder they may write) holds the cache
@@ -887,6 +898,7 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
       ...(signed.statement.predicate.records ? { records: signed.statement.predicate.records } : {}),
       ...(incrementalResult ? { incremental: incrementalResult } : {}),
       ...(notKept.length > 0 && parentRef ? { recordSetsNotKept: { parent: parentRef, sets: notKept } } : {}),
+      ...(unsignedParent ? { unsignedParent } : {}),
     };
   } finally {
     await incremental?.source?.close().catch(() => {}); // the parent's stat cache, read or not to its end

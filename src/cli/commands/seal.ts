@@ -81,7 +81,7 @@ async function cmdSeal(a: Args, io: CliIo): Promise<number> {
     jsonOut(io, {
       ...sealedJson(r), newObjects: r.newObjects, newObjectBytes: r.newObjectBytes, mendedObjects: r.mendedObjects, // --manifest-only keeps record indexes, which may be mended too
       seconds: Number(r.seconds.toFixed(3)), store, storeCreated: r.storeCreated, manifestOnly, ...(r.records ? { records: r.records } : {}), ...(r.incremental ? { incremental: r.incremental } : {}),
-      ...(r.recordSetsNotKept ? { recordSetsNotKept: r.recordSetsNotKept } : {}), log,
+      ...(r.recordSetsNotKept ? { recordSetsNotKept: r.recordSetsNotKept } : {}), ...(r.unsignedParent ? { unsignedParent: r.unsignedParent.ref } : {}), log,
     });
   } else if (a.quiet) {
     io.stdout.write(`${r.snapshot}\n`);
@@ -91,6 +91,7 @@ async function cmdSeal(a: Args, io: CliIo): Promise<number> {
       scan ? `  contents     not kept (they stay in ${shown(dir)})` : a['manifest-only'] ? `  contents     not kept (--manifest-only)` : `  store        ${shown(store)}: ${plural(r.newObjects, 'new object')} (${formatBytes(r.newObjectBytes)})`,
       ...(r.records ? sealedRecordLines(r.records) : []),
       ...(r.incremental ? incrementalLines(r.incremental) : []),
+      ...(r.unsignedParent ? [`  note         the parent ${shown(r.unsignedParent.ref)}${r.unsignedParent.byDefault ? ` (the newest snapshot of ${shown(r.ref.slice(0, r.ref.indexOf('@')))})` : ''} is signed by none of the keys this seal signs with (planted in the store by someone who can write it, or sealed with another key); its id is signed into this snapshot as its parent: if it is not the previous version, name the right one with --parent REF (or --no-parent)`] : []),
       ...(r.recordSetsNotKept ? [`  note         the parent ${shown(r.recordSetsNotKept.parent)} has a record index for ${r.recordSetsNotKept.sets.map((n) => shown(n)).join(', ')}; this snapshot has none (diff and check cannot compare those records): declare record rules in DIR/snap.json to keep them from version to version`] : []),
       `  took         ${r.seconds.toFixed(2)} s (${formatBytes(r.bytes / Math.max(r.seconds, 1e-3))}/s)`,
     ];
