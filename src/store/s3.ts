@@ -523,8 +523,9 @@ export class S3Backend implements StoreBackend {
   /**
    * Store an object unless present (HEAD, then `PUT If-None-Match: *`).
    * @throws SnapError `OBJECT_CORRUPT` when an object is there under that name with another size
-   *   than `size`: it cannot be the content (someone wrote other bytes under its name), and
-   *   write-once forbids replacing it: it must not be counted as stored.
+   *   than `size` — found by the HEAD, or, written between the HEAD and the PUT (412), by a second
+   *   HEAD: it cannot be the content (someone wrote other bytes under its name), and write-once
+   *   forbids replacing it: it must not be counted as stored.
    */
   async putObject(hex: string, open: () => Readable, size: number, retain?: Retention): Promise<PutResult> {
     const key = this.objectKey(hex);
@@ -532,6 +533,12 @@ export class S3Backend implements StoreBackend {
     const there = await this.sizeOf(key);
     if (there !== undefined && there !== size) throw wrongSize(this.location, [{ sha256: hex, size, stored: there }]);
     let r: PutResult = there !== undefined ? 'present' : await this.putOnce(key, open, size, hex, retain);
+    if (r === 'present' && there === undefined) {
+      // Written by someone else between the HEAD and the PUT (412): its size is looked at as the
+      // HEAD's would have been — one of another size cannot be the content.
+      const now = await this.sizeOf(key);
+      if (now !== undefined && now !== size) throw wrongSize(this.location, [{ sha256: hex, size, stored: now }]);
+    }
     if (r === 'stored') this.counters.objectPuts++;
     else this.counters.objectsPresent++;
     if (r === 'present' && retain) await this.extendRetention(key, retain);

@@ -262,6 +262,24 @@ describe('the AWS SDK notice that its 2027 releases need Node 22 (moto)', () => 
     const verified = await spawnSnap(['verify', `s3://${bucket}/data`, '--against', 'many@v1', '--pubkey', kp.pub, '--store', store, '--quiet'], { env, timeoutMs: 60_000 }).done;
     expect([verified.code, verified.stderr]).toEqual([0, '']);
   }, 120_000);
+
+  it('an object of another size written under the name between the HEAD that found none and the PUT (If-None-Match: 412) is refused, OBJECT_CORRUPT, not counted as there', async () => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'plain');
+    const bytes = Buffer.from('alpha\n');
+    const hex = hexOf(bytes);
+    // Someone who can write the bucket wins the race: their object lands just before our PUT.
+    const racing = clientFor(server);
+    const send = racing.send.bind(racing) as (cmd: unknown) => Promise<unknown>;
+    (racing as unknown as { send: (cmd: unknown) => Promise<unknown> }).send = async (cmd: unknown) => {
+      if (cmd instanceof PutObjectCommand && cmd.input.Key === keyOf(hex)) await c.send(new PutObjectCommand({ Bucket: bucket, Key: keyOf(hex), Body: 'a planted object, longer\n' }));
+      return send(cmd);
+    };
+    const backend = new S3Backend(racing, { bucket, prefix: 'st/' });
+    await backend.open(true);
+    await expect(backend.putObject(hex, () => Readable.from([bytes]), bytes.length)).rejects.toMatchObject({ code: 'OBJECT_CORRUPT' });
+    expect(backend.counters.objectsPresent).toBe(0);
+  });
 });
 
 describe('sealing into a local store whose parent snapshot lost an object', () => {
