@@ -128,7 +128,7 @@ export async function* listObjects(client: S3Client, loc: S3Location, opts: List
 }
 
 /** Decode a URL-encoded key (EncodingType=url); bytes that are not UTF-8 give U+FFFD and the key's hex. */
-function decodeKey(raw: string): { key: string; keyHex?: string } {
+export function decodeKey(raw: string): { key: string; keyHex?: string } {
   let bytes: Buffer;
   try {
     // S3 encodes with "+" for spaces in some implementations; a literal "+" is always %2B.

@@ -515,7 +515,17 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
     // Cut one byte past the largest bound of a local reader of store files (envelopes of
     // attestations; revocations and checkpoints are smaller): a larger, planted file is refused by
     // the command reading it, as in a local store, and costs no more. An unchanged file is never pushed back.
-    const bytes = await remote.readFilePrefix(path, OTHER_FILE_LIMIT);
+    const bytes = await remote.readFilePrefix(path, OTHER_FILE_LIMIT).catch((e: unknown) => {
+      // Listed, then not there: removed meanwhile, or a key a server's listing cannot name exactly
+      // (one that does not URL-encode it: a carriage return comes back a line feed). Every file snap
+      // writes has a plain name, so it is none of snap's: skipped, not the end of every command.
+      if (e instanceof SnapError && e.code === 'NOT_FOUND') return undefined;
+      throw e;
+    });
+    if (bytes === undefined) {
+      opts.note(`store file ${path} was listed but is not in the bucket (removed meanwhile, or a name the server's listing does not give exactly): skipped`);
+      continue;
+    }
     state.files.set(path, sha(bytes));
     await local.writeFile(path, bytes);
   }

@@ -49,6 +49,7 @@ import { MAX_HEAD_BYTES, MAX_LOG_LINE_BYTES } from '../io/audit-log.js';
 import { RESERVED_ROOT_NAMES, rehashing } from './local.js';
 import { SNAPSHOT_FILE_NAMES, type BackendLock, type ChangedFile, type CommittedSnapshot, type PutResult, type Retention, type SnapshotFiles, type StoreBackend } from './backend.js';
 import { killPointForTest } from '../io/test-kill-point.js';
+import { decodeKey } from '../s3/read-objects.js';
 
 /**
  * Longest segment of a store file's path, in UTF-8 bytes: 255 (NAME_MAX of the local file systems)
@@ -89,6 +90,21 @@ export interface S3StoreLocation {
 interface Version {
   key: string;
   versionId?: string;
+}
+
+/**
+ * A key of a listing asked with `EncodingType: url`, decoded when the server says it encoded it
+ * (`encoded`: the listing's own `EncodingType`; moto ignores it for ListObjectVersions): the key as
+ * it is in the bucket. A listing's keys come in XML, whose parser reads a carriage return as a line
+ * feed (and could not carry some control characters at all): a planted key `…x\r` was listed as
+ * `…x\n`, its GET failed, and so did every command of the store. Undefined for none, and for a key
+ * whose bytes are not UTF-8 (no string names it; none of snap's).
+ */
+function listedKey(raw: string | undefined, encoded: boolean): string | undefined {
+  if (!raw) return undefined;
+  if (!encoded) return raw;
+  const d = decodeKey(raw);
+  return d.keyHex === undefined ? d.key : undefined;
 }
 
 function status(e: unknown): number | undefined {
@@ -614,15 +630,17 @@ export class S3Backend implements StoreBackend {
     do {
       let r;
       try {
-        r = await this.client.send(new ListObjectsV2Command({ Bucket: this.where.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
+        r = await this.client.send(new ListObjectsV2Command({ Bucket: this.where.bucket, Prefix: prefix, EncodingType: 'url', ...(token ? { ContinuationToken: token } : {}) }));
       } catch (e) {
         throw s3Error(e, `list ${prefix}`);
       }
       const entries: ListedKey[] = [];
+      const encoded = r.EncodingType === 'url';
       for (const o of r.Contents ?? []) {
-        if (!o.Key) continue;
+        const key = listedKey(o.Key, encoded);
+        if (key === undefined) continue;
         const modified = o.LastModified ? new Date(o.LastModified).getTime() : NaN;
-        entries.push({ key: o.Key, size: o.Size ?? 0, ...(Number.isFinite(modified) ? { modified } : {}) });
+        entries.push({ key, size: o.Size ?? 0, ...(Number.isFinite(modified) ? { modified } : {}) });
       }
       token = r.IsTruncated ? r.NextContinuationToken : undefined;
       yield { entries, more: token !== undefined };
@@ -1103,13 +1121,20 @@ export class S3Backend implements StoreBackend {
     for (;;) {
       let r: ListObjectVersionsCommandOutput;
       try {
-        r = await this.client.send(new ListObjectVersionsCommand({ Bucket: this.where.bucket, Prefix: prefix, ...(keyMarker ? { KeyMarker: keyMarker } : {}), ...(versionMarker ? { VersionIdMarker: versionMarker } : {}) }));
+        r = await this.client.send(new ListObjectVersionsCommand({ Bucket: this.where.bucket, Prefix: prefix, EncodingType: 'url', ...(keyMarker ? { KeyMarker: keyMarker } : {}), ...(versionMarker ? { VersionIdMarker: versionMarker } : {}) }));
       } catch (e) {
         throw s3Error(e, `list the versions under ${prefix}`);
       }
-      yield r;
+      // The keys as they are in the bucket (a key that is not UTF-8 dropped: none of snap's).
+      const encoded = r.EncodingType === 'url';
+      const keyed = <T extends { Key?: string }>(xs: T[] | undefined): T[] | undefined => xs?.flatMap((x) => {
+        const key = listedKey(x.Key, encoded);
+        return key === undefined ? [] : [{ ...x, Key: key }];
+      });
+      const next = r.NextKeyMarker !== undefined && encoded ? decodeKey(r.NextKeyMarker).key : r.NextKeyMarker;
+      yield { ...r, Versions: keyed(r.Versions), DeleteMarkers: keyed(r.DeleteMarkers), ...(next !== undefined ? { NextKeyMarker: next } : {}) };
       if (!r.IsTruncated) return;
-      keyMarker = r.NextKeyMarker;
+      keyMarker = next;
       versionMarker = r.NextVersionIdMarker;
     }
   }

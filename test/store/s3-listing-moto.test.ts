@@ -5,10 +5,10 @@
  */
 import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { useS3Server } from '../helpers/s3-server.js';
 import { makeTree, snapJson, useKeyPair } from '../helpers/tree.js';
-import { clientFor, newBucket, watchedClient } from './s3-fixture.js';
+import { allVersions, clientFor, newBucket, watchedClient } from './s3-fixture.js';
 import { MAX_COSIGNATURE_FILES_READ, MAX_JUNK_KEYS_KEPT, MAX_REVOCATION_FILES_READ, MAX_REVOCATION_FILES_LISTED, S3Backend } from '../../src/store/s3.js';
 import { openRemoteSession } from '../../src/store/remote-session.js';
 import { MAX_STAGED_LEFTOVERS_KEPT } from '../../src/store/s3-leftovers.js';
@@ -77,6 +77,31 @@ describe('the listings of an S3 store (moto)', () => {
     } finally {
       await session.finish(false);
     }
+  });
+
+  it.each(['plain', 'versioned'] as const)('keys with a carriage return, a plus and a percent sign planted in a %s bucket are listed as they are (the listing URL-encodes them): every command still works, and a revocation so named still counts', { timeout: 120_000 }, async (kind) => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, kind);
+    const store = `s3://${bucket}/st`;
+    const ds = await makeTree({ 'a.txt': 'alpha\n' });
+    expect((await run(['seal', ds, '--as', 'ds@v1', '--key', kp.key, '--store', store])).code).toBe(0);
+    expect((await run(['revoke', 'ds@v1', '--key', kp.key, '--reason', 'test', '--store', store])).code).toBe(0);
+    const [revocation] = await keysUnder(c, bucket, 'st/revocations/');
+    // An XML parser reads a carriage return in a listing as a line feed: the key listed was then
+    // not the key in the bucket, its GET failed, and every command of the store with it (exit 3).
+    const odd = ['st/log.checkpoints/x\r', 'st/signatures/ds/v1/a\r+%20b.json', 'st/revocations/' + 'ab'.repeat(32) + '/r\r.json', 'st/snapshots/ds/v1/staged/x\r', 'st/objects/sha256/ab/c\r'];
+    await plant(c, bucket, odd);
+    const listed = await run(['list', '--store', store]);
+    expect(listed.code, listed.stdout + listed.stderr).toBe(0);
+    expect((listed.json.snapshots as { ref: string }[]).map((x) => x.ref)).toEqual(['ds@v1']);
+    // The revocation, renamed with a plus and a percent sign in its name, is read, and still counts.
+    const body = await (await c.send(new GetObjectCommand({ Bucket: bucket, Key: revocation as string }))).Body!.transformToByteArray();
+    await c.send(new DeleteObjectCommand({ Bucket: bucket, Key: revocation as string }));
+    if (kind === 'versioned') await c.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: (await allVersions(c, bucket, 'st/revocations/')).filter((v) => v.Key === revocation).map((v) => ({ Key: v.Key as string, VersionId: v.VersionId as string })) } }));
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: (revocation as string).replace(/\.json$/, '+a%2.json'), Body: body }));
+    const verified = await run(['verify', ds, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', store]);
+    expect(verified.code, verified.stdout + verified.stderr).toBe(1);
+    expect(verified.json.failure.code).toBe('SNAPSHOT_REVOKED');
   });
 
   it('1,102 keys planted under snapshots/ (one with a 1,000-byte name) are skipped by every command, noted on stderr and listed by fsck as not written by snap, the first 1,000 by name, the rest counted', { timeout: 240_000 }, async () => {
