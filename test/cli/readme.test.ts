@@ -69,3 +69,30 @@ describe('README, "The two-person rule"', () => {
     expect(JSON.parse(after.stdout).failure).toMatchObject({ code: 'SNAPSHOT_REVOKED', message: expect.stringMatching(/bob.*flipped labels/) });
   }, 120_000);
 });
+
+describe('README, "Use"', () => {
+  it('the keys every command of the block uses are the files its keygen line writes', () => {
+    const lines = shellBlock('## Use');
+    const keygen = /^snap keygen (\S+) --out-dir (\S+)$/.exec(lines[0] as string);
+    expect(keygen, lines[0]).not.toBeNull();
+    const [, name, dir] = keygen as RegExpExecArray;
+    const written = [`${dir}/${name}.key`, `${dir}/${name}.pub`];
+    const used = lines.flatMap((l) => [...l.matchAll(/--(?:key|pubkey) (\S+)/g)].map((m) => m[1] as string));
+    expect(new Set(used), 'the seal signs with the .key, the gate checks with the .pub').toEqual(new Set(written));
+    for (const key of used) expect(written, `a key named in README's "Use": ${key}`).toContain(key);
+  });
+
+  it('its first three lines run as written: keygen, seal, then the gate exits 0', async () => {
+    const [keygen, seal, gate] = shellBlock('## Use');
+    const work = await tempDir('snap-readme-use-');
+    await fsp.rename(await makeTree({ 'a.txt': 'a\n', 'b/c.txt': 'c\n' }), join(work, 'data'));
+    const env = { ...process.env, HOME: join(work, 'home'), SNAP_STATE_DIR: join(work, 'state'), SNAP_STORE: join(work, 'store'), NO_COLOR: '1' };
+    for (const line of [keygen, seal] as string[]) {
+      const r = run(line, work, env);
+      expect(r.code, `${line}\n${r.stderr}`).toBe(0);
+    }
+    const r = run(gate as string, work, env);
+    expect(r.code, `${gate}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toContain('TRAINED train.py');
+  }, 60_000);
+});
