@@ -340,7 +340,8 @@ export const policyCommand: CommandSpec = {
       [
         ['$0 policy init p.json --name acme --root-key r1.pub', 'version 1, unsigned'],
         ['$0 policy add-key p.json --pub alice.pub --role producer', 'alice may count as a producer'],
-        ["$0 policy rule p.json --datasets '*' --require reviewer=1", 'every dataset needs a reviewer'],
+        ['$0 policy add-key p.json --pub bob.pub --role reviewer', 'bob may count as a reviewer (a rule can require only roles some key has)'],
+        ["$0 policy rule p.json --datasets '*' --require producer=1 --require reviewer=1", "every dataset needs a producer's and a reviewer's signature, by two keys"],
         ['$0 policy sign p.json --key r1.key', 'a root key signs it'],
       ],
     ),

@@ -126,7 +126,7 @@ export const proveCommand: CommandSpec = {
       [
         ['$0 prove spam@v1 ham/0001.txt -o ham-0001.proof.json', 'a proof to hand to an auditor'],
         ['$0 prove spam@v1.snap.tar spam/0042.txt > p.json', 'from an archive, to stdout'],
-        ['$0 prove iris@v1 iris.csv --record 17 -o iris-17.proof.json', 'a record proof: record 17 of iris.csv, its label and fingerprint'],
+        ['$0 prove tabular@v1 breast_cancer.csv --record 17 -o bc-17.proof.json', 'a record proof: the record whose key (id) is 17 in breast_cancer.csv, its label and fingerprint (examples/tabular)'],
         ['$0 verify-proof ham-0001.proof.json --pubkey ci.pub', 'check it, with only the public key'],
       ],
     ),

@@ -101,7 +101,7 @@ export const verifyProofCommand: CommandSpec = {
       [
         ['$0 verify-proof ham-0001.proof.json --pubkey ci.pub', 'exit 0: the entry is in a snapshot ci signed'],
         ['$0 verify-proof p.json --pubkey ci.pub --file ./0001.txt --expect spam@v1', 'and this file is that entry, of spam@v1'],
-        ['$0 verify-proof iris-17.proof.json --pubkey ci.pub', 'a record proof: record 17, its label and fingerprint, signed by ci'],
+        ['$0 verify-proof bc-17.proof.json --pubkey ci.pub', 'a record proof: record 17, its label and fingerprint, signed by ci'],
       ],
     ),
   run: cmdVerifyProof,
