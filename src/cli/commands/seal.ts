@@ -135,7 +135,7 @@ export const sealCommand: CommandSpec = {
         .option('records', { type: 'string', array: true, requiresArg: true, describe: "record rule instead of DIR/snap.json's, e.g. 'train.csv key=id label=y', 'mail/*/* format=files label-segment=1' or 'sst.tsv format=tsv quoting=none label=label' (repeatable; docs/FORMAT.md §19)" })
         .option('no-records', { type: 'boolean', describe: 'index no records, whatever DIR/snap.json says' })
         .conflicts('records', 'no-records')
-        .option('incremental', { type: 'boolean', describe: "take the parent's digest for each file unchanged (device, inode, size, mtime, ctime) since the parent was sealed on this machine, instead of reading it (its stat cache is kept in the state folder, $SNAP_STATE_DIR, else $XDG_STATE_HOME/snap, else ~/.local/state/snap: under a folder another user could change, none is read or written and every file is read); signed as predicate.incremental (docs/FORMAT.md §22)" })
+        .option('incremental', { type: 'boolean', describe: "take the parent's digest for each file unchanged (device, inode, size, mtime, ctime) since the parent was sealed on this machine, itself with --incremental (only such a seal writes the stat cache the next one reads; the first reads every file), instead of reading it (the stat cache is kept in the state folder, $SNAP_STATE_DIR, else $XDG_STATE_HOME/snap, else ~/.local/state/snap: under a folder another user could change, none is read or written and every file is read); signed as predicate.incremental (docs/FORMAT.md §22)" })
         .conflicts('incremental', 'out')
         .option('retain', { type: 'string', requiresArg: true, describe: 'S3 store with Object Lock only: lock every object and file of the snapshot until then (400d, 2w, a date 2027-01-31 or 2027-01-31T12:00:00Z); a shared object\'s lock is extended, never shortened' })
         .option('retain-mode', { type: 'string', requiresArg: true, choices: ['compliance', 'governance'], describe: 'with --retain: compliance (nobody can delete or shorten; default) or governance' })
@@ -143,7 +143,7 @@ export const sealCommand: CommandSpec = {
       [
         ['$0 seal data/ --as spam@v1 --key keys/ci.key', 'seal data/ into ./.snap as spam@v1'],
         ["$0 seal data/ --as t@v1 --key ci.key --records 'train.csv key=id label=y'", 'with a record index of train.csv'],
-        ['$0 seal data/ --as spam@v2 --key keys/ci.key --incremental', 'read only the files changed since spam@v1 was sealed here'],
+        ['$0 seal data/ --as spam@v2 --key keys/ci.key --incremental', 'read only the files changed since spam@v1 was sealed here with --incremental'],
         ['$0 seal s3://corpus/train/ --as t@v2 --key ci.key', 'a dataset in S3 (its objects stay there)'],
         ['$0 seal data/ --as t@v2 --key ci.key --store s3://ml-data/snap --retain 400d', 'into an S3 store, under Object Lock for 400 days'],
       ],
