@@ -298,7 +298,8 @@ async function openStoreOnce(root: string, opts: { create?: boolean; parents?: b
     if (!empty && again && existsSync(marker)) return undefined;
     if (!opts.create) {
       if (!empty) throw new SnapError('STORE_MALFORMED', `${s.root} exists but is not a snap store (no store.json)`, { path: s.root });
-      throw new SnapError('NOT_FOUND', `no snap store at ${s.root}; make one with "snap init --store ${s.root}" (or seal a dataset into it), or point --store / $SNAP_STORE at an existing one`, { path: s.root });
+      // Only commands that read a store get here: an empty store (snap init) holds no snapshot for them.
+      throw new SnapError('NOT_FOUND', `no snap store at ${s.root}: give --store PATH (or set $SNAP_STORE) to the store the snapshots were sealed into, or seal a dataset first: snap seal DIR --as NAME@VERSION --key KEY makes the store (snap init --store ${s.root} makes an empty one)`, { path: s.root });
     }
     if (!empty) throw new SnapError('STORE_MALFORMED', `${s.root} exists, is not empty and is not a snap store; choose another --store`, { path: s.root });
     if (kind === 'missing' && !opts.parents) {

@@ -309,6 +309,19 @@ describe('making a store', () => {
   });
 });
 
+describe('verify before anything was sealed (no store where it looks)', () => {
+  it('says to point --store or $SNAP_STORE at the store the snapshot was sealed into, or to seal first; an empty store made by init would not help', async () => {
+    const store = await newStorePath();
+    const r = await snapJson(['verify', sealed.data, '--against', 'ds@v1', '--pubkey', keys.pub, '--store', store]);
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('NOT_FOUND');
+    expect(r.json.error.message).toContain(`no snap store at ${store}`);
+    expect(r.json.error.message).toContain('give --store PATH (or set $SNAP_STORE) to the store the snapshots were sealed into');
+    expect(r.json.error.message).toContain('or seal a dataset first: snap seal DIR --as NAME@VERSION --key KEY makes the store');
+    expect(r.json.error.message).not.toMatch(/^no snap store at \S+; make one with "snap init/);
+  });
+});
+
 describe('a NAME that matches nothing', () => {
   it('is REF_NOT_FOUND, exit 3, for list and log', async () => {
     for (const cmd of ['list', 'log']) {
