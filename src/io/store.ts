@@ -1090,9 +1090,9 @@ const MAX_NAME_SUGGESTION_EDITS = 2;
 /**
  * What the store holds instead of `NAME@VERSION` (or `NAME@latest`), for a "no snapshot" message:
  * the versions of NAME (at most {@link MAX_VERSIONS_NAMED}, by name, with a count of the rest), or,
- * when no snapshot has NAME, the nearest NAME of the store, or that the store holds no snapshot at
- * all (a wrong `--store` or `$SNAP_STORE`). Read from the folder names only (`snapshots/NAME/VERSION`
- * whose names are valid); never throws.
+ * when no snapshot has NAME, the nearest NAME of the store (else that it may be in another store:
+ * `--store`), or that the store holds no snapshot at all (a wrong `--store` or `$SNAP_STORE`).
+ * Read from the folder names only (`snapshots/NAME/VERSION` whose names are valid); never throws.
  * @returns text to follow "no snapshot … in STORE", starting with "; "
  */
 export async function whatTheStoreHoldsInstead(store: Store, name: string): Promise<string> {
@@ -1105,7 +1105,7 @@ export async function whatTheStoreHoldsInstead(store: Store, name: string): Prom
   const names = [...new Set((await listSnapshotFolders(store)).map((f) => f.name))];
   if (names.length === 0) return '; the store holds no snapshot at all (a wrong --store or $SNAP_STORE?)';
   const near = nearestName(name, names, MAX_NAME_SUGGESTION_EDITS);
-  return near !== undefined ? `; no snapshot is named ${name}: did you mean ${near}? (see "snap list")` : `; no snapshot is named ${name} (see "snap list")`;
+  return near !== undefined ? `; no snapshot is named ${name}: did you mean ${near}? (see "snap list")` : `; no snapshot is named ${name} (see "snap list"; sealed into another store? give --store PATH or set $SNAP_STORE)`;
 }
 
 /** True when `dir` holds the three snapshot files. */
