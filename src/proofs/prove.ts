@@ -83,7 +83,7 @@ export function trustedSignatures(env: Envelope, trusted: readonly TrustedKey[],
 /**
  * Make the inclusion proof of the entry `path` in a snapshot.
  * @throws SnapError `PATH_*` (`path` cannot be a manifest path) | `PROOF_PATH_NOT_FOUND` (no such
- *   entry) | `INTEGRITY_FAILURE` (the manifest does not match the statement: altered) |
+ *   entry; the message names the entry `path` ends with, else the first entry) | `INTEGRITY_FAILURE` (the manifest does not match the statement: altered) |
  *   `SNAPSHOT_NAME_MISMATCH` | `SIGNATURE_INVALID` (no signature at all; with `trusted`: too few of them signed) |
  *   `ENVELOPE_*`, `BASE64_INVALID`, `STATEMENT_*` (the snapshot's envelope or statement cannot be read) |
  *   `MANIFEST_*` (a manifest line is invalid, the file matching its signed digest) | `NOT_FOUND` | `IO_ERROR`
@@ -102,6 +102,9 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
   const order = new ManifestOrder();
   const builder = new InclusionProofBuilder({ nodeHash: nodeHashNative });
   let found: { entry: ManifestEntry; line: string } | undefined;
+  // For a PATH that is not an entry: the first entry, and one PATH ends with (the dataset folder given too).
+  let firstPath: string | undefined;
+  let endsWith: string | undefined;
   // The first invalid line: reported only when the file matches its signed digest (else: altered).
   let invalid: SnapError | undefined;
   const altered = (what: string) =>
@@ -119,6 +122,8 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
           break;
         }
         const isTarget = e.path === opts.path;
+        firstPath ??= e.path;
+        if (!endsWith && opts.path.endsWith(`/${e.path}`)) endsWith = e.path;
         builder.appendLeafHash(leafHashOfLine(line), isTarget);
         if (isTarget) found = { entry: e, line };
       }
@@ -134,7 +139,8 @@ export async function prove(opts: ProveOptions): Promise<ProveResult> {
   if (invalid) throw invalid;
   if (order.count !== pred.fileCount) throw altered(`${order.count} lines, fileCount ${pred.fileCount}`);
   if (!found) {
-    throw new SnapError('PROOF_PATH_NOT_FOUND', `${JSON.stringify(opts.path)} is not an entry of ${statementRef(statement)}: give the path as the manifest lists it, relative to the dataset root (e.g. ham/0001.txt)`, { path: opts.path, ref: statementRef(statement) });
+    const hint = endsWith !== undefined ? `: did you mean ${endsWith}?` : firstPath !== undefined ? ` (e.g. ${firstPath}, its first entry)` : '';
+    throw new SnapError('PROOF_PATH_NOT_FOUND', `${JSON.stringify(opts.path)} is not an entry of ${statementRef(statement)}: give the path as the manifest lists it, relative to the dataset root${hint}`, { path: opts.path, ref: statementRef(statement) });
   }
   const built = builder.finish();
   if (!verifyInclusion(built.leafHash, built.leafIndex, built.treeSize, built.auditPath, fromHex(pred.merkleRoot))) throw altered('Merkle root differs');

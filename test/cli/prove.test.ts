@@ -298,6 +298,18 @@ describe('refusals', () => {
     expect(d.json.error.code).toBe('PATH_ABSOLUTE');
   });
 
+  it('a PATH not in the snapshot is answered with a path that is: the entry it ends with (the dataset folder given too), else the first entry', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    const withFolder = await snapJson(['prove', s.ref, 'data/ham/1.txt', '--store', s.store]);
+    expect(withFolder.code).toBe(3);
+    expect(withFolder.json.error.code).toBe('PROOF_PATH_NOT_FOUND');
+    expect(withFolder.json.error.message).toContain('relative to the dataset root: did you mean ham/1.txt?');
+    const typo = await snapJson(['prove', s.ref, 'ham/0001.txt', '--store', s.store]);
+    expect(typo.json.error.code).toBe('PROOF_PATH_NOT_FOUND');
+    // Not the made-up ham/0001.txt the message used to give as its example, whatever was asked.
+    expect(typo.json.error.message).toMatch(/relative to the dataset root \(e\.g\. ham\/1\.txt, its first entry\)$/);
+  });
+
   it('an altered manifest in the store: exit 1, INTEGRITY_FAILURE, no proof', async () => {
     const s = await sealTree(TREE, alice, { store: shared.path });
     await tamper(join(s.dir, 'manifest.jsonl'), (t) => t.replace('"size":8', '"size":9'));
