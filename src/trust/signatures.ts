@@ -57,9 +57,34 @@ function notSigned(trusted: readonly TrustedKey[], signed: readonly string[]): s
   const have = new Set(signed);
   const ids = [...new Set(trusted.map((k) => k.keyid).filter((k) => !have.has(k)))];
   if (ids.length === 0) return '';
-  const named = ids.slice(0, MAX_KEYS_NAMED).map((k) => k.slice(0, 16));
-  const list = ids.length > MAX_KEYS_NAMED ? `${named.join(', ')} and ${ids.length - MAX_KEYS_NAMED} more` : named.length > 1 ? `${named.slice(0, -1).join(', ')} and ${named.at(-1)}` : named[0];
-  return `; none verifies under trusted key${ids.length > 1 ? 's' : ''} ${list}`;
+  return `; none verifies under trusted key${ids.length > 1 ? 's' : ''} ${keyList(ids)}`;
+}
+
+/** A keyid as the envelope names it, shown only when it looks like one (hex, as snap writes them), cut as verify shows signers. */
+const KEYID_HINT = /^[0-9a-f]{16,64}$/;
+
+/** `keyids` as a list of their first 16 hex digits: the first {@link MAX_KEYS_NAMED}, then a count. */
+function keyList(keyids: readonly string[]): string {
+  const named = keyids.slice(0, MAX_KEYS_NAMED).map((k) => k.slice(0, 16));
+  if (keyids.length > MAX_KEYS_NAMED) return `${named.join(', ')} and ${keyids.length - MAX_KEYS_NAMED} more`;
+  return named.length > 1 ? `${named.slice(0, -1).join(', ')} and ${named.at(-1)}` : (named[0] as string);
+}
+
+/**
+ * Why no signature verified under any of the `trusted` keys, for the failure message (the keyids
+ * are the envelope's unsigned hints, so this only says what to look at): when no signature names
+ * a trusted key, the keys it names and the keys given — most often a `--pubkey` other than the
+ * one made with the signing key; when one does, that its signature does not verify — the
+ * statement or envelope was altered. '' when there is nothing to say (no trusted key).
+ */
+function whyNoneVerifies(env: Envelope, trusted: readonly TrustedKey[]): string {
+  const given = [...new Set(trusted.map((k) => k.keyid))];
+  if (given.length === 0) return ' (wrong --pubkey, or the statement was altered)';
+  const named = [...new Set(env.signatures.map((s) => s.keyid).filter((k) => KEYID_HINT.test(k)))];
+  const mine = named.filter((k) => given.some((g) => g.startsWith(k)));
+  if (mine.length > 0) return `: the signature naming key ${keyList(mine)} does not verify under it (the statement or its envelope was altered)`;
+  const signedBy = named.length === 0 ? 'the envelope names no key' : `the envelope names key${named.length > 1 ? 's' : ''} ${keyList(named)}`;
+  return `: ${signedBy}, and --pubkey gave key${given.length > 1 ? 's' : ''} ${keyList(given)} (the wrong --pubkey? give the .pub keygen wrote beside the .key that signed)`;
 }
 
 /**
@@ -76,7 +101,7 @@ export function judgeSignatures(env: Envelope, trusted: readonly TrustedKey[], t
       env.signatures.length === 0
         ? 'the envelope has no signatures'
         : n === 0
-          ? 'no signature verifies under a trusted key (wrong --pubkey, or the statement was altered)'
+          ? `no signature verifies under a trusted key${whyNoneVerifies(env, trusted)}`
           : `only ${n} of the required ${threshold} trusted keys signed${notSigned(trusted, r.trustedKeyids)}`;
     return { payload: r.payload, signers, policySigners: [], failure: { code: 'SIGNATURE_INVALID', message } };
   }

@@ -322,6 +322,30 @@ describe('verify before anything was sealed (no store where it looks)', () => {
   });
 });
 
+describe('verify with the wrong --pubkey (another key than the one that sealed)', () => {
+  it('names the key the envelope says signed and the key given, and says to give the .pub made beside the signing .key', async () => {
+    const r = await snapJson(['verify', sealed.data, '--against', sealed.ref, '--pubkey', other.pub, '--store', sealed.store]);
+    expect(r.code).toBe(1);
+    expect(r.json.failure.code).toBe('SIGNATURE_INVALID');
+    expect(r.json.failure.message).toBe(
+      `no signature verifies under a trusted key: the envelope names key ${keys.keyid.slice(0, 16)}, and --pubkey gave key ${other.keyid.slice(0, 16)} (the wrong --pubkey? give the .pub keygen wrote beside the .key that signed)`,
+    );
+  });
+
+  it('while a signature naming the given key that does not verify is said to be altered, not a wrong key', async () => {
+    const s = await sealTree(TREE, keys, { store: await newStorePath() });
+    const envPath = join(s.dir, 'envelope.json');
+    const env = JSON.parse(await fsp.readFile(envPath, 'utf8'));
+    const sig = Buffer.from(env.signatures[0].sig, 'base64');
+    sig[0] = (sig[0] as number) ^ 1;
+    env.signatures[0].sig = sig.toString('base64');
+    await fsp.writeFile(envPath, JSON.stringify(env));
+    const r = await snapJson(['verify', s.data, '--against', s.ref, '--pubkey', keys.pub, '--store', s.store]);
+    expect(r.code).toBe(1);
+    expect(r.json.failure.message).toBe(`no signature verifies under a trusted key: the signature naming key ${keys.keyid.slice(0, 16)} does not verify under it (the statement or its envelope was altered)`);
+  });
+});
+
 describe('a NAME that matches nothing', () => {
   it('is REF_NOT_FOUND, exit 3, for list and log', async () => {
     for (const cmd of ['list', 'log']) {
