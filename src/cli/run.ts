@@ -409,6 +409,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     if (!a.quiet) io.stderr.write(`note: ${escapeMessage(message)}\n`);
   });
   try {
+    // `-o ""` would resolve to the working folder: said as what it most likely is, before anything runs.
+    if (a.out === '') throw new SnapError('USAGE', '-o/--out was given an empty value (an unset variable, such as $GITHUB_STEP_SUMMARY outside GitHub Actions?): give the file to write');
     // An S3 store (and its SDK) is loaded only when one is named.
     // (`retain` talks to its S3 store itself; keygen, verify-proof and policy use no store; seal --out writes no store.)
     if (!['retain', 'keygen', 'verify-proof', 'policy'].includes(cmd) && !(cmd === 'seal' && a.out !== undefined) && (a.retain !== undefined || a['retain-mode'] !== undefined || (typeof (a.store ?? io.env.SNAP_STORE) === 'string' && /^s3:\/\//i.test(String(a.store ?? io.env.SNAP_STORE))))) {

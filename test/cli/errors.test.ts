@@ -346,6 +346,26 @@ describe('verify with the wrong --pubkey (another key than the one that sealed)'
   });
 });
 
+describe('an empty -o (an unset variable: -o "$GITHUB_STEP_SUMMARY" outside GitHub Actions)', () => {
+  it('is a usage error naming the flag, exit 2, nothing written, for every command that takes -o/--out', async () => {
+    const cwd = await tempDir('snap-empty-out-');
+    const cases = [
+      ['report', sealed.ref, sealed.data, '--pubkey', keys.pub, '--format', 'markdown', '-o', ''],
+      ['bom', sealed.ref, '-o', ''],
+      ['prove', sealed.ref, 'a.txt', '-o', ''],
+      ['export', sealed.ref, '-o', ''],
+      ['revoke', sealed.ref, '--reason', 'x', '--key', keys.key, '--out', ''],
+    ];
+    for (const args of cases) {
+      const r = await snapJson([...args, '--store', sealed.store], { cwd });
+      expect(r.code, args[0]).toBe(2);
+      expect(r.json.error.code, args[0]).toBe('USAGE');
+      expect(r.json.error.message, args[0]).toBe('-o/--out was given an empty value (an unset variable, such as $GITHUB_STEP_SUMMARY outside GitHub Actions?): give the file to write');
+    }
+    expect(await fsp.readdir(cwd)).toEqual([]);
+  });
+});
+
 describe('a NAME that matches nothing', () => {
   it('is REF_NOT_FOUND, exit 3, for list and log', async () => {
     for (const cmd of ['list', 'log']) {
