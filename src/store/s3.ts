@@ -368,7 +368,7 @@ export class S3Backend implements StoreBackend {
       if (!isNotFound(e)) throw s3Error(e, `read ${this.location}store.json`);
     }
     if (text === undefined) {
-      if (!create) throw new SnapError('NOT_FOUND', `no snap store at ${this.location}; make one with "snap init --store ${this.location}"`, { store: this.location });
+      if (!create) throw new SnapError('NOT_FOUND', `no snap store at ${this.location}: give --store s3://BUCKET/PREFIX (or set $SNAP_STORE) to the store the snapshots were sealed into, or seal a dataset first: snap seal DIR --as NAME@VERSION --key KEY --store ${this.location} makes the store (snap init --store ${this.location} makes an empty one)`, { store: this.location });
       try {
         await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: this.key('store.json'), Body: JSON.stringify({ format: STORE_FORMAT }) + '\n', IfNoneMatch: '*' }));
         return true;
