@@ -7,7 +7,7 @@
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -73,3 +73,6 @@ const result = await build({
   legalComments: 'inline',
   logLevel: 'warning',
 });
+// The bundle starts with `#!/usr/bin/env node`: make it runnable as it is (`./dist/cli/main.js`), as
+// npm does for the package's bin links when it installs it, but not for a build in place.
+chmodSync(join(root, 'dist', 'cli', 'main.js'), 0o755);
