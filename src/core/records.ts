@@ -39,11 +39,12 @@ export type TsvQuoting = (typeof TSV_QUOTINGS)[number];
  * SHA-256 is each record's fingerprint. 1 is the first form; a format's number goes up whenever a
  * record that was read before gets another canonical form. Parquet is 2 since times, dates,
  * timestamps and durations became ISO 8601 text and integers, JSON and ENUM columns are read by
- * their logical type (§19.3, "Indexes made by older versions"); CSV, TSV, JSONL and `files` never
- * changed. A set's `form` member says which form made its index (absent for the first), so that a
+ * their logical type (§19.3, "Indexes made by older versions"); JSONL is 2 since a whole number
+ * written as a float (`1.0`, `1e2`, `-0.0`: a float to Python's `json`) is written with `.0`, not as
+ * the integer RFC 8785 makes of it; CSV, TSV and `files` never changed. A set's `form` member says which form made its index (absent for the first), so that a
  * record diff never compares fingerprints made by different forms.
  */
-export const RECORD_FORMS: Readonly<Record<RecordFormat, number>> = { csv: 1, tsv: 1, jsonl: 1, parquet: 2, files: 1 };
+export const RECORD_FORMS: Readonly<Record<RecordFormat, number>> = { csv: 1, tsv: 1, jsonl: 2, parquet: 2, files: 1 };
 /** The first canonical form of every format: a set indexed by it has no `form` member. */
 export const FIRST_RECORD_FORM = 1;
 

@@ -5,7 +5,9 @@
  * it:
  * - CSV / TSV: `{column: raw field string}` — the fields exactly as the file holds them after CSV
  *   unquoting (no trimming, no number parsing), so `1.0` and `1` are different values;
- * - JSONL: the line's object, as RFC 8785 serializes it;
+ * - JSONL: the line's object, as RFC 8785 serializes it, except that a whole number the line writes
+ *   as a float (`1.0`, `1e2`, `-0.0`: a float to Python's `json`, where `1` is an int) is written
+ *   with `.0` ({@link WholeFloat}; canonical form 2 of JSONL);
  * - Parquet: `{column: value}` with the exact value: INT64 as decimal strings, other integers and
  *   floats as JSON numbers, NaN and ±Infinity as the strings `NaN`, `Infinity`, `-Infinity`,
  *   timestamps, times, dates and durations as ISO 8601 text to the nanosecond whatever unit they are
@@ -38,6 +40,27 @@ export function jcsString(s: string): string {
 }
 
 /**
+ * A whole number that a JSON text writes as a float — with a fraction or an exponent (`1.0`, `1e2`,
+ * `-0.0`) — as the JSONL reader hands it on (docs/FORMAT.md §19.3, JSONL form 2). Python's `json`
+ * reads such a literal as a `float` and `1` as an `int`: equal under `==`, but another type, another
+ * `str()` (`"1.0"`), another JSON dump. RFC 8785 writes both `1`, so a label changed from `1` to
+ * `1.0` changed no fingerprint and no label text. Its {@link text} is the RFC 8785 number followed
+ * by `.0` (`1.0`, `100.0`; `-0.0` for negative zero; a number of 10^21 or more keeps its exponent,
+ * `1e+21`, which no integer snap reads can have): valid JSON that no integer serializes to.
+ */
+export class WholeFloat {
+  /** The value (a whole number, or -0). */
+  readonly value: number;
+  /** Its text in a canonical form, in a label and in the `--json` record: `1.0`, `-0.0`, `1e+21`. */
+  readonly text: string;
+  constructor(value: number) {
+    this.value = value;
+    const t = JSON.stringify(value);
+    this.text = Object.is(value, -0) ? '-0.0' : t.includes('e') ? t : `${t}.0`;
+  }
+}
+
+/**
  * RFC 8785 (JCS) serialization of a JSON value as `JSON.parse` returns it: members sorted by UTF-16
  * code units, numbers in ECMAScript form, strings escaped as JSON.stringify does. Equal to the
  * `canonicalize` package on every JSON value (a property test checks this); written here because it
@@ -56,6 +79,7 @@ export function jcs(v: unknown, depth = 0): string {
       return v ? 'true' : 'false';
     case 'object': {
       if (v === null) return 'null';
+      if (v instanceof WholeFloat) return v.text;
       if (depth >= MAX_DEPTH) malformed(`values nested deeper than ${MAX_DEPTH} levels`);
       if (Array.isArray(v)) {
         let s = '[';
@@ -183,10 +207,11 @@ export class CsvShape {
   }
 }
 
-/** Text of a JSON label value: a string as itself, a number or boolean as its RFC 8785 form. */
+/** Text of a JSON label value: a string as itself, a number or boolean as its RFC 8785 form, a {@link WholeFloat} as its text (`1.0`). */
 function labelText(v: unknown, name: string): string {
   if (typeof v === 'string') return checkLabel(v);
   if (typeof v === 'number' || typeof v === 'boolean') return jcs(v);
+  if (v instanceof WholeFloat) return v.text;
   if (v === undefined) throw new SnapError('RECORDS_LABEL_MISSING', `the record has no label field ${JSON.stringify(name)}`, { field: name });
   throw new SnapError('RECORDS_LABEL_MISSING', `label field ${JSON.stringify(name)} is ${v === null ? 'null' : 'not a string, number or boolean'}`, { field: name });
 }
@@ -252,6 +277,11 @@ export class ObjectShapes {
         if (!Object.prototype.hasOwnProperty.call(rec, k)) throw new SnapError('RECORDS_KEY_MISSING', `the record has no key field ${JSON.stringify(k)}`, { field: k });
         const v = rec[k];
         if (v === null || v === '') throw new SnapError('RECORDS_KEY_EMPTY', `key field ${JSON.stringify(k)} is ${v === null ? 'null' : 'empty'}`, { field: k });
+        // A key is its value: 1.0 is the key 1 (one key to Python too), its record's fingerprint tells them apart.
+        if (v instanceof WholeFloat) {
+          key += (j ? ',' : '') + jcs(v.value);
+          continue;
+        }
         if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') malformed(`key field ${JSON.stringify(k)} is not a string, number or boolean`);
         key += (j ? ',' : '') + jcs(v);
       }

@@ -2,12 +2,13 @@
  * JSON Lines records (docs/FORMAT.md §19.2): one JSON object per line, `\n`-separated; a `\r`
  * before the `\n` is dropped, a UTF-8 BOM at the start is skipped, the final `\n` is optional; a
  * blank line, a line that is not JSON or not an object, an object that names a member twice, and an
- * integer that JSON numbers cannot hold exactly are errors. Bytes are hashed as they are read.
+ * integer that JSON numbers cannot hold exactly are errors. A whole number written as a float
+ * (`1.0`, `1e2`, `-0.0`) is handed on as a {@link WholeFloat}. Bytes are hashed as they are read.
  */
 import { isUtf8 } from 'node:buffer';
 import { SnapError } from '../core/errors.js';
 import { findDuplicateMember } from '../core/json-strict.js';
-import { MAX_DEPTH, ObjectShapes, type RecordFields } from './canonical.js';
+import { MAX_DEPTH, ObjectShapes, WholeFloat, type RecordFields } from './canonical.js';
 import { hashedChunks, lineOfInvalidUtf8, located, newHash, MAX_RECORD_BYTES, type ReadResult, type RecordSink } from './read-common.js';
 
 /** Sixteen digits in a row: the only lines that may hold an integer beyond 2^53. */
@@ -77,6 +78,87 @@ function someNumber(text: string, test: (token: string) => boolean): boolean {
     i++;
   }
   return false;
+}
+
+/**
+ * A digit, a point and only zeros (`1.0`, `2.000`), or a digit and an exponent (`1e2`): the only
+ * lines that may write a whole number as a float. A line it does not match is read by JSON.parse
+ * alone.
+ */
+export const WHOLE_FLOAT_SUSPECT = /\d\.0*(?![0-9])|\d[eE]/;
+
+/** Whether a JSON number token is written as a float (a fraction or an exponent) and its value is whole (or -0). */
+export function isWholeFloatToken(token: string): boolean {
+  return /[.eE]/.test(token) && Number.isInteger(Number(token));
+}
+
+/** Whether a JSON text writes a whole number as a float (strings skipped): {@link isWholeFloatToken} of some number. */
+export function hasWholeFloat(text: string): boolean {
+  return WHOLE_FLOAT_SUSPECT.test(text) && someNumber(text, isWholeFloatToken);
+}
+
+/**
+ * Parse JSON text that JSON.parse accepted and whose nesting is at most {@link MAX_DEPTH} (both
+ * checked before), as JSON.parse does, except that every whole number written as a float
+ * ({@link isWholeFloatToken}) becomes a {@link WholeFloat}. Members are defined as own properties, so
+ * a member `__proto__` is a member, as JSON.parse makes it.
+ */
+export function parseMarkingWholeFloats(text: string): unknown {
+  let i = 0;
+  const space = () => {
+    for (let c = text.charCodeAt(i); c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d; c = text.charCodeAt(++i));
+  };
+  const string = (): string => {
+    const end = stringEnd(text, i);
+    const s = JSON.parse(text.slice(i, end)) as string;
+    i = end;
+    return s;
+  };
+  const value = (): unknown => {
+    space();
+    const c = text.charCodeAt(i);
+    if (c === 0x7b) {
+      i++;
+      const o: Record<string, unknown> = {};
+      space();
+      if (text.charCodeAt(i) === 0x7d) {
+        i++;
+        return o;
+      }
+      for (;;) {
+        space();
+        const name = string();
+        space();
+        i++; // the colon
+        Object.defineProperty(o, name, { value: value(), enumerable: true, writable: true, configurable: true });
+        space();
+        if (text.charCodeAt(i++) === 0x7d) return o;
+      }
+    }
+    if (c === 0x5b) {
+      i++;
+      const a: unknown[] = [];
+      space();
+      if (text.charCodeAt(i) === 0x5d) {
+        i++;
+        return a;
+      }
+      for (;;) {
+        a.push(value());
+        space();
+        if (text.charCodeAt(i++) === 0x5d) return a;
+      }
+    }
+    if (c === 0x22) return string();
+    if (c === 0x74) return (i += 4), true;
+    if (c === 0x66) return (i += 5), false;
+    if (c === 0x6e) return (i += 4), null;
+    const start = i;
+    for (let d = c; (d >= 0x30 && d <= 0x39) || d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === 0x2d; d = text.charCodeAt(++i));
+    const token = text.slice(start, i);
+    return isWholeFloatToken(token) ? new WholeFloat(Number(token)) : Number(token);
+  };
+  return value();
 }
 
 /** Number of members in a parsed JSON value: the own names of every object in it. */
@@ -207,8 +289,10 @@ export async function readJsonl(abs: string, rel: string, fields: RecordFields, 
         if (hasInexactInteger(text)) throw new SnapError('RECORDS_MALFORMED', 'an integer beyond ±2^53 cannot be read exactly as a JSON number; write it as a string');
         if (hasUnderflow(text)) throw new SnapError('RECORDS_MALFORMED', 'a number too small for a double would be read as 0 (as one too large is not finite); write it as a string');
       }
-      const forms = shapes.forms(value); // (nesting checked here, before membersOf recurses)
+      let forms = shapes.forms(value); // (nesting checked here, before membersOf recurses)
       refuseDuplicateMember(text, value, 'an object');
+      // JSON.parse reads 1.0 as 1; Python's json as a float. Such a line is parsed again, keeping which (form 2).
+      if (hasWholeFloat(text)) forms = shapes.forms(parseMarkingWholeFloats(text));
       sink(forms, row, line);
     } catch (e) {
       throw located(e, rel, { line, row });

@@ -12,7 +12,8 @@ import { indexTabularFile } from '../../src/records/index-file.js';
 import type { RecordSetSpec } from '../../src/records/config.js';
 import { boundedFields } from '../../src/records/read-delimited.js';
 import { MAX_COLUMNS } from '../../src/records/read-common.js';
-import { DEPTH_SCAN_FROM, hasInexactInteger, hasUnderflow, MAX_RECORD_VALUES, NUMBER_SUSPECT, tooDeepOrLarge } from '../../src/records/read-jsonl.js';
+import { DEPTH_SCAN_FROM, hasInexactInteger, hasUnderflow, hasWholeFloat, MAX_RECORD_VALUES, NUMBER_SUSPECT, parseMarkingWholeFloats, tooDeepOrLarge } from '../../src/records/read-jsonl.js';
+import { WholeFloat } from '../../src/records/canonical.js';
 import { hybridZeros, MAX_METADATA_VALUES, MAX_PAGE_HEADER_VALUES, MAX_ROW_GROUP_BYTES, MAX_ROW_GROUP_STORED_BYTES, MAX_ROW_GROUP_VALUES, MAX_SCHEMA_DEPTH, readParquet, zstdBounded } from '../../src/records/read-parquet.js';
 import { tempDir } from '../helpers/tree.js';
 import { EXAMPLE, TRAIN_CSV } from '../helpers/records-example.js';
@@ -406,6 +407,54 @@ describe('JSONL records', () => {
     const e = await failure('t.jsonl', `{"id":1,"label":"a",${members}}\n`, spec);
     expect(e).toMatchObject({ code: 'RECORDS_LIMIT', details: { line: 1 } });
     expect(e.message).toMatch(/more than 262144 values/);
+  });
+
+  it('tell a whole number written as a float (1.0, 1e0, -0.0: a float to Python\'s json) from the integer (1, 0: an int): {"label":1} changed to {"label":1.0} changed no fingerprint and no label, though str() of it, its type and a JSON dump of it changed', async () => {
+    const ints = await index('t.jsonl', '{"id":1,"label":1,"x":2}\n{"id":2,"label":0,"x":[0,{"y":0}]}\n', spec);
+    const floats = await index('t.jsonl', '{"id":1,"label":1.0,"x":2}\n{"id":2,"label":0,"x":[0,{"y":-0.0}]}\n', spec);
+    const [i1, i2] = ints.lines.map((l) => JSON.parse(l));
+    const [f1, f2] = floats.lines.map((l) => JSON.parse(l));
+    expect(f1.fingerprint).not.toBe(i1.fingerprint);
+    expect(f1.label).toBe('1.0');
+    expect(i1.label).toBe('1');
+    expect(f1.features).toBe(i1.features);
+    expect(f2.fingerprint).not.toBe(i2.fingerprint);
+    expect(f2.fingerprint).toBe(sha('{"id":2,"label":0,"x":[0,{"y":-0.0}]}'));
+    // One value, one form: the float's spellings agree with one another, and the integer's with one another.
+    for (const [a, b] of [['1.0', '1e0'], ['1.0', '10E-1'], ['100.0', '1e2'], ['-0.0', '-0e5'], ['0', '-0'], ['1.5', '15e-1']]) {
+      const x = await index('t.jsonl', `{"id":1,"label":"a","x":${a}}\n`, spec);
+      const y = await index('t.jsonl', `{"id":1,"label":"a","x":${b}}\n`, spec);
+      expect(y.lines).toEqual(x.lines);
+    }
+    // A key is its value (Python: 1.0 == 1, one dict key), so a key rewritten as a float pairs with the
+    // integer's record, which is then modified; in one file the two are one key written twice.
+    const k = await index('t.jsonl', '{"id":1.0,"label":"a"}\n', spec);
+    const k1 = await index('t.jsonl', '{"id":1,"label":"a"}\n', spec);
+    expect(JSON.parse(k.lines[0] as string).key).toEqual([1]);
+    expect(JSON.parse(k.lines[0] as string).fingerprint).not.toBe(JSON.parse(k1.lines[0] as string).fingerprint);
+    expect((await failure('t.jsonl', '{"id":1.0,"label":"a"}\n{"id":1,"label":"a"}\n', spec)).code).toBe('RECORDS_DUPLICATE_KEY');
+  });
+
+  it('parse a line with whole floats as JSON.parse does, each whole float (and only those) a WholeFloat of its value, a member __proto__ a member', () => {
+    const unwrap = (v: unknown): unknown => (v instanceof WholeFloat ? v.value : Array.isArray(v) ? v.map(unwrap) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrap(x)])) : v);
+    const floats = (v: unknown): number => (v instanceof WholeFloat ? 1 : v && typeof v === 'object' ? Object.values(v).reduce((n: number, x) => n + floats(x), 0) : 0);
+    const number = fc.oneof(fc.integer({ min: -1000, max: 1000 }).map(String), fc.constantFrom('1.0', '-0.0', '2e3', '1.5', '1E-2', '-0', '10.000', '1e21', '0.1e1'));
+    const text = fc.letrec((tie) => ({
+      v: fc.oneof({ depthSize: 'small' }, number, fc.constantFrom('true', 'false', 'null', '"a.0"', '"1e2 \\\\"', '"\\u0031.0 \\" 2.0"'), tie('a'), tie('o')),
+      a: fc.array(tie('v') as fc.Arbitrary<string>, { maxLength: 4 }).map((xs) => ` [ ${xs.join(' , ')} ]`),
+      o: fc.uniqueArray(fc.tuple(fc.constantFrom('a', 'b', '__proto__', '1', 'x y'), tie('v') as fc.Arbitrary<string>), { maxLength: 4, selector: ([k]) => k }).map((ms) => `{ ${ms.map(([k, v]) => `"${k}" : ${v}`).join(', ')} }`),
+    })).o;
+    fc.assert(
+      fc.property(text, (t) => {
+        const parsed = parseMarkingWholeFloats(t);
+        expect(unwrap(parsed)).toStrictEqual(unwrap(JSON.parse(t)));
+        const wholeFloats = (t.replace(/"(?:[^"\\]|\\.)*"/g, '""').match(/-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?/g) ?? []).filter((n) => /[.eE]/.test(n) && Number.isInteger(Number(n))).length;
+        expect(floats(parsed)).toBe(wholeFloats);
+        expect(hasWholeFloat(t)).toBe(wholeFloats > 0);
+      }),
+      { numRuns: 500 },
+    );
+    expect(Object.keys(parseMarkingWholeFloats('{"__proto__":1.0}') as object)).toEqual(['__proto__']);
   });
 
   it('refuse an integer that JSON numbers cannot hold exactly, but not one in a string', async () => {
