@@ -97,7 +97,8 @@ export function recordMatcher(identity: RecordSetMember['identity'], key: string
 /**
  * Make the record proof of the record KEY in the record set `set` of a snapshot.
  * @throws SnapError `PROOF_RECORD_NOT_FOUND` (no such set in the statement, or no record with that
- *   key: exit 3) | `USAGE` (a KEY that cannot name a record of the set's identity) | `OBJECT_MISSING`
+ *   key: exit 3) | `USAGE` (a KEY that cannot name a record of the set's identity, or that names
+ *   records of two keys: `1` names `["1"]` and `[1]`) | `OBJECT_MISSING`
  *   (the index object is in none of `objectDirs`) | `OBJECT_CORRUPT` (the index does not match its
  *   signed digest, count or root) | `RECORDS_INDEX_MALFORMED` | `SNAPSHOT_NAME_MISMATCH` |
  *   `SIGNATURE_INVALID` | `ENVELOPE_*`, `BASE64_INVALID`, `STATEMENT_*` | `NOT_FOUND` | `IO_ERROR`
@@ -124,6 +125,8 @@ export async function proveRecord(opts: ProveRecordOptions): Promise<ProveRecord
   const builder = new InclusionProofBuilder({ nodeHash: nodeHashNative });
   let found: { line: string; entry: IndexEntry } | undefined;
   let matches = 0;
+  // Identities key and path: the first matched key that is not the proven one (KEY 1 matches ["1"] and [1]).
+  let otherKey: string | undefined;
   let lines = 0;
   let invalid: SnapError | undefined;
   try {
@@ -141,6 +144,7 @@ export async function proveRecord(opts: ProveRecordOptions): Promise<ProveRecord
         lines++;
         const hit = match(e);
         if (hit) matches++;
+        if (hit && found && otherKey === undefined && e.key !== found.entry.key) otherKey = e.key;
         const isTarget = hit && !found;
         builder.appendLeafHash(leafHashOfLine(line), isTarget);
         if (isTarget) found = { line, entry: e };
@@ -157,6 +161,9 @@ export async function proveRecord(opts: ProveRecordOptions): Promise<ProveRecord
   if (lines !== set.count) throw altered(`${lines} lines, count ${set.count}`);
   if (!found) {
     throw new SnapError('PROOF_RECORD_NOT_FOUND', `${ref}: the record set ${opts.set} has no record ${opts.key} (identity ${set.identity}${set.key ? `, key ${set.key.join(', ')}` : ''}; give a key of several fields, or a JSON number, as a JSON array: '["a",17]')`, { set: opts.set, key: opts.key, ref });
+  }
+  if (otherKey !== undefined) {
+    throw new SnapError('USAGE', `--record ${opts.key} names records of two keys of ${opts.set}, ${found.entry.key as string} and ${otherKey} (a key value that reads as a JSON number or boolean names both the string and the value): give the one meant as a JSON array, '${found.entry.key as string}' or '${otherKey}'`, { set: opts.set, key: opts.key, keys: [found.entry.key, otherKey] });
   }
   const built = builder.finish();
   if (!verifyInclusion(built.leafHash, built.leafIndex, built.treeSize, built.auditPath, fromHex(set.index.merkleRoot))) throw altered('Merkle root differs');

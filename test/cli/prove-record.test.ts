@@ -120,6 +120,23 @@ describe('snap prove --record, then snap verify-proof with only the public key',
     await expect(fsp.access(out)).rejects.toThrow();
   });
 
+  it('refuses a KEY that names two records, the string key "1" and the number 1 of a JSONL set (exit 2), and proves each given as a JSON array: it proved the string one, noting "2 records have this key"', async () => {
+    const data = await makeTree({ 't.jsonl': '{"id":1,"y":"ham"}\n{"id":"1","y":"spam"}\n' });
+    const work = await tempDir('snap-prove-record-');
+    const store = join(work, 'store');
+    expect((await snapJson(['seal', data, '--as', 'ds@v1', '--key', alice.key, '--store', store, '--records', 't.jsonl key=id label=y'])).code).toBe(0);
+    const out = join(work, 'p.json');
+    const r = await snapJson(['prove', 'ds@v1', 't.jsonl', '--record', '1', '-o', out, '--store', store]);
+    expect(r.code).toBe(2);
+    expect(r.json.error.code).toBe('USAGE');
+    expect(r.json.error.message).toContain('["1"] and [1]');
+    await expect(fsp.access(out)).rejects.toThrow();
+    const n = await snapJson(['prove', 'ds@v1', 't.jsonl', '--record', '[1]', '--store', store, '-o', join(work, 'n.json')]);
+    expect(n.json).toMatchObject({ ok: true, record: { key: [1], label: 'ham' }, matches: 1 });
+    const t = await snapJson(['prove', 'ds@v1', 't.jsonl', '--record', '["1"]', '--store', store, '-o', join(work, 't.json')]);
+    expect(t.json).toMatchObject({ ok: true, record: { key: ['1'], label: 'spam' }, matches: 1 });
+  });
+
   it('refuses to prove from an altered index object (exit 1, OBJECT_CORRUPT)', async () => {
     const { store } = await sealed();
     const obj = (await objectFiles(store)).find((o) => o.name === EXAMPLE.indexSha256)!;
