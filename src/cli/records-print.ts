@@ -88,7 +88,8 @@ export function setSummary(d: RecordSetDiff): string {
     const top = [...pairs.entries()].sort((x, y) => y[1] - x[1]);
     parts.push(`${plural(s.flipped, 'label', 'labels')} flipped (${top.slice(0, 3).map(([k, n]) => (top.length > 1 ? `${k}: ${formatCount(n)}` : k)).join(', ')}${top.length > 3 ? ', …' : ''})`);
   }
-  if (s.modified) parts.push(`${plural(s.modified, 'record')} modified${s.labelChanges - s.flipped > 0 ? ` (${formatCount(s.labelChanges - s.flipped)} with another label)` : ''}`);
+  if (s.modified) parts.push(`${plural(s.modified, 'record')} modified${s.labelChanges - s.flipped - s.relabelled > 0 ? ` (${formatCount(s.labelChanges - s.flipped - s.relabelled)} with another label)` : ''}`);
+  if (s.relabelled) parts.push(`${plural(s.relabelled, 'label')} changed under another key`);
   if (s.added) parts.push(`${plural(s.added, 'record')} added`);
   if (s.removed) parts.push(`${plural(s.removed, 'record')} removed`);
   if (s.duplicates.b) parts.push(`${plural(s.duplicates.b, 'duplicate')} in b`);
@@ -109,6 +110,7 @@ export function setLines(d: RecordSetDiff, indent = '  '): string[] {
   const lab = (l?: string) => (l === undefined ? '' : ` [${labelShown(l)}]`);
   // The same text on both sides: the label's JSON value changed type (1 and "1" are the label `1`, §19.3).
   cap('label flips', d.flipped, (f) => `${keyText(f.key, d.format)}: ${labelShown(f.from)} → ${labelShown(f.to)}  (row ${f.a.row}${f.b.row !== f.a.row ? ` → ${f.b.row}` : ''})${f.from === f.to ? '  (same label text: its JSON type changed)' : ''}`);
+  cap('label changed under another key', d.relabelled, (r) => `${keyText(r.a.key, d.format)} → ${keyText(r.b.key, d.format)}: ${labelShown(r.from)} → ${labelShown(r.to)}  (row ${r.a.row}${r.b.row !== r.a.row ? ` → ${r.b.row}` : ''}; same features)`);
   cap('modified', d.modified, (m) => `${keyText(m.key, d.format)}  (row ${m.a.row}${m.b.row !== m.a.row ? ` → ${m.b.row}` : ''})${m.labelChanged ? `  label ${labelShown(m.a.label ?? '')} → ${labelShown(m.b.label ?? '')}` : ''}`);
   cap('added', d.added, (r) => `+ ${keyText(r.key, d.format)}  (row ${r.row})${lab(r.label)}`);
   cap('removed', d.removed, (r) => `- ${keyText(r.key, d.format)}  (row ${r.row})${lab(r.label)}`);

@@ -73,7 +73,7 @@ export interface RecordsReport {
   sets: RecordSetDiff[];
   unavailable: UnavailableSet[];
   /** Totals over the sets. */
-  summary: { sets: number; unchanged: number; added: number; removed: number; modified: number; flipped: number; labelChanges: number; duplicates: { a: number; b: number }; conflicts: { a: number; b: number } };
+  summary: { sets: number; unchanged: number; added: number; removed: number; modified: number; flipped: number; relabelled: number; labelChanges: number; duplicates: { a: number; b: number }; conflicts: { a: number; b: number } };
   /** The dataset's label distribution (labelled sets summed) and its shift. */
   dataset?: LabelShift;
 }
@@ -420,6 +420,7 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
         removed: total((s) => s.summary.removed),
         modified: total((s) => s.summary.modified),
         flipped: total((s) => s.summary.flipped),
+        relabelled: total((s) => s.summary.relabelled),
         labelChanges: total((s) => s.summary.labelChanges),
         duplicates: { a: total((s) => s.summary.duplicates.a), b: total((s) => s.summary.duplicates.b) },
         conflicts: { a: total((s) => s.summary.conflicts.a), b: total((s) => s.summary.conflicts.b) },

@@ -36,6 +36,20 @@ export interface FlippedRecord {
   b: { row: number };
 }
 
+/**
+ * A record of A with no counterpart of its identity in B (removed) and one of B with none in A
+ * (added) that have the same features and different labels: one sample, its key rewritten (`7` as
+ * `7 `) and its label changed. Both stay in `removed` and `added`; this pairs them.
+ */
+export interface RelabelledRecord {
+  from: string;
+  to: string;
+  /** The feature hash they share. */
+  features: string;
+  a: { key: unknown; row: number };
+  b: { key: unknown; row: number };
+}
+
 /** Records with the same features and different labels, on one side. */
 export interface ConflictGroup {
   side: 'a' | 'b';
@@ -66,7 +80,9 @@ export interface RecordSetDiff {
     removed: number;
     modified: number;
     flipped: number;
-    /** Flips plus modified records whose label changed too. */
+    /** Removed and added records paired as one sample whose label changed ({@link RelabelledRecord}). */
+    relabelled: number;
+    /** Flips, modified records whose label changed too, and relabelled records. */
     labelChanges: number;
     duplicates: { a: number; b: number };
     conflicts: { a: number; b: number };
@@ -75,6 +91,7 @@ export interface RecordSetDiff {
   removed: RecordRef[];
   modified: ModifiedRecord[];
   flipped: FlippedRecord[];
+  relabelled: RelabelledRecord[];
   duplicates: DuplicateGroup[];
   conflicts: ConflictGroup[];
   /** Labelled sets: the label distributions and their shift. */
@@ -103,14 +120,61 @@ export class RecordDiffCollector implements RecordDiffSink {
   readonly flippedList: FlippedRecord[] = [];
   readonly duplicateList: DuplicateGroup[] = [];
   labelChanges = 0;
+  /** The feature hashes of the added and the removed records, in the order of their lists. */
+  private readonly addedFeatures: string[] = [];
+  private readonly removedFeatures: string[] = [];
 
   constructor(private readonly identity: RecordIdentity) {}
 
   added(b: IndexEntry): void {
     this.addedList.push(ref(b, this.identity));
+    this.addedFeatures.push(b.features);
   }
   removed(a: IndexEntry): void {
     this.removedList.push(ref(a, this.identity));
+    this.removedFeatures.push(a.features);
+  }
+
+  /**
+   * The removed and added records that are one sample relabelled ({@link RelabelledRecord}): per
+   * feature hash, removed and added records with equal labels are matched first, one to one, in list
+   * order — index order, as `diffRecords` reports them — (a key rewritten alone changes no label); the
+   * rest are paired in list order while labels differ. Labelled sets only.
+   */
+  private relabelled(): RelabelledRecord[] {
+    const out: RelabelledRecord[] = [];
+    if (this.addedList.length === 0 || this.removedList.length === 0) return out;
+    const removedBy = new Map<string, number[]>();
+    this.removedFeatures.forEach((f, i) => {
+      if (this.removedList[i]?.label === undefined) return;
+      const l = removedBy.get(f);
+      if (l) l.push(i);
+      else removedBy.set(f, [i]);
+    });
+    const addedBy = new Map<string, number[]>();
+    this.addedFeatures.forEach((f, i) => {
+      if (!removedBy.has(f) || this.addedList[i]?.label === undefined) return;
+      const l = addedBy.get(f);
+      if (l) l.push(i);
+      else addedBy.set(f, [i]);
+    });
+    for (const [features, added] of addedBy) {
+      const removed = removedBy.get(features) as number[];
+      const usedA = new Set<number>();
+      const leftB: number[] = [];
+      for (const j of added) {
+        const i = removed.find((k) => !usedA.has(k) && this.removedList[k]?.label === this.addedList[j]?.label);
+        if (i === undefined) leftB.push(j);
+        else usedA.add(i);
+      }
+      const leftA = removed.filter((k) => !usedA.has(k));
+      for (let n = 0; n < Math.min(leftA.length, leftB.length); n++) {
+        const a = this.removedList[leftA[n] as number] as RecordRef;
+        const b = this.addedList[leftB[n] as number] as RecordRef;
+        out.push({ from: a.label as string, to: b.label as string, features, a: { key: a.key, row: a.row }, b: { key: b.key, row: b.row } });
+      }
+    }
+    return out;
   }
   modified(a: IndexEntry, b: IndexEntry): void {
     const labelChanged = a.label !== b.label;
@@ -131,6 +195,7 @@ export class RecordDiffCollector implements RecordDiffSink {
    */
   report(def: Pick<RecordSetMember, 'format' | 'identity' | 'key' | 'label' | 'labelSegment' | 'quoting'> & { name: string }, counts: RecordDiffCounts, conflicts: ConflictGroup[]): RecordSetDiff {
     const labelled = def.label !== undefined || def.format === 'files';
+    const relabelled = labelled ? this.relabelled() : [];
     return {
       name: def.name,
       format: def.format,
@@ -147,7 +212,8 @@ export class RecordDiffCollector implements RecordDiffSink {
         removed: counts.removed,
         modified: counts.modified,
         flipped: counts.flipped,
-        labelChanges: this.labelChanges,
+        relabelled: relabelled.length,
+        labelChanges: this.labelChanges + relabelled.length,
         duplicates: { a: counts.duplicatesA, b: counts.duplicatesB },
         conflicts: { a: conflicts.filter((c) => c.side === 'a').length, b: conflicts.filter((c) => c.side === 'b').length },
       },
@@ -155,6 +221,7 @@ export class RecordDiffCollector implements RecordDiffSink {
       removed: this.removedList,
       modified: this.modifiedList,
       flipped: this.flippedList,
+      relabelled,
       duplicates: this.duplicateList,
       conflicts,
       ...(labelled ? { shift: labelShift(counts.labelsA, counts.labelsB) } : {}),

@@ -18,11 +18,12 @@ function diffWith(conflicts: { a: number; b: number }): RecordSetDiff {
     label: 'label',
     a: { records: 10 },
     b: { records: 10 },
-    summary: { unchanged: 10, added: 0, removed: 0, modified: 0, flipped: 0, labelChanges: 0, duplicates: { a: 0, b: 0 }, conflicts },
+    summary: { unchanged: 10, added: 0, removed: 0, modified: 0, flipped: 0, relabelled: 0, labelChanges: 0, duplicates: { a: 0, b: 0 }, conflicts },
     added: [],
     removed: [],
     modified: [],
     flipped: [],
+    relabelled: [],
     duplicates: [],
     conflicts: [],
   } as RecordSetDiff;

@@ -82,13 +82,15 @@ export interface Truth {
   removed: Entry[];
   modified: [Entry, Entry][];
   flipped: [Entry, Entry][];
+  /** A removed and an added record of a labelled set with one feature hash and two labels (FORMAT §19.8, `relabelled`). */
+  relabelled: [Entry, Entry][];
   duplicates: { side: 'a' | 'b'; identity: string; count: number; rows: number[] }[];
   conflicts: { side: 'a' | 'b'; features: string; labels: Record<string, number> }[];
 }
 
 /** The record diff of two sides' entries, as documented. */
 export function truthDiff(a: Entry[], b: Entry[], identity: Identity): Truth {
-  const t: Truth = { unchanged: 0, added: [], removed: [], modified: [], flipped: [], duplicates: [], conflicts: [] };
+  const t: Truth = { unchanged: 0, added: [], removed: [], modified: [], flipped: [], relabelled: [], duplicates: [], conflicts: [] };
   const group = (list: Entry[]) => {
     const m = new Map<string, Entry[]>();
     for (const e of [...list].sort(indexOrder)) m.set(e.id, [...(m.get(e.id) ?? []), e]);
@@ -119,6 +121,19 @@ export function truthDiff(a: Entry[], b: Entry[], identity: Identity): Truth {
     for (let i = 0; i < n; i++) t.modified.push([restA2[i] as Entry, lb[i] as Entry]);
     t.removed.push(...restA2.slice(n));
     t.added.push(...lb.slice(n));
+  }
+  // relabelled: per feature hash, removed and added records (index order) with equal labels matched
+  // first, one to one; the rest paired in order while labels differ. Labelled sets only.
+  for (const f of new Set(t.added.map((e) => e.features))) {
+    const ra = t.removed.filter((e) => e.features === f && e.label !== undefined).sort(indexOrder);
+    const rb = t.added.filter((e) => e.features === f && e.label !== undefined).sort(indexOrder);
+    const leftB: Entry[] = [];
+    for (const e of rb) {
+      const j = ra.findIndex((x) => x.label === e.label);
+      if (j >= 0) ra.splice(j, 1);
+      else leftB.push(e);
+    }
+    for (let i = 0; i < Math.min(ra.length, leftB.length); i++) t.relabelled.push([ra[i] as Entry, leftB[i] as Entry]);
   }
   for (const [side, list] of [['a', a], ['b', b]] as const) {
     // duplicates: one identity (for `features`, one fingerprint) more than once
@@ -495,13 +510,15 @@ export function expected(t: Truth) {
       removed: t.removed.length,
       modified: t.modified.length,
       flipped: t.flipped.length,
-      labelChanges: t.flipped.length + t.modified.filter(([a, b]) => a.label !== b.label).length,
+      relabelled: t.relabelled.length,
+      labelChanges: t.flipped.length + t.modified.filter(([a, b]) => a.label !== b.label).length + t.relabelled.length,
       duplicates: { a: t.duplicates.filter((d) => d.side === 'a').length, b: t.duplicates.filter((d) => d.side === 'b').length },
       conflicts: { a: t.conflicts.filter((d) => d.side === 'a').length, b: t.conflicts.filter((d) => d.side === 'b').length },
     },
     added: sorted(t.added.map(ref)),
     removed: sorted(t.removed.map(ref)),
     flipped: sorted(t.flipped.map(([a, b]) => ({ key: b.key, from: a.label, to: b.label, a: { row: a.row }, b: { row: b.row } }))),
+    relabelled: sorted(t.relabelled.map(([a, b]) => ({ from: a.label, to: b.label, features: a.features, a: { key: a.key, row: a.row }, b: { key: b.key, row: b.row } }))),
     modified: sorted(t.modified.map(([a, b]) => ({ key: b.key, a: side(a), b: side(b), labelChanged: a.label !== b.label }))),
     duplicates: sorted(t.duplicates),
     conflicts: sorted(t.conflicts),
@@ -517,6 +534,7 @@ function actual(s: Json) {
     added: sorted(s.added),
     removed: sorted(s.removed),
     flipped: sorted(s.flipped),
+    relabelled: sorted(s.relabelled),
     modified: sorted(s.modified),
     duplicates: sorted(s.duplicates.map(dupKey)),
     conflicts: sorted(s.conflicts.map((c: Json) => ({ side: c.side, features: c.features, labels: c.labels }))),

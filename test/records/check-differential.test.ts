@@ -140,7 +140,7 @@ function measure(c: Case): Measured[] {
     out.push({
       name,
       labelled: tabSet === undefined || !tabSet.unlabelled,
-      labelChanges: t.flipped.length + t.modified.filter(([a, b]) => a.label !== b.label).length,
+      labelChanges: t.flipped.length + t.modified.filter(([a, b]) => a.label !== b.label).length + t.relabelled.length,
       modified: t.modified.length,
       removed: t.removed.length,
       added: t.added.length,

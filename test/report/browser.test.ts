@@ -345,7 +345,7 @@ describe('the incident report in headless Chromium', () => {
 
   it('says in its verdict that a record set was not compared, where "0 flipped" would read as no record moved', async () => {
     // B was sealed without a record index for train.csv (seal --no-records), whose labels it flipped.
-    const zero = { sets: 0, unchanged: 0, added: 0, removed: 0, modified: 0, flipped: 0, labelChanges: 0, duplicates: { a: 0, b: 0 }, conflicts: { a: 0, b: 0 } };
+    const zero = { sets: 0, unchanged: 0, added: 0, removed: 0, modified: 0, flipped: 0, relabelled: 0, labelChanges: 0, duplicates: { a: 0, b: 0 }, conflicts: { a: 0, b: 0 } };
     const d: DiffReport = { ...incidentDiff(), records: { sets: [], unavailable: [{ name: 'train.csv', side: 'b', reason: 'this snapshot has no record index for it' }], summary: zero } };
     const verdict = await onPage(renderIncidentHtml(incidentFacts(d)), () => (document.querySelector('#verdict') as HTMLElement).innerText);
     expect(verdict).toContain('records: 0 added, 0 removed, 0 flipped, 0 modified');

@@ -170,14 +170,14 @@ describe('the incident facts', () => {
         {
           name: 'iris.csv', format: 'csv', identity: 'position', label: 'species',
           a: { records: 3, labels: { setosa: 2, virginica: 1 } }, b: { records: 3, labels: { setosa: 1, virginica: 2 } },
-          summary: { unchanged: 2, added: 0, removed: 0, modified: 0, flipped: 1, labelChanges: 1, duplicates: { a: 0, b: 0 }, conflicts: { a: 0, b: 0 } },
-          added: [], removed: [], modified: [], duplicates: [], conflicts: [],
+          summary: { unchanged: 2, added: 0, removed: 0, modified: 0, flipped: 1, relabelled: 0, labelChanges: 1, duplicates: { a: 0, b: 0 }, conflicts: { a: 0, b: 0 } },
+          added: [], removed: [], modified: [], duplicates: [], conflicts: [], relabelled: [],
           flipped: [{ key: 2, from: 'setosa', to: 'virginica', a: { row: 2 }, b: { row: 2 } }],
           shift: labelShift({ setosa: 2, virginica: 1 }, { setosa: 1, virginica: 2 }),
         },
       ],
       unavailable: [],
-      summary: { sets: 1, unchanged: 2, added: 0, removed: 0, modified: 0, flipped: 1, labelChanges: 1, duplicates: { a: 0, b: 0 }, conflicts: { a: 0, b: 0 } },
+      summary: { sets: 1, unchanged: 2, added: 0, removed: 0, modified: 0, flipped: 1, relabelled: 0, labelChanges: 1, duplicates: { a: 0, b: 0 }, conflicts: { a: 0, b: 0 } },
       dataset: labelShift({ setosa: 2, virginica: 1 }, { setosa: 1, virginica: 2 }),
     };
     const f = incidentFacts(report({ modified: [{ path: 'iris.csv', a: { path: 'iris.csv', sha256: SHA, size: 1 }, b: { path: 'iris.csv', sha256: 'ef'.repeat(32), size: 1 } }], records }), { folderLabels: { a: { x: 1 }, b: { x: 1 } } });
@@ -197,8 +197,8 @@ describe('the incident facts', () => {
         {
           name: 't.csv', format: 'csv', identity: 'key', key: ['id'], label: 'y',
           a: { records: 3, labels: labelsA }, b: { records: 3, labels: labelsB },
-          summary: { unchanged: 0, added: 0, removed: 0, modified: 0, flipped: 3, labelChanges: 3, duplicates: { a: 0, b: 0 }, conflicts: { a: 0, b: 0 } },
-          added: [], removed: [], modified: [], duplicates: [], conflicts: [],
+          summary: { unchanged: 0, added: 0, removed: 0, modified: 0, flipped: 3, relabelled: 0, labelChanges: 3, duplicates: { a: 0, b: 0 }, conflicts: { a: 0, b: 0 } },
+          added: [], removed: [], modified: [], duplicates: [], conflicts: [], relabelled: [],
           flipped: [
             { key: ['1'], from: 'spam', to: 'spam ', a: { row: 1 }, b: { row: 1 } },
             { key: ['2'], from: 'spam', to: 'spam ', a: { row: 2 }, b: { row: 2 } },
@@ -208,7 +208,7 @@ describe('the incident facts', () => {
         },
       ],
       unavailable: [],
-      summary: { sets: 1, unchanged: 0, added: 0, removed: 0, modified: 0, flipped: 3, labelChanges: 3, duplicates: { a: 0, b: 0 }, conflicts: { a: 0, b: 0 } },
+      summary: { sets: 1, unchanged: 0, added: 0, removed: 0, modified: 0, flipped: 3, relabelled: 0, labelChanges: 3, duplicates: { a: 0, b: 0 }, conflicts: { a: 0, b: 0 } },
       dataset: labelShift(labelsA, labelsB),
     };
     const f = incidentFacts(report({ modified: [{ path: 't.csv', a: { path: 't.csv', sha256: SHA, size: 1 }, b: { path: 't.csv', sha256: 'ef'.repeat(32), size: 1 } }], records }), { folderLabels: { a: {}, b: {} } });
@@ -271,14 +271,14 @@ describe('names that could pass for others', () => {
         {
           name: 't.jsonl', format: 'jsonl', identity: 'key', key: ['id'], label: 'y',
           a: { records: 2, labels: labelsA }, b: { records: 2, labels: labelsB },
-          summary: { unchanged: 1, added: 0, removed: 0, modified: 0, flipped: 1, labelChanges: 1, duplicates: { a: 0, b: 0 }, conflicts: { a: 0, b: 0 } },
-          added: [], removed: [], modified: [], duplicates: [], conflicts: [],
+          summary: { unchanged: 1, added: 0, removed: 0, modified: 0, flipped: 1, relabelled: 0, labelChanges: 1, duplicates: { a: 0, b: 0 }, conflicts: { a: 0, b: 0 } },
+          added: [], removed: [], modified: [], duplicates: [], conflicts: [], relabelled: [],
           flipped: [{ key: ['d\u043eg'], from: 'cat', to: 'c\u0430t', a: { row: 1 }, b: { row: 1 } }],
           shift: labelShift(labelsA, labelsB),
         },
       ],
       unavailable: [],
-      summary: { sets: 1, unchanged: 1, added: 0, removed: 0, modified: 0, flipped: 1, labelChanges: 1, duplicates: { a: 0, b: 0 }, conflicts: { a: 0, b: 0 } },
+      summary: { sets: 1, unchanged: 1, added: 0, removed: 0, modified: 0, flipped: 1, relabelled: 0, labelChanges: 1, duplicates: { a: 0, b: 0 }, conflicts: { a: 0, b: 0 } },
       dataset: labelShift(labelsA, labelsB),
     };
     const f = incidentFacts(report({ modified: [{ path: 't.jsonl', a: file('t.jsonl'), b: { ...file('t.jsonl'), sha256: 'ef'.repeat(32) } }], records }));
@@ -373,7 +373,7 @@ describe('the HTML page', () => {
     // job summary over 1 MiB is refused whole).
     const label = (i: number) => '<'.repeat(250) + i;
     const key = (s: number, i: string) => ['<'.repeat(290) + `${s}_${i}`];
-    const summary = { unchanged: 0, added: 60, removed: 60, modified: 60, flipped: 60, labelChanges: 120, duplicates: { a: 0, b: 0 }, conflicts: { a: 0, b: 0 } };
+    const summary = { unchanged: 0, added: 60, removed: 60, modified: 60, flipped: 60, relabelled: 0, labelChanges: 120, duplicates: { a: 0, b: 0 }, conflicts: { a: 0, b: 0 } };
     const sets = Array.from({ length: 50 }, (_, s) => {
       const rows = <T>(f: (i: number) => T) => Array.from({ length: 60 }, (_, i) => f(i));
       return {
@@ -383,10 +383,10 @@ describe('the HTML page', () => {
         added: rows((i) => ({ key: key(s, `a${i}`), row: i, label: label(3), fingerprint: SHA })),
         removed: rows((i) => ({ key: key(s, `r${i}`), row: i, label: label(4), fingerprint: SHA })),
         modified: rows((i) => ({ key: key(s, `m${i}`), a: { row: i, label: label(5) }, b: { row: i, label: label(6) }, labelChanged: true })),
-        duplicates: [], conflicts: [],
+        duplicates: [], conflicts: [], relabelled: [],
       };
     });
-    const records = { sets, unavailable: [], summary: { sets: 50, unchanged: 0, added: 3000, removed: 3000, modified: 3000, flipped: 3000, labelChanges: 6000, duplicates: { a: 0, b: 0 }, conflicts: { a: 0, b: 0 } } } as unknown as RecordsReport;
+    const records = { sets, unavailable: [], summary: { sets: 50, unchanged: 0, added: 3000, removed: 3000, modified: 3000, flipped: 3000, relabelled: 0, labelChanges: 6000, duplicates: { a: 0, b: 0 }, conflicts: { a: 0, b: 0 } } } as unknown as RecordsReport;
     const f = incidentFacts(report({ modified: sets.map((x) => ({ path: x.name, a: { path: x.name, sha256: SHA, size: 1 }, b: { path: x.name, sha256: 'ef'.repeat(32), size: 2 } })), records }));
     const page = renderIncidentHtml(f);
     const md = renderIncidentMarkdown(f);
@@ -416,7 +416,7 @@ describe('the Markdown summary', () => {
 
   it('counts the duplicate keys and conflicting labels B holds, as the page and diff --json do: a key given a second record with another label is the poisoning', () => {
     // B (a folder) repeats keys 1 and 2, each with the other label: diff counts 2 records added, 2 duplicates and 1 conflicting label group in B.
-    const summary = { unchanged: 2, added: 2, removed: 0, modified: 0, flipped: 0, labelChanges: 0, duplicates: { a: 0, b: 2 }, conflicts: { a: 0, b: 1 } };
+    const summary = { unchanged: 2, added: 2, removed: 0, modified: 0, flipped: 0, relabelled: 0, labelChanges: 0, duplicates: { a: 0, b: 2 }, conflicts: { a: 0, b: 1 } };
     const records: RecordsReport = {
       sets: [
         {
@@ -424,7 +424,7 @@ describe('the Markdown summary', () => {
           a: { records: 2, labels: { ham: 1, spam: 1 } }, b: { records: 4, labels: { ham: 2, spam: 2 } },
           summary,
           added: [{ key: ['1'], row: 3, label: 'ham', fingerprint: SHA }, { key: ['2'], row: 4, label: 'spam', fingerprint: SHA }],
-          removed: [], modified: [], flipped: [], duplicates: [], conflicts: [],
+          removed: [], modified: [], flipped: [], duplicates: [], conflicts: [], relabelled: [],
           shift: labelShift({ ham: 1, spam: 1 }, { ham: 2, spam: 2 }),
         },
       ],
