@@ -98,8 +98,8 @@ export function hasWholeFloat(text: string): boolean {
 }
 
 /**
- * Parse JSON text that JSON.parse accepted and whose nesting is at most {@link MAX_DEPTH} (both
- * checked before), as JSON.parse does, except that every whole number written as a float
+ * Parse JSON text that JSON.parse accepted and whose nesting the caller has bounded (it recurses once
+ * a level), as JSON.parse does, except that every whole number written as a float
  * ({@link isWholeFloatToken}) becomes a {@link WholeFloat}. Members are defined as own properties, so
  * a member `__proto__` is a member, as JSON.parse makes it.
  */
@@ -289,10 +289,11 @@ export async function readJsonl(abs: string, rel: string, fields: RecordFields, 
         if (hasInexactInteger(text)) throw new SnapError('RECORDS_MALFORMED', 'an integer beyond ±2^53 cannot be read exactly as a JSON number; write it as a string');
         if (hasUnderflow(text)) throw new SnapError('RECORDS_MALFORMED', 'a number too small for a double would be read as 0 (as one too large is not finite); write it as a string');
       }
-      let forms = shapes.forms(value); // (nesting checked here, before membersOf recurses)
+      // JSON.parse reads 1.0 as 1; Python's json as a float. Such a line is parsed again, keeping which
+      // (form 2) — unless nested deeper than the forms take, which they then refuse on JSON.parse's value.
+      const marked = hasWholeFloat(text) && tooDeepOrLarge(text, { depth: 2 * MAX_DEPTH, values: Infinity }) === undefined ? parseMarkingWholeFloats(text) : value;
+      const forms = shapes.forms(marked); // (nesting checked here, before membersOf recurses)
       refuseDuplicateMember(text, value, 'an object');
-      // JSON.parse reads 1.0 as 1; Python's json as a float. Such a line is parsed again, keeping which (form 2).
-      if (hasWholeFloat(text)) forms = shapes.forms(parseMarkingWholeFloats(text));
       sink(forms, row, line);
     } catch (e) {
       throw located(e, rel, { line, row });

@@ -433,6 +433,12 @@ describe('JSONL records', () => {
     expect(JSON.parse(k.lines[0] as string).key).toEqual([1]);
     expect(JSON.parse(k.lines[0] as string).fingerprint).not.toBe(JSON.parse(k1.lines[0] as string).fingerprint);
     expect((await failure('t.jsonl', '{"id":1.0,"label":"a"}\n{"id":1,"label":"a"}\n', spec)).code).toBe('RECORDS_DUPLICATE_KEY');
+    // Nested too deep, a line with a whole float is refused as any other, also far deeper than the forms take.
+    for (const depth of [70, 20000]) {
+      const e = await failure('t.jsonl', `{"id":1,"label":"a","x":${'['.repeat(depth)}1.0${']'.repeat(depth)}}\n`, spec);
+      expect(e.code).toBe('RECORDS_MALFORMED');
+      expect(e.message).toMatch(/nested deeper than 64 levels/);
+    }
   });
 
   it('parse a line with whole floats as JSON.parse does, each whole float (and only those) a WholeFloat of its value, a member __proto__ a member', () => {
