@@ -40,10 +40,14 @@ async function layout(sharedMode: number) {
  * Another user's process: waits for `target` to appear, moves it away and puts a link to `victim`
  * in its place. Resolves with what it did ('swapped', or the error) — or 'never' when it is stopped.
  */
-function attacker(target: string, victim: string): Promise<string> {
+function attacker(target: string, victim: string, opts: { whenPrivate?: boolean } = {}): Promise<string> {
+  // With whenPrivate: only once restore has made the folder there private (mode 0700), i.e. while it works in it.
+  const ready = opts.whenPrivate ? `if (!st.isDirectory() || (st.mode & 0o777) !== 0o700) continue;` : '';
   const script = `const fs = require('fs'); const t = ${JSON.stringify(target)};
     const stop = Date.now() + 20000;
-    for (;;) { if (Date.now() > stop) { console.log('never'); break; } try { fs.lstatSync(t); } catch { continue; }
+    for (;;) { if (Date.now() > stop) { console.log('never'); break; }
+      let st; try { st = fs.lstatSync(t); } catch { continue; }
+      ${ready}
       try { fs.renameSync(t, t + '.moved'); fs.symlinkSync(${JSON.stringify(victim)}, t); console.log('swapped'); } catch (e) { console.log(e.code); } break; }`;
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'], ...(isRoot ? { uid: OTHER, gid: OTHER } : {}) });
   onTestFinished(() => void child.kill('SIGKILL'));
@@ -129,24 +133,6 @@ describe.skipIf(!isRoot)('restore where another user owns the way (run as root)'
   });
 });
 
-/**
- * Another user's process: waits until `target`, an existing folder, is made private (0700: restore
- * has checked it and is about to write), then moves it away and puts a link to `victim` in its place.
- */
-function swapWhenPrivate(target: string, victim: string): Promise<string> {
-  const script = `const fs = require('fs'); const t = ${JSON.stringify(target)};
-    const stop = Date.now() + 20000;
-    for (;;) { if (Date.now() > stop) { console.log('never'); break; }
-      let st; try { st = fs.lstatSync(t); } catch { continue; }
-      if (!st.isDirectory() || (st.mode & 0o777) !== 0o700) continue;
-      try { fs.renameSync(t, t + '.moved'); fs.symlinkSync(${JSON.stringify(victim)}, t); console.log('swapped'); } catch (e) { console.log(e.code); } break; }`;
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'], ...(isRoot ? { uid: OTHER, gid: OTHER } : {}) });
-  onTestFinished(() => void child.kill('SIGKILL'));
-  let out = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  return new Promise((res) => child.on('close', () => res(out.trim() || 'never')));
-}
-
 describe('restore with --allow-shared-target, the target swapped for a link while it works', () => {
   it('removes nothing where the link leads when it fails: the clean-up takes only the folder restore checked, not what is in its place', async () => {
     const s = await sealTree(TREE, keys);
@@ -158,7 +144,7 @@ describe('restore with --allow-shared-target, the target swapped for a link whil
     await fsp.writeFile(join(victim, 'photos', '1.jpg'), 'jpg');
     const target = join(shared, 'out');
     await fsp.mkdir(target);
-    const swapped = swapWhenPrivate(target, victim);
+    const swapped = attacker(target, victim, { whenPrivate: true });
     const r = await snapJson(['restore', s.ref, target, '--pubkey', keys.pub, '--store', s.store, '--allow-shared-target']);
     expect(await swapped).toBe('swapped');
     // Swapped while it writes: EEXIST at f0.txt (exit 3); swapped only once every file was written
