@@ -92,8 +92,8 @@ export function setSummary(d: RecordSetDiff): string {
   if (s.relabelled) parts.push(`${plural(s.relabelled, 'label')} changed under another key`);
   if (s.added) parts.push(`${plural(s.added, 'record')} added`);
   if (s.removed) parts.push(`${plural(s.removed, 'record')} removed`);
-  if (s.duplicates.b) parts.push(`${plural(s.duplicates.b, 'duplicate')} in b`);
   // B's are the finding; A's, when there are any, are said too, as the list below names both sides' groups.
+  if (s.duplicates.b) parts.push(`${plural(s.duplicates.b, 'duplicate')} in b${s.duplicates.a ? ` (${formatCount(s.duplicates.a)} in a)` : ''}`);
   if (s.conflicts.b) parts.push(`${plural(s.conflicts.b, 'conflicting label group')} in b${s.conflicts.a ? ` (${formatCount(s.conflicts.a)} in a)` : ''}`);
   return parts.length ? parts.join(', ') : 'no record changed';
 }

@@ -38,6 +38,13 @@ describe('the summary line of a record set diff', () => {
   it('says nothing of A\'s conflicting groups when B has none (they are not a finding of this change)', () => {
     expect(setSummary(diffWith({ a: 3, b: 0 }))).toBe('no record changed');
   });
+
+  it('counts the duplicate groups of B, and of A beside them when A has some (the list below names both sides)', () => {
+    const dups = (a: number, b: number): RecordSetDiff => ({ ...diffWith({ a: 0, b: 0 }), summary: { ...diffWith({ a: 0, b: 0 }).summary, duplicates: { a, b } } });
+    expect(setSummary(dups(0, 2))).toBe('2 duplicates in b');
+    expect(setSummary(dups(1, 1))).toBe('1 duplicate in b (1 in a)');
+    expect(setSummary(dups(4, 0))).toBe('no record changed');
+  });
 });
 
 describe('labels in human output', () => {
