@@ -113,7 +113,7 @@ const specOf = (d: SetDefinition): RecordSetSpec => ({ format: d.format, identit
 type Source = { kind: 'index'; path: string; x: IndexExpectation; form: number; member?: RecordSetMember; summaryPath?: string; build?: { options: IndexFileOptions; size: number; fromStore?: true }; ready?: Promise<unknown> } | { kind: 'empty' } | { kind: 'unavailable'; reason: string };
 
 /** Why a set is not compared when one side's index was made by an older form and its file's bytes are not at hand. */
-export const OLDER_FORM_UNAVAILABLE = 'indexed by an older canonical form (FORMAT §19.3) and its bytes are not in the store';
+export const OLDER_FORM_UNAVAILABLE = 'indexed by an older canonical form (FORMAT §19.3), and its bytes are not at hand to index again (not in the store; the data of an archive is not read for this)';
 
 /** The path of a store object named `hex`, in the first of `dirs` that has it. */
 function findObject(dirs: readonly string[], hex: string): string | undefined {

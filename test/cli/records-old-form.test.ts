@@ -140,7 +140,7 @@ describe('a Parquet snapshot sealed by an older canonical form whose file object
 });
 
 describe('a Parquet snapshot sealed by an older canonical form with --manifest-only', () => {
-  const reason = 'indexed by an older canonical form (FORMAT §19.3) and its bytes are not in the store';
+  const reason = 'indexed by an older canonical form (FORMAT §19.3), and its bytes are not at hand to index again (not in the store; the data of an archive is not read for this)';
 
   it('diff reports the set unavailable, naming the form, and no record modified', async () => {
     const store = await storeCopy('store-manifest-only');
