@@ -21,7 +21,7 @@ import { diff, objectsDirOf } from '../ops/diff.js';
 import { checkRecords } from '../records/check.js';
 import { configFromFile, configFromObject } from '../records/snapshot-config.js';
 import { DEFAULT_THRESHOLDS, mergeThresholds, type Thresholds } from '../records/thresholds.js';
-import { CONFIG_FILE } from '../records/config.js';
+import { CONFIG_FILE, RuleSet } from '../records/config.js';
 import type { TrustRules } from '../trust/rules.js';
 import type { AttackKind } from './kinds.js';
 import { RECORD_KINDS } from './kinds.js';
@@ -206,6 +206,13 @@ export async function drill(o: DrillOptions): Promise<DrillReport> {
       else budget -= f.size;
       checkInterrupted();
     }
+    // The snapshot's own snap.json (the drill's verified copy): a rule of it that matches a file no
+    // signed set covers means the seal left record indexes out (--no-records), not that a rule is missing.
+    let sealedRules: RuleSet | undefined;
+    if (configEntry && pending.length > 0) {
+      const config = await configFromFile(join(s.data, CONFIG_FILE), configEntry).catch(() => undefined);
+      if (config) sealedRules = new RuleSet(config.rules);
+    }
     for (const f of pending) {
       const format = formatOf(f.path) as TableFormat;
       const t = f.bytes ? parseTable(f.bytes, format) : undefined;
@@ -226,7 +233,10 @@ export async function drill(o: DrillOptions): Promise<DrillReport> {
         ...(key && key !== label ? { key: [key] } : {}),
         ...(label ? { label } : {}),
         configured: false,
-        notConfigured: `${f.path} has no signed record index; add ${rule} to "records" in ${CONFIG_FILE}${flagForm} and seal again`,
+        notConfigured:
+          sealedRules?.match(f.path) !== undefined
+            ? `${f.path} has no signed record index, though the snapshot's ${CONFIG_FILE} has a rule for it: it was sealed with --no-records (or before that rule was added); seal again without --no-records`
+            : `${f.path} has no signed record index; add ${rule} to "records" in ${CONFIG_FILE}${flagForm} and seal again`,
       });
     }
     targets.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

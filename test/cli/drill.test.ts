@@ -132,7 +132,7 @@ describe('snap drill with record checks off', () => {
     expect(human.stdout).toMatch(/MISS\s+p1 record-label-flip/);
   }, SLOW);
 
-  it('a snapshot sealed without record rules: exits 1, and says which snap.json rule would catch each miss', async () => {
+  it('a snapshot sealed --no-records though its snap.json has the rules: exits 1, and says to seal again without --no-records (not to add a rule that is there)', async () => {
     const { data, store } = await sealed(TABULAR, 'bare@v1', ['--no-records']);
     const r = await runDrill(data, store, 'bare@v1');
     expect(r.code).toBe(1);
@@ -140,10 +140,26 @@ describe('snap drill with record checks off', () => {
     expect(misses.map((p) => p.kind).sort()).toEqual([...RECORD_KINDS].sort());
     for (const m of misses) {
       expect(m.notConfigured).toBe(true);
+      expect(m.reason).toContain(`${m.path} has no signed record index, though the snapshot's snap.json has a rule for it`);
+      expect(m.reason).toMatch(/seal again without --no-records/);
+    }
+    expect(r.json.summary.filter((s) => RECORD_KINDS.has(s.kind)).every((s) => s.notConfigured === 1 && s.caught === 0)).toBe(true);
+  }, SLOW);
+
+  it('a snapshot without record rules: exits 1, and says which snap.json rule would catch each miss', async () => {
+    const { data, store } = await sealed(TABULAR, 'norules@v1');
+    await fsp.rm(join(data, 'snap.json'));
+    const again = await snap(['seal', data, '--as', 'norules@v2', '--key', keys.key, '--store', store]);
+    expect(again.code, again.stderr).toBe(0);
+    const r = await runDrill(data, store, 'norules@v2', ['--attacks', 'record-label-flip']);
+    expect(r.code).toBe(1);
+    const misses = r.json.planted.filter((p) => !p.caught);
+    expect(misses.length).toBeGreaterThan(0);
+    for (const m of misses) {
+      expect(m.notConfigured).toBe(true);
       expect(m.reason).toMatch(/"records" in snap\.json/);
       expect(m.reason).toContain(`"pattern":"${m.path}"`);
     }
-    expect(r.json.summary.filter((s) => RECORD_KINDS.has(s.kind)).every((s) => s.notConfigured === 1 && s.caught === 0)).toBe(true);
   }, SLOW);
 });
 
