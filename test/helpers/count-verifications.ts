@@ -7,6 +7,7 @@
  * (vi.mock is hoisted above imports, so the factory imports this module itself), and read or reset
  * `verifications.count`.
  */
+import { describe, expect, it } from 'vitest';
 import type * as Ed25519 from '../../src/core/ed25519.js';
 
 /** Verifications made through the mocked module since the last reset. */
@@ -22,4 +23,21 @@ export async function countingEd25519(orig: () => Promise<unknown>): Promise<typ
       return real.verify(...a);
     },
   };
+}
+
+/**
+ * The test that the counter counts, for a test file that mocks with {@link countingEd25519}: a bound
+ * read from a counter that never moves would be met by a mock that is not in place.
+ */
+export function describeTheCounter(): void {
+  describe('the verification counter these bounds are read from', () => {
+    it('counts every Ed25519 verification made through core (so a bound below is not met by a counter that never moves)', async () => {
+      // Imported here, not at the top: the mock's factory imports this module, which must not wait for the module it makes.
+      const { verify } = await import('../../src/core/ed25519.js');
+      const before = verifications.count;
+      verify(new Uint8Array(64), new Uint8Array(1), new Uint8Array(32));
+      verify(new Uint8Array(64), new Uint8Array(1), new Uint8Array(32));
+      expect(verifications.count - before).toBe(2);
+    });
+  });
 }
