@@ -259,7 +259,7 @@ async function checkTarget(dir: string, allowShared: boolean): Promise<{ real: s
   // The folder itself, from here on: emptied on failure and given its mode back only while it is
   // still this folder (with --allow-shared-target, another user may put a link in its place).
   const id = folderIdOf(real);
-  if (id === undefined) throw new SnapError('TARGET_NOT_EMPTY', `${dir} changed while restore looked at it (it is no longer a folder); restore into a new or empty folder — nothing was written`, { path: dir });
+  if (id === undefined) throw new SnapError('TARGET_UNSAFE', `${dir} changed while restore looked at it (it is no longer a folder); restore into a new or empty folder — nothing was written`, { path: dir });
   // Private (0700) while restore works in it, so no other user can plant a link in it and redirect
   // a later write; its own mode is put back at the end. Made private first, then found empty.
   let openUp = async (): Promise<void> => {};
@@ -541,13 +541,13 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
       try {
         await fsp.mkdir(asked, { mode: 0o700 });
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new SnapError('TARGET_NOT_EMPTY', `${given} appeared while restoring; nothing was written`, { path: given });
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new SnapError('TARGET_UNSAFE', `${given} appeared while restoring (another process made it after restore checked the target); nothing was written`, { path: given });
         throw ioError(e, asked, 'cannot make the target folder');
       }
       made = true;
       const mine = folderIdOf(asked);
       target = realpathSync(asked);
-      if (mine === undefined || !stillFolder(target, mine)) throw new SnapError('TARGET_NOT_EMPTY', `${given} was replaced while restoring (the folder restore made is no longer there); nothing was written`, { path: given });
+      if (mine === undefined || !stillFolder(target, mine)) throw new SnapError('TARGET_UNSAFE', `${given} was replaced while restoring (the folder restore made is no longer there); nothing was written`, { path: given });
       id = mine;
       const mode = 0o755 & ~process.umask();
       openUp = () => chmodFolder(asked, mine, mode);
