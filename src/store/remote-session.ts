@@ -43,7 +43,7 @@ import { setObjectSink, type ObjectSink } from '../io/object-sink.js';
 import { LocalBackend, splitLogLines } from './local.js';
 import { SNAPSHOT_FILE_NAMES, changedFileText, type ChangedFile, type Retention, type SnapshotFiles } from './backend.js';
 import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
-import { MAX_JUNK_KEYS_KEPT, REVOCATION_FOLDER, mapLimit, s3Error, workingCopyFull, wrongSize, type S3Backend } from './s3.js';
+import { ATTESTATION_FOLDER, MAX_JUNK_KEYS_KEPT, REVOCATION_FOLDER, mapLimit, s3Error, workingCopyFull, wrongSize, type S3Backend } from './s3.js';
 import { clearStagedLeftovers, findStagedLeftovers } from './s3-leftovers.js';
 import type { CleanResult, Leftover } from '../io/leftovers.js';
 import { COSIGNATURES_DIR, cosignatureFolder, cosignaturePath, startCosignatureMerge, type CosignatureMergeOptions } from './cosignatures.js';
@@ -312,6 +312,17 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
   /** Each pulled snapshot's statement (its bytes, when it has one): the manifests stay on disk. */
   const pulled = new Map<string, { statement?: Uint8Array }>();
   const otherFiles = await remote.listFiles();
+  /**
+   * A revocation or attestation file of a versioned bucket is read at its first version
+   * (S3Backend.firstVersionOf): one written over or deleted since is said on stderr, the first
+   * {@link MAX_CHANGED_NOTES}, the rest counted at the end.
+   */
+  const changedFiles = { n: 0 };
+  const firstVersionRead = (path: string): void => {
+    const changed = remote.firstVersionOf(path)?.changed;
+    if (!changed || (!path.startsWith(REVOCATION_FOLDER) && !path.startsWith(ATTESTATION_FOLDER))) return;
+    if (++changedFiles.n <= MAX_CHANGED_NOTES) opts.note(`${path.startsWith(REVOCATION_FOLDER) ? 'revocation' : 'attestation'} file ${path} was ${changed} in the bucket after it was written: its first version is read`);
+  };
   const snaps = await remote.listSnapshots();
   const junk = remote.snapshotJunk;
   if (junk.count > 0) {
@@ -401,7 +412,7 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
     if (opts.manifests !== undefined && opts.manifests !== 'all') {
       // Resolved as the command will resolve its refs, now that every statement is in place.
       const refs = [...opts.manifests.refs, ...(typeof opts.objects === 'object' ? opts.objects.refs : [])];
-      if (opts.manifests.attested) refs.push(...(await pullAttestations(remote, local, otherFiles, state.files)));
+      if (opts.manifests.attested) refs.push(...(await pullAttestations(remote, local, otherFiles, state.files, firstVersionRead)));
       const named = new Set(await refsInStore(refs, store.root, pulled));
       if (opts.manifests.newestOf !== undefined) {
         // As seal picks its parent (seal.ts): the last of listSnapshots(NAME), here and when it runs.
@@ -504,14 +515,13 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
   } finally {
     await fsp.rm(logDir, { recursive: true, force: true });
   }
-  let changedRevocations = 0;
   for (const path of otherFiles) {
     if (path.startsWith(`${COSIGNATURES_DIR}/`)) continue; // merged into the envelopes above
     if (state.files.has(path)) continue; // an attestation, pulled before the manifests
-    // A revocation in a versioned bucket is read at its first version: a delete marker put on it, or
-    // a version written over it, is someone else's and must not make a revoked snapshot pass.
-    const changed = path.startsWith(REVOCATION_FOLDER) ? remote.firstVersionOf(path)?.changed : undefined;
-    if (changed && ++changedRevocations <= MAX_CHANGED_NOTES) opts.note(`revocation file ${path} was ${changed} in the bucket after it was written: its first version is read`);
+    // A revocation or an attestation in a versioned bucket is read at its first version: a delete
+    // marker put on it, or a version written over it, is someone else's and must not make a
+    // revoked snapshot pass, nor hide or replace what a model was trained on.
+    firstVersionRead(path);
     // Cut one byte past the largest bound of a local reader of store files (envelopes of
     // attestations; revocations and checkpoints are smaller): a larger, planted file is refused by
     // the command reading it, as in a local store, and costs no more. An unchanged file is never pushed back.
@@ -529,7 +539,7 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
     state.files.set(path, sha(bytes));
     await local.writeFile(path, bytes);
   }
-  if (changedRevocations > MAX_CHANGED_NOTES) opts.note(`${changedRevocations - MAX_CHANGED_NOTES} more revocation files were written over or deleted in the bucket: their first versions are read`);
+  if (changedFiles.n > MAX_CHANGED_NOTES) opts.note(`${changedFiles.n - MAX_CHANGED_NOTES} more revocation or attestation files were written over or deleted in the bucket: their first versions are read`);
   return state;
 }
 
@@ -541,12 +551,15 @@ const ATTESTATION_FILE_RE = /^attestations\/[^/]+\/[^/]+\/(?:statement|envelope)
  * bytes, as every other store file; noted in `files` so that they are not copied again) and
  * collect the snapshots they name: each training dataset's id and NAME@VERSION, from the
  * envelope's payload and from `statement.json` alike. Nothing is verified: what cannot be parsed
- * names nothing, and the command, reading the same files, reports it.
+ * names nothing, and the command, reading the same files, reports it. In a versioned bucket each
+ * file is read at its first version (S3Backend.firstVersionOf), and `firstVersionRead` is told of
+ * each path, to say when the key was written over or deleted since.
  * @returns the refs (ids and NAME@VERSION), at most {@link MAX_TRAINING_DATASETS} × 2 an attestation file
  * @throws SnapError `IO_ERROR` and the other errors of reading the bucket
  */
-async function pullAttestations(remote: S3Backend, local: LocalBackend, otherFiles: string[], files: Map<string, string>): Promise<string[]> {
+async function pullAttestations(remote: S3Backend, local: LocalBackend, otherFiles: string[], files: Map<string, string>, firstVersionRead: (path: string) => void): Promise<string[]> {
   const paths = otherFiles.filter((p) => ATTESTATION_FILE_RE.test(p));
+  for (const path of paths) firstVersionRead(path);
   const named = await mapLimit(paths, TRANSFER_JOBS, async (path) => {
     const bytes = await remote.readFilePrefix(path, OTHER_FILE_LIMIT);
     files.set(path, sha(bytes));
@@ -993,10 +1006,19 @@ async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, st
     stats.cosignaturesPushed.push(path);
     killPointForTest('s3-cosigned');
   }
-  // 3. Other files this command wrote or changed.
+  // 3. Other files this command wrote or changed. An attestation's files are written once, as
+  //    `attest` writes them in a local store, and only where the bucket has no key: readers read a
+  //    key's first version (FORMAT.md §23.5), so one planted there after this command read the
+  //    store must not be left first, with ours a later version nobody reads.
   for (const path of await local.listFiles()) {
     const bytes = await local.readFile(path);
-    if (state.files.get(path) !== sha(bytes)) await remote.writeFile(path, bytes);
+    if (state.files.get(path) === sha(bytes)) continue;
+    if (ATTESTATION_FILE_RE.test(path)) {
+      if ((await remote.putFileOnce(path, bytes)) === 'present') {
+        const [, model, version] = path.split('/') as [string, string, string];
+        throw new SnapError('ATTESTATION_EXISTS', `${remote.location}${path} was written by someone else after this command read the store; attestations are write-once: ${model}@${version} was not stored, choose a new VERSION (and see who writes to the bucket)`, { ref: `${model}@${version}`, key: path });
+      }
+    } else await remote.writeFile(path, bytes);
   }
   killPointForTest('s3-files-pushed');
   // 4. The audit log lines it appended.

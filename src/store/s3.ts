@@ -210,13 +210,20 @@ const COSIGNATURE_FOLDER = 'signatures/';
 /** The folder of revocations (trust/revocations.ts REVOCATIONS_DIR), one of {@link FILE_FOLDERS}. */
 export const REVOCATION_FOLDER = 'revocations/';
 
+/** The folder of model attestations (provenance/attestation-store.ts), one of {@link FILE_FOLDERS}. */
+export const ATTESTATION_FOLDER = 'attestations/';
+
 /**
- * The folders of {@link FILE_FOLDERS} whose files are named by their bytes' SHA-256 and written
- * once (co-signatures, FORMAT.md §23.8; revocations, §15): in a versioned bucket each is read at its
+ * The folders of {@link FILE_FOLDERS} whose files are written once (co-signatures, FORMAT.md §23.8,
+ * and revocations, §15, each named by its bytes' SHA-256; model attestations, §13, by their
+ * MODEL@VERSION, which `attest` refuses to write again): in a versioned bucket each is read at its
  * first version ({@link S3Backend.firstVersionOf}), whatever was written over it or a delete marker
- * put on it later — someone else's, which must not take a co-signature away nor hide a revocation.
+ * put on it later — someone else's, which must not take a co-signature away, hide a revocation, or
+ * hide or replace what a model was trained on. The log checkpoints are not among them: a checkpoint
+ * file is rewritten when another key co-signs it (trust/log-checkpoints.ts), so its current version
+ * is read.
  */
-const FIRST_VERSION_FOLDERS: readonly string[] = [COSIGNATURE_FOLDER, REVOCATION_FOLDER];
+const FIRST_VERSION_FOLDERS: readonly string[] = [COSIGNATURE_FOLDER, REVOCATION_FOLDER, ATTESTATION_FOLDER];
 
 /** One day in milliseconds (S3 default retention periods are whole days, or years of 365 days here). */
 const DAY_MS = 86_400_000;
@@ -1059,7 +1066,7 @@ export class S3Backend implements StoreBackend {
         if (folder === 'revocations/') {
           if (sub.n > MAX_REVOCATION_FILES_READ) { skip(rel); continue; } // the reader refuses the folder already
           if (n >= MAX_REVOCATION_FILES_LISTED) throw tooMany(this.location, folder, MAX_REVOCATION_FILES_LISTED, 'a revocation left out could let a revoked snapshot pass');
-        } else if (folder === 'attestations/') {
+        } else if (folder === ATTESTATION_FOLDER) {
           if (n >= MAX_ATTESTATION_FILES_LISTED) throw tooMany(this.location, folder, MAX_ATTESTATION_FILES_LISTED, 'an attestation left out could be written over');
         } else if (folder === 'log.checkpoints/') {
           if (n > MAX_CHECKPOINT_FILES_READ) { skip(rel); continue; } // the reader refuses the folder already
@@ -1085,8 +1092,8 @@ export class S3Backend implements StoreBackend {
 
   /**
    * Every key under the folders of the store's other files ({@link FILE_FOLDERS}), each listed in
-   * full, in key order (with, for a co-signature or a revocation of a versioned bucket, its first
-   * version: {@link FIRST_VERSION_FOLDERS}). Nothing
+   * full, in key order (with, for a co-signature, a revocation or an attestation file of a versioned
+   * bucket, its first version: {@link FIRST_VERSION_FOLDERS}). Nothing
    * else under the prefix is snap's: a key planted beside them (a junk folder of millions of keys,
    * files of megabytes) is never listed nor pulled into a command's working copy, which would cost
    * every command, `list` included, the listing and the bytes. The objects, snapshot files, log
@@ -1100,13 +1107,14 @@ export class S3Backend implements StoreBackend {
   }
 
   /**
-   * Co-signature and revocation files of a versioned bucket ({@link FIRST_VERSION_FOLDERS}), as the
-   * last {@link listFiles} found them: path (under the prefix) → its first version, which is what
-   * {@link readFile} and {@link readFilePrefix} read, and whether the key was written over or
-   * deleted since. Such a file is named by its bytes' digest and written once, so a later version or
-   * a delete marker is someone else's: its first version is still the co-signature or the
-   * revocation (under Object Lock it is locked; a delete marker is not, and a plain DELETE, no
-   * version named, only adds one).
+   * Co-signature, revocation and attestation files of a versioned bucket
+   * ({@link FIRST_VERSION_FOLDERS}), as the last {@link listFiles} found them: path (under the
+   * prefix) → its first version, which is what {@link readFile} and {@link readFilePrefix} read, and
+   * whether the key was written over or deleted since. Such a file is written once (named by its
+   * bytes' digest, or by its MODEL@VERSION), so a later version or a delete marker is someone
+   * else's: its first version is still the co-signature, the revocation or the attestation (under
+   * Object Lock it is locked; a delete marker is not, and a plain DELETE, no version named, only
+   * adds one).
    */
   private fileFirsts = new Map<string, { versionId: string; changed?: 'written over' | 'deleted' }>();
 
@@ -1182,7 +1190,7 @@ export class S3Backend implements StoreBackend {
   }
 
   /**
-   * A co-signature or revocation file ({@link FIRST_VERSION_FOLDERS}) as the last {@link listFiles}
+   * A co-signature, revocation or attestation file ({@link FIRST_VERSION_FOLDERS}) as the last {@link listFiles}
    * found it in a versioned bucket: the version read (its first) and whether the key was written
    * over or deleted since it was written; undefined in an unversioned bucket (the current object is
    * read) and for any other path.
@@ -1192,8 +1200,9 @@ export class S3Backend implements StoreBackend {
   }
 
   /**
-   * Write a write-once store file (a co-signature, FORMAT.md §23.8): `If-None-Match: *` after a
-   * HEAD, as an object; never replaced. `present` when the key is there already.
+   * Write a write-once store file (a co-signature, FORMAT.md §23.8; a model attestation's file,
+   * §13): `If-None-Match: *` after a HEAD, as an object; never replaced. `present` when the key is
+   * there already.
    */
   async putFileOnce(path: string, bytes: Uint8Array, retain?: Retention): Promise<PutResult> {
     const key = this.key(path);
@@ -1202,8 +1211,8 @@ export class S3Backend implements StoreBackend {
   }
 
   /**
-   * An other file's bytes (of a co-signature or revocation file in a versioned bucket, its first
-   * version: see {@link firstVersionOf}).
+   * An other file's bytes (of a co-signature, revocation or attestation file in a versioned bucket,
+   * its first version: see {@link firstVersionOf}).
    * @param limit most bytes read (default 64 MiB): a larger file is refused as soon as that many came
    * @throws SnapError `STORE_MALFORMED` (larger than `limit`) | `NOT_FOUND` | `IO_ERROR`
    */
@@ -1213,7 +1222,7 @@ export class S3Backend implements StoreBackend {
 
   /**
    * An other file's first `limit` bytes (all of them when it is shorter): the rest is never read. Of
-   * a co-signature or revocation file in a versioned bucket, its first version ({@link firstVersionOf}).
+   * a co-signature, revocation or attestation file in a versioned bucket, its first version ({@link firstVersionOf}).
    * @throws SnapError `NOT_FOUND` | `IO_ERROR`
    */
   async readFilePrefix(path: string, limit: number): Promise<Uint8Array> {
