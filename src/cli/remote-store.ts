@@ -227,10 +227,12 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
   let code: number;
   let retention: RetentionFinding[] = [];
   let overwritten: OverwrittenFinding[] = [];
+  let changed: ChangedStoreFiles = { listed: [], unlisted: 0 };
   try {
     code = await handler({ ...a, store: session.root }, out);
     if (cmd === 'show' || cmd === 'fsck') retention = await retentionFindings(cmd, a, session.root, session.remote);
     if (cmd === 'fsck') overwritten = await overwrittenFindings(session.root, session.remote);
+    if (cmd === 'fsck') changed = changedStoreFilesOf(session.remote);
   } catch (e) {
     await session.finish(true).catch(() => {});
     if (a.debug) io.stderr.write(`${io.program ?? 'snap'} ${cmd}: S3 transfer ${JSON.stringify(session.stats)}\n`);
@@ -246,7 +248,8 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
   if (a.debug) io.stderr.write(`${io.program ?? 'snap'} ${cmd}: S3 transfer ${JSON.stringify(session.stats)}\n`);
   const text = held.join('');
   const logFailed = session.stats.logPushFailed;
-  if (retention.length === 0 && overwritten.length === 0 && !(a.json && logFailed !== undefined)) io.stdout.write(text);
+  const anyChanged = changed.listed.length > 0;
+  if (retention.length === 0 && overwritten.length === 0 && !anyChanged && !(a.json && logFailed !== undefined)) io.stdout.write(text);
   else if (a.json) {
     let doc: Record<string, unknown> | undefined;
     try {
@@ -265,6 +268,11 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
         doc.overwritten = overwritten;
         doc.ok = false;
       }
+      if (anyChanged) {
+        doc.changedFiles = changed.listed;
+        if (changed.unlisted > 0) doc.changedFilesUnlisted = changed.unlisted;
+        doc.ok = false;
+      }
       // The line was written to the working copy but not to the bucket: --json says what is true.
       if (logFailed !== undefined && doc.log !== null && typeof doc.log === 'object') doc.log = { written: false, reason: shown(logFailed) };
       io.stdout.write(JSON.stringify(doc, null, 2) + '\n');
@@ -273,10 +281,13 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
     io.stdout.write(text);
     for (const r of retention) io.stdout.write(retentionLines(cmd, r));
     for (const o of overwritten) io.stdout.write(overwrittenLine(remote.location, o));
+    for (const f of changed.listed) io.stdout.write(escapeMessage(`FAIL  ${remote.location}${f.path} was ${f.change} in the bucket after it was written once: every command reads its first version; someone with write access to the bucket changed it`) + '\n');
+    if (changed.unlisted > 0) io.stdout.write(`FAIL  … and ${changed.unlisted} more store files written over or deleted in the bucket (the first ${MAX_CHANGED_FILES_LISTED} are listed)\n`);
   }
   // An object locked for less time than its snapshot is a broken promise of the store, and a
-  // snapshot file written over is someone changing what was sealed: fsck fails.
-  if (cmd === 'fsck' && code === 0 && (retention.some(hasShorter) || overwritten.length > 0)) return EXIT_INTEGRITY;
+  // snapshot file, a revocation, a co-signature or an attestation written over is someone changing
+  // what was written once: fsck fails.
+  if (cmd === 'fsck' && code === 0 && (retention.some(hasShorter) || overwritten.length > 0 || anyChanged)) return EXIT_INTEGRITY;
   return code;
 }
 
@@ -286,6 +297,21 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
  */
 interface OverwrittenFinding extends ChangedFile {
   ref: string;
+}
+
+/** Most store files written over or deleted that fsck names (the rest are counted: planted keys written over cost no memory there). */
+export const MAX_CHANGED_FILES_LISTED = 1000;
+
+/** fsck's finding of the write-once store files written over or deleted (S3Backend.changedStoreFiles): the first {@link MAX_CHANGED_FILES_LISTED}, and how many more. */
+interface ChangedStoreFiles {
+  listed: { path: string; change: 'written over' | 'deleted' }[];
+  unlisted: number;
+}
+
+/** The revocation, co-signature and attestation files of the bucket written over or deleted since written, as fsck reports them (no request: the listing found them). */
+function changedStoreFilesOf(remote: S3Backend): ChangedStoreFiles {
+  const all = remote.changedStoreFiles();
+  return { listed: all.slice(0, MAX_CHANGED_FILES_LISTED), unlisted: Math.max(0, all.length - MAX_CHANGED_FILES_LISTED) };
 }
 
 /** Snapshots whose staged files fsck looks up at once (see {@link overwrittenFindings}). */

@@ -1200,6 +1200,18 @@ export class S3Backend implements StoreBackend {
   }
 
   /**
+   * The co-signature, revocation and attestation files of a versioned bucket that were written over
+   * or deleted since they were written, as the last {@link listFiles} found them (no request: that
+   * listing gave every version), sorted by path. Every command reads their first version
+   * ({@link firstVersionOf}); fsck fails on them, as on a snapshot file written over.
+   */
+  changedStoreFiles(): { path: string; change: 'written over' | 'deleted' }[] {
+    const out: { path: string; change: 'written over' | 'deleted' }[] = [];
+    for (const [path, f] of this.fileFirsts) if (f.changed) out.push({ path, change: f.changed });
+    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  /**
    * Write a write-once store file (a co-signature, FORMAT.md §23.8; a model attestation's file,
    * §13): `If-None-Match: *` after a HEAD, as an object; never replaced. `present` when the key is
    * there already.

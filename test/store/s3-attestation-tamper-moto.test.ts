@@ -18,10 +18,12 @@ import { allVersions, clientFor, newBucket } from './s3-fixture.js';
 import { S3Backend } from '../../src/store/s3.js';
 import { openRemoteSession } from '../../src/store/remote-session.js';
 import { SnapError } from '../../src/core/errors.js';
+import { schemaErrors } from '../helpers/json-schemas.js';
 
 const server = useS3Server('moto');
 const producer = useKeyPair('attamper-producer');
 const writer = useKeyPair('attamper-writer');
+const reviewer = useKeyPair('attamper-reviewer');
 
 describe('a model attestation of an S3 store written over or deleted (moto)', () => {
   it('in a versioned bucket, an attestation written over with the writer\'s own, or hidden by delete markers, is still read at its first version: impact lists its model as trained on the revoked data (exit 0), bom names that data, and the command says what happened to the file', { timeout: 180_000 }, async () => {
@@ -93,5 +95,42 @@ describe('a model attestation of an S3 store written over or deleted (moto)', ()
     expect(pushed).toBeInstanceOf(SnapError);
     expect((pushed as SnapError).code).toBe('ATTESTATION_EXISTS');
     expect((await allVersions(c, bucket, 'st/attestations/m/v2/envelope.json')).length).toBe(1);
+  });
+  it('fsck fails naming each revocation, co-signature and attestation file written over or deleted in a versioned bucket (every command reads its first version, but someone changed what was written once)', { timeout: 180_000 }, async () => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'versioned');
+    const store = `s3://${bucket}/st`;
+    const dir = await tempDir('snap-attestation-tamper-fsck-');
+    const run = (args: string[]) => snap(args, { env: { ...server.env, NODE_NO_WARNINGS: '1', SNAP_STATE_DIR: join(dir, 'state') } });
+    const data = await makeTree({ 'a.txt': 'alpha\n' });
+    const model = await makeTree({ 'weights.bin': 'W' });
+    expect((await run(['seal', data, '--as', 'ds@v1', '--key', producer.key, '--store', store])).code).toBe(0);
+    expect((await run(['sign', 'ds@v1', '--key', reviewer.key, '--store', store])).code).toBe(0);
+    expect((await run(['attest', model, '--data', 'ds@v1', '--key', producer.key, '--as', 'm@v1', '--store', store])).code).toBe(0);
+    expect((await run(['revoke', 'ds@v1', '--key', producer.key, '--reason', 'poisoned', '--store', store])).code).toBe(0);
+    const clean = await run(['fsck', '--store', store, '--json']);
+    expect(clean.code, clean.stdout + clean.stderr).toBe(0);
+    expect(JSON.parse(clean.stdout).changedFiles).toBeUndefined();
+
+    const keyOf = async (prefix: string) => (await allVersions(c, bucket, prefix))[0]?.Key as string;
+    const revocation = await keyOf('st/revocations/');
+    const cosignature = await keyOf('st/signatures/');
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: revocation, Body: '{}\n' }));
+    await c.send(new DeleteObjectCommand({ Bucket: bucket, Key: cosignature }));
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'st/attestations/m/v1/envelope.json', Body: '{}\n' }));
+    const f = await run(['fsck', '--store', store, '--json']);
+    expect(f.code, f.stdout + f.stderr).toBe(1);
+    const doc = JSON.parse(f.stdout);
+    expect(doc.ok).toBe(false);
+    expect(schemaErrors('fsck', doc)).toBe('');
+    expect(doc.changedFiles).toEqual([
+      { path: 'attestations/m/v1/envelope.json', change: 'written over' },
+      { path: revocation.slice('st/'.length), change: 'written over' },
+      { path: cosignature.slice('st/'.length), change: 'deleted' },
+    ]);
+    const human = await run(['fsck', '--store', store]);
+    expect(human.code).toBe(1);
+    expect(human.stdout).toContain(`FAIL  ${store}/attestations/m/v1/envelope.json was written over in the bucket after it was written once: every command reads its first version; someone with write access to the bucket changed it`);
+    expect(human.stdout).toContain(`FAIL  ${store}/${cosignature.slice('st/'.length)} was deleted in the bucket after it was written once`);
   });
 });
