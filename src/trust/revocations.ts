@@ -92,7 +92,8 @@ export function revocationFolder(storeRoot: string, snapshot: string): string {
 
 /**
  * The revocation files a store holds for one snapshot (none when there is no such folder).
- * @throws SnapError `REVOCATION_MALFORMED` (more than {@link MAX_REVOCATION_FILES}, or one too large) | `IO_ERROR`
+ * @throws SnapError `REVOCATION_MALFORMED` (more than {@link MAX_REVOCATION_FILES}, one too large,
+ *   or one named `<SHA-256>.json` whose bytes do not hash to its name) | `IO_ERROR`
  */
 export async function storeRevocations(storeRoot: string, snapshot: string): Promise<RevocationDoc[]> {
   const dir = revocationFolder(storeRoot, snapshot);
@@ -105,9 +106,23 @@ export async function storeRevocations(storeRoot: string, snapshot: string): Pro
   }
   if (names.length > MAX_REVOCATION_FILES) throw new SnapError('REVOCATION_MALFORMED', `${dir} holds ${names.length} revocation files; at most ${MAX_REVOCATION_FILES} are read`, { path: dir });
   const docs: RevocationDoc[] = [];
-  for (const n of names) docs.push(await readRevocationFile(join(dir, n)));
+  for (const n of names) {
+    const doc = await readRevocationFile(join(dir, n));
+    // A file named as snap names a revocation — the SHA-256 of its bytes — must be those bytes: other
+    // bytes there took a revocation's name (planted before the revocation was imported, or written
+    // over it in an S3 bucket, whose first version is read), and may hide it: fail closed.
+    const named = REVOCATION_FILE_NAME.exec(n)?.[1];
+    const digest = createHash('sha256').update(doc.bytes).digest('hex');
+    if (named !== undefined && named !== digest) {
+      throw new SnapError('REVOCATION_MALFORMED', `${doc.source} is not the revocation its name says (its bytes hash to sha256 ${digest}): other bytes took a revocation's name, which may hide it, so nothing is trusted until it is removed`, { path: doc.source });
+    }
+    docs.push(doc);
+  }
   return docs;
 }
+
+/** The name snap gives a revocation file: the SHA-256 (hex) of its bytes, `.json`. */
+const REVOCATION_FILE_NAME = /^([0-9a-f]{64})\.json$/;
 
 /**
  * Revocations from a store (when there is one), from files given on the command line and, last,
@@ -236,19 +251,24 @@ export async function keepRevocation(storeRoot: string, envelopeBytes: Uint8Arra
   try {
     const dir = revocationFolder(store.root, p.snapshot);
     const path = join(dir, `${createHash('sha256').update(bytes).digest('hex')}.json`);
-    try {
-      await fsp.access(path);
-      return { path, alreadyPresent: true, snapshot: p.snapshot };
-    } catch {
-      /* new */
-    }
+    // Already there only when those are its bytes: other bytes under its name (planted there by
+    // whoever can write the store, who had the revocation's file) are no revocation of that name,
+    // and are replaced (readers refuse them: storeRevocations).
+    const there = await readRevocationFile(path).then(
+      (d) => d.bytes,
+      (e: unknown) => {
+        if (isSnapError(e) && e.code === 'NOT_FOUND') return undefined;
+        throw e;
+      },
+    );
+    if (there !== undefined && Buffer.from(there).equals(Buffer.from(bytes))) return { path, alreadyPresent: true, snapshot: p.snapshot };
     checkInterrupted(); // the last moment to stop with nothing revoked
     try {
       await fsp.mkdir(dir, { recursive: true, mode: 0o755 });
     } catch (e) {
       throw ioError(e, dir, 'cannot make the revocations folder');
     }
-    await writeFileAtomic(path, bytes, { mode: 0o444, exclusive: true });
+    await writeFileAtomic(path, bytes, { mode: 0o444, exclusive: there === undefined });
     await fsyncDir(join(store.root, REVOCATIONS_DIR));
     return { path, alreadyPresent: false, snapshot: p.snapshot };
   } finally {
