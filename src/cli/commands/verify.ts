@@ -296,7 +296,7 @@ export const verifyCommand: CommandSpec = {
           .option('report', { type: 'string', requiresArg: true, describe: 'with --shard: write the shard report (JSON) to FILE, to be merged' })
           .option('report-key', { type: 'string', requiresArg: true, describe: "with --report: sign the shard report with this worker's private key (PKCS#8 PEM): written as a DSSE envelope (docs/FORMAT.md §20.7)" })
           .option('passphrase-env', { type: 'string', requiresArg: true, describe: 'with --report-key: environment variable holding its passphrase' })
-          .option('run', { type: 'string', requiresArg: true, describe: "the CI run's id (1 to 128 printable ASCII characters): written into the shard report; a merge given it uses only reports that carry it (others are 'stale')" })
+          .option('run', { type: 'string', requiresArg: true, describe: "the id of this split verify, fresh per CI run and per folder verified (1 to 128 printable ASCII characters): written into the shard report; a merge given it uses only reports that carry it (others are 'stale')" })
           .option('merge', { type: 'string', array: true, requiresArg: true, describe: 'combine shard reports REPORT… into one verdict: exit 1 if a shard is missing, twice, for another snapshot, or failed' })
           .option('report-pubkey', { type: 'string', array: true, requiresArg: true, describe: "with --merge: a worker's public key (SPKI PEM; repeatable); every report must be signed by one of them, else exit 1" })
           .option('against', {
