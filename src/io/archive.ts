@@ -757,6 +757,11 @@ export class ArchiveReader {
     if (isSnapError(this.failure)) return this.failure;
     // A member's stream only says it was destroyed: the parser's own error says why.
     const msg = ((this.failure ?? e) as Error)?.message ?? String(e);
+    // tar-stream stops at an extended header (pax, global, GNU long name or link) over its own 4 MiB
+    // bound for one; the walk, which saw those bytes first, has refused it already (any over 16 KiB,
+    // or of a kind snap never writes): that is the refusal (ARCHIVE_HOSTILE), not "not a tar".
+    const fault = this.structure.fault;
+    if (fault && /Header exceeds max size/.test(msg)) return hostile(`at byte ${fault.offset}, the archive holds ${fault.message}`, { reason: fault.reason, offset: fault.offset });
     if (/Unexpected end of data|premature close/i.test(msg)) return malformed(this.file, 'the archive is truncated (it ends inside a member)', { reason: 'truncated' });
     return malformed(this.file, `not a readable tar archive: ${msg}`, { reason: 'not-tar' });
   }

@@ -178,6 +178,17 @@ const CASES: Case[] = [
     build: () => ({ members: beforeLink(extendedHeader('x', Buffer.concat([paxBody([['path', 'data/sub/l']]), Buffer.from('garbage\n'), paxBody([['linkpath', '/etc/passwd']])]))) }),
     exit: 1, code: 'ARCHIVE_HOSTILE',
   },
+  // --- extended headers over tar-stream's own 4 MiB bound for one: it stops with an error of its own, after the walk refused them
+  {
+    name: 'a pax header of 5 MiB (tar-stream refuses a header over 4 MiB with its own error)', reason: 'pax',
+    build: () => ({ members: beforeLink(extendedHeader('x', Buffer.alloc(5 << 20, 0x61))) }),
+    exit: 1, code: 'ARCHIVE_HOSTILE',
+  },
+  {
+    name: 'a GNU long name of 5 MiB (tar-stream refuses a header over 4 MiB with its own error)', reason: 'extended-header',
+    build: () => ({ members: beforeLink(extendedHeader('L', Buffer.alloc(5 << 20, 0x61))) }),
+    exit: 1, code: 'ARCHIVE_HOSTILE',
+  },
   // --- the ustar names a reader that does not know pax headers would use (POSIX: an unknown type is a regular file)
   {
     name: 'a member described by a pax path whose own ustar name is ../../escape.txt (a reader without pax support unpacks it there)', reason: 'pax',
