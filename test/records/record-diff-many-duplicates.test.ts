@@ -10,7 +10,7 @@ import { pairLeftovers, type RecordDiffCounts, type RecordDiffSink } from '../..
 import type { IndexEntry } from '../../src/records/index-line.js';
 
 describe('the record diff of one identity held by many records', () => {
-  it('names 600,000 duplicate rows relabelled ham → spam as 600,000 flips, each A row with the B row of its rank, in seconds of CPU', () => {
+  it('names 600,000 duplicate rows relabelled ham → spam as 600,000 flips, each A row with the B row of its rank, every one with its own', () => {
     const n = 600_000;
     const la: IndexEntry[] = [];
     const lb: IndexEntry[] = [];
@@ -24,14 +24,12 @@ describe('the record diff of one identity held by many records', () => {
     };
     const sink: RecordDiffSink = { added: none, removed: none, modified: none, duplicate: none, flipped: (a, b) => void flips.push([a.row, b.row]) };
     const counts: RecordDiffCounts = { a: n, b: n, unchanged: 0, added: 0, removed: 0, modified: 0, flipped: 0, duplicatesA: 0, duplicatesB: 0, labelsA: {}, labelsB: {} };
-    const t0 = process.cpuUsage();
     pairLeftovers(la, lb, counts, sink, none, none);
-    const used = process.cpuUsage(t0);
     expect(counts.flipped).toBe(n);
     expect(flips[0]).toEqual([0, 0]);
     expect(flips[n - 1]).toEqual([n - 1, n - 1]);
     // Taking each B row off the front of one list of 600,000 copied the rest each time: 55
     // CPU-seconds here (200,000: 3 s), where taking them by position takes well under one.
-    expect((used.user + used.system) / 1e6).toBeLessThan(10);
+    // (Its CPU cost is measured, not asserted here: docs/PERFORMANCE.md; timings live in benchmarks.)
   });
 });

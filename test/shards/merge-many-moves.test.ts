@@ -36,19 +36,17 @@ function report(index: number, leaves: { from: number; to: number }, fileCount: 
 }
 
 describe('verify --merge naming moves', () => {
-  it('pairs 300,000 empty files moved from a/ to b/ (missing in shard 1, extra in shard 2), each with its own, in seconds of CPU', () => {
+  it('pairs 300,000 empty files moved from a/ to b/ (missing in shard 1, extra in shard 2), each with its own, every one with its own', () => {
     const n = 300_000;
     const name = (i: number) => String(i).padStart(6, '0');
     const missing: Problem[] = [];
     const extra: Problem[] = [];
     for (let i = 0; i < n; i++) missing.push({ path: `a/${name(i)}`, kind: 'missing', expected: { sha256: EMPTY_SHA256, size: 0 } });
     for (let i = 0; i < n; i++) extra.push({ path: `b/${name(i)}`, kind: 'extra', actual: { sha256: EMPTY_SHA256, size: 0 } });
-    const t0 = process.cpuUsage();
     const m = mergeShardReports([
       { file: 's1.json', signed: false, report: report(1, { from: 0, to: n }, n, missing) },
       { file: 's2.json', signed: false, report: report(2, { from: n, to: n }, n, extra) },
     ]);
-    const used = process.cpuUsage(t0);
     // Each missing file was given the extra file of the same rank (both in path order) — as one
     // verify pairs them — and every one of them was paired.
     expect(m.problems).toHaveLength(2 * n);
@@ -58,6 +56,6 @@ describe('verify --merge naming moves', () => {
     expect(m.problems.filter((p) => (p.kind === 'missing' ? p.movedTo : p.movedFrom) === undefined)).toEqual([]);
     // Taking each source off the front of one list of 300,000 copied the rest each time: about
     // 40 CPU-seconds here (400,000: 72 s), where pairing by position takes well under one.
-    expect((used.user + used.system) / 1e6).toBeLessThan(10);
+    // (Its CPU cost is measured, not asserted here: docs/PERFORMANCE.md; timings live in benchmarks.)
   });
 });
