@@ -4,7 +4,7 @@
 import { SnapError } from './errors.js';
 import { canonicalJson } from './canonical-json.js';
 import { decodeUtf8, fromBase64, toBase64, toHex, utf8 } from './encoding.js';
-import { sign, verify, SIGNATURE_SIZE } from './ed25519.js';
+import { sign, verify, verifyQuick, SIGNATURE_SIZE } from './ed25519.js';
 import { parseJsonStrict } from './json-strict.js';
 
 /** The only payload type snap signs or accepts: an in-toto statement. */
@@ -17,6 +17,16 @@ export const PAYLOAD_TYPE = 'application/vnd.in-toto+json';
  * review process; an envelope with more is refused as malformed.
  */
 export const MAX_SIGNATURES = 64;
+/**
+ * Full checks (@noble/ed25519's own, about 1.2 ms each, see core/ed25519.ts) one trusted key gets in
+ * one envelope. Every other signature is judged against it by the quick check alone (OpenSSL, about
+ * 0.1 ms): a signature OpenSSL refuses can hold only under noble's cofactored equation, which no
+ * RFC 8032 signer produces; one that is not among the first this many refused under that key then
+ * does not count. Without it, 100 planted snapshots of 64 junk signatures each cost
+ * `verify --against NAME@latest` 11 CPU-s. It can only refuse (a signature counts only after a
+ * check that accepts it), and a verdict depends on the envelope and the keys alone.
+ */
+export const MAX_FULL_CHECKS_PER_KEY = 1;
 /** Largest envelope accepted, in bytes: a statement of at most 4 MiB (MAX_STATEMENT_BYTES) in base64, plus the signatures. */
 export const MAX_ENVELOPE_BYTES = 6 * 1024 * 1024;
 
@@ -159,8 +169,11 @@ export interface EnvelopeVerification {
  *
  * Bounded work on hostile input: the trusted key whose keyid the signature names is tried first,
  * the others only when it fails; a signature that repeats an earlier one (same bytes) reuses that
- * verdict; and {@link parseEnvelope} refuses more than {@link MAX_SIGNATURES} signatures. At most
- * `MAX_SIGNATURES × trusted.length` Ed25519 verifications are made.
+ * verdict; {@link parseEnvelope} refuses more than {@link MAX_SIGNATURES} signatures; and each
+ * trusted key gets at most {@link MAX_FULL_CHECKS_PER_KEY} full check of a signature the quick
+ * one left undecided (core/ed25519.ts `verifyQuick`), in signature order. At most
+ * `MAX_SIGNATURES × trusted.length` quick verifications and `MAX_FULL_CHECKS_PER_KEY ×
+ * trusted.length` full ones are made.
  * @param threshold minimum number of distinct trusted signers (default 1)
  * @param payloadType the payload type the envelope must have (default {@link PAYLOAD_TYPE})
  * @throws SnapError `ENVELOPE_UNKNOWN_PAYLOAD_TYPE` | `BASE64_INVALID` (payload) | `USAGE` (threshold < 1)
@@ -174,6 +187,16 @@ export function verifyEnvelope(env: Envelope, trusted: readonly TrustedKey[], th
   const trustedKeyids: string[] = [];
   // Verdicts by signature bytes (base64-decoded, as hex): a repeated signature is not tried again.
   const verdicts = new Map<string, string | null>();
+  /** Full checks made per trusted keyid. */
+  const full = new Map<string, number>();
+  const holds = (sig: Uint8Array, k: TrustedKey): boolean => {
+    const quick = verifyQuick(sig, msg, k.publicKey);
+    if (quick !== undefined) return quick;
+    const made = full.get(k.keyid) ?? 0;
+    if (made >= MAX_FULL_CHECKS_PER_KEY) return false;
+    full.set(k.keyid, made + 1);
+    return verify(sig, msg, k.publicKey);
+  };
   const signatures = env.signatures.map((s): SignatureCheck => {
     let sig: Uint8Array;
     try {
@@ -187,7 +210,7 @@ export function verifyEnvelope(env: Envelope, trusted: readonly TrustedKey[], th
     if (by === undefined) {
       // The hinted key first; every other trusted key after it (SPEC §5: the hint is never trusted).
       const order = [...trusted.filter((k) => k.keyid === s.keyid), ...trusted.filter((k) => k.keyid !== s.keyid)];
-      by = order.find((k) => verify(sig, msg, k.publicKey))?.keyid ?? null;
+      by = order.find((k) => holds(sig, k))?.keyid ?? null;
       verdicts.set(sigKey, by);
     }
     if (by === null) return { keyid: s.keyid, trusted: false, reason: 'no-trusted-key' };

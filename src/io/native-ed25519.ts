@@ -4,7 +4,7 @@
  * process then never builds noble's table of base-point multiples, which costs about 0.1 s of CPU
  * at the first signature or verification (docs/PERFORMANCE.md, "Start-up").
  */
-import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
+import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { useEd25519Backend, type Ed25519Backend } from '../core/ed25519.js';
 
 /** DER prefix of a PKCS #8 Ed25519 private key (RFC 8410 §7): the 32-byte seed follows. */
@@ -13,6 +13,22 @@ const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
 const privateKey = (seed: Uint8Array) => createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+
+/** Public keys kept as KeyObjects (making one costs about as much as a verification); forgotten all at once beyond this many. */
+const MAX_CACHED_KEYS = 256;
+const publicKeys = new Map<string, KeyObject>();
+
+/** The KeyObject of a 32-byte public key (cached: a gate checks many signatures against a few trusted keys). */
+function publicKeyObject(publicKey: Uint8Array): KeyObject {
+  const id = Buffer.from(publicKey).toString('hex');
+  let key = publicKeys.get(id);
+  if (!key) {
+    key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
+    if (publicKeys.size >= MAX_CACHED_KEYS) publicKeys.clear();
+    publicKeys.set(id, key);
+  }
+  return key;
+}
 
 /** node:crypto's Ed25519 as a core backend. */
 export const nativeEd25519: Ed25519Backend = {
@@ -25,8 +41,7 @@ export const nativeEd25519: Ed25519Backend = {
   },
   verify(signature, message, publicKey) {
     try {
-      const key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
-      return nodeVerify(null, message, key, signature);
+      return nodeVerify(null, message, publicKeyObject(publicKey), signature);
     } catch {
       return false;
     }

@@ -1,0 +1,109 @@
+/**
+ * The work an envelope's signatures cost the gate. A signature OpenSSL refuses is decided by
+ * @noble/ed25519's own verification (about 1.2 ms, against about 0.1 ms for OpenSSL), since SPEC §5
+ * makes noble's strict RFC 8032 (cofactored) check the rule. Whoever can write the store can plant
+ * snapshots whose envelopes carry 64 well-formed junk signatures each: 100 of them made
+ * `verify --against NAME@latest` take 11 CPU-s. Now each trusted key gets at most one full check
+ * per envelope (MAX_FULL_CHECKS_PER_KEY); every other signature is judged by the quick check alone.
+ * Counted through a wrapper of core/ed25519.js (`verifications.full`: full checks).
+ */
+import { randomBytes } from 'node:crypto';
+import * as ed from '@noble/ed25519';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { MAX_FULL_CHECKS_PER_KEY, MAX_SIGNATURES, pae, PAYLOAD_TYPE, signEnvelope, verifyEnvelope, type Envelope, type Signer } from '../../src/core/envelope.js';
+import { publicKeyOf, useEd25519Backend } from '../../src/core/ed25519.js';
+import { keyidOf } from '../../src/core/keys.js';
+import { toBase64, utf8 } from '../../src/core/encoding.js';
+import { installNativeEd25519, nativeEd25519 } from '../../src/io/native-ed25519.js';
+import { describeTheCounter, verifications } from '../helpers/count-verifications.js';
+
+vi.mock('../../src/core/ed25519.js', async (orig) => (await import('../helpers/count-verifications.js')).countingEd25519(orig));
+
+beforeAll(() => installNativeEd25519()); // as the CLI runs
+afterAll(() => useEd25519Backend(undefined));
+beforeEach(() => {
+  verifications.count = 0;
+  verifications.full = 0;
+});
+
+function signer(): Signer {
+  const seed = new Uint8Array(randomBytes(32));
+  const publicKey = publicKeyOf(seed);
+  return { seed, publicKey, keyid: keyidOf(publicKey) };
+}
+
+/** A well-formed signature that verifies under no key: R a valid point (a random public key), S < L (not refused at decoding). */
+function junkSig(keyid: string): { keyid: string; sig: string } {
+  const sig = new Uint8Array(64);
+  sig.set(publicKeyOf(new Uint8Array(randomBytes(32))), 0);
+  sig.set(randomBytes(31), 32);
+  return { keyid, sig: toBase64(sig) };
+}
+
+const GROUP_ORDER = 2n ** 252n + 27742317777372353535851937790883648493n;
+/** The point (0, -1), of order 2. */
+const ORDER_TWO = ed.Point.fromHex('ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f');
+const le = (n: bigint): Uint8Array => Uint8Array.from({ length: 32 }, (_, i) => Number((n >> BigInt(8 * i)) & 0xffn));
+const fromLe = (b: Uint8Array): bigint => b.reduceRight((n, x) => (n << 8n) | BigInt(x), 0n);
+
+/**
+ * A signature by `s` over `payload` that holds only under the cofactored equation
+ * ([8][S]B = [8]R + [8][k]A, what noble's strict check and SPEC §5 accept) and not under the
+ * cofactorless one OpenSSL checks: R carries a point of order 2. No RFC 8032 signer makes one.
+ */
+function cofactoredOnlySig(s: Signer, payload: Uint8Array): { keyid: string; sig: string } {
+  const { scalar } = ed.utils.getExtendedPublicKey(s.seed);
+  const r = fromLe(randomBytes(32)) % GROUP_ORDER;
+  const R = ed.Point.BASE.multiply(r).add(ORDER_TWO).toBytes();
+  const k = fromLe((ed.hashes.sha512 as (m: Uint8Array) => Uint8Array)(new Uint8Array([...R, ...s.publicKey, ...pae(PAYLOAD_TYPE, payload)]))) % GROUP_ORDER;
+  const S = (r + k * scalar) % GROUP_ORDER;
+  return { keyid: s.keyid, sig: toBase64(new Uint8Array([...R, ...le(S)])) };
+}
+
+const payload = utf8('{"_type":"https://in-toto.io/Statement/v1"}');
+const withSignatures = (signatures: Envelope['signatures']): Envelope => ({ payload: toBase64(payload), payloadType: PAYLOAD_TYPE, signatures });
+
+describeTheCounter();
+
+describe('the signatures of one envelope', () => {
+  it(`${MAX_SIGNATURES} junk signatures naming the trusted key are refused after at most ${MAX_FULL_CHECKS_PER_KEY} full check, not ${MAX_SIGNATURES}`, () => {
+    const alice = signer();
+    const r = verifyEnvelope(withSignatures(Array.from({ length: MAX_SIGNATURES }, () => junkSig(alice.keyid))), [alice]);
+    expect(r.ok).toBe(false);
+    expect(r.signatures.every((s) => !s.trusted && s.reason === 'no-trusted-key')).toBe(true);
+    expect(verifications.full).toBeLessThanOrEqual(MAX_FULL_CHECKS_PER_KEY);
+    expect(verifications.count).toBeLessThanOrEqual(MAX_SIGNATURES + MAX_FULL_CHECKS_PER_KEY);
+  });
+
+  it('with three trusted keys, junk signatures naming none of them cost at most one full check per key', () => {
+    const keys = [signer(), signer(), signer()];
+    const r = verifyEnvelope(withSignatures(Array.from({ length: MAX_SIGNATURES }, (_, i) => junkSig(i % 2 ? 'x' : ''))), keys);
+    expect(r.ok).toBe(false);
+    expect(verifications.full).toBeLessThanOrEqual(3 * MAX_FULL_CHECKS_PER_KEY);
+  });
+
+  it('a genuine signature after 63 junk ones naming its key still counts', () => {
+    const alice = signer();
+    const genuine = signEnvelope(payload, [alice]).signatures;
+    const r = verifyEnvelope(withSignatures([...Array.from({ length: MAX_SIGNATURES - 1 }, () => junkSig(alice.keyid)), ...genuine]), [alice]);
+    expect(r.ok).toBe(true);
+    expect(r.trustedKeyids).toEqual([alice.keyid]);
+    expect(verifications.full).toBeLessThanOrEqual(MAX_FULL_CHECKS_PER_KEY);
+  });
+
+  it('a signature valid only under the cofactored equation (OpenSSL refuses it) counts when its key has had no full check yet: SPEC §5 as before', () => {
+    const alice = signer();
+    const odd = cofactoredOnlySig(alice, payload);
+    const sig = Buffer.from(odd.sig, 'base64');
+    expect(nativeEd25519.verify(sig, pae(PAYLOAD_TYPE, payload), alice.publicKey)).toBe(false);
+    expect(ed.verify(sig, pae(PAYLOAD_TYPE, payload), alice.publicKey, { zip215: false })).toBe(true);
+    expect(verifyEnvelope(withSignatures([odd]), [alice]).ok).toBe(true);
+  });
+
+  it('such a signature after a junk one that spent its key’s full check does not count: the bound can only refuse', () => {
+    const alice = signer();
+    const r = verifyEnvelope(withSignatures([junkSig(alice.keyid), cofactoredOnlySig(alice, payload)]), [alice]);
+    expect(r.ok).toBe(false);
+    expect(r.signatures.map((s) => s.reason)).toEqual(['no-trusted-key', 'no-trusted-key']);
+  });
+});
