@@ -472,6 +472,12 @@ export async function appendAudit(storeRoot: string, entry: AuditEntry, env: Nod
  * length costs one pass and this much memory.
  */
 export const MAX_LOG_LINE_BYTES = 1 << 20;
+/**
+ * The shortest line {@link parseAuditLine} accepts (149 bytes): every required member, each as
+ * short as it can be. A shorter complete line is malformed whatever it holds; under a checkpoint
+ * it can only be a torn append that the next line sealed off and recorded (see {@link LeafSink}).
+ */
+export const MIN_LOG_LINE_BYTES = canonicalJson({ command: '', host: '', outcome: 'ok', pid: 0, prev: GENESIS_PREV, seq: 1, time: '', user: '' }).length;
 /** Bytes kept of a longer line, to show its start. */
 const LONG_LINE_PREFIX = 256;
 
@@ -510,6 +516,15 @@ export interface LeafSink {
   end(lines: number): void;
   /** The pass failed with `e` (thrown to the consumer too). */
   fail(e: unknown): void;
+  /**
+   * Complete line `line` (among the first `upTo`) is shorter than any log line
+   * ({@link MIN_LOG_LINE_BYTES}; it is `bytes` long) and the line after it does not seal it off as
+   * a torn append (its `recovered` names other bytes, or there is none): no checkpoint
+   * `log checkpoint` signs covers it, since that refuses a log with such a line. No leaf is given
+   * after it (the pass stops hashing: a checkpoint planted over 10^7 empty lines cost 23 CPU-s),
+   * and the sink's leaves from `line` on make no root. Called at most once a pass.
+   */
+  cut(line: number, bytes: number): void;
 }
 
 /** How {@link logLines} reads the log. */
@@ -572,7 +587,19 @@ async function* scanLines(path: string, opts: LogScanOptions, visit?: (l: RawLog
   const reused: RawLogLine = { line: 0, bytes: Buffer.alloc(0), size: 0, complete: true };
   const sink = opts.leaves;
   const select = opts.select;
-  const upTo = sink?.upTo ?? 0;
+  /** Leaves hashed: those of the first `hashUpTo` lines (lowered by a short line not sealed off). */
+  let hashUpTo = sink?.upTo ?? 0;
+  /** A short line among them, waiting for the line after it: does that seal it off? */
+  let short: { line: number; size: number; sha256: string } | undefined;
+  /** Decide on the short line before `next` (the line after it; undefined: none, or one longer than any log line). */
+  const settleShort = (next: Uint8Array | undefined): void => {
+    const p = short as NonNullable<typeof short>;
+    short = undefined;
+    const e = next !== undefined && next.length >= MIN_LOG_LINE_BYTES ? parseAuditLine(next) : undefined;
+    if (e?.recovered && e.recovered.bytes === p.size && e.recovered.sha256 === p.sha256) return;
+    hashUpTo = Math.min(hashUpTo, p.line - 1);
+    sink?.cut(p.line, p.size);
+  };
   let fh: fsp.FileHandle | undefined;
   try {
     fh = await openLogFile(path);
@@ -591,7 +618,8 @@ async function* scanLines(path: string, opts: LogScanOptions, visit?: (l: RawLog
   /** A line longer than MAX_LOG_LINE_BYTES being read: its hashes and first bytes. */
   let long: { plain: ReturnType<typeof createHash>; leaf?: ReturnType<typeof createHash>; prefix: Buffer; size: number } | undefined;
   const startLong = (from: number, to: number): void => {
-    const leafWanted = line + 1 <= upTo;
+    if (short) settleShort(undefined); // a line longer than any log line seals nothing off
+    const leafWanted = line + 1 <= hashUpTo;
     long = { plain: createHash('sha256'), ...(leafWanted ? { leaf: createHash('sha256').update(Buffer.from([LEAF_PREFIX])) } : {}), prefix: Buffer.from(buf.subarray(from, from + LONG_LINE_PREFIX)), size: 0 };
     addLong(from, to);
   };
@@ -646,7 +674,9 @@ async function* scanLines(path: string, opts: LogScanOptions, visit?: (l: RawLog
           continue;
         }
         line++;
-        if (line <= upTo) {
+        if (short) settleShort(buf.subarray(start, i));
+        if (line <= hashUpTo) {
+          if (i - start < MIN_LOG_LINE_BYTES) short = { line, size: i - start, sha256: sha256hex(buf.subarray(start, i)) };
           const before = buf[start - 1] as number;
           buf[start - 1] = LEAF_PREFIX;
           (sink as LeafSink).leaf(sha256Of(buf.subarray(start - 1, i)));
@@ -684,6 +714,7 @@ async function* scanLines(path: string, opts: LogScanOptions, visit?: (l: RawLog
   } finally {
     await fh.close().catch(() => {});
   }
+  if (short) settleShort(undefined);
   sink?.end(line);
   const last = long ? endLong(false) : end > start ? { line: line + 1, bytes: buf.subarray(start, end), size: end - start, complete: false } : undefined;
   if (last && visit) visit(last);

@@ -17,7 +17,7 @@ import { EMPTY_ROOT, MerkleTreeBuilder } from '../core/merkle.js';
 import { bytesEqual, toBase64 } from '../core/encoding.js';
 import type { PrivateKey, PublicKey } from '../core/keys.js';
 import { formatCheckpoint, formatNote, parseCheckpoint, parseNote, signNoteLine, verifyNote, MAX_NOTE_BYTES, type Checkpoint, type Note } from '../core/signed-note.js';
-import { LOG_FILE, LOG_LOCK_FILE, logFileThere, logLines, openLogFile, verifyLog, type LeafSink } from '../io/audit-log.js';
+import { LOG_FILE, LOG_LOCK_FILE, MIN_LOG_LINE_BYTES, logFileThere, logLines, openLogFile, verifyLog, type LeafSink } from '../io/audit-log.js';
 import { nodeHashNative } from '../io/native-hash.js';
 import { checkInterrupted } from '../io/interrupt.js';
 import { acquireLockFile, fsyncDir, openStore, writeFileAtomic } from '../io/store.js';
@@ -58,6 +58,12 @@ export interface LogRoots {
    * (SHA-256 of nothing, RFC 9162 §2.1.1), which every log extends.
    */
   roots: Map<number, Uint8Array>;
+  /**
+   * The first line among those hashed that no checkpoint snap signs can cover (io `LeafSink.cut`:
+   * shorter than any log line, and not a torn append sealed off), with its length in bytes: no
+   * root is made at its number or above.
+   */
+  short?: { line: number; bytes: number };
 }
 
 /**
@@ -74,6 +80,7 @@ export class LogRootsCollector implements LeafSink {
   private readonly tree = new MerkleTreeBuilder({ nodeHash: nodeHashNative });
   private readonly whole: boolean;
   private outcome: { lines: number } | { error: unknown } | undefined;
+  private short: { line: number; bytes: number } | undefined;
 
   constructor(sizes: readonly number[], opts: { whole?: boolean } = {}) {
     this.want = new Set(sizes);
@@ -83,6 +90,7 @@ export class LogRootsCollector implements LeafSink {
   }
 
   leaf(hash: Uint8Array): void {
+    if (this.short) return;
     this.tree.appendLeafHash(hash);
     if (this.want.has(this.tree.size)) this.roots.set(this.tree.size, this.tree.root());
   }
@@ -93,6 +101,11 @@ export class LogRootsCollector implements LeafSink {
 
   fail(e: unknown): void {
     this.outcome = { error: e };
+  }
+
+  cut(line: number, bytes: number): void {
+    this.short ??= { line, bytes };
+    for (const n of this.roots.keys()) if (n >= line) this.roots.delete(n);
   }
 
   /** Whether the roots at each of `sizes` are among those it gathers. */
@@ -113,6 +126,7 @@ export class LogRootsCollector implements LeafSink {
     const o = this.outcome;
     if (o === undefined) throw new SnapError('INTERNAL', 'no pass over the audit log ended');
     if ('error' in o) throw o.error;
+    if (this.short) return { lines: o.lines, roots: this.roots, short: this.short };
     if (this.whole && o.lines > 0) this.roots.set(o.lines, this.tree.root());
     return { lines: o.lines, roots: this.roots };
   }
@@ -354,7 +368,9 @@ export async function makeCheckpoint(storeRoot: string, key: PrivateKey, opts: {
     if (kept && keptNotExtended(kept, log.lines, log.roots)) {
       throw new SnapError('LOG_INCONSISTENT', `this machine has kept a checkpoint of ${origin} of ${kept.size} lines (${opts.remembered?.source}), and the log ${kept.size > log.lines ? `has only ${log.lines}` : 'no longer gives its root'}: it was cut or rewritten after it, and the newer checkpoints removed; nothing was signed`, { path: opts.remembered?.source });
     }
-    const checkpoint: Checkpoint = { origin, size: log.lines, root: log.roots.get(log.lines) as Uint8Array, extensions: [] };
+    const whole = log.roots.get(log.lines);
+    if (!whole) throw new SnapError('LOG_INCONSISTENT', `${shortLineMessage(log.short)}; nothing was signed (run snap log --verify)`, {});
+    const checkpoint: Checkpoint = { origin, size: log.lines, root: whole, extensions: [] };
     const text = formatCheckpoint(checkpoint);
     const file = checkpointPath(store.root, checkpoint.size);
     const line = signNoteLine(text, { name: origin, publicKey: key.publicKey, seed: key.seed });
@@ -380,6 +396,12 @@ export async function makeCheckpoint(storeRoot: string, key: PrivateKey, opts: {
   } finally {
     await release().catch(() => {});
   }
+}
+
+/** Why no root is made at or above a short line's number (LogRoots `short`). */
+function shortLineMessage(short: LogRoots['short']): string {
+  if (!short) return 'the log gives no root at that size';
+  return `line ${short.line} of the log is ${short.bytes} bytes, shorter than any log line (${MIN_LOG_LINE_BYTES}), and no line after it seals it off as a torn append: snap signs no checkpoint over such a line`;
 }
 
 /** Why a checkpoint of 0 lines is extended by no log: its root is not the empty tree's. */
@@ -494,7 +516,10 @@ async function judgeCheckpoints(storeRoot: string, checkpoints: readonly StoredC
   }
   const kept = keptToCheck(all, opts);
   const sizes = [...all.map((c) => c.checkpoint.size), ...kept.map((k) => k.size)];
-  const { lines, roots } = leaves.done && leaves.gathers(sizes) ? leaves.result() : await logRoots(storeRoot, sizes, { whole: false });
+  const { lines, roots, short } = leaves.done && leaves.gathers(sizes) ? leaves.result() : await logRoots(storeRoot, sizes, { whole: false });
+  /** Why the log does not give the root of a checkpoint of `size` lines (`source`) when it is a mismatch. */
+  const mismatchWhy = (size: number, source: string, after: string): string =>
+    size === 0 ? emptyRootMessage(source) : short && size >= short.line ? `${source} covers ${size} lines: ${shortLineMessage(short)}` : `the first ${size} lines of the log no longer give the root of ${source}: the log was rewritten after ${after}`;
     const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
   const noteKeys = (origin: string) => opts.pubkeys.map((k) => ({ name: origin, publicKey: k.publicKey }));
   const origins = new Set(checkpoints.map((c) => c.checkpoint.origin));
@@ -509,7 +534,7 @@ async function judgeCheckpoints(storeRoot: string, checkpoints: readonly StoredC
   for (const c of checkpoints) {
     const why = extendsLog(c);
     if (why === 'ahead') problems.push({ kind: 'ahead', source: c.source, size: c.checkpoint.size, message: `${c.source} covers ${c.checkpoint.size} lines, the log has ${lines}: lines were removed` });
-    if (why === 'mismatch') problems.push({ kind: 'mismatch', source: c.source, size: c.checkpoint.size, message: c.checkpoint.size === 0 ? emptyRootMessage(c.source) : `the first ${c.checkpoint.size} lines of the log no longer give the root of ${c.source}: the log was rewritten after that checkpoint` });
+    if (why === 'mismatch') problems.push({ kind: 'mismatch', source: c.source, size: c.checkpoint.size, message: mismatchWhy(c.checkpoint.size, c.source, 'that checkpoint') });
   }
   for (let i = 1; i < checkpoints.length; i++) {
     const a = (checkpoints[i - 1] as CheckpointFile).checkpoint;
@@ -521,7 +546,7 @@ async function judgeCheckpoints(storeRoot: string, checkpoints: readonly StoredC
   }
   for (const k of kept) {
     const why = keptNotExtended(k, lines, roots);
-    if (why) problems.push({ kind: 'not-extended', source: opts.remembered?.source ?? 'the trusted state', size: k.size, message: `this machine has kept a checkpoint of ${k.origin} of ${k.size} lines (signed or verified signed here), and the log ${why === 'ahead' ? `has only ${lines}: lines were removed` : 'no longer gives its root: it was rewritten after it'} (and the newer checkpoints removed)` });
+    if (why) problems.push({ kind: 'not-extended', source: opts.remembered?.source ?? 'the trusted state', size: k.size, message: `this machine has kept a checkpoint of ${k.origin} of ${k.size} lines (signed or verified signed here), and the log ${why === 'ahead' ? `has only ${lines}: lines were removed` : short && k.size >= short.line ? `no longer gives its root: ${shortLineMessage(short)}` : 'no longer gives its root: it was rewritten after it'} (and the newer checkpoints removed)` });
   }
   const newestStored = checkpoints[checkpoints.length - 1];
   const newestFile = newestStored && { ...newestStored, note: newestStored.note ?? (await readCheckpointFile(newestStored.source)).note };
@@ -540,7 +565,7 @@ async function judgeCheckpoints(storeRoot: string, checkpoints: readonly StoredC
   const external = opts.external.map((c) => {
     const why = extendsLog(c);
     const v = verifyNote(c.note, noteKeys(c.checkpoint.origin));
-    if (why) problems.push({ kind: 'not-extended', source: c.source, size: c.checkpoint.size, message: why === 'ahead' ? `${c.source} covers ${c.checkpoint.size} lines, the log has only ${lines}: lines were removed` : c.checkpoint.size === 0 ? emptyRootMessage(c.source) : `the first ${c.checkpoint.size} lines of the log no longer give the root of ${c.source}: the log was rewritten after it` });
+    if (why) problems.push({ kind: 'not-extended', source: c.source, size: c.checkpoint.size, message: why === 'ahead' ? `${c.source} covers ${c.checkpoint.size} lines, the log has only ${lines}: lines were removed` : mismatchWhy(c.checkpoint.size, c.source, 'it') });
     if (opts.pubkeys.length > 0 && v.failed.length > 0) problems.push({ kind: 'bad-signature', source: c.source, size: c.checkpoint.size, message: `a signature on ${c.source} by a given key does not verify` });
     else if (opts.pubkeys.length > 0 && v.verified.length === 0) problems.push({ kind: 'unsigned', source: c.source, size: c.checkpoint.size, message: `${c.source} carries no signature by the given --pubkey keys` });
     return { source: c.source, size: c.checkpoint.size, extends: why === undefined, signedBy: v.verified.length > 0 ? opts.pubkeys.filter((k) => verifyNote(c.note, [{ name: c.checkpoint.origin, publicKey: k.publicKey }]).verified.length > 0).map((k) => k.keyid) : [] };

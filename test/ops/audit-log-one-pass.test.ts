@@ -88,7 +88,7 @@ describe('one pass over the log', () => {
     const sizes = [0, 1, 2, 3];
     const c = new LogRootsCollector(sizes);
     let leaves = 0;
-    const counting = { upTo: c.upTo, leaf: (h: Uint8Array) => (leaves++, c.leaf(h)), end: (n: number) => c.end(n), fail: (e: unknown) => c.fail(e) };
+    const counting = { upTo: c.upTo, leaf: (h: Uint8Array) => (leaves++, c.leaf(h)), end: (n: number) => c.end(n), fail: (e: unknown) => c.fail(e), cut: (l: number, b: number) => c.cut(l, b) };
     const items = [];
     for await (const item of attestRecords(store, { leaves: counting })) items.push(item);
     const unreadable = items.filter((i) => 'unreadable' in i);
