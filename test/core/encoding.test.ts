@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import { bytesEqual, decodeUtf8, fromBase64, fromHex, toBase64, toHex, utf8 } from '../../src/core/encoding.js';
 
@@ -101,5 +101,19 @@ describe('bytesEqual', () => {
     expect(bytesEqual(Uint8Array.of(1, 2), Uint8Array.of(1, 2))).toBe(true);
     expect(bytesEqual(Uint8Array.of(1, 2), Uint8Array.of(1, 3))).toBe(false);
     expect(bytesEqual(Uint8Array.of(1, 2), Uint8Array.of(1, 2, 3))).toBe(false);
+  });
+});
+
+describe('the work of decoding base64', () => {
+  it('a 4 MiB payload (an envelope’s largest statement) is decoded without encoding it again: its canonical form is told by its last character, not by a second pass over 4 MiB', () => {
+    const bytes = Uint8Array.from({ length: 4 * 1024 * 1024 + 1 }, (_, i) => (i * 31) & 0xff);
+    const text = Buffer.from(bytes).toString('base64');
+    const btoa = vi.spyOn(globalThis, 'btoa');
+    try {
+      expect(bytesEqual(fromBase64(text), bytes)).toBe(true);
+      expect(btoa.mock.calls.length).toBe(0);
+    } finally {
+      btoa.mockRestore();
+    }
   });
 });
