@@ -18,6 +18,15 @@ export const PAYLOAD_TYPE = 'application/vnd.in-toto+json';
  */
 export const MAX_SIGNATURES = 64;
 /**
+ * Most signatures × payload bytes an envelope may carry. Each signature's check hashes the whole
+ * payload (Ed25519's SHA-512 over R, A and the message, one per signature and key tried), so 64
+ * junk signatures over a 4 MiB statement made each planted envelope cost 256 MiB of hashing per
+ * trusted key (10 such snapshots: 4 CPU-s of a `verify --against NAME@latest`). 32 MiB lets a
+ * statement of up to 512 KiB carry all 64 signatures, one of 4 MiB 8; an envelope with more is
+ * refused as malformed, as one with more than {@link MAX_SIGNATURES} is.
+ */
+export const MAX_SIGNATURE_WORK_BYTES = 32 * 1024 * 1024;
+/**
  * Full checks (@noble/ed25519's own, about 1.2 ms each, see core/ed25519.ts) one trusted key gets in
  * one envelope. Every other signature is judged against it by the quick check alone (OpenSSL, about
  * 0.1 ms): a signature OpenSSL refuses can hold only under noble's cofactored equation, which no
@@ -121,6 +130,10 @@ export function envelopeFromJson(v: unknown, payloadType: string = PAYLOAD_TYPE)
   if (o.signatures.length > MAX_SIGNATURES) {
     throw new SnapError('ENVELOPE_MALFORMED', `the envelope carries ${o.signatures.length} signatures; at most ${MAX_SIGNATURES} are accepted`);
   }
+  const payloadBytes = Math.floor((o.payload.length * 3) / 4) - (o.payload.endsWith('==') ? 2 : o.payload.endsWith('=') ? 1 : 0); // what valid base64 decodes to
+  if (o.signatures.length * payloadBytes > MAX_SIGNATURE_WORK_BYTES) {
+    throw new SnapError('ENVELOPE_MALFORMED', `the envelope carries ${o.signatures.length} signatures over a payload of ${payloadBytes} bytes; at most ${Math.max(1, Math.floor(MAX_SIGNATURE_WORK_BYTES / payloadBytes))} are accepted over a payload that large (each signature hashes it: ${MAX_SIGNATURE_WORK_BYTES} bytes of signatures × payload in all)`);
+  }
   const signatures: EnvelopeSignature[] = o.signatures.map((s, i) => {
     if (s === null || typeof s !== 'object' || Array.isArray(s)) throw new SnapError('ENVELOPE_MALFORMED', `signatures[${i}] is not an object`);
     const r = s as Record<string, unknown>;
@@ -169,7 +182,8 @@ export interface EnvelopeVerification {
  *
  * Bounded work on hostile input: the trusted key whose keyid the signature names is tried first,
  * the others only when it fails; a signature that repeats an earlier one (same bytes) reuses that
- * verdict; {@link parseEnvelope} refuses more than {@link MAX_SIGNATURES} signatures; and each
+ * verdict; {@link parseEnvelope} refuses more than {@link MAX_SIGNATURES} signatures, or more
+ * signatures × payload bytes than {@link MAX_SIGNATURE_WORK_BYTES}; and each
  * trusted key gets at most {@link MAX_FULL_CHECKS_PER_KEY} full check of a signature the quick
  * one left undecided (core/ed25519.ts `verifyQuick`), in signature order. At most
  * `MAX_SIGNATURES × trusted.length` quick verifications and `MAX_FULL_CHECKS_PER_KEY ×

@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import * as ed from '@noble/ed25519';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MAX_FULL_CHECKS_PER_KEY, MAX_SIGNATURES, pae, PAYLOAD_TYPE, signEnvelope, verifyEnvelope, type Envelope, type Signer } from '../../src/core/envelope.js';
+import { MAX_FULL_CHECKS_PER_KEY, MAX_SIGNATURE_WORK_BYTES, MAX_SIGNATURES, pae, parseEnvelope, PAYLOAD_TYPE, signEnvelope, verifyEnvelope, type Envelope, type Signer } from '../../src/core/envelope.js';
 import { publicKeyOf, useEd25519Backend } from '../../src/core/ed25519.js';
 import { keyidOf } from '../../src/core/keys.js';
 import { toBase64, utf8 } from '../../src/core/encoding.js';
@@ -105,5 +105,22 @@ describe('the signatures of one envelope', () => {
     const r = verifyEnvelope(withSignatures([junkSig(alice.keyid), cofactoredOnlySig(alice, payload)]), [alice]);
     expect(r.ok).toBe(false);
     expect(r.signatures.map((s) => s.reason)).toEqual(['no-trusted-key', 'no-trusted-key']);
+  });
+});
+
+describe('an envelope whose signatures would each hash a large payload', () => {
+  /** The bytes of an envelope over `size` payload bytes with `n` junk signatures naming `keyid`. */
+  const big = (size: number, n: number, keyid: string): string => JSON.stringify({ payload: toBase64(new Uint8Array(size)), payloadType: PAYLOAD_TYPE, signatures: Array.from({ length: n }, () => junkSig(keyid)) });
+
+  it(`is refused (ENVELOPE_MALFORMED) before any signature is checked when signatures × payload bytes pass ${MAX_SIGNATURE_WORK_BYTES}: 64 over a 4 MiB statement hashed 256 MiB per trusted key`, () => {
+    const alice = signer();
+    expect(() => parseEnvelope(big(4 * 1024 * 1024, MAX_SIGNATURES, alice.keyid))).toThrow(expect.objectContaining({ code: 'ENVELOPE_MALFORMED' }));
+    expect(verifications.count).toBe(0);
+  });
+
+  it('takes as many signatures as fit: 64 over a small statement, 8 over a 4 MiB one', () => {
+    const alice = signer();
+    expect(parseEnvelope(big(1024, MAX_SIGNATURES, alice.keyid)).signatures).toHaveLength(MAX_SIGNATURES);
+    expect(parseEnvelope(big(4 * 1024 * 1024, 8, alice.keyid)).signatures).toHaveLength(8);
   });
 });
