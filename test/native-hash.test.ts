@@ -48,3 +48,20 @@ describe('the ASCII fast path of validatePath', () => {
     }), { numRuns: 3000 });
   });
 });
+
+describe('snapshot ids through node:crypto', () => {
+  it('core snapshotId hashes with the SHA-256 the I/O layer installs (a 4 MB planted statement was hashed by @noble/hashes three times a check, 55 ms each), and gives the id noble gives', async () => {
+    const { snapshotId, useSha256Backend } = await import('../src/core/statement.js');
+    const { sha256Native } = await import('../src/io/native-hash.js');
+    const bytes = new Uint8Array(4 * 1024 * 1024).map((_, i) => i & 0xff);
+    const byNoble = snapshotId(bytes);
+    let calls = 0;
+    useSha256Backend((b) => (calls++, sha256Native(b)));
+    try {
+      expect(snapshotId(bytes)).toBe(byNoble);
+      expect(calls).toBe(1);
+    } finally {
+      useSha256Backend(undefined);
+    }
+  });
+});

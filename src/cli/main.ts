@@ -7,6 +7,7 @@ import { programNameOf } from './program-name.js';
 import { cleanUpIfInterrupted, exitWhenWritten, handleSignals } from './signals.js';
 import { handleCrashes } from './crash.js';
 import { installNativeEd25519 } from '../io/native-ed25519.js';
+import { installNativeSha256 } from '../io/native-hash.js';
 import { startEarlyWorkers } from './early-workers.js';
 
 // seal and verify: boot the hashing workers first, while the rest of the command loads (early-workers.ts).
@@ -20,6 +21,8 @@ quietOnBrokenPipe(process.stderr);
 handleSignals(process.stderr);
 // Ed25519 through node:crypto: same results as @noble/ed25519, without its 0.1 s first-use table.
 installNativeEd25519();
+// Snapshot ids (SHA-256 of a statement of up to 4 MiB) through node:crypto too: the same digest.
+installNativeSha256();
 
 // `snap` or `snapds` (package.json installs both): usage, help and errors name the one that was run.
 const program = programNameOf(process.argv[1]);

@@ -5,6 +5,7 @@
  */
 import { createHash, hash as oneShot } from 'node:crypto';
 import { LEAF_PREFIX, NODE_PREFIX } from '../core/merkle.js';
+import { useSha256Backend } from '../core/statement.js';
 
 const hasOneShot = typeof oneShot === 'function';
 const scratch = Buffer.alloc(65);
@@ -21,4 +22,14 @@ export function nodeHashNative(left: Uint8Array, right: Uint8Array): Uint8Array 
   scratch.set(left, 1);
   scratch.set(right, 33);
   return hasOneShot ? (oneShot('sha256', scratch, 'buffer') as Buffer) : createHash('sha256').update(scratch).digest();
+}
+
+/** SHA-256 of `bytes` (32 bytes). */
+export function sha256Native(bytes: Uint8Array): Uint8Array {
+  return hasOneShot ? (oneShot('sha256', bytes, 'buffer') as Buffer) : createHash('sha256').update(bytes).digest();
+}
+
+/** Make core's snapshot ids use node:crypto's SHA-256 (core/statement.ts `useSha256Backend`). */
+export function installNativeSha256(): void {
+  useSha256Backend(sha256Native);
 }
