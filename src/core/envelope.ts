@@ -130,9 +130,9 @@ export function envelopeFromJson(v: unknown, payloadType: string = PAYLOAD_TYPE)
   if (o.signatures.length > MAX_SIGNATURES) {
     throw new SnapError('ENVELOPE_MALFORMED', `the envelope carries ${o.signatures.length} signatures; at most ${MAX_SIGNATURES} are accepted`);
   }
-  const payloadBytes = Math.floor((o.payload.length * 3) / 4) - (o.payload.endsWith('==') ? 2 : o.payload.endsWith('=') ? 1 : 0); // what valid base64 decodes to
-  if (o.signatures.length * payloadBytes > MAX_SIGNATURE_WORK_BYTES) {
-    throw new SnapError('ENVELOPE_MALFORMED', `the envelope carries ${o.signatures.length} signatures over a payload of ${payloadBytes} bytes; at most ${Math.max(1, Math.floor(MAX_SIGNATURE_WORK_BYTES / payloadBytes))} are accepted over a payload that large (each signature hashes it: ${MAX_SIGNATURE_WORK_BYTES} bytes of signatures × payload in all)`);
+  const most = maxSignaturesOver(o.payload);
+  if (o.signatures.length > most) {
+    throw new SnapError('ENVELOPE_MALFORMED', `the envelope carries ${o.signatures.length} signatures over a payload of ${payloadSize(o.payload)} bytes; at most ${most} are accepted over a payload that large (each signature hashes it: ${MAX_SIGNATURE_WORK_BYTES} bytes of signatures × payload in all)`);
   }
   const signatures: EnvelopeSignature[] = o.signatures.map((s, i) => {
     if (s === null || typeof s !== 'object' || Array.isArray(s)) throw new SnapError('ENVELOPE_MALFORMED', `signatures[${i}] is not an object`);
@@ -143,6 +143,22 @@ export function envelopeFromJson(v: unknown, payloadType: string = PAYLOAD_TYPE)
     return { keyid: (r.keyid as string | undefined) ?? '', sig: r.sig };
   });
   return { payload: o.payload, payloadType: o.payloadType, signatures };
+}
+
+/** The bytes base64 `payload` decodes to when it is valid. */
+function payloadSize(payload: string): number {
+  return Math.floor((payload.length * 3) / 4) - (payload.endsWith('==') ? 2 : payload.endsWith('=') ? 1 : 0);
+}
+
+/**
+ * Most signatures an envelope over base64 `payload` may carry: {@link MAX_SIGNATURES}, and no more
+ * than {@link MAX_SIGNATURE_WORK_BYTES} of signatures × payload bytes (at least 0: a payload past
+ * that bound may carry none). Co-signing stops there, so that it never writes an envelope that
+ * {@link parseEnvelope} refuses.
+ */
+export function maxSignaturesOver(payload: string): number {
+  const size = payloadSize(payload);
+  return size === 0 ? MAX_SIGNATURES : Math.min(MAX_SIGNATURES, Math.floor(MAX_SIGNATURE_WORK_BYTES / size));
 }
 
 /** Envelope bytes as snap writes them: RFC 8785 canonical JSON, UTF-8, no trailing newline. */

@@ -29,7 +29,7 @@
  * reads at most MAX_COSIGNATURE_FILES files. Nothing here makes a snapshot trusted that was not.
  */
 import { createHash } from 'node:crypto';
-import { MAX_SIGNATURES, parseEnvelope, serializeEnvelope, verifyEnvelope, type Envelope, type EnvelopeSignature, type TrustedKey } from '../core/envelope.js';
+import { MAX_SIGNATURES, maxSignaturesOver, parseEnvelope, serializeEnvelope, verifyEnvelope, type Envelope, type EnvelopeSignature, type TrustedKey } from '../core/envelope.js';
 
 /** The top folder of co-signature files (an "other file" path of the store). */
 export const COSIGNATURES_DIR = 'signatures';
@@ -125,7 +125,8 @@ export function startCosignatureMerge(committed: Uint8Array, note: (text: string
   }
   const trusted = opts.trusted ?? [];
   const trustedKeyids = new Set(trusted.map((k) => k.keyid)).size;
-  const room = Math.max(0, MAX_SIGNATURES - (opts.reserve ?? 0) - (base?.signatures.length ?? 0));
+  // Fewer than MAX_SIGNATURES over a large statement (MAX_SIGNATURE_WORK_BYTES): never more than verify accepts.
+  const room = Math.max(0, (base ? maxSignaturesOver(base.payload) : MAX_SIGNATURES) - (opts.reserve ?? 0) - (base?.signatures.length ?? 0));
   const seen = new Set(base?.signatures.map((s) => s.sig) ?? []);
   /** Trusted keyids that already have a kept signature (committed, or the first from a file). */
   const signedBy = new Set<string>();

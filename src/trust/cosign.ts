@@ -12,7 +12,7 @@
 import { existsSync, promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { SnapError } from '../core/errors.js';
-import { MAX_SIGNATURES, addSignatures, parseEnvelope, serializeEnvelope, verifyEnvelope, type Envelope, type TrustedKey } from '../core/envelope.js';
+import { MAX_SIGNATURES, addSignatures, maxSignaturesOver, parseEnvelope, serializeEnvelope, verifyEnvelope, type Envelope, type TrustedKey } from '../core/envelope.js';
 import { nameMismatch, parseStatement, snapshotId, statementRef, type Statement } from '../core/statement.js';
 import { bytesEqual, fromBase64 } from '../core/encoding.js';
 import { verify as verifySignature } from '../core/ed25519.js';
@@ -90,7 +90,7 @@ async function checkBeforeSigning(loc: SnapshotLocation, expected?: readonly Tru
 
 /**
  * The envelope with each key's signature added (unless it already signed), and what happened.
- * @throws SnapError `SIGNATURE_LIMIT` when the envelope would carry more than MAX_SIGNATURES
+ * @throws SnapError `SIGNATURE_LIMIT` when the envelope would carry more than MAX_SIGNATURES (fewer over a large statement: core `maxSignaturesOver`)
  */
 function cosignEnvelope(c: Checked, keys: readonly PrivateKey[]): { envelope: Envelope; added: string[]; alreadySigned: string[] } {
   const msg = pae(c.envelope.payloadType, fromBase64(c.envelope.payload));
@@ -104,8 +104,9 @@ function cosignEnvelope(c: Checked, keys: readonly PrivateKey[]): { envelope: En
     else added.push(k.keyid);
     envelope = next;
   }
-  if (envelope.signatures.length > MAX_SIGNATURES) {
-    throw new SnapError('SIGNATURE_LIMIT', `the envelope would carry ${envelope.signatures.length} signatures; at most ${MAX_SIGNATURES} are accepted`, { signatures: envelope.signatures.length });
+  const most = maxSignaturesOver(envelope.payload);
+  if (envelope.signatures.length > most) {
+    throw new SnapError('SIGNATURE_LIMIT', `the envelope would carry ${envelope.signatures.length} signatures; at most ${most} are accepted${most < MAX_SIGNATURES ? ` over a statement this large (MAX_SIGNATURE_WORK_BYTES)` : ''}`, { signatures: envelope.signatures.length });
   }
   // The new envelope must be the old one plus signatures that verify (SPEC §7: same payload, superset).
   const old = c.envelope.signatures;

@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import * as ed from '@noble/ed25519';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MAX_FULL_CHECKS_PER_KEY, MAX_SIGNATURE_WORK_BYTES, MAX_SIGNATURES, pae, parseEnvelope, PAYLOAD_TYPE, signEnvelope, verifyEnvelope, type Envelope, type Signer } from '../../src/core/envelope.js';
+import { MAX_FULL_CHECKS_PER_KEY, MAX_SIGNATURE_WORK_BYTES, MAX_SIGNATURES, maxSignaturesOver, pae, parseEnvelope, PAYLOAD_TYPE, signEnvelope, verifyEnvelope, type Envelope, type Signer } from '../../src/core/envelope.js';
 import { publicKeyOf, useEd25519Backend } from '../../src/core/ed25519.js';
 import { keyidOf } from '../../src/core/keys.js';
 import { toBase64, utf8 } from '../../src/core/encoding.js';
@@ -122,5 +122,11 @@ describe('an envelope whose signatures would each hash a large payload', () => {
     const alice = signer();
     expect(parseEnvelope(big(1024, MAX_SIGNATURES, alice.keyid)).signatures).toHaveLength(MAX_SIGNATURES);
     expect(parseEnvelope(big(4 * 1024 * 1024, 8, alice.keyid)).signatures).toHaveLength(8);
+  });
+
+  it('says how many signatures a payload may carry, so that co-signing (snap sign, the S3 store\'s co-signature merge) never writes an envelope verify refuses', () => {
+    expect(maxSignaturesOver(toBase64(new Uint8Array(1024)))).toBe(MAX_SIGNATURES);
+    expect(maxSignaturesOver(toBase64(new Uint8Array(4 * 1024 * 1024)))).toBe(8);
+    expect(maxSignaturesOver(toBase64(new Uint8Array(MAX_SIGNATURE_WORK_BYTES)))).toBe(1);
   });
 });
