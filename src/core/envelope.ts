@@ -81,8 +81,14 @@ export function pae(payloadType: string, body: Uint8Array): Uint8Array {
 /**
  * Sign a payload into a new envelope, one signature per signer, in the order given.
  * @param payload the statement bytes
+ * @throws SnapError `SIGNATURE_LIMIT` when there are more signers than an envelope over `payload`
+ *   may carry ({@link maxSignaturesOver}): verify would refuse the envelope as malformed
  */
 export function signEnvelope(payload: Uint8Array, signers: readonly Signer[], payloadType: string = PAYLOAD_TYPE): Envelope {
+  const most = maxSignaturesOverSize(payload.length);
+  if (signers.length > most) {
+    throw new SnapError('SIGNATURE_LIMIT', `${signers.length} signing keys: an envelope over ${payload.length} bytes may carry at most ${most} signatures (MAX_SIGNATURES ${MAX_SIGNATURES}, MAX_SIGNATURE_WORK_BYTES ${MAX_SIGNATURE_WORK_BYTES}), and verify would refuse one with more: sign with at most ${most} keys`, { signatures: signers.length, most });
+  }
   const msg = pae(payloadType, payload);
   return {
     payload: toBase64(payload),
@@ -153,12 +159,16 @@ function payloadSize(payload: string): number {
 /**
  * Most signatures an envelope over base64 `payload` may carry: {@link MAX_SIGNATURES}, and no more
  * than {@link MAX_SIGNATURE_WORK_BYTES} of signatures × payload bytes (at least 0: a payload past
- * that bound may carry none). Co-signing stops there, so that it never writes an envelope that
+ * that bound may carry one). Co-signing stops there, so that it never writes an envelope that
  * {@link parseEnvelope} refuses.
  */
 export function maxSignaturesOver(payload: string): number {
-  const size = payloadSize(payload);
-  return size === 0 ? MAX_SIGNATURES : Math.min(MAX_SIGNATURES, Math.floor(MAX_SIGNATURE_WORK_BYTES / size));
+  return maxSignaturesOverSize(payloadSize(payload));
+}
+
+/** {@link maxSignaturesOver} for a payload of `size` bytes; always at least 1 (a payload larger than the bound, as a shard report may be, is bounded by its reader's own size cap). */
+function maxSignaturesOverSize(size: number): number {
+  return size === 0 ? MAX_SIGNATURES : Math.max(1, Math.min(MAX_SIGNATURES, Math.floor(MAX_SIGNATURE_WORK_BYTES / size)));
 }
 
 /** Envelope bytes as snap writes them: RFC 8785 canonical JSON, UTF-8, no trailing newline. */

@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import * as ed from '@noble/ed25519';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MAX_FULL_CHECKS_PER_KEY, MAX_SIGNATURE_WORK_BYTES, MAX_SIGNATURES, maxSignaturesOver, pae, parseEnvelope, PAYLOAD_TYPE, signEnvelope, verifyEnvelope, type Envelope, type Signer } from '../../src/core/envelope.js';
+import { envelopeFromJson, MAX_FULL_CHECKS_PER_KEY, MAX_SIGNATURE_WORK_BYTES, MAX_SIGNATURES, maxSignaturesOver, pae, parseEnvelope, PAYLOAD_TYPE, signEnvelope, verifyEnvelope, type Envelope, type Signer } from '../../src/core/envelope.js';
 import { publicKeyOf, useEd25519Backend } from '../../src/core/ed25519.js';
 import { keyidOf } from '../../src/core/keys.js';
 import { toBase64, utf8 } from '../../src/core/encoding.js';
@@ -128,5 +128,25 @@ describe('an envelope whose signatures would each hash a large payload', () => {
     expect(maxSignaturesOver(toBase64(new Uint8Array(1024)))).toBe(MAX_SIGNATURES);
     expect(maxSignaturesOver(toBase64(new Uint8Array(4 * 1024 * 1024)))).toBe(8);
     expect(maxSignaturesOver(toBase64(new Uint8Array(MAX_SIGNATURE_WORK_BYTES)))).toBe(1);
+  });
+});
+
+describe('the signature bound on a payload past MAX_SIGNATURE_WORK_BYTES', () => {
+  it('still lets one signature be made and read (a signed shard report may be 48 MiB: it was refused as malformed)', () => {
+    const alice = signer();
+    const payload = new Uint8Array(MAX_SIGNATURE_WORK_BYTES + 1024);
+    expect(maxSignaturesOver(toBase64(payload))).toBe(1);
+    const env = signEnvelope(payload, [alice]);
+    // (as a shard report's reader reads it: core envelopeFromJson, under that report's own size cap)
+    expect(envelopeFromJson(JSON.parse(JSON.stringify(env)), PAYLOAD_TYPE).signatures).toHaveLength(1);
+  });
+});
+
+describe('signing an envelope', () => {
+  it('refuses (SIGNATURE_LIMIT) more signers than verify accepts over the payload, so seal never writes an envelope verify refuses: 9 keys over a 4 MiB statement, 65 over a small one', () => {
+    const keys = Array.from({ length: MAX_SIGNATURES + 1 }, () => signer());
+    expect(() => signEnvelope(new Uint8Array(4 * 1024 * 1024), keys.slice(0, 9))).toThrow(expect.objectContaining({ code: 'SIGNATURE_LIMIT' }));
+    expect(() => signEnvelope(new Uint8Array(16), keys)).toThrow(expect.objectContaining({ code: 'SIGNATURE_LIMIT' }));
+    expect(signEnvelope(new Uint8Array(4 * 1024 * 1024), keys.slice(0, 8)).signatures).toHaveLength(8);
   });
 });
