@@ -866,9 +866,12 @@ function removeOwnLock(path: string, text: string): void {
  * everything in `STORE/tmp` is stale and removed; releasing it empties `STORE/tmp` again, and so
  * does an interrupted process on its way out (`interrupt.ts`). Waiting for another writer stops
  * when the process is interrupted.
+ * The store's own folders `objects`, `objects/sha256` and `snapshots` must then be folders (or
+ * absent): a symbolic link in place of one is refused ({@link refuseLinkedStoreFolders}), as a
+ * fan-out folder or `snapshots/NAME` is, so that no writer writes through it.
  * @param waitMs how long to wait for another writer (default 60 s)
- * @throws SnapError `STORE_LOCKED` after waiting | `IO_ERROR` (e.g. a read-only store) |
- *   `INTERRUPTED` / `TERMINATED`
+ * @throws SnapError `STORE_LOCKED` after waiting | `STORE_MALFORMED` (a link in place of a store
+ *   folder) | `IO_ERROR` (e.g. a read-only store) | `INTERRUPTED` / `TERMINATED`
  */
 export async function lockStore(store: Store, waitMs = 60_000): Promise<StoreLock> {
   const release = await acquireLockFile(join(store.root, LOCK_FILE), `the store ${store.root}`, waitMs, { interruptible: true });
@@ -887,6 +890,13 @@ export async function lockStore(store: Store, waitMs = 60_000): Promise<StoreLoc
     forget();
     await release();
     throw ioError(e, store.tmpDir, 'cannot clear the temporary folder of the store');
+  }
+  try {
+    await refuseLinkedStoreFolders(store);
+  } catch (e) {
+    forget();
+    await release();
+    throw e;
   }
   if (interruptedBy() !== undefined) {
     forget();
@@ -923,6 +933,38 @@ export async function lockStoreMaking(store: Store, waitMs?: number): Promise<St
     }
     const again = await openStore(store.root, { create: true });
     if (again.created) store.created = again.created;
+  }
+}
+
+/**
+ * The folders of a store that writers write into below its root, as the store names them
+ * (`tmp` is not one: {@link lockStore} removes whatever is in its place, a link unfollowed, and
+ * makes it again).
+ */
+const STORE_FOLDERS = ['objects', join('objects', 'sha256'), 'snapshots'] as const;
+
+/**
+ * Refuse a store whose `objects`, `objects/sha256` or `snapshots` is not a folder of its own (one
+ * lstat each, once per command that takes the lock): whoever can write the store could put a
+ * symbolic link there to a folder of the user's, and a seal would write its objects, or its
+ * snapshot folder, into that folder. Absent folders pass (they are made, as folders, when first
+ * written). Readers still read through such a link, as through a fan-out folder's (fsck checks
+ * through it).
+ * @throws SnapError `STORE_MALFORMED` | `IO_ERROR` (the folder cannot be looked at)
+ */
+async function refuseLinkedStoreFolders(store: Store): Promise<void> {
+  for (const rel of STORE_FOLDERS) {
+    const path = join(store.root, rel);
+    let st;
+    try {
+      st = await fsp.lstat(path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw ioError(e, path, 'cannot look at the store');
+    }
+    if (st.isDirectory()) continue;
+    const is = st.isSymbolicLink() ? `a symbolic link (to ${await fsp.readlink(path).catch(() => '?')})` : 'not a folder';
+    throw new SnapError('STORE_MALFORMED', `${store.root}: ${rel} is ${is}, where the store keeps a folder of its own: no command writes through it, and nothing was written; put the folder it should be in its place (snap fsck reads through the link) and run the command again`, { path });
   }
 }
 

@@ -245,6 +245,28 @@ describe('a fan-out folder of the store replaced by a symbolic link (someone who
   }
 });
 
+describe("a top folder of the store (objects, objects/sha256, snapshots) replaced by a symbolic link (someone who can write the store, with no key)", () => {
+  for (const folder of ['objects', 'objects/sha256', 'snapshots']) {
+    it(`${folder}: seal writes nothing through it into the folder it leads to (STORE_MALFORMED, exit 3, naming it), and commits no snapshot`, async () => {
+      const store = await newStorePath();
+      const first = `${uniqueName()}@v1`;
+      expect((await snapJson(sealArgs(await makeTree({ 'other.txt': 'x' }), store, first))).code).toBe(0);
+      // The store's folder moved away, and a link put in its place to a copy elsewhere (all its readers still read the same).
+      const outside = join(store, '..', `outside-${folder.replace('/', '-')}`);
+      await fsp.cp(join(store, folder), outside, { recursive: true });
+      await fsp.rename(join(store, folder), `${outside}.moved`);
+      await fsp.symlink(outside, join(store, folder));
+      const before = await filesUnder(outside);
+      const as = `${first.split('@')[0]}@v2`;
+      const r = await snapJson(sealArgs(await makeTree({ 'new.txt': 'the bytes of new.txt\n' }), store, as));
+      expect(r.code, r.stdout).toBe(3);
+      expect(r.json.error.code).toBe('STORE_MALFORMED');
+      expect(r.json.error.message).toContain(`${folder} is a symbolic link`);
+      expect(await filesUnder(outside)).toEqual(before);
+    }, 60_000);
+  }
+});
+
 describe('a file that changes during the seal', () => {
   it.each([
     ['becomes a symbolic link', 'symlink', 'no longer a regular file'],
