@@ -100,6 +100,23 @@ describe('snap fsck on a damaged store', () => {
     expect(r.stdout).toContain(sha256('alpha\n').slice(2));
   });
 
+  it('does not advise sealing the data into the same store again for a corrupt object of the right size (that seal keeps it unread); the way it advises, a new store to repair from, mends it', async () => {
+    const s = await sealTree(TREE, keys);
+    await tamper(await objectOf(s.store, 'alpha\n'), (t) => t.toUpperCase()); // same size, other bytes
+    const r = await snap(['fsck', '--store', s.store]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).not.toContain('or seal the data again');
+    expect(r.stdout).toContain('seal them into a new store and repair from that one');
+    // Why: the same data sealed into this store again says "sealed" and leaves the object as it is.
+    expect((await snap(['seal', s.data, '--as', `${nameOf(s)}@v2`, '--key', keys.key, '--store', s.store])).code).toBe(0);
+    expect((await fsckJson(s.store)).json.counts).toMatchObject({ corrupt: 1 });
+    // What it says to do instead.
+    const fresh = await newStorePath();
+    expect((await snap(['seal', s.data, '--as', s.ref, '--key', keys.key, '--store', fresh])).code).toBe(0);
+    const repaired = await snap(['fsck', '--store', s.store, '--repair-from', fresh]);
+    expect(repaired.code, repaired.stdout).toBe(0);
+  }, 60_000);
+
   it('exits 1 and names the snapshot and path of a deleted object', async () => {
     const s = await sealTree(TREE, keys);
     await fsp.rm(await objectOf(s.store, 'alpha\n'));

@@ -76,7 +76,8 @@ function printFsck(r: FsckReport, io: CliIo, color: boolean, done: { cleaned?: C
   if (!r.ok) {
     out.push(
       r.counts.corrupt + r.counts.unreadable + r.counts.missingObjects > 0
-        ? '  The store does not hold what was sealed: put the damaged objects back from a good copy with "snap fsck --repair-from FILE.snap.tar" (or another store\'s folder), or seal the data again.'
+        ? // Not "seal the data again" into this store: a seal keeps an object of the file's size without reading it (SPEC §7), so a corrupt one of the right size stays.
+          '  The store does not hold what was sealed: put the damaged objects back from a good copy with "snap fsck --repair-from FILE.snap.tar" (or another store\'s folder; with the original files at hand, seal them into a new store and repair from that one). Sealing them into this store again does not mend an object of the right size: a seal keeps it without reading it.'
         : '  The store does not hold what was sealed: restore the damaged snapshots from a copy (e.g. an archive), or seal the data again.',
     );
   }
