@@ -32,6 +32,8 @@ export interface WorkerError {
   code: string;
   errno: string;
   message: string;
+  /** Writing into the store failed, not reading the file: the store's folder that could not be written (hash-worker.ts `StoreWrite`). */
+  storePath?: string;
 }
 
 /** A worker's reply to a seal or store batch. */

@@ -129,6 +129,21 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
   class Malformed extends Error {
     code = 'STORE_MALFORMED';
   }
+  /**
+   * Writing a copy into the store failed (its errno in `code`): the store's folder `storePath`,
+   * not the dataset file being sealed, is what is wrong — a pending folder taken away by someone
+   * who can write the store is ENOENT, which must not read as "the file was removed".
+   */
+  class StoreWrite extends Error {
+    constructor(
+      readonly code: string,
+      readonly storePath: string,
+      message: string,
+    ) {
+      super(message);
+    }
+  }
+  const storeWrite = (e: any, folder: string): StoreWrite => (e instanceof StoreWrite ? e : new StoreWrite(typeof e?.code === 'string' ? e.code : '', folder, String(e?.message ?? e)));
 
   /**
    * Same file, unchanged: size, device, inode, mtime and ctime. Number stats, not BigInt ones (no BigInt
@@ -154,20 +169,35 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
     while (off < len) off += fs.writeSync(fd, buf, off, Math.min(slice, len - off));
   }
 
-  /** Hash an open file to the end; optionally copy every chunk to `outFd`. Returns [hex, bytes]. */
+  /** Hash an open file to the end; optionally copy every chunk to `outFd` (a temporary file in the store's tmp). Returns [hex, bytes]. */
   function hashStream(fd: number, outFd: number | null): [string, number] {
     const h = createHash('sha256');
     let total = 0;
     let n: number;
     while ((n = fs.readSync(fd, chunk, 0, CHUNK, null)) > 0) {
       h.update(n === CHUNK ? chunk : chunk.subarray(0, n));
-      if (outFd !== null) writeAll(outFd, chunk, n);
+      if (outFd !== null) {
+        try {
+          writeAll(outFd, chunk, n);
+        } catch (e) {
+          throw storeWrite(e, tmpDir as string);
+        }
+      }
       total += n;
     }
     return [h.digest('hex'), total];
   }
 
   const pendingPath = (hex: string): string => join(pendingDir, hex);
+
+  /** Open a new temporary file of the store (a large file's copy), its failure a {@link StoreWrite}. */
+  function openStoreTemp(path: string): number {
+    try {
+      return fs.openSync(path, 'wx', 0o444);
+    } catch (e) {
+      throw storeWrite(e, tmpDir as string);
+    }
+  }
 
   /**
    * Is the object `hex` in the store as `size` bytes? One lstat, as the existence check it replaces
@@ -197,7 +227,11 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
       fs.unlinkSync(tmp);
       return false;
     }
-    fs.renameSync(tmp, pending);
+    try {
+      fs.renameSync(tmp, pending);
+    } catch (e) {
+      throw storeWrite(e, pendingDir);
+    }
     return true;
   }
 
@@ -235,7 +269,13 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
     const hexes: string[] = [];
     const replaced: string[] = [];
     const ownFans = new Set<string>();
-    for (const hex of fs.readdirSync(pendingDir)) {
+    let names: string[];
+    try {
+      names = fs.readdirSync(pendingDir);
+    } catch (e) {
+      throw storeWrite(e, pendingDir); // taken away since the objects were written into it
+    }
+    for (const hex of names) {
       const from = join(pendingDir, hex);
       const dest = objectPath(hex);
       if (!ownFans.has(hex.slice(0, 2))) {
@@ -263,6 +303,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
           fs.renameSync(from, dest);
         } catch (e: any) {
           if (e?.code !== 'ENOENT') throw e;
+          if (!fs.existsSync(from)) throw storeWrite(e, pendingDir); // the pending object was taken away, not the fan-out folder
           fs.mkdirSync(join(objectsDir as string, hex.slice(0, 2)), { recursive: true }); // fan-out folders are made on first use
           fs.renameSync(from, dest);
         }
@@ -316,12 +357,14 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
           try {
             ofd = fs.openSync(pendingPath(hex), 'wx', 0o444);
           } catch (e: any) {
-            if (e?.code !== 'EEXIST') throw e;
+            if (e?.code !== 'EEXIST') throw storeWrite(e, pendingDir);
           }
           if (ofd !== null) {
             tmp = pendingPath(hex); // removed if the write fails
             try {
               writeAll(ofd, whole, got);
+            } catch (e) {
+              throw storeWrite(e, pendingDir);
             } finally {
               fs.closeSync(ofd);
             }
@@ -337,7 +380,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
         [hex, got] = hashStream(fd, null);
         if (!haveObject(hex, got)) {
           tmp = tmpName();
-          outFd = fs.openSync(tmp, 'wx', 0o444);
+          outFd = openStoreTemp(tmp);
           const fd2 = fs.openSync(abs, OPEN_FLAGS);
           let hex2: string;
           let got2: number;
@@ -356,7 +399,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
       } else {
         // Copy while hashing: what is written is exactly what was hashed.
         tmp = tmpName();
-        outFd = fs.openSync(tmp, 'wx', 0o444);
+        outFd = openStoreTemp(tmp);
         [hex, got] = hashStream(fd, outFd);
         fs.closeSync(outFd);
         outFd = null;
@@ -388,6 +431,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
    * I/O error about a link loop or a missing path.
    */
   function changedSinceWalk(e: any, abs: string): any {
+    if (e instanceof StoreWrite) return e; // the store, not the file
     if (e?.code === 'ELOOP') return new NotFile(`${abs} is no longer a regular file (a symbolic link now)`);
     if (e?.code === 'ENOENT') return new Changed(`${abs} was removed`);
     return e;
@@ -411,9 +455,10 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
     if (how === 'fifo-after-hash' || how === 'fifo') require('node:child_process').execFileSync('mkfifo', [abs]);
   }
 
-  function errorInfo(e: any): { code: string; errno: string; message: string } {
+  function errorInfo(e: any): { code: string; errno: string; message: string; storePath?: string } {
     if (e instanceof Changed) return { code: 'FILE_CHANGED', errno: '', message: e.message };
     if (e instanceof Malformed) return { code: 'STORE_MALFORMED', errno: '', message: e.message };
+    if (e instanceof StoreWrite) return { code: e.code === 'ENOSPC' || e.code === 'EDQUOT' ? 'DISK_FULL' : 'IO_ERROR', errno: e.code, message: e.message, storePath: e.storePath };
     const errno = typeof e?.code === 'string' ? e.code : '';
     return { code: errno === 'ENOSPC' || errno === 'EDQUOT' ? 'DISK_FULL' : 'IO_ERROR', errno, message: String(e?.message ?? e) };
   }

@@ -266,7 +266,7 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
     const hexes: string[] = [];
     for (const c of commits) {
       if (c.error?.code === 'STORE_MALFORMED') throw new SnapError('STORE_MALFORMED', `${(opts.store as Store).root}: ${c.error.message}`, { path: (opts.store as Store).objectsDir });
-      if (c.error) throw ioError(Object.assign(new Error(c.error.message), { code: c.error.errno }), (opts.store as Store).objectsDir, 'cannot commit objects');
+      if (c.error) throw ioError(Object.assign(new Error(c.error.message), { code: c.error.errno }), c.error.storePath ?? (opts.store as Store).objectsDir, 'cannot commit objects');
       totals.newObjects -= c.duplicates;
       totals.newObjectBytes -= c.duplicateBytes;
       hexes.push(...(c.hexes ?? []));
@@ -300,6 +300,8 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
       if (e.code === 'FILE_CHANGED') {
         throw new SnapError('FILE_CHANGED', `${path} changed while it was being sealed (${e.message}); nothing was committed. Seal again once the data is stable.`, { path });
       }
+      // The store's copy could not be written (a pending folder taken away, a full disk): say where, not "cannot read" the file.
+      if (e.storePath !== undefined) throw ioError(Object.assign(new Error(e.message), { code: e.errno }), e.storePath, `cannot write the store's copy of ${path}`);
       throw ioError(Object.assign(new Error(e.message), { code: e.errno }), join(root, path), 'cannot read');
     }
     await sink(r.text, (r.folded ?? r.leaves) as Uint8Array | FoldedLeaves, count);
