@@ -19,6 +19,7 @@ import { appendAudit, type AppendResult } from '../io/audit-log.js';
 import { interruptedBy, interruptionOf } from '../io/interrupt.js';
 import { EXIT_INTEGRITY, EXIT_OK, exitCodeFor } from './exit-codes.js';
 import { DEFAULT_PROGRAM_NAME, PROGRAM_NAMES, type ProgramName } from './program-name.js';
+import { unexpectedMessage } from './crash.js';
 
 /** Where the CLI reads and writes; `process` by default, replaced in tests. */
 export interface CliIo {
@@ -109,6 +110,40 @@ export async function writeWaitingForDrain(stream: NodeJS.WritableStream, text: 
 /** Write one JSON document on stdout. */
 export function jsonOut(io: CliIo, value: unknown): void {
   io.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+/**
+ * The error a command stopped with, as `runCli` reports it: once a signal came, the interruption
+ * (`INTERRUPTED` / `TERMINATED`) whatever the command stopped on; a SnapError as it is; anything
+ * else `INTERNAL` ({@link unexpectedMessage}).
+ */
+export function commandErrorOf(e: unknown): SnapError {
+  return interruptedBy() ? interruptionOf(e) : isSnapError(e) ? e : new SnapError('INTERNAL', unexpectedMessage(e), undefined, { cause: e });
+}
+
+/** The `error` member of a `--json` error document (README, "--json"): `{code, message, details?}`. */
+export function jsonErrorOf(err: SnapError): { code: string; message: string; details?: Record<string, unknown> } {
+  return { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) };
+}
+
+/** Errors a command has already reported in the `--json` document it streamed (see {@link reportedInJson}). */
+const REPORTED_IN_JSON = new WeakSet<SnapError>();
+
+/**
+ * Mark `err` as reported in the `--json` document the command streamed (which it ended with
+ * `"ok": false` and `"error"`, since a document already begun cannot be replaced): `runCli` then
+ * writes no error document of its own, which would make two on stdout, and still prints the error
+ * on stderr and exits with its code.
+ * @returns `err`, to throw
+ */
+export function reportedInJson(err: SnapError): SnapError {
+  REPORTED_IN_JSON.add(err);
+  return err;
+}
+
+/** Whether {@link reportedInJson} marked `err`. */
+export function isReportedInJson(err: SnapError): boolean {
+  return REPORTED_IN_JSON.has(err);
 }
 
 /** Most hashing worker threads `--jobs` may ask for. */

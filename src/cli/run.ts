@@ -4,19 +4,17 @@
  */
 import type { Argv } from 'yargs';
 import { yargs } from './yargs.js';
-import { SnapError, isSnapError } from '../core/errors.js';
+import { SnapError } from '../core/errors.js';
 import { escapeForTerminal, escapeMessage } from '../core/display.js';
 import { TOOL_VERSION } from '../version.js';
-import { interruptedBy, interruptionOf } from '../io/interrupt.js';
 import { setLockWaitNotice } from '../io/lock-wait-notice.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { VALUE_OPTIONS, commandWord } from './command-word.js';
 import { nearestName } from '../core/nearest.js';
-import { indentContinuedExamples, jsonOut, type Args, type CliIo } from './common.js';
+import { commandErrorOf, indentContinuedExamples, isReportedInJson, jsonErrorOf, jsonOut, type Args, type CliIo } from './common.js';
 import { COMMANDS, commandName } from './commands/index.js';
 import type { CommandSpec } from './common.js';
 import { DEFAULT_PROGRAM_NAME, type ProgramName } from './program-name.js';
-import { unexpectedMessage } from './crash.js';
 
 export type { CliIo } from './common.js';
 
@@ -423,9 +421,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   } catch (e) {
     // Once a signal came, whatever the command stopped on, it was stopped by the signal.
     // (A command's own INTERRUPTED or TERMINATED is kept: its message may say what the command had done by then.)
-    const err = interruptedBy() ? interruptionOf(e) : isSnapError(e) ? e : new SnapError('INTERNAL', unexpectedMessage(e), undefined, { cause: e });
+    const err = commandErrorOf(e);
     const code = exitCodeFor(err.code);
-    if (a.json) jsonOut(io, { ok: false, error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
+    // (A command that streams its document and stopped in the middle has ended it with the error itself.)
+    if (a.json && !isReportedInJson(err)) jsonOut(io, { ok: false, error: jsonErrorOf(err) });
     // The one place an error reaches the terminal: messages embed names and outside text, so
     // nothing in one is printed raw (its line breaks included: a message is one line).
     io.stderr.write(`${program} ${cmd}: ${escapeMessage(err.message)} [${err.code}]\n`);

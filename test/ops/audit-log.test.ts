@@ -504,9 +504,26 @@ describe('a planted log of many lines', () => {
     expect((await snap(['init', '--store', empty])).code).toBe(0);
     await fsp.rm(logFile(empty)); // init logs itself: a store with no log at all
     const none = await snap(['log', '--json', '--store', empty]);
-    expect([none.code, none.stdout]).toEqual([0, JSON.stringify({ ok: true, store: empty, entries: [] }, null, 2) + '\n']);
+    expect([none.code, none.stdout]).toEqual([0, JSON.stringify({ store: empty, entries: [], ok: true }, null, 2) + '\n']);
   }, 60_000);
 });
+
+  it('keeps --json one document when Ctrl-C stops it while it streams the rows: the rows written so far, then "ok": false and the error (it was a document saying "ok": true, cut off, with the error document run on after it)', async () => {
+    const s = await storeWithLog();
+    await fsp.appendFile(logFile(s.store), 'x\n'.repeat(1_000_000)); // a million rows to list: seconds of output
+    const { child, done } = spawnSnap(['log', '--json', '--store', s.store], { timeoutMs: 110_000 });
+    // Stopped once the document has begun (its first 64 KiB are on stdout), long before it ends.
+    await new Promise<void>((res) => child.stdout?.once('data', () => res()));
+    child.kill('SIGINT');
+    const r = await done;
+    expect(r.code, r.stderr).toBe(130);
+    const doc = JSON.parse(r.stdout);
+    expect(r.stdout).toBe(JSON.stringify(doc, null, 2) + '\n');
+    expect(doc).toMatchObject({ ok: false, store: s.store, error: { code: 'INTERRUPTED' } });
+    expect(doc.entries.length).toBeGreaterThan(4);
+    expect(doc.entries.length).toBeLessThan(4 + 1_000_000);
+    expect(doc.entries[4]).toEqual({ line: 5, malformed: true, complete: true, raw: 'x' });
+  }, 120_000);
 
 describe('a FIFO planted in place of a file of the log', () => {
   /** In a subprocess, killed after 15 s: a command blocked on a FIFO would otherwise hang the test. */
