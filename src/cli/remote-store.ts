@@ -9,7 +9,7 @@
  * a seal that lost its commit prints no "sealed" line.
  */
 import { SnapError } from '../core/errors.js';
-import { escapeMessage } from '../core/display.js';
+import { escapeForTerminal, escapeMessage } from '../core/display.js';
 import { parseExpiry } from '../core/durations.js';
 import { changedFileText, isS3Store, type ChangedFile, type Retention } from '../store/backend.js';
 import type { TrustedKey } from '../core/envelope.js';
@@ -211,7 +211,17 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
     // Notes embed names read from the bucket (refs, object keys): escaped like every human line.
     note: (t) => io.stderr.write(`${io.program ?? 'snap'} ${cmd}: ${escapeMessage(t)}\n`),
   });
-  const shown = (s: string): string => s.split(session.root).join(remote.location.replace(/\/$/, ''));
+  // What the command prints names the bucket's location in place of the working copy's path, put
+  // in as each output writes text: a prefix may hold `"`, `\`, C1 and bidirectional controls
+  // (s3/location.ts refuses only C0 controls and DEL). Raw in an error's message (--json gives it
+  // exact, stderr escapes it) and in a value put in the document; JSON-escaped in --json text;
+  // escaped for a terminal in human lines. (The working copy's path is plain ASCII: it reads the
+  // same in each.)
+  const location = remote.location.replace(/\/$/, '');
+  const inText = (s: string, as: string): string => s.split(session.root).join(as);
+  const shown = (s: string): string => inText(s, location);
+  const shownInJson = (s: string): string => inText(s, JSON.stringify(location).slice(1, -1));
+  const shownOnTerminal = (s: string): string => inText(s, escapeForTerminal(location));
   const held: string[] = [];
   const afterPush: (() => Promise<void>)[] = [];
   const out: CliIo = {
@@ -221,8 +231,8 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
     env: { ...io.env, SNAP_STORE: session.root },
     givenStore: { store: typeof a.store === 'string' ? a.store : undefined, url: remote.location },
     ...(cmd === 'fsck' ? { storeObjects: { checkObjects: (p) => session.checkObjects(p), installObject: (h, p, n) => session.installObject(h, p, n), leftovers: () => session.leftovers(), clean: () => session.clean() } } : {}),
-    stdout: wrapWrite(io.stdout, (s) => void held.push(shown(s))),
-    stderr: wrapWrite(io.stderr, (s) => void io.stderr.write(shown(s))),
+    stdout: wrapWrite(io.stdout, (s) => void held.push(a.json ? shownInJson(s) : shownOnTerminal(s))),
+    stderr: wrapWrite(io.stderr, (s) => void io.stderr.write(shownOnTerminal(s))),
   };
   let code: number;
   let retention: RetentionFinding[] = [];
