@@ -31,6 +31,12 @@ export interface CliIo {
   stdin?: NodeJS.ReadStream;
   /** The command line as given (after `snap`), set by `runCli`; recorded by `seal` as provenance. */
   argv?: readonly string[];
+  /**
+   * The command line's arguments as the bytes the process was given, when known (`io/argv-bytes.ts`):
+   * `runCli` refuses an argument that is not UTF-8, which Node hands over with U+FFFD in place of
+   * its bad bytes — another name than the one typed.
+   */
+  argvBytes?: readonly Uint8Array[];
   /** The name the program was invoked as, for usage, help and error lines (default `snap`; see `program-name.ts`). */
   program?: ProgramName;
   /**

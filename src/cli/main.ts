@@ -9,6 +9,7 @@ import { handleCrashes } from './crash.js';
 import { installNativeEd25519 } from '../io/native-ed25519.js';
 import { installNativeSha256 } from '../io/native-hash.js';
 import { startEarlyWorkers } from './early-workers.js';
+import { argumentBytes } from '../io/argv-bytes.js';
 
 // seal and verify: boot the hashing workers first, while the rest of the command loads (early-workers.ts).
 startEarlyWorkers(process.argv.slice(2));
@@ -31,7 +32,9 @@ const program = programNameOf(process.argv[1]);
 const argv = process.argv.slice(2);
 handleCrashes(process.stderr, program, asksForFlag(argv, 'json') ? process.stdout : undefined);
 
-runCli(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), stdin: process.stdin, program }).then(
+// The arguments' bytes: one that is not UTF-8 is refused (Node would hand it over as another name, with U+FFFD).
+const argvBytes = argumentBytes(argv);
+runCli(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), stdin: process.stdin, program, ...(argvBytes ? { argvBytes } : {}) }).then(
   (code) => {
     cleanUpIfInterrupted();
     // a signal from here on leaves the code as it is

@@ -2,10 +2,12 @@
  * The `snap` command line: parses arguments with yargs, runs one command module, prints errors.
  * Nothing here decides integrity; exit codes come from `exit-codes.ts`.
  */
+import { isUtf8 } from 'node:buffer';
 import type { Argv } from 'yargs';
 import { yargs } from './yargs.js';
 import { SnapError } from '../core/errors.js';
 import { escapeForTerminal, escapeMessage } from '../core/display.js';
+import { decodeNameBytes } from '../core/name-bytes.js';
 import { TOOL_VERSION } from '../version.js';
 import { setLockWaitNotice } from '../io/lock-wait-notice.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
@@ -348,6 +350,15 @@ function putOperandsBack<T>(value: T, operands: readonly string[]): T {
   return value;
 }
 
+/**
+ * The first argument that is not valid UTF-8 (`argument`: its place after the program name, from 1),
+ * or undefined; `bytes` as `CliIo.argvBytes` gives them (undefined: not known, nothing refused).
+ */
+function argumentNotUtf8(bytes: readonly Uint8Array[] | undefined): { argument: number; bytes: Uint8Array } | undefined {
+  const i = bytes?.findIndex((b) => !isUtf8(b)) ?? -1;
+  return i < 0 ? undefined : { argument: i + 1, bytes: (bytes as readonly Uint8Array[])[i] as Uint8Array };
+}
+
 /** Parse argv; yargs prints nothing itself: help, version and errors come back to us. */
 async function parse(given: string[], program: ProgramName, active: CommandSpec | undefined, width: number): Promise<{ args?: Record<string, unknown>; output?: string; error?: string }> {
   let several: Set<string> | undefined;
@@ -376,6 +387,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const program = io.program ?? DEFAULT_PROGRAM_NAME;
   const columns = (io.stdout.isTTY && (io.stdout as { columns?: number }).columns) || DEFAULT_HELP_WIDTH;
   const width = Math.max(MIN_HELP_WIDTH, Math.min(MAX_HELP_WIDTH, columns));
+  const notUtf8 = argumentNotUtf8(io.argvBytes);
+  if (notUtf8 !== undefined) {
+    const err = new SnapError('USAGE', `argument ${notUtf8.argument} (${escapeForTerminal(decodeNameBytes(notUtf8.bytes))}) is not valid UTF-8: snap would read it as another name (with U+FFFD in place of each bad byte); rename what it names, or name the folder that holds it`, { argument: notUtf8.argument, argumentHex: Buffer.from(notUtf8.bytes).toString('hex') });
+    if (wantsJson) jsonOut(io, { ok: false, error: jsonErrorOf(err) });
+    io.stderr.write(`${program}${word !== undefined && entry ? ` ${word}` : ''}: ${escapeMessage(err.message)} [${err.code}]\n`);
+    return EXIT_USAGE;
+  }
   const inherited = inheritedMemberFlag(argv);
   // A word that names no command is a usage error before anything else: with --help or --version,
   // yargs would print the general help or the version and exit 0 (`snap verfy --help`).
