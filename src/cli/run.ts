@@ -99,6 +99,9 @@ function refuseRepeatedFlags(argv: Record<string, unknown>, options: { array?: s
   return true;
 }
 
+/** Flags naming a folder, for which an empty value (`--state-dir "$UNSET"`) would mean the working folder: a usage error. */
+const EMPTY_FOLDER_FLAGS = ['store', 'state-dir'] as const;
+
 /** A mistyped flag is suggested its nearest known flag within this many single-letter edits. */
 const MAX_FLAG_SUGGESTION_EDITS = 2;
 
@@ -427,6 +430,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   try {
     // `-o ""` would resolve to the working folder: said as what it most likely is, before anything runs.
     if (a.out === '') throw new SnapError('USAGE', '-o/--out was given an empty value (an unset variable, such as $GITHUB_STEP_SUMMARY outside GitHub Actions?): give the file to write');
+    // So would an empty --state-dir (the trusted state then kept in whatever folder the command runs
+    // in) and an empty --store (that folder taken for the store).
+    for (const flag of EMPTY_FOLDER_FLAGS) if (a[flag] === '') throw new SnapError('USAGE', `--${flag} was given an empty value (an unset variable?): give the folder, or leave the flag out for its default`);
     // An S3 store (and its SDK) is loaded only when one is named.
     // (`retain` talks to its S3 store itself; keygen, verify-proof and policy use no store; seal --out writes no store.)
     if (!['retain', 'keygen', 'verify-proof', 'policy'].includes(cmd) && !(cmd === 'seal' && a.out !== undefined) && (a.retain !== undefined || a['retain-mode'] !== undefined || (typeof (a.store ?? io.env.SNAP_STORE) === 'string' && /^s3:\/\//i.test(String(a.store ?? io.env.SNAP_STORE))))) {

@@ -366,6 +366,25 @@ describe('an empty -o (an unset variable: -o "$GITHUB_STEP_SUMMARY" outside GitH
   });
 });
 
+describe('an empty --state-dir or --store (an unset variable: --state-dir "$STATE" where STATE is not set)', () => {
+  it('is a usage error naming the flag, exit 2: the trusted state was kept in the working folder, and the working folder was taken for the store', async () => {
+    const cwd = await tempDir('snap-empty-dir-');
+    const cases: [string, string[]][] = [
+      ['state-dir', ['verify', sealed.data, '--against', sealed.ref, '--pubkey', keys.pub, '--store', sealed.store, '--state-dir', '']],
+      ['state-dir', ['impact', sealed.ref, '--store', sealed.store, '--state-dir', '']],
+      ['store', ['list', '--store', '']],
+      ['store', ['init', '--store', '']],
+    ];
+    for (const [flag, args] of cases) {
+      const r = await snapJson(args, { cwd });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.json.error.code, args[0]).toBe('USAGE');
+      expect(r.json.error.message, args[0]).toBe(`--${flag} was given an empty value (an unset variable?): give the folder, or leave the flag out for its default`);
+    }
+    expect(await fsp.readdir(cwd)).toEqual([]);
+  });
+});
+
 describe('a NAME that matches nothing', () => {
   it('is REF_NOT_FOUND, exit 3, for list and log', async () => {
     for (const cmd of ['list', 'log']) {
