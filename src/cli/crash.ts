@@ -10,6 +10,7 @@
 import { escapeMessage } from '../core/display.js';
 import { removeLeftovers } from '../io/interrupt.js';
 import { EXIT_INPUT } from './exit-codes.js';
+import { errorDocument, noteWrites } from './json-stdout.js';
 
 /** The exit code of a crash: 3, as every internal error (`INTERNAL`). */
 export const EXIT_CRASH = EXIT_INPUT;
@@ -24,7 +25,7 @@ export function unexpectedMessage(e: unknown): string {
  * {@link unexpectedMessage}, the message exact (JSON escapes it).
  */
 function crashDocument(e: unknown): string {
-  return JSON.stringify({ ok: false, error: { code: 'INTERNAL', message: unexpectedMessage(e) } }, null, 2) + '\n';
+  return errorDocument('INTERNAL', unexpectedMessage(e));
 }
 
 /**
@@ -40,20 +41,13 @@ function crashDocument(e: unknown): string {
  */
 export function handleCrashes(stderr: NodeJS.WritableStream, program: string, jsonStdout?: NodeJS.WritableStream): void {
   let crashed = false;
-  let written = false;
-  if (jsonStdout) {
-    // Note the first write of the command's own output (its document, or a part of it).
-    const write = jsonStdout.write.bind(jsonStdout) as (...args: unknown[]) => boolean;
-    jsonStdout.write = ((...args: unknown[]) => {
-      written = true;
-      return write(...args);
-    }) as typeof jsonStdout.write;
-  }
+  // Note the first write of the command's own output (its document, or a part of it).
+  const written = jsonStdout ? noteWrites(jsonStdout) : () => true;
   const crash = (e: unknown): void => {
     if (!crashed) {
       crashed = true;
       try {
-        if (jsonStdout && !written) jsonStdout.write(crashDocument(e));
+        if (jsonStdout && !written()) jsonStdout.write(crashDocument(e));
       } catch {
         /* best effort, as the report below */
       }

@@ -19,7 +19,8 @@ startEarlyWorkers(process.argv.slice(2));
 quietOnBrokenPipe(process.stdout);
 quietOnBrokenPipe(process.stderr);
 // Ctrl-C and SIGTERM: clean up, then exit 130 / 143 (signals.ts).
-handleSignals(process.stderr);
+// With --json, an exit that does not wait for the command still leaves one document on stdout.
+handleSignals(process.stderr, asksForFlag(process.argv.slice(2), 'json') ? process.stdout : undefined);
 // Ed25519 through node:crypto: same results as @noble/ed25519, without its 0.1 s first-use table.
 installNativeEd25519();
 // Snapshot ids (SHA-256 of a statement of up to 4 MiB) through node:crypto too: the same digest.

@@ -9,7 +9,8 @@
  * changes nothing: its code stands ({@link exitWhenWritten}). SIGKILL cannot be caught: what it
  * leaves is taken over by the next writer and reported by `snap fsck`.
  */
-import { interrupt, interruptedBy, removeLeftovers, type InterruptSignal } from '../io/interrupt.js';
+import { interrupt, interruptedBy, interruptedError, removeLeftovers, type InterruptSignal } from '../io/interrupt.js';
+import { errorDocument, noteWrites } from './json-stdout.js';
 import { EXIT_INTERRUPTED, EXIT_TERMINATED } from './exit-codes.js';
 
 /** How long an interrupted command may take to unwind before the process exits anyway (ms). */
@@ -23,17 +24,35 @@ export function exitCodeForSignal(signal: InterruptSignal): number {
 /** The command's exit code once it returned (set by {@link exitWhenWritten}); a signal then changes nothing. */
 let finishedWith: number | undefined;
 
-/** Remove whatever an interrupted command still holds and exit now (with its code, if it has one). */
+/** With --json: stdout, and whether the command has written to it (see {@link handleSignals}). */
+let json: { stdout: NodeJS.WritableStream; written: () => boolean } | undefined;
+
+/**
+ * Remove whatever an interrupted command still holds and exit now (with its code, if it has one).
+ * With --json, the interruption's error document goes to stdout first, unless the command had
+ * written there: the process leaves one document on this exit too.
+ */
 function exitNow(signal: InterruptSignal): never {
   removeLeftovers();
+  if (json && !json.written()) {
+    const err = interruptedError(signal);
+    try {
+      json.stdout.write(errorDocument(err.code, err.message, err.details));
+    } catch {
+      /* best effort: the clean-up and the exit code are not */
+    }
+  }
   process.exit(typeof process.exitCode === 'number' ? process.exitCode : exitCodeForSignal(signal));
 }
 
 /**
  * Install the SIGINT and SIGTERM handlers (the `snap` binary does, before it runs a command).
  * @param stderr where the one-line notice goes
+ * @param jsonStdout stdout, when `--json` was asked for: a process that exits without waiting for
+ *   the command (a second signal, {@link FORCE_EXIT_MS}) writes the interruption's error document there
  */
-export function handleSignals(stderr: NodeJS.WritableStream): void {
+export function handleSignals(stderr: NodeJS.WritableStream, jsonStdout?: NodeJS.WritableStream): void {
+  json = jsonStdout ? { stdout: jsonStdout, written: noteWrites(jsonStdout) } : undefined;
   const on = (signal: InterruptSignal): void => {
     // The command has finished (its verdict is printed and logged): its code stands, and the
     // process, already on its way out, goes at once.
