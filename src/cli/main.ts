@@ -33,8 +33,9 @@ const program = programNameOf(process.argv[1]);
 const argv = process.argv.slice(2);
 handleCrashes(process.stderr, program, asksForFlag(argv, 'json') ? process.stdout : undefined);
 
-// The arguments' bytes: one that is not UTF-8 is refused (Node would hand it over as another name, with U+FFFD).
-const argvBytes = argumentBytes(argv);
+// The arguments' bytes: one that is not UTF-8 is refused (Node would hand it over as another name, with
+// U+FFFD). Read only when an argument holds U+FFFD: every other argument was valid UTF-8 as given.
+const argvBytes = argv.some((a) => a.includes('\uFFFD')) ? argumentBytes(argv) : undefined;
 runCli(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), stdin: process.stdin, program, ...(argvBytes ? { argvBytes } : {}) }).then(
   (code) => {
     cleanUpIfInterrupted();
