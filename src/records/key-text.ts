@@ -53,6 +53,22 @@ export function shownKeyValue(v: KeyValueText): string {
 }
 
 /**
+ * A key's RFC 8785 JSON array text (an index line's `key`, §19.5), as a proof names the record:
+ * the same JSON array, but each string value that could pass for another — mixing look-alike
+ * scripts, a word of another script that reads as Latin, not in NFC, a combining mark on an ASCII
+ * letter, a character that stands for ASCII (the rules of {@link keyValueText}) — written with
+ * every character outside ASCII as `\uXXXX`: `["k\u04301"]`, not `["kа1"]` beside `["k1"]`. Still
+ * JSON that reads back to the same key; `keyJson` itself when no value needs it. Text only: the
+ * caller escapes for its medium (`escapeMessage`, which keeps its backslashes).
+ */
+export function keyArrayText(keyJson: string): string {
+  const values = JSON.parse(keyJson) as unknown[];
+  const passes = (v: unknown): v is string => typeof v === 'string' && (mixesScripts(v) || wordPassesForAnother(v) || valuePassesForAnother(v));
+  if (!values.some(passes)) return keyJson;
+  return `[${values.map((v) => (passes(v) ? asciiJsonString(v) : JSON.stringify(v))).join(',')}]`;
+}
+
+/**
  * A label as text (labels are text, §19.3): like a key value of a CSV set, bare unless it could not
  * be told apart bare — empty, holding a comma (lists join labels with `, `) or a double quote, or
  * beginning or ending with white space (`spam` beside `"spam "`) — then as its JSON string; one

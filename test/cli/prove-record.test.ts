@@ -137,6 +137,34 @@ describe('snap prove --record, then snap verify-proof with only the public key',
     expect(t.json).toMatchObject({ ok: true, record: { key: ['1'], label: 'spam' }, matches: 1 });
   });
 
+  it('shows a label or key that would pass for another (Cyrillic а in "hаm", a trailing space) as an escaped JSON string, in prove and verify-proof alike', async () => {
+    // "hаm" (Cyrillic а) and "ham " were printed bare: "label hаm" reads as label ham, though the
+    // signed label is another one (seal lists them apart: ham 1, "h\u0430m" 1, "ham " 1).
+    const data = await makeTree({ 'l.csv': 'id,label\nk1,ham\nk2,h\u0430m\nk3,ham \nk\u04301,ham\n' });
+    const work = await tempDir('snap-prove-record-');
+    const store = join(work, 'store');
+    expect((await snapJson(['seal', data, '--as', 'ds@v1', '--key', alice.key, '--store', store, '--records', 'l.csv key=id label=label'])).code).toBe(0);
+    const shownAs: Record<string, [string, string]> = {};
+    for (const key of ['k2', 'k3', 'k\u04301']) {
+      const out = join(work, `${key}.json`);
+      const p = await snap(['prove', 'ds@v1', 'l.csv', '--record', key, '-o', out, '--store', store]);
+      expect(p.code, p.stderr).toBe(0);
+      const v = await snap(['verify-proof', out, '--pubkey', alice.pub]);
+      expect(v.code, v.stderr).toBe(0);
+      shownAs[key] = [p.stdout, v.stdout];
+    }
+    const [p2, v2] = shownAs.k2 as [string, string];
+    expect(p2).toContain(', label "h\\u0430m", fingerprint');
+    expect(v2).toContain('\n      row 2, label "h\\u0430m"\n');
+    const [p3, v3] = shownAs.k3 as [string, string];
+    expect(p3).toContain(', label "ham ", fingerprint');
+    expect(v3).toContain('\n      row 3, label "ham "\n');
+    const [p4, v4] = shownAs['k\u04301'] as [string, string];
+    expect(p4).toContain('proved record ["k\\u04301"] of l.csv');
+    expect(v4).toMatch(/^OK +record \["k\\u04301"\] of l\.csv is record/);
+    expect(v4).toContain('\n      row 4, label ham\n');
+  });
+
   it('refuses to prove from an altered index object (exit 1, OBJECT_CORRUPT)', async () => {
     const { store } = await sealed();
     const obj = (await objectFiles(store)).find((o) => o.name === EXAMPLE.indexSha256)!;

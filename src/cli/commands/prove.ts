@@ -14,7 +14,9 @@ import { objectsDirOf } from '../../ops/diff.js';
 import type { TrustedKey } from '../../core/envelope.js';
 import type { IndexEntry } from '../../records/index-line.js';
 import { EXIT_OK } from '../exit-codes.js';
-import { escapeForTerminal as shown, escapePath } from '../../core/display.js';
+import { escapeForTerminal as shown, escapeMessage, escapePath } from '../../core/display.js';
+import { keyArrayText } from '../../records/key-text.js';
+import { labelShown } from '../records-print.js';
 import { formatBytes, formatCount, plural, shortDigest, shortKeyid } from '../format.js';
 import { jsonOut, trustedKeys, checkThreshold, commonFlags, wholeNumberOption, withExamples, MAX_THRESHOLD, type Args, type CliIo, type CommandSpec } from '../common.js';
 import { openSnapshotRef } from '../snapshot-ref.js';
@@ -69,6 +71,15 @@ export function recordJson(e: IndexEntry): Record<string, unknown> {
   return { ...(e.key !== undefined ? { key: JSON.parse(e.key) as unknown } : {}), ...(e.label !== undefined ? { label: e.label } : {}), row: e.row, fingerprint: e.fingerprint, features: e.features };
 }
 
+/**
+ * How a proven record is named on a terminal (prove, verify-proof): its key as the JSON array the
+ * index holds (`["1"]` beside `[1]`), a value that could pass for another with its letters outside
+ * ASCII escaped (records/key-text.ts `keyArrayText`); its feature hash; or its record number.
+ */
+export function recordKeyShown(identity: string, e: IndexEntry): string {
+  return e.key !== undefined ? escapeMessage(keyArrayText(e.key)) : identity === 'features' ? e.features : String(e.row);
+}
+
 /** `snap prove REF SET --record KEY`: a record proof (docs/FORMAT.md §11.5). */
 async function cmdProveRecord(a: Args, io: CliIo, store: string, out: string | undefined, trusted: TrustedKey[] | undefined, threshold: number | undefined): Promise<number> {
   const key = String(a.record);
@@ -87,7 +98,6 @@ async function cmdProveRecord(a: Args, io: CliIo, store: string, out: string | u
   }
   await writeOutputFile(out, r.proof, { exclusive: true, mode: 0o644, what: 'cannot write the proof' });
   const e = r.record;
-  const keyText = e.key ?? (r.set.identity === 'features' ? e.features : String(e.row));
   if (a.json) {
     jsonOut(io, {
       ok: true, ref: r.ref, snapshot: r.snapshot, set: String(a.path), record: recordJson(e), entry: r.line, leafIndex: r.leafIndex, treeSize: r.treeSize,
@@ -96,9 +106,9 @@ async function cmdProveRecord(a: Args, io: CliIo, store: string, out: string | u
   } else {
     io.stdout.write(
       [
-        `proved record ${shown(keyText)} of ${shown(String(a.path))} in ${r.ref}`,
+        `proved record ${recordKeyShown(r.set.identity, e)} of ${shown(String(a.path))} in ${r.ref}`,
         `  snapshot    ${r.snapshot}`,
-        `  record      ${formatCount(r.leafIndex + 1)} of ${plural(r.treeSize, 'index line', 'index lines')}: row ${e.row}${e.label !== undefined ? `, label ${shown(e.label)}` : ''}, fingerprint ${shortDigest(e.fingerprint)}`,
+        `  record      ${formatCount(r.leafIndex + 1)} of ${plural(r.treeSize, 'index line', 'index lines')}: row ${e.row}${e.label !== undefined ? `, label ${labelShown(e.label)}` : ''}, fingerprint ${shortDigest(e.fingerprint)}`,
         ...(r.matches > 1 ? [`  note        ${r.matches} records have this key (identity ${r.set.identity}); the first in index order is proven`] : []),
         `  audit path  ${plural(r.auditPathLength, 'hash', 'hashes')}`,
         `  signatures  ${r.keyids.map((k) => shortKeyid(shown(k)) || '(no keyid)').join(', ')}`,

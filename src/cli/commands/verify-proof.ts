@@ -6,18 +6,13 @@ import { resolve } from 'node:path';
 import { isSymlinkEntry } from '../../core/manifest.js';
 import { statementRef } from '../../core/statement.js';
 import { recordSetName } from '../../core/records.js';
-import type { IndexEntry } from '../../records/index-line.js';
-import { recordJson } from './prove.js';
+import { recordJson, recordKeyShown } from './prove.js';
+import { labelShown } from '../records-print.js';
 import { verifyProofFile, type ProofFileVerification } from '../../proofs/verify-proof.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { escapeForTerminal as shown, escapeMessage, escapePath } from '../../core/display.js';
 import { formatBytes, formatCount, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
 import { jsonOut, trustedKeys, checkThreshold, trustFlags, withExamples, type Args, type CliIo, type CommandSpec } from '../common.js';
-
-/** How a record's key reads: its key values, its feature hash, or its record number (docs/FORMAT.md §19.4). */
-function recordKeyText(identity: string, e: IndexEntry): string {
-  return e.key ?? (identity === 'features' ? e.features : String(e.row));
-}
 
 /**
  * Whether the proven snapshot's signed `expiresAt` (docs/FORMAT.md §3) has passed at `now`; undefined
@@ -40,8 +35,8 @@ function printResult(r: ProofFileVerification, proofName: string, io: CliIo, now
   if (r.ok && r.record && rec) {
     const signers = r.signers.map((g) => shortKeyid(g.keyid));
     const set = recordSetName(r.record.set);
-    out.push(`${s.green(s.bold('OK'))}    record ${shown(recordKeyText(r.record.set.identity, rec))} of ${shown(set)} is record ${formatCount(r.leafIndex + 1)} of ${plural(r.treeSize, 'record', 'records')} of ${ref}, signed by ${signers.join(', ')}`);
-    out.push(`      row ${rec.row}${rec.label !== undefined ? `, label ${shown(rec.label)}` : ''}`);
+    out.push(`${s.green(s.bold('OK'))}    record ${recordKeyShown(r.record.set.identity, rec)} of ${shown(set)} is record ${formatCount(r.leafIndex + 1)} of ${plural(r.treeSize, 'record', 'records')} of ${ref}, signed by ${signers.join(', ')}`);
+    out.push(`      row ${rec.row}${rec.label !== undefined ? `, label ${labelShown(rec.label)}` : ''}`);
     out.push(`      fingerprint ${rec.fingerprint} (SHA-256 of the record's canonical form, docs/FORMAT.md §19.3)`);
     if (expiryLine) out.push(expiryLine);
   } else if (r.ok && e) {
