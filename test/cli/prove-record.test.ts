@@ -165,6 +165,23 @@ describe('snap prove --record, then snap verify-proof with only the public key',
     expect(v4).toContain('\n      row 4, label ham\n');
   });
 
+  it('names a record set whose path passes for another (Cyrillic а in "trаin.csv") quoted with its letters escaped, as a file proof names its path', async () => {
+    // Printed bare, "record ["1"] of trаin.csv" read as a record of train.csv.
+    const name = 'tr\u0430in.csv';
+    const data = await makeTree({ [name]: 'id,label\n1,ham\n' });
+    const work = await tempDir('snap-prove-record-');
+    const store = join(work, 'store');
+    expect((await snapJson(['seal', data, '--as', 'ds@v1', '--key', alice.key, '--store', store, '--records', `${name} key=id label=label`])).code).toBe(0);
+    const out = join(work, 'p.json');
+    const p = await snap(['prove', 'ds@v1', name, '--record', '1', '-o', out, '--store', store]);
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.stdout).toContain('proved record ["1"] of "tr\\u0430in.csv" in ds@v1');
+    const v = await snap(['verify-proof', out, '--pubkey', alice.pub]);
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.stdout).toMatch(/^OK +record \["1"\] of "tr\\u0430in\.csv" is record 1 of 1 record/);
+    expect((await verifyAway(out)).json.set).toBe(name); // --json keeps the real name
+  });
+
   it('refuses to prove from an altered index object (exit 1, OBJECT_CORRUPT)', async () => {
     const { store } = await sealed();
     const obj = (await objectFiles(store)).find((o) => o.name === EXAMPLE.indexSha256)!;

@@ -106,7 +106,7 @@ async function cmdProveRecord(a: Args, io: CliIo, store: string, out: string | u
   } else {
     io.stdout.write(
       [
-        `proved record ${recordKeyShown(r.set.identity, e)} of ${shown(String(a.path))} in ${r.ref}`,
+        `proved record ${recordKeyShown(r.set.identity, e)} of ${escapePath(String(a.path))} in ${r.ref}`,
         `  snapshot    ${r.snapshot}`,
         `  record      ${formatCount(r.leafIndex + 1)} of ${plural(r.treeSize, 'index line', 'index lines')}: row ${e.row}${e.label !== undefined ? `, label ${labelShown(e.label)}` : ''}, fingerprint ${shortDigest(e.fingerprint)}`,
         ...(r.matches > 1 ? [`  note        ${r.matches} records have this key (identity ${r.set.identity}); the first in index order is proven`] : []),

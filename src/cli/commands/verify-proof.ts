@@ -35,7 +35,7 @@ function printResult(r: ProofFileVerification, proofName: string, io: CliIo, now
   if (r.ok && r.record && rec) {
     const signers = r.signers.map((g) => shortKeyid(g.keyid));
     const set = recordSetName(r.record.set);
-    out.push(`${s.green(s.bold('OK'))}    record ${recordKeyShown(r.record.set.identity, rec)} of ${shown(set)} is record ${formatCount(r.leafIndex + 1)} of ${plural(r.treeSize, 'record', 'records')} of ${ref}, signed by ${signers.join(', ')}`);
+    out.push(`${s.green(s.bold('OK'))}    record ${recordKeyShown(r.record.set.identity, rec)} of ${escapePath(set)} is record ${formatCount(r.leafIndex + 1)} of ${plural(r.treeSize, 'record', 'records')} of ${ref}, signed by ${signers.join(', ')}`);
     out.push(`      row ${rec.row}${rec.label !== undefined ? `, label ${labelShown(rec.label)}` : ''}`);
     out.push(`      fingerprint ${rec.fingerprint} (SHA-256 of the record's canonical form, docs/FORMAT.md §19.3)`);
     if (expiryLine) out.push(expiryLine);
