@@ -128,6 +128,22 @@ describe('no changed byte passes', () => {
     expect([...seen].sort()).toEqual(['error', 'fail']);
   });
 
+  it('of a proof signed by two keys, changing any one byte never passes, not even under a threshold one signature would meet', () => {
+    // The second signature is bytes too: with threshold 1 the first alone would do, so a changed
+    // second signature (or keyid) must still fail the proof rather than be passed over as a
+    // co-signature the verifier cannot check.
+    const both = snapshotOf(fileEntries(5), [alice, bob]);
+    const two = proofOf(both, 4);
+    const keys = [trustedOf(alice), trustedOf(bob)];
+    expect([verdict(two, keys, 1), verdict(two, keys, 2)]).toEqual(['ok', 'ok']);
+    expect(Buffer.from(two).toString('latin1')).toContain(`"keyid":"${bob.keyid}"`); // both signatures are carried
+    for (let i = 0; i < two.length; i++) {
+      const bad = Uint8Array.from(two);
+      bad[i] = otherValue(two[i] as number, i * 7919);
+      expect({ i, v: verdict(bad, keys, 1) }).not.toEqual({ i, v: 'ok' });
+    }
+  });
+
   it('changing random bytes of the proof file never passes (property)', () => {
     // Each flip at its own position: two flips of one byte by the same mask would cancel out and
     // leave the very proof, which rightly passes (seed 197 drew [[9,5],[9,5]]).
