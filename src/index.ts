@@ -47,7 +47,7 @@ export { makeCheckpoint, verifyCheckpoints, readCheckpointFile, rememberCheckpoi
 export type { TrustRules } from './trust/rules.js';
 export { runCli, type CliIo } from './cli/run.js';
 export { parseShardSpec, ShardAssigner, MAX_SHARDS, FILE_WEIGHT, type ShardSpec } from './shards/assign.js';
-export { parseShardReport, buildShardReport, parseRunId, SHARD_REPORT_FORMAT, MAX_SHARD_REPORT_BYTES, MAX_RUN_ID_BYTES, type ShardReport, type ShardRange } from './shards/report.js';
-export { signShardReport, openShardReport, SHARD_REPORT_PAYLOAD_TYPE, MAX_SHARD_REPORT_SIGNATURES, type OpenedShardReport } from './shards/signed-report.js';
+export { parseShardReport, buildShardReport, shardReportBytes, parseRunId, SHARD_REPORT_FORMAT, MAX_SHARD_REPORT_BYTES, MAX_RUN_ID_BYTES, type ShardReport, type ShardRange } from './shards/report.js';
+export { signShardReport, openShardReport, SHARD_REPORT_PAYLOAD_TYPE, MAX_SHARD_REPORT_SIGNATURES, MAX_SIGNED_SHARD_REPORT_BYTES, type OpenedShardReport } from './shards/signed-report.js';
 export { mergeShardReports, type MergeReport, type MergeFinding, type MergeInput } from './shards/merge.js';
 export { readShardReports } from './shards/read-report.js';

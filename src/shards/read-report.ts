@@ -10,9 +10,13 @@ import { ioError } from '../io/errors.js';
 import { MAX_SHARDS } from './assign.js';
 import type { TrustedKey } from '../core/envelope.js';
 import { MAX_SHARD_REPORT_BYTES } from './report.js';
-import { openShardReport, type OpenedShardReport } from './signed-report.js';
+import { MAX_SIGNED_SHARD_REPORT_BYTES, openShardReport, type OpenedShardReport } from './signed-report.js';
 
-/** Most bytes of shard reports one merge reads in all (256 MiB). */
+/**
+ * Most bytes of shard report files one merge reads in all (256 MiB): four of the largest plain
+ * reports (`MAX_SHARD_REPORT_BYTES`, 64 MiB), two of the largest signed ones
+ * ({@link MAX_SIGNED_SHARD_REPORT_BYTES}, about 85.3 MiB), always at least one of either.
+ */
 export const MAX_MERGE_BYTES = 256 * 1024 * 1024;
 
 /**
@@ -20,7 +24,8 @@ export const MAX_MERGE_BYTES = 256 * 1024 * 1024;
  * `opts.trusted`, a report not signed by one of those keys is a finding, not an error).
  * @param opts.trusted the `--report-pubkey` keys, when given
  * @throws SnapError `USAGE` (none, or more than {@link MAX_SHARDS} files) | `SHARD_REPORT_MALFORMED`
- *   (too large, not UTF-8, not a shard report or an envelope of one; see `openShardReport`) |
+ *   (a file over {@link MAX_SIGNED_SHARD_REPORT_BYTES}, a plain report or an envelope's payload over
+ *   `MAX_SHARD_REPORT_BYTES`, files over {@link MAX_MERGE_BYTES} in all, not UTF-8, not a shard report or an envelope of one; see `openShardReport`) |
  *   `NOT_FOUND` | `IO_ERROR`
  */
 export async function readShardReports(paths: readonly string[], cwd = process.cwd(), opts: { trusted?: readonly TrustedKey[] } = {}): Promise<({ file: string } & OpenedShardReport)[]> {
@@ -38,10 +43,12 @@ export async function readShardReports(paths: readonly string[], cwd = process.c
       fh = await fsp.open(path, FS.O_RDONLY | (FS.O_NONBLOCK ?? 0));
       const st = await fh.stat();
       if (!st.isFile()) throw new SnapError('SHARD_REPORT_MALFORMED', `${path} is not a regular file`, { path });
-      if (st.size > MAX_SHARD_REPORT_BYTES) throw new SnapError('SHARD_REPORT_MALFORMED', `${path} is ${st.size} bytes, more than the ${MAX_SHARD_REPORT_BYTES} a shard report may have`, { path, limit: MAX_SHARD_REPORT_BYTES });
+      // The larger bound, a signed report's: which it is shows only once it is read (openShardReport
+      // then holds a plain report, and an envelope's payload, to MAX_SHARD_REPORT_BYTES).
+      if (st.size > MAX_SIGNED_SHARD_REPORT_BYTES) throw new SnapError('SHARD_REPORT_MALFORMED', `${path} is ${st.size} bytes, more than the ${MAX_SIGNED_SHARD_REPORT_BYTES} a shard report file may have (a signed one; a plain one at most ${MAX_SHARD_REPORT_BYTES})`, { path, limit: MAX_SIGNED_SHARD_REPORT_BYTES });
       total += st.size;
       if (total > MAX_MERGE_BYTES) throw new SnapError('SHARD_REPORT_MALFORMED', `the shard reports hold more than ${MAX_MERGE_BYTES} bytes in all`, { path, limit: MAX_MERGE_BYTES });
-      const buf = Buffer.alloc(MAX_SHARD_REPORT_BYTES + 1 > st.size + 1 ? st.size + 1 : MAX_SHARD_REPORT_BYTES + 1);
+      const buf = Buffer.alloc(Math.min(st.size, MAX_SIGNED_SHARD_REPORT_BYTES) + 1);
       let got = 0;
       let n: number;
       while (got < buf.length && (n = (await fh.read(buf, got, buf.length - got, got)).bytesRead) > 0) got += n;

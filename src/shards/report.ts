@@ -8,6 +8,7 @@
  * speaks of.
  */
 import { SnapError } from '../core/errors.js';
+import { utf8 } from '../core/encoding.js';
 import { parseJsonStrict } from '../core/json-strict.js';
 import { MAX_PATH_BYTES } from '../core/paths.js';
 import { SNAPSHOT_ID_RE } from '../core/refs.js';
@@ -19,7 +20,11 @@ import { isObject } from '../core/is-object.js';
 
 /** The `format` member of a shard report. */
 export const SHARD_REPORT_FORMAT = 'snap-verify-shard/1';
-/** Largest shard report read, in bytes (64 MiB: some 200,000 problems). */
+/**
+ * Largest shard report, in bytes (64 MiB: some 200,000 problems): the most a merge reads of a
+ * plain report file or of a signed one's payload, and so the most a worker writes
+ * ({@link shardReportBytes}). A signed report's file may be larger: `MAX_SIGNED_SHARD_REPORT_BYTES`.
+ */
 export const MAX_SHARD_REPORT_BYTES = 64 * 1024 * 1024;
 
 const KINDS: readonly ProblemKind[] = ['modified', 'missing', 'extra', 'type-changed', 'unreadable'];
@@ -161,6 +166,24 @@ export function shardReportFromJson(v: unknown, what: string): ShardReport {
   const ok = v.trusted && v.manifestOk && v.problems.length === 0 && !('failure' in v);
   if (v.ok !== ok) bad(what, `ok is ${String(v.ok)}, but the rest of it says ${String(ok)}`);
   return v as unknown as ShardReport;
+}
+
+/**
+ * The bytes of a shard report file as a worker writes them (docs/FORMAT.md §20.3): JSON, two-space
+ * indent, one trailing LF, UTF-8 — also the payload of a signed report (§20.7).
+ * @throws SnapError `SHARD_REPORT_MALFORMED` (details `bytes`, `limit`) when they are more than
+ *   {@link MAX_SHARD_REPORT_BYTES}: no merge would read such a report, so none is written
+ */
+export function shardReportBytes(report: ShardReport): Uint8Array {
+  const bytes = utf8(JSON.stringify(report, null, 2) + '\n');
+  if (bytes.length > MAX_SHARD_REPORT_BYTES) {
+    throw new SnapError(
+      'SHARD_REPORT_MALFORMED',
+      `the report of shard ${report.shard.index}/${report.shard.count} (${report.problems.length} problems) would be ${bytes.length} bytes, more than the ${MAX_SHARD_REPORT_BYTES} a merge reads (MAX_SHARD_REPORT_BYTES); it is not written: split the verify into more shards (--shard K/N with a larger N), so that each lists fewer problems`,
+      { bytes: bytes.length, limit: MAX_SHARD_REPORT_BYTES, problems: report.problems.length },
+    );
+  }
+  return bytes;
 }
 
 /**

@@ -26,6 +26,21 @@ export const SHARD_REPORT_PAYLOAD_TYPE = 'application/vnd.snap.verify-shard+json
 export const MAX_SHARD_REPORT_SIGNATURES = 4;
 
 /**
+ * Room in a signed report's file for all but its base64 payload, in bytes (16 KiB): the envelope's
+ * members and punctuation, and up to {@link MAX_SHARD_REPORT_SIGNATURES} signatures (a worker's one
+ * `{keyid, sig}` is some 170 bytes).
+ */
+export const SHARD_REPORT_ENVELOPE_ROOM_BYTES = 16 * 1024;
+
+/**
+ * Largest signed shard report file, in bytes: the largest report ({@link MAX_SHARD_REPORT_BYTES},
+ * 64 MiB) in base64 (4 characters for each 3 bytes, padded) plus
+ * {@link SHARD_REPORT_ENVELOPE_ROOM_BYTES}: 89,494,872 bytes (about 85.3 MiB). A worker never writes a
+ * report larger than the first (`shardReportBytes`), so the envelope it signs always fits this one.
+ */
+export const MAX_SIGNED_SHARD_REPORT_BYTES = 4 * Math.ceil(MAX_SHARD_REPORT_BYTES / 3) + SHARD_REPORT_ENVELOPE_ROOM_BYTES;
+
+/**
  * The envelope of a signed shard report: `payload` is exactly `reportBytes` (the report as an
  * unsigned report file holds it), signed by `signer` over PAE({@link SHARD_REPORT_PAYLOAD_TYPE},
  * payload). Written as snap writes every envelope: RFC 8785 canonical JSON, UTF-8, no trailing
@@ -65,15 +80,17 @@ function malformed(what: string, why: string): never {
  *
  * @param what how to name the file in messages
  * @throws SnapError `SHARD_REPORT_MALFORMED` for text that is no report and no well-formed envelope
- *   of one: not JSON, a duplicate member (in the envelope or its payload), another payload type,
+ *   of one: larger than {@link MAX_SIGNED_SHARD_REPORT_BYTES} (an envelope) or `MAX_SHARD_REPORT_BYTES`
+ *   (a plain report, an envelope's payload), not JSON, a duplicate member (in the envelope or its payload), another payload type,
  *   more than {@link MAX_SHARD_REPORT_SIGNATURES} signatures, a payload that is not base64 or not
  *   UTF-8, a payload that is not a report (`parseShardReport`'s rules)
  */
 export function openShardReport(text: string, what: string, trusted?: readonly TrustedKey[]): OpenedShardReport {
-  if (text.length > MAX_SHARD_REPORT_BYTES) malformed(what, `it is larger than ${MAX_SHARD_REPORT_BYTES} bytes`);
+  if (text.length > MAX_SIGNED_SHARD_REPORT_BYTES) malformed(what, `it is larger than ${MAX_SIGNED_SHARD_REPORT_BYTES} bytes (MAX_SIGNED_SHARD_REPORT_BYTES)`);
   const v = parseJsonStrict(text, 'SHARD_REPORT_MALFORMED', what);
   const isEnvelope = v !== null && typeof v === 'object' && !Array.isArray(v) && 'payloadType' in v;
   if (!isEnvelope) {
+    if (text.length > MAX_SHARD_REPORT_BYTES) malformed(what, `it is larger than ${MAX_SHARD_REPORT_BYTES} bytes (MAX_SHARD_REPORT_BYTES)`);
     if (trusted && trusted.length > 0) return { signed: false, finding: { kind: 'unsigned', message: `${what} is not signed: --report-pubkey asks for reports signed by a worker key (verify --shard … --report-key KEY)` } };
     return { signed: false, report: shardReportFromJson(v, what) };
   }
@@ -91,6 +108,7 @@ export function openShardReport(text: string, what: string, trusted?: readonly T
   } catch {
     malformed(what, 'its envelope payload is not base64');
   }
+  if (payload.length > MAX_SHARD_REPORT_BYTES) malformed(what, `its envelope's payload is ${payload.length} bytes, more than the ${MAX_SHARD_REPORT_BYTES} a report may have (MAX_SHARD_REPORT_BYTES)`);
   let signedBy: string | undefined;
   if (trusted && trusted.length > 0) {
     const check = verifyEnvelope(env, trusted, 1, SHARD_REPORT_PAYLOAD_TYPE);

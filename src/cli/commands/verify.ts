@@ -20,12 +20,11 @@ import type { TrustRules } from '../../trust/rules.js';
 import { problemRecordLines } from '../records-print.js';
 import { writeOutputFile } from '../../io/output-temp.js';
 import { parseShardSpec, type ShardSpec } from '../../shards/assign.js';
-import { buildShardReport, parseRunId } from '../../shards/report.js';
+import { buildShardReport, parseRunId, shardReportBytes } from '../../shards/report.js';
 import { readShardReports } from '../../shards/read-report.js';
 import { signShardReport } from '../../shards/signed-report.js';
 import { MAX_SHARDS } from '../../shards/assign.js';
 import type { PrivateKey } from '../../core/keys.js';
-import { utf8 } from '../../core/encoding.js';
 import { mergeShardReports, type MergeReport } from '../../shards/merge.js';
 import { isS3Url, parseS3Url } from '../../s3/location.js';
 
@@ -206,9 +205,10 @@ async function verifyDirAgainst(a: Args, io: CliIo, archived: SnapshotLocation |
   const log = await audit(io, store, { command: 'verify', ref, snapshot: r.snapshot, outcome: r.ok ? 'ok' : 'failed', details }, { quiet: !!a.quiet });
   if (shard && a.report !== undefined) {
     const out = resolve(io.cwd, String(a.report));
-    const text = JSON.stringify(buildShardReport(r, shard, run), null, 2) + '\n';
+    // Refused (SHARD_REPORT_MALFORMED) before anything is written when a merge would refuse it.
+    const bytes = shardReportBytes(buildShardReport(r, shard, run));
     // --report-key: the same bytes, as the payload of a signed envelope (docs/FORMAT.md §20.7).
-    await writeOutputFile(out, reportKey ? signShardReport(utf8(text), reportKey) : text, { mode: 0o644, what: 'cannot write the shard report' });
+    await writeOutputFile(out, reportKey ? signShardReport(bytes, reportKey) : bytes, { mode: 0o644, what: 'cannot write the shard report' });
   }
   if (a.json) {
     jsonOut(io, {
