@@ -187,7 +187,7 @@ export function wholeNumberOption(flag: string, describe: string, min: number, m
  * command) when it has progress or notes to silence; `jobs` when it hashes files.
  */
 export function commonFlags(y: Argv, flags: { store?: boolean; quiet?: string; jobs?: boolean }): Argv {
-  if (flags.store) y = y.option('store', { type: 'string', requiresArg: true, describe: 'store folder or s3://BUCKET/PREFIX (default: $SNAP_STORE, else ./.snap)' });
+  if (flags.store) y = y.option('store', { type: 'string', requiresArg: true, describe: 'store folder or s3://BUCKET/PREFIX (default: $SNAP_STORE unless empty, else ./.snap)' });
   if (flags.quiet) y = y.option('quiet', { alias: 'q', type: 'boolean', describe: flags.quiet });
   if (flags.jobs) y = y.option('jobs', { alias: 'j', ...wholeNumberOption('jobs', `worker threads for hashing, and for reading record files (one file each), 1 to ${MAX_JOBS} (default: the number of cores)`, 1, MAX_JOBS) });
   return y;

@@ -26,7 +26,7 @@ const EXIT_CODES_TEXT =
   'Exit codes: 0 success · 1 integrity failure (data differs; signature missing, invalid or untrusted; differences found) · 2 usage error · 3 input or environment error · 130 / 143 interrupted by SIGINT / SIGTERM (temporary files removed, locks released).';
 const EPILOG = [
   EXIT_CODES_TEXT,
-  'Store: --store PATH, else $SNAP_STORE, else ./.snap ("$0 init" makes one; seal and import make one where its parent folder exists, and say so). Docs: README.md, docs/FORMAT.md',
+  'Store: --store PATH, else $SNAP_STORE (an empty one counts as unset), else ./.snap ("$0 init" makes one; seal and import make one where its parent folder exists, and say so). Docs: README.md, docs/FORMAT.md',
 ].join('\n\n');
 
 /**

@@ -111,9 +111,13 @@ export interface SnapshotInfo {
   malformed?: string;
 }
 
-/** The store path: `--store`, else `$SNAP_STORE`, else `./.snap` (SPEC §8). */
+/**
+ * The store path: `--store`, else `$SNAP_STORE`, else `./.snap` (SPEC §8). An empty `$SNAP_STORE`
+ * counts as unset (as an empty `$SNAP_STATE_DIR` does): it is most likely an unset variable
+ * exported, and resolved it would be the working folder. (An empty `--store` is refused by the CLI.)
+ */
 export function storePath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
-  return resolve(cwd, flag ?? env.SNAP_STORE ?? '.snap');
+  return resolve(cwd, flag ?? (env.SNAP_STORE || undefined) ?? '.snap');
 }
 
 function layout(root: string): Store {

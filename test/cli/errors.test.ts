@@ -385,6 +385,19 @@ describe('an empty --state-dir or --store (an unset variable: --state-dir "$STAT
   });
 });
 
+describe('an empty SNAP_STORE (a variable exported empty: SNAP_STORE="$STORE" where STORE is not set)', () => {
+  it('counts as unset, as an empty SNAP_STATE_DIR does: init makes ./.snap and list reads it, where both took the working folder for the store', async () => {
+    const cwd = await tempDir('snap-empty-store-env-');
+    const init = await snapJson(['init'], { cwd, env: { SNAP_STORE: '' } });
+    expect(init.code, init.stderr).toBe(0);
+    expect(init.json.store).toBe(join(cwd, '.snap'));
+    expect(await fsp.readdir(cwd)).toEqual(['.snap']);
+    const list = await snapJson(['list'], { cwd, env: { SNAP_STORE: '' } });
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.json.store).toBe(join(cwd, '.snap'));
+  });
+});
+
 describe('a NAME that matches nothing', () => {
   it('is REF_NOT_FOUND, exit 3, for list and log', async () => {
     for (const cmd of ['list', 'log']) {
