@@ -20,6 +20,7 @@ import { interruptedBy, interruptionOf } from '../io/interrupt.js';
 import { EXIT_INTEGRITY, EXIT_OK, exitCodeFor } from './exit-codes.js';
 import { DEFAULT_PROGRAM_NAME, PROGRAM_NAMES, type ProgramName } from './program-name.js';
 import { unexpectedMessage } from './crash.js';
+import { jsonDocument } from './json-stdout.js';
 
 /** Where the CLI reads and writes; `process` by default, replaced in tests. */
 export interface CliIo {
@@ -113,9 +114,9 @@ export async function writeWaitingForDrain(stream: NodeJS.WritableStream, text: 
   });
 }
 
-/** Write one JSON document on stdout. */
+/** Write one JSON document on stdout, as every one is written (json-stdout.ts `jsonDocument`: terminal controls in names escaped). */
 export function jsonOut(io: CliIo, value: unknown): void {
-  io.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  io.stdout.write(jsonDocument(value));
 }
 
 /**

@@ -21,6 +21,7 @@ import type { CosignatureMergeOptions } from '../store/cosignatures.js';
 import type { RetentionReport, S3Backend } from '../store/s3.js';
 import { EXIT_INTEGRITY } from './exit-codes.js';
 import { trustedKeys, type Args, type CliIo } from './common.js';
+import { escapeJsonForTerminal, jsonDocument } from './json-stdout.js';
 
 /**
  * Which objects a command reads from the store (the others need none): only those of the
@@ -220,7 +221,7 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
   const location = remote.location.replace(/\/$/, '');
   const inText = (s: string, as: string): string => s.split(session.root).join(as);
   const shown = (s: string): string => inText(s, location);
-  const shownInJson = (s: string): string => inText(s, JSON.stringify(location).slice(1, -1));
+  const shownInJson = (s: string): string => inText(s, escapeJsonForTerminal(JSON.stringify(location).slice(1, -1)));
   const shownOnTerminal = (s: string): string => inText(s, escapeForTerminal(location));
   const held: string[] = [];
   const afterPush: (() => Promise<void>)[] = [];
@@ -285,7 +286,7 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
       }
       // The line was written to the working copy but not to the bucket: --json says what is true.
       if (logFailed !== undefined && doc.log !== null && typeof doc.log === 'object') doc.log = { written: false, reason: shown(logFailed) };
-      io.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+      io.stdout.write(jsonDocument(doc));
     } else io.stdout.write(text);
   } else {
     io.stdout.write(text);

@@ -15,6 +15,7 @@ import { modelBom, snapshotBom, type BomSnapshot, type BomTrainingData } from '.
 import { locateTrainingSnapshot } from '../../provenance/verify-model.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { jsonOut, trustedKeys, type Args, type CliIo, type CommandSpec, commonFlags, withExamples } from '../common.js';
+import { jsonDocument } from '../json-stdout.js';
 import { openSnapshotRef } from '../snapshot-ref.js';
 import { STATE_DIR_OPTION, pubkeyTrustRules, stateDirNeedsPubkey } from '../trust-args.js';
 
@@ -120,7 +121,8 @@ async function cmdBom(a: Args, io: CliIo): Promise<number> {
   }
   const text = JSON.stringify(bom, null, 2) + '\n';
   if (a.out === undefined) {
-    io.stdout.write(text);
+    // As every document on stdout: terminal controls in names and labels escaped (the same JSON value).
+    io.stdout.write(jsonDocument(bom));
     // Said here too, not only after -o: a BOM piped on carries snap:signer keyids that are claims.
     if (!keys && !a.quiet) io.stderr.write('note: signatures not verified: snap:signer names the keyids the envelopes claim; add --pubkey to verify them first\n');
     return EXIT_OK;

@@ -7,6 +7,7 @@ import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { plural, shortId, shortKeyid, styler } from '../format.js';
 import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import { commandErrorOf, jsonErrorOf, jsonOut, reportedInJson, writeWaitingForDrain, commonFlags, signingKeys, trustedKeys, audit, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
+import { escapeJsonForTerminal } from '../json-stdout.js';
 import { checkInterrupted } from '../../io/interrupt.js';
 import { makeCheckpoint, prepareCheckpointCheck, readCheckpointFile, rememberCheckpoint, rememberLogOrigin, type CheckpointVerification, type PreparedCheckpointCheck, type RememberedCheckpoints } from '../../trust/log-checkpoints.js';
 import { STATE_FILE, readState, stateDir, updateState } from '../../trust/state.js';
@@ -113,7 +114,7 @@ const LIST_CHUNK_CHARS = 1 << 16;
  * `snap log [NAME]`: list the log's lines (of NAME's snapshots), streamed so that memory stays
  * bounded whatever the log's length: the table in two passes — the first measures the columns, the
  * second prints the rows (no more lines than the first pass saw) —, `--json` in one, as the bytes
- * `JSON.stringify(value, null, 2)` of `{ store, entries, ok }` would give (`ok` last: a listing
+ * `jsonDocument` of `{ store, entries, ok }` would give (json-stdout.ts; `ok` last: a listing
  * stopped after it began ends with `"ok": false` and `error`, still one document).
  * @throws SnapError `REF_NOT_FOUND` (a NAME with no lines) | `IO_ERROR` | `INTERRUPTED` / `TERMINATED` (a signal)
  */
@@ -135,19 +136,20 @@ async function listLog(io: CliIo, root: string, name: string | undefined, json: 
     // read error after that can still end it as one document — the rows written so far, then
     // `"ok": false` and the error — instead of leaving one that said `"ok": true` cut off, with
     // runCli's error document run on after it (README, "--json").
-    const opening = `{\n  "store": ${JSON.stringify(root)},\n  "entries": [`;
+    // Each piece as jsonDocument writes a document (json-stdout.ts): terminal controls escaped.
+    const opening = `{\n  "store": ${escapeJsonForTerminal(JSON.stringify(root))},\n  "entries": [`;
     let first = true;
     try {
       for await (const r of logRows(root)) {
         if (!shownRow(r)) continue;
         const value = r.entry ? { line: r.line, ...r.entry } : { line: r.line, malformed: true, complete: r.complete, raw: r.raw };
-        await put(`${first ? opening : ','}\n    ${JSON.stringify(value, null, 2).replace(/\n/g, '\n    ')}`);
+        await put(`${first ? opening : ','}\n    ${escapeJsonForTerminal(JSON.stringify(value, null, 2)).replace(/\n/g, '\n    ')}`);
         first = false;
       }
     } catch (e) {
       if (first) throw e; // nothing begun: runCli's error document is the whole output
       const err = commandErrorOf(e);
-      io.stdout.write(`${pending}\n  ],\n  "ok": false,\n  "error": ${JSON.stringify(jsonErrorOf(err), null, 2).replace(/\n/g, '\n  ')}\n}\n`);
+      io.stdout.write(`${pending}\n  ],\n  "ok": false,\n  "error": ${escapeJsonForTerminal(JSON.stringify(jsonErrorOf(err), null, 2)).replace(/\n/g, '\n  ')}\n}\n`);
       throw reportedInJson(err);
     }
     if (first && name !== undefined) throw noEntries();
