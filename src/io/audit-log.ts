@@ -797,6 +797,8 @@ export interface LogVerification {
   unlisted: number;
   /** Torn lines that a later append sealed off and recorded (crash recovery; not problems). */
   recovered: { line: number; bytes: number }[];
+  /** The log's last line (1-based) as parsed, when it is complete and well-formed (what it says is unsigned, as every line's). */
+  last?: { line: number; entry: AuditLine };
 }
 
 /**
@@ -834,6 +836,7 @@ export async function verifyLog(storeRoot: string, opts: { leaves?: LeafSink } =
   const order: { line: number; seq: number; prev: string; afterMalformed: boolean }[] = [];
   let lines = 0;
   let lastSeq = 0;
+  let last: LogVerification['last'];
   let prevSeqInFile = 0;
   /**
    * The previous physical line when it was malformed: its byte length and a copy of its bytes, or
@@ -846,6 +849,7 @@ export async function verifyLog(storeRoot: string, opts: { leaves?: LeafSink } =
   else {
     await visitLogLines(path, opts.leaves ? { leaves: opts.leaves } : {}, (l) => {
       lines = l.line;
+      last = undefined;
       if (!l.complete) {
         note({ line: l.line, kind: 'truncated', message: `line ${l.line} has no newline (${l.size} bytes): an append was interrupted; the next append will seal it off and record it` });
         return;
@@ -866,6 +870,7 @@ export async function verifyLog(storeRoot: string, opts: { leaves?: LeafSink } =
         } else unlisted--;
         recovered.push({ line: l.line - 1, bytes: e.recovered.bytes });
       }
+      last = { line: l.line, entry: e };
       const hash = sha256hex(l.bytes, Buffer.from([NL]));
       if (bySeq.has(e.seq)) {
         note({ line: l.line, kind: 'inserted', seq: e.seq, message: `line ${l.line} repeats seq ${e.seq} of line ${bySeq.get(e.seq)?.line}: a line was copied or inserted` });
@@ -920,5 +925,5 @@ export async function verifyLog(storeRoot: string, opts: { leaves?: LeafSink } =
     if (named && named.hash !== head.sha256) note({ line: named.line, kind: 'head-mismatch', seq: head.seq, message: `line ${named.line} (seq ${head.seq}) does not have the hash ${LOG_HEAD_FILE} recorded: it was edited (or ${LOG_HEAD_FILE} was)` });
   }
   problems.sort((a, b) => a.line - b.line);
-  return { ok: problems.length === 0 && unlisted === 0, lines, lastSeq, ...(head ? { head } : {}), problems, unlisted, recovered };
+  return { ok: problems.length === 0 && unlisted === 0, lines, lastSeq, ...(head ? { head } : {}), problems, unlisted, recovered, ...(last ? { last } : {}) };
 }

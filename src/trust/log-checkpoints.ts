@@ -17,7 +17,7 @@ import { EMPTY_ROOT, MerkleTreeBuilder } from '../core/merkle.js';
 import { bytesEqual, toBase64 } from '../core/encoding.js';
 import type { PrivateKey, PublicKey } from '../core/keys.js';
 import { formatCheckpoint, formatNote, parseCheckpoint, parseNote, signNoteLine, verifyNote, MAX_NOTE_BYTES, type Checkpoint, type Note } from '../core/signed-note.js';
-import { LOG_FILE, LOG_LOCK_FILE, MIN_LOG_LINE_BYTES, logFileThere, logLines, openLogFile, verifyLog, type LeafSink } from '../io/audit-log.js';
+import { LOG_FILE, LOG_LOCK_FILE, MIN_LOG_LINE_BYTES, logFileThere, logLines, openLogFile, verifyLog, type AuditLine, type LeafSink } from '../io/audit-log.js';
 import { nodeHashNative } from '../io/native-hash.js';
 import { checkInterrupted } from '../io/interrupt.js';
 import { acquireLockFile, fsyncDir, openStore, writeFileAtomic } from '../io/store.js';
@@ -571,6 +571,21 @@ async function judgeCheckpoints(storeRoot: string, checkpoints: readonly StoredC
     return { source: c.source, size: c.checkpoint.size, extends: why === undefined, signedBy: v.verified.length > 0 ? opts.pubkeys.filter((k) => verifyNote(c.note, [{ name: c.checkpoint.origin, publicKey: k.publicKey }]).verified.length > 0).map((k) => k.keyid) : [] };
   });
   return { ok: problems.length === 0, lines: lines, checkpoints: checkpoints.length, ...(newest ? { newest } : {}), external, problems };
+}
+
+/** The audit-log command of the line `snap log checkpoint` appends once it has made a checkpoint. */
+export const LOG_CHECKPOINT_COMMAND = 'log-checkpoint';
+
+/**
+ * Whether `line` is the audit-log line recording checkpoint `c` itself: a {@link LOG_CHECKPOINT_COMMAND}
+ * line whose `details` name its `origin`, `size` and `root` (64 lowercase hex), as `snap log
+ * checkpoint` writes them. That line is appended after the checkpoint is made, so no checkpoint
+ * covers its own record: `log --verify` says so instead of advising a checkpoint that would only
+ * add another such line. What it says is unsigned, as every line after the newest checkpoint.
+ */
+export function recordsCheckpoint(line: AuditLine | undefined, c: { origin: string; size: number; root: string }): boolean {
+  const d = line?.details;
+  return line?.command === LOG_CHECKPOINT_COMMAND && d !== undefined && d.origin === c.origin && d.size === c.size && d.root === c.root;
 }
 
 /** The base64 root of a checkpoint, for reports. */

@@ -113,6 +113,36 @@ describe('snap log checkpoint', () => {
     expect(cp.stdout).toMatch(/lines 3–4 come after the newest checkpoint/);
   });
 
+  it("right after log checkpoint, names the one line after the checkpoint as that checkpoint's own record, still unsigned, without advising another checkpoint (which would only add another such line)", async () => {
+    const t = await logged();
+    expect((await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', t.store])).code).toBe(0);
+    const v = await snap(['log', '--verify', '--pubkey', auditor.pub, '--store', t.store]);
+    expect(v.code, v.stdout).toBe(0);
+    expect(v.stdout).toContain('note: line 3 is the log-checkpoint line recording the newest checkpoint itself: no signature covers it yet (no checkpoint can cover its own record; the next one, made after other lines, will)');
+    expect(v.stdout).not.toContain('comes after the newest checkpoint');
+    expect(v.stdout).not.toContain('snap log checkpoint --key KEY');
+    // A checkpoint made again at once: the same of its own record (line 4, after the checkpoint of 3 lines).
+    expect((await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', t.store])).code).toBe(0);
+    expect((await snap(['log', '--verify', '--pubkey', auditor.pub, '--store', t.store])).stdout).toContain('note: line 4 is the log-checkpoint line recording the newest checkpoint itself');
+    // Any other line after it: the advice, as before.
+    await t.more();
+    const more = await snap(['log', '--verify', '--pubkey', auditor.pub, '--store', t.store]);
+    expect(more.stdout).toMatch(/lines 4–5 come after the newest checkpoint: no signature covers them yet, .*\(snap log checkpoint --key KEY\)/);
+  });
+
+  it('does not take a log-checkpoint line recording another checkpoint (another size, root or origin) for the newest checkpoint\'s own record', async () => {
+    for (const edit of [(d: Record<string, unknown>) => void (d.size = 1), (d: Record<string, unknown>) => void (d.root = '0'.repeat(64)), (d: Record<string, unknown>) => void (d.origin = 'example.com/other')]) {
+      const t = await logged();
+      expect((await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', t.store])).code).toBe(0);
+      await rewriteLogAndHead(t.store, (o) => {
+        if (o.command === 'log-checkpoint') edit(o.details as Record<string, unknown>);
+      });
+      const v = await snap(['log', '--verify', '--pubkey', auditor.pub, '--store', t.store]);
+      expect(v.code, v.stdout).toBe(0);
+      expect(v.stdout).toContain('note: line 3 comes after the newest checkpoint: no signature covers it yet');
+    }
+  });
+
   it('notices a checkpoint kept elsewhere that the log no longer extends (exit 1, not-extended), even with the checkpoints removed', async () => {
     const t = await logged();
     const kept = join(t.work, 'kept.checkpoint');

@@ -1,6 +1,6 @@
 /** `snap log [name]`: show the store's audit log, or check its hash chain with `--verify`. */
 import { storePath, openStore } from '../../io/store.js';
-import { logRows, verifyLog, type LogRow } from '../../io/audit-log.js';
+import { logRows, verifyLog, type LogRow, type LogVerification } from '../../io/audit-log.js';
 import { NAME_RE, NAME_RULE_TEXT } from '../../core/refs.js';
 import { SnapError, isSnapError } from '../../core/errors.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
@@ -9,7 +9,7 @@ import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js
 import { commandErrorOf, jsonErrorOf, jsonOut, reportedInJson, writeWaitingForDrain, commonFlags, signingKeys, trustedKeys, audit, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { escapeJsonForTerminal } from '../json-stdout.js';
 import { checkInterrupted } from '../../io/interrupt.js';
-import { makeCheckpoint, prepareCheckpointCheck, readCheckpointFile, rememberCheckpoint, rememberLogOrigin, type CheckpointVerification, type PreparedCheckpointCheck, type RememberedCheckpoints } from '../../trust/log-checkpoints.js';
+import { makeCheckpoint, prepareCheckpointCheck, readCheckpointFile, recordsCheckpoint, rememberCheckpoint, rememberLogOrigin, type CheckpointVerification, type PreparedCheckpointCheck, type RememberedCheckpoints } from '../../trust/log-checkpoints.js';
 import { STATE_FILE, readState, stateDir, updateState } from '../../trust/state.js';
 import type { Checkpoint } from '../../core/signed-note.js';
 import { writeOutputFile } from '../../io/output-temp.js';
@@ -88,7 +88,8 @@ async function cmdLog(a: Args, io: CliIo): Promise<number> {
       await state.keep({ origin: n.origin, size: n.size, root: Buffer.from(n.root, 'hex'), extensions: [] });
       await state.keepOrigin(storeId, n.origin, a.origin !== undefined);
     }
-    if (a.json) jsonOut(io, { store: store.root, ...v, ok, chainOk: v.ok, checkpoints: c });
+    const { last, ...chain } = v;
+    if (a.json) jsonOut(io, { store: store.root, ...chain, ok, chainOk: v.ok, checkpoints: c });
     else {
       const s = styler(!!io.stdout.isTTY && !io.env.NO_COLOR);
       const out = v.ok
@@ -99,7 +100,7 @@ async function cmdLog(a: Args, io: CliIo): Promise<number> {
             ...(v.unlisted > 0 ? [`  … and ${plural(v.unlisted, 'more problem')}, not listed (the first ${v.problems.length} are)`] : []),
           ];
       for (const r of v.recovered) out.push(`  note: line ${r.line} is a torn append (${plural(r.bytes, 'byte')}) sealed off and recorded by the line after it`);
-      out.push(...checkpointLines(c, pubkeys.length > 0, s));
+      out.push(...checkpointLines(c, pubkeys.length > 0, s, last));
       io.stdout.write(out.join('\n') + '\n');
     }
     return ok ? EXIT_OK : EXIT_INTEGRITY;
@@ -192,7 +193,7 @@ function cellsOf(r: LogRow): string[] {
 const CHECKPOINT_ACTION = 'checkpoint';
 
 /** What `log --verify` says of the checkpoints. */
-function checkpointLines(c: CheckpointVerification, signed: boolean, s: ReturnType<typeof styler>): string[] {
+function checkpointLines(c: CheckpointVerification, signed: boolean, s: ReturnType<typeof styler>, last: LogVerification['last']): string[] {
   const out: string[] = [];
   if (c.checkpoints === 0 && c.external.length === 0 && c.problems.length === 0) return ['  no signed checkpoint yet: the log and log.head could be rewritten together unseen (snap log checkpoint --key KEY)'];
   if (c.problems.length > 0) {
@@ -204,7 +205,12 @@ function checkpointLines(c: CheckpointVerification, signed: boolean, s: ReturnTy
   // The lines after the newest checkpoint are held by the unsigned chain only: whoever can write
   // the store can rewrite them with the head. Said, so that OK is not read as covering them.
   const covered = Math.max(c.newest?.size ?? 0, ...c.external.filter((x) => x.extends).map((x) => x.size));
-  if (c.problems.length === 0 && (c.newest || c.external.length > 0) && c.lines > covered) {
+  // Right after `log checkpoint`, the one line after it is that checkpoint's own record: no
+  // checkpoint can cover it, and advising one would only add another such line.
+  const ownRecord = c.newest !== undefined && c.newest.size === covered && c.lines === covered + 1 && last?.line === c.lines && recordsCheckpoint(last.entry, c.newest);
+  if (c.problems.length === 0 && ownRecord) {
+    out.push(`  note: line ${c.lines} is the log-checkpoint line recording the newest checkpoint itself: no signature covers it yet (no checkpoint can cover its own record; the next one, made after other lines, will)`);
+  } else if (c.problems.length === 0 && (c.newest || c.external.length > 0) && c.lines > covered) {
     const span = c.lines === covered + 1 ? `line ${c.lines} comes` : `lines ${covered + 1}–${c.lines} come`;
     out.push(`  note: ${span} after the newest checkpoint: no signature covers ${c.lines === covered + 1 ? 'it' : 'them'} yet, and a rewrite of ${c.lines === covered + 1 ? 'it' : 'them'} with log.head would pass (snap log checkpoint --key KEY)`);
   }
@@ -231,6 +237,7 @@ async function cmdCheckpoint(a: Args, io: CliIo): Promise<number> {
   else await remember();
   if (a.out !== undefined) await writeOutputFile(resolve(io.cwd, String(a.out)), made.note, { mode: 0o644, what: 'cannot write the checkpoint' });
   const root = Buffer.from(made.checkpoint.root).toString('hex');
+  // The command is LOG_CHECKPOINT_COMMAND, spelled out here: test/cli/docs-drift.test.ts reads the audit calls' commands.
   const log = await audit(io, store.root, { command: 'log-checkpoint', outcome: 'ok', details: { size: made.checkpoint.size, root, origin: made.checkpoint.origin, keyid: (key as PrivateKey).keyid, signed: made.signed } }, { quiet: !!a.quiet });
   if (a.json) {
     jsonOut(io, { ok: true, file: made.file, origin: made.checkpoint.origin, size: made.checkpoint.size, root, signed: made.signed, note: made.note, log });
