@@ -71,6 +71,18 @@ describe('snap log checkpoint', () => {
     expect(v.json.checkpoints).toMatchObject({ ok: true, checkpoints: 1, newest: { size: 2, signedBy: [auditor.keyid] } });
   });
 
+  it('counts the lines of a one-line checkpoint as one line, not "1 lines"', async () => {
+    const store = join(await tempDir('snap-cp-'), 'store');
+    const data = await makeTree({ 'a.txt': 'a\n' });
+    expect((await snapJson(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+    const t = { store };
+    const c = await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', t.store]);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.json.size).toBe(1);
+    const v = await snap(['log', '--verify', '--pubkey', auditor.pub, '--store', t.store]);
+    expect(v.stdout).toContain('1 checkpoint (newest: 1 line, origin');
+  });
+
   it('prints its hint on stderr, and nothing there with --quiet (-q), which log accepts like the other commands', async () => {
     const t = await logged();
     const loud = await snap(['log', 'checkpoint', '--key', auditor.key, '--store', t.store]);

@@ -200,7 +200,7 @@ function checkpointLines(c: CheckpointVerification, signed: boolean, s: ReturnTy
     out.push(`${s.red(s.bold('FAIL'))}  checkpoints: ${plural(c.problems.length, 'problem')}`);
     for (const p of c.problems) out.push(`  ${p.kind}: ${escapeMessage(p.message)}`);
   } else if (c.newest) {
-    out.push(`${s.green(s.bold('OK'))}    ${plural(c.checkpoints, 'checkpoint')} (newest: ${c.newest.size} lines, origin ${shown(c.newest.origin)}${signed ? `, signed by ${c.newest.signedBy.map(shortKeyid).join(', ')}` : ', signatures not checked: give --pubkey'}); the log extends each of them`);
+    out.push(`${s.green(s.bold('OK'))}    ${plural(c.checkpoints, 'checkpoint')} (newest: ${plural(c.newest.size, 'line')}, origin ${shown(c.newest.origin)}${signed ? `, signed by ${c.newest.signedBy.map(shortKeyid).join(', ')}` : ', signatures not checked: give --pubkey'}); the log extends each of them`);
   }
   // The lines after the newest checkpoint are held by the unsigned chain only: whoever can write
   // the store can rewrite them with the head. Said, so that OK is not read as covering them.
@@ -214,7 +214,7 @@ function checkpointLines(c: CheckpointVerification, signed: boolean, s: ReturnTy
     const span = c.lines === covered + 1 ? `line ${c.lines} comes` : `lines ${covered + 1}–${c.lines} come`;
     out.push(`  note: ${span} after the newest checkpoint: no signature covers ${c.lines === covered + 1 ? 'it' : 'them'} yet, and a rewrite of ${c.lines === covered + 1 ? 'it' : 'them'} with log.head would pass (snap log checkpoint --key KEY)`);
   }
-  for (const x of c.external) if (x.extends) out.push(`${s.green(s.bold('OK'))}    the log extends ${shown(x.source)} (${x.size} lines)${x.signedBy.length > 0 ? `, signed by ${x.signedBy.map(shortKeyid).join(', ')}` : ''}`);
+  for (const x of c.external) if (x.extends) out.push(`${s.green(s.bold('OK'))}    the log extends ${shown(x.source)} (${plural(x.size, 'line')})${x.signedBy.length > 0 ? `, signed by ${x.signedBy.map(shortKeyid).join(', ')}` : ''}`);
   return out;
 }
 
