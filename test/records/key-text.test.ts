@@ -18,6 +18,11 @@ describe('labelText', () => {
   it('leaves an ASCII label as it is', () => {
     expect(labelText('spam')).toBe('spam');
   });
+  it('quotes a label that holds the marks of the lines it is printed in (an arrow, parentheses), so that it cannot pass for a flip or a share: x (50.0 %) → 0', () => {
+    expect(labelText('x (50.0 %) \u2192 0')).toBe('"x (50.0 %) \u2192 0"');
+    expect(labelText('spam \u2192 ham')).toBe('"spam \u2192 ham"');
+    expect(labelText('not spam')).toBe('not spam');
+  });
   it('escapes a label not in NFC, which prints as its composed form: cafe + U+0301 beside caf\u00e9', () => {
     expect(labelText('cafe\u0301')).toBe('"cafe\\u0301"');
     expect(labelText('caf\u00e9')).toBe('caf\u00e9');
