@@ -108,6 +108,13 @@ export interface DiffOptions {
    * file those rules match is compared even where one side did not index it.
    */
   recordConfigs?: { a?: RecordConfig; b?: RecordConfig };
+  /**
+   * Snapshot sides whose signed record indexes are believed only when the side passed the trust
+   * check with `trusted` keys (`check`: B, the version under review): otherwise its record sets are
+   * indexed from its bytes (records/diff-sets.ts, `reindex`), since an index signed by any other key
+   * is only its signer's claim about those bytes.
+   */
+  indexesNeedTrust?: readonly ('a' | 'b')[];
   onProgress?: (p: Progress) => void;
   /**
    * Called with the manifest file of each side (a snapshot's own, or the temporary one made by
@@ -189,14 +196,15 @@ export function objectsDirOf(loc: SnapshotLocation): string | undefined {
 }
 
 /** One side of a diff as the record diff sees it. */
-async function recordSide(input: DiffInput, manifestPath: string, described: { records?: RecordSetMember[]; predicate?: Statement['predicate'] }, opts: DiffOptions, config?: RecordConfig): Promise<RecordSide> {
+async function recordSide(input: DiffInput, manifestPath: string, described: { side: DiffSide; records?: RecordSetMember[]; predicate?: Statement['predicate'] }, opts: DiffOptions, config?: RecordConfig, which?: 'a' | 'b'): Promise<RecordSide> {
   if (input.kind === 'folder') {
     const config = await readRecordConfig(resolve(input.path));
     return { kind: 'folder', dir: resolve(input.path), manifestPath, ...(config ? { config } : {}) };
   }
   if (input.kind === 'dataset') return { kind: 'snapshot', members: [], manifestPath, objectDirs: [] }; // no record indexes (diff leaves records out)
   const dirs = [objectsDirOf(input.location), opts.store ? join(resolve(opts.store), 'objects', 'sha256') : undefined].filter((d): d is string => d !== undefined);
-  return { kind: 'snapshot', members: described.records ?? [], manifestPath, objectDirs: dirs, ...(described.predicate ? { manifestSha256: described.predicate.manifestSha256 } : {}), ...(config ? { config } : {}) };
+  const reindex = which !== undefined && opts.indexesNeedTrust?.includes(which) && !('snapshot' in described.side && described.side.trusted === true);
+  return { kind: 'snapshot', members: described.records ?? [], manifestPath, objectDirs: dirs, ...(described.predicate ? { manifestSha256: described.predicate.manifestSha256 } : {}), ...(config ? { config } : {}), ...(reindex ? { reindex: true as const } : {}) };
 }
 
 /**
@@ -375,7 +383,7 @@ export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): 
     const renamedFrom = new Set(renamed.map((r) => r.from));
     const renamedTo = new Set(renamed.map((r) => r.to));
     // A dataset in S3 has no record indexes here: its records are not compared.
-    const records = opts.records === false || a.kind === 'dataset' || b.kind === 'dataset' ? undefined : await diffRecordSides(await recordSide(a, pa, da, opts, opts.recordConfigs?.a), await recordSide(b, pb, db, opts, opts.recordConfigs?.b), { jobs: opts.jobs });
+    const records = opts.records === false || a.kind === 'dataset' || b.kind === 'dataset' ? undefined : await diffRecordSides(await recordSide(a, pa, da, opts, opts.recordConfigs?.a, 'a'), await recordSide(b, pb, db, opts, opts.recordConfigs?.b, 'b'), { jobs: opts.jobs });
     const addedOnly = added.filter((e) => !renamedTo.has(e.path));
     const removedOnly = removed.filter((e) => !renamedFrom.has(e.path));
     extra.sort((x, y) => compareUtf8(x.path, y.path) || (x.side < y.side ? -1 : x.side > y.side ? 1 : 0));

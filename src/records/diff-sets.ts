@@ -48,6 +48,15 @@ export interface SnapshotRecordSide {
    * side holds and this one's rules match is compared (or `unavailable`), never left out.
    */
   config?: RecordConfig;
+  /**
+   * Its signed indexes are not believed (no trusted key signed it, and it is the version under
+   * review: `check`): each of its record sets that it has an index for is indexed again from its
+   * bytes — a tabular file from the store object its manifest names (checked against that digest),
+   * a label-folder set from its manifest — and is `unavailable` when those bytes are not at hand
+   * ({@link UNVERIFIED_INDEX_UNAVAILABLE}). Else whoever signs with a key of their own could name
+   * another version's clean index beside their poisoned file.
+   */
+  reindex?: true;
 }
 
 /** A folder side: its files, as a manifest made by scanning it. */
@@ -114,6 +123,9 @@ type Source = { kind: 'index'; path: string; x: IndexExpectation; form: number; 
 
 /** Why a set is not compared when one side's index was made by an older form and its file's bytes are not at hand. */
 export const OLDER_FORM_UNAVAILABLE = 'indexed by an older canonical form (FORMAT §19.3), and its bytes are not at hand to index again (not in the store; the data of an archive is not read for this)';
+
+/** Why a set of a side whose signed index is not believed ({@link SnapshotRecordSide.reindex}) is not compared when its file's bytes are not at hand. */
+export const UNVERIFIED_INDEX_UNAVAILABLE = 'its record index is not signed by a trusted key, and the bytes of its file are not at hand to index again (not in the store: sealed --manifest-only, or an archive, whose data is not read for this)';
 
 /** The path of a store object named `hex`, in the first of `dirs` that has it. */
 function findObject(dirs: readonly string[], hex: string): string | undefined {
@@ -245,7 +257,7 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
   // A private folder for the indexes a folder side is given on the fly: none between two snapshots,
   // whose signed indexes are read where they are (making, sweeping and removing one cost a diff
   // tens of milliseconds of waiting), unless one was indexed by an older form (read again below).
-  const olderForm = snapshots.some((s) => s.members.some((m) => formOf(m) !== RECORD_FORMS[m.format]));
+  const olderForm = snapshots.some((s) => s.reindex || s.members.some((m) => formOf(m) !== RECORD_FORMS[m.format]));
   const scratch = a.kind === 'folder' || b.kind === 'folder' || olderForm ? await makeScratchDir('snap-records-') : undefined;
   const removeTmp = scratch ? removeWhenDone(scratch) : async () => {};
   const tmp = (): string => {
@@ -263,7 +275,7 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
     const scan = async (side: RecordSide, tag: string) => {
       const digests = new Map<string, string>();
       const sizes = new Map<string, number>();
-      const builders = side.kind === 'folder' ? filesDefs.map((d) => ({ d, ig: ignore().add(d.name), ix: new FileSetIndexer(d.name, d.labelSegment as number, { tmpDir: tmp(), strictKeys: false }) })) : [];
+      const builders = side.kind === 'folder' || side.reindex ? filesDefs.filter((d) => side.kind === 'folder' || memberOf(side, d.name)).map((d) => ({ d, ig: ignore().add(d.name), ix: new FileSetIndexer(d.name, d.labelSegment as number, { tmpDir: tmp(), strictKeys: false }) })) : [];
       // A snapshot side: which label-folder sets it holds a record file of (one it holds none of is an
       // empty set, as a tabular file it does not hold is; one it holds files of without an index of
       // them is unavailable).
@@ -306,6 +318,23 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
         if (!m) {
           if (d.format === 'files' ? !seen.filesHeld.has(d.name) : !seen.digests.has(d.name)) return { kind: 'empty' };
           return { kind: 'unavailable', reason: 'this snapshot has no record index for it (sealed without a record rule for it)' };
+        }
+        if (side.reindex) {
+          // Its index is a claim: its records come from its bytes.
+          if (d.format === 'files') {
+            const p = seen.filesIndexes.get(d.name);
+            return p ? { kind: 'index', path: p, x: x(), form: RECORD_FORMS.files } : { kind: 'empty' };
+          }
+          const digest = seen.digests.get(d.name);
+          if (digest === undefined) return { kind: 'empty' };
+          const om = memberOf(other, d.name);
+          if (om && other.kind === 'snapshot' && !other.reindex && otherSeen.digests.get(d.name) === digest) {
+            // The same bytes as the other side's file, whose index is believed: it describes them.
+            const p = findObject(other.objectDirs, om.index.sha256);
+            if (p) return { kind: 'index', path: p, x: x(om), form: formOf(om), member: om, ...summaryOf(other.objectDirs, om) };
+          }
+          const object = findObject(side.objectDirs, digest);
+          return object ? indexed(object, d, digest, seen.sizes.get(d.name) ?? 0, true) : { kind: 'unavailable', reason: UNVERIFIED_INDEX_UNAVAILABLE };
         }
         const path = findObject(side.objectDirs, m.index.sha256);
         if (!path) return { kind: 'unavailable', reason: `its record index object ${m.index.sha256.slice(0, 12)}… is not in the store` };

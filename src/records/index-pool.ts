@@ -166,7 +166,7 @@ export class RecordIndexPool {
 export function indexStoreObject(pool: RecordIndexPool, options: IndexFileOptions & { expectSha256: string }): Promise<unknown> {
   const p = pool.index(options).catch((e: unknown) => {
     if (isSnapError(e) && e.code === 'FILE_CHANGED') {
-      throw new SnapError('OBJECT_CORRUPT', `the store object ${options.expectSha256.slice(0, 12)}… of ${options.rel} (${options.abs}) is not the bytes its name says: the store is damaged (snap fsck names what is). Its records were being indexed again because its signed index was made by an older canonical form (FORMAT §19.3)`, { path: options.rel, sha256: options.expectSha256 });
+      throw new SnapError('OBJECT_CORRUPT', `the store object ${options.expectSha256.slice(0, 12)}… of ${options.rel} (${options.abs}) is not the bytes its name says: the store is damaged (snap fsck names what is). Its records were being indexed again from its bytes (its signed index made by an older canonical form, FORMAT §19.3, or not signed by a trusted key, §19.8)`, { path: options.rel, sha256: options.expectSha256 });
     }
     throw e;
   });

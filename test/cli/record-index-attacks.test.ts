@@ -143,7 +143,7 @@ describe('an index summary object (FORMAT §19.10) replaced or removed in the st
 
   const diffCheck = [
     () => ['diff', 't@v1', 't@v2', '--store', store],
-    () => ['check', 't@v2', '--against', 't@v1', '--store', store],
+    () => ['check', 't@v2', '--against', 't@v1', '--store', store, '--pubkey', keys.pub], // B trusted: its summary is read (an untrusted B is indexed from its bytes)
   ];
 
   it('by other bytes: diff and check exit 1 with OBJECT_CORRUPT, naming the summary', async () => {

@@ -103,7 +103,9 @@ async function cmdCheck(a: Args, io: CliIo): Promise<number> {
     // A snapshot's signed rules take part in choosing the sets (a record file they match is compared
     // even where B did not index it); a folder's own snap.json is read by diff itself.
     const recordConfigs = { ...(ia.kind === 'snapshot' && configA ? { a: configA } : {}), ...(ib.kind === 'snapshot' && configB ? { b: configB } : {}) };
-    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, ...(judged ? { rules: judged.rules } : {}), skipDirs: [store], store, recordConfigs });
+    // B's signed indexes are believed only when a trusted key signed B: else they are its signer's
+    // claim, and its record sets are indexed from its bytes (a poisoned file beside A's clean index).
+    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, ...(judged ? { rules: judged.rules } : {}), skipDirs: [store], store, recordConfigs, indexesNeedTrust: ['b'] });
     await judged?.keep();
     // Trust first, as verify judges it: an untrusted A fails the gate (exit 1) whatever the records
     // say, and even when there are none to compare.
@@ -143,7 +145,7 @@ export const checkCommand: CommandSpec = {
       commonFlags(y, { store: true, jobs: true })
         .positional('b', { type: 'string', describe: 'the new version: a folder, a ref (NAME@VERSION, snapshot id) or a NAME@VERSION.snap.tar archive' })
         .option('against', { type: 'string', requiresArg: true, demandOption: true, describe: 'the reviewed version A: a ref, an archive or a folder (required)' })
-        .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: "check each snapshot side's signers against these public keys (repeatable; A must be trusted)" })
+        .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: "check each snapshot side's signers against these public keys (repeatable; A must be trusted; the record indexes of a B they did not sign are not believed: its record files are indexed from their bytes)" })
         .option('state-dir', { ...STATE_DIR_OPTION, describe: 'with --pubkey: folder of the trusted state, whose kept revocations count (default: $SNAP_STATE_DIR, else $XDG_STATE_HOME/snap, else ~/.local/state/snap)' })
         .option('max-label-changes', { type: 'number', requiresArg: true, describe: 'labels changed on existing records (default 0)' })
         .option('max-modified', { type: 'number', requiresArg: true, describe: 'records modified (default 0)' })
