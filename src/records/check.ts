@@ -7,16 +7,19 @@ import type { RecordsReport } from './diff-sets.js';
 import type { RecordSetDiff } from './record-report.js';
 import type { LabelShift } from './stats.js';
 import type { Thresholds } from './thresholds.js';
+import ignore from 'ignore';
 import { labelText } from './key-text.js';
+import { escapePath } from '../core/display.js';
 
 /** One threshold crossed. */
 export interface Breach {
   /** The record set's name, or `*` for the whole dataset. */
   set: string;
-  /** The threshold's name (`maxLabelChanges`, …), or `unavailable` / `newLabels` / `vanishedLabels`. */
+  /** The threshold's name (`maxLabelChanges`, …), or `unavailable` / `newLabels` / `vanishedLabels` / `links`. */
   rule: string;
   /**
-   * The measured value; for `newLabels` / `vanishedLabels`, every such label; for `unavailable`, why.
+   * The measured value; for `newLabels` / `vanishedLabels`, every such label; for `links`, every such
+   * link's path; for `unavailable`, why.
    * `null` for `maxAddedShare` when A's set has no records: any addition breaches it, and the share
    * has no number (JSON has no Infinity, which `--json` printed as `null` unsaid).
    */
@@ -93,4 +96,39 @@ export function checkRecords(r: RecordsReport, t: Thresholds): Breach[] {
   }
   if (r.dataset && r.sets.filter((d) => d.shift).length > 1) shiftBreaches('*', r.dataset, t, out);
   return out;
+}
+
+/** Folder depths below a link at which {@link linkBreaches} looks for a path a record rule matches (a link to a folder). */
+export const LINK_PROBE_DEPTH = 4;
+/** The file names tried at each depth: one of each record format's endings (FORMAT §19.1) and one of none. */
+const PROBE_NAMES = ['x', 'x.csv', 'x.tsv', 'x.tab', 'x.jsonl', 'x.ndjson', 'x.parquet'];
+
+/**
+ * The symbolic links B added (or changed) within reach of a record rule, as breaches `links`, one per
+ * record set: a link is recorded, never followed, and is no record, yet a training job that globs a
+ * label folder or walks it (following links, as torchvision's ImageFolder does) reads what it points
+ * to — records no index has (a link in `mail/spam/` to a folder of poisoned files). A link is within
+ * reach when a rule's pattern matches its path, or a path below it (a folder link) up to
+ * {@link LINK_PROBE_DEPTH} levels down.
+ * @param links the paths of B's links that A does not have with the same target
+ * @param rules the record rules of both sides and the label-folder sets' patterns; `files` for a
+ *   label-folder rule (its pattern names the set), else the link's path names the set it would be
+ */
+export function linkBreaches(links: readonly string[], rules: readonly { pattern: string; files: boolean }[]): Breach[] {
+  const bySet = new Map<string, string[]>();
+  const matchers = rules.map((r) => ({ ...r, ig: ignore().add(r.pattern) }));
+  for (const link of links) {
+    const probes = [link];
+    for (let depth = 1, dir = link; depth <= LINK_PROBE_DEPTH; depth++, dir += '/x') for (const n of PROBE_NAMES) probes.push(`${dir}/${n}`);
+    const hit = matchers.find((m) => probes.some((p) => m.ig.ignores(p)));
+    if (!hit) continue;
+    const set = hit.files ? hit.pattern : link;
+    bySet.set(set, [...(bySet.get(set) ?? []), link]);
+  }
+  return [...bySet].map(([set, paths]) => ({
+    set,
+    rule: 'links',
+    value: paths,
+    message: `symbolic links within reach of its record rule, which a reader that follows them reads as records no index has: ${paths.slice(0, LABELS_NAMED).map((p) => escapePath(p)).join(', ')}${paths.length > LABELS_NAMED ? `, … and ${paths.length - LABELS_NAMED} more` : ''}`,
+  }));
 }

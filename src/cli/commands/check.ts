@@ -8,7 +8,8 @@ import { SnapError } from '../../core/errors.js';
 import { storePath } from '../../io/store.js';
 import { diff, untrustedSides } from '../../ops/diff.js';
 import type { DiffInput, DiffSide } from '../../ops/diff.js';
-import { checkRecords } from '../../records/check.js';
+import { checkRecords, linkBreaches } from '../../records/check.js';
+import { isSymlinkEntry } from '../../core/manifest.js';
 import { DEFAULT_THRESHOLDS, mergeThresholds, parseThresholds, strictestThresholds, type Thresholds } from '../../records/thresholds.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { archiveSidesNote, shortId, sideSigners, signersNotCheckedNote, styler } from '../format.js';
@@ -115,6 +116,15 @@ async function cmdCheck(a: Args, io: CliIo): Promise<number> {
       throw new SnapError('RECORDS_CONFIG_INVALID', 'nothing to check: neither side has record sets (seal with record rules in snap.json or --records; docs/FORMAT.md §19)');
     }
     const breaches = r.records && !noSets ? checkRecords(r.records, thresholds) : [];
+    if (r.records && !noSets) {
+      // Links B added or changed where a record rule reaches: records a reader following them gets.
+      const links = [...r.added.filter(isSymlinkEntry).map((e) => e.path), ...r.modified.filter((m) => isSymlinkEntry(m.b)).map((m) => m.path)];
+      const rules = [
+        ...r.records.sets.filter((d) => d.format === 'files').map((d) => ({ pattern: d.name, files: true })),
+        ...[configA, configB].flatMap((c) => c?.rules ?? []).map((x) => ({ pattern: x.pattern, files: x.format === 'files' })),
+      ];
+      breaches.push(...linkBreaches(links, rules));
+    }
     if (untrusted) breaches.unshift({ set: '*', rule: 'trust', value: 'untrusted', message: `${String(a.against)} is not signed by a trusted key (--pubkey)` });
     const ok = breaches.length === 0;
     if (a.json) {
