@@ -175,6 +175,8 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
   // 1. The sets to compare, and their definitions.
   const defs = new Map<string, SetDefinition>();
   const unavailable: UnavailableSet[] = [];
+  /** Each side's `snap.json` rules applied to both sides' files (a side without rules has none). */
+  const rulesOf = new Map<RecordSide, Map<string, SetDefinition>>();
   const snapshots = ([a, b] as const).filter((s): s is SnapshotRecordSide => s.kind === 'snapshot');
   if (snapshots.length > 0) {
     for (const s of snapshots) {
@@ -200,7 +202,6 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
     // A folder's rule that is the snapshot's own (its signed snap.json) is no change, even where the
     // index differs from it: `seal --records` indexes by its flags instead of snap.json.
     const byRules = new Map<string, SetDefinition>();
-    const rulesOf = new Map<RecordSide, Map<string, SetDefinition>>();
     for (const side of [a, b]) {
       if (!side.config || side.config.rules.length === 0) continue;
       const mine = new Map<string, SetDefinition>();
@@ -241,6 +242,7 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
       if (!config || config.rules.length === 0) continue;
       const mine = new Map<string, SetDefinition>();
       for (const m of [a.manifestPath, b.manifestPath]) for (const d of await definitionsFromRules(config, m)) mine.set(d.name, d);
+      rulesOf.set(side, mine);
       for (const d of mine.values()) {
         const had = byRules.get(d.name);
         if (had && !sameDef(had, d)) {
@@ -251,6 +253,32 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
       }
     }
     for (const [name, d] of byRules) if (!unavailable.some((u) => u.name === name)) defs.set(name, d);
+  }
+  // A tabular set inside a label-folder set's pattern is carved out of it (the first rule that
+  // matches decides, §19.1) — but only by the rules of the side that made it: a rule the version under
+  // review put first read its new files in mail/spam/ as header-only CSVs of no records, and 40 spam
+  // samples to whoever reads the label folders went unseen. Such a set is compared only when every
+  // side that defines the label-folder set also defines it (its index or its rules); else it is
+  // unavailable (a breach for check).
+  const definers = (d: SetDefinition): Set<'a' | 'b'> => {
+    const out = new Set<'a' | 'b'>();
+    for (const [tag, side] of [['a', a], ['b', b]] as const) {
+      const m = side.kind === 'snapshot' ? side.members.find((x) => recordSetName(x) === d.name) : undefined;
+      const r = rulesOf.get(side)?.get(d.name);
+      if ((m && sameDef(defOf(m), d)) || (r && sameDef(r, d))) out.add(tag);
+    }
+    return out;
+  };
+  const filesSets = [...defs.values()].filter((d) => d.format === 'files').map((d) => ({ d, ig: ignore().add(d.name), by: definers(d) }));
+  for (const t of [...defs.values()]) {
+    if (t.format === 'files') continue;
+    const f = filesSets.find((x) => x.ig.ignores(t.name));
+    if (!f) continue;
+    const by = definers(t);
+    const without = [...f.by].filter((x) => !by.has(x));
+    if (without.length === 0) continue;
+    defs.delete(t.name);
+    unavailable.push({ name: t.name, side: by.size === 1 ? ([...by][0] as 'a' | 'b') : 'both', reason: `it lies in the label-folder set ${f.d.name}, and only the other side's rules read it as a table: to side ${without.join(' and ')} it is a file of that set (a sample of its label folder), which those rules take out of it` });
   }
   if (defs.size === 0 && unavailable.length === 0) return undefined;
 

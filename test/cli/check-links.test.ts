@@ -76,3 +76,34 @@ describe('check: symbolic links B adds within reach of a record rule', () => {
     expect(c.json.breaches).toEqual([]);
   });
 });
+
+describe("check: B's own rules taking files out of a label-folder set A indexes", () => {
+  it('a rule B puts first, reading new files in mail/spam/ as header-only CSVs of no records, does not hide them: breach (exit 1)', async () => {
+    const c = await checkWith(async (b) => {
+      for (let i = 0; i < 4; i++) await fsp.writeFile(join(b, 'mail', 'spam', `p${i}.txt`), `buy cheap pills now ${i}\n`);
+      await fsp.writeFile(join(b, 'snap.json'), JSON.stringify({ records: [{ pattern: 'mail/spam/p*.txt', format: 'csv', identity: 'position' }, ...RULES.records] }));
+    });
+    expect(c.code, c.stdout).toBe(1);
+    expect(c.json.breaches).toContainEqual(expect.objectContaining({ set: 'mail/spam/p0.txt', rule: 'unavailable' }));
+  });
+
+  it('between two folders too (exit 1)', async () => {
+    const a = await makeTree(spec());
+    const b = await copyTree(a);
+    for (let i = 0; i < 4; i++) await fsp.writeFile(join(b, 'mail', 'spam', `p${i}.txt`), `buy cheap pills now ${i}\n`);
+    await fsp.writeFile(join(b, 'snap.json'), JSON.stringify({ records: [{ pattern: 'mail/spam/p*.txt', format: 'csv', identity: 'position' }, ...RULES.records] }));
+    const c = await snapJson(['check', b, '--against', a, '--store', await newStorePath()]);
+    expect(c.code, c.stdout).toBe(1);
+    expect(c.json.breaches).toContainEqual(expect.objectContaining({ set: 'mail/spam/p0.txt', rule: 'unavailable' }));
+  });
+
+  it("a record file in a label folder that A's own rules read as a table is compared as A sealed it (exit 0 when unchanged)", async () => {
+    const store = await newStorePath();
+    const rules = { records: [{ pattern: 'mail/*/*.jsonl', key: ['id'], label: 'label' }, ...RULES.records] };
+    const a = await makeTree({ ...spec(), 'snap.json': JSON.stringify(rules), 'mail/spam/x.jsonl': JSON.stringify({ id: 1, text: 'x', label: 'spam' }) + '\n' });
+    expect((await snapJson(['seal', a, '--as', 'd@1', '--key', keys.key, '--store', store])).code).toBe(0);
+    const c = await snapJson(['check', await copyTree(a), '--against', 'd@1', '--store', store, '--pubkey', keys.pub]);
+    expect(c.code, c.stdout).toBe(0);
+    expect(c.json.records.sets.map((s: Json) => s.name)).toContain('mail/spam/x.jsonl');
+  });
+});
