@@ -347,38 +347,28 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
           if (d.format === 'files' ? !seen.filesHeld.has(d.name) : !seen.digests.has(d.name)) return { kind: 'empty' };
           return { kind: 'unavailable', reason: 'this snapshot has no record index for it (sealed without a record rule for it)' };
         }
-        if (side.reindex) {
-          // Its index is a claim: its records come from its bytes.
-          if (d.format === 'files') {
-            const p = seen.filesIndexes.get(d.name);
-            return p ? { kind: 'index', path: p, x: x(), form: RECORD_FORMS.files } : { kind: 'empty' };
-          }
-          const digest = seen.digests.get(d.name);
-          if (digest === undefined) return { kind: 'empty' };
-          const om = memberOf(other, d.name);
-          if (om && other.kind === 'snapshot' && !other.reindex && otherSeen.digests.get(d.name) === digest) {
-            // The same bytes as the other side's file, whose index is believed: it describes them.
-            const p = findObject(other.objectDirs, om.index.sha256);
-            if (p) return { kind: 'index', path: p, x: x(om), form: formOf(om), member: om, ...summaryOf(other.objectDirs, om) };
-          }
-          const object = findObject(side.objectDirs, digest);
-          return object ? indexed(object, d, digest, seen.sizes.get(d.name) ?? 0, true) : { kind: 'unavailable', reason: UNVERIFIED_INDEX_UNAVAILABLE };
+        if (!side.reindex) {
+          const path = findObject(side.objectDirs, m.index.sha256);
+          if (!path) return { kind: 'unavailable', reason: `its record index object ${m.index.sha256.slice(0, 12)}… is not in the store` };
+          return { kind: 'index', path, x: x(m), form: formOf(m), member: m, ...summaryOf(side.objectDirs, m) };
         }
-        const path = findObject(side.objectDirs, m.index.sha256);
-        if (!path) return { kind: 'unavailable', reason: `its record index object ${m.index.sha256.slice(0, 12)}… is not in the store` };
-        return { kind: 'index', path, x: x(m), form: formOf(m), member: m, ...summaryOf(side.objectDirs, m) };
       }
+      // A folder side, or a snapshot side whose index is a claim (reindex): its records come from its bytes.
       if (d.format === 'files') {
         const p = seen.filesIndexes.get(d.name);
         return p ? { kind: 'index', path: p, x: x(), form: RECORD_FORMS.files } : { kind: 'empty' };
       }
       const digest = seen.digests.get(d.name);
       if (digest === undefined) return { kind: 'empty' };
-      // The same bytes as the snapshot side's file: its signed index describes them.
+      // The same bytes as the other side's file, whose signed index is believed: it describes them.
       const om = memberOf(other, d.name);
-      if (om && otherSeen.digests.get(d.name) === digest) {
-        const p = findObject((other as SnapshotRecordSide).objectDirs, om.index.sha256);
-        if (p) return { kind: 'index', path: p, x: x(om), form: formOf(om), member: om, ...summaryOf((other as SnapshotRecordSide).objectDirs, om) };
+      if (om && other.kind === 'snapshot' && !other.reindex && otherSeen.digests.get(d.name) === digest) {
+        const p = findObject(other.objectDirs, om.index.sha256);
+        if (p) return { kind: 'index', path: p, x: x(om), form: formOf(om), member: om, ...summaryOf(other.objectDirs, om) };
+      }
+      if (side.kind === 'snapshot') {
+        const object = findObject(side.objectDirs, digest);
+        return object ? indexed(object, d, digest, seen.sizes.get(d.name) ?? 0, true) : { kind: 'unavailable', reason: UNVERIFIED_INDEX_UNAVAILABLE };
       }
       return indexed(join(side.dir, ...d.name.split('/')), d, digest, seen.sizes.get(d.name) ?? 0);
     };
