@@ -156,8 +156,17 @@ export async function ownFanFolder(store: Store, hex: string, what: string): Pro
     throw ioError(e, dir, 'cannot make a folder of objects');
   });
   if (st.isDirectory()) return dir;
-  const is = st.isSymbolicLink() ? `a symbolic link (to ${await fsp.readlink(dir).catch(() => '?')})` : 'not a folder';
-  throw new SnapError('STORE_MALFORMED', `${store.root}: objects/sha256/${hex.slice(0, 2)} is ${is}, where the store keeps a folder of objects: ${what}; put the folder it should be in its place (snap fsck lists the objects behind it) and run the command again`, { path: dir });
+  throw await notAStoreFolder(store, `objects/sha256/${hex.slice(0, 2)}`, dir, st, `a folder of objects: ${what}`, 'snap fsck lists the objects behind it');
+}
+
+/**
+ * The refusal of a store folder (`rel`, at `path`) that is not a folder of the store's own: a
+ * symbolic link (named with its target) or anything else (`st`: its lstat). `keeps` says what the
+ * store keeps there and what is not done; `hint` how to see what is behind it.
+ */
+async function notAStoreFolder(store: Store, rel: string, path: string, st: { isSymbolicLink(): boolean }, keeps: string, hint: string): Promise<SnapError> {
+  const is = st.isSymbolicLink() ? `a symbolic link (to ${await fsp.readlink(path).catch(() => '?')})` : 'not a folder';
+  return new SnapError('STORE_MALFORMED', `${store.root}: ${rel} is ${is}, where the store keeps ${keeps}; put the folder it should be in its place (${hint}) and run the command again`, { path });
 }
 
 /**
@@ -967,8 +976,7 @@ async function refuseLinkedStoreFolders(store: Store): Promise<void> {
       throw ioError(e, path, 'cannot look at the store');
     }
     if (st.isDirectory()) continue;
-    const is = st.isSymbolicLink() ? `a symbolic link (to ${await fsp.readlink(path).catch(() => '?')})` : 'not a folder';
-    throw new SnapError('STORE_MALFORMED', `${store.root}: ${rel} is ${is}, where the store keeps a folder of its own: no command writes through it, and nothing was written; put the folder it should be in its place (snap fsck reads through the link) and run the command again`, { path });
+    throw await notAStoreFolder(store, rel, path, st, 'a folder of its own: no command writes through it, and nothing was written', 'snap fsck reads through the link');
   }
 }
 
