@@ -123,7 +123,9 @@ export function linkBreaches(links: readonly string[], rules: readonly { pattern
     const hit = matchers.find((m) => probes.some((p) => m.ig.ignores(p)));
     if (!hit) continue;
     const set = hit.files ? hit.pattern : link;
-    bySet.set(set, [...(bySet.get(set) ?? []), link]);
+    const paths = bySet.get(set);
+    if (paths) paths.push(link); // not a copy per link: B may add a million
+    else bySet.set(set, [link]);
   }
   return [...bySet].map(([set, paths]) => ({
     set,
