@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Pairing many files or records of one content stays linear (helper-133, 2026-11-30): diff's rename
+// Pairing many files or records of one content, and collecting many links of one record set, stay linear (helper-133, 2026-11-30): diff's rename
 // pairing (src/ops/diff.ts pairRenames), verify's and verify --merge's move pairing (src/shards/merge.ts
 // mergeShardReports) and the record diff's leftovers (src/records/record-diff.ts pairLeftovers) each took
 // one list per digest off its front with shift(), quadratic in its length: 35–55 CPU-seconds for a few
@@ -10,6 +10,7 @@
 import { pairRenames } from '../dist/ops/diff.js';
 import { pairLeftovers } from '../dist/records/record-diff.js';
 import { nameMoves } from '../dist/records/label-flips.js';
+import { linkBreaches } from '../dist/records/check.js';
 
 /** Budget per case, in CPU-seconds (the quadratic pairing took 35–55 here at the default N). */
 export const PAIRING_BUDGET_CPU_S = 2;
@@ -54,6 +55,12 @@ const rows = [];
   const paired = problems.filter((p) => p.movedTo !== undefined).length;
   if (paired !== n) throw new Error(`nameMoves paired ${paired} of ${n}`);
   rows.push(['verify, verify --merge: moves of one content (nameMoves)', r.seconds]);
+}
+{
+  const links = Array.from({ length: n }, (_, i) => `mail/spam/l${name(i)}`);
+  const r = cpu(() => linkBreaches(links, [{ pattern: 'mail/*/', files: true }]));
+  if (r.out[0]?.value.length !== n) throw new Error(`linkBreaches named ${r.out[0]?.value.length} of ${n}`);
+  rows.push(['check: links planted in one label folder (linkBreaches)', r.seconds]);
 }
 console.log(`| case (N = ${n.toLocaleString('en')}) | CPU-s | budget ${PAIRING_BUDGET_CPU_S} |`);
 console.log('|---|---|---|');
