@@ -127,6 +127,21 @@ export const OLDER_FORM_UNAVAILABLE = 'indexed by an older canonical form (FORMA
 /** Why a set of a side whose signed index is not believed ({@link SnapshotRecordSide.reindex}) is not compared when its file's bytes are not at hand. */
 export const UNVERIFIED_INDEX_UNAVAILABLE = 'its record index is not signed by a trusted key, and the bytes of its file are not at hand to index again (not in the store: sealed --manifest-only, or an archive, whose data is not read for this)';
 
+/** Each snapshot side's record set members by set name, made once (a side may hold thousands). */
+const membersByName = new WeakMap<SnapshotRecordSide, Map<string, RecordSetMember>>();
+
+/** The record set member of a snapshot side named `name` (none for a folder side). */
+function memberOf(side: RecordSide, name: string): RecordSetMember | undefined {
+  if (side.kind !== 'snapshot') return undefined;
+  let byName = membersByName.get(side);
+  if (!byName) {
+    byName = new Map();
+    for (const m of side.members) if (!byName.has(recordSetName(m))) byName.set(recordSetName(m), m);
+    membersByName.set(side, byName);
+  }
+  return byName.get(name);
+}
+
 /** The path of a store object named `hex`, in the first of `dirs` that has it. */
 function findObject(dirs: readonly string[], hex: string): string | undefined {
   for (const d of dirs) {
@@ -263,7 +278,7 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
   const definers = (d: SetDefinition): Set<'a' | 'b'> => {
     const out = new Set<'a' | 'b'>();
     for (const [tag, side] of [['a', a], ['b', b]] as const) {
-      const m = side.kind === 'snapshot' ? side.members.find((x) => recordSetName(x) === d.name) : undefined;
+      const m = memberOf(side, d.name);
       const r = rulesOf.get(side)?.get(d.name);
       if ((m && sameDef(defOf(m), d)) || (r && sameDef(r, d))) out.add(tag);
     }
@@ -299,7 +314,6 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
     const tabular = [...defs.values()].filter((d) => d.format !== 'files');
     const tabularNames = new Set(tabular.map((d) => d.name));
     const filesDefs = [...defs.values()].filter((d) => d.format === 'files');
-    const memberOf = (side: RecordSide, name: string) => (side.kind === 'snapshot' ? side.members.find((m) => recordSetName(m) === name) : undefined);
     const scan = async (side: RecordSide, tag: string) => {
       const digests = new Map<string, string>();
       const sizes = new Map<string, number>();
