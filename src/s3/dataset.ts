@@ -50,6 +50,27 @@ export interface ScanS3Options {
 }
 
 /**
+ * Whether a key's path (the key without the prefix) has segments that a download resolves away:
+ * it is empty or has an empty (`a//b`, a leading `/`), `.` or `..` segment. `aws s3 sync` and a job
+ * joining the key to a folder write `tmp/../labels.csv` to `labels.csv`, and `a//b`, `a/./b` to
+ * `a/b`, whatever else is wrong with the key (a control character, bytes that are not UTF-8).
+ */
+export function resolvesElsewhere(path: string): boolean {
+  return path === '' || path.split('/').some((seg) => seg === '' || seg === '.' || seg === '..');
+}
+
+/**
+ * Whether `excluded` leaves out a key that cannot be a manifest path. Never one whose path
+ * {@link resolvesElsewhere}: the patterns would judge it by a name it does not land on (a signed
+ * `tmp/` would hide `tmp/../labels.csv`, which a download writes over `labels.csv`), and such a
+ * path is not handed to the matcher (which throws on `/x` and `../x`). A key refused for another
+ * reason lands under the name the patterns see, so an exclude may leave it out.
+ */
+export function refusedKeyExcluded(excluded: ((path: string) => boolean) | undefined, k: RefusedKey): boolean {
+  return excluded !== undefined && !resolvesElsewhere(k.path) && excluded(k.path);
+}
+
+/**
  * The keep-or-leave-out test of `excludes` for manifest paths (a key without its prefix), or
  * undefined when there are none.
  * @throws SnapError `USAGE` (a pattern the matcher refuses, or beyond the bounds of core/excludes.ts)
@@ -124,7 +145,7 @@ export async function scanS3Dataset(ds: S3Dataset, sink: ManifestSink, onProgres
   );
   try {
     const onRefused = (k: RefusedKey): void => {
-      if (excluded?.(k.path)) return; // left out: whatever its name, it is not part of the dataset
+      if (refusedKeyExcluded(excluded, k)) return; // left out: it is not part of the dataset
       if (opts.onRefused) opts.onRefused(k);
       else if (refused.length < 100_000) refused.push(k);
     };
@@ -231,7 +252,7 @@ export async function verifyS3(opts: VerifyS3Options): Promise<VerifyReport> {
   // The signed excludes, as a folder's verify applies them to its walk.
   const excluded = await excludedBy(pred.excludes);
   async function* objects(): AsyncGenerator<ListedObject> {
-    for await (const page of listObjects(ds.client, ds.location, { onRefused: (k) => excluded?.(k.path) || add({ path: k.path, ...(k.keyHex ? { pathHex: k.keyHex } : {}), kind: 'extra', reason: `the key cannot be a manifest path: ${k.reason} (${k.code})` }) })) yield* excluded ? page.filter((o) => !excluded(o.path)) : page;
+    for await (const page of listObjects(ds.client, ds.location, { onRefused: (k) => refusedKeyExcluded(excluded, k) || add({ path: k.path, ...(k.keyHex ? { pathHex: k.keyHex } : {}), kind: 'extra', reason: `the key cannot be a manifest path: ${k.reason} (${k.code})` }) })) yield* excluded ? page.filter((o) => !excluded(o.path)) : page;
   }
 
   const m = entries();

@@ -202,6 +202,24 @@ describe('datasets in S3 (moto): --exclude, diff, and sealing into an S3 store',
     expect([v2.code, v2.json.problems.map((p: { path: string; kind: string }) => `${p.kind} ${p.path}`)]).toEqual([1, ['extra new.txt']]);
   }, 120_000);
 
+  it('a signed exclude does not hide a key with a "..", "." or empty segment: a download lands it on another path (tmp/../labels.csv is labels.csv), so verify fails (exit 1) and seal refuses it (exit 3)', async () => {
+    const { bucket, url } = await dataset({ 'labels.csv': 'id,label\n1,ham\n', 'tmp/x.bin': 'scratch\n' });
+    const store = join(await tempDir('snap-xa-'), 'store');
+    expect((await run(['seal', url, '--as', 'ds@v1', '--key', kp.key, '--store', store, '--exclude', 'tmp/', '--exclude', '*.bin'])).code).toBe(0);
+    // `aws s3 sync` and a boto3 job joining the key to a folder both write this object to labels.csv.
+    const c = clientFor(server);
+    const aliases = ['tmp/../labels.csv', 'tmp/../new\u0001.csv', 'tmp/./x.bin', 'tmp//x.bin', '/labels.bin'];
+    for (const k of aliases) await c.send(new PutObjectCommand({ Bucket: bucket, Key: `data/${k}`, Body: 'id,label\n1,spam\n' }));
+    const v = await run(['verify', url, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', store]);
+    expect(v.code, v.stderr).toBe(1);
+    expect(v.json.problems.map((p: { kind: string; path: string }) => `${p.kind} ${p.path}`).sort()).toEqual(aliases.map((k) => `extra ${k}`).sort());
+    const s = await run(['seal', url, '--as', 'ds@v2', '--key', kp.key, '--store', store, '--exclude', 'tmp/', '--exclude', '*.bin']);
+    expect(s.code, s.stderr).toBe(3);
+    expect(s.json.error.details.keys.map((k: { key: string }) => k.key).sort()).toEqual(aliases.map((k) => `data/${k}`).sort());
+    const d = await run(['diff', 'ds@v1', url, '--store', store]);
+    expect([d.code, d.json.extra.map((e: { path: string }) => e.path).sort()]).toEqual([1, [...aliases].sort()]);
+  }, 120_000);
+
   it('diff compares a snapshot with a dataset in S3: identical (exit 0), then added, modified and a key no manifest can hold (exit 1)', async () => {
     const { bucket, url } = await dataset({ 'a.txt': 'alpha\n', 'b.txt': 'bravo\n' });
     const store = join(await tempDir('snap-d-'), 'store');
