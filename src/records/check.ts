@@ -134,3 +134,87 @@ export function linkBreaches(links: readonly string[], rules: readonly { pattern
     message: `symbolic links within reach of its record rule, which a reader that follows them reads as records no index has: ${paths.slice(0, LABELS_NAMED).map((p) => escapePath(p)).join(', ')}${paths.length > LABELS_NAMED ? `, … and ${paths.length - LABELS_NAMED} more` : ''}`,
   }));
 }
+
+/** One file added, removed or changed between A and B that no record set covers (`unindexedFiles` of `check --json`). */
+export interface UnindexedFile {
+  /** Its dataset path. A renamed file is its removal (the old path) and its addition (the new one). */
+  path: string;
+  change: 'added' | 'removed' | 'modified';
+  /** Whether it looks like data ({@link looksLikeData}, or it lies in a label folder): such a file counts for `maxUnindexedFiles`. */
+  data: boolean;
+}
+
+/**
+ * File name endings (case-insensitive) of files that look like records: snap's record formats
+ * (FORMAT §19.1) and `.json`, which `pandas.read_json` and `datasets.load_dataset("json")` read as records.
+ */
+export const DATA_FILE_ENDINGS: readonly string[] = ['.csv', '.tsv', '.tab', '.jsonl', '.ndjson', '.json', '.parquet'];
+/** Compression endings that may follow a {@link DATA_FILE_ENDINGS} ending (`train.csv.gz`): pandas and `datasets` read such files as they are. */
+export const COMPRESSED_ENDINGS: readonly string[] = ['.gz', '.bz2', '.xz', '.zst', '.zstd', '.lz4', '.zip'];
+
+/** Whether a path's name ends in a record format's ending ({@link DATA_FILE_ENDINGS}), compressed or not, in any case. */
+export function looksLikeData(path: string): boolean {
+  let name = path.slice(path.lastIndexOf('/') + 1).toLowerCase();
+  const z = COMPRESSED_ENDINGS.find((e) => name.endsWith(e));
+  if (z) name = name.slice(0, -z.length);
+  return DATA_FILE_ENDINGS.some((e) => name.endsWith(e) && name.length > e.length);
+}
+
+/** What the record sets of a check cover. */
+export interface RecordCoverage {
+  /** Paths of tabular record sets, and names of sets not compared (`unavailable`: already a breach). */
+  tables: readonly string[];
+  /** Label-folder sets: their pattern and label segment (FORMAT §19.1). */
+  labelFolders: readonly { pattern: string; labelSegment: number }[];
+}
+
+/**
+ * A matcher of the label folders of a label-folder set: the first `labelSegment + 1` segments of
+ * its pattern, anchored at the dataset root (`mail/*` of a pattern `mail/<label>/<file>` whose
+ * label segment is 1), tried on a path's first `labelSegment + 1` segments. Undefined when the pattern has no segment below its
+ * label segment (it matches at any depth, `*.png`): its folders are not known from it.
+ */
+function labelFolderMatcher(pattern: string, labelSegment: number): ((path: string) => boolean) | undefined {
+  const segs = pattern.replace(/^\//, '').split('/');
+  if (segs.length <= labelSegment + 1) return undefined;
+  const ig = ignore().add('/' + segs.slice(0, labelSegment + 1).join('/'));
+  return (path) => {
+    const parts = path.split('/');
+    if (parts.length < labelSegment + 2) return false;
+    const dir = parts.slice(0, labelSegment + 1).join('/');
+    return ig.ignores(dir) || ig.ignores(`${dir}/`);
+  };
+}
+
+/**
+ * The files of `changes` that no record set covers, in the order given. A file in a label folder
+ * (below the label segment of a label-folder set's pattern, or matched by that pattern) is covered
+ * only by that set's pattern: one that its pattern leaves out (`mail/spam/x.jpg` where the pattern
+ * takes `.txt` files only) is listed, and looks like data — a reader of the label folders
+ * (torchvision's `ImageFolder`, a glob of `mail/spam/*`) takes it as a sample of that label. Elsewhere a file is
+ * covered when it is a tabular set's file; it looks like data when {@link looksLikeData}.
+ */
+export function unindexedFiles(changes: readonly { path: string; change: UnindexedFile['change'] }[], cover: RecordCoverage): UnindexedFile[] {
+  const tables = new Set(cover.tables);
+  const folders = cover.labelFolders.map((f) => ({ ig: ignore().add(f.pattern), inFolder: labelFolderMatcher(f.pattern, f.labelSegment) }));
+  const out: UnindexedFile[] = [];
+  for (const { path, change } of changes) {
+    const holding = folders.filter((f) => f.ig.ignores(path) || f.inFolder?.(path));
+    if (holding.length > 0) {
+      if (holding.some((f) => f.ig.ignores(path))) continue; // a record of the set, or of a table rule put before it
+      out.push({ path, change, data: true });
+    } else if (!tables.has(path)) out.push({ path, change, data: looksLikeData(path) });
+  }
+  return out;
+}
+
+/**
+ * The breach `maxUnindexedFiles` (set `*`): more files that look like data outside every record set
+ * than `limit`; its message names at most {@link LABELS_NAMED} of them. None when `limit` is undefined.
+ */
+export function unindexedBreaches(files: readonly UnindexedFile[], limit: number | undefined): Breach[] {
+  const data = files.filter((f) => f.data).map((f) => f.path);
+  if (limit === undefined || data.length <= limit) return [];
+  const named = data.slice(0, LABELS_NAMED).map((p) => escapePath(p)).join(', ') + (data.length > LABELS_NAMED ? `, … and ${data.length - LABELS_NAMED} more` : '');
+  return [{ set: '*', rule: 'maxUnindexedFiles', value: data.length, limit, message: `files outside every record set that look like data (a record format's ending, or in a label folder), added, removed or changed: ${data.length} (at most ${limit}): ${named}` }];
+}

@@ -18,6 +18,11 @@ export interface Thresholds {
   maxConflicts?: number;
   /** Keys (or identical records) present more than once in B. */
   maxDuplicates?: number;
+  /**
+   * Files added, removed or changed that no record set covers and that look like data (a record
+   * format's ending, or a file in a label folder: `check.ts` `unindexedFiles`).
+   */
+  maxUnindexedFiles?: number;
   /** L∞ distance of class proportions: the largest move of one class's share (0.05 = 5 points). */
   maxShift?: number;
   /** Jensen–Shannon distance (natural log) of the label distributions. */
@@ -45,12 +50,13 @@ export const DEFAULT_THRESHOLDS: Readonly<Thresholds> = Object.freeze({
   maxAddedShare: 0.5,
   maxConflicts: 0,
   maxDuplicates: 0,
+  maxUnindexedFiles: 0,
   maxShift: 0.05,
   allowNewLabels: false,
   allowVanishedLabels: false,
 });
 
-const COUNTS = ['maxLabelChanges', 'maxModified', 'maxRemoved', 'maxConflicts', 'maxDuplicates'] as const;
+const COUNTS = ['maxLabelChanges', 'maxModified', 'maxRemoved', 'maxConflicts', 'maxDuplicates', 'maxUnindexedFiles'] as const;
 const SHARES = ['maxAddedShare', 'maxShift', 'maxJsDistance', 'maxPsi', 'minChiSquareP'] as const;
 const FLAGS = ['allowNewLabels', 'allowVanishedLabels'] as const;
 /** Every threshold name. */

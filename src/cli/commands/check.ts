@@ -2,13 +2,17 @@
  * `snap check <b> --against <a>`: the review gate for a legitimate new version of a dataset —
  * exit 1 when its records moved more than the thresholds allow (label changes on existing records,
  * records modified or removed, records added as a share, new duplicates or conflicting labels, a
- * label's share moved more than the L∞ limit, a new or vanished label).
+ * label's share moved more than the L∞ limit, a new or vanished label, a file that looks like data
+ * added, removed or changed outside every record set).
  */
 import { SnapError } from '../../core/errors.js';
 import { storePath } from '../../io/store.js';
 import { diff, untrustedSides } from '../../ops/diff.js';
 import type { DiffInput, DiffSide } from '../../ops/diff.js';
-import { checkRecords, linkBreaches } from '../../records/check.js';
+import { checkRecords, linkBreaches, unindexedBreaches, unindexedFiles, type UnindexedFile } from '../../records/check.js';
+import { CONFIG_FILE } from '../../records/config.js';
+import { compareUtf8 } from '../../core/paths.js';
+import { RECORDS_LISTED } from '../records-print.js';
 import { isSymlinkEntry } from '../../core/manifest.js';
 import { DEFAULT_THRESHOLDS, mergeThresholds, parseThresholds, strictestThresholds, type Thresholds } from '../../records/thresholds.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
@@ -29,6 +33,7 @@ const FLAGS: [string, keyof Thresholds][] = [
   ['max-added-share', 'maxAddedShare'],
   ['max-conflicts', 'maxConflicts'],
   ['max-duplicates', 'maxDuplicates'],
+  ['max-unindexed-files', 'maxUnindexedFiles'],
   ['max-shift', 'maxShift'],
   ['max-js-distance', 'maxJsDistance'],
   ['max-psi', 'maxPsi'],
@@ -75,6 +80,31 @@ function flagThresholds(a: Args, argv?: readonly string[]): Thresholds {
     }
     throw new SnapError('USAGE', m);
   }
+}
+
+/**
+ * The files added, removed or modified between the two sides, a rename as its removal and its
+ * addition, in path order; the root `snap.json` left out (check reads it: its rules and thresholds).
+ */
+function fileChanges(r: { added: readonly { path: string }[]; removed: readonly { path: string }[]; modified: readonly { path: string }[]; renamed: readonly { from: string; to: string }[] }): { path: string; change: UnindexedFile['change'] }[] {
+  const out: { path: string; change: UnindexedFile['change'] }[] = [
+    ...r.added.map((e) => ({ path: e.path, change: 'added' as const })),
+    ...r.renamed.map((e) => ({ path: e.to, change: 'added' as const })),
+    ...r.removed.map((e) => ({ path: e.path, change: 'removed' as const })),
+    ...r.renamed.map((e) => ({ path: e.from, change: 'removed' as const })),
+    ...r.modified.map((e) => ({ path: e.path, change: 'modified' as const })),
+  ];
+  return out.filter((c) => c.path !== CONFIG_FILE).sort((x, y) => compareUtf8(x.path, y.path) || compareUtf8(x.change, y.change));
+}
+
+/** Human lines of the files outside every record set: a count, then at most {@link RECORDS_LISTED} of them. */
+function unindexedLines(files: readonly UnindexedFile[]): string[] {
+  if (files.length === 0) return [];
+  const data = files.filter((f) => f.data).length;
+  const out = [`files outside every record set: ${files.length} added, removed or changed (looks like data: ${data})`];
+  for (const f of files.slice(0, RECORDS_LISTED)) out.push(`  ${f.change.padEnd(8)}  ${escapePath(f.path)}${f.data ? '  (looks like data)' : ''}`);
+  if (files.length > RECORDS_LISTED) out.push(`  … and ${files.length - RECORDS_LISTED} more (--json lists all)`);
+  return out;
 }
 
 function sideName(s: DiffSide): string {
@@ -125,16 +155,27 @@ async function cmdCheck(a: Args, io: CliIo): Promise<number> {
       ];
       breaches.push(...linkBreaches(links, rules));
     }
+    // Files no record set covers, added, removed or changed (a rename is both): a training job that
+    // globs `*.ndjson` or reads the whole folder reads them, and no record diff saw them.
+    const unindexed = unindexedFiles(fileChanges(r), {
+      tables: [...(r.records?.sets ?? []).filter((d) => d.format !== 'files').map((d) => d.name), ...(r.records?.unavailable ?? []).map((u) => u.name)],
+      labelFolders: [
+        ...(r.records?.sets ?? []).filter((d) => d.format === 'files' && d.labelSegment !== undefined).map((d) => ({ pattern: d.name, labelSegment: d.labelSegment as number })),
+        ...[configA, configB].flatMap((c) => c?.rules ?? []).filter((x) => x.format === 'files' && x.labelSegment !== undefined).map((x) => ({ pattern: x.pattern, labelSegment: x.labelSegment as number })),
+      ],
+    });
+    breaches.push(...unindexedBreaches(unindexed, thresholds.maxUnindexedFiles));
     if (untrusted) breaches.unshift({ set: '*', rule: 'trust', value: 'untrusted', message: `${String(a.against)} is not signed by a trusted key (--pubkey)` });
     const ok = breaches.length === 0;
     if (a.json) {
-      jsonOut(io, { ok, a: r.a, b: r.b, thresholds, breaches, files: r.summary, records: r.records });
+      jsonOut(io, { ok, a: r.a, b: r.b, thresholds, breaches, files: r.summary, unindexedFiles: unindexed, records: r.records });
     } else {
       const s = styler(!!io.stdout.isTTY && !io.env.NO_COLOR);
       const out = [`a: ${sideName(r.a)}`, `b: ${sideName(r.b)}`];
       out.push(ok ? `${s.green(s.bold('PASS'))}  ${shown(String(a.b))} is within the thresholds against ${shown(String(a.against))}` : `${s.red(s.bold('FAIL'))}  ${shown(String(a.b))} breaks ${breaches.length === 1 ? 'a threshold' : `${breaches.length} thresholds`} against ${shown(String(a.against))}:`);
       for (const b of breaches) out.push(`  ${b.set === '*' ? 'dataset' : escapePath(b.set)}: ${escapeMessage(b.message)}  [${b.rule}]`);
       out.push(...(r.records && !noSets ? recordsLines(r.records) : ['records: no record sets to compare (neither side has any)']));
+      out.push(...unindexedLines(unindexed));
       // Where they come from, since B's own snap.json may say something looser than what applies.
       out.push(`thresholds: ${Object.entries(thresholds).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${String(v)}`).join(', ')} (the stricter of A's and B's snap.json over the defaults, then the flags)`);
       for (const note of [archiveSidesNote(archiveSidesOf([ia, ib], held)), signersNotCheckedNote([r.a, r.b], trusted !== undefined)]) if (note) out.push(note);
@@ -163,6 +204,7 @@ export const checkCommand: CommandSpec = {
         .option('max-added-share', { type: 'number', requiresArg: true, describe: "records added, as a share of A's, 0 to 1 (default 0.5)" })
         .option('max-conflicts', { type: 'number', requiresArg: true, describe: 'new groups of conflicting labels (default 0)' })
         .option('max-duplicates', { type: 'number', requiresArg: true, describe: 'new duplicate keys or records (default 0)' })
+        .option('max-unindexed-files', { type: 'number', requiresArg: true, describe: 'files added, removed or changed outside every record set that look like data: a .csv, .tsv, .tab, .jsonl, .ndjson, .json or .parquet ending (also compressed: .csv.gz), or in a label folder (default 0; others, README.md, are listed only)' })
         .option('max-shift', { type: 'number', requiresArg: true, describe: "largest move of one label's share, L∞, 0 to 1 (default 0.05)" })
         .option('max-js-distance', { type: 'number', requiresArg: true, describe: 'Jensen–Shannon distance, 0 to 1 (default: not gated)' })
         .option('max-psi', { type: 'number', requiresArg: true, describe: 'population stability index (default: not gated)' })

@@ -1,0 +1,147 @@
+/**
+ * `snap check B --against A` and the files no record set covers: A's rule `*.jsonl` indexes
+ * `train.jsonl`, while `train.ndjson`, a new `extra.ndjson`, `more.csv` or
+ * `data/part-0001.parquet` match no rule of either side — yet a training job that globs `*.ndjson`
+ * or `*.csv`, or reads every file of the folder, trains on them. Each file added, removed or changed
+ * outside every record set is listed (`unindexedFiles`); one that looks like data (a record
+ * format's ending, or a file in a label folder) is a breach, `maxUnindexedFiles` (default 0;
+ * docs/FORMAT.md §19.8).
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { copyTree, makeTree, snapJson, snap, useKeyPair } from '../helpers/tree.js';
+import { newStorePath } from '../helpers/store.js';
+import { schemaErrors } from '../helpers/json-schemas.js';
+
+const keys = useKeyPair();
+type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const RULES = { records: [{ pattern: '*.jsonl', key: ['id'], label: 'label' }] };
+const line = (id: number, label: string) => JSON.stringify({ id, text: `t${id}`, label }) + '\n';
+const spam = (n: number) => Array.from({ length: n }, (_, i) => line(100 + i, 'spam')).join('');
+const spec = (config: object = RULES) => ({
+  'snap.json': JSON.stringify(config),
+  'train.jsonl': Array.from({ length: 20 }, (_, i) => line(i, i % 2 ? 'spam' : 'ham')).join(''),
+  'train.ndjson': Array.from({ length: 5 }, (_, i) => line(50 + i, 'ham')).join(''),
+  'README.md': '# data\n',
+});
+
+/** A sealed as d@1 (signed), B its copy edited by `edit`; `snap check B --against d@1 --pubkey`. */
+async function checkWith(edit: (b: string) => Promise<void>, opts: { config?: object; flags?: string[]; json?: boolean } = {}) {
+  const store = await newStorePath();
+  const a = await makeTree(spec(opts.config));
+  const s = await snapJson(['seal', a, '--as', 'd@1', '--key', keys.key, '--store', store]);
+  expect(s.code, s.stderr).toBe(0);
+  const b = await copyTree(a);
+  await edit(b);
+  const args = ['check', b, '--against', 'd@1', '--store', store, '--pubkey', keys.pub, ...(opts.flags ?? [])];
+  return opts.json === false ? { ...(await snap(args)), json: undefined as Json } : snapJson(args);
+}
+
+const unindexedBreach = (json: Json) => json.breaches.find((x: Json) => x.rule === 'maxUnindexedFiles');
+
+describe('check: data files that no record set covers', () => {
+  it('40 spam records appended to train.ndjson, which A holds and no rule covers, are a breach (exit 1) naming the file', async () => {
+    const c = await checkWith((b) => fsp.appendFile(join(b, 'train.ndjson'), spam(40)));
+    expect(c.code, c.stdout).toBe(1);
+    expect(unindexedBreach(c.json)).toMatchObject({ set: '*', value: 1, limit: 0 });
+    expect(unindexedBreach(c.json).message).toContain('train.ndjson');
+    expect(c.json.unindexedFiles).toEqual([{ path: 'train.ndjson', change: 'modified', data: true }]);
+    expect(schemaErrors('check', c.json)).toBe('');
+  });
+
+  it('a new extra.ndjson is a breach (exit 1)', async () => {
+    const c = await checkWith((b) => fsp.writeFile(join(b, 'extra.ndjson'), spam(40)));
+    expect(c.code, c.stdout).toBe(1);
+    expect(c.json.unindexedFiles).toEqual([{ path: 'extra.ndjson', change: 'added', data: true }]);
+    expect(unindexedBreach(c.json).message).toContain('extra.ndjson');
+  });
+
+  it('a new more.csv is a breach (exit 1), and the human output names it', async () => {
+    const c = await checkWith((b) => fsp.writeFile(join(b, 'more.csv'), 'id,text,label\n' + Array.from({ length: 40 }, (_, i) => `${100 + i},buy,spam\n`).join('')), { json: false });
+    expect(c.code, c.stdout).toBe(1);
+    expect(c.stdout).toMatch(/dataset: .*more\.csv.*\[maxUnindexedFiles\]/);
+    expect(c.stdout).toContain('files outside every record set: 1 added, removed or changed (looks like data: 1)');
+    expect(c.stdout).toContain('  added     more.csv  (looks like data)');
+  });
+
+  it('a new data/part-0001.parquet is a breach (exit 1), and so is a compressed CSV whatever its case', async () => {
+    const c = await checkWith(async (b) => {
+      await fsp.mkdir(join(b, 'data'));
+      await fsp.writeFile(join(b, 'data', 'part-0001.parquet'), 'PAR1 not really\n');
+      await fsp.writeFile(join(b, 'MORE.CSV.GZ'), 'gz\n');
+    });
+    expect(c.code, c.stdout).toBe(1);
+    expect(c.json.unindexedFiles).toEqual([
+      { path: 'MORE.CSV.GZ', change: 'added', data: true },
+      { path: 'data/part-0001.parquet', change: 'added', data: true },
+    ]);
+    expect(unindexedBreach(c.json)).toMatchObject({ value: 2 });
+  });
+
+  it('train.ndjson removed is a breach too (a job that globbed it trains on other data)', async () => {
+    const c = await checkWith((b) => fsp.rm(join(b, 'train.ndjson')));
+    expect(c.code, c.stdout).toBe(1);
+    expect(c.json.unindexedFiles).toEqual([{ path: 'train.ndjson', change: 'removed', data: true }]);
+  });
+
+  it('a README change alone passes (exit 0), with the file listed', async () => {
+    const c = await checkWith((b) => fsp.writeFile(join(b, 'README.md'), '# data, v2\n'));
+    expect(c.code, c.stdout).toBe(0);
+    expect(c.json.breaches).toEqual([]);
+    expect(c.json.unindexedFiles).toEqual([{ path: 'README.md', change: 'modified', data: false }]);
+    expect(schemaErrors('check', c.json)).toBe('');
+    const h = await checkWith((b) => fsp.writeFile(join(b, 'README.md'), '# data, v2\n'), { json: false });
+    expect(h.code, h.stdout).toBe(0);
+    expect(h.stdout).toContain('files outside every record set: 1 added, removed or changed (looks like data: 0)');
+    expect(h.stdout).toContain('  modified  README.md');
+  });
+
+  it('--max-unindexed-files 1 lets one such file pass (exit 0), still listed', async () => {
+    const c = await checkWith((b) => fsp.writeFile(join(b, 'extra.ndjson'), spam(40)), { flags: ['--max-unindexed-files', '1'] });
+    expect(c.code, c.stdout).toBe(0);
+    expect(c.json.thresholds.maxUnindexedFiles).toBe(1);
+    expect(c.json.unindexedFiles).toHaveLength(1);
+  });
+
+  it("A's snap.json check.maxUnindexedFiles lets it pass (exit 0); B's own snap.json cannot loosen it (exit 1)", async () => {
+    const loose = { ...RULES, check: { maxUnindexedFiles: 1 } };
+    const c = await checkWith((b) => fsp.writeFile(join(b, 'extra.ndjson'), spam(40)), { config: loose });
+    expect(c.code, c.stdout).toBe(0);
+    const d = await checkWith(async (b) => {
+      await fsp.writeFile(join(b, 'extra.ndjson'), spam(40));
+      await fsp.writeFile(join(b, 'snap.json'), JSON.stringify(loose));
+    });
+    expect(d.code, d.stdout).toBe(1);
+    expect(unindexedBreach(d.json)).toMatchObject({ value: 1, limit: 0 });
+  });
+
+  it('a malformed --max-unindexed-files is a usage error (exit 2)', async () => {
+    const c = await snap(['check', '/nonexistent', '--against', '/nonexistent', '--max-unindexed-files', '-1']);
+    expect(c.code, c.stderr).toBe(2);
+    expect(c.stderr).toContain('--max-unindexed-files');
+  });
+});
+
+describe('check: files in a label folder that the label-folder set does not read as samples', () => {
+  const FOLDERS = { records: [{ pattern: 'mail/*/*.txt', format: 'files', labelSegment: 1 }] };
+  const mail = (config: object) => ({
+    'snap.json': JSON.stringify(config),
+    ...Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`mail/${i % 2 ? 'spam' : 'ham'}/m${i}.txt`, `mail ${i}\n`])),
+  });
+  async function folderCheck(config: object, edit: (b: string) => Promise<void>, extra: Record<string, string> = {}) {
+    const store = await newStorePath();
+    const a = await makeTree({ ...mail(config), ...extra });
+    expect((await snapJson(['seal', a, '--as', 'm@1', '--key', keys.key, '--store', store])).code).toBe(0);
+    const b = await copyTree(a);
+    await edit(b);
+    return snapJson(['check', b, '--against', 'm@1', '--store', store, '--pubkey', keys.pub]);
+  }
+
+  it('an image added to mail/spam/ that the pattern (*.txt) leaves out is a breach (exit 1): a folder reader takes it as spam', async () => {
+    const c = await folderCheck(FOLDERS, (b) => fsp.writeFile(join(b, 'mail', 'spam', 'x.jpg'), 'jpeg\n'));
+    expect(c.code, c.stdout).toBe(1);
+    expect(c.json.unindexedFiles).toEqual([{ path: 'mail/spam/x.jpg', change: 'added', data: true }]);
+  });
+});
