@@ -189,9 +189,10 @@ function labelFolderMatcher(pattern: string, labelSegment: number): ((path: stri
 /**
  * The files of `changes` that no record set covers, in the order given. A file in a label folder
  * (below the label segment of a label-folder set's pattern, or matched by that pattern) is covered
- * only by that set's pattern: one that its pattern leaves out (`mail/spam/x.jpg` where the pattern
- * takes `.txt` files only) is listed, and looks like data — a reader of the label folders
- * (torchvision's `ImageFolder`, a glob of `mail/spam/*`) takes it as a sample of that label. Elsewhere a file is
+ * only as a record of that set: one that its pattern leaves out (`mail/spam/x.jpg` where the pattern
+ * takes `.txt` files only) or that a table rule reads (`mail/spam/p.jsonl`, a rule put before the set's, even
+ * A's own) is listed, and looks like data — a reader of the label folders (torchvision's
+ * `ImageFolder`, a glob of `mail/spam/*`) takes it as a sample of that label. Elsewhere a file is
  * covered when it is a tabular set's file; it looks like data when {@link looksLikeData}.
  */
 export function unindexedFiles(changes: readonly { path: string; change: UnindexedFile['change'] }[], cover: RecordCoverage): UnindexedFile[] {
@@ -201,7 +202,7 @@ export function unindexedFiles(changes: readonly { path: string; change: Unindex
   for (const { path, change } of changes) {
     const holding = folders.filter((f) => f.ig.ignores(path) || f.inFolder?.(path));
     if (holding.length > 0) {
-      if (holding.some((f) => f.ig.ignores(path))) continue; // a record of the set, or of a table rule put before it
+      if (!tables.has(path) && holding.some((f) => f.ig.ignores(path))) continue; // a sample of the set
       out.push({ path, change, data: true });
     } else if (!tables.has(path)) out.push({ path, change, data: looksLikeData(path) });
   }

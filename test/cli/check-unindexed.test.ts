@@ -144,4 +144,18 @@ describe('check: files in a label folder that the label-folder set does not read
     expect(c.code, c.stdout).toBe(1);
     expect(c.json.unindexedFiles).toEqual([{ path: 'mail/spam/x.jpg', change: 'added', data: true }]);
   });
+
+  it("a file added where A's own signed table rule reads it (mail/spam/*.jsonl first) is a breach (exit 1): to a folder reader it is a spam sample", async () => {
+    const rules = { records: [{ pattern: 'mail/*/*.jsonl', key: ['id'], label: 'label' }, { pattern: 'mail/*/*', format: 'files', labelSegment: 1 }] };
+    const c = await folderCheck(rules, (b) => fsp.writeFile(join(b, 'mail', 'spam', 'p.jsonl'), ''));
+    expect(c.code, c.stdout).toBe(1);
+    expect(c.json.unindexedFiles).toEqual([{ path: 'mail/spam/p.jsonl', change: 'added', data: true }]);
+  });
+
+  it("such a table file of A's, unchanged, passes (exit 0)", async () => {
+    const rules = { records: [{ pattern: 'mail/*/*.jsonl', key: ['id'], label: 'label' }, { pattern: 'mail/*/*', format: 'files', labelSegment: 1 }] };
+    const c = await folderCheck(rules, async () => {}, { 'mail/spam/x.jsonl': line(1, 'spam') });
+    expect(c.code, c.stdout).toBe(0);
+    expect(c.json.unindexedFiles).toEqual([]);
+  });
 });
