@@ -434,8 +434,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     // in) and an empty --store (that folder taken for the store).
     for (const flag of EMPTY_FOLDER_FLAGS) if (a[flag] === '') throw new SnapError('USAGE', `--${flag} was given an empty value (an unset variable?): give the folder, or leave the flag out for its default`);
     // An S3 store (and its SDK) is loaded only when one is named.
-    // (`retain` talks to its S3 store itself; keygen, verify-proof and policy use no store; seal --out writes no store.)
-    if (!['retain', 'keygen', 'verify-proof', 'policy'].includes(cmd) && !(cmd === 'seal' && a.out !== undefined) && (a.retain !== undefined || a['retain-mode'] !== undefined || (typeof (a.store ?? io.env.SNAP_STORE) === 'string' && /^s3:\/\//i.test(String(a.store ?? io.env.SNAP_STORE))))) {
+    // (`retain` talks to its S3 store itself and `prune` refuses one; keygen, verify-proof and policy use no store; seal --out writes no store.)
+    if (!['retain', 'prune', 'keygen', 'verify-proof', 'policy'].includes(cmd) && !(cmd === 'seal' && a.out !== undefined) && (a.retain !== undefined || a['retain-mode'] !== undefined || (typeof (a.store ?? io.env.SNAP_STORE) === 'string' && /^s3:\/\//i.test(String(a.store ?? io.env.SNAP_STORE))))) {
       const { runOnS3Store, s3StoreOf, retentionOf } = await import('./remote-store.js');
       const url = s3StoreOf(a, io);
       if (url) return await runOnS3Store(cmd, url, a, { ...io, argv }, handler);

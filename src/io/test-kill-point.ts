@@ -7,8 +7,8 @@
  * time it reaches {@link killPointForTest}`(POINT)`; with `SNAP_TEST_KILL_AT=POINT:N`, the N-th
  * time (N ≥ 1). Nothing is unwound, no handler runs: what is left is what a `kill -9` (or the OOM
  * killer, or a power cut of the machine but not of the server) at that moment leaves. Without the
- * variable, or at another point, nothing happens. The points (all of an S3 store's working copy,
- * src/store/remote-session.ts and src/store/s3.ts) are listed in {@link KILL_POINTS}.
+ * variable, or at another point, nothing happens. The points (those of an S3 store's working copy,
+ * src/store/remote-session.ts and src/store/s3.ts, a local seal's, src/ops/seal.ts, and prune's, src/ops/prune.ts) are listed in {@link KILL_POINTS}.
  */
 
 /** The points a test can kill at, roughly in the order a command reaches them. */
@@ -39,6 +39,10 @@ export const KILL_POINTS = [
   's3-log-lines',
   /** Everything is pushed; the lock is still held, the working copy still there, nothing printed. */
   's3-pushed',
+  /** A local seal's objects and record indexes are in `objects/`; its snapshot folder is not committed. */
+  'seal-uncommitted',
+  /** `prune --yes` removed one unreferenced object (the others may still be there). */
+  'prune-removed',
 ] as const;
 
 /** A point of {@link KILL_POINTS}. */

@@ -192,7 +192,7 @@ async function readdirOrThrow(path: string, what: string): Promise<Dirent[]> {
 }
 
 /** Object files under one fan-out folder (`xx/<62 hex>`); everything else is a stray. */
-async function listFan(store: Store, fan: string, strays: string[]): Promise<string[]> {
+export async function listFan(store: Store, fan: string, strays: string[]): Promise<string[]> {
   const out: string[] = [];
   for (const e of await readdirOrThrow(join(store.objectsDir, fan), 'the objects')) {
     if (REST_RE.test(e.name)) out.push(`${fan}/${e.name}`); // not a regular file: the worker says so
@@ -213,7 +213,7 @@ async function isFolder(e: Dirent, parent: string): Promise<boolean> {
 }
 
 /** Fan-out folders of `objects/sha256`; other entries there, and beside `sha256`, are strays. */
-async function listFans(store: Store, strays: string[]): Promise<string[]> {
+export async function listFans(store: Store, strays: string[]): Promise<string[]> {
   const fans: string[] = [];
   for (const e of await readdirOrThrow(store.objectsDir, 'the objects')) {
     if (FAN_RE.test(e.name) && (await isFolder(e, store.objectsDir))) fans.push(e.name);
@@ -318,8 +318,11 @@ function addUser(o: { usedBy: ObjectUser[]; users: number; maxBytes?: number }, 
  * Check one snapshot folder: envelope, statement, manifest, objects. A missing object is added to
  * `missing` (once, by digest) and the file to its users; files whose object is corrupt are added to
  * that object's users; an unreadable object gets the largest size a snapshot names it as.
+ * `named` is called with every object the snapshot names (each manifest entry's digest but a
+ * symbolic link's, also of a `--manifest-only` snapshot; each record index and index summary its
+ * statement names), as read: `prune` keeps those.
  */
-async function checkSnapshot(store: Store, name: string, version: string, keepsObjects: boolean, corrupt: Map<string, CorruptObject>, unreadable: Map<string, UnreadableObject>, missing: Map<string, MissingObject>, has: (hex: string) => boolean): Promise<SnapshotFsck> {
+async function checkSnapshot(store: Store, name: string, version: string, keepsObjects: boolean, corrupt: Map<string, CorruptObject>, unreadable: Map<string, UnreadableObject>, missing: Map<string, MissingObject>, has: (hex: string) => boolean, named?: (hex: string) => void): Promise<SnapshotFsck> {
   const ref = `${name}@${version}`;
   const dir = join(store.snapshotsDir, name, version);
   const problems: SnapshotProblem[] = [];
@@ -365,6 +368,7 @@ async function checkSnapshot(store: Store, name: string, version: string, keepsO
         for (const e of run) {
           entries++;
           if (isSymlinkEntry(e)) continue;
+          named?.(e.sha256);
           const bad = corrupt.get(e.sha256);
           if (bad) addUser(bad, ref, e.path, e.size);
           boundUnreadable(unreadable.get(e.sha256), e.size);
@@ -404,6 +408,7 @@ async function checkSnapshot(store: Store, name: string, version: string, keepsO
     ...(m.index.summary !== undefined ? [{ h: m.index.summary, user: `record index summary of ${recordSetName(m)}`, most: MAX_INDEX_SUMMARY_BYTES }] : []),
   ]);
   for (const { h, user, most } of indexObjects) {
+    named?.(h);
     const bad = corrupt.get(h);
     if (bad) addUser(bad, ref, user, most);
     boundUnreadable(unreadable.get(h), most);
@@ -422,8 +427,8 @@ async function checkSnapshot(store: Store, name: string, version: string, keepsO
   return { ref, ...(id ? { snapshot: id } : {}), ok: problems.length === 0, keepsObjects, entries, problems };
 }
 
-/** Every snapshot folder of the store, checked; badly named entries are strays. */
-async function checkSnapshots(store: Store, corrupt: Map<string, CorruptObject>, unreadable: Map<string, UnreadableObject>, missing: Map<string, MissingObject>, strays: string[], has: (hex: string) => boolean): Promise<SnapshotFsck[]> {
+/** Every snapshot folder of the store, checked; badly named entries are strays. `named`: as {@link checkSnapshot}'s. */
+async function checkSnapshots(store: Store, corrupt: Map<string, CorruptObject>, unreadable: Map<string, UnreadableObject>, missing: Map<string, MissingObject>, strays: string[], has: (hex: string) => boolean, named?: (hex: string) => void): Promise<SnapshotFsck[]> {
   const out: SnapshotFsck[] = [];
   const known = new Set([STATEMENT_FILE, ENVELOPE_FILE, MANIFEST_FILE, CONTENTS_FILE]);
   for (const n of await readdirOrThrow(store.snapshotsDir, 'the snapshots')) {
@@ -439,10 +444,25 @@ async function checkSnapshots(store: Store, corrupt: Map<string, CorruptObject>,
       const dir = join(store.snapshotsDir, n.name, v.name);
       // A partial write of sign's is a leftover (io/leftovers.ts), not a stray.
       for (const f of await readdirOrThrow(dir, 'a snapshot')) if (!known.has(f.name) && !SNAPSHOT_PARTIAL_WRITE_RE.test(f.name)) strays.push(`snapshots/${n.name}/${v.name}/${f.name}`);
-      out.push(await checkSnapshot(store, n.name, v.name, await snapshotKeepsObjects(dir), corrupt, unreadable, missing, has));
+      out.push(await checkSnapshot(store, n.name, v.name, await snapshotKeepsObjects(dir), corrupt, unreadable, missing, has, named));
     }
   }
   return out;
+}
+
+/**
+ * Check every snapshot folder of the store as fsck does (envelope, statement, manifest and their
+ * agreement; objects are not re-hashed) and call `named` with every object each names (see
+ * {@link checkSnapshot}) — the set of objects the store's snapshots reference, for `prune`.
+ * `has` says whether the store holds an object (for the snapshots' `missing-objects` problems).
+ * @returns each snapshot's check, and the strays fsck would report under `snapshots/` (paths
+ *   relative to the store)
+ * @throws SnapError `IO_ERROR` (a folder of `snapshots/` cannot be listed) | `INTERRUPTED` / `TERMINATED`
+ */
+export async function checkSnapshotsNaming(store: Store, has: (hex: string) => boolean, named: (hex: string) => void): Promise<{ snapshots: SnapshotFsck[]; strays: string[] }> {
+  const strays: string[] = [];
+  const snapshots = await checkSnapshots(store, new Map(), new Map(), new Map(), strays, has, named);
+  return { snapshots, strays };
 }
 
 /**

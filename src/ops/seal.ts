@@ -37,6 +37,7 @@ import { serializeEntry } from '../core/manifest.js';
 import { IncrementalSource, StatCacheWriter, statCachePath, statId, thisMachine, type CacheStatus } from '../incremental/stat-cache.js';
 import { writeAll } from '../io/write-all.js';
 import { sharedFolderOnTheWay } from '../io/shared-folders.js';
+import { killPointForTest } from '../io/test-kill-point.js';
 
 /** Progress of a long operation, for a progress bar. */
 export interface Progress {
@@ -874,6 +875,7 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
     await fsp.chmod(tmp, 0o755); // mkdtemp made it 0700: other users must be able to verify
     await fsyncDir(tmp);
     checkInterrupted(); // the last moment a signal stops the seal; once committed, it is done
+    killPointForTest('seal-uncommitted');
     const finalDir = await commitSnapshot(store, tmp, name, version);
     tmp = undefined;
     if (incremental && writer) {

@@ -28,6 +28,7 @@ const FLAGS: Record<string, string[]> = {
   list: ['store'],
   show: ['store'],
   fsck: ['store', 'quiet', 'jobs', 'clean', 'repair-from'],
+  prune: ['store', 'quiet', 'yes'],
   log: ['store', 'verify', 'pubkey', 'checkpoint', 'key', 'passphrase-env', 'origin', 'out', 'state-dir', 'quiet'],
   retain: ['store', 'quiet', 'until', 'retain-mode'],
   export: ['store', 'quiet', 'jobs', 'out'],

@@ -32,6 +32,7 @@ export const COMMANDS: CommandEntry[] = [
   { command: 'list [name]', describe: 'List the snapshots in the store (all, or of one NAME)', load: async () => (await import('./list.js')).listCommand },
   { command: 'show <ref>', describe: 'Show one snapshot: statement, signers, counts', load: async () => (await import('./show.js')).showCommand },
   { command: 'fsck', describe: 'Check the store: re-hash objects, check snapshots (no keys)', load: async () => (await import('./fsck.js')).fsckCommand },
+  { command: 'prune', describe: 'List, or with --yes remove, the objects no snapshot references (local store)', load: async () => (await import('./prune.js')).pruneCommand },
   { command: 'log [name]', describe: "Show the audit log (of one NAME), or check it with --verify", load: async () => (await import('./log.js')).logCommand },
   { command: 'retain <ref>', describe: 'Extend the Object Lock of a snapshot in an S3 store (never shortens)', load: async () => (await import('./retain.js')).retainCommand },
   { command: 'export <ref>', describe: 'Write a snapshot as one reproducible archive NAME@VERSION.snap.tar', load: async () => (await import('./export.js')).exportCommand },

@@ -1,0 +1,188 @@
+/**
+ * `prune`: remove the objects of a local store that no snapshot references — those of a seal or
+ * import killed before its snapshot was committed (objects are moved into `objects/` first), or of
+ * a snapshot folder removed by hand.
+ *
+ * An object is referenced (docs/FORMAT.md §6.1) when a snapshot folder under `snapshots/` names it:
+ *   1. the digest of a file entry of its `manifest.jsonl` (symbolic links have no object), also of
+ *      a snapshot sealed `--manifest-only` (its `snap.json`, and content another snapshot shares);
+ *   2. a record index its statement names (`predicate.records[].index.sha256`, §19.5);
+ *   3. an index summary its statement names (`predicate.records[].index.summary`, §19.10).
+ * These are every kind of object a command writes into `objects/` (seal's hashing workers and
+ * `records/seal-records.ts`, import, `fsck --repair-from`). Nothing else in a store names an object:
+ * revocations and co-signatures (merged into `envelope.json`) name snapshots, model attestations
+ * name snapshots and model files (which are not in the store), the audit log and its checkpoints
+ * name commands and snapshots.
+ *
+ * Fail closed: the snapshots are checked as `fsck` checks them (src/ops/fsck.ts,
+ * {@link checkSnapshotsNaming}); if any has a problem other than objects missing — a file missing
+ * or unreadable, an envelope, statement or manifest that does not parse, a statement or manifest
+ * that does not agree with the envelope, a folder holding another NAME@VERSION —, or `snapshots/`
+ * holds an entry that is not a snapshot folder (`snapshots/ds/v1 old`, a snapshot folder renamed by hand), the set
+ * of referenced objects is not known, and nothing is removed: the result says which.
+ *
+ * Runs under the store's write lock (as seal, import and `fsck --clean`), which every command that
+ * writes objects or commits a snapshot holds meanwhile: no object is added, and no snapshot
+ * committed, between the listing and the removal. Taking it, as every writer does, empties
+ * `STORE/tmp`. An object is removed only once the referenced set is complete; a kill at any moment
+ * leaves some unreferenced objects removed and the others in place, a store fsck passes.
+ * S3 stores are refused by the CLI (their objects may be under Object Lock).
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { SnapError } from '../core/errors.js';
+import { ioError } from '../io/errors.js';
+import { checkInterrupted } from '../io/interrupt.js';
+import { killPointForTest } from '../io/test-kill-point.js';
+import { lockStore, openStore, type Store } from '../io/store.js';
+import { checkSnapshotsNaming, listFan, listFans } from './fsck.js';
+
+/** Options of {@link prune}. */
+export interface PruneOptions {
+  /** The store folder. */
+  store: string;
+  /** Remove the unreferenced objects (`--yes`); without it, only list them (a dry run). */
+  remove?: boolean;
+  /** How long to wait for another writer's lock, ms (default: as seal, 60 s). */
+  lockWaitMs?: number;
+}
+
+/** An object no snapshot references. */
+export interface UnreferencedObject {
+  /** The digest, its name (64 hex). */
+  sha256: string;
+  /** Where it is under `objects/sha256`, `xx/<62 hex>`. */
+  path: string;
+  /** Its size in bytes. */
+  bytes: number;
+}
+
+/** Why prune removed nothing: a snapshot it could not read, or an entry of `snapshots/` that is not one. */
+export interface PruneBlocker {
+  /** `snapshot`: a snapshot folder with problems; `stray`: an entry of `snapshots/` that is not a snapshot folder. */
+  kind: 'snapshot' | 'stray';
+  /** Path relative to the store (`snapshots/NAME/VERSION`). */
+  path: string;
+  /** `NAME@VERSION`, for a snapshot. */
+  ref?: string;
+  /** What is wrong (fsck's words). */
+  message: string;
+}
+
+/** The result of {@link prune}. */
+export interface PruneResult {
+  /** False when something stopped prune from knowing the referenced set (`blockers`): nothing was removed. */
+  ok: boolean;
+  store: string;
+  /** True with `remove` (`--yes`): the unreferenced objects were removed; false: a dry run. */
+  removing: boolean;
+  /** Every unreferenced object found, by digest (empty when blocked). */
+  unreferenced: UnreferencedObject[];
+  /** Why nothing was removed (empty when `ok`). */
+  blockers: PruneBlocker[];
+  counts: {
+    /** Objects in the store before (regular files named by 64 hex under `objects/sha256`) and their bytes. */
+    objects: number;
+    bytes: number;
+    /** Snapshot folders read. */
+    snapshots: number;
+    /** Distinct objects the snapshots name (present or not). */
+    referenced: number;
+    /** Objects no snapshot names, and their bytes. */
+    unreferenced: number;
+    unreferencedBytes: number;
+    /** Objects removed, and their bytes (0 in a dry run or when blocked). */
+    removed: number;
+    removedBytes: number;
+  };
+  seconds: number;
+}
+
+/** Object files under `objects/sha256` (regular files only; others are left for fsck to report), with sizes. */
+async function listObjects(store: Store): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const ignored: string[] = [];
+  for (const fan of await listFans(store, ignored)) {
+    const rels = await listFan(store, fan, ignored);
+    for (let i = 0; i < rels.length; i += LSTAT_BATCH) {
+      const batch = rels.slice(i, i + LSTAT_BATCH);
+      const stats = await Promise.all(batch.map((r) => fsp.lstat(join(store.objectsDir, r)).catch(() => undefined)));
+      stats.forEach((st, j) => {
+        if (st?.isFile()) out.set((batch[j] as string).replace('/', ''), st.size);
+      });
+    }
+  }
+  return out;
+}
+
+/** lstat calls in flight at once while listing objects. */
+const LSTAT_BATCH = 256;
+
+/**
+ * Find, and with `remove` remove, the objects of a local store that no snapshot references (see
+ * the module comment for what counts, and why it is safe). Blocked (a snapshot cannot be read) is
+ * a result (`ok: false`, nothing removed), not an error.
+ * @throws SnapError `NOT_FOUND` (no store) | `STORE_LOCKED` (another writer kept the lock) |
+ *   `STORE_MALFORMED` | `IO_ERROR` (a folder cannot be listed, an object cannot be removed: those
+ *   removed before stay removed) | `INTERRUPTED` / `TERMINATED` (likewise)
+ */
+export async function prune(opts: PruneOptions): Promise<PruneResult> {
+  const t0 = performance.now();
+  const store = await openStore(opts.store);
+  const lock = await lockStore(store, opts.lockWaitMs);
+  try {
+    const present = await listObjects(store);
+    const referenced = new Set<string>();
+    const { snapshots, strays } = await checkSnapshotsNaming(store, (hex) => present.has(hex), (hex) => void referenced.add(hex));
+    const blockers: PruneBlocker[] = [
+      ...snapshots
+        .filter((s) => s.problems.some((p) => p.kind !== 'missing-objects'))
+        .map((s): PruneBlocker => {
+          const [name, version] = s.ref.split('@') as [string, string];
+          return { kind: 'snapshot', path: `snapshots/${name}/${version}`, ref: s.ref, message: s.problems.filter((p) => p.kind !== 'missing-objects').map((p) => p.message).join('; ') };
+        }),
+      // `snapshots/X` and `snapshots/X/Y` that are not snapshot folders; unknown files inside a snapshot folder name no object.
+      ...strays.filter((p) => p.split('/').length <= 3).map((p): PruneBlocker => ({ kind: 'stray', path: p, message: 'not a snapshot folder snap can read (a bad NAME or VERSION, or not a folder): it may hold a snapshot moved by hand' })),
+    ];
+    let bytes = 0;
+    for (const size of present.values()) bytes += size;
+    const unreferenced: UnreferencedObject[] = [];
+    if (blockers.length === 0) {
+      for (const [hex, size] of present) if (!referenced.has(hex)) unreferenced.push({ sha256: hex, path: `${hex.slice(0, 2)}/${hex.slice(2)}`, bytes: size });
+      unreferenced.sort((a, b) => (a.sha256 < b.sha256 ? -1 : a.sha256 > b.sha256 ? 1 : 0));
+    }
+    let removed = 0;
+    let removedBytes = 0;
+    if (opts.remove) {
+      for (const o of unreferenced) {
+        checkInterrupted();
+        try {
+          await fsp.unlink(join(store.objectsDir, o.path));
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+          throw ioError(e, join(store.objectsDir, o.path), `cannot remove the unreferenced object (${removed} removed before it)`);
+        }
+        removed++;
+        removedBytes += o.bytes;
+        killPointForTest('prune-removed');
+      }
+    }
+    const unreferencedBytes = unreferenced.reduce((n, o) => n + o.bytes, 0);
+    return {
+      ok: blockers.length === 0,
+      store: store.root,
+      removing: !!opts.remove,
+      unreferenced,
+      blockers,
+      counts: { objects: present.size, bytes, snapshots: snapshots.length, referenced: referenced.size, unreferenced: unreferenced.length, unreferencedBytes, removed, removedBytes },
+      seconds: (performance.now() - t0) / 1000,
+    };
+  } finally {
+    await lock.release();
+  }
+}
+
+/** A SnapError for prune on an S3 store (`USAGE`): its objects may be under Object Lock, and other writers share it. */
+export function pruneNeedsLocalStore(url: string): SnapError {
+  return new SnapError('USAGE', `prune works on a local store only, not ${url}: objects of an S3 store may be under Object Lock (retention), which a delete must not get around, and prune does not remove objects from a bucket: nothing was read or removed`, { store: url });
+}

@@ -1,0 +1,257 @@
+/**
+ * `snap prune`: the objects no snapshot references — of a seal killed before its commit, of a
+ * snapshot folder removed by hand — are listed (dry run, the default) or removed (`--yes`); every
+ * object a snapshot names (its manifest's files, also with --manifest-only; its record indexes and
+ * index summaries) stays; a snapshot that cannot be read stops prune before it removes anything;
+ * S3 stores are refused.
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { REPO, copyTree, makeTree, snap, snapBin, snapJson, tempDir, useKeyPair, type TreeSpec } from '../helpers/tree.js';
+import { filesUnder, newStorePath, objectFiles, sha256, snapshotFolder } from '../helpers/store.js';
+
+const keys = useKeyPair('prune');
+
+/** The 64-hex names of the objects of a store, sorted. */
+async function objectNames(store: string): Promise<string[]> {
+  return (await objectFiles(store)).map((o) => o.name);
+}
+
+/** Put `content` into the store as an object no snapshot names (what a killed import leaves). */
+async function plantObject(store: string, content: string): Promise<string> {
+  const hex = sha256(content);
+  await fsp.mkdir(join(store, 'objects', 'sha256', hex.slice(0, 2)), { recursive: true });
+  await fsp.writeFile(join(store, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2)), content, { mode: 0o444 });
+  return hex;
+}
+
+/** Every object a snapshot folder names, read here independently of snap: its manifest's file digests, its statement's record indexes and summaries. */
+async function namedBy(dir: string): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const line of (await fsp.readFile(join(dir, 'manifest.jsonl'), 'utf8')).split('\n').filter(Boolean)) {
+    const e = JSON.parse(line) as { sha256?: string };
+    if (e.sha256) out.add(e.sha256);
+  }
+  const st = JSON.parse(await fsp.readFile(join(dir, 'statement.json'), 'utf8')) as { predicate: { records?: { index: { sha256: string; summary?: string } }[] } };
+  for (const m of st.predicate.records ?? []) {
+    out.add(m.index.sha256);
+    if (m.index.summary) out.add(m.index.summary);
+  }
+  return out;
+}
+
+/** Every snapshot folder of a store, as NAME@VERSION → folder. */
+async function snapshotFolders(store: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const n of await fsp.readdir(join(store, 'snapshots'))) {
+    for (const v of await fsp.readdir(join(store, 'snapshots', n))) out.set(`${n}@${v}`, join(store, 'snapshots', n, v));
+  }
+  return out;
+}
+
+/** Restore REF into a new folder and say whether its files are byte for byte those of `data`. */
+async function restoresAs(store: string, ref: string, data: string): Promise<void> {
+  const to = join(await tempDir('snap-prune-restored-'), 'out');
+  const r = await snap(['restore', ref, to, '--pubkey', keys.pub, '--store', store]);
+  expect(r.code, r.stderr).toBe(0);
+  const want = (await filesUnder(data)).sort();
+  expect((await filesUnder(to)).sort()).toEqual(want);
+  for (const f of want) expect(await fsp.readFile(join(to, f)), `${ref}: ${f}`).toEqual(await fsp.readFile(join(data, f)));
+}
+
+describe('snap prune after a seal killed before its commit', () => {
+  it('lists exactly the killed seal\'s objects in a dry run, removes nothing, then with --yes removes them; the committed snapshot still verifies and restores', async () => {
+    const store = await newStorePath();
+    const v1 = await makeTree({ 'shared.txt': 'in both\n', 'one.txt': 'only v1\n', 'sub/blob.bin': Buffer.alloc(4096, 1) });
+    expect((await snap(['seal', v1, '--as', 'ds@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+    const afterV1 = await objectNames(store);
+    const v2 = await makeTree({ 'shared.txt': 'in both\n', 'two.txt': 'only the killed seal\n', 'big.bin': Buffer.alloc(70_000, 2) });
+    const killed = await snapBin(['seal', v2, '--as', 'ds@v2', '--key', keys.key, '--store', store], { env: { SNAP_TEST_KILL_AT: 'seal-uncommitted' } });
+    expect(killed.signal).toBe('SIGKILL');
+    expect(await fsp.readdir(join(store, 'snapshots', 'ds'))).toEqual(['v1']);
+    const leftover = (await objectNames(store)).filter((h) => !afterV1.includes(h));
+    expect(leftover.sort()).toEqual([sha256('only the killed seal\n'), sha256(Buffer.alloc(70_000, 2))].sort());
+
+    const dry = await snapJson(['prune', '--store', store]);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.json).toMatchObject({ ok: true, removing: false, blockers: [] });
+    expect(dry.json.unreferenced).toEqual(leftover.sort().map((h) => ({ sha256: h, path: `${h.slice(0, 2)}/${h.slice(2)}`, bytes: h === sha256('only the killed seal\n') ? 21 : 70_000 })));
+    expect(dry.json.counts).toEqual({ objects: afterV1.length + 2, bytes: 8 + 8 + 4096 + 21 + 70_000, snapshots: 1, referenced: afterV1.length, unreferenced: 2, unreferencedBytes: 70_021, removed: 0, removedBytes: 0 });
+    expect(await objectNames(store)).toEqual([...afterV1, ...leftover].sort());
+    const human = await snap(['prune', '--store', store]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^DRY RUN .*would remove 2 objects \(/);
+    expect(human.stdout).toContain('--yes');
+
+    const r = await snapJson(['prune', '--yes', '--store', store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ ok: true, removing: true });
+    expect(r.json.counts).toMatchObject({ unreferenced: 2, removed: 2, removedBytes: 70_021 });
+    expect(await objectNames(store)).toEqual(afterV1);
+    expect((await snap(['fsck', '--store', store])).code).toBe(0);
+    expect((await snap(['verify', v1, '--against', 'ds@v1', '--pubkey', keys.pub, '--store', store])).code).toBe(0);
+    await restoresAs(store, 'ds@v1', v1);
+
+    const again = await snapJson(['prune', '--yes', '--store', store]);
+    expect(again.code).toBe(0);
+    expect(again.json.counts).toMatchObject({ unreferenced: 0, removed: 0 });
+    // The audit log records each run.
+    const log = (await fsp.readFile(join(store, 'log.jsonl'), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { command: string; outcome: string; details?: Record<string, unknown> });
+    const prunes = log.filter((l) => l.command === 'prune');
+    expect(prunes.map((l) => [l.outcome, l.details?.removing, l.details?.removed])).toEqual([['ok', false, 0], ['ok', false, 0], ['ok', true, 2], ['ok', true, 0]]);
+  }, 60_000);
+});
+
+describe('snap prune killed while it removes', () => {
+  it('leaves a store fsck passes, and the next prune removes the rest', async () => {
+    const store = await newStorePath();
+    const d = await makeTree({ 'a.txt': 'alpha\n', 'b.txt': 'beta\n' });
+    expect((await snap(['seal', d, '--as', 'ds@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+    const kept = await objectNames(store);
+    const planted = [await plantObject(store, 'one\n'), await plantObject(store, 'two\n'), await plantObject(store, 'three\n')];
+    const killed = await snapBin(['prune', '--yes', '--store', store], { env: { SNAP_TEST_KILL_AT: 'prune-removed:2' } });
+    expect(killed.signal).toBe('SIGKILL');
+    const left = await objectNames(store);
+    expect(left.filter((h) => planted.includes(h))).toHaveLength(1);
+    for (const h of kept) expect(left).toContain(h);
+    const f = await snapJson(['fsck', '--store', store]);
+    expect(f.code, f.stderr).toBe(0);
+    const r = await snapJson(['prune', '--yes', '--store', store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.counts.removed).toBe(1);
+    expect(await objectNames(store)).toEqual(kept);
+    await restoresAs(store, 'ds@v1', d);
+  }, 60_000);
+});
+
+describe('snap prune keeps every object a snapshot names', () => {
+  it('keeps the record indexes and index summaries of record-index snapshots, and the snap.json and indexes of a --manifest-only snapshot', async () => {
+    const data = await copyTree(join(REPO, 'examples', 'tabular'));
+    const store = await newStorePath();
+    expect((await snap(['seal', data, '--as', 'tab@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+    const csv = join(data, 'iris.csv');
+    await fsp.writeFile(csv, (await fsp.readFile(csv, 'utf8')).replace(/setosa/, 'virginica'));
+    const r2 = await snap(['seal', data, '--as', 'tab@v2', '--key', keys.key, '--manifest-only', '--store', store]);
+    expect(r2.code, r2.stderr).toBe(0);
+    const named = new Set([...(await namedBy(snapshotFolder(store, 'tab', 'v1'))), ...(await namedBy(snapshotFolder(store, 'tab', 'v2')))]);
+    const st2 = JSON.parse(await fsp.readFile(join(snapshotFolder(store, 'tab', 'v2'), 'statement.json'), 'utf8'));
+    const indexes2: string[] = st2.predicate.records.flatMap((m: { index: { sha256: string; summary?: string } }) => [m.index.sha256, ...(m.index.summary ? [m.index.summary] : [])]);
+    expect(indexes2.length).toBeGreaterThanOrEqual(4); // three sets, at least one summary
+    const before = await objectNames(store);
+    for (const h of indexes2) expect(before, 'a record object of the --manifest-only snapshot').toContain(h);
+    const stray = await plantObject(store, 'no snapshot names me\n');
+
+    const r = await snapJson(['prune', '--yes', '--store', store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.unreferenced.map((o: { sha256: string }) => o.sha256)).toEqual([stray]);
+    expect(await objectNames(store)).toEqual(before);
+    for (const h of named) if (before.includes(h)) expect(await objectNames(store)).toContain(h);
+    expect((await snap(['fsck', '--store', store])).code).toBe(0);
+    // The records of the --manifest-only snapshot can still be compared: the label flip is found.
+    const d = await snapJson(['diff', 'tab@v1', 'tab@v2', '--store', store]);
+    expect(d.code).toBe(1);
+    expect(JSON.stringify(d.json)).toContain('virginica');
+  }, 120_000);
+});
+
+describe('snap prune fails closed', () => {
+  /** A store with ds@v1 and one object no snapshot names, which prune would remove. */
+  async function storeWithGarbage(): Promise<{ store: string; objects: string[] }> {
+    const store = await newStorePath();
+    const d = await makeTree({ 'a.txt': 'alpha\n', 'b.txt': 'beta\n' });
+    expect((await snap(['seal', d, '--as', 'ds@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+    await plantObject(store, 'garbage\n');
+    return { store, objects: await objectNames(store) };
+  }
+
+  it('removes nothing when a snapshot\'s manifest is damaged, and names it (exit 1)', async () => {
+    const { store, objects } = await storeWithGarbage();
+    const manifest = join(snapshotFolder(store, 'ds', 'v1'), 'manifest.jsonl');
+    await fsp.chmod(manifest, 0o644);
+    await fsp.writeFile(manifest, (await fsp.readFile(manifest, 'utf8')).replace('a.txt', 'A.txt'));
+    const r = await snapJson(['prune', '--yes', '--store', store]);
+    expect(r.code).toBe(1);
+    expect(r.json.ok).toBe(false);
+    expect(r.json.unreferenced).toEqual([]);
+    expect(r.json.counts).toMatchObject({ removed: 0, unreferenced: 0 });
+    expect(r.json.blockers).toEqual([{ kind: 'snapshot', path: 'snapshots/ds/v1', ref: 'ds@v1', message: expect.stringContaining('manifest.jsonl') }]);
+    expect(await objectNames(store)).toEqual(objects);
+    const human = await snap(['prune', '--yes', '--store', store]);
+    expect(human.code).toBe(1);
+    expect(human.stdout).toMatch(/^FAIL .*nothing removed/);
+    expect(human.stdout).toContain('snapshots/ds/v1');
+    expect(await objectNames(store)).toEqual(objects);
+  });
+
+  it('removes nothing when a snapshot\'s envelope does not parse, or its statement.json is gone', async () => {
+    for (const damage of [(dir: string) => fsp.writeFile(join(dir, 'envelope.json'), '{"not":"an envelope"}'), (dir: string) => fsp.rm(join(dir, 'statement.json'))]) {
+      const { store, objects } = await storeWithGarbage();
+      const dir = snapshotFolder(store, 'ds', 'v1');
+      await fsp.chmod(join(dir, 'envelope.json'), 0o644);
+      await damage(dir);
+      const r = await snapJson(['prune', '--yes', '--store', store]);
+      expect(r.code).toBe(1);
+      expect(r.json.blockers.map((b: { path: string }) => b.path)).toEqual(['snapshots/ds/v1']);
+      expect(await objectNames(store)).toEqual(objects);
+    }
+  });
+
+  it('removes nothing when snapshots/ holds an entry that is not a snapshot folder (a folder renamed by hand)', async () => {
+    const { store, objects } = await storeWithGarbage();
+    await fsp.cp(snapshotFolder(store, 'ds', 'v1'), join(store, 'snapshots', 'ds', 'v1 old'), { recursive: true });
+    const r = await snapJson(['prune', '--yes', '--store', store]);
+    expect(r.code).toBe(1);
+    expect(r.json.blockers).toEqual([expect.objectContaining({ kind: 'stray', path: 'snapshots/ds/v1 old' })]);
+    expect(await objectNames(store)).toEqual(objects);
+  });
+
+  it('refuses an S3 store (exit 2, USAGE), saying objects there may be under Object Lock', async () => {
+    const r = await snapJson(['prune', '--yes', '--store', 's3://bucket/prefix']);
+    expect(r.code).toBe(2);
+    expect(r.json.error.code).toBe('USAGE');
+    expect(r.json.error.message).toContain('Object Lock');
+  });
+
+  it('exits 3 when there is no store', async () => {
+    const r = await snapJson(['prune', '--store', join(await tempDir('snap-prune-none-'), 'nothing')]);
+    expect(r.code).toBe(3);
+    expect(r.json.ok).toBe(false);
+  });
+});
+
+/** A random dataset: up to 5 files drawn from a small pool of contents, so that seals share objects. */
+const CONTENTS = ['a\n', 'b\n', 'shared\n', 'x'.repeat(300), 'y\n', 'z\n', ''];
+const treeArb = fc.uniqueArray(fc.record({ path: fc.constantFrom('f1', 'f2', 'd/f3', 'd/e/f4', 'g5'), content: fc.constantFrom(...CONTENTS) }), { selector: (f) => f.path, minLength: 1, maxLength: 5 });
+
+describe('snap prune on random stores (property)', () => {
+  it('after prune --yes, fsck passes, every remaining snapshot restores byte for byte, and no object is left that no snapshot names', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.record({ tree: treeArb, deleted: fc.boolean(), manifestOnly: fc.boolean() }), { minLength: 1, maxLength: 4 }), fc.array(fc.string({ minLength: 1, maxLength: 8 }), { maxLength: 3 }), async (seals, planted) => {
+        const store = await newStorePath();
+        const kept = new Map<string, string>();
+        for (const [i, s] of seals.entries()) {
+          const spec: TreeSpec = Object.fromEntries(s.tree.map((f) => [f.path, f.content]));
+          const data = await makeTree(spec);
+          const ref = `ds@v${i + 1}`;
+          const r = await snap(['seal', data, '--as', ref, '--key', keys.key, '--no-parent', '--store', store, ...(s.manifestOnly ? ['--manifest-only'] : [])]);
+          expect(r.code, r.stderr).toBe(0);
+          if (s.deleted) await fsp.rm(snapshotFolder(store, 'ds', `v${i + 1}`), { recursive: true, force: true });
+          else if (!s.manifestOnly) kept.set(ref, data);
+        }
+        for (const p of planted) await plantObject(store, p);
+        const r = await snapJson(['prune', '--yes', '--store', store]);
+        expect(r.code, r.stderr).toBe(0);
+        const named = new Set<string>();
+        for (const dir of (await snapshotFolders(store)).values()) for (const h of await namedBy(dir)) named.add(h);
+        const left = await objectNames(store);
+        for (const h of left) expect(named, `object ${h} is left, and no snapshot names it`).toContain(h);
+        expect(r.json.counts.removed).toBe(r.json.unreferenced.length);
+        expect((await snap(['fsck', '--store', store])).code).toBe(0);
+        for (const [ref, data] of kept) await restoresAs(store, ref, data);
+      }),
+      { numRuns: 8 },
+    );
+  }, 240_000);
+});
