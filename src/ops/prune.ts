@@ -34,7 +34,7 @@ import { SnapError } from '../core/errors.js';
 import { ioError } from '../io/errors.js';
 import { checkInterrupted } from '../io/interrupt.js';
 import { killPointForTest } from '../io/test-kill-point.js';
-import { lockStore, openStore, type Store } from '../io/store.js';
+import { lockStore, openStore, ownFanFolder, type Store } from '../io/store.js';
 import { checkSnapshotsNaming, listFan, listFans } from './fsck.js';
 
 /** Options of {@link prune}. */
@@ -123,7 +123,8 @@ const LSTAT_BATCH = 256;
  * the module comment for what counts, and why it is safe). Blocked (a snapshot cannot be read) is
  * a result (`ok: false`, nothing removed), not an error.
  * @throws SnapError `NOT_FOUND` (no store) | `STORE_LOCKED` (another writer kept the lock) |
- *   `STORE_MALFORMED` | `IO_ERROR` (a folder cannot be listed, an object cannot be removed: those
+ *   `STORE_MALFORMED` (a store folder, or with `remove` a fan-out folder of an unreferenced object,
+ *   is a symbolic link: nothing removed) | `IO_ERROR` (a folder cannot be listed, an object cannot be removed: those
  *   removed before stay removed) | `INTERRUPTED` / `TERMINATED` (likewise)
  */
 export async function prune(opts: PruneOptions): Promise<PruneResult> {
@@ -154,6 +155,8 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
     let removed = 0;
     let removedBytes = 0;
     if (opts.remove) {
+      // Never through a fan-out folder that is a link (it leads out of the store), as no writer writes through one: all checked before the first removal.
+      for (const fan of new Set(unreferenced.map((o) => o.sha256.slice(0, 2)))) await ownFanFolder(store, fan, 'prune removes nothing through it');
       for (const o of unreferenced) {
         checkInterrupted();
         try {

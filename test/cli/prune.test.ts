@@ -207,6 +207,21 @@ describe('snap prune fails closed', () => {
     expect(await objectNames(store)).toEqual(objects);
   });
 
+  it('removes nothing through a fan-out folder that is a symbolic link (STORE_MALFORMED, exit 3), as no writer writes through one', async () => {
+    const { store, objects } = await storeWithGarbage();
+    const outside = await tempDir('snap-prune-outside-');
+    const hex = sha256('behind a link\n');
+    const victim = join(outside, hex.slice(2));
+    await fsp.writeFile(victim, 'behind a link\n');
+    await fsp.symlink(outside, join(store, 'objects', 'sha256', hex.slice(0, 2)));
+    const r = await snapJson(['prune', '--yes', '--store', store]);
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('STORE_MALFORMED');
+    expect(r.json.error.message).toContain(`objects/sha256/${hex.slice(0, 2)} is a symbolic link`);
+    expect(await fsp.readFile(victim, 'utf8')).toBe('behind a link\n');
+    expect((await objectNames(store)).filter((h) => h !== hex)).toEqual(objects);
+  });
+
   it('refuses an S3 store (exit 2, USAGE), saying objects there may be under Object Lock', async () => {
     const r = await snapJson(['prune', '--yes', '--store', 's3://bucket/prefix']);
     expect(r.code).toBe(2);
