@@ -1,6 +1,6 @@
 /**
  * SIGKILL at any moment — no handler runs, nothing is unwound — loses nothing and passes off
- * nothing half-written as good. Each writing command (seal, import, restore, export,
+ * nothing half-written as good. Each writing command (seal, import, restore, export, prune --yes,
  * fsck --repair-from, policy sign) is killed at seeded random moments over the length of one whole
  * run of it; afterwards the store passes `snap fsck`, the same command run again succeeds, and no
  * half-written archive, folder or policy is taken for a good one: whatever `verify` (or
@@ -11,6 +11,7 @@
  */
 import { existsSync, promises as fsp, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeTree, snapJson, spawnSnap, tempDir, useKeyPair } from '../helpers/tree.js';
 import { objectFiles, sha256File } from '../helpers/store.js';
@@ -225,6 +226,31 @@ const CASES: Case[] = [
     },
     afterRerun: async (dir) => {
       expect(await sha256File(join(dir, 'out', 'ds@v1.snap.tar'))).toBe(fx.archiveSha);
+    },
+  },
+  {
+    name: 'prune --yes',
+    prepare: async (dir) => {
+      await fsp.cp(fx.store, storeOf(dir), { recursive: true });
+      // 400 objects no snapshot names (what killed seals leave), spread over the fan-out folders.
+      for (let i = 0; i < 400; i++) {
+        const bytes = `unreferenced ${i}\n`;
+        const hex = createHash('sha256').update(bytes).digest('hex');
+        await fsp.mkdir(join(storeOf(dir), 'objects', 'sha256', hex.slice(0, 2)), { recursive: true });
+        await fsp.writeFile(join(storeOf(dir), 'objects', 'sha256', hex.slice(0, 2), hex.slice(2)), bytes, { mode: 0o444 });
+      }
+    },
+    args: (dir) => ['prune', '--yes', '--store', storeOf(dir), '--quiet'],
+    afterKill: async (dir) => {
+      await expectStoreSound(storeOf(dir), 'after the kill');
+      await expectDataVerifies(storeOf(dir), 'ds@v1', 'after the kill');
+      return false;
+    },
+    afterRerun: async (dir) => {
+      expect((await objectFiles(storeOf(dir))).map((o) => o.name)).toEqual((await objectFiles(fx.store)).map((o) => o.name));
+      await expectStoreSound(storeOf(dir), 'after the re-run');
+      await expectDataVerifies(storeOf(dir), 'ds@v1', 'after the re-run');
+      await expectCleanable(storeOf(dir), 'after the re-run');
     },
   },
   {
