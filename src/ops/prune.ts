@@ -27,6 +27,9 @@
  * `STORE/tmp`. An object is removed only once the referenced set is complete; a kill at any moment
  * leaves some unreferenced objects removed and the others in place, a store fsck passes.
  * S3 stores are refused by the CLI (their objects may be under Object Lock).
+ *
+ * Memory grows with the number of objects: the names and sizes of those present and the names of
+ * those referenced are held (manifests are streamed, as fsck streams them).
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
