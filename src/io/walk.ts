@@ -133,13 +133,21 @@ function describeSpecial(d: Dirent<string | Buffer>): string | undefined {
   return undefined;
 }
 
-/** A compiled matcher for `--exclude` patterns (gitignore syntax, via the `ignore` package, loaded only when needed). */
+/**
+ * Whether `--exclude` patterns fold letter case: no. They match as git applies .gitignore on a
+ * case-sensitive file system (`core.ignorecase` false, git-config(1)): `tmp/` leaves out `tmp/`,
+ * not `TMP/`. The `ignore` package folds case by default, which let a signed `--exclude tmp/` hide
+ * a planted `TMP/poison.csv` from verify (docs/FORMAT.md §4, `predicate.excludes`).
+ */
+export const EXCLUDE_IGNORECASE = false;
+
+/** A compiled matcher for `--exclude` patterns (gitignore syntax, via the `ignore` package, loaded only when needed; case-sensitive: {@link EXCLUDE_IGNORECASE}). */
 export async function excludeMatcher(patterns: readonly string[]): Promise<Ignore | undefined> {
   if (patterns.length === 0) return undefined;
   checkExcludePatterns(patterns, 'USAGE');
   const { default: ignore } = await import('ignore');
   try {
-    const ig = ignore().add([...patterns]);
+    const ig = ignore({ ignorecase: EXCLUDE_IGNORECASE }).add([...patterns]);
     ig.ignores('x'); // the package compiles its regular expressions on first use: fail here, not mid-walk
     return ig;
   } catch (e) {

@@ -127,7 +127,7 @@ export const sealCommand: CommandSpec = {
         .option('parent', { type: 'string', requiresArg: true, describe: 'ref of the previous version (default: the newest snapshot of NAME)' })
         .option('no-parent', { type: 'boolean', describe: 'record no parent' })
         .conflicts('parent', 'no-parent')
-        .option('exclude', { type: 'string', array: true, requiresArg: true, default: [], describe: 'gitignore-style pattern to leave out, matched ignoring letter case (repeatable; recorded in the statement)' })
+        .option('exclude', { type: 'string', array: true, requiresArg: true, default: [], describe: 'gitignore-style pattern to leave out, letter case exact (repeatable; recorded in the statement)' })
         .option('manifest-only', { type: 'boolean', describe: 'record and sign only; keep no copy of the contents' })
         .option('expires', { type: 'string', requiresArg: true, describe: 'the snapshot expires after this: 90d, 12h, 2w, a date 2027-01-31 or 2027-01-31T12:00:00Z (recorded as expiresAt; verify refuses it from then on)' })
         .option('out', { type: 'string', requiresArg: true, describe: 'seal straight into this archive (FILE.snap.tar) instead of the store; it holds the contents' })
