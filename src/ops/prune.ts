@@ -18,7 +18,8 @@
  * {@link checkSnapshotsNaming}); if any has a problem other than objects missing — a file missing
  * or unreadable, an envelope, statement or manifest that does not parse, a statement or manifest
  * that does not agree with the envelope, a folder holding another NAME@VERSION —, or `snapshots/`
- * holds an entry that is not a snapshot folder (`snapshots/ds/v1 old`, a snapshot folder renamed by hand), the set
+ * holds an entry that is not a snapshot folder (`snapshots/ds/v1 old`, a snapshot folder renamed by hand),
+ * or a snapshot folder holds a folder (`snapshots/ds/v2/v1 kept`, one moved into it by hand), the set
  * of referenced objects is not known, and nothing is removed: the result says which.
  *
  * Runs under the store's write lock (as seal, import and `fsck --clean`), which every command that
@@ -62,7 +63,7 @@ export interface UnreferencedObject {
 
 /** Why prune removed nothing: a snapshot it could not read, or an entry of `snapshots/` that is not one. */
 export interface PruneBlocker {
-  /** `snapshot`: a snapshot folder with problems; `stray`: an entry of `snapshots/` that is not a snapshot folder. */
+  /** `snapshot`: a snapshot folder with problems; `stray`: an entry of `snapshots/` that is not a snapshot folder, or a folder inside a snapshot folder. */
   kind: 'snapshot' | 'stray';
   /** Path relative to the store (`snapshots/NAME/VERSION`). */
   path: string;
@@ -118,6 +119,13 @@ async function listObjects(store: Store): Promise<Map<string, number>> {
   return out;
 }
 
+/** The paths (relative to the store) among `rels` that are folders, or symbolic links to folders (fsck reads through those). */
+async function foldersAmong(store: Store, rels: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const rel of rels) if ((await fsp.stat(join(store.root, ...rel.split('/'))).catch(() => undefined))?.isDirectory()) out.push(rel);
+  return out;
+}
+
 /** lstat calls in flight at once while listing objects. */
 const LSTAT_BATCH = 256;
 
@@ -147,6 +155,8 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
         }),
       // `snapshots/X` and `snapshots/X/Y` that are not snapshot folders; unknown files inside a snapshot folder name no object.
       ...strays.filter((p) => p.split('/').length <= 3).map((p): PruneBlocker => ({ kind: 'stray', path: p, message: 'not a snapshot folder snap can read (a bad NAME or VERSION, or not a folder): it may hold a snapshot moved by hand' })),
+      // A folder inside a snapshot folder (`snapshots/ds/v2/v1 kept`) may hold a snapshot moved there by hand, too.
+      ...(await foldersAmong(store, strays.filter((p) => p.split('/').length === 4))).map((p): PruneBlocker => ({ kind: 'stray', path: p, message: 'a folder inside a snapshot folder, which snap does not write: it may hold a snapshot moved by hand' })),
     ];
     let bytes = 0;
     for (const size of present.values()) bytes += size;

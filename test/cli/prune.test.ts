@@ -207,6 +207,25 @@ describe('snap prune fails closed', () => {
     expect(await objectNames(store)).toEqual(objects);
   });
 
+  it('removes nothing when a snapshot folder holds a folder (a snapshot moved into it by hand), but a stray file there names no object', async () => {
+    const { store, objects } = await storeWithGarbage();
+    const d2 = await makeTree({ 'c.txt': 'gamma\n' });
+    expect((await snap(['seal', d2, '--as', 'ds@v2', '--key', keys.key, '--store', store])).code).toBe(0);
+    await fsp.rename(snapshotFolder(store, 'ds', 'v1'), join(snapshotFolder(store, 'ds', 'v2'), 'v1 kept'));
+    const all = await objectNames(store);
+    const r = await snapJson(['prune', '--yes', '--store', store]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.json.blockers).toEqual([expect.objectContaining({ kind: 'stray', path: 'snapshots/ds/v2/v1 kept' })]);
+    expect(await objectNames(store)).toEqual(all);
+    expect(all).toEqual(expect.arrayContaining(objects));
+
+    await fsp.rename(join(snapshotFolder(store, 'ds', 'v2'), 'v1 kept'), snapshotFolder(store, 'ds', 'v1'));
+    await fsp.writeFile(join(snapshotFolder(store, 'ds', 'v1'), 'NOTES.txt'), 'a note\n');
+    const again = await snapJson(['prune', '--yes', '--store', store]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json.counts.removed).toBe(1);
+  });
+
   it('removes nothing through a fan-out folder that is a symbolic link (STORE_MALFORMED, exit 3), as no writer writes through one', async () => {
     const { store, objects } = await storeWithGarbage();
     const outside = await tempDir('snap-prune-outside-');

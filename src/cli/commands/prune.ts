@@ -60,7 +60,7 @@ export const pruneCommand: CommandSpec = {
           'An object is referenced when a snapshot names it: a file of its manifest (also of a --manifest-only snapshot), ' +
             'or a record index or index summary of its statement. Objects of a seal or import killed before its snapshot was ' +
             'committed, or of a snapshot folder removed by hand, are referenced by none. Runs under the store lock; if any ' +
-            'snapshot cannot be read (or snapshots/ holds an entry that is not a snapshot folder), nothing is removed and it is named. ' +
+            'snapshot cannot be read (or snapshots/ holds an entry that is not a snapshot folder, or a snapshot folder holds a folder), nothing is removed and it is named. ' +
             'Only objects: a stale lock and files in STORE/tmp are "snap fsck --clean"\'s. Local stores only: objects of an ' +
             'S3 store may be under Object Lock, and prune refuses one (exit 2). Exit 0 done, 1 a snapshot cannot be read (nothing removed), ' +
             '3 no store or locked.\n', // a blank line before the exit codes (run.ts)
