@@ -226,6 +226,23 @@ describe('snap prune fails closed', () => {
     expect(again.json.counts.removed).toBe(1);
   });
 
+  it('blocked by thousands of long stray names, writes an audit line snap log --verify still accepts (the first blockers and their count)', async () => {
+    const { store, objects } = await storeWithGarbage();
+    const long = 'x'.repeat(200);
+    for (let i = 0; i < 6000; i++) await fsp.mkdir(join(store, 'snapshots', `${long}${i}`));
+    const r = await snapJson(['prune', '--yes', '--store', store]);
+    expect(r.code).toBe(1);
+    expect(r.json.blockers).toHaveLength(6000);
+    expect(await objectNames(store)).toEqual(objects);
+    const v = await snap(['log', '--verify', '--store', store]);
+    expect(v.code, v.stdout + v.stderr).toBe(0);
+    const last = JSON.parse((await fsp.readFile(join(store, 'log.jsonl'), 'utf8')).trimEnd().split('\n').pop() as string) as { command: string; details: { blockers: string[]; blockerCount: number } };
+    expect(last.command).toBe('prune');
+    expect(last.details.blockerCount).toBe(6000);
+    expect(last.details.blockers).toEqual(r.json.blockers.slice(0, last.details.blockers.length).map((b: { path: string }) => b.path));
+    expect(last.details.blockers.length).toBeGreaterThan(0);
+  }, 60_000);
+
   it('removes nothing through a fan-out folder that is a symbolic link (STORE_MALFORMED, exit 3), as no writer writes through one', async () => {
     const { store, objects } = await storeWithGarbage();
     const outside = await tempDir('snap-prune-outside-');

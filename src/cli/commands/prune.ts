@@ -14,6 +14,13 @@ import { s3StoreOf } from '../remote-store.js';
 /** At most this many objects or blockers in the human report (--json lists all). */
 const SHOW = 20;
 
+/**
+ * At most this many blocker paths in the audit line (with `blockerCount`): each path is at most
+ * four names of 255 bytes, 6 bytes each escaped, so the line stays far below MAX_LOG_LINE_BYTES
+ * (src/io/audit-log.ts), past which `snap log --verify` takes it for a line snap did not write.
+ */
+const LOGGED_BLOCKERS = 20;
+
 function printPrune(r: PruneResult, io: CliIo, color: boolean): void {
   const s = styler(color);
   const out: string[] = [];
@@ -41,7 +48,7 @@ async function cmdPrune(a: Args, io: CliIo): Promise<number> {
   if (url) throw pruneNeedsLocalStore(url);
   const storeRoot = storePath(a.store, io.env, io.cwd);
   const r = await prune({ store: storeRoot, remove: !!a.yes });
-  const details = { removing: r.removing, unreferenced: r.counts.unreferenced, unreferencedBytes: r.counts.unreferencedBytes, removed: r.counts.removed, removedBytes: r.counts.removedBytes, ...(r.ok ? {} : { blockers: r.blockers.map((b) => b.path) }) };
+  const details = { removing: r.removing, unreferenced: r.counts.unreferenced, unreferencedBytes: r.counts.unreferencedBytes, removed: r.counts.removed, removedBytes: r.counts.removedBytes, ...(r.ok ? {} : { blockers: r.blockers.slice(0, LOGGED_BLOCKERS).map((b) => b.path), blockerCount: r.blockers.length }) };
   const log = await audit(io, storeRoot, { command: 'prune', outcome: r.ok ? 'ok' : 'failed', details }, { quiet: !!a.quiet });
   if (a.json) jsonOut(io, { ...r, seconds: Number(r.seconds.toFixed(3)), log });
   else if (!a.quiet || !r.ok) printPrune(r, io, !!io.stdout.isTTY && !io.env.NO_COLOR);
