@@ -395,6 +395,23 @@ function whyNotWritten(e: unknown, storeRoot: string): string {
 }
 
 /**
+ * The canonical JSON text of a log line, at most {@link MAX_LOG_LINE_BYTES} − 1 bytes with its
+ * `\n`: a longer line is one `log --verify` and every reader refuse as none snap wrote (malformed,
+ * and the head then past the log's end). When the line's `details` make it longer (a command's
+ * list of thousands of long names), they are replaced by `{ "omitted": true, "bytes": N }`, N the
+ * UTF-8 length of their canonical JSON; the command's own `--json` still has them.
+ * @throws Error when the line is too long even without its details (not reached: every other member is short)
+ */
+function boundedLineText(line: Record<string, unknown>): string {
+  const text = canonicalJson(line);
+  if (Buffer.byteLength(text, 'utf8') < MAX_LOG_LINE_BYTES) return text;
+  const omitted = { ...line, details: { omitted: true, bytes: Buffer.byteLength(canonicalJson(line.details ?? null), 'utf8') } };
+  const shorter = canonicalJson(omitted);
+  if (Buffer.byteLength(shorter, 'utf8') < MAX_LOG_LINE_BYTES) return shorter;
+  throw Object.assign(new Error(`a log line of ${Buffer.byteLength(shorter, 'utf8')} bytes, more than the ${MAX_LOG_LINE_BYTES} a log line may have`), { code: 'E2BIG' });
+}
+
+/**
  * Append one line to the store's audit log, chained to the line before it, then move `log.head`.
  *
  * Never throws: a store that is missing, read-only (e.g. a shared mount verified by another user),
@@ -437,7 +454,7 @@ export async function appendAudit(storeRoot: string, entry: AuditEntry, env: Nod
         seq,
         ...(at.recovered ? { recovered: at.recovered } : {}),
       };
-      const bytes = Buffer.from((at.sealOff ? '\n' : '') + canonicalJson(line) + '\n', 'utf8');
+      const bytes = Buffer.from((at.sealOff ? '\n' : '') + boundedLineText(line) + '\n', 'utf8');
       let n = 0;
       let failure: unknown;
       try {

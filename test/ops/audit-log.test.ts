@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { makeTree, REPO, shareWithEveryone, snap, snapBin, snapJson, spawnSnap, tempDir, unprivileged, useKeyPair } from '../helpers/tree.js';
 import { newStorePath, sealTree, sha256, type Sealed } from '../helpers/store.js';
 import { canonicalJson } from '../../src/core/canonical-json.js';
-import { appendAudit } from '../../src/io/audit-log.js';
+import { appendAudit, MAX_LOG_LINE_BYTES } from '../../src/io/audit-log.js';
 import { logRoots } from '../../src/trust/log-checkpoints.js';
 import { merkleRoot } from '../../src/core/merkle.js';
 
@@ -172,6 +172,23 @@ describe('the audit log', () => {
     const r = await appendAudit(s.store, { command: 'verify', outcome: 'ok', exit: 0 }, process.env, { lockWaitMs: 150 });
     expect(r).toMatchObject({ written: false, reason: expect.any(String) });
     expect(await rawLines(s.store)).toHaveLength(1);
+  });
+
+  it('never writes a line longer than log --verify reads: details of 2 MiB are replaced by their size, and the log still verifies', async () => {
+    const s = await storeWithLog();
+    const huge = { blockers: Array.from({ length: 8000 }, (_, i) => `snapshots/${'x'.repeat(250)}${i}`) };
+    const r = await appendAudit(s.store, { command: 'prune', outcome: 'failed', exit: 1, details: huge });
+    expect(r.written).toBe(true);
+    const lines = await rawLines(s.store);
+    expect(lines).toHaveLength(5);
+    const last = lines[4] as string;
+    expect(Buffer.byteLength(last) + 1).toBeLessThanOrEqual(MAX_LOG_LINE_BYTES);
+    const o = JSON.parse(last);
+    expect(o).toMatchObject({ command: 'prune', outcome: 'failed', exit: 1, seq: 5 });
+    expect(o.details).toEqual({ omitted: true, bytes: Buffer.byteLength(canonicalJson(huge)) });
+    const v = await logVerify(s.store);
+    expect(v.code, JSON.stringify(v.json.problems)).toBe(0);
+    expect(v.json).toMatchObject({ ok: true, lines: 5, lastSeq: 5 });
   });
 
   it('gives up at once on a folder planted as log.lock, and says what it is and how to remove it (it waited 10 s at every command, then said "names no holder")', async () => {
