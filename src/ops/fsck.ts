@@ -357,8 +357,16 @@ async function checkSnapshot(store: Store, name: string, version: string, keepsO
   let entries = 0;
   let absent = 0;
   const manifestPath = join(dir, MANIFEST_FILE);
-  if (!existsSync(manifestPath)) {
+  // Missing only when nothing is there (ENOENT); a folder that cannot be searched (EACCES) or a
+  // link loop (ELOOP) is unreadable, said with why, as for the other snapshot files.
+  const manifestStatError = await fsp.stat(manifestPath).then(
+    () => undefined,
+    (e: NodeJS.ErrnoException) => e.code ?? e.message,
+  );
+  if (manifestStatError === 'ENOENT') {
     problems.push({ kind: 'missing-file', file: MANIFEST_FILE, message: `${MANIFEST_FILE} is missing` });
+  } else if (manifestStatError !== undefined) {
+    problems.push({ kind: 'unreadable', file: MANIFEST_FILE, message: `${MANIFEST_FILE} cannot be read (${manifestStatError})` });
   } else {
     const digest: Partial<ManifestDigest> = {};
     let complete = false;

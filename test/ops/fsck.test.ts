@@ -192,6 +192,15 @@ describe('snap fsck on a damaged store', () => {
     expect(r.json.snapshots[0].problems).toEqual([expect.objectContaining({ kind: 'missing-file', file: 'envelope.json' })]);
   });
 
+  it('says a manifest.jsonl it cannot read cannot be read, with why (a link to itself: ELOOP), not that it is missing', async () => {
+    const s = await sealTree(TREE, keys);
+    await fsp.rm(join(s.dir, 'manifest.jsonl'));
+    await fsp.symlink('manifest.jsonl', join(s.dir, 'manifest.jsonl'));
+    const r = await fsckJson(s.store);
+    expect(r.code).toBe(1);
+    expect(r.json.snapshots[0].problems).toEqual([expect.objectContaining({ kind: 'unreadable', file: 'manifest.jsonl', message: expect.stringContaining('ELOOP') })]);
+  });
+
   it('exits 1 when a snapshot folder was renamed (its statement names another version)', async () => {
     const s = await sealTree(TREE, keys);
     await fsp.rename(s.dir, join(s.dir, '..', 'v9'));
