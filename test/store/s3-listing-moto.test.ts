@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { useS3Server } from '../helpers/s3-server.js';
 import { makeTree, snapJson, useKeyPair } from '../helpers/tree.js';
-import { allVersions, clientFor, newBucket, watchedClient } from './s3-fixture.js';
+import { allVersions, clientFor, newBucket, plantOnMoto, watchedClient } from './s3-fixture.js';
 import { MAX_COSIGNATURE_FILES_READ, MAX_JUNK_KEYS_KEPT, MAX_REVOCATION_FILES_READ, MAX_REVOCATION_FILES_LISTED, S3Backend } from '../../src/store/s3.js';
 import { openRemoteSession } from '../../src/store/remote-session.js';
 import { MAX_STAGED_LEFTOVERS_KEPT } from '../../src/store/s3-leftovers.js';
@@ -19,13 +19,8 @@ const server = useS3Server('moto');
 const kp = useKeyPair('s3listing');
 const run = (args: string[]) => snapJson(args, { env: { ...server.env, NODE_NO_WARNINGS: '1' } });
 
-/** PUT each key (body `junk`), 16 at once. */
-async function plant(c: S3Client, bucket: string, keys: readonly string[]): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: 16 }, async () => {
-    while (next < keys.length) await c.send(new PutObjectCommand({ Bucket: bucket, Key: keys[next++] as string, Body: 'junk' }));
-  }));
-}
+/** PUT each key (body `junk`), a few at once, by plain HTTP (see plantOnMoto). */
+const plant = (bucket: string, keys: readonly string[]): Promise<void> => plantOnMoto(server, bucket, keys);
 
 /** Every key under `prefix`, sorted. */
 async function keysUnder(c: S3Client, bucket: string, prefix: string): Promise<string[]> {
@@ -90,7 +85,7 @@ describe('the listings of an S3 store (moto)', () => {
     // An XML parser reads a carriage return in a listing as a line feed: the key listed was then
     // not the key in the bucket, its GET failed, and every command of the store with it (exit 3).
     const odd = ['st/log.checkpoints/x\r', 'st/signatures/ds/v1/a\r+%20b.json', 'st/revocations/' + 'ab'.repeat(32) + '/r\r.json', 'st/snapshots/ds/v1/staged/x\r', 'st/objects/sha256/ab/c\r'];
-    await plant(c, bucket, odd);
+    await plant(bucket, odd);
     const listed = await run(['list', '--store', store]);
     expect(listed.code, listed.stdout + listed.stderr).toBe(0);
     expect((listed.json.snapshots as { ref: string }[]).map((x) => x.ref)).toEqual(['ds@v1']);
@@ -111,10 +106,7 @@ describe('the listings of an S3 store (moto)', () => {
     const ds = await makeTree({ 'a.txt': 'alpha\n' });
     expect((await run(['seal', ds, '--as', 'ds@v1', '--key', kp.key, '--store', store])).code).toBe(0);
     const junk = [...Array.from({ length: 1100 }, (_, i) => `snapshots/junk${String(i).padStart(4, '0')}/v1/x`), `snapshots/${'n'.repeat(1000)}/v1/commit.json`, 'snapshots/ds/v1/commit.json/x'];
-    let next = 0;
-    await Promise.all(Array.from({ length: 16 }, async () => {
-      while (next < junk.length) await c.send(new PutObjectCommand({ Bucket: bucket, Key: `st/${junk[next++]}`, Body: 'junk' }));
-    }));
+    await plant(bucket, junk.map((k) => `st/${k}`));
 
     const l = await run(['list', '--store', store]);
     expect(l.code, l.stderr).toBe(0);
@@ -139,7 +131,7 @@ describe('the listings of an S3 store (moto)', () => {
     // Staged folders of ds@v1 that its commit does not name (a lost commit's, as far as snap can
     // tell): removable at once. The first, token 0…0, holds 1,000 keys.
     const staged = [...Array.from({ length: 1000 }, (_, i) => `snapshots/ds/v1/staged/${token(0)}/f${String(i).padStart(4, '0')}`), ...Array.from({ length: 1049 }, (_, i) => `snapshots/ds/v1/staged/${token(i + 1)}/manifest.jsonl`)];
-    await plant(c, bucket, [...objectJunk, ...staged].map((k) => `st/${k}`));
+    await plant(bucket, [...objectJunk, ...staged].map((k) => `st/${k}`));
 
     const f = await run(['fsck', '--store', store]);
     expect(f.code, f.stderr).toBe(0);
@@ -171,7 +163,7 @@ describe('the listings of an S3 store (moto)', () => {
     const junk = Array.from({ length: 1100 }, (_, i) => `revocations/junk/${n(i)}`);
     const revocations = Array.from({ length: 70 }, (_, i) => `revocations/${'cd'.repeat(32)}/${n(i)}.json`);
     const cosignatures = Array.from({ length: 1030 }, (_, i) => `signatures/ghost/v1/${n(i)}.json`);
-    await plant(c, bucket, [...junk, ...revocations, ...cosignatures].map((k) => `st/${k}`));
+    await plant(bucket, [...junk, ...revocations, ...cosignatures].map((k) => `st/${k}`));
 
     const notes: string[] = [];
     const remote = new S3Backend(clientFor(server), { bucket, prefix: 'st/' });
@@ -202,7 +194,7 @@ describe('the listings of an S3 store (moto)', () => {
     const ds = await makeTree({ 'a.txt': 'alpha\n' });
     expect((await run(['seal', ds, '--as', 'ds@v1', '--key', kp.key, '--store', store])).code).toBe(0);
     const keys = Array.from({ length: MAX_REVOCATION_FILES_LISTED + 1 }, (_, i) => `st/revocations/${(Math.floor(i / 50)).toString(16).padStart(64, '0')}/${String(i % 50).padStart(2, '0')}.json`);
-    await plant(c, bucket, keys);
+    await plant(bucket, keys);
     const l = await run(['list', '--store', store]);
     expect([l.code, l.json.error?.code]).toEqual([3, 'STORE_MALFORMED']);
     expect(l.json.error?.message).toContain(`more than ${MAX_REVOCATION_FILES_LISTED} files under revocations/`);
