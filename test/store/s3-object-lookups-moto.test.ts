@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { useS3Server } from '../helpers/s3-server.js';
 import { makeTree, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
-import { clientFor, newBucket, spiedClient } from './s3-fixture.js';
+import { clientFor, newBucket, plantOnMoto, spiedClient } from './s3-fixture.js';
 import { S3Backend } from '../../src/store/s3.js';
 import { LOOKUPS_PER_LIST_PAGE, MAX_PRESENCE_LISTED, openRemoteSession, type ObjectNeed } from '../../src/store/remote-session.js';
 
@@ -23,15 +23,10 @@ const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
 /** Keys planted: 1,200 of an object's shape, each sorted before every real object (they start with 00). */
 const PLANTED = 1200;
 
-/** PUT `n` keys of an object's shape under `st/objects/sha256/00/…` (1 byte each), 16 at once. */
-async function plant(c: S3Client, bucket: string, n: number): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: 16 }, async () => {
-    while (next < n) {
-      const hex = `00${(next++).toString(16).padStart(8, '0')}${'0'.repeat(54)}`;
-      await c.send(new PutObjectCommand({ Bucket: bucket, Key: `st/objects/sha256/${hex.slice(0, 2)}/${hex.slice(2)}`, Body: 'x' }));
-    }
-  }));
+/** PUT `n` keys of an object's shape under `st/objects/sha256/00/…` (1 byte each), a few at once, by plain HTTP (see plantOnMoto). */
+async function plant(bucket: string, n: number): Promise<void> {
+  const keys = Array.from({ length: n }, (_, i) => `00${i.toString(16).padStart(8, '0')}${'0'.repeat(54)}`).map((hex) => `st/objects/sha256/${hex.slice(0, 2)}/${hex.slice(2)}`);
+  await plantOnMoto(server, bucket, keys, 'x');
 }
 
 /** A client that counts the listing pages of `objects/` and the HEADs of objects it sends. */
@@ -68,7 +63,7 @@ describe(`${PLANTED} keys of an object's shape planted in the bucket (moto)`, ()
     bucket = await newBucket(c, 'plain');
     const ds = await makeTree({ 'a.txt': 'alpha\n', 'b.txt': 'bravo\n' });
     expect((await run(['seal', ds, '--as', 'ds@v1', '--key', kp.key, '--store', store()])).code).toBe(0);
-    await plant(c, bucket, PLANTED);
+    await plant(bucket, PLANTED);
   });
 
   it('restore\'s session copies the snapshot\'s two objects after reading one page of the listing, and asks for those past it by a HEAD each', { timeout: 120_000 }, async () => {
@@ -103,7 +98,7 @@ describe(`${PLANTED} keys of an object's shape planted in the bucket (moto)`, ()
     expect((await run(['export', 'ds@v1', '-o', archive, '--store', store()])).code).toBe(0);
     const c = clientFor(server);
     const other = await newBucket(c, 'plain');
-    await plant(c, other, PLANTED);
+    await plant(other, PLANTED);
     await c.send(new PutObjectCommand({ Bucket: other, Key: `st/objects/sha256/${b.slice(0, 2)}/${b.slice(2)}`, Body: 'not bravo at all\n' }));
     const r = await run(['import', archive, '--pubkey', kp.pub, '--store', `s3://${other}/st`]);
     expect([r.code, r.json.error?.code], r.stderr).toEqual([1, 'OBJECT_CORRUPT']);
