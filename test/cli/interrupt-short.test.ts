@@ -8,7 +8,7 @@
 import { existsSync, promises as fsp, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeTree, snapBin, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
+import { makeTree, snap, snapBin, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 
 const producer = useKeyPair('producer');
 const cosigner = useKeyPair('cosigner');
@@ -40,7 +40,7 @@ const CASES: Case[] = [
 async function template(): Promise<string> {
   const dir = await tempDir('snap-int-short-');
   const data = await makeTree({ 'a.txt': 'one\n', 'b.txt': 'two\n' });
-  const r = await snapBin(['seal', data, '--as', 'ds@v1', '--key', producer.key, '--store', store(dir), '--quiet']);
+  const r = await snap(['seal', data, '--as', 'ds@v1', '--key', producer.key, '--store', store(dir), '--quiet']);
   expect(r.code, r.stderr).toBe(0);
   await fsp.writeFile(join(dir, 'model.bin'), 'weights\n');
   return dir;
@@ -73,11 +73,12 @@ describe('a short store-writing command that gets SIGINT before it commits', () 
         expect(await c.done(dir), `${where}: done anyway`).toBe(false);
         expect(existsSync(join(store(dir), 'lock')), `${where}: lock left`).toBe(false);
         expect(existsSync(join(store(dir), 'log.lock')), `${where}: log.lock left`).toBe(false);
-        const again = await snapBin(c.args(dir));
+        // What follows the interrupted run is not about a process: it runs in this one (runCli).
+        const again = await snap(c.args(dir));
         expect(again.code, `${where}, then run again: ${again.stderr}`).toBe(0);
         expect(await c.done(dir), where).toBe(true);
-        expect((await snapBin(['fsck', '--store', store(dir)])).code, where).toBe(0);
-        expect((await snapBin(['log', '--verify', '--store', store(dir)])).code, where).toBe(0);
+        expect((await snap(['fsck', '--store', store(dir)])).code, where).toBe(0);
+        expect((await snap(['log', '--verify', '--store', store(dir)])).code, where).toBe(0);
       }
     }, 240_000);
   }
