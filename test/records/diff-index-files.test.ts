@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { IndexBuilder } from '../../src/records/build-index.js';
+import { IndexBuilder, RUN_RECORDS } from '../../src/records/build-index.js';
 import { diffIndexFiles, type IndexSide } from '../../src/records/diff-index-files.js';
 import { createHash } from 'node:crypto';
 import { diffRecords } from '../../src/records/record-diff.js';
@@ -16,9 +16,14 @@ import { tempDir } from '../helpers/tree.js';
 type Row = { id: string; x: string; label: string };
 const rowArb = fc.record({ id: fc.constantFrom('1', '2', '3', '10', 'é', '😀', 'a"b'), x: fc.constantFrom('p', 'q', 'r'), label: fc.constantFrom('ham', 'spam', 'l\\n') });
 
-async function write(dir: string, name: string, rows: Row[], identity: RecordIdentity): Promise<string> {
+/**
+ * Write the index of `rows`. Sorted runs of `runRecords` records (4: many runs, merged, even for the
+ * small property cases; the large cases, which are about the diff's read blocks and not the
+ * builder's runs, pass the builder's default RUN_RECORDS — the index written is the same either way).
+ */
+async function write(dir: string, name: string, rows: Row[], identity: RecordIdentity, runRecords = 4): Promise<string> {
   const runs = await fsp.mkdtemp(join(dir, 'runs-'));
-  const b = new IndexBuilder({ identity, labelled: true, tmpDir: runs, name, strictKeys: false, runRecords: 4 });
+  const b = new IndexBuilder({ identity, labelled: true, tmpDir: runs, name, strictKeys: false, runRecords });
   rows.forEach((r, i) => b.add({ canonical: jcs(r), features: jcs(identity === 'key' ? { x: r.x } : { id: r.id, x: r.x }), key: identity === 'key' ? jcs([r.id]) : undefined, label: r.label }, i + 1, 0));
   const out = join(dir, name);
   await b.finish(out);
@@ -108,8 +113,8 @@ describe('the byte-level diff of two index files', () => {
         return { id: String(id), x: `v${(id * 31 + (i % 97 === 0 ? salt : 0)) % 5000}`, label: (id + (i % 101 === 0 ? salt : 0)) % 3 === 0 ? 'spam' : 'ham' };
       });
     for (const identity of ['key', 'features'] as const) {
-      const pa = await write(dir, `big-a-${identity}`, rows(0), identity);
-      const pb = await write(dir, `big-b-${identity}`, rows(1), identity);
+      const pa = await write(dir, `big-a-${identity}`, rows(0), identity, RUN_RECORDS);
+      const pb = await write(dir, `big-b-${identity}`, rows(1), identity, RUN_RECORDS);
       expect((await fsp.stat(pa)).size).toBeGreaterThan(2 << 20);
       const x = { identity, labelled: true, name: 't' };
       const def = { name: 't', format: 'csv' as const, identity, label: 'label', ...(identity === 'key' ? { key: ['id'] } : {}) };
@@ -147,8 +152,8 @@ describe('the byte-level diff of two index files', () => {
   it('fails with INTERNAL, at once, when the hashing worker fails in the middle of a diff', async () => {
     const dir = await tempDir('snap-dif-');
     const rows = Array.from({ length: 12000 }, (_, i) => ({ id: String(i), x: `v${i}`, label: i % 3 ? 'ham' : 'spam' }));
-    const pa = await write(dir, 'a', rows, 'key');
-    const pb = await write(dir, 'b', rows.map((r, i) => (i === 6000 ? { ...r, label: 'ham' } : r)), 'key');
+    const pa = await write(dir, 'a', rows, 'key', RUN_RECORDS);
+    const pb = await write(dir, 'b', rows.map((r, i) => (i === 6000 ? { ...r, label: 'ham' } : r)), 'key', RUN_RECORDS);
     const sha = async (p: string) => createHash('sha256').update(await fsp.readFile(p)).digest('hex');
     const x = { identity: 'key' as const, labelled: true, name: 't' };
     const sides: [IndexSide, IndexSide] = [{ path: pa, x: { ...x, sha256: await sha(pa) } }, { path: pb, x: { ...x, sha256: await sha(pb) } }];
