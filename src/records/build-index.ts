@@ -28,6 +28,8 @@ import { candidatePrefixes, conflictGroups, conflictTag } from './conflicts.js';
 
 /** Records per sorted run. */
 export const RUN_RECORDS = 1 << 19;
+/** Records the run buffers first hold; they double, up to {@link RUN_RECORDS}, as records come (most record sets are small). */
+const FIRST_RUN_CAPACITY = 1 << 12;
 /** Key characters per sorted run (keys are held as strings while a run fills). */
 export const RUN_KEY_CHARS = 48 << 20;
 /** Bytes buffered per run while merging, and per write. */
@@ -270,10 +272,28 @@ export class IndexBuilder {
   constructor(private readonly opts: IndexBuilderOptions) {
     this.hasKey = opts.identity === 'key' || opts.identity === 'path';
     this.runMax = opts.runRecords ?? RUN_RECORDS;
-    this.digests = Buffer.allocUnsafe(64 * this.runMax);
-    this.labels = new Uint16Array(this.runMax);
-    this.rows = new Float64Array(this.runMax);
-    this.lines = new Float64Array(this.runMax);
+    const capacity = Math.min(this.runMax, FIRST_RUN_CAPACITY);
+    this.digests = Buffer.allocUnsafe(64 * capacity);
+    this.labels = new Uint16Array(capacity);
+    this.rows = new Float64Array(capacity);
+    this.lines = new Float64Array(capacity);
+  }
+
+  /** Double the run buffers (at most to the run's size), keeping the records they hold. */
+  private grow(): void {
+    const capacity = Math.min(this.runMax, this.rows.length * 2);
+    const digests = Buffer.allocUnsafe(64 * capacity);
+    this.digests.copy(digests, 0, 0, 64 * this.n);
+    this.digests = digests;
+    const labels = new Uint16Array(capacity);
+    labels.set(this.labels.subarray(0, this.n));
+    this.labels = labels;
+    const rows = new Float64Array(capacity);
+    rows.set(this.rows.subarray(0, this.n));
+    this.rows = rows;
+    const lines = new Float64Array(capacity);
+    lines.set(this.lines.subarray(0, this.n));
+    this.lines = lines;
   }
 
   /** Number of records added so far. */
@@ -286,6 +306,7 @@ export class IndexBuilder {
    * @throws SnapError `RECORDS_LIMIT` (more than {@link MAX_LABELS} labels) | `IO_ERROR` (spilling a run)
    */
   add(forms: RecordForms, row: number, line: number): void {
+    if (this.n >= this.rows.length) this.grow();
     const i = this.n;
     const off = 64 * i;
     // Digests as latin1 strings written into the packed buffer: a Buffer per digest costs more than the hash (leaf-tree.ts).
