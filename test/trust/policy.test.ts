@@ -8,7 +8,7 @@ import { promises as fsp } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeKeyPair, makeTree, snap, snapJson, spawnSnap, stderrSays, tempDir, type KeyPair, type RunResult } from '../helpers/tree.js';
 import { pae } from '../../src/core/envelope.js';
 import { POLICY_PAYLOAD_TYPE, assignRoles, validatePolicy, type Policy } from '../../src/core/policy.js';
@@ -194,29 +194,35 @@ describe('a snapshot under a policy', () => {
     const during = await w.run(verifyArgs(w, data, 'fraud-train@v1', [policy]));
     expect(during.code).toBe(1);
     expect(during.json.failure.code).toBe('SNAPSHOT_REVOKED');
-    await new Promise((r) => setTimeout(r, Date.parse(until) - Date.now() + 200));
-    // Routine expiry of the officer's key does not make the poisoned snapshot pass again.
-    const fresh = { env: { SNAP_STATE_DIR: join(w.dir, 'fresh-state') } }; // a machine that never saw it
-    const after = await snapJson(verifyArgs(w, data, 'fraud-train@v1', [policy]), fresh);
-    expect(after.code, after.stderr).toBe(1);
-    expect(after.json.failure.code).toBe('SNAPSHOT_REVOKED');
-    expect(after.json.revocations[0]).toMatchObject({ counts: true, revokedBy: [{ keyid: dave.keyid, name: 'dave' }] });
-    // The expired key signs a new revocation (revokedAt after its period): it does not count.
-    const lateFile = join(w.dir, 'v2.revocation.json');
-    await w.ok(['revoke', 'fraud-train@v2', '--reason', 'late', '--key', dave.key, '--store', w.store, '--out', lateFile]);
-    const late = await snapJson(verifyArgs(w, other, 'fraud-train@v2', [policy]), fresh);
-    expect(late.code, late.stderr).toBe(0);
-    expect(late.json.revocations[0]).toMatchObject({ counts: false });
-    // Carried to another store: the first is imported, the late one refused (SIGNATURE_INVALID, nothing kept).
-    const elsewhere = join(w.dir, 'other-store');
-    await w.ok(['init', '--store', elsewhere]);
-    const trust = ['--policy', policy, '--root', r1.pub, '--root', r2.pub, '--store', elsewhere];
-    const imported = await snapJson(['import', carried, ...trust], fresh);
-    expect(imported.code, imported.stderr).toBe(0);
-    expect(imported.json.revokedBy).toEqual([dave.keyid]);
-    const refused = await snapJson(['import', lateFile, ...trust], fresh);
-    expect(refused.code).toBe(1);
-    expect(refused.json.error.code).toBe('SIGNATURE_INVALID');
+    // The key's period ends: this process's clock (every command here runs in it, through runCli)
+    // is moved past it rather than waited for; it goes on running from there.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.parse(until) + 200, shouldAdvanceTime: true });
+    try {
+      // Routine expiry of the officer's key does not make the poisoned snapshot pass again.
+      const fresh = { env: { SNAP_STATE_DIR: join(w.dir, 'fresh-state') } }; // a machine that never saw it
+      const after = await snapJson(verifyArgs(w, data, 'fraud-train@v1', [policy]), fresh);
+      expect(after.code, after.stderr).toBe(1);
+      expect(after.json.failure.code).toBe('SNAPSHOT_REVOKED');
+      expect(after.json.revocations[0]).toMatchObject({ counts: true, revokedBy: [{ keyid: dave.keyid, name: 'dave' }] });
+      // The expired key signs a new revocation (revokedAt after its period): it does not count.
+      const lateFile = join(w.dir, 'v2.revocation.json');
+      await w.ok(['revoke', 'fraud-train@v2', '--reason', 'late', '--key', dave.key, '--store', w.store, '--out', lateFile]);
+      const late = await snapJson(verifyArgs(w, other, 'fraud-train@v2', [policy]), fresh);
+      expect(late.code, late.stderr).toBe(0);
+      expect(late.json.revocations[0]).toMatchObject({ counts: false });
+      // Carried to another store: the first is imported, the late one refused (SIGNATURE_INVALID, nothing kept).
+      const elsewhere = join(w.dir, 'other-store');
+      await w.ok(['init', '--store', elsewhere]);
+      const trust = ['--policy', policy, '--root', r1.pub, '--root', r2.pub, '--store', elsewhere];
+      const imported = await snapJson(['import', carried, ...trust], fresh);
+      expect(imported.code, imported.stderr).toBe(0);
+      expect(imported.json.revokedBy).toEqual([dave.keyid]);
+      const refused = await snapJson(['import', lateFile, ...trust], fresh);
+      expect(refused.code).toBe(1);
+      expect(refused.json.error.code).toBe('SIGNATURE_INVALID');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('does not count a revocation signed by a key the policy revoked, whenever it was signed', async () => {
