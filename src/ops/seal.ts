@@ -33,6 +33,7 @@ import { recordSetName, type RecordSetMember } from '../core/records.js';
 import type { RecordRule } from '../records/config.js';
 import type { SealRecords } from '../records/seal-records.js';
 import { CONFIG_FILE } from '../records/config.js';
+import { configEntryOf, keptConfigObject, readConfigBytes } from '../records/keep-config.js';
 import { serializeEntry } from '../core/manifest.js';
 import { IncrementalSource, StatCacheWriter, statCachePath, statId, thisMachine, type CacheStatus } from '../incremental/stat-cache.js';
 import { writeAll } from '../io/write-all.js';
@@ -98,6 +99,12 @@ export interface SealOptions {
    * where they are) and no record indexes.
    */
   scan?: DatasetScan;
+  /**
+   * With `scan`: the dataset's `snap.json` as it is now (undefined: there is none), read again after
+   * the scan to keep it as an object (records/keep-config.ts); it must be the bytes the scan hashed,
+   * else `FILE_CHANGED`. Without it a scanned dataset's `snap.json` is not kept.
+   */
+  readConfig?: () => Promise<Uint8Array | undefined>;
 }
 
 /** A dataset's scan, for a dataset that is not a folder: hands the manifest to `sink` in order. */
@@ -862,6 +869,13 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
     const { sealed, totals, statementBytes, envelope } = signed;
     // Record indexes are objects too (kept with --manifest-only): in place before the snapshot names them.
     if (indexed) (totals.mendedObjects ??= []).push(...(await (await recordsModule()).storeIndexObjects(store, indexed.objects, 'size', objectSinkFor(store.root) !== undefined)));
+    // So is the dataset's snap.json when nothing indexed kept it: diff, report and check refuse a
+    // snapshot whose signed snap.json is not in the store (a scan without readConfig keeps none).
+    else if (manifestOnly && (!opts.scan || opts.readConfig)) {
+      const entry = await configEntryOf(join(tmp, MANIFEST_FILE));
+      const kept = entry && (await keptConfigObject(entry, work, opts.readConfig ?? (() => readConfigBytes(dir))));
+      if (kept) (totals.mendedObjects ??= []).push(...(await (await recordsModule()).storeIndexObjects(store, [kept], 'size', objectSinkFor(store.root) !== undefined)));
+    }
     // Objects were flushed and committed by scanDataset before the snapshot that references them appears.
     // The three files at once: their fsyncs overlap (one journal commit instead of six, where the
     // file system batches them). All settle before a failure is thrown, so the clean-up of tmp

@@ -6,15 +6,15 @@
  */
 import { promises as fsp, constants as FS } from 'node:fs';
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
-import { SnapError, isSnapError } from '../core/errors.js';
+import { SnapError } from '../core/errors.js';
 import { isSymlinkEntry } from '../core/manifest.js';
 import { compareUtf8 } from '../core/paths.js';
 import { MAX_RECORD_SETS, recordSetName, type RecordSetMember } from '../core/records.js';
 import { manifestEntryRuns } from '../io/manifest-file.js';
 import { fsyncDir, objectPath, ownFanFolder, type Store } from '../io/store.js';
 import { ioError } from '../io/errors.js';
-import { CONFIG_FILE, MAX_CONFIG_BYTES, parseConfig, RuleSet, tabularSpec, type RecordConfig, type RecordRule, type RecordSetSpec } from './config.js';
+import { configChangedError, keptConfigObject, readConfigBytes } from './keep-config.js';
+import { CONFIG_FILE, parseConfig, RuleSet, tabularSpec, type RecordConfig, type RecordRule, type RecordSetSpec } from './config.js';
 import { FileSetIndexer, filesMember, tabularMember } from './index-file.js';
 import { indexWorkersFor, RecordIndexPool } from './index-pool.js';
 import type { Progress } from '../ops/seal.js';
@@ -38,37 +38,6 @@ export async function readRecordConfig(dir: string): Promise<RecordConfig | unde
 export async function readRecordConfigSource(dir: string): Promise<{ config: RecordConfig; source: Uint8Array } | undefined> {
   const source = await readConfigBytes(dir);
   return source === undefined ? undefined : { config: parseConfig(source, CONFIG_FILE), source };
-}
-
-/**
- * The bytes of a dataset folder's `snap.json`, opened as a regular file only (O_NOFOLLOW,
- * O_NONBLOCK: a symbolic link is refused, a FIFO is never waited on); at most
- * {@link MAX_CONFIG_BYTES} + 1 bytes are read (more is for the parser to refuse).
- * @returns undefined when the folder has no `snap.json`
- * @throws SnapError `RECORDS_CONFIG_INVALID` (a symbolic link, not a regular file) | `IO_ERROR`
- */
-async function readConfigBytes(dir: string): Promise<Uint8Array | undefined> {
-  const path = join(dir, CONFIG_FILE);
-  let fh;
-  try {
-    fh = await fsp.open(path, FS.O_RDONLY | FS.O_NOFOLLOW | FS.O_NONBLOCK);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined; // no config (or DIR is not a folder: the seal says so)
-    if (code === 'ELOOP') throw new SnapError('RECORDS_CONFIG_INVALID', `${path} is a symbolic link; the record configuration must be a regular file`, { path });
-    throw ioError(e, path, 'cannot read the record configuration');
-  }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new SnapError('RECORDS_CONFIG_INVALID', `${path} is not a regular file`, { path });
-    const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
-    let got = 0;
-    let n: number;
-    while (got < buf.length && (n = (await fh.read(buf, got, buf.length - got, got)).bytesRead) > 0) got += n;
-    return buf.subarray(0, got);
-  } finally {
-    await fh.close();
-  }
 }
 
 /** The progress phase of {@link indexForSeal}, after the files are hashed. */
@@ -200,28 +169,12 @@ export async function indexForSeal(o: { dir: string; manifestPath: string; rules
     if (built.summary) objects.push(built.summary);
   }
   if (members.length > MAX_RECORD_SETS) throw tooMany();
-  const configChanged = () => new SnapError('FILE_CHANGED', `${CONFIG_FILE} changed while the dataset was sealed (its record rules were read from other bytes than were hashed); nothing was committed`, { path: CONFIG_FILE });
-  if (o.configSource !== undefined && config === undefined) throw configChanged();
+  if (o.configSource !== undefined && config === undefined) throw configChangedError();
   // The dataset's snap.json is kept as an object too (also with --manifest-only): `check` reads its
   // thresholds from a snapshot whose data is gone.
-  if (config && config.size <= MAX_CONFIG_BYTES) {
-    let bytes: Uint8Array | undefined;
-    try {
-      bytes = o.configSource ?? (await readConfigBytes(o.dir));
-    } catch (e) {
-      if (isSnapError(e) && e.code === 'RECORDS_CONFIG_INVALID') throw configChanged(); // a link or a FIFO now: it was a regular file when hashed
-      throw e;
-    }
-    if (bytes === undefined || createHash('sha256').update(bytes).digest('hex') !== config.sha256) throw configChanged();
-    const path = join(o.tmpDir, 'config.json');
-    const fh = await fsp.open(path, 'wx', 0o600);
-    try {
-      await fh.writeFile(bytes);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    objects.push({ path, sha256: config.sha256 });
+  if (config) {
+    const kept = await keptConfigObject(config, o.tmpDir, async () => o.configSource ?? (await readConfigBytes(o.dir)));
+    if (kept) objects.push(kept);
   }
   members.sort((p, q) => compareUtf8(recordSetName(p), recordSetName(q)));
   for (let i = 1; i < members.length; i++) {

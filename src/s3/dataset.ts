@@ -23,7 +23,8 @@ import type { Problem, VerifyCounts, VerifyOptions, VerifyReport } from '../ops/
 import { labelFolderSets, nameMovesAndFlips } from '../records/label-flips.js';
 import { createS3Client } from './client.js';
 import { formatS3Url, parseS3Url, type S3Location } from './location.js';
-import { listObjects, ObjectReader, type ListedObject, type ReaderOptions, type RefusedKey } from './read-objects.js';
+import { listObjects, ObjectReader, s3Error, type ListedObject, type ReaderOptions, type RefusedKey } from './read-objects.js';
+import { CONFIG_FILE, MAX_CONFIG_BYTES } from '../records/config.js';
 
 /** Entries handed to the manifest sink at a time. */
 const SINK_BATCH = 1024;
@@ -330,4 +331,32 @@ export async function verifyS3(opts: VerifyS3Options): Promise<VerifyReport> {
     bytes,
     seconds: seconds(),
   };
+}
+
+/**
+ * The dataset's `snap.json` object (key `PREFIX + "snap.json"`) as it is now, for seal to keep in
+ * the store (records/keep-config.ts), which checks it against the digest the scan signed. At most
+ * {@link MAX_CONFIG_BYTES} + 1 bytes are read: more is not the object the scan hashed.
+ * @returns undefined when there is no such object (deleted since the scan: seal says `FILE_CHANGED`)
+ * @throws SnapError `IO_ERROR` and the other codes of `s3Error`
+ */
+export async function readS3Config(ds: S3Dataset): Promise<Uint8Array | undefined> {
+  const { GetObjectCommand } = await import('@aws-sdk/client-s3');
+  const key = ds.location.prefix + CONFIG_FILE;
+  const limit = MAX_CONFIG_BYTES + 1;
+  try {
+    const r = await ds.client.send(new GetObjectCommand({ Bucket: ds.location.bucket, Key: key }));
+    const chunks: Buffer[] = [];
+    let got = 0;
+    for await (const chunk of r.Body as AsyncIterable<Uint8Array>) {
+      chunks.push(Buffer.from(chunk));
+      got += chunk.length;
+      if (got >= limit) break;
+    }
+    return Buffer.concat(chunks).subarray(0, limit);
+  } catch (e) {
+    const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
+    if (err.name === 'NoSuchKey' || err.$metadata?.httpStatusCode === 404) return undefined;
+    throw s3Error(e, `read ${formatS3Url(ds.location)}${CONFIG_FILE}`);
+  }
 }

@@ -20,20 +20,21 @@ import { SnapError } from '../../core/errors.js';
 import type { DatasetScan } from '../../ops/seal.js';
 
 /**
- * `seal s3://BUCKET/PREFIX`: the scan of a dataset in S3 (loads the AWS SDK, only then), or
- * undefined for a folder. The contents stay in S3 (the snapshot keeps no copy, like --manifest-only).
+ * `seal s3://BUCKET/PREFIX`: the scan of a dataset in S3 (loads the AWS SDK, only then), and the
+ * reader of its `snap.json` object (kept in the store), or undefined for a folder. The contents
+ * stay in S3 (the snapshot keeps no copy, like --manifest-only).
  * @throws SnapError `S3_URL_MALFORMED` | `USAGE` (--out, --records or --incremental with an S3 dataset)
  */
-async function s3Scan(a: Args, io: CliIo): Promise<DatasetScan | undefined> {
+async function s3Scan(a: Args, io: CliIo): Promise<{ scan: DatasetScan; readConfig: () => Promise<Uint8Array | undefined> } | undefined> {
   const url = String(a.dir);
   if (!isS3Url(url)) return undefined;
   parseS3Url(url); // a malformed location fails before the SDK loads
   for (const flag of ['out', 'records'] as const) if (a[flag] !== undefined) throw new SnapError('USAGE', `--${flag} is not supported for a dataset in S3 (${url})`);
   if (a.incremental) throw new SnapError('USAGE', `--incremental is not supported for a dataset in S3 (it compares local file identities: device, inode, ctime)`);
-  const { openS3Dataset, scanS3Dataset } = await import('../../s3/dataset.js');
+  const { openS3Dataset, readS3Config, scanS3Dataset } = await import('../../s3/dataset.js');
   const ds = openS3Dataset(url, io.env);
   const excludes = Array.isArray(a.exclude) ? a.exclude.map(String) : [];
-  return (sink, onProgress) => scanS3Dataset(ds, sink, onProgress, { excludes });
+  return { scan: (sink, onProgress) => scanS3Dataset(ds, sink, onProgress, { excludes }), readConfig: () => readS3Config(ds) };
 }
 
 /** Rules of `--records RULE…`, `[]` for `--no-records`, undefined for the dataset's own `snap.json`. */
@@ -44,7 +45,8 @@ export function recordRulesOf(a: Args) {
 }
 
 async function cmdSeal(a: Args, io: CliIo): Promise<number> {
-  const scan = await s3Scan(a, io);
+  const s3 = await s3Scan(a, io);
+  const scan = s3?.scan;
   // Straight into an archive, no store (its code, with tar-stream, loaded only then).
   if (a.out !== undefined) return (await import('./seal-out.js')).cmdSealOut(a, io);
   const expiresAt = a.expires === undefined ? undefined : parseExpiry(String(a.expires), new Date());
@@ -65,7 +67,7 @@ async function cmdSeal(a: Args, io: CliIo): Promise<number> {
       excludes: (a.exclude as string[]) ?? [],
       manifestOnly,
       expiresAt,
-      ...(scan ? { scan } : {}),
+      ...(s3 ? { scan: s3.scan, readConfig: s3.readConfig } : {}),
       ...(recordRules ? { recordRules } : {}),
       provenance,
       jobs: checkJobs(a.jobs),
