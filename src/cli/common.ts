@@ -185,12 +185,14 @@ export function wholeNumberOption(flag: string, describe: string, min: number, m
 /**
  * Declare the common flags a command takes, besides `--json` and `--debug` (which every command
  * takes): `store` when it reads or writes a store; `quiet` (with what it leaves out for this
- * command) when it has progress or notes to silence; `jobs` when it hashes files.
+ * command) when it has progress or notes to silence; `jobs` when it hashes files (`true`), or what
+ * its workers do and their default when that is not hashing with one per core (a string).
  */
-export function commonFlags(y: Argv, flags: { store?: boolean; quiet?: string; jobs?: boolean }): Argv {
+export function commonFlags(y: Argv, flags: { store?: boolean; quiet?: string; jobs?: boolean | string }): Argv {
   if (flags.store) y = y.option('store', { type: 'string', requiresArg: true, describe: 'store folder or s3://BUCKET/PREFIX (default: $SNAP_STORE unless empty, else ./.snap)' });
   if (flags.quiet) y = y.option('quiet', { alias: 'q', type: 'boolean', describe: flags.quiet });
-  if (flags.jobs) y = y.option('jobs', { alias: 'j', ...wholeNumberOption('jobs', `worker threads for hashing, and for reading record files (one file each), 1 to ${MAX_JOBS} (default: the number of cores)`, 1, MAX_JOBS) });
+  const jobs = typeof flags.jobs === 'string' ? flags.jobs : `worker threads for hashing, and for reading record files (one file each), 1 to ${MAX_JOBS} (default: the number of cores)`;
+  if (flags.jobs) y = y.option('jobs', { alias: 'j', ...wholeNumberOption('jobs', jobs, 1, MAX_JOBS) });
   return y;
 }
 

@@ -178,9 +178,12 @@ function readWorkerMain(require: NodeJS.Require): void {
   });
 }
 
-/** Number of read workers by default: one per core, at most 4. */
+/** Most read (export) and write (restore) workers by default, whatever the cores: the disk, not the CPU, bounds them. */
+export const MAX_DEFAULT_IO_JOBS = 4;
+
+/** Number of read workers by default: one per core, at most {@link MAX_DEFAULT_IO_JOBS}. */
 export function defaultReadJobs(): number {
-  return Math.max(1, Math.min(4, availableParallelism()));
+  return Math.max(1, Math.min(MAX_DEFAULT_IO_JOBS, availableParallelism()));
 }
 
 /** A pool of read-and-hash workers. Always {@link ReadPool.close} it. */

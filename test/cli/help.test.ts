@@ -11,6 +11,7 @@ import { snapBin } from '../helpers/tree.js';
 import { yargs } from '../../src/cli/yargs.js';
 import { MAX_UNREFERENCED_OBJECTS_READ } from '../../src/store/remote-session.js';
 import { RECORD_ROW_LISTS } from '../../src/report/incident-facts.js';
+import { MAX_DEFAULT_IO_JOBS } from '../../src/io/read-pool.js';
 
 /** The trust flags of verify, import and restore (src/cli/trust-args.ts). */
 const TRUST = ['pubkey', 'threshold', 'policy', 'root', 'policy-name', 'state-dir', 'revocations'];
@@ -200,6 +201,13 @@ describe('snap COMMAND --help', () => {
   it('report says that the record lists of all sets share RECORD_ROW_LISTS × --max-items rows', async () => {
     const text = (await helpAt(['report', '--help'], 300)).text.replace(/\s+/g, ' ');
     expect(text).toContain(`the record lists of all record sets share ${RECORD_ROW_LISTS} × that many rows`);
+  });
+
+  it('export and restore say that their reading and writing workers default to the cores, at most MAX_DEFAULT_IO_JOBS', async () => {
+    for (const cmd of ['export', 'restore']) {
+      const text = (await helpAt([cmd, '--help'], 300)).text.replace(/\s+/g, ' ');
+      expect(text, cmd).toContain(`(default: the number of cores, at most ${MAX_DEFAULT_IO_JOBS})`);
+    }
   });
 
   it('refuses a flag the command does not take: exit 2', async () => {

@@ -9,7 +9,8 @@ import { exportSnapshot } from '../../ops/archive.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural } from '../format.js';
 import { withProgress } from '../progress.js';
-import { jsonOut, locate, checkJobs, commonFlags, type Args, type CliIo, type CommandSpec, audit, auditErrors, withExamples } from '../common.js';
+import { jsonOut, locate, checkJobs, commonFlags, MAX_JOBS, type Args, type CliIo, type CommandSpec, audit, auditErrors, withExamples } from '../common.js';
+import { MAX_DEFAULT_IO_JOBS } from '../../io/read-pool.js';
 
 async function cmdExport(a: Args, io: CliIo): Promise<number> {
   const store = storePath(a.store, io.env, io.cwd);
@@ -52,7 +53,7 @@ export const exportCommand: CommandSpec = {
   describe: 'Write a snapshot as one reproducible archive NAME@VERSION.snap.tar',
   builder: (y) =>
     withExamples(
-      commonFlags(y, { store: true, quiet: 'no progress and no notes', jobs: true })
+      commonFlags(y, { store: true, quiet: 'no progress and no notes', jobs: `worker threads reading and hashing the store's objects into the archive, 1 to ${MAX_JOBS} (default: the number of cores, at most ${MAX_DEFAULT_IO_JOBS})` })
         .positional('ref', { type: 'string', describe: 'snapshot ref: NAME@VERSION, snapshot id (or 8+ hex prefix), or snapshot folder' })
         .option('out', { alias: 'o', type: 'string', requiresArg: true, describe: 'archive to write, ending in .snap.tar (default: ./NAME@VERSION.snap.tar); never overwritten' }),
       [

@@ -8,7 +8,8 @@ import { formatBytes, plural, shortKeyid, styler, trustedOnce } from '../format.
 import { withProgress } from '../progress.js';
 import { isArchiveFile } from '../snapshot-ref.js';
 import { trustOptions, trustSetup } from '../trust-args.js';
-import { jsonOut, checkJobs, locate, commonFlags, mustExistIfPath, type Args, type CliIo, type CommandSpec, audit, auditErrors, withExamples } from '../common.js';
+import { jsonOut, checkJobs, locate, commonFlags, mustExistIfPath, MAX_JOBS, type Args, type CliIo, type CommandSpec, audit, auditErrors, withExamples } from '../common.js';
+import { MAX_DEFAULT_IO_JOBS } from '../../io/read-pool.js';
 
 /** At most this many of a failed final verify's problems in the human report (--json lists all). */
 const PROBLEMS_SHOWN = 20;
@@ -56,7 +57,7 @@ export const restoreCommand: CommandSpec = {
   describe: 'Write a snapshot into a new or empty folder, checked, then verified',
   builder: (y) =>
     withExamples(
-      trustOptions(commonFlags(y, { store: true, quiet: 'no progress and no notes', jobs: true }))
+      trustOptions(commonFlags(y, { store: true, quiet: 'no progress and no notes', jobs: `worker threads writing and checking the files (default: the number of cores, at most ${MAX_DEFAULT_IO_JOBS}), then hashing them in the final verify (default: the number of cores); 1 to ${MAX_JOBS}` }))
         .positional('ref', { type: 'string', describe: 'NAME@VERSION, snapshot id, snapshot folder, or an archive FILE.snap.tar' })
         .positional('dir', { type: 'string', describe: 'target folder: absent (made) or empty (the .snap-probe.* entries a killed restore left there are removed first)' })
         .option('allow-shared-target', { type: 'boolean', describe: 'restore even where another user can write in the target or a folder above it (they could redirect the writes or change the files after the check)' })
