@@ -558,7 +558,17 @@ export interface SignedScan {
   statement: Statement;
   statementBytes: Uint8Array;
   envelope: Envelope;
+  /** Whether the manifest has an entry for the dataset's root `snap.json` (seen as its lines passed: {@link CONFIG_LINE_START}). */
+  hasConfigEntry: boolean;
 }
+
+/**
+ * How the manifest line of the root `snap.json` begins (canonical JSON: `path` is the first member,
+ * SPEC §2). These bytes occur in a manifest nowhere else: inside a JSON string every `"` is escaped.
+ * Looked for in each batch as it passes, so that a seal of a dataset without one does not read its
+ * manifest again to find out.
+ */
+export const CONFIG_LINE_START = `{"path":${JSON.stringify(CONFIG_FILE)},`;
 
 /**
  * The first half of every seal (into a store or into an archive): scan the dataset, stream its
@@ -592,8 +602,10 @@ export async function scanAndSign(opts: ScanAndSignOptions, started?: HashPool):
     }
   };
   let totals: ScanTotals;
+  let hasConfigEntry = false;
   try {
     const sink: ManifestSink = async (text, leaves, count) => {
+      if (!hasConfigEntry) hasConfigEntry = typeof text === 'string' ? text.includes(CONFIG_LINE_START) : Buffer.from(text.buffer, text.byteOffset, text.byteLength).includes(CONFIG_LINE_START);
       manifestHash.update(text);
       appendLeaves(tree, leaves, count);
       const bytes = typeof text === 'string' ? Buffer.from(text) : text;
@@ -657,7 +669,7 @@ export async function scanAndSign(opts: ScanAndSignOptions, started?: HashPool):
     ...(opts.expiresAt ? { expiresAt: opts.expiresAt } : {}),
     ...(opts.parent ? { parent: opts.parent } : {}),
   };
-  return { sealed, totals, merkleRoot, manifestSha256, createdAt, statement, statementBytes, envelope: signEnvelope(statementBytes, signers) };
+  return { sealed, totals, merkleRoot, manifestSha256, createdAt, statement, statementBytes, envelope: signEnvelope(statementBytes, signers), hasConfigEntry };
 }
 
 /**
@@ -871,7 +883,7 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
     if (indexed) (totals.mendedObjects ??= []).push(...(await (await recordsModule()).storeIndexObjects(store, indexed.objects, 'size', objectSinkFor(store.root) !== undefined)));
     // So is the dataset's snap.json when nothing indexed kept it: diff, report and check refuse a
     // snapshot whose signed snap.json is not in the store (a scan without readConfig keeps none).
-    else if (manifestOnly && (!opts.scan || opts.readConfig)) {
+    else if (manifestOnly && signed.hasConfigEntry && (!opts.scan || opts.readConfig)) {
       const entry = await configEntryOf(join(tmp, MANIFEST_FILE));
       const kept = entry && (await keptConfigObject(entry, work, opts.readConfig ?? (() => readConfigBytes(dir))));
       if (kept) (totals.mendedObjects ??= []).push(...(await (await recordsModule()).storeIndexObjects(store, [kept], 'size', objectSinkFor(store.root) !== undefined)));

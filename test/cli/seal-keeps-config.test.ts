@@ -12,12 +12,35 @@ import { makeTree, snapJson, useKeyPair } from '../helpers/tree.js';
 import { newStorePath, uniqueName } from '../helpers/store.js';
 import { useS3Server } from '../helpers/s3-server.js';
 import { createS3Client } from '../../src/s3/client.js';
+import { serializeEntry } from '../../src/core/manifest.js';
+import { CONFIG_LINE_START } from '../../src/ops/seal.js';
 
 const keys = useKeyPair();
 
 const CHECK_ONLY = JSON.stringify({ check: { maxShift: 0.01 } });
 const WITH_RULES = JSON.stringify({ records: [{ pattern: 'train.csv', key: ['id'], label: 'y' }] });
 const FILES = { 'a.txt': 'alpha\n', 'train.csv': 'id,y\n1,spam\n2,ham\n' };
+
+describe('the manifest line of the root snap.json', () => {
+  it('is told apart as the manifest passes (CONFIG_LINE_START), so a seal of a dataset without one does not read its manifest again', () => {
+    const line = (path: string) => serializeEntry({ path, sha256: 'a'.repeat(64), size: 2 });
+    expect(line('snap.json').startsWith(CONFIG_LINE_START)).toBe(true);
+    expect(serializeEntry({ path: 'snap.json', target: 'x', type: 'symlink' } as never).startsWith(CONFIG_LINE_START)).toBe(true);
+    for (const other of ['x/snap.json', 'snap.json.bak', 'snap.jsonl', 'a"path":"snap.json",', 'Snap.json']) {
+      expect(line(other).includes(CONFIG_LINE_START), other).toBe(false);
+    }
+  });
+
+  it('kept only when there is one: a --manifest-only seal without snap.json keeps no extra object', async () => {
+    const data = await makeTree(FILES);
+    const store = await newStorePath();
+    const s = await snapJson(['seal', data, '--as', `${uniqueName()}@v1`, '--key', keys.key, '--store', store, '--manifest-only']);
+    expect(s.code, s.stderr).toBe(0);
+    const { readdirSync } = await import('node:fs');
+    const objects = readdirSync(`${store}/objects/sha256`, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+    expect(objects).toHaveLength(0);
+  });
+});
 
 describe('a seal that keeps no contents keeps the signed snap.json', () => {
   it.each([
