@@ -13,6 +13,14 @@ import { readSnapshotUnverified } from '../snapshot.js';
 import { CONFIG_FILE, MAX_CONFIG_BYTES, parseConfig, type RecordConfig } from '../records/config.js';
 
 /**
+ * What to do when a snapshot's signed `snap.json` is not in the store: a snapshot sealed
+ * `--manifest-only` (without record sets) or from S3 before 2026-11-30 kept no copy of it
+ * (docs/FORMAT.md §19.5), so the likely cause needs no attacker.
+ */
+const KEPT_NO_CONFIG_HINT = (command: string): string =>
+  `; a snapshot sealed --manifest-only or from S3 before 2026-11-30 kept no copy of it: seal the dataset again${command === 'diff' ? ', or diff --no-records to compare files only' : ''}`;
+
+/**
  * The configuration that goes with a side: a folder's snap.json, or a snapshot's own signed one (an
  * archive's from its data member). A snapshot whose manifest names a snap.json that cannot be read
  * as its signed bytes fails: its thresholds and record rules are part of what the snapshot signed,
@@ -37,7 +45,7 @@ export async function sideConfig(input: DiffInput, store: string, archive: strin
     const bytes = await readArchiveDataFile(archive, statement.predicate, CONFIG_FILE, MAX_CONFIG_BYTES);
     if (bytes) return parseConfig(bytes, `${CONFIG_FILE} of the snapshot`);
   }
-  throw new SnapError('INTEGRITY_FAILURE', `${input.location.ref}: its signed ${CONFIG_FILE} (object ${entry.sha256.slice(0, 12)}…, its thresholds and record rules) is not in the store, or not its signed bytes: ${command} cannot apply what the snapshot signed`, { ref: input.location.ref, sha256: entry.sha256 });
+  throw new SnapError('INTEGRITY_FAILURE', `${input.location.ref}: its signed ${CONFIG_FILE} (object ${entry.sha256.slice(0, 12)}…, its thresholds and record rules) is not in the store, or not its signed bytes: ${command} cannot apply what the snapshot signed${KEPT_NO_CONFIG_HINT(command)}`, { ref: input.location.ref, sha256: entry.sha256 });
 }
 
 /**

@@ -205,6 +205,13 @@ describe("check's thresholds", () => {
     execFileSync('mkfifo', [object]);
     const c = await snapJson(['check', 'tab@v2', '--against', 'tab@v1', '--store', s2]);
     expect([c.code, c.json.error?.code], c.stdout).toEqual([1, 'INTEGRITY_FAILURE']);
+    expect(c.json.error.message).toContain('before 2026-11-30 kept no copy of it: seal the dataset again');
+    const d = await snapJson(['diff', 'tab@v1', 'tab@v2', '--store', s2]);
+    expect([d.code, d.json.error?.code], d.stdout).toEqual([1, 'INTEGRITY_FAILURE']);
+    expect(d.json.error.message).toContain('or diff --no-records to compare files only');
+    const files = await snapJson(['diff', 'tab@v1', 'tab@v2', '--store', s2, '--no-records']);
+    expect(files.code, files.stdout).toBe(1); // they differ: one label flipped
+    expect(files.json.modified.map((m: { path: string }) => m.path)).toEqual(['breast_cancer.csv']);
   });
 
   it("between two folders, cannot take a set out of the comparison or redefine it with the version under review's own snap.json rules", async () => {
