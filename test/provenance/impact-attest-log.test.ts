@@ -184,8 +184,9 @@ describe('planted and malformed attest lines in the audit log (its lines after t
   it('refuses a line over 1 MiB (a huge details member) unread, counts it, and still checks the others', async () => {
     const s = await makeStore({ m: 'mid@v1', gone: 'mid@v1' });
     await removeAttestation(s.store, 'gone');
-    const huge = await appendAudit(s.store, { command: 'attest', ref: 'big@1', snapshot: FAKE_ID, outcome: 'ok', exit: 0, details: { datasets: [], pad: 'x'.repeat(MAX_LOG_LINE_BYTES + 10) } });
-    expect(huge.written).toBe(true);
+    // Planted by hand: snap's own appends never write a line over MAX_LOG_LINE_BYTES (their details are then omitted).
+    const huge = { command: 'attest', exit: 0, host: 'h', outcome: 'ok', pid: 1, prev: '0'.repeat(64), ref: 'big@1', seq: 999, snapshot: FAKE_ID, time: '2026-11-30T00:00:00Z', user: 'u', details: { datasets: [], pad: 'x'.repeat(MAX_LOG_LINE_BYTES + 10) } };
+    await fsp.appendFile(join(s.store, LOG_FILE), `${canonicalJson(huge)}\n`);
     const r = await snapJson(['impact', 'src@v1', '--store', s.store]);
     expect(r.code, r.stderr).toBe(1);
     expect(r.json.auditLog.unreadableLines).toBe(1);
