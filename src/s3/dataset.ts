@@ -23,7 +23,7 @@ import type { Problem, VerifyCounts, VerifyOptions, VerifyReport } from '../ops/
 import { labelFolderSets, nameMovesAndFlips } from '../records/label-flips.js';
 import { createS3Client } from './client.js';
 import { formatS3Url, parseS3Url, type S3Location } from './location.js';
-import { listObjects, ObjectReader, s3Error, type ListedObject, type ReaderOptions, type RefusedKey } from './read-objects.js';
+import { bodyPrefix, listObjects, ObjectReader, s3Error, type ListedObject, type ReaderOptions, type RefusedKey } from './read-objects.js';
 import { CONFIG_FILE, MAX_CONFIG_BYTES } from '../records/config.js';
 
 /** Entries handed to the manifest sink at a time. */
@@ -346,14 +346,7 @@ export async function readS3Config(ds: S3Dataset): Promise<Uint8Array | undefine
   const limit = MAX_CONFIG_BYTES + 1;
   try {
     const r = await ds.client.send(new GetObjectCommand({ Bucket: ds.location.bucket, Key: key }));
-    const chunks: Buffer[] = [];
-    let got = 0;
-    for await (const chunk of r.Body as AsyncIterable<Uint8Array>) {
-      chunks.push(Buffer.from(chunk));
-      got += chunk.length;
-      if (got >= limit) break;
-    }
-    return Buffer.concat(chunks).subarray(0, limit);
+    return await bodyPrefix(r.Body, limit);
   } catch (e) {
     const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
     if (err.name === 'NoSuchKey' || err.$metadata?.httpStatusCode === 404) return undefined;

@@ -333,3 +333,19 @@ export function s3Error(e: unknown, what: string): SnapError {
   if (name === 'NoSuchBucket' || (status === 404 && /bucket/i.test(err.message ?? ''))) return new SnapError('NOT_FOUND', `${what}: no such bucket`, { status }, { cause: e });
   return new SnapError('IO_ERROR', `${what}: ${name}${status ? ` (HTTP ${status})` : ''}: ${err.message ?? String(e)}`, { ...(status ? { status } : {}), error: name }, { cause: e });
 }
+
+/**
+ * The first `limit` bytes of an S3 response body (all of it when shorter); the rest is not read
+ * (leaving the loop destroys the response).
+ */
+export async function bodyPrefix(body: unknown, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of body as AsyncIterable<Buffer>) {
+    const part = c.length > limit - n ? c.subarray(0, limit - n) : c;
+    chunks.push(Buffer.from(part));
+    n += part.length;
+    if (n >= limit) break; // leaving the loop destroys the response
+  }
+  return Buffer.concat(chunks);
+}

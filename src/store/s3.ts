@@ -49,7 +49,7 @@ import { MAX_HEAD_BYTES, MAX_LOG_LINE_BYTES } from '../io/audit-log.js';
 import { RESERVED_ROOT_NAMES, rehashing } from './local.js';
 import { SNAPSHOT_FILE_NAMES, type BackendLock, type ChangedFile, type CommittedSnapshot, type PutResult, type Retention, type SnapshotFiles, type StoreBackend } from './backend.js';
 import { killPointForTest } from '../io/test-kill-point.js';
-import { decodeKey } from '../s3/read-objects.js';
+import { bodyPrefix, decodeKey } from '../s3/read-objects.js';
 
 /**
  * Longest segment of a store file's path, in UTF-8 bytes: 255 (NAME_MAX of the local file systems)
@@ -274,19 +274,6 @@ export const MAX_COSIGNATURE_FILES_LISTED = 100_000;
 
 /** Audit log lines read at once. */
 export const LOG_READ_JOBS = 16;
-
-/** The first `limit` bytes of `body` (all of it when shorter); the rest is not read. */
-async function bodyPrefix(body: unknown, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of body as AsyncIterable<Buffer>) {
-    const part = c.length > limit - n ? c.subarray(0, limit - n) : c;
-    chunks.push(Buffer.from(part));
-    n += part.length;
-    if (n >= limit) break; // leaving the loop destroys the response
-  }
-  return Buffer.concat(chunks);
-}
 
 /**
  * Write the first `limit` bytes of `body` to a new file at `path` (mode 0444); the rest is not read.
