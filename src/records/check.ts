@@ -100,8 +100,6 @@ export function checkRecords(r: RecordsReport, t: Thresholds): Breach[] {
 
 /** Folder depths below a link at which {@link linkBreaches} looks for a path a record rule matches (a link to a folder). */
 export const LINK_PROBE_DEPTH = 4;
-/** The file names tried at each depth: one of each record format's endings (FORMAT §19.1) and one of none. */
-const PROBE_NAMES = ['x', 'x.csv', 'x.tsv', 'x.tab', 'x.jsonl', 'x.ndjson', 'x.parquet'];
 
 /**
  * The symbolic links B added (or changed) within reach of a record rule, as breaches `links`, one per
@@ -149,6 +147,8 @@ export interface UnindexedFile {
  * (FORMAT §19.1) and `.json`, which `pandas.read_json` and `datasets.load_dataset("json")` read as records.
  */
 export const DATA_FILE_ENDINGS: readonly string[] = ['.csv', '.tsv', '.tab', '.jsonl', '.ndjson', '.json', '.parquet'];
+/** The file names {@link linkBreaches} tries at each depth below a link: one of each {@link DATA_FILE_ENDINGS} ending, and one of none. */
+const PROBE_NAMES: readonly string[] = ['x', ...DATA_FILE_ENDINGS.map((e) => `x${e}`)];
 /** Compression endings that may follow a {@link DATA_FILE_ENDINGS} ending (`train.csv.gz`): pandas and `datasets` read such files as they are. */
 export const COMPRESSED_ENDINGS: readonly string[] = ['.gz', '.bz2', '.xz', '.zst', '.zstd', '.lz4', '.zip'];
 
