@@ -29,6 +29,22 @@ vi.mock('../../src/records/seal-records.js', async (importOriginal) => {
   };
 });
 
+/** What the hook writes into snap.json once seal looked for its manifest entry, to keep it (manifest-only, no record sets). */
+let rewriteBeforeKeep: string | undefined;
+
+vi.mock('../../src/records/keep-config.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../src/records/keep-config.js')>();
+  return {
+    ...real,
+    configEntryOf: async (manifestPath: string) => {
+      const entry = await real.configEntryOf(manifestPath);
+      if (rewriteBeforeKeep !== undefined) await fsp.writeFile(join(keepDir as string, 'snap.json'), rewriteBeforeKeep);
+      return entry;
+    },
+  };
+});
+let keepDir: string | undefined;
+
 const keys = useKeyPair();
 const RULES_A = JSON.stringify({ records: [{ pattern: 'train.csv', key: ['id'], label: 'y' }] });
 /** Other rules: train.csv indexed by another key and label, and thresholds that let anything through. */
@@ -64,5 +80,33 @@ describe('seal, when snap.json changes after its rules were read', () => {
   it('seals when snap.json did not change', async () => {
     const r = await sealWith(undefined);
     expect(r.code).toBe('none');
+  });
+});
+
+describe('seal --manifest-only --no-records, when snap.json changes after it was hashed', () => {
+  async function sealKeeping(now: string | undefined) {
+    const data = await makeTree({ 'train.csv': 'id,y\n1,a\n2,b\n', 'snap.json': RULES_A });
+    const store = await newStorePath();
+    [keepDir, rewriteBeforeKeep] = [data, now];
+    try {
+      await seal({ dir: data, as: 'race@v1', key: await readPrivateKey(keys.key), store, manifestOnly: true, recordRules: [] });
+      return { code: 'none', store };
+    } catch (e) {
+      return { code: isSnapError(e) ? e.code : String(e), store };
+    } finally {
+      [keepDir, rewriteBeforeKeep] = [undefined, undefined];
+    }
+  }
+
+  it('stops with FILE_CHANGED and commits nothing: the copy kept must be the snap.json signed', async () => {
+    const r = await sealKeeping(RULES_B);
+    expect(r.code).toBe('FILE_CHANGED');
+    expect(await filesUnder(join(r.store, 'snapshots'))).toEqual([]);
+  });
+
+  it('keeps snap.json when it did not change', async () => {
+    const r = await sealKeeping(undefined);
+    expect(r.code).toBe('none');
+    expect((await filesUnder(join(r.store, 'objects'))).length).toBe(1);
   });
 });
