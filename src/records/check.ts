@@ -190,19 +190,24 @@ function labelFolderMatcher(pattern: string, labelSegment: number): ((path: stri
  * The files of `changes` that no record set covers, in the order given. A file in a label folder
  * (below the label segment of a label-folder set's pattern, or matched by that pattern) is covered
  * only as a record of that set: one that its pattern leaves out (`mail/spam/x.jpg` where the pattern
- * takes `.txt` files only) or that a table rule reads (`mail/spam/p.jsonl`, a rule put before the set's, even
- * A's own) is listed, and looks like data — a reader of the label folders (torchvision's
- * `ImageFolder`, a glob of `mail/spam/*`) takes it as a sample of that label. Elsewhere a file is
+ * takes `.txt` files only), that a table rule reads (`mail/spam/p.jsonl`, a rule put before the set's, even
+ * A's own), or that the pattern matches with no segment below the label segment (`mail/metadata.csv`
+ * of `mail/**` with label segment 1: no record, `fileForms`) is listed, and looks like data — a reader of the label folders (torchvision's
+ * `ImageFolder`, a glob of `mail/spam/*`) takes it as a sample of that label, and Hugging Face's
+ * `imagefolder` reads a `metadata.csv` above them as the labels of the files it names. Elsewhere a file is
  * covered when it is a tabular set's file; it looks like data when {@link looksLikeData}.
  */
 export function unindexedFiles(changes: readonly { path: string; change: UnindexedFile['change'] }[], cover: RecordCoverage): UnindexedFile[] {
   const tables = new Set(cover.tables);
-  const folders = cover.labelFolders.map((f) => ({ ig: ignore().add(f.pattern), inFolder: labelFolderMatcher(f.pattern, f.labelSegment) }));
+  const folders = cover.labelFolders.map((f) => ({ ig: ignore().add(f.pattern), labelSegment: f.labelSegment, inFolder: labelFolderMatcher(f.pattern, f.labelSegment) }));
   const out: UnindexedFile[] = [];
   for (const { path, change } of changes) {
     const holding = folders.filter((f) => f.ig.ignores(path) || f.inFolder?.(path));
     if (holding.length > 0) {
-      if (!tables.has(path) && holding.some((f) => f.ig.ignores(path))) continue; // a sample of the set
+      // A sample of the set: its pattern matches it and it has a segment below the label segment
+      // (`fileForms`); one above the label folders (`mail/metadata.csv` of `mail/**`) is no record.
+      const sample = (f: (typeof folders)[number]) => f.ig.ignores(path) && path.split('/').length > f.labelSegment + 1;
+      if (!tables.has(path) && holding.some(sample)) continue;
       out.push({ path, change, data: true });
     } else if (!tables.has(path)) out.push({ path, change, data: looksLikeData(path) });
   }

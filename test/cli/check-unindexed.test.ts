@@ -152,6 +152,23 @@ describe('check: files in a label folder that the label-folder set does not read
     expect(c.json.unindexedFiles).toEqual([{ path: 'mail/spam/p.jsonl', change: 'added', data: true }]);
   });
 
+  it("a file the set's pattern matches above its label folders (images/** with label segment 1: images/metadata.csv) is no sample, and is a breach (exit 1)", async () => {
+    // Not a record (no segment below the label segment), yet it was taken as one of the set's and
+    // listed nowhere: Hugging Face's imagefolder reads such a metadata.csv's label column for the
+    // images it names, so it flipped labels while check passed with no file named.
+    const rules = { records: [{ pattern: 'mail/**', format: 'files', labelSegment: 1 }] };
+    const c = await folderCheck(rules, async (b) => {
+      await fsp.writeFile(join(b, 'mail', 'metadata.csv'), 'file_name,label\nspam/m1.txt,ham\n');
+      await fsp.writeFile(join(b, 'mail', 'notes'), 'x\n');
+    });
+    expect(c.code, c.stdout).toBe(1);
+    expect(c.json.unindexedFiles).toEqual([
+      { path: 'mail/metadata.csv', change: 'added', data: true },
+      { path: 'mail/notes', change: 'added', data: true },
+    ]);
+    expect(c.json.breaches).toEqual([expect.objectContaining({ set: '*', rule: 'maxUnindexedFiles', value: 2 })]);
+  });
+
   it("such a table file of A's, unchanged, passes (exit 0)", async () => {
     const rules = { records: [{ pattern: 'mail/*/*.jsonl', key: ['id'], label: 'label' }, { pattern: 'mail/*/*', format: 'files', labelSegment: 1 }] };
     const c = await folderCheck(rules, async () => {}, { 'mail/spam/x.jsonl': line(1, 'spam') });
