@@ -81,8 +81,8 @@ export function setSummary(d: RecordSetDiff): string {
   if (s.flipped) {
     const pairs = new Map<string, number>();
     for (const f of d.flipped) {
-      // The same text on both sides: only the label's JSON type changed (1 → "1", §19.3).
-      const pair = `${labelShown(f.from)} → ${labelShown(f.to)}${f.from === f.to ? ', its JSON type' : ''}`;
+      // The same text on both sides: the label's JSON type changed (1 → "1", §19.3), or the key's form (a JSONL 1 → 1.0).
+      const pair = `${labelShown(f.from)} → ${labelShown(f.to)}${f.from === f.to ? ', its JSON type or its key\'s form' : ''}`;
       pairs.set(pair, (pairs.get(pair) ?? 0) + 1);
     }
     const top = [...pairs.entries()].sort((x, y) => y[1] - x[1]);
@@ -98,6 +98,14 @@ export function setSummary(d: RecordSetDiff): string {
   return parts.length ? parts.join(', ') : 'no record changed';
 }
 
+/**
+ * What a flip whose two labels have the same text is said to be: the label's JSON type changed
+ * (`1` → `"1"`), or the form of its key did (a JSONL key `1` written `1.0`, the key `[1]` either way,
+ * §19.4) — the same key text, label text and features with another fingerprint, which the index
+ * cannot tell apart.
+ */
+const SAME_LABEL_TEXT = 'same label text: the JSON type of its label, or the form of its key, changed';
+
 /** The detailed lines of one set's record diff, each kind capped. */
 export function setLines(d: RecordSetDiff, indent = '  '): string[] {
   const out: string[] = [];
@@ -108,8 +116,9 @@ export function setLines(d: RecordSetDiff, indent = '  '): string[] {
     if (list.length > RECORDS_LISTED) out.push(`${indent}  … and ${formatCount(list.length - RECORDS_LISTED)} more (--json lists all)`);
   };
   const lab = (l?: string) => (l === undefined ? '' : ` [${labelShown(l)}]`);
-  // The same text on both sides: the label's JSON value changed type (1 and "1" are the label `1`, §19.3).
-  cap('label flips', d.flipped, (f) => `${keyText(f.key, d.format)}: ${labelShown(f.from)} → ${labelShown(f.to)}  (row ${f.a.row}${f.b.row !== f.a.row ? ` → ${f.b.row}` : ''})${f.from === f.to ? '  (same label text: its JSON type changed)' : ''}`);
+  // The same text on both sides: the label's JSON value changed type (1 and "1" are the label `1`, §19.3) —
+  // or the key's form did (a JSONL key 1 written 1.0 is the key [1] with another fingerprint): the index cannot tell which.
+  cap('label flips', d.flipped, (f) => `${keyText(f.key, d.format)}: ${labelShown(f.from)} → ${labelShown(f.to)}  (row ${f.a.row}${f.b.row !== f.a.row ? ` → ${f.b.row}` : ''})${f.from === f.to ? `  (${SAME_LABEL_TEXT})` : ''}`);
   cap('label changed under another key', d.relabelled, (r) => `${keyText(r.a.key, d.format)} → ${keyText(r.b.key, d.format)}: ${labelShown(r.from)} → ${labelShown(r.to)}  (row ${r.a.row}${r.b.row !== r.a.row ? ` → ${r.b.row}` : ''}; same features)`);
   cap('modified', d.modified, (m) => `${keyText(m.key, d.format)}  (row ${m.a.row}${m.b.row !== m.a.row ? ` → ${m.b.row}` : ''})${m.labelChanged ? `  label ${labelShown(m.a.label ?? '')} → ${labelShown(m.b.label ?? '')}` : ''}`);
   cap('added', d.added, (r) => `+ ${keyText(r.key, d.format)}  (row ${r.row})${lab(r.label)}`);

@@ -8,7 +8,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeTree, snapJson, useKeyPair } from '../helpers/tree.js';
+import { makeTree, snap, snapJson, useKeyPair } from '../helpers/tree.js';
 import { newStorePath, snapshotFolder, tamper } from '../helpers/store.js';
 import { signEnvelope, serializeEnvelope } from '../../src/core/envelope.js';
 import { canonicalJson } from '../../src/core/canonical-json.js';
@@ -46,6 +46,18 @@ describe('JSONL whole numbers written as floats', () => {
     const c = await snapJson(['check', b, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
     expect(c.code).toBe(1);
     expect(c.json.breaches.map((x: Json) => x.rule)).toContain('maxLabelChanges');
+  });
+
+  it('a key 1 rewritten as 1.0 (the same key [1], the label untouched) is not said to be a change of the label\'s JSON type: the flip it makes says its key\'s form may have changed too', async () => {
+    // The index cannot tell them apart: the same key text, label text and features, another
+    // fingerprint. Before, the line said only "its JSON type changed", of a label no byte of which changed.
+    const store = await sealed();
+    const b = await makeTree({ 'snap.json': CONFIG, 't.jsonl': '{"id":1.0,"label":1,"x":2}\n{"id":2,"label":0,"x":0.5}\n' });
+    const d = await snapJson(['diff', 'ds@v1', b, '--store', store]);
+    expect(d.json.records.sets[0].flipped).toEqual([expect.objectContaining({ key: [1], from: '1', to: '1' })]);
+    const human = await snap(['diff', 'ds@v1', b, '--store', store]);
+    expect(human.stdout).toContain('1: 1 → 1  (row 1)  (same label text: the JSON type of its label, or the form of its key, changed)');
+    expect(human.stdout).not.toContain('(same label text: its JSON type changed)');
   });
 
   it('diff names a feature 2 changed to 2.0 or 2e0 as a modified record, and the same values in other spellings as no change', async () => {

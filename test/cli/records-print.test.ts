@@ -76,9 +76,9 @@ describe('labels in human output', () => {
     expect(setLines(flips([['\u043a\u043e\u0442', 'caf\u00e9']]))).toContain('    1: \u043a\u043e\u0442 → caf\u00e9  (row 1)');
   });
 
-  it('say when a flip kept the label text (a JSON 1 that became "1": its type changed)', () => {
-    expect(setLines(flips([['1', '1']]))).toContain('    1: 1 → 1  (row 1)  (same label text: its JSON type changed)');
-    expect(setSummary(flips([['1', '1']]))).toBe('1 label flipped (1 → 1, its JSON type)');
+  it('say when a flip kept the label text (a JSON 1 that became "1": its type changed; or a key 1 written 1.0)', () => {
+    expect(setLines(flips([['1', '1']]))).toContain('    1: 1 → 1  (row 1)  (same label text: the JSON type of its label, or the form of its key, changed)');
+    expect(setSummary(flips([['1', '1']]))).toBe("1 label flipped (1 → 1, its JSON type or its key's form)");
   });
 
   it('are quoted the same way in the label table and the lists of new and vanished labels', () => {
