@@ -25,7 +25,10 @@
  * Runs under the store's write lock (as seal, import and `fsck --clean`), which every command that
  * writes objects or commits a snapshot holds meanwhile: no object is added, and no snapshot
  * committed, between the listing and the removal. Taking it, as every writer does, empties
- * `STORE/tmp`. An object is removed only once the referenced set is complete; a kill at any moment
+ * `STORE/tmp`. A dry run on a store this user cannot write (a read-only mount, another user's
+ * store: the lock cannot be made, EACCES / EROFS / EPERM) runs without it, as fsck does, and says
+ * so (`locked: false`, `lockError`): its listing may then be stale — objects a seal or import
+ * running meanwhile moved in before its commit are listed as unreferenced. `remove` always needs the lock. An object is removed only once the referenced set is complete; a kill at any moment
  * leaves some unreferenced objects removed and the others in place, a store fsck passes.
  * S3 stores are refused by the CLI (their objects may be under Object Lock).
  *
@@ -38,11 +41,11 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { DigestSet } from '../core/digest-set.js';
-import { SnapError } from '../core/errors.js';
+import { isSnapError, SnapError } from '../core/errors.js';
 import { ioError } from '../io/errors.js';
 import { checkInterrupted } from '../io/interrupt.js';
 import { killPointForTest } from '../io/test-kill-point.js';
-import { lockStore, openStore, ownFanFolder, type Store } from '../io/store.js';
+import { lockStore, openStore, ownFanFolder, type Store, type StoreLock } from '../io/store.js';
 import { checkSnapshotsNaming, listFan, listFans } from './fsck.js';
 
 /** Options of {@link prune}. */
@@ -84,6 +87,14 @@ export interface PruneResult {
   store: string;
   /** True with `remove` (`--yes`): the unreferenced objects were removed; false: a dry run. */
   removing: boolean;
+  /**
+   * True: run under the store lock. False only for a dry run on a store this user cannot write (the
+   * lock cannot be made): the listing may then be stale, as a writer running meanwhile may have
+   * objects in the store it has not committed yet (listed here as unreferenced).
+   */
+  locked: boolean;
+  /** Why the lock was not taken (the lock error's message), when `locked` is false. */
+  lockError?: string;
   /** Every unreferenced object found, by digest (empty when blocked). */
   unreferenced: UnreferencedObject[];
   /** Why nothing was removed (empty when `ok`). */
@@ -132,6 +143,14 @@ async function foldersAmong(store: Store, rels: string[]): Promise<string[]> {
   return out;
 }
 
+/** errno values of a lock that cannot be made because this user cannot write the store (a dry run then runs without it). */
+const READ_ONLY_ERRNOS: ReadonlySet<string> = new Set(['EACCES', 'EROFS', 'EPERM']);
+
+/** True for lockStore's error on a store this user cannot write (`IO_ERROR` with a read-only errno). */
+function cannotWriteStore(e: unknown): e is SnapError {
+  return isSnapError(e, 'IO_ERROR') && READ_ONLY_ERRNOS.has(String(e.details?.errno));
+}
+
 /** lstat calls in flight at once while listing objects. */
 const LSTAT_BATCH = 256;
 
@@ -139,15 +158,24 @@ const LSTAT_BATCH = 256;
  * Find, and with `remove` remove, the objects of a local store that no snapshot references (see
  * the module comment for what counts, and why it is safe). Blocked (a snapshot cannot be read) is
  * a result (`ok: false`, nothing removed), not an error.
+ * A dry run on a store this user cannot write runs without the lock (`locked: false`, `lockError`).
  * @throws SnapError `NOT_FOUND` (no store) | `STORE_LOCKED` (another writer kept the lock) |
  *   `STORE_MALFORMED` (a store folder, or with `remove` a fan-out folder of an unreferenced object,
- *   is a symbolic link: nothing removed) | `IO_ERROR` (a folder cannot be listed, an object cannot be removed: those
+ *   is a symbolic link: nothing removed) | `IO_ERROR` (with `remove`, a store this user cannot write
+ *   (the lock cannot be made); a folder cannot be listed, an object cannot be removed: those
  *   removed before stay removed) | `INTERRUPTED` / `TERMINATED` (likewise)
  */
 export async function prune(opts: PruneOptions): Promise<PruneResult> {
   const t0 = performance.now();
   const store = await openStore(opts.store);
-  const lock = await lockStore(store, opts.lockWaitMs);
+  let lock: StoreLock | undefined;
+  let lockError: string | undefined;
+  try {
+    lock = await lockStore(store, opts.lockWaitMs);
+  } catch (e) {
+    if (opts.remove || !cannotWriteStore(e)) throw e;
+    lockError = e.message;
+  }
   try {
     // Every digest the snapshots name, as 32 bytes (core/digest-set.ts): memory grows by under 100
     // bytes an object, not by a Set of strings. Whether an object is present does not matter here
@@ -198,13 +226,15 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
       ok: blockers.length === 0,
       store: store.root,
       removing: !!opts.remove,
+      locked: lock !== undefined,
+      ...(lockError !== undefined ? { lockError } : {}),
       unreferenced,
       blockers,
       counts: { objects, bytes, snapshots: snapshots.length, referenced: referenced.size, unreferenced: unreferenced.length, unreferencedBytes, removed, removedBytes },
       seconds: (performance.now() - t0) / 1000,
     };
   } finally {
-    await lock.release();
+    await lock?.release();
   }
 }
 

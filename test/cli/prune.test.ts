@@ -9,7 +9,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { REPO, copyTree, makeTree, snap, snapBin, snapJson, tempDir, useKeyPair, type TreeSpec } from '../helpers/tree.js';
+import { REPO, copyTree, makeTree, shareWithEveryone, snap, snapBin, snapJson, tempDir, unprivileged, useKeyPair, type TreeSpec } from '../helpers/tree.js';
 import { filesUnder, newStorePath, objectFiles, sha256, snapshotFolder } from '../helpers/store.js';
 
 const keys = useKeyPair('prune');
@@ -123,6 +123,53 @@ describe('snap prune killed while it removes', () => {
     expect(r.json.counts.removed).toBe(1);
     expect(await objectNames(store)).toEqual(kept);
     await restoresAs(store, 'ds@v1', d);
+  }, 60_000);
+});
+
+/** Make every folder under `path` 0555 and every file 0444 (what `chmod -R a-w` leaves of a shared store). */
+async function readOnlyTree(path: string): Promise<void> {
+  const st = await fsp.lstat(path);
+  if (st.isSymbolicLink()) return;
+  if (!st.isDirectory()) return fsp.chmod(path, 0o444);
+  for (const n of await fsp.readdir(path)) await readOnlyTree(join(path, n));
+  await fsp.chmod(path, 0o555);
+}
+
+describe('snap prune on a store this user cannot write', () => {
+  it('lists in a dry run without the lock and says the listing may be stale (human and --json); --yes still needs the lock and removes nothing (exit 3)', async () => {
+    const store = await newStorePath();
+    const d = await makeTree({ 'a.txt': 'alpha\n', 'b.txt': 'beta\n' });
+    expect((await snap(['seal', d, '--as', 'ds@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+    const kept = await objectNames(store);
+    const planted = await plantObject(store, 'left by a killed import\n');
+    const writable = await snapJson(['prune', '--store', store]);
+    expect(writable.json).toMatchObject({ ok: true, locked: true });
+    expect(writable.json).not.toHaveProperty('lockError');
+
+    await shareWithEveryone(join(store, '..'));
+    await readOnlyTree(store);
+    // As root, permissions do not apply: run as the user "nobody" (or as root without the override capabilities).
+    const as = unprivileged();
+    const dry = await snapBin(['prune', '--json', '--store', store], as);
+    expect(dry.code, dry.stderr).toBe(0);
+    const json = JSON.parse(dry.stdout);
+    expect(json).toMatchObject({ ok: true, removing: false, locked: false, blockers: [] });
+    expect(json.lockError).toMatch(/cannot lock the store .*permission denied/);
+    expect(json.unreferenced.map((o: { sha256: string }) => o.sha256)).toEqual([planted]);
+    expect(json.counts).toMatchObject({ objects: kept.length + 1, referenced: kept.length, unreferenced: 1, removed: 0 });
+    expect(json.log).toMatchObject({ written: false });
+
+    const human = await snapBin(['prune', '--store', store], as);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/^DRY RUN .*would remove 1 object \(/);
+    expect(human.stdout).toContain('listed without the store lock');
+    expect(human.stdout).toContain('may be stale');
+
+    const yes = await snapBin(['prune', '--yes', '--json', '--store', store], as);
+    expect(yes.code).toBe(3);
+    expect(JSON.parse(yes.stdout).error).toMatchObject({ code: 'IO_ERROR' });
+    expect(await objectNames(store)).toEqual([...kept, planted].sort());
+    await expect(fsp.access(join(store, 'lock'))).rejects.toThrow();
   }, 60_000);
 });
 

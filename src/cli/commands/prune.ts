@@ -1,7 +1,8 @@
 /**
  * `snap prune [--yes]`: list (by default) or remove (`--yes`) the objects of a local store that no
  * snapshot references (src/ops/prune.ts). Exit 0 done; 1 when a snapshot cannot be read (nothing
- * removed); 2 for an S3 store; 3 no store, store locked, I/O error.
+ * removed); 2 for an S3 store; 3 no store, store locked, I/O error (also `--yes` on a store this user
+ * cannot write: a dry run there runs without the lock and says so).
  */
 import { storePath } from '../../io/store.js';
 import { prune, pruneNeedsLocalStore, type PruneResult } from '../../ops/prune.js';
@@ -40,6 +41,7 @@ function printPrune(r: PruneResult, io: CliIo, color: boolean): void {
     if (r.unreferenced.length > SHOW) out.push(`  … and ${r.unreferenced.length - SHOW} more (--json lists all)`);
     if (!r.removing) out.push('  To remove them: run again with --yes');
   }
+  if (!r.locked) out.push(`  note: listed without the store lock (${escapeMessage(r.lockError ?? 'not taken')}): this listing may be stale — a seal or import running meanwhile may have objects in the store it has not committed yet, listed here as unreferenced; --yes needs the lock`);
   io.stdout.write(out.join('\n') + '\n');
 }
 
@@ -66,11 +68,12 @@ export const pruneCommand: CommandSpec = {
         .epilog(
           'An object is referenced when a snapshot names it: a file of its manifest (also of a --manifest-only snapshot), ' +
             'or a record index or index summary of its statement. Objects of a seal or import killed before its snapshot was ' +
-            'committed, or of a snapshot folder removed by hand, are referenced by none. Runs under the store lock; if any ' +
+            'committed, or of a snapshot folder removed by hand, are referenced by none. Runs under the store lock (a dry run on a ' +
+            'store this user cannot write runs without it and says its listing may be stale; --yes always needs it); if any ' +
             'snapshot cannot be read (or snapshots/ holds an entry that is not a snapshot folder, or a snapshot folder holds a folder), nothing is removed and it is named. ' +
             'Only objects: a stale lock and files in STORE/tmp are "snap fsck --clean"\'s. Local stores only: objects of an ' +
             'S3 store may be under Object Lock, and prune refuses one (exit 2). Exit 0 done, 1 a snapshot cannot be read (nothing removed), ' +
-            '3 no store or locked.\n', // a blank line before the exit codes (run.ts)
+            '3 no store, locked, or --yes on a store this user cannot write.\n', // a blank line before the exit codes (run.ts)
         ),
       [
         ['$0 prune --store /data/snap', 'list the objects no snapshot references, and their bytes (removes nothing)'],
