@@ -157,6 +157,37 @@ function withMissingPositionals(error: string, active: CommandSpec): string {
   return `missing ${missing.join(' and ')}: the command is "${active.command}" (${error})`;
 }
 
+/** A mistyped choice (`policy sihn`, `--format mardown`) is suggested the nearest choice within this many single-letter edits. */
+const MAX_CHOICE_SUGGESTION_EDITS = 2;
+
+/**
+ * yargs' "Invalid values:\n  Argument: format, Given: \"pdf\", Choices: \"html\", \"markdown\""
+ * (several lines, one per argument) in the command's words, on one line first: each argument as
+ * it is typed (a positional of the command's form as `ACTION`, else `--format`), what was given,
+ * the choices, and the nearest choice within {@link MAX_CHOICE_SUGGESTION_EDITS} edits
+ * ("ACTION \"sihn\" is not one of init, …, show (did you mean sign?)"). yargs' message is kept
+ * after it, in parentheses; another error is returned as it is.
+ */
+function withChoices(error: string, active: CommandSpec): string {
+  if (!error.startsWith('Invalid values:')) return error;
+  const positionals = new Set([...active.command.matchAll(/[<[]([^>\]]+)[>\]]/g)].map((x) => (x[1] as string).replace(/\.\.$/, '')));
+  const parts: string[] = [];
+  for (const m of error.matchAll(/^ {2}Argument: (.+), Given: (".*"|[^,]*), Choices: (.+)$/gm)) {
+    const name = m[1] as string;
+    const choices = [...(m[3] as string).matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((c) => c[1] as string);
+    let given = m[2] as string;
+    try {
+      given = String(JSON.parse(given));
+    } catch {
+      // not a JSON string (a number, say): as yargs wrote it
+    }
+    const near = nearestName(given, choices, MAX_CHOICE_SUGGESTION_EDITS);
+    const what = positionals.has(name) ? name.toUpperCase() : `--${name}`;
+    parts.push(`${what} ${JSON.stringify(given)} is not one of ${choices.join(', ')}${near !== undefined ? ` (did you mean ${near}?)` : ''}`);
+  }
+  return parts.length === 0 ? error : `${parts.join('; ')} (${error})`;
+}
+
 /**
  * A flag's description with its "required" mark taken out ("… (required)", "(required; repeatable)",
  * "; required, repeatable"): in a message about a missing flag, that it is required goes without saying.
@@ -403,7 +434,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const { args, output, error } =
     inherited !== undefined ? { error: `Unknown argument: ${inherited}` } : word !== undefined && entry === undefined ? { error: 'unknown command' } : await parse(argv, program, active, width);
   if (error !== undefined) {
-    const message = active ? withFlagValueMissing(withMissingFlags(withMissingPositionals(withFlagSuggestions(error, argv, active), active), active), active) : word !== undefined ? unknownCommand(word, program) : error;
+    const message = active ? withChoices(withFlagValueMissing(withMissingFlags(withMissingPositionals(withFlagSuggestions(error, argv, active), active), active), active), active) : word !== undefined ? unknownCommand(word, program) : error;
     if (wantsJson) jsonOut(io, { ok: false, error: { code: 'USAGE', message } });
     // yargs writes some errors on several lines ("Invalid values:\n  Argument: …"): each is escaped, the breaks kept.
     const lines = message.split('\n').map(escapeMessage).join('\n');

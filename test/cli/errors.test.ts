@@ -75,6 +75,18 @@ describe('a usage error of several lines', () => {
   });
 });
 
+describe('a value that is not one of the choices', () => {
+  it('says first, on one line, which argument it was, what it may be and the nearest choice (a typed `policy sihn` said only yargs\' "Invalid values: Argument: action")', async () => {
+    const r = await snapJson(['policy', 'sihn', 'p.json']);
+    expectUsage(r);
+    expect(r.json.error?.message).toMatch(/^ACTION "sihn" is not one of init, add-key, revoke-key, remove-key, rule, set, sign, show \(did you mean sign\?\)/);
+    const f = await snapJson(['report', 'a', 'b', '--format', 'pdf', '-o', 'x.pdf']);
+    expectUsage(f);
+    expect(f.json.error?.message).toMatch(/^--format "pdf" is not one of html, markdown \(/);
+    expect(f.json.error?.message).not.toContain('did you mean');
+  });
+});
+
 describe('flags that conflict', () => {
   it.each([
     ['seal --parent REF --no-parent', (s: Sealed) => ['seal', s.data, '--as', `${s.name}@c1`, '--key', keys.key, '--store', s.store, '--parent', s.ref, '--no-parent']],
