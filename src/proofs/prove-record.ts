@@ -113,7 +113,7 @@ export async function proveRecord(opts: ProveRecordOptions): Promise<ProveRecord
   const sets = statement.predicate.records ?? [];
   const set = sets.find((m) => recordSetName(m) === opts.set);
   if (!set) {
-    throw new SnapError('PROOF_RECORD_NOT_FOUND', `${ref} has no record set ${JSON.stringify(opts.set)}${sets.length > 0 ? ` (its record sets: ${sets.map(recordSetName).slice(0, 10).join(', ')})` : ' (it was sealed without record indexes)'}`, { set: opts.set, ref });
+    throw new SnapError('PROOF_RECORD_NOT_FOUND', `${ref} has no record set ${JSON.stringify(opts.set)}${sets.length > 0 ? ` (its record sets: ${sets.map(recordSetName).slice(0, 10).join(', ')})` : ` (it was sealed without record indexes: a record proof needs the file declared as a record set when it is sealed, with --records '${opts.set} key=COLUMN label=COLUMN' or a rule in the dataset's snap.json; docs/FORMAT.md §19)`}`, { set: opts.set, ref });
   }
   const match = recordMatcher(set.identity, opts.key);
   const labelled = set.format === 'files' || set.label !== undefined;
@@ -128,6 +128,8 @@ export async function proveRecord(opts: ProveRecordOptions): Promise<ProveRecord
   // Identities key and path: the first matched key that is not the proven one (KEY 1 matches ["1"] and [1]).
   let otherKey: string | undefined;
   let lines = 0;
+  // The first record's key, shown when KEY matches none: the form a key of this set takes.
+  let firstKey: string | undefined;
   let invalid: SnapError | undefined;
   try {
     for await (const run of manifestLineRuns(path, digest)) {
@@ -142,6 +144,7 @@ export async function proveRecord(opts: ProveRecordOptions): Promise<ProveRecord
           break;
         }
         lines++;
+        if (lines === 1) firstKey = e.key;
         const hit = match(e);
         if (hit) matches++;
         if (hit && found && otherKey === undefined && e.key !== found.entry.key) otherKey = e.key;
@@ -160,7 +163,7 @@ export async function proveRecord(opts: ProveRecordOptions): Promise<ProveRecord
   if (invalid) throw invalid;
   if (lines !== set.count) throw altered(`${lines} lines, count ${set.count}`);
   if (!found) {
-    throw new SnapError('PROOF_RECORD_NOT_FOUND', `${ref}: the record set ${opts.set} has no record ${opts.key} (identity ${set.identity}${set.key ? `, key ${set.key.join(', ')}` : ''}; give a key of several fields, or a JSON number, as a JSON array: '["a",17]')`, { set: opts.set, key: opts.key, ref });
+    throw new SnapError('PROOF_RECORD_NOT_FOUND', `${ref}: the record set ${opts.set} has no record ${opts.key} (identity ${set.identity}${set.key ? `, key ${set.key.join(', ')}` : ''}; give a key of several fields, or a JSON number, as a JSON array: '["a",17]'${firstKey !== undefined ? `; its first record's key is ${firstKey}` : ''})`, { set: opts.set, key: opts.key, ref });
   }
   if (otherKey !== undefined) {
     throw new SnapError('USAGE', `--record ${opts.key} names records of two keys of ${opts.set}, ${found.entry.key as string} and ${otherKey} (a key value that reads as a JSON number or boolean names both the string and the value): give the one meant as a JSON array, '${found.entry.key as string}' or '${otherKey}'`, { set: opts.set, key: opts.key, keys: [found.entry.key, otherKey] });

@@ -120,6 +120,24 @@ describe('snap prove --record, then snap verify-proof with only the public key',
     await expect(fsp.access(out)).rejects.toThrow();
   });
 
+  it('says how to get what is missing: a snapshot with no record set is sealed with --records or a snap.json rule, and a key not found is shown the form of the set\'s keys (a files set keys by the path inside its label folder)', async () => {
+    const data = await makeTree({ 'train.csv': TRAIN_CSV, 'cat/c1.png': 'meow', 'dog/d1.png': 'woof' });
+    const work = await tempDir('snap-prove-record-');
+    const store = join(work, 'store');
+    expect((await snapJson(['seal', data, '--as', 'plain@v1', '--key', alice.key, '--store', store])).code).toBe(0);
+    const none = await snapJson(['prove', 'plain@v1', 'train.csv', '--record', '10', '--store', store]);
+    expect(none.code).toBe(3);
+    expect(none.json.error.code).toBe('PROOF_RECORD_NOT_FOUND');
+    expect(none.json.error.message).toMatch(/sealed without record indexes: .*--records 'train\.csv key=COLUMN label=COLUMN'.*snap\.json/);
+    expect((await snapJson(['seal', data, '--as', 'pets@v1', '--key', alice.key, '--store', store, '--records', '*/*.png format=files label-segment=0'])).code).toBe(0);
+    const wrong = await snapJson(['prove', 'pets@v1', '*/*.png', '--record', 'cat/c1.png', '--store', store]);
+    expect(wrong.code).toBe(3);
+    expect(wrong.json.error.code).toBe('PROOF_RECORD_NOT_FOUND');
+    expect(wrong.json.error.message).toContain('its first record\'s key is ["c1.png"]');
+    const right = await snap(['prove', 'pets@v1', '*/*.png', '--record', 'c1.png', '--store', store]);
+    expect(right.code, right.stderr).toBe(0);
+  });
+
   it('refuses a KEY that names two records, the string key "1" and the number 1 of a JSONL set (exit 2), and proves each given as a JSON array: it proved the string one, noting "2 records have this key"', async () => {
     const data = await makeTree({ 't.jsonl': '{"id":1,"y":"ham"}\n{"id":"1","y":"spam"}\n' });
     const work = await tempDir('snap-prove-record-');
