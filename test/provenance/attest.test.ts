@@ -123,6 +123,16 @@ describe('snap attest', () => {
     expect(r.json.error.code).toBe('ATTESTATION_EXISTS');
   });
 
+  it('says, when the same files are attested again without --as, that the name was made from them and that --as names another attestation (it said "choose a new VERSION" of a name never given)', async () => {
+    await fsp.writeFile(inWork('twice.bin'), 'TWICE');
+    const first = await snapJson(['attest', 'twice.bin', '--data', 'clean@v1', '--key', mlKey.key, '--store', store], { cwd: work });
+    expect(first.code, first.stderr).toBe(0);
+    const again = await snapJson(['attest', 'twice.bin', '--data', 'clean@v1', '--key', mlKey.key, '--store', store], { cwd: work });
+    expect(again.code).toBe(3);
+    expect(again.json.error.code).toBe('ATTESTATION_EXISTS');
+    expect(again.json.error.message).toContain(`${first.json.ref as string} is the name made from the model files' name and digest: these files were attested before (snap verify-model FILE… shows by whom and on what data); give --as MODEL@VERSION to sign another attestation of them`);
+  });
+
   it('exits 3 (FILE_EXISTS) for an --out file that exists, storing nothing: the same MODEL@VERSION attests afterwards with a new --out', async () => {
     await fsp.writeFile(inWork('taken.json'), 'mine\n');
     await fsp.writeFile(inWork('w2.bin'), 'W2'); // not weights.bin: verify-model below expects its one attestation

@@ -1,6 +1,6 @@
 /** `snap attest MODEL_FILE… --data REF… --key KEY [--as MODEL@VERSION]`: sign which snapshots a model was trained on. */
 import { resolve } from 'node:path';
-import { SnapError } from '../../core/errors.js';
+import { SnapError, isSnapError } from '../../core/errors.js';
 import { escapeForTerminal as shown, escapeMessage, quotedPath } from '../../core/display.js';
 import type { TrainingRun } from '../../core/attestation.js';
 import { openStore, storePath } from '../../io/store.js';
@@ -68,6 +68,12 @@ async function cmdAttest(a: Args, io: CliIo): Promise<number> {
   let r: Awaited<ReturnType<typeof attestModel>>;
   try {
     r = await attestModel({ artifacts, data, key, store, ...(as !== undefined ? { as } : folderAs !== undefined ? { as: folderAs } : {}), ...(training ? { training } : {}), ...(outPath !== undefined ? { out: outPath } : {}), ...(check ? { check } : {}) });
+  } catch (e) {
+    // No --as: the name was made from the files, so "choose a new VERSION" names nothing the user gave.
+    if (as === undefined && isSnapError(e, 'ATTESTATION_EXISTS') && typeof e.details?.ref === 'string') {
+      throw new SnapError('ATTESTATION_EXISTS', `${e.message} (${e.details.ref} is the name made from the model files' name and digest: these files were attested before (snap verify-model FILE… shows by whom and on what data); give --as MODEL@VERSION to sign another attestation of them)`, e.details);
+    }
+    throw e;
   } finally {
     await judged?.keep();
   }
