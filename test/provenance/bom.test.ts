@@ -189,6 +189,17 @@ describe('snap bom --model', () => {
     expect(props(m)['snap:training:command']).toBe('python train.py');
   });
 
+  it('says what --model takes when given a model file (REF_MALFORMED, exit 2) or a name with no attestation (REF_NOT_FOUND, exit 3): the name snap attest printed, which verify-model finds from the files', async () => {
+    const file = await snapJson(['bom', '--model', 'weights.bin', '--store', store], { cwd: work });
+    expect(file.code).toBe(2);
+    expect(file.json.error.code).toBe('REF_MALFORMED');
+    expect(file.json.error.message).toMatch(/^--model takes the MODEL@VERSION of an attestation \(as snap attest printed it; snap verify-model FILE… names the attestations of a model's files\): "weights\.bin" is not NAME@VERSION/);
+    const none = await snapJson(['bom', '--model', 'clf@9', '--store', store], { cwd: work });
+    expect(none.code).toBe(3);
+    expect(none.json.error.code).toBe('REF_NOT_FOUND');
+    expect(none.json.error.message).toMatch(/^no attestation clf@9 in .*; clf has 1 attestation: 1 \(snap verify-model FILE… names the attestations of a model's files\)$/);
+  });
+
   it('verifies the attestation and every training snapshot with --pubkey', async () => {
     const bom = await bomOf(['--model', 'clf@1', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub]);
     expect(props(bom.metadata.component)['snap:signaturesVerified']).toBe('true');

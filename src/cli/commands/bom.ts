@@ -1,7 +1,8 @@
 /** `snap bom REF -o FILE` / `snap bom --model MODEL@VERSION -o FILE`: a CycloneDX 1.6 ML-BOM of a snapshot or of a model attestation. */
 import { join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
-import { SnapError } from '../../core/errors.js';
+import { SnapError, isSnapError } from '../../core/errors.js';
+import { promises as fsp } from 'node:fs';
 import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
 import { parseNameVersion } from '../../core/refs.js';
 import type { TrustedKey } from '../../core/envelope.js';
@@ -46,10 +47,27 @@ async function describeSnapshot(loc: SnapshotLocation, keys: TrustedKey[] | unde
   return { snapshot: r.snapshot, statement: r.statement, signers: r.keyids.map((keyid) => ({ keyid })), verified: false };
 }
 
+/** How a user finds the name of a model's attestation from its files, said where `--model` names none. */
+const VERIFY_MODEL_NAMES_THEM = "snap verify-model FILE… names the attestations of a model's files";
+/** At most this many versions of a model are named when the one asked for is not in the store. */
+const MAX_VERSIONS_NAMED = 10;
+
 async function modelInput(text: string, store: Store, keys: TrustedKey[] | undefined, rules: TrustRules) {
-  const { name: model, version } = parseNameVersion(text);
+  let parsed: { name: string; version: string };
+  try {
+    parsed = parseNameVersion(text);
+  } catch (e) {
+    // `--model model.safetensors`: the attestation's name is wanted, not its files.
+    if (isSnapError(e, 'REF_MALFORMED')) throw new SnapError('REF_MALFORMED', `--model takes the MODEL@VERSION of an attestation (as snap attest printed it; ${VERIFY_MODEL_NAMES_THEM}): ${e.message}`, e.details);
+    throw e;
+  }
+  const { name: model, version } = parsed;
   const a = { model, version, dir: join(attestationsDir(store), model, version) };
-  if (!existsSync(a.dir)) throw new SnapError('REF_NOT_FOUND', `no attestation ${text} in ${store.root}`, { ref: text });
+  if (!existsSync(a.dir)) {
+    const versions = (await fsp.readdir(join(attestationsDir(store), model)).catch(() => [] as string[])).sort();
+    const there = versions.length === 0 ? `no attestation is named ${model}` : `${model} has ${versions.length} attestation${versions.length === 1 ? '' : 's'}: ${versions.slice(0, MAX_VERSIONS_NAMED).join(', ')}${versions.length > MAX_VERSIONS_NAMED ? ', …' : ''}`;
+    throw new SnapError('REF_NOT_FOUND', `no attestation ${text} in ${store.root}; ${there} (${VERIFY_MODEL_NAMES_THEM})`, { ref: text });
+  }
   let id: string;
   let statement: AttestationStatement;
   let signers: { keyid: string; trusted?: boolean }[];
