@@ -56,7 +56,9 @@ export function parseRef(text: string): ParsedRef {
   if (m) return { kind: 'id', hexPrefix: m[1] as string, full: (m[1] as string).length === 64 };
   // A bare word is taken for a ref, never for a folder: say how to name a folder (./WORD).
   const folder = text.includes('/') ? '' : ` (a folder is named as a path: ./${text})`;
-  throw new SnapError('REF_MALFORMED', `${JSON.stringify(text)} is not a ref: use NAME@VERSION, a snapshot id (sha256:<hex>, at least 8 hex digits), a snapshot folder or a .snap.tar archive${folder}`, { ref: text });
+  // A bare NAME (`snap show fraud-train`): say what a snapshot of it is called, and where its versions are listed.
+  const named = NAME_RE.test(text) ? ` (a snapshot of ${text} is ${text}@VERSION; "snap list ${text}" lists them)` : '';
+  throw new SnapError('REF_MALFORMED', `${JSON.stringify(text)} is not a ref: use NAME@VERSION${named}, a snapshot id (sha256:<hex>, at least 8 hex digits), a snapshot folder or a .snap.tar archive${folder}`, { ref: text });
 }
 
 /**

@@ -56,6 +56,11 @@ describe('parseRef', () => {
     expect(() => parseRef('nodir')).toThrowError(/is not a ref: .* \(a folder is named as a path: \.\/nodir\)$/);
   });
 
+  it('says, for a bare NAME (`snap show fraud-train`), that a snapshot of it is NAME@VERSION and that snap list NAME lists them; a word that cannot be a NAME gets no such hint', () => {
+    expect(() => parseRef('fraud-train')).toThrowError(/^"fraud-train" is not a ref: use NAME@VERSION \(a snapshot of fraud-train is fraud-train@VERSION; "snap list fraud-train" lists them\), a snapshot id/);
+    expect(() => parseRef('Bad Name')).toThrowError(/^"Bad Name" is not a ref: use NAME@VERSION, a snapshot id/);
+  });
+
   it('refuses a malformed NAME@VERSION with REF_MALFORMED and keeps the ref in the details', () => {
     expect(() => parseRef('Bad@v1')).toThrowError(expect.objectContaining({ code: 'REF_MALFORMED', details: { ref: 'Bad@v1' } }));
   });
