@@ -241,6 +241,9 @@ export interface ScanTotals {
 /** Batches in flight per worker. */
 const WINDOW_PER_WORKER = 4;
 
+/** A manifest path shown as it is in an `--exclude '…'` hint: no glob, quote, space or control character to escape. */
+const PLAIN_PATH_RE = /^[A-Za-z0-9._/-]+$/;
+
 /**
  * Bytes of file data a seal batch aims at (from the running average file size, see `BatchSizer`).
  * 16 MiB, as verify's, cut the main thread's cost per file by about a third, but made the unchanged
@@ -310,7 +313,13 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
       }
       // The store's copy could not be written (a pending folder taken away, a full disk): say where, not "cannot read" the file.
       if (e.storePath !== undefined) throw ioError(Object.assign(new Error(e.message), { code: e.errno }), e.storePath, `cannot write the store's copy of ${path}`);
-      throw ioError(Object.assign(new Error(e.message), { code: e.errno }), join(root, path), 'cannot read');
+      const err = ioError(Object.assign(new Error(e.message), { code: e.errno }), join(root, path), 'cannot read');
+      // A file this user may not read: say the two ways on (a name with glob or quote characters gets the flag alone).
+      if (e.errno === 'EACCES' || e.errno === 'EPERM') {
+        const exclude = PLAIN_PATH_RE.test(path) ? `--exclude '${path}'` : '--exclude PATTERN';
+        throw new SnapError(err.code, `${err.message}; nothing was sealed: make it readable by this user, or leave it out with ${exclude}`, err.details, { cause: err });
+      }
+      throw err;
     }
     await sink(r.text, (r.folded ?? r.leaves) as Uint8Array | FoldedLeaves, count);
     // The next incremental seal's stat cache, in manifest order: the identity of what was read (the

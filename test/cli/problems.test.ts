@@ -5,7 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeTree, shareWithEveryone, snap, snapBin, snapJson, unprivileged, writeTree, useKeyPair } from '../helpers/tree.js';
+import { makeTree, shareWithEveryone, snap, snapBin, snapJson, tempDir, unprivileged, writeTree, useKeyPair } from '../helpers/tree.js';
 import { sealTree, sha256, useStore, type Sealed } from '../helpers/store.js';
 
 const keys = useKeyPair();
@@ -120,6 +120,23 @@ describe('verify reports each kind of problem', () => {
     expect(json.ok).toBe(false);
     expect(json.problems).toEqual([expect.objectContaining({ path: 'ham/2.txt', kind: 'unreadable' })]);
     expect(json.counts).toMatchObject({ matched: 3, modified: 0, missing: 0, extra: 0, unreadable: 1 });
+  });
+
+  it('seal of a dataset with an unreadable file stops (exit 3, IO_ERROR), names the file and says what to do: make it readable, or leave it out with --exclude', async () => {
+    const work = await tempDir('snap-seal-unreadable-');
+    await writeTree(join(work, 'data'), TREE);
+    await fsp.copyFile(keys.key, join(work, 'k.key'));
+    const opts = unprivileged();
+    // As the user "nobody", the folder is theirs; as root without the override capabilities, root's.
+    if (opts.uid !== undefined) {
+      for (const p of [work, join(work, 'data'), join(work, 'data/ham'), join(work, 'data/spam'), join(work, 'k.key'), ...Object.keys(TREE).map((f) => join(work, 'data', f))]) await fsp.chown(p, opts.uid, opts.gid as number);
+    }
+    await fsp.chmod(join(work, 'data/ham/2.txt'), 0o000);
+    const r = await snapBin(['seal', join(work, 'data'), '--as', 'locked@v1', '--key', join(work, 'k.key'), '--store', join(work, 'store'), '--json'], opts);
+    expect(r.code, r.stderr).toBe(3);
+    const json = JSON.parse(r.stdout);
+    expect(json.error.code).toBe('IO_ERROR');
+    expect(json.error.message).toMatch(/ham\/2\.txt: permission denied; nothing was sealed: make it readable by this user, or leave it out with --exclude 'ham\/2\.txt'$/);
   });
 
   it('lists several problems sorted by path, each once, and counts them', async () => {
