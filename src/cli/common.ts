@@ -8,6 +8,7 @@ import type { FsckObjectSource } from '../ops/fsck.js';
 import { existsSync } from 'node:fs';
 import type { Argv, Options } from 'yargs';
 import { SnapError, isSnapError } from '../core/errors.js';
+import { LATEST } from '../trust/latest.js';
 import { escapeForTerminal, escapeMessage } from '../core/display.js';
 import type { TrustedKey } from '../core/envelope.js';
 import { readPrivateKey, readPublicKey } from '../io/keyfile.js';
@@ -413,7 +414,13 @@ export async function locate(text: string, io: CliIo, store: string): Promise<Sn
   mustExistIfPath(text, io, 'snapshot folder or archive');
   const asPath = resolve(io.cwd, text);
   if (looksLikePath(text)) return resolveRef(asPath, store).then((l) => ({ ...l, ref: text }));
-  return resolveRef(text, store);
+  return resolveRef(text, store).catch((e: unknown) => {
+    // `snap show d@latest`: only verify --against picks the newest trusted snapshot; here "latest" is a VERSION like any other.
+    if (isSnapError(e, 'REF_NOT_FOUND') && text.endsWith(`@${LATEST}`)) {
+      throw new SnapError('REF_NOT_FOUND', `${e.message}; NAME@${LATEST} (the newest trusted snapshot) is taken only by verify --against: give a VERSION here`, e.details, { cause: e });
+    }
+    throw e;
+  });
 }
 
 /**

@@ -440,6 +440,13 @@ describe('a NAME that matches nothing', () => {
     const latest = await snapJson(['verify', sealed.data, '--against', 'sentimnet@latest', '--pubkey', keys.pub, '--store', store]);
     expect(latest.code).toBe(3);
     expect(latest.json.error.message).toMatch(/^no snapshot of sentimnet in .*; no snapshot is named sentimnet: did you mean sentiment\?/);
+    // NAME@latest is verify --against's alone: elsewhere it is a VERSION like any other, and the message says so.
+    for (const args of [['show', 'sentiment@latest'], ['diff', 'sentiment@latest', 'sentiment@v1'], ['restore', 'sentiment@latest', join(store, '..', 'r'), '--pubkey', keys.pub]]) {
+      const r = await snapJson([...args, '--store', store]);
+      expect(r.code, args[0]).toBe(3);
+      expect(r.json.error.code, args[0]).toBe('REF_NOT_FOUND');
+      expect(r.json.error.message, args[0]).toMatch(/^no snapshot sentiment@latest in .*; sentiment has 2 versions: v1, v2 \(see "snap list sentiment"\); NAME@latest \(the newest trusted snapshot\) is taken only by verify --against: give a VERSION here$/);
+    }
     const far = await snapJson(['show', 'fraud@v1', '--store', store]);
     // A NAME this store never had is most often one sealed into another store: the message says how to name it.
     expect(far.json.error.message).toMatch(/; no snapshot is named fraud \(see "snap list"; sealed into another store\? give --store PATH or set \$SNAP_STORE\)$/);
