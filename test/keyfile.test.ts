@@ -321,6 +321,16 @@ describe('key file errors', () => {
     await expect(readPublicKey(dir)).rejects.toThrowError(code('IO_ERROR'));
   });
 
+  it('names the key files of that kind a folder given as a key file holds (`--key ~/.snap-keys`), or that it holds none', async () => {
+    await writeKeyPair(dir, 'ci');
+    await writeKeyPair(dir, 'alice');
+    await expect(readPrivateKey(dir)).rejects.toThrowError(/ is a directory, not a key file: give one of its \.key files: alice\.key, ci\.key$/);
+    await expect(readPublicKey(dir)).rejects.toThrowError(/ is a directory, not a key file: give one of its \.pub files: alice\.pub, ci\.pub$/);
+    const empty = join(dir, 'empty');
+    await fsp.mkdir(empty);
+    await expect(readPublicKey(empty)).rejects.toThrowError(/ is a directory, not a key file \(it holds no \.pub file\)$/);
+  });
+
   it('reports an unreadable key file (EACCES) as IO_ERROR', async () => {
     const r = await writeKeyPair(dir, 'k');
     vi.spyOn(fsp, 'open').mockRejectedValue(errnoError('EACCES'));

@@ -35,6 +35,8 @@ export type { PrivateKey, PublicKey } from '../core/keys.js';
 export const MAX_KEY_FILE_BYTES = 64 * 1024;
 /** Key pair NAME grammar for {@link writeKeyPair}: the file names are NAME.key and NAME.pub. */
 export const KEY_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** A folder given as a key file: at most this many of its key files are named. */
+const MAX_KEY_FILES_NAMED = 5;
 /** Mode of a private key file. */
 export const PRIVATE_KEY_MODE = 0o600;
 /** Mode of a public key file. */
@@ -66,6 +68,12 @@ async function readKeyText(path: string, what: string, ending: '.key' | '.pub'):
     // A key named by its NAME alone (`--pubkey ci` beside ci.pub, as keygen names them): say which file is there.
     if (isSnapError(e) && e.code === 'NOT_FOUND' && !path.endsWith(ending) && (await fsp.stat(path + ending).then((st) => st.isFile(), () => false))) {
       throw new SnapError('NOT_FOUND', `${e.message}; did you mean ${escapeForTerminal(path + ending)}?`, e.details, { cause: e });
+    }
+    // The keys' folder given (`--key ~/.snap-keys`): name the key files of this kind it holds.
+    if (isSnapError(e, 'IO_ERROR') && e.details?.errno === 'EISDIR') {
+      const names = (await fsp.readdir(path).catch(() => [] as string[])).filter((n) => n.endsWith(ending)).sort();
+      const shown = names.slice(0, MAX_KEY_FILES_NAMED).map(escapeForTerminal).join(', ') + (names.length > MAX_KEY_FILES_NAMED ? `, … (${names.length} in all)` : '');
+      throw new SnapError('IO_ERROR', names.length > 0 ? `${e.message}: give one of its ${ending} files: ${shown}` : `${e.message} (it holds no ${ending} file)`, e.details, { cause: e });
     }
     throw e;
   }
