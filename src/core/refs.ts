@@ -22,6 +22,9 @@ export interface NameVersion {
   version: string;
 }
 
+/** The version word that asks for the newest trusted snapshot (verify --against NAME@latest); `seal` refuses it as a VERSION. */
+export const LATEST = 'latest';
+
 /**
  * Parse `NAME@VERSION`.
  * @throws SnapError `REF_MALFORMED`

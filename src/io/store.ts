@@ -20,7 +20,7 @@ import { join, resolve, dirname, basename, sep } from 'node:path';
 import type * as ChildProcess from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { SnapError } from '../core/errors.js';
-import { parseRef, looksLikePath, NAME_RE, VERSION_RE } from '../core/refs.js';
+import { parseRef, looksLikePath, LATEST, NAME_RE, VERSION_RE } from '../core/refs.js';
 import { MAX_STATEMENT_BYTES, snapshotId } from '../core/statement.js';
 import { parseJsonStrict } from '../core/json-strict.js';
 import { nearestName } from '../core/nearest.js';
@@ -1145,11 +1145,12 @@ const MAX_NAME_SUGGESTION_EDITS = 2;
  * What the store holds instead of `NAME@VERSION` (or `NAME@latest`), for a "no snapshot" message:
  * the versions of NAME (at most {@link MAX_VERSIONS_NAMED}, by name, with a count of the rest), or,
  * when no snapshot has NAME, the nearest NAME of the store (else that it may be in another store:
- * `--store`), or that the store holds no snapshot at all (a wrong `--store` or `$SNAP_STORE`).
+ * `--store`, or not sealed yet: the `seal` of NAME@`version` to run), or that the store holds no
+ * snapshot at all (a wrong `--store` or `$SNAP_STORE`).
  * Read from the folder names only (`snapshots/NAME/VERSION` whose names are valid); never throws.
  * @returns text to follow "no snapshot … in STORE", starting with "; "
  */
-export async function whatTheStoreHoldsInstead(store: Store, name: string): Promise<string> {
+export async function whatTheStoreHoldsInstead(store: Store, name: string, version = 'VERSION'): Promise<string> {
   const versions = (await fsp.readdir(join(store.snapshotsDir, name)).catch(() => [] as string[])).filter((v) => VERSION_RE.test(v)).sort();
   if (versions.length > 0) {
     const shown = versions.slice(0, MAX_VERSIONS_NAMED).join(', ');
@@ -1159,7 +1160,7 @@ export async function whatTheStoreHoldsInstead(store: Store, name: string): Prom
   const names = [...new Set((await listSnapshotFolders(store)).map((f) => f.name))];
   if (names.length === 0) return '; the store holds no snapshot at all (a wrong --store or $SNAP_STORE?)';
   const near = nearestName(name, names, MAX_NAME_SUGGESTION_EDITS);
-  return near !== undefined ? `; no snapshot is named ${name}: did you mean ${near}? (see "snap list")` : `; no snapshot is named ${name} (see "snap list"; sealed into another store? give --store PATH or set $SNAP_STORE)`;
+  return near !== undefined ? `; no snapshot is named ${name}: did you mean ${near}? (see "snap list")` : `; no snapshot is named ${name} (see "snap list"; sealed into another store? give --store PATH or set $SNAP_STORE; not sealed yet? snap seal DIR --as ${name}@${version} --key KEY)`;
 }
 
 /** True when `dir` holds the three snapshot files. */
@@ -1186,7 +1187,7 @@ export async function resolveRef(text: string, storeRoot: string): Promise<Snaps
     const dir = snapshotDir(store, parsed.name, parsed.version);
     // The folder is the snapshot: if one of its files was deleted, that is for the trust check to
     // report (a missing signature is an integrity failure, exit 1), not "no such snapshot".
-    if (!existsSync(dir)) throw new SnapError('REF_NOT_FOUND', `no snapshot ${text} in ${store.root}${await whatTheStoreHoldsInstead(store, parsed.name)}`, { ref: text });
+    if (!existsSync(dir)) throw new SnapError('REF_NOT_FOUND', `no snapshot ${text} in ${store.root}${await whatTheStoreHoldsInstead(store, parsed.name, parsed.version === LATEST ? undefined : parsed.version)}`, { ref: text });
     return { dir, name: parsed.name, version: parsed.version, ref: text };
   }
   const all = await listSnapshots(store);

@@ -11,6 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { SnapError } from '../core/errors.js';
+import { LATEST } from '../core/refs.js';
 import type { TrustedKey } from '../core/envelope.js';
 import { formatTime, type Statement } from '../core/statement.js';
 import { listSnapshots, openStore, whatTheStoreHoldsInstead, type SnapshotInfo, type SnapshotLocation } from '../io/store.js';
@@ -18,8 +19,8 @@ import type { TrustCheck } from '../snapshot.js';
 import type { VerifiedPolicy } from './policy-trust.js';
 import type { LatestMemory, TrustedState } from './state.js';
 
-/** The version word that asks for the newest trusted snapshot; `seal` refuses it as a VERSION. */
-export const LATEST = 'latest';
+/** The version word that asks for the newest trusted snapshot (kept in core/refs.ts, where io reads it too). */
+export { LATEST };
 
 /**
  * Refuse `latest` as the VERSION of a new snapshot: `NAME@latest` asks for the newest trusted one.

@@ -448,8 +448,10 @@ describe('a NAME that matches nothing', () => {
       expect(r.json.error.message, args[0]).toMatch(/^no snapshot sentiment@latest in .*; sentiment has 2 versions: v1, v2 \(see "snap list sentiment"\); NAME@latest \(the newest trusted snapshot\) is taken only by verify --against: give a VERSION here$/);
     }
     const far = await snapJson(['show', 'fraud@v1', '--store', store]);
-    // A NAME this store never had is most often one sealed into another store: the message says how to name it.
-    expect(far.json.error.message).toMatch(/; no snapshot is named fraud \(see "snap list"; sealed into another store\? give --store PATH or set \$SNAP_STORE\)$/);
+    // A NAME this store never had is most often one sealed into another store, or not sealed yet (verify before seal): the message says what to do for each.
+    expect(far.json.error.message).toMatch(/; no snapshot is named fraud \(see "snap list"; sealed into another store\? give --store PATH or set \$SNAP_STORE; not sealed yet\? snap seal DIR --as fraud@v1 --key KEY\)$/);
+    const unsealed = await snapJson(['show', 'fraud@latest', '--store', store]);
+    expect(unsealed.json.error.message).toContain('not sealed yet? snap seal DIR --as fraud@VERSION --key KEY)');
     const empty = await newStorePath();
     expect((await snapJson(['init', '--store', empty])).code).toBe(0);
     const none = await snapJson(['show', 'sentiment@v1', '--store', empty]);
