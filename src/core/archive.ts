@@ -11,7 +11,7 @@ export { MAX_STATEMENT_BYTES } from './statement.js';
 export { MAX_ENVELOPE_BYTES } from './envelope.js';
 import { NAME_RE, VERSION_RE, type NameVersion } from './refs.js';
 import type { ManifestEntry } from './manifest.js';
-import { MAX_INDEX_LINE_BYTES, MAX_INDEX_SUMMARY_BYTES, type RecordSetMember } from './records.js';
+import { MAX_INDEX_LINE_BYTES, MAX_INDEX_SUMMARY_BYTES, MAX_SCHEMA_OBJECT_BYTES, type RecordSetMember } from './records.js';
 export { MAX_INDEX_LINE_BYTES } from './records.js';
 
 /** A record index an archive carries: its member name, signed digest and the most bytes it may have. */
@@ -20,14 +20,14 @@ export interface ArchiveRecordIndex {
   name: string;
   /** The signed SHA-256 of the index bytes (hex). */
   sha256: string;
-  /** Signed record count × {@link MAX_INDEX_LINE_BYTES} (an index), or {@link MAX_INDEX_SUMMARY_BYTES} (a summary): a longer member cannot be the signed one. */
+  /** Signed record count × {@link MAX_INDEX_LINE_BYTES} (an index), or {@link MAX_INDEX_SUMMARY_BYTES} (a summary), or {@link MAX_SCHEMA_OBJECT_BYTES} (a column-types object): a longer member cannot be the signed one. */
   maxBytes: number;
 }
 
 /**
  * The record index members an archive of a statement must carry, in order: one per distinct
  * `index.sha256` of `predicate.records`, each followed by its `index.summary` when it has one
- * (docs/FORMAT.md §19.10), in the order the record sets are listed (a digest named by two sets —
+ * (docs/FORMAT.md §19.10) and then its `schema` (a Parquet set's column types, §19.11) when it has one, in the order the record sets are listed (a digest named by two sets —
  * two identical files — is carried once). Empty when the statement has no record sets.
  */
 export function archiveRecordIndexes(records: readonly RecordSetMember[] | undefined): ArchiveRecordIndex[] {
@@ -41,6 +41,11 @@ export function archiveRecordIndexes(records: readonly RecordSetMember[] | undef
     if (summary !== undefined && !seen.has(summary)) {
       seen.add(summary);
       out.push({ name: ARCHIVE_RECORDS_PREFIX + summary, sha256: summary, maxBytes: MAX_INDEX_SUMMARY_BYTES });
+    }
+    const schema = m.schema;
+    if (schema !== undefined && !seen.has(schema)) {
+      seen.add(schema);
+      out.push({ name: ARCHIVE_RECORDS_PREFIX + schema, sha256: schema, maxBytes: MAX_SCHEMA_OBJECT_BYTES });
     }
   }
   return out;

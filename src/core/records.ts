@@ -78,6 +78,11 @@ export const MAX_LABELS = 4096;
 export const MAX_LABEL_BYTES = 256;
 /** Largest index summary (docs/FORMAT.md §19.10), 64 MiB: about 20 million records; a larger one is not written, and not read. */
 export const MAX_INDEX_SUMMARY_BYTES = 64 << 20;
+/**
+ * Largest column-types ("schema") object of a Parquet set (docs/FORMAT.md §19.11), 16 MiB: a file
+ * whose object would be larger has none signed (its set is compared as before, "types not recorded").
+ */
+export const MAX_SCHEMA_OBJECT_BYTES = 16 << 20;
 /** Largest label segment index of a `files` set (a path has at most 2,048 segments). */
 export const MAX_LABEL_SEGMENT = 2048;
 /** Longest pattern of a `files` set, in UTF-8 bytes (a manifest path's limit, MAX_PATH_BYTES). */
@@ -111,6 +116,8 @@ export interface RecordSetMember {
   quoting?: TsvQuoting;
   /** The canonical form its index was made by ({@link RECORD_FORMS}), from 2; absent for the first. */
   form?: number;
+  /** Parquet sets: SHA-256 of the set's column-types object (docs/FORMAT.md §19.11), 64 lowercase hex; absent when sealed by an older snap or too large. */
+  schema?: string;
   /** Number of records (index lines). */
   count: number;
   index: RecordIndexDigest;
@@ -158,7 +165,7 @@ export function validateRecordsMember(value: unknown): RecordSetMember[] {
     if (!RECORD_IDENTITIES.includes(identity)) invalid(`${where}.identity must be one of ${RECORD_IDENTITIES.join(', ')}`);
     const files = format === 'files';
     if (files !== (identity === 'path')) invalid(`${where}: identity "path" goes with format "files" and only with it`);
-    const allowed = new Set(['format', 'identity', 'count', 'index', 'labels', files ? 'pattern' : 'path', ...(files ? ['labelSegment'] : ['label']), ...(identity === 'key' ? ['key'] : []), ...(format === 'tsv' ? ['quoting'] : []), 'form']);
+    const allowed = new Set(['format', 'identity', 'count', 'index', 'labels', files ? 'pattern' : 'path', ...(files ? ['labelSegment'] : ['label']), ...(identity === 'key' ? ['key'] : []), ...(format === 'tsv' ? ['quoting'] : []), ...(format === 'parquet' ? ['schema'] : []), 'form']);
     for (const k of Object.keys(v)) if (!allowed.has(k)) invalid(`${where} has a member ${JSON.stringify(k)} that a ${format} set with identity ${identity} does not take`);
     let name: string;
     if (files) {
@@ -191,6 +198,7 @@ export function validateRecordsMember(value: unknown): RecordSetMember[] {
       if (new Set(key).size !== key.length) invalid(`${where}.key names a field twice`);
       if (typeof v.label === 'string' && key.includes(v.label)) invalid(`${where}.label is also a key field`);
     }
+    if ('schema' in v && (typeof v.schema !== 'string' || !HEX64.test(v.schema))) invalid(`${where}.schema must be 64 lowercase hex`);
     if (!Number.isSafeInteger(v.count) || (v.count as number) < 0) invalid(`${where}.count must be a non-negative integer`);
     const idx = v.index;
     const summarised = identity === 'key' || identity === 'path';

@@ -17,7 +17,7 @@ import { NAME_RE, VERSION_RE } from '../core/refs.js';
 import { isSymlinkEntry } from '../core/manifest.js';
 import { HashPool, BatchSizer, type CheckReply } from '../io/hash-pool.js';
 import { manifestEntryRuns, type ManifestDigest } from '../io/manifest-file.js';
-import { MAX_INDEX_LINE_BYTES, MAX_INDEX_SUMMARY_BYTES, recordSetName } from '../core/records.js';
+import { MAX_INDEX_LINE_BYTES, MAX_INDEX_SUMMARY_BYTES, MAX_SCHEMA_OBJECT_BYTES, recordSetName } from '../core/records.js';
 import { openStore, objectPath, snapshotKeepsObjects, CONTENTS_FILE, ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, type Store } from '../io/store.js';
 import { ioError } from '../io/errors.js';
 import { readSmallFile } from '../io/small-file.js';
@@ -409,11 +409,12 @@ async function checkSnapshot(store: Store, name: string, version: string, keepsO
     }
   }
   if (absent > 0) problems.push({ kind: 'missing-objects', count: absent, message: `${absent} listed file${absent === 1 ? ' has' : 's have'} no object in the store` });
-  // Record indexes and their summaries (docs/FORMAT.md §19.5, §19.10) are objects the statement names; kept also with --manifest-only.
+  // Record indexes, their summaries and column-types objects (docs/FORMAT.md §19.5, §19.10, §19.11) are objects the statement names; kept also with --manifest-only.
   let absentIndexes = 0;
   const indexObjects = (statement?.predicate.records ?? []).flatMap((m) => [
     { h: m.index.sha256, user: `record index of ${recordSetName(m)}`, most: m.count * MAX_INDEX_LINE_BYTES },
     ...(m.index.summary !== undefined ? [{ h: m.index.summary, user: `record index summary of ${recordSetName(m)}`, most: MAX_INDEX_SUMMARY_BYTES }] : []),
+    ...(m.schema !== undefined ? [{ h: m.schema, user: `column-types object of ${recordSetName(m)}`, most: MAX_SCHEMA_OBJECT_BYTES }] : []),
   ]);
   for (const { h, user, most } of indexObjects) {
     named?.(h);

@@ -7,7 +7,8 @@
  *   1. the digest of a file entry of its `manifest.jsonl` (symbolic links have no object), also of
  *      a snapshot sealed `--manifest-only` (its `snap.json`, and content another snapshot shares);
  *   2. a record index its statement names (`predicate.records[].index.sha256`, §19.5);
- *   3. an index summary its statement names (`predicate.records[].index.summary`, §19.10).
+ *   3. an index summary its statement names (`predicate.records[].index.summary`, §19.10);
+ *   4. a Parquet set's column-types object its statement names (`predicate.records[].schema`, §19.11).
  * These are every kind of object a command writes into `objects/` (seal's hashing workers and
  * `records/seal-records.ts`, import, `fsck --repair-from`). Nothing else in a store names an object:
  * revocations and co-signatures (merged into `envelope.json`) name snapshots, model attestations

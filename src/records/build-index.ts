@@ -23,6 +23,7 @@ import { LeafTree, sha256Latin1, writeDigest } from './leaf-tree.js';
 import { ioError } from '../io/errors.js';
 import { writeAllSync } from '../io/write-all.js';
 import type { RecordForms } from './canonical.js';
+import type { ColumnType } from './column-types.js';
 import { ChunkCutter, MAX_SUMMARY_LINE_BYTES, summaryConflictLine } from './index-summary.js';
 import { candidatePrefixes, conflictGroups, conflictTag } from './conflicts.js';
 
@@ -99,6 +100,10 @@ export interface BuiltIndex {
   duplicates: number;
   /** The index summary (docs/FORMAT.md §19.10), written beside the index as `<outPath>.summary`, when asked for. */
   summary?: { path: string; sha256: string };
+  /** Parquet: the file's column types (`column-types.ts`, docs/FORMAT.md §19.11), as its reader saw them. */
+  columnTypes?: ColumnType[];
+  /** Parquet: its column-types object, written beside the index as `<outPath>.schema` when the summary was asked for (the seal). */
+  schema?: { path: string; sha256: string };
 }
 
 /** Options of {@link IndexBuilder}. */

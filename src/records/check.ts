@@ -3,6 +3,7 @@
  * diff (`diff-sets.ts`) is held against thresholds (`thresholds.ts`); each threshold crossed is a
  * breach, and any breach fails the gate. Pure.
  */
+import { typeChangeText } from './column-types.js';
 import type { RecordsReport } from './diff-sets.js';
 import type { RecordSetDiff } from './record-report.js';
 import type { LabelShift } from './stats.js';
@@ -34,6 +35,8 @@ export interface Breach {
  * 256 bytes): the same cap as the human lists of record diffs (`RECORDS_LISTED`).
  */
 export const LABELS_NAMED = 20;
+/** Type changes named in a `maxTypeChanges` breach's message (all are in the set's `types`). */
+export const TYPE_CHANGES_NAMED = 20;
 
 /**
  * `a, b, c` — or the first {@link LABELS_NAMED} and `… and N more`; a label that could not be told
@@ -91,6 +94,11 @@ export function checkRecords(r: RecordsReport, t: Thresholds): Breach[] {
     if (t.maxAddedShare !== undefined && s.added > 0) {
       const share = d.a.records > 0 ? s.added / d.a.records : null; // null: A had none, every record is added
       if (share === null || share > t.maxAddedShare) out.push({ set: d.name, rule: 'maxAddedShare', value: share, limit: t.maxAddedShare, message: `records added: ${s.added}, ${share !== null ? `${(100 * share).toFixed(1)} %` : 'all'} of ${d.a.records} (at most ${(100 * t.maxAddedShare).toFixed(1)} %)` });
+    }
+    const changes = d.types?.changes ?? [];
+    if (t.maxTypeChanges !== undefined && changes.length > t.maxTypeChanges) {
+      const named = changes.slice(0, TYPE_CHANGES_NAMED).map(typeChangeText).join(', ') + (changes.length > TYPE_CHANGES_NAMED ? `, and ${changes.length - TYPE_CHANGES_NAMED} more` : '');
+      out.push({ set: d.name, rule: 'maxTypeChanges', value: changes.length, limit: t.maxTypeChanges, message: `columns whose type changed: ${changes.length} (at most ${t.maxTypeChanges}): ${named}` });
     }
     if (d.shift) shiftBreaches(d.name, d.shift, t, out);
   }

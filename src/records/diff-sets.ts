@@ -28,6 +28,8 @@ import type { RecordDiffCounts } from './record-diff.js';
 import { conflictGroups } from './conflicts.js';
 import { labelShift, newLabelCounts, sumLabels, type LabelShift } from './stats.js';
 import { makeScratchDir, removeWhenDone } from '../io/scratch-dir.js';
+import { compareTypes, readTypes, signedTypes, type SideTypes } from './read-schema.js';
+import type { BuiltIndex } from './build-index.js';
 
 /** A snapshot side: its record sets, and where index objects may be found. */
 export interface SnapshotRecordSide {
@@ -119,7 +121,7 @@ const specOf = (d: SetDefinition): RecordSetSpec => ({ format: d.format, identit
  * settles: the builds of every set are queued at once, so that several files are read at the same
  * time (`index-pool.ts`). `form` is the canonical form its fingerprints were made by (§19.3).
  */
-type Source = { kind: 'index'; path: string; x: IndexExpectation; form: number; member?: RecordSetMember; summaryPath?: string; build?: { options: IndexFileOptions; size: number; fromStore?: true }; ready?: Promise<unknown> } | { kind: 'empty' } | { kind: 'unavailable'; reason: string };
+type Source = { kind: 'index'; path: string; x: IndexExpectation; form: number; member?: RecordSetMember; summaryPath?: string; schemaPath?: string; build?: { options: IndexFileOptions; size: number; fromStore?: true }; ready?: Promise<unknown>; built?: BuiltIndex } | { kind: 'empty' } | { kind: 'unavailable'; reason: string };
 
 /** Why a set is not compared when one side's index was made by an older form and its file's bytes are not at hand. */
 export const OLDER_FORM_UNAVAILABLE = 'indexed by an older canonical form (FORMAT §19.3), and its bytes are not at hand to index again (not in the store; the data of an archive is not read for this)';
@@ -426,7 +428,11 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
     pool = new RecordIndexPool(indexWorkersFor(builds.map((src) => (src.build as { size: number }).size), opts.jobs));
     for (const src of builds) {
       const build = src.build as NonNullable<typeof src.build>;
-      src.ready = build.fromStore ? indexStoreObject(pool, build.options as IndexFileOptions & { expectSha256: string }) : pool.index(build.options);
+      const ready = build.fromStore ? indexStoreObject(pool, build.options as IndexFileOptions & { expectSha256: string }) : pool.index(build.options);
+      src.ready = ready.then((b) => {
+        src.built = b;
+      });
+      src.ready.catch(() => {}); // awaited in set order below
     }
 
     // 3. Each set: merge-join, conflicts, label shift.
@@ -467,7 +473,10 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
       // Label counts in one order whichever way they were found (sorted; JavaScript still lists integer-like labels first).
       counts.labelsA = inLabelOrder(counts.labelsA);
       counts.labelsB = inLabelOrder(counts.labelsB);
-      sets.push(collector.report(d, counts, conflicts));
+      const report = collector.report(d, counts, conflicts);
+      // Parquet: the column types of both sides (§19.11), from signed objects or from the bytes just indexed.
+      if (d.format === 'parquet') report.types = compareTypes(await typesOf(sa, d.name), await typesOf(sb, d.name));
+      sets.push(report);
     }
     const total = (f: (s: RecordSetDiff) => number) => sets.reduce((n, s) => n + f(s), 0);
     const labelled = sets.filter((s) => s.a.labels && s.b.labels);
@@ -501,10 +510,22 @@ function inLabelOrder(m: Record<string, number>): Record<string, number> {
   return out;
 }
 
-/** The summary object of a snapshot's record set, when its statement names one and the store has it. */
-function summaryOf(dirs: readonly string[], m: RecordSetMember): { summaryPath?: string } {
+/** The summary and column-types objects of a snapshot's record set, when its statement names them and the store has them. */
+function summaryOf(dirs: readonly string[], m: RecordSetMember): { summaryPath?: string; schemaPath?: string } {
   const p = m.index.summary !== undefined ? findObject(dirs, m.index.summary) : undefined;
-  return p ? { summaryPath: p } : {};
+  const t = m.schema !== undefined ? findObject(dirs, m.schema) : undefined;
+  return { ...(p ? { summaryPath: p } : {}), ...(t ? { schemaPath: t } : {}) };
+}
+
+/**
+ * A side's column types (§19.11): those its reader saw when its index was built here from the
+ * file's bytes, else those of the signed column-types object (checked against its digest).
+ * @throws SnapError `OBJECT_CORRUPT` | `RECORDS_INDEX_MALFORMED` | `IO_ERROR`
+ */
+async function typesOf(src: Source, name: string): Promise<SideTypes> {
+  if (src.kind !== 'index') return { reason: 'this side has no records of the set' };
+  if (src.build) return readTypes(src.built?.columnTypes);
+  return signedTypes(src.member?.schema, src.schemaPath, name);
 }
 
 function sortedCounts(m: Record<string, number>): [string, number][] {
@@ -517,5 +538,5 @@ function sortedCounts(m: Record<string, number>): [string, number][] {
 export function recordsDiffer(r: RecordsReport | undefined): boolean {
   if (!r) return false;
   const s = r.summary;
-  return s.added + s.removed + s.modified + s.flipped > 0;
+  return s.added + s.removed + s.modified + s.flipped > 0 || r.sets.some((d) => (d.types?.changes.length ?? 0) > 0);
 }

@@ -4,12 +4,15 @@
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { SnapError, isSnapError } from '../core/errors.js';
+import { ioError } from '../io/errors.js';
 import { currentFormMember, type RecordSetMember } from '../core/records.js';
 import { fileForms } from './canonical.js';
 import type { RecordSetSpec } from './config.js';
 import { IndexBuilder, type BuiltIndex } from './build-index.js';
 import type { ReadResult, RecordSink } from './read-common.js';
+import { schemaObjectBytes, type ColumnType } from './column-types.js';
 // The readers (csv-parse, hyparquet: most of the CLI's record code) are loaded when a file
 // is read, so that a diff of two snapshots, which reads only their indexes, does not load them.
 
@@ -104,7 +107,12 @@ export async function indexTabularFile(o: IndexFileOptions): Promise<{ built: Bu
     }
     if (o.expectSha256 !== undefined && read.sha256 !== o.expectSha256) throw changed();
     try {
-      return { built: await builder.finish(o.outPath), read };
+      const built = await builder.finish(o.outPath);
+      if (read.columnTypes) {
+        built.columnTypes = read.columnTypes;
+        if (o.summary) built.schema = await writeSchemaObject(`${o.outPath}.schema`, read.columnTypes);
+      }
+      return { built, read };
     } catch (e) {
       // CSV records do not carry their line (see read-delimited.ts): name the lines of a duplicate key.
       const rows = isSnapError(e, 'RECORDS_DUPLICATE_KEY') ? (e.details?.rows as number[] | undefined) : undefined;
@@ -119,6 +127,27 @@ export async function indexTabularFile(o: IndexFileOptions): Promise<{ built: Bu
       throw e;
     }
   });
+}
+
+/**
+ * Write a Parquet set's column-types object (docs/FORMAT.md §19.11) at `path`, flushed to disk.
+ * @returns its path and SHA-256 (hex)
+ * @throws SnapError `IO_ERROR`
+ */
+async function writeSchemaObject(path: string, columns: readonly ColumnType[]): Promise<{ path: string; sha256: string }> {
+  const bytes = schemaObjectBytes(columns);
+  try {
+    const fh = await fsp.open(path, 'wx', 0o600);
+    try {
+      await fh.writeFile(bytes);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    throw ioError(e, path, 'cannot write the column-types object');
+  }
+  return { path, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
 /** A file of a label-folder set: its dataset path and content digest. */
@@ -180,6 +209,7 @@ export function tabularMember(path: string, spec: RecordSetSpec, built: BuiltInd
     ...(spec.label !== undefined ? { label: spec.label } : {}),
     ...(spec.format === 'tsv' && spec.quoting !== undefined ? { quoting: spec.quoting } : {}),
     ...currentFormMember(spec.format),
+    ...(spec.format === 'parquet' && built.schema ? { schema: built.schema.sha256 } : {}),
     count: built.count,
     index: indexDigestOf(built),
     ...(built.labels ? { labels: built.labels } : {}),

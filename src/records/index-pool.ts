@@ -163,7 +163,7 @@ export class RecordIndexPool {
  * the store's damage, `OBJECT_CORRUPT` (exit 1), not a dataset file that changed while read.
  * @returns the pool's promise, its rejection translated (and handled: awaited where the set is compared)
  */
-export function indexStoreObject(pool: RecordIndexPool, options: IndexFileOptions & { expectSha256: string }): Promise<unknown> {
+export function indexStoreObject(pool: RecordIndexPool, options: IndexFileOptions & { expectSha256: string }): Promise<BuiltIndex> {
   const p = pool.index(options).catch((e: unknown) => {
     if (isSnapError(e) && e.code === 'FILE_CHANGED') {
       throw new SnapError('OBJECT_CORRUPT', `the store object ${options.expectSha256.slice(0, 12)}… of ${options.rel} (${options.abs}) is not the bytes its name says: the store is damaged (snap fsck names what is). Its records were being indexed again from its bytes (its signed index made by an older canonical form, FORMAT §19.3, or not signed by a trusted key, §19.8)`, { path: options.rel, sha256: options.expectSha256 });

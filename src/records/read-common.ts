@@ -2,6 +2,7 @@
  * What the record readers share: the sink they feed, limits, hashing the bytes they read, and
  * errors that name the file, line and record.
  */
+import type { ColumnType } from './column-types.js';
 import type { FileHandle } from 'node:fs/promises';
 import { createHash, type Hash } from 'node:crypto';
 import { SnapError, isSnapError } from '../core/errors.js';
@@ -28,6 +29,8 @@ export interface ReadResult {
   sha256: string;
   bytes: number;
   records: number;
+  /** Parquet: the top-level columns' types as Arrow reads them (`column-types.ts`), absent when over their bounds. */
+  columnTypes?: ColumnType[];
 }
 
 /**

@@ -19,6 +19,7 @@ import { isoDuration, isoTime, listColumns, MAX_DEPTH, ObjectShapes, ParquetDate
 import { located, newHash, openDataFile, MAX_COLUMNS, READ_CHUNK, type ReadResult, type RecordSink } from './read-common.js';
 import { ioError } from '../io/errors.js';
 import { walkThriftStruct } from './thrift-bounds.js';
+import { parquetColumnTypes, type TypedNode } from './column-types.js';
 import { arrowSchemaFields, holdsDuration, TYPE_LISTS, TYPE_STRUCT, type ArrowField } from './arrow-schema.js';
 
 /** Largest row group, uncompressed, in bytes (a row group is held in memory while it is read). */
@@ -265,12 +266,13 @@ const ARROW_SCHEMA_KEY = 'ARROW:schema';
  * file and 1 ms in another that differed only there, and one record to snap. Arrow fields are
  * matched to the schema as Arrow reads it: a struct's members in order, a list's element (a LIST
  * group's repeated group's one child, or a repeated leaf itself).
+ * @param units filled with each such leaf's unit (nanoseconds), by the same key
  * @returns leaf path (`JSON.stringify`) → its conversion: the duration's ISO 8601 text
  * @throws SnapError `RECORDS_MALFORMED` (an Arrow schema that cannot be read — pyarrow refuses the
  *   file too —, or given twice) | `RECORDS_UNSUPPORTED` (a duration whose place in the schema snap
  *   cannot match, or on a column that is not a plain INT64) | `RECORDS_LIMIT`
  */
-function arrowDurations(meta: FileMetaData, rel: string): Map<string, (v: unknown) => unknown> {
+function arrowDurations(meta: FileMetaData, rel: string, units?: Map<string, bigint>): Map<string, (v: unknown) => unknown> {
   const out = new Map<string, (v: unknown) => unknown>();
   const stored = (meta.key_value_metadata ?? []).filter((kv) => kv.key === ARROW_SCHEMA_KEY);
   if (stored.length === 0) return out;
@@ -295,6 +297,7 @@ function arrowDurations(meta: FileMetaData, rel: string): Map<string, (v: unknow
     const int64 = el.type === 'INT64' && (lt ? lt.type === 'INTEGER' && lt.bitWidth === 64 && lt.isSigned === true : el.converted_type === undefined || el.converted_type === 'INT_64');
     if (!int64) throw unsupported(node, 'is a duration but not stored as a plain INT64');
     const unit = f.durationUnit;
+    units?.set(JSON.stringify(node.path), unit);
     out.set(JSON.stringify(node.path), (v) => isoDuration(notNaT(BigInt(v as bigint), 'duration') * unit));
   };
   const match = (f: ArrowField, node: Node): void => {
@@ -904,8 +907,12 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
       throw malformed(`cannot read its metadata (${(e as Error).message}; truncated?)`);
     }
     const leaves = checkSchema(meta, rel, fields);
+    // The column types Arrow reads (§19.11), from the annotations as the file has them (columnReadings rewrites them for the decoder).
+    const durationUnits = new Map<string, bigint>();
+    const durations = arrowDurations(meta, rel, durationUnits);
+    const columnTypes = parquetColumnTypes(parquetSchema(meta) as TypedNode, durationUnits);
     const readings = columnReadings(leaves, rel);
-    for (const [key, convert] of arrowDurations(meta, rel)) {
+    for (const [key, convert] of durations) {
       const path = JSON.parse(key) as string[];
       const flat = leaves.find((l) => l.path.length === 1 && l.path[0] === path[0] && l.element.repetition_type !== 'REPEATED');
       if (path.length === 1 && flat) readings.flat.set(path[0] as string, convert);
@@ -996,7 +1003,7 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
     if (after.size !== before.size || after.mtimeNs !== before.mtimeNs || after.ctimeNs !== before.ctimeNs || after.ino !== before.ino) {
       throw new SnapError('FILE_CHANGED', `${rel} changed while its records were read`, { path: rel });
     }
-    return { sha256: hash.digest('hex'), bytes: size, records: row };
+    return { sha256: hash.digest('hex'), bytes: size, records: row, ...(columnTypes ? { columnTypes } : {}) };
   } catch (e) {
     if (isSnapError(e)) throw e;
     throw ioError(e, abs, 'cannot read');

@@ -2,6 +2,7 @@
  * The record diff of one record set as a report (its `--json` form), collected from the sink of
  * `diffRecords`, with the label distributions and their shift. Pure.
  */
+import type { SetTypes } from './column-types.js';
 import { SnapError } from '../core/errors.js';
 import type { RecordFormat, RecordIdentity, RecordSetMember, TsvQuoting } from '../core/records.js';
 import type { IndexEntry } from './index-line.js';
@@ -92,6 +93,8 @@ export interface RecordSetDiff {
   modified: ModifiedRecord[];
   flipped: FlippedRecord[];
   relabelled: RelabelledRecord[];
+  /** Parquet sets: the columns whose type changed (docs/FORMAT.md §19.11), or which side's types are not known. */
+  types?: SetTypes;
   duplicates: DuplicateGroup[];
   conflicts: ConflictGroup[];
   /** Labelled sets: the label distributions and their shift. */

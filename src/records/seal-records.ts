@@ -156,6 +156,7 @@ export async function indexForSeal(o: { dir: string; manifestPath: string; rules
       members.push(tabularMember(t.path, t.spec, built));
       objects.push({ path: outPath, sha256: built.sha256 });
       if (built.summary) objects.push(built.summary);
+      if (built.schema) objects.push(built.schema);
     }
   } finally {
     await pool.close();

@@ -23,6 +23,11 @@ export interface Thresholds {
    * format's ending, or a file in a label folder: `check.ts` `unindexedFiles`).
    */
   maxUnindexedFiles?: number;
+  /**
+   * Columns of a Parquet set whose type changed (docs/FORMAT.md §19.11): an INT64 label rewritten as
+   * STRING has the same fingerprints, yet a loader comparing it with a number finds no row.
+   */
+  maxTypeChanges?: number;
   /** L∞ distance of class proportions: the largest move of one class's share (0.05 = 5 points). */
   maxShift?: number;
   /** Jensen–Shannon distance (natural log) of the label distributions. */
@@ -51,12 +56,13 @@ export const DEFAULT_THRESHOLDS: Readonly<Thresholds> = Object.freeze({
   maxConflicts: 0,
   maxDuplicates: 0,
   maxUnindexedFiles: 0,
+  maxTypeChanges: 0,
   maxShift: 0.05,
   allowNewLabels: false,
   allowVanishedLabels: false,
 });
 
-const COUNTS = ['maxLabelChanges', 'maxModified', 'maxRemoved', 'maxConflicts', 'maxDuplicates', 'maxUnindexedFiles'] as const;
+const COUNTS = ['maxLabelChanges', 'maxModified', 'maxRemoved', 'maxConflicts', 'maxDuplicates', 'maxUnindexedFiles', 'maxTypeChanges'] as const;
 const SHARES = ['maxAddedShare', 'maxShift', 'maxJsDistance', 'maxPsi', 'minChiSquareP'] as const;
 const FLAGS = ['allowNewLabels', 'allowVanishedLabels'] as const;
 /** Every threshold name. */

@@ -17,6 +17,8 @@ import { diffIndexFiles } from './diff-index-files.js';
 import { RecordDiffCollector, type RecordSetDiff } from './record-report.js';
 import { conflictGroups } from './conflicts.js';
 import { makeScratchDir, removeWhenDone } from '../io/scratch-dir.js';
+import { compareTypes, readTypes, signedTypes } from './read-schema.js';
+import type { BuiltIndex } from './build-index.js';
 
 /** The part of a verify problem this module reads and extends. */
 export interface RecordProblem extends LabelProblem {
@@ -80,7 +82,7 @@ export async function attachRecordFindings(problems: RecordProblem[], members: r
     });
     for (const [i, { p, m, obj, out, spec, signed }] of jobs.entries()) {
       try {
-        await built[i];
+        const [bBuilt, aBuilt] = (await built[i]) as [BuiltIndex, BuiltIndex | undefined];
         const labelled = m.label !== undefined;
         const xb = { identity: m.identity, labelled, name: m.path as string };
         // The signed index, checked against its signed digest and count; or the signed bytes indexed again.
@@ -88,7 +90,13 @@ export async function attachRecordFindings(problems: RecordProblem[], members: r
         const c = new RecordDiffCollector(m.identity);
         const { counts, candidates } = await diffIndexFiles(a, { path: out, x: xb }, m.identity, c);
         const conflicts = [...(await conflictGroups(a.path, a.x, 'a', candidates.a)), ...(await conflictGroups(out, xb, 'b', candidates.b))];
-        p.records = c.report({ name: m.path as string, ...spec }, counts, conflicts);
+        const report = c.report({ name: m.path as string, ...spec }, counts, conflicts);
+        // Parquet: the signed column types (§19.11; those of the signed bytes when indexed again) against the file's.
+        if (m.format === 'parquet') {
+          const schemaPath = m.schema !== undefined ? objectDirs.map((d) => join(d, (m.schema as string).slice(0, 2), (m.schema as string).slice(2))).find((x) => existsSync(x)) : undefined;
+          report.types = compareTypes(aBuilt ? readTypes(aBuilt.columnTypes) : await signedTypes(m.schema, schemaPath, m.path as string), readTypes(bBuilt.columnTypes));
+        }
+        p.records = report;
       } catch (e) {
         if (!isSnapError(e)) throw e;
         p.records = { error: { code: e.code, message: e.message } };

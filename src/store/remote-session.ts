@@ -50,7 +50,7 @@ import { COSIGNATURES_DIR, cosignatureFolder, cosignaturePath, startCosignatureM
 import { MAX_ENVELOPE_BYTES, parseEnvelope } from '../core/envelope.js';
 import { parseAttestation, MAX_TRAINING_DATASETS } from '../core/attestation.js';
 import { fromBase64 } from '../core/encoding.js';
-import { MAX_INDEX_LINE_BYTES, MAX_INDEX_SUMMARY_BYTES } from '../core/records.js';
+import { MAX_INDEX_LINE_BYTES, MAX_INDEX_SUMMARY_BYTES, MAX_SCHEMA_OBJECT_BYTES } from '../core/records.js';
 import { makeScratchDir } from '../io/scratch-dir.js';
 import { CONFIG_FILE, MAX_CONFIG_BYTES } from '../records/config.js';
 import { killPointForTest } from '../io/test-kill-point.js';
@@ -1215,10 +1215,10 @@ export function objectSizesOf(files: Map<string, Uint8Array>): Map<string, numbe
 }
 
 /**
- * The record objects a snapshot's statement (its bytes) names — each set's index and index summary
- * (docs/FORMAT.md §19.5, §19.10) — with one more byte than each can have, added to `out` (which is
+ * The record objects a snapshot's statement (its bytes) names — each set's index, index summary and
+ * column-types object (docs/FORMAT.md §19.5, §19.10, §19.11) — with one more byte than each can have, added to `out` (which is
  * returned; a digest named twice keeps the larger): an index holds at most its signed `count` lines
- * of MAX_INDEX_LINE_BYTES, a summary MAX_INDEX_SUMMARY_BYTES. A larger object in the bucket cannot
+ * of MAX_INDEX_LINE_BYTES, a summary MAX_INDEX_SUMMARY_BYTES, a column-types object MAX_SCHEMA_OBJECT_BYTES. A larger object in the bucket cannot
  * be the signed one, and no more of it is downloaded (a planted object of terabytes would fill the
  * disk). Lenient: a malformed statement is the command's to report.
  */
@@ -1229,9 +1229,10 @@ function recordObjectLimits(statement: Uint8Array | undefined, out: Map<string, 
   try {
     const records = statement ? (JSON.parse(Buffer.from(statement).toString('utf8')) as { predicate?: { records?: unknown } }).predicate?.records : undefined;
     if (!Array.isArray(records)) return out;
-    for (const m of records as { count?: unknown; index?: { sha256?: unknown; summary?: unknown } }[]) {
+    for (const m of records as { count?: unknown; index?: { sha256?: unknown; summary?: unknown }; schema?: unknown }[]) {
       if (Number.isSafeInteger(m?.count) && (m.count as number) >= 0) put(m.index?.sha256, (m.count as number) * MAX_INDEX_LINE_BYTES);
       put(m?.index?.summary, MAX_INDEX_SUMMARY_BYTES);
+      put(m?.schema, MAX_SCHEMA_OBJECT_BYTES);
     }
   } catch {
     /* the command reports a malformed statement */

@@ -194,7 +194,7 @@ function shiftOf(a: Counts, b: Counts) {
 }
 
 type Limits = Record<string, number | boolean | null>;
-const DEFAULTS: Limits = { maxLabelChanges: 0, maxModified: 0, maxRemoved: 0, maxAddedShare: 0.5, maxConflicts: 0, maxDuplicates: 0, maxUnindexedFiles: 0, maxShift: 0.05, allowNewLabels: false, allowVanishedLabels: false };
+const DEFAULTS: Limits = { maxLabelChanges: 0, maxModified: 0, maxRemoved: 0, maxAddedShare: 0.5, maxConflicts: 0, maxDuplicates: 0, maxUnindexedFiles: 0, maxTypeChanges: 0, maxShift: 0.05, allowNewLabels: false, allowVanishedLabels: false };
 const COUNT_RULES = ['maxLabelChanges', 'maxModified', 'maxRemoved', 'maxConflicts', 'maxDuplicates'] as const;
 const SHARE_RULES = ['maxAddedShare', 'maxShift', 'maxJsDistance', 'maxPsi'] as const;
 const ALLOW_RULES = ['allowNewLabels', 'allowVanishedLabels'] as const;
@@ -202,8 +202,9 @@ const ALLOW_RULES = ['allowNewLabels', 'allowVanishedLabels'] as const;
 /** The stricter of two sides' thresholds (null and absent: not checked, the least strict). */
 function stricter(a: Limits, b: Limits): Limits {
   const out: Limits = {};
-  // maxUnindexedFiles: no file outside the record sets changes here, so it is only carried (default 0).
-  for (const k of [...COUNT_RULES, 'maxUnindexedFiles', ...SHARE_RULES]) {
+  // maxUnindexedFiles: no file outside the record sets changes here; maxTypeChanges: no set is
+  // Parquet here (FORMAT §19.11). Both are only carried (default 0).
+  for (const k of [...COUNT_RULES, 'maxUnindexedFiles', 'maxTypeChanges', ...SHARE_RULES]) {
     const x = a[k] ?? null;
     const y = b[k] ?? null;
     const v = x === null ? y : y === null ? x : Math.min(x as number, y as number);

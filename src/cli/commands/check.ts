@@ -34,6 +34,7 @@ const FLAGS: [string, keyof Thresholds][] = [
   ['max-conflicts', 'maxConflicts'],
   ['max-duplicates', 'maxDuplicates'],
   ['max-unindexed-files', 'maxUnindexedFiles'],
+  ['max-type-changes', 'maxTypeChanges'],
   ['max-shift', 'maxShift'],
   ['max-js-distance', 'maxJsDistance'],
   ['max-psi', 'maxPsi'],
@@ -205,6 +206,7 @@ export const checkCommand: CommandSpec = {
         .option('max-conflicts', { type: 'number', requiresArg: true, describe: 'new groups of conflicting labels (default 0)' })
         .option('max-duplicates', { type: 'number', requiresArg: true, describe: 'new duplicate keys or records (default 0)' })
         .option('max-unindexed-files', { type: 'number', requiresArg: true, describe: 'files added, removed or changed outside every record set that look like data: a .csv, .tsv, .tab, .jsonl, .ndjson, .json or .parquet ending (also compressed: .csv.gz), or in a label folder (default 0; others, README.md, are listed only)' })
+        .option('max-type-changes', { type: 'number', requiresArg: true, describe: 'columns of a Parquet set whose type changed, e.g. label: INT64 → STRING (default 0)' })
         .option('max-shift', { type: 'number', requiresArg: true, describe: "largest move of one label's share, L∞, 0 to 1 (default 0.05)" })
         .option('max-js-distance', { type: 'number', requiresArg: true, describe: 'Jensen–Shannon distance, 0 to 1 (default: not gated)' })
         .option('max-psi', { type: 'number', requiresArg: true, describe: 'population stability index (default: not gated)' })

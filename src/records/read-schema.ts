@@ -1,0 +1,51 @@
+/**
+ * Reading a Parquet set's signed column-types object (docs/FORMAT.md §19.11) from a store, and the
+ * types of both sides of a set compared (`diff`, `verify`, `check`).
+ */
+import { createHash } from 'node:crypto';
+import { SnapError } from '../core/errors.js';
+import { MAX_SCHEMA_OBJECT_BYTES } from '../core/records.js';
+import { readSmallFile } from '../io/small-file.js';
+import { parseSchemaObject, TYPES_NOT_RECORDED, typeChanges, type ColumnType, type SetTypes } from './column-types.js';
+
+/** The error for a column-types object whose bytes are not the signed ones (as for an index summary: the store was altered). */
+function schemaAltered(name: string, path: string, sha256: string): SnapError {
+  return new SnapError('OBJECT_CORRUPT', `the column-types (schema) object of ${name} (${path}) does not hash to the digest the statement signed (${sha256.slice(0, 12)}…): it was altered`, { path, expected: sha256 });
+}
+
+/**
+ * Read a column-types object and check it against its signed digest.
+ * @param name the record set's name, for messages
+ * @throws SnapError `OBJECT_CORRUPT` (other bytes, not a regular file) | `RECORDS_INDEX_MALFORMED` | `IO_ERROR`
+ */
+export async function readSchemaObject(path: string, sha256: string, name: string): Promise<ColumnType[]> {
+  const bytes = await readSmallFile(path, MAX_SCHEMA_OBJECT_BYTES + 1, 'cannot read the column-types object', (shown) => new SnapError('OBJECT_CORRUPT', `the column-types (schema) object of ${name} (${shown}) is not a regular file: it was altered`, { path, expected: sha256 }));
+  if (createHash('sha256').update(bytes).digest('hex') !== sha256) throw schemaAltered(name, path, sha256);
+  return parseSchemaObject(bytes, name);
+}
+
+/** One side's column types, or why they are not known. */
+export type SideTypes = { columns: ColumnType[] } | { reason: string };
+
+/**
+ * A side's types from what its statement signed: its set's `schema` member and the store object
+ * of that digest (`objectPath`, undefined when the store does not have it).
+ * @throws SnapError as {@link readSchemaObject}
+ */
+export async function signedTypes(schema: string | undefined, objectPath: string | undefined, name: string): Promise<SideTypes> {
+  if (schema === undefined) return { reason: TYPES_NOT_RECORDED };
+  if (objectPath === undefined) return { reason: `its column-types object ${schema.slice(0, 12)}… is not in the store` };
+  return { columns: await readSchemaObject(objectPath, schema, name) };
+}
+
+/** A side's types from its file's bytes, as its reader saw them (`columnTypes` of a built index). */
+export function readTypes(columns: ColumnType[] | undefined): SideTypes {
+  return columns ? { columns } : { reason: 'types not recorded (the file\'s schema is over the bounds of FORMAT §19.11)' };
+}
+
+/** The two sides' types compared: their changed columns, or which side's types are not known and why. */
+export function compareTypes(a: SideTypes, b: SideTypes): SetTypes {
+  if ('columns' in a && 'columns' in b) return { changes: typeChanges(a.columns, b.columns) };
+  const side = !('columns' in a) && !('columns' in b) ? 'both' : 'columns' in a ? 'b' : 'a';
+  return { changes: [], unknown: { side, reason: 'reason' in a ? a.reason : (b as { reason: string }).reason } };
+}

@@ -1,0 +1,162 @@
+/**
+ * The column types of a Parquet record set are signed (docs/FORMAT.md §19.6 `schema`, §19.11): a
+ * `label` column rewritten from INT64 to STRING with the same digits has the same fingerprints (its
+ * values are the text "1" either way, §19.3), yet a loader's `df[df.label == 1]` now finds no row.
+ * `diff`, `verify` and `check` name the change ("label: INT64 → STRING"), and `check` gates it
+ * (`maxTypeChanges`, default 0).
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parquetWriteBuffer } from 'hyparquet-writer';
+import { makeTree, snap, snapJson, useKeyPair } from '../helpers/tree.js';
+import { newStorePath, snapshotFolder, tamper } from '../helpers/store.js';
+import { signEnvelope, serializeEnvelope } from '../../src/core/envelope.js';
+import { canonicalJson } from '../../src/core/canonical-json.js';
+import { readPrivateKey } from '../../src/io/keyfile.js';
+
+type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const keys = useKeyPair();
+const RULE = ['--records', 'train.parquet key=id label=label'];
+
+/** Three rows, id 1..3, feature x; the label 1, 0, 1 as INT64 or as STRING; `x` as INT32 or INT64. */
+function table(label: 'INT64' | 'STRING', x: 'INT32' | 'INT64' = 'INT32'): Buffer {
+  return Buffer.from(
+    parquetWriteBuffer({
+      columnData: [
+        { name: 'id', data: BigInt64Array.from([1n, 2n, 3n]), type: 'INT64' },
+        x === 'INT32' ? { name: 'x', data: Int32Array.from([5, 6, 7]), type: 'INT32' } : { name: 'x', data: BigInt64Array.from([5n, 6n, 7n]), type: 'INT64' },
+        label === 'INT64' ? { name: 'label', data: BigInt64Array.from([1n, 0n, 1n]), type: 'INT64' } : { name: 'label', data: ['1', '0', '1'], type: 'STRING' },
+      ],
+    }),
+  );
+}
+
+async function seal(data: string, store: string, as: string, extra: string[] = []): Promise<Json> {
+  const r = await snapJson(['seal', data, '--as', as, '--key', keys.key, '--store', store, ...RULE, ...extra]);
+  expect(r.code, r.stderr).toBe(0);
+  return r.json;
+}
+
+/** A store with ds@v1 (label INT64) and ds@v2 (label STRING), and v2's folder. */
+async function pair(extra: string[] = []): Promise<{ store: string; a: string; b: string; sealed: Json }> {
+  const store = await newStorePath();
+  const a = await makeTree({ 'train.parquet': table('INT64') });
+  const b = await makeTree({ 'train.parquet': table('STRING') });
+  const sealed = await seal(a, store, 'ds@v1', extra);
+  await seal(b, store, 'ds@v2', extra);
+  return { store, a, b, sealed };
+}
+
+const LABEL_CHANGE = { column: 'label', a: 'INT64', b: 'STRING' };
+
+describe('a Parquet label column rewritten from INT64 to STRING, same digits', () => {
+  it('is signed: the seal names a schema object of the set, whose columns and types are those Arrow reads', async () => {
+    const { store, sealed } = await pair();
+    const m = sealed.records[0];
+    expect(m.schema).toMatch(/^[0-9a-f]{64}$/);
+    const obj = JSON.parse(await fsp.readFile(join(store, 'objects', 'sha256', m.schema.slice(0, 2), m.schema.slice(2)), 'utf8'));
+    expect(obj).toEqual({ columns: [{ name: 'id', type: 'INT64' }, { name: 'x', type: 'INT32' }, { name: 'label', type: 'INT64' }] });
+  });
+
+  it('diff names the type change, in --json exactly and in human output', async () => {
+    const { store } = await pair();
+    const d = await snapJson(['diff', 'ds@v1', 'ds@v2', '--store', store]);
+    expect(d.json.records.sets[0].summary).toMatchObject({ unchanged: 3, modified: 0, flipped: 0 });
+    expect(d.json.records.sets[0].types).toEqual({ changes: [LABEL_CHANGE] });
+    const h = await snap(['diff', 'ds@v1', 'ds@v2', '--store', store]);
+    expect(h.stdout).toContain('label: INT64 → STRING');
+  });
+
+  it('diff of a snapshot with itself names no type change', async () => {
+    const { store } = await pair();
+    const d = await snapJson(['diff', 'ds@v1', 'ds@v1', '--store', store]);
+    expect(d.code).toBe(0);
+    expect(d.json.records.sets[0].types).toEqual({ changes: [] });
+  });
+
+  it('verify of the rewritten folder against A names the type change in problems[].records', async () => {
+    const { store, b } = await pair();
+    const v = await snapJson(['verify', b, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(v.code).toBe(1);
+    expect(v.json.problems[0].records.types).toEqual({ changes: [LABEL_CHANGE] });
+    const h = await snap(['verify', b, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(h.stdout).toContain('label: INT64 → STRING');
+  });
+
+  it('check fails (exit 1) with a maxTypeChanges breach naming the column, and passes with --max-type-changes 1', async () => {
+    const { store } = await pair();
+    const c = await snapJson(['check', 'ds@v2', '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(c.code).toBe(1);
+    const breach = c.json.breaches.find((x: Json) => x.rule === 'maxTypeChanges');
+    expect(breach).toMatchObject({ set: 'train.parquet', value: 1, limit: 0 });
+    expect(breach.message).toContain('label: INT64 → STRING');
+    expect(c.json.thresholds.maxTypeChanges).toBe(0);
+    const h = await snap(['check', 'ds@v2', '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(h.stdout).toContain('label: INT64 → STRING');
+    const loose = await snapJson(['check', 'ds@v2', '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub, '--max-type-changes', '1']);
+    expect(loose.code, JSON.stringify(loose.json.breaches)).toBe(0);
+    // A folder B (its types read from its bytes) is judged alike.
+    const b = await makeTree({ 'train.parquet': table('STRING') });
+    expect((await snapJson(['check', b, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub])).code).toBe(1);
+  });
+
+  it('two --manifest-only snapshots are compared by their signed schema objects once the data is gone', async () => {
+    const { store, a, b } = await pair(['--manifest-only']);
+    await fsp.rm(a, { recursive: true });
+    await fsp.rm(b, { recursive: true });
+    const d = await snapJson(['diff', 'ds@v1', 'ds@v2', '--store', store]);
+    expect(d.json.records.unavailable).toEqual([]);
+    expect(d.json.records.sets[0].types).toEqual({ changes: [LABEL_CHANGE] });
+    const c = await snapJson(['check', 'ds@v2', '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(c.json.breaches.map((x: Json) => x.rule)).toContain('maxTypeChanges');
+  });
+
+  it('a schema object replaced in the store fails closed: diff and check exit 1 with OBJECT_CORRUPT', async () => {
+    const { store, sealed } = await pair(['--manifest-only']);
+    const hex = sealed.records[0].schema;
+    const path = join(store, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2));
+    await fsp.chmod(path, 0o644);
+    await fsp.writeFile(path, canonicalJson({ columns: [{ name: 'id', type: 'INT64' }, { name: 'x', type: 'INT32' }, { name: 'label', type: 'STRING' }] }));
+    for (const args of [
+      ['diff', 'ds@v1', 'ds@v2', '--store', store],
+      ['check', 'ds@v2', '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub],
+    ]) {
+      const r = await snapJson(args);
+      expect(r.code, args[0]).toBe(1);
+      expect(r.json.error?.code ?? r.json.failure?.code, args[0]).toBe('OBJECT_CORRUPT');
+      expect(r.stderr + JSON.stringify(r.json)).toContain('schema');
+    }
+  });
+
+  it('an older statement without types: no false breach, and "types not recorded (sealed by an older snap)"', async () => {
+    const { store } = await pair(['--manifest-only']);
+    const dir = snapshotFolder(store, 'ds', 'v1');
+    const statement = JSON.parse(await fsp.readFile(join(dir, 'statement.json'), 'utf8'));
+    delete statement.predicate.records[0].schema;
+    const bytes = new TextEncoder().encode(canonicalJson(statement));
+    const key = await readPrivateKey(keys.key);
+    await tamper(join(dir, 'statement.json'), () => Buffer.from(bytes).toString('utf8'));
+    await tamper(join(dir, 'envelope.json'), () => Buffer.from(serializeEnvelope(signEnvelope(bytes, [key]))).toString('utf8'));
+    const d = await snapJson(['diff', 'ds@v1', 'ds@v2', '--store', store]);
+    expect(d.json.records.sets[0].types).toEqual({ changes: [], unknown: { side: 'a', reason: 'types not recorded (sealed by an older snap)' } });
+    const h = await snap(['diff', 'ds@v1', 'ds@v2', '--store', store]);
+    expect(h.stdout).toContain('types not recorded (sealed by an older snap)');
+    const c = await snapJson(['check', 'ds@v2', '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(c.code, JSON.stringify(c.json.breaches)).toBe(0);
+  });
+});
+
+describe('a Parquet feature column widened from INT32 to INT64', () => {
+  it('modifies every record, and diff says why', async () => {
+    const store = await newStorePath();
+    await seal(await makeTree({ 'train.parquet': table('INT64', 'INT32') }), store, 'w@v1');
+    await seal(await makeTree({ 'train.parquet': table('INT64', 'INT64') }), store, 'w@v2');
+    const d = await snapJson(['diff', 'w@v1', 'w@v2', '--store', store]);
+    expect(d.json.records.sets[0].summary).toMatchObject({ modified: 3, unchanged: 0 });
+    expect(d.json.records.sets[0].types).toEqual({ changes: [{ column: 'x', a: 'INT32', b: 'INT64' }] });
+    const h = await snap(['diff', 'w@v1', 'w@v2', '--store', store]);
+    expect(h.stdout).toContain('x: INT32 → INT64');
+  });
+});
