@@ -102,6 +102,22 @@ describe('a Parquet label column rewritten from INT64 to STRING, same digits', (
     expect((await snapJson(['check', b, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub])).code).toBe(1);
   });
 
+  it("A's snap.json check.maxTypeChanges lets one type change pass; B's own snap.json cannot loosen the default", async () => {
+    const store = await newStorePath();
+    const config = (check?: object) => JSON.stringify({ records: [{ pattern: 'train.parquet', key: ['id'], label: 'label' }], ...(check ? { check } : {}) });
+    const seal1 = async (files: Record<string, string | Buffer>, as: string) => {
+      const r = await snapJson(['seal', await makeTree(files), '--as', as, '--key', keys.key, '--store', store]);
+      expect(r.code, r.stderr).toBe(0);
+    };
+    await seal1({ 'snap.json': config({ maxTypeChanges: 1 }), 'train.parquet': table('INT64') }, 'c@v1');
+    await seal1({ 'snap.json': config({ maxTypeChanges: 1 }), 'train.parquet': table('STRING') }, 'c@v2');
+    expect((await snapJson(['check', 'c@v2', '--against', 'c@v1', '--store', store, '--pubkey', keys.pub])).code).toBe(0);
+    await seal1({ 'snap.json': config(), 'train.parquet': table('INT64') }, 'd@v1');
+    await seal1({ 'snap.json': config({ maxTypeChanges: 5 }), 'train.parquet': table('STRING') }, 'd@v2');
+    const c = await snapJson(['check', 'd@v2', '--against', 'd@v1', '--store', store, '--pubkey', keys.pub]);
+    expect([c.code, c.json.thresholds.maxTypeChanges]).toEqual([1, 0]);
+  });
+
   it('two --manifest-only snapshots are compared by their signed schema objects once the data is gone', async () => {
     const { store, a, b } = await pair(['--manifest-only']);
     await fsp.rm(a, { recursive: true });

@@ -50,6 +50,14 @@ describe('the records member of a statement', () => {
     expect(validateRecordsMember([unlabelled])).toHaveLength(1);
   });
 
+  it('takes a schema digest on a Parquet set only, and only as 64 lowercase hex (FORMAT §19.11)', () => {
+    const hex = 'ab'.repeat(32);
+    expect(validateRecordsMember([csvSet({ path: 't.parquet', format: 'parquet', schema: hex })])[0]?.schema).toBe(hex);
+    expect(() => validateRecordsMember([csvSet({ schema: hex })])).toThrow(code('STATEMENT_INVALID'));
+    expect(() => validateRecordsMember([csvSet({ path: 't.parquet', format: 'parquet', schema: hex.toUpperCase() })])).toThrow(code('STATEMENT_INVALID'));
+    expect(() => validateRecordsMember([csvSet({ path: 't.parquet', format: 'parquet', schema: 7 as unknown as string })])).toThrow(code('STATEMENT_INVALID'));
+  });
+
   it('takes quoting on a TSV set only, and only "none" or "csv"', () => {
     expect(validateRecordsMember([csvSet({ path: 't.tsv', format: 'tsv', quoting: 'none' })])).toHaveLength(1);
     expect(validateRecordsMember([csvSet({ path: 't.tsv', format: 'tsv', quoting: 'csv' })])).toHaveLength(1);

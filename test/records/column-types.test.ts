@@ -1,0 +1,64 @@
+/**
+ * Column types of Parquet files as snap signs them (docs/FORMAT.md §19.11): the type Arrow reads,
+ * units, UTC flag, nesting and durations included; the schema object's one canonical form; bounds.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readParquet } from '../../src/records/read-parquet.js';
+import { CUT_TYPE_MARK, MAX_COLUMN_TYPE_BYTES, parquetColumnTypes, parseSchemaObject, schemaObjectBytes, typeChanges, type TypedNode } from '../../src/records/column-types.js';
+
+const TYPES = join(import.meta.dirname, '..', 'fixtures', 'parquet', 'types');
+const typesOf = async (file: string) => Object.fromEntries(((await readParquet(join(TYPES, file), file, {}, () => {})).columnTypes ?? []).map((c) => [c.name, c.type]));
+
+describe('the column types of a Parquet file', () => {
+  it('are its logical types, with unit and UTC flag, as Arrow reads them', async () => {
+    expect(await typesOf('base.parquet')).toEqual({ id: 'INT32', t: 'TIMESTAMP(MILLIS, UTC)', tm: 'TIME(MILLIS)', d: 'DATE' });
+    expect((await typesOf('t-local.parquet')).t).toBe('TIMESTAMP(MILLIS)');
+    expect((await typesOf('other-units.parquet')).t).toBe('TIMESTAMP(MICROS, UTC)');
+    expect((await typesOf('u32.parquet')).u).toBe('UINT32');
+    expect((await typesOf('u32-read-signed.parquet')).u).toBe('INT32'); // the logical INT(32, signed) wins over a converted UINT_32, as in pyarrow
+  });
+
+  it('name a duration (ARROW:schema) by its unit, and lists and structs by what they hold', async () => {
+    expect((await typesOf('du-seconds.parquet')).du).toBe('DURATION(SECONDS)');
+    expect((await typesOf('du-milliseconds.parquet')).du).toBe('DURATION(MILLIS)');
+    expect((await typesOf('du-int64.parquet')).du).toBe('INT64');
+    expect((await typesOf('du-in-list.parquet')).du).toBe('LIST<DURATION(SECONDS)>');
+    expect((await typesOf('du-in-struct.parquet')).du).toBe('STRUCT<"a": DURATION(MILLIS), "b": INT64>');
+    expect((await typesOf('nested-ms.parquet')).tl).toBe('LIST<TIMESTAMP(MILLIS, UTC)>');
+  });
+
+  it('cut a type text over MAX_COLUMN_TYPE_BYTES, keeping a digest of the whole so that a change still shows', () => {
+    const wide = (last: string): TypedNode => ({
+      element: { name: 'root' },
+      path: [],
+      children: [{ element: { name: 's' }, path: ['s'], children: Array.from({ length: 200 }, (_, i) => ({ element: { name: `f${i}`, type: i === 199 ? last : 'INT32' }, path: ['s', `f${i}`], children: [] })) }],
+    });
+    const [a] = parquetColumnTypes(wide('INT32'), new Map()) ?? [];
+    const [b] = parquetColumnTypes(wide('INT64'), new Map()) ?? [];
+    expect(Buffer.byteLength(a?.type ?? '')).toBeLessThanOrEqual(MAX_COLUMN_TYPE_BYTES);
+    expect(a?.type).toContain(CUT_TYPE_MARK);
+    expect(a?.type).not.toBe(b?.type);
+  });
+});
+
+describe('the schema object', () => {
+  const columns = [{ name: 'id', type: 'INT64' }, { name: 'label', type: 'STRING' }];
+
+  it('is RFC 8785 JSON of the columns in order, and reads back', () => {
+    const bytes = schemaObjectBytes(columns);
+    expect(bytes.toString()).toBe('{"columns":[{"name":"id","type":"INT64"},{"name":"label","type":"STRING"}]}');
+    expect(parseSchemaObject(bytes, 't.parquet')).toEqual(columns);
+  });
+
+  it('is refused in any other form, with another member, or naming a column twice', () => {
+    for (const text of ['{"columns": []}', '{"columns":[],"x":1}', '{"columns":[{"name":"a","type":"INT64"},{"name":"a","type":"INT64"}]}', '{"columns":[{"name":"a"}]}', 'not json']) {
+      expect(() => parseSchemaObject(Buffer.from(text), 't.parquet'), text).toThrow(expect.objectContaining({ code: 'RECORDS_INDEX_MALFORMED' }));
+    }
+  });
+
+  it('gives the type changes of columns both sides have, in B’s order', () => {
+    expect(typeChanges(columns, [{ name: 'label', type: 'INT64' }, { name: 'id', type: 'INT64' }, { name: 'new', type: 'DOUBLE' }])).toEqual([{ column: 'label', a: 'STRING', b: 'INT64' }]);
+    expect(typeChanges(columns, columns)).toEqual([]);
+  });
+});
