@@ -9,7 +9,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { makeTree, snap, snapJson, useKeyPair } from '../helpers/tree.js';
+import { makeTree, snap, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { newStorePath, snapshotFolder, tamper } from '../helpers/store.js';
 import { signEnvelope, serializeEnvelope } from '../../src/core/envelope.js';
 import { canonicalJson } from '../../src/core/canonical-json.js';
@@ -127,6 +127,25 @@ describe('a Parquet label column rewritten from INT64 to STRING, same digits', (
     expect(d.json.records.sets[0].types).toEqual({ changes: [LABEL_CHANGE] });
     const c = await snapJson(['check', 'ds@v2', '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
     expect(c.json.breaches.map((x: Json) => x.rule)).toContain('maxTypeChanges');
+  });
+
+  it('the schema object travels like an index summary: export carries it, import keeps it, prune keeps it, fsck names it', async () => {
+    const { store, b, sealed } = await pair();
+    const hex = sealed.records[0].schema;
+    const out = join(await tempDir('snap-types-export-'), 'ds@v1.snap.tar');
+    expect((await snapJson(['export', 'ds@v1', '--store', store, '--out', out])).code).toBe(0);
+    const other = await newStorePath();
+    const imp = await snapJson(['import', out, '--store', other, '--pubkey', keys.pub]);
+    expect(imp.code, imp.stderr).toBe(0);
+    const d = await snapJson(['diff', 'ds@v1', b, '--store', other]);
+    expect(d.json.records.sets[0].types).toEqual({ changes: [LABEL_CHANGE] });
+    const object = join(store, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2));
+    expect((await snapJson(['prune', '--store', store, '--yes'])).code).toBe(0);
+    await fsp.access(object);
+    await fsp.rm(object, { force: true });
+    const f = await snapJson(['fsck', '--store', store]);
+    expect(f.code).toBe(1);
+    expect(JSON.stringify(f.json)).toContain('column-types object of train.parquet');
   });
 
   it('a schema object replaced in the store fails closed: diff and check exit 1 with OBJECT_CORRUPT', async () => {
