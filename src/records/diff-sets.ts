@@ -121,7 +121,7 @@ const specOf = (d: SetDefinition): RecordSetSpec => ({ format: d.format, identit
  * settles: the builds of every set are queued at once, so that several files are read at the same
  * time (`index-pool.ts`). `form` is the canonical form its fingerprints were made by (§19.3).
  */
-type Source = { kind: 'index'; path: string; x: IndexExpectation; form: number; member?: RecordSetMember; summaryPath?: string; schemaPath?: string; build?: { options: IndexFileOptions; size: number; fromStore?: true }; ready?: Promise<unknown>; built?: BuiltIndex } | { kind: 'empty' } | { kind: 'unavailable'; reason: string };
+type Source = { kind: 'index'; path: string; x: IndexExpectation; form: number; member?: RecordSetMember; summaryPath?: string; schemaPath?: string; storedCopy?: { path: string; sha256: string }; build?: { options: IndexFileOptions; size: number; fromStore?: true }; ready?: Promise<unknown>; built?: BuiltIndex } | { kind: 'empty' } | { kind: 'unavailable'; reason: string };
 
 /** Why a set is not compared when one side's index was made by an older form and its file's bytes are not at hand. */
 export const OLDER_FORM_UNAVAILABLE = 'indexed by an older canonical form (FORMAT §19.3), and its bytes are not at hand to index again (not in the store; the data of an archive is not read for this)';
@@ -397,6 +397,18 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
     const sorted = [...defs.values()].sort((p, q) => compareUtf8(p.name, q.name));
     const planned: [Source, Source][] = [];
     for (const d of sorted) planned.push([await source(a, seenA, b, seenB, d), await source(b, seenB, a, seenA, d)]);
+    // A Parquet set sealed before its column types were signed (§19.11): its types can be read from
+    // its file's copy in the store, the bytes its manifest signs (checked against that digest).
+    for (const [i, d] of sorted.entries()) {
+      if (d.format !== 'parquet') continue;
+      for (const [j, side, seen] of [[0, a, seenA], [1, b, seenB]] as const) {
+        const src = (planned[i] as [Source, Source])[j];
+        const digest = seen.digests.get(d.name);
+        if (src.kind !== 'index' || src.build || !src.member || src.member.schema !== undefined || side.kind !== 'snapshot' || digest === undefined) continue;
+        const object = findObject(side.objectDirs, digest);
+        if (object) src.storedCopy = { path: object, sha256: digest };
+      }
+    }
     // A tabular file with the same bytes on both sides holds the same records, whatever its two
     // signed indexes say: indexes that differ were made in different canonical forms (an index sealed
     // by a snap before the form of times and dates changed, FORMAT §19.3), and comparing them named
@@ -519,12 +531,16 @@ function summaryOf(dirs: readonly string[], m: RecordSetMember): { summaryPath?:
 
 /**
  * A side's column types (§19.11): those its reader saw when its index was built here from the
- * file's bytes, else those of the signed column-types object (checked against its digest).
+ * file's bytes; for a set sealed before types were signed, those of its file's copy in the store
+ * (checked against its manifest digest); else those of the signed column-types object (checked
+ * against its digest).
  * @throws SnapError `OBJECT_CORRUPT` | `RECORDS_INDEX_MALFORMED` | `IO_ERROR`
  */
 async function typesOf(src: Source, name: string): Promise<SideTypes> {
   if (src.kind !== 'index') return { reason: 'this side has no records of the set' };
   if (src.build) return readTypes(src.built?.columnTypes);
+  // The Parquet reader (hyparquet) is loaded only when a file is read, as for indexing (index-file.ts).
+  if (src.storedCopy) return readTypes(await (await import('./read-parquet.js')).storedParquetColumnTypes(src.storedCopy.path, name, src.storedCopy.sha256));
   return signedTypes(src.member?.schema, src.schemaPath, name);
 }
 

@@ -19,7 +19,7 @@ import { isoDuration, isoTime, listColumns, MAX_DEPTH, ObjectShapes, ParquetDate
 import { located, newHash, openDataFile, MAX_COLUMNS, READ_CHUNK, type ReadResult, type RecordSink } from './read-common.js';
 import { ioError } from '../io/errors.js';
 import { walkThriftStruct } from './thrift-bounds.js';
-import { parquetColumnTypes, type TypedNode } from './column-types.js';
+import { parquetColumnTypes, type ColumnType, type TypedNode } from './column-types.js';
 import { arrowSchemaFields, holdsDuration, TYPE_LISTS, TYPE_STRUCT, type ArrowField } from './arrow-schema.js';
 
 /** Largest row group, uncompressed, in bytes (a row group is held in memory while it is read). */
@@ -845,6 +845,54 @@ async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg
       reader.offset += stored;
     }
     if (context.maxRep > 0 && records !== rows) throw malformed(`${column} holds ${records} records where the row group has ${rows} rows: Arrow (pyarrow, pandas) reads every record of the column, snap's reader the row group's rows`);
+  }
+}
+
+/**
+ * The column types (docs/FORMAT.md §19.11) of a Parquet file that must have the SHA-256
+ * `expectSha256`: a store object whose digest a manifest signs, for a snapshot sealed before its
+ * types were signed. Every byte is hashed (a store writer's other bytes are not believed); only the
+ * footer is parsed.
+ * @returns the types, or undefined when they cannot be read (over a bound, a schema snap refuses)
+ * @throws SnapError `OBJECT_CORRUPT` (not the bytes `expectSha256` names) | `NOT_FOUND` | `IO_ERROR`
+ */
+export async function storedParquetColumnTypes(abs: string, rel: string, expectSha256: string): Promise<ColumnType[] | undefined> {
+  const fh = await openDataFile(abs);
+  try {
+    const size = Number((await fh.stat()).size);
+    const hash = newHash();
+    const chunk = Buffer.allocUnsafe(READ_CHUNK);
+    for (let pos = 0; pos < size; ) {
+      const n = Math.min(READ_CHUNK, size - pos);
+      await readFully(fh, chunk.subarray(0, n), pos);
+      hash.update(chunk.subarray(0, n));
+      pos += n;
+    }
+    if (hash.digest('hex') !== expectSha256) {
+      throw new SnapError('OBJECT_CORRUPT', `the store object ${expectSha256.slice(0, 12)}… of ${rel} (${abs}) is not the bytes its name says: the store is damaged (snap fsck names what is). Its column types were being read from it (FORMAT §19.11)`, { path: rel, sha256: expectSha256 });
+    }
+    if (size < 12) return undefined;
+    const tail = Buffer.alloc(8);
+    await readFully(fh, tail, size - 8);
+    const metaLen = tail.readUInt32LE(0);
+    if (tail.readUInt32LE(4) !== MAGIC || metaLen > size - 12 || metaLen > MAX_METADATA_BYTES) return undefined;
+    const footer = Buffer.alloc(metaLen + 8);
+    await readFully(fh, footer, size - 8 - metaLen);
+    try {
+      walkThriftStruct(footer.subarray(0, metaLen), 0, MAX_METADATA_VALUES);
+      const meta = parquetMetadata(footer);
+      checkSchema(meta, rel, {});
+      const units = new Map<string, bigint>();
+      arrowDurations(meta, rel, units);
+      return parquetColumnTypes(parquetSchema(meta) as TypedNode, units);
+    } catch {
+      return undefined;
+    }
+  } catch (e) {
+    if (isSnapError(e)) throw e;
+    throw ioError(e, abs, 'cannot read');
+  } finally {
+    await fh.close();
   }
 }
 

@@ -94,7 +94,11 @@ export async function attachRecordFindings(problems: RecordProblem[], members: r
         // Parquet: the signed column types (§19.11; those of the signed bytes when indexed again) against the file's.
         if (m.format === 'parquet') {
           const schemaPath = m.schema !== undefined ? objectDirs.map((d) => join(d, (m.schema as string).slice(0, 2), (m.schema as string).slice(2))).find((x) => existsSync(x)) : undefined;
-          report.types = compareTypes(aBuilt ? readTypes(aBuilt.columnTypes) : await signedTypes(m.schema, schemaPath, m.path as string), readTypes(bBuilt.columnTypes));
+          // Sealed before types were signed: those of the signed bytes' copy in the store, when it is there (checked against the manifest digest).
+          const expected = (p.expected as { sha256?: string } | undefined)?.sha256;
+          const copy = m.schema === undefined && !aBuilt && expected ? objectDirs.map((d) => join(d, expected.slice(0, 2), expected.slice(2))).find((x) => existsSync(x)) : undefined;
+          const aTypes = aBuilt ? readTypes(aBuilt.columnTypes) : copy && expected ? readTypes(await (await import('./read-parquet.js')).storedParquetColumnTypes(copy, m.path as string, expected)) : await signedTypes(m.schema, schemaPath, m.path as string);
+          report.types = compareTypes(aTypes, readTypes(bBuilt.columnTypes));
         }
         p.records = report;
       } catch (e) {

@@ -183,6 +183,33 @@ describe('a Parquet label column rewritten from INT64 to STRING, same digits', (
   });
 });
 
+describe('an older statement without types whose Parquet file is in the store', () => {
+  it("takes A's types from its stored copy (the bytes its manifest signs), and names the change", async () => {
+    const { store, b } = await pair();
+    const dir = snapshotFolder(store, 'ds', 'v1');
+    const statement = JSON.parse(await fsp.readFile(join(dir, 'statement.json'), 'utf8'));
+    delete statement.predicate.records[0].schema;
+    const bytes = new TextEncoder().encode(canonicalJson(statement));
+    const key = await readPrivateKey(keys.key);
+    await tamper(join(dir, 'statement.json'), () => Buffer.from(bytes).toString('utf8'));
+    await tamper(join(dir, 'envelope.json'), () => Buffer.from(serializeEnvelope(signEnvelope(bytes, [key]))).toString('utf8'));
+    const d = await snapJson(['diff', 'ds@v1', 'ds@v2', '--store', store]);
+    expect(d.json.records.sets[0].types).toEqual({ changes: [LABEL_CHANGE] });
+    const c = await snapJson(['check', 'ds@v2', '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(c.json.breaches.map((x: Json) => x.rule)).toContain('maxTypeChanges');
+    const v = await snapJson(['verify', b, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(v.json.problems[0].records.types).toEqual({ changes: [LABEL_CHANGE] });
+    // A stored copy that is not the signed bytes is not believed: the store is damaged.
+    const manifest = (await fsp.readFile(join(dir, 'manifest.jsonl'), 'utf8')).split('\n').find((l) => l.includes('train.parquet')) as string;
+    const hex = JSON.parse(manifest).sha256 as string;
+    const object = join(store, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2));
+    await fsp.chmod(object, 0o644);
+    await fsp.writeFile(object, table('STRING'));
+    const bad = await snapJson(['diff', 'ds@v1', 'ds@v2', '--store', store]);
+    expect([bad.code, bad.json.error?.code]).toEqual([1, 'OBJECT_CORRUPT']);
+  });
+});
+
 describe('a Parquet feature column widened from INT32 to INT64', () => {
   it('modifies every record, and diff says why', async () => {
     const store = await newStorePath();
