@@ -95,6 +95,8 @@ export function checkRecords(r: RecordsReport, t: Thresholds): Breach[] {
       const share = d.a.records > 0 ? s.added / d.a.records : null; // null: A had none, every record is added
       if (share === null || share > t.maxAddedShare) out.push({ set: d.name, rule: 'maxAddedShare', value: share, limit: t.maxAddedShare, message: `records added: ${s.added}, ${share !== null ? `${(100 * share).toFixed(1)} %` : 'all'} of ${d.a.records} (at most ${(100 * t.maxAddedShare).toFixed(1)} %)` });
     }
+    // Column types a side signed but whose object the store lacks cannot be compared: fail closed.
+    if (d.types?.unknown?.missing) out.push({ set: d.name, rule: 'unavailable', value: d.types.unknown.reason, message: `not compared: column types: ${d.types.unknown.reason}` });
     const changes = d.types?.changes ?? [];
     if (t.maxTypeChanges !== undefined && changes.length > t.maxTypeChanges) {
       const named = changes.slice(0, TYPE_CHANGES_NAMED).map(typeChangeText).join(', ') + (changes.length > TYPE_CHANGES_NAMED ? `, and ${changes.length - TYPE_CHANGES_NAMED} more` : '');

@@ -48,7 +48,8 @@ export interface TypeChange {
 /** The type comparison of a Parquet set: its changed columns, and a side whose types are not known (and why). */
 export interface SetTypes {
   changes: TypeChange[];
-  unknown?: { side: 'a' | 'b' | 'both'; reason: string };
+  /** `missing`: a side signs a column-types object the store does not have (`check` breaches, rule `unavailable`). */
+  unknown?: { side: 'a' | 'b' | 'both'; reason: string; missing?: true };
 }
 
 /** Why a side has no types: its statement has no `schema` member. */

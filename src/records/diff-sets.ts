@@ -404,7 +404,9 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
       for (const [j, side, seen] of [[0, a, seenA], [1, b, seenB]] as const) {
         const src = (planned[i] as [Source, Source])[j];
         const digest = seen.digests.get(d.name);
-        if (src.kind !== 'index' || src.build || !src.member || src.member.schema !== undefined || side.kind !== 'snapshot' || digest === undefined) continue;
+        // Also when its signed column-types object is not in the store (removed by a store writer):
+        // the file's copy, checked against the manifest digest, gives the same types.
+        if (src.kind !== 'index' || src.build || !src.member || (src.member.schema !== undefined && src.schemaPath !== undefined) || side.kind !== 'snapshot' || digest === undefined) continue;
         const object = findObject(side.objectDirs, digest);
         if (object) src.storedCopy = { path: object, sha256: digest };
       }

@@ -24,8 +24,11 @@ export async function readSchemaObject(path: string, sha256: string, name: strin
   return parseSchemaObject(bytes, name);
 }
 
-/** One side's column types, or why they are not known. */
-export type SideTypes = { columns: ColumnType[] } | { reason: string };
+/**
+ * One side's column types, or why they are not known; `missing`: its statement signs a column-types
+ * object the store does not have (not an older snap's set: a gate must not pass it, §19.11).
+ */
+export type SideTypes = { columns: ColumnType[] } | { reason: string; missing?: true };
 
 /**
  * A side's types from what its statement signed: its set's `schema` member and the store object
@@ -34,7 +37,7 @@ export type SideTypes = { columns: ColumnType[] } | { reason: string };
  */
 export async function signedTypes(schema: string | undefined, objectPath: string | undefined, name: string): Promise<SideTypes> {
   if (schema === undefined) return { reason: TYPES_NOT_RECORDED };
-  if (objectPath === undefined) return { reason: `its column-types object ${schema.slice(0, 12)}… is not in the store` };
+  if (objectPath === undefined) return { reason: `its signed column-types object ${schema.slice(0, 12)}… is not in the store`, missing: true };
   return { columns: await readSchemaObject(objectPath, schema, name) };
 }
 
@@ -47,5 +50,8 @@ export function readTypes(columns: ColumnType[] | undefined): SideTypes {
 export function compareTypes(a: SideTypes, b: SideTypes): SetTypes {
   if ('columns' in a && 'columns' in b) return { changes: typeChanges(a.columns, b.columns) };
   const side = !('columns' in a) && !('columns' in b) ? 'both' : 'columns' in a ? 'b' : 'a';
-  return { changes: [], unknown: { side, reason: 'reason' in a ? a.reason : (b as { reason: string }).reason } };
+  const unknown = [a, b].filter((s): s is { reason: string; missing?: true } => 'reason' in s);
+  // A missing signed object is named first: it is what a gate must not pass.
+  const named = unknown.find((s) => s.missing) ?? (unknown[0] as { reason: string; missing?: true });
+  return { changes: [], unknown: { side, reason: named.reason, ...(named.missing ? { missing: true as const } : {}) } };
 }

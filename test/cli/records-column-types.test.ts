@@ -165,6 +165,30 @@ describe('a Parquet label column rewritten from INT64 to STRING, same digits', (
     }
   });
 
+  it("a schema object deleted from the store does not hide a type change: check fails closed once the data is gone, and reads A's types from A's stored copy when it is there", async () => {
+    // A store writer (no key) removes A's signed column-types object, hoping the types go uncompared.
+    for (const extra of [['--manifest-only'], []]) {
+      const { store, a, b, sealed } = await pair(extra);
+      const hex = sealed.records[0].schema;
+      await fsp.rm(join(store, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2)));
+      if (extra.length > 0) {
+        await fsp.rm(a, { recursive: true });
+        await fsp.rm(b, { recursive: true });
+      }
+      const c = await snapJson(['check', 'ds@v2', '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+      expect(c.code, `${extra.join(' ')}: ${JSON.stringify(c.json.breaches)}`).toBe(1);
+      if (extra.length > 0) {
+        const breach = c.json.breaches.find((x: Json) => x.rule === 'unavailable');
+        expect(breach, JSON.stringify(c.json.breaches)).toMatchObject({ set: 'train.parquet' });
+        expect(breach.message).toContain('column-types object');
+        const d = await snapJson(['diff', 'ds@v1', 'ds@v2', '--store', store]);
+        expect(d.json.records.sets[0].types.unknown).toMatchObject({ side: 'a', missing: true });
+      } else {
+        expect(c.json.breaches.find((x: Json) => x.rule === 'maxTypeChanges')?.message).toContain('label: INT64 → STRING');
+      }
+    }
+  });
+
   it('an older statement without types: no false breach, and "types not recorded (sealed by an older snap)"', async () => {
     const { store } = await pair(['--manifest-only']);
     const dir = snapshotFolder(store, 'ds', 'v1');
