@@ -96,7 +96,7 @@ export interface BuiltIndex {
   labels?: Record<string, number>;
   /** Index size in bytes. */
   bytes: number;
-  /** Records that share their key with the record before them (only when duplicates are kept). */
+  /** Records that share their key with the record before them (only when duplicates are kept; never for identity `path`, whose key repeats under each label). */
   duplicates: number;
   /** The index summary (docs/FORMAT.md §19.10), written beside the index as `<outPath>.summary`, when asked for. */
   summary?: { path: string; sha256: string };
@@ -444,9 +444,12 @@ export class IndexBuilder {
     const identity = this.opts.identity;
     const labelled = this.opts.labelled;
     const labelBytes = this.labelNames.map((l) => Buffer.from(JSON.stringify(l), 'utf8'));
-    const strictKeys = this.opts.strictKeys && identity !== 'features';
+    // A key used twice is refused for identity `key` only: a `files` set's key is repeated by design
+    // under each label folder that holds a file of that name (image_0001.jpg in every class of
+    // Caltech-101, §19.4), and its key and label together are the file's path, unique in a manifest.
+    const strictKeys = this.opts.strictKeys && identity === 'key';
     // The summary's chunks (§19.10), cut as the lines are written, from their fingerprints and leaf hashes.
-    const summaryFile = this.opts.summary && strictKeys && (identity === 'key' || identity === 'path') ? new SummaryFile(`${outPath}.summary`) : undefined;
+    const summaryFile = this.opts.summary && this.opts.strictKeys && (identity === 'key' || identity === 'path') ? new SummaryFile(`${outPath}.summary`) : undefined;
     const cutter = summaryFile ? new ChunkCutter((line) => summaryFile.line(line)) : undefined;
     const tags = cutter && labelled ? new Float64Array(this.total) : undefined;
     let nTags = 0;
@@ -536,7 +539,8 @@ export class IndexBuilder {
           prevLen = keyBytes;
         } else prevLen = -1;
       }
-      if (same) {
+      // Path identity: one key under several labels is several files, no duplicate (see strictKeys).
+      if (same && identity !== 'path') {
         if (strictKeys) {
           const text = key !== undefined ? key : String(kb?.toString('utf8', ks, ke));
           throw new SnapError(

@@ -122,7 +122,7 @@ export async function diffIndexFiles(a: IndexSide, b: IndexSide, identity: Recor
         if (f <= 0) i++;
         if (f >= 0) j++;
       }
-      pairLeftovers(leftA, leftB, counts, sink, removed, added);
+      pairLeftovers(leftA, leftB, counts, sink, removed, added, identity);
     }
     counts.a = ra.lines;
     counts.b = rb.lines;

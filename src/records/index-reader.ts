@@ -164,7 +164,10 @@ export class IndexReader {
   private runCount = 0;
   private readonly runRows = new Float64Array(MAX_LISTED_ROWS);
   private runLabel: string | undefined;
-  /** Duplicate groups found (identity used more than once; for `features`: a record repeated). */
+  /** Identity `path`: the current run's rows by label number (its key repeats under each label folder; a duplicate is one label twice). */
+  private readonly runByLabel = new Map<number, number[]>();
+  private runLabelRepeated = false;
+  /** Duplicate groups found (identity used more than once; for `features`: a record repeated; for `path`: a key under one label twice). */
   readonly duplicates: DuplicateGroup[] = [];
   private readonly hasKey: boolean;
 
@@ -396,6 +399,13 @@ export class IndexReader {
     this.runCount++;
     if (this.runCount <= MAX_LISTED_ROWS) this.runRows[this.runCount - 1] = row;
     if (this.x.labelled) this.runLabel = this.labelNames[this.labelId];
+    if (this.x.identity === 'path') {
+      const rows = this.runByLabel.get(this.labelId);
+      if (rows) {
+        this.runLabelRepeated = true;
+        rows.push(row);
+      } else this.runByLabel.set(this.labelId, [row]);
+    }
     this.prevRow = row;
   }
 
@@ -484,6 +494,18 @@ export class IndexReader {
   }
 
   private flushRun(): void {
+    if (this.x.identity === 'path') {
+      if (this.runLabelRepeated) {
+        const identity = this.buf.toString('utf8', this.prevIdStart, this.prevIdEnd);
+        for (const [id, rows] of this.runByLabel) {
+          if (rows.length > 1) this.duplicates.push({ side: this.side, identity, count: rows.length, rows: rows.slice(0, MAX_LISTED_ROWS).sort((p, q) => p - q), label: this.labelNames[id] as string });
+        }
+      }
+      this.runByLabel.clear();
+      this.runLabelRepeated = false;
+      this.runCount = 0;
+      return;
+    }
     if (this.runCount > 1) {
       // The run's identity is the previous line's (still in the buffer).
       const identity = this.buf.toString(this.x.identity === 'features' ? 'latin1' : 'utf8', this.prevIdStart, this.prevIdEnd);

@@ -10,7 +10,8 @@
  *   the remaining ones are paired in index order as **modified** (features changed, the label
  *   perhaps too); what is left over was removed or added.
  * An identity used by more than one record on one side is reported as a **duplicate** (for identity
- * `features`: a record present more than once, same fingerprint).
+ * `features`: a record present more than once, same fingerprint; for `path`: a key under one label
+ * twice — one key under several labels is several files of one name, paired by label first).
  *
  * Pure: it reads async iterables of index entries and calls the sink.
  */
@@ -29,7 +30,7 @@ export interface DuplicateGroup {
   count: number;
   /** The rows of the first {@link MAX_LISTED_ROWS} records in index order, ascending. */
   rows: number[];
-  /** For identity `features`: the duplicated records' label. */
+  /** For identity `features`, and `path` (whose key repeats under each label, a duplicate being one key twice under one label): the duplicated records' label. */
   label?: string;
 }
 
@@ -119,9 +120,20 @@ class GroupTally {
     private readonly counts: RecordDiffCounts,
   ) {}
 
+  // identity `path`: the group's records by label (a key repeats under each label folder; a path, key and label, cannot)
+  private byLabel = new Map<string, number[]>();
+  private labelRepeated = false;
+
   see(e: IndexEntry): void {
     this.count++;
     if (this.rows.length < MAX_LISTED_ROWS) this.rows.push(e.row);
+    if (this.identity === 'path') {
+      const rows = this.byLabel.get(e.label as string);
+      if (rows) {
+        this.labelRepeated = true;
+        rows.push(e.row);
+      } else this.byLabel.set(e.label as string, [e.row]);
+    }
     if (e.label !== undefined) this.labels[e.label] = countOf(this.labels, e.label) + 1;
     if (this.identity === 'features') {
       if (e.fingerprint !== this.fp) {
@@ -152,7 +164,13 @@ class GroupTally {
   /** End of the group whose identity is `head`. */
   end(head: IndexEntry): void {
     if (this.identity === 'features') this.flushFp(head.features);
-    else if (this.count > 1) this.report({ side: this.side, identity: identityText(head, this.identity), count: this.count, rows: this.rows });
+    else if (this.identity === 'path') {
+      if (this.labelRepeated) {
+        for (const [label, rows] of this.byLabel) if (rows.length > 1) this.report({ side: this.side, identity: identityText(head, this.identity), count: rows.length, rows: rows.slice(0, MAX_LISTED_ROWS), label });
+      }
+      this.byLabel.clear();
+      this.labelRepeated = false;
+    } else if (this.count > 1) this.report({ side: this.side, identity: identityText(head, this.identity), count: this.count, rows: this.rows });
     this.count = 0;
     this.rows = [];
   }
@@ -235,7 +253,7 @@ export async function diffRecords(a: AsyncIterable<IndexEntry[]>, b: AsyncIterab
     }
     ta.end(head);
     tb.end(head);
-    pairLeftovers(leftA, leftB, counts, sink, removed, added);
+    pairLeftovers(leftA, leftB, counts, sink, removed, added, identity);
   }
   return counts;
 }
@@ -243,9 +261,18 @@ export async function diffRecords(a: AsyncIterable<IndexEntry[]>, b: AsyncIterab
 /**
  * Pair the records of one identity that matched no fingerprint on the other side: same feature
  * hash → a flip; then in index order → modified; the rest removed or added.
+ *
+ * Identity `path` (a `files` set, whose key is repeated under each label folder that has a file of
+ * that name, docs/FORMAT.md §19.4) first pairs by label ({@link pairPathLeftovers}); only what is
+ * left unpaired is paired as above.
  */
-export function pairLeftovers(la: IndexEntry[], lb: IndexEntry[], counts: RecordDiffCounts, sink: RecordDiffSink, removed: (e: IndexEntry) => void, added: (e: IndexEntry) => void): void {
+export function pairLeftovers(la: IndexEntry[], lb: IndexEntry[], counts: RecordDiffCounts, sink: RecordDiffSink, removed: (e: IndexEntry) => void, added: (e: IndexEntry) => void, identity?: RecordIdentity): void {
   if (la.length === 0 && lb.length === 0) return;
+  if (identity === 'path' && la.length > 0 && lb.length > 0 && (la.length > 1 || lb.length > 1)) {
+    const rest = pairPathLeftovers(la, lb, counts, sink);
+    la = rest.a;
+    lb = rest.b;
+  }
   const usedB = new Uint8Array(lb.length);
   const restA: IndexEntry[] = [];
   // Usually one record a side; with duplicates, look up B's records by feature hash, each list taken
@@ -276,4 +303,40 @@ export function pairLeftovers(la: IndexEntry[], lb: IndexEntry[], counts: Record
   }
   for (let i = n; i < restA.length; i++) removed(restA[i] as IndexEntry);
   for (let i = n; i < restB.length; i++) added(restB[i] as IndexEntry);
+}
+
+/**
+ * The label pairing of one key's records of a `files` set (docs/FORMAT.md §19.4), all of which matched
+ * no fingerprint on the other side (an unchanged file is its twin's already):
+ * 1. a record of B under a label the key has no record of in A, with the content (feature hash) of
+ *    a record of A, is that record's **flip** — whatever is now under the old label (a decoy written
+ *    where the file was is a modified record then, or an added one);
+ * 2. records of A and B under one label are one record, **modified** (same path, other bytes), so
+ *    that contents swapped between `cat/x` and `dog/x` are two modified records, not two flips.
+ * Both in index order (fingerprint order within the key).
+ * @returns the records left unpaired on each side, in index order
+ */
+export function pairPathLeftovers(la: IndexEntry[], lb: IndexEntry[], counts: RecordDiffCounts, sink: RecordDiffSink): { a: IndexEntry[]; b: IndexEntry[] } {
+  const usedA = new Uint8Array(la.length);
+  const usedB = new Uint8Array(lb.length);
+  const labelsA = new Set(la.map((e) => e.label));
+  lb.forEach((eb, j) => {
+    if (labelsA.has(eb.label)) return;
+    const i = la.findIndex((ea, k) => usedA[k] === 0 && ea.features === eb.features);
+    if (i < 0) return;
+    usedA[i] = 1;
+    usedB[j] = 1;
+    counts.flipped++;
+    sink.flipped(la[i] as IndexEntry, eb);
+  });
+  lb.forEach((eb, j) => {
+    if (usedB[j]) return;
+    const i = la.findIndex((ea, k) => usedA[k] === 0 && ea.label === eb.label);
+    if (i < 0) return;
+    usedA[i] = 1;
+    usedB[j] = 1;
+    counts.modified++;
+    sink.modified(la[i] as IndexEntry, eb);
+  });
+  return { a: la.filter((_, i) => usedA[i] === 0), b: lb.filter((_, j) => usedB[j] === 0) };
 }

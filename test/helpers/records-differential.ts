@@ -110,6 +110,26 @@ export function truthDiff(a: Entry[], b: Entry[], identity: Identity): Truth {
         lb.splice(j, 1);
       } else restA.push(e);
     }
+    // identity path (FORMAT §19.4): a key repeats under each label folder that has a file of that
+    // name. First, a record of B under a label the key has no record of in A takes the flip of the
+    // first record of A (index order) with its content; then records under one label are one
+    // record, modified.
+    if (identity === 'path') {
+      const labelsA = new Set(restA.map((e) => e.label));
+      for (const e of [...lb]) {
+        if (labelsA.has(e.label)) continue;
+        const i = restA.findIndex((x) => x.features === e.features);
+        if (i < 0) continue;
+        t.flipped.push([restA.splice(i, 1)[0] as Entry, e]);
+        lb.splice(lb.indexOf(e), 1);
+      }
+      for (const e of [...lb]) {
+        const i = restA.findIndex((x) => x.label === e.label);
+        if (i < 0) continue;
+        t.modified.push([restA.splice(i, 1)[0] as Entry, e]);
+        lb.splice(lb.indexOf(e), 1);
+      }
+    }
     // same features: flips
     const restA2: Entry[] = [];
     for (const e of restA) {
@@ -136,11 +156,11 @@ export function truthDiff(a: Entry[], b: Entry[], identity: Identity): Truth {
     for (let i = 0; i < Math.min(ra.length, leftB.length); i++) t.relabelled.push([ra[i] as Entry, leftB[i] as Entry]);
   }
   for (const [side, list] of [['a', a], ['b', b]] as const) {
-    // duplicates: one identity (for `features`, one fingerprint) more than once
+    // duplicates: one identity (for `features`, one fingerprint; for `path`, one key under one label) more than once
     const dup = new Map<string, Entry[]>();
     for (const e of [...list].sort(indexOrder)) {
       if (identity === 'position') continue;
-      const k = identity === 'features' ? e.fingerprint : e.id;
+      const k = identity === 'features' ? e.fingerprint : identity === 'path' ? `${e.id}\0${e.label}` : e.id;
       dup.set(k, [...(dup.get(k) ?? []), e]);
     }
     for (const g of dup.values()) {
@@ -437,13 +457,16 @@ export function makeCase(seed: number, opts: CaseOptions = {}): Case {
   const fset: FilesSet = { pattern: 'img/*/*', dir: 'img', labels: ['cat', 'dog', 'bird', 'é'] };
   const fa: FileRec[] = [];
   for (let i = rng.below(6); i > 0; i--) fa.push({ label: rng.pick(fset.labels), name: `${rng.pick(['a', 'B', 'é', '日', 'z-'])}${++serial}.txt`, content: `${rng.pick(CSV_TEXTS)}${serial}` });
+  const otherLabel = (l: string) => rng.pick(fset.labels.filter((x) => x !== l));
+  // Classes that number their files alike (Caltech-101): a file name under a second label, other bytes.
+  for (const f of [...fa]) if (rng.below(3) === 0) fa.push({ label: otherLabel(f.label), name: f.name, content: `${rng.pick(CSV_TEXTS)}${++serial}` });
+  for (let i = fa.length - 1; i >= 0; i--) if (fa.findIndex((g) => g.label === fa[i]?.label && g.name === fa[i]?.name) !== i) fa.splice(i, 1);
   const fb = fa.map((f) => ({ ...f }));
   const flog: string[] = [];
   for (let e = rng.below(4); e > 0; e--) {
-    const kind = rng.pick(['move', 'move', 'edit', 'moveedit', 'add', 'delete', 'copy']);
+    const kind = rng.pick(['move', 'move', 'edit', 'moveedit', 'add', 'delete', 'copy', 'swap']);
     const i = fb.length > 0 ? rng.below(fb.length) : -1;
     const f = fb[i];
-    const otherLabel = (l: string) => rng.pick(fset.labels.filter((x) => x !== l));
     if ((kind === 'move' || kind === 'moveedit') && f) {
       const to = otherLabel(f.label);
       if (fb.some((g) => g.label === to && g.name === f.name)) continue;
@@ -464,6 +487,12 @@ export function makeCase(seed: number, opts: CaseOptions = {}): Case {
       if (fb.some((g) => g.label === to && g.name === f.name)) continue;
       fb.push({ ...f, label: to });
       flog.push(`copy ${f.name}`);
+    } else if (kind === 'swap' && f) {
+      // contents swapped between two label folders' files of one name
+      const g = fb.find((x) => x.name === f.name && x.label !== f.label);
+      if (!g) continue;
+      [f.content, g.content] = [g.content, f.content];
+      flog.push(`swap ${f.name}`);
     }
   }
   const config = {

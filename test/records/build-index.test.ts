@@ -83,12 +83,16 @@ describe('label-folder sets', () => {
     expect((await fsp.readdir(dir)).sort()).toEqual(['index']);
   });
 
-  it('refuse one file name under two labels when sealing', async () => {
+  it('keep one file name under two labels as two records when sealing (FORMAT §19.4: the key and the label are the path), with a summary and no duplicate', async () => {
     const dir = await tempDir('snap-files-');
-    const ix = new FileSetIndexer('*/*', 0, { tmpDir: dir, strictKeys: true });
+    const ix = new FileSetIndexer('*/*', 0, { tmpDir: dir, strictKeys: true, summary: true });
     await ix.add({ path: 'ham/1.eml', sha256: d('a') });
     await ix.add({ path: 'spam/1.eml', sha256: d('b') });
-    await expect(ix.finish(join(dir, 'index'))).rejects.toMatchObject({ code: 'RECORDS_DUPLICATE_KEY' });
+    const built = await ix.finish(join(dir, 'index'));
+    expect(built).toMatchObject({ count: 2, labels: { ham: 1, spam: 1 }, duplicates: 0 });
+    expect(built?.summary).toBeDefined();
+    const lines = (await fsp.readFile(join(dir, 'index'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => [l.key, l.label]).sort()).toEqual([[['1.eml'], 'ham'], [['1.eml'], 'spam']]);
   });
 });
 

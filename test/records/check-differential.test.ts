@@ -124,12 +124,12 @@ function measure(c: Case): Measured[] {
   const out: Measured[] = [];
   for (const [name, x] of truths(c)) {
     const t = x.truth;
-    // duplicate groups: one identity more than once (identity `features`: one fingerprint); new when A has no such group
+    // duplicate groups: one identity more than once (identity `features`: one fingerprint; `path`: one key under one label, FORMAT §19.4); new when A has no such group
     const groups = (list: Entry[]) => {
       const m = new Map<string, number>();
       if (x.identity === 'position') return new Set<string>();
       for (const e of list) {
-        const k = x.identity === 'features' ? e.fingerprint : e.id;
+        const k = x.identity === 'features' ? e.fingerprint : x.identity === 'path' ? `${e.id}\0${e.label}` : e.id;
         m.set(k, (m.get(k) ?? 0) + 1);
       }
       return new Set([...m].filter(([, n]) => n > 1).map(([k]) => k));

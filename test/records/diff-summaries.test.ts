@@ -12,7 +12,7 @@ import { diffIndexFiles } from '../../src/records/diff-index-files.js';
 import { diffBySummaries, type SummarySide } from '../../src/records/diff-summaries.js';
 import { conflictGroups } from '../../src/records/conflicts.js';
 import { RecordDiffCollector } from '../../src/records/record-report.js';
-import { jcs } from '../../src/records/canonical.js';
+import { fileForms, jcs } from '../../src/records/canonical.js';
 import { CHUNK_BOUNDARY_BELOW, MAX_CHUNK_BYTES, MAX_CHUNK_RECORDS, MAX_SUMMARY_LINE_BYTES, parseIndexSummary, summaryChunkLine } from '../../src/records/index-summary.js';
 import { isSnapError } from '../../src/core/errors.js';
 import { MAX_INDEX_LINE_BYTES, MAX_LABEL_BYTES } from '../../src/core/records.js';
@@ -94,6 +94,75 @@ describe('the diff through index summaries', () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it('reports exactly what the whole indexes report for a label-folder set whose classes reuse file names (key groups across chunk boundaries)', async () => {
+    const dir = await tempDir('snap-dsum-files-');
+    const CLASSES = ['bird', 'cat', 'dog'];
+    type F = Map<string, string>; // dataset path → content digest
+    const hex = (t: string) => createHash('sha256').update(t).digest('hex');
+    const tree = (n: number, seed: number): F => {
+      const f: F = new Map();
+      for (let i = 0; i < n; i++) f.set(`img/${CLASSES[(i * 7 + seed) % 3]}/image_${String(i % Math.max(1, n >> 1)).padStart(4, '0')}.jpg`, hex(`${seed} ${i % 50}`));
+      return f;
+    };
+    const buildFiles = async (name: string, f: F) => {
+      const runs = await fsp.mkdtemp(join(dir, 'runs-'));
+      const b = new IndexBuilder({ identity: 'path', labelled: true, tmpDir: runs, name: 'img/**', strictKeys: true, summary: true });
+      [...f].sort().forEach(([path, sha], i) => b.add(fileForms(path, sha, 1)!, i + 1, 0));
+      const path = join(dir, name);
+      return { path, built: await b.finish(path) };
+    };
+    const x = (p: { built: BuiltIndex }) => ({ identity: 'path' as const, labelled: true, name: 'img/**', sha256: p.built.sha256, count: p.built.count });
+    const fdef = { name: 'img/**', format: 'files' as const, identity: 'path' as const, labelSegment: 1 };
+    const full = async (a: { path: string; built: BuiltIndex }, b: { path: string; built: BuiltIndex }) => {
+      const c = new RecordDiffCollector('path');
+      const r = await diffIndexFiles({ path: a.path, x: x(a) }, { path: b.path, x: x(b) }, 'path', c);
+      return c.report(fdef, r.counts, [...(await conflictGroups(a.path, x(a), 'a', r.candidates.a)), ...(await conflictGroups(b.path, x(b), 'b', r.candidates.b))]);
+    };
+    const bySummaries = async (a: { path: string; built: BuiltIndex }, b: { path: string; built: BuiltIndex }) => {
+      const c = new RecordDiffCollector('path');
+      const side = (p: { path: string; built: BuiltIndex }): SummarySide => ({ path: p.path, x: x(p), summaryPath: p.built.summary!.path, summarySha256: p.built.summary!.sha256, labels: p.built.labels });
+      const r = await diffBySummaries(side(a), side(b), 'path', c);
+      if (!r) throw new Error('no summary diff');
+      return c.report(fdef, r.counts, r.conflicts);
+    };
+    const change = fc.record({ at: fc.nat(), kind: fc.constantFrom('move', 'edit', 'swap', 'copy', 'add', 'drop'), to: fc.constantFrom(...CLASSES) });
+    let n = 0;
+    let chunked = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 2500 }), fc.nat(), fc.array(change, { maxLength: 12 }), async (count, seed, changes) => {
+        const fa = tree(count, seed);
+        const fb: F = new Map(fa);
+        for (const ch of changes) {
+          const paths = [...fb.keys()];
+          const p = paths[ch.at % Math.max(1, paths.length)];
+          if (p === undefined) continue;
+          const segs = p.split('/');
+          const other = [segs[0], ch.to, ...segs.slice(2)].join('/');
+          const sha = fb.get(p) as string;
+          if (ch.kind === 'move' && !fb.has(other)) {
+            fb.delete(p);
+            fb.set(other, sha);
+          } else if (ch.kind === 'edit') fb.set(p, hex(`edit ${ch.at}`));
+          else if (ch.kind === 'swap' && fb.has(other)) {
+            fb.set(p, fb.get(other) as string);
+            fb.set(other, sha);
+          } else if (ch.kind === 'copy') fb.set(other, sha);
+          else if (ch.kind === 'add') fb.set(`img/${ch.to}/new_${ch.at}.jpg`, hex(`new ${ch.at}`));
+          else if (ch.kind === 'drop') fb.delete(p);
+        }
+        const a = await buildFiles(`fa${++n}`, fa);
+        const b = await buildFiles(`fb${n}`, fb);
+        if (parseIndexSummary(await fsp.readFile(a.built.summary!.path), { name: 'img/**', count: a.built.count }).chunks.length > 1) chunked++;
+        const got = await bySummaries(a, b);
+        expect(got).toEqual(await full(a, b));
+        expect(got.duplicates).toEqual([]);
+        if (changes.length === 0) expect(got.summary).toMatchObject({ added: 0, removed: 0, modified: 0, flipped: 0 });
+      }),
+      { numRuns: 40 },
+    );
+    expect(chunked).toBeGreaterThan(10);
   });
 
   it('reads only the chunks that differ: a flipped byte in an unchanged chunk is not read, one in a changed chunk is OBJECT_CORRUPT', async () => {
