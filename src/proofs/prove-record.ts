@@ -18,10 +18,14 @@ import { canonicalJson } from '../core/canonical-json.js';
 import { parseJsonStrict } from '../core/json-strict.js';
 import { parseProof, serializeRecordProof, verifyProof } from '../core/proof.js';
 import { parseIndexLine, type IndexEntry } from '../records/index-line.js';
+import { fileForms } from '../records/canonical.js';
 import { manifestLineRuns } from '../io/manifest-file.js';
 import { leafHashOfLine, nodeHashNative } from '../io/native-hash.js';
 import type { SnapshotLocation } from '../io/store.js';
 import { readSigned, trustedSignatures } from './prove.js';
+
+/** Files named in the message refusing a KEY that several label folders share. */
+const MAX_NAMED_FILES = 10;
 
 /** Options of {@link proveRecord}. */
 export interface ProveRecordOptions {
@@ -63,11 +67,15 @@ export interface ProveRecordResult {
  * - `key` / `path`: a JSON array (`["17"]`, `[17,"a"]`) is compared by its RFC 8785 text; any other
  *   text is the one-field key as a string (`17` → `["17"]`), or — when it is a JSON number or
  *   boolean — also that value (`17` → `[17]`, for JSONL and Parquet keys);
+ * - `path` (a `files` set) also: the file's dataset path, label folder included
+ *   (`images/cat/image_0001.jpg`: key `["images/image_0001.jpg"]`, label `cat`) — the one name of a
+ *   record whose key several label folders share (§19.4);
  * - `features`: the 64-hex feature hash;
  * - `position`: the record number (1-based).
+ * @param labelSegment for identity `path`: the set's label segment (0-based)
  * @throws SnapError `USAGE` when KEY cannot name a record of this identity
  */
-export function recordMatcher(identity: RecordSetMember['identity'], key: string): (e: IndexEntry) => boolean {
+export function recordMatcher(identity: RecordSetMember['identity'], key: string, labelSegment?: number): (e: IndexEntry) => boolean {
   if (identity === 'features') {
     if (!/^[0-9a-f]{64}$/.test(key)) throw new SnapError('USAGE', `--record: records of this set are identified by their feature hash (64 lowercase hex digits), not ${JSON.stringify(key)}`);
     return (e) => e.features === key;
@@ -91,14 +99,33 @@ export function recordMatcher(identity: RecordSetMember['identity'], key: string
     texts.add(canonicalJson([key]));
     if (/^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$/.test(key) || key === 'true' || key === 'false') texts.add(canonicalJson([JSON.parse(key)]));
   }
-  return (e) => e.key !== undefined && texts.has(e.key);
+  // A files set's record by its dataset path: its key and label (a path that is no record names none).
+  let file: ReturnType<typeof fileForms>;
+  if (identity === 'path' && labelSegment !== undefined && !key.startsWith('[')) {
+    try {
+      file = fileForms(key, ZERO_SHA256, labelSegment);
+    } catch (e) {
+      if (!isSnapError(e)) throw e;
+    }
+  }
+  return (e) => e.key !== undefined && (texts.has(e.key) || (file !== undefined && e.key === file.key && e.label === file.label));
+}
+
+/** A digest to take a path's key and label with (`fileForms` needs one; the fingerprint made of it is not used). */
+const ZERO_SHA256 = '0'.repeat(64);
+
+/** The dataset path of a `files` set's record: its key's path with its label inserted as segment `labelSegment`. */
+function fileRecordPath(e: IndexEntry, labelSegment: number): string {
+  const segs = (JSON.parse(e.key as string) as string[])[0]?.split('/') ?? [];
+  segs.splice(labelSegment, 0, e.label as string);
+  return segs.join('/');
 }
 
 /**
  * Make the record proof of the record KEY in the record set `set` of a snapshot.
  * @throws SnapError `PROOF_RECORD_NOT_FOUND` (no such set in the statement, or no record with that
  *   key: exit 3) | `USAGE` (a KEY that cannot name a record of the set's identity, or that names
- *   records of two keys: `1` names `["1"]` and `[1]`) | `OBJECT_MISSING`
+ *   records of two keys: `1` names `["1"]` and `[1]`; or, in a `files` set, a key several label folders share) | `OBJECT_MISSING`
  *   (the index object is in none of `objectDirs`) | `OBJECT_CORRUPT` (the index does not match its
  *   signed digest, count or root) | `RECORDS_INDEX_MALFORMED` | `SNAPSHOT_NAME_MISMATCH` |
  *   `SIGNATURE_INVALID` | `ENVELOPE_*`, `BASE64_INVALID`, `STATEMENT_*` | `NOT_FOUND` | `IO_ERROR`
@@ -115,7 +142,9 @@ export async function proveRecord(opts: ProveRecordOptions): Promise<ProveRecord
   if (!set) {
     throw new SnapError('PROOF_RECORD_NOT_FOUND', `${ref} has no record set ${JSON.stringify(opts.set)}${sets.length > 0 ? ` (its record sets: ${sets.map(recordSetName).slice(0, 10).join(', ')})` : ` (it was sealed without record indexes: a record proof needs the file declared as a record set when it is sealed, with --records '${opts.set} key=COLUMN label=COLUMN' or a rule in the dataset's snap.json; docs/FORMAT.md §19)`}`, { set: opts.set, ref });
   }
-  const match = recordMatcher(set.identity, opts.key);
+  const match = recordMatcher(set.identity, opts.key, set.labelSegment);
+  // Identity path: the files a KEY names under several label folders (a few, for the message).
+  const named: IndexEntry[] = [];
   const labelled = set.format === 'files' || set.label !== undefined;
   const path = opts.objectDirs.map((d) => join(d, set.index.sha256.slice(0, 2), set.index.sha256.slice(2))).find((p) => existsSync(p));
   if (!path) throw new SnapError('OBJECT_MISSING', `the record index of ${opts.set} (sha256 ${set.index.sha256}) is not in the store: give --store, or prove from an archive that carries it`, { set: opts.set, sha256: set.index.sha256 });
@@ -147,6 +176,7 @@ export async function proveRecord(opts: ProveRecordOptions): Promise<ProveRecord
         if (lines === 1) firstKey = e.key;
         const hit = match(e);
         if (hit) matches++;
+        if (hit && set.identity === 'path' && named.length < MAX_NAMED_FILES) named.push(e);
         if (hit && found && otherKey === undefined && e.key !== found.entry.key) otherKey = e.key;
         const isTarget = hit && !found;
         builder.appendLeafHash(leafHashOfLine(line), isTarget);
@@ -164,6 +194,10 @@ export async function proveRecord(opts: ProveRecordOptions): Promise<ProveRecord
   if (lines !== set.count) throw altered(`${lines} lines, count ${set.count}`);
   if (!found) {
     throw new SnapError('PROOF_RECORD_NOT_FOUND', `${ref}: the record set ${opts.set} has no record ${opts.key} (identity ${set.identity}${set.key ? `, key ${set.key.join(', ')}` : ''}; give a key of several fields, or a JSON number, as a JSON array: '["a",17]'${firstKey !== undefined ? `; its first record's key is ${firstKey}` : ''})`, { set: opts.set, key: opts.key, ref });
+  }
+  if (set.identity === 'path' && matches > 1) {
+    const paths = named.map((e) => fileRecordPath(e, set.labelSegment as number));
+    throw new SnapError('USAGE', `--record ${opts.key} names ${matches} files of ${opts.set}, one under each label folder that has a file of that name (${paths.join(', ')}${matches > paths.length ? ', …' : ''}): give the file's path, label folder included, e.g. '${paths[0] as string}'`, { set: opts.set, key: opts.key, paths });
   }
   if (otherKey !== undefined) {
     throw new SnapError('USAGE', `--record ${opts.key} names records of two keys of ${opts.set}, ${found.entry.key as string} and ${otherKey} (a key value that reads as a JSON number or boolean names both the string and the value): give the one meant as a JSON array, '${found.entry.key as string}' or '${otherKey}'`, { set: opts.set, key: opts.key, keys: [found.entry.key, otherKey] });

@@ -9,7 +9,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeTree, snapJson, useKeyPair } from '../helpers/tree.js';
+import { makeTree, snap, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { newStorePath } from '../helpers/store.js';
 
 const keys = useKeyPair();
@@ -155,5 +155,32 @@ describe('a label-folder set whose classes hold files of the same names', () => 
     const c = await snapJson(['check', 'ds@v2', '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
     expect(c.code, c.stderr).toBe(1);
     expect(c.json.breaches.map((b: Json) => [b.rule, b.value])).toEqual(expect.arrayContaining([['maxLabelChanges', 1], ['maxModified', 3], ['maxConflicts', 1]]));
+  });
+});
+
+describe('prove --record of a label-folder set whose classes share file names', () => {
+  it('proves a file by its dataset path, and its key alone when one class has it; verify-proof checks it', async () => {
+    const { store, s } = await sealed();
+    expect(s.code, s.stderr).toBe(0);
+    const work = await tempDir('snap-same-names-');
+    const proof = join(work, 'p.json');
+    const p = await snapJson(['prove', 'ds@v1', 'images/**', '--record', 'images/dog/image_0002.jpg', '-o', proof, '--store', store]);
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.json).toMatchObject({ ok: true, record: { key: ['images/image_0002.jpg'], label: 'dog' }, matches: 1 });
+    const v = await snapJson(['verify-proof', proof, '--pubkey', keys.pub]);
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.json.record).toMatchObject({ key: ['images/image_0002.jpg'], label: 'dog' });
+    const only = await snapJson(['prove', 'ds@v1', 'images/**', '--record', 'images/image_0004.jpg', '-o', join(work, 'q.json'), '--store', store]);
+    expect(only.code, only.stderr).toBe(0);
+    expect(only.json.record).toMatchObject({ key: ['images/image_0004.jpg'], label: 'cat' });
+  });
+
+  it('refuses a key that several classes share (exit 2), naming their files', async () => {
+    const { store, s } = await sealed();
+    expect(s.code, s.stderr).toBe(0);
+    const p = await snap(['prove', 'ds@v1', 'images/**', '--record', 'images/image_0002.jpg', '--store', store]);
+    expect(p.code).toBe(2);
+    expect(p.stderr).toContain('images/bird/image_0002.jpg');
+    expect(p.stderr).toContain('images/cat/image_0002.jpg');
   });
 });
