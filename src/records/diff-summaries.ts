@@ -4,10 +4,12 @@
  * without being read; only the other chunks are read, each checked against its signed leaves digest, and
  * merge-joined as `diffRecords` does. Conflict groups come from the summaries.
  *
- * Same results as `diffIndexFiles` over the whole indexes (a property test compares them): with
- * identities `key` and `path` every identity is held by one record a side (the seal refused
- * duplicates), so a record of a skipped chunk pairs with its twin in the other side's skipped chunk
- * and with nothing else.
+ * Same results as `diffIndexFiles` over the whole indexes (property tests compare them): with
+ * identity `key` every key is held by one record a side (the seal refused duplicates), and with
+ * `path` every key and label (a path; the key alone repeats under each label folder, §19.4), so a
+ * record's fingerprint is unique on its side; every pairing rule pairs equal fingerprints first, so
+ * a record of a skipped chunk pairs with its twin in the other side's skipped chunk and with
+ * nothing else, and the rest of its key group — perhaps in other chunks — pairs as it would have.
  */
 import { createHash, hash } from 'node:crypto';
 import { closeSync, fstatSync, readSync } from 'node:fs';

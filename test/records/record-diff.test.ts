@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { createHash } from 'node:crypto';
 import { diffRecords } from '../../src/records/record-diff.js';
 import { RecordDiffCollector } from '../../src/records/record-report.js';
-import { jcs } from '../../src/records/canonical.js';
+import { fileForms, jcs } from '../../src/records/canonical.js';
 import { compareEntries, type IndexEntry } from '../../src/records/index-line.js';
 import type { RecordIdentity } from '../../src/core/records.js';
 
@@ -132,5 +132,42 @@ describe('record diff (merge-join of two indexes)', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('record diff of a label-folder set whose classes reuse file names (FORMAT §19.4, worked example)', () => {
+  /** Files as `label/name: content`, one folder level (label segment 0). */
+  const files = (list: string[]) =>
+    list
+      .map((f, i): IndexEntry => {
+        const [path, content] = f.split(': ') as [string, string];
+        const forms = fileForms(path, sha(content), 0)!;
+        return { features: sha(forms.features), fingerprint: sha(forms.canonical), key: forms.key, label: forms.label, row: i + 1 };
+      })
+      .sort((p, q) => compareEntries(p, q, 'path'));
+  const named = async (a: string[], b: string[]) => {
+    const c = new RecordDiffCollector('path');
+    const counts = await diffRecords(runs(files(a)), runs(files(b), 2), 'path', c);
+    const r = c.report({ name: '*/*', format: 'files', identity: 'path', labelSegment: 0 }, counts, []);
+    return {
+      unchanged: r.summary.unchanged,
+      flipped: r.flipped.map((f) => `${f.from} → ${f.to}`),
+      modified: r.modified.map((m) => `${m.a.label} ${m.b.label}`).sort(),
+      added: r.added.map((e) => e.label),
+      removed: r.removed.map((e) => e.label),
+      duplicates: r.duplicates.length,
+    };
+  };
+
+  it.each([
+    ['moved: a flip', ['cat/x.jpg: c1'], ['dog/x.jpg: c1'], { unchanged: 0, flipped: ['cat → dog'], modified: [], added: [], removed: [], duplicates: 0 }],
+    ['edited in place: modified', ['cat/x.jpg: c1'], ['cat/x.jpg: c2'], { unchanged: 0, flipped: [], modified: ['cat cat'], added: [], removed: [], duplicates: 0 }],
+    ['contents swapped: two modified', ['cat/x.jpg: c1', 'dog/x.jpg: c2'], ['cat/x.jpg: c2', 'dog/x.jpg: c1'], { unchanged: 0, flipped: [], modified: ['cat cat', 'dog dog'], added: [], removed: [], duplicates: 0 }],
+    ['copied to another class: unchanged and added', ['cat/x.jpg: c1'], ['cat/x.jpg: c1', 'bird/x.jpg: c1'], { unchanged: 1, flipped: [], modified: [], added: ['bird'], removed: [], duplicates: 0 }],
+    ['moved, a decoy where it was: a flip and an added record', ['cat/x.jpg: c1'], ['cat/x.jpg: c9', 'dog/x.jpg: c1'], { unchanged: 0, flipped: ['cat → dog'], modified: [], added: ['cat'], removed: [], duplicates: 0 }],
+    ['moved over a file of its name: modified and removed', ['cat/x.jpg: c1', 'dog/x.jpg: c2'], ['dog/x.jpg: c1'], { unchanged: 0, flipped: [], modified: ['dog dog'], added: [], removed: ['cat'], duplicates: 0 }],
+    ['three classes, nothing changed', ['cat/x.jpg: c1', 'dog/x.jpg: c2', 'bird/x.jpg: c3'], ['cat/x.jpg: c1', 'dog/x.jpg: c2', 'bird/x.jpg: c3'], { unchanged: 3, flipped: [], modified: [], added: [], removed: [], duplicates: 0 }],
+  ])('%s', async (_, a, b, want) => {
+    expect(await named(a, b)).toEqual(want);
   });
 });

@@ -129,7 +129,7 @@ export const proveCommand: CommandSpec = {
       commonFlags(y, { store: true })
         .positional('ref', { type: 'string', describe: 'NAME@VERSION, a snapshot id or prefix, a snapshot folder, or a NAME@VERSION.snap.tar archive' })
         .positional('path', { type: 'string', describe: 'the entry to prove, as the manifest lists it (relative to the dataset root, e.g. ham/0001.txt); with --record: the record set (a tabular file\'s path, or a files set\'s pattern)' })
-        .option('record', { type: 'string', requiresArg: true, describe: "prove the record with this key in the record set PATH instead (a key value, or a JSON array such as '[\"a\",17]'; a feature hash or record number for sets without a key; docs/FORMAT.md §11.5)" })
+        .option('record', { type: 'string', requiresArg: true, describe: "prove the record with this key in the record set PATH instead (a key value, or a JSON array such as '[\"a\",17]'; a feature hash or record number for sets without a key; for a label-folder set, also the file's path, e.g. images/cat/image_0001.jpg; docs/FORMAT.md §11.5)" })
         .option('out', { alias: 'o', type: 'string', requiresArg: true, describe: 'write the proof to this file (never overwritten); default: the proof on stdout' })
         .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: 'keep only the signatures of these keys (SPKI PEM; repeatable), checked first: for verifiers who trust only some co-signers' })
         .option('threshold', wholeNumberOption('threshold', 'with --pubkey: how many distinct given keys must have signed (default: 1)', 1, MAX_THRESHOLD)),
