@@ -126,7 +126,8 @@ export function setLines(d: RecordSetDiff, indent = '  '): string[] {
   // or the key's form did (a JSONL key 1 written 1.0 is the key [1] with another fingerprint): the index cannot tell which.
   cap('label flips', d.flipped, (f) => `${keyText(f.key, d.format)}: ${labelShown(f.from)} → ${labelShown(f.to)}  (row ${f.a.row}${f.b.row !== f.a.row ? ` → ${f.b.row}` : ''})${f.from === f.to ? `  (${SAME_LABEL_TEXT})` : ''}`);
   cap('label changed under another key', d.relabelled, (r) => `${keyText(r.a.key, d.format)} → ${keyText(r.b.key, d.format)}: ${labelShown(r.from)} → ${labelShown(r.to)}  (row ${r.a.row}${r.b.row !== r.a.row ? ` → ${r.b.row}` : ''}; same features)`);
-  cap('modified', d.modified, (m) => `${keyText(m.key, d.format)}  (row ${m.a.row}${m.b.row !== m.a.row ? ` → ${m.b.row}` : ''})${m.labelChanged ? `  label ${labelShown(m.a.label ?? '')} → ${labelShown(m.b.label ?? '')}` : ''}`);
+  // A label-folder set's key repeats under each label folder holding a file of that name (§19.4): its label tells the files apart.
+  cap('modified', d.modified, (m) => `${keyText(m.key, d.format)}  (row ${m.a.row}${m.b.row !== m.a.row ? ` → ${m.b.row}` : ''})${m.labelChanged ? `  label ${labelShown(m.a.label ?? '')} → ${labelShown(m.b.label ?? '')}` : d.format === 'files' ? lab(m.b.label) : ''}`);
   cap('added', d.added, (r) => `+ ${keyText(r.key, d.format)}  (row ${r.row})${lab(r.label)}`);
   cap('removed', d.removed, (r) => `- ${keyText(r.key, d.format)}  (row ${r.row})${lab(r.label)}`);
   cap('duplicates', d.duplicates, (g) => `${g.side}: ${g.identity.startsWith('[') ? keyText(JSON.parse(g.identity), d.format) : keyText(g.identity)} × ${g.count}  (rows ${g.rows.join(', ')}${g.count > g.rows.length ? ', …' : ''})${lab(g.label)}`);

@@ -119,3 +119,20 @@ describe('seal output', () => {
     expect(two[1]).toBe('    t.csv: 3 records (csv, key id, label label): ham 2, spam 1');
   });
 });
+
+describe('modified records of a label-folder set whose classes reuse file names', () => {
+  it('name their label, so that two modified records of one key (cat/x and dog/x) read as two files', () => {
+    const d = diffWith({ a: 0, b: 0 });
+    Object.assign(d, { name: 'images/**', format: 'files', identity: 'path', labelSegment: 1 });
+    delete d.key;
+    delete d.label;
+    const side = (row: number, label: string) => ({ row, label, fingerprint: 'f'.repeat(64), features: 'e'.repeat(64) });
+    d.modified = [
+      { key: ['images/x.jpg'], a: side(1, 'cat'), b: side(1, 'cat'), labelChanged: false },
+      { key: ['images/x.jpg'], a: side(2, 'dog'), b: side(2, 'dog'), labelChanged: false },
+    ];
+    const lines = setLines(d);
+    expect(lines).toContain('    images/x.jpg  (row 1) [cat]');
+    expect(lines).toContain('    images/x.jpg  (row 2) [dog]');
+  });
+});
