@@ -167,6 +167,8 @@ export class IndexReader {
   /** Identity `path`: the current run's rows by label number (its key repeats under each label folder; a duplicate is one label twice). */
   private readonly runByLabel = new Map<number, number[]>();
   private runLabelRepeated = false;
+  private runFirstLabel = -1;
+  private runFirstRow = 0;
   /** Duplicate groups found (identity used more than once; for `features`: a record repeated; for `path`: a key under one label twice). */
   readonly duplicates: DuplicateGroup[] = [];
   private readonly hasKey: boolean;
@@ -399,12 +401,17 @@ export class IndexReader {
     this.runCount++;
     if (this.runCount <= MAX_LISTED_ROWS) this.runRows[this.runCount - 1] = row;
     if (this.x.labelled) this.runLabel = this.labelNames[this.labelId];
-    if (this.x.identity === 'path') {
+    // A run of one line (almost every run) costs no map: it is seeded when a second line joins it.
+    if (this.x.identity === 'path' && sameRun) {
+      if (this.runByLabel.size === 0) this.runByLabel.set(this.runFirstLabel, [this.runFirstRow]);
       const rows = this.runByLabel.get(this.labelId);
       if (rows) {
         this.runLabelRepeated = true;
         rows.push(row);
       } else this.runByLabel.set(this.labelId, [row]);
+    } else if (this.x.identity === 'path') {
+      this.runFirstLabel = this.labelId;
+      this.runFirstRow = row;
     }
     this.prevRow = row;
   }

@@ -79,6 +79,42 @@ describe('the byte-level diff of two index files', () => {
     );
   });
 
+  it('gives the same for a label-folder set (identity path: one key under several labels, and a hostile key twice under one label)', async () => {
+    const dir = await tempDir('snap-dif-path-');
+    const writePath = async (name: string, rows: Row[]) => {
+      const runs = await fsp.mkdtemp(join(dir, 'runs-'));
+      const b = new IndexBuilder({ identity: 'path', labelled: true, tmpDir: runs, name, strictKeys: false, runRecords: 4 });
+      rows.forEach((r, i) => b.add({ canonical: jcs({ label: r.label, path: r.id, sha256: r.x }), features: jcs({ sha256: r.x }), key: jcs([r.id]), label: r.label }, i + 1, 0));
+      const out = join(dir, name);
+      await b.finish(out);
+      return out;
+    };
+    let n = 0;
+    let dups = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(rowArb, { maxLength: 25 }), fc.array(rowArb, { maxLength: 25 }), async (a, b) => {
+        const pa = await writePath(`a${++n}`, a);
+        const pb = await writePath(`b${n}`, b);
+        const x = { identity: 'path' as const, labelled: true, name: 't' };
+        const def = { name: 't', format: 'files' as const, identity: 'path' as const, labelSegment: 0 };
+        const slow = new RecordDiffCollector('path');
+        const sc = await diffRecords(indexEntryRuns(pa, x), indexEntryRuns(pb, x), 'path', slow);
+        const fast = new RecordDiffCollector('path');
+        const fr = await diffIndexFiles({ path: pa, x }, { path: pb, x }, 'path', fast);
+        const report = normal(fast.report(def, fr.counts, []));
+        expect(report).toEqual(normal(slow.report(def, sc, [])));
+        // a duplicate is one key under one label twice, never one key under two labels
+        const twice = (rows: Row[]) => new Set(rows.map((r) => `${r.id}\0${r.label}`)).size < rows.length;
+        expect(report.duplicates.every((g) => g.label !== undefined)).toBe(true);
+        expect(report.duplicates.some((g) => g.side === 'a')).toBe(twice(a));
+        expect(report.duplicates.some((g) => g.side === 'b')).toBe(twice(b));
+        if (twice(a) || twice(b)) dups++;
+      }),
+      { numRuns: 300 },
+    );
+    expect(dups).toBeGreaterThan(0);
+  });
+
   it('gives the same, and each side the conflict candidates it has on its own, when B is A with a few edits', async () => {
     const dir = await tempDir('snap-dif-');
     let n = 0;
