@@ -130,7 +130,7 @@ describe('snap prove --record, then snap verify-proof with only the public key',
     expect(none.json.error.code).toBe('PROOF_RECORD_NOT_FOUND');
     expect(none.json.error.message).toMatch(/sealed without record indexes: .*--records 'train\.csv key=COLUMN label=COLUMN'.*snap\.json/);
     expect((await snapJson(['seal', data, '--as', 'pets@v1', '--key', alice.key, '--store', store, '--records', '*/*.png format=files label-segment=0'])).code).toBe(0);
-    const wrong = await snapJson(['prove', 'pets@v1', '*/*.png', '--record', 'cat/c1.png', '--store', store]);
+    const wrong = await snapJson(['prove', 'pets@v1', '*/*.png', '--record', 'cat/c9.png', '--store', store]);
     expect(wrong.code).toBe(3);
     expect(wrong.json.error.code).toBe('PROOF_RECORD_NOT_FOUND');
     expect(wrong.json.error.message).toContain('its first record\'s key is ["c1.png"]');
