@@ -153,21 +153,45 @@ export interface UnindexedFile {
 }
 
 /**
- * File name endings (case-insensitive) of files that look like records: snap's record formats
- * (FORMAT §19.1) and `.json`, which `pandas.read_json` and `datasets.load_dataset("json")` read as records.
+ * File name endings (case-insensitive) of the files snap reads as records, and `.json`: snap's
+ * record formats (FORMAT §19.1), and `.json`, which `pandas.read_json` and
+ * `datasets.load_dataset("json")` read as records. A record rule's pattern matches only these
+ * (a table rule) or any name (a `files` rule): {@link linkBreaches} probes below a link with them.
  */
-export const DATA_FILE_ENDINGS: readonly string[] = ['.csv', '.tsv', '.tab', '.jsonl', '.ndjson', '.json', '.parquet'];
-/** The file names {@link linkBreaches} tries at each depth below a link: one of each {@link DATA_FILE_ENDINGS} ending, and one of none. */
-const PROBE_NAMES: readonly string[] = ['x', ...DATA_FILE_ENDINGS.map((e) => `x${e}`)];
+export const RECORD_FILE_ENDINGS: readonly string[] = ['.csv', '.tsv', '.tab', '.jsonl', '.ndjson', '.json', '.parquet'];
+
+/**
+ * File name endings (case-insensitive) of files that look like data to a training job:
+ * {@link RECORD_FILE_ENDINGS}, then the formats loaders read as samples — Arrow IPC and Feather
+ * (`datasets`' own cache, `load_dataset("arrow")`), TFRecord, WebDataset and other shards in
+ * archives (`.tar`, `.tgz`, `.zip`: `datasets` reads zipped data files), NumPy, pickle, PyTorch
+ * (`torch.save`), HDF5, Avro, ORC, safetensors, msgpack, Lance, MosaicML `.mds` shards, LMDB's
+ * `data.mdb`, Megatron's indexed `.bin`/`.idx`, Parquet's short `.pq`, Arrow's `.ipc`, and `.txt`
+ * (`load_dataset("text")`, wikitext's `train.txt`: one sample a line). Fail closed: a `LICENSE.txt`
+ * or a `.zip` of code changed outside every record set is counted too (`maxUnindexedFiles` lets a
+ * review take such changes).
+ */
+export const DATA_FILE_ENDINGS: readonly string[] = [
+  ...RECORD_FILE_ENDINGS,
+  '.pq', '.arrow', '.feather', '.ipc', '.tfrecord', '.tfrecords', '.tar', '.tgz', '.zip',
+  '.npy', '.npz', '.pkl', '.pickle', '.pt', '.pth', '.h5', '.hdf5', '.avro', '.orc',
+  '.safetensors', '.msgpack', '.lance', '.mds', '.mdb', '.bin', '.idx', '.txt',
+];
+/**
+ * The file names {@link linkBreaches} tries at each depth below a link: one of each
+ * {@link RECORD_FILE_ENDINGS} ending, and one of none — a table rule matches only those endings;
+ * the longer {@link DATA_FILE_ENDINGS} would make the probe four times as long for no rule more.
+ */
+const PROBE_NAMES: readonly string[] = ['x', ...RECORD_FILE_ENDINGS.map((e) => `x${e}`)];
 /** Compression endings that may follow a {@link DATA_FILE_ENDINGS} ending (`train.csv.gz`): pandas and `datasets` read such files as they are. */
 export const COMPRESSED_ENDINGS: readonly string[] = ['.gz', '.bz2', '.xz', '.zst', '.zstd', '.lz4', '.zip'];
 
-/** Whether a path's name ends in a record format's ending ({@link DATA_FILE_ENDINGS}), compressed or not, in any case. */
+/** Whether a path's name ends in a {@link DATA_FILE_ENDINGS} ending, alone or followed by one of {@link COMPRESSED_ENDINGS}, in any case. */
 export function looksLikeData(path: string): boolean {
-  let name = path.slice(path.lastIndexOf('/') + 1).toLowerCase();
+  const name = path.slice(path.lastIndexOf('/') + 1).toLowerCase();
+  const data = (n: string) => DATA_FILE_ENDINGS.some((e) => n.endsWith(e) && n.length > e.length);
   const z = COMPRESSED_ENDINGS.find((e) => name.endsWith(e));
-  if (z) name = name.slice(0, -z.length);
-  return DATA_FILE_ENDINGS.some((e) => name.endsWith(e) && name.length > e.length);
+  return data(name) || (z !== undefined && data(name.slice(0, -z.length)));
 }
 
 /** What the record sets of a check cover. */

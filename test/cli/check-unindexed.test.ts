@@ -80,6 +80,35 @@ describe('check: data files that no record set covers', () => {
     expect(unindexedBreach(c.json)).toMatchObject({ value: 2 });
   });
 
+  it('a new file of any format a training loader reads as data (.arrow, .feather, .tfrecord, a WebDataset .tar shard, .npy, .npz, .pkl, .pt, .h5, .avro, .orc, a wikitext train.txt, …) is a breach (exit 1)', async () => {
+    // Each passed with exit 0, data false: only snap's record formats and .json counted as data.
+    const names = ['a.arrow', 'b.feather', 'c.tfrecord', 'd.tfrecords', 'shards/000000.tar', 'e.npy', 'f.npz', 'g.pkl', 'h.pickle', 'i.pt', 'j.pth', 'k.h5', 'l.hdf5', 'm.avro', 'n.orc', 'train.txt', 'o.safetensors', 'p.msgpack', 'q.lance', 'r.mds', 's.tar.gz', 't.TXT.GZ', 'u.jsonl.tar'];
+    const c = await checkWith(async (b) => {
+      await fsp.mkdir(join(b, 'shards'));
+      for (const n of names) await fsp.writeFile(join(b, n), 'x\n');
+    });
+    expect(c.code, c.stdout).toBe(1);
+    expect(c.json.unindexedFiles.filter((f: Json) => !f.data)).toEqual([]);
+    expect(c.json.unindexedFiles).toHaveLength(names.length);
+    expect(unindexedBreach(c.json)).toMatchObject({ value: names.length, limit: 0 });
+  });
+
+  it('so a changed LICENSE.txt fails the gate too (fail closed), and --max-unindexed-files 1 lets that review pass', async () => {
+    const c = await checkWith((b) => fsp.writeFile(join(b, 'LICENSE.txt'), 'MIT\n'));
+    expect(c.code, c.stdout).toBe(1);
+    expect(c.json.unindexedFiles).toEqual([{ path: 'LICENSE.txt', change: 'added', data: true }]);
+    const d = await checkWith((b) => fsp.writeFile(join(b, 'LICENSE.txt'), 'MIT\n'), { flags: ['--max-unindexed-files', '1'] });
+    expect(d.code, d.stdout).toBe(0);
+  });
+
+  it('a new script, image outside every label folder, or LICENSE is listed and passes (exit 0)', async () => {
+    const c = await checkWith(async (b) => {
+      for (const n of ['train.py', 'logo.png', 'LICENSE', 'CITATION.cff']) await fsp.writeFile(join(b, n), 'x\n');
+    });
+    expect(c.code, c.stdout).toBe(0);
+    expect(c.json.unindexedFiles.map((f: Json) => f.data)).toEqual([false, false, false, false]);
+  });
+
   it('train.ndjson removed is a breach too (a job that globbed it trains on other data)', async () => {
     const c = await checkWith((b) => fsp.rm(join(b, 'train.ndjson')));
     expect(c.code, c.stdout).toBe(1);

@@ -205,7 +205,7 @@ export const checkCommand: CommandSpec = {
         .option('max-added-share', { type: 'number', requiresArg: true, describe: "records added, as a share of A's, 0 to 1 (default 0.5)" })
         .option('max-conflicts', { type: 'number', requiresArg: true, describe: 'new groups of conflicting labels (default 0)' })
         .option('max-duplicates', { type: 'number', requiresArg: true, describe: 'new duplicate keys or records (default 0)' })
-        .option('max-unindexed-files', { type: 'number', requiresArg: true, describe: 'files added, removed or changed outside every record set that look like data: a .csv, .tsv, .tab, .jsonl, .ndjson, .json or .parquet ending (also compressed: .csv.gz), or in a label folder (default 0; others, README.md, are listed only)' })
+        .option('max-unindexed-files', { type: 'number', requiresArg: true, describe: 'files added, removed or changed outside every record set that look like data: a record format\'s ending (.csv, .jsonl, .parquet, …) or another loader\'s (.txt, .arrow, .tfrecord, .tar, .npy, .pt, .h5, …; also compressed: .csv.gz), or in a label folder (default 0; others, README.md, LICENSE, .py, are listed only; docs/FORMAT.md §19.8 lists them all)' })
         .option('max-type-changes', { type: 'number', requiresArg: true, describe: 'columns of a Parquet set whose type changed, e.g. label: INT64 → STRING (default 0)' })
         .option('max-shift', { type: 'number', requiresArg: true, describe: "largest move of one label's share, L∞, 0 to 1 (default 0.05)" })
         .option('max-js-distance', { type: 'number', requiresArg: true, describe: 'Jensen–Shannon distance, 0 to 1 (default: not gated)' })
