@@ -194,6 +194,19 @@ export function looksLikeData(path: string): boolean {
   return data(name) || (z !== undefined && data(name.slice(0, -z.length)));
 }
 
+/**
+ * File names (case-insensitive) that Hugging Face's `imagefolder` and `audiofolder` loaders read, at
+ * any level of the folder they load, as the labels and features of the files each row names
+ * (`file_name`), not as samples: https://huggingface.co/docs/datasets/en/image_dataset ("ImageFolder",
+ * metadata) and https://huggingface.co/docs/hub/datasets-image ("Additional columns").
+ */
+export const FOLDER_METADATA_NAMES: readonly string[] = ['metadata.csv', 'metadata.jsonl', 'metadata.parquet'];
+
+/** Whether a path's name is one of {@link FOLDER_METADATA_NAMES}, in any case. */
+export function isFolderMetadata(path: string): boolean {
+  return FOLDER_METADATA_NAMES.includes(path.slice(path.lastIndexOf('/') + 1).toLowerCase());
+}
+
 /** What the record sets of a check cover. */
 export interface RecordCoverage {
   /** Paths of tabular record sets, and names of sets not compared (`unavailable`: already a breach). */
@@ -226,7 +239,8 @@ function labelFolderMatcher(pattern: string, labelSegment: number): ((path: stri
  * only as a record of that set: one that its pattern leaves out (`mail/spam/x.jpg` where the pattern
  * takes `.txt` files only), that a table rule reads (`mail/spam/p.jsonl`, a rule put before the set's, even
  * A's own), or that the pattern matches with no segment below the label segment (`mail/metadata.csv`
- * of `mail/**` with label segment 1: no record, `fileForms`) is listed, and looks like data — a reader of the label folders (torchvision's
+ * of `mail/**` with label segment 1: no record, `fileForms`), or that is named like a Hugging Face
+ * metadata file ({@link FOLDER_METADATA_NAMES}: `mail/spam/metadata.jsonl` of `mail/*\/*`) is listed, and looks like data — a reader of the label folders (torchvision's
  * `ImageFolder`, a glob of `mail/spam/*`) takes it as a sample of that label, and Hugging Face's
  * `imagefolder` reads a `metadata.csv` above them as the labels of the files it names. Elsewhere a file is
  * covered when it is a tabular set's file; it looks like data when {@link looksLikeData}.
@@ -240,7 +254,8 @@ export function unindexedFiles(changes: readonly { path: string; change: Unindex
     if (holding.length > 0) {
       // A sample of the set: its pattern matches it and it has a segment below the label segment
       // (`fileForms`); one above the label folders (`mail/metadata.csv` of `mail/**`) is no record.
-      const sample = (f: (typeof folders)[number]) => f.ig.ignores(path) && path.split('/').length > f.labelSegment + 1;
+      // Nor is a Hugging Face metadata file (`isFolderMetadata`), which a folder loader reads as labels.
+      const sample = (f: (typeof folders)[number]) => f.ig.ignores(path) && path.split('/').length > f.labelSegment + 1 && !isFolderMetadata(path);
       if (!tables.has(path) && holding.some(sample)) continue;
       out.push({ path, change, data: true });
     } else if (!tables.has(path)) out.push({ path, change, data: looksLikeData(path) });

@@ -198,6 +198,32 @@ describe('check: files in a label folder that the label-folder set does not read
     expect(c.json.breaches).toEqual([expect.objectContaining({ set: '*', rule: 'maxUnindexedFiles', value: 2 })]);
   });
 
+  it("a Hugging Face metadata file the set's pattern matches as a sample (mail/spam/metadata.jsonl of mail/*/*) is listed as data, a breach (exit 1)", async () => {
+    // imagefolder / audiofolder read metadata.csv, metadata.jsonl and metadata.parquet at any level
+    // as the labels and features of the files they name; check took this one for one added spam
+    // sample (5 of 10 → 6 of 11, within maxShift and maxAddedShare) and passed with exit 0.
+    const rules = { records: [{ pattern: 'mail/*/*', format: 'files', labelSegment: 1 }] };
+    const c = await folderCheck(rules, async (b) => {
+      await fsp.writeFile(join(b, 'mail', 'spam', 'metadata.jsonl'), '{"file_name":"m1.txt","label":"ham"}\n');
+      await fsp.writeFile(join(b, 'mail', 'ham', 'METADATA.CSV'), 'file_name,label\nm0.txt,spam\n');
+      await fsp.writeFile(join(b, 'mail', 'ham', 'metadata.parquet'), 'PAR1\n');
+    });
+    expect(c.code, c.stdout).toBe(1);
+    expect(c.json.unindexedFiles).toEqual([
+      { path: 'mail/ham/METADATA.CSV', change: 'added', data: true },
+      { path: 'mail/ham/metadata.parquet', change: 'added', data: true },
+      { path: 'mail/spam/metadata.jsonl', change: 'added', data: true },
+    ]);
+    expect(c.json.breaches).toContainEqual(expect.objectContaining({ set: '*', rule: 'maxUnindexedFiles', value: 3 }));
+  });
+
+  it('a sample merely named like one (mail/spam/metadata.txt, my-metadata.csv) stays a sample, not listed', async () => {
+    const rules = { records: [{ pattern: 'mail/*/*', format: 'files', labelSegment: 1 }] };
+    const c = await folderCheck(rules, async () => {}, { 'mail/spam/metadata.txt': 'x\n', 'mail/ham/my-metadata.csv': 'x\n' });
+    expect(c.code, c.stdout).toBe(0);
+    expect(c.json.unindexedFiles).toEqual([]);
+  });
+
   it("such a table file of A's, unchanged, passes (exit 0)", async () => {
     const rules = { records: [{ pattern: 'mail/*/*.jsonl', key: ['id'], label: 'label' }, { pattern: 'mail/*/*', format: 'files', labelSegment: 1 }] };
     const c = await folderCheck(rules, async () => {}, { 'mail/spam/x.jsonl': line(1, 'spam') });
