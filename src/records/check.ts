@@ -207,6 +207,32 @@ export function isFolderMetadata(path: string): boolean {
   return FOLDER_METADATA_NAMES.includes(path.slice(path.lastIndexOf('/') + 1).toLowerCase());
 }
 
+/** The dataset card at the dataset root whose YAML front matter Hugging Face's `load_dataset` reads. */
+export const DATASET_CARD = 'README.md';
+
+/**
+ * Bytes of a dataset card read from its start to find its front matter (`cli/dataset-card.ts`): a
+ * card whose first {@link CARD_HEAD_BYTES} bytes are all white space is taken to have front matter
+ * (fail closed), since `huggingface_hub` lets any white space come before the opening `---`.
+ */
+export const CARD_HEAD_BYTES = 4096;
+
+/**
+ * Whether the first bytes of a dataset card open a YAML front matter block, as `huggingface_hub`
+ * finds one (`^\s*---[\r\n]+`, the card metadata `load_dataset` reads its `configs:` →
+ * `data_files:` splits from): after a UTF-8 byte-order mark and white space, a line `---`.
+ * @param head the card's first bytes (at most {@link CARD_HEAD_BYTES})
+ * @param whole whether `head` is the whole card: if not, and it is all white space, the answer is true (fail closed)
+ */
+export function opensFrontMatter(head: Uint8Array, whole: boolean): boolean {
+  let i = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
+  while (i < head.length && [0x20, 0x09, 0x0a, 0x0d, 0x0b, 0x0c].includes(head[i] as number)) i++;
+  if (i === head.length) return !whole;
+  if (head[i] !== 0x2d || head[i + 1] !== 0x2d || head[i + 2] !== 0x2d) return false;
+  const next = head[i + 3];
+  return next === 0x0a || next === 0x0d || (next === undefined && !whole);
+}
+
 /** What the record sets of a check cover. */
 export interface RecordCoverage {
   /** Paths of tabular record sets, and names of sets not compared (`unavailable`: already a breach). */

@@ -28,9 +28,9 @@ const spec = (config: object = RULES) => ({
 });
 
 /** A sealed as d@1 (signed), B its copy edited by `edit`; `snap check B --against d@1 --pubkey`. */
-async function checkWith(edit: (b: string) => Promise<void>, opts: { config?: object; flags?: string[]; json?: boolean } = {}) {
+async function checkWith(edit: (b: string) => Promise<void>, opts: { config?: object; flags?: string[]; json?: boolean; cardA?: string } = {}) {
   const store = await newStorePath();
-  const a = await makeTree(spec(opts.config));
+  const a = await makeTree({ ...spec(opts.config), ...(opts.cardA !== undefined ? { 'README.md': opts.cardA } : {}) });
   const s = await snapJson(['seal', a, '--as', 'd@1', '--key', keys.key, '--store', store]);
   expect(s.code, s.stderr).toBe(0);
   const b = await copyTree(a);
@@ -125,6 +125,43 @@ describe('check: data files that no record set covers', () => {
     expect(h.code, h.stdout).toBe(0);
     expect(h.stdout).toContain('files outside every record set: 1 added, removed or changed (looks like data: 0)');
     expect(h.stdout).toContain('  modified  README.md');
+  });
+
+  const CARD = (train: string, test: string) => `---\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n    path: ${train}\n  - split: test\n    path: ${test}\n---\n# data\n`;
+
+  it("a root README.md whose front matter routes splits (Hugging Face's configs: data_files) counts as data when changed: swapping train and test is a breach (exit 1)", async () => {
+    // load_dataset reads the card's YAML front matter; the swap was "README.md modified, data false", exit 0.
+    const c = await checkWith(async (b) => {
+      await fsp.writeFile(join(b, 'README.md'), CARD('test.csv', 'train.csv'));
+    });
+    expect(c.code, c.stdout).toBe(1);
+    expect(c.json.unindexedFiles).toEqual([{ path: 'README.md', change: 'modified', data: true }]);
+    expect(unindexedBreach(c.json)).toMatchObject({ value: 1 });
+  });
+
+  it('so does one whose front matter begins after blank lines, and a README.md of A with front matter removed or rewritten plain', async () => {
+    const c = await checkWith((b) => fsp.writeFile(join(b, 'README.md'), '\n\n  \r\n' + CARD('a.csv', 'b.csv')));
+    expect(c.code, c.stdout).toBe(1);
+    expect(c.json.unindexedFiles).toEqual([{ path: 'README.md', change: 'modified', data: true }]);
+    const d = await checkWith((b) => fsp.rm(join(b, 'README.md')), { config: RULES, cardA: CARD('train.csv', 'test.csv') });
+    expect(d.code, d.stdout).toBe(1);
+    expect(d.json.unindexedFiles).toEqual([{ path: 'README.md', change: 'removed', data: true }]);
+    const e = await checkWith((b) => fsp.writeFile(join(b, 'README.md'), '# plain now\n'), { config: RULES, cardA: CARD('train.csv', 'test.csv') });
+    expect(e.code, e.stdout).toBe(1);
+    expect(e.json.unindexedFiles).toEqual([{ path: 'README.md', change: 'modified', data: true }]);
+  });
+
+  it('a README.md below the root, or a root one whose body has a --- rule, stays documentation (exit 0)', async () => {
+    const c = await checkWith(async (b) => {
+      await fsp.mkdir(join(b, 'docs'));
+      await fsp.writeFile(join(b, 'docs', 'README.md'), CARD('x', 'y'));
+      await fsp.writeFile(join(b, 'README.md'), '# data\n\n---\n\nmore\n');
+    });
+    expect(c.code, c.stdout).toBe(0);
+    expect(c.json.unindexedFiles).toEqual([
+      { path: 'README.md', change: 'modified', data: false },
+      { path: 'docs/README.md', change: 'added', data: false },
+    ]);
   });
 
   it('--max-unindexed-files 1 lets one such file pass (exit 0), still listed', async () => {

@@ -9,11 +9,12 @@ import { SnapError } from '../../core/errors.js';
 import { storePath } from '../../io/store.js';
 import { diff, untrustedSides } from '../../ops/diff.js';
 import type { DiffInput, DiffSide } from '../../ops/diff.js';
-import { checkRecords, linkBreaches, unindexedBreaches, unindexedFiles, type UnindexedFile } from '../../records/check.js';
+import { DATASET_CARD, checkRecords, linkBreaches, unindexedBreaches, unindexedFiles, type UnindexedFile } from '../../records/check.js';
+import { cardIsData } from '../dataset-card.js';
 import { CONFIG_FILE } from '../../records/config.js';
 import { compareUtf8 } from '../../core/paths.js';
 import { RECORDS_LISTED } from '../records-print.js';
-import { isSymlinkEntry } from '../../core/manifest.js';
+import { isSymlinkEntry, type ManifestEntry } from '../../core/manifest.js';
 import { DEFAULT_THRESHOLDS, mergeThresholds, parseThresholds, strictestThresholds, type Thresholds } from '../../records/thresholds.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { archiveSidesNote, shortId, sideSigners, signersNotCheckedNote, styler } from '../format.js';
@@ -98,6 +99,12 @@ function fileChanges(r: { added: readonly { path: string }[]; removed: readonly 
   return out.filter((c) => c.path !== CONFIG_FILE).sort((x, y) => compareUtf8(x.path, y.path) || compareUtf8(x.change, y.change));
 }
 
+/** The entry of the root dataset card on one side of a rename (its sha256 and size), if it was renamed there or from there. */
+function renamedEntry(r: { renamed: readonly { from: string; to: string; sha256: string; size: number }[] }, side: 'a' | 'b'): ManifestEntry | undefined {
+  const m = r.renamed.find((x) => (side === 'a' ? x.from : x.to) === DATASET_CARD);
+  return m ? { path: DATASET_CARD, sha256: m.sha256, size: m.size } : undefined;
+}
+
 /** Human lines of the files outside every record set: a count, then at most {@link RECORDS_LISTED} of them. */
 function unindexedLines(files: readonly UnindexedFile[]): string[] {
   if (files.length === 0) return [];
@@ -165,6 +172,12 @@ async function cmdCheck(a: Args, io: CliIo): Promise<number> {
         ...[configA, configB].flatMap((c) => c?.rules ?? []).filter((x) => x.format === 'files' && x.labelSegment !== undefined).map((x) => ({ pattern: x.pattern, labelSegment: x.labelSegment as number })),
       ],
     });
+    // The root dataset card is data when either side's opens a YAML front matter block: load_dataset reads its splits there.
+    for (const f of unindexed) {
+      if (f.path !== DATASET_CARD || f.data) continue;
+      const entryOf = (side: 'a' | 'b') => [...r.modified.map((m) => m[side]), ...(side === 'a' ? r.removed : r.added)].find((e) => e.path === DATASET_CARD) ?? renamedEntry(r, side);
+      f.data = await cardIsData(ia, ib, entryOf('a'), entryOf('b'), store);
+    }
     breaches.push(...unindexedBreaches(unindexed, thresholds.maxUnindexedFiles));
     if (untrusted) breaches.unshift({ set: '*', rule: 'trust', value: 'untrusted', message: `${String(a.against)} is not signed by a trusted key (--pubkey)` });
     const ok = breaches.length === 0;
@@ -205,7 +218,7 @@ export const checkCommand: CommandSpec = {
         .option('max-added-share', { type: 'number', requiresArg: true, describe: "records added, as a share of A's, 0 to 1 (default 0.5)" })
         .option('max-conflicts', { type: 'number', requiresArg: true, describe: 'new groups of conflicting labels (default 0)' })
         .option('max-duplicates', { type: 'number', requiresArg: true, describe: 'new duplicate keys or records (default 0)' })
-        .option('max-unindexed-files', { type: 'number', requiresArg: true, describe: 'files added, removed or changed outside every record set that look like data: a record format\'s ending (.csv, .jsonl, .parquet, …) or another loader\'s (.txt, .arrow, .tfrecord, .tar, .npy, .pt, .h5, …; also compressed: .csv.gz), or in a label folder (default 0; others, README.md, LICENSE, .py, are listed only; docs/FORMAT.md §19.8 lists them all)' })
+        .option('max-unindexed-files', { type: 'number', requiresArg: true, describe: 'files added, removed or changed outside every record set that look like data: a record format\'s ending (.csv, .jsonl, .parquet, …) or another loader\'s (.txt, .arrow, .tfrecord, .tar, .npy, .pt, .h5, …; also compressed: .csv.gz), or in a label folder or a root README.md with YAML front matter (Hugging Face reads its splits there) (default 0; others, a plain README.md, LICENSE, .py, are listed only; docs/FORMAT.md §19.8 lists them all)' })
         .option('max-type-changes', { type: 'number', requiresArg: true, describe: 'columns of a Parquet set whose type changed, e.g. label: INT64 → STRING (default 0)' })
         .option('max-shift', { type: 'number', requiresArg: true, describe: "largest move of one label's share, L∞, 0 to 1 (default 0.05)" })
         .option('max-js-distance', { type: 'number', requiresArg: true, describe: 'Jensen–Shannon distance, 0 to 1 (default: not gated)' })
