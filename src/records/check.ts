@@ -145,7 +145,11 @@ export function linkBreaches(links: readonly string[], rules: readonly { pattern
 
 /** One file added, removed or changed between A and B that no record set covers (`unindexedFiles` of `check --json`). */
 export interface UnindexedFile {
-  /** Its dataset path. A renamed file is its removal (the old path) and its addition (the new one). */
+  /**
+   * Its dataset path. A renamed file is its removal (the old path) and its addition (the new one).
+   * A path ending in `/` is a label folder of a folder B that holds no sample of its set
+   * (`cli/label-folders.ts`): a new class to a folder reader, `added`, `data` true.
+   */
   path: string;
   change: 'added' | 'removed' | 'modified';
   /** Whether it looks like data ({@link looksLikeData}, or it lies in a label folder): such a file counts for `maxUnindexedFiles`. */
@@ -297,5 +301,5 @@ export function unindexedBreaches(files: readonly UnindexedFile[], limit: number
   const data = files.filter((f) => f.data).map((f) => f.path);
   if (limit === undefined || data.length <= limit) return [];
   const named = data.slice(0, LABELS_NAMED).map((p) => escapePath(p)).join(', ') + (data.length > LABELS_NAMED ? `, … and ${data.length - LABELS_NAMED} more` : '');
-  return [{ set: '*', rule: 'maxUnindexedFiles', value: data.length, limit, message: `files outside every record set that look like data (a record format's ending, or in a label folder), added, removed or changed: ${data.length} (at most ${limit}): ${named}` }];
+  return [{ set: '*', rule: 'maxUnindexedFiles', value: data.length, limit, message: `files outside every record set that look like data (a data format's ending, or in a label folder; a path ending in / is a label folder with no sample), added, removed or changed: ${data.length} (at most ${limit}): ${named}` }];
 }

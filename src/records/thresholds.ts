@@ -20,7 +20,8 @@ export interface Thresholds {
   maxDuplicates?: number;
   /**
    * Files added, removed or changed that no record set covers and that look like data (a record
-   * format's ending, or a file in a label folder: `check.ts` `unindexedFiles`).
+   * format's ending, or a file in a label folder: `check.ts` `unindexedFiles`), and label folders of
+   * a folder B that hold no sample (`cli/label-folders.ts`).
    */
   maxUnindexedFiles?: number;
   /**

@@ -267,4 +267,38 @@ describe('check: files in a label folder that the label-folder set does not read
     expect(c.code, c.stdout).toBe(0);
     expect(c.json.unindexedFiles).toEqual([]);
   });
+
+  it("an empty folder B adds at the label level (images/aaa/ of images/**) is a new class to Keras's image_dataset_from_directory, and is listed as data, a breach (exit 1)", async () => {
+    // Keras takes every subfolder as a class, in sorted order: aaa/ shifts every class index by one
+    // (torchvision's ImageFolder stops on it). Snapshots record files only, so this is a folder B.
+    const rules = { records: [{ pattern: 'mail/**', format: 'files', labelSegment: 1 }] };
+    const c = await folderCheck(rules, async (b) => {
+      await fsp.mkdir(join(b, 'mail', 'aaa', 'deeper'), { recursive: true });
+    });
+    expect(c.code, c.stdout).toBe(1);
+    expect(c.json.unindexedFiles).toEqual([{ path: 'mail/aaa/', change: 'added', data: true }]);
+    expect(c.json.breaches).toEqual([expect.objectContaining({ set: '*', rule: 'maxUnindexedFiles', value: 1 })]);
+    expect(schemaErrors('check', c.json)).toBe('');
+  });
+
+  it('so is a new label folder holding only files the pattern leaves out (mail/zzz/notes.md of mail/*/*.txt), listed beside its file', async () => {
+    const c = await folderCheck(FOLDERS, async (b) => {
+      await fsp.mkdir(join(b, 'mail', 'zzz'));
+      await fsp.writeFile(join(b, 'mail', 'zzz', 'notes.md'), 'x\n');
+    });
+    expect(c.code, c.stdout).toBe(1);
+    expect(c.json.unindexedFiles).toEqual([
+      { path: 'mail/zzz/', change: 'added', data: true },
+      { path: 'mail/zzz/notes.md', change: 'added', data: true },
+    ]);
+  });
+
+  it("an empty folder outside the label level, or a label folder of A's unchanged that holds no sample, passes (exit 0)", async () => {
+    const c = await folderCheck(FOLDERS, async (b) => {
+      await fsp.mkdir(join(b, 'other', 'empty'), { recursive: true });
+      await fsp.mkdir(join(b, 'mail', 'spam', 'sub'), { recursive: true });
+    }, { 'mail/old/notes.md': 'x\n' });
+    expect(c.code, c.stdout).toBe(0);
+    expect(c.json.unindexedFiles).toEqual([]);
+  });
 });

@@ -11,7 +11,8 @@ import { diff, untrustedSides } from '../../ops/diff.js';
 import type { DiffInput, DiffSide } from '../../ops/diff.js';
 import { DATASET_CARD, checkRecords, linkBreaches, unindexedBreaches, unindexedFiles, type UnindexedFile } from '../../records/check.js';
 import { cardIsData } from '../dataset-card.js';
-import { CONFIG_FILE } from '../../records/config.js';
+import { samplelessLabelFolders } from '../label-folders.js';
+import { CONFIG_FILE, type RecordConfig } from '../../records/config.js';
 import { compareUtf8 } from '../../core/paths.js';
 import { RECORDS_LISTED } from '../records-print.js';
 import { isSymlinkEntry, type ManifestEntry } from '../../core/manifest.js';
@@ -99,6 +100,14 @@ function fileChanges(r: { added: readonly { path: string }[]; removed: readonly 
   return out.filter((c) => c.path !== CONFIG_FILE).sort((x, y) => compareUtf8(x.path, y.path) || compareUtf8(x.change, y.change));
 }
 
+/** The label-folder sets of a check: those the record diff compared, and the `files` rules with a label segment of A's and B's `snap.json`. */
+function labelFolderSets(r: { records?: { sets: readonly { format: string; name: string; labelSegment?: number }[] } }, ...configs: (RecordConfig | undefined)[]): { pattern: string; labelSegment: number }[] {
+  return [
+    ...(r.records?.sets ?? []).filter((d) => d.format === 'files' && d.labelSegment !== undefined).map((d) => ({ pattern: d.name, labelSegment: d.labelSegment as number })),
+    ...configs.flatMap((c) => c?.rules ?? []).filter((x) => x.format === 'files' && x.labelSegment !== undefined).map((x) => ({ pattern: x.pattern, labelSegment: x.labelSegment as number })),
+  ];
+}
+
 /** The entry of the root dataset card on one side of a rename (its sha256 and size), if it was renamed there or from there. */
 function renamedEntry(r: { renamed: readonly { from: string; to: string; sha256: string; size: number }[] }, side: 'a' | 'b'): ManifestEntry | undefined {
   const m = r.renamed.find((x) => (side === 'a' ? x.from : x.to) === DATASET_CARD);
@@ -167,11 +176,22 @@ async function cmdCheck(a: Args, io: CliIo): Promise<number> {
     // globs `*.ndjson` or reads the whole folder reads them, and no record diff saw them.
     const unindexed = unindexedFiles(fileChanges(r), {
       tables: [...(r.records?.sets ?? []).filter((d) => d.format !== 'files').map((d) => d.name), ...(r.records?.unavailable ?? []).map((u) => u.name)],
-      labelFolders: [
-        ...(r.records?.sets ?? []).filter((d) => d.format === 'files' && d.labelSegment !== undefined).map((d) => ({ pattern: d.name, labelSegment: d.labelSegment as number })),
-        ...[configA, configB].flatMap((c) => c?.rules ?? []).filter((x) => x.format === 'files' && x.labelSegment !== undefined).map((x) => ({ pattern: x.pattern, labelSegment: x.labelSegment as number })),
-      ],
+      labelFolders: labelFolderSets(r, configA, configB),
     });
+    // A folder B's label folders that hold no sample: a class to a folder reader (Keras lists every
+    // subfolder), yet in no index. Listed when new: A cannot have had it (empty: a snapshot records
+    // files only; a folder A lacks it the same way) or something below it changed.
+    if (ib.kind === 'folder') {
+      const sets = labelFolderSets(r, configA, configB);
+      const inA = ia.kind === 'folder' ? new Set((await samplelessLabelFolders(ia.path, sets, [store])).map((f) => f.path)) : undefined;
+      const changes = fileChanges(r);
+      for (const f of await samplelessLabelFolders(ib.path, sets, [store])) {
+        const changed = changes.some((c) => c.path.startsWith(f.path));
+        const hadIt = inA ? inA.has(f.path) : !f.empty;
+        if (changed || !hadIt) unindexed.push({ path: f.path, change: 'added', data: true });
+      }
+      unindexed.sort((x, y) => compareUtf8(x.path, y.path) || compareUtf8(x.change, y.change));
+    }
     // The root dataset card is data when either side's opens a YAML front matter block: load_dataset reads its splits there.
     for (const f of unindexed) {
       if (f.path !== DATASET_CARD || f.data) continue;
@@ -218,7 +238,7 @@ export const checkCommand: CommandSpec = {
         .option('max-added-share', { type: 'number', requiresArg: true, describe: "records added, as a share of A's, 0 to 1 (default 0.5)" })
         .option('max-conflicts', { type: 'number', requiresArg: true, describe: 'new groups of conflicting labels (default 0)' })
         .option('max-duplicates', { type: 'number', requiresArg: true, describe: 'new duplicate keys or records (default 0)' })
-        .option('max-unindexed-files', { type: 'number', requiresArg: true, describe: 'files added, removed or changed outside every record set that look like data: a record format\'s ending (.csv, .jsonl, .parquet, …) or another loader\'s (.txt, .arrow, .tfrecord, .tar, .npy, .pt, .h5, …; also compressed: .csv.gz), or in a label folder or a root README.md with YAML front matter (Hugging Face reads its splits there) (default 0; others, a plain README.md, LICENSE, .py, are listed only; docs/FORMAT.md §19.8 lists them all)' })
+        .option('max-unindexed-files', { type: 'number', requiresArg: true, describe: 'files added, removed or changed outside every record set that look like data: a record format\'s ending (.csv, .jsonl, .parquet, …) or another loader\'s (.txt, .arrow, .tfrecord, .tar, .npy, .pt, .h5, …; also compressed: .csv.gz), in a label folder, a label folder of a folder B with no sample (a class to Keras), or a root README.md with YAML front matter (Hugging Face reads its splits there) (default 0; others, a plain README.md, LICENSE, .py, are listed only; docs/FORMAT.md §19.8 lists them all)' })
         .option('max-type-changes', { type: 'number', requiresArg: true, describe: 'columns of a Parquet set whose type changed, e.g. label: INT64 → STRING (default 0)' })
         .option('max-shift', { type: 'number', requiresArg: true, describe: "largest move of one label's share, L∞, 0 to 1 (default 0.05)" })
         .option('max-js-distance', { type: 'number', requiresArg: true, describe: 'Jensen–Shannon distance, 0 to 1 (default: not gated)' })
