@@ -10,6 +10,8 @@ import { constants as FS, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { isSymlinkEntry, type ManifestEntry } from '../core/manifest.js';
 import { objectsDirOf, type DiffInput } from '../ops/diff.js';
+import { readSmallFile } from '../io/small-file.js';
+import { SnapError } from '../core/errors.js';
 import { CARD_HEAD_BYTES, opensFrontMatter } from '../records/check.js';
 
 /** The largest card object of a snapshot side read (whole, to check its digest); a larger one counts as front matter (fail closed). */
@@ -36,7 +38,9 @@ async function cardHead(input: DiffInput, entry: ManifestEntry, store: string): 
   for (const d of dirs) {
     let bytes: Buffer;
     try {
-      bytes = await fsp.readFile(join(d, entry.sha256.slice(0, 2), entry.sha256.slice(2)), { flag: FS.O_RDONLY | FS.O_NOFOLLOW | FS.O_NONBLOCK });
+      // At most one byte more than the signed size: a planted larger object is not read whole.
+      const path = join(d, entry.sha256.slice(0, 2), entry.sha256.slice(2));
+      bytes = await readSmallFile(path, entry.size + 1, 'cannot read the dataset card', () => new SnapError('OBJECT_CORRUPT', `${path} is not a regular file`));
     } catch {
       continue;
     }
