@@ -11,7 +11,7 @@ import type { RecordsReport } from '../records/diff-sets.js';
 import type { LabelShift } from '../records/stats.js';
 import { formatCount, plural } from './format.js';
 import { escapeForTerminal as shown, escapeMessage, escapePath } from '../core/display.js';
-import { typeChangeText } from '../records/column-types.js';
+import { classNamesChangeText, typeChangeText } from '../records/column-types.js';
 import { keyValueText, recordKeyText, shownKeyValue } from '../records/key-text.js';
 
 /** Items listed per kind in human output. */
@@ -122,6 +122,8 @@ export function setLines(d: RecordSetDiff, indent = '  '): string[] {
   cap('column types changed', types?.changes ?? [], (c) => shown(typeChangeText(c)));
   if (types && types.changes.length > 0 && d.summary.modified > 0) out.push(`${indent}  (a column's new type can change the canonical form of every value in it, FORMAT §19.3: records modified by that alone are listed below)`);
   if (types?.unknown) out.push(`${indent}column types not compared (${types.unknown.side === 'both' ? 'both sides' : `side ${types.unknown.side}`}: ${escapeMessage(types.unknown.reason)})`);
+  cap('ClassLabel names changed (what each integer label means, FORMAT §19.11)', types?.classNames ?? [], (c) => shown(classNamesChangeText(c)));
+  if (types?.classNamesUnknown) out.push(`${indent}ClassLabel names not compared (${types.classNamesUnknown.side === 'both' ? 'both sides' : `side ${types.classNamesUnknown.side}`}: ${escapeMessage(types.classNamesUnknown.reason)})`);
   // The same text on both sides: the label's JSON value changed type (1 and "1" are the label `1`, §19.3) —
   // or the key's form did (a JSONL key 1 written 1.0 is the key [1] with another fingerprint): the index cannot tell which.
   cap('label flips', d.flipped, (f) => `${keyText(f.key, d.format)}: ${labelShown(f.from)} → ${labelShown(f.to)}  (row ${f.a.row}${f.b.row !== f.a.row ? ` → ${f.b.row}` : ''})${f.from === f.to ? `  (${SAME_LABEL_TEXT})` : ''}`);

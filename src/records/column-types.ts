@@ -18,6 +18,7 @@ import { SnapError } from '../core/errors.js';
 import { isObject } from '../core/is-object.js';
 import { isWellFormed, MAX_SCHEMA_OBJECT_BYTES } from '../core/records.js';
 import { utf8Length } from '../core/paths.js';
+import { MAX_CLASS_NAME_BYTES, MAX_CLASS_NAMES } from './class-names.js';
 
 /** Most columns a schema object lists (a Parquet file snap reads has at most 10,000 leaf columns, read-common.ts `MAX_COLUMNS`). */
 export const MAX_SCHEMA_COLUMNS = 10_000;
@@ -32,10 +33,27 @@ export const MAX_COLUMN_TYPE_BYTES = 1024;
 /** What ends a cut type text, before its digest. */
 export const CUT_TYPE_MARK = '… sha256:';
 
-/** One column and its type, as a schema object lists it. */
+/** One column and its type, as a schema object lists it; `classNames`: its Hugging Face ClassLabel names, when it has them (class-names.ts). */
 export interface ColumnType {
   name: string;
   type: string;
+  classNames?: string[];
+}
+
+/**
+ * A parsed schema object: its columns, and whether it records ClassLabel names (an object written
+ * before they were signed has no `classNames` member: its names are not known, not absent).
+ */
+export interface SchemaObject {
+  columns: ColumnType[];
+  classNamesRecorded: boolean;
+}
+
+/** A column whose ClassLabel names differ between two sides (null: that side has none). */
+export interface ClassNamesChange {
+  column: string;
+  a: string[] | null;
+  b: string[] | null;
 }
 
 /** A column whose type differs between two sides. */
@@ -45,12 +63,23 @@ export interface TypeChange {
   b: string;
 }
 
-/** The type comparison of a Parquet set: its changed columns, and a side whose types are not known (and why). */
+/**
+ * The type comparison of a Parquet set: its changed columns, and a side whose types are not known
+ * (and why); `classNames` the columns whose ClassLabel names changed (absent when none did), and
+ * `classNamesUnknown` a side whose names are not known (its object predates them).
+ */
 export interface SetTypes {
   changes: TypeChange[];
+  classNames?: ClassNamesChange[];
   /** `missing`: a side signs a column-types object the store does not have (`check` breaches, rule `unavailable`). */
   unknown?: { side: 'a' | 'b' | 'both'; reason: string; missing?: true };
+  classNamesUnknown?: { side: 'a' | 'b' | 'both'; reason: string };
 }
+
+/** Why a side has no ClassLabel names: its column-types object has no `classNames` member. */
+export const CLASS_NAMES_NOT_RECORDED = 'class names not recorded (sealed by an older snap)';
+/** Most class names of one side a change's text shows (`--json` has all). */
+export const CLASS_NAMES_SHOWN = 10;
 
 /** Why a side has no types: its statement has no `schema` member. */
 export const TYPES_NOT_RECORDED = 'types not recorded (sealed by an older snap)';
@@ -140,30 +169,42 @@ function bounded(type: string): string {
  * The types of a Parquet file's top-level columns, in schema order.
  * @param root the schema tree (hyparquet `parquetSchema`), its converted types as the file has them
  * @param durations leaf path (`JSON.stringify`) → nanoseconds in the unit, for the leaves pyarrow reads as durations
+ * @param classNames column → its ClassLabel names (class-names.ts `hfClassNames`)
  * @returns undefined when the file's schema object would be over a bound ({@link MAX_SCHEMA_COLUMNS},
  *   {@link MAX_SCHEMA_NAME_BYTES}, `MAX_SCHEMA_OBJECT_BYTES`): no types are signed for it
  */
-export function parquetColumnTypes(root: TypedNode, durations: ReadonlyMap<string, bigint>): ColumnType[] | undefined {
+export function parquetColumnTypes(root: TypedNode, durations: ReadonlyMap<string, bigint>, classNames: ReadonlyMap<string, string[]> = new Map()): ColumnType[] | undefined {
   if (root.children.length > MAX_SCHEMA_COLUMNS) return undefined;
   const out: ColumnType[] = [];
   for (const c of root.children) {
     if (utf8Length(c.element.name) > MAX_SCHEMA_NAME_BYTES || !isWellFormed(c.element.name)) return undefined;
-    out.push({ name: c.element.name, type: bounded(nodeType(c, durations)) });
+    const names = classNames.get(c.element.name);
+    out.push({ name: c.element.name, type: bounded(nodeType(c, durations)), ...(names ? { classNames: names } : {}) });
   }
   return schemaObjectBytes(out).length > MAX_SCHEMA_OBJECT_BYTES ? undefined : out;
 }
 
-/** The schema object's bytes: `{"columns":[{"name":…,"type":…},…]}` in RFC 8785 form, the columns in schema order. */
-export function schemaObjectBytes(columns: readonly ColumnType[]): Buffer {
-  return Buffer.from(canonicalJson({ columns: columns.map((c) => ({ name: c.name, type: c.type })) }), 'utf8');
+/**
+ * The schema object's bytes: `{"classNames":{column:[names…],…},"columns":[{"name":…,"type":…},…]}`
+ * in RFC 8785 form, the columns in schema order, `classNames` the columns that have ClassLabel names.
+ * @param classNamesRecorded false: the form written before names were signed (no `classNames`), for parsing only
+ */
+export function schemaObjectBytes(columns: readonly ColumnType[], classNamesRecorded = true): Buffer {
+  const list = columns.map((c) => ({ name: c.name, type: c.type }));
+  if (!classNamesRecorded) return Buffer.from(canonicalJson({ columns: list }), 'utf8');
+  const named: Record<string, string[]> = {};
+  for (const c of columns) if (c.classNames) named[c.name] = c.classNames;
+  return Buffer.from(canonicalJson({ classNames: named, columns: list }), 'utf8');
 }
 
 /**
  * Parse a schema object's bytes (already checked against the signed digest).
+ * @returns its columns (with their class names), and whether it has a `classNames` member
  * @throws SnapError `RECORDS_INDEX_MALFORMED`: over `MAX_SCHEMA_OBJECT_BYTES`, not JSON, not in its
- *   one RFC 8785 form, more than {@link MAX_SCHEMA_COLUMNS} columns, a name twice or over its bound
+ *   one RFC 8785 form, more than {@link MAX_SCHEMA_COLUMNS} columns, a name twice or over its bound,
+ *   class names of a column it does not list, over their bounds or not strings
  */
-export function parseSchemaObject(bytes: Uint8Array, name: string): ColumnType[] {
+export function parseSchemaObject(bytes: Uint8Array, name: string): SchemaObject {
   const bad = (why: string) => new SnapError('RECORDS_INDEX_MALFORMED', `the column-types (schema) object of ${name} is malformed: ${why}`, { path: name });
   if (bytes.length > MAX_SCHEMA_OBJECT_BYTES) throw bad(`it is larger than ${MAX_SCHEMA_OBJECT_BYTES} bytes`);
   let v: unknown;
@@ -172,16 +213,29 @@ export function parseSchemaObject(bytes: Uint8Array, name: string): ColumnType[]
   } catch {
     throw bad('it is not JSON');
   }
-  if (!isObject(v) || Object.keys(v).join() !== 'columns' || !Array.isArray(v.columns) || v.columns.length > MAX_SCHEMA_COLUMNS) throw bad(`it is not {"columns": [...]} of at most ${MAX_SCHEMA_COLUMNS} columns`);
+  const members = isObject(v) ? Object.keys(v).sort().join() : '';
+  if (!isObject(v) || (members !== 'columns' && members !== 'classNames,columns') || !Array.isArray(v.columns) || v.columns.length > MAX_SCHEMA_COLUMNS) throw bad(`it is not {"classNames": {...}, "columns": [...]} of at most ${MAX_SCHEMA_COLUMNS} columns`);
   const seen = new Set<string>();
   const columns = (v.columns as unknown[]).map((c) => {
     if (!isObject(c) || Object.keys(c).sort().join() !== 'name,type' || typeof c.name !== 'string' || typeof c.type !== 'string') throw bad('a column is not {"name", "type"}, both strings');
     if (seen.has(c.name) || utf8Length(c.name) > MAX_SCHEMA_NAME_BYTES || utf8Length(c.type) > MAX_COLUMN_TYPE_BYTES) throw bad(`column ${JSON.stringify(c.name)} is named twice or over its bounds`);
     seen.add(c.name);
-    return { name: c.name, type: c.type };
+    return { name: c.name, type: c.type } as ColumnType;
   });
-  if (!schemaObjectBytes(columns).equals(Buffer.from(bytes))) throw bad('it is not in its one canonical form (RFC 8785)');
-  return columns;
+  const recorded = members === 'classNames,columns';
+  if (recorded) {
+    const named = v.classNames;
+    if (!isObject(named) || Object.keys(named).length > MAX_SCHEMA_COLUMNS) throw bad('its "classNames" is not an object');
+    for (const c of columns) {
+      if (!Object.prototype.hasOwnProperty.call(named, c.name)) continue;
+      const list = named[c.name];
+      if (!Array.isArray(list) || list.length > MAX_CLASS_NAMES || !list.every((n) => typeof n === 'string' && utf8Length(n) <= MAX_CLASS_NAME_BYTES)) throw bad(`the class names of column ${JSON.stringify(c.name)} are not a list of at most ${MAX_CLASS_NAMES} strings of at most ${MAX_CLASS_NAME_BYTES} bytes`);
+      c.classNames = list as string[];
+    }
+  }
+  // A classNames key of a column not listed is not written back: the canonical check refuses it.
+  if (!schemaObjectBytes(columns, recorded).equals(Buffer.from(bytes))) throw bad('it is not in its one canonical form (RFC 8785), or names class names of a column it does not list');
+  return { columns, classNamesRecorded: recorded };
 }
 
 /** The columns of both sides whose types differ, in B's column order (a column only one side has is a record change, not a type change). */
@@ -198,4 +252,29 @@ export function typeChanges(a: readonly ColumnType[], b: readonly ColumnType[]):
 /** A type change as one line: `label: INT64 → STRING` (not escaped: the caller escapes). */
 export function typeChangeText(c: TypeChange): string {
   return `${c.column}: ${c.a} → ${c.b}`;
+}
+
+/** The columns of both sides whose ClassLabel names differ (order, text or presence), in B's column order. */
+export function classNamesChanges(a: readonly ColumnType[], b: readonly ColumnType[]): ClassNamesChange[] {
+  const before = new Map(a.map((c) => [c.name, c.classNames ?? null]));
+  const out: ClassNamesChange[] = [];
+  for (const c of b) {
+    if (!before.has(c.name)) continue;
+    const was = before.get(c.name) ?? null;
+    const now = c.classNames ?? null;
+    if (JSON.stringify(was) !== JSON.stringify(now)) out.push({ column: c.name, a: was, b: now });
+  }
+  return out;
+}
+
+/** One side's class names as text: `[neg, pos]` (at most {@link CLASS_NAMES_SHOWN}, then how many more), or `none`. */
+function namesText(names: string[] | null): string {
+  if (names === null) return 'none';
+  const more = names.length - CLASS_NAMES_SHOWN;
+  return `[${names.slice(0, CLASS_NAMES_SHOWN).join(', ')}${more > 0 ? `, … ${more} more` : ''}]`;
+}
+
+/** A ClassLabel names change as one line: `label: ClassLabel names [neg, pos] → [pos, neg]` (not escaped: the caller escapes). */
+export function classNamesChangeText(c: ClassNamesChange): string {
+  return `${c.column}: ClassLabel names ${namesText(c.a)} → ${namesText(c.b)}`;
 }

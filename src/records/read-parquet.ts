@@ -20,6 +20,7 @@ import { located, newHash, openDataFile, MAX_COLUMNS, READ_CHUNK, type ReadResul
 import { ioError } from '../io/errors.js';
 import { walkThriftStruct } from './thrift-bounds.js';
 import { parquetColumnTypes, type ColumnType, type TypedNode } from './column-types.js';
+import { HF_METADATA_KEY, hfClassNames } from './class-names.js';
 import { arrowSchemaFields, holdsDuration, TYPE_LISTS, TYPE_STRUCT, type ArrowField } from './arrow-schema.js';
 
 /** Largest row group, uncompressed, in bytes (a row group is held in memory while it is read). */
@@ -329,6 +330,16 @@ function arrowDurations(meta: FileMetaData, rel: string, units?: Map<string, big
   };
   fields.forEach((f, i) => match(f, root.children[i] as Node));
   return out;
+}
+
+/**
+ * The Hugging Face ClassLabel names of the file's top-level columns (class-names.ts, FORMAT §19.11),
+ * from its key-value metadata "huggingface".
+ * @throws SnapError `RECORDS_MALFORMED` | `RECORDS_LIMIT` | `RECORDS_UNSUPPORTED`
+ */
+function classNamesOf(meta: FileMetaData, rel: string): Map<string, string[]> {
+  const values = (meta.key_value_metadata ?? []).filter((kv) => kv.key === HF_METADATA_KEY).map((kv) => kv.value ?? '');
+  return hfClassNames(values, parquetSchema(meta).children.map((c) => c.element.name), rel);
 }
 
 /** The key-value metadata key under which pyarrow stores how pandas names a table's columns. */
@@ -884,7 +895,7 @@ export async function storedParquetColumnTypes(abs: string, rel: string, expectS
       checkSchema(meta, rel, {});
       const units = new Map<string, bigint>();
       arrowDurations(meta, rel, units);
-      return parquetColumnTypes(parquetSchema(meta) as TypedNode, units);
+      return parquetColumnTypes(parquetSchema(meta) as TypedNode, units, classNamesOf(meta, rel));
     } catch {
       return undefined;
     }
@@ -958,7 +969,7 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
     // The column types Arrow reads (§19.11), from the annotations as the file has them (columnReadings rewrites them for the decoder).
     const durationUnits = new Map<string, bigint>();
     const durations = arrowDurations(meta, rel, durationUnits);
-    const columnTypes = parquetColumnTypes(parquetSchema(meta) as TypedNode, durationUnits);
+    const columnTypes = parquetColumnTypes(parquetSchema(meta) as TypedNode, durationUnits, classNamesOf(meta, rel));
     const readings = columnReadings(leaves, rel);
     for (const [key, convert] of durations) {
       const path = JSON.parse(key) as string[];

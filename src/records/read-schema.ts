@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { SnapError } from '../core/errors.js';
 import { MAX_SCHEMA_OBJECT_BYTES } from '../core/records.js';
 import { readSmallFile } from '../io/small-file.js';
-import { parseSchemaObject, TYPES_NOT_RECORDED, typeChanges, type ColumnType, type SetTypes } from './column-types.js';
+import { CLASS_NAMES_NOT_RECORDED, classNamesChanges, parseSchemaObject, TYPES_NOT_RECORDED, typeChanges, type ColumnType, type SchemaObject, type SetTypes } from './column-types.js';
 
 /** The error for a column-types object whose bytes are not the signed ones (as for an index summary: the store was altered). */
 function schemaAltered(name: string, path: string, sha256: string): SnapError {
@@ -18,17 +18,18 @@ function schemaAltered(name: string, path: string, sha256: string): SnapError {
  * @param name the record set's name, for messages
  * @throws SnapError `OBJECT_CORRUPT` (other bytes, not a regular file) | `RECORDS_INDEX_MALFORMED` | `IO_ERROR`
  */
-export async function readSchemaObject(path: string, sha256: string, name: string): Promise<ColumnType[]> {
+export async function readSchemaObject(path: string, sha256: string, name: string): Promise<SchemaObject> {
   const bytes = await readSmallFile(path, MAX_SCHEMA_OBJECT_BYTES + 1, 'cannot read the column-types object', (shown) => new SnapError('OBJECT_CORRUPT', `the column-types (schema) object of ${name} (${shown}) is not a regular file: it was altered`, { path, expected: sha256 }));
   if (createHash('sha256').update(bytes).digest('hex') !== sha256) throw schemaAltered(name, path, sha256);
   return parseSchemaObject(bytes, name);
 }
 
 /**
- * One side's column types, or why they are not known; `missing`: its statement signs a column-types
- * object the store does not have (not an older snap's set: a gate must not pass it, §19.11).
+ * One side's column types (and whether its ClassLabel names are known), or why they are not known;
+ * `missing`: its statement signs a column-types object the store does not have (not an older snap's
+ * set: a gate must not pass it, §19.11).
  */
-export type SideTypes = { columns: ColumnType[] } | { reason: string; missing?: true };
+export type SideTypes = { columns: ColumnType[]; classNamesRecorded: boolean } | { reason: string; missing?: true };
 
 /**
  * A side's types from what its statement signed: its set's `schema` member and the store object
@@ -38,17 +39,29 @@ export type SideTypes = { columns: ColumnType[] } | { reason: string; missing?: 
 export async function signedTypes(schema: string | undefined, objectPath: string | undefined, name: string): Promise<SideTypes> {
   if (schema === undefined) return { reason: TYPES_NOT_RECORDED };
   if (objectPath === undefined) return { reason: `its signed column-types object ${schema.slice(0, 12)}… is not in the store`, missing: true };
-  return { columns: await readSchemaObject(objectPath, schema, name) };
+  return readSchemaObject(objectPath, schema, name);
 }
 
 /** A side's types from its file's bytes, as its reader saw them (`columnTypes` of a built index). */
 export function readTypes(columns: ColumnType[] | undefined): SideTypes {
-  return columns ? { columns } : { reason: 'types not recorded (the file\'s schema is over the bounds of FORMAT §19.11)' };
+  return columns ? { columns, classNamesRecorded: true } : { reason: 'types not recorded (the file\'s schema is over the bounds of FORMAT §19.11)' };
 }
 
-/** The two sides' types compared: their changed columns, or which side's types are not known and why. */
+/**
+ * The two sides' types compared: their changed columns and ClassLabel names, or which side's types
+ * (or names) are not known and why.
+ */
 export function compareTypes(a: SideTypes, b: SideTypes): SetTypes {
-  if ('columns' in a && 'columns' in b) return { changes: typeChanges(a.columns, b.columns) };
+  if ('columns' in a && 'columns' in b) {
+    const out: SetTypes = { changes: typeChanges(a.columns, b.columns) };
+    if (a.classNamesRecorded && b.classNamesRecorded) {
+      const named = classNamesChanges(a.columns, b.columns);
+      if (named.length > 0) out.classNames = named;
+    } else {
+      out.classNamesUnknown = { side: !a.classNamesRecorded && !b.classNamesRecorded ? 'both' : a.classNamesRecorded ? 'b' : 'a', reason: CLASS_NAMES_NOT_RECORDED };
+    }
+    return out;
+  }
   const side = !('columns' in a) && !('columns' in b) ? 'both' : 'columns' in a ? 'b' : 'a';
   const unknown = [a, b].filter((s): s is { reason: string; missing?: true } => 'reason' in s);
   // A missing signed object is named first: it is what a gate must not pass.

@@ -45,14 +45,23 @@ describe('the column types of a Parquet file', () => {
 describe('the schema object', () => {
   const columns = [{ name: 'id', type: 'INT64' }, { name: 'label', type: 'STRING' }];
 
-  it('is RFC 8785 JSON of the columns in order, and reads back', () => {
+  it('is RFC 8785 JSON of the class names and the columns in order, and reads back', () => {
     const bytes = schemaObjectBytes(columns);
-    expect(bytes.toString()).toBe('{"columns":[{"name":"id","type":"INT64"},{"name":"label","type":"STRING"}]}');
-    expect(parseSchemaObject(bytes, 't.parquet')).toEqual(columns);
+    expect(bytes.toString()).toBe('{"classNames":{},"columns":[{"name":"id","type":"INT64"},{"name":"label","type":"STRING"}]}');
+    expect(parseSchemaObject(bytes, 't.parquet')).toEqual({ columns, classNamesRecorded: true });
+    const named = [{ name: 'id', type: 'INT64' }, { name: 'label', type: 'INT64', classNames: ['neg', 'pos'] }];
+    const withNames = schemaObjectBytes(named);
+    expect(withNames.toString()).toBe('{"classNames":{"label":["neg","pos"]},"columns":[{"name":"id","type":"INT64"},{"name":"label","type":"INT64"}]}');
+    expect(parseSchemaObject(withNames, 't.parquet')).toEqual({ columns: named, classNamesRecorded: true });
+  });
+
+  it('written before class names were signed (no classNames member) reads back as not recording them', () => {
+    const older = Buffer.from('{"columns":[{"name":"id","type":"INT64"},{"name":"label","type":"STRING"}]}');
+    expect(parseSchemaObject(older, 't.parquet')).toEqual({ columns, classNamesRecorded: false });
   });
 
   it('is refused in any other form, with another member, or naming a column twice', () => {
-    for (const text of ['{"columns": []}', '{"columns":[],"x":1}', '{"columns":[{"name":"a","type":"INT64"},{"name":"a","type":"INT64"}]}', '{"columns":[{"name":"a"}]}', 'not json']) {
+    for (const text of ['{"columns": []}', '{"columns":[],"x":1}', '{"classNames":{"x":["a"]},"columns":[]}', '{"classNames":{"a":[1]},"columns":[{"name":"a","type":"INT64"}]}', '{"classNames":[],"columns":[]}', '{"columns":[{"name":"a","type":"INT64"},{"name":"a","type":"INT64"}]}', '{"columns":[{"name":"a"}]}', 'not json']) {
       expect(() => parseSchemaObject(Buffer.from(text), 't.parquet'), text).toThrow(expect.objectContaining({ code: 'RECORDS_INDEX_MALFORMED' }));
     }
   });

@@ -239,7 +239,7 @@ export const checkCommand: CommandSpec = {
         .option('max-conflicts', { type: 'number', requiresArg: true, describe: 'new groups of conflicting labels (default 0)' })
         .option('max-duplicates', { type: 'number', requiresArg: true, describe: 'new duplicate keys or records (default 0)' })
         .option('max-unindexed-files', { type: 'number', requiresArg: true, describe: 'files added, removed or changed outside every record set that look like data: a record format\'s ending (.csv, .jsonl, .parquet, …) or another loader\'s (.txt, .arrow, .tfrecord, .tar, .npy, .pt, .h5, …; also compressed: .csv.gz), in a label folder, a label folder of a folder B with no sample (a class to Keras), or a root README.md with YAML front matter (Hugging Face reads its splits there) (default 0; others, a plain README.md, LICENSE, .py, are listed only; docs/FORMAT.md §19.8 lists them all)' })
-        .option('max-type-changes', { type: 'number', requiresArg: true, describe: 'columns of a Parquet set whose type changed, e.g. label: INT64 → STRING (default 0)' })
+        .option('max-type-changes', { type: 'number', requiresArg: true, describe: 'columns of a Parquet set whose type or Hugging Face ClassLabel names changed, e.g. label: INT64 → STRING, label: ClassLabel names [neg, pos] → [pos, neg] (default 0)' })
         .option('max-shift', { type: 'number', requiresArg: true, describe: "largest move of one label's share, L∞, 0 to 1 (default 0.05)" })
         .option('max-js-distance', { type: 'number', requiresArg: true, describe: 'Jensen–Shannon distance, 0 to 1 (default: not gated)' })
         .option('max-psi', { type: 'number', requiresArg: true, describe: 'population stability index (default: not gated)' })

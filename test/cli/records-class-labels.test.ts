@@ -1,0 +1,165 @@
+/**
+ * A Parquet file written by Hugging Face `datasets` says what each integer of a ClassLabel column
+ * means in its key-value metadata `huggingface` (`{"info": {"features": {"label": {"names": ["neg",
+ * "pos"], "_type": "ClassLabel"}}}}`; `Features.from_arrow_schema` reads it at `load_dataset`). A B
+ * that swaps the names to ["pos", "neg"] keeps every record and fingerprint, yet flips every label's
+ * meaning. The names are signed in the column-types object (docs/FORMAT.md §19.11) and compared:
+ * `check` fails naming "label: ClassLabel names [neg, pos] → [pos, neg]".
+ */
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parquetWriteBuffer } from 'hyparquet-writer';
+import { makeTree, snap, snapJson, useKeyPair } from '../helpers/tree.js';
+import { newStorePath, snapshotFolder, tamper } from '../helpers/store.js';
+import { signEnvelope, serializeEnvelope } from '../../src/core/envelope.js';
+import { canonicalJson } from '../../src/core/canonical-json.js';
+import { readPrivateKey } from '../../src/io/keyfile.js';
+import { schemaErrors } from '../helpers/json-schemas.js';
+
+type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const keys = useKeyPair();
+const RULE = ['--records', 'train.parquet key=id label=label'];
+
+/** The `huggingface` metadata `datasets` writes for id (int64), text (string) and a ClassLabel `label` of these names. */
+function hfMetadata(names: string[] | undefined, extra: object = {}): string {
+  const label = names ? { names, _type: 'ClassLabel' } : { dtype: 'int64', _type: 'Value' };
+  return JSON.stringify({ info: { features: { id: { dtype: 'int64', _type: 'Value' }, label, ...extra } } });
+}
+
+/** Three rows, id 1..3, label 1, 0, 1 (INT64), with these key-value metadata. */
+function table(kv: { key: string; value: string }[]): Buffer {
+  return Buffer.from(
+    parquetWriteBuffer({
+      columnData: [
+        { name: 'id', data: BigInt64Array.from([1n, 2n, 3n]), type: 'INT64' },
+        { name: 'label', data: BigInt64Array.from([1n, 0n, 1n]), type: 'INT64' },
+      ],
+      kvMetadata: kv,
+    }),
+  );
+}
+
+const hf = (names: string[] | undefined, extra?: object) => table([{ key: 'huggingface', value: hfMetadata(names, extra) }]);
+
+async function seal(data: string, store: string, as: string): Promise<Json> {
+  const r = await snapJson(['seal', data, '--as', as, '--key', keys.key, '--store', store, ...RULE]);
+  expect(r.code, r.stderr).toBe(0);
+  return r.json;
+}
+
+async function pair(a: Buffer, b: Buffer): Promise<{ store: string; bDir: string; sealed: Json }> {
+  const store = await newStorePath();
+  const sealed = await seal(await makeTree({ 'train.parquet': a }), store, 'ds@v1');
+  const bDir = await makeTree({ 'train.parquet': b });
+  await seal(bDir, store, 'ds@v2');
+  return { store, bDir, sealed };
+}
+
+const SWAP = { column: 'label', a: ['neg', 'pos'], b: ['pos', 'neg'] };
+
+describe('a Hugging Face ClassLabel whose names were swapped, every record the same', () => {
+  it('is signed: the column-types object holds the names of each ClassLabel column', async () => {
+    const { store, sealed } = await pair(hf(['neg', 'pos']), hf(['pos', 'neg']));
+    const hex = sealed.records[0].schema;
+    const obj = JSON.parse(await fsp.readFile(join(store, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2)), 'utf8'));
+    expect(obj).toEqual({ classNames: { label: ['neg', 'pos'] }, columns: [{ name: 'id', type: 'INT64' }, { name: 'label', type: 'INT64' }] });
+  });
+
+  it('diff names the change in --json and in human output; no record changed', async () => {
+    const { store } = await pair(hf(['neg', 'pos']), hf(['pos', 'neg']));
+    const d = await snapJson(['diff', 'ds@v1', 'ds@v2', '--store', store]);
+    expect(d.json.records.sets[0].summary).toMatchObject({ unchanged: 3, modified: 0, flipped: 0 });
+    expect(d.json.records.sets[0].types).toEqual({ changes: [], classNames: [SWAP] });
+    expect(schemaErrors('diff', d.json)).toBe('');
+    const h = await snap(['diff', 'ds@v1', 'ds@v2', '--store', store]);
+    expect(h.stdout).toContain('label: ClassLabel names [neg, pos] → [pos, neg]');
+  });
+
+  it('check fails (exit 1) with a maxTypeChanges breach naming it; verify of the folder names it too', async () => {
+    const { store, bDir } = await pair(hf(['neg', 'pos']), hf(['pos', 'neg']));
+    const c = await snapJson(['check', 'ds@v2', '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(c.code).toBe(1);
+    const breach = c.json.breaches.find((x: Json) => x.rule === 'maxTypeChanges');
+    expect(breach).toMatchObject({ set: 'train.parquet', value: 1, limit: 0 });
+    expect(breach.message).toContain('label: ClassLabel names [neg, pos] → [pos, neg]');
+    expect(schemaErrors('check', c.json)).toBe('');
+    const folder = await snapJson(['check', bDir, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(folder.code).toBe(1);
+    const v = await snapJson(['verify', bDir, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(v.json.problems[0].records.types).toEqual({ changes: [], classNames: [SWAP] });
+    expect(schemaErrors('verify', v.json)).toBe('');
+  });
+
+  it('names removed (the metadata gone) are a change too: [neg, pos] → none', async () => {
+    const { store } = await pair(hf(['neg', 'pos']), table([]));
+    const d = await snapJson(['diff', 'ds@v1', 'ds@v2', '--store', store]);
+    expect(d.json.records.sets[0].types).toEqual({ changes: [], classNames: [{ column: 'label', a: ['neg', 'pos'], b: null }] });
+    expect(schemaErrors('diff', d.json)).toBe('');
+    const h = await snap(['diff', 'ds@v1', 'ds@v2', '--store', store]);
+    expect(h.stdout).toContain('label: ClassLabel names [neg, pos] → none');
+  });
+});
+
+describe('what is no change', () => {
+  it('the same names, other metadata rewritten (pandas, another pyarrow version, other features): check exits 0', async () => {
+    const a = table([{ key: 'huggingface', value: hfMetadata(['neg', 'pos']) }, { key: 'pandas', value: '{"pandas_version": "1.5.3", "columns": []}' }]);
+    const b = table([{ key: 'huggingface', value: hfMetadata(['neg', 'pos'], { note: { dtype: 'string', _type: 'Value' } }) }, { key: 'pandas', value: '{"pandas_version": "2.2.3", "columns": []}' }]);
+    const { store } = await pair(a, b);
+    const c = await snapJson(['check', 'ds@v2', '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(c.code, JSON.stringify(c.json.breaches)).toBe(0);
+    const d = await snapJson(['diff', 'ds@v1', 'ds@v2', '--store', store]);
+    expect(d.json.records.sets[0].types).toEqual({ changes: [] });
+  });
+
+  it('diff of a snapshot with itself is clean', async () => {
+    const { store } = await pair(hf(['neg', 'pos']), hf(['pos', 'neg']));
+    const d = await snapJson(['diff', 'ds@v1', 'ds@v1', '--store', store]);
+    expect(d.code).toBe(0);
+    expect(d.json.records.sets[0].types).toEqual({ changes: [] });
+  });
+
+  it('metadata without ClassLabel names records none, and is sealed', async () => {
+    const { store, sealed } = await pair(hf(undefined), hf(undefined));
+    const hex = sealed.records[0].schema;
+    const obj = JSON.parse(await fsp.readFile(join(store, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2)), 'utf8'));
+    expect(obj.classNames).toEqual({});
+  });
+
+  it('an older column-types object (without classNames) against names: no false breach, "class names not recorded"', async () => {
+    const { store } = await pair(hf(['neg', 'pos']), hf(['pos', 'neg']));
+    const dir = snapshotFolder(store, 'ds', 'v1');
+    const statement = JSON.parse(await fsp.readFile(join(dir, 'statement.json'), 'utf8'));
+    // The object an older snap wrote for the same file: its columns only.
+    const older = Buffer.from(canonicalJson({ columns: [{ name: 'id', type: 'INT64' }, { name: 'label', type: 'INT64' }] }));
+    const hex = createHash('sha256').update(older).digest('hex');
+    await fsp.mkdir(join(store, 'objects', 'sha256', hex.slice(0, 2)), { recursive: true });
+    await fsp.writeFile(join(store, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2)), older);
+    statement.predicate.records[0].schema = hex;
+    const bytes = new TextEncoder().encode(canonicalJson(statement));
+    const key = await readPrivateKey(keys.key);
+    await tamper(join(dir, 'statement.json'), () => Buffer.from(bytes).toString('utf8'));
+    await tamper(join(dir, 'envelope.json'), () => Buffer.from(serializeEnvelope(signEnvelope(bytes, [key]))).toString('utf8'));
+    const d = await snapJson(['diff', 'ds@v1', 'ds@v2', '--store', store]);
+    expect(d.json.error, d.stderr).toBeUndefined(); // exit 1: the files' bytes differ (their metadata)
+    expect(d.json.records.sets[0].types).toEqual({ changes: [], classNamesUnknown: { side: 'a', reason: 'class names not recorded (sealed by an older snap)' } });
+    expect(schemaErrors('diff', d.json)).toBe('');
+    const h = await snap(['diff', 'ds@v1', 'ds@v2', '--store', store]);
+    expect(h.stdout).toContain('ClassLabel names not compared (side a: class names not recorded (sealed by an older snap))');
+    const c = await snapJson(['check', 'ds@v2', '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(c.code, JSON.stringify(c.json.breaches)).toBe(0);
+  });
+});
+
+describe('malformed huggingface metadata', () => {
+  it('is refused as RECORDS_MALFORMED, as datasets fails to load it (json.loads raises)', async () => {
+    const store = await newStorePath();
+    const dir = await makeTree({ 'train.parquet': table([{ key: 'huggingface', value: '{"info": {"features": ' }]) });
+    const r = await snapJson(['seal', dir, '--as', 'm@v1', '--key', keys.key, '--store', store, ...RULE]);
+    expect(r.code).toBe(3);
+    expect(r.json.error.code).toBe('RECORDS_MALFORMED');
+    expect(r.json.error.message).toContain('huggingface');
+  });
+});
