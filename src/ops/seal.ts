@@ -3,7 +3,7 @@
  * root, sign the statement, keep a deduplicated copy of the contents in the store, and commit the
  * snapshot atomically (SPEC §2–§7).
  */
-import { promises as fsp, lstatSync, type BigIntStats } from 'node:fs';
+import { promises as fsp, existsSync, lstatSync, type BigIntStats } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { SnapError } from '../core/errors.js';
@@ -39,6 +39,8 @@ import { IncrementalSource, StatCacheWriter, statCachePath, statId, thisMachine,
 import { writeAll } from '../io/write-all.js';
 import { sharedFolderOnTheWay } from '../io/shared-folders.js';
 import { killPointForTest } from '../io/test-kill-point.js';
+import { PlacedObjects } from '../io/placed-objects.js';
+import { leaveNothing } from '../io/interrupt.js';
 
 /** Progress of a long operation, for a progress bar. */
 export interface Progress {
@@ -203,6 +205,12 @@ export interface ScanOptions {
   /** An incremental seal (see {@link SealOptions.incremental}): the parent's digests and the new stat cache. */
   incremental?: IncrementalScan;
   /**
+   * Store mode without `objectSink`: where the objects moved into `objects/` are written down, so
+   * that a seal that fails takes them out again (io/placed-objects.ts). A scan that fails while
+   * they are moved removes those moved so far itself (before the pending folders go).
+   */
+  placed?: PlacedObjects;
+  /**
    * Let the hashing workers list the folders (parallel-walk.ts; default true). It is used only
    * without `incremental` and `excludes`; false walks on the main thread (walk.ts), for tests that
    * compare the two.
@@ -237,6 +245,9 @@ export interface ScanTotals {
   reused?: number;
   reusedBytes?: number;
 }
+
+/** The list of the objects a seal moved into its store (io/placed-objects.ts), in the seal's folder under `STORE/tmp`. */
+const PLACED_OBJECTS_FILE = 'placed-objects';
 
 /** Batches in flight per worker. */
 const WINDOW_PER_WORKER = 4;
@@ -470,13 +481,19 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
       // each worker rename its pending objects into place, then flush those renames. (Nothing
       // pending — an unchanged dataset — nothing to flush.)
       syncFileSystem(opts.store.tmpDir);
+      const pendingDirs = Array.from({ length: pool.size }, (_, w) => join((opts.store as Store).tmpDir, `pending-${w}`));
+      opts.placed?.staging(pendingDirs);
       await commitPending();
+      opts.placed?.committed();
       syncFileSystem(opts.store.objectsDir);
       for (let w = 0; w < pool.size; w++) await fsp.rmdir(join(opts.store.tmpDir, `pending-${w}`)).catch(() => {});
     }
   } catch (e) {
     if (handing) await handing.catch(() => {}); // no upload left running behind a failed seal
     await pool.close();
+    // Objects moved into objects/ before the failure are taken out (an object still pending is
+    // told apart by its pending copy, so this comes before those go).
+    opts.placed?.removeSync();
     // A failed scan commits nothing: drop the pending copies now rather than at the next lock.
     if (opts.store) for (let w = 0; w < pool.size; w++) await fsp.rm(join(opts.store.tmpDir, `pending-${w}`), { recursive: true, force: true }).catch(() => {});
     throw e;
@@ -725,7 +742,9 @@ async function readRecordConfigIfAny(dir: string): ReturnType<Awaited<ReturnType
 
 /**
  * Seal a dataset into the store: see the module comment. The store is locked for the duration; a
- * seal that fails or is killed leaves the store valid and without the snapshot. When there is no
+ * seal that fails or is killed leaves the store valid and without the snapshot. One that fails (or
+ * is interrupted) before its commit also removes the objects it moved into a local store's
+ * `objects/`, and only those (io/placed-objects.ts); a killed one leaves them for `snap prune`. When there is no
  * store, one is made where its parent folder exists (`openStore`'s `create`; `storeCreated` says
  * so), and removed again if the seal fails.
  * @throws SnapError `REF_MALFORMED` | `SNAPSHOT_EXISTS` | `DATASET_EMPTY` | `REF_NOT_FOUND` (parent) |
@@ -784,6 +803,9 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
   /** An incremental seal whose parent no sealing key signed: none of its digests is taken. */
   let parentUnsigned = false;
   // Boot the workers now, while the lock, parent and hints are sorted out.
+  /** The objects this seal moved into objects/ (a local store's), and the undo that removes them on an interrupted process's way out. */
+  let placed: PlacedObjects | undefined;
+  let forgetPlaced: (() => void) | undefined;
   let pool: HashPool | undefined = opts.scan ? undefined : startScanPool({ dir, jobs: opts.jobs, store: manifestOnly ? undefined : store });
   try {
     if (await exists()) throw new SnapError('SNAPSHOT_EXISTS', `${name}@${version} already exists in ${store.root}`, { ref: opts.as });
@@ -860,6 +882,16 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
     tmp = await makeTmpDir(store, 'seal');
     const work = tmp;
     const sink = manifestOnly ? undefined : objectSinkFor(store.root);
+    // Every object this seal moves into objects/ is written down, and taken out again if the seal
+    // fails before its commit — also on an interrupted process's way out, never once the snapshot
+    // is in place. An S3 store's new objects are uploaded as the scan goes (io/object-sink.ts):
+    // those of a failed seal stay in the bucket for prune.
+    if (objectSinkFor(store.root) === undefined) {
+      const statement = join(snapshotDir(store, name, version), STATEMENT_FILE);
+      placed = new PlacedObjects(store, join(tmp, PLACED_OBJECTS_FILE), () => existsSync(statement));
+      const p = placed;
+      forgetPlaced = leaveNothing(() => p.removeSync());
+    }
     let indexed: SealRecords | undefined;
     const signed = await scanAndSign(
       {
@@ -874,6 +906,7 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
         jobs: opts.jobs,
         store: manifestOnly ? undefined : store,
         ...(sink ? { objectSink: sink } : {}),
+        ...(placed && !manifestOnly ? { placed } : {}),
         hints,
         ...(opts.scan ? { scan: opts.scan } : {}),
         parent,
@@ -889,13 +922,14 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
     pool = undefined; // scanAndSign closed it
     const { sealed, totals, statementBytes, envelope } = signed;
     // Record indexes are objects too (kept with --manifest-only): in place before the snapshot names them.
-    if (indexed) (totals.mendedObjects ??= []).push(...(await (await recordsModule()).storeIndexObjects(store, indexed.objects, 'size', objectSinkFor(store.root) !== undefined)));
+    const onPlaced = (hex: string) => placed?.add([hex]);
+    if (indexed) (totals.mendedObjects ??= []).push(...(await (await recordsModule()).storeIndexObjects(store, indexed.objects, 'size', objectSinkFor(store.root) !== undefined, onPlaced)));
     // So is the dataset's snap.json when nothing indexed kept it: diff, report and check refuse a
     // snapshot whose signed snap.json is not in the store (a scan without readConfig keeps none).
     else if (manifestOnly && signed.hasConfigEntry && (!opts.scan || opts.readConfig)) {
       const entry = await configEntryOf(join(tmp, MANIFEST_FILE));
       const kept = entry && (await keptConfigObject(entry, work, opts.readConfig ?? (() => readConfigBytes(dir))));
-      if (kept) (totals.mendedObjects ??= []).push(...(await (await recordsModule()).storeIndexObjects(store, [kept], 'size', objectSinkFor(store.root) !== undefined)));
+      if (kept) (totals.mendedObjects ??= []).push(...(await (await recordsModule()).storeIndexObjects(store, [kept], 'size', objectSinkFor(store.root) !== undefined, onPlaced)));
     }
     // Objects were flushed and committed by scanDataset before the snapshot that references them appears.
     // The three files at once: their fsyncs overlap (one journal commit instead of six, where the
@@ -913,6 +947,7 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
     killPointForTest('seal-uncommitted');
     const finalDir = await commitSnapshot(store, tmp, name, version);
     tmp = undefined;
+    placed?.keep();
     if (incremental && writer) {
       // The snapshot is committed: a stat cache that cannot be kept only makes the next seal read everything.
       let statCache: string | undefined;
@@ -939,7 +974,11 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
       ...(notKept.length > 0 && parentRef ? { recordSetsNotKept: { parent: parentRef, sets: notKept } } : {}),
       ...(unsignedParent ? { unsignedParent } : {}),
     };
+  } catch (e) {
+    placed?.removeSync(); // the seal failed before its commit: its objects go (never once it is committed)
+    throw e;
   } finally {
+    forgetPlaced?.();
     await incremental?.source?.close().catch(() => {}); // the parent's stat cache, read or not to its end
     await writer?.abort(); // the seal failed: no stat cache for a snapshot that does not exist
     await pool?.close(); // started, but the seal stopped before the scan

@@ -197,10 +197,12 @@ export async function indexForSeal(o: { dir: string; manifestPath: string; rules
  * @param objects each index file's path and the digest it was checked to have
  * @param markers the store is an S3 store's working copy (seal): an empty regular file there is the
  *   session's marker of an object the bucket holds (remote-session.ts, `markPresent`), kept as it is
+ * @param onPlaced called with each digest moved into place (not one kept as it was): a seal writes
+ *   them down to take them out again if it fails (io/placed-objects.ts)
  * @returns the digests of the objects replaced
  * @throws SnapError `IO_ERROR`
  */
-export async function storeIndexObjects(store: Store, objects: SealRecords['objects'], check: 'size' | 'content' = 'size', markers = false): Promise<string[]> {
+export async function storeIndexObjects(store: Store, objects: SealRecords['objects'], check: 'size' | 'content' = 'size', markers = false, onPlaced?: (hex: string) => void): Promise<string[]> {
   const dirs = new Set<string>();
   const replaced: string[] = [];
   for (const o of objects) {
@@ -223,6 +225,7 @@ export async function storeIndexObjects(store: Store, objects: SealRecords['obje
       await ownFanFolder(store, o.sha256, 'no record index is written through it');
       await fsp.chmod(o.path, 0o444);
       await fsp.rename(o.path, target);
+      onPlaced?.(o.sha256);
       dirs.add(fan);
     } catch (e) {
       throw ioError(e, target, 'cannot store a record index');

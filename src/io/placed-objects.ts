@@ -1,0 +1,165 @@
+/**
+ * The objects a seal moves into its store's `objects/` (io/store.ts), written down as it moves
+ * them, so that a seal that fails before its snapshot is committed takes them out again and leaves
+ * the store's objects as they were (docs/DESIGN.md, "A failed seal"). Only objects this seal moved
+ * there are written down: one the store held already is deduplicated against, never moved, and so
+ * never removed. No other command puts objects into a store without its lock, which the seal holds
+ * from its first object to its commit: an object that is in `objects/` under a name written down
+ * here was put there by this seal.
+ *
+ * The digests go to a file in the seal's folder under `STORE/tmp` (65 bytes each), not into memory,
+ * and are read back in chunks: a seal of millions of new files costs no memory here. A SIGKILL
+ * removes nothing (nothing runs): what it leaves is for `snap prune`.
+ */
+import { closeSync, existsSync, lstatSync, openSync, readSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { objectPath, type Store } from './store.js';
+import { ioError } from './errors.js';
+
+/** Bytes read from the list at a time when its objects are removed (1 MiB). */
+const READ_CHUNK_BYTES = 1 << 20;
+
+/** A 64-hex SHA-256 digest, as the list holds them (one a line). */
+const HEX_RE = /^[0-9a-f]{64}$/;
+
+/** The objects a seal moved into a store's `objects/` (see the module comment). */
+export class PlacedObjects {
+  private fd: number | undefined;
+  /** The folders of pending objects whose commit began and did not end (their objects may or may not be moved). */
+  private committing: readonly string[] = [];
+  /** Set once the snapshot is committed, or the objects were removed: nothing is removed any more. */
+  private done = false;
+
+  /**
+   * @param store the store the seal writes into (under its lock)
+   * @param file the list's path: a new file in the seal's own folder under `STORE/tmp`
+   * @param isCommitted true once the seal's snapshot is in place (checked before anything is
+   *   removed: the objects of a committed snapshot are never removed, whatever path reaches here)
+   * @throws SnapError `IO_ERROR` | `DISK_FULL` (the list cannot be made)
+   */
+  constructor(
+    private readonly store: Store,
+    private readonly file: string,
+    private readonly isCommitted: () => boolean,
+  ) {
+    try {
+      this.fd = openSync(file, 'wx', 0o600);
+    } catch (e) {
+      throw ioError(e, file, 'cannot write the list of objects the seal adds');
+    }
+  }
+
+  /**
+   * Before the hashing workers move their pending objects into `objects/`: write down every object
+   * pending in `dirs` (`STORE/tmp/pending-N`, named by digest). Until {@link committed}, an object
+   * still pending there is not removed by {@link removeSync} (it was not moved; the pending folders
+   * are removed by the seal).
+   * @throws SnapError `IO_ERROR` | `DISK_FULL`
+   */
+  staging(dirs: readonly string[]): void {
+    for (const dir of dirs) {
+      let names: string[];
+      try {
+        names = readdirSync(dir);
+      } catch {
+        continue; // a worker that staged nothing has no folder; one taken away fails the commit itself
+      }
+      this.write(names.filter((n) => HEX_RE.test(n)));
+    }
+    this.committing = dirs;
+  }
+
+  /** The workers' commit ended: every object written down by {@link staging} was moved (or was a copy of one moved). */
+  committed(): void {
+    this.committing = [];
+  }
+
+  /**
+   * Write down objects just moved into `objects/` by the seal itself (its record indexes, its kept
+   * `snap.json`).
+   * @throws SnapError `IO_ERROR` | `DISK_FULL`
+   */
+  add(hexes: readonly string[]): void {
+    this.write(hexes);
+  }
+
+  /** The snapshot is committed: its objects stay. The list is closed (the seal's folder, and the list in it, is removed by the seal). */
+  keep(): void {
+    this.done = true;
+    this.close();
+  }
+
+  /**
+   * The seal failed before its commit: remove every object written down (an object file whose
+   * name is written down, unless it is still pending in a folder whose commit did not end, or is no
+   * regular file: what is there is not this seal's). Synchronous and never throwing: it also runs
+   * on an interrupted process's way out (io/interrupt.ts `leaveNothing`). Runs once; does nothing
+   * once the snapshot is committed.
+   * @returns how many objects were removed
+   */
+  removeSync(): number {
+    if (this.done || this.isCommitted()) {
+      this.done = true;
+      this.close();
+      return 0;
+    }
+    this.done = true;
+    this.close();
+    let removed = 0;
+    let fd: number;
+    try {
+      fd = openSync(this.file, 'r');
+    } catch {
+      return 0;
+    }
+    try {
+      const buf = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+      let rest = '';
+      for (;;) {
+        const n = readSync(fd, buf, 0, READ_CHUNK_BYTES, null);
+        const lines = (rest + buf.toString('latin1', 0, n)).split('\n');
+        rest = n === 0 ? '' : (lines.pop() as string);
+        for (const hex of lines) if (HEX_RE.test(hex) && this.removeOne(hex)) removed++;
+        if (n === 0) break;
+      }
+    } catch {
+      /* best effort: what is left is for snap prune */
+    } finally {
+      closeSync(fd);
+    }
+    return removed;
+  }
+
+  /** Remove the object `hex` when it was moved into place by this seal; true when it was removed. */
+  private removeOne(hex: string): boolean {
+    if (this.committing.some((dir) => existsSync(join(dir, hex)))) return false; // never moved
+    const path = objectPath(this.store, hex);
+    try {
+      if (!lstatSync(path).isFile()) return false;
+      unlinkSync(path);
+      return true;
+    } catch {
+      return false; // gone already (a digest written down twice), or not removable: left for prune
+    }
+  }
+
+  private write(hexes: readonly string[]): void {
+    if (hexes.length === 0 || this.fd === undefined) return;
+    try {
+      const bytes = Buffer.from(hexes.join('\n') + '\n', 'latin1');
+      for (let off = 0; off < bytes.length; ) off += writeSync(this.fd, bytes, off);
+    } catch (e) {
+      throw ioError(e, this.file, 'cannot write the list of objects the seal adds');
+    }
+  }
+
+  private close(): void {
+    if (this.fd === undefined) return;
+    try {
+      closeSync(this.fd);
+    } catch {
+      /* nothing to do */
+    }
+    this.fd = undefined;
+  }
+}

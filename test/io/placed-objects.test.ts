@@ -1,0 +1,77 @@
+/**
+ * PlacedObjects (io/placed-objects.ts): what a failed seal takes out of `objects/` — the objects it
+ * wrote down as moved there, and no other: not one still pending when the commit was cut short,
+ * not one the store held before, not a link in an object's place, nothing once the snapshot is in place.
+ */
+import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PlacedObjects } from '../../src/io/placed-objects.js';
+import { openStore, objectPath, type Store } from '../../src/io/store.js';
+import { tempDir } from '../helpers/tree.js';
+
+const hex = (c: string) => c.repeat(64);
+
+/** A new store with `objects` (digests) in place, and a folder for the seal's list. */
+async function storeWith(objects: string[]): Promise<{ store: Store; work: string }> {
+  const store = await openStore(join(await tempDir('snap-placed-'), 'store'), { create: true });
+  for (const h of objects) {
+    mkdirSync(join(store.objectsDir, h.slice(0, 2)), { recursive: true });
+    writeFileSync(objectPath(store, h), h);
+  }
+  const work = await tempDir('snap-placed-work-');
+  return { store, work };
+}
+
+describe('the objects a seal moved into its store', () => {
+  it('are removed when it fails, and the objects it did not move stay', async () => {
+    const { store, work } = await storeWith([hex('a'), hex('b'), hex('c')]);
+    const placed = new PlacedObjects(store, join(work, 'list'), () => false);
+    placed.add([hex('a'), hex('b')]);
+    expect(placed.removeSync()).toBe(2);
+    expect(existsSync(objectPath(store, hex('a')))).toBe(false);
+    expect(existsSync(objectPath(store, hex('b')))).toBe(false);
+    expect(existsSync(objectPath(store, hex('c')))).toBe(true);
+    expect(placed.removeSync()).toBe(0); // once
+  });
+
+  it('are not removed while still pending in a folder whose commit was cut short, and are once that commit ended', async () => {
+    const { store, work } = await storeWith([hex('d'), hex('e')]);
+    const pending = join(work, 'pending-0');
+    mkdirSync(pending);
+    writeFileSync(join(pending, hex('d')), 'd'); // not moved yet: what is under its name is not the seal's
+    writeFileSync(join(pending, hex('e')), 'e');
+    const cut = new PlacedObjects(store, join(work, 'cut'), () => false);
+    cut.staging([pending, join(work, 'pending-1')]);
+    expect(readdirSync(pending)).toHaveLength(2);
+    expect(cut.removeSync()).toBe(0);
+    expect(existsSync(objectPath(store, hex('d')))).toBe(true);
+
+    const whole = new PlacedObjects(store, join(work, 'whole'), () => false);
+    whole.staging([pending]);
+    whole.committed();
+    expect(whole.removeSync()).toBe(2);
+  });
+
+  it('are kept once the snapshot is committed, and a link in an object\'s place is left alone', async () => {
+    const { store, work } = await storeWith([hex('f')]);
+    let committed = true;
+    const kept = new PlacedObjects(store, join(work, 'kept'), () => committed);
+    kept.add([hex('f')]);
+    expect(kept.removeSync()).toBe(0);
+    expect(existsSync(objectPath(store, hex('f')))).toBe(true);
+
+    committed = false;
+    const after = new PlacedObjects(store, join(work, 'after'), () => false);
+    after.add([hex('f')]);
+    after.keep();
+    expect(after.removeSync()).toBe(0);
+    expect(existsSync(objectPath(store, hex('f')))).toBe(true);
+
+    mkdirSync(join(store.objectsDir, '99'), { recursive: true });
+    symlinkSync(join(work, 'elsewhere'), objectPath(store, hex('9')));
+    const link = new PlacedObjects(store, join(work, 'link'), () => false);
+    link.add([hex('9')]);
+    expect(link.removeSync()).toBe(0);
+  });
+});
