@@ -32,7 +32,7 @@ export class PlacedObjects {
 
   /**
    * @param store the store the seal writes into (under its lock)
-   * @param file the list's path: a new file in the seal's own folder under `STORE/tmp`
+   * @param file the list's path: a new file in a folder of the seal's own under `STORE/tmp` (not the snapshot folder it commits)
    * @param isCommitted true once the seal's snapshot is in place (checked before anything is
    *   removed: the objects of a committed snapshot are never removed, whatever path reaches here)
    * @throws SnapError `IO_ERROR` | `DISK_FULL` (the list cannot be made)

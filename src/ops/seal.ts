@@ -246,7 +246,7 @@ export interface ScanTotals {
   reusedBytes?: number;
 }
 
-/** The list of the objects a seal moved into its store (io/placed-objects.ts), in the seal's folder under `STORE/tmp`. */
+/** The list of the objects a seal moved into its store (io/placed-objects.ts), in a folder of its own under `STORE/tmp`. */
 const PLACED_OBJECTS_FILE = 'placed-objects';
 
 /** Batches in flight per worker. */
@@ -806,6 +806,8 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
   /** The objects this seal moved into objects/ (a local store's), and the undo that removes them on an interrupted process's way out. */
   let placed: PlacedObjects | undefined;
   let forgetPlaced: (() => void) | undefined;
+  /** The folder under `STORE/tmp` holding the list of {@link placed}. */
+  let placedDir: string | undefined;
   let pool: HashPool | undefined = opts.scan ? undefined : startScanPool({ dir, jobs: opts.jobs, store: manifestOnly ? undefined : store });
   try {
     if (await exists()) throw new SnapError('SNAPSHOT_EXISTS', `${name}@${version} already exists in ${store.root}`, { ref: opts.as });
@@ -888,7 +890,9 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
     // those of a failed seal stay in the bucket for prune.
     if (objectSinkFor(store.root) === undefined) {
       const statement = join(snapshotDir(store, name, version), STATEMENT_FILE);
-      placed = new PlacedObjects(store, join(tmp, PLACED_OBJECTS_FILE), () => existsSync(statement));
+      // Its own folder, not the snapshot's: that one becomes the snapshot folder at the commit.
+      placedDir = await makeTmpDir(store, 'placed');
+      placed = new PlacedObjects(store, join(placedDir, PLACED_OBJECTS_FILE), () => existsSync(statement));
       const p = placed;
       forgetPlaced = leaveNothing(() => p.removeSync());
     }
@@ -979,6 +983,7 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
     throw e;
   } finally {
     forgetPlaced?.();
+    if (placedDir) await fsp.rm(placedDir, { recursive: true, force: true }).catch(() => {});
     await incremental?.source?.close().catch(() => {}); // the parent's stat cache, read or not to its end
     await writer?.abort(); // the seal failed: no stat cache for a snapshot that does not exist
     await pool?.close(); // started, but the seal stopped before the scan

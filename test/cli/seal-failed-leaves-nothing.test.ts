@@ -95,4 +95,13 @@ describe('a seal that fails after its objects were moved into the store', () => 
     await expectStoreClean(store);
     expect((await snapJson(['verify', data, '--against', 'f@1', '--pubkey', keys.pub, '--store', store])).code).toBe(0);
   });
+
+  it('a seal that succeeds leaves no list of its objects behind: its snapshot folder holds its four files only, and STORE/tmp is empty', async () => {
+    const data = await makeTree(dataset('id,label\n1,a\n2,b\n'));
+    const store = await newStorePath();
+    const s = await snapJson(['seal', data, '--as', 'f@1', '--key', keys.key, '--store', store, ...RULE]);
+    expect(s.code, s.stderr).toBe(0);
+    expect((await fsp.readdir(join(store, 'snapshots', 'f', '1'))).sort()).toEqual(['contents.json', 'envelope.json', 'manifest.jsonl', 'statement.json']);
+    expect(await fsp.readdir(join(store, 'tmp')).catch(() => [])).toEqual([]);
+  });
 });
