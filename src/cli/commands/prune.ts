@@ -67,8 +67,8 @@ export const pruneCommand: CommandSpec = {
         .option('yes', { type: 'boolean', describe: 'remove the unreferenced objects (without it, prune only lists them: a dry run)' })
         .epilog(
           'An object is referenced when a snapshot names it: a file of its manifest (also of a --manifest-only snapshot), ' +
-            'or a record index, index summary or column-types object of its statement. Objects of a seal or import that failed or was killed before its snapshot was ' +
-            'committed, or of a snapshot folder removed by hand, are referenced by none. Runs under the store lock (a dry run on a ' +
+            'or a record index, index summary or column-types object of its statement. Objects of a seal killed (SIGKILL, a crash) before its snapshot was ' +
+            'committed, of an import that failed, of a failed seal into an S3 store, or of a snapshot folder removed by hand, are referenced by none (a seal into a local store that fails takes its own out). Runs under the store lock (a dry run on a ' +
             'store this user cannot write runs without it and says its listing may be stale; --yes always needs it); if any ' +
             'snapshot cannot be read (or snapshots/ holds an entry that is not a snapshot folder, or a snapshot folder holds a folder), nothing is removed and it is named. ' +
             'Only objects: a stale lock and files in STORE/tmp are "snap fsck --clean"\'s. Local stores only: objects of an ' +
