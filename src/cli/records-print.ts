@@ -11,7 +11,7 @@ import type { RecordsReport } from '../records/diff-sets.js';
 import type { LabelShift } from '../records/stats.js';
 import { formatCount, plural } from './format.js';
 import { escapeForTerminal as shown, escapeMessage, escapePath } from '../core/display.js';
-import { classNamesChangeText, typeChangeText } from '../records/column-types.js';
+import { classNamesChangeText, columnOrderText, typeChangeText } from '../records/column-types.js';
 import { keyValueText, recordKeyText, shownKeyValue } from '../records/key-text.js';
 
 /** Items listed per kind in human output. */
@@ -117,11 +117,13 @@ export function setLines(d: RecordSetDiff, indent = '  '): string[] {
     if (list.length > RECORDS_LISTED) out.push(`${indent}  … and ${formatCount(list.length - RECORDS_LISTED)} more (--json lists all)`);
   };
   const lab = (l?: string) => (l === undefined ? '' : ` [${labelShown(l)}]`);
-  // Parquet: column types (FORMAT §19.11), first: a changed type explains records modified by it, or none at all.
+  // Parquet: column types (FORMAT §19.11), and the columns' order (CSV, TSV too), first: a changed type explains records modified by it, or none at all.
   const types = d.types;
   cap('column types changed', types?.changes ?? [], (c) => shown(typeChangeText(c)));
   if (types && types.changes.length > 0 && d.summary.modified > 0) out.push(`${indent}  (a column's new type can change the canonical form of every value in it, FORMAT §19.3: records modified by that alone are listed below)`);
-  if (types?.unknown) out.push(`${indent}column types not compared (${types.unknown.side === 'both' ? 'both sides' : `side ${types.unknown.side}`}: ${escapeMessage(types.unknown.reason)})`);
+  // A reorder (FORMAT §19.11): a loader that reads by position (`df.iloc[:, -1]`) reads another column.
+  if (types?.order) out.push(`${indent}${shown(columnOrderText(types.order))}  (a loader that reads columns by position reads another column)`);
+  if (types?.unknown) out.push(`${indent}${d.format === 'parquet' ? 'column types' : 'column order'} not compared (${types.unknown.side === 'both' ? 'both sides' : `side ${types.unknown.side}`}: ${escapeMessage(types.unknown.reason)})`);
   cap('ClassLabel names changed (what each integer label means, FORMAT §19.11)', types?.classNames ?? [], (c) => shown(classNamesChangeText(c)));
   if (types?.classNamesUnknown) out.push(`${indent}ClassLabel names not compared (${types.classNamesUnknown.side === 'both' ? 'both sides' : `side ${types.classNamesUnknown.side}`}: ${escapeMessage(types.classNamesUnknown.reason)})`);
   // The same text on both sides: the label's JSON value changed type (1 and "1" are the label `1`, §19.3) —

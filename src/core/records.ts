@@ -79,7 +79,7 @@ export const MAX_LABEL_BYTES = 256;
 /** Largest index summary (docs/FORMAT.md §19.10), 64 MiB: about 20 million records; a larger one is not written, and not read. */
 export const MAX_INDEX_SUMMARY_BYTES = 64 << 20;
 /**
- * Largest column-types ("schema") object of a Parquet set (docs/FORMAT.md §19.11), 16 MiB: a file
+ * Largest column-types ("schema") object of a Parquet, CSV or TSV set (docs/FORMAT.md §19.11), 16 MiB: a file
  * whose object would be larger has none signed (its set is compared as before, "types not recorded").
  */
 export const MAX_SCHEMA_OBJECT_BYTES = 16 << 20;
@@ -116,7 +116,7 @@ export interface RecordSetMember {
   quoting?: TsvQuoting;
   /** The canonical form its index was made by ({@link RECORD_FORMS}), from 2; absent for the first. */
   form?: number;
-  /** Parquet sets: SHA-256 of the set's column-types object (docs/FORMAT.md §19.11), 64 lowercase hex; absent when sealed by an older snap or too large. */
+  /** Parquet, CSV and TSV sets: SHA-256 of the set's column-types object (docs/FORMAT.md §19.11: its columns in order, with their types), 64 lowercase hex; absent when sealed by an older snap or too large. */
   schema?: string;
   /** Number of records (index lines). */
   count: number;
@@ -165,7 +165,7 @@ export function validateRecordsMember(value: unknown): RecordSetMember[] {
     if (!RECORD_IDENTITIES.includes(identity)) invalid(`${where}.identity must be one of ${RECORD_IDENTITIES.join(', ')}`);
     const files = format === 'files';
     if (files !== (identity === 'path')) invalid(`${where}: identity "path" goes with format "files" and only with it`);
-    const allowed = new Set(['format', 'identity', 'count', 'index', 'labels', files ? 'pattern' : 'path', ...(files ? ['labelSegment'] : ['label']), ...(identity === 'key' ? ['key'] : []), ...(format === 'tsv' ? ['quoting'] : []), ...(format === 'parquet' ? ['schema'] : []), 'form']);
+    const allowed = new Set(['format', 'identity', 'count', 'index', 'labels', files ? 'pattern' : 'path', ...(files ? ['labelSegment'] : ['label']), ...(identity === 'key' ? ['key'] : []), ...(format === 'tsv' ? ['quoting'] : []), ...(format === 'parquet' || format === 'csv' || format === 'tsv' ? ['schema'] : []), 'form']);
     for (const k of Object.keys(v)) if (!allowed.has(k)) invalid(`${where} has a member ${JSON.stringify(k)} that a ${format} set with identity ${identity} does not take`);
     let name: string;
     if (files) {

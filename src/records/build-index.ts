@@ -100,9 +100,9 @@ export interface BuiltIndex {
   duplicates: number;
   /** The index summary (docs/FORMAT.md §19.10), written beside the index as `<outPath>.summary`, when asked for. */
   summary?: { path: string; sha256: string };
-  /** Parquet: the file's column types (`column-types.ts`, docs/FORMAT.md §19.11), as its reader saw them. */
+  /** Parquet, CSV, TSV: the file's columns in order with their types (`column-types.ts`, docs/FORMAT.md §19.11), as its reader saw them. */
   columnTypes?: ColumnType[];
-  /** Parquet: its column-types object, written beside the index as `<outPath>.schema` when the summary was asked for (the seal). */
+  /** Parquet, CSV, TSV: its column-types object, written beside the index as `<outPath>.schema` when the summary was asked for (the seal). */
   schema?: { path: string; sha256: string };
 }
 

@@ -1,5 +1,5 @@
 /**
- * The column types of a Parquet record set (docs/FORMAT.md §19.11): for each top-level column, the
+ * The column types of a Parquet record set, and the column order of a Parquet, CSV or TSV set (docs/FORMAT.md §19.11): for each top-level column, the
  * type Arrow (pyarrow, pandas) reads it as — the physical type and its logical (else converted)
  * annotation, a time's unit and UTC flag, a decimal's precision and scale, a duration's unit, and
  * the nesting of lists and structs — as one short text (`INT64`, `STRING`, `DECIMAL(10, 2)`,
@@ -10,6 +10,10 @@
  * content-addressed object (the "schema object", RFC 8785 JSON) whose SHA-256 is the set's `schema`
  * member, and `diff`, `verify` and `check` compare them column by column.
  *
+ * The object lists the columns in file order, so a reorder shows too (a loader that reads by
+ * position, `df.iloc[:, -1]`, reads another column while every record is the same by name); a CSV or
+ * TSV set gets an object of the same form, its header's names in order, each `STRING`.
+ *
  * Pure: the schema tree in, texts and bytes out; bytes in, checked columns out.
  */
 import { hash as oneShot } from 'node:crypto';
@@ -19,6 +23,7 @@ import { isObject } from '../core/is-object.js';
 import { isWellFormed, MAX_SCHEMA_OBJECT_BYTES } from '../core/records.js';
 import { utf8Length } from '../core/paths.js';
 import { MAX_CLASS_NAME_BYTES, MAX_CLASS_NAMES } from './class-names.js';
+import { labelText } from './key-text.js';
 
 /** Most columns a schema object lists (a Parquet file snap reads has at most 10,000 leaf columns, read-common.ts `MAX_COLUMNS`). */
 export const MAX_SCHEMA_COLUMNS = 10_000;
@@ -64,12 +69,24 @@ export interface TypeChange {
 }
 
 /**
- * The type comparison of a Parquet set: its changed columns, and a side whose types are not known
- * (and why); `classNames` the columns whose ClassLabel names changed (absent when none did), and
- * `classNamesUnknown` a side whose names are not known (its object predates them).
+ * The columns both sides have, each side's in its own order, when those orders differ (a column
+ * moved: a loader that reads by position, `df.iloc[:, -1]`, now reads another column).
+ */
+export interface ColumnOrderChange {
+  a: string[];
+  b: string[];
+}
+
+/**
+ * The column comparison of a set (a Parquet set's types; a CSV or TSV set's header, every column
+ * `STRING`): its changed columns, and a side whose types are not known (and why); `order` the
+ * shared columns in each side's order when they differ (absent when they do not); `classNames` the
+ * columns whose ClassLabel names changed (absent when none did), and `classNamesUnknown` a side
+ * whose names are not known (its object predates them).
  */
 export interface SetTypes {
   changes: TypeChange[];
+  order?: ColumnOrderChange;
   classNames?: ClassNamesChange[];
   /** `missing`: a side signs a column-types object the store does not have (`check` breaches, rule `unavailable`). */
   unknown?: { side: 'a' | 'b' | 'both'; reason: string; missing?: true };
@@ -83,6 +100,12 @@ export const CLASS_NAMES_SHOWN = 10;
 
 /** Why a side has no types: its statement has no `schema` member. */
 export const TYPES_NOT_RECORDED = 'types not recorded (sealed by an older snap)';
+/** Why a CSV or TSV side has no column order: its statement has no `schema` member. */
+export const COLUMN_ORDER_NOT_RECORDED = 'column order not recorded (sealed by an older snap)';
+/** The type text of every column of a CSV or TSV set (every field is a string, §19.3). */
+export const DELIMITED_COLUMN_TYPE = 'STRING';
+/** Most column names of each side a column order change's text shows (`--json` has all). */
+export const COLUMN_ORDER_SHOWN = 20;
 
 /** The schema element members this module reads (hyparquet's `SchemaElement`). */
 export interface TypedElement {
@@ -185,6 +208,20 @@ export function parquetColumnTypes(root: TypedNode, durations: ReadonlyMap<strin
 }
 
 /**
+ * The columns of a CSV or TSV file's header, in order, each {@link DELIMITED_COLUMN_TYPE}: what its
+ * column object signs (§19.11), so that a reorder is seen.
+ * @param header the header's fields as the reader parsed them (names unique: `CsvShape` refuses a name twice)
+ * @returns undefined when the object would be over a bound ({@link MAX_SCHEMA_COLUMNS},
+ *   {@link MAX_SCHEMA_NAME_BYTES}, `MAX_SCHEMA_OBJECT_BYTES`): no order is signed for it
+ */
+export function delimitedColumnTypes(header: readonly string[]): ColumnType[] | undefined {
+  if (header.length > MAX_SCHEMA_COLUMNS) return undefined;
+  if (header.some((n) => utf8Length(n) > MAX_SCHEMA_NAME_BYTES || !isWellFormed(n))) return undefined;
+  const out = header.map((name) => ({ name, type: DELIMITED_COLUMN_TYPE }));
+  return schemaObjectBytes(out).length > MAX_SCHEMA_OBJECT_BYTES ? undefined : out;
+}
+
+/**
  * The schema object's bytes: `{"classNames":{column:[names…],…},"columns":[{"name":…,"type":…},…]}`
  * in RFC 8785 form, the columns in schema order, `classNames` the columns that have ClassLabel names.
  * @param classNamesRecorded false: the form written before names were signed (no `classNames`), for parsing only
@@ -247,6 +284,34 @@ export function typeChanges(a: readonly ColumnType[], b: readonly ColumnType[]):
     if (was !== undefined && was !== c.type) out.push({ column: c.name, a: was, b: c.type });
   }
   return out;
+}
+
+/**
+ * The columns both sides have, in A's order and in B's, when the two orders differ; undefined when
+ * they do not. A column only one side has is left out: it changes every record, and shows there.
+ */
+export function columnOrderChange(a: readonly ColumnType[], b: readonly ColumnType[]): ColumnOrderChange | undefined {
+  const inA = new Set(a.map((c) => c.name));
+  const inB = new Set(b.map((c) => c.name));
+  const sa = a.map((c) => c.name).filter((n) => inB.has(n));
+  const sb = b.map((c) => c.name).filter((n) => inA.has(n));
+  return sa.every((n, i) => sb[i] === n) ? undefined : { a: sa, b: sb };
+}
+
+/**
+ * A column order change as one line: `column order: id, x, label → id, label, x` — from the column
+ * before the first that moved, at most {@link COLUMN_ORDER_SHOWN} names a side (`…` for those left
+ * out), a name that could not be told apart bare as its JSON string (`labelText`). Not escaped:
+ * the caller escapes.
+ */
+export function columnOrderText(o: ColumnOrderChange): string {
+  const first = o.a.findIndex((n, i) => o.b[i] !== n);
+  const from = Math.max(0, first - 1);
+  const side = (names: readonly string[]) => {
+    const shown = names.slice(from, from + COLUMN_ORDER_SHOWN).map(labelText);
+    return [...(from > 0 ? ['…'] : []), ...shown, ...(from + COLUMN_ORDER_SHOWN < names.length ? ['…'] : [])].join(', ');
+  };
+  return `column order: ${side(o.a)} → ${side(o.b)}`;
 }
 
 /** A type change as one line: `label: INT64 → STRING` (not escaped: the caller escapes). */

@@ -29,6 +29,7 @@ import { conflictGroups } from './conflicts.js';
 import { labelShift, newLabelCounts, sumLabels, type LabelShift } from './stats.js';
 import { makeScratchDir, removeWhenDone } from '../io/scratch-dir.js';
 import { compareTypes, readTypes, signedTypes, type SideTypes } from './read-schema.js';
+import { COLUMN_ORDER_NOT_RECORDED } from './column-types.js';
 import type { BuiltIndex } from './build-index.js';
 
 /** A snapshot side: its record sets, and where index objects may be found. */
@@ -303,10 +304,12 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
   // whose signed indexes are read where they are (making, sweeping and removing one cost a diff
   // tens of milliseconds of waiting), unless one was indexed by an older form (read again below).
   const olderForm = snapshots.some((s) => s.reindex || s.members.some((m) => formOf(m) !== RECORD_FORMS[m.format]));
-  const scratch = a.kind === 'folder' || b.kind === 'folder' || olderForm ? await makeScratchDir('snap-records-') : undefined;
+  // Or a CSV or TSV set whose signed column object the store lacks: its file's copy is indexed again (below).
+  const lostColumns = snapshots.some((s) => s.members.some((m) => (m.format === 'csv' || m.format === 'tsv') && m.schema !== undefined && findObject(s.objectDirs, m.schema) === undefined));
+  const scratch = a.kind === 'folder' || b.kind === 'folder' || olderForm || lostColumns ? await makeScratchDir('snap-records-') : undefined;
   const removeTmp = scratch ? removeWhenDone(scratch) : async () => {};
   const tmp = (): string => {
-    if (scratch === undefined) throw new SnapError('INTERNAL', 'a record index was to be built without a folder side or an index of an older form');
+    if (scratch === undefined) throw new SnapError('INTERNAL', 'a record index was to be built without a folder side, an index of an older form or a lost column object');
     return scratch;
   };
   let pool: RecordIndexPool | undefined;
@@ -400,15 +403,20 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
     // A Parquet set sealed before its column types were signed (§19.11): its types can be read from
     // its file's copy in the store, the bytes its manifest signs (checked against that digest).
     for (const [i, d] of sorted.entries()) {
-      if (d.format !== 'parquet') continue;
+      if (d.format !== 'parquet' && d.format !== 'csv' && d.format !== 'tsv') continue;
       for (const [j, side, seen] of [[0, a, seenA], [1, b, seenB]] as const) {
-        const src = (planned[i] as [Source, Source])[j];
+        const pair = planned[i] as [Source, Source];
+        const src = pair[j];
         const digest = seen.digests.get(d.name);
         // Also when its signed column-types object is not in the store (removed by a store writer):
         // the file's copy, checked against the manifest digest, gives the same types.
         if (src.kind !== 'index' || src.build || !src.member || (src.member.schema !== undefined && src.schemaPath !== undefined) || side.kind !== 'snapshot' || digest === undefined) continue;
         const object = findObject(side.objectDirs, digest);
-        if (object) src.storedCopy = { path: object, sha256: digest };
+        if (!object) continue;
+        if (d.format === 'parquet') src.storedCopy = { path: object, sha256: digest };
+        // A CSV or TSV set whose signed column object is gone: its copy is indexed again (its header read
+        // with it). One sealed before columns were signed is not: "column order not recorded".
+        else if (src.member.schema !== undefined) pair[j] = indexed(object, d, digest, seen.sizes.get(d.name) ?? 0, true);
       }
     }
     // A tabular file with the same bytes on both sides holds the same records, whatever its two
@@ -488,8 +496,13 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
       counts.labelsA = inLabelOrder(counts.labelsA);
       counts.labelsB = inLabelOrder(counts.labelsB);
       const report = collector.report(d, counts, conflicts);
-      // Parquet: the column types of both sides (§19.11), from signed objects or from the bytes just indexed.
+      // Parquet: the column types of both sides (§19.11), from signed objects or from the bytes just
+      // indexed. CSV, TSV: their header's order alike, given only when it changed or is not known.
       if (d.format === 'parquet') report.types = compareTypes(await typesOf(sa, d.name), await typesOf(sb, d.name));
+      else if (d.format === 'csv' || d.format === 'tsv') {
+        const types = compareTypes(await typesOf(sa, d.name, COLUMN_ORDER_NOT_RECORDED), await typesOf(sb, d.name, COLUMN_ORDER_NOT_RECORDED));
+        if (types.order || types.unknown) report.types = types;
+      }
       sets.push(report);
     }
     const total = (f: (s: RecordSetDiff) => number) => sets.reduce((n, s) => n + f(s), 0);
@@ -532,18 +545,18 @@ function summaryOf(dirs: readonly string[], m: RecordSetMember): { summaryPath?:
 }
 
 /**
- * A side's column types (§19.11): those its reader saw when its index was built here from the
+ * A side's column types (§19.11; a CSV or TSV set's header, `notRecorded` the reason when its statement has none): those its reader saw when its index was built here from the
  * file's bytes; for a set sealed before types were signed, those of its file's copy in the store
  * (checked against its manifest digest); else those of the signed column-types object (checked
  * against its digest).
  * @throws SnapError `OBJECT_CORRUPT` | `RECORDS_INDEX_MALFORMED` | `IO_ERROR`
  */
-async function typesOf(src: Source, name: string): Promise<SideTypes> {
+async function typesOf(src: Source, name: string, notRecorded?: string): Promise<SideTypes> {
   if (src.kind !== 'index') return { reason: 'this side has no records of the set' };
   if (src.build) return readTypes(src.built?.columnTypes);
   // The Parquet reader (hyparquet) is loaded only when a file is read, as for indexing (index-file.ts).
   if (src.storedCopy) return readTypes(await (await import('./read-parquet.js')).storedParquetColumnTypes(src.storedCopy.path, name, src.storedCopy.sha256));
-  return signedTypes(src.member?.schema, src.schemaPath, name);
+  return signedTypes(src.member?.schema, src.schemaPath, name, notRecorded);
 }
 
 function sortedCounts(m: Record<string, number>): [string, number][] {
@@ -556,5 +569,5 @@ function sortedCounts(m: Record<string, number>): [string, number][] {
 export function recordsDiffer(r: RecordsReport | undefined): boolean {
   if (!r) return false;
   const s = r.summary;
-  return s.added + s.removed + s.modified + s.flipped > 0 || r.sets.some((d) => (d.types?.changes.length ?? 0) + (d.types?.classNames?.length ?? 0) > 0);
+  return s.added + s.removed + s.modified + s.flipped > 0 || r.sets.some((d) => (d.types?.changes.length ?? 0) + (d.types?.classNames?.length ?? 0) > 0 || d.types?.order !== undefined);
 }

@@ -130,7 +130,7 @@ export async function indexTabularFile(o: IndexFileOptions): Promise<{ built: Bu
 }
 
 /**
- * Write a Parquet set's column-types object (docs/FORMAT.md §19.11) at `path`, flushed to disk.
+ * Write a Parquet, CSV or TSV set's column-types object (docs/FORMAT.md §19.11) at `path`, flushed to disk.
  * @returns its path and SHA-256 (hex)
  * @throws SnapError `IO_ERROR`
  */
@@ -209,7 +209,7 @@ export function tabularMember(path: string, spec: RecordSetSpec, built: BuiltInd
     ...(spec.label !== undefined ? { label: spec.label } : {}),
     ...(spec.format === 'tsv' && spec.quoting !== undefined ? { quoting: spec.quoting } : {}),
     ...currentFormMember(spec.format),
-    ...(spec.format === 'parquet' && built.schema ? { schema: built.schema.sha256 } : {}),
+    ...(built.schema ? { schema: built.schema.sha256 } : {}),
     count: built.count,
     index: indexDigestOf(built),
     ...(built.labels ? { labels: built.labels } : {}),

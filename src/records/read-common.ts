@@ -29,7 +29,7 @@ export interface ReadResult {
   sha256: string;
   bytes: number;
   records: number;
-  /** Parquet: the top-level columns' types as Arrow reads them (`column-types.ts`), absent when over their bounds. */
+  /** Parquet: the top-level columns' types as Arrow reads them; CSV, TSV: the header's columns in order, each `STRING` (`column-types.ts`); absent when over their bounds. */
   columnTypes?: ColumnType[];
 }
 

@@ -16,6 +16,7 @@ import { SnapError, isSnapError } from '../core/errors.js';
 import type { TsvQuoting } from '../core/records.js';
 import { CsvShape, type RecordFields } from './canonical.js';
 import { hashedChunks, lineOfInvalidUtf8, openDataFile, located, newHash, MAX_COLUMNS, MAX_RECORD_BYTES, type ReadResult, type RecordSink } from './read-common.js';
+import { delimitedColumnTypes } from './column-types.js';
 
 /**
  * Chunks of a file cut at line ends, each checked to be UTF-8 (a line end never falls inside a
@@ -359,5 +360,7 @@ export async function readDelimited(abs: string, rel: string, format: 'csv' | 't
     throw e;
   }
   if (shape === undefined) throw new SnapError('RECORDS_MALFORMED', `${rel}: the file is empty: a ${format.toUpperCase()} record file starts with a header row`, { path: rel });
-  return { sha256: hash.digest('hex'), bytes, records: row };
+  // The header's names in order: signed as the set's column object (§19.11), so that a reorder shows.
+  const columnTypes = delimitedColumnTypes(shape.columns);
+  return { sha256: hash.digest('hex'), bytes, records: row, ...(columnTypes ? { columnTypes } : {}) };
 }

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { SnapError } from '../core/errors.js';
 import { MAX_SCHEMA_OBJECT_BYTES } from '../core/records.js';
 import { readSmallFile } from '../io/small-file.js';
-import { CLASS_NAMES_NOT_RECORDED, classNamesChanges, parseSchemaObject, TYPES_NOT_RECORDED, typeChanges, type ColumnType, type SchemaObject, type SetTypes } from './column-types.js';
+import { CLASS_NAMES_NOT_RECORDED, classNamesChanges, columnOrderChange, parseSchemaObject, TYPES_NOT_RECORDED, typeChanges, type ColumnType, type SchemaObject, type SetTypes } from './column-types.js';
 
 /** The error for a column-types object whose bytes are not the signed ones (as for an index summary: the store was altered). */
 function schemaAltered(name: string, path: string, sha256: string): SnapError {
@@ -34,10 +34,11 @@ export type SideTypes = { columns: ColumnType[]; classNamesRecorded: boolean } |
 /**
  * A side's types from what its statement signed: its set's `schema` member and the store object
  * of that digest (`objectPath`, undefined when the store does not have it).
+ * @param notRecorded why there are none when there is no `schema` member (a CSV or TSV set: `COLUMN_ORDER_NOT_RECORDED`)
  * @throws SnapError as {@link readSchemaObject}
  */
-export async function signedTypes(schema: string | undefined, objectPath: string | undefined, name: string): Promise<SideTypes> {
-  if (schema === undefined) return { reason: TYPES_NOT_RECORDED };
+export async function signedTypes(schema: string | undefined, objectPath: string | undefined, name: string, notRecorded = TYPES_NOT_RECORDED): Promise<SideTypes> {
+  if (schema === undefined) return { reason: notRecorded };
   if (objectPath === undefined) return { reason: `its signed column-types object ${schema.slice(0, 12)}… is not in the store`, missing: true };
   return readSchemaObject(objectPath, schema, name);
 }
@@ -48,12 +49,13 @@ export function readTypes(columns: ColumnType[] | undefined): SideTypes {
 }
 
 /**
- * The two sides' types compared: their changed columns and ClassLabel names, or which side's types
- * (or names) are not known and why.
+ * The two sides' types compared: their changed columns, column order and ClassLabel names, or which
+ * side's types (or names) are not known and why.
  */
 export function compareTypes(a: SideTypes, b: SideTypes): SetTypes {
   if ('columns' in a && 'columns' in b) {
-    const out: SetTypes = { changes: typeChanges(a.columns, b.columns) };
+    const order = columnOrderChange(a.columns, b.columns);
+    const out: SetTypes = { changes: typeChanges(a.columns, b.columns), ...(order ? { order } : {}) };
     if (a.classNamesRecorded && b.classNamesRecorded) {
       const named = classNamesChanges(a.columns, b.columns);
       if (named.length > 0) out.classNames = named;

@@ -18,6 +18,8 @@ const keys = useKeyPair('archive-records');
 const RULE = ['--records', 'train.csv key=id label=label'];
 const INDEX_MEMBER = `snap/records/${EXAMPLE.indexSha256}`;
 const SUMMARY_MEMBER = `snap/records/${EXAMPLE.summarySha256}`;
+/** The set's column object (FORMAT §19.9, §19.11): carried after the summary. */
+const COLUMNS_MEMBER = `snap/records/${EXAMPLE.columnsSha256}`;
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -58,16 +60,17 @@ async function sealedExample(): Promise<{ data: string; work: string; store: str
 }
 
 describe('archives carry record indexes', () => {
-  it('export writes the signed index and its summary right after the manifest, and import puts them in the store', async () => {
+  it('export writes the signed index, its summary and the column object right after the manifest, and import puts them in the store', async () => {
     const { work, file } = await sealedExample();
-    expect(members(file)).toEqual(['snap/statement.json', 'snap/envelope.json', 'snap/manifest.jsonl', INDEX_MEMBER, SUMMARY_MEMBER, 'data/readme.txt', 'data/train.csv']);
+    expect(members(file)).toEqual(['snap/statement.json', 'snap/envelope.json', 'snap/manifest.jsonl', INDEX_MEMBER, SUMMARY_MEMBER, COLUMNS_MEMBER, 'data/readme.txt', 'data/train.csv']);
+    expect(String((await readMembers(file)).find((m) => m.name === COLUMNS_MEMBER)?.body)).toBe(EXAMPLE.columnsObject);
     const body = (await readMembers(file)).find((m) => m.name === INDEX_MEMBER)?.body;
     expect(String(body)).toBe(EXAMPLE.index.join('\n') + '\n');
     expect(String((await readMembers(file)).find((m) => m.name === SUMMARY_MEMBER)?.body)).toBe(`${EXAMPLE.summaryLine}\n`);
     const fresh = join(work, 'fresh');
     const i = await snapJson(['import', file, '--pubkey', keys.pub, '--store', fresh]);
     expect(i.code, i.stderr).toBe(0);
-    expect((await objectFiles(fresh)).map((o) => o.name)).toEqual(expect.arrayContaining([EXAMPLE.indexSha256, EXAMPLE.summarySha256]));
+    expect((await objectFiles(fresh)).map((o) => o.name)).toEqual(expect.arrayContaining([EXAMPLE.indexSha256, EXAMPLE.summarySha256, EXAMPLE.columnsSha256]));
     const f = await snapJson(['fsck', '--store', fresh]);
     expect(f.code, f.stderr).toBe(0);
   });

@@ -21,7 +21,7 @@ const CSV = 'id,text,label\n1,win money now,spam\n2,lunch at noon,ham\n3,meeting
 const SNAP_JSON = JSON.stringify({ records: [{ pattern: 'train.csv', key: ['id'], label: 'label' }] });
 
 /** Paths the cases use, made in `beforeAll`. */
-const w = { work: '', store: '', data: '', flipped: '', model: '', broken: '', archive: '', tampered: '', proof: '', recordProof: '', damaged: '', grown: '', piped: '', attGone: '' };
+const w = { work: '', store: '', data: '', flipped: '', model: '', broken: '', archive: '', tampered: '', proof: '', recordProof: '', damaged: '', grown: '', piped: '', attGone: '', reordered: '' };
 const S = () => ['--store', w.store];
 
 /** One run: the schema its stdout must meet, its name, its arguments, and the exit code it must end with. */
@@ -44,6 +44,8 @@ const CASES: Case[] = [
   ['check', 'check of records added to a set that had none', () => ['check', w.grown, '--against', 'empty@v1', ...S()], 1],
   ['diff', 'diff of a snapshot with itself', () => ['diff', 'ds@v1', 'ds@v1', ...S()], 0],
   ['diff', 'diff of a flipped label', () => ['diff', 'ds@v1', w.flipped, '--pubkey', keys.pub, ...S()], 1],
+  ['diff', 'diff of a folder whose CSV columns were reordered', () => ['diff', 'ds@v1', w.reordered, ...S()], 1],
+  ['check', 'check of a folder whose CSV columns were reordered', () => ['check', w.reordered, '--against', 'ds@v1', '--pubkey', keys.pub, ...S()], 1],
   ['diff', 'diff of a folder with a FIFO where a signed file was (an extra naming it as other)', () => ['diff', 'ds@v1', w.piped, ...S()], 1],
   ['verify-model', 'verify-model', () => ['verify-model', w.model, '--pubkey', keys.pub, ...S()], 0],
   ['verify-model', 'verify-model by an untrusted key', () => ['verify-model', w.model, '--pubkey', other.pub, ...S()], 1],
@@ -82,6 +84,8 @@ beforeAll(async () => {
   // A set with no records, sealed; the same set with one record added.
   await ok(['seal', await makeTree({ 'train.csv': 'id,text,label\n', 'snap.json': SNAP_JSON }), '--as', 'empty@v1', '--key', keys.key, '--no-parent', ...S()]);
   w.piped = await makeTree({ 'train.csv': CSV, 'snap.json': SNAP_JSON });
+  // The same records with the label column moved first (FORMAT §19.11: the order is signed).
+  w.reordered = await makeTree({ 'a.txt': 'alpha\n', 'train.csv': CSV.replace(/^([^,\n]*),([^,\n]*),([^,\n]*)$/gm, '$3,$1,$2'), 'snap.json': SNAP_JSON });
   expect(spawnSync('mkfifo', [join(w.piped, 'a.txt')]).status).toBe(0);
   w.grown = await makeTree({ 'train.csv': 'id,text,label\n1,win money now,spam\n', 'snap.json': SNAP_JSON });
   w.archive = join(w.work, 'ds@v1.snap.tar');
@@ -170,6 +174,7 @@ const RENAMES: [schema: string, caseName: string, path: (string | number)[], to:
   ['check', 'check of a flipped label', ['breaches', 0, 'limit'], 'max'],
   ['check', 'check of records added to a set that had none', ['breaches', 0, 'value'], 'share'],
   ['diff', 'diff of a flipped label', ['summary', 'bytesAdded'], 'addedBytes'],
+  ['diff', 'diff of a folder whose CSV columns were reordered', ['records', 'sets', 0, 'types', 'order'], 'columns'],
   ['verify-model', 'verify-model', ['attestations', 0, 'datasets', 0, 'merkleRoot'], 'root'],
   ['verify-proof', 'verify-proof', ['treeSize'], 'tree_size'],
   ['impact', 'impact with keys that sign nothing in the store', ['unverified', 0, 'code'], 'error'],

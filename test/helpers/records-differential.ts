@@ -217,6 +217,12 @@ export interface TabSet {
   label: string;
   identity: 'key' | 'features' | 'position';
   cols: string[];
+  /**
+   * The order its files list the columns in, the same for A and B: the order of a CSV or Parquet
+   * file's columns is signed and compared (FORMAT §19.11: a reorder is a `maxTypeChanges` change,
+   * `test/cli/records-column-order.test.ts`), so it is not one of the equivalent forms written here.
+   */
+  order: string[];
   pq?: PqCol[];
   /** The rule names no label: the label column is one more feature. */
   unlabelled?: true;
@@ -275,7 +281,7 @@ function csvField(rng: Rng, v: string): string {
   return must || rng.below(4) === 0 ? `"${v.replace(/"/g, '""')}"` : v;
 }
 function writeCsv(rng: Rng, s: TabSet, rows: Rec[]): Buffer {
-  const cols = rng.below(2) === 0 ? s.cols : rng.shuffle(s.cols);
+  const cols = s.order;
   const eol = rng.pick(['\n', '\r\n']);
   const lines = [cols.map((c) => csvField(rng, c)), ...rows.map((r) => cols.map((c) => csvField(rng, r[c] as string)))].map((l) => l.join(','));
   const text = lines.join(eol) + (rng.below(3) === 0 ? '' : eol);
@@ -325,7 +331,7 @@ function writeJsonl(rng: Rng, rows: Rec[]): Buffer {
   return Buffer.from(text);
 }
 function writeParquet(rng: Rng, s: TabSet, rows: Rec[]): Buffer {
-  const cols = rng.below(2) === 0 ? (s.pq as PqCol[]) : rng.shuffle(s.pq as PqCol[]);
+  const cols = s.order.map((n) => (s.pq as PqCol[]).find((c) => c.name === n) as PqCol);
   const columnData = cols.map((c) => ({ name: c.name, type: c.type, nullable: c.nullable, data: rows.map((r) => r[c.name] ?? null) as Json }));
   return Buffer.from(parquetWriteBuffer({ columnData, rowGroupSize: 1 + rng.below(6), ...(rng.below(2) ? { codec: 'UNCOMPRESSED' as const } : {}) }));
 }
@@ -373,7 +379,7 @@ function makeSet(rng: Rng, i: number): TabSet {
   const feats = Array.from({ length: nf }, (_, j) => rng.pick(['f', 'é', 'x,y', 'F', 'b"']) + j);
   const cols = [...key, 'label', ...feats];
   const ext = format === 'parquet' ? 'parquet' : format;
-  const s: TabSet = { path: `t${i}.${ext}`, format, key, label: 'label', identity, cols };
+  const s: TabSet = { path: `t${i}.${ext}`, format, key, label: 'label', identity, cols, order: rng.below(2) === 0 ? cols : rng.shuffle(cols) };
   if (format === 'parquet') {
     s.pq = cols.map((c) => ({
       name: c,

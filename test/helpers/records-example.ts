@@ -27,7 +27,13 @@ export const EXAMPLE = {
   /** The member as snap sealed it before index summaries (§19.10): still valid; the record proof example of §11.5 is built on it. */
   memberWithoutSummary:
     '{"count":3,"format":"csv","identity":"key","index":{"merkleRoot":"4df891866c9066a34107073cbf98b352c2ebae6251bd0269d32816a100717ff4","sha256":"eb53030a30abf219fb3c270ff33e9ad255e4c91c79ae61c31dff72427f7720a3"},"key":["id"],"label":"label","labels":{"ham":2,"spam":1},"path":"train.csv"}',
-  member:
+  /** The member as snap sealed it before a CSV set's columns were signed (§19.11): still valid. */
+  memberWithoutColumns:
     '{"count":3,"format":"csv","identity":"key","index":{"merkleRoot":"4df891866c9066a34107073cbf98b352c2ebae6251bd0269d32816a100717ff4","sha256":"eb53030a30abf219fb3c270ff33e9ad255e4c91c79ae61c31dff72427f7720a3","summary":"bc6dc34ef2d385d161f7b231ed69213ff0875dd3302c580b3deb7682f9788f42"},"key":["id"],"label":"label","labels":{"ham":2,"spam":1},"path":"train.csv"}',
+  /** The set's column object (§19.11): the header's columns in order, each STRING; 124 bytes. */
+  columnsObject: '{"classNames":{},"columns":[{"name":"id","type":"STRING"},{"name":"text","type":"STRING"},{"name":"label","type":"STRING"}]}',
+  columnsSha256: 'ff48409240f1456298ddd7cc4bdf359b4bba1fbecd6c8e374b2d5b2ab4aac14f',
+  member:
+    '{"count":3,"format":"csv","identity":"key","index":{"merkleRoot":"4df891866c9066a34107073cbf98b352c2ebae6251bd0269d32816a100717ff4","sha256":"eb53030a30abf219fb3c270ff33e9ad255e4c91c79ae61c31dff72427f7720a3","summary":"bc6dc34ef2d385d161f7b231ed69213ff0875dd3302c580b3deb7682f9788f42"},"key":["id"],"label":"label","labels":{"ham":2,"spam":1},"path":"train.csv","schema":"ff48409240f1456298ddd7cc4bdf359b4bba1fbecd6c8e374b2d5b2ab4aac14f"}',
 };
 

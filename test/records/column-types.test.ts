@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readParquet } from '../../src/records/read-parquet.js';
-import { CUT_TYPE_MARK, MAX_COLUMN_TYPE_BYTES, parquetColumnTypes, parseSchemaObject, schemaObjectBytes, typeChanges, type TypedNode } from '../../src/records/column-types.js';
+import { columnOrderChange, columnOrderText, COLUMN_ORDER_SHOWN, CUT_TYPE_MARK, delimitedColumnTypes, MAX_COLUMN_TYPE_BYTES, MAX_SCHEMA_NAME_BYTES, parquetColumnTypes, parseSchemaObject, schemaObjectBytes, typeChanges, type TypedNode } from '../../src/records/column-types.js';
 
 const TYPES = join(import.meta.dirname, '..', 'fixtures', 'parquet', 'types');
 const typesOf = async (file: string) => Object.fromEntries(((await readParquet(join(TYPES, file), file, {}, () => {})).columnTypes ?? []).map((c) => [c.name, c.type]));
@@ -69,5 +69,34 @@ describe('the schema object', () => {
   it('gives the type changes of columns both sides have, in B’s order', () => {
     expect(typeChanges(columns, [{ name: 'label', type: 'INT64' }, { name: 'id', type: 'INT64' }, { name: 'new', type: 'DOUBLE' }])).toEqual([{ column: 'label', a: 'STRING', b: 'INT64' }]);
     expect(typeChanges(columns, columns)).toEqual([]);
+  });
+});
+
+describe('the column order of a set', () => {
+  const cols = (...names: string[]) => names.map((name) => ({ name, type: 'STRING' }));
+
+  it('is a change when the columns both sides have come in another order, named from the column before the first that moved', () => {
+    const o = columnOrderChange(cols('id', 'x', 'label'), cols('id', 'label', 'x'));
+    expect(o).toEqual({ a: ['id', 'x', 'label'], b: ['id', 'label', 'x'] });
+    expect(columnOrderText(o as NonNullable<typeof o>)).toBe('column order: id, x, label → id, label, x');
+  });
+
+  it('is no change for the same order, nor for a column added or removed (a record change, shown there)', () => {
+    expect(columnOrderChange(cols('id', 'x', 'label'), cols('id', 'x', 'label'))).toBeUndefined();
+    expect(columnOrderChange(cols('id', 'x', 'label'), cols('id', 'x', 'label', 'extra'))).toBeUndefined();
+    expect(columnOrderChange(cols('id', 'x', 'label'), cols('id', 'label'))).toBeUndefined();
+  });
+
+  it(`shows at most ${COLUMN_ORDER_SHOWN} names a side, from where the order first differs, and quotes a name with a comma`, () => {
+    const many = Array.from({ length: 100 }, (_, i) => `c${i}`);
+    const moved = [...many.slice(0, 50), 'c51', 'c50', ...many.slice(52)];
+    const text = columnOrderText(columnOrderChange(cols(...many), cols(...moved)) as NonNullable<ReturnType<typeof columnOrderChange>>);
+    expect(text).toBe(`column order: …, ${many.slice(49, 49 + COLUMN_ORDER_SHOWN).join(', ')}, … → …, ${moved.slice(49, 49 + COLUMN_ORDER_SHOWN).join(', ')}, …`);
+    expect(columnOrderText({ a: ['a,b', 'c'], b: ['c', 'a,b'] })).toBe('column order: "a,b", c → c, "a,b"');
+  });
+
+  it('of a CSV header is signed as STRING columns, none over the name bound', () => {
+    expect(delimitedColumnTypes(['id', 'label'])).toEqual(cols('id', 'label'));
+    expect(delimitedColumnTypes(['id', 'x'.repeat(MAX_SCHEMA_NAME_BYTES + 1)])).toBeUndefined();
   });
 });

@@ -50,7 +50,7 @@ describe('CSV records', () => {
     const r = await index('train.csv', TRAIN_CSV, KEYED, { expectSha256: EXAMPLE.fileSha256 });
     expect(r.lines).toEqual(EXAMPLE.index);
     expect(r.built).toMatchObject({ count: 3, sha256: EXAMPLE.indexSha256, merkleRoot: EXAMPLE.merkleRoot, labels: { spam: 1, ham: 2 }, bytes: 587 });
-    expect(r.read).toEqual({ sha256: EXAMPLE.fileSha256, bytes: 81, records: 3 });
+    expect(r.read).toEqual({ sha256: EXAMPLE.fileSha256, bytes: 81, records: 3, columnTypes: ['id', 'text', 'label'].map((name) => ({ name, type: 'STRING' })) });
     expect(r.left).toEqual(['index.jsonl', 'train.csv']);
   });
 

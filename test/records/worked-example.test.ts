@@ -12,6 +12,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { IndexBuilder } from '../../src/records/build-index.js';
 import { parseIndexSummary } from '../../src/records/index-summary.js';
+import { delimitedColumnTypes, schemaObjectBytes } from '../../src/records/column-types.js';
 import { tempDir } from '../helpers/tree.js';
 
 import { EXAMPLE, TRAIN_CSV } from '../helpers/records-example.js';
@@ -33,6 +34,8 @@ describe('docs/FORMAT.md §19.9 and §19.10, as written', () => {
     expect(text).toContain(`| root (n = 3: NH(NH(l0, l1), l2)) | \`${EXAMPLE.merkleRoot}\` |`);
     expect(text).toContain(`\`objects/sha256/${EXAMPLE.indexSha256.slice(0, 2)}/${EXAMPLE.indexSha256.slice(2)}\``);
     expect(text).toContain(`\`\`\`\n"records":[${EXAMPLE.member}]\n\`\`\``);
+    expect(text).toContain(`\`\`\`\n${EXAMPLE.columnsObject}\n\`\`\``);
+    expect(flat).toContain(`column object (124 bytes, SHA-256 \`${EXAMPLE.columnsSha256}\`)`);
     expect(flat).toContain(`its \`fingerprints\` is \`${EXAMPLE.fingerprintsSha256}\``);
     expect(flat).toContain(`its \`leaves\`, \`${EXAMPLE.leavesSha256}\``);
     expect(flat).toContain(`the summary is this one line (${Buffer.byteLength(EXAMPLE.summaryLine) + 1} bytes with its \`\\n\`), SHA-256 \`${EXAMPLE.summarySha256}\``);
@@ -84,7 +87,16 @@ describe('the record-index worked example (FORMAT.md §19.9)', () => {
   });
 
   it('gives the documented statement member', () => {
-    const member = { path: 'train.csv', format: 'csv', identity: 'key', key: ['id'], label: 'label', count: 3, index: { sha256: EXAMPLE.indexSha256, merkleRoot: EXAMPLE.merkleRoot, summary: EXAMPLE.summarySha256 }, labels: { spam: 1, ham: 2 } };
+    const member = { path: 'train.csv', format: 'csv', identity: 'key', key: ['id'], label: 'label', count: 3, index: { sha256: EXAMPLE.indexSha256, merkleRoot: EXAMPLE.merkleRoot, summary: EXAMPLE.summarySha256 }, labels: { spam: 1, ham: 2 }, schema: EXAMPLE.columnsSha256 };
     expect(canonicalJson(member)).toBe(EXAMPLE.member);
+    const { schema: _, ...older } = member;
+    expect(canonicalJson(older)).toBe(EXAMPLE.memberWithoutColumns);
+  });
+
+  it('gives the documented column object: the header in order, each column STRING (§19.11)', () => {
+    const bytes = schemaObjectBytes(delimitedColumnTypes(['id', 'text', 'label']) ?? []);
+    expect(bytes.toString('utf8')).toBe(EXAMPLE.columnsObject);
+    expect(bytes.length).toBe(124);
+    expect(sha(bytes)).toBe(EXAMPLE.columnsSha256);
   });
 });
