@@ -871,15 +871,7 @@ export async function storedParquetColumnTypes(abs: string, rel: string, expectS
   const fh = await openDataFile(abs);
   try {
     const size = Number((await fh.stat()).size);
-    const hash = newHash();
-    const chunk = Buffer.allocUnsafe(READ_CHUNK);
-    for (let pos = 0; pos < size; ) {
-      const n = Math.min(READ_CHUNK, size - pos);
-      await readFully(fh, chunk.subarray(0, n), pos);
-      hash.update(chunk.subarray(0, n));
-      pos += n;
-    }
-    if (hash.digest('hex') !== expectSha256) {
+    if ((await hashWhole(fh, size)).digest('hex') !== expectSha256) {
       throw new SnapError('OBJECT_CORRUPT', `the store object ${expectSha256.slice(0, 12)}… of ${rel} (${abs}) is not the bytes its name says: the store is damaged (snap fsck names what is). Its column types were being read from it (FORMAT §19.11)`, { path: rel, sha256: expectSha256 });
     }
     if (size < 12) return undefined;
@@ -907,6 +899,19 @@ export async function storedParquetColumnTypes(abs: string, rel: string, expectS
   }
 }
 
+/** SHA-256 of the first `size` bytes of `fh`, read in {@link READ_CHUNK} pieces (the digest not yet taken). */
+async function hashWhole(fh: FileHandle, size: number): Promise<ReturnType<typeof newHash>> {
+  const hash = newHash();
+  const chunk = Buffer.allocUnsafe(READ_CHUNK);
+  for (let pos = 0; pos < size; ) {
+    const n = Math.min(READ_CHUNK, size - pos);
+    await readFully(fh, chunk.subarray(0, n), pos);
+    hash.update(chunk.subarray(0, n));
+    pos += n;
+  }
+  return hash;
+}
+
 /**
  * Read the records of a Parquet file into `sink`, one row group at a time (each row group's pages
  * checked against the bounds first, see `checkRowGroupPages`; its rows made one at a time from its
@@ -922,14 +927,7 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
   try {
     const before = await fh.stat({ bigint: true });
     const size = Number(before.size);
-    const hash = newHash();
-    const chunk = Buffer.allocUnsafe(READ_CHUNK);
-    for (let pos = 0; pos < size; ) {
-      const n = Math.min(READ_CHUNK, size - pos);
-      await readFully(fh, chunk.subarray(0, n), pos);
-      hash.update(chunk.subarray(0, n));
-      pos += n;
-    }
+    const hash = await hashWhole(fh, size);
     const malformed = (why: string) => new SnapError('RECORDS_MALFORMED', `${rel}: ${why}`, { path: rel });
     if (size < 12) throw malformed('not a Parquet file (too short; truncated?)');
     const tail = Buffer.alloc(8);
