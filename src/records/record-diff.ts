@@ -305,6 +305,24 @@ export function pairLeftovers(la: IndexEntry[], lb: IndexEntry[], counts: Record
   for (let i = n; i < restB.length; i++) added(restB[i] as IndexEntry);
 }
 
+/** Indexes of records in index order, and how many at its start are known to be used. */
+interface Queue {
+  items: number[];
+  at: number;
+}
+
+/** The indexes of `entries` grouped by `by`, each group in index order. */
+function queuesOf(entries: readonly IndexEntry[], by: (e: IndexEntry) => string | undefined): Map<string | undefined, Queue> {
+  const out = new Map<string | undefined, Queue>();
+  entries.forEach((e, i) => {
+    const k = by(e);
+    const q = out.get(k);
+    if (q) q.items.push(i);
+    else out.set(k, { items: [i], at: 0 });
+  });
+  return out;
+}
+
 /**
  * The label pairing of one key's records of a `files` set (docs/FORMAT.md §19.4), all of which matched
  * no fingerprint on the other side (an unchanged file is its twin's already):
@@ -319,10 +337,19 @@ export function pairLeftovers(la: IndexEntry[], lb: IndexEntry[], counts: Record
 export function pairPathLeftovers(la: IndexEntry[], lb: IndexEntry[], counts: RecordDiffCounts, sink: RecordDiffSink): { a: IndexEntry[]; b: IndexEntry[] } {
   const usedA = new Uint8Array(la.length);
   const usedB = new Uint8Array(lb.length);
-  const labelsA = new Set(la.map((e) => e.label));
+  // A's records by content and by label, each in index order: the first unused one of a queue is
+  // what a scan of `la` for the first unused match would find, in time linear in the key's records
+  // (a name shared by thousands of label folders must not cost their square).
+  const byFeatures = queuesOf(la, (e) => e.features);
+  const byLabel = queuesOf(la, (e) => e.label);
+  const firstUnused = (q: Queue | undefined): number => {
+    if (!q) return -1;
+    while (q.at < q.items.length && usedA[q.items[q.at] as number] === 1) q.at++;
+    return q.at < q.items.length ? (q.items[q.at] as number) : -1;
+  };
   lb.forEach((eb, j) => {
-    if (labelsA.has(eb.label)) return;
-    const i = la.findIndex((ea, k) => usedA[k] === 0 && ea.features === eb.features);
+    if (byLabel.has(eb.label)) return;
+    const i = firstUnused(byFeatures.get(eb.features));
     if (i < 0) return;
     usedA[i] = 1;
     usedB[j] = 1;
@@ -331,7 +358,7 @@ export function pairPathLeftovers(la: IndexEntry[], lb: IndexEntry[], counts: Re
   });
   lb.forEach((eb, j) => {
     if (usedB[j]) return;
-    const i = la.findIndex((ea, k) => usedA[k] === 0 && ea.label === eb.label);
+    const i = firstUnused(byLabel.get(eb.label));
     if (i < 0) return;
     usedA[i] = 1;
     usedB[j] = 1;
