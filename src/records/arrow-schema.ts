@@ -50,6 +50,12 @@ export interface ArrowField {
   children: ArrowField[];
 }
 
+/** One pair of the schema's own key-value metadata (`Schema.custom_metadata`: pyarrow's `schema.metadata`). */
+export interface ArrowKeyValue {
+  key: string;
+  value: string;
+}
+
 /** Whether `f`, or a field inside it, is a DURATION. */
 export function holdsDuration(f: ArrowField): boolean {
   return f.durationUnit !== undefined || f.children.some(holdsDuration);
@@ -59,12 +65,15 @@ export function holdsDuration(f: ArrowField): boolean {
  * The top-level fields of the Arrow schema in an `ARROW:schema` value, in order.
  * @param maxFields most fields (top-level and nested, each visit counted) read before `RECORDS_LIMIT`
  * @param maxDepth deepest nesting of fields before `RECORDS_LIMIT`
+ * @param metadata filled, when given, with the schema's own key-value metadata (`custom_metadata`), in
+ *   order: what pyarrow reads as the table's metadata (`huggingface`, `pandas`) when the file has an
+ *   ARROW:schema, in place of the file's key-value metadata
  * @throws SnapError `RECORDS_MALFORMED` (not strict base64, not an Arrow schema message, or one of
  *   a metadata version before V4 or after V5: pyarrow refuses such a file too, "Invalid base64
  *   input", "Invalid flatbuffers message", "Old metadata version not supported") | `RECORDS_LIMIT` (more fields or deeper than these, or
  *   names that add up to more bytes than the message holds)
  */
-export function arrowSchemaFields(base64: string, maxFields: number, maxDepth: number): ArrowField[] {
+export function arrowSchemaFields(base64: string, maxFields: number, maxDepth: number, metadata?: ArrowKeyValue[]): ArrowField[] {
   const bad = (why: string): never => {
     throw new SnapError('RECORDS_MALFORMED', `its Arrow schema (key-value metadata "ARROW:schema") cannot be read: ${why}`);
   };
@@ -153,5 +162,22 @@ export function arrowSchemaFields(base64: string, maxFields: number, maxDepth: n
     const children = vector(field, 5).map((child) => fieldAt(child, depth + 1));
     return { name, type: byte(field, 2, 0), ...(unit !== undefined ? { durationUnit: unit } : {}), children };
   };
-  return vector(schema, 1).map((field) => fieldAt(field, 1));
+  const fields = vector(schema, 1).map((field) => fieldAt(field, 1));
+  if (metadata) {
+    // Schema.custom_metadata (slot 2): KeyValue tables of key (slot 0) and value (slot 1). Bounded
+    // like the names: many entries can name one long string.
+    let textBytes = 0;
+    const text = (table: number, k: number): string => {
+      const at = slot(table, k);
+      if (at === undefined) return '';
+      const s = ref(at);
+      const n = u32(s);
+      if (n > b.length - s - 4) bad('a metadata string runs past its end');
+      textBytes += n;
+      if (textBytes > b.length) throw new SnapError('RECORDS_LIMIT', `its Arrow schema (key-value metadata "ARROW:schema") has metadata that adds up to more than its ${b.length} bytes (one string read for many entries)`);
+      return b.subarray(s + 4, s + 4 + n).toString('utf8');
+    };
+    for (const kv of vector(schema, 2)) metadata.push({ key: text(kv, 0), value: text(kv, 1) });
+  }
+  return fields;
 }

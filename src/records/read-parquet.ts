@@ -21,7 +21,7 @@ import { ioError } from '../io/errors.js';
 import { walkThriftStruct } from './thrift-bounds.js';
 import { parquetColumnTypes, type ColumnType, type TypedNode } from './column-types.js';
 import { HF_METADATA_KEY, hfClassNames } from './class-names.js';
-import { arrowSchemaFields, holdsDuration, TYPE_LISTS, TYPE_STRUCT, type ArrowField } from './arrow-schema.js';
+import { arrowSchemaFields, holdsDuration, TYPE_LISTS, TYPE_STRUCT, type ArrowField, type ArrowKeyValue } from './arrow-schema.js';
 
 /** Largest row group, uncompressed, in bytes (a row group is held in memory while it is read). */
 export const MAX_ROW_GROUP_BYTES = 256 << 20;
@@ -332,13 +332,59 @@ function arrowDurations(meta: FileMetaData, rel: string, units?: Map<string, big
   return out;
 }
 
+/** The Arrow schema's own metadata of each file's footer read (`arrowSchemaMetadata`), undefined when it has no ARROW:schema. */
+const embeddedMetadata = new WeakMap<FileMetaData, ArrowKeyValue[] | undefined>();
+
+/**
+ * The metadata of an ARROW:schema's schema (`custom_metadata`), or undefined when the file has no ARROW:schema.
+ * @throws SnapError as `arrowDurations` (an Arrow schema that cannot be read, or given twice)
+ */
+function arrowSchemaMetadata(meta: FileMetaData, rel: string): ArrowKeyValue[] | undefined {
+  if (embeddedMetadata.has(meta)) return embeddedMetadata.get(meta);
+  const stored = (meta.key_value_metadata ?? []).filter((kv) => kv.key === ARROW_SCHEMA_KEY);
+  let out: ArrowKeyValue[] | undefined;
+  if (stored.length > 1) throw new SnapError('RECORDS_MALFORMED', `${rel}: its key-value metadata holds "${ARROW_SCHEMA_KEY}" ${stored.length} times`, { path: rel });
+  if (stored.length === 1) {
+    out = [];
+    try {
+      arrowSchemaFields(stored[0]?.value ?? '', 4 * MAX_COLUMNS, MAX_SCHEMA_DEPTH, out);
+    } catch (e) {
+      throw located(e, rel, {});
+    }
+  }
+  embeddedMetadata.set(meta, out);
+  return out;
+}
+
+/**
+ * The values of the table metadata `key` (`huggingface`, `pandas`), as every reader reads them.
+ * pyarrow (so pandas and Hugging Face `datasets`) reads a file that has an ARROW:schema with the
+ * metadata stored inside that schema, and not the file's key-value metadata, which other readers
+ * (and snap) read; pyarrow writes the same values in both places. A file whose two places
+ * disagree on `key` (other values, or the key in one place only) reads one way to pyarrow and
+ * another to snap: refused.
+ * @returns the key-value metadata's values of `key`, in order (none: [])
+ * @throws SnapError `RECORDS_MALFORMED` (the two places disagree; an ARROW:schema that cannot be read) | `RECORDS_LIMIT`
+ */
+function tableMetadata(meta: FileMetaData, key: string, rel: string): string[] {
+  const outside = (meta.key_value_metadata ?? []).filter((kv) => kv.key === key).map((kv) => kv.value ?? '');
+  const embedded = arrowSchemaMetadata(meta, rel);
+  if (embedded === undefined) return outside;
+  const inside = embedded.filter((kv) => kv.key === key).map((kv) => kv.value);
+  if (inside.length !== outside.length || inside.some((v, i) => v !== outside[i])) {
+    const where = (n: number) => (n === 0 ? 'does not have it' : n === 1 ? 'has one value' : `has ${n} values`);
+    throw new SnapError('RECORDS_MALFORMED', `${rel}: its metadata "${key}" differs between the key-value metadata (which ${where(outside.length)}) and the Arrow schema stored in "${ARROW_SCHEMA_KEY}" (which ${where(inside.length)}${inside.length > 0 && outside.length > 0 ? ', another' : ''}): pyarrow, pandas and Hugging Face datasets read only the one inside "${ARROW_SCHEMA_KEY}", other readers the other, so the file means two things; pyarrow writes the same in both`, { path: rel });
+  }
+  return outside;
+}
+
 /**
  * The Hugging Face ClassLabel names of the file's top-level columns (class-names.ts, FORMAT §19.11),
  * from its key-value metadata "huggingface".
  * @throws SnapError `RECORDS_MALFORMED` | `RECORDS_LIMIT` | `RECORDS_UNSUPPORTED`
  */
 function classNamesOf(meta: FileMetaData, rel: string): Map<string, string[]> {
-  const values = (meta.key_value_metadata ?? []).filter((kv) => kv.key === HF_METADATA_KEY).map((kv) => kv.value ?? '');
+  const values = tableMetadata(meta, HF_METADATA_KEY, rel);
   return hfClassNames(values, parquetSchema(meta).children.map((c) => c.element.name), rel);
 }
 
@@ -371,11 +417,10 @@ function pandasNamesAsStored(name: unknown, field: string): boolean {
  */
 function checkPandasNames(meta: FileMetaData, top: readonly string[], rel: string): void {
   const columns = new Set(top);
-  for (const kv of meta.key_value_metadata ?? []) {
-    if (kv.key !== PANDAS_METADATA_KEY || kv.value === undefined) continue;
+  for (const value of tableMetadata(meta, PANDAS_METADATA_KEY, rel)) {
     let md: unknown;
     try {
-      md = JSON.parse(kv.value);
+      md = JSON.parse(value);
     } catch {
       throw new SnapError('RECORDS_MALFORMED', `${rel}: its pandas metadata (key-value metadata "${PANDAS_METADATA_KEY}") is not JSON as JSON.parse reads it, so how pandas names its columns cannot be checked`, { path: rel });
     }

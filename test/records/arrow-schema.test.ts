@@ -148,3 +148,15 @@ describe('the Arrow schema pyarrow stores in a Parquet file (ARROW:schema)', () 
     );
   });
 });
+
+describe('the Arrow schema\'s own metadata (Schema.custom_metadata)', () => {
+  it('is read in order when asked for: the table metadata pyarrow wrote inside ARROW:schema', async () => {
+    const b = await fsp.readFile(join(import.meta.dirname, '..', 'fixtures', 'parquet', 'metadata', 'hf-split.parquet'));
+    const meta = parquetMetadata(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
+    const value = ((meta.key_value_metadata ?? []).find((kv) => kv.key === 'ARROW:schema') as { value: string }).value;
+    const metadata: { key: string; value: string }[] = [];
+    expect(arrowSchemaFields(value, 100, 10, metadata).map((f) => f.name)).toEqual(['id', 'label']);
+    expect(metadata.map((kv) => kv.key)).toEqual(['huggingface']);
+    expect(JSON.parse((metadata[0] as { value: string }).value).info.features.label.names).toEqual(['pos', 'neg']);
+  });
+});

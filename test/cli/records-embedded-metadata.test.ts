@@ -1,0 +1,52 @@
+/**
+ * pyarrow keeps a table's metadata twice in a Parquet file: in the key-value metadata, and inside
+ * the Arrow schema it stores as the key-value metadata ARROW:schema. Reading a file that has an
+ * ARROW:schema, pyarrow — and so pandas (`read_parquet`) and Hugging Face `datasets` — takes the
+ * metadata from ARROW:schema alone. A B that left the key-value `huggingface` and `pandas` values as
+ * A had them, and changed them inside ARROW:schema, flipped every ClassLabel's meaning (or swapped
+ * which column pandas calls `label`) while snap, reading the key-value values, passed `check`.
+ * Fixtures: test/fixtures/parquet/metadata/make.py.
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeTree, snap, snapJson, useKeyPair } from '../helpers/tree.js';
+import { newStorePath } from '../helpers/store.js';
+
+const keys = useKeyPair();
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'parquet', 'metadata');
+const fixture = (name: string) => fsp.readFile(join(FIXTURES, name));
+const RULE = ['--records', 'train.parquet key=id label=label'];
+
+/** A store with ds@v1 sealed from `a`, and a folder B holding `b` as its train.parquet. */
+async function sealedA(a: string, b: string): Promise<{ store: string; bDir: string }> {
+  const store = await newStorePath();
+  const aDir = await makeTree({ 'train.parquet': await fixture(a) });
+  const r = await snapJson(['seal', aDir, '--as', 'ds@v1', '--key', keys.key, '--store', store, ...RULE]);
+  expect(r.code, r.stderr).toBe(0);
+  return { store, bDir: await makeTree({ 'train.parquet': await fixture(b) }) };
+}
+
+describe('metadata that ARROW:schema holds otherwise than the key-value metadata', () => {
+  it('ClassLabel names flipped inside ARROW:schema only: check does not pass, and says the two disagree', async () => {
+    const { store, bDir } = await sealedA('hf.parquet', 'hf-split.parquet');
+    const r = await snap(['check', bDir, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(r.code, r.stdout + r.stderr).not.toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/"huggingface".*ARROW:schema/s);
+  });
+
+  it('pandas column names swapped inside ARROW:schema only: check does not pass, and says the two disagree', async () => {
+    const { store, bDir } = await sealedA('pandas.parquet', 'pandas-split.parquet');
+    const r = await snap(['check', bDir, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(r.code, r.stdout + r.stderr).not.toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/"pandas".*ARROW:schema/s);
+  });
+
+  it('a file pyarrow wrote (the same metadata in both places) still seals, and checks clean against itself', async () => {
+    for (const f of ['hf.parquet', 'pandas.parquet']) {
+      const { store, bDir } = await sealedA(f, f);
+      const r = await snap(['check', bDir, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+    }
+  });
+});
