@@ -20,6 +20,8 @@ import { SnapError } from '../core/errors.js';
 
 /** Arrow `Type` union tag of `Duration` (format/Schema.fbs: NONE 0, Null 1, … Map 17, Duration 18). */
 export const TYPE_DURATION = 18;
+/** Arrow `Type` union tag of `Timestamp` (format/Schema.fbs). */
+export const TYPE_TIMESTAMP = 10;
 /** Arrow `Type` union tag of `Struct_`. */
 export const TYPE_STRUCT = 13;
 /** Arrow `Type` union tags of the lists: List 12, FixedSizeList 16, LargeList 21, ListView 25, LargeListView 26. */
@@ -46,6 +48,11 @@ export interface ArrowField {
   type: number;
   /** The field is a DURATION: nanoseconds in one of its units. */
   durationUnit?: bigint;
+  /**
+   * The field is a TIMESTAMP with a time zone (`Timestamp.timezone`, not empty): pyarrow gives it to
+   * a column Parquet stores adjusted to UTC (`ApplyOriginalMetadata`), so pandas shows its times there.
+   */
+  timezone?: string;
   /** A list's element, a struct's members, …, in order. */
   children: ArrowField[];
 }
@@ -145,6 +152,20 @@ export function arrowSchemaFields(base64: string, maxFields: number, maxDepth: n
     }
     return TIME_UNIT_NANOS[unit as 0 | 1 | 2 | 3] ?? bad(`a duration has the unknown time unit ${unit}`);
   };
+  /** The time zone of the field at `field` when it is a TIMESTAMP that has one (`Timestamp.timezone`, slot 1), else undefined. */
+  const timezone = (field: number): string | undefined => {
+    if (byte(field, 2, 0) !== TYPE_TIMESTAMP) return undefined;
+    const typeAt = slot(field, 3);
+    if (typeAt === undefined) return undefined;
+    const at = slot(ref(typeAt), 1);
+    if (at === undefined) return undefined;
+    const s = ref(at);
+    const n = u32(s);
+    if (n > b.length - s - 4) bad('a time zone runs past its end');
+    nameBytes += n; // bounded with the names: many fields can name one long zone
+    if (nameBytes > b.length) throw new SnapError('RECORDS_LIMIT', `its Arrow schema (key-value metadata "ARROW:schema") has names and time zones that add up to more than its ${b.length} bytes (one string read for many fields)`);
+    return b.subarray(s + 4, s + 4 + n).toString('utf8') || undefined;
+  };
   /** The field at `field`, and the fields inside it. */
   const fieldAt = (field: number, depth: number): ArrowField => {
     visit(depth);
@@ -159,8 +180,9 @@ export function arrowSchemaFields(base64: string, maxFields: number, maxDepth: n
       name = b.subarray(s + 4, s + 4 + n).toString('utf8');
     }
     const unit = durationUnit(field);
+    const zone = timezone(field);
     const children = vector(field, 5).map((child) => fieldAt(child, depth + 1));
-    return { name, type: byte(field, 2, 0), ...(unit !== undefined ? { durationUnit: unit } : {}), children };
+    return { name, type: byte(field, 2, 0), ...(unit !== undefined ? { durationUnit: unit } : {}), ...(zone ? { timezone: zone } : {}), children };
   };
   const fields = vector(schema, 1).map((field) => fieldAt(field, 1));
   if (metadata) {

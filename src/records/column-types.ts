@@ -133,9 +133,21 @@ const UNIT_NAMES = new Map<bigint, string>([
   [1n, 'NANOS'],
 ]);
 
-/** A leaf's type text: its logical type, else its converted type, else its physical type. */
-function leafType(el: TypedElement, durationUnit: bigint | undefined): string {
+/** The time zone Arrow gives a timestamp adjusted to UTC when its Arrow field names none: written as before, `TIMESTAMP(MICROS, UTC)`. */
+const ARROW_UTC = 'UTC';
+
+/**
+ * A leaf's type text: its logical type, else its converted type, else its physical type; a
+ * timestamp adjusted to UTC whose Arrow field names another zone ends with it, `TIMESTAMP(MICROS, UTC, "Asia/Tokyo")`.
+ */
+function leafType(el: TypedElement, durationUnit: bigint | undefined, zone: string | undefined): string {
   if (durationUnit !== undefined) return `DURATION(${UNIT_NAMES.get(durationUnit) ?? String(durationUnit)})`;
+  const text = physicalOrLogical(el);
+  return zone !== undefined && zone !== ARROW_UTC && text.startsWith('TIMESTAMP(') && text.endsWith(', UTC)') ? `${text.slice(0, -1)}, ${JSON.stringify(zone)})` : text;
+}
+
+/** A leaf's type text without its Arrow zone. */
+function physicalOrLogical(el: TypedElement): string {
   const lt = el.logical_type as { type?: string; unit?: string; isAdjustedToUTC?: boolean; bitWidth?: number; isSigned?: boolean; scale?: number; precision?: number } | undefined;
   const ct = el.converted_type;
   if (lt?.type) {
@@ -165,18 +177,18 @@ function leafType(el: TypedElement, durationUnit: bigint | undefined): string {
 }
 
 /** A node's type text, nesting included (a repeated field outside a LIST group is a list of it, as Arrow reads it). */
-function nodeType(node: TypedNode, durations: ReadonlyMap<string, bigint>, inList = false): string {
+function nodeType(node: TypedNode, durations: ReadonlyMap<string, bigint>, zones: ReadonlyMap<string, string>, inList = false): string {
   const el = node.element;
-  if (el.repetition_type === 'REPEATED' && !inList) return `LIST<${nodeType(node, durations, true)}>`;
-  if (node.children.length === 0) return leafType(el, durations.get(JSON.stringify(node.path)));
+  if (el.repetition_type === 'REPEATED' && !inList) return `LIST<${nodeType(node, durations, zones, true)}>`;
+  if (node.children.length === 0) return leafType(el, durations.get(JSON.stringify(node.path)), zones.get(JSON.stringify(node.path)));
   const listed = el.converted_type === 'LIST' || (el.logical_type as { type?: string } | undefined)?.type === 'LIST';
   if (listed && node.children.length === 1) {
     const repeated = node.children[0] as TypedNode;
     // The standard three levels (a repeated group of one child), else the repeated field is the element.
     const element = repeated.children.length === 1 && repeated.element.name !== 'array' && repeated.element.name !== `${el.name}_tuple` ? (repeated.children[0] as TypedNode) : repeated;
-    return `LIST<${nodeType(element, durations, element === repeated)}>`;
+    return `LIST<${nodeType(element, durations, zones, element === repeated)}>`;
   }
-  return `STRUCT<${node.children.map((c) => `${JSON.stringify(c.element.name)}: ${nodeType(c, durations)}`).join(', ')}>`;
+  return `STRUCT<${node.children.map((c) => `${JSON.stringify(c.element.name)}: ${nodeType(c, durations, zones)}`).join(', ')}>`;
 }
 
 /** A type text within {@link MAX_COLUMN_TYPE_BYTES}. */
@@ -193,16 +205,17 @@ function bounded(type: string): string {
  * @param root the schema tree (hyparquet `parquetSchema`), its converted types as the file has them
  * @param durations leaf path (`JSON.stringify`) → nanoseconds in the unit, for the leaves pyarrow reads as durations
  * @param classNames column → its ClassLabel names (class-names.ts `hfClassNames`)
+ * @param zones leaf path (`JSON.stringify`) → the time zone Arrow gives that timestamp (from ARROW:schema)
  * @returns undefined when the file's schema object would be over a bound ({@link MAX_SCHEMA_COLUMNS},
  *   {@link MAX_SCHEMA_NAME_BYTES}, `MAX_SCHEMA_OBJECT_BYTES`): no types are signed for it
  */
-export function parquetColumnTypes(root: TypedNode, durations: ReadonlyMap<string, bigint>, classNames: ReadonlyMap<string, string[]> = new Map()): ColumnType[] | undefined {
+export function parquetColumnTypes(root: TypedNode, durations: ReadonlyMap<string, bigint>, classNames: ReadonlyMap<string, string[]> = new Map(), zones: ReadonlyMap<string, string> = new Map()): ColumnType[] | undefined {
   if (root.children.length > MAX_SCHEMA_COLUMNS) return undefined;
   const out: ColumnType[] = [];
   for (const c of root.children) {
     if (utf8Length(c.element.name) > MAX_SCHEMA_NAME_BYTES || !isWellFormed(c.element.name)) return undefined;
     const names = classNames.get(c.element.name);
-    out.push({ name: c.element.name, type: bounded(nodeType(c, durations)), ...(names ? { classNames: names } : {}) });
+    out.push({ name: c.element.name, type: bounded(nodeType(c, durations, zones)), ...(names ? { classNames: names } : {}) });
   }
   return schemaObjectBytes(out).length > MAX_SCHEMA_OBJECT_BYTES ? undefined : out;
 }

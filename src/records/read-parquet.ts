@@ -268,12 +268,14 @@ const ARROW_SCHEMA_KEY = 'ARROW:schema';
  * matched to the schema as Arrow reads it: a struct's members in order, a list's element (a LIST
  * group's repeated group's one child, or a repeated leaf itself).
  * @param units filled with each such leaf's unit (nanoseconds), by the same key
+ * @param zones filled with the time zone Arrow gives each timestamp leaf stored adjusted to UTC (the
+ *   zone its Arrow field names, when it names one), by the same key: part of its type (§19.11)
  * @returns leaf path (`JSON.stringify`) → its conversion: the duration's ISO 8601 text
  * @throws SnapError `RECORDS_MALFORMED` (an Arrow schema that cannot be read — pyarrow refuses the
  *   file too —, or given twice) | `RECORDS_UNSUPPORTED` (a duration whose place in the schema snap
  *   cannot match, or on a column that is not a plain INT64) | `RECORDS_LIMIT`
  */
-function arrowDurations(meta: FileMetaData, rel: string, units?: Map<string, bigint>): Map<string, (v: unknown) => unknown> {
+function arrowDurations(meta: FileMetaData, rel: string, units?: Map<string, bigint>, zones?: Map<string, string>): Map<string, (v: unknown) => unknown> {
   const out = new Map<string, (v: unknown) => unknown>();
   const stored = (meta.key_value_metadata ?? []).filter((kv) => kv.key === ARROW_SCHEMA_KEY);
   if (stored.length === 0) return out;
@@ -289,6 +291,12 @@ function arrowDurations(meta: FileMetaData, rel: string, units?: Map<string, big
   type Node = ReturnType<typeof parquetSchema>;
   const unsupported = (node: Node, why: string) => new SnapError('RECORDS_UNSUPPORTED', `${rel}: column ${JSON.stringify(node.path.join('.'))} ${why} (by its Arrow schema, key-value metadata "${ARROW_SCHEMA_KEY}"), which snap cannot read as pyarrow does`, { path: rel, column: node.path.join('.') });
   const leaf = (f: ArrowField, node: Node) => {
+    if (f.timezone !== undefined && zones) {
+      // pyarrow gives the zone to a timestamp Parquet stores adjusted to UTC, and to no other column.
+      const lt = node.element.logical_type as { type?: string; isAdjustedToUTC?: boolean } | undefined;
+      const ct = node.element.converted_type;
+      if (lt?.type === 'TIMESTAMP' ? lt.isAdjustedToUTC === true : lt?.type === undefined && (ct === 'TIMESTAMP_MILLIS' || ct === 'TIMESTAMP_MICROS')) zones.set(JSON.stringify(node.path), f.timezone);
+    }
     if (f.durationUnit === undefined) {
       if (holdsDuration(f)) throw unsupported(node, 'is a leaf column where its Arrow field holds a duration');
       return;
@@ -931,8 +939,9 @@ export async function storedParquetColumnTypes(abs: string, rel: string, expectS
       const meta = parquetMetadata(footer);
       checkSchema(meta, rel, {});
       const units = new Map<string, bigint>();
-      arrowDurations(meta, rel, units);
-      return parquetColumnTypes(parquetSchema(meta) as TypedNode, units, classNamesOf(meta, rel));
+      const zones = new Map<string, string>();
+      arrowDurations(meta, rel, units, zones);
+      return parquetColumnTypes(parquetSchema(meta) as TypedNode, units, classNamesOf(meta, rel), zones);
     } catch {
       return undefined;
     }
@@ -1011,8 +1020,9 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
     const leaves = checkSchema(meta, rel, fields);
     // The column types Arrow reads (§19.11), from the annotations as the file has them (columnReadings rewrites them for the decoder).
     const durationUnits = new Map<string, bigint>();
-    const durations = arrowDurations(meta, rel, durationUnits);
-    const columnTypes = parquetColumnTypes(parquetSchema(meta) as TypedNode, durationUnits, classNamesOf(meta, rel));
+    const timeZones = new Map<string, string>();
+    const durations = arrowDurations(meta, rel, durationUnits, timeZones);
+    const columnTypes = parquetColumnTypes(parquetSchema(meta) as TypedNode, durationUnits, classNamesOf(meta, rel), timeZones);
     const readings = columnReadings(leaves, rel);
     for (const [key, convert] of durations) {
       const path = JSON.parse(key) as string[];

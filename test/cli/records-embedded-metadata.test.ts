@@ -50,3 +50,20 @@ describe('metadata that ARROW:schema holds otherwise than the key-value metadata
     }
   });
 });
+
+describe('a timestamp column whose time zone only ARROW:schema holds', () => {
+  it('UTC → Asia/Tokyo, same instants: check fails naming the type change (pandas reads 09:00+09:00 for 00:00+00:00)', async () => {
+    const { store, bDir } = await sealedA('tz-utc.parquet', 'tz-tokyo.parquet');
+    const r = await snapJson(['check', bDir, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(r.code, JSON.stringify(r.json)).toBe(1);
+    expect(r.json.records.sets[0].summary).toMatchObject({ unchanged: 3, modified: 0 });
+    expect(r.json.records.sets[0].types).toEqual({ changes: [{ column: 'ts', a: 'TIMESTAMP(MICROS, UTC)', b: 'TIMESTAMP(MICROS, UTC, "Asia/Tokyo")' }] });
+  });
+
+  it('the same file checks clean against itself, and a zone of UTC is written as before', async () => {
+    const { store, bDir } = await sealedA('tz-tokyo.parquet', 'tz-tokyo.parquet');
+    const r = await snapJson(['check', bDir, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(r.code, JSON.stringify(r.json)).toBe(0);
+    expect(r.json.records.sets[0].types).toEqual({ changes: [] });
+  });
+});
