@@ -227,19 +227,30 @@ export const DATASET_CARD = 'README.md';
 export const CARD_HEAD_BYTES = 4096;
 
 /**
+ * The characters Python's `\s` matches in a `str` pattern (those `str.isspace()` is true of), which
+ * `huggingface_hub`'s `^\s*---[\r\n]+` skips before a card's front matter: ASCII white space, U+001C
+ * to U+001F, U+0085, the no-break spaces (U+00A0, U+202F), U+1680, U+2000 to U+200A, the line and
+ * paragraph separators, U+205F and U+3000.
+ */
+const PYTHON_SPACE = /[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/u;
+
+/**
  * Whether the first bytes of a dataset card open a YAML front matter block, as `huggingface_hub`
- * finds one (`^\s*---[\r\n]+`, the card metadata `load_dataset` reads its `configs:` →
- * `data_files:` splits from): after a UTF-8 byte-order mark and white space, a line `---`.
+ * finds one (`^\s*---[\r\n]+` on the card read as UTF-8 text, the card metadata `load_dataset`
+ * reads its `configs:` → `data_files:` splits from): after a UTF-8 byte-order mark and white space
+ * as Python's `\s` takes it ({@link PYTHON_SPACE}: a no-break space too), a line `---`.
  * @param head the card's first bytes (at most {@link CARD_HEAD_BYTES})
  * @param whole whether `head` is the whole card: if not, and it is all white space, the answer is true (fail closed)
  */
 export function opensFrontMatter(head: Uint8Array, whole: boolean): boolean {
-  let i = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
-  while (i < head.length && [0x20, 0x09, 0x0a, 0x0d, 0x0b, 0x0c].includes(head[i] as number)) i++;
-  if (i === head.length) return !whole;
-  if (head[i] !== 0x2d || head[i + 1] !== 0x2d || head[i + 2] !== 0x2d) return false;
-  const next = head[i + 3];
-  return next === 0x0a || next === 0x0d || (next === undefined && !whole);
+  // A character cut at the end of a head that is not the whole card is left out (stream), not read as U+FFFD.
+  const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(head, { stream: !whole });
+  let i = text.startsWith('\ufeff') ? 1 : 0;
+  while (i < text.length && PYTHON_SPACE.test(text[i] as string)) i++;
+  if (i === text.length) return !whole;
+  if (!text.startsWith('---', i)) return false;
+  const next = text[i + 3];
+  return next === '\n' || next === '\r' || (next === undefined && !whole);
 }
 
 /** What the record sets of a check cover. */

@@ -151,6 +151,15 @@ describe('check: data files that no record set covers', () => {
     expect(e.json.unindexedFiles).toEqual([{ path: 'README.md', change: 'modified', data: true }]);
   });
 
+  it("so does one whose front matter follows white space Python's \\s takes beyond ASCII (a no-break space, U+3000, U+2028, U+001C): huggingface_hub finds the block after any of them", async () => {
+    // The regex ^\s*---[\r\n]+ of a str in Python: a no-break space first was "data false", exit 0.
+    for (const lead of ['\u00a0', '\u3000', '\u2028', '\u001c', '\u0085', ' \u00a0\n\u2003']) {
+      const c = await checkWith((b) => fsp.writeFile(join(b, 'README.md'), lead + CARD('test.csv', 'train.csv')));
+      expect(c.code, JSON.stringify(lead)).toBe(1);
+      expect(c.json.unindexedFiles).toEqual([{ path: 'README.md', change: 'modified', data: true }]);
+    }
+  });
+
   it('a README.md below the root, or a root one whose body has a --- rule, stays documentation (exit 0)', async () => {
     const c = await checkWith(async (b) => {
       await fsp.mkdir(join(b, 'docs'));
