@@ -220,6 +220,15 @@ export function isFolderMetadata(path: string): boolean {
 export const DATASET_CARD = 'README.md';
 
 /**
+ * Whether a dataset path is the root dataset card ({@link DATASET_CARD}) in any case (`Readme.md`,
+ * `README.MD`): on a file system that ignores case (macOS, Windows) `load_dataset` opens it as
+ * `README.md`, so it is judged as the card (fail closed on a case-sensitive one).
+ */
+export function isDatasetCard(path: string): boolean {
+  return path.toLowerCase() === DATASET_CARD.toLowerCase();
+}
+
+/**
  * Bytes of a dataset card read from its start to find its front matter (`cli/dataset-card.ts`): a
  * card whose first {@link CARD_HEAD_BYTES} bytes are all white space is taken to have front matter
  * (fail closed), since `huggingface_hub` lets any white space come before the opening `---`.

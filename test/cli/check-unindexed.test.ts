@@ -160,6 +160,20 @@ describe('check: data files that no record set covers', () => {
     }
   });
 
+  it('a root card named in another case (Readme.md, README.MD) is judged as README.md: a file system that ignores case (macOS, Windows) opens it for load_dataset', async () => {
+    for (const name of ['Readme.md', 'README.MD', 'readme.md']) {
+      const c = await checkWith(async (b) => {
+        await fsp.rm(join(b, 'README.md'));
+        await fsp.writeFile(join(b, name), CARD('test.csv', 'train.csv'));
+      });
+      expect(c.code, name).toBe(1);
+      expect(c.json.unindexedFiles).toContainEqual({ path: name, change: 'added', data: true });
+      const plain = await checkWith((b) => fsp.writeFile(join(b, name), '# notes\n'));
+      expect(plain.code, name).toBe(0);
+      expect(plain.json.unindexedFiles).toEqual([{ path: name, change: 'added', data: false }]);
+    }
+  });
+
   it('a README.md below the root, or a root one whose body has a --- rule, stays documentation (exit 0)', async () => {
     const c = await checkWith(async (b) => {
       await fsp.mkdir(join(b, 'docs'));

@@ -9,7 +9,7 @@ import { SnapError } from '../../core/errors.js';
 import { storePath } from '../../io/store.js';
 import { diff, untrustedSides } from '../../ops/diff.js';
 import type { DiffInput, DiffSide } from '../../ops/diff.js';
-import { DATASET_CARD, checkRecords, linkBreaches, unindexedBreaches, unindexedFiles, type UnindexedFile } from '../../records/check.js';
+import { checkRecords, isDatasetCard, linkBreaches, unindexedBreaches, unindexedFiles, type UnindexedFile } from '../../records/check.js';
 import { cardIsData } from '../dataset-card.js';
 import { samplelessLabelFolders } from '../label-folders.js';
 import { CONFIG_FILE, type RecordConfig } from '../../records/config.js';
@@ -108,10 +108,10 @@ function labelFolderSets(r: { records?: { sets: readonly { format: string; name:
   ];
 }
 
-/** The entry of the root dataset card on one side of a rename (its sha256 and size), if it was renamed there or from there. */
-function renamedEntry(r: { renamed: readonly { from: string; to: string; sha256: string; size: number }[] }, side: 'a' | 'b'): ManifestEntry | undefined {
-  const m = r.renamed.find((x) => (side === 'a' ? x.from : x.to) === DATASET_CARD);
-  return m ? { path: DATASET_CARD, sha256: m.sha256, size: m.size } : undefined;
+/** The entry of the root dataset card `path` on one side of a rename (its sha256 and size), if it was renamed there or from there. */
+function renamedEntry(r: { renamed: readonly { from: string; to: string; sha256: string; size: number }[] }, side: 'a' | 'b', path: string): ManifestEntry | undefined {
+  const m = r.renamed.find((x) => (side === 'a' ? x.from : x.to) === path);
+  return m ? { path, sha256: m.sha256, size: m.size } : undefined;
 }
 
 /** Human lines of the files outside every record set: a count, then at most {@link RECORDS_LISTED} of them. */
@@ -194,8 +194,8 @@ async function cmdCheck(a: Args, io: CliIo): Promise<number> {
     }
     // The root dataset card is data when either side's opens a YAML front matter block: load_dataset reads its splits there.
     for (const f of unindexed) {
-      if (f.path !== DATASET_CARD || f.data) continue;
-      const entryOf = (side: 'a' | 'b') => [...r.modified.map((m) => m[side]), ...(side === 'a' ? r.removed : r.added)].find((e) => e.path === DATASET_CARD) ?? renamedEntry(r, side);
+      if (!isDatasetCard(f.path) || f.data) continue;
+      const entryOf = (side: 'a' | 'b') => [...r.modified.map((m) => m[side]), ...(side === 'a' ? r.removed : r.added)].find((e) => e.path === f.path) ?? renamedEntry(r, side, f.path);
       f.data = await cardIsData(ia, ib, entryOf('a'), entryOf('b'), store);
     }
     breaches.push(...unindexedBreaches(unindexed, thresholds.maxUnindexedFiles));
