@@ -175,8 +175,9 @@ export const RECORD_FILE_ENDINGS: readonly string[] = ['.csv', '.tsv', '.tab', '
  * (`datasets`' own cache, `load_dataset("arrow")`), TFRecord, WebDataset and other shards in
  * archives (`.tar`, `.tgz`, `.zip`: `datasets` reads zipped data files), NumPy, pickle, PyTorch
  * (`torch.save`), HDF5, Avro, ORC, safetensors, msgpack, Lance, MosaicML `.mds` shards, LMDB's
- * `data.mdb`, Megatron's indexed `.bin`/`.idx`, Parquet's short `.pq`, Arrow's `.ipc`, and `.txt`
- * (`load_dataset("text")`, wikitext's `train.txt`: one sample a line). Fail closed: a `LICENSE.txt`
+ * `data.mdb`, Megatron's indexed `.bin`/`.idx`, Parquet's short `.pq`, Arrow's `.ipc`, `.txt`
+ * (`load_dataset("text")`, wikitext's `train.txt`: one sample a line), and the rest of `datasets`'
+ * extension table (`_EXTENSION_TO_MODULE`: `.geoparquet` and `.gpq` read as Parquet, `.xml`, `.eval`). Fail closed: a `LICENSE.txt`
  * or a `.zip` of code changed outside every record set is counted too (`maxUnindexedFiles` lets a
  * review take such changes).
  */
@@ -185,6 +186,7 @@ export const DATA_FILE_ENDINGS: readonly string[] = [
   '.pq', '.arrow', '.feather', '.ipc', '.tfrecord', '.tfrecords', '.tar', '.tgz', '.zip',
   '.npy', '.npz', '.pkl', '.pickle', '.pt', '.pth', '.h5', '.hdf5', '.avro', '.orc',
   '.safetensors', '.msgpack', '.lance', '.mds', '.mdb', '.bin', '.idx', '.txt',
+  '.geoparquet', '.gpq', '.xml', '.eval',
 ];
 /**
  * The file names {@link linkBreaches} tries at each depth below a link: one of each

@@ -93,6 +93,17 @@ describe('check: data files that no record set covers', () => {
     expect(unindexedBreach(c.json)).toMatchObject({ value: names.length, limit: 0 });
   });
 
+  it("a new file of an ending Hugging Face datasets reads by its extension table (.geoparquet and .gpq as Parquet, .xml, .eval) is a breach (exit 1): load_dataset of the folder reads train-2.geoparquet beside train.parquet", async () => {
+    // Each passed with exit 0, data false.
+    const names = ['train-2.geoparquet', 'b.gpq', 'c.xml', 'd.eval', 'e.GPQ.gz'];
+    const c = await checkWith(async (b) => {
+      for (const n of names) await fsp.writeFile(join(b, n), 'x\n');
+    });
+    expect(c.code, c.stdout).toBe(1);
+    expect(c.json.unindexedFiles.filter((f: Json) => !f.data)).toEqual([]);
+    expect(c.json.unindexedFiles).toHaveLength(names.length);
+  });
+
   it('so a changed LICENSE.txt fails the gate too (fail closed), and --max-unindexed-files 1 lets that review pass', async () => {
     const c = await checkWith((b) => fsp.writeFile(join(b, 'LICENSE.txt'), 'MIT\n'));
     expect(c.code, c.stdout).toBe(1);
