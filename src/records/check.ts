@@ -231,6 +231,19 @@ export function isDatasetCard(path: string): boolean {
 }
 
 /**
+ * The standalone card metadata at the dataset root (`config.REPOYAML_FILENAME`): `load_dataset` of a
+ * folder reads it as YAML and merges it over the card's front matter, `configs:` → `data_files:`
+ * (which file is which split) included. It is nothing but such metadata, so it is data whenever it
+ * is added, removed or changed (in any case, as {@link isDatasetCard}).
+ */
+export const DATASET_CARD_YAML = '.huggingface.yaml';
+
+/** Whether a dataset path is the root {@link DATASET_CARD_YAML}, in any case. */
+export function isDatasetCardYaml(path: string): boolean {
+  return path.toLowerCase() === DATASET_CARD_YAML;
+}
+
+/**
  * Bytes of a dataset card read from its start to find its front matter (`cli/dataset-card.ts`): a
  * card whose first {@link CARD_HEAD_BYTES} bytes are all white space is taken to have front matter
  * (fail closed), since `huggingface_hub` lets any white space come before the opening `---`.
@@ -315,7 +328,7 @@ export function unindexedFiles(changes: readonly { path: string; change: Unindex
       const sample = (f: (typeof folders)[number]) => f.ig.ignores(path) && path.split('/').length > f.labelSegment + 1 && !isFolderMetadata(path);
       if (!tables.has(path) && holding.some(sample)) continue;
       out.push({ path, change, data: true });
-    } else if (!tables.has(path)) out.push({ path, change, data: looksLikeData(path) });
+    } else if (!tables.has(path)) out.push({ path, change, data: looksLikeData(path) || isDatasetCardYaml(path) });
   }
   return out;
 }

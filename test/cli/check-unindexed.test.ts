@@ -185,6 +185,22 @@ describe('check: data files that no record set covers', () => {
     }
   });
 
+  it("a root .huggingface.yaml counts as data whenever it changes: load_dataset merges it over the card's metadata, configs: data_files included", async () => {
+    // Swapping the splits there was ".huggingface.yaml added, data false", exit 0.
+    const yaml = 'configs:\n- config_name: default\n  data_files:\n  - split: train\n    path: test.csv\n  - split: test\n    path: train.csv\n';
+    for (const name of ['.huggingface.yaml', '.HuggingFace.yaml']) {
+      const c = await checkWith((b) => fsp.writeFile(join(b, name), yaml));
+      expect(c.code, name).toBe(1);
+      expect(c.json.unindexedFiles).toEqual([{ path: name, change: 'added', data: true }]);
+    }
+    const below = await checkWith(async (b) => {
+      await fsp.mkdir(join(b, 'docs'));
+      await fsp.writeFile(join(b, 'docs', '.huggingface.yaml'), yaml);
+    });
+    expect(below.code).toBe(0);
+    expect(below.json.unindexedFiles).toEqual([{ path: 'docs/.huggingface.yaml', change: 'added', data: false }]);
+  });
+
   it('a README.md below the root, or a root one whose body has a --- rule, stays documentation (exit 0)', async () => {
     const c = await checkWith(async (b) => {
       await fsp.mkdir(join(b, 'docs'));
