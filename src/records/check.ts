@@ -95,8 +95,9 @@ export function checkRecords(r: RecordsReport, t: Thresholds): Breach[] {
       const share = d.a.records > 0 ? s.added / d.a.records : null; // null: A had none, every record is added
       if (share === null || share > t.maxAddedShare) out.push({ set: d.name, rule: 'maxAddedShare', value: share, limit: t.maxAddedShare, message: `records added: ${s.added}, ${share !== null ? `${(100 * share).toFixed(1)} %` : 'all'} of ${d.a.records} (at most ${(100 * t.maxAddedShare).toFixed(1)} %)` });
     }
-    // Column types a side signed but whose object the store lacks cannot be compared: fail closed.
-    if (d.types?.unknown?.missing) out.push({ set: d.name, rule: 'unavailable', value: d.types.unknown.reason, message: `not compared: column types: ${d.types.unknown.reason}` });
+    // Column types a side signed but whose object the store lacks, or a side over the bounds against
+    // one whose types are known, cannot be compared: fail closed.
+    if (d.types?.unknown?.missing || d.types?.unknown?.overBounds) out.push({ set: d.name, rule: 'unavailable', value: d.types.unknown.reason, message: `not compared: column types: ${d.types.unknown.reason}` });
     // A column's ClassLabel names are part of its type as a loader reads it (FORMAT §19.11): each change counts.
     // So is the columns' order, to a loader that reads by position (`df.iloc[:, -1]`): a reorder counts once.
     const names = d.types?.classNames ?? [];

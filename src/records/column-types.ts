@@ -88,8 +88,12 @@ export interface SetTypes {
   changes: TypeChange[];
   order?: ColumnOrderChange;
   classNames?: ClassNamesChange[];
-  /** `missing`: a side signs a column-types object the store does not have (`check` breaches, rule `unavailable`). */
-  unknown?: { side: 'a' | 'b' | 'both'; reason: string; missing?: true };
+  /**
+   * `missing`: a side signs a column-types object the store does not have; `overBounds`: one side's
+   * file, read here, has a schema over the bounds of §19.11 while the other side's types are known
+   * (either way `check` breaches, rule `unavailable`).
+   */
+  unknown?: { side: 'a' | 'b' | 'both'; reason: string; missing?: true; overBounds?: true };
   classNamesUnknown?: { side: 'a' | 'b' | 'both'; reason: string };
 }
 

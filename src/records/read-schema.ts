@@ -29,7 +29,21 @@ export async function readSchemaObject(path: string, sha256: string, name: strin
  * `missing`: its statement signs a column-types object the store does not have (not an older snap's
  * set: a gate must not pass it, §19.11).
  */
-export type SideTypes = { columns: ColumnType[]; classNamesRecorded: boolean } | { reason: string; missing?: true };
+export type SideTypes = { columns: ColumnType[]; classNamesRecorded: boolean } | UnknownTypes;
+
+/**
+ * Why a side's types are not known; `missing`: a signed object the store lacks; `overBounds`: its
+ * file's schema, read here, is over the bounds of §19.11 (a gate must not pass that side against a
+ * side whose types are known: a few KiB of metadata can name millions of classes).
+ */
+export interface UnknownTypes {
+  reason: string;
+  missing?: true;
+  overBounds?: true;
+}
+
+/** Why a side read here has no types: its schema object would be over the bounds of FORMAT §19.11. */
+export const TYPES_OVER_BOUNDS = "types not recorded (the file's schema is over the bounds of FORMAT §19.11)";
 
 /**
  * A side's types from what its statement signed: its set's `schema` member and the store object
@@ -45,7 +59,7 @@ export async function signedTypes(schema: string | undefined, objectPath: string
 
 /** A side's types from its file's bytes, as its reader saw them (`columnTypes` of a built index). */
 export function readTypes(columns: ColumnType[] | undefined): SideTypes {
-  return columns ? { columns, classNamesRecorded: true } : { reason: 'types not recorded (the file\'s schema is over the bounds of FORMAT §19.11)' };
+  return columns ? { columns, classNamesRecorded: true } : { reason: TYPES_OVER_BOUNDS, overBounds: true };
 }
 
 /**
@@ -65,8 +79,10 @@ export function compareTypes(a: SideTypes, b: SideTypes): SetTypes {
     return out;
   }
   const side = !('columns' in a) && !('columns' in b) ? 'both' : 'columns' in a ? 'b' : 'a';
-  const unknown = [a, b].filter((s): s is { reason: string; missing?: true } => 'reason' in s);
-  // A missing signed object is named first: it is what a gate must not pass.
-  const named = unknown.find((s) => s.missing) ?? (unknown[0] as { reason: string; missing?: true });
-  return { changes: [], unknown: { side, reason: named.reason, ...(named.missing ? { missing: true as const } : {}) } };
+  const unknown = [a, b].filter((s): s is UnknownTypes => 'reason' in s);
+  // A missing signed object is named first: it is what a gate must not pass; so is a side over the
+  // bounds against a side whose types are known (both over them: nothing to compare, no breach).
+  const named = unknown.find((s) => s.missing) ?? (side !== 'both' ? unknown.find((s) => s.overBounds) : undefined) ?? (unknown[0] as UnknownTypes);
+  const flag = named.missing ? { missing: true as const } : named.overBounds && side !== 'both' ? { overBounds: true as const } : {};
+  return { changes: [], unknown: { side, reason: named.reason, ...flag } };
 }

@@ -246,3 +246,36 @@ describe('a Parquet feature column widened from INT32 to INT64', () => {
     expect(h.stdout).toContain('x: INT32 → INT64');
   });
 });
+
+describe("a B whose schema is over the bounds of §19.11 (types not read) while A's types are known", () => {
+  /** id, forty INT64 features f0…f39 and the label (INT64 or STRING); `metadata`: ClassLabel num_classes 65,536 on every feature (2 KiB that name 2.6 M classes). */
+  function wide(label: 'INT64' | 'STRING', metadata: boolean): Buffer {
+    const features = Array.from({ length: 40 }, (_, i) => ({ name: `f${i}`, data: BigInt64Array.from([1n, 2n, 3n]), type: 'INT64' as const }));
+    const hf = JSON.stringify({ info: { features: Object.fromEntries(features.map((f) => [f.name, { _type: 'ClassLabel', num_classes: 65_536 }])) } });
+    return Buffer.from(
+      parquetWriteBuffer({
+        columnData: [{ name: 'id', data: BigInt64Array.from([1n, 2n, 3n]), type: 'INT64' }, ...features, label === 'INT64' ? { name: 'label', data: BigInt64Array.from([1n, 0n, 1n]), type: 'INT64' } : { name: 'label', data: ['1', '0', '1'], type: 'STRING' }],
+        ...(metadata ? { kvMetadata: [{ key: 'huggingface', value: hf }] } : {}),
+      }),
+    );
+  }
+
+  it('fails check closed (rule unavailable): 2 KiB of metadata no longer hide an INT64 → STRING label', async () => {
+    // The schema object of B would be over 16 MiB: "types not recorded", and check passed with exit 0.
+    const store = await newStorePath();
+    await seal(await makeTree({ 'train.parquet': wide('INT64', false) }), store, 'ds@v1');
+    const b = await makeTree({ 'train.parquet': wide('STRING', true) });
+    const c = await snapJson(['check', b, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(c.code, JSON.stringify(c.json.breaches)).toBe(1);
+    expect(c.json.records.sets[0].types.unknown).toMatchObject({ side: 'b', overBounds: true });
+    expect(c.json.breaches).toContainEqual(expect.objectContaining({ rule: 'unavailable', message: expect.stringMatching(/column types.*over the bounds/) }));
+  });
+
+  it('an over-bounds file against itself (no types on either side) breaches nothing', async () => {
+    const store = await newStorePath();
+    const dir = await makeTree({ 'train.parquet': wide('INT64', true) });
+    await seal(dir, store, 'ds@v1');
+    const c = await snapJson(['check', dir, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(c.code, JSON.stringify(c.json.breaches)).toBe(0);
+  });
+});
