@@ -19,6 +19,12 @@ export const HF_METADATA_KEY = 'huggingface';
 export const MAX_HF_METADATA_BYTES = 4 << 20;
 /** Most names of one ClassLabel column (`names`, or `num_classes`); more is `RECORDS_LIMIT`. */
 export const MAX_CLASS_NAMES = 65_536;
+/**
+ * Most names of all the ClassLabel columns of one file together; more is `RECORDS_LIMIT`. A
+ * `num_classes` of 20 bytes names up to {@link MAX_CLASS_NAMES} classes, so 167 KB of metadata on
+ * 3,000 columns named 196 M (node ran out of memory reading the file); four full columns fit.
+ */
+export const MAX_FILE_CLASS_NAMES = 4 * MAX_CLASS_NAMES;
 /** Longest class name, in UTF-8 bytes; a longer one is `RECORDS_LIMIT`. */
 export const MAX_CLASS_NAME_BYTES = 1024;
 
@@ -38,7 +44,7 @@ const LIST_FEATURES = new Set(['Sequence', 'List', 'LargeList']);
  * @throws SnapError `RECORDS_MALFORMED` (the key twice, not JSON — `datasets` fails on it too —,
  *   a top level, `info` or `features` that is not an object, names that are not strings or disagree
  *   with `num_classes`) | `RECORDS_LIMIT` ({@link MAX_HF_METADATA_BYTES}, {@link MAX_CLASS_NAMES},
- *   {@link MAX_CLASS_NAME_BYTES}) | `RECORDS_UNSUPPORTED` (names in a `names_file`, which snap cannot read)
+ *   {@link MAX_CLASS_NAME_BYTES}, {@link MAX_FILE_CLASS_NAMES}) | `RECORDS_UNSUPPORTED` (names in a `names_file`, which snap cannot read)
  */
 export function hfClassNames(values: readonly (string | undefined)[], columns: readonly string[], rel: string): Map<string, string[]> {
   const out = new Map<string, string[]>();
@@ -64,6 +70,12 @@ export function hfClassNames(values: readonly (string | undefined)[], columns: r
   if (features === undefined || features === null) return out;
   if (!isObject(features)) throw malformed('has "info.features" that is not an object');
   const isClassLabel = (f: unknown): f is Record<string, unknown> => isObject(f) && f._type === 'ClassLabel';
+  let total = 0;
+  /** Count `n` more names of `column` against {@link MAX_FILE_CLASS_NAMES}, before any is made. */
+  const tally = (n: number, column: string) => {
+    total += n;
+    if (total > MAX_FILE_CLASS_NAMES) throw limit(`brings the file's ClassLabel names to more than ${MAX_FILE_CLASS_NAMES} (all its columns together)`, column);
+  };
   for (const column of columns) {
     if (!Object.prototype.hasOwnProperty.call(features, column)) continue;
     const f = features[column];
@@ -76,10 +88,14 @@ export function hfClassNames(values: readonly (string | undefined)[], columns: r
     if (label.names === undefined || label.names === null) {
       if (typeof count !== 'number') names = [];
       else if (count > MAX_CLASS_NAMES) throw limit(`has ${count} classes, more than ${MAX_CLASS_NAMES}`, column);
-      else names = Array.from({ length: count }, (_, i) => String(i));
+      else {
+        tally(count, column);
+        names = Array.from({ length: count }, (_, i) => String(i));
+      }
     } else {
       if (!Array.isArray(label.names)) throw malformed(`gives column ${JSON.stringify(column)} ClassLabel names that are not a list`, column);
       if (label.names.length > MAX_CLASS_NAMES) throw limit(`has ${label.names.length} class names, more than ${MAX_CLASS_NAMES}`, column);
+      tally(label.names.length, column);
       for (const n of label.names as unknown[]) {
         if (typeof n !== 'string' || !isWellFormed(n)) throw malformed(`gives column ${JSON.stringify(column)} a class name that is not a string of Unicode text`, column);
         if (utf8Length(n) > MAX_CLASS_NAME_BYTES) throw limit(`has a class name longer than ${MAX_CLASS_NAME_BYTES} bytes`, column);

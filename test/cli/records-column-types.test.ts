@@ -14,6 +14,7 @@ import { newStorePath, snapshotFolder, tamper } from '../helpers/store.js';
 import { signEnvelope, serializeEnvelope } from '../../src/core/envelope.js';
 import { canonicalJson } from '../../src/core/canonical-json.js';
 import { readPrivateKey } from '../../src/io/keyfile.js';
+import { MAX_SCHEMA_NAME_BYTES } from '../../src/records/column-types.js';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -248,32 +249,35 @@ describe('a Parquet feature column widened from INT32 to INT64', () => {
 });
 
 describe("a B whose schema is over the bounds of §19.11 (types not read) while A's types are known", () => {
-  /** id, forty INT64 features f0…f39 and the label (INT64 or STRING); `metadata`: ClassLabel num_classes 65,536 on every feature (2 KiB that name 2.6 M classes). */
-  function wide(label: 'INT64' | 'STRING', metadata: boolean): Buffer {
-    const features = Array.from({ length: 40 }, (_, i) => ({ name: `f${i}`, data: BigInt64Array.from([1n, 2n, 3n]), type: 'INT64' as const }));
-    const hf = JSON.stringify({ info: { features: Object.fromEntries(features.map((f) => [f.name, { _type: 'ClassLabel', num_classes: 65_536 }])) } });
+  /** id and the label (INT64 or STRING); `long`: with a column whose name is over MAX_SCHEMA_NAME_BYTES (so no schema object). */
+  function table2(label: 'INT64' | 'STRING', long: boolean): Buffer {
     return Buffer.from(
       parquetWriteBuffer({
-        columnData: [{ name: 'id', data: BigInt64Array.from([1n, 2n, 3n]), type: 'INT64' }, ...features, label === 'INT64' ? { name: 'label', data: BigInt64Array.from([1n, 0n, 1n]), type: 'INT64' } : { name: 'label', data: ['1', '0', '1'], type: 'STRING' }],
-        ...(metadata ? { kvMetadata: [{ key: 'huggingface', value: hf }] } : {}),
+        columnData: [
+          { name: 'id', data: BigInt64Array.from([1n, 2n, 3n]), type: 'INT64' },
+          ...(long ? [{ name: 'z'.repeat(MAX_SCHEMA_NAME_BYTES + 1), data: BigInt64Array.from([0n, 0n, 0n]), type: 'INT64' as const }] : []),
+          label === 'INT64' ? { name: 'label', data: BigInt64Array.from([1n, 0n, 1n]), type: 'INT64' } : { name: 'label', data: ['1', '0', '1'], type: 'STRING' },
+        ],
       }),
     );
   }
 
-  it('fails check closed (rule unavailable): 2 KiB of metadata no longer hide an INT64 → STRING label', async () => {
-    // The schema object of B would be over 16 MiB: "types not recorded", and check passed with exit 0.
+  it('fails check closed (rule unavailable) where modifications are allowed: a column named past the bound no longer hides an INT64 → STRING label', async () => {
+    // Every record is modified (a new column), which --max-modified 3 allows; B's types were "not
+    // recorded", and the label's retyping passed with exit 0.
     const store = await newStorePath();
-    await seal(await makeTree({ 'train.parquet': wide('INT64', false) }), store, 'ds@v1');
-    const b = await makeTree({ 'train.parquet': wide('STRING', true) });
-    const c = await snapJson(['check', b, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    await seal(await makeTree({ 'train.parquet': table2('INT64', false) }), store, 'ds@v1');
+    const b = await makeTree({ 'train.parquet': table2('STRING', true) });
+    const c = await snapJson(['check', b, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub, '--max-modified', '3', '--max-conflicts', '1']);
     expect(c.code, JSON.stringify(c.json.breaches)).toBe(1);
     expect(c.json.records.sets[0].types.unknown).toMatchObject({ side: 'b', overBounds: true });
-    expect(c.json.breaches).toContainEqual(expect.objectContaining({ rule: 'unavailable', message: expect.stringMatching(/column types.*over the bounds/) }));
+    expect(c.json.breaches.map((x: Json) => x.rule)).toEqual(['unavailable']);
+    expect(c.json.breaches[0].message).toMatch(/column types.*over the bounds/);
   });
 
   it('an over-bounds file against itself (no types on either side) breaches nothing', async () => {
     const store = await newStorePath();
-    const dir = await makeTree({ 'train.parquet': wide('INT64', true) });
+    const dir = await makeTree({ 'train.parquet': table2('INT64', true) });
     await seal(dir, store, 'ds@v1');
     const c = await snapJson(['check', dir, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
     expect(c.code, JSON.stringify(c.json.breaches)).toBe(0);

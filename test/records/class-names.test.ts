@@ -3,7 +3,7 @@
  * its key-value metadata "huggingface" as `datasets` (`Features.from_arrow_schema`) reads them.
  */
 import { describe, expect, it } from 'vitest';
-import { hfClassNames, MAX_CLASS_NAME_BYTES, MAX_CLASS_NAMES, MAX_HF_METADATA_BYTES } from '../../src/records/class-names.js';
+import { hfClassNames, MAX_CLASS_NAME_BYTES, MAX_CLASS_NAMES, MAX_FILE_CLASS_NAMES, MAX_HF_METADATA_BYTES } from '../../src/records/class-names.js';
 
 const features = (f: object) => JSON.stringify({ info: { features: f } });
 const read = (value: string, columns = ['label', 'tags', 'id']) => Object.fromEntries(hfClassNames([value], columns, 't.parquet'));
@@ -60,5 +60,21 @@ describe('ClassLabel names from huggingface metadata', () => {
     expect(code(() => read(features({ label: { num_classes: MAX_CLASS_NAMES + 1, _type: 'ClassLabel' } })))).toBe('RECORDS_LIMIT');
     expect(code(() => read(features({ label: { names: ['é'.repeat(MAX_CLASS_NAME_BYTES / 2 + 1)], _type: 'ClassLabel' } })))).toBe('RECORDS_LIMIT');
     expect(read(features({ label: { names: ['é'.repeat(MAX_CLASS_NAME_BYTES / 2)], _type: 'ClassLabel' } }))).toEqual({ label: ['é'.repeat(MAX_CLASS_NAME_BYTES / 2)] });
+  });
+});
+
+describe('the names of all columns of one file together', () => {
+  it('are bounded (MAX_FILE_CLASS_NAMES): num_classes 65,536 on 3,000 columns (167 KB of metadata) is RECORDS_LIMIT, not 196 M strings (node ran out of memory: 4.4 GB, signal 6)', () => {
+    const columns = Array.from({ length: 3000 }, (_, i) => `c${i}`);
+    const value = features(Object.fromEntries(columns.map((c) => [c, { _type: 'ClassLabel', num_classes: MAX_CLASS_NAMES }])));
+    expect(code(() => hfClassNames([value], columns, 't.parquet'))).toBe('RECORDS_LIMIT');
+  });
+
+  it('up to the bound they are read whole: four columns of 65,536 classes', () => {
+    const columns = ['a', 'b', 'c', 'd'];
+    const value = features(Object.fromEntries(columns.map((c) => [c, { _type: 'ClassLabel', num_classes: MAX_CLASS_NAMES }])));
+    expect(MAX_FILE_CLASS_NAMES).toBe(4 * MAX_CLASS_NAMES);
+    const names = hfClassNames([value], columns, 't.parquet');
+    expect([...names.values()].map((n) => n.length)).toEqual([MAX_CLASS_NAMES, MAX_CLASS_NAMES, MAX_CLASS_NAMES, MAX_CLASS_NAMES]);
   });
 });
