@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // Pairing many files or records of one content, and collecting many links of one record set, stay linear (helper-133, 2026-11-30): diff's rename
 // pairing (src/ops/diff.ts pairRenames), verify's and verify --merge's move pairing (src/shards/merge.ts
-// mergeShardReports) and the record diff's leftovers (src/records/record-diff.ts pairLeftovers) each took
+// mergeShardReports) and the record diff's leftovers (src/records/record-diff.ts pairLeftovers, and
+// pairPathLeftovers of a label-folder set's shared names) each took
 // one list per digest off its front with shift(), quadratic in its length: 35–55 CPU-seconds for a few
 // hundred thousand entries that a crafted archive's manifest or record index can list. Each case is timed
 // here in CPU-seconds against a budget; the unit tests check only what is paired.
 //
 // usage: node bench/pairing-bench.mjs [--n N]     (needs `npm run build`)
 import { pairRenames } from '../dist/ops/diff.js';
-import { pairLeftovers } from '../dist/records/record-diff.js';
+import { pairLeftovers, pairPathLeftovers } from '../dist/records/record-diff.js';
 import { nameMoves } from '../dist/records/label-flips.js';
 import { linkBreaches } from '../dist/records/check.js';
 
@@ -55,6 +56,21 @@ const rows = [];
   const paired = problems.filter((p) => p.movedTo !== undefined).length;
   if (paired !== n) throw new Error(`nameMoves paired ${paired} of ${n}`);
   rows.push(['verify, verify --merge: moves of one content (nameMoves)', r.seconds]);
+}
+{
+  // A label-folder set's one name under many labels (a forged index may list it under one label
+  // many times): pairPathLeftovers scanned A for each record of B, 8–36 s at 40,000 a side.
+  const hex = (s, i) => s + String(i).padStart(63, '0');
+  const la = Array.from({ length: n }, (_, i) => ({ features: hex('a', i), fingerprint: hex('c', i), key: '["x"]', label: `l${i}`, row: i + 1 }));
+  const lb = Array.from({ length: n }, (_, i) => ({ features: hex('a', n - 1 - i), fingerprint: hex('d', i), key: '["x"]', label: `n${i}`, row: i + 1 }));
+  const lb2 = Array.from({ length: n }, (_, i) => ({ features: hex('b', i), fingerprint: hex('e', i), key: '["x"]', label: `l${n - 1 - i}`, row: i + 1 }));
+  const counts = { flipped: 0, modified: 0 };
+  const sink = { flipped: () => {}, modified: () => {} };
+  const flips = cpu(() => pairPathLeftovers(la, lb, counts, sink)); // every B label new, each with the content of one of A
+  const edits = cpu(() => pairPathLeftovers(la, lb2, counts, sink)); // the same labels, other contents
+  if (counts.flipped !== n || counts.modified !== n) throw new Error(`pairPathLeftovers: ${counts.flipped} flipped, ${counts.modified} modified of ${n}`);
+  rows.push(['record diff: one file name under many labels, moved (pairPathLeftovers)', flips.seconds]);
+  rows.push(['record diff: one file name under many labels, edited (pairPathLeftovers)', edits.seconds]);
 }
 {
   const links = Array.from({ length: n }, (_, i) => `mail/spam/l${name(i)}`);

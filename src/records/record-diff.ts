@@ -311,14 +311,18 @@ interface Queue {
   at: number;
 }
 
-/** The indexes of `entries` grouped by `by`, each group in index order. */
-function queuesOf(entries: readonly IndexEntry[], by: (e: IndexEntry) => string | undefined): Map<string | undefined, Queue> {
-  const out = new Map<string | undefined, Queue>();
+/**
+ * The indexes of `entries` grouped by `by`, each group in index order; a group of one is its index
+ * alone (most are: a content, or a label, is mostly one record's), not a {@link Queue}.
+ */
+function queuesOf(entries: readonly IndexEntry[], by: (e: IndexEntry) => string | undefined): Map<string | undefined, number | Queue> {
+  const out = new Map<string | undefined, number | Queue>();
   entries.forEach((e, i) => {
     const k = by(e);
     const q = out.get(k);
-    if (q) q.items.push(i);
-    else out.set(k, { items: [i], at: 0 });
+    if (q === undefined) out.set(k, i);
+    else if (typeof q === 'number') out.set(k, { items: [q, i], at: 0 });
+    else q.items.push(i);
   });
   return out;
 }
@@ -342,8 +346,9 @@ export function pairPathLeftovers(la: IndexEntry[], lb: IndexEntry[], counts: Re
   // (a name shared by thousands of label folders must not cost their square).
   const byFeatures = queuesOf(la, (e) => e.features);
   const byLabel = queuesOf(la, (e) => e.label);
-  const firstUnused = (q: Queue | undefined): number => {
-    if (!q) return -1;
+  const firstUnused = (q: number | Queue | undefined): number => {
+    if (q === undefined) return -1;
+    if (typeof q === 'number') return usedA[q] === 0 ? q : -1;
     while (q.at < q.items.length && usedA[q.items[q.at] as number] === 1) q.at++;
     return q.at < q.items.length ? (q.items[q.at] as number) : -1;
   };

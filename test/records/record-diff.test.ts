@@ -178,21 +178,16 @@ describe('pairPathLeftovers on a hostile key group (a forged index: one key unde
     Array.from({ length: n }, (_, i) => ({ features: sha(`${side}${i}`), fingerprint: sha(`${side}f${i}`), key: '["x"]', label: newLabels ? `n${i}` : `l${side === 'a' ? i : n - 1 - i}`, row: i + 1 }));
   const sink = { flipped: () => {}, modified: () => {} } as unknown as Parameters<typeof pairPathLeftovers>[3];
 
-  it('pairs 40,000 records a side by label in well under a second (was quadratic: 8e8 label comparisons)', () => {
+  // Their time is bench/pairing-bench.mjs's (CPU-s against a budget): no timed assertion here.
+  it('pairs 40,000 records a side by label, each with its label\'s record of A (was quadratic: 8e8 label comparisons)', () => {
     const counts = { flipped: 0, modified: 0 } as Parameters<typeof pairPathLeftovers>[2];
-    const [a, b] = [group(40_000, 'a', false), group(40_000, 'b', false)];
-    const t0 = performance.now();
-    const rest = pairPathLeftovers(a, b, counts, sink);
-    expect(performance.now() - t0).toBeLessThan(1000);
+    const rest = pairPathLeftovers(group(40_000, 'a', false), group(40_000, 'b', false), counts, sink);
     expect([counts.modified, counts.flipped, rest.a.length, rest.b.length]).toEqual([40_000, 0, 0, 0]);
   });
 
-  it('and 40,000 of B under labels A lacks, none with the content of one of A, in well under a second too', () => {
+  it('and leaves 40,000 of B under labels A lacks, none with the content of one of A, unpaired', () => {
     const counts = { flipped: 0, modified: 0 } as Parameters<typeof pairPathLeftovers>[2];
-    const [a, b] = [group(40_000, 'a', false), group(40_000, 'b', true)];
-    const t0 = performance.now();
-    const rest = pairPathLeftovers(a, b, counts, sink);
-    expect(performance.now() - t0).toBeLessThan(1000);
+    const rest = pairPathLeftovers(group(40_000, 'a', false), group(40_000, 'b', true), counts, sink);
     expect([counts.modified, counts.flipped, rest.a.length, rest.b.length]).toEqual([0, 0, 40_000, 40_000]);
   });
 });
