@@ -10,10 +10,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { makeTree, snap, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
-import { newStorePath, snapshotFolder, tamper } from '../helpers/store.js';
-import { signEnvelope, serializeEnvelope } from '../../src/core/envelope.js';
+import { newStorePath, resignStatement, snapshotFolder } from '../helpers/store.js';
 import { canonicalJson } from '../../src/core/canonical-json.js';
-import { readPrivateKey } from '../../src/io/keyfile.js';
 import { MAX_SCHEMA_NAME_BYTES } from '../../src/records/column-types.js';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -192,13 +190,9 @@ describe('a Parquet label column rewritten from INT64 to STRING, same digits', (
 
   it('an older statement without types: no false breach, and "types not recorded (sealed by an older snap)"', async () => {
     const { store } = await pair(['--manifest-only']);
-    const dir = snapshotFolder(store, 'ds', 'v1');
-    const statement = JSON.parse(await fsp.readFile(join(dir, 'statement.json'), 'utf8'));
-    delete statement.predicate.records[0].schema;
-    const bytes = new TextEncoder().encode(canonicalJson(statement));
-    const key = await readPrivateKey(keys.key);
-    await tamper(join(dir, 'statement.json'), () => Buffer.from(bytes).toString('utf8'));
-    await tamper(join(dir, 'envelope.json'), () => Buffer.from(serializeEnvelope(signEnvelope(bytes, [key]))).toString('utf8'));
+    await resignStatement(store, 'ds', 'v1', keys.key, (statement) => {
+      delete statement.predicate.records[0].schema;
+    });
     const d = await snapJson(['diff', 'ds@v1', 'ds@v2', '--store', store]);
     expect(d.json.records.sets[0].types).toEqual({ changes: [], unknown: { side: 'a', reason: 'types not recorded (sealed by an older snap)' } });
     const h = await snap(['diff', 'ds@v1', 'ds@v2', '--store', store]);
@@ -211,13 +205,9 @@ describe('a Parquet label column rewritten from INT64 to STRING, same digits', (
 describe('an older statement without types whose Parquet file is in the store', () => {
   it("takes A's types from its stored copy (the bytes its manifest signs), and names the change", async () => {
     const { store, b } = await pair();
-    const dir = snapshotFolder(store, 'ds', 'v1');
-    const statement = JSON.parse(await fsp.readFile(join(dir, 'statement.json'), 'utf8'));
-    delete statement.predicate.records[0].schema;
-    const bytes = new TextEncoder().encode(canonicalJson(statement));
-    const key = await readPrivateKey(keys.key);
-    await tamper(join(dir, 'statement.json'), () => Buffer.from(bytes).toString('utf8'));
-    await tamper(join(dir, 'envelope.json'), () => Buffer.from(serializeEnvelope(signEnvelope(bytes, [key]))).toString('utf8'));
+    await resignStatement(store, 'ds', 'v1', keys.key, (statement) => {
+      delete statement.predicate.records[0].schema;
+    });
     const d = await snapJson(['diff', 'ds@v1', 'ds@v2', '--store', store]);
     expect(d.json.records.sets[0].types).toEqual({ changes: [LABEL_CHANGE] });
     const c = await snapJson(['check', 'ds@v2', '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
@@ -225,7 +215,7 @@ describe('an older statement without types whose Parquet file is in the store', 
     const v = await snapJson(['verify', b, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
     expect(v.json.problems[0].records.types).toEqual({ changes: [LABEL_CHANGE] });
     // A stored copy that is not the signed bytes is not believed: the store is damaged.
-    const manifest = (await fsp.readFile(join(dir, 'manifest.jsonl'), 'utf8')).split('\n').find((l) => l.includes('train.parquet')) as string;
+    const manifest = (await fsp.readFile(join(snapshotFolder(store, 'ds', 'v1'), 'manifest.jsonl'), 'utf8')).split('\n').find((l) => l.includes('train.parquet')) as string;
     const hex = JSON.parse(manifest).sha256 as string;
     const object = join(store, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2));
     await fsp.chmod(object, 0o644);

@@ -7,6 +7,9 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { beforeAll, expect } from 'vitest';
 import { makeTree, snapJson, tempDir, type KeyPair, type TreeSpec } from './tree.js';
+import { signEnvelope, serializeEnvelope } from '../../src/core/envelope.js';
+import { canonicalJson } from '../../src/core/canonical-json.js';
+import { readPrivateKey } from '../../src/io/keyfile.js';
 
 /** A dataset sealed into a fresh store. */
 export interface Sealed {
@@ -138,4 +141,19 @@ export async function sealAndExport(spec: TreeSpec, keys: KeyPair, prefix = 'sna
   const e = await snapJson(['export', 'ds@v1', '-o', file, '--store', store]);
   expect(e.code, e.stderr).toBe(0);
   return { data, work, store, file, snapshot: s.json.snapshot as string };
+}
+
+/**
+ * Edit a stored snapshot's statement and sign it again with `keyPath` (a statement an older snap, or
+ * another signer, could have made): `edit` changes the parsed statement in place; statement.json and
+ * envelope.json are rewritten (canonical JSON, one signature).
+ */
+export async function resignStatement(store: string, name: string, version: string, keyPath: string, edit: (statement: any) => void): Promise<void> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const dir = snapshotFolder(store, name, version);
+  const statement = JSON.parse(await fsp.readFile(join(dir, 'statement.json'), 'utf8'));
+  edit(statement);
+  const bytes = new TextEncoder().encode(canonicalJson(statement));
+  const key = await readPrivateKey(keyPath);
+  await tamper(join(dir, 'statement.json'), () => Buffer.from(bytes).toString('utf8'));
+  await tamper(join(dir, 'envelope.json'), () => Buffer.from(serializeEnvelope(signEnvelope(bytes, [key]))).toString('utf8'));
 }
