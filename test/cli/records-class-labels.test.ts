@@ -12,10 +12,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { makeTree, snap, snapJson, useKeyPair } from '../helpers/tree.js';
-import { newStorePath, snapshotFolder, tamper } from '../helpers/store.js';
-import { signEnvelope, serializeEnvelope } from '../../src/core/envelope.js';
+import { newStorePath, resignStatement } from '../helpers/store.js';
 import { canonicalJson } from '../../src/core/canonical-json.js';
-import { readPrivateKey } from '../../src/io/keyfile.js';
 import { schemaErrors } from '../helpers/json-schemas.js';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -130,18 +128,14 @@ describe('what is no change', () => {
 
   it('an older column-types object (without classNames) against names: no false breach, "class names not recorded"', async () => {
     const { store } = await pair(hf(['neg', 'pos']), hf(['pos', 'neg']));
-    const dir = snapshotFolder(store, 'ds', 'v1');
-    const statement = JSON.parse(await fsp.readFile(join(dir, 'statement.json'), 'utf8'));
     // The object an older snap wrote for the same file: its columns only.
     const older = Buffer.from(canonicalJson({ columns: [{ name: 'id', type: 'INT64' }, { name: 'label', type: 'INT64' }] }));
     const hex = createHash('sha256').update(older).digest('hex');
     await fsp.mkdir(join(store, 'objects', 'sha256', hex.slice(0, 2)), { recursive: true });
     await fsp.writeFile(join(store, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2)), older);
-    statement.predicate.records[0].schema = hex;
-    const bytes = new TextEncoder().encode(canonicalJson(statement));
-    const key = await readPrivateKey(keys.key);
-    await tamper(join(dir, 'statement.json'), () => Buffer.from(bytes).toString('utf8'));
-    await tamper(join(dir, 'envelope.json'), () => Buffer.from(serializeEnvelope(signEnvelope(bytes, [key]))).toString('utf8'));
+    await resignStatement(store, 'ds', 'v1', keys.key, (statement) => {
+      statement.predicate.records[0].schema = hex;
+    });
     const d = await snapJson(['diff', 'ds@v1', 'ds@v2', '--store', store]);
     expect(d.json.error, d.stderr).toBeUndefined(); // exit 1: the files' bytes differ (their metadata)
     expect(d.json.records.sets[0].types).toEqual({ changes: [], classNamesUnknown: { side: 'a', reason: 'class names not recorded (sealed by an older snap)' } });
