@@ -246,11 +246,13 @@ describe('a store crowded with planted snapshots of long provenance (unsigned: n
 });
 
 describe('a wide graph: many planted snapshots each derived from the same snapshots the store does not hold (unsigned: no key needed)', () => {
-  it('is answered by impact in time linear in its edges: 2,000 snapshots × 64 missing origins in seconds, not minutes (each missing origin was walked once per edge naming it)', async () => {
+  // Its time (linear in the edges: each missing origin was once walked per edge naming it, 64 × N²
+  // steps) is measured by bench/impact-bench.mjs, in CPU-seconds against a budget; here only the answer.
+  it('is answered by impact: every planted snapshot possibly derived, each through a missing origin', async () => {
     const st = await newStorePath();
     expect((await snapJson(['seal', await makeTree({ a: 'a' }), '--as', 'base@v1', '--key', keys.key, '--store', st, '--no-pipeline'])).code).toBe(0);
     const derivedFrom = Array.from({ length: 64 }, (_, k) => ({ snapshot: `sha256:${(k + 1).toString(16).padStart(64, '0')}`, ref: `gone@v${k}` }));
-    const N = 2000;
+    const N = 100;
     for (let i = 0; i < N; i++) {
       const bytes = serializeStatement(buildStatement({
         dataset: 'wide', version: `v${i}`, merkleRoot: 'a'.repeat(64), manifestSha256: 'b'.repeat(64), fileCount: 1, totalBytes: 1,
@@ -263,25 +265,11 @@ describe('a wide graph: many planted snapshots each derived from the same snapsh
       await fsp.writeFile(join(dir, 'manifest.jsonl'), '');
     }
     const store = await openStore(st);
-    const seconds = async <T>(run: () => Promise<T>): Promise<[T, number]> => {
-      const started = performance.now();
-      const value = await run();
-      return [value, (performance.now() - started) / 1000];
-    };
-    await readSnapshotGraph(store); // the first read fills the page cache
-    // Each timed twice, the faster kept: a moment of load on a shared machine inflates one run, not both.
-    const [graph, read1] = await seconds(() => readSnapshotGraph(store));
-    const [, read2] = await seconds(() => readSnapshotGraph(store));
-    const read = Math.min(read1, read2);
+    const graph = await readSnapshotGraph(store);
     expect(graph.nodes.size).toBe(N + 1);
-    const start = await resolveRef('base@v1', st);
-    const [r, answered1] = await seconds(() => impact(start, store));
-    const answered = answered1 < 4 * read ? answered1 : (await seconds(() => impact(start, store)))[1];
+    const r = await impact(await resolveRef('base@v1', st), store);
     expect(r.possiblyDerived).toHaveLength(N);
     expect(r.possiblyDerived.every((d) => d.missing.ref?.startsWith('gone@'))).toBe(true);
-    // impact reads the graph too, then walks it: the walk must not cost much more than the read.
-    // Before the fix the walk was 64 × N² steps: about 8 reads' time here (24 s against 3 s).
-    expect(answered).toBeLessThan(4 * read);
   }, 120_000);
 });
 
