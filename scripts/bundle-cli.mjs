@@ -1,13 +1,24 @@
 #!/usr/bin/env node
-// Bundle the `snap` command into one file, dist/cli/main.js (replacing tsc's output of that
-// module; code loaded on demand, such as the S3 support, goes to dist/cli/chunks/), so that a run loads one module instead of about a hundred: about 60 ms less start-up,
-// which is several percent of a 1 GiB verify. The library (dist/index.js and the rest of dist/)
-// stays as tsc wrote it. Worker threads are started from self-contained source strings, so they
-// need nothing from the bundle, except the record-indexing worker, a second entry (below).
-import { build } from 'esbuild';
+// Bundle the `snap` command (docs/DESIGN.md, "The CLI as shipped"):
+// - dist/cli/snap.cjs: src/cli/main.ts and everything it loads in one CommonJS script (the AWS SDK
+//   and a few optional plug-ins excepted, below). A command's module and the libraries only it uses
+//   are still initialized only when it runs (esbuild wraps each lazily imported module in a function).
+// - dist/cli/snap.cjs.cache: the V8 code cache of that script after a seal and a verify ran, made here
+//   by running them on a small dataset in a temporary folder (scripts/warm-cli-cache.mjs).
+// - dist/cli/main.js, the `snap` binary: scripts/cli-loader.mjs, which compiles snap.cjs with that
+//   cache (`vm.Script` `cachedData`, which ES modules cannot take) and runs it. Compiling and
+//   loading the code was about 100 ms of a one-file verify's 240 ms of main-thread CPU; with the cache
+//   a run costs about 60 ms less CPU (docs/PERFORMANCE.md, "A V8 code cache for the CLI").
+// - dist/cli/chunks/index-worker.js: the record-indexing worker, an ES module of its own.
+// The library (dist/index.js and the rest of dist/) stays as tsc wrote it. The hashing workers are
+// started from self-contained source strings, so they need nothing from the bundle.
+import { build, transform } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { chmodSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -42,37 +53,107 @@ const lazyAssert = {
   },
 };
 
-// Code splitting: main.js holds only what every run needs (argument parsing, the command table);
-// each command's module and the libraries only it uses (hyparquet, csv-parse, CycloneDX, tar-stream,
-// ...) are chunks in dist/cli/chunks/, loaded by the command's dynamic import when it runs. Without
-// splitting, esbuild would also hoist the S3 support's imports (the AWS SDK) to the top of main.js.
-const chunksDir = join(root, 'dist', 'cli', 'chunks');
+const cliDir = join(root, 'dist', 'cli');
+const chunksDir = join(cliDir, 'chunks');
+const bundleFile = join(cliDir, 'snap.cjs');
+const cacheFile = `${bundleFile}.cache`;
+const mainFile = join(cliDir, 'main.js');
+// A cache left from an earlier build must never sit beside a new bundle, even if this build stops.
+rmSync(cacheFile, { force: true });
 rmSync(chunksDir, { recursive: true, force: true });
-const result = await build({
-  // The record-indexing worker (src/records/index-worker.ts) is a module, not a source string: it
-  // needs the readers. Its entry sits in chunks/, beside the code that starts it (index-pool.ts
-  // looks for ./index-worker.js, then ./chunks/index-worker.js).
-  entryPoints: { main: join(root, 'src', 'cli', 'main.ts'), 'chunks/index-worker': join(root, 'src', 'records', 'index-worker.ts') },
-  outdir: join(root, 'dist', 'cli'),
-  splitting: true,
-  chunkNames: 'chunks/[name]-[hash]',
-  metafile: true,
+
+// @cyclonedx/cyclonedx-library require()s its optional plug-ins (XML writers and validators,
+// ajv) inside try/catch and works without them: leave them out of the bundle, unresolved.
+// The AWS SDK (hundreds of modules) stays in node_modules, required only by the S3 modules, which
+// are initialized only when an s3:// location is used.
+const external = ['@aws-sdk/*', '@smithy/*', 'xmlbuilder2', 'libxmljs2', 'ajv', 'ajv-formats', 'ajv-formats-draft2019', 'packageurl-js', 'spdx-expression-parse'];
+
+// The record-indexing worker (src/records/index-worker.ts) is a module, not a source string: it
+// needs the readers. It sits in chunks/ (index-pool.ts looks for ./index-worker.js, then
+// ./chunks/index-worker.js, beside the code that starts it).
+mkdirSync(chunksDir, { recursive: true });
+await build({
+  entryPoints: { 'index-worker': join(root, 'src', 'records', 'index-worker.ts') },
+  outdir: chunksDir,
   bundle: true,
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  // CommonJS dependencies (yargs, tar-stream, cli-progress) call require() for Node built-ins.
-  // yargs' CommonJS build also reads __dirname (to find its message translations, which are not
-  // bundled: it falls back to its built-in English).
-  banner: { js: "import { createRequire as __snapCreateRequire } from 'node:module'; const require = __snapCreateRequire(import.meta.url); const __dirname = import.meta.dirname;" },
-  plugins: [yargsCommonJs, lazyAssert],
-  // @cyclonedx/cyclonedx-library require()s its optional plug-ins (XML writers and validators,
-  // ajv) inside try/catch and works without them: leave them out of the bundle, unresolved.
-  // The AWS SDK (hundreds of modules) stays in node_modules, imported only from the S3 chunks.
-  external: ['@aws-sdk/*', '@smithy/*', 'xmlbuilder2', 'libxmljs2', 'ajv', 'ajv-formats', 'ajv-formats-draft2019', 'packageurl-js', 'spdx-expression-parse'],
+  // CommonJS dependencies call require() for Node built-ins.
+  banner: { js: "import { createRequire as __snapCreateRequire } from 'node:module'; const require = __snapCreateRequire(import.meta.url);" },
+  external,
   legalComments: 'inline',
   logLevel: 'warning',
 });
-// The bundle starts with `#!/usr/bin/env node`: make it runnable as it is (`./dist/cli/main.js`), as
-// npm does for the package's bin links when it installs it, but not for a build in place.
-chmodSync(join(root, 'dist', 'cli', 'main.js'), 0o755);
+
+// The CLI: one CommonJS script. `import()` of a bundled module becomes the call of its lazy
+// initializer, of an external one (the AWS SDK) a require(). import.meta.url (index-pool.ts finds
+// the worker beside the code) becomes the script's own file URL.
+const result = await build({
+  entryPoints: [join(root, 'src', 'cli', 'main.ts')],
+  outfile: bundleFile,
+  write: false,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  supported: { 'dynamic-import': false },
+  define: { 'import.meta.url': '__snapImportMetaUrl' },
+  inject: [join(root, 'scripts', 'cli-import-meta-url.js')],
+  plugins: [yargsCommonJs, lazyAssert],
+  external,
+  legalComments: 'inline',
+  logLevel: 'warning',
+});
+const [out] = result.outputFiles;
+// The loader compiles the bundle inside a function: no `#!` line. And it reads the file as Latin-1
+// (one byte a character, no UTF-8 decoding, which cost 10-30 ms for a 2.6 MB file with a few
+// non-ASCII characters in its comments, as measured here): esbuild escapes every non-ASCII character of the code, so
+// only comments can hold any. Escape those too, and check that the program is the same.
+const raw = out.text.replace(/^#!.*\n/, '');
+const ascii = raw.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+if (ascii !== raw) {
+  const code = async (t) => (await transform(t, { minifyWhitespace: true, legalComments: 'none', format: 'cjs', logLevel: 'silent' })).code;
+  if ((await code(ascii)) !== (await code(raw))) throw new Error('bundle-cli: escaping the non-ASCII characters of the CLI bundle would change its code');
+}
+// The last line names the build (the SHA-256 of the rest): a code cache is used only with the
+// bundle it was made from (cli-loader.mjs), even where V8 would accept it (same length).
+writeFileSync(bundleFile, `${ascii}//# snap-build ${createHash('sha256').update(ascii).digest('hex')}\n`);
+copyFileSync(join(root, 'scripts', 'cli-loader.mjs'), mainFile);
+// Runnable as it is (`./dist/cli/main.js`), as npm makes the package's bin links when it installs
+// it, but not for a build in place.
+chmodSync(mainFile, 0o755);
+
+// The code cache: seal --manifest-only, seal into a store and verify, each run through the loader
+// with the cache the previous run left, on a small dataset in a temporary folder (its own store,
+// key and trusted state). A failure leaves no cache and says so: the CLI works without one, slower.
+warmCodeCache();
+
+function warmCodeCache() {
+  const tmp = mkdtempSync(join(tmpdir(), 'snap-code-cache-'));
+  try {
+    const env = { ...process.env, SNAP_STORE: join(tmp, 'store'), SNAP_STATE_DIR: join(tmp, 'state'), NO_COLOR: '1' };
+    delete env.NODE_OPTIONS; // V8 refuses a cache made with other V8 flags
+    const data = join(tmp, 'data');
+    mkdirSync(join(data, 'sub'), { recursive: true });
+    writeFileSync(join(data, 'a.txt'), 'a\n');
+    writeFileSync(join(data, 'sub', 'b.bin'), Buffer.alloc(4096, 7));
+    const key = join(tmp, 'keys', 'warm');
+    const runs = [
+      { args: ['keygen', 'warm', '--out-dir', join(tmp, 'keys')], warm: false },
+      { args: ['seal', data, '--as', 'warm@v1', '--key', `${key}.key`, '--manifest-only'], warm: true },
+      { args: ['seal', data, '--as', 'warm@v2', '--key', `${key}.key`], warm: true },
+      { args: ['verify', data, '--against', 'warm@v1', '--pubkey', `${key}.pub`], warm: true },
+    ];
+    for (const { args, warm } of runs) {
+      const argv = warm ? [join(root, 'scripts', 'warm-cli-cache.mjs'), mainFile, ...args] : [mainFile, ...args];
+      const r = spawnSync(process.execPath, argv, { cwd: tmp, env, encoding: 'utf8' });
+      if (r.status !== 0 || (warm && !existsSync(cacheFile))) throw new Error(`snap ${args[0]} exited ${r.status ?? r.signal}: ${r.stderr}`);
+    }
+  } catch (e) {
+    rmSync(cacheFile, { force: true });
+    process.stderr.write(`bundle-cli: no code cache for the CLI (it works without one, about 60 ms slower a run): ${e.message}\n`);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}

@@ -5,7 +5,7 @@
  * number of characters, cutting words in two ("stat\nement"); its CommonJS build wraps at word
  * boundaries (wrap-ansi) and measures width with string-width. Same yargs version, same API: only
  * the text layout differs. `scripts/bundle-cli.mjs` bundles this same CommonJS build into
- * `dist/cli/main.js`.
+ * `dist/cli/snap.cjs`, the CLI bundle.
  */
 import { createRequire } from 'node:module';
 import type YargsEsm from 'yargs';

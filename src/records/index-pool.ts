@@ -32,7 +32,7 @@ export const MIN_PARALLEL_BYTES = 4 * 1024 * 1024;
  */
 const FORCE_ENV = 'SNAP_TEST_RECORD_WORKERS';
 
-/** The worker module beside this one (`dist/records/`), or the CLI bundle's entry (`dist/cli/chunks/`); undefined when neither exists. */
+/** The worker module beside this one (`dist/records/`), or the CLI's worker bundle (`dist/cli/chunks/`, beside the CLI bundle `dist/cli/snap.cjs`); undefined when neither exists. */
 function workerModule(): string | undefined {
   for (const rel of ['./index-worker.js', './chunks/index-worker.js']) {
     const url = new URL(rel, import.meta.url);

@@ -5,7 +5,7 @@
  *
  * Unlike the hashing workers (self-contained source strings), this one needs the readers (csv-parse,
  * hyparquet) and the index builder, so it is a module of its own: `dist/records/index-worker.js`
- * for the library, and an entry of the CLI bundle (`dist/cli/chunks/index-worker.js`, see
+ * for the library, and an ES-module bundle of its own for the CLI (`dist/cli/chunks/index-worker.js`, see
  * scripts/bundle-cli.mjs). Loaded on the main thread it does nothing.
  */
 import { parentPort } from 'node:worker_threads';
