@@ -107,7 +107,7 @@ const result = await build({
 });
 const [out] = result.outputFiles;
 // The loader compiles the bundle inside a function: no `#!` line. And it reads the file as Latin-1
-// (one byte a character, no UTF-8 decoding, which cost 10-30 ms for a 2.6 MB file with a few
+// (one byte a character, no UTF-8 decoding, which cost 9-32 ms for a 2.6 MB file with a few
 // non-ASCII characters in its comments, as measured here): esbuild escapes every non-ASCII character of the code, so
 // only comments can hold any. Escape those too, and check that the program is the same.
 const raw = out.text.replace(/^#!.*\n/, '');
