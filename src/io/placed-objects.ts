@@ -8,8 +8,13 @@
  * here was put there by this seal.
  *
  * The digests go to a file in the seal's folder under `STORE/tmp` (65 bytes each), not into memory,
- * and are read back in chunks: a seal of millions of new files costs no memory here. A SIGKILL
- * removes nothing (nothing runs): what it leaves is for `snap prune`.
+ * and are read back in chunks: a seal of millions of new files costs no memory here. They are read
+ * back through the descriptor they were written with, never by the list's path again: whoever can
+ * write `STORE/tmp` could by then have put another folder, list, link or FIFO at that path, naming
+ * objects of other snapshots in fan-out folders they may not write themselves. Nothing is removed
+ * through a fan-out folder (or `objects`, `objects/sha256`) that is not a folder of the store's
+ * own: a link there leads out of the store. A SIGKILL removes nothing (nothing runs): what it
+ * leaves is for `snap prune`.
  */
 import { closeSync, existsSync, lstatSync, openSync, readSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,6 +29,7 @@ const HEX_RE = /^[0-9a-f]{64}$/;
 
 /** The objects a seal moved into a store's `objects/` (see the module comment). */
 export class PlacedObjects {
+  /** The list, open for reading and writing (made with O_EXCL: never a file that was there). */
   private fd: number | undefined;
   /** The folders of pending objects whose commit began and did not end (their objects may or may not be moved). */
   private committing: readonly string[] = [];
@@ -43,7 +49,7 @@ export class PlacedObjects {
     private readonly isCommitted: () => boolean,
   ) {
     try {
-      this.fd = openSync(file, 'wx', 0o600);
+      this.fd = openSync(file, 'wx+', 0o600);
     } catch (e) {
       throw ioError(e, file, 'cannot write the list of objects the seal adds');
     }
@@ -92,7 +98,9 @@ export class PlacedObjects {
   /**
    * The seal failed before its commit: remove every object written down (an object file whose
    * name is written down, unless it is still pending in a folder whose commit did not end, or is no
-   * regular file: what is there is not this seal's). Synchronous and never throwing: it also runs
+   * regular file: what is there is not this seal's), as read back through the list's descriptor,
+   * never through a fan-out folder that is not a folder of the store's own (a link leads out of
+   * the store: the object is left for prune). Synchronous and never throwing: it also runs
    * on an interrupted process's way out (io/interrupt.ts `leaveNothing`). Runs once; does nothing
    * once the snapshot is committed.
    * @returns how many objects were removed
@@ -104,19 +112,18 @@ export class PlacedObjects {
       return 0;
     }
     this.done = true;
-    this.close();
+    const fd = this.fd;
+    if (fd === undefined) return 0;
     let removed = 0;
-    let fd: number;
     try {
-      fd = openSync(this.file, 'r');
-    } catch {
-      return 0;
-    }
-    try {
+      // Nothing through `objects` or `objects/sha256` swapped for a link since the lock was taken.
+      if (!this.ownFolder(join(this.store.root, 'objects')) || !this.ownFolder(this.store.objectsDir)) return 0;
       const buf = Buffer.allocUnsafe(READ_CHUNK_BYTES);
       let rest = '';
-      for (;;) {
-        const n = readSync(fd, buf, 0, READ_CHUNK_BYTES, null);
+      // From the start of the list, through the descriptor it was written with (see the module comment).
+      for (let pos = 0; ; ) {
+        const n = readSync(fd, buf, 0, READ_CHUNK_BYTES, pos);
+        pos += n;
         const lines = (rest + buf.toString('latin1', 0, n)).split('\n');
         rest = n === 0 ? '' : (lines.pop() as string);
         for (const hex of lines) if (HEX_RE.test(hex) && this.removeOne(hex)) removed++;
@@ -125,14 +132,24 @@ export class PlacedObjects {
     } catch {
       /* best effort: what is left is for snap prune */
     } finally {
-      closeSync(fd);
+      this.close();
     }
     return removed;
+  }
+
+  /** Is `path` a folder (not a symbolic link to one)? */
+  private ownFolder(path: string): boolean {
+    try {
+      return lstatSync(path).isDirectory();
+    } catch {
+      return false;
+    }
   }
 
   /** Remove the object `hex` when it was moved into place by this seal; true when it was removed. */
   private removeOne(hex: string): boolean {
     if (this.committing.some((dir) => existsSync(join(dir, hex)))) return false; // never moved
+    if (!this.ownFolder(join(this.store.objectsDir, hex.slice(0, 2)))) return false; // a link leads out of the store
     const path = objectPath(this.store, hex);
     try {
       if (!lstatSync(path).isFile()) return false;

@@ -3,7 +3,7 @@
  * wrote down as moved there, and no other: not one still pending when the commit was cut short,
  * not one the store held before, not a link in an object's place, nothing once the snapshot is in place.
  */
-import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PlacedObjects } from '../../src/io/placed-objects.js';
@@ -73,5 +73,36 @@ describe('the objects a seal moved into its store', () => {
     const link = new PlacedObjects(store, join(work, 'link'), () => false);
     link.add([hex('9')]);
     expect(link.removeSync()).toBe(0);
+  });
+
+  it('are read back from the list the seal wrote, not from whatever is at its path when the seal fails: a list put in its place names nothing that is removed', async () => {
+    const { store, work } = await storeWith([hex('1'), hex('2')]);
+    const dir = join(work, 'placed-x');
+    mkdirSync(dir);
+    const placed = new PlacedObjects(store, join(dir, 'placed-objects'), () => false);
+    placed.add([hex('1')]);
+    // Someone who can write STORE/tmp moves the seal's folder away and puts one of theirs in its
+    // place, whose list names an object another snapshot needs (hex 2), in a fan-out folder they
+    // may not write themselves.
+    renameSync(dir, join(work, 'moved'));
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'placed-objects'), `${hex('2')}\n`);
+    expect(placed.removeSync()).toBe(1);
+    expect(existsSync(objectPath(store, hex('1')))).toBe(false);
+    expect(existsSync(objectPath(store, hex('2')))).toBe(true);
+  });
+
+  it('are never removed through a fan-out folder that became a symbolic link: the file behind it, outside the store, stays', async () => {
+    const { store, work } = await storeWith([hex('3')]);
+    const placed = new PlacedObjects(store, join(work, 'list'), () => false);
+    placed.add([hex('3')]);
+    // The fan-out folder is swapped for a link to a folder outside the store holding a file of that name.
+    const outside = join(work, 'outside');
+    mkdirSync(outside);
+    writeFileSync(join(outside, hex('3').slice(2)), 'not an object of the store');
+    rmSync(join(store.objectsDir, '33'), { recursive: true });
+    symlinkSync(outside, join(store.objectsDir, '33'));
+    expect(placed.removeSync()).toBe(0);
+    expect(existsSync(join(outside, hex('3').slice(2)))).toBe(true);
   });
 });
