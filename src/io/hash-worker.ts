@@ -260,14 +260,25 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
    * Commit: rename every pending object into objects/ (the caller has flushed their data to disk
    * first). An object that another worker committed meanwhile is dropped, and its bytes reported.
    * Whatever else is under its name (a link, a folder, a file of another size: see {@link inStore})
-   * is replaced, and the digest reported in `replaced`.
+   * is replaced, and the digest reported in `replaced` (also in an error reply: those replaced
+   * before the error).
    */
   function commitPending(msg: any): any {
+    const replaced: string[] = [];
+    try {
+      return commitPendingInto(msg, replaced);
+    } catch (e) {
+      // Those replaced before the error are still reported: a seal that fails keeps them (io/placed-objects.ts).
+      return { id: msg.id, error: { index: -1, path: '', ...errorInfo(e) }, replaced };
+    }
+  }
+
+  /** {@link commitPending}'s work; `replaced` is filled as it goes. */
+  function commitPendingInto(msg: any, replaced: string[]): any {
     let renamed = 0;
     let duplicates = 0;
     let duplicateBytes = 0;
     const hexes: string[] = [];
-    const replaced: string[] = [];
     const ownFans = new Set<string>();
     let names: string[];
     try {

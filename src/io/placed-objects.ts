@@ -33,6 +33,11 @@ export class PlacedObjects {
   private fd: number | undefined;
   /** The folders of pending objects whose commit began and did not end (their objects may or may not be moved). */
   private committing: readonly string[] = [];
+  /**
+   * Objects moved in over something else under their name (a file of another size, a link, a
+   * folder: another snapshot's object, truncated, say): never removed. Few (what a seal mends).
+   */
+  private readonly mendedHexes = new Set<string>();
   /** Set once the snapshot is committed, or the objects were removed: nothing is removed any more. */
   private done = false;
 
@@ -81,6 +86,15 @@ export class PlacedObjects {
   }
 
   /**
+   * Objects the workers moved in over something else under their name (their commit's `replaced`):
+   * kept even if the seal fails. The name was taken before the seal — most likely by an object of
+   * another snapshot, damaged, which these bytes (hashed to that name) make whole again.
+   */
+  mended(hexes: readonly string[]): void {
+    for (const hex of hexes) this.mendedHexes.add(hex);
+  }
+
+  /**
    * Write down objects just moved into `objects/` by the seal itself (its record indexes, its kept
    * `snap.json`).
    * @throws SnapError `IO_ERROR` | `DISK_FULL`
@@ -97,8 +111,8 @@ export class PlacedObjects {
 
   /**
    * The seal failed before its commit: remove every object written down (an object file whose
-   * name is written down, unless it is still pending in a folder whose commit did not end, or is no
-   * regular file: what is there is not this seal's), as read back through the list's descriptor,
+   * name is written down, unless it is still pending in a folder whose commit did not end, was
+   * {@link mended}, or is no regular file: what is there is not this seal's), as read back through the list's descriptor,
    * never through a fan-out folder that is not a folder of the store's own (a link leads out of
    * the store: the object is left for prune). Synchronous and never throwing: it also runs
    * on an interrupted process's way out (io/interrupt.ts `leaveNothing`). Runs once; does nothing
@@ -148,6 +162,7 @@ export class PlacedObjects {
 
   /** Remove the object `hex` when it was moved into place by this seal; true when it was removed. */
   private removeOne(hex: string): boolean {
+    if (this.mendedHexes.has(hex)) return false; // its name was taken before the seal
     if (this.committing.some((dir) => existsSync(join(dir, hex)))) return false; // never moved
     if (!this.ownFolder(join(this.store.objectsDir, hex.slice(0, 2)))) return false; // a link leads out of the store
     const path = objectPath(this.store, hex);

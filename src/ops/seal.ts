@@ -285,6 +285,9 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
    */
   const commitPending = async (): Promise<string[]> => {
     const commits = await pool.broadcast<CommitReply>({ commit: true });
+    // An object that replaced something under its name (another snapshot's object, truncated, say)
+    // is kept whatever follows, even from a worker whose commit failed after it.
+    for (const c of commits) if (c.replaced?.length) opts.placed?.mended(c.replaced);
     const hexes: string[] = [];
     for (const c of commits) {
       if (c.error?.code === 'STORE_MALFORMED') throw new SnapError('STORE_MALFORMED', `${(opts.store as Store).root}: ${c.error.message}`, { path: (opts.store as Store).objectsDir });

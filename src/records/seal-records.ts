@@ -197,8 +197,9 @@ export async function indexForSeal(o: { dir: string; manifestPath: string; rules
  * @param objects each index file's path and the digest it was checked to have
  * @param markers the store is an S3 store's working copy (seal): an empty regular file there is the
  *   session's marker of an object the bucket holds (remote-session.ts, `markPresent`), kept as it is
- * @param onPlaced called with each digest moved into place (not one kept as it was): a seal writes
- *   them down to take them out again if it fails (io/placed-objects.ts)
+ * @param onPlaced called with each digest moved into place where nothing was under its name (not
+ *   one kept as it was, nor one that replaced something there): a seal writes them down to take
+ *   them out again if it fails (io/placed-objects.ts)
  * @returns the digests of the objects replaced
  * @throws SnapError `IO_ERROR`
  */
@@ -225,7 +226,7 @@ export async function storeIndexObjects(store: Store, objects: SealRecords['obje
       await ownFanFolder(store, o.sha256, 'no record index is written through it');
       await fsp.chmod(o.path, 0o444);
       await fsp.rename(o.path, target);
-      onPlaced?.(o.sha256);
+      if (!there) onPlaced?.(o.sha256); // one moved over something else under its name is kept, even by a seal that fails
       dirs.add(fan);
     } catch (e) {
       throw ioError(e, target, 'cannot store a record index');

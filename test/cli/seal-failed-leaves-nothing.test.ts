@@ -104,4 +104,27 @@ describe('a seal that fails after its objects were moved into the store', () => 
     expect((await fsp.readdir(join(store, 'snapshots', 'f', '1'))).sort()).toEqual(['contents.json', 'envelope.json', 'manifest.jsonl', 'statement.json']);
     expect(await fsp.readdir(join(store, 'tmp')).catch(() => [])).toEqual([]);
   });
+
+  it('keeps the objects of another snapshot it mended (each truncated in the store, written again from the data): they were under their names before the seal', async () => {
+    const data = await makeTree(dataset('id,label\n1,a\n2,b\n'));
+    const store = await newStorePath();
+    const ok = await snapJson(['seal', data, '--as', 'f@1', '--key', keys.key, '--store', store, ...RULE]);
+    expect(ok.code, ok.stderr).toBe(0);
+    const before = await objectFiles(store);
+    // Every object of f@1 (its files' and its record index's) cut to one byte, as a full disk or a hand could leave it.
+    for (const o of before) {
+      await fsp.chmod(o.path, 0o644);
+      await fsp.writeFile(o.path, 'x');
+    }
+    // The same data sealed as g@1, whose snapshot cannot be committed (snapshots/g a symbolic link).
+    await fsp.symlink(await makeTree({}), join(store, 'snapshots', 'g'));
+    const r = await snapJson(['seal', data, '--as', 'g@1', '--key', keys.key, '--store', store, ...RULE]);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.json.error.code).toBe('STORE_MALFORMED');
+    await fsp.rm(join(store, 'snapshots', 'g'));
+    // f@1's objects are all there, whole again: fsck passes and f@1 verifies.
+    expect(await objectNames(store)).toEqual(before.map((o) => o.name));
+    await expectStoreClean(store);
+    expect((await snapJson(['verify', data, '--against', 'f@1', '--pubkey', keys.pub, '--store', store])).code).toBe(0);
+  });
 });

@@ -105,4 +105,14 @@ describe('the objects a seal moved into its store', () => {
     expect(placed.removeSync()).toBe(0);
     expect(existsSync(join(outside, hex('3').slice(2)))).toBe(true);
   });
+
+  it('are kept when they were moved in over something else under their name (mended), even if the seal fails', async () => {
+    const { store, work } = await storeWith([hex('4'), hex('5')]);
+    const placed = new PlacedObjects(store, join(work, 'list'), () => false);
+    placed.add([hex('4'), hex('5')]);
+    placed.mended([hex('5')]);
+    expect(placed.removeSync()).toBe(1);
+    expect(existsSync(objectPath(store, hex('4')))).toBe(false);
+    expect(existsSync(objectPath(store, hex('5')))).toBe(true);
+  });
 });
