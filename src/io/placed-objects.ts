@@ -16,13 +16,20 @@
  * own: a link there leads out of the store. A SIGKILL removes nothing (nothing runs): what it
  * leaves is for `snap prune`.
  */
-import { closeSync, existsSync, lstatSync, openSync, readSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, opendirSync, openSync, readSync, unlinkSync, writeSync, type Dir } from 'node:fs';
 import { join } from 'node:path';
 import { objectPath, type Store } from './store.js';
 import { ioError } from './errors.js';
+import { isSnapError } from '../core/errors.js';
 
 /** Bytes read from the list at a time when its objects are removed (1 MiB). */
 const READ_CHUNK_BYTES = 1 << 20;
+
+/** Names of a pending folder written down at a time by {@link PlacedObjects.staging} (4,096: 260 KiB a write). */
+const WRITE_BATCH_NAMES = 4096;
+
+/** Directory entries read from the system at a time while a pending folder is listed. */
+const DIR_BUFFER_ENTRIES = 1024;
 
 /** A 64-hex SHA-256 digest, as the list holds them (one a line). */
 const HEX_RE = /^[0-9a-f]{64}$/;
@@ -62,20 +69,38 @@ export class PlacedObjects {
 
   /**
    * Before the hashing workers move their pending objects into `objects/`: write down every object
-   * pending in `dirs` (`STORE/tmp/pending-N`, named by digest). Until {@link committed}, an object
+   * pending in `dirs` (`STORE/tmp/pending-N`, named by digest), listed and written a batch at a time
+   * ({@link WRITE_BATCH_NAMES}: memory does not grow with the names a folder holds). Until {@link committed}, an object
    * still pending there is not removed by {@link removeSync} (it was not moved; the pending folders
    * are removed by the seal).
    * @throws SnapError `IO_ERROR` | `DISK_FULL`
    */
   staging(dirs: readonly string[]): void {
     for (const dir of dirs) {
-      let names: string[];
+      let d: Dir;
       try {
-        names = readdirSync(dir);
+        d = opendirSync(dir, { bufferSize: DIR_BUFFER_ENTRIES });
       } catch {
         continue; // a worker that staged nothing has no folder; one taken away fails the commit itself
       }
-      this.write(names.filter((n) => HEX_RE.test(n)));
+      // Read and written down a batch at a time: a worker's folder may hold a million names.
+      try {
+        let batch: string[] = [];
+        for (let e = d.readSync(); e !== null; e = d.readSync()) {
+          if (!HEX_RE.test(e.name)) continue;
+          batch.push(e.name);
+          if (batch.length >= WRITE_BATCH_NAMES) {
+            this.write(batch);
+            batch = [];
+          }
+        }
+        this.write(batch);
+      } catch (e) {
+        if (isSnapError(e)) throw e;
+        throw ioError(e, dir, 'cannot list the objects the seal is about to move');
+      } finally {
+        d.closeSync();
+      }
     }
     this.committing = dirs;
   }

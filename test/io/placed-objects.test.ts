@@ -3,12 +3,14 @@
  * wrote down as moved there, and no other: not one still pending when the commit was cut short,
  * not one the store held before, not a link in an object's place, nothing once the snapshot is in place.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PlacedObjects } from '../../src/io/placed-objects.js';
 import { openStore, objectPath, type Store } from '../../src/io/store.js';
-import { tempDir } from '../helpers/tree.js';
+import { REPO, tempDir } from '../helpers/tree.js';
 
 const hex = (c: string) => c.repeat(64);
 
@@ -115,4 +117,24 @@ describe('the objects a seal moved into its store', () => {
     expect(existsSync(objectPath(store, hex('4')))).toBe(false);
     expect(existsSync(objectPath(store, hex('5')))).toBe(true);
   });
+
+  it('are written down a batch at a time: a pending folder of 60,000 names is listed in a heap of 10 MiB (dist/, in a child process)', async () => {
+    const { store, work } = await storeWith([]);
+    const pending = join(work, 'pending-0');
+    mkdirSync(pending);
+    for (let i = 0; i < 60_000; i++) closeSync(openSync(join(pending, createHash('sha256').update(String(i)).digest('hex')), 'w'));
+    const list = join(work, 'list');
+    const script = `
+      const { PlacedObjects } = await import(${JSON.stringify(join(REPO, 'dist', 'io', 'placed-objects.js'))});
+      const { openStore } = await import(${JSON.stringify(join(REPO, 'dist', 'io', 'store.js'))});
+      const placed = new PlacedObjects(await openStore(${JSON.stringify(store.root)}), ${JSON.stringify(list)}, () => false);
+      placed.staging([${JSON.stringify(pending)}]);
+      placed.keep();`;
+    // Before, the folder's names were read at once, filtered, joined: the child ran out of heap (signal 6).
+    const r = spawnSync(process.execPath, ['--max-old-space-size=10', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(r.status, r.stderr.slice(-400)).toBe(0);
+    const written = readFileSync(list, 'latin1').split('\n').filter(Boolean);
+    expect(written).toHaveLength(60_000);
+    expect(new Set(written).size).toBe(60_000);
+  }, 60_000);
 });
