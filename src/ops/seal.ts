@@ -294,8 +294,12 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
       if (c.error) throw ioError(Object.assign(new Error(c.error.message), { code: c.error.errno }), c.error.storePath ?? (opts.store as Store).objectsDir, 'cannot commit objects');
       totals.newObjects -= c.duplicates;
       totals.newObjectBytes -= c.duplicateBytes;
-      hexes.push(...(c.hexes ?? []));
-      if (c.replaced?.length) (totals.mendedObjects ??= []).push(...c.replaced);
+      // One at a time: push(...list) passes a digest an argument, past the stack's limit at about 120,000.
+      for (const h of c.hexes ?? []) hexes.push(h);
+      if (c.replaced?.length) {
+        const mended = (totals.mendedObjects ??= []);
+        for (const h of c.replaced) mended.push(h);
+      }
     }
     return hexes;
   };
