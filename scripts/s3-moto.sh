@@ -41,7 +41,11 @@ start_server() {
   dir="$(cd "$dir" && pwd)"
   if [ -f "$dir/moto.pid" ] && kill -0 "$(cat "$dir/moto.pid")" 2>/dev/null; then say "a server already runs from $dir"; exit 3; fi
   # setsid: the server outlives this script, in its own process group.
-  setsid python3 -m moto.server -H 127.0.0.1 -p "$port" >"$dir/moto.log" 2>&1 < /dev/null &
+  # SNAP_MOTO_PLANT=1 (the tests): moto_server plus a route to put many objects in one request
+  # (scripts/moto-plant-server.py).
+  local server=(python3 -m moto.server)
+  if [ "${SNAP_MOTO_PLANT:-}" = 1 ]; then server=(python3 "$(dirname "$0")/moto-plant-server.py"); fi
+  setsid "${server[@]}" -H 127.0.0.1 -p "$port" >"$dir/moto.log" 2>&1 < /dev/null &
   echo $! >"$dir/moto.pid"
   local deadline=$((SECONDS + 60))
   # Ready when our server says it listens on PORT and answers there: another server that took PORT

@@ -53,7 +53,8 @@ export async function freePort(): Promise<number> {
 /** Run a script; resolves with its exit code, stdout and stderr (killed after `timeoutMs`). */
 function runScript(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn('bash', args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    // SNAP_MOTO_PLANT=1: moto_server with the route plantOnMoto (test/store/s3-fixture.ts) uses.
+    const child = spawn('bash', args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SNAP_MOTO_PLANT: '1' } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));

@@ -1,7 +1,7 @@
 /**
  * Buckets and direct SDK access for the S3 store tests (the server itself: test/helpers/s3-server.ts).
  */
-import { Agent, request } from 'node:http';
+import { request } from 'node:http';
 import { Readable } from 'node:stream';
 import {
   CreateBucketCommand,
@@ -115,41 +115,38 @@ export function comparable(v: unknown): unknown {
   return v;
 }
 
-/** How many PUTs {@link plantOnMoto} keeps in flight (moto_server answers them one at a time anyway). */
-const PLANT_CONCURRENCY = 8;
+/** Keys {@link plantOnMoto} sends in one request (a bounded body: about 100 bytes a key). */
+const PLANT_BATCH = 5000;
 
 /**
- * PUT each key into `bucket` of a moto_server with `body` (default `junk`), a few at once, by plain
- * unsigned HTTP: what a test plants is the keys in the bucket, not how they came there, and the
- * SDK's signing, checksums and middleware cost about four times the CPU of the request itself
- * (2,000 PUTs: 3.8 s against 1.0 s of this process's CPU). moto accepts unsigned requests; a
- * server that refuses one (any status but 200) fails the test with the key and the answer.
- * Keys are sent path-style, each segment percent-encoded as the SDK does (a carriage return, a
- * plus and a percent sign arrive as they are). Not for Ceph, which checks signatures.
- * @throws Error naming the key when a PUT is not answered 200
+ * Put each key into `bucket` of a moto_server with `body` (default `junk`), many keys a request,
+ * through the route scripts/moto-plant-server.py adds to moto_server for the tests (its S3
+ * backend's put_object, which moto's own PUT handler ends in): what a test plants is the keys in the
+ * bucket, not how they came there, and 10,001 PUTs cost about 30 s of moto's CPU (3 ms each), the
+ * larger part of the S3 tests' time. The commands under test then list and read the keys through
+ * moto's S3 API as they would any others. Not for Ceph.
+ * @throws Error naming the bucket and moto's answer when the route does not answer 200 (the
+ *   server was not started with SNAP_MOTO_PLANT=1, or there is no such bucket)
  */
 export async function plantOnMoto(server: S3Server, bucket: string, keys: readonly string[], body: string | Buffer = 'junk'): Promise<void> {
   if (server.kind !== 'moto') throw new Error(`plantOnMoto needs moto_server, not ${server.kind}`);
   const url = new URL(server.endpoint);
-  const agent = new Agent({ keepAlive: true, maxSockets: PLANT_CONCURRENCY });
-  const put = (key: string): Promise<void> =>
+  const bodyBase64 = Buffer.from(body).toString('base64');
+  const post = (batch: readonly string[]): Promise<void> =>
     new Promise((resolve, reject) => {
-      const path = `/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
-      const req = request({ host: url.hostname, port: url.port, method: 'PUT', path, agent, headers: { 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const payload = JSON.stringify({ bucket, keys: batch, body: bodyBase64 });
+      const req = request({ host: url.hostname, port: url.port, method: 'POST', path: '/_snap_test/plant', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
         let answer = '';
         res.on('data', (d: Buffer) => (answer += d.toString('utf8')));
-        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`PUT ${bucket}/${JSON.stringify(key)}: HTTP ${res.statusCode} ${answer.slice(0, 500)}`))));
+        res.on('end', () =>
+          res.statusCode === 200 && answer === String(batch.length)
+            ? resolve()
+            : reject(new Error(`planting ${batch.length} keys in ${bucket}: HTTP ${res.statusCode} ${answer.slice(0, 500)}`)),
+        );
         res.on('error', reject);
       });
       req.on('error', reject);
-      req.end(body);
+      req.end(payload);
     });
-  let next = 0;
-  try {
-    await Promise.all(Array.from({ length: PLANT_CONCURRENCY }, async () => {
-      while (next < keys.length) await put(keys[next++] as string);
-    }));
-  } finally {
-    agent.destroy();
-  }
+  for (let i = 0; i < keys.length; i += PLANT_BATCH) await post(keys.slice(i, i + PLANT_BATCH));
 }
