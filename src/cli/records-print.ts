@@ -125,7 +125,7 @@ export function setLines(d: RecordSetDiff, indent = '  '): string[] {
   if (types?.order) out.push(`${indent}${shown(columnOrderText(types.order))}  (a loader that reads columns by position reads another column)`);
   if (types?.unknown) out.push(`${indent}${d.format === 'parquet' ? 'column types' : 'column order'} not compared (${types.unknown.side === 'both' ? 'both sides' : `side ${types.unknown.side}`}: ${escapeMessage(types.unknown.reason)})`);
   cap('ClassLabel names changed (what each integer label means, FORMAT §19.11)', types?.classNames ?? [], (c) => shown(classNamesChangeText(c)));
-  if (types?.classNamesUnknown) out.push(`${indent}ClassLabel names not compared (${types.classNamesUnknown.side === 'both' ? 'both sides' : `side ${types.classNamesUnknown.side}`}: ${escapeMessage(types.classNamesUnknown.reason)})`);
+  if (types?.classNamesUnknown) out.push(`${indent}${types.classNamesUnknown.nested ? 'nested ' : ''}ClassLabel names not compared (${types.classNamesUnknown.side === 'both' ? 'both sides' : `side ${types.classNamesUnknown.side}`}: ${escapeMessage(types.classNamesUnknown.reason)})`);
   // The same text on both sides: the label's JSON value changed type (1 and "1" are the label `1`, §19.3) —
   // or the key's form did (a JSONL key 1 written 1.0 is the key [1] with another fingerprint): the index cannot tell which.
   cap('label flips', d.flipped, (f) => `${keyText(f.key, d.format)}: ${labelShown(f.from)} → ${labelShown(f.to)}  (row ${f.a.row}${f.b.row !== f.a.row ? ` → ${f.b.row}` : ''})${f.from === f.to ? `  (${SAME_LABEL_TEXT})` : ''}`);

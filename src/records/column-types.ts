@@ -22,7 +22,7 @@ import { SnapError } from '../core/errors.js';
 import { isObject } from '../core/is-object.js';
 import { isWellFormed, MAX_SCHEMA_OBJECT_BYTES } from '../core/records.js';
 import { utf8Length } from '../core/paths.js';
-import { MAX_CLASS_NAME_BYTES, MAX_CLASS_NAMES } from './class-names.js';
+import { MAX_CLASS_LABEL_PATH_BYTES, MAX_CLASS_NAME_BYTES, MAX_CLASS_NAMES, MAX_FILE_CLASS_NAMES, MAX_NESTED_CLASS_LABELS, type ClassLabels } from './class-names.js';
 import { labelText } from './key-text.js';
 
 /** Most columns a schema object lists (a Parquet file snap reads has at most 10,000 leaf columns, read-common.ts `MAX_COLUMNS`). */
@@ -38,11 +38,16 @@ export const MAX_COLUMN_TYPE_BYTES = 1024;
 /** What ends a cut type text, before its digest. */
 export const CUT_TYPE_MARK = '… sha256:';
 
-/** One column and its type, as a schema object lists it; `classNames`: its Hugging Face ClassLabel names, when it has them (class-names.ts). */
+/**
+ * One column and its type, as a schema object lists it; `classNames`: its Hugging Face ClassLabel
+ * names, when it has them; `nestedClassNames`: those of the ClassLabels nested in its structs and
+ * lists, by path below the column (`.category[]`), when it has any (class-names.ts).
+ */
 export interface ColumnType {
   name: string;
   type: string;
   classNames?: string[];
+  nestedClassNames?: Record<string, string[]>;
 }
 
 /**
@@ -52,11 +57,25 @@ export interface ColumnType {
 export interface SchemaObject {
   columns: ColumnType[];
   classNamesRecorded: boolean;
+  /** Whether it records the names of ClassLabels nested in structs and lists (`nestedClassNames`). */
+  nestedClassNamesRecorded: boolean;
 }
 
-/** A column whose ClassLabel names differ between two sides (null: that side has none). */
+/**
+ * Which members a schema object has: `columns` only (the first form), `classNames` too, or
+ * `nestedClassNames` too (a Parquet set's object now; a CSV or TSV set's keeps the `classNames`
+ * form, since its columns have no ClassLabels and its object's bytes stay as they were).
+ */
+export type SchemaObjectForm = 'columns' | 'classNames' | 'nestedClassNames';
+
+/**
+ * A column whose ClassLabel names differ between two sides (null: that side has none); `path`: the
+ * ClassLabel nested in the column's structs and lists that changed, by its path below the column
+ * (`.category[]`, class-names.ts `classLabelPathStep`); absent for the column's own names.
+ */
 export interface ClassNamesChange {
   column: string;
+  path?: string;
   a: string[] | null;
   b: string[] | null;
 }
@@ -94,11 +113,14 @@ export interface SetTypes {
    * (either way `check` breaches, rule `unavailable`).
    */
   unknown?: { side: 'a' | 'b' | 'both'; reason: string; missing?: true; overBounds?: true };
-  classNamesUnknown?: { side: 'a' | 'b' | 'both'; reason: string };
+  /** `nested`: only the names of ClassLabels nested in structs and lists are not known; the columns' own were compared. */
+  classNamesUnknown?: { side: 'a' | 'b' | 'both'; reason: string; nested?: true };
 }
 
 /** Why a side has no ClassLabel names: its column-types object has no `classNames` member. */
 export const CLASS_NAMES_NOT_RECORDED = 'class names not recorded (sealed by an older snap)';
+/** Why a side has no nested ClassLabel names: its column-types object has no `nestedClassNames` member. */
+export const NESTED_CLASS_NAMES_NOT_RECORDED = 'ClassLabel names nested in structs and lists not recorded (sealed by an older snap)';
 /** Most class names of one side a change's text shows (`--json` has all). */
 export const CLASS_NAMES_SHOWN = 10;
 
@@ -208,18 +230,19 @@ function bounded(type: string): string {
  * The types of a Parquet file's top-level columns, in schema order.
  * @param root the schema tree (hyparquet `parquetSchema`), its converted types as the file has them
  * @param durations leaf path (`JSON.stringify`) → nanoseconds in the unit, for the leaves pyarrow reads as durations
- * @param classNames column → its ClassLabel names (class-names.ts `hfClassNames`)
+ * @param classLabels each column's own ClassLabel names, and those nested in its structs and lists (class-names.ts `hfClassLabels`)
  * @param zones leaf path (`JSON.stringify`) → the time zone Arrow gives that timestamp (from ARROW:schema)
  * @returns undefined when the file's schema object would be over a bound ({@link MAX_SCHEMA_COLUMNS},
  *   {@link MAX_SCHEMA_NAME_BYTES}, `MAX_SCHEMA_OBJECT_BYTES`): no types are signed for it
  */
-export function parquetColumnTypes(root: TypedNode, durations: ReadonlyMap<string, bigint>, classNames: ReadonlyMap<string, string[]> = new Map(), zones: ReadonlyMap<string, string> = new Map()): ColumnType[] | undefined {
+export function parquetColumnTypes(root: TypedNode, durations: ReadonlyMap<string, bigint>, classLabels: ClassLabels = { own: new Map(), nested: new Map() }, zones: ReadonlyMap<string, string> = new Map()): ColumnType[] | undefined {
   if (root.children.length > MAX_SCHEMA_COLUMNS) return undefined;
   const out: ColumnType[] = [];
   for (const c of root.children) {
     if (utf8Length(c.element.name) > MAX_SCHEMA_NAME_BYTES || !isWellFormed(c.element.name)) return undefined;
-    const names = classNames.get(c.element.name);
-    out.push({ name: c.element.name, type: bounded(nodeType(c, durations, zones)), ...(names ? { classNames: names } : {}) });
+    const names = classLabels.own.get(c.element.name);
+    const nested = classLabels.nested.get(c.element.name);
+    out.push({ name: c.element.name, type: bounded(nodeType(c, durations, zones)), ...(names ? { classNames: names } : {}), ...(nested ? { nestedClassNames: nested } : {}) });
   }
   return schemaObjectBytes(out).length > MAX_SCHEMA_OBJECT_BYTES ? undefined : out;
 }
@@ -235,20 +258,30 @@ export function delimitedColumnTypes(header: readonly string[]): ColumnType[] | 
   if (header.length > MAX_SCHEMA_COLUMNS) return undefined;
   if (header.some((n) => utf8Length(n) > MAX_SCHEMA_NAME_BYTES || !isWellFormed(n))) return undefined;
   const out = header.map((name) => ({ name, type: DELIMITED_COLUMN_TYPE }));
-  return schemaObjectBytes(out).length > MAX_SCHEMA_OBJECT_BYTES ? undefined : out;
+  return schemaObjectBytes(out, DELIMITED_FORM).length > MAX_SCHEMA_OBJECT_BYTES ? undefined : out;
 }
 
+/** The form of a CSV or TSV set's column object: no ClassLabels, so no `nestedClassNames` (its bytes as before they were read). */
+export const DELIMITED_FORM: SchemaObjectForm = 'classNames';
+
 /**
- * The schema object's bytes: `{"classNames":{column:[names…],…},"columns":[{"name":…,"type":…},…]}`
- * in RFC 8785 form, the columns in schema order, `classNames` the columns that have ClassLabel names.
- * @param classNamesRecorded false: the form written before names were signed (no `classNames`), for parsing only
+ * The schema object's bytes: `{"classNames":{column:[names…],…},"columns":[{"name":…,"type":…},…],
+ * "nestedClassNames":{column:{path:[names…],…},…}}` in RFC 8785 form, the columns in schema order,
+ * `classNames` the columns that have their own ClassLabel names, `nestedClassNames` the columns that
+ * have ClassLabels nested in their structs and lists.
+ * @param form the members written: `nestedClassNames` (a Parquet set's object), `classNames` (a CSV
+ *   or TSV set's, {@link DELIMITED_FORM}; and the form written before nested names were signed), `columns`
+ *   (the form written before any names were signed) — older forms for parsing only
  */
-export function schemaObjectBytes(columns: readonly ColumnType[], classNamesRecorded = true): Buffer {
+export function schemaObjectBytes(columns: readonly ColumnType[], form: SchemaObjectForm = 'nestedClassNames'): Buffer {
   const list = columns.map((c) => ({ name: c.name, type: c.type }));
-  if (!classNamesRecorded) return Buffer.from(canonicalJson({ columns: list }), 'utf8');
+  if (form === 'columns') return Buffer.from(canonicalJson({ columns: list }), 'utf8');
   const named: Record<string, string[]> = {};
   for (const c of columns) if (c.classNames) named[c.name] = c.classNames;
-  return Buffer.from(canonicalJson({ classNames: named, columns: list }), 'utf8');
+  if (form === 'classNames') return Buffer.from(canonicalJson({ classNames: named, columns: list }), 'utf8');
+  const nested: Record<string, Record<string, string[]>> = {};
+  for (const c of columns) if (c.nestedClassNames && Object.keys(c.nestedClassNames).length > 0) nested[c.name] = c.nestedClassNames;
+  return Buffer.from(canonicalJson({ classNames: named, columns: list, nestedClassNames: nested }), 'utf8');
 }
 
 /**
@@ -268,7 +301,8 @@ export function parseSchemaObject(bytes: Uint8Array, name: string): SchemaObject
     throw bad('it is not JSON');
   }
   const members = isObject(v) ? Object.keys(v).sort().join() : '';
-  if (!isObject(v) || (members !== 'columns' && members !== 'classNames,columns') || !Array.isArray(v.columns) || v.columns.length > MAX_SCHEMA_COLUMNS) throw bad(`it is not {"classNames": {...}, "columns": [...]} of at most ${MAX_SCHEMA_COLUMNS} columns`);
+  const form = FORMS.get(members);
+  if (!isObject(v) || form === undefined || !Array.isArray(v.columns) || v.columns.length > MAX_SCHEMA_COLUMNS) throw bad(`it is not {"classNames": {...}, "columns": [...], "nestedClassNames": {...}} of at most ${MAX_SCHEMA_COLUMNS} columns`);
   const seen = new Set<string>();
   const columns = (v.columns as unknown[]).map((c) => {
     if (!isObject(c) || Object.keys(c).sort().join() !== 'name,type' || typeof c.name !== 'string' || typeof c.type !== 'string') throw bad('a column is not {"name", "type"}, both strings');
@@ -276,21 +310,50 @@ export function parseSchemaObject(bytes: Uint8Array, name: string): SchemaObject
     seen.add(c.name);
     return { name: c.name, type: c.type } as ColumnType;
   });
-  const recorded = members === 'classNames,columns';
+  const recorded = form !== 'columns';
+  const names = (list: unknown, what: string): string[] => {
+    if (!Array.isArray(list) || list.length > MAX_CLASS_NAMES || !list.every((n) => typeof n === 'string' && utf8Length(n) <= MAX_CLASS_NAME_BYTES)) throw bad(`the class names of ${what} are not a list of at most ${MAX_CLASS_NAMES} strings of at most ${MAX_CLASS_NAME_BYTES} bytes`);
+    return list as string[];
+  };
   if (recorded) {
     const named = v.classNames;
     if (!isObject(named) || Object.keys(named).length > MAX_SCHEMA_COLUMNS) throw bad('its "classNames" is not an object');
     for (const c of columns) {
       if (!Object.prototype.hasOwnProperty.call(named, c.name)) continue;
-      const list = named[c.name];
-      if (!Array.isArray(list) || list.length > MAX_CLASS_NAMES || !list.every((n) => typeof n === 'string' && utf8Length(n) <= MAX_CLASS_NAME_BYTES)) throw bad(`the class names of column ${JSON.stringify(c.name)} are not a list of at most ${MAX_CLASS_NAMES} strings of at most ${MAX_CLASS_NAME_BYTES} bytes`);
-      c.classNames = list as string[];
+      c.classNames = names(named[c.name], `column ${JSON.stringify(c.name)}`);
     }
   }
-  // A classNames key of a column not listed is not written back: the canonical check refuses it.
-  if (!schemaObjectBytes(columns, recorded).equals(Buffer.from(bytes))) throw bad('it is not in its one canonical form (RFC 8785), or names class names of a column it does not list');
-  return { columns, classNamesRecorded: recorded };
+  if (form === 'nestedClassNames') {
+    // The bounds a file's metadata is read within (class-names.ts), so no object holds more than a file could.
+    const nested = v.nestedClassNames;
+    if (!isObject(nested) || Object.keys(nested).length > MAX_SCHEMA_COLUMNS) throw bad('its "nestedClassNames" is not an object');
+    let labels = 0;
+    let total = columns.reduce((n, c) => n + (c.classNames?.length ?? 0), 0);
+    for (const c of columns) {
+      if (!Object.prototype.hasOwnProperty.call(nested, c.name)) continue;
+      const paths = nested[c.name];
+      if (!isObject(paths)) throw bad(`the nested class names of column ${JSON.stringify(c.name)} are not an object`);
+      const out: Record<string, string[]> = {};
+      for (const path of Object.keys(paths)) {
+        if (++labels > MAX_NESTED_CLASS_LABELS || utf8Length(path) > MAX_CLASS_LABEL_PATH_BYTES || !(path.startsWith('.') || path.startsWith('['))) throw bad(`column ${JSON.stringify(c.name)} has a nested ClassLabel path over its bounds or not a path`);
+        out[path] = names(paths[path], `column ${JSON.stringify(c.name)} at ${path}`);
+        total += out[path].length;
+      }
+      c.nestedClassNames = out;
+    }
+    if (total > MAX_FILE_CLASS_NAMES) throw bad(`it has more than ${MAX_FILE_CLASS_NAMES} class names`);
+  }
+  // A classNames or nestedClassNames key of a column not listed is not written back: the canonical check refuses it.
+  if (!schemaObjectBytes(columns, form).equals(Buffer.from(bytes))) throw bad('it is not in its one canonical form (RFC 8785), or names class names of a column it does not list');
+  return { columns, classNamesRecorded: recorded, nestedClassNamesRecorded: form === 'nestedClassNames' };
 }
+
+/** A schema object's sorted member names → its form. */
+const FORMS = new Map<string, SchemaObjectForm>([
+  ['columns', 'columns'],
+  ['classNames,columns', 'classNames'],
+  ['classNames,columns,nestedClassNames', 'nestedClassNames'],
+]);
 
 /** The columns of both sides whose types differ, in B's column order (a column only one side has is a record change, not a type change). */
 export function typeChanges(a: readonly ColumnType[], b: readonly ColumnType[]): TypeChange[] {
@@ -336,15 +399,30 @@ export function typeChangeText(c: TypeChange): string {
   return `${c.column}: ${c.a} → ${c.b}`;
 }
 
-/** The columns of both sides whose ClassLabel names differ (order, text or presence), in B's column order. */
-export function classNamesChanges(a: readonly ColumnType[], b: readonly ColumnType[]): ClassNamesChange[] {
-  const before = new Map(a.map((c) => [c.name, c.classNames ?? null]));
+/**
+ * The columns of both sides whose ClassLabel names differ (order, text or presence), in B's column
+ * order: each column's own names, then (with `nested`) those nested in its structs and lists, one
+ * change per path, by path in code-unit order.
+ * @param nested whether to compare the nested names (both sides' objects record them)
+ */
+export function classNamesChanges(a: readonly ColumnType[], b: readonly ColumnType[], nested = true): ClassNamesChange[] {
+  const before = new Map(a.map((c) => [c.name, c]));
   const out: ClassNamesChange[] = [];
+  const same = (x: string[] | null, y: string[] | null) => JSON.stringify(x) === JSON.stringify(y);
   for (const c of b) {
-    if (!before.has(c.name)) continue;
-    const was = before.get(c.name) ?? null;
+    const old = before.get(c.name);
+    if (!old) continue;
+    const was = old.classNames ?? null;
     const now = c.classNames ?? null;
-    if (JSON.stringify(was) !== JSON.stringify(now)) out.push({ column: c.name, a: was, b: now });
+    if (!same(was, now)) out.push({ column: c.name, a: was, b: now });
+    if (!nested) continue;
+    const pa = old.nestedClassNames ?? {};
+    const pb = c.nestedClassNames ?? {};
+    for (const path of [...new Set([...Object.keys(pa), ...Object.keys(pb)])].sort()) {
+      const x = Object.prototype.hasOwnProperty.call(pa, path) ? (pa[path] as string[]) : null;
+      const y = Object.prototype.hasOwnProperty.call(pb, path) ? (pb[path] as string[]) : null;
+      if (!same(x, y)) out.push({ column: c.name, path, a: x, b: y });
+    }
   }
   return out;
 }
@@ -356,7 +434,11 @@ function namesText(names: string[] | null): string {
   return `[${names.slice(0, CLASS_NAMES_SHOWN).join(', ')}${more > 0 ? `, … ${more} more` : ''}]`;
 }
 
-/** A ClassLabel names change as one line: `label: ClassLabel names [neg, pos] → [pos, neg]` (not escaped: the caller escapes). */
+/**
+ * A ClassLabel names change as one line: `label: ClassLabel names [neg, pos] → [pos, neg]`, a nested
+ * one by the column and its path, `objects.category[]: ClassLabel names [cat, dog] → [dog, cat]`
+ * (not escaped: the caller escapes).
+ */
 export function classNamesChangeText(c: ClassNamesChange): string {
-  return `${c.column}: ClassLabel names ${namesText(c.a)} → ${namesText(c.b)}`;
+  return `${c.column}${c.path ?? ''}: ClassLabel names ${namesText(c.a)} → ${namesText(c.b)}`;
 }

@@ -500,7 +500,7 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
       // indexed. CSV, TSV: their header's order alike, given only when it changed or is not known.
       if (d.format === 'parquet') report.types = compareTypes(await typesOf(sa, d.name), await typesOf(sb, d.name));
       else if (d.format === 'csv' || d.format === 'tsv') {
-        const types = compareTypes(await typesOf(sa, d.name, COLUMN_ORDER_NOT_RECORDED), await typesOf(sb, d.name, COLUMN_ORDER_NOT_RECORDED));
+        const types = compareTypes(await typesOf(sa, d.name, COLUMN_ORDER_NOT_RECORDED), await typesOf(sb, d.name, COLUMN_ORDER_NOT_RECORDED), false);
         if (types.order || types.unknown) report.types = types;
       }
       sets.push(report);

@@ -20,7 +20,7 @@ import { located, newHash, openDataFile, MAX_COLUMNS, READ_CHUNK, type ReadResul
 import { ioError } from '../io/errors.js';
 import { walkThriftStruct } from './thrift-bounds.js';
 import { parquetColumnTypes, type ColumnType, type TypedNode } from './column-types.js';
-import { HF_METADATA_KEY, hfClassNames } from './class-names.js';
+import { HF_METADATA_KEY, hfClassLabels, type ClassLabels } from './class-names.js';
 import { arrowSchemaFields, holdsDuration, TYPE_LISTS, TYPE_STRUCT, type ArrowField, type ArrowKeyValue } from './arrow-schema.js';
 
 /** Largest row group, uncompressed, in bytes (a row group is held in memory while it is read). */
@@ -387,13 +387,13 @@ function tableMetadata(meta: FileMetaData, key: string, rel: string): string[] {
 }
 
 /**
- * The Hugging Face ClassLabel names of the file's top-level columns (class-names.ts, FORMAT §19.11),
- * from its key-value metadata "huggingface".
+ * The Hugging Face ClassLabel names of the file's top-level columns, and those nested in their
+ * structs and lists (class-names.ts, FORMAT §19.11), from its key-value metadata "huggingface".
  * @throws SnapError `RECORDS_MALFORMED` | `RECORDS_LIMIT` | `RECORDS_UNSUPPORTED`
  */
-function classNamesOf(meta: FileMetaData, rel: string): Map<string, string[]> {
+function classNamesOf(meta: FileMetaData, rel: string): ClassLabels {
   const values = tableMetadata(meta, HF_METADATA_KEY, rel);
-  return hfClassNames(values, parquetSchema(meta).children.map((c) => c.element.name), rel);
+  return hfClassLabels(values, parquetSchema(meta).children.map((c) => c.element.name), rel);
 }
 
 /** The key-value metadata key under which pyarrow stores how pandas names a table's columns. */

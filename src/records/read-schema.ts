@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { SnapError } from '../core/errors.js';
 import { MAX_SCHEMA_OBJECT_BYTES } from '../core/records.js';
 import { readSmallFile } from '../io/small-file.js';
-import { CLASS_NAMES_NOT_RECORDED, classNamesChanges, columnOrderChange, parseSchemaObject, TYPES_NOT_RECORDED, typeChanges, type ColumnType, type SchemaObject, type SetTypes } from './column-types.js';
+import { CLASS_NAMES_NOT_RECORDED, classNamesChanges, columnOrderChange, NESTED_CLASS_NAMES_NOT_RECORDED, parseSchemaObject, TYPES_NOT_RECORDED, typeChanges, type ColumnType, type SchemaObject, type SetTypes } from './column-types.js';
 
 /** The error for a column-types object whose bytes are not the signed ones (as for an index summary: the store was altered). */
 function schemaAltered(name: string, path: string, sha256: string): SnapError {
@@ -29,7 +29,7 @@ export async function readSchemaObject(path: string, sha256: string, name: strin
  * `missing`: its statement signs a column-types object the store does not have (not an older snap's
  * set: a gate must not pass it, §19.11).
  */
-export type SideTypes = { columns: ColumnType[]; classNamesRecorded: boolean } | UnknownTypes;
+export type SideTypes = { columns: ColumnType[]; classNamesRecorded: boolean; nestedClassNamesRecorded: boolean } | UnknownTypes;
 
 /**
  * Why a side's types are not known; `missing`: a signed object the store lacks; `overBounds`: its
@@ -59,22 +59,29 @@ export async function signedTypes(schema: string | undefined, objectPath: string
 
 /** A side's types from its file's bytes, as its reader saw them (`columnTypes` of a built index). */
 export function readTypes(columns: ColumnType[] | undefined): SideTypes {
-  return columns ? { columns, classNamesRecorded: true } : { reason: TYPES_OVER_BOUNDS, overBounds: true };
+  return columns ? { columns, classNamesRecorded: true, nestedClassNamesRecorded: true } : { reason: TYPES_OVER_BOUNDS, overBounds: true };
 }
 
 /**
- * The two sides' types compared: their changed columns, column order and ClassLabel names, or which
- * side's types (or names) are not known and why.
+ * The two sides' types compared: their changed columns, column order and ClassLabel names (the
+ * columns' own, and those nested in their structs and lists), or which side's types (or names) are
+ * not known and why. A side whose object predates nested names has `classNamesUnknown` with
+ * `nested: true`, its columns' own names still compared.
+ * @param withNames whether the sides can have ClassLabel names (a Parquet set; a CSV or TSV set cannot: false)
  */
-export function compareTypes(a: SideTypes, b: SideTypes): SetTypes {
+export function compareTypes(a: SideTypes, b: SideTypes, withNames = true): SetTypes {
   if ('columns' in a && 'columns' in b) {
     const order = columnOrderChange(a.columns, b.columns);
     const out: SetTypes = { changes: typeChanges(a.columns, b.columns), ...(order ? { order } : {}) };
+    if (!withNames) return out;
+    const side = (x: boolean, y: boolean) => (!x && !y ? 'both' : x ? 'b' : 'a');
     if (a.classNamesRecorded && b.classNamesRecorded) {
-      const named = classNamesChanges(a.columns, b.columns);
-      if (named.length > 0) out.classNames = named;
+      const nested = a.nestedClassNamesRecorded && b.nestedClassNamesRecorded;
+      const changed = classNamesChanges(a.columns, b.columns, nested);
+      if (changed.length > 0) out.classNames = changed;
+      if (!nested) out.classNamesUnknown = { side: side(a.nestedClassNamesRecorded, b.nestedClassNamesRecorded), reason: NESTED_CLASS_NAMES_NOT_RECORDED, nested: true };
     } else {
-      out.classNamesUnknown = { side: !a.classNamesRecorded && !b.classNamesRecorded ? 'both' : a.classNamesRecorded ? 'b' : 'a', reason: CLASS_NAMES_NOT_RECORDED };
+      out.classNamesUnknown = { side: side(a.classNamesRecorded, b.classNamesRecorded), reason: CLASS_NAMES_NOT_RECORDED };
     }
     return out;
   }

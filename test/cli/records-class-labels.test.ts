@@ -63,7 +63,7 @@ describe('a Hugging Face ClassLabel whose names were swapped, every record the s
     const { store, sealed } = await pair(hf(['neg', 'pos']), hf(['pos', 'neg']));
     const hex = sealed.records[0].schema;
     const obj = JSON.parse(await fsp.readFile(join(store, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2)), 'utf8'));
-    expect(obj).toEqual({ classNames: { label: ['neg', 'pos'] }, columns: [{ name: 'id', type: 'INT64' }, { name: 'label', type: 'INT64' }] });
+    expect(obj).toEqual({ classNames: { label: ['neg', 'pos'] }, columns: [{ name: 'id', type: 'INT64' }, { name: 'label', type: 'INT64' }], nestedClassNames: {} });
   });
 
   it('diff names the change in --json and in human output; no record changed', async () => {
@@ -155,5 +155,106 @@ describe('malformed huggingface metadata', () => {
     expect(r.code).toBe(3);
     expect(r.json.error.code).toBe('RECORDS_MALFORMED');
     expect(r.json.error.message).toContain('huggingface');
+  });
+});
+
+/**
+ * The object-detection and multi-label shapes: a ClassLabel inside a struct, or a list of a
+ * struct — `objects: Sequence({"bbox": ..., "category": ClassLabel(...)})`, which `datasets` 5
+ * writes as a dict of Lists and older `datasets` as a Sequence of a dict. The metadata below is what
+ * `datasets` 5.0.1 wrote (`Dataset.to_parquet`); the names are read whatever the column's Parquet type.
+ */
+describe('a ClassLabel nested in a struct or a list, its names swapped', () => {
+  const NESTED_RULE = ['--records', 'train.parquet key=id'];
+  const category = (names: string[]) => ({ feature: { names, _type: 'ClassLabel' }, _type: 'List' });
+  const bbox = { feature: { feature: { dtype: 'float32', _type: 'Value' }, length: 4, _type: 'List' }, _type: 'List' };
+  /** id (INT64) and objects (a STRING stand-in) with this `objects` feature and a `meta: {kind: ClassLabel}` one. */
+  const nested = (objects: object | { json: string }, kind = ['x', 'y']): Buffer =>
+    Buffer.from(
+      parquetWriteBuffer({
+        columnData: [
+          { name: 'id', data: BigInt64Array.from([1n, 2n, 3n]), type: 'INT64' },
+          { name: 'objects', data: ['a', 'b', 'c'], type: 'STRING' },
+          { name: 'meta', data: ['a', 'b', 'c'], type: 'STRING' },
+        ],
+        kvMetadata: [{ key: 'huggingface', value: `{"info": {"features": {"id": {"dtype": "int64", "_type": "Value"}, "objects": ${'json' in objects ? objects.json : JSON.stringify(objects)}, "meta": ${JSON.stringify({ kind: { names: kind, _type: 'ClassLabel' } })}}}}` }],
+      }),
+    );
+  const dictOfLists = (names: string[]) => ({ bbox, category: category(names) });
+  const sequenceOfDict = (names: string[]) => ({ feature: { bbox: bbox.feature, category: { names, _type: 'ClassLabel' } }, _type: 'Sequence' });
+
+  async function nestedPair(a: Buffer, b: Buffer): Promise<{ store: string; bDir: string; sealed: Json }> {
+    const store = await newStorePath();
+    const s = await snapJson(['seal', await makeTree({ 'train.parquet': a }), '--as', 'ds@v1', '--key', keys.key, '--store', store, ...NESTED_RULE]);
+    expect(s.code, s.stderr).toBe(0);
+    const bDir = await makeTree({ 'train.parquet': b });
+    const t = await snapJson(['seal', bDir, '--as', 'ds@v2', '--key', keys.key, '--store', store, ...NESTED_RULE]);
+    expect(t.code, t.stderr).toBe(0);
+    return { store, bDir, sealed: s.json };
+  }
+
+  it('signs each nested ClassLabel by its path under its column (.member, [] an element of a list)', async () => {
+    const { store, sealed } = await nestedPair(nested(dictOfLists(['cat', 'dog'])), nested(dictOfLists(['cat', 'dog'])));
+    const hex = sealed.records[0].schema;
+    const obj = JSON.parse(await fsp.readFile(join(store, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2)), 'utf8'));
+    expect(obj.classNames).toEqual({});
+    expect(obj.nestedClassNames).toEqual({ meta: { '.kind': ['x', 'y'] }, objects: { '.category[]': ['cat', 'dog'] } });
+  });
+
+  it('check fails (exit 1) naming objects.category[]: every record the same, every category swapped', async () => {
+    const { store, bDir } = await nestedPair(nested(dictOfLists(['cat', 'dog'])), nested(dictOfLists(['dog', 'cat'])));
+    const TEXT = 'objects.category[]: ClassLabel names [cat, dog] → [dog, cat]';
+    const c = await snapJson(['check', 'ds@v2', '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(c.code, JSON.stringify(c.json.breaches)).toBe(1);
+    const breach = c.json.breaches.find((x: Json) => x.rule === 'maxTypeChanges');
+    expect(breach).toMatchObject({ set: 'train.parquet', value: 1, limit: 0 });
+    expect(breach.message).toContain(TEXT);
+    expect(schemaErrors('check', c.json)).toBe('');
+    expect((await snapJson(['check', 'ds@v2', '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub, '--max-type-changes', '1'])).code).toBe(0);
+    const d = await snapJson(['diff', 'ds@v1', 'ds@v2', '--store', store]);
+    expect(d.json.records.sets[0].summary).toMatchObject({ unchanged: 3, modified: 0 });
+    expect(d.json.records.sets[0].types).toEqual({ changes: [], classNames: [{ column: 'objects', path: '.category[]', a: ['cat', 'dog'], b: ['dog', 'cat'] }] });
+    expect(schemaErrors('diff', d.json)).toBe('');
+    expect((await snap(['diff', 'ds@v1', 'ds@v2', '--store', store])).stdout).toContain(TEXT);
+    expect((await snapJson(['check', bDir, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub])).code).toBe(1);
+  });
+
+  it('the older Sequence-of-a-dict form is read too (objects[].category), and a struct member (meta.kind)', async () => {
+    const { store } = await nestedPair(nested(sequenceOfDict(['cat', 'dog'])), nested(sequenceOfDict(['dog', 'cat']), ['y', 'x']));
+    const c = await snapJson(['check', 'ds@v2', '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(c.code).toBe(1);
+    const breach = c.json.breaches.find((x: Json) => x.rule === 'maxTypeChanges');
+    expect(breach.value).toBe(2);
+    expect(breach.message).toContain('objects[].category: ClassLabel names [cat, dog] → [dog, cat]');
+    expect(breach.message).toContain('meta.kind: ClassLabel names [x, y] → [y, x]');
+  });
+
+  it('an older column-types object (no nestedClassNames) against nested names: no false breach, "not recorded"', async () => {
+    const { store } = await nestedPair(nested(dictOfLists(['cat', 'dog'])), nested(dictOfLists(['dog', 'cat'])));
+    const older = Buffer.from(canonicalJson({ classNames: {}, columns: [{ name: 'id', type: 'INT64' }, { name: 'objects', type: 'STRING' }, { name: 'meta', type: 'STRING' }] }));
+    const hex = createHash('sha256').update(older).digest('hex');
+    await fsp.mkdir(join(store, 'objects', 'sha256', hex.slice(0, 2)), { recursive: true });
+    await fsp.writeFile(join(store, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2)), older);
+    await resignStatement(store, 'ds', 'v1', keys.key, (statement) => {
+      statement.predicate.records[0].schema = hex;
+    });
+    const d = await snapJson(['diff', 'ds@v1', 'ds@v2', '--store', store]);
+    expect(d.json.error, d.stderr).toBeUndefined();
+    expect(d.json.records.sets[0].types).toEqual({ changes: [], classNamesUnknown: { side: 'a', reason: 'ClassLabel names nested in structs and lists not recorded (sealed by an older snap)', nested: true } });
+    expect(schemaErrors('diff', d.json)).toBe('');
+    expect((await snap(['diff', 'ds@v1', 'ds@v2', '--store', store])).stdout).toContain('nested ClassLabel names not compared (side a: ClassLabel names nested in structs and lists not recorded (sealed by an older snap))');
+    const c = await snapJson(['check', 'ds@v2', '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(c.code, JSON.stringify(c.json.breaches)).toBe(0);
+  });
+
+  it('features nested past the depth bound are RECORDS_LIMIT at seal (exit 3), not a crash', async () => {
+    // 100,000 levels, a struct member in a List in a struct member …: written as text (JSON.stringify of it overflows the stack).
+    const levels = 100_000;
+    const deep = { json: '{"m": {"_type": "List", "feature": '.repeat(levels) + '{"names": ["a"], "_type": "ClassLabel"}' + '}}'.repeat(levels) };
+    const store = await newStorePath();
+    const r = await snapJson(['seal', await makeTree({ 'train.parquet': nested(deep) }), '--as', 'd@v1', '--key', keys.key, '--store', store, ...NESTED_RULE]);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.json.error.code).toBe('RECORDS_LIMIT');
+    expect(r.json.error.message).toContain('deeper than');
   });
 });

@@ -5,7 +5,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readParquet } from '../../src/records/read-parquet.js';
-import { columnOrderChange, columnOrderText, COLUMN_ORDER_SHOWN, CUT_TYPE_MARK, delimitedColumnTypes, MAX_COLUMN_TYPE_BYTES, MAX_SCHEMA_NAME_BYTES, parquetColumnTypes, parseSchemaObject, schemaObjectBytes, typeChanges, type TypedNode } from '../../src/records/column-types.js';
+import { MAX_CLASS_NAMES } from '../../src/records/class-names.js';
+import { columnOrderChange, columnOrderText, COLUMN_ORDER_SHOWN, CUT_TYPE_MARK, DELIMITED_FORM, delimitedColumnTypes, MAX_COLUMN_TYPE_BYTES, MAX_SCHEMA_NAME_BYTES, parquetColumnTypes, parseSchemaObject, schemaObjectBytes, typeChanges, type TypedNode } from '../../src/records/column-types.js';
 
 const TYPES = join(import.meta.dirname, '..', 'fixtures', 'parquet', 'types');
 const typesOf = async (file: string) => Object.fromEntries(((await readParquet(join(TYPES, file), file, {}, () => {})).columnTypes ?? []).map((c) => [c.name, c.type]));
@@ -45,19 +46,38 @@ describe('the column types of a Parquet file', () => {
 describe('the schema object', () => {
   const columns = [{ name: 'id', type: 'INT64' }, { name: 'label', type: 'STRING' }];
 
-  it('is RFC 8785 JSON of the class names and the columns in order, and reads back', () => {
+  it('is RFC 8785 JSON of the class names, the columns in order and the nested class names, and reads back', () => {
     const bytes = schemaObjectBytes(columns);
-    expect(bytes.toString()).toBe('{"classNames":{},"columns":[{"name":"id","type":"INT64"},{"name":"label","type":"STRING"}]}');
-    expect(parseSchemaObject(bytes, 't.parquet')).toEqual({ columns, classNamesRecorded: true });
+    expect(bytes.toString()).toBe('{"classNames":{},"columns":[{"name":"id","type":"INT64"},{"name":"label","type":"STRING"}],"nestedClassNames":{}}');
+    expect(parseSchemaObject(bytes, 't.parquet')).toEqual({ columns, classNamesRecorded: true, nestedClassNamesRecorded: true });
     const named = [{ name: 'id', type: 'INT64' }, { name: 'label', type: 'INT64', classNames: ['neg', 'pos'] }];
     const withNames = schemaObjectBytes(named);
-    expect(withNames.toString()).toBe('{"classNames":{"label":["neg","pos"]},"columns":[{"name":"id","type":"INT64"},{"name":"label","type":"INT64"}]}');
-    expect(parseSchemaObject(withNames, 't.parquet')).toEqual({ columns: named, classNamesRecorded: true });
+    expect(withNames.toString()).toBe('{"classNames":{"label":["neg","pos"]},"columns":[{"name":"id","type":"INT64"},{"name":"label","type":"INT64"}],"nestedClassNames":{}}');
+    expect(parseSchemaObject(withNames, 't.parquet')).toEqual({ columns: named, classNamesRecorded: true, nestedClassNamesRecorded: true });
+    const nested = [{ name: 'id', type: 'INT64' }, { name: 'objects', type: 'STRUCT<"category": LIST<INT64>>', nestedClassNames: { '.category[]': ['cat', 'dog'] } }];
+    const withNested = schemaObjectBytes(nested);
+    expect(withNested.toString()).toBe('{"classNames":{},"columns":[{"name":"id","type":"INT64"},{"name":"objects","type":"STRUCT<\\"category\\": LIST<INT64>>"}],"nestedClassNames":{"objects":{".category[]":["cat","dog"]}}}');
+    expect(parseSchemaObject(withNested, 't.parquet')).toEqual({ columns: nested, classNamesRecorded: true, nestedClassNamesRecorded: true });
   });
 
   it('written before class names were signed (no classNames member) reads back as not recording them', () => {
     const older = Buffer.from('{"columns":[{"name":"id","type":"INT64"},{"name":"label","type":"STRING"}]}');
-    expect(parseSchemaObject(older, 't.parquet')).toEqual({ columns, classNamesRecorded: false });
+    expect(parseSchemaObject(older, 't.parquet')).toEqual({ columns, classNamesRecorded: false, nestedClassNamesRecorded: false });
+  });
+
+  it('written before nested class names were signed (no nestedClassNames member; a CSV or TSV object) reads back as not recording those', () => {
+    const older = schemaObjectBytes(columns, DELIMITED_FORM);
+    expect(older.toString()).toBe('{"classNames":{},"columns":[{"name":"id","type":"INT64"},{"name":"label","type":"STRING"}]}');
+    expect(parseSchemaObject(older, 't.parquet')).toEqual({ columns, classNamesRecorded: true, nestedClassNamesRecorded: false });
+  });
+
+  it('is refused with nested names of a column it does not list, not a path, or over the bounds of a file', () => {
+    const cols = '"columns":[{"name":"a","type":"INT64"}]';
+    const many = JSON.stringify(Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`.m${i}`, Array.from({ length: MAX_CLASS_NAMES }, (_, j) => String(j))])));
+    for (const nested of ['{"b":{".x":["p"]}}', '{"a":{"x":["p"]}}', '{"a":{".x":"p"}}', '{"a":[]}', '{"a":{}}', '[]', `{"a":${many}}`]) {
+      const text = `{"classNames":{},${cols},"nestedClassNames":${nested}}`;
+      expect(() => parseSchemaObject(Buffer.from(text), 't.parquet'), nested.slice(0, 40)).toThrow(expect.objectContaining({ code: 'RECORDS_INDEX_MALFORMED' }));
+    }
   });
 
   it('is refused in any other form, with another member, or naming a column twice', () => {

@@ -12,7 +12,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { IndexBuilder } from '../../src/records/build-index.js';
 import { parseIndexSummary } from '../../src/records/index-summary.js';
-import { delimitedColumnTypes, schemaObjectBytes } from '../../src/records/column-types.js';
+import { DELIMITED_FORM, delimitedColumnTypes, schemaObjectBytes } from '../../src/records/column-types.js';
 import { tempDir } from '../helpers/tree.js';
 
 import { EXAMPLE, TRAIN_CSV } from '../helpers/records-example.js';
@@ -94,7 +94,7 @@ describe('the record-index worked example (FORMAT.md §19.9)', () => {
   });
 
   it('gives the documented column object: the header in order, each column STRING (§19.11)', () => {
-    const bytes = schemaObjectBytes(delimitedColumnTypes(['id', 'text', 'label']) ?? []);
+    const bytes = schemaObjectBytes(delimitedColumnTypes(['id', 'text', 'label']) ?? [], DELIMITED_FORM);
     expect(bytes.toString('utf8')).toBe(EXAMPLE.columnsObject);
     expect(bytes.length).toBe(124);
     expect(sha(bytes)).toBe(EXAMPLE.columnsSha256);
