@@ -11,7 +11,7 @@ import type { RecordsReport } from '../records/diff-sets.js';
 import type { LabelShift } from '../records/stats.js';
 import { formatCount, plural } from './format.js';
 import { escapeForTerminal as shown, escapeMessage, escapePath } from '../core/display.js';
-import { classNamesChangeText, columnOrderText, typeChangeText } from '../records/column-types.js';
+import { classNamesChangeText, columnOrderText, columnSetTexts, typeChangeText } from '../records/column-types.js';
 import { keyValueText, recordKeyText, shownKeyValue } from '../records/key-text.js';
 
 /** Items listed per kind in human output. */
@@ -123,6 +123,8 @@ export function setLines(d: RecordSetDiff, indent = '  '): string[] {
   if (types && types.changes.length > 0 && d.summary.modified > 0) out.push(`${indent}  (a column's new type can change the canonical form of every value in it, FORMAT §19.3: records modified by that alone are listed below)`);
   // A reorder (FORMAT §19.11): a loader that reads by position (`df.iloc[:, -1]`) reads another column.
   if (types?.order) out.push(`${indent}${shown(columnOrderText(types.order))}  (a loader that reads columns by position reads another column)`);
+  // A column added or removed (FORMAT §19.11) moves the columns after it, as a reorder does.
+  for (const line of types?.columns ? columnSetTexts(types.columns) : []) out.push(`${indent}${shown(line)}  (a loader that reads columns by position reads another column)`);
   if (types?.unknown) out.push(`${indent}${d.format === 'parquet' ? 'column types' : 'column order'} not compared (${types.unknown.side === 'both' ? 'both sides' : `side ${types.unknown.side}`}: ${escapeMessage(types.unknown.reason)})`);
   cap('ClassLabel names changed (what each integer label means, FORMAT §19.11)', types?.classNames ?? [], (c) => shown(classNamesChangeText(c)));
   if (types?.classNamesUnknown) out.push(`${indent}${types.classNamesUnknown.nested ? 'nested ' : ''}ClassLabel names not compared (${types.classNamesUnknown.side === 'both' ? 'both sides' : `side ${types.classNamesUnknown.side}`}: ${escapeMessage(types.classNamesUnknown.reason)})`);

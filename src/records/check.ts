@@ -3,7 +3,7 @@
  * diff (`diff-sets.ts`) is held against thresholds (`thresholds.ts`); each threshold crossed is a
  * breach, and any breach fails the gate. Pure.
  */
-import { classNamesChangeText, columnOrderText, typeChangeText } from './column-types.js';
+import { classNamesChangeText, columnOrderText, columnSetTexts, typeChangeText } from './column-types.js';
 import type { RecordsReport } from './diff-sets.js';
 import type { RecordSetDiff } from './record-report.js';
 import type { LabelShift } from './stats.js';
@@ -99,14 +99,19 @@ export function checkRecords(r: RecordsReport, t: Thresholds): Breach[] {
     // one whose types are known, cannot be compared: fail closed.
     if (d.types?.unknown?.missing || d.types?.unknown?.overBounds) out.push({ set: d.name, rule: 'unavailable', value: d.types.unknown.reason, message: `not compared: column types: ${d.types.unknown.reason}` });
     // A column's ClassLabel names are part of its type as a loader reads it (FORMAT §19.11): each change counts.
-    // So is the columns' order, to a loader that reads by position (`df.iloc[:, -1]`): a reorder counts once.
+    // So is the columns' order, to a loader that reads by position (`df.iloc[:, -1]`): a reorder counts once;
+    // and so is each column added or removed, which moves what such a loader reads (`columns added: extra`).
     const names = d.types?.classNames ?? [];
     const order = d.types?.order;
-    const changes = [...(order ? [columnOrderText(order)] : []), ...(d.types?.changes ?? []).map(typeChangeText), ...names.map(classNamesChangeText)];
-    if (t.maxTypeChanges !== undefined && changes.length > t.maxTypeChanges) {
+    const moved = d.types?.columns;
+    const changes = [...(order ? [columnOrderText(order)] : []), ...(moved ? columnSetTexts(moved) : []), ...(d.types?.changes ?? []).map(typeChangeText), ...names.map(classNamesChangeText)];
+    // One text for the columns added (and one for those removed), one count for each of them.
+    const count = (order ? 1 : 0) + (moved ? moved.added.length + moved.removed.length : 0) + (d.types?.changes.length ?? 0) + names.length;
+    if (t.maxTypeChanges !== undefined && count > t.maxTypeChanges) {
       const named = changes.slice(0, TYPE_CHANGES_NAMED).join(', ') + (changes.length > TYPE_CHANGES_NAMED ? `, and ${changes.length - TYPE_CHANGES_NAMED} more` : '');
       const what = ['type', ...(names.length > 0 ? ['ClassLabel names'] : []), ...(order ? ['order'] : [])];
-      out.push({ set: d.name, rule: 'maxTypeChanges', value: changes.length, limit: t.maxTypeChanges, message: `columns whose ${what.length === 3 ? `${what[0]}, ${what[1]} or ${what[2]}` : what.join(' or ')} changed: ${changes.length} (at most ${t.maxTypeChanges}): ${named}` });
+      const whose = `columns whose ${what.length === 3 ? `${what[0]}, ${what[1]} or ${what[2]}` : what.join(' or ')} changed${moved ? ', or added or removed' : ''}`;
+      out.push({ set: d.name, rule: 'maxTypeChanges', value: count, limit: t.maxTypeChanges, message: `${whose}: ${count} (at most ${t.maxTypeChanges}): ${named}` });
     }
     if (d.shift) shiftBreaches(d.name, d.shift, t, out);
   }

@@ -97,6 +97,15 @@ export interface ColumnOrderChange {
 }
 
 /**
+ * The columns only one side has: `added` B's that A lacks (in B's order), `removed` A's that B
+ * lacks (in A's order). A loader that reads by position (`df.iloc[:, -1]`) reads another column.
+ */
+export interface ColumnSetChange {
+  added: string[];
+  removed: string[];
+}
+
+/**
  * The column comparison of a set (a Parquet set's types; a CSV or TSV set's header, every column
  * `STRING`): its changed columns, and a side whose types are not known (and why); `order` the
  * shared columns in each side's order when they differ (absent when they do not); `classNames` the
@@ -106,6 +115,8 @@ export interface ColumnOrderChange {
 export interface SetTypes {
   changes: TypeChange[];
   order?: ColumnOrderChange;
+  /** The columns added or removed (absent when none were). */
+  columns?: ColumnSetChange;
   classNames?: ClassNamesChange[];
   /**
    * `missing`: a side signs a column-types object the store does not have; `overBounds`: one side's
@@ -376,6 +387,25 @@ export function columnOrderChange(a: readonly ColumnType[], b: readonly ColumnTy
   const sa = a.map((c) => c.name).filter((n) => inB.has(n));
   const sb = b.map((c) => c.name).filter((n) => inA.has(n));
   return sa.every((n, i) => sb[i] === n) ? undefined : { a: sa, b: sb };
+}
+
+/** The columns only one side has; undefined when both have the same columns. */
+export function columnSetChange(a: readonly ColumnType[], b: readonly ColumnType[]): ColumnSetChange | undefined {
+  const inA = new Set(a.map((c) => c.name));
+  const inB = new Set(b.map((c) => c.name));
+  const added = b.map((c) => c.name).filter((n) => !inA.has(n));
+  const removed = a.map((c) => c.name).filter((n) => !inB.has(n));
+  return added.length + removed.length > 0 ? { added, removed } : undefined;
+}
+
+/**
+ * The columns added and removed as lines, each given when not empty: `columns added: extra`,
+ * `columns removed: x` — at most {@link COLUMN_ORDER_SHOWN} names a line (`…` for the rest), a name
+ * that could not be told apart bare as its JSON string (`labelText`). Not escaped: the caller escapes.
+ */
+export function columnSetTexts(c: ColumnSetChange): string[] {
+  const list = (names: readonly string[]) => [...names.slice(0, COLUMN_ORDER_SHOWN).map(labelText), ...(names.length > COLUMN_ORDER_SHOWN ? ['…'] : [])].join(', ');
+  return [...(c.added.length > 0 ? [`columns added: ${list(c.added)}`] : []), ...(c.removed.length > 0 ? [`columns removed: ${list(c.removed)}`] : [])];
 }
 
 /**

@@ -497,11 +497,11 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
       counts.labelsB = inLabelOrder(counts.labelsB);
       const report = collector.report(d, counts, conflicts);
       // Parquet: the column types of both sides (§19.11), from signed objects or from the bytes just
-      // indexed. CSV, TSV: their header's order alike, given only when it changed or is not known.
+      // indexed. CSV, TSV: their header's order alike, given only when it changed (a column moved, added or removed) or is not known.
       if (d.format === 'parquet') report.types = compareTypes(await typesOf(sa, d.name), await typesOf(sb, d.name));
       else if (d.format === 'csv' || d.format === 'tsv') {
         const types = compareTypes(await typesOf(sa, d.name, COLUMN_ORDER_NOT_RECORDED), await typesOf(sb, d.name, COLUMN_ORDER_NOT_RECORDED), false);
-        if (types.order || types.unknown) report.types = types;
+        if (types.order || types.columns || types.unknown) report.types = types;
       }
       sets.push(report);
     }
@@ -569,5 +569,5 @@ function sortedCounts(m: Record<string, number>): [string, number][] {
 export function recordsDiffer(r: RecordsReport | undefined): boolean {
   if (!r) return false;
   const s = r.summary;
-  return s.added + s.removed + s.modified + s.flipped > 0 || r.sets.some((d) => (d.types?.changes.length ?? 0) + (d.types?.classNames?.length ?? 0) > 0 || d.types?.order !== undefined);
+  return s.added + s.removed + s.modified + s.flipped > 0 || r.sets.some((d) => (d.types?.changes.length ?? 0) + (d.types?.classNames?.length ?? 0) > 0 || d.types?.order !== undefined || d.types?.columns !== undefined);
 }

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { SnapError } from '../core/errors.js';
 import { MAX_SCHEMA_OBJECT_BYTES } from '../core/records.js';
 import { readSmallFile } from '../io/small-file.js';
-import { CLASS_NAMES_NOT_RECORDED, classNamesChanges, columnOrderChange, NESTED_CLASS_NAMES_NOT_RECORDED, parseSchemaObject, TYPES_NOT_RECORDED, typeChanges, type ColumnType, type SchemaObject, type SetTypes } from './column-types.js';
+import { CLASS_NAMES_NOT_RECORDED, classNamesChanges, columnOrderChange, columnSetChange, NESTED_CLASS_NAMES_NOT_RECORDED, parseSchemaObject, TYPES_NOT_RECORDED, typeChanges, type ColumnType, type SchemaObject, type SetTypes } from './column-types.js';
 
 /** The error for a column-types object whose bytes are not the signed ones (as for an index summary: the store was altered). */
 function schemaAltered(name: string, path: string, sha256: string): SnapError {
@@ -63,7 +63,7 @@ export function readTypes(columns: ColumnType[] | undefined): SideTypes {
 }
 
 /**
- * The two sides' types compared: their changed columns, column order and ClassLabel names (the
+ * The two sides' types compared: their changed columns, column order, columns added or removed, and ClassLabel names (the
  * columns' own, and those nested in their structs and lists), or which side's types (or names) are
  * not known and why. A side whose object predates nested names has `classNamesUnknown` with
  * `nested: true`, its columns' own names still compared.
@@ -72,7 +72,8 @@ export function readTypes(columns: ColumnType[] | undefined): SideTypes {
 export function compareTypes(a: SideTypes, b: SideTypes, withNames = true): SetTypes {
   if ('columns' in a && 'columns' in b) {
     const order = columnOrderChange(a.columns, b.columns);
-    const out: SetTypes = { changes: typeChanges(a.columns, b.columns), ...(order ? { order } : {}) };
+    const columns = columnSetChange(a.columns, b.columns);
+    const out: SetTypes = { changes: typeChanges(a.columns, b.columns), ...(order ? { order } : {}), ...(columns ? { columns } : {}) };
     if (!withNames) return out;
     const side = (x: boolean, y: boolean) => (!x && !y ? 'both' : x ? 'b' : 'a');
     if (a.classNamesRecorded && b.classNamesRecorded) {

@@ -93,7 +93,7 @@ export interface RecordSetDiff {
   modified: ModifiedRecord[];
   flipped: FlippedRecord[];
   relabelled: RelabelledRecord[];
-  /** Parquet sets: the columns whose type changed (docs/FORMAT.md §19.11), or which side's types are not known; Parquet, CSV and TSV sets: `order`, the columns reordered (CSV and TSV sets have `types` only when their order changed or is not known). */
+  /** Parquet sets: the columns whose type changed (docs/FORMAT.md §19.11), or which side's types are not known; Parquet, CSV and TSV sets: `order`, the columns reordered, and `columns`, those added or removed (CSV and TSV sets have `types` only when their order or columns changed or are not known). */
   types?: SetTypes;
   duplicates: DuplicateGroup[];
   conflicts: ConflictGroup[];

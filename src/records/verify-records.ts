@@ -104,7 +104,7 @@ export async function attachRecordFindings(problems: RecordProblem[], members: r
           // CSV, TSV: the signed header order (that of the signed bytes when indexed again) against the file's, given when it changed or is not known.
           const schemaPath = m.schema !== undefined ? objectDirs.map((d) => join(d, (m.schema as string).slice(0, 2), (m.schema as string).slice(2))).find((x) => existsSync(x)) : undefined;
           const types = compareTypes(aBuilt ? readTypes(aBuilt.columnTypes) : await signedTypes(m.schema, schemaPath, m.path as string, COLUMN_ORDER_NOT_RECORDED), readTypes(bBuilt.columnTypes), false);
-          if (types.order || types.unknown) report.types = types;
+          if (types.order || types.columns || types.unknown) report.types = types;
         }
         p.records = report;
       } catch (e) {

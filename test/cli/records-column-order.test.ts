@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { makeTree, snap, snapJson, useKeyPair } from '../helpers/tree.js';
 import { newStorePath, resignStatement } from '../helpers/store.js';
+import { schemaErrors } from '../helpers/json-schemas.js';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -19,7 +20,7 @@ const keys = useKeyPair();
 
 /** The same three records (id, feature x, label), with the columns in `order`. */
 function csv(order: string[]): string {
-  const rows = [{ id: '1', x: '5', label: '1' }, { id: '2', x: '6', label: '0' }, { id: '3', x: '7', label: '1' }] as Record<string, string>[];
+  const rows = [{ id: '1', x: '5', label: '1', extra: '0' }, { id: '2', x: '6', label: '0', extra: '1' }, { id: '3', x: '7', label: '1', extra: '1' }] as Record<string, string>[];
   return [order.join(','), ...rows.map((r) => order.map((c) => r[c]).join(','))].join('\n') + '\n';
 }
 
@@ -28,6 +29,7 @@ function parquet(order: string[]): Buffer {
     id: { name: 'id', data: BigInt64Array.from([1n, 2n, 3n]), type: 'INT64' },
     x: { name: 'x', data: Float64Array.from([0.5, 1.5, 2.5]), type: 'DOUBLE' },
     label: { name: 'label', data: BigInt64Array.from([1n, 0n, 1n]), type: 'INT64' },
+    extra: { name: 'extra', data: BigInt64Array.from([0n, 1n, 1n]), type: 'INT64' },
   };
   return Buffer.from(parquetWriteBuffer({ columnData: order.map((c) => cols[c] as (typeof cols)[string]) }));
 }
@@ -153,5 +155,56 @@ describe('CSV column objects', () => {
     expect(h.code).toBe(1);
     expect(h.stdout).not.toContain('\u001b');
     expect(h.stdout).toContain('column order: id, x\\x1b[31m, label → id, label, x\\x1b[31m');
+  });
+});
+
+describe.each(['csv', 'tsv', 'parquet'] as Format[])('%s: a column added or removed, which a positional loader reads in place of another', (f) => {
+  // Every record is modified (a member more or fewer): a review that lets those through must still see the columns change.
+  const MODIFIED = ['--max-modified', '3'];
+
+  it('a column added counts one toward maxTypeChanges (exit 1) even when --max-modified lets the records through; diff and verify name it', async () => {
+    const { store, b } = await pair(f, ['id', 'x', 'label', 'extra']);
+    const c = await check(store, 'ds@v2', MODIFIED);
+    expect(c.code, JSON.stringify(c.json.breaches)).toBe(1);
+    const breach = c.json.breaches.find((x: Json) => x.rule === 'maxTypeChanges');
+    expect(breach).toMatchObject({ set: FILE[f], value: 1, limit: 0 });
+    expect(breach.message).toContain('columns added: extra');
+    expect(c.json.breaches.map((x: Json) => x.rule)).toEqual(['maxTypeChanges']);
+    expect((await snap(['check', 'ds@v2', '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub, ...MODIFIED])).stdout).toContain('columns added: extra');
+    expect((await check(store, 'ds@v2', [...MODIFIED, '--max-type-changes', '1'])).code).toBe(0);
+    const d = await snapJson(['diff', 'ds@v1', 'ds@v2', '--store', store]);
+    expect(d.json.records.sets[0].summary).toMatchObject({ modified: 3 });
+    expect(d.json.records.sets[0].types).toEqual({ changes: [], columns: { added: ['extra'], removed: [] } });
+    expect(schemaErrors('diff', d.json)).toBe('');
+    expect((await snap(['diff', 'ds@v1', 'ds@v2', '--store', store])).stdout).toContain('columns added: extra');
+    const v = await snapJson(['verify', b, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(v.json.problems[0].records.types).toEqual({ changes: [], columns: { added: ['extra'], removed: [] } });
+    expect((await check(store, b, MODIFIED)).code).toBe(1);
+  });
+
+  it('a column removed counts one, beside a reorder of the rest (2); diffed the other way an added column is removed', async () => {
+    const { store } = await pair(f, ['label', 'id']);
+    const c = await check(store, 'ds@v2', MODIFIED);
+    expect(c.code).toBe(1);
+    const breach = c.json.breaches.find((x: Json) => x.rule === 'maxTypeChanges');
+    expect(breach).toMatchObject({ value: 2, limit: 0 });
+    expect(breach.message).toContain('column order: id, label → label, id');
+    expect(breach.message).toContain('columns removed: x');
+    expect(schemaErrors('check', c.json)).toBe('');
+    // (x removed leaves the records no features: they conflict, a breach of its own.)
+    expect((await check(store, 'ds@v2', [...MODIFIED, '--max-conflicts', '1', '--max-type-changes', '2'])).code).toBe(0);
+    const { store: s2 } = await pair(f, ['id', 'x', 'label', 'extra']);
+    const d = await snapJson(['diff', 'ds@v2', 'ds@v1', '--store', s2]);
+    expect(d.json.records.sets[0].types.columns).toEqual({ added: [], removed: ['extra'] });
+    expect((await snap(['diff', 'ds@v2', 'ds@v1', '--store', s2])).stdout).toContain('columns removed: extra');
+  });
+
+  it('an older statement that signs no columns: no breach for it (the records still count)', async () => {
+    const { store } = await pair(f, ['id', 'x', 'label', 'extra'], ['--manifest-only']);
+    await resignStatement(store, 'ds', 'v1', keys.key, (statement) => {
+      delete statement.predicate.records[0].schema;
+    });
+    const c = await check(store, 'ds@v2', MODIFIED);
+    expect(c.code, JSON.stringify(c.json.breaches)).toBe(0);
   });
 });
