@@ -39,7 +39,11 @@ const LIST_FEATURES = new Set(['Sequence', 'List', 'LargeList']);
 export const MAX_CLASS_LABEL_DEPTH = 64;
 /** Most ClassLabels nested in structs and lists in one file; more is `RECORDS_LIMIT`. */
 export const MAX_NESTED_CLASS_LABELS = 10_000;
-/** Longest path of a nested ClassLabel below its column ({@link classLabelPathStep}), in UTF-8 bytes; longer is `RECORDS_LIMIT`. */
+/**
+ * Longest path below its column ({@link classLabelPathStep}) of a feature the walk looks into — a
+ * nested ClassLabel, or a struct or list that could hold one —, in UTF-8 bytes; longer is
+ * `RECORDS_LIMIT` (not skipped: a ClassLabel below it would go unsigned).
+ */
 export const MAX_CLASS_LABEL_PATH_BYTES = 4096;
 /** The path step of a list's element (a Sequence, List, LargeList, or a one-element JSON list). */
 export const LIST_STEP = '[]';

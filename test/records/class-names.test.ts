@@ -3,7 +3,7 @@
  * its key-value metadata "huggingface" as `datasets` (`Features.from_arrow_schema`) reads them.
  */
 import { describe, expect, it } from 'vitest';
-import { hfClassLabels, MAX_CLASS_LABEL_DEPTH, MAX_CLASS_NAME_BYTES, MAX_CLASS_NAMES, MAX_FILE_CLASS_NAMES, MAX_HF_METADATA_BYTES, MAX_NESTED_CLASS_LABELS } from '../../src/records/class-names.js';
+import { hfClassLabels, MAX_CLASS_LABEL_DEPTH, MAX_CLASS_LABEL_PATH_BYTES, MAX_CLASS_NAME_BYTES, MAX_CLASS_NAMES, MAX_FILE_CLASS_NAMES, MAX_HF_METADATA_BYTES, MAX_NESTED_CLASS_LABELS } from '../../src/records/class-names.js';
 
 const features = (f: object) => JSON.stringify({ info: { features: f } });
 const read = (value: string, columns = ['label', 'tags', 'id']) => Object.fromEntries(hfClassLabels([value], columns, 't.parquet').own);
@@ -101,7 +101,7 @@ describe('ClassLabels nested in structs and lists', () => {
     expect(r.nested.size).toBe(0);
   });
 
-  it('are bounded: nesting deeper than MAX_CLASS_LABEL_DEPTH, more than MAX_NESTED_CLASS_LABELS, names of the file together (RECORDS_LIMIT)', () => {
+  it('are bounded: nesting deeper than MAX_CLASS_LABEL_DEPTH, a path over MAX_CLASS_LABEL_PATH_BYTES, more than MAX_NESTED_CLASS_LABELS, names of the file together (RECORDS_LIMIT)', () => {
     let deep: object = cl(['a']);
     for (let i = 0; i < MAX_CLASS_LABEL_DEPTH; i++) deep = { m: deep };
     expect(nestedOf({ objects: deep })).toEqual({ objects: { ['.m'.repeat(MAX_CLASS_LABEL_DEPTH)]: ['a'] } });
@@ -112,6 +112,8 @@ describe('ClassLabels nested in structs and lists', () => {
     expect(code(() => hfClassLabels([hostile], ['objects'], 't.parquet'))).toBe('RECORDS_LIMIT');
     const wide = Object.fromEntries(Array.from({ length: MAX_NESTED_CLASS_LABELS + 1 }, (_, i) => [`m${i}`, cl([])]));
     expect(code(() => nestedOf({ objects: wide }))).toBe('RECORDS_LIMIT');
+    expect(code(() => nestedOf({ objects: { ['m'.repeat(MAX_CLASS_LABEL_PATH_BYTES)]: cl(['a']) } }))).toBe('RECORDS_LIMIT');
+    expect(nestedOf({ objects: { ['m'.repeat(MAX_CLASS_LABEL_PATH_BYTES - 1)]: cl(['a']) } })).toEqual({ objects: { ['.' + 'm'.repeat(MAX_CLASS_LABEL_PATH_BYTES - 1)]: ['a'] } });
     const full = Object.fromEntries(['a', 'b', 'c', 'd', 'e'].map((m) => [m, { num_classes: MAX_CLASS_NAMES, _type: 'ClassLabel' }]));
     expect(code(() => nestedOf({ objects: full }))).toBe('RECORDS_LIMIT');
   });
