@@ -11,7 +11,7 @@ import type { RecordsReport } from '../records/diff-sets.js';
 import type { LabelShift } from '../records/stats.js';
 import { formatCount, plural } from './format.js';
 import { escapeForTerminal as shown, escapeMessage, escapePath } from '../core/display.js';
-import { classNamesChangeText, columnOrderText, columnSetTexts, typeChangeText } from '../records/column-types.js';
+import { categoriesChangeText, classNamesChangeText, columnOrderText, columnSetTexts, typeChangeText } from '../records/column-types.js';
 import { keyValueText, recordKeyText, shownKeyValue } from '../records/key-text.js';
 
 /** Items listed per kind in human output. */
@@ -127,6 +127,8 @@ export function setLines(d: RecordSetDiff, indent = '  '): string[] {
   for (const line of types?.columns ? columnSetTexts(types.columns) : []) out.push(`${indent}${shown(line)}  (a loader that reads columns by position reads another column)`);
   if (types?.unknown) out.push(`${indent}${d.format === 'parquet' ? 'column types' : 'column order'} not compared (${types.unknown.side === 'both' ? 'both sides' : `side ${types.unknown.side}`}: ${escapeMessage(types.unknown.reason)})`);
   cap('ClassLabel names changed (what each integer label means, FORMAT §19.11)', types?.classNames ?? [], (c) => shown(classNamesChangeText(c)));
+  cap('pandas categories changed (what each .cat.codes integer means, FORMAT §19.11)', types?.categories ?? [], (c) => shown(categoriesChangeText(c)));
+  if (types?.categoriesUnknown) out.push(`${indent}pandas categories not compared (${types.categoriesUnknown.side === 'both' ? 'both sides' : `side ${types.categoriesUnknown.side}`}: ${escapeMessage(types.categoriesUnknown.reason)})`);
   if (types?.classNamesUnknown) out.push(`${indent}${types.classNamesUnknown.nested ? 'nested ' : ''}ClassLabel names not compared (${types.classNamesUnknown.side === 'both' ? 'both sides' : `side ${types.classNamesUnknown.side}`}: ${escapeMessage(types.classNamesUnknown.reason)})`);
   // The same text on both sides: the label's JSON value changed type (1 and "1" are the label `1`, §19.3) —
   // or the key's form did (a JSONL key 1 written 1.0 is the key [1] with another fingerprint): the index cannot tell which.

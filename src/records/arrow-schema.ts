@@ -26,6 +26,8 @@ export const TYPE_TIMESTAMP = 10;
 export const TYPE_STRUCT = 13;
 /** Arrow `Type` union tags of the lists: List 12, FixedSizeList 16, LargeList 21, ListView 25, LargeListView 26. */
 export const TYPE_LISTS: ReadonlySet<number> = new Set([12, 16, 21, 25, 26]);
+/** The `Type` tags of strings and binaries (Binary, Utf8, LargeBinary, LargeUtf8, BinaryView, Utf8View): a dictionary of them is what pyarrow gives pandas as a categorical. */
+export const TYPE_STRINGS: ReadonlySet<number> = new Set([4, 5, 19, 20, 23, 24]);
 /** Arrow `MessageHeader` union tag of `Schema` (format/Message.fbs). */
 const HEADER_SCHEMA = 1;
 /**
@@ -53,6 +55,11 @@ export interface ArrowField {
    * a column Parquet stores adjusted to UTC (`ApplyOriginalMetadata`), so pandas shows its times there.
    */
   timezone?: string;
+  /**
+   * The field is dictionary-encoded (`Field.dictionary`, a `DictionaryEncoding`): `type` is then its
+   * values' type, and `ordered` its `isOrdered` — what pandas reads as a categorical's `ordered`.
+   */
+  dictionary?: { ordered: boolean };
   /** A list's element, a struct's members, …, in order. */
   children: ArrowField[];
 }
@@ -181,8 +188,11 @@ export function arrowSchemaFields(base64: string, maxFields: number, maxDepth: n
     }
     const unit = durationUnit(field);
     const zone = timezone(field);
+    // Field.dictionary (slot 4): a DictionaryEncoding table, its isOrdered in slot 2 (format/Schema.fbs).
+    const dictAt = slot(field, 4);
+    const dictionary = dictAt === undefined ? undefined : { ordered: byte(ref(dictAt), 2, 0) !== 0 };
     const children = vector(field, 5).map((child) => fieldAt(child, depth + 1));
-    return { name, type: byte(field, 2, 0), ...(unit !== undefined ? { durationUnit: unit } : {}), ...(zone ? { timezone: zone } : {}), children };
+    return { name, type: byte(field, 2, 0), ...(unit !== undefined ? { durationUnit: unit } : {}), ...(zone ? { timezone: zone } : {}), ...(dictionary ? { dictionary } : {}), children };
   };
   const fields = vector(schema, 1).map((field) => fieldAt(field, 1));
   if (metadata) {

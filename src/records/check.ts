@@ -3,7 +3,7 @@
  * diff (`diff-sets.ts`) is held against thresholds (`thresholds.ts`); each threshold crossed is a
  * breach, and any breach fails the gate. Pure.
  */
-import { classNamesChangeText, columnOrderText, columnSetTexts, typeChangeText } from './column-types.js';
+import { categoriesChangeText, classNamesChangeText, columnOrderText, columnSetTexts, typeChangeText } from './column-types.js';
 import type { RecordsReport } from './diff-sets.js';
 import type { RecordSetDiff } from './record-report.js';
 import type { LabelShift } from './stats.js';
@@ -104,13 +104,15 @@ export function checkRecords(r: RecordsReport, t: Thresholds): Breach[] {
     const names = d.types?.classNames ?? [];
     const order = d.types?.order;
     const moved = d.types?.columns;
-    const changes = [...(order ? [columnOrderText(order)] : []), ...(moved ? columnSetTexts(moved) : []), ...(d.types?.changes ?? []).map(typeChangeText), ...names.map(classNamesChangeText)];
+    // And a pandas categorical's categories, whose order `.cat.codes` index: each column whose list or `ordered` changed counts.
+    const cats = d.types?.categories ?? [];
+    const changes = [...(order ? [columnOrderText(order)] : []), ...(moved ? columnSetTexts(moved) : []), ...(d.types?.changes ?? []).map(typeChangeText), ...names.map(classNamesChangeText), ...cats.map(categoriesChangeText)];
     // One text for the columns added (and one for those removed), one count for each of them.
-    const count = (order ? 1 : 0) + (moved ? moved.added.length + moved.removed.length : 0) + (d.types?.changes.length ?? 0) + names.length;
+    const count = (order ? 1 : 0) + (moved ? moved.added.length + moved.removed.length : 0) + (d.types?.changes.length ?? 0) + names.length + cats.length;
     if (t.maxTypeChanges !== undefined && count > t.maxTypeChanges) {
       const named = changes.slice(0, TYPE_CHANGES_NAMED).join(', ') + (changes.length > TYPE_CHANGES_NAMED ? `, and ${changes.length - TYPE_CHANGES_NAMED} more` : '');
-      const what = ['type', ...(names.length > 0 ? ['ClassLabel names'] : []), ...(order ? ['order'] : [])];
-      const whose = `columns whose ${what.length === 3 ? `${what[0]}, ${what[1]} or ${what[2]}` : what.join(' or ')} changed${moved ? ', or added or removed' : ''}`;
+      const what = ['type', ...(names.length > 0 ? ['ClassLabel names'] : []), ...(cats.length > 0 ? ['pandas categories'] : []), ...(order ? ['order'] : [])];
+      const whose = `columns whose ${what.length > 2 ? `${what.slice(0, -1).join(', ')} or ${what[what.length - 1]}` : what.join(' or ')} changed${moved ? ', or added or removed' : ''}`;
       out.push({ set: d.name, rule: 'maxTypeChanges', value: count, limit: t.maxTypeChanges, message: `${whose}: ${count} (at most ${t.maxTypeChanges}): ${named}` });
     }
     if (d.shift) shiftBreaches(d.name, d.shift, t, out);

@@ -48,6 +48,25 @@ export interface ColumnType {
   type: string;
   classNames?: string[];
   nestedClassNames?: Record<string, string[]>;
+  /** A pandas categorical's categories in the order pandas reads them, and `ordered` (read-parquet.ts). */
+  categories?: CategoryList;
+}
+
+/**
+ * The categories of a column pandas reads as a categorical (FORMAT §19.11): `values` in the order
+ * `.cat.codes` index, or `overBounds` when there are more, or longer ones, than are signed.
+ */
+export interface CategoryList {
+  ordered: boolean;
+  values?: string[];
+  overBounds?: true;
+}
+
+/** A column whose pandas categories (or their `ordered` flag) differ between two sides (null: not a categorical on that side). */
+export interface CategoriesChange {
+  column: string;
+  a: CategoryList | null;
+  b: CategoryList | null;
 }
 
 /**
@@ -59,6 +78,8 @@ export interface SchemaObject {
   classNamesRecorded: boolean;
   /** Whether it records the names of ClassLabels nested in structs and lists (`nestedClassNames`). */
   nestedClassNamesRecorded: boolean;
+  /** Whether it records pandas categories (`categories`). */
+  categoriesRecorded: boolean;
 }
 
 /**
@@ -66,7 +87,7 @@ export interface SchemaObject {
  * `nestedClassNames` too (a Parquet set's object now; a CSV or TSV set's keeps the `classNames`
  * form, since its columns have no ClassLabels and its object's bytes stay as they were).
  */
-export type SchemaObjectForm = 'columns' | 'classNames' | 'nestedClassNames';
+export type SchemaObjectForm = 'columns' | 'classNames' | 'nestedClassNames' | 'categories';
 
 /**
  * A column whose ClassLabel names differ between two sides (null: that side has none); `path`: the
@@ -126,10 +147,16 @@ export interface SetTypes {
   unknown?: { side: 'a' | 'b' | 'both'; reason: string; missing?: true; overBounds?: true };
   /** `nested`: only the names of ClassLabels nested in structs and lists are not known; the columns' own were compared. */
   classNamesUnknown?: { side: 'a' | 'b' | 'both'; reason: string; nested?: true };
+  /** The columns whose pandas categories changed (absent when none did). */
+  categories?: CategoriesChange[];
+  /** A side whose pandas categories are not known (its object predates them, or its types were read from a footer alone). */
+  categoriesUnknown?: { side: 'a' | 'b' | 'both'; reason: string };
 }
 
 /** Why a side has no ClassLabel names: its column-types object has no `classNames` member. */
 export const CLASS_NAMES_NOT_RECORDED = 'class names not recorded (sealed by an older snap)';
+/** Why a side has no pandas categories: its column-types object has no `categories` member, or its types were read from its file's footer alone. */
+export const CATEGORIES_NOT_RECORDED = 'pandas categories not recorded (sealed by an older snap)';
 /** Why a side has no nested ClassLabel names: its column-types object has no `nestedClassNames` member. */
 export const NESTED_CLASS_NAMES_NOT_RECORDED = 'ClassLabel names nested in structs and lists not recorded (sealed by an older snap)';
 /** Most class names of one side a change's text shows (`--json` has all). */
@@ -272,6 +299,8 @@ export function delimitedColumnTypes(header: readonly string[]): ColumnType[] | 
   return schemaObjectBytes(out, DELIMITED_FORM).length > MAX_SCHEMA_OBJECT_BYTES ? undefined : out;
 }
 
+/** The form of a Parquet set's column object: every member (ClassLabel names, nested ones, pandas categories). */
+export const PARQUET_FORM: SchemaObjectForm = 'categories';
 /** The form of a CSV or TSV set's column object: no ClassLabels, so no `nestedClassNames` (its bytes as before they were read). */
 export const DELIMITED_FORM: SchemaObjectForm = 'classNames';
 
@@ -280,11 +309,13 @@ export const DELIMITED_FORM: SchemaObjectForm = 'classNames';
  * "nestedClassNames":{column:{path:[names…],…},…}}` in RFC 8785 form, the columns in schema order,
  * `classNames` the columns that have their own ClassLabel names, `nestedClassNames` the columns that
  * have ClassLabels nested in their structs and lists.
- * @param form the members written: `nestedClassNames` (a Parquet set's object), `classNames` (a CSV
+ * Since pandas categories are signed, a Parquet set's object begins with `"categories":{column:{"ordered":…,"values":[…]},…}`
+ * (or `{"ordered":…,"overBounds":true}` for a column over their bounds).
+ * @param form the members written: `categories` (a Parquet set's object), `nestedClassNames` (one written before categories), `classNames` (a CSV
  *   or TSV set's, {@link DELIMITED_FORM}; and the form written before nested names were signed), `columns`
  *   (the form written before any names were signed) — older forms for parsing only
  */
-export function schemaObjectBytes(columns: readonly ColumnType[], form: SchemaObjectForm = 'nestedClassNames'): Buffer {
+export function schemaObjectBytes(columns: readonly ColumnType[], form: SchemaObjectForm = PARQUET_FORM): Buffer {
   const list = columns.map((c) => ({ name: c.name, type: c.type }));
   if (form === 'columns') return Buffer.from(canonicalJson({ columns: list }), 'utf8');
   const named: Record<string, string[]> = {};
@@ -292,7 +323,10 @@ export function schemaObjectBytes(columns: readonly ColumnType[], form: SchemaOb
   if (form === 'classNames') return Buffer.from(canonicalJson({ classNames: named, columns: list }), 'utf8');
   const nested: Record<string, Record<string, string[]>> = {};
   for (const c of columns) if (c.nestedClassNames && Object.keys(c.nestedClassNames).length > 0) nested[c.name] = c.nestedClassNames;
-  return Buffer.from(canonicalJson({ classNames: named, columns: list, nestedClassNames: nested }), 'utf8');
+  if (form === 'nestedClassNames') return Buffer.from(canonicalJson({ classNames: named, columns: list, nestedClassNames: nested }), 'utf8');
+  const categories: Record<string, CategoryList> = {};
+  for (const c of columns) if (c.categories) categories[c.name] = c.categories;
+  return Buffer.from(canonicalJson({ categories, classNames: named, columns: list, nestedClassNames: nested }), 'utf8');
 }
 
 /**
@@ -334,7 +368,7 @@ export function parseSchemaObject(bytes: Uint8Array, name: string): SchemaObject
       c.classNames = names(named[c.name], `column ${JSON.stringify(c.name)}`);
     }
   }
-  if (form === 'nestedClassNames') {
+  if (form === 'nestedClassNames' || form === 'categories') {
     // The bounds a file's metadata is read within (class-names.ts), so no object holds more than a file could.
     const nested = v.nestedClassNames;
     if (!isObject(nested) || Object.keys(nested).length > MAX_SCHEMA_COLUMNS) throw bad('its "nestedClassNames" is not an object');
@@ -354,9 +388,20 @@ export function parseSchemaObject(bytes: Uint8Array, name: string): SchemaObject
     }
     if (total > MAX_FILE_CLASS_NAMES) throw bad(`it has more than ${MAX_FILE_CLASS_NAMES} class names`);
   }
-  // A classNames or nestedClassNames key of a column not listed is not written back: the canonical check refuses it.
-  if (!schemaObjectBytes(columns, form).equals(Buffer.from(bytes))) throw bad('it is not in its one canonical form (RFC 8785), or names class names of a column it does not list');
-  return { columns, classNamesRecorded: recorded, nestedClassNamesRecorded: form === 'nestedClassNames' };
+  if (form === 'categories') {
+    const cats = v.categories;
+    if (!isObject(cats) || Object.keys(cats).length > MAX_SCHEMA_COLUMNS) throw bad('its "categories" is not an object');
+    for (const c of columns) {
+      if (!Object.prototype.hasOwnProperty.call(cats, c.name)) continue;
+      const x = cats[c.name];
+      const keys = isObject(x) ? Object.keys(x).sort().join() : '';
+      if (!isObject(x) || typeof x.ordered !== 'boolean' || (keys !== 'ordered,values' && keys !== 'ordered,overBounds') || (keys === 'ordered,overBounds' && x.overBounds !== true)) throw bad(`the categories of column ${JSON.stringify(c.name)} are not {"ordered", "values"} or {"ordered", "overBounds": true}`);
+      c.categories = keys === 'ordered,values' ? { ordered: x.ordered, values: names(x.values, `column ${JSON.stringify(c.name)} (categories)`) } : { ordered: x.ordered, overBounds: true };
+    }
+  }
+  // A classNames, nestedClassNames or categories key of a column not listed is not written back: the canonical check refuses it.
+  if (!schemaObjectBytes(columns, form).equals(Buffer.from(bytes))) throw bad('it is not in its one canonical form (RFC 8785), or names class names or categories of a column it does not list');
+  return { columns, classNamesRecorded: recorded, nestedClassNamesRecorded: form === 'nestedClassNames' || form === 'categories', categoriesRecorded: form === 'categories' };
 }
 
 /** A schema object's sorted member names → its form. */
@@ -364,6 +409,7 @@ const FORMS = new Map<string, SchemaObjectForm>([
   ['columns', 'columns'],
   ['classNames,columns', 'classNames'],
   ['classNames,columns,nestedClassNames', 'nestedClassNames'],
+  ['categories,classNames,columns,nestedClassNames', 'categories'],
 ]);
 
 /** The columns of both sides whose types differ, in B's column order (a column only one side has is a record change, not a type change). */
@@ -455,6 +501,31 @@ export function classNamesChanges(a: readonly ColumnType[], b: readonly ColumnTy
     }
   }
   return out;
+}
+
+/** The columns of both sides whose pandas categories differ (values, their order, `ordered`, or presence), in B's column order. */
+export function categoriesChanges(a: readonly ColumnType[], b: readonly ColumnType[]): CategoriesChange[] {
+  const before = new Map(a.map((c) => [c.name, c]));
+  const out: CategoriesChange[] = [];
+  for (const c of b) {
+    const old = before.get(c.name);
+    if (!old) continue;
+    const x = old.categories ?? null;
+    const y = c.categories ?? null;
+    if (canonicalJson(x) !== canonicalJson(y)) out.push({ column: c.name, a: x, b: y });
+  }
+  return out;
+}
+
+/** One side's categories as text: `[neg, pos]`, `ordered [neg, pos]`, `over bounds`, or `none`. */
+function categoriesText(c: CategoryList | null): string {
+  if (c === null) return 'none';
+  return `${c.ordered ? 'ordered ' : ''}${c.values ? namesText(c.values) : `over bounds (more than ${MAX_CLASS_NAMES} categories, or one longer than ${MAX_CLASS_NAME_BYTES} bytes)`}`;
+}
+
+/** A categories change as one line: `label: pandas categories [neg, pos] → [pos, neg]` (not escaped: the caller escapes). */
+export function categoriesChangeText(c: CategoriesChange): string {
+  return `${c.column}: pandas categories ${categoriesText(c.a)} → ${categoriesText(c.b)}`;
 }
 
 /** One side's class names as text: `[neg, pos]` (at most {@link CLASS_NAMES_SHOWN}, then how many more), or `none`. */

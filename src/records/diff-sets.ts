@@ -555,7 +555,8 @@ async function typesOf(src: Source, name: string, notRecorded?: string): Promise
   if (src.kind !== 'index') return { reason: 'this side has no records of the set' };
   if (src.build) return readTypes(src.built?.columnTypes);
   // The Parquet reader (hyparquet) is loaded only when a file is read, as for indexing (index-file.ts).
-  if (src.storedCopy) return readTypes(await (await import('./read-parquet.js')).storedParquetColumnTypes(src.storedCopy.path, name, src.storedCopy.sha256));
+  // A footer alone gives no pandas categories (they are in the pages): not recorded, rather than none.
+  if (src.storedCopy) return readTypes(await (await import('./read-parquet.js')).storedParquetColumnTypes(src.storedCopy.path, name, src.storedCopy.sha256), false);
   return signedTypes(src.member?.schema, src.schemaPath, name, notRecorded);
 }
 
@@ -569,5 +570,5 @@ function sortedCounts(m: Record<string, number>): [string, number][] {
 export function recordsDiffer(r: RecordsReport | undefined): boolean {
   if (!r) return false;
   const s = r.summary;
-  return s.added + s.removed + s.modified + s.flipped > 0 || r.sets.some((d) => (d.types?.changes.length ?? 0) + (d.types?.classNames?.length ?? 0) > 0 || d.types?.order !== undefined || d.types?.columns !== undefined);
+  return s.added + s.removed + s.modified + s.flipped > 0 || r.sets.some((d) => (d.types?.changes.length ?? 0) + (d.types?.classNames?.length ?? 0) + (d.types?.categories?.length ?? 0) > 0 || d.types?.order !== undefined || d.types?.columns !== undefined);
 }

@@ -12,7 +12,7 @@ import { fileForms } from './canonical.js';
 import type { RecordSetSpec } from './config.js';
 import { IndexBuilder, type BuiltIndex } from './build-index.js';
 import type { ReadResult, RecordSink } from './read-common.js';
-import { DELIMITED_FORM, schemaObjectBytes, type ColumnType, type SchemaObjectForm } from './column-types.js';
+import { DELIMITED_FORM, PARQUET_FORM, schemaObjectBytes, type ColumnType, type SchemaObjectForm } from './column-types.js';
 // The readers (csv-parse, hyparquet: most of the CLI's record code) are loaded when a file
 // is read, so that a diff of two snapshots, which reads only their indexes, does not load them.
 
@@ -110,7 +110,7 @@ export async function indexTabularFile(o: IndexFileOptions): Promise<{ built: Bu
       const built = await builder.finish(o.outPath);
       if (read.columnTypes) {
         built.columnTypes = read.columnTypes;
-        if (o.summary) built.schema = await writeSchemaObject(`${o.outPath}.schema`, read.columnTypes, o.spec.format === 'parquet' ? 'nestedClassNames' : DELIMITED_FORM);
+        if (o.summary) built.schema = await writeSchemaObject(`${o.outPath}.schema`, read.columnTypes, o.spec.format === 'parquet' ? PARQUET_FORM : DELIMITED_FORM);
       }
       return { built, read };
     } catch (e) {
@@ -131,7 +131,7 @@ export async function indexTabularFile(o: IndexFileOptions): Promise<{ built: Bu
 
 /**
  * Write a Parquet, CSV or TSV set's column-types object (docs/FORMAT.md §19.11) at `path`, flushed to disk.
- * @param form `nestedClassNames` for a Parquet set, `DELIMITED_FORM` for a CSV or TSV set (its bytes as before nested names)
+ * @param form `PARQUET_FORM` for a Parquet set, `DELIMITED_FORM` for a CSV or TSV set (its bytes as before nested names)
  * @returns its path and SHA-256 (hex)
  * @throws SnapError `IO_ERROR`
  */

@@ -12,6 +12,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { parquetMetadata, parquetRead, parquetSchema, type AsyncBuffer, type Compressors, type FileMetaData, type ParquetParsers } from 'hyparquet';
 import { parquetHeader } from 'hyparquet/src/column.js';
 import { decompressPage } from 'hyparquet/src/datapage.js';
+import { readPlain } from 'hyparquet/src/plain.js';
 import { compressors } from 'hyparquet-compressors';
 import { Decompress } from 'fzstd';
 import { SnapError, isSnapError } from '../core/errors.js';
@@ -19,9 +20,11 @@ import { isoDuration, isoTime, listColumns, MAX_DEPTH, ObjectShapes, ParquetDate
 import { located, newHash, openDataFile, MAX_COLUMNS, READ_CHUNK, type ReadResult, type RecordSink } from './read-common.js';
 import { ioError } from '../io/errors.js';
 import { walkThriftStruct } from './thrift-bounds.js';
-import { parquetColumnTypes, type ColumnType, type TypedNode } from './column-types.js';
-import { HF_METADATA_KEY, hfClassLabels, type ClassLabels } from './class-names.js';
-import { arrowSchemaFields, holdsDuration, TYPE_LISTS, TYPE_STRUCT, type ArrowField, type ArrowKeyValue } from './arrow-schema.js';
+import { parquetColumnTypes, schemaObjectBytes, type ColumnType, type TypedNode } from './column-types.js';
+import { HF_METADATA_KEY, hfClassLabels, MAX_CLASS_NAME_BYTES, MAX_CLASS_NAMES, type ClassLabels } from './class-names.js';
+import { arrowSchemaFields, holdsDuration, TYPE_LISTS, TYPE_STRINGS, TYPE_STRUCT, type ArrowField, type ArrowKeyValue } from './arrow-schema.js';
+import { MAX_SCHEMA_OBJECT_BYTES } from '../core/records.js';
+import { utf8Length } from '../core/paths.js';
 
 /** Largest row group, uncompressed, in bytes (a row group is held in memory while it is read). */
 export const MAX_ROW_GROUP_BYTES = 256 << 20;
@@ -270,12 +273,14 @@ const ARROW_SCHEMA_KEY = 'ARROW:schema';
  * @param units filled with each such leaf's unit (nanoseconds), by the same key
  * @param zones filled with the time zone Arrow gives each timestamp leaf stored adjusted to UTC (the
  *   zone its Arrow field names, when it names one), by the same key: part of its type (§19.11)
+ * @param categoricals filled with each top-level column pandas reads as a categorical (a BYTE_ARRAY
+ *   leaf whose Arrow field is a dictionary of strings or binaries), name → its `ordered` flag
  * @returns leaf path (`JSON.stringify`) → its conversion: the duration's ISO 8601 text
  * @throws SnapError `RECORDS_MALFORMED` (an Arrow schema that cannot be read — pyarrow refuses the
  *   file too —, or given twice) | `RECORDS_UNSUPPORTED` (a duration whose place in the schema snap
  *   cannot match, or on a column that is not a plain INT64) | `RECORDS_LIMIT`
  */
-function arrowDurations(meta: FileMetaData, rel: string, units?: Map<string, bigint>, zones?: Map<string, string>): Map<string, (v: unknown) => unknown> {
+function arrowDurations(meta: FileMetaData, rel: string, units?: Map<string, bigint>, zones?: Map<string, string>, categoricals?: Map<string, boolean>): Map<string, (v: unknown) => unknown> {
   const out = new Map<string, (v: unknown) => unknown>();
   const stored = (meta.key_value_metadata ?? []).filter((kv) => kv.key === ARROW_SCHEMA_KEY);
   if (stored.length === 0) return out;
@@ -336,7 +341,12 @@ function arrowDurations(meta: FileMetaData, rel: string, units?: Map<string, big
     }
     node.children.forEach((child, i) => match(f.children[i] as ArrowField, child));
   };
-  fields.forEach((f, i) => match(f, root.children[i] as Node));
+  fields.forEach((f, i) => {
+    const node = root.children[i] as Node;
+    // A top-level BYTE_ARRAY leaf its Arrow field makes a dictionary of strings or binaries: pandas reads a categorical (§19.11).
+    if (categoricals && f.dictionary && TYPE_STRINGS.has(f.type) && node.children.length === 0 && node.element.repetition_type !== 'REPEATED' && node.element.type === 'BYTE_ARRAY') categoricals.set(node.element.name, f.dictionary.ordered);
+    match(f, node);
+  });
   return out;
 }
 
@@ -814,14 +824,14 @@ function pageRunProblem(h: ReturnType<typeof parquetHeader>, raw: Uint8Array, c:
   return undefined;
 }
 
-async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg: RowGroup, g: number, rel: string, maxValues: number, maxHeaderValues: number): Promise<void> {
+async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg: RowGroup, g: number, rel: string, maxValues: number, maxHeaderValues: number, dictionaries?: ReadonlyMap<number, (values: Uint8Array[]) => void>): Promise<void> {
   const limit = (what: string) => new SnapError('RECORDS_LIMIT', `${rel}: row group ${g} ${what}`, { path: rel });
   const malformed = (why: string) => new SnapError('RECORDS_MALFORMED', `${rel}: row group ${g}: ${why} (truncated or corrupt?)`, { path: rel });
   const rows = Number(rg.num_rows);
   if (!Number.isSafeInteger(rows) || rows < 0) throw malformed(`its row count ${String(rg.num_rows)} is not a whole number`);
   if (rows * Math.max(1, rg.columns.length) > maxValues) throw limit(`holds ${rows} rows of ${rg.columns.length} columns, more than ${maxValues} values`);
   // Where each column chunk lies, and what they declare together, before any is read.
-  const spans: { start: number; length: number; context: PageContext; column: string; entries: number }[] = [];
+  const spans: { start: number; length: number; context: PageContext; column: string; entries: number; leaf: number }[] = [];
   let stored = 0;
   for (const [i, chunk] of rg.columns.entries()) {
     const meta = chunk.meta_data;
@@ -849,12 +859,13 @@ async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg
     const entries = Number(meta.num_values);
     if (!Number.isSafeInteger(entries) || entries < 0) throw malformed(`${column} declares ${String(meta.num_values)} values`);
     if (maxRep === 0 && entries !== rows) throw malformed(`${column} holds ${entries} values where the row group has ${rows} rows: Arrow (pyarrow, pandas) reads every value of the column, snap's reader the row group's rows`);
-    spans.push({ start, length, context: { codec: String(meta.codec), type: meta.type, maxDef, maxRep }, column, entries });
+    spans.push({ start, length, context: { codec: String(meta.codec), type: meta.type, maxDef, maxRep }, column, entries, leaf: i });
   }
   if (stored > MAX_ROW_GROUP_STORED_BYTES) throw limit(`declares ${stored} bytes of column chunks, more than ${MAX_ROW_GROUP_STORED_BYTES}`);
   let bytes = 0;
   let values = 0;
-  for (const { start, length, context, column, entries } of spans) {
+  for (const { start, length, context, column, entries, leaf } of spans) {
+    const onDictionary = dictionaries?.get(leaf);
     // A repeated column's records, counted on the repetition levels of its first `entries` level entries.
     let records = 0;
     let left = entries;
@@ -894,6 +905,16 @@ async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg
         throw malformed(`a page cannot be decompressed (${(e as Error).message})`);
       }
       if (runs) throw malformed(`a page's run-length encoded ${runs}`);
+      if (onDictionary && h.type === 'DICTIONARY_PAGE' && h.dictionary_page_header) {
+        // A categorical's dictionary page (§19.11): its values in order, within the bounds just checked.
+        try {
+          const page = decompressPage(bytesOf.subarray(reader.offset, reader.offset + stored), size, context.codec as never, CODECS);
+          onDictionary(readPlain({ view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }, 'BYTE_ARRAY', n, undefined) as Uint8Array[]);
+        } catch (e) {
+          if (isSnapError(e)) throw e;
+          throw malformed(`a dictionary page cannot be read (${(e as Error).message})`);
+        }
+      }
       if (context.maxRep > 0 && left > 0) {
         let begun: number | undefined;
         try {
@@ -952,6 +973,34 @@ export async function storedParquetColumnTypes(abs: string, rel: string, expectS
     await fh.close();
   }
 }
+
+/**
+ * The categories of one pandas categorical column as pyarrow builds them (FORMAT §19.11): each text
+ * kept where it first appears. Past {@link MAX_CATEGORIES} categories, or a category longer than
+ * `MAX_CLASS_NAME_BYTES`, it keeps none and says so (`over`): a B that padded its dictionary past the
+ * bound is then a change against an A within it, not a column left uncompared.
+ */
+class CategoryCollector {
+  private readonly seen = new Set<string>();
+  values: string[] = [];
+  over = false;
+  constructor(readonly ordered: boolean) {}
+
+  add(category: string): void {
+    if (this.over || this.seen.has(category)) return;
+    if (this.values.length >= MAX_CATEGORIES || utf8Length(category) > MAX_CLASS_NAME_BYTES) {
+      this.over = true;
+      this.seen.clear();
+      this.values = [];
+      return;
+    }
+    this.seen.add(category);
+    this.values.push(category);
+  }
+}
+
+/** Most categories of a pandas categorical column signed (FORMAT §19.11): as many as a ClassLabel's names. */
+export const MAX_CATEGORIES = MAX_CLASS_NAMES;
 
 /** SHA-256 of the first `size` bytes of `fh`, read in {@link READ_CHUNK} pieces (the digest not yet taken). */
 async function hashWhole(fh: FileHandle, size: number): Promise<ReturnType<typeof newHash>> {
@@ -1021,8 +1070,32 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
     // The column types Arrow reads (§19.11), from the annotations as the file has them (columnReadings rewrites them for the decoder).
     const durationUnits = new Map<string, bigint>();
     const timeZones = new Map<string, string>();
-    const durations = arrowDurations(meta, rel, durationUnits, timeZones);
-    const columnTypes = parquetColumnTypes(parquetSchema(meta) as TypedNode, durationUnits, classNamesOf(meta, rel), timeZones);
+    const categoricals = new Map<string, boolean>();
+    const durations = arrowDurations(meta, rel, durationUnits, timeZones, categoricals);
+    let columnTypes = parquetColumnTypes(parquetSchema(meta) as TypedNode, durationUnits, classNamesOf(meta, rel), timeZones);
+    // pandas categoricals (§19.11): their categories as pyarrow builds them — each row group's
+    // dictionary page in order, then the group's values in row order, each kept where it first appears.
+    const categories = new Map<string, CategoryCollector>();
+    const dictionaryPages = new Map<number, (values: Uint8Array[]) => void>();
+    for (const [name, ordered] of categoricals) {
+      const i = leaves.findIndex((l) => l.path.length === 1 && l.path[0] === name);
+      if (i < 0) continue;
+      const el = (leaves[i] as Leaf).element;
+      const text = el.converted_type === 'UTF8' || (el.logical_type as { type?: string } | undefined)?.type === 'STRING';
+      const collector = new CategoryCollector(ordered);
+      categories.set(name, collector);
+      dictionaryPages.set(i, (values) => {
+        for (const v of values) {
+          let category: string;
+          try {
+            category = text ? strict.decode(v) : (parquetValue(v) as string);
+          } catch {
+            throw malformed(`column ${JSON.stringify(name)} has a dictionary value that is not UTF-8`);
+          }
+          collector.add(category);
+        }
+      });
+    }
     const readings = columnReadings(leaves, rel);
     for (const [key, convert] of durations) {
       const path = JSON.parse(key) as string[];
@@ -1038,7 +1111,7 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
       const rg = meta.row_groups[g] as FileMetaData['row_groups'][number];
       if (rg.total_byte_size > BigInt(MAX_ROW_GROUP_BYTES)) throw new SnapError('RECORDS_LIMIT', `${rel}: row group ${g} holds ${rg.total_byte_size} bytes uncompressed, more than ${MAX_ROW_GROUP_BYTES}`, { path: rel });
       checkColumnChunks(rg, g, leaves, rel);
-      await checkRowGroupPages(file, leaves, rg, g, rel, options.maxRowGroupValues ?? MAX_ROW_GROUP_VALUES, options.maxPageHeaderValues ?? MAX_PAGE_HEADER_VALUES);
+      await checkRowGroupPages(file, leaves, rg, g, rel, options.maxRowGroupValues ?? MAX_ROW_GROUP_VALUES, options.maxPageHeaderValues ?? MAX_PAGE_HEADER_VALUES, dictionaryPages);
       const rows = Number(rg.num_rows);
       // The group's columns, decoded (one list of chunks per top-level column, in schema order);
       // its rows are made from them one at a time, so only one row object is alive at once.
@@ -1078,7 +1151,7 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
           at += c.data.length;
         }
         if (at < rowStart + rows) throw malformed(`row group ${g} gave ${at - rowStart} rows of column ${JSON.stringify(name)} where its metadata says ${rows}`);
-        return { name, chunks, chunk: 0, offset: 0, decimal, convert: readings.flat.get(name), local: readings.local.has(name) };
+        return { name, chunks, chunk: 0, offset: 0, decimal, convert: readings.flat.get(name), local: readings.local.has(name), categories: categories.get(name) };
       });
       if (rows > 0 && cursors.length === 0) throw malformed(`row group ${g} gave no columns for its ${rows} rows`);
       for (let i = 0; i < rows; i++) {
@@ -1102,6 +1175,7 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
           for (const c of cursors) {
             const v = r[c.name];
             r[c.name] = v === null || v === undefined ? null : c.convert ? c.convert(v) : parquetValue(v, 1, c.local);
+            if (c.categories && typeof r[c.name] === 'string') c.categories.add(r[c.name] as string);
           }
           sink(shapes.forms(r), row, 0);
         } catch (e) {
@@ -1110,6 +1184,13 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
       }
       columns.clear();
       rowStart += rows;
+    }
+    if (columnTypes && categories.size > 0) {
+      for (const c of columnTypes) {
+        const collected = categories.get(c.name);
+        if (collected) c.categories = collected.over ? { ordered: collected.ordered, overBounds: true } : { ordered: collected.ordered, values: collected.values };
+      }
+      if (schemaObjectBytes(columnTypes).length > MAX_SCHEMA_OBJECT_BYTES) columnTypes = undefined;
     }
     const after = await fh.stat({ bigint: true });
     if (after.size !== before.size || after.mtimeNs !== before.mtimeNs || after.ctimeNs !== before.ctimeNs || after.ino !== before.ino) {

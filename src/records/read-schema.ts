@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { SnapError } from '../core/errors.js';
 import { MAX_SCHEMA_OBJECT_BYTES } from '../core/records.js';
 import { readSmallFile } from '../io/small-file.js';
-import { CLASS_NAMES_NOT_RECORDED, classNamesChanges, columnOrderChange, columnSetChange, NESTED_CLASS_NAMES_NOT_RECORDED, parseSchemaObject, TYPES_NOT_RECORDED, typeChanges, type ColumnType, type SchemaObject, type SetTypes } from './column-types.js';
+import { CATEGORIES_NOT_RECORDED, categoriesChanges, CLASS_NAMES_NOT_RECORDED, classNamesChanges, columnOrderChange, columnSetChange, NESTED_CLASS_NAMES_NOT_RECORDED, parseSchemaObject, TYPES_NOT_RECORDED, typeChanges, type ColumnType, type SchemaObject, type SetTypes } from './column-types.js';
 
 /** The error for a column-types object whose bytes are not the signed ones (as for an index summary: the store was altered). */
 function schemaAltered(name: string, path: string, sha256: string): SnapError {
@@ -29,7 +29,7 @@ export async function readSchemaObject(path: string, sha256: string, name: strin
  * `missing`: its statement signs a column-types object the store does not have (not an older snap's
  * set: a gate must not pass it, §19.11).
  */
-export type SideTypes = { columns: ColumnType[]; classNamesRecorded: boolean; nestedClassNamesRecorded: boolean } | UnknownTypes;
+export type SideTypes = { columns: ColumnType[]; classNamesRecorded: boolean; nestedClassNamesRecorded: boolean; categoriesRecorded: boolean } | UnknownTypes;
 
 /**
  * Why a side's types are not known; `missing`: a signed object the store lacks; `overBounds`: its
@@ -57,16 +57,21 @@ export async function signedTypes(schema: string | undefined, objectPath: string
   return readSchemaObject(objectPath, schema, name);
 }
 
-/** A side's types from its file's bytes, as its reader saw them (`columnTypes` of a built index). */
-export function readTypes(columns: ColumnType[] | undefined): SideTypes {
-  return columns ? { columns, classNamesRecorded: true, nestedClassNamesRecorded: true } : { reason: TYPES_OVER_BOUNDS, overBounds: true };
+/**
+ * A side's types from its file's bytes, as its reader saw them (`columnTypes` of a built index).
+ * @param categoriesRecorded false for types read from a Parquet footer alone (`storedParquetColumnTypes`): a categorical's categories are in its pages
+ */
+export function readTypes(columns: ColumnType[] | undefined, categoriesRecorded = true): SideTypes {
+  return columns ? { columns, classNamesRecorded: true, nestedClassNamesRecorded: true, categoriesRecorded } : { reason: TYPES_OVER_BOUNDS, overBounds: true };
 }
 
 /**
  * The two sides' types compared: their changed columns, column order, columns added or removed, and ClassLabel names (the
  * columns' own, and those nested in their structs and lists), or which side's types (or names) are
  * not known and why. A side whose object predates nested names has `classNamesUnknown` with
- * `nested: true`, its columns' own names still compared.
+ * `nested: true`, its columns' own names still compared (said when the other side has nested
+ * names); one whose categories are not known, `categoriesUnknown` (said when the other side has a
+ * categorical).
  * @param withNames whether the sides can have ClassLabel names (a Parquet set; a CSV or TSV set cannot: false)
  */
 export function compareTypes(a: SideTypes, b: SideTypes, withNames = true): SetTypes {
@@ -80,9 +85,19 @@ export function compareTypes(a: SideTypes, b: SideTypes, withNames = true): SetT
       const nested = a.nestedClassNamesRecorded && b.nestedClassNamesRecorded;
       const changed = classNamesChanges(a.columns, b.columns, nested);
       if (changed.length > 0) out.classNames = changed;
-      if (!nested) out.classNamesUnknown = { side: side(a.nestedClassNamesRecorded, b.nestedClassNamesRecorded), reason: NESTED_CLASS_NAMES_NOT_RECORDED, nested: true };
+      // Said only when the side that records them has some: an older object against a file without any is as before.
+      const known = a.nestedClassNamesRecorded ? a : b.nestedClassNamesRecorded ? b : undefined;
+      if (!nested && known?.columns.some((c) => c.nestedClassNames && Object.keys(c.nestedClassNames).length > 0)) out.classNamesUnknown = { side: side(a.nestedClassNamesRecorded, b.nestedClassNamesRecorded), reason: NESTED_CLASS_NAMES_NOT_RECORDED, nested: true };
     } else {
       out.classNamesUnknown = { side: side(a.classNamesRecorded, b.classNamesRecorded), reason: CLASS_NAMES_NOT_RECORDED };
+    }
+    if (a.categoriesRecorded && b.categoriesRecorded) {
+      const changed = categoriesChanges(a.columns, b.columns);
+      if (changed.length > 0) out.categories = changed;
+    } else {
+      // Said only when the side that records them has a categorical (as for nested names above).
+      const known = a.categoriesRecorded ? a : b.categoriesRecorded ? b : undefined;
+      if (known?.columns.some((c) => c.categories)) out.categoriesUnknown = { side: side(a.categoriesRecorded, b.categoriesRecorded), reason: CATEGORIES_NOT_RECORDED };
     }
     return out;
   }

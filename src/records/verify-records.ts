@@ -98,7 +98,7 @@ export async function attachRecordFindings(problems: RecordProblem[], members: r
           // Sealed before types were signed: those of the signed bytes' copy in the store, when it is there (checked against the manifest digest).
           const expected = (p.expected as { sha256?: string } | undefined)?.sha256;
           const copy = m.schema === undefined && !aBuilt && expected ? objectDirs.map((d) => join(d, expected.slice(0, 2), expected.slice(2))).find((x) => existsSync(x)) : undefined;
-          const aTypes = aBuilt ? readTypes(aBuilt.columnTypes) : copy && expected ? readTypes(await (await import('./read-parquet.js')).storedParquetColumnTypes(copy, m.path as string, expected)) : await signedTypes(m.schema, schemaPath, m.path as string);
+          const aTypes = aBuilt ? readTypes(aBuilt.columnTypes) : copy && expected ? readTypes(await (await import('./read-parquet.js')).storedParquetColumnTypes(copy, m.path as string, expected), false) : await signedTypes(m.schema, schemaPath, m.path as string);
           report.types = compareTypes(aTypes, readTypes(bBuilt.columnTypes));
         } else if (m.format === 'csv' || m.format === 'tsv') {
           // CSV, TSV: the signed header order (that of the signed bytes when indexed again) against the file's, given when it changed or is not known.

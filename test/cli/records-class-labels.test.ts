@@ -63,7 +63,7 @@ describe('a Hugging Face ClassLabel whose names were swapped, every record the s
     const { store, sealed } = await pair(hf(['neg', 'pos']), hf(['pos', 'neg']));
     const hex = sealed.records[0].schema;
     const obj = JSON.parse(await fsp.readFile(join(store, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2)), 'utf8'));
-    expect(obj).toEqual({ classNames: { label: ['neg', 'pos'] }, columns: [{ name: 'id', type: 'INT64' }, { name: 'label', type: 'INT64' }], nestedClassNames: {} });
+    expect(obj).toEqual({ classNames: { label: ['neg', 'pos'] }, columns: [{ name: 'id', type: 'INT64' }, { name: 'label', type: 'INT64' }], nestedClassNames: {}, categories: {} });
   });
 
   it('diff names the change in --json and in human output; no record changed', async () => {

@@ -56,7 +56,7 @@ describe('a Parquet label column rewritten from INT64 to STRING, same digits', (
     const m = sealed.records[0];
     expect(m.schema).toMatch(/^[0-9a-f]{64}$/);
     const obj = JSON.parse(await fsp.readFile(join(store, 'objects', 'sha256', m.schema.slice(0, 2), m.schema.slice(2)), 'utf8'));
-    expect(obj).toEqual({ classNames: {}, columns: [{ name: 'id', type: 'INT64' }, { name: 'x', type: 'INT32' }, { name: 'label', type: 'INT64' }], nestedClassNames: {} });
+    expect(obj).toEqual({ classNames: {}, columns: [{ name: 'id', type: 'INT64' }, { name: 'x', type: 'INT32' }, { name: 'label', type: 'INT64' }], nestedClassNames: {}, categories: {} });
   });
 
   it('diff names the type change, in --json exactly and in human output', async () => {

@@ -46,36 +46,36 @@ describe('the column types of a Parquet file', () => {
 describe('the schema object', () => {
   const columns = [{ name: 'id', type: 'INT64' }, { name: 'label', type: 'STRING' }];
 
-  it('is RFC 8785 JSON of the class names, the columns in order and the nested class names, and reads back', () => {
+  it('is RFC 8785 JSON of the categories, the class names, the columns in order and the nested class names, and reads back', () => {
     const bytes = schemaObjectBytes(columns);
-    expect(bytes.toString()).toBe('{"classNames":{},"columns":[{"name":"id","type":"INT64"},{"name":"label","type":"STRING"}],"nestedClassNames":{}}');
-    expect(parseSchemaObject(bytes, 't.parquet')).toEqual({ columns, classNamesRecorded: true, nestedClassNamesRecorded: true });
+    expect(bytes.toString()).toBe('{"categories":{},"classNames":{},"columns":[{"name":"id","type":"INT64"},{"name":"label","type":"STRING"}],"nestedClassNames":{}}');
+    expect(parseSchemaObject(bytes, 't.parquet')).toEqual({ columns, classNamesRecorded: true, nestedClassNamesRecorded: true, categoriesRecorded: true });
     const named = [{ name: 'id', type: 'INT64' }, { name: 'label', type: 'INT64', classNames: ['neg', 'pos'] }];
     const withNames = schemaObjectBytes(named);
-    expect(withNames.toString()).toBe('{"classNames":{"label":["neg","pos"]},"columns":[{"name":"id","type":"INT64"},{"name":"label","type":"INT64"}],"nestedClassNames":{}}');
-    expect(parseSchemaObject(withNames, 't.parquet')).toEqual({ columns: named, classNamesRecorded: true, nestedClassNamesRecorded: true });
+    expect(withNames.toString()).toBe('{"categories":{},"classNames":{"label":["neg","pos"]},"columns":[{"name":"id","type":"INT64"},{"name":"label","type":"INT64"}],"nestedClassNames":{}}');
+    expect(parseSchemaObject(withNames, 't.parquet')).toEqual({ columns: named, classNamesRecorded: true, nestedClassNamesRecorded: true, categoriesRecorded: true });
     const nested = [{ name: 'id', type: 'INT64' }, { name: 'objects', type: 'STRUCT<"category": LIST<INT64>>', nestedClassNames: { '.category[]': ['cat', 'dog'] } }];
     const withNested = schemaObjectBytes(nested);
-    expect(withNested.toString()).toBe('{"classNames":{},"columns":[{"name":"id","type":"INT64"},{"name":"objects","type":"STRUCT<\\"category\\": LIST<INT64>>"}],"nestedClassNames":{"objects":{".category[]":["cat","dog"]}}}');
-    expect(parseSchemaObject(withNested, 't.parquet')).toEqual({ columns: nested, classNamesRecorded: true, nestedClassNamesRecorded: true });
+    expect(withNested.toString()).toBe('{"categories":{},"classNames":{},"columns":[{"name":"id","type":"INT64"},{"name":"objects","type":"STRUCT<\\"category\\": LIST<INT64>>"}],"nestedClassNames":{"objects":{".category[]":["cat","dog"]}}}');
+    expect(parseSchemaObject(withNested, 't.parquet')).toEqual({ columns: nested, classNamesRecorded: true, nestedClassNamesRecorded: true, categoriesRecorded: true });
   });
 
   it('written before class names were signed (no classNames member) reads back as not recording them', () => {
     const older = Buffer.from('{"columns":[{"name":"id","type":"INT64"},{"name":"label","type":"STRING"}]}');
-    expect(parseSchemaObject(older, 't.parquet')).toEqual({ columns, classNamesRecorded: false, nestedClassNamesRecorded: false });
+    expect(parseSchemaObject(older, 't.parquet')).toEqual({ columns, classNamesRecorded: false, nestedClassNamesRecorded: false, categoriesRecorded: false });
   });
 
   it('written before nested class names were signed (no nestedClassNames member; a CSV or TSV object) reads back as not recording those', () => {
     const older = schemaObjectBytes(columns, DELIMITED_FORM);
     expect(older.toString()).toBe('{"classNames":{},"columns":[{"name":"id","type":"INT64"},{"name":"label","type":"STRING"}]}');
-    expect(parseSchemaObject(older, 't.parquet')).toEqual({ columns, classNamesRecorded: true, nestedClassNamesRecorded: false });
+    expect(parseSchemaObject(older, 't.parquet')).toEqual({ columns, classNamesRecorded: true, nestedClassNamesRecorded: false, categoriesRecorded: false });
   });
 
   it('is refused with nested names of a column it does not list, not a path, or over the bounds of a file', () => {
     const cols = '"columns":[{"name":"a","type":"INT64"}]';
     const many = JSON.stringify(Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`.m${i}`, Array.from({ length: MAX_CLASS_NAMES }, (_, j) => String(j))])));
     for (const nested of ['{"b":{".x":["p"]}}', '{"a":{"x":["p"]}}', '{"a":{".x":"p"}}', '{"a":[]}', '{"a":{}}', '[]', `{"a":${many}}`]) {
-      const text = `{"classNames":{},${cols},"nestedClassNames":${nested}}`;
+      const text = `{"categories":{},"classNames":{},${cols},"nestedClassNames":${nested}}`;
       expect(() => parseSchemaObject(Buffer.from(text), 't.parquet'), nested.slice(0, 40)).toThrow(expect.objectContaining({ code: 'RECORDS_INDEX_MALFORMED' }));
     }
   });

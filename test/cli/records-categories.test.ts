@@ -1,0 +1,94 @@
+/**
+ * A pandas categorical column's categories are signed in the column-types object (docs/FORMAT.md
+ * §19.11): a B whose categories are `["pos", "neg"]` where A's were `["neg", "pos"]` has every value
+ * and fingerprint the same and every `.cat.codes` swapped. Files written by pyarrow 25.0.1 with
+ * pandas 3.0.6 (test/fixtures/parquet/categorical/make.py).
+ */
+import { createHash } from 'node:crypto';
+import { promises as fsp, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeTree, snap, snapJson, useKeyPair } from '../helpers/tree.js';
+import { newStorePath, resignStatement } from '../helpers/store.js';
+import { canonicalJson } from '../../src/core/canonical-json.js';
+import { schemaErrors } from '../helpers/json-schemas.js';
+
+type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const keys = useKeyPair();
+const DIR = join(import.meta.dirname, '..', 'fixtures', 'parquet', 'categorical');
+const file = (name: string) => readFileSync(join(DIR, `${name}.parquet`));
+
+async function pair(a: string, b: string): Promise<{ store: string; bDir: string; sealed: Json }> {
+  const store = await newStorePath();
+  const seal = async (name: string, as: string) => {
+    const dir = await makeTree({ 'train.parquet': file(name) });
+    const r = await snapJson(['seal', dir, '--as', as, '--key', keys.key, '--store', store, '--records', 'train.parquet key=id']);
+    expect(r.code, r.stderr).toBe(0);
+    return { dir, json: r.json };
+  };
+  const sealed = (await seal(a, 'ds@v1')).json;
+  const bDir = (await seal(b, 'ds@v2')).dir;
+  return { store, bDir, sealed };
+}
+const check = (store: string, b = 'ds@v2', extra: string[] = []) => snapJson(['check', b, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub, ...extra]);
+const TEXT = 'label: pandas categories [neg, pos] → [pos, neg]';
+
+describe('a pandas categorical whose categories were reordered, every value the same', () => {
+  it('is signed: the object holds the categories in the order pandas reads them', async () => {
+    const { store, sealed } = await pair('neg-pos', 'pos-neg');
+    const hex = sealed.records[0].schema;
+    const obj = JSON.parse(await fsp.readFile(join(store, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2)), 'utf8'));
+    expect(obj.categories).toEqual({ label: { ordered: false, values: ['neg', 'pos'] } });
+  });
+
+  it('check fails (exit 1) naming it; diff and verify name it; --max-type-changes 1 lets it through', async () => {
+    const { store, bDir } = await pair('neg-pos', 'pos-neg');
+    const c = await check(store);
+    expect(c.code, JSON.stringify(c.json.breaches)).toBe(1);
+    const breach = c.json.breaches.find((x: Json) => x.rule === 'maxTypeChanges');
+    expect(breach).toMatchObject({ set: 'train.parquet', value: 1, limit: 0 });
+    expect(breach.message).toContain(TEXT);
+    expect(schemaErrors('check', c.json)).toBe('');
+    expect((await check(store, 'ds@v2', ['--max-type-changes', '1'])).code).toBe(0);
+    const d = await snapJson(['diff', 'ds@v1', 'ds@v2', '--store', store]);
+    expect(d.json.records.sets[0].summary).toMatchObject({ unchanged: 3, modified: 0 });
+    expect(d.json.records.sets[0].types).toEqual({ changes: [], categories: [{ column: 'label', a: { ordered: false, values: ['neg', 'pos'] }, b: { ordered: false, values: ['pos', 'neg'] } }] });
+    expect(schemaErrors('diff', d.json)).toBe('');
+    expect((await snap(['diff', 'ds@v1', 'ds@v2', '--store', store])).stdout).toContain(TEXT);
+    const v = await snapJson(['verify', bDir, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(v.json.problems[0].records.types.categories).toHaveLength(1);
+    expect((await check(store, bDir)).code).toBe(1);
+  });
+
+  it('an ordered flag changed is a change too; the same file is none', async () => {
+    const { store } = await pair('neg-pos', 'ordered');
+    const c = await check(store);
+    expect(c.code).toBe(1);
+    expect(c.json.breaches.find((x: Json) => x.rule === 'maxTypeChanges').message).toContain('label: pandas categories [neg, pos] → ordered [neg, pos]');
+    const same = await pair('neg-pos', 'neg-pos');
+    expect((await check(same.store)).code).toBe(0);
+  });
+
+  it('a B whose dictionary was padded past the bound fails against an A within it', async () => {
+    const { store } = await pair('neg-pos', 'over-bounds');
+    const c = await check(store, 'ds@v2', ['--max-modified', '3', '--max-conflicts', '9', '--allow-vanished-labels', '--max-shift', '1']);
+    expect(c.json.breaches.find((x: Json) => x.rule === 'maxTypeChanges')?.message, JSON.stringify(c.json.breaches)).toContain('→ over bounds');
+  });
+
+  it('an older column-types object (no categories) against categories: no false breach, "not recorded"', async () => {
+    const { store } = await pair('neg-pos', 'pos-neg');
+    const older = Buffer.from(canonicalJson({ classNames: {}, columns: [{ name: 'id', type: 'INT64' }, { name: 'label', type: 'STRING' }], nestedClassNames: {} }));
+    const hex = createHash('sha256').update(older).digest('hex');
+    await fsp.mkdir(join(store, 'objects', 'sha256', hex.slice(0, 2)), { recursive: true });
+    await fsp.writeFile(join(store, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2)), older);
+    await resignStatement(store, 'ds', 'v1', keys.key, (statement) => {
+      statement.predicate.records[0].schema = hex;
+    });
+    const d = await snapJson(['diff', 'ds@v1', 'ds@v2', '--store', store]);
+    expect(d.json.records.sets[0].types).toEqual({ changes: [], categoriesUnknown: { side: 'a', reason: 'pandas categories not recorded (sealed by an older snap)' } });
+    expect(schemaErrors('diff', d.json)).toBe('');
+    expect((await snap(['diff', 'ds@v1', 'ds@v2', '--store', store])).stdout).toContain('pandas categories not compared (side a: pandas categories not recorded (sealed by an older snap))');
+    expect((await check(store)).code).toBe(0);
+  });
+});
