@@ -909,6 +909,8 @@ async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg
         // A categorical's dictionary page (§19.11): its values in order, within the bounds just checked.
         try {
           const page = decompressPage(bytesOf.subarray(reader.offset, reader.offset + stored), size, context.codec as never, CODECS);
+          // Each value has a 4-byte length: a page that declares more values than that cannot hold them (no array made for them).
+          if (n > page.byteLength / 4) throw malformed(`a dictionary page declares ${n} values in ${page.byteLength} bytes`);
           onDictionary(readPlain({ view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }, 'BYTE_ARRAY', n, undefined) as Uint8Array[]);
         } catch (e) {
           if (isSnapError(e)) throw e;
