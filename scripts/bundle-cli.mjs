@@ -15,7 +15,8 @@
 import { build, transform } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Script } from 'node:vm';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -58,7 +59,11 @@ const chunksDir = join(cliDir, 'chunks');
 const bundleFile = join(cliDir, 'snap.cjs');
 const cacheFile = `${bundleFile}.cache`;
 const mainFile = join(cliDir, 'main.js');
-// A cache left from an earlier build must never sit beside a new bundle, even if this build stops.
+// A cache left from an earlier build must never sit beside a new bundle, even if this build stops:
+// it is set aside here, and put back below only when the new bundle is byte for byte the one it was
+// made from and this Node's V8 accepts it (a second build with nothing changed, as `npm test` makes
+// after `npm install`, then skips the warm-up runs).
+const earlierCache = existsSync(cacheFile) ? readFileSync(cacheFile) : undefined;
 rmSync(cacheFile, { force: true });
 rmSync(chunksDir, { recursive: true, force: true });
 
@@ -118,7 +123,8 @@ if (ascii !== raw) {
 }
 // The last line names the build (the SHA-256 of the rest): a code cache is used only with the
 // bundle it was made from (cli-loader.mjs), even where V8 would accept it (same length).
-writeFileSync(bundleFile, `${ascii}//# snap-build ${createHash('sha256').update(ascii).digest('hex')}\n`);
+const buildId = createHash('sha256').update(ascii).digest('hex');
+writeFileSync(bundleFile, `${ascii}//# snap-build ${buildId}\n`);
 copyFileSync(join(root, 'scripts', 'cli-loader.mjs'), mainFile);
 // Runnable as it is (`./dist/cli/main.js`), as npm makes the package's bin links when it installs
 // it, but not for a build in place.
@@ -127,7 +133,26 @@ chmodSync(mainFile, 0o755);
 // The code cache: seal --manifest-only, seal into a store and verify, each run through the loader
 // with the cache the previous run left, on a small dataset in a temporary folder (its own store,
 // key and trusted state). A failure leaves no cache and says so: the CLI works without one, slower.
-warmCodeCache();
+if (!keepEarlierCache()) warmCodeCache();
+
+/**
+ * Put the earlier build's cache back when its header (scripts/cli-loader.mjs: `snap-code-cache-1
+ * BUILD_ID SHA256_OF_DATA`) names this very bundle, its data is whole, and V8 here accepts it for the
+ * bundle as the loader compiles it. Returns whether it did.
+ */
+function keepEarlierCache() {
+  if (earlierCache === undefined) return false;
+  const nl = earlierCache.subarray(0, 256).indexOf(10);
+  if (nl < 0) return false;
+  const [magic, id, digest] = earlierCache.toString('latin1', 0, nl).split(' ');
+  const data = earlierCache.subarray(nl + 1);
+  if (magic !== 'snap-code-cache-1' || id !== buildId || createHash('sha256').update(data).digest('hex') !== digest) return false;
+  const source = readFileSync(bundleFile, 'latin1');
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) { ${source}\n})`, { filename: bundleFile, cachedData: data });
+  if (script.cachedDataRejected) return false;
+  writeFileSync(cacheFile, earlierCache);
+  return true;
+}
 
 function warmCodeCache() {
   const tmp = mkdtempSync(join(tmpdir(), 'snap-code-cache-'));
