@@ -181,8 +181,10 @@ export function nameLabelFlips(problems: LabelProblem[], sets: readonly LabelFol
   const missingAt = new Map(problems.filter((q) => q.kind === 'missing' && q.movedTo !== undefined).map((q) => [q.path, q]));
   for (const p of problems) {
     if (p.kind !== 'extra' || !p.movedFrom) continue;
-    const set = fileSets.find((s) => s.ig.ignores(p.path) && s.ig.ignores(p.movedFrom as string));
-    if (!set) continue;
+    // Each path's own set (the first that takes it): a move out of one set into another is a record
+    // removed and one added, as diff reports it — though the second set's pattern may match both paths.
+    const set = setOf(p.path);
+    if (!set || setOf(p.movedFrom) !== set) continue;
     // A path that cannot be a record (its key over MAX_KEY_BYTES once escaped) names no flip; it is still reported.
     const to = formsOf(p.path, set.m.labelSegment);
     const from = formsOf(p.movedFrom, set.m.labelSegment);

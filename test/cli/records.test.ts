@@ -261,6 +261,29 @@ describe('a label-by-folder dataset', () => {
     expect(d2.json.records.sets[0].flipped.map((f: Json) => [f.key, f.from, f.to])).toEqual([[[name], 'ham', 'spam']]);
   });
 
+  it('names no label flip for a file moved out of one label-folder set into another that also matches its old path: verify says what diff says, a record removed and one added', async () => {
+    // The rules are listed in the order the statement sorts them (`/` before `t`), so the first
+    // rule is also the first set: train/cat/ files are /train/cat/*'s records, train/dog/ files are
+    // train/*/*'s — though train/*/* matches train/cat/a.jpg too.
+    const store = await newStorePath();
+    const config = JSON.stringify({ records: [{ pattern: '/train/cat/*', format: 'files', labelSegment: 1 }, { pattern: 'train/*/*', format: 'files', labelSegment: 1 }] });
+    const data = await makeTree({ 'snap.json': config, 'train/cat/a.jpg': 'a', 'train/cat/c.jpg': 'c', 'train/dog/b.jpg': 'b' });
+    const s = await seal(data, store, 'pets@v1');
+    expect(s.records.map((m: Json) => [m.pattern, m.count])).toEqual([['/train/cat/*', 2], ['train/*/*', 1]]);
+    await fsp.rename(join(data, 'train', 'cat', 'a.jpg'), join(data, 'train', 'dog', 'a.jpg'));
+    const d = await snapJson(['diff', 'pets@v1', data, '--store', store]);
+    const setOf = (name: string) => d.json.records.sets.find((x: Json) => x.name === name);
+    expect(setOf('/train/cat/*')).toMatchObject({ removed: [expect.objectContaining({ key: ['train/a.jpg'], label: 'cat' })], added: [], flipped: [] });
+    expect(setOf('train/*/*')).toMatchObject({ added: [expect.objectContaining({ key: ['train/a.jpg'], label: 'dog' })], removed: [], flipped: [] });
+    const v = await snapJson(['verify', data, '--against', 'pets@v1', '--pubkey', keys.pub, '--store', store]);
+    expect(v.code).toBe(1);
+    expect(v.json.problems.map((p: Json) => [p.path, p.kind, p.movedTo ?? p.movedFrom, p.label])).toEqual([
+      ['train/cat/a.jpg', 'missing', 'train/dog/a.jpg', undefined],
+      ['train/dog/a.jpg', 'extra', 'train/cat/a.jpg', undefined],
+    ]);
+    expect((await snap(['verify', data, '--against', 'pets@v1', '--pubkey', keys.pub, '--store', store])).stdout).not.toContain('label flipped');
+  });
+
   it('read a TSV whose sentences begin with a quote once its rule says "quoting": "none": the set is signed with its quoting, and a flip in a folder is named by diff and verify', async () => {
     const sst = 'sentence\tlabel\n"Great movie," he said.\t1\nBoring.\t0\n"Meh" at best\t0\n';
     const store = await newStorePath();
