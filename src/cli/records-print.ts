@@ -10,7 +10,7 @@ import type { RecordSetDiff } from '../records/record-report.js';
 import type { RecordsReport } from '../records/diff-sets.js';
 import type { LabelShift } from '../records/stats.js';
 import { formatCount, plural } from './format.js';
-import { escapeForTerminal as shown, escapeMessage, escapePath } from '../core/display.js';
+import { escapeForTerminal as shown, escapeListedPath, escapeMessage, escapePath } from '../core/display.js';
 import { categoriesChangeText, classNamesChangeText, columnOrderText, columnSetTexts, typeChangeText } from '../records/column-types.js';
 import { keyValueText, recordKeyText, shownKeyValue } from '../records/key-text.js';
 
@@ -149,12 +149,12 @@ export function recordsLines(r: RecordsReport): string[] {
   const s = r.summary;
   out.push(`records: ${plural(s.sets, 'record set')} compared: ${formatCount(s.flipped)} flipped, ${formatCount(s.modified)} modified, ${formatCount(s.added)} added, ${formatCount(s.removed)} removed, ${formatCount(s.unchanged)} unchanged`);
   for (const d of r.sets.slice(0, RECORDS_LISTED)) {
-    out.push(`  ${escapePath(d.name)} (${describeSet(d)}): ${formatCount(d.a.records)} → ${formatCount(d.b.records)} records: ${setSummary(d)}`);
+    out.push(`  ${escapeListedPath(d.name)} (${describeSet(d)}): ${formatCount(d.a.records)} → ${formatCount(d.b.records)} records: ${setSummary(d)}`);
     out.push(...setLines(d, '    '));
     if (d.shift && (d.summary.labelChanges + d.summary.added + d.summary.removed > 0 || d.shift.lInf > 0)) out.push(...shiftLines(d.shift, '    labels  '));
   }
   if (r.sets.length > RECORDS_LISTED) out.push(`  … and ${r.sets.length - RECORDS_LISTED} more record sets (--json lists all)`);
-  for (const u of r.unavailable) out.push(`  ${escapePath(u.name)}: not compared (${u.side === 'both' ? 'both sides' : `side ${u.side}`}: ${escapeMessage(u.reason)})`);
+  for (const u of r.unavailable) out.push(`  ${escapeListedPath(u.name)}: not compared (${u.side === 'both' ? 'both sides' : `side ${u.side}`}: ${escapeMessage(u.reason)})`);
   if (r.dataset && r.sets.filter((x) => x.shift).length > 1) {
     out.push('  dataset labels:');
     out.push(...shiftLines(r.dataset, '    '));
@@ -173,7 +173,7 @@ export function problemRecordLines(p: { records?: RecordSetDiff | { error: { cod
   }
   if (p.label && p.kind === 'extra') {
     const what = p.label.contentChanged ? 'label changed' : 'label flipped';
-    out.push(`    ${what}: ${shown(p.label.key)}: ${labelShown(p.label.from)} → ${labelShown(p.label.to)}${p.label.contentChanged ? ' (and its bytes)' : ''}`);
+    out.push(`    ${what}: ${keyText([p.label.key], 'files')}: ${labelShown(p.label.from)} → ${labelShown(p.label.to)}${p.label.contentChanged ? ' (and its bytes)' : ''}`);
   }
   return out;
 }

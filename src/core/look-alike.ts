@@ -116,7 +116,7 @@ function segmentPassesForAnother(seg: string): boolean {
  * precomposed `caf\u00e9`), holds a combining mark at its start or on an ASCII character (`ham` +
  * U+0338 reads as `ham` struck through, not as a new label), or a character that stands for ASCII
  * (full-width `\uff48am` for `ham`). The rules paths have (`pathPassesForAnother`) but for white
- * space at an end, which values judge on their own (key-text.ts, `NOT_BARE`).
+ * space at an end, which values judge on their own (display.ts, `NOT_BARE`).
  */
 export function valuePassesForAnother(v: string): boolean {
   if (ASCII_ONLY.test(v)) return false;

@@ -5,17 +5,8 @@
  * then as its JSON text; a feature hash shortened; a row number as `row N`. Text only: each caller
  * escapes for its medium.
  */
-import { escapeForTerminal, escapeMessage } from '../core/display.js';
+import { escapeForTerminal, escapeMessage, NOT_BARE } from '../core/display.js';
 import { asciiJsonString, mixesScripts, valuePassesForAnother, wordPassesForAnother } from '../core/look-alike.js';
-
-/**
- * A string that could not be told apart from others if printed bare in a list of values joined by
- * `, `: empty, holding a comma or a double quote, or beginning or ending with white space
- * (`spam` beside `spam `); or one holding the marks of the lines it is printed in — an arrow `→`
- * (a flip: `7: spam → ham`) or parentheses (a share: `ham 80 (50.0 %)`) — which a label such as
- * `x (50.0 %) → 0` could use to pass for more of the line. Such a value is printed as its JSON string instead.
- */
-const NOT_BARE = /^$|[,"()\u2192]|^\s|\s$/;
 
 /** Formats whose key values are always strings (docs/FORMAT.md §19.2): a number-like value is not mistaken there. */
 export const STRING_KEY_FORMATS: ReadonlySet<string> = new Set(['csv', 'tsv', 'files']);

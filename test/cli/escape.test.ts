@@ -433,6 +433,67 @@ describe('a path that could pass for another prints quoted, its letters outside 
   });
 });
 
+/** Names that hold the marks of record lines (`  (row 2) [cat]`, `: cat → dog`), and a comma (record lists join with `, `). */
+const ROW_LIKE = 'a.csv  (row 2) [cat]';
+const FLIP_LIKE = 'b.jpg: cat → dog';
+const COMMA = 'c, d.txt';
+
+describe('a path holding the marks of a record line prints quoted in the file lines of diff and verify, as a record key does; --json keeps the real string', () => {
+  it('verify: modified, missing, extra and moved files', async () => {
+    const { data, store } = await sealed({ [ROW_LIKE]: 'a', [FLIP_LIKE]: 'b', 'plain.txt': 'p' });
+    await fsp.writeFile(join(data, ROW_LIKE), 'A');
+    await fsp.rename(join(data, FLIP_LIKE), join(data, COMMA));
+    await fsp.writeFile(join(data, 'e (1).txt'), 'e');
+    const args = ['verify', data, '--against', 'ds@v1', '--pubkey', keys.pub, '--store', store];
+    const r = await human(args);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('  "a.csv  (row 2) [cat]"  1 B');
+    expect(r.stdout).toContain('  "b.jpg: cat → dog"  (1 B');
+    expect(r.stdout).toContain('moved to "c, d.txt"');
+    expect(r.stdout).toContain('  "c, d.txt"  (1 B');
+    expect(r.stdout).toContain('same content as missing "b.jpg: cat → dog"');
+    expect(r.stdout).toContain('  "e (1).txt"  (1 B');
+    const j = await json(args);
+    expect(j.json.problems.map((p: { path: string }) => p.path).sort()).toEqual([ROW_LIKE, FLIP_LIKE, COMMA, 'e (1).txt'].sort());
+  });
+
+  it('diff: added, removed, modified and renamed, a folder and two snapshots', async () => {
+    const { data, store } = await sealed({ [ROW_LIKE]: 'a', [FLIP_LIKE]: 'b', 'gone (old).txt': 'g' });
+    await fsp.writeFile(join(data, ROW_LIKE), 'A');
+    await fsp.rename(join(data, FLIP_LIKE), join(data, COMMA));
+    await fsp.rm(join(data, 'gone (old).txt'));
+    await fsp.writeFile(join(data, 'e (1).txt'), 'e');
+    for (const b of [data, 'ds@v2']) {
+      if (b === 'ds@v2') expect((await human(['seal', data, '--as', 'ds@v2', '--key', keys.key, '--store', store])).code).toBe(0);
+      const d = await human(['diff', 'ds@v1', b, '--store', store]);
+      expect(d.code).toBe(1);
+      expect(d.stdout).toContain('  "b.jpg: cat → dog" → "c, d.txt"  (1 B');
+      expect(d.stdout).toContain('  ~ "a.csv  (row 2) [cat]"  1 B → 1 B');
+      expect(d.stdout).toContain('  - "gone (old).txt"  (1 B)');
+      expect(d.stdout).toContain('  + "e (1).txt"  (1 B)');
+    }
+    const j = await json(['diff', 'ds@v1', 'ds@v2', '--store', store]);
+    expect(j.json.renamed).toEqual([expect.objectContaining({ from: FLIP_LIKE, to: COMMA })]);
+    expect(j.json.modified).toEqual([expect.objectContaining({ path: ROW_LIKE })]);
+  });
+
+  it('a tabular record set named by such a path, in diff; and the key of a label flip in verify, as diff names it', async () => {
+    const table = 'x.csv: 3 labels flipped (a → b)';
+    const key = 'y.txt: spam → ham';
+    const { data, store } = await sealed({ [table]: 'id,label\n1,a\n2,b\n', [`ham/${key}`]: 'h', 'spam/z.txt': 'z' }, undefined, ['--records', `${table.replace(/[ ():→,]/g, '?')} format=csv key=id label=label`, '--records', '*/* format=files label-segment=0']);
+    await fsp.writeFile(join(data, table), 'id,label\n1,b\n2,b\n');
+    await fsp.rename(join(data, 'ham', key), join(data, 'spam', key));
+    const d = await human(['diff', 'ds@v1', data, '--store', store]);
+    expect(d.code).toBe(1);
+    expect(d.stdout).toContain('  "x.csv: 3 labels flipped (a → b)" (csv, key id, label label): 2 → 2 records: 1 label flipped (a → b)');
+    expect(d.stdout).toContain('"y.txt: spam → ham": ham → spam');
+    const v = await human(['verify', data, '--against', 'ds@v1', '--pubkey', keys.pub, '--store', store]);
+    expect(v.code).toBe(1);
+    expect(v.stdout).toContain('  "x.csv: 3 labels flipped (a → b)"  ');
+    expect(v.stdout).toContain('    label flipped: "y.txt: spam → ham": ham → spam');
+  });
+});
+
 describe('every other command prints outside text escaped', () => {
   it('list, show, export, verify of an archive, import, restore and keygen, with folder names holding ESC, CR, LF, U+202E and a C1 control', async () => {
     const work = await tempDir();

@@ -9,7 +9,7 @@ import { SnapError } from '../../core/errors.js';
 import { storePath, isSnapshotFolder, CONTENTS_FILE, ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE } from '../../io/store.js';
 import { diff, isIdentical, untrustedSides, type DiffExtra, type DiffInput, type DiffReport, type DiffSide } from '../../ops/diff.js';
 import { isSymlinkEntry } from '../../core/manifest.js';
-import { escapeForTerminal as shown, escapeMessage, escapePath } from '../../core/display.js';
+import { escapeForTerminal as shown, escapeListedPath, escapeMessage } from '../../core/display.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { archiveSidesNote, formatBytes, plural, shortDigest, shortId, sideSigners, signersNotCheckedNote, styler } from '../format.js';
 import { STATE_DIR_OPTION, pubkeyTrustRules, stateDirNeedsPubkey } from '../trust-args.js';
@@ -103,12 +103,12 @@ function printDiff(r: DiffReport, io: CliIo, color: boolean, keysGiven: boolean,
     for (const l of lines.slice(0, 50)) out.push(`  ${l}`);
     if (lines.length > 50) out.push(`  … and ${lines.length - 50} more (--json lists all)`);
   };
-  section('renamed', r.renamed.map((x) => `${escapePath(x.from)} → ${escapePath(x.to)}  (${formatBytes(x.size)}, ${shortDigest(x.sha256)})`));
-  section('added', r.added.map((e) => `${s.green('+')} ${escapePath(e.path)}  (${size(e)})`));
-  section('removed', r.removed.map((e) => `${s.red('-')} ${escapePath(e.path)}  (${size(e)})`));
-  section('modified', r.modified.map((x) => `${s.yellow('~')} ${escapePath(x.path)}  ${size(x.a)} → ${size(x.b)}${!isSymlinkEntry(x.a) && !isSymlinkEntry(x.b) ? `  ${shortDigest(x.a.sha256)} → ${shortDigest(x.b.sha256)}` : ''}`));
+  section('renamed', r.renamed.map((x) => `${escapeListedPath(x.from)} → ${escapeListedPath(x.to)}  (${formatBytes(x.size)}, ${shortDigest(x.sha256)})`));
+  section('added', r.added.map((e) => `${s.green('+')} ${escapeListedPath(e.path)}  (${size(e)})`));
+  section('removed', r.removed.map((e) => `${s.red('-')} ${escapeListedPath(e.path)}  (${size(e)})`));
+  section('modified', r.modified.map((x) => `${s.yellow('~')} ${escapeListedPath(x.path)}  ${size(x.a)} → ${size(x.b)}${!isSymlinkEntry(x.a) && !isSymlinkEntry(x.b) ? `  ${shortDigest(x.a.sha256)} → ${shortDigest(x.b.sha256)}` : ''}`));
   const otherHolds = (x: DiffExtra) => (x.other === undefined ? '' : `; ${x.side === 'a' ? 'b' : 'a'} holds ${isSymlinkEntry(x.other) ? 'a symlink' : `a file`} there${isSymlinkEntry(x.other) ? '' : `, ${formatBytes(x.other.size)}`}`);
-  section('extra: cannot be recorded', r.extra.map((x) => `${s.red('!')} ${x.side}: ${escapePath(x.path)}  (${escapeMessage(x.reason)}, ${x.code}${otherHolds(x)})`)); // an S3 key's reason quotes the key
+  section('extra: cannot be recorded', r.extra.map((x) => `${s.red('!')} ${x.side}: ${escapeListedPath(x.path)}  (${escapeMessage(x.reason)}, ${x.code}${otherHolds(x)})`)); // an S3 key's reason quotes the key
   if (r.records) out.push(...recordsLines(r.records));
   for (const note of [archiveSidesNote(archiveSides), signersNotCheckedNote([r.a, r.b], keysGiven)]) if (note) out.push(note);
   io.stdout.write(out.join('\n') + '\n');

@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
 import { SnapError } from '../../core/errors.js';
-import { escapeForTerminal as shown, escapeMessage, escapePath } from '../../core/display.js';
+import { escapeForTerminal as shown, escapeListedPath, escapeMessage, escapePath } from '../../core/display.js';
 import { storePath, type SnapshotLocation } from '../../io/store.js';
 import { verify, type VerifyReport, type Problem } from '../../ops/verify.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
@@ -28,20 +28,20 @@ import type { PrivateKey } from '../../core/keys.js';
 import { mergeShardReports, type MergeReport } from '../../shards/merge.js';
 import { isS3Url, parseS3Url } from '../../s3/location.js';
 
-/** One problem as a line of the report; every name, target and reason in it escaped for a terminal. */
+/** One problem as a line of the report; every name, target and reason in it escaped for a terminal, a path that holds the marks of a record line quoted (`escapeListedPath`). */
 function describeProblem(p: Problem): string {
   const e = p.expected as Record<string, unknown> | undefined;
   const x = p.actual as Record<string, unknown> | undefined;
   const sz = (o?: Record<string, unknown>) => (o && typeof o.size === 'number' ? formatBytes(o.size) : '');
-  const dg = (o?: Record<string, unknown>) => (o && typeof o.sha256 === 'string' ? shortDigest(o.sha256) : o && typeof o.target === 'string' ? `→ ${escapePath(o.target)}` : '');
-  const path = escapePath(p.path);
+  const dg = (o?: Record<string, unknown>) => (o && typeof o.sha256 === 'string' ? shortDigest(o.sha256) : o && typeof o.target === 'string' ? `→ ${escapeListedPath(o.target)}` : '');
+  const path = escapeListedPath(p.path);
   switch (p.kind) {
     case 'modified':
       return `${path}  ${[sz(e), dg(e)].filter(Boolean).join(' ')} → now ${[sz(x), dg(x)].filter(Boolean).join(' ')}`;
     case 'missing':
-      return `${path}  (${[sz(e), dg(e)].filter(Boolean).join(' ')})${p.movedTo ? `  moved to ${escapePath(p.movedTo)}` : ''}`;
+      return `${path}  (${[sz(e), dg(e)].filter(Boolean).join(' ')})${p.movedTo ? `  moved to ${escapeListedPath(p.movedTo)}` : ''}`;
     case 'extra':
-      return `${path}  (${[sz(x), dg(x)].filter(Boolean).join(' ') || escapeMessage(p.reason ?? '')})${p.movedFrom ? `  same content as missing ${escapePath(p.movedFrom)}: moved (a flipped label?)` : ''}`;
+      return `${path}  (${[sz(x), dg(x)].filter(Boolean).join(' ') || escapeMessage(p.reason ?? '')})${p.movedFrom ? `  same content as missing ${escapeListedPath(p.movedFrom)}: moved (a flipped label?)` : ''}`;
     case 'type-changed':
       return `${path}  was ${e && 'target' in e ? 'a symlink' : 'a file'}, now ${x && 'target' in x ? 'a symlink' : escapeMessage(String(x?.type ?? 'something else'))}`;
     default:
