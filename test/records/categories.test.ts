@@ -4,9 +4,12 @@
  * appearance kept — and `ordered` is ARROW:schema's. The fixtures were written by pyarrow 25.0.1 with
  * pandas 3.0.6 (test/fixtures/parquet/categorical/make.py), each beside what pandas reads back.
  */
-import { readFileSync } from 'node:fs';
+import { promises as fsp, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parquetMetadata } from 'hyparquet';
+import { parquetHeader } from 'hyparquet/src/column.js';
+import { tempDir } from '../helpers/tree.js';
 import { MAX_CATEGORIES, readParquet } from '../../src/records/read-parquet.js';
 import { categoriesChanges, categoriesChangeText, parseSchemaObject, schemaObjectBytes } from '../../src/records/column-types.js';
 
@@ -22,6 +25,33 @@ describe('the categories of a pandas categorical column', () => {
   it('past MAX_CATEGORIES (a dictionary padded with unused ones) are over bounds, not cut', async () => {
     expect(MAX_CATEGORIES).toBe(65_536);
     expect(await categoriesOf('over-bounds')).toEqual({ ordered: false, overBounds: true });
+  });
+
+  it('are refused from a dictionary page that declares more values than its bytes can hold (each has a 4-byte length), before any array is made for them', async () => {
+    // neg-pos.parquet with its label column's dictionary page header saying 63 values where it holds
+    // 2 (`neg`, `pos`: 14 bytes): num_values is a zigzag varint of one byte either way (4 → 126), so
+    // nothing else of the file moves.
+    const bytes = Buffer.from(readFileSync(join(DIR, 'neg-pos.parquet')));
+    const chunk = parquetMetadata(bytes).row_groups[0]?.columns[1]?.meta_data;
+    expect(chunk?.path_in_schema).toEqual(['label']);
+    const at = Number(chunk?.dictionary_page_offset);
+    const header = (b: Buffer) => {
+      const reader = { view: new DataView(b.buffer, b.byteOffset + at, b.byteLength - at), offset: 0 };
+      return { h: parquetHeader(reader), length: reader.offset };
+    };
+    const before = header(bytes);
+    expect([before.h.type, before.h.dictionary_page_header?.num_values, before.h.uncompressed_page_size]).toEqual(['DICTIONARY_PAGE', 2, 14]);
+    // The dictionary page header (a struct field, type 12) whose first field is num_values (i32, type 5) = zigzag 4.
+    const field = bytes.subarray(at, at + before.length).findIndex((x, i, b) => (x & 0x0f) === 0x0c && b[i + 1] === 0x15 && b[i + 2] === 0x04);
+    expect(field).toBeGreaterThan(0);
+    bytes[at + field + 2] = 0x7e;
+    const after = header(bytes);
+    expect([after.h.dictionary_page_header?.num_values, after.length]).toEqual([63, before.length]);
+    const abs = join(await tempDir('snap-categories-'), 'patched.parquet');
+    await fsp.writeFile(abs, bytes);
+    const e = await readParquet(abs, 'patched.parquet', {}, () => {}).catch((x) => x);
+    expect(e).toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 'patched.parquet' } });
+    expect(e.message).toMatch(/a dictionary page declares 63 values in 14 bytes/);
   });
 });
 
