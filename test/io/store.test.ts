@@ -249,10 +249,11 @@ describe('waiting for a lock', () => {
     const data = await makeTree({ 'a.txt': 'a\n' });
     const s = await newStore();
     const held = await lockStore(s);
-    setTimeout(() => void held.release(), LOCK_WAIT_NOTICE_MS + 700);
-    const loud = await snap(['seal', data, '--as', 'ds@v1', '--key', key.key, '--store', s.root]);
-    expect(loud.code, loud.stderr).toBe(0);
-    expect(loud.stderr).toContain(`note: waiting for the store ${s.root}, locked by another snap (pid ${process.pid}`);
+    // The lock is released once the note is out (a fixed delay raced the seal's own start on a loaded machine).
+    const loud = spawnSnap(['seal', data, '--as', 'ds@v1', '--key', key.key, '--store', s.root]);
+    await stderrSays(loud.child, `note: waiting for the store ${s.root}, locked by another snap (pid ${process.pid}`);
+    await held.release();
+    expect((await loud.done).code).toBe(0);
     const again = await lockStore(s);
     setTimeout(() => void again.release(), LOCK_WAIT_NOTICE_MS + 700);
     const quiet = await snap(['seal', data, '--as', 'ds@v2', '--key', key.key, '--store', s.root, '--quiet']);

@@ -38,12 +38,16 @@ async function layout(sharedMode: number) {
 
 /**
  * Another user's process: waits for `target` to appear, moves it away and puts a link to `victim`
- * in its place. Resolves with what it did ('swapped', or the error) — or 'never' when it is stopped.
+ * in its place. `ready` resolves once it watches; `outcome` with what it did ('swapped', or the
+ * error) — or 'never' when it is stopped.
  */
-function attacker(target: string, victim: string, opts: { whenPrivate?: boolean } = {}): Promise<string> {
+function attacker(target: string, victim: string, opts: { whenPrivate?: boolean } = {}): { ready: Promise<void>; outcome: Promise<string> } {
   // With whenPrivate: only once restore has made the folder there private (mode 0700), i.e. while it works in it.
   const ready = opts.whenPrivate ? `if (!st.isDirectory() || (st.mode & 0o777) !== 0o700) continue;` : '';
+  // It says "ready" once it watches: a test starts the restore only then (a child started late on a
+  // loaded machine once missed the whole restore and said "never").
   const script = `const fs = require('fs'); const t = ${JSON.stringify(target)};
+    console.log('ready');
     const stop = Date.now() + 20000;
     for (;;) { if (Date.now() > stop) { console.log('never'); break; }
       let st; try { st = fs.lstatSync(t); } catch { continue; }
@@ -52,8 +56,14 @@ function attacker(target: string, victim: string, opts: { whenPrivate?: boolean 
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'], ...(isRoot ? { uid: OTHER, gid: OTHER } : {}) });
   onTestFinished(() => void child.kill('SIGKILL'));
   let out = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  return new Promise((res) => child.on('close', () => res(out.trim() || 'never')));
+  let watching: () => void = () => {};
+  const readyPromise = new Promise<void>((res) => (watching = res));
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+    if (out.startsWith('ready\n')) watching();
+  });
+  const outcome = new Promise<string>((res) => child.on('close', () => res(out.replace(/^ready\n/, '').trim() || 'never')));
+  return { ready: Promise.race([readyPromise, outcome.then(() => undefined)]), outcome };
 }
 
 describe('restore into a folder under one that every user may write in (not sticky)', () => {
@@ -62,6 +72,7 @@ describe('restore into a folder under one that every user may write in (not stic
     const { shared, victim } = await layout(0o777);
     const target = join(shared, 'out');
     const swapped = attacker(target, victim);
+    await swapped.ready;
     const r = await snapJson(['restore', s.ref, target, '--pubkey', keys.pub, '--store', s.store]);
     expect(r.code, r.stdout).toBe(3);
     expect(r.json.error.code).toBe('TARGET_UNSAFE');
@@ -70,7 +81,7 @@ describe('restore into a folder under one that every user may write in (not stic
     expect(await fsp.readdir(victim)).toEqual([]);
     expect(await fsp.readdir(shared)).toEqual([]);
     await fsp.mkdir(target); // stops the attacker, who moves this one away
-    expect(await swapped).toBe('swapped');
+    expect(await swapped.outcome).toBe('swapped');
   });
 
   it('is done as before with --allow-shared-target', async () => {
@@ -145,8 +156,9 @@ describe('restore with --allow-shared-target, the target swapped for a link whil
     const target = join(shared, 'out');
     await fsp.mkdir(target);
     const swapped = attacker(target, victim, { whenPrivate: true });
+    await swapped.ready;
     const r = await snapJson(['restore', s.ref, target, '--pubkey', keys.pub, '--store', s.store, '--allow-shared-target']);
-    expect(await swapped).toBe('swapped');
+    expect(await swapped.outcome).toBe('swapped');
     // Swapped while it writes: EEXIST at f0.txt (exit 3); swapped only once every file was written
     // (a loaded machine starts the swapper late): its final verify reads through the link and fails
     // (exit 1). Either way it fails, and what the link leads to keeps every file.
