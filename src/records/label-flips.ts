@@ -51,10 +51,25 @@ export function labelFolderSets(members: readonly RecordSetMember[] | undefined)
   return (members ?? []).filter((m) => m.format === 'files').map((m) => ({ pattern: m.pattern as string, labelSegment: m.labelSegment as number }));
 }
 
+/**
+ * The label-folder set a reader of a statement puts a dataset path in (docs/FORMAT.md §19.6): the
+ * first of `sets`, in the order given — the statement's, sorted by pattern — whose pattern
+ * (gitignore syntax) matches it; undefined when none does. The one matcher of `diff`, `verify` and
+ * `check`, and of the seal's check that its own assignment (the first rule in `snap.json` order)
+ * is this one (seal-records.ts).
+ * @param sets label-folder sets (or their definitions), each with its `pattern`
+ * @returns a function from a dataset path to its set
+ */
+export function labelFolderSetOf<T extends { pattern: string }>(sets: readonly T[]): (path: string) => T | undefined {
+  const compiled = sets.map((m) => ({ m, ig: ignore().add(m.pattern) }));
+  return (path) => compiled.find((x) => x.ig.ignores(path))?.m;
+}
+
 /** The sets with their matchers, and the first set whose pattern takes a path. */
 function matchers(sets: readonly LabelFolderSet[]) {
-  const fileSets = sets.map((m) => ({ m, ig: ignore().add(m.pattern) }));
-  return { fileSets, setOf: (path: string) => fileSets.find((x) => x.ig.ignores(path)) };
+  const fileSets = sets.map((m) => ({ m }));
+  const first = labelFolderSetOf(fileSets.map((x) => ({ pattern: x.m.pattern, x })));
+  return { fileSets, setOf: (path: string) => first(path)?.x };
 }
 
 /**

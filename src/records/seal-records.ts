@@ -6,7 +6,7 @@
  */
 import { promises as fsp, constants as FS } from 'node:fs';
 import { join } from 'node:path';
-import { SnapError } from '../core/errors.js';
+import { isSnapError, SnapError } from '../core/errors.js';
 import { isSymlinkEntry } from '../core/manifest.js';
 import { compareUtf8 } from '../core/paths.js';
 import { MAX_RECORD_SETS, recordSetName, type RecordSetMember } from '../core/records.js';
@@ -17,6 +17,8 @@ import { configChangedError, keptConfigObject, readConfigBytes } from './keep-co
 import { CONFIG_FILE, parseConfig, RuleSet, tabularSpec, type RecordConfig, type RecordRule, type RecordSetSpec } from './config.js';
 import { FileSetIndexer, filesMember, tabularMember } from './index-file.js';
 import { indexWorkersFor, RecordIndexPool } from './index-pool.js';
+import { fileForms } from './canonical.js';
+import { labelFolderSetOf } from './label-flips.js';
 import type { Progress } from '../ops/seal.js';
 
 /**
@@ -64,6 +66,72 @@ function ruleIndexedNothing(rule: RecordRule, matched: number, earlierRules: boo
     return new SnapError('RECORDS_CONFIG_INVALID', `${what} matched ${matched} file(s), but none has a path segment after label segment ${rule.labelSegment} (segments count from 0: in ham/0001.txt the label ham is segment 0); nothing was sealed`, { pattern: rule.pattern, matched });
   }
   return new SnapError('RECORDS_CONFIG_INVALID', `${what} matched ${matched} file(s), but none ends in .csv, .tsv, .tab, .jsonl, .ndjson or .parquet; name the format (format=csv|tsv|jsonl|parquet); nothing was sealed`, { pattern: rule.pattern, matched });
+}
+
+/** Whether a path is a record of a label-folder set with this label segment (§19.1: a segment after it); a label or key over its limit is none. */
+function isFileRecord(path: string, labelSegment: number): boolean {
+  try {
+    return fileForms(path, NO_DIGEST, labelSegment) !== undefined;
+  } catch (e) {
+    if (isSnapError(e)) return false;
+    throw e;
+  }
+}
+
+/** A digest to make a path's record forms with when only its key and label matter. */
+const NO_DIGEST = '0'.repeat(64);
+
+/**
+ * Refuse rules by which the seal puts a file in another record set than the readers of its
+ * statement will. The seal gives a file to the first rule in the rules' order that matches it
+ * (docs/FORMAT.md §19.1); the statement lists the record sets sorted by pattern (§19.6), and
+ * `diff`, `verify` and `check` put a file in its own tabular set, else in the first label-folder
+ * set of that order whose pattern matches it ({@link labelFolderSetOf}). Two overlapping rules in
+ * another order — `train/cat/*` before `train/*\/*` — made the unchanged folder differ from its own
+ * snapshot (its cat files removed from one set, added to the other) and verify name a move between
+ * the two a label flip. Reads the manifest once more (paths only), before any record file is read.
+ * @param fileSets the seal's label-folder sets by pattern; those with no record are not in the statement
+ * @param tabularPaths the paths of the seal's tabular sets
+ * @param source where the rules came from, for the message
+ * @throws SnapError `RECORDS_CONFIG_INVALID` naming the first such file in manifest order
+ *   (`details.path`), the rule that took it (`details.rule`) and the set its readers choose
+ *   (`details.set`) | `IO_ERROR`
+ */
+async function sameSetsAsReaders(manifestPath: string, rules: RuleSet, fileSets: ReadonlyMap<string, FileSetIndexer>, tabularPaths: ReadonlySet<string>, source: 'snap.json' | '--records'): Promise<void> {
+  const signed = [...fileSets.values()].filter((ix) => ix.count > 0).map((ix) => ({ pattern: ix.pattern, labelSegment: ix.labelSegment }));
+  signed.sort((p, q) => compareUtf8(p.pattern, q.pattern));
+  const readersSetOf = labelFolderSetOf(signed);
+  const inStatement = new Set(signed.map((s) => s.pattern));
+  for await (const run of manifestEntryRuns(manifestPath, {})) {
+    for (const e of run) {
+      if (isSymlinkEntry(e)) continue;
+      const rule = rules.match(e.path);
+      if (!rule) continue; // every set's pattern is a rule's: no reader's set matches it either
+      const sealed = tabularPaths.has(e.path) ? e.path : rule.format === 'files' && inStatement.has(rule.pattern) && isFileRecord(e.path, rule.labelSegment as number) ? rule.pattern : undefined;
+      const theirs = tabularPaths.has(e.path) ? undefined : readersSetOf(e.path);
+      const read = tabularPaths.has(e.path) ? e.path : theirs && isFileRecord(e.path, theirs.labelSegment) ? theirs.pattern : undefined;
+      if (sealed === read || theirs === undefined) continue;
+      throw orderDisagrees(e.path, rule, theirs.pattern, sealed !== undefined, read !== undefined, source);
+    }
+  }
+}
+
+/** The error of {@link sameSetsAsReaders}: what the seal and the readers do with `path`, and what to change. */
+function orderDisagrees(path: string, rule: RecordRule, other: string, sealedRecord: boolean, readRecord: boolean, source: 'snap.json' | '--records'): SnapError {
+  const q = JSON.stringify;
+  const p = rule.pattern;
+  const seal = sealedRecord ? `the seal makes it a record of ${q(p)}` : `the seal counts it in no record set (${q(p)} takes it and indexes nothing of it)`;
+  const readers = `${q(other)}${readRecord ? '' : ', where it is not a record'}`;
+  const where = source === 'snap.json' ? 'in snap.json' : '(its --records flag first)';
+  // A pattern with a "/" inside is anchored at the root already: with a leading "/" it matches the
+  // same paths, and may sort before the other.
+  const anchored = `/${p}`;
+  const tip = sealedRecord && !p.startsWith('/') && p.slice(0, -1).includes('/') && compareUtf8(anchored, other) < 0 ? `, or write ${q(p)} as ${q(anchored)}, which matches the same paths and is listed before ${q(other)}` : '';
+  return new SnapError(
+    'RECORDS_CONFIG_INVALID',
+    `${source}: the record rules ${q(p)} and ${q(other)} both match ${q(path)}; the first rule that matches decides, so ${seal}, but the statement lists record sets sorted by pattern, and diff, verify and check put a file in the first set there that matches it: ${readers}, and would not find the records the seal signs. List ${q(other)} before ${q(p)} ${where}, or narrow the patterns so that no file matches both${tip}; nothing was sealed`,
+    { path, rule: p, set: other },
+  );
 }
 
 /**
@@ -126,6 +194,10 @@ export async function indexForSeal(o: { dir: string; manifestPath: string; rules
     o.rules.forEach((rule, i) => {
       if (!indexing.has(rule)) throw ruleIndexedNothing(rule, matched.get(rule) ?? 0, i > 0);
     });
+  }
+  // Before reading any record file too: every file in the set its readers will put it in.
+  if (o.rules.length > 1 && [...fileSets.values()].some((ix) => ix.count > 0)) {
+    await sameSetsAsReaders(o.manifestPath, rules, fileSets, new Set(tabular.map((t) => t.path)), o.everyRule ? '--records' : 'snap.json');
   }
   const members: RecordSetMember[] = [];
   const objects: SealRecords['objects'] = [];

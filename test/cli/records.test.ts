@@ -284,6 +284,69 @@ describe('a label-by-folder dataset', () => {
     expect((await snap(['verify', data, '--against', 'pets@v1', '--pubkey', keys.pub, '--store', store])).stdout).not.toContain('label flipped');
   });
 
+  it('refuses to seal label-folder rules that snap.json lists in another order than the statement sorts them, where one file matches both: diff, verify and check would put it in another set than the seal did', async () => {
+    // train/cat/* comes first in snap.json, so the seal makes train/cat/ files its records; the
+    // statement lists train/*/* first ('*' before 'c'), and every reader of it puts them there.
+    const store = await newStorePath();
+    const config = JSON.stringify({ records: [{ pattern: 'train/cat/*', format: 'files', labelSegment: 1 }, { pattern: 'train/*/*', format: 'files', labelSegment: 1 }] });
+    const data = await makeTree({ 'snap.json': config, 'train/cat/a.jpg': 'a', 'train/cat/c.jpg': 'c', 'train/dog/b.jpg': 'b' });
+    const r = await snapJson(['seal', data, '--as', 'pets@v1', '--key', keys.key, '--store', store]);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.json.error).toMatchObject({ code: 'RECORDS_CONFIG_INVALID', details: { path: 'train/cat/a.jpg', rule: 'train/cat/*', set: 'train/*/*' } });
+    const message = r.json.error.message as string;
+    expect(message).toContain('snap.json');
+    expect(message).toContain('train/cat/a.jpg');
+    expect(message).toContain('List "train/*/*" before "train/cat/*"');
+    expect(message).toContain('"/train/cat/*"'); // the same paths, sorted before train/*/*
+    expect(message).toContain('nothing was sealed');
+    expect(await objectFiles(store)).toEqual([]);
+    expect((await snapJson(['list', '--store', store])).json.snapshots ?? []).toEqual([]);
+    // --records rules are held to the same
+    const flags = await snapJson(['seal', data, '--as', 'pets@v1', '--key', keys.key, '--store', store, '--records', 'train/cat/* format=files label-segment=1', '--records', 'train/*/* format=files label-segment=1']);
+    expect(flags.code, flags.stderr).toBe(3);
+    expect(flags.json.error.code).toBe('RECORDS_CONFIG_INVALID');
+    expect(flags.json.error.message).toContain('--records');
+    expect(flags.json.error.message).toContain('List "train/*/*" before "train/cat/*"');
+    expect(await objectFiles(store)).toEqual([]);
+  });
+
+  it('refuses to seal a rule listed first that takes a file of a label folder without indexing it (no record format), where the statement\'s readers would count it in the label-folder set', async () => {
+    const store = await newStorePath();
+    const config = JSON.stringify({ records: [{ pattern: '*.txt' }, { pattern: 'mail/*/*', format: 'files', labelSegment: 1 }] });
+    const data = await makeTree({ 'snap.json': config, 'mail/ham/1.txt': 'x', 'mail/ham/3.jpg': 'z' });
+    const r = await snapJson(['seal', data, '--as', 'mail@v1', '--key', keys.key, '--store', store]);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.json.error).toMatchObject({ code: 'RECORDS_CONFIG_INVALID', details: { path: 'mail/ham/1.txt', rule: '*.txt', set: 'mail/*/*' } });
+    expect(r.json.error.message).toContain('List "mail/*/*" before "*.txt"');
+    expect(await objectFiles(store)).toEqual([]);
+  });
+
+  for (const [what, rules, sets] of [
+    ['listed in the order the statement sorts them', [{ pattern: 'train/*/*', format: 'files', labelSegment: 1 }, { pattern: 'train/cat/*', format: 'files', labelSegment: 1 }], [['train/*/*', 3]]],
+    ['disjoint', [{ pattern: 'train/cat/*', format: 'files', labelSegment: 1 }, { pattern: 'train/dog/*', format: 'files', labelSegment: 1 }], [['train/cat/*', 2], ['train/dog/*', 1]]],
+  ] as const) {
+    it(`seals the same label-folder rules ${what}: the unchanged folder diffs clean, and after a move verify names what diff names`, async () => {
+      const store = await newStorePath();
+      const data = await makeTree({ 'snap.json': JSON.stringify({ records: rules }), 'train/cat/a.jpg': 'a', 'train/cat/c.jpg': 'c', 'train/dog/b.jpg': 'b' });
+      const s = await seal(data, store, 'pets@v1');
+      expect(s.records.map((m: Json) => [m.pattern, m.count])).toEqual(sets);
+      const clean = await snapJson(['diff', 'pets@v1', data, '--store', store]);
+      expect(clean.json.records.summary).toMatchObject({ added: 0, removed: 0, modified: 0, flipped: 0, unchanged: 3 });
+      await fsp.rename(join(data, 'train', 'cat', 'a.jpg'), join(data, 'train', 'dog', 'a.jpg'));
+      const d = await snapJson(['diff', 'pets@v1', data, '--store', store]);
+      const flips = d.json.records.sets.flatMap((x: Json) => x.flipped.map((f: Json) => ({ set: x.name, key: f.key[0], from: f.from, to: f.to })));
+      const v = await snapJson(['verify', data, '--against', 'pets@v1', '--pubkey', keys.pub, '--store', store]);
+      expect(v.code).toBe(1);
+      const named = v.json.problems.filter((p: Json) => p.kind === 'extra' && p.label).map((p: Json) => ({ set: p.label.set, key: p.label.key, from: p.label.from, to: p.label.to }));
+      expect(named).toEqual(flips);
+      if (sets.length === 1) expect(flips).toEqual([{ set: 'train/*/*', key: 'train/a.jpg', from: 'cat', to: 'dog' }]);
+      else {
+        expect(flips).toEqual([]);
+        expect(d.json.records.summary).toMatchObject({ added: 1, removed: 1, flipped: 0, unchanged: 2 });
+      }
+    });
+  }
+
   it('read a TSV whose sentences begin with a quote once its rule says "quoting": "none": the set is signed with its quoting, and a flip in a folder is named by diff and verify', async () => {
     const sst = 'sentence\tlabel\n"Great movie," he said.\t1\nBoring.\t0\n"Meh" at best\t0\n';
     const store = await newStorePath();
