@@ -10,7 +10,6 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import ignore from 'ignore';
 import { SnapError } from '../core/errors.js';
 import { isSymlinkEntry } from '../core/manifest.js';
 import { compareUtf8 } from '../core/paths.js';
@@ -22,6 +21,7 @@ import { fileForms } from './canonical.js';
 import { indexStoreObject, indexWorkersFor, RecordIndexPool } from './index-pool.js';
 import type { IndexExpectation } from './read-index.js';
 import { diffIndexFiles } from './diff-index-files.js';
+import { labelFolderSetOf } from './label-flips.js';
 import { RecordDiffCollector, type ConflictGroup, type RecordSetDiff } from './record-report.js';
 import { diffBySummaries, type SummarySide } from './diff-summaries.js';
 import type { RecordDiffCounts } from './record-diff.js';
@@ -287,10 +287,10 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
     }
     return out;
   };
-  const filesSets = [...defs.values()].filter((d) => d.format === 'files').map((d) => ({ d, ig: ignore().add(d.name), by: definers(d) }));
+  const filesSetOfTable = labelFolderSetOf([...defs.values()].filter((d) => d.format === 'files').sort((p, q) => compareUtf8(p.name, q.name)).map((d) => ({ pattern: d.name, d, by: definers(d) })));
   for (const t of [...defs.values()]) {
     if (t.format === 'files') continue;
-    const f = filesSets.find((x) => x.ig.ignores(t.name));
+    const f = filesSetOfTable(t.name);
     if (!f) continue;
     const by = definers(t);
     const without = [...f.by].filter((x) => !by.has(x));
@@ -318,15 +318,21 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
     //    files of label-folder sets (folder sides build those indexes here).
     const tabular = [...defs.values()].filter((d) => d.format !== 'files');
     const tabularNames = new Set(tabular.map((d) => d.name));
-    const filesDefs = [...defs.values()].filter((d) => d.format === 'files');
+    // In the statement's order (sorted by pattern, FORMAT §19.6), whichever side defined them: a
+    // file is its tabular set's, else the first label-folder set's of that order that matches it, on
+    // either side — as the seal now signs only rules by which it is (seal-records.ts). The sets a
+    // folder's snap.json added used to come after the snapshot's, so that a folder's files went to
+    // another set than its seal put them in.
+    const filesDefs = [...defs.values()].filter((d) => d.format === 'files').sort((p, q) => compareUtf8(p.name, q.name));
+    const filesSetOf = labelFolderSetOf(filesDefs.map((d) => ({ pattern: d.name, d })));
     const scan = async (side: RecordSide, tag: string) => {
       const digests = new Map<string, string>();
       const sizes = new Map<string, number>();
-      const builders = side.kind === 'folder' || side.reindex ? filesDefs.filter((d) => side.kind === 'folder' || memberOf(side, d.name)).map((d) => ({ d, ig: ignore().add(d.name), ix: new FileSetIndexer(d.name, d.labelSegment as number, { tmpDir: tmp(), strictKeys: false }) })) : [];
+      const builders = new Map(side.kind === 'folder' || side.reindex ? filesDefs.filter((d) => side.kind === 'folder' || memberOf(side, d.name)).map((d) => [d.name, new FileSetIndexer(d.name, d.labelSegment as number, { tmpDir: tmp(), strictKeys: false })]) : []);
       // A snapshot side: which label-folder sets it holds a record file of (one it holds none of is an
       // empty set, as a tabular file it does not hold is; one it holds files of without an index of
       // them is unavailable).
-      const unindexed = side.kind === 'snapshot' ? filesDefs.filter((d) => !memberOf(side, d.name)).map((d) => ({ d, ig: ignore().add(d.name) })) : [];
+      const unindexed = new Set(side.kind === 'snapshot' ? filesDefs.filter((d) => !memberOf(side, d.name)).map((d) => d.name) : []);
       const filesHeld = new Set<string>();
       for await (const run of rereadEntryRuns(side.manifestPath, side.kind === 'snapshot' ? side.manifestSha256 : undefined)) {
         for (const e of run) {
@@ -334,23 +340,19 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
           if (tabularNames.has(e.path)) {
             digests.set(e.path, e.sha256);
             sizes.set(e.path, e.size);
+            continue;
           }
-          else {
-            for (const bd of builders) if (bd.ig.ignores(e.path)) {
-              await bd.ix.add(e);
-              break;
-            }
-            for (const u of unindexed) if (u.ig.ignores(e.path)) {
-              if (fileForms(e.path, e.sha256, u.d.labelSegment as number)) filesHeld.add(u.d.name);
-              break;
-            }
-          }
+          const d = filesSetOf(e.path)?.d;
+          if (!d) continue;
+          const ix = builders.get(d.name);
+          if (ix) await ix.add(e);
+          else if (unindexed.has(d.name) && fileForms(e.path, e.sha256, d.labelSegment as number)) filesHeld.add(d.name);
         }
       }
       const filesIndexes = new Map<string, string | undefined>();
-      for (const bd of builders) {
+      for (const [name, ix] of builders) {
         const out = join(tmp(), `files-${tag}-${filesIndexes.size}`);
-        filesIndexes.set(bd.d.name, (await bd.ix.finish(out)) ? out : undefined);
+        filesIndexes.set(name, (await ix.finish(out)) ? out : undefined);
       }
       return { digests, sizes, filesIndexes, filesHeld };
     };

@@ -347,6 +347,22 @@ describe('a label-by-folder dataset', () => {
     });
   }
 
+  it('puts a folder\'s files in the statement\'s sorted order of sets when its snap.json adds a set: diff of the snapshot and the folder says what diff of the snapshot and the folder\'s seal says', async () => {
+    // v1 indexes train/cat/* only; the folder's snap.json then puts train/*/* first (its sorted place),
+    // which takes every file: sealed, the cat files are records of train/*/*, and train/cat/* is empty.
+    const store = await newStorePath();
+    const data = await makeTree({ 'snap.json': JSON.stringify({ records: [{ pattern: 'train/cat/*', format: 'files', labelSegment: 1 }] }), 'train/cat/a.jpg': 'a', 'train/cat/c.jpg': 'c', 'train/dog/b.jpg': 'b' });
+    await seal(data, store, 'pets@v1');
+    await fsp.writeFile(join(data, 'snap.json'), JSON.stringify({ records: [{ pattern: 'train/*/*', format: 'files', labelSegment: 1 }, { pattern: 'train/cat/*', format: 'files', labelSegment: 1 }] }));
+    const records = (r: Json) => ({ sets: r.json.records.sets.map((x: Json) => [x.name, x.a.records, x.b.records, x.summary]), unavailable: r.json.records.unavailable.map((u: Json) => [u.name, u.side]) });
+    const withFolder = records(await snapJson(['diff', 'pets@v1', data, '--store', store]));
+    await seal(data, store, 'pets@v2');
+    const withSeal = records(await snapJson(['diff', 'pets@v1', 'pets@v2', '--store', store]));
+    expect(withFolder).toEqual(withSeal);
+    expect(withFolder.sets).toEqual([['train/cat/*', 2, 0, expect.objectContaining({ removed: 2, unchanged: 0 })]]);
+    expect(withFolder.unavailable).toEqual([['train/*/*', 'a']]); // v1 holds its files without an index of them
+  });
+
   it('read a TSV whose sentences begin with a quote once its rule says "quoting": "none": the set is signed with its quoting, and a flip in a folder is named by diff and verify', async () => {
     const sst = 'sentence\tlabel\n"Great movie," he said.\t1\nBoring.\t0\n"Meh" at best\t0\n';
     const store = await newStorePath();
