@@ -5,7 +5,7 @@
  * confirm (a regular file where a link was, a rename inside a run) sends verify back to the line-by-line join.
  * Each time the report is exactly the one the line-by-line join gives, naming exactly what changed.
  */
-import { promises as fsp } from 'node:fs';
+import { cpSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useKeyPair, type TreeSpec } from '../helpers/tree.js';
@@ -50,7 +50,8 @@ describe('verify in bulk runs, off the fast path', () => {
   /** A fresh copy of the sealed data, changed by `change`. */
   async function changed(change: (data: string) => Promise<void>): Promise<Sealed> {
     const data = `${sealed.data}-${Math.random().toString(36).slice(2)}`;
-    await fsp.cp(sealed.data, data, { recursive: true, verbatimSymlinks: true });
+    // cpSync: the same copy as fsp.cp, at about half the CPU for these 3,602 small files.
+    cpSync(sealed.data, data, { recursive: true, verbatimSymlinks: true });
     await change(data);
     return { ...sealed, data };
   }
