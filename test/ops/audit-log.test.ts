@@ -4,12 +4,12 @@
  * inserted and malformed lines; a torn line from a crash is sealed off and recorded; a read-only
  * store still verifies and says the log was not written.
  */
-import { promises as fsp } from 'node:fs';
+import { cpSync, promises as fsp } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { hostname, userInfo } from 'node:os';
-import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { join, relative } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { makeTree, REPO, shareWithEveryone, snap, snapBin, snapJson, spawnSnap, tempDir, unprivileged, useKeyPair } from '../helpers/tree.js';
 import { newStorePath, sealTree, sha256, type Sealed } from '../helpers/store.js';
 import { canonicalJson } from '../../src/core/canonical-json.js';
@@ -43,12 +43,29 @@ function verifyArgs(s: Sealed): string[] {
   return ['verify', s.data, '--against', s.ref, '--pubkey', keys.pub, '--store', s.store];
 }
 
-/** A sealed store whose log has four lines: seal, verify, verify, fsck. */
-async function storeWithLog(): Promise<Sealed> {
+/**
+ * The sealed store (and its data) that {@link storeWithLog} copies, made once for the file and
+ * never changed: its log has four lines, seal, verify, verify, fsck.
+ */
+let withLog: Sealed;
+beforeAll(async () => {
   const s = await sealTree(TREE, keys);
   expect((await snap(verifyArgs(s))).code).toBe(0);
   expect((await snap(verifyArgs(s))).code).toBe(0);
   expect((await snap(['fsck', '--store', s.store])).code).toBe(0);
+  expect(await rawLines(s.store)).toHaveLength(4);
+  withLog = s;
+});
+
+/**
+ * A sealed store whose log has four lines: seal, verify, verify, fsck — a copy of {@link withLog}'s
+ * store and data for this test alone (its verify lines name the data folder they were run on).
+ */
+async function storeWithLog(): Promise<Sealed> {
+  const root = await tempDir('snap-log-');
+  const s: Sealed = { ...withLog, data: join(root, 'data'), store: join(root, 'store'), dir: join(root, 'store', relative(withLog.store, withLog.dir)) };
+  cpSync(withLog.data, s.data, { recursive: true });
+  cpSync(withLog.store, s.store, { recursive: true });
   expect(await rawLines(s.store)).toHaveLength(4);
   return s;
 }
