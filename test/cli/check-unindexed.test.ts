@@ -7,9 +7,9 @@
  * format's ending, or a file in a label folder) is a breach, `maxUnindexedFiles` (default 0;
  * docs/FORMAT.md §19.8).
  */
-import { promises as fsp } from 'node:fs';
+import { cpSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { copyTree, makeTree, snapJson, snap, useKeyPair } from '../helpers/tree.js';
 import { newStorePath } from '../helpers/store.js';
 import { schemaErrors } from '../helpers/json-schemas.js';
@@ -27,12 +27,36 @@ const spec = (config: object = RULES) => ({
   'README.md': '# data\n',
 });
 
-/** A sealed as d@1 (signed), B its copy edited by `edit`; `snap check B --against d@1 --pubkey`. */
-async function checkWith(edit: (b: string) => Promise<void>, opts: { config?: object; flags?: string[]; json?: boolean; cardA?: string } = {}) {
+/** A (the default spec) sealed as d@1 into a store of its own, made once for the file and never changed: {@link checkWith} copies it. */
+const sealedA = { a: '', store: '' };
+beforeAll(async () => {
+  Object.assign(sealedA, await sealA({}));
+});
+
+/** A (`spec(config)`, with README.md `cardA` if given) sealed as d@1 into a new store. */
+async function sealA(opts: { config?: object; cardA?: string }): Promise<{ a: string; store: string }> {
   const store = await newStorePath();
   const a = await makeTree({ ...spec(opts.config), ...(opts.cardA !== undefined ? { 'README.md': opts.cardA } : {}) });
   const s = await snapJson(['seal', a, '--as', 'd@1', '--key', keys.key, '--store', store]);
   expect(s.code, s.stderr).toBe(0);
+  return { a, store };
+}
+
+/**
+ * A sealed as d@1 (signed), B its copy edited by `edit`; `snap check B --against d@1 --pubkey`.
+ * With the default spec, A and its store are a copy of {@link sealedA}'s (the same bytes, sealed once).
+ */
+async function checkWith(edit: (b: string) => Promise<void>, opts: { config?: object; flags?: string[]; json?: boolean; cardA?: string } = {}) {
+  const shared = (opts.config === undefined || opts.config === RULES) && opts.cardA === undefined;
+  let store: string;
+  let a: string;
+  if (shared) {
+    store = await newStorePath();
+    cpSync(sealedA.store, store, { recursive: true });
+    a = sealedA.a;
+  } else {
+    ({ a, store } = await sealA(opts));
+  }
   const b = await copyTree(a);
   await edit(b);
   const args = ['check', b, '--against', 'd@1', '--store', store, '--pubkey', keys.pub, ...(opts.flags ?? [])];
