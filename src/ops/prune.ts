@@ -29,15 +29,19 @@
  * `STORE/tmp`. A dry run on a store this user cannot write (a read-only mount, another user's
  * store: the lock cannot be made, EACCES / EROFS / EPERM) runs without it, as fsck does, and says
  * so (`locked: false`, `lockError`): its listing may then be stale — objects a seal or import
- * running meanwhile moved in before its commit are listed as unreferenced. `remove` always needs the lock. An object is removed only once the referenced set is complete; a kill at any moment
- * leaves some unreferenced objects removed and the others in place, a store fsck passes.
+ * running meanwhile moved in before its commit are listed as unreferenced. `remove` always needs the lock. An object is removed only once the referenced set is complete (every snapshot
+ * read, nothing blocking), as the listing finds it; a kill at any moment leaves some unreferenced
+ * objects removed and the others in place, a store fsck passes.
  * S3 stores are refused by the CLI (their objects may be under Object Lock).
  *
  * Memory: the digests the snapshots name are held as 32 bytes each in a {@link DigestSet} (under
  * 100 bytes an object; manifests are streamed, as fsck streams them); the objects present are then
- * listed one fan-out folder at a time, and only the unreferenced ones are kept (they are the
- * result). 1,000,000 objects named twice, 10,000 unreferenced: peak RSS 239 MiB, was 729–889 MiB
- * with a Set of hex strings and a Map of the objects present (docs/PERFORMANCE.md).
+ * listed one fan-out folder at a time, in digest order. Each unreferenced one is handed to
+ * `onUnreferenced` as it is found (and with `remove`, removed first), and only the first
+ * `keepUnreferenced` are kept in the result. 1,000,000 objects named twice, 10,000 unreferenced:
+ * peak RSS 239 MiB, was 729–889 MiB with a Set of hex strings and a Map of the objects present;
+ * 1,000,000 unreferenced: 120–132 MiB through the CLI, was 352–1,104 MiB with every one kept
+ * (docs/PERFORMANCE.md).
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
@@ -57,7 +61,23 @@ export interface PruneOptions {
   remove?: boolean;
   /** How long to wait for another writer's lock, ms (default: as seal, 60 s). */
   lockWaitMs?: number;
+  /**
+   * At most this many unreferenced objects are kept in the result's `unreferenced`: the first by
+   * digest (`counts` count them all). Default: all of them. With a bound (and
+   * {@link PruneOptions.onUnreferenced} to see the others), prune's memory does not grow with the
+   * number of unreferenced objects.
+   */
+  keepUnreferenced?: number;
+  /**
+   * Called with each unreferenced object as it is found, in digest order, and awaited before the
+   * next (with `remove`, once it is removed — or found gone already, as {@link PruneResult.unreferenced}
+   * lists those too); `head` is what the result will say of the run. Not called when blocked.
+   */
+  onUnreferenced?: (o: UnreferencedObject, head: PruneHead) => void | Promise<void>;
 }
+
+/** What {@link prune} knows of a run before it lists the objects (the first members of {@link PruneResult} but `ok`). */
+export type PruneHead = Pick<PruneResult, 'store' | 'removing' | 'locked' | 'lockError'>;
 
 /** An object no snapshot references. */
 export interface UnreferencedObject {
@@ -96,7 +116,7 @@ export interface PruneResult {
   locked: boolean;
   /** Why the lock was not taken (the lock error's message), when `locked` is false. */
   lockError?: string;
-  /** Every unreferenced object found, by digest (empty when blocked). */
+  /** Every unreferenced object found, by digest (empty when blocked); only the first `keepUnreferenced` with that option. */
   unreferenced: UnreferencedObject[];
   /** Why nothing was removed (empty when `ok`). */
   blockers: PruneBlocker[];
@@ -119,20 +139,35 @@ export interface PruneResult {
 }
 
 /**
- * Visit the object files under `objects/sha256` (regular files only; others are left for fsck to
- * report), fan-out folder by fan-out folder: only one folder's names are held at a time.
+ * The object files of one fan-out folder (regular files only; others are left for fsck to
+ * report), in name order, with their sizes: only this folder's names are held, and
+ * {@link LSTAT_BATCH} lstat calls are in flight at once.
  */
-async function eachObject(store: Store, visit: (hex: string, rel: string, bytes: number) => void): Promise<void> {
-  const ignored: string[] = [];
-  for (const fan of await listFans(store, ignored)) {
-    const rels = await listFan(store, fan, ignored);
-    for (let i = 0; i < rels.length; i += LSTAT_BATCH) {
-      const batch = rels.slice(i, i + LSTAT_BATCH);
-      const stats = await Promise.all(batch.map((r) => fsp.lstat(join(store.objectsDir, r)).catch(() => undefined)));
-      stats.forEach((st, j) => {
-        const rel = batch[j] as string;
-        if (st?.isFile()) visit(rel.replace('/', ''), rel, st.size);
-      });
+async function* objectsOfFan(store: Store, fan: string, ignored: string[]): AsyncGenerator<{ hex: string; rel: string; bytes: number }> {
+  const rels = await listFan(store, fan, ignored);
+  for (let i = 0; i < rels.length; i += LSTAT_BATCH) {
+    const batch = rels.slice(i, i + LSTAT_BATCH);
+    const stats = await Promise.all(batch.map((r) => fsp.lstat(join(store.objectsDir, r)).catch(() => undefined)));
+    for (const [j, st] of stats.entries()) {
+      const rel = batch[j] as string;
+      if (st?.isFile()) yield { hex: rel.replace('/', ''), rel, bytes: st.size };
+    }
+  }
+}
+
+/**
+ * Refuse (`STORE_MALFORMED`, from `ownFanFolder`) before anything is removed when a fan-out folder
+ * that holds an unreferenced object is not a folder of the store's own (a symbolic link: it leads
+ * out of the store, and no writer writes through one). Only such links are listed here.
+ */
+async function checkFanFolders(store: Store, fans: string[], referenced: DigestSet): Promise<void> {
+  for (const fan of fans) {
+    if ((await fsp.lstat(join(store.objectsDir, fan)).catch(() => undefined))?.isDirectory()) continue;
+    for await (const o of objectsOfFan(store, fan, [])) {
+      if (!referenced.has(o.hex)) {
+        await ownFanFolder(store, fan, 'prune removes nothing through it');
+        break;
+      }
     }
   }
 }
@@ -195,47 +230,66 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
       // A folder inside a snapshot folder (`snapshots/ds/v2/v1 kept`) may hold a snapshot moved there by hand, too.
       ...(await foldersAmong(store, strays.filter((p) => p.split('/').length === 4))).map((p): PruneBlocker => ({ kind: 'stray', path: p, message: 'a folder inside a snapshot folder, which snap does not write: it may hold a snapshot moved by hand' })),
     ];
+    const head: PruneHead = { store: store.root, removing: !!opts.remove, locked: lock !== undefined, ...(lockError !== undefined ? { lockError } : {}) };
+    const keep = opts.keepUnreferenced ?? Infinity;
     let objects = 0;
     let bytes = 0;
     const unreferenced: UnreferencedObject[] = [];
-    await eachObject(store, (hex, rel, size) => {
-      objects++;
-      bytes += size;
-      if (blockers.length === 0 && !referenced.has(hex)) unreferenced.push({ sha256: hex, path: rel, bytes: size });
-    });
-    unreferenced.sort((a, b) => (a.sha256 < b.sha256 ? -1 : a.sha256 > b.sha256 ? 1 : 0));
+    let unreferencedCount = 0;
+    let unreferencedBytes = 0;
     let removed = 0;
     let removedBytes = 0;
-    if (opts.remove) {
-      // Never through a fan-out folder that is a link (it leads out of the store), as no writer writes through one: all checked before the first removal.
-      for (const fan of new Set(unreferenced.map((o) => o.sha256.slice(0, 2)))) await ownFanFolder(store, fan, 'prune removes nothing through it');
-      for (const o of unreferenced) {
-        checkInterrupted();
-        try {
-          await fsp.unlink(join(store.objectsDir, o.path));
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
-          throw ioError(e, join(store.objectsDir, o.path), `cannot remove the unreferenced object (${removed} removed before it)`);
+    const ignored: string[] = [];
+    // Fan-out folders and the names in each are listed in name order: the objects come by digest.
+    const fans = await listFans(store, ignored);
+    // Never through a fan-out folder that is a link (it leads out of the store), as no writer writes through one: checked before the first removal.
+    if (opts.remove && blockers.length === 0) await checkFanFolders(store, fans, referenced);
+    for (const fan of fans) {
+      checkInterrupted();
+      for await (const { hex, rel, bytes: size } of objectsOfFan(store, fan, ignored)) {
+        objects++;
+        bytes += size;
+        if (blockers.length > 0 || referenced.has(hex)) continue;
+        const o: UnreferencedObject = { sha256: hex, path: rel, bytes: size };
+        unreferencedCount++;
+        unreferencedBytes += size;
+        if (unreferenced.length < keep) unreferenced.push(o);
+        // Removed as found: the referenced set is complete (nothing blocked), and the lock keeps any writer out.
+        if (opts.remove && (await removeObject(store, o, removed))) {
+          removed++;
+          removedBytes += size;
+          killPointForTest('prune-removed');
         }
-        removed++;
-        removedBytes += o.bytes;
-        killPointForTest('prune-removed');
+        await opts.onUnreferenced?.(o, head);
       }
     }
-    const unreferencedBytes = unreferenced.reduce((n, o) => n + o.bytes, 0);
     return {
       ok: blockers.length === 0,
-      store: store.root,
-      removing: !!opts.remove,
-      locked: lock !== undefined,
-      ...(lockError !== undefined ? { lockError } : {}),
+      ...head,
       unreferenced,
       blockers,
-      counts: { objects, bytes, snapshots: snapshots.length, referenced: referenced.size, unreferenced: unreferenced.length, unreferencedBytes, removed, removedBytes },
+      counts: { objects, bytes, snapshots: snapshots.length, referenced: referenced.size, unreferenced: unreferencedCount, unreferencedBytes, removed, removedBytes },
       seconds: (performance.now() - t0) / 1000,
     };
   } finally {
     await lock?.release();
+  }
+}
+
+/**
+ * Remove one unreferenced object (interruptible between removals).
+ * @param before how many were removed before it, for the error
+ * @returns false when it was gone already
+ * @throws SnapError `IO_ERROR` | `INTERRUPTED` / `TERMINATED`
+ */
+async function removeObject(store: Store, o: UnreferencedObject, before: number): Promise<boolean> {
+  checkInterrupted();
+  try {
+    await fsp.unlink(join(store.objectsDir, o.path));
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw ioError(e, join(store.objectsDir, o.path), `cannot remove the unreferenced object (${before} removed before it)`);
   }
 }
 

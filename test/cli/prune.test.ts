@@ -5,11 +5,11 @@
  * index summaries) stays; a snapshot that cannot be read stops prune before it removes anything;
  * S3 stores are refused.
  */
-import { promises as fsp } from 'node:fs';
+import { closeSync, mkdirSync, openSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { REPO, copyTree, makeTree, shareWithEveryone, snap, snapBin, snapJson, tempDir, unprivileged, useKeyPair, type TreeSpec } from '../helpers/tree.js';
+import { REPO, copyTree, makeTree, shareWithEveryone, snap, snapBin, snapJson, spawnSnap, tempDir, unprivileged, useKeyPair, type TreeSpec } from '../helpers/tree.js';
 import { filesUnder, newStorePath, objectFiles, sha256, snapshotFolder } from '../helpers/store.js';
 
 const keys = useKeyPair('prune');
@@ -317,6 +317,121 @@ describe('snap prune fails closed', () => {
     expect(r.code).toBe(3);
     expect(r.json.ok).toBe(false);
   });
+});
+
+describe('snap prune --json on a small store', () => {
+  it('prints the same document, byte for byte, as before the listing was streamed: ok first, then store, removing, locked, unreferenced, blockers, counts, seconds, log', async () => {
+    const store = await newStorePath();
+    const d = await makeTree({ 'a.txt': 'alpha\n' });
+    expect((await snap(['seal', d, '--as', 'ds@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+    const planted = [await plantObject(store, 'one\n'), await plantObject(store, 'three\n'), await plantObject(store, 'seven!\n')].sort();
+    for (const yes of [false, true]) {
+      const r = await snap(['prune', '--json', '--store', store, ...(yes ? ['--yes'] : [])]);
+      expect(r.code, r.stderr).toBe(0);
+      const doc = JSON.parse(r.stdout);
+      expect(Object.keys(doc)).toEqual(['ok', 'store', 'removing', 'locked', 'unreferenced', 'blockers', 'counts', 'seconds', 'log']);
+      const seconds = doc.seconds as number;
+      expect(seconds).toBeGreaterThanOrEqual(0);
+      const want = {
+        ok: true,
+        store,
+        removing: yes,
+        locked: true,
+        unreferenced: planted.map((h) => ({ sha256: h, path: `${h.slice(0, 2)}/${h.slice(2)}`, bytes: h === sha256('one\n') ? 4 : h === sha256('three\n') ? 6 : 7 })),
+        blockers: [],
+        counts: { objects: 4, bytes: 6 + 17, snapshots: 1, referenced: 1, unreferenced: 3, unreferencedBytes: 17, removed: yes ? 3 : 0, removedBytes: yes ? 17 : 0 },
+        seconds,
+        log: { written: true, seq: yes ? 3 : 2 },
+      };
+      expect(r.stdout).toBe(JSON.stringify(want, null, 2) + '\n');
+    }
+  });
+});
+
+/** Plant `n` empty objects no snapshot names (digests of `unref0`, `unref1`, …) straight into the store's fan-out folders; their digests, sorted. */
+function plantMany(store: string, n: number): string[] {
+  const made = new Set<string>();
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const h = sha256(`unref${i}`);
+    const fan = join(store, 'objects', 'sha256', h.slice(0, 2));
+    if (!made.has(fan)) mkdirSync(fan, { recursive: true });
+    made.add(fan);
+    closeSync(openSync(join(fan, h.slice(2)), 'w', 0o444));
+    out.push(h);
+  }
+  return out.sort();
+}
+
+/** Objects enough that prune, holding them all and building its document in memory, ran out of a {@link SMALL_HEAP_MIB} MiB heap. */
+const MANY_UNREFERENCED = 60_000;
+/** The V8 heap the CLI is given over {@link MANY_UNREFERENCED} objects (`--max-old-space-size`, MiB). */
+const SMALL_HEAP_MIB = 24;
+
+describe('snap prune over many unreferenced objects', () => {
+  /** A store with ds@v1 (one object) and MANY_UNREFERENCED planted objects. */
+  async function crowdedStore(): Promise<{ store: string; kept: string[]; planted: string[] }> {
+    const store = await newStorePath();
+    const d = await makeTree({ 'a.txt': 'alpha\n' });
+    expect((await snap(['seal', d, '--as', 'ds@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+    const kept = await objectNames(store);
+    return { store, kept, planted: plantMany(store, MANY_UNREFERENCED) };
+  }
+  const smallHeap = { env: { NODE_OPTIONS: `--max-old-space-size=${SMALL_HEAP_MIB}` }, timeoutMs: 170_000 };
+
+  it(`lists and removes ${MANY_UNREFERENCED} of them in a ${SMALL_HEAP_MIB} MiB heap (it held them all and built the document in memory, and ran out): --json streams every one, in digest order, with ok last; the human report shows the first 20`, async () => {
+    const { store, kept, planted } = await crowdedStore();
+    const dry = await snapBin(['prune', '--json', '--store', store], smallHeap);
+    expect(dry.code, dry.stderr.slice(-400)).toBe(0);
+    const doc = JSON.parse(dry.stdout);
+    expect(dry.stdout).toBe(JSON.stringify(doc, null, 2) + '\n');
+    expect(Object.keys(doc)).toEqual(['store', 'removing', 'locked', 'unreferenced', 'blockers', 'counts', 'seconds', 'log', 'ok']);
+    expect(doc).toMatchObject({ ok: true, store, removing: false, locked: true, blockers: [], log: { written: true } });
+    expect(doc.unreferenced.map((o: { sha256: string }) => o.sha256)).toEqual(planted);
+    expect(doc.unreferenced[0]).toEqual({ sha256: planted[0], path: `${planted[0]?.slice(0, 2)}/${planted[0]?.slice(2)}`, bytes: 0 });
+    expect(doc.counts).toEqual({ objects: kept.length + MANY_UNREFERENCED, bytes: 6, snapshots: 1, referenced: 1, unreferenced: MANY_UNREFERENCED, unreferencedBytes: 0, removed: 0, removedBytes: 0 });
+
+    const human = await snapBin(['prune', '--store', store], smallHeap);
+    expect(human.code, human.stderr.slice(-400)).toBe(0);
+    const lines = human.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(new RegExp(`^DRY RUN .*would remove 60,000 objects \\(0 B\\) no snapshot references; 60,001 objects`));
+    expect(lines.slice(1, 21)).toEqual(planted.slice(0, 20).map((h) => `  objects/sha256/${h.slice(0, 2)}/${h.slice(2)}  0 B`));
+    expect(lines.slice(21)).toEqual([`  … and ${MANY_UNREFERENCED - 20} more (--json lists all)`, '  To remove them: run again with --yes']);
+    expect(await objectNames(store)).toEqual([...kept, ...planted].sort());
+
+    const yes = await snapBin(['prune', '--yes', '--json', '--store', store], smallHeap);
+    expect(yes.code, yes.stderr.slice(-400)).toBe(0);
+    const removed = JSON.parse(yes.stdout);
+    expect(removed).toMatchObject({ ok: true, removing: true, counts: { unreferenced: MANY_UNREFERENCED, removed: MANY_UNREFERENCED } });
+    expect(removed.unreferenced).toHaveLength(MANY_UNREFERENCED);
+    expect(await objectNames(store)).toEqual(kept);
+    expect((await snap(['fsck', '--store', store])).code).toBe(0);
+  }, 240_000);
+
+  it('removes them with --yes (human) in that heap too, and a store fsck passes', async () => {
+    const { store, kept } = await crowdedStore();
+    const yes = await snapBin(['prune', '--yes', '--store', store], smallHeap);
+    expect(yes.code, yes.stderr.slice(-400)).toBe(0);
+    expect(yes.stdout).toMatch(/^OK {4}.*: removed 60,000 objects \(0 B\) no snapshot references/);
+    expect(await objectNames(store)).toEqual(kept);
+    expect((await snap(['fsck', '--store', store])).code).toBe(0);
+  }, 240_000);
+
+  it('keeps --json one document when Ctrl-C stops it while it streams the list: the objects listed so far, then "ok": false and the error', async () => {
+    const { store, planted } = await crowdedStore();
+    const { child, done } = spawnSnap(['prune', '--json', '--store', store], { timeoutMs: 110_000 });
+    // Stopped once the document has begun (its first 64 KiB are on stdout), before it ends.
+    await new Promise<void>((res) => child.stdout?.once('data', () => res()));
+    child.kill('SIGINT');
+    const r = await done;
+    expect(r.code, r.stderr.slice(-400)).toBe(130);
+    const doc = JSON.parse(r.stdout);
+    expect(r.stdout).toBe(JSON.stringify(doc, null, 2) + '\n');
+    expect(doc).toMatchObject({ ok: false, store, removing: false, error: { code: 'INTERRUPTED' } });
+    expect(doc.unreferenced.length).toBeGreaterThan(0);
+    expect(doc.unreferenced.length).toBeLessThan(MANY_UNREFERENCED);
+    expect(doc.unreferenced.map((o: { sha256: string }) => o.sha256)).toEqual(planted.slice(0, doc.unreferenced.length));
+  }, 120_000);
 });
 
 /** A random dataset: up to 5 files drawn from a small pool of contents, so that seals share objects. */

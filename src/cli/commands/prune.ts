@@ -5,15 +5,88 @@
  * cannot write: a dry run there runs without the lock and says so).
  */
 import { storePath } from '../../io/store.js';
-import { prune, pruneNeedsLocalStore, type PruneResult } from '../../ops/prune.js';
+import { prune, pruneNeedsLocalStore, type PruneHead, type PruneResult, type UnreferencedObject } from '../../ops/prune.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, styler } from '../format.js';
 import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
-import { audit, auditErrors, commonFlags, jsonOut, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
+import { audit, auditErrors, commandErrorOf, commonFlags, jsonErrorOf, jsonOut, reportedInJson, writeWaitingForDrain, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
+import { escapeJsonForTerminal, jsonDocument } from '../json-stdout.js';
 import { s3StoreOf } from '../remote-store.js';
 
-/** At most this many objects or blockers in the human report (--json lists all). */
+/** At most this many objects or blockers in the human report (--json lists all); prune keeps no more objects than these for it. */
 const SHOW = 20;
+
+/**
+ * Unreferenced objects `--json` holds before it begins its document: a listing of no more is
+ * written once prune is done, as one document (`ok` first); a longer one is streamed ({@link JsonListing}).
+ */
+const JSON_HELD = 1000;
+
+/** Text written to stdout is gathered up to this many characters before a write (and a wait for `drain`). */
+const LIST_CHUNK_CHARS = 1 << 16;
+
+/**
+ * `prune --json`'s document, written as prune finds the objects, so that memory stays bounded
+ * however many there are. Up to {@link JSON_HELD} objects are held: a listing of no more is written
+ * at the end, as `jsonDocument` of the result (`ok` first, the bytes snap always wrote). Past that,
+ * the document is begun — `store`, `removing`, `locked` (and `lockError`), then `unreferenced`,
+ * each object as it comes — and ended with the other members, `ok` last, as `log --json` streams
+ * its entries: a listing stopped once begun (Ctrl-C, an I/O error) ends with the objects listed so
+ * far, `"ok": false` and the `error`, still one document. Same members, same values, either way.
+ */
+class JsonListing {
+  private held: UnreferencedObject[] = [];
+  private begun = false;
+  private pending = '';
+
+  constructor(private readonly io: CliIo) {}
+
+  /** One unreferenced object, in digest order (prune's `onUnreferenced`). */
+  async add(o: UnreferencedObject, head: PruneHead): Promise<void> {
+    if (!this.begun && this.held.length < JSON_HELD) {
+      this.held.push(o);
+      return;
+    }
+    if (!this.begun) {
+      this.begun = true;
+      // jsonDocument({...head, unreferenced: []}) ends `"unreferenced": []\n}\n`: cut after its "[".
+      await this.put(jsonDocument({ ...head, unreferenced: [] }).slice(0, -'\n}\n'.length - 1));
+      for (const [i, h] of this.held.entries()) await this.put(`${i === 0 ? '' : ','}${item(h)}`);
+      this.held = [];
+    }
+    await this.put(`,${item(o)}`);
+  }
+
+  /** Write the document of `doc` (prune's result with `seconds` and `log`): all of it, or what the listing has not written yet. */
+  async finish(doc: Omit<PruneResult, 'seconds'> & { seconds: number; log: unknown }): Promise<void> {
+    if (!this.begun) return jsonOut(this.io, { ...doc, unreferenced: this.held });
+    const { ok, store, removing, locked, lockError, unreferenced, ...rest } = doc; // the first four and the list are written already
+    // jsonDocument({...rest, ok}) begins "{\n": the members follow the list's end.
+    await this.put(`\n  ],\n${jsonDocument({ ...rest, ok }).slice(2)}`);
+    this.io.stdout.write(this.pending);
+  }
+
+  /** The error to throw for `e`: once the document has begun, it is ended with `"ok": false` and the error, and the error marked as reported in it. */
+  fail(e: unknown): unknown {
+    if (!this.begun) return e; // nothing written: runCli's error document is the whole output
+    const err = commandErrorOf(e);
+    this.io.stdout.write(`${this.pending}\n  ],\n  "ok": false,\n  "error": ${escapeJsonForTerminal(JSON.stringify(jsonErrorOf(err), null, 2)).replace(/\n/g, '\n  ')}\n}\n`);
+    return reportedInJson(err);
+  }
+
+  private async put(text: string): Promise<void> {
+    this.pending += text;
+    if (this.pending.length < LIST_CHUNK_CHARS) return;
+    const out = this.pending;
+    this.pending = '';
+    await writeWaitingForDrain(this.io.stdout, out);
+  }
+}
+
+/** An object of the `unreferenced` list as the document's pretty-printing writes it (two levels in). */
+function item(o: UnreferencedObject): string {
+  return `\n    ${escapeJsonForTerminal(JSON.stringify(o, null, 2)).replace(/\n/g, '\n    ')}`;
+}
 
 /**
  * At most this many blocker paths in the audit line (with `blockerCount`): each path is at most
@@ -38,7 +111,7 @@ function printPrune(r: PruneResult, io: CliIo, color: boolean): void {
     const what = `${plural(c.unreferenced, 'object')} (${formatBytes(c.unreferencedBytes)}) no snapshot references`;
     out.push(r.removing ? `${s.green(s.bold('OK'))}    ${shown(r.store)}: removed ${plural(c.removed, 'object')} (${formatBytes(c.removedBytes)}) no snapshot references; ${seen}` : `${s.bold('DRY RUN')} ${shown(r.store)}: would remove ${what}; ${seen}`);
     for (const o of r.unreferenced.slice(0, SHOW)) out.push(`  objects/sha256/${o.path}  ${formatBytes(o.bytes)}`);
-    if (r.unreferenced.length > SHOW) out.push(`  … and ${r.unreferenced.length - SHOW} more (--json lists all)`);
+    if (c.unreferenced > SHOW) out.push(`  … and ${c.unreferenced - SHOW} more (--json lists all)`);
     if (!r.removing) out.push('  To remove them: run again with --yes');
   }
   if (!r.locked) out.push(`  note: listed without the store lock (${escapeMessage(r.lockError ?? 'not taken')}): this listing may be stale — a seal or import running meanwhile may have objects in the store it has not committed yet, listed here as unreferenced; --yes needs the lock`);
@@ -49,12 +122,26 @@ async function cmdPrune(a: Args, io: CliIo): Promise<number> {
   const url = s3StoreOf(a, io);
   if (url) throw pruneNeedsLocalStore(url);
   const storeRoot = storePath(a.store, io.env, io.cwd);
-  const r = await prune({ store: storeRoot, remove: !!a.yes });
-  const details = { removing: r.removing, unreferenced: r.counts.unreferenced, unreferencedBytes: r.counts.unreferencedBytes, removed: r.counts.removed, removedBytes: r.counts.removedBytes, ...(r.ok ? {} : { blockers: r.blockers.slice(0, LOGGED_BLOCKERS).map((b) => b.path), blockerCount: r.blockers.length }) };
-  const log = await audit(io, storeRoot, { command: 'prune', outcome: r.ok ? 'ok' : 'failed', details }, { quiet: !!a.quiet });
-  if (a.json) jsonOut(io, { ...r, seconds: Number(r.seconds.toFixed(3)), log });
-  else if (!a.quiet || !r.ok) printPrune(r, io, !!io.stdout.isTTY && !io.env.NO_COLOR);
-  return r.ok ? EXIT_OK : EXIT_INTEGRITY;
+  const logPrune = (r: PruneResult) => {
+    const details = { removing: r.removing, unreferenced: r.counts.unreferenced, unreferencedBytes: r.counts.unreferencedBytes, removed: r.counts.removed, removedBytes: r.counts.removedBytes, ...(r.ok ? {} : { blockers: r.blockers.slice(0, LOGGED_BLOCKERS).map((b) => b.path), blockerCount: r.blockers.length }) };
+    return audit(io, storeRoot, { command: 'prune', outcome: r.ok ? 'ok' : 'failed', details }, { quiet: !!a.quiet });
+  };
+  if (!a.json) {
+    // Only the objects the report shows are kept; the counts count them all.
+    const r = await prune({ store: storeRoot, remove: !!a.yes, keepUnreferenced: SHOW });
+    await logPrune(r);
+    if (!a.quiet || !r.ok) printPrune(r, io, !!io.stdout.isTTY && !io.env.NO_COLOR);
+    return r.ok ? EXIT_OK : EXIT_INTEGRITY;
+  }
+  const listing = new JsonListing(io);
+  try {
+    const r = await prune({ store: storeRoot, remove: !!a.yes, keepUnreferenced: 0, onUnreferenced: (o, head) => listing.add(o, head) });
+    const log = await logPrune(r);
+    await listing.finish({ ...r, seconds: Number(r.seconds.toFixed(3)), log });
+    return r.ok ? EXIT_OK : EXIT_INTEGRITY;
+  } catch (e) {
+    throw listing.fail(e);
+  }
 }
 
 /** `snap prune`. */
@@ -71,6 +158,7 @@ export const pruneCommand: CommandSpec = {
             'committed, of an import that failed, of a failed seal into an S3 store, or of a snapshot folder removed by hand, are referenced by none (a seal into a local store that fails takes its own out). Runs under the store lock (a dry run on a ' +
             'store this user cannot write runs without it and says its listing may be stale; --yes always needs it); if any ' +
             'snapshot cannot be read (or snapshots/ holds an entry that is not a snapshot folder, or a snapshot folder holds a folder), nothing is removed and it is named. ' +
+            '--json lists every object, by digest (more than 1000 are streamed, "ok" then last; a listing stopped once begun still ends as one document); --yes removes each as it is found, once every snapshot is read. ' +
             'Only objects: a stale lock and files in STORE/tmp are "snap fsck --clean"\'s. Local stores only: objects of an ' +
             'S3 store may be under Object Lock, and prune refuses one (exit 2). Exit 0 done, 1 a snapshot cannot be read (nothing removed), ' +
             '3 no store, locked, or --yes on a store this user cannot write.\n', // a blank line before the exit codes (run.ts)
