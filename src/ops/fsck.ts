@@ -179,8 +179,10 @@ export interface FsckReport {
   seconds: number;
 }
 
-const FAN_RE = /^[0-9a-f]{2}$/;
-const REST_RE = /^[0-9a-f]{62}$/;
+/** The name of a fan-out folder of `objects/sha256`: the first 2 hex of its objects' digests. */
+export const FAN_RE = /^[0-9a-f]{2}$/;
+/** The name of an object in its fan-out folder: the other 62 hex of its digest. */
+export const REST_RE = /^[0-9a-f]{62}$/;
 const WINDOW_PER_WORKER = 4;
 
 async function readdirOrThrow(path: string, what: string): Promise<Dirent[]> {
@@ -206,7 +208,7 @@ export async function listFan(store: Store, fan: string, strays: string[]): Prom
  * (`export`, `restore`, `list`, `show`, …), so fsck checks what is behind it — were it skipped as a
  * stray, a corrupt object or a rewritten manifest behind a planted link would pass unseen.
  */
-async function isFolder(e: Dirent, parent: string): Promise<boolean> {
+export async function isFolder(e: Dirent, parent: string): Promise<boolean> {
   if (e.isDirectory()) return true;
   if (!e.isSymbolicLink()) return false;
   return (await fsp.stat(join(parent, e.name)).catch(() => undefined))?.isDirectory() ?? false;

@@ -36,14 +36,15 @@
  *
  * Memory: the digests the snapshots name are held as 32 bytes each in a {@link DigestSet} (under
  * 100 bytes an object; manifests are streamed, as fsck streams them); the objects present are then
- * listed one fan-out folder at a time, in digest order. Each unreferenced one is handed to
+ * listed one fan-out folder at a time, in digest order, each folder's names held packed (31
+ * bytes a name: a folder may hold any number of them). Each unreferenced one is handed to
  * `onUnreferenced` as it is found (and with `remove`, removed first), and only the first
  * `keepUnreferenced` are kept in the result. 1,000,000 objects named twice, 10,000 unreferenced:
  * peak RSS 239 MiB, was 729–889 MiB with a Set of hex strings and a Map of the objects present;
- * 1,000,000 unreferenced: 120–132 MiB through the CLI, was 352–1,104 MiB with every one kept
- * (docs/PERFORMANCE.md).
+ * 1,000,000 unreferenced: 110–150 MiB through the CLI (spread over the fan-out folders, or all in
+ * one), was 352–1,278 MiB with every one kept (docs/PERFORMANCE.md).
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { DigestSet } from '../core/digest-set.js';
 import { isSnapError, SnapError } from '../core/errors.js';
@@ -51,7 +52,7 @@ import { ioError } from '../io/errors.js';
 import { checkInterrupted } from '../io/interrupt.js';
 import { killPointForTest } from '../io/test-kill-point.js';
 import { lockStore, openStore, ownFanFolder, type Store, type StoreLock } from '../io/store.js';
-import { checkSnapshotsNaming, listFan, listFans } from './fsck.js';
+import { checkSnapshotsNaming, FAN_RE, isFolder, REST_RE } from './fsck.js';
 
 /** Options of {@link prune}. */
 export interface PruneOptions {
@@ -139,14 +140,71 @@ export interface PruneResult {
 }
 
 /**
- * The object files of one fan-out folder (regular files only; others are left for fsck to
- * report), in name order, with their sizes: only this folder's names are held, and
- * {@link LSTAT_BATCH} lstat calls are in flight at once.
+ * The entries of a folder, read a few at a time (`opendir`): none of them is held here, however
+ * many the folder has.
+ * @throws SnapError `IO_ERROR` (as fsck: "cannot list the objects")
  */
-async function* objectsOfFan(store: Store, fan: string, ignored: string[]): AsyncGenerator<{ hex: string; rel: string; bytes: number }> {
-  const rels = await listFan(store, fan, ignored);
-  for (let i = 0; i < rels.length; i += LSTAT_BATCH) {
-    const batch = rels.slice(i, i + LSTAT_BATCH);
+async function* entriesOf(path: string): AsyncGenerator<Dirent> {
+  try {
+    for await (const e of await fsp.opendir(path, { bufferSize: DIR_BATCH })) yield e;
+  } catch (e) {
+    throw ioError(e, path, 'cannot list the objects');
+  }
+}
+
+/**
+ * The fan-out folders of `objects/sha256` (`xx`, folders or links to folders, as fsck takes them),
+ * sorted; other entries are fsck's strays, passed over (not kept: there may be any number).
+ */
+async function fanFolders(store: Store): Promise<string[]> {
+  const fans: string[] = [];
+  for await (const e of entriesOf(store.objectsDir)) if (FAN_RE.test(e.name) && (await isFolder(e, store.objectsDir))) fans.push(e.name);
+  return fans.sort();
+}
+
+/** Bytes of an object's name in its fan-out folder packed as binary (62 hex: 31 bytes). */
+const NAME_BYTES = 31;
+
+/** Names a fan-out folder's packed list has room for at first (it doubles as needed). */
+const FIRST_NAMES = 1024;
+
+/**
+ * The object names of one fan-out folder (62 hex, fsck's REST_RE; other entries are fsck's strays,
+ * passed over), sorted, packed {@link NAME_BYTES} bytes a name: a folder may hold any number of
+ * them (whoever can write the store can plant a million in one), and a string a name would be
+ * several times that.
+ * @returns the packed names, sorted (lowercase hex sorts as its bytes), and how many
+ */
+async function packedNamesOf(store: Store, fan: string): Promise<{ names: Buffer; count: number }> {
+  let names = Buffer.allocUnsafe(FIRST_NAMES * NAME_BYTES);
+  let count = 0;
+  for await (const e of entriesOf(join(store.objectsDir, fan))) {
+    if (!REST_RE.test(e.name)) continue;
+    if ((count + 1) * NAME_BYTES > names.length) {
+      const larger = Buffer.allocUnsafe(names.length * 2);
+      names.copy(larger, 0, 0, count * NAME_BYTES);
+      names = larger;
+    }
+    names.write(e.name, count * NAME_BYTES, NAME_BYTES, 'hex');
+    count++;
+  }
+  const order = new Uint32Array(count).map((_, i) => i);
+  order.sort((a, b) => names.compare(names, b * NAME_BYTES, (b + 1) * NAME_BYTES, a * NAME_BYTES, (a + 1) * NAME_BYTES));
+  const sorted = Buffer.allocUnsafe(count * NAME_BYTES);
+  order.forEach((i, k) => names.copy(sorted, k * NAME_BYTES, i * NAME_BYTES, (i + 1) * NAME_BYTES));
+  return { names: sorted, count };
+}
+
+/**
+ * The object files of one fan-out folder (regular files only; others are left for fsck to
+ * report), in name order, with their sizes: the folder's names are held packed
+ * ({@link packedNamesOf}), and {@link LSTAT_BATCH} lstat calls are in flight at once.
+ */
+async function* objectsOfFan(store: Store, fan: string): AsyncGenerator<{ hex: string; rel: string; bytes: number }> {
+  const { names, count } = await packedNamesOf(store, fan);
+  for (let i = 0; i < count; i += LSTAT_BATCH) {
+    const batch: string[] = [];
+    for (let k = i; k < Math.min(count, i + LSTAT_BATCH); k++) batch.push(`${fan}/${names.toString('hex', k * NAME_BYTES, (k + 1) * NAME_BYTES)}`);
     const stats = await Promise.all(batch.map((r) => fsp.lstat(join(store.objectsDir, r)).catch(() => undefined)));
     for (const [j, st] of stats.entries()) {
       const rel = batch[j] as string;
@@ -163,7 +221,7 @@ async function* objectsOfFan(store: Store, fan: string, ignored: string[]): Asyn
 async function checkFanFolders(store: Store, fans: string[], referenced: DigestSet): Promise<void> {
   for (const fan of fans) {
     if ((await fsp.lstat(join(store.objectsDir, fan)).catch(() => undefined))?.isDirectory()) continue;
-    for await (const o of objectsOfFan(store, fan, [])) {
+    for await (const o of objectsOfFan(store, fan)) {
       if (!referenced.has(o.hex)) {
         await ownFanFolder(store, fan, 'prune removes nothing through it');
         break;
@@ -189,6 +247,9 @@ function cannotWriteStore(e: unknown): e is SnapError {
 
 /** lstat calls in flight at once while listing objects. */
 const LSTAT_BATCH = 256;
+
+/** Entries `opendir` reads from a folder at a time. */
+const DIR_BATCH = 256;
 
 /**
  * Find, and with `remove` remove, the objects of a local store that no snapshot references (see
@@ -239,14 +300,13 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
     let unreferencedBytes = 0;
     let removed = 0;
     let removedBytes = 0;
-    const ignored: string[] = [];
     // Fan-out folders and the names in each are listed in name order: the objects come by digest.
-    const fans = await listFans(store, ignored);
+    const fans = await fanFolders(store);
     // Never through a fan-out folder that is a link (it leads out of the store), as no writer writes through one: checked before the first removal.
     if (opts.remove && blockers.length === 0) await checkFanFolders(store, fans, referenced);
     for (const fan of fans) {
       checkInterrupted();
-      for await (const { hex, rel, bytes: size } of objectsOfFan(store, fan, ignored)) {
+      for await (const { hex, rel, bytes: size } of objectsOfFan(store, fan)) {
         objects++;
         bytes += size;
         if (blockers.length > 0 || referenced.has(hex)) continue;

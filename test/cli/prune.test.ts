@@ -365,6 +365,8 @@ function plantMany(store: string, n: number): string[] {
 
 /** Objects enough that prune, holding them all and building its document in memory, ran out of a {@link SMALL_HEAP_MIB} MiB heap. */
 const MANY_UNREFERENCED = 60_000;
+/** Objects planted in one fan-out folder, enough that reading that folder's names at once ran out of a {@link SMALL_HEAP_MIB} MiB heap. */
+const ONE_FAN_UNREFERENCED = 100_000;
 /** The V8 heap the CLI is given over {@link MANY_UNREFERENCED} objects (`--max-old-space-size`, MiB). */
 const SMALL_HEAP_MIB = 24;
 
@@ -415,6 +417,33 @@ describe('snap prune over many unreferenced objects', () => {
     expect(yes.stdout).toMatch(/^OK {4}.*: removed 60,000 objects \(0 B\) no snapshot references/);
     expect(await objectNames(store)).toEqual(kept);
     expect((await snap(['fsck', '--store', store])).code).toBe(0);
+  }, 240_000);
+
+  it(`lists and removes ${ONE_FAN_UNREFERENCED} planted in one fan-out folder in that heap (one folder's names were all read, as strings, at once)`, async () => {
+    const store = await newStorePath();
+    const d = await makeTree({ 'a.txt': 'alpha\n' });
+    expect((await snap(['seal', d, '--as', 'ds@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+    const kept = await objectNames(store);
+    const fan = join(store, 'objects', 'sha256', 'ab');
+    mkdirSync(fan, { recursive: true });
+    const planted: string[] = [];
+    for (let i = 0; i < ONE_FAN_UNREFERENCED; i++) {
+      const rest = sha256(`one fan ${i}`).slice(2);
+      closeSync(openSync(join(fan, rest), 'w', 0o444));
+      planted.push(`ab${rest}`);
+    }
+    planted.sort();
+    const dry = await snapBin(['prune', '--json', '--store', store], smallHeap);
+    expect(dry.code, dry.stderr.slice(-400)).toBe(0);
+    const doc = JSON.parse(dry.stdout);
+    expect(doc.unreferenced.map((o: { sha256: string }) => o.sha256)).toEqual(planted);
+    expect(doc.counts).toMatchObject({ objects: kept.length + ONE_FAN_UNREFERENCED, unreferenced: ONE_FAN_UNREFERENCED });
+    const human = await snapBin(['prune', '--store', store], smallHeap);
+    expect(human.code, human.stderr.slice(-400)).toBe(0);
+    expect(human.stdout.split('\n')[1]).toBe(`  objects/sha256/ab/${planted[0]?.slice(2)}  0 B`);
+    const yes = await snapBin(['prune', '--yes', '--store', store], smallHeap);
+    expect(yes.code, yes.stderr.slice(-400)).toBe(0);
+    expect(await objectNames(store)).toEqual(kept);
   }, 240_000);
 
   it('keeps --json one document when Ctrl-C stops it while it streams the list: the objects listed so far, then "ok": false and the error', async () => {
