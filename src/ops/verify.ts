@@ -126,6 +126,13 @@ export interface VerifyOptions {
   /** A store whose objects may hold the signed record indexes (besides the snapshot's own store). */
   store?: string;
   /**
+   * Name the changed records of each modified record file (its `records` member: the file indexed
+   * and compared with its signed index; default true). False leaves `records` off every problem and
+   * reads no record file; files moved between label folders are still named (`label`). The drill
+   * passes false: it takes the records from its own record diff, which indexes the file anyway.
+   */
+  recordDiffs?: boolean;
+  /**
    * Check only this shard's share of the files (shards/assign.ts): the signature, trust and the
    * whole manifest (its Merkle root, digest, count and bytes) are still checked in full.
    */
@@ -628,9 +635,15 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     nameMoves(problems, sets.length > 0 ? labelFolderRecord(sets) : undefined);
   }
   if (manifestOk && pred.records && problems.length > 0) {
-    // The record code (CSV, JSONL and Parquet readers) is loaded only when records are to be named.
-    const { attachRecordFindings } = await import('../records/verify-records.js');
-    await attachRecordFindings(problems, pred.records, root, signedIndexDirs(opts), { jobs: opts.jobs });
+    if (opts.recordDiffs === false) {
+      // Only the label-folder flips, which read no file (records/label-flips.ts).
+      const { labelFolderSets, nameLabelFlips } = await import('../records/label-flips.js');
+      nameLabelFlips(problems, labelFolderSets(pred.records));
+    } else {
+      // The record code (CSV, JSONL and Parquet readers) is loaded only when records are to be named.
+      const { attachRecordFindings } = await import('../records/verify-records.js');
+      await attachRecordFindings(problems, pred.records, root, signedIndexDirs(opts), { jobs: opts.jobs });
+    }
   }
   const problemsSorted = manifestOk ? problems.sort((a, b) => compareUtf8(a.path, b.path)) : [];
   return {

@@ -10,12 +10,13 @@ import { promises as fsp } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { copyTree, EXAMPLE, REPO, shareWithEveryone, snap, snapBin, snapJson, spawnSnap, tempDir, unprivileged, useKeyPair, makeTree } from '../helpers/tree.js';
 import { newStorePath } from '../helpers/store.js';
 import { ATTACK_KINDS, RECORD_KINDS } from '../../src/drill/kinds.js';
 import { unsafeIn } from '../helpers/terminal.js';
 import type { DrillReport } from '../../src/drill/report.js';
+import { RecordIndexPool } from '../../src/records/index-pool.js';
 
 const keys = useKeyPair();
 const TABULAR = join(REPO, 'examples', 'tabular');
@@ -354,6 +355,25 @@ describe('snap drill keeps its memory to a few times the record file', () => {
     const report = JSON.parse(r.stdout) as DrillReport;
     expect(report.planted.map((p) => [p.kind, p.caught])).toEqual([['record-label-flip', true], ['record-delete', true]]);
     expect(await fsp.readdir(tmp)).toEqual([]);
+  }, SLOW);
+});
+
+describe('snap drill indexes each planted record file once a round', () => {
+  it("builds one index of a planted record file per round (the record diff's), none in verify, whose record findings the drill never reads; the report is unchanged in what it catches", async () => {
+    const { data, store } = await sealed(TABULAR, 'once@v1');
+    const builds = vi.spyOn(RecordIndexPool.prototype, 'index');
+    try {
+      const r = await runDrill(data, store, 'once@v1', ['--attacks', 'record-label-flip,record-delete,crlf,truncate']);
+      expect(r.code, r.stderr + r.stdout).toBe(0);
+      // The record diff indexes each record file planted in a record round, once; file rounds index nothing.
+      const planted = new Set(r.json.planted.filter((p) => RECORD_KINDS.has(p.kind as never)).map((p) => `${p.round} ${p.path}`));
+      expect(planted.size).toBeGreaterThan(0);
+      const rel = builds.mock.calls.map(([o]) => o.rel);
+      expect(rel.length).toBe(planted.size);
+      expect(new Set(rel)).toEqual(new Set([...planted].map((x) => x.slice(x.indexOf(' ') + 1))));
+    } finally {
+      builds.mockRestore();
+    }
   }, SLOW);
 });
 
