@@ -4,13 +4,11 @@
  * and fingerprint the same and every `.cat.codes` swapped. Files written by pyarrow 25.0.1 with
  * pandas 3.0.6 (test/fixtures/parquet/categorical/make.py).
  */
-import { createHash } from 'node:crypto';
 import { promises as fsp, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeTree, snap, snapJson, useKeyPair } from '../helpers/tree.js';
-import { newStorePath, resignStatement } from '../helpers/store.js';
-import { canonicalJson } from '../../src/core/canonical-json.js';
+import { newStorePath, signOlderColumnTypes } from '../helpers/store.js';
 import { schemaErrors } from '../helpers/json-schemas.js';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -78,13 +76,7 @@ describe('a pandas categorical whose categories were reordered, every value the 
 
   it('an older column-types object (no categories) against categories: no false breach, "not recorded"', async () => {
     const { store } = await pair('neg-pos', 'pos-neg');
-    const older = Buffer.from(canonicalJson({ classNames: {}, columns: [{ name: 'id', type: 'INT64' }, { name: 'label', type: 'STRING' }], nestedClassNames: {} }));
-    const hex = createHash('sha256').update(older).digest('hex');
-    await fsp.mkdir(join(store, 'objects', 'sha256', hex.slice(0, 2)), { recursive: true });
-    await fsp.writeFile(join(store, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2)), older);
-    await resignStatement(store, 'ds', 'v1', keys.key, (statement) => {
-      statement.predicate.records[0].schema = hex;
-    });
+    await signOlderColumnTypes(store, 'ds', 'v1', keys.key, { classNames: {}, columns: [{ name: 'id', type: 'INT64' }, { name: 'label', type: 'STRING' }], nestedClassNames: {} });
     const d = await snapJson(['diff', 'ds@v1', 'ds@v2', '--store', store]);
     expect(d.json.records.sets[0].types).toEqual({ changes: [], categoriesUnknown: { side: 'a', reason: 'pandas categories not recorded (sealed by an older snap)' } });
     expect(schemaErrors('diff', d.json)).toBe('');

@@ -6,14 +6,12 @@
  * meaning. The names are signed in the column-types object (docs/FORMAT.md §19.11) and compared:
  * `check` fails naming "label: ClassLabel names [neg, pos] → [pos, neg]".
  */
-import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { makeTree, snap, snapJson, useKeyPair } from '../helpers/tree.js';
-import { newStorePath, resignStatement } from '../helpers/store.js';
-import { canonicalJson } from '../../src/core/canonical-json.js';
+import { newStorePath, signOlderColumnTypes } from '../helpers/store.js';
 import { schemaErrors } from '../helpers/json-schemas.js';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -129,13 +127,7 @@ describe('what is no change', () => {
   it('an older column-types object (without classNames) against names: no false breach, "class names not recorded"', async () => {
     const { store } = await pair(hf(['neg', 'pos']), hf(['pos', 'neg']));
     // The object an older snap wrote for the same file: its columns only.
-    const older = Buffer.from(canonicalJson({ columns: [{ name: 'id', type: 'INT64' }, { name: 'label', type: 'INT64' }] }));
-    const hex = createHash('sha256').update(older).digest('hex');
-    await fsp.mkdir(join(store, 'objects', 'sha256', hex.slice(0, 2)), { recursive: true });
-    await fsp.writeFile(join(store, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2)), older);
-    await resignStatement(store, 'ds', 'v1', keys.key, (statement) => {
-      statement.predicate.records[0].schema = hex;
-    });
+    await signOlderColumnTypes(store, 'ds', 'v1', keys.key, { columns: [{ name: 'id', type: 'INT64' }, { name: 'label', type: 'INT64' }] });
     const d = await snapJson(['diff', 'ds@v1', 'ds@v2', '--store', store]);
     expect(d.json.error, d.stderr).toBeUndefined(); // exit 1: the files' bytes differ (their metadata)
     expect(d.json.records.sets[0].types).toEqual({ changes: [], classNamesUnknown: { side: 'a', reason: 'class names not recorded (sealed by an older snap)' } });
@@ -231,13 +223,7 @@ describe('a ClassLabel nested in a struct or a list, its names swapped', () => {
 
   it('an older column-types object (no nestedClassNames) against nested names: no false breach, "not recorded"', async () => {
     const { store } = await nestedPair(nested(dictOfLists(['cat', 'dog'])), nested(dictOfLists(['dog', 'cat'])));
-    const older = Buffer.from(canonicalJson({ classNames: {}, columns: [{ name: 'id', type: 'INT64' }, { name: 'objects', type: 'STRING' }, { name: 'meta', type: 'STRING' }] }));
-    const hex = createHash('sha256').update(older).digest('hex');
-    await fsp.mkdir(join(store, 'objects', 'sha256', hex.slice(0, 2)), { recursive: true });
-    await fsp.writeFile(join(store, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2)), older);
-    await resignStatement(store, 'ds', 'v1', keys.key, (statement) => {
-      statement.predicate.records[0].schema = hex;
-    });
+    await signOlderColumnTypes(store, 'ds', 'v1', keys.key, { classNames: {}, columns: [{ name: 'id', type: 'INT64' }, { name: 'objects', type: 'STRING' }, { name: 'meta', type: 'STRING' }] });
     const d = await snapJson(['diff', 'ds@v1', 'ds@v2', '--store', store]);
     expect(d.json.error, d.stderr).toBeUndefined();
     expect(d.json.records.sets[0].types).toEqual({ changes: [], classNamesUnknown: { side: 'a', reason: 'ClassLabel names nested in structs and lists not recorded (sealed by an older snap)', nested: true } });

@@ -157,3 +157,19 @@ export async function resignStatement(store: string, name: string, version: stri
   await tamper(join(dir, 'statement.json'), () => Buffer.from(bytes).toString('utf8'));
   await tamper(join(dir, 'envelope.json'), () => Buffer.from(serializeEnvelope(signEnvelope(bytes, [key]))).toString('utf8'));
 }
+
+/**
+ * Put `object` (canonical JSON) in the store as the column-types object of record set 0 of
+ * NAME@VERSION and sign the statement again to name it (FORMAT §19.11): the object an older snap
+ * wrote for the same file. Returns the object's SHA-256 (hex).
+ */
+export async function signOlderColumnTypes(store: string, name: string, version: string, keyPath: string, object: unknown): Promise<string> {
+  const bytes = Buffer.from(canonicalJson(object));
+  const hex = createHash('sha256').update(bytes).digest('hex');
+  await fsp.mkdir(join(store, 'objects', 'sha256', hex.slice(0, 2)), { recursive: true });
+  await fsp.writeFile(join(store, 'objects', 'sha256', hex.slice(0, 2), hex.slice(2)), bytes);
+  await resignStatement(store, name, version, keyPath, (statement) => {
+    statement.predicate.records[0].schema = hex;
+  });
+  return hex;
+}
