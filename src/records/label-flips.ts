@@ -65,13 +65,6 @@ export function labelFolderSetOf<T extends { pattern: string }>(sets: readonly T
   return (path) => compiled.find((x) => x.ig.ignores(path))?.m;
 }
 
-/** The sets with their matchers, and the first set whose pattern takes a path. */
-function matchers(sets: readonly LabelFolderSet[]) {
-  const fileSets = sets.map((m) => ({ m }));
-  const first = labelFolderSetOf(fileSets.map((x) => ({ pattern: x.m.pattern, x })));
-  return { fileSets, setOf: (path: string) => first(path)?.x };
-}
-
 /**
  * Which record of a label-folder set a dataset path is, for pairing moved files (`nameMoves`).
  * @returns a function giving, for a path in one of `sets` and its content digest, its record —
@@ -81,12 +74,12 @@ function matchers(sets: readonly LabelFolderSet[]) {
  *   its limit)
  */
 export function labelFolderRecord(sets: readonly LabelFolderSet[]): (path: string, sha256: string) => { id: string; rank: string } | undefined {
-  const { setOf } = matchers(sets);
+  const setOf = labelFolderSetOf(sets);
   return (path, sha256) => {
     const set = setOf(path);
     if (!set) return undefined;
-    const forms = formsOf(path, set.m.labelSegment, sha256);
-    return forms ? { id: `${set.m.pattern}\0${forms.key as string}`, rank: sha256Hex(forms.canonical) } : undefined;
+    const forms = formsOf(path, set.labelSegment, sha256);
+    return forms ? { id: `${set.pattern}\0${forms.key as string}`, rank: sha256Hex(forms.canonical) } : undefined;
   };
 }
 
@@ -190,7 +183,7 @@ export function nameMoves(problems: MoveProblem[], sameRecord?: (path: string, s
  */
 export function nameLabelFlips(problems: LabelProblem[], sets: readonly LabelFolderSet[]): void {
   if (sets.length === 0) return;
-  const { fileSets, setOf } = matchers(sets);
+  const setOf = labelFolderSetOf(sets);
   // Label folders: a file that moved from one label folder to another, same name, same bytes.
   // Missing files by path, to give the twin its label (a search per move was quadratic: 100,000 moves took 95 s).
   const missingAt = new Map(problems.filter((q) => q.kind === 'missing' && q.movedTo !== undefined).map((q) => [q.path, q]));
@@ -201,10 +194,10 @@ export function nameLabelFlips(problems: LabelProblem[], sets: readonly LabelFol
     const set = setOf(p.path);
     if (!set || setOf(p.movedFrom) !== set) continue;
     // A path that cannot be a record (its key over MAX_KEY_BYTES once escaped) names no flip; it is still reported.
-    const to = formsOf(p.path, set.m.labelSegment);
-    const from = formsOf(p.movedFrom, set.m.labelSegment);
+    const to = formsOf(p.path, set.labelSegment);
+    const from = formsOf(p.movedFrom, set.labelSegment);
     if (!to || !from || to.key !== from.key || to.label === from.label) continue;
-    p.label = { set: set.m.pattern, key: keyName(to), from: from.label as string, to: to.label as string };
+    p.label = { set: set.pattern, key: keyName(to), from: from.label as string, to: to.label as string };
     const src = missingAt.get(p.movedFrom);
     if (src) src.label = p.label;
   }
@@ -213,8 +206,8 @@ export function nameLabelFlips(problems: LabelProblem[], sets: readonly LabelFol
   const record = (path: string, digest: { sha256?: string; size?: number } | object | undefined) => {
     const d = digest as { sha256?: string; size?: number } | undefined;
     const set = d?.sha256 === undefined ? undefined : setOf(path);
-    const forms = set && formsOf(path, set.m.labelSegment);
-    return set && forms ? { set, forms, id: `${set.m.pattern}\0${forms.key as string}\0${d?.sha256} ${d?.size}` } : undefined;
+    const forms = set && formsOf(path, set.labelSegment);
+    return set && forms ? { set, forms, id: `${set.pattern}\0${forms.key as string}\0${d?.sha256} ${d?.size}` } : undefined;
   };
   const changedBySignedContent = new Map<string, LabelProblem[]>();
   for (const q of problems) {
@@ -227,7 +220,7 @@ export function nameLabelFlips(problems: LabelProblem[], sets: readonly LabelFol
   // Extras in the order diff pairs a record's files (by fingerprint), so that both name the same flip.
   const rank = (p: LabelProblem) => {
     const set = setOf(p.path);
-    const forms = set && formsOf(p.path, set.m.labelSegment, (p.actual as { sha256?: string } | undefined)?.sha256);
+    const forms = set && formsOf(p.path, set.labelSegment, (p.actual as { sha256?: string } | undefined)?.sha256);
     return forms ? sha256Hex(forms.canonical) : '';
   };
   const extras = changedBySignedContent.size === 0 ? [] : problems.filter((p) => p.kind === 'extra' && !p.label).map((p) => ({ p, r: rank(p) }));
@@ -236,19 +229,19 @@ export function nameLabelFlips(problems: LabelProblem[], sets: readonly LabelFol
     // An extra file named as moved from another record (same bytes by chance) may still be this one.
     const r = record(p.path, p.actual);
     const q = r && changedBySignedContent.get(r.id)?.shift();
-    const from = q && formsOf(q.path, r.set.m.labelSegment);
+    const from = q && formsOf(q.path, r.set.labelSegment);
     if (!r || !from || from.label === r.forms.label) continue;
-    p.label = { set: r.set.m.pattern, key: keyName(r.forms), from: from.label as string, to: r.forms.label as string };
+    p.label = { set: r.set.pattern, key: keyName(r.forms), from: from.label as string, to: r.forms.label as string };
   }
   // A file moved to another label folder and edited: its record's only missing file and only extra
   // one, under two labels (diff pairs them as one modified record whose label changed).
-  const byRecord = new Map<string, { set: (typeof fileSets)[number]; missing: LabelProblem[]; extra: LabelProblem[] }>();
+  const byRecord = new Map<string, { set: LabelFolderSet; missing: LabelProblem[]; extra: LabelProblem[] }>();
   for (const p of problems) {
     if (p.kind !== 'missing' && p.kind !== 'extra') continue;
     const set = setOf(p.path);
-    const forms = set && formsOf(p.path, set.m.labelSegment);
+    const forms = set && formsOf(p.path, set.labelSegment);
     if (!set || !forms) continue;
-    const id = `${set.m.pattern}\0${forms.key as string}`;
+    const id = `${set.pattern}\0${forms.key as string}`;
     let g = byRecord.get(id);
     if (!g) byRecord.set(id, (g = { set, missing: [], extra: [] }));
     g[p.kind].push(p);
@@ -256,10 +249,10 @@ export function nameLabelFlips(problems: LabelProblem[], sets: readonly LabelFol
   for (const g of byRecord.values()) {
     const [from, to] = [g.missing[0], g.extra[0]];
     if (g.missing.length !== 1 || g.extra.length !== 1 || !from || !to || from.label || to.label) continue;
-    const a = formsOf(from.path, g.set.m.labelSegment);
-    const b = formsOf(to.path, g.set.m.labelSegment);
+    const a = formsOf(from.path, g.set.labelSegment);
+    const b = formsOf(to.path, g.set.labelSegment);
     if (!a || !b || a.label === b.label) continue;
-    const label = { set: g.set.m.pattern, key: keyName(b), from: a.label as string, to: b.label as string, contentChanged: true as const };
+    const label = { set: g.set.pattern, key: keyName(b), from: a.label as string, to: b.label as string, contentChanged: true as const };
     from.label = label;
     to.label = label;
   }
