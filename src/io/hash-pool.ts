@@ -132,6 +132,16 @@ export class HashPool extends WorkerPool<{ id: number }> {
   }
 
   /**
+   * Stop the workers. With every batch answered they are idle (each step in `hash-worker.ts` is
+   * synchronous and ends with its reply: an object it wrote is flushed and closed before it), so the
+   * command does not wait for their threads to end ({@link WorkerPool.closeIdle}); with a batch still
+   * waiting (an error, an interruption) it waits, as before, so nothing is read or written after.
+   */
+  override close(): Promise<void> {
+    return this.closeIdle();
+  }
+
+  /**
    * Send a batch to the least-loaded worker.
    * @returns the worker's reply; rejects only if a worker thread itself fails (`INTERNAL`)
    */

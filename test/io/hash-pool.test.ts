@@ -32,6 +32,29 @@ describe('HashPool', () => {
     }
   });
 
+  it('closes without waiting for idle threads to end, and they end all the same', async () => {
+    const root = await makeTree({ a: 'alpha', b: 'beta' });
+    const pool = new HashPool({ jobs: 2, mode: 'seal', root });
+    await Promise.all([seal(pool, ['a']), seal(pool, ['b'])]);
+    expect(pool.started).toBe(2);
+    let ended = false;
+    const threadsEnded = pool.ended().then(() => (ended = true));
+    await pool.close();
+    await threadsEnded; // each thread was told to stop: none is left running
+    expect(ended).toBe(true);
+  });
+
+  it('with a batch still waiting, close returns only once every thread has ended', async () => {
+    const root = await makeTree({ big: 'x'.repeat(8 << 20) });
+    const pool = new HashPool({ jobs: 1, mode: 'seal', root });
+    let ended = false;
+    void pool.ended().then(() => (ended = true));
+    void seal(pool, ['big']); // never answered: close stops its worker (a caller that closes does not wait for it)
+    await pool.close();
+    await Promise.resolve(); // the ended() callback, queued when the exits resolved, runs first
+    expect(ended).toBe(true);
+  });
+
   it('never starts more workers than --jobs', async () => {
     const root = await makeTree({ a: 'alpha' });
     const pool = new HashPool({ jobs: 1, mode: 'seal', root });
