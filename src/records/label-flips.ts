@@ -15,6 +15,15 @@ import { fileForms } from './canonical.js';
 export interface LabelFolderSet {
   pattern: string;
   labelSegment: number;
+  /**
+   * The dataset paths of the statement's tabular record sets that this set's pattern takes (it the
+   * first of the statement's order that does), sorted (UTF-8 bytes): files a table rule put first
+   * carved out of it (docs/FORMAT.md §19.1). Each is a record set of its own, whose records carry
+   * the labels of their label field, not of the folder; so none is a sample of this set, and one
+   * moved to another label folder is no label flip (diff: its records removed, the new table's
+   * added). Absent when there are none.
+   */
+  tables?: string[];
 }
 
 /** A label flip (see {@link LabelProblem.label}). */
@@ -46,9 +55,32 @@ export interface LabelProblem {
   label?: LabelFlip;
 }
 
-/** The `files` sets of a statement's record sets, in their order (the first whose pattern takes a path is its set, as the seal assigned it). */
+/**
+ * The `files` sets of a statement's record sets, in their order (the first whose pattern takes a
+ * path is its set, as the seal assigned it), each with the statement's tabular files its pattern
+ * takes ({@link LabelFolderSet.tables}): a file is in its own tabular set first (§19.1), as `diff`
+ * and `check` put it.
+ */
 export function labelFolderSets(members: readonly RecordSetMember[] | undefined): LabelFolderSet[] {
-  return (members ?? []).filter((m) => m.format === 'files').map((m) => ({ pattern: m.pattern as string, labelSegment: m.labelSegment as number }));
+  const sets: LabelFolderSet[] = (members ?? []).filter((m) => m.format === 'files').map((m) => ({ pattern: m.pattern as string, labelSegment: m.labelSegment as number }));
+  if (sets.length === 0) return sets;
+  const setOf = labelFolderSetOf(sets);
+  const tables = (members ?? []).filter((m) => m.format !== 'files' && m.path !== undefined).map((m) => m.path as string).sort(compareUtf8);
+  for (const path of tables) {
+    const set = setOf(path);
+    if (set) (set.tables ??= []).push(path);
+  }
+  return sets;
+}
+
+/**
+ * The label-folder set of a dataset path as verify names flips: none for one of the sets' `tables`
+ * (a record set of its own, §19.1), else the first of `sets` whose pattern takes it ({@link labelFolderSetOf}).
+ */
+function sampleSetOf(sets: readonly LabelFolderSet[]): (path: string) => LabelFolderSet | undefined {
+  const setOf = labelFolderSetOf(sets);
+  const tables = new Set(sets.flatMap((s) => s.tables ?? []));
+  return tables.size === 0 ? setOf : (path) => (tables.has(path) ? undefined : setOf(path));
 }
 
 /**
@@ -74,7 +106,7 @@ export function labelFolderSetOf<T extends { pattern: string }>(sets: readonly T
  *   its limit)
  */
 export function labelFolderRecord(sets: readonly LabelFolderSet[]): (path: string, sha256: string) => { id: string; rank: string } | undefined {
-  const setOf = labelFolderSetOf(sets);
+  const setOf = sampleSetOf(sets);
   return (path, sha256) => {
     const set = setOf(path);
     if (!set) return undefined;
@@ -183,7 +215,8 @@ export function nameMoves(problems: MoveProblem[], sameRecord?: (path: string, s
  */
 export function nameLabelFlips(problems: LabelProblem[], sets: readonly LabelFolderSet[]): void {
   if (sets.length === 0) return;
-  const setOf = labelFolderSetOf(sets);
+  // A tabular file of the statement is no sample of a set whose pattern takes it (§19.1).
+  const setOf = sampleSetOf(sets);
   // Label folders: a file that moved from one label folder to another, same name, same bytes.
   // Missing files by path, to give the twin its label (a search per move was quadratic: 100,000 moves took 95 s).
   const missingAt = new Map(problems.filter((q) => q.kind === 'missing' && q.movedTo !== undefined).map((q) => [q.path, q]));

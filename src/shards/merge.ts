@@ -168,7 +168,7 @@ export function mergeShardReports(inputs: readonly MergeInput[], opts: { run?: s
   };
 }
 
-/** A report's label-folder sets as one text, to compare two reports' (the member order of each set aside). */
+/** A report's label-folder sets as one text, to compare two reports' (the member order of each set aside; a report of an older snap lists no `tables`). */
 function setsText(r: ShardReport | undefined): string {
-  return JSON.stringify((r?.labelFolders ?? []).map((x) => [x.pattern, x.labelSegment]));
+  return JSON.stringify((r?.labelFolders ?? []).map((x) => [x.pattern, x.labelSegment, x.tables ?? []]));
 }

@@ -10,7 +10,7 @@
 import { SnapError } from '../core/errors.js';
 import { utf8 } from '../core/encoding.js';
 import { parseJsonStrict } from '../core/json-strict.js';
-import { MAX_PATH_BYTES } from '../core/paths.js';
+import { compareUtf8, MAX_PATH_BYTES } from '../core/paths.js';
 import { SNAPSHOT_ID_RE } from '../core/refs.js';
 import { isWellFormed, MAX_LABEL_SEGMENT, MAX_PATTERN_BYTES, MAX_RECORD_SETS } from '../core/records.js';
 import { labelFolderSets, type LabelFolderSet } from '../records/label-flips.js';
@@ -81,7 +81,8 @@ export interface ShardReport {
   /**
    * The signed statement's label-folder (`files`) record sets, in its order: what the merge needs to
    * name a file moved between label folders whose missing and extra halves two shards found
-   * (docs/FORMAT.md §20.3). Present only when the snapshot was trusted and has such sets.
+   * (docs/FORMAT.md §20.3), each with the statement's tabular files its pattern takes (`tables`:
+   * no samples of it, so never a flip). Present only when the snapshot was trusted and has such sets.
    */
   labelFolders?: LabelFolderSet[];
   shard: ShardRange;
@@ -137,9 +138,15 @@ export function shardReportFromJson(v: unknown, what: string): ShardReport {
   } else if ('merkleRoot' in v || 'manifestSha256' in v || 'fileCount' in v || 'labelFolders' in v || v.manifestOk) bad(what, 'an untrusted snapshot has no merkleRoot, manifestSha256, fileCount, labelFolders or manifest check');
   if ('labelFolders' in v) {
     const f = v.labelFolders;
+    // `tables` (§20.3): the statement's tabular files the set's pattern takes, sorted, each once; left out by older snaps.
+    const isTables = (t: unknown) => Array.isArray(t) && t.length > 0 && t.length <= MAX_RECORD_SETS && t.every((p, i) => isPath(p) && isWellFormed(p) && (i === 0 || compareUtf8(t[i - 1] as string, p) < 0));
     const isSet = (x: unknown) =>
-      isObject(x) && Object.keys(x).sort().join() === 'labelSegment,pattern' && typeof x.pattern === 'string' && x.pattern.length > 0 && Buffer.byteLength(x.pattern) <= MAX_PATTERN_BYTES && isWellFormed(x.pattern) && isCount(x.labelSegment) && x.labelSegment <= MAX_LABEL_SEGMENT;
-    if (!Array.isArray(f) || f.length === 0 || f.length > MAX_RECORD_SETS || !f.every(isSet)) bad(what, `labelFolders must be a list of 1 to ${MAX_RECORD_SETS} {pattern, labelSegment} (a non-empty pattern of at most ${MAX_PATTERN_BYTES} bytes, a segment from 0 to ${MAX_LABEL_SEGMENT})`);
+      isObject(x) &&
+      ['labelSegment,pattern', 'labelSegment,pattern,tables'].includes(Object.keys(x).sort().join()) &&
+      typeof x.pattern === 'string' && x.pattern.length > 0 && Buffer.byteLength(x.pattern) <= MAX_PATTERN_BYTES && isWellFormed(x.pattern) &&
+      isCount(x.labelSegment) && x.labelSegment <= MAX_LABEL_SEGMENT &&
+      (!('tables' in x) || isTables(x.tables));
+    if (!Array.isArray(f) || f.length === 0 || f.length > MAX_RECORD_SETS || !f.every(isSet)) bad(what, `labelFolders must be a list of 1 to ${MAX_RECORD_SETS} {pattern, labelSegment[, tables]} (a non-empty pattern of at most ${MAX_PATTERN_BYTES} bytes, a segment from 0 to ${MAX_LABEL_SEGMENT}, tables a sorted list of 1 to ${MAX_RECORD_SETS} distinct dataset paths)`);
   }
   const s = v.shard;
   if (!isObject(s) || Object.keys(s).some((k) => !['index', 'count', 'leaves', 'firstPath', 'lastPath'].includes(k))) bad(what, 'shard must be {index, count, leaves[, firstPath, lastPath]}');

@@ -3,7 +3,7 @@
  * the first label-folder set whose pattern takes it, and a move names a flip only within one set.
  */
 import { describe, expect, it } from 'vitest';
-import { nameMovesAndFlips, type LabelProblem } from '../../src/records/label-flips.js';
+import { labelFolderSets, nameMovesAndFlips, type LabelProblem } from '../../src/records/label-flips.js';
 
 const DIGEST = { sha256: 'a'.repeat(64), size: 2 };
 
@@ -31,5 +31,47 @@ describe('a file moved between two label-folder sets', () => {
     nameMovesAndFlips(problems, sets);
     const label = { set: 'train/*/*', key: 'train/a.jpg', from: 'bird', to: 'dog' };
     expect(problems.map((p) => p.label)).toEqual([label, label]);
+  });
+});
+
+describe('a tabular file inside a label-folder set (carved out of it by a table rule put first, §19.1)', () => {
+  // The statement's sets as a seal of `mail/*/*.csv` (CSV) before `mail/*/*` (files) signs them.
+  const index = { merkleRoot: 'b'.repeat(64), sha256: 'c'.repeat(64) };
+  const members = [
+    { path: 'mail/spam/a.csv', format: 'csv' as const, identity: 'key' as const, key: ['id'], count: 2, index },
+    { pattern: 'mail/*/*', format: 'files' as const, identity: 'path' as const, labelSegment: 1, count: 1, index, labels: { spam: 1 } },
+    { path: 'other/b.csv', format: 'csv' as const, identity: 'key' as const, key: ['id'], count: 2, index },
+  ];
+
+  it('is listed with the label-folder set whose pattern takes it, as a table of its own', () => {
+    expect(labelFolderSets(members)).toEqual([{ pattern: 'mail/*/*', labelSegment: 1, tables: ['mail/spam/a.csv'] }]);
+  });
+
+  it('moved to another label folder unchanged, is named as moved but not as a label flip (diff: its records removed and added)', () => {
+    const problems: LabelProblem[] = [
+      { path: 'mail/ham/a.csv', kind: 'extra', actual: DIGEST },
+      { path: 'mail/spam/a.csv', kind: 'missing', expected: DIGEST },
+    ];
+    nameMovesAndFlips(problems, labelFolderSets(members));
+    expect(problems).toEqual([
+      { path: 'mail/ham/a.csv', kind: 'extra', actual: DIGEST, movedFrom: 'mail/spam/a.csv' },
+      { path: 'mail/spam/a.csv', kind: 'missing', expected: DIGEST, movedTo: 'mail/ham/a.csv' },
+    ]);
+  });
+
+  it('moved and edited, or with a decoy where it was, is named as no label change either', () => {
+    const OTHER = { sha256: 'd'.repeat(64), size: 3 };
+    const edited: LabelProblem[] = [
+      { path: 'mail/ham/a.csv', kind: 'extra', actual: OTHER },
+      { path: 'mail/spam/a.csv', kind: 'missing', expected: DIGEST },
+    ];
+    nameMovesAndFlips(edited, labelFolderSets(members));
+    expect(edited.map((p) => p.label)).toEqual([undefined, undefined]);
+    const decoy: LabelProblem[] = [
+      { path: 'mail/ham/a.csv', kind: 'extra', actual: DIGEST },
+      { path: 'mail/spam/a.csv', kind: 'modified', expected: DIGEST, actual: OTHER },
+    ];
+    nameMovesAndFlips(decoy, labelFolderSets(members));
+    expect(decoy.map((p) => p.label)).toEqual([undefined, undefined]);
   });
 });

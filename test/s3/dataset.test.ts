@@ -147,6 +147,33 @@ function datasetTests(kind: S3ServerKind): void {
       }
     });
 
+    it("names a table in a label folder moved to another label folder as moved, no label flip, as a folder's verify names it", async () => {
+      // mail/*/*.csv are tables (their rule first), the rest of mail/*/* label-folder samples (§19.1).
+      const rules = ['--records', 'mail/*/*.csv key=id', '--records', 'mail/*/* format=files label-segment=1'];
+      const sealed = await makeTree({ 'mail/ham/t.csv': 'id,text\n1,hello\n', 'mail/ham/1.txt': 'one\n', 'mail/spam/s.txt': 'other\n' });
+      const store = await newStorePath();
+      const ref = `${uniqueName()}@v1`;
+      const s = await snapJson(['seal', sealed, '--as', ref, '--key', keys.key, '--store', store, ...rules]);
+      expect(s.code, s.stderr).toBe(0);
+      const after = { 'mail/spam/t.csv': 'id,text\n1,hello\n', 'mail/spam/1.txt': 'one\n', 'mail/spam/s.txt': 'other\n' };
+      const client = createS3Client(server.env);
+      const bucket = await newBucket(client);
+      await upload(client, bucket, 'mail-data/', after);
+      const dir = await makeTree(after);
+      const named = (ps: { kind: string; path: string; movedFrom?: string; movedTo?: string; label?: { key: string } }[]) => ps.map((p) => [p.kind, p.path, p.movedFrom ?? p.movedTo, p.label?.key]);
+      const expected = [
+        ['missing', 'mail/ham/1.txt', 'mail/spam/1.txt', 'mail/1.txt'],
+        ['missing', 'mail/ham/t.csv', 'mail/spam/t.csv', undefined],
+        ['extra', 'mail/spam/1.txt', 'mail/ham/1.txt', 'mail/1.txt'],
+        ['extra', 'mail/spam/t.csv', 'mail/ham/t.csv', undefined],
+      ];
+      for (const target of [dir, `s3://${bucket}/mail-data/`]) {
+        const v = await snapJson(['verify', target, '--against', ref, '--pubkey', keys.pub, '--store', store], { env: env() });
+        expect(v.code, v.stderr).toBe(1);
+        expect(named(v.json.problems), target).toEqual(expected);
+      }
+    });
+
     it("names the records of a modified record file (labels flipped, rows added) as a folder's verify names them", async () => {
       const before = { 'train.csv': 'id,text,label\n1,win money,spam\n2,lunch?,ham\n3,notes,ham\n', 'events.jsonl': '{"id":1,"label":"a"}\n{"id":2,"label":"b"}\n', 'README.txt': 'hi\n' };
       // Sealed from a folder (a seal of an S3 dataset takes no record rules); the changed files are in S3 and in a folder.

@@ -191,6 +191,50 @@ describe('verify --shard over 4 workers', () => {
     expect(mixed.json.findings).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'mismatch', index: 2, message: expect.stringContaining('labelFolders') })]));
   });
 
+  it('names no label flip for a table in a label folder moved to another (its own record set, not a sample of the set), as one verify; the report lists such tables', async () => {
+    // mail/*/*.csv is read as tables (the rule put first), the rest of mail/*/* as label-folder samples.
+    const spec: TreeSpec = { 'snap.json': JSON.stringify({ records: [{ pattern: 'mail/*/*.csv', key: ['id'] }, { pattern: 'mail/*/*', format: 'files', labelSegment: 1 }] }) };
+    for (let i = 1; i <= 20; i++) spec[`mail/ham/${String(i).padStart(4, '0')}.txt`] = `ham message ${i}\n`.repeat(50);
+    spec['mail/ham/t.csv'] = 'id,text\n1,hello\n';
+    spec['mail/spam/0021.txt'] = 'spam message\n';
+    const { data: sealed, store, ref } = await sealTree(spec, keys, { store: shared.path });
+    const data = await copyTree(sealed);
+    await fsp.rename(join(data, 'mail/ham/t.csv'), join(data, 'mail/spam/t.csv'));
+    await fsp.rename(join(data, 'mail/ham/0001.txt'), join(data, 'mail/spam/0001.txt'));
+
+    const named = (ps: Json[]) => ps.map((p) => [p.kind, p.path, p.movedFrom ?? p.movedTo, p.label?.key]);
+    const expected = [
+      ['missing', 'mail/ham/0001.txt', 'mail/spam/0001.txt', 'mail/0001.txt'],
+      ['missing', 'mail/ham/t.csv', 'mail/spam/t.csv', undefined],
+      ['extra', 'mail/spam/0001.txt', 'mail/ham/0001.txt', 'mail/0001.txt'],
+      ['extra', 'mail/spam/t.csv', 'mail/ham/t.csv', undefined],
+    ];
+    const whole = await snapJson(['verify', data, '--against', ref, '--pubkey', keys.pub, '--store', store]);
+    expect(named(whole.json.problems)).toEqual(expected);
+    const shards = await runShards(data, ref, store, 2);
+    for (const s of shards) expect(s.report.labelFolders).toEqual([{ pattern: 'mail/*/*', labelSegment: 1, tables: ['mail/ham/t.csv'] }]);
+    const m = await snapJson(['verify', '--merge', ...shards.map((s) => s.file)]);
+    expect(m.code).toBe(1);
+    expect(named(m.json.problems)).toEqual(expected);
+
+    // A report of an older snap, without the tables, still merges (with another of its kind): the
+    // table is then taken for a sample of the set, as that snap named it.
+    const older = await Promise.all(shards.map(async (s) => {
+      const r = JSON.parse(await fsp.readFile(s.file, 'utf8'));
+      r.labelFolders = [{ pattern: 'mail/*/*', labelSegment: 1 }];
+      const file = `${s.file}.older.json`;
+      await fsp.writeFile(file, JSON.stringify(r));
+      return file;
+    }));
+    const o = await snapJson(['verify', '--merge', ...older]);
+    expect(o.code).toBe(1);
+    expect(o.json.findings.map((f: Json) => f.kind)).not.toContain('mismatch');
+    expect(named(o.json.problems).map((p) => p[3])).toEqual(['mail/0001.txt', 'mail/t.csv', 'mail/0001.txt', 'mail/t.csv']);
+    // Mixed with a report that lists them, it is not a shard of the same verify.
+    const mixed = await snapJson(['verify', '--merge', shards[0]!.file, older[1]!]);
+    expect(mixed.json.findings).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'mismatch', message: expect.stringContaining('labelFolders') })]));
+  });
+
   it('checks the signature and the whole manifest in every shard: a tampered manifest fails all four', async () => {
     const { data, store, ref, dir } = await sealTree(datasetSpec(), keys, { store: shared.path });
     const manifest = join(dir, 'manifest.jsonl');
@@ -301,6 +345,9 @@ describe('verify --merge', () => {
       'label-folders-segment.json': JSON.stringify({ ...JSON.parse(text), labelFolders: [{ pattern: 'mail/*/*', labelSegment: -1 }] }),
       'label-folders-member.json': JSON.stringify({ ...JSON.parse(text), labelFolders: [{ pattern: 'mail/*/*', labelSegment: 1, label: 'x' }] }),
       'label-folders-pattern.json': JSON.stringify({ ...JSON.parse(text), labelFolders: [{ pattern: 'm'.repeat(4097), labelSegment: 1 }] }),
+      'label-folders-no-tables.json': JSON.stringify({ ...JSON.parse(text), labelFolders: [{ pattern: 'mail/*/*', labelSegment: 1, tables: [] }] }),
+      'label-folders-table-path.json': JSON.stringify({ ...JSON.parse(text), labelFolders: [{ pattern: 'mail/*/*', labelSegment: 1, tables: [7] }] }),
+      'label-folders-tables-twice.json': JSON.stringify({ ...JSON.parse(text), labelFolders: [{ pattern: 'mail/*/*', labelSegment: 1, tables: ['mail/a/x.csv', 'mail/a/x.csv'] }] }),
       'label-folders-untrusted.json': JSON.stringify({ ...JSON.parse(text), trusted: false, merkleRoot: undefined, manifestSha256: undefined, fileCount: undefined, manifestOk: false, ok: false, labelFolders: [{ pattern: 'mail/*/*', labelSegment: 1 }] }),
     };
     for (const [name, body] of Object.entries(cases)) {
