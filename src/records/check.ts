@@ -148,12 +148,25 @@ export function linkBreaches(links: readonly string[], rules: readonly { pattern
     if (paths) paths.push(link); // not a copy per link: B may add a million
     else bySet.set(set, [link]);
   }
-  return [...bySet].map(([set, paths]) => ({
-    set,
-    rule: 'links',
-    value: paths,
-    message: `symbolic links within reach of its record rule, which a reader that follows them reads as records no index has: ${paths.slice(0, LABELS_NAMED).map((p) => escapePath(p)).join(', ')}${paths.length > LABELS_NAMED ? `, … and ${paths.length - LABELS_NAMED} more` : ''}`,
-  }));
+  return [...bySet].map(([set, paths]) => ({ set, rule: 'links', value: paths, message: linksMessage(paths) }));
+}
+
+/** How a breach's message writes a path: `escapePath` in `--json` (its `message` as it has always been), `escapeListedPath` on a terminal. */
+export type PathText = (path: string) => string;
+
+/** `a, b, c` of paths, each written by `pathText` — or the first {@link LABELS_NAMED} and `… and N more`. */
+function pathList(paths: readonly string[], pathText: PathText): string {
+  return paths.slice(0, LABELS_NAMED).map((p) => pathText(p)).join(', ') + (paths.length > LABELS_NAMED ? `, … and ${paths.length - LABELS_NAMED} more` : '');
+}
+
+/**
+ * The message of a breach `links` ({@link linkBreaches}): what the links are, then at most
+ * {@link LABELS_NAMED} of their paths, each written by `pathText` (default `escapePath`, as
+ * `--json` has it; `check`'s human lines give `escapeListedPath`, so that a link named
+ * `l (row 3), m.txt` reads as one path, not two).
+ */
+export function linksMessage(paths: readonly string[], pathText: PathText = escapePath): string {
+  return `symbolic links within reach of its record rule, which a reader that follows them reads as records no index has: ${pathList(paths, pathText)}`;
 }
 
 /** One file added, removed or changed between A and B that no record set covers (`unindexedFiles` of `check --json`). */
@@ -348,6 +361,15 @@ export function unindexedFiles(changes: readonly { path: string; change: Unindex
 export function unindexedBreaches(files: readonly UnindexedFile[], limit: number | undefined): Breach[] {
   const data = files.filter((f) => f.data).map((f) => f.path);
   if (limit === undefined || data.length <= limit) return [];
-  const named = data.slice(0, LABELS_NAMED).map((p) => escapePath(p)).join(', ') + (data.length > LABELS_NAMED ? `, … and ${data.length - LABELS_NAMED} more` : '');
-  return [{ set: '*', rule: 'maxUnindexedFiles', value: data.length, limit, message: `files outside every record set that look like data (a data format's ending, or in a label folder; a path ending in / is a label folder with no sample), added, removed or changed: ${data.length} (at most ${limit}): ${named}` }];
+  return [{ set: '*', rule: 'maxUnindexedFiles', value: data.length, limit, message: unindexedMessage(files, limit) }];
+}
+
+/**
+ * The message of the breach `maxUnindexedFiles` ({@link unindexedBreaches}): how many of `files`
+ * look like data, the limit, and at most {@link LABELS_NAMED} of their paths, each written by
+ * `pathText` (default `escapePath`, as `--json` has it; `check`'s human lines give `escapeListedPath`).
+ */
+export function unindexedMessage(files: readonly UnindexedFile[], limit: number, pathText: PathText = escapePath): string {
+  const data = files.filter((f) => f.data).map((f) => f.path);
+  return `files outside every record set that look like data (a data format's ending, or in a label folder; a path ending in / is a label folder with no sample), added, removed or changed: ${data.length} (at most ${limit}): ${pathList(data, pathText)}`;
 }

@@ -492,6 +492,44 @@ describe('a path holding the marks of a record line prints quoted in the file li
     expect(v.stdout).toContain('  "x.csv: 3 labels flipped (a → b)"  ');
     expect(v.stdout).toContain('    label flipped: "y.txt: spam → ham": ham → spam');
   });
+
+  it("check: a record set, a file outside every set and a link so named are quoted in its breach lines and its list, record keys as diff writes them; --json keeps the real strings and its messages as they were", async () => {
+    const table = 'x.csv: 3 labels flipped (a → b)';
+    const { data, store } = await sealed({ [table]: 'id,label\n1,a\n2,b\n', 'ham/h.txt': 'h', 'spam/z.txt': 'z' }, undefined, ['--records', `${table.replace(/[ ():→,]/g, '?')} format=csv key=id label=label`, '--records', '*/* format=files label-segment=0']);
+    // B: record 1's label flipped; three records added whose keys imitate a flip, a record line on a
+    // line of its own, and read backwards; a data file whose name reads as two, a file named like a
+    // breach, and a link into a label folder whose name reads as a record and a second link.
+    await fsp.writeFile(join(data, table), `id,label\n1,b\n2,b\nx: cat → dog,a\n"k\n  (row 9) [b]",a\nevil\u202egnp,a\n`);
+    await fsp.writeFile(join(data, 'other (row 2), z.csv'), 'a,b\n');
+    await fsp.writeFile(join(data, 'train.csv: 3 labels flipped (cat → dog)'), 'x');
+    await fsp.symlink('../spam/z.txt', join(data, 'ham', 'l (row 3), m.txt'));
+    const args = ['check', data, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub];
+    const c = await human(args);
+    expect(c.code).toBe(1);
+    const breaches = c.stdout.split('\n').filter((l) => / {2}\[\w+\]$/.test(l));
+    expect(breaches).toContain('  "x.csv: 3 labels flipped (a → b)": labels changed on existing records: 1 (at most 0)  [maxLabelChanges]');
+    expect(breaches).toContain('  "x.csv: 3 labels flipped (a → b)": records added: 3, 150.0 % of 2 (at most 50.0 %)  [maxAddedShare]');
+    expect(breaches.find((l) => l.endsWith('[links]'))).toMatch(/^ {2}\*\/\*: symbolic links .*: "ham\/l \(row 3\), m\.txt" {2}\[links\]$/);
+    expect(breaches.find((l) => l.endsWith('[maxUnindexedFiles]'))).toMatch(/^ {2}dataset: files outside every record set .*: 1 \(at most 0\): "other \(row 2\), z\.csv" {2}\[maxUnindexedFiles\]$/);
+    // Every breach line names its set bare only when the name holds none of a line's marks.
+    for (const l of breaches) expect(l).toMatch(/^ {2}(dataset|\*\/\*|"[^"]+"): /);
+    expect(c.stdout).toContain('\n  added     "other (row 2), z.csv"  (looks like data)\n');
+    expect(c.stdout).toContain('\n  added     "train.csv: 3 labels flipped (cat → dog)"\n');
+    expect(c.stdout).toContain('\n      + "x: cat → dog"  (row 3) [a]\n');
+    expect(c.stdout).toContain('\n      + "k\\n  (row 9) [b]"  (row 4) [a]\n');
+    expect(c.stdout).toContain('\n      + evil\\u202egnp  (row 5) [a]\n');
+    const j = await json(args);
+    expect(j.code).toBe(1);
+    const rules = (rule: string) => j.json.breaches.filter((b: { rule: string }) => b.rule === rule);
+    expect(rules('maxLabelChanges')).toEqual([expect.objectContaining({ set: table, message: 'labels changed on existing records: 1 (at most 0)' })]);
+    expect(rules('links')).toEqual([expect.objectContaining({ set: '*/*', value: ['ham/l (row 3), m.txt'] })]);
+    expect(rules('links')[0].message).toMatch(/: ham\/l \(row 3\), m\.txt$/);
+    expect(rules('maxUnindexedFiles')[0].message).toMatch(/: other \(row 2\), z\.csv$/);
+    expect(j.json.unindexedFiles.map((f: { path: string }) => f.path)).toEqual(['other (row 2), z.csv', 'train.csv: 3 labels flipped (cat → dog)']);
+    const added = j.json.records.sets.find((s: { name: string }) => s.name === table).added.map((r: { key: unknown }) => r.key);
+    expect(added).toHaveLength(3);
+    expect(added).toEqual(expect.arrayContaining([['x: cat → dog'], ['k\n  (row 9) [b]'], ['evil\u202egnp']]));
+  });
 });
 
 describe('every other command prints outside text escaped', () => {

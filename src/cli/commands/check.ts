@@ -9,7 +9,7 @@ import { SnapError } from '../../core/errors.js';
 import { storePath } from '../../io/store.js';
 import { diff, untrustedSides } from '../../ops/diff.js';
 import type { DiffInput, DiffSide } from '../../ops/diff.js';
-import { checkRecords, isDatasetCard, linkBreaches, unindexedBreaches, unindexedFiles, type UnindexedFile } from '../../records/check.js';
+import { checkRecords, isDatasetCard, linkBreaches, linksMessage, unindexedBreaches, unindexedFiles, unindexedMessage, type Breach, type UnindexedFile } from '../../records/check.js';
 import { cardIsData } from '../dataset-card.js';
 import { samplelessLabelFolders } from '../label-folders.js';
 import { CONFIG_FILE, type RecordConfig } from '../../records/config.js';
@@ -25,7 +25,7 @@ import type { OpenedSnapshot } from '../snapshot-ref.js';
 import { archiveSidesOf, diffInput } from './diff.js';
 import { recordsLines } from '../records-print.js';
 import { sideConfig } from '../side-config.js';
-import { escapeForTerminal as shown, escapeMessage, escapePath } from '../../core/display.js';
+import { escapeForTerminal as shown, escapeListedPath, escapeMessage } from '../../core/display.js';
 
 /** Flag name → threshold name. */
 const FLAGS: [string, keyof Thresholds][] = [
@@ -119,9 +119,21 @@ function unindexedLines(files: readonly UnindexedFile[]): string[] {
   if (files.length === 0) return [];
   const data = files.filter((f) => f.data).length;
   const out = [`files outside every record set: ${files.length} added, removed or changed (looks like data: ${data})`];
-  for (const f of files.slice(0, RECORDS_LISTED)) out.push(`  ${f.change.padEnd(8)}  ${escapePath(f.path)}${f.data ? '  (looks like data)' : ''}`);
+  for (const f of files.slice(0, RECORDS_LISTED)) out.push(`  ${f.change.padEnd(8)}  ${escapeListedPath(f.path)}${f.data ? '  (looks like data)' : ''}`);
   if (files.length > RECORDS_LISTED) out.push(`  … and ${files.length - RECORDS_LISTED} more (--json lists all)`);
   return out;
+}
+
+/**
+ * A breach as a line of the human report: its set (`dataset` for `*`) and its message, each path
+ * written as the file lines of `diff` and `verify` write one (`escapeListedPath`: between double
+ * quotes when it holds the marks of a record line, so that a set named `x.csv: 3 labels flipped`
+ * or a file `a (row 2), b.csv` cannot pass for more of the line or for two files); `--json` keeps
+ * the set's real name and the message as it has always been (`escapePath`).
+ */
+function breachLine(b: Breach, unindexed: readonly UnindexedFile[]): string {
+  const message = b.rule === 'links' && Array.isArray(b.value) ? linksMessage(b.value, escapeListedPath) : b.rule === 'maxUnindexedFiles' && typeof b.limit === 'number' ? unindexedMessage(unindexed, b.limit, escapeListedPath) : b.message;
+  return `  ${b.set === '*' ? 'dataset' : escapeListedPath(b.set)}: ${escapeMessage(message)}  [${b.rule}]`;
 }
 
 function sideName(s: DiffSide): string {
@@ -207,7 +219,7 @@ async function cmdCheck(a: Args, io: CliIo): Promise<number> {
       const s = styler(!!io.stdout.isTTY && !io.env.NO_COLOR);
       const out = [`a: ${sideName(r.a)}`, `b: ${sideName(r.b)}`];
       out.push(ok ? `${s.green(s.bold('PASS'))}  ${shown(String(a.b))} is within the thresholds against ${shown(String(a.against))}` : `${s.red(s.bold('FAIL'))}  ${shown(String(a.b))} breaks ${breaches.length === 1 ? 'a threshold' : `${breaches.length} thresholds`} against ${shown(String(a.against))}:`);
-      for (const b of breaches) out.push(`  ${b.set === '*' ? 'dataset' : escapePath(b.set)}: ${escapeMessage(b.message)}  [${b.rule}]`);
+      for (const b of breaches) out.push(breachLine(b, unindexed));
       out.push(...(r.records && !noSets ? recordsLines(r.records) : ['records: no record sets to compare (neither side has any)']));
       out.push(...unindexedLines(unindexed));
       // Where they come from, since B's own snap.json may say something looser than what applies.
