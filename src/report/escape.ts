@@ -34,7 +34,7 @@ export function html(text: string): string {
 
 /**
  * Text made visible already as HTML: a name as the report's facts hold it (incident-facts.ts:
- * `escapePath`, `escapeForTerminal` or a label's JSON string, then cut), or one of our own messages,
+ * `escapeListedPath`, `escapeForTerminal` or a label's JSON string, then cut), or one of our own messages,
  * which may embed such names. `escapeMessage` (which leaves a backslash as it is: the escapes in
  * the text are written once, `"c\u0430t"`, never `"c\\u0430t"`), then `& < > " '` (and a
  * leading `#`) as character references.

@@ -6,8 +6,9 @@
  * decides what is shown, the renderers (`render-*.ts`) only write it out.
  *
  * Every outside string in the facts is text as it is shown, the same text the CLI prints for it:
- * made visible (core/display.ts) — a path with `escapePath` (quoted, with its characters outside
- * ASCII as `\uXXXX`, when it could pass for another: `"tr\u0430in.jsonl"`), a label or a key
+ * made visible (core/display.ts) — a path with `escapeListedPath`, as the file lines of `diff` and
+ * `verify` write it (quoted, with its characters outside ASCII as `\uXXXX`, when it could pass for
+ * another: `"tr\u0430in.jsonl"`; quoted when it holds a comma, a parenthesis, `→` …), a label or a key
  * value as `diff` writes it (records/key-text.ts, `shownKeyValue`), any other name with
  * `escapeForTerminal` — and then cut ({@link clip}) without splitting an escape. The renderers only
  * add their medium's escapes (`htmlShown`, `markdownShown`), never a second backslash.
@@ -20,7 +21,7 @@ import type { DiffExtra, DiffReport, DiffSide } from '../ops/diff.js';
 import { recordSetUnchanged, type RecordSetDiff } from '../records/record-report.js';
 import { labelShift, type LabelShift } from '../records/stats.js';
 import { shellCommand } from './escape.js';
-import { escapeForTerminal, escapeMessage, escapePath, visibleCutIndex } from '../core/display.js';
+import { escapeForTerminal, escapeListedPath, escapeMessage, visibleCutIndex } from '../core/display.js';
 import { keyValueText, recordKeyText, shownKeyValue } from '../records/key-text.js';
 
 /** Default of `--max-items`: how many of each kind of change a report lists. */
@@ -198,12 +199,14 @@ export function shownName(name: string): string {
 }
 
 /**
- * A file path (a manifest entry's, a link target, a record set's) as shown: `escapePath` on the
- * whole path — quoted, its characters outside ASCII as `\uXXXX`, when it could pass for another —,
- * then clipped.
+ * A file path (a manifest entry's, a link target, a record set's) as shown: as the file lines of
+ * `diff` and `verify` write it (`escapeListedPath` on the whole path — quoted, its characters
+ * outside ASCII as `\uXXXX`, when it could pass for another; quoted too when it holds the marks
+ * of a record line, a comma, a parenthesis, `→`, white space at an end: a set named
+ * `x.csv: 3 labels flipped (a → b)`, a file `other (row 2), z.csv` —), then clipped.
  */
 export function shownPath(path: string): string {
-  return clip(escapePath(path));
+  return clip(escapeListedPath(path));
 }
 
 /**

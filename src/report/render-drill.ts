@@ -7,7 +7,7 @@
  * quoted for a shell already): written with `htmlMessage` / `markdownMessage`, which keep a
  * backslash as it is — `html` would double it and turn the quoted `'\''` back into a pasteable
  * `$(…)`. Other outside strings are shown as the incident report shows them (incident-facts.ts:
- * a path with `escapePath`, anything else with `escapeForTerminal`, then cut).
+ * a path with `escapeListedPath`, as diff's file lines write it, anything else with `escapeForTerminal`, then cut).
  */
 import { htmlMessage, htmlShown, markdownMessage, markdownShown } from './escape.js';
 import { htmlPage, htmlTable, htmlText, moreLine } from './html-page.js';

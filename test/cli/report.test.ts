@@ -258,8 +258,9 @@ describe('snap report with hostile names', () => {
     expect(r.code, r.stderr).toBe(1);
     const page = await fsp.readFile(out, 'utf8');
     expect(page).not.toMatch(/<script|<b>/);
-    expect(page).toMatch(/<table id="label-flips">[\s\S]*spam\/&lt;script&gt;alert\(1\)\.eml<\/code><\/td><td><code>ham<\/code><\/td><td>→ <code>spam<\/code>/);
-    expect(page).toMatch(/<table id="modified-files">[\s\S]*ham\/&quot;q&#39;uote&quot;\.eml/);
+    // Paths as diff prints them: between double quotes when they hold a parenthesis or a double quote (`"` as `\"`).
+    expect(page).toMatch(/<table id="label-flips">[\s\S]*<code>&quot;spam\/&lt;script&gt;alert\(1\)\.eml&quot;<\/code><\/td><td><code>ham<\/code><\/td><td>→ <code>spam<\/code>/);
+    expect(page).toMatch(/<table id="modified-files">[\s\S]*<code>&quot;ham\/\\&quot;q&#39;uote\\&quot;\.eml&quot;<\/code>/);
     expect(page).toContain('ham/invoice\\u202egpj.eml');
     expect(page).toContain('data-label="&quot;&lt;b&gt;\\&quot;label&#39;&quot;"'); // its JSON string (it holds a double quote), its \" written once
     expect(page).toContain('spam/new\\u2066.eml');

@@ -181,7 +181,8 @@ describe('the incident report in headless Chromium', () => {
     await page.close();
     expect(found.scripts).toBe(0);
     expect(found.handlers).toBe(0);
-    expect(found.flips.sort()).toEqual(names.map((n) => n.replace('ham/', 'spam/')).sort());
+    // Each as diff prints a path holding a parenthesis or a double quote: between double quotes, `"` as `\"`.
+    expect(found.flips.sort()).toEqual(['"spam/<img src=x onerror=alert(1)>.eml"', '"spam/\\"><svg onload=alert(2)>.eml"', '"spam/<script>alert(3).eml"'].sort());
     expect(problems).toEqual([]);
     expect(requests).toEqual([pathToFileURL(out).href]);
   });
@@ -233,6 +234,73 @@ describe('the incident report in headless Chromium', () => {
     expect(text).toContain('| "c\\u0430t/2.txt" | cat | → "c\\u0430t" |');
     expect(text).toContain('| "c\\u0430t" | 0 | 1 | +1 |');
     expect(text).not.toContain('\u0430');
+  });
+
+  it("shows record keys and paths that imitate other lines as diff and verify print them: quoted, escaped, each in its own cell, in the page and in the Markdown", async () => {
+    // A record set named like a verdict, a label folder file named like a flip, a data file whose
+    // name reads as a record and a second file; keys like a flip, holding a line break and markup
+    // that would close the row, read backwards (U+202E), holding a comma.
+    const table = 'x.csv: 3 labels flipped (a → b)';
+    const moved = 'y.txt: spam → ham';
+    const data = await tempDir('snap-lines-');
+    await fsp.mkdir(join(data, 'ham'));
+    await fsp.mkdir(join(data, 'spam'));
+    await fsp.writeFile(join(data, table), 'id,label\n1,a\n2,b\n');
+    await fsp.writeFile(join(data, 'ham', moved), 'h\n');
+    await fsp.writeFile(join(data, 'spam', 'z.txt'), 'z\n');
+    const store = join(await tempDir('snap-store-'), 'store');
+    const rules = ['--records', 'x.csv* format=csv key=id label=label', '--records', '*/* format=files label-segment=0'];
+    expect((await snap(['seal', data, '--as', 'k@v1', '--key', keys.key, '--store', store, ...rules])).code).toBe(0);
+    await fsp.writeFile(join(data, table), `id,label\n1,b\n2,b\nx: cat → dog,a\n"k\n</code></td></tr><tr><td>1",a\nevil\u202egnp,a\n"k, 7",a\n`);
+    await fsp.rename(join(data, 'ham', moved), join(data, 'spam', moved));
+    await fsp.writeFile(join(data, 'other (row 2), z.csv'), 'a,b\n');
+    const dir = await tempDir('snap-page-');
+    const out = join(dir, 'lines.html');
+    const md = join(dir, 'lines.md');
+    for (const o of [out, md]) expect((await snap(['report', 'k@v1', data, '--store', store, '--pubkey', keys.pub, '-o', o])).code).toBe(1);
+
+    const page = await browser.newPage();
+    await page.goto(pathToFileURL(out).href, { waitUntil: 'load' });
+    const seen = await page.evaluate(() => {
+      const cells = (tr: Element) => [...tr.querySelectorAll('td')].map((td) => (td as HTMLElement).innerText);
+      return {
+        sets: [...document.querySelectorAll('#records ~ h3 code')].map((c) => c.textContent),
+        flips: [...document.querySelectorAll('#label-flips tbody tr')].map(cells),
+        added: [...document.querySelectorAll('#added-files tbody tr')].map(cells),
+        renamed: [...document.querySelectorAll('#renamed-files tbody tr')].map((tr) => cells(tr).slice(0, 2)),
+        modified: [...document.querySelectorAll('#modified-files tbody tr td:first-child')].map((td) => (td as HTMLElement).innerText),
+        rows: [...document.querySelectorAll('#records ~ table tbody tr')].map(cells),
+        injected: document.querySelectorAll('td td, tr tr').length,
+        body: document.body.innerText,
+      };
+    });
+    await page.close();
+    const setShown = '"x.csv: 3 labels flipped (a → b)"';
+    expect(seen.sets).toContain(setShown);
+    expect(seen.flips).toEqual(
+      expect.arrayContaining([
+        ['1', setShown, 'a', '→ b'],
+        ['"y.txt: spam → ham"', '*/*', 'ham', '→ spam'],
+      ]),
+    );
+    expect(seen.added).toEqual([['"other (row 2), z.csv"', '4 B']]);
+    expect(seen.renamed).toEqual([['"ham/y.txt: spam → ham"', '"spam/y.txt: spam → ham"']]);
+    expect(seen.modified).toEqual([setShown]);
+    // Each added record one row of its own, its key quoted or escaped as diff writes it; the markup
+    // in a key made no row or cell.
+    const added = seen.rows.filter((r) => r.length === 2 && r[1] === 'a').map((r) => r[0]);
+    expect(added.sort()).toEqual(['"k, 7"', 'k\\n</code></td></tr><tr><td>1', '"x: cat → dog"', 'evil\\u202egnp'].sort());
+    expect(seen.injected).toBe(0);
+    expect(seen.body).not.toContain('\u202e');
+
+    // The Markdown, read as a renderer reads it (CommonMark §2.4: a backslash escape is the character it escapes).
+    const text = (await fsp.readFile(md, 'utf8')).replace(/<!-- -->/g, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/\\(.)/g, '$1');
+    expect(text).toContain(`**${setShown}**: 4 added, 0 removed, 0 modified, 1 flipped`);
+    expect(text).toContain('| "other (row 2), z.csv" | 4 B |');
+    expect(text).toContain('| "ham/y.txt: spam → ham" | "spam/y.txt: spam → ham" |');
+    expect(text).toContain('| "x: cat → dog" | a |');
+    expect(text).toContain('| k\\n</code></td></tr><tr><td>1 | a |');
+    expect(text).not.toContain('\u202e');
   });
 
   it('keeps a long name without a break inside the page: no table grows past the window and pushes the verdicts out of sight', async () => {
