@@ -10,7 +10,7 @@ import type { RecordSetDiff } from '../records/record-report.js';
 import type { RecordsReport } from '../records/diff-sets.js';
 import type { LabelShift } from '../records/stats.js';
 import { formatCount, plural } from './format.js';
-import { escapeForTerminal as shown, escapeListedPath, escapeMessage, escapePath } from '../core/display.js';
+import { escapeForTerminal as shown, escapeListedPath, escapeMessage } from '../core/display.js';
 import { categoriesChangeText, classNamesChangeText, columnOrderText, columnSetTexts, typeChangeText } from '../records/column-types.js';
 import { keyValueText, recordKeyText, shownKeyValue } from '../records/key-text.js';
 
@@ -52,7 +52,7 @@ function labelsText(labels: Record<string, number> | undefined, max = 8): string
 export function sealedRecordLines(members: readonly RecordSetMember[]): string[] {
   const out = [`  records      ${plural(members.length, 'record set')} indexed and signed`];
   for (const m of members.slice(0, RECORDS_LISTED)) {
-    out.push(`    ${escapePath(recordSetName(m))}: ${plural(m.count, 'record')} (${describeSet(m)})${m.labels && m.count > 0 ? `: ${labelsText(m.labels)}` : ''}`);
+    out.push(`    ${escapeListedPath(recordSetName(m))}: ${plural(m.count, 'record')} (${describeSet(m)})${m.labels && m.count > 0 ? `: ${labelsText(m.labels)}` : ''}`);
   }
   if (members.length > RECORDS_LISTED) out.push(`    … and ${members.length - RECORDS_LISTED} more (--json lists all)`);
   return out;

@@ -493,6 +493,15 @@ describe('a path holding the marks of a record line prints quoted in the file li
     expect(v.stdout).toContain('    label flipped: "y.txt: spam → ham": ham → spam');
   });
 
+  it('seal: a record set whose name holds the marks of a line is quoted in its report, as diff and check write it', async () => {
+    const table = 'x.csv: 3 labels flipped (a → b)';
+    const data = await makeTree({ [table]: 'id,label\n1,a\n2,b\n', 'plain.csv': 'id,label\n1,a\n' });
+    const r = await human(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', await newStorePath(), '--records', `${table.replace(/[ ():→,]/g, '?')} format=csv key=id label=label`, '--records', 'plain.csv key=id label=label']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('\n    "x.csv: 3 labels flipped (a → b)": 2 records (csv, key id, label label): a 1, b 1\n');
+    expect(r.stdout).toContain('\n    plain.csv: 1 record (csv, key id, label label): a 1\n');
+  });
+
   it("check: a record set, a file outside every set and a link so named are quoted in its breach lines and its list, record keys as diff writes them; --json keeps the real strings and its messages as they were", async () => {
     const table = 'x.csv: 3 labels flipped (a → b)';
     const { data, store } = await sealed({ [table]: 'id,label\n1,a\n2,b\n', 'ham/h.txt': 'h', 'spam/z.txt': 'z' }, undefined, ['--records', `${table.replace(/[ ():→,]/g, '?')} format=csv key=id label=label`, '--records', '*/* format=files label-segment=0']);

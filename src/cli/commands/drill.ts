@@ -7,7 +7,7 @@
 import { resolve } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
 import { SnapError } from '../../core/errors.js';
-import { escapeForTerminal as shown, escapeMessage, escapePath } from '../../core/display.js';
+import { escapeForTerminal as shown, escapeListedPath, escapeMessage } from '../../core/display.js';
 import { storePath } from '../../io/store.js';
 import { drill } from '../../drill/run.js';
 import { ATTACK_KINDS, parseAttackList } from '../../drill/kinds.js';
@@ -33,7 +33,7 @@ function printDrill(r: DrillReport, io: CliIo, color: boolean): void {
   }
   for (const n of r.notApplicable) out.push(`  ${n.kind.padEnd(w)}  not applicable: ${escapeMessage(n.reason)}`);
   const misses = r.planted.filter((p) => !p.caught);
-  for (const p of misses) out.push(`${s.red('MISS')}  ${p.id} ${p.kind} ${escapePath(p.path)}${p.key !== undefined ? ` ${shown(p.key)}` : ''}: ${shown(p.detail)}\n      ${escapeMessage(p.reason ?? '')}`);
+  for (const p of misses) out.push(`${s.red('MISS')}  ${p.id} ${p.kind} ${escapeListedPath(p.path)}${p.key !== undefined ? ` ${shown(p.key)}` : ''}: ${shown(p.detail)}\n      ${escapeMessage(p.reason ?? '')}`);
   if (r.verdict === 'pass') out.push(`${s.green(s.bold('PASS'))}  the gate caught all ${r.planted.length} planted changes`);
   else if (r.planted.length === 0) out.push(`${s.red(s.bold('FAIL'))}  nothing was planted: no asked-for attack applies to this dataset`);
   else out.push(`${s.red(s.bold('FAIL'))}  the gate missed ${misses.length} of ${r.planted.length} planted changes${misses.some((p) => p.notConfigured) ? ' (see "not configured" for what would catch them)' : ''}`);
