@@ -139,17 +139,18 @@ export function escapePath(path: string): string {
  * A string that could not be told apart from others if printed bare in a list of values joined by
  * `, `: empty, holding a comma or a double quote, or beginning or ending with white space
  * (`spam` beside `spam `); or one holding the marks of the lines it is printed in — an arrow `→`
- * (a flip: `7: spam → ham`) or parentheses (a share: `ham 80 (50.0 %)`, a row: `a.jpg  (row 2)`) —
- * which a label such as `x (50.0 %) → 0` could use to pass for more of the line. Such a record key
+ * (a flip: `7: spam → ham`), parentheses (a share: `ham 80 (50.0 %)`, a row: `a.jpg  (row 2)`) or
+ * a colon before a space (what follows a name: `train.csv: 3 labels flipped`; `12:00` and `s3://`
+ * stay bare) — which a label such as `x (50.0 %) → 0` could use to pass for more of the line. Such a record key
  * value or label is printed as its JSON string instead (records/key-text.ts), and such a path in
  * the file lines of `diff` and `verify` between double quotes ({@link escapeListedPath}).
  */
-export const NOT_BARE = /^$|[,"()\u2192]|^\s|\s$/;
+export const NOT_BARE = /^$|[,"()\u2192]|: |^\s|\s$/;
 
 /**
  * A path as a file line of `diff` or `verify` (and a record set's name in their record lines)
  * prints it: {@link escapePath}'s text, and between double quotes also when the path holds the
- * marks of those lines — parentheses, an arrow `→`, a comma ({@link NOT_BARE}, the rule record keys
+ * marks of those lines — parentheses, an arrow `→`, a comma, `: ` ({@link NOT_BARE}, the rule record keys
  * and labels follow) — so that a file named `b.jpg: cat → dog` or `a.csv  (row 2) [cat]` cannot pass
  * for a label flip or a record on a screen: `"b.jpg: cat → dog"  (2 B …)`. Quoted as
  * {@link quotedPath} quotes (letters outside ASCII escaped only when the path could pass for

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { escapeForTerminal, escapeMessage, escapePath, quotedPath, visibleCutIndex } from '../../src/core/display.js';
+import { escapeForTerminal, escapeListedPath, escapeMessage, escapePath, quotedPath, visibleCutIndex } from '../../src/core/display.js';
 import { decodeNameBytes } from '../../src/core/name-bytes.js';
 import { unescapePath, unescapeTerminal, unsafeIn } from '../helpers/terminal.js';
 
@@ -173,6 +173,19 @@ describe('escapePath: a path that could pass for another prints quoted, its lett
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('escapeListedPath: a path in a file or record line is quoted when it holds the marks of such a line', () => {
+  it('quotes a comma, a parenthesis, an arrow, a colon before a space, white space at an end; leaves 12:00, s3:// and plain names bare', () => {
+    expect(escapeListedPath('train.csv: 3 labels flipped')).toBe('"train.csv: 3 labels flipped"');
+    expect(escapeListedPath('b.jpg: cat → dog')).toBe('"b.jpg: cat → dog"');
+    expect(escapeListedPath('a (row 2).csv')).toBe('"a (row 2).csv"');
+    expect(escapeListedPath('c, d.txt')).toBe('"c, d.txt"');
+    expect(escapeListedPath(' lead.txt')).toBe('" lead.txt"');
+    expect(escapeListedPath('logs/12:00.jsonl')).toBe('logs/12:00.jsonl');
+    expect(escapeListedPath('s3://b/x.csv')).toBe('s3://b/x.csv');
+    expect(escapeListedPath('ham/1.txt')).toBe('ham/1.txt');
   });
 });
 
