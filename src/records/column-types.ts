@@ -470,9 +470,9 @@ export function columnOrderText(o: ColumnOrderChange): string {
   return `column order: ${side(o.a)} → ${side(o.b)}`;
 }
 
-/** A type change as one line: `label: INT64 → STRING` (not escaped: the caller escapes). */
+/** A type change as one line: `label: INT64 → STRING`, a column name that could not be told apart bare as its JSON string (`labelText`; not escaped: the caller escapes). */
 export function typeChangeText(c: TypeChange): string {
-  return `${c.column}: ${c.a} → ${c.b}`;
+  return `${labelText(c.column)}: ${c.a} → ${c.b}`;
 }
 
 /**
@@ -523,16 +523,20 @@ function categoriesText(c: CategoryList | null): string {
   return `${c.ordered ? 'ordered ' : ''}${c.values ? namesText(c.values) : `over bounds (more than ${MAX_CLASS_NAMES} categories, or one longer than ${MAX_CLASS_NAME_BYTES} bytes)`}`;
 }
 
-/** A categories change as one line: `label: pandas categories [neg, pos] → [pos, neg]` (not escaped: the caller escapes). */
+/** A categories change as one line: `label: pandas categories [neg, pos] → [pos, neg]`, names as `labelText` writes them (not escaped: the caller escapes). */
 export function categoriesChangeText(c: CategoriesChange): string {
-  return `${c.column}: pandas categories ${categoriesText(c.a)} → ${categoriesText(c.b)}`;
+  return `${labelText(c.column)}: pandas categories ${categoriesText(c.a)} → ${categoriesText(c.b)}`;
 }
 
-/** One side's class names as text: `[neg, pos]` (at most {@link CLASS_NAMES_SHOWN}, then how many more), or `none`. */
+/**
+ * One side's class names as text: `[neg, pos]` (at most {@link CLASS_NAMES_SHOWN}, then how many
+ * more), or `none`; a name that could not be told apart bare (`cat, dog` beside `cat` and `dog`, `]`
+ * is no mark: names are joined by `, `) as its JSON string (`labelText`).
+ */
 function namesText(names: string[] | null): string {
   if (names === null) return 'none';
   const more = names.length - CLASS_NAMES_SHOWN;
-  return `[${names.slice(0, CLASS_NAMES_SHOWN).join(', ')}${more > 0 ? `, … ${more} more` : ''}]`;
+  return `[${names.slice(0, CLASS_NAMES_SHOWN).map(labelText).join(', ')}${more > 0 ? `, … ${more} more` : ''}]`;
 }
 
 /**
@@ -541,5 +545,5 @@ function namesText(names: string[] | null): string {
  * (not escaped: the caller escapes).
  */
 export function classNamesChangeText(c: ClassNamesChange): string {
-  return `${c.column}${c.path ?? ''}: ClassLabel names ${namesText(c.a)} → ${namesText(c.b)}`;
+  return `${labelText(`${c.column}${c.path ?? ''}`)}: ClassLabel names ${namesText(c.a)} → ${namesText(c.b)}`;
 }

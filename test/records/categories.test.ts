@@ -11,7 +11,7 @@ import { parquetMetadata } from 'hyparquet';
 import { parquetHeader } from 'hyparquet/src/column.js';
 import { tempDir } from '../helpers/tree.js';
 import { MAX_CATEGORIES, readParquet } from '../../src/records/read-parquet.js';
-import { categoriesChanges, categoriesChangeText, parseSchemaObject, schemaObjectBytes } from '../../src/records/column-types.js';
+import { categoriesChanges, categoriesChangeText, classNamesChangeText, parseSchemaObject, schemaObjectBytes, typeChangeText } from '../../src/records/column-types.js';
 
 const DIR = join(import.meta.dirname, '..', 'fixtures', 'parquet', 'categorical');
 const categoriesOf = async (name: string) => (await readParquet(join(DIR, `${name}.parquet`), `${name}.parquet`, {}, () => {})).columnTypes?.find((c) => c.name === 'label')?.categories ?? null;
@@ -82,5 +82,15 @@ describe('categories in the column-types object', () => {
     const over = [{ name: 'label', type: 'STRING', categories: { ordered: false, overBounds: true as const } }];
     expect(categoriesChangeText(categoriesChanges(columns, over)[0] as never)).toContain('[neg, pos] → over bounds');
     expect(categoriesChangeText(categoriesChanges(columns, [{ name: 'label', type: 'STRING' }])[0] as never)).toBe('label: pandas categories [neg, pos] → none');
+  });
+});
+
+describe('change texts name crafted columns and names so they cannot pass for more of the line', () => {
+  it('writes a class name, category or column holding a comma, an arrow or ": " as its JSON string', () => {
+    expect(classNamesChangeText({ column: 'label', a: ['cat, dog', 'bird'], b: ['cat', 'dog', 'bird'] })).toBe('label: ClassLabel names ["cat, dog", bird] → [cat, dog, bird]');
+    expect(classNamesChangeText({ column: 'x: INT64 → STRING, label', a: ['a'], b: ['b'] })).toBe('"x: INT64 → STRING, label": ClassLabel names [a] → [b]');
+    expect(typeChangeText({ column: 'a: INT64 → STRING, b', a: 'INT64', b: 'INT32' })).toBe('"a: INT64 → STRING, b": INT64 → INT32');
+    expect(categoriesChangeText({ column: 'label', a: { ordered: false, values: ['neg, pos'] }, b: { ordered: false, values: ['neg', 'pos'] } })).toBe('label: pandas categories ["neg, pos"] → [neg, pos]');
+    expect(typeChangeText({ column: 'label', a: 'INT64', b: 'STRING' })).toBe('label: INT64 → STRING');
   });
 });
