@@ -27,6 +27,12 @@ export const MAX_LARGE_HINTS = 1 << 17;
 /** A canonical file line (the common case), read without JSON.parse. */
 const FILE_LINE = /^\{"path":"([^"\\\u0000-\u001f]+)","sha256":"([0-9a-f]{64})","size":(\d+)\}$/;
 
+/** Bytes of the parent manifest read at a time (the buffer grows for a longer line, up to {@link MAX_HINT_LINE_BYTES}). */
+const HINTS_READ_BYTES = 1 << 20;
+
+/** A line longer than this (bytes) ends the reading: no manifest line is that long (SPEC §2 limits a path to 4,096 bytes). */
+const MAX_HINT_LINE_BYTES = 1 << 24;
+
 /** Digits of the smallest size worth reading a line for ("8388608" has 7). */
 const MIN_SIZE_DIGITS = String(LARGE_FILE_BYTES).length;
 
@@ -46,25 +52,52 @@ export class ParentHints {
   static async read(manifestPath: string, minBytes = LARGE_FILE_BYTES, max = MAX_LARGE_HINTS): Promise<ParentHints> {
     const h = new ParentHints();
     const minDigits = Math.min(MIN_SIZE_DIGITS, String(minBytes).length);
-    let rest: Buffer | undefined;
+    // The lines worth a look end in `:DIGITS}` with at least minDigits digits; a regular expression
+    // over each read finds them natively (the line's own checks follow in `consider`), instead of a
+    // loop over every line (most of a manifest is small files: docs/PERFORMANCE.md, "the unchanged
+    // second seal's look-ups").
+    const candidate = new RegExp(`:[0-9]{${minDigits},}\\}\\n`, 'g');
+    let fh: Awaited<ReturnType<typeof openRegularFile>>;
     try {
       // Non-blocking and only a regular file: a FIFO planted as the parent's manifest gives no hints, never a hang.
-      for await (const chunk of (await openRegularFile(manifestPath, 'cannot read the parent manifest')).createReadStream({ highWaterMark: 1 << 20 })) {
-        let buf = chunk as Buffer;
-        if (rest) buf = Buffer.concat([rest, buf]);
-        let start = 0;
-        let nl: number;
-        while ((nl = buf.indexOf(0x0a, start)) !== -1) {
-          if (h.byPath.size < max) h.consider(buf, start, nl, minBytes, minDigits);
-          start = nl + 1;
-        }
-        rest = start < buf.length ? buf.subarray(start) : undefined;
-        if (rest && rest.length > 1 << 24) return h; // no line of a manifest is that long (SPEC §2 limits): stop reading
-      }
+      fh = await openRegularFile(manifestPath, 'cannot read the parent manifest');
     } catch {
       return h;
     }
-    if (rest && h.byPath.size < max) h.consider(rest, 0, rest.length, minBytes, minDigits);
+    try {
+      let buf = Buffer.allocUnsafe(HINTS_READ_BYTES);
+      /** Bytes in `buf`: a partial line left from the last read, then what this read added. */
+      let have = 0;
+      for (;;) {
+        if (have === buf.length) {
+          // No newline in a full buffer: one long line. Grow up to the longest a line may be.
+          if (buf.length >= MAX_HINT_LINE_BYTES) return h; // no line of a manifest is that long (SPEC §2 limits): stop reading
+          const bigger = Buffer.allocUnsafe(buf.length * 2);
+          buf.copy(bigger, 0, 0, have);
+          buf = bigger;
+        }
+        const { bytesRead } = await fh.read(buf, have, buf.length - have, null);
+        if (bytesRead === 0) break;
+        have += bytesRead;
+        const end = buf.lastIndexOf(0x0a, have - 1) + 1; // after the last whole line (0: none yet)
+        if (end === 0) continue;
+        const text = buf.toString('latin1', 0, end); // one byte a character: indexes are byte offsets
+        candidate.lastIndex = 0;
+        let m: RegExpExecArray | null;
+        while ((m = candidate.exec(text)) !== null) {
+          if (h.byPath.size >= max) return h;
+          const nl = m.index + m[0].length - 1;
+          h.consider(buf, text.lastIndexOf('\n', m.index) + 1, nl, minBytes, minDigits);
+        }
+        buf.copy(buf, 0, end, have);
+        have -= end;
+      }
+      if (have > 0 && h.byPath.size < max) h.consider(buf, 0, have, minBytes, minDigits);
+    } catch {
+      return h;
+    } finally {
+      await fh.close().catch(() => undefined);
+    }
     return h;
   }
 

@@ -72,6 +72,34 @@ describe('ParentHints', () => {
     expect(h.get('b')).toBe(B);
     expect(h.get('c')).toBeUndefined(); // beyond the maximum: no hint, only a copy while hashing
   });
+
+  it('reads a manifest of many read buffers: each large file of 30,000 lines, those across a buffer boundary too, and a line past a long one', async () => {
+    // 30,000 lines of about 140 bytes: several of the 1 MiB reads; every seventh a large file.
+    const lines: string[] = [];
+    const want = new Map<string, string>();
+    for (let i = 0; i < 30_000; i++) {
+      const path = `d${i % 97}/file-${String(i).padStart(6, '0')}.bin`;
+      const sha = createHash('sha256').update(String(i)).digest('hex');
+      const size = i % 7 === 0 ? BIG + i : i;
+      lines.push(serializeEntry({ path, sha256: sha, size }));
+      if (size >= BIG) want.set(path, sha);
+    }
+    // A line of 2 MiB that is no entry (longer than a read), then a large file: still kept.
+    lines.push(`{"junk":"${'x'.repeat(2 << 20)}"}`);
+    lines.push(serializeEntry({ path: 'after/long.bin', sha256: A, size: BIG }));
+    want.set('after/long.bin', A);
+    const h = await ParentHints.read(await manifest(lines));
+    expect(h.size).toBe(want.size);
+    for (const [path, sha] of want) expect(h.get(path), path).toBe(sha);
+    expect(h.get('d1/file-000001.bin')).toBeUndefined(); // a small file: no hint
+  });
+
+  it('keeps the last line of a manifest that does not end in a newline', async () => {
+    const path = join(await tempDir('snap-hints-'), 'manifest.jsonl');
+    await fsp.writeFile(path, `${serializeEntry({ path: 'a', sha256: A, size: 1 })}\n${serializeEntry({ path: 'b', sha256: B, size: BIG })}`);
+    const h = await ParentHints.read(path);
+    expect([h.size, h.get('b')]).toEqual([1, B]);
+  });
 });
 
 describe('a seal into a store with its parent snapshot', () => {
