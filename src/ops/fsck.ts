@@ -24,6 +24,8 @@ import { readSmallFile } from '../io/small-file.js';
 import { MAX_ENVELOPE_BYTES } from '../core/envelope.js';
 import { checkInterrupted } from '../io/interrupt.js';
 import { findLeftovers, SNAPSHOT_PARTIAL_WRITE_RE, type CleanResult, type Leftover } from '../io/leftovers.js';
+import { jsonCodec, SpillList, type SpillCodec } from '../io/spill-list.js';
+import { DigestSet } from '../core/digest-set.js';
 import type { Progress } from './seal.js';
 
 /** Options of {@link fsck}. */
@@ -179,6 +181,11 @@ export interface FsckReport {
   seconds: number;
 }
 
+/** Where fsck puts the strays it finds: an array, or a {@link SpillList}. */
+export interface StrayList {
+  push(...paths: string[]): unknown;
+}
+
 /** The name of a fan-out folder of `objects/sha256`: the first 2 hex of its objects' digests. */
 export const FAN_RE = /^[0-9a-f]{2}$/;
 /** The name of an object in its fan-out folder: the other 62 hex of its digest. */
@@ -194,7 +201,7 @@ async function readdirOrThrow(path: string, what: string): Promise<Dirent[]> {
 }
 
 /** Object files under one fan-out folder (`xx/<62 hex>`); everything else is a stray. */
-export async function listFan(store: Store, fan: string, strays: string[]): Promise<string[]> {
+export async function listFan(store: Store, fan: string, strays: StrayList): Promise<string[]> {
   const out: string[] = [];
   for (const e of await readdirOrThrow(join(store.objectsDir, fan), 'the objects')) {
     if (REST_RE.test(e.name)) out.push(`${fan}/${e.name}`); // not a regular file: the worker says so
@@ -215,7 +222,7 @@ export async function isFolder(e: Dirent, parent: string): Promise<boolean> {
 }
 
 /** Fan-out folders of `objects/sha256`; other entries there, and beside `sha256`, are strays. */
-export async function listFans(store: Store, strays: string[]): Promise<string[]> {
+export async function listFans(store: Store, strays: StrayList): Promise<string[]> {
   const fans: string[] = [];
   for (const e of await readdirOrThrow(store.objectsDir, 'the objects')) {
     if (FAN_RE.test(e.name) && (await isFolder(e, store.objectsDir))) fans.push(e.name);
@@ -240,12 +247,13 @@ async function objectTotals(store: Store, fans: string[]): Promise<{ files: numb
   return { files, bytes };
 }
 
-/** Re-hash every object with the worker pool ('objects' mode). */
-async function checkObjects(store: Store, opts: FsckOptions, strays: string[]): Promise<FsckReport['objects']> {
+/**
+ * Re-hash every object with the worker pool ('objects' mode); each corrupt or unreadable one is
+ * handed to `corrupt` or `unreadable` as found, by digest (nothing is kept here).
+ */
+async function checkObjects(store: Store, opts: FsckOptions, strays: StrayList, corrupt: (c: CorruptObject) => void, unreadable: (u: UnreadableObject) => void): Promise<{ checked: number; bytes: number }> {
   const fans = await listFans(store, strays);
   const totals = opts.onProgress ? await objectTotals(store, fans) : undefined;
-  const corrupt: CorruptObject[] = [];
-  const unreadable: UnreadableObject[] = [];
   let checked = 0;
   let bytes = 0;
   const pool = new HashPool({ jobs: opts.jobs, mode: 'objects', root: store.objectsDir });
@@ -258,8 +266,8 @@ async function checkObjects(store: Store, opts: FsckOptions, strays: string[]): 
     if (r.error) throw new SnapError('INTERNAL', `hashing worker failed on ${r.error.path}: ${r.error.message}`);
     for (const p of r.problems) {
       const rel = rels[p.index] as string;
-      if (p.kind === 'corrupt') corrupt.push({ path: rel, name: rel.replace('/', ''), sha256: p.sha256 as string, size: p.size as number, usedBy: [], users: 0 });
-      else unreadable.push({ path: rel, reason: p.kind === 'missing' ? 'removed while fsck ran' : (p.reason ?? p.kind) });
+      if (p.kind === 'corrupt') corrupt({ path: rel, name: rel.replace('/', ''), sha256: p.sha256 as string, size: p.size as number, usedBy: [], users: 0 });
+      else unreadable({ path: rel, reason: p.kind === 'missing' ? 'removed while fsck ran' : (p.reason ?? p.kind) });
     }
     checked += rels.length;
     bytes += r.bytes;
@@ -283,7 +291,7 @@ async function checkObjects(store: Store, opts: FsckOptions, strays: string[]): 
   } finally {
     await pool.close();
   }
-  return { checked, bytes, corrupt, unreadable };
+  return { checked, bytes };
 }
 
 /** Read one snapshot file, or record why not. */
@@ -439,7 +447,7 @@ async function checkSnapshot(store: Store, name: string, version: string, keepsO
 }
 
 /** Every snapshot folder of the store, checked; badly named entries are strays. `named`: as {@link checkSnapshot}'s. */
-async function checkSnapshots(store: Store, corrupt: Map<string, CorruptObject>, unreadable: Map<string, UnreadableObject>, missing: Map<string, MissingObject>, strays: string[], has: (hex: string) => boolean, named?: (hex: string) => void): Promise<SnapshotFsck[]> {
+async function checkSnapshots(store: Store, corrupt: Map<string, CorruptObject>, unreadable: Map<string, UnreadableObject>, missing: Map<string, MissingObject>, strays: StrayList, has: (hex: string) => boolean, named?: (hex: string) => void): Promise<SnapshotFsck[]> {
   const out: SnapshotFsck[] = [];
   const known = new Set([STATEMENT_FILE, ENVELOPE_FILE, MANIFEST_FILE, CONTENTS_FILE]);
   for (const n of await readdirOrThrow(store.snapshotsDir, 'the snapshots')) {
@@ -477,56 +485,189 @@ export async function checkSnapshotsNaming(store: Store, has: (hex: string) => b
 }
 
 /**
- * Check a store: see the module comment. Corruption is a result (`ok: false`), not an error.
- * Objects are re-hashed with node:crypto SHA-256 in a pool of worker threads; manifests are
- * streamed (memory does not grow with their length; it grows with the number of problems found).
- * Nothing is locked or written: fsck runs on a read-only store, and a seal running meanwhile
- * adds objects before the snapshot that lists them, so it is never seen half-made.
- * @throws SnapError `NOT_FOUND` (no store: exit 3) | `STORE_MALFORMED` | `IO_ERROR` (a folder of the
- *   store cannot be listed) | `USAGE` (bad jobs)
+ * Entries of each long list of a fsck (corrupt objects no snapshot names, unreadable ones no snapshot
+ * names, strays) kept in memory; past that, the rest wait in a temporary file ({@link SpillList}).
  */
-export async function fsck(opts: FsckOptions): Promise<FsckReport> {
+export const FSCK_HELD = 1000;
+
+/** A fsck report without its lists that may be long (`counts` count them): {@link FsckLists} has those. */
+export type FsckSummary = Omit<FsckReport, 'objects' | 'strays'> & { objects: { checked: number; bytes: number } };
+
+/**
+ * The long lists of a fsck, each read (and read again) in the order {@link FsckReport} lists them:
+ * corrupt and unreadable objects by digest (for a local store), strays of `objects/` then of
+ * `snapshots/`. {@link FsckLists.close} ends them (their temporary files go).
+ */
+export interface FsckLists {
+  corrupt: Iterable<CorruptObject>;
+  unreadable: Iterable<UnreadableObject>;
+  strays: Iterable<string>;
+  close(): void;
+}
+
+/**
+ * A corrupt object as one line of a {@link SpillList}: one no snapshot names (no users, no bound)
+ * as `path sha256 size` (it was an object of about 200 bytes of JSON), any other as JSON.
+ */
+const CORRUPT_CODEC: SpillCodec<CorruptObject> = {
+  encode: (c) => (c.users === 0 && c.maxBytes === undefined && c.usedBy.length === 0 && c.name === c.path.replace('/', '') ? `${c.path} ${c.sha256} ${c.size}` : JSON.stringify(c)),
+  decode: (line) => {
+    if (line.startsWith('{')) return JSON.parse(line) as CorruptObject;
+    const [path, sha256, size] = line.split(' ') as [string, string, string];
+    return { path, name: path.replace('/', ''), sha256, size: Number(size), usedBy: [], users: 0 };
+  },
+};
+
+/** `run` (in `key` order) and `held` (sorted here) merged, in `key` order. */
+function* merged<T>(run: Iterable<T>, held: Iterable<T>, key: (x: T) => string): Generator<T> {
+  const rest = [...held].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  let i = 0;
+  for (const x of run) {
+    while (i < rest.length && key(rest[i] as T) < key(x)) yield rest[i++] as T;
+    yield x;
+  }
+  while (i < rest.length) yield rest[i++] as T;
+}
+
+/** The path of an object (`xx/<62 hex>`), its order in fsck's lists. */
+const pathOf = (o: { path: string }): string => o.path;
+
+/**
+ * Check a store as {@link fsck} does, in memory that does not grow with the number of corrupt,
+ * unreadable or stray entries: those come back as {@link FsckLists}, the first {@link FSCK_HELD}
+ * of each kind held, the others in a temporary file each (the caller closes them).
+ *
+ * Order of the work (local store): every snapshot is checked first, and every object it names
+ * (each manifest entry's, each record index's…) is noted as 32 bytes in a {@link DigestSet}; then the
+ * objects are re-hashed, and a corrupt or unreadable one no snapshot names is final as found (no
+ * users, no size bound) and goes to its list; one a snapshot names is held, and when there are any,
+ * the snapshots' manifests are read again to name their users (at most {@link USED_BY_MAX} each) and
+ * bound their size. Memory then grows with the objects the snapshots name (as `prune`'s), the
+ * snapshots and the missing objects — not with objects planted that no snapshot names. With
+ * `objectSource` (an S3 store), the objects are checked first as before, and all held.
+ * @throws as {@link fsck}; SnapError `DISK_FULL` / `IO_ERROR` also when a list cannot be written
+ *   to the temporary folder
+ */
+export async function fsckListed(opts: FsckOptions): Promise<{ summary: FsckSummary; lists: FsckLists }> {
   const t0 = performance.now();
   const store = await openStore(opts.store);
   const leftovers = [...(await findLeftovers(store)), ...((await opts.objectSource?.leftovers?.()) ?? [])];
-  const strays: string[] = [];
-  let objects: FsckReport['objects'];
-  let has = (hex: string): boolean => existsSync(objectPath(store, hex));
-  if (opts.objectSource) {
-    const r = await opts.objectSource.checkObjects(opts.onProgress);
-    objects = r.objects;
-    has = (hex) => r.present.has(hex);
-    strays.push(...(r.strays ?? []));
-  } else objects = await checkObjects(store, opts, strays);
-  const corrupt = new Map(objects.corrupt.map((c) => [c.name, c]));
+  const corruptRun = new SpillList(CORRUPT_CODEC, FSCK_HELD, 'the list of corrupt objects');
+  const unreadableRun = new SpillList(jsonCodec<UnreadableObject>(), FSCK_HELD, 'the list of unreadable objects');
+  const objectStrays = new SpillList(jsonCodec<string>(), FSCK_HELD, 'the list of strays');
+  const snapshotStrays = new SpillList(jsonCodec<string>(), FSCK_HELD, 'the list of strays');
+  const close = (): void => {
+    for (const l of [corruptRun, unreadableRun, objectStrays, snapshotStrays]) l.close();
+  };
+  // Corrupt and unreadable objects a snapshot names, by digest: they get users and a size bound.
+  const corrupt = new Map<string, CorruptObject>();
+  const unreadable = new Map<string, UnreadableObject>();
   const missing = new Map<string, MissingObject>();
-  const unreadable = new Map(objects.unreadable.map((u) => [u.path.replace('/', ''), u]));
-  const snapshots = await checkSnapshots(store, corrupt, unreadable, missing, strays, has);
+  let checked: { checked: number; bytes: number };
+  let snapshots: SnapshotFsck[];
+  try {
+    if (opts.objectSource) {
+      const r = await opts.objectSource.checkObjects(opts.onProgress);
+      objectStrays.push(...(r.strays ?? []));
+      for (const c of r.objects.corrupt) corrupt.set(c.name, c);
+      for (const u of r.objects.unreadable) unreadable.set(u.path.replace('/', ''), u);
+      snapshots = await checkSnapshots(store, corrupt, unreadable, missing, snapshotStrays, (hex) => r.present.has(hex));
+      // As the source listed them (users added in place).
+      corruptRun.push(...r.objects.corrupt);
+      unreadableRun.push(...r.objects.unreadable);
+      corrupt.clear();
+      unreadable.clear();
+      checked = { checked: r.objects.checked, bytes: r.objects.bytes };
+    } else {
+      const named = new DigestSet();
+      snapshots = await checkSnapshots(store, new Map(), new Map(), missing, snapshotStrays, (hex) => existsSync(objectPath(store, hex)), (hex) => void named.add(hex));
+      checked = await checkObjects(
+        store,
+        opts,
+        objectStrays,
+        (c) => void (named.has(c.name) ? corrupt.set(c.name, c) : corruptRun.push(c)),
+        (u) => void (named.has(u.path.replace('/', '')) ? unreadable.set(u.path.replace('/', ''), u) : unreadableRun.push(u)),
+      );
+      // Their users and size bounds: the manifests read again (only the maps are filled this time).
+      if (corrupt.size + unreadable.size > 0) await checkSnapshots(store, corrupt, unreadable, new Map(), { push: () => 0 }, () => true);
+    }
+  } catch (e) {
+    close();
+    throw e;
+  }
   const missingObjects = [...missing.values()].sort((a, b) => (a.sha256 < b.sha256 ? -1 : a.sha256 > b.sha256 ? 1 : 0));
   const badSnapshots = snapshots.filter((s) => !s.ok).length;
-  const ok = objects.corrupt.length === 0 && objects.unreadable.length === 0 && badSnapshots === 0;
-  return {
-    ok,
+  const nCorrupt = corruptRun.length + corrupt.size;
+  const nUnreadable = unreadableRun.length + unreadable.size;
+  const summary: FsckSummary = {
+    ok: nCorrupt === 0 && nUnreadable === 0 && badSnapshots === 0,
     store: store.root,
-    objects,
+    objects: checked,
     snapshots,
     missingObjects,
-    strays,
     leftovers,
     ...(leftovers.some((l) => l.removable) ? { clean: cleanCommand(store.root) } : {}),
     counts: {
-      objects: objects.checked,
-      bytes: objects.bytes,
-      corrupt: objects.corrupt.length,
-      unreadable: objects.unreadable.length,
+      objects: checked.checked,
+      bytes: checked.bytes,
+      corrupt: nCorrupt,
+      unreadable: nUnreadable,
       snapshots: snapshots.length,
       badSnapshots,
       missingObjects: missingObjects.length,
-      strays: strays.length,
+      strays: objectStrays.length + snapshotStrays.length,
       leftovers: leftovers.length,
     },
     seconds: (performance.now() - t0) / 1000,
   };
+  const lists: FsckLists = {
+    corrupt: { [Symbol.iterator]: () => merged(corruptRun, corrupt.values(), pathOf) },
+    unreadable: { [Symbol.iterator]: () => merged(unreadableRun, unreadable.values(), pathOf) },
+    strays: {
+      *[Symbol.iterator]() {
+        yield* objectStrays;
+        yield* snapshotStrays;
+      },
+    },
+    close,
+  };
+  return { summary, lists };
+}
+
+/** The whole report of a fsck: its summary with its lists read in full (see {@link fsckListed}). */
+export function fsckReportOf(summary: FsckSummary, lists: FsckLists): FsckReport {
+  const { ok, store, objects, snapshots, missingObjects, leftovers, clean, counts, seconds } = summary;
+  return {
+    ok,
+    store,
+    objects: { checked: objects.checked, bytes: objects.bytes, corrupt: [...lists.corrupt], unreadable: [...lists.unreadable] },
+    snapshots,
+    missingObjects,
+    strays: [...lists.strays],
+    leftovers,
+    ...(clean !== undefined ? { clean } : {}),
+    counts,
+    seconds,
+  };
+}
+
+/**
+ * Check a store: see the module comment. Corruption is a result (`ok: false`), not an error.
+ * Objects are re-hashed with node:crypto SHA-256 in a pool of worker threads; manifests are
+ * streamed. The report lists every problem found, so it grows with their number: a caller that
+ * must not hold them all reads them with {@link fsckListed}.
+ * Nothing is locked or written in the store: fsck runs on a read-only store, and a seal running
+ * meanwhile adds objects before the snapshot that lists them, so it is never seen half-made.
+ * @throws SnapError `NOT_FOUND` (no store: exit 3) | `STORE_MALFORMED` | `IO_ERROR` (a folder of the
+ *   store cannot be listed) | `USAGE` (bad jobs)
+ */
+export async function fsck(opts: FsckOptions): Promise<FsckReport> {
+  const { summary, lists } = await fsckListed(opts);
+  try {
+    return fsckReportOf(summary, lists);
+  } finally {
+    lists.close();
+  }
 }
 
 /** `snap fsck --clean --store ROOT`, with ROOT quoted for a POSIX shell when it needs it. */

@@ -103,3 +103,84 @@ describe('snap fsck on a small store with a few problems of each kind', () => {
     }
   });
 });
+
+/** Objects planted, no snapshot naming them (empty files named by other digests: corrupt), enough that fsck holding them all ran out of a {@link SMALL_HEAP_MIB} MiB heap. */
+const MANY_PLANTED = 60_000;
+/** Strays planted in one fan-out folder. */
+const MANY_STRAYS = 5_000;
+/** The V8 heap the CLI is given (`--max-old-space-size`, MiB). */
+const SMALL_HEAP_MIB = 24;
+
+describe('snap fsck over many planted objects', () => {
+  /** ds@v1 (a.txt's object corrupt), MANY_PLANTED corrupt objects no snapshot names, MANY_STRAYS strays. */
+  async function crowdedStore(): Promise<{ store: string; corrupt: string[]; strays: string[] }> {
+    const store = await newStorePath();
+    const d = await makeTree({ 'a.txt': 'alpha\n', 'b.txt': 'beta\n' });
+    expect((await snap(['seal', d, '--as', 'ds@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+    const a = sha256('alpha\n');
+    await fsp.chmod(objectAt(store, a), 0o644);
+    await fsp.writeFile(objectAt(store, a), 'alphA\n');
+    const corrupt = [a];
+    const made = new Set<string>();
+    for (let i = 0; i < MANY_PLANTED; i++) {
+      const h = sha256(`planted${i}`);
+      const fan = join(store, 'objects', 'sha256', h.slice(0, 2));
+      if (!made.has(fan)) mkdirSync(fan, { recursive: true });
+      made.add(fan);
+      closeSync(openSync(join(fan, h.slice(2)), 'w', 0o444));
+      corrupt.push(h);
+    }
+    const strays: string[] = [];
+    for (let i = 0; i < MANY_STRAYS; i++) {
+      const name = `junk ${String(i).padStart(5, '0')}`;
+      closeSync(openSync(join(store, 'objects', 'sha256', 'ab', name), 'w'));
+      strays.push(`objects/sha256/ab/${name}`);
+    }
+    return { store, corrupt: corrupt.sort(), strays };
+  }
+  const smallHeap = { env: { NODE_OPTIONS: `--max-old-space-size=${SMALL_HEAP_MIB}` }, timeoutMs: 170_000 };
+
+  it(`finds all ${MANY_PLANTED} in a ${SMALL_HEAP_MIB} MiB heap (it held them all and built the document in memory, and ran out): --json lists every one, by digest, with ok last; the human report the first 20 of each kind, the counts exact`, async () => {
+    const { store, corrupt, strays } = await crowdedStore();
+    const json = await snapBin(['fsck', '--json', '--store', store], smallHeap);
+    expect(json.code, json.stderr.slice(-400)).toBe(1);
+    const doc = JSON.parse(json.stdout);
+    expect(json.stdout).toBe(JSON.stringify(doc, null, 2) + '\n');
+    expect(Object.keys(doc)).toEqual(['store', 'objects', 'snapshots', 'missingObjects', 'strays', 'leftovers', 'counts', 'seconds', 'log', 'ok']);
+    expect(Object.keys(doc.objects)).toEqual(['checked', 'bytes', 'corrupt', 'unreadable']);
+    expect(doc).toMatchObject({ ok: false, store, missingObjects: [], leftovers: [], log: { written: true } });
+    expect(doc.objects.corrupt.map((c: { name: string }) => c.name)).toEqual(corrupt);
+    const a = sha256('alpha\n');
+    expect(doc.objects.corrupt.find((c: { name: string }) => c.name === a)).toEqual({ path: `${a.slice(0, 2)}/${a.slice(2)}`, name: a, sha256: sha256('alphA\n'), size: 6, usedBy: [{ ref: 'ds@v1', path: 'a.txt' }], users: 1, maxBytes: 6 });
+    const p = corrupt.find((h) => h !== a) as string;
+    expect(doc.objects.corrupt.find((c: { name: string }) => c.name === p)).toEqual({ path: `${p.slice(0, 2)}/${p.slice(2)}`, name: p, sha256: sha256(''), size: 0, usedBy: [], users: 0 });
+    expect(doc.strays).toEqual(strays);
+    expect(doc.counts).toEqual({ objects: MANY_PLANTED + 2, bytes: 11, corrupt: MANY_PLANTED + 1, unreadable: 0, snapshots: 1, badSnapshots: 0, missingObjects: 0, strays: MANY_STRAYS, leftovers: 0 });
+
+    const human = await snapBin(['fsck', '--store', store], smallHeap);
+    expect(human.code, human.stderr.slice(-400)).toBe(1);
+    const lines = human.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^FAIL {2}.*: 60,001 corrupt objects; 60,002 objects \(11 B\) re-hashed, 1 snapshot checked$/);
+    expect(lines[1]).toBe(`corrupt objects (${MANY_PLANTED + 1}):`);
+    expect(lines.slice(2, 22).map((l) => l.slice('  objects/sha256/'.length, '  objects/sha256/'.length + 65).replace('/', ''))).toEqual(corrupt.slice(0, 20));
+    expect(lines[22]).toBe(`  … and ${MANY_PLANTED + 1 - 20} more (--json lists all)`);
+    expect(lines[23]).toBe(`not written by snap (left alone, not counted as corruption) (${MANY_STRAYS}):`);
+    expect(lines.slice(24, 44)).toEqual(strays.slice(0, 20).map((s) => `  ${s}`));
+    expect(lines[44]).toBe(`  … and ${MANY_STRAYS - 20} more (--json lists all)`);
+  }, 240_000);
+
+  it('keeps --json one document when Ctrl-C stops it while it writes the list: the objects listed so far, then "ok": false and the error (exit 130)', async () => {
+    const { store, corrupt } = await crowdedStore();
+    const { child, done } = spawnSnap(['fsck', '--json', '--store', store], { timeoutMs: 110_000 });
+    await new Promise<void>((res) => child.stdout?.once('data', () => res()));
+    child.kill('SIGINT');
+    const r = await done;
+    expect(r.code, r.stderr.slice(-400)).toBe(130);
+    const doc = JSON.parse(r.stdout);
+    expect(r.stdout).toBe(JSON.stringify(doc, null, 2) + '\n');
+    expect(doc).toMatchObject({ ok: false, store, error: { code: 'INTERRUPTED' } });
+    expect(doc.objects.corrupt.length).toBeGreaterThan(0);
+    expect(doc.objects.corrupt.length).toBeLessThan(MANY_PLANTED);
+    expect(doc.objects.corrupt.map((c: { name: string }) => c.name)).toEqual(corrupt.slice(0, doc.objects.corrupt.length));
+  }, 120_000);
+});

@@ -2,20 +2,131 @@
  * `snap fsck`: re-hash every object of the store and check every snapshot's internal consistency;
  * `--clean` removes leftovers of stopped commands, `--repair-from` puts back damaged objects.
  */
+import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { SnapError } from '../../core/errors.js';
 import { openStore, storePath } from '../../io/store.js';
 import { clearLeftovers, type CleanResult } from '../../io/leftovers.js';
-import { fsck, type FsckReport } from '../../ops/fsck.js';
+import { fsckListed, fsckReportOf, type FsckLists, type FsckReport, type FsckSummary } from '../../ops/fsck.js';
 import { repairStore, type RepairResult } from '../../ops/repair.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, styler } from '../format.js';
 import { withProgress } from '../progress.js';
 import { escapeForTerminal as shown, escapeMessage, escapePath } from '../../core/display.js';
-import { audit, auditErrors, checkJobs, commonFlags, jsonOut, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
+import { audit, auditErrors, checkJobs, commandErrorOf, commonFlags, jsonErrorOf, jsonOut, reportedInJson, writeWaitingForDrain, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
+import { checkInterrupted } from '../../io/interrupt.js';
+import { escapeJsonForTerminal } from '../json-stdout.js';
 
-/** At most this many items of one kind in the human report (--json lists all). */
+/** At most this many items of one kind in the human report (--json lists all); no more are read for it. */
 const SHOW = 20;
+
+/**
+ * Corrupt objects, unreadable objects or strays `--json` writes as one document built in memory
+ * (`ok` first, the bytes snap always wrote); with more of any kind, the document is streamed, `ok`
+ * last ({@link writeStreamedJson}).
+ */
+const JSON_HELD = 1000;
+
+/** Text written to stdout is gathered up to this many characters before a write (and a wait for `drain`). */
+const LIST_CHUNK_CHARS = 1 << 16;
+
+/** What `--json` adds to fsck's report. */
+interface JsonExtra {
+  cleaned?: CleanResult;
+  repair?: RepairResult & { before: FsckReport['counts'] };
+  log: unknown;
+}
+
+/** A full report as a summary and its lists (for the repair, whose reports are whole). */
+function listedOf(r: FsckReport): { summary: FsckSummary; lists: FsckLists } {
+  const { objects, strays, ...rest } = r;
+  return { summary: { ...rest, objects: { checked: objects.checked, bytes: objects.bytes } }, lists: { corrupt: objects.corrupt, unreadable: objects.unreadable, strays, close: () => {} } };
+}
+
+/** `value` as `JSON.stringify(value, null, 2)` writes it `depth` levels in (terminal controls escaped, as every document). */
+function nested(value: unknown, depth: number): string {
+  return escapeJsonForTerminal(JSON.stringify(value, null, 2)).replace(/\n/g, `\n${'  '.repeat(depth)}`);
+}
+
+/**
+ * Write fsck's `--json` document: with few entries in each long list, as one document built in
+ * memory (`ok` first, the same bytes as ever); else streamed, list by list as they are read back,
+ * with the same members in the same order but `ok`, which comes last — as `prune --json` and
+ * `log --json` stream theirs. A document stopped once begun (Ctrl-C, an I/O error) ends with the
+ * entries written so far, `"ok": false` and the `error`: still one document.
+ * @throws the error that stopped it, marked as reported in the document once that has begun
+ */
+async function writeFsckJson(io: CliIo, summary: FsckSummary, lists: FsckLists, extra: JsonExtra): Promise<void> {
+  const { counts } = summary;
+  const seconds = Number(summary.seconds.toFixed(3));
+  const { cleaned, repair, log } = extra;
+  if (counts.corrupt <= JSON_HELD && counts.unreadable <= JSON_HELD && counts.strays <= JSON_HELD) {
+    const r = fsckReportOf(summary, lists);
+    return jsonOut(io, { ...r, seconds, ...(cleaned ? { cleaned } : {}), ...(repair ? { repair } : {}), log });
+  }
+  await writeStreamedJson(io, summary, lists, { seconds, extra });
+}
+
+/** fsck's `--json` document streamed (see {@link writeFsckJson}). */
+async function writeStreamedJson(io: CliIo, summary: FsckSummary, lists: FsckLists, o: { seconds: number; extra: JsonExtra }): Promise<void> {
+  const { ok, store, objects, snapshots, missingObjects, leftovers, clean, counts } = summary;
+  const { cleaned, repair, log } = o.extra;
+  // The document with a mark in place of each long list (no value it holds can be one: a NUL and a random id): its text is cut at the marks.
+  const nonce = randomUUID();
+  const mark = (i: number): string => `\u0000snap-fsck-list-${nonce}-${i}`;
+  const streamed: Iterable<unknown>[] = [lists.corrupt, lists.unreadable, lists.strays];
+  const doc = {
+    store,
+    objects: { checked: objects.checked, bytes: objects.bytes, corrupt: mark(0), unreadable: mark(1) },
+    snapshots,
+    missingObjects,
+    strays: mark(2),
+    leftovers,
+    ...(clean !== undefined ? { clean } : {}),
+    counts,
+    seconds: o.seconds,
+    ...(cleaned ? { cleaned } : {}),
+    ...(repair ? { repair } : {}),
+    log,
+    ok,
+  };
+  const parts = `${nested(doc, 0)}\n`.split(new RegExp(`"\\\\u0000snap-fsck-list-${nonce}-\\d"`));
+  let pending = '';
+  let begun = false;
+  const put = async (text: string): Promise<void> => {
+    pending += text;
+    if (pending.length < LIST_CHUNK_CHARS) return;
+    const out = pending;
+    pending = '';
+    begun = true;
+    await writeWaitingForDrain(io.stdout, out);
+  };
+  let depth = 0;
+  let written = 0;
+  try {
+    for (const [i, list] of streamed.entries()) {
+      const before = parts[i] as string;
+      await put(before);
+      depth = (before.slice(before.lastIndexOf('\n') + 1).length - before.slice(before.lastIndexOf('\n') + 1).trimStart().length) / 2;
+      written = 0;
+      for (const x of list) {
+        checkInterrupted();
+        await put(`${written === 0 ? '[' : ','}\n${'  '.repeat(depth + 1)}${nested(x, depth + 1)}`);
+        written++;
+      }
+      await put(written === 0 ? '[]' : `\n${'  '.repeat(depth)}]`);
+    }
+    await put(parts[streamed.length] as string);
+    io.stdout.write(pending);
+  } catch (e) {
+    if (!begun) throw e; // nothing written: runCli's error document is the whole output
+    const err = commandErrorOf(e);
+    let end = written === 0 ? '[]' : `\n${'  '.repeat(depth)}]`;
+    for (let d = depth - 1; d >= 1; d--) end += `\n${'  '.repeat(d)}}`;
+    io.stdout.write(`${pending}${end},\n  "ok": false,\n  "error": ${nested(jsonErrorOf(err), 1)}\n}\n`);
+    throw reportedInJson(err);
+  }
+}
 
 /** The users of a corrupt or missing object, the first three named. */
 function users(o: { usedBy: { ref: string; path: string }[]; users: number }): string {
@@ -23,7 +134,8 @@ function users(o: { usedBy: { ref: string; path: string }[]; users: number }): s
   return named ? `${named}${o.users > 3 ? `, … (${plural(o.users, 'file')})` : ''}` : '';
 }
 
-function printFsck(r: FsckReport, io: CliIo, color: boolean, done: { cleaned?: CleanResult; repair?: RepairResult } = {}): void {
+/** The human report: the counts, and the first {@link SHOW} entries of each kind (only those are read from `lists`). */
+function printFsck(r: FsckSummary, lists: FsckLists, io: CliIo, color: boolean, done: { cleaned?: CleanResult; repair?: RepairResult } = {}): void {
   const s = styler(color);
   const out: string[] = [];
   const { cleaned, repair } = done;
@@ -55,23 +167,28 @@ function printFsck(r: FsckReport, io: CliIo, color: boolean, done: { cleaned?: C
     for (const u of repair.unrepaired.slice(0, SHOW)) out.push(`  not repaired: ${shown(u.sha256)}  ${escapeMessage(u.message)} [${u.code}]`);
     if (repair.unrepaired.length > SHOW) out.push(`  … and ${repair.unrepaired.length - SHOW} more (--json lists all)`);
   }
-  const section = <T>(title: string, list: T[], line: (x: T) => string) => {
-    if (list.length === 0) return;
-    out.push(`${s.bold(title)} (${list.length}):`);
-    for (const x of list.slice(0, SHOW)) out.push(`  ${line(x)}`);
-    if (list.length > SHOW) out.push(`  … and ${list.length - SHOW} more (--json lists all)`);
+  const section = <T>(title: string, list: Iterable<T>, count: number, line: (x: T) => string) => {
+    if (count === 0) return;
+    out.push(`${s.bold(title)} (${count}):`);
+    let n = 0;
+    for (const x of list) {
+      if (n++ === SHOW) break;
+      out.push(`  ${line(x)}`);
+    }
+    if (count > SHOW) out.push(`  … and ${count - SHOW} more (--json lists all)`);
   };
-  section('corrupt objects', r.objects.corrupt, (c) => {
+  section('corrupt objects', lists.corrupt, r.counts.corrupt, (c) => {
     const used = users(c);
     return `objects/sha256/${shown(c.path)}  now hashes to ${shortDigest(c.sha256)} (${formatBytes(c.size)})${used ? `; content of ${used}` : ''}`;
   });
-  section('unreadable objects', r.objects.unreadable, (u) => `objects/sha256/${shown(u.path)}  (${escapeMessage(u.reason)})`);
-  section('missing objects', r.missingObjects, (m) => `objects/sha256/${shown(m.path)}  content of ${users(m)}`);
-  section('snapshots with problems', r.snapshots.filter((x) => !x.ok), (x) =>
+  section('unreadable objects', lists.unreadable, r.counts.unreadable, (u) => `objects/sha256/${shown(u.path)}  (${escapeMessage(u.reason)})`);
+  section('missing objects', r.missingObjects, r.missingObjects.length, (m) => `objects/sha256/${shown(m.path)}  content of ${users(m)}`);
+  const bad = r.snapshots.filter((x) => !x.ok);
+  section('snapshots with problems', bad, bad.length, (x) =>
     `${shown(x.ref)}${x.snapshot ? ` (${shortId(x.snapshot)})` : ''}: ${x.problems.map((p) => escapeMessage(p.message)).join('; ')}`,
   );
-  section('not written by snap (left alone, not counted as corruption)', r.strays, escapePath);
-  section('warnings: left by stopped or killed commands (not corruption)', r.leftovers, (l) => `${s.yellow('warning')} ${escapeMessage(l.message)}`);
+  section('not written by snap (left alone, not counted as corruption)', lists.strays, r.counts.strays, escapePath);
+  section('warnings: left by stopped or killed commands (not corruption)', r.leftovers, r.leftovers.length, (l) => `${s.yellow('warning')} ${escapeMessage(l.message)}`);
   if (r.clean) out.push(`  To remove them: ${escapeMessage(r.clean)}`);
   if (!r.ok) {
     out.push(
@@ -91,23 +208,34 @@ async function cmdFsck(a: Args, io: CliIo): Promise<number> {
   if (from !== undefined && (typeof from !== 'string' || from === '')) throw new SnapError('USAGE', '--repair-from needs FILE.snap.tar or the folder of another store');
   // --clean: remove what stopped or killed commands left, under the store's lock, then check.
   const cleaned = a.clean ? (io.storeObjects?.clean ? await io.storeObjects.clean() : await clearLeftovers(await openStore(storeRoot))) : undefined;
-  let r: FsckReport;
+  let checked: { summary: FsckSummary; lists: FsckLists };
   let repair: (RepairResult & { before: FsckReport['counts'] }) | undefined;
   if (typeof from === 'string') {
     const rr = await withProgress(a, io, 'repairing', (onProgress) => repairStore({ store: storeRoot, from: resolve(io.cwd, from), jobs, onProgress, ...(io.storeObjects ? { objectSource: io.storeObjects } : {}) }));
-    r = rr.after;
+    checked = listedOf(rr.after);
     repair = { ...rr.repair, before: rr.before.counts };
   } else {
-    r = await withProgress(a, io, 'checking', (onProgress) => fsck({ store: storeRoot, jobs, onProgress, ...(io.storeObjects ? { objectSource: io.storeObjects } : {}) }));
+    // The long lists wait in temporary files past their first entries: memory stays bounded however many there are.
+    checked = await withProgress(a, io, 'checking', (onProgress) => fsckListed({ store: storeRoot, jobs, onProgress, ...(io.storeObjects ? { objectSource: io.storeObjects } : {}) }));
   }
+  try {
+    return await reportFsck(a, io, storeRoot, checked.summary, checked.lists, { cleaned, repair });
+  } finally {
+    checked.lists.close();
+  }
+}
+
+/** Log fsck's outcome, print its report or write its document; the exit code. */
+async function reportFsck(a: Args, io: CliIo, storeRoot: string, r: FsckSummary, lists: FsckLists, done: { cleaned?: CleanResult; repair?: RepairResult & { before: FsckReport['counts'] } }): Promise<number> {
+  const { cleaned, repair } = done;
   const details: Record<string, unknown> = {
     objects: r.counts.objects, corrupt: r.counts.corrupt, unreadable: r.counts.unreadable, missingObjects: r.counts.missingObjects, badSnapshots: r.counts.badSnapshots, leftovers: r.counts.leftovers,
     ...(cleaned ? { cleaned: cleaned.removed.map((l) => ({ kind: l.kind, path: l.path, bytes: l.bytes })) } : {}),
     ...(repair ? { repair: { source: repair.source, repaired: repair.repaired.length, unrepaired: repair.unrepaired.length, bytes: repair.bytes } } : {}),
   };
   const log = await audit(io, storeRoot, { command: 'fsck', outcome: r.ok ? 'ok' : 'failed', details }, { quiet: !!a.quiet });
-  if (a.json) jsonOut(io, { ...r, seconds: Number(r.seconds.toFixed(3)), ...(cleaned ? { cleaned } : {}), ...(repair ? { repair } : {}), log });
-  else printFsck(r, io, !!io.stdout.isTTY && !io.env.NO_COLOR, { cleaned, repair });
+  if (a.json) await writeFsckJson(io, r, lists, { ...(cleaned ? { cleaned } : {}), ...(repair ? { repair } : {}), log });
+  else printFsck(r, lists, io, !!io.stdout.isTTY && !io.env.NO_COLOR, { cleaned, repair });
   return r.ok ? EXIT_OK : EXIT_INTEGRITY;
 }
 
@@ -127,7 +255,9 @@ export const fsckCommand: CommandSpec = {
             'internal consistency, not trust (use "snap verify --pubkey" for that). Leftovers of stopped or killed ' +
             'commands (a stale lock, files in STORE/tmp) are warnings, removed by --clean. --repair-from replaces ' +
             'damaged objects with copies whose bytes hash to their names (the source\'s signature is not needed), ' +
-            'never snapshot files, then checks again; stopped by Ctrl-C or SIGTERM, it names the objects it had put back, which stay. Exit 0 clean, 1 corruption (left), 3 no store or source.\n', // a blank line before the exit codes (run.ts)
+            'never snapshot files, then checks again; stopped by Ctrl-C or SIGTERM, it names the objects it had put back, which stay. ' +
+            'The human report shows the first 20 of each kind (counts exact); --json lists all (with more than 1000 corrupt or unreadable objects or strays, it is streamed, "ok" then last; stopped once begun, it still ends as one document). ' +
+            'Exit 0 clean, 1 corruption (left), 3 no store or source.\n', // a blank line before the exit codes (run.ts)
         ),
       [
         ['$0 fsck --store /data/snap', 'exit 1 and name every corrupt or missing object'],
