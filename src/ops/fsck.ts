@@ -661,7 +661,11 @@ export function fsckReportOf(summary: FsckSummary, lists: FsckLists): FsckReport
  * @throws SnapError `NOT_FOUND` (no store: exit 3) | `STORE_MALFORMED` | `IO_ERROR` (a folder of the
  *   store cannot be listed) | `USAGE` (bad jobs)
  */
-export async function fsck(opts: FsckOptions): Promise<FsckReport> {
+export async function fsck(opts: FsckOptions): Promise<FsckReport>;
+/** With `'listed'`: {@link fsckListed}'s result (bounded memory; the caller closes the lists). */
+export async function fsck(opts: FsckOptions, form: 'listed'): Promise<{ summary: FsckSummary; lists: FsckLists }>;
+export async function fsck(opts: FsckOptions, form?: 'listed'): Promise<FsckReport | { summary: FsckSummary; lists: FsckLists }> {
+  if (form === 'listed') return fsckListed(opts);
   const { summary, lists } = await fsckListed(opts);
   try {
     return fsckReportOf(summary, lists);

@@ -21,7 +21,7 @@ import { archiveRecordIndexes } from '../core/archive.js';
 import { ioError } from '../io/errors.js';
 import { checkInterrupted, interruptedError } from '../io/interrupt.js';
 import { fsyncDir, lockStore, makeTmpDir, objectPath, openStore, ownFanFolder, type Store } from '../io/store.js';
-import { fsck, type FsckObjectSource, type FsckReport } from './fsck.js';
+import { fsck, fsckReportOf, type FsckLists, type FsckObjectSource, type FsckReport, type FsckSummary } from './fsck.js';
 import type { Progress } from './seal.js';
 import { writeAll } from '../io/write-all.js';
 
@@ -108,29 +108,16 @@ async function openSource(from: string, store: Store): Promise<Source> {
   return { kind: 'store', store: src };
 }
 
-/** Every damaged object of a fsck report, by digest. */
-function damaged(r: FsckReport): Map<string, DamageKind> {
-  const out = new Map<string, DamageKind>();
-  for (const c of r.objects.corrupt) out.set(c.name, 'corrupt');
-  for (const u of r.objects.unreadable) out.set(u.path.replace('/', ''), 'unreadable');
-  for (const m of r.missingObjects) out.set(m.sha256, 'missing');
-  return out;
+/** Every damaged object of a fsck, by digest, what was wrong with it, and the largest size a good copy can have (fsck's `maxBytes`: none when no snapshot names it), in the order fsck lists them. */
+function* damagedObjects(r: FsckSummary, lists: FsckLists): Generator<{ hex: string; was: DamageKind; maxBytes?: number }> {
+  for (const c of lists.corrupt) yield { hex: c.name, was: 'corrupt', ...(c.maxBytes !== undefined ? { maxBytes: c.maxBytes } : {}) };
+  for (const u of lists.unreadable) yield { hex: u.path.replace('/', ''), was: 'unreadable', ...(u.maxBytes !== undefined ? { maxBytes: u.maxBytes } : {}) };
+  for (const m of r.missingObjects) yield { hex: m.sha256, was: 'missing', ...(m.maxBytes !== undefined ? { maxBytes: m.maxBytes } : {}) };
 }
 
-/**
- * The largest size a good copy of each damaged object can have, where a snapshot names it (fsck's
- * `maxBytes`; an object no snapshot names has none, and is not read from the source).
- */
-function sizeBounds(r: FsckReport): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const o of [
-    ...r.objects.corrupt.map((c) => ({ hex: c.name, maxBytes: c.maxBytes })),
-    ...r.objects.unreadable.map((u) => ({ hex: u.path.replace('/', ''), maxBytes: u.maxBytes })),
-    ...r.missingObjects.map((m) => ({ hex: m.sha256, maxBytes: m.maxBytes })),
-  ]) {
-    if (o.maxBytes !== undefined) out.set(o.hex, o.maxBytes);
-  }
-  return out;
+/** The repair's `unrepaired` entry of a damaged object no snapshot names (`OBJECT_UNUSED`: nothing of it is read from the source). */
+function unusedObject(hex: string, was: DamageKind): UnrepairedObject {
+  return { sha256: hex, was, code: 'OBJECT_UNUSED', message: `no snapshot of the store names it, so nothing needs it and no size bounds a copy: nothing of it was read from the source (remove objects/sha256/${hex.slice(0, 2)}/${hex.slice(2)} if no snapshot is to use it)` };
 }
 
 /**
@@ -221,7 +208,7 @@ async function fetchObjects(store: Store, source: Source, wanted: Map<string, Da
   for (const [hex, was] of wanted) {
     if (bounds.has(hex)) continue;
     wanted.delete(hex);
-    result.unrepaired.push({ sha256: hex, was, code: 'OBJECT_UNUSED', message: `no snapshot of the store names it, so nothing needs it and no size bounds a copy: nothing of it was read from the source (remove objects/sha256/${hex.slice(0, 2)}/${hex.slice(2)} if no snapshot is to use it)` });
+    result.unrepaired.push(unusedObject(hex, was));
   }
   if (wanted.size === 0) return;
   const work = await makeTmpDir(store, 'repair');
@@ -317,37 +304,99 @@ async function fetchObjects(store: Store, source: Source, wanted: Map<string, Da
 }
 
 /**
+ * {@link repairListed}'s report: the store before, the repair and the store after, their long lists
+ * read back as needed ({@link RepairListing.close} ends them).
+ */
+export interface RepairListing {
+  before: { summary: FsckSummary; lists: FsckLists };
+  /**
+   * The repair; `unrepaired` (read again at will) lists first every damaged object no snapshot names
+   * (`OBJECT_UNUSED`, in fsck's order), then those the source could not give back.
+   */
+  repair: Omit<RepairResult, 'unrepaired'> & { unrepaired: Iterable<UnrepairedObject>; unrepairedCount: number };
+  after: { summary: FsckSummary; lists: FsckLists };
+  close(): void;
+}
+
+/**
  * Repair a store from another copy (see the module comment): fsck, replace every corrupt,
  * unreadable or missing object that the source holds with the right bytes, fsck again.
  * An object the source lacks, or holds with other bytes, is left as it was and listed in
  * `repair.unrepaired`; the second fsck still reports it (`after.ok` false).
+ * Memory does not grow with the damaged objects no snapshot names (each is `OBJECT_UNUSED`, read
+ * back from the first fsck's lists, `fsck(…, 'listed')`); those a snapshot names are held.
  * @throws SnapError `NOT_FOUND` (no store, no source) | `STORE_MALFORMED` | `USAGE` (the source is the
  *   store itself) | `STORE_LOCKED` | `ARCHIVE_MALFORMED` / `ARCHIVE_HOSTILE` / `MANIFEST_*` (an archive
  *   that cannot be read; objects already put back stay, each was checked) | `DISK_FULL` | `IO_ERROR` |
  *   `INTERRUPTED` / `TERMINATED` (during the repair or the check after it: the message names the
  *   objects already put back, which stay, and `details.repaired` lists them, see {@link stoppedAfterRepairing})
  */
-export async function repairStore(opts: RepairOptions): Promise<RepairReport> {
+export async function repairListed(opts: RepairOptions): Promise<RepairListing> {
   const store = await openStore(opts.store);
   const from = resolve(opts.from);
   const source = await openSource(from, store);
   const result: RepairResult = { source: from, kind: source.kind, repaired: [], unrepaired: [], bytes: 0 };
+  let before: { summary: FsckSummary; lists: FsckLists } | undefined;
   try {
     const lock = await lockStore(store, opts.lockWaitMs);
-    let before: FsckReport;
+    let unused = 0;
     try {
       const objects = opts.objectSource ? { objectSource: opts.objectSource } : {};
-      before = await fsck({ store: store.root, jobs: opts.jobs, onProgress: opts.onProgress, ...objects });
-      const wanted = damaged(before);
-      if (wanted.size > 0) await fetchObjects(store, source, wanted, sizeBounds(before), result, opts.objectSource);
+      before = await fsck({ store: store.root, jobs: opts.jobs, onProgress: opts.onProgress, ...objects }, 'listed');
+      // Only objects a snapshot names are fetched (a size bounds their copy); the others are counted here and listed from `before`.
+      const wanted = new Map<string, DamageKind>();
+      const bounds = new Map<string, number>();
+      for (const o of damagedObjects(before.summary, before.lists)) {
+        if (o.maxBytes === undefined) unused++;
+        else {
+          wanted.set(o.hex, o.was);
+          bounds.set(o.hex, o.maxBytes);
+        }
+      }
+      if (wanted.size > 0) await fetchObjects(store, source, wanted, bounds, result, opts.objectSource);
     } finally {
       await lock.release();
     }
-    const after = result.repaired.length > 0 ? await fsck({ store: store.root, jobs: opts.jobs, onProgress: opts.onProgress, ...(opts.objectSource ? { objectSource: opts.objectSource } : {}) }) : before;
-    return { before, repair: result, after };
+    const after = result.repaired.length > 0 ? await fsck({ store: store.root, jobs: opts.jobs, onProgress: opts.onProgress, ...(opts.objectSource ? { objectSource: opts.objectSource } : {}) }, 'listed') : before;
+    const first = before;
+    const { unrepaired, ...rest } = result;
+    return {
+      before: first,
+      repair: {
+        ...rest,
+        unrepaired: {
+          *[Symbol.iterator]() {
+            for (const o of damagedObjects(first.summary, first.lists)) if (o.maxBytes === undefined) yield unusedObject(o.hex, o.was);
+            yield* unrepaired;
+          },
+        },
+        unrepairedCount: unused + unrepaired.length,
+      },
+      after,
+      close: () => {
+        first.lists.close();
+        after.lists.close();
+      },
+    };
   } catch (e) {
+    before?.lists.close();
     if (isSnapError(e) && (e.code === 'INTERRUPTED' || e.code === 'TERMINATED') && result.repaired.length > 0) throw stoppedAfterRepairing(e.code, result.repaired);
     throw e;
+  }
+}
+
+/**
+ * {@link repairListed} with every list read in full: the before and after reports whole, every
+ * unrepaired object in `repair.unrepaired`. Throws as repairListed.
+ */
+export async function repairStore(opts: RepairOptions): Promise<RepairReport> {
+  const r = await repairListed(opts);
+  try {
+    const { source, kind, repaired, unrepaired, bytes } = r.repair;
+    const before = fsckReportOf(r.before.summary, r.before.lists);
+    return { before, repair: { source, kind, repaired, unrepaired: [...unrepaired], bytes }, after: r.after === r.before ? before : fsckReportOf(r.after.summary, r.after.lists) };
+  } finally {
+    r.close();
   }
 }
 

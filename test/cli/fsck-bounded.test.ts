@@ -169,6 +169,33 @@ describe('snap fsck over many planted objects', () => {
     expect(lines[44]).toBe(`  … and ${MANY_STRAYS - 20} more (--json lists all)`);
   }, 240_000);
 
+  it(`repairs from another store in that heap (--repair-from held every damaged object, and each one no snapshot names as unrepaired): --json lists every unrepaired one, the human report the first 20`, async () => {
+    const { store, corrupt } = await crowdedStore();
+    const source = await newStorePath();
+    const d = await makeTree({ 'a.txt': 'alpha\n' });
+    expect((await snap(['seal', d, '--as', 'good@v1', '--key', keys.key, '--store', source])).code).toBe(0);
+    const a = sha256('alpha\n');
+    const planted = corrupt.filter((h) => h !== a);
+    const human = await snapBin(['fsck', '--repair-from', source, '--store', store], smallHeap);
+    expect(human.code, human.stderr.slice(-400)).toBe(1);
+    const lines = human.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^FAIL {2}.*: 60,000 corrupt objects; 60,002 objects \(11 B\) re-hashed, 1 snapshot checked$/);
+    expect(lines[1]).toBe(`repair: 1 object of ${MANY_PLANTED + 1} put back from ${source} (6 B), each checked against its digest`);
+    expect(lines.slice(2, 22).map((l) => l.split(' ')[4])).toEqual(planted.slice(0, 20));
+    expect(lines[22]).toBe(`  … and ${MANY_PLANTED - 20} more (--json lists all)`);
+    expect(await fsp.readFile(objectAt(store, a), 'utf8')).toBe('alpha\n');
+
+    const json = await snapBin(['fsck', '--repair-from', source, '--json', '--store', store], smallHeap);
+    expect(json.code, json.stderr.slice(-400)).toBe(1);
+    const doc = JSON.parse(json.stdout);
+    expect(json.stdout).toBe(JSON.stringify(doc, null, 2) + '\n');
+    expect(Object.keys(doc)).toEqual(['store', 'objects', 'snapshots', 'missingObjects', 'strays', 'leftovers', 'counts', 'seconds', 'repair', 'log', 'ok']);
+    expect(Object.keys(doc.repair)).toEqual(['source', 'kind', 'repaired', 'unrepaired', 'bytes', 'before']);
+    expect(doc.repair).toMatchObject({ source, kind: 'store', repaired: [], bytes: 0, before: { corrupt: MANY_PLANTED } });
+    expect(doc.repair.unrepaired.map((u: { sha256: string; code: string }) => `${u.code} ${u.sha256}`)).toEqual(planted.map((h) => `OBJECT_UNUSED ${h}`));
+    expect(doc.objects.corrupt.map((c: { name: string }) => c.name)).toEqual(planted);
+  }, 240_000);
+
   it('keeps --json one document when Ctrl-C stops it while it writes the list: the objects listed so far, then "ok": false and the error (exit 130)', async () => {
     const { store, corrupt } = await crowdedStore();
     const { child, done } = spawnSnap(['fsck', '--json', '--store', store], { timeoutMs: 110_000 });

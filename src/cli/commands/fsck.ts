@@ -8,7 +8,7 @@ import { SnapError } from '../../core/errors.js';
 import { openStore, storePath } from '../../io/store.js';
 import { clearLeftovers, type CleanResult } from '../../io/leftovers.js';
 import { fsckListed, fsckReportOf, type FsckLists, type FsckReport, type FsckSummary } from '../../ops/fsck.js';
-import { repairStore, type RepairResult } from '../../ops/repair.js';
+import { repairListed, type RepairListing } from '../../ops/repair.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, styler } from '../format.js';
 import { withProgress } from '../progress.js';
@@ -30,17 +30,20 @@ const JSON_HELD = 1000;
 /** Text written to stdout is gathered up to this many characters before a write (and a wait for `drain`). */
 const LIST_CHUNK_CHARS = 1 << 16;
 
+/** What `fsck --repair-from` did, as the report gives it (`unrepaired` read back as needed). */
+type RepairDone = RepairListing['repair'] & { before: FsckReport['counts'] };
+
 /** What `--json` adds to fsck's report. */
 interface JsonExtra {
   cleaned?: CleanResult;
-  repair?: RepairResult & { before: FsckReport['counts'] };
+  repair?: RepairDone;
   log: unknown;
 }
 
-/** A full report as a summary and its lists (for the repair, whose reports are whole). */
-function listedOf(r: FsckReport): { summary: FsckSummary; lists: FsckLists } {
-  const { objects, strays, ...rest } = r;
-  return { summary: { ...rest, objects: { checked: objects.checked, bytes: objects.bytes } }, lists: { corrupt: objects.corrupt, unreadable: objects.unreadable, strays, close: () => {} } };
+/** The `repair` member of the document, `unrepaired` given (all of it, or a mark to stream it at). */
+function repairMember(repair: RepairDone, unrepaired: unknown): Record<string, unknown> {
+  const { source, kind, repaired, bytes, before } = repair;
+  return { source, kind, repaired, unrepaired, bytes, before };
 }
 
 /** `value` as `JSON.stringify(value, null, 2)` writes it `depth` levels in (terminal controls escaped, as every document). */
@@ -60,9 +63,9 @@ async function writeFsckJson(io: CliIo, summary: FsckSummary, lists: FsckLists, 
   const { counts } = summary;
   const seconds = Number(summary.seconds.toFixed(3));
   const { cleaned, repair, log } = extra;
-  if (counts.corrupt <= JSON_HELD && counts.unreadable <= JSON_HELD && counts.strays <= JSON_HELD) {
+  if (counts.corrupt <= JSON_HELD && counts.unreadable <= JSON_HELD && counts.strays <= JSON_HELD && (repair?.unrepairedCount ?? 0) <= JSON_HELD) {
     const r = fsckReportOf(summary, lists);
-    return jsonOut(io, { ...r, seconds, ...(cleaned ? { cleaned } : {}), ...(repair ? { repair } : {}), log });
+    return jsonOut(io, { ...r, seconds, ...(cleaned ? { cleaned } : {}), ...(repair ? { repair: repairMember(repair, [...repair.unrepaired]) } : {}), log });
   }
   await writeStreamedJson(io, summary, lists, { seconds, extra });
 }
@@ -74,7 +77,7 @@ async function writeStreamedJson(io: CliIo, summary: FsckSummary, lists: FsckLis
   // The document with a mark in place of each long list (no value it holds can be one: a NUL and a random id): its text is cut at the marks.
   const nonce = randomUUID();
   const mark = (i: number): string => `\u0000snap-fsck-list-${nonce}-${i}`;
-  const streamed: Iterable<unknown>[] = [lists.corrupt, lists.unreadable, lists.strays];
+  const streamed: Iterable<unknown>[] = [lists.corrupt, lists.unreadable, lists.strays, ...(repair ? [repair.unrepaired] : [])];
   const doc = {
     store,
     objects: { checked: objects.checked, bytes: objects.bytes, corrupt: mark(0), unreadable: mark(1) },
@@ -86,7 +89,7 @@ async function writeStreamedJson(io: CliIo, summary: FsckSummary, lists: FsckLis
     counts,
     seconds: o.seconds,
     ...(cleaned ? { cleaned } : {}),
-    ...(repair ? { repair } : {}),
+    ...(repair ? { repair: repairMember(repair, mark(3)) } : {}),
     log,
     ok,
   };
@@ -135,7 +138,7 @@ function users(o: { usedBy: { ref: string; path: string }[]; users: number }): s
 }
 
 /** The human report: the counts, and the first {@link SHOW} entries of each kind (only those are read from `lists`). */
-function printFsck(r: FsckSummary, lists: FsckLists, io: CliIo, color: boolean, done: { cleaned?: CleanResult; repair?: RepairResult } = {}): void {
+function printFsck(r: FsckSummary, lists: FsckLists, io: CliIo, color: boolean, done: { cleaned?: CleanResult; repair?: RepairDone } = {}): void {
   const s = styler(color);
   const out: string[] = [];
   const { cleaned, repair } = done;
@@ -158,14 +161,18 @@ function printFsck(r: FsckSummary, lists: FsckLists, io: CliIo, color: boolean, 
     );
   }
   if (repair) {
-    const n = repair.repaired.length + repair.unrepaired.length;
+    const n = repair.repaired.length + repair.unrepairedCount;
     out.push(
       n === 0
         ? `repair: nothing to repair (the source ${shown(repair.source)} was not read)`
         : `repair: ${plural(repair.repaired.length, 'object')} of ${n} put back from ${shown(repair.source)} (${formatBytes(repair.bytes)}), each checked against its digest`,
     );
-    for (const u of repair.unrepaired.slice(0, SHOW)) out.push(`  not repaired: ${shown(u.sha256)}  ${escapeMessage(u.message)} [${u.code}]`);
-    if (repair.unrepaired.length > SHOW) out.push(`  … and ${repair.unrepaired.length - SHOW} more (--json lists all)`);
+    let shownCount = 0;
+    for (const u of repair.unrepaired) {
+      if (shownCount++ === SHOW) break;
+      out.push(`  not repaired: ${shown(u.sha256)}  ${escapeMessage(u.message)} [${u.code}]`);
+    }
+    if (repair.unrepairedCount > SHOW) out.push(`  … and ${repair.unrepairedCount - SHOW} more (--json lists all)`);
   }
   const section = <T>(title: string, list: Iterable<T>, count: number, line: (x: T) => string) => {
     if (count === 0) return;
@@ -209,13 +216,13 @@ async function cmdFsck(a: Args, io: CliIo): Promise<number> {
   // --clean: remove what stopped or killed commands left, under the store's lock, then check.
   const cleaned = a.clean ? (io.storeObjects?.clean ? await io.storeObjects.clean() : await clearLeftovers(await openStore(storeRoot))) : undefined;
   let checked: { summary: FsckSummary; lists: FsckLists };
-  let repair: (RepairResult & { before: FsckReport['counts'] }) | undefined;
+  let repair: RepairDone | undefined;
+  // The long lists wait in temporary files past their first entries: memory stays bounded however many there are.
   if (typeof from === 'string') {
-    const rr = await withProgress(a, io, 'repairing', (onProgress) => repairStore({ store: storeRoot, from: resolve(io.cwd, from), jobs, onProgress, ...(io.storeObjects ? { objectSource: io.storeObjects } : {}) }));
-    checked = listedOf(rr.after);
-    repair = { ...rr.repair, before: rr.before.counts };
+    const rr = await withProgress(a, io, 'repairing', (onProgress) => repairListed({ store: storeRoot, from: resolve(io.cwd, from), jobs, onProgress, ...(io.storeObjects ? { objectSource: io.storeObjects } : {}) }));
+    checked = { summary: rr.after.summary, lists: { ...rr.after.lists, close: rr.close } };
+    repair = { ...rr.repair, before: rr.before.summary.counts };
   } else {
-    // The long lists wait in temporary files past their first entries: memory stays bounded however many there are.
     checked = await withProgress(a, io, 'checking', (onProgress) => fsckListed({ store: storeRoot, jobs, onProgress, ...(io.storeObjects ? { objectSource: io.storeObjects } : {}) }));
   }
   try {
@@ -226,12 +233,12 @@ async function cmdFsck(a: Args, io: CliIo): Promise<number> {
 }
 
 /** Log fsck's outcome, print its report or write its document; the exit code. */
-async function reportFsck(a: Args, io: CliIo, storeRoot: string, r: FsckSummary, lists: FsckLists, done: { cleaned?: CleanResult; repair?: RepairResult & { before: FsckReport['counts'] } }): Promise<number> {
+async function reportFsck(a: Args, io: CliIo, storeRoot: string, r: FsckSummary, lists: FsckLists, done: { cleaned?: CleanResult; repair?: RepairDone }): Promise<number> {
   const { cleaned, repair } = done;
   const details: Record<string, unknown> = {
     objects: r.counts.objects, corrupt: r.counts.corrupt, unreadable: r.counts.unreadable, missingObjects: r.counts.missingObjects, badSnapshots: r.counts.badSnapshots, leftovers: r.counts.leftovers,
     ...(cleaned ? { cleaned: cleaned.removed.map((l) => ({ kind: l.kind, path: l.path, bytes: l.bytes })) } : {}),
-    ...(repair ? { repair: { source: repair.source, repaired: repair.repaired.length, unrepaired: repair.unrepaired.length, bytes: repair.bytes } } : {}),
+    ...(repair ? { repair: { source: repair.source, repaired: repair.repaired.length, unrepaired: repair.unrepairedCount, bytes: repair.bytes } } : {}),
   };
   const log = await audit(io, storeRoot, { command: 'fsck', outcome: r.ok ? 'ok' : 'failed', details }, { quiet: !!a.quiet });
   if (a.json) await writeFsckJson(io, r, lists, { ...(cleaned ? { cleaned } : {}), ...(repair ? { repair } : {}), log });
