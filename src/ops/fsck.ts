@@ -200,14 +200,74 @@ async function readdirOrThrow(path: string, what: string): Promise<Dirent[]> {
   }
 }
 
-/** Object files under one fan-out folder (`xx/<62 hex>`); everything else is a stray. */
-export async function listFan(store: Store, fan: string, strays: StrayList): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdirOrThrow(join(store.objectsDir, fan), 'the objects')) {
-    if (REST_RE.test(e.name)) out.push(`${fan}/${e.name}`); // not a regular file: the worker says so
-    else strays.push(`objects/sha256/${fan}/${e.name}`);
+/**
+ * The entries of a folder, read a few at a time (`opendir`): none of them is held here, however
+ * many the folder has.
+ * @throws SnapError `IO_ERROR` (as fsck: "cannot list the objects")
+ */
+export async function* entriesOf(path: string): AsyncGenerator<Dirent> {
+  try {
+    for await (const e of await fsp.opendir(path, { bufferSize: DIR_BATCH })) yield e;
+  } catch (e) {
+    throw ioError(e, path, 'cannot list the objects');
   }
-  return out;
+}
+
+/** Bytes of an object's name in its fan-out folder packed as binary (62 hex: 31 bytes). */
+export const NAME_BYTES = 31;
+
+/** Entries `opendir` reads from a folder at a time. */
+const DIR_BATCH = 256;
+
+/** Names a fan-out folder's packed list has room for at first (it doubles as needed). */
+const FIRST_NAMES = 1024;
+
+/**
+ * The object names of one fan-out folder (62 hex, {@link REST_RE}; other entries are strays, handed
+ * to `other` if given, else passed over), sorted, packed {@link NAME_BYTES} bytes a name: a folder
+ * may hold any number of them (whoever can write the store can plant a million in one), and a
+ * string a name would be several times that.
+ * @returns the packed names, sorted (lowercase hex sorts as its bytes), and how many
+ * @throws SnapError `IO_ERROR` (the folder cannot be listed)
+ */
+export async function packedNamesOf(store: Store, fan: string, other?: (name: string) => void): Promise<{ names: Buffer; count: number }> {
+  let names = Buffer.allocUnsafe(FIRST_NAMES * NAME_BYTES);
+  let count = 0;
+  for await (const e of entriesOf(join(store.objectsDir, fan))) {
+    if (!REST_RE.test(e.name)) {
+      other?.(e.name);
+      continue;
+    }
+    if ((count + 1) * NAME_BYTES > names.length) {
+      const larger = Buffer.allocUnsafe(names.length * 2);
+      names.copy(larger, 0, 0, count * NAME_BYTES);
+      names = larger;
+    }
+    names.write(e.name, count * NAME_BYTES, NAME_BYTES, 'hex');
+    count++;
+  }
+  const order = new Uint32Array(count).map((_, i) => i);
+  order.sort((a, b) => names.compare(names, b * NAME_BYTES, (b + 1) * NAME_BYTES, a * NAME_BYTES, (a + 1) * NAME_BYTES));
+  const sorted = Buffer.allocUnsafe(count * NAME_BYTES);
+  order.forEach((i, k) => names.copy(sorted, k * NAME_BYTES, i * NAME_BYTES, (i + 1) * NAME_BYTES));
+  return { names: sorted, count };
+}
+
+/**
+ * The object files of one fan-out folder, packed ({@link packedNamesOf}); everything else there is a
+ * stray, added to `strays` in name order. Read a name with {@link relAt}.
+ * @throws SnapError `IO_ERROR` (the folder cannot be listed)
+ */
+export async function listFan(store: Store, fan: string, strays: StrayList): Promise<{ names: Buffer; count: number }> {
+  const others: string[] = [];
+  const packed = await packedNamesOf(store, fan, (n) => others.push(n));
+  for (const n of others.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) strays.push(`objects/sha256/${fan}/${n}`);
+  return packed;
+}
+
+/** The `k`-th object of a fan-out folder's packed names, as `xx/<62 hex>`. */
+function relAt(fan: string, names: Buffer, k: number): string {
+  return `${fan}/${names.toString('hex', k * NAME_BYTES, (k + 1) * NAME_BYTES)}`;
 }
 
 /**
@@ -237,12 +297,14 @@ async function objectTotals(store: Store, fans: string[]): Promise<{ files: numb
   let files = 0;
   let bytes = 0;
   for (const fan of fans) {
-    const rels = await listFan(store, fan, []);
-    for (let i = 0; i < rels.length; i += 256) {
-      const sizes = await Promise.all(rels.slice(i, i + 256).map((r) => fsp.lstat(join(store.objectsDir, r)).then((s) => s.size, () => 0)));
+    const { names, count } = await listFan(store, fan, []);
+    for (let i = 0; i < count; i += 256) {
+      const rels: string[] = [];
+      for (let k = i; k < Math.min(count, i + 256); k++) rels.push(relAt(fan, names, k));
+      const sizes = await Promise.all(rels.map((r) => fsp.lstat(join(store.objectsDir, r)).then((s) => s.size, () => 0)));
       for (const s of sizes) bytes += s;
     }
-    files += rels.length;
+    files += count;
   }
   return { files, bytes };
 }
@@ -277,8 +339,9 @@ async function checkObjects(store: Store, opts: FsckOptions, strays: StrayList, 
   try {
     let batch: string[] = [];
     for (const fan of fans) {
-      for (const rel of await listFan(store, fan, strays)) {
-        batch.push(rel);
+      const { names, count } = await listFan(store, fan, strays);
+      for (let k = 0; k < count; k++) {
+        batch.push(relAt(fan, names, k));
         if (batch.length >= sizer.next()) {
           inflight.push({ reply: pool.submit<CheckReply>({ rels: batch }), rels: batch });
           batch = [];

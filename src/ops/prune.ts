@@ -44,7 +44,7 @@
  * 1,000,000 unreferenced: 110–150 MiB through the CLI (spread over the fan-out folders, or all in
  * one), was 352–1,278 MiB with every one kept (docs/PERFORMANCE.md).
  */
-import { promises as fsp, type Dirent } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { DigestSet } from '../core/digest-set.js';
 import { isSnapError, SnapError } from '../core/errors.js';
@@ -52,7 +52,7 @@ import { ioError } from '../io/errors.js';
 import { checkInterrupted } from '../io/interrupt.js';
 import { killPointForTest } from '../io/test-kill-point.js';
 import { lockStore, openStore, ownFanFolder, type Store, type StoreLock } from '../io/store.js';
-import { checkSnapshotsNaming, FAN_RE, isFolder, REST_RE } from './fsck.js';
+import { checkSnapshotsNaming, entriesOf, FAN_RE, isFolder, NAME_BYTES, packedNamesOf } from './fsck.js';
 
 /** Options of {@link prune}. */
 export interface PruneOptions {
@@ -140,19 +140,6 @@ export interface PruneResult {
 }
 
 /**
- * The entries of a folder, read a few at a time (`opendir`): none of them is held here, however
- * many the folder has.
- * @throws SnapError `IO_ERROR` (as fsck: "cannot list the objects")
- */
-async function* entriesOf(path: string): AsyncGenerator<Dirent> {
-  try {
-    for await (const e of await fsp.opendir(path, { bufferSize: DIR_BATCH })) yield e;
-  } catch (e) {
-    throw ioError(e, path, 'cannot list the objects');
-  }
-}
-
-/**
  * The fan-out folders of `objects/sha256` (`xx`, folders or links to folders, as fsck takes them),
  * sorted; other entries are fsck's strays, passed over (not kept: there may be any number).
  */
@@ -160,39 +147,6 @@ async function fanFolders(store: Store): Promise<string[]> {
   const fans: string[] = [];
   for await (const e of entriesOf(store.objectsDir)) if (FAN_RE.test(e.name) && (await isFolder(e, store.objectsDir))) fans.push(e.name);
   return fans.sort();
-}
-
-/** Bytes of an object's name in its fan-out folder packed as binary (62 hex: 31 bytes). */
-const NAME_BYTES = 31;
-
-/** Names a fan-out folder's packed list has room for at first (it doubles as needed). */
-const FIRST_NAMES = 1024;
-
-/**
- * The object names of one fan-out folder (62 hex, fsck's REST_RE; other entries are fsck's strays,
- * passed over), sorted, packed {@link NAME_BYTES} bytes a name: a folder may hold any number of
- * them (whoever can write the store can plant a million in one), and a string a name would be
- * several times that.
- * @returns the packed names, sorted (lowercase hex sorts as its bytes), and how many
- */
-async function packedNamesOf(store: Store, fan: string): Promise<{ names: Buffer; count: number }> {
-  let names = Buffer.allocUnsafe(FIRST_NAMES * NAME_BYTES);
-  let count = 0;
-  for await (const e of entriesOf(join(store.objectsDir, fan))) {
-    if (!REST_RE.test(e.name)) continue;
-    if ((count + 1) * NAME_BYTES > names.length) {
-      const larger = Buffer.allocUnsafe(names.length * 2);
-      names.copy(larger, 0, 0, count * NAME_BYTES);
-      names = larger;
-    }
-    names.write(e.name, count * NAME_BYTES, NAME_BYTES, 'hex');
-    count++;
-  }
-  const order = new Uint32Array(count).map((_, i) => i);
-  order.sort((a, b) => names.compare(names, b * NAME_BYTES, (b + 1) * NAME_BYTES, a * NAME_BYTES, (a + 1) * NAME_BYTES));
-  const sorted = Buffer.allocUnsafe(count * NAME_BYTES);
-  order.forEach((i, k) => names.copy(sorted, k * NAME_BYTES, i * NAME_BYTES, (i + 1) * NAME_BYTES));
-  return { names: sorted, count };
 }
 
 /**
@@ -248,8 +202,6 @@ function cannotWriteStore(e: unknown): e is SnapError {
 /** lstat calls in flight at once while listing objects. */
 const LSTAT_BATCH = 256;
 
-/** Entries `opendir` reads from a folder at a time. */
-const DIR_BATCH = 256;
 
 /**
  * Find, and with `remove` remove, the objects of a local store that no snapshot references (see

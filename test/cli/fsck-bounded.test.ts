@@ -106,6 +106,8 @@ describe('snap fsck on a small store with a few problems of each kind', () => {
 
 /** Objects planted, no snapshot naming them (empty files named by other digests: corrupt), enough that fsck holding them all ran out of a {@link SMALL_HEAP_MIB} MiB heap. */
 const MANY_PLANTED = 60_000;
+/** Objects planted in one fan-out folder, enough that reading that folder's names at once ran out of a {@link SMALL_HEAP_MIB} MiB heap. */
+const ONE_FAN_PLANTED = 100_000;
 /** Strays planted in one fan-out folder. */
 const MANY_STRAYS = 5_000;
 /** The V8 heap the CLI is given (`--max-old-space-size`, MiB). */
@@ -194,6 +196,31 @@ describe('snap fsck over many planted objects', () => {
     expect(doc.repair).toMatchObject({ source, kind: 'store', repaired: [], bytes: 0, before: { corrupt: MANY_PLANTED } });
     expect(doc.repair.unrepaired.map((u: { sha256: string; code: string }) => `${u.code} ${u.sha256}`)).toEqual(planted.map((h) => `OBJECT_UNUSED ${h}`));
     expect(doc.objects.corrupt.map((c: { name: string }) => c.name)).toEqual(planted);
+  }, 240_000);
+
+  it(`finds ${ONE_FAN_PLANTED} planted in one fan-out folder in that heap (one folder's names were all read, as strings, at once), and the strays there in name order`, async () => {
+    const store = await newStorePath();
+    const d = await makeTree({ 'a.txt': 'alpha\n' });
+    expect((await snap(['seal', d, '--as', 'ds@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+    const fan = join(store, 'objects', 'sha256', 'ab');
+    mkdirSync(fan, { recursive: true });
+    const planted: string[] = [];
+    for (let i = 0; i < ONE_FAN_PLANTED; i++) {
+      const rest = sha256(`one fan ${i}`).slice(2);
+      closeSync(openSync(join(fan, rest), 'w', 0o444));
+      planted.push(`ab${rest}`);
+    }
+    planted.sort();
+    for (const n of ['zz stray', 'a stray', 'ab']) closeSync(openSync(join(fan, n), 'w'));
+    const json = await snapBin(['fsck', '--json', '--store', store], smallHeap);
+    expect(json.code, json.stderr.slice(-400)).toBe(1);
+    const doc = JSON.parse(json.stdout);
+    expect(doc.objects.corrupt.map((c: { name: string }) => c.name)).toEqual(planted);
+    expect(doc.strays).toEqual(['objects/sha256/ab/a stray', 'objects/sha256/ab/ab', 'objects/sha256/ab/zz stray']);
+    expect(doc.counts).toMatchObject({ objects: ONE_FAN_PLANTED + 1, corrupt: ONE_FAN_PLANTED, strays: 3 });
+    const human = await snapBin(['fsck', '--store', store], smallHeap);
+    expect(human.code, human.stderr.slice(-400)).toBe(1);
+    expect(human.stdout.split('\n')[2]).toBe(`  objects/sha256/ab/${planted[0]?.slice(2)}  now hashes to ${sha256('').slice(0, 12)} (0 B)`);
   }, 240_000);
 
   it('keeps --json one document when Ctrl-C stops it while it writes the list: the objects listed so far, then "ok": false and the error (exit 130)', async () => {
