@@ -631,13 +631,13 @@ export async function fsckListed(opts: FsckOptions): Promise<{ summary: FsckSumm
   try {
     if (opts.objectSource) {
       const r = await opts.objectSource.checkObjects(opts.onProgress);
-      objectStrays.push(...(r.strays ?? []));
+      for (const x of r.strays ?? []) objectStrays.push(x); // not push(...): a bucket may hold a million strays (the call's arguments are on the stack)
       for (const c of r.objects.corrupt) corrupt.set(c.name, c);
       for (const u of r.objects.unreadable) unreadable.set(u.path.replace('/', ''), u);
       snapshots = await checkSnapshots(store, corrupt, unreadable, missing, snapshotStrays, (hex) => r.present.has(hex));
       // As the source listed them (users added in place).
-      corruptRun.push(...r.objects.corrupt);
-      unreadableRun.push(...r.objects.unreadable);
+      for (const c of r.objects.corrupt) corruptRun.push(c);
+      for (const u of r.objects.unreadable) unreadableRun.push(u);
       corrupt.clear();
       unreadable.clear();
       checked = { checked: r.objects.checked, bytes: r.objects.bytes };
