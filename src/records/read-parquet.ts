@@ -871,6 +871,7 @@ async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg
     let left = entries;
     const reader = { view: new DataView(await file.slice(start, start + length)), offset: 0 };
     const bytesOf = new Uint8Array(reader.view.buffer, reader.view.byteOffset, reader.view.byteLength);
+    let pages = 0;
     while (reader.offset < reader.view.byteLength - 1) {
       let h;
       try {
@@ -884,6 +885,12 @@ async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg
       } catch (e) {
         throw malformed(`a page header cannot be read (${(e as Error).message})`);
       }
+      // The Parquet format puts a chunk's one dictionary page first. Arrow (pyarrow, pandas) reads
+      // one after PLAIN data pages too, and starts a new dictionary there: a categorical's categories
+      // were the plain pages' values first ([dog, cat]) where snap took the dictionary's first
+      // ([cat, dog]), every .cat.codes integer flipped and the check passed (FORMAT §19.11).
+      if (h.type === 'DICTIONARY_PAGE' && pages > 0) throw malformed(`a dictionary page after a data page of ${column}: the Parquet format puts it first; Arrow (pyarrow, pandas) starts a new dictionary there, so a pandas categorical's categories (what .cat.codes means) would not be those snap signs`);
+      pages++;
       const size = h.uncompressed_page_size;
       const stored = h.compressed_page_size;
       const n = h.data_page_header?.num_values ?? h.data_page_header_v2?.num_values ?? h.dictionary_page_header?.num_values ?? 0;

@@ -84,3 +84,21 @@ describe('a pandas categorical whose categories were reordered, every value the 
     expect((await check(store)).code).toBe(0);
   });
 });
+
+describe('a column chunk whose dictionary page comes after a data page', () => {
+  it('is refused, where pandas reads its categories [dog, cat] against [cat, dog] for the same values (every code flipped)', async () => {
+    const expected = (name: string) => JSON.parse(readFileSync(join(DIR, `${name}.expected.json`), 'utf8'));
+    expect(expected('mid-chunk-a')).toEqual({ ordered: false, values: ['cat', 'dog'] });
+    expect(expected('dictionary-mid-chunk')).toEqual({ ordered: false, values: ['dog', 'cat'] });
+    const store = await newStorePath();
+    const a = await makeTree({ 'train.parquet': file('mid-chunk-a') });
+    expect((await snap(['seal', a, '--as', 'ds@v1', '--key', keys.key, '--store', store, '--records', 'train.parquet'])).code).toBe(0);
+    const b = await makeTree({ 'train.parquet': file('dictionary-mid-chunk') });
+    const sealed = await snap(['seal', b, '--as', 'ds@v2', '--key', keys.key, '--store', store, '--records', 'train.parquet']);
+    expect(sealed.code, sealed.stdout).toBe(3);
+    expect(sealed.stderr).toContain('a dictionary page after a data page of column chunk 1 ("label")');
+    expect(sealed.stderr).toContain('[RECORDS_MALFORMED]');
+    const c = await snap(['check', b, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(c.code, c.stdout).not.toBe(0);
+  });
+});
