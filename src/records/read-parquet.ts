@@ -1008,6 +1008,9 @@ class CategoryCollector {
   }
 }
 
+/** Most UTF-16 code units of a category a message shows. */
+const CATEGORY_SHOWN = 64;
+
 /** Most categories of a pandas categorical column signed (FORMAT §19.11): as many as a ClassLabel's names. */
 export const MAX_CATEGORIES = MAX_CLASS_NAMES;
 
@@ -1094,6 +1097,10 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
       const collector = new CategoryCollector(ordered);
       categories.set(name, collector);
       dictionaryPages.set(i, (values) => {
+        // A value twice in one page: pyarrow's categorical reading keeps it once, so every index past
+        // it names the next value ([aaa, aaa, ccc, ddd]: index 2 read ddd) where the page, snap's
+        // reader and pyarrow's plain reading give ccc. No writer writes a value twice.
+        const page = new Set<string>();
         for (const v of values) {
           let category: string;
           try {
@@ -1101,6 +1108,8 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
           } catch {
             throw malformed(`column ${JSON.stringify(name)} has a dictionary value that is not UTF-8`);
           }
+          if (page.has(category)) throw malformed(`column ${JSON.stringify(name)} has a dictionary page that holds ${JSON.stringify(category.slice(0, CATEGORY_SHOWN))}${category.length > CATEGORY_SHOWN ? '…' : ''} twice: pandas keeps each category once, so the indices after it would name other labels than the page's (which snap reads)`);
+          page.add(category);
           collector.add(category);
         }
       });

@@ -102,3 +102,21 @@ describe('a column chunk whose dictionary page comes after a data page', () => {
     expect(c.code, c.stdout).not.toBe(0);
   });
 });
+
+describe('a categorical whose dictionary page holds a value twice', () => {
+  it('is refused, where pandas keeps each value once and reads other labels (ddd, ddd, aaa) than the page indexes (ccc, ccc, aaa)', async () => {
+    // Against dictionary-twice-a.parquet B has the same categories as pandas reads them, and the same records as the page gives them.
+    const expected = (name: string) => JSON.parse(readFileSync(join(DIR, `${name}.expected.json`), 'utf8'));
+    expect(expected('dictionary-twice')).toEqual(expected('dictionary-twice-a'));
+    const store = await newStorePath();
+    const a = await makeTree({ 'train.parquet': file('dictionary-twice-a') });
+    expect((await snap(['seal', a, '--as', 'ds@v1', '--key', keys.key, '--store', store, '--records', 'train.parquet key=id'])).code).toBe(0);
+    const b = await makeTree({ 'train.parquet': file('dictionary-twice') });
+    const sealed = await snap(['seal', b, '--as', 'ds@v2', '--key', keys.key, '--store', store, '--records', 'train.parquet key=id']);
+    expect(sealed.code, sealed.stdout).toBe(3);
+    expect(sealed.stderr).toContain('column "label" has a dictionary page that holds "aaa" twice');
+    expect(sealed.stderr).toContain('[RECORDS_MALFORMED]');
+    const c = await snap(['check', b, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(c.code, c.stdout).toBe(3);
+  });
+});
