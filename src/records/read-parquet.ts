@@ -872,6 +872,8 @@ async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg
     const reader = { view: new DataView(await file.slice(start, start + length)), offset: 0 };
     const bytesOf = new Uint8Array(reader.view.buffer, reader.view.byteOffset, reader.view.byteLength);
     let pages = 0;
+    // A categorical chunk's dictionary page not yet followed by a data page of values.
+    let dictionaryPending = false;
     while (reader.offset < reader.view.byteLength - 1) {
       let h;
       try {
@@ -891,6 +893,15 @@ async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg
       // ([cat, dog]), every .cat.codes integer flipped and the check passed (FORMAT §19.11).
       if (h.type === 'DICTIONARY_PAGE' && pages > 0) throw malformed(`a dictionary page after a data page of ${column}: the Parquet format puts it first; Arrow (pyarrow, pandas) starts a new dictionary there, so a pandas categorical's categories (what .cat.codes means) would not be those snap signs`);
       pages++;
+      if (onDictionary && h.type === 'DICTIONARY_PAGE') dictionaryPending = true;
+      const encoding = h.data_page_header?.encoding ?? h.data_page_header_v2?.encoding;
+      if (dictionaryPending && encoding !== undefined && (h.data_page_header?.num_values ?? h.data_page_header_v2?.num_values ?? 0) > 0) {
+        // pyarrow's categorical reading takes the dictionary when it reads a dictionary-encoded page:
+        // PLAIN pages before one gave the first categories ([dog, cat] where snap took [cat, dog]).
+        // A writer that falls back to PLAIN writes its dictionary-encoded pages first.
+        if (encoding !== 'RLE_DICTIONARY' && encoding !== 'PLAIN_DICTIONARY') throw malformed(`the first data page after the dictionary page of ${column} is ${encoding}, not dictionary-encoded: Arrow (pyarrow, pandas) takes the dictionary only at a dictionary-encoded page, so a pandas categorical's categories (what .cat.codes means) would begin with that page's values, not the dictionary's that snap signs`);
+        dictionaryPending = false;
+      }
       const size = h.uncompressed_page_size;
       const stored = h.compressed_page_size;
       const n = h.data_page_header?.num_values ?? h.data_page_header_v2?.num_values ?? h.dictionary_page_header?.num_values ?? 0;

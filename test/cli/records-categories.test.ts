@@ -103,6 +103,23 @@ describe('a column chunk whose dictionary page comes after a data page', () => {
   });
 });
 
+describe('a categorical column chunk whose dictionary page is followed by a PLAIN data page', () => {
+  it('is refused, where pandas takes the dictionary only at a dictionary-encoded page and reads [dog, cat] against [cat, dog]', async () => {
+    const expected = (name: string) => JSON.parse(readFileSync(join(DIR, `${name}.expected.json`), 'utf8'));
+    expect(expected('dictionary-then-plain')).toEqual({ ordered: false, values: ['dog', 'cat'] });
+    const store = await newStorePath();
+    const a = await makeTree({ 'train.parquet': file('mid-chunk-a') });
+    expect((await snap(['seal', a, '--as', 'ds@v1', '--key', keys.key, '--store', store, '--records', 'train.parquet'])).code).toBe(0);
+    const b = await makeTree({ 'train.parquet': file('dictionary-then-plain') });
+    const sealed = await snap(['seal', b, '--as', 'ds@v2', '--key', keys.key, '--store', store, '--records', 'train.parquet']);
+    expect(sealed.code, sealed.stdout).toBe(3);
+    expect(sealed.stderr).toContain('the first data page after the dictionary page of column chunk 1 ("label") is PLAIN');
+    expect(sealed.stderr).toContain('[RECORDS_MALFORMED]');
+    const c = await snap(['check', b, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(c.code, c.stdout).toBe(3);
+  });
+});
+
 describe('a categorical whose dictionary page holds a value twice', () => {
   it('is refused, where pandas keeps each value once and reads other labels (ddd, ddd, aaa) than the page indexes (ccc, ccc, aaa)', async () => {
     // Against dictionary-twice-a.parquet B has the same categories as pandas reads them, and the same records as the page gives them.
