@@ -299,6 +299,32 @@ export function delimitedColumnTypes(header: readonly string[]): ColumnType[] | 
   return schemaObjectBytes(out, DELIMITED_FORM).length > MAX_SCHEMA_OBJECT_BYTES ? undefined : out;
 }
 
+/**
+ * A Parquet file's columns, their pandas categories read, made to fit its column object within
+ * `MAX_SCHEMA_OBJECT_BYTES` (FORMAT §19.11): while it is over, the categorical whose values take
+ * the most bytes has them replaced by `{"ordered": …, "overBounds": true}`, as a column with too many
+ * categories has. So categories cannot push a file's types out of its statement: a B that padded
+ * its dictionaries with 17 MB of unused categories was sealed with no column object, and `check` of
+ * that snapshot took it for one sealed before types were signed and passed it against an A whose
+ * categories, `.cat.codes` and types it no longer compared.
+ * @param columns the columns, `categories` set on each categorical (changed in place)
+ * @returns the columns, or undefined when the object is over its bound even with every categorical's values left out
+ */
+export function categoriesWithinBound(columns: ColumnType[]): ColumnType[] | undefined {
+  let size = schemaObjectBytes(columns).length;
+  if (size <= MAX_SCHEMA_OBJECT_BYTES) return columns;
+  // What leaving out each column's values saves: the object's bytes are the sum of its members' (RFC 8785).
+  const saving = (c: ColumnType) => Buffer.byteLength(canonicalJson(c.categories)) - Buffer.byteLength(canonicalJson({ ordered: c.categories?.ordered, overBounds: true }));
+  const listed = columns.filter((c) => c.categories?.values).map((c) => ({ c, saves: saving(c) }));
+  listed.sort((x, y) => y.saves - x.saves);
+  for (const { c, saves } of listed) {
+    if (size <= MAX_SCHEMA_OBJECT_BYTES) break;
+    c.categories = { ordered: (c.categories as CategoryList).ordered, overBounds: true };
+    size -= saves;
+  }
+  return schemaObjectBytes(columns).length > MAX_SCHEMA_OBJECT_BYTES ? undefined : columns;
+}
+
 /** The form of a Parquet set's column object: every member (ClassLabel names, nested ones, pandas categories). */
 export const PARQUET_FORM: SchemaObjectForm = 'categories';
 /** The form of a CSV or TSV set's column object: no ClassLabels, so no `nestedClassNames` (its bytes as before they were read). */

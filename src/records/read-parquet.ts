@@ -20,10 +20,9 @@ import { isoDuration, isoTime, listColumns, MAX_DEPTH, ObjectShapes, ParquetDate
 import { located, newHash, openDataFile, MAX_COLUMNS, READ_CHUNK, type ReadResult, type RecordSink } from './read-common.js';
 import { ioError } from '../io/errors.js';
 import { walkThriftStruct } from './thrift-bounds.js';
-import { parquetColumnTypes, schemaObjectBytes, type ColumnType, type TypedNode } from './column-types.js';
+import { categoriesWithinBound, parquetColumnTypes, type ColumnType, type TypedNode } from './column-types.js';
 import { HF_METADATA_KEY, hfClassLabels, MAX_CLASS_NAME_BYTES, MAX_CLASS_NAMES, type ClassLabels } from './class-names.js';
 import { arrowSchemaFields, holdsDuration, TYPE_LISTS, TYPE_STRINGS, TYPE_STRUCT, type ArrowField, type ArrowKeyValue } from './arrow-schema.js';
-import { MAX_SCHEMA_OBJECT_BYTES } from '../core/records.js';
 import { utf8Length } from '../core/paths.js';
 
 /** Largest row group, uncompressed, in bytes (a row group is held in memory while it is read). */
@@ -1219,7 +1218,7 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
         const collected = categories.get(c.name);
         if (collected) c.categories = collected.over ? { ordered: collected.ordered, overBounds: true } : { ordered: collected.ordered, values: collected.values };
       }
-      if (schemaObjectBytes(columnTypes).length > MAX_SCHEMA_OBJECT_BYTES) columnTypes = undefined;
+      columnTypes = categoriesWithinBound(columnTypes);
     }
     const after = await fh.stat({ bigint: true });
     if (after.size !== before.size || after.mtimeNs !== before.mtimeNs || after.ctimeNs !== before.ctimeNs || after.ino !== before.ino) {

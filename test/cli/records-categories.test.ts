@@ -74,6 +74,19 @@ describe('a pandas categorical whose categories were reordered, every value the 
     expect(c.json.breaches.find((x: Json) => x.rule === 'maxTypeChanges')?.message, JSON.stringify(c.json.breaches)).toContain('→ over bounds');
   });
 
+  it('a B whose categories together take its column object past its bound is signed with them over bounds, and fails against A (sealed, and as a folder)', async () => {
+    // 17,000 unused categories of 1,006 bytes, each column's within its bounds: the object would be 17 MB.
+    const { store, bDir } = await pair('neg-pos', 'object-over-bounds');
+    const text = 'label: pandas categories [neg, pos] → over bounds';
+    for (const b of ['ds@v2', bDir]) {
+      const c = await check(store, b);
+      expect(c.code, JSON.stringify(c.json.breaches)).toBe(1);
+      expect(c.json.breaches.find((x: Json) => x.rule === 'maxTypeChanges')?.message, JSON.stringify(c.json.breaches)).toContain(text);
+    }
+    const d = await snapJson(['diff', 'ds@v1', 'ds@v2', '--store', store]);
+    expect(d.json.records.sets[0].types.categories).toEqual([{ column: 'label', a: { ordered: false, values: ['neg', 'pos'] }, b: { ordered: false, overBounds: true } }]);
+  });
+
   it('an older column-types object (no categories) against categories: no false breach, "not recorded"', async () => {
     const { store } = await pair('neg-pos', 'pos-neg');
     await signOlderColumnTypes(store, 'ds', 'v1', keys.key, { classNames: {}, columns: [{ name: 'id', type: 'INT64' }, { name: 'label', type: 'STRING' }], nestedClassNames: {} });
