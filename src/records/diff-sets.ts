@@ -304,8 +304,8 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
   // whose signed indexes are read where they are (making, sweeping and removing one cost a diff
   // tens of milliseconds of waiting), unless one was indexed by an older form (read again below).
   const olderForm = snapshots.some((s) => s.reindex || s.members.some((m) => formOf(m) !== RECORD_FORMS[m.format]));
-  // Or a CSV or TSV set whose signed column object the store lacks: its file's copy is indexed again (below).
-  const lostColumns = snapshots.some((s) => s.members.some((m) => (m.format === 'csv' || m.format === 'tsv') && m.schema !== undefined && findObject(s.objectDirs, m.schema) === undefined));
+  // Or a set whose signed column object the store lacks: its file's copy is indexed again (below).
+  const lostColumns = snapshots.some((s) => s.members.some((m) => (m.format === 'csv' || m.format === 'tsv' || m.format === 'parquet') && m.schema !== undefined && findObject(s.objectDirs, m.schema) === undefined));
   const scratch = a.kind === 'folder' || b.kind === 'folder' || olderForm || lostColumns ? await makeScratchDir('snap-records-') : undefined;
   const removeTmp = scratch ? removeWhenDone(scratch) : async () => {};
   const tmp = (): string => {
@@ -415,9 +415,12 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
         if (src.kind !== 'index' || src.build || !src.member || (src.member.schema !== undefined && src.schemaPath !== undefined) || side.kind !== 'snapshot' || digest === undefined) continue;
         const object = findObject(side.objectDirs, digest);
         if (!object) continue;
-        if (d.format === 'parquet') src.storedCopy = { path: object, sha256: digest };
-        // A CSV or TSV set whose signed column object is gone: its copy is indexed again (its header read
-        // with it). One sealed before columns were signed is not: "column order not recorded".
+        if (d.format === 'parquet' && src.member.schema === undefined) src.storedCopy = { path: object, sha256: digest };
+        // A set whose signed column object is gone: its copy is indexed again (its header, its
+        // types and a Parquet file's pandas categories read with it: its footer alone has no
+        // categories, which were then "not recorded (sealed by an older snap)", and check passed a
+        // B whose object a store writer removed). A CSV or TSV set sealed before columns were
+        // signed is not: "column order not recorded".
         else if (src.member.schema !== undefined) pair[j] = indexed(object, d, digest, seen.sizes.get(d.name) ?? 0, true);
       }
     }

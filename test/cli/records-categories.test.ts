@@ -87,6 +87,19 @@ describe('a pandas categorical whose categories were reordered, every value the 
     expect(d.json.records.sets[0].types.categories).toEqual([{ column: 'label', a: { ordered: false, values: ['neg', 'pos'] }, b: { ordered: false, overBounds: true } }]);
   });
 
+  it("a sealed B whose signed column-types object a store writer removed is compared by its file's copy, categories too", async () => {
+    const store = await newStorePath();
+    for (const [name, as] of [['neg-pos', 'ds@v1'], ['pos-neg', 'ds@v2']] as const) {
+      const dir = await makeTree({ 'train.parquet': file(name) });
+      const r = await snapJson(['seal', dir, '--as', as, '--key', keys.key, '--store', store, '--records', 'train.parquet key=id']);
+      expect(r.code, r.stderr).toBe(0);
+      if (as === 'ds@v2') await fsp.rm(join(store, 'objects', 'sha256', r.json.records[0].schema.slice(0, 2), r.json.records[0].schema.slice(2)));
+    }
+    const c = await check(store);
+    expect(c.code, JSON.stringify(c.json.breaches)).toBe(1);
+    expect(c.json.breaches.find((x: Json) => x.rule === 'maxTypeChanges')?.message).toContain(TEXT);
+  });
+
   it('an older column-types object (no categories) against categories: no false breach, "not recorded"', async () => {
     const { store } = await pair('neg-pos', 'pos-neg');
     await signOlderColumnTypes(store, 'ds', 'v1', keys.key, { classNames: {}, columns: [{ name: 'id', type: 'INT64' }, { name: 'label', type: 'STRING' }], nestedClassNames: {} });
