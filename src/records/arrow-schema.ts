@@ -60,9 +60,17 @@ export interface ArrowField {
    * values' type, and `ordered` its `isOrdered` — what pandas reads as a categorical's `ordered`.
    */
   dictionary?: { ordered: boolean };
+  /**
+   * The field's extension type name (`ARROW:extension:name` of `Field.custom_metadata`), when it has
+   * one: pandas' `pandas.period` and `pandas.interval`, which pyarrow reads as pandas reads them.
+   */
+  extension?: string;
   /** A list's element, a struct's members, …, in order. */
   children: ArrowField[];
 }
+
+/** The key of a field's `custom_metadata` that names its extension type (Arrow's columnar format, "Extension Types"). */
+export const EXTENSION_NAME_KEY = 'ARROW:extension:name';
 
 /** One pair of the schema's own key-value metadata (`Schema.custom_metadata`: pyarrow's `schema.metadata`). */
 export interface ArrowKeyValue {
@@ -173,6 +181,24 @@ export function arrowSchemaFields(base64: string, maxFields: number, maxDepth: n
     if (nameBytes > b.length) throw new SnapError('RECORDS_LIMIT', `its Arrow schema (key-value metadata "ARROW:schema") has names and time zones that add up to more than its ${b.length} bytes (one string read for many fields)`);
     return b.subarray(s + 4, s + 4 + n).toString('utf8') || undefined;
   };
+  /** A string of the schema at `at` (its length, then its bytes), counted with the names. */
+  const stringAt = (at: number): string => {
+    const s = ref(at);
+    const n = u32(s);
+    if (n > b.length - s - 4) bad('a string runs past its end');
+    nameBytes += n;
+    if (nameBytes > b.length) throw new SnapError('RECORDS_LIMIT', `its Arrow schema (key-value metadata "ARROW:schema") has names and metadata that add up to more than its ${b.length} bytes (one string read for many fields)`);
+    return b.subarray(s + 4, s + 4 + n).toString('utf8');
+  };
+  /** The value of `ARROW:extension:name` in the field's `custom_metadata` (slot 6: KeyValue tables, key slot 0, value slot 1), else undefined. */
+  const extensionName = (field: number): string | undefined => {
+    for (const kv of vector(field, 6)) {
+      const key = slot(kv, 0);
+      const value = slot(kv, 1);
+      if (key !== undefined && value !== undefined && stringAt(key) === EXTENSION_NAME_KEY) return stringAt(value);
+    }
+    return undefined;
+  };
   /** The field at `field`, and the fields inside it. */
   const fieldAt = (field: number, depth: number): ArrowField => {
     visit(depth);
@@ -192,7 +218,8 @@ export function arrowSchemaFields(base64: string, maxFields: number, maxDepth: n
     const dictAt = slot(field, 4);
     const dictionary = dictAt === undefined ? undefined : { ordered: byte(ref(dictAt), 2, 0) !== 0 };
     const children = vector(field, 5).map((child) => fieldAt(child, depth + 1));
-    return { name, type: byte(field, 2, 0), ...(unit !== undefined ? { durationUnit: unit } : {}), ...(zone ? { timezone: zone } : {}), ...(dictionary ? { dictionary } : {}), children };
+    const extension = extensionName(field);
+    return { name, type: byte(field, 2, 0), ...(unit !== undefined ? { durationUnit: unit } : {}), ...(zone ? { timezone: zone } : {}), ...(dictionary ? { dictionary } : {}), ...(extension !== undefined ? { extension } : {}), children };
   };
   const fields = vector(schema, 1).map((field) => fieldAt(field, 1));
   if (metadata) {

@@ -405,6 +405,52 @@ function classNamesOf(meta: FileMetaData, rel: string): ClassLabels {
   return hfClassLabels(values, parquetSchema(meta).children.map((c) => c.element.name), rel);
 }
 
+/**
+ * numpy_type values of the pandas metadata that pyarrow applies no pandas dtype for (numpy dtypes,
+ * pandas_compat `_pandas_supported_numpy_types` and the rest, a categorical, whose reading comes
+ * from ARROW:schema): pandas reads the column by its Arrow type.
+ */
+const NUMPY_DTYPES = /^(?:u?int(?:8|16|32|64)|float(?:16|32|64|128)|complex(?:64|128|256)|object|bool|bytes|category|(?:datetime64|timedelta64)(?:\[[a-z]+\])?)$/;
+
+/** pandas extension dtypes (their numpy_type) whose values are the column's as snap reads them, by the column type (column-types.ts) they go with. */
+const PANDAS_DTYPE_TYPES = new Map<string, string>([
+  ...['str', 'string', 'string[python]', 'string[pyarrow]', 'string[pyarrow_numpy]', 'large_string[pyarrow]'].map((d): [string, string] => [d, 'STRING']),
+  ...[8, 16, 32, 64].flatMap((n): [string, string][] => [[`Int${n}`, `INT${n}`], [`UInt${n}`, `UINT${n}`], [`int${n}[pyarrow]`, `INT${n}`], [`uint${n}[pyarrow]`, `UINT${n}`]]),
+  ['Float32', 'FLOAT'], ['float[pyarrow]', 'FLOAT'], ['Float64', 'DOUBLE'], ['double[pyarrow]', 'DOUBLE'],
+  ['boolean', 'BOOLEAN'], ['bool[pyarrow]', 'BOOLEAN'],
+]);
+
+/**
+ * The column type a pandas dtype named in the metadata goes with (pandas reads such a column's
+ * values as they are), or undefined for any other: pyarrow (pandas_compat `_get_extension_dtypes`)
+ * casts a column to the extension dtype its `numpy_type` names — an INT64 `label` named `string`
+ * read as the strings "1", "0", "1", every record and type as snap signs them the same, and
+ * `check` passed. An INT32 written as `Int64` would read the same values, but pandas writes the dtype its column's type has.
+ */
+function pandasDtypeType(dtype: string): string | undefined {
+  return PANDAS_DTYPE_TYPES.get(dtype);
+}
+
+/** The extension types pandas registers with pyarrow, which pyarrow reads a column as (`pandas.period`, `pandas.interval`): pandas' own dtype, whatever the pandas metadata says. */
+const PANDAS_EXTENSIONS: ReadonlySet<string> = new Set(['pandas.period', 'pandas.interval']);
+
+/**
+ * The top-level columns whose ARROW:schema field is of a pandas extension type ({@link PANDAS_EXTENSIONS}),
+ * when pyarrow applies the ARROW:schema (as many fields as `top`); none when it cannot be read (refused where it is read for its types).
+ */
+function pandasExtensions(meta: FileMetaData, top: readonly string[]): Set<string> {
+  const stored = (meta.key_value_metadata ?? []).filter((kv) => kv.key === ARROW_SCHEMA_KEY);
+  if (stored.length !== 1) return new Set();
+  let fields: ArrowField[];
+  try {
+    fields = arrowSchemaFields(stored[0]?.value ?? '', 4 * MAX_COLUMNS, MAX_SCHEMA_DEPTH);
+  } catch {
+    return new Set();
+  }
+  if (fields.length !== top.length) return new Set();
+  return new Set(fields.flatMap((f, i) => (f.extension !== undefined && PANDAS_EXTENSIONS.has(f.extension) ? [top[i] as string] : [])));
+}
+
 /** The key-value metadata key under which pyarrow stores how pandas names a table's columns. */
 const PANDAS_METADATA_KEY = 'pandas';
 
@@ -434,6 +480,8 @@ function pandasNamesAsStored(name: unknown, field: string): boolean {
  */
 function checkPandasNames(meta: FileMetaData, top: readonly string[], rel: string): void {
   const columns = new Set(top);
+  let types: Map<string, string> | undefined;
+  let extensions: Set<string> | undefined;
   for (const value of tableMetadata(meta, PANDAS_METADATA_KEY, rel)) {
     let md: unknown;
     try {
@@ -451,6 +499,16 @@ function checkPandasNames(meta: FileMetaData, top: readonly string[], rel: strin
       if (typeof field !== 'string' || !columns.has(field) || index.has(field)) continue;
       if (!pandasNamesAsStored(name, field)) {
         throw new SnapError('RECORDS_MALFORMED', `${rel}: its pandas metadata names column ${JSON.stringify(field)} ${JSON.stringify(name) ?? String(name)}: pandas.read_parquet reads the column under that name, snap under its own; pandas writes every column under its own name`, { path: rel, column: field });
+      }
+      const dtype = (c as { numpy_type?: unknown }).numpy_type;
+      if (typeof dtype !== 'string' || NUMPY_DTYPES.test(dtype)) continue;
+      // A pandas extension type in ARROW:schema (a period, an interval) gives the dtype, not the metadata.
+      extensions ??= pandasExtensions(meta, top);
+      if (extensions.has(field)) continue;
+      types ??= new Map((parquetColumnTypes(parquetSchema(meta) as TypedNode, new Map()) ?? []).map((t) => [t.name, t.type]));
+      const type = types.get(field);
+      if (type !== undefined && pandasDtypeType(dtype) !== type) {
+        throw new SnapError('RECORDS_UNSUPPORTED', `${rel}: its pandas metadata gives column ${JSON.stringify(field)} the dtype ${JSON.stringify(dtype)} (numpy_type), which pandas.read_parquet casts its ${type} values to (the string "1" for 1, a date for a number of days), while snap signs the values and type the Parquet file stores; pandas writes a dtype its column's type has`, { path: rel, column: field });
       }
     }
   }

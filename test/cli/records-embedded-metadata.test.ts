@@ -67,3 +67,21 @@ describe('a timestamp column whose time zone only ARROW:schema holds', () => {
     expect(r.json.records.sets[0].types).toEqual({ changes: [] });
   });
 });
+
+describe('a pandas metadata dtype (numpy_type) that makes pandas read other values than the Parquet type', () => {
+  for (const [file, dtype, reads] of [['pandas-dtype-string.parquet', 'string', 'the strings "1", "0", "1"'], ['pandas-dtype-period.parquet', 'period[D]', 'periods']] as const) {
+    it(`label as ${dtype} (pandas reads ${reads}; every record and the Parquet type the same): refused, so check does not pass`, async () => {
+      const { store, bDir } = await sealedA('pandas.parquet', file);
+      const r = await snap(['check', bDir, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+      expect(r.code, r.stdout + r.stderr).toBe(3);
+      expect(r.stderr).toContain(`its pandas metadata gives column "label" the dtype ${JSON.stringify(dtype)}`);
+      expect(r.stderr).toContain('[RECORDS_UNSUPPORTED]');
+    });
+  }
+
+  it('the dtypes pandas writes for its own columns (nullable, pyarrow-backed, strings, a categorical, a time zone, a period, an interval) are read as before', async () => {
+    const dir = await makeTree({ 'train.parquet': await fixture('pandas-dtypes.parquet') });
+    const r = await snapJson(['seal', dir, '--as', 'ds@v1', '--key', keys.key, '--store', await newStorePath(), ...RULE]);
+    expect(r.code, r.stderr).toBe(0);
+  });
+});
