@@ -414,21 +414,38 @@ const NUMPY_DTYPES = /^(?:u?int(?:8|16|32|64)|float(?:16|32|64|128)|complex(?:64
 
 /** pandas extension dtypes (their numpy_type) whose values are the column's as snap reads them, by the column type (column-types.ts) they go with. */
 const PANDAS_DTYPE_TYPES = new Map<string, string>([
-  ...['str', 'string', 'string[python]', 'string[pyarrow]', 'string[pyarrow_numpy]', 'large_string[pyarrow]'].map((d): [string, string] => [d, 'STRING']),
+  ...['str', 'string', 'string[python]', 'string[pyarrow]', 'string[pyarrow_numpy]', 'large_string[pyarrow]', 'string_view[pyarrow]'].map((d): [string, string] => [d, 'STRING']),
   ...[8, 16, 32, 64].flatMap((n): [string, string][] => [[`Int${n}`, `INT${n}`], [`UInt${n}`, `UINT${n}`], [`int${n}[pyarrow]`, `INT${n}`], [`uint${n}[pyarrow]`, `UINT${n}`]]),
   ['Float32', 'FLOAT'], ['float[pyarrow]', 'FLOAT'], ['Float64', 'DOUBLE'], ['double[pyarrow]', 'DOUBLE'],
-  ['boolean', 'BOOLEAN'], ['bool[pyarrow]', 'BOOLEAN'],
+  ['boolean', 'BOOLEAN'], ['bool[pyarrow]', 'BOOLEAN'], ['binary[pyarrow]', 'BINARY'], ['date32[day][pyarrow]', 'DATE'],
 ]);
 
 /**
- * The column type a pandas dtype named in the metadata goes with (pandas reads such a column's
- * values as they are), or undefined for any other: pyarrow (pandas_compat `_get_extension_dtypes`)
+ * Whether a pandas dtype named in the metadata goes with a column type (pandas reads such a column's
+ * values as they are; any other dtype: false): pyarrow (pandas_compat `_get_extension_dtypes`)
  * casts a column to the extension dtype its `numpy_type` names — an INT64 `label` named `string`
  * read as the strings "1", "0", "1", every record and type as snap signs them the same, and
  * `check` passed. An INT32 written as `Int64` would read the same values, but pandas writes the dtype its column's type has.
  */
-function pandasDtypeType(dtype: string): string | undefined {
-  return PANDAS_DTYPE_TYPES.get(dtype);
+function pandasDtypeFits(dtype: string, type: string): boolean {
+  const exact = PANDAS_DTYPE_TYPES.get(dtype) ?? PANDAS_DTYPE_TYPES.get(dtype.replace(/^(large_)?binary\[pyarrow\]$/, 'binary[pyarrow]'));
+  if (exact !== undefined) return exact === type;
+  // pandas' pyarrow-backed dtypes of times (`ArrowDtype`): an instant read in another unit is the same instant (a cast that would lose one fails).
+  const time = /^(timestamp|duration)\[(?:s|ms|us|ns)(, tz=[^\]]+)?\]\[pyarrow\]$/.exec(dtype);
+  if (time?.[1] === 'timestamp') return type.startsWith('TIMESTAMP(') && (time[2] === undefined) === !type.includes(', UTC');
+  if (time?.[1] === 'duration') return type.startsWith('DURATION(');
+  return false;
+}
+
+/** Each top-level column's type text (column-types.ts), durations from ARROW:schema included, for {@link pandasDtypeFits}; an ARROW:schema that cannot be read is refused where its durations are read. */
+function pandasCheckTypes(meta: FileMetaData, rel: string): Map<string, string> {
+  const units = new Map<string, bigint>();
+  try {
+    arrowDurations(meta, rel, units);
+  } catch {
+    units.clear();
+  }
+  return new Map((parquetColumnTypes(parquetSchema(meta) as TypedNode, units) ?? []).map((t) => [t.name, t.type]));
 }
 
 /** The extension types pandas registers with pyarrow, which pyarrow reads a column as (`pandas.period`, `pandas.interval`): pandas' own dtype, whatever the pandas metadata says. */
@@ -505,9 +522,9 @@ function checkPandasNames(meta: FileMetaData, top: readonly string[], rel: strin
       // A pandas extension type in ARROW:schema (a period, an interval) gives the dtype, not the metadata.
       extensions ??= pandasExtensions(meta, top);
       if (extensions.has(field)) continue;
-      types ??= new Map((parquetColumnTypes(parquetSchema(meta) as TypedNode, new Map()) ?? []).map((t) => [t.name, t.type]));
+      types ??= pandasCheckTypes(meta, rel);
       const type = types.get(field);
-      if (type !== undefined && pandasDtypeType(dtype) !== type) {
+      if (type !== undefined && !pandasDtypeFits(dtype, type)) {
         throw new SnapError('RECORDS_UNSUPPORTED', `${rel}: its pandas metadata gives column ${JSON.stringify(field)} the dtype ${JSON.stringify(dtype)} (numpy_type), which pandas.read_parquet casts its ${type} values to (the string "1" for 1, a date for a number of days), while snap signs the values and type the Parquet file stores; pandas writes a dtype its column's type has`, { path: rel, column: field });
       }
     }

@@ -79,7 +79,7 @@ describe('a pandas metadata dtype (numpy_type) that makes pandas read other valu
     });
   }
 
-  it('the dtypes pandas writes for its own columns (nullable, pyarrow-backed, strings, a categorical, a time zone, a period, an interval) are read as before', async () => {
+  it('the dtypes pandas writes for its own columns (nullable, pyarrow-backed, strings, pyarrow-backed times, dates and binaries, a categorical, a time zone, a period, an interval) are read as before', async () => {
     const dir = await makeTree({ 'train.parquet': await fixture('pandas-dtypes.parquet') });
     const r = await snapJson(['seal', dir, '--as', 'ds@v1', '--key', keys.key, '--store', await newStorePath(), ...RULE]);
     expect(r.code, r.stderr).toBe(0);
