@@ -61,16 +61,20 @@ export interface ArrowField {
    */
   dictionary?: { ordered: boolean };
   /**
-   * The field's extension type name (`ARROW:extension:name` of `Field.custom_metadata`), when it has
-   * one: pandas' `pandas.period` and `pandas.interval`, which pyarrow reads as pandas reads them.
+   * The field's extension type (`ARROW:extension:name` of `Field.custom_metadata`, and its
+   * `ARROW:extension:metadata` when given), when it has one: pandas' `pandas.period` and
+   * `pandas.interval`, Arrow's `arrow.uuid`, …, which pyarrow reads as that type (a period of days
+   * for its stored integers).
    */
-  extension?: string;
+  extension?: { name: string; metadata?: string };
   /** A list's element, a struct's members, …, in order. */
   children: ArrowField[];
 }
 
 /** The key of a field's `custom_metadata` that names its extension type (Arrow's columnar format, "Extension Types"). */
 export const EXTENSION_NAME_KEY = 'ARROW:extension:name';
+/** The key of a field's `custom_metadata` that holds its extension type's parameters (pandas' `{"freq": "D"}`). */
+export const EXTENSION_METADATA_KEY = 'ARROW:extension:metadata';
 
 /** One pair of the schema's own key-value metadata (`Schema.custom_metadata`: pyarrow's `schema.metadata`). */
 export interface ArrowKeyValue {
@@ -190,14 +194,19 @@ export function arrowSchemaFields(base64: string, maxFields: number, maxDepth: n
     if (nameBytes > b.length) throw new SnapError('RECORDS_LIMIT', `its Arrow schema (key-value metadata "ARROW:schema") has names and metadata that add up to more than its ${b.length} bytes (one string read for many fields)`);
     return b.subarray(s + 4, s + 4 + n).toString('utf8');
   };
-  /** The value of `ARROW:extension:name` in the field's `custom_metadata` (slot 6: KeyValue tables, key slot 0, value slot 1), else undefined. */
-  const extensionName = (field: number): string | undefined => {
+  /** The values of `ARROW:extension:name` and `ARROW:extension:metadata` in the field's `custom_metadata` (slot 6: KeyValue tables, key slot 0, value slot 1); undefined without a name. */
+  const extensionOf = (field: number): { name: string; metadata?: string } | undefined => {
+    let name: string | undefined;
+    let metadata: string | undefined;
     for (const kv of vector(field, 6)) {
       const key = slot(kv, 0);
       const value = slot(kv, 1);
-      if (key !== undefined && value !== undefined && stringAt(key) === EXTENSION_NAME_KEY) return stringAt(value);
+      if (key === undefined || value === undefined) continue;
+      const k = stringAt(key);
+      if (k === EXTENSION_NAME_KEY) name = stringAt(value);
+      else if (k === EXTENSION_METADATA_KEY) metadata = stringAt(value);
     }
-    return undefined;
+    return name === undefined ? undefined : { name, ...(metadata ? { metadata } : {}) };
   };
   /** The field at `field`, and the fields inside it. */
   const fieldAt = (field: number, depth: number): ArrowField => {
@@ -218,7 +227,7 @@ export function arrowSchemaFields(base64: string, maxFields: number, maxDepth: n
     const dictAt = slot(field, 4);
     const dictionary = dictAt === undefined ? undefined : { ordered: byte(ref(dictAt), 2, 0) !== 0 };
     const children = vector(field, 5).map((child) => fieldAt(child, depth + 1));
-    const extension = extensionName(field);
+    const extension = extensionOf(field);
     return { name, type: byte(field, 2, 0), ...(unit !== undefined ? { durationUnit: unit } : {}), ...(zone ? { timezone: zone } : {}), ...(dictionary ? { dictionary } : {}), ...(extension !== undefined ? { extension } : {}), children };
   };
   const fields = vector(schema, 1).map((field) => fieldAt(field, 1));

@@ -270,17 +270,21 @@ function bounded(type: string): string {
  * @param durations leaf path (`JSON.stringify`) → nanoseconds in the unit, for the leaves pyarrow reads as durations
  * @param classLabels each column's own ClassLabel names, and those nested in its structs and lists (class-names.ts `hfClassLabels`)
  * @param zones leaf path (`JSON.stringify`) → the time zone Arrow gives that timestamp (from ARROW:schema)
+ * @param extensions top-level column → what its type text ends with for its Arrow extension type
+ *   (`(extension "pandas.period", "{\"freq\": \"D\"}")`, from ARROW:schema): pyarrow reads the stored
+ *   values as that type
  * @returns undefined when the file's schema object would be over a bound ({@link MAX_SCHEMA_COLUMNS},
  *   {@link MAX_SCHEMA_NAME_BYTES}, `MAX_SCHEMA_OBJECT_BYTES`): no types are signed for it
  */
-export function parquetColumnTypes(root: TypedNode, durations: ReadonlyMap<string, bigint>, classLabels: ClassLabels = { own: new Map(), nested: new Map() }, zones: ReadonlyMap<string, string> = new Map()): ColumnType[] | undefined {
+export function parquetColumnTypes(root: TypedNode, durations: ReadonlyMap<string, bigint>, classLabels: ClassLabels = { own: new Map(), nested: new Map() }, zones: ReadonlyMap<string, string> = new Map(), extensions: ReadonlyMap<string, string> = new Map()): ColumnType[] | undefined {
   if (root.children.length > MAX_SCHEMA_COLUMNS) return undefined;
   const out: ColumnType[] = [];
   for (const c of root.children) {
     if (utf8Length(c.element.name) > MAX_SCHEMA_NAME_BYTES || !isWellFormed(c.element.name)) return undefined;
     const names = classLabels.own.get(c.element.name);
     const nested = classLabels.nested.get(c.element.name);
-    out.push({ name: c.element.name, type: bounded(nodeType(c, durations, zones)), ...(names ? { classNames: names } : {}), ...(nested ? { nestedClassNames: nested } : {}) });
+    const extension = extensions.get(c.element.name);
+    out.push({ name: c.element.name, type: bounded(`${nodeType(c, durations, zones)}${extension !== undefined ? ` ${extension}` : ''}`), ...(names ? { classNames: names } : {}), ...(nested ? { nestedClassNames: nested } : {}) });
   }
   return schemaObjectBytes(out).length > MAX_SCHEMA_OBJECT_BYTES ? undefined : out;
 }

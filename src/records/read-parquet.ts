@@ -279,7 +279,7 @@ const ARROW_SCHEMA_KEY = 'ARROW:schema';
  *   file too —, or given twice) | `RECORDS_UNSUPPORTED` (a duration whose place in the schema snap
  *   cannot match, or on a column that is not a plain INT64) | `RECORDS_LIMIT`
  */
-function arrowDurations(meta: FileMetaData, rel: string, units?: Map<string, bigint>, zones?: Map<string, string>, categoricals?: Map<string, boolean>): Map<string, (v: unknown) => unknown> {
+function arrowDurations(meta: FileMetaData, rel: string, units?: Map<string, bigint>, zones?: Map<string, string>, categoricals?: Map<string, boolean>, extensions?: Map<string, string>): Map<string, (v: unknown) => unknown> {
   const out = new Map<string, (v: unknown) => unknown>();
   const stored = (meta.key_value_metadata ?? []).filter((kv) => kv.key === ARROW_SCHEMA_KEY);
   if (stored.length === 0) return out;
@@ -344,9 +344,16 @@ function arrowDurations(meta: FileMetaData, rel: string, units?: Map<string, big
     const node = root.children[i] as Node;
     // A top-level BYTE_ARRAY leaf its Arrow field makes a dictionary of strings or binaries: pandas reads a categorical (§19.11).
     if (categoricals && f.dictionary && TYPE_STRINGS.has(f.type) && node.children.length === 0 && node.element.repetition_type !== 'REPEATED' && node.element.type === 'BYTE_ARRAY') categoricals.set(node.element.name, f.dictionary.ordered);
+    // A top-level extension type (pandas.period: its stored integers read as periods of its freq) is part of the column's type (§19.11).
+    if (extensions && f.extension) extensions.set(node.element.name, extensionText(f.extension));
     match(f, node);
   });
   return out;
+}
+
+/** What a column type text ends with for a top-level Arrow extension type: `(extension "pandas.period", "{\"freq\": \"D\"}")`. */
+function extensionText(e: { name: string; metadata?: string }): string {
+  return `(extension ${JSON.stringify(e.name)}${e.metadata !== undefined ? `, ${JSON.stringify(e.metadata)}` : ''})`;
 }
 
 /** The Arrow schema's own metadata of each file's footer read (`arrowSchemaMetadata`), undefined when it has no ARROW:schema. */
@@ -465,7 +472,7 @@ function pandasExtensions(meta: FileMetaData, top: readonly string[]): Set<strin
     return new Set();
   }
   if (fields.length !== top.length) return new Set();
-  return new Set(fields.flatMap((f, i) => (f.extension !== undefined && PANDAS_EXTENSIONS.has(f.extension) ? [top[i] as string] : [])));
+  return new Set(fields.flatMap((f, i) => (f.extension !== undefined && PANDAS_EXTENSIONS.has(f.extension.name) ? [top[i] as string] : [])));
 }
 
 /** The key-value metadata key under which pyarrow stores how pandas names a table's columns. */
@@ -1055,8 +1062,9 @@ export async function storedParquetColumnTypes(abs: string, rel: string, expectS
       checkSchema(meta, rel, {});
       const units = new Map<string, bigint>();
       const zones = new Map<string, string>();
-      arrowDurations(meta, rel, units, zones);
-      return parquetColumnTypes(parquetSchema(meta) as TypedNode, units, classNamesOf(meta, rel), zones);
+      const extensions = new Map<string, string>();
+      arrowDurations(meta, rel, units, zones, undefined, extensions);
+      return parquetColumnTypes(parquetSchema(meta) as TypedNode, units, classNamesOf(meta, rel), zones, extensions);
     } catch {
       return undefined;
     }
@@ -1168,8 +1176,9 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
     const durationUnits = new Map<string, bigint>();
     const timeZones = new Map<string, string>();
     const categoricals = new Map<string, boolean>();
-    const durations = arrowDurations(meta, rel, durationUnits, timeZones, categoricals);
-    let columnTypes = parquetColumnTypes(parquetSchema(meta) as TypedNode, durationUnits, classNamesOf(meta, rel), timeZones);
+    const extensions = new Map<string, string>();
+    const durations = arrowDurations(meta, rel, durationUnits, timeZones, categoricals, extensions);
+    let columnTypes = parquetColumnTypes(parquetSchema(meta) as TypedNode, durationUnits, classNamesOf(meta, rel), timeZones, extensions);
     // pandas categoricals (§19.11): their categories as pyarrow builds them — each row group's
     // dictionary page in order, then the group's values in row order, each kept where it first appears.
     const categories = new Map<string, CategoryCollector>();

@@ -85,3 +85,13 @@ describe('a pandas metadata dtype (numpy_type) that makes pandas read other valu
     expect(r.code, r.stderr).toBe(0);
   });
 });
+
+describe('an Arrow extension type on a column (ARROW:extension:name in ARROW:schema), its stored values the same', () => {
+  it('label made a pandas.period of days whose integers are its values: a type change, so check fails', async () => {
+    const { store, bDir } = await sealedA('pandas.parquet', 'pandas-period-label.parquet');
+    const r = await snapJson(['check', bDir, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(r.code, JSON.stringify(r.json)).toBe(1);
+    expect(r.json.records.sets[0].summary).toMatchObject({ unchanged: 3 });
+    expect(r.json.records.sets[0].types.changes).toEqual([{ column: 'label', a: 'INT64', b: 'INT64 (extension "pandas.period", "{\\"freq\\": \\"D\\"}")' }]);
+  });
+});
