@@ -107,9 +107,25 @@ export function setSummary(d: RecordSetDiff): string {
  */
 const SAME_LABEL_TEXT = 'same label text: the JSON type of its label, or the form of its key, changed';
 
-/** The detailed lines of one set's record diff, each kind capped. */
-export function setLines(d: RecordSetDiff, indent = '  '): string[] {
+/**
+ * The line saying how many records moved out of A's order (FORMAT §19.8, `order`): given when some
+ * did, or always with `always` (check reports it for every set that measures it).
+ */
+export function orderLine(d: Pick<RecordSetDiff, 'order'>, always = false): string | undefined {
+  const o = d.order;
+  if (!o || (o.moved === 0 && !always)) return undefined;
+  return `rows reordered: ${formatCount(o.moved)} of ${plural(o.common, 'record')} moved (order of the records on both sides)`;
+}
+
+/**
+ * The detailed lines of one set's record diff, each kind capped.
+ * @param opts.orderAlways say how many records moved even when none did (check)
+ */
+export function setLines(d: RecordSetDiff, indent = '  ', opts: { orderAlways?: boolean } = {}): string[] {
   const out: string[] = [];
+  // The same records in another order (FORMAT §19.8): a loader that splits by position (`train[:N]`) reads other records.
+  const order = orderLine(d, opts.orderAlways);
+  if (order) out.push(`${indent}${order}`);
   const cap = <T>(title: string, list: T[], line: (x: T) => string) => {
     if (list.length === 0) return;
     out.push(`${indent}${title} (${formatCount(list.length)}):`);
@@ -143,14 +159,17 @@ export function setLines(d: RecordSetDiff, indent = '  '): string[] {
   return out;
 }
 
-/** The records section of `diff` (and the detail of `check`). */
-export function recordsLines(r: RecordsReport): string[] {
+/**
+ * The records section of `diff` (and the detail of `check`).
+ * @param opts.orderAlways say each set's records moved out of order even when none did (check)
+ */
+export function recordsLines(r: RecordsReport, opts: { orderAlways?: boolean } = {}): string[] {
   const out: string[] = [];
   const s = r.summary;
   out.push(`records: ${plural(s.sets, 'record set')} compared: ${formatCount(s.flipped)} flipped, ${formatCount(s.modified)} modified, ${formatCount(s.added)} added, ${formatCount(s.removed)} removed, ${formatCount(s.unchanged)} unchanged`);
   for (const d of r.sets.slice(0, RECORDS_LISTED)) {
     out.push(`  ${escapeListedPath(d.name)} (${describeSet(d)}): ${formatCount(d.a.records)} → ${formatCount(d.b.records)} records: ${setSummary(d)}`);
-    out.push(...setLines(d, '    '));
+    out.push(...setLines(d, '    ', opts));
     if (d.shift && (d.summary.labelChanges + d.summary.added + d.summary.removed > 0 || d.shift.lInf > 0)) out.push(...shiftLines(d.shift, '    labels  '));
   }
   if (r.sets.length > RECORDS_LISTED) out.push(`  … and ${r.sets.length - RECORDS_LISTED} more record sets (--json lists all)`);

@@ -91,6 +91,10 @@ export function checkRecords(r: RecordsReport, t: Thresholds): Breach[] {
     const fresh = newOnB(d);
     over(d.name, 'maxDuplicates', fresh.duplicates, t.maxDuplicates, 'new duplicate keys or records');
     over(d.name, 'maxConflicts', fresh.conflicts, t.maxConflicts, 'new groups of conflicting labels');
+    // The same records in another order: a loader that splits by position (`train[:N]`) reads other records.
+    if (t.maxReordered !== undefined && d.order && d.order.moved > t.maxReordered) {
+      out.push({ set: d.name, rule: 'maxReordered', value: d.order.moved, limit: t.maxReordered, message: `records moved out of their order (rows reordered): ${d.order.moved} of ${d.order.common} (at most ${t.maxReordered})` });
+    }
     if (t.maxAddedShare !== undefined && s.added > 0) {
       const share = d.a.records > 0 ? s.added / d.a.records : null; // null: A had none, every record is added
       if (share === null || share > t.maxAddedShare) out.push({ set: d.name, rule: 'maxAddedShare', value: share, limit: t.maxAddedShare, message: `records added: ${s.added}, ${share !== null ? `${(100 * share).toFixed(1)} %` : 'all'} of ${d.a.records} (at most ${(100 * t.maxAddedShare).toFixed(1)} %)` });

@@ -8,9 +8,10 @@ import { isSnapError } from '../core/errors.js';
 import type { RecordIdentity } from '../core/records.js';
 import type { IndexEntry } from './index-line.js';
 import { indexAltered, indexFileSha256, type IndexExpectation } from './read-index.js';
-import { IndexReader } from './index-reader.js';
+import { IndexReader, MIN_LINE_BYTES } from './index-reader.js';
 import { HashWorker } from './index-hasher.js';
-import { pairLeftovers, type RecordDiffCounts, type RecordDiffSink } from './record-diff.js';
+import { measuresOrder, pairLeftovers, type RecordDiffCounts, type RecordDiffSink } from './record-diff.js';
+import { RowPairs } from './row-order.js';
 
 /** Indexes of at least this many bytes together (32 MiB) are hashed on a worker thread; below, starting one costs more than it saves. */
 export const HASH_WORKER_MIN_BYTES = 32 << 20;
@@ -41,8 +42,11 @@ function sizeOf(path: string | undefined): number {
  * Merge-join two index files of one record set.
  * @param options.hashWorkerMinBytes hash on a worker thread from this many index bytes (both sides together) on; default {@link HASH_WORKER_MIN_BYTES}
  * @param options.hashWorkerFailAfterBlocks tests only: make that worker fail (see `HashWorker`)
+ * Sets of identity `key` or `features` get `counts.order` (`row-order.ts`): the rows of every pair are
+ * kept, 4 bytes a record of A, and measured at the end.
  * @throws SnapError `OBJECT_CORRUPT` (an index does not match its signed digest, also when it is
- *   malformed) | `RECORDS_INDEX_MALFORMED` | `NOT_FOUND` | `IO_ERROR` | `INTERNAL` (the hashing worker failed)
+ *   malformed) | `RECORDS_INDEX_MALFORMED` (also a row of A twice, or beyond A's signed count) |
+ *   `RECORDS_LIMIT` (a row over `MAX_ORDER_ROW`) | `NOT_FOUND` | `IO_ERROR` | `INTERNAL` (the hashing worker failed)
  */
 export async function diffIndexFiles(a: IndexSide, b: IndexSide, identity: RecordIdentity, sink: RecordDiffSink, options: { hashWorkerMinBytes?: number; hashWorkerFailAfterBlocks?: number } = {}): Promise<IndexDiffResult> {
   const readers: IndexReader[] = [];
@@ -55,6 +59,11 @@ export async function diffIndexFiles(a: IndexSide, b: IndexSide, identity: Recor
     // B's conflict tags are A's, but for the lines marked as differing (see `tagAgainst`).
     rb.tagAgainst(ra);
     const counts: RecordDiffCounts = { a: 0, b: 0, unchanged: 0, added: 0, removed: 0, modified: 0, flipped: 0, duplicatesA: 0, duplicatesB: 0, labelsA: ra.labels, labelsB: rb.labels };
+    // Room for A's rows at once: as many as its file can hold lines, or its signed count when smaller
+    // (a wrong count costs no more than a true one); no copies as the array grows.
+    const countA = a.x.count;
+    const canHold = Math.floor(sizeOf(a.path) / MIN_LINE_BYTES);
+    const pairs = measuresOrder(identity) ? new RowPairs(countA, countA !== undefined && Number.isSafeInteger(countA) && countA > 0 ? Math.min(countA, canHold) : canHold) : undefined;
     const removed = (e: IndexEntry) => {
       counts.removed++;
       sink.removed(e);
@@ -68,6 +77,7 @@ export async function diffIndexFiles(a: IndexSide, b: IndexSide, identity: Recor
     while (ra.has || rb.has) {
       if (same || (ra.has && rb.has && ra.sameRecord(rb))) {
         counts.unchanged++;
+        pairs?.add(ra.row, rb.row);
         ra.next();
         same = rb.nextLike(ra);
         continue;
@@ -116,13 +126,15 @@ export async function diffIndexFiles(a: IndexSide, b: IndexSide, identity: Recor
         const x = ga[i];
         const y = gb[j];
         const f = !x ? 1 : !y ? -1 : x.fingerprint === y.fingerprint ? 0 : x.fingerprint < y.fingerprint ? -1 : 1;
-        if (f === 0) counts.unchanged++;
-        else if (f < 0) leftA.push(x as IndexEntry);
+        if (f === 0) {
+          counts.unchanged++;
+          pairs?.add((x as IndexEntry).row, (y as IndexEntry).row);
+        } else if (f < 0) leftA.push(x as IndexEntry);
         else leftB.push(y as IndexEntry);
         if (f <= 0) i++;
         if (f >= 0) j++;
       }
-      pairLeftovers(leftA, leftB, counts, sink, removed, added, identity);
+      pairLeftovers(leftA, leftB, counts, sink, removed, added, identity, pairs);
     }
     counts.a = ra.lines;
     counts.b = rb.lines;
@@ -132,6 +144,7 @@ export async function diffIndexFiles(a: IndexSide, b: IndexSide, identity: Recor
     for (const g of [...ra.duplicates, ...rb.duplicates]) sink.duplicate(g);
     counts.duplicatesA = ra.duplicates.length;
     counts.duplicatesB = rb.duplicates.length;
+    if (pairs) counts.order = pairs.result();
     return { counts, candidates: { a: ca.candidates, b: cb.candidates } };
   } catch (e) {
     for (const r of readers) r.abort();

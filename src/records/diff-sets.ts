@@ -24,7 +24,8 @@ import { diffIndexFiles } from './diff-index-files.js';
 import { labelFolderSetOf } from './label-flips.js';
 import { RecordDiffCollector, type ConflictGroup, type RecordSetDiff } from './record-report.js';
 import { diffBySummaries, type SummarySide } from './diff-summaries.js';
-import type { RecordDiffCounts } from './record-diff.js';
+import { measuresOrder, type RecordDiffCounts } from './record-diff.js';
+import type { RecordOrder } from './row-order.js';
 import { conflictGroups } from './conflicts.js';
 import { labelShift, newLabelCounts, sumLabels, type LabelShift } from './stats.js';
 import { makeScratchDir, removeWhenDone } from '../io/scratch-dir.js';
@@ -86,6 +87,8 @@ export interface RecordsReport {
   unavailable: UnavailableSet[];
   /** Totals over the sets. */
   summary: { sets: number; unchanged: number; added: number; removed: number; modified: number; flipped: number; relabelled: number; labelChanges: number; duplicates: { a: number; b: number }; conflicts: { a: number; b: number } };
+  /** The sets' `order` summed (`row-order.ts`), when a set has one: records paired, and moved out of A's order. */
+  order?: RecordOrder;
   /** The dataset's label distribution (labelled sets summed) and its shift. */
   dataset?: LabelShift;
 }
@@ -473,14 +476,20 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
         unavailable.push({ name: d.name, side: both ? 'both' : sa.kind === 'unavailable' ? 'a' : 'b', reason: (sa.kind === 'unavailable' ? sa.reason : (sb as { reason: string }).reason) });
         continue;
       }
-      const collector = new RecordDiffCollector(d.identity);
+      let collector = new RecordDiffCollector(d.identity);
       const side = (src: Source) => ({ path: src.kind === 'index' ? src.path : undefined, x: src.kind === 'index' ? src.x : { identity: d.identity, labelled: labelledDef(d), name: d.name } });
       // Two signed indexes with summaries (§19.10): only the chunks that differ are read.
       const summarySide = (src: Source): SummarySide | undefined =>
         src.kind === 'index' && src.summaryPath && src.member?.index.summary ? { path: src.path, x: src.x as SummarySide['x'], summaryPath: src.summaryPath, summarySha256: src.member.index.summary, ...(src.member.labels ? { labels: src.member.labels } : {}) } : undefined;
       const ssa = summarySide(sa);
       const ssb = summarySide(sb);
-      const fast = ssa && ssb && (d.identity === 'key' || d.identity === 'path') ? await diffBySummaries(ssa, ssb, d.identity, collector) : undefined;
+      let fast = ssa && ssb && (d.identity === 'key' || d.identity === 'path') ? await diffBySummaries(ssa, ssb, d.identity, collector) : undefined;
+      // Rows renumbered or reordered: the summaries cannot tell the order of the records (the rows of
+      // the chunks not read are not known), so the whole indexes are diffed (row-order.ts).
+      if (fast && measuresOrder(d.identity) && fast.counts.order === undefined) {
+        fast = undefined;
+        collector = new RecordDiffCollector(d.identity);
+      }
       let counts: RecordDiffCounts;
       let conflicts: ConflictGroup[];
       if (fast) ({ counts, conflicts } = fast);
@@ -512,6 +521,7 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
     }
     const total = (f: (s: RecordSetDiff) => number) => sets.reduce((n, s) => n + f(s), 0);
     const labelled = sets.filter((s) => s.a.labels && s.b.labels);
+    const ordered = sets.filter((s) => s.order !== undefined);
     return {
       sets,
       unavailable,
@@ -527,6 +537,7 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
         duplicates: { a: total((s) => s.summary.duplicates.a), b: total((s) => s.summary.duplicates.b) },
         conflicts: { a: total((s) => s.summary.conflicts.a), b: total((s) => s.summary.conflicts.b) },
       },
+      ...(ordered.length > 0 ? { order: { common: ordered.reduce((n, s) => n + (s.order as RecordOrder).common, 0), moved: ordered.reduce((n, s) => n + (s.order as RecordOrder).moved, 0) } } : {}),
       ...(labelled.length > 0 ? { dataset: labelShift(sumLabels(labelled.map((s) => s.a.labels as Record<string, number>)), sumLabels(labelled.map((s) => s.b.labels as Record<string, number>))) } : {}),
     };
   } finally {
@@ -575,5 +586,5 @@ function sortedCounts(m: Record<string, number>): [string, number][] {
 export function recordsDiffer(r: RecordsReport | undefined): boolean {
   if (!r) return false;
   const s = r.summary;
-  return s.added + s.removed + s.modified + s.flipped > 0 || r.sets.some((d) => (d.types?.changes.length ?? 0) + (d.types?.classNames?.length ?? 0) + (d.types?.categories?.length ?? 0) > 0 || d.types?.order !== undefined || d.types?.columns !== undefined);
+  return s.added + s.removed + s.modified + s.flipped > 0 || (r.order?.moved ?? 0) > 0 || r.sets.some((d) => (d.types?.changes.length ?? 0) + (d.types?.classNames?.length ?? 0) + (d.types?.categories?.length ?? 0) > 0 || d.types?.order !== undefined || d.types?.columns !== undefined);
 }

@@ -23,6 +23,7 @@ import { MAX_CHUNK_RECORDS, parseIndexSummary, type IndexSummary } from './index
 import { sha256Latin1, writeDigest } from './leaf-tree.js';
 import { LEAF_PREFIX } from '../core/merkle.js';
 import { diffRecords, type RecordDiffCounts, type RecordDiffSink } from './record-diff.js';
+import { KeptRows } from './row-order.js';
 import type { ConflictGroup } from './record-report.js';
 
 
@@ -131,6 +132,13 @@ export interface SummaryDiffResult {
 
 /**
  * Merge-join two signed indexes of one record set (identity `key` or `path`) through their summaries.
+ *
+ * The order of the records (`counts.order`, identity `key`, `row-order.ts`) needs every pair's rows,
+ * and a skipped chunk's rows are not read. It is known without them only when no row of a paired
+ * record changed: every pair of skipped chunks has equal `leaves` (the same lines, so the same rows)
+ * and every pair among the chunks read kept its row; then nothing moved. Otherwise (a record added
+ * or removed before others renumbers them; a reorder) `counts.order` is left out, and the caller
+ * diffs the whole indexes to measure it.
  * @returns undefined when a summary is too large to use (the caller diffs the whole indexes)
  * @throws SnapError `OBJECT_CORRUPT` (an index or summary does not match its signed digest) |
  *   `RECORDS_INDEX_MALFORMED` | `NOT_FOUND` | `IO_ERROR`
@@ -170,6 +178,8 @@ export async function diffBySummaries(a: SummarySide, b: SummarySide, identity: 
     const skipA = new Uint8Array(ta.length);
     const skipB = new Uint8Array(tb.length);
     let same = 0;
+    // Whether every skipped pair of chunks has the same lines on both sides (rows included).
+    let rowsKept = true;
     for (let i = 0; i < ta.length; i++) {
       let j = firstOf.get(ta.key(i)) ?? -1;
       while (j >= 0 && (skipB[j] || !ta.sameFingerprints(i, tb, j))) j = nextOf[j] as number;
@@ -179,9 +189,13 @@ export async function diffBySummaries(a: SummarySide, b: SummarySide, identity: 
       skipA[i] = 1;
       skipB[j] = 1;
       same += ta.records[i] as number;
+      if (rowsKept && ta.leaves(i) !== tb.leaves(j)) rowsKept = false;
     }
-    const counts = await diffRecords(unmatchedRuns(ia.fd, a, sa, skipA), unmatchedRuns(ib.fd, b, sb, skipB), identity, sink);
+    const pairs = identity === 'key' ? new KeptRows() : undefined;
+    const counts = await diffRecords(unmatchedRuns(ia.fd, a, sa, skipA), unmatchedRuns(ib.fd, b, sb, skipB), identity, sink, pairs);
     counts.unchanged += same;
+    delete counts.order;
+    if (pairs && rowsKept && pairs.allKeptRows) counts.order = { common: pairs.common + same, moved: 0 };
     counts.a = a.x.count;
     counts.b = b.x.count;
     if (a.labels) counts.labelsA = { ...a.labels };

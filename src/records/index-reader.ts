@@ -66,7 +66,7 @@ const TAGS_START = 1 << 10;
 /** At most this many tags (128 MiB) are allocated up front from a signed record count; a longer list still grows. */
 export const MAX_PREALLOCATED_TAGS = 1 << 24;
 /** The shortest index line with its '\n' (see `scan`): a file of S bytes has at most S / 171 lines. */
-const MIN_LINE_BYTES = 171;
+export const MIN_LINE_BYTES = 171;
 
 /**
  * A growing list of conflict tags (doubles), sorted in place once. It starts small and, when it first

@@ -18,6 +18,7 @@
 import type { RecordIdentity } from '../core/records.js';
 import { compareIdentity, identityText, type IndexEntry } from './index-line.js';
 import { countOf, newLabelCounts } from './stats.js';
+import { RowPairs, type RecordOrder, type RowPairSink } from './row-order.js';
 
 /** Rows listed per duplicate group (its count is always exact). */
 export const MAX_LISTED_ROWS = 10;
@@ -59,6 +60,18 @@ export interface RecordDiffCounts {
   /** Label counts on each side, as read from the indexes (labelled sets). */
   labelsA: Record<string, number>;
   labelsB: Record<string, number>;
+  /** How the order of the paired records changed (`row-order.ts`): identities `key` and `features` only ({@link measuresOrder}). */
+  order?: RecordOrder;
+}
+
+/**
+ * Whether a diff of a set of this identity measures the order of its records (`row-order.ts`):
+ * tabular sets paired by key or by features. Not `position`, where the row is the identity (a
+ * record's row never changes), nor `path` (a label-folder set, whose `row` is a file's place in the
+ * manifest, not an order a loader reads).
+ */
+export function measuresOrder(identity: RecordIdentity): boolean {
+  return identity === 'key' || identity === 'features';
 }
 
 /**
@@ -181,10 +194,11 @@ class GroupTally {
  * @param a side A's entries, in index order (e.g. from `indexEntryRuns`)
  * @param b side B's entries, in index order
  * @param identity the set's identity (both sides must share it)
+ * @param pairs where the rows of the records paired go (default: new ones when {@link measuresOrder}); their order is `counts.order`
  * @returns the counts; the differences went to `sink`
- * @throws whatever reading either side throws
+ * @throws whatever reading either side throws; SnapError `RECORDS_INDEX_MALFORMED` | `RECORDS_LIMIT` from `pairs` (a row of A twice)
  */
-export async function diffRecords(a: AsyncIterable<IndexEntry[]>, b: AsyncIterable<IndexEntry[]>, identity: RecordIdentity, sink: RecordDiffSink): Promise<RecordDiffCounts> {
+export async function diffRecords(a: AsyncIterable<IndexEntry[]>, b: AsyncIterable<IndexEntry[]>, identity: RecordIdentity, sink: RecordDiffSink, pairs: RowPairSink | undefined = measuresOrder(identity) ? new RowPairs() : undefined): Promise<RecordDiffCounts> {
   const counts: RecordDiffCounts = { a: 0, b: 0, unchanged: 0, added: 0, removed: 0, modified: 0, flipped: 0, duplicatesA: 0, duplicatesB: 0, labelsA: newLabelCounts(), labelsB: newLabelCounts() };
   const ca = new Cursor(a);
   const cb = new Cursor(b);
@@ -239,8 +253,10 @@ export async function diffRecords(a: AsyncIterable<IndexEntry[]>, b: AsyncIterab
         tb.see(y as IndexEntry);
         counts.b++;
       }
-      if (f === 0) counts.unchanged++;
-      else if (f < 0) leftA.push(x as IndexEntry);
+      if (f === 0) {
+        counts.unchanged++;
+        pairs?.add((x as IndexEntry).row, (y as IndexEntry).row);
+      } else if (f < 0) leftA.push(x as IndexEntry);
       else leftB.push(y as IndexEntry);
       if (f <= 0) {
         ca.advance();
@@ -253,8 +269,10 @@ export async function diffRecords(a: AsyncIterable<IndexEntry[]>, b: AsyncIterab
     }
     ta.end(head);
     tb.end(head);
-    pairLeftovers(leftA, leftB, counts, sink, removed, added, identity);
+    pairLeftovers(leftA, leftB, counts, sink, removed, added, identity, pairs);
   }
+  const order = pairs?.result();
+  if (order) counts.order = order;
   return counts;
 }
 
@@ -265,8 +283,9 @@ export async function diffRecords(a: AsyncIterable<IndexEntry[]>, b: AsyncIterab
  * Identity `path` (a `files` set, whose key is repeated under each label folder that has a file of
  * that name, docs/FORMAT.md §19.4) first pairs by label ({@link pairPathLeftovers}); only what is
  * left unpaired is paired as above.
+ * @param pairs where the rows of the records paired (flipped, modified) go, when the order is measured
  */
-export function pairLeftovers(la: IndexEntry[], lb: IndexEntry[], counts: RecordDiffCounts, sink: RecordDiffSink, removed: (e: IndexEntry) => void, added: (e: IndexEntry) => void, identity?: RecordIdentity): void {
+export function pairLeftovers(la: IndexEntry[], lb: IndexEntry[], counts: RecordDiffCounts, sink: RecordDiffSink, removed: (e: IndexEntry) => void, added: (e: IndexEntry) => void, identity?: RecordIdentity, pairs?: RowPairSink): void {
   if (la.length === 0 && lb.length === 0) return;
   if (identity === 'path' && la.length > 0 && lb.length > 0 && (la.length > 1 || lb.length > 1)) {
     const rest = pairPathLeftovers(la, lb, counts, sink);
@@ -293,12 +312,14 @@ export function pairLeftovers(la: IndexEntry[], lb: IndexEntry[], counts: Record
     }
     usedB[j] = 1;
     counts.flipped++;
+    pairs?.add(ea.row, (lb[j] as IndexEntry).row);
     sink.flipped(ea, lb[j] as IndexEntry);
   }
   const restB = lb.filter((_, j) => usedB[j] === 0);
   const n = Math.min(restA.length, restB.length);
   for (let i = 0; i < n; i++) {
     counts.modified++;
+    pairs?.add((restA[i] as IndexEntry).row, (restB[i] as IndexEntry).row);
     sink.modified(restA[i] as IndexEntry, restB[i] as IndexEntry);
   }
   for (let i = n; i < restA.length; i++) removed(restA[i] as IndexEntry);

@@ -8,6 +8,7 @@ import type { RecordFormat, RecordIdentity, RecordSetMember, TsvQuoting } from '
 import type { IndexEntry } from './index-line.js';
 import type { DuplicateGroup, RecordDiffCounts, RecordDiffSink } from './record-diff.js';
 import { labelShift, type LabelShift } from './stats.js';
+import type { RecordOrder } from './row-order.js';
 
 /** A record as reports name it. */
 export interface RecordRef {
@@ -88,6 +89,12 @@ export interface RecordSetDiff {
     duplicates: { a: number; b: number };
     conflicts: { a: number; b: number };
   };
+  /**
+   * Identities `key` and `features` (tabular sets paired by key or features; not `position` nor
+   * label-folder sets): how the order of the records on both sides changed (`row-order.ts`,
+   * docs/FORMAT.md §19.8): the records paired, and the fewest of them to move to restore A's order.
+   */
+  order?: RecordOrder;
   added: RecordRef[];
   removed: RecordRef[];
   modified: ModifiedRecord[];
@@ -220,6 +227,7 @@ export class RecordDiffCollector implements RecordDiffSink {
         duplicates: { a: counts.duplicatesA, b: counts.duplicatesB },
         conflicts: { a: conflicts.filter((c) => c.side === 'a').length, b: conflicts.filter((c) => c.side === 'b').length },
       },
+      ...(counts.order ? { order: { common: counts.order.common, moved: counts.order.moved } } : {}),
       added: this.addedList,
       removed: this.removedList,
       modified: this.modifiedList,

@@ -29,6 +29,12 @@ export interface Thresholds {
    * STRING has the same fingerprints, yet a loader comparing it with a number finds no row.
    */
   maxTypeChanges?: number;
+  /**
+   * Records moved out of A's order (`row-order.ts`): the fewest records of those on both sides to
+   * move to restore A's order. Not gated by default (docs/FORMAT.md §19.8: a re-export often
+   * reorders rows; a loader that splits by position reads other records).
+   */
+  maxReordered?: number;
   /** L∞ distance of class proportions: the largest move of one class's share (0.05 = 5 points). */
   maxShift?: number;
   /** Jensen–Shannon distance (natural log) of the label distributions. */
@@ -47,7 +53,8 @@ export interface Thresholds {
  * The defaults. The gate is on record counts and L∞: at small shifts the usual drift statistics
  * (Jensen–Shannon distance, PSI at their common 0.1 thresholds) miss even a 10 % label flip, and
  * χ² fires on any change of a large set (docs/DESIGN.md, "Record forensics"); those three are
- * reported, and gated only when asked.
+ * reported, and gated only when asked. So is `maxReordered`: a legitimate re-export (pandas, Spark,
+ * DuckDB writing a file again) often reorders every row and changes no record (docs/FORMAT.md §19.8).
  */
 export const DEFAULT_THRESHOLDS: Readonly<Thresholds> = Object.freeze({
   maxLabelChanges: 0,
@@ -63,7 +70,7 @@ export const DEFAULT_THRESHOLDS: Readonly<Thresholds> = Object.freeze({
   allowVanishedLabels: false,
 });
 
-const COUNTS = ['maxLabelChanges', 'maxModified', 'maxRemoved', 'maxConflicts', 'maxDuplicates', 'maxUnindexedFiles', 'maxTypeChanges'] as const;
+const COUNTS = ['maxLabelChanges', 'maxModified', 'maxRemoved', 'maxConflicts', 'maxDuplicates', 'maxUnindexedFiles', 'maxTypeChanges', 'maxReordered'] as const;
 const SHARES = ['maxAddedShare', 'maxShift', 'maxJsDistance', 'maxPsi', 'minChiSquareP'] as const;
 const FLAGS = ['allowNewLabels', 'allowVanishedLabels'] as const;
 /** Every threshold name. */

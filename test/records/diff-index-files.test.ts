@@ -31,7 +31,7 @@ async function write(dir: string, name: string, rows: Row[], identity: RecordIde
 }
 
 /** Version B: version A with a few edits (so most records are unchanged and the readers step in lockstep). */
-const editsArb = fc.array(fc.record({ at: fc.nat(), kind: fc.constantFrom('flip', 'feature', 'drop', 'add', 'copy'), row: rowArb }), { maxLength: 5 });
+const editsArb = fc.array(fc.record({ at: fc.nat(), kind: fc.constantFrom('flip', 'feature', 'drop', 'add', 'copy', 'move'), row: rowArb }), { maxLength: 5 });
 function edited(a: Row[], edits: { at: number; kind: string; row: Row }[]): Row[] {
   const b = [...a];
   for (const e of edits) {
@@ -41,6 +41,7 @@ function edited(a: Row[], edits: { at: number; kind: string; row: Row }[]): Row[
     else if (e.kind === 'flip') b[i] = { ...r, label: e.row.label };
     else if (e.kind === 'feature') b[i] = { ...r, x: e.row.x };
     else if (e.kind === 'drop') b.splice(i, 1);
+    else if (e.kind === 'move') b.splice((e.at >>> 3) % b.length, 0, ...b.splice(i, 1)); // a record taken out and put back elsewhere
     else b.splice(i, 0, { ...r });
   }
   return b;

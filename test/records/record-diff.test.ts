@@ -42,9 +42,30 @@ describe('record diff (merge-join of two indexes)', () => {
         expect(counts.added + counts.removed + counts.modified + counts.flipped).toBe(0);
         expect(counts.unchanged).toBe(rows.length);
         expect(report.summary.labelChanges).toBe(0);
+        // The order (row-order.ts) is measured for identities key and features: nothing moved.
+        expect(report.order).toEqual(identity === 'position' ? undefined : { common: rows.length, moved: 0 });
       }),
       { numRuns: 150 },
     );
+  });
+
+  it('says how many records moved out of A\'s order, counting flipped and modified records, not added or removed ones', async () => {
+    for (const identity of ['key', 'features'] as const) {
+      // Reversed: 11 of 12 moved; no record changed.
+      const reversed = await diff(base, [...base].reverse(), identity);
+      expect(reversed.counts.unchanged).toBe(12);
+      expect(reversed.report.order).toEqual({ common: 12, moved: 11 });
+      // Two adjacent records swapped, one of them flipped, one record removed and one added: 1 moved of the 11 paired.
+      const b = base.map((r) => ({ ...r }));
+      [b[4], b[5]] = [{ ...(b[5] as Row), label: 'spam' }, b[4] as Row];
+      b.splice(0, 1);
+      b.push({ id: '99', x: 'new', label: 'ham' });
+      const mixed = await diff(base, b, identity);
+      expect(mixed.report.summary).toMatchObject({ flipped: 1, removed: 1, added: 1, unchanged: 10 });
+      expect(mixed.report.order).toEqual({ common: 11, moved: 1 });
+    }
+    // Identity position: a record's row is its identity, nothing to measure.
+    expect((await diff(base, [...base].reverse(), 'position')).report.order).toBeUndefined();
   });
 
   it('names exactly the flipped, added, removed and modified records, by key', async () => {

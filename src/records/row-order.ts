@@ -1,0 +1,145 @@
+/**
+ * How the order of the records on both sides of a record diff changed (docs/FORMAT.md §19.8,
+ * "order"). Rows reordered change no record, yet code that splits a file by position
+ * (`train[:N]`, `df.iloc[:80_000]`) reads other records, and the order of examples alone can
+ * poison training (Shumailov et al., "Manipulating SGD with Data Ordering Attacks", NeurIPS 2021).
+ *
+ * The records measured are the **common** ones: the pairs the record diff made of a record of A and
+ * one of B (unchanged, modified or flipped; not the added, removed or relabelled ones), each with its
+ * `row` on its side (the 1-based record number every index line carries, §19.5). **moved** is the
+ * fewest of them that must be moved (taken out and put back elsewhere) to restore A's order among
+ * them: the common records less the length of the longest strictly increasing subsequence (LIS) of
+ * B's rows taken in the order of A's rows. It is 0 when their order is kept (whatever rows were
+ * renumbered by records added or removed around them), 1 for two adjacent records swapped, n − 1
+ * for n records reversed.
+ *
+ * The LIS length is found by patience sorting (Fredman, "On computing the length of longest
+ * increasing subsequences", Discrete Mathematics 11, 1975; Schensted 1961): one pass keeping, for
+ * each length, the smallest last value of an increasing subsequence of that length (`tails`,
+ * ascending), each value placed by binary search: O(n log n) time.
+ *
+ * Memory: a Uint32Array indexed by A's row (4 bytes a record of A) and the tails (4 bytes a common
+ * record, allocated at the end): about 8 bytes a record, 80 MB for 10 million.
+ *
+ * Pure.
+ */
+import { SnapError } from '../core/errors.js';
+
+/** The order of the records on both sides of one set's diff. */
+export interface RecordOrder {
+  /** Records paired by the diff (unchanged, modified, flipped). */
+  common: number;
+  /** The fewest of them to move to restore A's order: `common` − LIS of B's rows in A's row order. */
+  moved: number;
+}
+
+/** The largest row measured (a Uint32Array holds rows; a file of more records is over this bound). */
+export const MAX_ORDER_ROW = 0xffffffff;
+/** Rows of A held before the first growth (256 KiB). */
+const START_ROWS = 1 << 16;
+
+/**
+ * The number of records to move: the entries of `bRowsByARow` that are not 0 (a row of A paired with
+ * that row of B; 0: no partner), less the length of their longest strictly increasing subsequence.
+ * @param bRowsByARow B's row for each row of A, in A's row order (index 0 is A's row 1)
+ * @param count how many entries to read (default all)
+ */
+export function movedRecords(bRowsByARow: Uint32Array, count = bRowsByARow.length): number {
+  let common = 0;
+  for (let i = 0; i < count; i++) if (bRowsByARow[i] !== 0) common++;
+  const tails = new Uint32Array(common);
+  let len = 0;
+  for (let i = 0; i < count; i++) {
+    const v = bRowsByARow[i] as number;
+    if (v === 0) continue;
+    // The first tail ≥ v: v ends a subsequence one longer than the one before it (strictly increasing).
+    let lo = 0;
+    let hi = len;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((tails[mid] as number) < v) lo = mid + 1;
+      else hi = mid;
+    }
+    tails[lo] = v;
+    if (lo === len) len++;
+  }
+  return common - len;
+}
+
+/** Where a record diff puts the rows of the records it pairs. */
+export interface RowPairSink {
+  /** One pair: a record of A at `rowA` paired with one of B at `rowB`. */
+  add(rowA: number, rowB: number): void;
+  /** The order measured, or undefined when it cannot be from what was added. */
+  result(): RecordOrder | undefined;
+}
+
+/**
+ * Counts pairs and whether each kept its row, holding none (constant memory): the diff through index
+ * summaries, which reads only some pairs, knows the order only when nothing was renumbered.
+ */
+export class KeptRows implements RowPairSink {
+  common = 0;
+  allKeptRows = true;
+  add(rowA: number, rowB: number): void {
+    this.common++;
+    if (rowA !== rowB) this.allKeptRows = false;
+  }
+  /** Nothing moved when every pair kept its row; else undefined (not known from these pairs). */
+  result(): RecordOrder | undefined {
+    return this.allKeptRows ? { common: this.common, moved: 0 } : undefined;
+  }
+}
+
+/**
+ * Collects the (row of A, row of B) pairs of a record diff, in any order, and measures
+ * {@link RecordOrder}. A valid index has each row once (rows 1 to its count); a row of A given twice,
+ * or beyond the side's record count, is a malformed index.
+ */
+export class RowPairs implements RowPairSink {
+  private byRowA = new Uint32Array(0);
+  private rowsA = 0;
+  /** Pairs added. */
+  common = 0;
+  /** Whether every pair added had the same row on both sides (then nothing moved). */
+  allKeptRows = true;
+
+  /**
+   * @param countA A's record count when known (a signed index's `count`): no row of A beyond it
+   * @param sizeHint rows of A to make room for at first (a bound the caller believes: a count no
+   *   larger than its file can hold); the array then doubles as rows need, never past `countA`
+   */
+  constructor(
+    private readonly countA?: number,
+    private readonly sizeHint = 0,
+  ) {}
+
+  /**
+   * Add one pair.
+   * @throws SnapError `RECORDS_INDEX_MALFORMED` (a row of A twice, or beyond `countA`) | `RECORDS_LIMIT` (a row over {@link MAX_ORDER_ROW})
+   */
+  add(rowA: number, rowB: number): void {
+    if (rowA > MAX_ORDER_ROW || rowB > MAX_ORDER_ROW) throw new SnapError('RECORDS_LIMIT', `a record of row ${Math.max(rowA, rowB)}: the order of records is measured up to row ${MAX_ORDER_ROW}`);
+    if (this.countA !== undefined && rowA > this.countA) throw new SnapError('RECORDS_INDEX_MALFORMED', `a record of side a has row ${rowA}, beyond its ${this.countA} records`);
+    if (rowA > this.byRowA.length) this.grow(rowA);
+    if (this.byRowA[rowA - 1] !== 0) throw new SnapError('RECORDS_INDEX_MALFORMED', `two records of side a have row ${rowA}`);
+    this.byRowA[rowA - 1] = rowB;
+    if (rowA > this.rowsA) this.rowsA = rowA;
+    this.common++;
+    if (rowA !== rowB) this.allKeptRows = false;
+  }
+
+  /** Out of line: keeps `add` small. */
+  private grow(rowA: number): void {
+    let size = Math.max(START_ROWS, 2 * this.byRowA.length, this.sizeHint);
+    if (this.countA !== undefined) size = Math.min(size, this.countA);
+    const bigger = new Uint32Array(Math.min(MAX_ORDER_ROW, Math.max(size, rowA)));
+    bigger.set(this.byRowA);
+    this.byRowA = bigger;
+  }
+
+  /** The order measured over the pairs added so far. */
+  result(): RecordOrder {
+    return { common: this.common, moved: this.allKeptRows ? 0 : movedRecords(this.byRowA, this.rowsA) };
+  }
+}
