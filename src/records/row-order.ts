@@ -18,8 +18,8 @@
  * each length, the smallest last value of an increasing subsequence of that length (`tails`,
  * ascending), each value placed by binary search: O(n log n) time.
  *
- * Memory: a Uint32Array indexed by A's row (4 bytes a record of A) and the tails (4 bytes a common
- * record, allocated at the end): about 8 bytes a record, 80 MB for 10 million.
+ * Memory: a Uint32Array indexed by A's row, 4 bytes a record of A (40 MB for 10 million); the tails
+ * are kept in its own first slots (see {@link movedRecords}), so nothing more is allocated.
  *
  * Pure.
  */
@@ -41,26 +41,29 @@ const START_ROWS = 1 << 16;
 /**
  * The number of records to move: the entries of `bRowsByARow` that are not 0 (a row of A paired with
  * that row of B; 0: no partner), less the length of their longest strictly increasing subsequence.
+ * **Overwrites `bRowsByARow`** (its first `count` entries): the entries that are not 0 are first moved
+ * to its front, in order, then the tails are kept in place — after `i` values there are at most `i`
+ * tails, so the tail written for value `i` (at a place ≤ the tails' count ≤ `i`) overwrites only a
+ * value already read.
  * @param bRowsByARow B's row for each row of A, in A's row order (index 0 is A's row 1)
  * @param count how many entries to read (default all)
  */
 export function movedRecords(bRowsByARow: Uint32Array, count = bRowsByARow.length): number {
+  const v = bRowsByARow;
   let common = 0;
-  for (let i = 0; i < count; i++) if (bRowsByARow[i] !== 0) common++;
-  const tails = new Uint32Array(common);
+  for (let i = 0; i < count; i++) if (v[i] !== 0) v[common++] = v[i] as number;
   let len = 0;
-  for (let i = 0; i < count; i++) {
-    const v = bRowsByARow[i] as number;
-    if (v === 0) continue;
-    // The first tail ≥ v: v ends a subsequence one longer than the one before it (strictly increasing).
+  for (let i = 0; i < common; i++) {
+    const x = v[i] as number;
+    // The first tail ≥ x: x ends a subsequence one longer than the one before it (strictly increasing).
     let lo = 0;
     let hi = len;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if ((tails[mid] as number) < v) lo = mid + 1;
+      if ((v[mid] as number) < x) lo = mid + 1;
       else hi = mid;
     }
-    tails[lo] = v;
+    v[lo] = x;
     if (lo === len) len++;
   }
   return common - len;
@@ -119,6 +122,7 @@ export class RowPairs implements RowPairSink {
    * @throws SnapError `RECORDS_INDEX_MALFORMED` (a row of A twice, or beyond `countA`) | `RECORDS_LIMIT` (a row over {@link MAX_ORDER_ROW})
    */
   add(rowA: number, rowB: number): void {
+    if (this.measured) throw new SnapError('INTERNAL', 'a pair of rows added after the order was measured');
     if (rowA > MAX_ORDER_ROW || rowB > MAX_ORDER_ROW) throw new SnapError('RECORDS_LIMIT', `a record of row ${Math.max(rowA, rowB)}: the order of records is measured up to row ${MAX_ORDER_ROW}`);
     if (this.countA !== undefined && rowA > this.countA) throw new SnapError('RECORDS_INDEX_MALFORMED', `a record of side a has row ${rowA}, beyond its ${this.countA} records`);
     if (rowA > this.byRowA.length) this.grow(rowA);
@@ -138,8 +142,15 @@ export class RowPairs implements RowPairSink {
     this.byRowA = bigger;
   }
 
-  /** The order measured over the pairs added so far. */
+  private measured: RecordOrder | undefined;
+
+  /** The order measured over the pairs added (once: no pair may be added after). */
   result(): RecordOrder {
-    return { common: this.common, moved: this.allKeptRows ? 0 : movedRecords(this.byRowA, this.rowsA) };
+    if (!this.measured) {
+      this.measured = { common: this.common, moved: this.allKeptRows ? 0 : movedRecords(this.byRowA, this.rowsA) };
+      this.byRowA = new Uint32Array(0);
+      this.rowsA = 0;
+    }
+    return this.measured;
   }
 }

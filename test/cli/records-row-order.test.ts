@@ -85,6 +85,9 @@ describe('rows only reordered', () => {
     expect(strict.json.thresholds.maxReordered).toBe(0);
     const sh = await snap(['check', b, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub, '--max-reordered', '50']);
     expect(sh.code).toBe(0);
+    const bad = await snap(['check', b, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub, '--max-reordered', '-1']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--max-reordered must be a whole number of at least 0');
     const gated = JSON.stringify({ ...JSON.parse(CONFIG), check: { maxReordered: 10 } });
     const bg = await makeTree(tree(rotated(RECORDS), RECORDS, RECORDS, gated));
     const cg = await snap(['check', bg, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub, '--max-unindexed-files', '1']);

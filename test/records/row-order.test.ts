@@ -99,6 +99,13 @@ describe('records moved out of their order', () => {
     expect(() => new RowPairs().add(2 ** 32, 1)).toThrow(expect.objectContaining({ code: 'RECORDS_LIMIT' }));
   });
 
+  it('measures once, in place: result() again gives the same, and a pair added after is refused', () => {
+    const p = pairs([3, 1, 2, 5, 4]);
+    expect(p.result()).toEqual({ common: 5, moved: 2 });
+    expect(p.result()).toEqual({ common: 5, moved: 2 });
+    expect(() => p.add(6, 6)).toThrow(expect.objectContaining({ code: 'INTERNAL' }));
+  });
+
   it('does not take a count it is given as the room to make (a wrong count costs no more than a true one)', () => {
     const p = new RowPairs(2 ** 40);
     p.add(1, 2);
