@@ -484,8 +484,8 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
       const ssa = summarySide(sa);
       const ssb = summarySide(sb);
       let fast = ssa && ssb && (d.identity === 'key' || d.identity === 'path') ? await diffBySummaries(ssa, ssb, d.identity, collector) : undefined;
-      // Rows renumbered or reordered: the summaries cannot tell the order of the records (the rows of
-      // the chunks not read are not known), so the whole indexes are diffed (row-order.ts).
+      // The summary diff could not measure the order of the records (matched chunks in another order
+      // on the two sides, which no valid pair of indexes has): the whole indexes are diffed (row-order.ts).
       if (fast && measuresOrder(d.identity) && fast.counts.order === undefined) {
         fast = undefined;
         collector = new RecordDiffCollector(d.identity);

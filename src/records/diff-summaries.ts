@@ -23,7 +23,8 @@ import { MAX_CHUNK_RECORDS, parseIndexSummary, type IndexSummary } from './index
 import { sha256Latin1, writeDigest } from './leaf-tree.js';
 import { LEAF_PREFIX } from '../core/merkle.js';
 import { diffRecords, type RecordDiffCounts, type RecordDiffSink } from './record-diff.js';
-import { KeptRows } from './row-order.js';
+import { PairLog, RowPairs } from './row-order.js';
+import { MIN_LINE_BYTES } from './index-reader.js';
 import type { ConflictGroup } from './record-report.js';
 
 
@@ -123,6 +124,89 @@ async function* unmatchedRuns(fd: number, side: SummarySide, s: IndexSummary, sk
   }
 }
 
+/**
+ * The row of the index line `b[s, e)` (without its `\n`): the digits of its last member, `,"row":N}`.
+ * @throws SnapError `RECORDS_INDEX_MALFORMED`
+ */
+function rowOfLine(b: Buffer, s: number, e: number, side: SummarySide): number {
+  let d = e - 1;
+  if (b[d] !== 0x7d) throw new SnapError('RECORDS_INDEX_MALFORMED', `record index of ${side.x.name} (${side.path}): a line does not end with its row`, { path: side.path });
+  let row = 0;
+  let digits = 0;
+  while (d - 1 >= s && (b[d - 1] as number) >= 0x30 && (b[d - 1] as number) <= 0x39) d--;
+  for (let i = d; i < e - 1; i++, digits++) row = row * 10 + ((b[i] as number) - 0x30);
+  if (digits === 0 || digits > 16 || b[d] === 0x30 || !Number.isSafeInteger(row) || d - ROW_MEMBER.length < s || !rowMemberAt(b, d - ROW_MEMBER.length)) {
+    throw new SnapError('RECORDS_INDEX_MALFORMED', `record index of ${side.x.name} (${side.path}): row must be a whole number from 1`, { path: side.path });
+  }
+  return row;
+}
+const ROW_MEMBER = Buffer.from(',"row":');
+/** Whether `b` holds `,"row":` at `at` (a loop: cheaper than a string per line). */
+function rowMemberAt(b: Buffer, at: number): boolean {
+  for (let i = 0; i < ROW_MEMBER.length; i++) if (b[at + i] !== ROW_MEMBER[i]) return false;
+  return true;
+}
+
+/**
+ * Read a whole index chunk by chunk, hashing every byte (its SHA-256 must be the signed one, else
+ * `OBJECT_CORRUPT`), and give the row of each line of the chunks in `skip`, in order (the chunks
+ * both sides share, whose rows the summary diff did not read). Each such chunk must hold the lines
+ * its summary says.
+ * @throws SnapError `OBJECT_CORRUPT` | `RECORDS_INDEX_MALFORMED` | `IO_ERROR`; whatever `onRow` throws
+ *   is thrown only once the whole index was found to be the signed one
+ */
+function skippedRows(fd: number, side: SummarySide, s: IndexSummary, skip: Uint8Array, onRow: (row: number) => void): void {
+  const h = createHash('sha256');
+  const t = s.chunks;
+  let buf = Buffer.alloc(0);
+  let offset = 0;
+  let failed: unknown;
+  let malformed: SnapError | undefined;
+  for (let i = 0; i < t.length; i++) {
+    const size = t.bytes[i] as number;
+    if (buf.length < size) buf = Buffer.allocUnsafe(Math.max(size, 1 << 16));
+    let n = 0;
+    try {
+      while (n < size) {
+        const got = readSync(fd, buf, n, size - n, offset + n);
+        if (got === 0) break;
+        n += got;
+      }
+    } catch (e) {
+      throw ioError(e, side.path, 'cannot read the record index');
+    }
+    if (n < size) throw indexAltered(side.path, side.x);
+    h.update(buf.subarray(0, size));
+    if (skip[i] && !malformed && failed === undefined) {
+      try {
+        let lines = 0;
+        for (let from = 0; from < size; ) {
+          const nl = buf.indexOf(0x0a, from);
+          if (nl < 0 || nl >= size || lines === t.records[i]) throw new SnapError('RECORDS_INDEX_MALFORMED', `record index of ${side.x.name} (${side.path}): the chunk at byte ${offset} does not hold the ${t.records[i]} lines its summary says`, { path: side.path });
+          const row = rowOfLine(buf, from, nl, side);
+          lines++;
+          try {
+            onRow(row);
+          } catch (e) {
+            failed = e;
+            break;
+          }
+          from = nl + 1;
+        }
+        if (failed === undefined && lines !== t.records[i]) throw new SnapError('RECORDS_INDEX_MALFORMED', `record index of ${side.x.name} (${side.path}): the chunk at byte ${offset} does not hold the ${t.records[i]} lines its summary says`, { path: side.path });
+      } catch (e) {
+        if (!isSnapError(e, 'RECORDS_INDEX_MALFORMED')) throw e;
+        malformed = e;
+      }
+    }
+    offset += size;
+  }
+  // Bytes other than the signed ones are an altered index, whatever else was found in them.
+  if (h.digest('hex') !== side.x.sha256) throw indexAltered(side.path, side.x);
+  if (malformed) throw malformed;
+  if (failed !== undefined) throw failed;
+}
+
 /** What {@link diffBySummaries} found besides what went to the sink. */
 export interface SummaryDiffResult {
   counts: RecordDiffCounts;
@@ -134,11 +218,16 @@ export interface SummaryDiffResult {
  * Merge-join two signed indexes of one record set (identity `key` or `path`) through their summaries.
  *
  * The order of the records (`counts.order`, identity `key`, `row-order.ts`) needs every pair's rows,
- * and a skipped chunk's rows are not read. It is known without them only when no row of a paired
- * record changed: every pair of skipped chunks has equal `leaves` (the same lines, so the same rows)
- * and every pair among the chunks read kept its row; then nothing moved. Otherwise (a record added
- * or removed before others renumbers them; a reorder) `counts.order` is left out, and the caller
- * diffs the whole indexes to measure it.
+ * and a skipped chunk's rows are not read. It is known without them when no row of a paired record
+ * changed: every pair of skipped chunks has equal `leaves` (the same lines, so the same rows) and
+ * every pair among the chunks read kept its row; then nothing moved. Otherwise (a record added or
+ * removed before others renumbers them; a reorder) both indexes are read once more, whole, each
+ * checked against its signed SHA-256, and the rows of the skipped chunks paired line by line (two
+ * matched chunks hold the same records in the same order, and matched chunks come in the same order
+ * on both sides); no merge-join, no conflict tags. Memory: 4 bytes a record of A for the pairs, and 4
+ * bytes a record of the skipped chunks for A's rows. Should matched chunks come in another order on
+ * the two sides (not in a valid index), `counts.order` is left out and the caller diffs the whole
+ * indexes.
  * @returns undefined when a summary is too large to use (the caller diffs the whole indexes)
  * @throws SnapError `OBJECT_CORRUPT` (an index or summary does not match its signed digest) |
  *   `RECORDS_INDEX_MALFORMED` | `NOT_FOUND` | `IO_ERROR`
@@ -178,8 +267,11 @@ export async function diffBySummaries(a: SummarySide, b: SummarySide, identity: 
     const skipA = new Uint8Array(ta.length);
     const skipB = new Uint8Array(tb.length);
     let same = 0;
-    // Whether every skipped pair of chunks has the same lines on both sides (rows included).
+    // Whether every skipped pair of chunks has the same lines on both sides (rows included), and
+    // whether the pairs come in the same order on both sides (their rows are then paired in order).
     let rowsKept = true;
+    let inOrder = true;
+    let lastJ = -1;
     for (let i = 0; i < ta.length; i++) {
       let j = firstOf.get(ta.key(i)) ?? -1;
       while (j >= 0 && (skipB[j] || !ta.sameFingerprints(i, tb, j))) j = nextOf[j] as number;
@@ -190,12 +282,26 @@ export async function diffBySummaries(a: SummarySide, b: SummarySide, identity: 
       skipB[j] = 1;
       same += ta.records[i] as number;
       if (rowsKept && ta.leaves(i) !== tb.leaves(j)) rowsKept = false;
+      if (j < lastJ) inOrder = false;
+      lastJ = j;
     }
-    const pairs = identity === 'key' ? new KeptRows() : undefined;
-    const counts = await diffRecords(unmatchedRuns(ia.fd, a, sa, skipA), unmatchedRuns(ib.fd, b, sb, skipB), identity, sink, pairs);
+    const log = identity === 'key' ? new PairLog() : undefined;
+    const counts = await diffRecords(unmatchedRuns(ia.fd, a, sa, skipA), unmatchedRuns(ib.fd, b, sb, skipB), identity, sink, log);
     counts.unchanged += same;
     delete counts.order;
-    if (pairs && rowsKept && pairs.allKeptRows) counts.order = { common: pairs.common + same, moved: 0 };
+    if (log && rowsKept && log.allKeptRows) counts.order = { common: log.common + same, moved: 0 };
+    else if (log && inOrder) {
+      const pairs = new RowPairs(a.x.count, Math.min(a.x.count, Math.floor(ia.size / MIN_LINE_BYTES)));
+      log.replay(pairs);
+      const rowsA = new Uint32Array(same);
+      let k = 0;
+      skippedRows(ia.fd, a, sa, skipA, (row) => {
+        rowsA[k++] = row;
+      });
+      k = 0;
+      skippedRows(ib.fd, b, sb, skipB, (row) => pairs.add(rowsA[k++] as number, row));
+      counts.order = pairs.result();
+    }
     counts.a = a.x.count;
     counts.b = b.x.count;
     if (a.labels) counts.labelsA = { ...a.labels };

@@ -95,6 +95,36 @@ export class KeptRows implements RowPairSink {
 }
 
 /**
+ * Keeps the pairs added (8 bytes each) and whether each kept its row: the diff through index
+ * summaries reads few pairs, and needs them all only when some row changed ({@link PairLog.replay}).
+ */
+export class PairLog implements RowPairSink {
+  private rows = new Uint32Array(0);
+  common = 0;
+  allKeptRows = true;
+  add(rowA: number, rowB: number): void {
+    if (rowA > MAX_ORDER_ROW || rowB > MAX_ORDER_ROW) throw new SnapError('RECORDS_LIMIT', `a record of row ${Math.max(rowA, rowB)}: the order of records is measured up to row ${MAX_ORDER_ROW}`);
+    if (2 * this.common + 2 > this.rows.length) {
+      const bigger = new Uint32Array(Math.max(1024, 2 * this.rows.length));
+      bigger.set(this.rows);
+      this.rows = bigger;
+    }
+    this.rows[2 * this.common] = rowA;
+    this.rows[2 * this.common + 1] = rowB;
+    this.common++;
+    if (rowA !== rowB) this.allKeptRows = false;
+  }
+  /** Nothing moved when every pair kept its row; else undefined (not known from these pairs alone). */
+  result(): RecordOrder | undefined {
+    return this.allKeptRows ? { common: this.common, moved: 0 } : undefined;
+  }
+  /** Add every pair kept to `into`. */
+  replay(into: RowPairSink): void {
+    for (let i = 0; i < this.common; i++) into.add(this.rows[2 * i] as number, this.rows[2 * i + 1] as number);
+  }
+}
+
+/**
  * Collects the (row of A, row of B) pairs of a record diff, in any order, and measures
  * {@link RecordOrder}. A valid index has each row once (rows 1 to its count); a row of A given twice,
  * or beyond the side's record count, is a malformed index.

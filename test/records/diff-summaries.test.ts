@@ -92,21 +92,15 @@ describe('the diff through index summaries', () => {
         const a = await build(dir, `a${++n}`, ta, smallRuns ? 200 : undefined);
         const b = await build(dir, `b${n}`, edited(ta, edits), smallRuns ? 200 : undefined);
         const got = await summaryReport(a, b);
-        const full = await fullReport(a, b);
-        // The order (row-order.ts) is known through the summaries only when no paired record's row
-        // changed (then nothing moved); else it is left out, and `diff` diffs the whole indexes for it.
-        if (got.order === undefined) {
-          const { order, ...rest } = full;
-          expect(order).toBeDefined();
-          expect(got).toEqual(rest);
-        } else expect(got).toEqual(full);
+        expect(got.order).toBeDefined();
+        expect(got).toEqual(await fullReport(a, b));
         if (edits.every((e) => e.kind === 'flip' || e.kind === 'feature')) expect(got.order).toEqual({ common: rows, moved: 0 });
       }),
       { numRuns: 60 },
     );
   });
 
-  it('knows the order without reading unchanged chunks when no row changed, and leaves it out when rows were renumbered or reordered', async () => {
+  it('knows the order without reading unchanged chunks when no row changed, and reads both indexes for it when rows were renumbered or reordered', async () => {
     const dir = await tempDir('snap-dsum-order-');
     const ta = table(5000, 11);
     const a = await build(dir, 'a', ta);
@@ -117,11 +111,21 @@ describe('the diff through index summaries', () => {
     const swapped = [...ta];
     [swapped[10], swapped[11]] = [swapped[11] as Row, swapped[10] as Row];
     const b = await build(dir, 'b3', swapped);
-    expect((await summaryReport(a, b)).order).toBeUndefined();
+    expect((await summaryReport(a, b)).order).toEqual({ common: 5000, moved: 1 });
     expect((await fullReport(a, b)).order).toEqual({ common: 5000, moved: 1 });
     const removed = await build(dir, 'b4', ta.slice(1));
-    expect((await summaryReport(a, removed)).order).toBeUndefined();
+    expect((await summaryReport(a, removed)).order).toEqual({ common: 4999, moved: 0 });
     expect((await fullReport(a, removed)).order).toEqual({ common: 4999, moved: 0 });
+    // Then every byte of both indexes is read and checked against its signed digest: one flipped in a chunk both share is OBJECT_CORRUPT.
+    for (const [x, y] of [[a, b], [b, a]] as const) {
+      const bytes = Buffer.from(await fsp.readFile(y.path));
+      bytes[20] = (bytes[20] as number) ^ 0x01;
+      const altered = join(dir, `altered-${y === a ? 'a' : 'b'}`);
+      await fsp.writeFile(altered, bytes);
+      const sides = y === a ? [{ ...a, path: altered }, x] : [x, { ...b, path: altered }];
+      const err = await summaryReport(sides[0] as typeof a, sides[1] as typeof a).catch((e: unknown) => e);
+      expect(codeOf(err)).toBe('OBJECT_CORRUPT');
+    }
   });
 
   it('reports exactly what the whole indexes report for a label-folder set whose classes reuse file names (key groups across chunk boundaries)', async () => {
