@@ -293,13 +293,16 @@ export async function diffBySummaries(a: SummarySide, b: SummarySide, identity: 
     else if (log && inOrder) {
       const pairs = new RowPairs(a.x.count, Math.min(a.x.count, Math.floor(ia.size / MIN_LINE_BYTES)));
       log.replay(pairs);
-      const rowsA = new Uint32Array(same);
-      let k = 0;
-      skippedRows(ia.fd, a, sa, skipA, (row) => {
-        rowsA[k++] = row;
-      });
-      k = 0;
-      skippedRows(ib.fd, b, sb, skipB, (row) => pairs.add(rowsA[k++] as number, row));
+      // No chunk shared: every pair was read, nothing more to read.
+      if (same > 0) {
+        const rowsA = new Uint32Array(same);
+        let k = 0;
+        skippedRows(ia.fd, a, sa, skipA, (row) => {
+          rowsA[k++] = row;
+        });
+        k = 0;
+        skippedRows(ib.fd, b, sb, skipB, (row) => pairs.add(rowsA[k++] as number, row));
+      }
       counts.order = pairs.result();
     }
     counts.a = a.x.count;
