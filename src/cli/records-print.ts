@@ -6,7 +6,7 @@
  */
 import type { RecordSetMember } from '../core/records.js';
 import { recordSetName } from '../core/records.js';
-import type { RecordSetDiff } from '../records/record-report.js';
+import { orderText, type RecordSetDiff } from '../records/record-report.js';
 import type { RecordsReport } from '../records/diff-sets.js';
 import type { LabelShift } from '../records/stats.js';
 import { formatCount, plural } from './format.js';
@@ -114,7 +114,7 @@ const SAME_LABEL_TEXT = 'same label text: the JSON type of its label, or the for
 export function orderLine(d: Pick<RecordSetDiff, 'order'>, always = false): string | undefined {
   const o = d.order;
   if (!o || (o.moved === 0 && !always)) return undefined;
-  return `rows reordered: ${formatCount(o.moved)} of ${plural(o.common, 'record')} moved (order of the records on both sides)`;
+  return orderText(o);
 }
 
 /**

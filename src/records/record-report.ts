@@ -240,8 +240,15 @@ export class RecordDiffCollector implements RecordDiffSink {
   }
 }
 
-/** True when a set's record diff found nothing (duplicates and conflicts on B count as findings). */
+/** True when a set's record diff found nothing: no record changed and none moved out of A's order. */
 export function recordSetUnchanged(d: RecordSetDiff): boolean {
   const s = d.summary;
-  return s.added + s.removed + s.modified + s.flipped === 0;
+  return s.added + s.removed + s.modified + s.flipped === 0 && (d.order?.moved ?? 0) === 0;
+}
+
+/** The line saying how many records moved out of A's order (FORMAT §19.8), for human output and reports. */
+export function orderText(o: RecordOrder): string {
+  // Thousands separators as `toLocaleString('en-US')` writes them, without loading ICU (cli/format.ts `formatCount`).
+  const n = (x: number) => String(x).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return `rows reordered: ${n(o.moved)} of ${n(o.common)} record${o.common === 1 ? '' : 's'} moved (order of the records on both sides)`;
 }

@@ -19,6 +19,7 @@
 import { isSymlinkEntry, type ManifestEntry } from '../core/manifest.js';
 import type { DiffExtra, DiffReport, DiffSide } from '../ops/diff.js';
 import { recordSetUnchanged, type RecordSetDiff } from '../records/record-report.js';
+import type { RecordOrder } from '../records/row-order.js';
 import { labelShift, type LabelShift } from '../records/stats.js';
 import { shellCommand } from './escape.js';
 import { escapeForTerminal, escapeListedPath, escapeMessage, visibleCutIndex } from '../core/display.js';
@@ -97,6 +98,8 @@ export interface RecordSetFacts {
   format: string;
   identity: string;
   summary: RecordSetDiff['summary'];
+  /** How the order of the records on both sides changed (FORMAT §19.8), for sets that measure it. */
+  order?: RecordOrder;
   flipped: Capped<{ key: string; from: string; to: string }>;
   added: Capped<{ key: string; label?: string }>;
   removed: Capped<{ key: string; label?: string }>;
@@ -351,6 +354,7 @@ function recordSetFacts(s: RecordSetDiff, max: number, budget: RowBudget): Recor
     format: shownName(s.format),
     identity: shownName(s.identity),
     summary: s.summary,
+    ...(s.order ? { order: s.order } : {}),
     flipped: take(s.flipped, (f) => ({ key: recordName(f.key, s.identity, f.b.row, s.format), from: labelText(f.from), to: labelText(f.to) })),
     added: take(s.added, (r) => ({ key: recordName(r.key, s.identity, r.row, s.format), ...withLabel(r.label) })),
     removed: take(s.removed, (r) => ({ key: recordName(r.key, s.identity, r.row, s.format), ...withLabel(r.label) })),

@@ -5,7 +5,8 @@
  * many records moved out of A's order (`order: { common, moved }`); `check` gates it with
  * `maxReordered`, which is not gated by default.
  */
-import { rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { makeTree, snap, snapJson, useKeyPair } from '../helpers/tree.js';
@@ -56,6 +57,20 @@ describe('rows only reordered', () => {
     expect(human.stdout).toMatch(/t\.csv \(csv, key id, label label\): 200 → 200 records: no record changed\n +rows reordered: 50 of 200 records moved \(order of the records on both sides\)/);
     expect(human.stdout).toMatch(/f\.jsonl .*\n +rows reordered: 50 of 200 records moved/);
     expect(human.stdout).toMatch(/p\.parquet .*\n +rows reordered: 50 of 200 records moved/);
+  });
+
+  it('the incident report (HTML and Markdown) lists a set whose rows were only reordered, with the records moved', async () => {
+    const { store } = await sealedA();
+    const b = await makeTree(tree(rotated(RECORDS), RECORDS, RECORDS));
+    const out = await makeTree({});
+    for (const name of ['r.md', 'r.html']) {
+      const r = await snap(['report', 'ds@v1', b, '-o', join(out, name), '--store', store, '--pubkey', keys.pub]);
+      expect(r.code, r.stderr).toBeLessThanOrEqual(1);
+      // Markdown escapes a colon that could start a link (`\:`), which renders as `:`.
+      const text = (await readFile(join(out, name), 'utf8')).replace(/\\:/g, ':');
+      expect(text, name).toContain('rows reordered: 50 of 200 records moved (order of the records on both sides)');
+      expect(text, name).toContain('2 record set(s) unchanged');
+    }
   });
 
   it('diff says nothing of order when it was kept', async () => {
