@@ -109,22 +109,25 @@ const SAME_LABEL_TEXT = 'same label text: the JSON type of its label, or the for
 
 /**
  * The line saying how many records moved out of A's order (FORMAT §19.8, `order`): given when some
- * did, or always with `always` (check reports it for every set that measures it).
+ * did, or always with `always` (check reports it for every set that measures it); for an order not
+ * measured, always: `row order not measured (<reason>; <how>)`.
+ * @param how what measures it (e.g. `--order measures it`), for an order not measured
  */
-export function orderLine(d: Pick<RecordSetDiff, 'order'>, always = false): string | undefined {
+export function orderLine(d: Pick<RecordSetDiff, 'order'>, always = false, how?: string): string | undefined {
   const o = d.order;
   if (!o || (o.moved === 0 && !always)) return undefined;
-  return orderText(o);
+  return orderText(o, how);
 }
 
 /**
  * The detailed lines of one set's record diff, each kind capped.
  * @param opts.orderAlways say how many records moved even when none did (check)
+ * @param opts.orderHow what measures an order not measured (`--order measures it`)
  */
-export function setLines(d: RecordSetDiff, indent = '  ', opts: { orderAlways?: boolean } = {}): string[] {
+export function setLines(d: RecordSetDiff, indent = '  ', opts: { orderAlways?: boolean; orderHow?: string } = {}): string[] {
   const out: string[] = [];
   // The same records in another order (FORMAT §19.8): a loader that splits by position (`train[:N]`) reads other records.
-  const order = orderLine(d, opts.orderAlways);
+  const order = orderLine(d, opts.orderAlways, opts.orderHow);
   if (order) out.push(`${indent}${order}`);
   const cap = <T>(title: string, list: T[], line: (x: T) => string) => {
     if (list.length === 0) return;
@@ -162,8 +165,9 @@ export function setLines(d: RecordSetDiff, indent = '  ', opts: { orderAlways?: 
 /**
  * The records section of `diff` (and the detail of `check`).
  * @param opts.orderAlways say each set's records moved out of order even when none did (check)
+ * @param opts.orderHow what measures an order not measured (`--order measures it`)
  */
-export function recordsLines(r: RecordsReport, opts: { orderAlways?: boolean } = {}): string[] {
+export function recordsLines(r: RecordsReport, opts: { orderAlways?: boolean; orderHow?: string } = {}): string[] {
   const out: string[] = [];
   const s = r.summary;
   out.push(`records: ${plural(s.sets, 'record set')} compared: ${formatCount(s.flipped)} flipped, ${formatCount(s.modified)} modified, ${formatCount(s.added)} added, ${formatCount(s.removed)} removed, ${formatCount(s.unchanged)} unchanged`);

@@ -103,6 +103,13 @@ export interface DiffOptions {
   /** Compare records too (default true). */
   records?: boolean;
   /**
+   * Measure the order of every record set's records (FORMAT §19.8) even where that reads both whole
+   * indexes: two snapshots whose set gained or lost records (`diff --order`, `check` with
+   * `maxReordered`, `report`). By default such a set's `order` says it was not measured
+   * (records/diff-sets.ts).
+   */
+  order?: boolean;
+  /**
    * The signed `snap.json` of a snapshot side, when the caller read it (`check`: snapshot-config.ts):
    * its record rules define sets beside the snapshot's indexes (records/diff-sets.ts), so a record
    * file those rules match is compared even where one side did not index it.
@@ -383,7 +390,7 @@ export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): 
     const renamedFrom = new Set(renamed.map((r) => r.from));
     const renamedTo = new Set(renamed.map((r) => r.to));
     // A dataset in S3 has no record indexes here: its records are not compared.
-    const records = opts.records === false || a.kind === 'dataset' || b.kind === 'dataset' ? undefined : await diffRecordSides(await recordSide(a, pa, da, opts, opts.recordConfigs?.a, 'a'), await recordSide(b, pb, db, opts, opts.recordConfigs?.b, 'b'), { jobs: opts.jobs });
+    const records = opts.records === false || a.kind === 'dataset' || b.kind === 'dataset' ? undefined : await diffRecordSides(await recordSide(a, pa, da, opts, opts.recordConfigs?.a, 'a'), await recordSide(b, pb, db, opts, opts.recordConfigs?.b, 'b'), { jobs: opts.jobs, order: opts.order === true });
     const addedOnly = added.filter((e) => !renamedTo.has(e.path));
     const removedOnly = removed.filter((e) => !renamedFrom.has(e.path));
     extra.sort((x, y) => compareUtf8(x.path, y.path) || (x.side < y.side ? -1 : x.side > y.side ? 1 : 0));

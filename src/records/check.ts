@@ -92,7 +92,8 @@ export function checkRecords(r: RecordsReport, t: Thresholds): Breach[] {
     over(d.name, 'maxDuplicates', fresh.duplicates, t.maxDuplicates, 'new duplicate keys or records');
     over(d.name, 'maxConflicts', fresh.conflicts, t.maxConflicts, 'new groups of conflicting labels');
     // The same records in another order: a loader that splits by position (`train[:N]`) reads other records.
-    if (t.maxReordered !== undefined && d.order && d.order.moved > t.maxReordered) {
+    // Measured whenever maxReordered is set (the CLI asks diff for the order: `DiffOptions.order`).
+    if (t.maxReordered !== undefined && d.order && d.order.moved !== null && d.order.moved > t.maxReordered) {
       out.push({ set: d.name, rule: 'maxReordered', value: d.order.moved, limit: t.maxReordered, message: `records moved out of their order (rows reordered): ${d.order.moved} of ${d.order.common} (at most ${t.maxReordered})` });
     }
     if (t.maxAddedShare !== undefined && s.added > 0) {

@@ -25,7 +25,7 @@ import { labelFolderSetOf } from './label-flips.js';
 import { RecordDiffCollector, type ConflictGroup, type RecordSetDiff } from './record-report.js';
 import { diffBySummaries, type SummarySide } from './diff-summaries.js';
 import { measuresOrder, type RecordDiffCounts } from './record-diff.js';
-import type { RecordOrder } from './row-order.js';
+import { sumOrders, type SetOrder } from './row-order.js';
 import { conflictGroups } from './conflicts.js';
 import { labelShift, newLabelCounts, sumLabels, type LabelShift } from './stats.js';
 import { makeScratchDir, removeWhenDone } from '../io/scratch-dir.js';
@@ -87,8 +87,11 @@ export interface RecordsReport {
   unavailable: UnavailableSet[];
   /** Totals over the sets. */
   summary: { sets: number; unchanged: number; added: number; removed: number; modified: number; flipped: number; relabelled: number; labelChanges: number; duplicates: { a: number; b: number }; conflicts: { a: number; b: number } };
-  /** The sets' `order` summed (`row-order.ts`), when a set has one: records paired, and moved out of A's order. */
-  order?: RecordOrder;
+  /**
+   * The sets' `order` summed (`row-order.ts`), when a set has one: records paired, and moved out of
+   * A's order — or `moved` null with `notMeasured` when a set's order was not measured.
+   */
+  order?: SetOrder;
   /** The dataset's label distribution (labelled sets summed) and its shift. */
   dataset?: LabelShift;
 }
@@ -188,11 +191,15 @@ async function definitionsFromRules(config: RecordConfig, manifestPath: string):
  * of an older form than the other side's is indexed again from the store's object of its file
  * (checked against its manifest digest), or is `unavailable` ({@link OLDER_FORM_UNAVAILABLE}).
  * @param opts.jobs at most this many of a folder side's files are indexed at once (default: the cores)
+ * @param opts.order measure the order of every set's records even where that reads both whole
+ *   indexes (two signed indexes with summaries, records added or removed: `diffBySummaries`); by
+ *   default such a set's `order` says it was not measured. A folder side reads whole indexes anyway,
+ *   and is always measured.
  * @returns undefined when neither side defines any record set
  * @throws SnapError from reading or indexing (`RECORDS_*`, `OBJECT_CORRUPT`, `IO_ERROR`, `INTERNAL`
  *   when an indexing worker dies)
  */
-export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs?: number } = {}): Promise<RecordsReport | undefined> {
+export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs?: number; order?: boolean } = {}): Promise<RecordsReport | undefined> {
   // 1. The sets to compare, and their definitions.
   const defs = new Map<string, SetDefinition>();
   const unavailable: UnavailableSet[] = [];
@@ -483,7 +490,7 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
         src.kind === 'index' && src.summaryPath && src.member?.index.summary ? { path: src.path, x: src.x as SummarySide['x'], summaryPath: src.summaryPath, summarySha256: src.member.index.summary, ...(src.member.labels ? { labels: src.member.labels } : {}) } : undefined;
       const ssa = summarySide(sa);
       const ssb = summarySide(sb);
-      let fast = ssa && ssb && (d.identity === 'key' || d.identity === 'path') ? await diffBySummaries(ssa, ssb, d.identity, collector) : undefined;
+      let fast = ssa && ssb && (d.identity === 'key' || d.identity === 'path') ? await diffBySummaries(ssa, ssb, d.identity, collector, { order: opts.order === true }) : undefined;
       // The summary diff could not measure the order of the records (matched chunks in another order
       // on the two sides, which no valid pair of indexes has): the whole indexes are diffed (row-order.ts).
       if (fast && measuresOrder(d.identity) && fast.counts.order === undefined) {
@@ -521,7 +528,7 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
     }
     const total = (f: (s: RecordSetDiff) => number) => sets.reduce((n, s) => n + f(s), 0);
     const labelled = sets.filter((s) => s.a.labels && s.b.labels);
-    const ordered = sets.filter((s) => s.order !== undefined);
+    const order = sumOrders(sets.flatMap((s) => (s.order ? [s.order] : [])));
     return {
       sets,
       unavailable,
@@ -537,7 +544,7 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
         duplicates: { a: total((s) => s.summary.duplicates.a), b: total((s) => s.summary.duplicates.b) },
         conflicts: { a: total((s) => s.summary.conflicts.a), b: total((s) => s.summary.conflicts.b) },
       },
-      ...(ordered.length > 0 ? { order: { common: ordered.reduce((n, s) => n + (s.order as RecordOrder).common, 0), moved: ordered.reduce((n, s) => n + (s.order as RecordOrder).moved, 0) } } : {}),
+      ...(order ? { order } : {}),
       ...(labelled.length > 0 ? { dataset: labelShift(sumLabels(labelled.map((s) => s.a.labels as Record<string, number>)), sumLabels(labelled.map((s) => s.b.labels as Record<string, number>))) } : {}),
     };
   } finally {

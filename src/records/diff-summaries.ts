@@ -23,7 +23,7 @@ import { MAX_CHUNK_RECORDS, parseIndexSummary, type IndexSummary } from './index
 import { sha256Latin1, writeDigest } from './leaf-tree.js';
 import { LEAF_PREFIX } from '../core/merkle.js';
 import { diffRecords, type RecordDiffCounts, type RecordDiffSink } from './record-diff.js';
-import { PairLog, RowPairs } from './row-order.js';
+import { ORDER_NOT_MEASURED, PairLog, RowPairs } from './row-order.js';
 import { MIN_LINE_BYTES } from './index-reader.js';
 import type { ConflictGroup } from './record-report.js';
 
@@ -220,19 +220,24 @@ export interface SummaryDiffResult {
  * The order of the records (`counts.order`, identity `key`, `row-order.ts`) needs every pair's rows,
  * and a skipped chunk's rows are not read. It is known without them when no row of a paired record
  * changed: every pair of skipped chunks has equal `leaves` (the same lines, so the same rows) and
- * every pair among the chunks read kept its row; then nothing moved. Otherwise (a record added or
- * removed before others renumbers them; a reorder) both indexes are read once more, whole, each
- * checked against its signed SHA-256, and the rows of the skipped chunks paired line by line (two
- * matched chunks hold the same records in the same order, and matched chunks come in the same order
- * on both sides); no merge-join, no conflict tags. Memory: 4 bytes a record of A for the pairs, and 4
- * bytes a record of the skipped chunks for A's rows. Should matched chunks come in another order on
- * the two sides (not in a valid index), `counts.order` is left out and the caller diffs the whole
- * indexes.
+ * every pair among the chunks read kept its row; then nothing moved. It is also known when no chunk
+ * was skipped (every pair was read). Otherwise rows changed, and:
+ * - when no record was added or removed (only a reorder can have changed the rows: the
+ *   data-ordering case), or when `opts.order` asks for it, both indexes are read once more, whole,
+ *   each checked against its signed SHA-256, and the rows of the skipped chunks paired line by line
+ *   (two matched chunks hold the same records in the same order, and matched chunks come in the same
+ *   order on both sides); no merge-join, no conflict tags. Memory: 4 bytes a record of A for the
+ *   pairs, and 4 bytes a record of the skipped chunks for A's rows;
+ * - else (records added or removed renumbered the rows) the order is not measured:
+ *   `{ common, moved: null, notMeasured: ORDER_NOT_MEASURED }`, and nothing more is read.
+ * Should matched chunks come in another order on the two sides (not in a valid index), `counts.order`
+ * is left out and the caller diffs the whole indexes.
+ * @param opts.order measure the order even when records were added or removed (`diff --order`, `check` with `maxReordered`)
  * @returns undefined when a summary is too large to use (the caller diffs the whole indexes)
  * @throws SnapError `OBJECT_CORRUPT` (an index or summary does not match its signed digest) |
  *   `RECORDS_INDEX_MALFORMED` | `NOT_FOUND` | `IO_ERROR`
  */
-export async function diffBySummaries(a: SummarySide, b: SummarySide, identity: RecordIdentity, sink: RecordDiffSink): Promise<SummaryDiffResult | undefined> {
+export async function diffBySummaries(a: SummarySide, b: SummarySide, identity: RecordIdentity, sink: RecordDiffSink, opts: { order?: boolean } = {}): Promise<SummaryDiffResult | undefined> {
   if (identity !== 'key' && identity !== 'path') throw new SnapError('INTERNAL', `index summaries are for identities key and path, not ${identity}`);
   const fds: number[] = [];
   try {
@@ -290,6 +295,8 @@ export async function diffBySummaries(a: SummarySide, b: SummarySide, identity: 
     counts.unchanged += same;
     delete counts.order;
     if (log && rowsKept && log.allKeptRows) counts.order = { common: log.common + same, moved: 0 };
+    // Rows renumbered by records added or removed: measuring would read both whole indexes (not asked for).
+    else if (log && inOrder && same > 0 && !opts.order && counts.added + counts.removed > 0) counts.order = { common: log.common + same, moved: null, notMeasured: ORDER_NOT_MEASURED };
     else if (log && inOrder) {
       const pairs = new RowPairs(a.x.count, Math.min(a.x.count, Math.floor(ia.size / MIN_LINE_BYTES)));
       log.replay(pairs);

@@ -18,7 +18,7 @@
 import type { RecordIdentity } from '../core/records.js';
 import { compareIdentity, identityText, type IndexEntry } from './index-line.js';
 import { countOf, newLabelCounts } from './stats.js';
-import { RowPairs, type RecordOrder, type RowPairSink } from './row-order.js';
+import { RowPairs, type RowPairSink, type SetOrder } from './row-order.js';
 
 /** Rows listed per duplicate group (its count is always exact). */
 export const MAX_LISTED_ROWS = 10;
@@ -60,8 +60,8 @@ export interface RecordDiffCounts {
   /** Label counts on each side, as read from the indexes (labelled sets). */
   labelsA: Record<string, number>;
   labelsB: Record<string, number>;
-  /** How the order of the paired records changed (`row-order.ts`): identities `key` and `features` only ({@link measuresOrder}). */
-  order?: RecordOrder;
+  /** How the order of the paired records changed (`row-order.ts`), or that it was not measured (through summaries only): identities `key` and `features` only ({@link measuresOrder}). */
+  order?: SetOrder;
 }
 
 /**

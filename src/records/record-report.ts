@@ -8,7 +8,7 @@ import type { RecordFormat, RecordIdentity, RecordSetMember, TsvQuoting } from '
 import type { IndexEntry } from './index-line.js';
 import type { DuplicateGroup, RecordDiffCounts, RecordDiffSink } from './record-diff.js';
 import { labelShift, type LabelShift } from './stats.js';
-import type { RecordOrder } from './row-order.js';
+import type { SetOrder } from './row-order.js';
 
 /** A record as reports name it. */
 export interface RecordRef {
@@ -92,9 +92,11 @@ export interface RecordSetDiff {
   /**
    * Identities `key` and `features` (tabular sets paired by key or features; not `position` nor
    * label-folder sets): how the order of the records on both sides changed (`row-order.ts`,
-   * docs/FORMAT.md §19.8): the records paired, and the fewest of them to move to restore A's order.
+   * docs/FORMAT.md §19.8): the records paired, and the fewest of them to move to restore A's order —
+   * or `moved` null and `notMeasured` the reason, when it was not measured (through summaries, records
+   * added or removed, not asked for).
    */
-  order?: RecordOrder;
+  order?: SetOrder;
   added: RecordRef[];
   removed: RecordRef[];
   modified: ModifiedRecord[];
@@ -227,7 +229,7 @@ export class RecordDiffCollector implements RecordDiffSink {
         duplicates: { a: counts.duplicatesA, b: counts.duplicatesB },
         conflicts: { a: conflicts.filter((c) => c.side === 'a').length, b: conflicts.filter((c) => c.side === 'b').length },
       },
-      ...(counts.order ? { order: { common: counts.order.common, moved: counts.order.moved } } : {}),
+      ...(counts.order ? { order: counts.order.moved === null ? { common: counts.order.common, moved: null, notMeasured: counts.order.notMeasured } : { common: counts.order.common, moved: counts.order.moved } } : {}),
       added: this.addedList,
       removed: this.removedList,
       modified: this.modifiedList,
@@ -246,8 +248,13 @@ export function recordSetUnchanged(d: RecordSetDiff): boolean {
   return s.added + s.removed + s.modified + s.flipped === 0 && (d.order?.moved ?? 0) === 0;
 }
 
-/** The line saying how many records moved out of A's order (FORMAT §19.8), for human output and reports. */
-export function orderText(o: RecordOrder): string {
+/**
+ * The line saying how many records moved out of A's order (FORMAT §19.8), for human output and
+ * reports; for an order not measured, `row order not measured (<reason>; <how>)`.
+ * @param how what measures it, for an order not measured (e.g. `--order measures it`)
+ */
+export function orderText(o: SetOrder, how?: string): string {
+  if (o.moved === null) return `row order not measured (${o.notMeasured}${how ? `; ${how}` : ''})`;
   // Thousands separators as `toLocaleString('en-US')` writes them, without loading ICU (cli/format.ts `formatCount`).
   const n = (x: number) => String(x).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
   return `rows reordered: ${n(o.moved)} of ${n(o.common)} record${o.common === 1 ? '' : 's'} moved (order of the records on both sides)`;

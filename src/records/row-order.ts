@@ -33,6 +33,37 @@ export interface RecordOrder {
   moved: number;
 }
 
+/**
+ * Why a set's order was not measured (docs/FORMAT.md §19.8): between two signed indexes read through
+ * their summaries, records added or removed renumber the rows after them, and the rows of the chunks
+ * both sides share are not read; measuring the order would read and hash both whole indexes, which
+ * the diff does only when asked (`diff --order`, `check` with `maxReordered`, `report`) or when
+ * nothing was added or removed (then only a reorder can have changed the rows).
+ */
+export const ORDER_NOT_MEASURED = 'records added or removed renumber the rows';
+
+/** A set whose order was not measured: the records paired are known, how many moved is not (never a silent 0). */
+export interface OrderNotMeasured {
+  /** Records paired by the diff (unchanged, modified, flipped). */
+  common: number;
+  /** Not known. */
+  moved: null;
+  /** Why ({@link ORDER_NOT_MEASURED}). */
+  notMeasured: string;
+}
+
+/** The order a record diff reports for a set: measured, or said not to be. */
+export type SetOrder = RecordOrder | OrderNotMeasured;
+
+/** The order of several sets summed: `moved` summed when every one was measured, else not measured (the first reason). */
+export function sumOrders(orders: readonly SetOrder[]): SetOrder | undefined {
+  if (orders.length === 0) return undefined;
+  const common = orders.reduce((n, o) => n + o.common, 0);
+  const unmeasured = orders.find((o): o is OrderNotMeasured => o.moved === null);
+  if (unmeasured) return { common, moved: null, notMeasured: unmeasured.notMeasured };
+  return { common, moved: orders.reduce((n, o) => n + (o.moved as number), 0) };
+}
+
 /** The largest row measured (a Uint32Array holds rows; a file of more records is over this bound). */
 export const MAX_ORDER_ROW = 0xffffffff;
 /** Rows of A held before the first growth (256 KiB). */

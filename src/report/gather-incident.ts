@@ -87,6 +87,8 @@ export async function gatherIncident(a: DiffInput, b: DiffInput, o: GatherOption
     ...(o.skipDirs ? { skipDirs: o.skipDirs } : {}),
     ...(o.store !== undefined ? { store: o.store } : {}),
     ...(o.recordConfigs ? { recordConfigs: o.recordConfigs } : {}),
+    // An incident is read whole: the order of every set is measured, whatever it costs to read (FORMAT §19.8).
+    order: true,
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     onManifests: async (pa, pb, signed, excludes) => {
       // A snapshot's manifest is compared whole; only a folder side's scan leaves these paths out.

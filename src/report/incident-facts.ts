@@ -19,7 +19,7 @@
 import { isSymlinkEntry, type ManifestEntry } from '../core/manifest.js';
 import type { DiffExtra, DiffReport, DiffSide } from '../ops/diff.js';
 import { recordSetUnchanged, type RecordSetDiff } from '../records/record-report.js';
-import type { RecordOrder } from '../records/row-order.js';
+import type { SetOrder } from '../records/row-order.js';
 import { labelShift, type LabelShift } from '../records/stats.js';
 import { shellCommand } from './escape.js';
 import { escapeForTerminal, escapeListedPath, escapeMessage, visibleCutIndex } from '../core/display.js';
@@ -98,8 +98,8 @@ export interface RecordSetFacts {
   format: string;
   identity: string;
   summary: RecordSetDiff['summary'];
-  /** How the order of the records on both sides changed (FORMAT §19.8), for sets that measure it. */
-  order?: RecordOrder;
+  /** How the order of the records on both sides changed (FORMAT §19.8), for sets that measure it (`report` always asks for it). */
+  order?: SetOrder;
   flipped: Capped<{ key: string; from: string; to: string }>;
   added: Capped<{ key: string; label?: string }>;
   removed: Capped<{ key: string; label?: string }>;

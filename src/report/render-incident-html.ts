@@ -183,7 +183,7 @@ function recordSetHtml(s: RecordSetFacts): string {
     ),
   );
   // The same records in another order (FORMAT §19.8): a loader that splits by position reads other records.
-  if (s.order && s.order.moved > 0) out.push(`<p>${htmlText(htmlMessage(orderText(s.order)))}</p>`);
+  if (s.order && s.order.moved !== 0) out.push(`<p>${htmlText(htmlMessage(orderText(s.order)))}</p>`);
   const label = (l: string | undefined) => (l === undefined ? '—' : `<code>${htmlShown(l)}</code>`);
   if (s.flipped.total) out.push(`<p>Flipped labels (${s.flipped.total}):</p>`, listed(s.flipped, htmlTable(['key', 'old label', 'new label'], s.flipped.items.map((r) => [`<code>${htmlShown(r.key)}</code>`, label(r.from), `→ ${label(r.to)}`]))), moreLine(s.flipped, DIFF_HINT));
   if (s.added.total) out.push(`<p>Added records (${s.added.total}):</p>`, listed(s.added, htmlTable(['key', 'label'], s.added.items.map((r) => [`<code>${htmlShown(r.key)}</code>`, label(r.label)]))), moreLine(s.added, DIFF_HINT));

@@ -107,7 +107,7 @@ export function renderIncidentMarkdown(f: IncidentFacts): string {
       const m = s.summary;
       out.push('', `**${code(s.name)}**: ${m.added} added, ${m.removed} removed, ${m.modified} modified, ${m.flipped} flipped${inB(m)}`);
       // The same records in another order (FORMAT §19.8): a loader that splits by position reads other records.
-      if (s.order && s.order.moved > 0) out.push('', markdownMessage(orderText(s.order)));
+      if (s.order && s.order.moved !== 0) out.push('', markdownMessage(orderText(s.order)));
       const lab = (v?: string) => (v === undefined ? '—' : code(v));
       if (s.flipped.total) out.push('', mdListed(s.flipped, 'Flipped labels', mdTable(['key', 'old label', 'new label'], s.flipped.items.map((q) => [code(q.key), lab(q.from), `→ ${lab(q.to)}`]))));
       if (s.added.total) out.push('', mdListed(s.added, 'Added records', mdTable(['added key', 'label'], s.added.items.map((q) => [code(q.key), lab(q.label)]))));

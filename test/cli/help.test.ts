@@ -22,7 +22,7 @@ const FLAGS: Record<string, string[]> = {
   init: ['store', 'quiet'],
   seal: ['store', 'quiet', 'jobs', 'as', 'key', 'passphrase-env', 'parent', 'no-parent', 'exclude', 'manifest-only', 'expires', 'out', 'records', 'no-records', 'incremental', 'message', 'source', 'license', 'derived-from', 'pipeline', 'no-pipeline', 'retain', 'retain-mode'],
   verify: ['store', 'quiet', 'jobs', 'against', 'shard', 'report', 'report-key', 'passphrase-env', 'run', 'merge', 'report-pubkey', ...TRUST],
-  diff: ['store', 'jobs', 'pubkey', 'state-dir', 'no-records'],
+  diff: ['store', 'jobs', 'pubkey', 'state-dir', 'no-records', 'order'],
   check: ['store', 'jobs', 'against', 'pubkey', 'state-dir', 'max-label-changes', 'max-modified', 'max-removed', 'max-added-share', 'max-conflicts', 'max-duplicates', 'max-unindexed-files', 'max-type-changes', 'max-reordered', 'max-shift', 'max-js-distance', 'max-psi', 'min-chi-square-p', 'allow-new-labels', 'allow-vanished-labels'],
   drill: ['store', 'jobs', 'against', ...TRUST, 'seed', 'attacks', 'no-records'],
   report: ['store', 'quiet', 'jobs', ...TRUST, 'out', 'format', 'max-items', 'drill'],

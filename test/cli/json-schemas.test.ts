@@ -46,6 +46,8 @@ const CASES: Case[] = [
   ['diff', 'diff of a flipped label', () => ['diff', 'ds@v1', w.flipped, '--pubkey', keys.pub, ...S()], 1],
   ['diff', 'diff of a folder whose CSV columns were reordered', () => ['diff', 'ds@v1', w.reordered, ...S()], 1],
   ['check', 'check of a folder whose CSV columns were reordered', () => ['check', w.reordered, '--against', 'ds@v1', '--pubkey', keys.pub, ...S()], 1],
+  ['diff', 'diff of two snapshots whose set lost a record (its order not measured)', () => ['diff', 'big@v1', 'big@v2', ...S()], 1],
+  ['diff', 'diff --order of two snapshots whose set lost a record', () => ['diff', 'big@v1', 'big@v2', '--order', ...S()], 1],
   ['diff', 'diff of a folder with a FIFO where a signed file was (an extra naming it as other)', () => ['diff', 'ds@v1', w.piped, ...S()], 1],
   ['verify-model', 'verify-model', () => ['verify-model', w.model, '--pubkey', keys.pub, ...S()], 0],
   ['verify-model', 'verify-model by an untrusted key', () => ['verify-model', w.model, '--pubkey', other.pub, ...S()], 1],
@@ -84,6 +86,10 @@ beforeAll(async () => {
   // A set with no records, sealed; the same set with one record added.
   await ok(['seal', await makeTree({ 'train.csv': 'id,text,label\n', 'snap.json': SNAP_JSON }), '--as', 'empty@v1', '--key', keys.key, '--no-parent', ...S()]);
   w.piped = await makeTree({ 'train.csv': CSV, 'snap.json': SNAP_JSON });
+  // Two snapshots of 2,000 records, the second without record 1: rows renumbered, the order not measured by default (FORMAT §19.8).
+  const big = (from: number) => 'id,text,label\n' + Array.from({ length: 2000 - from + 1 }, (_, i) => `${from + i},text ${from + i},${(from + i) % 3 ? 'ham' : 'spam'}\n`).join('');
+  await ok(['seal', await makeTree({ 'train.csv': big(1), 'snap.json': SNAP_JSON }), '--as', 'big@v1', '--key', keys.key, '--manifest-only', ...S()]);
+  await ok(['seal', await makeTree({ 'train.csv': big(2), 'snap.json': SNAP_JSON }), '--as', 'big@v2', '--key', keys.key, '--manifest-only', ...S()]);
   // The same records with the label column moved first (FORMAT §19.11: the order is signed).
   w.reordered = await makeTree({ 'a.txt': 'alpha\n', 'train.csv': CSV.replace(/^([^,\n]*),([^,\n]*),([^,\n]*)$/gm, '$3,$1,$2'), 'snap.json': SNAP_JSON });
   expect(spawnSync('mkfifo', [join(w.piped, 'a.txt')]).status).toBe(0);
@@ -175,6 +181,7 @@ const RENAMES: [schema: string, caseName: string, path: (string | number)[], to:
   ['check', 'check of records added to a set that had none', ['breaches', 0, 'value'], 'share'],
   ['diff', 'diff of a flipped label', ['summary', 'bytesAdded'], 'addedBytes'],
   ['diff', 'diff of a folder whose CSV columns were reordered', ['records', 'sets', 0, 'types', 'order'], 'columns'],
+  ['diff', 'diff of two snapshots whose set lost a record (its order not measured)', ['records', 'sets', 0, 'order', 'notMeasured'], 'reason'],
   ['verify-model', 'verify-model', ['attestations', 0, 'datasets', 0, 'merkleRoot'], 'root'],
   ['verify-proof', 'verify-proof', ['treeSize'], 'tree_size'],
   ['impact', 'impact with keys that sign nothing in the store', ['unverified', 0, 'code'], 'error'],

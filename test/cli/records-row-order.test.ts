@@ -151,3 +151,71 @@ describe('rows only reordered', () => {
     expect(c.json.breaches.map((x: Json) => [x.set, x.rule, x.value])).toEqual([['f.jsonl', 'maxReordered', 50], ['t.csv', 'maxReordered', 50]]);
   });
 });
+
+/**
+ * Between two sealed snapshots the record diff goes through the index summaries and reads only the
+ * chunks that differ (FORMAT §19.10). Records added or removed renumber the rows after them, and the
+ * exact order would then read both whole indexes: by default it is not measured, and said so.
+ */
+describe('rows between two sealed snapshots', () => {
+  const M = 2000;
+  const MANY: Rec[] = Array.from({ length: M }, (_, i) => ({ id: i + 1, text: `text number ${i + 1}`, label: i % 3 ? 'ham' : 'spam' }));
+  const CSV_ONLY = JSON.stringify({ records: [{ pattern: 't.csv', key: ['id'], label: 'label' }] });
+  /** Record 1 removed, records 11 and 12 swapped, one record appended: 1 of 1,999 common records moved. */
+  const changed = (): Rec[] => [...MANY.slice(1, 10), MANY[11] as Rec, MANY[10] as Rec, ...MANY.slice(12), { id: M + 1, text: 'new', label: 'ham' }];
+  const NOT_MEASURED = { common: M - 1, moved: null, notMeasured: 'records added or removed renumber the rows' };
+
+  async function sealedPair(b: Rec[]): Promise<string> {
+    const store = await newStorePath();
+    for (const [rows, as] of [[MANY, 'ds@v1'], [b, 'ds@v2']] as const) {
+      const data = await makeTree({ 'snap.json': CSV_ONLY, 't.csv': csv(rows) });
+      const s = await snapJson(['seal', data, '--as', as, '--key', keys.key, '--store', store, '--manifest-only']);
+      expect(s.code, s.stderr).toBe(0);
+    }
+    return store;
+  }
+
+  it('with records added or removed, diff says the order was not measured (never a silent 0), and diff --order measures it', async () => {
+    const store = await sealedPair(changed());
+    const d = await snapJson(['diff', 'ds@v1', 'ds@v2', '--store', store]);
+    const t = bySet(d.json.records)['t.csv'];
+    expect(t.summary).toMatchObject({ added: 1, removed: 1, unchanged: M - 1 });
+    expect(t.order).toEqual(NOT_MEASURED);
+    expect(d.json.records.order).toEqual(NOT_MEASURED);
+    const human = await snap(['diff', 'ds@v1', 'ds@v2', '--store', store]);
+    expect(human.stdout).toMatch(/t\.csv .*\n +row order not measured \(records added or removed renumber the rows; --order measures it\)/);
+    const o = await snapJson(['diff', 'ds@v1', 'ds@v2', '--store', store, '--order']);
+    expect(bySet(o.json.records)['t.csv'].order).toEqual({ common: M - 1, moved: 1 });
+    expect(o.json.records.order).toEqual({ common: M - 1, moved: 1 });
+    const oh = await snap(['diff', 'ds@v1', 'ds@v2', '--store', store, '--order']);
+    expect(oh.stdout).toMatch(/t\.csv .*\n +rows reordered: 1 of 1,999 records moved/);
+  });
+
+  it('rows only reordered (nothing added or removed: the data-ordering case) are measured by default', async () => {
+    const store = await sealedPair([...MANY.slice(M - 50), ...MANY.slice(0, M - 50)]);
+    const d = await snapJson(['diff', 'ds@v1', 'ds@v2', '--store', store]);
+    expect(bySet(d.json.records)['t.csv'].order).toEqual({ common: M, moved: 50 });
+  });
+
+  it('check does not measure it by default and says so; with --max-reordered 0 it measures and fails', async () => {
+    const store = await sealedPair(changed());
+    const base = ['check', 'ds@v2', '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub, '--max-removed', '1'];
+    const c = await snapJson(base);
+    expect(c.code, c.stdout).toBe(0);
+    expect(bySet(c.json.records)['t.csv'].order).toEqual(NOT_MEASURED);
+    const ch = await snap(base);
+    expect(ch.stdout).toMatch(/t\.csv .*\n +row order not measured \(records added or removed renumber the rows; --max-reordered measures it\)/);
+    const strict = await snapJson([...base, '--max-reordered', '0']);
+    expect(strict.code).toBe(1);
+    expect(bySet(strict.json.records)['t.csv'].order).toEqual({ common: M - 1, moved: 1 });
+    expect(strict.json.breaches).toEqual([{ set: 't.csv', rule: 'maxReordered', value: 1, limit: 0, message: 'records moved out of their order (rows reordered): 1 of 1999 (at most 0)' }]);
+  });
+
+  it('the incident report measures it (an incident is read whole)', async () => {
+    const store = await sealedPair(changed());
+    const out = await makeTree({});
+    const r = await snap(['report', 'ds@v1', 'ds@v2', '-o', join(out, 'r.md'), '--store', store, '--pubkey', keys.pub]);
+    expect(r.code, r.stderr).toBeLessThanOrEqual(1);
+    expect((await readFile(join(out, 'r.md'), 'utf8')).replace(/\\:/g, ':')).toContain('rows reordered: 1 of 1,999 records moved');
+  });
+});

@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { IndexBuilder, type BuiltIndex } from '../../src/records/build-index.js';
 import { diffIndexFiles } from '../../src/records/diff-index-files.js';
 import { diffBySummaries, type SummarySide } from '../../src/records/diff-summaries.js';
+import { ORDER_NOT_MEASURED } from '../../src/records/row-order.js';
 import { conflictGroups } from '../../src/records/conflicts.js';
 import { RecordDiffCollector } from '../../src/records/record-report.js';
 import { fileForms, jcs } from '../../src/records/canonical.js';
@@ -55,9 +56,9 @@ async function fullReport(a: { path: string; built: BuiltIndex }, b: { path: str
   return c.report(def, r.counts, conflicts);
 }
 
-async function summaryReport(a: { path: string; built: BuiltIndex }, b: { path: string; built: BuiltIndex }) {
+async function summaryReport(a: { path: string; built: BuiltIndex }, b: { path: string; built: BuiltIndex }, opts: { order?: boolean } = {}) {
   const c = new RecordDiffCollector('key');
-  const r = await diffBySummaries(side(a), side(b), 'key', c);
+  const r = await diffBySummaries(side(a), side(b), 'key', c, opts);
   if (!r) throw new Error('no summary diff');
   return c.report(def, r.counts, r.conflicts);
 }
@@ -91,10 +92,20 @@ describe('the diff through index summaries', () => {
         const ta = table(rows, seed);
         const a = await build(dir, `a${++n}`, ta, smallRuns ? 200 : undefined);
         const b = await build(dir, `b${n}`, edited(ta, edits), smallRuns ? 200 : undefined);
-        const got = await summaryReport(a, b);
+        const full = await fullReport(a, b);
+        // Asked for the order (diff --order, check with maxReordered): exactly the whole-index diff's report.
+        const got = await summaryReport(a, b, { order: true });
         expect(got.order).toBeDefined();
-        expect(got).toEqual(await fullReport(a, b));
+        expect(got).toEqual(full);
         if (edits.every((e) => e.kind === 'flip' || e.kind === 'feature')) expect(got.order).toEqual({ common: rows, moved: 0 });
+        // By default: the same report, except that with records added or removed and rows renumbered
+        // the order is said not to be measured (never a silent 0), with the records paired.
+        const byDefault = await summaryReport(a, b);
+        if (byDefault.order?.moved === null) {
+          expect(byDefault.summary.added + byDefault.summary.removed).toBeGreaterThan(0);
+          expect(byDefault.order).toEqual({ common: full.order?.common, moved: null, notMeasured: ORDER_NOT_MEASURED });
+          expect({ ...byDefault, order: full.order }).toEqual(full);
+        } else expect(byDefault).toEqual(full);
       }),
       { numRuns: 60 },
     );
@@ -114,7 +125,7 @@ describe('the diff through index summaries', () => {
     expect((await summaryReport(a, b)).order).toEqual({ common: 5000, moved: 1 });
     expect((await fullReport(a, b)).order).toEqual({ common: 5000, moved: 1 });
     const removed = await build(dir, 'b4', ta.slice(1));
-    expect((await summaryReport(a, removed)).order).toEqual({ common: 4999, moved: 0 });
+    expect((await summaryReport(a, removed, { order: true })).order).toEqual({ common: 4999, moved: 0 });
     expect((await fullReport(a, removed)).order).toEqual({ common: 4999, moved: 0 });
     // Then every byte of both indexes is read and checked against its signed digest: one flipped in a chunk both share is OBJECT_CORRUPT.
     for (const [x, y] of [[a, b], [b, a]] as const) {
@@ -195,6 +206,38 @@ describe('the diff through index summaries', () => {
       { numRuns: 40 },
     );
     expect(chunked).toBeGreaterThan(10);
+  });
+
+  it('by default does not measure the order when records were added or removed and rows renumbered: it says so, and reads no whole index', async () => {
+    const dir = await tempDir('snap-dsum-order-');
+    const ta = table(5000, 11);
+    const a = await build(dir, 'a', ta);
+    // Record 1 removed (every row after it renumbered), one appended.
+    const tb = [...ta.slice(1), { id: 5001, x: 'p', label: 'ham' }];
+    const b = await build(dir, 'b', tb);
+    const report = await summaryReport(a, b);
+    expect(report.summary).toMatchObject({ added: 1, removed: 1, unchanged: 4999 });
+    expect(report.order).toEqual({ common: 4999, moved: null, notMeasured: ORDER_NOT_MEASURED });
+    // No whole index read: a byte flipped in a chunk both sides share goes unseen, the report the same.
+    const chunks = parseIndexSummary(await fsp.readFile(b.built.summary!.path), { name: 't', count: 5000 }).chunks.list();
+    const text = await fsp.readFile(b.path, 'utf8');
+    const changedAt = text.indexOf('"key":[5001]');
+    let at = 0;
+    const starts = chunks.map((c) => ((at += c.bytes), at - c.bytes));
+    const changed = starts.filter((s) => s <= changedAt).length - 1;
+    const shared = starts[changed === 0 ? 1 : 0] as number;
+    const bytes = Buffer.from(await fsp.readFile(b.path));
+    bytes[shared + 20] = (bytes[shared + 20] as number) ^ 0x01;
+    const altered = join(dir, 'b-altered');
+    await fsp.writeFile(altered, bytes);
+    expect(await summaryReport(a, { ...b, path: altered })).toEqual(report);
+    // Asked for it: the exact order, both indexes read whole (the altered byte is OBJECT_CORRUPT).
+    expect((await summaryReport(a, b, { order: true })).order).toEqual({ common: 4999, moved: 0 });
+    expect(codeOf(await summaryReport(a, { ...b, path: altered }, { order: true }).catch((e: unknown) => e))).toBe('OBJECT_CORRUPT');
+    // Rows only reordered (nothing added or removed, the data-ordering case): measured by default.
+    const swapped = [...ta];
+    [swapped[10], swapped[11]] = [swapped[11] as Row, swapped[10] as Row];
+    expect((await summaryReport(a, await build(dir, 'b2', swapped))).order).toEqual({ common: 5000, moved: 1 });
   });
 
   it('reads only the chunks that differ: a flipped byte in an unchanged chunk is not read, one in a changed chunk is OBJECT_CORRUPT', async () => {

@@ -166,7 +166,9 @@ async function cmdCheck(a: Args, io: CliIo): Promise<number> {
     const recordConfigs = { ...(ia.kind === 'snapshot' && configA ? { a: configA } : {}), ...(ib.kind === 'snapshot' && configB ? { b: configB } : {}) };
     // B's signed indexes are believed only when a trusted key signed B: else they are its signer's
     // claim, and its record sets are indexed from its bytes (a poisoned file beside A's clean index).
-    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, ...(judged ? { rules: judged.rules } : {}), skipDirs: [store], store, recordConfigs, indexesNeedTrust: ['b'] });
+    // The order of records is measured whenever it is gated (maxReordered, by flag or snap.json): where
+    // records were added or removed between two snapshots that reads both whole indexes (FORMAT §19.8).
+    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, ...(judged ? { rules: judged.rules } : {}), skipDirs: [store], store, recordConfigs, indexesNeedTrust: ['b'], order: thresholds.maxReordered !== undefined });
     await judged?.keep();
     // Trust first, as verify judges it: an untrusted A fails the gate (exit 1) whatever the records
     // say, and even when there are none to compare.
@@ -221,7 +223,7 @@ async function cmdCheck(a: Args, io: CliIo): Promise<number> {
       const out = [`a: ${sideName(r.a)}`, `b: ${sideName(r.b)}`];
       out.push(ok ? `${s.green(s.bold('PASS'))}  ${shown(String(a.b))} is within the thresholds against ${shown(String(a.against))}` : `${s.red(s.bold('FAIL'))}  ${shown(String(a.b))} breaks ${breaches.length === 1 ? 'a threshold' : `${breaches.length} thresholds`} against ${shown(String(a.against))}:`);
       for (const b of breaches) out.push(breachLine(b, unindexed));
-      out.push(...(r.records && !noSets ? recordsLines(r.records, { orderAlways: true }) : ['records: no record sets to compare (neither side has any)']));
+      out.push(...(r.records && !noSets ? recordsLines(r.records, { orderAlways: true, orderHow: '--max-reordered measures it' }) : ['records: no record sets to compare (neither side has any)']));
       out.push(...unindexedLines(unindexed));
       // Where they come from, since B's own snap.json may say something looser than what applies.
       out.push(`thresholds: ${Object.entries(thresholds).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${String(v)}`).join(', ')} (the stricter of A's and B's snap.json over the defaults, then the flags)`);
@@ -253,7 +255,7 @@ export const checkCommand: CommandSpec = {
         .option('max-duplicates', { type: 'number', requiresArg: true, describe: 'new duplicate keys or records (default 0)' })
         .option('max-unindexed-files', { type: 'number', requiresArg: true, describe: 'files added, removed or changed outside every record set that look like data: a record format\'s ending (.csv, .jsonl, .parquet, …) or another loader\'s (.txt, .arrow, .tfrecord, .tar, .npy, .pt, .h5, …; also compressed: .csv.gz), in a label folder, a label folder of a folder B with no sample (a class to Keras), a root README.md with YAML front matter or a root .huggingface.yaml (Hugging Face reads its splits there) (default 0; others, a plain README.md, LICENSE, .py, are listed only; docs/FORMAT.md §19.8 lists them all)' })
         .option('max-type-changes', { type: 'number', requiresArg: true, describe: 'columns of a Parquet set whose type or Hugging Face ClassLabel names changed, e.g. label: INT64 → STRING, label: ClassLabel names [neg, pos] → [pos, neg], and each ClassLabel nested in a column\'s structs and lists whose names changed, objects.category[]: ClassLabel names [cat, dog] → [dog, cat], and each pandas categorical whose categories or ordered flag changed, label: pandas categories [neg, pos] → [pos, neg]; a reorder of a Parquet, CSV or TSV set\'s columns counts one, column order: id, x, label → id, label, x, and each column added or removed one, columns added: extra (default 0)' })
-        .option('max-reordered', { type: 'number', requiresArg: true, describe: "records of a table moved out of A's order: the fewest of the records on both sides to move to restore it; a loader that splits by position (train[:N]) reads other records (default: not gated, reported always; docs/FORMAT.md §19.8)" })
+        .option('max-reordered', { type: 'number', requiresArg: true, describe: "records of a table moved out of A's order: the fewest of the records on both sides to move to restore it; a loader that splits by position (train[:N]) reads other records (default: not gated, reported always; between two snapshots whose set gained or lost records it is measured only when gated, as it reads both whole record indexes; docs/FORMAT.md §19.8)" })
         .option('max-shift', { type: 'number', requiresArg: true, describe: "largest move of one label's share, L∞, 0 to 1 (default 0.05)" })
         .option('max-js-distance', { type: 'number', requiresArg: true, describe: 'Jensen–Shannon distance, 0 to 1 (default: not gated)' })
         .option('max-psi', { type: 'number', requiresArg: true, describe: 'population stability index (default: not gated)' })

@@ -19,6 +19,9 @@ import { recordsLines } from '../records-print.js';
 import { snapshotRecordConfigs } from '../side-config.js';
 import { isS3Url, parseS3Url } from '../../s3/location.js';
 
+/** What measures the order of records a diff did not measure (FORMAT §19.8). */
+const ORDER_HOW = '--order measures it';
+
 /** What a snapshot folder holds: its three files, and in a store the unsigned `contents.json`. */
 const SNAPSHOT_FOLDER_ENTRIES: ReadonlySet<string> = new Set([STATEMENT_FILE, ENVELOPE_FILE, MANIFEST_FILE, CONTENTS_FILE]);
 
@@ -109,7 +112,7 @@ function printDiff(r: DiffReport, io: CliIo, color: boolean, keysGiven: boolean,
   section('modified', r.modified.map((x) => `${s.yellow('~')} ${escapeListedPath(x.path)}  ${size(x.a)} → ${size(x.b)}${!isSymlinkEntry(x.a) && !isSymlinkEntry(x.b) ? `  ${shortDigest(x.a.sha256)} → ${shortDigest(x.b.sha256)}` : ''}`));
   const otherHolds = (x: DiffExtra) => (x.other === undefined ? '' : `; ${x.side === 'a' ? 'b' : 'a'} holds ${isSymlinkEntry(x.other) ? 'a symlink' : `a file`} there${isSymlinkEntry(x.other) ? '' : `, ${formatBytes(x.other.size)}`}`);
   section('extra: cannot be recorded', r.extra.map((x) => `${s.red('!')} ${x.side}: ${escapeListedPath(x.path)}  (${escapeMessage(x.reason)}, ${x.code}${otherHolds(x)})`)); // an S3 key's reason quotes the key
-  if (r.records) out.push(...recordsLines(r.records));
+  if (r.records) out.push(...recordsLines(r.records, { orderHow: ORDER_HOW }));
   for (const note of [archiveSidesNote(archiveSides), signersNotCheckedNote([r.a, r.b], keysGiven)]) if (note) out.push(note);
   io.stdout.write(out.join('\n') + '\n');
 }
@@ -128,7 +131,7 @@ async function cmdDiff(a: Args, io: CliIo): Promise<number> {
     // they match that the other side left unindexed is listed as unavailable, not passed over.
     const records = a['no-records'] !== true;
     const recordConfigs = records ? await snapshotRecordConfigs(ia, ib, store, held, 'diff') : undefined;
-    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, ...(judged ? { rules: judged.rules } : {}), skipDirs: [store], store, ...(recordConfigs ? { recordConfigs } : { records: false }) });
+    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, ...(judged ? { rules: judged.rules } : {}), skipDirs: [store], store, ...(recordConfigs ? { recordConfigs } : { records: false }), order: a.order === true });
     await judged?.keep();
     // A side the keys do not trust is an integrity failure, identical or not (SPEC §8: exit 1).
     const exit = isIdentical(r) && untrustedSides(r).length === 0 ? EXIT_OK : EXIT_INTEGRITY;
@@ -151,12 +154,14 @@ export const diffCommand: CommandSpec = {
         .positional('b', { type: 'string', describe: 'the new side: the same kinds as A' })
         .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: 'check each snapshot or archive side\'s signers against these public keys (repeatable): exit 1 if a side is not trusted' })
         .option('state-dir', { ...STATE_DIR_OPTION, describe: 'with --pubkey: folder of the trusted state, whose kept revocations count (default: $SNAP_STATE_DIR, else $XDG_STATE_HOME/snap, else ~/.local/state/snap)' })
-        .option('no-records', { type: 'boolean', describe: 'compare files only, not the records of record sets' }),
+        .option('no-records', { type: 'boolean', describe: 'compare files only, not the records of record sets' })
+        .option('order', { type: 'boolean', describe: "measure how many records moved out of A's order also when that reads both whole record indexes: two snapshots whose set gained or lost records, where it is otherwise 'row order not measured' (docs/FORMAT.md §19.8)" }),
       [
         ['$0 diff spam@v1 spam@v2', 'added, removed, modified and renamed files; flipped, added, removed and modified records'],
         ['$0 diff spam@v1.snap.tar data/', 'an archive against a folder'],
         ['$0 diff spam@v1 s3://corpus/spam/', 'a snapshot against a dataset in S3 (its objects hashed as they stream)'],
         ['$0 diff spam@v1 spam@v2.snap.tar --pubkey ci.pub', 'signers checked too'],
+        ['$0 diff spam@v1 spam@v2 --order', 'how many records moved out of order, also where records were added or removed'],
       ],
     ),
   run: cmdDiff,
