@@ -83,22 +83,7 @@ export class SpillList<T> {
     yield* this.head;
     this.flush();
     if (this.fd === undefined) return;
-    const fd = this.fd;
-    const buf = Buffer.allocUnsafe(SPILL_CHUNK_BYTES);
-    let rest: Buffer = Buffer.alloc(0);
-    let pos = 0;
-    while (pos < this.written) {
-      const n = readSync(fd, buf, 0, Math.min(buf.length, this.written - pos), pos);
-      if (n === 0) break;
-      pos += n;
-      let chunk = rest.length > 0 ? Buffer.concat([rest, buf.subarray(0, n)]) : buf.subarray(0, n);
-      let nl: number;
-      while ((nl = chunk.indexOf(0x0a)) >= 0) {
-        yield this.codec.decode(chunk.toString('utf8', 0, nl));
-        chunk = chunk.subarray(nl + 1);
-      }
-      rest = Buffer.from(chunk);
-    }
+    for (const line of linesAt(this.fd, 0, this.written)) yield this.codec.decode(line);
   }
 
   /** The first `n` entries (at most). */
@@ -138,15 +123,50 @@ export class SpillList<T> {
   }
 
   private open(): void {
-    let dir = '';
-    try {
-      dir = mkdtempSync(join(tmpdir(), 'snap-list-'));
-      this.path = join(dir, 'list');
-      this.fd = openSync(this.path, 'wx+', 0o600);
-    } catch (e) {
-      throw ioError(e, dir || tmpdir(), `cannot write ${this.what} to the temporary folder (set TMPDIR to another disk)`);
-    } finally {
-      if (dir) rmSync(dir, { recursive: true, force: true });
+    const { fd, path } = openSpillFile(this.what);
+    this.fd = fd;
+    this.path = path;
+  }
+}
+
+/**
+ * A temporary file open for reading and writing whose name is already gone (see the module
+ * comment): made in its own folder under `os.tmpdir()`, which is removed at once.
+ * @param what what it will hold, for an error (`cannot write ${what} to …`)
+ * @returns its descriptor, and the path it had (for errors)
+ * @throws SnapError `DISK_FULL` | `IO_ERROR`
+ */
+export function openSpillFile(what: string): { fd: number; path: string } {
+  let dir = '';
+  try {
+    dir = mkdtempSync(join(tmpdir(), 'snap-list-'));
+    const path = join(dir, 'list');
+    return { fd: openSync(path, 'wx+', 0o600), path };
+  } catch (e) {
+    throw ioError(e, dir || tmpdir(), `cannot write ${what} to the temporary folder (set TMPDIR to another disk)`);
+  } finally {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The lines of the bytes `start` to `end` of a file (each without its line feed; the last ends with
+ * one), read {@link SPILL_CHUNK_BYTES} at a time: only the line being read is held whole.
+ */
+export function* linesAt(fd: number, start: number, end: number): Generator<string> {
+  const buf = Buffer.allocUnsafe(SPILL_CHUNK_BYTES);
+  let rest: Buffer = Buffer.alloc(0);
+  let pos = start;
+  while (pos < end) {
+    const n = readSync(fd, buf, 0, Math.min(buf.length, end - pos), pos);
+    if (n === 0) break;
+    pos += n;
+    let chunk = rest.length > 0 ? Buffer.concat([rest, buf.subarray(0, n)]) : buf.subarray(0, n);
+    let nl: number;
+    while ((nl = chunk.indexOf(0x0a)) >= 0) {
+      yield chunk.toString('utf8', 0, nl);
+      chunk = chunk.subarray(nl + 1);
     }
+    rest = Buffer.from(chunk);
   }
 }

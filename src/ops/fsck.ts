@@ -25,6 +25,7 @@ import { MAX_ENVELOPE_BYTES } from '../core/envelope.js';
 import { checkInterrupted } from '../io/interrupt.js';
 import { findLeftovers, SNAPSHOT_PARTIAL_WRITE_RE, type CleanResult, type Leftover } from '../io/leftovers.js';
 import { jsonCodec, SpillList, type SpillCodec } from '../io/spill-list.js';
+import { SpilledGroups, type GroupCodec } from '../io/spill-groups.js';
 import { DigestSet } from '../core/digest-set.js';
 import type { Progress } from './seal.js';
 
@@ -387,15 +388,86 @@ function addUser(o: { usedBy: ObjectUser[]; users: number; maxBytes?: number }, 
   if (o.usedBy.length < USED_BY_MAX) o.usedBy.push({ ref, path });
 }
 
+/** Where the snapshots' check records the users of objects the store does not hold. */
+interface MissingUsers {
+  /** True when the store lacks object `hex` (the caller counts it); `ref`'s `path`, which names it as at most `maxBytes` bytes, is then one of its users. */
+  use(hex: string, ref: string, path: string, maxBytes: number): boolean;
+}
+
 /**
- * Check one snapshot folder: envelope, statement, manifest, objects. A missing object is added to
- * `missing` (once, by digest) and the file to its users; files whose object is corrupt are added to
+ * Users of missing objects held (the first {@link USED_BY_MAX} users of each, and each one it
+ * holds, count 1) before they are written to a temporary file ({@link SpilledGroups}).
+ */
+export const MISSING_HELD = 20_000;
+
+/** A missing object and its users as one line of JSON, read back in digest order; two of one digest (as found before and after a run was written) are one. */
+const MISSING_CODEC: GroupCodec<MissingObject> = {
+  ...jsonCodec<MissingObject>(),
+  key: (m) => m.sha256,
+  combine: (a, b) => {
+    a.users += b.users;
+    if (b.maxBytes !== undefined) a.maxBytes = Math.max(a.maxBytes ?? 0, b.maxBytes);
+    for (const u of b.usedBy) {
+      if (a.usedBy.length >= USED_BY_MAX) break;
+      a.usedBy.push(u);
+    }
+    return a;
+  },
+};
+
+/**
+ * The missing objects of a fsck, by digest, each once with its users (at most
+ * {@link USED_BY_MAX} named) in the order found: memory does not grow with their number (past
+ * {@link MISSING_HELD}, they wait in a temporary file). {@link finish} once found; then read in digest order.
+ */
+class MissingList implements MissingUsers {
+  private readonly groups = new SpilledGroups(MISSING_CODEC, MISSING_HELD, 'the list of missing objects');
+  /** @param has whether the store holds an object */
+  constructor(private readonly has: (hex: string) => boolean) {}
+
+  use(hex: string, ref: string, path: string, maxBytes: number): boolean {
+    const held = this.groups.get(hex);
+    if (held) {
+      const named = held.usedBy.length;
+      addUser(held, ref, path, maxBytes);
+      this.groups.grew(held.usedBy.length - named); // nothing once USED_BY_MAX are named
+      return true;
+    }
+    if (this.has(hex)) return false;
+    const gone: MissingObject = { sha256: hex, path: `${hex.slice(0, 2)}/${hex.slice(2)}`, usedBy: [], users: 0 };
+    addUser(gone, ref, path, maxBytes);
+    this.groups.add(hex, gone, 2);
+    return true;
+  }
+
+  /** All found: merge what was written (see {@link SpilledGroups.finish}). */
+  finish(): void {
+    this.groups.finish();
+  }
+
+  /** Distinct missing objects (after {@link finish}). */
+  get length(): number {
+    return this.groups.length;
+  }
+
+  [Symbol.iterator](): Iterator<MissingObject> {
+    return this.groups[Symbol.iterator]();
+  }
+
+  close(): void {
+    this.groups.close();
+  }
+}
+
+/**
+ * Check one snapshot folder: envelope, statement, manifest, objects. A missing object is handed to
+ * `missing` with the file that uses it; files whose object is corrupt are added to
  * that object's users; an unreadable object gets the largest size a snapshot names it as.
  * `named` is called with every object the snapshot names (each manifest entry's digest but a
  * symbolic link's, also of a `--manifest-only` snapshot; each record index and index summary its
  * statement names), as read: `prune` keeps those.
  */
-async function checkSnapshot(store: Store, name: string, version: string, keepsObjects: boolean, corrupt: Map<string, CorruptObject>, unreadable: Map<string, UnreadableObject>, missing: Map<string, MissingObject>, has: (hex: string) => boolean, named?: (hex: string) => void): Promise<SnapshotFsck> {
+async function checkSnapshot(store: Store, name: string, version: string, keepsObjects: boolean, corrupt: Map<string, CorruptObject>, unreadable: Map<string, UnreadableObject>, missing: MissingUsers, named?: (hex: string) => void): Promise<SnapshotFsck> {
   const ref = `${name}@${version}`;
   const dir = join(store.snapshotsDir, name, version);
   const problems: SnapshotProblem[] = [];
@@ -454,15 +526,7 @@ async function checkSnapshot(store: Store, name: string, version: string, keepsO
           if (bad) addUser(bad, ref, e.path, e.size);
           boundUnreadable(unreadable.get(e.sha256), e.size);
           if (!keepsObjects) continue;
-          let gone = missing.get(e.sha256);
-          if (!gone && !has(e.sha256)) {
-            gone = { sha256: e.sha256, path: `${e.sha256.slice(0, 2)}/${e.sha256.slice(2)}`, usedBy: [], users: 0 };
-            missing.set(e.sha256, gone);
-          }
-          if (gone) {
-            absent++;
-            addUser(gone, ref, e.path, e.size);
-          }
+          if (missing.use(e.sha256, ref, e.path, e.size)) absent++;
         }
       }
       complete = true;
@@ -494,15 +558,7 @@ async function checkSnapshot(store: Store, name: string, version: string, keepsO
     const bad = corrupt.get(h);
     if (bad) addUser(bad, ref, user, most);
     boundUnreadable(unreadable.get(h), most);
-    let gone = missing.get(h);
-    if (!gone && !has(h)) {
-      gone = { sha256: h, path: `${h.slice(0, 2)}/${h.slice(2)}`, usedBy: [], users: 0 };
-      missing.set(h, gone);
-    }
-    if (gone) {
-      absentIndexes++;
-      addUser(gone, ref, user, most);
-    }
+    if (missing.use(h, ref, user, most)) absentIndexes++;
   }
   if (absentIndexes > 0) problems.push({ kind: 'missing-objects', count: absentIndexes, message: `${absentIndexes} record index${absentIndexes === 1 ? ' or index summary named by the statement has' : 'es or index summaries named by the statement have'} no object in the store` });
   const id = statementBytes ? snapshotId(statementBytes) : payload ? snapshotId(payload) : undefined;
@@ -510,7 +566,7 @@ async function checkSnapshot(store: Store, name: string, version: string, keepsO
 }
 
 /** Every snapshot folder of the store, checked; badly named entries are strays. `named`: as {@link checkSnapshot}'s. */
-async function checkSnapshots(store: Store, corrupt: Map<string, CorruptObject>, unreadable: Map<string, UnreadableObject>, missing: Map<string, MissingObject>, strays: StrayList, has: (hex: string) => boolean, named?: (hex: string) => void): Promise<SnapshotFsck[]> {
+async function checkSnapshots(store: Store, corrupt: Map<string, CorruptObject>, unreadable: Map<string, UnreadableObject>, missing: MissingUsers, strays: StrayList, named?: (hex: string) => void): Promise<SnapshotFsck[]> {
   const out: SnapshotFsck[] = [];
   const known = new Set([STATEMENT_FILE, ENVELOPE_FILE, MANIFEST_FILE, CONTENTS_FILE]);
   for (const n of await readdirOrThrow(store.snapshotsDir, 'the snapshots')) {
@@ -526,7 +582,7 @@ async function checkSnapshots(store: Store, corrupt: Map<string, CorruptObject>,
       const dir = join(store.snapshotsDir, n.name, v.name);
       // A partial write of sign's is a leftover (io/leftovers.ts), not a stray.
       for (const f of await readdirOrThrow(dir, 'a snapshot')) if (!known.has(f.name) && !SNAPSHOT_PARTIAL_WRITE_RE.test(f.name)) strays.push(`snapshots/${n.name}/${v.name}/${f.name}`);
-      out.push(await checkSnapshot(store, n.name, v.name, await snapshotKeepsObjects(dir), corrupt, unreadable, missing, has, named));
+      out.push(await checkSnapshot(store, n.name, v.name, await snapshotKeepsObjects(dir), corrupt, unreadable, missing, named));
     }
   }
   return out;
@@ -543,7 +599,8 @@ async function checkSnapshots(store: Store, corrupt: Map<string, CorruptObject>,
  */
 export async function checkSnapshotsNaming(store: Store, has: (hex: string) => boolean, named: (hex: string) => void): Promise<{ snapshots: SnapshotFsck[]; strays: string[] }> {
   const strays: string[] = [];
-  const snapshots = await checkSnapshots(store, new Map(), new Map(), new Map(), strays, has, named);
+  // Only whether each object is there: the missing ones are not gathered (prune has no use for them).
+  const snapshots = await checkSnapshots(store, new Map(), new Map(), { use: (hex) => !has(hex) }, strays, named);
   return { snapshots, strays };
 }
 
@@ -554,16 +611,17 @@ export async function checkSnapshotsNaming(store: Store, has: (hex: string) => b
 export const FSCK_HELD = 1000;
 
 /** A fsck report without its lists that may be long (`counts` count them): {@link FsckLists} has those. */
-export type FsckSummary = Omit<FsckReport, 'objects' | 'strays'> & { objects: { checked: number; bytes: number } };
+export type FsckSummary = Omit<FsckReport, 'objects' | 'strays' | 'missingObjects'> & { objects: { checked: number; bytes: number } };
 
 /**
  * The long lists of a fsck, each read (and read again) in the order {@link FsckReport} lists them:
- * corrupt and unreadable objects by digest (for a local store), strays of `objects/` then of
- * `snapshots/`. {@link FsckLists.close} ends them (their temporary files go).
+ * corrupt and unreadable objects by digest (for a local store), missing objects by digest, strays
+ * of `objects/` then of `snapshots/`. {@link FsckLists.close} ends them (their temporary files go).
  */
 export interface FsckLists {
   corrupt: Iterable<CorruptObject>;
   unreadable: Iterable<UnreadableObject>;
+  missing: Iterable<MissingObject>;
   strays: Iterable<string>;
   close(): void;
 }
@@ -620,12 +678,12 @@ export async function fsckListed(opts: FsckOptions): Promise<{ summary: FsckSumm
   const objectStrays = new SpillList(jsonCodec<string>(), FSCK_HELD, 'the list of strays');
   const snapshotStrays = new SpillList(jsonCodec<string>(), FSCK_HELD, 'the list of strays');
   const close = (): void => {
-    for (const l of [corruptRun, unreadableRun, objectStrays, snapshotStrays]) l.close();
+    for (const l of [corruptRun, unreadableRun, objectStrays, snapshotStrays, missing]) l?.close();
   };
   // Corrupt and unreadable objects a snapshot names, by digest: they get users and a size bound.
   const corrupt = new Map<string, CorruptObject>();
   const unreadable = new Map<string, UnreadableObject>();
-  const missing = new Map<string, MissingObject>();
+  let missing: MissingList | undefined;
   let checked: { checked: number; bytes: number };
   let snapshots: SnapshotFsck[];
   try {
@@ -634,7 +692,9 @@ export async function fsckListed(opts: FsckOptions): Promise<{ summary: FsckSumm
       for (const x of r.strays ?? []) objectStrays.push(x); // not push(...): a bucket may hold a million strays (the call's arguments are on the stack)
       for (const c of r.objects.corrupt) corrupt.set(c.name, c);
       for (const u of r.objects.unreadable) unreadable.set(u.path.replace('/', ''), u);
-      snapshots = await checkSnapshots(store, corrupt, unreadable, missing, snapshotStrays, (hex) => r.present.has(hex));
+      missing = new MissingList((hex) => r.present.has(hex));
+      snapshots = await checkSnapshots(store, corrupt, unreadable, missing, snapshotStrays);
+      missing.finish();
       // As the source listed them (users added in place).
       for (const c of r.objects.corrupt) corruptRun.push(c);
       for (const u of r.objects.unreadable) unreadableRun.push(u);
@@ -643,7 +703,9 @@ export async function fsckListed(opts: FsckOptions): Promise<{ summary: FsckSumm
       checked = { checked: r.objects.checked, bytes: r.objects.bytes };
     } else {
       const named = new DigestSet();
-      snapshots = await checkSnapshots(store, new Map(), new Map(), missing, snapshotStrays, (hex) => existsSync(objectPath(store, hex)), (hex) => void named.add(hex));
+      missing = new MissingList((hex) => existsSync(objectPath(store, hex)));
+      snapshots = await checkSnapshots(store, new Map(), new Map(), missing, snapshotStrays, (hex) => void named.add(hex));
+      missing.finish();
       checked = await checkObjects(
         store,
         opts,
@@ -652,13 +714,13 @@ export async function fsckListed(opts: FsckOptions): Promise<{ summary: FsckSumm
         (u) => void (named.has(u.path.replace('/', '')) ? unreadable.set(u.path.replace('/', ''), u) : unreadableRun.push(u)),
       );
       // Their users and size bounds: the manifests read again (only the maps are filled this time).
-      if (corrupt.size + unreadable.size > 0) await checkSnapshots(store, corrupt, unreadable, new Map(), { push: () => 0 }, () => true);
+      if (corrupt.size + unreadable.size > 0) await checkSnapshots(store, corrupt, unreadable, { use: () => false }, { push: () => 0 });
     }
   } catch (e) {
     close();
     throw e;
   }
-  const missingObjects = [...missing.values()].sort((a, b) => (a.sha256 < b.sha256 ? -1 : a.sha256 > b.sha256 ? 1 : 0));
+  const missingObjects = missing as MissingList; // made in either branch above
   const badSnapshots = snapshots.filter((s) => !s.ok).length;
   const nCorrupt = corruptRun.length + corrupt.size;
   const nUnreadable = unreadableRun.length + unreadable.size;
@@ -667,7 +729,6 @@ export async function fsckListed(opts: FsckOptions): Promise<{ summary: FsckSumm
     store: store.root,
     objects: checked,
     snapshots,
-    missingObjects,
     leftovers,
     ...(leftovers.some((l) => l.removable) ? { clean: cleanCommand(store.root) } : {}),
     counts: {
@@ -686,6 +747,7 @@ export async function fsckListed(opts: FsckOptions): Promise<{ summary: FsckSumm
   const lists: FsckLists = {
     corrupt: { [Symbol.iterator]: () => merged(corruptRun, corrupt.values(), pathOf) },
     unreadable: { [Symbol.iterator]: () => merged(unreadableRun, unreadable.values(), pathOf) },
+    missing: missingObjects,
     strays: {
       *[Symbol.iterator]() {
         yield* objectStrays;
@@ -699,13 +761,13 @@ export async function fsckListed(opts: FsckOptions): Promise<{ summary: FsckSumm
 
 /** The whole report of a fsck: its summary with its lists read in full (see {@link fsckListed}). */
 export function fsckReportOf(summary: FsckSummary, lists: FsckLists): FsckReport {
-  const { ok, store, objects, snapshots, missingObjects, leftovers, clean, counts, seconds } = summary;
+  const { ok, store, objects, snapshots, leftovers, clean, counts, seconds } = summary;
   return {
     ok,
     store,
     objects: { checked: objects.checked, bytes: objects.bytes, corrupt: [...lists.corrupt], unreadable: [...lists.unreadable] },
     snapshots,
-    missingObjects,
+    missingObjects: [...lists.missing],
     strays: [...lists.strays],
     leftovers,
     ...(clean !== undefined ? { clean } : {}),

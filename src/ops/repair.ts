@@ -112,7 +112,7 @@ async function openSource(from: string, store: Store): Promise<Source> {
 function* damagedObjects(r: FsckSummary, lists: FsckLists): Generator<{ hex: string; was: DamageKind; maxBytes?: number }> {
   for (const c of lists.corrupt) yield { hex: c.name, was: 'corrupt', ...(c.maxBytes !== undefined ? { maxBytes: c.maxBytes } : {}) };
   for (const u of lists.unreadable) yield { hex: u.path.replace('/', ''), was: 'unreadable', ...(u.maxBytes !== undefined ? { maxBytes: u.maxBytes } : {}) };
-  for (const m of r.missingObjects) yield { hex: m.sha256, was: 'missing', ...(m.maxBytes !== undefined ? { maxBytes: m.maxBytes } : {}) };
+  for (const m of lists.missing) yield { hex: m.sha256, was: 'missing', ...(m.maxBytes !== undefined ? { maxBytes: m.maxBytes } : {}) };
 }
 
 /** The repair's `unrepaired` entry of a damaged object no snapshot names (`OBJECT_UNUSED`: nothing of it is read from the source). */

@@ -3,9 +3,11 @@
  * human and `--json`, plain, `--clean` and `--repair-from` — is byte for byte what it was before
  * its lists were bounded (test/fixtures/fsck-small/, written by the fsck of commit 94e2c30, the store
  * path, snapshot ids and seconds put in as placeholders); over many planted objects it runs in a
- * small heap, streams `--json` with `ok` last, and keeps it one document when stopped.
+ * small heap, streams `--json` with `ok` last, and keeps it one document when stopped; so it does
+ * over many missing objects (named by snapshots, not in the store).
  */
 import { closeSync, mkdirSync, openSync, promises as fsp, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO, makeTree, snap, snapBin, snapJson, spawnSnap, useKeyPair } from '../helpers/tree.js';
@@ -237,4 +239,49 @@ describe('snap fsck over many planted objects', () => {
     expect(doc.objects.corrupt.length).toBeLessThan(MANY_PLANTED);
     expect(doc.objects.corrupt.map((c: { name: string }) => c.name)).toEqual(corrupt.slice(0, doc.objects.corrupt.length));
   }, 120_000);
+});
+
+/** Objects two snapshots name that the store does not hold: enough that fsck holding them all (each with its users) ran out of a {@link SMALL_HEAP_MIB} MiB heap. */
+const MANY_MISSING = 50_000;
+
+describe('snap fsck over many missing objects', () => {
+  /**
+   * big@v1 and big@v2 (bench/prune-store.mjs: one manifest of MANY_MISSING empty files, `ref${i}`
+   * their digests' text), with every object removed.
+   * @returns the store, the digests sorted, and the path of each in the manifest
+   */
+  async function emptiedStore(): Promise<{ store: string; missing: string[]; pathOf: Map<string, string> }> {
+    const store = await newStorePath();
+    execFileSync(process.execPath, [join(REPO, 'bench', 'prune-store.mjs'), store, String(MANY_MISSING), '0'], { stdio: 'ignore' });
+    await fsp.rm(join(store, 'objects', 'sha256'), { recursive: true });
+    await fsp.mkdir(join(store, 'objects', 'sha256'));
+    const pathOf = new Map<string, string>();
+    for (let i = 0; i < MANY_MISSING; i++) pathOf.set(sha256(`ref${i}`), `d${String(Math.floor(i / 1000)).padStart(4, '0')}/f${String(i).padStart(7, '0')}`);
+    return { store, missing: [...pathOf.keys()].sort(), pathOf };
+  }
+  const smallHeap = { env: { NODE_OPTIONS: `--max-old-space-size=${SMALL_HEAP_MIB}` }, timeoutMs: 170_000 };
+  /** The missing object `hex` as fsck reports it: both snapshots use it, as an empty file. */
+  const entry = (hex: string, path: string) => ({ sha256: hex, path: `${hex.slice(0, 2)}/${hex.slice(2)}`, usedBy: [{ ref: 'big@v1', path }, { ref: 'big@v2', path }], users: 2, maxBytes: 0 });
+
+  it(`lists all ${MANY_MISSING} in a ${SMALL_HEAP_MIB} MiB heap (it held them all with their users and ran out): --json every one by digest with both users, ok last; the human report the first 20`, async () => {
+    const { store, missing, pathOf } = await emptiedStore();
+    const json = await snapBin(['fsck', '--json', '--store', store], smallHeap);
+    expect(json.code, json.stderr.slice(-400)).toBe(1);
+    const doc = JSON.parse(json.stdout);
+    expect(json.stdout).toBe(JSON.stringify(doc, null, 2) + '\n');
+    expect(Object.keys(doc)).toEqual(['store', 'objects', 'snapshots', 'missingObjects', 'strays', 'leftovers', 'counts', 'seconds', 'log', 'ok']);
+    expect(doc.missingObjects.map((m: { sha256: string }) => m.sha256)).toEqual(missing);
+    for (const h of [missing[0], missing[12_345], missing[MANY_MISSING - 1]] as string[]) expect(doc.missingObjects.find((m: { sha256: string }) => m.sha256 === h)).toEqual(entry(h, pathOf.get(h) as string));
+    expect(doc.missingObjects.every((m: { users: number; usedBy: unknown[] }) => m.users === 2 && m.usedBy.length === 2)).toBe(true);
+    expect(doc.counts).toEqual({ objects: 0, bytes: 0, corrupt: 0, unreadable: 0, snapshots: 2, badSnapshots: 2, missingObjects: MANY_MISSING, strays: 0, leftovers: 0 });
+    expect(doc.snapshots.map((s: { problems: unknown[] }) => s.problems)).toEqual([1, 2].map(() => [{ kind: 'missing-objects', count: MANY_MISSING, message: `${MANY_MISSING} listed files have no object in the store` }]));
+
+    const human = await snapBin(['fsck', '--store', store], smallHeap);
+    expect(human.code, human.stderr.slice(-400)).toBe(1);
+    const lines = human.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^FAIL {2}.*: 50,000 missing objects, 2 snapshots with problems; 0 objects \(0 B\) re-hashed, 2 snapshots checked$/);
+    expect(lines[1]).toBe(`missing objects (${MANY_MISSING}):`);
+    expect(lines.slice(2, 22)).toEqual(missing.slice(0, 20).map((h) => `  objects/sha256/${h.slice(0, 2)}/${h.slice(2)}  content of big@v1:${pathOf.get(h)}, big@v2:${pathOf.get(h)}`));
+    expect(lines[22]).toBe(`  … and ${MANY_MISSING - 20} more (--json lists all)`);
+  }, 240_000);
 });

@@ -21,7 +21,7 @@ import { escapeJsonForTerminal } from '../json-stdout.js';
 const SHOW = 20;
 
 /**
- * Corrupt objects, unreadable objects or strays `--json` writes as one document built in memory
+ * Corrupt, unreadable or missing objects or strays `--json` writes as one document built in memory
  * (`ok` first, the bytes snap always wrote); with more of any kind, the document is streamed, `ok`
  * last ({@link writeStreamedJson}).
  */
@@ -63,7 +63,7 @@ async function writeFsckJson(io: CliIo, summary: FsckSummary, lists: FsckLists, 
   const { counts } = summary;
   const seconds = Number(summary.seconds.toFixed(3));
   const { cleaned, repair, log } = extra;
-  if (counts.corrupt <= JSON_HELD && counts.unreadable <= JSON_HELD && counts.strays <= JSON_HELD && (repair?.unrepairedCount ?? 0) <= JSON_HELD) {
+  if (counts.corrupt <= JSON_HELD && counts.unreadable <= JSON_HELD && counts.missingObjects <= JSON_HELD && counts.strays <= JSON_HELD && (repair?.unrepairedCount ?? 0) <= JSON_HELD) {
     const r = fsckReportOf(summary, lists);
     return jsonOut(io, { ...r, seconds, ...(cleaned ? { cleaned } : {}), ...(repair ? { repair: repairMember(repair, [...repair.unrepaired]) } : {}), log });
   }
@@ -72,24 +72,25 @@ async function writeFsckJson(io: CliIo, summary: FsckSummary, lists: FsckLists, 
 
 /** fsck's `--json` document streamed (see {@link writeFsckJson}). */
 async function writeStreamedJson(io: CliIo, summary: FsckSummary, lists: FsckLists, o: { seconds: number; extra: JsonExtra }): Promise<void> {
-  const { ok, store, objects, snapshots, missingObjects, leftovers, clean, counts } = summary;
+  const { ok, store, objects, snapshots, leftovers, clean, counts } = summary;
   const { cleaned, repair, log } = o.extra;
   // The document with a mark in place of each long list (no value it holds can be one: a NUL and a random id): its text is cut at the marks.
   const nonce = randomUUID();
   const mark = (i: number): string => `\u0000snap-fsck-list-${nonce}-${i}`;
-  const streamed: Iterable<unknown>[] = [lists.corrupt, lists.unreadable, lists.strays, ...(repair ? [repair.unrepaired] : [])];
+  // In the order of the document.
+  const streamed: Iterable<unknown>[] = [lists.corrupt, lists.unreadable, lists.missing, lists.strays, ...(repair ? [repair.unrepaired] : [])];
   const doc = {
     store,
     objects: { checked: objects.checked, bytes: objects.bytes, corrupt: mark(0), unreadable: mark(1) },
     snapshots,
-    missingObjects,
-    strays: mark(2),
+    missingObjects: mark(2),
+    strays: mark(3),
     leftovers,
     ...(clean !== undefined ? { clean } : {}),
     counts,
     seconds: o.seconds,
     ...(cleaned ? { cleaned } : {}),
-    ...(repair ? { repair: repairMember(repair, mark(3)) } : {}),
+    ...(repair ? { repair: repairMember(repair, mark(4)) } : {}),
     log,
     ok,
   };
@@ -189,7 +190,7 @@ function printFsck(r: FsckSummary, lists: FsckLists, io: CliIo, color: boolean, 
     return `objects/sha256/${shown(c.path)}  now hashes to ${shortDigest(c.sha256)} (${formatBytes(c.size)})${used ? `; content of ${used}` : ''}`;
   });
   section('unreadable objects', lists.unreadable, r.counts.unreadable, (u) => `objects/sha256/${shown(u.path)}  (${escapeMessage(u.reason)})`);
-  section('missing objects', r.missingObjects, r.missingObjects.length, (m) => `objects/sha256/${shown(m.path)}  content of ${users(m)}`);
+  section('missing objects', lists.missing, r.counts.missingObjects, (m) => `objects/sha256/${shown(m.path)}  content of ${users(m)}`);
   const bad = r.snapshots.filter((x) => !x.ok);
   section('snapshots with problems', bad, bad.length, (x) =>
     `${shown(x.ref)}${x.snapshot ? ` (${shortId(x.snapshot)})` : ''}: ${x.problems.map((p) => escapeMessage(p.message)).join('; ')}`,
@@ -263,7 +264,7 @@ export const fsckCommand: CommandSpec = {
             'commands (a stale lock, files in STORE/tmp) are warnings, removed by --clean. --repair-from replaces ' +
             'damaged objects with copies whose bytes hash to their names (the source\'s signature is not needed), ' +
             'never snapshot files, then checks again; stopped by Ctrl-C or SIGTERM, it names the objects it had put back, which stay. ' +
-            'The human report shows the first 20 of each kind (counts exact); --json lists all (with more than 1000 corrupt or unreadable objects or strays, it is streamed, "ok" then last; stopped once begun, it still ends as one document). ' +
+            'The human report shows the first 20 of each kind (counts exact); --json lists all (with more than 1000 corrupt, unreadable or missing objects or strays, it is streamed, "ok" then last; stopped once begun, it still ends as one document). ' +
             'Exit 0 clean, 1 corruption (left), 3 no store or source.\n', // a blank line before the exit codes (run.ts)
         ),
       [
