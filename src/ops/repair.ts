@@ -24,6 +24,7 @@ import { fsyncDir, lockStore, makeTmpDir, objectPath, openStore, ownFanFolder, t
 import { fsck, fsckReportOf, type FsckLists, type FsckObjectSource, type FsckReport, type FsckSummary } from './fsck.js';
 import type { Progress } from './seal.js';
 import { writeAll } from '../io/write-all.js';
+import { jsonCodec, SpillList } from '../io/spill-list.js';
 
 /** Options of {@link repairStore}. */
 export interface RepairOptions {
@@ -88,6 +89,22 @@ export interface RepairReport {
   after: FsckReport;
 }
 
+/** A repair under way: as {@link RepairResult}, the unrepaired objects added to a list of any length. */
+type RepairWork = Omit<RepairResult, 'unrepaired'> & { unrepaired: { push(x: UnrepairedObject): unknown } };
+
+/**
+ * Damaged objects fetched from a source store in one go (a batch is held as two maps by digest):
+ * each is read from its own file, so a batch need not be large.
+ */
+export const REPAIR_BATCH_FROM_STORE = 1000;
+
+/**
+ * Damaged objects fetched from an archive in one go: the archive is read once for each batch (up
+ * to its end, or until the batch is all found), so a batch is large; its two maps by digest hold
+ * about 200 bytes an object.
+ */
+export const REPAIR_BATCH_FROM_ARCHIVE = 100_000;
+
 /** Where good copies come from. */
 type Source = { kind: 'archive'; file: string } | { kind: 'store'; store: Store };
 
@@ -107,6 +124,9 @@ async function openSource(from: string, store: Store): Promise<Source> {
   if (realpathSync(src.root) === realpathSync(store.root)) throw new SnapError('USAGE', `--repair-from ${from} is the store being repaired; name another copy (an archive, or another store)`, { path: from });
   return { kind: 'store', store: src };
 }
+
+/** Objects not repaired held in memory; past that, the rest wait in a temporary file ({@link SpillList}). */
+const REPAIR_HELD = 1000;
 
 /** Every damaged object of a fsck, by digest, what was wrong with it, and the largest size a good copy can have (fsck's `maxBytes`: none when no snapshot names it), in the order fsck lists them. */
 function* damagedObjects(r: FsckSummary, lists: FsckLists): Generator<{ hex: string; was: DamageKind; maxBytes?: number }> {
@@ -204,7 +224,7 @@ async function install(store: Store, staged: string, hex: string): Promise<void>
  * (`OBJECT_UNUSED`).
  * @param wanted digests to put back (entries are removed as they are repaired)
  */
-async function fetchObjects(store: Store, source: Source, wanted: Map<string, DamageKind>, bounds: ReadonlyMap<string, number>, result: RepairResult, objectSource?: FsckObjectSource): Promise<void> {
+async function fetchObjects(store: Store, source: Source, wanted: Map<string, DamageKind>, bounds: ReadonlyMap<string, number>, result: RepairWork, objectSource?: FsckObjectSource): Promise<void> {
   for (const [hex, was] of wanted) {
     if (bounds.has(hex)) continue;
     wanted.delete(hex);
@@ -323,8 +343,11 @@ export interface RepairListing {
  * unreadable or missing object that the source holds with the right bytes, fsck again.
  * An object the source lacks, or holds with other bytes, is left as it was and listed in
  * `repair.unrepaired`; the second fsck still reports it (`after.ok` false).
- * Memory does not grow with the damaged objects no snapshot names (each is `OBJECT_UNUSED`, read
- * back from the first fsck's lists, `fsck(…, 'listed')`); those a snapshot names are held.
+ * Memory does not grow with the damaged objects: those no snapshot names (each `OBJECT_UNUSED`) are
+ * read back from the first fsck's lists (`fsck(…, 'listed')`), those it names are fetched a batch
+ * at a time ({@link REPAIR_BATCH_FROM_STORE}, {@link REPAIR_BATCH_FROM_ARCHIVE}: an archive is read
+ * once a batch), and those not repaired wait in a temporary file past the first {@link REPAIR_HELD}.
+ * The objects put back (`repair.repaired`) are held, one small entry each.
  * @throws SnapError `NOT_FOUND` (no store, no source) | `STORE_MALFORMED` | `USAGE` (the source is the
  *   store itself) | `STORE_LOCKED` | `ARCHIVE_MALFORMED` / `ARCHIVE_HOSTILE` / `MANIFEST_*` (an archive
  *   that cannot be read; objects already put back stay, each was checked) | `DISK_FULL` | `IO_ERROR` |
@@ -335,7 +358,8 @@ export async function repairListed(opts: RepairOptions): Promise<RepairListing> 
   const store = await openStore(opts.store);
   const from = resolve(opts.from);
   const source = await openSource(from, store);
-  const result: RepairResult = { source: from, kind: source.kind, repaired: [], unrepaired: [], bytes: 0 };
+  const unrepaired = new SpillList(jsonCodec<UnrepairedObject>(), REPAIR_HELD, 'the list of objects not repaired');
+  const result: RepairWork = { source: from, kind: source.kind, repaired: [], unrepaired, bytes: 0 };
   let before: { summary: FsckSummary; lists: FsckLists } | undefined;
   try {
     const lock = await lockStore(store, opts.lockWaitMs);
@@ -343,23 +367,31 @@ export async function repairListed(opts: RepairOptions): Promise<RepairListing> 
     try {
       const objects = opts.objectSource ? { objectSource: opts.objectSource } : {};
       before = await fsck({ store: store.root, jobs: opts.jobs, onProgress: opts.onProgress, ...objects }, 'listed');
-      // Only objects a snapshot names are fetched (a size bounds their copy); the others are counted here and listed from `before`.
+      // Only objects a snapshot names are fetched (a size bounds their copy), a batch at a time, in
+      // fsck's order; the others are counted here and listed from `before`.
+      const batch = source.kind === 'store' ? REPAIR_BATCH_FROM_STORE : REPAIR_BATCH_FROM_ARCHIVE;
       const wanted = new Map<string, DamageKind>();
       const bounds = new Map<string, number>();
+      const fetchWanted = async (): Promise<void> => {
+        if (wanted.size > 0) await fetchObjects(store, source, wanted, bounds, result, opts.objectSource);
+        wanted.clear();
+        bounds.clear();
+      };
       for (const o of damagedObjects(before.summary, before.lists)) {
         if (o.maxBytes === undefined) unused++;
         else {
           wanted.set(o.hex, o.was);
           bounds.set(o.hex, o.maxBytes);
+          if (wanted.size >= batch) await fetchWanted();
         }
       }
-      if (wanted.size > 0) await fetchObjects(store, source, wanted, bounds, result, opts.objectSource);
+      await fetchWanted();
     } finally {
       await lock.release();
     }
     const after = result.repaired.length > 0 ? await fsck({ store: store.root, jobs: opts.jobs, onProgress: opts.onProgress, ...(opts.objectSource ? { objectSource: opts.objectSource } : {}) }, 'listed') : before;
     const first = before;
-    const { unrepaired, ...rest } = result;
+    const { unrepaired: _list, ...rest } = result;
     return {
       before: first,
       repair: {
@@ -376,10 +408,12 @@ export async function repairListed(opts: RepairOptions): Promise<RepairListing> 
       close: () => {
         first.lists.close();
         after.lists.close();
+        unrepaired.close();
       },
     };
   } catch (e) {
     before?.lists.close();
+    unrepaired.close();
     if (isSnapError(e) && (e.code === 'INTERRUPTED' || e.code === 'TERMINATED') && result.repaired.length > 0) throw stoppedAfterRepairing(e.code, result.repaired);
     throw e;
   }

@@ -4,7 +4,7 @@
  * its lists were bounded (test/fixtures/fsck-small/, written by the fsck of commit 94e2c30, the store
  * path, snapshot ids and seconds put in as placeholders); over many planted objects it runs in a
  * small heap, streams `--json` with `ok` last, and keeps it one document when stopped; so it does
- * over many missing objects (named by snapshots, not in the store).
+ * over many missing objects (named by snapshots, not in the store), with `--repair-from` too.
  */
 import { closeSync, mkdirSync, openSync, promises as fsp, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -283,5 +283,27 @@ describe('snap fsck over many missing objects', () => {
     expect(lines[1]).toBe(`missing objects (${MANY_MISSING}):`);
     expect(lines.slice(2, 22)).toEqual(missing.slice(0, 20).map((h) => `  objects/sha256/${h.slice(0, 2)}/${h.slice(2)}  content of big@v1:${pathOf.get(h)}, big@v2:${pathOf.get(h)}`));
     expect(lines[22]).toBe(`  … and ${MANY_MISSING - 20} more (--json lists all)`);
+  }, 240_000);
+
+  it(`repairs from an empty store in that heap (--repair-from held every missing object, and each the source lacks as unrepaired): --json lists every one as OBJECT_MISSING, by digest; the human report the first 20`, async () => {
+    const { store, missing } = await emptiedStore();
+    const source = await newStorePath();
+    expect((await snap(['init', '--store', source])).code).toBe(0);
+    const human = await snapBin(['fsck', '--repair-from', source, '--store', store], smallHeap);
+    expect(human.code, human.stderr.slice(-400)).toBe(1);
+    const lines = human.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^FAIL {2}.*: 50,000 missing objects, 2 snapshots with problems;/);
+    expect(lines[1]).toBe(`repair: 0 objects of ${MANY_MISSING} put back from ${source} (0 B), each checked against its digest`);
+    expect(lines.slice(2, 22)).toEqual(missing.slice(0, 20).map((h) => `  not repaired: ${h}  the source does not hold ${h} [OBJECT_MISSING]`));
+    expect(lines[22]).toBe(`  … and ${MANY_MISSING - 20} more (--json lists all)`);
+
+    const json = await snapBin(['fsck', '--repair-from', source, '--json', '--store', store], smallHeap);
+    expect(json.code, json.stderr.slice(-400)).toBe(1);
+    const doc = JSON.parse(json.stdout);
+    expect(json.stdout).toBe(JSON.stringify(doc, null, 2) + '\n');
+    expect(Object.keys(doc)).toEqual(['store', 'objects', 'snapshots', 'missingObjects', 'strays', 'leftovers', 'counts', 'seconds', 'repair', 'log', 'ok']);
+    expect(doc.repair).toMatchObject({ source, kind: 'store', repaired: [], bytes: 0, before: { missingObjects: MANY_MISSING } });
+    expect(doc.repair.unrepaired.map((u: { sha256: string; code: string; was: string }) => `${u.code} ${u.was} ${u.sha256}`)).toEqual(missing.map((h) => `OBJECT_MISSING missing ${h}`));
+    expect(doc.missingObjects.map((m: { sha256: string }) => m.sha256)).toEqual(missing);
   }, 240_000);
 });
