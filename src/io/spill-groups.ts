@@ -4,7 +4,7 @@
  * they weigh {@link SpilledGroups} `held` (the caller says what a group weighs: its users), then
  * written, sorted by key, as one run of lines to a temporary file ({@link openSpillFile}: nothing
  * is left of it however the process ends), and the map starts again. When all are gathered, the
- * runs are merged (at most {@link MERGE_FAN_IN} at a time) into one run in key order, the groups
+ * runs are merged (at most {@link MERGE_FAN_IN} at a time, level by level) into one run in key order, the groups
  * of one key combined in the order they were made — so the result is the one a single map would
  * have given. With no more than `held`, nothing is written.
  */
@@ -96,11 +96,20 @@ export class SpilledGroups<T> {
     }
     if (this.held.size > 0) this.writeHeld();
     let count: number | undefined;
+    // Level by level: each run is read once a level (consecutive runs merged, so their order stays).
     while (this.runs.length > 1) {
-      const n = Math.min(MERGE_FAN_IN, this.runs.length);
-      const merged = this.merge(this.runs.slice(0, n));
-      this.runs.splice(0, n, merged.run);
-      count = merged.count;
+      const next: Run[] = [];
+      for (let i = 0; i < this.runs.length; i += MERGE_FAN_IN) {
+        const some = this.runs.slice(i, i + MERGE_FAN_IN);
+        if (some.length === 1) {
+          next.push(some[0] as Run);
+          continue;
+        }
+        const merged = this.merge(some);
+        next.push(merged.run);
+        count = merged.count; // the last level's one merge counts them all
+      }
+      this.runs = next;
     }
     if (count === undefined) {
       count = 0;
