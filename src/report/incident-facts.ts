@@ -141,6 +141,8 @@ export interface IncidentFacts {
     sets: Capped<RecordSetFacts>;
     unchangedSets: number;
     unavailable: Capped<{ name: string; side: string; reason: string }>;
+    /** The sets' order summed (FORMAT §19.8; `report` always measures it): records paired, and moved out of A's order. */
+    order?: SetOrder;
   };
   next: NextStep;
   maxItems: number;
@@ -432,6 +434,7 @@ export function incidentFacts(d: DiffReport, o: IncidentOptions = {}): IncidentF
             sets: cap(d.records.sets.filter((x) => !recordSetUnchanged(x)), max, (x) => recordSetFacts(x, max, rows)),
             unchangedSets: d.records.sets.filter(recordSetUnchanged).length,
             unavailable: cap(d.records.unavailable, max, (u) => ({ name: shownPath(u.name), side: u.side, reason: clip(escapeMessage(u.reason)) })),
+            ...(d.records.order ? { order: d.records.order } : {}),
           },
         }
       : {}),
