@@ -111,7 +111,8 @@ async function writeStreamedJson(io: CliIo, summary: FsckSummary, lists: FsckLis
     for (const [i, list] of streamed.entries()) {
       const before = parts[i] as string;
       await put(before);
-      depth = (before.slice(before.lastIndexOf('\n') + 1).length - before.slice(before.lastIndexOf('\n') + 1).trimStart().length) / 2;
+      const lastLine = before.slice(before.lastIndexOf('\n') + 1);
+      depth = (lastLine.length - lastLine.trimStart().length) / 2; // the list's indent, two spaces a level
       written = 0;
       for (const x of list) {
         checkInterrupted();
