@@ -312,3 +312,28 @@ describe('snap fsck over many missing objects', () => {
     expect(doc.missingObjects.map((m: { sha256: string }) => m.sha256)).toEqual(missing);
   }, 240_000);
 });
+
+describe('snap fsck whose lists cannot be written to the temporary folder', () => {
+  it('--json stops with the error, its code and exit 3 (NOT_FOUND when TMPDIR is not a folder), saying to set TMPDIR; with 1,000 entries it needs no temporary file', async () => {
+    const store = await newStorePath();
+    expect((await snap(['init', '--store', store])).code).toBe(0);
+    const fan = join(store, 'objects', 'sha256', 'ab');
+    mkdirSync(fan, { recursive: true });
+    for (let i = 0; i < 1000; i++) closeSync(openSync(join(fan, `stray ${i}`), 'w'));
+    const notAFolder = join(await makeTree({ f: 'x' }), 'f');
+    const env = { env: { TMPDIR: notAFolder } };
+    const few = await snapBin(['fsck', '--json', '--store', store], env);
+    expect(few.code, few.stderr.slice(-400)).toBe(0);
+    expect(JSON.parse(few.stdout).strays).toHaveLength(1000);
+    closeSync(openSync(join(fan, 'stray 1000'), 'w')); // 1,001: past FSCK_HELD, the rest goes to a file
+    const json = await snapBin(['fsck', '--json', '--store', store], env);
+    expect(json.code, json.stdout.slice(-600)).toBe(3);
+    const doc = JSON.parse(json.stdout);
+    expect(doc).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    expect(doc.error.message).toContain('set TMPDIR to another disk');
+    // The human report reads only its first 20 entries: the last one, still waiting to be written, never goes to a file.
+    const human = await snapBin(['fsck', '--store', store], env);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toContain('not written by snap (left alone, not counted as corruption) (1001):');
+  }, 120_000);
+});
