@@ -276,8 +276,11 @@ export async function openStore(root: string, opts: { create?: boolean; parents?
   }
 }
 
-/** How often {@link openStore} looks at a folder that other commands keep making a store meanwhile. */
-const MAX_REOPEN_ATTEMPTS = 3;
+/**
+ * How often {@link openStore} looks at a folder that other commands keep making a store in, and
+ * discarding, meanwhile (each look again follows another command's change: a bound, not a wait).
+ */
+const MAX_REOPEN_ATTEMPTS = 64;
 
 /**
  * One look of {@link openStore}; undefined (when `again`) if another command made the store in
@@ -308,7 +311,11 @@ async function openStoreOnce(root: string, opts: { create?: boolean; parents?: b
       return undefined;
     }
     const empty = names.length === 0 || (await unfinishedStore(s));
-    if (!empty && again && existsSync(marker)) return undefined;
+    // A store.json there now, or seen by readdir after it was not found: another command made the
+    // store meanwhile (and may be discarding it again): look again.
+    if (again && (names.includes('store.json') || existsSync(marker))) return undefined;
+    // The folder removed meanwhile (that same discarding): look again.
+    if (again && kind === 'folder' && (await pathKind(s.root)) === 'missing') return undefined;
     if (!opts.create) {
       if (!empty) throw new SnapError('STORE_MALFORMED', `${s.root} exists but is not a snap store (no store.json)`, { path: s.root });
       // Only commands that read a store get here: an empty store (snap init) holds no snapshot for them.
@@ -333,6 +340,8 @@ async function openStoreOnce(root: string, opts: { create?: boolean; parents?: b
         made = false; // another process made it first
       });
     } catch (e) {
+      // The folder removed under the making (by a command discarding the store it had made there): look again.
+      if (again && ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e instanceof SnapError && e.code === 'NOT_FOUND'))) return undefined;
       throw ioError(e, s.root, 'cannot create the store');
     }
     return made ? { ...s, created: { root: kind === 'missing' } } : s;
@@ -352,8 +361,9 @@ const MARKER_TMP_RE = /^\.store\.json\.[0-9a-f]{12}\.tmp$/;
 
 /**
  * True when `store.root` holds only what making a store writes before its `store.json`: the empty
- * folders `tmp`, `snapshots` and `objects` (or `objects/sha256`), and the marker's temporary file
- * (and a `lock` naming its holder: a store being discarded by the failed command that made it).
+ * folders `tmp`, `snapshots` and `objects` (or `objects/sha256`), the marker's temporary file, and
+ * `store.json` itself when it appeared after the caller looked for it (and a `lock` naming its
+ * holder: a store being discarded by the failed command that made it).
  * That is a store whose making was stopped (a killed `snap init` or first seal), or is under way in
  * another process: it counts as empty, so the store is made (again) there instead of the folder
  * being refused for ever as "not a snap store".
@@ -384,7 +394,9 @@ async function unfinishedStore(store: Store): Promise<boolean> {
   };
   try {
     for (const n of await fsp.readdir(store.root)) {
-      if (MARKER_TMP_RE.test(n)) continue;
+      // Made since the caller did not find it (or being removed by a command discarding the store): a
+      // store being made; making it again finds it there (an exclusive write) and uses it.
+      if (MARKER_TMP_RE.test(n) || n === 'store.json') continue;
       if (n === LOCK_FILE && (await aLock(join(store.root, n)))) continue;
       if (n === 'tmp' || n === 'snapshots') {
         if (!(await isEmptyDir(join(store.root, n)))) return false;
@@ -393,8 +405,8 @@ async function unfinishedStore(store: Store): Promise<boolean> {
       } else return false;
     }
     return true;
-  } catch {
-    return false;
+  } catch (e) {
+    return gone(e); // the folder itself removed: nothing in it
   }
 }
 
@@ -887,11 +899,24 @@ function removeOwnLock(path: string, text: string): void {
  *   folder) | `IO_ERROR` (e.g. a read-only store) | `INTERRUPTED` / `TERMINATED`
  */
 export async function lockStore(store: Store, waitMs = 60_000): Promise<StoreLock> {
-  const release = await acquireLockFile(join(store.root, LOCK_FILE), `the store ${store.root}`, waitMs, { interruptible: true });
+  const removed = () => {
+    const e = new SnapError('NOT_FOUND', `the store ${store.root} was removed while this command waited for its lock (the command that made it failed); run it again`, { path: store.root });
+    STORE_REMOVED_ERRORS.add(e);
+    return e;
+  };
+  let release: () => Promise<void>;
+  try {
+    release = await acquireLockFile(join(store.root, LOCK_FILE), `the store ${store.root}`, waitMs, { interruptible: true });
+  } catch (e) {
+    // Its root folder removed too (discardNewStore removes the folder it made), perhaps made again
+    // since: the lock file could not be made there.
+    if (e instanceof SnapError && e.code === 'NOT_FOUND') throw removed();
+    throw e;
+  }
   if (!existsSync(join(store.root, 'store.json'))) {
     // Removed while this command waited (discardNewStore of the failed command that made it): not a store to write.
     await release();
-    throw new SnapError('NOT_FOUND', `the store ${store.root} was removed while this command waited for its lock (the command that made it failed); run it again`, { path: store.root });
+    throw removed();
   }
   // Registered after the lock, so an interrupted writer empties tmp/ before it removes its lock.
   const forget = leaveNothing(() => emptyTmpSync(store));
@@ -942,12 +967,17 @@ export async function lockStoreMaking(store: Store, waitMs?: number): Promise<St
     try {
       return await lockStore(store, waitMs);
     } catch (e) {
-      if (!(e instanceof SnapError && e.code === 'NOT_FOUND') || existsSync(join(store.root, 'store.json')) || attempt >= MAX_REMAKE_ATTEMPTS) throw e;
+      // Only the store removed under the wait is made again; another command may already have
+      // made it again since (then openStore finds it and this one locks it, as any writer would).
+      if (!(e instanceof SnapError && STORE_REMOVED_ERRORS.has(e)) || attempt >= MAX_REMAKE_ATTEMPTS) throw e;
     }
     const again = await openStore(store.root, { create: true });
     if (again.created) store.created = again.created;
   }
 }
+
+/** The errors {@link lockStore} threw because the store was removed while it waited (not any NOT_FOUND). */
+const STORE_REMOVED_ERRORS = new WeakSet<SnapError>();
 
 /**
  * The folders of a store that writers write into below its root, as the store names them
@@ -980,8 +1010,12 @@ async function refuseLinkedStoreFolders(store: Store): Promise<void> {
   }
 }
 
-/** How often {@link lockStoreMaking} makes a store again that was removed under it (each time by another failed command). */
-const MAX_REMAKE_ATTEMPTS = 3;
+/**
+ * How often {@link lockStoreMaking} makes a store again that was removed under it: each removal is
+ * another failed command's, which discards a store only it wrote to, so this bounds how many
+ * failing commands a writer waits through, not how long it waits.
+ */
+const MAX_REMAKE_ATTEMPTS = 64;
 
 /**
  * Remove everything inside STORE/tmp (the folder itself stays). Whoever can write the store could
