@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { leafHash, nodeHash, MerkleTreeBuilder, merkleRoot } from '../src/core/merkle.js';
-import { leafHashOfLine, nodeHashNative } from '../src/io/native-hash.js';
+import { leafHashOfLine, nodeHashNative, sha256Native } from '../src/io/native-hash.js';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { validatePath } from '../src/core/paths.js';
 import { isSnapError } from '../src/core/errors.js';
 
@@ -15,6 +16,12 @@ describe('native SHA-256 for the Merkle tree', () => {
   it('gives the same node hash as the core', () => {
     fc.assert(fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ minLength: 32, maxLength: 32 }), (l, r) => {
       expect(Buffer.from(nodeHashNative(l, r))).toEqual(Buffer.from(nodeHash(l, r)));
+    }));
+  });
+
+  it('gives the same SHA-256 as @noble/hashes for any bytes (digests with bytes over 0x7f come back whole through their latin1 text)', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (b) => {
+      expect(Buffer.from(sha256Native(b))).toEqual(Buffer.from(sha256(b)));
     }));
   });
 

@@ -94,7 +94,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
   const oneShot: ((alg: string, data: any, enc: string) => any) | undefined = require('node:crypto').hash;
   const sha256hex = (b: Buffer): string => (oneShot ? oneShot('sha256', b, 'hex') : createHash('sha256').update(b).digest('hex'));
   /** RFC 9162 leaf hash SHA-256(0x00 ‖ line) of a manifest line (ASCII-safe: the prefix is U+0000 in UTF-8). */
-  const leafOf = (line: string): Buffer => (oneShot ? oneShot('sha256', '\0' + line, 'buffer') : createHash('sha256').update(LEAF0).update(line).digest());
+  const leafOf = (line: string): Buffer => (oneShot ? Buffer.from(oneShot('sha256', '\0' + line, 'latin1'), 'latin1') : createHash('sha256').update(LEAF0).update(line).digest());
   /**
    * Write the leaf hash of `line` into `out` at byte `at`. The digest comes back as a latin1 string
    * (one V8 string, no ArrayBuffer per line for the garbage collector to track) and is copied in.
@@ -112,7 +112,8 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
   const nodeHash = (left: Uint8Array, right: Uint8Array): Uint8Array => {
     nodeScratch.set(left, 1);
     nodeScratch.set(right, 33);
-    return oneShot ? oneShot('sha256', nodeScratch, 'buffer') : createHash('sha256').update(nodeScratch).digest();
+    // As a latin1 string copied into a Buffer: about half the CPU of 'buffer' output (native-hash.ts).
+    return oneShot ? Buffer.from(oneShot('sha256', nodeScratch, 'latin1'), 'latin1') : createHash('sha256').update(nodeScratch).digest();
   };
   /** The leaf hashes of a batch that is folded here (reused: they are not sent). */
   let leafScratch = Buffer.alloc(0);
