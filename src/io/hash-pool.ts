@@ -66,7 +66,7 @@ export interface WorkerProblem {
   expSize?: number;
 }
 
-/** A worker's reply to `{ commit: true }`: pending objects renamed into the store. */
+/** A worker's reply to `{ commit: true, hexes? }`: pending objects renamed into the store (their digests unless `hexes: false`). */
 export interface CommitReply {
   id: number;
   renamed: number;

@@ -279,15 +279,27 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
     let renamed = 0;
     let duplicates = 0;
     let duplicateBytes = 0;
-    const hexes: string[] = [];
+    // The digests renamed, only when the caller asks for them (an object sink takes them, a batch at
+    // a time); a local store's seal commits every object at once and needs none of them.
+    const hexes: string[] | undefined = msg.hexes === false ? undefined : [];
     const ownFans = new Set<string>();
-    let names: string[];
+    // Read a few names at a time, not all at once: a seal of a million new files has half a
+    // million pending here. Renaming entries away while the folder is read is safe: each remaining
+    // entry is still read once (POSIX leaves unspecified only the entries removed or added).
+    let dir: import('node:fs').Dir;
     try {
-      names = fs.readdirSync(pendingDir);
+      dir = fs.opendirSync(pendingDir);
     } catch (e) {
       throw storeWrite(e, pendingDir); // taken away since the objects were written into it
     }
-    for (const hex of names) {
+    try {
+      for (let ent = dir.readSync(); ent !== null; ent = dir.readSync()) commitOne(ent.name);
+    } finally {
+      dir.closeSync();
+    }
+    return { id: msg.id, renamed, duplicates, duplicateBytes, ...(hexes ? { hexes } : {}), replaced };
+
+    function commitOne(hex: string): void {
       const from = join(pendingDir, hex);
       const dest = objectPath(hex);
       if (!ownFans.has(hex.slice(0, 2))) {
@@ -320,10 +332,9 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
           fs.renameSync(from, dest);
         }
         renamed++;
-        hexes.push(hex);
+        hexes?.push(hex);
       }
     }
-    return { id: msg.id, renamed, duplicates, duplicateBytes, hexes, replaced };
   }
 
   /**

@@ -281,10 +281,12 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
   let handing: Promise<void> | undefined;
   /**
    * Let every worker rename its pending objects into the store; objects another worker committed
-   * first are dropped and no longer counted as new. Returns the digests renamed into place.
+   * first are dropped and no longer counted as new. Returns the digests renamed into place when
+   * `withDigests` (an object sink takes them); else none are sent (a local store's seal commits
+   * every object at once: a million digests would be copied from the workers for nothing).
    */
-  const commitPending = async (): Promise<string[]> => {
-    const commits = await pool.broadcast<CommitReply>({ commit: true });
+  const commitPending = async (withDigests = true): Promise<string[]> => {
+    const commits = await pool.broadcast<CommitReply>({ commit: true, hexes: withDigests });
     // An object that replaced something under its name (another snapshot's object, truncated, say)
     // is kept whatever follows, even from a worker whose commit failed after it.
     for (const c of commits) if (c.replaced?.length) opts.placed?.mended(c.replaced);
@@ -490,7 +492,7 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
       syncFileSystem(opts.store.tmpDir);
       const pendingDirs = Array.from({ length: pool.size }, (_, w) => join((opts.store as Store).tmpDir, `pending-${w}`));
       opts.placed?.staging(pendingDirs);
-      await commitPending();
+      await commitPending(false);
       opts.placed?.committed();
       syncFileSystem(opts.store.objectsDir);
       for (let w = 0; w < pool.size; w++) await fsp.rmdir(join(opts.store.tmpDir, `pending-${w}`)).catch(() => {});
