@@ -241,6 +241,16 @@ describe('verify --merge --run', () => {
     expect((await merge(trainReports, evalSet.snapshot)).code).toBe(1);
     expect((await snapJson(['verify', '--merge', ...trainReports, '--against', ''])).code).toBe(2);
   });
+  it('names no snapshot when every report was left out and no --against was given: the reports name none, and the first line says none was used', async () => {
+    const { data, store, ref } = await sealTree({ 'a.txt': 'a', 'b.txt': 'b' }, keys, { store: shared.path });
+    const reports = (await runShards(data, ref, store, 2, ['--report-key', worker.key, '--run', 'run-1'])).map((s) => s.file);
+    const human = await snap(['verify', '--merge', ...reports, '--report-pubkey', worker.pub, '--run', 'run-2']);
+    expect(human.code).toBe(1);
+    expect(human.stdout.split('\n')[0]).toBe('FAIL  the shard reports do not add up to a pass (none of them was used):');
+    expect(human.stdout).toContain('stale: ');
+    const json = await snapJson(['verify', '--merge', ...reports, '--report-pubkey', worker.pub, '--run', 'run-2']);
+    expect([json.json.shards, json.json.ref, json.json.snapshot]).toEqual([[], '', '']);
+  });
 });
 
 describe('signed report flags', () => {

@@ -250,11 +250,12 @@ function printMerge(m: MergeReport, io: CliIo, color: boolean): void {
   const s = styler(color);
   const out: string[] = [];
   // No report used (all left out): the snapshot asked for, if any; the reports name none.
-  const what = m.shards.length > 0 || m.against === undefined ? `${shown(m.ref)} (${shortId(m.snapshot)})` : shown(m.against);
+  const what = m.shards.length > 0 ? ` of ${shown(m.ref)} (${shortId(m.snapshot)})` : m.against !== undefined ? ` of ${shown(m.against)}` : '';
+  const noneUsed = m.shards.length === 0 ? ' (none of them was used)' : '';
   const ofRun = m.run !== undefined ? ` in run ${shown(m.run)}` : '';
-  if (m.ok) out.push(`${s.green(s.bold('OK'))}    all ${m.count} shards of ${what} passed${ofRun}: ${plural(m.counts.matched, 'file')}, ${formatBytes(m.bytes)}`);
+  if (m.ok) out.push(`${s.green(s.bold('OK'))}    all ${m.count} shards${what} passed${ofRun}: ${plural(m.counts.matched, 'file')}, ${formatBytes(m.bytes)}`);
   else {
-    out.push(`${s.red(s.bold('FAIL'))}  the shard reports of ${what} do not add up to a pass:`);
+    out.push(`${s.red(s.bold('FAIL'))}  the shard reports${what} do not add up to a pass${noneUsed}:`);
     for (const f of m.findings) out.push(`  ${f.kind}: ${escapeMessage(f.message)}`);
     for (const kind of ['modified', 'missing', 'extra', 'type-changed', 'unreadable'] as const) {
       const list = m.problems.filter((p) => p.kind === kind);
