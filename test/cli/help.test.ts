@@ -12,6 +12,8 @@ import { yargs } from '../../src/cli/yargs.js';
 import { MAX_UNREFERENCED_OBJECTS_READ } from '../../src/store/remote-session.js';
 import { RECORD_ROW_LISTS } from '../../src/report/incident-facts.js';
 import { MAX_DEFAULT_IO_JOBS } from '../../src/io/read-pool.js';
+import { defaultFolderRef, defaultModelRef } from '../../src/provenance/attest.js';
+import type { HashedArtifact } from '../../src/provenance/artifacts.js';
 
 /** The trust flags of verify, import and restore (src/cli/trust-args.ts). */
 const TRUST = ['pubkey', 'threshold', 'policy', 'root', 'policy-name', 'state-dir', 'revocations'];
@@ -208,6 +210,14 @@ describe('snap COMMAND --help', () => {
       const text = (await helpAt([cmd, '--help'], 300)).text.replace(/\s+/g, ' ');
       expect(text, cmd).toContain(`(default: the number of cores, at most ${MAX_DEFAULT_IO_JOBS})`);
     }
+  });
+
+  it("attest says what --as defaults to as defaultModelRef and defaultFolderRef make it: the file's name lower-cased without its extension, a folder's name for a MODEL_DIR", async () => {
+    const text = (await helpAt(['attest', '--help'], 300)).text.replace(/\s+/g, ' ');
+    const sha256 = 'ab'.repeat(32);
+    expect(defaultModelRef({ name: 'Spam-CLF.safetensors', digest: { sha256 } })).toBe(`spam-clf@${sha256.slice(0, 12)}`);
+    expect(defaultFolderRef('/models/fraud', [{ name: 'w.bin', digest: { sha256 } } as HashedArtifact])).toMatch(/^fraud@[0-9a-f]{12}$/);
+    expect(text).toContain("(default: the first file's name, lower-cased and without its extension, @ the first 12 hex digits of its digest; for a MODEL_DIR, the folder's name @ the first 12 hex digits of a digest of its files' names and digests)");
   });
 
   it('refuses a flag the command does not take: exit 2', async () => {

@@ -118,7 +118,7 @@ export const attestCommand: CommandSpec = {
         .option('data', { type: 'string', array: true, requiresArg: true, demandOption: true, describe: 'ref of a training-data snapshot (required, repeatable)' })
         .option('key', { type: 'string', requiresArg: true, demandOption: true, describe: 'private key file (PKCS#8 PEM) to sign with (required)' })
         .option('passphrase-env', { type: 'string', requiresArg: true, describe: 'environment variable holding the key passphrase' })
-        .option('as', { type: 'string', requiresArg: true, describe: 'MODEL@VERSION of the attestation (default: the first file name @ the first 12 hex digits of its digest)' })
+        .option('as', { type: 'string', requiresArg: true, describe: "MODEL@VERSION of the attestation (default: the first file's name, lower-cased and without its extension, @ the first 12 hex digits of its digest; for a MODEL_DIR, the folder's name @ the first 12 hex digits of a digest of its files' names and digests)" })
         .option('train-command', { type: 'string', requiresArg: true, describe: 'the training command (signed)' })
         .option('train-commit', { type: 'string', requiresArg: true, describe: 'git commit of the training code (signed)' })
         .option('hyperparameters', { type: 'string', requiresArg: true, describe: 'hyper-parameters file; its SHA-256 is signed' })
