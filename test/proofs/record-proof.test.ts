@@ -77,6 +77,17 @@ describe('the record proof worked example (FORMAT §11.5)', () => {
     expect(text).toContain(`r = NH(p, r) =\n   \`${nh}\``);
   });
 
+  it("says which records member its statement holds: §19.9's, as a snap before index summaries and column types wrote it (no index.summary, no schema)", () => {
+    const doc = readFileSync(new URL('../../docs/FORMAT.md', import.meta.url), 'utf8');
+    const text = doc.slice(doc.indexOf('### 11.5 Record proofs'), doc.indexOf('### 11.6')).replace(/\s+/g, ' ');
+    const s199 = doc.slice(doc.indexOf('### 19.9 Worked example'), doc.indexOf('### 19.10'));
+    const member = JSON.parse(`{${/```\n("records":\[.*\])\n```/.exec(s199)?.[1]}}`).records[0];
+    const { summary: _summary, ...index } = member.index;
+    const { schema: _schema, ...rest } = member;
+    expect(JSON.parse(Buffer.from(x.statementBytes).toString('utf8')).predicate.records).toEqual([{ ...rest, index }]);
+    expect(text).toContain("is §3's with the `records` member of §19.9 without `index.summary` and `schema`");
+  });
+
   it('checks out with only the public key, and names the set, the record, its label and row', () => {
     const v = verifyProof(parseProof(kept), [key], { expect: 'demo@v1' });
     expect(v.ok).toBe(true);
