@@ -32,10 +32,11 @@ export function stateDirNeedsPubkey(a: Args): void {
 /** The flags {@link trustOptions} declares: what a command that checks no signature (`report --drill`, `verify --merge`) refuses. */
 export const TRUST_FLAGS = ['pubkey', 'threshold', 'policy', 'root', 'policy-name', 'state-dir', 'revocations'] as const;
 
-/** Declare the shared trust flags on a command. */
-export function trustOptions(y: Argv): Argv {
+/** Declare the shared trust flags on a command; `keysOptional` (report) says --pubkey may be left out (the signers are then not checked). */
+export function trustOptions(y: Argv, opts: { keysOptional?: boolean } = {}): Argv {
+  const needed = opts.keysOptional ? 'optional: without it or --policy, the signers are not checked' : 'needed unless --policy is given';
   return y
-    .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: 'trusted public key file (SPKI PEM); repeatable (needed unless --policy is given)' })
+    .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: `trusted public key file (SPKI PEM); repeatable (${needed})` })
     // No yargs default: a --threshold given without --pubkey is told apart, and refused (trustSetup).
     .option('threshold', wholeNumberOption('threshold', 'how many distinct --pubkey keys must have signed (default: 1)', 1, MAX_THRESHOLD))
     .option('policy', { type: 'string', array: true, requiresArg: true, describe: 'signed trust policy (snap policy …); several: a chain of versions, oldest first' })

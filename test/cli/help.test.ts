@@ -220,6 +220,13 @@ describe('snap COMMAND --help', () => {
     expect(text).toContain("(default: the first file's name, lower-cased and without its extension, @ the first 12 hex digits of its digest; for a MODEL_DIR, the folder's name @ the first 12 hex digits of a digest of its files' names and digests)");
   });
 
+  it('report does not call --pubkey needed: without --pubkey or --policy it writes the report and says the signers were not checked (verify, restore, import and drill need one)', async () => {
+    const text = (await helpAt(['report', '--help'], 300)).text.replace(/\s+/g, ' ');
+    expect(text).not.toContain('needed unless --policy is given');
+    expect(text).toContain('--pubkey trusted public key file (SPKI PEM); repeatable (optional: without it or --policy, the signers are not checked)');
+    for (const cmd of ['verify', 'restore', 'import', 'drill']) expect((await helpAt([cmd, '--help'], 300)).text.replace(/\s+/g, ' '), cmd).toContain('(needed unless --policy is given)');
+  });
+
   it('refuses a flag the command does not take: exit 2', async () => {
     for (const args of [['list', '--jobs', '2'], ['show', 'x@v1', '-q'], ['keygen', 'k', '--store', '/tmp']]) {
       expect((await helpAt(args, 80)).code, args.join(' ')).toBe(2);

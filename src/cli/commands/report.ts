@@ -120,7 +120,7 @@ export const reportCommand: CommandSpec = {
   describe: 'Write an incident report of A → B (or of a drill) as one self-contained HTML page or Markdown',
   builder: (y) =>
     withExamples(
-      trustOptions(commonFlags(y, { store: true, quiet: 'no progress', jobs: true }))
+      trustOptions(commonFlags(y, { store: true, quiet: 'no progress', jobs: true }), { keysOptional: true })
         .positional('a', { type: 'string', describe: 'the last known-good side: a ref (NAME@VERSION, snapshot id), a NAME@VERSION.snap.tar archive, a folder, or s3://BUCKET/PREFIX (a dataset in S3)' })
         .positional('b', { type: 'string', describe: 'the side under suspicion: a ref, an archive, a folder, or s3://BUCKET/PREFIX' })
         .option('out', { alias: 'o', type: 'string', requiresArg: true, demandOption: true, describe: 'the report file to write (replaced whole); - for standard output' })
