@@ -263,6 +263,21 @@ describe('a revocation carried as a file', () => {
   });
 });
 
+describe('the file revoke --out writes', () => {
+  it('is imported elsewhere by the command its human output suggests, the trust flags included (snap import FILE alone is a usage error)', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    const file = join(await tempDir('snap-revoke-out-'), 'v1.revocation.json');
+    const r = await snap(['revoke', s.ref, '--reason', REASON, '--key', alice.key, '--store', s.store, '--out', file]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('(give it to other machines: snap verify … --revocations FILE, or snap import FILE --pubkey KEY.pub)');
+    const elsewhere = await newStorePath();
+    expect((await snap(['init', '--store', elsewhere])).code).toBe(0);
+    expect((await snapJson(['import', file, '--store', elsewhere])).code).toBe(2);
+    const kept = await snapJson(['import', file, '--pubkey', alice.pub, '--store', elsewhere]);
+    expect(kept.code, kept.stderr).toBe(0);
+  });
+});
+
 describe('snap revoke', () => {
   it('needs a reason without control characters (exit 2, USAGE)', async () => {
     const s = await sealTree(TREE, alice, { store: shared.path });

@@ -84,7 +84,7 @@ async function cmdRevoke(a: Args, io: CliIo): Promise<number> {
         `revoked ${shown(ref)} (${shortId(info.snapshot)}): ${shown(reason)}`,
         `  signed by  ${keyids.map(shortKeyid).join(', ')}`,
         ...(kept ? [`  kept in    ${shown(kept.path)}`] : []),
-        ...(out ? [`  written to ${shown(out)} (give it to other machines: snap verify … --revocations FILE, or snap import FILE)`] : []),
+        ...(out ? [`  written to ${shown(out)} (give it to other machines: snap verify … --revocations FILE, or snap import FILE --pubkey KEY.pub)`] : []),
         `  verify now refuses ${shown(ref)} wherever this revocation is found and its signer is trusted`,
       ].join('\n') + '\n',
     );
