@@ -276,6 +276,24 @@ describe('the file revoke --out writes', () => {
     const kept = await snapJson(['import', file, '--pubkey', alice.pub, '--store', elsewhere]);
     expect(kept.code, kept.stderr).toBe(0);
   });
+
+  it('makes the store when there is none and its parent folder exists, as import --help says, and says so; a refused one leaves none', async () => {
+    const s = await sealTree(TREE, alice, { store: shared.path });
+    const file = join(await tempDir('snap-revoke-out-'), 'v1.revocation.json');
+    expect((await snap(['revoke', s.ref, '--reason', REASON, '--key', alice.key, '--store', s.store, '--out', file])).code).toBe(0);
+    const mallory = await makeKeyPair('mallory');
+    const refusedAt = await newStorePath();
+    const refused = await snapJson(['import', file, '--pubkey', mallory.pub, '--store', refusedAt]);
+    expect(refused.json.error?.code).toBe('SIGNATURE_INVALID');
+    expect(await fsp.stat(refusedAt).catch(() => undefined)).toBeUndefined();
+    const elsewhere = await newStorePath();
+    const kept = await snapJson(['import', file, '--pubkey', alice.pub, '--store', elsewhere]);
+    expect(kept.code, kept.stderr).toBe(0);
+    expect(kept.json).toMatchObject({ ok: true, storeCreated: true, alreadyPresent: false });
+    expect(kept.stderr).toContain(`snap: made a new store at ${elsewhere}`);
+    const again = await snapJson(['import', file, '--pubkey', alice.pub, '--store', elsewhere]);
+    expect(again.json).toMatchObject({ ok: true, storeCreated: false, alreadyPresent: true });
+  });
 });
 
 describe('snap revoke', () => {

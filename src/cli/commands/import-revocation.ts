@@ -5,15 +5,18 @@
 import { SnapError } from '../../core/errors.js';
 import { verifyEnvelope, type TrustedKey } from '../../core/envelope.js';
 import { keepRevocation, parseRevocationDoc, readRevocationFile } from '../../trust/revocations.js';
+import { discardNewStore, openStore } from '../../io/store.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { shortId, shortKeyid } from '../format.js';
-import { jsonOut, audit, type Args, type CliIo } from '../common.js';
+import { jsonOut, audit, announceNewStore, type Args, type CliIo } from '../common.js';
 import { escapeForTerminal as shown } from '../../core/display.js';
 
 /**
  * Import one revocation file into the store: it must be signed by one of `trusted`, or of
- * `trustedAt(revokedAt)` (keys that counted when it was signed).
- * @throws SnapError `REVOCATION_MALFORMED` | `SIGNATURE_INVALID` (signed by no trusted key; nothing kept) | `NOT_FOUND` | `IO_ERROR`
+ * `trustedAt(revokedAt)` (keys that counted when it was signed). When there is no store, one is
+ * made where its parent folder exists, as for an archive (said on stderr, `storeCreated` in
+ * `--json`), once the signature has verified, and removed again if keeping the revocation fails.
+ * @throws SnapError `REVOCATION_MALFORMED` | `SIGNATURE_INVALID` (signed by no trusted key; nothing kept) | `NOT_FOUND` (no store, and its parent folder does not exist) | `STORE_LOCKED` | `IO_ERROR`
  */
 export async function importRevocationFile(a: Args, io: CliIo, file: string, store: string, trusted: readonly TrustedKey[], trustedAt?: (revokedAt: string) => readonly TrustedKey[]): Promise<number> {
   const doc = await readRevocationFile(file);
@@ -23,10 +26,16 @@ export async function importRevocationFile(a: Args, io: CliIo, file: string, sto
   // A policy key whose period ended since it signed the revocation still counts for it (FORMAT §16.4), as in verify.
   if (!v.ok && trustedAt) v = verifyEnvelope(p.envelope, trustedAt(p.revokedAt), 1);
   if (!v.ok) throw new SnapError('SIGNATURE_INVALID', `${file}: the revocation is not signed by any trusted key (--pubkey); nothing was kept`, { path: file, keyids: p.envelope.signatures.map((s) => s.keyid) });
-  const kept = await keepRevocation(store, doc.bytes);
+  const opened = await openStore(store, { create: true });
+  const kept = await keepRevocation(store, doc.bytes).catch(async (e: unknown) => {
+    await discardNewStore(opened); // a failed import leaves no new store behind
+    throw e;
+  });
+  const storeCreated = opened.created !== undefined;
+  announceNewStore(io, storeCreated, store);
   const log = await audit(io, store, { command: 'import', ref: p.ref, snapshot: p.snapshot, outcome: 'ok', details: { revocation: p.id, alreadyPresent: kept.alreadyPresent } }, { quiet: !!a.quiet });
   if (a.json) {
-    jsonOut(io, { ok: true, revocation: p.id, ref: p.ref, snapshot: p.snapshot, reason: p.reason, revokedAt: p.revokedAt, revokedBy: v.trustedKeyids, kept: kept.path, alreadyPresent: kept.alreadyPresent, log });
+    jsonOut(io, { ok: true, revocation: p.id, ref: p.ref, snapshot: p.snapshot, reason: p.reason, revokedAt: p.revokedAt, revokedBy: v.trustedKeyids, kept: kept.path, alreadyPresent: kept.alreadyPresent, storeCreated, log });
   } else {
     io.stdout.write(
       kept.alreadyPresent
