@@ -591,6 +591,20 @@ describe('the policy file itself', () => {
   });
 });
 
+describe('policy add-key without --key-name', () => {
+  it("names the key after its file without .pub (keys/alice.pub: alice), as --help says", async () => {
+    const w = await world();
+    const file = join(w.dir, 'p.json');
+    await w.ok(['policy', 'init', file, '--name', 'acme', '--root-key', r1.pub]);
+    await w.ok(['policy', 'add-key', file, '--pub', alice.pub, '--role', 'producer']);
+    const shown = await w.ok(['policy', 'show', file]);
+    expect(alice.pub.endsWith('/alice.pub')).toBe(true);
+    expect(Object.values(shown.json.policy.keys as Record<string, { name: string }>).map((k) => k.name).sort()).toEqual(['alice', 'r1']);
+    const help = (await snap(['policy', '--help'], { env: { COLUMNS: '300' } })).stdout.replace(/\s+/g, ' ');
+    expect(help).toContain("--key-name add-key: who holds the key (default: the file's name without .pub: alice for keys/alice.pub)");
+  });
+});
+
 describe('a flag of another policy action', () => {
   it('is a usage error (exit 2), the policy file untouched: `policy rule … --role reviewer` made a new version without it', async () => {
     const w = await world();

@@ -326,7 +326,7 @@ export const policyCommand: CommandSpec = {
       .option('expires', { type: 'string', requiresArg: true, describe: 'init, set: when the policy expires (365d, a date, RFC 3339; init default: 365d)' })
       .option('pub', { type: 'string', requiresArg: true, describe: 'add-key, revoke-key, remove-key: the public key file' })
       .option('keyid', { type: 'string', requiresArg: true, describe: 'revoke-key, remove-key: the keyid instead of --pub' })
-      .option('key-name', { type: 'string', requiresArg: true, describe: 'add-key: who holds the key (default: the file name)' })
+      .option('key-name', { type: 'string', requiresArg: true, describe: "add-key: who holds the key (default: the file's name without .pub: alice for keys/alice.pub)" })
       .option('role', { type: 'string', array: true, requiresArg: true, describe: 'add-key: a role of the key (root, or producer, reviewer, …); repeatable' })
       .option('valid-from', { type: 'string', requiresArg: true, describe: 'add-key: the key counts from this time' })
       .option('valid-until', { type: 'string', requiresArg: true, describe: 'add-key: the key counts until this time (a date, or 365d)' })
