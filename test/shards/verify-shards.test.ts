@@ -292,6 +292,17 @@ describe('docs/FORMAT.md §20.6 worked example', () => {
   });
 });
 
+describe('verify --shard, human output', () => {
+  it('names the leaves of its share inclusively, as the paths beside them: one leaf is "leaf K", a range "leaves FROM–LAST" (the report keeps the half-open from/to)', async () => {
+    const { data, store, ref } = await sealTree({ 'a.txt': 'a', 'b.txt': 'b', 'c.txt': 'c', 'd.txt': 'd' }, keys, { store: shared.path });
+    const line = async (k: string, n: string) => (await snap(['verify', data, '--against', ref, '--pubkey', keys.pub, '--store', store, '--shard', `${k}/${n}`])).stdout.split('\n')[0];
+    expect(await line('1', '4')).toBe('shard 1/4: leaf 0 of the manifest (a.txt); signature and Merkle root checked in full');
+    expect(await line('2', '2')).toBe('shard 2/2: leaves 2–3 of the manifest (c.txt … d.txt); signature and Merkle root checked in full');
+    const json = await snapJson(['verify', data, '--against', ref, '--pubkey', keys.pub, '--store', store, '--shard', '2/2']);
+    expect(json.json.shard.leaves).toEqual({ from: 2, to: 4 });
+  });
+});
+
 describe('verify --merge', () => {
   it('fails when a shard report is missing, given twice, or for another snapshot', async () => {
     const a = await sealTree(datasetSpec(), keys, { store: shared.path });

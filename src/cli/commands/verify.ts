@@ -71,7 +71,11 @@ function printVerify(r: VerifyReport, dir: string, io: CliIo, color: boolean): v
   const out: string[] = [];
   if (r.shard) {
     const g = r.shard;
-    out.push(`shard ${g.index}/${g.count}: leaves ${g.leaves.from}–${g.leaves.to} of the manifest${g.firstPath !== undefined ? ` (${escapePath(g.firstPath)} … ${escapePath(g.lastPath ?? '')})` : ' (none)'}; signature and Merkle root checked in full`);
+    // The report's leaves are half-open [from, to); printed inclusively, as the paths beside them.
+    const n = g.leaves.to - g.leaves.from;
+    const leaves = n === 0 ? 'no leaf' : n === 1 ? `leaf ${g.leaves.from}` : `leaves ${g.leaves.from}–${g.leaves.to - 1}`;
+    const paths = g.firstPath === undefined ? ' (none)' : n === 1 ? ` (${escapePath(g.firstPath)})` : ` (${escapePath(g.firstPath)} … ${escapePath(g.lastPath ?? '')})`;
+    out.push(`shard ${g.index}/${g.count}: ${leaves} of the manifest${paths}; signature and Merkle root checked in full`);
   }
   if (r.ok) {
     out.push(`${s.green(s.bold('OK'))}    ${shown(dir)} matches ${ref} (${shortId(r.snapshot)}): ${plural(r.counts.matched, 'file')}, ${formatBytes(r.bytes)}, signed by ${signers.join(', ')}${r.policy ? `; policy ${shown(r.policy.name)} v${r.policy.version} satisfied` : ''}`);
