@@ -80,6 +80,19 @@ beforeAll(async () => {
   if (r.code !== 0) throw new Error(`attest failed: ${r.stderr}`);
 });
 
+describe('the attestation statement of docs/FORMAT.md §13', () => {
+  it('lists its members in the RFC 8785 order a statement holds them (training between tool and version)', async () => {
+    const doc = await fsp.readFile(new URL('../../docs/FORMAT.md', import.meta.url), 'utf8');
+    const s13 = doc.slice(doc.indexOf('## 13. Model attestations'), doc.indexOf('## 14.'));
+    const example = /```json\n(\{"_type".*?)```/s.exec(s13)?.[1] ?? '';
+    const value = JSON.parse(example.replace(/\n\s*/g, ''));
+    const sortedKeys = (v: unknown): unknown =>
+      Array.isArray(v) ? v.map(sortedKeys) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortedKeys((v as Record<string, unknown>)[k])])) : v;
+    expect(JSON.stringify(value)).toBe(JSON.stringify(sortedKeys(value)));
+    expect(Object.keys(value.predicate)).toEqual(['createdAt', 'datasets', 'model', 'tool', 'training', 'version']);
+  });
+});
+
 describe('snap attest', () => {
   it('signs the artifacts and the training snapshots, stores the attestation write-once and exports it', async () => {
     const dir = join(store, 'attestations', 'clf', '1.0');
