@@ -11,27 +11,39 @@
  * A wrong hint costs one more read of that file, nothing else.
  *
  * Small files need no hint (the worker reads them whole, hashes, and writes only a new object), so
- * only the large files' lines are kept: at most {@link MAX_LARGE_HINTS} of them, which bounds the
- * memory whatever the parent manifest holds (a hint dropped beyond that only means a copy while
+ * only the large files' lines are kept: at most {@link MAX_LARGE_HINTS} of them, each with a path of
+ * at most `MAX_PATH_BYTES` (a manifest path's limit, SPEC §2) and {@link MAX_HINT_PATH_BYTES} of
+ * paths in all, which bounds the memory whatever the parent manifest holds (the manifest is in the
+ * store, where a store writer may plant lines of 15 MB paths; a hint dropped only means a copy while
  * hashing). Keeping them in a map, rather than a cursor over the manifest, lets the hashing
  * workers list the folders (parallel-walk.ts) of a seal that has a parent.
  */
+import { MAX_PATH_BYTES, utf8Length } from '../core/paths.js';
 import { openRegularFile } from './small-file.js';
 
 /** Files of at least this many bytes are hashed in chunks (must equal hash-worker.ts WHOLE_FILE_MAX). */
 export const LARGE_FILE_BYTES = 8 << 20;
 
-/** Most large-file hints kept (about 30 MiB of memory at most; 2^17 files of 8 MiB is 1 PiB). */
+/** Most large-file hints kept (2^17 files of 8 MiB is 1 PiB). */
 export const MAX_LARGE_HINTS = 1 << 17;
+
+/**
+ * Most UTF-8 bytes of the hints' paths kept, in all (32 MiB: 2^17 paths of 256 bytes): with
+ * {@link MAX_LARGE_HINTS}, some 80 MiB of memory at most, whatever the parent manifest's lines say.
+ */
+export const MAX_HINT_PATH_BYTES = 1 << 25;
 
 /** A canonical file line (the common case), read without JSON.parse. */
 const FILE_LINE = /^\{"path":"([^"\\\u0000-\u001f]+)","sha256":"([0-9a-f]{64})","size":(\d+)\}$/;
 
-/** Bytes of the parent manifest read at a time (the buffer grows for a longer line, up to {@link MAX_HINT_LINE_BYTES}). */
+/**
+ * Bytes of the parent manifest read at a time, into one buffer that never grows: a line longer than
+ * this is no file entry (longer than {@link MAX_FILE_LINE_BYTES}), and is skipped, not held.
+ */
 const HINTS_READ_BYTES = 1 << 20;
 
-/** A line longer than this (bytes) ends the reading: no manifest line is that long (SPEC §2 limits a path to 4,096 bytes). */
-const MAX_HINT_LINE_BYTES = 1 << 24;
+/** Longest line read as a file entry, in bytes: a path of MAX_PATH_BYTES with every byte escaped (`\u00XX`), and the rest of the line. */
+const MAX_FILE_LINE_BYTES = 6 * MAX_PATH_BYTES + 256;
 
 /** Digits of the smallest size worth reading a line for ("8388608" has 7). */
 const MIN_SIZE_DIGITS = String(LARGE_FILE_BYTES).length;
@@ -41,6 +53,8 @@ export class ParentHints {
   private readonly byPath = new Map<string, string>();
   /** Folder → the names of its large files with hints, in manifest order. */
   private readonly byDir = new Map<string, string[]>();
+  /** UTF-8 bytes of the paths kept. */
+  private pathBytes = 0;
 
   /**
    * Read the hints of the large files of a parent manifest (SPEC §2 `manifest.jsonl`). A missing
@@ -65,20 +79,30 @@ export class ParentHints {
       return h;
     }
     try {
-      let buf = Buffer.allocUnsafe(HINTS_READ_BYTES);
+      const buf = Buffer.allocUnsafe(HINTS_READ_BYTES);
       /** Bytes in `buf`: a partial line left from the last read, then what this read added. */
       let have = 0;
+      /** Within a line longer than a read (no file entry: see MAX_FILE_LINE_BYTES): its bytes are dropped up to its newline. */
+      let skipping = false;
       for (;;) {
         if (have === buf.length) {
-          // No newline in a full buffer: one long line. Grow up to the longest a line may be.
-          if (buf.length >= MAX_HINT_LINE_BYTES) return h; // no line of a manifest is that long (SPEC §2 limits): stop reading
-          const bigger = Buffer.allocUnsafe(buf.length * 2);
-          buf.copy(bigger, 0, 0, have);
-          buf = bigger;
+          // No newline in a full buffer: a line longer than any file entry. Not held: skipped to its end.
+          skipping = true;
+          have = 0;
         }
         const { bytesRead } = await fh.read(buf, have, buf.length - have, null);
         if (bytesRead === 0) break;
         have += bytesRead;
+        if (skipping) {
+          const nl = buf.indexOf(0x0a);
+          if (nl < 0 || nl >= have) {
+            have = 0;
+            continue;
+          }
+          skipping = false;
+          buf.copy(buf, 0, nl + 1, have);
+          have -= nl + 1;
+        }
         const end = buf.lastIndexOf(0x0a, have - 1) + 1; // after the last whole line (0: none yet)
         if (end === 0) continue;
         const text = buf.toString('latin1', 0, end); // one byte a character: indexes are byte offsets
@@ -92,6 +116,7 @@ export class ParentHints {
         buf.copy(buf, 0, end, have);
         have -= end;
       }
+      if (skipping) return h;
       if (have > 0 && h.byPath.size < max) h.consider(buf, 0, have, minBytes, minDigits);
     } catch {
       return h;
@@ -101,10 +126,11 @@ export class ParentHints {
     return h;
   }
 
-  /** Keep the line buf[start, end) if it is a file entry of at least `minBytes`. */
+  /** Keep the line buf[start, end) if it is a file entry of at least `minBytes` whose path a manifest may hold, while the paths' bound allows. */
   private consider(buf: Buffer, start: number, end: number, minBytes: number, minDigits: number): void {
-    // A file line ends in `"size":DIGITS}`: count the digits before reading the line as text.
-    if (end - start < 16 || buf[end - 1] !== 0x7d) return;
+    // A file line ends in `"size":DIGITS}`: count the digits before reading the line as text. A line
+    // longer than any file line (a path of MAX_PATH_BYTES, each byte escaped) is not read as text.
+    if (end - start < 16 || end - start > MAX_FILE_LINE_BYTES || buf[end - 1] !== 0x7d) return;
     let d = end - 2;
     while (d > start && (buf[d] as number) >= 0x30 && (buf[d] as number) <= 0x39) d--;
     if (end - 2 - d < minDigits || buf[d] !== 0x3a) return;
@@ -125,6 +151,9 @@ export class ParentHints {
       }
     }
     if (size < minBytes || this.byPath.has(path)) return;
+    const bytes = utf8Length(path);
+    if (bytes > MAX_PATH_BYTES || this.pathBytes + bytes > MAX_HINT_PATH_BYTES) return; // no manifest path, or past the bound: no hint
+    this.pathBytes += bytes;
     this.byPath.set(path, sha);
     const slash = path.lastIndexOf('/');
     const dir = slash < 0 ? '' : path.slice(0, slash);

@@ -6,7 +6,8 @@ import { promises as fsp, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LARGE_FILE_BYTES, ParentHints } from '../../src/io/parent-hints.js';
+import { LARGE_FILE_BYTES, MAX_HINT_PATH_BYTES, ParentHints } from '../../src/io/parent-hints.js';
+import { MAX_PATH_BYTES } from '../../src/core/paths.js';
 import { WHOLE_FILE_MAX } from '../../src/io/read-pool.js';
 import { serializeEntry } from '../../src/core/manifest.js';
 import { scanDataset } from '../../src/ops/seal.js';
@@ -92,6 +93,34 @@ describe('ParentHints', () => {
     expect(h.size).toBe(want.size);
     for (const [path, sha] of want) expect(h.get(path), path).toBe(sha);
     expect(h.get('d1/file-000001.bin')).toBeUndefined(); // a small file: no hint
+  });
+
+  it('keeps no hint for a path longer than a manifest path may be (a planted parent manifest of 15 MB paths held them all)', async () => {
+    // Before: 40 such lines of 15 MB each (a 629 MB manifest a store writer put in the parent's
+    // place) took a second seal from 76 MB to 754 MB of memory; a hint's path is at most MAX_PATH_BYTES.
+    const long = (c: string, bytes: number) => `${c}/${'x'.repeat(bytes - 2)}`;
+    const h = await ParentHints.read(
+      await manifest([
+        serializeEntry({ path: long('a', MAX_PATH_BYTES + 1), sha256: A, size: BIG }),
+        `{"path":"${long('b', 1 << 20)}","sha256":"${B}","size":${BIG}}`,
+        `{"path":"${long('c', 3 << 20)}","sha256":"${C}","size":${BIG}}`,
+        serializeEntry({ path: long('d', MAX_PATH_BYTES), sha256: A, size: BIG }),
+        `{"junk":"${'z'.repeat(17 << 20)}"}`, // longer than any line: skipped, not held, and the reading goes on
+        serializeEntry({ path: 'e.bin', sha256: B, size: BIG }),
+      ]),
+    );
+    expect(h.size).toBe(2);
+    expect(h.get(long('d', MAX_PATH_BYTES))).toBe(A);
+    expect(h.get('e.bin')).toBe(B);
+  });
+
+  it('keeps hints only up to MAX_HINT_PATH_BYTES of paths in all, whatever their number', async () => {
+    const n = Math.floor(MAX_HINT_PATH_BYTES / MAX_PATH_BYTES) + 10;
+    const path = (i: number) => `${String(i).padStart(6, '0')}/${'y'.repeat(MAX_PATH_BYTES - 7)}`;
+    const h = await ParentHints.read(await manifest(Array.from({ length: n }, (_, i) => serializeEntry({ path: path(i), sha256: A, size: BIG }))));
+    expect(h.size).toBe(Math.floor(MAX_HINT_PATH_BYTES / MAX_PATH_BYTES));
+    expect(h.get(path(0))).toBe(A);
+    expect(h.get(path(n - 1))).toBeUndefined(); // past the bound: a copy while hashing, nothing else
   });
 
   it('keeps the last line of a manifest that does not end in a newline', async () => {
