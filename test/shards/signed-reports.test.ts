@@ -208,6 +208,24 @@ describe('verify --merge --run', () => {
     expect(r.json.findings.filter((f: Json) => f.kind === 'stale')).toHaveLength(2);
   });
 
+  it("passes, without --run, the signed reports of an earlier clean verify in place of this one's, and says which run they are of was not checked", async () => {
+    // The folder was clean at the first verify; poisoned since. Whoever can write the report files
+    // puts the first run's reports (genuine, signed by the worker key) in place of the new ones.
+    const { data, store, ref } = await sealTree(datasetSpec(), keys, { store: shared.path });
+    const clean = (await runShards(data, ref, store, 2, ['--report-key', worker.key])).map((s) => s.file);
+    await fsp.writeFile(join(data, 'd0/f00.bin'), 'POISON');
+    const now = (await runShards(data, ref, store, 2, ['--report-key', worker.key])).map((s) => s.file);
+    expect((await snap(['verify', '--merge', ...now, '--report-pubkey', worker.pub, '--against', ref])).code).toBe(1);
+    const replayed = await snap(['verify', '--merge', ...clean, '--report-pubkey', worker.pub, '--against', ref]);
+    expect(replayed.code).toBe(0); // what --run is for (FORMAT §20.7)
+    expect(replayed.stderr).toContain('note: which run the reports are of was not checked: give --run ID (the id the workers were given) so that the reports of an earlier run fail');
+    // With --run (and --against) nothing is left unchecked: no note.
+    await fsp.writeFile(join(data, 'd0/f00.bin'), Buffer.alloc(50_000, 0)); // clean again
+    const ofRun = (await runShards(data, ref, store, 2, ['--report-key', worker.key, '--run', 'run-10'])).map((s) => s.file);
+    const pinned = await snap(['verify', '--merge', ...ofRun, '--report-pubkey', worker.pub, '--run', 'run-10', '--against', ref]);
+    expect([pinned.code, pinned.stderr]).toEqual([0, '']);
+  });
+
   it('with --against REF, fails the genuine signed reports of another snapshot of the same run (other-snapshot), which pass a merge that does not name its snapshot', async () => {
     // One CI run gates two datasets with the same run id; the second is tampered with, and its
     // reports are replaced by the first's (all signed by the worker key, all of run-7).

@@ -247,6 +247,8 @@ async function cmdMerge(a: Args, io: CliIo): Promise<number> {
   else printMerge(m, io, !!io.stdout.isTTY && !io.env.NO_COLOR);
   // The reports alone name their snapshot: a complete set of another snapshot's reports would pass.
   if (against === undefined && m.ok && !a.quiet) io.stderr.write(`note: which snapshot the workers were to verify was not checked: give --against ${shown(m.ref)} (their REF) so that the reports of another snapshot fail\n`);
+  // Nor do they say when they were made: an earlier run's reports (signed, of a folder clean then) pass in place of this run's.
+  if (run === undefined && m.ok && !a.quiet) io.stderr.write('note: which run the reports are of was not checked: give --run ID (the id the workers were given) so that the reports of an earlier run fail\n');
   return m.ok ? EXIT_OK : EXIT_INTEGRITY;
 }
 
