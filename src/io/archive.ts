@@ -949,8 +949,11 @@ export class ArchiveReader {
 
   /**
    * The record index members that follow the manifest — exactly `expected`, in order — each checked
-   * (name, type, size at most its `maxBytes`) before a byte of it is read; the caller reads or skips
-   * each `body` before the next (a body not read is passed over, unwritten). Afterwards
+   * (name, type, size at most its `maxBytes`) before a byte of it is read; the caller reads each
+   * `body`, or part of it, or none, and what it leaves is read here and dropped before the next
+   * member is taken (the tar reader gives the next member only once this one's bytes are read: a
+   * body left unread past one buffer stopped the reading for ever, and with nothing else pending
+   * the process exited 0 with no word, `check` against such an archive included). Afterwards
    * {@link items} may be called. {@link spoolRecordIndexes} spools them all; `fsck --repair-from`
    * takes only the ones it wants.
    * @throws SnapError as {@link spoolRecordIndexes}, but for the spooling
@@ -965,7 +968,22 @@ export class ArchiveReader {
       if (e.header.type !== 'file') throw hostile(`${x.name} is a ${e.header.type ?? 'member of unknown type'}, not a regular file`, { reason: 'type', name: x.name, type: e.header.type ?? null });
       const size = e.header.size ?? 0;
       if (size > x.maxBytes) throw hostile(`${x.name} is ${size} bytes, more than its signed record count allows (${x.maxBytes}): it is not the signed index`, { reason: 'records-too-large', name: x.name, size });
-      yield { index: x, size, body: this.body(e) };
+      // Pulled through one iterator, which a caller's early `break` does not close, so that the rest is drained below.
+      const it = this.body(e);
+      let ended = false;
+      const pull = async (): Promise<Buffer | undefined> => {
+        if (ended) return undefined;
+        const r = await it.next();
+        if (r.done) ended = true;
+        return r.done ? undefined : r.value;
+      };
+      const body: AsyncIterable<Buffer> = {
+        async *[Symbol.asyncIterator]() {
+          for (let c = await pull(); c !== undefined; c = await pull()) yield c;
+        },
+      };
+      yield { index: x, size, body };
+      while ((await pull()) !== undefined); // what the caller left unread, passed over
     }
     this.recordsRead = true;
   }

@@ -105,6 +105,25 @@ describe("check: A's signed thresholds apply, wherever A is read from", () => {
   });
 });
 
+describe('check and diff against an archive whose record index is larger than a read of the archive', () => {
+  // Reading A's data/snap.json passed over its record index members unread: past one buffer of the
+  // tar reader (here 2,000 records, about 170 KB of index) the next member never came, the event
+  // loop ran dry, and check exited 0 with no output whatever B held — every label of B flipped.
+  it('check fails a B with flipped labels (exit 1), and diff names them, instead of exiting 0 silently', async () => {
+    const store = await newStorePath();
+    const out = join(await makeTree({}), 'd@1.snap.tar');
+    const a = await sealed({ 'snap.json': JSON.stringify(RULES), 'train.csv': rows(2000, (i) => String(i % 2)) }, store, 'd@1', ['--out', out]);
+    const b = await copyTree(a);
+    await fsp.writeFile(join(b, 'train.csv'), rows(2000, (i) => String((i + 1) % 2)));
+    const c = await snapJson(['check', b, '--against', out, '--pubkey', keys.pub]);
+    expect(c.code, c.stderr).toBe(1);
+    expect(c.json.breaches.map((x: Json) => x.rule)).toContain('maxLabelChanges');
+    const d = await snapJson(['diff', out, b]);
+    expect(d.code, d.stderr).toBe(1);
+    expect(d.json.records.summary.flipped).toBe(2000);
+  });
+});
+
 describe("diff: a snapshot side's signed rules choose the record sets too, as in check", () => {
 
   it('a record file that A\'s rules match and B left unindexed is listed as an unavailable record set, not passed over', async () => {

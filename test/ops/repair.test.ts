@@ -329,4 +329,18 @@ describe('snap fsck --repair-from an archive with record indexes', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.json.repair.repaired.map((o: { sha256: string }) => o.sha256)).toEqual([sha256(TABLE)]);
   });
+
+  it('repairs a data object that follows a record index larger than a read of the archive (3,000 records): the repair used to stop there, and exit 0 with nothing said or repaired', async () => {
+    const big = ['id,x,label', ...Array.from({ length: 3000 }, (_, i) => `${i + 1},x${i},${i % 2}`)].join('\n') + '\n';
+    const data = await makeTree({ 'train.csv': big, 'z.txt': 'after the indexes\n' });
+    const work = await tempDir('snap-repair-rec-');
+    const store = join(work, 'store');
+    expect((await snapJson(['seal', data, '--as', 't@v1', '--key', keys.key, '--store', store, '--records', 'train.csv key=id label=label'])).code).toBe(0);
+    const file = join(work, 't@v1.snap.tar');
+    expect((await snapJson(['export', 't@v1', '-o', file, '--store', store])).code).toBe(0);
+    await fsp.rm(objectPathOf(store, 'after the indexes\n'));
+    const r = await snapJson(['fsck', '--repair-from', file, '--store', store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.repair.repaired.map((o: { sha256: string }) => o.sha256)).toEqual([sha256('after the indexes\n')]);
+  });
 });
