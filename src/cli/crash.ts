@@ -6,6 +6,10 @@
  * and temporary files behind. Instead the process reports an internal error and exits 3, after
  * removing what the command registered to remove if it cannot finish (`io/interrupt.ts`,
  * `leaveNothing`: temporary files and folders, held locks).
+ *
+ * So does a command that stalls: one awaiting a promise nothing will ever settle, so that the event
+ * loop runs dry and Node exits 0 — a pass, of `check` or `verify` too, with nothing said (an archive
+ * member left unread stopped the tar reader: `check B --against A.snap.tar` exited 0 so, whatever B held).
  */
 import { escapeMessage } from '../core/display.js';
 import { removeLeftovers } from '../io/interrupt.js';
@@ -28,9 +32,14 @@ function crashDocument(e: unknown): string {
   return errorDocument('INTERNAL', unexpectedMessage(e));
 }
 
+/** What a stalled command is said to have done (see the module comment). */
+export const STALLED_MESSAGE = 'the command stopped before it finished: an operation it waited on can never complete, so nothing it was to check or do counts';
+
 /**
  * Install the handlers of uncaught exceptions and unhandled rejections (the `snap` binary does,
- * before it runs a command). Each writes `PROGRAM: internal error: STACK [INTERNAL]` (control
+ * before it runs a command), and of a command that stalls: the event loop runs dry (`beforeExit`)
+ * before the returned function was called, which the caller calls once its command has settled
+ * (resolved or rejected); that is a crash too, with the message {@link STALLED_MESSAGE}. Each writes `PROGRAM: internal error: STACK [INTERNAL]` (control
  * characters escaped), removes the leftovers and exits {@link EXIT_CRASH} at once. With
  * `jsonStdout` (the command was run with `--json`), it first writes the error document there
  * ({@link crashDocument}: README, "--json": one document on every exit) unless the command had
@@ -38,8 +47,9 @@ function crashDocument(e: unknown): string {
  * @param stderr where the report goes
  * @param program the name the binary was run as (`snap`, `snapds`)
  * @param jsonStdout stdout, when `--json` was asked for
+ * @returns call it once the command has settled (from then on an empty event loop is the normal end)
  */
-export function handleCrashes(stderr: NodeJS.WritableStream, program: string, jsonStdout?: NodeJS.WritableStream): void {
+export function handleCrashes(stderr: NodeJS.WritableStream, program: string, jsonStdout?: NodeJS.WritableStream): () => void {
   let crashed = false;
   // Note the first write of the command's own output (its document, or a part of it).
   const written = jsonStdout ? noteWrites(jsonStdout) : () => true;
@@ -63,4 +73,11 @@ export function handleCrashes(stderr: NodeJS.WritableStream, program: string, js
   };
   process.on('uncaughtException', crash);
   process.on('unhandledRejection', crash);
+  let settled = false;
+  process.on('beforeExit', () => {
+    if (!settled) crash(new Error(STALLED_MESSAGE));
+  });
+  return () => {
+    settled = true;
+  };
 }

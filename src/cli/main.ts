@@ -31,18 +31,21 @@ const program = programNameOf(process.argv[1]);
 // An exception or rejection no command caught: exit 3 with locks and temporary files removed, not Node's exit 1 (crash.ts).
 // With --json, also its one error document on stdout, unless the command had written there.
 const argv = process.argv.slice(2);
-handleCrashes(process.stderr, program, asksForFlag(argv, 'json') ? process.stdout : undefined);
+// And a command that stalls (the event loop runs dry before it settled): exit 3, never Node's 0.
+const settled = handleCrashes(process.stderr, program, asksForFlag(argv, 'json') ? process.stdout : undefined);
 
 // The arguments' bytes: one that is not UTF-8 is refused (Node would hand it over as another name, with
 // U+FFFD). Read only when an argument holds U+FFFD: every other argument was valid UTF-8 as given.
 const argvBytes = argv.some((a) => a.includes('\uFFFD')) ? argumentBytes(argv) : undefined;
 runCli(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), stdin: process.stdin, program, ...(argvBytes ? { argvBytes } : {}) }).then(
   (code) => {
+    settled();
     cleanUpIfInterrupted();
     // a signal from here on leaves the code as it is
     exitWhenWritten(exitCodeAfterOutput(code, process.stdout, process.stderr, program), process.stdout, process.stderr);
   },
   (e) => {
+    settled();
     process.stderr.write(`${program}: internal error: ${String((e as Error)?.stack ?? e).split('\n').map(escapeMessage).join('\n')}\n`);
     cleanUpIfInterrupted();
     exitWhenWritten(3, process.stdout, process.stderr);

@@ -64,4 +64,24 @@ describe('a failure no command caught', () => {
     expect(JSON.parse(r.stdout)).toEqual({ ok: true });
     expect(r.stderr).toMatch(/after the output/);
   });
+
+  it('a command whose awaited promise never settles, so that the event loop runs dry: internal error, exit 3, not the 0 Node exits with', async () => {
+    // What check against an archive did when a member left unread stopped the tar reader: exit 0, no output.
+    const run = (settle: boolean, json = false) => {
+      const script = [
+        `import { handleCrashes } from ${JSON.stringify(dist('cli/crash.js'))};`,
+        `const settled = handleCrashes(process.stderr, 'snap'${json ? ', process.stdout' : ''});`,
+        settle ? `Promise.resolve().then(() => { settled(); process.stdout.write('done\\n'); });` : `new Promise(() => {}).then(() => settled());`,
+      ].join('\n');
+      return spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    };
+    const stalled = run(false);
+    expect(stalled.status).toBe(3);
+    expect(stalled.stderr).toMatch(/^snap: internal error: Error: the command stopped before it finished: .* \[INTERNAL\]\n$/s);
+    const json = run(false, true);
+    expect(json.status).toBe(3);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, error: { code: 'INTERNAL' } });
+    const finished = run(true);
+    expect([finished.status, finished.stdout, finished.stderr]).toEqual([0, 'done\n', '']);
+  });
 });
