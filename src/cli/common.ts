@@ -3,7 +3,7 @@
  * A command module parses nothing itself (yargs does, in `run.ts`) and exits nothing: it returns
  * an exit code, or throws a SnapError that `run.ts` maps through `exit-codes.ts`.
  */
-import { resolve, relative } from 'node:path';
+import { isAbsolute, resolve, relative } from 'node:path';
 import type { FsckObjectSource } from '../ops/fsck.js';
 import { existsSync } from 'node:fs';
 import type { Argv, Options } from 'yargs';
@@ -441,10 +441,29 @@ export function announceNewStore(io: CliIo, created: boolean, store: string): vo
   if (created) io.stderr.write(`${io.program ?? DEFAULT_PROGRAM_NAME}: made a new store at ${escapeForTerminal(store)}\n`);
 }
 
-/** The store folder, when it lies inside `dir` (then it is left out of the walk). */
+/** The store folder, when it lies inside `dir` (then it is left out of the walk: seal --out, drill). */
 export function storeInside(dir: string, store: string): string[] {
   const rel = relative(resolve(dir), store);
   return rel !== '' && !rel.startsWith('..') ? [store] : [];
+}
+
+/**
+ * The store folder to leave out of a comparison of dataset folders with snapshots (`verify`,
+ * `diff`, `check`): `store`, only when one of the snapshots compared was read from it — it is then
+ * that store, whose files are no data. Otherwise none: a folder at the store's path (the default
+ * `./.snap`, `$SNAP_STORE`) is data like any other, and what it holds is compared. Before, it was
+ * left out whatever it held: a `.snap/poison.jpg` planted in the dataset passed `verify` of an
+ * archive run from the dataset folder (exit 0), with no store there — and a loader that lists the
+ * folder (torchvision's `ImageFolder`: `.snap` is a class) reads it.
+ * @param snapshots the folders the snapshots compared were read from (undefined for a folder side)
+ */
+export function storeReadFrom(store: string, snapshots: readonly (string | undefined)[]): string[] {
+  const root = resolve(store);
+  const inStore = (d: string) => {
+    const rel = relative(root, resolve(d));
+    return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+  };
+  return snapshots.some((d) => d !== undefined && d !== '' && inStore(d)) ? [store] : [];
 }
 
 /** What a command records in the store's audit log: its verdict, or the error that stopped it. */

@@ -227,6 +227,42 @@ describe('a store inside the dataset', () => {
   });
 });
 
+describe('a folder at the store path inside the dataset, when the snapshot was not read from a store there', () => {
+  // cd data && snap verify . --against x.snap.tar: the default store ./.snap was left out of the walk
+  // whether or not a store was there, so a .snap/poison.jpg planted in the dataset passed (exit 0),
+  // while a loader that lists the folder (torchvision's ImageFolder: .snap is a class) reads it.
+  it('is compared: verify of an archive fails on a file planted at ./.snap or under $SNAP_STORE (exit 1, extra)', async () => {
+    const data = await makeTree({ 'cat/1.jpg': 'cat', 'dog/1.jpg': 'dog' });
+    const work = await makeTree({});
+    const store = join(work, 'store');
+    const archive = join(work, 'x.snap.tar');
+    expect((await snapJson(['seal', data, '--as', 'x@1', '--key', keys.key, '--store', store])).code).toBe(0);
+    expect((await snapJson(['export', 'x@1', '-o', archive, '--store', store])).code).toBe(0);
+    await writeTree(data, { '.snap/poison.jpg': 'poison', 'meta/poison.jpg': 'poison' });
+    const v = await snapJson(['verify', '.', '--against', archive, '--pubkey', keys.pub], { cwd: data });
+    expect(v.code, v.stderr).toBe(1);
+    expect(v.json.problems.filter((p: { kind: string }) => p.kind === 'extra').map((p: { path: string }) => p.path)).toEqual(['.snap/poison.jpg', 'meta/poison.jpg']);
+    const env = await snapJson(['verify', data, '--against', archive, '--pubkey', keys.pub], { env: { SNAP_STORE: join(data, 'meta') } });
+    expect(env.code, env.stderr).toBe(1);
+    expect(env.json.counts.extra).toBe(2);
+  });
+
+  it('is compared by check and diff too: a table planted at ./.snap is a file outside every record set (exit 1)', async () => {
+    const rows = ['id,label', ...Array.from({ length: 20 }, (_, i) => `${i + 1},${i % 2}`)].join('\n') + '\n';
+    const data = await makeTree({ 'snap.json': JSON.stringify({ records: [{ pattern: 'train.csv', key: ['id'], label: 'label' }] }), 'train.csv': rows });
+    const work = await makeTree({});
+    const archive = join(work, 'x.snap.tar');
+    expect((await snapJson(['seal', data, '--as', 'x@1', '--key', keys.key, '--out', archive])).code).toBe(0);
+    await writeTree(data, { '.snap/more.csv': rows.replace(/,0\n/g, ',1\n') });
+    const c = await snapJson(['check', '.', '--against', archive, '--pubkey', keys.pub], { cwd: data });
+    expect(c.code, c.stderr).toBe(1);
+    expect(c.json.unindexedFiles).toEqual([{ path: '.snap/more.csv', change: 'added', data: true }]);
+    const d = await snapJson(['diff', archive, '.'], { cwd: data });
+    expect(d.code, d.stderr).toBe(1);
+    expect(d.json.added.map((e: { path: string }) => e.path)).toEqual(['.snap/more.csv']);
+  });
+});
+
 describe('--exclude', () => {
   it('is recorded in the statement and applied by verify: a new .tmp file is not extra', async () => {
     const { data, store, ref } = await sealTree({ 'a.txt': 'alpha', 'scratch.tmp': 'left out', 'sub/c.tmp': 'also left out' }, keys, { store: shared.path, extra: ['--exclude', '*.tmp'] });

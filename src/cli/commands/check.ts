@@ -20,7 +20,7 @@ import { DEFAULT_THRESHOLDS, mergeThresholds, parseThresholds, strictestThreshol
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { archiveSidesNote, shortId, sideSigners, signersNotCheckedNote, styler } from '../format.js';
 import { STATE_DIR_OPTION, pubkeyTrustRules, stateDirNeedsPubkey } from '../trust-args.js';
-import { jsonOut, checkJobs, trustedKeys, commonFlags, withExamples, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { jsonOut, checkJobs, trustedKeys, commonFlags, storeReadFrom, withExamples, type Args, type CliIo, type CommandSpec } from '../common.js';
 import type { OpenedSnapshot } from '../snapshot-ref.js';
 import { archiveSidesOf, diffInput } from './diff.js';
 import { recordsLines } from '../records-print.js';
@@ -168,7 +168,9 @@ async function cmdCheck(a: Args, io: CliIo): Promise<number> {
     // claim, and its record sets are indexed from its bytes (a poisoned file beside A's clean index).
     // The order of records is measured whenever it is gated (maxReordered, by flag or snap.json): where
     // records were added or removed between two snapshots that reads both whole indexes (FORMAT §19.8).
-    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, ...(judged ? { rules: judged.rules } : {}), skipDirs: [store], store, recordConfigs, indexesNeedTrust: ['b'], order: thresholds.maxReordered !== undefined });
+    // The store folder is left out of a folder side only when a snapshot side was read from it (common.ts storeReadFrom).
+    const leftOut = storeReadFrom(store, [ia, ib].map((i) => (i.kind === 'snapshot' ? i.location.dir : undefined)));
+    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, ...(judged ? { rules: judged.rules } : {}), skipDirs: leftOut, store, recordConfigs, indexesNeedTrust: ['b'], order: thresholds.maxReordered !== undefined });
     await judged?.keep();
     // Trust first, as verify judges it: an untrusted A fails the gate (exit 1) whatever the records
     // say, and even when there are none to compare.
@@ -198,9 +200,9 @@ async function cmdCheck(a: Args, io: CliIo): Promise<number> {
     // files only; a folder A lacks it the same way) or something below it changed.
     if (ib.kind === 'folder') {
       const sets = labelFolderSets(r, configA, configB);
-      const inA = ia.kind === 'folder' ? new Set((await samplelessLabelFolders(ia.path, sets, [store])).map((f) => f.path)) : undefined;
+      const inA = ia.kind === 'folder' ? new Set((await samplelessLabelFolders(ia.path, sets, leftOut)).map((f) => f.path)) : undefined;
       const changes = fileChanges(r);
-      for (const f of await samplelessLabelFolders(ib.path, sets, [store])) {
+      for (const f of await samplelessLabelFolders(ib.path, sets, leftOut)) {
         const changed = changes.some((c) => c.path.startsWith(f.path));
         const hadIt = inA ? inA.has(f.path) : !f.empty;
         if (changed || !hadIt) unindexed.push({ path: f.path, change: 'added', data: true });

@@ -13,7 +13,7 @@ import { escapeForTerminal as shown, escapeListedPath, escapeMessage } from '../
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { archiveSidesNote, formatBytes, plural, shortDigest, shortId, sideSigners, signersNotCheckedNote, styler } from '../format.js';
 import { STATE_DIR_OPTION, pubkeyTrustRules, stateDirNeedsPubkey } from '../trust-args.js';
-import { jsonOut, checkJobs, trustedKeys, commonFlags, mustExistIfPath, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
+import { jsonOut, checkJobs, trustedKeys, commonFlags, storeReadFrom, mustExistIfPath, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { openSnapshotRef, type OpenedSnapshot } from '../snapshot-ref.js';
 import { recordsLines } from '../records-print.js';
 import { snapshotRecordConfigs } from '../side-config.js';
@@ -131,7 +131,7 @@ async function cmdDiff(a: Args, io: CliIo): Promise<number> {
     // they match that the other side left unindexed is listed as unavailable, not passed over.
     const records = a['no-records'] !== true;
     const recordConfigs = records ? await snapshotRecordConfigs(ia, ib, store, held, 'diff') : undefined;
-    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, ...(judged ? { rules: judged.rules } : {}), skipDirs: [store], store, ...(recordConfigs ? { recordConfigs } : { records: false }), order: a.order === true });
+    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, ...(judged ? { rules: judged.rules } : {}), skipDirs: storeReadFrom(store, [ia, ib].map((i) => (i.kind === 'snapshot' ? i.location.dir : undefined))), store, ...(recordConfigs ? { recordConfigs } : { records: false }), order: a.order === true });
     await judged?.keep();
     // A side the keys do not trust is an integrity failure, identical or not (SPEC §8: exit 1).
     const exit = isIdentical(r) && untrustedSides(r).length === 0 ? EXIT_OK : EXIT_INTEGRITY;

@@ -19,7 +19,7 @@ import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes } from '../format.js';
 import { withProgress } from '../progress.js';
 import { TRUST_FLAGS, trustOptions, trustSetup } from '../trust-args.js';
-import { checkJobs, commonFlags, jsonOut, wholeNumberOption, withExamples, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { checkJobs, commonFlags, storeReadFrom, jsonOut, wholeNumberOption, withExamples, type Args, type CliIo, type CommandSpec } from '../common.js';
 import { diffInput } from './diff.js';
 import { snapshotRecordConfigs } from '../side-config.js';
 import type { OpenedSnapshot } from '../snapshot-ref.js';
@@ -95,7 +95,7 @@ async function cmdReport(a: Args, io: CliIo): Promise<number> {
     const { facts } = await withProgress(a, io, 'comparing', (onProgress) =>
       gatherIncident(ia, ib, {
         jobs: checkJobs(a.jobs),
-        skipDirs: [store],
+        skipDirs: storeReadFrom(store, [ia, ib].map((i) => (i.kind === 'snapshot' ? i.location.dir : undefined))),
         store,
         recordConfigs,
         maxItems,

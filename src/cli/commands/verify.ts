@@ -8,7 +8,7 @@ import { verify, type VerifyReport, type Problem } from '../../ops/verify.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler, trustedOnce } from '../format.js';
 import { withProgress } from '../progress.js';
-import { jsonOut, checkJobs, locate, storeInside, audit, auditErrors, commonFlags, signingKey, trustedKeys, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
+import { jsonOut, checkJobs, locate, storeReadFrom, audit, auditErrors, commonFlags, signingKey, trustedKeys, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { verifiesArchiveItself, cmdVerifyArchive, archiveAgainst } from './verify-archive.js';
 import { TRUST_FLAGS, trustOptions, trustSetup } from '../trust-args.js';
 import { isLatestRef, rememberLatest, resolveLatest, trustDomain, type LatestResult } from '../../trust/latest.js';
@@ -184,7 +184,7 @@ async function verifyDirAgainst(a: Args, io: CliIo, archived: SnapshotLocation |
       const dataset = openS3Dataset(dir, io.env);
       r = await withProgress(a, io, 'verifying', (onProgress) => verifyS3({ dataset, snapshot: at, trusted, threshold, rules, onProgress, store }));
     } else {
-      r = await withProgress(a, io, 'verifying', (onProgress) => verify({ dir, snapshot: at, trusted, threshold, rules, jobs: checkJobs(a.jobs), skipDirs: storeInside(dir, store), onProgress, store, ...(shard ? { shard } : {}) }));
+      r = await withProgress(a, io, 'verifying', (onProgress) => verify({ dir, snapshot: at, trusted, threshold, rules, jobs: checkJobs(a.jobs), skipDirs: storeReadFrom(store, [at.dir]), onProgress, store, ...(shard ? { shard } : {}) }));
     }
   }
   await keepRevocations(); // a revocation seen here keeps counting here, even once the store has lost it
