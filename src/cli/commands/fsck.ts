@@ -2,7 +2,6 @@
  * `snap fsck`: re-hash every object of the store and check every snapshot's internal consistency;
  * `--clean` removes leftovers of stopped commands, `--repair-from` puts back damaged objects.
  */
-import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { SnapError } from '../../core/errors.js';
 import { openStore, storePath } from '../../io/store.js';
@@ -13,9 +12,8 @@ import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, styler } from '../format.js';
 import { withProgress } from '../progress.js';
 import { escapeForTerminal as shown, escapeMessage, escapePath } from '../../core/display.js';
-import { audit, auditErrors, checkJobs, commandErrorOf, commonFlags, jsonErrorOf, jsonOut, reportedInJson, writeWaitingForDrain, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
-import { checkInterrupted } from '../../io/interrupt.js';
-import { escapeJsonForTerminal } from '../json-stdout.js';
+import { audit, auditErrors, checkJobs, commonFlags, jsonOut, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
+import { JsonStream } from '../json-stream.js';
 
 /** At most this many items of one kind in the human report (--json lists all); no more are read for it. */
 const SHOW = 20;
@@ -26,9 +24,6 @@ const SHOW = 20;
  * last ({@link writeStreamedJson}).
  */
 const JSON_HELD = 1000;
-
-/** Text written to stdout is gathered up to this many characters before a write (and a wait for `drain`). */
-const LIST_CHUNK_CHARS = 1 << 16;
 
 /** What `fsck --repair-from` did, as the report gives it (`unrepaired` read back as needed). */
 type RepairDone = RepairListing['repair'] & { before: FsckReport['counts'] };
@@ -46,17 +41,13 @@ function repairMember(repair: RepairDone, unrepaired: unknown): Record<string, u
   return { source, kind, repaired, unrepaired, bytes, before };
 }
 
-/** `value` as `JSON.stringify(value, null, 2)` writes it `depth` levels in (terminal controls escaped, as every document). */
-function nested(value: unknown, depth: number): string {
-  return escapeJsonForTerminal(JSON.stringify(value, null, 2)).replace(/\n/g, `\n${'  '.repeat(depth)}`);
-}
-
 /**
  * Write fsck's `--json` document: with few entries in each long list, as one document built in
- * memory (`ok` first, the same bytes as ever); else streamed, list by list as they are read back,
- * with the same members in the same order but `ok`, which comes last — as `prune --json` and
- * `log --json` stream theirs. A document stopped once begun (Ctrl-C, an I/O error) ends with the
- * entries written so far, `"ok": false` and the `error`: still one document.
+ * memory (`ok` first, the same bytes as ever); else streamed (json-stream.ts), list by list as they
+ * are read back, with the same members in the same order but `ok`, which comes last — as
+ * `prune --json` and `log --json` stream theirs. A document stopped once its first chunk is written
+ * (Ctrl-C, an I/O error) ends with the entries written so far, `"ok": false` and the `error`: still
+ * one document; stopped before, runCli's error document is the whole output.
  * @throws the error that stopped it, marked as reported in the document once that has begun
  */
 async function writeFsckJson(io: CliIo, summary: FsckSummary, lists: FsckLists, extra: JsonExtra): Promise<void> {
@@ -70,66 +61,33 @@ async function writeFsckJson(io: CliIo, summary: FsckSummary, lists: FsckLists, 
   await writeStreamedJson(io, summary, lists, { seconds, extra });
 }
 
-/** fsck's `--json` document streamed (see {@link writeFsckJson}). */
+/** fsck's `--json` document streamed (see {@link writeFsckJson}): the members of {@link fsckReportOf}'s report and its extras, in their order, `ok` last. */
 async function writeStreamedJson(io: CliIo, summary: FsckSummary, lists: FsckLists, o: { seconds: number; extra: JsonExtra }): Promise<void> {
   const { ok, store, objects, snapshots, leftovers, clean, counts } = summary;
   const { cleaned, repair, log } = o.extra;
-  // The document with a mark in place of each long list (no value it holds can be one: a NUL and a random id): its text is cut at the marks.
-  const nonce = randomUUID();
-  const mark = (i: number): string => `\u0000snap-fsck-list-${nonce}-${i}`;
-  // In the order of the document.
-  const streamed: Iterable<unknown>[] = [lists.corrupt, lists.unreadable, lists.missing, lists.strays, ...(repair ? [repair.unrepaired] : [])];
-  const doc = {
-    store,
-    objects: { checked: objects.checked, bytes: objects.bytes, corrupt: mark(0), unreadable: mark(1) },
-    snapshots,
-    missingObjects: mark(2),
-    strays: mark(3),
-    leftovers,
-    ...(clean !== undefined ? { clean } : {}),
-    counts,
-    seconds: o.seconds,
-    ...(cleaned ? { cleaned } : {}),
-    ...(repair ? { repair: repairMember(repair, mark(4)) } : {}),
-    log,
-    ok,
+  const doc = new JsonStream(io.stdout, { checkInterrupts: true, dropUnwritten: true });
+  const list = async (key: string, items: Iterable<unknown>): Promise<void> => {
+    await doc.openList(key);
+    for (const x of items) await doc.item(x);
+    await doc.closeList();
   };
-  const parts = `${nested(doc, 0)}\n`.split(new RegExp(`"\\\\u0000snap-fsck-list-${nonce}-\\d"`));
-  let pending = '';
-  let begun = false;
-  const put = async (text: string): Promise<void> => {
-    pending += text;
-    if (pending.length < LIST_CHUNK_CHARS) return;
-    const out = pending;
-    pending = '';
-    begun = true;
-    await writeWaitingForDrain(io.stdout, out);
-  };
-  let depth = 0;
-  let written = 0;
   try {
-    for (const [i, list] of streamed.entries()) {
-      const before = parts[i] as string;
-      await put(before);
-      const lastLine = before.slice(before.lastIndexOf('\n') + 1);
-      depth = (lastLine.length - lastLine.trimStart().length) / 2; // the list's indent, two spaces a level
-      written = 0;
-      for (const x of list) {
-        checkInterrupted();
-        await put(`${written === 0 ? '[' : ','}\n${'  '.repeat(depth + 1)}${nested(x, depth + 1)}`);
-        written++;
-      }
-      await put(written === 0 ? '[]' : `\n${'  '.repeat(depth)}]`);
+    doc.open().member('store', store).openObject('objects').members({ checked: objects.checked, bytes: objects.bytes });
+    await list('corrupt', lists.corrupt);
+    await list('unreadable', lists.unreadable);
+    doc.closeObject().member('snapshots', snapshots);
+    await list('missingObjects', lists.missing);
+    await list('strays', lists.strays);
+    doc.members({ leftovers, clean, counts, seconds: o.seconds, cleaned });
+    if (repair) {
+      const { source, kind, repaired, unrepaired, bytes, before } = repair;
+      doc.openObject('repair').members({ source, kind, repaired });
+      await list('unrepaired', unrepaired);
+      doc.members({ bytes, before }).closeObject();
     }
-    await put(parts[streamed.length] as string);
-    io.stdout.write(pending);
+    await doc.end({ log, ok });
   } catch (e) {
-    if (!begun) throw e; // nothing written: runCli's error document is the whole output
-    const err = commandErrorOf(e);
-    let end = written === 0 ? '[]' : `\n${'  '.repeat(depth)}]`;
-    for (let d = depth - 1; d >= 1; d--) end += `\n${'  '.repeat(d)}}`;
-    io.stdout.write(`${pending}${end},\n  "ok": false,\n  "error": ${nested(jsonErrorOf(err), 1)}\n}\n`);
-    throw reportedInJson(err);
+    throw doc.fail(e); // nothing written: runCli's error document is the whole output
   }
 }
 

@@ -6,8 +6,8 @@ import { SnapError, isSnapError } from '../../core/errors.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { plural, shortId, shortKeyid, styler } from '../format.js';
 import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
-import { commandErrorOf, jsonErrorOf, jsonOut, reportedInJson, writeWaitingForDrain, commonFlags, signingKeys, trustedKeys, audit, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
-import { escapeJsonForTerminal } from '../json-stdout.js';
+import { jsonOut, writeWaitingForDrain, commonFlags, signingKeys, trustedKeys, audit, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
+import { JSON_STREAM_CHUNK_CHARS, JsonStream } from '../json-stream.js';
 import { checkInterrupted } from '../../io/interrupt.js';
 import { makeCheckpoint, prepareCheckpointCheck, readCheckpointFile, recordsCheckpoint, rememberCheckpoint, rememberLogOrigin, type CheckpointVerification, type PreparedCheckpointCheck, type RememberedCheckpoints } from '../../trust/log-checkpoints.js';
 import { STATE_FILE, readState, stateDir, updateState } from '../../trust/state.js';
@@ -108,14 +108,14 @@ async function cmdLog(a: Args, io: CliIo): Promise<number> {
   return listLog(io, store.root, name, !!a.json);
 }
 
-/** Text written to stdout is gathered up to this many characters before a write (and a wait for `drain`). */
-const LIST_CHUNK_CHARS = 1 << 16;
+/** Text of the table written to stdout is gathered up to this many characters before a write (and a wait for `drain`). */
+const LIST_CHUNK_CHARS = JSON_STREAM_CHUNK_CHARS;
 
 /**
  * `snap log [NAME]`: list the log's lines (of NAME's snapshots), streamed so that memory stays
  * bounded whatever the log's length: the table in two passes — the first measures the columns, the
  * second prints the rows (no more lines than the first pass saw) —, `--json` in one, as the bytes
- * `jsonDocument` of `{ store, entries, ok }` would give (json-stdout.ts; `ok` last: a listing
+ * `jsonDocument` of `{ store, entries, ok }` would give (json-stream.ts; `ok` last: a listing
  * stopped after it began ends with `"ok": false` and `error`, still one document).
  * @throws SnapError `REF_NOT_FOUND` (a NAME with no lines) | `IO_ERROR` | `INTERRUPTED` / `TERMINATED` (a signal)
  */
@@ -123,6 +123,33 @@ async function listLog(io: CliIo, root: string, name: string | undefined, json: 
   const shownRow = (r: LogRow): boolean => name === undefined || (r.entry !== undefined && nameOf(r.entry.ref) === name);
   // A NAME that matches nothing is most likely mistyped: an error, not an empty table (thrown before anything is written).
   const noEntries = () => new SnapError('REF_NOT_FOUND', `no log entries for ${name} in ${root} (run "snap log" to see them all)`, { name });
+  if (json) {
+    // One pass, `ok` last: the document is begun with the first row shown, so that a Ctrl-C or a
+    // read error after that can still end it as one document — the rows written so far, then
+    // `"ok": false` and the error — instead of leaving one that said `"ok": true` cut off, with
+    // runCli's error document run on after it (README, "--json"). Ctrl-C stops the listing
+    // (exit 130), however long the log: checked before each row, and before the end.
+    const doc = new JsonStream(io.stdout, { checkInterrupts: true });
+    const begin = async (): Promise<void> => {
+      checkInterrupted(); // before the document begins: stopped here, runCli's error document is the whole output
+      doc.open().member('store', root);
+      await doc.openList('entries');
+    };
+    try {
+      for await (const r of logRows(root)) {
+        if (!shownRow(r)) continue;
+        if (!doc.begun) await begin();
+        await doc.item(r.entry ? { line: r.line, ...r.entry } : { line: r.line, malformed: true, complete: r.complete, raw: r.raw });
+      }
+    } catch (e) {
+      throw doc.fail(e); // nothing begun: runCli's error document is the whole output
+    }
+    if (!doc.begun && name !== undefined) throw noEntries();
+    if (!doc.begun) await begin();
+    checkInterrupted();
+    await doc.end({ ok: true });
+    return EXIT_OK;
+  }
   let pending = '';
   const put = async (text: string): Promise<void> => {
     checkInterrupted(); // Ctrl-C stops the listing (exit 130), however long the log
@@ -132,52 +159,27 @@ async function listLog(io: CliIo, root: string, name: string | undefined, json: 
     pending = '';
     await writeWaitingForDrain(io.stdout, out);
   };
-  if (json) {
-    // One pass, `ok` last: the document is begun with the first row shown, so that a Ctrl-C or a
-    // read error after that can still end it as one document — the rows written so far, then
-    // `"ok": false` and the error — instead of leaving one that said `"ok": true` cut off, with
-    // runCli's error document run on after it (README, "--json").
-    // Each piece as jsonDocument writes a document (json-stdout.ts): terminal controls escaped.
-    const opening = `{\n  "store": ${escapeJsonForTerminal(JSON.stringify(root))},\n  "entries": [`;
-    let first = true;
-    try {
-      for await (const r of logRows(root)) {
-        if (!shownRow(r)) continue;
-        const value = r.entry ? { line: r.line, ...r.entry } : { line: r.line, malformed: true, complete: r.complete, raw: r.raw };
-        await put(`${first ? opening : ','}\n    ${escapeJsonForTerminal(JSON.stringify(value, null, 2)).replace(/\n/g, '\n    ')}`);
-        first = false;
-      }
-    } catch (e) {
-      if (first) throw e; // nothing begun: runCli's error document is the whole output
-      const err = commandErrorOf(e);
-      io.stdout.write(`${pending}\n  ],\n  "ok": false,\n  "error": ${escapeJsonForTerminal(JSON.stringify(jsonErrorOf(err), null, 2)).replace(/\n/g, '\n  ')}\n}\n`);
-      throw reportedInJson(err);
-    }
-    if (first && name !== undefined) throw noEntries();
-    await put(first ? `${opening}],\n  "ok": true\n}\n` : '\n  ],\n  "ok": true\n}\n');
-  } else {
-    // Two passes: the first measures the columns (and counts the lines, the most the second prints).
-    const head = ['SEQ', 'TIME', 'COMMAND', 'REF', 'OUTCOME', 'USER@HOST'];
-    const widths = head.map((h) => h.length);
-    let count = 0;
-    let lines = 0;
-    for await (const r of logRows(root)) {
-      lines = r.line;
-      if ((lines & 1023) === 0) checkInterrupted();
-      if (!shownRow(r)) continue;
-      count++;
-      const cells = cellsOf(r);
-      for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i] as number, (cells[i] as string).length);
-    }
-    if (count === 0) {
-      if (name !== undefined) throw noEntries();
-      io.stdout.write(`the audit log of ${shown(root)} is empty\n`);
-      return EXIT_OK;
-    }
-    const fmt = (r: string[]) => r.map((c, i) => (i === 0 ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join('  ').trimEnd();
-    await put(fmt(head) + '\n');
-    for await (const r of logRows(root, { maxLines: lines })) if (shownRow(r)) await put(fmt(cellsOf(r)) + '\n');
+  // Two passes: the first measures the columns (and counts the lines, the most the second prints).
+  const head = ['SEQ', 'TIME', 'COMMAND', 'REF', 'OUTCOME', 'USER@HOST'];
+  const widths = head.map((h) => h.length);
+  let count = 0;
+  let lines = 0;
+  for await (const r of logRows(root)) {
+    lines = r.line;
+    if ((lines & 1023) === 0) checkInterrupted();
+    if (!shownRow(r)) continue;
+    count++;
+    const cells = cellsOf(r);
+    for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i] as number, (cells[i] as string).length);
   }
+  if (count === 0) {
+    if (name !== undefined) throw noEntries();
+    io.stdout.write(`the audit log of ${shown(root)} is empty\n`);
+    return EXIT_OK;
+  }
+  const fmt = (r: string[]) => r.map((c, i) => (i === 0 ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join('  ').trimEnd();
+  await put(fmt(head) + '\n');
+  for await (const r of logRows(root, { maxLines: lines })) if (shownRow(r)) await put(fmt(cellsOf(r)) + '\n');
   if (pending.length > 0) io.stdout.write(pending);
   return EXIT_OK;
 }

@@ -9,8 +9,8 @@ import { prune, pruneNeedsLocalStore, type PruneHead, type PruneResult, type Unr
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, styler } from '../format.js';
 import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
-import { audit, auditErrors, commandErrorOf, commonFlags, jsonErrorOf, jsonOut, reportedInJson, writeWaitingForDrain, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
-import { escapeJsonForTerminal, jsonDocument } from '../json-stdout.js';
+import { audit, auditErrors, commonFlags, jsonOut, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
+import { JsonStream } from '../json-stream.js';
 import { s3StoreOf } from '../remote-store.js';
 
 /** At most this many objects or blockers in the human report (--json lists all); prune keeps no more objects than these for it. */
@@ -22,70 +22,50 @@ const SHOW = 20;
  */
 const JSON_HELD = 1000;
 
-/** Text written to stdout is gathered up to this many characters before a write (and a wait for `drain`). */
-const LIST_CHUNK_CHARS = 1 << 16;
-
 /**
  * `prune --json`'s document, written as prune finds the objects, so that memory stays bounded
  * however many there are. Up to {@link JSON_HELD} objects are held: a listing of no more is written
  * at the end, as `jsonDocument` of the result (`ok` first, the bytes snap always wrote). Past that,
- * the document is begun — `store`, `removing`, `locked` (and `lockError`), then `unreferenced`,
- * each object as it comes — and ended with the other members, `ok` last, as `log --json` streams
- * its entries: a listing stopped once begun (Ctrl-C, an I/O error) ends with the objects listed so
- * far, `"ok": false` and the `error`, still one document. Same members, same values, either way.
+ * the document is begun (json-stream.ts) — `store`, `removing`, `locked` (and `lockError`), then
+ * `unreferenced`, each object as it comes — and ended with the other members, `ok` last, as
+ * `log --json` streams its entries: a listing stopped once begun (Ctrl-C, an I/O error) ends with
+ * the objects listed so far, `"ok": false` and the `error`, still one document. Same members, same
+ * values, either way.
  */
 class JsonListing {
   private held: UnreferencedObject[] = [];
-  private begun = false;
-  private pending = '';
+  private readonly doc: JsonStream;
 
-  constructor(private readonly io: CliIo) {}
+  constructor(private readonly io: CliIo) {
+    this.doc = new JsonStream(io.stdout);
+  }
 
   /** One unreferenced object, in digest order (prune's `onUnreferenced`). */
   async add(o: UnreferencedObject, head: PruneHead): Promise<void> {
-    if (!this.begun && this.held.length < JSON_HELD) {
+    if (!this.doc.begun && this.held.length < JSON_HELD) {
       this.held.push(o);
       return;
     }
-    if (!this.begun) {
-      this.begun = true;
-      // jsonDocument({...head, unreferenced: []}) ends `"unreferenced": []\n}\n`: cut after its "[".
-      await this.put(jsonDocument({ ...head, unreferenced: [] }).slice(0, -'\n}\n'.length - 1));
-      for (const [i, h] of this.held.entries()) await this.put(`${i === 0 ? '' : ','}${item(h)}`);
+    if (!this.doc.begun) {
+      this.doc.open().members({ ...head });
+      await this.doc.openList('unreferenced');
+      for (const h of this.held) await this.doc.item(h);
       this.held = [];
     }
-    await this.put(`,${item(o)}`);
+    await this.doc.item(o);
   }
 
   /** Write the document of `doc` (prune's result with `seconds` and `log`): all of it, or what the listing has not written yet. */
   async finish(doc: Omit<PruneResult, 'seconds'> & { seconds: number; log: unknown }): Promise<void> {
-    if (!this.begun) return jsonOut(this.io, { ...doc, unreferenced: this.held });
+    if (!this.doc.begun) return jsonOut(this.io, { ...doc, unreferenced: this.held });
     const { ok, store, removing, locked, lockError, unreferenced, ...rest } = doc; // the first four and the list are written already
-    // jsonDocument({...rest, ok}) begins "{\n": the members follow the list's end.
-    await this.put(`\n  ],\n${jsonDocument({ ...rest, ok }).slice(2)}`);
-    this.io.stdout.write(this.pending);
+    await this.doc.end({ ...rest, ok });
   }
 
   /** The error to throw for `e`: once the document has begun, it is ended with `"ok": false` and the error, and the error marked as reported in it. */
   fail(e: unknown): unknown {
-    if (!this.begun) return e; // nothing written: runCli's error document is the whole output
-    const err = commandErrorOf(e);
-    this.io.stdout.write(`${this.pending}\n  ],\n  "ok": false,\n  "error": ${escapeJsonForTerminal(JSON.stringify(jsonErrorOf(err), null, 2)).replace(/\n/g, '\n  ')}\n}\n`);
-    return reportedInJson(err);
+    return this.doc.fail(e); // nothing written: runCli's error document is the whole output
   }
-
-  private async put(text: string): Promise<void> {
-    this.pending += text;
-    if (this.pending.length < LIST_CHUNK_CHARS) return;
-    const out = this.pending;
-    this.pending = '';
-    await writeWaitingForDrain(this.io.stdout, out);
-  }
-}
-
-/** An object of the `unreferenced` list as the document's pretty-printing writes it (two levels in). */
-function item(o: UnreferencedObject): string {
-  return `\n    ${escapeJsonForTerminal(JSON.stringify(o, null, 2)).replace(/\n/g, '\n    ')}`;
 }
 
 /**
