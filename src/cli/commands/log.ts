@@ -141,13 +141,15 @@ async function listLog(io: CliIo, root: string, name: string | undefined, json: 
         if (!doc.begun) await begin();
         await doc.item(r.entry ? { line: r.line, ...r.entry } : { line: r.line, malformed: true, complete: r.complete, raw: r.raw });
       }
+      if (!doc.begun && name !== undefined) throw noEntries();
+      if (!doc.begun) await begin();
+      // Stopped here, after the last row, the document begun is ended too (this check was outside
+      // the try: the rows written were left cut off, runCli's error document run on after them).
+      checkInterrupted();
+      await doc.end({ ok: true });
     } catch (e) {
       throw doc.fail(e); // nothing begun: runCli's error document is the whole output
     }
-    if (!doc.begun && name !== undefined) throw noEntries();
-    if (!doc.begun) await begin();
-    checkInterrupted();
-    await doc.end({ ok: true });
     return EXIT_OK;
   }
   let pending = '';
