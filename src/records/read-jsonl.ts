@@ -1,8 +1,9 @@
 /**
  * JSON Lines records (docs/FORMAT.md §19.2): one JSON object per line, `\n`-separated; a `\r`
  * before the `\n` is dropped, a UTF-8 BOM at the start is skipped, the final `\n` is optional; a
- * blank line, a line that is not JSON or not an object, an object that names a member twice, and an
- * integer that JSON numbers cannot hold exactly are errors. A whole number written as a float
+ * blank line, a line that is not JSON or not an object, an object that names a member twice, an
+ * integer that JSON numbers cannot hold exactly, and a whole number written as a float with more
+ * digits than a double holds ({@link isOverlongWholeFloat}) are errors. A whole number written as a float
  * (`1.0`, `1e2`, `-0.0`) is handed on as a {@link WholeFloat}. Bytes are hashed as they are read.
  */
 import { isUtf8 } from 'node:buffer';
@@ -43,13 +44,42 @@ export function hasUnderflow(text: string): boolean {
 }
 
 /**
- * Lines that may hold an inexact integer or an underflow: {@link LONG_DIGITS} or
- * {@link SMALL_EXPONENT}, in one scan of the line. A line it does not match holds neither, so the
- * read takes {@link hasInexactInteger} and {@link hasUnderflow} only on lines it matches: one
+ * Lines that may hold an inexact integer, an underflow or an overlong whole float: sixteen digits
+ * in a row, or sixteen digits and points ({@link hasOverlongWholeFloat} needs sixteen significant
+ * digits, {@link LONG_DIGITS} is one such run), or {@link SMALL_EXPONENT}, in one scan of the line.
+ * A line it does not match holds none, so the read takes {@link hasInexactInteger},
+ * {@link hasUnderflow} and {@link hasOverlongWholeFloat} only on lines it matches: one
  * regular-expression scan per line instead of three (about 0.18 µs a line of 90 characters, some
  * 3 % of a seal with an index; docs/PERFORMANCE.md, nineteenth session).
  */
-export const NUMBER_SUSPECT = /\d{16}|[eE]-0*[1-9]\d{2}/;
+export const NUMBER_SUSPECT = /\d[\d.]{15}|[eE]-0*[1-9]\d{2}/;
+
+/** The significant digits of a JSON number token (or of a number's `String`): its mantissa's digits, without the point and without leading and trailing zeros (`""` for zero). */
+function significantDigits(token: string): string {
+  const mantissa = (token.split(/[eE]/)[0] as string).replace(/^-/, '').replace('.', '');
+  return mantissa.replace(/^0+/, '').replace(/0+$/, '');
+}
+
+/**
+ * Whether a JSON number token is written as a float ({@link isWholeFloatToken}: a whole value) with
+ * other significant digits than its value's shortest round-trip form: `0.99999999999999999999`,
+ * `1.00000000000000000001` and `9007199254740993e0` hold more digits than a double, and round to 1,
+ * 1 and 9007199254740992. Readers disagree on them: JSON.parse and Python's `json` round correctly
+ * (to the float 1.0, for Python), pandas.read_json's parser, which does not, reads
+ * `0.99999999999999999999` as 0.9999999999999991 (`astype(int)`: 0). A whole float written with
+ * the digits it holds (`1.0`, `1e0`, `100.000`, `1.5e1`, `1e23`) is not overlong; such a token
+ * has at least sixteen significant digits (fifteen always round-trip).
+ */
+export function isOverlongWholeFloat(token: string): boolean {
+  return isWholeFloatToken(token) && significantDigits(token) !== significantDigits(String(Math.abs(Number(token))));
+}
+
+/** The first overlong whole float ({@link isOverlongWholeFloat}) a JSON text writes (strings skipped), or undefined. */
+export function hasOverlongWholeFloat(text: string): string | undefined {
+  let found: string | undefined;
+  someNumber(text, (tok) => (isOverlongWholeFloat(tok) ? ((found = tok), true) : false));
+  return found;
+}
 
 /** Whether `test` holds for some number token of a JSON text (strings and their escapes skipped). */
 function someNumber(text: string, test: (token: string) => boolean): boolean {
@@ -288,6 +318,12 @@ export async function readJsonl(abs: string, rel: string, fields: RecordFields, 
       if (NUMBER_SUSPECT.test(text)) {
         if (hasInexactInteger(text)) throw new SnapError('RECORDS_MALFORMED', 'an integer beyond ±2^53 cannot be read exactly as a JSON number; write it as a string');
         if (hasUnderflow(text)) throw new SnapError('RECORDS_MALFORMED', 'a number too small for a double would be read as 0 (as one too large is not finite); write it as a string');
+        const overlong = hasOverlongWholeFloat(text);
+        if (overlong !== undefined) {
+          const value = Number(overlong);
+          const whole = Object.is(value, -0) ? '-0.0' : Number.isSafeInteger(value) ? `${value}.0` : String(value);
+          throw new SnapError('RECORDS_MALFORMED', `the number ${overlong} is written with more digits than a double holds, and rounds to a whole number: JSON.parse and Python's json read the float ${whole}, while pandas.read_json, whose parser does not round correctly, may read another number across the integer (0.99999999999999999999 as 0.9999999999999991, 0 to astype(int)); write it as ${whole}, or as a string`);
+        }
       }
       // JSON.parse reads 1.0 as 1; Python's json as a float. Such a line is parsed again, keeping which
       // (form 2) — unless nested deeper than the forms take, which they then refuse on JSON.parse's value.

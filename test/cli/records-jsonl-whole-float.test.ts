@@ -72,6 +72,18 @@ describe('JSONL whole numbers written as floats', () => {
     expect(d.json.records.sets[0].summary).toMatchObject({ unchanged: 2, modified: 0, flipped: 0, added: 0, removed: 0 });
   });
 
+  it('check refuses a B whose label 1 or 1.0 is written 0.99999999999999999999 (exit 3, naming file, line and record): it passed, exit 0, "no record changed", while pandas.read_json read 0.9999999999999991 and Python\'s json the float 1.0', async () => {
+    for (const sealedLabel of ['1', '1.0']) {
+      const store = await newStorePath();
+      const data = await makeTree({ 'snap.json': CONFIG, 't.jsonl': `{"id":1,"label":${sealedLabel},"x":2}\n{"id":2,"label":0,"x":0.5}\n` });
+      expect((await snapJson(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', store])).code).toBe(0);
+      const b = await makeTree({ 'snap.json': CONFIG, 't.jsonl': '{"id":1,"label":0.99999999999999999999,"x":2}\n{"id":2,"label":0,"x":0.5}\n' });
+      const c = await snapJson(['check', b, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+      expect(c.code, sealedLabel).toBe(3);
+      expect(c.json.error, sealedLabel).toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 't.jsonl', line: 1, row: 1 } });
+    }
+  });
+
   it('a set indexed by form 1 (no form member) is indexed again from the store: its 1.0 is compared as a float, not as the 1 form 1 made of it', async () => {
     const store = await newStorePath();
     const data = await makeTree({ 'snap.json': CONFIG, 't.jsonl': '{"id":1,"label":1.0,"x":2}\n{"id":2,"label":0,"x":0.5}\n' });

@@ -12,7 +12,7 @@ import { indexTabularFile } from '../../src/records/index-file.js';
 import type { RecordSetSpec } from '../../src/records/config.js';
 import { boundedFields } from '../../src/records/read-delimited.js';
 import { MAX_COLUMNS } from '../../src/records/read-common.js';
-import { DEPTH_SCAN_FROM, hasInexactInteger, hasUnderflow, hasWholeFloat, MAX_RECORD_VALUES, NUMBER_SUSPECT, parseMarkingWholeFloats, tooDeepOrLarge } from '../../src/records/read-jsonl.js';
+import { DEPTH_SCAN_FROM, hasInexactInteger, hasOverlongWholeFloat, hasUnderflow, hasWholeFloat, MAX_RECORD_VALUES, NUMBER_SUSPECT, parseMarkingWholeFloats, tooDeepOrLarge } from '../../src/records/read-jsonl.js';
 import { WholeFloat } from '../../src/records/canonical.js';
 import { hybridZeros, MAX_METADATA_VALUES, MAX_PAGE_HEADER_VALUES, MAX_ROW_GROUP_BYTES, MAX_ROW_GROUP_STORED_BYTES, MAX_ROW_GROUP_VALUES, MAX_SCHEMA_DEPTH, readParquet, zstdBounded } from '../../src/records/read-parquet.js';
 import { tempDir } from '../helpers/tree.js';
@@ -463,6 +463,20 @@ describe('JSONL records', () => {
     expect(Object.keys(parseMarkingWholeFloats('{"__proto__":1.0}') as object)).toEqual(['__proto__']);
   });
 
+  it('refuse a whole number written with more digits than a double holds (0.99999999999999999999, 1.00000000000000000001): snap read the integer 1, Python\'s json the float 1.0, pandas.read_json 0.9999999999999991 (astype(int): 0)', async () => {
+    for (const [n, x] of [['0.99999999999999999999', 'label'], ['1.00000000000000000001', 'label'], ['-0.99999999999999999999e1', 'x'], ['4503599627370496.5', 'x'], ['12345678901234567890.0', 'x'], ['0.999999999999999999', 'id'], ['9007199254740993e0', 'x']]) {
+      const line = x === 'label' ? `{"id":2,"label":${n}}` : x === 'id' ? `{"id":${n},"label":"a"}` : `{"id":2,"label":"a","y":[{"x":${n}}]}`;
+      const e = await failure('t.jsonl', `{"id":1,"label":"a"}\n${line}\n`, spec);
+      expect(e.code, n).toBe('RECORDS_MALFORMED');
+      expect(e.details, n).toMatchObject({ path: 't.jsonl', line: 2, row: 2 });
+      expect(e.message, n).toContain(`the number ${n} is written with more digits than a double holds`);
+    }
+    // Whole numbers written with the digits they hold, long numbers that are not whole, and the same digits in a string, are read as before.
+    const ok = await index('t.jsonl', '{"id":1,"label":1.0,"x":[1e0,100.000,1.5e1,1e23,-0.0]}\n{"id":2,"label":"0.99999999999999999999","x":[0.30000000000000004,0.99999999999999994,1.0000000000000002,123456789012345.67]}\n', spec);
+    expect(ok.built.count).toBe(2);
+    expect(JSON.parse(ok.lines[0] as string).label).toBe('1.0');
+  });
+
   it('refuse an integer that JSON numbers cannot hold exactly, but not one in a string', async () => {
     expect((await failure('t.jsonl', '{"id":12345678901234567890,"label":"a"}\n', spec)).code).toBe('RECORDS_MALFORMED');
     expect((await index('t.jsonl', '{"id":"12345678901234567890","label":"a"}\n{"id":9007199254740991,"label":"a"}\n', spec)).built.count).toBe(2);
@@ -487,13 +501,14 @@ describe('JSONL records', () => {
 
   it('take the number checks only on lines NUMBER_SUSPECT matches: on a line it does not match, neither check finds anything', () => {
     // JSON-like text made of digits, signs, exponents, points, quotes and backslashes, where the checks look.
-    const piece = fc.constantFrom('0', '1', '9', '00000000', '12345678', '-', '+', '.', 'e', 'E', 'e-', 'E-4', '1e-400', '"', '\\"', ',', ':', '[', '{"x":', '}', ' ');
+    const piece = fc.constantFrom('0', '1', '9', '00000000', '12345678', '99999999', '.99999999', '-', '+', '.', 'e', 'E', 'e-', 'E-4', '1e-400', '"', '\\"', ',', ':', '[', '{"x":', '}', ' ');
     fc.assert(
       fc.property(fc.array(piece, { maxLength: 60 }), (parts) => {
         const text = parts.join('');
         if (!NUMBER_SUSPECT.test(text)) {
           expect(hasInexactInteger(text)).toBe(false);
           expect(hasUnderflow(text)).toBe(false);
+          expect(hasOverlongWholeFloat(text)).toBeUndefined();
         }
       }),
       { numRuns: 5000 },
@@ -501,6 +516,8 @@ describe('JSONL records', () => {
     expect(NUMBER_SUSPECT.test('{"id":9007199254740993}')).toBe(true);
     expect(NUMBER_SUSPECT.test('{"x":1e-400}')).toBe(true);
     expect(NUMBER_SUSPECT.test('{"id":900719925474099,"x":1e-99}')).toBe(false);
+    expect(NUMBER_SUSPECT.test('{"x":0.99999999999999999}')).toBe(true);
+    expect(hasOverlongWholeFloat('{"s":"0.99999999999999999999","x":[0.3,0.99999999999999999e2]}')).toBe('0.99999999999999999e2');
   });
 
   it('refuse invalid UTF-8, a missing key field and a missing label, naming the line', async () => {
