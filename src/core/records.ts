@@ -165,7 +165,7 @@ export function validateRecordsMember(value: unknown): RecordSetMember[] {
     if (!RECORD_IDENTITIES.includes(identity)) invalid(`${where}.identity must be one of ${RECORD_IDENTITIES.join(', ')}`);
     const files = format === 'files';
     if (files !== (identity === 'path')) invalid(`${where}: identity "path" goes with format "files" and only with it`);
-    const allowed = new Set(['format', 'identity', 'count', 'index', 'labels', files ? 'pattern' : 'path', ...(files ? ['labelSegment'] : ['label']), ...(identity === 'key' ? ['key'] : []), ...(format === 'tsv' ? ['quoting'] : []), ...(format === 'parquet' || format === 'csv' || format === 'tsv' ? ['schema'] : []), 'form']);
+    const allowed = new Set(['format', 'identity', 'count', 'index', 'labels', files ? 'pattern' : 'path', ...(files ? ['labelSegment'] : ['label']), ...(identity === 'key' ? ['key'] : []), ...(format === 'tsv' ? ['quoting'] : []), ...(format === 'parquet' || format === 'csv' || format === 'tsv' || format === 'jsonl' ? ['schema'] : []), 'form']);
     for (const k of Object.keys(v)) if (!allowed.has(k)) invalid(`${where} has a member ${JSON.stringify(k)} that a ${format} set with identity ${identity} does not take`);
     let name: string;
     if (files) {

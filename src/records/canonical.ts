@@ -238,6 +238,14 @@ export class ObjectShapes {
     this.keyFields = fields.key ?? [];
   }
 
+  /**
+   * The own names (as Object.keys gives them) of the last record {@link forms} took: the same array
+   * while records keep one shape, a new one when a record's names differ from the record before.
+   */
+  get shapeNames(): readonly string[] {
+    return this.names;
+  }
+
   /** The sorted members of a record whose own names are `names` (as Object.keys gives them). */
   private shape(names: string[]): ShapeMember[] {
     const prev = this.names;

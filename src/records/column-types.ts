@@ -164,10 +164,12 @@ export const CLASS_NAMES_SHOWN = 10;
 
 /** Why a side has no types: its statement has no `schema` member. */
 export const TYPES_NOT_RECORDED = 'types not recorded (sealed by an older snap)';
-/** Why a CSV or TSV side has no column order: its statement has no `schema` member. */
+/** Why a CSV, TSV or JSONL side has no column order: its statement has no `schema` member. */
 export const COLUMN_ORDER_NOT_RECORDED = 'column order not recorded (sealed by an older snap)';
 /** The type text of every column of a CSV or TSV set (every field is a string, §19.3). */
 export const DELIMITED_COLUMN_TYPE = 'STRING';
+/** The type text of every column of a JSONL set (a member's value is any JSON value; its type is in its RFC 8785 text, §19.3). */
+export const JSONL_COLUMN_TYPE = 'JSON';
 /** Most column names of each side a column order change's text shows (`--json` has all). */
 export const COLUMN_ORDER_SHOWN = 20;
 
@@ -291,15 +293,17 @@ export function parquetColumnTypes(root: TypedNode, durations: ReadonlyMap<strin
 
 /**
  * The columns of a CSV or TSV file's header, in order, each {@link DELIMITED_COLUMN_TYPE}: what its
- * column object signs (§19.11), so that a reorder is seen.
+ * column object signs (§19.11), so that a reorder is seen. A JSONL file's columns alike, each
+ * {@link JSONL_COLUMN_TYPE}: its members in order of first appearance across lines.
  * @param header the header's fields as the reader parsed them (names unique: `CsvShape` refuses a name twice)
+ * @param type the type text of every column ({@link DELIMITED_COLUMN_TYPE} unless given)
  * @returns undefined when the object would be over a bound ({@link MAX_SCHEMA_COLUMNS},
  *   {@link MAX_SCHEMA_NAME_BYTES}, `MAX_SCHEMA_OBJECT_BYTES`): no order is signed for it
  */
-export function delimitedColumnTypes(header: readonly string[]): ColumnType[] | undefined {
+export function delimitedColumnTypes(header: readonly string[], type: string = DELIMITED_COLUMN_TYPE): ColumnType[] | undefined {
   if (header.length > MAX_SCHEMA_COLUMNS) return undefined;
   if (header.some((n) => utf8Length(n) > MAX_SCHEMA_NAME_BYTES || !isWellFormed(n))) return undefined;
-  const out = header.map((name) => ({ name, type: DELIMITED_COLUMN_TYPE }));
+  const out = header.map((name) => ({ name, type }));
   return schemaObjectBytes(out, DELIMITED_FORM).length > MAX_SCHEMA_OBJECT_BYTES ? undefined : out;
 }
 

@@ -315,7 +315,7 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
   // tens of milliseconds of waiting), unless one was indexed by an older form (read again below).
   const olderForm = snapshots.some((s) => s.reindex || s.members.some((m) => formOf(m) !== RECORD_FORMS[m.format]));
   // Or a set whose signed column object the store lacks: its file's copy is indexed again (below).
-  const lostColumns = snapshots.some((s) => s.members.some((m) => (m.format === 'csv' || m.format === 'tsv' || m.format === 'parquet') && m.schema !== undefined && findObject(s.objectDirs, m.schema) === undefined));
+  const lostColumns = snapshots.some((s) => s.members.some((m) => (m.format === 'csv' || m.format === 'tsv' || m.format === 'jsonl' || m.format === 'parquet') && m.schema !== undefined && findObject(s.objectDirs, m.schema) === undefined));
   const scratch = a.kind === 'folder' || b.kind === 'folder' || olderForm || lostColumns ? await makeScratchDir('snap-records-') : undefined;
   const removeTmp = scratch ? removeWhenDone(scratch) : async () => {};
   const tmp = (): string => {
@@ -415,7 +415,7 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
     // A Parquet set sealed before its column types were signed (§19.11): its types can be read from
     // its file's copy in the store, the bytes its manifest signs (checked against that digest).
     for (const [i, d] of sorted.entries()) {
-      if (d.format !== 'parquet' && d.format !== 'csv' && d.format !== 'tsv') continue;
+      if (d.format === 'files') continue;
       for (const [j, side, seen] of [[0, a, seenA], [1, b, seenB]] as const) {
         const pair = planned[i] as [Source, Source];
         const src = pair[j];
@@ -518,9 +518,10 @@ export async function diffRecordSides(a: RecordSide, b: RecordSide, opts: { jobs
       counts.labelsB = inLabelOrder(counts.labelsB);
       const report = collector.report(d, counts, conflicts);
       // Parquet: the column types of both sides (§19.11), from signed objects or from the bytes just
-      // indexed. CSV, TSV: their header's order alike, given only when it changed (a column moved, added or removed) or is not known.
+      // indexed. CSV, TSV: their header's order alike, JSONL its members' order of first appearance,
+      // given only when it changed (a column moved, added or removed) or is not known.
       if (d.format === 'parquet') report.types = compareTypes(await typesOf(sa, d.name), await typesOf(sb, d.name));
-      else if (d.format === 'csv' || d.format === 'tsv') {
+      else if (d.format === 'csv' || d.format === 'tsv' || d.format === 'jsonl') {
         const types = compareTypes(await typesOf(sa, d.name, COLUMN_ORDER_NOT_RECORDED), await typesOf(sb, d.name, COLUMN_ORDER_NOT_RECORDED), false);
         if (types.order || types.columns || types.unknown) report.types = types;
       }

@@ -11,6 +11,7 @@ import { SnapError } from '../core/errors.js';
 import { findDuplicateMember } from '../core/json-strict.js';
 import { MAX_DEPTH, ObjectShapes, WholeFloat, type RecordFields } from './canonical.js';
 import { hashedChunks, lineOfInvalidUtf8, located, newHash, MAX_RECORD_BYTES, type ReadResult, type RecordSink } from './read-common.js';
+import { delimitedColumnTypes, JSONL_COLUMN_TYPE, MAX_SCHEMA_COLUMNS, type ColumnType } from './column-types.js';
 
 /** Sixteen digits in a row: the only lines that may hold an integer beyond 2^53. */
 const LONG_DIGITS = /\d{16}/;
@@ -278,8 +279,67 @@ function refuseDuplicateMember(text: string, value: unknown, what: string): void
   if (dup) throw new SnapError('RECORDS_MALFORMED', `${what} names the member ${JSON.stringify(dup.name)} twice (RFC 8785 reads I-JSON, RFC 7493: names are unique)`);
 }
 
+/** Whether a member name is one JavaScript lists before the others in an object, whatever its place (an array index: `0`, `17`; not `01`, `-1`). */
+const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
+
 /**
- * Read the records of a JSON Lines file into `sink`.
+ * The names of the top-level members of a JSON object text (valid JSON, as JSON.parse took it), in
+ * the order the text writes them. `Object.keys` of the parsed object lists names that are array
+ * indices (`"2"`) first; Python's `json`, pandas and pyarrow keep the text's order.
+ */
+export function memberNamesInTextOrder(text: string): string[] {
+  const names: string[] = [];
+  let depth = 0;
+  let expectName = false;
+  for (let i = 0; i < text.length; ) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      const end = stringEnd(text, i);
+      if (depth === 1 && expectName) names.push(JSON.parse(text.slice(i, end)) as string);
+      expectName = false;
+      i = end;
+      continue;
+    }
+    if (c === 0x7b || c === 0x5b) {
+      depth++;
+      expectName = depth === 1 && c === 0x7b;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+    else if (c === 0x2c && depth === 1) expectName = true;
+    i++;
+  }
+  return names;
+}
+
+/**
+ * The columns of a JSONL file as pandas.read_json(lines=True), a DataFrame of `json.loads` lines and
+ * pyarrow's (Hugging Face datasets') JSON reader make them: every top-level member name, in order
+ * of first appearance across lines (FORMAT §19.11). Fed each line's names as `ObjectShapes` holds
+ * them (`shapeNames`: the same array while lines keep one shape), a line of the shape before costs
+ * one comparison.
+ */
+class FirstAppearance {
+  private readonly seen = new Set<string>();
+  private last: readonly string[] | undefined;
+  /** More names than a column object holds: no order is signed. */
+  over = false;
+
+  add(names: readonly string[], text: string): void {
+    if (this.over || names === this.last) return;
+    this.last = names;
+    if (names.every((n) => this.seen.has(n))) return;
+    for (const n of names.some((x) => ARRAY_INDEX.test(x)) ? memberNamesInTextOrder(text) : names) this.seen.add(n);
+    if (this.seen.size > MAX_SCHEMA_COLUMNS) this.over = true;
+  }
+
+  /** The columns in order, each {@link JSONL_COLUMN_TYPE}; undefined when over a bound of the column object. */
+  columns(): ColumnType[] | undefined {
+    return this.over ? undefined : delimitedColumnTypes([...this.seen], JSONL_COLUMN_TYPE);
+  }
+}
+
+/**
+ * Read the records of a JSON Lines file into `sink`, and its columns (top-level member names in
+ * order of first appearance, {@link FirstAppearance}) for its column object.
  * @throws SnapError `RECORDS_MALFORMED` | `RECORDS_LIMIT` | `RECORDS_KEY_MISSING` |
  *   `RECORDS_KEY_EMPTY` | `RECORDS_LABEL_MISSING` | `NOT_FOUND` | `IO_ERROR`, each naming the file,
  *   line and record
@@ -292,6 +352,7 @@ export async function readJsonl(abs: string, rel: string, fields: RecordFields, 
   let carry: Buffer = Buffer.alloc(0);
   let first = true;
   const shapes = new ObjectShapes(fields);
+  const columns = new FirstAppearance();
   const takeLine = (text: string) => {
     line++;
     if (first) {
@@ -330,6 +391,7 @@ export async function readJsonl(abs: string, rel: string, fields: RecordFields, 
       const marked = hasWholeFloat(text) && tooDeepOrLarge(text, { depth: 2 * MAX_DEPTH, values: Infinity }) === undefined ? parseMarkingWholeFloats(text) : value;
       const forms = shapes.forms(marked); // (nesting checked here, before membersOf recurses)
       refuseDuplicateMember(text, value, 'an object');
+      columns.add(shapes.shapeNames, text);
       sink(forms, row, line);
     } catch (e) {
       throw located(e, rel, { line, row });
@@ -357,5 +419,6 @@ export async function readJsonl(abs: string, rel: string, fields: RecordFields, 
     takeText(head);
   }
   if (carry.length > 0) takeText(carry);
-  return { sha256: hash.digest('hex'), bytes, records: row };
+  const columnTypes = columns.columns();
+  return { sha256: hash.digest('hex'), bytes, records: row, ...(columnTypes ? { columnTypes } : {}) };
 }

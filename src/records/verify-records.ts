@@ -100,8 +100,8 @@ export async function attachRecordFindings(problems: RecordProblem[], members: r
           const copy = m.schema === undefined && !aBuilt && expected ? objectDirs.map((d) => join(d, expected.slice(0, 2), expected.slice(2))).find((x) => existsSync(x)) : undefined;
           const aTypes = aBuilt ? readTypes(aBuilt.columnTypes) : copy && expected ? readTypes(await (await import('./read-parquet.js')).storedParquetColumnTypes(copy, m.path as string, expected), false) : await signedTypes(m.schema, schemaPath, m.path as string);
           report.types = compareTypes(aTypes, readTypes(bBuilt.columnTypes));
-        } else if (m.format === 'csv' || m.format === 'tsv') {
-          // CSV, TSV: the signed header order (that of the signed bytes when indexed again) against the file's, given when it changed or is not known.
+        } else if (m.format === 'csv' || m.format === 'tsv' || m.format === 'jsonl') {
+          // CSV, TSV (JSONL: its members in order of first appearance): the signed header order (that of the signed bytes when indexed again) against the file's, given when it changed or is not known.
           const schemaPath = m.schema !== undefined ? objectDirs.map((d) => join(d, (m.schema as string).slice(0, 2), (m.schema as string).slice(2))).find((x) => existsSync(x)) : undefined;
           const types = compareTypes(aBuilt ? readTypes(aBuilt.columnTypes) : await signedTypes(m.schema, schemaPath, m.path as string, COLUMN_ORDER_NOT_RECORDED), readTypes(bBuilt.columnTypes), false);
           if (types.order || types.columns || types.unknown) report.types = types;

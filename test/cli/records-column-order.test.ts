@@ -4,7 +4,8 @@
  * reordered — a feature moved last, where such a loader takes the label — has every record the same
  * by name (§19.3 sorts a record's members) and yet trains on a feature as the label. `diff`, `verify`
  * and `check` name it ("column order: id, x, label → id, label, x"), and `check` counts it toward
- * `maxTypeChanges` (default 0), for CSV, TSV and Parquet sets alike.
+ * `maxTypeChanges` (default 0), for CSV, TSV, Parquet and JSONL sets alike (a JSONL set's columns
+ * are its members in order of first appearance across lines, as pandas.read_json and datasets order them).
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
@@ -39,9 +40,15 @@ const B = ['id', 'label', 'x'];
 const ORDER = { a: A, b: B };
 const TEXT = 'column order: id, x, label → id, label, x';
 
-type Format = 'csv' | 'tsv' | 'parquet';
-const FILE: Record<Format, string> = { csv: 't.csv', tsv: 't.tsv', parquet: 't.parquet' };
-const content = (f: Format, order: string[]) => (f === 'parquet' ? parquet(order) : f === 'tsv' ? csv(order).replaceAll(',', '\t') : csv(order));
+/** The same three records as JSON Lines, each line's members in `order` (pandas.read_json and datasets order columns by first appearance). */
+function jsonl(order: string[]): string {
+  const rows = [{ id: 1, x: 5, label: 1, extra: 0 }, { id: 2, x: 6, label: 0, extra: 1 }, { id: 3, x: 7, label: 1, extra: 1 }] as Record<string, number>[];
+  return rows.map((r) => `{${order.map((c) => `${JSON.stringify(c)}:${r[c]}`).join(',')}}\n`).join('');
+}
+
+type Format = 'csv' | 'tsv' | 'parquet' | 'jsonl';
+const FILE: Record<Format, string> = { csv: 't.csv', tsv: 't.tsv', parquet: 't.parquet', jsonl: 't.jsonl' };
+const content = (f: Format, order: string[]) => (f === 'parquet' ? parquet(order) : f === 'jsonl' ? jsonl(order) : f === 'tsv' ? csv(order).replaceAll(',', '\t') : csv(order));
 
 async function seal(dir: string, store: string, as: string, f: Format, extra: string[] = []): Promise<Json> {
   const r = await snapJson(['seal', dir, '--as', as, '--key', keys.key, '--store', store, '--records', `${FILE[f]} key=id label=label`, ...extra]);
@@ -61,7 +68,7 @@ async function pair(f: Format, bOrder = B, extra: string[] = []): Promise<{ stor
 
 const check = (store: string, b = 'ds@v2', extra: string[] = []) => snapJson(['check', b, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub, ...extra]);
 
-describe.each(['csv', 'tsv', 'parquet'] as Format[])('%s: a label column moved where a positional loader reads a feature', (f) => {
+describe.each(['csv', 'tsv', 'parquet', 'jsonl'] as Format[])('%s: a label column moved where a positional loader reads a feature', (f) => {
   it('check fails (exit 1) with a maxTypeChanges breach naming the new order; diff and verify name it, in --json exactly', async () => {
     const { store, b } = await pair(f);
     const c = await check(store);
@@ -135,6 +142,26 @@ describe.each(['csv', 'tsv', 'parquet'] as Format[])('%s: a label column moved w
   });
 });
 
+describe('JSONL column objects', () => {
+  it('sign the members in order of first appearance across lines, as pandas.read_json(lines=True), a DataFrame of json.loads and datasets order the columns, each typed JSON; a name like 2, which JSON.parse lists first, in its place in the text', async () => {
+    const store = await newStorePath();
+    const dir = await makeTree({ 't.jsonl': '{"id":1,"x":5}\n{"label":1,"id":2,"x":6}\n{"b":0,"2":0,"a":0,"id":3,"x":7,"label":0}\n' });
+    const m = (await snapJson(['seal', dir, '--as', 'ds@v1', '--key', keys.key, '--store', store, '--records', 't.jsonl key=id'])).json.records[0];
+    const obj = JSON.parse(await fsp.readFile(join(store, 'objects', 'sha256', m.schema.slice(0, 2), m.schema.slice(2)), 'utf8'));
+    expect(obj).toEqual({ classNames: {}, columns: ['id', 'x', 'label', 'b', '2', 'a'].map((name) => ({ name, type: 'JSON' })) });
+  });
+
+  it('a record added with a member no line had (pandas appends it as the last column, where df.iloc[:, -1] took the label, NaN on every other row) is a column added: check fails (exit 1); it passed, "1 added"', async () => {
+    const store = await newStorePath();
+    const body = jsonl(A);
+    await seal(await makeTree({ 't.jsonl': body }), store, 'ds@v1', 'jsonl');
+    const b = await makeTree({ 't.jsonl': body + '{"id":4,"x":8,"label":0,"note":"z"}\n' });
+    const c = await check(store, b);
+    expect(c.code, JSON.stringify(c.json.breaches)).toBe(1);
+    expect(c.json.breaches.find((x: Json) => x.rule === 'maxTypeChanges')?.message).toContain('columns added: note');
+  });
+});
+
 describe('CSV column objects', () => {
   it('sign the header in order, each column typed STRING, in the same object form as a Parquet set', async () => {
     const { store, sealed } = await pair('csv');
@@ -158,7 +185,7 @@ describe('CSV column objects', () => {
   });
 });
 
-describe.each(['csv', 'tsv', 'parquet'] as Format[])('%s: a column added or removed, which a positional loader reads in place of another', (f) => {
+describe.each(['csv', 'tsv', 'parquet', 'jsonl'] as Format[])('%s: a column added or removed, which a positional loader reads in place of another', (f) => {
   // Every record is modified (a member more or fewer): a review that lets those through must still see the columns change.
   const MODIFIED = ['--max-modified', '3'];
 

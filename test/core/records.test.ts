@@ -50,13 +50,14 @@ describe('the records member of a statement', () => {
     expect(validateRecordsMember([unlabelled])).toHaveLength(1);
   });
 
-  it('takes a schema digest on a Parquet, CSV or TSV set only (not JSONL: a line has no column order), and only as 64 lowercase hex (FORMAT §19.11)', () => {
+  it('takes a schema digest on a Parquet, CSV, TSV or JSONL set only (a JSONL set\'s columns by first appearance; not a files set), and only as 64 lowercase hex (FORMAT §19.11)', () => {
     const hex = 'ab'.repeat(32);
     expect(validateRecordsMember([csvSet({ path: 't.parquet', format: 'parquet', schema: hex })])[0]?.schema).toBe(hex);
     expect(validateRecordsMember([csvSet({ schema: hex })])[0]?.schema).toBe(hex);
     expect(validateRecordsMember([csvSet({ path: 't.tsv', format: 'tsv', schema: hex })])[0]?.schema).toBe(hex);
     expect(validateRecordsMember([csvSet({ path: 't.jsonl', format: 'jsonl' })])).toHaveLength(1);
-    expect(() => validateRecordsMember([csvSet({ path: 't.jsonl', format: 'jsonl', schema: hex })])).toThrow(code('STATEMENT_INVALID'));
+    expect(validateRecordsMember([csvSet({ path: 't.jsonl', format: 'jsonl', schema: hex })])[0]?.schema).toBe(hex);
+    expect(() => validateRecordsMember([{ ...filesSet, schema: hex }])).toThrow(code('STATEMENT_INVALID'));
     expect(() => validateRecordsMember([csvSet({ path: 't.parquet', format: 'parquet', schema: hex.toUpperCase() })])).toThrow(code('STATEMENT_INVALID'));
     expect(() => validateRecordsMember([csvSet({ path: 't.parquet', format: 'parquet', schema: 7 as unknown as string })])).toThrow(code('STATEMENT_INVALID'));
   });

@@ -221,6 +221,8 @@ export interface TabSet {
    * The order its files list the columns in, the same for A and B: the order of a CSV or Parquet
    * file's columns is signed and compared (FORMAT §19.11: a reorder is a `maxTypeChanges` change,
    * `test/cli/records-column-order.test.ts`), so it is not one of the equivalent forms written here.
+   * A JSONL line writes its members in this order; the set's columns are then {@link jsonlColumns},
+   * which edits of its records may change (a first record deleted, one added with a member more).
    */
   order: string[];
   pq?: PqCol[];
@@ -316,18 +318,28 @@ function jsonString(rng: Rng, s: string): string {
   }
   return `${out}"`;
 }
-function jsonText(rng: Rng, v: Val): string {
+function jsonText(rng: Rng, v: Val, names?: string[]): string {
   const ws = () => rng.pick(['', '', ' ', '\t', '  ']);
   if (typeof v === 'number') return jsonNumber(rng, v);
   if (typeof v === 'string') return jsonString(rng, v);
   if (v === null || typeof v === 'boolean') return String(v);
   if (Array.isArray(v)) return `[${ws()}${v.map((x) => jsonText(rng, x)).join(`${ws()},${ws()}`)}${ws()}]`;
-  const names = rng.shuffle(Object.keys(v));
+  names ??= rng.shuffle(Object.keys(v));
   return `{${ws()}${names.map((k) => `${jsonString(rng, k)}${ws()}:${ws()}${jsonText(rng, v[k] as Val)}`).join(`${ws()},${ws()}`)}${ws()}}`;
 }
-function writeJsonl(rng: Rng, rows: Rec[]): Buffer {
+/**
+ * The columns of a JSONL set's rows as pandas.read_json and snap's column object take them (FORMAT
+ * §19.11): top-level member names by first appearance across lines, each line writing its members
+ * in the set's {@link TabSet.order} (nested objects' members are shuffled: no reader keeps their order).
+ */
+export function jsonlColumns(s: TabSet, rows: Rec[]): string[] {
+  const seen: string[] = [];
+  for (const r of rows) for (const c of s.order) if (Object.prototype.hasOwnProperty.call(r, c) && !seen.includes(c)) seen.push(c);
+  return seen;
+}
+function writeJsonl(rng: Rng, s: TabSet, rows: Rec[]): Buffer {
   const eol = rng.pick(['\n', '\r\n']);
-  const text = rows.map((r) => jsonText(rng, r)).join(eol) + (rows.length > 0 && rng.below(3) === 0 ? '' : rows.length > 0 ? eol : '');
+  const text = rows.map((r) => jsonText(rng, r, s.order.filter((c) => Object.prototype.hasOwnProperty.call(r, c)))).join(eol) + (rows.length > 0 && rng.below(3) === 0 ? '' : rows.length > 0 ? eol : '');
   return Buffer.from(text);
 }
 function writeParquet(rng: Rng, s: TabSet, rows: Rec[]): Buffer {
@@ -336,7 +348,7 @@ function writeParquet(rng: Rng, s: TabSet, rows: Rec[]): Buffer {
   return Buffer.from(parquetWriteBuffer({ columnData, rowGroupSize: 1 + rng.below(6), ...(rng.below(2) ? { codec: 'UNCOMPRESSED' as const } : {}) }));
 }
 function writeSet(rng: Rng, s: TabSet, rows: Rec[]): Buffer {
-  return s.format === 'csv' ? writeCsv(rng, s, rows) : s.format === 'jsonl' ? writeJsonl(rng, rows) : writeParquet(rng, s, rows);
+  return s.format === 'csv' ? writeCsv(rng, s, rows) : s.format === 'jsonl' ? writeJsonl(rng, s, rows) : writeParquet(rng, s, rows);
 }
 
 // ------------------------------------------------------------------ a case: a dataset, its edits, and the truth

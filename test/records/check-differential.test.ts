@@ -39,6 +39,7 @@ import {
   compareVerify,
   describeCase,
   freshKeyValue,
+  jsonlColumns,
   labelText,
   labelValue,
   makeCase,
@@ -112,6 +113,8 @@ interface Measured {
   newConflicts: number;
   labelsA: Counts;
   labelsB: Counts;
+  /** Column changes toward maxTypeChanges (a JSONL set's columns by first appearance: an order change of those on both sides counts one, each column added or removed one). */
+  typeChanges: number;
 }
 
 const countLabels = (list: Entry[]): Counts => {
@@ -136,7 +139,15 @@ function measure(c: Case): Measured[] {
     };
     const dupA = groups(x.a);
     const conflictsA = new Set(t.conflicts.filter((g) => g.side === 'a').map((g) => g.features));
-    const tabSet = c.tab.find((s) => s.set.path === name)?.set;
+    const tab = c.tab.find((s) => s.set.path === name);
+    const tabSet = tab?.set;
+    let typeChanges = 0;
+    if (tab && tab.set.format === 'jsonl') {
+      const ca = jsonlColumns(tab.set, tab.a);
+      const cb = jsonlColumns(tab.set, tab.b);
+      const common = (x: string[], y: string[]) => x.filter((n) => y.includes(n)).join('\0');
+      typeChanges = (common(ca, cb) === common(cb, ca) ? 0 : 1) + ca.filter((n) => !cb.includes(n)).length + cb.filter((n) => !ca.includes(n)).length;
+    }
     out.push({
       name,
       labelled: tabSet === undefined || !tabSet.unlabelled,
@@ -149,6 +160,7 @@ function measure(c: Case): Measured[] {
       newConflicts: t.conflicts.filter((g) => g.side === 'b' && !conflictsA.has(g.features)).length,
       labelsA: countLabels(x.a),
       labelsB: countLabels(x.b),
+      typeChanges,
     });
   }
   return out;
@@ -202,8 +214,8 @@ const ALLOW_RULES = ['allowNewLabels', 'allowVanishedLabels'] as const;
 /** The stricter of two sides' thresholds (null and absent: not checked, the least strict). */
 function stricter(a: Limits, b: Limits): Limits {
   const out: Limits = {};
-  // maxUnindexedFiles: no file outside the record sets changes here; maxTypeChanges: no set is
-  // Parquet here (FORMAT §19.11). Both are only carried (default 0).
+  // maxUnindexedFiles: no file outside the record sets changes here; maxTypeChanges: only a JSONL
+  // set's columns change here (FORMAT §19.11: by first appearance). Both are only carried (default 0).
   for (const k of [...COUNT_RULES, 'maxUnindexedFiles', 'maxTypeChanges', ...SHARE_RULES]) {
     const x = a[k] ?? null;
     const y = b[k] ?? null;
@@ -237,6 +249,7 @@ function expectedBreaches(sets: Measured[], t: Limits): ExpectedBreach[] {
     for (const k of COUNT_RULES) if (lim(k) !== undefined && counts[k] > (lim(k) as number)) out.push({ set: m.name, rule: k, value: counts[k], limit: lim(k) as number });
     const share = m.recordsA > 0 ? m.added / m.recordsA : null;
     if (lim('maxAddedShare') !== undefined && m.added > 0 && (share === null || share > (lim('maxAddedShare') as number))) out.push({ set: m.name, rule: 'maxAddedShare', value: share, limit: lim('maxAddedShare') as number });
+    if (lim('maxTypeChanges') !== undefined && m.typeChanges > (lim('maxTypeChanges') as number)) out.push({ set: m.name, rule: 'maxTypeChanges', value: m.typeChanges, limit: lim('maxTypeChanges') as number });
     if (m.labelled) shiftRules(m.name, m.labelsA, m.labelsB);
   }
   const labelled = sets.filter((m) => m.labelled);
