@@ -905,7 +905,7 @@ function pageRunProblem(h: ReturnType<typeof parquetHeader>, raw: Uint8Array, c:
   return undefined;
 }
 
-async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg: RowGroup, g: number, rel: string, maxValues: number, maxHeaderValues: number, dictionaries?: ReadonlyMap<number, (values: Uint8Array[]) => void>): Promise<void> {
+async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg: RowGroup, g: number, rel: string, maxValues: number, maxHeaderValues: number, dictionaries?: ReadonlyMap<number, (values: Uint8Array[]) => void>, categoricalLeaves?: ReadonlySet<number>): Promise<void> {
   const limit = (what: string) => new SnapError('RECORDS_LIMIT', `${rel}: row group ${g} ${what}`, { path: rel });
   const malformed = (why: string) => new SnapError('RECORDS_MALFORMED', `${rel}: row group ${g}: ${why} (truncated or corrupt?)`, { path: rel });
   const rows = Number(rg.num_rows);
@@ -947,6 +947,7 @@ async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg
   let values = 0;
   for (const { start, length, context, column, entries, leaf } of spans) {
     const onDictionary = dictionaries?.get(leaf);
+    const categorical = categoricalLeaves?.has(leaf) === true;
     // A repeated column's records, counted on the repetition levels of its first `entries` level entries.
     let records = 0;
     let left = entries;
@@ -974,7 +975,7 @@ async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg
       // ([cat, dog]), every .cat.codes integer flipped and the check passed (FORMAT §19.11).
       if (h.type === 'DICTIONARY_PAGE' && pages > 0) throw malformed(`a dictionary page after a data page of ${column}: the Parquet format puts it first; Arrow (pyarrow, pandas) starts a new dictionary there, so a pandas categorical's categories (what .cat.codes means) would not be those snap signs`);
       pages++;
-      if (onDictionary && h.type === 'DICTIONARY_PAGE') dictionaryPending = true;
+      if (categorical && h.type === 'DICTIONARY_PAGE') dictionaryPending = true;
       const encoding = h.data_page_header?.encoding ?? h.data_page_header_v2?.encoding;
       if (dictionaryPending && encoding !== undefined && (h.data_page_header?.num_values ?? h.data_page_header_v2?.num_values ?? 0) > 0) {
         // pyarrow's categorical reading takes the dictionary when it reads a dictionary-encoded page:
@@ -1005,7 +1006,7 @@ async function checkRowGroupPages(file: AsyncBuffer, leaves: readonly Leaf[], rg
       }
       if (runs) throw malformed(`a page's run-length encoded ${runs}`);
       if (onDictionary && h.type === 'DICTIONARY_PAGE' && h.dictionary_page_header) {
-        // A categorical's dictionary page (§19.11): its values in order, within the bounds just checked.
+        // A dictionary page of byte arrays (a categorical's, §19.11, or any other): its values in order, within the bounds just checked.
         try {
           const page = decompressPage(bytesOf.subarray(reader.offset, reader.offset + stored), size, context.codec as never, CODECS);
           // Each value has a 4-byte length: a page that declares more values than that cannot hold them (no array made for them).
@@ -1208,6 +1209,34 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
         }
       });
     }
+    // Any other column of byte arrays whose dictionary page holds a value twice: pyarrow reads a
+    // column as a dictionary not only as a pandas categorical but where ARROW:schema makes a nested
+    // field one (a struct member, a list's element) or a reader asks (read_dictionary=), and its
+    // dictionary reading keeps each value once: a struct member's page [aaa, aaa, ccc, ddd] with
+    // indices [2, 2, 0] read ddd, ddd, aaa to pyarrow and pandas, ccc, ccc, aaa to snap, and check
+    // passed. No writer writes a value twice.
+    const categoricalLeaves = new Set(dictionaryPages.keys());
+    leaves.forEach((leaf, i) => {
+      if (leaf.element.type !== 'BYTE_ARRAY' || dictionaryPages.has(i)) return;
+      const column = leaf.path.join('.');
+      dictionaryPages.set(i, (values) => {
+        const page = new Set<string>();
+        for (const v of values) {
+          const bytes = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+          const key = bytes.toString('latin1');
+          if (page.has(key)) {
+            let shown: string;
+            try {
+              shown = JSON.stringify(strict.decode(v).slice(0, CATEGORY_SHOWN));
+            } catch {
+              shown = `0x${bytes.subarray(0, CATEGORY_SHOWN).toString('hex')}`;
+            }
+            throw malformed(`column ${JSON.stringify(column)} has a dictionary page that holds ${shown}${bytes.length > CATEGORY_SHOWN ? '…' : ''} twice: pyarrow's dictionary reading (a dictionary field of ARROW:schema, read_dictionary=) keeps each value once, so the indices after it would name other values than the page's (which snap reads)`);
+          }
+          page.add(key);
+        }
+      });
+    });
     const readings = columnReadings(leaves, rel);
     for (const [key, convert] of durations) {
       const path = JSON.parse(key) as string[];
@@ -1223,7 +1252,7 @@ export async function readParquet(abs: string, rel: string, fields: RecordFields
       const rg = meta.row_groups[g] as FileMetaData['row_groups'][number];
       if (rg.total_byte_size > BigInt(MAX_ROW_GROUP_BYTES)) throw new SnapError('RECORDS_LIMIT', `${rel}: row group ${g} holds ${rg.total_byte_size} bytes uncompressed, more than ${MAX_ROW_GROUP_BYTES}`, { path: rel });
       checkColumnChunks(rg, g, leaves, rel);
-      await checkRowGroupPages(file, leaves, rg, g, rel, options.maxRowGroupValues ?? MAX_ROW_GROUP_VALUES, options.maxPageHeaderValues ?? MAX_PAGE_HEADER_VALUES, dictionaryPages);
+      await checkRowGroupPages(file, leaves, rg, g, rel, options.maxRowGroupValues ?? MAX_ROW_GROUP_VALUES, options.maxPageHeaderValues ?? MAX_PAGE_HEADER_VALUES, dictionaryPages, categoricalLeaves);
       const rows = Number(rg.num_rows);
       // The group's columns, decoded (one list of chunks per top-level column, in schema order);
       // its rows are made from them one at a time, so only one row object is alive at once.

@@ -146,6 +146,19 @@ describe('a categorical column chunk whose dictionary page is followed by a PLAI
   });
 });
 
+describe('a dictionary page that holds a value twice in a column that is no pandas categorical', () => {
+  it('is refused in a struct member whose Arrow field is a dictionary (pyarrow reads it as one, so pandas read {label: ddd}, {label: ddd}, {label: aaa} where the page and snap give ccc, ccc, aaa): check passed it, exit 0, no record changed', async () => {
+    const store = await newStorePath();
+    const a = await makeTree({ 'train.parquet': file('nested-dictionary-twice-a') });
+    expect((await snap(['seal', a, '--as', 'ds@v1', '--key', keys.key, '--store', store, '--records', 'train.parquet key=id label=y'])).code).toBe(0);
+    const b = await makeTree({ 'train.parquet': file('nested-dictionary-twice') });
+    const c = await snapJson(['check', b, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(c.code, JSON.stringify(c.json)).toBe(3);
+    expect(c.json.error).toMatchObject({ code: 'RECORDS_MALFORMED', details: { path: 'train.parquet' } });
+    expect(c.json.error.message).toContain('column "s.label" has a dictionary page that holds "aaa" twice');
+  });
+});
+
 describe('a categorical whose dictionary page holds a value twice', () => {
   it('is refused, where pandas keeps each value once and reads other labels (ddd, ddd, aaa) than the page indexes (ccc, ccc, aaa)', async () => {
     // Against dictionary-twice-a.parquet B has the same categories as pandas reads them, and the same records as the page gives them.
