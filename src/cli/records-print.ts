@@ -185,7 +185,11 @@ export function recordsLines(r: RecordsReport, opts: { orderAlways?: boolean; or
   return out;
 }
 
-/** The record lines under one verify problem: its record diff, or the label flip of a moved file. */
+/**
+ * The record lines under one verify problem: its record diff, or the label flip of a moved file —
+ * under the file where it is now (an extra file, or a `modified` one it moved over), not under its
+ * missing twin, which carries the same `label`.
+ */
 export function problemRecordLines(p: { records?: RecordSetDiff | { error: { code: string; message: string } }; label?: { key: string; from: string; to: string; contentChanged?: true }; kind: string }): string[] {
   const out: string[] = [];
   if (p.records && 'error' in p.records) out.push(`    records: not compared: ${escapeMessage(p.records.error.message)} [${p.records.error.code}]`);
@@ -194,7 +198,7 @@ export function problemRecordLines(p: { records?: RecordSetDiff | { error: { cod
     out.push(...setLines(p.records, '      '));
     if (p.records.shift && p.records.summary.labelChanges + p.records.summary.added + p.records.summary.removed > 0) out.push(...shiftLines(p.records.shift, '      labels  '));
   }
-  if (p.label && p.kind === 'extra') {
+  if (p.label && (p.kind === 'extra' || p.kind === 'modified')) {
     const what = p.label.contentChanged ? 'label changed' : 'label flipped';
     out.push(`    ${what}: ${keyText([p.label.key], 'files')}: ${labelShown(p.label.from)} → ${labelShown(p.label.to)}${p.label.contentChanged ? ' (and its bytes)' : ''}`);
   }

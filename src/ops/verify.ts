@@ -51,7 +51,8 @@ export interface Problem {
   records?: RecordSetDiff | { error: { code: string; message: string } };
   /**
    * A file moved between the label folders of a label-folder set: the flip (`contentChanged`: its
-   * bytes changed too; docs/FORMAT.md §19.8).
+   * bytes changed too; docs/FORMAT.md §19.8), on an extra or `modified` file where the record now
+   * is, and on its missing source.
    */
   label?: { set: string; key: string; from: string; to: string; contentChanged?: true };
 }

@@ -10,6 +10,8 @@ import { isSnapError } from '../core/errors.js';
 import { compareUtf8 } from '../core/paths.js';
 import type { RecordSetMember } from '../core/records.js';
 import { fileForms } from './canonical.js';
+import type { IndexEntry } from './index-line.js';
+import { pairLeftovers, type RecordDiffCounts, type RecordDiffSink } from './record-diff.js';
 
 /** A `files` record set as the naming of label flips needs it: its pattern and its label's path segment (0-based). */
 export interface LabelFolderSet {
@@ -46,11 +48,11 @@ export interface LabelProblem {
   /** For a missing file: the extra path that now has exactly its content. */
   movedTo?: string;
   /**
-   * A file moved between label folders of a label-folder set: the label flip (on the extra file and
-   * its missing twin) — also on an extra file whose bytes are the signed bytes of its record under
-   * another label, where other bytes (a decoy) now are. `contentChanged`: the file's bytes changed
-   * too (the only missing file of its record and the only extra one, under another label: `diff`'s
-   * modified record with another label).
+   * A record of a label-folder set that `diff` pairs under another label ({@link nameLabelFlips}):
+   * the label flip, on the file where the record is now (an extra file, or a `modified` one it was
+   * moved over) and on its source when that is missing — also on an extra file whose bytes are the
+   * signed bytes of its record under another label, where other bytes (a decoy) now are.
+   * `contentChanged`: the file's bytes changed too (`diff`'s modified record with another label).
    */
   label?: LabelFlip;
 }
@@ -202,92 +204,76 @@ export function nameMoves(problems: MoveProblem[], sameRecord?: (path: string, s
 
 /**
  * Name the label flips of label-folder sets among verify's problems, in place (`label` on the
- * problems concerned; docs/FORMAT.md §19.8), after {@link nameMoves}:
+ * problems concerned; docs/FORMAT.md §19.8), as `diff` pairs the records of a key
+ * ({@link pairLeftovers} with identity `path`: by label first, then by content, then as modified).
  *
- * 1. an extra file moved from a missing one of the same set and key under another label (both get it);
- * 2. an extra file whose bytes are the signed bytes of its record under another label, where a
- *    `modified` file (a decoy) now is — of several, the first in fingerprint order, as diff;
- * 3. a record's only missing file and only extra file, under two labels, of other bytes (a file
- *    moved and edited): both get it, with `contentChanged`.
+ * The problems of one record of a set (same set, same key: one file name under several label
+ * folders) are the records diff pairs after its unchanged ones (a file whose bytes and path stayed
+ * is no problem): A's are its missing and `modified` files with their signed bytes, B's its extra
+ * and `modified` files with their bytes now. Each pairing of two labels is named:
  *
- * What is named depends on the order of `problems` only where diff's order decides too (the
- * fingerprint order of extras); pass them in path order, as every verify does.
+ * - a **flip** (the same bytes under another label) — also where the old label's path now holds
+ *   other bytes (a decoy), and where the new label's path held other bytes (a `modified` file:
+ *   the file moved over one of its name, whose own record moved on or left);
+ * - a **modified** record whose label changed (`contentChanged`: its bytes changed too).
+ *
+ * The label goes on the problem of B's record (an extra or a `modified` file: where the file is
+ * now), and on that of A's record when it is a missing file (its twin); a `modified` file is never
+ * labelled for the record that left it, as it names what it now holds. Files paired with no other
+ * label (removed, added, modified in place) get none. Problems that are not files of a set, or
+ * whose digest is not known (links, unreadable files), are no records here, as diff reads none.
+ * Pass problems in path order, as every verify does (their order decides nothing: diff's index
+ * order, by fingerprint within a key, does).
  */
 export function nameLabelFlips(problems: LabelProblem[], sets: readonly LabelFolderSet[]): void {
   if (sets.length === 0) return;
   // A tabular file of the statement is no sample of a set whose pattern takes it (§19.1).
   const setOf = sampleSetOf(sets);
-  // Label folders: a file that moved from one label folder to another, same name, same bytes.
-  // Missing files by path, to give the twin its label (a search per move was quadratic: 100,000 moves took 95 s).
-  const missingAt = new Map(problems.filter((q) => q.kind === 'missing' && q.movedTo !== undefined).map((q) => [q.path, q]));
-  for (const p of problems) {
-    if (p.kind !== 'extra' || !p.movedFrom) continue;
-    // Each path's own set (the first that takes it): a move out of one set into another is a record
-    // removed and one added, as diff reports it — though the second set's pattern may match both paths.
-    const set = setOf(p.path);
-    if (!set || setOf(p.movedFrom) !== set) continue;
+  type Side = { entry: IndexEntry; problem: LabelProblem; key: string };
+  const records = new Map<string, { set: LabelFolderSet; a: Side[]; b: Side[] }>();
+  const add = (p: LabelProblem, side: 'a' | 'b', digest: LabelProblem['expected']) => {
+    const sha256 = (digest as { sha256?: string } | undefined)?.sha256;
+    const set = sha256 === undefined ? undefined : setOf(p.path);
     // A path that cannot be a record (its key over MAX_KEY_BYTES once escaped) names no flip; it is still reported.
-    const to = formsOf(p.path, set.labelSegment);
-    const from = formsOf(p.movedFrom, set.labelSegment);
-    if (!to || !from || to.key !== from.key || to.label === from.label) continue;
-    p.label = { set: set.pattern, key: keyName(to), from: from.label as string, to: to.label as string };
-    const src = missingAt.get(p.movedFrom);
-    if (src) src.label = p.label;
-  }
-  // Files of a set whose bytes changed, by record and signed content: where a moved file's source may be,
-  // when a decoy was written in its place (diff names that flip, and the decoy as an added record).
-  const record = (path: string, digest: { sha256?: string; size?: number } | object | undefined) => {
-    const d = digest as { sha256?: string; size?: number } | undefined;
-    const set = d?.sha256 === undefined ? undefined : setOf(path);
-    const forms = set && formsOf(path, set.labelSegment);
-    return set && forms ? { set, forms, id: `${set.pattern}\0${forms.key as string}\0${d?.sha256} ${d?.size}` } : undefined;
-  };
-  const changedBySignedContent = new Map<string, LabelProblem[]>();
-  for (const q of problems) {
-    const r = q.kind === 'modified' ? record(q.path, q.expected) : undefined;
-    if (!r) continue;
-    const list = changedBySignedContent.get(r.id);
-    if (list) list.push(q);
-    else changedBySignedContent.set(r.id, [q]);
-  }
-  // Extras in the order diff pairs a record's files (by fingerprint), so that both name the same flip.
-  const rank = (p: LabelProblem) => {
-    const set = setOf(p.path);
-    const forms = set && formsOf(p.path, set.labelSegment, (p.actual as { sha256?: string } | undefined)?.sha256);
-    return forms ? sha256Hex(forms.canonical) : '';
-  };
-  const extras = changedBySignedContent.size === 0 ? [] : problems.filter((p) => p.kind === 'extra' && !p.label).map((p) => ({ p, r: rank(p) }));
-  extras.sort((x, y) => (x.r < y.r ? -1 : x.r > y.r ? 1 : 0));
-  for (const { p } of extras) {
-    // An extra file named as moved from another record (same bytes by chance) may still be this one.
-    const r = record(p.path, p.actual);
-    const q = r && changedBySignedContent.get(r.id)?.shift();
-    const from = q && formsOf(q.path, r.set.labelSegment);
-    if (!r || !from || from.label === r.forms.label) continue;
-    p.label = { set: r.set.pattern, key: keyName(r.forms), from: from.label as string, to: r.forms.label as string };
-  }
-  // A file moved to another label folder and edited: its record's only missing file and only extra
-  // one, under two labels (diff pairs them as one modified record whose label changed).
-  const byRecord = new Map<string, { set: LabelFolderSet; missing: LabelProblem[]; extra: LabelProblem[] }>();
-  for (const p of problems) {
-    if (p.kind !== 'missing' && p.kind !== 'extra') continue;
-    const set = setOf(p.path);
-    const forms = set && formsOf(p.path, set.labelSegment);
-    if (!set || !forms) continue;
+    const forms = set && formsOf(p.path, set.labelSegment, sha256);
+    if (!set || !forms) return;
     const id = `${set.pattern}\0${forms.key as string}`;
-    let g = byRecord.get(id);
-    if (!g) byRecord.set(id, (g = { set, missing: [], extra: [] }));
-    g[p.kind].push(p);
+    let r = records.get(id);
+    if (!r) records.set(id, (r = { set, a: [], b: [] }));
+    r[side].push({ entry: { features: forms.features, fingerprint: sha256Hex(forms.canonical), key: forms.key as string, label: forms.label as string, row: 0 }, problem: p, key: keyName(forms) });
+  };
+  for (const p of problems) {
+    if (p.kind === 'modified' && (p.expected as { sha256?: string } | undefined)?.sha256 === (p.actual as { sha256?: string } | undefined)?.sha256) continue;
+    if (p.kind === 'missing' || p.kind === 'modified') add(p, 'a', p.expected);
+    if (p.kind === 'extra' || p.kind === 'modified') add(p, 'b', p.actual);
   }
-  for (const g of byRecord.values()) {
-    const [from, to] = [g.missing[0], g.extra[0]];
-    if (g.missing.length !== 1 || g.extra.length !== 1 || !from || !to || from.label || to.label) continue;
-    const a = formsOf(from.path, g.set.labelSegment);
-    const b = formsOf(to.path, g.set.labelSegment);
-    if (!a || !b || a.label === b.label) continue;
-    const label = { set: g.set.pattern, key: keyName(b), from: a.label as string, to: b.label as string, contentChanged: true as const };
-    from.label = label;
-    to.label = label;
+  const byFingerprint = (x: Side, y: Side) => (x.entry.fingerprint < y.entry.fingerprint ? -1 : x.entry.fingerprint > y.entry.fingerprint ? 1 : 0);
+  const none = () => {};
+  for (const r of records.values()) {
+    if (r.a.length === 0 || r.b.length === 0) continue;
+    // Diff's index order within a key: by fingerprint (§19.5).
+    r.a.sort(byFingerprint);
+    r.b.sort(byFingerprint);
+    const sideOf = new Map<IndexEntry, Side>([...r.a, ...r.b].map((x) => [x.entry, x]));
+    const name = (ea: IndexEntry, eb: IndexEntry, contentChanged: boolean) => {
+      const a = sideOf.get(ea) as Side;
+      const b = sideOf.get(eb) as Side;
+      if (ea.label === eb.label) return;
+      const label: LabelFlip = { set: r.set.pattern, key: b.key, from: ea.label as string, to: eb.label as string, ...(contentChanged ? { contentChanged: true as const } : {}) };
+      b.problem.label = label;
+      if (a.problem.kind === 'missing') a.problem.label = label;
+    };
+    const sink: RecordDiffSink = { flipped: (ea, eb) => name(ea, eb, false), modified: (ea, eb) => name(ea, eb, true), added: none, removed: none, duplicate: none };
+    const counts: RecordDiffCounts = { a: 0, b: 0, unchanged: 0, added: 0, removed: 0, modified: 0, flipped: 0, duplicatesA: 0, duplicatesB: 0, labelsA: {}, labelsB: {} };
+    pairLeftovers(
+      r.a.map((x) => x.entry),
+      r.b.map((x) => x.entry),
+      counts,
+      sink,
+      none,
+      none,
+      'path',
+    );
   }
 }
 

@@ -169,6 +169,45 @@ describe('verify names a label change whose file was also edited', () => {
   });
 });
 
+describe('verify names every label move of a key under two labels in both versions, as diff pairs them', () => {
+  it.each([
+    ['moved over its own name in another label folder', 'spam file\n', undefined],
+    ['moved over its own name in another label folder and edited', 'spam file!\n', true],
+  ])('when one file left ham for eggs and the spam file of that name was then %s (ham)', async (_, nowInHam, contentChanged) => {
+    const dir = await makeTree({ 'mail/ham/1.txt': 'ham file\n', 'mail/spam/1.txt': 'spam file\n', 'mail/spam/s.txt': 'other\n' });
+    const store = await newStorePath();
+    const s = await snapJson(['seal', dir, '--as', 'ds@v1', '--key', keys.key, '--store', store, '--records', 'mail/*/* format=files label-segment=1']);
+    expect(s.code, s.stderr).toBe(0);
+    await fsp.mkdir(join(dir, 'mail/eggs'));
+    await fsp.rename(join(dir, 'mail/ham/1.txt'), join(dir, 'mail/eggs/1.txt'));
+    await fsp.rm(join(dir, 'mail/spam/1.txt'));
+    await fsp.writeFile(join(dir, 'mail/ham/1.txt'), nowInHam);
+
+    const d = await snapJson(['diff', 'ds@v1', dir, '--store', store]);
+    const set = d.json.records.sets[0];
+    const diffMoves = [
+      ...set.flipped.map((f: Json) => ({ set: 'mail/*/*', key: f.key[0], from: f.from, to: f.to })),
+      ...set.modified.filter((m: Json) => m.labelChanged).map((m: Json) => ({ set: 'mail/*/*', key: m.key[0], from: m.a.label, to: m.b.label, contentChanged: true })),
+    ];
+    const eggs = { set: 'mail/*/*', key: 'mail/1.txt', from: 'ham', to: 'eggs' };
+    const ham = { set: 'mail/*/*', key: 'mail/1.txt', from: 'spam', to: 'ham', ...(contentChanged ? { contentChanged } : {}) };
+    expect(diffMoves).toEqual([eggs, ham]);
+    const c = await snapJson(['check', dir, '--against', 'ds@v1', '--store', store]);
+    expect(c.json.breaches.find((b: Json) => b.rule === 'maxLabelChanges')?.value).toBe(2);
+
+    const v = await snapJson(['verify', dir, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(v.code).toBe(1);
+    expect(v.json.problems.map((p: Json) => [p.kind, p.path, p.label])).toEqual([
+      ['extra', 'mail/eggs/1.txt', eggs],
+      ['modified', 'mail/ham/1.txt', ham],
+      ['missing', 'mail/spam/1.txt', ham],
+    ]);
+    const human = await snap(['verify', dir, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(human.stdout).toContain('label flipped: mail/1.txt: ham → eggs');
+    expect(human.stdout).toContain(contentChanged ? 'label changed: mail/1.txt: spam → ham (and its bytes)' : 'label flipped: mail/1.txt: spam → ham');
+  });
+});
+
 // ------------------------------------------------------------------ property: random tables, random edits
 
 type Row = Record<string, string | number>;

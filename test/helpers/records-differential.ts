@@ -657,7 +657,7 @@ export function compareVerify(v: Json, c: Case, exp: ReturnType<typeof truths>):
   const ft = exp.get(c.files.set.pattern)?.truth ?? truthDiff([], [], 'path');
   const simple = new Set(c.files.a.map((f) => f.content)).size === c.files.a.length && new Set(c.files.b.map((f) => f.content)).size === c.files.b.length && ft.duplicates.length === 0;
   if (simple) {
-    const named = v.problems.filter((q: Json) => q.kind === 'extra' && q.label).map((q: Json) => ({ key: q.label.key, from: q.label.from, to: q.label.to, contentChanged: q.label.contentChanged === true }));
+    const named = v.problems.filter((q: Json) => (q.kind === 'extra' || q.kind === 'modified') && q.label).map((q: Json) => ({ key: q.label.key, from: q.label.from, to: q.label.to, contentChanged: q.label.contentChanged === true }));
     const truthLabels = [
       ...ft.flipped.map(([a, b]) => ({ key: (b.key as string[])[0], from: a.label, to: b.label, contentChanged: false })),
       ...ft.modified.filter(([a, b]) => a.label !== b.label).map(([a, b]) => ({ key: (b.key as string[])[0], from: a.label, to: b.label, contentChanged: true })),

@@ -14,8 +14,10 @@ describe('the label flips of moved files', () => {
   it('are each named on both files: 20,000 files moved from ham/ to spam/', async () => {
     const n = 20_000;
     const problems: RecordProblem[] = [];
-    for (let i = 0; i < n; i++) problems.push({ path: `ham/${i}.txt`, kind: 'missing', movedTo: `spam/${i}.txt` });
-    for (let i = 0; i < n; i++) problems.push({ path: `spam/${i}.txt`, kind: 'extra', movedFrom: `ham/${i}.txt` });
+    // as verify makes them: each file's digest (verify pairs a move by it), one content a file
+    const digest = (i: number) => ({ sha256: i.toString(16).padStart(64, '0'), size: 1 });
+    for (let i = 0; i < n; i++) problems.push({ path: `ham/${i}.txt`, kind: 'missing', expected: digest(i), movedTo: `spam/${i}.txt` });
+    for (let i = 0; i < n; i++) problems.push({ path: `spam/${i}.txt`, kind: 'extra', actual: digest(i), movedFrom: `ham/${i}.txt` });
     await attachRecordFindings(problems, [MAIL], '/nonexistent', []);
     expect(problems.filter((p) => p.label).length).toBe(2 * n);
     expect(problems[n - 1]?.label).toEqual({ set: '*/*', key: `${n - 1}.txt`, from: 'ham', to: 'spam' });
