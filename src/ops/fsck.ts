@@ -10,6 +10,7 @@
 import { promises as fsp, existsSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { SnapError, isSnapError } from '../core/errors.js';
+import { decodeNameBytes, encodeNameBytes, hasRawBytes, rawBytesHex } from '../core/name-bytes.js';
 import { parseEnvelope } from '../core/envelope.js';
 import { parseStatement, snapshotId, type Statement } from '../core/statement.js';
 import { bytesEqual, fromBase64 } from '../core/encoding.js';
@@ -164,8 +165,17 @@ export interface FsckReport {
   objects: { checked: number; bytes: number; corrupt: CorruptObject[]; unreadable: UnreadableObject[] };
   snapshots: SnapshotFsck[];
   missingObjects: MissingObject[];
-  /** Files and folders snap did not write (paths relative to the store); reported, not failures. */
+  /**
+   * Files and folders snap did not write (paths relative to the store); reported, not failures. A
+   * name that is not UTF-8 is decoded without loss (`decodeNameBytes`: each such byte U+DC80–U+DCFF,
+   * docs/FORMAT.md §12).
+   */
   strays: string[];
+  /**
+   * The strays whose names are not UTF-8, in the order of `strays`, each with its exact bytes;
+   * absent when there are none (see {@link straysNotUtf8}).
+   */
+  straysNotUtf8?: StrayNotUtf8[];
   /**
    * What stopped or killed commands left (stale locks, files in `tmp`, …): warnings, not failures
    * (see `io/leftovers.ts`).
@@ -182,6 +192,21 @@ export interface FsckReport {
   seconds: number;
 }
 
+/** A stray whose name is not UTF-8: its path as `strays` gives it (decoded without loss) and the hex of its exact bytes (docs/FORMAT.md §12). */
+export interface StrayNotUtf8 {
+  path: string;
+  /** The path's bytes, lowercase hex. */
+  pathHex: string;
+}
+
+/** The strays among `strays` whose names are not UTF-8, in their order, each with its bytes (as `nameDetails` gives a dataset file's). */
+export function* straysNotUtf8(strays: Iterable<string>): Generator<StrayNotUtf8> {
+  for (const path of strays) {
+    const pathHex = rawBytesHex(path);
+    if (pathHex !== undefined) yield { path, pathHex };
+  }
+}
+
 /** Where fsck puts the strays it finds: an array, or a {@link SpillList}. */
 export interface StrayList {
   push(...paths: string[]): unknown;
@@ -193,9 +218,34 @@ export const FAN_RE = /^[0-9a-f]{2}$/;
 export const REST_RE = /^[0-9a-f]{62}$/;
 const WINDOW_PER_WORKER = 4;
 
+/**
+ * How fsck reads a folder's names: each byte as one character (`latin1`), so that no name loses a
+ * byte on the way (Node's default, UTF-8, reads every byte that is not UTF-8 as U+FFFD: two
+ * strays would read alike, and neither could be reached again). {@link namedEntry} decodes them.
+ */
+const NAME_ENCODING = 'latin1';
+
+/** A name read byte for byte ({@link NAME_ENCODING}) that is plain ASCII: it is its own decoding. */
+const ASCII_NAME = /^[\x00-\x7f]*$/;
+
+/** A folder entry read with {@link NAME_ENCODING}, its name decoded without loss (`decodeNameBytes`, PEP 383; a name that is not UTF-8 holds U+DC80–U+DCFF). */
+function namedEntry(e: Dirent): Dirent {
+  if (!ASCII_NAME.test(e.name)) e.name = decodeNameBytes(Buffer.from(e.name, NAME_ENCODING));
+  return e;
+}
+
+/**
+ * `parent/name…` on disk, for names decoded without loss: as bytes (`encodeNameBytes`) when one
+ * holds bytes that are not UTF-8, which a string path would write as U+FFFD (another file).
+ */
+export function onDisk(parent: string, ...names: string[]): string | Buffer {
+  if (!names.some(hasRawBytes)) return join(parent, ...names);
+  return Buffer.concat([Buffer.from(parent), ...names.flatMap((n) => [Buffer.from('/'), encodeNameBytes(n)])]);
+}
+
 async function readdirOrThrow(path: string, what: string): Promise<Dirent[]> {
   try {
-    return (await fsp.readdir(path, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return (await fsp.readdir(path, { withFileTypes: true, encoding: NAME_ENCODING })).map(namedEntry).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   } catch (e) {
     throw ioError(e, path, `cannot list ${what}`);
   }
@@ -203,12 +253,13 @@ async function readdirOrThrow(path: string, what: string): Promise<Dirent[]> {
 
 /**
  * The entries of a folder, read a few at a time (`opendir`): none of them is held here, however
- * many the folder has.
+ * many the folder has. Each name is decoded without loss (a name that is not UTF-8 holds
+ * U+DC80–U+DCFF, `decodeNameBytes`); {@link onDisk} reaches such an entry again.
  * @throws SnapError `IO_ERROR` (as fsck: "cannot list the objects")
  */
 export async function* entriesOf(path: string): AsyncGenerator<Dirent> {
   try {
-    for await (const e of await fsp.opendir(path, { bufferSize: DIR_BATCH })) yield e;
+    for await (const e of await fsp.opendir(path, { bufferSize: DIR_BATCH, encoding: NAME_ENCODING })) yield namedEntry(e);
   } catch (e) {
     throw ioError(e, path, 'cannot list the objects');
   }
@@ -279,7 +330,7 @@ function relAt(fan: string, names: Buffer, k: number): string {
 export async function isFolder(e: Dirent, parent: string): Promise<boolean> {
   if (e.isDirectory()) return true;
   if (!e.isSymbolicLink()) return false;
-  return (await fsp.stat(join(parent, e.name)).catch(() => undefined))?.isDirectory() ?? false;
+  return (await fsp.stat(onDisk(parent, e.name)).catch(() => undefined))?.isDirectory() ?? false;
 }
 
 /** Fan-out folders of `objects/sha256`; other entries there, and beside `sha256`, are strays. */
@@ -611,7 +662,7 @@ export async function checkSnapshotsNaming(store: Store, has: (hex: string) => b
 export const FSCK_HELD = 1000;
 
 /** A fsck report without its lists that may be long (`counts` count them): {@link FsckLists} has those. */
-export type FsckSummary = Omit<FsckReport, 'objects' | 'strays' | 'missingObjects'> & { objects: { checked: number; bytes: number } };
+export type FsckSummary = Omit<FsckReport, 'objects' | 'strays' | 'straysNotUtf8' | 'missingObjects'> & { objects: { checked: number; bytes: number } };
 
 /**
  * The long lists of a fsck, each read (and read again) in the order {@link FsckReport} lists them:
@@ -762,13 +813,16 @@ export async function fsckListed(opts: FsckOptions): Promise<{ summary: FsckSumm
 /** The whole report of a fsck: its summary with its lists read in full (see {@link fsckListed}). */
 export function fsckReportOf(summary: FsckSummary, lists: FsckLists): FsckReport {
   const { ok, store, objects, snapshots, leftovers, clean, counts, seconds } = summary;
+  const strays = [...lists.strays];
+  const notUtf8 = [...straysNotUtf8(strays)];
   return {
     ok,
     store,
     objects: { checked: objects.checked, bytes: objects.bytes, corrupt: [...lists.corrupt], unreadable: [...lists.unreadable] },
     snapshots,
     missingObjects: [...lists.missing],
-    strays: [...lists.strays],
+    strays,
+    ...(notUtf8.length > 0 ? { straysNotUtf8: notUtf8 } : {}),
     leftovers,
     ...(clean !== undefined ? { clean } : {}),
     counts,

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO, makeTree, snap, snapBin, snapJson, spawnSnap, useKeyPair } from '../helpers/tree.js';
 import { newStorePath, sha256, snapshotFolder, tamper } from '../helpers/store.js';
+import { schemaErrors } from '../helpers/json-schemas.js';
 
 const keys = useKeyPair('fsck-bounded');
 
@@ -311,6 +312,29 @@ describe('snap fsck over many missing objects', () => {
     expect(doc.repair.unrepaired.map((u: { sha256: string; code: string; was: string }) => `${u.code} ${u.was} ${u.sha256}`)).toEqual(missing.map((h) => `OBJECT_MISSING missing ${h}`));
     expect(doc.missingObjects.map((m: { sha256: string }) => m.sha256)).toEqual(missing);
   }, 240_000);
+});
+
+describe('snap fsck over more strays than it holds, some not UTF-8', () => {
+  it('streams --json with straysNotUtf8 after strays, one held and one read back from the temporary file, each with its exact bytes', async () => {
+    const store = await newStorePath();
+    expect((await snap(['init', '--store', store])).code).toBe(0);
+    const fan = join(store, 'objects', 'sha256', 'ab');
+    mkdirSync(fan, { recursive: true });
+    for (let i = 0; i < 1000; i++) closeSync(openSync(join(fan, `stray ${i}`), 'w'));
+    // In name order, `a\xfe` comes first (held) and `zz\xff` last (the 1,001st and 1,002nd are past FSCK_HELD: in the file).
+    for (const name of ['a\xfe', 'zz\xff']) closeSync(openSync(Buffer.concat([Buffer.from(`${fan}/`), Buffer.from(name, 'latin1')]), 'w'));
+    const r = await snapJson(['fsck', '--store', store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(Object.keys(r.json)).toEqual(['store', 'objects', 'snapshots', 'missingObjects', 'strays', 'straysNotUtf8', 'leftovers', 'counts', 'seconds', 'log', 'ok']);
+    expect(r.json.strays).toHaveLength(1002);
+    expect(r.json.strays[0]).toBe('objects/sha256/ab/a\udcfe');
+    expect(r.json.strays[1001]).toBe('objects/sha256/ab/zz\udcff');
+    expect(r.json.straysNotUtf8).toEqual([
+      { path: 'objects/sha256/ab/a\udcfe', pathHex: Buffer.from('objects/sha256/ab/a\xfe', 'latin1').toString('hex') },
+      { path: 'objects/sha256/ab/zz\udcff', pathHex: Buffer.from('objects/sha256/ab/zz\xff', 'latin1').toString('hex') },
+    ]);
+    expect(schemaErrors('fsck', r.json)).toBe('');
+  }, 120_000);
 });
 
 describe('snap fsck whose lists cannot be written to the temporary folder', () => {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { snap, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
 import { newStorePath, objectFiles, sealTree, sha256, tamper, type Sealed } from '../helpers/store.js';
+import { schemaErrors } from '../helpers/json-schemas.js';
 
 const keys = useKeyPair();
 
@@ -257,5 +258,74 @@ describe('snap fsck and a dataset folder', () => {
     const s = await sealTree(TREE, keys);
     await fsp.writeFile(join(s.data, 'a.txt'), 'changed after the seal');
     expect((await fsckJson(s.store)).code).toBe(0);
+  });
+});
+
+describe('snap fsck and a stray whose name is not UTF-8', () => {
+  /** `not utf-8 \xff\xfe` and `not utf-8 \xfe\xff`: Node reads both as `not utf-8 \ufffd\ufffd`. */
+  const FF_FE = Buffer.from('not utf-8 \xff\xfe', 'latin1');
+  const FE_FF = Buffer.from('not utf-8 \xfe\xff', 'latin1');
+  /** A file named by bytes in `dir`. */
+  const plant = async (dir: string, name: Buffer): Promise<void> => {
+    await fsp.mkdir(dir, { recursive: true });
+    await fsp.writeFile(Buffer.concat([Buffer.from(`${dir}/`), name]), 'planted');
+  };
+  /** A store with those two names planted in a fan-out folder, one beside `sha256` and one in `snapshots/`. */
+  async function plantedStore(): Promise<string> {
+    const s = await sealTree(TREE, keys);
+    const fan = join(s.store, 'objects', 'sha256', 'ab');
+    await plant(fan, FF_FE);
+    await plant(fan, FE_FF);
+    await plant(join(s.store, 'objects', 'sha256'), Buffer.from('x\xff', 'latin1'));
+    await plant(join(s.store, 'snapshots'), Buffer.from('y\xfe', 'latin1'));
+    return s.store;
+  }
+
+  it('--json lists each by its name decoded without loss (two names stay two), and gives its exact bytes in straysNotUtf8 (path and pathHex)', async () => {
+    const store = await plantedStore();
+    const r = await fsckJson(store);
+    expect(r.code, r.stderr).toBe(0);
+    const names = ['objects/sha256/ab/not utf-8 \udcfe\udcff', 'objects/sha256/ab/not utf-8 \udcff\udcfe', 'objects/sha256/x\udcff', 'snapshots/y\udcfe'];
+    expect([...r.json.strays].sort()).toEqual(names);
+    expect(r.json.counts.strays).toBe(4);
+    const hex = (rel: string, name: Buffer) => Buffer.concat([Buffer.from(rel), name]).toString('hex');
+    expect([...r.json.straysNotUtf8].sort((a, b) => (a.path < b.path ? -1 : 1))).toEqual([
+      { path: names[0], pathHex: hex('objects/sha256/ab/', FE_FF) },
+      { path: names[1], pathHex: hex('objects/sha256/ab/', FF_FE) },
+      { path: names[2], pathHex: hex('objects/sha256/', Buffer.from('x\xff', 'latin1')) },
+      { path: names[3], pathHex: hex('snapshots/', Buffer.from('y\xfe', 'latin1')) },
+    ]);
+    // In the order of strays, one for each of them whose name is not UTF-8.
+    expect(r.json.straysNotUtf8.map((x: { path: string }) => x.path)).toEqual(r.json.strays);
+    expect(Object.keys(r.json).indexOf('straysNotUtf8')).toBe(Object.keys(r.json).indexOf('strays') + 1);
+    expect(schemaErrors('fsck', r.json)).toBe('');
+  });
+
+  it('--json has no straysNotUtf8 when every stray is UTF-8', async () => {
+    const s = await sealTree(TREE, keys);
+    await plant(join(s.store, 'objects', 'sha256', 'ab'), Buffer.from('caf\u00e9.txt'));
+    const r = await fsckJson(s.store);
+    expect(r.json.strays).toEqual(['objects/sha256/ab/caf\u00e9.txt']);
+    expect(r.json).not.toHaveProperty('straysNotUtf8');
+  });
+
+  it('the human report shows each with its bytes that are not UTF-8 escaped (\\xNN), as verify does', async () => {
+    const store = await plantedStore();
+    const r = await snap(['fsck', '--store', store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('  objects/sha256/ab/not utf-8 \\xff\\xfe\n');
+    expect(r.stdout).toContain('  objects/sha256/ab/not utf-8 \\xfe\\xff\n');
+    expect(r.stdout).toContain('  objects/sha256/x\\xff\n');
+    expect(r.stdout).toContain('  snapshots/y\\xfe\n');
+    expect(r.stdout).not.toContain('\ufffd');
+  });
+
+  it('--clean leaves such a stray where it is (strays are never removed), byte for byte', async () => {
+    const store = await plantedStore();
+    const r = await snapJson(['fsck', '--clean', '--store', store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.cleaned).toEqual({ removed: [], kept: [] });
+    const left = await fsp.readdir(join(store, 'objects', 'sha256', 'ab'), { encoding: 'buffer' });
+    expect(left.map((b) => b.toString('hex')).sort()).toEqual([FE_FF.toString('hex'), FF_FE.toString('hex')].sort());
   });
 });

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { SnapError } from '../../core/errors.js';
 import { openStore, storePath } from '../../io/store.js';
 import { clearLeftovers, type CleanResult } from '../../io/leftovers.js';
-import { fsckListed, fsckReportOf, type FsckLists, type FsckReport, type FsckSummary } from '../../ops/fsck.js';
+import { fsckListed, fsckReportOf, straysNotUtf8, type FsckLists, type FsckReport, type FsckSummary } from '../../ops/fsck.js';
 import { repairListed, type RepairListing } from '../../ops/repair.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, styler } from '../format.js';
@@ -78,6 +78,14 @@ async function writeStreamedJson(io: CliIo, summary: FsckSummary, lists: FsckLis
     doc.closeObject().member('snapshots', snapshots);
     await list('missingObjects', lists.missing);
     await list('strays', lists.strays);
+    // Only when some stray's name is not UTF-8: the strays read again (they may be in a temporary file), the member opened at the first.
+    let notUtf8 = false;
+    for (const x of straysNotUtf8(lists.strays)) {
+      if (!notUtf8) await doc.openList('straysNotUtf8');
+      notUtf8 = true;
+      await doc.item(x);
+    }
+    if (notUtf8) await doc.closeList();
     doc.members({ leftovers, clean, counts, seconds: o.seconds, cleaned });
     if (repair) {
       const { source, kind, repaired, unrepaired, bytes, before } = repair;
