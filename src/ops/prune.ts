@@ -52,7 +52,8 @@ import { ioError } from '../io/errors.js';
 import { checkInterrupted } from '../io/interrupt.js';
 import { killPointForTest } from '../io/test-kill-point.js';
 import { lockStore, openStore, ownFanFolder, type Store, type StoreLock } from '../io/store.js';
-import { checkSnapshotsNaming, entriesOf, FAN_RE, isFolder, NAME_BYTES, packedNamesOf } from './fsck.js';
+import { checkSnapshotsNaming, entriesOf, FAN_RE, isFolder, NAME_BYTES, onDisk, packedNamesOf } from './fsck.js';
+import { nameDetails } from '../io/walk.js';
 
 /** Options of {@link prune}. */
 export interface PruneOptions {
@@ -94,8 +95,10 @@ export interface UnreferencedObject {
 export interface PruneBlocker {
   /** `snapshot`: a snapshot folder with problems; `stray`: an entry of `snapshots/` that is not a snapshot folder, or a folder inside a snapshot folder. */
   kind: 'snapshot' | 'stray';
-  /** Path relative to the store (`snapshots/NAME/VERSION`). */
+  /** Path relative to the store (`snapshots/NAME/VERSION`); a name that is not UTF-8 decoded without loss (docs/FORMAT.md §12). */
   path: string;
+  /** For a path whose names are not all UTF-8: its exact bytes, lowercase hex (as fsck's `straysNotUtf8`). */
+  pathHex?: string;
   /** `NAME@VERSION`, for a snapshot. */
   ref?: string;
   /** What is wrong (fsck's words). */
@@ -187,7 +190,7 @@ async function checkFanFolders(store: Store, fans: string[], referenced: DigestS
 /** The paths (relative to the store) among `rels` that are folders, or symbolic links to folders (fsck reads through those). */
 async function foldersAmong(store: Store, rels: string[]): Promise<string[]> {
   const out: string[] = [];
-  for (const rel of rels) if ((await fsp.stat(join(store.root, ...rel.split('/'))).catch(() => undefined))?.isDirectory()) out.push(rel);
+  for (const rel of rels) if ((await fsp.stat(onDisk(store.root, ...rel.split('/'))).catch(() => undefined))?.isDirectory()) out.push(rel);
   return out;
 }
 
@@ -239,9 +242,9 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
           return { kind: 'snapshot', path: `snapshots/${name}/${version}`, ref: s.ref, message: s.problems.filter((p) => p.kind !== 'missing-objects').map((p) => p.message).join('; ') };
         }),
       // `snapshots/X` and `snapshots/X/Y` that are not snapshot folders; unknown files inside a snapshot folder name no object.
-      ...strays.filter((p) => p.split('/').length <= 3).map((p): PruneBlocker => ({ kind: 'stray', path: p, message: 'not a snapshot folder snap can read (a bad NAME or VERSION, or not a folder): it may hold a snapshot moved by hand' })),
+      ...strays.filter((p) => p.split('/').length <= 3).map((p): PruneBlocker => ({ kind: 'stray', ...nameDetails(p), message: 'not a snapshot folder snap can read (a bad NAME or VERSION, or not a folder): it may hold a snapshot moved by hand' })),
       // A folder inside a snapshot folder (`snapshots/ds/v2/v1 kept`) may hold a snapshot moved there by hand, too.
-      ...(await foldersAmong(store, strays.filter((p) => p.split('/').length === 4))).map((p): PruneBlocker => ({ kind: 'stray', path: p, message: 'a folder inside a snapshot folder, which snap does not write: it may hold a snapshot moved by hand' })),
+      ...(await foldersAmong(store, strays.filter((p) => p.split('/').length === 4))).map((p): PruneBlocker => ({ kind: 'stray', ...nameDetails(p), message: 'a folder inside a snapshot folder, which snap does not write: it may hold a snapshot moved by hand' })),
     ];
     const head: PruneHead = { store: store.root, removing: !!opts.remove, locked: lock !== undefined, ...(lockError !== undefined ? { lockError } : {}) };
     const keep = opts.keepUnreferenced ?? Infinity;

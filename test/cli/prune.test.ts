@@ -273,6 +273,34 @@ describe('snap prune fails closed', () => {
     expect(again.json.counts.removed).toBe(1);
   });
 
+  it('removes nothing when a snapshot was moved by hand into a folder whose name is not UTF-8, in snapshots/ or in a snapshot folder, and names each by its exact bytes (pathHex), escaped in the human report', async () => {
+    const { store, objects } = await storeWithGarbage();
+    const d2 = await makeTree({ 'c.txt': 'gamma\n' });
+    expect((await snap(['seal', d2, '--as', 'ds@v2', '--key', keys.key, '--store', store])).code).toBe(0);
+    const bytesOf = (rel: string) => Buffer.from(rel, 'latin1');
+    const inside = bytesOf('snapshots/ds/v2/v1 \xff');
+    await fsp.rename(snapshotFolder(store, 'ds', 'v1'), Buffer.concat([Buffer.from(`${store}/`), inside]));
+    const all = await objectNames(store);
+    const r = await snapJson(['prune', '--yes', '--store', store]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.json.blockers).toEqual([expect.objectContaining({ kind: 'stray', path: 'snapshots/ds/v2/v1 \udcff', pathHex: inside.toString('hex') })]);
+    expect(await objectNames(store)).toEqual(all);
+    expect(all).toEqual(expect.arrayContaining(objects));
+
+    const top = bytesOf('snapshots/\xfe');
+    await fsp.rename(Buffer.concat([Buffer.from(`${store}/`), inside]), Buffer.concat([Buffer.from(`${store}/`), top]));
+    const again = await snapJson(['prune', '--store', store]);
+    expect(again.code, again.stderr).toBe(1);
+    expect(again.json.blockers).toEqual([expect.objectContaining({ kind: 'stray', path: 'snapshots/\udcfe', pathHex: top.toString('hex') })]);
+    // Its audit line is written (canonical JSON holds no lone surrogate: the name as Node reads it, U+FFFD), and the log still verifies.
+    const last = JSON.parse((await fsp.readFile(join(store, 'log.jsonl'), 'utf8')).trimEnd().split('\n').pop() as string);
+    expect(last).toMatchObject({ command: 'prune', outcome: 'failed', details: { blockers: ['snapshots/\ufffd'], blockerCount: 1 } });
+    expect((await snap(['log', '--verify', '--store', store])).code).toBe(0);
+    const human = await snap(['prune', '--store', store]);
+    expect(human.stdout).toContain('  snapshots/\\xfe: ');
+    expect(human.stdout).not.toContain('\ufffd');
+  });
+
   it('blocked by thousands of long stray names, writes an audit line snap log --verify still accepts (the first blockers and their count)', async () => {
     const { store, objects } = await storeWithGarbage();
     const long = 'x'.repeat(200);
