@@ -63,21 +63,34 @@ async function ageOf(path: string): Promise<{ age: number; bytes: number } | und
   return st ? { age: Date.now() - st.mtimeMs, bytes: st.size } : undefined;
 }
 
-/** Files and folders under `dir` and the bytes of its files (0, 0 when it does not exist). */
+/** `/`, joining a folder's path and an entry's name as bytes. */
+const SLASH = Buffer.from('/');
+
+/**
+ * Files and folders under `dir` and the bytes of its files (0, 0 when it does not exist). Names are
+ * read as bytes: one that is not UTF-8, read as a string, would become U+FFFD and its lstat fail,
+ * so its entry and bytes went uncounted while `--clean` removed them (emptying `tmp`). Folders are
+ * entered, links are not followed.
+ */
 async function sizeOfTree(dir: string): Promise<{ entries: number; bytes: number }> {
   let entries = 0;
   let bytes = 0;
-  let names: string[];
-  try {
-    names = await fsp.readdir(dir, { recursive: true });
-  } catch {
-    return { entries, bytes };
-  }
-  for (const n of names) {
-    const st = await fsp.lstat(join(dir, n)).catch(() => undefined);
-    if (!st) continue;
-    entries++;
-    if (st.isFile()) bytes += st.size;
+  const folders: Buffer[] = [Buffer.from(dir)];
+  for (let folder = folders.pop(); folder !== undefined; folder = folders.pop()) {
+    let names: Buffer[];
+    try {
+      names = await fsp.readdir(folder, { encoding: 'buffer' });
+    } catch {
+      continue;
+    }
+    for (const n of names) {
+      const path = Buffer.concat([folder, SLASH, n]);
+      const st = await fsp.lstat(path).catch(() => undefined);
+      if (!st) continue;
+      entries++;
+      if (st.isFile()) bytes += st.size;
+      else if (st.isDirectory()) folders.push(path);
+    }
   }
   return { entries, bytes };
 }

@@ -89,6 +89,22 @@ describe('snap fsck and what stopped commands leave behind', () => {
     expect((await snap(['log', '--verify', '--store', s.store])).code).toBe(0);
   });
 
+  it('counts in tmp the files and folders whose names are not UTF-8 (with their bytes), and --clean says it removed them, as it does', async () => {
+    const s = await sealTree(TREE, keys);
+    const tmp = join(s.store, 'tmp');
+    const at = (...names: string[]) => Buffer.from([tmp, ...names].join('/'), 'latin1');
+    await fsp.mkdir(at('d\xfd'), { recursive: true });
+    await fsp.writeFile(at('d\xfd', 'z'), Buffer.alloc(1000, 1));
+    await fsp.writeFile(at('x\xff'), Buffer.alloc(24, 2));
+    const r = await snapJson(['fsck', '--store', s.store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.leftovers).toEqual([expect.objectContaining({ kind: 'tmp', path: 'tmp', bytes: 1024, entries: 3, removable: true })]);
+    const c = await snapJson(['fsck', '--clean', '--store', s.store]);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.json.cleaned.removed).toEqual([expect.objectContaining({ kind: 'tmp', bytes: 1024, entries: 3 })]);
+    expect(await fsp.readdir(tmp)).toEqual([]);
+  });
+
   it("counts a co-signing's partial envelope write in a snapshot folder as a leftover, not a stray, and --clean removes it once old", async () => {
     const s = await sealTree(TREE, keys);
     const old = join(s.dir, '.envelope.json.0123456789ab.tmp');
