@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { leafHash, nodeHash, MerkleTreeBuilder, merkleRoot } from '../src/core/merkle.js';
-import { leafHashOfLine, nodeHashNative, sha256Native } from '../src/io/native-hash.js';
+import { leafHashOfLine, LineMerkleTree, nodeHashNative, sha256Native } from '../src/io/native-hash.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { validatePath } from '../src/core/paths.js';
 import { isSnapError } from '../src/core/errors.js';
@@ -32,6 +32,28 @@ describe('native SHA-256 for the Merkle tree', () => {
       for (const h of leaves) b.appendLeafHash(h);
       expect(Buffer.from(b.root())).toEqual(Buffer.from(merkleRoot(leaves)));
     }));
+  });
+});
+
+describe('the Merkle root of manifest lines kept as latin1 text (LineMerkleTree)', () => {
+  it('is the RFC 9162 root of the core for any lines, ASCII or not, of any count (0 to 70, every shape of the stack)', () => {
+    fc.assert(fc.property(fc.array(fc.oneof(fc.string({ unit: 'binary-ascii' }), fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' })), { minLength: 0, maxLength: 70 }), (lines) => {
+      const t = new LineMerkleTree();
+      for (const l of lines) t.appendLine(l);
+      expect(t.size).toBe(lines.length);
+      expect(t.rootHex()).toBe(Buffer.from(merkleRoot(lines.map((l) => leafHash(new TextEncoder().encode(l))))).toString('hex'));
+    }));
+  });
+
+  it('gives the same root as the core builder for 1,000 lines whose hashes hold every byte value', () => {
+    const lines = Array.from({ length: 1000 }, (_, i) => `{"path":"d/f${i}.bin","sha256":"${'0'.repeat(64)}","size":${i}}`);
+    const t = new LineMerkleTree();
+    const b = new MerkleTreeBuilder();
+    for (const l of lines) {
+      t.appendLine(l);
+      b.appendLeafHash(leafHash(new TextEncoder().encode(l)));
+    }
+    expect(t.rootHex()).toBe(Buffer.from(b.root()).toString('hex'));
   });
 });
 

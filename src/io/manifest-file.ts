@@ -5,13 +5,11 @@
 import { promises as fsp } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { SnapError } from '../core/errors.js';
-import { MerkleTreeBuilder } from '../core/merkle.js';
 import { ManifestOrder, parseEntry, type ManifestEntry } from '../core/manifest.js';
-import { toHex } from '../core/encoding.js';
 import { ioError } from './errors.js';
 import { openRegularFile } from './small-file.js';
 import { writeAll } from './write-all.js';
-import { leafHashOfLine, nodeHashNative } from './native-hash.js';
+import { LineMerkleTree } from './native-hash.js';
 import type { Statement } from '../core/statement.js';
 
 /** Bytes read from the manifest at a time. */
@@ -127,7 +125,7 @@ export function parseManifestLine(line: string, order: ManifestOrder, path: stri
 export async function* manifestEntryRuns(path: string, result: Partial<ManifestDigest>): AsyncGenerator<ManifestEntry[]> {
   const raw = { bytes: 0 } as { sha256?: string; bytes: number };
   const order = new ManifestOrder();
-  const tree = new MerkleTreeBuilder({ nodeHash: nodeHashNative });
+  const tree = new LineMerkleTree();
   let total = 0;
   for await (const run of manifestLineRuns(path, raw)) {
     const out: ManifestEntry[] = new Array(run.length);
@@ -135,14 +133,14 @@ export async function* manifestEntryRuns(path: string, result: Partial<ManifestD
       const line = run[i] as string;
       const e = parseManifestLine(line, order, path);
       if ('sha256' in e) total += e.size;
-      tree.appendLeafHash(leafHashOfLine(line));
+      tree.appendLine(line);
       out[i] = e;
     }
     yield out;
   }
   if (order.count === 0) throw new SnapError('MANIFEST_EMPTY', `${path} has no entries`);
   result.sha256 = raw.sha256 as string;
-  result.merkleRoot = toHex(tree.root());
+  result.merkleRoot = tree.rootHex();
   result.lines = order.count;
   result.totalBytes = total;
 }
