@@ -40,6 +40,19 @@ export function serializeEntry(e: ManifestEntry): string {
 }
 
 /**
+ * True when two entries are the same: their manifest lines ({@link serializeEntry}) are equal —
+ * the same path and the same digest and size, or both links with the same target — compared
+ * member by member, without writing either line (diff compares a million pairs).
+ */
+export function sameEntry(a: ManifestEntry, b: ManifestEntry): boolean {
+  if (a.path !== b.path) return false;
+  const la = isSymlinkEntry(a);
+  if (la !== isSymlinkEntry(b)) return false;
+  if (la) return a.target === (b as SymlinkEntry).target;
+  return a.sha256 === (b as FileEntry).sha256 && a.size === (b as FileEntry).size;
+}
+
+/**
  * Validate one entry object: the path rules, a 64-hex digest, a safe non-negative integer size,
  * a non-empty link target, and no member that SPEC §2 does not define.
  * @throws SnapError `PATH_*` | `MANIFEST_UNKNOWN_FIELD` | `MANIFEST_MISSING_FIELD` |

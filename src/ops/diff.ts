@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { compareUtf8 } from '../core/paths.js';
 import { SnapError, isSnapError } from '../core/errors.js';
-import { isSymlinkEntry, serializeEntry, type FileEntry, type ManifestEntry } from '../core/manifest.js';
+import { isSymlinkEntry, sameEntry, type FileEntry, type ManifestEntry } from '../core/manifest.js';
 import type { TrustedKey } from '../core/envelope.js';
 import { judgeManifest, manifestEntryRuns, type ManifestDigest } from '../io/manifest-file.js';
 import { MANIFEST_FILE, type SnapshotLocation } from '../io/store.js';
@@ -300,10 +300,6 @@ export function pairRenames(removed: readonly ManifestEntry[], added: readonly M
     if (from) renamed.push({ from: from.path, to: e.path, sha256: e.sha256, size: e.size });
   }
   return renamed;
-}
-
-function sameEntry(a: ManifestEntry, b: ManifestEntry): boolean {
-  return serializeEntry(a) === serializeEntry(b);
 }
 
 /**

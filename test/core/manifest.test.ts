@@ -5,6 +5,7 @@ import {
   isSymlinkEntry,
   parseEntry,
   parseManifest,
+  sameEntry,
   serializeEntry,
   serializeManifest,
   sortEntries,
@@ -261,5 +262,17 @@ describe('sortEntries and ManifestOrder', () => {
     expect(o.count).toBe(2);
     expect(() => o.accept('b')).toThrowError(code('MANIFEST_DUPLICATE_PATH'));
     expect(() => o.accept('a')).toThrowError(code('MANIFEST_UNSORTED'));
+  });
+});
+
+describe('sameEntry: two entries are the same exactly when their manifest lines are', () => {
+  const entry = fc.oneof(
+    fc.record({ path: fc.constantFrom('a', 'b/c', 'é'), sha256: fc.constantFrom('0'.repeat(64), 'f'.repeat(64)), size: fc.constantFrom(0, 1, 1024, Number.MAX_SAFE_INTEGER) }),
+    fc.record({ path: fc.constantFrom('a', 'b/c', 'é'), target: fc.constantFrom('a', '../x', '0'.repeat(64)), type: fc.constant('symlink' as const) }),
+  );
+  it('agrees with comparing the canonical lines, for files, links and one of each at a path', () => {
+    fc.assert(fc.property(entry, entry, (a, b) => {
+      expect(sameEntry(a, b)).toBe(serializeEntry(a) === serializeEntry(b));
+    }), { numRuns: 2000 });
   });
 });
