@@ -100,18 +100,27 @@ export function validateEntry(value: unknown): ManifestEntry {
  * not write).
  * @throws SnapError `MANIFEST_LINE_MALFORMED` | `MANIFEST_NOT_CANONICAL` | every code of {@link validateEntry}
  */
-/** The exact canonical shape of a file line whose path needs no JSON escape; anything else takes the general path. */
-const FILE_LINE_RE = /^\{"path":"([^"\\\u0000-\u001f]+)","sha256":"([0-9a-f]{64})","size":(0|[1-9][0-9]{0,15})\}$/;
+/**
+ * The exact canonical shape of a file line whose path needs no JSON escape; anything else takes the
+ * general path. Without capture groups (`test`, no match array): the parts lie at fixed offsets
+ * from the path's closing quote, the first `"` after {@link FILE_LINE_PATH_START}.
+ */
+const FILE_LINE_RE = /^\{"path":"[^"\\\u0000-\u001f]+","sha256":"[0-9a-f]{64}","size":(?:0|[1-9][0-9]{0,15})\}$/;
+/** Where the path starts in a line {@link FILE_LINE_RE} matches: after `{"path":"`. */
+const FILE_LINE_PATH_START = 9;
+/** From the path's closing quote to the digest (`","sha256":"`) and to the size (`","sha256":"` + 64 digits + `","size":`). */
+const FILE_LINE_DIGEST_AFTER_PATH = 12;
+const FILE_LINE_SIZE_AFTER_PATH = FILE_LINE_DIGEST_AFTER_PATH + 64 + 9;
 
 export function parseEntry(line: string): ManifestEntry {
   // Fast path for the common case (a canonical file line): same result, about 5x cheaper.
-  const m = FILE_LINE_RE.exec(line);
-  if (m) {
-    const path = m[1] as string; // no backslash, quote or control character: the JSON string is the path itself
-    const size = Number(m[3]);
+  if (FILE_LINE_RE.test(line)) {
+    const q = line.indexOf('"', FILE_LINE_PATH_START);
+    const path = line.slice(FILE_LINE_PATH_START, q); // no backslash, quote or control character: the JSON string is the path itself
+    const size = Number(line.slice(q + FILE_LINE_SIZE_AFTER_PATH, line.length - 1));
     if (Number.isSafeInteger(size)) {
       validatePath(path);
-      return { path, sha256: m[2] as string, size };
+      return { path, sha256: line.slice(q + FILE_LINE_DIGEST_AFTER_PATH, q + FILE_LINE_DIGEST_AFTER_PATH + 64), size };
     }
   }
   let value: unknown;
