@@ -4,11 +4,12 @@
  */
 import { join } from 'node:path';
 import { SnapError } from '../core/errors.js';
-import { MANIFEST_FILE } from '../io/store.js';
+import { MANIFEST_FILE, type SnapshotLocation } from '../io/store.js';
+import type { Statement } from '../core/statement.js';
 import { objectsDirOf, type DiffInput, type DiffOptions } from '../ops/diff.js';
 import type { OpenedSnapshot } from './snapshot-ref.js';
 import { readRecordConfig } from '../records/seal-records.js';
-import { snapshotConfig } from '../records/snapshot-config.js';
+import { configFromObject, snapshotConfig } from '../records/snapshot-config.js';
 import { readSnapshotUnverified } from '../snapshot.js';
 import { CONFIG_FILE, MAX_CONFIG_BYTES, parseConfig, type RecordConfig } from '../records/config.js';
 
@@ -39,13 +40,26 @@ export async function sideConfig(input: DiffInput, store: string, archive: strin
   const statement = (await readSnapshotUnverified(input.location)).statement;
   if (!statement) return undefined;
   const { entry, config } = await snapshotConfig(join(input.location.dir, MANIFEST_FILE), dirs, statement.predicate);
-  if (!entry || config) return config;
+  return configOfEntry(input.location, store, archive, command, statement.predicate, entry, { config });
+}
+
+/**
+ * The configuration a judged manifest's `snap.json` entry names (`entry`; none: undefined), as
+ * {@link sideConfig} finds it after its read of the manifest: from the store's objects (`looked`:
+ * what the caller found there already, when it looked), else from the archive's data member.
+ * @throws SnapError `INTEGRITY_FAILURE` (the signed snap.json is not there, or altered) | `RECORDS_CONFIG_INVALID` | `IO_ERROR`
+ */
+async function configOfEntry(location: SnapshotLocation, store: string, archive: string | undefined, command: string, predicate: Statement['predicate'], entry: { sha256: string; size: number } | undefined, looked?: { config?: RecordConfig }): Promise<RecordConfig | undefined> {
+  if (!entry) return undefined;
+  const dirs = [objectsDirOf(location), join(store, 'objects', 'sha256')].filter((d): d is string => d !== undefined);
+  const config = looked ? looked.config : await configFromObject(entry, dirs);
+  if (config) return config;
   if (archive !== undefined) {
     const { readArchiveDataFile } = await import('../ops/archive.js'); // tar-stream only when an archive is named
-    const bytes = await readArchiveDataFile(archive, statement.predicate, CONFIG_FILE, MAX_CONFIG_BYTES);
+    const bytes = await readArchiveDataFile(archive, predicate, CONFIG_FILE, MAX_CONFIG_BYTES);
     if (bytes) return parseConfig(bytes, `${CONFIG_FILE} of the snapshot`);
   }
-  throw new SnapError('INTEGRITY_FAILURE', `${input.location.ref}: its signed ${CONFIG_FILE} (object ${entry.sha256.slice(0, 12)}…, its thresholds and record rules) is not in the store, or not its signed bytes: ${command} cannot apply what the snapshot signed${KEPT_NO_CONFIG_HINT(command)}`, { ref: input.location.ref, sha256: entry.sha256 });
+  throw new SnapError('INTEGRITY_FAILURE', `${location.ref}: its signed ${CONFIG_FILE} (object ${entry.sha256.slice(0, 12)}…, its thresholds and record rules) is not in the store, or not its signed bytes: ${command} cannot apply what the snapshot signed${KEPT_NO_CONFIG_HINT(command)}`, { ref: location.ref, sha256: entry.sha256 });
 }
 
 /**
@@ -59,4 +73,25 @@ export async function snapshotRecordConfigs(a: DiffInput, b: DiffInput, store: s
   const configA = await configOf(a);
   const configB = await configOf(b);
   return { ...(configA ? { a: configA } : {}), ...(configB ? { b: configB } : {}) };
+}
+
+/**
+ * For `diff`: the signed `snap.json` of each snapshot side of a record diff, as
+ * {@link snapshotRecordConfigs} finds them, but from the `snap.json` entries the diff's own read of
+ * each manifest found once it judged both against their statements (`DiffOptions.recordConfigsOf`):
+ * no manifest is read and judged a second time for them.
+ * @param held the snapshots opened from the command line (an archive's data member is read)
+ * @returns what `DiffOptions.recordConfigsOf` is called with
+ */
+export function snapshotRecordConfigsOf(a: DiffInput, b: DiffInput, store: string, held: readonly OpenedSnapshot[], command: string): NonNullable<DiffOptions['recordConfigsOf']> {
+  return async (found, predicates) => {
+    const configOf = async (i: DiffInput, side: 'a' | 'b') => {
+      const predicate = predicates[side];
+      if (i.kind !== 'snapshot' || !predicate) return undefined; // no statement: no signed snap.json
+      return configOfEntry(i.location, store, held.find((h) => h.location === i.location)?.archive, command, predicate, found[side]);
+    };
+    const configA = await configOf(a, 'a');
+    const configB = await configOf(b, 'b');
+    return { ...(configA ? { a: configA } : {}), ...(configB ? { b: configB } : {}) };
+  };
 }

@@ -16,7 +16,7 @@ import { STATE_DIR_OPTION, pubkeyTrustRules, stateDirNeedsPubkey } from '../trus
 import { jsonOut, checkJobs, trustedKeys, commonFlags, storeReadFrom, mustExistIfPath, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { openSnapshotRef, type OpenedSnapshot } from '../snapshot-ref.js';
 import { recordsLines } from '../records-print.js';
-import { snapshotRecordConfigs } from '../side-config.js';
+import { snapshotRecordConfigsOf } from '../side-config.js';
 import { isS3Url, parseS3Url } from '../../s3/location.js';
 
 /** What measures the order of records a diff did not measure (FORMAT §19.8). */
@@ -130,8 +130,9 @@ async function cmdDiff(a: Args, io: CliIo): Promise<number> {
     // A snapshot's signed rules take part in choosing the record sets, as in check: a record file
     // they match that the other side left unindexed is listed as unavailable, not passed over.
     const records = a['no-records'] !== true;
-    const recordConfigs = records ? await snapshotRecordConfigs(ia, ib, store, held, 'diff') : undefined;
-    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, ...(judged ? { rules: judged.rules } : {}), skipDirs: storeReadFrom(store, [ia, ib].map((i) => (i.kind === 'snapshot' ? i.location.dir : undefined))), store, ...(recordConfigs ? { recordConfigs } : { records: false }), order: a.order === true });
+    // Found by the diff's own read of each manifest, once judged (not a read of each beforehand).
+    const recordConfigsOf = records ? snapshotRecordConfigsOf(ia, ib, store, held, 'diff') : undefined;
+    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, ...(judged ? { rules: judged.rules } : {}), skipDirs: storeReadFrom(store, [ia, ib].map((i) => (i.kind === 'snapshot' ? i.location.dir : undefined))), store, ...(recordConfigsOf ? { recordConfigsOf } : { records: false }), order: a.order === true });
     await judged?.keep();
     // A side the keys do not trust is an integrity failure, identical or not (SPEC §8: exit 1).
     const exit = isIdentical(r) && untrustedSides(r).length === 0 ? EXIT_OK : EXIT_INTEGRITY;
