@@ -52,7 +52,7 @@ export interface Problem {
   /**
    * A file moved between the label folders of a label-folder set: the flip (`contentChanged`: its
    * bytes changed too; docs/FORMAT.md §19.8), on an extra or `modified` file where the record now
-   * is, and on its missing source.
+   * is, and on its source when that is missing or a link (or special file) now: `type-changed`.
    */
   label?: { set: string; key: string; from: string; to: string; contentChanged?: true };
 }

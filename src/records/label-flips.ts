@@ -50,7 +50,7 @@ export interface LabelProblem {
   /**
    * A record of a label-folder set that `diff` pairs under another label ({@link nameLabelFlips}):
    * the label flip, on the file where the record is now (an extra file, or a `modified` one it was
-   * moved over) and on its source when that is missing — also on an extra file whose bytes are the
+   * moved over) and on its source when that is missing or a link now (`type-changed`) — also on an extra file whose bytes are the
    * signed bytes of its record under another label, where other bytes (a decoy) now are.
    * `contentChanged`: the file's bytes changed too (`diff`'s modified record with another label).
    */
@@ -210,7 +210,9 @@ export function nameMoves(problems: MoveProblem[], sameRecord?: (path: string, s
  * The problems of one record of a set (same set, same key: one file name under several label
  * folders) are the records diff pairs after its unchanged ones (a file whose bytes and path stayed
  * is no problem): A's are its missing and `modified` files with their signed bytes, B's its extra
- * and `modified` files with their bytes now. Each pairing of two labels is named:
+ * and `modified` files with their bytes now — a `type-changed` file signed as a file (a link or a
+ * special file now) is one of A's, as a missing one: diff reads no record from a link. Each pairing
+ * of two labels is named:
  *
  * - a **flip** (the same bytes under another label) — also where the old label's path now holds
  *   other bytes (a decoy), and where the new label's path held other bytes (a `modified` file:
@@ -218,7 +220,8 @@ export function nameMoves(problems: MoveProblem[], sameRecord?: (path: string, s
  * - a **modified** record whose label changed (`contentChanged`: its bytes changed too).
  *
  * The label goes on the problem of B's record (an extra or a `modified` file: where the file is
- * now), and on that of A's record when it is a missing file (its twin); a `modified` file is never
+ * now), and on that of A's record when it is a missing or `type-changed` file (its twin: no record
+ * is there now); a `modified` file is never
  * labelled for the record that left it, as it names what it now holds. Files paired with no other
  * label (removed, added, modified in place) get none. Problems that are not files of a set, or
  * whose digest is not known (links, unreadable files), are no records here, as diff reads none.
@@ -244,7 +247,10 @@ export function nameLabelFlips(problems: LabelProblem[], sets: readonly LabelFol
   };
   for (const p of problems) {
     if (p.kind === 'modified' && (p.expected as { sha256?: string } | undefined)?.sha256 === (p.actual as { sha256?: string } | undefined)?.sha256) continue;
-    if (p.kind === 'missing' || p.kind === 'modified') add(p, 'a', p.expected);
+    // A file replaced by a link (or a special file) is its signed record gone, as a missing file is:
+    // diff reads no record from a link. Its `expected` has the signed bytes; a link signed and now
+    // a file has no digest there (verify did not read it), so it is no record of either side here.
+    if (p.kind === 'missing' || p.kind === 'modified' || p.kind === 'type-changed') add(p, 'a', p.expected);
     if (p.kind === 'extra' || p.kind === 'modified') add(p, 'b', p.actual);
   }
   const byFingerprint = (x: Side, y: Side) => (x.entry.fingerprint < y.entry.fingerprint ? -1 : x.entry.fingerprint > y.entry.fingerprint ? 1 : 0);
@@ -261,7 +267,7 @@ export function nameLabelFlips(problems: LabelProblem[], sets: readonly LabelFol
       if (ea.label === eb.label) return;
       const label: LabelFlip = { set: r.set.pattern, key: b.key, from: ea.label as string, to: eb.label as string, ...(contentChanged ? { contentChanged: true as const } : {}) };
       b.problem.label = label;
-      if (a.problem.kind === 'missing') a.problem.label = label;
+      if (a.problem.kind === 'missing' || a.problem.kind === 'type-changed') a.problem.label = label;
     };
     const sink: RecordDiffSink = { flipped: (ea, eb) => name(ea, eb, false), modified: (ea, eb) => name(ea, eb, true), added: none, removed: none, duplicate: none };
     const counts: RecordDiffCounts = { a: 0, b: 0, unchanged: 0, added: 0, removed: 0, modified: 0, flipped: 0, duplicatesA: 0, duplicatesB: 0, labelsA: {}, labelsB: {} };

@@ -146,6 +146,57 @@ describe('verify names a label flip hidden behind a decoy', () => {
   });
 });
 
+describe('verify names a label flip whose source file was replaced by a symbolic link', () => {
+  it.each([
+    ['unchanged', 'win money\n', undefined],
+    ['edited', 'win money!\n', true],
+  ])('when a file\'s bytes went %s to another label folder and a link now stands where it was, as diff names it', async (_, moved, contentChanged) => {
+    const dir = await makeTree({ 'mail/ham/1.txt': 'win money\n', 'mail/spam/s.txt': 'other\n' });
+    const store = await newStorePath();
+    const s = await snapJson(['seal', dir, '--as', 'ds@v1', '--key', keys.key, '--store', store, '--records', 'mail/*/* format=files label-segment=1']);
+    expect(s.code, s.stderr).toBe(0);
+    await fsp.rm(join(dir, 'mail/ham/1.txt'));
+    await fsp.writeFile(join(dir, 'mail/spam/1.txt'), moved);
+    await fsp.symlink('anything', join(dir, 'mail/ham/1.txt'));
+
+    const d = await snapJson(['diff', 'ds@v1', dir, '--store', store]);
+    const set = d.json.records.sets[0];
+    const diffMoves = [
+      ...set.flipped.map((f: Json) => ({ set: 'mail/*/*', key: f.key[0], from: f.from, to: f.to })),
+      ...set.modified.filter((m: Json) => m.labelChanged).map((m: Json) => ({ set: 'mail/*/*', key: m.key[0], from: m.a.label, to: m.b.label, contentChanged: true })),
+    ];
+    const label = { set: 'mail/*/*', key: 'mail/1.txt', from: 'ham', to: 'spam', ...(contentChanged ? { contentChanged } : {}) };
+    expect(diffMoves).toEqual([label]);
+    const v = await snapJson(['verify', dir, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(v.code).toBe(1);
+    expect(v.json.problems.map((p: Json) => [p.kind, p.path, p.label])).toEqual([
+      ['type-changed', 'mail/ham/1.txt', label],
+      ['extra', 'mail/spam/1.txt', label],
+    ]);
+    const human = await snap(['verify', dir, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(human.stdout).toContain(contentChanged ? 'label changed: mail/1.txt: ham → spam (and its bytes)' : 'label flipped: mail/1.txt: ham → spam');
+  });
+
+  it('names no flip when the bytes added under another label folder are under another name', async () => {
+    const dir = await makeTree({ 'mail/ham/1.txt': 'win money\n', 'mail/spam/s.txt': 'other\n' });
+    const store = await newStorePath();
+    const s = await snapJson(['seal', dir, '--as', 'ds@v1', '--key', keys.key, '--store', store, '--records', 'mail/*/* format=files label-segment=1']);
+    expect(s.code, s.stderr).toBe(0);
+    await fsp.rm(join(dir, 'mail/ham/1.txt'));
+    await fsp.writeFile(join(dir, 'mail/spam/2.txt'), 'win money\n');
+    await fsp.symlink('anything', join(dir, 'mail/ham/1.txt'));
+
+    const d = await snapJson(['diff', 'ds@v1', dir, '--store', store]);
+    expect(d.json.records.sets[0].summary).toMatchObject({ flipped: 0, modified: 0, added: 1, removed: 1 });
+    const v = await snapJson(['verify', dir, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(v.code).toBe(1);
+    expect(v.json.problems.map((p: Json) => [p.kind, p.path, p.label])).toEqual([
+      ['type-changed', 'mail/ham/1.txt', undefined],
+      ['extra', 'mail/spam/2.txt', undefined],
+    ]);
+  });
+});
+
 describe('verify names a label change whose file was also edited', () => {
   it('when a file moved to another label folder and a byte of it changed, as diff names a modified record with another label', async () => {
     const dir = await makeTree({ 'mail/ham/1.txt': 'win money\n', 'mail/spam/s.txt': 'other\n' });

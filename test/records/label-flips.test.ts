@@ -75,3 +75,30 @@ describe('a tabular file inside a label-folder set (carved out of it by a table 
     expect(decoy.map((p) => p.label)).toEqual([undefined, undefined]);
   });
 });
+
+describe('a file of a label-folder set replaced by a symbolic link (a type-changed problem)', () => {
+  const sets = [{ pattern: 'img/*/*', labelSegment: 1 }];
+  const LINK = { target: 'anything', type: 'symlink' };
+
+  it('is the source of a label flip when its signed bytes are now under another label, as diff pairs its record', () => {
+    const problems: LabelProblem[] = [
+      { path: 'img/cat/a.jpg', kind: 'type-changed', expected: DIGEST, actual: LINK },
+      { path: 'img/dog/a.jpg', kind: 'extra', actual: DIGEST },
+    ];
+    nameMovesAndFlips(problems, sets);
+    const label = { set: 'img/*/*', key: 'img/a.jpg', from: 'cat', to: 'dog' };
+    expect(problems.map((p) => [p.path, p.label])).toEqual([
+      ['img/cat/a.jpg', label],
+      ['img/dog/a.jpg', label],
+    ]);
+  });
+
+  it('is no record of the new side: a link replaced by a file (whose bytes verify did not read) names no flip', () => {
+    const problems: LabelProblem[] = [
+      { path: 'img/cat/a.jpg', kind: 'missing', expected: DIGEST },
+      { path: 'img/dog/a.jpg', kind: 'type-changed', expected: LINK, actual: { type: 'file' } },
+    ];
+    nameMovesAndFlips(problems, sets);
+    expect(problems.map((p) => p.label)).toEqual([undefined, undefined]);
+  });
+});
