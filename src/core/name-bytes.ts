@@ -14,6 +14,9 @@
 
 const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/** UTF-8 with each byte that is not UTF-8 replaced by U+FFFD, as Node reads a name ({@link lossyName}). */
+const lossy = new TextDecoder('utf-8', { ignoreBOM: true });
+
 /** The lone surrogate that stands for a byte that is not UTF-8 is U+DC00 + the byte. */
 const RAW_BYTE_BASE = 0xdc00;
 
@@ -102,4 +105,13 @@ export function rawBytesHex(name: string): string | undefined {
   let hex = '';
   for (const b of encodeNameBytes(name)) hex += b.toString(16).padStart(2, '0');
   return hex;
+}
+
+/**
+ * A name decoded by {@link decodeNameBytes} as Node reads a name that is not UTF-8: each byte that is
+ * not UTF-8 U+FFFD (lossy), for canonical JSON (RFC 8785, an audit line's), which holds no lone
+ * surrogate. A name that is UTF-8 is returned as it is.
+ */
+export function lossyName(name: string): string {
+  return hasRawBytes(name) ? lossy.decode(encodeNameBytes(name)) : name;
 }

@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { LOG_LOCK_FILE } from './audit-log.js';
 import { acquireLockFile, inspectLock, lockStore, notALockAdvice, GUARD_STALE_MS, LOCK_FILE, type LockInspection, type Store } from './store.js';
 import { REVOCATIONS_DIR } from '../trust/revocations.js';
+import { decodeNameBytes, encodeNameBytes, hasRawBytes, rawBytesHex } from '../core/name-bytes.js';
 import { CHECKPOINTS_DIR } from '../trust/log-checkpoints.js';
 
 /** Kinds of leftover, see the module comment. */
@@ -32,8 +33,13 @@ export type LeftoverKind = 'stale-lock' | 'stale-log-lock' | 'lock-guard' | 'tmp
 /** One leftover. */
 export interface Leftover {
   kind: LeftoverKind;
-  /** Path relative to the store (`lock`, `tmp`, `.log.head.0123456789ab.tmp`, …). */
+  /**
+   * Path relative to the store (`lock`, `tmp`, `.log.head.0123456789ab.tmp`, …). A name that is not
+   * UTF-8 is decoded without loss (`decodeNameBytes`: each such byte U+DC80–U+DCFF, as fsck's strays).
+   */
   path: string;
+  /** The hex of the path's exact bytes, only when it is not UTF-8 (as fsck's `straysNotUtf8`). */
+  pathHex?: string;
   /** Bytes it takes (for `tmp`: of every file under it). */
   bytes: number;
   /** For `tmp`: how many files and folders it holds. */
@@ -58,13 +64,36 @@ export const REVOCATION_PARTIAL_WRITE_RE = /^\.[0-9a-f]{64}\.json\.[0-9a-f]{12}\
 export const CHECKPOINT_PARTIAL_WRITE_RE = /^\.[0-9]{16}\.checkpoint\.[0-9a-f]{12}\.tmp$/;
 
 /** Age (ms) of a file, or undefined when it does not exist. */
-async function ageOf(path: string): Promise<{ age: number; bytes: number } | undefined> {
+async function ageOf(path: string | Buffer): Promise<{ age: number; bytes: number } | undefined> {
   const st = await fsp.lstat(path).catch(() => undefined);
   return st ? { age: Date.now() - st.mtimeMs, bytes: st.size } : undefined;
 }
 
 /** `/`, joining a folder's path and an entry's name as bytes. */
 const SLASH = Buffer.from('/');
+
+/**
+ * A store-relative path (as a {@link Leftover} gives it) on disk: as bytes (`encodeNameBytes`) when
+ * it holds a byte that is not UTF-8, which a string path would write as U+FFFD (another file).
+ */
+function inStore(store: Store, path: string): string | Buffer {
+  return hasRawBytes(path) ? Buffer.concat([Buffer.from(store.root), SLASH, encodeNameBytes(path)]) : join(store.root, path);
+}
+
+/** `{path}`, and `pathHex` (its exact bytes) when it is not UTF-8: a leftover's path members. */
+function pathMembers(path: string): { path: string; pathHex?: string } {
+  const pathHex = rawBytesHex(path);
+  return pathHex === undefined ? { path } : { path, pathHex };
+}
+
+/**
+ * The names in a folder ([] when it cannot be listed), each read as bytes and decoded without loss
+ * (`decodeNameBytes`), in the order of the decoded names (UTF-16 code units, as `Array.sort`).
+ */
+async function namesIn(dir: string): Promise<string[]> {
+  const raw = await fsp.readdir(dir, { encoding: 'buffer' }).catch(() => [] as Buffer[]);
+  return raw.map((b) => decodeNameBytes(b)).sort();
+}
 
 /**
  * Files and folders under `dir` and the bytes of its files (0, 0 when it does not exist). Names are
@@ -145,10 +174,12 @@ export async function findLeftovers(store: Store): Promise<Leftover[]> {
       });
     }
   }
-  for (const name of (await fsp.readdir(store.root).catch(() => [] as string[])).sort()) {
+  // Names read as bytes: one that is not UTF-8, read as a string, became U+FFFD, its lstat failed
+  // and the partial write went unreported (while no stray list looks at the store's root).
+  for (const name of await namesIn(store.root)) {
     if (!PARTIAL_WRITE_RE.test(name)) continue;
-    const p = await ageOf(join(store.root, name));
-    if (p && p.age > GUARD_STALE_MS) out.push({ kind: 'partial-write', path: name, bytes: p.bytes, removable: true, message: `${name} is the temporary file of a write that was stopped` });
+    const p = await ageOf(inStore(store, name));
+    if (p && p.age > GUARD_STALE_MS) out.push({ kind: 'partial-write', ...pathMembers(name), bytes: p.bytes, removable: true, message: `${name} is the temporary file of a write that was stopped` });
   }
   for (const path of await snapshotPartialWrites(store)) {
     const p = await ageOf(join(store.root, path));
@@ -228,7 +259,7 @@ export async function clearLeftovers(store: Store, waitMs = 5_000): Promise<Clea
         // store lock (held here); the root's (log.head) and the checkpoints' are written under the
         // log lock, which they need too.
         const underStoreLock = l.kind === 'partial-write' && (l.path.startsWith('snapshots/') || l.path.startsWith(`${REVOCATIONS_DIR}/`));
-        if (l.kind === 'lock-guard' || underStoreLock || (l.kind === 'partial-write' && releaseLog)) await fsp.rm(join(store.root, l.path), { force: true });
+        if (l.kind === 'lock-guard' || underStoreLock || (l.kind === 'partial-write' && releaseLog)) await fsp.rm(inStore(store, l.path), { force: true });
       }
     } finally {
       await releaseLog?.();

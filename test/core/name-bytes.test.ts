@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decodeNameBytes, encodeNameBytes, hasRawBytes, rawBytesHex } from '../../src/core/name-bytes.js';
+import { decodeNameBytes, encodeNameBytes, hasRawBytes, lossyName, rawBytesHex } from '../../src/core/name-bytes.js';
 
 const bytes = (...b: number[]) => Uint8Array.of(...b);
 const isUtf8 = (b: Uint8Array) => {
@@ -53,5 +53,13 @@ describe('decodeNameBytes', () => {
     expect(hasRawBytes('😀\udc80'.slice(0, 2))).toBe(false);
     expect(hasRawBytes('\ud800\udc80')).toBe(false); // a pair, not a lone U+DC80
     expect(hasRawBytes('a\udc80')).toBe(true);
+  });
+});
+
+describe('lossyName', () => {
+  it('writes each byte that is not UTF-8 as U+FFFD, as Node reads the name, and leaves a UTF-8 name as it is', () => {
+    expect(lossyName(decodeNameBytes(Uint8Array.from([0x61, 0xff, 0x2e, 0xfe])))).toBe('a\ufffd.\ufffd');
+    expect(lossyName(decodeNameBytes(Buffer.from('.log.head\xff.0123456789ab.tmp', 'latin1')))).toBe(Buffer.from('.log.head\xff.0123456789ab.tmp', 'latin1').toString('utf8'));
+    expect(lossyName('été/x')).toBe('été/x');
   });
 });

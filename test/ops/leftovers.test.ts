@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { snap, snapJson, useKeyPair } from '../helpers/tree.js';
 import { filesUnder, newStorePath, sealTree } from '../helpers/store.js';
+import { schemaErrors } from '../helpers/json-schemas.js';
 
 const keys = useKeyPair();
 
@@ -103,6 +104,51 @@ describe('snap fsck and what stopped commands leave behind', () => {
     expect(c.code, c.stderr).toBe(0);
     expect(c.json.cleaned.removed).toEqual([expect.objectContaining({ kind: 'tmp', bytes: 1024, entries: 3 })]);
     expect(await fsp.readdir(tmp)).toEqual([]);
+  });
+
+  it('reports a partial write in the store root whose name is not UTF-8 (with pathHex and \\xff shown), and --clean removes it, logs it and says so', async () => {
+    const s = await sealTree(TREE, keys);
+    const name = Buffer.from('.log.head\xff.0123456789ab.tmp', 'latin1');
+    const onDisk = Buffer.concat([Buffer.from(`${s.store}/`), name]);
+    await fsp.writeFile(onDisk, '{"seq":1');
+    const t = new Date(Date.now() - 60_000);
+    await fsp.utimes(onDisk, t, t);
+    const path = '.log.head\udcff.0123456789ab.tmp';
+    const leftover = { kind: 'partial-write', path, pathHex: name.toString('hex'), bytes: 8, removable: true, message: `${path} is the temporary file of a write that was stopped` };
+    const r = await snapJson(['fsck', '--store', s.store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.leftovers).toEqual([leftover]);
+    expect(r.json.counts.leftovers).toBe(1);
+    expect(schemaErrors('fsck', r.json)).toBe('');
+    expect(r.json.clean).toBeDefined();
+    const human = await snap(['fsck', '--store', s.store]);
+    expect(human.stdout).toContain('warning .log.head\\xff.0123456789ab.tmp is the temporary file of a write that was stopped');
+    const c = await snapJson(['fsck', '--clean', '--store', s.store]);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.json.cleaned).toEqual({ removed: [leftover], kept: [] });
+    expect(schemaErrors('fsck', c.json)).toBe('');
+    expect(c.json.leftovers).toEqual([]);
+    await expect(fsp.access(onDisk)).rejects.toThrow();
+    expect(c.json.log.written, c.stderr).toBe(true);
+    // The audit line is canonical JSON, which holds no lone surrogate: the name there is lossy, U+FFFD for the byte.
+    const log = await snapJson(['log', '--store', s.store]);
+    expect(log.json.entries[log.json.entries.length - 1].details.cleaned).toEqual([{ kind: 'partial-write', path: '.log.head\ufffd.0123456789ab.tmp', bytes: 8 }]);
+    expect((await snap(['log', '--verify', '--store', s.store])).code).toBe(0);
+  });
+
+  it('lists a file in a snapshot folder whose name is a partial write\'s but for a byte that is not UTF-8 as the stray it is (no snap writes it), with its bytes', async () => {
+    const s = await sealTree(TREE, keys);
+    const name = Buffer.from('.envelope.json\xff.0123456789ab.tmp', 'latin1');
+    const onDisk = Buffer.concat([Buffer.from(`${s.dir}/`), name]);
+    await fsp.writeFile(onDisk, '{"payload":');
+    const t = new Date(Date.now() - 60_000);
+    await fsp.utimes(onDisk, t, t);
+    const rel = `${s.dir.slice(s.store.length + 1)}/.envelope.json\udcff.0123456789ab.tmp`;
+    const r = await snapJson(['fsck', '--store', s.store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.leftovers).toEqual([]);
+    expect(r.json.strays).toEqual([rel]);
+    expect(r.json.straysNotUtf8).toEqual([{ path: rel, pathHex: Buffer.concat([Buffer.from(`${s.dir.slice(s.store.length + 1)}/`), name]).toString('hex') }]);
   });
 
   it("counts a co-signing's partial envelope write in a snapshot folder as a leftover, not a stray, and --clean removes it once old", async () => {

@@ -12,6 +12,7 @@ import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, styler } from '../format.js';
 import { withProgress } from '../progress.js';
 import { escapeForTerminal as shown, escapeMessage, escapePath } from '../../core/display.js';
+import { lossyName } from '../../core/name-bytes.js';
 import { audit, auditErrors, checkJobs, commonFlags, jsonOut, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { JsonStream } from '../json-stream.js';
 
@@ -205,7 +206,8 @@ async function reportFsck(a: Args, io: CliIo, storeRoot: string, r: FsckSummary,
   const { cleaned, repair } = done;
   const details: Record<string, unknown> = {
     objects: r.counts.objects, corrupt: r.counts.corrupt, unreadable: r.counts.unreadable, missingObjects: r.counts.missingObjects, badSnapshots: r.counts.badSnapshots, leftovers: r.counts.leftovers,
-    ...(cleaned ? { cleaned: cleaned.removed.map((l) => ({ kind: l.kind, path: l.path, bytes: l.bytes })) } : {}),
+    // A name that is not UTF-8 is logged lossy (`lossyName`): the audit line is canonical JSON, which holds no lone surrogate; --json has its `pathHex`.
+    ...(cleaned ? { cleaned: cleaned.removed.map((l) => ({ kind: l.kind, path: lossyName(l.path), bytes: l.bytes })) } : {}),
     ...(repair ? { repair: { source: repair.source, repaired: repair.repaired.length, unrepaired: repair.unrepairedCount, bytes: repair.bytes } } : {}),
   };
   const log = await audit(io, storeRoot, { command: 'fsck', outcome: r.ok ? 'ok' : 'failed', details }, { quiet: !!a.quiet });

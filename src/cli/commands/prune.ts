@@ -9,7 +9,7 @@ import { prune, pruneNeedsLocalStore, type PruneHead, type PruneResult, type Unr
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, styler } from '../format.js';
 import { escapeForTerminal as shown, escapeMessage } from '../../core/display.js';
-import { encodeNameBytes, hasRawBytes } from '../../core/name-bytes.js';
+import { lossyName } from '../../core/name-bytes.js';
 import { audit, auditErrors, commonFlags, jsonOut, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { JsonStream } from '../json-stream.js';
 import { s3StoreOf } from '../remote-store.js';
@@ -76,13 +76,6 @@ class JsonListing {
  */
 const LOGGED_BLOCKERS = 20;
 
-/**
- * A blocker's path as its audit line keeps it: the line is canonical JSON (RFC 8785), which holds no
- * lone surrogate, so a name that is not UTF-8 is written as Node reads it, each such byte U+FFFD
- * (`--json` gives its exact bytes, `pathHex`).
- */
-const loggedPath = (path: string): string => (hasRawBytes(path) ? Buffer.from(encodeNameBytes(path)).toString('utf8') : path);
-
 function printPrune(r: PruneResult, io: CliIo, color: boolean): void {
   const s = styler(color);
   const out: string[] = [];
@@ -111,7 +104,8 @@ async function cmdPrune(a: Args, io: CliIo): Promise<number> {
   if (url) throw pruneNeedsLocalStore(url);
   const storeRoot = storePath(a.store, io.env, io.cwd);
   const logPrune = (r: PruneResult) => {
-    const details = { removing: r.removing, unreferenced: r.counts.unreferenced, unreferencedBytes: r.counts.unreferencedBytes, removed: r.counts.removed, removedBytes: r.counts.removedBytes, ...(r.ok ? {} : { blockers: r.blockers.slice(0, LOGGED_BLOCKERS).map((b) => loggedPath(b.path)), blockerCount: r.blockers.length }) };
+    // A blocker's name that is not UTF-8 is logged lossy (`lossyName`): the audit line is canonical JSON, which holds no lone surrogate; --json has its `pathHex`.
+    const details = { removing: r.removing, unreferenced: r.counts.unreferenced, unreferencedBytes: r.counts.unreferencedBytes, removed: r.counts.removed, removedBytes: r.counts.removedBytes, ...(r.ok ? {} : { blockers: r.blockers.slice(0, LOGGED_BLOCKERS).map((b) => lossyName(b.path)), blockerCount: r.blockers.length }) };
     return audit(io, storeRoot, { command: 'prune', outcome: r.ok ? 'ok' : 'failed', details }, { quiet: !!a.quiet });
   };
   if (!a.json) {
