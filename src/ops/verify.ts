@@ -41,7 +41,11 @@ export interface Problem {
   expected?: { sha256: string; size: number } | { target: string; type: 'symlink' };
   /** For a link whose target is not UTF-8: the target decoded without loss, and `targetHex` its bytes. */
   actual?: { sha256: string; size: number } | { target: string; type: 'symlink'; targetHex?: string } | { type: string };
-  /** Why an entry is unreadable, or why a manifest cannot record an extra entry (its name, its link target, its type). */
+  /**
+   * Why an entry is unreadable, or why a manifest cannot record an extra entry (its name, its link
+   * target, its type) — also on the `type-changed` or `modified` problem of a signed path where a
+   * link whose target is not UTF-8 now is (`actual.targetHex`).
+   */
   reason?: string;
   /** For an extra file: the missing path that had exactly this content (a move, e.g. a flipped label). */
   movedFrom?: string;
@@ -533,24 +537,34 @@ function refusedProblem(e: SnapError): Problem {
  * the walk reports it as an `extra` special (`onSpecial`) and the join finds nothing to pair with
  * the entry (`missing`); the two, at one path, become one `type-changed` problem (`expected` the
  * entry, `actual` the special's type), as a symbolic link there is, and as a worker names a FIFO
- * swapped in after the walk (hash-worker.ts `checkFailure`). Both are in one shard's problems (an
- * extra belongs to the shard of the entry at or before its path, FORMAT §20.2). Edits `problems`
- * and `counts` in place.
+ * swapped in after the walk (hash-worker.ts `checkFailure`). So does a symbolic link whose target
+ * is not UTF-8 (refused by the walk, `MANIFEST_BAD_TARGET`: an `extra` with `actual.targetHex`):
+ * where a file was signed it is one `type-changed` problem, where a link was one `modified` (its
+ * target changed), each keeping the `actual` target with `targetHex` and the `reason` — not a
+ * `missing` path that is there and an `extra` one (docs/FORMAT.md §12; diff names it one difference,
+ * `other`). Both are in one shard's problems (an extra belongs to the shard of the entry at or
+ * before its path, FORMAT §20.2). Edits `problems` and `counts` in place.
  */
 function foldSpecials(problems: Problem[], counts: VerifyCounts): void {
   const specials = new Map<string, Problem>();
-  for (const p of problems) if (p.kind === 'extra' && p.actual !== undefined && !('target' in p.actual) && !('sha256' in p.actual)) specials.set(p.path, p);
+  for (const p of problems) {
+    if (p.kind !== 'extra' || p.actual === undefined) continue;
+    if ((!('target' in p.actual) && !('sha256' in p.actual)) || 'targetHex' in p.actual) specials.set(p.path, p);
+  }
   if (specials.size === 0) return;
   const folded = new Set<Problem>();
   for (let i = 0; i < problems.length; i++) {
     const m = problems[i] as Problem;
     const s = m.kind === 'missing' ? specials.get(m.path) : undefined;
     if (s === undefined) continue;
-    problems[i] = { path: m.path, kind: 'type-changed', ...(m.expected ? { expected: m.expected } : {}), actual: s.actual as Problem['actual'] };
+    const badTarget = s.actual !== undefined && 'targetHex' in s.actual;
+    // A link signed and a link now, whose target cannot be recorded: its target changed.
+    const kind: ProblemKind = badTarget && m.expected !== undefined && 'target' in m.expected ? 'modified' : 'type-changed';
+    problems[i] = { path: m.path, kind, ...(m.expected ? { expected: m.expected } : {}), actual: s.actual as Problem['actual'], ...(badTarget && s.reason !== undefined ? { reason: s.reason } : {}) };
     folded.add(s);
     counts.missing--;
     counts.extra--;
-    counts['type-changed']++;
+    counts[kind]++;
   }
   if (folded.size > 0) {
     let j = 0;

@@ -20,6 +20,7 @@ import { suggestExclude } from '../../src/io/walk.js';
 import { makeKeyPair, makeTree, tempDir, useKeyPair, type TreeSpec } from '../helpers/tree.js';
 import { newStorePath, objectFiles, sha256, snapshotFolder, tamper } from '../helpers/store.js';
 import { unsafeBytes } from '../helpers/terminal.js';
+import { schemaErrors } from '../helpers/json-schemas.js';
 
 const keys = useKeyPair();
 
@@ -216,6 +217,32 @@ describe('verify reports every name seal would refuse as extra (exit 1), beside 
     const j = await json(['verify', data, '--against', 'ds@v1', '--pubkey', keys.pub, '--store', store]);
     expect(j.code).toBe(1);
     expect(j.json.problems).toEqual([{ path: BAD, pathHex: BAD_BYTES.toString('hex'), kind: 'extra', reason: expect.any(String) }]);
+  });
+
+  it('names a link whose target is not UTF-8, where a file or a link was signed, as one problem of that path (type-changed, modified), not a missing and an extra, as diff names one difference', async () => {
+    const { data, store } = await sealed({ 'a.csv': 'a', 'b.csv': 'b', 'l': { symlink: 'a.csv' } });
+    await fsp.rm(join(data, 'b.csv'));
+    await fsp.symlink(Buffer.from('t\xff', 'latin1'), join(data, 'b.csv'));
+    await fsp.rm(join(data, 'l'));
+    await fsp.symlink(Buffer.from('u\xff', 'latin1'), join(data, 'l'));
+    const reason = 'it is a symbolic link whose target is not valid UTF-8 (MANIFEST_BAD_TARGET)';
+    const want = [
+      { path: 'b.csv', kind: 'type-changed', expected: { sha256: sha256('b'), size: 1 }, actual: { target: 't\udcff', type: 'symlink', targetHex: '74ff' }, reason },
+      { path: 'l', kind: 'modified', expected: { target: 'a.csv', type: 'symlink' }, actual: { target: 'u\udcff', type: 'symlink', targetHex: '75ff' }, reason },
+    ];
+    const args = ['verify', data, '--against', 'ds@v1', '--pubkey', keys.pub, '--store', store];
+    for (const jobs of ['1', '2']) {
+      const j = await json([...args, '--jobs', jobs]);
+      expect(j.code).toBe(1);
+      expect(j.json.problems).toEqual(want);
+      expect(j.json.counts).toMatchObject({ matched: 1, modified: 1, missing: 0, extra: 0, 'type-changed': 1 });
+      expect(schemaErrors('verify', j.json)).toBe('');
+    }
+    const d = await json(['diff', 'ds@v1', data, '--store', store]);
+    expect(d.json.extra.map((x: { path: string; other?: unknown }) => [x.path, x.other !== undefined])).toEqual([['b.csv', true], ['l', true]]);
+    const h = await human(args);
+    expect(h.stdout).toContain('b.csv  was a file, now a symlink');
+    expect(h.stdout).toContain('l  → a.csv → now → u\\xff');
   });
 
   it('escapes the keyid of an envelope that is not trusted (show and a failing verify print it)', async () => {
