@@ -5,6 +5,7 @@
  * records. Small tables of every kind of record set — with and without a key or a label.
  */
 import { promises as fsp } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -148,16 +149,18 @@ describe('verify names a label flip hidden behind a decoy', () => {
 
 describe('verify names a label flip whose source file was replaced by a symbolic link', () => {
   it.each([
-    ['unchanged', 'win money\n', undefined],
-    ['edited', 'win money!\n', true],
-  ])('when a file\'s bytes went %s to another label folder and a link now stands where it was, as diff names it', async (_, moved, contentChanged) => {
+    ['unchanged', 'a link', 'win money\n', undefined],
+    ['edited', 'a link', 'win money!\n', true],
+    ['unchanged', 'a FIFO', 'win money\n', undefined],
+  ])('when a file\'s bytes went %s to another label folder and %s now stands where it was, as diff names it', async (_, what, moved, contentChanged) => {
     const dir = await makeTree({ 'mail/ham/1.txt': 'win money\n', 'mail/spam/s.txt': 'other\n' });
     const store = await newStorePath();
     const s = await snapJson(['seal', dir, '--as', 'ds@v1', '--key', keys.key, '--store', store, '--records', 'mail/*/* format=files label-segment=1']);
     expect(s.code, s.stderr).toBe(0);
     await fsp.rm(join(dir, 'mail/ham/1.txt'));
     await fsp.writeFile(join(dir, 'mail/spam/1.txt'), moved);
-    await fsp.symlink('anything', join(dir, 'mail/ham/1.txt'));
+    if (what === 'a link') await fsp.symlink('anything', join(dir, 'mail/ham/1.txt'));
+    else execFileSync('mkfifo', [join(dir, 'mail/ham/1.txt')]);
 
     const d = await snapJson(['diff', 'ds@v1', dir, '--store', store]);
     const set = d.json.records.sets[0];
