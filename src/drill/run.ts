@@ -58,8 +58,12 @@ export interface DrillOptions {
   records: boolean;
   /** A store whose objects may hold the record indexes (only read). */
   store?: string;
-  /** Folders of DIR not copied (the store, when it lies inside DIR). */
-  skipDirs?: readonly string[];
+  /**
+   * Stores that may lie inside DIR (the one REF was read from): of each, only the store's own layout
+   * is not copied (io/store-layout.ts), as verify leaves only it out; everything else under it is
+   * data, copied, and the gate judges it.
+   */
+  stores?: readonly string[];
   jobs?: number;
   /** Called before each round (tests). */
   onRound?: (round: number, rounds: number) => void;
@@ -114,20 +118,23 @@ export async function drill(o: DrillOptions): Promise<DrillReport> {
   const forget = leaveNothing(() => removeScratchDirSync(scratchRoot));
   try {
     const s: Scratch = { data: join(scratchRoot, 'data'), elsewhere: join(scratchRoot, 'elsewhere'), pristine: join(scratchRoot, 'pristine') };
-    const skip = await Promise.all((o.skipDirs ?? []).map(realFolder));
+    const stores = await Promise.all((o.stores ?? []).map(realFolder));
+    const layout = stores.length > 0 ? await import('../io/store-layout.js') : undefined;
     let readOnly = false; // DIR holds a folder or file its owner cannot write: the copy keeps its mode
     await fsp.cp(root, s.data, {
       recursive: true,
       verbatimSymlinks: true,
       preserveTimestamps: true,
       filter: async (src) => {
-        if (skip.some((d) => src === d || src.startsWith(d + sep))) return false;
         // A name that is not UTF-8 reaches here decoded with U+FFFD, and nothing is found by it.
         // No manifest path can hold it (DIR verified: --exclude left it out), so it is not copied.
         const st = await fsp.lstat(src).catch((e: NodeJS.ErrnoException) => {
           if (e.code === 'ENOENT' && src.includes('\uFFFD')) return undefined;
           throw e;
         });
+        // Under a store inside DIR: its layout is not copied, anything else is (data, as verify sees it).
+        const store = st && layout ? stores.find((d) => src.startsWith(d + sep)) : undefined;
+        if (st && layout && store !== undefined && layout.judgeStorePath(src.slice(store.length + 1).split(sep), st.isDirectory() ? 'folder' : st.isFile() ? 'file' : 'other') === 'store') return false;
         if (st && ((st.isDirectory() && (st.mode & 0o700) !== 0o700) || (st.isFile() && (st.mode & 0o600) !== 0o600))) readOnly = true;
         return st !== undefined && (st.isFile() || st.isDirectory() || st.isSymbolicLink());
       },

@@ -19,10 +19,10 @@
  * reports. The order of the two kinds of runs is the manifest order: a folder's subtree is a
  * contiguous range of it, wherever it is walked.
  */
-import { relative, resolve, sep } from 'node:path';
+import { resolve } from 'node:path';
 import { SnapError } from '../core/errors.js';
 import type { FolderListing } from './hash-pool.js';
-import { walkDatasetRuns, type WalkItem, type WalkOptions } from './walk.js';
+import { foldersInside, walkDatasetRuns, type WalkItem, type WalkOptions } from './walk.js';
 
 /** Subfolders whose listings are asked for ahead of the one being walked, at least. */
 export const LOOKAHEAD = 8;
@@ -65,7 +65,9 @@ export function isFileRun(r: ParallelRun): r is FileRun {
  */
 export async function* walkParallel(root: string, list: (folders: string[]) => Promise<FolderListing[]>, opts: Omit<WalkOptions, 'excludes' | 'from'> = {}): AsyncGenerator<ParallelRun> {
   const absRoot = resolve(root);
-  const skip = new Set((opts.skipDirs ?? []).map((d) => relative(absRoot, d)).filter((r) => r !== '' && !r.startsWith('..') && !r.startsWith(sep)).map((r) => r.split(sep).join('/')));
+  const skip = foldersInside(absRoot, opts.skipDirs);
+  // A store inside the dataset is walked here on the main thread (walk.ts judges each entry by the store's layout), never listed by a worker.
+  const stores = foldersInside(absRoot, opts.stores);
   /** Ask for the listings of `folders`; one promise per folder (failures are seen where each is awaited, in order). */
   const ask = (folders: string[]): Promise<FolderListing>[] => {
     const p = list(folders);
@@ -99,7 +101,7 @@ export async function* walkParallel(root: string, list: (folders: string[]) => P
         const at: number[] = [];
         for (; next < end; next++) {
           const d = sub(dirs[next] as string);
-          if (skip.has(d)) continue;
+          if (skip.has(d) || stores.has(d)) continue;
           group.push(d);
           at.push(next);
         }
@@ -115,6 +117,7 @@ export async function* walkParallel(root: string, list: (folders: string[]) => P
       const p = asked[k];
       asked[k] = undefined;
       if (p) yield* visit(sub(dirs[k] as string), p);
+      else if (stores.has(sub(dirs[k] as string))) yield* walkDatasetRuns(root, { ...opts, from: sub(dirs[k] as string) });
     }
     if (nFiles > a) yield { dir: rel, files, offsets, from: a, to: nFiles };
   }

@@ -32,6 +32,8 @@ import { noticeLockWait, LOCK_WAIT_NOTICE_MS } from './lock-wait-notice.js';
 /** Largest `store.json` read (it is `{"format":"snap-store/1"}`); a longer one is refused by its parser. */
 const MAX_STORE_MARKER_BYTES = 64 << 10;
 
+/** The store's marker file, holding {@link STORE_FORMAT}. */
+export const STORE_MARKER_FILE = 'store.json';
 /** The format marker written to `store.json`. */
 export const STORE_FORMAT = 'snap-store/1';
 /** Snapshot folder file names. */

@@ -26,6 +26,15 @@ import { compareUtf8, validatePath, MAX_PATH_BYTES } from '../core/paths.js';
 import { decodeNameBytes, encodeNameBytes, hasRawBytes, rawBytesHex } from '../core/name-bytes.js';
 import { escapeForTerminal } from '../core/display.js';
 import { ioError } from './errors.js';
+import type { LayoutRule } from './store-layout.js';
+
+/**
+ * The dataset paths (`/`-separated, relative to `absRoot`) of those of `dirs` that lie strictly
+ * inside it; the others (the root itself, a folder outside it) are dropped.
+ */
+export function foldersInside(absRoot: string, dirs: readonly string[] | undefined): Set<string> {
+  return new Set((dirs ?? []).map((d) => relative(absRoot, d)).filter((r) => r !== '' && !r.startsWith('..') && !r.startsWith(sep)).map((r) => r.split(sep).join('/')));
+}
 
 /** One item of a dataset in manifest order. */
 export type WalkItem = { kind: 'file'; path: string } | { kind: 'symlink'; path: string; target: string };
@@ -34,8 +43,16 @@ export type WalkItem = { kind: 'file'; path: string } | { kind: 'symlink'; path:
 export interface WalkOptions {
   /** gitignore-syntax patterns to leave out (SPEC §8 `--exclude`). */
   excludes?: readonly string[];
-  /** Absolute folders to leave out wherever they are (e.g. the store when it lies inside the dataset). */
+  /** Absolute folders to leave out wholly, wherever they are. */
   skipDirs?: readonly string[];
+  /**
+   * Absolute folders of stores that lie inside the dataset: of each, only the store's own layout is
+   * left out (io/store-layout.ts); every other entry under it — a planted `.snap/poison.jpg`, a
+   * folder `.snap/cat/` — is walked as data. A folder outside the dataset costs nothing.
+   */
+  stores?: readonly string[];
+  /** With `stores`: their `tmp/` is the walker's own (the seal that holds their lock), left out whole. */
+  ownStoreTmp?: boolean;
   /** What to do with a socket, FIFO or device: throw (seal) or report it (verify). */
   onSpecial?: (path: string, what: string) => void;
   /**
@@ -158,7 +175,7 @@ export async function excludeMatcher(patterns: readonly string[]): Promise<Ignor
 interface Frame {
   rel: string; // folder path relative to the root ('' for the root)
   abs: DiskPath; // the folder on disk
-  entries: { name: string; dir: boolean; dirent: Dirent<string | Buffer> }[];
+  entries: { name: string; dir: boolean; dirent: Dirent<string | Buffer>; rules?: readonly LayoutRule[] }[];
   i: number;
 }
 
@@ -221,9 +238,14 @@ export async function* walkDatasetRuns(root: string, opts: WalkOptions = {}): As
   }
   if (!st.isDirectory()) throw new SnapError('NOT_A_FOLDER', `${root} is not a folder`, { path: root });
   const ig = await excludeMatcher(opts.excludes ?? []);
-  const skip = new Set((opts.skipDirs ?? []).map((d) => relative(absRoot, d)).filter((r) => r !== '' && !r.startsWith('..') && !r.startsWith(sep)).map((r) => r.split(sep).join('/')));
+  const skip = foldersInside(absRoot, opts.skipDirs);
+  // A store inside the dataset: its layout's rules, loaded only then (the usual store lies outside).
+  const stores = foldersInside(absRoot, opts.stores);
+  const layout = stores.size > 0 ? await import('./store-layout.js') : undefined;
+  const layoutOpts = { ownTmp: opts.ownStoreTmp === true };
 
-  const open = async (rel: string, abs: DiskPath): Promise<Frame> => {
+  /** `rules`: the folder is a store's root or a folder of its layout, whose entries are judged by them. */
+  const open = async (rel: string, abs: DiskPath, rules?: readonly LayoutRule[]): Promise<Frame> => {
     const { dirents, names } = listDir(abs, rel);
     const entries: Frame['entries'] = [];
     for (let k = 0; k < dirents.length; k++) {
@@ -232,9 +254,17 @@ export async function* walkDatasetRuns(root: string, opts: WalkOptions = {}): As
       const childRel = rel === '' ? name : `${rel}/${name}`;
       if (!(d.isFile() || d.isDirectory() || d.isSymbolicLink())) d = await resolveUnknown(childPath(abs, name), d);
       const dir = d.isDirectory();
+      let childRules: readonly LayoutRule[] | undefined;
+      if (layout) {
+        if (rules) {
+          const v = layout.judgeStoreEntry(rules, name, dir ? 'folder' : d.isFile() ? 'file' : 'other');
+          if (v === 'store') continue;
+          if (v !== 'data') childRules = v;
+        } else if (dir && stores.has(childRel)) childRules = layout.storeLayout(layoutOpts);
+      }
       if (dir && skip.has(childRel)) continue;
       if (ig && ig.ignores(dir ? `${childRel}/` : childRel)) continue;
-      entries.push({ name, dir, dirent: d });
+      entries.push(childRules ? { name, dir, dirent: d, rules: childRules } : { name, dir, dirent: d });
     }
     entries.sort((a, b) => compareUtf8(a.dir ? `${a.name}/` : a.name, b.dir ? `${b.name}/` : b.name));
     return { rel, abs, entries, i: 0 };
@@ -246,7 +276,17 @@ export async function* walkDatasetRuns(root: string, opts: WalkOptions = {}): As
   };
 
   const from = opts.from ?? '';
-  const stack: Frame[] = [await open(from, from === '' ? absRoot : `${absRoot}/${from}`)];
+  // A walk from a folder of a store's layout (parallel-walk.ts hands over the store's root) goes on judging by its rules.
+  let fromRules: readonly LayoutRule[] | undefined;
+  if (layout && from !== '') {
+    const inside = [...stores].find((s) => from === s || from.startsWith(`${s}/`));
+    if (inside !== undefined) {
+      const v = from === inside ? layout.storeLayout(layoutOpts) : layout.judgeStorePath(from.slice(inside.length + 1).split('/'), 'folder', layoutOpts);
+      if (v === 'store') return;
+      if (v !== 'data') fromRules = v;
+    }
+  }
+  const stack: Frame[] = [await open(from, from === '' ? absRoot : `${absRoot}/${from}`, fromRules)];
   let run: WalkItem[] = [];
   while (stack.length > 0) {
     const top = stack[stack.length - 1] as Frame;
@@ -254,7 +294,7 @@ export async function* walkDatasetRuns(root: string, opts: WalkOptions = {}): As
       stack.pop();
       continue;
     }
-    const { name, dir, dirent } = top.entries[top.i++] as Frame['entries'][number];
+    const { name, dir, dirent, rules } = top.entries[top.i++] as Frame['entries'][number];
     const rel = top.rel === '' ? name : `${top.rel}/${name}`;
     if (dir) {
       if (run.length > 0) {
@@ -262,7 +302,7 @@ export async function* walkDatasetRuns(root: string, opts: WalkOptions = {}): As
         run = [];
       }
       // Entered even when its name is refused (by its bytes if need be): each file in it is reported.
-      stack.push(await open(rel, childPath(top.abs, name)));
+      stack.push(await open(rel, childPath(top.abs, name), rules));
       continue;
     }
     try {

@@ -47,8 +47,8 @@ export interface SealArchiveOptions {
   excludes?: readonly string[];
   /** Signed into the statement as `predicate.provenance`. */
   provenance?: Provenance;
-  /** Absolute folders to leave out (e.g. a store inside the dataset). */
-  skipDirs?: readonly string[];
+  /** Stores lying inside the dataset folder (absolute): only their own layout is left out, everything else under them is data (io/store-layout.ts). */
+  stores?: readonly string[];
   /** Record rules (`--records`) instead of the dataset's `snap.json`, each of which must index a record set (else `RECORDS_CONFIG_INVALID`, nothing sealed); `[]` (`--no-records`): none. */
   recordRules?: readonly RecordRule[];
   /** Hashing workers (default: one per core). */
@@ -97,7 +97,7 @@ export async function sealToArchive(opts: SealArchiveOptions): Promise<SealArchi
       coSigners: opts.coSigners,
       manifestPath,
       excludes: opts.excludes,
-      skipDirs: opts.skipDirs,
+      stores: opts.stores,
       jobs: opts.jobs,
       parent: opts.parent,
       expiresAt: opts.expiresAt,

@@ -96,8 +96,8 @@ export interface DiffOptions {
    * the store's and those this machine kept; the time expiry is judged at), as verify applies them.
    */
   rules?: TrustRules;
-  /** Folders to leave out of a folder side (the store). */
-  skipDirs?: readonly string[];
+  /** Of a folder side: Stores lying inside the dataset folder (absolute): only their own layout is left out, everything else under them is data (io/store-layout.ts). */
+  stores?: readonly string[];
   /** A store whose objects may hold the record indexes of either side (besides each snapshot's own store). */
   store?: string;
   /** Compare records too (default true). */
@@ -251,7 +251,7 @@ async function manifestOf(input: DiffInput, excludes: string[], opts: DiffOption
       extra.push({ side, path: String(e.details?.path), ...(typeof pathHex === 'string' ? { pathHex } : {}), code: e.code, reason: whyRefused(e.code) });
     };
     const onSpecial = (path: string, what: string) => extra.push({ side, path, code: 'FILE_UNSUPPORTED_TYPE', reason: `it is ${what}` });
-    const scan = { dir: resolve(input.path), excludes, jobs: opts.jobs, skipDirs: opts.skipDirs, onProgress: opts.onProgress, onBadName, onSpecial };
+    const scan = { dir: resolve(input.path), excludes, jobs: opts.jobs, stores: opts.stores, onProgress: opts.onProgress, onBadName, onSpecial };
     await scanDataset(scan, async (text) => {
       pending += typeof text === 'string' ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf8');
       if (pending.length >= 1 << 20) {

@@ -19,7 +19,7 @@ import { isSymlinkEntry } from '../core/manifest.js';
 import { HashPool, BatchSizer, type CheckReply } from '../io/hash-pool.js';
 import { manifestEntryRuns, type ManifestDigest } from '../io/manifest-file.js';
 import { MAX_INDEX_LINE_BYTES, MAX_INDEX_SUMMARY_BYTES, MAX_SCHEMA_OBJECT_BYTES, recordSetName } from '../core/records.js';
-import { openStore, objectPath, snapshotKeepsObjects, CONTENTS_FILE, ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, type Store } from '../io/store.js';
+import { openStore, objectPath, snapshotKeepsObjects, ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, type Store } from '../io/store.js';
 import { ioError } from '../io/errors.js';
 import { readSmallFile } from '../io/small-file.js';
 import { MAX_ENVELOPE_BYTES } from '../core/envelope.js';
@@ -28,6 +28,7 @@ import { findLeftovers, SNAPSHOT_PARTIAL_WRITE_RE, type CleanResult, type Leftov
 import { jsonCodec, SpillList, type SpillCodec } from '../io/spill-list.js';
 import { SpilledGroups, type GroupCodec } from '../io/spill-groups.js';
 import { DigestSet } from '../core/digest-set.js';
+import { FAN_RE, REST_RE, SNAPSHOT_FILES } from '../io/store-layout.js';
 import type { Progress } from './seal.js';
 
 /** Options of {@link fsck}. */
@@ -212,10 +213,8 @@ export interface StrayList {
   push(...paths: string[]): unknown;
 }
 
-/** The name of a fan-out folder of `objects/sha256`: the first 2 hex of its objects' digests. */
-export const FAN_RE = /^[0-9a-f]{2}$/;
-/** The name of an object in its fan-out folder: the other 62 hex of its digest. */
-export const REST_RE = /^[0-9a-f]{62}$/;
+// The layout's names (io/store-layout.ts): one place, shared with the dataset walk.
+export { FAN_RE, REST_RE };
 const WINDOW_PER_WORKER = 4;
 
 /**
@@ -619,7 +618,7 @@ async function checkSnapshot(store: Store, name: string, version: string, keepsO
 /** Every snapshot folder of the store, checked; badly named entries are strays. `named`: as {@link checkSnapshot}'s. */
 async function checkSnapshots(store: Store, corrupt: Map<string, CorruptObject>, unreadable: Map<string, UnreadableObject>, missing: MissingUsers, strays: StrayList, named?: (hex: string) => void): Promise<SnapshotFsck[]> {
   const out: SnapshotFsck[] = [];
-  const known = new Set([STATEMENT_FILE, ENVELOPE_FILE, MANIFEST_FILE, CONTENTS_FILE]);
+  const known = SNAPSHOT_FILES;
   for (const n of await readdirOrThrow(store.snapshotsDir, 'the snapshots')) {
     if (!NAME_RE.test(n.name) || !(await isFolder(n, store.snapshotsDir))) {
       strays.push(`snapshots/${n.name}`);

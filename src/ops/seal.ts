@@ -183,7 +183,12 @@ export { appendLeaves };
 export interface ScanOptions {
   dir: string;
   excludes?: readonly string[];
+  /** Folders left out wholly (walk.ts `skipDirs`). */
   skipDirs?: readonly string[];
+  /** Stores lying inside the dataset folder (absolute): only their own layout is left out, everything else under them is data (io/store-layout.ts). */
+  stores?: readonly string[];
+  /** With `stores`: their `tmp/` is this scan's own (the seal holding the store's lock), left out whole. */
+  ownStoreTmp?: boolean;
   jobs?: number;
   /** Store mode: copy new contents into this store. */
   store?: Store;
@@ -443,7 +448,7 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
       while (inflight.length >= window) await drainOne();
     };
     const skipDirs = [...(opts.skipDirs ?? [])];
-    const walkOpts = { skipDirs, onBadName: opts.onBadName, onSpecial: opts.onSpecial };
+    const walkOpts = { skipDirs, stores: opts.stores, ownStoreTmp: opts.ownStoreTmp, onBadName: opts.onBadName, onSpecial: opts.onSpecial };
     // The workers list the folders unless each file needs the main thread (an incremental seal's
     // lstat) or --exclude patterns apply (matched here, by the `ignore` package).
     const inWorkers = opts.walkInWorkers !== false && !inc && !(opts.excludes && opts.excludes.length > 0);
@@ -915,7 +920,9 @@ async function sealInto(store: Store, opts: SealOptions, recordRules: readonly R
         coSigners: opts.coSigners,
         manifestPath: join(tmp, MANIFEST_FILE),
         excludes: opts.excludes,
-        skipDirs: [store.root],
+        // Its own store, inside the dataset or not: only its layout is left out (and its tmp/, its own work).
+        stores: [store.root],
+        ownStoreTmp: true,
         jobs: opts.jobs,
         store: manifestOnly ? undefined : store,
         ...(sink ? { objectSink: sink } : {}),

@@ -108,8 +108,8 @@ export interface VerifyOptions {
   /** Expiry, revocations and policy (trust/rules.ts), applied by `checkTrust`. */
   rules?: TrustRules;
   jobs?: number;
-  /** Folders to leave out (the store, when it lies inside the dataset). */
-  skipDirs?: readonly string[];
+  /** Stores lying inside the dataset folder (absolute): only their own layout is left out, everything else under them is data (io/store-layout.ts). */
+  stores?: readonly string[];
   /**
    * Let the hashing workers list the folders (parallel-walk.ts; default true). Used only without
    * the statement's `excludes`; false walks on the main thread (walk.ts), for tests that compare the two.
@@ -294,7 +294,7 @@ async function joinWithDisk(opts: VerifyOptions, pool: HashPool, root: string, m
   /** A bulk run did not pair: this pass decides nothing. */
   let mismatch = false;
   const walkOpts = {
-    skipDirs: opts.skipDirs,
+    stores: opts.stores,
     onSpecial: (path: string, what: string) => addByPath({ path, kind: 'extra', actual: { type: what }, reason: `${what}` }),
     // A name seal would refuse is a finding like any other, reported beside the rest.
     onBadName: (e: SnapError) => addByPath(refusedProblem(e)),

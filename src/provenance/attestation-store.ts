@@ -15,11 +15,12 @@ import { checkInterrupted } from '../io/interrupt.js';
 import { ENVELOPE_FILE, STATEMENT_FILE, fsyncDir, lockStore, makeTmpDir, writeFileAtomic, type Store } from '../io/store.js';
 import { ioError } from '../io/errors.js';
 import { readSmallFile } from '../io/small-file.js';
+import { ATTESTATIONS_DIR } from '../io/store-layout.js';
 import type { SignerReport } from '../snapshot.js';
 
 /** The folder of all attestations in a store. */
 export function attestationsDir(store: Store): string {
-  return join(store.root, 'attestations');
+  return join(store.root, ATTESTATIONS_DIR);
 }
 
 /** An attestation found in a store (read, NOT verified). */

@@ -26,7 +26,8 @@ export interface ReportTrust {
 /** Options of {@link gatherIncident}. */
 export interface GatherOptions extends Omit<IncidentOptions, 'folderLabels'> {
   jobs?: number;
-  skipDirs?: readonly string[];
+  /** Stores lying inside the dataset folder (absolute): only their own layout is left out, everything else under them is data (io/store-layout.ts). */
+  stores?: readonly string[];
   store?: string;
   /** Check trust; without it each side's signers are listed, not judged. */
   trust?: ReportTrust;
@@ -84,7 +85,7 @@ export async function gatherIncident(a: DiffInput, b: DiffInput, o: GatherOption
   let leftOut: readonly string[] = [];
   const d = await diff(a, b, {
     ...(o.jobs !== undefined ? { jobs: o.jobs } : {}),
-    ...(o.skipDirs ? { skipDirs: o.skipDirs } : {}),
+    ...(o.stores ? { stores: o.stores } : {}),
     ...(o.store !== undefined ? { store: o.store } : {}),
     ...(o.recordConfigs ? { recordConfigs: o.recordConfigs } : {}),
     // An incident is read whole: the order of every set is measured, whatever it costs to read (FORMAT §19.8).

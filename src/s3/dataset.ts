@@ -172,7 +172,7 @@ export async function scanS3Dataset(ds: S3Dataset, sink: ManifestSink, onProgres
 }
 
 /** Options of {@link verifyS3}: those of a folder's verify, with the dataset in S3 instead of `dir`. */
-export interface VerifyS3Options extends Omit<VerifyOptions, 'dir' | 'skipDirs' | 'hashed' | 'jobs'> {
+export interface VerifyS3Options extends Omit<VerifyOptions, 'dir' | 'stores' | 'hashed' | 'jobs'> {
   dataset: S3Dataset;
 }
 

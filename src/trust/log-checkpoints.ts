@@ -30,7 +30,7 @@ import type { TrustedState } from './state.js';
 /** The folder of checkpoints in a store. */
 export const CHECKPOINTS_DIR = 'log.checkpoints';
 /** A checkpoint file's name: its tree size in 16 digits, so that names sort as sizes. */
-const CHECKPOINT_NAME = /^(\d{16})\.checkpoint$/;
+export const CHECKPOINT_NAME = /^(\d{16})\.checkpoint$/;
 /** Most checkpoint files read. */
 export const MAX_CHECKPOINTS = 10_000;
 /** How long a checkpoint waits for a log append in progress (ms). */

@@ -122,7 +122,7 @@ export async function storeRevocations(storeRoot: string, snapshot: string): Pro
 }
 
 /** The name snap gives a revocation file: the SHA-256 (hex) of its bytes, `.json`. */
-const REVOCATION_FILE_NAME = /^([0-9a-f]{64})\.json$/;
+export const REVOCATION_FILE_NAME = /^([0-9a-f]{64})\.json$/;
 
 /**
  * Revocations from a store (when there is one), from files given on the command line and, last,

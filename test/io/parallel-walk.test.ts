@@ -53,6 +53,20 @@ function expectedManifest(spec: TreeSpec): string {
     .join('');
 }
 
+/** {@link scan} with stores inside the dataset (only their layout left out). */
+async function scanStores(dir: string, walkInWorkers: boolean, stores: string[]): Promise<Scanned> {
+  const parts: Buffer[] = [];
+  const h = createHash('sha256');
+  const tree = new MerkleTreeBuilder();
+  const totals = await scanDataset({ dir, jobs: 2, walkInWorkers, stores }, (text, leaves, count) => {
+    const bytes = Buffer.from(text);
+    parts.push(bytes);
+    h.update(bytes);
+    appendLeaves(tree, leaves, count);
+  });
+  return { manifest: Buffer.concat(parts).toString('utf8'), manifestSha256: h.digest('hex'), merkleRoot: Buffer.from(tree.root()).toString('hex'), files: totals.files };
+}
+
 describe('the walk with folders listed by the hashing workers', () => {
   it('gives the manifest, its digest and the Merkle root of the walk on the main thread, in byte order of the paths', async () => {
     // Files and folders whose names sort differently with and without the folder's "/": a-b < a/ < a0.
@@ -135,6 +149,13 @@ describe('the walk with folders listed by the hashing workers', () => {
     const fast = await scan(root, true, { skipDirs: [join(root, 'store')] });
     expect(fast.manifest).not.toContain('store/');
     expect(fast).toEqual(await scan(root, false, { skipDirs: [join(root, 'store')] }));
+  });
+
+  it('walks a store inside the dataset (stores) as the main thread walk does: its layout left out, a planted file kept', async () => {
+    const root = await makeTree({ 'data/f': 'f', '.snap/store.json': '{}', [`.snap/objects/sha256/ab/${'c'.repeat(62)}`]: 'o', '.snap/objects/ab/p.jpg': 'p', '.snap/cat/1.jpg': 'c', z: 'z' });
+    const fast = await scanStores(root, true, [join(root, '.snap')]);
+    expect(fast.manifest.split('\n').filter(Boolean).map((l) => JSON.parse(l).path)).toEqual(['.snap/cat/1.jpg', '.snap/objects/ab/p.jpg', 'data/f', 'z']);
+    expect(fast).toEqual(await scanStores(root, false, [join(root, '.snap')]));
   });
 
   it('refuses a FIFO deep in a tree of plain folders with FILE_UNSUPPORTED_TYPE, naming it, and never blocks on it', async () => {

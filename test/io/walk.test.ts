@@ -43,6 +43,57 @@ describe('walkDataset', () => {
     expect(got.map((i) => i.path)).toEqual(['keep.txt', 'sub/store/y']);
   });
 
+  it('leaves out of a store inside the dataset (stores) only its own layout, and walks everything else under it as data', async () => {
+    const hex = 'ab' + 'c'.repeat(62);
+    const root = await makeTree({
+      'keep.txt': 'k',
+      'st/store.json': '{}',
+      'st/log.jsonl': '',
+      'st/log.head': '',
+      'st/.log.head.0123456789ab.tmp': '',
+      [`st/objects/sha256/ab/${hex.slice(2)}`]: 'o',
+      'st/snapshots/ds/v1/manifest.jsonl': '',
+      'st/snapshots/ds/v1/.envelope.json.0123456789ab.tmp': '',
+      [`st/revocations/${hex}/${hex}.json`]: '',
+      'st/log.checkpoints/0000000000000003.checkpoint': '',
+      'st/attestations/model/v1/statement.json': '',
+      'st/poison.jpg': 'p',
+      'st/objects/ab/p.jpg': 'p',
+      [`st/objects/sha256/ab/${hex.slice(2)}.jpg`]: 'p',
+      'st/objects/sha256/AB/x': 'p',
+      'st/snapshots/x.jpg': 'p',
+      'st/snapshots/ds/v1/x.jpg': 'p',
+      'st/snapshots/ds/v1 old/manifest.jsonl': 'p',
+      'st/cat/1.jpg': 'p',
+      'st/tmp/seal-abc/x': 'p',
+      'st/lock/x.jpg': 'p',
+      'st/.poison.jpg.0123456789ab.tmp': 'p',
+      'st/snaplink': { symlink: 'cat' },
+    });
+    const got = (await walk(root, { stores: [join(root, 'st')] })).map((i) => i.path);
+    expect(got).toEqual([
+      'keep.txt',
+      'st/.poison.jpg.0123456789ab.tmp',
+      'st/cat/1.jpg',
+      'st/lock/x.jpg',
+      'st/objects/ab/p.jpg',
+      'st/objects/sha256/AB/x',
+      `st/objects/sha256/ab/${hex.slice(2)}.jpg`,
+      'st/poison.jpg',
+      'st/snaplink',
+      'st/snapshots/ds/v1 old/manifest.jsonl',
+      'st/snapshots/ds/v1/x.jpg',
+      'st/snapshots/x.jpg',
+      'st/tmp/seal-abc/x',
+    ]);
+    // The seal that holds the store's lock: tmp/ is its own work in progress.
+    const sealing = (await walk(root, { stores: [join(root, 'st')], ownStoreTmp: true })).map((i) => i.path);
+    expect(sealing).not.toContain('st/tmp/seal-abc/x');
+    expect(sealing).toHaveLength(got.length - 1);
+    // A store outside the dataset, or the dataset itself, changes nothing.
+    expect((await walk(join(root, 'st', 'cat'), { stores: [join(root, 'st')] })).map((i) => i.path)).toEqual(['1.jpg']);
+  });
+
   it('throws FILE_UNSUPPORTED_TYPE naming a FIFO, or hands it to onSpecial', async () => {
     const root = await makeTree({ 'a.txt': 'a', 'q/b.txt': 'b' });
     execFileSync('mkfifo', [join(root, 'q', 'fifo')]);

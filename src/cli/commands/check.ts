@@ -170,7 +170,7 @@ async function cmdCheck(a: Args, io: CliIo): Promise<number> {
     // records were added or removed between two snapshots that reads both whole indexes (FORMAT §19.8).
     // The store folder is left out of a folder side only when a snapshot side was read from it (common.ts storeReadFrom).
     const leftOut = storeReadFrom(store, [ia, ib].map((i) => (i.kind === 'snapshot' ? i.location.dir : undefined)));
-    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, ...(judged ? { rules: judged.rules } : {}), skipDirs: leftOut, store, recordConfigs, indexesNeedTrust: ['b'], order: thresholds.maxReordered !== undefined });
+    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, ...(judged ? { rules: judged.rules } : {}), stores: leftOut, store, recordConfigs, indexesNeedTrust: ['b'], order: thresholds.maxReordered !== undefined });
     await judged?.keep();
     // Trust first, as verify judges it: an untrusted A fails the gate (exit 1) whatever the records
     // say, and even when there are none to compare.

@@ -132,7 +132,7 @@ async function cmdDiff(a: Args, io: CliIo): Promise<number> {
     const records = a['no-records'] !== true;
     // Found by the diff's own read of each manifest, once judged (not a read of each beforehand).
     const recordConfigsOf = records ? snapshotRecordConfigsOf(ia, ib, store, held, 'diff') : undefined;
-    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, ...(judged ? { rules: judged.rules } : {}), skipDirs: storeReadFrom(store, [ia, ib].map((i) => (i.kind === 'snapshot' ? i.location.dir : undefined))), store, ...(recordConfigsOf ? { recordConfigsOf } : { records: false }), order: a.order === true });
+    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, ...(judged ? { rules: judged.rules } : {}), stores: storeReadFrom(store, [ia, ib].map((i) => (i.kind === 'snapshot' ? i.location.dir : undefined))), store, ...(recordConfigsOf ? { recordConfigsOf } : { records: false }), order: a.order === true });
     await judged?.keep();
     // A side the keys do not trust is an integrity failure, identical or not (SPEC §8: exit 1).
     const exit = isIdentical(r) && untrustedSides(r).length === 0 ? EXIT_OK : EXIT_INTEGRITY;

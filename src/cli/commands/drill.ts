@@ -14,7 +14,7 @@ import { ATTACK_KINDS, parseAttackList } from '../../drill/kinds.js';
 import type { DrillReport } from '../../drill/report.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { shortId, styler } from '../format.js';
-import { jsonOut, checkJobs, locate, storeInside, commonFlags, withExamples, wholeNumberOption, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { jsonOut, checkJobs, locate, storeReadFrom, commonFlags, withExamples, wholeNumberOption, type Args, type CliIo, type CommandSpec } from '../common.js';
 import { trustOptions, trustSetup } from '../trust-args.js';
 
 /** Largest `--seed`. */
@@ -50,7 +50,7 @@ async function cmdDrill(a: Args, io: CliIo): Promise<number> {
   if (!existsSync(dir)) throw new SnapError('NOT_FOUND', `the dataset folder ${dir} does not exist`, { path: dir });
   if (!statSync(dir).isDirectory()) throw new SnapError('NOT_A_FOLDER', `${dir} is not a folder`, { path: dir });
   const snapshot = await locate(String(a.against), io, store);
-  const r = await drill({ dir, dataset: String(a.dir), snapshot, trusted, threshold, rules, seed, kinds, records: a['no-records'] !== true && a.records !== false, store, skipDirs: storeInside(dir, store), jobs: checkJobs(a.jobs) });
+  const r = await drill({ dir, dataset: String(a.dir), snapshot, trusted, threshold, rules, seed, kinds, records: a['no-records'] !== true && a.records !== false, store, stores: storeReadFrom(store, [snapshot.dir]), jobs: checkJobs(a.jobs) });
   if (a.json) jsonOut(io, { ok: r.verdict === 'pass', ...r });
   else printDrill(r, io, !!io.stdout.isTTY && !io.env.NO_COLOR);
   return r.verdict === 'pass' ? EXIT_OK : EXIT_INTEGRITY;

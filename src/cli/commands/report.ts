@@ -95,7 +95,7 @@ async function cmdReport(a: Args, io: CliIo): Promise<number> {
     const { facts } = await withProgress(a, io, 'comparing', (onProgress) =>
       gatherIncident(ia, ib, {
         jobs: checkJobs(a.jobs),
-        skipDirs: storeReadFrom(store, [ia, ib].map((i) => (i.kind === 'snapshot' ? i.location.dir : undefined))),
+        stores: storeReadFrom(store, [ia, ib].map((i) => (i.kind === 'snapshot' ? i.location.dir : undefined))),
         store,
         recordConfigs,
         maxItems,

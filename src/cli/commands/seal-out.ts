@@ -44,7 +44,7 @@ export async function cmdSealOut(a: Args, io: CliIo): Promise<number> {
       parent,
       expiresAt,
       excludes: (a.exclude as string[]) ?? [],
-      skipDirs: storeInside(dir, store),
+      stores: storeInside(dir, store),
       ...(recordRules ? { recordRules } : {}),
       jobs: checkJobs(a.jobs),
       onProgress,

@@ -184,7 +184,7 @@ async function verifyDirAgainst(a: Args, io: CliIo, archived: SnapshotLocation |
       const dataset = openS3Dataset(dir, io.env);
       r = await withProgress(a, io, 'verifying', (onProgress) => verifyS3({ dataset, snapshot: at, trusted, threshold, rules, onProgress, store }));
     } else {
-      r = await withProgress(a, io, 'verifying', (onProgress) => verify({ dir, snapshot: at, trusted, threshold, rules, jobs: checkJobs(a.jobs), skipDirs: storeReadFrom(store, [at.dir]), onProgress, store, ...(shard ? { shard } : {}) }));
+      r = await withProgress(a, io, 'verifying', (onProgress) => verify({ dir, snapshot: at, trusted, threshold, rules, jobs: checkJobs(a.jobs), stores: storeReadFrom(store, [at.dir]), onProgress, store, ...(shard ? { shard } : {}) }));
     }
   }
   await keepRevocations(); // a revocation seen here keeps counting here, even once the store has lost it
