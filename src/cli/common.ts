@@ -441,16 +441,20 @@ export function announceNewStore(io: CliIo, created: boolean, store: string): vo
   if (created) io.stderr.write(`${io.program ?? DEFAULT_PROGRAM_NAME}: made a new store at ${escapeForTerminal(store)}\n`);
 }
 
-/** The store folder, when it lies inside `dir` (then it is left out of the walk: seal --out, drill). */
+/**
+ * The store folder, when it lies inside `dir` (`seal --out`): then its own layout is left out of the
+ * walk, and whatever else lies under it is data (io/store-layout.ts).
+ */
 export function storeInside(dir: string, store: string): string[] {
   const rel = relative(resolve(dir), store);
   return rel !== '' && !rel.startsWith('..') ? [store] : [];
 }
 
 /**
- * The store folder to leave out of a comparison of dataset folders with snapshots (`verify`,
- * `diff`, `check`): `store`, only when one of the snapshots compared was read from it — it is then
- * that store, whose files are no data. Otherwise none: a folder at the store's path (the default
+ * The store whose layout to leave out of a comparison of dataset folders with snapshots (`verify`,
+ * `diff`, `check`, `report`, `drill`): `store`, only when one of the snapshots compared was read
+ * from it — it is then that store, whose own files (io/store-layout.ts) are no data; anything else
+ * under its folder is. Otherwise none: a folder at the store's path (the default
  * `./.snap`, `$SNAP_STORE`) is data like any other, and what it holds is compared. Before, it was
  * left out whatever it held: a `.snap/poison.jpg` planted in the dataset passed `verify` of an
  * archive run from the dataset folder (exit 0), with no store there — and a loader that lists the

@@ -7,7 +7,7 @@
  * folder is removed at the end, also when the process is interrupted (`io/interrupt.ts`).
  */
 import { promises as fsp } from 'node:fs';
-import { join, resolve, relative, sep } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { SnapError, isSnapError, type SnapErrorCode } from '../core/errors.js';
 import { ioError } from '../io/errors.js';
 import { isSymlinkEntry, ManifestOrder } from '../core/manifest.js';
@@ -313,10 +313,4 @@ export async function drill(o: DrillOptions): Promise<DrillReport> {
 /** A path with its symbolic links followed (`realpath`); as it is (made absolute) when it cannot be resolved (the copy then reports it missing). */
 async function realFolder(p: string): Promise<string> {
   return fsp.realpath(resolve(p)).catch(() => resolve(p));
-}
-
-/** Whether `p` lies inside `dir` (tests and the CLI: a store inside the dataset is not copied). */
-export function isInside(dir: string, p: string): boolean {
-  const r = relative(resolve(dir), resolve(p));
-  return r !== '' && !r.startsWith('..');
 }

@@ -168,7 +168,8 @@ async function cmdCheck(a: Args, io: CliIo): Promise<number> {
     // claim, and its record sets are indexed from its bytes (a poisoned file beside A's clean index).
     // The order of records is measured whenever it is gated (maxReordered, by flag or snap.json): where
     // records were added or removed between two snapshots that reads both whole indexes (FORMAT §19.8).
-    // The store folder is left out of a folder side only when a snapshot side was read from it (common.ts storeReadFrom).
+    // The store's layout is left out of a folder side only when a snapshot side was read from it (common.ts storeReadFrom);
+    // whatever else lies under the store folder is data (io/store-layout.ts).
     const leftOut = storeReadFrom(store, [ia, ib].map((i) => (i.kind === 'snapshot' ? i.location.dir : undefined)));
     const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, ...(judged ? { rules: judged.rules } : {}), stores: leftOut, store, recordConfigs, indexesNeedTrust: ['b'], order: thresholds.maxReordered !== undefined });
     await judged?.keep();
