@@ -76,11 +76,16 @@ describe('a store inside the dataset, read from by verify', () => {
     expect(v.json.counts).toMatchObject({ matched: 2, extra: 0 });
   });
 
-  it('still passes (exit 0) when the store is clean, after a second seal, a prune, a log checkpoint and an fsck', async () => {
+  it('still passes (exit 0) when the store is clean, after a second seal, a log checkpoint, an attestation, a revocation, a prune and an fsck', async () => {
     const data = await sealedInside();
     await writeTree(data, { 'bird/1.jpg': 'bird' });
     expect((await snap(['seal', '.', '--as', 'ds@v2', '--key', keys.key], { cwd: data })).code).toBe(0);
     expect((await snap(['log', 'checkpoint', '--key', keys.key], { cwd: data })).code).toBe(0);
+    // An attestation and a revocation kept in the store: attestations/ and revocations/ are its layout too.
+    const model = join(await tempDir(), 'model.bin');
+    await fsp.writeFile(model, 'weights');
+    expect((await snap(['attest', model, '--data', 'ds@v2', '--key', keys.key, '--pubkey', keys.pub, '--as', 'clf@1'], { cwd: data })).code).toBe(0);
+    expect((await snap(['revoke', 'ds@v1', '--key', keys.key, '--pubkey', keys.pub, '--reason', 'superseded'], { cwd: data })).code).toBe(0);
     const p = await snapJson(['prune', '--yes'], { cwd: data });
     expect(p.code, p.stderr).toBe(0);
     const f = await snapJson(['fsck'], { cwd: data });
