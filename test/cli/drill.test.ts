@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { copyTree, EXAMPLE, REPO, shareWithEveryone, snap, snapBin, snapJson, spawnSnap, tempDir, unprivileged, useKeyPair, makeTree } from '../helpers/tree.js';
+import { copyTree, EXAMPLE, REPO, shareWithEveryone, snap, snapBin, snapJson, spawnSnap, tempDir, unprivileged, useKeyPair, makeTree, heapLimit } from '../helpers/tree.js';
 import { newStorePath } from '../helpers/store.js';
 import { ATTACK_KINDS, RECORD_KINDS } from '../../src/drill/kinds.js';
 import { unsafeIn } from '../helpers/terminal.js';
@@ -348,7 +348,7 @@ describe('snap drill keeps its memory to a few times the record file', () => {
     expect((await snap(['seal', data, '--as', 'rows@v1', '--key', keys.key, '--store', store, '--records', 'train.csv key=id label=label'])).code).toBe(0);
     const tmp = await tempDir('snap-drill-tmp-');
     const r = await snapBin(['drill', data, '--against', 'rows@v1', '--pubkey', keys.pub, '--store', store, '--attacks', 'record-label-flip,record-delete', '--json'], {
-      env: { NODE_OPTIONS: '--max-old-space-size=64', TMPDIR: tmp },
+      env: { NODE_OPTIONS: heapLimit(64), TMPDIR: tmp },
       timeoutMs: SLOW,
     });
     expect(r.code, r.stderr.slice(0, 400)).toBe(0);

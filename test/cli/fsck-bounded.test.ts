@@ -9,8 +9,8 @@
 import { closeSync, mkdirSync, openSync, promises as fsp, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { REPO, makeTree, snap, snapBin, snapJson, spawnSnap, useKeyPair } from '../helpers/tree.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { REPO, makeTree, snap, snapBin, snapJson, spawnSnap, useKeyPair, heapLimit } from '../helpers/tree.js';
 import { newStorePath, sha256, snapshotFolder, tamper } from '../helpers/store.js';
 import { schemaErrors } from '../helpers/json-schemas.js';
 
@@ -143,10 +143,18 @@ describe('snap fsck over many planted objects', () => {
     }
     return { store, corrupt: corrupt.sort(), strays };
   }
-  const smallHeap = { env: { NODE_OPTIONS: `--max-old-space-size=${SMALL_HEAP_MIB}` }, timeoutMs: 170_000 };
+  const smallHeap = { env: { NODE_OPTIONS: heapLimit(SMALL_HEAP_MIB) }, timeoutMs: 170_000 };
+  /**
+   * One crowded store for this block's tests (planting 65,000 files costs more than the fsck
+   * runs): those that only read it run first, the repair, which puts a.txt's object back, last.
+   */
+  let crowded: Awaited<ReturnType<typeof crowdedStore>>;
+  beforeAll(async () => {
+    crowded = await crowdedStore();
+  }, 240_000);
 
   it(`finds all ${MANY_PLANTED} in a ${SMALL_HEAP_MIB} MiB heap (it held them all and built the document in memory, and ran out): --json lists every one, by digest, with ok last; the human report the first 20 of each kind, the counts exact`, async () => {
-    const { store, corrupt, strays } = await crowdedStore();
+    const { store, corrupt, strays } = crowded;
     const json = await snapBin(['fsck', '--json', '--store', store], smallHeap);
     expect(json.code, json.stderr.slice(-400)).toBe(1);
     const doc = JSON.parse(json.stdout);
@@ -172,33 +180,6 @@ describe('snap fsck over many planted objects', () => {
     expect(lines[23]).toBe(`not written by snap (left alone, not counted as corruption) (${MANY_STRAYS}):`);
     expect(lines.slice(24, 44)).toEqual(strays.slice(0, 20).map((s) => `  ${s}`));
     expect(lines[44]).toBe(`  … and ${MANY_STRAYS - 20} more (--json lists all)`);
-  }, 240_000);
-
-  it(`repairs from another store in that heap (--repair-from held every damaged object, and each one no snapshot names as unrepaired): --json lists every unrepaired one, the human report the first 20`, async () => {
-    const { store, corrupt } = await crowdedStore();
-    const source = await newStorePath();
-    const d = await makeTree({ 'a.txt': 'alpha\n' });
-    expect((await snap(['seal', d, '--as', 'good@v1', '--key', keys.key, '--store', source])).code).toBe(0);
-    const a = sha256('alpha\n');
-    const planted = corrupt.filter((h) => h !== a);
-    const human = await snapBin(['fsck', '--repair-from', source, '--store', store], smallHeap);
-    expect(human.code, human.stderr.slice(-400)).toBe(1);
-    const lines = human.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^FAIL {2}.*: 60,000 corrupt objects; 60,002 objects \(11 B\) re-hashed, 1 snapshot checked$/);
-    expect(lines[1]).toBe(`repair: 1 object of ${MANY_PLANTED + 1} put back from ${source} (6 B), each checked against its digest`);
-    expect(lines.slice(2, 22).map((l) => l.split(' ')[4])).toEqual(planted.slice(0, 20));
-    expect(lines[22]).toBe(`  … and ${MANY_PLANTED - 20} more (--json lists all)`);
-    expect(await fsp.readFile(objectAt(store, a), 'utf8')).toBe('alpha\n');
-
-    const json = await snapBin(['fsck', '--repair-from', source, '--json', '--store', store], smallHeap);
-    expect(json.code, json.stderr.slice(-400)).toBe(1);
-    const doc = JSON.parse(json.stdout);
-    expect(json.stdout).toBe(JSON.stringify(doc, null, 2) + '\n');
-    expect(Object.keys(doc)).toEqual(['store', 'objects', 'snapshots', 'missingObjects', 'strays', 'leftovers', 'counts', 'seconds', 'repair', 'log', 'ok']);
-    expect(Object.keys(doc.repair)).toEqual(['source', 'kind', 'repaired', 'unrepaired', 'bytes', 'before']);
-    expect(doc.repair).toMatchObject({ source, kind: 'store', repaired: [], bytes: 0, before: { corrupt: MANY_PLANTED } });
-    expect(doc.repair.unrepaired.map((u: { sha256: string; code: string }) => `${u.code} ${u.sha256}`)).toEqual(planted.map((h) => `OBJECT_UNUSED ${h}`));
-    expect(doc.objects.corrupt.map((c: { name: string }) => c.name)).toEqual(planted);
   }, 240_000);
 
   it(`finds ${ONE_FAN_PLANTED} planted in one fan-out folder in that heap (one folder's names were all read, as strings, at once), and the strays there in name order`, async () => {
@@ -227,7 +208,7 @@ describe('snap fsck over many planted objects', () => {
   }, 240_000);
 
   it('keeps --json one document when Ctrl-C stops it while it writes the list: the objects listed so far, then "ok": false and the error (exit 130)', async () => {
-    const { store, corrupt } = await crowdedStore();
+    const { store, corrupt } = crowded;
     const { child, done } = spawnSnap(['fsck', '--json', '--store', store], { timeoutMs: 110_000 });
     await new Promise<void>((res) => child.stdout?.once('data', () => res()));
     child.kill('SIGINT');
@@ -240,6 +221,33 @@ describe('snap fsck over many planted objects', () => {
     expect(doc.objects.corrupt.length).toBeLessThan(MANY_PLANTED);
     expect(doc.objects.corrupt.map((c: { name: string }) => c.name)).toEqual(corrupt.slice(0, doc.objects.corrupt.length));
   }, 120_000);
+
+  it(`repairs from another store in that heap (--repair-from held every damaged object, and each one no snapshot names as unrepaired): --json lists every unrepaired one, the human report the first 20`, async () => {
+    const { store, corrupt } = crowded;
+    const source = await newStorePath();
+    const d = await makeTree({ 'a.txt': 'alpha\n' });
+    expect((await snap(['seal', d, '--as', 'good@v1', '--key', keys.key, '--store', source])).code).toBe(0);
+    const a = sha256('alpha\n');
+    const planted = corrupt.filter((h) => h !== a);
+    const human = await snapBin(['fsck', '--repair-from', source, '--store', store], smallHeap);
+    expect(human.code, human.stderr.slice(-400)).toBe(1);
+    const lines = human.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^FAIL {2}.*: 60,000 corrupt objects; 60,002 objects \(11 B\) re-hashed, 1 snapshot checked$/);
+    expect(lines[1]).toBe(`repair: 1 object of ${MANY_PLANTED + 1} put back from ${source} (6 B), each checked against its digest`);
+    expect(lines.slice(2, 22).map((l) => l.split(' ')[4])).toEqual(planted.slice(0, 20));
+    expect(lines[22]).toBe(`  … and ${MANY_PLANTED - 20} more (--json lists all)`);
+    expect(await fsp.readFile(objectAt(store, a), 'utf8')).toBe('alpha\n');
+
+    const json = await snapBin(['fsck', '--repair-from', source, '--json', '--store', store], smallHeap);
+    expect(json.code, json.stderr.slice(-400)).toBe(1);
+    const doc = JSON.parse(json.stdout);
+    expect(json.stdout).toBe(JSON.stringify(doc, null, 2) + '\n');
+    expect(Object.keys(doc)).toEqual(['store', 'objects', 'snapshots', 'missingObjects', 'strays', 'leftovers', 'counts', 'seconds', 'repair', 'log', 'ok']);
+    expect(Object.keys(doc.repair)).toEqual(['source', 'kind', 'repaired', 'unrepaired', 'bytes', 'before']);
+    expect(doc.repair).toMatchObject({ source, kind: 'store', repaired: [], bytes: 0, before: { corrupt: MANY_PLANTED } });
+    expect(doc.repair.unrepaired.map((u: { sha256: string; code: string }) => `${u.code} ${u.sha256}`)).toEqual(planted.map((h) => `OBJECT_UNUSED ${h}`));
+    expect(doc.objects.corrupt.map((c: { name: string }) => c.name)).toEqual(planted);
+  }, 240_000);
 });
 
 /** Objects two snapshots name that the store does not hold: enough that fsck holding them all (each with its users) ran out of a {@link MISSING_HEAP_MIB} MiB heap. */
@@ -265,12 +273,17 @@ describe('snap fsck over many missing objects', () => {
     for (let i = 0; i < MANY_MISSING; i++) pathOf.set(sha256(`ref${i}`), `d${String(Math.floor(i / 1000)).padStart(4, '0')}/f${String(i).padStart(7, '0')}`);
     return { store, missing: [...pathOf.keys()].sort(), pathOf };
   }
-  const smallHeap = { env: { NODE_OPTIONS: `--max-old-space-size=${MISSING_HEAP_MIB}` }, timeoutMs: 170_000 };
+  const smallHeap = { env: { NODE_OPTIONS: heapLimit(MISSING_HEAP_MIB) }, timeoutMs: 170_000 };
+  /** One emptied store for both tests: neither changes its objects (the repair's source is empty). */
+  let emptied: Awaited<ReturnType<typeof emptiedStore>>;
+  beforeAll(async () => {
+    emptied = await emptiedStore();
+  }, 240_000);
   /** The missing object `hex` as fsck reports it: both snapshots use it, as an empty file. */
   const entry = (hex: string, path: string) => ({ sha256: hex, path: `${hex.slice(0, 2)}/${hex.slice(2)}`, usedBy: [{ ref: 'big@v1', path }, { ref: 'big@v2', path }], users: 2, maxBytes: 0 });
 
   it(`lists all ${MANY_MISSING} in a ${MISSING_HEAP_MIB} MiB heap (it held them all with their users and ran out): --json every one by digest with both users, ok last; the human report the first 20`, async () => {
-    const { store, missing, pathOf } = await emptiedStore();
+    const { store, missing, pathOf } = emptied;
     const json = await snapBin(['fsck', '--json', '--store', store], smallHeap);
     expect(json.code, json.stderr.slice(-400)).toBe(1);
     const doc = JSON.parse(json.stdout);
@@ -292,7 +305,7 @@ describe('snap fsck over many missing objects', () => {
   }, 240_000);
 
   it(`repairs from an empty store in that heap (--repair-from held every missing object, and each the source lacks as unrepaired): --json lists every one as OBJECT_MISSING, by digest; the human report the first 20`, async () => {
-    const { store, missing } = await emptiedStore();
+    const { store, missing } = emptied;
     const source = await newStorePath();
     expect((await snap(['init', '--store', source])).code).toBe(0);
     const human = await snapBin(['fsck', '--repair-from', source, '--store', store], smallHeap);

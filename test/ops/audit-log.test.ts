@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { hostname, userInfo } from 'node:os';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeTree, REPO, shareWithEveryone, snap, snapBin, snapJson, spawnSnap, tempDir, unprivileged, useKeyPair } from '../helpers/tree.js';
+import { makeTree, REPO, shareWithEveryone, snap, snapBin, snapJson, spawnSnap, tempDir, unprivileged, useKeyPair, heapLimit } from '../helpers/tree.js';
 import { newStorePath, sealTree, sha256, type Sealed } from '../helpers/store.js';
 import { canonicalJson } from '../../src/core/canonical-json.js';
 import { appendAudit, MAX_LOG_LINE_BYTES } from '../../src/io/audit-log.js';
@@ -517,7 +517,7 @@ describe('a planted log of many lines', () => {
     const s = await storeWithLog();
     await fsp.appendFile(logFile(s.store), '\n'.repeat(2_000_000));
     const name = s.ref.slice(0, s.ref.indexOf('@'));
-    const r = await snapBin(['log', name, '--store', s.store], { env: { NODE_OPTIONS: '--max-old-space-size=48' }, timeoutMs: 110_000 });
+    const r = await snapBin(['log', name, '--store', s.store], { env: { NODE_OPTIONS: heapLimit(48) }, timeoutMs: 110_000 });
     expect(r.code, r.stderr.slice(0, 400)).toBe(0);
     expect(r.stdout.trim().split('\n')).toHaveLength(1 + 3); // the header, seal and two verifies (fsck names no snapshot)
   }, 120_000);

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeKeyPair, makeTree, snapBin, snapJson, snap, tempDir, type KeyPair } from '../helpers/tree.js';
+import { makeKeyPair, makeTree, snapBin, snapJson, snap, tempDir, heapLimit, type KeyPair } from '../helpers/tree.js';
 import { newStorePath, tamper } from '../helpers/store.js';
 import { validateAttestation, buildAttestation, serializeAttestation } from '../../src/core/attestation.js';
 import type { SnapError } from '../../src/core/errors.js';
@@ -52,7 +52,7 @@ async function storeWithPlantedAttestations(subjects: (i: number) => { name: str
 
 /** `verify-model weights.bin --json` against `crowded`, the built CLI in its own process so that a 32 MiB heap bound applies to it alone; it must not run out of memory, and must exit 0. */
 async function verifyModelUnder32MiB(crowded: string) {
-  const r = await snapBin(['verify-model', 'weights.bin', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', crowded, '--json'], { cwd: work, env: { NODE_OPTIONS: '--max-old-space-size=32' }, timeoutMs: 50_000 });
+  const r = await snapBin(['verify-model', 'weights.bin', '--pubkey', mlKey.pub, '--pubkey', dataKey.pub, '--store', crowded, '--json'], { cwd: work, env: { NODE_OPTIONS: heapLimit(32) }, timeoutMs: 50_000 });
   expect(r.stderr).not.toMatch(/heap out of memory/);
   expect(r.code, r.stderr).toBe(0);
   return r;

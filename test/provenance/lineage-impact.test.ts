@@ -5,7 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeKeyPair, makeTree, snap, snapBin, snapJson, tempDir, type KeyPair } from '../helpers/tree.js';
+import { makeKeyPair, makeTree, snap, snapBin, snapJson, tempDir, heapLimit, type KeyPair } from '../helpers/tree.js';
 import { newStorePath } from '../helpers/store.js';
 import { buildStatement, serializeStatement, snapshotId } from '../../src/core/statement.js';
 import { lineage, impact, readSnapshotGraph, signatureTrust, type ImpactTrust } from '../../src/provenance/lineage.js';
@@ -236,7 +236,7 @@ describe('a store crowded with planted snapshots of long provenance (unsigned: n
       await fsp.writeFile(join(dir, 'manifest.jsonl'), '');
     }
     // The built CLI in its own process, so that the heap bound applies to it alone.
-    const r = await snapBin(['impact', 'base@v1', '--store', s4, '--json'], { env: { NODE_OPTIONS: '--max-old-space-size=32' }, timeoutMs: 50_000 });
+    const r = await snapBin(['impact', 'base@v1', '--store', s4, '--json'], { env: { NODE_OPTIONS: heapLimit(32) }, timeoutMs: 50_000 });
     expect(r.stderr).not.toMatch(/heap out of memory/);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).derived).toEqual([]);

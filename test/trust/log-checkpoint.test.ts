@@ -9,7 +9,7 @@ import { createHash, createPublicKey } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeKeyPair, makeTree, snap, snapBin, snapJson, tempDir, useKeyPair, type KeyPair } from '../helpers/tree.js';
+import { makeKeyPair, makeTree, snap, snapBin, snapJson, tempDir, useKeyPair, heapLimit, type KeyPair } from '../helpers/tree.js';
 import { EMPTY_ROOT } from '../../src/core/merkle.js';
 import { formatCheckpoint, signNoteLine } from '../../src/core/signed-note.js';
 import { readPrivateKey } from '../../src/io/keyfile.js';
@@ -385,7 +385,7 @@ describe('snap log checkpoint', () => {
     const [origin, , root] = text.split('\n');
     const ext = `${'x'.repeat(1000)}\n`.repeat(62);
     for (let n = 1000; n < 2000; n++) await fsp.writeFile(join(t.store, 'log.checkpoints', `${String(n).padStart(16, '0')}.checkpoint`), `${origin}\n${n}\n${root}\n${ext}\n${sigs}`);
-    const v = await snapBin(['log', '--verify', '--json', '--store', t.store], { env: { NODE_OPTIONS: '--max-old-space-size=64' } });
+    const v = await snapBin(['log', '--verify', '--json', '--store', t.store], { env: { NODE_OPTIONS: heapLimit(64) } });
     expect(v.code, v.stderr.slice(0, 400)).toBe(1);
     const kinds = (JSON.parse(v.stdout) as { checkpoints: { problems: { kind: string }[] } }).checkpoints.problems.map((p) => p.kind);
     expect(kinds).toEqual(Array(1000).fill('ahead'));
