@@ -1,16 +1,15 @@
 /**
- * The signed `snap.json` of a snapshot side of `check` or `diff` (docs/FORMAT.md §19.8): its record
+ * The signed `snap.json` of a snapshot side of `check`, `diff` or `report` (docs/FORMAT.md §19.8): its record
  * rules choose which record files are compared, and its `check` member gives check's thresholds.
  */
 import { join } from 'node:path';
 import { SnapError } from '../core/errors.js';
-import { MANIFEST_FILE, type SnapshotLocation } from '../io/store.js';
+import type { SnapshotLocation } from '../io/store.js';
 import type { Statement } from '../core/statement.js';
 import { objectsDirOf, type DiffInput, type DiffOptions } from '../ops/diff.js';
 import type { OpenedSnapshot } from './snapshot-ref.js';
 import { readRecordConfig } from '../records/seal-records.js';
-import { configFromObject, snapshotConfig } from '../records/snapshot-config.js';
-import { readSnapshotUnverified } from '../snapshot.js';
+import { configFromObject } from '../records/snapshot-config.js';
 import { CONFIG_FILE, MAX_CONFIG_BYTES, parseConfig, type RecordConfig } from '../records/config.js';
 
 /**
@@ -22,37 +21,27 @@ const KEPT_NO_CONFIG_HINT = (command: string): string =>
   `; a snapshot sealed --manifest-only or from S3 before 2026-11-30 kept no copy of it: seal the dataset again${command === 'diff' ? ', or diff --no-records to compare files only' : ''}`;
 
 /**
- * The configuration that goes with a side: a folder's snap.json, or a snapshot's own signed one (an
- * archive's from its data member). A snapshot whose manifest names a snap.json that cannot be read
- * as its signed bytes fails: its thresholds and record rules are part of what the snapshot signed,
- * and whoever can write the store could delete or replace the object to fall back to the looser
- * defaults, or to a record file passed over unnamed.
- * @param store the store folder whose objects may hold the snap.json
- * @param archive the archive a snapshot side was opened from, if any (its data member is read)
- * @param command the command named in the error (`check`, `diff`)
- * @throws SnapError `INTEGRITY_FAILURE` (the signed snap.json is not there, or altered) | `USAGE` (an
- *   S3 dataset side) | the codes of snapshotConfig
+ * The configuration of a folder side of `check`: its own snap.json. A snapshot side's is its signed
+ * one, found from the diff's own read of its manifest ({@link snapshotRecordConfigsOf}).
+ * @param command the command named in the error (`check`)
+ * @throws SnapError `USAGE` (an S3 dataset side: no record indexes) | the codes of readRecordConfig
+ *   (`RECORDS_CONFIG_INVALID`, `IO_ERROR`)
  */
-export async function sideConfig(input: DiffInput, store: string, archive: string | undefined, command: string): Promise<RecordConfig | undefined> {
+export async function sideConfig(input: Exclude<DiffInput, { kind: 'snapshot' }>, command: string): Promise<RecordConfig | undefined> {
   if (input.kind === 'folder') return readRecordConfig(input.path);
-  if (input.kind === 'dataset') throw new SnapError('USAGE', `${command} compares records, and a dataset in S3 (${input.name}) has no record indexes: ${command} a snapshot or a folder`);
-  const dirs = [objectsDirOf(input.location), join(store, 'objects', 'sha256')].filter((d): d is string => d !== undefined);
-  const statement = (await readSnapshotUnverified(input.location)).statement;
-  if (!statement) return undefined;
-  const { entry, config } = await snapshotConfig(join(input.location.dir, MANIFEST_FILE), dirs, statement.predicate);
-  return configOfEntry(input.location, store, archive, command, statement.predicate, entry, { config });
+  throw new SnapError('USAGE', `${command} compares records, and a dataset in S3 (${input.name}) has no record indexes: ${command} a snapshot or a folder`);
 }
 
 /**
  * The configuration a judged manifest's `snap.json` entry names (`entry`; none: undefined), as
- * {@link sideConfig} finds it after its read of the manifest: from the store's objects (`looked`:
- * what the caller found there already, when it looked), else from the archive's data member.
+ * found after the diff's read of the manifest: from the store's objects, else from the archive's
+ * data member.
  * @throws SnapError `INTEGRITY_FAILURE` (the signed snap.json is not there, or altered) | `RECORDS_CONFIG_INVALID` | `IO_ERROR`
  */
-async function configOfEntry(location: SnapshotLocation, store: string, archive: string | undefined, command: string, predicate: Statement['predicate'], entry: { sha256: string; size: number } | undefined, looked?: { config?: RecordConfig }): Promise<RecordConfig | undefined> {
+async function configOfEntry(location: SnapshotLocation, store: string, archive: string | undefined, command: string, predicate: Statement['predicate'], entry: { sha256: string; size: number } | undefined): Promise<RecordConfig | undefined> {
   if (!entry) return undefined;
   const dirs = [objectsDirOf(location), join(store, 'objects', 'sha256')].filter((d): d is string => d !== undefined);
-  const config = looked ? looked.config : await configFromObject(entry, dirs);
+  const config = await configFromObject(entry, dirs);
   if (config) return config;
   if (archive !== undefined) {
     const { readArchiveDataFile } = await import('../ops/archive.js'); // tar-stream only when an archive is named
@@ -63,25 +52,19 @@ async function configOfEntry(location: SnapshotLocation, store: string, archive:
 }
 
 /**
- * The signed `snap.json` of each snapshot side of a record diff (`DiffOptions.recordConfigs`), for
- * `diff` and `report`: a folder side's own is read by the diff itself, a dataset in S3 has none.
+ * For `diff`, `report` and `check`: the signed `snap.json` of each snapshot side of a record diff,
+ * from the `snap.json` entries the diff's own read of each manifest found once it judged both
+ * against their statements (`DiffOptions.recordConfigsOf`): no manifest is read and judged a second
+ * time for them. A folder side's own snap.json is read by the diff itself; a dataset in S3 has none.
+ * A snapshot whose manifest names a snap.json that cannot be read as its signed bytes fails: its
+ * thresholds and record rules are part of what the snapshot signed, and whoever can write the store
+ * could delete or replace the object to fall back to the looser defaults, or to a record file passed
+ * over unnamed.
+ * @param store the store folder whose objects may hold the snap.json
  * @param held the snapshots opened from the command line (an archive's data member is read)
- * @throws SnapError the codes of {@link sideConfig} (`INTEGRITY_FAILURE` when a signed snap.json is not there)
- */
-export async function snapshotRecordConfigs(a: DiffInput, b: DiffInput, store: string, held: readonly OpenedSnapshot[], command: string): Promise<NonNullable<DiffOptions['recordConfigs']>> {
-  const configOf = async (i: DiffInput) => (i.kind === 'snapshot' ? sideConfig(i, store, held.find((h) => h.location === i.location)?.archive, command) : undefined);
-  const configA = await configOf(a);
-  const configB = await configOf(b);
-  return { ...(configA ? { a: configA } : {}), ...(configB ? { b: configB } : {}) };
-}
-
-/**
- * For `diff`: the signed `snap.json` of each snapshot side of a record diff, as
- * {@link snapshotRecordConfigs} finds them, but from the `snap.json` entries the diff's own read of
- * each manifest found once it judged both against their statements (`DiffOptions.recordConfigsOf`):
- * no manifest is read and judged a second time for them.
- * @param held the snapshots opened from the command line (an archive's data member is read)
- * @returns what `DiffOptions.recordConfigsOf` is called with
+ * @param command the command named in the error (`check`, `diff`, `report`)
+ * @returns what `DiffOptions.recordConfigsOf` is called with; it throws SnapError
+ *   `INTEGRITY_FAILURE` (a signed snap.json is not there, or altered) | `RECORDS_CONFIG_INVALID` | `IO_ERROR`
  */
 export function snapshotRecordConfigsOf(a: DiffInput, b: DiffInput, store: string, held: readonly OpenedSnapshot[], command: string): NonNullable<DiffOptions['recordConfigsOf']> {
   return async (found, predicates) => {

@@ -106,9 +106,11 @@ export interface DiffOptions {
    * Measure the order of every record set's records (FORMAT §19.8) even where that reads both whole
    * indexes: two snapshots whose set gained or lost records (`diff --order`, `check` with
    * `maxReordered`, `report`). By default such a set's `order` says it was not measured
-   * (records/diff-sets.ts).
+   * (records/diff-sets.ts). As a function, it is asked once, before the record diff, with the
+   * `recordConfigs` given or found (`recordConfigsOf`): `check`, whose `maxReordered` may come
+   * from a snapshot side's signed `snap.json`.
    */
-  order?: boolean;
+  order?: boolean | ((recordConfigs: NonNullable<DiffOptions['recordConfigs']>) => boolean);
   /**
    * The signed `snap.json` of a snapshot side, when the caller read it (`check`: snapshot-config.ts):
    * its record rules define sets beside the snapshot's indexes (records/diff-sets.ts), so a record
@@ -126,7 +128,7 @@ export interface DiffOptions {
   /**
    * Instead of `recordConfigs`: called once both sides' manifests were read and judged against their
    * statements, with the `snap.json` file entry each snapshot side's manifest holds (FORMAT §19.5)
-   * and the predicate it was judged against, it gives `recordConfigs` (`diff`: cli/side-config.ts).
+   * and the predicate it was judged against, it gives `recordConfigs` (`diff`, `report`, `check`: cli/side-config.ts).
    * A caller that would otherwise read and judge each manifest once more only to find that entry
    * (half the CPU of a diff of 1,000,000 files) learns it from the diff's own read.
    */
@@ -406,7 +408,7 @@ export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): 
     const renamedFrom = new Set(renamed.map((r) => r.from));
     const renamedTo = new Set(renamed.map((r) => r.to));
     // A dataset in S3 has no record indexes here: its records are not compared.
-    const records = !wantRecords ? undefined : await diffRecordSides(await recordSide(a, pa, da, opts, recordConfigs?.a, 'a'), await recordSide(b, pb, db, opts, recordConfigs?.b, 'b'), { jobs: opts.jobs, order: opts.order === true });
+    const records = !wantRecords ? undefined : await diffRecordSides(await recordSide(a, pa, da, opts, recordConfigs?.a, 'a'), await recordSide(b, pb, db, opts, recordConfigs?.b, 'b'), { jobs: opts.jobs, order: typeof opts.order === 'function' ? opts.order(recordConfigs ?? {}) : opts.order === true });
     const addedOnly = added.filter((e) => !renamedTo.has(e.path));
     const removedOnly = removed.filter((e) => !renamedFrom.has(e.path));
     extra.sort((x, y) => compareUtf8(x.path, y.path) || (x.side < y.side ? -1 : x.side > y.side ? 1 : 0));

@@ -1,56 +1,16 @@
 /**
  * A snapshot's own `snap.json` (its `check` thresholds), read from the store: the manifest entry
  * names its digest, the object holds its bytes, which are hashed and compared before use. The
- * manifest is read to its end and must match the statement (SHA-256, Merkle root, counts) before
- * its entry is believed: else whoever can write to the store could point `snap.json` at an object
- * of their own with thresholds that let anything through.
+ * caller reads the manifest to its end and judges it against the statement (SHA-256, Merkle root,
+ * counts) before its entry is believed (`diff`'s own read, `DiffOptions.recordConfigsOf`; `drill`):
+ * else whoever can write to the store could point `snap.json` at an object of their own with
+ * thresholds that let anything through.
  */
 import { createHash } from 'node:crypto';
 import { constants as FS, existsSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { isSymlinkEntry } from '../core/manifest.js';
-import { SnapError, isSnapError } from '../core/errors.js';
-import type { Statement } from '../core/statement.js';
 import { ioError } from '../io/errors.js';
-import { judgeManifest, manifestEntryRuns, type ManifestDigest } from '../io/manifest-file.js';
 import { CONFIG_FILE, MAX_CONFIG_BYTES, parseConfig, type RecordConfig } from './config.js';
-
-/**
- * The configuration a snapshot was sealed with, when its `snap.json` object is in one of `objectDirs`.
- * @param predicate the snapshot's statement predicate, which the manifest must match
- * @returns `entry`: the manifest's `snap.json` entry (absent when the snapshot has none); `config`:
- *   its configuration, absent when there is no entry or its object is not there or not intact (the
- *   caller decides: whoever can write the store can delete or replace the object)
- * @throws SnapError `INTEGRITY_FAILURE` when the manifest does not match `predicate` (altered) |
- *   `RECORDS_CONFIG_INVALID` when the object is there and malformed | `MANIFEST_*` of a signed yet
- *   malformed manifest | `NOT_FOUND` | `IO_ERROR`
- */
-export async function snapshotConfig(manifestPath: string, objectDirs: readonly string[], predicate: Statement['predicate']): Promise<{ entry?: { sha256: string; size: number }; config?: RecordConfig }> {
-  let digest: string | undefined;
-  let size = 0;
-  const read: Partial<ManifestDigest> = {};
-  let error: SnapError | undefined;
-  try {
-    for await (const run of manifestEntryRuns(manifestPath, read)) {
-      if (digest !== undefined) continue; // read on to the end: the digest decides whether the entry counts
-      for (const e of run) {
-        if (e.path === CONFIG_FILE && !isSymlinkEntry(e)) {
-          digest = e.sha256;
-          size = e.size;
-          break;
-        }
-      }
-    }
-  } catch (e) {
-    if (!isSnapError(e) || !(e.code.startsWith('MANIFEST_') || e.code.startsWith('PATH_'))) throw e;
-    error = e;
-  }
-  const judged = await judgeManifest(manifestPath, predicate, error, error ? {} : read);
-  if (!judged.ok) throw new SnapError('INTEGRITY_FAILURE', `${manifestPath}: ${judged.failure?.message ?? 'it does not match the statement'}; its ${CONFIG_FILE} was not used`, { path: manifestPath });
-  if (digest === undefined) return {};
-  const config = await configFromObject({ sha256: digest, size }, objectDirs);
-  return { entry: { sha256: digest, size }, ...(config ? { config } : {}) };
-}
 
 /**
  * The configuration in the object that a judged manifest's `snap.json` entry names (for a caller that

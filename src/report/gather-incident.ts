@@ -33,6 +33,8 @@ export interface GatherOptions extends Omit<IncidentOptions, 'folderLabels'> {
   trust?: ReportTrust;
   /** The signed `snap.json` of each snapshot side, for the record diff (`DiffOptions.recordConfigs`). */
   recordConfigs?: DiffOptions['recordConfigs'];
+  /** Instead of `recordConfigs`: found from the diff's own read of each manifest (`DiffOptions.recordConfigsOf`). */
+  recordConfigsOf?: DiffOptions['recordConfigsOf'];
   onProgress?: (p: Progress) => void;
 }
 
@@ -88,6 +90,7 @@ export async function gatherIncident(a: DiffInput, b: DiffInput, o: GatherOption
     ...(o.stores ? { stores: o.stores } : {}),
     ...(o.store !== undefined ? { store: o.store } : {}),
     ...(o.recordConfigs ? { recordConfigs: o.recordConfigs } : {}),
+    ...(o.recordConfigsOf ? { recordConfigsOf: o.recordConfigsOf } : {}),
     // An incident is read whole: the order of every set is measured, whatever it costs to read (FORMAT §19.8).
     order: true,
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),

@@ -8,7 +8,7 @@
 import { SnapError } from '../../core/errors.js';
 import { storePath } from '../../io/store.js';
 import { diff, untrustedSides } from '../../ops/diff.js';
-import type { DiffInput, DiffSide } from '../../ops/diff.js';
+import type { DiffOptions, DiffSide } from '../../ops/diff.js';
 import { checkRecords, isDatasetCard, linkBreaches, linksMessage, unindexedBreaches, unindexedFiles, unindexedMessage, type Breach, type UnindexedFile } from '../../records/check.js';
 import { cardIsData } from '../dataset-card.js';
 import { samplelessLabelFolders } from '../label-folders.js';
@@ -24,7 +24,7 @@ import { jsonOut, checkJobs, trustedKeys, commonFlags, storeReadFrom, withExampl
 import type { OpenedSnapshot } from '../snapshot-ref.js';
 import { archiveSidesOf, diffInput } from './diff.js';
 import { recordsLines } from '../records-print.js';
-import { sideConfig } from '../side-config.js';
+import { sideConfig, snapshotRecordConfigsOf } from '../side-config.js';
 import { escapeForTerminal as shown, escapeListedPath, escapeMessage } from '../../core/display.js';
 
 /** Flag name → threshold name. */
@@ -151,19 +151,25 @@ async function cmdCheck(a: Args, io: CliIo): Promise<number> {
     const ia = await diffInput(String(a.against), io, store, held);
     const ib = await diffInput(String(a.b), io, store, held);
     const trusted = a.pubkey ? await trustedKeys(a.pubkey as string[], io.cwd) : undefined;
+    // A folder's snap.json is read here (a dataset in S3 is refused here); a snapshot's signed one
+    // from the snap.json entry the diff's own read of its manifest found, once both were judged.
+    let configA = ia.kind === 'snapshot' ? undefined : await sideConfig(ia, 'check');
+    let configB = ib.kind === 'snapshot' ? undefined : await sideConfig(ib, 'check');
     // Thresholds: the stricter of the reviewed version's snap.json and the new one's (each over the
     // defaults: the change under review cannot loosen its own gate), then flags.
-    const archiveOf = (i: DiffInput) => (i.kind === 'snapshot' ? held.find((h) => h.location === i.location)?.archive : undefined);
-    const configA = await sideConfig(ia, store, archiveOf(ia), 'check');
-    const configB = await sideConfig(ib, store, archiveOf(ib), 'check');
-    const fromA = mergeThresholds(DEFAULT_THRESHOLDS, configA?.check);
-    const fromB = mergeThresholds(DEFAULT_THRESHOLDS, configB?.check);
-    const thresholds = mergeThresholds(strictestThresholds(fromA, fromB), fromFlags);
+    const thresholdsOf = (ca: RecordConfig | undefined, cb: RecordConfig | undefined): Thresholds =>
+      mergeThresholds(strictestThresholds(mergeThresholds(DEFAULT_THRESHOLDS, ca?.check), mergeThresholds(DEFAULT_THRESHOLDS, cb?.check)), fromFlags);
     // With keys, A is judged as verify judges it: revoked (the store's revocations, or those this machine kept) or expired, it is no trusted baseline.
     const judged = trusted ? await pubkeyTrustRules(a, io, store) : undefined;
     // A snapshot's signed rules take part in choosing the sets (a record file they match is compared
     // even where B did not index it); a folder's own snap.json is read by diff itself.
-    const recordConfigs = { ...(ia.kind === 'snapshot' && configA ? { a: configA } : {}), ...(ib.kind === 'snapshot' && configB ? { b: configB } : {}) };
+    const ofEntries = snapshotRecordConfigsOf(ia, ib, store, held, 'check');
+    const recordConfigsOf: NonNullable<DiffOptions['recordConfigsOf']> = async (found, predicates) => {
+      const got = await ofEntries(found, predicates);
+      if (ia.kind === 'snapshot') configA = got.a;
+      if (ib.kind === 'snapshot') configB = got.b;
+      return got;
+    };
     // B's signed indexes are believed only when a trusted key signed B: else they are its signer's
     // claim, and its record sets are indexed from its bytes (a poisoned file beside A's clean index).
     // The order of records is measured whenever it is gated (maxReordered, by flag or snap.json): where
@@ -171,7 +177,8 @@ async function cmdCheck(a: Args, io: CliIo): Promise<number> {
     // The store's layout is left out of a folder side only when a snapshot side was read from it (common.ts storeReadFrom);
     // whatever else lies under the store folder is data (io/store-layout.ts).
     const leftOut = storeReadFrom(store, [ia, ib].map((i) => (i.kind === 'snapshot' ? i.location.dir : undefined)));
-    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, ...(judged ? { rules: judged.rules } : {}), stores: leftOut, store, recordConfigs, indexesNeedTrust: ['b'], order: thresholds.maxReordered !== undefined });
+    const r = await diff(ia, ib, { jobs: checkJobs(a.jobs), trusted, ...(judged ? { rules: judged.rules } : {}), stores: leftOut, store, recordConfigsOf, indexesNeedTrust: ['b'], order: () => thresholdsOf(configA, configB).maxReordered !== undefined });
+    const thresholds = thresholdsOf(configA, configB);
     await judged?.keep();
     // Trust first, as verify judges it: an untrusted A fails the gate (exit 1) whatever the records
     // say, and even when there are none to compare.

@@ -21,7 +21,7 @@ import { withProgress } from '../progress.js';
 import { TRUST_FLAGS, trustOptions, trustSetup } from '../trust-args.js';
 import { checkJobs, commonFlags, storeReadFrom, jsonOut, wholeNumberOption, withExamples, type Args, type CliIo, type CommandSpec } from '../common.js';
 import { diffInput } from './diff.js';
-import { snapshotRecordConfigs } from '../side-config.js';
+import { snapshotRecordConfigsOf } from '../side-config.js';
 import type { OpenedSnapshot } from '../snapshot-ref.js';
 import { DEFAULT_PROGRAM_NAME } from '../program-name.js';
 
@@ -90,14 +90,15 @@ async function cmdReport(a: Args, io: CliIo): Promise<number> {
   try {
     const ia = await diffInput(String(a.a), io, store, held);
     const ib = await diffInput(String(a.b), io, store, held);
-    // Each snapshot's signed rules choose the record sets too, as in diff and check.
-    const recordConfigs = await snapshotRecordConfigs(ia, ib, store, held, 'report');
+    // Each snapshot's signed rules choose the record sets too, as in diff and check: found from the
+    // diff's own read of each manifest, once both were judged against their statements.
+    const recordConfigsOf = snapshotRecordConfigsOf(ia, ib, store, held, 'report');
     const { facts } = await withProgress(a, io, 'comparing', (onProgress) =>
       gatherIncident(ia, ib, {
         jobs: checkJobs(a.jobs),
         stores: storeReadFrom(store, [ia, ib].map((i) => (i.kind === 'snapshot' ? i.location.dir : undefined))),
         store,
-        recordConfigs,
+        recordConfigsOf,
         maxItems,
         ...(trust ? { trust: { trusted: trust.trusted, threshold: trust.threshold, rules: trust.rules }, trustWords: trustWords(a) } : {}),
         ...(given !== undefined ? { storeWords: ['--store', String(given)] } : {}),
