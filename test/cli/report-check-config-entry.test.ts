@@ -5,11 +5,10 @@
  * once more beforehand only to find that entry. A manifest that does not match its statement fails
  * with the diff's message naming the side, before any snap.json is looked for.
  */
-import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeTree, REPO, snap, snapJson, useKeyPair } from '../helpers/tree.js';
-import { newStorePath, snapshotFolder } from '../helpers/store.js';
+import { alterLastEntrySize, newStorePath } from '../helpers/store.js';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -26,10 +25,7 @@ async function alteredB(): Promise<string> {
   const store = await newStorePath();
   await seal(TABULAR, store, 'tab@v1');
   await seal(TABULAR, store, 'tab@v2');
-  const manifest = join(snapshotFolder(store, 'tab', 'v2'), 'manifest.jsonl');
-  const text = await fsp.readFile(manifest, 'utf8');
-  await fsp.chmod(manifest, 0o644);
-  await fsp.writeFile(manifest, text.replace(/"size":(\d+)\}\n$/, (_, n) => `"size":${Number(n) + 1}}\n`));
+  await alterLastEntrySize(store, 'tab', 'v2');
   return store;
 }
 

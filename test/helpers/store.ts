@@ -71,6 +71,19 @@ export function snapshotFolder(store: string, name: string, version: string): st
   return join(store, 'snapshots', name, version);
 }
 
+/**
+ * Alter the manifest of NAME@VERSION in a store: its last entry's size one more, the line still
+ * well-formed, so that only its statement (manifestSha256, Merkle root, totalBytes) tells.
+ * @returns the manifest's path
+ */
+export async function alterLastEntrySize(store: string, name: string, version: string): Promise<string> {
+  const manifest = join(snapshotFolder(store, name, version), 'manifest.jsonl');
+  const text = await fsp.readFile(manifest, 'utf8');
+  await fsp.chmod(manifest, 0o644);
+  await fsp.writeFile(manifest, text.replace(/"size":(\d+)\}\n$/, (_, n) => `"size":${Number(n) + 1}}\n`));
+  return manifest;
+}
+
 /** SHA-256 (hex) of a file's bytes. */
 export async function sha256File(path: string): Promise<string> {
   return createHash('sha256').update(await fsp.readFile(path)).digest('hex');

@@ -12,7 +12,7 @@ import { diff, type DiffOptions } from '../../src/ops/diff.js';
 import { resolveRef } from '../../src/io/store.js';
 import { isSnapError } from '../../src/core/errors.js';
 import { copyTree, REPO, snapJson, useKeyPair } from '../helpers/tree.js';
-import { newStorePath, snapshotFolder } from '../helpers/store.js';
+import { alterLastEntrySize, newStorePath, snapshotFolder } from '../helpers/store.js';
 
 const keys = useKeyPair('alice');
 const TABULAR = join(REPO, 'examples', 'tabular');
@@ -54,10 +54,7 @@ describe('diff hands each snapshot side its snap.json entry once both manifests 
     const store = await newStorePath();
     await seal(TABULAR, store, 'tab@v1');
     await seal(TABULAR, store, 'tab@v2');
-    const manifest = join(snapshotFolder(store, 'tab', 'v2'), 'manifest.jsonl');
-    const text = await fsp.readFile(manifest, 'utf8');
-    await fsp.chmod(manifest, 0o644);
-    await fsp.writeFile(manifest, text.replace(/"size":(\d+)\}\n$/, (_, n) => `"size":${Number(n) + 1}}\n`));
+    await alterLastEntrySize(store, 'tab', 'v2');
     let asked = false;
     const run = diff({ kind: 'snapshot', location: await resolveRef('tab@v1', store) }, { kind: 'snapshot', location: await resolveRef('tab@v2', store) }, {
       store,
