@@ -39,10 +39,24 @@ describe('the Merkle root of manifest lines kept as latin1 text (LineMerkleTree)
   it('is the RFC 9162 root of the core for any lines, ASCII or not, of any count (0 to 70, every shape of the stack)', () => {
     fc.assert(fc.property(fc.array(fc.oneof(fc.string({ unit: 'binary-ascii' }), fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' })), { minLength: 0, maxLength: 70 }), (lines) => {
       const t = new LineMerkleTree();
-      for (const l of lines) t.appendLine(l);
+      for (const l of lines) t.append(l);
       expect(t.size).toBe(lines.length);
       expect(t.rootHex()).toBe(Buffer.from(merkleRoot(lines.map((l) => leafHash(new TextEncoder().encode(l))))).toString('hex'));
     }));
+  });
+
+  it('gives the root of the core byte builder for random line counts from 0 to 300 (one fold, two forms of hash)', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 300 }), fc.string(), (n, salt) => {
+      const t = new LineMerkleTree();
+      const b = new MerkleTreeBuilder({ nodeHash: nodeHashNative });
+      for (let i = 0; i < n; i++) {
+        const line = `{"path":"${salt} ${i}","sha256":"${'0'.repeat(64)}","size":${i}}`;
+        t.append(line);
+        b.append(new TextEncoder().encode(line));
+      }
+      expect(t.size).toBe(n);
+      expect(t.rootHex()).toBe(Buffer.from(b.root()).toString('hex'));
+    }), { numRuns: 40 });
   });
 
   it('gives the same root as the core builder for 1,000 lines whose hashes hold every byte value', () => {
@@ -50,7 +64,7 @@ describe('the Merkle root of manifest lines kept as latin1 text (LineMerkleTree)
     const t = new LineMerkleTree();
     const b = new MerkleTreeBuilder();
     for (const l of lines) {
-      t.appendLine(l);
+      t.append(l);
       b.appendLeafHash(leafHash(new TextEncoder().encode(l)));
     }
     expect(t.rootHex()).toBe(Buffer.from(b.root()).toString('hex'));

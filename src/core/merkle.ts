@@ -54,22 +54,32 @@ function checkSize(n: number, what: string): void {
 }
 
 /**
- * Builds a Merkle tree hash incrementally: leaves are fed one at a time and only the roots of the
- * complete subtrees are kept (at most log2(n) + 1 hashes), so a million-line manifest never sits
- * in memory. `root()` may be called at any point and gives MTH of the leaves so far.
+ * The fold of RFC 9162 §2.1.1 MTH, over hashes of any form `T` (32 bytes as a Uint8Array for
+ * {@link MerkleTreeBuilder}; as 32 latin1 characters for the I/O layer's manifest reads, which
+ * make no Buffer per hash): leaves are fed one at a time and only the roots of the complete subtrees
+ * are kept (at most log2(n) + 1 hashes), so a million-line manifest never sits in memory. `root()`
+ * may be called at any point and gives MTH of the leaves so far. The hash functions are given: core
+ * stays pure and hashes with @noble/hashes; the I/O layer may give node:crypto's SHA-256.
+ * @typeParam T the form of a hash
+ * @typeParam D the data of a leaf (a manifest line as bytes, or as text)
  */
-export class MerkleTreeBuilder {
+export class MerkleFold<T, D = T> {
   /** Roots of complete subtrees, largest first; their sizes are the set bits of `size`. */
-  private readonly stack: Uint8Array[] = [];
+  private readonly stack: T[] = [];
   private n = 0;
-  private readonly hashNode: (left: Uint8Array, right: Uint8Array) => Uint8Array;
+  private readonly hashLeaf: (data: D) => T;
+  private readonly hashNode: (left: T, right: T) => T;
+  private readonly emptyRoot: T;
 
   /**
-   * @param opts.nodeHash another implementation of {@link nodeHash} (same bytes in, same 32 bytes
-   *   out), e.g. a native SHA-256 supplied by the I/O layer for speed; defaults to @noble/hashes.
+   * @param hashes.leafHash SHA-256(0x00 ‖ data), RFC 9162 §2.1.1, in the form `T`
+   * @param hashes.nodeHash SHA-256(0x01 ‖ left ‖ right), RFC 9162 §2.1.1, in the form `T`
+   * @param hashes.emptyRoot MTH({}) = SHA-256 of the empty string ({@link EMPTY_ROOT}), in the form `T`
    */
-  constructor(opts: { nodeHash?: (left: Uint8Array, right: Uint8Array) => Uint8Array } = {}) {
-    this.hashNode = opts.nodeHash ?? nodeHash;
+  constructor(hashes: { leafHash: (data: D) => T; nodeHash: (left: T, right: T) => T; emptyRoot: T }) {
+    this.hashLeaf = hashes.leafHash;
+    this.hashNode = hashes.nodeHash;
+    this.emptyRoot = hashes.emptyRoot;
   }
 
   /** Number of leaves appended. */
@@ -78,19 +88,15 @@ export class MerkleTreeBuilder {
   }
 
   /** Append a leaf by its data (a manifest line without `\n`). */
-  append(data: Uint8Array): void {
-    this.appendLeafHash(leafHash(data));
+  append(data: D): void {
+    this.appendLeafHash(this.hashLeaf(data));
   }
 
-  /**
-   * Append a leaf by its leaf hash (already SHA-256(0x00 ‖ data)).
-   * @throws SnapError `MERKLE_BAD_HASH` when the hash is not 32 bytes
-   */
-  appendLeafHash(hash: Uint8Array): void {
-    checkHash(hash, 'leaf hash');
+  /** Append a leaf by its leaf hash (already SHA-256(0x00 ‖ data)). */
+  appendLeafHash(hash: T): void {
     let cur = hash;
     // Merge while the lowest set bit of n is carried: n's binary form mirrors the stack.
-    for (let m = this.n; m % 2 === 1; m = (m - 1) / 2) cur = this.hashNode(this.stack.pop() as Uint8Array, cur);
+    for (let m = this.n; m % 2 === 1; m = (m - 1) / 2) cur = this.hashNode(this.stack.pop() as T, cur);
     this.stack.push(cur);
     this.n++;
   }
@@ -100,19 +106,68 @@ export class MerkleTreeBuilder {
    * one by one: allowed only where that subtree is a node of every larger tree, i.e. when `size` is
    * a multiple of 2^`height` (RFC 9162 §2.1.1 splits a tree at the largest power of two below its
    * size, so such aligned blocks are never cut). See {@link foldAlignedSubtrees}.
-   * @throws SnapError `MERKLE_BAD_HASH` when the root is not 32 bytes; `MERKLE_BAD_INDEX` when
-   *   `height` is not an integer from 0 to 52 or `size` is not a multiple of 2^`height`
+   * @throws SnapError `MERKLE_BAD_INDEX` when `height` is not an integer from 0 to 52 or `size` is
+   *   not a multiple of 2^`height`
    */
-  appendSubtree(root: Uint8Array, height: number): void {
-    checkHash(root, 'subtree root');
+  appendSubtree(root: T, height: number): void {
     if (!Number.isInteger(height) || height < 0 || height > 52) throw new SnapError('MERKLE_BAD_INDEX', `subtree height must be an integer from 0 to 52, got ${height}`);
     const width = 2 ** height;
     if (this.n % width !== 0) throw new SnapError('MERKLE_BAD_INDEX', `a subtree of ${width} leaves cannot start at leaf ${this.n}: it must start at a multiple of its size`);
     if (!Number.isSafeInteger(this.n + width)) throw new SnapError('MERKLE_BAD_INDEX', `a tree of more than 2^53 - 1 leaves`);
     let cur = root;
-    for (let m = this.n / width; m % 2 === 1; m = (m - 1) / 2) cur = this.hashNode(this.stack.pop() as Uint8Array, cur);
+    for (let m = this.n / width; m % 2 === 1; m = (m - 1) / 2) cur = this.hashNode(this.stack.pop() as T, cur);
     this.stack.push(cur);
     this.n += width;
+  }
+
+  /**
+   * The roots of the complete subtrees the leaves so far form, largest (leftmost) first: one per set
+   * bit of `size`, the subtree of 2^j leaves for bit j. These are exactly the left siblings on the
+   * audit path of the next leaf to be appended (RFC 9162 §2.1.3.1).
+   */
+  subtreeRoots(): T[] {
+    return [...this.stack];
+  }
+
+  /** MTH of the leaves appended so far (the empty-tree hash when there are none), RFC 9162 §2.1.1. */
+  root(): T {
+    if (this.stack.length === 0) return this.emptyRoot;
+    let r = this.stack[this.stack.length - 1] as T;
+    for (let i = this.stack.length - 2; i >= 0; i--) r = this.hashNode(this.stack[i] as T, r);
+    return r;
+  }
+}
+
+/**
+ * {@link MerkleFold} over 32-byte Uint8Array hashes, each hash appended checked for its length:
+ * the Merkle tree hash of a manifest (seal, verify), of a log (checkpoints), of a proof's leaves.
+ */
+export class MerkleTreeBuilder extends MerkleFold<Uint8Array> {
+  /**
+   * @param opts.nodeHash another implementation of {@link nodeHash} (same bytes in, same 32 bytes
+   *   out), e.g. a native SHA-256 supplied by the I/O layer for speed; defaults to @noble/hashes.
+   */
+  constructor(opts: { nodeHash?: (left: Uint8Array, right: Uint8Array) => Uint8Array } = {}) {
+    super({ leafHash, nodeHash: opts.nodeHash ?? nodeHash, emptyRoot: EMPTY_ROOT });
+  }
+
+  /**
+   * Append a leaf by its leaf hash (already SHA-256(0x00 ‖ data)).
+   * @throws SnapError `MERKLE_BAD_HASH` when the hash is not 32 bytes
+   */
+  override appendLeafHash(hash: Uint8Array): void {
+    checkHash(hash, 'leaf hash');
+    super.appendLeafHash(hash);
+  }
+
+  /**
+   * As {@link MerkleFold.appendSubtree}, the root checked for its length.
+   * @throws SnapError `MERKLE_BAD_HASH` when the root is not 32 bytes; `MERKLE_BAD_INDEX` when
+   *   `height` is not an integer from 0 to 52 or `size` is not a multiple of 2^`height`
+   */
+  override appendSubtree(root: Uint8Array, height: number): void {
+    checkHash(root, 'subtree root');
+    super.appendSubtree(root, height);
   }
 
   /**
@@ -124,23 +179,6 @@ export class MerkleTreeBuilder {
     const k = folded.heights.length;
     if (folded.roots.length !== HASH_SIZE * k) throw new SnapError('MERKLE_BAD_HASH', `${k} subtree heights but ${folded.roots.length} bytes of roots`);
     for (let i = 0; i < k; i++) this.appendSubtree(folded.roots.subarray(HASH_SIZE * i, HASH_SIZE * i + HASH_SIZE), folded.heights[i] as number);
-  }
-
-  /**
-   * The roots of the complete subtrees the leaves so far form, largest (leftmost) first: one per set
-   * bit of `size`, the subtree of 2^j leaves for bit j. These are exactly the left siblings on the
-   * audit path of the next leaf to be appended (RFC 9162 §2.1.3.1).
-   */
-  subtreeRoots(): Uint8Array[] {
-    return [...this.stack];
-  }
-
-  /** MTH of the leaves appended so far (the empty-tree hash when there are none), RFC 9162 §2.1.1. */
-  root(): Uint8Array {
-    if (this.stack.length === 0) return EMPTY_ROOT;
-    let r = this.stack[this.stack.length - 1] as Uint8Array;
-    for (let i = this.stack.length - 2; i >= 0; i--) r = this.hashNode(this.stack[i] as Uint8Array, r);
-    return r;
   }
 }
 

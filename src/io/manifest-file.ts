@@ -133,7 +133,7 @@ export async function* manifestEntryRuns(path: string, result: Partial<ManifestD
       const line = run[i] as string;
       const e = parseManifestLine(line, order, path);
       if ('sha256' in e) total += e.size;
-      tree.appendLine(line);
+      tree.append(line);
       out[i] = e;
     }
     yield out;

@@ -4,7 +4,7 @@
  * (@noble/hashes), which a test checks; about twice as fast per call (see docs/PERFORMANCE.md).
  */
 import { createHash, hash as oneShot } from 'node:crypto';
-import { EMPTY_ROOT, HASH_SIZE, LEAF_PREFIX, NODE_PREFIX } from '../core/merkle.js';
+import { EMPTY_ROOT, HASH_SIZE, LEAF_PREFIX, MerkleFold, NODE_PREFIX } from '../core/merkle.js';
 import { useSha256Backend } from '../core/statement.js';
 
 const hasOneShot = typeof oneShot === 'function';
@@ -38,46 +38,36 @@ export function nodeHashNative(left: Uint8Array, right: Uint8Array): Uint8Array 
   return digestOf(scratch);
 }
 
+/** RFC 9162 leaf hash SHA-256(0x00 ‖ UTF-8 of line) of a manifest line, as 32 characters of latin1 text. */
+function leafHashLatin1(line: string): string {
+  return sha256Latin1(LEAF + line);
+}
+
+/** RFC 9162 node hash SHA-256(0x01 ‖ left ‖ right) of two hashes and as a hash kept as 32 characters of latin1 text. */
+function nodeHashLatin1(left: string, right: string): string {
+  scratch.write(left, 1, HASH_SIZE, 'latin1');
+  scratch.write(right, 1 + HASH_SIZE, HASH_SIZE, 'latin1');
+  return sha256Latin1(scratch);
+}
+
+/** MTH({}) as 32 characters of latin1 text. */
+const EMPTY_ROOT_LATIN1 = Buffer.from(EMPTY_ROOT).toString('latin1');
+
 /**
- * The RFC 9162 Merkle tree hash over manifest lines, built as core `MerkleTreeBuilder` builds it
- * (leaves appended one at a time, only the roots of the complete subtrees kept), but with each hash
- * kept as its 32 bytes in latin1 text: no Buffer is made per leaf or node (two a line with
- * `leafHashOfLine` and `nodeHashNative`), which a diff of two 1,000,000-line manifests paid for in
- * allocation and garbage collection (docs/PERFORMANCE.md). The same root, as a test checks.
+ * The RFC 9162 Merkle tree hash over manifest lines: core's fold (`MerkleFold`, as
+ * `MerkleTreeBuilder` folds), with each hash kept as its 32 bytes in latin1 text: no Buffer is made
+ * per leaf or node (two a line with `leafHashOfLine` and `nodeHashNative`), which a diff of two
+ * 1,000,000-line manifests paid for in allocation and garbage collection (docs/PERFORMANCE.md). The
+ * same root, as a test checks. `append(line)` takes a manifest line without its `\n`.
  */
-export class LineMerkleTree {
-  /** Roots of the complete subtrees, largest first, each 32 bytes as latin1 text. */
-  private readonly stack: string[] = [];
-  /** SHA-256 input of a node hash: 0x01 ‖ left ‖ right. */
-  private readonly node = Buffer.alloc(1 + 2 * HASH_SIZE);
-  /** Number of leaves appended. */
-  size = 0;
-
+export class LineMerkleTree extends MerkleFold<string> {
   constructor() {
-    this.node[0] = NODE_PREFIX;
-  }
-
-  private hashNode(left: string, right: string): string {
-    this.node.write(left, 1, HASH_SIZE, 'latin1');
-    this.node.write(right, 1 + HASH_SIZE, HASH_SIZE, 'latin1');
-    return sha256Latin1(this.node);
-  }
-
-  /** Append the leaf SHA-256(0x00 ‖ UTF-8 of `line`), `line` a manifest line without its `\n`. */
-  appendLine(line: string): void {
-    let cur = sha256Latin1(LEAF + line);
-    // Merge while the lowest set bit of the size is carried: its binary form mirrors the stack.
-    for (let m = this.size; m % 2 === 1; m = (m - 1) / 2) cur = this.hashNode(this.stack.pop() as string, cur);
-    this.stack.push(cur);
-    this.size++;
+    super({ leafHash: leafHashLatin1, nodeHash: nodeHashLatin1, emptyRoot: EMPTY_ROOT_LATIN1 });
   }
 
   /** The root of the leaves so far, 64 lowercase hex digits (SHA-256 of nothing when there are none). */
   rootHex(): string {
-    if (this.stack.length === 0) return Buffer.from(EMPTY_ROOT).toString('hex');
-    let r = this.stack[this.stack.length - 1] as string;
-    for (let i = this.stack.length - 2; i >= 0; i--) r = this.hashNode(this.stack[i] as string, r);
-    return Buffer.from(r, 'latin1').toString('hex');
+    return Buffer.from(this.root(), 'latin1').toString('hex');
   }
 }
 

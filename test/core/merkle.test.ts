@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
   EMPTY_ROOT,
+  MerkleFold,
   MerkleTreeBuilder,
   foldAlignedSubtrees,
   consistencyProof,
@@ -285,6 +286,52 @@ describe('MerkleTreeBuilder', () => {
       }),
       { numRuns: 30 },
     );
+  });
+});
+
+/** MTH(D[n]) written out as RFC 9162 §2.1.1 defines it, by recursion on the split point k. */
+function mthByDefinition(datas: readonly Uint8Array[]): Uint8Array {
+  const n = datas.length;
+  if (n === 0) return EMPTY_ROOT;
+  if (n === 1) return leafHash(datas[0] as Uint8Array);
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  return nodeHash(mthByDefinition(datas.slice(0, k)), mthByDefinition(datas.slice(k)));
+}
+
+describe('MerkleFold (the one fold of RFC 9162 §2.1.1, over any form of hash)', () => {
+  /** The fold over hashes kept as hex text: another form than bytes, the same tree. */
+  const hexFold = () => new MerkleFold<string, Uint8Array>({ leafHash: (d) => toHex(leafHash(d)), nodeHash: (l, r) => toHex(nodeHash(fromHex(l), fromHex(r))), emptyRoot: toHex(EMPTY_ROOT) });
+
+  it('gives the root RFC 9162 defines, in its own form, for random leaf counts from 0 to 300, at every prefix', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 300 }), fc.integer(), (n, salt) => {
+        const datas = Array.from({ length: n }, (_, i) => utf8(`line ${salt} ${i}`));
+        const f = hexFold();
+        const b = new MerkleTreeBuilder();
+        expect(f.root()).toBe(toHex(EMPTY_ROOT));
+        for (let i = 0; i < n; i++) {
+          f.append(datas[i] as Uint8Array);
+          b.append(datas[i] as Uint8Array);
+          expect(f.size).toBe(i + 1);
+          expect(f.root()).toBe(toHex(b.root()));
+        }
+        expect(f.root()).toBe(toHex(mthByDefinition(datas)));
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('takes aligned subtree roots in its own form, and keeps the roots of its complete subtrees as the byte builder does', () => {
+    const datas = Array.from({ length: 13 }, (_, i) => utf8(`leaf ${i}`));
+    const f = hexFold();
+    f.appendSubtree(toHex(mthByDefinition(datas.slice(0, 8))), 3);
+    for (const d of datas.slice(8)) f.append(d);
+    const b = new MerkleTreeBuilder();
+    for (const d of datas) b.append(d);
+    expect(f.subtreeRoots()).toEqual(b.subtreeRoots().map(toHex));
+    expect(f.root()).toBe(toHex(mthByDefinition(datas)));
+    expect(() => f.appendSubtree(toHex(EMPTY_ROOT), 1)).toThrowError(expect.objectContaining({ code: 'MERKLE_BAD_INDEX' }));
   });
 });
 
