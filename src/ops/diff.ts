@@ -144,6 +144,14 @@ export interface DiffOptions {
    * left out: paths there were not compared.
    */
   onManifests?: (a: string, b: string, signed: { a?: string; b?: string }, excludes: readonly string[]) => Promise<void>;
+  /**
+   * Called with each run of entries of each side's manifest as the diff's own read gives them (in
+   * manifest order, every entry once): a caller that needs every entry (the report's label counts)
+   * learns them without a second read. What it learns may be used only once the diff returned: a
+   * snapshot side's manifest is judged against its statement only at the end of the read, and the
+   * diff throws (`INTEGRITY_FAILURE`) when it does not match.
+   */
+  onEntries?: (run: readonly ManifestEntry[], side: 'a' | 'b') => void;
 }
 
 async function describe(input: DiffInput, trusted?: readonly TrustedKey[], rules?: TrustRules): Promise<{ side: DiffSide; excludes: string[]; records?: RecordSetMember[]; predicate?: Statement['predicate'] }> {
@@ -354,6 +362,7 @@ export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): 
         if (r.done) doneA = true;
         else {
           ra = r.value;
+          opts.onEntries?.(ra, 'a');
           i = 0;
           continue;
         }
@@ -363,6 +372,7 @@ export async function diff(a: DiffInput, b: DiffInput, opts: DiffOptions = {}): 
         if (r.done) doneB = true;
         else {
           rb = r.value;
+          opts.onEntries?.(rb, 'b');
           j = 0;
           continue;
         }

@@ -2,11 +2,11 @@
  * Gathering the facts of an incident report (the I/O half; `incident-facts.ts` is the pure half):
  * the diff of A and B (src/ops/diff.ts, records included), each snapshot side's trust under the given
  * keys or policy (`checkTrust`, the same check as `verify`), and — for a dataset labelled by folder
- * — the label counts of both sides, read from their whole manifests.
+ * — the label counts of both sides, counted over their whole manifests as the diff reads them.
  */
 import type { TrustedKey } from '../core/envelope.js';
+import type { ManifestEntry } from '../core/manifest.js';
 import { diff, type DiffInput, type DiffOptions, type DiffReport, type DiffSide } from '../ops/diff.js';
-import { rereadEntryRuns } from '../io/manifest-file.js';
 import { countOf, newLabelCounts } from '../records/stats.js';
 import { checkTrust } from '../snapshot.js';
 import type { Progress } from '../ops/seal.js';
@@ -39,30 +39,34 @@ export interface GatherOptions extends Omit<IncidentOptions, 'folderLabels'> {
 }
 
 /**
- * Label → entry count by first folder of the path, over a whole manifest; undefined when the
- * manifest has more than {@link MAX_FOLDER_LABELS} distinct first folders.
- * @param signedSha256 for a snapshot's manifest, the hex SHA-256 its statement signed: the bytes
- *   read must still be those (`rereadEntryRuns`)
- * @throws SnapError `INTEGRITY_FAILURE` when they are not | from reading the manifest (`MANIFEST_*`, `IO_ERROR`)
+ * Label → entry count by first folder of the path, over the runs of a whole manifest as they are
+ * read (`DiffOptions.onEntries`): `counts()` is undefined when the manifest has more than
+ * {@link MAX_FOLDER_LABELS} distinct first folders.
  */
-export async function countFolderLabels(manifestPath: string, signedSha256?: string): Promise<Record<string, number> | undefined> {
-  const counts = newLabelCounts();
-  let distinct = 0;
-  let many = false;
-  for await (const run of rereadEntryRuns(manifestPath, signedSha256)) {
-    if (many) continue; // read on to the end all the same: the digest is checked there
+export class FolderLabelCounter {
+  private readonly labels = newLabelCounts();
+  private distinct = 0;
+  private many = false;
+
+  /** Count the entries of one run. */
+  add(run: readonly ManifestEntry[]): void {
+    if (this.many) return;
     for (const e of run) {
       const label = folderLabel(e.path);
       if (label === undefined) continue;
-      const n = countOf(counts, label);
-      if (n === 0 && ++distinct > MAX_FOLDER_LABELS) {
-        many = true;
-        break;
+      const n = countOf(this.labels, label);
+      if (n === 0 && ++this.distinct > MAX_FOLDER_LABELS) {
+        this.many = true;
+        return;
       }
-      counts[label] = n + 1;
+      this.labels[label] = n + 1;
     }
   }
-  return many ? undefined : counts;
+
+  /** The counts so far; undefined past {@link MAX_FOLDER_LABELS} distinct labels. */
+  counts(): Record<string, number> | undefined {
+    return this.many ? undefined : this.labels;
+  }
 }
 
 /** A snapshot side with its trust judged under `trust` (signers, verdict and failure replaced). */
@@ -83,7 +87,8 @@ async function judged(input: DiffInput, side: DiffSide, trust: ReportTrust): Pro
  * @throws SnapError from `diff` and `checkTrust` (`NOT_FOUND`, `IO_ERROR`, `MANIFEST_*`, `RECORDS_*` …)
  */
 export async function gatherIncident(a: DiffInput, b: DiffInput, o: GatherOptions = {}): Promise<{ diff: DiffReport; facts: IncidentFacts }> {
-  let labels: { a: Record<string, number>; b: Record<string, number> } | undefined;
+  // Counted from the diff's own read of each manifest, used only once the diff judged both.
+  const counters = { a: new FolderLabelCounter(), b: new FolderLabelCounter() };
   let leftOut: readonly string[] = [];
   const d = await diff(a, b, {
     ...(o.jobs !== undefined ? { jobs: o.jobs } : {}),
@@ -94,14 +99,15 @@ export async function gatherIncident(a: DiffInput, b: DiffInput, o: GatherOption
     // An incident is read whole: the order of every set is measured, whatever it costs to read (FORMAT §19.8).
     order: true,
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
-    onManifests: async (pa, pb, signed, excludes) => {
+    onEntries: (run, side) => counters[side].add(run),
+    onManifests: async (_pa, _pb, _signed, excludes) => {
       // A snapshot's manifest is compared whole; only a folder side's scan leaves these paths out.
       if (a.kind !== 'snapshot' || b.kind !== 'snapshot') leftOut = excludes;
-      const la = await countFolderLabels(pa, signed.a);
-      const lb = la && (await countFolderLabels(pb, signed.b));
-      if (la && lb) labels = { a: la, b: lb };
     },
   });
+  const la = counters.a.counts();
+  const lb = la && counters.b.counts();
+  const labels = la && lb ? { a: la, b: lb } : undefined;
   if (o.trust) {
     d.a = await judged(a, d.a, o.trust);
     d.b = await judged(b, d.b, o.trust);
