@@ -272,8 +272,30 @@ export interface ImpactResult {
    * `fromLog`), on a possibly derived one or one not in the store in {@link possiblyAffectedModels}.
    */
   missingAttestations: MissingAttestation[];
+  /**
+   * Names the store holds as another snapshot than a signed record names by that name: a
+   * statement's `derivedFrom` or an attestation's training data names `ref` as `snapshot`, and the
+   * store's folder `ref` holds `found`. Snapshots are write-once by name, so the folder was
+   * replaced (by a copy from another store signed by the same keys, say: no key needed); what was
+   * derived from or trained on `snapshot` is then possibly affected, and the answer about `ref`
+   * is about another snapshot than the one those records mean. Each `ref` and `snapshot` once, in
+   * the order found (snapshots' edges first, then attestations); `namedBy` says which records.
+   */
+  replacedSnapshots: ReplacedSnapshot[];
   /** What was read of the audit log for {@link missingAttestations}. */
   auditLog: AuditLogCheck;
+}
+
+/** A name the store holds as another snapshot than signed records name (see {@link ImpactResult.replacedSnapshots}). */
+export interface ReplacedSnapshot {
+  /** NAME@VERSION, as the records name it. */
+  ref: string;
+  /** The snapshot id the records name. */
+  snapshot: string;
+  /** The snapshot id the store's folder of that name holds. */
+  found: string;
+  /** The records naming it: a snapshot's `derivedFrom` (`snapshot`, its NAME@VERSION) or an attestation's training data (`attestation`, MODEL@VERSION). */
+  namedBy: { kind: 'snapshot' | 'attestation'; ref: string }[];
 }
 
 /** Where a model {@link impact} lists was read from when its attestation is missing: the audit log line `seq`. */
@@ -364,6 +386,18 @@ export interface SkippedAttestation {
  */
 export async function impact(loc: SnapshotLocation, store: Store, trust?: ImpactTrust, opts: { logLeaves?: LeafSink } = {}): Promise<ImpactResult> {
   const graph = await readSnapshotGraph(store);
+  // What each name of the store holds (read before the trust check: an unverified folder still holds another snapshot).
+  const heldByRef = new Map<string, string>();
+  for (const [id, at] of graph.locations) heldByRef.set(at.ref, id);
+  const replaced = new Map<string, ReplacedSnapshot>();
+  const namedAs = (ref: string, snapshot: string, by: ReplacedSnapshot['namedBy'][number]): void => {
+    const found = heldByRef.get(ref);
+    if (found === undefined || found === snapshot) return;
+    const key = `${ref} ${snapshot}`;
+    const entry = replaced.get(key) ?? { ref, snapshot, found, namedBy: [] };
+    if (!entry.namedBy.some((b) => b.kind === by.kind && b.ref === by.ref)) entry.namedBy.push(by);
+    replaced.set(key, entry);
+  };
   const unverified: UnverifiedItem[] = [];
   if (trust) {
     for (const [id, at] of graph.locations) {
@@ -379,6 +413,7 @@ export async function impact(loc: SnapshotLocation, store: Store, trust?: Impact
   const children = new Map<string, { node: LineageNode; relation: Relation }[]>();
   for (const n of graph.nodes.values()) {
     for (const f of n.from) {
+      if (f.ref !== undefined) namedAs(f.ref, f.snapshot, { kind: 'snapshot', ref: n.ref });
       const list = children.get(f.snapshot) ?? [];
       list.push({ node: n, relation: f.relation });
       children.set(f.snapshot, list);
@@ -454,6 +489,7 @@ export async function impact(loc: SnapshotLocation, store: Store, trust?: Impact
     held.set(`${a.model}@${a.version}`, { id: r.id, state: 'ok' });
     const model = { ref: `${a.model}@${a.version}`, attestation: r.id, createdAt: r.statement.predicate.createdAt, artifacts: r.statement.subject.map((s) => ({ name: s.name, sha256: s.digest.sha256 })) };
     const datasets = r.statement.predicate.datasets;
+    for (const d of datasets) namedAs(d.ref, d.snapshot, { kind: 'attestation', ref: model.ref });
     const trainedOn = datasets.filter((d) => affected.has(d.snapshot)).map((d) => ({ ref: d.ref, snapshot: d.snapshot }));
     if (trainedOn.length > 0) {
       models.push({ ...model, trainedOn });
@@ -469,7 +505,7 @@ export async function impact(loc: SnapshotLocation, store: Store, trust?: Impact
     const unknown = datasets.filter((d) => possibly.has(d.snapshot) || !inStore(d.snapshot)).map((d) => ({ ...d, inStore: inStore(d.snapshot) }));
     if (unknown.length > 0) possiblyAffectedModels.push({ ...model, trainedOn: unknown, fromLog });
   });
-  return { snapshot: { ref: start.ref, snapshot: start.snapshot }, derived, models, possiblyDerived, possiblyAffectedModels, skipped: graph.skipped, skippedAttestations, ...(trust ? { unverified, unverifiedModels } : {}), missingAttestations, auditLog };
+  return { snapshot: { ref: start.ref, snapshot: start.snapshot }, derived, models, possiblyDerived, possiblyAffectedModels, skipped: graph.skipped, skippedAttestations, ...(trust ? { unverified, unverifiedModels } : {}), missingAttestations, replacedSnapshots: [...replaced.values()], auditLog };
 }
 
 /**

@@ -395,8 +395,11 @@ describe('impact --pubkey: believing only what trusted keys signed', () => {
         if (Object.keys(s.predicate.provenance).length === 0) delete s.predicate.provenance;
       });
       const plain = await snapJson(['impact', 'src@v1', '--store', s4]);
-      expect(plain.code).toBe(0);
       expect(plain.json.derived).toEqual([]); // the attack: mid@v1 no longer derives from src@v1
+      // Unverified, the edit still shows: m@1's attestation names mid@v1 as the snapshot before the edit (exit 0, before
+      // replacedSnapshots; editing the attestation too needs no key either, which --pubkey catches).
+      expect(plain.code).toBe(1);
+      expect(plain.json.replacedSnapshots.map((x: { ref: string; namedBy: unknown }) => [x.ref, x.namedBy])).toEqual([['mid@v1', [{ kind: 'attestation', ref: 'm@1' }]]]);
       const checked = await snapJson(['impact', 'src@v1', '--store', s4, '--pubkey', keys.pub]);
       expect(checked.code).toBe(1);
       expect(checked.json.derived).toEqual([]);
@@ -565,5 +568,69 @@ describe('a snapshot folder swapped between the read of the graph and the signat
     const r = await impact(await resolveRef('decoy@v1', st), await openStore(st), racing);
     expect(r.derived).toEqual([]);
     expect(r.unverified?.map((u) => [u.ref, u.code])).toEqual([['mid@v1', 'INTEGRITY_FAILURE']]);
+  });
+});
+
+describe('a snapshot replaced in the store by another signed as the same name (a copy from another store sharing the keys: no key needed)', () => {
+  // src@v1 → mid@v1 (derived); models m@1 trained on src@v1 and e@1 on mid@v1. Another store holds a src@v1 and a mid@v1
+  // of other data, signed by the same key; whoever can write the store copies one of them over the genuine folder.
+  async function setUp(replace: 'src' | 'mid') {
+    const st = await newStorePath();
+    const other = await newStorePath();
+    const w = await tempDir('snap-lin-swap-');
+    for (const [files, as, extra] of [[{ 'raw.csv': '1\n' }, 'src@v1', []], [{ 'mid.csv': '1\n' }, 'mid@v1', ['--derived-from', 'src@v1']]] as const) {
+      expect((await snapJson(['seal', await makeTree(files), '--as', as, '--key', keys.key, '--store', st, '--no-pipeline', ...extra])).code).toBe(0);
+      expect((await snapJson(['seal', await makeTree({ 'elsewhere.csv': `${as}\n` }), '--as', as, '--key', keys.key, '--store', other, '--no-pipeline'])).code).toBe(0);
+    }
+    for (const [m, data] of [['m', 'src@v1'], ['e', 'mid@v1']] as const) {
+      await fsp.writeFile(join(w, `${m}.bin`), m);
+      expect((await snapJson(['attest', `${m}.bin`, '--data', data, '--key', keys.key, '--as', `${m}@1`, '--store', st], { cwd: w })).code).toBe(0);
+    }
+    const genuine = (await snapJson(['show', `${replace}@v1`, '--store', st])).json.snapshot as string;
+    const planted = (await snapJson(['show', `${replace}@v1`, '--store', other])).json.snapshot as string;
+    const dir = join(st, 'snapshots', replace, 'v1');
+    await fsp.chmod(join(st, 'snapshots', replace), 0o755);
+    await fsp.chmod(dir, 0o755);
+    await fsp.rm(dir, { recursive: true, force: true });
+    await fsp.cp(join(other, 'snapshots', replace, 'v1'), dir, { recursive: true });
+    return { st, genuine, planted };
+  }
+
+  for (const keyed of [true, false]) {
+    it(`impact of the replaced name says so and exits 1, as verify-model and bom --model do${keyed ? ' (--pubkey: the planted copy verifies)' : ''}; it answered "derived: none, models: none", exit 0`, async () => {
+      const { st, genuine, planted } = await setUp('src');
+      const flags = keyed ? ['--pubkey', keys.pub] : [];
+      const r = await snapJson(['impact', 'src@v1', '--store', st, ...flags]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.json.ok).toBe(false);
+      expect(r.json.snapshot).toEqual({ ref: 'src@v1', snapshot: planted });
+      expect(r.json.replacedSnapshots).toEqual([
+        { ref: 'src@v1', snapshot: genuine, found: planted, namedBy: [{ kind: 'snapshot', ref: 'mid@v1' }, { kind: 'attestation', ref: 'm@1' }] },
+      ]);
+      // What was trained on or derived from the genuine src@v1 is still named, as possibly affected.
+      expect(r.json.possiblyAffectedModels.map((m: { ref: string }) => m.ref).sort()).toEqual(['e@1', 'm@1']);
+      const human = await snap(['impact', 'src@v1', '--store', st, ...flags]);
+      expect(human.code).toBe(1);
+      expect(human.stdout).toContain(`src@v1: the store holds ${planted}, but mid@v1 and model m@1 name ${genuine} by that name`);
+      expect(human.stdout).toMatch(new RegExp(`model m@1 sha256:\\S+ {2}trained on src@v1 \\(replaced in the store by ${planted}\\)`));
+      expect(human.stdout).toMatch(new RegExp(`mid@v1 sha256:\\S+ {2}\\(came from src@v1 ${genuine}, replaced in the store by ${planted}\\)`));
+    });
+  }
+
+  it('impact of the source names a derived snapshot replaced under its name (its model not "not in the store"), exit 1', async () => {
+    const { st, genuine, planted } = await setUp('mid');
+    const r = await snapJson(['impact', 'src@v1', '--store', st, '--pubkey', keys.pub]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.json.models.map((m: { ref: string }) => m.ref)).toEqual(['m@1']);
+    expect(r.json.replacedSnapshots).toEqual([{ ref: 'mid@v1', snapshot: genuine, found: planted, namedBy: [{ kind: 'attestation', ref: 'e@1' }] }]);
+    expect(r.json.possiblyAffectedModels.map((m: { ref: string; trainedOn: unknown }) => [m.ref, m.trainedOn])).toEqual([['e@1', [{ ref: 'mid@v1', snapshot: genuine, inStore: false }]]]);
+    const human = await snap(['impact', 'src@v1', '--store', st, '--pubkey', keys.pub]);
+    expect(human.stdout).toMatch(new RegExp(`model e@1 sha256:\\S+ {2}trained on mid@v1 \\(replaced in the store by ${planted}\\)`));
+  });
+
+  it('an intact store has no replaced snapshot (replacedSnapshots empty, exit 0)', async () => {
+    const r = await snapJson(['impact', 'raw@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.replacedSnapshots).toEqual([]);
   });
 });

@@ -5,7 +5,8 @@
  * is 1 if there is any (the answer may be incomplete). Every attestation the audit log records must
  * still be in the store (docs/FORMAT.md §13): one that is not is listed, its model with it when the
  * log says it was trained on what REF reached, and the exit code is 1 too — as it is when lines of
- * the log cannot be read or used.
+ * the log cannot be read or used, or when the store holds a name as another snapshot than the signed
+ * records (derivations, attestations) name by it: replaced (`replacedSnapshots`).
  */
 import { escapeForTerminal as shown, escapeMessage, quotedPath } from '../../core/display.js';
 import { openStore, storePath } from '../../io/store.js';
@@ -34,13 +35,16 @@ async function cmdImpact(a: Args, io: CliIo): Promise<number> {
   const unchecked = log.unreadableLines + log.refused.filter((x) => !x.attestationChecked).length + log.refusedUnlistedUnchecked + (log.error !== undefined ? 1 : 0);
   const missing = r.missingAttestations.length + log.unlisted;
   const cps = r.auditLog.checkpoints;
-  const code = failed + missing + unchecked + cps.problems.length > 0 ? EXIT_INTEGRITY : EXIT_OK;
+  // A name the store holds as another snapshot than signed records name: the answer is about another snapshot than theirs.
+  const replaced = r.replacedSnapshots;
+  const code = failed + missing + unchecked + cps.problems.length + replaced.length > 0 ? EXIT_INTEGRITY : EXIT_OK;
   if (a.json) {
     jsonOut(io, { ok: code === EXIT_OK, ...r, verified: trust !== undefined });
     return code;
   }
   const untrusted = new Set((r.unverified ?? []).map((u) => u.id));
-  const absent = (id: string) => (untrusted.has(id) ? 'its signatures fail' : 'not in the store');
+  const replacedBy = new Map(replaced.map((x) => [x.snapshot, x.found]));
+  const absent = (id: string) => (untrusted.has(id) ? 'its signatures fail' : replacedBy.has(id) ? `replaced in the store by ${shown(replacedBy.get(id) as string)}` : 'not in the store');
   const lines = [`impact of ${shown(r.snapshot.ref)} ${shown(r.snapshot.snapshot)}`];
   lines.push(r.derived.length === 0 ? '  derived snapshots: none' : `  derived snapshots (${r.derived.length}):`);
   for (const d of r.derived) lines.push(`    ${treeIndent(d.depth - 1, true)}${shown(d.ref)}  ${shown(d.snapshot)}  (${d.via.relation === 'parent' ? 'next version of' : 'derived from'} ${shown(d.via.from)})`);
@@ -49,6 +53,8 @@ async function cmdImpact(a: Args, io: CliIo): Promise<number> {
   if (r.possiblyDerived.length + r.possiblyAffectedModels.length > 0) lines.push(`  possibly affected (${r.possiblyDerived.length + r.possiblyAffectedModels.length}): their lineage passes through a snapshot ${trust ? 'not in the store or not verified' : 'not in the store'}, so whether they derive from ${shown(r.snapshot.ref)} cannot be told here:`);
   for (const d of r.possiblyDerived) lines.push(`    ${shown(d.ref)} ${shown(d.snapshot)}  (came from ${d.missing.ref !== undefined ? `${shown(d.missing.ref)} ` : ''}${shown(d.missing.snapshot)}, ${absent(d.missing.snapshot)})`);
   for (const m of r.possiblyAffectedModels) lines.push(`    model ${shown(m.ref)} ${shown(m.attestation)}  trained on ${m.trainedOn.map((t) => `${shown(t.ref)}${t.inStore ? '' : ` (${absent(t.snapshot)})`}`).join(', ')}  (${m.artifacts.map((x) => quotedPath(x.name)).join(', ')})${goneNote(m.fromLog, r)}`);
+  if (replaced.length > 0) lines.push(`  snapshots replaced in the store (${replaced.length}): the store holds another snapshot under the name signed records give it (a copy from another store signed by the same keys?), so what derives from the one they name, or was trained on it, is listed as possibly affected:`);
+  for (const x of replaced) lines.push(`    ${shown(x.ref)}: the store holds ${shown(x.found)}, but ${namedByText(x.namedBy)} name ${shown(x.snapshot)} by that name`);
   if (missing > 0) lines.push(`  attestations the audit log records that the store no longer holds (${missing}) — the models they name are not vouched for here; retrain or re-check them:`);
   for (const m of r.missingAttestations) {
     const what = m.datasets ? `trained on ${m.datasets.map((d) => `${shown(d.ref)} ${shown(d.snapshot)}`).join(', ')}  (${(m.models ?? []).map((x) => quotedPath(x.name)).join(', ')})` : 'the log does not record what it was trained on (a line of an older snap, or its details refused)';
@@ -80,6 +86,16 @@ async function cmdImpact(a: Args, io: CliIo): Promise<number> {
   lines.push(trust ? `(every snapshot and attestation of the store checked against ${pubs.length === 1 ? 'the given key' : `${pubs.length} given keys`}: signatures only, revocations and expiry aside)` : '(read from the store, not verified: give --pubkey to check the signatures of every snapshot and attestation, or run "snap verify-model" on each model)');
   io.stdout.write(lines.join('\n') + '\n');
   return code;
+}
+
+/** Records naming a replaced snapshot that the human output names one by one; the rest are counted. */
+const MAX_NAMED_BY_SHOWN = 8;
+
+/** `mid@v1, model m@1 and 3 more`: the records naming a replaced snapshot (ImpactResult `replacedSnapshots[].namedBy`). */
+function namedByText(namedBy: ImpactResult['replacedSnapshots'][number]['namedBy']): string {
+  const names = namedBy.slice(0, MAX_NAMED_BY_SHOWN).map((b) => `${b.kind === 'attestation' ? 'model ' : ''}${shown(b.ref)}`);
+  if (namedBy.length > MAX_NAMED_BY_SHOWN) return `${names.join(', ')} and ${namedBy.length - MAX_NAMED_BY_SHOWN} more`;
+  return names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : (names[0] as string);
 }
 
 /** How the human output says why a model's attestation is missing (ImpactResult `missingAttestations[].state`). */
