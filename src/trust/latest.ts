@@ -112,15 +112,39 @@ export async function resolveLatest(name: string, storeRoot: string, check: (loc
 }
 
 /**
+ * A trusted snapshot of the very version this machine remembers (`seen`, the trusted state's
+ * newest of NAME in the trust domain) that is another snapshot: a store seals a NAME@VERSION once,
+ * so one of the two took the other's name — most often the store's folder was replaced by a copy
+ * from another store signed by the same keys (a staging store's unreviewed `ds@v2`), which needs no
+ * key, and with the data folder written to match, verify passed it (exit 0) and the state forgot
+ * the genuine one. As a policy of a version seen with other content (`POLICY_ROLLBACK`, reason
+ * `same-version-different-content`; TUF 5.3.5's "same version, different content" is refused
+ * too), it is refused: `SNAPSHOT_ROLLBACK`. Only in the store `seen` was verified in (`store`,
+ * cli/commands/log.ts `storeIdentity`): separate stores may each seal a NAME@VERSION of their own
+ * under the same keys. A machine that has not seen the version there cannot tell.
+ * @returns the failure, or undefined when `seen` is of another version or store, or is this snapshot
+ */
+export function sameVersionOtherSnapshot(seen: LatestMemory | undefined, snapshot: string, statement: Statement, store: string | undefined): { code: 'SNAPSHOT_ROLLBACK'; message: string } | undefined {
+  const p = statement.predicate;
+  // Held to the store it was seen in: two stores may each seal a NAME@VERSION of their own under one key.
+  if (!seen || store === undefined || seen.store !== store || seen.version !== p.version || seen.snapshot === snapshot) return undefined;
+  const ref = `${p.dataset}@${p.version}`;
+  return {
+    code: 'SNAPSHOT_ROLLBACK',
+    message: `this machine has trusted ${ref} as ${seen.snapshot} (created ${seen.createdAt}), and this ${ref} is another snapshot, ${snapshot} (created ${p.createdAt}), signed as the same version: a store seals a version once, so one took the other's name — the store's may have been replaced by a copy from another store signed by the same keys; if ${ref} was really sealed again, seal a new VERSION instead`,
+  };
+}
+
+/**
  * Remember a trusted snapshot as the newest of its dataset seen in `domain`, when it is newer than
- * what is remembered.
+ * what is remembered, with the store it was verified in (`store`, when it was found in one).
  * @returns true when the state changed
  */
-export function rememberLatest(state: TrustedState, domain: string, snapshot: string, statement: Statement, now: Date): boolean {
+export function rememberLatest(state: TrustedState, domain: string, snapshot: string, statement: Statement, now: Date, store?: string): boolean {
   const p = statement.predicate;
   const byName = (state.latest[domain] ??= {});
   const m = byName[p.dataset];
-  if (m && (m.createdAt > p.createdAt || (m.createdAt === p.createdAt && m.snapshot === snapshot))) return false;
-  byName[p.dataset] = { snapshot, version: p.version, createdAt: p.createdAt, seenAt: formatTime(now) };
+  if (m && (m.createdAt > p.createdAt || (m.createdAt === p.createdAt && m.snapshot === snapshot && (store === undefined || m.store === store)))) return false;
+  byName[p.dataset] = { snapshot, version: p.version, createdAt: p.createdAt, seenAt: formatTime(now), ...(store !== undefined ? { store } : {}) };
   return true;
 }

@@ -8,7 +8,7 @@
  * else `$XDG_STATE_HOME/snap`, else `~/.local/state/snap`. Canonical JSON:
  * ```json
  * {"format":"snap-trusted-state/1",
- *  "latest":{"<trust domain>":{"<dataset>":{"createdAt":"…","seenAt":"…","snapshot":"sha256:…","version":"v8"}}},
+ *  "latest":{"<trust domain>":{"<dataset>":{"createdAt":"…","seenAt":"…","snapshot":"sha256:…","store":"/srv/store","version":"v8"}}},
  *  "policies":{"<policy name>":{"root":{"keys":{"<keyid>":"<SPKI base64>"},"threshold":2,"validUntil"?:{"<keyid>":"…"}},"seenAt":"…","sha256":"<payload hex>","version":3}},
  *  "revocations":{"<snapshot id hex>":{"<hex SHA-256 of the envelope>":"<the revocation envelope, canonical JSON>"}},
  *  "checkpoints":{"<log origin>":{"root":"<base64>","seenAt":"…","size":42}}}
@@ -67,6 +67,12 @@ export interface LatestMemory {
   version: string;
   createdAt: string;
   seenAt: string;
+  /**
+   * The store it was verified in (cli/commands/log.ts `storeIdentity`: the folder's real path, or
+   * the S3 store's URL), when it was found in one: another snapshot of the same version there is
+   * refused (trust/latest.ts `sameVersionOtherSnapshot`). Absent in a state an earlier snap wrote.
+   */
+  store?: string;
 }
 
 /** The largest checkpoint of an audit log (by origin) this machine signed or verified signed. */

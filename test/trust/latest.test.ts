@@ -146,6 +146,50 @@ describe('verify --against NAME@latest', () => {
     expect(hidden.json.failure.code).toBe('SNAPSHOT_ROLLBACK');
   });
 
+  for (const against of ['ds@v2', 'ds@latest']) {
+    it(`refuses, as --against ${against}, a snapshot of the version this machine has trusted that is another snapshot: the store's ds@v2 replaced by one of another store signed by the same key, with its data (exit 1, SNAPSHOT_ROLLBACK; it passed, exit 0, and the state forgot the genuine one)`, async () => {
+      const t = await twoVersions();
+      expect((await t.verifyLatest()).code).toBe(0); // this machine has now seen ds@v2
+      // Someone who can write the store and the data folder (not the keys) takes ds@v2 of another store the same key
+      // signs (a staging store, say), sealed later, and puts it and its data in place of the genuine ones.
+      await new Promise((r) => setTimeout(r, 1100));
+      const otherStore = join(t.work, 'other-store');
+      const otherData = await makeTree({ 'unreviewed.txt': 'poison\n' });
+      const copy = await snapJson(['seal', otherData, '--as', 'ds@v2', '--key', keys.key, '--store', otherStore], { env: { SNAP_STATE_DIR: join(t.work, 'other-state') } });
+      expect(copy.code, copy.stderr).toBe(0);
+      const dir = join(t.store, 'snapshots', 'ds', 'v2');
+      await fsp.rm(dir, { recursive: true, force: true });
+      await fsp.cp(join(otherStore, 'snapshots', 'ds', 'v2'), dir, { recursive: true });
+      const r = await snapJson(['verify', otherData, '--against', against, '--pubkey', keys.pub, '--store', t.store], { env: t.env });
+      expect(r.code, r.stdout).toBe(1);
+      expect(r.json.failure.code).toBe('SNAPSHOT_ROLLBACK');
+      expect(r.json.failure.message).toContain(`this machine has trusted ds@v2 as ${t.v2}`);
+      expect(r.json.failure.message).toContain(copy.json.snapshot);
+      // The state still holds the genuine one: the next verify is refused too.
+      const state = JSON.parse(await fsp.readFile(join(t.state, STATE_FILE), 'utf8'));
+      expect(Object.values(state.latest).map((d) => (d as Record<string, { snapshot: string }>).ds?.snapshot)).toEqual([t.v2]);
+      // A machine that never saw the genuine ds@v2 cannot tell.
+      expect((await snapJson(['verify', otherData, '--against', against, '--pubkey', keys.pub, '--store', t.store], { env: { SNAP_STATE_DIR: join(t.work, 'fresh') } })).code).toBe(0);
+    });
+  }
+
+  it('takes, on one machine, a NAME@VERSION that two stores each sealed under the same key: each store is held to its own (exit 0 both)', async () => {
+    const work = await tempDir('snap-latest-two-stores-');
+    const env = { SNAP_STATE_DIR: join(work, 'state') };
+    const runs = [];
+    for (const name of ['a', 'b']) {
+      const data = await makeTree({ [`${name}.txt`]: `${name}\n` });
+      const store = join(work, name);
+      expect((await snapJson(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', store], { env })).code).toBe(0);
+      runs.push({ data, store });
+      await new Promise((r) => setTimeout(r, 1100)); // the second is newer: the state records it over the first
+    }
+    for (const { data, store } of [...runs, ...runs]) {
+      const r = await snapJson(['verify', data, '--against', 'ds@v1', '--pubkey', keys.pub, '--store', store], { env });
+      expect(r.code, r.stdout).toBe(0);
+    }
+  });
+
   it('is a reserved VERSION: seal --as NAME@latest exits 2 (USAGE)', async () => {
     const data = await makeTree({ 'a.txt': 'a\n' });
     const r = await snapJson(['seal', data, '--as', 'ds@latest', '--key', keys.key, '--store', join(await tempDir(), 's')]);

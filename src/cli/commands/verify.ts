@@ -11,8 +11,9 @@ import { withProgress } from '../progress.js';
 import { jsonOut, checkJobs, locate, storeReadFrom, audit, auditErrors, commonFlags, signingKey, trustedKeys, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { verifiesArchiveItself, cmdVerifyArchive, archiveAgainst } from './verify-archive.js';
 import { TRUST_FLAGS, trustOptions, trustSetup } from '../trust-args.js';
-import { isLatestRef, rememberLatest, resolveLatest, trustDomain, type LatestResult } from '../../trust/latest.js';
+import { isLatestRef, rememberLatest, resolveLatest, sameVersionOtherSnapshot, trustDomain, type LatestResult } from '../../trust/latest.js';
 import { readState, updateState } from '../../trust/state.js';
+import { storeIdentity } from './log.js';
 import { checkTrust } from '../../snapshot.js';
 import { statementRef } from '../../core/statement.js';
 import type { TrustedKey } from '../../core/envelope.js';
@@ -188,10 +189,18 @@ async function verifyDirAgainst(a: Args, io: CliIo, archived: SnapshotLocation |
     }
   }
   await keepRevocations(); // a revocation seen here keeps counting here, even once the store has lost it
+  // The version this machine has trusted as another snapshot (a replaced folder): refused, and not remembered.
+  // The store it was found in (not an archive given as --against): two stores may each hold a NAME@VERSION of their own.
+  const storeId = archived || (!io.givenStore && !existsSync(store)) ? undefined : await storeIdentity(store, io);
+  const replaced = r.statement ? await replacedVersion(stateDir, domain, r.snapshot, r.statement, storeId) : undefined;
+  if (replaced) {
+    const { statement: _untrusted, ...rest } = r;
+    r = { ...rest, ok: false, failure: replaced };
+  }
   if (r.statement) {
     const st = r.statement;
     try {
-      await updateState(stateDir, (s) => rememberLatest(s, domain, r.snapshot, st, new Date()));
+      await updateState(stateDir, (s) => rememberLatest(s, domain, r.snapshot, st, new Date(), storeId));
     } catch (e) {
       if (!a.quiet) io.stderr.write(`note: the trusted state ${shown(stateDir)} was not updated (${escapeMessage((e as Error).message)}): this machine will not remember ${shown(st.predicate.dataset)}@${shown(st.predicate.version)} as seen\n`);
     }
@@ -288,6 +297,16 @@ async function chooseLatest(ref: string, store: string, stateDir: string, domain
   const name = ref.slice(0, ref.indexOf('@'));
   const seen = (await readState(stateDir)).latest[domain]?.[name];
   return resolveLatest(name, store, (loc) => checkTrust(loc, trusted, threshold, rules), seen);
+}
+
+/**
+ * The failure of a trusted snapshot of the version this machine remembers as another snapshot in
+ * the same trust domain (trust/latest.ts `sameVersionOtherSnapshot`), or undefined. A state that
+ * cannot be read remembers nothing here (trustSetup has said so).
+ */
+async function replacedVersion(stateDir: string, domain: string, snapshot: string, statement: NonNullable<VerifyReport['statement']>, store: string | undefined): Promise<{ code: string; message: string } | undefined> {
+  const state = await readState(stateDir).catch(() => undefined);
+  return sameVersionOtherSnapshot(state?.latest[domain]?.[statement.predicate.dataset], snapshot, statement, store);
 }
 
 /** `snap verify <dir>`. */
