@@ -11,6 +11,7 @@ import { buildStatement, serializeStatement, snapshotId } from '../../src/core/s
 import { lineage, impact, readSnapshotGraph, signatureTrust, type ImpactTrust } from '../../src/provenance/lineage.js';
 import { openStore, resolveRef } from '../../src/io/store.js';
 import { readPublicKey } from '../../src/io/keyfile.js';
+import { schemaErrors } from '../helpers/json-schemas.js';
 
 let keys: KeyPair;
 let store: string;
@@ -607,6 +608,7 @@ describe('a snapshot replaced in the store by another signed as the same name (a
       expect(r.json.replacedSnapshots).toEqual([
         { ref: 'src@v1', snapshot: genuine, found: planted, namedBy: [{ kind: 'snapshot', ref: 'mid@v1' }, { kind: 'attestation', ref: 'm@1' }] },
       ]);
+      expect(schemaErrors('impact', r.json)).toBe('');
       // What was trained on or derived from the genuine src@v1 is still named, as possibly affected.
       expect(r.json.possiblyAffectedModels.map((m: { ref: string }) => m.ref).sort()).toEqual(['e@1', 'm@1']);
       const human = await snap(['impact', 'src@v1', '--store', st, ...flags]);
