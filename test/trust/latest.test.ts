@@ -188,6 +188,10 @@ describe('verify --against NAME@latest', () => {
       const r = await snapJson(['verify', data, '--against', 'ds@v1', '--pubkey', keys.pub, '--store', store], { env });
       expect(r.code, r.stdout).toBe(0);
     }
+    // The other store's snapshot folder given by its path, with --store naming this one: it is not this store's ds@v1.
+    const [a, b] = runs as [(typeof runs)[number], (typeof runs)[number]];
+    const byPath = await snapJson(['verify', a.data, '--against', join(a.store, 'snapshots', 'ds', 'v1'), '--pubkey', keys.pub, '--store', b.store], { env });
+    expect(byPath.code, byPath.stdout).toBe(0);
   });
 
   it('is a reserved VERSION: seal --as NAME@latest exits 2 (USAGE)', async () => {

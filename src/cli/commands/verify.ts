@@ -1,5 +1,5 @@
 /** `snap verify <dir>`: The pre-training gate: exit 0 only if DIR is byte for byte what a trusted key signed. */
-import { resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
 import { SnapError } from '../../core/errors.js';
 import { escapeForTerminal as shown, escapeListedPath, escapeMessage, escapePath } from '../../core/display.js';
@@ -190,8 +190,8 @@ async function verifyDirAgainst(a: Args, io: CliIo, archived: SnapshotLocation |
   }
   await keepRevocations(); // a revocation seen here keeps counting here, even once the store has lost it
   // The version this machine has trusted as another snapshot (a replaced folder): refused, and not remembered.
-  // The store it was found in (not an archive given as --against): two stores may each hold a NAME@VERSION of their own.
-  const storeId = archived || (!io.givenStore && !existsSync(store)) ? undefined : await storeIdentity(store, io);
+  // The store it was found in (not an archive, nor a snapshot folder elsewhere, given as --against): two stores may each hold a NAME@VERSION of their own.
+  const storeId = !archived && snapshot.dir !== '' && isInside(snapshot.dir, store) ? await storeIdentity(store, io) : undefined;
   const replaced = r.statement ? await replacedVersion(stateDir, domain, r.snapshot, r.statement, storeId) : undefined;
   if (replaced) {
     const { statement: _untrusted, ...rest } = r;
@@ -297,6 +297,12 @@ async function chooseLatest(ref: string, store: string, stateDir: string, domain
   const name = ref.slice(0, ref.indexOf('@'));
   const seen = (await readState(stateDir)).latest[domain]?.[name];
   return resolveLatest(name, store, (loc) => checkTrust(loc, trusted, threshold, rules), seen);
+}
+
+/** True when `path` is `root` or lies under it (both as given, made absolute). */
+function isInside(path: string, root: string): boolean {
+  const rel = relative(resolve(root), resolve(path));
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }
 
 /**
