@@ -120,7 +120,7 @@ export async function resolveLatest(name: string, storeRoot: string, check: (loc
  * the genuine one. As a policy of a version seen with other content (`POLICY_ROLLBACK`, reason
  * `same-version-different-content`; TUF 5.3.5's "same version, different content" is refused
  * too), it is refused: `SNAPSHOT_ROLLBACK`. Only in the store `seen` was verified in (`store`,
- * cli/commands/log.ts `storeIdentity`): separate stores may each seal a NAME@VERSION of their own
+ * cli/commands/verify.ts `latestStoreKey`): separate stores may each seal a NAME@VERSION of their own
  * under the same keys. A machine that has not seen the version there cannot tell.
  * @returns the failure, or undefined when `seen` is of another version or store, or is this snapshot
  */

@@ -68,9 +68,10 @@ export interface LatestMemory {
   createdAt: string;
   seenAt: string;
   /**
-   * The store it was verified in (cli/commands/log.ts `storeIdentity`: the folder's real path, or
-   * the S3 store's URL), when it was found in one: another snapshot of the same version there is
-   * refused (trust/latest.ts `sameVersionOtherSnapshot`). Absent in a state an earlier snap wrote.
+   * The store it was verified in (cli/commands/verify.ts `latestStoreKey`: the store folder's
+   * absolute path as given, or the S3 store's URL), when it was found in one: another snapshot of
+   * the same version there is refused (trust/latest.ts `sameVersionOtherSnapshot`), and only that
+   * store's `NAME@latest` is held to it. Absent in a state an earlier snap wrote (then held to everywhere).
    */
   store?: string;
 }

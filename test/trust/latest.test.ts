@@ -194,6 +194,30 @@ describe('verify --against NAME@latest', () => {
     expect(byPath.code, byPath.stdout).toBe(0);
   });
 
+  it("takes another store's NAME@latest, older than the newest this machine recorded from a first store under the same key, as no rollback (exit 0); it was SNAPSHOT_ROLLBACK, naming the first store's version", async () => {
+    // The other store's ds@v1 is sealed first: older than the first store's ds@v2.
+    const otherWork = await tempDir('snap-latest-other-');
+    const otherStore = join(otherWork, 'store');
+    const otherData = await makeTree({ 'own.txt': 'own\n' });
+    expect((await snapJson(['seal', otherData, '--as', 'ds@v1', '--key', keys.key, '--store', otherStore], { env: { SNAP_STATE_DIR: join(otherWork, 'state') } })).code).toBe(0);
+    await new Promise((r) => setTimeout(r, 1100));
+    const t = await twoVersions();
+    expect((await t.verifyLatest()).code).toBe(0); // ds@v2 of the first store recorded
+    const r = await snapJson(['verify', otherData, '--against', 'ds@latest', '--pubkey', keys.pub, '--store', otherStore], { env: t.env });
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.json.resolved).toBe('ds@v1');
+    // The first store is still held to what was recorded from it: its ds@v2 hidden is a rollback — also when the store's
+    // path is made a link to a copy without it (whoever can write there makes the store's real path another).
+    const copy = join(t.work, 'copy');
+    await fsp.cp(t.store, copy, { recursive: true });
+    await fsp.rm(join(copy, 'snapshots', 'ds', 'v2'), { recursive: true, force: true });
+    await fsp.rename(t.store, join(t.work, 'away'));
+    await fsp.symlink(copy, t.store);
+    const hidden = await t.verifyLatest();
+    expect(hidden.code).toBe(1);
+    expect(hidden.json.failure.code).toBe('SNAPSHOT_ROLLBACK');
+  });
+
   it('is a reserved VERSION: seal --as NAME@latest exits 2 (USAGE)', async () => {
     const data = await makeTree({ 'a.txt': 'a\n' });
     const r = await snapJson(['seal', data, '--as', 'ds@latest', '--key', keys.key, '--store', join(await tempDir(), 's')]);

@@ -13,7 +13,6 @@ import { verifiesArchiveItself, cmdVerifyArchive, archiveAgainst } from './verif
 import { TRUST_FLAGS, trustOptions, trustSetup } from '../trust-args.js';
 import { isLatestRef, rememberLatest, resolveLatest, sameVersionOtherSnapshot, trustDomain, type LatestResult } from '../../trust/latest.js';
 import { readState, updateState } from '../../trust/state.js';
-import { storeIdentity } from './log.js';
 import { checkTrust } from '../../snapshot.js';
 import { statementRef } from '../../core/statement.js';
 import type { TrustedKey } from '../../core/envelope.js';
@@ -172,7 +171,7 @@ async function verifyDirAgainst(a: Args, io: CliIo, archived: SnapshotLocation |
   let snapshot: SnapshotLocation;
   let r: VerifyReport;
   const against = String(a.against);
-  const latest = !archived && isLatestRef(against) ? await chooseLatest(against, store, stateDir, domain, trusted, threshold, rules) : undefined;
+  const latest = !archived && isLatestRef(against) ? await chooseLatest(against, store, latestStoreKey(store, io), stateDir, domain, trusted, threshold, rules) : undefined;
   if (latest?.failure) {
     snapshot = { dir: '', ref: against };
     r = { ok: false, snapshot: '', ref: against, signers: [], counts: { matched: 0, modified: 0, missing: 0, extra: 0, 'type-changed': 0, unreadable: 0 }, problems: [], failure: latest.failure, files: 0, bytes: 0, seconds: 0 };
@@ -191,7 +190,7 @@ async function verifyDirAgainst(a: Args, io: CliIo, archived: SnapshotLocation |
   await keepRevocations(); // a revocation seen here keeps counting here, even once the store has lost it
   // The version this machine has trusted as another snapshot (a replaced folder): refused, and not remembered.
   // The store it was found in (not an archive, nor a snapshot folder elsewhere, given as --against): two stores may each hold a NAME@VERSION of their own.
-  const storeId = !archived && snapshot.dir !== '' && isInside(snapshot.dir, store) ? await storeIdentity(store, io) : undefined;
+  const storeId = !archived && snapshot.dir !== '' && isInside(snapshot.dir, store) ? latestStoreKey(store, io) : undefined;
   const replaced = r.statement ? await replacedVersion(stateDir, domain, r.snapshot, r.statement, storeId) : undefined;
   if (replaced) {
     const { statement: _untrusted, ...rest } = r;
@@ -291,12 +290,26 @@ function printMerge(m: MergeReport, io: CliIo, color: boolean): void {
 
 /**
  * `--against NAME@latest`: the newest trusted snapshot of NAME, never older than the newest this
- * machine has seen in the same trust domain (trust/latest.ts).
+ * machine has seen in the same trust domain (trust/latest.ts) in this store (`storeId`,
+ * {@link latestStoreKey}).
  */
-async function chooseLatest(ref: string, store: string, stateDir: string, domain: string, trusted: TrustedKey[], threshold: number, rules: TrustRules): Promise<LatestResult> {
+async function chooseLatest(ref: string, store: string, storeId: string, stateDir: string, domain: string, trusted: TrustedKey[], threshold: number, rules: TrustRules): Promise<LatestResult> {
   const name = ref.slice(0, ref.indexOf('@'));
-  const seen = (await readState(stateDir)).latest[domain]?.[name];
+  const recorded = (await readState(stateDir)).latest[domain]?.[name];
+  // What was recorded from another store says nothing of this one (two stores may each seal NAME under one key);
+  // a record without its store (an earlier snap's) is held to, as before.
+  const seen = recorded?.store === undefined || recorded.store === storeId ? recorded : undefined;
   return resolveLatest(name, store, (loc) => checkTrust(loc, trusted, threshold, rules), seen);
+}
+
+/**
+ * How the trusted state's `latest` names the store a snapshot was verified in: an S3 store's URL
+ * (cli/commands/log.ts `storeIdentity`), else the store folder's absolute path as given — not its
+ * real path, which whoever can write where the store is could change (its folder made a link to a
+ * copy without the newest snapshot, whose real path this machine has recorded nothing for).
+ */
+function latestStoreKey(store: string, io: CliIo): string {
+  return io.givenStore ? io.givenStore.url : resolve(store);
 }
 
 /** True when `path` is `root` or lies under it (both as given, made absolute). */
