@@ -288,6 +288,41 @@ describe('snap log checkpoint', () => {
     expect((await snapJson(['log', '--verify', '--pubkey', auditor.pub, '--store', a.store])).code).toBe(0);
   });
 
+  it("holds the store's log to its kept origin also when the store's folder is made a link to a copy holding another store's log (exit 1, origin); the real path was looked up, found nothing kept, and B's log passed (exit 0)", async () => {
+    const a = await logged();
+    const b = await logged();
+    const ca = await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', a.store]);
+    expect(ca.code, ca.stderr).toBe(0);
+    expect((await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', b.store])).code).toBe(0);
+    // Someone who can write where store A is puts a copy of it in its place, a link, with B's log, head and checkpoints.
+    const copy = join(a.work, 'copy');
+    await fsp.cp(a.store, copy, { recursive: true });
+    await fsp.rm(join(copy, 'log.checkpoints'), { recursive: true });
+    await fsp.cp(join(b.store, 'log.checkpoints'), join(copy, 'log.checkpoints'), { recursive: true });
+    for (const f of ['log.jsonl', 'log.head']) await fsp.copyFile(join(b.store, f), join(copy, f));
+    await fsp.rename(a.store, join(a.work, 'away'));
+    await fsp.symlink(copy, a.store);
+    const r = await snapJson(['log', '--verify', '--pubkey', auditor.pub, '--store', a.store]);
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.json.checkpoints.problems.map((p: { kind: string }) => p.kind)).toContain('origin');
+  });
+
+  it('still finds the origin kept for the store under its real path (as an earlier snap kept it) when the store is given by a link to it: another store\'s log copied in fails (exit 1, origin)', async () => {
+    const a = await logged();
+    const b = await logged();
+    const ca = await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', a.store]);
+    expect(ca.code, ca.stderr).toBe(0);
+    expect((await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', b.store])).code).toBe(0);
+    const link = join(a.work, 'link');
+    await fsp.symlink(a.store, link);
+    await fsp.rm(join(a.store, 'log.checkpoints'), { recursive: true });
+    await fsp.cp(join(b.store, 'log.checkpoints'), join(a.store, 'log.checkpoints'), { recursive: true });
+    for (const f of ['log.jsonl', 'log.head']) await fsp.copyFile(join(b.store, f), join(a.store, f));
+    const r = await snapJson(['log', '--verify', '--pubkey', auditor.pub, '--store', link]);
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.json.checkpoints.problems.find((p: { kind: string }) => p.kind === 'origin').message).toContain(`not of ${ca.json.origin as string}`);
+  });
+
   it('checks every checkpoint and the consistency between successive ones (mismatch, inconsistent)', async () => {
     const t = await logged();
     expect((await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', t.store])).code).toBe(0); // 2 lines

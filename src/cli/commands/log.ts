@@ -77,7 +77,7 @@ async function cmdLog(a: Args, io: CliIo): Promise<number> {
     // The log's origin: --origin, else the one this machine kept for this store (signed or verified
     // signed here before), so that another store's log copied in fails even without --origin.
     const storeId = await storeIdentity(store.root, io);
-    const pinned = a.origin === undefined && state ? keptOrigin(state.origins, storeId) : undefined;
+    const pinned = a.origin === undefined && state ? keptOrigin(state.origins, await storeIdentities(store.root, io)) : undefined;
     const origin = a.origin !== undefined ? String(a.origin) : pinned;
     if ('failure' in begun) throw begun.failure;
     const c = await begun.prepared.finish({ pubkeys, external, ...(state ? { remembered: state.remembered } : {}), ...(origin !== undefined ? { origin } : {}), ...(pinned !== undefined ? { originFrom: `the origin this machine kept for this store in ${state?.remembered.source}; if the store was made anew, give --origin` } : {}) });
@@ -261,22 +261,39 @@ async function cmdCheckpoint(a: Args, io: CliIo): Promise<number> {
 /**
  * How the trusted state names a store: for an S3 store (run on a working copy), its URL as the S3
  * store resolves it, `s3://BUCKET/PREFIX/` — whether given as `s3://BUCKET/PREFIX` or with the
- * "/", by `--store` or `$SNAP_STORE` (s3/location.ts `parseS3Url`); else the store folder's real path.
+ * "/", by `--store` or `$SNAP_STORE` (s3/location.ts `parseS3Url`); else the store folder's
+ * absolute path as given (`root`, resolved). Not its real path: whoever can write where the store
+ * is could make the folder a link to a copy holding another store's log, whose real path this
+ * machine kept no origin for, and the log then passed `log --verify --pubkey` (exit 0).
  */
 export async function storeIdentity(root: string, io: CliIo): Promise<string> {
-  if (io.givenStore) return io.givenStore.url;
-  return fsp.realpath(root).catch(() => root);
+  return io.givenStore ? io.givenStore.url : resolve(root);
 }
 
 /**
- * The origin this machine kept for the store named `id` ({@link storeIdentity}); for an S3 store,
- * also one an earlier snap kept under the URL as typed without its last "/" (`s3://BUCKET/PREFIX`),
- * so that an upgrade does not forget it.
+ * The names under which this machine may have kept the store's log origin, first the one kept
+ * under from now on ({@link storeIdentity}), then the folder's real path, under which an earlier
+ * snap kept it (so that an upgrade does not forget it).
  */
-export function keptOrigin(origins: Readonly<Record<string, string>>, id: string): string | undefined {
-  if (Object.hasOwn(origins, id)) return origins[id];
-  const typed = id.startsWith(S3_SCHEME) ? id.replace(/\/$/, '') : undefined;
-  return typed !== undefined && Object.hasOwn(origins, typed) ? origins[typed] : undefined;
+export async function storeIdentities(root: string, io: CliIo): Promise<string[]> {
+  const id = await storeIdentity(root, io);
+  if (io.givenStore) return [id];
+  const real = await fsp.realpath(root).catch(() => id);
+  return real === id ? [id] : [id, real];
+}
+
+/**
+ * The origin this machine kept for the store named `ids` ({@link storeIdentities}: the first
+ * found); for an S3 store, also one an earlier snap kept under the URL as typed without its last
+ * "/" (`s3://BUCKET/PREFIX`), so that an upgrade does not forget it.
+ */
+export function keptOrigin(origins: Readonly<Record<string, string>>, ids: readonly string[]): string | undefined {
+  for (const id of ids) {
+    if (Object.hasOwn(origins, id)) return origins[id];
+    const typed = id.startsWith(S3_SCHEME) ? id.replace(/\/$/, '') : undefined;
+    if (typed !== undefined && Object.hasOwn(origins, typed)) return origins[typed];
+  }
+  return undefined;
 }
 
 /**
@@ -291,7 +308,7 @@ export async function beginCheckpointCheck(a: Args, io: CliIo, root: string, ori
   try {
     const dir = stateDir(a['state-dir'] as string | undefined, io.env, io.cwd);
     const state = await readState(dir).catch(() => undefined);
-    const pinned = origin ?? (state ? keptOrigin(Object.fromEntries(Object.entries(state.logOrigins ?? {}).map(([k, m]) => [k, m.origin])), await storeIdentity(root, io)) : undefined);
+    const pinned = origin ?? (state ? keptOrigin(Object.fromEntries(Object.entries(state.logOrigins ?? {}).map(([k, m]) => [k, m.origin])), await storeIdentities(root, io)) : undefined);
     const sizes: number[] = [];
     for (const f of external) await readCheckpointFile(resolve(io.cwd, f)).then((c) => sizes.push(c.checkpoint.size), () => {});
     return { prepared: await prepareCheckpointCheck(root, { sizes, ...(state ? { remembered: { source: join(dir, STATE_FILE), byOrigin: state.checkpoints ?? {} } } : {}), ...(pinned !== undefined ? { origin: pinned } : {}) }) };

@@ -303,8 +303,8 @@ async function chooseLatest(ref: string, store: string, storeId: string, stateDi
 }
 
 /**
- * How the trusted state's `latest` names the store a snapshot was verified in: an S3 store's URL
- * (cli/commands/log.ts `storeIdentity`), else the store folder's absolute path as given — not its
+ * How the trusted state's `latest` names the store a snapshot was verified in, as `logOrigins`
+ * does (cli/commands/log.ts `storeIdentity`): an S3 store's URL, else the store folder's absolute path as given — not its
  * real path, which whoever can write where the store is could change (its folder made a link to a
  * copy without the newest snapshot, whose real path this machine has recorded nothing for).
  */
