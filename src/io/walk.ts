@@ -58,9 +58,12 @@ export interface WalkOptions {
   /**
    * What to do with an entry a manifest cannot record: a name that breaks the path rules
    * (`PATH_*`) or a symbolic link whose target is not UTF-8 (`MANIFEST_BAD_TARGET`). Throw by
-   * default; the error's `details` are {@link nameDetails} of its path.
+   * default; the error's `details` are {@link nameDetails} of its path (and, for
+   * `MANIFEST_BAD_TARGET`, its `target` and `targetHex`), the same whether thrown or handed over.
+   * `entry` is what the entry is (a link's target read even when its name is refused), undefined
+   * when that cannot be told.
    */
-  onBadName?: (err: SnapError) => void;
+  onBadName?: (err: SnapError, entry?: RefusedEntry) => void;
   /**
    * Walk only the subtree of this folder (a dataset path of printable ASCII, '' for the root), for
    * a walk that lists the rest elsewhere (`parallel-walk.ts`): the items keep their full paths.
@@ -157,6 +160,38 @@ function describeSpecial(d: Dirent<string | Buffer>): string | undefined {
  * a planted `TMP/poison.csv` from verify (docs/FORMAT.md §4, `predicate.excludes`).
  */
 export const EXCLUDE_IGNORECASE = false;
+
+/**
+ * What an entry the walk refused (see `WalkOptions.onBadName`) is, beside its name: a regular file,
+ * a symbolic link with its target (decoded without loss, see `decodeNameBytes`; `targetHex` the hex
+ * of its exact bytes when they are not UTF-8), or a socket, FIFO or device (`what`, e.g. `a FIFO
+ * (named pipe)`).
+ */
+export type RefusedEntry = { type: 'file' } | { type: 'symlink'; target: string; targetHex?: string } | { type: 'special'; what: string };
+
+/** A symbolic link's entry: `targetHex` only for a target that is not UTF-8. */
+function linkEntry(target: string): RefusedEntry {
+  const hex = rawBytesHex(target);
+  return hex === undefined ? { type: 'symlink', target } : { type: 'symlink', target, targetHex: hex };
+}
+
+/**
+ * What the entry at `abs` is (its target read, for a link), for a report of a refused name; undefined
+ * for an entry of no known type, or a link whose target can no longer be read (the name is still
+ * reported).
+ */
+async function refusedEntry(abs: DiskPath, d: Dirent<string | Buffer>): Promise<RefusedEntry | undefined> {
+  if (d.isFile()) return { type: 'file' };
+  if (d.isSymbolicLink()) {
+    try {
+      return linkEntry(decodeNameBytes(await fsp.readlink(abs, { encoding: 'buffer' })));
+    } catch {
+      return undefined;
+    }
+  }
+  const what = describeSpecial(d);
+  return what === undefined ? undefined : { type: 'special', what };
+}
 
 /** A compiled matcher for `--exclude` patterns (gitignore syntax, via the `ignore` package, loaded only when needed; case-sensitive: {@link EXCLUDE_IGNORECASE}). */
 export async function excludeMatcher(patterns: readonly string[]): Promise<Ignore | undefined> {
@@ -270,9 +305,9 @@ export async function* walkDatasetRuns(root: string, opts: WalkOptions = {}): As
     return { rel, abs, entries, i: 0 };
   };
   /** An entry a manifest cannot record: reported to onBadName, or thrown. */
-  const bad = (e: SnapError) => {
+  const bad = (e: SnapError, entry?: RefusedEntry) => {
     if (!opts.onBadName) throw e;
-    opts.onBadName(e);
+    opts.onBadName(e, entry);
   };
 
   const from = opts.from ?? '';
@@ -309,7 +344,8 @@ export async function* walkDatasetRuns(root: string, opts: WalkOptions = {}): As
       validatePath(rel);
     } catch (e) {
       if (!(e instanceof SnapError)) throw e;
-      bad(refused(e.code, rel, e.message));
+      // What the entry is, read only when it is reported (verify, diff): a thrown error names the path alone.
+      bad(refused(e.code, rel, e.message), opts.onBadName ? await refusedEntry(childPath(top.abs, name), dirent) : undefined);
       continue;
     }
     if (dirent.isFile()) {
@@ -324,7 +360,7 @@ export async function* walkDatasetRuns(root: string, opts: WalkOptions = {}): As
         throw ioError(e, abs, 'cannot read symbolic link');
       }
       if (hasRawBytes(target)) {
-        bad(refused('MANIFEST_BAD_TARGET', rel, 'its target cannot be recorded', { target, targetHex: rawBytesHex(target) }));
+        bad(refused('MANIFEST_BAD_TARGET', rel, 'its target cannot be recorded', { target, targetHex: rawBytesHex(target) }), linkEntry(target));
         continue;
       }
       run.push({ kind: 'symlink', path: rel, target });

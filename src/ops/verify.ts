@@ -13,7 +13,7 @@ import { nodeHashNative } from '../io/native-hash.js';
 import type { TrustedKey } from '../core/envelope.js';
 import { HashPool, type CheckReply } from '../io/hash-pool.js';
 import { walkParallel, isFileRun, fileRunPath, type FileRun, type ParallelRun } from '../io/parallel-walk.js';
-import { walkDatasetRuns, whyRefused, type WalkItem } from '../io/walk.js';
+import { walkDatasetRuns, whyRefused, type RefusedEntry, type WalkItem } from '../io/walk.js';
 import { judgeManifest, type ManifestDigest } from '../io/manifest-file.js';
 import { ManifestReader, type ParsedLine } from '../io/manifest-reader.js';
 import { checkTrust, type SignerReport } from '../snapshot.js';
@@ -297,7 +297,7 @@ async function joinWithDisk(opts: VerifyOptions, pool: HashPool, root: string, m
     stores: opts.stores,
     onSpecial: (path: string, what: string) => addByPath({ path, kind: 'extra', actual: { type: what }, reason: `${what}` }),
     // A name seal would refuse is a finding like any other, reported beside the rest.
-    onBadName: (e: SnapError) => addByPath(refusedProblem(e)),
+    onBadName: (e: SnapError, entry?: RefusedEntry) => addByPath(refusedProblem(e, entry)),
   };
   const disk = new DiskCursor(inWorkers ? walkParallel(root, (folders) => pool.list(folders), walkOpts) : walkDatasetRuns(root, { ...walkOpts, excludes: pred.excludes }));
 
@@ -524,11 +524,18 @@ async function joinWithDisk(opts: VerifyOptions, pool: HashPool, root: string, m
 
 const emptyCounts = (): VerifyCounts => ({ matched: 0, modified: 0, missing: 0, extra: 0, 'type-changed': 0, unreadable: 0 });
 
-/** The `extra` problem for an entry the walk found but a manifest cannot record (see `WalkOptions.onBadName`). */
-function refusedProblem(e: SnapError): Problem {
+/**
+ * The `extra` problem for an entry the walk found but a manifest cannot record (see
+ * `WalkOptions.onBadName`): its `path` (and `pathHex`), `reason` (why, and the code seal would stop
+ * with), and, whatever was refused (the name or a link's target), what the entry is as `actual`:
+ * a link's `{target, type: "symlink", targetHex?}`, or a socket, FIFO or device's `{type}` as for
+ * one with a valid name. A regular file's `actual` is left out: it is not hashed.
+ */
+function refusedProblem(e: SnapError, entry: RefusedEntry | undefined): Problem {
   const d = e.details ?? {};
   const p: Problem = { path: String(d.path), ...(typeof d.pathHex === 'string' ? { pathHex: d.pathHex } : {}), kind: 'extra', reason: `${whyRefused(e.code)} (${e.code})` };
-  if (typeof d.target === 'string') p.actual = { target: d.target, type: 'symlink', ...(typeof d.targetHex === 'string' ? { targetHex: d.targetHex } : {}) };
+  if (entry?.type === 'symlink') p.actual = { target: entry.target, type: 'symlink', ...(entry.targetHex !== undefined ? { targetHex: entry.targetHex } : {}) };
+  else if (entry?.type === 'special') p.actual = { type: entry.what };
   return p;
 }
 

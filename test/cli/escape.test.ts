@@ -245,6 +245,39 @@ describe('verify reports every name seal would refuse as extra (exit 1), beside 
     expect(h.stdout).toContain('l  → a.csv → now → u\\xff');
   });
 
+  it('keeps what an entry whose name is not UTF-8 is: a link its target (targetHex where that is not UTF-8 either), a FIFO its type; seal still refuses it with only the name in its details', async () => {
+    const { data, store } = await sealed({ 'a.txt': 'a' });
+    const at = (name: string) => Buffer.from(`${data}/${name}`, 'latin1');
+    await fsp.mkdir(at('d3'));
+    await fsp.mkdir(at('d4'));
+    await fsp.symlink('a.txt', at('d3/l\xff'));
+    await fsp.symlink(Buffer.from('t\xff', 'latin1'), at('d3/m\xff'));
+    execFileSync('sh', ['-c', 'mkfifo "$1/p$(printf \'\\377\')"', 'sh', join(data, 'd4')]); // a process's arguments are strings: the byte made by printf
+    const reason = 'its name is not valid UTF-8 (PATH_INVALID_UTF8)';
+    const want = [
+      { path: 'd3/l\udcff', pathHex: '64332f6cff', kind: 'extra', reason, actual: { target: 'a.txt', type: 'symlink' } },
+      { path: 'd3/m\udcff', pathHex: '64332f6dff', kind: 'extra', reason, actual: { target: 't\udcff', type: 'symlink', targetHex: '74ff' } },
+      { path: 'd4/p\udcff', pathHex: '64342f70ff', kind: 'extra', reason, actual: { type: 'a FIFO (named pipe)' } },
+    ];
+    const args = ['verify', data, '--against', 'ds@v1', '--pubkey', keys.pub, '--store', store];
+    for (const jobs of ['1', '2']) {
+      const j = await json([...args, '--jobs', jobs]);
+      expect(j.code).toBe(1);
+      expect(j.json.problems).toEqual(want);
+      expect(schemaErrors('verify', j.json)).toBe('');
+    }
+    const h = await human(args);
+    expect(h.stdout).toContain('  d3/l\\xff  (→ a.txt; its name is not valid UTF-8 (PATH_INVALID_UTF8))');
+    expect(h.stdout).toContain('  d3/m\\xff  (→ t\\xff; its name is not valid UTF-8 (PATH_INVALID_UTF8))');
+    expect(h.stdout).toContain('  d4/p\\xff  (a FIFO (named pipe); its name is not valid UTF-8 (PATH_INVALID_UTF8))');
+    await fsp.rm(at('d3/m\xff'));
+    await fsp.rm(at('d4/p\xff'));
+    const s = await json(['seal', data, '--as', 'ds@v2', '--key', keys.key, '--store', store]);
+    expect(s.code).toBe(3);
+    expect(s.json.error.code).toBe('PATH_INVALID_UTF8');
+    expect(s.json.error.details).toEqual({ path: 'd3/l\udcff', pathHex: '64332f6cff' });
+  });
+
   it('escapes the keyid of an envelope that is not trusted (show and a failing verify print it)', async () => {
     const { data, store } = await sealed({ 'a.csv': 'a' });
     const keyid = '\x1b[2K\u202eOK\r';

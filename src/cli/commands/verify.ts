@@ -40,8 +40,11 @@ function describeProblem(p: Problem): string {
       return `${path}  ${[sz(e), dg(e)].filter(Boolean).join(' ')} → now ${[sz(x), dg(x)].filter(Boolean).join(' ')}`;
     case 'missing':
       return `${path}  (${[sz(e), dg(e)].filter(Boolean).join(' ')})${p.movedTo ? `  moved to ${escapeListedPath(p.movedTo)}` : ''}`;
-    case 'extra':
-      return `${path}  (${[sz(x), dg(x)].filter(Boolean).join(' ') || escapeMessage(p.reason ?? '')})${p.movedFrom ? `  same content as missing ${escapeListedPath(p.movedFrom)}: moved (a flipped label?)` : ''}`;
+    case 'extra': {
+      // What it is (size and digest, a link's target, or a FIFO's kind) and why it is refused, each when known.
+      const what = [sz(x), dg(x)].filter(Boolean).join(' ') || (x && typeof x.type === 'string' && x.type !== p.reason ? escapeMessage(x.type) : '');
+      return `${path}  (${[what, escapeMessage(p.reason ?? '')].filter(Boolean).join('; ')})${p.movedFrom ? `  same content as missing ${escapeListedPath(p.movedFrom)}: moved (a flipped label?)` : ''}`;
+    }
     case 'type-changed':
       return `${path}  was ${e && 'target' in e ? 'a symlink' : 'a file'}, now ${x && 'target' in x ? 'a symlink' : escapeMessage(String(x?.type ?? 'something else'))}`;
     default:
