@@ -14,7 +14,7 @@ import { MANIFEST_FILE, type SnapshotLocation } from '../io/store.js';
 import { checkTrust, readSnapshotUnverified } from '../snapshot.js';
 import type { TrustRules } from '../trust/rules.js';
 import { scanDataset, type Progress } from './seal.js';
-import { whyRefused } from '../io/walk.js';
+import { whyRefused, type RefusedEntry } from '../io/walk.js';
 import type { RecordSetMember } from '../core/records.js';
 import type { Statement } from '../core/statement.js';
 import { diffRecordSides, type RecordSide, type RecordsReport } from '../records/diff-sets.js';
@@ -63,7 +63,8 @@ export interface DiffReport {
    * (SPEC §2: a control character, not UTF-8, too long), a link whose target is not UTF-8, or a
    * socket, FIFO or device. `path` as in verify's problems (decoded without loss, `pathHex` the
    * exact bytes when they are not UTF-8); `side` the side that holds it; `code` the error seal
-   * would stop with; `other` the other side's entry at the same path, if it has one. In path order.
+   * would stop with; `target` (`targetHex`) a link's target; `other` the other side's entry at the
+   * same path, if it has one. In path order.
    */
   extra: DiffExtra[];
   summary: { added: number; removed: number; modified: number; renamed: number; extra: number; unchanged: number; bytesAdded: number; bytesRemoved: number };
@@ -78,6 +79,13 @@ export interface DiffExtra {
   pathHex?: string;
   code: string;
   reason: string;
+  /**
+   * A symbolic link's target, decoded without loss (see `decodeNameBytes`), whether the link was
+   * refused for its name or for its target (`MANIFEST_BAD_TARGET`), as verify's `actual.target`.
+   */
+  target?: string;
+  /** The hex of the target's exact bytes, when they are not UTF-8 (as `pathHex`). */
+  targetHex?: string;
   /**
    * The entry the other side holds at this very path (a file or link where this side holds, say, a
    * FIFO): the one difference at that path, as verify's `type-changed` is, so the entry is not also
@@ -256,9 +264,10 @@ async function manifestOf(input: DiffInput, excludes: string[], opts: DiffOption
       await writeAll(out, Buffer.from(pending));
       return path;
     }
-    const onBadName = (e: SnapError) => {
+    const onBadName = (e: SnapError, entry?: RefusedEntry) => {
       const pathHex = e.details?.pathHex;
-      extra.push({ side, path: String(e.details?.path), ...(typeof pathHex === 'string' ? { pathHex } : {}), code: e.code, reason: whyRefused(e.code) });
+      const link = entry?.type === 'symlink' ? { target: entry.target, ...(entry.targetHex !== undefined ? { targetHex: entry.targetHex } : {}) } : {};
+      extra.push({ side, path: String(e.details?.path), ...(typeof pathHex === 'string' ? { pathHex } : {}), code: e.code, reason: whyRefused(e.code), ...link });
     };
     const onSpecial = (path: string, what: string) => extra.push({ side, path, code: 'FILE_UNSUPPORTED_TYPE', reason: `it is ${what}` });
     const scan = { dir: resolve(input.path), excludes, jobs: opts.jobs, stores: opts.stores, onProgress: opts.onProgress, onBadName, onSpecial };

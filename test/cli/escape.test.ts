@@ -365,6 +365,21 @@ describe('diff reports what a folder holds that no manifest can record (extra, e
     expect(h.stdout).not.toMatch(/^removed/m);
   });
 
+  it('gives the target of a link on a folder side that no manifest can record (targetHex where it is not UTF-8), as verify does', async () => {
+    const { data, store } = await sealed({ 'a.txt': 'a' });
+    await fsp.symlink(Buffer.from('t\xff', 'latin1'), join(data, 'bt'));
+    await fsp.symlink('a.txt', Buffer.from(`${data}/l\xff`, 'latin1'));
+    const j = await json(['diff', 'ds@v1', data, '--store', store]);
+    expect(j.code).toBe(1);
+    expect(j.json.extra).toEqual([
+      { side: 'b', path: 'bt', code: 'MANIFEST_BAD_TARGET', reason: 'it is a symbolic link whose target is not valid UTF-8', target: 't\udcff', targetHex: '74ff' },
+      { side: 'b', path: 'l\udcff', pathHex: '6cff', code: 'PATH_INVALID_UTF8', reason: 'its name is not valid UTF-8', target: 'a.txt' },
+    ]);
+    expect(schemaErrors('diff', j.json)).toBe('');
+    const h = await human(['diff', 'ds@v1', data, '--store', store]);
+    expect(h.stdout).toContain('bt  (→ t\\xff; it is a symbolic link whose target is not valid UTF-8, MANIFEST_BAD_TARGET)');
+  });
+
   it('two snapshots: added, removed and renamed names escaped', async () => {
     const { data, store } = await sealed({ 'a.csv': 'a', [BIDI]: 'b', 'c.csv': 'c' });
     await fsp.rename(join(data, BIDI), join(data, 'x\u2066y.csv'));
