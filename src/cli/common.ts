@@ -39,6 +39,12 @@ export interface CliIo {
    * its bad bytes — another name than the one typed.
    */
   argvBytes?: readonly Uint8Array[];
+  /**
+   * The values of the environment variables that name a folder (`path-variables.ts`) as the bytes
+   * the process was given, for those that hold U+FFFD (`io/environ-bytes.ts`): `runCli` refuses one
+   * this run reads that is not UTF-8, as it refuses such an argument.
+   */
+  envBytes?: ReadonlyMap<string, Uint8Array>;
   /** The name the program was invoked as, for usage, help and error lines (default `snap`; see `program-name.ts`). */
   program?: ProgramName;
   /**

@@ -10,6 +10,8 @@ import { installNativeEd25519 } from '../io/native-ed25519.js';
 import { installNativeSha256 } from '../io/native-hash.js';
 import { startEarlyWorkers } from './early-workers.js';
 import { argumentBytes } from '../io/argv-bytes.js';
+import { environmentBytes } from '../io/environ-bytes.js';
+import { PATH_VARIABLES } from './path-variables.js';
 
 // seal and verify: boot the hashing workers first, while the rest of the command loads (early-workers.ts).
 startEarlyWorkers(process.argv.slice(2));
@@ -37,7 +39,10 @@ const settled = handleCrashes(process.stderr, program, asksForFlag(argv, 'json')
 // The arguments' bytes: one that is not UTF-8 is refused (Node would hand it over as another name, with
 // U+FFFD). Read only when an argument holds U+FFFD: every other argument was valid UTF-8 as given.
 const argvBytes = argv.some((a) => a.includes('\uFFFD')) ? argumentBytes(argv) : undefined;
-runCli(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), stdin: process.stdin, program, ...(argvBytes ? { argvBytes } : {}) }).then(
+// Likewise the variables that name a folder (SNAP_STORE, …), read only when one holds U+FFFD.
+const lossyVariables = PATH_VARIABLES.filter((name) => process.env[name]?.includes('\uFFFD'));
+const envBytes = lossyVariables.length > 0 ? environmentBytes(lossyVariables, process.env) : undefined;
+runCli(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), stdin: process.stdin, program, ...(argvBytes ? { argvBytes } : {}), ...(envBytes ? { envBytes } : {}) }).then(
   (code) => {
     settled();
     cleanUpIfInterrupted();

@@ -17,6 +17,7 @@ import { commandErrorOf, indentContinuedExamples, isReportedInJson, jsonErrorOf,
 import { COMMANDS, commandName } from './commands/index.js';
 import type { CommandSpec } from './common.js';
 import { DEFAULT_PROGRAM_NAME, type ProgramName } from './program-name.js';
+import { refusePathVariableNotUtf8 } from './path-variables.js';
 
 export type { CliIo } from './common.js';
 
@@ -464,6 +465,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     // So would an empty --state-dir (the trusted state then kept in whatever folder the command runs
     // in) and an empty --store (that folder taken for the store).
     for (const flag of EMPTY_FOLDER_FLAGS) if (a[flag] === '') throw new SnapError('USAGE', `--${flag} was given an empty value (an unset variable?): give the folder, or leave the flag out for its default`);
+    // A variable naming a folder that is not UTF-8 (SNAP_STORE=st$'\xff'): Node reads another folder (st\uFFFD).
+    refusePathVariableNotUtf8(a, io.env, io.envBytes);
     // An S3 store (and its SDK) is loaded only when one is named.
     // (`retain` talks to its S3 store itself and `prune` refuses one; keygen, verify-proof and policy use no store; seal --out writes no store.)
     if (!['retain', 'prune', 'keygen', 'verify-proof', 'policy'].includes(cmd) && !(cmd === 'seal' && a.out !== undefined) && (a.retain !== undefined || a['retain-mode'] !== undefined || (typeof (a.store ?? io.env.SNAP_STORE) === 'string' && /^s3:\/\//i.test(String(a.store ?? io.env.SNAP_STORE))))) {

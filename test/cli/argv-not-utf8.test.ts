@@ -51,3 +51,55 @@ describe('an argument that is not UTF-8', () => {
     expect(readdirSync(cwd)).toEqual(['keys\ufffd']);
   });
 });
+
+describe('an environment variable naming a path that is not UTF-8', () => {
+  it('SNAP_STORE: a usage error naming the variable, its bytes in details; the store of the other name (with U+FFFD) is never checked', async () => {
+    const cwd = await tempDir('snap-env-');
+    // A real store under the name Node would read instead: fsck must not check it.
+    expect(run(`"$1" "$2" init --store "$(printf 'st\\357\\277\\275')"`, cwd).code).toBe(0);
+    const r = run(`SNAP_STORE="$(printf 'st\\377')" "$1" "$2" fsck --json`, cwd);
+    expect(r.code, r.stderr).toBe(2);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.ok).toBe(false);
+    expect(doc.error.code).toBe('USAGE');
+    expect(doc.error.message).toContain('SNAP_STORE');
+    expect(doc.error.message).toContain('st\\xff');
+    expect(doc.error.details).toEqual({ variable: 'SNAP_STORE', valueHex: '7374ff' });
+    const h = run(`SNAP_STORE="$(printf 'st\\377')" "$1" "$2" fsck`, cwd);
+    expect(h.code).toBe(2);
+    expect(h.stderr).toContain('SNAP_STORE');
+    expect(h.stderr).toContain('[USAGE]');
+    expect(unsafeIn(h.stderr, { replacement: true })).toBeUndefined();
+  });
+
+  it('SNAP_STORE is not read when --store names the store, and a value that is valid UTF-8 (U+FFFD itself included) is read as it is', async () => {
+    const cwd = await tempDir('snap-env-');
+    expect(run(`"$1" "$2" init --store st`, cwd).code).toBe(0);
+    expect(run(`SNAP_STORE="$(printf 'st\\377')" "$1" "$2" fsck --store st`, cwd).code).toBe(0);
+    expect(run(`"$1" "$2" init --store "$(printf 'st\\357\\277\\275')"`, cwd).code).toBe(0);
+    expect(run(`SNAP_STORE="$(printf 'st\\357\\277\\275')" "$1" "$2" fsck`, cwd).code).toBe(0);
+  });
+
+  it.each([
+    ['SNAP_STATE_DIR', ''],
+    ['XDG_STATE_HOME', 'SNAP_STATE_DIR= '],
+    ['HOME', 'SNAP_STATE_DIR= XDG_STATE_HOME= '],
+    ['TMPDIR', ''],
+  ])('%s, where it names the folder snap would use, is refused the same way', async (variable, unset) => {
+    const cwd = await tempDir('snap-env-');
+    expect(run(`"$1" "$2" init --store st`, cwd).code).toBe(0);
+    const r = run(`${unset}${variable}="$(printf '/tmp/x\\377')" "$1" "$2" log --verify --store st --json`, cwd);
+    expect(r.code, r.stderr).toBe(2);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.error.code).toBe('USAGE');
+    expect(doc.error.details).toEqual({ variable, valueHex: '2f746d702f78ff' });
+  });
+
+  it('a state folder variable that another setting overrides is not read, nor refused', async () => {
+    const cwd = await tempDir('snap-env-');
+    expect(run(`"$1" "$2" init --store st`, cwd).code).toBe(0);
+    const state = `${cwd}/state`;
+    expect(run(`SNAP_STATE_DIR="$(printf 'x\\377')" "$1" "$2" log --verify --store st --state-dir "${state}"`, cwd).code).toBe(0);
+    expect(run(`HOME="$(printf 'x\\377')" XDG_STATE_HOME="${state}" "$1" "$2" log --verify --store st`, cwd).code).toBe(0);
+  });
+});
