@@ -187,10 +187,11 @@ export function recordsLines(r: RecordsReport, opts: { orderAlways?: boolean; or
 
 /**
  * The record lines under one verify problem: its record diff, or the label flip of a moved file —
- * under the file where it is now (an extra file, or a `modified` one it moved over), not under its
- * missing twin, which carries the same `label`.
+ * under the file where it is now (an extra file, a `modified` one it moved over, or a `type-changed`
+ * file where a link was signed, whose bytes are in `actual`), not under its missing twin, which
+ * carries the same `label`.
  */
-export function problemRecordLines(p: { records?: RecordSetDiff | { error: { code: string; message: string } }; label?: { key: string; from: string; to: string; contentChanged?: true }; kind: string }): string[] {
+export function problemRecordLines(p: { records?: RecordSetDiff | { error: { code: string; message: string } }; label?: { key: string; from: string; to: string; contentChanged?: true }; kind: string; actual?: object }): string[] {
   const out: string[] = [];
   if (p.records && 'error' in p.records) out.push(`    records: not compared: ${escapeMessage(p.records.error.message)} [${p.records.error.code}]`);
   else if (p.records) {
@@ -198,7 +199,8 @@ export function problemRecordLines(p: { records?: RecordSetDiff | { error: { cod
     out.push(...setLines(p.records, '      '));
     if (p.records.shift && p.records.summary.labelChanges + p.records.summary.added + p.records.summary.removed > 0) out.push(...shiftLines(p.records.shift, '      labels  '));
   }
-  if (p.label && (p.kind === 'extra' || p.kind === 'modified')) {
+  // Under the file where the record is now: an extra or modified file, or a file where a link was signed (type-changed, its bytes read).
+  if (p.label && (p.kind === 'extra' || p.kind === 'modified' || (p.kind === 'type-changed' && p.actual !== undefined && 'sha256' in p.actual))) {
     const what = p.label.contentChanged ? 'label changed' : 'label flipped';
     out.push(`    ${what}: ${keyText([p.label.key], 'files')}: ${labelShown(p.label.from)} → ${labelShown(p.label.to)}${p.label.contentChanged ? ' (and its bytes)' : ''}`);
   }

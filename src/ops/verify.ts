@@ -39,8 +39,12 @@ export interface Problem {
   pathHex?: string;
   kind: ProblemKind;
   expected?: { sha256: string; size: number } | { target: string; type: 'symlink' };
-  /** For a link whose target is not UTF-8: the target decoded without loss, and `targetHex` its bytes. */
-  actual?: { sha256: string; size: number } | { target: string; type: 'symlink'; targetHex?: string } | { type: string };
+  /**
+   * For a link whose target is not UTF-8: the target decoded without loss, and `targetHex` its bytes.
+   * For a regular file where a link was signed (`type-changed`): `type: "file"` with the file's
+   * `sha256` and `size` (read as an extra file's are), or without them when it could not be read.
+   */
+  actual?: { sha256: string; size: number } | { target: string; type: 'symlink'; targetHex?: string } | { type: 'file'; sha256: string; size: number } | { type: string };
   /**
    * Why an entry is unreadable, or why a manifest cannot record an extra entry (its name, its link
    * target, its type) — also on the `type-changed` or `modified` problem of a signed path where a
@@ -254,6 +258,8 @@ const BATCH_FILES = 1024;
  * data, so a larger one holds no more memory; 16 MiB is about 10 ms of hashing for one worker.
  */
 const BATCH_BYTES = 16 << 20;
+/** Bytes a file the manifest does not sign as a file (an extra one, or one where a link was) counts for in a batch: its size is not known before it is read. */
+const EXTRA_FILE_GUESS = 64 << 10;
 
 /**
  * The streaming pass of verify: manifest lines (parsed strictly, in order) merge-joined with the
@@ -340,6 +346,14 @@ async function joinWithDisk(opts: VerifyOptions, pool: HashPool, root: string, m
       const kind = b.kinds[p.index];
       if (kind === 2) {
         const path = b.rels[p.index] as string;
+        const link = b.entries[p.index];
+        if (link !== undefined && isSymlinkEntry(link)) {
+          // A regular file where this link was signed: type-changed, with the bytes it holds (a label flip onto it, §19.8).
+          const expected = { target: link.target, type: 'symlink' as const };
+          if (p.kind === 'modified') add({ path, kind: 'type-changed', expected, actual: { type: 'file', sha256: p.sha256 as string, size: p.size as number } });
+          else add({ path, kind: 'type-changed', expected, actual: { type: 'file' }, ...(p.kind !== 'missing' && p.reason ? { reason: p.reason } : {}) });
+          continue;
+        }
         // Always "modified" against no expectation; "missing" if it vanished since the walk.
         if (p.kind === 'modified') add({ path, kind: 'extra', actual: { sha256: p.sha256 as string, size: p.size as number } });
         else if (p.kind !== 'missing') add({ path, kind: 'extra', ...(p.reason ? { reason: p.reason } : {}) });
@@ -473,7 +487,7 @@ async function joinWithDisk(opts: VerifyOptions, pool: HashPool, root: string, m
           continue;
         }
         if (de.kind === 'symlink') add({ path: de.path, kind: 'extra', actual: { target: de.target, type: 'symlink' } });
-        else if (push(2, '', de.path, undefined, 64 << 10)) await send();
+        else if (push(2, '', de.path, undefined, EXTRA_FILE_GUESS)) await send();
         disk.advance();
         continue;
       }
@@ -495,10 +509,17 @@ async function joinWithDisk(opts: VerifyOptions, pool: HashPool, root: string, m
       const de = d as WalkItem;
       disk.advance();
       if (isSymlinkEntry(me)) {
-        if (de.kind !== 'symlink') add({ path: me.path, kind: 'type-changed', expected: { target: me.target, type: 'symlink' }, actual: { type: 'file' } });
-        else if (de.target !== me.target) add({ path: me.path, kind: 'modified', expected: { target: me.target, type: 'symlink' }, actual: { target: de.target, type: 'symlink' } });
+        const full = push(0, line, me.path, undefined, 0);
+        if (de.kind !== 'symlink') {
+          // A regular file where a link was signed: read as an extra file is (kind 2, the signed link
+          // its entry), so that the problem gives its bytes and a file moved over the link is a
+          // record diff names (a label flip, §19.8); drainOne makes it the type-changed problem.
+          if (push(2, '', me.path, me, EXTRA_FILE_GUESS) || full) await send();
+          continue;
+        }
+        if (de.target !== me.target) add({ path: me.path, kind: 'modified', expected: { target: me.target, type: 'symlink' }, actual: { target: de.target, type: 'symlink' } });
         else counts.matched++;
-        if (push(0, line, me.path, undefined, 0)) await send();
+        if (full) await send();
       } else if (de.kind === 'symlink') {
         add({ path: me.path, kind: 'type-changed', expected: { sha256: me.sha256, size: me.size }, actual: { target: de.target, type: 'symlink' } });
         if (push(0, line, me.path, undefined, 0)) await send();

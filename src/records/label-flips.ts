@@ -248,10 +248,11 @@ export function nameLabelFlips(problems: LabelProblem[], sets: readonly LabelFol
   for (const p of problems) {
     if (p.kind === 'modified' && (p.expected as { sha256?: string } | undefined)?.sha256 === (p.actual as { sha256?: string } | undefined)?.sha256) continue;
     // A file replaced by a link (or a special file) is its signed record gone, as a missing file is:
-    // diff reads no record from a link. Its `expected` has the signed bytes; a link signed and now
-    // a file has no digest there (verify did not read it), so it is no record of either side here.
+    // diff reads no record from a link. Its `expected` has the signed bytes. A link signed and now
+    // a file is a record of B with the bytes verify read (`actual`: a file moved over the link),
+    // and of neither side when they could not be read.
     if (p.kind === 'missing' || p.kind === 'modified' || p.kind === 'type-changed') add(p, 'a', p.expected);
-    if (p.kind === 'extra' || p.kind === 'modified') add(p, 'b', p.actual);
+    if (p.kind === 'extra' || p.kind === 'modified' || p.kind === 'type-changed') add(p, 'b', p.actual);
   }
   const byFingerprint = (x: Side, y: Side) => (x.entry.fingerprint < y.entry.fingerprint ? -1 : x.entry.fingerprint > y.entry.fingerprint ? 1 : 0);
   const none = () => {};

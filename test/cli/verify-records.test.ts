@@ -14,6 +14,7 @@ import { parquetWriteBuffer } from 'hyparquet-writer';
 import { jcs } from '../../src/records/canonical.js';
 import { makeTree, snap, snapJson, useKeyPair } from '../helpers/tree.js';
 import { newStorePath } from '../helpers/store.js';
+import { schemaErrors } from '../helpers/json-schemas.js';
 
 const keys = useKeyPair();
 
@@ -197,6 +198,44 @@ describe('verify names a label flip whose source file was replaced by a symbolic
       ['type-changed', 'mail/ham/1.txt', undefined],
       ['extra', 'mail/spam/2.txt', undefined],
     ]);
+  });
+});
+
+describe('verify names a label flip whose file moved over a signed symbolic link', () => {
+  it.each([
+    ['unchanged', 'win money\n', undefined],
+    ['edited', 'win money!\n', true],
+  ])('when a file went %s to another label folder, replacing a link signed there, as diff names it; the file there now is hashed (actual: its type, sha256 and size)', async (_, moved, contentChanged) => {
+    const dir = await makeTree({ 'mail/ham/1.txt': 'win money\n', 'mail/spam/s.txt': 'other\n', 'mail/spam/1.txt': { symlink: 'anything' } });
+    const store = await newStorePath();
+    const s = await snapJson(['seal', dir, '--as', 'ds@v1', '--key', keys.key, '--store', store, '--records', 'mail/*/* format=files label-segment=1']);
+    expect(s.code, s.stderr).toBe(0);
+    await fsp.rename(join(dir, 'mail/ham/1.txt'), join(dir, 'mail/spam/1.txt'));
+    await fsp.writeFile(join(dir, 'mail/spam/1.txt'), moved);
+
+    const d = await snapJson(['diff', 'ds@v1', dir, '--store', store]);
+    const set = d.json.records.sets[0];
+    const diffMoves = [
+      ...set.flipped.map((f: Json) => ({ set: 'mail/*/*', key: f.key[0], from: f.from, to: f.to })),
+      ...set.modified.filter((m: Json) => m.labelChanged).map((m: Json) => ({ set: 'mail/*/*', key: m.key[0], from: m.a.label, to: m.b.label, contentChanged: true })),
+    ];
+    const label = { set: 'mail/*/*', key: 'mail/1.txt', from: 'ham', to: 'spam', ...(contentChanged ? { contentChanged } : {}) };
+    expect(diffMoves).toEqual([label]);
+    for (const jobs of ['1', '2']) {
+      const v = await snapJson(['verify', dir, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub, '--jobs', jobs]);
+      expect(v.code).toBe(1);
+      expect(v.json.problems.map((p: Json) => [p.kind, p.path, p.label])).toEqual([
+        ['missing', 'mail/ham/1.txt', label],
+        ['type-changed', 'mail/spam/1.txt', label],
+      ]);
+      expect(v.json.problems[1].expected).toEqual({ target: 'anything', type: 'symlink' });
+      expect(v.json.problems[1].actual).toEqual({ type: 'file', sha256: createHash('sha256').update(moved).digest('hex'), size: Buffer.byteLength(moved) });
+      expect(v.json.counts).toMatchObject({ missing: 1, 'type-changed': 1, extra: 0 });
+      expect(schemaErrors('verify', v.json)).toBe('');
+    }
+    const human = await snap(['verify', dir, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
+    expect(human.stdout).toContain('mail/spam/1.txt  was a symlink, now a file');
+    expect(human.stdout).toContain(contentChanged ? 'label changed: mail/1.txt: ham → spam (and its bytes)' : 'label flipped: mail/1.txt: ham → spam');
   });
 });
 

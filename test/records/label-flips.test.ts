@@ -93,6 +93,19 @@ describe('a file of a label-folder set replaced by a symbolic link (a type-chang
     ]);
   });
 
+  it('is a record of the new side when verify read the bytes of the file that replaced a link: the flip is named on it and on the missing source', () => {
+    const problems: LabelProblem[] = [
+      { path: 'img/cat/a.jpg', kind: 'missing', expected: DIGEST },
+      { path: 'img/dog/a.jpg', kind: 'type-changed', expected: LINK, actual: { type: 'file', ...DIGEST } },
+    ];
+    nameMovesAndFlips(problems, sets);
+    const label = { set: 'img/*/*', key: 'img/a.jpg', from: 'cat', to: 'dog' };
+    expect(problems.map((p) => [p.path, p.label])).toEqual([
+      ['img/cat/a.jpg', label],
+      ['img/dog/a.jpg', label],
+    ]);
+  });
+
   it('is no record of the new side: a link replaced by a file (whose bytes verify did not read) names no flip', () => {
     const problems: LabelProblem[] = [
       { path: 'img/cat/a.jpg', kind: 'missing', expected: DIGEST },

@@ -46,7 +46,7 @@ function describeProblem(p: Problem): string {
       return `${path}  (${[what, escapeMessage(p.reason ?? '')].filter(Boolean).join('; ')})${p.movedFrom ? `  same content as missing ${escapeListedPath(p.movedFrom)}: moved (a flipped label?)` : ''}`;
     }
     case 'type-changed':
-      return `${path}  was ${e && 'target' in e ? 'a symlink' : 'a file'}, now ${x && 'target' in x ? 'a symlink' : escapeMessage(String(x?.type ?? 'something else'))}`;
+      return `${path}  was ${e && 'target' in e ? 'a symlink' : 'a file'}, now ${x && 'target' in x ? 'a symlink' : x?.type === 'file' ? `a file${x.sha256 !== undefined ? ` (${[sz(x), dg(x)].join(' ')})` : ''}` : escapeMessage(String(x?.type ?? 'something else'))}`;
     default:
       return `${path}${p.reason ? `  (${escapeMessage(p.reason)})` : ''}`;
   }
@@ -279,7 +279,7 @@ function printMerge(m: MergeReport, io: CliIo, color: boolean): void {
       if (list.length === 0) continue;
       out.push(`${s.bold(kind)} (${list.length}):`);
       // The label flips the merge named (a shard's record diffs are passed on in --json, not printed).
-      for (const p of list.slice(0, 20)) out.push(`  ${describeProblem(p)}`, ...problemRecordLines({ kind: p.kind, ...(p.label ? { label: p.label } : {}) }));
+      for (const p of list.slice(0, 20)) out.push(`  ${describeProblem(p)}`, ...problemRecordLines({ kind: p.kind, ...(p.label ? { label: p.label } : {}), ...(p.actual ? { actual: p.actual } : {}) }));
       if (list.length > 20) out.push(`  … and ${list.length - 20} more (--json lists all)`);
     }
   }
