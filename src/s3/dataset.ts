@@ -10,7 +10,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SnapError, isSnapError } from '../core/errors.js';
 import { compareUtf8 } from '../core/paths.js';
-import { isSymlinkEntry, ManifestOrder, serializeEntry, type FileEntry, type ManifestEntry } from '../core/manifest.js';
+import { isSymlinkEntry, ManifestOrder, serializeEntry, type FileEntry, type ManifestEntry, type SymlinkEntry } from '../core/manifest.js';
 import { MerkleTreeBuilder } from '../core/merkle.js';
 import { toHex } from '../core/encoding.js';
 import { leafHashOfLine, nodeHashNative } from '../io/native-hash.js';
@@ -209,12 +209,20 @@ export async function verifyS3(opts: VerifyS3Options): Promise<VerifyReport> {
   let bytes = 0;
   const progress = () => opts.onProgress?.({ files, bytes, totalFiles: pred.fileCount, totalBytes: pred.totalBytes });
 
-  type Tag = { entry?: FileEntry };
+  /** `entry`: the file signed at the object's key; `link`: the link signed there (the object is type-changed); neither: an extra object. */
+  type Tag = { entry?: FileEntry; link?: SymlinkEntry };
   const reader = new ObjectReader<Tag>(
     ds.client,
     ds.location.bucket,
     (obj, tag, r) => {
       const e = tag.entry;
+      if (tag.link) {
+        // An object where a link was signed: type-changed, with the bytes it holds (a label flip onto it, FORMAT §19.8), as a folder's verify gives it.
+        const expected = { target: tag.link.target, type: 'symlink' as const };
+        if (r.ok) add({ path: obj.path, kind: 'type-changed', expected, actual: { type: 'file', sha256: r.sha256, size: r.size } });
+        else add({ path: obj.path, kind: 'type-changed', expected, actual: { type: 'file' }, reason: r.reason });
+        return;
+      }
       if (!r.ok) {
         if (e) {
           files++;
@@ -290,7 +298,7 @@ export async function verifyS3(opts: VerifyS3Options): Promise<VerifyReport> {
       if (c < 0) {
         add({ path: entry.path, kind: 'missing', expected: isSymlinkEntry(entry) ? { target: entry.target, type: 'symlink' } : { sha256: entry.sha256, size: entry.size } });
       } else if (isSymlinkEntry(entry)) {
-        add({ path: entry.path, kind: 'type-changed', expected: { target: entry.target, type: 'symlink' }, actual: { type: 'file' } });
+        await reader.add(ob as ListedObject, { link: entry });
       } else {
         await reader.add(ob as ListedObject, { entry });
       }

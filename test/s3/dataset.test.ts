@@ -4,6 +4,7 @@
  * (never their ETags), in key order, with ranged reads; a dataset sealed from S3 has the same
  * Merkle root as the same files sealed from a folder.
  */
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { makeTree, snap, snapJson, useKeyPair } from '../helpers/tree.js';
@@ -14,6 +15,8 @@ import { unsafeIn } from '../helpers/terminal.js';
 import { listObjects, ObjectReader, type ListedObject, type ReadResult } from '../../src/s3/read-objects.js';
 
 const keys = useKeyPair();
+
+const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 /** A 3 MiB object of varied bytes: several ranged reads at a 1 MiB part size. */
 const BIG = Buffer.from(Array.from({ length: 3 * (1 << 20) + 17 }, (_, i) => (i * 7919) % 251));
@@ -73,6 +76,25 @@ function datasetTests(kind: S3ServerKind): void {
       expect(local.json.merkleRoot).toBe(merkleRoot);
       const v = await snapJson(['verify', dir, '--against', ref, '--pubkey', keys.pub, '--store', store]);
       expect(v.code, v.stderr).toBe(0);
+    });
+
+    it('reads an object where a link was signed (a folder sealed with one): type-changed with its bytes, and the label flip onto it named as diff names it', async () => {
+      const dir = await makeTree({ 'mail/ham/1.txt': 'win money\n', 'mail/spam/s.txt': 'other\n', 'mail/spam/1.txt': { symlink: 'anything' } });
+      const store = await newStorePath();
+      const ref = `${uniqueName()}@v1`;
+      const s = await snapJson(['seal', dir, '--as', ref, '--key', keys.key, '--store', store, '--manifest-only', '--records', 'mail/*/* format=files label-segment=1']);
+      expect(s.code, s.stderr).toBe(0);
+      const client = createS3Client(server.env);
+      const bucket = await newBucket(client);
+      // The file moved over the link: mail/ham/1.txt is gone, its bytes at mail/spam/1.txt.
+      await upload(client, bucket, 'ds/', { 'mail/spam/s.txt': 'other\n', 'mail/spam/1.txt': 'win money\n' });
+      const v = await snapJson(['verify', `s3://${bucket}/ds/`, '--against', ref, '--pubkey', keys.pub, '--store', store], { env: env() });
+      expect(v.code, v.stderr).toBe(1);
+      const label = { set: 'mail/*/*', key: 'mail/1.txt', from: 'ham', to: 'spam' };
+      expect(v.json.problems).toEqual([
+        { path: 'mail/ham/1.txt', kind: 'missing', expected: { sha256: sha256Hex('win money\n'), size: 10 }, label },
+        { path: 'mail/spam/1.txt', kind: 'type-changed', expected: { target: 'anything', type: 'symlink' }, actual: { type: 'file', sha256: sha256Hex('win money\n'), size: 10 }, label },
+      ]);
     });
 
     it('fails verify (exit 1) naming a modified, an added and a removed object', async () => {
