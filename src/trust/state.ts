@@ -25,8 +25,8 @@
  * would forget exactly what rollback protection needs.
  */
 import { promises as fsp } from 'node:fs';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { userInfo } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
 import { SnapError, isSnapError } from '../core/errors.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { parseJsonStrict } from '../core/json-strict.js';
@@ -97,7 +97,7 @@ export interface TrustedState {
   /** Audit log origin → the largest checkpoint of it this machine signed or verified signed. */
   checkpoints?: Record<string, CheckpointMemory>;
   /**
-   * Store (its real path, or its `s3://BUCKET/PREFIX/` URL as the S3 store resolves it) → the
+   * Store (its folder's absolute path as given, or its `s3://BUCKET/PREFIX/` URL as the S3 store resolves it) → the
    * origin of its audit log, as this machine signed a checkpoint of it or verified one signed:
    * `log --verify` then holds the store's log to it.
    */
@@ -110,12 +110,32 @@ export interface LogOriginMemory {
   seenAt: string;
 }
 
-/** The state folder (see the module comment). */
+/**
+ * The state folder (see the module comment): `--state-dir`, else `$SNAP_STATE_DIR`, else
+ * `$XDG_STATE_HOME/snap`, else `~/.local/state/snap` with `~` from `$HOME` when it is an absolute
+ * path, else the user's home folder in the password database. A `HOME` that is set but empty or
+ * relative is not taken (an empty one put the trusted state under the working folder, where each
+ * folder a command ran in had a state of its own).
+ * @throws SnapError `USAGE` when no home folder is known (set `SNAP_STATE_DIR` or `--state-dir`)
+ */
 export function stateDir(flag: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string {
   if (flag !== undefined) return resolve(cwd, flag);
   if (env.SNAP_STATE_DIR) return resolve(cwd, env.SNAP_STATE_DIR);
   if (env.XDG_STATE_HOME) return join(resolve(cwd, env.XDG_STATE_HOME), 'snap');
-  return join(env.HOME ?? homedir(), '.local', 'state', 'snap');
+  return join(homeFolder(env), '.local', 'state', 'snap');
+}
+
+/** `$HOME` when absolute, else the password database's home folder. @throws SnapError `USAGE` when neither is an absolute path */
+function homeFolder(env: NodeJS.ProcessEnv): string {
+  if (env.HOME && isAbsolute(env.HOME)) return env.HOME;
+  let home = '';
+  try {
+    home = userInfo().homedir;
+  } catch {
+    // no entry for this user: no home folder is known
+  }
+  if (home && isAbsolute(home)) return home;
+  throw new SnapError('USAGE', `no home folder for the trusted state: HOME is ${env.HOME === undefined ? 'not set' : env.HOME === '' ? 'empty' : `not an absolute path (${JSON.stringify(env.HOME)})`} and the user has no home folder in the password database; give --state-dir DIR or set SNAP_STATE_DIR`, { variable: 'HOME' });
 }
 
 function emptyState(): TrustedState {

@@ -5,8 +5,9 @@
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
+import { userInfo } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { readState, STATE_FILE, STATE_FORMAT } from '../../src/trust/state.js';
+import { readState, stateDir, STATE_FILE, STATE_FORMAT } from '../../src/trust/state.js';
 import { tempDir } from '../helpers/tree.js';
 
 const KEY = 'MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=';
@@ -32,5 +33,19 @@ describe('a remembered policy root in the trusted state', () => {
     ['version 0', { keys: { k1: KEY }, threshold: 1 }, 0],
   ])('with %s is refused as malformed (STATE_MALFORMED)', async (_what, root, version) => {
     await expect(readState(await stateWith(root, version))).rejects.toMatchObject({ code: 'STATE_MALFORMED' });
+  });
+});
+
+describe('the state folder', () => {
+  const home = userInfo().homedir;
+  it('is --state-dir, then SNAP_STATE_DIR, then XDG_STATE_HOME/snap, each relative to the working folder', () => {
+    expect(stateDir('s', { SNAP_STATE_DIR: '/e', XDG_STATE_HOME: '/x', HOME: '/h' }, '/w')).toBe('/w/s');
+    expect(stateDir(undefined, { SNAP_STATE_DIR: 'e', XDG_STATE_HOME: '/x', HOME: '/h' }, '/w')).toBe('/w/e');
+    expect(stateDir(undefined, { XDG_STATE_HOME: 'x', HOME: '/h' }, '/w')).toBe('/w/x/snap');
+  });
+
+  it('is under an absolute HOME, and under the password database\'s home folder when HOME is empty, relative or unset (an empty HOME put it under the working folder)', () => {
+    expect(stateDir(undefined, { HOME: '/h' }, '/w')).toBe('/h/.local/state/snap');
+    for (const env of [{ HOME: '' }, { HOME: 'rel' }, {}]) expect(stateDir(undefined, env, '/w')).toBe(join(home, '.local', 'state', 'snap'));
   });
 });
