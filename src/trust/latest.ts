@@ -17,7 +17,7 @@ import { formatTime, type Statement } from '../core/statement.js';
 import { listSnapshots, openStore, whatTheStoreHoldsInstead, type SnapshotInfo, type SnapshotLocation } from '../io/store.js';
 import type { TrustCheck } from '../snapshot.js';
 import type { VerifiedPolicy } from './policy-trust.js';
-import type { LatestMemory, TrustedState } from './state.js';
+import { MAX_LATEST_STORES, type LatestMemory, type TrustedState } from './state.js';
 
 /** The version word that asks for the newest trusted snapshot (kept in core/refs.ts, where io reads it too). */
 export { LATEST };
@@ -135,16 +135,63 @@ export function sameVersionOtherSnapshot(seen: LatestMemory | undefined, snapsho
   };
 }
 
+/** What this machine recorded of a dataset in a trust domain, as a store is held to it ({@link recordedFor}). */
+export interface Recorded {
+  /** The records made from this store, each with its `store` set: another snapshot of one of their versions there is refused. */
+  own: LatestMemory[];
+  /** The newest of `own` and of a record made from no store (held to in every store): what NAME@latest there may not be older than. */
+  held?: LatestMemory;
+}
+
+/**
+ * What the trusted state recorded of dataset `name` in `domain` that the store `store` (the key
+ * `latestByStore` names it by; undefined: no store) is held to: its own record under
+ * `latestByStore`, a `latest` record naming it (a state written before `latestByStore`), and a
+ * `latest` record without a store (an archive's, or an earlier snap's: held to everywhere). What
+ * was recorded from another store says nothing of this one: two stores may each seal a
+ * NAME@VERSION of their own under one key — and verifying another store's newer NAME must not
+ * forget this one's (it did: one record per NAME, and the other store's took its place).
+ */
+export function recordedFor(state: TrustedState | undefined, domain: string, name: string, store: string | undefined): Recorded {
+  if (!state) return { own: [] };
+  const own: LatestMemory[] = [];
+  const mine = store !== undefined ? state.latestByStore?.[store]?.[domain]?.[name] : undefined;
+  if (mine && store !== undefined) own.push({ ...mine, store });
+  const top = state.latest[domain]?.[name];
+  if (top && store !== undefined && top.store === store) own.push(top);
+  const candidates = [...own, ...(top && top.store === undefined ? [top] : [])];
+  let held: LatestMemory | undefined;
+  for (const m of candidates) if (!held || m.createdAt > held.createdAt) held = m;
+  return { own, ...(held ? { held } : {}) };
+}
+
 /**
  * Remember a trusted snapshot as the newest of its dataset seen in `domain`, when it is newer than
- * what is remembered, with the store it was verified in (`store`, when it was found in one).
+ * what is remembered: under `latestByStore` for the store it was verified in (`store`, when it was
+ * found in one), else under `latest`. `latestByStore` keeps at most {@link MAX_LATEST_STORES}
+ * stores: past that, the store whose newest record was seen longest ago is dropped (never `store`).
  * @returns true when the state changed
  */
 export function rememberLatest(state: TrustedState, domain: string, snapshot: string, statement: Statement, now: Date, store?: string): boolean {
   const p = statement.predicate;
-  const byName = (state.latest[domain] ??= {});
+  const byStore = store !== undefined ? (state.latestByStore ??= {}) : undefined;
+  const byName = byStore && store !== undefined ? ((byStore[store] ??= {})[domain] ??= {}) : (state.latest[domain] ??= {});
   const m = byName[p.dataset];
-  if (m && (m.createdAt > p.createdAt || (m.createdAt === p.createdAt && m.snapshot === snapshot && (store === undefined || m.store === store)))) return false;
-  byName[p.dataset] = { snapshot, version: p.version, createdAt: p.createdAt, seenAt: formatTime(now), ...(store !== undefined ? { store } : {}) };
+  if (m && (m.createdAt > p.createdAt || (m.createdAt === p.createdAt && m.snapshot === snapshot))) return false;
+  byName[p.dataset] = { snapshot, version: p.version, createdAt: p.createdAt, seenAt: formatTime(now) };
+  if (byStore && store !== undefined) dropStoresSeenLongestAgo(byStore, store);
   return true;
+}
+
+/** Keep at most {@link MAX_LATEST_STORES} stores in `byStore`, dropping those whose newest record was seen longest ago (never `keep`). */
+function dropStoresSeenLongestAgo(byStore: NonNullable<TrustedState['latestByStore']>, keep: string): void {
+  const stores = Object.keys(byStore);
+  if (stores.length <= MAX_LATEST_STORES) return;
+  const lastSeen = (s: string): string => {
+    let last = '';
+    for (const byName of Object.values(byStore[s] ?? {})) for (const m of Object.values(byName)) if (m.seenAt > last) last = m.seenAt;
+    return last;
+  };
+  const oldestFirst = stores.filter((s) => s !== keep).sort((x, y) => (lastSeen(x) < lastSeen(y) ? -1 : lastSeen(x) > lastSeen(y) ? 1 : 0));
+  for (const s of oldestFirst.slice(0, stores.length - MAX_LATEST_STORES)) delete byStore[s];
 }

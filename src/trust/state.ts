@@ -8,7 +8,8 @@
  * else `$XDG_STATE_HOME/snap`, else `~/.local/state/snap`. Canonical JSON:
  * ```json
  * {"format":"snap-trusted-state/1",
- *  "latest":{"<trust domain>":{"<dataset>":{"createdAt":"…","seenAt":"…","snapshot":"sha256:…","store":"/srv/store","version":"v8"}}},
+ *  "latest":{"<trust domain>":{"<dataset>":{"createdAt":"…","seenAt":"…","snapshot":"sha256:…","version":"v8"}}},
+ *  "latestByStore":{"<store>":{"<trust domain>":{"<dataset>":{"createdAt":"…","seenAt":"…","snapshot":"sha256:…","version":"v8"}}}},
  *  "policies":{"<policy name>":{"root":{"keys":{"<keyid>":"<SPKI base64>"},"threshold":2,"validUntil"?:{"<keyid>":"…"}},"seenAt":"…","sha256":"<payload hex>","version":3}},
  *  "revocations":{"<snapshot id hex>":{"<hex SHA-256 of the envelope>":"<the revocation envelope, canonical JSON>"}},
  *  "checkpoints":{"<log origin>":{"root":"<base64>","seenAt":"…","size":42}}}
@@ -44,6 +45,12 @@ export const STATE_LOCK_FILE = 'trusted-state.lock';
 export const STATE_FORMAT = 'snap-trusted-state/1';
 /** Largest state file read, in bytes. */
 export const MAX_STATE_BYTES = 16 * 1024 * 1024;
+/**
+ * Most stores `latestByStore` keeps (trust/latest.ts `rememberLatest`): a CI job that verifies from a
+ * fresh store folder each run must not grow the state towards {@link MAX_STATE_BYTES} (as
+ * `logOrigins`, trust/log-checkpoints.ts `MAX_LOG_ORIGINS`).
+ */
+export const MAX_LATEST_STORES = 10_000;
 /** How long an update waits for another process holding the state lock (ms). */
 const LOCK_WAIT_MS = 10_000;
 
@@ -61,17 +68,17 @@ export interface PolicyMemory {
   seenAt: string;
 }
 
-/** The newest snapshot of a dataset this machine has trusted, within one trust domain. */
+/** The newest snapshot of a dataset this machine has trusted, within one trust domain (and, under `latestByStore`, one store). */
 export interface LatestMemory {
   snapshot: string;
   version: string;
   createdAt: string;
   seenAt: string;
   /**
-   * The store it was verified in (cli/commands/verify.ts `latestStoreKey`: the store folder's
-   * absolute path as given, or the S3 store's URL), when it was found in one: another snapshot of
-   * the same version there is refused (trust/latest.ts `sameVersionOtherSnapshot`), and only that
-   * store's `NAME@latest` is held to it. Absent in a state an earlier snap wrote (then held to everywhere).
+   * The store it was verified in, in a `latest` record written between 9a0cd14 and the
+   * `latestByStore` member (read as that store's record, as `latestByStore` is); absent in a record
+   * of `latest` (a snapshot verified from an archive or a folder outside the store, or recorded by an
+   * earlier snap: held to in every store). Never written any more: a record of a store goes to `latestByStore`.
    */
   store?: string;
 }
@@ -90,8 +97,20 @@ export interface TrustedState {
   format: typeof STATE_FORMAT;
   /** Policy name → memory. */
   policies: Record<string, PolicyMemory>;
-  /** Trust domain (a policy, or a set of keys) → dataset NAME → memory. */
+  /**
+   * Trust domain (a policy, or a set of keys) → dataset NAME → memory of a snapshot verified from no
+   * store (an archive, a snapshot folder outside the store), or recorded by an earlier snap: held to in every store.
+   */
   latest: Record<string, Record<string, LatestMemory>>;
+  /**
+   * Store (cli/commands/verify.ts `latestStoreKey`: the store folder's absolute path as given, or
+   * the S3 store's URL) → trust domain → dataset NAME → the newest snapshot of NAME verified from
+   * that store: another snapshot of the same version there is refused (trust/latest.ts
+   * `sameVersionOtherSnapshot`), and that store's `NAME@latest` is held to it. One record per
+   * store, so that verifying another store's newer NAME does not forget this one's; at most
+   * {@link MAX_LATEST_STORES} stores, the one whose newest record was seen longest ago dropped first.
+   */
+  latestByStore?: Record<string, Record<string, Record<string, LatestMemory>>>;
   /** Snapshot id hex → envelope SHA-256 hex → a revocation envelope that counted here (canonical JSON). */
   revocations?: Record<string, Record<string, string>>;
   /** Audit log origin → the largest checkpoint of it this machine signed or verified signed. */
@@ -149,8 +168,8 @@ function malformed(path: string, why: string): SnapError {
 /** Check the shape of a parsed state (members and types; unknown members refused). */
 function validateState(v: unknown, path: string): TrustedState {
   const obj = isObject;
-  if (!obj(v) || v.format !== STATE_FORMAT || !obj(v.policies) || !obj(v.latest) || Object.keys(v).some((k) => !['format', 'policies', 'latest', 'revocations', 'checkpoints', 'logOrigins'].includes(k)) || ('revocations' in v && !obj(v.revocations)) || ('checkpoints' in v && !obj(v.checkpoints)) || ('logOrigins' in v && !obj(v.logOrigins))) {
-    throw malformed(path, `not {"format":"${STATE_FORMAT}","policies":{…},"latest":{…},"revocations"?:{…},"checkpoints"?:{…},"logOrigins"?:{…}}`);
+  if (!obj(v) || v.format !== STATE_FORMAT || !obj(v.policies) || !obj(v.latest) || Object.keys(v).some((k) => !['format', 'policies', 'latest', 'latestByStore', 'revocations', 'checkpoints', 'logOrigins'].includes(k)) || ('latestByStore' in v && !obj(v.latestByStore)) || ('revocations' in v && !obj(v.revocations)) || ('checkpoints' in v && !obj(v.checkpoints)) || ('logOrigins' in v && !obj(v.logOrigins))) {
+    throw malformed(path, `not {"format":"${STATE_FORMAT}","policies":{…},"latest":{…},"latestByStore"?:{…},"revocations"?:{…},"checkpoints"?:{…},"logOrigins"?:{…}}`);
   }
   for (const [store, m] of Object.entries((v.logOrigins ?? {}) as Record<string, unknown>)) {
     if (!obj(m) || typeof m.origin !== 'string' || m.origin === '' || typeof m.seenAt !== 'string') throw malformed(path, `logOrigins.${store}`);
@@ -171,12 +190,17 @@ function validateState(v: unknown, path: string): TrustedState {
     if ((m.version as number) < 1 || (m.root.threshold as number) < 1 || (m.root.threshold as number) > keyCount) throw malformed(path, `policies.${name}: version from 1, root.threshold from 1 to its ${keyCount} root keys`);
     if ('validUntil' in m.root && (!obj(m.root.validUntil) || Object.values(m.root.validUntil).some((t) => !isValidTime(t)))) throw malformed(path, `policies.${name}.root.validUntil`);
   }
-  for (const [domain, ds] of Object.entries(v.latest)) {
-    if (!obj(ds)) throw malformed(path, `latest.${domain}`);
-    for (const [name, m] of Object.entries(ds)) {
-      if (!obj(m) || typeof m.snapshot !== 'string' || typeof m.version !== 'string' || typeof m.createdAt !== 'string' || typeof m.seenAt !== 'string') throw malformed(path, `latest.${domain}.${name}`);
+  const latestOf = (byDomain: unknown, where: string): void => {
+    if (!obj(byDomain)) throw malformed(path, where);
+    for (const [domain, ds] of Object.entries(byDomain)) {
+      if (!obj(ds)) throw malformed(path, `${where}.${domain}`);
+      for (const [name, m] of Object.entries(ds)) {
+        if (!obj(m) || typeof m.snapshot !== 'string' || typeof m.version !== 'string' || typeof m.createdAt !== 'string' || typeof m.seenAt !== 'string' || ('store' in m && typeof m.store !== 'string')) throw malformed(path, `${where}.${domain}.${name}`);
+      }
     }
-  }
+  };
+  latestOf(v.latest, 'latest');
+  for (const [store, byDomain] of Object.entries((v.latestByStore ?? {}) as Record<string, unknown>)) latestOf(byDomain, `latestByStore.${store}`);
   return v as unknown as TrustedState;
 }
 

@@ -94,7 +94,7 @@ describe('verify --against NAME@latest', () => {
     expect(r.code).toBe(1);
     expect(r.json.failure.code).toBe('SNAPSHOT_ROLLBACK');
     const state = JSON.parse(await fsp.readFile(join(t.state, 'trusted-state.json'), 'utf8'));
-    expect(Object.values(state.latest).map((d) => (d as Record<string, { version: string }>).ds?.version)).toContain('v2');
+    expect(Object.values(state.latestByStore[t.store]).map((d) => (d as Record<string, { version: string }>).ds?.version)).toContain('v2');
   });
 
   it('keeps what was seen per trust domain: other keys start afresh', async () => {
@@ -167,7 +167,7 @@ describe('verify --against NAME@latest', () => {
       expect(r.json.failure.message).toContain(copy.json.snapshot);
       // The state still holds the genuine one: the next verify is refused too.
       const state = JSON.parse(await fsp.readFile(join(t.state, STATE_FILE), 'utf8'));
-      expect(Object.values(state.latest).map((d) => (d as Record<string, { snapshot: string }>).ds?.snapshot)).toEqual([t.v2]);
+      expect(Object.values(state.latestByStore[t.store]).map((d) => (d as Record<string, { snapshot: string }>).ds?.snapshot)).toEqual([t.v2]);
       // A machine that never saw the genuine ds@v2 cannot tell.
       expect((await snapJson(['verify', otherData, '--against', against, '--pubkey', keys.pub, '--store', t.store], { env: { SNAP_STATE_DIR: join(t.work, 'fresh') } })).code).toBe(0);
     });
@@ -216,6 +216,45 @@ describe('verify --against NAME@latest', () => {
     const hidden = await t.verifyLatest();
     expect(hidden.code).toBe(1);
     expect(hidden.json.failure.code).toBe('SNAPSHOT_ROLLBACK');
+  });
+
+  it("keeps what was recorded from each store when a newer snapshot of NAME is verified from another store under the same key: the first store's ds@v2 then replaced by the other's, with its data, is still SNAPSHOT_ROLLBACK (it passed, exit 0: the other store's record had taken the first's place)", async () => {
+    const t = await twoVersions();
+    expect((await t.verifyLatest()).code).toBe(0); // ds@v2 of the first store recorded
+    // A staging store sealed later under the same key, its own ds@v2 verified on this machine: a legitimate use.
+    await new Promise((r) => setTimeout(r, 1100));
+    const staging = join(t.work, 'staging');
+    const stagingData = await makeTree({ 'unreviewed.txt': 'poison\n' });
+    const staged = await snapJson(['seal', stagingData, '--as', 'ds@v2', '--key', keys.key, '--store', staging], { env: { SNAP_STATE_DIR: join(t.work, 'staging-state') } });
+    expect(staged.code, staged.stderr).toBe(0);
+    const own = await snapJson(['verify', stagingData, '--against', 'ds@v2', '--pubkey', keys.pub, '--store', staging], { env: t.env });
+    expect(own.code, own.stdout).toBe(0);
+    // Whoever can write the first store and its data folder puts the staging ds@v2 and its data in place of the genuine ones.
+    const dir = join(t.store, 'snapshots', 'ds', 'v2');
+    await fsp.rm(dir, { recursive: true, force: true });
+    await fsp.cp(join(staging, 'snapshots', 'ds', 'v2'), dir, { recursive: true });
+    const r = await snapJson(['verify', stagingData, '--against', 'ds@v2', '--pubkey', keys.pub, '--store', t.store], { env: t.env });
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.json.failure.code).toBe('SNAPSHOT_ROLLBACK');
+    expect(r.json.failure.message).toContain(`this machine has trusted ds@v2 as ${t.v2}`);
+    // The staging store is still held to its own ds@v2 and passes.
+    expect((await snapJson(['verify', stagingData, '--against', 'ds@v2', '--pubkey', keys.pub, '--store', staging], { env: t.env })).code).toBe(0);
+  });
+
+  it("notices the first store hiding its newest snapshot after a newer snapshot of NAME was verified from another store under the same key (exit 1, SNAPSHOT_ROLLBACK; it passed, exit 0, on ds@v1)", async () => {
+    const t = await twoVersions();
+    expect((await t.verifyLatest()).code).toBe(0); // ds@v2 of the first store recorded
+    await new Promise((r) => setTimeout(r, 1100));
+    const other = join(t.work, 'other');
+    const otherData = await makeTree({ 'own.txt': 'own\n' });
+    expect((await snapJson(['seal', otherData, '--as', 'ds@v9', '--key', keys.key, '--store', other], { env: { SNAP_STATE_DIR: join(t.work, 'other-state') } })).code).toBe(0);
+    expect((await snapJson(['verify', otherData, '--against', 'ds@latest', '--pubkey', keys.pub, '--store', other], { env: t.env })).code).toBe(0);
+    await fsp.rm(join(t.store, 'snapshots', 'ds', 'v2'), { recursive: true, force: true });
+    await fsp.rm(join(t.data, 'b.txt')); // the data as of v1: it matches v1 exactly
+    const hidden = await t.verifyLatest();
+    expect(hidden.code, hidden.stdout).toBe(1);
+    expect(hidden.json.failure.code).toBe('SNAPSHOT_ROLLBACK');
+    expect(hidden.json.failure.message).toContain('this machine has trusted ds@v2');
   });
 
   it('is a reserved VERSION: seal --as NAME@latest exits 2 (USAGE)', async () => {

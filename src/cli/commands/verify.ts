@@ -11,7 +11,7 @@ import { withProgress } from '../progress.js';
 import { jsonOut, checkJobs, locate, storeReadFrom, audit, auditErrors, commonFlags, signingKey, trustedKeys, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { verifiesArchiveItself, cmdVerifyArchive, archiveAgainst } from './verify-archive.js';
 import { TRUST_FLAGS, trustOptions, trustSetup } from '../trust-args.js';
-import { isLatestRef, rememberLatest, resolveLatest, sameVersionOtherSnapshot, trustDomain, type LatestResult } from '../../trust/latest.js';
+import { isLatestRef, recordedFor, rememberLatest, resolveLatest, sameVersionOtherSnapshot, trustDomain, type LatestResult } from '../../trust/latest.js';
 import { readState, updateState } from '../../trust/state.js';
 import { checkTrust } from '../../snapshot.js';
 import { statementRef } from '../../core/statement.js';
@@ -298,10 +298,9 @@ function printMerge(m: MergeReport, io: CliIo, color: boolean): void {
  */
 async function chooseLatest(ref: string, store: string, storeId: string, stateDir: string, domain: string, trusted: TrustedKey[], threshold: number, rules: TrustRules): Promise<LatestResult> {
   const name = ref.slice(0, ref.indexOf('@'));
-  const recorded = (await readState(stateDir)).latest[domain]?.[name];
   // What was recorded from another store says nothing of this one (two stores may each seal NAME under one key);
-  // a record without its store (an earlier snap's) is held to, as before.
-  const seen = recorded?.store === undefined || recorded.store === storeId ? recorded : undefined;
+  // a record without its store (an archive's, an earlier snap's) is held to, as before.
+  const seen = recordedFor(await readState(stateDir), domain, name, storeId).held;
   return resolveLatest(name, store, (loc) => checkTrust(loc, trusted, threshold, rules), seen);
 }
 
@@ -323,12 +322,17 @@ function isInside(path: string, root: string): boolean {
 
 /**
  * The failure of a trusted snapshot of the version this machine remembers as another snapshot in
- * the same trust domain (trust/latest.ts `sameVersionOtherSnapshot`), or undefined. A state that
+ * the same trust domain, recorded from this store (`store`; trust/latest.ts `recordedFor`,
+ * `sameVersionOtherSnapshot`), or undefined. A state that
  * cannot be read remembers nothing here (trustSetup has said so).
  */
 async function replacedVersion(stateDir: string, domain: string, snapshot: string, statement: NonNullable<VerifyReport['statement']>, store: string | undefined): Promise<{ code: string; message: string } | undefined> {
   const state = await readState(stateDir).catch(() => undefined);
-  return sameVersionOtherSnapshot(state?.latest[domain]?.[statement.predicate.dataset], snapshot, statement, store);
+  for (const seen of recordedFor(state, domain, statement.predicate.dataset, store).own) {
+    const failure = sameVersionOtherSnapshot(seen, snapshot, statement, store);
+    if (failure) return failure;
+  }
+  return undefined;
 }
 
 /** `snap verify <dir>`. */

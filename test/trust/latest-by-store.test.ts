@@ -1,0 +1,48 @@
+/**
+ * The trusted state's record of the newest snapshot of each dataset verified from each store
+ * (`latestByStore`, trust/latest.ts `rememberLatest`): one per store, so that another store's newer
+ * snapshot does not take this store's place, and bounded in the number of stores.
+ */
+import { describe, expect, it } from 'vitest';
+import { recordedFor, rememberLatest } from '../../src/trust/latest.js';
+import { MAX_LATEST_STORES, STATE_FORMAT, type TrustedState } from '../../src/trust/state.js';
+import type { Statement } from '../../src/core/statement.js';
+
+const DOMAIN = 'keys:0123/1';
+const statement = (version: string, createdAt: string): Statement => ({ predicate: { dataset: 'ds', version, createdAt } }) as unknown as Statement;
+const empty = (): TrustedState => ({ format: STATE_FORMAT, policies: {}, latest: {} });
+
+describe('rememberLatest and recordedFor', () => {
+  it("keep each store's newest snapshot of a dataset: a newer one from another store does not replace it", () => {
+    const s = empty();
+    expect(rememberLatest(s, DOMAIN, 'sha256:a', statement('v2', '2026-12-01T00:00:01Z'), new Date(), '/srv/prod')).toBe(true);
+    expect(rememberLatest(s, DOMAIN, 'sha256:b', statement('v2', '2026-12-01T00:00:09Z'), new Date(), '/srv/staging')).toBe(true);
+    expect(recordedFor(s, DOMAIN, 'ds', '/srv/prod').own.map((m) => m.snapshot)).toEqual(['sha256:a']);
+    expect(recordedFor(s, DOMAIN, 'ds', '/srv/prod').held?.snapshot).toBe('sha256:a');
+    expect(recordedFor(s, DOMAIN, 'ds', '/srv/staging').held?.snapshot).toBe('sha256:b');
+    // A snapshot verified from no store (an archive) is held to in every store, as before.
+    expect(rememberLatest(s, DOMAIN, 'sha256:c', statement('v3', '2026-12-01T00:00:05Z'), new Date())).toBe(true);
+    expect(recordedFor(s, DOMAIN, 'ds', '/srv/prod').held?.snapshot).toBe('sha256:c');
+    expect(recordedFor(s, DOMAIN, 'ds', '/srv/prod').own.map((m) => m.snapshot)).toEqual(['sha256:a']);
+  });
+
+  it('read a record of `latest` that names its store (a state written before latestByStore) as that store\'s own', () => {
+    const s = empty();
+    s.latest[DOMAIN] = { ds: { snapshot: 'sha256:a', version: 'v2', createdAt: '2026-12-01T00:00:01Z', seenAt: '2026-12-01T00:00:02Z', store: '/srv/prod' } };
+    expect(recordedFor(s, DOMAIN, 'ds', '/srv/prod').own.map((m) => m.snapshot)).toEqual(['sha256:a']);
+    expect(recordedFor(s, DOMAIN, 'ds', '/srv/other')).toEqual({ own: [] });
+  });
+
+  it(`keep at most ${MAX_LATEST_STORES} stores, dropping the one whose record was seen longest ago`, () => {
+    const s = empty();
+    const seenAt = (i: number) => new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    // The stores already kept, the first one seen longest ago (listed last, so that the order of keys is not what decides).
+    s.latestByStore = {};
+    for (let i = MAX_LATEST_STORES - 1; i >= 0; i--) s.latestByStore[`/tmp/store-${i}`] = { [DOMAIN]: { ds: { snapshot: `sha256:${i}`, version: 'v1', createdAt: '2026-12-01T00:00:01Z', seenAt: seenAt(i + 1) } } };
+    expect(rememberLatest(s, DOMAIN, 'sha256:new', statement('v1', '2026-12-01T00:00:01Z'), new Date(Date.UTC(2027, 0, 1)), `/tmp/store-${MAX_LATEST_STORES}`)).toBe(true);
+    const stores = Object.keys(s.latestByStore);
+    expect(stores).toHaveLength(MAX_LATEST_STORES);
+    expect(stores).not.toContain('/tmp/store-0');
+    expect(stores).toContain(`/tmp/store-${MAX_LATEST_STORES}`);
+  });
+});
