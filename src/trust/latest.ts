@@ -139,7 +139,7 @@ export function sameVersionOtherSnapshot(seen: LatestMemory | undefined, snapsho
 export interface Recorded {
   /** The records made from this store, each with its `store` set: another snapshot of one of their versions there is refused. */
   own: LatestMemory[];
-  /** The newest of `own` and of a record made from no store (held to in every store): what NAME@latest there may not be older than. */
+  /** The newest of `own` and of a `latest` record without a store (an earlier snap's: held to in every store): what NAME@latest there may not be older than. */
   held?: LatestMemory;
 }
 
@@ -147,7 +147,7 @@ export interface Recorded {
  * What the trusted state recorded of dataset `name` in `domain` that the store `store` (the key
  * `latestByStore` names it by; undefined: no store) is held to: its own record under
  * `latestByStore`, a `latest` record naming it (a state written before `latestByStore`), and a
- * `latest` record without a store (an archive's, or an earlier snap's: held to everywhere). What
+ * `latest` record without a store (an earlier snap's, which recorded every verify there: held to everywhere). What
  * was recorded from another store says nothing of this one: two stores may each seal a
  * NAME@VERSION of their own under one key — and verifying another store's newer NAME must not
  * forget this one's (it did: one record per NAME, and the other store's took its place).
@@ -166,20 +166,22 @@ export function recordedFor(state: TrustedState | undefined, domain: string, nam
 }
 
 /**
- * Remember a trusted snapshot as the newest of its dataset seen in `domain`, when it is newer than
- * what is remembered: under `latestByStore` for the store it was verified in (`store`, when it was
- * found in one), else under `latest`. `latestByStore` keeps at most {@link MAX_LATEST_STORES}
+ * Remember a trusted snapshot found in the store `store` (cli/commands/verify.ts `latestStoreKey`)
+ * as the newest of its dataset seen there in `domain`, under `latestByStore`, when it is newer than
+ * what is remembered there. A snapshot found in no store (an archive, a snapshot folder elsewhere)
+ * is not remembered: it says nothing of any store (an archive of a staging store's newer NAME made
+ * every store's NAME@latest a rollback). `latestByStore` keeps at most {@link MAX_LATEST_STORES}
  * stores: past that, the store whose newest record was seen longest ago is dropped (never `store`).
  * @returns true when the state changed
  */
-export function rememberLatest(state: TrustedState, domain: string, snapshot: string, statement: Statement, now: Date, store?: string): boolean {
+export function rememberLatest(state: TrustedState, domain: string, snapshot: string, statement: Statement, now: Date, store: string): boolean {
   const p = statement.predicate;
-  const byStore = store !== undefined ? (state.latestByStore ??= {}) : undefined;
-  const byName = byStore && store !== undefined ? ((byStore[store] ??= {})[domain] ??= {}) : (state.latest[domain] ??= {});
+  const byStore = (state.latestByStore ??= {});
+  const byName = ((byStore[store] ??= {})[domain] ??= {});
   const m = byName[p.dataset];
   if (m && (m.createdAt > p.createdAt || (m.createdAt === p.createdAt && m.snapshot === snapshot))) return false;
   byName[p.dataset] = { snapshot, version: p.version, createdAt: p.createdAt, seenAt: formatTime(now) };
-  if (byStore && store !== undefined) dropStoresSeenLongestAgo(byStore, store);
+  dropStoresSeenLongestAgo(byStore, store);
   return true;
 }
 

@@ -77,8 +77,8 @@ export interface LatestMemory {
   /**
    * The store it was verified in, in a `latest` record written between 9a0cd14 and the
    * `latestByStore` member (read as that store's record, as `latestByStore` is); absent in a record
-   * of `latest` (a snapshot verified from an archive or a folder outside the store, or recorded by an
-   * earlier snap: held to in every store). Never written any more: a record of a store goes to `latestByStore`.
+   * of `latest` an earlier snap wrote (held to in every store). Never written any more: a record of
+   * a store goes to `latestByStore`.
    */
   store?: string;
 }
@@ -98,8 +98,9 @@ export interface TrustedState {
   /** Policy name → memory. */
   policies: Record<string, PolicyMemory>;
   /**
-   * Trust domain (a policy, or a set of keys) → dataset NAME → memory of a snapshot verified from no
-   * store (an archive, a snapshot folder outside the store), or recorded by an earlier snap: held to in every store.
+   * Trust domain (a policy, or a set of keys) → dataset NAME → memory an earlier snap recorded (of
+   * every verify, from any store or archive): held to in every store. No longer written: a
+   * snapshot found in a store is recorded under `latestByStore`, one found elsewhere not at all.
    */
   latest: Record<string, Record<string, LatestMemory>>;
   /**

@@ -20,8 +20,8 @@ describe('rememberLatest and recordedFor', () => {
     expect(recordedFor(s, DOMAIN, 'ds', '/srv/prod').own.map((m) => m.snapshot)).toEqual(['sha256:a']);
     expect(recordedFor(s, DOMAIN, 'ds', '/srv/prod').held?.snapshot).toBe('sha256:a');
     expect(recordedFor(s, DOMAIN, 'ds', '/srv/staging').held?.snapshot).toBe('sha256:b');
-    // A snapshot verified from no store (an archive) is held to in every store, as before.
-    expect(rememberLatest(s, DOMAIN, 'sha256:c', statement('v3', '2026-12-01T00:00:05Z'), new Date())).toBe(true);
+    // A record an earlier snap wrote without its store is held to in every store, as before.
+    s.latest[DOMAIN] = { ds: { snapshot: 'sha256:c', version: 'v3', createdAt: '2026-12-01T00:00:05Z', seenAt: '2026-12-01T00:00:06Z' } };
     expect(recordedFor(s, DOMAIN, 'ds', '/srv/prod').held?.snapshot).toBe('sha256:c');
     expect(recordedFor(s, DOMAIN, 'ds', '/srv/prod').own.map((m) => m.snapshot)).toEqual(['sha256:a']);
   });

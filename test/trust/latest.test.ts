@@ -257,6 +257,26 @@ describe('verify --against NAME@latest', () => {
     expect(hidden.json.failure.message).toContain('this machine has trusted ds@v2');
   });
 
+  it("takes a store's NAME@latest after an archive of another store's newer NAME was verified on this machine under the same key (exit 0): the archive says nothing of this store; it was SNAPSHOT_ROLLBACK, naming the archive's version as hidden", async () => {
+    const t = await twoVersions();
+    expect((await t.verifyLatest()).code).toBe(0); // ds@v2 of the store recorded
+    await new Promise((r) => setTimeout(r, 1100));
+    const staging = join(t.work, 'staging');
+    const stagingData = await makeTree({ 'staged.txt': 'staged\n' });
+    const other = { SNAP_STATE_DIR: join(t.work, 'staging-state') };
+    expect((await snapJson(['seal', stagingData, '--as', 'ds@v5', '--key', keys.key, '--store', staging], { env: other })).code).toBe(0);
+    const archive = join(t.work, 'ds@v5.snap.tar');
+    expect((await snapJson(['export', 'ds@v5', '--store', staging, '-o', archive], { env: other })).code).toBe(0);
+    const checked = await snapJson(['verify', stagingData, '--against', archive, '--pubkey', keys.pub], { env: t.env });
+    expect(checked.code, checked.stdout).toBe(0);
+    const r = await t.verifyLatest();
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.json.resolved).toBe('ds@v2');
+    // The store is still held to its own ds@v2: hidden, it is a rollback.
+    await fsp.rm(join(t.store, 'snapshots', 'ds', 'v2'), { recursive: true, force: true });
+    expect((await t.verifyLatest()).json.failure?.code).toBe('SNAPSHOT_ROLLBACK');
+  });
+
   it('is a reserved VERSION: seal --as NAME@latest exits 2 (USAGE)', async () => {
     const data = await makeTree({ 'a.txt': 'a\n' });
     const r = await snapJson(['seal', data, '--as', 'ds@latest', '--key', keys.key, '--store', join(await tempDir(), 's')]);

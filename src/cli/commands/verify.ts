@@ -199,10 +199,12 @@ async function verifyDirAgainst(a: Args, io: CliIo, archived: SnapshotLocation |
     const { statement: _untrusted, ...rest } = r;
     r = { ...rest, ok: false, failure: replaced };
   }
-  if (r.statement) {
+  // Remembered for the store it was found in; an archive or a snapshot folder elsewhere says nothing of any store.
+  if (r.statement && storeId !== undefined) {
     const st = r.statement;
+    const at = storeId;
     try {
-      await updateState(stateDir, (s) => rememberLatest(s, domain, r.snapshot, st, new Date(), storeId));
+      await updateState(stateDir, (s) => rememberLatest(s, domain, r.snapshot, st, new Date(), at));
     } catch (e) {
       if (!a.quiet) io.stderr.write(`note: the trusted state ${shown(stateDir)} was not updated (${escapeMessage((e as Error).message)}): this machine will not remember ${shown(st.predicate.dataset)}@${shown(st.predicate.version)} as seen\n`);
     }
