@@ -17,7 +17,7 @@ import { formatTime, type Statement } from '../core/statement.js';
 import { listSnapshots, openStore, whatTheStoreHoldsInstead, type SnapshotInfo, type SnapshotLocation } from '../io/store.js';
 import type { TrustCheck } from '../snapshot.js';
 import type { VerifiedPolicy } from './policy-trust.js';
-import { MAX_LATEST_STORES, type LatestMemory, type TrustedState } from './state.js';
+import { MAX_LATEST_STORES, MAX_VERSIONS_KEPT, type LatestMemory, type TrustedState } from './state.js';
 
 /** The version word that asks for the newest trusted snapshot (kept in core/refs.ts, where io reads it too). */
 export { LATEST };
@@ -137,7 +137,10 @@ export function sameVersionOtherSnapshot(seen: LatestMemory | undefined, snapsho
 
 /** What this machine recorded of a dataset in a trust domain, as a store is held to it ({@link recordedFor}). */
 export interface Recorded {
-  /** The records made from this store, each with its `store` set: another snapshot of one of their versions there is refused. */
+  /**
+   * The records made from this store, each with its `store` set, and each other version verified
+   * from it (`versions`) as one: another snapshot of one of their versions there is refused.
+   */
   own: LatestMemory[];
   /** The newest of `own` and of a `latest` record without a store (an earlier snap's: held to in every store): what NAME@latest there may not be older than. */
   held?: LatestMemory;
@@ -154,21 +157,24 @@ export interface Recorded {
  */
 export function recordedFor(state: TrustedState | undefined, domain: string, name: string, store: string | undefined): Recorded {
   if (!state) return { own: [] };
-  const own: LatestMemory[] = [];
+  const records: LatestMemory[] = [];
   const mine = store !== undefined ? state.latestByStore?.[store]?.[domain]?.[name] : undefined;
-  if (mine && store !== undefined) own.push({ ...mine, store });
+  if (mine && store !== undefined) records.push({ ...mine, store });
   const top = state.latest[domain]?.[name];
-  if (top && store !== undefined && top.store === store) own.push(top);
-  const candidates = [...own, ...(top && top.store === undefined ? [top] : [])];
+  if (top && store !== undefined && top.store === store) records.push(top);
+  const candidates = [...records, ...(top && top.store === undefined ? [top] : [])];
   let held: LatestMemory | undefined;
   for (const m of candidates) if (!held || m.createdAt > held.createdAt) held = m;
+  const own = [...records];
+  for (const m of records) for (const v of m.versions ?? []) if (v.version !== m.version) own.push({ snapshot: v.snapshot, version: v.version, createdAt: v.createdAt, seenAt: m.seenAt, ...(store !== undefined ? { store } : {}) });
   return { own, ...(held ? { held } : {}) };
 }
 
 /**
  * Remember a trusted snapshot found in the store `store` (cli/commands/verify.ts `latestStoreKey`)
  * as the newest of its dataset seen there in `domain`, under `latestByStore`, when it is newer than
- * what is remembered there. A snapshot found in no store (an archive, a snapshot folder elsewhere)
+ * what is remembered there, and its version among those verified there (`versions`; at most
+ * {@link MAX_VERSIONS_KEPT}, the oldest recorded dropped beyond). A snapshot found in no store (an archive, a snapshot folder elsewhere)
  * is not remembered: it says nothing of any store (an archive of a staging store's newer NAME made
  * every store's NAME@latest a rollback). `latestByStore` keeps at most {@link MAX_LATEST_STORES}
  * stores: past that, the store whose newest record was seen longest ago is dropped (never `store`).
@@ -179,8 +185,20 @@ export function rememberLatest(state: TrustedState, domain: string, snapshot: st
   const byStore = (state.latestByStore ??= {});
   const byName = ((byStore[store] ??= {})[domain] ??= {});
   const m = byName[p.dataset];
-  if (m && (m.createdAt > p.createdAt || (m.createdAt === p.createdAt && m.snapshot === snapshot))) return false;
-  byName[p.dataset] = { snapshot, version: p.version, createdAt: p.createdAt, seenAt: formatTime(now) };
+  const newer = m === undefined || !(m.createdAt > p.createdAt || (m.createdAt === p.createdAt && m.snapshot === snapshot));
+  const newest = newer || m === undefined ? { snapshot, version: p.version, createdAt: p.createdAt, seenAt: formatTime(now) } : { snapshot: m.snapshot, version: m.version, createdAt: m.createdAt, seenAt: m.seenAt };
+  // A record written before `versions` held only the newest's version.
+  const versions = [...(m?.versions ?? (m ? [{ version: m.version, snapshot: m.snapshot, createdAt: m.createdAt }] : []))];
+  const at = versions.findIndex((v) => v.version === p.version);
+  const knownVersion = at >= 0 && versions[at]?.snapshot === snapshot;
+  if (!newer && knownVersion && m?.versions !== undefined) return false;
+  if (!knownVersion) {
+    if (at >= 0) versions.splice(at, 1);
+    versions.push({ version: p.version, snapshot, createdAt: p.createdAt });
+    // The oldest recorded dropped beyond the bound; never the newest's own version.
+    while (versions.length > MAX_VERSIONS_KEPT) versions.splice(versions.findIndex((v) => v.version !== newest.version), 1);
+  }
+  byName[p.dataset] = { ...newest, versions };
   dropStoresSeenLongestAgo(byStore, store);
   return true;
 }

@@ -9,7 +9,7 @@
  * ```json
  * {"format":"snap-trusted-state/1",
  *  "latest":{"<trust domain>":{"<dataset>":{"createdAt":"…","seenAt":"…","snapshot":"sha256:…","version":"v8"}}},
- *  "latestByStore":{"<store>":{"<trust domain>":{"<dataset>":{"createdAt":"…","seenAt":"…","snapshot":"sha256:…","version":"v8"}}}},
+ *  "latestByStore":{"<store>":{"<trust domain>":{"<dataset>":{"createdAt":"…","seenAt":"…","snapshot":"sha256:…","version":"v8","versions":[{"createdAt":"…","snapshot":"sha256:…","version":"v7"},…]}}}},
  *  "policies":{"<policy name>":{"root":{"keys":{"<keyid>":"<SPKI base64>"},"threshold":2,"validUntil"?:{"<keyid>":"…"}},"seenAt":"…","sha256":"<payload hex>","version":3}},
  *  "revocations":{"<snapshot id hex>":{"<hex SHA-256 of the envelope>":"<the revocation envelope, canonical JSON>"}},
  *  "checkpoints":{"<log origin>":{"root":"<base64>","seenAt":"…","size":42}}}
@@ -51,6 +51,8 @@ export const MAX_STATE_BYTES = 16 * 1024 * 1024;
  * `logOrigins`, trust/log-checkpoints.ts `MAX_LOG_ORIGINS`).
  */
 export const MAX_LATEST_STORES = 10_000;
+/** Most versions of one dataset a store's record keeps (`LatestMemory.versions`). */
+export const MAX_VERSIONS_KEPT = 256;
 /** How long an update waits for another process holding the state lock (ms). */
 const LOCK_WAIT_MS = 10_000;
 
@@ -81,6 +83,20 @@ export interface LatestMemory {
    * a store goes to `latestByStore`.
    */
   store?: string;
+  /**
+   * Under `latestByStore`: every version of the dataset verified from that store (the newest's
+   * too), oldest recorded first, each with the snapshot id it was verified as: another snapshot of
+   * one of them there is refused as the newest's is. At most {@link MAX_VERSIONS_KEPT}, the
+   * oldest recorded dropped beyond. Absent in a record written before it (then only the newest is held so).
+   */
+  versions?: VersionMemory[];
+}
+
+/** A version of a dataset verified from a store, as it was verified. */
+export interface VersionMemory {
+  version: string;
+  snapshot: string;
+  createdAt: string;
 }
 
 /** The largest checkpoint of an audit log (by origin) this machine signed or verified signed. */
@@ -197,6 +213,7 @@ function validateState(v: unknown, path: string): TrustedState {
       if (!obj(ds)) throw malformed(path, `${where}.${domain}`);
       for (const [name, m] of Object.entries(ds)) {
         if (!obj(m) || typeof m.snapshot !== 'string' || typeof m.version !== 'string' || typeof m.createdAt !== 'string' || typeof m.seenAt !== 'string' || ('store' in m && typeof m.store !== 'string')) throw malformed(path, `${where}.${domain}.${name}`);
+        if ('versions' in m && (!Array.isArray(m.versions) || m.versions.some((x: unknown) => !obj(x) || typeof x.version !== 'string' || typeof x.snapshot !== 'string' || typeof x.createdAt !== 'string'))) throw malformed(path, `${where}.${domain}.${name}.versions`);
       }
     }
   };

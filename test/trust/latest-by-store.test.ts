@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { recordedFor, rememberLatest } from '../../src/trust/latest.js';
-import { MAX_LATEST_STORES, STATE_FORMAT, type TrustedState } from '../../src/trust/state.js';
+import { MAX_LATEST_STORES, MAX_VERSIONS_KEPT, STATE_FORMAT, type TrustedState } from '../../src/trust/state.js';
 import type { Statement } from '../../src/core/statement.js';
 
 const DOMAIN = 'keys:0123/1';
@@ -44,5 +44,18 @@ describe('rememberLatest and recordedFor', () => {
     expect(stores).toHaveLength(MAX_LATEST_STORES);
     expect(stores).not.toContain('/tmp/store-0');
     expect(stores).toContain(`/tmp/store-${MAX_LATEST_STORES}`);
+  });
+
+  it(`keep every version verified from a store as it was verified, at most ${MAX_VERSIONS_KEPT}, the oldest recorded dropped first and never the newest's`, () => {
+    const s = empty();
+    const created = (i: number) => new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    rememberLatest(s, DOMAIN, 'sha256:newest', statement('v-newest', created(10_000)), new Date(), '/srv/prod');
+    for (let i = 0; i < MAX_VERSIONS_KEPT; i++) rememberLatest(s, DOMAIN, `sha256:${i}`, statement(`v${i}`, created(i)), new Date(), '/srv/prod');
+    const own = recordedFor(s, DOMAIN, 'ds', '/srv/prod').own;
+    expect(own).toHaveLength(MAX_VERSIONS_KEPT);
+    expect(own[0]).toMatchObject({ version: 'v-newest', snapshot: 'sha256:newest' });
+    expect(own.map((m) => m.version)).not.toContain('v0');
+    expect(own.find((m) => m.version === `v${MAX_VERSIONS_KEPT - 1}`)?.snapshot).toBe(`sha256:${MAX_VERSIONS_KEPT - 1}`);
+    expect(recordedFor(s, DOMAIN, 'ds', '/srv/prod').held?.version).toBe('v-newest');
   });
 });

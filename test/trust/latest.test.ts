@@ -277,6 +277,29 @@ describe('verify --against NAME@latest', () => {
     expect((await t.verifyLatest()).json.failure?.code).toBe('SNAPSHOT_ROLLBACK');
   });
 
+  it("refuses an older version this machine verified from the store that is now another snapshot: ds@v1 replaced by a staging store's ds@v1 signed by the same key, with its data, while ds@v2 is the newest recorded (exit 1, SNAPSHOT_ROLLBACK; it passed, exit 0)", async () => {
+    const t = await twoVersions();
+    await fsp.rm(join(t.data, 'b.txt')); // the data as of v1
+    const v1 = await snapJson(['verify', t.data, '--against', 'ds@v1', '--pubkey', keys.pub, '--store', t.store], { env: t.env });
+    expect(v1.code, v1.stdout).toBe(0);
+    await writeTree(t.data, { 'b.txt': 'two\n' });
+    expect((await t.verifyLatest()).code).toBe(0); // ds@v2, the newest, recorded too
+    const staging = join(t.work, 'staging');
+    const stagingData = await makeTree({ 'unreviewed.txt': 'poison\n' });
+    const staged = await snapJson(['seal', stagingData, '--as', 'ds@v1', '--key', keys.key, '--store', staging], { env: { SNAP_STATE_DIR: join(t.work, 'staging-state') } });
+    expect(staged.code, staged.stderr).toBe(0);
+    const dir = join(t.store, 'snapshots', 'ds', 'v1');
+    await fsp.rm(dir, { recursive: true, force: true });
+    await fsp.cp(join(staging, 'snapshots', 'ds', 'v1'), dir, { recursive: true });
+    const r = await snapJson(['verify', stagingData, '--against', 'ds@v1', '--pubkey', keys.pub, '--store', t.store], { env: t.env });
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.json.failure.code).toBe('SNAPSHOT_ROLLBACK');
+    expect(r.json.failure.message).toContain(`this machine has trusted ds@v1 as ${v1.json.snapshot}`);
+    // The genuine ds@v2 still passes by its version (ds@latest picks the planted ds@v1, sealed later, and is refused as well).
+    expect((await snapJson(['verify', t.data, '--against', 'ds@v2', '--pubkey', keys.pub, '--store', t.store], { env: t.env })).code).toBe(0);
+    expect((await t.verifyLatest()).json.failure?.code).toBe('SNAPSHOT_ROLLBACK');
+  });
+
   it('is a reserved VERSION: seal --as NAME@latest exits 2 (USAGE)', async () => {
     const data = await makeTree({ 'a.txt': 'a\n' });
     const r = await snapJson(['seal', data, '--as', 'ds@latest', '--key', keys.key, '--store', join(await tempDir(), 's')]);
