@@ -301,7 +301,7 @@ function printMerge(m: MergeReport, io: CliIo, color: boolean): void {
 async function chooseLatest(ref: string, store: string, storeId: string, stateDir: string, domain: string, trusted: TrustedKey[], threshold: number, rules: TrustRules): Promise<LatestResult> {
   const name = ref.slice(0, ref.indexOf('@'));
   // What was recorded from another store says nothing of this one (two stores may each seal NAME under one key);
-  // a record without its store (an archive's, an earlier snap's) is held to, as before.
+  // a record without its store (an earlier snap's, which recorded every verify) is held to, as before.
   const seen = recordedFor(await readState(stateDir), domain, name, storeId).held;
   return resolveLatest(name, store, (loc) => checkTrust(loc, trusted, threshold, rules), seen);
 }
