@@ -147,26 +147,29 @@ export interface Recorded {
 }
 
 /**
- * What the trusted state recorded of dataset `name` in `domain` that the store `store` (the key
- * `latestByStore` names it by; undefined: no store) is held to: its own record under
- * `latestByStore`, a `latest` record naming it (a state written before `latestByStore`), and a
- * `latest` record without a store (an earlier snap's, which recorded every verify there: held to everywhere). What
- * was recorded from another store says nothing of this one: two stores may each seal a
- * NAME@VERSION of their own under one key — and verifying another store's newer NAME must not
- * forget this one's (it did: one record per NAME, and the other store's took its place).
+ * What the trusted state recorded of dataset `name` in `domain` that a store is held to, the store
+ * going by the keys `stores` (cli/commands/verify.ts `latestStoreKeys`: its path as given, and its
+ * real path; none: no store): its own records under `latestByStore`, a `latest` record naming it (a
+ * state written before `latestByStore`), and a `latest` record without a store (an earlier snap's,
+ * which recorded every verify there: held to everywhere). What was recorded from another store says
+ * nothing of this one: two stores may each seal a NAME@VERSION of their own under one key — and
+ * verifying another store's newer NAME must not forget this one's (it did: one record per NAME,
+ * and the other store's took its place).
  */
-export function recordedFor(state: TrustedState | undefined, domain: string, name: string, store: string | undefined): Recorded {
+export function recordedFor(state: TrustedState | undefined, domain: string, name: string, stores: readonly string[]): Recorded {
   if (!state) return { own: [] };
   const records: LatestMemory[] = [];
-  const mine = store !== undefined ? state.latestByStore?.[store]?.[domain]?.[name] : undefined;
-  if (mine && store !== undefined) records.push({ ...mine, store });
   const top = state.latest[domain]?.[name];
-  if (top && store !== undefined && top.store === store) records.push(top);
+  for (const store of new Set(stores)) {
+    const mine = state.latestByStore?.[store]?.[domain]?.[name];
+    if (mine) records.push({ ...mine, store });
+    if (top && top.store === store) records.push(top);
+  }
   const candidates = [...records, ...(top && top.store === undefined ? [top] : [])];
   let held: LatestMemory | undefined;
   for (const m of candidates) if (!held || m.createdAt > held.createdAt) held = m;
   const own = [...records];
-  for (const m of records) for (const v of m.versions ?? []) if (v.version !== m.version) own.push({ snapshot: v.snapshot, version: v.version, createdAt: v.createdAt, seenAt: m.seenAt, ...(store !== undefined ? { store } : {}) });
+  for (const m of records) for (const v of m.versions ?? []) if (v.version !== m.version) own.push({ snapshot: v.snapshot, version: v.version, createdAt: v.createdAt, seenAt: m.seenAt, ...(m.store !== undefined ? { store: m.store } : {}) });
   return { own, ...(held ? { held } : {}) };
 }
 

@@ -17,20 +17,20 @@ describe('rememberLatest and recordedFor', () => {
     const s = empty();
     expect(rememberLatest(s, DOMAIN, 'sha256:a', statement('v2', '2026-12-01T00:00:01Z'), new Date(), '/srv/prod')).toBe(true);
     expect(rememberLatest(s, DOMAIN, 'sha256:b', statement('v2', '2026-12-01T00:00:09Z'), new Date(), '/srv/staging')).toBe(true);
-    expect(recordedFor(s, DOMAIN, 'ds', '/srv/prod').own.map((m) => m.snapshot)).toEqual(['sha256:a']);
-    expect(recordedFor(s, DOMAIN, 'ds', '/srv/prod').held?.snapshot).toBe('sha256:a');
-    expect(recordedFor(s, DOMAIN, 'ds', '/srv/staging').held?.snapshot).toBe('sha256:b');
+    expect(recordedFor(s, DOMAIN, 'ds', ['/srv/prod']).own.map((m) => m.snapshot)).toEqual(['sha256:a']);
+    expect(recordedFor(s, DOMAIN, 'ds', ['/srv/prod']).held?.snapshot).toBe('sha256:a');
+    expect(recordedFor(s, DOMAIN, 'ds', ['/srv/staging']).held?.snapshot).toBe('sha256:b');
     // A record an earlier snap wrote without its store is held to in every store, as before.
     s.latest[DOMAIN] = { ds: { snapshot: 'sha256:c', version: 'v3', createdAt: '2026-12-01T00:00:05Z', seenAt: '2026-12-01T00:00:06Z' } };
-    expect(recordedFor(s, DOMAIN, 'ds', '/srv/prod').held?.snapshot).toBe('sha256:c');
-    expect(recordedFor(s, DOMAIN, 'ds', '/srv/prod').own.map((m) => m.snapshot)).toEqual(['sha256:a']);
+    expect(recordedFor(s, DOMAIN, 'ds', ['/srv/prod']).held?.snapshot).toBe('sha256:c');
+    expect(recordedFor(s, DOMAIN, 'ds', ['/srv/prod']).own.map((m) => m.snapshot)).toEqual(['sha256:a']);
   });
 
   it('read a record of `latest` that names its store (a state written before latestByStore) as that store\'s own', () => {
     const s = empty();
     s.latest[DOMAIN] = { ds: { snapshot: 'sha256:a', version: 'v2', createdAt: '2026-12-01T00:00:01Z', seenAt: '2026-12-01T00:00:02Z', store: '/srv/prod' } };
-    expect(recordedFor(s, DOMAIN, 'ds', '/srv/prod').own.map((m) => m.snapshot)).toEqual(['sha256:a']);
-    expect(recordedFor(s, DOMAIN, 'ds', '/srv/other')).toEqual({ own: [] });
+    expect(recordedFor(s, DOMAIN, 'ds', ['/srv/prod']).own.map((m) => m.snapshot)).toEqual(['sha256:a']);
+    expect(recordedFor(s, DOMAIN, 'ds', ['/srv/other'])).toEqual({ own: [] });
   });
 
   it(`keep at most ${MAX_LATEST_STORES} stores, dropping the one whose record was seen longest ago`, () => {
@@ -51,11 +51,11 @@ describe('rememberLatest and recordedFor', () => {
     const created = (i: number) => new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
     rememberLatest(s, DOMAIN, 'sha256:newest', statement('v-newest', created(10_000)), new Date(), '/srv/prod');
     for (let i = 0; i < MAX_VERSIONS_KEPT; i++) rememberLatest(s, DOMAIN, `sha256:${i}`, statement(`v${i}`, created(i)), new Date(), '/srv/prod');
-    const own = recordedFor(s, DOMAIN, 'ds', '/srv/prod').own;
+    const own = recordedFor(s, DOMAIN, 'ds', ['/srv/prod']).own;
     expect(own).toHaveLength(MAX_VERSIONS_KEPT);
     expect(own[0]).toMatchObject({ version: 'v-newest', snapshot: 'sha256:newest' });
     expect(own.map((m) => m.version)).not.toContain('v0');
     expect(own.find((m) => m.version === `v${MAX_VERSIONS_KEPT - 1}`)?.snapshot).toBe(`sha256:${MAX_VERSIONS_KEPT - 1}`);
-    expect(recordedFor(s, DOMAIN, 'ds', '/srv/prod').held?.version).toBe('v-newest');
+    expect(recordedFor(s, DOMAIN, 'ds', ['/srv/prod']).held?.version).toBe('v-newest');
   });
 });

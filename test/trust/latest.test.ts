@@ -300,6 +300,27 @@ describe('verify --against NAME@latest', () => {
     expect((await t.verifyLatest()).json.failure?.code).toBe('SNAPSHOT_ROLLBACK');
   });
 
+  for (const [first, then] of [['link', 'real path'], ['real path', 'link']] as const) {
+    it(`holds a store reached by its ${then} to what was recorded when it was reached by its ${first}: ds@v2 then replaced by a staging store's, with its data, is SNAPSHOT_ROLLBACK (it passed, exit 0: each path was a store of its own)`, async () => {
+      const t = await twoVersions();
+      const link = join(t.work, 'store-link');
+      await fsp.symlink(t.store, link);
+      const path = { link, 'real path': t.store };
+      const seen = await snapJson(['verify', t.data, '--against', 'ds@v2', '--pubkey', keys.pub, '--store', path[first]], { env: t.env });
+      expect(seen.code, seen.stdout).toBe(0);
+      await new Promise((r) => setTimeout(r, 1100));
+      const staging = join(t.work, 'staging');
+      const stagingData = await makeTree({ 'unreviewed.txt': 'poison\n' });
+      expect((await snapJson(['seal', stagingData, '--as', 'ds@v2', '--key', keys.key, '--store', staging], { env: { SNAP_STATE_DIR: join(t.work, 'staging-state') } })).code).toBe(0);
+      const dir = join(t.store, 'snapshots', 'ds', 'v2');
+      await fsp.rm(dir, { recursive: true, force: true });
+      await fsp.cp(join(staging, 'snapshots', 'ds', 'v2'), dir, { recursive: true });
+      const r = await snapJson(['verify', stagingData, '--against', 'ds@v2', '--pubkey', keys.pub, '--store', path[then]], { env: t.env });
+      expect(r.code, r.stdout).toBe(1);
+      expect(r.json.failure.code).toBe('SNAPSHOT_ROLLBACK');
+    });
+  }
+
   it('is a reserved VERSION: seal --as NAME@latest exits 2 (USAGE)', async () => {
     const data = await makeTree({ 'a.txt': 'a\n' });
     const r = await snapJson(['seal', data, '--as', 'ds@latest', '--key', keys.key, '--store', join(await tempDir(), 's')]);

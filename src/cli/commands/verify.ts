@@ -1,6 +1,6 @@
 /** `snap verify <dir>`: The pre-training gate: exit 0 only if DIR is byte for byte what a trusted key signed. */
 import { isAbsolute, relative, resolve } from 'node:path';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, promises as fsp, statSync } from 'node:fs';
 import { SnapError } from '../../core/errors.js';
 import { escapeForTerminal as shown, escapeListedPath, escapeMessage, escapePath } from '../../core/display.js';
 import { storePath, type SnapshotLocation } from '../../io/store.js';
@@ -174,7 +174,7 @@ async function verifyDirAgainst(a: Args, io: CliIo, archived: SnapshotLocation |
   let snapshot: SnapshotLocation;
   let r: VerifyReport;
   const against = String(a.against);
-  const latest = !archived && isLatestRef(against) ? await chooseLatest(against, store, latestStoreKey(store, io), stateDir, domain, trusted, threshold, rules) : undefined;
+  const latest = !archived && isLatestRef(against) ? await chooseLatest(against, store, await latestStoreKeys(store, io), stateDir, domain, trusted, threshold, rules) : undefined;
   if (latest?.failure) {
     snapshot = { dir: '', ref: against };
     r = { ok: false, snapshot: '', ref: against, signers: [], counts: { matched: 0, modified: 0, missing: 0, extra: 0, 'type-changed': 0, unreadable: 0 }, problems: [], failure: latest.failure, files: 0, bytes: 0, seconds: 0 };
@@ -193,18 +193,18 @@ async function verifyDirAgainst(a: Args, io: CliIo, archived: SnapshotLocation |
   await keepRevocations(); // a revocation seen here keeps counting here, even once the store has lost it
   // The version this machine has trusted as another snapshot (a replaced folder): refused, and not remembered.
   // The store it was found in (not an archive, nor a snapshot folder elsewhere, given as --against): two stores may each hold a NAME@VERSION of their own.
-  const storeId = !archived && snapshot.dir !== '' && isInside(snapshot.dir, store) ? latestStoreKey(store, io) : undefined;
-  const replaced = r.statement ? await replacedVersion(stateDir, domain, r.snapshot, r.statement, storeId) : undefined;
+  const storeIds = !archived && snapshot.dir !== '' && isInside(snapshot.dir, store) ? await latestStoreKeys(store, io) : [];
+  const replaced = r.statement ? await replacedVersion(stateDir, domain, r.snapshot, r.statement, storeIds) : undefined;
   if (replaced) {
     const { statement: _untrusted, ...rest } = r;
     r = { ...rest, ok: false, failure: replaced };
   }
   // Remembered for the store it was found in; an archive or a snapshot folder elsewhere says nothing of any store.
-  if (r.statement && storeId !== undefined) {
+  if (r.statement && storeIds.length > 0) {
     const st = r.statement;
-    const at = storeId;
     try {
-      await updateState(stateDir, (s) => rememberLatest(s, domain, r.snapshot, st, new Date(), at));
+      // Under each name the store goes by (map, then some: each one is remembered, none skipped once another changed the state).
+      await updateState(stateDir, (s) => storeIds.map((at) => rememberLatest(s, domain, r.snapshot, st, new Date(), at)).some(Boolean));
     } catch (e) {
       if (!a.quiet) io.stderr.write(`note: the trusted state ${shown(stateDir)} was not updated (${escapeMessage((e as Error).message)}): this machine will not remember ${shown(st.predicate.dataset)}@${shown(st.predicate.version)} as seen\n`);
     }
@@ -298,11 +298,11 @@ function printMerge(m: MergeReport, io: CliIo, color: boolean): void {
  * machine has seen in the same trust domain (trust/latest.ts) in this store (`storeId`,
  * {@link latestStoreKey}).
  */
-async function chooseLatest(ref: string, store: string, storeId: string, stateDir: string, domain: string, trusted: TrustedKey[], threshold: number, rules: TrustRules): Promise<LatestResult> {
+async function chooseLatest(ref: string, store: string, storeIds: readonly string[], stateDir: string, domain: string, trusted: TrustedKey[], threshold: number, rules: TrustRules): Promise<LatestResult> {
   const name = ref.slice(0, ref.indexOf('@'));
   // What was recorded from another store says nothing of this one (two stores may each seal NAME under one key);
   // a record without its store (an earlier snap's, which recorded every verify) is held to, as before.
-  const seen = recordedFor(await readState(stateDir), domain, name, storeId).held;
+  const seen = recordedFor(await readState(stateDir), domain, name, storeIds).held;
   return resolveLatest(name, store, (loc) => checkTrust(loc, trusted, threshold, rules), seen);
 }
 
@@ -316,6 +316,21 @@ function latestStoreKey(store: string, io: CliIo): string {
   return io.givenStore ? io.givenStore.url : resolve(store);
 }
 
+/**
+ * The names a store is recorded under and held to in the trusted state's `latestByStore`:
+ * {@link latestStoreKey}, and for a store folder its real path too, when that is another. The
+ * records of both hold it, so a store reached by a link one day and by its real path the next is
+ * one store (it was two: the same-version check was skipped by whoever took the other path); and
+ * the path as given still holds it when its folder is made a link to a copy (whose real path has
+ * no record).
+ */
+async function latestStoreKeys(store: string, io: CliIo): Promise<string[]> {
+  const given = latestStoreKey(store, io);
+  if (io.givenStore) return [given];
+  const real = await fsp.realpath(store).catch(() => given);
+  return real === given ? [given] : [given, real];
+}
+
 /** True when `path` is `root` or lies under it (both as given, made absolute). */
 function isInside(path: string, root: string): boolean {
   const rel = relative(resolve(root), resolve(path));
@@ -324,14 +339,14 @@ function isInside(path: string, root: string): boolean {
 
 /**
  * The failure of a trusted snapshot of the version this machine remembers as another snapshot in
- * the same trust domain, recorded from this store (`store`; trust/latest.ts `recordedFor`,
+ * the same trust domain, recorded from this store (`stores`, {@link latestStoreKeys}; trust/latest.ts `recordedFor`,
  * `sameVersionOtherSnapshot`), or undefined. A state that
  * cannot be read remembers nothing here (trustSetup has said so).
  */
-async function replacedVersion(stateDir: string, domain: string, snapshot: string, statement: NonNullable<VerifyReport['statement']>, store: string | undefined): Promise<{ code: string; message: string } | undefined> {
+async function replacedVersion(stateDir: string, domain: string, snapshot: string, statement: NonNullable<VerifyReport['statement']>, stores: readonly string[]): Promise<{ code: string; message: string } | undefined> {
   const state = await readState(stateDir).catch(() => undefined);
-  for (const seen of recordedFor(state, domain, statement.predicate.dataset, store).own) {
-    const failure = sameVersionOtherSnapshot(seen, snapshot, statement, store);
+  for (const seen of recordedFor(state, domain, statement.predicate.dataset, stores).own) {
+    const failure = sameVersionOtherSnapshot(seen, snapshot, statement, seen.store);
     if (failure) return failure;
   }
   return undefined;
