@@ -299,8 +299,9 @@ export function rememberCheckpoint(state: TrustedState, c: Checkpoint, now: Date
 export const MAX_LOG_ORIGINS = 10_000;
 
 /**
- * Keep the origin of a store's audit log (`store`: its real path, or its `s3://BUCKET/PREFIX/` URL
- * as the S3 store resolves it) in the trusted state, when none is kept for it or `replace` (the
+ * Keep the origin of a store's audit log (`store`: a name it goes by, cli/commands/log.ts
+ * `storeIdentities` — its folder's path as given, or its real path — or its `s3://BUCKET/PREFIX/`
+ * URL as the S3 store resolves it) in the trusted state, when none is kept for it or `replace` (the
  * user named the origin with `--origin`).
  * @returns true when the state changed
  */

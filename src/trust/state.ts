@@ -133,7 +133,8 @@ export interface TrustedState {
   /** Audit log origin → the largest checkpoint of it this machine signed or verified signed. */
   checkpoints?: Record<string, CheckpointMemory>;
   /**
-   * Store (its folder's absolute path as given, or its `s3://BUCKET/PREFIX/` URL as the S3 store resolves it) → the
+   * Store (its folder's path as given and its real path, each a key — cli/commands/log.ts
+   * `storeIdentities` — or its `s3://BUCKET/PREFIX/` URL as the S3 store resolves it) → the
    * origin of its audit log, as this machine signed a checkpoint of it or verified one signed:
    * `log --verify` then holds the store's log to it.
    */

@@ -323,6 +323,22 @@ describe('snap log checkpoint', () => {
     expect(r.json.checkpoints.problems.find((p: { kind: string }) => p.kind === 'origin').message).toContain(`not of ${ca.json.origin as string}`);
   });
 
+  it("holds the store's log to the origin kept when it was reached by a link also when it is then given by its real path: another store's log copied in fails (exit 1, origin); nothing was kept under the real path, and B's log passed (exit 0)", async () => {
+    const a = await logged();
+    const b = await logged();
+    const link = join(a.work, 'link');
+    await fsp.symlink(a.store, link);
+    const ca = await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', link]);
+    expect(ca.code, ca.stderr).toBe(0);
+    expect((await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', b.store])).code).toBe(0);
+    await fsp.rm(join(a.store, 'log.checkpoints'), { recursive: true });
+    await fsp.cp(join(b.store, 'log.checkpoints'), join(a.store, 'log.checkpoints'), { recursive: true });
+    for (const f of ['log.jsonl', 'log.head']) await fsp.copyFile(join(b.store, f), join(a.store, f));
+    const r = await snapJson(['log', '--verify', '--pubkey', auditor.pub, '--store', a.store]);
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.json.checkpoints.problems.find((p: { kind: string }) => p.kind === 'origin').message).toContain(`not of ${ca.json.origin as string}`);
+  });
+
   it('checks every checkpoint and the consistency between successive ones (mismatch, inconsistent)', async () => {
     const t = await logged();
     expect((await snapJson(['log', 'checkpoint', '--key', auditor.key, '--store', t.store])).code).toBe(0); // 2 lines

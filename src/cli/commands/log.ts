@@ -76,8 +76,8 @@ async function cmdLog(a: Args, io: CliIo): Promise<number> {
     const state = await keptCheckpoints(a, io);
     // The log's origin: --origin, else the one this machine kept for this store (signed or verified
     // signed here before), so that another store's log copied in fails even without --origin.
-    const storeId = await storeIdentity(store.root, io);
-    const pinned = a.origin === undefined && state ? keptOrigin(state.origins, await storeIdentities(store.root, io)) : undefined;
+    const storeIds = await storeIdentities(store.root, io);
+    const pinned = a.origin === undefined && state ? keptOrigin(state.origins, storeIds) : undefined;
     const origin = a.origin !== undefined ? String(a.origin) : pinned;
     if ('failure' in begun) throw begun.failure;
     const c = await begun.prepared.finish({ pubkeys, external, ...(state ? { remembered: state.remembered } : {}), ...(origin !== undefined ? { origin } : {}), ...(pinned !== undefined ? { originFrom: `the origin this machine kept for this store in ${state?.remembered.source}; if the store was made anew, give --origin` } : {}) });
@@ -86,7 +86,7 @@ async function cmdLog(a: Args, io: CliIo): Promise<number> {
     if (state && c.ok && c.newest && c.newest.signedBy.length > 0) {
       const n = c.newest;
       await state.keep({ origin: n.origin, size: n.size, root: Buffer.from(n.root, 'hex'), extensions: [] });
-      await state.keepOrigin(storeId, n.origin, a.origin !== undefined);
+      for (const id of storeIds) await state.keepOrigin(id, n.origin, a.origin !== undefined);
     }
     const { last, ...chain } = v;
     if (a.json) jsonOut(io, { store: store.root, ...chain, ok, chainOk: v.ok, checkpoints: c });
@@ -232,10 +232,10 @@ async function cmdCheckpoint(a: Args, io: CliIo): Promise<number> {
   // This machine remembers the checkpoint and the store's log origin only once the checkpoint is in
   // the store: on an S3 store, after the push (a kill or a failed push before it would leave the
   // state naming an origin whose store has no checkpoint, and every later log --verify failing).
-  const storeId = await storeIdentity(store.root, io);
+  const storeIds = await storeIdentities(store.root, io);
   const remember = async (): Promise<void> => {
     await state?.keep(made.checkpoint);
-    await state?.keepOrigin(storeId, made.checkpoint.origin, a.origin !== undefined);
+    for (const id of storeIds) await state?.keepOrigin(id, made.checkpoint.origin, a.origin !== undefined);
   };
   if (io.afterPush) io.afterPush(remember);
   else await remember();
@@ -271,9 +271,12 @@ export async function storeIdentity(root: string, io: CliIo): Promise<string> {
 }
 
 /**
- * The names under which this machine may have kept the store's log origin, first the one kept
- * under from now on ({@link storeIdentity}), then the folder's real path, under which an earlier
- * snap kept it (so that an upgrade does not forget it).
+ * The names under which this machine keeps, and looks up, the store's log origin: first
+ * {@link storeIdentity} (the path as given), then the folder's real path when that is another.
+ * The origin is kept under both, so a store reached by a link one day and by its real path the
+ * next is held to one origin (kept under the link alone, it was not found by the real path, and
+ * another store's log copied in passed `log --verify --pubkey`); an earlier snap kept it under the
+ * real path alone.
  */
 export async function storeIdentities(root: string, io: CliIo): Promise<string[]> {
   const id = await storeIdentity(root, io);
