@@ -630,6 +630,19 @@ describe('a snapshot replaced in the store by another signed as the same name (a
     expect(human.stdout).toMatch(new RegExp(`model e@1 sha256:\\S+ {2}trained on mid@v1 \\(replaced in the store by ${planted}\\)`));
   });
 
+  it("impact of a name a derivation gives another store's snapshot (--derived-from its folder) says the records may name another store's, not only that the store's was replaced, and says that one record names it ('mid@v1 names', not 'mid@v1 name')", async () => {
+    const st = await newStorePath();
+    const other = await newStorePath();
+    expect((await snapJson(['seal', await makeTree({ 'raw.csv': '1\n' }), '--as', 'src@v1', '--key', keys.key, '--store', st, '--no-pipeline'])).code).toBe(0);
+    expect((await snapJson(['seal', await makeTree({ 'elsewhere.csv': '2\n' }), '--as', 'src@v1', '--key', keys.key, '--store', other, '--no-pipeline'])).code).toBe(0);
+    const derived = await snapJson(['seal', await makeTree({ 'mid.csv': '1\n' }), '--as', 'mid@v1', '--key', keys.key, '--store', st, '--no-pipeline', '--derived-from', join(other, 'snapshots', 'src', 'v1')]);
+    expect(derived.code, derived.stderr).toBe(0);
+    const human = await snap(['impact', 'src@v1', '--store', st, '--pubkey', keys.pub]);
+    expect(human.code).toBe(1);
+    expect(human.stdout).toMatch(/snapshots replaced in the store \(1\): the store holds another snapshot under the name signed records give it: replaced \(a copy from another store signed by the same keys\?\), or the records name another store's snapshot of that name \(--derived-from a snapshot folder elsewhere\)/);
+    expect(human.stdout).toMatch(/src@v1: the store holds sha256:\S+, but mid@v1 names sha256:\S+ by that name/);
+  });
+
   it('an intact store has no replaced snapshot (replacedSnapshots empty, exit 0)', async () => {
     const r = await snapJson(['impact', 'raw@v1', '--store', store, '--pubkey', keys.pub]);
     expect(r.code, r.stderr).toBe(0);
