@@ -58,8 +58,10 @@ export interface CliIo {
    * (the report's restore command); `url`, the store's location as the S3 store resolves it,
    * `s3://BUCKET/PREFIX/` (`s3://BUCKET/` for a whole bucket) however it was given — the name the
    * trusted state keeps it by. `a.store` and `$SNAP_STORE` are then the working copy's path.
+   * `endpoint`: AWS_ENDPOINT_URL(_S3) when one is set (s3/client.ts `readS3Settings`), as a URL
+   * parses it: the same `s3://BUCKET/PREFIX/` on another endpoint is another store.
    */
-  givenStore?: { store: string | undefined; url: string };
+  givenStore?: { store: string | undefined; url: string; endpoint?: string };
   /**
    * Set for a command run on an S3 store's working copy: `fn` runs once what the command wrote is
    * pushed to the bucket — never when the push fails, nor when the process dies before. For what

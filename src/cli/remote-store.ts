@@ -196,8 +196,9 @@ export function retentionOf(a: Args, io: CliIo, now = new Date()): Retention | u
  */
 export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo, handler: (a: Args, io: CliIo) => Promise<number>): Promise<number> {
   const retain = retentionOf(a, io);
-  const [{ openS3Backend }, { openRemoteSession }] = await Promise.all([import('../store/open-s3.js'), import('../store/remote-session.js')]);
+  const [{ openS3Backend }, { openRemoteSession }, { readS3Settings }] = await Promise.all([import('../store/open-s3.js'), import('../store/remote-session.js'), import('../s3/client.js')]);
   const remote = await openS3Backend(url, io.env);
+  const endpoint = readS3Settings(io.env).endpoint;
   if (retain) await remote.checkObjectLock();
   const cosignatures = await cosignatureOptionsOf(cmd, a, io);
   const session = await openRemoteSession(remote, {
@@ -230,7 +231,7 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
     afterPush: (fn) => void afterPush.push(fn),
     pushed: () => ({ objectsUploaded: session.stats.objectsUploaded, bytesUploaded: session.stats.bytesUploaded }),
     env: { ...io.env, SNAP_STORE: session.root },
-    givenStore: { store: typeof a.store === 'string' ? a.store : undefined, url: remote.location },
+    givenStore: { store: typeof a.store === 'string' ? a.store : undefined, url: remote.location, ...(endpoint !== undefined ? { endpoint: new URL(endpoint).href } : {}) },
     ...(cmd === 'fsck' ? { storeObjects: { checkObjects: (p) => session.checkObjects(p), installObject: (h, p, n) => session.installObject(h, p, n), leftovers: () => session.leftovers(), clean: () => session.clean() } } : {}),
     stdout: wrapWrite(io.stdout, (s) => void held.push(a.json ? shownInJson(s) : shownOnTerminal(s))),
     stderr: wrapWrite(io.stderr, (s) => void io.stderr.write(shownOnTerminal(s))),

@@ -307,13 +307,17 @@ async function chooseLatest(ref: string, store: string, storeIds: readonly strin
 }
 
 /**
- * How the trusted state's `latest` names the store a snapshot was verified in, as `logOrigins`
- * does (cli/commands/log.ts `storeIdentity`): an S3 store's URL, else the store folder's absolute path as given — not its
+ * How the trusted state's `latestByStore` names the store a snapshot was verified in: an S3 store's
+ * URL (followed by ` at ENDPOINT` when AWS_ENDPOINT_URL(_S3) is set), else, as `logOrigins` does
+ * (cli/commands/log.ts `storeIdentity`), the store folder's absolute path as given — not its
  * real path, which whoever can write where the store is could change (its folder made a link to a
  * copy without the newest snapshot, whose real path this machine has recorded nothing for).
  */
 function latestStoreKey(store: string, io: CliIo): string {
-  return io.givenStore ? io.givenStore.url : resolve(store);
+  if (!io.givenStore) return resolve(store);
+  // The same s3://BUCKET/PREFIX/ on another endpoint (AWS_ENDPOINT_URL) is another store: a staging server's ds@v2 was refused as the production one's replaced.
+  const { url, endpoint } = io.givenStore;
+  return endpoint !== undefined ? `${url} at ${endpoint}` : url;
 }
 
 /**

@@ -1,0 +1,36 @@
+/**
+ * Two S3 stores at the same `s3://BUCKET/PREFIX/` on two endpoints (AWS_ENDPOINT_URL: a staging
+ * MinIO and the production service, say) are two stores to the trusted state's `latestByStore`
+ * (docs/FORMAT.md §17): each may seal a NAME@VERSION of its own under one key. Two moto_servers.
+ */
+import { join } from 'node:path';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { describe, expect, it } from 'vitest';
+import { useS3Server } from '../helpers/s3-server.js';
+import { makeTree, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
+import { clientFor } from './s3-fixture.js';
+
+const prod = useS3Server('moto');
+const staging = useS3Server('moto');
+const keys = useKeyPair('two-endpoints');
+
+describe('the same s3://BUCKET/PREFIX/ on two endpoints', () => {
+  it("is two stores: each one's own ds@v2, under one key, verifies (exit 0); the second was SNAPSHOT_ROLLBACK, as the first's replaced", { timeout: 180_000 }, async () => {
+    const bucket = `t${process.pid}-${Date.now().toString(36)}-two-endpoints`;
+    for (const server of [prod, staging]) await clientFor(server).send(new CreateBucketCommand({ Bucket: bucket }));
+    const state = join(await tempDir('snap-s3-two-endpoints-'), 'state');
+    const url = `s3://${bucket}/store`;
+    const runs = [];
+    for (const [server, file] of [[prod, 'p.txt'], [staging, 's.txt']] as const) {
+      const env = { ...server.env, NODE_NO_WARNINGS: '1', SNAP_STATE_DIR: state };
+      const data = await makeTree({ [file]: `${file}\n` });
+      const sealed = await snapJson(['seal', data, '--as', 'ds@v2', '--key', keys.key, '--store', url], { env });
+      expect(sealed.code, sealed.stderr).toBe(0);
+      runs.push({ env, data });
+    }
+    for (const { env, data } of [...runs, ...runs]) {
+      const r = await snapJson(['verify', data, '--against', 'ds@v2', '--pubkey', keys.pub, '--store', url], { env });
+      expect(r.code, r.stdout).toBe(0);
+    }
+  });
+});
