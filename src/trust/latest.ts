@@ -17,7 +17,7 @@ import { formatTime, type Statement } from '../core/statement.js';
 import { listSnapshots, openStore, whatTheStoreHoldsInstead, type SnapshotInfo, type SnapshotLocation } from '../io/store.js';
 import type { TrustCheck } from '../snapshot.js';
 import type { VerifiedPolicy } from './policy-trust.js';
-import { MAX_LATEST_STORES, MAX_VERSIONS_KEPT, type LatestMemory, type TrustedState } from './state.js';
+import { MAX_LATEST_STORES, MAX_VERSIONS_KEPT, MAX_VERSIONS_TOTAL, type LatestMemory, type TrustedState } from './state.js';
 
 /** The version word that asks for the newest trusted snapshot (kept in core/refs.ts, where io reads it too). */
 export { LATEST };
@@ -203,7 +203,37 @@ export function rememberLatest(state: TrustedState, domain: string, snapshot: st
   }
   byName[p.dataset] = { ...newest, versions };
   dropStoresSeenLongestAgo(byStore, store);
+  dropRecordsOverTotal(byStore, byName[p.dataset] as LatestMemory);
   return true;
+}
+
+/**
+ * Keep at most {@link MAX_VERSIONS_TOTAL} versions in `byStore` in all: past that, drop whole
+ * records (a store's NAME in a trust domain), those seen longest ago first, never `keep` (the one
+ * just written); a store or domain left empty goes too.
+ */
+function dropRecordsOverTotal(byStore: NonNullable<TrustedState['latestByStore']>, keep: LatestMemory): void {
+  const records: { store: string; domain: string; name: string; m: LatestMemory }[] = [];
+  let total = 0;
+  for (const [store, byDomain] of Object.entries(byStore)) {
+    for (const [domain, byName] of Object.entries(byDomain)) {
+      for (const [name, m] of Object.entries(byName)) {
+        records.push({ store, domain, name, m });
+        total += m.versions?.length ?? 1;
+      }
+    }
+  }
+  if (total <= MAX_VERSIONS_TOTAL) return;
+  records.sort((x, y) => (x.m.seenAt < y.m.seenAt ? -1 : x.m.seenAt > y.m.seenAt ? 1 : 0));
+  for (const r of records) {
+    if (total <= MAX_VERSIONS_TOTAL) break;
+    if (r.m === keep) continue;
+    total -= r.m.versions?.length ?? 1;
+    const byDomain = byStore[r.store] as Record<string, Record<string, LatestMemory>>;
+    delete (byDomain[r.domain] as Record<string, LatestMemory>)[r.name];
+    if (Object.keys(byDomain[r.domain] as object).length === 0) delete byDomain[r.domain];
+    if (Object.keys(byDomain).length === 0) delete byStore[r.store];
+  }
 }
 
 /** Keep at most {@link MAX_LATEST_STORES} stores in `byStore`, dropping those whose newest record was seen longest ago (never `keep`). */

@@ -53,6 +53,14 @@ export const MAX_STATE_BYTES = 16 * 1024 * 1024;
 export const MAX_LATEST_STORES = 10_000;
 /** Most versions of one dataset a store's record keeps (`LatestMemory.versions`). */
 export const MAX_VERSIONS_KEPT = 256;
+/**
+ * Most versions `latestByStore` keeps in all, over every store, trust domain and NAME (about 150
+ * bytes each as canonical JSON: 40,000 are about 6 MiB). {@link MAX_LATEST_STORES} stores of
+ * {@link MAX_VERSIONS_KEPT} versions each would pass {@link MAX_STATE_BYTES}, and a state that
+ * large is refused when read (`STATE_MALFORMED`): every command that reads it would stop. Past the
+ * bound the records seen longest ago are dropped (trust/latest.ts `rememberLatest`).
+ */
+export const MAX_VERSIONS_TOTAL = 40_000;
 /** How long an update waits for another process holding the state lock (ms). */
 const LOCK_WAIT_MS = 10_000;
 

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { recordedFor, rememberLatest } from '../../src/trust/latest.js';
-import { MAX_LATEST_STORES, MAX_VERSIONS_KEPT, STATE_FORMAT, type TrustedState } from '../../src/trust/state.js';
+import { canonicalJson } from '../../src/core/canonical-json.js';
+import { MAX_LATEST_STORES, MAX_STATE_BYTES, MAX_VERSIONS_KEPT, MAX_VERSIONS_TOTAL, STATE_FORMAT, type TrustedState } from '../../src/trust/state.js';
 import type { Statement } from '../../src/core/statement.js';
 
 const DOMAIN = 'keys:0123/1';
@@ -57,5 +58,19 @@ describe('rememberLatest and recordedFor', () => {
     expect(own.map((m) => m.version)).not.toContain('v0');
     expect(own.find((m) => m.version === `v${MAX_VERSIONS_KEPT - 1}`)?.snapshot).toBe(`sha256:${MAX_VERSIONS_KEPT - 1}`);
     expect(recordedFor(s, DOMAIN, 'ds', ['/srv/prod']).held?.version).toBe('v-newest');
+  });
+  it(`keep at most ${MAX_VERSIONS_TOTAL} versions over all stores, so that the state stays readable (under ${MAX_STATE_BYTES} bytes): the records seen longest ago go first, never the one just written`, () => {
+    const s = empty();
+    const at = (i: number) => new Date(Date.UTC(2026, 0, 1) + i * 1000);
+    const stamp = (i: number) => at(i).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    // 200 stores of 256 versions each, verified one store after the other: 51,200 versions offered.
+    for (let st = 0; st < 200; st++) for (let v = 0; v < MAX_VERSIONS_KEPT; v++) rememberLatest(s, DOMAIN, `sha256:${st}-${v}`, statement(`v${v}`, stamp(v)), at(st * 1000 + v), `/srv/store-${st}`);
+    const byStore = s.latestByStore ?? {};
+    const total = Object.values(byStore).reduce((n, d) => n + (d[DOMAIN]?.ds?.versions?.length ?? 0), 0);
+    expect(total).toBeLessThanOrEqual(MAX_VERSIONS_TOTAL);
+    expect(total).toBeGreaterThan(MAX_VERSIONS_TOTAL - MAX_VERSIONS_KEPT);
+    expect(byStore['/srv/store-0']).toBeUndefined();
+    expect(byStore['/srv/store-199']?.[DOMAIN]?.ds?.versions).toHaveLength(MAX_VERSIONS_KEPT);
+    expect(Buffer.byteLength(canonicalJson(s))).toBeLessThan(MAX_STATE_BYTES);
   });
 });
