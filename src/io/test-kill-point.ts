@@ -17,7 +17,7 @@ export const KILL_POINTS = [
   's3-locked',
   /** The working copy is filled; the command has not run. */
   's3-pulled',
-  /** `fsck --clean` removed a key of a staged folder (the folder's other keys may still be there). */
+  /** `fsck --clean` removed a batch of staged keys (one DeleteObjects request; a large folder's other keys, and other folders', may still be there). */
   's3-leftover-key-removed',
   /** `fsck --repair-from` put one object back in the bucket. */
   's3-object-repaired',

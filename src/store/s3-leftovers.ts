@@ -14,14 +14,21 @@
  *
  * Stale lock objects need no cleaning: taking the lock removes them (§23.4).
  */
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
-import { isSnapError } from '../core/errors.js';
+import { DeleteObjectsCommand } from '@aws-sdk/client-s3';
+import { isSnapError, SnapError } from '../core/errors.js';
 import type { CleanResult, Leftover } from '../io/leftovers.js';
 import { LOCK_STALE_MS, s3Error, type S3Backend } from './s3.js';
 import { killPointForTest } from '../io/test-kill-point.js';
 
 /** Staged files of an uncommitted NAME@VERSION younger than this (ms) are left alone. */
 export const STAGED_MIN_AGE_MS = LOCK_STALE_MS;
+
+/**
+ * Most keys one DeleteObjects request removes (the S3 API's limit), and most keys of one staged
+ * folder a scan holds so that `fsck --clean` need not list the folder again to remove it (a larger
+ * folder, which only a bucket writer makes, is listed again, a page at a time).
+ */
+export const MAX_KEYS_PER_DELETE = 1000;
 
 /**
  * Most staged folders that no commit names that fsck lists one by one, and that one `fsck --clean`
@@ -50,19 +57,21 @@ export interface StagedScanOptions {
 
 /**
  * Each staged folder no winning commit names (see the module comment), in key order, handed to
- * `each` as it is found: `prefix` is the key prefix of its files (`…/staged/<token>/`). Only the
- * folder being listed and the winning commit of its NAME/VERSION are held: a listing sorts keys, so
- * the keys of one folder, and the folders of one NAME/VERSION, come one after the other. The commit
- * objects of the first `maxLookups` NAME/VERSIONs with a staged folder are looked up; the folders
- * of the others are counted in `skipped`, not looked at.
+ * `each` as it is found: `prefix` is the key prefix of its files (`…/staged/<token>/`), `keys` its
+ * files' keys as listed, or undefined when it has more than {@link MAX_KEYS_PER_DELETE} (not held).
+ * Only the folder being listed (at most that many keys) and the winning commit of its NAME/VERSION
+ * are held: a listing sorts keys, so the keys of one folder, and the folders of one NAME/VERSION,
+ * come one after the other. The commit objects of the first `maxLookups` NAME/VERSIONs with a
+ * staged folder are looked up; the folders of the others are counted in `skipped`, not looked at.
  * @throws SnapError `IO_ERROR` (listing or reading a commit object failed)
  */
-async function forEachStaged(remote: S3Backend, now: number, each: (leftover: Leftover, prefix: string) => Promise<void>, skipped: Skipped, maxLookups: number): Promise<void> {
+async function forEachStaged(remote: S3Backend, now: number, each: (leftover: Leftover, prefix: string, keys: string[] | undefined) => Promise<void>, skipped: Skipped, maxLookups: number): Promise<void> {
   const base = `${remote.where.prefix}snapshots/`;
   let winner: { nv: string; token: string | null | undefined | 'skipped' } | undefined; // null: no commit, undefined: unreadable
   let lookups = 0;
-  let current: { g: string; keys: number; bytes: number; newest: number } | undefined;
-  const close = async (x: { g: string; keys: number; bytes: number; newest: number }): Promise<void> => {
+  type Folder = { g: string; keys: number; bytes: number; newest: number; held: string[] | undefined };
+  let current: Folder | undefined;
+  const close = async (x: Folder): Promise<void> => {
     const [name, version, , staged] = x.g.split('/') as [string, string, string, string];
     const nv = `${name}/${version}`;
     if (winner?.nv !== nv) {
@@ -87,7 +96,7 @@ async function forEachStaged(remote: S3Backend, now: number, each: (leftover: Le
       winner.token !== null
         ? `snapshots/${x.g}/: the files of a commit of ${ref} that lost (another commit is the snapshot); no reader reads them`
         : `snapshots/${x.g}/: the staged files of a seal of ${ref} that stopped before its commit${removable ? '' : ` (written ${Math.round(age / 1000)} s ago: kept until ${STAGED_MIN_AGE_MS / 60_000} minutes old, in case that seal is still committing)`}`;
-    await each({ kind: 'staged', path: `snapshots/${x.g}/`, bytes: x.bytes, entries: x.keys, removable, message }, `${base}${x.g}/`);
+    await each({ kind: 'staged', path: `snapshots/${x.g}/`, bytes: x.bytes, entries: x.keys, removable, message }, `${base}${x.g}/`, x.held);
   };
   for await (const o of remote.listEntries(base)) {
     const m = /^([^/]+\/[^/]+)\/staged\/([0-9a-f]{32})\/[^/]+$/.exec(o.key.slice(base.length));
@@ -95,9 +104,11 @@ async function forEachStaged(remote: S3Backend, now: number, each: (leftover: Le
     const g = `${m[1]}/staged/${m[2]}`;
     if (current?.g !== g) {
       if (current) await close(current);
-      current = { g, keys: 0, bytes: 0, newest: 0 };
+      current = { g, keys: 0, bytes: 0, newest: 0, held: [] };
     }
     current.keys++;
+    if (current.held && current.held.length < MAX_KEYS_PER_DELETE) current.held.push(o.key);
+    else current.held = undefined;
     current.bytes += o.size;
     current.newest = Math.max(current.newest, o.modified ?? now);
   }
@@ -158,12 +169,16 @@ export async function findStagedLeftovers(remote: S3Backend, now = Date.now(), o
 }
 
 /**
- * Remove the removable staged leftovers (the caller holds the store's lock), every one of them, each
- * folder listed again as it is removed. In a versioned bucket a removal is a delete marker: the
- * versions stay until their retention ends. `removed` and `kept` name the first
+ * Remove the removable staged leftovers (the caller holds the store's lock), every one of them: their
+ * keys go to DeleteObjects, up to {@link MAX_KEYS_PER_DELETE} a request, the keys of several folders
+ * in one request (a folder of more keys than that is listed again, a page at a time; the others are
+ * not). In a versioned bucket a removal is a delete marker (no version is named): the versions stay
+ * until their retention ends. The SDK sends each request with a checksum of its body, which S3
+ * requires of DeleteObjects in a bucket with Object Lock. A key the answer says was not removed
+ * fails the run (`IO_ERROR`, naming it). `removed` and `kept` name the first
  * {@link MAX_STAGED_LEFTOVERS_KEPT} each, then one entry counting the rest; `kept` ends with one
  * entry counting the folders of the NAME/VERSIONs past {@link MAX_COMMIT_LOOKUPS}, not looked at.
- * @throws SnapError `IO_ERROR`
+ * @throws SnapError `IO_ERROR` (a listing or a request failed, or a key was not removed)
  */
 export async function clearStagedLeftovers(remote: S3Backend, now = Date.now(), opts: StagedScanOptions = {}): Promise<CleanResult> {
   const removed: Leftover[] = [];
@@ -173,27 +188,60 @@ export async function clearStagedLeftovers(remote: S3Backend, now = Date.now(), 
   const keep = (l: Leftover): void => (kept.length < MAX_STAGED_LEFTOVERS_KEPT ? void kept.push(l) : moreKept.add(l));
   const skipped = new Skipped(opts.maxLookups ?? MAX_COMMIT_LOOKUPS);
   const locking = await remote.objectLockEnabled();
-  await forEachStaged(remote, now, async (l, prefix) => {
+  // Keys waiting for the next request, and the folders whose last keys are among them (said
+  // removed once that request has removed them).
+  let batch: string[] = [];
+  let done: Leftover[] = [];
+  const flush = async (): Promise<void> => {
+    if (batch.length > 0) await removeKeys(remote, batch);
+    batch = [];
+    for (const l of done) {
+      if (removed.length < MAX_STAGED_LEFTOVERS_KEPT) removed.push(l);
+      else moreRemoved.add(l);
+    }
+    done = [];
+  };
+  const add = async (key: string): Promise<void> => {
+    batch.push(key);
+    if (batch.length >= MAX_KEYS_PER_DELETE) await flush();
+  };
+  /** The folder's own files (`…/staged/<token>/FILE`), as held or listed again: not a key nested deeper. */
+  async function* filesOf(prefix: string, held: string[] | undefined): AsyncIterable<string> {
+    if (held) return yield* held;
+    for await (const o of remote.listEntries(prefix)) if (!o.key.slice(prefix.length).includes('/')) yield o.key;
+  }
+  await forEachStaged(remote, now, async (l, prefix, held) => {
     if (!l.removable) return keep(l);
     let lockedUntil: Date | undefined;
     if (locking) {
-      for await (const o of remote.listEntries(prefix)) {
-        if (o.key.slice(prefix.length).includes('/')) continue; // not one of the folder's files
-        const r = await remote.retentionOf(o.key);
+      for await (const key of filesOf(prefix, held)) {
+        const r = await remote.retentionOf(key);
         if (r && r.until.getTime() > now && (!lockedUntil || r.until > lockedUntil)) lockedUntil = r.until;
       }
     }
     if (lockedUntil) return keep({ ...l, removable: false, message: `${l.message}; locked until ${lockedUntil.toISOString()}, so kept` });
-    for await (const o of remote.listEntries(prefix)) {
-      // Only the folder's own files (`…/staged/<token>/FILE`), as found: not a key nested deeper.
-      if (o.key.slice(prefix.length).includes('/')) continue;
-      await remote.client.send(new DeleteObjectCommand({ Bucket: remote.where.bucket, Key: o.key })).catch((e: unknown) => {
-        throw s3Error(e, `remove ${o.key}`);
-      });
-      killPointForTest('s3-leftover-key-removed');
-    }
-    if (removed.length < MAX_STAGED_LEFTOVERS_KEPT) removed.push(l);
-    else moreRemoved.add(l);
+    for await (const key of filesOf(prefix, held)) await add(key);
+    done.push(l);
   }, skipped, opts.maxLookups ?? MAX_COMMIT_LOOKUPS);
+  await flush();
   return { removed: [...removed, ...moreRemoved.entry('removed', true)], kept: [...kept, ...moreKept.entry('kept', false), ...skipped.entry()] };
+}
+
+/**
+ * Remove `keys` (at most {@link MAX_KEYS_PER_DELETE}) with one DeleteObjects request, in quiet mode
+ * (the answer lists only the keys not removed).
+ * @throws SnapError `IO_ERROR` when the request fails, or when the answer names a key not removed
+ *   (the first named, with the server's code and message, and how many)
+ */
+async function removeKeys(remote: S3Backend, keys: string[]): Promise<void> {
+  const what = `remove ${keys.length} staged key(s) from ${keys[0]} on`;
+  const r = await remote.client.send(new DeleteObjectsCommand({ Bucket: remote.where.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } })).catch((e: unknown) => {
+    throw s3Error(e, what);
+  });
+  const errors = r.Errors ?? [];
+  if (errors.length > 0) {
+    const first = errors[0] as { Key?: string; Code?: string; Message?: string };
+    throw new SnapError('IO_ERROR', `S3: cannot ${what}: ${errors.length} of them not removed, e.g. ${first.Key ?? '?'}: ${first.Code ?? 'Error'}: ${first.Message ?? ''}`, { notRemoved: errors.length, key: first.Key ?? null, s3Code: first.Code ?? null });
+  }
+  killPointForTest('s3-leftover-key-removed');
 }

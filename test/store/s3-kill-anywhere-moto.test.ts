@@ -37,7 +37,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { useS3Server } from '../helpers/s3-server.js';
 import { makeTree, snapJson, spawnSnap, tempDir, useKeyPair } from '../helpers/tree.js';
-import { clientFor, newBucket } from './s3-fixture.js';
+import { clientFor, newBucket, plantOnMoto } from './s3-fixture.js';
 import { Rng } from '../../src/drill/rng.js';
 import type { KillPoint } from '../../src/io/test-kill-point.js';
 
@@ -241,17 +241,21 @@ const CASES: Case[] = [
   },
   {
     name: 'fsck --clean',
-    points: ['s3-locked', 's3-pulled', 's3-leftover-key-removed:1', 's3-leftover-key-removed:6', 's3-ran', 's3-log-lines', 's3-pushed'],
-    // Half of a staged folder removed (two of its four files).
-    quick: 's3-leftover-key-removed:2',
+    // fsck --clean removes 1,000 keys a request (DeleteObjects): 1,013 keys, two requests.
+    points: ['s3-locked', 's3-pulled', 's3-leftover-key-removed:1', 's3-leftover-key-removed:2', 's3-ran', 's3-log-lines', 's3-pushed'],
+    // Part of a staged folder removed: the first request ends inside the folder of 1,001 keys.
+    quick: 's3-leftover-key-removed:1',
     prepare: async () => {
-      // ds@v1 and three staged folders of commits of it that lost (removable at once, whatever their age).
+      // ds@v1 and four staged folders of commits of it that lost (removable at once, whatever their
+      // age): three copies of its own, one of 1,001 keys.
       const b = await bucketWithV1();
       const staged = (await keysOf(b, 'st/snapshots/ds/v1/staged/')).map((k) => k.key);
       for (let t = 0; t < 3; t++) {
         const token = hexOf(`lost ${t} ${b}`).slice(0, 32);
         for (const k of staged) await c.send(new CopyObjectCommand({ Bucket: b, Key: k.replace(/staged\/[0-9a-f]{32}\//, `staged/${token}/`), CopySource: `${b}/${k}` }));
       }
+      const big = hexOf(`lost big ${b}`).slice(0, 32);
+      await plantOnMoto(server, b, Array.from({ length: 1001 }, (_, i) => `st/snapshots/ds/v1/staged/${big}/f${String(i).padStart(4, '0')}`));
       return b;
     },
     args: (b) => ['fsck', '--clean', '--store', storeOf(b), '--quiet'],

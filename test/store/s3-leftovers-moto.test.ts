@@ -6,9 +6,9 @@
  * and said, and the next `fsck --clean` goes on where this one stopped.
  */
 import { describe, expect, it } from 'vitest';
-import { ListObjectVersionsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, DeleteObjectsCommand, ListObjectVersionsCommand, ListObjectsV2Command, PutObjectCommand, type DeleteObjectsCommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { useS3Server } from '../helpers/s3-server.js';
-import { clientFor, newBucket, spiedClient } from './s3-fixture.js';
+import { clientFor, newBucket, plantOnMoto, spiedClient } from './s3-fixture.js';
 import { S3Backend } from '../../src/store/s3.js';
 import { clearStagedLeftovers, findStagedLeftovers } from '../../src/store/s3-leftovers.js';
 
@@ -55,5 +55,52 @@ describe('staged leftovers planted under many NAME/VERSIONs (moto)', () => {
     expect(third.removed.map((l) => l.path)).toEqual([`snapshots/ghost4/v1/staged/${token(4)}/`, `snapshots/ghost5/v1/staged/${token(5)}/`]);
     expect(third.kept).toEqual([]);
     expect(await findStagedLeftovers(remote, later(), { maxLookups: 2 })).toEqual([]);
+  });
+});
+
+describe('fsck --clean removes staged folders with DeleteObjects (moto)', () => {
+  /** A client that counts the removal requests and the keys each DeleteObjects names; `answer` may change DeleteObjects' answer. */
+  function deletingClient(answer?: (r: DeleteObjectsCommandOutput, cmd: DeleteObjectsCommand) => DeleteObjectsCommandOutput): { client: S3Client; deleteObject: () => number; batches: number[]; relisted: string[] } {
+    const seen = { deleteObject: 0, batches: [] as number[], relisted: [] as string[] };
+    const client = clientFor(server);
+    const send = client.send.bind(client) as (c: unknown) => Promise<unknown>;
+    (client as unknown as { send: (c: unknown) => Promise<unknown> }).send = async (cmd: unknown) => {
+      if (cmd instanceof DeleteObjectCommand) seen.deleteObject++;
+      if (cmd instanceof ListObjectsV2Command && /\/staged\/[0-9a-f]{32}\/$/.test(cmd.input.Prefix ?? '')) seen.relisted.push(cmd.input.Prefix as string);
+      if (!(cmd instanceof DeleteObjectsCommand)) return send(cmd);
+      seen.batches.push(cmd.input.Delete?.Objects?.length ?? 0);
+      const r = (await send(cmd)) as DeleteObjectsCommandOutput;
+      return answer ? answer(r, cmd) : r;
+    };
+    return { client, deleteObject: () => seen.deleteObject, batches: seen.batches, relisted: seen.relisted };
+  }
+
+  it.each(['plain', 'versioned'] as const)('in a %s bucket, 1,005 keys of three folders (one of 1,001 keys) go in two DeleteObjects requests of at most 1,000 keys, none with DeleteObject; only the folder of more than 1,000 keys is listed again', { timeout: 120_000 }, async (kind) => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, kind);
+    const big = Array.from({ length: 1001 }, (_, i) => `st/snapshots/ghost/v1/staged/${token(0)}/f${String(i).padStart(4, '0')}`);
+    const small = [1, 2].flatMap((t) => ['manifest.jsonl', 'statement.json'].map((f) => `st/snapshots/ghost/v1/staged/${token(t)}/${f}`));
+    await plantOnMoto(server, bucket, [...big, ...small]);
+    const d = deletingClient();
+    const cleaned = await clearStagedLeftovers(new S3Backend(d.client, { bucket, prefix: 'st/' }), later());
+    expect(cleaned.removed.map((l) => [l.path, l.entries])).toEqual([0, 1, 2].map((t) => [`snapshots/ghost/v1/staged/${token(t)}/`, t === 0 ? 1001 : 2]));
+    expect(cleaned.kept).toEqual([]);
+    expect([d.deleteObject(), d.batches]).toEqual([0, [1000, 5]]);
+    // Its two pages (1,000 keys and 1); the folders of two keys were held from the scan.
+    expect(d.relisted).toEqual([`st/snapshots/ghost/v1/staged/${token(0)}/`, `st/snapshots/ghost/v1/staged/${token(0)}/`]);
+    expect((await c.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'st/' }))).KeyCount).toBe(0);
+  });
+
+  it('a key DeleteObjects answers it could not remove is an IO_ERROR naming the key and the reason, not a folder said removed', { timeout: 60_000 }, async () => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'plain');
+    const keys = ['manifest.jsonl', 'statement.json'].map((f) => `st/snapshots/ghost/v1/staged/${token(7)}/${f}`);
+    await plantOnMoto(server, bucket, keys);
+    // The server's answer as S3 gives it for a key it refused (HTTP 200, the key under <Error>).
+    const d = deletingClient((r) => ({ ...r, Errors: [{ Key: keys[1], Code: 'AccessDenied', Message: 'Access Denied' }] }));
+    await expect(clearStagedLeftovers(new S3Backend(d.client, { bucket, prefix: 'st/' }), later())).rejects.toMatchObject({
+      code: 'IO_ERROR',
+      message: expect.stringContaining(`${keys[1]}: AccessDenied: Access Denied`),
+    });
   });
 });

@@ -182,4 +182,27 @@ describe('Object Lock retention of an S3 store whose bucket was written without 
     expect(await lockedUntil(client, bucket, await stagedKey(client, bucket, 'st/', 'ds@v1', 'manifest.jsonl'))).not.toBeNull();
     expect(await lockedUntil(client, bucket, junkKey)).toBeNull();
   });
+
+  it('fsck --clean in a bucket with Object Lock removes the staged folders of lost commits that no retention holds (DeleteObjects, which needs a checksum of its body there) and keeps one under a retention', { timeout: 120_000 }, async () => {
+    const client = clientFor(server);
+    const bucket = await newBucket(client, 'locked');
+    const store = `s3://${bucket}/st`;
+    const data = await makeTree({ 'a.txt': 'alpha\n' });
+    expectOk(await run(['seal', data, '--as', 'ds@v1', '--key', kp.key, '--store', store]));
+    const sealed = ((await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'st/snapshots/ds/v1/staged/' }))).Contents ?? []).map((o) => o.Key as string);
+    expect(sealed).toHaveLength(4);
+    // Two commits of ds@v1 that lost: their staged folders, one of its files under a retention.
+    const lost = (t: string): string[] => sealed.map((k) => k.replace(/staged\/[0-9a-f]{32}\//, `staged/${t.repeat(32)}/`));
+    for (const k of [...lost('a'), ...lost('b')]) await client.send(new PutObjectCommand({ Bucket: bucket, Key: k, Body: 'lost\n' }));
+    const until = new Date(Date.now() + 86_400_000);
+    await client.send(new PutObjectRetentionCommand({ Bucket: bucket, Key: lost('b')[0], Retention: { Mode: 'GOVERNANCE', RetainUntilDate: until } }));
+
+    const cleaned = await run(['fsck', '--clean', '--store', store]);
+    expectOk(cleaned);
+    expect(cleaned.json.cleaned.removed.map((l: { path: string }) => l.path)).toEqual([`snapshots/ds/v1/staged/${'a'.repeat(32)}/`]);
+    expect(cleaned.json.cleaned.kept.map((l: { path: string; removable: boolean }) => [l.path, l.removable])).toEqual([[`snapshots/ds/v1/staged/${'b'.repeat(32)}/`, false]]);
+    const left = ((await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'st/snapshots/ds/v1/staged/' }))).Contents ?? []).map((o) => o.Key as string).sort();
+    expect(left).toEqual([...sealed, ...lost('b')].sort());
+    expectOk(await run(['verify', data, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', store]));
+  });
 });
