@@ -26,8 +26,13 @@ const large = (): Buffer => {
   return b;
 };
 
+/**
+ * One moto_server for the whole file (a start costs seconds under load): every test makes buckets
+ * of its own (newBucket), so none sees another's keys.
+ */
+const server = useS3Server('moto');
+
 describe('sealing into an S3 store (moto)', () => {
-  const server = useS3Server('moto');
   const kp = useKeyPair('s3seal');
   const run = (args: string[]) => snapJson(args, { env: { ...server.env } });
 
@@ -171,7 +176,6 @@ describe('sealing into an S3 store (moto)', () => {
 });
 
 describe('datasets in S3 (moto): --exclude, diff, and sealing into an S3 store', () => {
-  const server = useS3Server('moto');
   const kp = useKeyPair('s3data');
   const env = () => ({ ...server.env });
   const run = (args: string[]) => snapJson(args, { env: env() });
@@ -252,7 +256,6 @@ describe('datasets in S3 (moto): --exclude, diff, and sealing into an S3 store',
 });
 
 describe('the AWS SDK notice that its 2027 releases need Node 22 (moto)', () => {
-  const server = useS3Server('moto');
   const kp = useKeyPair('s3notice');
 
   it('is switched off by the SDK\'s documented variable, not by hiding warnings: stderr stays empty, and a user who sets the variable to false sees it', async () => {
