@@ -24,19 +24,31 @@ say() { echo "s3-ceph: $*" >&2; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
 stop_cluster() {
-  local dir="$1" pidfile pid
+  local dir="$1"
   [ -d "$dir/run" ] || return 0
-  # radosgw first, then the OSD, then the monitor.
-  for name in client.rgw osd.0 mon.a; do
+  # radosgw and the OSD at once (each takes 1-2 s to shut down), then the monitor: an OSD that
+  # outlives the monitor waits for it about 6 s before it exits.
+  stop_daemons "$dir" client.rgw osd.0
+  stop_daemons "$dir" mon.a
+}
+
+# stop_daemons DIR NAME...: SIGTERM each daemon (by its pid file) at once; SIGKILL any still there after 5 s.
+stop_daemons() {
+  local dir="$1" name pidfile pid pids=()
+  shift
+  for name in "$@"; do
     pidfile="$dir/run/$name.pid"
     [ -f "$pidfile" ] || continue
     pid="$(cat "$pidfile")"
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
       kill "$pid" 2>/dev/null || true
-      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -9 "$pid" 2>/dev/null || true
+      pids+=("$pid")
     fi
     rm -f "$pidfile"
+  done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
   done
 }
 
