@@ -5,7 +5,7 @@
  *
  * A test that needs a server and cannot start it FAILS with the server's log in the error: it is
  * never skipped (issue 13). Start one per test file, in a `beforeAll`, and stop it in `afterAll`
- * (see {@link useS3Server}).
+ * (see {@link useS3Server}; several kinds for one file: {@link useS3ServersAtOnce}).
  */
 import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
@@ -167,4 +167,46 @@ export function useS3Server(kind: S3ServerKind): S3Server {
     await holder.stop?.();
   }, 90_000);
   return holder;
+}
+
+/** What {@link useS3ServersAtOnce} returns. */
+export interface S3ServersAtOnce {
+  /**
+   * The server of `kind`, for the tests of the calling `describe`: a `beforeAll` there fails them
+   * (with the start's error, never a skip) when that server did not start.
+   */
+  use(kind: S3ServerKind): S3Server;
+}
+
+/**
+ * Servers of several kinds for one file, all started at once in one `beforeAll` of the file and
+ * stopped in its `afterAll`: Ceph's start (15-20 s) is mostly waiting, and overlaps moto's start
+ * and the moto tests that run meanwhile, where one `beforeAll` per kind would wait for each in
+ * turn. Call at the top level of a file; each `describe` takes its server with `use(kind)`. A
+ * server that does not start fails the tests that use it (and only those).
+ */
+export function useS3ServersAtOnce(kinds: readonly S3ServerKind[]): S3ServersAtOnce {
+  const holders = new Map(kinds.map((k) => [k, {} as S3Server]));
+  const failures = new Map<S3ServerKind, unknown>();
+  beforeAll(async () => {
+    const started = await Promise.allSettled(kinds.map((k) => startS3Server(k)));
+    started.forEach((r, i) => {
+      const kind = kinds[i] as S3ServerKind;
+      if (r.status === 'fulfilled') Object.assign(holders.get(kind) as S3Server, r.value);
+      else failures.set(kind, r.reason);
+    });
+  }, Math.max(...kinds.map((k) => START_TIMEOUT_MS[k])) + 30_000);
+  afterAll(async () => {
+    await Promise.all([...holders.values()].map((h) => h.stop?.()));
+  }, 90_000);
+  return {
+    use(kind: S3ServerKind): S3Server {
+      const holder = holders.get(kind);
+      if (!holder) throw new Error(`useS3ServersAtOnce was not given ${kind}`);
+      beforeAll(() => {
+        if (failures.has(kind)) throw failures.get(kind);
+      });
+      return holder;
+    },
+  };
 }

@@ -9,12 +9,14 @@ import { describe, expect, it } from 'vitest';
 import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { makeTree, snap, snapJson, useKeyPair } from '../helpers/tree.js';
 import { newStorePath, uniqueName } from '../helpers/store.js';
-import { useS3Server, type S3Server, type S3ServerKind } from '../helpers/s3-server.js';
+import { useS3ServersAtOnce, type S3Server, type S3ServerKind } from '../helpers/s3-server.js';
 import { createS3Client } from '../../src/s3/client.js';
 import { unsafeIn } from '../helpers/terminal.js';
 import { listObjects, ObjectReader, type ListedObject, type ReadResult } from '../../src/s3/read-objects.js';
 
 const keys = useKeyPair();
+/** Both servers start at once: Ceph's start overlaps moto's tests (see useS3ServersAtOnce). */
+const servers = useS3ServersAtOnce(['moto', 'ceph']);
 
 const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');
 
@@ -42,7 +44,7 @@ async function upload(client: S3Client, bucket: string, prefix: string, files: R
 
 function datasetTests(kind: S3ServerKind): void {
   describe(`a dataset in S3 on ${kind}`, () => {
-    const server: S3Server = useS3Server(kind);
+    const server: S3Server = servers.use(kind);
     // Small parts, so that the 3 MiB object is read in several ranges.
     const env = () => ({ ...server.env, SNAP_S3_PART_BYTES: String(1 << 20) });
 
