@@ -14,7 +14,7 @@
  *
  * Stale lock objects need no cleaning: taking the lock removes them (§23.4).
  */
-import { DeleteObjectsCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, DeleteObjectsCommand, type DeleteObjectsCommandOutput } from '@aws-sdk/client-s3';
 import { isSnapError, SnapError } from '../core/errors.js';
 import type { CleanResult, Leftover } from '../io/leftovers.js';
 import { LOCK_STALE_MS, s3Error, type S3Backend } from './s3.js';
@@ -229,19 +229,35 @@ export async function clearStagedLeftovers(remote: S3Backend, now = Date.now(), 
 
 /**
  * Remove `keys` (at most {@link MAX_KEYS_PER_DELETE}) with one DeleteObjects request, in quiet mode
- * (the answer lists only the keys not removed).
- * @throws SnapError `IO_ERROR` when the request fails, or when the answer names a key not removed
+ * (the answer lists only the keys not removed). A server without DeleteObjects (it answers 501
+ * NotImplemented; a few S3-compatible ones) gets one DeleteObject a key instead.
+ * @throws SnapError `IO_ERROR` when a request fails, or when the answer names a key not removed
  *   (the first named, with the server's code and message, and how many)
  */
 async function removeKeys(remote: S3Backend, keys: string[]): Promise<void> {
   const what = `remove ${keys.length} staged key(s) from ${keys[0]} on`;
-  const r = await remote.client.send(new DeleteObjectsCommand({ Bucket: remote.where.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } })).catch((e: unknown) => {
-    throw s3Error(e, what);
-  });
+  let r: Pick<DeleteObjectsCommandOutput, 'Errors'>;
+  try {
+    r = await remote.client.send(new DeleteObjectsCommand({ Bucket: remote.where.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }));
+  } catch (e) {
+    if (!notImplemented(e)) throw s3Error(e, what);
+    for (const key of keys) {
+      await remote.client.send(new DeleteObjectCommand({ Bucket: remote.where.bucket, Key: key })).catch((e2: unknown) => {
+        throw s3Error(e2, `remove ${key}`);
+      });
+    }
+    r = {};
+  }
   const errors = r.Errors ?? [];
   if (errors.length > 0) {
     const first = errors[0] as { Key?: string; Code?: string; Message?: string };
     throw new SnapError('IO_ERROR', `S3: cannot ${what}: ${errors.length} of them not removed, e.g. ${first.Key ?? '?'}: ${first.Code ?? 'Error'}: ${first.Message ?? ''}`, { notRemoved: errors.length, key: first.Key ?? null, s3Code: first.Code ?? null });
   }
   killPointForTest('s3-leftover-key-removed');
+}
+
+/** Whether a request failed because the server does not implement the operation (HTTP 501). */
+function notImplemented(e: unknown): boolean {
+  const err = e as { name?: string; $metadata?: { httpStatusCode?: number } } | undefined;
+  return err?.$metadata?.httpStatusCode === 501 || err?.name === 'NotImplemented';
 }

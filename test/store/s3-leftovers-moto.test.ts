@@ -103,4 +103,23 @@ describe('fsck --clean removes staged folders with DeleteObjects (moto)', () => 
       message: expect.stringContaining(`${keys[1]}: AccessDenied: Access Denied`),
     });
   });
+
+  it('on a server without DeleteObjects (it answers 501 NotImplemented), the keys are removed one DeleteObject each', { timeout: 60_000 }, async () => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'plain');
+    const keys = [1, 2].flatMap((t) => ['manifest.jsonl', 'statement.json'].map((f) => `st/snapshots/ghost/v1/staged/${token(t)}/${f}`));
+    await plantOnMoto(server, bucket, keys);
+    let deleteObject = 0;
+    const client = clientFor(server);
+    const send = client.send.bind(client) as (cmd: unknown) => Promise<unknown>;
+    (client as unknown as { send: (cmd: unknown) => Promise<unknown> }).send = async (cmd: unknown) => {
+      if (cmd instanceof DeleteObjectsCommand) throw Object.assign(new Error('A header you provided implies functionality that is not implemented'), { name: 'NotImplemented', $metadata: { httpStatusCode: 501 } });
+      if (cmd instanceof DeleteObjectCommand) deleteObject++;
+      return send(cmd);
+    };
+    const cleaned = await clearStagedLeftovers(new S3Backend(client, { bucket, prefix: 'st/' }), later());
+    expect(cleaned.removed.map((l) => l.path)).toEqual([1, 2].map((t) => `snapshots/ghost/v1/staged/${token(t)}/`));
+    expect(deleteObject).toBe(4);
+    expect((await c.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'st/' }))).KeyCount).toBe(0);
+  });
 });
