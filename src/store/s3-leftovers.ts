@@ -235,7 +235,7 @@ export async function clearStagedLeftovers(remote: S3Backend, now = Date.now(), 
  *   (the first named, with the server's code and message, and how many)
  */
 async function removeKeys(remote: S3Backend, keys: string[]): Promise<void> {
-  const what = `remove ${keys.length} staged key(s) from ${keys[0]} on`;
+  const what = `remove ${keys.length} staged key(s), the first ${keys[0]}`;
   let r: Pick<DeleteObjectsCommandOutput, 'Errors'>;
   try {
     r = await remote.client.send(new DeleteObjectsCommand({ Bucket: remote.where.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }));
