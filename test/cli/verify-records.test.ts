@@ -148,6 +148,16 @@ describe('verify names a label flip hidden behind a decoy', () => {
   });
 });
 
+/** The label moves `snap diff ds@v1 DIR` names in its first record set (flips, and label changes of edited records), as verify's `label` reads them. */
+async function diffLabelMoves(dir: string, store: string): Promise<Json[]> {
+  const d = await snapJson(['diff', 'ds@v1', dir, '--store', store]);
+  const set = d.json.records.sets[0];
+  return [
+    ...set.flipped.map((f: Json) => ({ set: 'mail/*/*', key: f.key[0], from: f.from, to: f.to })),
+    ...set.modified.filter((m: Json) => m.labelChanged).map((m: Json) => ({ set: 'mail/*/*', key: m.key[0], from: m.a.label, to: m.b.label, contentChanged: true })),
+  ];
+}
+
 describe('verify names a label flip whose source file was replaced by a symbolic link', () => {
   it.each([
     ['unchanged', 'a link', 'win money\n', undefined],
@@ -163,14 +173,8 @@ describe('verify names a label flip whose source file was replaced by a symbolic
     if (what === 'a link') await fsp.symlink('anything', join(dir, 'mail/ham/1.txt'));
     else execFileSync('mkfifo', [join(dir, 'mail/ham/1.txt')]);
 
-    const d = await snapJson(['diff', 'ds@v1', dir, '--store', store]);
-    const set = d.json.records.sets[0];
-    const diffMoves = [
-      ...set.flipped.map((f: Json) => ({ set: 'mail/*/*', key: f.key[0], from: f.from, to: f.to })),
-      ...set.modified.filter((m: Json) => m.labelChanged).map((m: Json) => ({ set: 'mail/*/*', key: m.key[0], from: m.a.label, to: m.b.label, contentChanged: true })),
-    ];
     const label = { set: 'mail/*/*', key: 'mail/1.txt', from: 'ham', to: 'spam', ...(contentChanged ? { contentChanged } : {}) };
-    expect(diffMoves).toEqual([label]);
+    expect(await diffLabelMoves(dir, store)).toEqual([label]);
     const v = await snapJson(['verify', dir, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub]);
     expect(v.code).toBe(1);
     expect(v.json.problems.map((p: Json) => [p.kind, p.path, p.label])).toEqual([
@@ -213,14 +217,8 @@ describe('verify names a label flip whose file moved over a signed symbolic link
     await fsp.rename(join(dir, 'mail/ham/1.txt'), join(dir, 'mail/spam/1.txt'));
     await fsp.writeFile(join(dir, 'mail/spam/1.txt'), moved);
 
-    const d = await snapJson(['diff', 'ds@v1', dir, '--store', store]);
-    const set = d.json.records.sets[0];
-    const diffMoves = [
-      ...set.flipped.map((f: Json) => ({ set: 'mail/*/*', key: f.key[0], from: f.from, to: f.to })),
-      ...set.modified.filter((m: Json) => m.labelChanged).map((m: Json) => ({ set: 'mail/*/*', key: m.key[0], from: m.a.label, to: m.b.label, contentChanged: true })),
-    ];
     const label = { set: 'mail/*/*', key: 'mail/1.txt', from: 'ham', to: 'spam', ...(contentChanged ? { contentChanged } : {}) };
-    expect(diffMoves).toEqual([label]);
+    expect(await diffLabelMoves(dir, store)).toEqual([label]);
     for (const jobs of ['1', '2']) {
       const v = await snapJson(['verify', dir, '--against', 'ds@v1', '--store', store, '--pubkey', keys.pub, '--jobs', jobs]);
       expect(v.code).toBe(1);

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, beforeEach, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect, onTestFinished } from 'vitest';
 import { runCli } from '../../src/cli/run.js';
 
 /** The repository root. */
@@ -226,6 +226,24 @@ export interface BinOptions extends RunOptions {
 /** A subprocess run's result; `signal` is set when it was killed. */
 export interface BinResult extends RunResult {
   signal: NodeJS.Signals | null;
+}
+
+/**
+ * Start `snap ARGS` (a `--json` command that streams a long document), press Ctrl-C (SIGINT) once
+ * its first bytes are on stdout, and check what a stopped command must leave: exit 130 and one
+ * whole document, as `JSON.stringify(doc, null, 2)` writes it.
+ * @returns the document, for the caller's checks of what was listed so far
+ */
+export async function jsonStoppedByCtrlC(args: string[]): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const { child, done } = spawnSnap(args, { timeoutMs: 110_000 });
+  await new Promise<void>((res) => child.stdout?.once('data', () => res()));
+  child.kill('SIGINT');
+  const r = await done;
+  expect(r.code, r.stderr.slice(-400)).toBe(130);
+  const doc = JSON.parse(r.stdout);
+  expect(r.stdout).toBe(JSON.stringify(doc, null, 2) + '\n');
+  expect(doc).toMatchObject({ ok: false, error: { code: 'INTERRUPTED' } });
+  return doc;
 }
 
 /** Start `node dist/cli/main.js ARGS` as a subprocess; `done` resolves when it exits. */
