@@ -93,6 +93,9 @@ describe('a store inside the dataset, read from by verify', () => {
     const v2 = await snapJson(['verify', '.', '--against', 'ds@v2', '--pubkey', keys.pub], { cwd: data });
     expect(v2.code, v2.stderr).toBe(0);
     expect(v2.json.counts).toMatchObject({ matched: 3, extra: 0 });
+    // Passed, and said: a loader that lists the folder reads the store's manifests and log too.
+    expect(v2.stderr).toMatch(/note: the store .* lies inside .*: its own files .* are left out of the comparison, and a data loader that lists .* would read them; keep the store outside the training data/);
+    expect((await snap(['verify', '.', '--against', 'ds@v2', '--pubkey', keys.pub, '--quiet'], { cwd: data })).stderr).toBe('');
     // And a second verify, after the first one's audit line: the log is the store's.
     const again = await snapJson(['verify', '.', '--against', 'ds@v2', '--pubkey', keys.pub], { cwd: data });
     expect(again.code, again.stderr).toBe(0);
