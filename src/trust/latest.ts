@@ -131,7 +131,7 @@ export function sameVersionOtherSnapshot(seen: LatestMemory | undefined, snapsho
   const ref = `${p.dataset}@${p.version}`;
   return {
     code: 'SNAPSHOT_ROLLBACK',
-    message: `this machine has trusted ${ref} as ${seen.snapshot} (created ${seen.createdAt}), and this ${ref} is another snapshot, ${snapshot} (created ${p.createdAt}), signed as the same version: a store seals a version once, so one took the other's name — the store's may have been replaced by a copy from another store signed by the same keys; if ${ref} was really sealed again, seal a new VERSION instead`,
+    message: `this machine has trusted ${ref} as ${seen.snapshot} (created ${seen.createdAt}), and this ${ref} is another snapshot, ${snapshot} (created ${p.createdAt}), signed as the same version: a store seals a version once, so one took the other's name — the store's may have been replaced by a copy from another store signed by the same keys; if ${ref} was really sealed again, seal a new VERSION instead; if this path now holds another store (a workspace made anew), verify it with a trusted state of its own (--state-dir)`,
   };
 }
 

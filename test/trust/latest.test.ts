@@ -165,6 +165,8 @@ describe('verify --against NAME@latest', () => {
       expect(r.json.failure.code).toBe('SNAPSHOT_ROLLBACK');
       expect(r.json.failure.message).toContain(`this machine has trusted ds@v2 as ${t.v2}`);
       expect(r.json.failure.message).toContain(copy.json.snapshot);
+      // Both innocent causes get their remedy: a version sealed again, a path now holding another store.
+      expect(r.json.failure.message).toContain('seal a new VERSION instead; if this path now holds another store (a workspace made anew), verify it with a trusted state of its own (--state-dir)');
       // The state still holds the genuine one: the next verify is refused too.
       const state = JSON.parse(await fsp.readFile(join(t.state, STATE_FILE), 'utf8'));
       expect(Object.values(state.latestByStore[t.store]).map((d) => (d as Record<string, { snapshot: string }>).ds?.snapshot)).toEqual([t.v2]);
