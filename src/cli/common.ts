@@ -3,7 +3,7 @@
  * A command module parses nothing itself (yargs does, in `run.ts`) and exits nothing: it returns
  * an exit code, or throws a SnapError that `run.ts` maps through `exit-codes.ts`.
  */
-import { isAbsolute, resolve, relative } from 'node:path';
+import { isAbsolute, resolve, relative, sep } from 'node:path';
 import type { FsckObjectSource } from '../ops/fsck.js';
 import { existsSync } from 'node:fs';
 import type { Argv, Options } from 'yargs';
@@ -454,8 +454,13 @@ export function announceNewStore(io: CliIo, created: boolean, store: string): vo
  * walk, and whatever else lies under it is data (io/store-layout.ts).
  */
 export function storeInside(dir: string, store: string): string[] {
-  const rel = relative(resolve(dir), store);
-  return rel !== '' && !rel.startsWith('..') ? [store] : [];
+  return isInside(store, dir) && resolve(store) !== resolve(dir) ? [store] : [];
+}
+
+/** True when `path` is `root` or lies under it (both as given, made absolute; no link is followed). */
+export function isInside(path: string, root: string): boolean {
+  const rel = relative(resolve(root), resolve(path));
+  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
 }
 
 /**
@@ -470,12 +475,7 @@ export function storeInside(dir: string, store: string): string[] {
  * @param snapshots the folders the snapshots compared were read from (undefined for a folder side)
  */
 export function storeReadFrom(store: string, snapshots: readonly (string | undefined)[]): string[] {
-  const root = resolve(store);
-  const inStore = (d: string) => {
-    const rel = relative(root, resolve(d));
-    return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
-  };
-  return snapshots.some((d) => d !== undefined && d !== '' && inStore(d)) ? [store] : [];
+  return snapshots.some((d) => d !== undefined && d !== '' && isInside(d, store)) ? [store] : [];
 }
 
 /** What a command records in the store's audit log: its verdict, or the error that stopped it. */

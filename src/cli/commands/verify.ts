@@ -1,5 +1,5 @@
 /** `snap verify <dir>`: The pre-training gate: exit 0 only if DIR is byte for byte what a trusted key signed. */
-import { isAbsolute, relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { existsSync, promises as fsp, statSync } from 'node:fs';
 import { SnapError } from '../../core/errors.js';
 import { escapeForTerminal as shown, escapeListedPath, escapeMessage, escapePath } from '../../core/display.js';
@@ -8,7 +8,7 @@ import { verify, type VerifyReport, type Problem } from '../../ops/verify.js';
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { formatBytes, plural, shortDigest, shortId, shortKeyid, styler, trustedOnce } from '../format.js';
 import { withProgress } from '../progress.js';
-import { jsonOut, checkJobs, locate, storeReadFrom, audit, auditErrors, commonFlags, signingKey, trustedKeys, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
+import { jsonOut, checkJobs, isInside, locate, storeReadFrom, audit, auditErrors, commonFlags, signingKey, trustedKeys, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
 import { verifiesArchiveItself, cmdVerifyArchive, archiveAgainst } from './verify-archive.js';
 import { TRUST_FLAGS, trustOptions, trustSetup } from '../trust-args.js';
 import { isLatestRef, recordedFor, rememberLatest, resolveLatest, sameVersionOtherSnapshot, trustDomain, type LatestResult } from '../../trust/latest.js';
@@ -339,12 +339,6 @@ async function latestStoreKeys(store: string, io: CliIo): Promise<string[]> {
   if (io.givenStore) return [given];
   const real = await fsp.realpath(store).catch(() => given);
   return real === given ? [given] : [given, real];
-}
-
-/** True when `path` is `root` or lies under it (both as given, made absolute). */
-function isInside(path: string, root: string): boolean {
-  const rel = relative(resolve(root), resolve(path));
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }
 
 /**
