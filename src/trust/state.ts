@@ -161,21 +161,26 @@ export interface LogOriginMemory {
  * path, else the user's home folder in the password database. A `HOME` that is set but empty or
  * relative is not taken (an empty one put the trusted state under the working folder, where each
  * folder a command ran in had a state of its own).
+ * @param passwdHome the password database's home folder of this user (`os.userInfo().homedir`;
+ *   a test gives another)
  * @throws SnapError `USAGE` when no home folder is known (set `SNAP_STATE_DIR` or `--state-dir`)
  */
-export function stateDir(flag: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string {
+export function stateDir(flag: string | undefined, env: NodeJS.ProcessEnv, cwd: string, passwdHome: () => string = () => userInfo().homedir): string {
   if (flag !== undefined) return resolve(cwd, flag);
   if (env.SNAP_STATE_DIR) return resolve(cwd, env.SNAP_STATE_DIR);
   if (env.XDG_STATE_HOME) return join(resolve(cwd, env.XDG_STATE_HOME), 'snap');
-  return join(homeFolder(env), '.local', 'state', 'snap');
+  return join(homeFolder(env, passwdHome), '.local', 'state', 'snap');
 }
 
-/** `$HOME` when absolute, else the password database's home folder. @throws SnapError `USAGE` when neither is an absolute path */
-function homeFolder(env: NodeJS.ProcessEnv): string {
+/**
+ * `$HOME` when absolute, else the password database's home folder (`passwdHome`, which throws
+ * when the user has no entry). @throws SnapError `USAGE` when neither is an absolute path
+ */
+function homeFolder(env: NodeJS.ProcessEnv, passwdHome: () => string): string {
   if (env.HOME && isAbsolute(env.HOME)) return env.HOME;
   let home = '';
   try {
-    home = userInfo().homedir;
+    home = passwdHome();
   } catch {
     // no entry for this user: no home folder is known
   }

@@ -48,4 +48,25 @@ describe('the state folder', () => {
     expect(stateDir(undefined, { HOME: '/h' }, '/w')).toBe('/h/.local/state/snap');
     for (const env of [{ HOME: '' }, { HOME: 'rel' }, {}]) expect(stateDir(undefined, env, '/w')).toBe(join(home, '.local', 'state', 'snap'));
   });
+
+  it('is refused (USAGE, naming --state-dir and SNAP_STATE_DIR) when HOME is empty, relative or unset and the user has no home folder in the password database', () => {
+    const noEntry = () => {
+      throw new Error('ENOENT: no such user');
+    };
+    for (const [env, said] of [[{ HOME: '' }, 'empty'], [{ HOME: 'rel' }, 'not an absolute path ("rel")'], [{}, 'not set']] as const) {
+      for (const passwd of [noEntry, () => '', () => 'relative/home']) {
+        let thrown: unknown;
+        try {
+          stateDir(undefined, env, '/w', passwd);
+        } catch (e) {
+          thrown = e;
+        }
+        expect(thrown).toMatchObject({ code: 'USAGE', message: expect.stringContaining(`HOME is ${said}`) });
+        expect((thrown as Error).message).toMatch(/--state-dir DIR or set SNAP_STATE_DIR/);
+      }
+    }
+    // an absolute HOME, or a state folder given otherwise, needs no password database entry
+    expect(stateDir(undefined, { HOME: '/h' }, '/w', noEntry)).toBe('/h/.local/state/snap');
+    expect(stateDir(undefined, { SNAP_STATE_DIR: '/e' }, '/w', noEntry)).toBe('/e');
+  });
 });
