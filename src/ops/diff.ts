@@ -87,6 +87,12 @@ export interface DiffExtra {
   /** The hex of the target's exact bytes, when they are not UTF-8 (as `pathHex`). */
   targetHex?: string;
   /**
+   * What a socket, FIFO or device is (e.g. `a FIFO (named pipe)`), whether it was refused for its
+   * type (`FILE_UNSUPPORTED_TYPE`) or for its name (then `reason` speaks of the name only), as
+   * verify's `actual.type`.
+   */
+  type?: string;
+  /**
    * The entry the other side holds at this very path (a file or link where this side holds, say, a
    * FIFO): the one difference at that path, as verify's `type-changed` is, so the entry is not also
    * in `removed` or `added`.
@@ -266,10 +272,10 @@ async function manifestOf(input: DiffInput, excludes: string[], opts: DiffOption
     }
     const onBadName = (e: SnapError, entry?: RefusedEntry) => {
       const pathHex = e.details?.pathHex;
-      const link = entry?.type === 'symlink' ? { target: entry.target, ...(entry.targetHex !== undefined ? { targetHex: entry.targetHex } : {}) } : {};
+      const link = entry?.type === 'symlink' ? { target: entry.target, ...(entry.targetHex !== undefined ? { targetHex: entry.targetHex } : {}) } : entry?.type === 'special' ? { type: entry.what } : {};
       extra.push({ side, path: String(e.details?.path), ...(typeof pathHex === 'string' ? { pathHex } : {}), code: e.code, reason: whyRefused(e.code), ...link });
     };
-    const onSpecial = (path: string, what: string) => extra.push({ side, path, code: 'FILE_UNSUPPORTED_TYPE', reason: `it is ${what}` });
+    const onSpecial = (path: string, what: string) => extra.push({ side, path, code: 'FILE_UNSUPPORTED_TYPE', reason: `it is ${what}`, type: what });
     const scan = { dir: resolve(input.path), excludes, jobs: opts.jobs, stores: opts.stores, onProgress: opts.onProgress, onBadName, onSpecial };
     await scanDataset(scan, async (text) => {
       pending += typeof text === 'string' ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf8');

@@ -327,20 +327,24 @@ describe('diff reports what a folder holds that no manifest can record (extra, e
     expect(j.json.extra).toEqual([expect.objectContaining({ side: 'a', path: BAD, code: 'PATH_INVALID_UTF8' })]);
   });
 
-  it('lists a FIFO on a folder side as extra (FILE_UNSUPPORTED_TYPE, exit 1), as verify does, rather than stop', async () => {
+  it('lists a FIFO on a folder side as extra (FILE_UNSUPPORTED_TYPE, exit 1), as verify does, rather than stop; refused for its name, it is still said to be a FIFO (type)', async () => {
     const { data, store } = await sealed({ 'a.csv': 'a' });
     execFileSync('mkfifo', [join(data, `pipe${WEIRD}`)]);
     const r = await human(['diff', 'ds@v1', data, '--store', store]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(shown(`pipe${WEIRD}`));
+    expect(r.stdout).toContain(`${shown(`pipe${WEIRD}`)}  (a FIFO (named pipe); `);
     const j = await json(['diff', 'ds@v1', data, '--store', store]);
     expect(j.code).toBe(1);
-    // A name with control characters is refused before its type is looked at.
-    expect(j.json.extra).toEqual([expect.objectContaining({ side: 'b', path: `pipe${WEIRD}`, code: 'PATH_CONTROL_CHAR' })]);
+    // A name with control characters is refused before its type is looked at; what it is is kept.
+    expect(j.json.extra).toEqual([{ side: 'b', path: `pipe${WEIRD}`, code: 'PATH_CONTROL_CHAR', reason: expect.any(String), type: 'a FIFO (named pipe)' }]);
+    expect(schemaErrors('diff', j.json)).toBe('');
     await fsp.rename(join(data, `pipe${WEIRD}`), join(data, 'pipe'));
     const k = await json(['diff', 'ds@v1', data, '--store', store]);
     expect(k.code).toBe(1);
-    expect(k.json.extra).toEqual([expect.objectContaining({ side: 'b', path: 'pipe', code: 'FILE_UNSUPPORTED_TYPE' })]);
+    expect(k.json.extra).toEqual([{ side: 'b', path: 'pipe', code: 'FILE_UNSUPPORTED_TYPE', reason: 'it is a FIFO (named pipe)', type: 'a FIFO (named pipe)' }]);
+    const h = await human(['diff', 'ds@v1', data, '--store', store]);
+    expect(h.stdout).toMatch(/^ {2}! b: pipe {2}\(it is a FIFO \(named pipe\), FILE_UNSUPPORTED_TYPE\)$/m); // said once
   });
 
   it('names a FIFO where a signed file was once, as verify names it type-changed: one extra naming the signed entry it stands in for (other), not also a removed file; and the same from either side', async () => {
@@ -353,12 +357,12 @@ describe('diff reports what a folder holds that no manifest can record (extra, e
     const fwd = await json(['diff', 'ds@v1', data, '--store', store]);
     expect(fwd.code).toBe(1);
     expect(fwd.json.removed).toEqual([]);
-    expect(fwd.json.extra).toEqual([{ side: 'b', path: 'b.csv', code: 'FILE_UNSUPPORTED_TYPE', reason: 'it is a FIFO (named pipe)', other: signed }]);
+    expect(fwd.json.extra).toEqual([{ side: 'b', path: 'b.csv', code: 'FILE_UNSUPPORTED_TYPE', reason: 'it is a FIFO (named pipe)', type: 'a FIFO (named pipe)', other: signed }]);
     expect(fwd.json.summary).toMatchObject({ added: 0, removed: 0, modified: 0, extra: 1, unchanged: 1, bytesAdded: 0, bytesRemoved: 2 });
     const back = await json(['diff', data, 'ds@v1', '--store', store]);
     expect(back.code).toBe(1);
     expect(back.json.added).toEqual([]);
-    expect(back.json.extra).toEqual([{ side: 'a', path: 'b.csv', code: 'FILE_UNSUPPORTED_TYPE', reason: 'it is a FIFO (named pipe)', other: signed }]);
+    expect(back.json.extra).toEqual([{ side: 'a', path: 'b.csv', code: 'FILE_UNSUPPORTED_TYPE', reason: 'it is a FIFO (named pipe)', type: 'a FIFO (named pipe)', other: signed }]);
     expect(back.json.summary).toMatchObject({ added: 0, removed: 0, extra: 1, bytesAdded: 2, bytesRemoved: 0 });
     const h = await human(['diff', 'ds@v1', data, '--store', store]);
     expect(h.stdout).toMatch(/^ {2}! b: b\.csv {2}\(it is a FIFO \(named pipe\), FILE_UNSUPPORTED_TYPE; a holds a file there, 2 B\)$/m);
