@@ -6,7 +6,8 @@ import { isSnapError } from '../core/errors.js';
 import type { LeafSink } from '../io/audit-log.js';
 import { verifyCheckpoints, type CheckpointProblem, type PreparedCheckpointCheck } from '../trust/log-checkpoints.js';
 import type { Args, CliIo } from './common.js';
-import { beginCheckpointCheck, keptCheckpoints, keptOrigin, storeIdentities } from './commands/log.js';
+import { beginCheckpointCheck, keptCheckpoints, keptOrigin } from './commands/log.js';
+import { storeLookupNames } from './store-identity.js';
 
 /** What impact and verify-model find of the audit log against its checkpoints (their `--json` `auditLog`). */
 export interface LogCheckpointCheck {
@@ -58,7 +59,7 @@ export async function beginLogCheck(a: Args, io: CliIo, root: string): Promise<P
  */
 export async function logAgainstCheckpoints(a: Args, io: CliIo, root: string, begun?: { prepared: PreparedCheckpointCheck } | { failure: unknown }): Promise<LogCheckpointCheck> {
   const state = await keptCheckpoints(a, io);
-  const pinned = state ? keptOrigin(state.origins, await storeIdentities(root, io)) : undefined;
+  const pinned = state ? keptOrigin(state.origins, await storeLookupNames(root, io)) : undefined;
   try {
     if (begun && 'failure' in begun) throw begun.failure;
     const opts = { pubkeys: [], external: [], ...(state ? { remembered: state.remembered } : {}), ...(pinned !== undefined ? { origin: pinned, originFrom: `the origin this machine kept for this store in ${state?.remembered.source}` } : {}) };

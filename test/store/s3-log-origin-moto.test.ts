@@ -47,7 +47,8 @@ describe('log --verify on an S3 store: the origin kept for it (moto)', () => {
     }
     expect(origins.a).not.toBe(origins.b);
     const kept = JSON.parse(await fsp.readFile(join(state, 'trusted-state.json'), 'utf8')).logOrigins;
-    expect(kept).toEqual({ [`s3://${bucket}/a/`]: expect.objectContaining({ origin: origins.a }), [`s3://${bucket}/b/`]: expect.objectContaining({ origin: origins.b }) });
+    const at = ` at ${new URL(server.env.AWS_ENDPOINT_URL).href}`; // the endpoint is part of the store's name
+    expect(kept).toEqual({ [`s3://${bucket}/a/${at}`]: expect.objectContaining({ origin: origins.a }), [`s3://${bucket}/b/${at}`]: expect.objectContaining({ origin: origins.b }) });
 
     await swapLog(c, bucket, 'b/', 'a/');
     for (const [how, args, extra] of [
@@ -60,13 +61,15 @@ describe('log --verify on an S3 store: the origin kept for it (moto)', () => {
       const problem = v.json.checkpoints.problems.find((p: { kind: string }) => p.kind === 'origin');
       expect(problem?.message, how).toContain(`not of ${origins.a} (the origin this machine kept for this store`);
     }
-    // A state an earlier snap wrote, with the store kept under its URL as typed (no last "/"), still holds it.
+    // A state an earlier snap wrote, with the store kept under its URL as typed (no last "/"), or
+    // under its URL without the endpoint, still holds it.
     const file = join(state, 'trusted-state.json');
-    const s = JSON.parse(await fsp.readFile(file, 'utf8'));
-    s.logOrigins = { [`s3://${bucket}/a`]: s.logOrigins[`s3://${bucket}/a/`] };
-    await fsp.writeFile(file, JSON.stringify(s), { mode: 0o600 });
-    const old = await run(['log', '--verify', '--pubkey', auditor.pub, '--store', `s3://${bucket}/a/`]);
-    expect(old.code, old.stdout).toBe(1);
-    expect(old.json.checkpoints.problems.map((p: { kind: string }) => p.kind)).toContain('origin');
+    const written = JSON.parse(await fsp.readFile(file, 'utf8'));
+    for (const earlier of [`s3://${bucket}/a`, `s3://${bucket}/a/`]) {
+      await fsp.writeFile(file, JSON.stringify({ ...written, logOrigins: { [earlier]: written.logOrigins[`s3://${bucket}/a/${at}`] } }), { mode: 0o600 });
+      const old = await run(['log', '--verify', '--pubkey', auditor.pub, '--store', `s3://${bucket}/a/`]);
+      expect([earlier, old.code], old.stdout).toEqual([earlier, 1]);
+      expect(old.json.checkpoints.problems.map((p: { kind: string }) => p.kind)).toContain('origin');
+    }
   });
 });

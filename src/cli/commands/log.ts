@@ -15,9 +15,8 @@ import type { Checkpoint } from '../../core/signed-note.js';
 import { writeOutputFile } from '../../io/output-temp.js';
 import type { PrivateKey } from '../../core/keys.js';
 import { join, resolve } from 'node:path';
-import { promises as fsp } from 'node:fs';
 import { STATE_DIR_OPTION } from '../trust-args.js';
-import { S3_SCHEME } from '../../s3/location.js';
+import { storeIdentities, storeLookupNames } from '../store-identity.js';
 
 /** The NAME part of a `NAME@VERSION` ref, if it is one. */
 function nameOf(ref: string | undefined): string | undefined {
@@ -77,7 +76,7 @@ async function cmdLog(a: Args, io: CliIo): Promise<number> {
     // The log's origin: --origin, else the one this machine kept for this store (signed or verified
     // signed here before), so that another store's log copied in fails even without --origin.
     const storeIds = await storeIdentities(store.root, io);
-    const pinned = a.origin === undefined && state ? keptOrigin(state.origins, storeIds) : undefined;
+    const pinned = a.origin === undefined && state ? keptOrigin(state.origins, await storeLookupNames(store.root, io)) : undefined;
     const origin = a.origin !== undefined ? String(a.origin) : pinned;
     if ('failure' in begun) throw begun.failure;
     const c = await begun.prepared.finish({ pubkeys, external, ...(state ? { remembered: state.remembered } : {}), ...(origin !== undefined ? { origin } : {}), ...(pinned !== undefined ? { originFrom: `the origin this machine kept for this store in ${state?.remembered.source}; if the store was made anew, give --origin` } : {}) });
@@ -253,49 +252,11 @@ async function cmdCheckpoint(a: Args, io: CliIo): Promise<number> {
 }
 
 /**
- * The checkpoints this machine's trusted state kept (trust/state.ts `checkpoints`), and how to keep
- * one. A state this user cannot read is a note (the run goes on without them, as verify does with
- * kept revocations); one that does not parse stops the run (`STATE_MALFORMED`).
- * @returns undefined when the state cannot be read
+ * The origin this machine kept for a store, looked up by `names` (cli/store-identity.ts
+ * `storeLookupNames`): the first found.
  */
-/**
- * How the trusted state names a store: for an S3 store (run on a working copy), its URL as the S3
- * store resolves it, `s3://BUCKET/PREFIX/` — whether given as `s3://BUCKET/PREFIX` or with the
- * "/", by `--store` or `$SNAP_STORE` (s3/location.ts `parseS3Url`); else the store folder's
- * absolute path as given (`root`, resolved). Not its real path: whoever can write where the store
- * is could make the folder a link to a copy holding another store's log, whose real path this
- * machine kept no origin for, and the log then passed `log --verify --pubkey` (exit 0).
- */
-export async function storeIdentity(root: string, io: CliIo): Promise<string> {
-  return io.givenStore ? io.givenStore.url : resolve(root);
-}
-
-/**
- * The names under which this machine keeps, and looks up, the store's log origin: first
- * {@link storeIdentity} (the path as given), then the folder's real path when that is another.
- * The origin is kept under both, so a store reached by a link one day and by its real path the
- * next is held to one origin (kept under the link alone, it was not found by the real path, and
- * another store's log copied in passed `log --verify --pubkey`); an earlier snap kept it under the
- * real path alone.
- */
-export async function storeIdentities(root: string, io: CliIo): Promise<string[]> {
-  const id = await storeIdentity(root, io);
-  if (io.givenStore) return [id];
-  const real = await fsp.realpath(root).catch(() => id);
-  return real === id ? [id] : [id, real];
-}
-
-/**
- * The origin this machine kept for the store named `ids` ({@link storeIdentities}: the first
- * found); for an S3 store, also one an earlier snap kept under the URL as typed without its last
- * "/" (`s3://BUCKET/PREFIX`), so that an upgrade does not forget it.
- */
-export function keptOrigin(origins: Readonly<Record<string, string>>, ids: readonly string[]): string | undefined {
-  for (const id of ids) {
-    if (Object.hasOwn(origins, id)) return origins[id];
-    const typed = id.startsWith(S3_SCHEME) ? id.replace(/\/$/, '') : undefined;
-    if (typed !== undefined && Object.hasOwn(origins, typed)) return origins[typed];
-  }
+export function keptOrigin(origins: Readonly<Record<string, string>>, names: readonly string[]): string | undefined {
+  for (const name of names) if (Object.hasOwn(origins, name)) return origins[name];
   return undefined;
 }
 
@@ -311,7 +272,7 @@ export async function beginCheckpointCheck(a: Args, io: CliIo, root: string, ori
   try {
     const dir = stateDir(a['state-dir'] as string | undefined, io.env, io.cwd);
     const state = await readState(dir).catch(() => undefined);
-    const pinned = origin ?? (state ? keptOrigin(Object.fromEntries(Object.entries(state.logOrigins ?? {}).map(([k, m]) => [k, m.origin])), await storeIdentities(root, io)) : undefined);
+    const pinned = origin ?? (state ? keptOrigin(Object.fromEntries(Object.entries(state.logOrigins ?? {}).map(([k, m]) => [k, m.origin])), await storeLookupNames(root, io)) : undefined);
     const sizes: number[] = [];
     for (const f of external) await readCheckpointFile(resolve(io.cwd, f)).then((c) => sizes.push(c.checkpoint.size), () => {});
     return { prepared: await prepareCheckpointCheck(root, { sizes, ...(state ? { remembered: { source: join(dir, STATE_FILE), byOrigin: state.checkpoints ?? {} } } : {}), ...(pinned !== undefined ? { origin: pinned } : {}) }) };
@@ -320,6 +281,12 @@ export async function beginCheckpointCheck(a: Args, io: CliIo, root: string, ori
   }
 }
 
+/**
+ * The checkpoints this machine's trusted state kept (trust/state.ts `checkpoints`), and how to keep
+ * one. A state this user cannot read is a note (the run goes on without them, as verify does with
+ * kept revocations); one that does not parse stops the run (`STATE_MALFORMED`).
+ * @returns undefined when the state cannot be read
+ */
 export async function keptCheckpoints(a: Args, io: CliIo): Promise<{ remembered: RememberedCheckpoints; origins: Readonly<Record<string, string>>; keep(c: Checkpoint): Promise<void>; keepOrigin(store: string, origin: string, replace: boolean): Promise<void> } | undefined> {
   const dir = stateDir(a['state-dir'] as string | undefined, io.env, io.cwd);
   const state = await readState(dir).catch((e: unknown) => {

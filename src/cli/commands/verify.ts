@@ -1,6 +1,7 @@
 /** `snap verify <dir>`: The pre-training gate: exit 0 only if DIR is byte for byte what a trusted key signed. */
+import { storeIdentities } from '../store-identity.js';
 import { resolve } from 'node:path';
-import { existsSync, promises as fsp, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { SnapError } from '../../core/errors.js';
 import { escapeForTerminal as shown, escapeListedPath, escapeMessage, escapePath } from '../../core/display.js';
 import { storePath, type SnapshotLocation } from '../../io/store.js';
@@ -174,7 +175,7 @@ async function verifyDirAgainst(a: Args, io: CliIo, archived: SnapshotLocation |
   let snapshot: SnapshotLocation;
   let r: VerifyReport;
   const against = String(a.against);
-  const latest = !archived && isLatestRef(against) ? await chooseLatest(against, store, await latestStoreKeys(store, io), stateDir, domain, trusted, threshold, rules) : undefined;
+  const latest = !archived && isLatestRef(against) ? await chooseLatest(against, store, await storeIdentities(store, io), stateDir, domain, trusted, threshold, rules) : undefined;
   if (latest?.failure) {
     snapshot = { dir: '', ref: against };
     r = { ok: false, snapshot: '', ref: against, signers: [], counts: { matched: 0, modified: 0, missing: 0, extra: 0, 'type-changed': 0, unreadable: 0 }, problems: [], failure: latest.failure, files: 0, bytes: 0, seconds: 0 };
@@ -199,7 +200,7 @@ async function verifyDirAgainst(a: Args, io: CliIo, archived: SnapshotLocation |
   await keepRevocations(); // a revocation seen here keeps counting here, even once the store has lost it
   // The version this machine has trusted as another snapshot (a replaced folder): refused, and not remembered.
   // The store it was found in (not an archive, nor a snapshot folder elsewhere, given as --against): two stores may each hold a NAME@VERSION of their own.
-  const storeIds = !archived && snapshot.dir !== '' && isInside(snapshot.dir, store) ? await latestStoreKeys(store, io) : [];
+  const storeIds = !archived && snapshot.dir !== '' && isInside(snapshot.dir, store) ? await storeIdentities(store, io) : [];
   const replaced = r.statement ? await replacedVersion(stateDir, domain, r.snapshot, r.statement, storeIds) : undefined;
   if (replaced) {
     const { statement: _untrusted, ...rest } = r;
@@ -301,8 +302,8 @@ function printMerge(m: MergeReport, io: CliIo, color: boolean): void {
 
 /**
  * `--against NAME@latest`: the newest trusted snapshot of NAME, never older than the newest this
- * machine has seen in the same trust domain (trust/latest.ts) in this store (`storeId`,
- * {@link latestStoreKey}).
+ * machine has seen in the same trust domain (trust/latest.ts) in this store (`storeIds`,
+ * cli/store-identity.ts `storeIdentities`: `latestByStore` names a store as `logOrigins` does).
  */
 async function chooseLatest(ref: string, store: string, storeIds: readonly string[], stateDir: string, domain: string, trusted: TrustedKey[], threshold: number, rules: TrustRules): Promise<LatestResult> {
   const name = ref.slice(0, ref.indexOf('@'));
@@ -313,37 +314,8 @@ async function chooseLatest(ref: string, store: string, storeIds: readonly strin
 }
 
 /**
- * How the trusted state's `latestByStore` names the store a snapshot was verified in: an S3 store's
- * URL (followed by ` at ENDPOINT` when AWS_ENDPOINT_URL(_S3) is set), else, as `logOrigins` does
- * (cli/commands/log.ts `storeIdentity`), the store folder's absolute path as given — not its
- * real path, which whoever can write where the store is could change (its folder made a link to a
- * copy without the newest snapshot, whose real path this machine has recorded nothing for).
- */
-function latestStoreKey(store: string, io: CliIo): string {
-  if (!io.givenStore) return resolve(store);
-  // The same s3://BUCKET/PREFIX/ on another endpoint (AWS_ENDPOINT_URL) is another store: a staging server's ds@v2 was refused as the production one's replaced.
-  const { url, endpoint } = io.givenStore;
-  return endpoint !== undefined ? `${url} at ${endpoint}` : url;
-}
-
-/**
- * The names a store is recorded under and held to in the trusted state's `latestByStore`:
- * {@link latestStoreKey}, and for a store folder its real path too, when that is another. The
- * records of both hold it, so a store reached by a link one day and by its real path the next is
- * one store (it was two: the same-version check was skipped by whoever took the other path); and
- * the path as given still holds it when its folder is made a link to a copy (whose real path has
- * no record).
- */
-async function latestStoreKeys(store: string, io: CliIo): Promise<string[]> {
-  const given = latestStoreKey(store, io);
-  if (io.givenStore) return [given];
-  const real = await fsp.realpath(store).catch(() => given);
-  return real === given ? [given] : [given, real];
-}
-
-/**
  * The failure of a trusted snapshot of the version this machine remembers as another snapshot in
- * the same trust domain, recorded from this store (`stores`, {@link latestStoreKeys}; trust/latest.ts `recordedFor`,
+ * the same trust domain, recorded from this store (`stores`, cli/store-identity.ts `storeIdentities`; trust/latest.ts `recordedFor`,
  * `sameVersionOtherSnapshot`), or undefined. A state that
  * cannot be read remembers nothing here (trustSetup has said so).
  */
