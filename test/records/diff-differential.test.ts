@@ -17,13 +17,17 @@
  * npx vitest run test/records/diff-differential.test.ts`, a few minutes), from seed `SNAP_DIFFERENTIAL_FROM`
  * (default 1); `SNAP_DIFFERENTIAL_SEED=S` runs seed S only (a case depends on its seed only).
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
+import { watchFsRequests } from '../helpers/fs-watchdog.js';
 import { useStore } from '../helpers/store.js';
 import { compareSets, compareVerify, describeCase, expected, makeCase, sealableB, sorted, truths, utf8Order, writeSide, type Json } from '../helpers/records-differential.js';
 
 const keys = useKeyPair();
 const shared = useStore();
+// A seal here once never finished (one fs request of its commit pending, every thread idle): if
+// it happens again, the request and where it was made are on stderr before the test times out.
+afterAll(watchFsRequests(120_000));
 
 async function runCase(seed: number): Promise<void> {
   const c = makeCase(seed);

@@ -47,7 +47,7 @@ describe('log --verify on an S3 store: the origin kept for it (moto)', () => {
     }
     expect(origins.a).not.toBe(origins.b);
     const kept = JSON.parse(await fsp.readFile(join(state, 'trusted-state.json'), 'utf8')).logOrigins;
-    const at = ` at ${new URL(server.env.AWS_ENDPOINT_URL).href}`; // the endpoint is part of the store's name
+    const at = ` at ${new URL(String(server.env.AWS_ENDPOINT_URL)).href}`; // the endpoint is part of the store's name
     expect(kept).toEqual({ [`s3://${bucket}/a/${at}`]: expect.objectContaining({ origin: origins.a }), [`s3://${bucket}/b/${at}`]: expect.objectContaining({ origin: origins.b }) });
 
     await swapLog(c, bucket, 'b/', 'a/');
