@@ -12,14 +12,15 @@ import { join } from 'node:path';
 import { SnapError, isSnapError } from '../core/errors.js';
 import { decodeNameBytes, encodeNameBytes, hasRawBytes, rawBytesHex } from '../core/name-bytes.js';
 import { parseEnvelope } from '../core/envelope.js';
-import { parseStatement, snapshotId, type Statement } from '../core/statement.js';
+import { MAX_STATEMENT_BYTES, parseStatement, snapshotId, type Statement } from '../core/statement.js';
 import { bytesEqual, fromBase64 } from '../core/encoding.js';
 import { NAME_RE, VERSION_RE } from '../core/refs.js';
 import { isSymlinkEntry } from '../core/manifest.js';
 import { HashPool, BatchSizer, type CheckReply } from '../io/hash-pool.js';
 import { manifestEntryRuns, type ManifestDigest } from '../io/manifest-file.js';
 import { MAX_INDEX_LINE_BYTES, MAX_INDEX_SUMMARY_BYTES, MAX_SCHEMA_OBJECT_BYTES, recordSetName } from '../core/records.js';
-import { openStore, objectPath, snapshotKeepsObjects, ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, type Store } from '../io/store.js';
+import { openStore, objectPath, snapshotKeepsObjects, CONTENTS_FILE, ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE, type Store } from '../io/store.js';
+import { logRows } from '../io/audit-log.js';
 import { ioError } from '../io/errors.js';
 import { readSmallFile } from '../io/small-file.js';
 import { MAX_ENVELOPE_BYTES } from '../core/envelope.js';
@@ -114,7 +115,8 @@ export type SnapshotProblemKind =
   | 'name-mismatch' // the statement names another NAME@VERSION than its folder
   | 'manifest' // manifest.jsonl is malformed (SPEC §2)
   | 'manifest-mismatch' // manifest.jsonl does not match the statement's digest, root or counts
-  | 'missing-objects'; // files it lists have no object in the store
+  | 'missing-objects' // files it lists have no object in the store
+  | 'contents-mismatch'; // contents.json says no objects are kept, the audit log's seal (or import) line says they were
 
 /** One problem with a snapshot; `code` is the SnapError code behind it, when there is one. */
 export interface SnapshotProblem {
@@ -517,10 +519,16 @@ class MissingList implements MissingUsers {
  * symbolic link's, also of a `--manifest-only` snapshot; each record index and index summary its
  * statement names), as read: `prune` keeps those.
  */
-async function checkSnapshot(store: Store, name: string, version: string, keepsObjects: boolean, corrupt: Map<string, CorruptObject>, unreadable: Map<string, UnreadableObject>, missing: MissingUsers, named?: (hex: string) => void): Promise<SnapshotFsck> {
+async function checkSnapshot(store: Store, name: string, version: string, keepsObjects: boolean, corrupt: Map<string, CorruptObject>, unreadable: Map<string, UnreadableObject>, missing: MissingUsers, named?: (hex: string) => void, keptPerLog?: KeptPerLog): Promise<SnapshotFsck> {
   const ref = `${name}@${version}`;
   const dir = join(store.snapshotsDir, name, version);
   const problems: SnapshotProblem[] = [];
+  const logged = keepsObjects ? undefined : keptPerLog?.get(ref);
+  if (logged) {
+    // contents.json is unsigned: written over with {"objects":false}, it would hide every object removed since.
+    problems.push({ kind: 'contents-mismatch', file: CONTENTS_FILE, message: `${CONTENTS_FILE} says the snapshot keeps no objects (sealed --manifest-only), but the audit log's ${logged.command} line (seq ${logged.seq}) says its objects were kept: ${CONTENTS_FILE} was changed; its objects are checked` });
+    keepsObjects = true;
+  }
   const statementBytes = await readSnapshotFile(dir, STATEMENT_FILE, problems);
   const envelopeBytes = await readSnapshotFile(dir, ENVELOPE_FILE, problems);
   let payload: Uint8Array | undefined;
@@ -615,8 +623,49 @@ async function checkSnapshot(store: Store, name: string, version: string, keepsO
   return { ref, ...(id ? { snapshot: id } : {}), ok: problems.length === 0, keepsObjects, entries, problems };
 }
 
+/** The snapshots whose objects the audit log says were kept, by `NAME@VERSION`: the line that says so. */
+type KeptPerLog = ReadonlyMap<string, { seq: number; command: string }>;
+
+/**
+ * The `--manifest-only` snapshots of the store (`contents.json` `{"objects":false}`) whose seal or
+ * import line in the audit log (docs/FORMAT.md §6: `details.objects`, written since 2026-12-01)
+ * says their objects were kept. `contents.json` is unsigned: whoever can write the store could put
+ * `{"objects":false}` over a snapshot's and remove its objects, and fsck took it for a
+ * `--manifest-only` one and said nothing of them. The log is read only when the store has such a
+ * snapshot, in bounded memory (what is kept grows with those snapshots, not with the log); a line
+ * is matched by the snapshot id its `statement.json` hashes to. A log that cannot be read, or lines
+ * that do not parse, tell nothing here (`snap log --verify` checks the log).
+ */
+async function keptPerAuditLog(store: Store): Promise<KeptPerLog> {
+  const manifestOnly = new Map<string, string>(); // snapshot id → NAME@VERSION
+  for (const n of await readdirOrThrow(store.snapshotsDir, 'the snapshots')) {
+    if (!NAME_RE.test(n.name) || !(await isFolder(n, store.snapshotsDir))) continue;
+    for (const v of await readdirOrThrow(join(store.snapshotsDir, n.name), 'the snapshots')) {
+      if (!VERSION_RE.test(v.name) || !(await isFolder(v, join(store.snapshotsDir, n.name)))) continue;
+      const dir = join(store.snapshotsDir, n.name, v.name);
+      if (await snapshotKeepsObjects(dir)) continue;
+      const bytes = await readSmallFile(join(dir, STATEMENT_FILE), MAX_STATEMENT_BYTES, 'cannot read the statement', () => new SnapError('SNAPSHOT_MALFORMED', 'not a regular file')).catch(() => undefined);
+      if (bytes) manifestOnly.set(snapshotId(bytes), `${n.name}@${v.name}`);
+    }
+  }
+  const kept = new Map<string, { seq: number; command: string }>();
+  if (manifestOnly.size === 0) return kept;
+  try {
+    for await (const row of logRows(store.root)) {
+      checkInterrupted();
+      const e = row.entry;
+      if (!e || e.outcome !== 'ok' || (e.command !== 'seal' && e.command !== 'import') || typeof e.snapshot !== 'string') continue;
+      const ref = manifestOnly.get(e.snapshot);
+      if (ref !== undefined && !kept.has(ref) && (e.details as { objects?: unknown } | undefined)?.objects === true) kept.set(ref, { seq: e.seq, command: e.command });
+    }
+  } catch (e) {
+    if (isSnapError(e, 'INTERRUPTED') || isSnapError(e, 'TERMINATED')) throw e;
+  }
+  return kept;
+}
+
 /** Every snapshot folder of the store, checked; badly named entries are strays. `named`: as {@link checkSnapshot}'s. */
-async function checkSnapshots(store: Store, corrupt: Map<string, CorruptObject>, unreadable: Map<string, UnreadableObject>, missing: MissingUsers, strays: StrayList, named?: (hex: string) => void): Promise<SnapshotFsck[]> {
+async function checkSnapshots(store: Store, corrupt: Map<string, CorruptObject>, unreadable: Map<string, UnreadableObject>, missing: MissingUsers, strays: StrayList, named?: (hex: string) => void, keptPerLog?: KeptPerLog): Promise<SnapshotFsck[]> {
   const out: SnapshotFsck[] = [];
   const known = SNAPSHOT_FILES;
   for (const n of await readdirOrThrow(store.snapshotsDir, 'the snapshots')) {
@@ -632,7 +681,7 @@ async function checkSnapshots(store: Store, corrupt: Map<string, CorruptObject>,
       const dir = join(store.snapshotsDir, n.name, v.name);
       // A partial write of sign's is a leftover (io/leftovers.ts), not a stray.
       for (const f of await readdirOrThrow(dir, 'a snapshot')) if (!known.has(f.name) && !SNAPSHOT_PARTIAL_WRITE_RE.test(f.name)) strays.push(`snapshots/${n.name}/${v.name}/${f.name}`);
-      out.push(await checkSnapshot(store, n.name, v.name, await snapshotKeepsObjects(dir), corrupt, unreadable, missing, named));
+      out.push(await checkSnapshot(store, n.name, v.name, await snapshotKeepsObjects(dir), corrupt, unreadable, missing, named, keptPerLog));
     }
   }
   return out;
@@ -743,7 +792,7 @@ export async function fsckListed(opts: FsckOptions): Promise<{ summary: FsckSumm
       for (const c of r.objects.corrupt) corrupt.set(c.name, c);
       for (const u of r.objects.unreadable) unreadable.set(u.path.replace('/', ''), u);
       missing = new MissingList((hex) => r.present.has(hex));
-      snapshots = await checkSnapshots(store, corrupt, unreadable, missing, snapshotStrays);
+      snapshots = await checkSnapshots(store, corrupt, unreadable, missing, snapshotStrays, undefined, await keptPerAuditLog(store));
       missing.finish();
       // As the source listed them (users added in place).
       for (const c of r.objects.corrupt) corruptRun.push(c);
@@ -754,7 +803,7 @@ export async function fsckListed(opts: FsckOptions): Promise<{ summary: FsckSumm
     } else {
       const named = new DigestSet();
       missing = new MissingList((hex) => existsSync(objectPath(store, hex)));
-      snapshots = await checkSnapshots(store, new Map(), new Map(), missing, snapshotStrays, (hex) => void named.add(hex));
+      snapshots = await checkSnapshots(store, new Map(), new Map(), missing, snapshotStrays, (hex) => void named.add(hex), await keptPerAuditLog(store));
       missing.finish();
       checked = await checkObjects(
         store,

@@ -65,6 +65,31 @@ describe('snap fsck on a clean store', () => {
     expect(r.json.missingObjects).toEqual([]);
   });
 
+  it("is not fooled by contents.json made {\"objects\":false} over a snapshot that kept its objects: the seal's audit line says they were kept, so a removed object is still missing (exit 1, contents-mismatch)", async () => {
+    const s = await sealTree(TREE, keys);
+    const contents = join(s.dir, 'contents.json');
+    await fsp.chmod(contents, 0o644);
+    await fsp.writeFile(contents, '{"objects":false}\n');
+    await fsp.rm(await objectOf(s.store, 'beta\n'));
+    const r = await fsckJson(s.store);
+    expect(r.code, r.stderr).toBe(1);
+    const [snapshot] = r.json.snapshots;
+    expect(snapshot).toMatchObject({ ref: s.ref, ok: false, keepsObjects: true });
+    expect(snapshot.problems.map((p: { kind: string }) => p.kind)).toEqual(['contents-mismatch', 'missing-objects']);
+    expect(snapshot.problems[0].message).toMatch(/contents\.json says the snapshot keeps no objects .* the audit log's seal line \(seq 1\) says its objects were kept/);
+    expect(r.json.missingObjects).toEqual([expect.objectContaining({ sha256: sha256('beta\n') })]);
+    expect(schemaErrors('fsck', r.json)).toBe('');
+  });
+
+  it('holds a snapshot sealed --manifest-only to nothing more: its seal line says no objects were kept (exit 0, no contents-mismatch)', async () => {
+    const s = await sealTree(TREE, keys, { extra: ['--manifest-only'] });
+    const log = (await fsp.readFile(join(s.store, 'log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(log.find((l) => l.command === 'seal').details).toEqual({ objects: false });
+    const r = await fsckJson(s.store);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.snapshots[0].problems).toEqual([]);
+  });
+
   it('reports files snap did not write as strays, without failing', async () => {
     const s = await sealTree(TREE, keys);
     await fsp.mkdir(join(s.store, 'objects', 'sha256', 'ab'), { recursive: true }); // fan-out folders exist only once used

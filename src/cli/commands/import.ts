@@ -28,7 +28,8 @@ async function cmdImport(a: Args, io: CliIo): Promise<number> {
   const r = await withProgress(a, io, 'importing', (onProgress) => importArchive({ file, store, trusted, threshold, rules, onProgress })).finally(keepRevocations);
   announceNewStore(io, r.storeCreated, store);
   const signers = r.signers.map((x) => ({ keyid: x.keyid, trusted: x.trusted, ...(x.reason ? { reason: x.reason } : {}) }));
-  const details = { ...(r.alreadyPresent ? { alreadyPresent: true } : {}), ...(r.mendedObjects.length > 0 ? { mendedObjects: r.mendedObjects.length } : {}) };
+  // details.objects: the snapshot committed here keeps its objects (contents.json, unsigned, says so too; fsck holds it to this line). One already there was not touched.
+  const details = { ...(r.alreadyPresent ? { alreadyPresent: true } : { objects: true }), ...(r.mendedObjects.length > 0 ? { mendedObjects: r.mendedObjects.length } : {}) };
   const log = await audit(io, store, { command: 'import', ref: r.ref, snapshot: r.snapshot, outcome: 'ok', ...(Object.keys(details).length > 0 ? { details } : {}) }, { quiet: !!a.quiet });
   const mended = mendedObjectsNote(r.mendedObjects, ['did not hold its bytes', 'did not hold their bytes'], 'the archive');
   if (mended && !a.quiet) io.stderr.write(mended);

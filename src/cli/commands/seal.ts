@@ -76,7 +76,8 @@ async function cmdSeal(a: Args, io: CliIo): Promise<number> {
     }),
   );
   announceNewStore(io, r.storeCreated, store);
-  const log = await audit(io, store, { command: 'seal', ref: r.ref, snapshot: r.snapshot, outcome: 'ok', ...(r.mendedObjects.length > 0 ? { details: { mendedObjects: r.mendedObjects.length } } : {}) }, { quiet: !!a.quiet });
+  // details.objects: whether the store keeps the files' contents — what contents.json, unsigned, says; fsck holds it to this line.
+  const log = await audit(io, store, { command: 'seal', ref: r.ref, snapshot: r.snapshot, outcome: 'ok', details: { objects: !manifestOnly, ...(r.mendedObjects.length > 0 ? { mendedObjects: r.mendedObjects.length } : {}) } }, { quiet: !!a.quiet });
   const mended = mendedObjectsNote(r.mendedObjects, ['was not the size of the file sealed under its digest', 'were not the size of the file sealed under their digest'], 'it');
   if (mended && !a.quiet) io.stderr.write(mended);
   if (a.json) {
