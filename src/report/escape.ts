@@ -70,15 +70,27 @@ const AUTOLINK_TRIGGER = /(?<=:\/)(?=\/)|(?<=www)(?=\.)|@(?=[-.\w]*\.[A-Za-z0-9]
 const LINK_BREAK = '<!-- -->';
 
 /**
+ * A space right after another: written as a no-break space ({@link KEPT_SPACE}), because a renderer
+ * writes Markdown text as HTML, which shows a run of spaces as one — `very  good` read as `very good`.
+ * (A no-break space in a path, a label or a key value is not shown bare: it stands for ASCII, so
+ * the name is written with `\u00a0`, core/look-alike.ts.)
+ */
+const SPACE_AFTER_SPACE = /(?<= ) /g;
+/** The no-break space {@link SPACE_AFTER_SPACE} is written as (HTML 5 named character reference). */
+const KEPT_SPACE = '&nbsp;';
+
+/**
  * Visible text (no control character: the output of `escapeForTerminal` or `escapeMessage`) as
  * Markdown text: a NUL marks each {@link AUTOLINK_TRIGGER}, every {@link MARKDOWN_SPECIAL} is
  * backslash-escaped (CommonMark §2.4) except `<`, `>`, `&`, written as character references
- * (GitHub renders inline HTML), then each NUL becomes {@link LINK_BREAK}.
+ * (GitHub renders inline HTML), each space after a space is {@link KEPT_SPACE}, then each NUL
+ * becomes {@link LINK_BREAK}.
  */
 function markdownText(visible: string): string {
   return visible
     .replace(AUTOLINK_TRIGGER, (c) => `${c}\0`)
     .replace(MARKDOWN_SPECIAL, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : `\\${c}`))
+    .replace(SPACE_AFTER_SPACE, KEPT_SPACE)
     .replace(/\0/g, LINK_BREAK);
 }
 

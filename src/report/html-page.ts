@@ -5,7 +5,10 @@
  * Outside text may break anywhere (`overflow-wrap: anywhere`: in `code`, and in a table cell as
  * {@link htmlText}, which also lowers the cell's smallest width), so a long name without a space
  * cannot widen a table past the window and push the verdict column out of sight; our own words
- * (headers, MISSED) still break only between words.
+ * (headers, MISSED) still break only between words. Every space of outside text is kept
+ * (`white-space: pre-wrap` where it is written, `pre` in the chart): HTML collapses a run of spaces
+ * into one, and a label `very  good` read as `very good`, a flip to it as no change. The elements
+ * so styled hold no line break of the page's own source, so they show no more space than before.
  * Pure: strings in, a string out.
  */
 import { html, htmlShown } from './escape.js';
@@ -31,6 +34,7 @@ code, .mono { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "Lib
 table { border-collapse: collapse; width: 100%; margin: 6px 0; }
 th, td { text-align: left; vertical-align: top; padding: 4px 8px; border-bottom: 1px solid var(--line); }
 h1, p, pre, .verdict, .text { overflow-wrap: anywhere; }
+code, h1, p, .verdict, .text { white-space: pre-wrap; }
 th { background: #f6f8fa; font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .more { color: var(--muted); font-style: italic; margin: 4px 0 10px; }
@@ -40,7 +44,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .cmd { background: #0d1117; color: #e6edf3; padding: 10px 12px; border-radius: 6px; white-space: pre-wrap; overflow-wrap: anywhere; }
 .chart .bar.a { fill: var(--a); }
 .chart .bar.b { fill: var(--b); }
-.chart text { font: 12px system-ui, sans-serif; fill: #1f2328; }
+.chart text { font: 12px system-ui, sans-serif; fill: #1f2328; white-space: pre; }
 .chart .other text.label { font-style: italic; }
 footer { margin-top: 32px; color: var(--muted); font-size: 12px; }
 @media print { body { max-width: none; } .verdict { break-inside: avoid; } }

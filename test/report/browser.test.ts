@@ -435,6 +435,36 @@ describe('the incident report in headless Chromium', () => {
     for (let i = 1; i < seen.length; i++) expect(seen[i]!.top, `row ${i} overlaps the row above`).toBeGreaterThanOrEqual(seen[i - 1]!.bottom);
   });
 
+  it('keeps every space of a name: a label or path with two spaces in a row does not read as the one with one', async () => {
+    // HTML collapses a run of spaces into one: a poisoner's new label "very  good" read in the
+    // chart and its table as a second "very good", a flip to it as "very good → very good" (no
+    // change), and the file "very  good/1.txt" as "very good/1.txt", which is another file.
+    const d: DiffReport = {
+      ...incidentDiff(),
+      modified: [],
+      renamed: [{ from: 'very good/1.txt', to: 'very  good/1.txt', sha256: 'ab'.repeat(32), size: 1 }],
+      added: [{ path: 'very   good/2.txt', sha256: 'cd'.repeat(32), size: 1 }],
+      summary: { added: 1, removed: 0, modified: 0, renamed: 1, extra: 0, unchanged: 3, bytesAdded: 1, bytesRemoved: 0 },
+    };
+    const f = incidentFacts(d, { folderLabels: { a: { 'very good': 5, bad: 5 }, b: { 'very good': 4, 'very  good': 1, 'very   good': 1, bad: 5 } } });
+    const seen = await onPage(renderIncidentHtml(f), () => {
+      const text = (sel: string) => [...document.querySelectorAll(sel)].map((e) => (e as HTMLElement).innerText);
+      return {
+        table: text('#label-counts tbody tr td:first-child'),
+        flips: [...document.querySelectorAll('#label-flips tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.innerText)),
+        added: text('#added-files tbody tr td:first-child'),
+        // The chart's labels as drawn: their widths (textContent keeps spaces a renderer collapses).
+        chart: [...document.querySelectorAll('#label-chart text.label')].map((t) => [t.textContent, Math.round((t as SVGTextElement).getComputedTextLength())] as const),
+      };
+    });
+    expect(seen.table).toEqual(['bad', 'very   good', 'very  good', 'very good']);
+    expect(seen.flips).toEqual([['very  good/1.txt', 'very good', '→ very  good']]);
+    expect(seen.added).toEqual(['very   good/2.txt']);
+    const width = new Map(seen.chart);
+    expect(width.get('very  good')).toBeGreaterThan(width.get('very good') as number);
+    expect(width.get('very   good')).toBeGreaterThan(width.get('very  good') as number);
+  });
+
   it('sees a request a page makes (the network check can fail)', async () => {
     const dir = await tempDir('snap-page-');
     const file = join(dir, 'leaky.html');

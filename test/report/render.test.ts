@@ -104,6 +104,16 @@ describe('escaping outside text', () => {
     expect(markdown('spam@v1')).toBe('spam@v1'); // a ref is not an address: left as it is
   });
 
+  it('keeps every space of a run in Markdown: each after the first is a no-break space, which no renderer collapses', () => {
+    // A renderer writes text as HTML, which shows a run of spaces as one: "very  good" read as "very good".
+    expect(markdown('very  good')).toBe('very &nbsp;good');
+    expect(markdown('a   b c')).toBe('a &nbsp;&nbsp;b c');
+    expect(markdownMessage('label very  good is new')).toBe('label very &nbsp;good is new');
+    const md = renderIncidentMarkdown(incidentFacts(report(), { folderLabels: { a: { 'very good': 2 }, b: { 'very good': 1, 'very  good': 1 } } }));
+    expect(md).toContain('| very &nbsp;good | 0 | 1 | +1 |');
+    expect(md).toContain('| very good | 2 | 1 | -1 |');
+  });
+
   it('quotes shell words so that the shell gives back exactly the string', () => {
     expect(shellWord('spam-mini@v1')).toBe('spam-mini@v1');
     expect(shellWord('my keys/ci.pub')).toBe(`'my keys/ci.pub'`);
