@@ -17,7 +17,8 @@
  *   precomposed `é` are two names, two byte strings, that print alike;
  * - (paths, keys and labels) a character outside ASCII whose compatibility form (NFKC) is ASCII — full-width
  *   `ｘ` (U+FF58) for `x`, the ligature `ﬁ`, mathematical letters, the Kelvin sign, a no-break or
- *   ideographic space —, which a reader takes for the ASCII it stands for;
+ *   ideographic space —, or that is drawn as a space (the braille blank U+2800, the Ogham space
+ *   mark U+1680), which a reader takes for the ASCII it stands for;
  * - (paths, keys and labels) a combining mark at the start of a segment (a value) or right after an ASCII character (one that
  *   NFC could not compose: `i` + U+0307 reads as `i`; `/` + U+0338 draws over the separator);
  * - (paths) a segment that begins or ends with white space (`x.csv ` beside `x.csv`).
@@ -97,8 +98,21 @@ const MARK_ON_ASCII = /(?:^|[\x00-\x7f])\p{M}/u;
 /** One character outside ASCII (a surrogate pair is one in `u` mode). */
 const NON_ASCII_CHAR = /[^\x00-\x7f]/gu;
 
-/** Whether one character outside ASCII has a compatibility form (NFKC) made only of ASCII: `ｘ` → `x`, `ﬁ` → `fi`. */
+/**
+ * Characters outside ASCII drawn as a blank, as a space is, that NFKC leaves as they are: the
+ * braille blank U+2800 (a symbol, no white space to Unicode) and the Ogham space mark U+1680 (white
+ * space with no compatibility form; a space in most fonts). `very\u2800good` read as `very good`.
+ * (The other spaces outside ASCII have a space as their NFKC form; characters with no glyph at all
+ * are escaped by every printer: display.ts.)
+ */
+const DRAWN_AS_SPACE = /^[\u1680\u2800]$/;
+
+/**
+ * Whether one character outside ASCII passes for ASCII: its compatibility form (NFKC) is made only
+ * of ASCII (`ｘ` → `x`, `ﬁ` → `fi`), or it is drawn as a space ({@link DRAWN_AS_SPACE}).
+ */
 function passesForAscii(ch: string): boolean {
+  if (DRAWN_AS_SPACE.test(ch)) return true;
   const k = ch.normalize('NFKC');
   return k !== ch && ASCII_ONLY.test(k);
 }

@@ -15,6 +15,8 @@ describe('pathPassesForAnother', () => {
     ['full-width letters', 'tr\uff41in.jsonl'],
     ['the Kelvin sign for K', '\u212a.txt'],
     ['an ideographic space', 'a\u3000b'],
+    ['a braille blank, drawn as a space', 'very\u2800good/1.txt'],
+    ['an Ogham space mark, a space in most fonts', 'very\u1680good.txt'],
     ['i with a combining dot above (NFC keeps it)', 'i\u0307.txt'],
     ['a combining overlay at the start of a segment', 'a/\u0338b'],
     ['a trailing space', 'x.csv '],

@@ -465,6 +465,28 @@ describe('the incident report in headless Chromium', () => {
     expect(width.get('very   good')).toBeGreaterThan(width.get('very  good') as number);
   });
 
+  it('shows a character drawn as a blank space, not a space, as its escape: a braille blank (U+2800) in a label or path', async () => {
+    // U+2800 has no compatibility form and is no white space to Unicode, yet it is drawn blank:
+    // "very\u2800good" read in the chart, its table and the file list as the label "very good".
+    const d: DiffReport = {
+      ...incidentDiff(),
+      modified: [],
+      added: [{ path: 'very\u2800good/2.txt', sha256: 'cd'.repeat(32), size: 1 }],
+      summary: { added: 1, removed: 0, modified: 0, renamed: 0, extra: 0, unchanged: 3, bytesAdded: 1, bytesRemoved: 0 },
+    };
+    const f = incidentFacts(d, { folderLabels: { a: { 'very good': 5 }, b: { 'very good': 5, 'very\u2800good': 1, 'ogham\u1680mark': 1 } } });
+    const seen = await onPage(renderIncidentHtml(f), () => ({
+      table: [...document.querySelectorAll('#label-counts tbody tr td:first-child')].map((td) => (td as HTMLElement).innerText),
+      chart: [...document.querySelectorAll('#label-chart text.label')].map((t) => t.textContent),
+      added: [...document.querySelectorAll('#added-files tbody tr td:first-child')].map((td) => (td as HTMLElement).innerText),
+      body: document.body.innerText,
+    }));
+    expect(seen.table).toEqual(['"ogham\\u1680mark"', 'very good', '"very\\u2800good"']); // in the order of the labels themselves
+    expect(seen.chart).toEqual(seen.table);
+    expect(seen.added).toEqual(['"very\\u2800good/2.txt"']);
+    expect(seen.body).not.toMatch(/[\u1680\u2800]/);
+  });
+
   it('sees a request a page makes (the network check can fail)', async () => {
     const dir = await tempDir('snap-page-');
     const file = join(dir, 'leaky.html');
