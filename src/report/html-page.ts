@@ -9,6 +9,11 @@
  * (`white-space: pre-wrap` where it is written, `pre` in the chart): HTML collapses a run of spaces
  * into one, and a label `very  good` read as `very good`, a flip to it as no change. The elements
  * so styled hold no line break of the page's own source, so they show no more space than before.
+ * And every character of it is drawn in its order, left to right, as a terminal prints it
+ * (`unicode-bidi: bidi-override`, CSS Writing Modes 3 §2.2): the bidirectional algorithm drew
+ * letters of a right-to-left script with the digits and `/` beside them reversed, so that
+ * `ham/\u05d0/2` (a file `2` in a Hebrew folder) was drawn as `ham/2/\u05d0` is, and `1\u05d0` as
+ * `\u05d01` is. A word of such a script is then drawn letter by letter from the left.
  * Pure: strings in, a string out.
  */
 import { html, htmlShown } from './escape.js';
@@ -34,7 +39,7 @@ code, .mono { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "Lib
 table { border-collapse: collapse; width: 100%; margin: 6px 0; }
 th, td { text-align: left; vertical-align: top; padding: 4px 8px; border-bottom: 1px solid var(--line); }
 h1, p, pre, .verdict, .text { overflow-wrap: anywhere; }
-code, h1, p, .verdict, .text { white-space: pre-wrap; }
+code, h1, p, .verdict, .text { white-space: pre-wrap; unicode-bidi: bidi-override; direction: ltr; }
 th { background: #f6f8fa; font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .more { color: var(--muted); font-style: italic; margin: 4px 0 10px; }
@@ -44,7 +49,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .cmd { background: #0d1117; color: #e6edf3; padding: 10px 12px; border-radius: 6px; white-space: pre-wrap; overflow-wrap: anywhere; }
 .chart .bar.a { fill: var(--a); }
 .chart .bar.b { fill: var(--b); }
-.chart text { font: 12px system-ui, sans-serif; fill: #1f2328; white-space: pre; }
+.chart text { font: 12px system-ui, sans-serif; fill: #1f2328; white-space: pre; unicode-bidi: bidi-override; direction: ltr; }
 .chart .other text.label { font-style: italic; }
 footer { margin-top: 32px; color: var(--muted); font-size: 12px; }
 @media print { body { max-width: none; } .verdict { break-inside: avoid; } }

@@ -487,6 +487,43 @@ describe('the incident report in headless Chromium', () => {
     expect(seen.body).not.toMatch(/[\u1680\u2800]/);
   });
 
+  it('draws every name in the order of its characters: letters of a right-to-left script do not reorder a path or a label into another', async () => {
+    // The browser's bidirectional algorithm drew "ham/\u05d0/2" (a file 2 in a Hebrew folder) as
+    // "ham/2/\u05d0" — exactly as it drew "ham/2/\u05d0" itself —, and "1\u05d0.txt" and
+    // "\u05d01.txt" alike: two paths, or two labels, read as one, and a file as another.
+    const paths = ['ham/2/\u05d0', 'ham/\u05d0/2', 'ham/1\u05d0.txt', 'ham/\u05d01.txt', 'x/\u0627\u0644 2.csv'];
+    const d: DiffReport = {
+      ...incidentDiff(),
+      modified: [],
+      added: paths.map((path) => ({ path, sha256: 'cd'.repeat(32), size: 1 })),
+      summary: { added: paths.length, removed: 0, modified: 0, renamed: 0, extra: 0, unchanged: 3, bytesAdded: 5, bytesRemoved: 0 },
+    };
+    const f = incidentFacts(d, { folderLabels: { a: { '1\u05d0': 5, '\u05d01': 5 }, b: { '1\u05d0': 4, '\u05d01': 6 } } });
+    const seen = await onPage(renderIncidentHtml(f), () => {
+      // The left edge of each character as drawn, in the order of the characters.
+      const lefts = (node: Text) =>
+        [...(node.textContent ?? '')].map((_, i) => {
+          const r = document.createRange();
+          r.setStart(node, i);
+          r.setEnd(node, i + 1);
+          return Math.round(r.getBoundingClientRect().left * 10) / 10;
+        });
+      const cells = [...document.querySelectorAll('#added-files tbody td:first-child code, #label-counts tbody td:first-child code')];
+      return {
+        cells: cells.map((c) => ({ text: c.textContent, lefts: lefts(c.firstChild as Text) })),
+        chart: [...document.querySelectorAll('#label-chart text.label tspan')].map((t) => {
+          const s = t as SVGTextContentElement;
+          return { text: t.textContent, lefts: [...Array(s.getNumberOfChars()).keys()].map((i) => Math.round(s.getStartPositionOfChar(i).x * 10) / 10) };
+        }),
+      };
+    });
+    expect(seen.cells.map((c) => c.text)).toEqual(['1\u05d0', '\u05d01', ...paths]);
+    expect(seen.chart.map((c) => c.text)).toEqual(['1\u05d0', '\u05d01']);
+    for (const c of [...seen.cells, ...seen.chart]) {
+      for (let i = 1; i < c.lefts.length; i++) expect(c.lefts[i], `${c.text}: character ${i} drawn left of character ${i - 1}`).toBeGreaterThan(c.lefts[i - 1] as number);
+    }
+  });
+
   it('sees a request a page makes (the network check can fail)', async () => {
     const dir = await tempDir('snap-page-');
     const file = join(dir, 'leaky.html');
