@@ -11,13 +11,26 @@ import type { ChartRow } from './incident-facts.js';
 
 /** Geometry of the chart, in CSS pixels. */
 const WIDTH = 640;
-const LABEL_WIDTH = 170;
+const LABEL_WIDTH = 230;
 const COUNT_WIDTH = 90;
 const BAR = 14;
 const ROW_GAP = 12;
 const TOP = 28;
-/** Most characters of a label on one line beside its bars; a longer label goes on over more lines. */
-const MAX_LABEL_CHARS = 22;
+/** Space between a label's right end and its bars, in CSS pixels. */
+const LABEL_GAP = 8;
+/**
+ * The widest a character of a label is taken to be, in CSS pixels: 1 em of the chart's 12 px text —
+ * a full-width (CJK) letter, `W`, `@` or `m` in DejaVu Sans (about 0.97–1 em), the widest of the
+ * usual fonts; a character above U+FFFF counts twice (two UTF-16 units).
+ */
+const MAX_GLYPH_PX = 12;
+/**
+ * Most UTF-16 units of a label on one line beside its bars, so that a line of the widest letters
+ * still ends inside the chart; a longer label goes on over more lines. It was 22: a line of 22 `M`
+ * (228 px) began 66 px left of the chart, out of sight, and `MMM…M` beside a poisoner's `WMM…M`
+ * read alike. (A glyph wider than 1 em, such as U+FDFD, can still reach past the edge.)
+ */
+const MAX_LABEL_CHARS = Math.floor((LABEL_WIDTH - LABEL_GAP) / MAX_GLYPH_PX);
 /** Height of one line of a label, in CSS pixels (12 px text). */
 const LINE = 15;
 
@@ -65,9 +78,9 @@ export function renderChart(rows: readonly ChartRow[]): string {
   let y = TOP;
   rows.forEach((r, i) => {
     const label = htmlShown(r.label);
-    const text = (lines[i] as string[]).map((line, k) => `<tspan x="${LABEL_WIDTH - 8}" y="${n(y + BAR + 4 + k * LINE)}">${htmlShown(line)}</tspan>`).join('');
+    const text = (lines[i] as string[]).map((line, k) => `<tspan x="${LABEL_WIDTH - LABEL_GAP}" y="${n(y + BAR + 4 + k * LINE)}">${htmlShown(line)}</tspan>`).join('');
     out.push(`<g class="label-row${r.other ? ' other' : ''}" data-label="${label}"><title>${label}: ${r.a} before, ${r.b} after</title>`);
-    out.push(`<text class="label" x="${LABEL_WIDTH - 8}" y="${n(y + BAR + 4)}" text-anchor="end">${text}</text>`);
+    out.push(`<text class="label" x="${LABEL_WIDTH - LABEL_GAP}" y="${n(y + BAR + 4)}" text-anchor="end">${text}</text>`);
     for (const [side, count, dy] of [['a', r.a, 0], ['b', r.b, BAR]] as const) {
       const w = count * scale;
       out.push(`<rect class="bar ${side}" x="${LABEL_WIDTH}" y="${n(y + dy)}" width="${n(w)}" height="${BAR - 1}"/>`);

@@ -267,7 +267,7 @@ export function folderLabel(path: string): string | undefined {
 
 /**
  * The name of the chart's row that sums the labels beyond {@link MAX_CHART_LABELS}: `N others,
- * summed` (at most 22 characters below ten million labels, so the chart draws it whole). It holds
+ * summed` (drawn whole, over two lines past 999 others, as any long label). It holds
  * a comma, so no label is shown as it: a label with a comma is shown as its JSON string, in double
  * quotes ({@link labelText}). It read `N other labels`, which a poisoner could name a label to
  * pass for the sum: two rows of the chart and of its table read alike.

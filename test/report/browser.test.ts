@@ -524,6 +524,22 @@ describe('the incident report in headless Chromium', () => {
     }
   });
 
+  it('draws every label of the chart inside the chart: a line of wide letters is not cut at its left edge, where two labels would read alike', async () => {
+    // A line of 22 "M" (10.4 px each) began 66 px left of the chart, out of sight: the labels
+    // "MMM…M" and a poisoner's "WMM…M" were drawn alike, and so were two lines of 22 wide (CJK) letters.
+    const m = 'M'.repeat(22);
+    const cjk = '\u6b63\u9762\u8a55\u50f9'.repeat(5) + '\u9ad8\u3044';
+    const f = incidentFacts(incidentDiff(), { folderLabels: { a: { [m]: 5, [`W${m.slice(1)}`]: 5, [cjk]: 5, [`\u8ca0${cjk.slice(1)}`]: 5 }, b: { [m]: 4, [`W${m.slice(1)}`]: 6, [cjk]: 5, [`\u8ca0${cjk.slice(1)}`]: 5 } } });
+    const seen = await onPage(renderIncidentHtml(f), () =>
+      [...document.querySelectorAll('#label-chart text.label tspan')].map((t) => {
+        const box = (t as SVGGraphicsElement).getBBox();
+        return { text: t.textContent, left: box.x };
+      }),
+    );
+    expect(seen.length).toBeGreaterThanOrEqual(4);
+    for (const line of seen) expect(line.left, `${line.text} begins left of the chart`).toBeGreaterThanOrEqual(0);
+  });
+
   it('sees a request a page makes (the network check can fail)', async () => {
     const dir = await tempDir('snap-page-');
     const file = join(dir, 'leaky.html');
