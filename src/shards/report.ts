@@ -104,6 +104,23 @@ function bad(what: string, why: string): never {
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const isPath = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && Buffer.byteLength(v) <= MAX_PATH_BYTES * 3;
 
+/** The members a problem's `expected` or `actual` may have (`Problem` in ops/verify.ts). */
+const PROBLEM_SIDE_KEYS = ['sha256', 'size', 'target', 'targetHex', 'type'] as const;
+
+/**
+ * True when `v` is a problem's `expected` or `actual` as a worker writes one: an object of
+ * {@link PROBLEM_SIDE_KEYS} only, `sha256` 64 lowercase hex, `size` a whole number, the others
+ * strings. The merge pairs moves by digest and size and prints them: a digest that is no digest
+ * (a terminal escape) or a negative size is no report.
+ */
+function isProblemSide(v: unknown): boolean {
+  if (!isObject(v)) return false;
+  for (const [k, x] of Object.entries(v)) {
+    if (k === 'sha256' ? typeof x !== 'string' || !HEX64.test(x) : k === 'size' ? !isCount(x) : !(PROBLEM_SIDE_KEYS as readonly string[]).includes(k) || typeof x !== 'string') return false;
+  }
+  return true;
+}
+
 const REPORT_KEYS = new Set(['format', 'snapshot', 'ref', 'run', 'trusted', 'merkleRoot', 'manifestSha256', 'fileCount', 'manifestOk', 'labelFolders', 'shard', 'ok', 'signers', 'failure', 'counts', 'problems', 'files', 'bytes']);
 
 /**
@@ -164,8 +181,8 @@ export function shardReportFromJson(v: unknown, what: string): ShardReport {
   const seen: Record<string, number> = {};
   for (const p of v.problems as unknown[]) {
     if (!isObject(p) || !isPath(p.path) || !KINDS.includes(p.kind as ProblemKind)) bad(what, 'each problem must have a path and a kind (modified, missing, extra, type-changed, unreadable)');
-    for (const k of ['expected', 'actual'] as const) if (k in p && !isObject(p[k])) bad(what, `a problem's ${k} must be an object`);
-    for (const k of ['movedFrom', 'movedTo', 'reason'] as const) if (k in p && typeof p[k] !== 'string') bad(what, `a problem's ${k} must be a string`);
+    for (const k of ['expected', 'actual'] as const) if (k in p && !isProblemSide(p[k])) bad(what, `a problem's ${k} must be an object of ${PROBLEM_SIDE_KEYS.join(', ')} (sha256 64 lowercase hex, size a whole number, the others strings)`);
+    for (const k of ['movedFrom', 'movedTo', 'reason', 'pathHex'] as const) if (k in p && typeof p[k] !== 'string') bad(what, `a problem's ${k} must be a string`);
     seen[p.kind as string] = (seen[p.kind as string] ?? 0) + 1;
   }
   for (const k of KINDS) if ((c[k] as number) !== (seen[k] ?? 0)) bad(what, `counts.${k} is ${String(c[k])} but it lists ${seen[k] ?? 0} such problems`);

@@ -407,6 +407,41 @@ describe('verify --merge', () => {
     expect(JSON.parse(r.stdout).error.code).toBe('SHARD_REPORT_MALFORMED');
     expect(r.stderr + r.stdout).toContain('not a regular file');
   });
+
+  it("refuses a report whose problem holds a digest that is not 64 hex, a size that is not a whole number or a target or type that is not text (exit 3): no terminal escape of a report reaches the merge's output", async () => {
+    const { data: sealed, store, ref } = await sealTree(datasetSpec(), keys, { store: shared.path });
+    const data = await copyTree(sealed);
+    await fsp.writeFile(join(data, 'd1/f06.bin'), 'changed');
+    const [shard] = await runShards(data, ref, store, 1);
+    const report = shard!.report;
+    expect(report.problems).toEqual([expect.objectContaining({ path: 'd1/f06.bin', kind: 'modified' })]);
+    const escape = '\u001b]0;pwned\u0007\u001b[2J';
+    const withProblem = (change: (p: Json) => void) => {
+      const r = structuredClone(report);
+      change(r.problems[0]);
+      return JSON.stringify(r);
+    };
+    const cases: Record<string, string> = {
+      'digest-escape.json': withProblem((p) => (p.actual.sha256 = escape)),
+      'digest-short.json': withProblem((p) => (p.expected.sha256 = 'abc')),
+      'size-negative.json': withProblem((p) => (p.expected.size = -5)),
+      'size-fraction.json': withProblem((p) => (p.actual.size = 1.5)),
+      'target-number.json': withProblem((p) => (p.actual = { target: 7, type: 'symlink' })),
+      'type-object.json': withProblem((p) => (p.actual = { type: {} })),
+    };
+    const dir = await tempDir('snap-bad-problems-');
+    for (const [name, body] of Object.entries(cases)) {
+      const f = join(dir, name);
+      await fsp.writeFile(f, body);
+      const r = await snapJson(['verify', '--merge', f]);
+      expect(r.code, name).toBe(3);
+      expect(r.json.error.code, name).toBe('SHARD_REPORT_MALFORMED');
+      const human = await snap(['verify', '--merge', f]);
+      expect(human.stdout + human.stderr, name).not.toMatch(/[\u0007\u001b]/);
+    }
+    // The report as the worker wrote it still merges (exit 1: the file it found changed).
+    expect((await snap(['verify', '--merge', shard!.file])).code).toBe(1);
+  });
 });
 
 describe('--shard K/N validation', () => {
