@@ -121,6 +121,9 @@ function isProblemSide(v: unknown): boolean {
   return true;
 }
 
+/** The members a problem may have (`Problem` in ops/verify.ts, SPEC §8). */
+const PROBLEM_KEYS = new Set(['path', 'pathHex', 'kind', 'expected', 'actual', 'reason', 'movedFrom', 'movedTo', 'records', 'label']);
+
 const REPORT_KEYS = new Set(['format', 'snapshot', 'ref', 'run', 'trusted', 'merkleRoot', 'manifestSha256', 'fileCount', 'manifestOk', 'labelFolders', 'shard', 'ok', 'signers', 'failure', 'counts', 'problems', 'files', 'bytes']);
 
 /**
@@ -183,6 +186,9 @@ export function shardReportFromJson(v: unknown, what: string): ShardReport {
     if (!isObject(p) || !isPath(p.path) || !KINDS.includes(p.kind as ProblemKind)) bad(what, 'each problem must have a path and a kind (modified, missing, extra, type-changed, unreadable)');
     for (const k of ['expected', 'actual'] as const) if (k in p && !isProblemSide(p[k])) bad(what, `a problem's ${k} must be an object of ${PROBLEM_SIDE_KEYS.join(', ')} (sha256 64 lowercase hex, size a whole number, the others strings)`);
     for (const k of ['movedFrom', 'movedTo', 'reason', 'pathHex'] as const) if (k in p && typeof p[k] !== 'string') bad(what, `a problem's ${k} must be a string`);
+    for (const k of ['records', 'label'] as const) if (k in p && !isObject(p[k])) bad(what, `a problem's ${k} must be an object`);
+    const unknown = Object.keys(p).find((k) => !PROBLEM_KEYS.has(k));
+    if (unknown !== undefined) bad(what, `a problem has the unknown member ${JSON.stringify(unknown)}`);
     seen[p.kind as string] = (seen[p.kind as string] ?? 0) + 1;
   }
   for (const k of KINDS) if ((c[k] as number) !== (seen[k] ?? 0)) bad(what, `counts.${k} is ${String(c[k])} but it lists ${seen[k] ?? 0} such problems`);

@@ -442,6 +442,32 @@ describe('verify --merge', () => {
     // The report as the worker wrote it still merges (exit 1: the file it found changed).
     expect((await snap(['verify', '--merge', shard!.file])).code).toBe(1);
   });
+
+  it('refuses a report whose problem has a member verify never writes, or records or a label that is not an object (exit 3): the merged --json passes on only what a worker writes', async () => {
+    const { data: sealed, store, ref } = await sealTree(datasetSpec(), keys, { store: shared.path });
+    const data = await copyTree(sealed);
+    await fsp.rm(join(data, 'd2/f07.bin'));
+    const [shard] = await runShards(data, ref, store, 1);
+    const report = shard!.report;
+    expect(report.problems).toEqual([expect.objectContaining({ path: 'd2/f07.bin', kind: 'missing' })]);
+    const withProblem = (member: Json) => JSON.stringify({ ...report, problems: [{ ...report.problems[0], ...member }] });
+    const cases: Record<string, string> = {
+      'unknown.json': withProblem({ verdict: 'ok' }),
+      'records-number.json': withProblem({ records: 7 }),
+      'label-string.json': withProblem({ label: 'ham' }),
+    };
+    const dir = await tempDir('snap-bad-problem-members-');
+    for (const [name, body] of Object.entries(cases)) {
+      const f = join(dir, name);
+      await fsp.writeFile(f, body);
+      const r = await snapJson(['verify', '--merge', f]);
+      expect(r.code, name).toBe(3);
+      expect(r.json.error.code, name).toBe('SHARD_REPORT_MALFORMED');
+    }
+    const m = await snapJson(['verify', '--merge', shard!.file]);
+    expect(m.code).toBe(1);
+    expect(m.json.problems).toEqual(report.problems);
+  });
 });
 
 describe('--shard K/N validation', () => {
