@@ -16,9 +16,12 @@ export function shortId(id: string): string {
   return escapeForTerminal(id.startsWith('sha256:') ? `sha256:${id.slice(7, 19)}` : id);
 }
 
-/** A digest shortened to 12 hex digits. */
+/**
+ * A digest shortened to 12 hex digits, escaped for a terminal: a digest read from a file another
+ * wrote (a shard report, a proof) may hold anything until it is checked.
+ */
 export function shortDigest(hex: string): string {
-  return hex.slice(0, 12);
+  return escapeForTerminal(hex.slice(0, 12));
 }
 
 /**

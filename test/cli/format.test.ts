@@ -1,7 +1,7 @@
 /** The CLI's number formatting matches what `toLocaleString('en-US')` would print. */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { formatCount, plural } from '../../src/cli/format.js';
+import { formatCount, plural, shortDigest } from '../../src/cli/format.js';
 
 describe('formatCount', () => {
   it('writes every safe integer as toLocaleString("en-US") does', () => {
@@ -16,3 +16,15 @@ describe('formatCount', () => {
   });
 });
 
+
+describe('shortDigest', () => {
+  it('shortens a digest to its first 12 hex digits', () => {
+    expect(shortDigest('d043d05431c9cade625c207de4d369b4fc04ad1c75dbdf0f28d60863fb8908c0')).toBe('d043d05431c9');
+  });
+
+  it('escapes what a digest read from a file may hold instead of hex: no control character reaches the terminal', () => {
+    const shown = shortDigest('\u001b]0;pwned\u0007\u001b[2J');
+    expect(shown).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+    expect(shown).toContain('\\x1b');
+  });
+});
