@@ -18,7 +18,7 @@ import { archiveFileClaim } from '../core/archive.js';
 import { isS3Url } from '../s3/location.js';
 import { basename, resolve } from 'node:path';
 import type { CosignatureMergeOptions } from '../store/cosignatures.js';
-import type { RetentionReport, S3Backend } from '../store/s3.js';
+import type { CreateStore, RetentionReport, S3Backend } from '../store/s3.js';
 import { EXIT_INTEGRITY } from './exit-codes.js';
 import { trustedKeys, type Args, type CliIo } from './common.js';
 import { escapeJsonForTerminal, jsonDocument } from './json-stdout.js';
@@ -155,8 +155,16 @@ export async function cosignatureOptionsOf(cmd: string, a: Args, io: CliIo): Pro
   return { ...reserve, ...(trusted.length > 0 ? { trusted } : {}) };
 }
 
-/** Commands that make the store when there is none (as they do a local one). */
-const CREATING = new Set(['init', 'seal', 'import']);
+/**
+ * Commands that make the store when there is none (as they do a local one): `init` at once; seal
+ * and import before the first key they write (S3Backend.open `'when-written'`), so that one that
+ * fails before it uploads anything (a missing key, folder or archive) leaves no store, as locally.
+ */
+const CREATING = new Map<string, CreateStore>([
+  ['init', true],
+  ['seal', 'when-written'],
+  ['import', 'when-written'],
+]);
 
 /**
  * `$SNAP_S3_STAGE_BYTES`: how many bytes of new objects a seal into an S3 store stages on local
@@ -203,7 +211,7 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
   const cosignatures = await cosignatureOptionsOf(cmd, a, io);
   const session = await openRemoteSession(remote, {
     cosignatures,
-    create: CREATING.has(cmd),
+    create: CREATING.get(cmd) ?? false,
     objects: objectNeedOf(cmd, a),
     manifests: manifestNeedOf(cmd, a),
     // seal asks "is this object in the store?" of the bucket, not of the empty working copy.

@@ -43,7 +43,7 @@ import { setObjectSink, type ObjectSink } from '../io/object-sink.js';
 import { LocalBackend, splitLogLines } from './local.js';
 import { SNAPSHOT_FILE_NAMES, changedFileText, type ChangedFile, type Retention, type SnapshotFiles } from './backend.js';
 import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
-import { ATTESTATION_FOLDER, MAX_JUNK_KEYS_KEPT, REVOCATION_FOLDER, mapLimit, s3Error, workingCopyFull, wrongSize, type S3Backend } from './s3.js';
+import { ATTESTATION_FOLDER, MAX_JUNK_KEYS_KEPT, REVOCATION_FOLDER, mapLimit, s3Error, workingCopyFull, wrongSize, type CreateStore, type S3Backend } from './s3.js';
 import { clearStagedLeftovers, findStagedLeftovers } from './s3-leftovers.js';
 import type { CleanResult, Leftover } from '../io/leftovers.js';
 import { COSIGNATURES_DIR, cosignatureFolder, cosignaturePath, startCosignatureMerge, type CosignatureMergeOptions } from './cosignatures.js';
@@ -129,7 +129,7 @@ export interface RemoteSession {
   root: string;
   remote: S3Backend;
   stats: SessionStats;
-  /** Whether opening made the remote store. */
+  /** Whether opening made the remote store (never with `create: 'when-written'`: see S3Backend.madeStore). */
   created: boolean;
   /**
    * fsck's objects (`stream`): re-hash the objects of the bucket as they stream (eight at once,
@@ -179,7 +179,13 @@ export const MAX_UNREFERENCED_OBJECTS_READ = 1000;
 
 /** Options of {@link openRemoteSession}. */
 export interface RemoteSessionOptions {
-  create: boolean;
+  /**
+   * Where the prefix holds no store: refuse (`false`: `NOT_FOUND`), make it at once (`true`:
+   * init), or make it before the first key the command writes (`'when-written'`: seal, import;
+   * S3Backend.open), so that one that fails before it puts anything there leaves no key at all
+   * (its audit log line is dropped, as a local command that finds no store writes none).
+   */
+  create: CreateStore;
   objects: ObjectNeed;
   /** Lock every object and file of each snapshot this command commits, and its log lines. */
   retain?: Retention;
@@ -1021,10 +1027,13 @@ async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, st
     } else await remote.writeFile(path, bytes);
   }
   killPointForTest('s3-files-pushed');
-  // 4. The audit log lines it appended.
+  // 4. The audit log lines it appended — unless the store is not there (`create: 'when-written'`)
+  //    and the command put nothing in it (it failed first): then, as a local command that finds no
+  //    store (cli/common.ts audit), it writes none, and leaves no key under the prefix.
   const lines = await linesAfter(join(store.root, LOG_FILE), state.logBytes);
   const head = await fsp.readFile(join(store.root, LOG_HEAD_FILE)).catch(() => undefined);
-  if (lines.length > 0 && head) {
+  if (lines.length > 0 && head && !remote.storeExists) stats.logPushFailed = `no snap store at ${remote.location}: the command put nothing there, so it made none`;
+  else if (lines.length > 0 && head) {
     try {
       await remote.appendLog(lines, head, retain);
       stats.logLinesPushed += lines.length;

@@ -313,6 +313,13 @@ export interface ListedKey {
   modified?: number;
 }
 
+/**
+ * What {@link S3Backend.open} does where the prefix holds no store: refuse (`false`), make it now
+ * (`true`: `snap init`), or make it before the first key the command writes (`'when-written'`:
+ * seal, import).
+ */
+export type CreateStore = boolean | 'when-written';
+
 /** An S3 bucket prefix as a {@link StoreBackend}. */
 export class S3Backend implements StoreBackend {
   readonly kind = 's3' as const;
@@ -348,29 +355,96 @@ export class S3Backend implements StoreBackend {
   }
 
   /**
-   * Open the store: read `store.json`; with `create`, make it when absent (`If-None-Match: *`).
+   * Open the store: read `store.json`. Where there is none: with `create: true`, make it now (`snap
+   * init`); with `create: 'when-written'` (seal, import), make it only before the first key this
+   * backend writes (an object, a snapshot file, a store file, a log line; never the lock object:
+   * see {@link made}), so that a command that fails before it puts anything there leaves no store;
+   * without `create`, `NOT_FOUND`. `store.json` is written with `If-None-Match: *`: when another
+   * writer made it first, its format is checked as here.
    * @throws SnapError `NOT_FOUND` (no store there, or no such bucket) | `STORE_MALFORMED` | `IO_ERROR`
-   * @returns whether this call made the store
+   * @returns whether this call made the store (false with `'when-written'`: see {@link madeStore})
    */
-  async open(create: boolean): Promise<boolean> {
-    let text: string | undefined;
+  async open(create: CreateStore): Promise<boolean> {
+    const text = await this.readStoreJson();
+    if (text === undefined) {
+      if (!create) throw new SnapError('NOT_FOUND', `no snap store at ${this.location}: give --store s3://BUCKET/PREFIX (or set $SNAP_STORE) to the store the snapshots were sealed into, or seal a dataset first: snap seal DIR --as NAME@VERSION --key KEY --store ${this.location} makes the store (snap init --store ${this.location} makes an empty one)`, { store: this.location });
+      if (create === 'when-written') {
+        this.unmade = true;
+        return false;
+      }
+      return this.makeStore();
+    }
+    this.checkStoreJson(text);
+    return false;
+  }
+
+  /** Whether this backend made the store (`store.json`): at {@link open}, or before its first write. */
+  get madeStore(): boolean {
+    return this.madeHere;
+  }
+
+  /** Whether the store is there: false only after an `open('when-written')` that found none, until this backend writes a key. */
+  get storeExists(): boolean {
+    return !this.unmade;
+  }
+
+  /** The store was not there at open('when-written'), and nothing was written since. */
+  private unmade = false;
+  private madeHere = false;
+  /** The PUT of `store.json` in flight (concurrent writers of one command wait for the same one). */
+  private making: Promise<void> | undefined;
+
+  /**
+   * Make the store, when {@link open} deferred it, before a key is written under the prefix: every
+   * write of this backend but the lock object's calls it first.
+   * @throws SnapError `STORE_MALFORMED` (another writer made a `store.json` of another format) | `IO_ERROR`
+   */
+  private async made(): Promise<void> {
+    if (!this.unmade) return;
+    this.making ??= this.makeStore().then(
+      () => {
+        this.unmade = false;
+      },
+      (e: unknown) => {
+        this.making = undefined;
+        throw e;
+      },
+    );
+    await this.making;
+  }
+
+  /**
+   * PUT `store.json` with `If-None-Match: *`; when another writer made it first (412), read it and
+   * check its format.
+   * @returns whether this call made it
+   */
+  private async makeStore(): Promise<boolean> {
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: this.key('store.json'), Body: JSON.stringify({ format: STORE_FORMAT }) + '\n', IfNoneMatch: '*' }));
+      this.madeHere = true;
+      return true;
+    } catch (e) {
+      if (!isPreconditionFailed(e)) throw s3Error(e, `create the store ${this.location}`);
+    }
+    const text = await this.readStoreJson();
+    if (text !== undefined) this.checkStoreJson(text);
+    return false;
+  }
+
+  /** `store.json`'s text, or undefined when there is none. @throws SnapError `NOT_FOUND` (no such bucket) | `IO_ERROR` */
+  private async readStoreJson(): Promise<string | undefined> {
     try {
       const r = await this.client.send(new GetObjectCommand({ Bucket: this.where.bucket, Key: this.key('store.json') }));
-      text = (await bodyBytes(r.Body, 4096, 'store.json')).toString('utf8');
+      return (await bodyBytes(r.Body, 4096, 'store.json')).toString('utf8');
     } catch (e) {
       if ((e as { name?: string })?.name === 'NoSuchBucket') throw new SnapError('NOT_FOUND', `no bucket ${this.where.bucket} (store ${this.location})`, { store: this.location });
       if (!isNotFound(e)) throw s3Error(e, `read ${this.location}store.json`);
+      return undefined;
     }
-    if (text === undefined) {
-      if (!create) throw new SnapError('NOT_FOUND', `no snap store at ${this.location}: give --store s3://BUCKET/PREFIX (or set $SNAP_STORE) to the store the snapshots were sealed into, or seal a dataset first: snap seal DIR --as NAME@VERSION --key KEY --store ${this.location} makes the store (snap init --store ${this.location} makes an empty one)`, { store: this.location });
-      try {
-        await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: this.key('store.json'), Body: JSON.stringify({ format: STORE_FORMAT }) + '\n', IfNoneMatch: '*' }));
-        return true;
-      } catch (e) {
-        if (isPreconditionFailed(e)) return false;
-        throw s3Error(e, `create the store ${this.location}`);
-      }
-    }
+  }
+
+  /** @throws SnapError `STORE_MALFORMED` unless `text` is `{"format":"snap-store/1"}` */
+  private checkStoreJson(text: string): void {
     let fmt: unknown;
     try {
       fmt = (JSON.parse(text) as { format?: unknown }).format;
@@ -378,7 +452,6 @@ export class S3Backend implements StoreBackend {
       /* below */
     }
     if (fmt !== STORE_FORMAT) throw new SnapError('STORE_MALFORMED', `${this.location}store.json does not say {"format":"${STORE_FORMAT}"}`, { store: this.location });
-    return false;
   }
 
   /** Whether the bucket has Object Lock enabled. */
@@ -497,6 +570,7 @@ export class S3Backend implements StoreBackend {
    * `x-amz-checksum-sha256`; large ones go in parts through lib-storage (each part checksummed).
    */
   private async putOnce(key: string, body: Uint8Array | (() => Readable), size: number, sha: string, retain?: Retention, once = true, stored?: { versionId?: string }): Promise<PutResult> {
+    await this.made();
     const cond = once ? { IfNoneMatch: '*' } : {};
     try {
       if (size > this.multipartThreshold && typeof body === 'function') {
@@ -892,6 +966,7 @@ export class S3Backend implements StoreBackend {
     const pinned = Object.keys(versions).length === files.size ? { versions } : {};
     const body = Buffer.from(canonicalJson({ files: digests, format: COMMIT_FORMAT, snapshot: statement ? `sha256:${sha256hex(statement)}` : '', staged: token, ...pinned }));
     let ours: string | undefined;
+    await this.made();
     try {
       const r = await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: key, Body: body, ContentLength: body.length, ChecksumSHA256: b64(sha256hex(body)), IfNoneMatch: '*', ...this.lockParams(retain) }));
       ours = r.VersionId;
@@ -988,6 +1063,7 @@ export class S3Backend implements StoreBackend {
       if (r === 'present') throw new SnapError('LOG_INCONSISTENT', `audit log line ${seq} of ${this.location} was written by another writer`, { seq });
     }
     killPointForTest('s3-log-lines');
+    await this.made();
     try {
       await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: this.key('log.head'), Body: head, ContentLength: head.length, ChecksumSHA256: b64(sha256hex(head)) }));
     } catch (e) {
@@ -1232,6 +1308,7 @@ export class S3Backend implements StoreBackend {
   }
 
   async writeFile(path: string, bytes: Uint8Array): Promise<void> {
+    await this.made();
     try {
       await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: this.key(path), Body: bytes, ContentLength: bytes.length, ChecksumSHA256: b64(sha256hex(bytes)) }));
     } catch (e) {
@@ -1391,6 +1468,7 @@ export class S3Backend implements StoreBackend {
     if (now && now.until.getTime() >= retain.until.getTime() && (now.mode === 'COMPLIANCE' || retain.mode === 'GOVERNANCE')) return;
     const mode = now?.mode === 'COMPLIANCE' ? 'COMPLIANCE' : retain.mode;
     const until = now && now.until.getTime() > retain.until.getTime() ? now.until : retain.until;
+    await this.made();
     try {
       await this.client.send(new PutObjectRetentionCommand({ Bucket: this.where.bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}), Retention: { Mode: mode, RetainUntilDate: until } }));
     } catch (e) {
