@@ -75,6 +75,12 @@ export interface CliIo {
    * snapshot, or planted there of the right size) is not uploaded, nor read.
    */
   pushed?: () => { objectsUploaded: number; bytesUploaded: number };
+  /**
+   * On an S3 store's working copy: whether this command made the S3 store so far (`init` before it
+   * runs; seal and import only before their first upload, FORMAT.md §23.1). The working copy is
+   * always a store, so it cannot tell.
+   */
+  storeMade?: () => boolean;
 }
 
 /** The common flags (SPEC §8); `--json` and `--debug` every command takes, the others those that use them. */

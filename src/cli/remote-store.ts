@@ -20,7 +20,7 @@ import { basename, resolve } from 'node:path';
 import type { CosignatureMergeOptions } from '../store/cosignatures.js';
 import type { CreateStore, RetentionReport, S3Backend } from '../store/s3.js';
 import { EXIT_INTEGRITY } from './exit-codes.js';
-import { trustedKeys, type Args, type CliIo } from './common.js';
+import { announceNewStore, trustedKeys, type Args, type CliIo } from './common.js';
 import { escapeJsonForTerminal, jsonDocument } from './json-stdout.js';
 
 /**
@@ -238,6 +238,7 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
     ...io,
     afterPush: (fn) => void afterPush.push(fn),
     pushed: () => ({ objectsUploaded: session.stats.objectsUploaded, bytesUploaded: session.stats.bytesUploaded }),
+    storeMade: () => remote.madeStore,
     env: { ...io.env, SNAP_STORE: session.root },
     givenStore: { store: typeof a.store === 'string' ? a.store : undefined, url: remote.location, ...(endpoint !== undefined ? { endpoint: new URL(endpoint).href } : {}) },
     ...(cmd === 'fsck' ? { storeObjects: { checkObjects: (p) => session.checkObjects(p), installObject: (h, p, n) => session.installObject(h, p, n), leftovers: () => session.leftovers(), clean: () => session.clean() } } : {}),
@@ -255,6 +256,8 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
     if (cmd === 'fsck') changed = changedStoreFilesOf(session.remote);
   } catch (e) {
     await session.finish(true).catch(() => {});
+    // A seal that failed after its first upload leaves the store it made (FORMAT.md §23.1): said.
+    announceNewStore(io, cmd !== 'init' && remote.madeStore, location);
     if (a.debug) io.stderr.write(`${io.program ?? 'snap'} ${cmd}: S3 transfer ${JSON.stringify(session.stats)}\n`);
     // What the command printed goes out, then the error; with --json the error's document is the
     // only one on stdout (the command's, already held, would make two).
@@ -263,13 +266,17 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
     throw e;
   }
   await session.finish(true);
+  // Making a store is never silent: said as seal and import say it of a local one (init says it
+  // itself). The working copy is always a store, so the command's own storeCreated is false.
+  const announced = cmd !== 'init' && remote.madeStore;
+  announceNewStore(io, announced, location);
   for (const fn of afterPush) await fn();
   // What went over the wire, for whoever measures it (tests count objects pulled, not time).
   if (a.debug) io.stderr.write(`${io.program ?? 'snap'} ${cmd}: S3 transfer ${JSON.stringify(session.stats)}\n`);
   const text = held.join('');
   const logFailed = session.stats.logPushFailed;
   const anyChanged = changed.listed.length > 0;
-  if (retention.length === 0 && overwritten.length === 0 && !anyChanged && !(a.json && logFailed !== undefined)) io.stdout.write(text);
+  if (retention.length === 0 && overwritten.length === 0 && !anyChanged && !(a.json && (logFailed !== undefined || announced))) io.stdout.write(text);
   else if (a.json) {
     let doc: Record<string, unknown> | undefined;
     try {
@@ -278,6 +285,7 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
       doc = undefined;
     }
     if (doc && typeof doc === 'object') {
+      if (announced && 'storeCreated' in doc) doc.storeCreated = true;
       if (retention.length > 0) {
         const shorter = retention.some(hasShorter);
         if (cmd === 'show') doc.retention = retentionJson(retention[0] as RetentionFinding);

@@ -173,10 +173,32 @@ describe('a seal into an S3 prefix with no store that puts something there makes
     }
   });
 
-  it('init still makes the store at once', { timeout: 120_000 }, async () => {
+  it('init still makes the store at once, and says so as into a local folder (made a new store, storeCreated, its audit line); a second init finds it there', { timeout: 120_000 }, async () => {
     const { c, bucket, store } = await emptyPrefix();
-    const r = await snap(['init', '--store', store], { env: env() });
+    const r = await snapJson(['init', '--store', store], { env: env() });
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(await keysUnder(c, bucket, 'new/')).toContain('new/store.json');
+    expect([r.json.storeCreated, r.json.log?.written]).toEqual([true, true]);
+    expect(await keysUnder(c, bucket, 'new/')).toEqual(['new/log.head', 'new/log/000000000001.jsonl', 'new/store.json']);
+    const human = await snap(['init', '--store', `s3://${bucket}/other/`], { env: env() });
+    expect(human.stdout).toBe(`made a new store at s3://${bucket}/other\n`);
+    const again = await snap(['init', '--store', store], { env: env() });
+    expect(again.stdout).toBe(`s3://${bucket}/new is already a snap store; nothing to do\n`);
+  });
+
+  it('a seal and an import that make the store say so, on stderr and in --json (storeCreated), as into a new local store; the next seal does not', { timeout: 120_000 }, async () => {
+    const { bucket, store } = await emptyPrefix();
+    const data = await makeTree({ 'a.txt': 'alpha\n' });
+    const first = await snapJson(['seal', data, '--as', 'x@1', '--key', kp.key, '--store', store], { env: env() });
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    expect(first.json.storeCreated).toBe(true);
+    expect(first.stderr).toContain(`made a new store at s3://${bucket}/new`);
+    const second = await snapJson(['seal', data, '--as', 'x@2', '--key', kp.key, '--store', store], { env: env() });
+    expect(second.json.storeCreated).toBe(false);
+    expect(second.stderr).not.toContain('made a new store');
+    const archive = join(await tempDir('snap-s3new-'), 'x@1.snap.tar');
+    expect((await snap(['export', 'x@1', '--out', archive, '--store', store], { env: env() })).code).toBe(0);
+    const imported = await snap(['import', archive, '--pubkey', kp.pub, '--store', `s3://${bucket}/imported/`], { env: env() });
+    expect(imported.code, imported.stdout + imported.stderr).toBe(0);
+    expect(imported.stderr).toContain(`made a new store at s3://${bucket}/imported`);
   });
 });

@@ -263,6 +263,7 @@ describe('the AWS SDK notice that its 2027 releases need Node 22 (moto)', () => 
     const data = await makeTree({ 'a.txt': 'alpha\n' });
     // Subprocesses: the SDK warns at most once per process, and reads the variable from process.env.
     const unset = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: undefined, NODE_NO_WARNINGS: undefined };
+    expect((await snapJson(['init', '--store', `s3://${bucket}/st`], { env: server.env })).code).toBe(0); // so that seal says nothing about making one
     const quiet = await spawnSnap(['seal', data, '--as', 'ds@v1', '--key', kp.key, '--store', `s3://${bucket}/st`, '--json'], { env: { ...server.env, ...unset }, timeoutMs: 60_000 }).done;
     expect([quiet.code, quiet.stderr]).toEqual([0, '']);
     const loud = await spawnSnap(['list', '--store', `s3://${bucket}/st`, '--json'], { env: { ...server.env, ...unset, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'false' }, timeoutMs: 60_000 }).done;

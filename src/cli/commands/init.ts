@@ -7,7 +7,8 @@ import { jsonOut, commonFlags, audit, type Args, type CliIo, type CommandSpec, w
 async function cmdInit(a: Args, io: CliIo): Promise<number> {
   const root = storePath(a.store, io.env, io.cwd);
   const store = await openStore(root, { create: true, parents: true });
-  const created = store.created !== undefined;
+  // On an S3 store, the working copy is always there: the bucket says whether init made the store.
+  const created = store.created !== undefined || io.storeMade?.() === true;
   const log = created ? await audit(io, store.root, { command: 'init', outcome: 'ok' }, { quiet: !!a.quiet }) : undefined;
   if (a.json) jsonOut(io, { ok: true, store: store.root, storeCreated: created, ...(log ? { log } : {}) });
   else if (!a.quiet) io.stdout.write(created ? `made a new store at ${shown(store.root)}\n` : `${shown(store.root)} is already a snap store; nothing to do\n`);
