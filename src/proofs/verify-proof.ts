@@ -9,7 +9,7 @@ import type { TrustedKey } from '../core/envelope.js';
 import { isSymlinkEntry, type ManifestEntry } from '../core/manifest.js';
 import { MAX_PROOF_BYTES, parseProof, verifyProof, type ProofVerification } from '../core/proof.js';
 import { ioError } from '../io/errors.js';
-import { readAtMost } from '../io/small-file.js';
+import { readAtMost, readFifoAtMost } from '../io/small-file.js';
 import { swapFileForTest } from '../io/test-swap.js';
 
 /** Options of {@link verifyProofFile}. */
@@ -33,29 +33,39 @@ export interface ProofFileVerification extends ProofVerification {
 
 /**
  * Read a proof file (or a pipe): at most {@link MAX_PROOF_BYTES} bytes; a larger regular file is
- * refused unread, a longer stream after that many bytes.
+ * refused unread, a longer stream after that many bytes. Opened without blocking: a FIFO is read
+ * through the event loop ({@link readFifoAtMost}), so one that no one writes is waited on only
+ * until a signal stops snap (a blocking open(2) left Node deaf to SIGINT and SIGTERM).
  * @throws SnapError `NOT_FOUND` | `IO_ERROR` | `PROOF_MALFORMED` (too large)
  */
 async function readProofFile(path: string): Promise<Uint8Array> {
+  const tooLarge = () => new SnapError('PROOF_MALFORMED', `the proof is malformed: ${path} is larger than ${MAX_PROOF_BYTES} bytes`, { reason: 'too-large', path });
   let fh;
   try {
-    fh = await fsp.open(path, 'r');
+    fh = await fsp.open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     throw ioError(e, path, 'cannot read the proof');
   }
+  let bytes: Uint8Array;
   try {
     const st = await fh.stat();
     if (st.isDirectory()) throw new SnapError('IO_ERROR', `cannot read the proof: ${path} is a folder`, { path });
-    // A pipe (snap prove … | snap verify-proof /dev/stdin) has no size: the read below is bounded too.
-    if (st.size > MAX_PROOF_BYTES) throw new SnapError('PROOF_MALFORMED', `the proof is malformed: ${path} is larger than ${MAX_PROOF_BYTES} bytes`, { reason: 'too-large', path });
-    const bytes = await readAtMost(fh, MAX_PROOF_BYTES + 1);
-    if (bytes.length > MAX_PROOF_BYTES) throw new SnapError('PROOF_MALFORMED', `the proof is malformed: ${path} is larger than ${MAX_PROOF_BYTES} bytes`, { reason: 'too-large', path });
-    return bytes;
+    if (st.isFIFO()) {
+      // A pipe (snap prove … | snap verify-proof /dev/stdin) or a named FIFO has no size: read below, bounded.
+      await fh.close();
+      fh = undefined;
+      bytes = await readFifoAtMost(path, MAX_PROOF_BYTES + 1);
+    } else {
+      if (st.size > MAX_PROOF_BYTES) throw tooLarge();
+      bytes = await readAtMost(fh, MAX_PROOF_BYTES + 1);
+    }
   } catch (e) {
     throw ioError(e, path, 'cannot read the proof');
   } finally {
-    await fh.close();
+    await fh?.close();
   }
+  if (bytes.length > MAX_PROOF_BYTES) throw tooLarge();
+  return bytes;
 }
 
 /**

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { BIN, makeKeyPair, snap, snapBin, snapJson, tempDir, useKeyPair, type KeyPair } from '../helpers/tree.js';
+import { BIN, makeKeyPair, snap, snapBin, snapJson, spawnSnap, tempDir, useKeyPair, type KeyPair } from '../helpers/tree.js';
 import { sealTree, snapshotFolder, tamper, useStore, type Sealed } from '../helpers/store.js';
 import { readPrivateKey } from '../../src/io/keyfile.js';
 import { addSignatures, parseEnvelope, serializeEnvelope } from '../../src/core/envelope.js';
@@ -367,6 +367,29 @@ describe('refusals', () => {
     await fsp.writeFile(join(desk.dir, 'big.json'), Buffer.alloc(MAX_PROOF_BYTES + 1, 0x20));
     const big = throughPipe(join(desk.dir, 'big.json'));
     expect([big.status, JSON.parse(big.stdout).error?.code, JSON.parse(big.stdout).error?.details?.reason]).toEqual([3, 'PROOF_MALFORMED', 'too-large']);
+  });
+
+  it('reads a proof from a named FIFO whose writer comes later, and a FIFO no one writes is waited on only until Ctrl-C or SIGTERM (exit 130, 143), not for ever', async () => {
+    const { proof } = await sealAndProve();
+    const desk = await verifierDesk(proof);
+    const fifo = join(desk.dir, 'fifo.json');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const args = ['verify-proof', 'fifo.json', '--json', ...desk.pubs.flatMap((p) => ['--pubkey', p])];
+    const env = { SNAP_STORE: join(desk.dir, 'no-store') };
+    // The writer opens the FIFO after verify-proof has opened it (open(2) for writing waits for that reader).
+    const later = spawnSnap(args, { cwd: desk.dir, env, timeoutMs: 20_000 });
+    const writer = spawnSync('bash', ['-c', 'sleep 1; cat "$0" > "$1"', join(desk.dir, desk.proof), fifo], { timeout: 20_000 });
+    expect(writer.status).toBe(0);
+    const read = await later.done;
+    expect([read.signal, read.code, JSON.parse(read.stdout).ok], read.stderr).toEqual([null, 0, true]);
+    // Nobody writes: Node cannot stop while a worker thread waits in open(2), so SIGINT and SIGTERM went unheard (killed by SIGKILL only).
+    for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+      const waiting = spawnSnap(args, { cwd: desk.dir, env, timeoutMs: 20_000 });
+      await new Promise((res) => setTimeout(res, 1500));
+      waiting.child.kill(signal);
+      const r = await waiting.done;
+      expect([signal, r.signal, r.code]).toEqual([signal, null, code]);
+    }
   });
 
   it('a missing proof file: exit 3, NOT_FOUND', async () => {
