@@ -408,6 +408,15 @@ describe('refusals', () => {
     expect((await snap(['prove', s.ref, '--store', s.store])).code).toBe(2);
   });
 
+  it('an empty proof argument (an unset variable) or "-" is a usage error (exit 2) that names /dev/stdin, before anything is read; it was the working folder (exit 3, "is a folder")', async () => {
+    const cwd = await tempDir();
+    for (const arg of ['', '-']) {
+      const v = await snapJson(['verify-proof', arg, '--pubkey', alice.pub], { cwd });
+      expect([arg, v.code, v.json.error?.code]).toEqual([arg, 2, 'USAGE']);
+      expect(v.json.error.message).toContain('/dev/stdin');
+    }
+  });
+
   it('help for both commands exits 0 and shows examples', async () => {
     const p = await snap(['prove', '--help']);
     const v = await snap(['verify-proof', '--help']);

@@ -3,6 +3,7 @@
  * exit 0 when it proves its entry is in a snapshot signed by the given keys, 1 when it does not.
  */
 import { resolve } from 'node:path';
+import { SnapError } from '../../core/errors.js';
 import { isSymlinkEntry } from '../../core/manifest.js';
 import { statementRef } from '../../core/statement.js';
 import { recordSetName } from '../../core/records.js';
@@ -55,6 +56,8 @@ function printResult(r: ProofFileVerification, proofName: string, io: CliIo, now
 }
 
 async function cmdVerifyProof(a: Args, io: CliIo): Promise<number> {
+  // yargs gives "-" as an empty string too: either would resolve to the working folder.
+  if (a.proof === '') throw new SnapError('USAGE', 'the proof was given as an empty value or "-" (an unset variable?): give the proof file; a proof on standard input is read with /dev/stdin (snap prove REF PATH | snap verify-proof /dev/stdin --pubkey KEY.pub)');
   const threshold = checkThreshold(a);
   const trusted = await trustedKeys(a.pubkey as string[], io.cwd);
   const file = resolve(io.cwd, String(a.proof));
