@@ -83,6 +83,15 @@ describe('snap prove, then snap verify-proof with only the public key', () => {
     expect(r.stdout).toBe(await fsp.readFile(proof, 'utf8'));
   });
 
+  it('with --json and no -o: a usage error (exit 2, a document whose ok is false), not the proof, which has no "ok" (a file proof and a record proof alike)', async () => {
+    const s = await sealTree({ ...TREE, 't.csv': 'id,y\n1,a\n2,b\n' }, alice, { store: shared.path, extra: ['--records', 't.csv key=id label=y'] });
+    for (const args of [[s.ref, 'spam/1.txt'], [s.ref, 't.csv', '--record', '1']]) {
+      const r = await snap(['prove', ...args, '--store', s.store, '--json']);
+      const doc = JSON.parse(r.stdout);
+      expect([args.join(' '), r.code, doc.ok, doc.error?.code]).toEqual([args.join(' '), 2, false, 'USAGE']);
+    }
+  });
+
   it('makes the same proof from the store, the snapshot folder and an exported archive', async () => {
     const { s, proof } = await sealAndProve('spam/2.txt');
     const archive = join(await tempDir(), `${s.ref}.snap.tar`);

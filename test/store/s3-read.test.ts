@@ -93,7 +93,7 @@ describe('reading from an S3 store (moto) without copying the store', { retry: 1
     expect(e.code, e.stderr).toBe(0);
     expect(transfer(e.stderr)).toMatchObject({ objectsPulled: 3, objectsStreamed: 0 });
 
-    const p = await run(['prove', 'ds@v1', 'a.txt', '--store', s3, '--debug']);
+    const p = await run(['prove', 'ds@v1', 'a.txt', '-o', join(work, 'a.proof.json'), '--store', s3, '--debug']);
     expect(p.code, p.stderr).toBe(0);
     expect(transfer(p.stderr)).toMatchObject({ objectsPulled: 0 });
 

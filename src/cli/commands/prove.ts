@@ -38,6 +38,7 @@ async function cmdProve(a: Args, io: CliIo): Promise<number> {
     await opened.close();
   }
   if (out === undefined) {
+    refuseJsonWithoutOut(a);
     // The proof itself is the output: exactly its bytes, nothing else.
     io.stdout.write(Buffer.from(r.proof));
     return EXIT_OK;
@@ -64,6 +65,17 @@ async function cmdProve(a: Args, io: CliIo): Promise<number> {
     );
   }
   return EXIT_OK;
+}
+
+/**
+ * Without `-o` a proof is written to stdout as its exact bytes, a document with no `ok`; `--json`
+ * promises one document whose `ok` says whether the command succeeded. So `--json` without `-o` is a
+ * usage error, said once the proof could be made (a failure before that is still its own error
+ * document, as with `-o`).
+ * @throws SnapError `USAGE` when `--json` is given without `-o`
+ */
+function refuseJsonWithoutOut(a: Args): void {
+  if (a.json) throw new SnapError('USAGE', '--json reports a proof written with -o FILE; without -o the proof itself is the output, in its exact bytes: give -o FILE, or leave --json out');
 }
 
 /** An index entry as `--json` shows it: `key` as the JSON array it is (docs/FORMAT.md §19.5). */
@@ -93,6 +105,7 @@ async function cmdProveRecord(a: Args, io: CliIo, store: string, out: string | u
     await opened.close();
   }
   if (out === undefined) {
+    refuseJsonWithoutOut(a);
     io.stdout.write(Buffer.from(r.proof));
     return EXIT_OK;
   }
@@ -130,7 +143,7 @@ export const proveCommand: CommandSpec = {
         .positional('ref', { type: 'string', describe: 'NAME@VERSION, a snapshot id or prefix, a snapshot folder, or a NAME@VERSION.snap.tar archive' })
         .positional('path', { type: 'string', describe: 'the entry to prove, as the manifest lists it (relative to the dataset root, e.g. ham/0001.txt); with --record: the record set (a tabular file\'s path, or a files set\'s pattern)' })
         .option('record', { type: 'string', requiresArg: true, describe: "prove the record with this key in the record set PATH instead (a key value, or a JSON array such as '[\"a\",17]'; a feature hash or record number for sets without a key; for a label-folder set, also the file's path, e.g. images/cat/image_0001.jpg; docs/FORMAT.md §11.5)" })
-        .option('out', { alias: 'o', type: 'string', requiresArg: true, describe: 'write the proof to this file (never overwritten); default: the proof on stdout' })
+        .option('out', { alias: 'o', type: 'string', requiresArg: true, describe: 'write the proof to this file (never overwritten); default: the proof on stdout (then --json is a usage error: the proof itself is the output)' })
         .option('pubkey', { type: 'string', array: true, requiresArg: true, describe: 'keep only the signatures of these keys (SPKI PEM; repeatable), checked first: for verifiers who trust only some co-signers' })
         .option('threshold', wholeNumberOption('threshold', 'with --pubkey: how many distinct given keys must have signed (default: 1)', 1, MAX_THRESHOLD)),
       [
