@@ -16,7 +16,7 @@ import {
   verifyProof,
   type InclusionProof,
 } from '../../src/core/proof.js';
-import { inclusionProof, leafHash } from '../../src/core/merkle.js';
+import { inclusionProof, leafHash, verifyInclusion } from '../../src/core/merkle.js';
 import { signEnvelope, type Envelope } from '../../src/core/envelope.js';
 import { isSnapError } from '../../src/core/errors.js';
 import { canonicalJson } from '../../src/core/canonical-json.js';
@@ -189,6 +189,32 @@ describe('no changed byte passes', () => {
     }
   });
 
+  it('a signature whose s is written as s + L (the same signature to a verifier that does not reduce s) fails the signature check', () => {
+    const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+    const sig = fromBase64((tree.envelope.signatures[0] as { sig: string }).sig);
+    let sc = 0n;
+    for (let i = 63; i >= 32; i--) sc = (sc << 8n) | BigInt(sig[i] as number);
+    sc += L;
+    expect(sc < 2n ** 256n).toBe(true);
+    const bad = Uint8Array.from(sig);
+    for (let i = 32; i < 64; i++, sc >>= 8n) bad[i] = Number(sc & 0xffn);
+    const env = { ...tree.envelope, signatures: [{ keyid: alice.keyid, sig: toBase64(bad) }] };
+    expect(verdict(proofOf(tree, 6, { envelope: env }))).toBe('fail:signature');
+  });
+
+  it('for the signed tree size, no leaf index but its own takes an entry and its audit path to the root (every leaf of trees of 1 to 64 entries; the tree-size check pins the size)', () => {
+    for (let n = 1; n <= 64; n++) {
+      const leaves = Array.from({ length: n }, (_, i) => leafHash(utf8(`line ${i}`)));
+      const root = merkleRoot(leaves);
+      for (let m = 0; m < n; m++) {
+        const path = inclusionProof(leaves, m);
+        const passing = [];
+        for (let other = 0; other < n; other++) if (verifyInclusion(leaves[m] as Uint8Array, other, n, path, root)) passing.push(other);
+        expect({ n, m, passing }).toEqual({ n, m, passing: [m] });
+      }
+    }
+  });
+
   it('a keyid hint that names another key, or none, fails (in a proof the keyid is bound to its key)', () => {
     const sig = (tree.envelope.signatures[0] as { sig: string }).sig;
     for (const keyid of [bob.keyid, '', alice.keyid.toUpperCase(), `${alice.keyid.slice(0, 63)}0`]) {
@@ -322,6 +348,11 @@ describe('a malformed proof is refused before any check (PROOF_MALFORMED, with d
     expect(reason(edited(good, (v) => delete v.manifest.entry))).toBe('PROOF_MALFORMED:members');
     expect(reason(edited(good, (v) => (v.manifest.note = 'x')))).toBe('PROOF_MALFORMED:members');
     expect(reason(edited(good, (v) => (v.envelope = 'x')))).toBe('PROOF_MALFORMED:envelope');
+  });
+
+  it('with a "__proto__" member (a parser that set the prototype from it would see a manifest member that the text holds elsewhere): an unknown member', () => {
+    expect(reason(text.replace('{"envelope"', '{"__proto__":{"x":1},"envelope"'))).toBe('PROOF_MALFORMED:members');
+    expect(reason(text.replace('"manifest":{', '"manifest":{"__proto__":{},'))).toBe('PROOF_MALFORMED:members');
   });
 
   it('of a version this snap does not know: PROOF_UNSUPPORTED', () => {
