@@ -5,9 +5,7 @@
  * can write there would otherwise block the read forever — and Node cannot even stop on SIGTERM
  * while a worker thread waits in open(2) — so `verify`, `sign`, `list` and `fsck` would hang.
  */
-import { promises as fsp, constants as FS, closeSync, fstat, fstatSync, open, openSync, type Stats } from 'node:fs';
-import { Socket } from 'node:net';
-import { promisify } from 'node:util';
+import { promises as fsp, constants as FS, closeSync, fstatSync, openSync, type Stats } from 'node:fs';
 import { SnapError } from '../core/errors.js';
 import { escapeForTerminal } from '../core/display.js';
 import { ioError } from './errors.js';
@@ -99,51 +97,4 @@ export async function readAtMost(fh: fsp.FileHandle, limit: number): Promise<Buf
     n += bytesRead;
   }
   return buf.subarray(0, n);
-}
-
-/**
- * Read at most `limit` bytes of the FIFO (or pipe, e.g. `/dev/stdin` or a shell's `<(…)`) at `path`
- * without a worker thread ever waiting on it. open(2) of a FIFO for reading waits for a writer, and
- * Node cannot exit while a worker thread waits there: SIGINT and SIGTERM went unheard and only
- * SIGKILL stopped the process. So it is opened non-blocking and read through the event loop (a
- * `net.Socket` over the descriptor, as Node reads a piped stdin): it still waits for a writer and
- * its bytes, as `cat` does, but a signal stops it. Linux reports the end of a FIFO only after a
- * writer has come and gone, so a reader that opened first waits for the writer rather than reading
- * nothing.
- * @param limit the most bytes read
- * @returns the bytes, at most `limit` (fewer when the writer closed first)
- * @throws SnapError `IO_ERROR` when `path` is no longer a FIFO or pipe once opened; else the file
- *   system's error (the caller wraps it, e.g. with {@link ioError})
- */
-export async function readFifoAtMost(path: string, limit: number): Promise<Buffer> {
-  const fd = await promisify(open)(path, FS.O_RDONLY | FS.O_NONBLOCK);
-  try {
-    const st = await promisify(fstat)(fd);
-    if (!st.isFIFO()) throw new SnapError('IO_ERROR', `${escapeForTerminal(path)} changed while it was opened: it is no longer a FIFO or pipe`, { path });
-  } catch (e) {
-    closeSync(fd);
-    throw e;
-  }
-  return new Promise<Buffer>((resolve, reject) => {
-    // The socket owns the descriptor from here: destroying it closes it.
-    const sock = new Socket({ fd, readable: true, writable: false });
-    const chunks: Buffer[] = [];
-    let n = 0;
-    sock.on('data', (d: Buffer) => {
-      chunks.push(d);
-      n += d.length;
-      if (n >= limit) {
-        sock.destroy();
-        resolve(Buffer.concat(chunks).subarray(0, limit));
-      }
-    });
-    sock.on('end', () => {
-      sock.destroy();
-      resolve(Buffer.concat(chunks));
-    });
-    sock.on('error', (e) => {
-      sock.destroy();
-      reject(e);
-    });
-  });
 }

@@ -2,15 +2,16 @@
  * `verify-proof`: check an inclusion proof file (docs/FORMAT.md §11) with only public keys, and
  * optionally that a file on disk is the one the proven entry describes.
  */
-import { promises as fsp, constants } from 'node:fs';
+import { promises as fsp, closeSync, constants, openSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { SnapError } from '../core/errors.js';
 import type { TrustedKey } from '../core/envelope.js';
 import { isSymlinkEntry, type ManifestEntry } from '../core/manifest.js';
 import { MAX_PROOF_BYTES, parseProof, verifyProof, type ProofVerification } from '../core/proof.js';
 import { ioError } from '../io/errors.js';
-import { readAtMost, readFifoAtMost } from '../io/small-file.js';
+import { readAtMost } from '../io/small-file.js';
 import { swapFileForTest } from '../io/test-swap.js';
+import { whenInterrupted } from '../io/interrupt.js';
 
 /** Options of {@link verifyProofFile}. */
 export interface VerifyProofFileOptions {
@@ -33,39 +34,51 @@ export interface ProofFileVerification extends ProofVerification {
 
 /**
  * Read a proof file (or a pipe): at most {@link MAX_PROOF_BYTES} bytes; a larger regular file is
- * refused unread, a longer stream after that many bytes. Opened without blocking: a FIFO is read
- * through the event loop ({@link readFifoAtMost}), so one that no one writes is waited on only
- * until a signal stops snap (a blocking open(2) left Node deaf to SIGINT and SIGTERM).
+ * refused unread, a longer stream after that many bytes.
  * @throws SnapError `NOT_FOUND` | `IO_ERROR` | `PROOF_MALFORMED` (too large)
  */
 async function readProofFile(path: string): Promise<Uint8Array> {
-  const tooLarge = () => new SnapError('PROOF_MALFORMED', `the proof is malformed: ${path} is larger than ${MAX_PROOF_BYTES} bytes`, { reason: 'too-large', path });
   let fh;
+  // A FIFO no one writes keeps open(2) waiting in a worker thread, and Node cannot exit while one
+  // waits there: Ctrl-C and SIGTERM went unheard until SIGKILL. On a signal, this process opens the
+  // FIFO for writing itself and closes it, which ends the wait (the proof then reads as empty, and
+  // the command stops on the signal). The FIFO is opened blocking, as `cat` opens it: a reader that
+  // opened it without blocking missed, now and then, the bytes of a writer that came and went first.
+  const unblock = whenInterrupted(async () => endFifoWait(path));
   try {
-    fh = await fsp.open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (e) {
-    throw ioError(e, path, 'cannot read the proof');
-  }
-  let bytes: Uint8Array;
-  try {
-    const st = await fh.stat();
-    if (st.isDirectory()) throw new SnapError('IO_ERROR', `cannot read the proof: ${path} is a folder`, { path });
-    if (st.isFIFO()) {
-      // A pipe (snap prove … | snap verify-proof /dev/stdin) or a named FIFO has no size: read below, bounded.
-      await fh.close();
-      fh = undefined;
-      bytes = await readFifoAtMost(path, MAX_PROOF_BYTES + 1);
-    } else {
-      if (st.size > MAX_PROOF_BYTES) throw tooLarge();
-      bytes = await readAtMost(fh, MAX_PROOF_BYTES + 1);
-    }
+    fh = await fsp.open(path, 'r');
   } catch (e) {
     throw ioError(e, path, 'cannot read the proof');
   } finally {
-    await fh?.close();
+    unblock();
   }
-  if (bytes.length > MAX_PROOF_BYTES) throw tooLarge();
-  return bytes;
+  try {
+    const st = await fh.stat();
+    if (st.isDirectory()) throw new SnapError('IO_ERROR', `cannot read the proof: ${path} is a folder`, { path });
+    // A pipe (snap prove … | snap verify-proof /dev/stdin) has no size: the read below is bounded too.
+    if (st.size > MAX_PROOF_BYTES) throw new SnapError('PROOF_MALFORMED', `the proof is malformed: ${path} is larger than ${MAX_PROOF_BYTES} bytes`, { reason: 'too-large', path });
+    const bytes = await readAtMost(fh, MAX_PROOF_BYTES + 1);
+    if (bytes.length > MAX_PROOF_BYTES) throw new SnapError('PROOF_MALFORMED', `the proof is malformed: ${path} is larger than ${MAX_PROOF_BYTES} bytes`, { reason: 'too-large', path });
+    return bytes;
+  } catch (e) {
+    throw ioError(e, path, 'cannot read the proof');
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * End a wait in open(2) for a writer of the FIFO at `path` by opening it for writing (without
+ * blocking: only while a reader waits) and closing it at once; nothing is written. Only a FIFO: a
+ * device opened for writing may act on its open or close.
+ */
+function endFifoWait(path: string): void {
+  try {
+    if (!statSync(path).isFIFO()) return;
+    closeSync(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK));
+  } catch {
+    // no reader waits (ENXIO), or the path is gone: nothing to end
+  }
 }
 
 /**

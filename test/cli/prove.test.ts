@@ -6,7 +6,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { BIN, makeKeyPair, snap, snapBin, snapJson, spawnSnap, tempDir, useKeyPair, type KeyPair } from '../helpers/tree.js';
@@ -378,7 +378,7 @@ describe('refusals', () => {
     expect([big.status, JSON.parse(big.stdout).error?.code, JSON.parse(big.stdout).error?.details?.reason]).toEqual([3, 'PROOF_MALFORMED', 'too-large']);
   });
 
-  it('reads a proof from a named FIFO whose writer comes later, and a FIFO no one writes is waited on only until Ctrl-C or SIGTERM (exit 130, 143), not for ever', async () => {
+  it('reads a proof from a named FIFO whose writer comes later or first, and a FIFO no one writes is waited on only until Ctrl-C or SIGTERM (exit 130, 143), not for ever', async () => {
     const { proof } = await sealAndProve();
     const desk = await verifierDesk(proof);
     const fifo = join(desk.dir, 'fifo.json');
@@ -391,6 +391,15 @@ describe('refusals', () => {
     expect(writer.status).toBe(0);
     const read = await later.done;
     expect([read.signal, read.code, JSON.parse(read.stdout).ok], read.stderr).toEqual([null, 0, true]);
+    // The writer first (it waits in open(2) for verify-proof), five times: a reader that opened the
+    // FIFO without blocking missed such a writer's bytes now and then, and waited for ever.
+    for (let i = 0; i < 5; i++) {
+      const first = spawn('bash', ['-c', 'cat "$0" > "$1"', join(desk.dir, desk.proof), fifo], { stdio: 'ignore' });
+      const wrote = new Promise<number | null>((res) => first.on('exit', res));
+      await new Promise((res) => setTimeout(res, 300)); // the writer waits in open(2)
+      const r = await spawnSnap(args, { cwd: desk.dir, env, timeoutMs: 20_000 }).done;
+      expect([i, r.signal, r.code, JSON.parse(r.stdout).ok, await wrote], r.stderr).toEqual([i, null, 0, true, 0]);
+    }
     // Nobody writes: Node cannot stop while a worker thread waits in open(2), so SIGINT and SIGTERM went unheard (killed by SIGKILL only).
     for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
       const waiting = spawnSnap(args, { cwd: desk.dir, env, timeoutMs: 20_000 });
