@@ -42,6 +42,25 @@ async function runShards(data: string, ref: string, store: string, n: number, ex
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 const key = (p: { path: string; kind: string }) => `${p.kind} ${p.path}`;
 
+
+/**
+ * Write each of `cases` (file name → report text) to a new folder and expect `verify --merge` of it
+ * alone to refuse it: exit 3, `SHARD_REPORT_MALFORMED`. @returns each case's name and file
+ */
+async function eachMergeRefused(prefix: string, cases: Record<string, string>): Promise<[string, string][]> {
+  const dir = await tempDir(prefix);
+  const files: [string, string][] = [];
+  for (const [name, body] of Object.entries(cases)) {
+    const f = join(dir, name);
+    await fsp.writeFile(f, body);
+    const r = await snapJson(['verify', '--merge', f]);
+    expect(r.code, name).toBe(3);
+    expect(r.json.error.code, name).toBe('SHARD_REPORT_MALFORMED');
+    files.push([name, f]);
+  }
+  return files;
+}
+
 describe('verify --shard over 4 workers', () => {
   it('passes on clean data as one verify does: every leaf checked by exactly one shard, the ranges tiling the manifest', async () => {
     const { data, store, ref, snapshot } = await sealTree(datasetSpec(), keys, { store: shared.path });
@@ -429,13 +448,7 @@ describe('verify --merge', () => {
       'target-number.json': withProblem((p) => (p.actual = { target: 7, type: 'symlink' })),
       'type-object.json': withProblem((p) => (p.actual = { type: {} })),
     };
-    const dir = await tempDir('snap-bad-problems-');
-    for (const [name, body] of Object.entries(cases)) {
-      const f = join(dir, name);
-      await fsp.writeFile(f, body);
-      const r = await snapJson(['verify', '--merge', f]);
-      expect(r.code, name).toBe(3);
-      expect(r.json.error.code, name).toBe('SHARD_REPORT_MALFORMED');
+    for (const [name, f] of await eachMergeRefused('snap-bad-problems-', cases)) {
       const human = await snap(['verify', '--merge', f]);
       expect(human.stdout + human.stderr, name).not.toMatch(/[\u0007\u001b]/);
     }
@@ -456,14 +469,7 @@ describe('verify --merge', () => {
       'records-number.json': withProblem({ records: 7 }),
       'label-string.json': withProblem({ label: 'ham' }),
     };
-    const dir = await tempDir('snap-bad-problem-members-');
-    for (const [name, body] of Object.entries(cases)) {
-      const f = join(dir, name);
-      await fsp.writeFile(f, body);
-      const r = await snapJson(['verify', '--merge', f]);
-      expect(r.code, name).toBe(3);
-      expect(r.json.error.code, name).toBe('SHARD_REPORT_MALFORMED');
-    }
+    await eachMergeRefused('snap-bad-problem-members-', cases);
     const m = await snapJson(['verify', '--merge', shard!.file]);
     expect(m.code).toBe(1);
     expect(m.json.problems).toEqual(report.problems);
