@@ -341,6 +341,18 @@ export function checkThreshold(a: Args): number {
 }
 
 /**
+ * Say on stderr (unless `--quiet`) that `--threshold` asks for more keys than the distinct
+ * `--pubkey` keys given, so that no `what` can pass (a key counts once, however many files hold
+ * it). The check still runs and fails: a failed check is a result.
+ */
+export function noteThresholdAboveKeys(threshold: number, trusted: readonly TrustedKey[], a: Args, io: CliIo, what: string): void {
+  const distinct = new Set(trusted.map((k) => k.keyid)).size;
+  if (distinct > 0 && distinct < threshold && !a.quiet) {
+    io.stderr.write(`note: --threshold ${threshold} asks for more keys than the ${distinct} distinct --pubkey key${distinct === 1 ? '' : 's'} given: no ${what} can pass; give ${threshold} or more --pubkey keys, or a lower --threshold\n`);
+  }
+}
+
+/**
  * The passphrase named by `--passphrase-env VAR` (never taken from the command line itself, SPEC §6).
  * An unset variable and an empty one are told apart (a CI secret that was never set, or set to
  * nothing, are different mistakes).

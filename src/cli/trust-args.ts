@@ -15,7 +15,7 @@ import type { TrustRules } from '../trust/rules.js';
 import { readRevocationFile, rememberRevocations, revocationSource, type RememberedRevocations, type RevocationDoc } from '../trust/revocations.js';
 import { establishPolicy, readPolicyFile, rememberPolicy, type VerifiedPolicy } from '../trust/policy-trust.js';
 import { STATE_FILE, readState, stateDir, updateState } from '../trust/state.js';
-import { trustedKeys, wholeNumberOption, MAX_THRESHOLD, type Args, type CliIo } from './common.js';
+import { noteThresholdAboveKeys, trustedKeys, wholeNumberOption, MAX_THRESHOLD, type Args, type CliIo } from './common.js';
 
 /** `--state-dir DIR`: the trusted state folder, as every command that reads the state takes it. */
 export const STATE_DIR_OPTION = { type: 'string', requiresArg: true, describe: 'folder of the trusted state (default: $SNAP_STATE_DIR, else $XDG_STATE_HOME/snap, else ~/.local/state/snap)' } as const;
@@ -81,11 +81,7 @@ export async function trustSetup(a: Args, io: CliIo, storeRoot: string, now = ne
   if (policies.length === 0 && a.root !== undefined) throw new SnapError('USAGE', '--root anchors a --policy; give the policy too');
   if (policies.length === 0 && a['policy-name'] !== undefined) throw new SnapError('USAGE', '--policy-name names the --policy required; give the policy too');
   const trusted = await trustedKeys(pubkeys, io.cwd);
-  // A key counts once, however many files hold it: a threshold above the distinct keys given fails every snapshot.
-  const distinct = new Set(trusted.map((k) => k.keyid)).size;
-  if (distinct > 0 && distinct < threshold && !a.quiet) {
-    io.stderr.write(`note: --threshold ${threshold} asks for more keys than the ${distinct} distinct --pubkey key${distinct === 1 ? '' : 's'} given: no snapshot can pass; give ${threshold} or more --pubkey keys, or a lower --threshold\n`);
-  }
+  noteThresholdAboveKeys(threshold, trusted, a, io, 'snapshot');
   const dir = stateDir(a['state-dir'] as string | undefined, io.env, io.cwd);
   let policy: VerifiedPolicy | undefined;
   if (policies.length > 0) {

@@ -252,6 +252,8 @@ describe('signatures and threshold', () => {
     const three = await verifyAt(await verifierDesk(both, [alice, bob]), ['--threshold', '3']);
     expect(three.code).toBe(1);
     expect(three.json.failure.check).toBe('signature');
+    // a threshold no proof can meet with the keys given is said on stderr, as verify says it
+    expect(three.stderr).toBe('note: --threshold 3 asks for more keys than the 2 distinct --pubkey keys given: no proof can pass; give 3 or more --pubkey keys, or a lower --threshold\n');
     // alice's verifier cannot check bob's signature in it:
     expect((await verifyAt(await verifierDesk(both, [alice]))).code).toBe(1);
     // so the proof for alice's verifier carries alice's signature only:

@@ -13,7 +13,7 @@ import { verifyProofFile, type ProofFileVerification } from '../../proofs/verify
 import { EXIT_INTEGRITY, EXIT_OK } from '../exit-codes.js';
 import { escapeForTerminal as shown, escapeMessage, escapePath } from '../../core/display.js';
 import { formatBytes, formatCount, plural, shortDigest, shortId, shortKeyid, styler } from '../format.js';
-import { jsonOut, trustedKeys, checkThreshold, trustFlags, withExamples, type Args, type CliIo, type CommandSpec } from '../common.js';
+import { jsonOut, trustedKeys, checkThreshold, noteThresholdAboveKeys, trustFlags, withExamples, type Args, type CliIo, type CommandSpec } from '../common.js';
 
 /**
  * Whether the proven snapshot's signed `expiresAt` (docs/FORMAT.md §3) has passed at `now`; undefined
@@ -60,6 +60,7 @@ async function cmdVerifyProof(a: Args, io: CliIo): Promise<number> {
   if (a.proof === '') throw new SnapError('USAGE', 'the proof was given as an empty value or "-" (an unset variable?): give the proof file; a proof on standard input is read with /dev/stdin (snap prove REF PATH | snap verify-proof /dev/stdin --pubkey KEY.pub)');
   const threshold = checkThreshold(a);
   const trusted = await trustedKeys(a.pubkey as string[], io.cwd);
+  noteThresholdAboveKeys(threshold, trusted, a, io, 'proof');
   const file = resolve(io.cwd, String(a.proof));
   const dataFile = a.file !== undefined ? resolve(io.cwd, String(a.file)) : undefined;
   const r = await verifyProofFile({
