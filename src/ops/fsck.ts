@@ -627,26 +627,22 @@ async function checkSnapshot(store: Store, name: string, version: string, keepsO
 type KeptPerLog = ReadonlyMap<string, { seq: number; command: string }>;
 
 /**
- * The `--manifest-only` snapshots of the store (`contents.json` `{"objects":false}`) whose seal or
+ * The `--manifest-only` snapshots among `folders` (`contents.json` `{"objects":false}`) whose seal or
  * import line in the audit log (docs/FORMAT.md §6: `details.objects`, written since 2026-12-01)
  * says their objects were kept. `contents.json` is unsigned: whoever can write the store could put
  * `{"objects":false}` over a snapshot's and remove its objects, and fsck took it for a
  * `--manifest-only` one and said nothing of them. The log is read only when the store has such a
  * snapshot, in bounded memory (what is kept grows with those snapshots, not with the log); a line
- * is matched by the snapshot id its `statement.json` hashes to. A log that cannot be read, or lines
+ * is matched by the snapshot id its `statement.json` hashes to (read here, and again by
+ * {@link checkSnapshot}: only for such snapshots, a file of at most {@link MAX_STATEMENT_BYTES}). A log that cannot be read, or lines
  * that do not parse, tell nothing here (`snap log --verify` checks the log).
  */
-async function keptPerAuditLog(store: Store): Promise<KeptPerLog> {
+async function keptPerAuditLog(store: Store, folders: readonly SnapshotFolder[]): Promise<KeptPerLog> {
   const manifestOnly = new Map<string, string>(); // snapshot id → NAME@VERSION
-  for (const n of await readdirOrThrow(store.snapshotsDir, 'the snapshots')) {
-    if (!NAME_RE.test(n.name) || !(await isFolder(n, store.snapshotsDir))) continue;
-    for (const v of await readdirOrThrow(join(store.snapshotsDir, n.name), 'the snapshots')) {
-      if (!VERSION_RE.test(v.name) || !(await isFolder(v, join(store.snapshotsDir, n.name)))) continue;
-      const dir = join(store.snapshotsDir, n.name, v.name);
-      if (await snapshotKeepsObjects(dir)) continue;
-      const bytes = await readSmallFile(join(dir, STATEMENT_FILE), MAX_STATEMENT_BYTES, 'cannot read the statement', () => new SnapError('SNAPSHOT_MALFORMED', 'not a regular file')).catch(() => undefined);
-      if (bytes) manifestOnly.set(snapshotId(bytes), `${n.name}@${v.name}`);
-    }
+  for (const f of folders) {
+    if (f.keepsObjects) continue;
+    const bytes = await readSmallFile(join(f.dir, STATEMENT_FILE), MAX_STATEMENT_BYTES, 'cannot read the statement', () => new SnapError('SNAPSHOT_MALFORMED', 'not a regular file')).catch(() => undefined);
+    if (bytes) manifestOnly.set(snapshotId(bytes), `${f.name}@${f.version}`);
   }
   const kept = new Map<string, { seq: number; command: string }>();
   if (manifestOnly.size === 0) return kept;
@@ -664,10 +660,17 @@ async function keptPerAuditLog(store: Store): Promise<KeptPerLog> {
   return kept;
 }
 
-/** Every snapshot folder of the store, checked; badly named entries are strays. `named`: as {@link checkSnapshot}'s. */
-async function checkSnapshots(store: Store, corrupt: Map<string, CorruptObject>, unreadable: Map<string, UnreadableObject>, missing: MissingUsers, strays: StrayList, named?: (hex: string) => void, keptPerLog?: KeptPerLog): Promise<SnapshotFsck[]> {
-  const out: SnapshotFsck[] = [];
-  const known = SNAPSHOT_FILES;
+/** A snapshot folder of the store: `snapshots/NAME/VERSION`, and what its `contents.json` says. */
+interface SnapshotFolder {
+  name: string;
+  version: string;
+  dir: string;
+  keepsObjects: boolean;
+}
+
+/** Every snapshot folder of the store, in listing order; badly named entries and files no snapshot has are strays. */
+async function snapshotFolders(store: Store, strays: StrayList): Promise<SnapshotFolder[]> {
+  const out: SnapshotFolder[] = [];
   for (const n of await readdirOrThrow(store.snapshotsDir, 'the snapshots')) {
     if (!NAME_RE.test(n.name) || !(await isFolder(n, store.snapshotsDir))) {
       strays.push(`snapshots/${n.name}`);
@@ -680,10 +683,23 @@ async function checkSnapshots(store: Store, corrupt: Map<string, CorruptObject>,
       }
       const dir = join(store.snapshotsDir, n.name, v.name);
       // A partial write of sign's is a leftover (io/leftovers.ts), not a stray.
-      for (const f of await readdirOrThrow(dir, 'a snapshot')) if (!known.has(f.name) && !SNAPSHOT_PARTIAL_WRITE_RE.test(f.name)) strays.push(`snapshots/${n.name}/${v.name}/${f.name}`);
-      out.push(await checkSnapshot(store, n.name, v.name, await snapshotKeepsObjects(dir), corrupt, unreadable, missing, named, keptPerLog));
+      for (const f of await readdirOrThrow(dir, 'a snapshot')) if (!SNAPSHOT_FILES.has(f.name) && !SNAPSHOT_PARTIAL_WRITE_RE.test(f.name)) strays.push(`snapshots/${n.name}/${v.name}/${f.name}`);
+      out.push({ name: n.name, version: v.name, dir, keepsObjects: await snapshotKeepsObjects(dir) });
     }
   }
+  return out;
+}
+
+/**
+ * Every snapshot folder of the store, checked; badly named entries are strays. `named`: as
+ * {@link checkSnapshot}'s. With `holdToLog`, a snapshot whose `contents.json` says it keeps no
+ * objects is held to its seal's audit line ({@link keptPerAuditLog}).
+ */
+async function checkSnapshots(store: Store, corrupt: Map<string, CorruptObject>, unreadable: Map<string, UnreadableObject>, missing: MissingUsers, strays: StrayList, named?: (hex: string) => void, holdToLog = false): Promise<SnapshotFsck[]> {
+  const folders = await snapshotFolders(store, strays);
+  const keptPerLog = holdToLog ? await keptPerAuditLog(store, folders) : undefined;
+  const out: SnapshotFsck[] = [];
+  for (const f of folders) out.push(await checkSnapshot(store, f.name, f.version, f.keepsObjects, corrupt, unreadable, missing, named, keptPerLog));
   return out;
 }
 
@@ -792,7 +808,7 @@ export async function fsckListed(opts: FsckOptions): Promise<{ summary: FsckSumm
       for (const c of r.objects.corrupt) corrupt.set(c.name, c);
       for (const u of r.objects.unreadable) unreadable.set(u.path.replace('/', ''), u);
       missing = new MissingList((hex) => r.present.has(hex));
-      snapshots = await checkSnapshots(store, corrupt, unreadable, missing, snapshotStrays, undefined, await keptPerAuditLog(store));
+      snapshots = await checkSnapshots(store, corrupt, unreadable, missing, snapshotStrays, undefined, true);
       missing.finish();
       // As the source listed them (users added in place).
       for (const c of r.objects.corrupt) corruptRun.push(c);
@@ -803,7 +819,7 @@ export async function fsckListed(opts: FsckOptions): Promise<{ summary: FsckSumm
     } else {
       const named = new DigestSet();
       missing = new MissingList((hex) => existsSync(objectPath(store, hex)));
-      snapshots = await checkSnapshots(store, new Map(), new Map(), missing, snapshotStrays, (hex) => void named.add(hex), await keptPerAuditLog(store));
+      snapshots = await checkSnapshots(store, new Map(), new Map(), missing, snapshotStrays, (hex) => void named.add(hex), true);
       missing.finish();
       checked = await checkObjects(
         store,
