@@ -112,8 +112,8 @@ function printDiff(r: DiffReport, io: CliIo, color: boolean, keysGiven: boolean,
   section('modified', r.modified.map((x) => `${s.yellow('~')} ${escapeListedPath(x.path)}  ${size(x.a)} → ${size(x.b)}${!isSymlinkEntry(x.a) && !isSymlinkEntry(x.b) ? `  ${shortDigest(x.a.sha256)} → ${shortDigest(x.b.sha256)}` : ''}`));
   const otherHolds = (x: DiffExtra) => (x.other === undefined ? '' : `; ${x.side === 'a' ? 'b' : 'a'} holds ${isSymlinkEntry(x.other) ? 'a symlink' : `a file`} there${isSymlinkEntry(x.other) ? '' : `, ${formatBytes(x.other.size)}`}`);
   // A socket, FIFO or device refused for its name: what it is (one refused for its type says so in its reason).
-  const linkTo = (x: DiffExtra) => (x.target !== undefined ? `→ ${escapeListedPath(x.target)}; ` : x.type !== undefined && x.code !== 'FILE_UNSUPPORTED_TYPE' ? `${escapeMessage(x.type)}; ` : '');
-  section('extra: cannot be recorded', r.extra.map((x) => `${s.red('!')} ${x.side}: ${escapeListedPath(x.path)}  (${linkTo(x)}${escapeMessage(x.reason)}, ${x.code}${otherHolds(x)})`)); // an S3 key's reason quotes the key
+  const whatItIs = (x: DiffExtra) => (x.target !== undefined ? `→ ${escapeListedPath(x.target)}; ` : x.type !== undefined && x.code !== 'FILE_UNSUPPORTED_TYPE' ? `${escapeMessage(x.type)}; ` : '');
+  section('extra: cannot be recorded', r.extra.map((x) => `${s.red('!')} ${x.side}: ${escapeListedPath(x.path)}  (${whatItIs(x)}${escapeMessage(x.reason)}, ${x.code}${otherHolds(x)})`)); // an S3 key's reason quotes the key
   if (r.records) out.push(...recordsLines(r.records, { orderHow: ORDER_HOW }));
   for (const note of [archiveSidesNote(archiveSides), signersNotCheckedNote([r.a, r.b], keysGiven)]) if (note) out.push(note);
   io.stdout.write(out.join('\n') + '\n');
