@@ -167,6 +167,16 @@ const CREATING = new Map<string, CreateStore>([
 ]);
 
 /**
+ * Commands that only read the store (and append their audit log line): they hold a shared lock
+ * (FORMAT.md §23.4), so that any number of them run at once — a CI's shards each verifying against
+ * the same bucket — while a command that writes waits for them, and they for it. The others hold
+ * the exclusive lock: every command that writes, and `log`, `lineage`, `impact`, `verify-model`
+ * and `fsck`, which read the audit log or every snapshot and object, and must not see another
+ * command's append half done.
+ */
+export const SHARED_LOCK_COMMANDS: ReadonlySet<string> = new Set(['verify', 'drill', 'diff', 'report', 'check', 'show', 'list', 'prove', 'export', 'restore']);
+
+/**
  * `$SNAP_S3_STAGE_BYTES`: how many bytes of new objects a seal into an S3 store stages on local
  * disk before uploading them (a positive integer; otherwise the default, 256 MiB).
  */
@@ -212,6 +222,7 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
   const session = await openRemoteSession(remote, {
     cosignatures,
     create: CREATING.get(cmd) ?? false,
+    lock: SHARED_LOCK_COMMANDS.has(cmd) ? 'shared' : 'exclusive',
     objects: objectNeedOf(cmd, a),
     manifests: manifestNeedOf(cmd, a),
     // seal asks "is this object in the store?" of the bucket, not of the empty working copy.

@@ -426,6 +426,33 @@ function boundedLineText(line: Record<string, unknown>): string {
  * @param opts.lockWaitMs how long to wait for another appender (default 10 000 ms)
  */
 export async function appendAudit(storeRoot: string, entry: AuditEntry, env: NodeJS.ProcessEnv = process.env, opts: { lockWaitMs?: number } = {}): Promise<AppendResult> {
+  return appendAuditFields(
+    storeRoot,
+    {
+      time: formatTime(entry.now ?? new Date()),
+      command: entry.command,
+      ...(entry.ref !== undefined ? { ref: entry.ref } : {}),
+      ...(entry.snapshot !== undefined ? { snapshot: entry.snapshot } : {}),
+      outcome: entry.outcome,
+      exit: entry.exit,
+      ...(entry.error !== undefined ? { error: entry.error } : {}),
+      ...(entry.details !== undefined ? { details: entry.details } : {}),
+      user: currentUser(env),
+      host: hostname(),
+      pid: process.pid,
+    },
+    opts,
+  );
+}
+
+/**
+ * Append one line of the given members (all but the chain's: `seq`, `prev` and `recovered` are
+ * set here, as {@link appendAudit} sets them) to the store's audit log, and move `log.head`: the
+ * line an S3 store's command re-chains onto lines another command appended since it read the log
+ * (store/remote-session.ts). Never throws, as {@link appendAudit}.
+ * @param fields the line's other members (`time`, `command`, `outcome`, … as a line has them)
+ */
+export async function appendAuditFields(storeRoot: string, fields: Record<string, unknown>, opts: { lockWaitMs?: number } = {}): Promise<AppendResult> {
   if (!existsSync(join(storeRoot, 'store.json'))) return { written: false, reason: `no store at ${storeRoot}`, noStore: true };
   const logPath = join(storeRoot, LOG_FILE);
   let release: (() => Promise<void>) | undefined;
@@ -438,18 +465,9 @@ export async function appendAudit(storeRoot: string, entry: AuditEntry, env: Nod
       const head = (await readLogHead(storeRoot)) ?? undefined;
       const at = await findChainPoint(logPath, head);
       seq = at.seq;
+      const { seq: _seq, prev: _prev, recovered: _recovered, ...others } = fields;
       const line: Record<string, unknown> = {
-        time: formatTime(entry.now ?? new Date()),
-        command: entry.command,
-        ...(entry.ref !== undefined ? { ref: entry.ref } : {}),
-        ...(entry.snapshot !== undefined ? { snapshot: entry.snapshot } : {}),
-        outcome: entry.outcome,
-        exit: entry.exit,
-        ...(entry.error !== undefined ? { error: entry.error } : {}),
-        ...(entry.details !== undefined ? { details: entry.details } : {}),
-        user: currentUser(env),
-        host: hostname(),
-        pid: process.pid,
+        ...others,
         prev: at.prev,
         seq,
         ...(at.recovered ? { recovered: at.recovered } : {}),

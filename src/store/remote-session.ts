@@ -37,13 +37,13 @@ import { openStore, objectPath, resolveRef, listSnapshots, writeFileAtomic, make
 import { readSmallFile } from '../io/small-file.js';
 import { manifestLineRuns } from '../io/manifest-file.js';
 import { MAX_STATEMENT_BYTES } from '../core/statement.js';
-import { LOG_FILE, LOG_HEAD_FILE } from '../io/audit-log.js';
+import { LOG_FILE, LOG_HEAD_FILE, appendAuditFields } from '../io/audit-log.js';
 import { leaveNothing } from '../io/interrupt.js';
 import { setObjectSink, type ObjectSink } from '../io/object-sink.js';
 import { LocalBackend, splitLogLines } from './local.js';
 import { SNAPSHOT_FILE_NAMES, changedFileText, type ChangedFile, type Retention, type SnapshotFiles } from './backend.js';
 import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
-import { ATTESTATION_FOLDER, MAX_JUNK_KEYS_KEPT, REVOCATION_FOLDER, mapLimit, s3Error, workingCopyFull, wrongSize, type CreateStore, type S3Backend } from './s3.js';
+import { ATTESTATION_FOLDER, MAX_JUNK_KEYS_KEPT, REVOCATION_FOLDER, mapLimit, s3Error, workingCopyFull, wrongSize, type CreateStore, type LockKind, type S3Backend } from './s3.js';
 import { clearStagedLeftovers, findStagedLeftovers } from './s3-leftovers.js';
 import type { CleanResult, Leftover } from '../io/leftovers.js';
 import { COSIGNATURES_DIR, cosignatureFolder, cosignaturePath, startCosignatureMerge, type CosignatureMergeOptions } from './cosignatures.js';
@@ -228,6 +228,12 @@ export interface RemoteSessionOptions {
   /** With `objects: 'stream'`: how many objects no snapshot names fsck reads ({@link MAX_UNREFERENCED_OBJECTS_READ} unless given). */
   unreferencedObjectsRead?: number;
   lockWaitMs?: number;
+  /**
+   * The store lock the session holds (FORMAT.md §23.4): `exclusive` (the default) for a command that
+   * may write to the store; `shared` for one that only reads it, so that any number of them run at
+   * once (a shared session that would push anything but its audit log lines throws, pushing none).
+   */
+  lock?: LockKind;
 }
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -240,7 +246,7 @@ export async function openRemoteSession(remote: S3Backend, opts: RemoteSessionOp
   // Before any object of this command goes up: the start of a seal's default retention (pushBack).
   const started = Date.now();
   const created = await remote.open(opts.create);
-  const lock = await remote.lock(opts.lockWaitMs);
+  const lock = await remote.lock(opts.lockWaitMs, opts.lock ?? 'exclusive');
   killPointForTest('s3-locked');
   const work = await makeScratchDir('snap-s3-');
   const forget = leaveNothing(() => rmSync(work, { recursive: true, force: true }));
@@ -280,7 +286,7 @@ export async function openRemoteSession(remote: S3Backend, opts: RemoteSessionOp
         finished = true;
         try {
           if (push) killPointForTest('s3-ran');
-          if (push) await pushBack(local, store, remote, state, opts.retain, stats, opts.note, started);
+          if (push) await pushBack(local, store, remote, state, opts.retain, stats, opts.note, started, opts.lock === 'shared');
           killPointForTest('s3-pushed');
         } finally {
           await cleanup();
@@ -310,6 +316,8 @@ interface PulledState {
   handedOver: Set<string>;
   /** The bytes of the audit log pulled (the command's lines follow them). */
   logBytes: number;
+  /** `log.head` as pulled (absent: none): when the bucket's differs at the push, the log moved on. */
+  logHead?: Uint8Array;
   files: Map<string, string>;
 }
 
@@ -516,6 +524,7 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
   try {
     const log = await remote.readLogInto(join(logDir, LOG_FILE));
     state.logBytes = log.bytes;
+    if (log.head) state.logHead = log.head;
     if (log.lines > 0) await fsp.rename(join(logDir, LOG_FILE), join(store.root, LOG_FILE));
     if (log.head) await writeFileAtomic(join(store.root, LOG_HEAD_FILE), log.head, { mode: 0o644 });
   } finally {
@@ -960,8 +969,14 @@ async function* objectListing(remote: S3Backend): AsyncGenerator<{ hex: string; 
  *   snapshots extended to it; its new objects keep the rule's lock (their write + P, later), so
  *   none of its objects or files is locked for less time than the snapshot (§23.6)
  */
-async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, state: PulledState, retain: Retention | undefined, stats: SessionStats, note: (text: string) => void, started: number): Promise<void> {
+async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, state: PulledState, retain: Retention | undefined, stats: SessionStats, note: (text: string) => void, started: number, shared: boolean): Promise<void> {
+  // A command that holds a shared lock pushes its audit log lines only: anything else it would write
+  // is a fault of this program (it was taken for a reader), and nothing goes up.
+  const readerOnly = (what: string): void => {
+    if (shared) throw new Error(`internal error: a command holding a shared lock on ${remote.location} would write ${what}; nothing was pushed`);
+  };
   const added = (await local.listSnapshots()).filter((s) => !state.snapshots.has(`${s.name}@${s.version}`));
+  if (added.length > 0) readerOnly(`the snapshot ${added[0]?.name}@${added[0]?.version}`);
   const addedFiles = new Map<string, SnapshotFiles>();
   for (const s of added) addedFiles.set(`${s.name}@${s.version}`, await local.readSnapshot(s.name, s.version));
   // 0. A new snapshot must not count on an object the remote holds with another size than its
@@ -981,6 +996,7 @@ async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, st
   // 1. Objects: every one the remote did not have (putObject HEADs again, then PUTs If-None-Match).
   const fresh: string[] = [];
   for await (const hex of local.listObjects()) if (!state.objects.has(hex) && !state.handedOver.has(hex)) fresh.push(hex);
+  if (fresh.length > 0) readerOnly(`the object ${fresh[0]}`);
   await mapLimit(fresh, TRANSFER_JOBS, async (hex) => {
     const path = objectPath(store, hex);
     const size = await checkedSize(path, hex);
@@ -1007,6 +1023,7 @@ async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, st
     const [name, version] = ref.split('@') as [string, string];
     const now = await fsp.readFile(join(store.snapshotsDir, name, version, 'envelope.json')).catch(() => undefined);
     if (!now || Buffer.from(now).equals(before)) continue;
+    readerOnly(`a co-signature of ${ref}`);
     const path = cosignaturePath(name, version, now);
     await remote.putFileOnce(path, now, await snapshotRetention(remote, name, version));
     stats.cosignaturesPushed.push(path);
@@ -1019,6 +1036,7 @@ async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, st
   for (const path of await local.listFiles()) {
     const bytes = await local.readFile(path);
     if (state.files.get(path) === sha(bytes)) continue;
+    readerOnly(`the store file ${path}`);
     if (ATTESTATION_FILE_RE.test(path)) {
       if ((await remote.putFileOnce(path, bytes)) === 'present') {
         const [, model, version] = path.split('/') as [string, string, string];
@@ -1030,22 +1048,79 @@ async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, st
   // 4. The audit log lines it appended — unless the store is not there (`create: 'when-written'`)
   //    and the command put nothing in it (it failed first): then, as a local command that finds no
   //    store (cli/common.ts audit), it writes none, and leaves no key under the prefix.
-  const lines = await linesAfter(join(store.root, LOG_FILE), state.logBytes);
-  const head = await fsp.readFile(join(store.root, LOG_HEAD_FILE)).catch(() => undefined);
-  if (lines.length > 0 && head && !remote.storeExists) stats.logPushFailed = `no snap store at ${remote.location}: the command put nothing there, so it made none`;
-  else if (lines.length > 0 && head) {
+  let lines = await linesAfter(join(store.root, LOG_FILE), state.logBytes);
+  if (lines.length > 0 && !remote.storeExists) {
+    stats.logPushFailed = `no snap store at ${remote.location}: the command put nothing there, so it made none`;
+    return;
+  }
+  if (lines.length === 0) return;
+  try {
+    // Appends take the log's own lock (FORMAT.md §23.4): commands holding a shared store lock run
+    // at once, and each appends after the others. Lines appended since this command read the log
+    // (its log.head moved) are read, and this command's lines chained after them.
+    const logLock = await remote.lockLog();
     try {
+      const now = await remote.logHead();
+      if (!sameBytes(now, state.logHead)) lines = await rechainLog(remote, store, lines);
+      const head = await fsp.readFile(join(store.root, LOG_HEAD_FILE)).catch(() => undefined);
+      if (!head) return;
       await remote.appendLog(lines, head, retain);
       stats.logLinesPushed += lines.length;
-    } catch (e) {
-      // As on a local store (io/audit-log.ts: appendAudit never throws), a log line that cannot be
-      // written is a note: the command's verdict and exit code stand. A key taken by a line snap did
-      // not write (planted ahead of the log) must not make every later command fail.
-      if (!(e instanceof SnapError)) throw e;
-      stats.logPushFailed = e.message;
-      note(`audit log not written: ${e.message}; run snap log --verify --store ${remote.location}`);
+    } finally {
+      await logLock.release();
     }
+  } catch (e) {
+    // As on a local store (io/audit-log.ts: appendAudit never throws), a log line that cannot be
+    // written is a note: the command's verdict and exit code stand. A key taken by a line snap did
+    // not write (planted ahead of the log) must not make every later command fail.
+    if (!(e instanceof SnapError)) throw e;
+    stats.logPushFailed = e.message;
+    note(`audit log not written: ${e.message}; run snap log --verify --store ${remote.location}`);
   }
+}
+
+/** Whether two optional byte strings are both absent or equal. */
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  return a === undefined || b === undefined ? a === b : Buffer.from(a).equals(b);
+}
+
+/**
+ * The bucket's audit log moved on since it was pulled (another command appended): read it again
+ * into the working copy, in place of the one pulled, and append `ours` (this command's lines) to
+ * it again, each with its members kept and its `seq` and `prev` set anew (io/audit-log.ts
+ * appendAuditFields), as if the command had read the log now. The caller holds the log's lock.
+ * @returns the lines to push: `ours`, chained on the bucket's log
+ * @throws SnapError `IO_ERROR` (reading the log, or writing the working copy's), `LOG_INCONSISTENT`
+ *   (a line of ours that is not a JSON object)
+ */
+async function rechainLog(remote: S3Backend, store: Store, ours: Uint8Array[]): Promise<Uint8Array[]> {
+  const fields = ours.map((line) => {
+    let o: unknown;
+    try {
+      o = JSON.parse(Buffer.from(line).toString('utf8'));
+    } catch {
+      o = undefined;
+    }
+    if (!o || typeof o !== 'object' || Array.isArray(o)) throw new SnapError('LOG_INCONSISTENT', 'an audit log line to append is not a JSON object', {});
+    return o as Record<string, unknown>;
+  });
+  const logDir = await makeTmpDir(store, 'log');
+  let bytes: number;
+  try {
+    const log = await remote.readLogInto(join(logDir, LOG_FILE));
+    bytes = log.bytes;
+    await fsp.rm(join(store.root, LOG_FILE), { force: true });
+    if (log.lines > 0) await fsp.rename(join(logDir, LOG_FILE), join(store.root, LOG_FILE));
+    if (log.head) await writeFileAtomic(join(store.root, LOG_HEAD_FILE), log.head, { mode: 0o644 });
+    else await fsp.rm(join(store.root, LOG_HEAD_FILE), { force: true });
+  } finally {
+    await fsp.rm(logDir, { recursive: true, force: true });
+  }
+  for (const f of fields) {
+    const r = await appendAuditFields(store.root, f);
+    if (!r.written) throw new SnapError('IO_ERROR', r.reason, {});
+  }
+  return linesAfter(join(store.root, LOG_FILE), bytes);
 }
 
 /**

@@ -79,6 +79,15 @@ const LOCK_REFRESH_MS = 60_000;
  * is none snap wrote: read no further, and taken as a malformed lock.
  */
 export const MAX_LOCK_BYTES = 4096;
+/** The folder of the audit log's append locks (FORMAT.md §23.4), apart from `locks/`. */
+export const LOG_LOCK_FOLDER = 'log.locks';
+/** How long a command waits for another's audit log append (ms): an append is a few requests. */
+export const LOG_LOCK_WAIT_MS = 60_000;
+/**
+ * A store lock's kind (FORMAT.md §23.4): `exclusive` for a command that writes to the store,
+ * `shared` for one that only reads it (and appends its audit log line under the log's own lock).
+ */
+export type LockKind = 'exclusive' | 'shared';
 
 /** Where an S3 store is. */
 export interface S3StoreLocation {
@@ -1040,8 +1049,11 @@ export class S3Backend implements StoreBackend {
     return b.length > 0 && b[b.length - 1] === 0x0a ? b : Buffer.concat([b, Buffer.from('\n')]);
   }
 
-  /** `log.head`'s bytes (at most one more than the local reader reads), or undefined when there is none. */
-  private async logHead(): Promise<Buffer | undefined> {
+  /**
+   * `log.head`'s bytes (at most one more than the local reader reads), or undefined when there is none.
+   * @throws SnapError `IO_ERROR`
+   */
+  async logHead(): Promise<Buffer | undefined> {
     try {
       return await bodyPrefix(await this.get(this.key('log.head')), MAX_HEAD_BYTES + 1);
     } catch (e) {
@@ -1317,27 +1329,49 @@ export class S3Backend implements StoreBackend {
   }
 
   /**
-   * The write lock: PUT `locks/<ms>-<token>.json` ({pid, host, since}), then list `locks/`. Held
-   * when ours is the only live lock there; else ours is deleted and we wait and try again. Listing
-   * is strongly consistent after a PUT, so of two writers at least the second sees the first.
+   * The store lock: PUT `locks/<ms>-<token>.json` ({pid, host, since}; `"shared": true` for a
+   * `shared` one), then list `locks/`. Held when no other live lock listed conflicts with ours: an
+   * `exclusive` lock (every command that writes to the store) conflicts with any other, a `shared`
+   * one (the commands that only read it, and append their audit log line: FORMAT.md §23.4) only
+   * with an exclusive one — a lock object without `"shared": true`, which is also what an older snap
+   * writes for every command, or a malformed one. Otherwise ours is deleted and we wait and try
+   * again. Listing is strongly consistent after a PUT, so of two writers at least the second sees
+   * the first.
    * A lock whose holder is a dead process on this host, or that was not rewritten for
    * {@link LOCK_STALE_MS} (its holder rewrites it every minute), is stale and removed. Its age is the
    * server's: the time the server gave our own lock object just written less the one it gave that
    * object (S3 `LastModified`), so that no writer's clock counts — a `since` in the future (a
    * skewed clock, or planted) cannot keep the store locked for longer than that.
+   * @param waitMs how long to wait for a conflicting holder (ms)
+   * @param kind   `exclusive` (the default) or `shared`
    * @throws SnapError `STORE_LOCKED` (after `waitMs`: naming the holder, its lock object and how to
    *   break it) | `IO_ERROR`
    */
-  async lock(waitMs = 60_000): Promise<BackendLock> {
+  async lock(waitMs = 60_000, kind: LockKind = 'exclusive'): Promise<BackendLock> {
+    return this.lockUnder(this.key('locks/'), waitMs, kind, this.location);
+  }
+
+  /**
+   * The audit log's append lock (FORMAT.md §23.4): an exclusive lock under `log.locks/`, taken by
+   * every command for the moment it appends its lines (S3Backend.appendLog, after re-chaining them
+   * on lines appended since it read the log: store/remote-session.ts), apart from the store lock,
+   * so that commands holding a shared store lock append one after the other.
+   * @throws SnapError `STORE_LOCKED` (after `waitMs`) | `IO_ERROR`
+   */
+  async lockLog(waitMs = LOG_LOCK_WAIT_MS): Promise<BackendLock> {
+    return this.lockUnder(this.key(`${LOG_LOCK_FOLDER}/`), waitMs, 'exclusive', `the audit log of ${this.location}`);
+  }
+
+  /** A lock among the lock objects under `base` (see {@link lock}); `what` names what is locked in STORE_LOCKED. */
+  private async lockUnder(base: string, waitMs: number, kind: LockKind, what: string): Promise<BackendLock> {
     const deadline = Date.now() + waitMs;
-    const base = this.key('locks/');
+    const bodyOf = (): string => JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString(), ...(kind === 'shared' ? { shared: true } : {}) });
     for (;;) {
       const mine = `${base}${String(Date.now()).padStart(13, '0')}-${randomBytes(8).toString('hex')}.json`;
-      const body = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() });
       try {
-        await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: mine, Body: body }));
+        await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: mine, Body: bodyOf() }));
       } catch (e) {
-        throw s3Error(e, `lock ${this.location}`);
+        throw s3Error(e, `lock ${what}`);
       }
       const now = await this.serverTime(mine);
       const others: string[] = [];
@@ -1346,6 +1380,8 @@ export class S3Backend implements StoreBackend {
         if (o.key === mine) continue;
         const held = await this.lockState(o.key, now !== undefined && o.modified !== undefined ? now - o.modified : undefined);
         if (held === 'stale') continue;
+        // Two shared locks do not conflict; a malformed lock object conflicts with every lock.
+        if (kind === 'shared' && 'holder' in held && held.shared) continue;
         others.push(o.key);
         first ??= 'malformed' in held ? `a lock object that is not one snap writes: ${o.key} (${held.malformed})` : `another snap: ${held.holder}; its lock object is ${o.key}`;
       }
@@ -1354,8 +1390,7 @@ export class S3Backend implements StoreBackend {
         // A long command (a seal of hours) keeps its lock fresh: `since` is rewritten well before
         // another writer would take the lock for stale.
         const beat = setInterval(() => {
-          const fresh = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() });
-          this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: mine, Body: fresh })).catch(() => {});
+          this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: mine, Body: bodyOf() })).catch(() => {});
         }, LOCK_REFRESH_MS);
         beat.unref();
         return {
@@ -1372,7 +1407,7 @@ export class S3Backend implements StoreBackend {
         const key = others[0] as string;
         throw new SnapError(
           'STORE_LOCKED',
-          `${this.location} is locked by ${first}. A lock object not rewritten for ${LOCK_STALE_MS / 60_000} minutes (by the server's clock) is taken over; if its process is gone, delete it now: aws s3 rm s3://${this.where.bucket}/${key}`,
+          `${what} is locked by ${first}. A lock object not rewritten for ${LOCK_STALE_MS / 60_000} minutes (by the server's clock) is taken over; if its process is gone, delete it now: aws s3 rm s3://${this.where.bucket}/${key}`,
           { store: this.location, key },
         );
       }
@@ -1400,7 +1435,7 @@ export class S3Backend implements StoreBackend {
    * well-formed lock's `since` is its age when it is in the past, and a malformed one is held. One
    * gone meanwhile is held (the next try lists again).
    */
-  private async lockState(key: string, ageMs: number | undefined): Promise<'stale' | { holder: string } | { malformed: string }> {
+  private async lockState(key: string, ageMs: number | undefined): Promise<'stale' | { holder: string; shared: boolean } | { malformed: string }> {
     const old = ageMs !== undefined && ageMs > LOCK_STALE_MS;
     const state = await this.readLockObject(key, ageMs);
     if (old || state === 'stale') {
@@ -1411,15 +1446,15 @@ export class S3Backend implements StoreBackend {
   }
 
   /** The lock object at `key` read (see {@link lockState}); `stale` only for a dead holder on this host or, without `ageMs`, a past `since` older than LOCK_STALE_MS. */
-  private async readLockObject(key: string, ageMs: number | undefined): Promise<'stale' | { holder: string } | { malformed: string }> {
+  private async readLockObject(key: string, ageMs: number | undefined): Promise<'stale' | { holder: string; shared: boolean } | { malformed: string }> {
     let bytes: Buffer;
     try {
       bytes = await bodyPrefix(await this.get(key), MAX_LOCK_BYTES + 1);
     } catch {
-      return { holder: 'a lock object removed while it was read' };
+      return { holder: 'a lock object removed while it was read', shared: false };
     }
     if (bytes.length > MAX_LOCK_BYTES) return { malformed: `larger than ${MAX_LOCK_BYTES} bytes` };
-    let holder: { pid?: unknown; host?: unknown; since?: unknown };
+    let holder: { pid?: unknown; host?: unknown; since?: unknown; shared?: unknown };
     try {
       holder = JSON.parse(bytes.toString('utf8'));
     } catch {
@@ -1442,7 +1477,7 @@ export class S3Backend implements StoreBackend {
       ? `, since ${new Date(since).toISOString()}${ahead > 60_000 ? ` (${Math.round(ahead / 60_000)} minutes ahead of this machine's clock: its clock is wrong, or the object was planted)` : ''}`
       : '';
     const written = ageMs !== undefined ? `, last written ${Math.max(0, Math.round(ageMs / 1000))} s ago` : '';
-    return { holder: `pid ${pid} on host ${host}${sinceText}${written}` };
+    return { holder: `${holder.shared === true ? 'a reader, ' : ''}pid ${pid} on host ${host}${sinceText}${written}`, shared: holder.shared === true };
   }
 
   /** The retention of a key (undefined when it has none). */

@@ -1,0 +1,158 @@
+/**
+ * The shared lock of an S3 store (docs/FORMAT.md §23.4), on moto_server (started here; never
+ * skipped): the commands that only read the store (verify, diff, show, …) hold a shared lock, so
+ * that any number of them run at once — a CI's shards each verifying against one bucket — while a
+ * command that writes holds the exclusive lock and waits for them, and they for it. Their audit log
+ * lines are appended under the log's own lock, each chained after the lines appended since the
+ * command read the log, so that the log stays one chain that `snap log --verify` accepts.
+ */
+import { hostname } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { useS3Server } from '../helpers/s3-server.js';
+import { makeTree, snap, snapJson, spawnSnap, useKeyPair } from '../helpers/tree.js';
+import { clientFor, newBucket } from './s3-fixture.js';
+import { S3Backend, type LockKind } from '../../src/store/s3.js';
+import { openRemoteSession, type RemoteSession } from '../../src/store/remote-session.js';
+import { appendAudit } from '../../src/io/audit-log.js';
+import { LocalBackend } from '../../src/store/local.js';
+import { openStore } from '../../src/io/store.js';
+import { SnapError } from '../../src/core/errors.js';
+
+const server = useS3Server('moto');
+const kp = useKeyPair('s3shared');
+const env = (): Record<string, string> => ({ ...server.env, NODE_NO_WARNINGS: '1' });
+
+/** A bucket holding an S3 store at `st/` with one sealed snapshot, `x@1`. */
+async function sealedStore(): Promise<{ c: S3Client; bucket: string; store: string; data: string }> {
+  const c = clientFor(server);
+  const bucket = await newBucket(c, 'plain');
+  const store = `s3://${bucket}/st/`;
+  const data = await makeTree({ 'a.txt': 'alpha\n', 'b/c.txt': 'gamma\n' });
+  const r = await snap(['seal', data, '--as', 'x@1', '--key', kp.key, '--store', store], { env: env() });
+  expect(r.code, r.stdout + r.stderr).toBe(0);
+  return { c, bucket, store, data };
+}
+
+/** A session on the store at `st/` of `bucket`, holding a lock of `kind` (waiting at most `waitMs`). */
+function session(c: S3Client, bucket: string, kind: LockKind, waitMs = 1_000): Promise<RemoteSession> {
+  return openRemoteSession(new S3Backend(c, { bucket, prefix: 'st/' }), { create: false, objects: 'none', lock: kind, lockWaitMs: waitMs, note: () => {} });
+}
+
+/** The error `p` rejects with (fails the test when it resolves). */
+async function rejection(p: Promise<unknown>): Promise<Error> {
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
+  expect(e).toBeInstanceOf(Error);
+  return e as Error;
+}
+
+/** Every key under `prefix` of `bucket`. */
+async function keysUnder(c: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const r = await c.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+  return (r.Contents ?? []).map((o) => o.Key as string).sort();
+}
+
+/** The store's audit log as `snap log --json` gives it (oldest first). */
+async function logEntries(store: string): Promise<{ seq: number; command: string; pid: number }[]> {
+  const r = await snapJson(['log', '--json', '--store', store], { env: env() });
+  expect(r.code, r.stdout + r.stderr).toBe(0);
+  return (r.json.entries as { seq: number; command: string; pid: number }[]).slice().sort((x, y) => x.seq - y.seq);
+}
+
+describe('readers of an S3 store share its lock (moto)', () => {
+  it('two shared sessions are open at once, and an exclusive one waits for them: STORE_LOCKED names a reader', { timeout: 120_000 }, async () => {
+    const { c, bucket } = await sealedStore();
+    const a = await session(c, bucket, 'shared');
+    const b = await session(c, bucket, 'shared');
+    const e = await rejection(session(c, bucket, 'exclusive', 1_500));
+    expect((e as SnapError).code).toBe('STORE_LOCKED');
+    expect(e.message).toContain('a reader, pid');
+    await a.finish(true);
+    await b.finish(true);
+    const w = await session(c, bucket, 'exclusive');
+    await w.finish(true);
+  });
+
+  it('a shared session waits for an exclusive one: STORE_LOCKED', { timeout: 120_000 }, async () => {
+    const { c, bucket } = await sealedStore();
+    const w = await session(c, bucket, 'exclusive');
+    const e = await rejection(session(c, bucket, 'shared', 1_500));
+    expect((e as SnapError).code).toBe('STORE_LOCKED');
+    await w.finish(true);
+    const r = await session(c, bucket, 'shared');
+    await r.finish(true);
+  });
+
+  it('a lock object without "shared": true (what an older snap writes for every command) and a malformed one keep a shared session out', { timeout: 120_000 }, async () => {
+    for (const body of [JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }), JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString(), shared: 'yes' }), 'not json']) {
+      const { c, bucket } = await sealedStore();
+      const key = 'st/locks/0000000000001-eeeeeeeeeeeeeeee.json';
+      await c.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+      const e = await rejection(session(c, bucket, 'shared', 800));
+      expect((e as SnapError).code, body).toBe('STORE_LOCKED');
+      expect(e.message).toContain(key);
+    }
+  });
+
+  it('lines two readers append at once are chained one after the other: the later push is re-chained on the earlier, its members kept, and log --verify passes', { timeout: 120_000 }, async () => {
+    const { c, bucket, store } = await sealedStore();
+    const before = await logEntries(store);
+    const a = await session(c, bucket, 'shared');
+    const b = await session(c, bucket, 'shared');
+    // Both read the log at the same point: each appends its line with the same seq in its working copy.
+    const ra = await appendAudit(a.root, { command: 'verify', ref: 'x@1', outcome: 'ok', exit: 0, now: new Date('2026-01-01T00:00:00Z') });
+    const rb = await appendAudit(b.root, { command: 'diff', ref: 'x@1', outcome: 'ok', exit: 0, now: new Date('2026-01-02T00:00:00Z') });
+    expect([ra.written && ra.seq, rb.written && rb.seq]).toEqual([before.length + 1, before.length + 1]);
+    await b.finish(true);
+    await a.finish(true);
+    expect(b.stats.logLinesPushed).toBe(1);
+    expect(a.stats.logLinesPushed).toBe(1);
+    expect(a.stats.logPushFailed).toBeUndefined();
+    const after = await logEntries(store);
+    expect(after.slice(before.length).map((l) => [l.seq, l.command])).toEqual([
+      [before.length + 1, 'diff'],
+      [before.length + 2, 'verify'],
+    ]);
+    const r = await snapJson(['log', '--json', '--store', store], { env: env() });
+    const verifyLine = (r.json.entries as { command: string; time: string }[]).find((l) => l.command === 'verify');
+    expect(verifyLine?.time).toBe('2026-01-01T00:00:00Z');
+    const v = await snap(['log', '--verify', '--store', store], { env: env() });
+    expect(v.code, v.stdout + v.stderr).toBe(0);
+    // Nothing is left behind: no store lock, no log lock.
+    expect(await keysUnder(c, bucket, 'st/locks/')).toEqual([]);
+    expect(await keysUnder(c, bucket, 'st/log.locks/')).toEqual([]);
+  });
+
+  it('a shared session that changed the store pushes nothing: it throws, and the bucket keeps exactly the keys it had', { timeout: 120_000 }, async () => {
+    const { c, bucket } = await sealedStore();
+    const keys = await keysUnder(c, bucket, 'st/');
+    const s = await session(c, bucket, 'shared');
+    await new LocalBackend(await openStore(s.root)).writeFile('revocations/x.json', Buffer.from('{}'));
+    const e = await rejection(s.finish(true));
+    expect(e.message).toContain('shared lock');
+    expect(e.message).toContain('revocations/x.json');
+    expect(await keysUnder(c, bucket, 'st/')).toEqual(keys);
+  });
+
+  it('snap verify runs while another reader holds the store (a live shared lock), and three verifies at once all pass and all log', { timeout: 180_000 }, async () => {
+    const { c, bucket, store, data } = await sealedStore();
+    const key = 'st/locks/0000000000001-ffffffffffffffff.json';
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString(), shared: true }) }));
+    const one = await snap(['verify', data, '--against', 'x@1', '--pubkey', kp.pub, '--store', store], { env: env() });
+    expect(one.code, one.stdout + one.stderr).toBe(0);
+    await c.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    const before = await logEntries(store);
+    const runs = [0, 1, 2].map(() => spawnSnap(['verify', data, '--against', 'x@1', '--pubkey', kp.pub, '--store', store], { env: env() }).done);
+    const results = await Promise.all(runs);
+    for (const r of results) expect(r.code, r.stdout + r.stderr).toBe(0);
+    const after = await logEntries(store);
+    expect(after.length).toBe(before.length + 3);
+    expect(after.slice(before.length).map((l) => l.command)).toEqual(['verify', 'verify', 'verify']);
+    expect(after.map((l) => l.seq)).toEqual(after.map((_, i) => i + 1));
+    const v = await snap(['log', '--verify', '--store', store], { env: env() });
+    expect(v.code, v.stdout + v.stderr).toBe(0);
+  });
+});
