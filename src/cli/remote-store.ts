@@ -177,6 +177,15 @@ const CREATING = new Map<string, CreateStore>([
 export const SHARED_LOCK_COMMANDS: ReadonlySet<string> = new Set(['verify', 'drill', 'diff', 'report', 'check', 'show', 'list', 'prove', 'export', 'restore']);
 
 /**
+ * Commands that read no line of the audit log (they only append their own): their working copy
+ * gets the log's last line and head, not every line (RemoteSessionOptions.logTail). The others —
+ * `log`, `lineage`, `impact`, `verify-model` and `fsck`, which read the log (its chain,
+ * checkpoints, attestation records, a seal's `details.objects`), and any command added later — get
+ * it whole.
+ */
+export const LOG_TAIL_COMMANDS: ReadonlySet<string> = new Set([...SHARED_LOCK_COMMANDS, 'seal', 'import', 'sign', 'revoke', 'init', 'prune', 'attest', 'bom']);
+
+/**
  * `$SNAP_S3_STAGE_BYTES`: how many bytes of new objects a seal into an S3 store stages on local
  * disk before uploading them (a positive integer; otherwise the default, 256 MiB).
  */
@@ -223,6 +232,7 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
     cosignatures,
     create: CREATING.get(cmd) ?? false,
     lock: SHARED_LOCK_COMMANDS.has(cmd) ? 'shared' : 'exclusive',
+    logTail: LOG_TAIL_COMMANDS.has(cmd),
     objects: objectNeedOf(cmd, a),
     manifests: manifestNeedOf(cmd, a),
     // seal asks "is this object in the store?" of the bucket, not of the empty working copy.

@@ -3,10 +3,11 @@
  * layout, so for `--store s3://…` the command runs on a private working copy of the store,
  * filled from the remote backend before it runs and whose new content goes back after it:
  *
- * 1. take the remote store's write lock (held until the end);
+ * 1. take the remote store's lock, exclusive or shared (held until the end; FORMAT.md §23.4);
  * 2. pull: every committed snapshot's files (its co-signature files merged into its envelope,
  *    ranked by the command's trusted keys: store/cosignatures.ts; its manifest only when the
- *    command reads it: {@link RemoteSessionOptions.manifests}), the audit log, the other files; the objects only when
+ *    command reads it: {@link RemoteSessionOptions.manifests}), the audit log (its last line only,
+ *    for a command that reads none: {@link RemoteSessionOptions.logTail}), the other files; the objects only when
  *    the command reads them, and only those of the snapshots it names (every object of the named
  *    snapshot for export and restore; the record indexes named by the named snapshots' statements
  *    for verify, diff, check, show, report and prove --record), looked up by {@link lookUpObjects},
@@ -20,7 +21,8 @@
  * 3. run the command on the working copy;
  * 4. push what it added, in this order: objects (absent ones only, in parallel), snapshots (each
  *    committed last, by its commit object), the other files it changed, the audit log lines it
- *    appended; retention for a `seal --retain`;
+ *    appended (under the log's lock, re-chained on lines appended since the pull); retention for a
+ *    `seal --retain`;
  * 5. release the lock, remove the working copy.
  *
  * An interrupted command leaves uploaded objects and possibly staged snapshot files, never a
@@ -234,6 +236,12 @@ export interface RemoteSessionOptions {
    * once (a shared session that would push anything but its audit log lines throws, pushing none).
    */
   lock?: LockKind;
+  /**
+   * The command reads no line of the audit log, it only appends its own: the working copy gets the
+   * log's last line and `log.head` (enough to chain a line after them: io/audit-log.ts), not every
+   * line — one GET, where a store used by a CI for a year holds thousands of lines (FORMAT.md §23.5).
+   */
+  logTail?: boolean;
 }
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -286,7 +294,7 @@ export async function openRemoteSession(remote: S3Backend, opts: RemoteSessionOp
         finished = true;
         try {
           if (push) killPointForTest('s3-ran');
-          if (push) await pushBack(local, store, remote, state, opts.retain, stats, opts.note, started, opts.lock === 'shared');
+          if (push) await pushBack(local, store, remote, state, opts.retain, stats, opts.note, started, { shared: opts.lock === 'shared', logTail: opts.logTail === true });
           killPointForTest('s3-pushed');
         } finally {
           await cleanup();
@@ -522,7 +530,7 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
   // The log streams into the working copy (a planted line costs at most MAX_LOG_LINE_BYTES + 1).
   const logDir = await makeTmpDir(store, 'log');
   try {
-    const log = await remote.readLogInto(join(logDir, LOG_FILE));
+    const log = await remote.readLogInto(join(logDir, LOG_FILE), { tail: opts.logTail === true });
     state.logBytes = log.bytes;
     if (log.head) state.logHead = log.head;
     if (log.lines > 0) await fsp.rename(join(logDir, LOG_FILE), join(store.root, LOG_FILE));
@@ -969,11 +977,11 @@ async function* objectListing(remote: S3Backend): AsyncGenerator<{ hex: string; 
  *   snapshots extended to it; its new objects keep the rule's lock (their write + P, later), so
  *   none of its objects or files is locked for less time than the snapshot (§23.6)
  */
-async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, state: PulledState, retain: Retention | undefined, stats: SessionStats, note: (text: string) => void, started: number, shared: boolean): Promise<void> {
+async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, state: PulledState, retain: Retention | undefined, stats: SessionStats, note: (text: string) => void, started: number, how: { shared: boolean; logTail: boolean }): Promise<void> {
   // A command that holds a shared lock pushes its audit log lines only: anything else it would write
   // is a fault of this program (it was taken for a reader), and nothing goes up.
   const readerOnly = (what: string): void => {
-    if (shared) throw new Error(`internal error: a command holding a shared lock on ${remote.location} would write ${what}; nothing was pushed`);
+    if (how.shared) throw new Error(`internal error: a command holding a shared lock on ${remote.location} would write ${what}; nothing was pushed`);
   };
   const added = (await local.listSnapshots()).filter((s) => !state.snapshots.has(`${s.name}@${s.version}`));
   if (added.length > 0) readerOnly(`the snapshot ${added[0]?.name}@${added[0]?.version}`);
@@ -1061,7 +1069,7 @@ async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, st
     const logLock = await remote.lockLog();
     try {
       const now = await remote.logHead();
-      if (!sameBytes(now, state.logHead)) lines = await rechainLog(remote, store, lines);
+      if (!sameBytes(now, state.logHead)) lines = await rechainLog(remote, store, lines, how.logTail);
       const head = await fsp.readFile(join(store.root, LOG_HEAD_FILE)).catch(() => undefined);
       if (!head) return;
       await remote.appendLog(lines, head, retain);
@@ -1093,7 +1101,7 @@ function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolea
  * @throws SnapError `IO_ERROR` (reading the log, or writing the working copy's), `LOG_INCONSISTENT`
  *   (a line of ours that is not a JSON object)
  */
-async function rechainLog(remote: S3Backend, store: Store, ours: Uint8Array[]): Promise<Uint8Array[]> {
+async function rechainLog(remote: S3Backend, store: Store, ours: Uint8Array[], tail: boolean): Promise<Uint8Array[]> {
   const fields = ours.map((line) => {
     let o: unknown;
     try {
@@ -1107,7 +1115,7 @@ async function rechainLog(remote: S3Backend, store: Store, ours: Uint8Array[]): 
   const logDir = await makeTmpDir(store, 'log');
   let bytes: number;
   try {
-    const log = await remote.readLogInto(join(logDir, LOG_FILE));
+    const log = await remote.readLogInto(join(logDir, LOG_FILE), { tail });
     bytes = log.bytes;
     await fsp.rm(join(store.root, LOG_FILE), { force: true });
     if (log.lines > 0) await fsp.rename(join(logDir, LOG_FILE), join(store.root, LOG_FILE));

@@ -45,7 +45,7 @@ import { canonicalJson } from '../core/canonical-json.js';
 import { MAX_STATEMENT_BYTES } from '../core/statement.js';
 import { MAX_ENVELOPE_BYTES } from '../core/envelope.js';
 import { MAX_CONTENTS_BYTES } from '../io/store.js';
-import { MAX_HEAD_BYTES, MAX_LOG_LINE_BYTES } from '../io/audit-log.js';
+import { MAX_HEAD_BYTES, MAX_LOG_LINE_BYTES, parseAuditLine } from '../io/audit-log.js';
 import { RESERVED_ROOT_NAMES, rehashing } from './local.js';
 import { SNAPSHOT_FILE_NAMES, type BackendLock, type ChangedFile, type CommittedSnapshot, type PutResult, type Retention, type SnapshotFiles, type StoreBackend } from './backend.js';
 import { killPointForTest } from '../io/test-kill-point.js';
@@ -1010,14 +1010,28 @@ export class S3Backend implements StoreBackend {
    * past that bound, and a line without its `\n` gets one, so that it stays one line of the local
    * log, which `snap log --verify` reports, and never swallows the line after it. The head
    * (`log.head`) is read at most one byte past the local reader's bound.
+   * @param opts.tail only the last line (the greatest seq listed) when it is a line snap writes
+   *   (io/audit-log.ts parseAuditLine), else every line: for a command that reads no line of the
+   *   log and only chains its own after it (FORMAT.md §23.5): one GET, not one per line
    * @returns how many lines and bytes were written, and the head's bytes
    * @throws SnapError `IO_ERROR`
    */
-  async readLogInto(path: string): Promise<{ lines: number; bytes: number; head?: Uint8Array }> {
-    const found = await this.logLineVersions();
+  async readLogInto(path: string, opts: { tail?: boolean } = {}): Promise<{ lines: number; bytes: number; head?: Uint8Array }> {
+    const listed = await this.logLineVersions();
+    // The last line is all a command that appends needs when it is a line snap writes: the next
+    // line's seq and prev follow from it (and the head) alone. One that is not (planted, cut) is
+    // chained after by counting the lines before it (io/audit-log.ts findChainPoint): then the
+    // whole log is read, so that the chain point is the one a command reading it all finds.
+    const last = opts.tail && listed.length > 0 ? await this.logLine(listed[listed.length - 1] as Version) : undefined;
+    const lastOnly = last !== undefined && parseAuditLine(last.subarray(0, last.length - 1)) !== undefined;
+    const found = lastOnly ? [] : listed;
     let bytes = 0;
     const fh = await fsp.open(path, 'wx', 0o644);
     try {
+      if (lastOnly) {
+        await fh.write(last);
+        bytes += last.length;
+      }
       for (let i = 0; i < found.length; i += LOG_READ_JOBS) {
         const batch = await mapLimit(found.slice(i, i + LOG_READ_JOBS), LOG_READ_JOBS, (v) => this.logLine(v));
         for (const line of batch) {
@@ -1029,7 +1043,7 @@ export class S3Backend implements StoreBackend {
       await fh.close();
     }
     const head = await this.logHead();
-    return { lines: found.length, bytes, ...(head ? { head } : {}) };
+    return { lines: lastOnly ? 1 : listed.length, bytes, ...(head ? { head } : {}) };
   }
 
   /** The first version of every `log/<12 digits>.jsonl`, in seq order. */

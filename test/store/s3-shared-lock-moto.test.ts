@@ -8,10 +8,12 @@
  */
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
 import { useS3Server } from '../helpers/s3-server.js';
 import { makeTree, snap, snapJson, spawnSnap, useKeyPair } from '../helpers/tree.js';
-import { clientFor, newBucket } from './s3-fixture.js';
+import { clientFor, newBucket, spiedClient } from './s3-fixture.js';
 import { S3Backend, type LockKind } from '../../src/store/s3.js';
 import { openRemoteSession, type RemoteSession } from '../../src/store/remote-session.js';
 import { appendAudit } from '../../src/io/audit-log.js';
@@ -34,9 +36,9 @@ async function sealedStore(): Promise<{ c: S3Client; bucket: string; store: stri
   return { c, bucket, store, data };
 }
 
-/** A session on the store at `st/` of `bucket`, holding a lock of `kind` (waiting at most `waitMs`). */
-function session(c: S3Client, bucket: string, kind: LockKind, waitMs = 1_000): Promise<RemoteSession> {
-  return openRemoteSession(new S3Backend(c, { bucket, prefix: 'st/' }), { create: false, objects: 'none', lock: kind, lockWaitMs: waitMs, note: () => {} });
+/** A session on the store at `st/` of `bucket`, holding a lock of `kind` (waiting at most `waitMs`), pulling only the log's last line with `logTail`. */
+function session(c: S3Client, bucket: string, kind: LockKind, waitMs = 1_000, logTail = false): Promise<RemoteSession> {
+  return openRemoteSession(new S3Backend(c, { bucket, prefix: 'st/' }), { create: false, objects: 'none', lock: kind, lockWaitMs: waitMs, logTail, note: () => {} });
 }
 
 /** The error `p` rejects with (fails the test when it resolves). */
@@ -101,7 +103,7 @@ describe('readers of an S3 store share its lock (moto)', () => {
     const { c, bucket, store } = await sealedStore();
     const before = await logEntries(store);
     const a = await session(c, bucket, 'shared');
-    const b = await session(c, bucket, 'shared');
+    const b = await session(c, bucket, 'shared', 1_000, true);
     // Both read the log at the same point: each appends its line with the same seq in its working copy.
     const ra = await appendAudit(a.root, { command: 'verify', ref: 'x@1', outcome: 'ok', exit: 0, now: new Date('2026-01-01T00:00:00Z') });
     const rb = await appendAudit(b.root, { command: 'diff', ref: 'x@1', outcome: 'ok', exit: 0, now: new Date('2026-01-02T00:00:00Z') });
@@ -124,6 +126,50 @@ describe('readers of an S3 store share its lock (moto)', () => {
     // Nothing is left behind: no store lock, no log lock.
     expect(await keysUnder(c, bucket, 'st/locks/')).toEqual([]);
     expect(await keysUnder(c, bucket, 'st/log.locks/')).toEqual([]);
+  });
+
+  it('a session that reads no line of the log pulls only its last line (one GET of log/, not one per line), chains its own after it, and log --verify passes', { timeout: 180_000 }, async () => {
+    const { bucket, store, data } = await sealedStore();
+    for (let i = 0; i < 5; i++) expect((await snap(['verify', data, '--against', 'x@1', '--pubkey', kp.pub, '--store', store], { env: env() })).code).toBe(0);
+    const before = await logEntries(store);
+    expect(before.length).toBe(6);
+    const logGets: string[] = [];
+    const spied = spiedClient(server, (cmd) => {
+      if (cmd instanceof GetObjectCommand && /\/log\/\d{12}\.jsonl$/.test(String(cmd.input.Key))) logGets.push(String(cmd.input.Key));
+    });
+    const s = await session(spied, bucket, 'shared', 1_000, true);
+    expect(logGets).toEqual([`st/log/${String(before.length).padStart(12, '0')}.jsonl`]);
+    expect((await fsp.readFile(join(s.root, 'log.jsonl'), 'utf8')).split('\n').filter(Boolean).length).toBe(1);
+    const r = await appendAudit(s.root, { command: 'verify', ref: 'x@1', outcome: 'ok', exit: 0 });
+    expect(r.written && r.seq).toBe(before.length + 1);
+    await s.finish(true);
+    const after = await logEntries(store);
+    expect(after.map((l) => l.seq)).toEqual(after.map((_, i) => i + 1));
+    expect(after.length).toBe(before.length + 1);
+    const v = await snap(['log', '--verify', '--store', store], { env: env() });
+    expect(v.code, v.stdout + v.stderr).toBe(0);
+    // And through the CLI (verify pulls the tail only): its line follows, and the chain holds.
+    const d = await snap(['verify', data, '--against', 'x@1', '--pubkey', kp.pub, '--store', store], { env: env() });
+    expect(d.code, d.stdout + d.stderr).toBe(0);
+    const last = await logEntries(store);
+    expect(last.map((l) => [l.seq, l.command]).at(-1)).toEqual([before.length + 2, 'verify']);
+    expect((await snap(['log', '--verify', '--store', store], { env: env() })).code).toBe(0);
+  });
+
+  it('a last line that is none snap writes (planted) makes such a session read the whole log, so that its line is chained where a command reading it all chains it', { timeout: 120_000 }, async () => {
+    const { c, bucket, data, store } = await sealedStore();
+    expect((await snap(['verify', data, '--against', 'x@1', '--pubkey', kp.pub, '--store', store], { env: env() })).code).toBe(0);
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'st/log/000000000003.jsonl', Body: 'planted\n' }));
+    const logGets: string[] = [];
+    const spied = spiedClient(server, (cmd) => {
+      if (cmd instanceof GetObjectCommand && /\/log\/\d{12}\.jsonl$/.test(String(cmd.input.Key))) logGets.push(String(cmd.input.Key));
+    });
+    const s = await session(spied, bucket, 'shared', 1_000, true);
+    expect(logGets.sort()).toEqual(['st/log/000000000001.jsonl', 'st/log/000000000002.jsonl', 'st/log/000000000003.jsonl', 'st/log/000000000003.jsonl']);
+    const r = await appendAudit(s.root, { command: 'verify', ref: 'x@1', outcome: 'ok', exit: 0 });
+    expect(r.written && r.seq).toBe(4);
+    await s.finish(true);
+    expect(s.stats.logLinesPushed).toBe(1);
   });
 
   it('a shared session that changed the store pushes nothing: it throws, and the bucket keeps exactly the keys it had', { timeout: 120_000 }, async () => {
