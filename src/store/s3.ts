@@ -89,6 +89,12 @@ export const LOG_LOCK_WAIT_MS = 60_000;
  */
 export type LockKind = 'exclusive' | 'shared';
 
+/** What keeps a lock from being held (S3Backend.lockConflicts): lock objects as [key, who holds it]. */
+interface LockConflicts {
+  conflicts: [string, string][];
+  readers: [string, string][];
+}
+
 /** Where an S3 store is. */
 export interface S3StoreLocation {
   bucket: string;
@@ -1348,8 +1354,10 @@ export class S3Backend implements StoreBackend {
    * `exclusive` lock (every command that writes to the store) conflicts with any other, a `shared`
    * one (the commands that only read it, and append their audit log line: FORMAT.md §23.4) only
    * with an exclusive one — a lock object without `"shared": true`, which is also what an older snap
-   * writes for every command, or a malformed one. Otherwise ours is deleted and we wait and try
-   * again. Listing is strongly consistent after a PUT, so of two writers at least the second sees
+   * writes for every command, or a malformed one. An exclusive lock that finds only shared ones
+   * keeps its object and waits in place for them to go (so that readers coming one after the other
+   * cannot keep it out: a reader that comes meanwhile sees it and waits); otherwise ours is deleted
+   * and we wait and try again. Listing is strongly consistent after a PUT, so of two writers at least the second sees
    * the first.
    * A lock whose holder is a dead process on this host, or that was not rewritten for
    * {@link LOCK_STALE_MS} (its holder rewrites it every minute), is stale and removed. Its age is the
@@ -1380,26 +1388,28 @@ export class S3Backend implements StoreBackend {
   private async lockUnder(base: string, waitMs: number, kind: LockKind, what: string): Promise<BackendLock> {
     const deadline = Date.now() + waitMs;
     const bodyOf = (): string => JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString(), ...(kind === 'shared' ? { shared: true } : {}) });
-    for (;;) {
-      const mine = `${base}${String(Date.now()).padStart(13, '0')}-${randomBytes(8).toString('hex')}.json`;
+    const put = async (key: string): Promise<void> => {
       try {
-        await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: mine, Body: bodyOf() }));
+        await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: key, Body: bodyOf() }));
       } catch (e) {
         throw s3Error(e, `lock ${what}`);
       }
-      const now = await this.serverTime(mine);
-      const others: string[] = [];
-      let first: string | undefined;
-      for await (const o of this.listEntries(base)) {
-        if (o.key === mine) continue;
-        const held = await this.lockState(o.key, now !== undefined && o.modified !== undefined ? now - o.modified : undefined);
-        if (held === 'stale') continue;
-        // Two shared locks do not conflict; a malformed lock object conflicts with every lock.
-        if (kind === 'shared' && 'holder' in held && held.shared) continue;
-        others.push(o.key);
-        first ??= 'malformed' in held ? `a lock object that is not one snap writes: ${o.key} (${held.malformed})` : `another snap: ${held.holder}; its lock object is ${o.key}`;
+    };
+    const pause = (): Promise<void> => new Promise((r) => setTimeout(r, 200 + Math.floor(Math.random() * 400)));
+    for (;;) {
+      const mine = `${base}${String(Date.now()).padStart(13, '0')}-${randomBytes(8).toString('hex')}.json`;
+      await put(mine);
+      let found: LockConflicts;
+      // An exclusive lock that finds only shared ones keeps its object while it waits for them to
+      // go (rewritten before each look, for a fresh server time): a reader that comes meanwhile
+      // sees it and waits, so that readers coming one after the other cannot keep a writer out.
+      for (;;) {
+        found = await this.lockConflicts(base, mine, kind);
+        if (found.conflicts.length > 0 || found.readers.length === 0 || Date.now() > deadline) break;
+        await pause();
+        await put(mine);
       }
-      if (others.length === 0) {
+      if (found.conflicts.length === 0 && found.readers.length === 0) {
         let released = false;
         // A long command (a seal of hours) keeps its lock fresh: `since` is rewritten well before
         // another writer would take the lock for stale.
@@ -1418,15 +1428,38 @@ export class S3Backend implements StoreBackend {
       }
       await this.client.send(new DeleteObjectCommand({ Bucket: this.where.bucket, Key: mine })).catch(() => {});
       if (Date.now() > deadline) {
-        const key = others[0] as string;
+        const [key, first] = (found.conflicts[0] ?? found.readers[0]) as [string, string];
         throw new SnapError(
           'STORE_LOCKED',
           `${what} is locked by ${first}. A lock object not rewritten for ${LOCK_STALE_MS / 60_000} minutes (by the server's clock) is taken over; if its process is gone, delete it now: aws s3 rm s3://${this.where.bucket}/${key}`,
           { store: this.location, key },
         );
       }
-      await new Promise((r) => setTimeout(r, 200 + Math.floor(Math.random() * 400)));
+      await pause();
     }
+  }
+
+  /**
+   * The live lock objects under `base` other than `mine` that keep a lock of `kind` from being
+   * held, each as [key, who holds it]: `conflicts` (for an exclusive lock: every other exclusive
+   * or malformed one; for a shared lock: those and no shared one) and, for an exclusive lock, the
+   * shared `readers` it waits for in place (see {@link lockUnder}). Stale ones are removed.
+   */
+  private async lockConflicts(base: string, mine: string, kind: LockKind): Promise<LockConflicts> {
+    const now = await this.serverTime(mine);
+    const out: LockConflicts = { conflicts: [], readers: [] };
+    for await (const o of this.listEntries(base)) {
+      if (o.key === mine) continue;
+      const held = await this.lockState(o.key, now !== undefined && o.modified !== undefined ? now - o.modified : undefined);
+      if (held === 'stale') continue;
+      if ('holder' in held && held.shared) {
+        // Two shared locks do not conflict; an exclusive one waits for a shared one in place.
+        if (kind === 'exclusive') out.readers.push([o.key, `another snap: ${held.holder}; its lock object is ${o.key}`]);
+        continue;
+      }
+      out.conflicts.push([o.key, 'malformed' in held ? `a lock object that is not one snap writes: ${o.key} (${held.malformed})` : `another snap: ${held.holder}; its lock object is ${o.key}`]);
+    }
+    return out;
   }
 
   /** When the server last wrote `key` (its `LastModified`, ms since the epoch), undefined when it cannot say. */

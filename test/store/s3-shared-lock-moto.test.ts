@@ -88,6 +88,25 @@ describe('readers of an S3 store share its lock (moto)', () => {
     await r.finish(true);
   });
 
+  it('a writer waiting for a reader keeps its lock object: a reader that comes meanwhile waits (STORE_LOCKED names the writer), and the writer gets the lock once the first reader is done', { timeout: 120_000 }, async () => {
+    const { c, bucket } = await sealedStore();
+    const a = await session(c, bucket, 'shared');
+    const writer = session(c, bucket, 'exclusive', 30_000);
+    // The writer's lock object stays listed while it waits for the reader.
+    for (let i = 0; (await keysUnder(c, bucket, 'st/locks/')).length < 2; i++) {
+      expect(i).toBeLessThan(200);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const e = await rejection(session(c, bucket, 'shared', 1_500));
+    expect((e as SnapError).code).toBe('STORE_LOCKED');
+    expect(e.message).toMatch(/another snap: pid \d+/);
+    await a.finish(true);
+    const w = await writer;
+    expect(await keysUnder(c, bucket, 'st/locks/')).toHaveLength(1);
+    await w.finish(true);
+    expect(await keysUnder(c, bucket, 'st/locks/')).toEqual([]);
+  });
+
   it('a lock object without "shared": true (what an older snap writes for every command) and a malformed one keep a shared session out', { timeout: 120_000 }, async () => {
     for (const body of [JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }), JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString(), shared: 'yes' }), 'not json']) {
       const { c, bucket } = await sealedStore();
