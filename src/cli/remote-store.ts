@@ -13,7 +13,7 @@ import { escapeForTerminal, escapeMessage } from '../core/display.js';
 import { parseExpiry } from '../core/durations.js';
 import { changedFileText, isS3Store, type ChangedFile, type Retention } from '../store/backend.js';
 import type { TrustedKey } from '../core/envelope.js';
-import type { ManifestNeed, ObjectNeed } from '../store/remote-session.js';
+import type { ManifestNeed, ObjectNeed, SnapshotNeed } from '../store/remote-session.js';
 import { archiveFileClaim } from '../core/archive.js';
 import { isS3Url } from '../s3/location.js';
 import { basename, resolve } from 'node:path';
@@ -52,6 +52,33 @@ export function objectNeedOf(cmd: string, a: Args): ObjectNeed {
       return 'none';
   }
 }
+/**
+ * Which snapshots a command reads from the store ({@link SnapshotNeed}): the readers of one or two
+ * snapshots only those their refs name (a folder or an archive names none); every other command,
+ * and `list`, every snapshot. A ref of no snapshot the store holds, or one by id, reads them all
+ * (store/remote-session.ts snapshotsWanted), so that errors name what the store holds instead.
+ */
+export function snapshotNeedOf(cmd: string, a: Args): SnapshotNeed {
+  const refs = (...xs: unknown[]): SnapshotNeed => (xs.every((x): x is string => typeof x === 'string') ? { refs: xs } : 'all');
+  switch (cmd) {
+    case 'verify':
+    case 'drill':
+      return refs(a.against);
+    case 'diff':
+    case 'report':
+      return refs(a.a, a.b);
+    case 'check':
+      return refs(a.b, a.against);
+    case 'show':
+    case 'prove':
+    case 'export':
+    case 'restore':
+      return refs(a.ref);
+    default:
+      return 'all';
+  }
+}
+
 /**
  * Whose manifests a command reads from the store ({@link ManifestNeed}): a manifest is the one
  * snapshot file of unbounded size, so one planted in a snapshot the command does not read must not
@@ -235,6 +262,7 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
     logTail: LOG_TAIL_COMMANDS.has(cmd),
     objects: objectNeedOf(cmd, a),
     manifests: manifestNeedOf(cmd, a),
+    snapshots: snapshotNeedOf(cmd, a),
     // seal asks "is this object in the store?" of the bucket, not of the empty working copy.
     presence: cmd === 'seal',
     ...stageBytesOf(io),

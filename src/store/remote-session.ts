@@ -35,6 +35,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { SnapError } from '../core/errors.js';
+import { LATEST, looksLikePath } from '../core/refs.js';
 import { openStore, objectPath, resolveRef, listSnapshots, writeFileAtomic, makeTmpDir, commitSnapshot, snapshotDir, MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, type Store } from '../io/store.js';
 import { readSmallFile } from '../io/small-file.js';
 import { manifestLineRuns } from '../io/manifest-file.js';
@@ -89,6 +90,41 @@ export interface ObjectsOfRefs {
  */
 export type ManifestNeed = 'all' | { refs: string[]; newestOf?: string; attested?: boolean };
 
+/**
+ * Which committed snapshots a command reads (their statement, envelope and `contents.json`, and
+ * the manifests {@link ManifestNeed} names): every one (`all`), or those its refs name — a
+ * `NAME@VERSION`, every snapshot of NAME for `NAME@latest` — so that a command naming one snapshot
+ * of a store that holds thousands reads four files, not four thousand ({@link snapshotsWanted}).
+ */
+export type SnapshotNeed = 'all' | { refs: string[] };
+
+/**
+ * The snapshots of `listed` that `need` asks for, or `all`. A ref that is a path (a folder, an
+ * archive: core/refs.ts looksLikePath) names none. Every snapshot is read when a ref may name one
+ * by its id (only its statement says which one that is), is not a ref the command can read, or
+ * names a NAME@VERSION or a NAME the store does not hold — the command then reports it as it
+ * does in a local store, with what the store holds instead.
+ * @returns the `NAME@VERSION` of each snapshot wanted, or `all`
+ */
+export function snapshotsWanted(need: SnapshotNeed | undefined, listed: readonly { name: string; version: string }[]): Set<string> | 'all' {
+  if (need === undefined || need === 'all') return 'all';
+  const held = new Set(listed.map((s) => `${s.name}@${s.version}`));
+  const names = new Set(listed.map((s) => s.name));
+  const out = new Set<string>();
+  for (const ref of need.refs) {
+    if (looksLikePath(ref)) continue;
+    const at = ref.indexOf('@'); // as core/refs.ts parseNameVersion splits it
+    if (at <= 0) return 'all';
+    const name = ref.slice(0, at);
+    if (ref.slice(at + 1) === LATEST) {
+      if (!names.has(name)) return 'all';
+      for (const s of listed) if (s.name === name) out.add(`${s.name}@${s.version}`);
+    } else if (held.has(ref)) out.add(ref);
+    else return 'all';
+  }
+  return out;
+}
+
 /** Most bytes of an other store file copied into the working copy (see {@link pull}). */
 export const OTHER_FILE_LIMIT = MAX_ENVELOPE_BYTES + 1;
 
@@ -100,6 +136,8 @@ export interface SessionStats {
   /** Objects downloaded into the working copy, and their bytes. */
   objectsPulled: number;
   bytesPulled: number;
+  /** Committed snapshots copied into the working copy (of those the bucket lists: {@link SnapshotNeed}). */
+  snapshotsPulled: number;
   /** The snapshots (`NAME@VERSION`, sorted) whose manifests were downloaded into the working copy (also one then left out for not being the one its commit object pins). */
   manifestsPulled: string[];
   /** Objects re-hashed as they streamed (fsck), never stored, and their bytes. */
@@ -221,8 +259,8 @@ export interface RemoteSessionOptions {
   /**
    * Whose manifests are copied into the working copy: every snapshot's (`all`, the default), or
    * only those {@link ManifestNeed} names (the refs of `objects` are added), for a command that
-   * reads no other manifest. The other snapshots get their statement, envelope and contents.json:
-   * list, ids and `NAME@latest` work as before.
+   * reads no other manifest. The other snapshots copied ({@link RemoteSessionOptions.snapshots})
+   * get their statement, envelope and contents.json: list, ids and `NAME@latest` work as before.
    */
   manifests?: ManifestNeed;
   /** Where notes go (objects that failed their re-hash, ignored commits). */
@@ -236,6 +274,11 @@ export interface RemoteSessionOptions {
    * once (a shared session that would push anything but its audit log lines throws, pushing none).
    */
   lock?: LockKind;
+  /**
+   * Which committed snapshots are copied into the working copy: every one (`all`, the default), or
+   * only those the refs of {@link SnapshotNeed} can name — see {@link snapshotsWanted}.
+   */
+  snapshots?: SnapshotNeed;
   /**
    * The command reads no line of the audit log, it only appends its own: the working copy gets the
    * log's last line and `log.head` (enough to chain a line after them: io/audit-log.ts), not every
@@ -258,7 +301,7 @@ export async function openRemoteSession(remote: S3Backend, opts: RemoteSessionOp
   killPointForTest('s3-locked');
   const work = await makeScratchDir('snap-s3-');
   const forget = leaveNothing(() => rmSync(work, { recursive: true, force: true }));
-  const stats: SessionStats = { objectsPulled: 0, bytesPulled: 0, manifestsPulled: [], objectsStreamed: 0, bytesStreamed: 0, objectsCorrupt: [], objectsUploaded: 0, bytesUploaded: 0, snapshotsCommitted: [], logLinesPushed: 0, handOvers: 0, largestHandOver: 0, ignoredCommits: [], objectsRepaired: 0, cosignaturesPushed: [] };
+  const stats: SessionStats = { objectsPulled: 0, bytesPulled: 0, snapshotsPulled: 0, manifestsPulled: [], objectsStreamed: 0, bytesStreamed: 0, objectsCorrupt: [], objectsUploaded: 0, bytesUploaded: 0, snapshotsCommitted: [], logLinesPushed: 0, handOvers: 0, largestHandOver: 0, ignoredCommits: [], objectsRepaired: 0, cosignaturesPushed: [] };
   let root: string | undefined;
   const cleanup = async (): Promise<void> => {
     if (root) setObjectSink(root, undefined);
@@ -345,7 +388,10 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
     if (!changed || (!path.startsWith(REVOCATION_FOLDER) && !path.startsWith(ATTESTATION_FOLDER))) return;
     if (++changedFiles.n <= MAX_CHANGED_NOTES) opts.note(`${path.startsWith(REVOCATION_FOLDER) ? 'revocation' : 'attestation'} file ${path} was ${changed} in the bucket after it was written: its first version is read`);
   };
-  const snaps = await remote.listSnapshots();
+  const listed = await remote.listSnapshots();
+  const wanted = snapshotsWanted(opts.snapshots, listed);
+  const snaps = wanted === 'all' ? listed : listed.filter((s) => wanted.has(`${s.name}@${s.version}`));
+  stats.snapshotsPulled = snaps.length;
   const junk = remote.snapshotJunk;
   if (junk.count > 0) {
     const first = junk.keys[0] as string;

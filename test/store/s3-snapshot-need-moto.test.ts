@@ -1,0 +1,87 @@
+/**
+ * Which snapshots a command copies from an S3 store (docs/FORMAT.md §23.5): a command that reads
+ * one or two snapshots (verify, diff, show, …) copies only those its refs name — every snapshot of
+ * NAME for `NAME@latest` — so that its cost does not grow with the store; a ref by id, or of no
+ * snapshot the store holds, copies them all, so that the command answers as from a local store
+ * (its error naming what the store holds instead). On moto_server (started here; never skipped).
+ */
+import { describe, expect, it } from 'vitest';
+import { useS3Server } from '../helpers/s3-server.js';
+import { makeTree, snap, useKeyPair } from '../helpers/tree.js';
+import { clientFor, newBucket } from './s3-fixture.js';
+import { snapshotsWanted } from '../../src/store/remote-session.js';
+
+const server = useS3Server('moto');
+const kp = useKeyPair('s3need');
+const env = (): Record<string, string> => ({ ...server.env, NODE_NO_WARNINGS: '1' });
+
+/** How many snapshots a `--debug` run copied into its working copy (its `S3 transfer` line). */
+function pulled(r: { stderr: string }): number | undefined {
+  const m = /S3 transfer (\{.*\})\n/.exec(r.stderr);
+  return m ? (JSON.parse(m[1] as string) as { snapshotsPulled?: number }).snapshotsPulled : undefined;
+}
+
+describe('snapshotsWanted: the snapshots a command\'s refs name', () => {
+  const listed = [
+    { name: 'x', version: '1' },
+    { name: 'x', version: '2' },
+    { name: 'y', version: '1' },
+  ];
+  it('takes a NAME@VERSION the store holds, and every snapshot of NAME for NAME@latest', () => {
+    expect(snapshotsWanted({ refs: ['x@1'] }, listed)).toEqual(new Set(['x@1']));
+    expect(snapshotsWanted({ refs: ['x@latest'] }, listed)).toEqual(new Set(['x@1', 'x@2']));
+    expect(snapshotsWanted({ refs: ['x@2', 'y@1'] }, listed)).toEqual(new Set(['x@2', 'y@1']));
+  });
+  it('takes none for a folder or an archive', () => {
+    expect(snapshotsWanted({ refs: ['./data', 'x@1.snap.tar', '/tmp/a'] }, listed)).toEqual(new Set());
+  });
+  it('takes every snapshot for a ref by id, a malformed ref, or one the store does not hold', () => {
+    for (const ref of ['sha256:0123abcd', '0123abcd', 'x@3', 'z@latest', 'x', '@1']) expect(snapshotsWanted({ refs: ['x@1', ref] }, listed), ref).toBe('all');
+    expect(snapshotsWanted('all', listed)).toBe('all');
+    expect(snapshotsWanted(undefined, listed)).toBe('all');
+  });
+});
+
+describe('a reader of an S3 store copies only the snapshots it names (moto)', () => {
+  it('verify, diff and show copy the snapshots named; NAME@latest all of NAME; an id, list and a missing version every one', { timeout: 180_000 }, async () => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'plain');
+    const store = `s3://${bucket}/st/`;
+    const v1 = await makeTree({ 'a.txt': 'alpha\n' });
+    const v2 = await makeTree({ 'a.txt': 'alpha\n', 'b.txt': 'beta\n' });
+    for (const [dir, as] of [[v1, 'x@1'], [v2, 'x@2'], [v1, 'y@1']] as const) {
+      const r = await snap(['seal', dir, '--as', as, '--key', kp.key, '--store', store], { env: env() });
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+    }
+    const run = (args: string[]) => snap([...args, '--store', store, '--debug'], { env: env() });
+    const verify1 = await run(['verify', v1, '--against', 'x@1', '--pubkey', kp.pub]);
+    expect(verify1.code, verify1.stdout + verify1.stderr).toBe(0);
+    expect(pulled(verify1)).toBe(1);
+    const latest = await run(['verify', v2, '--against', 'x@latest', '--pubkey', kp.pub]);
+    expect(latest.code, latest.stdout + latest.stderr).toBe(0);
+    expect(latest.stdout).toContain('x@2');
+    expect(pulled(latest)).toBe(2);
+    const diff = await run(['diff', 'x@1', 'x@2']);
+    expect(diff.code, diff.stdout + diff.stderr).toBe(1);
+    expect(diff.stdout).toContain('b.txt');
+    expect(pulled(diff)).toBe(2);
+    const show = await run(['show', 'y@1']);
+    expect(show.code, show.stdout + show.stderr).toBe(0);
+    expect(pulled(show)).toBe(1);
+    const folder = await run(['diff', v1, v2]);
+    expect(pulled(folder)).toBe(0);
+    // By id: only a statement says which snapshot that is, so every one is read.
+    const id = /sha256:([0-9a-f]{12})/.exec(show.stdout)?.[1] as string;
+    const byId = await run(['show', `sha256:${id}`]);
+    expect(byId.code, byId.stdout + byId.stderr).toBe(0);
+    expect(pulled(byId)).toBe(3);
+    const list = await run(['list']);
+    expect(list.code).toBe(0);
+    expect(pulled(list)).toBe(3);
+    // A version the store does not hold: every snapshot is read, and the error says what there is.
+    const missing = await run(['verify', v1, '--against', 'x@3', '--pubkey', kp.pub]);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain('x has 2 versions');
+    expect(pulled(missing)).toBe(3);
+  });
+});
