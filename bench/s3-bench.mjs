@@ -57,7 +57,7 @@ const median = (xs) => {
 const spread = (xs, d = 2) => (xs.length === 0 || xs.some((x) => !Number.isFinite(x)) ? 'n/a' : `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)})`);
 
 /** S3 client for the reference and the bookkeeping (path-style, from the environment the server gave). */
-async function client(env) {
+export async function client(env) {
   const { S3Client } = await import('@aws-sdk/client-s3');
   // The SDK's documented switch for its Node-version notice (as src/s3/client.ts): other warnings still show.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -139,7 +139,7 @@ export function ensureS3Corpus(base, scale) {
 }
 
 /** Run a command (with /usr/bin/time when present): wall ms, CPU ms, peak RSS KiB, stdout. Throws on failure. */
-function run(cmd, argv, env) {
+export function run(cmd, argv, env) {
   const full = timeBin ? [timeBin, ['-f', '%M %U %S', cmd, ...argv]] : [cmd, argv];
   const t0 = process.hrtime.bigint();
   const r = spawnSync(full[0], full[1], { encoding: 'utf8', maxBuffer: 1 << 28, env });
@@ -171,7 +171,7 @@ async function freePort() {
  * Start moto or Ceph with the repository's script in a new folder under `work`.
  * @returns {{ env: Record<string,string>, stop: () => void }} stop is synchronous and safe to call twice
  */
-async function startServer(kind, work) {
+export async function startServer(kind, work) {
   const dir = join(work, `s3-${kind}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
