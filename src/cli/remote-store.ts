@@ -54,8 +54,8 @@ export function objectNeedOf(cmd: string, a: Args): ObjectNeed {
 }
 /**
  * Which snapshots a command reads from the store ({@link SnapshotNeed}): the readers of one or two
- * snapshots only those their refs name (a folder or an archive names none); every other command,
- * and `list`, every snapshot. A ref of no snapshot the store holds, or one by id, reads them all
+ * snapshots only those their refs name (a folder or an archive names none); seal every version of
+ * its NAME and its --parent; every other command, and `list`, every snapshot. A ref of no snapshot the store holds, or one by id, reads them all
  * (store/remote-session.ts snapshotsWanted), so that errors name what the store holds instead.
  */
 export function snapshotNeedOf(cmd: string, a: Args): SnapshotNeed {
@@ -74,6 +74,13 @@ export function snapshotNeedOf(cmd: string, a: Args): SnapshotNeed {
     case 'export':
     case 'restore':
       return refs(a.ref);
+    case 'seal': {
+      // Every version of NAME (its newest is the default parent; NAME@VERSION must not be there
+      // yet), --parent REF and each --derived-from REF.
+      const at = String(a.as).indexOf('@');
+      if (at <= 0) return 'all';
+      return { refs: [...listOf(a.parent), ...listOf(a['derived-from'])], names: [String(a.as).slice(0, at)] };
+    }
     default:
       return 'all';
   }

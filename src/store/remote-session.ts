@@ -4,7 +4,8 @@
  * filled from the remote backend before it runs and whose new content goes back after it:
  *
  * 1. take the remote store's lock, exclusive or shared (held until the end; FORMAT.md §23.4);
- * 2. pull: every committed snapshot's files (its co-signature files merged into its envelope,
+ * 2. pull: the committed snapshots' files — every snapshot's, or those the command's refs name
+ *    ({@link RemoteSessionOptions.snapshots}) — (co-signature files merged into each envelope,
  *    ranked by the command's trusted keys: store/cosignatures.ts; its manifest only when the
  *    command reads it: {@link RemoteSessionOptions.manifests}), the audit log (its last line only,
  *    for a command that reads none: {@link RemoteSessionOptions.logTail}), the other files; the objects only when
@@ -96,14 +97,16 @@ export type ManifestNeed = 'all' | { refs: string[]; newestOf?: string; attested
  * `NAME@VERSION`, every snapshot of NAME for `NAME@latest` — so that a command naming one snapshot
  * of a store that holds thousands reads four files, not four thousand ({@link snapshotsWanted}).
  */
-export type SnapshotNeed = 'all' | { refs: string[] };
+export type SnapshotNeed = 'all' | { refs: string[]; names?: string[] };
 
 /**
  * The snapshots of `listed` that `need` asks for, or `all`. A ref that is a path (a folder, an
  * archive: core/refs.ts looksLikePath) names none. Every snapshot is read when a ref may name one
  * by its id (only its statement says which one that is), is not a ref the command can read, or
  * names a NAME@VERSION or a NAME the store does not hold — the command then reports it as it
- * does in a local store, with what the store holds instead.
+ * does in a local store, with what the store holds instead. Each NAME of `names` (a seal's: its
+ * versions, for the default parent and SNAPSHOT_EXISTS) adds every snapshot of NAME, none when the
+ * store holds none (a first seal of NAME needs no other snapshot).
  * @returns the `NAME@VERSION` of each snapshot wanted, or `all`
  */
 export function snapshotsWanted(need: SnapshotNeed | undefined, listed: readonly { name: string; version: string }[]): Set<string> | 'all' {
@@ -122,6 +125,8 @@ export function snapshotsWanted(need: SnapshotNeed | undefined, listed: readonly
     } else if (held.has(ref)) out.add(ref);
     else return 'all';
   }
+  const named = new Set(need.names ?? []);
+  for (const s of listed) if (named.has(s.name)) out.add(`${s.name}@${s.version}`);
   return out;
 }
 

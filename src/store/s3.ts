@@ -89,6 +89,12 @@ export const LOG_LOCK_WAIT_MS = 60_000;
  */
 export type LockKind = 'exclusive' | 'shared';
 
+/**
+ * A lock object as read (S3Backend.lockState): `stale` (removed), `gone` (deleted by its holder
+ * between the listing and the read: it holds nothing), held (by whom, shared or not), or malformed.
+ */
+type LockObjectState = 'stale' | 'gone' | { holder: string; shared: boolean } | { malformed: string };
+
 /** What keeps a lock from being held (S3Backend.lockConflicts): lock objects as [key, who holds it]. */
 interface LockConflicts {
   conflicts: [string, string][];
@@ -1451,7 +1457,7 @@ export class S3Backend implements StoreBackend {
     for await (const o of this.listEntries(base)) {
       if (o.key === mine) continue;
       const held = await this.lockState(o.key, now !== undefined && o.modified !== undefined ? now - o.modified : undefined);
-      if (held === 'stale') continue;
+      if (held === 'stale' || held === 'gone') continue;
       if ('holder' in held && held.shared) {
         // Two shared locks do not conflict; an exclusive one waits for a shared one in place.
         if (kind === 'exclusive') out.readers.push([o.key, `another snap: ${held.holder}; its lock object is ${o.key}`]);
@@ -1480,11 +1486,13 @@ export class S3Backend implements StoreBackend {
    * clock, see {@link lock}) exceeds {@link LOCK_STALE_MS}, or when its holder is a dead process on
    * this host; its `since` is only shown. Without `ageMs` (a listing without `LastModified`), a
    * well-formed lock's `since` is its age when it is in the past, and a malformed one is held. One
-   * gone meanwhile is held (the next try lists again).
+   * gone meanwhile (the read finds no such key: its holder released it, or a writer that backed off
+   * deleted it) is `gone` and holds nothing; one that cannot be read otherwise is held.
    */
-  private async lockState(key: string, ageMs: number | undefined): Promise<'stale' | { holder: string; shared: boolean } | { malformed: string }> {
+  private async lockState(key: string, ageMs: number | undefined): Promise<LockObjectState> {
     const old = ageMs !== undefined && ageMs > LOCK_STALE_MS;
     const state = await this.readLockObject(key, ageMs);
+    if (state === 'gone') return state;
     if (old || state === 'stale') {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.where.bucket, Key: key })).catch(() => {});
       return 'stale';
@@ -1493,12 +1501,13 @@ export class S3Backend implements StoreBackend {
   }
 
   /** The lock object at `key` read (see {@link lockState}); `stale` only for a dead holder on this host or, without `ageMs`, a past `since` older than LOCK_STALE_MS. */
-  private async readLockObject(key: string, ageMs: number | undefined): Promise<'stale' | { holder: string; shared: boolean } | { malformed: string }> {
+  private async readLockObject(key: string, ageMs: number | undefined): Promise<LockObjectState> {
     let bytes: Buffer;
     try {
       bytes = await bodyPrefix(await this.get(key), MAX_LOCK_BYTES + 1);
-    } catch {
-      return { holder: 'a lock object removed while it was read', shared: false };
+    } catch (e) {
+      if (e instanceof SnapError && e.code === 'NOT_FOUND') return 'gone';
+      return { holder: `a lock object that could not be read (${e instanceof Error ? e.message : String(e)})`, shared: false };
     }
     if (bytes.length > MAX_LOCK_BYTES) return { malformed: `larger than ${MAX_LOCK_BYTES} bytes` };
     let holder: { pid?: unknown; host?: unknown; since?: unknown; shared?: unknown };

@@ -32,6 +32,10 @@ describe('snapshotsWanted: the snapshots a command\'s refs name', () => {
     expect(snapshotsWanted({ refs: ['x@latest'] }, listed)).toEqual(new Set(['x@1', 'x@2']));
     expect(snapshotsWanted({ refs: ['x@2', 'y@1'] }, listed)).toEqual(new Set(['x@2', 'y@1']));
   });
+  it('takes every version of each NAME of names (a seal\'s), none when the store holds none', () => {
+    expect(snapshotsWanted({ refs: [], names: ['x'] }, listed)).toEqual(new Set(['x@1', 'x@2']));
+    expect(snapshotsWanted({ refs: ['y@1'], names: ['new'] }, listed)).toEqual(new Set(['y@1']));
+  });
   it('takes none for a folder or an archive', () => {
     expect(snapshotsWanted({ refs: ['./data', 'x@1.snap.tar', '/tmp/a'] }, listed)).toEqual(new Set());
   });
@@ -78,10 +82,22 @@ describe('a reader of an S3 store copies only the snapshots it names (moto)', ()
     const list = await run(['list']);
     expect(list.code).toBe(0);
     expect(pulled(list)).toBe(3);
+    // A seal reads every version of its NAME (the newest is its parent) and what --derived-from names.
+    const seal3 = await run(['seal', v2, '--as', 'x@3', '--key', kp.key, '--json']);
+    expect(seal3.code, seal3.stdout + seal3.stderr).toBe(0);
+    expect(pulled(seal3)).toBe(2);
+    const x2 = await snap(['show', 'x@2', '--json', '--store', store], { env: env() });
+    expect(JSON.parse(seal3.stdout).parent).toBe(JSON.parse(x2.stdout).snapshot);
+    const again = await run(['seal', v2, '--as', 'x@3', '--key', kp.key]);
+    expect(again.code).toBe(3);
+    expect(again.stderr).toContain('SNAPSHOT_EXISTS');
+    const fresh = await run(['seal', v1, '--as', 'z@1', '--key', kp.key, '--derived-from', 'y@1']);
+    expect(fresh.code, fresh.stdout + fresh.stderr).toBe(0);
+    expect(pulled(fresh)).toBe(1);
     // A version the store does not hold: every snapshot is read, and the error says what there is.
-    const missing = await run(['verify', v1, '--against', 'x@3', '--pubkey', kp.pub]);
+    const missing = await run(['verify', v1, '--against', 'x@9', '--pubkey', kp.pub]);
     expect(missing.code).toBe(3);
-    expect(missing.stderr).toContain('x has 2 versions');
-    expect(pulled(missing)).toBe(3);
+    expect(missing.stderr).toContain('x has 3 versions');
+    expect(pulled(missing)).toBe(5);
   });
 });
