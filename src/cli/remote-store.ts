@@ -24,66 +24,65 @@ import { announceNewStore, trustedKeys, type Args, type CliIo } from './common.j
 import { escapeJsonForTerminal, jsonDocument } from './json-stdout.js';
 
 /**
+ * The ref arguments (as given, not checked) of a command that reads one or two snapshots of the
+ * store — verify, drill, diff, report, check, show, prove, export, restore — or undefined for any
+ * other command. What each reads of those snapshots is said by {@link objectNeedOf},
+ * {@link manifestNeedOf} and {@link snapshotNeedOf}.
+ */
+function readerRefsOf(cmd: string, a: Args): unknown[] | undefined {
+  switch (cmd) {
+    case 'verify':
+    case 'drill':
+      return [a.against];
+    case 'diff':
+    case 'report':
+      return [a.a, a.b];
+    case 'check':
+      return [a.b, a.against];
+    case 'show':
+    case 'prove':
+    case 'export':
+    case 'restore':
+      return [a.ref];
+    default:
+      return undefined;
+  }
+}
+
+/** The strings of `xs` (a ref argument not given is none). */
+const givenRefs = (xs: readonly unknown[]): string[] => xs.filter((x): x is string => typeof x === 'string');
+
+/**
  * Which objects a command reads from the store (the others need none): only those of the
  * snapshots its arguments name, never the whole store. fsck streams every object instead
  * (re-hashed, never copied).
  */
 export function objectNeedOf(cmd: string, a: Args): ObjectNeed {
-  const refs = (...xs: unknown[]): string[] => xs.filter((x): x is string => typeof x === 'string');
-  switch (cmd) {
-    case 'fsck':
-      return 'stream';
-    case 'export':
-    case 'restore':
-      return { refs: refs(a.ref), objects: 'all' };
-    case 'prove':
-      return a.record !== undefined ? { refs: refs(a.ref), objects: 'record-indexes' } : 'none';
-    case 'verify':
-    case 'drill':
-      return { refs: refs(a.against), objects: 'record-indexes' };
-    case 'diff':
-    case 'report':
-      return { refs: refs(a.a, a.b), objects: 'record-indexes' };
-    case 'check':
-      return { refs: refs(a.b, a.against), objects: 'record-indexes' };
-    case 'show':
-      return { refs: refs(a.ref), objects: 'record-indexes' };
-    default:
-      return 'none';
-  }
+  if (cmd === 'fsck') return 'stream';
+  const named = readerRefsOf(cmd, a);
+  if (!named) return 'none';
+  const refs = givenRefs(named);
+  if (cmd === 'export' || cmd === 'restore') return { refs, objects: 'all' };
+  if (cmd === 'prove' && a.record === undefined) return 'none';
+  return { refs, objects: 'record-indexes' };
 }
 /**
  * Which snapshots a command reads from the store ({@link SnapshotNeed}): the readers of one or two
  * snapshots only those their refs name (a folder or an archive names none); seal every version of
- * its NAME and its --parent; every other command, and `list`, every snapshot. A ref of no snapshot the store holds, or one by id, reads them all
- * (store/remote-session.ts snapshotsWanted), so that errors name what the store holds instead.
+ * its NAME, its --parent and its --derived-from snapshots; every other command, and `list`, every
+ * snapshot. A ref of no snapshot the store holds, or one by id, reads them all (store/remote-session.ts
+ * snapshotsWanted), so that errors name what the store holds instead.
  */
 export function snapshotNeedOf(cmd: string, a: Args): SnapshotNeed {
-  const refs = (...xs: unknown[]): SnapshotNeed => (xs.every((x): x is string => typeof x === 'string') ? { refs: xs } : 'all');
-  switch (cmd) {
-    case 'verify':
-    case 'drill':
-      return refs(a.against);
-    case 'diff':
-    case 'report':
-      return refs(a.a, a.b);
-    case 'check':
-      return refs(a.b, a.against);
-    case 'show':
-    case 'prove':
-    case 'export':
-    case 'restore':
-      return refs(a.ref);
-    case 'seal': {
-      // Every version of NAME (its newest is the default parent; NAME@VERSION must not be there
-      // yet), --parent REF and each --derived-from REF.
-      const at = String(a.as).indexOf('@');
-      if (at <= 0) return 'all';
-      return { refs: [...listOf(a.parent), ...listOf(a['derived-from'])], names: [String(a.as).slice(0, at)] };
-    }
-    default:
-      return 'all';
-  }
+  const named = readerRefsOf(cmd, a);
+  // A ref not given (verify without --against …) is resolved by the command itself: every snapshot.
+  if (named) return named.every((x) => typeof x === 'string') ? { refs: givenRefs(named) } : 'all';
+  if (cmd !== 'seal') return 'all';
+  // Every version of NAME (its newest is the default parent; NAME@VERSION must not be there yet),
+  // --parent REF and each --derived-from REF.
+  const at = String(a.as).indexOf('@');
+  if (at <= 0) return 'all';
+  return { refs: [...listOf(a.parent), ...listOf(a['derived-from'])], names: [String(a.as).slice(0, at)] };
 }
 
 /**
@@ -109,7 +108,9 @@ export function snapshotNeedOf(cmd: string, a: Args): SnapshotNeed {
  *   any command added later.
  */
 export function manifestNeedOf(cmd: string, a: Args): ManifestNeed {
-  const refs = (...xs: unknown[]): { refs: string[] } => ({ refs: xs.filter((x): x is string => typeof x === 'string') });
+  const refs = (...xs: unknown[]): { refs: string[] } => ({ refs: givenRefs(xs) });
+  const named = readerRefsOf(cmd, a);
+  if (named) return refs(...named);
   switch (cmd) {
     case 'list':
     case 'log':
@@ -122,20 +123,8 @@ export function manifestNeedOf(cmd: string, a: Args): ManifestNeed {
     case 'attest':
       // With --pubkey each --data snapshot gets the trust check, which wants its manifest there.
       return listOf(a.pubkey).length === 0 ? refs() : refs(...listOf(a.data));
-    case 'verify':
-    case 'drill':
-      return refs(a.against);
     case 'verify-model':
       return { refs: [], attested: true };
-    case 'diff':
-    case 'report':
-      return refs(a.a, a.b);
-    case 'check':
-      return refs(a.b, a.against);
-    case 'show':
-    case 'prove':
-    case 'export':
-    case 'restore':
     case 'sign':
       return refs(a.ref);
     case 'bom':
