@@ -193,7 +193,8 @@ export function parseAuditLine(bytes: Uint8Array): AuditLine | undefined {
   return o as AuditLine;
 }
 
-function parseHead(text: string): LogHead | undefined {
+/** `log.head`'s text as its seq and hash, or undefined when it is not one snap writes. */
+export function parseHead(text: string): LogHead | undefined {
   try {
     const o = parseJsonStrict(text, 'INTEGRITY_FAILURE', 'log.head') as { seq: number; sha256: string } | null;
     if (o && Number.isSafeInteger(o.seq) && o.seq >= 1 && typeof o.sha256 === 'string' && HEX64.test(o.sha256)) return { seq: o.seq, sha256: o.sha256 };

@@ -45,7 +45,7 @@ import { canonicalJson } from '../core/canonical-json.js';
 import { MAX_STATEMENT_BYTES } from '../core/statement.js';
 import { MAX_ENVELOPE_BYTES } from '../core/envelope.js';
 import { MAX_CONTENTS_BYTES } from '../io/store.js';
-import { MAX_HEAD_BYTES, MAX_LOG_LINE_BYTES, parseAuditLine } from '../io/audit-log.js';
+import { MAX_HEAD_BYTES, MAX_LOG_LINE_BYTES, parseAuditLine, parseHead } from '../io/audit-log.js';
 import { RESERVED_ROOT_NAMES, rehashing } from './local.js';
 import { SNAPSHOT_FILE_NAMES, type BackendLock, type ChangedFile, type CommittedSnapshot, type PutResult, type Retention, type SnapshotFiles, type StoreBackend } from './backend.js';
 import { killPointForTest } from '../io/test-kill-point.js';
@@ -695,18 +695,19 @@ export class S3Backend implements StoreBackend {
   }
 
   /** Every key under `prefix` (ListObjectsV2, paged). */
-  private async *listKeys(prefix: string): AsyncIterable<string> {
-    for await (const o of this.listEntries(prefix)) yield o.key;
+  private async *listKeys(prefix: string, startAfter?: string): AsyncIterable<string> {
+    for await (const o of this.listEntries(prefix, startAfter)) yield o.key;
   }
 
   /**
    * Every key under `prefix`, its size in bytes and when the server last wrote it (ms since the
    * epoch by the server's clock; undefined when the listing does not say), ListObjectsV2, paged, in
-   * key order; nothing is held past the page being read.
+   * key order; nothing is held past the page being read. With `startAfter`, only the keys after it
+   * (S3 `StartAfter`).
    * @throws SnapError `IO_ERROR` (a listing failed)
    */
-  async *listEntries(prefix: string): AsyncIterable<ListedKey> {
-    for await (const page of this.listPages(prefix)) yield* page.entries;
+  async *listEntries(prefix: string, startAfter?: string): AsyncIterable<ListedKey> {
+    for await (const page of this.listPages(prefix, startAfter)) yield* page.entries;
   }
 
   /**
@@ -714,12 +715,12 @@ export class S3Backend implements StoreBackend {
    * {@link listEntries} gives them; `more` when another page follows.
    * @throws SnapError `IO_ERROR` (a listing failed)
    */
-  private async *listPages(prefix: string): AsyncIterable<{ entries: ListedKey[]; more: boolean }> {
+  private async *listPages(prefix: string, startAfter?: string): AsyncIterable<{ entries: ListedKey[]; more: boolean }> {
     let token: string | undefined;
     do {
       let r;
       try {
-        r = await this.client.send(new ListObjectsV2Command({ Bucket: this.where.bucket, Prefix: prefix, EncodingType: 'url', ...(token ? { ContinuationToken: token } : {}) }));
+        r = await this.client.send(new ListObjectsV2Command({ Bucket: this.where.bucket, Prefix: prefix, EncodingType: 'url', ...(token ? { ContinuationToken: token } : startAfter !== undefined ? { StartAfter: startAfter } : {}) }));
       } catch (e) {
         throw s3Error(e, `list ${prefix}`);
       }
@@ -741,14 +742,14 @@ export class S3Backend implements StoreBackend {
    * out), with the later ones: in a versioned bucket from ListObjectVersions (which lists each key's
    * versions newest first, so the last one listed is the oldest); else the current object.
    */
-  private async firstVersions(prefix: string, keep: (key: string) => boolean = () => true): Promise<Map<string, { first: Version; later: Version[] }>> {
+  private async firstVersions(prefix: string, keep: (key: string) => boolean = () => true, startAfter?: string): Promise<Map<string, { first: Version; later: Version[] }>> {
     const out = new Map<string, { first: Version; later: Version[] }>();
     if (!(await this.isVersioned())) {
-      for await (const k of this.listKeys(prefix)) if (keep(k)) out.set(k, { first: { key: k }, later: [] });
+      for await (const k of this.listKeys(prefix, startAfter)) if (keep(k)) out.set(k, { first: { key: k }, later: [] });
       return out;
     }
     const all = new Map<string, Version[]>();
-    for await (const r of this.versionPages(prefix)) {
+    for await (const r of this.versionPages(prefix, startAfter)) {
       for (const v of r.Versions ?? []) {
         if (!v.Key || !keep(v.Key)) continue;
         const list = all.get(v.Key) ?? [];
@@ -1029,13 +1030,20 @@ export class S3Backend implements StoreBackend {
    * @throws SnapError `IO_ERROR`
    */
   async readLogInto(path: string, opts: { tail?: boolean } = {}): Promise<{ lines: number; bytes: number; head?: Uint8Array }> {
-    const listed = await this.logLineVersions();
     // The last line is all a command that appends needs when it is a line snap writes: the next
-    // line's seq and prev follow from it (and the head) alone. One that is not (planted, cut) is
-    // chained after by counting the lines before it (io/audit-log.ts findChainPoint): then the
-    // whole log is read, so that the chain point is the one a command reading it all finds.
+    // line's seq and prev follow from it (and the head) alone. It is looked for from the line the
+    // head names on (a listing of the keys after the one before it: one page, not one per 1,000
+    // lines); when there is none from there (the head is ahead of the log, or none), or the last
+    // line is not one snap writes (planted, cut: the next seq is then counted from the lines before
+    // it, io/audit-log.ts findChainPoint), the whole log is read, so that the chain point is the one
+    // a command reading every line finds.
+    const tailHead = opts.tail ? await this.logHead() : undefined;
+    const headSeq = tailHead ? parseHead(tailHead.toString('utf8'))?.seq : undefined;
+    let listed = headSeq !== undefined ? await this.logLineVersions(this.key(`log/${String(headSeq - 1).padStart(12, '0')}.jsonl`)) : [];
+    if (listed.length === 0) listed = await this.logLineVersions();
     const last = opts.tail && listed.length > 0 ? await this.logLine(listed[listed.length - 1] as Version) : undefined;
     const lastOnly = last !== undefined && parseAuditLine(last.subarray(0, last.length - 1)) !== undefined;
+    if (opts.tail && !lastOnly && headSeq !== undefined) listed = await this.logLineVersions();
     const found = lastOnly ? [] : listed;
     let bytes = 0;
     const fh = await fsp.open(path, 'wx', 0o644);
@@ -1054,15 +1062,15 @@ export class S3Backend implements StoreBackend {
     } finally {
       await fh.close();
     }
-    const head = await this.logHead();
+    const head = opts.tail ? tailHead : await this.logHead();
     return { lines: lastOnly ? 1 : listed.length, bytes, ...(head ? { head } : {}) };
   }
 
-  /** The first version of every `log/<12 digits>.jsonl`, in seq order. */
-  private async logLineVersions(): Promise<Version[]> {
+  /** The first version of every `log/<12 digits>.jsonl` (after the key `startAfter`, when given), in seq order. */
+  private async logLineVersions(startAfter?: string): Promise<Version[]> {
     const base = this.key('log/');
     const line = (k: string): boolean => /^\d{12}\.jsonl$/.test(k.slice(base.length));
-    return [...(await this.firstVersions(base, line))]
+    return [...(await this.firstVersions(base, line, startAfter))]
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([, v]) => v.first);
   }
@@ -1224,8 +1232,8 @@ export class S3Backend implements StoreBackend {
    * newest first), following the key and version-id markers until the listing is no longer truncated.
    * @throws SnapError (s3Error) when a page cannot be listed
    */
-  private async *versionPages(prefix: string): AsyncIterable<ListObjectVersionsCommandOutput> {
-    let keyMarker: string | undefined;
+  private async *versionPages(prefix: string, startAfter?: string): AsyncIterable<ListObjectVersionsCommandOutput> {
+    let keyMarker: string | undefined = startAfter;
     let versionMarker: string | undefined;
     for (;;) {
       let r: ListObjectVersionsCommandOutput;

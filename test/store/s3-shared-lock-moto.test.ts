@@ -26,9 +26,9 @@ const kp = useKeyPair('s3shared');
 const env = (): Record<string, string> => ({ ...server.env, NODE_NO_WARNINGS: '1' });
 
 /** A bucket holding an S3 store at `st/` with one sealed snapshot, `x@1`. */
-async function sealedStore(): Promise<{ c: S3Client; bucket: string; store: string; data: string }> {
+async function sealedStore(kind: 'plain' | 'versioned' = 'plain'): Promise<{ c: S3Client; bucket: string; store: string; data: string }> {
   const c = clientFor(server);
-  const bucket = await newBucket(c, 'plain');
+  const bucket = await newBucket(c, kind);
   const store = `s3://${bucket}/st/`;
   const data = await makeTree({ 'a.txt': 'alpha\n', 'b/c.txt': 'gamma\n' });
   const r = await snap(['seal', data, '--as', 'x@1', '--key', kp.key, '--store', store], { env: env() });
@@ -153,11 +153,15 @@ describe('readers of an S3 store share its lock (moto)', () => {
     const before = await logEntries(store);
     expect(before.length).toBe(6);
     const logGets: string[] = [];
+    const logLists: (string | undefined)[] = [];
     const spied = spiedClient(server, (cmd) => {
       if (cmd instanceof GetObjectCommand && /\/log\/\d{12}\.jsonl$/.test(String(cmd.input.Key))) logGets.push(String(cmd.input.Key));
+      if (cmd instanceof ListObjectsV2Command && cmd.input.Prefix === 'st/log/') logLists.push(cmd.input.StartAfter);
     });
     const s = await session(spied, bucket, 'shared', 1_000, true);
     expect(logGets).toEqual([`st/log/${String(before.length).padStart(12, '0')}.jsonl`]);
+    // The log's keys are listed from the line before the one log.head names: not the whole log.
+    expect(logLists).toEqual([`st/log/${String(before.length - 1).padStart(12, '0')}.jsonl`]);
     expect((await fsp.readFile(join(s.root, 'log.jsonl'), 'utf8')).split('\n').filter(Boolean).length).toBe(1);
     const r = await appendAudit(s.root, { command: 'verify', ref: 'x@1', outcome: 'ok', exit: 0 });
     expect(r.written && r.seq).toBe(before.length + 1);
@@ -172,6 +176,22 @@ describe('readers of an S3 store share its lock (moto)', () => {
     expect(d.code, d.stdout + d.stderr).toBe(0);
     const last = await logEntries(store);
     expect(last.map((l) => [l.seq, l.command]).at(-1)).toEqual([before.length + 2, 'verify']);
+    expect((await snap(['log', '--verify', '--store', store], { env: env() })).code).toBe(0);
+  });
+
+  it('in a versioned bucket too, such a session reads the log\'s last line only (its first version), and its line follows it', { timeout: 120_000 }, async () => {
+    const { bucket, store, data } = await sealedStore('versioned');
+    for (let i = 0; i < 3; i++) expect((await snap(['verify', data, '--against', 'x@1', '--pubkey', kp.pub, '--store', store], { env: env() })).code).toBe(0);
+    const logGets: string[] = [];
+    const spied = spiedClient(server, (cmd) => {
+      if (cmd instanceof GetObjectCommand && /\/log\/\d{12}\.jsonl$/.test(String(cmd.input.Key))) logGets.push(String(cmd.input.Key));
+    });
+    const s = await session(spied, bucket, 'shared', 1_000, true);
+    expect(logGets).toEqual(['st/log/000000000004.jsonl']);
+    const r = await appendAudit(s.root, { command: 'verify', ref: 'x@1', outcome: 'ok', exit: 0 });
+    expect(r.written && r.seq).toBe(5);
+    await s.finish(true);
+    expect((await logEntries(store)).map((l) => l.seq)).toEqual([1, 2, 3, 4, 5]);
     expect((await snap(['log', '--verify', '--store', store], { env: env() })).code).toBe(0);
   });
 
