@@ -9,7 +9,8 @@
  * snapshots/<NAME>/<VERSION>/staged/<token>/  a sealer's snapshot files (manifest.jsonl …)
  * snapshots/<NAME>/<VERSION>/commit.json      the commit object: which staged files are the snapshot
  * log/<seq, 12 digits>.jsonl                  one audit log line per object; log.head its anchor
- * locks/<ms>-<token>.json                     the write lock (one holder, see lock())
+ * locks/<ms>-<token>.json                     the store lock: one exclusive holder, or shared readers (lock())
+ * log.locks/<ms>-<token>.json                 the audit log's append lock (lockLog())
  * revocations/… attestations/… checkpoints/…  the other store files, at their local paths
  * ```
  * Write-once: objects are PUT with `If-None-Match: *` after a HEAD (the HEAD is what protects on
