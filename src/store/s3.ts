@@ -1418,11 +1418,17 @@ export class S3Backend implements StoreBackend {
       // An exclusive lock that finds only shared ones keeps its object while it waits for them to
       // go (rewritten before each look, for a fresh server time): a reader that comes meanwhile
       // sees it and waits, so that readers coming one after the other cannot keep a writer out.
-      for (;;) {
-        found = await this.lockConflicts(base, mine, kind);
-        if (found.conflicts.length > 0 || found.readers.length === 0 || Date.now() > deadline) break;
-        await pause();
-        await put(mine);
+      try {
+        for (;;) {
+          found = await this.lockConflicts(base, mine, kind);
+          if (found.conflicts.length > 0 || found.readers.length === 0 || Date.now() > deadline) break;
+          await pause();
+          await put(mine);
+        }
+      } catch (e) {
+        // A listing, a read or a rewrite that failed: our object must not stay behind to lock others out.
+        await this.client.send(new DeleteObjectCommand({ Bucket: this.where.bucket, Key: mine })).catch(() => {});
+        throw e;
       }
       if (found.conflicts.length === 0 && found.readers.length === 0) {
         let released = false;

@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { useS3Server } from '../helpers/s3-server.js';
-import { clientFor, newBucket, watchedClient } from './s3-fixture.js';
+import { clientFor, newBucket, spiedClient, watchedClient } from './s3-fixture.js';
 import { MAX_LOCK_BYTES, S3Backend } from '../../src/store/s3.js';
 import { SnapError } from '../../src/core/errors.js';
 
@@ -97,6 +97,19 @@ describe('the write lock of an S3 store (moto)', () => {
     const lock = await remote.lock(500);
     await lock.release();
     expect(await isGone(bucket, key)).toBe(true);
+  });
+
+  it('a lock whose listing fails leaves no lock object behind: IO_ERROR, and the next command takes the lock at once', { timeout: 60_000 }, async () => {
+    const bucket = await newBucket(clientFor(server), 'plain');
+    const failing = spiedClient(server, (cmd) => {
+      if (cmd instanceof ListObjectsV2Command && cmd.input.Prefix === 'st/locks/') throw new Error('connection reset');
+    });
+    const e = await rejection(new S3Backend(failing, { bucket, prefix: 'st/' }).lock(500));
+    expect(e.code).toBe('IO_ERROR');
+    const left = await clientFor(server).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'st/locks/' }));
+    expect(left.Contents ?? []).toEqual([]);
+    const lock = await new S3Backend(clientFor(server), { bucket, prefix: 'st/' }).lock(500);
+    await lock.release();
   });
 });
 
