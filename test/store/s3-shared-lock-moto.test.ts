@@ -211,6 +211,18 @@ describe('readers of an S3 store share its lock (moto)', () => {
     expect(s.stats.logLinesPushed).toBe(1);
   });
 
+  it('a log lock held by someone else for longer than the log lock wait does not fail the command: verify exits 0, says its line was not written, --json log.written false', { timeout: 180_000 }, async () => {
+    const { c, bucket, store, data } = await sealedStore();
+    const before = await logEntries(store);
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'st/log.locks/0000000000001-abababababababab.json', Body: JSON.stringify({ pid: 4242, host: 'build-7', since: new Date().toISOString() }) }));
+    const r = await snapJson(['verify', data, '--against', 'x@1', '--pubkey', kp.pub, '--store', store, '--json'], { env: env() });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.json.ok).toBe(true);
+    expect(r.stderr).toMatch(/audit log not written: the audit log of s3:\/\/.* is locked by another snap: pid 4242 on host "build-7"/);
+    expect(r.json.log).toMatchObject({ written: false });
+    expect(await logEntries(store)).toEqual(before);
+  });
+
   it('a shared session that changed the store pushes nothing: it throws, and the bucket keeps exactly the keys it had', { timeout: 120_000 }, async () => {
     const { c, bucket } = await sealedStore();
     const keys = await keysUnder(c, bucket, 'st/');
