@@ -18,7 +18,7 @@ import { archiveFileClaim } from '../core/archive.js';
 import { isS3Url } from '../s3/location.js';
 import { basename, resolve } from 'node:path';
 import type { CosignatureMergeOptions } from '../store/cosignatures.js';
-import type { CreateStore, RetentionReport, S3Backend } from '../store/s3.js';
+import type { CreateStore, LockKind, RetentionReport, S3Backend } from '../store/s3.js';
 import { EXIT_INTEGRITY } from './exit-codes.js';
 import { announceNewStore, trustedKeys, type Args, type CliIo } from './common.js';
 import { escapeJsonForTerminal, jsonDocument } from './json-stdout.js';
@@ -192,12 +192,26 @@ const CREATING = new Map<string, CreateStore>([
 /**
  * Commands that only read the store (and append their audit log line): they hold a shared lock
  * (FORMAT.md §23.4), so that any number of them run at once — a CI's shards each verifying against
- * the same bucket — while a command that writes waits for them, and they for it. The others hold
- * the exclusive lock: every command that writes, and `log`, `lineage`, `impact`, `verify-model`
- * and `fsck`, which read the audit log or every snapshot and object, and must not see another
- * command's append half done.
+ * the same bucket — and beside a command that only adds to the store ({@link APPEND_LOCK_COMMANDS}).
+ * The others hold the exclusive lock: `fsck` (it removes and replaces, and takes a seal's staged
+ * files for leftovers), and `log`, `lineage`, `impact` and `verify-model`, which read the whole
+ * audit log and must not see another command's append half done.
  */
 export const SHARED_LOCK_COMMANDS: ReadonlySet<string> = new Set(['verify', 'drill', 'diff', 'report', 'check', 'show', 'list', 'prove', 'export', 'restore']);
+
+/**
+ * Commands that only add to the store — objects (write-once), snapshots (none is seen before its
+ * commit object: FORMAT.md §23.3), write-once files (co-signatures, revocations, attestations), log
+ * lines under the log's lock: they hold an append lock (FORMAT.md §23.4), one at a time, with readers
+ * beside them, so that a seal of hours does not make a CI's verify wait and fail. (`retain`, which
+ * only extends Object Lock retention, takes the same kind: cli/commands/retain.ts.)
+ */
+export const APPEND_LOCK_COMMANDS: ReadonlySet<string> = new Set(['seal', 'import', 'sign', 'revoke', 'attest', 'init']);
+
+/** The store lock `cmd` holds on an S3 store (FORMAT.md §23.4). */
+export function lockKindOf(cmd: string): LockKind {
+  return SHARED_LOCK_COMMANDS.has(cmd) ? 'shared' : APPEND_LOCK_COMMANDS.has(cmd) ? 'append' : 'exclusive';
+}
 
 /**
  * Commands that read no line of the audit log (they only append their own): their working copy
@@ -254,7 +268,7 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
   const session = await openRemoteSession(remote, {
     cosignatures,
     create: CREATING.get(cmd) ?? false,
-    lock: SHARED_LOCK_COMMANDS.has(cmd) ? 'shared' : 'exclusive',
+    lock: lockKindOf(cmd),
     logTail: LOG_TAIL_COMMANDS.has(cmd),
     objects: objectNeedOf(cmd, a),
     manifests: manifestNeedOf(cmd, a),

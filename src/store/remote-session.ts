@@ -3,7 +3,7 @@
  * layout, so for `--store s3://…` the command runs on a private working copy of the store,
  * filled from the remote backend before it runs and whose new content goes back after it:
  *
- * 1. take the remote store's lock, exclusive or shared (held until the end; FORMAT.md §23.4);
+ * 1. take the remote store's lock, exclusive, append or shared (held until the end; FORMAT.md §23.4);
  * 2. pull: the committed snapshots' files — every snapshot's, or those the command's refs name
  *    ({@link RemoteSessionOptions.snapshots}) — (co-signature files merged into each envelope,
  *    ranked by the command's trusted keys: store/cosignatures.ts; its manifest only when the
@@ -275,8 +275,11 @@ export interface RemoteSessionOptions {
   lockWaitMs?: number;
   /**
    * The store lock the session holds (FORMAT.md §23.4): `exclusive` (the default) for a command that
-   * may write to the store; `shared` for one that only reads it, so that any number of them run at
-   * once (a shared session that would push anything but its audit log lines throws, pushing none).
+   * may delete or rewrite what others read; `append` for one that only adds to the store (readers
+   * run beside it); `shared` for one that only reads it, so that any number of them run at once (a
+   * shared session that would push anything but its audit log lines throws, pushing none). Only an
+   * exclusive session may list, remove or replace what is in the store ({@link RemoteSession.leftovers},
+   * `clean`, `installObject`: others throw).
    */
   lock?: LockKind;
   /**
@@ -328,9 +331,16 @@ export async function openRemoteSession(remote: S3Backend, opts: RemoteSessionOp
       stats,
       created,
       checkObjects: (onProgress) => streamObjects(remote, store, opts.unreferencedObjectsRead ?? MAX_UNREFERENCED_OBJECTS_READ, stats, opts.note, onProgress),
-      leftovers: () => findStagedLeftovers(remote),
-      clean: () => clearStagedLeftovers(remote),
+      leftovers: async () => {
+        exclusiveOnly(opts, remote, 'list staged leftovers');
+        return findStagedLeftovers(remote);
+      },
+      clean: async () => {
+        exclusiveOnly(opts, remote, 'remove staged leftovers');
+        return clearStagedLeftovers(remote);
+      },
       async installObject(hex, path, size) {
+        exclusiveOnly(opts, remote, `replace the object ${hex}`);
         const retain = (await remote.objectLockEnabled()) ? await longestLock(remote, remote.objectKey(hex)) : undefined;
         await remote.replaceObject(hex, () => createReadStream(path) as Readable, size, retain);
         state.objects.set(hex, size);
@@ -355,6 +365,16 @@ export async function openRemoteSession(remote: S3Backend, opts: RemoteSessionOp
     // objects): DISK_FULL, as for a local store, not an unexpected error.
     throw workingCopyFull(e, `cannot copy ${remote.location} into a working copy`) ?? e;
   }
+}
+
+/**
+ * Throw unless the session holds the exclusive store lock: with readers or an adding writer beside
+ * it (a `shared` or `append` lock), staged files may be a seal's in progress, and an object replaced
+ * may be one a reader is reading. A fault of this program (an internal error), never of the store.
+ */
+function exclusiveOnly(opts: RemoteSessionOptions, remote: S3Backend, what: string): void {
+  const kind = opts.lock ?? 'exclusive';
+  if (kind !== 'exclusive') throw new Error(`internal error: a command holding a${kind === 'append' ? 'n' : ''} ${kind} lock on ${remote.location} would ${what}; only the exclusive lock allows it`);
 }
 
 /** What the remote held when pulled (what a push compares with). */

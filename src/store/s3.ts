@@ -9,7 +9,7 @@
  * snapshots/<NAME>/<VERSION>/staged/<token>/  a sealer's snapshot files (manifest.jsonl …)
  * snapshots/<NAME>/<VERSION>/commit.json      the commit object: which staged files are the snapshot
  * log/<seq, 12 digits>.jsonl                  one audit log line per object; log.head its anchor
- * locks/<ms>-<token>.json                     the store lock: one exclusive holder, or shared readers (lock())
+ * locks/<ms>-<token>.json                     the store lock: one exclusive holder, or readers and one adding writer (lock())
  * log.locks/<ms>-<token>.json                 the audit log's append lock (lockLog())
  * revocations/… attestations/… checkpoints/…  the other store files, at their local paths
  * ```
@@ -85,16 +85,41 @@ export const LOG_LOCK_FOLDER = 'log.locks';
 /** How long a command waits for another's audit log append (ms): an append is a few requests. */
 export const LOG_LOCK_WAIT_MS = 60_000;
 /**
- * A store lock's kind (FORMAT.md §23.4): `exclusive` for a command that writes to the store,
- * `shared` for one that only reads it (and appends its audit log line under the log's own lock).
+ * A store lock's kind (FORMAT.md §23.4): `shared` for a command that only reads the store (and
+ * appends its audit log line under the log's own lock); `append` for one that only adds to it —
+ * objects, snapshots committed by their commit object, write-once files, retention — which readers
+ * may run beside, since none of them sees a snapshot before its commit object; `exclusive` for one
+ * that deletes or rewrites what readers read, or reads the whole log or store at once. Shared locks
+ * coexist with each other and with one append lock; an append lock excludes another append lock;
+ * an exclusive lock excludes every other.
  */
-export type LockKind = 'exclusive' | 'shared';
+export type LockKind = 'exclusive' | 'append' | 'shared';
 
 /**
  * A lock object as read (S3Backend.lockState): `stale` (removed), `gone` (deleted by its holder
- * between the listing and the read: it holds nothing), held (by whom, shared or not), or malformed.
+ * between the listing and the read: it holds nothing), held (by whom, and its kind), or malformed.
  */
-type LockObjectState = 'stale' | 'gone' | { holder: string; shared: boolean } | { malformed: string };
+type LockObjectState = 'stale' | 'gone' | { holder: string; kind: LockKind } | { malformed: string };
+
+/**
+ * The kind of a lock object's body (FORMAT.md §23.4): `"shared": true` alone is a reader's,
+ * `"append": true` alone an adding writer's; anything else — neither, both, or what an older snap
+ * writes for every command — is exclusive.
+ */
+function lockKindOf(body: { shared?: unknown; append?: unknown }): LockKind {
+  const shared = body.shared === true;
+  const append = body.append === true;
+  return shared && !append ? 'shared' : append && !shared ? 'append' : 'exclusive';
+}
+
+/**
+ * Whether a lock of kind `mine` may be held beside a live one of kind `theirs` (FORMAT.md §23.4):
+ * readers beside readers and beside one adding writer; nothing beside an exclusive lock.
+ */
+export function lockKindsCoexist(mine: LockKind, theirs: LockKind): boolean {
+  if (mine === 'exclusive' || theirs === 'exclusive') return false;
+  return mine === 'shared' || theirs === 'shared';
+}
 
 /** What keeps a lock from being held (S3Backend.lockConflicts): lock objects as [key, who holds it]. */
 interface LockConflicts {
@@ -1365,14 +1390,15 @@ export class S3Backend implements StoreBackend {
 
   /**
    * The store lock: PUT `locks/<ms>-<token>.json` ({pid, host, since}; `"shared": true` for a
-   * `shared` one), then list `locks/`. Held when no other live lock listed conflicts with ours: an
-   * `exclusive` lock (every command that writes to the store) conflicts with any other, a `shared`
-   * one (the commands that only read it, and append their audit log line: FORMAT.md §23.4) only
-   * with an exclusive one — a lock object without `"shared": true`, which is also what an older snap
-   * writes for every command, or a malformed one. An exclusive lock that finds only shared ones
-   * keeps its object and waits in place for them to go (so that readers coming one after the other
-   * cannot keep it out: a reader that comes meanwhile sees it and waits); otherwise ours is deleted
-   * and we wait and try again. Listing is strongly consistent after a PUT, so of two writers at least the second sees
+   * `shared` one, `"append": true` for an `append` one), then list `locks/`. Held when every other
+   * live lock listed may be held beside ours ({@link lockKindsCoexist}): a `shared` one (the
+   * commands that only read the store, and append their audit log line: FORMAT.md §23.4) beside
+   * shared ones and one `append` lock (the commands that only add to the store); an `append` one
+   * beside shared ones only; an `exclusive` one beside none. A lock object of neither kind — also
+   * what an older snap writes for every command — or a malformed one is exclusive. An exclusive lock
+   * that finds only shared ones keeps its object and waits in place for them to go (so that readers
+   * coming one after the other cannot keep it out: a reader that comes meanwhile sees it and waits);
+   * otherwise ours is deleted and we wait and try again. Listing is strongly consistent after a PUT, so of two writers at least the second sees
    * the first.
    * A lock whose holder is a dead process on this host, or that was not rewritten for
    * {@link LOCK_STALE_MS} (its holder rewrites it every minute), is stale and removed. Its age is the
@@ -1380,7 +1406,7 @@ export class S3Backend implements StoreBackend {
    * object (S3 `LastModified`), so that no writer's clock counts — a `since` in the future (a
    * skewed clock, or planted) cannot keep the store locked for longer than that.
    * @param waitMs how long to wait for a conflicting holder (ms)
-   * @param kind   `exclusive` (the default) or `shared`
+   * @param kind   `exclusive` (the default), `append` or `shared`
    * @throws SnapError `STORE_LOCKED` (after `waitMs`: naming the holder, its lock object and how to
    *   break it) | `IO_ERROR`
    */
@@ -1402,7 +1428,7 @@ export class S3Backend implements StoreBackend {
   /** A lock among the lock objects under `base` (see {@link lock}); `what` names what is locked in STORE_LOCKED. */
   private async lockUnder(base: string, waitMs: number, kind: LockKind, what: string): Promise<BackendLock> {
     const deadline = Date.now() + waitMs;
-    const bodyOf = (): string => JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString(), ...(kind === 'shared' ? { shared: true } : {}) });
+    const bodyOf = (): string => JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString(), ...(kind === 'shared' ? { shared: true } : kind === 'append' ? { append: true } : {}) });
     const put = async (key: string): Promise<void> => {
       try {
         await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: key, Body: bodyOf() }));
@@ -1462,9 +1488,9 @@ export class S3Backend implements StoreBackend {
 
   /**
    * The live lock objects under `base` other than `mine` that keep a lock of `kind` from being
-   * held, each as [key, who holds it]: `conflicts` (for an exclusive lock: every other exclusive
-   * or malformed one; for a shared lock: those and no shared one) and, for an exclusive lock, the
-   * shared `readers` it waits for in place (see {@link lockUnder}). Stale ones are removed.
+   * held, each as [key, who holds it]: `conflicts` (those of a kind that may not be held beside
+   * `kind`, {@link lockKindsCoexist}; a malformed one always) and, for an exclusive lock, the shared
+   * `readers` it waits for in place (see {@link lockUnder}). Stale ones are removed.
    */
   private async lockConflicts(base: string, mine: string, kind: LockKind): Promise<LockConflicts> {
     const now = await this.serverTime(mine);
@@ -1473,9 +1499,10 @@ export class S3Backend implements StoreBackend {
       if (o.key === mine) continue;
       const held = await this.lockState(o.key, now !== undefined && o.modified !== undefined ? now - o.modified : undefined);
       if (held === 'stale' || held === 'gone') continue;
-      if ('holder' in held && held.shared) {
-        // Two shared locks do not conflict; an exclusive one waits for a shared one in place.
-        if (kind === 'exclusive') out.readers.push([o.key, `another snap: ${held.holder}; its lock object is ${o.key}`]);
+      if ('holder' in held && lockKindsCoexist(kind, held.kind)) continue;
+      if ('holder' in held && held.kind === 'shared') {
+        // An exclusive lock waits for a shared one in place.
+        out.readers.push([o.key, `another snap: ${held.holder}; its lock object is ${o.key}`]);
         continue;
       }
       out.conflicts.push([o.key, 'malformed' in held ? `a lock object that is not one snap writes: ${o.key} (${held.malformed})` : `another snap: ${held.holder}; its lock object is ${o.key}`]);
@@ -1522,10 +1549,10 @@ export class S3Backend implements StoreBackend {
       bytes = await bodyPrefix(await this.get(key), MAX_LOCK_BYTES + 1);
     } catch (e) {
       if (e instanceof SnapError && e.code === 'NOT_FOUND') return 'gone';
-      return { holder: `a lock object that could not be read (${e instanceof Error ? e.message : String(e)})`, shared: false };
+      return { holder: `a lock object that could not be read (${e instanceof Error ? e.message : String(e)})`, kind: 'exclusive' };
     }
     if (bytes.length > MAX_LOCK_BYTES) return { malformed: `larger than ${MAX_LOCK_BYTES} bytes` };
-    let holder: { pid?: unknown; host?: unknown; since?: unknown; shared?: unknown };
+    let holder: { pid?: unknown; host?: unknown; since?: unknown; shared?: unknown; append?: unknown };
     try {
       holder = JSON.parse(bytes.toString('utf8'));
     } catch {
@@ -1548,7 +1575,8 @@ export class S3Backend implements StoreBackend {
       ? `, since ${new Date(since).toISOString()}${ahead > 60_000 ? ` (${Math.round(ahead / 60_000)} minutes ahead of this machine's clock: its clock is wrong, or the object was planted)` : ''}`
       : '';
     const written = ageMs !== undefined ? `, last written ${Math.max(0, Math.round(ageMs / 1000))} s ago` : '';
-    return { holder: `${holder.shared === true ? 'a reader, ' : ''}pid ${pid} on host ${host}${sinceText}${written}`, shared: holder.shared === true };
+    const kind = lockKindOf(holder);
+    return { holder: `${kind === 'shared' ? 'a reader, ' : kind === 'append' ? 'a writer that only adds, ' : ''}pid ${pid} on host ${host}${sinceText}${written}`, kind };
   }
 
   /** The retention of a key (undefined when it has none). */

@@ -1,12 +1,15 @@
 /**
  * The shared lock of an S3 store (docs/FORMAT.md §23.4), on moto_server (started here; never
  * skipped): the commands that only read the store (verify, diff, show, …) hold a shared lock, so
- * that any number of them run at once — a CI's shards each verifying against one bucket — while a
- * command that writes holds the exclusive lock and waits for them, and they for it. Their audit log
+ * that any number of them run at once — a CI's shards each verifying against one bucket — and
+ * beside one command that only adds to the store (seal, import, sign, …: an append lock), while
+ * fsck and the commands that read the whole log hold the exclusive lock and wait for them, and
+ * they for it. Their audit log
  * lines are appended under the log's own lock, each chained after the lines appended since the
  * command read the log, so that the log stays one chain that `snap log --verify` accepts.
  */
 import { hostname } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { promises as fsp } from 'node:fs';
@@ -108,7 +111,9 @@ describe('readers of an S3 store share its lock (moto)', () => {
   });
 
   it('a lock object without "shared": true (what an older snap writes for every command) and a malformed one keep a shared session out', { timeout: 120_000 }, async () => {
-    for (const body of [JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }), JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString(), shared: 'yes' }), 'not json']) {
+    const live = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+    // Neither kind, a kind not `true`, both kinds at once: exclusive.
+    for (const body of [JSON.stringify(live), JSON.stringify({ ...live, shared: 'yes' }), JSON.stringify({ ...live, shared: true, append: true }), 'not json']) {
       const { c, bucket } = await sealedStore();
       const key = 'st/locks/0000000000001-eeeeeeeeeeeeeeee.json';
       await c.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
@@ -253,3 +258,101 @@ describe('readers of an S3 store share its lock (moto)', () => {
     expect(v.code, v.stdout + v.stderr).toBe(0);
   });
 });
+
+describe('a command that only adds to an S3 store (seal, import, sign, …) lets readers run beside it (moto)', () => {
+  it('an append session opens beside two readers, and readers open beside it; a second append session and an exclusive one wait (STORE_LOCKED names the writer)', { timeout: 120_000 }, async () => {
+    const { c, bucket } = await sealedStore();
+    const r1 = await session(c, bucket, 'shared');
+    const r2 = await session(c, bucket, 'shared');
+    const w = await session(c, bucket, 'append');
+    const r3 = await session(c, bucket, 'shared');
+    const second = await rejection(session(c, bucket, 'append', 1_500));
+    expect((second as SnapError).code).toBe('STORE_LOCKED');
+    expect(second.message).toContain('a writer that only adds, pid');
+    const fsck = await rejection(session(c, bucket, 'exclusive', 1_500));
+    expect((fsck as SnapError).code).toBe('STORE_LOCKED');
+    for (const s of [r1, r2, r3, w]) await s.finish(true);
+    expect(await keysUnder(c, bucket, 'st/locks/')).toEqual([]);
+    const x = await session(c, bucket, 'exclusive');
+    await x.finish(true);
+  });
+
+  it('an append session waits for an exclusive one, and readers that hold the store do not make it wait', { timeout: 120_000 }, async () => {
+    const { c, bucket } = await sealedStore();
+    const x = await session(c, bucket, 'exclusive');
+    const e = await rejection(session(c, bucket, 'append', 1_500));
+    expect((e as SnapError).code).toBe('STORE_LOCKED');
+    await x.finish(true);
+    const r = await session(c, bucket, 'shared');
+    const w = await session(c, bucket, 'append', 1_500);
+    await w.finish(true);
+    await r.finish(true);
+  });
+
+  it('an append or shared session may not list, remove or replace what the store holds (a seal\'s staged files may be in progress beside it): each throws an internal error, nothing removed', { timeout: 120_000 }, async () => {
+    const { c, bucket } = await sealedStore();
+    const keys = await keysUnder(c, bucket, 'st/');
+    for (const kind of ['append', 'shared'] as const) {
+      const s = await session(c, bucket, kind);
+      for (const call of [() => s.leftovers(), () => s.clean(), () => s.installObject('0'.repeat(64), '/nonexistent', 1)]) {
+        const e = await rejection(call());
+        expect(e.message).toContain(`${kind} lock`);
+        expect(e.message).toContain('only the exclusive lock allows it');
+      }
+      await s.finish(false);
+    }
+    expect(await keysUnder(c, bucket, 'st/')).toEqual(keys);
+  });
+
+  it('snap verify passes while a seal holds the store (stopped in the middle), without waiting; the seal then commits, and both lines are in one chain that log --verify accepts', { timeout: 180_000 }, async () => {
+    const { c, bucket, store, data } = await sealedStore();
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 200; i++) files[`f${i}.txt`] = `file ${i}\n`;
+    const next = await makeTree(files);
+    const seal = spawnSnap(['seal', next, '--as', 'x@2', '--key', kp.key, '--store', store], { env: env(), timeoutMs: 150_000 });
+    let stopped = false;
+    try {
+      // Stop the seal once it holds the store lock, before it takes the log's.
+      for (let i = 0; (await keysUnder(c, bucket, 'st/locks/')).length === 0; i++) {
+        expect(i, 'the seal took no lock').toBeLessThan(1_000);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      stopped = stop(seal.child);
+      expect(await keysUnder(c, bucket, 'st/log.locks/')).toEqual([]);
+      const [lockKey] = await keysUnder(c, bucket, 'st/locks/');
+      const body = JSON.parse(await bodyOf(c, bucket, lockKey as string)) as { append?: unknown; shared?: unknown };
+      expect(body).toMatchObject({ append: true });
+      expect(body.shared).toBeUndefined();
+      const started = Date.now();
+      const v = await snapJson(['verify', data, '--against', 'x@1', '--pubkey', kp.pub, '--store', store], { env: env() });
+      expect(v.code, v.stdout + v.stderr).toBe(0);
+      expect(v.json.log).toMatchObject({ written: true });
+      // It did not wait for the seal's lock (a lock wait is 60 s).
+      expect(Date.now() - started).toBeLessThan(45_000);
+      expect(await keysUnder(c, bucket, 'st/locks/')).toEqual([lockKey]);
+    } finally {
+      if (stopped) seal.child.kill('SIGCONT');
+    }
+    const done = await seal.done;
+    expect(done.code, done.stdout + done.stderr).toBe(0);
+    const entries = await logEntries(store);
+    expect(entries.map((l) => l.command)).toEqual(['seal', 'verify', 'seal']);
+    expect(entries.map((l) => l.seq)).toEqual([1, 2, 3]);
+    const lv = await snap(['log', '--verify', '--store', store], { env: env() });
+    expect(lv.code, lv.stdout + lv.stderr).toBe(0);
+    const v2 = await snap(['verify', next, '--against', 'x@2', '--pubkey', kp.pub, '--store', store], { env: env() });
+    expect(v2.code, v2.stdout + v2.stderr).toBe(0);
+    expect(await keysUnder(c, bucket, 'st/locks/')).toEqual([]);
+  });
+});
+
+/** Stop `child` (SIGSTOP): it stays alive, its lock live, until SIGCONT. */
+function stop(child: ChildProcess): boolean {
+  return child.kill('SIGSTOP');
+}
+
+/** The body of `key` in `bucket`, as text. */
+async function bodyOf(c: S3Client, bucket: string, key: string): Promise<string> {
+  const r = await c.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return await (r.Body as { transformToString(): Promise<string> }).transformToString();
+}

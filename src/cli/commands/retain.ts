@@ -35,7 +35,9 @@ async function cmdRetain(a: Args, io: CliIo): Promise<number> {
   const remote = await openS3Backend(url, io.env);
   await remote.open(false);
   await remote.checkObjectLock();
-  const lock = await remote.lock();
+  // Retention is only ever extended, never shortened: readers may run beside (an append lock,
+  // FORMAT.md §23.4); a seal or another retain may not.
+  const lock = await remote.lock(undefined, 'append');
   let objects: string[];
   let committedEnvelope: Uint8Array | undefined;
   try {
