@@ -32,13 +32,13 @@ const B64_VALUE = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345678
 const STD_RE = /^[A-Za-z0-9+/]*={0,2}$/;
 const URL_RE = /^[A-Za-z0-9_-]*={0,2}$/;
 
-/** Standard base64 with padding (RFC 4648 §4), as snap writes it. */
+/**
+ * Standard base64 with padding (RFC 4648 §4), as snap writes it. Node's own encoder (`Buffer`, a
+ * global, no I/O): `btoa` of a binary string, used before, is written in JavaScript in Node 20 and
+ * took 0.6 s a MiB (a 48 MiB signed shard report: half a minute; a 4 MiB statement: 2 s).
+ */
 export function toBase64(bytes: Uint8Array): string {
-  let bin = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(bin);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 }
 
 /**
@@ -58,21 +58,15 @@ export function fromBase64(text: string): Uint8Array {
   const pad = s.length - body.length;
   if (body.length % 4 === 1) throw bad();
   if (pad > 0 && (body.length + pad) % 4 !== 0) throw bad();
-  const full = body + '='.repeat((4 - (body.length % 4)) % 4);
-  let bin: string;
-  try {
-    bin = atob(full);
-  } catch {
-    throw bad();
-  }
   // Refuse non-canonical encodings: the bits after the last byte, in the last character, must be
   // zero (4 of them after 2 characters of a group, 2 after 3). Told from that character alone:
   // encoding it all again to compare cost a second pass (a 4 MiB payload: 0.2 s of CPU).
   const rest = body.length % 4;
   if (rest > 0 && (B64_VALUE.indexOf(body.charAt(body.length - 1)) & (rest === 2 ? 0x0f : 0x03)) !== 0) throw bad();
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
+  // The text is now canonical standard base64 (checked above): Node's decoder, lenient only with
+  // what was refused already, gives exactly its bytes — about 10 × faster than `atob` and a loop
+  // over its characters. Copied into a Uint8Array of its own (a small Buffer is a view of a pool).
+  return new Uint8Array(Buffer.from(body, 'base64'));
 }
 
 const encoder = new TextEncoder();
