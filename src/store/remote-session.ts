@@ -273,6 +273,8 @@ export interface RemoteSessionOptions {
   /** With `objects: 'stream'`: how many objects no snapshot names fsck reads ({@link MAX_UNREFERENCED_OBJECTS_READ} unless given). */
   unreferencedObjectsRead?: number;
   lockWaitMs?: number;
+  /** How long its push waits for the audit log's lock (ms; S3Backend.lockLog's LOG_LOCK_WAIT_MS unless given): past it, no line is written and the command says so. */
+  logLockWaitMs?: number;
   /**
    * The store lock the session holds (FORMAT.md §23.4): `exclusive` (the default) for a command that
    * may delete or rewrite what others read; `append` for one that only adds to the store (readers
@@ -352,7 +354,7 @@ export async function openRemoteSession(remote: S3Backend, opts: RemoteSessionOp
         finished = true;
         try {
           if (push) killPointForTest('s3-ran');
-          if (push) await pushBack(local, store, remote, state, opts.retain, stats, opts.note, started, { shared: opts.lock === 'shared', logTail: opts.logTail === true });
+          if (push) await pushBack(local, store, remote, state, opts.retain, stats, opts.note, started, { shared: opts.lock === 'shared', logTail: opts.logTail === true, logLockWaitMs: opts.logLockWaitMs });
           killPointForTest('s3-pushed');
         } finally {
           await cleanup();
@@ -1048,7 +1050,7 @@ async function* objectListing(remote: S3Backend): AsyncGenerator<{ hex: string; 
  *   snapshots extended to it; its new objects keep the rule's lock (their write + P, later), so
  *   none of its objects or files is locked for less time than the snapshot (§23.6)
  */
-async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, state: PulledState, retain: Retention | undefined, stats: SessionStats, note: (text: string) => void, started: number, how: { shared: boolean; logTail: boolean }): Promise<void> {
+async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, state: PulledState, retain: Retention | undefined, stats: SessionStats, note: (text: string) => void, started: number, how: { shared: boolean; logTail: boolean; logLockWaitMs?: number }): Promise<void> {
   // A command that holds a shared lock pushes its audit log lines only: anything else it would write
   // is a fault of this program (it was taken for a reader), and nothing goes up.
   const readerOnly = (what: string): void => {
@@ -1137,7 +1139,7 @@ async function pushBack(local: LocalBackend, store: Store, remote: S3Backend, st
     // Appends take the log's own lock (FORMAT.md §23.4): commands holding a shared store lock run
     // at once, and each appends after the others. Lines appended since this command read the log
     // (its log.head moved) are read, and this command's lines chained after them.
-    const logLock = await remote.lockLog();
+    const logLock = await remote.lockLog(how.logLockWaitMs);
     try {
       const now = await remote.logHead();
       if (!sameBytes(now, state.logHead)) lines = await rechainLog(remote, store, lines, how.logTail);
