@@ -36,7 +36,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { SnapError } from '../core/errors.js';
-import { LATEST, looksLikePath } from '../core/refs.js';
+import { LATEST, NAME_RE, VERSION_RE, looksLikePath } from '../core/refs.js';
 import { openStore, objectPath, resolveRef, listSnapshots, writeFileAtomic, makeTmpDir, commitSnapshot, snapshotDir, MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, type Store } from '../io/store.js';
 import { readSmallFile } from '../io/small-file.js';
 import { manifestLineRuns } from '../io/manifest-file.js';
@@ -128,6 +128,38 @@ export function snapshotsWanted(need: SnapshotNeed | undefined, listed: readonly
   const named = new Set(need.names ?? []);
   for (const s of listed) if (named.has(s.name)) out.add(`${s.name}@${s.version}`);
   return out;
+}
+
+/**
+ * The folders of `snapshots/` that hold every snapshot {@link snapshotsWanted} can pick for `need`
+ * (S3Backend.listSnapshots' scope): `NAME/` for a `NAME@latest` ref and for each NAME of `names`,
+ * `NAME/VERSION/` for a `NAME@VERSION` ref; none for a path. Undefined — list every snapshot — for
+ * `all`, or when a ref may be an id or is no valid NAME@VERSION. If a folder listed does not hold
+ * what its ref names, snapshotsWanted says `all` and the caller lists everything after all.
+ * @returns folders relative to `snapshots/`, sorted, none inside another; or undefined
+ */
+export function snapshotListingScope(need: SnapshotNeed | undefined): string[] | undefined {
+  if (need === undefined || need === 'all') return undefined;
+  const names = new Set<string>();
+  const versions = new Map<string, string>();
+  for (const ref of need.refs) {
+    if (looksLikePath(ref)) continue;
+    const at = ref.indexOf('@'); // as core/refs.ts parseNameVersion splits it
+    if (at <= 0) return undefined;
+    const name = ref.slice(0, at);
+    const version = ref.slice(at + 1);
+    if (!NAME_RE.test(name)) return undefined;
+    if (version === LATEST) names.add(name);
+    else if (VERSION_RE.test(version)) versions.set(`${name}/${version}/`, name);
+    else return undefined;
+  }
+  for (const name of need.names ?? []) {
+    if (!NAME_RE.test(name)) return undefined;
+    names.add(name);
+  }
+  const out = [...names].map((n) => `${n}/`);
+  for (const [folder, name] of versions) if (!names.has(name)) out.push(folder);
+  return out.sort();
 }
 
 /** Most bytes of an other store file copied into the working copy (see {@link pull}). */
@@ -415,8 +447,15 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
     if (!changed || (!path.startsWith(REVOCATION_FOLDER) && !path.startsWith(ATTESTATION_FOLDER))) return;
     if (++changedFiles.n <= MAX_CHANGED_NOTES) opts.note(`${path.startsWith(REVOCATION_FOLDER) ? 'revocation' : 'attestation'} file ${path} was ${changed} in the bucket after it was written: its first version is read`);
   };
-  const listed = await remote.listSnapshots();
-  const wanted = snapshotsWanted(opts.snapshots, listed);
+  // Only the folders of snapshots/ the refs name are listed; when they do not hold what a ref names,
+  // every snapshot is (snapshotsWanted says `all`), as a command naming none of them would.
+  const scope = snapshotListingScope(opts.snapshots);
+  let listed = await remote.listSnapshots(scope);
+  let wanted = snapshotsWanted(opts.snapshots, listed);
+  if (wanted === 'all' && scope !== undefined) {
+    listed = await remote.listSnapshots();
+    wanted = snapshotsWanted(opts.snapshots, listed);
+  }
   const snaps = wanted === 'all' ? listed : listed.filter((s) => wanted.has(`${s.name}@${s.version}`));
   stats.snapshotsPulled = snaps.length;
   const junk = remote.snapshotJunk;

@@ -799,9 +799,15 @@ export class S3Backend implements StoreBackend {
    * Every committed snapshot (its commit object's first version). Only commit objects are kept from
    * the listing of `snapshots/` (memory grows with the snapshots, not with the staged files nor with
    * keys planted there); keys that are none of snap's are counted in {@link snapshotJunk}, skipped.
+   * @param scope list only these folders of `snapshots/` — each `NAME/` (every version of NAME) or
+   *   `NAME/VERSION/` — one listing each, in key order (so that a command naming one snapshot of a
+   *   store that holds thousands lists a few keys: store/remote-session.ts snapshotListingScope);
+   *   every snapshot when absent
+   * @throws SnapError `INTERNAL` (a scope that is not such a folder) | `IO_ERROR`
    */
-  async listSnapshots(): Promise<CommittedSnapshot[]> {
+  async listSnapshots(scope?: readonly string[]): Promise<CommittedSnapshot[]> {
     const base = this.key('snapshots/');
+    for (const folder of scope ?? []) if (!/^[^/]+\/(?:[^/]+\/)?$/.test(folder)) throw new SnapError('INTERNAL', `not a folder of snapshots/ to list: ${JSON.stringify(folder)}`);
     const out: CommittedSnapshot[] = [];
     const junk = { count: 0, keys: [] as string[] };
     const commit = (k: string): RegExpExecArray | null => {
@@ -817,7 +823,9 @@ export class S3Backend implements StoreBackend {
       }
       return false;
     };
-    const found = await this.firstVersions(base, keep);
+    const found = new Map<string, { first: Version; later: Version[] }>();
+    if (scope === undefined) for (const [k, v] of await this.firstVersions(base, keep)) found.set(k, v);
+    else for (const folder of [...scope].sort()) for (const [k, v] of await this.firstVersions(base + folder, keep)) found.set(k, v);
     this.snapshotJunk = junk;
     for (const [k, v] of found) {
       const m = commit(k) as RegExpExecArray;

@@ -8,8 +8,9 @@
 import { describe, expect, it } from 'vitest';
 import { useS3Server } from '../helpers/s3-server.js';
 import { makeTree, snap, useKeyPair } from '../helpers/tree.js';
-import { clientFor, newBucket } from './s3-fixture.js';
-import { snapshotsWanted } from '../../src/store/remote-session.js';
+import { clientFor, newBucket, watchedClient } from './s3-fixture.js';
+import { openRemoteSession, snapshotListingScope, snapshotsWanted, type SnapshotNeed } from '../../src/store/remote-session.js';
+import { S3Backend } from '../../src/store/s3.js';
 
 const server = useS3Server('moto');
 const kp = useKeyPair('s3need');
@@ -43,6 +44,50 @@ describe('snapshotsWanted: the snapshots a command\'s refs name', () => {
     for (const ref of ['sha256:0123abcd', '0123abcd', 'x@3', 'z@latest', 'x', '@1']) expect(snapshotsWanted({ refs: ['x@1', ref] }, listed), ref).toBe('all');
     expect(snapshotsWanted('all', listed)).toBe('all');
     expect(snapshotsWanted(undefined, listed)).toBe('all');
+  });
+});
+
+describe('snapshotListingScope: the folders of snapshots/ a command lists', () => {
+  it('is NAME/VERSION/ for a NAME@VERSION, NAME/ for NAME@latest and for each NAME of names (a version folder inside a NAME listed dropped), sorted; none for a path', () => {
+    expect(snapshotListingScope({ refs: ['x@1'] })).toEqual(['x/1/']);
+    expect(snapshotListingScope({ refs: ['y@2', 'x@latest', 'x@1'] })).toEqual(['x/', 'y/2/']);
+    expect(snapshotListingScope({ refs: ['y@1'], names: ['x'] })).toEqual(['x/', 'y/1/']);
+    expect(snapshotListingScope({ refs: ['x@1', 'x@1'], names: ['x'] })).toEqual(['x/']);
+    expect(snapshotListingScope({ refs: ['./data', 'x@1.snap.tar', '/tmp/a'] })).toEqual([]);
+  });
+  it('is undefined (list every snapshot) for all, a ref that may be an id, and one that is no valid NAME@VERSION', () => {
+    expect(snapshotListingScope('all')).toBeUndefined();
+    expect(snapshotListingScope(undefined)).toBeUndefined();
+    for (const ref of ['sha256:0123abcd', '0123abcd', 'x', '@1', 'x@', 'X@1', 'x@..', 'x@-1']) expect(snapshotListingScope({ refs: ['x@1', ref] }), ref).toBeUndefined();
+    expect(snapshotListingScope({ refs: [], names: ['Bad'] })).toBeUndefined();
+  });
+});
+
+describe('a reader of an S3 store lists only the folders of the snapshots it names (moto)', () => {
+  it('lists snapshots/x/1/ for x@1, snapshots/x/ for x@latest and a seal of x, nothing for two folders; a version the store lacks lists it, then every snapshot', { timeout: 180_000 }, async () => {
+    const c = clientFor(server);
+    for (const kind of ['plain', 'versioned'] as const) {
+      const bucket = await newBucket(c, kind);
+      const store = `s3://${bucket}/st/`;
+      const v1 = await makeTree({ 'a.txt': 'alpha\n' });
+      for (const as of ['x@1', 'x@2', 'y@1']) {
+        const r = await snap(['seal', v1, '--as', as, '--key', kp.key, '--store', store], { env: env() });
+        expect(r.code, r.stdout + r.stderr).toBe(0);
+      }
+      const listingsFor = async (need: SnapshotNeed): Promise<{ prefixes: string[]; pulled: number }> => {
+        const w = watchedClient(server);
+        const s = await openRemoteSession(new S3Backend(w.client, { bucket, prefix: 'st/' }), { create: false, objects: 'none', lock: 'shared', logTail: true, snapshots: need, note: () => {} });
+        await s.finish(false);
+        return { prefixes: [...new Set(w.listings.filter((p) => p.startsWith('st/snapshots/')))], pulled: s.stats.snapshotsPulled };
+      };
+      expect(await listingsFor({ refs: ['x@1'] }), kind).toEqual({ prefixes: ['st/snapshots/x/1/'], pulled: 1 });
+      expect(await listingsFor({ refs: ['x@latest'] }), kind).toEqual({ prefixes: ['st/snapshots/x/'], pulled: 2 });
+      expect(await listingsFor({ refs: ['y@1'], names: ['x'] }), kind).toEqual({ prefixes: ['st/snapshots/x/', 'st/snapshots/y/1/'], pulled: 3 });
+      expect(await listingsFor({ refs: ['./a', './b'] }), kind).toEqual({ prefixes: [], pulled: 0 });
+      expect(await listingsFor({ refs: ['x@9'] }), kind).toEqual({ prefixes: ['st/snapshots/x/9/', 'st/snapshots/'], pulled: 3 });
+      expect(await listingsFor({ refs: ['z@latest'] }), kind).toEqual({ prefixes: ['st/snapshots/z/', 'st/snapshots/'], pulled: 3 });
+      expect(await listingsFor({ refs: ['sha256:0123abcd'] }), kind).toEqual({ prefixes: ['st/snapshots/'], pulled: 3 });
+    }
   });
 });
 
