@@ -204,12 +204,12 @@ export const SHARED_LOCK_COMMANDS: ReadonlySet<string> = new Set(['verify', 'dri
  * commit object: FORMAT.md §23.3), write-once files (co-signatures, revocations, attestations), log
  * lines under the log's lock: they hold an append lock (FORMAT.md §23.4), one at a time, with readers
  * beside them, so that a seal of hours does not make a CI's verify wait and fail. (`retain`, which
- * only extends Object Lock retention, takes the same kind: cli/commands/retain.ts.)
+ * only extends Object Lock retention, takes its lock itself: cli/commands/retain.ts.)
  */
-export const APPEND_LOCK_COMMANDS: ReadonlySet<string> = new Set(['seal', 'import', 'sign', 'revoke', 'attest', 'init']);
+export const APPEND_LOCK_COMMANDS: ReadonlySet<string> = new Set(['seal', 'import', 'sign', 'revoke', 'attest', 'init', 'retain']);
 
 /** The store lock `cmd` holds on an S3 store (FORMAT.md §23.4). */
-export function lockKindOf(cmd: string): LockKind {
+export function lockKindFor(cmd: string): LockKind {
   return SHARED_LOCK_COMMANDS.has(cmd) ? 'shared' : APPEND_LOCK_COMMANDS.has(cmd) ? 'append' : 'exclusive';
 }
 
@@ -268,7 +268,7 @@ export async function runOnS3Store(cmd: string, url: string, a: Args, io: CliIo,
   const session = await openRemoteSession(remote, {
     cosignatures,
     create: CREATING.get(cmd) ?? false,
-    lock: lockKindOf(cmd),
+    lock: lockKindFor(cmd),
     logTail: LOG_TAIL_COMMANDS.has(cmd),
     objects: objectNeedOf(cmd, a),
     manifests: manifestNeedOf(cmd, a),

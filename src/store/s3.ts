@@ -106,7 +106,7 @@ type LockObjectState = 'stale' | 'gone' | { holder: string; kind: LockKind } | {
  * `"append": true` alone an adding writer's; anything else — neither, both, or what an older snap
  * writes for every command — is exclusive.
  */
-function lockKindOf(body: { shared?: unknown; append?: unknown }): LockKind {
+function lockKindOfBody(body: { shared?: unknown; append?: unknown }): LockKind {
   const shared = body.shared === true;
   const append = body.append === true;
   return shared && !append ? 'shared' : append && !shared ? 'append' : 'exclusive';
@@ -1583,7 +1583,7 @@ export class S3Backend implements StoreBackend {
       ? `, since ${new Date(since).toISOString()}${ahead > 60_000 ? ` (${Math.round(ahead / 60_000)} minutes ahead of this machine's clock: its clock is wrong, or the object was planted)` : ''}`
       : '';
     const written = ageMs !== undefined ? `, last written ${Math.max(0, Math.round(ageMs / 1000))} s ago` : '';
-    const kind = lockKindOf(holder);
+    const kind = lockKindOfBody(holder);
     return { holder: `${kind === 'shared' ? 'a reader, ' : kind === 'append' ? 'a writer that only adds, ' : ''}pid ${pid} on host ${host}${sinceText}${written}`, kind };
   }
 

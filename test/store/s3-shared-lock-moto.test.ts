@@ -23,6 +23,8 @@ import { appendAudit } from '../../src/io/audit-log.js';
 import { LocalBackend } from '../../src/store/local.js';
 import { openStore } from '../../src/io/store.js';
 import { SnapError } from '../../src/core/errors.js';
+import { lockKindFor } from '../../src/cli/remote-store.js';
+import { readFileSync } from 'node:fs';
 
 const server = useS3Server('moto');
 const kp = useKeyPair('s3shared');
@@ -266,6 +268,22 @@ describe('readers of an S3 store share its lock (moto)', () => {
 });
 
 describe('a command that only adds to an S3 store (seal, import, sign, …) lets readers run beside it (moto)', () => {
+  it('holds the lock kind docs/FORMAT.md §23.4 gives each command in its table', () => {
+    const format = readFileSync(new URL('../../docs/FORMAT.md', import.meta.url), 'utf8');
+    const rows = [...format.matchAll(/^\| (shared|append|exclusive) \| (.*?) \| .* \|$/gm)];
+    expect(rows.map((r) => r[1])).toEqual(['shared', 'append', 'exclusive']);
+    let commands = 0;
+    for (const [, kind, heldBy] of rows) {
+      for (const [, cmd] of (heldBy as string).matchAll(/`([a-z-]+)`/g)) {
+        expect(lockKindFor(cmd as string), cmd).toBe(kind);
+        commands++;
+      }
+    }
+    expect(commands).toBe(22);
+    // A command the table does not name (one added later) holds the exclusive lock.
+    expect(lockKindFor('a-command-added-later')).toBe('exclusive');
+  });
+
   it('an append session opens beside two readers, and readers open beside it; a second append session and an exclusive one wait (STORE_LOCKED names the writer)', { timeout: 120_000 }, async () => {
     const { c, bucket } = await sealedStore();
     const r1 = await session(c, bucket, 'shared');

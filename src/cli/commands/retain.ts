@@ -11,7 +11,7 @@ import { parseExpiry } from '../../core/durations.js';
 import { escapeForTerminal as shown } from '../../core/display.js';
 import { EXIT_OK } from '../exit-codes.js';
 import { jsonOut, commonFlags, type Args, type CliIo, type CommandSpec, withExamples } from '../common.js';
-import { s3StoreOf } from '../remote-store.js';
+import { lockKindFor, s3StoreOf } from '../remote-store.js';
 import { makeScratchDir, removeWhenDone } from '../../io/scratch-dir.js';
 import { ENVELOPE_FILE, MANIFEST_FILE, STATEMENT_FILE } from '../../io/store.js';
 import { MAX_COSIGNATURE_FILES, notCosignatureOf } from '../../store/cosignatures.js';
@@ -37,7 +37,7 @@ async function cmdRetain(a: Args, io: CliIo): Promise<number> {
   await remote.checkObjectLock();
   // Retention is only ever extended, never shortened: readers may run beside (an append lock,
   // FORMAT.md §23.4); a seal or another retain may not.
-  const lock = await remote.lock(undefined, 'append');
+  const lock = await remote.lock(undefined, lockKindFor('retain'));
   let objects: string[];
   let committedEnvelope: Uint8Array | undefined;
   try {
