@@ -194,8 +194,9 @@ const CREATING = new Map<string, CreateStore>([
  * (FORMAT.md §23.4), so that any number of them run at once — a CI's shards each verifying against
  * the same bucket — and beside a command that only adds to the store ({@link APPEND_LOCK_COMMANDS}).
  * The others hold the exclusive lock: `fsck` (it removes and replaces, and takes a seal's staged
- * files for leftovers), and `log`, `lineage`, `impact` and `verify-model`, which read the whole
- * audit log and must not see another command's append half done.
+ * files for leftovers), `log`, `lineage`, `impact` and `verify-model`, which read the whole audit
+ * log and must not see another command's append half done, and `bom`, which like the last three
+ * reads the model attestations `attest` writes as two files.
  */
 export const SHARED_LOCK_COMMANDS: ReadonlySet<string> = new Set(['verify', 'drill', 'diff', 'report', 'check', 'show', 'list', 'prove', 'export', 'restore']);
 

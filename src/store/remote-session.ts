@@ -435,7 +435,10 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
   const state: PulledState = { snapshots: new Set(), envelopes: new Map(), objects: new Map(), handedOver: new Set(), logBytes: 0, files: new Map() };
   /** Each pulled snapshot's statement (its bytes, when it has one): the manifests stay on disk. */
   const pulled = new Map<string, { statement?: Uint8Array }>();
-  const otherFiles = await remote.listFiles();
+  // Only the folders of snapshots/ the refs name are listed (below), at the same time as the store
+  // files' folders.
+  const scope = snapshotListingScope(opts.snapshots);
+  const [otherFiles, scoped] = await Promise.all([remote.listFiles(), remote.listSnapshots(scope)]);
   /**
    * A revocation or attestation file of a versioned bucket is read at its first version
    * (S3Backend.firstVersionOf): one written over or deleted since is said on stderr, the first
@@ -447,10 +450,9 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
     if (!changed || (!path.startsWith(REVOCATION_FOLDER) && !path.startsWith(ATTESTATION_FOLDER))) return;
     if (++changedFiles.n <= MAX_CHANGED_NOTES) opts.note(`${path.startsWith(REVOCATION_FOLDER) ? 'revocation' : 'attestation'} file ${path} was ${changed} in the bucket after it was written: its first version is read`);
   };
-  // Only the folders of snapshots/ the refs name are listed; when they do not hold what a ref names,
-  // every snapshot is (snapshotsWanted says `all`), as a command naming none of them would.
-  const scope = snapshotListingScope(opts.snapshots);
-  let listed = await remote.listSnapshots(scope);
+  // When the folders listed do not hold what a ref names, every snapshot is listed (snapshotsWanted
+  // says `all`), as for a command naming none of them.
+  let listed = scoped;
   let wanted = snapshotsWanted(opts.snapshots, listed);
   if (wanted === 'all' && scope !== undefined) {
     listed = await remote.listSnapshots();

@@ -372,7 +372,8 @@ export class S3Backend implements StoreBackend {
   readonly kind = 's3' as const;
   readonly location: string;
   readonly counters: S3Counters = { objectPuts: 0, objectsPresent: 0 };
-  private versioned: boolean | undefined;
+  /** Whether the bucket is versioned, asked once (listings started at once share the question). */
+  private versioned: Promise<boolean> | undefined;
   /** Winning commit versions found by listSnapshots (key → version). */
   private winners = new Map<string, Version>();
 
@@ -552,14 +553,13 @@ export class S3Backend implements StoreBackend {
 
   /** Whether the bucket keeps versions (Object Lock buckets always do). */
   async isVersioned(): Promise<boolean> {
-    if (this.versioned === undefined) {
-      try {
-        const r = await this.client.send(new GetBucketVersioningCommand({ Bucket: this.where.bucket }));
-        this.versioned = r.Status === 'Enabled';
-      } catch (e) {
+    this.versioned ??= this.client.send(new GetBucketVersioningCommand({ Bucket: this.where.bucket })).then(
+      (r) => r.Status === 'Enabled',
+      (e: unknown) => {
+        this.versioned = undefined; // asked again next time
         throw s3Error(e, `read the versioning of bucket ${this.where.bucket}`);
-      }
-    }
+      },
+    );
     return this.versioned;
   }
 
@@ -1243,9 +1243,22 @@ export class S3Backend implements StoreBackend {
    * lines and locks are listed by their own readers.
    */
   private async *otherKeys(): AsyncIterable<{ key: string; first?: { versionId: string; changed?: 'written over' | 'deleted' } }> {
-    for (const f of FILE_FOLDERS) {
-      if (FIRST_VERSION_FOLDERS.includes(f) && (await this.isVersioned())) yield* this.firstVersionKeys(f);
-      else for await (const key of this.listKeys(this.where.prefix + f)) yield { key };
+    const versioned = await this.isVersioned();
+    const listKeys = async function* (self: S3Backend, f: string): AsyncGenerator<{ key: string }> {
+      for await (const key of self.listKeys(self.where.prefix + f)) yield { key };
+    };
+    // Each folder's listing, in folder order; the first page of every folder is asked for at once
+    // (one round trip where a store's folders each fit in a page, not one per folder), the later
+    // pages as the keys are read: at most a page a folder is held ahead.
+    const lists = FILE_FOLDERS.map((f) => (FIRST_VERSION_FOLDERS.includes(f) && versioned ? this.firstVersionKeys(f) : listKeys(this, f))[Symbol.asyncIterator]());
+    const firsts = lists.map((it) => it.next());
+    for (const p of firsts) p.catch(() => {}); // awaited below, in order; not unhandled meanwhile
+    try {
+      for (const [i, it] of lists.entries()) {
+        for (let r = await (firsts[i] as Promise<IteratorResult<{ key: string; first?: { versionId: string; changed?: 'written over' | 'deleted' } }>>); !r.done; r = await it.next()) yield r.value;
+      }
+    } finally {
+      await Promise.all(lists.map((it) => it.return?.(undefined).catch(() => {})));
     }
   }
 
@@ -1501,10 +1514,13 @@ export class S3Backend implements StoreBackend {
    * `readers` it waits for in place (see {@link lockUnder}). Stale ones are removed.
    */
   private async lockConflicts(base: string, mine: string, kind: LockKind): Promise<LockConflicts> {
-    const now = await this.serverTime(mine);
+    // The server's time of our object (a HEAD, which never throws) is asked for while the lock
+    // objects are listed: one round trip, not two.
+    const serverNow = this.serverTime(mine);
     const out: LockConflicts = { conflicts: [], readers: [] };
     for await (const o of this.listEntries(base)) {
       if (o.key === mine) continue;
+      const now = await serverNow;
       const held = await this.lockState(o.key, now !== undefined && o.modified !== undefined ? now - o.modified : undefined);
       if (held === 'stale' || held === 'gone') continue;
       if ('holder' in held && lockKindsCoexist(kind, held.kind)) continue;

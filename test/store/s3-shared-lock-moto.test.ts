@@ -279,7 +279,7 @@ describe('a command that only adds to an S3 store (seal, import, sign, …) lets
         commands++;
       }
     }
-    expect(commands).toBe(22);
+    expect(commands).toBe(23);
     // A command the table does not name (one added later) holds the exclusive lock.
     expect(lockKindFor('a-command-added-later')).toBe('exclusive');
   });

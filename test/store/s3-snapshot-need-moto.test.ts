@@ -11,6 +11,7 @@ import { makeTree, snap, useKeyPair } from '../helpers/tree.js';
 import { clientFor, newBucket, watchedClient } from './s3-fixture.js';
 import { openRemoteSession, snapshotListingScope, snapshotsWanted, type SnapshotNeed } from '../../src/store/remote-session.js';
 import { S3Backend } from '../../src/store/s3.js';
+import { GetBucketVersioningCommand, ListObjectVersionsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 
 const server = useS3Server('moto');
 const kp = useKeyPair('s3need');
@@ -144,5 +145,42 @@ describe('a reader of an S3 store copies only the snapshots it names (moto)', ()
     expect(missing.code).toBe(3);
     expect(missing.stderr).toContain('x has 3 versions');
     expect(pulled(missing)).toBe(5);
+  });
+});
+
+describe('the listings a reader of an S3 store makes before it copies anything (moto)', () => {
+  it('are asked for at once: the first page of each folder of store files and of the snapshot folder, in a plain and a versioned bucket; the bucket\'s versioning is asked once', { timeout: 120_000 }, async () => {
+    const c = clientFor(server);
+    for (const kind of ['plain', 'versioned'] as const) {
+      const bucket = await newBucket(c, kind);
+      const store = `s3://${bucket}/st/`;
+      const r = await snap(['seal', await makeTree({ 'a.txt': 'alpha\n' }), '--as', 'x@1', '--key', kp.key, '--store', store], { env: env() });
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      // Each request held 150 ms: requests made one after the other never overlap.
+      let inFlight = 0;
+      let most = 0;
+      let versioningAsked = 0;
+      const slow = clientFor(server);
+      const send = slow.send.bind(slow) as (cmd: unknown) => Promise<unknown>;
+      (slow as unknown as { send: (cmd: unknown) => Promise<unknown> }).send = async (cmd: unknown) => {
+        if (cmd instanceof GetBucketVersioningCommand) versioningAsked++;
+        const listing = cmd instanceof ListObjectsV2Command || cmd instanceof ListObjectVersionsCommand;
+        const prefix = listing ? String((cmd as ListObjectsV2Command).input.Prefix) : '';
+        const counted = listing && !['st/locks/', 'st/log/', 'st/log.locks/'].some((p) => prefix.startsWith(p));
+        if (counted) most = Math.max(most, ++inFlight);
+        try {
+          await new Promise((res) => setTimeout(res, 150));
+          return await send(cmd);
+        } finally {
+          if (counted) inFlight--;
+        }
+      };
+      const s = await openRemoteSession(new S3Backend(slow as S3Client, { bucket, prefix: 'st/' }), { create: false, objects: 'none', lock: 'shared', logTail: true, snapshots: { refs: ['x@1'] }, note: () => {} });
+      await s.finish(false);
+      expect(s.stats.snapshotsPulled, kind).toBe(1);
+      // revocations/, attestations/, log.checkpoints/, signatures/ and snapshots/x/1/ at once.
+      expect(most, kind).toBe(5);
+      expect(versioningAsked, kind).toBe(1);
+    }
   });
 });
