@@ -411,6 +411,35 @@ function exclusiveOnly(opts: RemoteSessionOptions, remote: S3Backend, what: stri
   if (kind !== 'exclusive') throw new Error(`internal error: a command holding a${kind === 'append' ? 'n' : ''} ${kind} lock on ${remote.location} would ${what}; only the exclusive lock allows it`);
 }
 
+/**
+ * The bucket's audit log into the working copy: every line, or its last line with `opts.logTail`,
+ * and `log.head` (FORMAT.md §23.5), streamed (a planted line costs at most MAX_LOG_LINE_BYTES + 1);
+ * `state.logBytes` and `state.logHead` set to what was pulled.
+ * @throws SnapError `IO_ERROR`
+ */
+async function pullLog(remote: S3Backend, store: Store, opts: RemoteSessionOptions, state: PulledState): Promise<void> {
+  const logDir = await makeTmpDir(store, 'log');
+  try {
+    const log = await remote.readLogInto(join(logDir, LOG_FILE), { tail: opts.logTail === true });
+    state.logBytes = log.bytes;
+    if (log.head) state.logHead = log.head;
+    if (log.lines > 0) await fsp.rename(join(logDir, LOG_FILE), join(store.root, LOG_FILE));
+    if (log.head) await writeFileAtomic(join(store.root, LOG_HEAD_FILE), log.head, { mode: 0o644 });
+  } finally {
+    await fsp.rm(logDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The values of `work`, started together, once every one has settled — none is left running when
+ * this returns or throws; the first rejection in the order given is thrown.
+ */
+async function allSettledInOrder<T extends readonly unknown[]>(work: { [K in keyof T]: Promise<T[K]> }): Promise<{ -readonly [K in keyof T]: T[K] }> {
+  const settled = await Promise.allSettled(work);
+  for (const r of settled) if (r.status === 'rejected') throw r.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: T[K] };
+}
+
 /** What the remote held when pulled (what a push compares with). */
 interface PulledState {
   snapshots: Set<string>;
@@ -437,8 +466,9 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
   const pulled = new Map<string, { statement?: Uint8Array }>();
   // Only the folders of snapshots/ the refs name are listed (below), at the same time as the store
   // files' folders.
+  // The audit log is read meanwhile too (its head, where it ends, its last line or every line).
   const scope = snapshotListingScope(opts.snapshots);
-  const [otherFiles, scoped] = await Promise.all([remote.listFiles(), remote.listSnapshots(scope)]);
+  const [otherFiles, scoped] = await allSettledInOrder([remote.listFiles(), remote.listSnapshots(scope), pullLog(remote, store, opts, state)] as const);
   /**
    * A revocation or attestation file of a versioned bucket is read at its first version
    * (S3Backend.firstVersionOf): one written over or deleted since is said on stderr, the first
@@ -641,17 +671,6 @@ async function pull(remote: S3Backend, local: LocalBackend, store: Store, opts: 
     stats.objectsPulled++;
     stats.bytesPulled += r.size;
   });
-  // The log streams into the working copy (a planted line costs at most MAX_LOG_LINE_BYTES + 1).
-  const logDir = await makeTmpDir(store, 'log');
-  try {
-    const log = await remote.readLogInto(join(logDir, LOG_FILE), { tail: opts.logTail === true });
-    state.logBytes = log.bytes;
-    if (log.head) state.logHead = log.head;
-    if (log.lines > 0) await fsp.rename(join(logDir, LOG_FILE), join(store.root, LOG_FILE));
-    if (log.head) await writeFileAtomic(join(store.root, LOG_HEAD_FILE), log.head, { mode: 0o644 });
-  } finally {
-    await fsp.rm(logDir, { recursive: true, force: true });
-  }
   for (const path of otherFiles) {
     if (path.startsWith(`${COSIGNATURES_DIR}/`)) continue; // merged into the envelopes above
     if (state.files.has(path)) continue; // an attestation, pulled before the manifests
