@@ -36,7 +36,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { SnapError } from '../core/errors.js';
-import { LATEST, NAME_RE, VERSION_RE, looksLikePath } from '../core/refs.js';
+import { LATEST, NAME_RE, looksLikePath, parseNameVersion, type NameVersion } from '../core/refs.js';
 import { openStore, objectPath, resolveRef, listSnapshots, writeFileAtomic, makeTmpDir, commitSnapshot, snapshotDir, MANIFEST_FILE, STATEMENT_FILE, ENVELOPE_FILE, type Store } from '../io/store.js';
 import { readSmallFile } from '../io/small-file.js';
 import { manifestLineRuns } from '../io/manifest-file.js';
@@ -115,19 +115,33 @@ export function snapshotsWanted(need: SnapshotNeed | undefined, listed: readonly
   const names = new Set(listed.map((s) => s.name));
   const out = new Set<string>();
   for (const ref of need.refs) {
-    if (looksLikePath(ref)) continue;
-    const at = ref.indexOf('@'); // as core/refs.ts parseNameVersion splits it
-    if (at <= 0) return 'all';
-    const name = ref.slice(0, at);
-    if (ref.slice(at + 1) === LATEST) {
-      if (!names.has(name)) return 'all';
-      for (const s of listed) if (s.name === name) out.add(`${s.name}@${s.version}`);
+    const r = snapshotNamedBy(ref);
+    if (r === 'path') continue;
+    if (r === undefined) return 'all';
+    if (r.version === LATEST) {
+      if (!names.has(r.name)) return 'all';
+      for (const s of listed) if (s.name === r.name) out.add(`${s.name}@${s.version}`);
     } else if (held.has(ref)) out.add(ref);
     else return 'all';
   }
   const named = new Set(need.names ?? []);
   for (const s of listed) if (named.has(s.name)) out.add(`${s.name}@${s.version}`);
   return out;
+}
+
+/**
+ * What a ref of a {@link SnapshotNeed} names: `path` (a folder or an archive: no snapshot), a valid
+ * NAME@VERSION or NAME@latest (core/refs.ts parseNameVersion), or undefined when it may be a
+ * snapshot id or is no valid NAME@VERSION (the command resolves it against every snapshot).
+ */
+function snapshotNamedBy(ref: string): 'path' | NameVersion | undefined {
+  if (looksLikePath(ref)) return 'path';
+  if (!ref.includes('@')) return undefined;
+  try {
+    return parseNameVersion(ref);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -143,15 +157,11 @@ export function snapshotListingScope(need: SnapshotNeed | undefined): string[] |
   const names = new Set<string>();
   const versions = new Map<string, string>();
   for (const ref of need.refs) {
-    if (looksLikePath(ref)) continue;
-    const at = ref.indexOf('@'); // as core/refs.ts parseNameVersion splits it
-    if (at <= 0) return undefined;
-    const name = ref.slice(0, at);
-    const version = ref.slice(at + 1);
-    if (!NAME_RE.test(name)) return undefined;
-    if (version === LATEST) names.add(name);
-    else if (VERSION_RE.test(version)) versions.set(`${name}/${version}/`, name);
-    else return undefined;
+    const r = snapshotNamedBy(ref);
+    if (r === 'path') continue;
+    if (r === undefined) return undefined;
+    if (r.version === LATEST) names.add(r.name);
+    else versions.set(`${r.name}/${r.version}/`, r.name);
   }
   for (const name of need.names ?? []) {
     if (!NAME_RE.test(name)) return undefined;

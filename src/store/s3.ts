@@ -803,11 +803,14 @@ export class S3Backend implements StoreBackend {
    *   `NAME/VERSION/` — one listing each, in key order (so that a command naming one snapshot of a
    *   store that holds thousands lists a few keys: store/remote-session.ts snapshotListingScope);
    *   every snapshot when absent
-   * @throws SnapError `INTERNAL` (a scope that is not such a folder) | `IO_ERROR`
+   * @throws SnapError `INTERNAL` (a scope that is not such a folder of a valid NAME and VERSION) | `IO_ERROR`
    */
   async listSnapshots(scope?: readonly string[]): Promise<CommittedSnapshot[]> {
     const base = this.key('snapshots/');
-    for (const folder of scope ?? []) if (!/^[^/]+\/(?:[^/]+\/)?$/.test(folder)) throw new SnapError('INTERNAL', `not a folder of snapshots/ to list: ${JSON.stringify(folder)}`);
+    for (const folder of scope ?? []) {
+      const m = /^([^/]+)\/(?:([^/]+)\/)?$/.exec(folder);
+      if (!m || !NAME_RE.test(m[1] as string) || (m[2] !== undefined && !VERSION_RE.test(m[2]))) throw new SnapError('INTERNAL', `not a folder of snapshots/ to list: ${JSON.stringify(folder)}`);
+    }
     const out: CommittedSnapshot[] = [];
     const junk = { count: 0, keys: [] as string[] };
     const commit = (k: string): RegExpExecArray | null => {

@@ -62,6 +62,15 @@ describe('snapshotListingScope: the folders of snapshots/ a command lists', () =
     for (const ref of ['sha256:0123abcd', '0123abcd', 'x', '@1', 'x@', 'X@1', 'x@..', 'x@-1']) expect(snapshotListingScope({ refs: ['x@1', ref] }), ref).toBeUndefined();
     expect(snapshotListingScope({ refs: [], names: ['Bad'] })).toBeUndefined();
   });
+  it('is checked again by the backend: a scope that is not NAME/ or NAME/VERSION/ is refused (INTERNAL) before any request', async () => {
+    let sent = 0;
+    const client = { send: async () => void sent++ } as unknown as S3Client;
+    for (const folder of ['../', 'x/../', 'X/', 'x', 'x/1/2/', '/x/', 'x//']) {
+      const e = await new S3Backend(client, { bucket: 'b', prefix: 'st/' }).listSnapshots([folder]).then(() => undefined, (x: unknown) => x);
+      expect(e, folder).toMatchObject({ code: 'INTERNAL' });
+    }
+    expect(sent).toBe(0);
+  });
 });
 
 describe('a reader of an S3 store lists only the folders of the snapshots it names (moto)', () => {
