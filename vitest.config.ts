@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Hashing workers kept between the CLI runs of a test file (see the file).
+    setupFiles: ['test/setup/keep-workers.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',

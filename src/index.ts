@@ -19,6 +19,7 @@ export { readPrivateKey, readPublicKey, writeKeyPair } from './io/keyfile.js';
 export { openStore, lockStore, listSnapshots, resolveRef, storePath, objectPath, type Store, type SnapshotInfo, type SnapshotLocation } from './io/store.js';
 export { walkDataset, walkDatasetRuns, nameDetails, suggestExclude, type RefusedEntry, type WalkItem, type WalkOptions } from './io/walk.js';
 export { seal, scanDataset, type SealOptions, type SealResult, type Progress } from './ops/seal.js';
+export { keepIdleHashWorkers } from './io/prestart.js';
 export { verify, type VerifyOptions, type VerifyReport, type Problem, type ProblemKind } from './ops/verify.js';
 export { diff, isIdentical, type DiffInput, type DiffReport, type DiffSide, type DiffExtra } from './ops/diff.js';
 export { checkTrust, readSnapshotUnverified, type TrustCheck, type SignerReport } from './snapshot.js';

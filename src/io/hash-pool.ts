@@ -4,7 +4,7 @@
  * which keeps the manifest in walk order while every core hashes.
  */
 import { availableParallelism } from 'node:os';
-import { hashWorkerSource, takeHashWorkers } from './prestart.js';
+import { hashWorkerSource, keepsIdleHashWorkers, returnHashWorkers, takeHashWorkers } from './prestart.js';
 import { WorkerPool } from './worker-pool.js';
 import type { FoldedLeaves } from '../core/merkle.js';
 
@@ -136,8 +136,15 @@ export class HashPool extends WorkerPool<{ id: number }> {
    * synchronous and ends with its reply: an object it wrote is flushed and closed before it), so the
    * command does not wait for their threads to end ({@link WorkerPool.closeIdle}); with a batch still
    * waiting (an error, an interruption) it waits, as before, so nothing is read or written after.
+   * Idle workers are kept for the next pool instead when the process asked for that
+   * (`keepIdleHashWorkers`, prestart.ts).
    */
   override close(): Promise<void> {
+    const idle = keepsIdleHashWorkers() ? this.release() : undefined;
+    if (idle) {
+      returnHashWorkers(idle);
+      return Promise.resolve();
+    }
     return this.closeIdle();
   }
 

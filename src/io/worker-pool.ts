@@ -16,8 +16,10 @@ import { interruptedError, whenInterrupted } from './interrupt.js';
  */
 export class WorkerPool<Reply extends { id: number }> {
   private readonly workers: Worker[] = [];
-  /** One per started worker: resolves when its thread has ended. */
+  /** One per started worker: resolves when its thread has ended (or the worker was handed back, {@link release}). */
   private readonly exits: Promise<void>[] = [];
+  /** Resolves the matching {@link exits} entry. */
+  private readonly exited: (() => void)[] = [];
   private readonly load: number[] = [];
   private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: unknown) => void }>();
   private nextId = 0;
@@ -67,7 +69,12 @@ export class WorkerPool<Reply extends { id: number }> {
       worker.on('exit', (code) => {
         if (!this.closing) this.fail(new SnapError('INTERNAL', `${label} worker ${w} ended unexpectedly (exit code ${code})`));
       });
-      this.exits.push(new Promise((done) => worker.once('exit', () => done())));
+      this.exits.push(
+        new Promise((done) => {
+          this.exited.push(done);
+          worker.once('exit', () => done());
+        }),
+      );
       this.workers.push(worker);
       this.load.push(0);
       return worker;
@@ -164,6 +171,29 @@ export class WorkerPool<Reply extends { id: number }> {
     this.unregister();
     this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  /**
+   * Hand the workers over to the caller, idle and no longer this pool's (no listener of the pool left
+   * on them, the pool closed as by {@link close}), when no request is waiting and no worker failed;
+   * undefined otherwise (nothing done then), and when the pool was closed before — its threads may
+   * be stopped already: a pool closed with a request waiting, then closed again once that request
+   * was given up, must not hand over threads that have ended. Only for pools whose workers hold
+   * nothing between requests (see {@link closeIdle}) and take a new configuration by message
+   * (hash-worker.ts).
+   */
+  protected release(): Worker[] | undefined {
+    if (this.closing || this.pending.size > 0 || this.failed !== undefined) return undefined;
+    this.unregister();
+    this.closing = true;
+    const out = this.workers.splice(0);
+    for (const w of out) {
+      w.removeAllListeners('message');
+      w.removeAllListeners('error');
+      w.removeAllListeners('exit');
+    }
+    for (const done of this.exited) done();
+    return out;
   }
 
   /**

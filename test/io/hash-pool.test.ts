@@ -1,19 +1,35 @@
 /**
  * The hashing pool's start-up: workers started before the pool (io/prestart.ts) are configured by
  * message and hash like any other, a pool starts its workers only when there is work for them, and
- * which runs start a worker early (cli/early-workers.ts).
+ * which runs start a worker early (cli/early-workers.ts); and, when the process asks for it, idle
+ * workers kept from one pool for the next (`keepIdleHashWorkers`).
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HashPool, type SealReply } from '../../src/io/hash-pool.js';
-import { prestartHashWorkers, takeHashWorkers } from '../../src/io/prestart.js';
+import { keepIdleHashWorkers, MAX_KEPT_WORKERS, prestartHashWorkers, takeHashWorkers } from '../../src/io/prestart.js';
 import { earlyWorkerCount } from '../../src/cli/early-workers.js';
-import { makeTree } from '../helpers/tree.js';
+import { makeTree, tempDir } from '../helpers/tree.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const seal = (pool: HashPool, rels: string[]) => pool.submit<SealReply>({ rels, kinds: rels.map(() => 0), extra: rels.map(() => null) });
 
+/** Every worker kept or pre-started, taken out and stopped: the next pool starts from none. */
+async function dropSpares(): Promise<void> {
+  await Promise.all(takeHashWorkers(Number.MAX_SAFE_INTEGER).map((w) => w.terminate()));
+}
+
 describe('HashPool', () => {
+  // As the `snap` binary runs it: idle workers are stopped, not kept (the suite's setup keeps them).
+  beforeAll(async () => {
+    keepIdleHashWorkers(false);
+    await dropSpares();
+  });
+  afterAll(() => keepIdleHashWorkers(true));
+
   it('starts one worker for a single batch, and a second only when a batch finds the first busy', async () => {
     const root = await makeTree({ a: 'alpha', b: 'beta' });
     const pool = new HashPool({ jobs: 2, mode: 'seal', root });
@@ -92,6 +108,118 @@ describe('HashPool', () => {
     } finally {
       await pool.close();
     }
+  });
+});
+
+describe('HashPool with idle workers kept (keepIdleHashWorkers)', () => {
+  beforeAll(async () => {
+    keepIdleHashWorkers(true);
+    await dropSpares();
+  });
+  afterAll(dropSpares);
+
+  it('hands its idle worker to the next pool, which configures it for its own folder and mode', async () => {
+    const a = await makeTree({ f: 'alpha' });
+    const b = await makeTree({ f: 'beta' });
+    const first = new HashPool({ jobs: 1, mode: 'seal', root: a });
+    expect((await seal(first, ['f'])).text).toContain(sha256('alpha'));
+    await first.close();
+    // ended: the pool has no thread left of its own (its worker is the next pool's, still running)
+    const ended = await Promise.race([first.ended().then(() => 'ended'), new Promise((r) => setTimeout(() => r('still waiting'), 5_000))]);
+    expect(ended).toBe('ended');
+    const second = new HashPool({ jobs: 1, mode: 'verify', root: b });
+    try {
+      expect(takeHashWorkers(1)).toEqual([]); // the kept worker went to the second pool
+      const line = `{"path":"f","sha256":"${sha256('alpha')}","size":5}`;
+      const r = await second.submit<{ id: number; problems: { index: number; kind: string; sha256?: string }[] }>({ kinds: [1], lines: [line], rels: ['f'] });
+      expect(r.problems).toEqual([{ index: 0, kind: 'modified', sha256: sha256('beta'), size: 4 }]); // b's file, in verify mode
+    } finally {
+      await second.close();
+    }
+    const kept = takeHashWorkers(2);
+    expect(kept).toHaveLength(1); // one thread served both pools, and is kept again
+    await Promise.all(kept.map((w) => w.terminate()));
+  });
+
+  it('keeps no worker of a pool closed with a batch still waiting: it is stopped, and its thread ends', async () => {
+    const root = await makeTree({ big: 'x'.repeat(8 << 20) });
+    const pool = new HashPool({ jobs: 1, mode: 'seal', root });
+    let ended = false;
+    void pool.ended().then(() => (ended = true));
+    void seal(pool, ['big']);
+    await pool.close();
+    await Promise.resolve();
+    expect(ended).toBe(true);
+    expect(takeHashWorkers(1)).toEqual([]);
+  });
+
+  it('hands over nothing when closed a second time: the threads the first close stopped are not kept', async () => {
+    // A seal on a full disk closed its pool with a batch waiting (its threads stopped), the batch's
+    // reply came meanwhile, and its clean-up closed the pool again: the ended threads were kept, and
+    // the next seal waited for ever on them.
+    const root = await makeTree({ f: 'alpha' });
+    const pool = new HashPool({ jobs: 1, mode: 'seal', root });
+    await seal(pool, ['f']);
+    keepIdleHashWorkers(false);
+    await pool.close(); // stopped, as the binary does
+    await pool.ended();
+    keepIdleHashWorkers(true);
+    await pool.close();
+    expect(takeHashWorkers(1)).toEqual([]);
+    const next = new HashPool({ jobs: 1, mode: 'seal', root });
+    try {
+      expect((await seal(next, ['f'])).text).toContain(sha256('alpha')); // a new thread, which answers
+    } finally {
+      await next.close();
+    }
+  });
+
+  it(`keeps at most ${MAX_KEPT_WORKERS} workers, stopping the others`, async () => {
+    const root = await makeTree({ f: 'alpha' });
+    const jobs = MAX_KEPT_WORKERS + 2;
+    const pool = new HashPool({ jobs, mode: 'seal', root });
+    // Every worker started: each batch finds the ones before it busy.
+    const replies = await Promise.all(Array.from({ length: jobs }, () => seal(pool, ['f'])));
+    expect(pool.started).toBe(jobs);
+    for (const r of replies) expect(r.text).toContain(sha256('alpha'));
+    await pool.close();
+    const kept = takeHashWorkers(jobs);
+    expect(kept).toHaveLength(MAX_KEPT_WORKERS);
+    await Promise.all(kept.map((w) => w.terminate()));
+  });
+
+  it('stops the kept workers when turned off', async () => {
+    const root = await makeTree({ f: 'alpha' });
+    const pool = new HashPool({ jobs: 1, mode: 'seal', root });
+    await seal(pool, ['f']);
+    await pool.close();
+    keepIdleHashWorkers(false);
+    try {
+      expect(takeHashWorkers(1)).toEqual([]);
+    } finally {
+      keepIdleHashWorkers(true);
+    }
+  });
+
+  it('leaves a process that keeps its idle workers free to exit once its work is done', async () => {
+    // The built library (npm test builds it first), in a process of its own: kept workers are unreferenced.
+    const dist = join(__dirname, '..', '..', 'dist', 'index.js');
+    const hashPool = join(__dirname, '..', '..', 'dist', 'io', 'hash-pool.js');
+    const script = `
+      const { keepIdleHashWorkers } = await import(${JSON.stringify(dist)});
+      const { HashPool } = await import(${JSON.stringify(hashPool)});
+      keepIdleHashWorkers(true);
+      const pool = new HashPool({ jobs: 2, mode: 'seal', root: ${JSON.stringify(__dirname)} });
+      const r = await pool.submit({ rels: ['hash-pool.test.ts'], kinds: [0], extra: [null] });
+      await pool.close();
+      process.stdout.write(r.text.includes('"path":"hash-pool.test.ts"') ? 'hashed' : 'not hashed');`;
+    const file = join(await tempDir('snap-keep-workers-'), 'run.mjs');
+    await fsp.writeFile(file, script);
+    const r = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.error).toBeUndefined(); // no timeout: the process ended by itself
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('hashed');
+    expect(r.status).toBe(0);
   });
 });
 
