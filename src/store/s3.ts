@@ -74,6 +74,8 @@ const SMALL_LIMIT = 64 * 1024 * 1024;
 export const LOCK_STALE_MS = 15 * 60_000;
 /** How often a held lock is rewritten with a new `since` (ms): well within {@link LOCK_STALE_MS}. */
 const LOCK_REFRESH_MS = 60_000;
+/** Versions of one lock object deleted at once when it is removed (one for each PUT: its first and each rewrite). */
+const LOCK_VERSION_DELETE_JOBS = 8;
 /**
  * Largest lock object read (bytes). snap's are `{"pid":…,"host":…,"since":…}`: under 400 bytes
  * (a host name is at most 253 bytes, RFC 1035 §2.3.4; Linux's HOST_NAME_MAX is 64). A larger one
@@ -1453,16 +1455,21 @@ export class S3Backend implements StoreBackend {
   private async lockUnder(base: string, waitMs: number, kind: LockKind, what: string): Promise<BackendLock> {
     const deadline = Date.now() + waitMs;
     const bodyOf = (): string => JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString(), ...(kind === 'shared' ? { shared: true } : kind === 'append' ? { append: true } : {}) });
+    /** The versions of the current lock object this process wrote (a versioned bucket names each PUT's). */
+    let written: string[] = [];
     const put = async (key: string): Promise<void> => {
       try {
-        await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: key, Body: bodyOf() }));
+        const r = await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: key, Body: bodyOf() }));
+        if (r.VersionId && r.VersionId !== 'null') written.push(r.VersionId);
       } catch (e) {
         throw s3Error(e, `lock ${what}`);
       }
     };
+    const remove = (key: string): Promise<void> => this.removeLockObject(key, written);
     const pause = (): Promise<void> => new Promise((r) => setTimeout(r, 200 + Math.floor(Math.random() * 400)));
     for (;;) {
       const mine = `${base}${String(Date.now()).padStart(13, '0')}-${randomBytes(8).toString('hex')}.json`;
+      written = [];
       await put(mine);
       let found: LockConflicts;
       // An exclusive lock that finds only shared ones keeps its object while it waits for them to
@@ -1477,15 +1484,16 @@ export class S3Backend implements StoreBackend {
         }
       } catch (e) {
         // A listing, a read or a rewrite that failed: our object must not stay behind to lock others out.
-        await this.client.send(new DeleteObjectCommand({ Bucket: this.where.bucket, Key: mine })).catch(() => {});
+        await remove(mine);
         throw e;
       }
       if (found.conflicts.length === 0 && found.readers.length === 0) {
         let released = false;
         // A long command (a seal of hours) keeps its lock fresh: `since` is rewritten well before
         // another writer would take the lock for stale.
+        let beating: Promise<void> = Promise.resolve();
         const beat = setInterval(() => {
-          this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: mine, Body: bodyOf() })).catch(() => {});
+          beating = put(mine).catch(() => {});
         }, LOCK_REFRESH_MS);
         beat.unref();
         return {
@@ -1493,11 +1501,12 @@ export class S3Backend implements StoreBackend {
             if (released) return;
             released = true;
             clearInterval(beat);
-            await this.client.send(new DeleteObjectCommand({ Bucket: this.where.bucket, Key: mine })).catch(() => {});
+            await beating; // a rewrite still on its way would put the lock back after its removal
+            await remove(mine);
           },
         };
       }
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.where.bucket, Key: mine })).catch(() => {});
+      await remove(mine);
       if (Date.now() > deadline) {
         const [key, first] = (found.conflicts[0] ?? found.readers[0]) as [string, string];
         throw new SnapError(
@@ -1508,6 +1517,34 @@ export class S3Backend implements StoreBackend {
       }
       await pause();
     }
+  }
+
+  /**
+   * Remove this process's lock object `key`. In a versioned bucket each version it wrote
+   * (`versions`, from the answers to its PUTs) is deleted by its id, so that no version and no delete
+   * marker is left under `locks/` for every command that ran — a bucket's listing of the folder
+   * would otherwise skip more of them each time (S3 lists past delete markers). Should a version
+   * remain — deleting one by id refused (an Object Lock retention, no `s3:DeleteObjectVersion`
+   * permission) or a version someone else wrote there — the key is deleted as before (a delete
+   * marker), so that no live lock object stays behind. Never throws: a failure leaves a lock object
+   * that turns stale (§23.4).
+   */
+  private async removeLockObject(key: string, versions: readonly string[]): Promise<void> {
+    const plain = (): Promise<unknown> => this.client.send(new DeleteObjectCommand({ Bucket: this.where.bucket, Key: key })).catch(() => {});
+    if (versions.length === 0) {
+      await plain();
+      return;
+    }
+    const removed = await mapLimit([...new Set(versions)], LOCK_VERSION_DELETE_JOBS, async (VersionId) => {
+      try {
+        await this.client.send(new DeleteObjectCommand({ Bucket: this.where.bucket, Key: key, VersionId }));
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    if (removed.every(Boolean) && !(await this.exists(key).catch(() => true))) return;
+    await plain();
   }
 
   /**

@@ -11,7 +11,7 @@
 import { hostname } from 'node:os';
 import type { ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectVersionsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { useS3Server } from '../helpers/s3-server.js';
@@ -374,6 +374,49 @@ describe('a command that only adds to an S3 store (seal, import, sign, …) lets
 function stop(child: ChildProcess): boolean {
   return child.kill('SIGSTOP');
 }
+
+/** Every version and every delete marker under `prefix` of `bucket` (their keys). */
+async function versionsUnder(c: S3Client, bucket: string, prefix: string): Promise<{ versions: string[]; markers: string[] }> {
+  const r = await c.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix }));
+  return { versions: (r.Versions ?? []).map((v) => v.Key as string), markers: (r.DeleteMarkers ?? []).map((v) => v.Key as string) };
+}
+
+describe('lock objects in a versioned bucket (moto)', () => {
+  it('a seal and a verify leave no version and no delete marker of their lock objects (each version they wrote is deleted by its id)', { timeout: 120_000 }, async () => {
+    const { c, bucket, store, data } = await sealedStore('versioned');
+    const v = await snap(['verify', data, '--against', 'x@1', '--pubkey', kp.pub, '--store', store], { env: env() });
+    expect(v.code, v.stdout + v.stderr).toBe(0);
+    for (const folder of ['st/locks/', 'st/log.locks/']) expect(await versionsUnder(c, bucket, folder), folder).toEqual({ versions: [], markers: [] });
+    expect((await logEntries(store)).map((e) => e.command)).toEqual(['seal', 'verify']); // the log lock was taken and given back each time
+  });
+
+  it('a version someone else wrote under a held lock object\'s key is hidden when the lock is released: no live lock object stays behind', { timeout: 120_000 }, async () => {
+    const { c, bucket } = await sealedStore('versioned');
+    const s = await session(c, bucket, 'append');
+    const [mine] = await keysUnder(c, bucket, 'st/locks/');
+    expect(mine).toBeDefined();
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: mine as string, Body: JSON.stringify({ pid: 1, host: 'elsewhere', since: new Date().toISOString() }) }));
+    await s.finish(false);
+    expect(await keysUnder(c, bucket, 'st/locks/')).toEqual([]);
+    const left = await versionsUnder(c, bucket, 'st/locks/');
+    expect(left.versions).toEqual([mine]); // only the planted version, under the delete marker that hides it
+    expect(left.markers).toEqual([mine]);
+    await (await session(c, bucket, 'exclusive')).finish(false); // the store is not locked
+  });
+
+  it('when a version may not be deleted by its id (no s3:DeleteObjectVersion, a retention), the lock object is deleted as before and the next session is not kept out', { timeout: 120_000 }, async () => {
+    const { bucket } = await sealedStore('versioned');
+    const refused = spiedClient(server, (cmd) => {
+      if (cmd instanceof DeleteObjectCommand && cmd.input.VersionId !== undefined) throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied' });
+    });
+    const s = await session(refused, bucket, 'append');
+    await s.finish(false);
+    const c = clientFor(server);
+    expect(await keysUnder(c, bucket, 'st/locks/')).toEqual([]);
+    expect((await versionsUnder(c, bucket, 'st/locks/')).markers).toHaveLength(1); // as before: hidden by a delete marker
+    await (await session(c, bucket, 'exclusive')).finish(false);
+  });
+});
 
 /** The body of `key` in `bucket`, as text. */
 async function bodyOf(c: S3Client, bucket: string, key: string): Promise<string> {
