@@ -58,18 +58,18 @@ export function keepsIdleHashWorkers(): boolean {
 }
 
 /**
- * Take back the idle workers of a closed pool (see {@link keepIdleHashWorkers}).
- * @returns false, taking none, when workers are not kept; the caller stops them then
+ * Keep the idle workers of a closed pool for the next (the caller checked
+ * {@link keepsIdleHashWorkers}); beyond {@link MAX_KEPT_WORKERS}, or when workers are not kept,
+ * they are stopped.
  */
-export function returnHashWorkers(workers: readonly Worker[]): boolean {
-  if (!keepIdle) return false;
+export function returnHashWorkers(workers: readonly Worker[]): void {
   for (const w of workers) {
-    if (spare.length >= MAX_KEPT_WORKERS) {
+    if (keepIdle && spare.length < MAX_KEPT_WORKERS) addSpare(w);
+    else {
       w.unref();
       void w.terminate().catch(() => undefined);
-    } else addSpare(w);
+    }
   }
-  return true;
 }
 
 /** Up to `count` pre-started workers that are still alive; each is handed out once. */
@@ -77,7 +77,7 @@ export function takeHashWorkers(count: number): Worker[] {
   const out: Worker[] = [];
   while (out.length < count && spare.length > 0) {
     const e = spare.shift() as (typeof spare)[number];
-    if (e.dead || e.worker.threadId < 0) continue;
+    if (e.dead) continue;
     e.worker.removeAllListeners('error');
     e.worker.removeAllListeners('exit');
     out.push(e.worker);

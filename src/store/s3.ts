@@ -1455,9 +1455,8 @@ export class S3Backend implements StoreBackend {
   private async lockUnder(base: string, waitMs: number, kind: LockKind, what: string): Promise<BackendLock> {
     const deadline = Date.now() + waitMs;
     const bodyOf = (): string => JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString(), ...(kind === 'shared' ? { shared: true } : kind === 'append' ? { append: true } : {}) });
-    /** The versions of the current lock object this process wrote (a versioned bucket names each PUT's). */
-    let written: string[] = [];
-    const put = async (key: string): Promise<void> => {
+    /** PUT the lock object `key`, noting in `written` the version the answer names (a versioned bucket's). */
+    const put = async (key: string, written: string[]): Promise<void> => {
       try {
         const r = await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: key, Body: bodyOf() }));
         if (r.VersionId && r.VersionId !== 'null') written.push(r.VersionId);
@@ -1465,12 +1464,13 @@ export class S3Backend implements StoreBackend {
         throw s3Error(e, `lock ${what}`);
       }
     };
-    const remove = (key: string): Promise<void> => this.removeLockObject(key, written);
     const pause = (): Promise<void> => new Promise((r) => setTimeout(r, 200 + Math.floor(Math.random() * 400)));
     for (;;) {
       const mine = `${base}${String(Date.now()).padStart(13, '0')}-${randomBytes(8).toString('hex')}.json`;
-      written = [];
-      await put(mine);
+      /** The versions of `mine` this process wrote: the first PUT's and each rewrite's. */
+      const written: string[] = [];
+      const remove = (): Promise<void> => this.removeLockObject(mine, written);
+      await put(mine, written);
       let found: LockConflicts;
       // An exclusive lock that finds only shared ones keeps its object while it waits for them to
       // go (rewritten before each look, for a fresh server time): a reader that comes meanwhile
@@ -1480,11 +1480,11 @@ export class S3Backend implements StoreBackend {
           found = await this.lockConflicts(base, mine, kind);
           if (found.conflicts.length > 0 || found.readers.length === 0 || Date.now() > deadline) break;
           await pause();
-          await put(mine);
+          await put(mine, written);
         }
       } catch (e) {
         // A listing, a read or a rewrite that failed: our object must not stay behind to lock others out.
-        await remove(mine);
+        await remove();
         throw e;
       }
       if (found.conflicts.length === 0 && found.readers.length === 0) {
@@ -1493,7 +1493,7 @@ export class S3Backend implements StoreBackend {
         // another writer would take the lock for stale.
         let beating: Promise<void> = Promise.resolve();
         const beat = setInterval(() => {
-          beating = put(mine).catch(() => {});
+          beating = put(mine, written).catch(() => {});
         }, LOCK_REFRESH_MS);
         beat.unref();
         return {
@@ -1502,11 +1502,11 @@ export class S3Backend implements StoreBackend {
             released = true;
             clearInterval(beat);
             await beating; // a rewrite still on its way would put the lock back after its removal
-            await remove(mine);
+            await remove();
           },
         };
       }
-      await remove(mine);
+      await remove();
       if (Date.now() > deadline) {
         const [key, first] = (found.conflicts[0] ?? found.readers[0]) as [string, string];
         throw new SnapError(
