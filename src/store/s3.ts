@@ -349,6 +349,15 @@ async function copyAtMost(body: Readable, path: string, limit: number): Promise<
 const sha256hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const b64 = (hex: string): string => Buffer.from(hex, 'hex').toString('base64');
 
+/**
+ * The checksum fields of a PUT whose body's SHA-256 (`hex`) is known: `x-amz-checksum-sha256`, so
+ * the server refuses a body damaged on the way, and `x-amz-sdk-checksum-algorithm: SHA256` naming
+ * it. Under an Object Lock retention (the bucket's default rule, or `--retain`) S3 requires a
+ * checksum with each PUT; AWS accepts either header, some servers (moto) only the second or
+ * `Content-MD5` (FORMAT.md §23.2). The SDK computes nothing more when the value is given.
+ */
+const sha256Checksum = (hex: string): Pick<PutObjectCommandInput, 'ChecksumAlgorithm' | 'ChecksumSHA256'> => ({ ChecksumAlgorithm: 'SHA256', ChecksumSHA256: b64(hex) });
+
 /** Counters of what this backend sent (tests and the bench read them). */
 export interface S3Counters {
   objectPuts: number;
@@ -639,7 +648,7 @@ export class S3Backend implements StoreBackend {
             Key: key,
             Body: typeof body === 'function' ? body() : body,
             ContentLength: size,
-            ChecksumSHA256: b64(sha),
+            ...sha256Checksum(sha),
             ...cond,
             ...this.lockParams(retain),
           }),
@@ -1029,7 +1038,7 @@ export class S3Backend implements StoreBackend {
     let ours: string | undefined;
     await this.made();
     try {
-      const r = await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: key, Body: body, ContentLength: body.length, ChecksumSHA256: b64(sha256hex(body)), IfNoneMatch: '*', ...this.lockParams(retain) }));
+      const r = await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: key, Body: body, ContentLength: body.length, ...sha256Checksum(sha256hex(body)), IfNoneMatch: '*', ...this.lockParams(retain) }));
       ours = r.VersionId;
     } catch (e) {
       if (isPreconditionFailed(e)) throw exists();
@@ -1150,7 +1159,7 @@ export class S3Backend implements StoreBackend {
     killPointForTest('s3-log-lines');
     await this.made();
     try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: this.key('log.head'), Body: head, ContentLength: head.length, ChecksumSHA256: b64(sha256hex(head)) }));
+      await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: this.key('log.head'), Body: head, ContentLength: head.length, ...sha256Checksum(sha256hex(head)) }));
     } catch (e) {
       throw s3Error(e, 'move the audit log head');
     }
@@ -1408,7 +1417,7 @@ export class S3Backend implements StoreBackend {
   async writeFile(path: string, bytes: Uint8Array): Promise<void> {
     await this.made();
     try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: this.key(path), Body: bytes, ContentLength: bytes.length, ChecksumSHA256: b64(sha256hex(bytes)) }));
+      await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: this.key(path), Body: bytes, ContentLength: bytes.length, ...sha256Checksum(sha256hex(bytes)) }));
     } catch (e) {
       throw s3Error(e, `write ${path}`);
     }

@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, PutObjectLockConfigurationCommand } from '@aws-sdk/client-s3';
 import { useS3Server } from '../helpers/s3-server.js';
 import { makeTree, snapJson, spawnSnap, tempDir, useKeyPair } from '../helpers/tree.js';
 import { Readable } from 'node:stream';
@@ -65,6 +65,22 @@ describe('sealing into an S3 store (moto)', () => {
     expect(second.stderr).not.toMatch(/replaced/);
     expect((await allVersions(c, bucket, 'st/objects/')).length).toBe(before);
     expect((await run(['fsck', '--store', store])).code).toBe(0);
+  }, 120_000);
+
+  it("a seal into a bucket with a default retention rule stores every object and file, each locked by the rule (their PUTs name their checksum's algorithm, which S3 requires under Object Lock), and verify passes", async () => {
+    const c = clientFor(server);
+    const bucket = await newBucket(c, 'locked');
+    await c.send(new PutObjectLockConfigurationCommand({ Bucket: bucket, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 1 } } } }));
+    const store = `s3://${bucket}/st`;
+    const data = await makeTree({ 'big.bin': large(), 'a.txt': 'alpha\n', 'train.csv': 'id,y\n1,a\n2,b\n' });
+    const sealed = await run(['seal', data, '--as', 'ds@v1', '--key', kp.key, '--store', store, '--records', 'train.csv key=id label=y']);
+    expect(sealed.code, sealed.stderr).toBe(0);
+    const head = await c.send(new HeadObjectCommand({ Bucket: bucket, Key: keyOf(hexOf(large())) }));
+    expect(head.ObjectLockMode).toBe('GOVERNANCE');
+    const verified = await run(['verify', data, '--against', 'ds@v1', '--pubkey', kp.pub, '--store', store]);
+    expect([verified.code, verified.json.ok]).toEqual([0, true]);
+    const log = await run(['log', '--store', store]);
+    expect(log.code, log.stderr).toBe(0);
   }, 120_000);
 
   it('an object deleted from the bucket is stored again by the next seal, although the parent names it (small and large files)', async () => {
