@@ -11,8 +11,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, beforeEach, expect, onTestFinished } from 'vitest';
+import { beforeAll, expect, onTestFinished } from 'vitest';
 import { runCli } from '../../src/cli/run.js';
+import { removeAfterFile, removeTree, testStateDir } from './per-file.js';
 
 /** The repository root. */
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -27,33 +28,7 @@ export type TreeSpec = Record<string, TreeValue>;
 
 // ------------------------------------------------------------------ temporary folders
 
-const fileLevel: string[] = [];
-afterAll(async () => {
-  await Promise.all(fileLevel.splice(0).map(removeTree));
-});
-
-/** Remove a folder even when a test left parts of it read-only or unreadable. */
-export async function removeTree(path: string): Promise<void> {
-  try {
-    await fsp.rm(path, { recursive: true, force: true });
-  } catch {
-    await makeAccessible(path);
-    await fsp.rm(path, { recursive: true, force: true });
-  }
-}
-
-async function makeAccessible(path: string): Promise<void> {
-  let st;
-  try {
-    st = await fsp.lstat(path);
-  } catch {
-    return;
-  }
-  if (!st.isDirectory()) return;
-  await fsp.chmod(path, 0o755).catch(() => {});
-  const names = await fsp.readdir(path).catch(() => [] as string[]);
-  await Promise.all(names.map((n) => makeAccessible(join(path, n))));
-}
+export { removeTree };
 
 /** A new empty temporary folder, removed after the current test (or after the file). */
 export async function tempDir(prefix = 'snap-test-'): Promise<string> {
@@ -61,7 +36,7 @@ export async function tempDir(prefix = 'snap-test-'): Promise<string> {
   try {
     onTestFinished(() => removeTree(dir));
   } catch {
-    fileLevel.push(dir); // not inside a test (e.g. beforeAll): remove when the file is done
+    removeAfterFile(dir); // not inside a test (e.g. beforeAll): remove when the file is done
   }
   return dir;
 }
@@ -136,25 +111,9 @@ class Capture extends Writable {
   }
 }
 
-/**
- * The trusted state folder of runs that do not name their own (SNAP_STATE_DIR): one per test, so
- * that tests never read or write the state of the user running them, nor one another's — the state
- * keeps revocations by snapshot id, and two tests that seal the same files under the same name in
- * the same second make the same snapshot.
- */
-const TEST_STATE_ROOT = join(tmpdir(), `snap-test-state-${process.pid}-${Math.random().toString(36).slice(2)}`);
-let testStateDir = join(TEST_STATE_ROOT, '0');
-let testStates = 0;
-beforeEach(() => {
-  testStateDir = join(TEST_STATE_ROOT, String(++testStates));
-});
-afterAll(async () => {
-  await removeTree(TEST_STATE_ROOT);
-});
-
 /** The environment a run sees: the test process's, without variables that would change snap's behaviour. */
 function runEnv(extra: RunOptions['env']): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, SNAP_STATE_DIR: testStateDir };
+  const env: NodeJS.ProcessEnv = { ...process.env, SNAP_STATE_DIR: testStateDir() };
   delete env.SNAP_STORE;
   delete env.SNAP_TEST_MUTATE_DURING_READ;
   delete env.SNAP_TEST_REPLACE_BEFORE_OPEN;
