@@ -2,7 +2,8 @@
  * The test files that run each in a process of its own (vitest.config.ts, project "isolated"); all
  * others share a process with other files, a file after another (`isolate: false`), which saves
  * each file the start of a process and the import of snap's modules (about 0.7 CPU-s a file: 60
- * small files took 68.8 CPU-s isolated, 27.1 sharing).
+ * small files took 68.8 CPU-s isolated, 27.1 sharing; the whole suite 2,010 → 1,746–1,791 CPU-s,
+ * docs/PERFORMANCE.md).
  *
  * A file must be listed here when it changes what a later file in its process would see:
  * - it interrupts the process (src/io/interrupt.ts `interrupt`): the interrupt is a one-way latch,
