@@ -104,10 +104,15 @@ describe('restore of a path longer than the system takes under the target (Linux
     await expect(fsp.lstat(out)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
-  it('counts the temporary name a file is written under (.snap-restore.<12 hex>.tmp, 30 bytes) beside a short name: a 1-byte file at the end of a 4,060-byte folder is refused', async () => {
-    const deep = `${deepFolder(20)}/${'f'.repeat(40)}/x`;
-    const archive = await archiveOf([{ path: 'a.txt', content: 'a\n' }, { path: deep, content: 'x\n' }], 'deeptemp@v1');
+  it('counts the temporary name a file is written under (.snap-restore.<12 hex>.tmp, 30 bytes) beside a short name: a 1-byte file at the end of a folder of about 4,060 bytes is refused', async () => {
     const out = await tempDir('snap-long-out-');
+    // The folder's length is fitted to the target's (TMPDIR may be longer than /tmp): OUT/FOLDER/x
+    // is 4,090 bytes, its temporary name beside it 29 more.
+    const room = 4090 - Buffer.byteLength(out) - '/'.length - '/x'.length;
+    const depth = Math.floor((room - 2) / 201);
+    const deep = `${deepFolder(depth)}/${'f'.repeat(room - (201 * depth - 1) - 1)}/x`;
+    expect(Buffer.byteLength(join(out, deep))).toBe(4090);
+    const archive = await archiveOf([{ path: 'a.txt', content: 'a\n' }, { path: deep, content: 'x\n' }], 'deeptemp@v1');
     // The path itself fits under the target; the temporary one beside it does not.
     expect(Buffer.byteLength(join(out, deep))).toBeLessThan(4096);
     expect(Buffer.byteLength(join(out, deep)) - 1 + 30).toBeGreaterThanOrEqual(4096);
