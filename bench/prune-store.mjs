@@ -1,7 +1,8 @@
 // A synthetic store for measuring `snap prune`: N referenced objects (empty files named by N distinct
 // digests; prune does not re-hash, fsck would call them corrupt) named by two snapshots (the same
 // manifest, valid envelope, statement and manifest), and U objects no snapshot names.
-// usage: node bench/prune-store.mjs STORE [N=1000000] [U=10000]   (needs npm run build)
+// usage: node bench/prune-store.mjs STORE [N=1000000] [U=10000] [--no-objects]   (needs npm run build)
+// --no-objects: the snapshots only, every object they name missing (test/cli/fsck-bounded.test.ts).
 // then:  /usr/bin/time -f '%e s %U u %S s %M KiB' node dist/cli/main.js prune --store STORE --quiet
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync, openSync, writeSync, closeSync, readFileSync } from 'node:fs';
@@ -12,12 +13,14 @@ const { MerkleTreeBuilder } = await import(`${R}/core/merkle.js`);
 const { buildStatement, serializeStatement } = await import(`${R}/core/statement.js`);
 const { signEnvelope, serializeEnvelope } = await import(`${R}/core/envelope.js`);
 const { privateKeyFromSeed, keyidOf } = await import(`${R}/core/keys.js`);
-const [root, nArg = '1000000', uArg = '10000'] = process.argv.slice(2);
+const noObjects = process.argv.includes('--no-objects');
+const [root, nArg = '1000000', uArg = '10000'] = process.argv.slice(2).filter((a) => a !== '--no-objects');
 const N = Number(nArg), U = Number(uArg);
 await openStore(root, { create: true, parents: true });
 const hex = (s) => createHash('sha256').update(s).digest('hex');
 const fans = new Set();
 const touch = (h) => {
+  if (noObjects) return;
   const f = h.slice(0, 2);
   if (!fans.has(f)) { mkdirSync(join(root, 'objects', 'sha256', f), { recursive: true }); fans.add(f); }
   closeSync(openSync(join(root, 'objects', 'sha256', f, h.slice(2)), 'w', 0o444));
