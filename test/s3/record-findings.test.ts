@@ -9,6 +9,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { attachS3RecordFindings } from '../../src/s3/record-findings.js';
 import type { RecordProblem } from '../../src/records/verify-records.js';
 import type { RecordSetMember } from '../../src/core/records.js';
+import { tempDir } from '../helpers/tree.js';
 
 const member = { path: 'train.csv', format: 'csv', identity: 'key', key: ['id'], label: 'label', count: 2, index: { sha256: 'a'.repeat(64), merkleRoot: 'b'.repeat(64) } } as unknown as RecordSetMember;
 
@@ -37,10 +38,9 @@ describe('a modified record file of a dataset in S3', () => {
     const { client } = serving(body);
     const p: RecordProblem = { path: 'train.csv', kind: 'modified', actual: { sha256: 'c'.repeat(64), size: Buffer.byteLength(body) } };
     // The signed index object is looked up first: give it a folder where it is.
-    const { mkdtemp, mkdir, writeFile } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
+    const { mkdir, writeFile } = await import('node:fs/promises');
     const { join } = await import('node:path');
-    const objects = await mkdtemp(join(tmpdir(), 'snap-s3rf-'));
+    const objects = await tempDir('snap-s3rf-'); // removed when the test ends (it was left in TMPDIR)
     await mkdir(join(objects, 'aa'), { recursive: true });
     await writeFile(join(objects, 'aa', 'a'.repeat(62)), '');
     await attachS3RecordFindings([p], [member], { client, location: { bucket: 'b', prefix: '' } }, [objects]);
