@@ -93,10 +93,15 @@ describe('a seal of several tabular files, indexed by worker threads', () => {
     expect((await snapJson(['init', '--store', store])).code).toBe(0);
     const { child, done } = spawnSnap(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', store, '--records', 'parts/*.csv key=id label=label', '--manifest-only', '--quiet'], { env: WORKERS, timeoutMs: 120_000 });
     // A worker's sorted runs go to a runs-* folder under STORE/tmp: the workers are reading.
+    // The seal makes and removes folders under STORE/tmp while this looks: one gone between the
+    // look and the read (ENOENT, seen on a tmpfs) is "not yet".
     const reading = (): boolean => {
-      const tmp = join(store, 'tmp');
-      if (!existsSync(tmp)) return false;
-      return readdirSync(tmp, { recursive: true }).some((p) => /(^|\/)runs-[^/]+$/.test(String(p)));
+      try {
+        return readdirSync(join(store, 'tmp'), { recursive: true }).some((p) => /(^|\/)runs-[^/]+$/.test(String(p)));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+        throw e;
+      }
     };
     const started = Date.now();
     while (!reading() && child.exitCode === null && Date.now() - started < 60_000) await new Promise((r) => setTimeout(r, 5));
