@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EXAMPLE, copyTree, makeTree, snap, snapJson, writeTree, useKeyPair } from '../helpers/tree.js';
+import { EXAMPLE, copyTree, makeTree, snap, snapJson, tempDir, writeTree, useKeyPair } from '../helpers/tree.js';
 import { sealTree, uniqueName, useStore } from '../helpers/store.js';
 
 const keys = useKeyPair();
@@ -132,8 +132,9 @@ describe('seal then verify', () => {
     expect(human.stdout).toContain('b.txt  was a file, now a FIFO (named pipe)');
     expect(human.stdout).toContain('ln  was a symlink, now a FIFO (named pipe)');
     const reports: string[] = [];
+    const reportDir = await tempDir('snap-fifo-reports-'); // removed when the test ends (they were left in TMPDIR)
     for (const k of [1, 2, 3]) {
-      const file = join(data, '..', `${uniqueName('fifo-shard')}.json`);
+      const file = join(reportDir, `shard-${k}.json`);
       await snap([...args, '--shard', `${k}/3`, '--report', file, '--quiet']);
       reports.push(file);
     }
