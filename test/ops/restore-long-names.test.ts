@@ -110,7 +110,7 @@ describe('restore of a path longer than the system takes under the target (Linux
     // is 4,090 bytes, its temporary name beside it 29 more.
     const room = 4090 - Buffer.byteLength(out) - '/'.length - '/x'.length;
     const depth = Math.floor((room - 2) / 201);
-    const deep = `${deepFolder(depth)}/${'f'.repeat(room - (201 * depth - 1) - 1)}/x`;
+    const deep = `${deepFolder(depth)}/${'f'.repeat(room - 201 * depth)}/x`;
     expect(Buffer.byteLength(join(out, deep))).toBe(4090);
     const archive = await archiveOf([{ path: 'a.txt', content: 'a\n' }, { path: deep, content: 'x\n' }], 'deeptemp@v1');
     // The path itself fits under the target; the temporary one beside it does not.
