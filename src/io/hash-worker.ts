@@ -86,7 +86,32 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
     rootAbs = require('node:path').resolve(c.root);
     rootSlash = rootAbs.endsWith('/') ? rootAbs : `${rootAbs}/`;
     pendingDir = tmpDir ? join(tmpDir as string, `pending-${workerIndex}`) : '';
-    if (mode === 'store') fs.mkdirSync(pendingDir, { recursive: true });
+    pendingMade = false;
+  }
+  /**
+   * Whether this worker made its folder of pending objects for the current configuration. It is
+   * made when the first object is kept ({@link makePendingDir}), not when the worker is configured:
+   * a configuration comes by message with no reply, so a worker of a seal that failed before using
+   * it may read it after the seal removed its new store — a folder made then (with its parents, as
+   * it once was) brought the store's folder back, not a store, and the next seal there refused it.
+   */
+  let pendingMade = false;
+  /**
+   * Make this worker's pending folder inside the store's tmp folder, once (never its parents: a
+   * tmp folder gone is the store taken away, reported by the write that needed it). Something
+   * already there that is not a folder (a link planted by someone who can write the store) is
+   * refused: no copy of the data is written through it.
+   * @throws StoreWrite | Malformed
+   */
+  function makePendingDir(): void {
+    if (pendingMade) return;
+    try {
+      fs.mkdirSync(pendingDir);
+    } catch (e: any) {
+      if (e?.code !== 'EEXIST') throw storeWrite(e, pendingDir);
+      if (!fs.lstatSync(pendingDir).isDirectory()) throw new Malformed(`${pendingDir} is not a folder of the store's own: seal writes no copy through it, and committed no snapshot; remove it and seal again`);
+    }
+    pendingMade = true;
   }
   let whole: Buffer | null = null;
   const LEAF0 = Buffer.from([0]);
@@ -228,6 +253,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
       fs.unlinkSync(tmp);
       return false;
     }
+    makePendingDir();
     try {
       fs.renameSync(tmp, pending);
     } catch (e) {
@@ -287,6 +313,8 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
     // million pending here. Renaming entries away while the folder is read is safe: each remaining
     // entry is still read once (POSIX leaves unspecified only the entries removed or added).
     let dir: import('node:fs').Dir;
+    // A worker that kept no object made no folder: nothing to commit.
+    if (!pendingMade) return { id: msg.id, renamed, duplicates, duplicateBytes, ...(hexes ? { hexes } : {}), replaced };
     try {
       dir = fs.opendirSync(pendingDir);
     } catch (e) {
@@ -377,6 +405,7 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
         if (mode === 'store' && !inStore(hex, got)) {
           // Straight to this worker's pending name; O_EXCL: already pending here means a duplicate.
           let ofd: number | null = null;
+          makePendingDir();
           try {
             ofd = fs.openSync(pendingPath(hex), 'wx', 0o444);
           } catch (e: any) {

@@ -336,6 +336,8 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
       if (e.code === 'FILE_CHANGED') {
         throw new SnapError('FILE_CHANGED', `${path} changed while it was being sealed (${e.message}); nothing was committed. Seal again once the data is stable.`, { path });
       }
+      // Something not snap's in the store's tmp folder where a worker keeps its pending objects.
+      if (e.code === 'STORE_MALFORMED') throw new SnapError('STORE_MALFORMED', `${(opts.store as Store).root}: ${e.message}`, { path: (opts.store as Store).tmpDir });
       // The store's copy could not be written (a pending folder taken away, a full disk): say where, not "cannot read" the file.
       if (e.storePath !== undefined) throw ioError(Object.assign(new Error(e.message), { code: e.errno }), e.storePath, `cannot write the store's copy of ${path}`);
       const err = ioError(Object.assign(new Error(e.message), { code: e.errno }), join(root, path), 'cannot read');

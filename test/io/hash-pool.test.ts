@@ -223,6 +223,54 @@ describe('HashPool with idle workers kept (keepIdleHashWorkers)', () => {
   });
 });
 
+describe("a store seal's pending folder", () => {
+  beforeAll(async () => {
+    keepIdleHashWorkers(true);
+    await dropSpares();
+  });
+  afterAll(dropSpares);
+
+  /** A store's folders as a seal has them: STORE/objects/sha256 and STORE/tmp. */
+  async function storeFolders(): Promise<{ store: string; objectsDir: string; tmpDir: string }> {
+    const store = join(await tempDir(), 'store');
+    const objectsDir = join(store, 'objects', 'sha256');
+    await fsp.mkdir(objectsDir, { recursive: true });
+    await fsp.mkdir(join(store, 'tmp'));
+    return { store, objectsDir, tmpDir: join(store, 'tmp') };
+  }
+
+  it('is made only when the worker keeps an object: a kept worker configured for a store removed meanwhile (a seal that failed first) does not bring its folder back', async () => {
+    const root = await makeTree({ f: 'alpha' });
+    const first = new HashPool({ jobs: 1, mode: 'seal', root });
+    await seal(first, ['f']);
+    await first.close(); // its worker is kept, and takes the next pool's configuration by message
+    const { store, objectsDir, tmpDir } = await storeFolders();
+    await fsp.rm(store, { recursive: true });
+    const pool = new HashPool({ jobs: 1, mode: 'store', root, objectsDir, tmpDir });
+    try {
+      expect((await pool.list([''])).length).toBe(1); // answered: the configuration before it was read
+      await expect(fsp.lstat(store)).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('planted as a link is refused (STORE_MALFORMED): no copy of the data is written where it leads', async () => {
+    const root = await makeTree({ f: 'alpha' });
+    const { objectsDir, tmpDir } = await storeFolders();
+    const elsewhere = await tempDir();
+    await fsp.symlink(elsewhere, join(tmpDir, 'pending-0'));
+    const pool = new HashPool({ jobs: 1, mode: 'store', root, objectsDir, tmpDir });
+    try {
+      const r = await seal(pool, ['f']);
+      expect(r.error).toMatchObject({ code: 'STORE_MALFORMED' });
+      expect(await fsp.readdir(elsewhere)).toEqual([]);
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
 describe('earlyWorkerCount', () => {
   it('starts one worker early for seal and verify of a folder', () => {
     expect(earlyWorkerCount(['seal', 'data', '--as', 'a@1', '--key', 'k'])).toBe(1);
