@@ -21,7 +21,9 @@
  * Store mode writes each new object from the very bytes that were hashed (SPEC §7), first under a
  * pending name (STORE/tmp/pending-N/<hex>); a `commit` message, sent once the caller has flushed
  * the file system, renames them into objects/ — so no object is ever under its final name before
- * its bytes are on disk, with one flush per seal instead of one fsync per object. Files up to
+ * its bytes are on disk, with one flush per seal instead of one fsync per object (or, for a seal of
+ * a few new objects, `commit` with `fsyncEach`: each pending object fsynced before its rename, then
+ * the folders renamed into — no syncfs of the whole file system). Files up to
  * WHOLE_FILE_MAX are read into memory once, hashed, then written only if the object is absent;
  * larger files are copied to a temporary file while hashing (or, when the caller hints that the
  * parent snapshot had the same path and size and its object exists, hashed first and copied only
@@ -300,8 +302,41 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
     }
   }
 
+  /**
+   * fsync(2) one file or folder by path, opened without following a link or blocking on a FIFO.
+   * A pending name that is not a regular file (planted by someone who can write the store's tmp/)
+   * holds no bytes of ours to flush: left as it is. A folder whose file system refuses fsync on
+   * folders (EINVAL, ENOTSUP…) is passed over, as io/store.ts `fsyncDir` does; an I/O error is thrown.
+   */
+  function fsyncPath(path: string, folder: boolean): void {
+    let fd: number;
+    try {
+      fd = fs.openSync(path, O.O_RDONLY | (O.O_NOFOLLOW ?? 0) | (O.O_NONBLOCK ?? 0) | (folder ? (O.O_DIRECTORY ?? 0) : 0));
+    } catch (e: any) {
+      if (e?.code === 'ELOOP' || e?.code === 'ENOTDIR' || e?.code === 'ENXIO') return; // a link, a socket…: no bytes of ours
+      throw e;
+    }
+    try {
+      if (!folder && !fs.fstatSync(fd).isFile()) return;
+      fs.fsyncSync(fd);
+    } catch (e: any) {
+      if (!(folder && FSYNC_DIR_REFUSED.has(e?.code))) throw e;
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  /** What a file system that cannot fsync a folder answers (io/store.ts `fsyncDir` passes over any error there). */
+  const FSYNC_DIR_REFUSED = new Set(['EINVAL', 'ENOTSUP', 'EOPNOTSUPP', 'EBADF', 'EPERM', 'EACCES', 'EISDIR']);
+
   /** {@link commitPending}'s work; `replaced` is filled as it goes. */
   function commitPendingInto(msg: any, replaced: string[]): any {
+    // `fsyncEach` (a seal of a few new objects, seal.ts FSYNC_EACH_MAX_OBJECTS): each pending object
+    // is flushed here before its rename, and the folders renamed into after all of them, instead of
+    // the caller's two syncfs of the whole file system around this commit.
+    const fsyncEach = msg.fsyncEach === true;
+    /** The fan-out folders this commit renamed into; `made`: it made one (objects/sha256 itself changed). */
+    const renamedInto = new Set<string>();
+    let made = false;
     let renamed = 0;
     let duplicates = 0;
     let duplicateBytes = 0;
@@ -325,6 +360,14 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
     } finally {
       dir.closeSync();
     }
+    if (fsyncEach) {
+      try {
+        for (const fan of renamedInto) fsyncPath(fan, true);
+        if (made) fsyncPath(objectsDir as string, true);
+      } catch (e) {
+        throw storeWrite(e, objectsDir as string);
+      }
+    }
     return { id: msg.id, renamed, duplicates, duplicateBytes, ...(hexes ? { hexes } : {}), replaced };
 
     function commitOne(hex: string): void {
@@ -347,6 +390,13 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
         fs.unlinkSync(from);
         duplicates++;
       } else {
+        if (fsyncEach) {
+          try {
+            fsyncPath(from, false);
+          } catch (e) {
+            throw storeWrite(e, pendingDir);
+          }
+        }
         if (there !== undefined) {
           replaced.push(hex);
           if (there.isDirectory()) fs.rmSync(dest, { recursive: true, force: true }); // a rename cannot replace a folder
@@ -357,8 +407,10 @@ function hashWorkerMain(require: NodeJS.Require, slice: number, fold: typeof fol
           if (e?.code !== 'ENOENT') throw e;
           if (!fs.existsSync(from)) throw storeWrite(e, pendingDir); // the pending object was taken away, not the fan-out folder
           fs.mkdirSync(join(objectsDir as string, hex.slice(0, 2)), { recursive: true }); // fan-out folders are made on first use
+          made = true;
           fs.renameSync(from, dest);
         }
+        if (fsyncEach) renamedInto.add(`${objectsDir as string}/${hex.slice(0, 2)}`);
         renamed++;
         hexes?.push(hex);
       }

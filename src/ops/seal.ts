@@ -290,8 +290,8 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
    * `withDigests` (an object sink takes them); else none are sent (a local store's seal commits
    * every object at once: a million digests would be copied from the workers for nothing).
    */
-  const commitPending = async (withDigests = true): Promise<string[]> => {
-    const commits = await pool.broadcast<CommitReply>({ commit: true, hexes: withDigests });
+  const commitPending = async (withDigests = true, fsyncEach = false): Promise<string[]> => {
+    const commits = await pool.broadcast<CommitReply>({ commit: true, hexes: withDigests, ...(fsyncEach ? { fsyncEach } : {}) });
     // An object that replaced something under its name (another snapshot's object, truncated, say)
     // is kept whatever follows, even from a worker whose commit failed after it.
     for (const c of commits) if (c.replaced?.length) opts.placed?.mended(c.replaced);
@@ -495,13 +495,15 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
     } else if (opts.store && totals.newObjects > 0) {
       // Batch durability (SPEC §7): flush every pending object's bytes with one syncfs, then let
       // each worker rename its pending objects into place, then flush those renames. (Nothing
-      // pending — an unchanged dataset — nothing to flush.)
-      syncFileSystem(opts.store.tmpDir);
+      // pending — an unchanged dataset — nothing to flush.) A few new objects are flushed one by
+      // one instead, by the workers, each before its rename (FSYNC_EACH_MAX_OBJECTS).
+      const fsyncEach = totals.newObjects <= FSYNC_EACH_MAX_OBJECTS;
+      if (!fsyncEach) syncFileSystem(opts.store.tmpDir);
       const pendingDirs = Array.from({ length: pool.size }, (_, w) => join((opts.store as Store).tmpDir, `pending-${w}`));
       opts.placed?.staging(pendingDirs);
-      await commitPending(false);
+      await commitPending(false, fsyncEach);
       opts.placed?.committed();
-      syncFileSystem(opts.store.objectsDir);
+      if (!fsyncEach) syncFileSystem(opts.store.objectsDir);
       for (let w = 0; w < pool.size; w++) await fsp.rmdir(join(opts.store.tmpDir, `pending-${w}`)).catch(() => {});
     }
   } catch (e) {
@@ -517,6 +519,17 @@ export async function scanDataset(opts: ScanOptions, sink: ManifestSink, started
   await pool.close();
   return totals;
 }
+
+/**
+ * Up to this many new objects, a seal into a local store flushes each one (fsync(2) before its
+ * rename, then fsync of the folders renamed into) instead of two syncfs(2) of the store's whole
+ * file system (io/store.ts `syncFileSystem`, through a `sync -f` process). A syncfs waits for
+ * every dirty page of that file system, other programs' too, and its process is forked from this
+ * one (the page tables of a large process copied, and faulted back in); for a few objects the
+ * fsyncs are cheaper. Above it, one syncfs costs less than an fsync (a journal commit) per object.
+ * Either way no object is under its final name before its bytes are on disk (SPEC §7).
+ */
+export const FSYNC_EACH_MAX_OBJECTS = 16;
 
 /** RFC 9162 leaf prefix (a manifest line's leaf hash is SHA-256(0x00 ‖ line)). */
 const LEAF_PREFIX = new Uint8Array([0x00]);

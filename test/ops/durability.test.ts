@@ -6,11 +6,15 @@
  * its arguments and how many files the target held when it ran. Import flushes the objects it
  * staged before it names them in the store (as seal does), seen the same way. Export flushes the
  * archive before it names it: seen by recording which file each FileHandle.sync() of the run flushed.
+ * Seal flushes its new objects as import does, or, when they are few, fsyncs each before its rename
+ * and then the folders renamed into: seen by a preload recording every thread's fsyncs and renames.
  */
-import { chmodSync, promises as fsp, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, promises as fsp, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { EXAMPLE, snapBin, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
+import { EXAMPLE, makeTree, snapBin, snapJson, tempDir, useKeyPair } from '../helpers/tree.js';
+import { FSYNC_EACH_MAX_OBJECTS } from '../../src/ops/seal.js';
 import { newStorePath } from '../helpers/store.js';
 
 const keys = useKeyPair();
@@ -74,6 +78,56 @@ describe('a flush that fails', () => {
     const r = await snapBin(['restore', 'ds@v1', join(work, 'out'), '--store', store, '--pubkey', keys.pub, '--json'], { env: { PATH: `${bin}:${process.env.PATH}` } });
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(log, 'utf8')).toBe('plain\n');
+  });
+});
+
+/** test/helpers/record-flushes.cjs: every thread's fsyncs and renames, in a file. */
+const RECORD_FLUSHES = join(import.meta.dirname, '..', 'helpers', 'record-flushes.cjs');
+
+describe('seal', () => {
+  /** Seal `files` into a new store with a recording `sync` first on PATH; the sync log's and the flush log's lines. */
+  async function sealRecorded(files: Record<string, string>): Promise<{ store: string; syncs: string[]; flushes: string[] }> {
+    const data = await makeTree(files);
+    const store = await newStorePath();
+    expect((await snapJson(['init', '--store', store])).code).toBe(0);
+    const work = await tempDir();
+    const bin = await recordingSync(join(work, 'sync.log'), join(store, 'objects'));
+    const env = { PATH: `${bin}:${process.env.PATH}`, NODE_OPTIONS: `--require ${RECORD_FLUSHES}`, SNAP_TEST_FLUSH_LOG: join(work, 'flush.log') };
+    const r = await snapBin(['seal', data, '--as', 'ds@v1', '--key', keys.key, '--store', store, '--quiet'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const lines = (f: string): string[] => (existsSync(join(work, f)) ? readFileSync(join(work, f), 'utf8').trim().split('\n') : []);
+    return { store, syncs: lines('sync.log'), flushes: lines('flush.log') };
+  }
+  const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+  it(`of at most ${FSYNC_EACH_MAX_OBJECTS} new objects fsyncs each one before it is under its name, then the folder it went into, and starts no sync process`, async () => {
+    const texts = ['alpha\n', 'bravo\n', 'charlie\n'];
+    const { store, syncs, flushes } = await sealRecorded({ 'a.txt': texts[0]!, 'b.txt': texts[1]!, 'sub/c.txt': texts[2]! });
+    expect(syncs).toEqual([]);
+    const objects = join(store, 'objects', 'sha256');
+    for (const hex of texts.map(sha256)) {
+      const fan = join(objects, hex.slice(0, 2));
+      const dest = join(fan, hex.slice(2));
+      expect(readFileSync(dest, 'utf8')).toBe(texts.find((t) => sha256(t) === hex));
+      const renamed = flushes.findIndex((l) => l.startsWith('rename ') && l.endsWith(` ${dest}`));
+      expect(renamed, flushes.join('\n')).toBeGreaterThan(-1);
+      const pending = flushes[renamed]!.split(' ')[1]!;
+      expect(pending.startsWith(join(store, 'tmp') + '/') && pending.endsWith(`/${hex}`), pending).toBe(true);
+      const flushed = flushes.indexOf(`fsync ${pending}`);
+      expect(flushed, flushes.join('\n')).toBeGreaterThan(-1);
+      expect(flushed).toBeLessThan(renamed);
+      expect(flushes.indexOf(`fsync ${fan}`, renamed), flushes.join('\n')).toBeGreaterThan(renamed);
+    }
+    // Each fan-out folder was new: the folder of folders holds new names too.
+    expect(flushes).toContain(`fsync ${objects}`);
+  });
+
+  it(`of more than ${FSYNC_EACH_MAX_OBJECTS} new objects flushes the store's file system before the renames and after them, fsyncing no object`, async () => {
+    const files = Object.fromEntries(Array.from({ length: FSYNC_EACH_MAX_OBJECTS + 1 }, (_, i) => [`f${i}.txt`, `file ${i}\n`]));
+    const { store, syncs, flushes } = await sealRecorded(files);
+    // Each line: "-f PATH N", N the object files under STORE/objects when that flush ran.
+    expect(syncs).toEqual([`-f ${join(store, 'tmp')} 0`, `-f ${join(store, 'objects', 'sha256')} ${FSYNC_EACH_MAX_OBJECTS + 1}`]);
+    expect(flushes.filter((l) => l.startsWith(`fsync ${join(store, 'tmp')}/pending-`))).toEqual([]);
   });
 });
 
